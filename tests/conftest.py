@@ -1,0 +1,47 @@
+"""Shared fixtures: where ../shared is, and skips with a reason where it or CUDA is absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # as the `track` command does: no native FFmpeg chatter
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_root() -> Path | None:
+    """../shared beside the project, or $TRACKER_SHARED."""
+    env = os.environ.get("TRACKER_SHARED")
+    candidates = [Path(env)] if env else []
+    candidates.append(ROOT.parent / "shared")
+    for path in candidates:
+        if path.is_dir():
+            return path.resolve()
+    return None
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """The shared data folder; skips the test where it is absent."""
+    root = shared_root()
+    if root is None:
+        pytest.skip("../shared (or $TRACKER_SHARED) is absent: real weights, videos and MOT data are not available")
+    return root
+
+
+@pytest.fixture(scope="session")
+def shared_weights(shared: Path) -> Path:
+    return shared / "weights"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if torch.cuda.is_available():
+        return
+    skip_gpu = pytest.mark.skip(reason="needs CUDA")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip_gpu)

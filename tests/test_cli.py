@@ -1,0 +1,252 @@
+"""The `track` command: outputs, source kinds, user errors, interruption, the README's config reference.
+
+Most tests replace the models with a fake detector that finds bright blobs (content-based and deterministic,
+so two sources give the same tracks exactly when they give the same pixels); the tests marked with shared
+weights run the real OpenVINO detector and OSNet.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import tracker.io.sources as sources
+import tracker.run as run
+from tracker.cli import main
+from tracker.config import load_config
+from tracker.io.mot import read_mot_rows
+from tracker.pipeline import Tracker
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZE = (320, 240)  # width, height of the synthetic scene
+FRAMES = 30
+BLOB = (30, 60)  # width, height of each walker
+THRESHOLD = 128  # the fake detector's brightness threshold
+MIN_AREA = 200  # ... and smallest blob it reports
+PEOPLE_BY_FRAME = 90  # one-by-one-person-detection.mp4: someone is tracked by this frame
+
+
+def blob_detector(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boxes of the bright blobs of a BGR frame, score 0.9, class 0."""
+    mask = (frame.max(axis=2) > THRESHOLD).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+    rows = [s for s in stats[1:count] if s[cv2.CC_STAT_AREA] >= MIN_AREA]
+    boxes = np.array([[x, y, x + w, y + h] for x, y, w, h, _ in rows], dtype=np.float64).reshape(-1, 4)
+    return boxes, np.full(len(boxes), 0.9), np.zeros(len(boxes), dtype=np.int64)
+
+
+def scene(frames: int = FRAMES) -> list[np.ndarray]:
+    """Two walkers crossing a dark room."""
+    out = []
+    for f in range(frames):
+        image = np.full((SIZE[1], SIZE[0], 3), 30, np.uint8)
+        for k, (x0, y0, speed) in enumerate(((20, 40, 6), (260, 140, -5))):
+            x = x0 + speed * f
+            colour = (240, 200, 60) if k == 0 else (60, 220, 240)
+            cv2.rectangle(image, (x, y0), (x + BLOB[0], y0 + BLOB[1]), colour, -1)
+        out.append(image)
+    return out
+
+
+def write_video(path: Path, frames: list[np.ndarray], fourcc: str = "FFV1", fps: float = 25) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (frames[0].shape[1], frames[0].shape[0]))
+    if not writer.isOpened():
+        pytest.skip(f"this OpenCV build cannot write {fourcc}")
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+@pytest.fixture
+def fake_models(monkeypatch):
+    """`track` builds a Tracker around the blob detector (no model files, no ReID)."""
+
+    def from_config(cfg, frame_rate=None):
+        return Tracker(cfg, frame_rate, detector=blob_detector, embedder=None)
+
+    monkeypatch.setattr(run.Tracker, "from_config", staticmethod(from_config))
+
+
+def weights_args(weights: Path) -> list[str]:
+    return ["--set", f"detector.model={weights / 'yolov8n_int8_openvino_model'}",
+            "--set", f"reid.weights={weights / 'osnet_x0_25_msmt17.pth'}", "--set", "device=cpu"]  # fmt: skip
+
+
+def child_env() -> dict[str, str]:
+    return os.environ | {"PYTHONPATH": str(ROOT), "OMP_WAIT_POLICY": "PASSIVE"}
+
+
+def video_info(path: Path) -> tuple[int, tuple[int, int], bool]:
+    cap = cv2.VideoCapture(str(path))
+    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    decoded = 0
+    while cap.read()[0]:
+        decoded += 1
+    cap.release()
+    return count, size, decoded == count
+
+
+def one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("track: error:"), err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_outputs_summary_and_numbered_run_folders(fake_models, tmp_path, monkeypatch, capsys):
+    video = write_video(tmp_path / "walk.avi", scene())
+    monkeypatch.chdir(tmp_path)
+    assert main([str(video), "--quiet"]) == 0
+    assert main([str(video)]) == 0
+    out = tmp_path / "runs" / "track" / "walk2"
+    assert (tmp_path / "runs" / "track" / "walk" / "walk.txt").is_file() and out.is_dir(), "never overwritten"
+    count, size, playable = video_info(out / "walk.mp4")
+    assert (count, size, playable) == (FRAMES, SIZE, True)
+    rows = read_mot_rows(out / "walk.txt")
+    assert rows.shape[1] == 10 and set(np.unique(rows[:, 1])) == {1, 2}
+    assert rows[:, 0].min() == 1 and rows[:, 0].max() == FRAMES and (rows[:, 7:] == -1).all()
+    lines = (out / "walk.jsonl").read_text().splitlines()
+    assert len(lines) == FRAMES and '"frame": 1,' in lines[0]
+    summary = capsys.readouterr().out
+    assert f"tracked {FRAMES} frames" in summary and "2 tracks" in summary and "runs/track/walk2/walk.mp4" in summary
+
+
+def test_folder_glob_sequence_and_lossless_video_give_the_same_tracks(fake_models, tmp_path):
+    frames = scene()
+    seq = tmp_path / "SYNTH-01"
+    (seq / "img1").mkdir(parents=True)
+    for i, frame in enumerate(frames, start=1):
+        cv2.imwrite(str(seq / "img1" / f"{i:06d}.png"), frame)
+    (seq / "seqinfo.ini").write_text(
+        f"[Sequence]\nname=SYNTH-01\nimDir=img1\nframeRate=25\nseqLength={FRAMES}\n"
+        f"imWidth={SIZE[0]}\nimHeight={SIZE[1]}\nimExt=.png\n"
+    )
+    video = write_video(tmp_path / "synth.avi", frames, fps=25)
+    results = {}
+    for name, source in {"sequence": seq, "folder": seq / "img1", "glob": f"{seq}/img1/*.png", "video": video}.items():
+        out = tmp_path / name
+        assert main([str(source), "--out", str(out), "--quiet", "--no-save-video", "--set", "frame_rate=25"]) == 0
+        results[name] = read_mot_rows(next(out.glob("*.txt")))
+    assert len(results["sequence"]) > FRAMES
+    for name in ("folder", "glob", "video"):
+        np.testing.assert_array_equal(results[name], results["sequence"], err_msg=name)
+
+
+def test_truncated_video_tracks_the_frames_before_the_damage(fake_models, tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    frames = [np.maximum(f, rng.integers(0, 100, f.shape, dtype=np.uint8)) for f in scene(40)]  # big JPEGs
+    data = write_video(tmp_path / "clip.avi", frames, "MJPG").read_bytes()
+    truncated = tmp_path / "truncated.avi"
+    truncated.write_bytes(data[: len(data) // 2])
+    assert main([str(truncated), "--out", str(tmp_path / "out")]) == 0
+    lines = (tmp_path / "out" / "truncated.jsonl").read_text().splitlines()
+    assert 5 <= len(lines) < 40
+    assert f"readable after frame {len(lines)} of 40" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "case", ["missing", "text_as_mp4", "empty", "truncated_mp4", "bad_key", "bad_value", "bad_yaml", "missing_detector"]
+)
+def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
+    (tmp_path / "notes.mp4").write_text("this is not a video\n" * 50)
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    mp4 = write_video(tmp_path / "ok.mp4", scene(10), "mp4v").read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(mp4[: len(mp4) // 2])
+    (tmp_path / "bad.yaml").write_text("association:\n  high_score: [0.4\n")
+    video = str(tmp_path / "ok.mp4")
+    args, expected = {
+        "missing": ([str(tmp_path / "nope.mp4")], "nope.mp4"),
+        "text_as_mp4": ([str(tmp_path / "notes.mp4")], "not a readable video"),
+        "empty": ([str(tmp_path / "empty.mp4")], "0 bytes"),
+        "truncated_mp4": ([str(tmp_path / "cut.mp4")], "not a readable video"),
+        "bad_key": ([video, "--set", "appearance.bank_capacty=5"], "did you mean 'appearance.bank_capacity'"),
+        "bad_value": ([video, "--set", "appearance.match_threshold=2"], "appearance.match_threshold"),
+        "bad_yaml": ([video, "--config", str(tmp_path / "bad.yaml")], "invalid YAML"),
+        "missing_detector": ([video, "--set", f"detector.model={tmp_path / 'nodet.pt'}"], "nodet.pt"),
+    }[case]
+    capfd.readouterr()
+    assert main([*args, "--quiet", "--out", str(tmp_path / "out")]) == 2
+    assert expected in one_error_line(capfd.readouterr().err)
+
+
+def test_missing_reid_weights_are_named(shared_weights, tmp_path, capfd):
+    video = write_video(tmp_path / "ok.avi", scene(5))
+    args = [str(video), "--quiet", "--set", f"detector.model={shared_weights / 'yolov8n_int8_openvino_model'}",
+            "--set", f"reid.weights={tmp_path / 'missing.pth'}"]  # fmt: skip
+    assert main(args) == 2
+    assert "missing.pth" in one_error_line(capfd.readouterr().err)
+
+
+def test_reid_falls_back_only_when_the_user_did_not_ask(tmp_path, monkeypatch):
+    monkeypatch.delenv("TRACKER_WEIGHTS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(None)  # default: osnet_x0_25_msmt17.pth, not here
+    fallback, note = run.reid_fallback(cfg, asked=False)
+    assert fallback.reid.model == "auto" and "osnet_x0_25_msmt17.pth" in note and run.OSNET_ZOO_URL in note
+    openvino = cfg.replace(["detector.model=some_openvino_model"])
+    assert run.reid_fallback(openvino, asked=False)[0].reid.model == "none", "no detector features to pool"
+    assert run.reid_fallback(cfg, asked=True) == (cfg, None), "an explicit request fails loudly instead"
+    assert run._asks_for_reid(None, ("reid.weights=x.pth",)) and not run._asks_for_reid(None, ("device=cpu",))
+    yaml_file = tmp_path / "mine.yaml"
+    yaml_file.write_text("reid:\n  weights: mine.pth\n")
+    assert run._asks_for_reid(str(yaml_file), ())
+
+
+def test_dropped_stream_fails_clearly_after_retries(fake_models, tmp_path, monkeypatch, capfd):
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
+    capfd.readouterr()
+    args = ["rtsp://127.0.0.1:9/camera", "--quiet", "--set", "reid.model=none", "--out", str(tmp_path / "out")]
+    assert main(args) == 2
+    assert "retries" in one_error_line(capfd.readouterr().err)
+    assert (tmp_path / "out" / "camera.txt").is_file(), "the outputs are still closed properly"
+
+
+def test_real_video_first_100_frames(shared, shared_weights, tmp_path):
+    video = shared / "videos" / "one-by-one-person-detection.mp4"
+    out = tmp_path / "run"
+    args = [str(video), "--out", str(out), "--max-frames", "100", "--quiet", *weights_args(shared_weights)]
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker.cli", *args], capture_output=True, text=True, timeout=300, env=child_env()
+    )
+    assert result.returncode == 0, result.stderr
+    assert video_info(out / "one-by-one-person-detection.mp4") == (100, (768, 432), True)
+    rows = read_mot_rows(out / "one-by-one-person-detection.txt")
+    assert rows.shape[1] == 10 and len(rows) > 20
+    assert rows[:, 0].min() >= 1 and rows[:, 0].max() <= 100
+    ids = np.unique(rows[:, 1]).astype(int)
+    assert list(ids) == list(range(1, len(ids) + 1)), "IDs are consecutive from 1"
+    assert len((out / "one-by-one-person-detection.jsonl").read_text().splitlines()) == 100
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_mid_run_leaves_valid_outputs(sig, shared, shared_weights, tmp_path):
+    video = shared / "videos" / "one-by-one-person-detection.mp4"
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tracker.cli", str(video), "--out", str(out), "--quiet", *weights_args(shared_weights)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(),
+    )  # fmt: skip
+    jsonl = out / "one-by-one-person-detection.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and (not jsonl.exists() or len(jsonl.read_text().splitlines()) < PEOPLE_BY_FRAME):
+        time.sleep(0.1)
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    written = len(jsonl.read_text().splitlines())
+    assert PEOPLE_BY_FRAME <= written < 1394
+    rows = read_mot_rows(out / "one-by-one-person-detection.txt")
+    assert rows.shape[1] == 10 and len(rows) and rows[:, 0].max() <= written
+    count, size, playable = video_info(out / "one-by-one-person-detection.mp4")
+    assert count == written and size == (768, 432) and playable, "the mp4 is finalised and playable"

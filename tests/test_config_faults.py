@@ -1,0 +1,320 @@
+"""Config fault injection: every invalid config gives one single-line `ConfigError` that names the key.
+
+Covers YAML files and `section.key=value` overrides: wrong types, negative capacity, thresholds out of range,
+NaN, unknown keys (with did-you-mean) and sections, YAML syntax errors, a top level that is not a mapping,
+malformed overrides, overrides into a scalar, low_score > high_score, empty and missing files. Every key of
+every section is also probed systematically from the dataclass metadata. Finally configs/default.yaml must
+equal `TrackerConfig()` and carry a `#` comment on every key line.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import typing
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from tracker import Tracker
+from tracker.config import ConfigError, TrackerConfig, config_to_dict, load_config, parse_config
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_YAML = ROOT / "configs" / "default.yaml"
+
+
+def raises_config_error(key: str, call: typing.Callable[[], object], also: str | None = None) -> ConfigError:
+    """`call()` raises exactly one ConfigError (no chained cause shown) whose single-line message names `key`."""
+    with pytest.raises(ConfigError) as info:
+        call()
+    err = info.value
+    message = str(err)
+    assert "\n" not in message, f"multi-line message: {message!r}"
+    assert key in message, f"{key!r} not named in {message!r}"
+    if also is not None:
+        assert also in message, f"{also!r} not in {message!r}"
+    assert err.__cause__ is None and (err.__context__ is None or err.__suppress_context__), "chained error"
+    assert isinstance(err, ValueError)  # callers catching ValueError also catch config faults
+    return err
+
+
+def all_keys() -> list[tuple[str, typing.Any, typing.Any]]:
+    """(dotted key, type annotation, dataclass field) of every leaf key."""
+    out = []
+
+    def walk(cls: type, prefix: str) -> None:
+        hints = typing.get_type_hints(cls)
+        for f in fields(cls):
+            tp = hints[f.name]
+            if is_dataclass(tp):
+                walk(tp, f"{prefix}{f.name}.")
+            else:
+                out.append((prefix + f.name, tp, f))
+
+    walk(TrackerConfig, "")
+    return out
+
+
+KEYS = all_keys()
+
+
+# ------------------------------------------------------------------------------------------------ YAML files
+YAML_FAULTS = {
+    # bad types
+    "string for int": ("appearance:\n  bank_capacity: '30'\n", "appearance.bank_capacity"),
+    "float for int": ("lifecycle:\n  min_hits: 2.5\n", "lifecycle.min_hits"),
+    "bool for int": ("appearance:\n  bank_capacity: true\n", "appearance.bank_capacity"),
+    "int for bool": ("appearance:\n  enabled: 1\n", "appearance.enabled"),
+    "string for bool": ("motion:\n  output_filtered_box: 'no'\n", "motion.output_filtered_box"),
+    "list for float": ("motion:\n  std_position: [0.05]\n", "motion.std_position"),
+    "mapping for float": ("association:\n  high_score: {a: 1}\n", "association.high_score"),
+    "number for string": ("device: 0\n", "device"),
+    "null for string": ("reid:\n  weights: null\n", "reid.weights"),
+    "bad list item": ("detector:\n  classes: [0, person]\n", "detector.classes[1]"),
+    "float list item": ("detector:\n  classes: [0, 1.5]\n", "detector.classes[1]"),
+    "mapping for list": ("detector:\n  classes: {a: 1}\n", "detector.classes"),
+    "not a choice": ("appearance:\n  aggregation: median\n", "appearance.aggregation"),
+    "reid model typo": ("reid:\n  model: osnet\n", "reid.model"),
+    # ranges
+    "negative capacity": ("appearance:\n  bank_capacity: -5\n", "appearance.bank_capacity"),
+    "zero capacity": ("appearance:\n  bank_capacity: 0\n", "appearance.bank_capacity"),
+    "huge capacity": ("appearance:\n  bank_capacity: 100000000\n", "appearance.bank_capacity"),
+    "zero slots": ("appearance:\n  initial_slots: 0\n", "appearance.initial_slots"),
+    "high_score > 1": ("association:\n  high_score: 1.5\n", "association.high_score"),
+    "confidence < 0": ("detector:\n  confidence: -0.1\n", "detector.confidence"),
+    "min_score > 1": ("appearance:\n  min_score: 2\n", "appearance.min_score"),
+    "occlusion > 1": ("appearance:\n  max_occlusion: 1.01\n", "appearance.max_occlusion"),
+    "match_threshold < -1": ("appearance:\n  match_threshold: -1.5\n", "appearance.match_threshold"),
+    "reid_threshold > 1": ("association:\n  reid_threshold: 1.2\n", "association.reid_threshold"),
+    "negative frame rate": ("frame_rate: -30\n", "frame_rate"),
+    "zero frame rate": ("frame_rate: 0\n", "frame_rate"),
+    "negative seconds": ("lifecycle:\n  max_seconds_lost: -1\n", "lifecycle.max_seconds_lost"),
+    "zero min_hits": ("lifecycle:\n  min_hits: 0\n", "lifecycle.min_hits"),
+    "size ratio < 1": ("association:\n  max_size_ratio: 0.5\n", "association.max_size_ratio"),
+    "negative gate": ("motion:\n  gate_chi2: -1\n", "motion.gate_chi2"),
+    "tiny image": ("detector:\n  image_size: 16\n", "detector.image_size"),
+    # NaN
+    "NaN threshold": ("association:\n  high_score: .nan\n", "association.high_score"),
+    "NaN frame rate": ("frame_rate: .nan\n", "frame_rate"),
+    "NaN unbounded": ("motion:\n  gate_chi2: .nan\n", "motion.gate_chi2"),
+    "NaN seconds": ("appearance:\n  refresh_seconds: .NaN\n", "appearance.refresh_seconds"),
+    # relations
+    "low_score > high_score": ("association:\n  low_score: 0.6\n  high_score: 0.5\n", "association.low_score"),
+    # unknown keys and sections
+    "typo with did-you-mean": ("appearance:\n  bank_capcity: 3\n", "did you mean 'appearance.bank_capacity'"),
+    "typo in lifecycle": ("lifecycle:\n  max_second_lost: 3\n", "did you mean 'lifecycle.max_seconds_lost'"),
+    "top-level typo": ("framerate: 30\n", "did you mean 'frame_rate'"),
+    "section typo": ("apperance:\n  enabled: true\n", "did you mean 'appearance'"),
+    "unknown section": ("tracking:\n  buffer: 30\n", "unknown config key 'tracking'"),
+    "peer key name": ("lifecycle:\n  track_buffer: 30\n", "lifecycle.track_buffer"),
+    "non-string key": ("1: 2\n", "unknown config key '1'"),
+    # structure
+    "section not a mapping": ("appearance: 5\n", "appearance"),
+    "section is a list": ("motion: [1, 2]\n", "motion"),
+    "top level is a list": ("- appearance\n- motion\n", "top level must be a mapping"),
+    "top level is a string": ("just some text\n", "top level must be a mapping"),
+    "top level is a number": ("42\n", "top level must be a mapping"),
+    # syntax
+    "unclosed bracket": ("detector:\n  classes: [0, 1\nmotion: {}\n", "invalid YAML"),
+    "bad indentation": ("appearance:\n  enabled: true\n    bank_capacity: 3\n", "invalid YAML"),
+    "tab indentation": ("appearance:\n\tenabled: true\n", "invalid YAML"),
+    "duplicate colon": ("appearance: enabled: true\n", "invalid YAML"),
+    "unclosed quote": ("device: 'cpu\n", "invalid YAML"),
+}
+
+
+@pytest.mark.parametrize("text,key", YAML_FAULTS.values(), ids=YAML_FAULTS.keys())
+def test_invalid_yaml_file_names_the_key(tmp_path, text, key):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    raises_config_error(key, lambda: load_config(path))
+
+
+def test_yaml_syntax_error_gives_the_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("device: cpu\nframe_rate: 30\ndetector:\n  classes: [0, 1\nmotion: {}\n")
+    err = raises_config_error("invalid YAML", lambda: load_config(path))
+    assert str(path) in str(err)
+    assert re.search(r"line \d+", str(err)), str(err)
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    path = tmp_path / "nope.yaml"
+    raises_config_error(str(path), lambda: load_config(path), also="cannot read")
+
+
+def test_directory_is_a_config_error(tmp_path):
+    raises_config_error(str(tmp_path), lambda: load_config(tmp_path), also="cannot read")
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n", "---\n", "null\n"])
+def test_empty_file_gives_the_defaults(tmp_path, text):
+    path = tmp_path / "empty.yaml"
+    path.write_text(text)
+    assert load_config(path) == TrackerConfig()
+
+
+@pytest.mark.parametrize("section", ["appearance", "lifecycle", "detector"])
+def test_empty_section_gives_its_defaults(tmp_path, section):
+    path = tmp_path / "empty_section.yaml"
+    path.write_text(f"{section}:\n")
+    assert load_config(path) == TrackerConfig()
+
+
+# ------------------------------------------------------------------------------------------------ overrides
+OVERRIDE_FAULTS = {
+    "no equals sign": (["appearance.enabled"], "appearance.enabled", "section.key=value"),
+    "empty key": (["=3"], "=3", "section.key=value"),
+    "blank": ([" "], "section.key=value", None),
+    "unknown key": (["appearance.bank_capcity=3"], "did you mean 'appearance.bank_capacity'", None),
+    "unknown section": (["nosuch.key=1"], "unknown config key 'nosuch'", None),
+    "bad type": (["appearance.enabled=maybe"], "appearance.enabled", None),
+    "negative capacity": (["appearance.bank_capacity=-1"], "appearance.bank_capacity", None),
+    "threshold > 1": (["association.high_score=2"], "association.high_score", None),
+    "NaN": (["association.low_score=.nan"], "association.low_score", None),
+    "low > high": (["association.low_score=0.6"], "association.low_score", "association.high_score"),
+    "low > lowered high": (["association.high_score=0.05"], "association.low_score", "association.high_score"),
+    "into a scalar": (["device=cpu", "device.index=1"], "device", "not a section"),
+    "into a bool": (["appearance.enabled=true", "appearance.enabled.x=1"], "appearance.enabled", None),
+    "section set to scalar": (["appearance=3"], "appearance", "mapping"),
+    "YAML-unparsable value": (["detector.classes=[0, 1"], "detector.classes", None),
+    "list into a scalar": (["frame_rate=[30]"], "frame_rate", None),
+}
+
+
+@pytest.mark.parametrize("overrides,key,also", OVERRIDE_FAULTS.values(), ids=OVERRIDE_FAULTS.keys())
+def test_invalid_override_names_the_key(overrides, key, also):
+    raises_config_error(key, lambda: load_config(None, overrides=overrides), also=also)
+
+
+def test_override_into_a_scalar_from_a_file(tmp_path):
+    path = tmp_path / "cfg.yaml"
+    path.write_text("device: cpu\n")
+    raises_config_error("device.index", lambda: load_config(path, overrides=["device.index=0"]), also="not a section")
+
+
+def test_dict_overrides_and_replace_are_validated():
+    raises_config_error("appearance.bank_capacity", lambda: load_config(None, {"appearance.bank_capacity": -1}))
+    raises_config_error("lifecycle.min_hits", lambda: TrackerConfig().replace(["lifecycle.min_hits=0"]))
+    raises_config_error("association.low_score", lambda: parse_config({"association": {"low_score": 0.9}}))
+    raises_config_error("config", lambda: parse_config([1, 2]))  # type: ignore[arg-type]
+
+
+def test_a_failed_override_leaves_the_config_alone():
+    cfg = TrackerConfig()
+    with pytest.raises(ConfigError):
+        cfg.replace(["appearance.bank_capacity=-1"])
+    assert cfg == TrackerConfig()
+    assert cfg.replace(["appearance.bank_capacity=5"]).appearance.bank_capacity == 5
+
+
+# ------------------------------------------------------------------------------------------------ every key
+def _bad_values(tp: typing.Any, meta: typing.Mapping[str, typing.Any]) -> list[typing.Any]:
+    """Values of the wrong type, or out of range, for a key of type `tp`."""
+    if typing.get_origin(tp) is tuple:
+        return [{"a": 1}, 1.5, [1.5], ["x"], True]
+    bad: list[typing.Any] = [[1], {"a": 1}]
+    if tp is bool:
+        bad += [1, 0, "true", 1.0, None]
+    elif tp is str:
+        bad += [1, 1.5, True, None]
+    else:
+        bad += ["1", True, None]
+        if tp is int:
+            bad += [1.5]
+        else:
+            bad += [math.nan]
+        if meta.get("lo") is not None:
+            bad.append(meta["lo"] - 1 if tp is int else meta["lo"] - 1e-6)
+        if meta.get("hi") is not None:
+            bad.append(meta["hi"] + 1 if tp is int else meta["hi"] + 1e-6)
+    if meta.get("choices") is not None:
+        bad.append("not-a-choice")
+    return bad
+
+
+BAD_CASES = [
+    pytest.param(key, value, id=f"{key}={value!r}") for key, tp, f in KEYS for value in _bad_values(tp, f.metadata)
+]
+
+
+@pytest.mark.parametrize("key,value", BAD_CASES)
+def test_every_key_rejects_bad_values(key, value):
+    raises_config_error(key, lambda: load_config(None, {key: value}))
+
+
+@pytest.mark.parametrize("key", [k for k, _, _ in KEYS])
+def test_every_key_typo_suggests_the_key(key):
+    *section, name = key.split(".")
+    typo = ".".join([*section, name[:-1] + ("x" if name[-1] != "x" else "y")])
+    raises_config_error(f"did you mean '{key}'", lambda: load_config(None, [f"{typo}=1"]))
+
+
+@pytest.mark.parametrize("key", [k for k, tp, f in KEYS if tp in (int, float)])
+def test_every_numeric_key_accepts_its_bounds(key):
+    """The range ends themselves are valid (where the relation low <= high allows)."""
+    f = next(f for k, _, f in KEYS if k == key)
+    tp = next(tp for k, tp, _ in KEYS if k == key)
+    for bound in (f.metadata.get("lo"), f.metadata.get("hi")):
+        if bound is None:
+            continue
+        value = int(bound) if tp is int else float(bound)
+        extra = {"association.low_score": 0.0} if key == "association.high_score" else {}
+        if key == "association.low_score":
+            extra = {"association.high_score": 1.0}
+        cfg = load_config(None, {key: value, **extra})
+        section, _, name = key.rpartition(".")
+        assert getattr(getattr(cfg, section) if section else cfg, name) == value
+
+
+# Infinite values pass the ranges of keys without an upper bound; the tracker must then either refuse them at
+# load time (ConfigError naming the key) or run with them.
+INF_KEYS = [key for key, tp, f in KEYS if tp is float and f.metadata.get("hi") is None]
+
+
+@pytest.mark.parametrize("key", INF_KEYS)
+def test_infinite_values_are_refused_or_work(key):
+    try:
+        cfg = load_config(None, {key: math.inf, "device": "cpu"})
+    except ConfigError as err:
+        assert key in str(err)
+        return
+    tracker = Tracker(cfg)
+    boxes = np.array([[10.0, 10.0, 60.0, 110.0], [300.0, 10.0, 350.0, 110.0]])
+    emb = np.eye(2, 8)
+    for f in range(3):
+        tracker.update_detections(boxes + f, [0.9, 0.9], embeddings=emb)
+    tracker.update_detections(np.zeros((0, 4)), [])
+    tracker.update_detections(boxes + 5, [0.9, 0.9], embeddings=emb)
+
+
+# ------------------------------------------------------------------------------------------------ default.yaml
+def test_default_yaml_equals_the_dataclass_defaults():
+    assert load_config(DEFAULT_YAML) == TrackerConfig()
+    # Not just equal after defaults are filled in: the file spells out every key.
+    assert yaml.safe_load(DEFAULT_YAML.read_text()) == config_to_dict(TrackerConfig())
+
+
+def test_default_yaml_comments_every_key():
+    key_line = re.compile(r"^(\s*)([A-Za-z_][A-Za-z0-9_]*):(.*)$")
+    docs = {key: f.metadata["doc"] for key, _, f in KEYS}
+    seen, section = 0, ""
+    for number, line in enumerate(DEFAULT_YAML.read_text().splitlines(), 1):
+        match = key_line.match(line)
+        if not match:
+            continue
+        seen += 1
+        assert " # " in line or "  #" in line, f"default.yaml line {number} has no comment: {line!r}"
+        comment = line.split("#", 1)[1].strip()
+        assert comment, f"default.yaml line {number}: empty comment"
+        indent, name, value = match.group(1), match.group(2), match.group(3).split("#", 1)[0].strip()
+        if not value:  # a section header
+            section = name
+            continue
+        key = f"{section}.{name}" if indent else name
+        assert comment == docs[key], f"default.yaml line {number}: the comment of {key} differs from config.py"
+    sections = sum(is_dataclass(tp) for tp in typing.get_type_hints(TrackerConfig).values())
+    assert seen == len(KEYS) + sections, "default.yaml does not have one line per key and section"

@@ -1,0 +1,350 @@
+"""Behaviour of the core engine on synthetic scenes: occlusion, leave-and-return, swaps, banks, inputs."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+
+from tracker import Tracker, load_config
+from tracker.bank import AppearanceBank
+from tracker.testing import Walker, identity_embeddings, linear_path, render
+from tracker.types import TrackState
+
+FPS = 30
+DIM = 128
+NOISE = 0.03  # same-identity cosine ~0.9, as a real ReID model gives
+
+
+def run_scene(walkers, frames, appearance=True, overrides=(), fps=FPS, seed=1):
+    """Track a scene; returns {frame: {identity: track_id}}."""
+    cfg = load_config(None, overrides=[f"appearance.enabled={str(appearance).lower()}", "device=cpu", *overrides])
+    tracker = Tracker(cfg, frame_rate=fps)
+    identities = identity_embeddings(max(w.identity for w in walkers) + 1, DIM)
+    rng = np.random.default_rng(seed)
+    history = {}
+    for f in range(frames):
+        det = render(walkers, f, identities, NOISE, rng)
+        out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings if appearance else None)
+        history[f] = {int(det.identities[o.detection_index]): o.track_id for o in out}
+    return history, tracker
+
+
+def ids_of(history, identity, frames):
+    return {history[f][identity] for f in frames if identity in history[f]}
+
+
+def crossing_scene(hidden_frames):
+    """A walks right; B walks left on the same line, is hidden behind A for `hidden_frames` frames, and
+    reappears 100 px from where a constant-velocity filter predicts it (it slowed down while hidden)."""
+    speed = 4.0
+    hide_start = 60
+    hide_end = hide_start + hidden_frames
+    b_at_hide = 900 - speed * hide_start
+
+    def path_b(f):
+        if f < hide_start:
+            return (900 - speed * f, 300.0)
+        predicted = b_at_hide - speed * (f - hide_start)
+        return (predicted + 100.0, 300.0)  # 100 px behind the constant-velocity prediction
+
+    walker_a = Walker(0, lambda f: (300 + speed * f, 310.0))
+    walker_b = Walker(1, path_b, visible=lambda f: not hide_start <= f < hide_end)
+    return [walker_a, walker_b], hide_start, hide_end
+
+
+def test_crossing_id_survives_3s_occlusion_with_bank():
+    walkers, hide_start, hide_end = crossing_scene(hidden_frames=3 * FPS)
+    history, _ = run_scene(walkers, hide_end + 30)
+    before = ids_of(history, 1, range(hide_start))
+    after = ids_of(history, 1, range(hide_end, hide_end + 30))
+    assert len(before) == 1
+    assert after == before, "B must get its old ID back after a 3 s occlusion"
+    assert len(ids_of(history, 0, range(hide_end + 30))) == 1, "A keeps one ID throughout"
+
+
+def test_crossing_id_lost_without_appearance():
+    walkers, hide_start, hide_end = crossing_scene(hidden_frames=3 * FPS)
+    history, _ = run_scene(walkers, hide_end + 30, appearance=False)
+    before = ids_of(history, 1, range(hide_start))
+    after = ids_of(history, 1, range(hide_end, hide_end + 30))
+    assert len(before) == 1 and len(after) >= 1
+    assert not (after & before), "motion alone cannot bridge 3 s and 100 px: the ID is lost"
+
+
+def test_recovered_flag_marks_the_return():
+    walkers, _, hide_end = crossing_scene(hidden_frames=3 * FPS)
+    cfg = load_config(None, overrides=["device=cpu"])
+    tracker = Tracker(cfg, frame_rate=FPS)
+    identities = identity_embeddings(2, DIM)
+    rng = np.random.default_rng(1)
+    recovered_frames = []
+    for f in range(hide_end + 10):
+        det = render(walkers, f, identities, NOISE, rng)
+        for o in tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings):
+            if o.recovered:
+                recovered_frames.append((f, int(det.identities[o.detection_index])))
+    assert recovered_frames and recovered_frames[0][1] == 1
+    assert hide_end <= recovered_frames[0][0] <= hide_end + 2
+
+
+def test_leave_and_return_on_the_other_side_after_5s():
+    """A walks out on the right, comes back 5 s later from the left; C stays; D is new and gets a new ID."""
+    width, leave, back = 1280, 100, 100 + 5 * FPS
+
+    def path_a(f):
+        return (1000 + 3.0 * f, 400.0) if f < leave else (60 + 3.0 * (f - back), 400.0)
+
+    walker_a = Walker(0, path_a, size=(80, 200), visible=lambda f: f < leave or f >= back)
+    walker_c = Walker(1, lambda f: (640.0, 380 + 0.2 * f), size=(80, 200))
+    walker_d = Walker(2, lambda f: (200.0, 300.0), size=(80, 200), visible=lambda f: f >= back - 20)
+    history, _ = run_scene([walker_a, walker_c, walker_d], back + 40)
+    assert all(history[f].get(0) is None for f in range(leave + 1, back)), "A is out of view"
+    assert path_a(leave - 1)[0] + 40 <= width + 60
+    before = ids_of(history, 0, range(leave))
+    after = ids_of(history, 0, range(back, back + 40))
+    assert len(before) == 1 and after == before
+    new_id = ids_of(history, 2, range(back - 20, back + 40))
+    assert len(new_id) == 1 and not (new_id & before) and not (new_id & ids_of(history, 1, range(back)))
+
+
+def test_swap_while_hidden_ids_follow_appearance():
+    """A (top) and B (bottom) walk right side by side, vanish behind a pillar for 1.5 s and come out swapped."""
+    hide_start, hide_end = 40, 40 + 45
+
+    def lane(y_before, y_after):
+        return lambda f: (200 + 5.0 * f, y_before if f < hide_start else y_after)
+
+    hidden = lambda f: not hide_start <= f < hide_end  # noqa: E731
+    walker_a = Walker(0, lane(200.0, 400.0), size=(60, 150), visible=hidden)
+    walker_b = Walker(1, lane(400.0, 200.0), size=(60, 150), visible=hidden)
+    history, _ = run_scene([walker_a, walker_b], hide_end + 30)
+    for identity in (0, 1):
+        before = ids_of(history, identity, range(hide_start))
+        after = ids_of(history, identity, range(hide_end, hide_end + 30))
+        assert len(before) == 1 and after == before, f"identity {identity} must keep its ID across the swap"
+
+
+def test_ids_consecutive_from_one_and_reset_restarts_them():
+    walkers = [Walker(i, linear_path(100.0 + 150 * i, 200.0, 1.0)) for i in range(4)]
+    history, tracker = run_scene(walkers, 10)
+    seen = sorted({tid for frame in history.values() for tid in frame.values()})
+    assert seen == [1, 2, 3, 4]
+    tracker.reset()
+    out = tracker.update_detections(np.array([[0, 0, 10, 20.0]]), np.array([0.9]))
+    assert [o.track_id for o in out] == [1]
+
+
+def test_new_ids_handed_out_at_confirmation_only():
+    cfg = load_config(None, overrides=["lifecycle.min_hits=3", "lifecycle.confirm_first_frame=false", "device=cpu"])
+    tracker = Tracker(cfg, frame_rate=FPS)
+    box = np.array([[10, 10, 60, 130.0]])
+    # A one-frame false positive never consumes an ID.
+    assert tracker.update_detections(np.array([[500, 500, 540, 600.0]]), [0.9]) == []
+    assert tracker.update_detections(np.zeros((0, 4)), []) == []
+    results = [tracker.update_detections(box + np.array([2 * f, 0, 2 * f, 0]), [0.9]) for f in range(4)]
+    assert [len(r) for r in results] == [0, 0, 1, 1]
+    assert results[2][0].track_id == 1
+
+
+def test_per_class_matching_never_swaps_classes():
+    cfg = load_config(None, overrides=["device=cpu"])
+    tracker = Tracker(cfg, frame_rate=FPS)
+    box = np.array([[100, 100, 150, 220.0]])
+    person = tracker.update_detections(box, [0.9], class_ids=[0])[0].track_id
+    out = tracker.update_detections(box, [0.9], class_ids=[2])  # same place, other class
+    assert all(o.track_id != person for o in out)
+
+
+def test_fifo_bank_keeps_exactly_the_last_k():
+    cfg = load_config(None, overrides=["appearance.bank_capacity=7"])
+    k = cfg.appearance.bank_capacity
+    bank = AppearanceBank(k, "cpu", initial_slots=2)
+    slot = bank.allocate()
+    vectors = torch.nn.functional.normalize(torch.randn(k + 5, 16), dim=1)
+    for v in vectors:
+        bank.push(np.array([slot]), v[None])
+    assert bank.count(np.array([slot]))[0] == k
+    torch.testing.assert_close(bank.entries(slot), vectors[-k:].to(bank.dtype).float())
+
+
+def test_bank_slots_are_reused_and_grow_by_doubling():
+    bank = AppearanceBank(4, "cpu", initial_slots=2, dim=8)
+    slots = [bank.allocate() for _ in range(3)]
+    assert bank.num_slots == 4 and len(set(slots)) == 3
+    bank.release(slots[0])
+    assert bank.allocate() == slots[0]
+    assert bank.num_slots == 4
+
+
+@pytest.mark.parametrize("aggregation", ["max", "mean", "topk_mean"])
+def test_bank_similarity_dense_and_gated_agree(aggregation):
+    rng = np.random.default_rng(0)
+    bank = AppearanceBank(5, "cpu", initial_slots=4, aggregation=aggregation, topk=2)
+    slots = np.array([bank.allocate() for _ in range(3)])
+    for i, fill in enumerate([5, 2, 0]):
+        for _ in range(fill):
+            bank.push(slots[i : i + 1], torch.nn.functional.normalize(torch.randn(1, 32), dim=1))
+    emb = torch.nn.functional.normalize(torch.randn(4, 32), dim=1)
+    dense = bank.similarity(slots, emb)
+    candidates = rng.random((3, 4)) < 0.6
+    gated = bank.similarity(slots, emb, candidates)
+    assert np.isnan(dense[2]).all(), "an empty bank has no similarity"
+    np.testing.assert_allclose(gated[candidates & ~np.isnan(dense)], dense[candidates & ~np.isnan(dense)], atol=1e-6)
+    assert np.isnan(gated[~candidates]).all()
+    entries = bank.entries(int(slots[0]))
+    expected = {
+        "max": (entries @ emb.T).max(0).values,
+        "mean": (entries @ emb.T).mean(0),
+        "topk_mean": (entries @ emb.T).topk(2, dim=0).values.mean(0),
+    }[aggregation]
+    np.testing.assert_allclose(dense[0], expected.numpy(), atol=1e-2)
+
+
+def test_quality_gate_keeps_occluded_crops_out_of_the_bank():
+    """A walks in front of a standing B (A's bottom edge is lower: A is nearer the camera).
+
+    B's bank grows only on frames where less than `max_occlusion` of B's box is covered by A.
+    """
+    cfg = load_config(None, overrides=["device=cpu", "appearance.max_occlusion=0.3"])
+    tracker = Tracker(cfg, frame_rate=FPS)
+    emb = identity_embeddings(2, DIM)
+    box_b = np.array([400, 90, 450, 200.0])
+    bank = tracker.core.bank
+    growth, covered = [], []
+    for f in range(25):
+        a_x = 280 + 10 * f
+        box_a = np.array([a_x, 100, a_x + 50, 220.0])
+        counts = {t.observed_xywh[0] > 420: bank.count(np.array([t.slot]))[0] for t in tracker.core.tracks}
+        tracker.update_detections(np.stack([box_a, box_b]), [0.9, 0.9], embeddings=emb)
+        new = {
+            t.observed_xywh[0] > 420 and t.observed_xywh[0] < 430: bank.count(np.array([t.slot]))[0]
+            for t in tracker.core.tracks
+        }
+        if f > 0:
+            growth.append(new[True] - counts.get(True, 0))
+            overlap_w = max(0.0, min(a_x + 50, 450) - max(a_x, 400))
+            covered.append(overlap_w / 50 * (200 - 100) / 110)
+    covered, growth = np.array(covered), np.array(growth)
+    assert (covered > 0.3).sum() >= 5, "the scene must contain heavily occluded frames"
+    assert (growth[covered > 0.3] == 0).all(), "occluded crops must not enter the bank"
+    assert (growth[covered <= 0.3] == 1).all(), "clean crops do enter the bank"
+
+
+def test_zero_and_one_detection():
+    tracker = Tracker(load_config(None, overrides=["device=cpu", "lifecycle.min_seconds_tentative=0"]), frame_rate=FPS)
+    assert tracker.update_detections(np.zeros((0, 4)), np.zeros(0)) == []
+    assert tracker.update_detections([], []) == []
+    assert tracker.update_detections([[1, 2, 30, 60]], [0.9], embeddings=np.ones((1, 8))) == []  # tentative
+    out = tracker.update_detections([[1, 2, 30, 60]], [0.9], embeddings=np.ones((1, 8)))
+    assert len(out) == 1 and out[0].detection_index == 0 and out[0].state is TrackState.TRACKED
+    np.testing.assert_allclose(out[0].xyxy, [1, 2, 30, 60])
+
+
+def test_invalid_boxes_are_dropped_with_a_warning(caplog):
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    boxes = np.array(
+        [[0, 0, 10, 10], [np.nan, 0, 5, 5], [0, 0, np.inf, 5], [5, 5, 5, 9], [9, 9, 1, 1], [20, 20, 40, 60.0]]
+    )
+    with caplog.at_level(logging.WARNING):
+        out = tracker.update_detections(boxes, np.full(6, 0.9))
+    assert "dropped 4 invalid detection" in caplog.text
+    assert sorted(o.detection_index for o in out) == [0, 5]
+
+
+def test_bad_embeddings_fall_back_to_motion(caplog):
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    emb = np.ones((2, 4))
+    emb[0] = np.nan
+    emb[1] = 0
+    with caplog.at_level(logging.WARNING):
+        out = tracker.update_detections([[0, 0, 10, 20], [50, 0, 60, 20]], [0.9, 0.9], embeddings=emb)
+    assert len(out) == 2 and "matched by motion only" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"boxes_xyxy": np.zeros((3, 4)), "scores": np.ones(2)}, "scores"),
+        ({"boxes_xyxy": np.zeros((2, 4)), "scores": np.ones(2), "class_ids": [0]}, "class_ids"),
+        ({"boxes_xyxy": np.zeros((2, 4)), "scores": np.ones(2), "embeddings": np.ones((3, 8))}, "embeddings"),
+        ({"boxes_xyxy": np.zeros((2, 5)), "scores": np.ones(2)}, "boxes_xyxy"),
+        ({"boxes_xyxy": "abc", "scores": np.ones(2)}, "boxes_xyxy"),
+    ],
+)
+def test_mismatched_inputs_raise_naming_the_argument(kwargs, name):
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    with pytest.raises(ValueError, match=name):
+        tracker.update_detections(**kwargs)
+
+
+def test_torch_and_numpy_inputs_agree():
+    boxes = np.array([[0, 0, 10, 20], [40, 0, 50, 20.0]])
+    emb = identity_embeddings(2, 16)
+    a = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    b = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    for f in range(3):
+        shift = np.array([f, 0, f, 0.0])
+        out_a = a.update_detections(boxes + shift, [0.9, 0.8], embeddings=emb)
+        out_b = b.update_detections(torch.tensor(boxes + shift), torch.tensor([0.9, 0.8]), embeddings=torch.tensor(emb))
+        assert [(o.track_id, o.detection_index) for o in out_a] == [(o.track_id, o.detection_index) for o in out_b]
+
+
+def test_low_score_detections_keep_tracks_alive_but_start_none():
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    box = np.array([[100, 100, 150, 220.0]])
+    first = tracker.update_detections(box, [0.9])[0].track_id
+    for f in range(1, 5):  # partly occluded: low scores, still the same person
+        out = tracker.update_detections(box + np.array([f, 0, f, 0]), [0.3])
+        assert [o.track_id for o in out] == [first]
+    assert tracker.update_detections(np.array([[600, 100, 650, 220.0]]), [0.3]) == []
+
+
+def run_lazy(walkers, frames, lazy):
+    """Track through `TrackerCore.step(dets, embed)` as the pipeline does; count embedded detections."""
+    from tracker.types import Detections
+
+    cfg = load_config(None, overrides=["device=cpu", f"appearance.lazy_embedding={str(lazy).lower()}"])
+    tracker = Tracker(cfg, frame_rate=FPS)
+    identities = identity_embeddings(max(w.identity for w in walkers) + 1, DIM)
+    rng = np.random.default_rng(1)
+    history, embedded, total = {}, 0, 0
+    for f in range(frames):
+        det = render(walkers, f, identities, NOISE, rng)
+        dets = Detections.from_arrays(det.boxes_xyxy, det.scores)
+
+        def embed(rows, det=det):
+            nonlocal embedded
+            embedded += len(rows)
+            return torch.as_tensor(det.embeddings[rows], dtype=torch.float32)
+
+        total += len(det.scores)
+        out = tracker.core.step(dets, embed=embed)
+        history[f] = {int(det.identities[o.detection_index]): o.track_id for o in out}
+    return history, embedded / max(total, 1)
+
+
+def test_lazy_embedding_keeps_ids_and_skips_most_crops():
+    walkers, hide_start, hide_end = crossing_scene(hidden_frames=3 * FPS)
+    extra = [Walker(5 + i, linear_path(150.0 + 200 * i, 700.0, 1.0)) for i in range(4)]  # uncontested walkers
+    frames = hide_end + 30
+    lazy_hist, lazy_frac = run_lazy(walkers + extra, frames, lazy=True)
+    eager_hist, eager_frac = run_lazy(walkers + extra, frames, lazy=False)
+    assert eager_frac == 1.0
+    assert lazy_frac < 0.5, f"lazy mode embedded {lazy_frac:.0%} of detections"
+    assert ids_of(lazy_hist, 1, range(hide_end, frames)) == ids_of(lazy_hist, 1, range(hide_start))
+    for identity in range(5, 9):
+        assert len(ids_of(lazy_hist, identity, range(frames))) == 1
+    assert lazy_hist == eager_hist
+
+
+@pytest.mark.parametrize(("fps", "frames_to_confirm"), [(30, 3), (25, 3), (14, 2), (7, 2)])
+def test_confirmation_takes_min_hits_and_min_seconds(fps, frames_to_confirm):
+    cfg = load_config(None, overrides=["device=cpu", "lifecycle.min_hits=2", "lifecycle.min_seconds_tentative=0.1"])
+    tracker = Tracker(cfg, frame_rate=fps)
+    tracker.update_detections(np.zeros((0, 4)), [])  # not the first frame: no instant confirmation
+    box = np.array([[10, 10, 60, 130.0]])
+    shown = [len(tracker.update_detections(box, [0.9])) for _ in range(4)]
+    assert shown.index(1) + 1 == frames_to_confirm

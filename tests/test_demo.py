@@ -1,0 +1,79 @@
+"""`make demo` end to end, the clip it makes, and the README's config reference."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import yaml
+
+from tracker import demo
+from tracker.io.mot import read_mot_rows
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def flat_keys(data: dict, prefix: str = "") -> list[str]:
+    keys = []
+    for key, value in data.items():
+        keys += flat_keys(value, f"{prefix}{key}.") if isinstance(value, dict) else [f"{prefix}{key}"]
+    return keys
+
+
+def test_readme_config_table_lists_every_key():
+    keys = flat_keys(yaml.safe_load((ROOT / "configs" / "default.yaml").read_text()))
+    table = set(re.findall(r"^\| `([\w.]+)` \|", (ROOT / "README.md").read_text(), flags=re.MULTILINE))
+    assert len(keys) > 40
+    assert not [k for k in keys if k not in table], "keys of configs/default.yaml missing from the README table"
+    assert not [k for k in table if "." in k and k not in keys], "README documents keys that do not exist"
+
+
+def test_clip_has_the_size_rate_and_an_occluder(tmp_path):
+    clip = demo.make_clip(tmp_path / "clip.mp4", seconds=2)
+    cap = cv2.VideoCapture(str(clip))
+    frames = []
+    while (item := cap.read())[0]:
+        frames.append(item[1])
+    assert cap.get(cv2.CAP_PROP_FPS) == demo.FPS
+    cap.release()
+    assert len(frames) == 2 * demo.FPS and frames[0].shape == (demo.FRAME_SIZE[1], demo.FRAME_SIZE[0], 3)
+    grey_columns = [int((np.ptp(f, axis=2).max(axis=0) < 16).sum()) for f in frames]  # the pillar is colourless
+    assert max(grey_columns) >= demo.PILLAR_WIDTH * 0.9 and grey_columns[0] < demo.PILLAR_WIDTH / 2
+
+
+def test_demo_runs_offline_and_ids_survive_the_pillar(shared, tmp_path):
+    env = os.environ | {"PYTHONPATH": str(ROOT), "TRACKER_SHARED": str(shared)}
+    env.pop("TRACKER_WEIGHTS_DIR", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker.demo", "--out", str(tmp_path / "demo"), "--seconds", "5", "--quiet"],
+        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    tracked = tmp_path / "demo" / "tracked" / "demo_clip.mp4"
+    assert f"Watch {tracked}" in result.stdout
+    cap = cv2.VideoCapture(str(tracked))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 5 * demo.FPS
+    cap.release()
+    rows = read_mot_rows(tmp_path / "demo" / "tracked" / "demo_clip.txt")
+    assert len(np.unique(rows[:, 1])) >= 3
+    lines = (tmp_path / "demo" / "tracked" / "demo_clip.jsonl").read_text().splitlines()
+    recovered = {t["id"] for line in lines for t in json.loads(line)["tracks"] if t["recovered"]}
+    assert recovered, "some ID comes back after the pillar"
+
+
+def test_shared_weights_are_found_from_the_environment(tmp_path, monkeypatch):
+    (tmp_path / "weights" / "yolo11n.pt").parent.mkdir()
+    (tmp_path / "weights" / "yolo11n.pt").write_bytes(b"")
+    monkeypatch.delenv("TRACKER_WEIGHTS_DIR", raising=False)
+    monkeypatch.setenv("TRACKER_SHARED", str(tmp_path))
+    assert demo.find_shared_weights() == tmp_path / "weights"
+    overrides, _ = demo._weights_overrides(tmp_path / "weights")
+    assert overrides == [f"detector.model={tmp_path / 'weights' / 'yolo11n.pt'}"], "no OSNet: track falls back"
+    overrides, origin = demo._weights_overrides(None)
+    assert overrides == ["detector.model=yolo11n.pt"] and "ultralytics" in origin

@@ -1,0 +1,72 @@
+"""The ultralytics detector wrapper with the shared weights, and its errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from tracker import load_config
+from tracker.detector import build_detector
+
+
+@pytest.fixture(scope="module")
+def bus():
+    from ultralytics.utils import ASSETS
+
+    return cv2.imread(str(ASSETS / "bus.jpg"))
+
+
+@pytest.mark.parametrize("model", ["yolov8n_int8_openvino_model", "yolov8n.pt"])
+def test_shared_yolov8n_finds_the_people_on_the_bus(shared_weights, bus, model):
+    cfg = load_config(None, overrides=[f"detector.model={shared_weights / model}"])
+    detector = build_detector(cfg.detector, torch.device("cpu"))
+    boxes, scores, classes = detector(bus)
+    assert boxes.shape[1] == 4 and len(boxes) == len(scores) == len(classes)
+    assert (classes == 0).all(), "default classes: people only"
+    people = boxes[scores >= 0.5]
+    assert 3 <= len(people) <= 5, f"bus.jpg shows 4 people, found {len(people)} confident boxes"
+    heights = people[:, 3] - people[:, 1]
+    assert (heights > 0.3 * bus.shape[0]).all(), "people on bus.jpg are large"
+
+
+def test_missing_detector_weights_is_a_clear_error(tmp_path):
+    cfg = load_config(None, overrides=[f"detector.model={tmp_path / 'nope.pt'}"])
+    with pytest.raises(FileNotFoundError, match=r"nope\.pt"):
+        build_detector(cfg.detector, torch.device("cpu"))
+
+
+def test_detector_keeps_torch_thread_count(shared_weights, bus):
+    threads = torch.get_num_threads()
+    cfg = load_config(None, overrides=[f"detector.model={shared_weights / 'yolov8n.pt'}"])
+    build_detector(cfg.detector, torch.device("cpu"))(np.ascontiguousarray(bus))
+    assert torch.get_num_threads() == threads
+
+
+def test_official_asset_name_is_left_to_ultralytics_but_other_names_are_errors(tmp_path, monkeypatch):
+    from tracker.weights import require_weights
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TRACKER_WEIGHTS_DIR", raising=False)
+    official = {"yolo11n.pt", "yolov8n.pt"}
+    assert require_weights("yolo11n.pt", "detector", downloadable=official) == Path("yolo11n.pt")
+    with pytest.raises(FileNotFoundError, match=r"my_model\.pt.*detector\.model"):
+        require_weights("my_model.pt", "detector", downloadable=official)
+    with pytest.raises(FileNotFoundError, match=r"yolo11n\.pt"):  # an official name inside a folder is a path
+        require_weights(str(tmp_path / "sub" / "yolo11n.pt"), "detector", downloadable=official)
+
+
+def test_weights_dir_environment_variable(shared_weights, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRACKER_WEIGHTS_DIR", str(shared_weights))
+    cfg = load_config(None, overrides=["detector.model=yolov8n_int8_openvino_model"])
+    assert build_detector(cfg.detector, torch.device("cpu")).model is not None
+
+
+def test_feature_maps_need_a_pytorch_model(shared_weights):
+    cfg = load_config(None, overrides=[f"detector.model={shared_weights / 'yolov8n_int8_openvino_model'}"])
+    with pytest.raises(ValueError, match=r"auto needs a PyTorch \(\.pt\)"):
+        build_detector(cfg.detector, torch.device("cpu"), keep_features=True)

@@ -1,0 +1,210 @@
+"""OSNet embeddings: identity separation on real crops, the on-device crop path, weights handling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from tracker import load_config
+from tracker.detector import build_detector
+from tracker.embedder import build_embedder, crop_boxes
+from tracker.io.mot import read_mot_rows, read_sequence_info, tlwh_to_xyxy
+from tracker.reid import osnet_x0_25
+
+MIN_VISIBILITY = 0.6  # MOT17 gt visibility for a clean crop
+MIN_HEIGHT = 50  # pixels; tiny crops carry no identity
+FRAME_STRIDE = 10  # TUD/PETS: frames sampled this far apart
+
+
+def roc_auc(positives: np.ndarray, negatives: np.ndarray) -> float:
+    """Probability that a random positive scores above a random negative (ties count half)."""
+    scores = np.concatenate([positives, negatives])
+    ranks = np.argsort(np.argsort(scores, kind="mergesort"), kind="mergesort") + 1.0
+    for value in np.unique(scores):  # average ranks of ties
+        tie = scores == value
+        ranks[tie] = ranks[tie].mean()
+    n_pos, n_neg = len(positives), len(negatives)
+    return float((ranks[:n_pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def gt_crops(seq_root: Path, max_frames: int, stride: int, mot17: bool):
+    """(frame image, boxes_xyxy, identities) for frames with images, from gt."""
+    info = read_sequence_info(seq_root)
+    gt = read_mot_rows(seq_root / "gt" / "gt.txt")
+    frames = range(1, min(info.frames_with_images(), max_frames) + 1, stride)
+    for frame in frames:
+        rows = gt[gt[:, 0] == frame]
+        if mot17:
+            rows = rows[(rows[:, 6] == 1) & (rows[:, 7] == 1) & (rows[:, 8] >= MIN_VISIBILITY)]
+        rows = rows[rows[:, 5] >= MIN_HEIGHT]
+        if len(rows):
+            yield cv2.imread(str(info.image_path(frame))), tlwh_to_xyxy(rows[:, 2:6]), rows[:, 1].astype(int)
+
+
+@pytest.fixture(scope="module")
+def embedder(shared_weights):
+    cfg = load_config(None, overrides=[f"reid.weights={shared_weights / 'osnet_x0_25_msmt17.pth'}"])
+    return build_embedder(cfg.reid, torch.device("cpu"))
+
+
+def test_osnet_separates_identities_on_shared_data(shared, embedder):
+    data = shared / "data"
+    sources = [(p, 8, 1, True) for p in sorted((data / "MOT17" / "train").glob("*-FRCNN"))]
+    sources += [(data / "MOT15" / "train" / "TUD-Campus", 71, FRAME_STRIDE, False)]
+    sources += [(data / "PETS09-S3-MF1", 107, FRAME_STRIDE, False)]
+    positives, negatives = [], []
+    for root, max_frames, stride, mot17 in sources:
+        feats, ids, frames = [], [], []
+        for f, (image, boxes, identities) in enumerate(gt_crops(root, max_frames, stride, mot17)):
+            feats.append(embedder(torch.from_numpy(image), boxes))
+            ids.append(identities)
+            frames.append(np.full(len(identities), f))
+        if not feats:
+            continue
+        emb = torch.cat(feats).numpy()
+        ids_arr, frames_arr = np.concatenate(ids), np.concatenate(frames)
+        sim = emb @ emb.T
+        same = ids_arr[:, None] == ids_arr[None, :]
+        other_frame = frames_arr[:, None] != frames_arr[None, :]
+        upper = np.triu(np.ones_like(same), k=1)
+        positives.append(sim[same & other_frame & upper])
+        negatives.append(sim[~same & upper])
+    pos, neg = np.concatenate(positives), np.concatenate(negatives)
+    assert len(pos) > 100 and len(neg) > 1000
+    auc = roc_auc(pos, neg)
+    print(f"ReID ROC AUC {auc:.4f} on {len(pos)} same / {len(neg)} different pairs")
+    assert auc >= 0.95
+    assert np.median(pos) > np.median(neg) + 0.2
+
+
+def test_roc_auc_helper():
+    assert roc_auc(np.array([0.9, 0.8]), np.array([0.1, 0.2])) == 1.0
+    assert roc_auc(np.array([0.1]), np.array([0.9])) == 0.0
+    assert roc_auc(np.array([0.5]), np.array([0.5])) == 0.5
+
+
+CROP_TOLERANCE = 1.5 / 255  # mean absolute difference vs cv2.resize, in [0, 1] units
+
+
+def test_roi_align_crops_match_cv2_resize():
+    rng = np.random.default_rng(0)
+    frame = cv2.GaussianBlur(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8), (5, 5), 0)
+    boxes = np.array([[10, 20, 74, 148], [100, 50, 140, 210], [200, 0, 310, 233]], dtype=np.float64)
+    crops = crop_boxes(torch.from_numpy(frame), boxes, (256, 128))
+    assert crops.shape == (3, 3, 256, 128)
+    for crop, (x1, y1, x2, y2) in zip(crops, boxes.astype(int), strict=True):
+        ref = cv2.resize(frame[y1:y2, x1:x2], (128, 256), interpolation=cv2.INTER_LINEAR)[:, :, ::-1] / 255.0
+        diff = np.abs(crop.permute(1, 2, 0).numpy() - ref)
+        assert diff.mean() < CROP_TOLERANCE, f"mean |diff| {diff.mean() * 255:.2f}/255"
+
+
+@pytest.mark.parametrize("count", [0, 1, 300])
+def test_crop_counts(count):
+    frame = torch.zeros((120, 160, 3), dtype=torch.uint8)
+    boxes = np.tile([[10.0, 10.0, 50.0, 100.0]], (count, 1))
+    assert crop_boxes(frame, boxes, (64, 32)).shape == (count, 3, 64, 32)
+
+
+def test_boxes_partly_outside_are_clipped():
+    frame = np.zeros((100, 100, 3), dtype=np.uint8)
+    frame[:, :50] = 255  # left half white
+    inside = crop_boxes(torch.from_numpy(frame), np.array([[0.0, 0.0, 50.0, 100.0]]), (32, 16))
+    outside = crop_boxes(torch.from_numpy(frame), np.array([[-50.0, -20.0, 50.0, 130.0]]), (32, 16))
+    torch.testing.assert_close(inside, outside)
+    assert inside.min() > 0.99
+    beyond = crop_boxes(torch.from_numpy(frame), np.array([[150.0, 150.0, 190.0, 230.0]]), (32, 16))
+    assert torch.isfinite(beyond).all(), "a box wholly outside collapses onto the edge, finite"
+
+
+def test_embeddings_are_unit_norm_and_batched(embedder):
+    frame = torch.from_numpy(np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8))
+    boxes = np.array([[0, 0, 100, 250], [50, 20, 150, 290], [300, 10, 390, 200]], dtype=np.float64)
+    out = embedder(frame, boxes)
+    assert out.shape == (3, 512)
+    torch.testing.assert_close(out.norm(dim=1), torch.ones(3))
+    one_by_one = torch.cat([embedder(frame, boxes[i : i + 1]) for i in range(3)])
+    torch.testing.assert_close(out, one_by_one, atol=1e-4, rtol=1e-4)
+    assert embedder(frame, np.zeros((0, 4))).shape == (0, 512)
+
+
+def test_missing_reid_weights_names_the_file(tmp_path):
+    cfg = load_config(None, overrides=[f"reid.weights={tmp_path / 'osnet_missing.pth'}"])
+    with pytest.raises(FileNotFoundError, match=r"osnet_missing\.pth.*torchreid"):
+        build_embedder(cfg.reid, torch.device("cpu"))
+
+
+def test_wrong_state_dict_fails_strictly(tmp_path):
+    bad = osnet_x0_25().state_dict()
+    bad.pop("conv5.conv.weight")
+    bad["extra.weight"] = torch.zeros(1)
+    path = tmp_path / "bad.pth"
+    torch.save(bad, path)
+    cfg = load_config(None, overrides=[f"reid.weights={path}"])
+    with pytest.raises(ValueError, match=r"missing.*unexpected"):
+        build_embedder(cfg.reid, torch.device("cpu"))
+
+
+def test_checkpoint_subnormals_are_flushed(embedder):
+    """Subnormal weights slow CPU convolutions on flat crops ~10x; loading zeroes them."""
+    assert embedder.model.flush_subnormals() == 0
+    frame = torch.zeros((200, 200, 3), dtype=torch.uint8)
+    out = embedder(frame, np.array([[0.0, 0.0, 60.0, 150.0], [500.0, 500.0, 600.0, 700.0]]))
+    assert torch.isfinite(out).all()
+
+
+def test_auto_pools_detector_features(shared_weights):
+    from ultralytics.utils import ASSETS
+
+    cfg = load_config(None, overrides=[f"detector.model={shared_weights / 'yolov8n.pt'}", "reid.model=auto"])
+    detector = build_detector(cfg.detector, torch.device("cpu"))
+    embedder = build_embedder(cfg.reid, torch.device("cpu"), detector)
+    assert embedder.dim == 448  # YOLOv8n neck: 64 + 128 + 256 channels
+    image = cv2.imread(str(ASSETS / "bus.jpg"))
+    boxes, _, _ = detector(image)
+    out = embedder(torch.from_numpy(image), boxes)
+    assert out.shape == (len(boxes), 448) and len(boxes) >= 4
+    torch.testing.assert_close(out.norm(dim=1), torch.ones(len(boxes)))
+    sim = (out @ out.T).numpy()
+    assert sim[np.triu_indices(len(boxes), 1)].max() < 0.9, "different people must not look identical"
+    shifted = embedder(torch.from_numpy(image), boxes + 2.0)
+    assert (out * shifted).sum(dim=1).min() > 0.9, "a box moved by 2 px describes the same person"
+
+
+def test_auto_refuses_exported_detectors(shared_weights):
+    cfg = load_config(
+        None, overrides=[f"detector.model={shared_weights / 'yolov8n_int8_openvino_model'}", "reid.model=auto"]
+    )
+    detector = build_detector(cfg.detector, torch.device("cpu"))
+    with pytest.raises(ValueError, match=r"\.pt"):
+        build_embedder(cfg.reid, torch.device("cpu"), detector)
+
+
+def test_reid_none_builds_nothing():
+    assert build_embedder(load_config(None, overrides=["reid.model=none"]).reid, torch.device("cpu")) is None
+
+
+@pytest.mark.gpu
+def test_cuda_fp16_embeddings_match_cpu(shared_weights):
+    cfg = load_config(None, overrides=[f"reid.weights={shared_weights / 'osnet_x0_25_msmt17.pth'}"])
+    cpu = build_embedder(cfg.reid, torch.device("cpu"))
+    gpu = build_embedder(cfg.reid, torch.device("cuda"))
+    assert gpu.half and next(gpu.model.parameters()).dtype == torch.float16
+    frame = torch.from_numpy(np.random.default_rng(0).integers(0, 255, (480, 640, 3), dtype=np.uint8))
+    boxes = np.array([[0, 0, 100, 250], [50, 20, 150, 290]], dtype=np.float64)
+    out = gpu(frame.cuda(), boxes)
+    assert out.device.type == "cuda" and out.dtype == torch.float32
+    assert (out.cpu() * cpu(frame, boxes)).sum(dim=1).min() > 0.99
+
+
+@pytest.mark.gpu
+def test_cuda_huge_batch_is_chunked(shared_weights):
+    weights = shared_weights / "osnet_x0_25_msmt17.pth"
+    cfg = load_config(None, overrides=[f"reid.weights={weights}", "reid.batch_size=64"])
+    gpu = build_embedder(cfg.reid, torch.device("cuda"))
+    frame = torch.zeros((1080, 1920, 3), dtype=torch.uint8, device="cuda")
+    boxes = np.tile([[10.0, 10.0, 110.0, 300.0]], (1000, 1))
+    assert gpu(frame, boxes).shape == (1000, 512)

@@ -1,0 +1,105 @@
+"""MOTChallenge files: seqinfo.ini, csv reading, the atomic result writer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tracker import TrackedObject, TrackState
+from tracker.io.mot import (
+    MotWriter,
+    format_mot_row,
+    read_mot_rows,
+    read_sequence_info,
+    tlwh_to_xyxy,
+    write_mot_rows,
+    xyxy_to_tlwh,
+)
+
+SEQINFO = "[Sequence]\nname=TOY\nimDir=img1\nframeRate=25\nseqLength=5\nimWidth=640\nimHeight=480\nimExt=.jpg\n"
+
+
+def obj(track_id: int, xyxy: tuple[float, float, float, float], score: float = 0.9) -> TrackedObject:
+    return TrackedObject(track_id, np.array(xyxy, dtype=float), score, 0, TrackState.TRACKED, 0)
+
+
+def test_result_round_trip(tmp_path: Path) -> None:
+    frames = [
+        (1, [obj(1, (10, 20, 60, 120)), obj(2, (100.5, 50.25, 140.5, 150.75), 0.5)]),
+        (2, []),
+        (3, [obj(1, (12, 21, 62, 121), 0.3333)]),
+    ]
+    path = tmp_path / "res.txt"
+    write_mot_rows(path, frames)
+    rows = read_mot_rows(path)
+    assert rows.shape == (3, 10)
+    np.testing.assert_array_equal(rows[:, 0], [1, 1, 3])
+    np.testing.assert_array_equal(rows[:, 1], [1, 2, 1])
+    np.testing.assert_allclose(tlwh_to_xyxy(rows[:, 2:6]), [o.xyxy for _, objs in frames for o in objs], atol=0.01)
+    np.testing.assert_allclose(rows[:, 6], [0.9, 0.5, 0.3333])
+    assert (rows[:, 7:] == -1).all()
+    assert not list(tmp_path.glob("*.partial")), "no temporary file is left behind"
+
+
+def test_writer_is_atomic_and_keeps_finished_frames_on_error(tmp_path: Path) -> None:
+    path = tmp_path / "out" / "res.txt"
+    with pytest.raises(RuntimeError), MotWriter(path) as writer:
+        writer.write(1, [obj(7, (0, 0, 10, 20))])
+        assert not path.exists(), "the file appears at its final path only when complete"
+        raise RuntimeError("interrupted")
+    rows = read_mot_rows(path)
+    assert rows.shape == (1, 10) and rows[0, 1] == 7
+    with pytest.raises(ValueError, match="closed"):
+        writer.write(2, [])
+
+
+def test_format_row_is_one_based_tlwh() -> None:
+    assert format_mot_row(1, 3, (10, 20, 40, 80), 0.5) == "1,3,10.00,20.00,30.00,60.00,0.5000,-1,-1,-1\n"
+
+
+def test_box_conversions_are_inverse() -> None:
+    rng = np.random.default_rng(0)
+    tlwh = rng.uniform(1, 100, (20, 4))
+    np.testing.assert_allclose(xyxy_to_tlwh(tlwh_to_xyxy(tlwh)), tlwh)
+
+
+def test_empty_and_short_files(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n")
+    assert read_mot_rows(empty).shape == (0, 10)
+    det7 = tmp_path / "det.txt"
+    det7.write_text("1,-1,155,199,66,162,0.9\n2,-1,150,190,60,160,0.8\n")
+    assert read_mot_rows(det7).shape == (2, 7)
+    bad = tmp_path / "bad.txt"
+    bad.write_text("1,2,three\n")
+    with pytest.raises(ValueError, match="not a MOTChallenge csv"):
+        read_mot_rows(bad)
+
+
+def test_sequence_info_and_present_images(tmp_path: Path) -> None:
+    (tmp_path / "seqinfo.ini").write_text(SEQINFO)
+    (tmp_path / "img1").mkdir()
+    for frame in (1, 2, 3):
+        (tmp_path / "img1" / f"{frame:06d}.jpg").write_bytes(b"")
+    info = read_sequence_info(tmp_path)
+    assert (info.name, info.frame_rate, info.length, info.width, info.height) == ("TOY", 25.0, 5, 640, 480)
+    assert info.image_path(2) == tmp_path / "img1" / "000002.jpg"
+    assert info.frames_with_images() == 3, "stops at the first missing image (shared MOT17 holds a few frames)"
+
+
+def test_sequence_info_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"no seqinfo\.ini"):
+        read_sequence_info(tmp_path)
+    (tmp_path / "seqinfo.ini").write_text("[Sequence]\nname=TOY\nframeRate=abc\nseqLength=5\n")
+    with pytest.raises(ValueError, match="malformed"):
+        read_sequence_info(tmp_path)
+
+
+def test_reads_shared_mot17_sequence(shared: Path) -> None:
+    root = shared / "data" / "MOT17" / "train" / "MOT17-09-FRCNN"
+    info = read_sequence_info(root)
+    assert info.name == "MOT17-09-FRCNN" and info.frame_rate == 30 and info.length == 525
+    det = read_mot_rows(root / "det" / "det.txt")
+    assert det.shape[1] >= 7 and det[:, 0].min() >= 1 and det[:, 0].max() <= info.length

@@ -1,0 +1,145 @@
+"""Frame sources: every kind yields the same frames for the same pictures; damage is skipped and reported."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import tracker.io.sources as sources
+from tracker.io.sources import SourceError, open_source
+
+SIZE = (160, 120)  # width, height of synthetic clips
+
+
+def noise_frames(count: int, seed: int = 0) -> list[np.ndarray]:
+    """Frames that compress badly, so a truncated file loses most of them."""
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 256, (SIZE[1], SIZE[0], 3), dtype=np.uint8) for _ in range(count)]
+
+
+def write_video(path: Path, frames: list[np.ndarray], fourcc: str, fps: float = 10) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (frames[0].shape[1], frames[0].shape[0]))
+    if not writer.isOpened():
+        pytest.skip(f"this OpenCV build cannot write {fourcc}")
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def read_all(spec: str | Path) -> tuple[list[int], list[np.ndarray]]:
+    numbers, images = [], []
+    for number, image in open_source(spec):
+        numbers.append(number)
+        images.append(image)
+    return numbers, images
+
+
+def test_sequence_folder_glob_and_lossless_video_yield_identical_frames(shared, tmp_path):
+    seq = shared / "data" / "MOT15" / "train" / "TUD-Campus"
+    count = 12
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for file in sorted((seq / "img1").glob("*.jpg"))[:count]:
+        shutil.copy(file, folder / file.name)
+    short_seq = tmp_path / "TUD-Campus"
+    (short_seq / "img1").mkdir(parents=True)
+    shutil.copy(seq / "seqinfo.ini", short_seq / "seqinfo.ini")  # seqLength 71, images for 12: stop at 12
+    for file in folder.iterdir():
+        shutil.copy(file, short_seq / "img1" / file.name)
+    decoded = [cv2.imread(str(f)) for f in sorted(folder.iterdir())]
+    video = write_video(tmp_path / "clip.avi", decoded, "FFV1", fps=25)
+
+    src = open_source(short_seq)
+    assert (src.name, src.kind, src.frame_rate, src.total) == ("TUD-Campus", "sequence", 25.0, count)
+    assert open_source(folder).frame_rate is None, "image folders do not declare a rate: config.frame_rate applies"
+    assert open_source(video).frame_rate == 25.0
+    reference = read_all(short_seq)
+    assert reference[0] == list(range(1, count + 1))
+    for spec in (folder, f"{folder}/*.jpg", video):
+        numbers, images = read_all(spec)
+        assert numbers == reference[0], spec
+        for a, b in zip(images, reference[1], strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_mot17_sequence_stops_at_the_images_that_exist(shared):
+    src = open_source(shared / "data" / "MOT17" / "train" / "MOT17-02-FRCNN")
+    numbers, images = read_all(shared / "data" / "MOT17" / "train" / "MOT17-02-FRCNN")
+    assert src.frame_rate == 30.0 and 1 <= len(numbers) == src.total < 600
+    assert numbers == list(range(1, len(numbers) + 1)) and images[0].shape == (1080, 1920, 3)
+
+
+def test_corrupt_frame_mid_video_is_skipped_counted_and_keeps_its_number(tmp_path):
+    video = write_video(tmp_path / "clip.avi", noise_frames(10), "MJPG")
+    data = bytearray(video.read_bytes())
+    starts = [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xD8]  # JPEG start markers
+    end = starts[5] - 16  # keep the AVI chunk header of frame 6 before its JPEG start
+    data[starts[4] : end] = bytes(end - starts[4])  # wipe frame 5's JPEG data
+    damaged = tmp_path / "damaged.avi"
+    damaged.write_bytes(bytes(data))
+    src = open_source(damaged)
+    numbers = [n for n, _ in src]
+    assert numbers == [1, 2, 3, 4, 6, 7, 8, 9, 10]
+    assert src.corrupt_frames == 1 and src.ended_early is None
+
+
+def test_truncated_video_gives_the_frames_before_the_damage(tmp_path):
+    data = write_video(tmp_path / "clip.avi", noise_frames(40), "MJPG").read_bytes()
+    truncated = tmp_path / "truncated.avi"
+    truncated.write_bytes(data[: len(data) // 2])
+    src = open_source(truncated)
+    numbers = [n for n, _ in src]
+    assert 5 <= len(numbers) < 40 and numbers == list(range(1, len(numbers) + 1))
+    assert src.ended_early == numbers[-1] and src.total == 40
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "text_as_mp4", "truncated_mp4", "empty_folder", "no_glob_match"])
+def test_unreadable_sources_raise_one_line_errors(case, tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    (tmp_path / "notes.mp4").write_text("not a video\n" * 100)
+    mp4 = write_video(tmp_path / "clip.mp4", noise_frames(10), "mp4v").read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(mp4[: len(mp4) // 2])  # OpenCV writes the index at the end: gone
+    spec, expected = {
+        "missing": ("nope.mp4", "no such file"),
+        "empty": ("empty.mp4", "0 bytes"),
+        "text_as_mp4": ("notes.mp4", "not a readable video"),
+        "truncated_mp4": ("cut.mp4", "not a readable video"),
+        "empty_folder": ("empty", "holds no images"),
+        "no_glob_match": ("empty/*.png", "no images match"),
+    }[case]
+    with pytest.raises(SourceError) as info:
+        open_source(tmp_path / spec)
+    assert expected in str(info.value) and "\n" not in str(info.value)
+
+
+def test_dead_stream_is_retried_with_backoff_then_fails(monkeypatch):
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
+    waits = []
+    real_wait = sources._wait
+    monkeypatch.setattr(sources, "_wait", lambda s, stop: waits.append(s) or real_wait(s, stop))
+    src = open_source("rtsp://127.0.0.1:9/nothing-here")
+    assert src.kind == "stream" and src.total is None
+    with pytest.raises(SourceError, match="did not open"):
+        list(src)
+    assert waits == [0.01 * 2**i for i in range(sources.STREAM_RETRIES)], "exponential backoff"
+
+
+def test_stop_request_ends_a_stream_backoff_at_once(monkeypatch):
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 60.0)
+    src = open_source("rtsp://127.0.0.1:9/nothing-here")
+    src.should_stop = lambda: True
+    assert list(src) == []
+
+
+def test_image_folder_skips_unreadable_images(tmp_path):
+    for i, frame in enumerate(noise_frames(3), start=1):
+        cv2.imwrite(str(tmp_path / f"{i:06d}.png"), frame)
+    (tmp_path / "000002.png").write_bytes(b"broken")
+    src = open_source(tmp_path)
+    assert [n for n, _ in src] == [1, 3] and src.corrupt_frames == 1

@@ -1,0 +1,118 @@
+"""Benchmark `Tracker.update_detections` against Ultralytics' BYTETracker on the same boxes, same run.
+
+    python tools/bench_core.py                 # T=N=50, D=512, K=100, plus the K and T sweeps
+    python tools/bench_core.py --frames 300
+
+Reports the median ms per frame and the ratio ours / ByteTrack (ByteTrack does no appearance work).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+from tracker import Tracker, load_config
+from tracker.testing import Walker, identity_embeddings, linear_path, render
+
+WIDTH, HEIGHT = 1920, 1080
+NOISE = 0.02
+
+
+class _Boxes:
+    """The minimal ultralytics `Boxes`-like view BYTETracker reads: conf, cls, xywh, xyxy, bool indexing."""
+
+    def __init__(self, xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray) -> None:
+        self.xyxy, self.conf, self.cls = xyxy, conf, cls
+        wh = xyxy[:, 2:] - xyxy[:, :2]
+        self.xywh = np.concatenate([xyxy[:, :2] + wh / 2, wh], axis=1)
+
+    def __len__(self) -> int:
+        return len(self.conf)
+
+    def __getitem__(self, idx: np.ndarray) -> _Boxes:
+        return _Boxes(self.xyxy[idx], self.conf[idx], self.cls[idx])
+
+
+def scene(num_tracks: int, seed: int = 0) -> list[Walker]:
+    """`num_tracks` walkers on a grid over a 1080p frame, drifting slowly, never leaving."""
+    rng = np.random.default_rng(seed)
+    cols = int(np.ceil(np.sqrt(num_tracks * WIDTH / HEIGHT)))
+    rows = int(np.ceil(num_tracks / cols))
+    cell_w, cell_h = WIDTH / cols, HEIGHT / rows
+    walkers = []
+    for i in range(num_tracks):
+        r, c = divmod(i, cols)
+        x0, y0 = (c + 0.5) * cell_w, (r + 0.5) * cell_h
+        vx, vy = rng.uniform(-0.5, 0.5, size=2)
+        size = (0.35 * cell_w, 0.7 * cell_h)
+        walkers.append(Walker(i, linear_path(x0, y0, vx, vy), size))
+    return walkers
+
+
+def frames_for(num_tracks: int, dim: int, count: int) -> list:
+    walkers = scene(num_tracks)
+    identities = identity_embeddings(num_tracks, dim)
+    rng = np.random.default_rng(1)
+    return [render(walkers, f, identities, NOISE, rng) for f in range(count)]
+
+
+def time_ours(frames: list, capacity: int, warmup: int) -> float:
+    cfg = load_config(None, overrides=[f"appearance.bank_capacity={capacity}", "device=cpu"])
+    tracker = Tracker(cfg, frame_rate=30)
+    times = []
+    for i, det in enumerate(frames):
+        start = time.perf_counter()
+        tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    return 1e3 * float(np.median(times))
+
+
+def time_bytetrack(frames: list, warmup: int) -> float:
+    from ultralytics.trackers.byte_tracker import BYTETracker
+
+    args = SimpleNamespace(
+        track_high_thresh=0.25,
+        track_low_thresh=0.1,
+        new_track_thresh=0.25,
+        track_buffer=30,
+        match_thresh=0.8,
+        fuse_score=True,
+    )
+    tracker = BYTETracker(args)
+    times = []
+    for i, det in enumerate(frames):
+        boxes = _Boxes(det.boxes_xyxy, det.scores, np.zeros(len(det.scores)))
+        start = time.perf_counter()
+        tracker.update(boxes)
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    return 1e3 * float(np.median(times))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=250, help="frames per measurement (after warm-up)")
+    parser.add_argument("--dim", type=int, default=512, help="embedding size D")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)  # one thread is steadier on a machine shared with other jobs
+
+    print(f"CPU threads: {torch.get_num_threads()}, D={args.dim}")
+    print(f"{'T=N':>6} {'K':>6} {'ours ms':>9} {'ByteTrack ms':>13} {'ours/BT':>8}")
+    cases = [(50, 100), (50, 1), (50, 10), (50, 1000), (10, 100), (100, 100), (500, 100)]
+    for num_tracks, capacity in cases:
+        warmup = min(capacity, 100) + 5
+        frames = frames_for(num_tracks, args.dim, warmup + args.frames)
+        ours = time_ours(frames, capacity, warmup)
+        bt = time_bytetrack(frames, warmup)
+        print(f"{num_tracks:>6} {capacity:>6} {ours:>9.3f} {bt:>13.3f} {ours / bt:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()

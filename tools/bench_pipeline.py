@@ -1,0 +1,179 @@
+"""Per-stage pipeline timings on real frames: decode, detect, embed, associate; crop paths; end-to-end fps.
+
+Uses ../shared (or $TRACKER_SHARED): PETS09-S3-MF1 (768x576 images) and videos/people.mp4 (1080p).
+Embedding and association are timed with N synthetic person-shaped boxes (N = 10, 50, 200) that drift a
+little from frame to frame, so every stage sees the same N whatever the detector finds.
+
+    python tools/bench_pipeline.py [--frames 10] [--e2e-frames 40] [--threads 0] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tracker import Tracker, load_config  # noqa: E402
+from tracker.detector import build_detector  # noqa: E402
+from tracker.embedder import IMAGENET_MEAN, IMAGENET_STD, build_embedder, crop_boxes  # noqa: E402
+
+BOX_COUNTS = (10, 50, 200)
+BOX_HEIGHT = (0.1, 0.5)  # person boxes between 10% and 50% of the frame height
+BOX_ASPECT = 0.4  # width / height
+DRIFT_PX = 3.0  # per-frame box jitter, pixels
+WARMUP = 2  # untimed calls before each measurement (oneDNN primitive creation, OpenVINO compile)
+MS = 1000.0
+
+
+def shared_root() -> Path:
+    env = os.environ.get("TRACKER_SHARED")
+    root = Path(env) if env else ROOT.parent / "shared"
+    if not root.is_dir():
+        sys.exit(f"shared data not found at {root} (set TRACKER_SHARED)")
+    return root
+
+
+def read_frames(source: Path, count: int) -> tuple[list[np.ndarray], float]:
+    """The first `count` frames and the decode time per frame in ms."""
+    start = time.perf_counter()
+    frames = list(_frames(source, count))
+    return frames, (time.perf_counter() - start) * MS / max(len(frames), 1)
+
+
+def _frames(source: Path, count: int) -> Iterator[np.ndarray]:
+    if source.is_dir():
+        for path in sorted((source / "img1").glob("*.jpg"))[:count]:
+            yield cv2.imread(str(path))
+        return
+    capture = cv2.VideoCapture(str(source))
+    try:
+        for _ in range(count):
+            ok, frame = capture.read()
+            if not ok:
+                return
+            yield frame
+    finally:
+        capture.release()
+
+
+def synthetic_boxes(n: int, height: int, width: int, frames: int, seed: int = 0) -> list[np.ndarray]:
+    """`frames` arrays of (n, 4) xyxy boxes inside the frame, drifting by a few pixels per frame."""
+    rng = np.random.default_rng(seed)
+    h = rng.uniform(*BOX_HEIGHT, n) * height
+    w = h * BOX_ASPECT
+    x1, y1 = rng.uniform(0, width - w), rng.uniform(0, height - h)
+    base = np.stack([x1, y1, x1 + w, y1 + h], axis=1)
+    drift = np.cumsum(rng.normal(scale=DRIFT_PX, size=(frames, n, 2)), axis=0)
+    return [base + np.concatenate([d, d], axis=1) for d in drift]
+
+
+def timed(fn: Callable[[int], object], calls: int) -> float:
+    """Mean ms per call of fn(i) for i in range(calls), after WARMUP untimed calls."""
+    for i in range(WARMUP):
+        fn(i % calls)
+    start = time.perf_counter()
+    for i in range(calls):
+        fn(i)
+    return (time.perf_counter() - start) * MS / calls
+
+
+def cv2_crops(frame: np.ndarray, boxes_xyxy: np.ndarray, size: tuple[int, int], device: torch.device) -> torch.Tensor:
+    """The per-crop CPU path being compared: integer crop, cv2.resize each, stack, upload, normalise."""
+    h, w = frame.shape[:2]
+    out = np.empty((len(boxes_xyxy), size[0], size[1], 3), dtype=np.uint8)
+    for i, (x1, y1, x2, y2) in enumerate(np.round(boxes_xyxy).astype(int)):
+        x1, x2 = np.clip([x1, x2], 0, w)
+        y1, y2 = np.clip([y1, y2], 0, h)
+        out[i] = cv2.resize(frame[y1 : max(y2, y1 + 1), x1 : max(x2, x1 + 1)], (size[1], size[0]))
+    crops = torch.from_numpy(out).to(device).permute(0, 3, 1, 2).flip(1).float().div_(255.0)
+    mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
+    return (crops - mean) / std
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=10, help="frames timed per measurement")
+    parser.add_argument("--e2e-frames", type=int, default=40, help="frames of the end-to-end fps runs")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    shared = shared_root()
+    weights = shared / "weights"
+    overrides = [
+        f"detector.model={weights / 'yolov8n_int8_openvino_model'}",
+        f"reid.weights={weights / 'osnet_x0_25_msmt17.pth'}",
+        f"device={args.device}",
+    ]
+    cfg = load_config(ROOT / "configs" / "default.yaml", overrides=overrides)
+    device = torch.device(args.device)
+    detector = build_detector(cfg.detector, device)
+    embedder = build_embedder(cfg.reid, device, detector)
+    size = (cfg.reid.crop_height, cfg.reid.crop_width)
+    sources = {
+        "768x576": shared / "data" / "PETS09-S3-MF1",
+        "1080p": shared / "videos" / "people.mp4",
+    }
+    print(f"device {device}, torch threads {torch.get_num_threads()}, {args.frames} frames per measurement")
+    print(f"detector {Path(cfg.detector.model).name}, ReID {cfg.reid.model}, load average {os.getloadavg()[0]:.2f}\n")
+    header = (
+        f"{'frame':>8} {'N':>4} {'decode':>7} {'detect':>7} {'roi_align':>9} {'cv2 loop':>8} {'crop x':>6} "
+        f"{'embed':>7} {'assoc':>7}   (ms/frame)"
+    )
+    print(header)
+    fps_rows = []
+    for label, source in sources.items():
+        frames, decode_ms = read_frames(source, args.frames)
+        n_frames = len(frames)
+        detect_ms = timed(lambda i, frames=frames: detector(frames[i]), n_frames)
+        height, width = frames[0].shape[:2]
+        for n in BOX_COUNTS:
+            boxes = synthetic_boxes(n, height, width, n_frames)
+            tensors = [torch.from_numpy(f).to(device) for f in frames]
+            roi_ms = timed(lambda i, t=tensors, b=boxes: crop_boxes(t[i], b[i], size), n_frames)
+            loop_ms = timed(lambda i, b=boxes, fr=frames: cv2_crops(fr[i], b[i], size, device), n_frames)
+            embed_ms = timed(lambda i, fr=frames, b=boxes: embedder(torch.from_numpy(fr[i]).to(device), b[i]), n_frames)
+            embeddings = [embedder(tensors[i], boxes[i]) for i in range(n_frames)]
+            scores = np.full(n, 0.9)
+            tracker = Tracker(cfg, frame_rate=cfg.frame_rate)
+            assoc_ms = timed(
+                lambda i, b=boxes, e=embeddings, tr=tracker, s=scores: tr.update_detections(b[i], s, embeddings=e[i]),
+                n_frames,
+            )
+            print(
+                f"{label:>8} {n:>4} {decode_ms:7.1f} {detect_ms:7.1f} {roi_ms:9.1f} {loop_ms:8.1f} "
+                f"{loop_ms / roi_ms:5.2f}x {embed_ms:7.1f} {assoc_ms:7.2f}"
+            )
+        e2e_frames, _ = read_frames(source, args.e2e_frames)
+        for reid in ("osnet_x0_25", "none"):
+            tracker = Tracker.from_config(cfg.replace([f"reid.model={reid}"]), frame_rate=cfg.frame_rate)
+            for frame in e2e_frames[:WARMUP]:
+                tracker.update(frame)
+            tracker.reset()
+            start = time.perf_counter()
+            for frame in e2e_frames:
+                tracker.update(frame)
+            fps_rows.append((label, reid, len(e2e_frames) / (time.perf_counter() - start)))
+    print(f"\nend to end over {args.e2e_frames} frames (real detections, lazy embedding as configured), frames/s:")
+    by_source: dict[str, dict[str, float]] = {}
+    for label, reid, fps in fps_rows:
+        by_source.setdefault(label, {})[reid] = fps
+    for label, fps in by_source.items():
+        ratio = fps["osnet_x0_25"] / fps["none"]
+        print(f"{label:>8}: ReID on {fps['osnet_x0_25']:6.2f}  detection only {fps['none']:6.2f}  ratio {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()

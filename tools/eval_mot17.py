@@ -1,0 +1,42 @@
+"""MOT17 train (7 FRCNN sequences, public detections) with TrackEval: ours, or ours beside Ultralytics' trackers.
+
+    python tools/eval_mot17.py                          # `track eval` on ../shared/data/MOT17
+    python tools/eval_mot17.py --compare --workers 2    # `track compare`: all peers, one table and chart
+    python tools/eval_mot17.py --split val-half --set lifecycle.min_hits=3
+
+A thin wrapper: every flag after the tool's own is passed to `track eval` / `track compare` unchanged;
+--data defaults to $TRACKER_SHARED/data/MOT17 or ../shared/data/MOT17.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from tracker.eval.cli import compare_main, eval_main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def default_data() -> Path:
+    shared = Path(os.environ["TRACKER_SHARED"]) if os.environ.get("TRACKER_SHARED") else ROOT.parent / "shared"
+    return shared / "data" / "MOT17"
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    compare = "--compare" in argv
+    argv = [a for a in argv if a != "--compare"]
+    if "--data" not in argv:
+        data = default_data()
+        if not data.is_dir():
+            print(f"eval_mot17: {data} not found; pass --data MOT17_ROOT", file=sys.stderr)
+            return 2
+        argv = ["--data", str(data), *argv]
+    return (compare_main if compare else eval_main)(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,140 @@
+"""Cost matrices of the matching stages. All are (T, N): lower is better, inf forbids a pair.
+
+The stages (run in order by `TrackerCore`):
+1. confirmed and lost tracks x confident detections: appearance fused with motion inside the motion gate;
+2. still-unmatched tracked tracks x low-score detections: IoU only (ByteTrack's second pass);
+3. tentative tracks x leftover confident detections: IoU only;
+4. lost tracks x leftovers: appearance alone, inside a plausibility gate that widens with the time lost.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tracker.config import AssociationConfig
+
+__all__ = [
+    "appearance_motion_cost",
+    "iou_cost",
+    "iou_matrix",
+    "occlusion",
+    "reid_cost",
+    "unambiguous",
+]
+
+
+def _intersection(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
+    """(A, 4) x (B, 4) corner boxes -> (A, B) intersection areas."""
+    iw = np.minimum(a_xyxy[:, None, 2], b_xyxy[None, :, 2]) - np.maximum(a_xyxy[:, None, 0], b_xyxy[None, :, 0])
+    ih = np.minimum(a_xyxy[:, None, 3], b_xyxy[None, :, 3]) - np.maximum(a_xyxy[:, None, 1], b_xyxy[None, :, 1])
+    np.maximum(iw, 0.0, out=iw)
+    np.maximum(ih, 0.0, out=ih)
+    return np.multiply(iw, ih, out=iw)
+
+
+def _area(boxes_xyxy: np.ndarray) -> np.ndarray:
+    return (boxes_xyxy[:, 2] - boxes_xyxy[:, 0]) * (boxes_xyxy[:, 3] - boxes_xyxy[:, 1])
+
+
+def iou_matrix(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
+    """(A, 4) x (B, 4) corner boxes -> (A, B) intersection over union."""
+    if len(a_xyxy) == 0 or len(b_xyxy) == 0:
+        return np.zeros((len(a_xyxy), len(b_xyxy)))
+    inter = _intersection(a_xyxy, b_xyxy)
+    union = _area(a_xyxy)[:, None] + _area(b_xyxy)[None, :] - inter
+    return inter / np.maximum(union, np.finfo(np.float64).tiny)
+
+
+def occlusion(boxes_xyxy: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """Fraction of each box (or of boxes[rows]) covered by its largest overlap with a box in front of it.
+
+    "In front" means a lower bottom edge (closer to a camera looking down at a ground plane).
+
+    Args:
+        boxes_xyxy: (N, 4) all boxes of the frame.
+        rows: (R,) indices of the boxes to score; None for all.
+    Returns:
+        (R,) or (N,) fractions in [0, 1].
+    """
+    targets = boxes_xyxy if rows is None else boxes_xyxy[rows]
+    if len(boxes_xyxy) < 2 or len(targets) == 0:
+        return np.zeros(len(targets))
+    inter = _intersection(targets, boxes_xyxy)  # (R, N)
+    inter[boxes_xyxy[None, :, 3] <= targets[:, None, 3]] = 0.0  # only boxes in front of the target count
+    return inter.max(axis=1) / np.maximum(_area(targets), np.finfo(np.float64).tiny)
+
+
+def appearance_motion_cost(
+    iou: np.ndarray,
+    similarity: np.ndarray,
+    motion_gate: np.ndarray,
+    det_scores: np.ndarray,
+    match_threshold: float,
+    cfg: AssociationConfig,
+) -> np.ndarray:
+    """Stage 1 cost.
+
+    Args:
+        iou: (T, N) IoU of predicted track boxes with detections.
+        similarity: (T, N) bank similarity, NaN where either side has no appearance.
+        motion_gate: (T, N) bool, pairs the motion model deems possible.
+        det_scores: (N,) detection scores.
+        match_threshold: appearance pairs below this similarity are forbidden.
+    """
+    overlap = iou * det_scores[None, :] if cfg.fuse_score else iou
+    motion = 1.0 - overlap
+    has_app = np.isfinite(similarity)
+    fused = cfg.appearance_weight * (1.0 - similarity) + (1.0 - cfg.appearance_weight) * motion
+    cost = np.where(has_app, fused, motion)
+    forbidden = ~motion_gate | (has_app & (similarity < match_threshold))
+    return np.where(forbidden, np.inf, cost)
+
+
+def iou_cost(iou: np.ndarray, det_scores: np.ndarray | None = None) -> np.ndarray:
+    """(T, N) 1 - IoU, optionally fused with detection scores."""
+    overlap = iou if det_scores is None else iou * det_scores[None, :]
+    return 1.0 - overlap
+
+
+def reid_cost(
+    similarity: np.ndarray,
+    track_xywh: np.ndarray,
+    seconds_lost: np.ndarray,
+    det_xywh: np.ndarray,
+    cfg: AssociationConfig,
+) -> np.ndarray:
+    """Stage 4 cost: 1 - similarity for plausible pairs of lost tracks and detections.
+
+    Args:
+        similarity: (T, N) bank similarity (NaN: no appearance).
+        track_xywh: (T, 4) last observed box of each lost track.
+        seconds_lost: (T,) time since each track was last matched.
+        det_xywh: (N, 4) detection boxes.
+    """
+    height = track_xywh[:, 3:4]
+    reach = (cfg.reid_min_distance + cfg.reid_max_speed * seconds_lost[:, None]) * height  # (T, 1) pixels
+    dist = np.linalg.norm(det_xywh[None, :, :2] - track_xywh[:, None, :2], axis=2)
+    ratio = det_xywh[None, :, 3] / np.maximum(height, np.finfo(np.float64).tiny)
+    plausible = (dist <= reach) & (ratio <= cfg.max_size_ratio) & (ratio >= 1.0 / cfg.max_size_ratio)
+    ok = plausible & np.isfinite(similarity) & (similarity >= cfg.reid_threshold)
+    return np.where(ok, 1.0 - np.nan_to_num(similarity), np.inf)
+
+
+def plausible_reid_pairs(
+    track_xywh: np.ndarray, seconds_lost: np.ndarray, det_xywh: np.ndarray, cfg: AssociationConfig
+) -> np.ndarray:
+    """(T, N) bool: pairs stage 4 may consider (used to decide which similarities to compute)."""
+    sim = np.ones((len(track_xywh), len(det_xywh)))
+    return np.isfinite(reid_cost(sim, track_xywh, seconds_lost, det_xywh, cfg))
+
+
+def unambiguous(pairs: np.ndarray, similarity: np.ndarray, margin: float) -> np.ndarray:
+    """(M,) bool: matched pairs whose similarity beats every rival in its row and column by `margin`."""
+    if len(pairs) == 0:
+        return np.zeros(0, dtype=bool)
+    sim = np.nan_to_num(similarity, nan=-np.inf)
+    keep = np.ones(len(pairs), dtype=bool)
+    for i, (t, n) in enumerate(pairs):
+        rivals = np.concatenate([np.delete(sim[t], n), np.delete(sim[:, n], t)])
+        keep[i] = rivals.size == 0 or sim[t, n] - rivals.max() >= margin
+    return keep

@@ -1,0 +1,240 @@
+"""Per-track FIFO banks of appearance embeddings, all in one preallocated tensor.
+
+The bank is the memory bank of MoCo / cross-batch memory applied per track: each track owns a slot of K
+entries, written round-robin, so the bank always holds the track's last K confident looks. All slots live
+in one (S, K, D) tensor on the configured device; a slot is freed when its track is removed and reused by
+the next track; S doubles only when more tracks are alive at once. Memory is O(S * K * D) whatever the
+video length.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+__all__ = ["AppearanceBank"]
+
+
+def _storage_dtype(device: torch.device) -> torch.dtype:
+    """16-bit storage halves memory traffic: fp16 on CUDA, bf16 on the CPU (fast matmul there)."""
+    return torch.float16 if device.type == "cuda" else torch.bfloat16
+
+
+class AppearanceBank:
+    """FIFO banks for many tracks.
+
+    Args:
+        capacity: K, entries kept per track.
+        device: where the (S, K, D) tensor lives.
+        initial_slots: S at creation; doubles on demand.
+        aggregation: "max", "mean" or "topk_mean" over a bank's similarities.
+        topk: k for "topk_mean".
+        dim: D; None to take it from the first embeddings pushed.
+    """
+
+    def __init__(
+        self,
+        capacity: int,
+        device: torch.device | str = "cpu",
+        initial_slots: int = 64,
+        aggregation: str = "max",
+        topk: int = 3,
+        dim: int | None = None,
+    ) -> None:
+        if aggregation not in ("max", "mean", "topk_mean"):
+            raise ValueError(f"aggregation must be max, mean or topk_mean, got {aggregation!r}")
+        self.capacity = int(capacity)
+        self.device = torch.device(device)
+        self.dtype = _storage_dtype(self.device)
+        self.aggregation = aggregation
+        self.topk = int(topk)
+        self._initial_slots = int(initial_slots)
+        self.dim = dim
+        self._data: torch.Tensor | None = None  # (S, K, D)
+        self._write = np.zeros(0, dtype=np.int64)  # (S,) next position to write
+        self._count = np.zeros(0, dtype=np.int64)  # (S,) entries filled, <= K
+        self._in_use = np.zeros(0, dtype=bool)  # (S,)
+        self._free: list[int] = []
+        self._grow(self._initial_slots)
+
+    # ----------------------------------------------------------------------------------------- slots
+    @property
+    def num_slots(self) -> int:
+        """S: slots allocated (used or free)."""
+        return len(self._in_use)
+
+    @property
+    def slots_in_use(self) -> int:
+        return int(self._in_use.sum())
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the embedding tensor."""
+        return 0 if self._data is None else self._data.numel() * self._data.element_size()
+
+    def allocate(self) -> int:
+        """A free slot, emptied; doubles the slot count when none is free."""
+        if not self._free:
+            self._grow(2 * self.num_slots)
+        slot = self._free.pop()
+        self._in_use[slot] = True
+        self._write[slot] = 0
+        self._count[slot] = 0
+        return slot
+
+    def release(self, slot: int) -> None:
+        """Give a slot back (its track was removed)."""
+        if not self._in_use[slot]:
+            raise ValueError(f"slot {slot} is not in use")
+        self._in_use[slot] = False
+        self._count[slot] = 0
+        self._free.append(slot)
+
+    def count(self, slots: np.ndarray) -> np.ndarray:
+        """(T,) entries held by each slot."""
+        return self._count[np.asarray(slots, dtype=np.int64)]
+
+    def _grow(self, num_slots: int) -> None:
+        old = self.num_slots
+        extra = num_slots - old
+        self._write = np.concatenate([self._write, np.zeros(extra, dtype=np.int64)])
+        self._count = np.concatenate([self._count, np.zeros(extra, dtype=np.int64)])
+        self._in_use = np.concatenate([self._in_use, np.zeros(extra, dtype=bool)])
+        self._free.extend(range(num_slots - 1, old - 1, -1))  # pop() hands out the lowest first
+        if self.dim is not None:
+            self._resize_data(num_slots)
+
+    def _resize_data(self, num_slots: int) -> None:
+        assert self.dim is not None
+        new = torch.zeros((num_slots, self.capacity, self.dim), dtype=self.dtype, device=self.device)
+        if self._data is not None:
+            new[: len(self._data)] = self._data
+        self._data = new
+
+    # ----------------------------------------------------------------------------------------- write/read
+    def push(self, slots: np.ndarray, embeddings: torch.Tensor) -> None:
+        """Append one L2-normalised embedding (M, D) to each of M distinct slots; the oldest drops out."""
+        slots = np.asarray(slots, dtype=np.int64)
+        if len(slots) == 0:
+            return
+        if self.dim is None:
+            self.dim = int(embeddings.shape[1])
+            self._resize_data(self.num_slots)
+        if embeddings.shape[1] != self.dim:
+            raise ValueError(f"embeddings have D = {embeddings.shape[1]}, the bank holds D = {self.dim}")
+        assert self._data is not None
+        pos = self._write[slots]
+        flat = self._data.view(-1, self.dim)  # (S * K, D)
+        flat.index_copy_(
+            0,
+            torch.as_tensor(slots * self.capacity + pos, device=self.device),
+            embeddings.to(device=self.device, dtype=self.dtype),
+        )
+        self._write[slots] = (pos + 1) % self.capacity
+        self._count[slots] = np.minimum(self._count[slots] + 1, self.capacity)
+
+    def entries(self, slot: int) -> torch.Tensor:
+        """(count, D) float32 entries of one slot, oldest first."""
+        n = int(self._count[slot])
+        if n == 0 or self._data is None:
+            return torch.zeros((0, self.dim or 0))
+        order = (np.arange(n) + (self._write[slot] - n)) % self.capacity
+        return self._data[slot, torch.as_tensor(order, device=self.device)].float()
+
+    def similarity(
+        self, slots: np.ndarray, embeddings: torch.Tensor, candidates: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Aggregated cosine similarity of N embeddings against T slots' banks.
+
+        Args:
+            slots: (T,) slot of each track.
+            embeddings: (N, D) L2-normalised, on any device.
+            candidates: optional (T, N) bool; on the CPU only these pairs are computed.
+        Returns:
+            (T, N) float64 host array; NaN where a bank is empty or a pair was not computed.
+        """
+        slots = np.asarray(slots, dtype=np.int64)
+        t, n = len(slots), len(embeddings)
+        out = np.full((t, n), np.nan)
+        if t == 0 or n == 0 or self._data is None or self.dim is None:
+            return out
+        if embeddings.shape[1] != self.dim:
+            raise ValueError(f"embeddings have D = {embeddings.shape[1]}, the bank holds D = {self.dim}")
+        counts = self._count[slots]
+        emb = embeddings.to(device=self.device, dtype=self.dtype)
+        if candidates is not None and self.device.type == "cpu":
+            self._similarity_sparse(slots, counts, emb, candidates, out)
+        else:
+            self._similarity_dense(slots, counts, emb, out)
+        out[counts == 0] = np.nan
+        return out
+
+    def _similarity_dense(self, slots: np.ndarray, counts: np.ndarray, emb: torch.Tensor, out: np.ndarray) -> None:
+        """One matmul of all T banks against all N embeddings (the GPU path)."""
+        assert self._data is not None
+        bank = torch.index_select(self._data, 0, torch.as_tensor(slots, device=self.device))  # (T, K, D)
+        sims = torch.matmul(bank, emb.T)  # (T, K, N)
+        agg = self._aggregate(sims, torch.as_tensor(counts, device=self.device))  # (T, N)
+        out[:] = agg.cpu().numpy()
+
+    def _similarity_sparse(
+        self, slots: np.ndarray, counts: np.ndarray, emb: torch.Tensor, candidates: np.ndarray, out: np.ndarray
+    ) -> None:
+        """Only candidate pairs: each track's bank against its own padded list of candidate detections.
+
+        One bmm (R, K, D) x (R, D, W), where R are the tracks with candidates and W the most candidates any
+        of them has. When most slots take part, the bmm runs on a view of the slot range (no gather copy).
+        """
+        assert self._data is not None
+        cand = candidates & (counts > 0)[:, None]
+        rows = np.flatnonzero(cand.any(axis=1))
+        if len(rows) == 0:
+            return
+        sub = cand[rows]
+        width = int(sub.sum(axis=1).max())
+        order = np.argsort(~sub, axis=1, kind="stable")[:, :width]  # (R, W) candidate detections first
+        valid = np.take_along_axis(sub, order, axis=1)
+        row_slots = slots[rows]
+        # Batch sizes are rounded up to powers of two: the CPU matmul backend caches one kernel per shape, so
+        # a crowd of ever-changing size would otherwise grow memory with every new (B, W).
+        span = min(_next_pow2(int(row_slots.max()) + 1), self.num_slots)
+        use_view = 2 * len(rows) >= span
+        batch = span if use_view else _next_pow2(len(rows))
+        # Where each row's candidates go in the padded (B, W, D) batch: B = span (view) or R (gather).
+        batch_pos = row_slots if use_view else np.arange(len(rows))
+        padded = torch.zeros((batch, _next_pow2(width), self.dim), dtype=self.dtype)
+        padded[torch.as_tensor(np.repeat(batch_pos, width)), torch.as_tensor(np.tile(np.arange(width), len(rows)))] = (
+            emb[torch.as_tensor(order.reshape(-1))]
+        )
+        gather = np.zeros(batch, dtype=np.int64)
+        gather[: len(rows)] = row_slots
+        banks = self._data[:span] if use_view else torch.index_select(self._data, 0, torch.as_tensor(gather))
+        batch_counts = np.zeros(len(padded), dtype=np.int64)
+        batch_counts[batch_pos] = counts[rows]
+        sims = torch.bmm(banks, padded.transpose(1, 2))  # (B, K, W)
+        agg = self._aggregate(sims, torch.as_tensor(batch_counts)).numpy()[batch_pos, :width]  # (R, W)
+        r_idx = np.repeat(rows, width).reshape(len(rows), width)
+        out[r_idx[valid], order[valid]] = agg[valid]
+
+    def _aggregate(self, sims: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+        """(T, K, N) similarities (storage dtype) with (T,) filled counts -> (T, N) float32.
+
+        Entries [count:] of a bank are empty and ignored.
+        """
+        k = sims.shape[1]
+        filled = (torch.arange(k, device=sims.device)[None, :] < counts[:, None])[:, :, None]  # (T, K, 1)
+        if self.aggregation == "mean":
+            total = torch.where(filled, sims.float(), 0.0).sum(dim=1)
+            return total / counts.clamp_min(1)[:, None].float()
+        masked = torch.where(filled, sims, -torch.inf)
+        if self.aggregation == "max":
+            return masked.amax(dim=1).float()
+        top = min(self.topk, k)
+        best = masked.topk(top, dim=1).values.float()  # (T, top, N), -inf past count
+        used = counts.clamp(min=1, max=top)[:, None].float()  # (T, 1)
+        return torch.where(torch.isfinite(best), best, 0.0).sum(dim=1) / used
+
+
+def _next_pow2(n: int) -> int:
+    """The smallest power of two >= n (n >= 1)."""
+    return 1 << max(0, n - 1).bit_length()

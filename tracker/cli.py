@@ -1,0 +1,106 @@
+"""`track`: the command line (argument parsing and error reporting only; the work is in tracker.run / tracker.eval).
+
+track SOURCE [--config FILE] [--set KEY=VALUE ...] [--out DIR] [--no-save-video] [--show] ...
+track eval ...      MOTChallenge scores (tracker.eval.cli)
+track compare ...   side by side with other trackers on the same detections
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+_FFMPEG_QUIET = "-8"  # AV_LOG_QUIET: our one-line errors, not FFmpeg's chatter
+_SUBCOMMANDS = ("eval", "compare")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="track",
+        description="Track people in a video and keep their IDs through occlusion. Writes a MOTChallenge txt, a "
+        "JSONL and an annotated mp4. Also: `track eval ...` (MOTChallenge scores) and `track compare ...` "
+        "(side by side with other trackers).",
+    )
+    p.add_argument("source", help="video file, image folder or glob, MOTChallenge sequence, webcam index, or URL")
+    p.add_argument("--config", help="YAML config (default: built-in defaults, as in configs/default.yaml)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
+    p.add_argument("--out", type=Path, help="output folder (default runs/track/<name>, numbered, never overwritten)")
+    p.add_argument("--save-video", action=argparse.BooleanOptionalAction, default=True, help="annotated mp4")
+    p.add_argument("--show", action="store_true", help="show the annotated frames in a window (q stops)")
+    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (same as --set device=...)")
+    p.add_argument("--classes", type=int, nargs="+", help="class ids to track (same as --set detector.classes=...)")
+    p.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument("--verbose", action="store_true", help="log library messages (and tracebacks of errors)")
+    return p
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _track(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    level = logging.INFO if args.verbose else logging.ERROR
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    from tracker.config import ConfigError
+    from tracker.io.sources import SourceError
+    from tracker.run import TrackOptions, run_track
+
+    overrides = list(args.set)
+    if args.device:
+        overrides.append(f"device={args.device}")
+    if args.classes is not None:
+        overrides.append(f"detector.classes=[{', '.join(map(str, args.classes))}]")
+    options = TrackOptions(
+        source=args.source,
+        config=args.config,
+        overrides=tuple(overrides),
+        out=args.out,
+        save_video=args.save_video,
+        show=args.show,
+        progress=not args.quiet,
+        max_frames=args.max_frames,
+    )
+    try:
+        summary = run_track(options, notify=lambda note: print(f"track: note: {note}", file=sys.stderr))
+    except (ConfigError, SourceError, FileNotFoundError, PermissionError, ValueError, OSError) as exc:
+        logging.getLogger("tracker.cli").info("error details", exc_info=True)  # --verbose only
+        message = " ".join(str(exc).split()) or type(exc).__name__  # one line, always
+        print(f"track: error: {message}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("track: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if not args.quiet:
+        print(summary.describe())
+    if summary.error:
+        print(f"track: error: {summary.error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    return EXIT_INTERRUPTED if summary.interrupted else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `track` console script; returns the exit code."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", _FFMPEG_QUIET)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in _SUBCOMMANDS:
+        from tracker.eval.cli import compare_main, eval_main
+
+        return (eval_main if argv[0] == "eval" else compare_main)(argv[1:])
+    return _track(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

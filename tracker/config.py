@@ -1,0 +1,330 @@
+"""Typed, frozen configuration loaded strictly from YAML.
+
+Every component has one frozen dataclass; `TrackerConfig` groups them. Each field is declared with
+`_key(default, doc, lo=..., hi=..., choices=...)`, so the range and the one-line comment live next to the
+default. `load_config(path, overrides=["section.key=value"])` rejects unknown keys (with a did-you-mean),
+wrong types and out-of-range values with a `ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import types
+import typing
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "AppearanceConfig",
+    "AssociationConfig",
+    "ConfigError",
+    "DetectorConfig",
+    "LifecycleConfig",
+    "MotionConfig",
+    "ReIDConfig",
+    "TrackerConfig",
+    "config_to_dict",
+    "load_config",
+    "parse_config",
+]
+
+
+class ConfigError(ValueError):
+    """A configuration key is unknown, of the wrong type or out of range."""
+
+
+def _key(
+    default: Any,
+    doc: str,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    choices: tuple[Any, ...] | None = None,
+) -> Any:
+    """A dataclass field carrying its documentation and allowed range."""
+    meta = {"doc": doc, "lo": lo, "hi": hi, "choices": choices}
+    if isinstance(default, (list, tuple)):
+        return field(default_factory=lambda: tuple(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """The ultralytics detector (any model ultralytics can load)."""
+
+    model: str = _key("yolo11n.pt", "any ultralytics-loadable model: .pt, OpenVINO folder, .onnx, .engine")
+    confidence: float = _key(0.1, "lowest box score kept; low boxes feed the second matching stage", lo=0, hi=1)
+    iou: float = _key(0.7, "non-maximum suppression IoU threshold", lo=0, hi=1)
+    image_size: int = _key(640, "inference image size in pixels", lo=32, hi=8192)
+    classes: tuple[int, ...] = _key((0,), "class ids to track (COCO 0 = person); empty = all classes")
+    half: bool = _key(False, "fp16 inference (CUDA only)")
+
+
+@dataclass(frozen=True)
+class ReIDConfig:
+    """The appearance embedder."""
+
+    model: str = _key(
+        "osnet_x0_25",
+        "osnet_x0_25 | osnet_x1_0 (torchreid weights) | auto (detector features) | none (motion only)",
+        choices=("osnet_x0_25", "osnet_x1_0", "auto", "none"),
+    )
+    weights: str = _key("osnet_x0_25_msmt17.pth", "torchreid-format state dict for the OSNet models")
+    batch_size: int = _key(128, "crops per forward pass; larger batches are chunked", lo=1, hi=65536)
+    crop_height: int = _key(256, "crop height fed to the ReID network, pixels", lo=16, hi=1024)
+    crop_width: int = _key(128, "crop width fed to the ReID network, pixels", lo=16, hi=1024)
+    half: bool = _key(True, "fp16 ReID forward on CUDA (ignored on the CPU)")
+
+
+@dataclass(frozen=True)
+class AppearanceConfig:
+    """The per-track FIFO bank of embeddings and how it is compared."""
+
+    enabled: bool = _key(True, "use appearance in matching (false = motion only)")
+    bank_capacity: int = _key(30, "K: embeddings kept per track, first in first out", lo=1, hi=100000)
+    match_threshold: float = _key(0.55, "minimum cosine similarity for an appearance match", lo=-1, hi=1)
+    aggregation: str = _key(
+        "topk_mean",
+        "how a bank's K similarities become one: max | mean | topk_mean",
+        choices=("max", "mean", "topk_mean"),
+    )
+    topk: int = _key(3, "k of topk_mean", lo=1, hi=100000)
+    min_score: float = _key(0.5, "quality gate: minimum detection score to enter the bank", lo=0, hi=1)
+    max_occlusion: float = _key(
+        0.3, "quality gate: maximum fraction of the box covered by a box in front of it", lo=0, hi=1
+    )
+    initial_slots: int = _key(64, "bank slots preallocated; doubles when more tracks are alive", lo=1, hi=1000000)
+    lazy_embedding: bool = _key(True, "embed only detections whose appearance matters (ambiguous, new, stale bank)")
+    refresh_seconds: float = _key(0.5, "lazy mode: an unambiguous track's bank gets a new embedding this often", lo=0)
+
+
+@dataclass(frozen=True)
+class MotionConfig:
+    """The constant-velocity Kalman filter on (cx, cy, w, h)."""
+
+    std_position: float = _key(0.05, "position noise as a fraction of box size", lo=0, hi=10)
+    std_velocity: float = _key(0.00625, "velocity noise as a fraction of box size", lo=0, hi=10)
+    confidence_scaled_noise: bool = _key(False, "scale measurement noise by (1 - score) (NSA Kalman)")
+    gate_chi2: float = _key(9.4877, "Mahalanobis gate, chi-square 95% with 4 dof", lo=0)
+    output_filtered_box: bool = _key(True, "report the Kalman-corrected box (false: the raw detection box)")
+    reupdate_after_loss: bool = _key(True, "on recovery, replay the hidden frames along a straight line (OC-SORT ORU)")
+
+
+@dataclass(frozen=True)
+class AssociationConfig:
+    """Scores and gates of the four matching stages."""
+
+    high_score: float = _key(0.4, "detections at or above this score take part in stage 1", lo=0, hi=1)
+    low_score: float = _key(0.1, "detections between this and high_score take part in stage 2", lo=0, hi=1)
+    new_track_score: float = _key(0.5, "minimum score to start a new track", lo=0, hi=1)
+    fuse_score: bool = _key(True, "multiply IoU by the detection score in stage 1 (ByteTrack)")
+    appearance_weight: float = _key(0.6, "weight of appearance against motion in the stage 1 cost", lo=0, hi=1)
+    max_cost: float = _key(0.8, "stage 1: highest fused cost accepted", lo=0, hi=2)
+    contested_iou: float = _key(
+        0.2, "stage 1: a second candidate with this IoU makes a match ambiguous (appearance is consulted)", lo=0, hi=1
+    )
+    max_iou_distance_low: float = _key(0.5, "stage 2: highest 1 - IoU accepted for low-score detections", lo=0, hi=1)
+    max_iou_distance_tentative: float = _key(0.7, "stage 3: highest 1 - IoU accepted for tentative tracks", lo=0, hi=1)
+    reid_threshold: float = _key(0.7, "stage 4: minimum cosine similarity to revive a lost track", lo=-1, hi=1)
+    reid_margin: float = _key(0.05, "stage 4: best match must beat the runner-up by this similarity", lo=0, hi=2)
+    reid_max_speed: float = _key(1.5, "stage 4: plausible displacement, box heights per second lost", lo=0)
+    reid_min_distance: float = _key(1.0, "stage 4: displacement always allowed, in box heights", lo=0)
+    max_size_ratio: float = _key(2.0, "stage 4: largest height ratio between lost track and detection", lo=1)
+
+
+@dataclass(frozen=True)
+class LifecycleConfig:
+    """Tentative -> confirmed -> lost -> removed."""
+
+    min_hits: int = _key(2, "consecutive matches before a track is confirmed and gets an ID", lo=1, hi=1000)
+    min_seconds_tentative: float = _key(0.1, "and a new track is confirmed no sooner than this", lo=0)
+    confirm_first_frame: bool = _key(True, "tracks born on the first frame are confirmed at once")
+    max_seconds_lost: float = _key(10.0, "a lost track is kept this long for re-identification", lo=0)
+    max_seconds_lost_motion: float = _key(2.0, "without a bank, a lost track is kept this long", lo=0)
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """The whole tracker."""
+
+    device: str = _key("auto", "auto (CUDA when present) | cpu | cuda | cuda:N")
+    frame_rate: float = _key(30.0, "frames per second when the source does not say", lo=0.001)
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    reid: ReIDConfig = field(default_factory=ReIDConfig)
+    appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
+    motion: MotionConfig = field(default_factory=MotionConfig)
+    association: AssociationConfig = field(default_factory=AssociationConfig)
+    lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
+
+    def replace(self, overrides: list[str] | dict[str, Any]) -> TrackerConfig:
+        """A copy with `section.key=value` overrides applied and validated."""
+        data = config_to_dict(self)
+        _apply_overrides(data, overrides)
+        return parse_config(data)
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check `value` against the annotation `tp` (no silent conversions but int -> float)."""
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        (item_tp, _ellipsis) = typing.get_args(tp)
+        if isinstance(value, (int, str)) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list of {_type_name(item_tp)}, got {value!r}")
+        return tuple(_coerce(v, item_tp, f"{key}[{i}]") for i, v in enumerate(value))
+    if origin in (typing.Union, types.UnionType):
+        raise ConfigError(f"{key}: union types are not supported in configs")
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{key}: unsupported type {tp!r}")
+
+
+def _check_range(value: Any, meta: typing.Mapping[str, Any], key: str) -> None:
+    lo, hi, choices = meta.get("lo"), meta.get("hi"), meta.get("choices")
+    if choices is not None and value not in choices:
+        raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(str, choices))}")
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return
+    if not math.isfinite(value):
+        raise ConfigError(f"{key}: {value!r} is not a finite number")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        lo_s = "-inf" if lo is None else f"{lo:g}"
+        hi_s = "inf" if hi is None else f"{hi:g}"
+        raise ConfigError(f"{key}: {value!r} is out of range [{lo_s}, {hi_s}]")
+
+
+def _unknown_key(key: str, known: list[str], prefix: str) -> ConfigError:
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; known keys: {', '.join(known)}"
+    return ConfigError(f"unknown config key '{prefix}{key}'{hint}")
+
+
+def _build(cls: type, data: Any, prefix: str) -> Any:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    known = [f.name for f in fields(cls)]
+    for key in data:
+        if key not in known:
+            raise _unknown_key(str(key), known, prefix)
+    kwargs = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        tp = hints[f.name]
+        full = prefix + f.name
+        if is_dataclass(tp):
+            kwargs[f.name] = _build(tp, data[f.name], full + ".")
+        else:
+            value = _coerce(data[f.name], tp, full)
+            _check_range(value, f.metadata, full)
+            kwargs[f.name] = value
+    cfg = cls(**kwargs)
+    _check_relations(cfg, prefix)
+    return cfg
+
+
+def _check_relations(cfg: Any, prefix: str) -> None:
+    """Constraints between keys of one section."""
+    if isinstance(cfg, AssociationConfig) and cfg.low_score > cfg.high_score:
+        raise ConfigError(f"{prefix}low_score ({cfg.low_score}) must not exceed {prefix}high_score ({cfg.high_score})")
+
+
+def parse_config(data: dict[str, Any] | None) -> TrackerConfig:
+    """Validate a nested mapping (as read from YAML) into a `TrackerConfig`."""
+    return _build(TrackerConfig, data, "")
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def _apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any] | None) -> None:
+    if not overrides:
+        return
+    items = overrides.items() if isinstance(overrides, dict) else [_split_override(o) for o in overrides]
+    for dotted, value in items:
+        node = data
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"{dotted}: '{part}' is not a section")
+            node = child
+        node[parts[-1]] = value
+
+
+def _split_override(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {text!r} is not of the form section.key=value")
+    return key.strip(), _parse_value(value.strip())
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | dict[str, Any] | None = None) -> TrackerConfig:
+    """Load a YAML config (None: the defaults) and apply `section.key=value` overrides.
+
+    Raises:
+        ConfigError: unknown key, wrong type, out-of-range value, or unreadable/invalid YAML.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1})" if mark is not None else ""
+            raise ConfigError(f"invalid YAML in {path}{where}: {getattr(exc, 'problem', exc)}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of sections")
+        data = loaded or {}
+    _apply_overrides(data, overrides)
+    return parse_config(data)
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    """A plain nested dict (tuples as lists) suitable for YAML/JSON."""
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, tuple):
+            return [plain(x) for x in v]
+        return v
+
+    return {
+        f.name: config_to_dict(value) if is_dataclass(value) else plain(value)
+        for f in fields(cfg)
+        for value in [getattr(cfg, f.name)]
+    }

@@ -1,0 +1,359 @@
+"""`TrackerCore`: the model-free tracking loop (Kalman + appearance banks + four matching stages)."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from tracker import association as assoc
+from tracker.assignment import linear_assignment
+from tracker.bank import AppearanceBank
+from tracker.config import TrackerConfig
+from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
+from tracker.track import Track
+from tracker.types import Detections, TrackedObject, TrackState
+
+__all__ = ["EmbedFn", "TrackerCore"]
+
+EmbedFn = Callable[[np.ndarray], torch.Tensor]
+"""Detection rows (R,) -> their (R, D) embeddings."""
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _FrameView:
+    """Everything about tracks x detections this frame that several stages share."""
+
+    iou: np.ndarray  # (T, N)
+    motion_gate: np.ndarray  # (T, N) bool
+    similarity: np.ndarray  # (T, N), NaN where unknown
+    reid_sim: np.ndarray  # (T, N) similarity restricted to stage-4-plausible pairs, NaN elsewhere
+    det_xywh: np.ndarray  # (N, 4)
+    dets: Detections  # this frame's detections, with the embeddings computed on demand
+
+
+class TrackerCore:
+    """Associates detections to tracks frame by frame; no models inside.
+
+    Call `step` once per frame, also with zero detections. Returns the confirmed tracks matched this frame.
+    """
+
+    def __init__(self, config: TrackerConfig, frame_rate: float, device: torch.device | str = "cpu") -> None:
+        self.config = config
+        self.frame_rate = float(frame_rate)
+        self.device = torch.device(device)
+        self.kalman = KalmanFilter(config.motion)
+        app = config.appearance
+        self.bank = AppearanceBank(app.bank_capacity, self.device, app.initial_slots, app.aggregation, app.topk)
+        self.tracks: list[Track] = []
+        self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
+        self._cov = np.zeros((0, 8, 8))  # (T, 8, 8) Kalman covariances
+        self._obs_mean = np.zeros((0, 8))  # (T, 8) state right after the last matched detection
+        self._obs_cov = np.zeros((0, 8, 8))  # (T, 8, 8)
+        self.frame_index = 0
+        self._ids = itertools.count(1)
+
+    # ------------------------------------------------------------------------------------------ public
+    def reset(self) -> None:
+        """Forget all tracks; IDs restart at 1."""
+        for track in self.tracks:
+            self.bank.release(track.slot)
+        self.tracks = []
+        self._mean, self._cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
+        self._obs_mean, self._obs_cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
+        self.frame_index = 0
+        self._ids = itertools.count(1)
+
+    def step(self, dets: Detections, embed: EmbedFn | None = None) -> list[TrackedObject]:
+        """Advance one frame with this frame's detections.
+
+        Args:
+            dets: the frame's detections (with or without embeddings).
+            embed: optional rows (R,) -> (R, D) embeddings, called at most once, for the detections whose
+                appearance matters this frame (see `appearance.lazy_embedding`).
+        """
+        self._check_dim(dets)
+        self.frame_index += 1
+        cfg = self.config.association
+        self._predict()
+        view = self._frame_view(dets, embed)
+        dets = view.dets
+
+        confident = np.flatnonzero(dets.scores >= cfg.high_score)
+        low = np.flatnonzero((dets.scores >= cfg.low_score) & (dets.scores < cfg.high_score))
+        confirmed = np.array([i for i, t in enumerate(self.tracks) if t.is_confirmed], dtype=np.int64)
+        tentative = np.array([i for i, t in enumerate(self.tracks) if not t.is_confirmed], dtype=np.int64)
+
+        # Stage 1: confirmed and lost tracks x confident detections (appearance + motion).
+        cost = assoc.appearance_motion_cost(
+            view.iou, view.similarity, view.motion_gate, dets.scores, self._match_threshold, cfg
+        )
+        m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost)
+
+        # Stage 2: tracked (not lost) leftovers x low-score detections, IoU only.
+        tracked_left = left_tracks[[self.tracks[i].state is TrackState.TRACKED for i in left_tracks]]
+        m2, _, _ = self._match(assoc.iou_cost(view.iou), tracked_left, low, cfg.max_iou_distance_low)
+
+        # Stage 3: tentative tracks x leftover confident detections, IoU only.
+        fused = dets.scores if cfg.fuse_score else None
+        m3, _, left_dets = self._match(
+            assoc.iou_cost(view.iou, fused), tentative, left_dets, cfg.max_iou_distance_tentative
+        )
+
+        # Stage 4: lost tracks x leftovers (and detections just given to tentative tracks), appearance alone.
+        lost = np.array([i for i in left_tracks if self.tracks[i].state is TrackState.LOST], dtype=np.int64)
+        m4 = self._reidentify(view, lost, np.concatenate([left_dets, m3[:, 1]]))
+        if len(m4):
+            m3 = m3[~np.isin(m3[:, 1], m4[:, 1])]
+            left_dets = left_dets[~np.isin(left_dets, m4[:, 1])]
+
+        matches = np.concatenate([m1, m2, m3, m4])
+        self._update_matched(matches, dets, view)
+        self._mark_missed(matches[:, 0])
+        self._start_tracks(left_dets, dets)
+        return self._outputs(dets)
+
+    def _check_dim(self, dets: Detections) -> None:
+        """Refuse embeddings of another size than the bank's before anything changes (the call has no effect)."""
+        dim = self.bank.dim
+        if dets.embeddings is not None and dim is not None and dets.embeddings.shape[1] != dim:
+            raise ValueError(f"embeddings have D = {dets.embeddings.shape[1]}, the tracker's banks hold D = {dim}")
+
+    @property
+    def _min_hits(self) -> int:
+        """Matches that confirm a track: `min_hits`, and at least `min_seconds_tentative` of frames."""
+        life = self.config.lifecycle
+        return max(life.min_hits, math.ceil(life.min_seconds_tentative * self.frame_rate - 1e-9))
+
+    @property
+    def _match_threshold(self) -> float:
+        return self.config.appearance.match_threshold
+
+    # ------------------------------------------------------------------------------------------ steps
+    def _predict(self) -> None:
+        if not self.tracks:
+            return
+        lost = np.array([t.state is TrackState.LOST for t in self.tracks])
+        self._mean[lost, 6:8] = 0.0  # a hidden box keeps its size
+        self._mean, self._cov = self.kalman.predict(self._mean, self._cov)
+
+    def _frame_view(self, dets: Detections, embed: EmbedFn | None) -> _FrameView:
+        """IoU, motion gate, embeddings where needed and ONE bank similarity call for all pairs any stage may
+        look at."""
+        n, t = len(dets), len(self.tracks)
+        det_xywh = xyxy_to_xywh(dets.boxes_xyxy)
+        if t == 0 or n == 0:
+            if embed is not None and n and self.config.appearance.enabled:
+                dets = self._embed(dets, self._can_use_appearance(dets), embed)
+            empty = np.zeros((t, n))
+            return _FrameView(empty, empty.astype(bool), empty + np.nan, empty + np.nan, det_xywh, dets)
+        mean, cov = self._mean, self._cov
+        iou = assoc.iou_matrix(xywh_to_xyxy(mean[:, :4]), dets.boxes_xyxy)
+        same_class = np.array([tr.class_id for tr in self.tracks])[:, None] == dets.class_ids[None, :]
+        gate = (
+            (self.kalman.gating_distance(mean, cov, det_xywh) <= self.config.motion.gate_chi2) | (iou > 0)
+        ) & same_class
+
+        lost = np.array([tr.state is TrackState.LOST for tr in self.tracks])
+        plausible = np.zeros((t, n), dtype=bool)
+        if lost.any():
+            lost_tracks = [tr for tr in self.tracks if tr.state is TrackState.LOST]
+            seconds = np.array([tr.frames_since_update for tr in lost_tracks]) / self.frame_rate
+            observed = np.stack([tr.observed_xywh for tr in lost_tracks])
+            plausible[lost] = assoc.plausible_reid_pairs(observed, seconds, det_xywh, self.config.association)
+            plausible &= same_class
+
+        # Appearance is consulted where motion alone could be wrong: a lost track, or a track or detection
+        # with a second candidate overlapping it. A clear one-to-one pair of a tracked track needs no similarity.
+        ambiguous = lost[:, None] | _contested(np.where(gate, iou, 0.0), self.config.association.contested_iou)
+        compare = (gate & ambiguous) | plausible
+        if embed is not None and self.config.appearance.enabled:
+            dets = self._embed(dets, self._needs_embedding(gate, compare) & self._can_use_appearance(dets), embed)
+
+        similarity = np.full((t, n), np.nan)
+        if self.config.appearance.enabled and dets.embeddings is not None and dets.has_embedding.any():
+            candidates = compare & dets.has_embedding[None, :]
+            slots = np.array([tr.slot for tr in self.tracks])
+            similarity = self.bank.similarity(slots, dets.embeddings, candidates)
+            similarity[~candidates] = np.nan
+        reid_sim = np.where(plausible, similarity, np.nan)
+        return _FrameView(iou, gate, similarity, reid_sim, det_xywh, dets)
+
+    def _needs_embedding(self, gate: np.ndarray, compare: np.ndarray) -> np.ndarray:
+        """(N,) bool: detections whose appearance matters this frame.
+
+        Lazy mode embeds a detection only if it is in an ambiguous or re-identification pair, has no track in
+        its gate (it may start a track or revive a lost one), or is the sole candidate of a track whose bank
+        is due for a refresh. Otherwise every detection is embedded.
+        """
+        app = self.config.appearance
+        if not app.lazy_embedding:
+            return np.ones(gate.shape[1], dtype=bool)
+        refresh = max(1, round(app.refresh_seconds * self.frame_rate))
+        stale = np.array([self.frame_index - t.bank_frame >= refresh for t in self.tracks])
+        return compare.any(axis=0) | ~gate.any(axis=0) | (gate & stale[:, None]).any(axis=0)
+
+    def _can_use_appearance(self, dets: Detections) -> np.ndarray:
+        """(N,) bool: detections confident enough for an appearance stage or a bank (low ones never are)."""
+        threshold = min(self.config.association.high_score, self.config.appearance.min_score)
+        return dets.scores >= threshold
+
+    @staticmethod
+    def _embed(dets: Detections, need: np.ndarray, embed: EmbedFn) -> Detections:
+        rows = np.flatnonzero(need & ~dets.has_embedding)
+        return dets.with_embeddings(rows, embed(rows)) if len(rows) else dets
+
+    def _match(
+        self, cost: np.ndarray, track_idx: np.ndarray, det_idx: np.ndarray, max_cost: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Hungarian on the (track_idx x det_idx) block. Returns (M, 2) global pairs, leftover tracks, dets."""
+        result = linear_assignment(cost[np.ix_(track_idx, det_idx)], max_cost)
+        pairs = np.stack([track_idx[result.pairs[:, 0]], det_idx[result.pairs[:, 1]]], axis=1)
+        return pairs.reshape(-1, 2), track_idx[result.unmatched_rows], det_idx[result.unmatched_cols]
+
+    def _reidentify(self, view: _FrameView, lost: np.ndarray, det_idx: np.ndarray) -> np.ndarray:
+        """Stage 4: long-term re-identification of lost tracks by appearance alone."""
+        if len(lost) == 0 or len(det_idx) == 0 or not np.isfinite(view.reid_sim).any():
+            return np.zeros((0, 2), dtype=np.int64)
+        cfg = self.config.association
+        observed = np.stack([self.tracks[i].observed_xywh for i in lost])
+        seconds = np.array([self.tracks[i].frames_since_update for i in lost]) / self.frame_rate
+        sim = view.reid_sim[np.ix_(lost, det_idx)]
+        cost = assoc.reid_cost(sim, observed, seconds, view.det_xywh[det_idx], cfg)
+        result = linear_assignment(cost, 1.0 - cfg.reid_threshold)
+        keep = assoc.unambiguous(result.pairs, sim, cfg.reid_margin)
+        pairs = result.pairs[keep]
+        return np.stack([lost[pairs[:, 0]], det_idx[pairs[:, 1]]], axis=1).reshape(-1, 2)
+
+    def _update_matched(self, matches: np.ndarray, dets: Detections, view: _FrameView) -> None:
+        """Kalman-correct all matched tracks at once, advance their state, feed their banks."""
+        if len(matches) == 0:
+            return
+        track_idx, det_idx = matches[:, 0], matches[:, 1]
+        if self.config.motion.reupdate_after_loss:
+            for i, d in zip(track_idx, det_idx, strict=True):
+                if self.tracks[i].frames_since_update > 1:
+                    self._reupdate(i, view.det_xywh[d])
+        self._mean[track_idx], self._cov[track_idx] = self.kalman.update(
+            self._mean[track_idx], self._cov[track_idx], view.det_xywh[det_idx], dets.scores[det_idx]
+        )
+        self._obs_mean[track_idx], self._obs_cov[track_idx] = self._mean[track_idx], self._cov[track_idx]
+        tracks = [self.tracks[i] for i in track_idx]
+        min_hits = self._min_hits
+        for t, d in zip(tracks, det_idx, strict=True):
+            t.class_id = int(dets.class_ids[d])
+            if t.mark_matched(float(dets.scores[d]), view.det_xywh[d], int(dets.index[d]), min_hits):
+                t.track_id = next(self._ids)
+        self._feed_banks(tracks, det_idx, dets)
+
+    def _reupdate(self, i: int, xywh_now: np.ndarray) -> None:
+        """Observation-centric re-update (OC-SORT): replay the gap of track i from its last observation
+        with virtual detections on the straight line to `xywh_now`, so its velocity is not the drift of
+        the frames it was hidden. Leaves the state predicted for this frame, ready for the real update."""
+        track = self.tracks[i]
+        gap = track.frames_since_update
+        mean, cov = self._obs_mean[i : i + 1], self._obs_cov[i : i + 1]
+        start = track.observed_xywh
+        for k in range(1, gap):
+            mean, cov = self.kalman.predict(mean, cov)
+            mean, cov = self.kalman.update(mean, cov, (start + (xywh_now - start) * k / gap)[None])
+        self._mean[i : i + 1], self._cov[i : i + 1] = self.kalman.predict(mean, cov)
+
+    def _feed_banks(self, tracks: list[Track], det_idx: np.ndarray, dets: Detections) -> None:
+        """Push embeddings of confident, unoccluded detections (the quality gate)."""
+        if dets.embeddings is None or not self.config.appearance.enabled or len(det_idx) == 0:
+            return
+        app = self.config.appearance
+        good = dets.has_embedding[det_idx] & (dets.scores[det_idx] >= app.min_score)
+        good[good] = assoc.occlusion(dets.boxes_xyxy, det_idx[good]) <= app.max_occlusion
+        if good.any():
+            fed = [t for t, g in zip(tracks, good, strict=True) if g]
+            rows = torch.as_tensor(det_idx[good], device=dets.embeddings.device)
+            self.bank.push(np.array([t.slot for t in fed]), dets.embeddings[rows])
+            for track in fed:
+                track.bank_frame = self.frame_index
+
+    def _start_tracks(self, det_idx: np.ndarray, dets: Detections) -> None:
+        det_idx = det_idx[dets.scores[det_idx] >= self.config.association.new_track_score]
+        if len(det_idx) == 0:
+            return
+        xywh = xyxy_to_xywh(dets.boxes_xyxy[det_idx])
+        mean, cov = self.kalman.initiate(xywh)
+        first = self.frame_index == 1 and self.config.lifecycle.confirm_first_frame
+        new = []
+        for z, d in zip(xywh, det_idx, strict=True):
+            track = Track(
+                slot=self.bank.allocate(),
+                class_id=int(dets.class_ids[d]),
+                score=float(dets.scores[d]),
+                observed_xywh=z,
+                detection_index=int(dets.index[d]),
+            )
+            if first or self._min_hits <= 1:
+                track.confirm_now()
+                track.track_id = next(self._ids)
+            new.append(track)
+        self._feed_banks(new, det_idx, dets)
+        self.tracks.extend(new)
+        self._mean = np.concatenate([self._mean, mean])
+        self._cov = np.concatenate([self._cov, cov])
+        self._obs_mean = np.concatenate([self._obs_mean, mean])
+        self._obs_cov = np.concatenate([self._obs_cov, cov])
+
+    def _mark_missed(self, matched_track_idx: np.ndarray) -> None:
+        """Unmatched tracks age; removed ones give their bank slot back."""
+        matched = np.zeros(len(self.tracks), dtype=bool)
+        matched[matched_track_idx] = True
+        life = self.config.lifecycle
+        frames_with_bank = round(life.max_seconds_lost * self.frame_rate)
+        frames_motion_only = round(life.max_seconds_lost_motion * self.frame_rate)
+        slots = np.array([t.slot for t in self.tracks], dtype=np.int64)
+        has_bank = self.config.appearance.enabled & (self.bank.count(slots) > 0)
+        keep = np.ones(len(self.tracks), dtype=bool)
+        for i, (track, was_matched, banked) in enumerate(zip(self.tracks, matched, has_bank, strict=True)):
+            if not was_matched:
+                track.mark_missed(frames_with_bank if banked else frames_motion_only)
+            if track.state is TrackState.REMOVED:
+                self.bank.release(track.slot)
+                keep[i] = False
+        if not keep.all():
+            self.tracks = [t for t, k in zip(self.tracks, keep, strict=True) if k]
+            self._mean, self._cov = self._mean[keep], self._cov[keep]
+            self._obs_mean, self._obs_cov = self._obs_mean[keep], self._obs_cov[keep]
+
+    def _outputs(self, dets: Detections) -> list[TrackedObject]:
+        shown = [i for i, t in enumerate(self.tracks) if t.state is TrackState.TRACKED and t.frames_since_update == 0]
+        if self.config.motion.output_filtered_box:
+            boxes = xywh_to_xyxy(self._mean[shown, :4]) if shown else np.zeros((0, 4))
+        else:
+            boxes = dets.boxes_xyxy[np.searchsorted(dets.index, [self.tracks[i].detection_index for i in shown])]
+        out = [
+            TrackedObject(
+                track_id=t.track_id,
+                xyxy=box,
+                score=t.score,
+                class_id=t.class_id,
+                state=t.state,
+                detection_index=t.detection_index,
+                recovered=t.recovered,
+            )
+            for t, box in zip((self.tracks[i] for i in shown), boxes, strict=True)
+            if t.track_id is not None
+        ]
+        out.sort(key=lambda o: o.track_id)
+        return out
+
+
+def _contested(iou: np.ndarray, threshold: float) -> np.ndarray:
+    """(T, N) bool: pairs whose track or detection has a second candidate with IoU >= threshold."""
+    t, n = iou.shape
+    rows = np.sort(iou, axis=1)[:, -2] >= threshold if n > 1 else np.zeros(t, dtype=bool)
+    cols = np.sort(iou, axis=0)[-2, :] >= threshold if t > 1 else np.zeros(n, dtype=bool)
+    return rows[:, None] | cols[None, :]

@@ -1,0 +1,120 @@
+"""The detector: a thin wrapper over ultralytics (the only place the core imports it)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from tracker.config import DetectorConfig
+from tracker.weights import require_weights
+
+__all__ = ["UltralyticsDetector", "build_detector"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class UltralyticsDetector:
+    """Callable frame -> (boxes_xyxy (N, 4), scores (N,), class_ids (N,)), all numpy.
+
+    With `keep_features=True` (PyTorch models only), the feature maps feeding the detection head are kept
+    from the last call in `features` (list of (1, C, h, w) tensors), with `input_hw`, the letterboxed input size.
+    """
+
+    model: Any
+    config: DetectorConfig
+    device: torch.device
+    keep_features: bool = False
+    features: list[torch.Tensor] = field(default_factory=list)
+    input_hw: tuple[int, int] = (0, 0)
+
+    _hooked: bool = field(default=False, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.keep_features:
+            self.enable_features()
+
+    @property
+    def is_pytorch(self) -> bool:
+        return isinstance(getattr(self.model, "model", None), torch.nn.Module)
+
+    @property
+    def feature_channels(self) -> int:
+        """Total channels C of the maps the detection head reads (PyTorch models; 0 otherwise)."""
+        if not self.is_pytorch:
+            return 0
+        head = self.model.model.model[-1]
+        return sum(int(branch[0].conv.in_channels) for branch in head.cv2)
+
+    def __call__(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        cfg = self.config
+        options: dict[str, Any] = {"conf": cfg.confidence, "iou": cfg.iou, "imgsz": cfg.image_size, "verbose": False}
+        options["classes"] = list(cfg.classes) or None
+        if self.is_pytorch:
+            options["device"] = str(self.device)
+            if cfg.half and self.device.type == "cuda":
+                options["half"] = True
+        threads = torch.get_num_threads()
+        result = self.model.predict(frame_bgr, **options)[0]
+        torch.set_num_threads(threads)  # ultralytics' device setup lowers torch's CPU threads; give them back
+        boxes = result.boxes
+        return (
+            boxes.xyxy.cpu().numpy().astype(np.float64),
+            boxes.conf.cpu().numpy().astype(np.float64),
+            boxes.cls.cpu().numpy().astype(np.int64),
+        )
+
+    def enable_features(self) -> None:
+        """Keep the inputs of the detection head (the neck's multi-scale maps) on every forward from now on.
+
+        Raises:
+            ValueError: the model is not a PyTorch (.pt) model (OpenVINO, ONNX, TensorRT hide their layers).
+        """
+        if not self.is_pytorch:
+            raise ValueError(
+                f"reid.model=auto needs a PyTorch (.pt) detector to read its feature maps; detector.model="
+                f"{self.config.model!r} is not one (use a .pt model, or reid.model=osnet_x0_25)"
+            )
+        self.keep_features = True
+        if self._hooked:
+            return
+        self._hooked = True
+        head = self.model.model.model[-1]
+
+        def keep(_module: torch.nn.Module, inputs: tuple[Any, ...]) -> None:
+            maps = inputs[0]
+            self.features = [m.detach() for m in maps]
+            self.input_hw = (int(maps[0].shape[2] * head.stride[0]), int(maps[0].shape[3] * head.stride[0]))
+
+        head.register_forward_pre_hook(keep)
+
+
+def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: bool = False) -> UltralyticsDetector:
+    """Load `cfg.model` with ultralytics: a .pt file, an OpenVINO folder, .onnx, .engine ...
+
+    The model is looked up as a path, then in `$TRACKER_WEIGHTS_DIR`. A name found in neither is handed to
+    ultralytics only if it is an official asset name (ultralytics downloads it once, its normal behaviour;
+    this factory is the only place that may happen); anything else is a FileNotFoundError naming the file.
+
+    Args:
+        cfg: the `detector` config section.
+        device: where a PyTorch model runs (exported models run where their runtime puts them).
+        keep_features: keep the neck's feature maps of each call (`reid.model=auto`; PyTorch models only).
+    Raises:
+        FileNotFoundError: the model is not found and is not an official ultralytics asset.
+        ValueError: `keep_features` with a model that is not PyTorch.
+    """
+    from ultralytics import YOLO
+    from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
+
+    path = require_weights(cfg.model, "detector", downloadable=GITHUB_ASSETS_NAMES)
+    if not path.exists():
+        log.info("detector %s not found locally: ultralytics will download the official weights", cfg.model)
+    source = str(path)
+    model = YOLO(source, task="detect")
+    log.info("detector %s on %s", source, device)
+    return UltralyticsDetector(model, cfg, device, keep_features=keep_features)

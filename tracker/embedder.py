@@ -1,0 +1,175 @@
+"""Appearance embedders: crops cut on the device in one call, one forward for all crops.
+
+`build_embedder(cfg.reid, device, detector)` returns a callable
+`(frame (H, W, 3) uint8 BGR tensor on the device, boxes_xyxy (N, 4)) -> (N, D) L2-normalised tensor`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torchvision.ops import roi_align
+
+from tracker.config import ReIDConfig
+from tracker.reid import osnet_x0_25, osnet_x1_0
+from tracker.weights import require_weights
+
+__all__ = ["DetectorFeatureEmbedder", "OSNetEmbedder", "build_embedder", "crop_boxes"]
+
+log = logging.getLogger(__name__)
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)  # RGB
+IMAGENET_STD = (0.229, 0.224, 0.225)
+_PIXEL_MAX = 255.0
+_BGR_TO_RGB = (2, 1, 0)
+_SAMPLES_PER_BIN = 1  # one bilinear sample per output pixel: the same resampling as cv2.resize INTER_LINEAR
+_FEATURE_POOL = (4, 2)  # auto mode: each box's feature map region pooled to 4 x 2 cells, then averaged
+_STD_FLOOR = 1e-6  # auto mode: channels constant over the frame are not amplified
+_ARCHITECTURES = {"osnet_x0_25": osnet_x0_25, "osnet_x1_0": osnet_x1_0}
+
+
+def crop_boxes(frame: torch.Tensor, boxes_xyxy: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    """Cut and resize all boxes of one frame in one `roi_align` call, on the frame's device.
+
+    Boxes are clipped to the frame first: a box partly outside gives its visible part stretched to `size`
+    (no padding), so a person walking out of view keeps a crop of the person, not of a border. A box wholly
+    outside collapses onto the nearest edge pixels (finite, meaningless; its detection should not be there).
+    Bilinear sampling at the centre of each output pixel, as `cv2.resize(..., INTER_LINEAR)` of the crop.
+
+    Args:
+        frame: (H, W, 3) uint8 BGR on any device.
+        boxes_xyxy: (N, 4) pixel corners.
+        size: (height, width) of each crop.
+    Returns:
+        (N, 3, height, width) float32 RGB in [0, 1] on the frame's device.
+    """
+    h, w = frame.shape[:2]
+    if len(boxes_xyxy) == 0:
+        return torch.zeros((0, 3, *size), device=frame.device)
+    image = frame.permute(2, 0, 1).contiguous().unsqueeze(0).float()  # (1, 3, H, W) BGR, 0..255: the one copy
+    boxes = torch.as_tensor(np.asarray(boxes_xyxy, dtype=np.float32), device=frame.device)
+    limits = torch.tensor([w, h, w, h], dtype=torch.float32, device=frame.device)
+    boxes = torch.minimum(boxes.clamp_min(0), limits)
+    rois = torch.cat([torch.zeros((len(boxes), 1), device=frame.device), boxes], dim=1)
+    crops = roi_align(image, rois, output_size=size, spatial_scale=1.0, sampling_ratio=_SAMPLES_PER_BIN, aligned=True)
+    return crops[:, _BGR_TO_RGB, :, :].div_(_PIXEL_MAX)
+
+
+@dataclass
+class OSNetEmbedder:
+    """OSNet person ReID on device-side crops; fp16 on CUDA when configured."""
+
+    model: torch.nn.Module
+    config: ReIDConfig
+    device: torch.device
+    dim: int = 512
+
+    def __post_init__(self) -> None:
+        self.half = self.config.half and self.device.type == "cuda"
+        # channels-last runs OSNet's depthwise convolutions about 1.5x faster on the CPU, and suits tensor cores.
+        self.model = self.model.to(self.device, memory_format=torch.channels_last).eval()
+        if self.half:
+            self.model = self.model.half()
+        self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
+        self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
+
+    @torch.inference_mode()
+    def __call__(self, frame: torch.Tensor, boxes_xyxy: np.ndarray) -> torch.Tensor:
+        """(H, W, 3) uint8 BGR frame tensor, (N, 4) boxes -> (N, 512) L2-normalised float32 on the device."""
+        crops = crop_boxes(frame.to(self.device), boxes_xyxy, (self.config.crop_height, self.config.crop_width))
+        crops = ((crops - self._mean) / self._std).contiguous(memory_format=torch.channels_last)
+        if self.half:
+            crops = crops.half()
+        chunks = [self._forward(c) for c in crops.split(self.config.batch_size)] if len(crops) else []
+        out = torch.cat(chunks) if chunks else torch.zeros((0, self.dim), device=self.device)
+        return torch.nn.functional.normalize(out.float(), dim=1)
+
+    def _forward(self, crops: torch.Tensor) -> torch.Tensor:
+        """One forward; on CUDA out-of-memory the batch is split in halves and retried."""
+        try:
+            return self.model(crops)
+        except torch.cuda.OutOfMemoryError:
+            if len(crops) == 1:
+                raise
+            torch.cuda.empty_cache()
+            log.warning("CUDA out of memory embedding %d crops: splitting the batch", len(crops))
+            half = len(crops) // 2
+            return torch.cat([self._forward(crops[:half]), self._forward(crops[half:])])
+
+
+@dataclass
+class DetectorFeatureEmbedder:
+    """`reid.model=auto`: the detector's own multi-scale feature maps pooled at each box (no extra weights).
+
+    A weak cue next to OSNet (same/different-person ROC AUC about 0.65 on TUD-Campus against 0.97), free
+    because the detector computed the maps anyway: good for telling apart people who look very different.
+    """
+
+    detector: Any
+    device: torch.device
+
+    @property
+    def dim(self) -> int:
+        """D: the channels of all pooled maps together (448 for YOLOv8n and YOLO11n)."""
+        return self.detector.feature_channels
+
+    @torch.inference_mode()
+    def __call__(self, frame: torch.Tensor, boxes_xyxy: np.ndarray) -> torch.Tensor:
+        """(H, W, 3) frame (only its size is read), (N, 4) boxes of the detector's last call -> (N, D) unit rows."""
+        maps = self.detector.features
+        if not maps:
+            raise RuntimeError("reid.model=auto: the detector has not run on this frame yet")
+        h, w = frame.shape[:2]
+        in_h, in_w = self.detector.input_hw
+        scale = min(in_h / h, in_w / w)  # ultralytics letterbox: resize by `scale`, pad evenly
+        pad = torch.tensor([(in_w - w * scale) / 2, (in_h - h * scale) / 2] * 2, device=maps[0].device)
+        boxes = torch.as_tensor(np.asarray(boxes_xyxy, dtype=np.float32), device=maps[0].device) * scale + pad
+        rois = torch.cat([torch.zeros((len(boxes), 1), device=boxes.device), boxes], dim=1)
+        pooled = []
+        for fmap in maps:
+            fmap = fmap.float()
+            boxed = roi_align(fmap, rois, _FEATURE_POOL, spatial_scale=fmap.shape[2] / in_h, aligned=True)
+            # Standardise by the map's own per-channel statistics: raw activations are mostly positive, so
+            # without this every box looks alike (cosine ~0.9); with it, AUC on TUD-Campus 0.62 -> 0.67.
+            mean, std = fmap.mean(dim=(2, 3)), fmap.std(dim=(2, 3)).clamp_min(_STD_FLOOR)
+            pooled.append((boxed.mean(dim=(2, 3)) - mean) / std)
+        return torch.nn.functional.normalize(torch.cat(pooled, dim=1), dim=1).to(self.device)
+
+
+def load_osnet(cfg: ReIDConfig, device: torch.device) -> OSNetEmbedder:
+    """Build the OSNet of `cfg.model` and load `cfg.weights` (torchreid state dict, strict keys)."""
+    path = require_weights(cfg.weights, "reid")
+    if not path.is_file():
+        raise FileNotFoundError(f"reid weights {path} is not a file (a torchreid .pth state dict is expected)")
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)  # torchreid files are legacy pickles
+    state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else checkpoint
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} is not a torchreid state dict")
+    model = _ARCHITECTURES[cfg.model]()
+    try:
+        model.load_torchreid(state)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc} (is it a {cfg.model} checkpoint?)") from None
+    log.info("ReID %s from %s on %s", cfg.model, path, device)
+    return OSNetEmbedder(model, cfg, device)
+
+
+def build_embedder(cfg: ReIDConfig, device: torch.device, detector: Any = None) -> Any:
+    """The embedder `cfg.model` names, or None for `none`.
+
+    Raises:
+        FileNotFoundError: missing weights file (named, with where it comes from).
+        ValueError: `auto` without a PyTorch (.pt) detector; a state dict that does not fit `cfg.model`.
+    """
+    if cfg.model == "none":
+        return None
+    if cfg.model == "auto":
+        if detector is None or not hasattr(detector, "enable_features"):
+            raise ValueError("reid.model=auto needs the tracker's PyTorch (.pt) detector (build_detector) to pool")
+        detector.enable_features()  # ValueError for OpenVINO / ONNX / TensorRT models
+        return DetectorFeatureEmbedder(detector, device)
+    return load_osnet(cfg, device)

@@ -1,0 +1,1 @@
+"""MOTChallenge evaluation with TrackEval, and side-by-side comparison with Ultralytics' trackers."""

@@ -1,0 +1,218 @@
+"""`track eval` and `track compare`: MOTChallenge evaluation of ours, and of ours beside Ultralytics' trackers.
+
+Both read the same inputs (public det.txt or the configured detector, plus ReID embeddings where every
+image exists), write MOTChallenge result files under --out/<tracker>/, score them with TrackEval and write
+summary.json, a CSV and a PNG chart. A re-run into the same --out reuses finished sequences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tracker.config import ConfigError, TrackerConfig, config_to_dict, load_config
+from tracker.eval.peers import PEERS, REID_PEERS
+from tracker.eval.report import format_table, write_chart, write_csv, write_summary
+from tracker.eval.runner import OURS, RunResult, parallel_map, run_all
+from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
+from tracker.eval.sequences import Sequence, find_sequences
+
+__all__ = ["compare_main", "eval_main"]
+
+log = logging.getLogger(__name__)
+
+_EXIT_USER_ERROR = 2
+_EXIT_INTERRUPTED = 130
+_MS_PER_S = 1e3
+_COMPARE_COLUMNS = ("HOTA", "IDF1", "IDSW", "MOTA", "AssA", "DetA", "FP", "FN", "ms_per_frame")
+_EVAL_COLUMNS = (*METRICS, "fps")
+_COMBINED = "COMBINED"
+
+
+def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=description)
+    p.add_argument("--data", required=True, help="MOT root (train/*-FRCNN for MOT17), a folder of sequences, or one")
+    p.add_argument(
+        "--split",
+        choices=["train", "val-half"],
+        default="train",
+        help="whole sequences, or val-half: frames after N//2 (tracker starts there; gt renumbered from 1)",
+    )
+    p.add_argument(
+        "--detections",
+        choices=["public", "detector"],
+        default="public",
+        help="public det/det.txt, or the configured detector on img1/ (needs every image)",
+    )
+    p.add_argument("--config", help="tracker YAML (default: built-in defaults)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    p.add_argument("--out", default=default_out, help=f"output folder (default {default_out}); a re-run resumes")
+    p.add_argument("--workers", type=int, default=1, help="processes tracking and scoring in parallel")
+    p.add_argument("--no-cache", action="store_true", help="compute detections and embeddings afresh, store nothing")
+    p.add_argument("--cache-dir", type=Path, help="input cache (default $TRACKER_CACHE or ~/.cache/tracker/eval)")
+    p.add_argument("--sequences", nargs="+", metavar="NAME", help="only these sequences")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the table")
+    return p
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C: finished sequences stay on disk, the rest is cancelled."""
+
+    def handler(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _score_job(job: tuple[list[Sequence], dict[str, Path], Path]) -> dict[str, dict[str, float]]:
+    sequences, files, scores_path = job
+    return score_results_cached(sequences, files, scores_path)
+
+
+def _timing(results: list[RunResult], tracker: str) -> dict[str, float]:
+    """Mean ms per frame over all frames of `tracker`, and frames per second."""
+    rows = [r for r in results if r.tracker == tracker]
+    frames = sum(r.num_frames for r in rows)
+    total_ms = sum(r.ms_per_frame * r.num_frames for r in rows)
+    ms = total_ms / frames if frames else 0.0
+    return {"ms_per_frame": ms, "fps": _MS_PER_S / ms if ms > 0 else float("inf")}
+
+
+def _evaluate(
+    args: argparse.Namespace, trackers: list[str], cfg: TrackerConfig, sequences: list[Sequence], out: Path
+) -> tuple[list[RunResult], dict[str, dict[str, dict[str, float]]]]:
+    workers = max(args.workers, 1)
+    results = run_all(trackers, cfg, sequences, args.detections, out, args.cache_dir, not args.no_cache, workers)
+    suffix = "" if args.split == "train" else f"-{args.split}"
+    jobs = [
+        (sequences, {r.sequence: r.path for r in results if r.tracker == t}, out / t / f"scores{suffix}.json")
+        for t in trackers
+    ]
+    scores = [saved_scores(*job) for job in jobs]
+    pending = [i for i, s in enumerate(scores) if s is None]
+    for i, computed in zip(pending, parallel_map(_score_job, [jobs[i] for i in pending], workers), strict=True):
+        scores[i] = computed
+    return results, dict(zip(trackers, scores, strict=True))
+
+
+def _trackers(args: argparse.Namespace, compare: bool, any_embeddings: bool, say: Any) -> list[str]:
+    """Ours, then the requested peers; ReID-only peers are dropped where no sequence has embeddings."""
+    peers = list(args.peers) if compare else []
+    if not any_embeddings:
+        skipped = [p for p in peers if PEERS[p].requires_embeddings]
+        peers = [p for p in peers if p not in skipped]
+        if skipped:
+            say(f"no embeddings (motion only): skipping {', '.join(skipped)}")
+    return [OURS, *peers]
+
+
+def _report(
+    args: argparse.Namespace,
+    compare: bool,
+    cfg: TrackerConfig,
+    sequences: list[Sequence],
+    results: list[RunResult],
+    scores: dict[str, dict[str, dict[str, float]]],
+    elapsed: float,
+    say: Any,
+) -> dict[str, Any]:
+    """Print the table and write summary.json, the CSV and the chart; returns ours' combined row."""
+    out = Path(args.out)
+    appearance = {r.sequence: r.appearance for r in results if r.tracker == OURS}
+    motion_only = [s.name for s in sequences if not appearance[s.name]]
+    with_reid = [s.name for s in sequences if appearance[s.name]]
+    if motion_only and cfg.appearance.enabled and cfg.reid.model != "none":
+        say(f"motion only (img1/ lacks frames, no ReID): {', '.join(motion_only)}")
+    if with_reid:
+        say(f"ReID on ({cfg.reid.model}): {', '.join(with_reid)}")
+    trackers = list(scores)
+    ours = scores[OURS]
+    per_seq = {s.name: ours[s.name] | _timing([r for r in results if r.sequence == s.name], OURS) for s in sequences}
+    combined = ours[_COMBINED] | _timing(results, OURS)
+    extra: dict[str, Any] = {
+        "data": str(args.data),
+        "split": args.split,
+        "detections": args.detections,
+        "elapsed_s": elapsed,
+        "cache_hits": sum(r.cache_hit for r in results if r.tracker == OURS),
+        "inputs_s": sum(r.inputs_seconds for r in results if r.tracker == OURS),
+        "resumed": sum(r.resumed for r in results),
+        "motion_only": motion_only,
+    }
+    title = f"{Path(args.data).name}: {args.detections} detections, {args.split}"
+    reused = [t for t in trackers if any(r.resumed for r in results if r.tracker == t)]
+    extra["timing_from_earlier_run"] = reused
+    if compare and reused and len(reused) < len(trackers):
+        say(f"ms/frame of {', '.join(reused)} comes from an earlier run; use a new --out for same-run timings")
+    if compare:
+        table = {t: scores[t][_COMBINED] | _timing(results, t) for t in trackers}
+        extra["embeddings_fed_to"] = [t for t in trackers if t == OURS or t in REID_PEERS] if with_reid else []
+        extra["peer_sequences"] = {t: {k: v for k, v in scores[t].items() if k != _COMBINED} for t in trackers[1:]}
+        print(format_table(table, _COMPARE_COLUMNS))
+        write_summary(out / "summary.json", combined, per_seq, config_to_dict(cfg), trackers=table, **extra)
+        write_csv(out / "compare.csv", table, key="tracker")
+        labelled = {f"{t}\n{row['ms_per_frame']:.2f} ms/frame": row for t, row in table.items()}
+        write_chart(out / "compare.png", labelled, title)
+    else:
+        rows = per_seq | {_COMBINED: combined}
+        print(format_table(rows, _EVAL_COLUMNS))
+        write_summary(out / "summary.json", combined, per_seq, config_to_dict(cfg), **extra)
+        write_csv(out / "metrics.csv", rows, key="sequence")
+        write_chart(out / "metrics.png", rows, title)
+    return combined
+
+
+def _run(argv: list[str] | None, compare: bool) -> int:
+    name = "compare" if compare else "eval"
+    parser = _parser(f"track {name}", __doc__ or "", f"runs/{name}")
+    if compare:
+        parser.add_argument("--peers", nargs="+", choices=list(PEERS), default=list(PEERS), help="peers to run")
+    args = parser.parse_args(argv)
+    say = (lambda *_a: None) if args.quiet else print
+    started = time.perf_counter()
+    try:
+        with _sigterm_as_interrupt():
+            cfg = load_config(args.config, overrides=args.set)
+            sequences = find_sequences(args.data, args.split, args.sequences)
+            Path(args.out).mkdir(parents=True, exist_ok=True)
+            reid_possible = cfg.appearance.enabled and cfg.reid.model != "none"
+            trackers = _trackers(args, compare, reid_possible and any(s.has_all_images for s in sequences), say)
+            results, scores = _evaluate(args, trackers, cfg, sequences, Path(args.out))
+            combined = _report(args, compare, cfg, sequences, results, scores, time.perf_counter() - started, say)
+    except (ConfigError, FileNotFoundError, ValueError, OSError) as exc:
+        print(f"track {name}: error: {exc}", file=sys.stderr)
+        return _EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        message = f"track {name}: interrupted; finished sequences are kept in {args.out}; re-run to resume"
+        print(message, file=sys.stderr)
+        return _EXIT_INTERRUPTED
+    elapsed = time.perf_counter() - started
+    say(f"tracking {combined['fps']:.0f} frames/s; {len(sequences)} sequence(s) in {elapsed:.1f} s")
+    say(f"results in {args.out}")
+    return 0
+
+
+def eval_main(argv: list[str] | None = None) -> int:
+    """`track eval ...`: our tracker on MOTChallenge sequences; returns the exit code."""
+    return _run(argv, compare=False)
+
+
+def compare_main(argv: list[str] | None = None) -> int:
+    """`track compare ...`: ours and Ultralytics' trackers on the same inputs; returns the exit code."""
+    return _run(argv, compare=True)

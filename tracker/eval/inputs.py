@@ -1,0 +1,236 @@
+"""Per-sequence tracker inputs (boxes, scores, classes, embeddings), computed once and cached.
+
+The cache key covers everything that changes the inputs (sequence, frame range, detection source, model
+files by content hash, detector and ReID settings) and nothing that does not (tracker settings), so a
+re-run with new tracker settings reads the inputs back in milliseconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from tracker.config import TrackerConfig, config_to_dict
+from tracker.eval.sequences import Sequence
+from tracker.weights import resolve_weights
+
+__all__ = ["CACHE_ENV", "FrameInputs", "InputModels", "SequenceInputs", "default_cache_dir", "load_inputs"]
+
+log = logging.getLogger(__name__)
+
+CACHE_ENV = "TRACKER_CACHE"
+"""Environment variable naming the cache folder (default ~/.cache/tracker/eval)."""
+_CACHE_VERSION = 2  # bump when the cached arrays or the public-score mapping change
+_KEY_CHARS = 20
+_HASH_CHUNK = 1 << 20
+_EMBEDDING_DTYPE = np.float16  # halves the cache; cosine similarities change by < 1e-3
+
+
+@dataclass(frozen=True)
+class FrameInputs:
+    """boxes_xyxy (N, 4) float64, scores (N,) float64 in [0, 1], class_ids (N,) int64, embeddings (N, D) or None."""
+
+    boxes_xyxy: np.ndarray
+    scores: np.ndarray
+    class_ids: np.ndarray
+    embeddings: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class SequenceInputs:
+    """The inputs of every evaluated frame, in order, and how they were made.
+
+    Attributes:
+        appearance: embeddings were computed (all images exist and appearance is on).
+        cache_hit: read back from the cache.
+        seconds: time spent making or reading them.
+    """
+
+    frames: list[FrameInputs]
+    appearance: bool
+    cache_hit: bool
+    seconds: float = 0.0
+
+
+def default_cache_dir() -> Path:
+    """$TRACKER_CACHE, else ~/.cache/tracker/eval."""
+    return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "tracker" / "eval"))
+
+
+def _file_hash(path: Path) -> str:
+    """Content hash of a file, or of every file in a folder (OpenVINO exports are folders)."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        with file.open("rb") as f:
+            while chunk := f.read(_HASH_CHUNK):
+                digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def _weights_id(name: str, kind: str) -> str:
+    path = resolve_weights(name, kind)
+    return _file_hash(path) if path is not None else name
+
+
+def _cache_key(seq: Sequence, source: str, cfg: TrackerConfig, appearance: bool) -> str:
+    parts: dict[str, object] = {
+        "version": _CACHE_VERSION,
+        "seq": str(seq.info.root.resolve()),
+        "frames": [seq.first, seq.last],
+        "source": source,
+    }
+    if source == "detector" or appearance:
+        from tracker.device import resolve_device
+
+        parts["device"] = resolve_device(cfg.device).type  # CPU and CUDA kernels differ in the last digits
+    if source == "public":
+        parts["det"] = _file_hash(seq.info.root / "det" / "det.txt")
+    else:
+        parts["detector"] = config_to_dict(cfg.detector) | {"weights": _weights_id(cfg.detector.model, "detector")}
+    if appearance:
+        reid = config_to_dict(cfg.reid)
+        reid.pop("batch_size")  # chunking does not change the embeddings
+        parts["reid"] = reid | {"weights": _weights_id(cfg.reid.weights, "reid") if cfg.reid.model != "auto" else ""}
+        if cfg.reid.model == "auto":  # the embeddings are pooled from the detector's own feature maps
+            parts["detector"] = config_to_dict(cfg.detector) | {"weights": _weights_id(cfg.detector.model, "detector")}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:_KEY_CHARS]
+
+
+@dataclass
+class InputModels:
+    """The detector and embedder, built on first use and shared by every sequence of one run."""
+
+    cfg: TrackerConfig
+    _built: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, source: str, appearance: bool) -> tuple[torch.device, Any, Any]:
+        """(device, detector or None, embedder or None) for this detection source and appearance setting."""
+        key = f"{source}-{appearance}"
+        if key not in self._built:
+            from tracker.detector import build_detector
+            from tracker.device import resolve_device
+            from tracker.embedder import build_embedder
+
+            device = resolve_device(self.cfg.device)
+            auto = appearance and self.cfg.reid.model == "auto"
+            detector = None
+            if source == "detector" or auto:
+                detector = build_detector(self.cfg.detector, device, keep_features=auto)
+            embedder = build_embedder(self.cfg.reid, device, detector) if appearance else None
+            self._built[key] = (device, detector, embedder)
+        return self._built[key]
+
+
+def load_inputs(
+    seq: Sequence,
+    source: str,
+    cfg: TrackerConfig,
+    cache_dir: Path | None,
+    use_cache: bool = True,
+    models: InputModels | None = None,
+) -> SequenceInputs:
+    """Detections (public det.txt or the configured detector) and, where all images exist and appearance
+    is on, ReID embeddings of every box. Cached under `cache_dir` unless `use_cache` is False.
+
+    Raises:
+        FileNotFoundError: `source` is "detector" but the sequence lacks images; missing weights.
+    """
+    appearance = cfg.appearance.enabled and cfg.reid.model != "none" and seq.has_all_images
+    if source == "detector" and not seq.has_all_images:
+        raise FileNotFoundError(
+            f"{seq.name}: --detections detector needs all {seq.info.length} images in {seq.info.image_dir}"
+        )
+    cache_dir = cache_dir or default_cache_dir()
+    path = cache_dir / f"{seq.name}-{_cache_key(seq, source, cfg, appearance)}.npz"
+    start = time.perf_counter()
+    if use_cache and path.is_file():
+        try:
+            frames = _read(path, seq.num_frames)
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("unreadable cache file %s (%s): recomputing", path, exc)
+        else:
+            return SequenceInputs(frames, appearance, cache_hit=True, seconds=time.perf_counter() - start)
+    frames = _compute(seq, source, appearance, models or InputModels(cfg))
+    if use_cache:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        _write(path, frames)
+    return SequenceInputs(frames, appearance, cache_hit=False, seconds=time.perf_counter() - start)
+
+
+def _compute(seq: Sequence, source: str, appearance: bool, models: InputModels) -> list[FrameInputs]:
+    device, detector, embedder = None, None, None
+    if source == "detector" or appearance:
+        device, detector, embedder = models.get(source, appearance)
+    needs_images = detector is not None or embedder is not None
+    public = seq.public_detections() if source == "public" else {}
+    empty = (np.zeros((0, 4)), np.zeros(0))
+    frames = []
+    for frame in range(seq.first, seq.last + 1):
+        image = cv2.imread(str(seq.info.image_path(frame))) if needs_images else None
+        if needs_images and image is None:
+            raise FileNotFoundError(f"cannot read {seq.info.image_path(frame)}")
+        if detector is not None:  # also with public boxes under reid.model=auto: it keeps the feature maps
+            boxes, scores, classes = detector(image)
+        if source == "public":
+            boxes, scores = public.get(frame, empty)
+            classes = np.zeros(len(scores), dtype=np.int64)
+        embeddings = None
+        if embedder is not None and len(boxes):
+            embeddings = embedder(torch.from_numpy(image).to(device), boxes).float().cpu().numpy()
+            # stored as float16: round now, so a cached run and a fresh one feed the tracker the same numbers
+            embeddings = embeddings.astype(_EMBEDDING_DTYPE).astype(np.float32)
+        elif embedder is not None:
+            embeddings = np.zeros((0, 0), np.float32)
+        frames.append(
+            FrameInputs(
+                np.asarray(boxes, np.float64).reshape(-1, 4),
+                np.asarray(scores, np.float64),
+                np.asarray(classes, np.int64),
+                embeddings,
+            )
+        )
+    reid = ", ReID" if appearance else ""
+    log.info("%s: %d frames of inputs computed (%s detections%s)", seq.name, len(frames), source, reid)
+    return frames
+
+
+def _write(path: Path, frames: list[FrameInputs]) -> None:
+    counts = np.array([len(f.scores) for f in frames])
+    arrays = {
+        "counts": counts,
+        "boxes": np.concatenate([f.boxes_xyxy for f in frames]) if frames else np.zeros((0, 4)),
+        "scores": np.concatenate([f.scores for f in frames]) if frames else np.zeros(0),
+        "classes": np.concatenate([f.class_ids for f in frames]) if frames else np.zeros(0, np.int64),
+    }
+    if frames and frames[0].embeddings is not None:
+        dim = max(f.embeddings.shape[1] for f in frames if f.embeddings is not None)
+        arrays["embeddings"] = np.concatenate(
+            [f.embeddings.reshape(-1, dim) for f in frames if f.embeddings is not None]
+        ).astype(_EMBEDDING_DTYPE)
+    tmp = path.with_name(path.name + ".partial.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def _read(path: Path, num_frames: int) -> list[FrameInputs]:
+    data = dict(np.load(path))
+    bounds = np.concatenate([[0], np.cumsum(data["counts"])])
+    emb = data["embeddings"].astype(np.float32) if "embeddings" in data else None
+    if len(data["counts"]) != num_frames:
+        raise ValueError(f"cache file {path} holds {len(data['counts'])} frames, expected {num_frames}")
+    return [
+        FrameInputs(data["boxes"][a:b], data["scores"][a:b], data["classes"][a:b], None if emb is None else emb[a:b])
+        for a, b in itertools.pairwise(bounds)
+    ]

@@ -1,0 +1,102 @@
+"""Ultralytics' trackers fed the same detections (and embeddings) as ours, for side-by-side tables.
+
+Each peer runs with its default ultralytics yaml, with global motion compensation off (the comparison is on
+detections alone, so no images are needed) and with every detection given to it: the peers apply their own
+score thresholds. Ultralytics' trackers take no frame rate (`track_buffer` is 30 frames at any fps), so
+`frame_rate` is accepted for symmetry and not used. Peers with ReID get our embeddings through the `feats`
+argument of `update` with `model: auto` (the "pre-extracted features" path).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["PEERS", "REID_PEERS", "PeerSpec", "PeerTracker"]
+
+_ROW_COLUMNS = 6  # track_id, x1, y1, x2, y2, score
+
+
+@dataclass(frozen=True)
+class PeerSpec:
+    """An ultralytics tracker yaml and the keys we change in it.
+
+    Attributes:
+        uses_embeddings: given our embeddings (via `feats`) where they exist.
+        requires_embeddings: identical to another peer without them (skipped on motion-only data).
+    """
+
+    yaml: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+    uses_embeddings: bool = False
+    requires_embeddings: bool = False
+
+
+_NO_GMC = {"gmc_method": "none"}
+_FEATS = {"with_reid": True, "model": "auto"}
+
+PEERS: dict[str, PeerSpec] = {
+    "ByteTrack": PeerSpec("bytetrack.yaml"),
+    "BoT-SORT": PeerSpec("botsort.yaml", _NO_GMC | {"with_reid": False}),
+    "BoT-SORT+ReID": PeerSpec("botsort.yaml", _NO_GMC | _FEATS, uses_embeddings=True, requires_embeddings=True),
+    "OC-SORT": PeerSpec("ocsort.yaml"),
+    "DeepOC-SORT": PeerSpec("deepocsort.yaml", _NO_GMC | _FEATS, uses_embeddings=True),
+    "TrackTrack": PeerSpec("tracktrack.yaml", _NO_GMC),
+    "FastTracker": PeerSpec("fasttrack.yaml"),
+}
+"""Display name -> spec, in table order."""
+REID_PEERS = frozenset(name for name, spec in PEERS.items() if spec.uses_embeddings)
+
+
+class _Boxes:
+    """The numpy `Boxes`-like view ultralytics trackers read: conf, cls, xywh, xyxy, boolean indexing."""
+
+    def __init__(self, xyxy: np.ndarray, conf: np.ndarray, cls: np.ndarray) -> None:
+        self.xyxy = np.asarray(xyxy, dtype=np.float32).reshape(-1, 4)
+        self.conf = np.asarray(conf, dtype=np.float32).reshape(-1)
+        self.cls = np.asarray(cls, dtype=np.float32).reshape(-1)
+        wh = self.xyxy[:, 2:] - self.xyxy[:, :2]
+        self.xywh = np.concatenate([self.xyxy[:, :2] + wh / 2, wh], axis=1)
+
+    def __len__(self) -> int:
+        return len(self.conf)
+
+    def __getitem__(self, idx: Any) -> _Boxes:
+        return _Boxes(self.xyxy[idx], self.conf[idx], self.cls[idx])
+
+
+@dataclass
+class PeerTracker:
+    """One ultralytics tracker behind an `update(boxes_xyxy, scores, class_ids, embeddings)` like ours."""
+
+    name: str
+    tracker: Any
+    uses_embeddings: bool
+
+    @classmethod
+    def create(cls, name: str, frame_rate: float | None = None) -> PeerTracker:
+        """Build peer `name` (a key of PEERS). `frame_rate` is unused: ultralytics' trackers count frames."""
+        from ultralytics.trackers.track import TRACKER_MAP
+        from ultralytics.utils import YAML, IterableSimpleNamespace
+        from ultralytics.utils.checks import check_yaml
+
+        spec = PEERS[name]
+        args = IterableSimpleNamespace(**(YAML.load(check_yaml(spec.yaml)) | spec.overrides))
+        return cls(name, TRACKER_MAP[args.tracker_type](args=args), spec.uses_embeddings)
+
+    def update(
+        self,
+        boxes_xyxy: np.ndarray,
+        scores: np.ndarray,
+        class_ids: np.ndarray,
+        embeddings: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """(M, 6) rows `track_id, x1, y1, x2, y2, score` of the tracks it reports this frame."""
+        feats = embeddings if self.uses_embeddings and embeddings is not None and len(embeddings) else None
+        out = self.tracker.update(_Boxes(boxes_xyxy, scores, class_ids), None, feats=feats)
+        if len(out) == 0:
+            return np.zeros((0, _ROW_COLUMNS))
+        # ultralytics rows: x1, y1, x2, y2, track_id, score, cls, detection index
+        return np.column_stack([out[:, 4], out[:, :4], out[:, 5]])

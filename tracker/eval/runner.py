@@ -1,0 +1,225 @@
+"""Running trackers over sequences in a process pool and writing MOTChallenge result files.
+
+Each (tracker, sequence) result is written atomically beside a small JSON note holding a fingerprint of
+everything that produced it (tracker config, inputs, frame range). A re-run into the same folder reuses
+every result whose fingerprint still matches, so an interrupted evaluation resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import multiprocessing
+import signal
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tracker.config import TrackerConfig, config_to_dict, parse_config
+from tracker.eval.inputs import FrameInputs, InputModels, SequenceInputs, load_inputs
+from tracker.eval.sequences import Sequence
+from tracker.io.mot import format_mot_row, write_text_atomic
+
+__all__ = ["OURS", "RunResult", "parallel_map", "run_all"]
+
+log = logging.getLogger(__name__)
+
+OURS = "ours"
+"""The name of our tracker in results and tables."""
+_MS_PER_S = 1e3
+_MOTION_ONLY = ["appearance.enabled=false"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One tracker on one sequence: where its results are and how fast its update was.
+
+    Attributes:
+        ms_per_frame: mean wall time of one tracker update (ours: `update_detections`; peers: `update`).
+        appearance: embeddings were given to the tracker.
+        cache_hit: the inputs came from the cache.
+        inputs_seconds: time spent making (or reading back) the sequence's inputs.
+        resumed: the result file of an earlier run was reused.
+    """
+
+    tracker: str
+    sequence: str
+    path: Path
+    ms_per_frame: float
+    num_frames: int
+    appearance: bool
+    cache_hit: bool
+    inputs_seconds: float
+    resumed: bool
+
+
+def _init_worker() -> None:
+    """Pool workers leave Ctrl-C to the parent (which cancels what has not started) and use one thread each."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
+    """`[fn(x) for x in items]`, in `workers` spawned processes when `workers` > 1.
+
+    Spawned, not forked: a fork after torch has started its thread pools can deadlock the child.
+    On an interrupt, items not yet started are cancelled; running ones finish (their writes are atomic).
+    """
+    items = list(items)
+    if workers <= 1 or len(items) <= 1:
+        return [fn(x) for x in items]
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=context, initializer=_init_worker)
+    try:
+        results = list(pool.map(fn, items))
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return results
+
+
+def _track_ours(cfg: TrackerConfig, seq: Sequence, inputs: SequenceInputs) -> tuple[list[str], float]:
+    from tracker import Tracker
+
+    tracker = Tracker(cfg if inputs.appearance else cfg.replace(_MOTION_ONLY), frame_rate=seq.info.frame_rate)
+    lines: list[str] = []
+    elapsed = 0.0
+    for number, frame in enumerate(inputs.frames, start=1):
+        start = time.perf_counter()
+        objects = tracker.update_detections(frame.boxes_xyxy, frame.scores, frame.class_ids, frame.embeddings)
+        elapsed += time.perf_counter() - start
+        lines.extend(format_mot_row(number, o.track_id, o.xyxy, o.score) for o in objects)
+    return lines, elapsed
+
+
+def _track_peer(name: str, seq: Sequence, inputs: SequenceInputs) -> tuple[list[str], float]:
+    from tracker.eval.peers import PeerTracker
+
+    peer = PeerTracker.create(name, seq.info.frame_rate)
+    lines: list[str] = []
+    elapsed = 0.0
+    for number, frame in enumerate(inputs.frames, start=1):
+        start = time.perf_counter()
+        rows = peer.update(frame.boxes_xyxy, frame.scores, frame.class_ids, frame.embeddings)
+        elapsed += time.perf_counter() - start
+        lines.extend(format_mot_row(number, row[0], row[1:5], row[5]) for row in rows)
+    return lines, elapsed
+
+
+def _inputs_digest(frames: list[FrameInputs]) -> str:
+    digest = hashlib.sha256()
+    for f in frames:
+        for array in (f.boxes_xyxy, f.scores, f.class_ids, f.embeddings):
+            if array is not None:
+                digest.update(array.tobytes())
+        digest.update(b"|")
+    return digest.hexdigest()[:16]
+
+
+def _tracker_identity(name: str, cfg_dict: dict[str, Any]) -> Any:
+    if name == OURS:
+        return cfg_dict
+    import ultralytics
+
+    from tracker.eval.peers import PEERS
+
+    return {"peer": name, "settings": dataclasses.asdict(PEERS[name]), "ultralytics": ultralytics.__version__}
+
+
+@dataclass(frozen=True)
+class _Job:
+    tracker: str
+    cfg_dict: dict[str, Any]
+    seq: Sequence
+    inputs: SequenceInputs
+    path: Path
+    fingerprint: str
+
+    def result(self, ms_per_frame: float, resumed: bool) -> RunResult:
+        inputs = self.inputs
+        return RunResult(
+            self.tracker, self.seq.name, self.path, ms_per_frame, self.seq.num_frames, inputs.appearance,
+            inputs.cache_hit, inputs.seconds, resumed,
+        )  # fmt: skip
+
+
+def _make_job(name: str, cfg_dict: dict[str, Any], seq: Sequence, inputs: SequenceInputs, out_dir: Path) -> _Job:
+    identity = {
+        "tracker": _tracker_identity(name, cfg_dict),
+        "inputs": _inputs_digest(inputs.frames),
+        "appearance": inputs.appearance,
+        "frames": [seq.first, seq.last],
+    }
+    path = out_dir / name / f"{seq.name}.txt"
+    return _Job(name, cfg_dict, seq, inputs, path, json.dumps(identity, sort_keys=True))
+
+
+def _note_path(job: _Job) -> Path:
+    return job.path.with_suffix(".json")
+
+
+def _finished(job: _Job) -> RunResult | None:
+    """The result of an earlier run with the same fingerprint, if its files are there."""
+    if not (job.path.is_file() and _note_path(job).is_file()):
+        return None
+    try:
+        note = json.loads(_note_path(job).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(note, dict) or note.get("fingerprint") != job.fingerprint:
+        return None
+    log.info("%s / %s: reusing the finished result", job.tracker, job.seq.name)
+    return job.result(float(note.get("ms_per_frame", 0.0)), resumed=True)
+
+
+def _run_job(job: _Job) -> RunResult:
+    seq, inputs = job.seq, job.inputs
+    if job.tracker == OURS:
+        lines, elapsed = _track_ours(parse_config(job.cfg_dict), seq, inputs)
+    else:
+        lines, elapsed = _track_peer(job.tracker, seq, inputs)
+    ms = _MS_PER_S * elapsed / max(len(inputs.frames), 1)
+    job.path.parent.mkdir(parents=True, exist_ok=True)
+    _note_path(job).unlink(missing_ok=True)  # result and note are replaced together: never a stale note
+    write_text_atomic(job.path, "".join(lines))
+    write_text_atomic(_note_path(job), json.dumps({"fingerprint": job.fingerprint, "ms_per_frame": ms}))
+    log.info("%s / %s: %d frames, %.2f ms per frame", job.tracker, seq.name, len(inputs.frames), ms)
+    return job.result(ms, resumed=False)
+
+
+def run_all(
+    trackers: list[str],
+    cfg: TrackerConfig,
+    sequences: list[Sequence],
+    source: str,
+    out_dir: Path,
+    cache_dir: Path | None,
+    use_cache: bool = True,
+    workers: int = 1,
+) -> list[RunResult]:
+    """Every tracker on every sequence; results in `out_dir/<tracker>/<sequence>.txt`.
+
+    Inputs are made (or read from the cache) once per sequence in this process, so models load once.
+    Results of an earlier run with the same fingerprint are reused; the rest run in `workers` processes.
+    Result order: trackers outer, sequences inner.
+    """
+    models = InputModels(cfg)
+    inputs = {seq.name: load_inputs(seq, source, cfg, cache_dir, use_cache, models) for seq in sequences}
+    cfg_dict = config_to_dict(cfg)
+    jobs = [_make_job(t, cfg_dict, seq, inputs[seq.name], Path(out_dir)) for t in trackers for seq in sequences]
+    results: list[RunResult | None] = [_finished(job) for job in jobs]
+    pending = [i for i, r in enumerate(results) if r is None]
+    for i, result in zip(pending, parallel_map(_run_job, [jobs[i] for i in pending], workers), strict=True):
+        results[i] = result
+    return [r for r in results if r is not None]

@@ -1,0 +1,137 @@
+"""Scoring result files with TrackEval (HOTA, CLEAR, Identity), the official MOTChallenge code.
+
+TrackEval's MotChallenge2DBox reads a fixed layout; it is built in a temporary folder per call:
+`gt/<seq>/gt/gt.txt` + `seqinfo.ini` and `trackers/tracker/data/<seq>.txt`, with the sequence list and
+lengths passed as SEQ_INFO (no seqmap file) and SKIP_SPLIT_FOL. MOT17-format gt is scored as MOTChallenge
+does (class 1 only; boxes matched to distractor classes 2, 7, 8, 12 removed by TrackEval's preprocessing);
+MOT15-format gt (no class column) with BENCHMARK="MOT15".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tracker.eval.sequences import Sequence
+from tracker.io.mot import write_text_atomic
+
+__all__ = ["METRICS", "saved_scores", "score_results", "score_results_cached"]
+
+log = logging.getLogger(__name__)
+
+METRICS = ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "FP", "FN")
+_PERCENT = 100.0
+_TRACKER_NAME = "tracker"
+_SCORES_VERSION = 1  # bump when _metrics_of changes
+
+
+def _metrics_of(res: dict) -> dict[str, float]:
+    hota, clear, ident = res["HOTA"], res["CLEAR"], res["Identity"]
+    return {
+        "HOTA": _PERCENT * float(np.mean(hota["HOTA"])),
+        "DetA": _PERCENT * float(np.mean(hota["DetA"])),
+        "AssA": _PERCENT * float(np.mean(hota["AssA"])),
+        "MOTA": _PERCENT * float(clear["MOTA"]),
+        "IDF1": _PERCENT * float(ident["IDF1"]),
+        "IDSW": int(clear["IDSW"]),
+        "FP": int(clear["CLR_FP"]),
+        "FN": int(clear["CLR_FN"]),
+    }
+
+
+def score_results(sequences: list[Sequence], result_files: dict[str, Path]) -> dict[str, dict[str, float]]:
+    """Score one tracker's results ({sequence name: MOT result file}); frames renumbered like the gt.
+
+    Returns:
+        {sequence name: metrics, ..., "COMBINED": metrics}, metrics in percent (counts as integers).
+    """
+    import trackeval
+
+    benchmarks = {s.benchmark for s in sequences}
+    if len(benchmarks) != 1:
+        raise ValueError(f"cannot score MOT15- and MOT17-format sequences together: {sorted(benchmarks)}")
+    tmp = Path(tempfile.mkdtemp(prefix="trackeval_"))
+    try:
+        gt_root, trk_root = tmp / "gt", tmp / "trackers" / _TRACKER_NAME / "data"
+        trk_root.mkdir(parents=True)
+        for seq in sequences:
+            seq_dir = gt_root / seq.name
+            (seq_dir / "gt").mkdir(parents=True)
+            if seq.first == 1 and seq.last == seq.info.length:
+                shutil.copyfile(seq.info.root / "gt" / "gt.txt", seq_dir / "gt" / "gt.txt")
+            else:  # val-half: the evaluated frames, renumbered from 1 like the results
+                np.savetxt(seq_dir / "gt" / "gt.txt", seq.ground_truth(), delimiter=",", fmt="%.6g")
+            (seq_dir / "seqinfo.ini").write_text(
+                f"[Sequence]\nname={seq.name}\nseqLength={seq.num_frames}\nframeRate={seq.info.frame_rate}\n"
+            )
+            if seq.name not in result_files:
+                raise ValueError(f"no result file for sequence {seq.name}")
+            shutil.copy(result_files[seq.name], trk_root / f"{seq.name}.txt")
+        eval_cfg = trackeval.Evaluator.get_default_eval_config()
+        eval_cfg.update(
+            USE_PARALLEL=False, PRINT_RESULTS=False, PRINT_CONFIG=False, TIME_PROGRESS=False,
+            OUTPUT_SUMMARY=False, OUTPUT_DETAILED=False, PLOT_CURVES=False, LOG_ON_ERROR=None,
+            DISPLAY_LESS_PROGRESS=True, PRINT_ONLY_COMBINED=True,
+        )  # fmt: skip
+        data_cfg = trackeval.datasets.MotChallenge2DBox.get_default_dataset_config()
+        data_cfg.update(
+            GT_FOLDER=str(gt_root), TRACKERS_FOLDER=str(tmp / "trackers"), TRACKERS_TO_EVAL=[_TRACKER_NAME],
+            BENCHMARK=benchmarks.pop(), SPLIT_TO_EVAL="train", SEQ_INFO={s.name: s.num_frames for s in sequences},
+            SKIP_SPLIT_FOL=True, GT_LOC_FORMAT="{gt_folder}/{seq}/gt/gt.txt", TRACKER_SUB_FOLDER="data",
+            PRINT_CONFIG=False,
+        )  # fmt: skip
+        with contextlib.redirect_stdout(io.StringIO()):  # TrackEval prints its configs and progress
+            evaluator = trackeval.Evaluator(eval_cfg)
+            metrics = [trackeval.metrics.HOTA(), trackeval.metrics.CLEAR(), trackeval.metrics.Identity()]
+            results, messages = evaluator.evaluate([trackeval.datasets.MotChallenge2DBox(data_cfg)], metrics)
+        per_seq = results["MotChallenge2DBox"][_TRACKER_NAME]
+        if not isinstance(per_seq, dict) or "COMBINED_SEQ" not in per_seq:
+            raise RuntimeError(f"TrackEval failed: {messages}")
+        out = {name: _metrics_of(res["pedestrian"]) for name, res in per_seq.items() if name != "COMBINED_SEQ"}
+        out["COMBINED"] = _metrics_of(per_seq["COMBINED_SEQ"]["pedestrian"])
+        return out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _scores_key(sequences: list[Sequence], result_files: dict[str, Path]) -> str:
+    """Hash of what the scores depend on: results, gt files, frame ranges, benchmark, scorer version."""
+    import trackeval
+
+    digest = hashlib.sha256(f"{getattr(trackeval, '__version__', '')}|{_SCORES_VERSION}".encode())
+    for seq in sequences:
+        digest.update(f"{seq.name}|{seq.first}|{seq.last}|{seq.benchmark}|".encode())
+        digest.update((seq.info.root / "gt" / "gt.txt").read_bytes())
+        digest.update(Path(result_files[seq.name]).read_bytes())
+    return digest.hexdigest()
+
+
+def saved_scores(sequences: list[Sequence], result_files: dict[str, Path], scores_path: Path) -> Any:
+    """The scores saved at `scores_path` if the results and gt are byte-for-byte those scored; else None."""
+    try:
+        saved = json.loads(scores_path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(saved, dict) or saved.get("key") != _scores_key(sequences, result_files):
+        return None
+    return saved.get("scores")
+
+
+def score_results_cached(
+    sequences: list[Sequence], result_files: dict[str, Path], scores_path: Path
+) -> dict[str, dict[str, float]]:
+    """`score_results`, reusing `scores_path` (JSON) when the results and gt are byte-for-byte unchanged."""
+    scores = saved_scores(sequences, result_files, scores_path)
+    if scores is None:
+        scores = score_results(sequences, result_files)
+        write_text_atomic(scores_path, json.dumps({"key": _scores_key(sequences, result_files), "scores": scores}))
+    return scores

@@ -1,0 +1,128 @@
+"""Finding MOTChallenge sequences and reading their detections, ground truth and frame ranges."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tracker.io.mot import SequenceInfo, read_mot_rows, read_sequence_info, tlwh_to_xyxy
+
+__all__ = ["Sequence", "find_sequences", "public_scores"]
+
+_SCORE_COLUMN = 6
+_TLWH_COLUMNS = slice(2, 6)
+_CLASS_COLUMN = 7  # MOT16/17 gt: class id (1 = pedestrian); MOT15 format: -1 or a ground-plane coordinate
+_VISIBILITY_COLUMN = 8  # MOT16/17 gt: visible fraction; MOT15 format: -1 or a ground-plane coordinate
+_MOT17_GT_COLUMNS = 9
+_FORMAT_PROBE_ROWS = 1000  # rows read to tell MOT17-format gt from MOT15-format
+_HALF_SCORE_QUANTILE = 0.1  # non-[0, 1] scores: this quantile of the sequence's scores maps to 0.5
+_HALF = 0.5
+
+
+def public_scores(raw: np.ndarray) -> np.ndarray:
+    """Public detection scores mapped into [0, 1] (see `Sequence.public_detections`)."""
+    raw = np.asarray(raw, dtype=np.float64)
+    if not len(raw) or (raw.min() >= 0.0 and raw.max() <= 1.0):
+        return raw
+    clipped = np.maximum(raw, 0.0)
+    half = float(np.quantile(clipped, _HALF_SCORE_QUANTILE))
+    if half <= 0.0:
+        half = _HALF * float(clipped.max()) or 1.0
+    return clipped / (clipped + half)
+
+
+@dataclass(frozen=True)
+class Sequence:
+    """One sequence to evaluate, restricted to a frame range (1-based, inclusive).
+
+    Attributes:
+        info: its seqinfo.ini.
+        first, last: the frames evaluated (val-half starts mid-sequence).
+        benchmark: "MOT17" (class column in gt) or "MOT15" (no classes).
+    """
+
+    info: SequenceInfo
+    first: int
+    last: int
+    benchmark: str
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def num_frames(self) -> int:
+        return self.last - self.first + 1
+
+    @property
+    def has_all_images(self) -> bool:
+        return self.info.frames_with_images() >= self.last
+
+    def public_detections(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Frame -> (boxes_xyxy (N, 4), scores (N,) in [0, 1]) from det/det.txt, evaluated frames only.
+
+        Scores already in [0, 1] (MOT17's FRCNN, SDP) are kept. Other scales (MOT15's ACF reports margins
+        such as 51.8) are mapped by `s / (s + q)`, q the sequence's 10th-percentile score: monotone, bounded,
+        and, as with FRCNN's public boxes, about nine in ten boxes score above 0.5.
+        """
+        rows = read_mot_rows(self.info.root / "det" / "det.txt")
+        scores = public_scores(rows[:, _SCORE_COLUMN]) if len(rows) else np.zeros(0)
+        keep = (rows[:, 0] >= self.first) & (rows[:, 0] <= self.last)
+        rows, scores = rows[keep], scores[keep]
+        boxes = tlwh_to_xyxy(rows[:, _TLWH_COLUMNS])
+        frames = rows[:, 0].astype(int)
+        return {int(f): (boxes[frames == f], scores[frames == f]) for f in np.unique(frames)}
+
+    def ground_truth(self) -> np.ndarray:
+        """gt rows of the evaluated frames, renumbered so `first` becomes frame 1."""
+        gt = read_mot_rows(self.info.root / "gt" / "gt.txt")
+        gt = gt[(gt[:, 0] >= self.first) & (gt[:, 0] <= self.last)].copy()
+        gt[:, 0] -= self.first - 1
+        return gt
+
+
+def _benchmark_of(root: Path) -> str:
+    """MOT17 when gt has the MOT16/17 columns (integer class >= 1, visibility in [0, 1]), else MOT15."""
+    gt = root / "gt" / "gt.txt"
+    if not gt.is_file() or not gt.stat().st_size:
+        return "MOT15"
+    rows = np.loadtxt(gt, delimiter=",", ndmin=2, max_rows=_FORMAT_PROBE_ROWS)
+    if rows.shape[1] < _MOT17_GT_COLUMNS:
+        return "MOT15"
+    classes, visibility = rows[:, _CLASS_COLUMN], rows[:, _VISIBILITY_COLUMN]
+    is_mot17 = (
+        np.all(classes >= 1) and np.all(classes == np.round(classes)) and np.all((visibility >= 0) & (visibility <= 1))
+    )
+    return "MOT17" if is_mot17 else "MOT15"
+
+
+def find_sequences(data: str | Path, split: str = "train", names: list[str] | None = None) -> list[Sequence]:
+    """Sequences under `data`: a sequence folder, a folder of sequences, or a MOT17 root (train/*-FRCNN).
+
+    Args:
+        data: the path given by the user.
+        split: "train" (whole sequences) or "val-half" (frames after N // 2, the ByteTrack protocol).
+        names: keep only these sequence names.
+    Raises:
+        FileNotFoundError: nothing that looks like a MOTChallenge sequence under `data`.
+    """
+    data = Path(data)
+    if (data / "seqinfo.ini").is_file():
+        roots = [data]
+    else:
+        base = data / "train" if (data / "train").is_dir() else data
+        roots = sorted(p for p in base.iterdir() if (p / "seqinfo.ini").is_file()) if base.is_dir() else []
+        frcnn = [p for p in roots if p.name.endswith("-FRCNN")]
+        roots = frcnn or roots
+    if names:
+        roots = [p for p in roots if p.name in names]
+    if not roots:
+        raise FileNotFoundError(f"no MOTChallenge sequences (folders with seqinfo.ini) under {data}")
+    sequences = []
+    for root in roots:
+        info = read_sequence_info(root)
+        first = info.length // 2 + 1 if split == "val-half" else 1
+        sequences.append(Sequence(info, first, info.length, _benchmark_of(root)))
+    return sequences

@@ -1,0 +1,1 @@
+"""Reading and writing: MOTChallenge files, frame sources, annotated video."""

@@ -1,0 +1,182 @@
+"""MOTChallenge files: seqinfo.ini, det.txt / gt.txt readers and the result writer.
+
+Frames are 1-based as in the files. Result rows: `frame, id, x, y, w, h, conf, -1, -1, -1` (tlwh pixels).
+Every writer here is atomic: it writes `<path>.partial` and renames it to `<path>` when done, so a reader
+never sees half a file at the final path.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from tracker.types import TrackedObject
+
+__all__ = [
+    "MotWriter",
+    "SequenceInfo",
+    "format_mot_row",
+    "read_mot_rows",
+    "read_sequence_info",
+    "tlwh_to_xyxy",
+    "write_mot_rows",
+    "write_text_atomic",
+    "xyxy_to_tlwh",
+]
+
+RESULT_COLUMNS = 10
+"""Columns of a MOTChallenge result row."""
+_PARTIAL_SUFFIX = ".partial"
+_DEFAULT_IMAGE_DIR = "img1"
+_DEFAULT_IMAGE_EXT = ".jpg"
+
+
+@dataclass(frozen=True)
+class SequenceInfo:
+    """A MOTChallenge sequence folder: name, frame rate, length, image size, image folder and extension."""
+
+    root: Path
+    name: str
+    frame_rate: float
+    length: int
+    width: int
+    height: int
+    image_dir: Path
+    image_ext: str
+
+    def image_path(self, frame: int) -> Path:
+        """Path of 1-based `frame`'s image (it may not exist: some folders hold only the first few)."""
+        return self.image_dir / f"{frame:06d}{self.image_ext}"
+
+    def frames_with_images(self) -> int:
+        """How many frames from 1 on have their image present (stops at the first missing one)."""
+        if self.image_path(self.length).is_file() and self.image_path(1).is_file():
+            return self.length  # the common case, without a stat per frame
+        count = 0
+        while count < self.length and self.image_path(count + 1).is_file():
+            count += 1
+        return count
+
+
+def read_sequence_info(root: str | Path) -> SequenceInfo:
+    """Parse `root/seqinfo.ini`.
+
+    Raises:
+        FileNotFoundError: no seqinfo.ini in `root`.
+        ValueError: a required key (frameRate, seqLength) is missing or malformed.
+    """
+    root = Path(root)
+    ini_path = root / "seqinfo.ini"
+    if not ini_path.is_file():
+        raise FileNotFoundError(f"{root} is not a MOTChallenge sequence folder (no seqinfo.ini)")
+    parser = configparser.ConfigParser()
+    parser.read(ini_path)
+    try:
+        seq = parser["Sequence"]
+        return SequenceInfo(
+            root=root,
+            name=seq.get("name", root.name),
+            frame_rate=float(seq["frameRate"]),
+            length=int(seq["seqLength"]),
+            width=int(seq.get("imWidth", "0")),
+            height=int(seq.get("imHeight", "0")),
+            image_dir=root / seq.get("imDir", _DEFAULT_IMAGE_DIR),
+            image_ext=seq.get("imExt", _DEFAULT_IMAGE_EXT),
+        )
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"{ini_path}: missing or malformed key {exc}") from None
+
+
+def read_mot_rows(path: str | Path) -> np.ndarray:
+    """(R, C) float64 array of a MOTChallenge csv (det.txt, gt.txt or a result); (0, 10) if empty.
+
+    Raises:
+        FileNotFoundError: `path` does not exist.
+        ValueError: a row is not numeric or rows differ in length.
+    """
+    path = Path(path)
+    text = path.read_text()
+    if not text.strip():
+        return np.zeros((0, RESULT_COLUMNS))
+    try:
+        return np.loadtxt(path, delimiter=",", ndmin=2)
+    except ValueError as exc:
+        raise ValueError(f"{path}: not a MOTChallenge csv ({exc})") from None
+
+
+def tlwh_to_xyxy(tlwh: np.ndarray) -> np.ndarray:
+    """(N, 4) left, top, width, height -> (N, 4) corners."""
+    tlwh = np.asarray(tlwh, dtype=np.float64).reshape(-1, 4)
+    return np.concatenate([tlwh[:, :2], tlwh[:, :2] + tlwh[:, 2:4]], axis=1)
+
+
+def xyxy_to_tlwh(boxes_xyxy: np.ndarray) -> np.ndarray:
+    """(N, 4) corners -> (N, 4) left, top, width, height."""
+    boxes_xyxy = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
+    return np.concatenate([boxes_xyxy[:, :2], boxes_xyxy[:, 2:4] - boxes_xyxy[:, :2]], axis=1)
+
+
+def format_mot_row(frame: int, track_id: int, xyxy: Sequence[float] | np.ndarray, score: float) -> str:
+    """One result line `frame,id,x,y,w,h,conf,-1,-1,-1` (with its newline)."""
+    x1, y1, x2, y2 = (float(v) for v in xyxy)
+    return f"{int(frame)},{int(track_id)},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},{float(score):.4f},-1,-1,-1\n"
+
+
+def _format_objects(frame: int, objects: Iterable[TrackedObject]) -> list[str]:
+    return [format_mot_row(frame, o.track_id, o.xyxy, o.score) for o in objects]
+
+
+def write_mot_rows(path: str | Path, frames: Iterable[tuple[int, Iterable[TrackedObject]]]) -> None:
+    """Write a whole result file atomically from `(1-based frame, objects)` pairs."""
+    with MotWriter(path) as writer:
+        for frame, objects in frames:
+            writer.write(frame, objects)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file and a rename."""
+    path = Path(path)
+    tmp = path.with_name(path.name + _PARTIAL_SUFFIX)
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class MotWriter:
+    """Writes a result file one frame at a time; the file appears at `path` when the writer closes.
+
+    Rows go to `<path>.partial`, flushed every frame, which is renamed to `path` on `close()` (also when
+    leaving a `with` block through an exception, so an interrupted run keeps the frames it finished).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._partial = self.path.with_name(self.path.name + _PARTIAL_SUFFIX)
+        self._file: TextIO | None = self._partial.open("w")
+
+    def write(self, frame: int, objects: Iterable[TrackedObject]) -> None:
+        """Append the objects of 1-based `frame`."""
+        if self._file is None:
+            raise ValueError(f"MotWriter for {self.path} is closed")
+        self._file.writelines(_format_objects(frame, objects))
+        self._file.flush()
+
+    def close(self) -> None:
+        """Finish the file (rename it into place); idempotent."""
+        if self._file is None:
+            return
+        self._file.close()
+        self._file = None
+        os.replace(self._partial, self.path)
+
+    def __enter__(self) -> MotWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

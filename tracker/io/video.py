@@ -1,0 +1,142 @@
+"""Annotated video: boxes, ID labels, short trails, a stable colour per ID, a mark on recovered IDs."""
+
+from __future__ import annotations
+
+import colorsys
+import logging
+from collections import deque
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from tracker.types import TrackedObject
+
+__all__ = ["Annotator", "VideoWriter", "id_colour"]
+
+log = logging.getLogger(__name__)
+
+TRAIL_LENGTH = 30  # centre points kept per ID for the trail
+TRAIL_KEEP_FRAMES = 60  # a hidden ID's trail is kept this many frames, so it resumes where it was
+RECOVERED_MARK_FRAMES = 30  # how long the "back" mark stays on an ID that returned after occlusion
+REFERENCE_HEIGHT = 720  # frame height at which drawing scale is 1
+MIN_SCALE = 0.6  # smallest drawing scale (small frames still get readable labels)
+FONT_SCALE = 0.7
+LINE_WIDTH = 2  # box and trail width at scale 1
+LABEL_PAD = 3  # pixels around the label text
+RECOVERED_COLOUR = (255, 255, 255)  # BGR: outer frame and label of a recovered ID
+TEXT_COLOUR = (0, 0, 0)
+_GOLDEN = 0.618033988749895  # hue step: consecutive IDs get well-separated colours
+_SATURATION, _VALUE = 0.85, 1.0
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+_FOURCC = "mp4v"
+_MAX_BYTE = 255
+
+
+def id_colour(track_id: int) -> tuple[int, int, int]:
+    """A stable, distinct BGR colour per ID."""
+    r, g, b = colorsys.hsv_to_rgb((track_id * _GOLDEN) % 1.0, _SATURATION, _VALUE)
+    return round(_MAX_BYTE * b), round(_MAX_BYTE * g), round(_MAX_BYTE * r)
+
+
+class Annotator:
+    """Draws tracks on frames, remembering trails and recent recoveries across calls (one per video)."""
+
+    def __init__(self) -> None:
+        self._trails: dict[int, deque[tuple[int, int]]] = {}
+        self._last_seen: dict[int, int] = {}
+        self._recovered: dict[int, int] = {}  # id -> frames left to show the mark
+        self._frame = 0
+
+    def draw(self, frame: np.ndarray, objects: list[TrackedObject]) -> np.ndarray:
+        """Return an annotated copy of the BGR `frame`."""
+        self._frame += 1
+        canvas = frame.copy()
+        scale = max(MIN_SCALE, canvas.shape[0] / REFERENCE_HEIGHT)
+        width = max(1, round(LINE_WIDTH * scale))
+        for obj in objects:
+            if obj.recovered:
+                self._recovered[obj.track_id] = RECOVERED_MARK_FRAMES
+            self._trail(obj).append(_bottom_centre(obj))
+            self._last_seen[obj.track_id] = self._frame
+        for obj in objects:  # trails first, so boxes and labels stay on top
+            points = np.array(self._trails[obj.track_id], dtype=np.int32)
+            if len(points) > 1:
+                cv2.polylines(canvas, [points], False, id_colour(obj.track_id), width, cv2.LINE_AA)
+        for obj in objects:
+            self._box(canvas, obj, scale, width)
+        self._forget()
+        return canvas
+
+    def _trail(self, obj: TrackedObject) -> deque[tuple[int, int]]:
+        return self._trails.setdefault(obj.track_id, deque(maxlen=TRAIL_LENGTH))
+
+    def _box(self, canvas: np.ndarray, obj: TrackedObject, scale: float, width: int) -> None:
+        colour = id_colour(obj.track_id)
+        x1, y1, x2, y2 = (round(float(v)) for v in obj.xyxy)
+        recovered = obj.track_id in self._recovered
+        if recovered:  # a white outer frame: this ID came back after being hidden
+            cv2.rectangle(canvas, (x1 - width, y1 - width), (x2 + width, y2 + width), RECOVERED_COLOUR, width * 2)
+        cv2.rectangle(canvas, (x1, y1), (x2, y2), colour, width, cv2.LINE_AA)
+        label = f"ID {obj.track_id}" + (" back" if recovered else "")
+        font = FONT_SCALE * scale
+        (tw, th), base = cv2.getTextSize(label, _FONT, font, width)
+        top = max(y1 - th - base - 2 * LABEL_PAD, 0)  # inside the frame even for boxes at the top edge
+        fill = RECOVERED_COLOUR if recovered else colour
+        cv2.rectangle(canvas, (x1, top), (x1 + tw + 2 * LABEL_PAD, top + th + base + 2 * LABEL_PAD), fill, -1)
+        origin = (x1 + LABEL_PAD, top + th + LABEL_PAD)
+        cv2.putText(canvas, label, origin, _FONT, font, TEXT_COLOUR, width, cv2.LINE_AA)
+
+    def _forget(self) -> None:
+        for tid in list(self._recovered):
+            self._recovered[tid] -= 1
+            if self._recovered[tid] <= 0:
+                del self._recovered[tid]
+        for tid in [t for t, seen in self._last_seen.items() if self._frame - seen > TRAIL_KEEP_FRAMES]:
+            del self._trails[tid], self._last_seen[tid]
+
+
+def _bottom_centre(obj: TrackedObject) -> tuple[int, int]:
+    x1, _, x2, y2 = (float(v) for v in obj.xyxy)
+    return round((x1 + x2) / 2), round(y2)
+
+
+class VideoWriter:
+    """mp4 (mp4v) writer that fixes its size on the first frame; later frames of another size are resized.
+
+    Use as a context manager or call `close()` (in a `finally`): the file is only playable once released.
+    """
+
+    def __init__(self, path: str | Path, frame_rate: float) -> None:
+        self.path = Path(path)
+        self.frame_rate = frame_rate
+        self._writer: cv2.VideoWriter | None = None
+        self._size: tuple[int, int] | None = None
+        self.frames = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one BGR frame."""
+        if self._writer is None:
+            self._size = (frame.shape[1], frame.shape[0])
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = cv2.VideoWriter(
+                str(self.path), cv2.VideoWriter_fourcc(*_FOURCC), self.frame_rate, self._size
+            )
+            if not self._writer.isOpened():
+                raise OSError(f"cannot write video {self.path}")
+        if (frame.shape[1], frame.shape[0]) != self._size:
+            frame = cv2.resize(frame, self._size)
+        self._writer.write(frame)
+        self.frames += 1
+
+    def close(self) -> None:
+        """Finish the file; idempotent."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,119 @@
+"""A batched, stateless constant-velocity Kalman filter on boxes.
+
+State (8,): cx, cy, w, h and their velocities. Measurement (4,): cx, cy, w, h. Noise standard deviations
+scale with the box's width (for x, w) and height (for y, h), so a near person and a far one are equally
+certain relative to their size. Every function takes and returns T tracks at once: means (T, 8),
+covariances (T, 8, 8).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tracker.config import MotionConfig
+
+__all__ = ["KalmanFilter", "xywh_to_xyxy", "xyxy_to_xywh"]
+
+_NDIM = 4
+# A new track's position/velocity are uncertain: its initial std is this many times the per-step noise.
+_INITIAL_POSITION_FACTOR = 2.0
+_INITIAL_VELOCITY_FACTOR = 10.0
+
+
+def xyxy_to_xywh(boxes_xyxy: np.ndarray) -> np.ndarray:
+    """(N, 4) corners -> (N, 4) centre x, centre y, width, height."""
+    b = np.asarray(boxes_xyxy, dtype=np.float64)
+    wh = b[:, 2:] - b[:, :2]
+    return np.concatenate([b[:, :2] + wh / 2, wh], axis=1)
+
+
+def xywh_to_xyxy(boxes_xywh: np.ndarray) -> np.ndarray:
+    """(N, 4) centre x, centre y, width, height -> (N, 4) corners."""
+    b = np.asarray(boxes_xywh, dtype=np.float64)
+    half = b[:, 2:] / 2
+    return np.concatenate([b[:, :2] - half, b[:, :2] + half], axis=1)
+
+
+@dataclass(frozen=True)
+class KalmanFilter:
+    """Constant-velocity model; all methods are batched over tracks."""
+
+    config: MotionConfig
+
+    @property
+    def _motion(self) -> np.ndarray:
+        f = np.eye(2 * _NDIM)
+        f[:_NDIM, _NDIM:] = np.eye(_NDIM)
+        return f
+
+    def _size_scale(self, wh: np.ndarray) -> np.ndarray:
+        """(T, 2) widths/heights -> (T, 4) per-coordinate scale (w, h, w, h)."""
+        return np.concatenate([wh, wh], axis=1)
+
+    def initiate(self, measurements: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(T, 4) xywh measurements -> means (T, 8), covariances (T, 8, 8); velocities start at zero."""
+        z = np.asarray(measurements, dtype=np.float64).reshape(-1, _NDIM)
+        mean = np.concatenate([z, np.zeros_like(z)], axis=1)
+        scale = self._size_scale(z[:, 2:])
+        std = np.concatenate(
+            [
+                _INITIAL_POSITION_FACTOR * self.config.std_position * scale,
+                _INITIAL_VELOCITY_FACTOR * self.config.std_velocity * scale,
+            ],
+            axis=1,
+        )
+        return mean, _diag(std**2)
+
+    def predict(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One time step for all tracks: (T, 8), (T, 8, 8) -> same shapes."""
+        f = self._motion
+        scale = self._size_scale(mean[:, 2:4])
+        std = np.concatenate([self.config.std_position * scale, self.config.std_velocity * scale], axis=1)
+        new_mean = mean @ f.T
+        new_cov = f @ covariance @ f.T + _diag(std**2)
+        return new_mean, new_cov
+
+    def project(
+        self, mean: np.ndarray, covariance: np.ndarray, scores: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Into measurement space: (T, 4) means and (T, 4, 4) innovation covariances.
+
+        `scores` (T,) scale the measurement noise by (1 - score) when confidence-scaled noise is on.
+        """
+        std = self.config.std_position * self._size_scale(mean[:, 2:4])
+        var = std**2
+        if scores is not None and self.config.confidence_scaled_noise:
+            var = var * (1.0 - np.clip(scores, 0.0, 1.0))[:, None] + np.finfo(np.float64).eps
+        return mean[:, :_NDIM], covariance[:, :_NDIM, :_NDIM] + _diag(var)
+
+    def update(
+        self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray, scores: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Correct T tracks with their matched (T, 4) xywh measurements."""
+        projected, s = self.project(mean, covariance, scores)
+        pht = covariance[:, :, :_NDIM]  # P H^T, (T, 8, 4)
+        # gain K = P H^T S^-1, solved with Cholesky-friendly np.linalg.solve on S (symmetric).
+        gain = np.linalg.solve(s, pht.transpose(0, 2, 1)).transpose(0, 2, 1)
+        innovation = measurements - projected
+        new_mean = mean + np.einsum("tij,tj->ti", gain, innovation)
+        new_cov = covariance - gain @ s @ gain.transpose(0, 2, 1)
+        return new_mean, new_cov
+
+    def gating_distance(self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray) -> np.ndarray:
+        """Squared Mahalanobis distance (T, N) between T predicted tracks and N xywh measurements."""
+        if len(mean) == 0 or len(measurements) == 0:
+            return np.zeros((len(mean), len(measurements)))
+        projected, s = self.project(mean, covariance)
+        s_inv = np.linalg.inv(s)
+        diff = measurements[None, :, :] - projected[:, None, :]  # (T, N, 4)
+        return np.einsum("tnj,tnj->tn", diff @ s_inv, diff)
+
+
+def _diag(values: np.ndarray) -> np.ndarray:
+    """(T, M) -> (T, M, M) diagonal matrices."""
+    out = np.zeros(values.shape + values.shape[-1:])
+    idx = np.arange(values.shape[-1])
+    out[:, idx, idx] = values
+    return out

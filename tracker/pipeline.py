@@ -1,0 +1,126 @@
+"""`Tracker`: the public entry point. `update(frame)` = detect -> embed -> associate."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from tracker.config import TrackerConfig, load_config
+from tracker.core import TrackerCore
+from tracker.device import resolve_device
+from tracker.types import Detections, TrackedObject
+
+__all__ = ["Tracker"]
+
+log = logging.getLogger(__name__)
+
+
+class Tracker:
+    """Multi-object tracker with per-track appearance memory.
+
+    Call `update(frame)` (with a detector) or `update_detections(...)` (your own detector) once per frame,
+    also when there is nothing to detect. Each call returns the confirmed tracks matched in that frame.
+
+    Args:
+        config: a `TrackerConfig` (see `load_config`).
+        frame_rate: frames per second of the source; None takes `config.frame_rate`.
+        detector: callable frame -> (boxes_xyxy, scores, class_ids); `from_config` builds one.
+        embedder: callable (frame tensor, boxes_xyxy) -> (N, D) embeddings; `from_config` builds one.
+    """
+
+    def __init__(
+        self,
+        config: TrackerConfig | None = None,
+        frame_rate: float | None = None,
+        detector: Any = None,
+        embedder: Any = None,
+    ) -> None:
+        self.config = config if config is not None else TrackerConfig()
+        self.device = resolve_device(self.config.device)
+        self.frame_rate = float(frame_rate if frame_rate is not None else self.config.frame_rate)
+        if not self.frame_rate > 0:
+            raise ValueError(f"frame_rate must be positive, got {frame_rate}")
+        self.detector = detector
+        self.embedder = embedder
+        self.core = TrackerCore(self.config, self.frame_rate, self.device)
+
+    @classmethod
+    def from_config(cls, config: TrackerConfig | str | Path | None = None, frame_rate: float | None = None) -> Tracker:
+        """Build the detector, the embedder (per `reid.model`) and the core from a config or a YAML path."""
+        from tracker.detector import build_detector
+        from tracker.embedder import build_embedder
+
+        cfg = config if isinstance(config, TrackerConfig) else load_config(config)
+        device = resolve_device(cfg.device)
+        use_reid = cfg.appearance.enabled and cfg.reid.model != "none"
+        detector = build_detector(cfg.detector, device, keep_features=use_reid and cfg.reid.model == "auto")
+        embedder = build_embedder(cfg.reid, device, detector) if use_reid else None
+        return cls(cfg, frame_rate, detector=detector, embedder=embedder)
+
+    def reset(self) -> None:
+        """Forget all tracks (a new video); IDs restart at 1."""
+        self.core.reset()
+
+    def update_detections(
+        self,
+        boxes_xyxy: Any,
+        scores: Any,
+        class_ids: Any = None,
+        embeddings: Any = None,
+    ) -> list[TrackedObject]:
+        """Track one frame of detections from your own detector.
+
+        Args:
+            boxes_xyxy: (N, 4) pixel corners (numpy or torch).
+            scores: (N,) detection confidences in [0, 1].
+            class_ids: (N,) integer classes, or None (all one class). Tracks never change class.
+            embeddings: (N, D) appearance embeddings (numpy or torch, any D), or None for motion only.
+        Returns:
+            The confirmed tracks matched this frame, each with the index of its detection.
+        Raises:
+            ValueError: arrays of mismatched lengths or wrong shapes (invalid rows are dropped with a warning).
+        """
+        dets = Detections.from_arrays(boxes_xyxy, scores, class_ids, embeddings, device=self.device)
+        return self.core.step(dets)
+
+    def update(self, frame: np.ndarray) -> list[TrackedObject]:
+        """Detect, embed and track one HxWx3 uint8 BGR frame (as OpenCV reads it).
+
+        The frame is uploaded to the device once, and only if some detection needs an embedding; the core
+        asks for the embeddings of just the detections whose appearance matters (see
+        `appearance.lazy_embedding`), which the embedder computes in one batch.
+        """
+        if self.detector is None:
+            raise RuntimeError("this Tracker has no detector: build it with Tracker.from_config(...)")
+        frame = _as_bgr(frame)
+        boxes, scores, class_ids = self.detector(frame)
+        dets = Detections.from_arrays(boxes, scores, class_ids, device=self.device)
+        if self.embedder is None:
+            return self.core.step(dets)
+
+        def embed(rows: np.ndarray) -> torch.Tensor:
+            image = torch.from_numpy(frame).to(self.device, non_blocking=True)  # the one upload of the frame
+            return self.embedder(image, dets.boxes_xyxy[rows])
+
+        return self.core.step(dets, embed=embed)
+
+
+def _as_bgr(frame: Any) -> np.ndarray:
+    """HxWx3 uint8 BGR; grayscale (HxW or HxWx1) and BGRA (HxWx4) are converted, anything else is an error."""
+    if not isinstance(frame, np.ndarray):
+        raise ValueError(f"frame must be a numpy array (H, W, 3) uint8, got {type(frame).__name__}")
+    if frame.dtype != np.uint8:
+        raise ValueError(f"frame must be uint8, got {frame.dtype}")
+    if frame.ndim == 2:
+        frame = frame[:, :, None]
+    if frame.ndim != 3 or frame.shape[2] not in (1, 3, 4) or frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise ValueError(f"frame must have shape (H, W, 3), got {frame.shape}")
+    if frame.shape[2] == 1:
+        frame = np.repeat(frame, 3, axis=2)
+    elif frame.shape[2] == 4:
+        frame = frame[:, :, :3]
+    return np.ascontiguousarray(frame)

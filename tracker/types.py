@@ -1,0 +1,202 @@
+"""Row-aligned detections and the tracker's output records.
+
+Shape letters: N detections, T tracks, K bank entries per track, D embedding size.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["Detections", "TrackState", "TrackedObject", "to_embedding_tensor"]
+
+log = logging.getLogger(__name__)
+
+MIN_BOX_SIZE = 1e-2  # pixels; smaller (or zero/negative) widths and heights are invalid boxes
+
+
+class TrackState(enum.Enum):
+    """Lifecycle of a track: TENTATIVE -> TRACKED <-> LOST -> REMOVED."""
+
+    TENTATIVE = "tentative"
+    TRACKED = "tracked"
+    LOST = "lost"
+    REMOVED = "removed"
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedObject:
+    """One confirmed track matched to a detection in the current frame.
+
+    Attributes:
+        track_id: identity shown to users, consecutive from 1 per tracker.
+        xyxy: (4,) the track's box this frame, pixels: Kalman-corrected (`motion.output_filtered_box`) or the
+            matched detection's own box.
+        score: that detection's score.
+        class_id: that detection's class id.
+        state: always TRACKED for returned objects (kept for API symmetry and tools).
+        detection_index: row of the input detections this object came from.
+        recovered: True on the frame a lost track is matched again (an ID kept through occlusion).
+    """
+
+    track_id: int
+    xyxy: np.ndarray
+    score: float
+    class_id: int
+    state: TrackState
+    detection_index: int
+    recovered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Detections:
+    """N detections of one frame, all arrays row-aligned.
+
+    Attributes:
+        boxes_xyxy: (N, 4) float64 pixels.
+        scores: (N,) float64.
+        class_ids: (N,) int64.
+        embeddings: (N, D) L2-normalised float tensor on the bank's device, or None.
+        has_embedding: (N,) bool, False where the embedding was missing, NaN or zero.
+        index: (N,) int64, each row's position in the caller's input.
+    """
+
+    boxes_xyxy: np.ndarray
+    scores: np.ndarray
+    class_ids: np.ndarray
+    embeddings: torch.Tensor | None
+    has_embedding: np.ndarray
+    index: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def select(self, rows: np.ndarray) -> Detections:
+        """The subset at `rows` (int indices or a bool mask), still row-aligned."""
+        rows = np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows, dtype=np.int64)
+        return Detections(
+            boxes_xyxy=self.boxes_xyxy[rows],
+            scores=self.scores[rows],
+            class_ids=self.class_ids[rows],
+            embeddings=None
+            if self.embeddings is None
+            else self.embeddings[torch.as_tensor(rows, device=self.embeddings.device)],
+            has_embedding=self.has_embedding[rows],
+            index=self.index[rows],
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        boxes_xyxy: Any,
+        scores: Any,
+        class_ids: Any = None,
+        embeddings: Any = None,
+        device: torch.device | str = "cpu",
+    ) -> Detections:
+        """Validate caller input.
+
+        Mismatched lengths or wrong shapes raise ValueError naming the argument. Rows with a non-finite
+        box or score, or a width or height below MIN_BOX_SIZE pixels (zero, negative) or overflowing, are
+        dropped with a logged warning (a long CCTV run should not die on one bad box); their indices are
+        simply absent from `index`.
+        """
+        boxes = _as_numpy(boxes_xyxy, "boxes_xyxy", np.float64)
+        if boxes.size == 0:
+            boxes = boxes.reshape(0, 4)
+        if boxes.ndim != 2 or boxes.shape[1] != 4:
+            raise ValueError(f"boxes_xyxy must have shape (N, 4), got {boxes.shape}")
+        n = len(boxes)
+        scores_arr = _as_numpy(scores, "scores", np.float64).reshape(-1)
+        if len(scores_arr) != n:
+            raise ValueError(f"scores has {len(scores_arr)} rows but boxes_xyxy has {n}")
+        if class_ids is None:
+            classes = np.zeros(n, dtype=np.int64)
+        else:
+            classes_f = _as_numpy(class_ids, "class_ids", np.float64).reshape(-1)
+            if len(classes_f) != n:
+                raise ValueError(f"class_ids has {len(classes_f)} rows but boxes_xyxy has {n}")
+            if not np.all(np.isfinite(classes_f)):
+                raise ValueError("class_ids must be finite integers")
+            classes = classes_f.astype(np.int64)
+        emb = None if embeddings is None else to_embedding_tensor(embeddings, n, device)
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            size = boxes[:, 2:] - boxes[:, :2]  # overflows to inf for absurd coordinates
+        valid = (
+            np.isfinite(boxes).all(axis=1)
+            & np.isfinite(scores_arr)
+            & np.isfinite(size).all(axis=1)
+            & (size >= MIN_BOX_SIZE).all(axis=1)
+        )
+        index = np.arange(n, dtype=np.int64)
+        if not valid.all():
+            log.warning(
+                "dropped %d invalid detection(s) (non-finite, or width/height under %g px)",
+                int((~valid).sum()),
+                MIN_BOX_SIZE,
+            )
+            keep = np.flatnonzero(valid)
+            boxes, scores_arr, classes, index = boxes[keep], scores_arr[keep], classes[keep], index[keep]
+            if emb is not None:
+                emb = emb[torch.as_tensor(keep, device=emb.device)]
+
+        has_emb = np.zeros(len(index), dtype=bool)
+        if emb is not None:
+            emb, has_emb = _normalise(emb)
+        return cls(boxes, scores_arr, classes, emb, has_emb, index)
+
+    def with_embeddings(self, rows: np.ndarray, embeddings: Any) -> Detections:
+        """A copy whose `rows` get `embeddings` (R, D); other rows keep theirs (or have none)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        emb = to_embedding_tensor(embeddings, len(rows), embeddings.device if torch.is_tensor(embeddings) else "cpu")
+        full = torch.zeros((len(self), emb.shape[1]), dtype=emb.dtype, device=emb.device)
+        has = np.zeros(len(self), dtype=bool)
+        if self.embeddings is not None and self.embeddings.shape[1] == emb.shape[1]:
+            full.copy_(self.embeddings.to(emb.device))
+            has |= self.has_embedding
+        emb, ok = _normalise(emb)
+        full[torch.as_tensor(rows, device=emb.device)] = emb
+        has[rows] = ok
+        return Detections(self.boxes_xyxy, self.scores, self.class_ids, full, has, self.index)
+
+
+def _normalise(emb: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
+    """L2-normalise rows; rows with NaN, inf or zero norm become zero and are flagged False (logged)."""
+    norms = torch.linalg.vector_norm(emb, dim=1)
+    ok = torch.isfinite(norms) & (norms > 0)
+    emb = torch.where(ok[:, None], emb / norms.clamp_min(torch.finfo(emb.dtype).tiny)[:, None], 0.0)
+    has_emb = ok.cpu().numpy()
+    if not has_emb.all():
+        log.warning("%d embedding(s) were NaN, infinite or zero: matched by motion only", int((~has_emb).sum()))
+    return emb, has_emb
+
+
+def _as_numpy(value: Any, name: str, dtype: type) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    try:
+        return np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a numeric array: {exc}") from None
+
+
+def to_embedding_tensor(embeddings: Any, n: int, device: torch.device | str) -> torch.Tensor:
+    """(N, D) numpy array or tensor -> float32 tensor on `device`; validates the row count."""
+    if isinstance(embeddings, torch.Tensor):
+        emb = embeddings.detach()
+    else:
+        try:
+            emb = torch.from_numpy(np.asarray(embeddings, dtype=np.float32))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"embeddings must be a numeric array: {exc}") from None
+    if emb.ndim != 2 or (len(emb) != n):
+        if emb.numel() == 0 and n == 0:
+            return emb.reshape(0, emb.shape[-1] if emb.ndim == 2 else 0).to(device=device, dtype=torch.float32)
+        raise ValueError(f"embeddings must have shape (N, D) with N = {n} rows, got {tuple(emb.shape)}")
+    return emb.to(device=device, dtype=torch.float32)

@@ -1,0 +1,70 @@
+"""Finding model weight files, with errors that say where a missing file comes from.
+
+Nothing here downloads: `require_weights` only says that a name may be handed to a library that does
+(ultralytics fetches its official assets by name), and the caller decides.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection
+from pathlib import Path
+
+__all__ = ["WEIGHTS_DIR_ENV", "missing_weights", "require_weights", "resolve_weights"]
+
+WEIGHTS_DIR_ENV = "TRACKER_WEIGHTS_DIR"
+"""Environment variable naming a folder searched for weights given by bare file name."""
+
+_SOURCES = {
+    "reid": "torchreid's model zoo (OSNet ImageNet/MSMT17/Market-1501 checkpoints, torchreid state-dict format)",
+    "detector": "Ultralytics (official names like yolo11n.pt are downloaded by ultralytics on first use)",
+}
+_CONFIG_KEYS = {"reid": "reid.weights", "detector": "detector.model"}
+
+
+def resolve_weights(name: str, kind: str) -> Path | None:
+    """The weights file or folder for `name`: the path itself, else `$TRACKER_WEIGHTS_DIR/name`.
+
+    Args:
+        name: a path, or a bare file name.
+        kind: "reid" or "detector".
+    Returns:
+        The existing path, or None when nothing was found (never downloads).
+    """
+    path = Path(name).expanduser()
+    if path.exists():
+        return path
+    folder = os.environ.get(WEIGHTS_DIR_ENV)
+    if folder and not path.is_absolute() and (Path(folder) / path).exists():
+        return Path(folder) / path
+    return None
+
+
+def require_weights(name: str, kind: str, downloadable: Collection[str] = ()) -> Path:
+    """Like `resolve_weights`, but a name that is not found is an error unless the caller may fetch it.
+
+    Args:
+        name: a path, or a bare file name.
+        kind: "reid" or "detector".
+        downloadable: bare names the caller's library downloads itself (e.g. ultralytics' official assets);
+            such a name, when not found locally, comes back unchanged as a relative Path.
+    Returns:
+        The existing path, or `Path(name)` for a downloadable bare name.
+    Raises:
+        FileNotFoundError: not found, naming the file and where it comes from.
+    """
+    path = resolve_weights(name, kind)
+    if path is not None:
+        return path
+    if Path(name).name == name and name in downloadable:
+        return Path(name)
+    raise missing_weights(name, kind)
+
+
+def missing_weights(name: str, kind: str) -> FileNotFoundError:
+    """The error for a weights file that is not there."""
+    where = f" or in ${WEIGHTS_DIR_ENV}" if not Path(name).is_absolute() else ""
+    return FileNotFoundError(
+        f"{kind} weights '{name}' not found (looked at the path{where}); get them from {_SOURCES[kind]} "
+        f"and pass the path with --set {_CONFIG_KEYS[kind]}=PATH"
+    )
