@@ -3,7 +3,8 @@
     python tools/bench_core.py                 # T=N=50, D=512, K=100, plus the K and T sweeps
     python tools/bench_core.py --frames 300
 
-Reports the median ms per frame and the ratio ours / ByteTrack (ByteTrack does no appearance work).
+Reports the median ms per frame (over alternating ours/ByteTrack repeats) and the ratio ours / ByteTrack
+(ByteTrack does no appearance work).
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=250, help="frames per measurement (after warm-up)")
     parser.add_argument("--dim", type=int, default=512, help="embedding size D")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating ours/ByteTrack runs; medians reported")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)  # one thread is steadier on a machine shared with other jobs
@@ -109,8 +111,9 @@ def main() -> None:
     for num_tracks, capacity in cases:
         warmup = min(capacity, 100) + 5
         frames = frames_for(num_tracks, args.dim, warmup + args.frames)
-        ours = time_ours(frames, capacity, warmup)
-        bt = time_bytetrack(frames, warmup)
+        # Alternate the two so both see the same machine (a shared CI box drifts), then take each one's median.
+        runs = [(time_ours(frames, capacity, warmup), time_bytetrack(frames, warmup)) for _ in range(args.repeats)]
+        ours, bt = (float(np.median(column)) for column in zip(*runs, strict=True))
         print(f"{num_tracks:>6} {capacity:>6} {ours:>9.3f} {bt:>13.3f} {ours / bt:>8.2f}")
 
 
