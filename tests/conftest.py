@@ -38,6 +38,21 @@ def shared_weights(shared: Path) -> Path:
     return shared / "weights"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def openvino_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Converted ReID models go to a temporary folder, not ~/.cache (subprocesses inherit the variable)."""
+    from tracker.reid.openvino import CACHE_ENV
+
+    folder = tmp_path_factory.mktemp("openvino-cache")
+    before = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = before
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if torch.cuda.is_available():
         return

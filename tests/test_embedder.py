@@ -87,10 +87,51 @@ def test_roc_auc_helper():
     assert roc_auc(np.array([0.5]), np.array([0.5])) == 0.5
 
 
+def test_openvino_backend_agrees_with_torch_and_is_cached(shared, shared_weights, openvino_cache, monkeypatch):
+    pytest.importorskip("openvino")
+    import openvino
+
+    weights = shared_weights / "osnet_x0_25_msmt17.pth"
+    image, boxes, _ = next(gt_crops(shared / "data" / "PETS09-S3-MF1", 1, 1, mot17=False))
+    frame = torch.from_numpy(image)
+
+    def embed(backend, half):
+        overrides = [f"reid.weights={weights}", f"reid.backend={backend}", f"reid.half={half}"]
+        return build_embedder(load_config(None, overrides=overrides).reid, torch.device("cpu"))
+
+    reference = embed("torch", "true")(frame, boxes)
+    exact, fast = embed("openvino", "false")(frame, boxes), embed("openvino", "true")(frame, boxes)
+    assert exact.shape == fast.shape == reference.shape == (len(boxes), 512)
+    assert (exact * reference).sum(dim=1).min() > 0.9999  # fp32: the same network
+    assert (fast * reference).sum(dim=1).min() > 0.99  # bf16 where the CPU has it
+    assert list(openvino_cache.glob("*.xml")) and list(openvino_cache.glob("*.bin"))
+    assert not list(openvino_cache.glob("*.tmp.*"))
+
+    def no_conversion(*args, **kwargs):
+        raise AssertionError("converted again instead of reading the cache")
+
+    monkeypatch.setattr(openvino, "convert_model", no_conversion)
+    torch.testing.assert_close(embed("openvino", "false")(frame, boxes), exact)
+
+
+def test_openvino_backend_errors_are_clear(shared_weights, monkeypatch):
+    import tracker.embedder
+
+    weights = shared_weights / "osnet_x0_25_msmt17.pth"
+    cfg = load_config(None, overrides=[f"reid.weights={weights}", "reid.backend=openvino"])
+    with pytest.raises(ValueError, match="runs on the CPU"):
+        build_embedder(cfg.reid, torch.device("cuda"))
+    monkeypatch.setattr(tracker.embedder, "openvino_available", lambda: False)
+    with pytest.raises(ImportError, match=r"pip install 'tracker\[openvino\]'"):
+        build_embedder(cfg.reid, torch.device("cpu"))
+    auto = build_embedder(cfg.replace(["reid.backend=auto"]).reid, torch.device("cpu"))
+    assert isinstance(auto.model, torch.nn.Module), "auto falls back to torch without openvino"
+
+
 CROP_TOLERANCE = 1.5 / 255  # mean absolute difference vs cv2.resize, in [0, 1] units
 
 
-def test_roi_align_crops_match_cv2_resize():
+def test_batched_crops_match_cv2_resize():
     rng = np.random.default_rng(0)
     frame = cv2.GaussianBlur(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8), (5, 5), 0)
     boxes = np.array([[10, 20, 74, 148], [100, 50, 140, 210], [200, 0, 310, 233]], dtype=np.float64)
@@ -100,6 +141,22 @@ def test_roi_align_crops_match_cv2_resize():
         ref = cv2.resize(frame[y1:y2, x1:x2], (128, 256), interpolation=cv2.INTER_LINEAR)[:, :, ::-1] / 255.0
         diff = np.abs(crop.permute(1, 2, 0).numpy() - ref)
         assert diff.mean() < CROP_TOLERANCE, f"mean |diff| {diff.mean() * 255:.2f}/255"
+
+
+def test_batched_crops_equal_roi_align():
+    """grid_sample is used for its CPU speed; it samples exactly where roi_align(sampling_ratio=1, aligned) does."""
+    from torchvision.ops import roi_align
+
+    rng = np.random.default_rng(1)
+    frame = torch.from_numpy(rng.integers(0, 256, (480, 640, 3), dtype=np.uint8))
+    x1y1 = rng.uniform(0, 500, (40, 2))
+    boxes = np.concatenate([x1y1, x1y1 + rng.uniform(5, 300, (40, 2))], axis=1)  # some run off the frame
+    ours = crop_boxes(frame, boxes, (256, 128))
+    clipped = torch.as_tensor(np.minimum(boxes, [640, 480, 640, 480]), dtype=torch.float32)
+    rois = torch.cat([torch.zeros((40, 1)), clipped], dim=1)
+    image = frame.permute(2, 0, 1).unsqueeze(0).float()
+    ref = roi_align(image, rois, (256, 128), spatial_scale=1.0, sampling_ratio=1, aligned=True)[:, [2, 1, 0]] / 255
+    assert (ours - ref).abs().max() < 0.1 / 255
 
 
 @pytest.mark.parametrize("count", [0, 1, 300])
@@ -148,8 +205,10 @@ def test_wrong_state_dict_fails_strictly(tmp_path):
         build_embedder(cfg.reid, torch.device("cpu"))
 
 
-def test_checkpoint_subnormals_are_flushed(embedder):
+def test_checkpoint_subnormals_are_flushed(shared_weights):
     """Subnormal weights slow CPU convolutions on flat crops ~10x; loading zeroes them."""
+    overrides = [f"reid.weights={shared_weights / 'osnet_x0_25_msmt17.pth'}", "reid.backend=torch"]
+    embedder = build_embedder(load_config(None, overrides=overrides).reid, torch.device("cpu"))
     assert embedder.model.flush_subnormals() == 0
     frame = torch.zeros((200, 200, 3), dtype=torch.uint8)
     out = embedder(frame, np.array([[0.0, 0.0, 60.0, 150.0], [500.0, 500.0, 600.0, 700.0]]))

@@ -75,7 +75,7 @@ def _track(argv: list[str]) -> int:
     )
     try:
         summary = run_track(options, notify=lambda note: print(f"track: note: {note}", file=sys.stderr))
-    except (ConfigError, SourceError, FileNotFoundError, PermissionError, ValueError, OSError) as exc:
+    except (ConfigError, SourceError, FileNotFoundError, PermissionError, ValueError, OSError, ImportError) as exc:
         logging.getLogger("tracker.cli").info("error details", exc_info=True)  # --verbose only
         message = " ".join(str(exc).split()) or type(exc).__name__  # one line, always
         print(f"track: error: {message}", file=sys.stderr)

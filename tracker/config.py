@@ -77,7 +77,12 @@ class ReIDConfig:
     batch_size: int = _key(128, "crops per forward pass; larger batches are chunked", lo=1, hi=65536)
     crop_height: int = _key(256, "crop height fed to the ReID network, pixels", lo=16, hi=1024)
     crop_width: int = _key(128, "crop width fed to the ReID network, pixels", lo=16, hi=1024)
-    half: bool = _key(True, "fp16 ReID forward on CUDA (ignored on the CPU)")
+    backend: str = _key(
+        "auto",
+        "auto (OpenVINO on the CPU when installed, else PyTorch) | torch | openvino (CPU only)",
+        choices=("auto", "torch", "openvino"),
+    )
+    half: bool = _key(True, "reduced precision: fp16 on CUDA, bf16 in OpenVINO where the CPU has it")
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,12 @@ class AssociationConfig:
     max_cost: float = _key(0.8, "stage 1: highest fused cost accepted", lo=0, hi=2)
     contested_iou: float = _key(
         0.2, "stage 1: a second candidate with this IoU makes a match ambiguous (appearance is consulted)", lo=0, hi=1
+    )
+    clear_iou: float = _key(
+        0.5,
+        "stage 1: a detection overlapping one tracked track this much, and nothing else, skips lost tracks",
+        lo=0,
+        hi=1,
     )
     max_iou_distance_low: float = _key(0.5, "stage 2: highest 1 - IoU accepted for low-score detections", lo=0, hi=1)
     max_iou_distance_tentative: float = _key(0.7, "stage 3: highest 1 - IoU accepted for tentative tracks", lo=0, hi=1)

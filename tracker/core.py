@@ -14,7 +14,7 @@ import torch
 from tracker import association as assoc
 from tracker.assignment import linear_assignment
 from tracker.bank import AppearanceBank
-from tracker.config import TrackerConfig
+from tracker.config import AssociationConfig, TrackerConfig
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.track import Track
 from tracker.types import Detections, TrackedObject, TrackState
@@ -121,7 +121,7 @@ class TrackerCore:
         return self._outputs(dets)
 
     def _check_dim(self, dets: Detections) -> None:
-        """Refuse embeddings of another size than the bank's before anything changes (the call has no effect)."""
+        """Refuse embeddings of another size than the bank's (before any change, when they come with `dets`)."""
         dim = self.bank.dim
         if dets.embeddings is not None and dim is not None and dets.embeddings.shape[1] != dim:
             raise ValueError(f"embeddings have D = {dets.embeddings.shape[1]}, the tracker's banks hold D = {dim}")
@@ -161,21 +161,27 @@ class TrackerCore:
             (self.kalman.gating_distance(mean, cov, det_xywh) <= self.config.motion.gate_chi2) | (iou > 0)
         ) & same_class
 
-        lost = np.array([tr.state is TrackState.LOST for tr in self.tracks])
+        states = [tr.state for tr in self.tracks]
+        lost = np.array([s is TrackState.LOST for s in states])
+        tracked = np.array([s is TrackState.TRACKED for s in states])
+        gated_iou = np.where(gate, iou, 0.0)
+        # A detection that plainly continues one tracked track is not a lost track's to take: skip comparing them.
+        clear = _clear_continuations(gated_iou, tracked, self.config.association)
         plausible = np.zeros((t, n), dtype=bool)
         if lost.any():
             lost_tracks = [tr for tr in self.tracks if tr.state is TrackState.LOST]
             seconds = np.array([tr.frames_since_update for tr in lost_tracks]) / self.frame_rate
             observed = np.stack([tr.observed_xywh for tr in lost_tracks])
             plausible[lost] = assoc.plausible_reid_pairs(observed, seconds, det_xywh, self.config.association)
-            plausible &= same_class
+            plausible &= same_class & ~clear[None, :]
 
         # Appearance is consulted where motion alone could be wrong: a lost track, or a track or detection
         # with a second candidate overlapping it. A clear one-to-one pair of a tracked track needs no similarity.
-        ambiguous = lost[:, None] | _contested(np.where(gate, iou, 0.0), self.config.association.contested_iou)
+        ambiguous = (lost[:, None] & ~clear[None, :]) | _contested(gated_iou, self.config.association.contested_iou)
         compare = (gate & ambiguous) | plausible
         if embed is not None and self.config.appearance.enabled:
-            dets = self._embed(dets, self._needs_embedding(gate, compare) & self._can_use_appearance(dets), embed)
+            need = self._needs_embedding(gate, gated_iou, lost, compare)
+            dets = self._embed(dets, need & self._can_use_appearance(dets), embed)
 
         similarity = np.full((t, n), np.nan)
         if self.config.appearance.enabled and dets.embeddings is not None and dets.has_embedding.any():
@@ -186,29 +192,37 @@ class TrackerCore:
         reid_sim = np.where(plausible, similarity, np.nan)
         return _FrameView(iou, gate, similarity, reid_sim, det_xywh, dets)
 
-    def _needs_embedding(self, gate: np.ndarray, compare: np.ndarray) -> np.ndarray:
+    def _needs_embedding(
+        self, gate: np.ndarray, gated_iou: np.ndarray, lost: np.ndarray, compare: np.ndarray
+    ) -> np.ndarray:
         """(N,) bool: detections whose appearance matters this frame.
 
         Lazy mode embeds a detection only if it is in an ambiguous or re-identification pair, has no track in
-        its gate (it may start a track or revive a lost one), or is the sole candidate of a track whose bank
-        is due for a refresh. Otherwise every detection is embedded.
+        its gate (it may start a track or revive a lost one), or is the likeliest match (highest IoU) of a
+        visible track whose bank is due for a refresh. Otherwise every detection is embedded.
         """
         app = self.config.appearance
         if not app.lazy_embedding:
             return np.ones(gate.shape[1], dtype=bool)
         refresh = max(1, round(app.refresh_seconds * self.frame_rate))
-        stale = np.array([self.frame_index - t.bank_frame >= refresh for t in self.tracks])
-        return compare.any(axis=0) | ~gate.any(axis=0) | (gate & stale[:, None]).any(axis=0)
+        stale = ~lost & np.array([self.frame_index - tr.bank_frame >= refresh for tr in self.tracks])
+        need = compare.any(axis=0) | ~gate.any(axis=0)
+        rows = np.flatnonzero(stale & (gated_iou > 0).any(axis=1))
+        need[gated_iou[rows].argmax(axis=1)] = True
+        return need
 
     def _can_use_appearance(self, dets: Detections) -> np.ndarray:
         """(N,) bool: detections confident enough for an appearance stage or a bank (low ones never are)."""
         threshold = min(self.config.association.high_score, self.config.appearance.min_score)
         return dets.scores >= threshold
 
-    @staticmethod
-    def _embed(dets: Detections, need: np.ndarray, embed: EmbedFn) -> Detections:
+    def _embed(self, dets: Detections, need: np.ndarray, embed: EmbedFn) -> Detections:
         rows = np.flatnonzero(need & ~dets.has_embedding)
-        return dets.with_embeddings(rows, embed(rows)) if len(rows) else dets
+        if not len(rows):
+            return dets
+        dets = dets.with_embeddings(rows, embed(rows))
+        self._check_dim(dets)
+        return dets
 
     def _match(
         self, cost: np.ndarray, track_idx: np.ndarray, det_idx: np.ndarray, max_cost: float
@@ -349,6 +363,20 @@ class TrackerCore:
         ]
         out.sort(key=lambda o: o.track_id)
         return out
+
+
+def _clear_continuations(iou: np.ndarray, tracked: np.ndarray, cfg: AssociationConfig) -> np.ndarray:
+    """(N,) bool: detections with IoU >= `clear_iou` to one confirmed tracked track and nothing else nearby.
+
+    "Nothing else" means no second track (tracked or lost) and no second detection with IoU >= `contested_iou`
+    on either side of the pair, so motion alone cannot be wrong about it.
+    """
+    t, n = iou.shape
+    if t == 0 or n == 0:
+        return np.zeros(n, dtype=bool)
+    best = iou.argmax(axis=0)
+    strong = (iou[best, np.arange(n)] >= cfg.clear_iou) & tracked[best]
+    return strong & ~_contested(iou, cfg.contested_iou)[best, np.arange(n)]
 
 
 def _contested(iou: np.ndarray, threshold: float) -> np.ndarray:

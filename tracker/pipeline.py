@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import torch
 from tracker.config import TrackerConfig, load_config
 from tracker.core import TrackerCore
 from tracker.device import resolve_device
-from tracker.types import Detections, TrackedObject
+from tracker.types import Detections, TrackedObject, to_embedding_tensor
 
 __all__ = ["Tracker"]
 
@@ -71,6 +72,7 @@ class Tracker:
         scores: Any,
         class_ids: Any = None,
         embeddings: Any = None,
+        embed: Callable[[np.ndarray], Any] | None = None,
     ) -> list[TrackedObject]:
         """Track one frame of detections from your own detector.
 
@@ -79,13 +81,25 @@ class Tracker:
             scores: (N,) detection confidences in [0, 1].
             class_ids: (N,) integer classes, or None (all one class). Tracks never change class.
             embeddings: (N, D) appearance embeddings (numpy or torch, any D), or None for motion only.
+            embed: instead of `embeddings`, your own ReID as a callable: (R,) row indices into this call's
+                arrays -> (R, D) embeddings. Called at most once per frame, for just the detections whose
+                appearance matters (`appearance.lazy_embedding`), as `update(frame)` does with its embedder.
         Returns:
             The confirmed tracks matched this frame, each with the index of its detection.
         Raises:
-            ValueError: arrays of mismatched lengths or wrong shapes (invalid rows are dropped with a warning).
+            ValueError: arrays of mismatched lengths or wrong shapes (invalid rows are dropped with a warning);
+                both `embeddings` and `embed`; `embed` returning the wrong number of rows.
         """
+        if embeddings is not None and embed is not None:
+            raise ValueError("give either embeddings or embed, not both")
         dets = Detections.from_arrays(boxes_xyxy, scores, class_ids, embeddings, device=self.device)
-        return self.core.step(dets)
+        if embed is None:
+            return self.core.step(dets)
+
+        def embed_rows(rows: np.ndarray) -> torch.Tensor:
+            return to_embedding_tensor(embed(dets.index[rows]), len(rows), self.device)
+
+        return self.core.step(dets, embed=embed_rows)
 
     def update(self, frame: np.ndarray) -> list[TrackedObject]:
         """Detect, embed and track one HxWx3 uint8 BGR frame (as OpenCV reads it).

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 CACHE_ENV = "TRACKER_CACHE"
 """Environment variable naming the cache folder (default ~/.cache/tracker/eval)."""
-_CACHE_VERSION = 2  # bump when the cached arrays or the public-score mapping change
+_CACHE_VERSION = 3  # bump when the cached arrays, the crops or the public-score mapping change
 _KEY_CHARS = 20
 _HASH_CHUNK = 1 << 20
 _EMBEDDING_DTYPE = np.float16  # halves the cache; cosine similarities change by < 1e-3

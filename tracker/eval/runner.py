@@ -97,7 +97,9 @@ def _track_ours(cfg: TrackerConfig, seq: Sequence, inputs: SequenceInputs) -> tu
     elapsed = 0.0
     for number, frame in enumerate(inputs.frames, start=1):
         start = time.perf_counter()
-        objects = tracker.update_detections(frame.boxes_xyxy, frame.scores, frame.class_ids, frame.embeddings)
+        # Embeddings go in as `track` computes them: on demand, for the detections whose appearance matters.
+        embed = None if frame.embeddings is None else frame.embeddings.__getitem__
+        objects = tracker.update_detections(frame.boxes_xyxy, frame.scores, frame.class_ids, embed=embed)
         elapsed += time.perf_counter() - start
         lines.extend(format_mot_row(number, o.track_id, o.xyxy, o.score) for o in objects)
     return lines, elapsed
