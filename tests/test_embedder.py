@@ -157,6 +157,8 @@ def test_batched_crops_equal_roi_align():
     image = frame.permute(2, 0, 1).unsqueeze(0).float()
     ref = roi_align(image, rois, (256, 128), spatial_scale=1.0, sampling_ratio=1, aligned=True)[:, [2, 1, 0]] / 255
     assert (ours - ref).abs().max() < 0.1 / 255
+    for i in range(0, 40, 7):  # alone, a box is cut from a smaller region of the frame: the same pixels
+        assert (crop_boxes(frame, boxes[i : i + 1], (256, 128)) - ours[i]).abs().max() < 0.05 / 255
 
 
 @pytest.mark.parametrize("count", [0, 1, 300])
@@ -177,7 +179,12 @@ def test_boxes_partly_outside_are_clipped():
     assert torch.isfinite(beyond).all(), "a box wholly outside collapses onto the edge, finite"
 
 
-def test_embeddings_are_unit_norm_and_batched(embedder):
+@pytest.mark.parametrize("backend", ["torch", "openvino"])
+def test_embeddings_are_unit_norm_and_batched(shared_weights, backend):
+    if backend == "openvino":
+        pytest.importorskip("openvino")
+    overrides = [f"reid.weights={shared_weights / 'osnet_x0_25_msmt17.pth'}", f"reid.backend={backend}"]
+    embedder = build_embedder(load_config(None, overrides=[*overrides, "reid.half=false"]).reid, torch.device("cpu"))
     frame = torch.from_numpy(np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8))
     boxes = np.array([[0, 0, 100, 250], [50, 20, 150, 290], [300, 10, 390, 200]], dtype=np.float64)
     out = embedder(frame, boxes)

@@ -121,6 +121,7 @@ def main() -> None:
     device = torch.device(args.device)
     detector = build_detector(cfg.detector, device)
     embedder = build_embedder(cfg.reid, device, detector)
+    torch_embedder = build_embedder(cfg.replace(["reid.backend=torch"]).reid, device, detector)
     size = (cfg.reid.crop_height, cfg.reid.crop_width)
     sources = {
         "768x576": shared / "data" / "PETS09-S3-MF1",
@@ -130,7 +131,8 @@ def main() -> None:
     print(f"detector {Path(cfg.detector.model).name}, ReID {cfg.reid.model}, load average {os.getloadavg()[0]:.2f}\n")
     header = (
         f"{'frame':>8} {'N':>4} {'decode':>7} {'detect':>7} {'batched':>9} {'cv2 loop':>8} {'crop x':>6} "
-        f"{'embed':>7} {'assoc':>7}   (ms/frame)"
+        f"{'embed':>7} {'torch':>7} {'assoc':>7}   (ms/frame; embed: reid.backend={cfg.reid.backend}, "
+        "torch: the PyTorch backend)"
     )
     print(header)
     fps_rows = []
@@ -145,6 +147,7 @@ def main() -> None:
             crop_ms = timed(lambda i, t=tensors, b=boxes: crop_boxes(t[i], b[i], size), n_frames)
             loop_ms = timed(lambda i, b=boxes, fr=frames: cv2_crops(fr[i], b[i], size, device), n_frames)
             embed_ms = timed(lambda i, fr=frames, b=boxes: embedder(torch.from_numpy(fr[i]).to(device), b[i]), n_frames)
+            torch_ms = timed(lambda i, t=tensors, b=boxes: torch_embedder(t[i], b[i]), n_frames)
             embeddings = [embedder(tensors[i], boxes[i]) for i in range(n_frames)]
             scores = np.full(n, 0.9)
             tracker = Tracker(cfg, frame_rate=cfg.frame_rate)
@@ -154,7 +157,7 @@ def main() -> None:
             )
             print(
                 f"{label:>8} {n:>4} {decode_ms:7.1f} {detect_ms:7.1f} {crop_ms:9.1f} {loop_ms:8.1f} "
-                f"{loop_ms / crop_ms:5.2f}x {embed_ms:7.1f} {assoc_ms:7.2f}"
+                f"{loop_ms / crop_ms:5.2f}x {embed_ms:7.1f} {torch_ms:7.1f} {assoc_ms:7.2f}"
             )
         e2e_frames, _ = read_frames(source, args.e2e_frames)
         for reid in ("osnet_x0_25", "none"):

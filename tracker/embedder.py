@@ -53,9 +53,16 @@ def crop_boxes(frame: torch.Tensor, boxes_xyxy: np.ndarray, size: tuple[int, int
     n, device = len(boxes_xyxy), frame.device
     if n == 0:
         return torch.zeros((0, 3, *size), device=device)
-    image = frame.permute(2, 0, 1).unsqueeze(0).float()  # (1, 3, H, W) BGR 0..255, channels-last: the one copy
-    boxes = torch.as_tensor(np.asarray(boxes_xyxy, dtype=np.float32), device=device)
-    boxes = torch.minimum(boxes.clamp_min(0), torch.tensor([w, h, w, h], dtype=torch.float32, device=device))
+    clipped = np.minimum(np.maximum(np.asarray(boxes_xyxy, dtype=np.float64), 0.0), [w, h, w, h])
+    # Only the region around the boxes is converted to float (a 1080p frame with a few people: a fraction of
+    # it); one pixel of margin keeps every bilinear neighbour, so the crops equal those from the whole frame.
+    x0, y0 = (max(int(np.floor(clipped[:, i].min())) - 1, 0) for i in (0, 1))
+    x1, y1 = (min(int(np.ceil(clipped[:, i].max())) + 1, limit) for i, limit in ((2, w), (3, h)))
+    x0, y0 = min(x0, x1 - 1), min(y0, y1 - 1)  # boxes collapsed onto the far edges keep one pixel
+    region = frame[y0:y1, x0:x1]
+    h, w = region.shape[:2]
+    image = region.permute(2, 0, 1).unsqueeze(0).float()  # (1, 3, h, w) BGR 0..255, channels-last: the one copy
+    boxes = torch.as_tensor((clipped - [x0, y0, x0, y0]).astype(np.float32), device=device)
     # Sample positions in grid_sample's [-1, 1] frame coordinates (align_corners=False: -1 and 1 are the outer
     # edges of the border pixels): the centre of output pixel j of a box spanning [x1, x2] is x1 + (j + 0.5) / width.
     steps_y = (torch.arange(size[0], device=device) + 0.5) / size[0]
