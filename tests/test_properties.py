@@ -285,6 +285,30 @@ def test_random_sequences_keep_invariants(caplog, data, overrides, dim):
 
 
 @examples(40)
+@given(data=st.data(), overrides=CONFIGS, dim=st.sampled_from([4, 16]))
+def test_on_demand_embeddings_ask_only_for_valid_rows_once(caplog, data, overrides, dim):
+    """`update_detections(embed=...)`: at most one call per frame, for distinct, valid rows of the caller's arrays."""
+    caplog.set_level(logging.WARNING, logger="tracker")
+    checker = Checker(make_tracker(*overrides))
+    scene = data.draw(scenes(dim))
+    for f in range(data.draw(st.integers(1, 30))):
+        boxes, scores, _, emb = data.draw(frames(scene, f, dim, "all", False))
+        calls = []
+
+        def embed(rows, emb=emb, calls=calls):
+            calls.append(np.asarray(rows))
+            return emb[rows]
+
+        out = checker.tracker.update_detections(boxes, scores, embed=embed)
+        checker.check(out, boxes, scores, None)
+        assert len(calls) <= 1, f"embed called {len(calls)} times in one frame"
+        if calls:
+            rows = calls[0]
+            assert len(rows) and len(np.unique(rows)) == len(rows), rows
+            assert valid_rows(boxes, scores)[rows].all(), "embed asked for a dropped (invalid) row"
+
+
+@examples(40)
 @given(data=st.data(), dim=st.sampled_from([8, 64]))
 def test_torch_inputs_match_numpy_inputs(data, dim):
     """The same frames given as torch tensors or numpy arrays give the same outputs."""
