@@ -112,6 +112,10 @@ def test_openvino_backend_agrees_with_torch_and_is_cached(shared, shared_weights
 
     monkeypatch.setattr(openvino, "convert_model", no_conversion)
     torch.testing.assert_close(embed("openvino", "false")(frame, boxes), exact)
+    monkeypatch.undo()
+    for cached in openvino_cache.glob("*.xml"):  # a damaged cache is converted again, not a crash
+        cached.write_text("<not a model")
+    torch.testing.assert_close(embed("openvino", "false")(frame, boxes), exact)
 
 
 def test_openvino_backend_errors_are_clear(shared_weights, monkeypatch):

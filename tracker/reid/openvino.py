@@ -75,9 +75,13 @@ class OpenVINOForward:
         core = ov.Core()
         key = f"{type(model).__name__}|{_file_digest(weights)}|{input_hw}|{ov.get_version()}"
         path = _cache_dir() / f"{hashlib.sha256(key.encode()).hexdigest()[:_KEY_CHARS]}.xml"
+        ir = None
         if path.is_file():
-            ir = core.read_model(path)
-        else:
+            try:
+                ir = core.read_model(path)
+            except RuntimeError as exc:  # damaged by hand or by a full disk: convert again
+                log.warning("unreadable cached OpenVINO model %s (%s): converting again", path, exc)
+        if ir is None:
             example = torch.zeros((1, 3, *input_hw))
             model = model.to(memory_format=torch.contiguous_format)
             with warnings.catch_warnings():  # convert_model traces with torch.jit, which warns it is deprecated
