@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from media import write_video
 
 import tracker.io.sources as sources
 import tracker.run as run
@@ -54,16 +55,6 @@ def scene(frames: int = FRAMES) -> list[np.ndarray]:
             cv2.rectangle(image, (x, y0), (x + BLOB[0], y0 + BLOB[1]), colour, -1)
         out.append(image)
     return out
-
-
-def write_video(path: Path, frames: list[np.ndarray], fourcc: str = "FFV1", fps: float = 25) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (frames[0].shape[1], frames[0].shape[0]))
-    if not writer.isOpened():
-        pytest.skip(f"this OpenCV build cannot write {fourcc}")
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
 
 
 @pytest.fixture

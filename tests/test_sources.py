@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from media import write_video
 
 import tracker.io.sources as sources
 from tracker.io.sources import SourceError, open_source
@@ -19,16 +20,6 @@ def noise_frames(count: int, seed: int = 0) -> list[np.ndarray]:
     """Frames that compress badly, so a truncated file loses most of them."""
     rng = np.random.default_rng(seed)
     return [rng.integers(0, 256, (SIZE[1], SIZE[0], 3), dtype=np.uint8) for _ in range(count)]
-
-
-def write_video(path: Path, frames: list[np.ndarray], fourcc: str, fps: float = 10) -> Path:
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (frames[0].shape[1], frames[0].shape[0]))
-    if not writer.isOpened():
-        pytest.skip(f"this OpenCV build cannot write {fourcc}")
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
 
 
 def read_all(spec: str | Path) -> tuple[list[int], list[np.ndarray]]:
