@@ -254,6 +254,19 @@ def test_invalid_boxes_are_dropped_with_a_warning(caplog):
     assert sorted(o.detection_index for o in out) == [0, 5]
 
 
+def test_embed_callable_errors_are_clear():
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    box, emb = np.array([[10, 10, 60, 130.0]]), np.ones((1, 8))
+    with pytest.raises(ValueError, match="either embeddings or embed"):
+        tracker.update_detections(box, [0.9], embeddings=emb, embed=lambda rows: emb[rows])
+    with pytest.raises(ValueError, match="N = 1 rows"):
+        tracker.update_detections(box, [0.9], embed=lambda rows: np.ones((3, 8)))
+    tracker.reset()
+    tracker.update_detections(box, [0.9], embed=lambda rows: emb[rows])  # the banks now hold D = 8
+    with pytest.raises(ValueError, match="D = 16"):
+        tracker.update_detections(box + 500, [0.9], embed=lambda rows: np.ones((len(rows), 16)))
+
+
 def test_bad_embeddings_fall_back_to_motion(caplog):
     tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
     emb = np.ones((2, 4))
