@@ -45,10 +45,15 @@ def gt_crops(seq_root: Path, max_frames: int, stride: int, mot17: bool):
             yield cv2.imread(str(info.image_path(frame))), tlwh_to_xyxy(rows[:, 2:6]), rows[:, 1].astype(int)
 
 
+def osnet(weights_dir: Path, *overrides: str):
+    """The shared OSNet-x0.25 MSMT17 embedder on the CPU, with config overrides."""
+    cfg = load_config(None, overrides=[f"reid.weights={weights_dir / 'osnet_x0_25_msmt17.pth'}", *overrides])
+    return build_embedder(cfg.reid, torch.device("cpu"))
+
+
 @pytest.fixture(scope="module")
 def embedder(shared_weights):
-    cfg = load_config(None, overrides=[f"reid.weights={shared_weights / 'osnet_x0_25_msmt17.pth'}"])
-    return build_embedder(cfg.reid, torch.device("cpu"))
+    return osnet(shared_weights)
 
 
 def test_osnet_separates_identities_on_shared_data(shared, embedder):
@@ -91,13 +96,11 @@ def test_openvino_backend_agrees_with_torch_and_is_cached(shared, shared_weights
     pytest.importorskip("openvino")
     import openvino
 
-    weights = shared_weights / "osnet_x0_25_msmt17.pth"
     image, boxes, _ = next(gt_crops(shared / "data" / "PETS09-S3-MF1", 1, 1, mot17=False))
     frame = torch.from_numpy(image)
 
     def embed(backend, half):
-        overrides = [f"reid.weights={weights}", f"reid.backend={backend}", f"reid.half={half}"]
-        return build_embedder(load_config(None, overrides=overrides).reid, torch.device("cpu"))
+        return osnet(shared_weights, f"reid.backend={backend}", f"reid.half={half}")
 
     reference = embed("torch", "true")(frame, boxes)
     exact, fast = embed("openvino", "false")(frame, boxes), embed("openvino", "true")(frame, boxes)
@@ -187,8 +190,7 @@ def test_boxes_partly_outside_are_clipped():
 def test_embeddings_are_unit_norm_and_batched(shared_weights, backend):
     if backend == "openvino":
         pytest.importorskip("openvino")
-    overrides = [f"reid.weights={shared_weights / 'osnet_x0_25_msmt17.pth'}", f"reid.backend={backend}"]
-    embedder = build_embedder(load_config(None, overrides=[*overrides, "reid.half=false"]).reid, torch.device("cpu"))
+    embedder = osnet(shared_weights, f"reid.backend={backend}", "reid.half=false")
     frame = torch.from_numpy(np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8))
     boxes = np.array([[0, 0, 100, 250], [50, 20, 150, 290], [300, 10, 390, 200]], dtype=np.float64)
     out = embedder(frame, boxes)
@@ -218,8 +220,7 @@ def test_wrong_state_dict_fails_strictly(tmp_path):
 
 def test_checkpoint_subnormals_are_flushed(shared_weights):
     """Subnormal weights slow CPU convolutions on flat crops ~10x; loading zeroes them."""
-    overrides = [f"reid.weights={shared_weights / 'osnet_x0_25_msmt17.pth'}", "reid.backend=torch"]
-    embedder = build_embedder(load_config(None, overrides=overrides).reid, torch.device("cpu"))
+    embedder = osnet(shared_weights, "reid.backend=torch")
     assert embedder.model.flush_subnormals() == 0
     frame = torch.zeros((200, 200, 3), dtype=torch.uint8)
     out = embedder(frame, np.array([[0.0, 0.0, 60.0, 150.0], [500.0, 500.0, 600.0, 700.0]]))

@@ -14,7 +14,7 @@ import torch
 from tracker import association as assoc
 from tracker.assignment import linear_assignment
 from tracker.bank import AppearanceBank
-from tracker.config import AssociationConfig, TrackerConfig
+from tracker.config import TrackerConfig
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.track import Track
 from tracker.types import Detections, TrackedObject, TrackState
@@ -165,8 +165,9 @@ class TrackerCore:
         lost = np.array([s is TrackState.LOST for s in states])
         tracked = np.array([s is TrackState.TRACKED for s in states])
         gated_iou = np.where(gate, iou, 0.0)
+        contested = _contested(gated_iou, self.config.association.contested_iou)
         # A detection that plainly continues one tracked track is not a lost track's to take: skip comparing them.
-        clear = _clear_continuations(gated_iou, tracked, self.config.association)
+        clear = _clear_continuations(gated_iou, contested, tracked, self.config.association.clear_iou)
         plausible = np.zeros((t, n), dtype=bool)
         if lost.any():
             lost_tracks = [tr for tr in self.tracks if tr.state is TrackState.LOST]
@@ -177,7 +178,7 @@ class TrackerCore:
 
         # Appearance is consulted where motion alone could be wrong: a lost track, or a track or detection
         # with a second candidate overlapping it. A clear one-to-one pair of a tracked track needs no similarity.
-        ambiguous = (lost[:, None] & ~clear[None, :]) | _contested(gated_iou, self.config.association.contested_iou)
+        ambiguous = (lost[:, None] & ~clear[None, :]) | contested
         compare = (gate & ambiguous) | plausible
         if embed is not None and self.config.appearance.enabled:
             need = self._needs_embedding(gate, gated_iou, lost, compare)
@@ -365,18 +366,19 @@ class TrackerCore:
         return out
 
 
-def _clear_continuations(iou: np.ndarray, tracked: np.ndarray, cfg: AssociationConfig) -> np.ndarray:
-    """(N,) bool: detections with IoU >= `clear_iou` to one confirmed tracked track and nothing else nearby.
+def _clear_continuations(iou: np.ndarray, contested: np.ndarray, tracked: np.ndarray, clear_iou: float) -> np.ndarray:
+    """(N,) bool: detections with IoU >= `clear_iou` to one tracked track, in an uncontested pair.
 
-    "Nothing else" means no second track (tracked or lost) and no second detection with IoU >= `contested_iou`
-    on either side of the pair, so motion alone cannot be wrong about it.
+    Args:
+        iou: (T, N) IoU inside the motion gate.
+        contested: (T, N) bool from `_contested`: a second track or detection overlaps the pair.
+        tracked: (T,) bool, confirmed tracks matched recently (not lost, not tentative).
     """
     t, n = iou.shape
     if t == 0 or n == 0:
         return np.zeros(n, dtype=bool)
-    best = iou.argmax(axis=0)
-    strong = (iou[best, np.arange(n)] >= cfg.clear_iou) & tracked[best]
-    return strong & ~_contested(iou, cfg.contested_iou)[best, np.arange(n)]
+    best, cols = iou.argmax(axis=0), np.arange(n)
+    return (iou[best, cols] >= clear_iou) & tracked[best] & ~contested[best, cols]
 
 
 def _contested(iou: np.ndarray, threshold: float) -> np.ndarray:

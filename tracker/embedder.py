@@ -60,15 +60,15 @@ def crop_boxes(frame: torch.Tensor, boxes_xyxy: np.ndarray, size: tuple[int, int
     x1, y1 = (min(int(np.ceil(clipped[:, i].max())) + 1, limit) for i, limit in ((2, w), (3, h)))
     x0, y0 = min(x0, x1 - 1), min(y0, y1 - 1)  # boxes collapsed onto the far edges keep one pixel
     region = frame[y0:y1, x0:x1]
-    h, w = region.shape[:2]
+    region_h, region_w = region.shape[:2]
     image = region.permute(2, 0, 1).unsqueeze(0).float()  # (1, 3, h, w) BGR 0..255, channels-last: the one copy
     boxes = torch.as_tensor((clipped - [x0, y0, x0, y0]).astype(np.float32), device=device)
     # Sample positions in grid_sample's [-1, 1] frame coordinates (align_corners=False: -1 and 1 are the outer
     # edges of the border pixels): the centre of output pixel j of a box spanning [x1, x2] is x1 + (j + 0.5) / width.
     steps_y = (torch.arange(size[0], device=device) + 0.5) / size[0]
     steps_x = (torch.arange(size[1], device=device) + 0.5) / size[1]
-    ys = (boxes[:, 1:2] + steps_y * (boxes[:, 3:4] - boxes[:, 1:2])) * (2.0 / h) - 1.0  # (N, height)
-    xs = (boxes[:, 0:1] + steps_x * (boxes[:, 2:3] - boxes[:, 0:1])) * (2.0 / w) - 1.0  # (N, width)
+    ys = (boxes[:, 1:2] + steps_y * (boxes[:, 3:4] - boxes[:, 1:2])) * (2.0 / region_h) - 1.0  # (N, height)
+    xs = (boxes[:, 0:1] + steps_x * (boxes[:, 2:3] - boxes[:, 0:1])) * (2.0 / region_w) - 1.0  # (N, width)
     grid = torch.stack(torch.broadcast_tensors(xs[:, None, :], ys[:, :, None]), dim=-1)  # (N, height, width, 2)
     crops = torch.nn.functional.grid_sample(
         image.expand(n, -1, -1, -1), grid, mode="bilinear", padding_mode="border", align_corners=False
@@ -90,10 +90,11 @@ class OSNetEmbedder:
 
     def __post_init__(self) -> None:
         self.half = self.config.half and self.device.type == "cuda"
-        # channels-last runs OSNet's depthwise convolutions about 1.5x faster on the CPU, and suits tensor cores.
-        self._layout = torch.channels_last if isinstance(self.model, torch.nn.Module) else torch.contiguous_format
+        self._layout = torch.contiguous_format  # OpenVINO takes plain NCHW arrays
         if isinstance(self.model, torch.nn.Module):
-            self.model = self.model.to(self.device, memory_format=torch.channels_last).eval()
+            # channels-last runs OSNet's depthwise convolutions about 1.5x faster on the CPU, and suits tensor cores.
+            self._layout = torch.channels_last
+            self.model = self.model.to(self.device, memory_format=self._layout).eval()
             if self.half:
                 self.model = self.model.half()
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)

@@ -6,11 +6,12 @@ Nothing here downloads: `require_weights` only says that a name may be handed to
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Collection
 from pathlib import Path
 
-__all__ = ["WEIGHTS_DIR_ENV", "missing_weights", "require_weights", "resolve_weights"]
+__all__ = ["WEIGHTS_DIR_ENV", "file_digest", "missing_weights", "require_weights", "resolve_weights"]
 
 WEIGHTS_DIR_ENV = "TRACKER_WEIGHTS_DIR"
 """Environment variable naming a folder searched for weights given by bare file name."""
@@ -20,6 +21,8 @@ _SOURCES = {
     "detector": "Ultralytics (official names like yolo11n.pt are downloaded by ultralytics on first use)",
 }
 _CONFIG_KEYS = {"reid": "reid.weights", "detector": "detector.model"}
+_HASH_CHUNK = 1 << 20  # bytes read at a time when hashing
+_DIGEST_CHARS = 16  # hex digits kept: enough to tell weights files apart in cache keys
 
 
 def resolve_weights(name: str, kind: str) -> Path | None:
@@ -68,3 +71,14 @@ def missing_weights(name: str, kind: str) -> FileNotFoundError:
         f"{kind} weights '{name}' not found (looked at the path{where}); get them from {_SOURCES[kind]} "
         f"and pass the path with --set {_CONFIG_KEYS[kind]}=PATH"
     )
+
+
+def file_digest(path: Path) -> str:
+    """Content hash (16 hex digits) of a file, or of every file in a folder (OpenVINO exports are folders)."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        with file.open("rb") as f:
+            while chunk := f.read(_HASH_CHUNK):
+                digest.update(chunk)
+    return digest.hexdigest()[:_DIGEST_CHARS]

@@ -23,7 +23,7 @@ import torch
 
 from tracker.config import TrackerConfig, config_to_dict
 from tracker.eval.sequences import Sequence
-from tracker.weights import resolve_weights
+from tracker.weights import file_digest, resolve_weights
 
 __all__ = ["CACHE_ENV", "FrameInputs", "InputModels", "SequenceInputs", "default_cache_dir", "load_inputs"]
 
@@ -33,7 +33,6 @@ CACHE_ENV = "TRACKER_CACHE"
 """Environment variable naming the cache folder (default ~/.cache/tracker/eval)."""
 _CACHE_VERSION = 3  # bump when the cached arrays, the crops or the public-score mapping change
 _KEY_CHARS = 20
-_HASH_CHUNK = 1 << 20
 _EMBEDDING_DTYPE = np.float16  # halves the cache; cosine similarities change by < 1e-3
 
 
@@ -68,20 +67,9 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "tracker" / "eval"))
 
 
-def _file_hash(path: Path) -> str:
-    """Content hash of a file, or of every file in a folder (OpenVINO exports are folders)."""
-    digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        with file.open("rb") as f:
-            while chunk := f.read(_HASH_CHUNK):
-                digest.update(chunk)
-    return digest.hexdigest()[:16]
-
-
 def _weights_id(name: str, kind: str) -> str:
     path = resolve_weights(name, kind)
-    return _file_hash(path) if path is not None else name
+    return file_digest(path) if path is not None else name
 
 
 def _cache_key(seq: Sequence, source: str, cfg: TrackerConfig, appearance: bool) -> str:
@@ -96,7 +84,7 @@ def _cache_key(seq: Sequence, source: str, cfg: TrackerConfig, appearance: bool)
 
         parts["device"] = resolve_device(cfg.device).type  # CPU and CUDA kernels differ in the last digits
     if source == "public":
-        parts["det"] = _file_hash(seq.info.root / "det" / "det.txt")
+        parts["det"] = file_digest(seq.info.root / "det" / "det.txt")
     else:
         parts["detector"] = config_to_dict(cfg.detector) | {"weights": _weights_id(cfg.detector.model, "detector")}
     if appearance:

@@ -15,13 +15,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from tracker.weights import file_digest
+
 __all__ = ["CACHE_ENV", "OpenVINOForward", "openvino_available"]
 
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "TRACKER_OPENVINO_CACHE"
 """Environment variable naming the folder for converted models (default ~/.cache/tracker/openvino)."""
-_HASH_CHUNK = 1 << 20  # bytes read at a time when hashing a weights file
 _KEY_CHARS = 16  # hex digits of the cache key kept in file names
 
 
@@ -36,14 +37,6 @@ def openvino_available() -> bool:
 
 def _cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "tracker" / "openvino"))
-
-
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _save(ov: object, ir: object, path: Path) -> None:
@@ -73,7 +66,7 @@ class OpenVINOForward:
         import openvino as ov
 
         core = ov.Core()
-        key = f"{type(model).__name__}|{_file_digest(weights)}|{input_hw}|{ov.get_version()}"
+        key = f"{type(model).__name__}|{file_digest(weights)}|{input_hw}|{ov.get_version()}"
         path = _cache_dir() / f"{hashlib.sha256(key.encode()).hexdigest()[:_KEY_CHARS]}.xml"
         ir = None
         if path.is_file():
