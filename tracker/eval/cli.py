@@ -8,6 +8,7 @@ summary.json, a CSV and a PNG chart. A re-run into the same --out reuses finishe
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -23,6 +24,8 @@ from tracker.eval.report import format_table, write_chart, write_csv, write_summ
 from tracker.eval.runner import OURS, RunResult, parallel_map, run_all
 from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
 from tracker.eval.sequences import Sequence, find_sequences
+from tracker.eval.variants import default_variants_dir, parse_variants, variant_sequences
+from tracker.io.mot import write_text_atomic
 
 __all__ = ["compare_main", "eval_main"]
 
@@ -34,6 +37,13 @@ _MS_PER_S = 1e3
 _COMPARE_COLUMNS = ("HOTA", "IDF1", "IDSW", "MOTA", "AssA", "DetA", "FP", "FN", "ms_per_frame")
 _EVAL_COLUMNS = (*METRICS, "fps")
 _COMBINED = "COMBINED"
+
+
+def _variant_names(text: str) -> list[str]:
+    try:
+        return parse_variants(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentParser:
@@ -58,6 +68,14 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
     p.add_argument("--no-cache", action="store_true", help="compute detections and embeddings afresh, store nothing")
     p.add_argument("--cache-dir", type=Path, help="input cache (default $TRACKER_CACHE or ~/.cache/tracker/eval)")
     p.add_argument("--sequences", nargs="+", metavar="NAME", help="only these sequences")
+    p.add_argument(
+        "--variants",
+        type=_variant_names,
+        metavar="NAME[,NAME...]",
+        help="evaluate generated variants instead: moving, small, dropped, all, original, or names such as "
+        "pan8, zoom, jitter, jump, scale0.5, scale0.35, drop2; results per variant under --out/<variant>/",
+    )
+    p.add_argument("--variant-seed", type=int, default=0, help="seed of the random camera motion of the variants")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the table")
     return p
 
@@ -131,9 +149,11 @@ def _report(
     scores: dict[str, dict[str, dict[str, float]]],
     elapsed: float,
     say: Any,
+    out: Path,
+    variant: str | None = None,
 ) -> dict[str, Any]:
-    """Print the table and write summary.json, the CSV and the chart; returns ours' combined row."""
-    out = Path(args.out)
+    """Print the table and write summary.json, the CSV and the chart into `out`; returns the combined rows
+    ({tracker: metrics}, ours first)."""
     appearance = {r.sequence: r.appearance for r in results if r.tracker == OURS}
     motion_only = [s.name for s in sequences if not appearance[s.name]]
     with_reid = [s.name for s in sequences if appearance[s.name]]
@@ -156,6 +176,10 @@ def _report(
         "motion_only": motion_only,
     }
     title = f"{Path(args.data).name}: {args.detections} detections, {args.split}"
+    if variant is not None:
+        extra["variant"] = variant
+        title += f", variant {variant}"
+        say(f"variant {variant}:")
     reused = [t for t in trackers if any(r.resumed for r in results if r.tracker == t)]
     extra["timing_from_earlier_run"] = reused
     if compare and reused and len(reused) < len(trackers):
@@ -169,13 +193,23 @@ def _report(
         write_csv(out / "compare.csv", table, key="tracker")
         labelled = {f"{t}\n{row['ms_per_frame']:.2f} ms/frame": row for t, row in table.items()}
         write_chart(out / "compare.png", labelled, title)
+        return table
     else:
         rows = per_seq | {_COMBINED: combined}
         print(format_table(rows, _EVAL_COLUMNS))
         write_summary(out / "summary.json", combined, per_seq, config_to_dict(cfg), **extra)
         write_csv(out / "metrics.csv", rows, key="sequence")
         write_chart(out / "metrics.png", rows, title)
-    return combined
+    return {OURS: combined}
+
+
+def _report_variants(out: Path, rows: dict[str, dict[str, dict[str, Any]]], compare: bool) -> None:
+    """One table over variants: a row per (variant, tracker); variants.csv and variants.json in `out`."""
+    flat = {f"{v} {t}" if compare else v: m for v, table in rows.items() for t, m in table.items()}
+    columns = _COMPARE_COLUMNS if compare else _EVAL_COLUMNS
+    print(format_table(flat, columns))
+    write_csv(out / "variants.csv", flat, key="variant")
+    write_text_atomic(out / "variants.json", json.dumps(rows, indent=2))
 
 
 def _run(argv: list[str] | None, compare: bool) -> int:
@@ -193,8 +227,22 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             Path(args.out).mkdir(parents=True, exist_ok=True)
             reid_possible = cfg.appearance.enabled and cfg.reid.model != "none"
             trackers = _trackers(args, compare, reid_possible and any(s.has_all_images for s in sequences), say)
-            results, scores = _evaluate(args, trackers, cfg, sequences, Path(args.out))
-            combined = _report(args, compare, cfg, sequences, results, scores, time.perf_counter() - started, say)
+            by_variant: dict[str, dict[str, dict[str, Any]]] = {}
+            for variant in args.variants or [None]:
+                seqs, out = sequences, Path(args.out)
+                if variant is not None:
+                    seqs = variant_sequences(
+                        sequences, variant, args.variant_seed, default_variants_dir(args.cache_dir)
+                    )
+                    out = out / variant
+                    out.mkdir(parents=True, exist_ok=True)
+                results, scores = _evaluate(args, trackers, cfg, seqs, out)
+                elapsed = time.perf_counter() - started
+                table = _report(args, compare, cfg, seqs, results, scores, elapsed, say, out, variant)
+                by_variant[variant or ""] = table
+            if args.variants:
+                _report_variants(Path(args.out), by_variant, compare)
+            combined = by_variant[args.variants[-1] if args.variants else ""][OURS]
     except (ConfigError, FileNotFoundError, ValueError, OSError) as exc:
         print(f"track {name}: error: {exc}", file=sys.stderr)
         return _EXIT_USER_ERROR
