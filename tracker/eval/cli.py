@@ -129,14 +129,20 @@ def _evaluate(
     return results, dict(zip(trackers, scores, strict=True))
 
 
-def _trackers(args: argparse.Namespace, compare: bool, any_embeddings: bool, say: Any) -> list[str]:
-    """Ours, then the requested peers; ReID-only peers are dropped where no sequence has embeddings."""
+def _trackers(args: argparse.Namespace, compare: bool, any_embeddings: bool, any_images: bool, say: Any) -> list[str]:
+    """Ours, then the requested peers; ReID-only peers are dropped where no sequence has embeddings, and
+    peers with GMC where no sequence has all its images."""
     peers = list(args.peers) if compare else []
     if not any_embeddings:
         skipped = [p for p in peers if PEERS[p].requires_embeddings]
         peers = [p for p in peers if p not in skipped]
         if skipped:
             say(f"no embeddings (motion only): skipping {', '.join(skipped)}")
+    if not any_images:
+        skipped = [p for p in peers if PEERS[p].uses_images]
+        peers = [p for p in peers if p not in skipped]
+        if skipped:
+            say(f"no images for global motion compensation: skipping {', '.join(skipped)}")
     return [OURS, *peers]
 
 
@@ -226,7 +232,8 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             sequences = find_sequences(args.data, args.split, args.sequences)
             Path(args.out).mkdir(parents=True, exist_ok=True)
             reid_possible = cfg.appearance.enabled and cfg.reid.model != "none"
-            trackers = _trackers(args, compare, reid_possible and any(s.has_all_images for s in sequences), say)
+            any_images = any(s.has_all_images for s in sequences)
+            trackers = _trackers(args, compare, reid_possible and any_images, any_images, say)
             by_variant: dict[str, dict[str, dict[str, Any]]] = {}
             for variant in args.variants or [None]:
                 seqs, out = sequences, Path(args.out)
