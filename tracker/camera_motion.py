@@ -8,7 +8,7 @@ as camera motion. Methods (all OpenCV; the idea and the names follow BoT-SORT's 
   (`calcOpticalFlowPyrLK`), then `estimateAffinePartial2D` with RANSAC;
 - `orb`: ORB keypoints matched by a brute-force Hamming matcher with cross-check, then the same RANSAC fit;
 - `ecc`: enhanced correlation coefficient maximisation (`findTransformECC`, Evangelidis & Psarakis 2008) of
-  a Euclidean warp.
+  an affine warp.
 A failed estimate (too few points or inliers, a fit that does not converge or is implausible, such as a
 scene cut) gives the identity and is counted in `failures`.
 
@@ -247,7 +247,7 @@ class CameraMotionEstimator:
         criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, _ECC_ITERATIONS, _ECC_EPSILON)
         try:
             rho, warp = cv2.findTransformECC(
-                previous, current, warp, cv2.MOTION_EUCLIDEAN, criteria, previous_mask, _ECC_GAUSS_FILTER
+                previous, current, warp, cv2.MOTION_AFFINE, criteria, previous_mask, _ECC_GAUSS_FILTER
             )
         except cv2.error:  # did not converge (e.g. a scene cut or a blank frame)
             return None

@@ -21,7 +21,7 @@ from typing import Any
 from tracker.config import ConfigError, TrackerConfig, config_to_dict, load_config
 from tracker.eval.peers import PEERS, REID_PEERS
 from tracker.eval.report import format_table, write_chart, write_csv, write_summary
-from tracker.eval.runner import OURS, RunResult, parallel_map, run_all
+from tracker.eval.runner import OURS, OURS_NO_CMC, RunResult, parallel_map, run_all
 from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
 from tracker.eval.sequences import Sequence, find_sequences
 from tracker.eval.variants import default_variants_dir, parse_variants, variant_sequences
@@ -129,7 +129,9 @@ def _evaluate(
     return results, dict(zip(trackers, scores, strict=True))
 
 
-def _trackers(args: argparse.Namespace, compare: bool, any_embeddings: bool, any_images: bool, say: Any) -> list[str]:
+def _trackers(
+    args: argparse.Namespace, compare: bool, any_embeddings: bool, any_images: bool, cmc: bool, say: Any
+) -> list[str]:
     """Ours, then the requested peers; ReID-only peers are dropped where no sequence has embeddings, and
     peers with GMC where no sequence has all its images."""
     peers = list(args.peers) if compare else []
@@ -143,7 +145,9 @@ def _trackers(args: argparse.Namespace, compare: bool, any_embeddings: bool, any
         peers = [p for p in peers if p not in skipped]
         if skipped:
             say(f"no images for global motion compensation: skipping {', '.join(skipped)}")
-    return [OURS, *peers]
+    # With camera-motion compensation on, ours without it is a row of its own, for reading the gain.
+    no_cmc = [OURS_NO_CMC] if compare and any_images and cmc else []
+    return [OURS, *no_cmc, *peers]
 
 
 def _report(
@@ -192,7 +196,9 @@ def _report(
         say(f"ms/frame of {', '.join(reused)} comes from an earlier run; use a new --out for same-run timings")
     if compare:
         table = {t: scores[t][_COMBINED] | _timing(results, t) for t in trackers}
-        extra["embeddings_fed_to"] = [t for t in trackers if t == OURS or t in REID_PEERS] if with_reid else []
+        extra["embeddings_fed_to"] = (
+            [t for t in trackers if t in (OURS, OURS_NO_CMC) or t in REID_PEERS] if with_reid else []
+        )
         extra["peer_sequences"] = {t: {k: v for k, v in scores[t].items() if k != _COMBINED} for t in trackers[1:]}
         print(format_table(table, _COMPARE_COLUMNS))
         write_summary(out / "summary.json", combined, per_seq, config_to_dict(cfg), trackers=table, **extra)
@@ -233,7 +239,8 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             Path(args.out).mkdir(parents=True, exist_ok=True)
             reid_possible = cfg.appearance.enabled and cfg.reid.model != "none"
             any_images = any(s.has_all_images for s in sequences)
-            trackers = _trackers(args, compare, reid_possible and any_images, any_images, say)
+            cmc = cfg.motion.camera_compensation != "none"
+            trackers = _trackers(args, compare, reid_possible and any_images, any_images, cmc, say)
             by_variant: dict[str, dict[str, dict[str, Any]]] = {}
             for variant in args.variants or [None]:
                 seqs, out = sequences, Path(args.out)

@@ -28,12 +28,15 @@ from tracker.eval.inputs import FrameInputs, InputModels, SequenceInputs, load_i
 from tracker.eval.sequences import Sequence
 from tracker.io.mot import format_mot_row, write_text_atomic
 
-__all__ = ["OURS", "RunResult", "parallel_map", "run_all"]
+__all__ = ["OURS", "OURS_NO_CMC", "RunResult", "parallel_map", "run_all"]
 
 log = logging.getLogger(__name__)
 
 OURS = "ours"
 """The name of our tracker in results and tables."""
+OURS_NO_CMC = "ours-noCMC"
+"""Ours with camera-motion compensation off (a compare row beside ours when ours has it on)."""
+_NO_CMC = ["motion.camera_compensation=none"]
 _MS_PER_S = 1e3
 _MOTION_ONLY = ["appearance.enabled=false"]
 
@@ -150,7 +153,7 @@ def _inputs_digest(frames: list[FrameInputs]) -> str:
 
 
 def _tracker_identity(name: str, cfg_dict: dict[str, Any]) -> Any:
-    if name == OURS:
+    if name in (OURS, OURS_NO_CMC):
         return cfg_dict
     import ultralytics
 
@@ -207,7 +210,7 @@ def _finished(job: _Job) -> RunResult | None:
 
 def _run_job(job: _Job) -> RunResult:
     seq, inputs = job.seq, job.inputs
-    if job.tracker == OURS:
+    if job.tracker in (OURS, OURS_NO_CMC):
         lines, elapsed = _track_ours(parse_config(job.cfg_dict), seq, inputs)
     else:
         lines, elapsed = _track_peer(job.tracker, seq, inputs)
@@ -238,8 +241,13 @@ def run_all(
     """
     models = InputModels(cfg)
     inputs = {seq.name: load_inputs(seq, source, cfg, cache_dir, use_cache, models) for seq in sequences}
+    cfg_dicts = {OURS_NO_CMC: config_to_dict(cfg.replace(_NO_CMC))}
     cfg_dict = config_to_dict(cfg)
-    jobs = [_make_job(t, cfg_dict, seq, inputs[seq.name], Path(out_dir)) for t in trackers for seq in sequences]
+    jobs = [
+        _make_job(t, cfg_dicts.get(t, cfg_dict), seq, inputs[seq.name], Path(out_dir))
+        for t in trackers
+        for seq in sequences
+    ]
     results: list[RunResult | None] = [_finished(job) for job in jobs]
     pending = [i for i, r in enumerate(results) if r is None]
     for i, result in zip(pending, parallel_map(_run_job, [jobs[i] for i in pending], workers), strict=True):
