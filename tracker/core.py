@@ -49,7 +49,7 @@ class TrackerCore:
         self.config = config
         self.frame_rate = float(frame_rate)
         self.device = torch.device(device)
-        self.kalman = KalmanFilter(config.motion)
+        self.kalman = KalmanFilter(config.motion, step_ratio=config.motion.reference_frame_rate / self.frame_rate)
         app = config.appearance
         self.bank = AppearanceBank(app.bank_capacity, self.device, app.initial_slots, app.aggregation, app.topk)
         self.tracks: list[Track] = []
@@ -155,7 +155,7 @@ class TrackerCore:
             empty = np.zeros((t, n))
             return _FrameView(empty, empty.astype(bool), empty + np.nan, empty + np.nan, det_xywh, dets)
         mean, cov = self._mean, self._cov
-        iou = assoc.iou_matrix(xywh_to_xyxy(mean[:, :4]), dets.boxes_xyxy)
+        iou = assoc.buffered_iou_matrix(xywh_to_xyxy(mean[:, :4]), dets.boxes_xyxy, self._motion_buffer(cov))
         same_class = np.array([tr.class_id for tr in self.tracks])[:, None] == dets.class_ids[None, :]
         gate = (
             (self.kalman.gating_distance(mean, cov, det_xywh) <= self.config.motion.gate_chi2) | (iou > 0)
@@ -192,6 +192,13 @@ class TrackerCore:
             similarity[~candidates] = np.nan
         reid_sim = np.where(plausible, similarity, np.nan)
         return _FrameView(iou, gate, similarity, reid_sim, det_xywh, dets)
+
+    def _motion_buffer(self, cov: np.ndarray) -> np.ndarray:
+        """(T, 2) pixels by which overlaps are buffered: the displacement the filter cannot predict (its velocity
+        std) over the part of the frame interval beyond the reference interval. Zero at and above the reference
+        frame rate; at low rates it lets a track whose velocity is still unknown overlap its next detection."""
+        beyond = max(0.0, 1.0 - self.frame_rate / self.config.motion.reference_frame_rate)
+        return self.kalman.velocity_std(cov)[:, :2] * beyond
 
     def _needs_embedding(
         self, gate: np.ndarray, gated_iou: np.ndarray, lost: np.ndarray, compare: np.ndarray
