@@ -167,6 +167,8 @@ class TrackerConfig:
 
     device: str = _key("auto", "auto (CUDA when present) | cpu | cuda | cuda:N")
     frame_rate: float = _key(30.0, "frames per second when the source does not say", lo=0.001)
+    min_frame_rate: float = _key(1.0, "a source declaring fewer frames/s than this is not believed", lo=0.001)
+    max_frame_rate: float = _key(240.0, "a source declaring more frames/s than this is not believed", lo=0.001)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     reid: ReIDConfig = field(default_factory=ReIDConfig)
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
@@ -265,6 +267,9 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
 
 def _check_relations(cfg: Any, prefix: str) -> None:
     """Constraints between keys of one section."""
+    if isinstance(cfg, TrackerConfig) and cfg.min_frame_rate > cfg.max_frame_rate:
+        low, high = cfg.min_frame_rate, cfg.max_frame_rate
+        raise ConfigError(f"min_frame_rate ({low}) must not exceed max_frame_rate ({high})")
     if isinstance(cfg, AssociationConfig) and cfg.low_score > cfg.high_score:
         raise ConfigError(f"{prefix}low_score ({cfg.low_score}) must not exceed {prefix}high_score ({cfg.high_score})")
 
