@@ -1,11 +1,19 @@
-"""Frame rate: the same physical scene gives the same outcome sampled anywhere from 2 to 60 frames/s."""
+"""Frame rate: an absurd declared rate is not believed (warning, fallback, --fps), and the same physical scene gives
+the same outcome sampled anywhere from 2 to 60 frames/s, motion only and with embeddings."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from media import write_video
+from test_cli import fake_models, scene  # noqa: F401  (fixture)
 
 from tracker import Tracker, load_config
+from tracker.cli import main
+from tracker.config import ConfigError
+from tracker.frame_rate import FrameRateChoice, choose_frame_rate
+from tracker.io.mot import read_mot_rows
+from tracker.io.sources import timestamp_rate
 from tracker.testing import Walker, identity_embeddings, render
 
 DIM = 64
@@ -74,3 +82,50 @@ def test_crossing_scene_same_outcome_from_2_to_60_fps(fps, appearance):
         assert len(ids[identity]) == 1, f"{fps} fps: person {identity} got IDs {ids[identity]}"
         assert reported[identity] >= MIN_REPORTED, f"{fps} fps: person {identity} reported {reported[identity]:.0%}"
     assert len(set.union(*ids.values())) == PEOPLE, "three people, three IDs"
+
+
+# ---------------------------------------------------------------------------------------- the source's rate
+def test_implausible_declared_rate_falls_back_to_timestamps_then_config():
+    cfg = load_config(None)
+    probes = []
+
+    def measured(value):
+        return lambda: probes.append(value) or value
+
+    choice = choose_frame_rate(1000.0, cfg, timestamp_rate=measured(25.0), source_name="cam.mp4")
+    assert (choice.frame_rate, choice.origin) == (25.0, "timestamps")
+    assert (
+        "cam.mp4 declares 1000 frames/s" in choice.warning and "using 25 frames/s from its timestamps" in choice.warning
+    )
+    choice = choose_frame_rate(1000.0, cfg, timestamp_rate=measured(1000.0))
+    assert (choice.frame_rate, choice.origin) == (30.0, "config") and "frame_rate = 30" in choice.warning
+    choice = choose_frame_rate(0.2, cfg, timestamp_rate=measured(None))
+    assert choice.frame_rate == 30.0 and "declares 0.2 frames/s" in choice.warning
+    assert len(probes) == 3
+    for declared in (1.0, 7.0, 25.0, 240.0):
+        assert choose_frame_rate(declared, cfg, timestamp_rate=measured(99.0)) == FrameRateChoice(declared, "source")
+    assert len(probes) == 3, "timestamps are read only when the header is implausible"
+    assert choose_frame_rate(None, cfg) == FrameRateChoice(30.0, "config"), "no rate declared: the config's, silently"
+    assert choose_frame_rate(1000.0, cfg, forced=12.5) == FrameRateChoice(12.5, "forced")
+    narrow = load_config(None, overrides=["min_frame_rate=10", "max_frame_rate=50"])
+    assert choose_frame_rate(60.0, narrow).origin == "config"
+    with pytest.raises(ConfigError, match="min_frame_rate"):
+        load_config(None, overrides=["min_frame_rate=100", "max_frame_rate=50"])
+
+
+def test_video_declaring_1000_fps_warns_and_still_tracks(fake_models, tmp_path, capfd):  # noqa: F811
+    """The issue's example: 60 frames whose header (and timestamps) claim 1000 frames/s."""
+    video = write_video(tmp_path / "fast.mp4", scene(60), "mp4v", fps=1000)
+    assert timestamp_rate(str(video)) == pytest.approx(1000.0), "this file's timestamps claim 1000 too"
+    capfd.readouterr()
+    assert main([str(video), "--out", str(tmp_path / "a"), "--quiet", "--no-save-video"]) == 0
+    err = capfd.readouterr().err
+    assert "declares 1000 frames/s" in err and "frame_rate = 30" in err
+    rows = read_mot_rows(tmp_path / "a" / "fast.txt")
+    assert len(np.unique(rows[:, 1])) == 2 and rows[:, 0].min() == 1, "both walkers tracked from the first frame"
+    assert main([str(video), "--out", str(tmp_path / "b"), "--quiet", "--no-save-video", "--fps", "30"]) == 0
+    assert "declares" not in capfd.readouterr().err, "--fps forces the rate: nothing to warn about"
+    np.testing.assert_array_equal(rows, read_mot_rows(tmp_path / "b" / "fast.txt")), "as if the header said 30"
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(video), "--out", str(tmp_path / "c"), "--quiet", "--fps", "0"])
+    assert exit_info.value.code == 2 and "--fps: must be a positive number" in capfd.readouterr().err

@@ -103,6 +103,17 @@ def _exists(path: Path) -> bool:
         return False
 
 
+def _as_path(text: str) -> Path:
+    """The path `text` names: itself where it exists (a folder called `~x` too), else with `~` expanded."""
+    literal = Path(text)
+    if _exists(literal):
+        return literal
+    try:
+        return literal.expanduser()
+    except RuntimeError:  # `~name` of an unknown user
+        return literal
+
+
 def _literal_glob(path: Path) -> tuple[str, Path | None]:
     """The glob pattern for `path` with its longest existing folder prefix escaped, and that folder (or None)."""
     parts = path.parts
@@ -116,7 +127,7 @@ def _literal_glob(path: Path) -> tuple[str, Path | None]:
 def resolve_source(spec: str | Path) -> str:
     """What a source string names: "path", "glob", "url" or "webcam" (the order of the module doc), else "missing"."""
     text = str(spec)
-    path = Path(text).expanduser()
+    path = _as_path(text)
     if text and _exists(path):
         return "path"
     if any(ch in text for ch in GLOB_CHARS) and _glob_images(path)[0]:
@@ -152,7 +163,7 @@ def open_source(spec: str | Path) -> FrameSource:
     """
     spec = str(spec)
     kind = resolve_source(spec)
-    path = Path(spec).expanduser()
+    path = _as_path(spec)
     if kind == "path":
         return _folder_source(path) if path.is_dir() else _video_source(path)
     if kind == "glob":
@@ -213,7 +224,8 @@ def _video_source(path: Path) -> FrameSource:
         raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
     if size == 0:
         raise SourceError(f"{path}: empty file (0 bytes), not a video")
-    cap = cv2.VideoCapture(str(path))
+    target = str(path.absolute())  # FFmpeg reads a leading "name:" as a protocol ("http:/x"); "/..." is a file
+    cap = cv2.VideoCapture(target)
     try:
         ok, first = cap.read() if cap.isOpened() else (False, None)
         fps = cap.get(cv2.CAP_PROP_FPS) if cap.isOpened() else 0.0
@@ -224,7 +236,7 @@ def _video_source(path: Path) -> FrameSource:
         raise SourceError(f"{path}: not a readable video (OpenCV could not decode a frame; not a video, or truncated)")
 
     def frames(src: FrameSource) -> FrameIterator:
-        capture = cv2.VideoCapture(str(path))
+        capture = cv2.VideoCapture(target)
         position, last_good = 0, 0  # frames consumed so far; the last one decoded
         try:
             while position - last_good < MAX_CONSECUTIVE_FAILURES:
@@ -254,7 +266,7 @@ def _video_source(path: Path) -> FrameSource:
         "video",
         fps if fps and fps > 0 else None,
         total or None,
-        timestamp_rate=lambda: timestamp_rate(str(path)),
+        timestamp_rate=lambda: timestamp_rate(target),
         _frames=frames,
     )
 
