@@ -21,6 +21,7 @@ import yaml
 __all__ = [
     "AppearanceConfig",
     "AssociationConfig",
+    "ClassConfig",
     "ConfigError",
     "DetectorConfig",
     "LifecycleConfig",
@@ -151,6 +152,19 @@ class AssociationConfig:
 
 
 @dataclass(frozen=True)
+class ClassConfig:
+    """The class policy of all four matching stages (see tracker/classes.py)."""
+
+    compatible_groups: tuple[tuple[int, ...], ...] = _key(
+        ((2, 5, 7),), "classes that may share a track (COCO car, bus, truck); other class pairs never do"
+    )
+    mismatch_cost: float = _key(
+        0.1, "cost added to a track-detection pair of two different classes of one group", lo=0, hi=2
+    )
+    vote_seconds: float = _key(1.0, "a track's class is the score-weighted vote of its detections this long", lo=0)
+
+
+@dataclass(frozen=True)
 class LifecycleConfig:
     """Tentative -> confirmed -> lost -> removed."""
 
@@ -174,6 +188,7 @@ class TrackerConfig:
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
     motion: MotionConfig = field(default_factory=MotionConfig)
     association: AssociationConfig = field(default_factory=AssociationConfig)
+    classes: ClassConfig = field(default_factory=ClassConfig)
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
 
     def replace(self, overrides: list[str] | dict[str, Any]) -> TrackerConfig:
@@ -270,6 +285,11 @@ def _check_relations(cfg: Any, prefix: str) -> None:
     if isinstance(cfg, TrackerConfig) and cfg.min_frame_rate > cfg.max_frame_rate:
         low, high = cfg.min_frame_rate, cfg.max_frame_rate
         raise ConfigError(f"min_frame_rate ({low}) must not exceed max_frame_rate ({high})")
+    if isinstance(cfg, ClassConfig):
+        listed = [c for group in cfg.compatible_groups for c in group]
+        twice = sorted({c for c in listed if listed.count(c) > 1})
+        if twice:
+            raise ConfigError(f"{prefix}compatible_groups: class {twice[0]} is in more than one group")
     if isinstance(cfg, AssociationConfig) and cfg.low_score > cfg.high_score:
         raise ConfigError(f"{prefix}low_score ({cfg.low_score}) must not exceed {prefix}high_score ({cfg.high_score})")
 

@@ -79,7 +79,8 @@ class Tracker:
         Args:
             boxes_xyxy: (N, 4) pixel corners (numpy or torch).
             scores: (N,) detection confidences in [0, 1].
-            class_ids: (N,) integer classes, or None (all one class). Tracks never change class.
+            class_ids: (N,) integer classes, or None (all one class). The class policy (`classes.*`, see
+                tracker/classes.py) decides which classes may continue a track; a track's class is a vote.
             embeddings: (N, D) appearance embeddings (numpy or torch, any D), or None for motion only.
             embed: instead of `embeddings`, your own ReID as a callable: (R,) row indices into this call's
                 arrays -> (R, D) embeddings. Called at most once per frame, for just the detections whose
