@@ -129,3 +129,9 @@ def test_video_declaring_1000_fps_warns_and_still_tracks(fake_models, tmp_path, 
     with pytest.raises(SystemExit) as exit_info:
         main([str(video), "--out", str(tmp_path / "c"), "--quiet", "--fps", "0"])
     assert exit_info.value.code == 2 and "--fps: must be a positive number" in capfd.readouterr().err
+
+
+def test_tracker_built_with_an_implausible_rate_warns(caplog):
+    with caplog.at_level("WARNING", logger="tracker.pipeline"):
+        Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=1000)
+    assert "frame_rate 1000 is outside the plausible range [1, 240]" in caplog.text

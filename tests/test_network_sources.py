@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 from http_media import LiveServer, MediaServer
+from media import write_video
 from test_cli import blob_detector
 
 import tracker.io.sources as sources
@@ -143,3 +144,18 @@ def test_live_stream_reconnects_keeps_counting_and_records_the_gap(monkeypatch):
 def test_summary_reports_stream_gaps():
     summary = run.RunSummary(frames=25, seconds=1.0, gaps=[(10, 0.5)])
     assert "dropped 1 time(s) and came back: no frames for 0.5 s after frame 10" in summary.describe()
+
+
+def test_http_video_shorter_than_its_header_ends_like_a_truncated_file(monkeypatch, tmp_path):
+    """An AVI cut in half on the server: its header announces 40 frames; the run gets the frames before the cut,
+    says where it stopped, and ends at once (no error, no replay)."""
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
+    rng = np.random.default_rng(1)
+    frames = [rng.integers(0, 256, (SIZE[1], SIZE[0], 3), dtype=np.uint8) for _ in range(40)]
+    data = write_video(tmp_path / "clip.avi", frames, "MJPG").read_bytes()
+    with MediaServer(data[: len(data) // 2]) as server:
+        src = open_source(f"{server.url}/clip.avi")
+        assert src.total == 40
+        numbers, _ = read_bounded(src)
+    assert 5 <= len(numbers) < 40 and numbers == list(range(1, len(numbers) + 1))
+    assert src.ended_early == numbers[-1]

@@ -3,9 +3,10 @@ track's own class as a vote.
 
 Detectors change their mind about a class from frame to frame (car, truck, car ...). The policy, used the same
 way by all four matching stages:
-- classes in one `classes.compatible_groups` group (default COCO car 2, bus 5, truck 7) may share a track; a
-  pair whose classes differ inside a group pays `classes.mismatch_cost` on top of the stage's cost (a penalty,
-  not a wall: when the class flickers the track keeps its ID, but a same-class rival wins a close contest);
+- classes in one `classes.compatible_groups` group (default COCO car 2, bus 5, truck 7; bicycle 1, motorcycle
+  3) may share a track; a pair whose classes differ inside a group pays `classes.mismatch_cost` on top of the
+  stage's cost (a penalty, not a wall: when the class flickers the track keeps its ID, but a same-class rival
+  wins a close contest);
 - two classes not in one group never share a track (a person never takes a car's ID);
 - a track's class is the score-weighted vote of its matched detections over the last `classes.vote_seconds`,
   so one low-score detection of another class cannot relabel it, while a lasting change does.

@@ -156,7 +156,8 @@ class ClassConfig:
     """The class policy of all four matching stages (see tracker/classes.py)."""
 
     compatible_groups: tuple[tuple[int, ...], ...] = _key(
-        ((2, 5, 7),), "classes that may share a track (COCO car, bus, truck); other class pairs never do"
+        ((2, 5, 7), (1, 3)),
+        "classes that may share a track (COCO car/bus/truck, bicycle/motorcycle); other pairs never do",
     )
     mismatch_cost: float = _key(
         0.1, "cost added to a track-detection pair of two different classes of one group", lo=0, hi=2

@@ -45,6 +45,13 @@ class Tracker:
         self.frame_rate = float(frame_rate if frame_rate is not None else self.config.frame_rate)
         if not self.frame_rate > 0:
             raise ValueError(f"frame_rate must be positive, got {frame_rate}")
+        if not self.config.min_frame_rate <= self.frame_rate <= self.config.max_frame_rate:
+            log.warning(
+                "frame_rate %g is outside the plausible range [%g, %g]: every time limit is converted with it",
+                self.frame_rate,
+                self.config.min_frame_rate,
+                self.config.max_frame_rate,
+            )
         self.detector = detector
         self.embedder = embedder
         self.core = TrackerCore(self.config, self.frame_rate, self.device)

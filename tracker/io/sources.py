@@ -325,18 +325,27 @@ def _url_source(url: str) -> FrameSource:
 
 
 def _finite_url_frames(url: str, total: int, first: cv2.VideoCapture) -> Callable[[FrameSource], FrameIterator]:
-    """Frames 1..total of a file on a server; a connection lost before the end is reopened at the next frame."""
+    """Frames 1..total of a file on a server; a connection lost before the end is reopened at the next frame.
+
+    A server that answers again but has no frame there (the file is shorter than its header says, or damaged)
+    ends the video like a truncated local file (`ended_early`); one that does not answer raises `SourceError`.
+    """
 
     def frames(src: FrameSource) -> FrameIterator:
         capture, position, retries, wait = first, 0, 0, STREAM_BACKOFF_S
+        reopened = False  # the server answered the last reopening
         try:
             while position < total:
                 ok, image = capture.read() if capture.isOpened() else (False, None)
                 if ok and image is not None:
                     position += 1
-                    retries, wait = 0, STREAM_BACKOFF_S
+                    retries, wait, reopened = 0, STREAM_BACKOFF_S, False
                     yield position, image
                     continue
+                if reopened:
+                    src.ended_early = position
+                    log.warning("%s: no readable frames after frame %d of %d (truncated?)", url, position, total)
+                    return
                 if retries >= STREAM_RETRIES:
                     raise SourceError(
                         f"{url}: connection lost after frame {position} of {total} and did not come back "
@@ -349,7 +358,8 @@ def _finite_url_frames(url: str, total: int, first: cv2.VideoCapture) -> Callabl
                     return
                 wait *= 2
                 capture = _open_capture(url)
-                if capture.isOpened() and position:
+                reopened = capture.isOpened()
+                if reopened and position:
                     _seek(capture, position)
         finally:
             capture.release()
