@@ -27,6 +27,8 @@ EmbedFn = Callable[[np.ndarray], torch.Tensor]
 
 log = logging.getLogger(__name__)
 
+_BUFFER_SIGMAS = 1.96  # motion buffer in velocity stds: the two-sided 95% normal quantile, as the 95% motion gate
+
 
 @dataclass(frozen=True)
 class _FrameView:
@@ -204,11 +206,12 @@ class TrackerCore:
         return _FrameView(iou, class_cost, gate, similarity, reid_sim, det_xywh, dets)
 
     def _motion_buffer(self, cov: np.ndarray) -> np.ndarray:
-        """(T, 2) pixels by which overlaps are buffered: the displacement the filter cannot predict (its velocity
-        std) over the part of the frame interval beyond the reference interval. Zero at and above the reference
-        frame rate; at low rates it lets a track whose velocity is still unknown overlap its next detection."""
+        """(T, 2) pixels by which overlaps are buffered: the displacement the filter cannot predict (95% of its
+        velocity distribution) over the part of the frame interval beyond the reference interval. Zero at and above
+        the reference frame rate; at low rates it lets a track whose velocity is still unknown overlap its next
+        detection."""
         beyond = max(0.0, 1.0 - self.frame_rate / self.config.motion.reference_frame_rate)
-        return self.kalman.velocity_std(cov)[:, :2] * beyond
+        return self.kalman.velocity_std(cov)[:, :2] * (_BUFFER_SIGMAS * beyond)
 
     def _needs_embedding(
         self, gate: np.ndarray, gated_iou: np.ndarray, lost: np.ndarray, compare: np.ndarray
