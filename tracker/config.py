@@ -119,7 +119,7 @@ class MotionConfig:
     output_filtered_box: bool = _key(True, "report the Kalman-corrected box (false: the raw detection box)")
     reupdate_after_loss: bool = _key(True, "on recovery, replay the hidden frames along a straight line (OC-SORT ORU)")
     reference_frame_rate: float = _key(
-        30.0, "frames/s at which the two std_ keys are per-frame noises (rescaled at other rates)", lo=0.001
+        25.0, "frames/s at which the two std_ keys are per-frame noises (rescaled at other rates)", lo=0.001
     )
 
 
