@@ -137,3 +137,19 @@ def test_class_vote_is_score_weighted_and_windowed():
 def test_a_class_in_two_groups_is_refused():
     with pytest.raises(ConfigError, match="class 7 is in more than one group"):
         load_config(None, overrides=["classes.compatible_groups=[[2, 7], [7, 5]]"])
+
+
+def test_class_vote_agrees_with_a_recount_of_its_window():
+    rng = np.random.default_rng(3)
+    for window in (1, 2, 5, 30):
+        labels = rng.choice([CAR, BUS, TRUCK], size=300, p=[0.6, 0.1, 0.3])
+        scores = rng.uniform(0.1, 1.0, size=300)
+        vote = ClassVote(window, int(labels[0]), float(scores[0]))
+        current = int(labels[0])
+        for i in range(1, 300):
+            got = vote.add(int(labels[i]), float(scores[i]))
+            lo = max(0, i - window + 1)
+            weights = {c: scores[lo : i + 1][labels[lo : i + 1] == c].sum() for c in set(labels[lo : i + 1].tolist())}
+            if weights.get(current, 0.0) < max(weights.values()) - 1e-9:
+                current = max(weights, key=weights.get)
+            assert got == current, (window, i)

@@ -55,15 +55,17 @@ class ClassVote:
 
     def __init__(self, window: int, class_id: int, score: float) -> None:
         self._votes: deque[tuple[int, float]] = deque([(class_id, score)], maxlen=max(1, window))
+        self._weights = {class_id: score}  # summed score per class over the window, kept up to date
         self.class_id = class_id
 
     def add(self, class_id: int, score: float) -> int:
-        """Count one matched detection; returns the track's class after it."""
+        """Count one matched detection (O(classes seen), not O(window)); returns the track's class after it."""
+        if len(self._votes) == self._votes.maxlen:
+            old_class, old_score = self._votes[0]
+            self._weights[old_class] -= old_score
         self._votes.append((class_id, score))
-        weights: dict[int, float] = {}
-        for c, s in self._votes:
-            weights[c] = weights.get(c, 0.0) + s
-        best = max(weights.values())
-        if weights.get(self.class_id, -1.0) < best:
-            self.class_id = max(weights, key=weights.__getitem__)
+        self._weights[class_id] = self._weights.get(class_id, 0.0) + score
+        best = max(self._weights, key=self._weights.__getitem__)  # a handful of classes at most
+        if self._weights[best] > self._weights.get(self.class_id, 0.0):
+            self.class_id = best
         return self.class_id
