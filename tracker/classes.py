@@ -35,13 +35,16 @@ class ClassPolicy:
         self._group = {int(c): g for g, group in enumerate(config.compatible_groups) for c in group}
 
     def _groups(self, classes: np.ndarray) -> np.ndarray:
-        return np.array([self._group.get(int(c), _NO_GROUP) for c in classes], dtype=np.int64)
+        uniques, inverse = np.unique(classes, return_inverse=True)
+        return np.array([self._group.get(int(c), _NO_GROUP) for c in uniques], dtype=np.int64)[inverse]
 
     def cost(self, track_classes: np.ndarray, det_classes: np.ndarray) -> np.ndarray:
         """(T,) x (N,) classes -> (T, N) cost to add to any stage: 0 for the same class, `mismatch_cost` for
         two classes of one compatible group, inf for incompatible classes."""
         track_classes, det_classes = np.asarray(track_classes), np.asarray(det_classes)
         same = track_classes[:, None] == det_classes[None, :]
+        if same.all():  # one class in the frame (the common case): nothing to look up
+            return np.zeros(same.shape)
         gt, gd = self._groups(track_classes), self._groups(det_classes)
         grouped = (gt[:, None] == gd[None, :]) & (gt[:, None] != _NO_GROUP)
         return np.where(same, 0.0, np.where(grouped, self.mismatch_cost, np.inf))
