@@ -265,6 +265,8 @@ def test_every_numeric_key_accepts_its_bounds(key):
         extra = {"association.low_score": 0.0} if key == "association.high_score" else {}
         if key == "association.low_score":
             extra = {"association.high_score": 1.0}
+        if key == "max_frame_rate":
+            extra = {"min_frame_rate": value}
         cfg = load_config(None, {key: value, **extra})
         section, _, name = key.rpartition(".")
         assert getattr(getattr(cfg, section) if section else cfg, name) == value

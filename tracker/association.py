@@ -15,6 +15,7 @@ from tracker.config import AssociationConfig
 
 __all__ = [
     "appearance_motion_cost",
+    "buffered_iou_matrix",
     "iou_cost",
     "iou_matrix",
     "occlusion",
@@ -43,6 +44,30 @@ def iou_matrix(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
     inter = _intersection(a_xyxy, b_xyxy)
     union = _area(a_xyxy)[:, None] + _area(b_xyxy)[None, :] - inter
     return inter / np.maximum(union, np.finfo(np.float64).tiny)
+
+
+def buffered_iou_matrix(a_xyxy: np.ndarray, b_xyxy: np.ndarray, buffer_xy: np.ndarray) -> np.ndarray:
+    """(A, 4) x (B, 4) corner boxes -> (A, B) IoU after growing both boxes of each pair by row a's buffer.
+
+    The buffered IoU of C-BIoU (Yang et al., "Hard to Track Objects with Irregular Motions and Similar
+    Appearances? Make It Easier by Buffering the Matching Space", WACV 2023), with a buffer per row.
+
+    Args:
+        buffer_xy: (A, 2) pixels added on each side, horizontally and vertically; zero rows give the plain IoU.
+    """
+    if len(a_xyxy) == 0 or len(b_xyxy) == 0:
+        return np.zeros((len(a_xyxy), len(b_xyxy)))
+    if not buffer_xy.any():
+        return iou_matrix(a_xyxy, b_xyxy)
+    grow = np.concatenate([-buffer_xy, buffer_xy], axis=1)  # (A, 4)
+    a = (a_xyxy + grow)[:, None, :]  # (A, 1, 4)
+    b = b_xyxy[None, :, :] + grow[:, None, :]  # (A, B, 4)
+    iw = np.maximum(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0.0)
+    ih = np.maximum(np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0.0)
+    inter = iw * ih
+    area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
+    area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
+    return inter / np.maximum(area_a + area_b - inter, np.finfo(np.float64).tiny)
 
 
 def occlusion(boxes_xyxy: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:

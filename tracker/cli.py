@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (same as --set device=...)")
     p.add_argument("--classes", type=int, nargs="+", help="class ids to track (same as --set detector.classes=...)")
     p.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
+    p.add_argument("--fps", type=_positive_float, metavar="N", help="frames/s of the source, whatever it declares")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument("--verbose", action="store_true", help="log library messages (and tracebacks of errors)")
     return p
@@ -47,6 +48,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     return value
 
 
@@ -72,6 +80,7 @@ def _track(argv: list[str]) -> int:
         show=args.show,
         progress=not args.quiet,
         max_frames=args.max_frames,
+        frame_rate=args.fps,
     )
     try:
         summary = run_track(options, notify=lambda note: print(f"track: note: {note}", file=sys.stderr))

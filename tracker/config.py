@@ -21,6 +21,7 @@ import yaml
 __all__ = [
     "AppearanceConfig",
     "AssociationConfig",
+    "ClassConfig",
     "ConfigError",
     "DetectorConfig",
     "LifecycleConfig",
@@ -126,6 +127,9 @@ class MotionConfig:
     camera_max_features: int = _key(200, "camera motion: corners (sparse_flow) or keypoints (orb) per frame", lo=8)
     camera_min_inliers: int = _key(12, "camera motion: fewer RANSAC inliers than this gives the identity", lo=3)
     camera_ransac_px: float = _key(1.0, "camera motion: RANSAC inlier distance, pixels of the gray copy", lo=0)
+    reference_frame_rate: float = _key(
+        25.0, "frames/s at which the two std_ keys are per-frame noises (rescaled at other rates)", lo=0.001
+    )
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,20 @@ class AssociationConfig:
 
 
 @dataclass(frozen=True)
+class ClassConfig:
+    """The class policy of all four matching stages (see tracker/classes.py)."""
+
+    compatible_groups: tuple[tuple[int, ...], ...] = _key(
+        ((2, 5, 7), (1, 3)),
+        "classes that may share a track (COCO car/bus/truck, bicycle/motorcycle); other pairs never do",
+    )
+    mismatch_cost: float = _key(
+        0.1, "cost added to a track-detection pair of two different classes of one group", lo=0, hi=2
+    )
+    vote_seconds: float = _key(1.0, "a track's class is the score-weighted vote of its detections this long", lo=0)
+
+
+@dataclass(frozen=True)
 class LifecycleConfig:
     """Tentative -> confirmed -> lost -> removed."""
 
@@ -173,11 +191,14 @@ class TrackerConfig:
 
     device: str = _key("auto", "auto (CUDA when present) | cpu | cuda | cuda:N")
     frame_rate: float = _key(30.0, "frames per second when the source does not say", lo=0.001)
+    min_frame_rate: float = _key(1.0, "a source declaring fewer frames/s than this is not believed", lo=0.001)
+    max_frame_rate: float = _key(240.0, "a source declaring more frames/s than this is not believed", lo=0.001)
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     reid: ReIDConfig = field(default_factory=ReIDConfig)
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
     motion: MotionConfig = field(default_factory=MotionConfig)
     association: AssociationConfig = field(default_factory=AssociationConfig)
+    classes: ClassConfig = field(default_factory=ClassConfig)
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
 
     def replace(self, overrides: list[str] | dict[str, Any]) -> TrackerConfig:
@@ -271,6 +292,14 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
 
 def _check_relations(cfg: Any, prefix: str) -> None:
     """Constraints between keys of one section."""
+    if isinstance(cfg, TrackerConfig) and cfg.min_frame_rate > cfg.max_frame_rate:
+        low, high = cfg.min_frame_rate, cfg.max_frame_rate
+        raise ConfigError(f"min_frame_rate ({low}) must not exceed max_frame_rate ({high})")
+    if isinstance(cfg, ClassConfig):
+        listed = [c for group in cfg.compatible_groups for c in group]
+        twice = sorted({c for c in listed if listed.count(c) > 1})
+        if twice:
+            raise ConfigError(f"{prefix}compatible_groups: class {twice[0]} is in more than one group")
     if isinstance(cfg, AssociationConfig) and cfg.low_score > cfg.high_score:
         raise ConfigError(f"{prefix}low_score ({cfg.low_score}) must not exceed {prefix}high_score ({cfg.high_score})")
 

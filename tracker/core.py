@@ -15,6 +15,7 @@ from tracker import association as assoc
 from tracker.assignment import linear_assignment
 from tracker.bank import AppearanceBank
 from tracker.camera_motion import warp_boxes_xywh, warp_states
+from tracker.classes import ClassPolicy, ClassVote
 from tracker.config import TrackerConfig
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.track import Track
@@ -27,12 +28,15 @@ EmbedFn = Callable[[np.ndarray], torch.Tensor]
 
 log = logging.getLogger(__name__)
 
+_BUFFER_SIGMAS = 1.96  # motion buffer in velocity stds: the two-sided 95% normal quantile, as the 95% motion gate
+
 
 @dataclass(frozen=True)
 class _FrameView:
     """Everything about tracks x detections this frame that several stages share."""
 
     iou: np.ndarray  # (T, N)
+    class_cost: np.ndarray  # (T, N) added to every stage's cost: 0 same class, penalty, inf incompatible
     motion_gate: np.ndarray  # (T, N) bool
     similarity: np.ndarray  # (T, N), NaN where unknown
     reid_sim: np.ndarray  # (T, N) similarity restricted to stage-4-plausible pairs, NaN elsewhere
@@ -50,9 +54,10 @@ class TrackerCore:
         self.config = config
         self.frame_rate = float(frame_rate)
         self.device = torch.device(device)
-        self.kalman = KalmanFilter(config.motion)
+        self.kalman = KalmanFilter(config.motion, step_ratio=config.motion.reference_frame_rate / self.frame_rate)
         app = config.appearance
         self.bank = AppearanceBank(app.bank_capacity, self.device, app.initial_slots, app.aggregation, app.topk)
+        self.classes = ClassPolicy(config.classes)
         self.tracks: list[Track] = []
         self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
         self._cov = np.zeros((0, 8, 8))  # (T, 8, 8) Kalman covariances
@@ -104,16 +109,17 @@ class TrackerCore:
         cost = assoc.appearance_motion_cost(
             view.iou, view.similarity, view.motion_gate, dets.scores, self._match_threshold, cfg
         )
+        cost = cost + view.class_cost
         m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost)
 
         # Stage 2: tracked (not lost) leftovers x low-score detections, IoU only.
         tracked_left = left_tracks[[self.tracks[i].state is TrackState.TRACKED for i in left_tracks]]
-        m2, _, _ = self._match(assoc.iou_cost(view.iou), tracked_left, low, cfg.max_iou_distance_low)
+        m2, _, _ = self._match(assoc.iou_cost(view.iou) + view.class_cost, tracked_left, low, cfg.max_iou_distance_low)
 
         # Stage 3: tentative tracks x leftover confident detections, IoU only.
         fused = dets.scores if cfg.fuse_score else None
         m3, _, left_dets = self._match(
-            assoc.iou_cost(view.iou, fused), tentative, left_dets, cfg.max_iou_distance_tentative
+            assoc.iou_cost(view.iou, fused) + view.class_cost, tentative, left_dets, cfg.max_iou_distance_tentative
         )
 
         # Stage 4: lost tracks x leftovers (and detections just given to tentative tracks), appearance alone.
@@ -140,6 +146,11 @@ class TrackerCore:
         """Matches that confirm a track: `min_hits`, and at least `min_seconds_tentative` of frames."""
         life = self.config.lifecycle
         return max(life.min_hits, math.ceil(life.min_seconds_tentative * self.frame_rate - 1e-9))
+
+    @property
+    def _vote_frames(self) -> int:
+        """Matches in a track's class vote: `classes.vote_seconds` of frames, at least one."""
+        return max(1, round(self.config.classes.vote_seconds * self.frame_rate))
 
     @property
     def _match_threshold(self) -> float:
@@ -172,13 +183,14 @@ class TrackerCore:
             if embed is not None and n and self.config.appearance.enabled:
                 dets = self._embed(dets, self._can_use_appearance(dets), embed)
             empty = np.zeros((t, n))
-            return _FrameView(empty, empty.astype(bool), empty + np.nan, empty + np.nan, det_xywh, dets)
+            return _FrameView(empty, empty, empty.astype(bool), empty + np.nan, empty + np.nan, det_xywh, dets)
         mean, cov = self._mean, self._cov
-        iou = assoc.iou_matrix(xywh_to_xyxy(mean[:, :4]), dets.boxes_xyxy)
-        same_class = np.array([tr.class_id for tr in self.tracks])[:, None] == dets.class_ids[None, :]
+        iou = assoc.buffered_iou_matrix(xywh_to_xyxy(mean[:, :4]), dets.boxes_xyxy, self._motion_buffer(cov))
+        class_cost = self.classes.cost(np.array([tr.class_id for tr in self.tracks]), dets.class_ids)
+        compatible = np.isfinite(class_cost)
         gate = (
             (self.kalman.gating_distance(mean, cov, det_xywh) <= self.config.motion.gate_chi2) | (iou > 0)
-        ) & same_class
+        ) & compatible
 
         states = [tr.state for tr in self.tracks]
         lost = np.array([s is TrackState.LOST for s in states])
@@ -193,7 +205,7 @@ class TrackerCore:
             seconds = np.array([tr.frames_since_update for tr in lost_tracks]) / self.frame_rate
             observed = np.stack([tr.observed_xywh for tr in lost_tracks])
             plausible[lost] = assoc.plausible_reid_pairs(observed, seconds, det_xywh, self.config.association)
-            plausible &= same_class & ~clear[None, :]
+            plausible &= compatible & ~clear[None, :]
 
         # Appearance is consulted where motion alone could be wrong: a lost track, or a track or detection
         # with a second candidate overlapping it. A clear one-to-one pair of a tracked track needs no similarity.
@@ -210,7 +222,15 @@ class TrackerCore:
             similarity = self.bank.similarity(slots, dets.embeddings, candidates)
             similarity[~candidates] = np.nan
         reid_sim = np.where(plausible, similarity, np.nan)
-        return _FrameView(iou, gate, similarity, reid_sim, det_xywh, dets)
+        return _FrameView(iou, class_cost, gate, similarity, reid_sim, det_xywh, dets)
+
+    def _motion_buffer(self, cov: np.ndarray) -> np.ndarray:
+        """(T, 2) pixels by which overlaps are buffered: the displacement the filter cannot predict (95% of its
+        velocity distribution) over the part of the frame interval beyond the reference interval. Zero at and above
+        the reference frame rate; at low rates it lets a track whose velocity is still unknown overlap its next
+        detection."""
+        beyond = max(0.0, 1.0 - self.frame_rate / self.config.motion.reference_frame_rate)
+        return self.kalman.velocity_std(cov)[:, :2] * (_BUFFER_SIGMAS * beyond)
 
     def _needs_embedding(
         self, gate: np.ndarray, gated_iou: np.ndarray, lost: np.ndarray, compare: np.ndarray
@@ -261,6 +281,7 @@ class TrackerCore:
         seconds = np.array([self.tracks[i].frames_since_update for i in lost]) / self.frame_rate
         sim = view.reid_sim[np.ix_(lost, det_idx)]
         cost = assoc.reid_cost(sim, observed, seconds, view.det_xywh[det_idx], cfg)
+        cost = cost + view.class_cost[np.ix_(lost, det_idx)]
         result = linear_assignment(cost, 1.0 - cfg.reid_threshold)
         keep = assoc.unambiguous(result.pairs, sim, cfg.reid_margin)
         pairs = result.pairs[keep]
@@ -282,7 +303,8 @@ class TrackerCore:
         tracks = [self.tracks[i] for i in track_idx]
         min_hits = self._min_hits
         for t, d in zip(tracks, det_idx, strict=True):
-            t.class_id = int(dets.class_ids[d])
+            if t.class_votes is not None:
+                t.class_id = t.class_votes.add(int(dets.class_ids[d]), float(dets.scores[d]))
             if t.mark_matched(float(dets.scores[d]), view.det_xywh[d], int(dets.index[d]), min_hits):
                 t.track_id = next(self._ids)
         self._feed_banks(tracks, det_idx, dets)
@@ -323,12 +345,14 @@ class TrackerCore:
         first = self.frame_index == 1 and self.config.lifecycle.confirm_first_frame
         new = []
         for z, d in zip(xywh, det_idx, strict=True):
+            class_id, score = int(dets.class_ids[d]), float(dets.scores[d])
             track = Track(
                 slot=self.bank.allocate(),
-                class_id=int(dets.class_ids[d]),
-                score=float(dets.scores[d]),
+                class_id=class_id,
+                score=score,
                 observed_xywh=z,
                 detection_index=int(dets.index[d]),
+                class_votes=ClassVote(self._vote_frames, class_id, score),
             )
             if first or self._min_hits <= 1:
                 track.confirm_now()

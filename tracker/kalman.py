@@ -4,6 +4,13 @@ State (8,): cx, cy, w, h and their velocities. Measurement (4,): cx, cy, w, h. N
 scale with the box's width (for x, w) and height (for y, h), so a near person and a far one are equally
 certain relative to their size. Every function takes and returns T tracks at once: means (T, 8),
 covariances (T, 8, 8).
+
+Frame-rate invariance: `motion.std_position` / `motion.std_velocity` are per-frame noises at
+`motion.reference_frame_rate`. At another rate the filter is built with `step_ratio` = reference / actual (the frame
+interval in reference intervals) and its noises follow the continuous-time models they discretise, so the same
+physical motion gets the same uncertainty per second: a position random walk (std x sqrt(ratio)), a velocity random
+walk in pixels per frame (std x ratio^1.5) and a new track's velocity uncertainty in pixels per frame (x ratio).
+At the reference rate every factor is 1.
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ _NDIM = 4
 # A new track's position/velocity are uncertain: its initial std is this many times the per-step noise.
 _INITIAL_POSITION_FACTOR = 2.0
 _INITIAL_VELOCITY_FACTOR = 10.0
+# Exponents of step_ratio that keep per-second uncertainty fixed when the frame rate changes (see the module doc):
+_POSITION_WALK_EXPONENT = 0.5  # position random walk: variance grows with the interval
+_VELOCITY_WALK_EXPONENT = 1.5  # velocity random walk, in pixels per frame: variance x interval, units x interval
 
 
 def xyxy_to_xywh(boxes_xyxy: np.ndarray) -> np.ndarray:
@@ -41,6 +51,15 @@ class KalmanFilter:
     """Constant-velocity model; all methods are batched over tracks."""
 
     config: MotionConfig
+    step_ratio: float = 1.0  # frame interval / reference frame interval (reference_frame_rate / frame_rate)
+
+    @property
+    def _position_noise(self) -> float:
+        return self.config.std_position * self.step_ratio**_POSITION_WALK_EXPONENT
+
+    @property
+    def _velocity_noise(self) -> float:
+        return self.config.std_velocity * self.step_ratio**_VELOCITY_WALK_EXPONENT
 
     @property
     def _motion(self) -> np.ndarray:
@@ -60,7 +79,7 @@ class KalmanFilter:
         std = np.concatenate(
             [
                 _INITIAL_POSITION_FACTOR * self.config.std_position * scale,
-                _INITIAL_VELOCITY_FACTOR * self.config.std_velocity * scale,
+                _INITIAL_VELOCITY_FACTOR * self.config.std_velocity * self.step_ratio * scale,
             ],
             axis=1,
         )
@@ -70,7 +89,7 @@ class KalmanFilter:
         """One time step for all tracks: (T, 8), (T, 8, 8) -> same shapes."""
         f = self._motion
         scale = self._size_scale(mean[:, 2:4])
-        std = np.concatenate([self.config.std_position * scale, self.config.std_velocity * scale], axis=1)
+        std = np.concatenate([self._position_noise * scale, self._velocity_noise * scale], axis=1)
         new_mean = mean @ f.T
         new_cov = f @ covariance @ f.T + _diag(std**2)
         return new_mean, new_cov
@@ -100,6 +119,10 @@ class KalmanFilter:
         new_mean = mean + np.einsum("tij,tj->ti", gain, innovation)
         new_cov = covariance - gain @ s @ gain.transpose(0, 2, 1)
         return new_mean, new_cov
+
+    def velocity_std(self, covariance: np.ndarray) -> np.ndarray:
+        """(T, 8, 8) covariances -> (T, 4) standard deviations of the velocities (pixels per frame)."""
+        return np.sqrt(np.maximum(np.diagonal(covariance, axis1=1, axis2=2)[:, _NDIM:], 0.0))
 
     def gating_distance(self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray) -> np.ndarray:
         """Squared Mahalanobis distance (T, N) between T predicted tracks and N xywh measurements."""

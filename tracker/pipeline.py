@@ -46,6 +46,13 @@ class Tracker:
         self.frame_rate = float(frame_rate if frame_rate is not None else self.config.frame_rate)
         if not self.frame_rate > 0:
             raise ValueError(f"frame_rate must be positive, got {frame_rate}")
+        if not self.config.min_frame_rate <= self.frame_rate <= self.config.max_frame_rate:
+            log.warning(
+                "frame_rate %g is outside the plausible range [%g, %g]: every time limit is converted with it",
+                self.frame_rate,
+                self.config.min_frame_rate,
+                self.config.max_frame_rate,
+            )
         self.detector = detector
         self.embedder = embedder
         self.core = TrackerCore(self.config, self.frame_rate, self.device)
@@ -85,7 +92,8 @@ class Tracker:
         Args:
             boxes_xyxy: (N, 4) pixel corners (numpy or torch).
             scores: (N,) detection confidences in [0, 1].
-            class_ids: (N,) integer classes, or None (all one class). Tracks never change class.
+            class_ids: (N,) integer classes, or None (all one class). The class policy (`classes.*`, see
+                tracker/classes.py) decides which classes may continue a track; a track's class is a vote.
             embeddings: (N, D) appearance embeddings (numpy or torch, any D), or None for motion only.
             embed: instead of `embeddings`, your own ReID as a callable: (R,) row indices into this call's
                 arrays -> (R, D) embeddings. Called at most once per frame, for just the detections whose

@@ -26,6 +26,7 @@ import numpy as np
 import yaml
 
 from tracker.config import TrackerConfig, load_config
+from tracker.frame_rate import choose_frame_rate
 from tracker.io.mot import MotWriter
 from tracker.io.sources import FrameSource, SourceError, open_source
 from tracker.io.video import Annotator, VideoWriter
@@ -62,6 +63,7 @@ class RunSummary:
     camera_motion_failures: int = 0
     error: str | None = None
     outputs: list[Path] = field(default_factory=list)
+    gaps: list[tuple[int, float]] = field(default_factory=list)
 
     @property
     def fps(self) -> float:
@@ -81,6 +83,12 @@ class RunSummary:
             lines.append(f"camera motion not found on {self.camera_motion_failures} frames (identity used)")
         if self.ended_early is not None:
             lines.append(f"the video stops being readable after frame {self.ended_early} of {self.expected_frames}")
+        if self.gaps:
+            where = ", ".join(f"{seconds:.1f} s after frame {frame}" for frame, seconds in self.gaps)
+            lines.append(f"the stream dropped {len(self.gaps)} time(s) and came back: no frames for {where}")
+        if not any(p.exists() for p in self.outputs):
+            lines.append("no frames were read, so no outputs were written")
+            return "\n".join(lines)
         lines.append("outputs:")
         lines += [f"  {p}" for p in self.outputs if p.exists()]
         return "\n".join(lines)
@@ -98,6 +106,7 @@ class TrackOptions:
     show: bool = False
     progress: bool = True
     max_frames: int | None = None
+    frame_rate: float | None = None  # --fps: force this rate whatever the source declares
 
 
 def next_run_dir(base: Path, name: str) -> Path:
@@ -219,15 +228,11 @@ def track_source(
     """
     from tqdm import tqdm
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     summary = RunSummary(expected_frames=source.total)
-    txt_path, jsonl_path, video_path = (out_dir / f"{source.name}{ext}" for ext in (".txt", ".jsonl", ".mp4"))
-    summary.outputs = [txt_path, jsonl_path] + ([video_path] if save_video else [])
+    outputs = _Outputs(out_dir, source.name, tracker.frame_rate if save_video else None)
+    summary.outputs = outputs.paths
     annotator = Annotator()
     total = min(source.total, max_frames) if source.total and max_frames else (source.total or max_frames)
-    mot = MotWriter(txt_path)  # `<name>.txt.partial`, flushed per frame, renamed into place on close
-    jsonl = _JsonlWriter(jsonl_path)
-    video = VideoWriter(video_path, tracker.frame_rate) if save_video else None
     bar = tqdm(total=total, unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     start = time.perf_counter()
     try:
@@ -236,15 +241,14 @@ def track_source(
             try:
                 for number, image in source:
                     objects = tracker.update(image)
-                    mot.write(number, objects)
-                    jsonl.write(number, objects)
+                    outputs.write(number, objects)
                     summary.frames += 1
                     summary.tracks.update(o.track_id for o in objects)
                     summary.recovered += sum(o.recovered for o in objects)
-                    if video is not None or show:
+                    if save_video or show:
                         canvas = annotator.draw(_as_bgr(image), objects)
-                        if video is not None:
-                            video.write(canvas)
+                        if save_video:
+                            outputs.write_video(canvas)
                         if show and _show(canvas):
                             stop.stopped = True
                     bar.update(1)
@@ -258,16 +262,50 @@ def track_source(
         summary.camera_motion_failures = tracker.camera_motion_failures
         summary.corrupt_frames = source.corrupt_frames
         summary.ended_early = source.ended_early
+        summary.gaps = list(source.gaps)
         bar.close()
-        mot.close()
-        jsonl.close()
-        if video is not None:
-            video.close()
+        outputs.close()
         if show:
             import cv2
 
             cv2.destroyAllWindows()
     return summary
+
+
+class _Outputs:
+    """`<name>.txt`, `<name>.jsonl` and `<name>.mp4` in `out_dir`, created when the first frame arrives: a source
+    that never yields a frame leaves no files (and no folder) behind."""
+
+    def __init__(self, out_dir: Path, name: str, video_rate: float | None) -> None:
+        self.out_dir = out_dir
+        self.txt, self.jsonl_path, self.video_path = (out_dir / f"{name}{ext}" for ext in (".txt", ".jsonl", ".mp4"))
+        self.paths = [self.txt, self.jsonl_path] + ([self.video_path] if video_rate is not None else [])
+        self._video_rate = video_rate
+        self._mot: MotWriter | None = None
+        self._jsonl: _JsonlWriter | None = None
+        self._video: VideoWriter | None = None
+
+    def _open(self) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._mot = MotWriter(self.txt)  # `<name>.txt.partial`, flushed per frame, renamed into place on close
+        self._jsonl = _JsonlWriter(self.jsonl_path)
+        if self._video_rate is not None:
+            self._video = VideoWriter(self.video_path, self._video_rate)
+
+    def write(self, number: int, objects: list[TrackedObject]) -> None:
+        if self._mot is None:
+            self._open()
+        self._mot.write(number, objects)
+        self._jsonl.write(number, objects)
+
+    def write_video(self, canvas: np.ndarray) -> None:
+        if self._video is not None:
+            self._video.write(canvas)
+
+    def close(self) -> None:
+        for writer in (self._mot, self._jsonl, self._video):
+            if writer is not None:
+                writer.close()
 
 
 def _check_display(show: bool) -> None:
@@ -290,8 +328,11 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     _check_display(options.show)
     cfg = load_config(options.config, overrides=list(options.overrides))
     source = open_source(options.source)
+    rate = choose_frame_rate(source.frame_rate, cfg, options.frame_rate, source.timestamp_rate, source.name)
+    if rate.warning:
+        notify(rate.warning)
     cfg, note = reid_fallback(cfg, _asks_for_reid(options.config, options.overrides))
-    tracker = Tracker.from_config(cfg, frame_rate=source.frame_rate)
+    tracker = Tracker.from_config(cfg, frame_rate=rate.frame_rate)
     if note:
         notify(note)
     out = options.out if options.out is not None else next_run_dir(DEFAULT_RUNS_DIR, source.name)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tracker.classes import ClassVote
 from tracker.types import TrackState
 
 __all__ = ["Track"]
@@ -17,7 +18,7 @@ class Track:
 
     Attributes:
         slot: this track's slot in the appearance bank.
-        class_id: class of the detections it follows.
+        class_id: its class: the score-weighted vote of its recent detections (`class_votes`).
         score: score of the last matched detection.
         observed_xywh: (4,) last matched detection box.
         track_id: the user-visible ID, None until confirmed.
@@ -27,6 +28,7 @@ class Track:
         detection_index: the matched detection's caller index this frame, -1 if none.
         recovered: matched this frame after being lost.
         bank_frame: frame index of the last embedding pushed into its bank (-1: none yet).
+        class_votes: the recent (class, score) votes behind `class_id`; None: `class_id` is fixed.
     """
 
     slot: int
@@ -40,6 +42,7 @@ class Track:
     detection_index: int = -1
     recovered: bool = field(default=False)
     bank_frame: int = -1  # frame of the last embedding pushed into its bank
+    class_votes: ClassVote | None = field(default=None, repr=False)
 
     @property
     def is_confirmed(self) -> bool:

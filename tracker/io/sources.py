@@ -5,12 +5,27 @@ frame numbers that are positions in the source, so a skipped frame leaves a gap 
 rest. Unreadable frames are skipped and counted in `corrupt_frames`; a file that ends before the length its
 header announces (truncated) stops there and says so in `ended_early`; a stream that stops is reopened with
 exponential backoff before giving up with a `SourceError`.
+
+How a source string is read (`resolve_source`), in this order:
+1. an existing file or folder, whatever its name (digits, spaces, `[`, `*`, `?`, `http:` ...);
+2. a glob of images (`frames/*.jpg`) that matches something; the parts of it that name an existing folder are
+   taken literally (`glob.escape`), so a folder called `shots [1]` needs no escaping;
+3. a URL (`scheme://...`: rtsp, http, https, ...);
+4. a bare integer: webcam number N (only when nothing of that name exists, see 1).
+Anything else is an error naming the string.
+
+Network sources: a URL whose container announces a length (frame count or duration, e.g. an mp4 on an HTTP server)
+is a finite video: it ends at its last frame like a local file, and a connection lost before that is reopened
+where it stopped (never from frame 1). Only live streams (webcams, RTSP, URLs without a known length) are reopened
+after the end of their data; frame numbers keep counting up across a reopening and each gap is recorded in `gaps`.
 """
 
 from __future__ import annotations
 
 import glob
 import logging
+import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,7 +36,7 @@ import numpy as np
 
 from tracker.io.mot import read_sequence_info
 
-__all__ = ["FrameSource", "SourceError", "open_source"]
+__all__ = ["FrameSource", "SourceError", "open_source", "resolve_source", "safe_name", "timestamp_rate"]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +47,11 @@ STREAM_RETRIES = 5  # reopen attempts for a dropped webcam/URL stream
 STREAM_BACKOFF_S = 0.5  # first wait before reopening; doubles on each retry
 STREAM_TIMEOUT_MS = 5000  # open/read timeout handed to FFmpeg for URLs, so a dead server cannot hang the run
 STOP_POLL_S = 0.1  # how often a backoff wait checks whether the run was asked to stop
+TIMESTAMP_PROBE_FRAMES = 12  # frames whose container timestamps measure a video's real frame rate
+MS_PER_S = 1000.0
+URL_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")  # RFC 3986 scheme, then "://"
+WEBCAM_PATTERN = re.compile(r"[0-9]+")  # ASCII digits only (str.isdigit accepts other scripts' digits too)
+UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f<>:"/\\|?*\[\]]')  # not allowed or awkward in output file names
 
 
 class SourceError(Exception):
@@ -53,6 +73,9 @@ class FrameSource:
         corrupt_frames: frames skipped because they could not be decoded (grows while iterating).
         ended_early: for a video whose data stops before `total` (truncated), the last frame number read.
         should_stop: polled during stream backoff waits; the run loop sets it to its stop flag.
+        live: True for a live stream (reopened when it drops), False for anything with an end.
+        gaps: for a live stream, one (last frame number before the drop, seconds without frames) per reopening.
+        timestamp_rate: measures frames/s from the container's timestamps (None where there are none).
     """
 
     name: str
@@ -62,6 +85,9 @@ class FrameSource:
     corrupt_frames: int = 0
     ended_early: int | None = None
     should_stop: Callable[[], bool] = field(default=lambda: False, repr=False)
+    live: bool = False
+    gaps: list[tuple[int, float]] = field(default_factory=list)
+    timestamp_rate: Callable[[], float | None] = field(default=lambda: None, repr=False)
     _frames: Callable[[FrameSource], FrameIterator] | None = field(default=None, repr=False)
 
     def __iter__(self) -> FrameIterator:
@@ -70,32 +96,87 @@ class FrameSource:
         return self._frames(self)
 
 
-def _is_stream(spec: str) -> bool:
-    return spec.isdigit() or "://" in spec
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # a name too long for the file system, or with a NUL byte: not a path
+        return False
+
+
+def _as_path(text: str) -> Path:
+    """The path `text` names: itself where it exists (a folder called `~x` too), else with `~` expanded."""
+    literal = Path(text)
+    if _exists(literal):
+        return literal
+    try:
+        return literal.expanduser()
+    except RuntimeError:  # `~name` of an unknown user
+        return literal
+
+
+def _literal_glob(path: Path) -> tuple[str, Path | None]:
+    """The glob pattern for `path` with its longest existing folder prefix escaped, and that folder (or None)."""
+    parts = path.parts
+    for k in range(len(parts) - 1, 0, -1):
+        prefix = Path(*parts[:k])
+        if _exists(prefix) and prefix.is_dir():
+            return os.path.join(glob.escape(str(prefix)), *parts[k:]), prefix
+    return str(path), None
+
+
+def resolve_source(spec: str | Path) -> str:
+    """What a source string names: "path", "glob", "url" or "webcam" (the order of the module doc), else "missing"."""
+    text = str(spec)
+    path = _as_path(text)
+    if text and _exists(path):
+        return "path"
+    if any(ch in text for ch in GLOB_CHARS) and _glob_images(path)[0]:
+        return "glob"
+    if URL_PATTERN.match(text):
+        return "url"
+    if WEBCAM_PATTERN.fullmatch(text):
+        return "webcam"
+    return "glob" if any(ch in text for ch in GLOB_CHARS) else "missing"
+
+
+def _glob_images(path: Path) -> tuple[list[Path], Path | None]:
+    pattern, folder = _literal_glob(path)
+    files = sorted(f for f in glob.glob(pattern) if f.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(f))
+    return [Path(f) for f in files], folder
+
+
+def safe_name(text: str, default: str = "source") -> str:
+    """`text` usable as an output file stem: characters that are illegal or glob-special in names become `_`."""
+    name = UNSAFE_NAME_CHARS.sub("_", text).strip(" .")
+    return name or default
 
 
 def open_source(spec: str | Path) -> FrameSource:
     """Open a video file, image folder or glob, MOTChallenge sequence folder, webcam index or URL.
 
-    Nothing is decoded beyond the first frame of a video (to reject files that are not videos).
+    The string is resolved in the order of the module doc (an existing path always wins). Nothing is decoded
+    beyond the first frame of a video (to reject files that are not videos); a URL is opened once to learn
+    whether it is a finite file or a live stream.
 
     Raises:
         SourceError: missing path, nothing readable, or a file that is not a video.
     """
     spec = str(spec)
-    if _is_stream(spec):
-        return _stream_source(spec)
-    path = Path(spec).expanduser()
-    if not path.exists() and any(ch in spec for ch in GLOB_CHARS):
-        files = sorted(f for f in glob.glob(str(path)) if f.lower().endswith(IMAGE_EXTENSIONS))
+    kind = resolve_source(spec)
+    path = _as_path(spec)
+    if kind == "path":
+        return _folder_source(path) if path.is_dir() else _video_source(path)
+    if kind == "glob":
+        files, folder = _glob_images(path)
         if not files:
             raise SourceError(f"no images match {spec}")
-        return _image_source(path.parent.name or "images", [Path(f) for f in files], None, "images")
-    if not path.exists():
-        raise SourceError(f"no such file or folder: {spec}")
-    if path.is_dir():
-        return _folder_source(path)
-    return _video_source(path)
+        name = folder.name if folder is not None else path.parent.name
+        return _image_source(safe_name(name, "images"), files, None, "images")
+    if kind == "url":
+        return _url_source(spec)
+    if kind == "webcam":
+        return _webcam_source(int(spec))
+    raise SourceError(f"no such file or folder: {spec}")
 
 
 def _folder_source(path: Path) -> FrameSource:
@@ -110,13 +191,13 @@ def _folder_source(path: Path) -> FrameSource:
         if count < info.length:
             log.info("%s: images for %d of %d frames; tracking those", info.name, count, info.length)
         files = [info.image_path(f) for f in range(1, count + 1)]
-        return _image_source(info.name, files, info.frame_rate, "sequence")
+        return _image_source(safe_name(info.name), files, info.frame_rate, "sequence")
     if (path / "img1").is_dir():
         return _folder_source(path / "img1")  # a sequence folder without seqinfo.ini
     files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
     if not files:
         raise SourceError(f"{path}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)})")
-    return _image_source(path.name, files, None, "images")
+    return _image_source(safe_name(path.name, "images"), files, None, "images")
 
 
 def _image_source(name: str, files: list[Path], fps: float | None, kind: str) -> FrameSource:
@@ -143,7 +224,8 @@ def _video_source(path: Path) -> FrameSource:
         raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
     if size == 0:
         raise SourceError(f"{path}: empty file (0 bytes), not a video")
-    cap = cv2.VideoCapture(str(path))
+    target = str(path.absolute())  # FFmpeg reads a leading "name:" as a protocol ("http:/x"); "/..." is a file
+    cap = cv2.VideoCapture(target)
     try:
         ok, first = cap.read() if cap.isOpened() else (False, None)
         fps = cap.get(cv2.CAP_PROP_FPS) if cap.isOpened() else 0.0
@@ -154,7 +236,7 @@ def _video_source(path: Path) -> FrameSource:
         raise SourceError(f"{path}: not a readable video (OpenCV could not decode a frame; not a video, or truncated)")
 
     def frames(src: FrameSource) -> FrameIterator:
-        capture = cv2.VideoCapture(str(path))
+        capture = cv2.VideoCapture(target)
         position, last_good = 0, 0  # frames consumed so far; the last one decoded
         try:
             while position - last_good < MAX_CONSECUTIVE_FAILURES:
@@ -179,7 +261,29 @@ def _video_source(path: Path) -> FrameSource:
         finally:
             capture.release()
 
-    return FrameSource(path.stem, "video", fps if fps and fps > 0 else None, total or None, _frames=frames)
+    return FrameSource(
+        safe_name(path.stem, "video"),
+        "video",
+        fps if fps and fps > 0 else None,
+        total or None,
+        timestamp_rate=lambda: timestamp_rate(target),
+        _frames=frames,
+    )
+
+
+def timestamp_rate(target: str, frames: int = TIMESTAMP_PROBE_FRAMES) -> float | None:
+    """Frames/s from the container's presentation timestamps (`CAP_PROP_POS_MSEC`) over the first `frames`:
+    one over the median interval. None where the timestamps do not increase (no timestamps, one frame)."""
+    capture = cv2.VideoCapture(target)
+    stamps = []
+    try:
+        while capture.isOpened() and len(stamps) < frames and capture.grab():
+            stamps.append(capture.get(cv2.CAP_PROP_POS_MSEC))
+    finally:
+        capture.release()
+    steps = np.diff(stamps)
+    steps = steps[steps > 0]
+    return MS_PER_S / float(np.median(steps)) if len(steps) else None
 
 
 def _open_capture(target: int | str) -> cv2.VideoCapture:
@@ -199,25 +303,107 @@ def _wait(seconds: float, should_stop: Callable[[], bool]) -> bool:
     return should_stop()
 
 
-def _stream_source(spec: str) -> FrameSource:
-    target: int | str = int(spec) if spec.isdigit() else spec
+def _webcam_source(index: int) -> FrameSource:
+    frames = _live_frames(index, f"webcam {index}")
+    return FrameSource(f"webcam{index}", "stream", None, None, live=True, _frames=frames)
+
+
+def _url_source(url: str) -> FrameSource:
+    """A network source: opened once now to tell a finite file (known length) from a live stream."""
+    capture = _open_capture(url)
+    opened = capture.isOpened()
+    fps = capture.get(cv2.CAP_PROP_FPS) if opened else 0.0
+    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if opened else 0
+    stem = Path(url.split("?")[0].split("#")[0].rstrip("/")).name
+    name = safe_name(Path(stem).stem, "stream")
+    rate = fps if fps and fps > 0 else None
+    if opened and total > 0:  # a known length: a file on a server, which ends like a local one
+        frames = _finite_url_frames(url, total, capture)
+        return FrameSource(name, "video", rate, total, timestamp_rate=lambda: timestamp_rate(url), _frames=frames)
+    live = _live_frames(url, url, capture if opened else None)
+    return FrameSource(name, "stream", rate, None, live=True, _frames=live)
+
+
+def _finite_url_frames(url: str, total: int, first: cv2.VideoCapture) -> Callable[[FrameSource], FrameIterator]:
+    """Frames 1..total of a file on a server; a connection lost before the end is reopened at the next frame.
+
+    A server that answers again but has no frame there (the file is shorter than its header says, or damaged)
+    ends the video like a truncated local file (`ended_early`); one that does not answer raises `SourceError`.
+    """
+
+    def frames(src: FrameSource) -> FrameIterator:
+        capture, position, retries, wait = first, 0, 0, STREAM_BACKOFF_S
+        reopened = False  # the server answered the last reopening
+        try:
+            while position < total:
+                ok, image = capture.read() if capture.isOpened() else (False, None)
+                if ok and image is not None:
+                    position += 1
+                    retries, wait, reopened = 0, STREAM_BACKOFF_S, False
+                    yield position, image
+                    continue
+                if reopened:
+                    src.ended_early = position
+                    log.warning("%s: no readable frames after frame %d of %d (truncated?)", url, position, total)
+                    return
+                if retries >= STREAM_RETRIES:
+                    raise SourceError(
+                        f"{url}: connection lost after frame {position} of {total} and did not come back "
+                        f"({STREAM_RETRIES} retries with backoff)"
+                    )
+                retries += 1
+                log.warning("%s: no frame after %d of %d; reopening in %.1f s", url, position, total, wait)
+                capture.release()
+                if _wait(wait, src.should_stop):
+                    return
+                wait *= 2
+                capture = _open_capture(url)
+                reopened = capture.isOpened()
+                if reopened and position:
+                    _seek(capture, position)
+        finally:
+            capture.release()
+
+    return frames
+
+
+def _seek(capture: cv2.VideoCapture, frames_read: int) -> None:
+    """Put `capture` after its first `frames_read` frames (seek, then read forward if the seek fell short)."""
+    capture.set(cv2.CAP_PROP_POS_FRAMES, frames_read)
+    at = capture.get(cv2.CAP_PROP_POS_FRAMES)
+    if at != frames_read:  # a container without an index: start over and skip
+        capture.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        for _ in range(frames_read):
+            if not capture.grab():
+                return
+
+
+def _live_frames(
+    target: int | str, label: str, first: cv2.VideoCapture | None = None
+) -> Callable[[FrameSource], FrameIterator]:
+    """A live stream: read until it stops, then reopen with backoff; numbers keep counting, gaps are recorded."""
 
     def frames(src: FrameSource) -> FrameIterator:
         number, retries, wait = 0, 0, STREAM_BACKOFF_S
-        capture = _open_capture(target)
+        dropped_at: float | None = None
+        capture = first if first is not None else _open_capture(target)
         try:
             while True:
                 ok, image = capture.read() if capture.isOpened() else (False, None)
                 if ok and image is not None:
+                    if dropped_at is not None and number:
+                        src.gaps.append((number, time.monotonic() - dropped_at))
+                    dropped_at = None
                     number += 1
                     retries, wait = 0, STREAM_BACKOFF_S
                     yield number, image
                     continue
+                dropped_at = time.monotonic() if dropped_at is None else dropped_at
                 if retries >= STREAM_RETRIES:
                     what = "did not open" if number == 0 else f"dropped after {number} frames and did not come back"
-                    raise SourceError(f"stream {spec} {what} ({STREAM_RETRIES} retries with backoff)")
+                    raise SourceError(f"stream {label} {what} ({STREAM_RETRIES} retries with backoff)")
                 retries += 1
-                log.warning("stream %s: no frame; reopening in %.1f s (%d/%d)", spec, wait, retries, STREAM_RETRIES)
+                log.warning("stream %s: no frame; reopening in %.1f s (%d/%d)", label, wait, retries, STREAM_RETRIES)
                 capture.release()
                 if _wait(wait, src.should_stop):
                     return
@@ -226,6 +412,4 @@ def _stream_source(spec: str) -> FrameSource:
         finally:
             capture.release()
 
-    stem = Path(spec.split("?")[0].rstrip("/")).name
-    name = f"webcam{spec}" if spec.isdigit() else Path(stem).stem or "stream"
-    return FrameSource(name, "stream", None, None, _frames=frames)
+    return frames

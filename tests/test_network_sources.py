@@ -1,0 +1,161 @@
+"""Network sources on a local HTTP server (127.0.0.1 only): a finite file ends at its last frame like a local one;
+only a live stream is reopened, and nothing ever rewinds."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+from http_media import LiveServer, MediaServer
+from media import write_video
+from test_cli import blob_detector
+
+import tracker.io.sources as sources
+import tracker.run as run
+from tracker.cli import main
+from tracker.io.mot import read_mot_rows
+from tracker.io.sources import SourceError, open_source
+from tracker.pipeline import Tracker
+
+FRAMES = 20
+SIZE = (160, 120)
+TIME_LIMIT_S = 20.0  # every test here is bounded: a replaying source would hit this
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> tuple[bytes, list[np.ndarray]]:
+    """A 20-frame mp4 (moov at the end, so a player needs byte ranges) and its decoded frames."""
+    path = tmp_path_factory.mktemp("http") / "clip.mp4"
+    rng = np.random.default_rng(0)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25, SIZE)
+    if not writer.isOpened():
+        pytest.skip("this OpenCV build cannot write mp4v")
+    for i in range(FRAMES):
+        frame = np.full((SIZE[1], SIZE[0], 3), 40, np.uint8)
+        cv2.rectangle(frame, (5 + 5 * i, 30), (35 + 5 * i, 90), (200, 200, 250), -1)
+        frame[::7, ::5] = rng.integers(0, 255, frame[::7, ::5].shape)  # texture: frames of a few KB each
+        writer.write(frame)
+    writer.release()
+    capture = cv2.VideoCapture(str(path))
+    decoded = [capture.read()[1] for _ in range(FRAMES)]
+    capture.release()
+    return path.read_bytes(), decoded
+
+
+def read_bounded(src, on_frame=None) -> tuple[list[int], list[np.ndarray]]:
+    numbers, images, start = [], [], time.monotonic()
+    for number, image in src:
+        numbers.append(number)
+        images.append(image)
+        if on_frame is not None:
+            on_frame(number)
+        assert time.monotonic() - start < TIME_LIMIT_S, f"still reading after {numbers[-1]} frames: replaying?"
+    return numbers, images
+
+
+def test_finite_http_video_ends_at_its_last_frame(clip):
+    data, decoded = clip
+    with MediaServer(data) as server:
+        src = open_source(f"{server.url}/videos/clip.mp4?token=abc")
+        assert (src.kind, src.total, src.live, src.frame_rate, src.name) == ("video", FRAMES, False, 25.0, "clip")
+        numbers, images = read_bounded(src)
+    assert numbers == list(range(1, FRAMES + 1)), "once, in order, like the local file"
+    for got, want in zip(images, decoded, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert any(r and r != "bytes=0-" for r in server.requests), "the client used byte ranges"
+
+
+def test_track_command_on_an_http_video_ends_with_the_file(clip, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(
+        run.Tracker,
+        "from_config",
+        staticmethod(lambda cfg, frame_rate=None: Tracker(cfg, frame_rate, detector=blob_detector)),
+    )
+    with MediaServer(clip[0]) as server:
+        code = main([f"{server.url}/clip.mp4", "--out", str(tmp_path), "--no-save-video", "--set", "reid.model=none"])
+    assert code == 0
+    rows = read_mot_rows(tmp_path / "clip.txt")
+    assert rows[:, 0].max() == FRAMES and len(np.unique(rows[:, 1])) == 1, "one walker, one ID, 20 frames"
+    summary = capsys.readouterr().out
+    assert f"tracked {FRAMES} frames" in summary and "0 times an ID came back" in summary
+
+
+def test_server_dying_mid_file_ends_the_run_without_rewinding(clip, monkeypatch):
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
+    with MediaServer(clip[0], seconds_per_chunk=0.01) as server:
+        src = open_source(f"{server.url}/clip.mp4")
+        numbers: list[int] = []
+        with pytest.raises(SourceError, match=r"connection lost after frame \d+ of 20"):
+            read_bounded(src, lambda n: numbers.append(n) or (n == 3 and server.kill()))
+    assert 3 <= len(numbers) < FRAMES and numbers == list(range(1, len(numbers) + 1))
+
+
+def test_server_restarting_mid_file_resumes_where_it_stopped(clip, monkeypatch):
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.2)
+    data, decoded = clip
+    first = MediaServer(data, seconds_per_chunk=0.01).__enter__()
+    port, restarted = first.server_address[1], []
+
+    def kill_and_restart(number: int) -> None:
+        if number == 3:
+            first.kill()
+            restarted.append(MediaServer(data, port=port).__enter__())
+
+    try:
+        numbers, images = read_bounded(open_source(f"{first.url}/clip.mp4"), kill_and_restart)
+    finally:
+        for server in [first, *restarted]:
+            server.__exit__()
+    assert numbers == list(range(1, FRAMES + 1)), "no frame twice, none lost, no rewind"
+    exact = sum(np.array_equal(a, decoded[n - 1]) for n, a in zip(numbers, images, strict=True))
+    assert exact >= FRAMES - 1, "frames after the reconnection are the file's next frames (one may be cut)"
+
+
+def test_live_stream_reconnects_keeps_counting_and_records_the_gap(monkeypatch):
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.1)
+    first = LiveServer().__enter__()
+    port, servers = first.server_address[1], [first]
+
+    def drop_at_10(number: int) -> None:
+        if number == 10:
+            first.kill()
+            threading.Timer(0.3, lambda: servers.append(LiveServer(port=port).__enter__())).start()
+
+    src = open_source(first.url)
+    assert (src.kind, src.live, src.total) == ("stream", True, None)
+    numbers: list[int] = []
+    try:
+        for number, _ in src:
+            numbers.append(number)
+            drop_at_10(number)
+            if number == 25:
+                break
+    finally:
+        time.sleep(0.35)  # let the timer start its server before closing everything
+        for server in servers:
+            server.__exit__()
+    assert numbers == list(range(1, 26)), "frame numbers keep counting across the reconnection"
+    assert len(src.gaps) == 1 and src.gaps[0][0] == 10 and src.gaps[0][1] >= 0.2
+
+
+def test_summary_reports_stream_gaps():
+    summary = run.RunSummary(frames=25, seconds=1.0, gaps=[(10, 0.5)])
+    assert "dropped 1 time(s) and came back: no frames for 0.5 s after frame 10" in summary.describe()
+
+
+def test_http_video_shorter_than_its_header_ends_like_a_truncated_file(monkeypatch, tmp_path):
+    """An AVI cut in half on the server: its header announces 40 frames; the run gets the frames before the cut,
+    says where it stopped, and ends at once (no error, no replay)."""
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
+    rng = np.random.default_rng(1)
+    frames = [rng.integers(0, 256, (SIZE[1], SIZE[0], 3), dtype=np.uint8) for _ in range(40)]
+    data = write_video(tmp_path / "clip.avi", frames, "MJPG").read_bytes()
+    with MediaServer(data[: len(data) // 2]) as server:
+        src = open_source(f"{server.url}/clip.avi")
+        assert src.total == 40
+        numbers, _ = read_bounded(src)
+    assert 5 <= len(numbers) < 40 and numbers == list(range(1, len(numbers) + 1))
+    assert src.ended_early == numbers[-1]
