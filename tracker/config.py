@@ -112,11 +112,11 @@ class AppearanceConfig:
     )
     calibration_capacity: int = _key(2000, "calibration: similarities kept per queue (FIFO)", lo=1, hi=10000000)
     calibration_min_samples: int = _key(
-        100, "calibration: negatives needed before the bounds replace the fixed thresholds", lo=1, hi=10000000
+        50, "calibration: negatives needed before the bounds replace the fixed thresholds", lo=1, hi=10000000
     )
-    calibration_per_frame: int = _key(4, "calibration: most similarities one frame adds to each queue", lo=1, hi=10000)
+    calibration_per_frame: int = _key(16, "calibration: most similarities one frame adds to each queue", lo=1, hi=10000)
     calibration_margin: float = _key(0.02, "calibration: added to the quantile of negatives", lo=0, hi=1)
-    match_quantile: float = _key(0.9, "calibration: stage 1 gate of lost tracks, quantile of negatives", lo=0, hi=1)
+    match_quantile: float = _key(0.5, "calibration: stage 1 gate of lost tracks, quantile of negatives", lo=0, hi=1)
     reid_quantile: float = _key(0.99, "calibration: stage 4 revival bound, quantile of negatives", lo=0, hi=1)
     gallery_quantile: float = _key(0.999, "calibration: gallery bound, quantile of negatives", lo=0, hi=1)
     reid_evidence_per_second: float = _key(

@@ -260,14 +260,16 @@ class TrackerCore:
         """Feed the calibration queues from this frame's stage 1/2 matches of confirmed, visible tracks.
 
         Negatives: the bank of one matched track against the detection matched to another (two people seen in
-        the same frame); positives: a track's bank against its own new detection. Pairs whose similarity the
-        frame already computed come free; a capped random few more are computed in one sparse bank call.
+        the same frame); positives: a track's bank against its own new detection. Only detections fit for a bank
+        (the quality gate) and, for negatives, pairs that do not overlap (a shared crop is not a different look)
+        count. Pairs whose similarity the frame already computed come free; a capped random few more are
+        computed in one sparse bank call.
         """
         dets = view.dets
         if not self.calibration.wants_samples or dets.embeddings is None or len(matches) < 1:
             return
         rows, cols = matches[:, 0], matches[:, 1]
-        keep = np.array([self.tracks[i].state is TrackState.TRACKED for i in rows]) & dets.has_embedding[cols]
+        keep = np.array([self.tracks[i].state is TrackState.TRACKED for i in rows]) & self._bank_quality(dets, cols)
         rows, cols = rows[keep], cols[keep]
         if len(rows) == 0:
             return
@@ -276,7 +278,7 @@ class TrackerCore:
         positive[rows, cols] = True
         negative = np.zeros((t, n), dtype=bool)
         negative[np.ix_(rows, cols)] = True
-        negative &= ~positive
+        negative &= ~positive & (view.iou == 0)
         for mask, add in ((negative, self.calibration.add_negatives), (positive, self.calibration.add_positives)):
             known = mask & np.isfinite(view.similarity)
             values = view.similarity[known]
@@ -328,15 +330,20 @@ class TrackerCore:
         """Push embeddings of confident, unoccluded detections (the quality gate)."""
         if dets.embeddings is None or not self.config.appearance.enabled or len(det_idx) == 0:
             return
-        app = self.config.appearance
-        good = dets.has_embedding[det_idx] & (dets.scores[det_idx] >= app.min_score)
-        good[good] = assoc.occlusion(dets.boxes_xyxy, det_idx[good]) <= app.max_occlusion
+        good = self._bank_quality(dets, det_idx)
         if good.any():
             fed = [t for t, g in zip(tracks, good, strict=True) if g]
             rows = torch.as_tensor(det_idx[good], device=dets.embeddings.device)
             self.bank.push(np.array([t.slot for t in fed]), dets.embeddings[rows])
             for track in fed:
                 track.bank_frame = self.frame_index
+
+    def _bank_quality(self, dets: Detections, det_idx: np.ndarray) -> np.ndarray:
+        """(M,) bool: detections with an embedding, confident and unoccluded enough for a bank."""
+        app = self.config.appearance
+        good = dets.has_embedding[det_idx] & (dets.scores[det_idx] >= app.min_score)
+        good[good] = assoc.occlusion(dets.boxes_xyxy, det_idx[good]) <= app.max_occlusion
+        return good
 
     def _start_tracks(self, det_idx: np.ndarray, dets: Detections) -> None:
         det_idx = det_idx[dets.scores[det_idx] >= self.config.association.new_track_score]

@@ -20,6 +20,7 @@ from typing import Any
 from tracker.config import ConfigError, TrackerConfig, config_to_dict, load_config
 from tracker.eval.peers import PEERS, REID_PEERS
 from tracker.eval.report import format_table, write_chart, write_csv, write_summary
+from tracker.eval.revival import revival_scores
 from tracker.eval.runner import OURS, RunResult, parallel_map, run_all
 from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
 from tracker.eval.sequences import Sequence, find_sequences
@@ -31,8 +32,8 @@ log = logging.getLogger(__name__)
 _EXIT_USER_ERROR = 2
 _EXIT_INTERRUPTED = 130
 _MS_PER_S = 1e3
-_COMPARE_COLUMNS = ("HOTA", "IDF1", "IDSW", "MOTA", "AssA", "DetA", "FP", "FN", "ms_per_frame")
-_EVAL_COLUMNS = (*METRICS, "fps")
+_COMPARE_COLUMNS = ("HOTA", "IDF1", "IDSW", "MOTA", "AssA", "DetA", "FP", "FN", "RevP", "RevR", "ms_per_frame")
+_EVAL_COLUMNS = (*METRICS, "RevP", "RevR", "Revivals", "Returns", "fps")
 _COMBINED = "COMBINED"
 
 
@@ -108,6 +109,9 @@ def _evaluate(
     pending = [i for i, s in enumerate(scores) if s is None]
     for i, computed in zip(pending, parallel_map(_score_job, [jobs[i] for i in pending], workers), strict=True):
         scores[i] = computed
+    for (seqs, files, _path), tracker_scores in zip(jobs, scores, strict=True):  # revivals beside TrackEval's
+        for name, metrics in revival_scores(seqs, files).items():
+            tracker_scores[name] = tracker_scores[name] | metrics
     return results, dict(zip(trackers, scores, strict=True))
 
 
