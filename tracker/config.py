@@ -119,6 +119,9 @@ class AppearanceConfig:
     match_quantile: float = _key(0.5, "calibration: stage 1 gate of lost tracks, quantile of negatives", lo=0, hi=1)
     reid_quantile: float = _key(0.99, "calibration: stage 4 revival bound, quantile of negatives", lo=0, hi=1)
     gallery_quantile: float = _key(0.999, "calibration: gallery bound, quantile of negatives", lo=0, hi=1)
+    revival_ramp_seconds: float = _key(
+        2.0, "calibration: stage 1 gate of a lost track rises from the match to the revival bound over this", lo=0
+    )
     reid_evidence_per_second: float = _key(
         0.005, "calibration: stage 4 bound grows by this similarity per second lost", lo=0, hi=1
     )

@@ -139,10 +139,12 @@ class TrackerCore:
         return max(life.min_hits, math.ceil(life.min_seconds_tentative * self.frame_rate - 1e-9))
 
     def _match_bounds(self) -> np.ndarray:
-        """(T, 1) stage 1 appearance gate: the fixed threshold for tracked tracks, the calibrated "match" bound
-        for lost ones (taking a lost track is a revival)."""
+        """(T, 1) stage 1 appearance gate: the fixed threshold for tracked tracks, the calibrated gate of lost
+        ones (rising with the time lost: taking back a long-lost track is a revival)."""
         lost = np.array([t.state is TrackState.LOST for t in self.tracks], dtype=bool)
-        return np.where(lost, self.calibration.bound("match"), self.config.appearance.match_threshold)[:, None]
+        seconds = np.array([t.frames_since_update for t in self.tracks]) / self.frame_rate
+        bounds = np.where(lost, self.calibration.lost_match_bound(seconds), self.config.appearance.match_threshold)
+        return bounds[:, None]
 
     # ------------------------------------------------------------------------------------------ steps
     def _predict(self) -> None:
