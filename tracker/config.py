@@ -137,6 +137,15 @@ class MotionConfig:
     gate_chi2: float = _key(9.4877, "Mahalanobis gate, chi-square 95% with 4 dof", lo=0)
     output_filtered_box: bool = _key(True, "report the Kalman-corrected box (false: the raw detection box)")
     reupdate_after_loss: bool = _key(True, "on recovery, replay the hidden frames along a straight line (OC-SORT ORU)")
+    camera_compensation: str = _key(
+        "none",
+        "camera-motion compensation: none | sparse_flow | orb | ecc (needs frames or a given camera_motion)",
+        choices=("none", "sparse_flow", "orb", "ecc"),
+    )
+    camera_image_width: int = _key(320, "camera motion is estimated on a gray copy this wide, pixels", lo=16, hi=8192)
+    camera_max_features: int = _key(200, "camera motion: corners (sparse_flow) or keypoints (orb) per frame", lo=8)
+    camera_min_inliers: int = _key(12, "camera motion: fewer RANSAC inliers than this gives the identity", lo=3)
+    camera_ransac_px: float = _key(1.0, "camera motion: RANSAC inlier distance, pixels of the gray copy", lo=0)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from tracker import association as assoc
 from tracker.assignment import linear_assignment
 from tracker.bank import AppearanceBank
 from tracker.calibration import Calibration
+from tracker.camera_motion import warp_boxes_xywh, warp_states
 from tracker.config import TrackerConfig
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.track import Track
@@ -76,15 +77,23 @@ class TrackerCore:
         self._ids = itertools.count(1)
         self.calibration.reset()
 
-    def step(self, dets: Detections, embed: EmbedFn | None = None) -> list[TrackedObject]:
+    def step(
+        self, dets: Detections, embed: EmbedFn | None = None, camera_motion: np.ndarray | None = None
+    ) -> list[TrackedObject]:
         """Advance one frame with this frame's detections.
 
         Args:
             dets: the frame's detections (with or without embeddings).
             embed: optional rows (R,) -> (R, D) embeddings, called at most once, for the detections whose
                 appearance matters this frame (see `appearance.lazy_embedding`).
+            camera_motion: optional (2, 3) affine or (3, 3) homography from the previous frame's pixels to
+                this frame's; every track (tracked, lost, tentative) is moved by it before the prediction.
+        Raises:
+            ValueError: `camera_motion` of another shape or not finite (nothing is changed).
         """
         self._check_dim(dets)
+        if camera_motion is not None:
+            self._compensate_camera_motion(camera_motion)
         self.frame_index += 1
         cfg = self.config.association
         self._predict()
@@ -147,6 +156,16 @@ class TrackerCore:
         return bounds[:, None]
 
     # ------------------------------------------------------------------------------------------ steps
+    def _compensate_camera_motion(self, transform: np.ndarray) -> None:
+        """Move every track's state, covariance, last observed box and re-update anchor into this frame's
+        pixels (camera-motion compensation), all tracks in one batched operation each."""
+        mean, cov = warp_states(self._mean, self._cov, transform)
+        obs_mean, obs_cov = warp_states(self._obs_mean, self._obs_cov, transform)
+        observed = warp_boxes_xywh(np.array([t.observed_xywh for t in self.tracks]).reshape(-1, 4), transform)
+        self._mean, self._cov, self._obs_mean, self._obs_cov = mean, cov, obs_mean, obs_cov
+        for track, box in zip(self.tracks, observed, strict=True):
+            track.observed_xywh = box
+
     def _predict(self) -> None:
         if not self.tracks:
             return
