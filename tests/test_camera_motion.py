@@ -177,3 +177,10 @@ def test_update_estimates_the_camera_motion_from_frames():
     ids, tracker = run("sparse_flow")
     assert ids == {1} and tracker.camera_motion.estimates == 9 and tracker.camera_motion_failures == 0
     assert len(run("none")[0]) == 2
+
+
+def test_run_summary_reports_failed_estimates():
+    from tracker.run import RunSummary
+
+    assert "camera motion not found on 3 frames" in RunSummary(frames=10, camera_motion_failures=3).describe()
+    assert "camera motion" not in RunSummary(frames=10).describe()
