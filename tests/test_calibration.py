@@ -35,7 +35,7 @@ def test_queue_is_a_fifo_of_fixed_size():
 
 def test_fixed_thresholds_until_enough_negatives_then_the_quantile_plus_margin():
     cfg = config("appearance.calibration_min_samples=40", "appearance.calibration_per_frame=10")
-    cal = Calibration(cfg)
+    cal = Calibration(cfg, FPS)
     rng = np.random.default_rng(0)
     for _ in range(3):
         cal.add_negatives(rng.uniform(0.75, 0.85, size=50))  # a crowded frame: only 10 kept
@@ -53,17 +53,17 @@ def test_fixed_thresholds_until_enough_negatives_then_the_quantile_plus_margin()
 
 
 def test_fixed_thresholds_are_a_floor_and_fixed_mode_is_todays_behaviour():
-    cal = Calibration(config("appearance.calibration_min_samples=1"))
+    cal = Calibration(config("appearance.calibration_min_samples=1"), FPS)
     cal.add_negatives(np.full(10, 0.2))
     assert cal.calibrated and cal.bound("reid") == 0.7, "low negatives never loosen the configured threshold"
-    fixed = Calibration(config("appearance.calibration=fixed", "appearance.calibration_min_samples=1"))
+    fixed = Calibration(config("appearance.calibration=fixed", "appearance.calibration_min_samples=1"), FPS)
     fixed.add_negatives(np.full(10, 0.95))
     assert not fixed.calibrated and len(fixed.negatives) == 0
     assert fixed.bound("reid") == 0.7 and float(fixed.revival_bound(100.0)) == 0.7
 
 
 def test_summary_is_json_with_bounds_and_quantiles():
-    cal = Calibration(config("appearance.calibration_min_samples=5"))
+    cal = Calibration(config("appearance.calibration_min_samples=5"), FPS)
     cal.add_negatives(np.linspace(0.3, 0.6, 16))
     cal.add_positives(np.linspace(0.8, 0.95, 16))
     summary = json.loads(json.dumps(cal.summary()))

@@ -44,6 +44,7 @@ BOUND_KINDS = ("match", "reid", "gallery")
 """The bounds a `Calibration` gives: stage 1 gate of lost tracks, stage 4 revival, gallery search."""
 _SEED = 0  # the per-frame subsampling is seeded: a run is reproducible
 _LOG_EVERY = 1000  # log the bounds each time this many new negatives have come in
+_REFRESH_SAMPLES = 32  # bounds are recomputed once this many new negatives have come in (quantiles cost a sort)
 _SUMMARY_QUANTILES = (0.05, 0.5, 0.95, 0.99)  # quantiles of each queue reported in the summary
 
 
@@ -88,9 +89,13 @@ class SimilarityQueue:
 
     def quantile(self, q: float) -> float:
         """The q-quantile of the held similarities (linear interpolation); NaN when empty."""
+        return float(self.quantiles([q])[0])
+
+    def quantiles(self, qs: list[float]) -> np.ndarray:
+        """(Q,) quantiles of the held similarities in one pass; NaN when empty."""
         if self._count == 0:
-            return float("nan")
-        return float(np.quantile(self._data[: self._count], q))
+            return np.full(len(qs), np.nan)
+        return np.quantile(self._data[: self._count], qs)
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,7 @@ class Calibration:
     """The two similarity queues of one video and the appearance bounds they give.
 
     Args:
+        frame_rate: frames per second of the video (paces the extra similarity computations).
         config: the tracker config (reads `appearance.calibration*`, the quantiles, and the fixed thresholds
             `appearance.match_threshold` and `association.reid_threshold`, which stay as floors).
 
@@ -116,8 +122,10 @@ class Calibration:
     computes a threshold itself.
     """
 
-    def __init__(self, config: TrackerConfig) -> None:
+    def __init__(self, config: TrackerConfig, frame_rate: float) -> None:
         app, assoc = config.appearance, config.association
+        self._extra_every = max(1, round(app.calibration_extra_seconds * frame_rate))  # frames
+        self._extra_frame = -self._extra_every  # frame of the last extra computation
         self._settings = _Settings(
             online=app.calibration == "online",
             min_samples=app.calibration_min_samples,
@@ -131,7 +139,9 @@ class Calibration:
         self.negatives = SimilarityQueue(app.calibration_capacity)
         self.positives = SimilarityQueue(app.calibration_capacity)
         self._rng = np.random.default_rng(_SEED)
-        self._bounds: dict[str, float] | None = None  # cached until a queue changes
+        self._bounds: dict[str, float] | None = None  # cached until _REFRESH_SAMPLES new negatives
+        self._bounds_at = 0  # negatives.total when the bounds were computed
+        self._bounds_calibrated = False  # whether they came from the queues
         self._logged_at = 0
 
     def reset(self) -> None:
@@ -139,7 +149,10 @@ class Calibration:
         capacity = self.negatives.capacity
         self.negatives, self.positives = SimilarityQueue(capacity), SimilarityQueue(capacity)
         self._rng = np.random.default_rng(_SEED)
+        self._extra_frame = -self._extra_every
         self._bounds = None
+        self._bounds_at = 0
+        self._bounds_calibrated = False
         self._logged_at = 0
 
     # ------------------------------------------------------------------------------------------ feeding
@@ -147,6 +160,14 @@ class Calibration:
     def wants_samples(self) -> bool:
         """False in `fixed` mode: the core need not collect anything."""
         return self._settings.online
+
+    def extra_due(self, frame_index: int) -> bool:
+        """True (and the period restarts) when this frame may compute similarities beyond those it has: once
+        per `calibration_extra_seconds`, so the extra bank reads cost a fraction of a frame on average."""
+        if not self._settings.online or frame_index - self._extra_frame < self._extra_every:
+            return False
+        self._extra_frame = frame_index
+        return True
 
     def add_negatives(self, similarities: np.ndarray) -> None:
         """Different-identity similarities seen this frame (at most `calibration_per_frame` are kept)."""
@@ -168,7 +189,9 @@ class Calibration:
             values = self._rng.choice(values, self._settings.per_frame, replace=False)
         if len(values):
             queue.push(values)
-            self._bounds = None
+            fresh = self.negatives.total - self._bounds_at
+            if fresh >= _REFRESH_SAMPLES or self.calibrated != self._bounds_calibrated:
+                self._bounds = None
 
     # ------------------------------------------------------------------------------------------ asking
     @property
@@ -180,10 +203,11 @@ class Calibration:
         """{kind: bound} for every kind of BOUND_KINDS (cosine similarity; a pair must reach it)."""
         if self._bounds is None:
             s = self._settings
+            self._bounds_at = self.negatives.total
+            self._bounds_calibrated = self.calibrated
             if self.calibrated:
-                self._bounds = {
-                    k: max(s.fixed[k], self.negatives.quantile(s.quantiles[k]) + s.margin) for k in BOUND_KINDS
-                }
+                values = self.negatives.quantiles([s.quantiles[k] for k in BOUND_KINDS]) + s.margin
+                self._bounds = {k: max(s.fixed[k], float(v)) for k, v in zip(BOUND_KINDS, values, strict=True)}
             else:
                 self._bounds = dict(s.fixed)
         return self._bounds

@@ -54,7 +54,7 @@ class TrackerCore:
         self.kalman = KalmanFilter(config.motion)
         app = config.appearance
         self.bank = AppearanceBank(app.bank_capacity, self.device, app.initial_slots, app.aggregation, app.topk)
-        self.calibration = Calibration(config)
+        self.calibration = Calibration(config, self.frame_rate)
         """Appearance bounds of this video: `calibration.bound("match" | "reid" | "gallery")`,
         `calibration.revival_bound(seconds_lost)`; `calibration.summary()` for reports."""
         self.tracks: list[Track] = []
@@ -151,6 +151,8 @@ class TrackerCore:
         """(T, 1) stage 1 appearance gate: the fixed threshold for tracked tracks, the calibrated gate of lost
         ones (rising with the time lost: taking back a long-lost track is a revival)."""
         lost = np.array([t.state is TrackState.LOST for t in self.tracks], dtype=bool)
+        if not lost.any():
+            return np.full((len(self.tracks), 1), self.config.appearance.match_threshold)
         seconds = np.array([t.frames_since_update for t in self.tracks]) / self.frame_rate
         bounds = np.where(lost, self.calibration.lost_match_bound(seconds), self.config.appearance.match_threshold)
         return bounds[:, None]
@@ -283,12 +285,15 @@ class TrackerCore:
         Negatives: the bank of one matched track against the detection matched to another (two people seen in
         the same frame); positives: a track's bank against its own new detection. Only detections fit for a bank
         (the quality gate) and, for negatives, pairs that do not overlap (a shared crop is not a different look)
-        count. Pairs whose similarity the frame already computed come free; a capped random few more are
-        computed in one sparse bank call.
+        count. Pairs whose similarity the frame already computed come free; once per `calibration_extra_seconds`
+        a capped random few more are computed in one batched bank call.
         """
         dets = view.dets
         if not self.calibration.wants_samples or dets.embeddings is None or len(matches) < 1:
             return
+        extra_due = self.calibration.extra_due(self.frame_index)
+        if not extra_due and not np.isfinite(view.similarity).any():
+            return  # nothing free this frame, and not the frame for extra similarities
         rows, cols = matches[:, 0], matches[:, 1]
         keep = np.array([self.tracks[i].state is TrackState.TRACKED for i in rows]) & self._bank_quality(dets, cols)
         rows, cols = rows[keep], cols[keep]
@@ -300,21 +305,21 @@ class TrackerCore:
         negative = np.zeros((t, n), dtype=bool)
         negative[np.ix_(rows, cols)] = True
         negative &= ~positive & (view.iou == 0)
-        ask = np.zeros((t, n), dtype=bool)  # pairs to compute, for both queues at once
         plan = []
         for mask in (negative, positive):
             known = mask & np.isfinite(view.similarity)
-            missing = np.argwhere(mask & ~known)
-            missing = missing[self.calibration.subsample(len(missing), int(known.sum()))]
-            ask[missing[:, 0], missing[:, 1]] = True
-            plan.append((view.similarity[known], missing))
-        slots = np.array([tr.slot for tr in self.tracks])
-        extra = self.bank.similarity(slots, dets.embeddings, ask) if ask.any() else None
+            missing = np.argwhere(mask & ~known) if extra_due else np.zeros((0, 2), dtype=np.int64)
+            plan.append((view.similarity[known], missing[self.calibration.subsample(len(missing), int(known.sum()))]))
+        pairs = np.concatenate([missing for _, missing in plan])  # both queues' pairs in one batched call
+        computed = np.zeros(0)
+        if len(pairs):
+            slots = np.array([self.tracks[i].slot for i in pairs[:, 0]], dtype=np.int64)
+            rows = torch.as_tensor(pairs[:, 1], device=dets.embeddings.device)
+            computed = self.bank.pair_similarity(slots, dets.embeddings[rows])
+        extra = np.split(computed, [len(plan[0][1])])
         feeds = (self.calibration.add_negatives, self.calibration.add_positives)
-        for (values, missing), add in zip(plan, feeds, strict=True):
-            if len(missing) and extra is not None:
-                values = np.concatenate([values, extra[missing[:, 0], missing[:, 1]]])
-            add(values)
+        for (values, _), computed, add in zip(plan, extra, feeds, strict=True):
+            add(np.concatenate([values, computed]))
 
     def _update_matched(self, matches: np.ndarray, dets: Detections, view: _FrameView) -> None:
         """Kalman-correct all matched tracks at once, advance their state, feed their banks."""
