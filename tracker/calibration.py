@@ -162,9 +162,12 @@ class Calibration:
         return self._settings.online
 
     def extra_due(self, frame_index: int) -> bool:
-        """True (and the period restarts) when this frame may compute similarities beyond those it has: once
-        per `calibration_extra_seconds`, so the extra bank reads cost a fraction of a frame on average."""
-        if not self._settings.online or frame_index - self._extra_frame < self._extra_every:
+        """True (and the period restarts) when this frame may compute similarities beyond those it has: on every
+        frame until the bounds are calibrated, then once per `calibration_extra_seconds`, so the extra bank reads
+        cost a fraction of a frame on average."""
+        if not self._settings.online:
+            return False
+        if self.calibrated and frame_index - self._extra_frame < self._extra_every:
             return False
         self._extra_frame = frame_index
         return True

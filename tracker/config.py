@@ -116,7 +116,9 @@ class AppearanceConfig:
     )
     calibration_per_frame: int = _key(16, "calibration: most similarities one frame adds to each queue", lo=1, hi=10000)
     calibration_extra_seconds: float = _key(
-        0.5, "calibration: bank similarities the frame did not compute anyway are added once per this period", lo=0
+        0.5,
+        "calibration: once calibrated, similarities the frame did not compute anyway are added once per this period",
+        lo=0,
     )
     calibration_margin: float = _key(0.02, "calibration: added to the quantile of negatives", lo=0, hi=1)
     match_quantile: float = _key(0.5, "calibration: stage 1 gate of lost tracks, quantile of negatives", lo=0, hi=1)
