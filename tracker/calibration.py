@@ -114,7 +114,7 @@ class Calibration:
     """The two similarity queues of one video and the appearance bounds they give.
 
     Args:
-        frame_rate: frames per second of the video (paces the extra similarity computations).
+        frame_rate: frames per second of the video (paces the sampling).
         config: the tracker config (reads `appearance.calibration*`, the quantiles, and the fixed thresholds
             `appearance.match_threshold` and `association.reid_threshold`, which stay as floors).
 
@@ -124,7 +124,7 @@ class Calibration:
 
     def __init__(self, config: TrackerConfig, frame_rate: float) -> None:
         app, assoc = config.appearance, config.association
-        self._extra_every = max(1, round(app.calibration_extra_seconds * frame_rate))  # frames
+        self._extra_every = max(1, round(app.calibration_sample_seconds * frame_rate))  # frames
         self._extra_frame = -self._extra_every  # frame of the last extra computation
         self._settings = _Settings(
             online=app.calibration == "online",
@@ -161,10 +161,10 @@ class Calibration:
         """False in `fixed` mode: the core need not collect anything."""
         return self._settings.online
 
-    def extra_due(self, frame_index: int) -> bool:
-        """True (and the period restarts) when this frame may compute similarities beyond those it has: on every
-        frame until the bounds are calibrated, then once per `calibration_extra_seconds`, so the extra bank reads
-        cost a fraction of a frame on average."""
+    def sample_due(self, frame_index: int) -> bool:
+        """True (and the period restarts) when this frame should feed the queues: every frame until the bounds
+        are calibrated, then once per `calibration_sample_seconds`, so sampling costs a fraction of a frame on
+        average (the queues still renew: capacity / (2 * per_frame) periods)."""
         if not self._settings.online:
             return False
         if self.calibrated and frame_index - self._extra_frame < self._extra_every:

@@ -115,10 +115,8 @@ class AppearanceConfig:
         50, "calibration: negatives needed before the bounds replace the fixed thresholds", lo=1, hi=10000000
     )
     calibration_per_frame: int = _key(16, "calibration: most similarities one frame adds to each queue", lo=1, hi=10000)
-    calibration_extra_seconds: float = _key(
-        0.5,
-        "calibration: once calibrated, similarities the frame did not compute anyway are added once per this period",
-        lo=0,
+    calibration_sample_seconds: float = _key(
+        0.5, "calibration: once calibrated, the queues are fed once per this period (every frame before)", lo=0
     )
     calibration_margin: float = _key(0.02, "calibration: added to the quantile of negatives", lo=0, hi=1)
     match_quantile: float = _key(0.5, "calibration: stage 1 gate of lost tracks, quantile of negatives", lo=0, hi=1)

@@ -285,15 +285,14 @@ class TrackerCore:
         Negatives: the bank of one matched track against the detection matched to another (two people seen in
         the same frame); positives: a track's bank against its own new detection. Only detections fit for a bank
         (the quality gate) and, for negatives, pairs that do not overlap (a shared crop is not a different look)
-        count. Pairs whose similarity the frame already computed come free; once per `calibration_extra_seconds`
-        a capped random few more are computed in one batched bank call.
+        count. Pairs whose similarity the frame already computed come free; a capped random few more are
+        computed in one batched bank call. Every frame until calibrated, then once per `calibration_sample_seconds`.
         """
         dets = view.dets
         if not self.calibration.wants_samples or dets.embeddings is None or len(matches) < 1:
             return
-        extra_due = self.calibration.extra_due(self.frame_index)
-        if not extra_due and not np.isfinite(view.similarity).any():
-            return  # nothing free this frame, and not the frame for extra similarities
+        if not self.calibration.sample_due(self.frame_index):
+            return  # once calibrated, samples are taken once per `calibration_sample_seconds`
         rows, cols = matches[:, 0], matches[:, 1]
         keep = np.array([self.tracks[i].state is TrackState.TRACKED for i in rows]) & self._bank_quality(dets, cols)
         rows, cols = rows[keep], cols[keep]
@@ -308,7 +307,7 @@ class TrackerCore:
         plan = []
         for mask in (negative, positive):
             known = mask & np.isfinite(view.similarity)
-            missing = np.argwhere(mask & ~known) if extra_due else np.zeros((0, 2), dtype=np.int64)
+            missing = np.argwhere(mask & ~known)
             plan.append((view.similarity[known], missing[self.calibration.subsample(len(missing), int(known.sum()))]))
         pairs = np.concatenate([missing for _, missing in plan])  # both queues' pairs in one batched call
         computed = np.zeros(0)
