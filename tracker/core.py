@@ -14,6 +14,7 @@ import torch
 from tracker import association as assoc
 from tracker.assignment import linear_assignment
 from tracker.bank import AppearanceBank
+from tracker.calibration import Calibration
 from tracker.camera_motion import warp_boxes_xywh, warp_states
 from tracker.classes import ClassPolicy, ClassVote
 from tracker.config import TrackerConfig
@@ -58,6 +59,9 @@ class TrackerCore:
         app = config.appearance
         self.bank = AppearanceBank(app.bank_capacity, self.device, app.initial_slots, app.aggregation, app.topk)
         self.classes = ClassPolicy(config.classes)
+        self.calibration = Calibration(config, self.frame_rate)
+        """Appearance bounds of this video: `calibration.bound("match" | "reid" | "gallery")`,
+        `calibration.revival_bound(seconds_lost)`; `calibration.summary()` for reports."""
         self.tracks: list[Track] = []
         self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
         self._cov = np.zeros((0, 8, 8))  # (T, 8, 8) Kalman covariances
@@ -76,6 +80,7 @@ class TrackerCore:
         self._obs_mean, self._obs_cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
         self.frame_index = 0
         self._ids = itertools.count(1)
+        self.calibration.reset()
 
     def step(
         self, dets: Detections, embed: EmbedFn | None = None, camera_motion: np.ndarray | None = None
@@ -107,7 +112,7 @@ class TrackerCore:
 
         # Stage 1: confirmed and lost tracks x confident detections (appearance + motion).
         cost = assoc.appearance_motion_cost(
-            view.iou, view.similarity, view.motion_gate, dets.scores, self._match_threshold, cfg
+            view.iou, view.similarity, view.motion_gate, dets.scores, self._match_bounds(), cfg
         )
         cost = cost + view.class_cost
         m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost)
@@ -130,6 +135,7 @@ class TrackerCore:
             left_dets = left_dets[~np.isin(left_dets, m4[:, 1])]
 
         matches = np.concatenate([m1, m2, m3, m4])
+        self._calibrate(np.concatenate([m1, m2]), view)
         self._update_matched(matches, dets, view)
         self._mark_missed(matches[:, 0])
         self._start_tracks(left_dets, dets)
@@ -152,9 +158,15 @@ class TrackerCore:
         """Matches in a track's class vote: `classes.vote_seconds` of frames, at least one."""
         return max(1, round(self.config.classes.vote_seconds * self.frame_rate))
 
-    @property
-    def _match_threshold(self) -> float:
-        return self.config.appearance.match_threshold
+    def _match_bounds(self) -> np.ndarray:
+        """(T, 1) stage 1 appearance gate: the fixed threshold for tracked tracks, the calibrated gate of lost
+        ones (rising with the time lost: taking back a long-lost track is a revival)."""
+        lost = np.array([t.state is TrackState.LOST for t in self.tracks], dtype=bool)
+        if not lost.any():
+            return np.full((len(self.tracks), 1), self.config.appearance.match_threshold)
+        seconds = np.array([t.frames_since_update for t in self.tracks]) / self.frame_rate
+        bounds = np.where(lost, self.calibration.lost_match_bound(seconds), self.config.appearance.match_threshold)
+        return bounds[:, None]
 
     # ------------------------------------------------------------------------------------------ steps
     def _compensate_camera_motion(self, transform: np.ndarray) -> None:
@@ -280,12 +292,54 @@ class TrackerCore:
         observed = np.stack([self.tracks[i].observed_xywh for i in lost])
         seconds = np.array([self.tracks[i].frames_since_update for i in lost]) / self.frame_rate
         sim = view.reid_sim[np.ix_(lost, det_idx)]
-        cost = assoc.reid_cost(sim, observed, seconds, view.det_xywh[det_idx], cfg)
+        bounds = self.calibration.revival_bound(seconds)
+        cost = assoc.reid_cost(sim, observed, seconds, view.det_xywh[det_idx], cfg, bounds)
         cost = cost + view.class_cost[np.ix_(lost, det_idx)]
-        result = linear_assignment(cost, 1.0 - cfg.reid_threshold)
+        result = linear_assignment(cost, 1.0 - float(bounds.min()))
         keep = assoc.unambiguous(result.pairs, sim, cfg.reid_margin)
         pairs = result.pairs[keep]
         return np.stack([lost[pairs[:, 0]], det_idx[pairs[:, 1]]], axis=1).reshape(-1, 2)
+
+    def _calibrate(self, matches: np.ndarray, view: _FrameView) -> None:
+        """Feed the calibration queues from this frame's stage 1/2 matches of confirmed, visible tracks.
+
+        Negatives: the bank of one matched track against the detection matched to another (two people seen in
+        the same frame); positives: a track's bank against its own new detection. Only detections fit for a bank
+        (the quality gate) and, for negatives, pairs that do not overlap (a shared crop is not a different look)
+        count. Pairs whose similarity the frame already computed come free; a capped random few more are
+        computed in one batched bank call. Every frame until calibrated, then once per `calibration_sample_seconds`.
+        """
+        dets = view.dets
+        if not self.calibration.wants_samples or dets.embeddings is None or len(matches) < 1:
+            return
+        if not self.calibration.sample_due(self.frame_index):
+            return  # once calibrated, samples are taken once per `calibration_sample_seconds`
+        rows, cols = matches[:, 0], matches[:, 1]
+        keep = np.array([self.tracks[i].state is TrackState.TRACKED for i in rows]) & self._bank_quality(dets, cols)
+        rows, cols = rows[keep], cols[keep]
+        if len(rows) == 0:
+            return
+        t, n = view.similarity.shape
+        positive = np.zeros((t, n), dtype=bool)
+        positive[rows, cols] = True
+        negative = np.zeros((t, n), dtype=bool)
+        negative[np.ix_(rows, cols)] = True
+        negative &= ~positive & (view.iou == 0)
+        plan = []
+        for mask in (negative, positive):
+            known = mask & np.isfinite(view.similarity)
+            missing = np.argwhere(mask & ~known)
+            plan.append((view.similarity[known], missing[self.calibration.subsample(len(missing), int(known.sum()))]))
+        pairs = np.concatenate([missing for _, missing in plan])  # both queues' pairs in one batched call
+        computed = np.zeros(0)
+        if len(pairs):
+            slots = np.array([self.tracks[i].slot for i in pairs[:, 0]], dtype=np.int64)
+            rows = torch.as_tensor(pairs[:, 1], device=dets.embeddings.device)
+            computed = self.bank.pair_similarity(slots, dets.embeddings[rows])
+        extra = np.split(computed, [len(plan[0][1])])
+        feeds = (self.calibration.add_negatives, self.calibration.add_positives)
+        for (values, _), computed, add in zip(plan, extra, feeds, strict=True):
+            add(np.concatenate([values, computed]))
 
     def _update_matched(self, matches: np.ndarray, dets: Detections, view: _FrameView) -> None:
         """Kalman-correct all matched tracks at once, advance their state, feed their banks."""
@@ -326,15 +380,20 @@ class TrackerCore:
         """Push embeddings of confident, unoccluded detections (the quality gate)."""
         if dets.embeddings is None or not self.config.appearance.enabled or len(det_idx) == 0:
             return
-        app = self.config.appearance
-        good = dets.has_embedding[det_idx] & (dets.scores[det_idx] >= app.min_score)
-        good[good] = assoc.occlusion(dets.boxes_xyxy, det_idx[good]) <= app.max_occlusion
+        good = self._bank_quality(dets, det_idx)
         if good.any():
             fed = [t for t, g in zip(tracks, good, strict=True) if g]
             rows = torch.as_tensor(det_idx[good], device=dets.embeddings.device)
             self.bank.push(np.array([t.slot for t in fed]), dets.embeddings[rows])
             for track in fed:
                 track.bank_frame = self.frame_index
+
+    def _bank_quality(self, dets: Detections, det_idx: np.ndarray) -> np.ndarray:
+        """(M,) bool: detections with an embedding, confident and unoccluded enough for a bank."""
+        app = self.config.appearance
+        good = dets.has_embedding[det_idx] & (dets.scores[det_idx] >= app.min_score)
+        good[good] = assoc.occlusion(dets.boxes_xyxy, det_idx[good]) <= app.max_occlusion
+        return good
 
     def _start_tracks(self, det_idx: np.ndarray, dets: Detections) -> None:
         det_idx = det_idx[dets.scores[det_idx] >= self.config.association.new_track_score]

@@ -27,7 +27,7 @@ import yaml
 
 from tracker.config import TrackerConfig, load_config
 from tracker.frame_rate import choose_frame_rate
-from tracker.io.mot import MotWriter
+from tracker.io.mot import MotWriter, write_text_atomic
 from tracker.io.sources import FrameSource, SourceError, open_source
 from tracker.io.video import Annotator, VideoWriter
 from tracker.pipeline import Tracker
@@ -46,6 +46,7 @@ JSON_DECIMALS = 2  # pixels
 JSON_SCORE_DECIMALS = 4
 OSNET_ZOO_URL = "https://kaiyangzhou.github.io/deep-person-reid/MODEL_ZOO"
 _PYTORCH_SUFFIX = ".pt"
+SUMMARY_NAME = "summary.json"  # written beside the outputs at the end of a run (atomically)
 
 
 @dataclass
@@ -64,11 +65,27 @@ class RunSummary:
     error: str | None = None
     outputs: list[Path] = field(default_factory=list)
     gaps: list[tuple[int, float]] = field(default_factory=list)
+    calibration: dict[str, Any] = field(default_factory=dict)  # `Calibration.summary()` at the end of the run
 
     @property
     def fps(self) -> float:
         """Frames per second over the whole loop (detector, ReID, tracking and writing)."""
         return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready: what `describe` says, for `summary.json` beside the outputs."""
+        return {
+            "frames": self.frames,
+            "seconds": round(self.seconds, 3),
+            "fps": round(self.fps, 2),
+            "tracks": len(self.tracks),
+            "recovered": self.recovered,
+            "corrupt_frames": self.corrupt_frames,
+            "interrupted": self.interrupted,
+            "error": self.error,
+            "calibration": self.calibration,
+            "outputs": [str(p) for p in self.outputs],
+        }
 
     def describe(self) -> str:
         """A few lines for people: frames, speed, tracks, recoveries, problems, files."""
@@ -77,6 +94,10 @@ class RunSummary:
             f"{verb} {self.frames} frames in {self.seconds:.1f} s ({self.fps:.1f} frames/s)",
             f"{len(self.tracks)} tracks; {self.recovered} times an ID came back after occlusion",
         ]
+        if self.calibration:
+            bounds = ", ".join(f"{k} {v:.3f}" for k, v in self.calibration["bounds"].items())
+            state = "calibrated online" if self.calibration["calibrated"] else "fixed"
+            lines.append(f"appearance bounds ({state}): {bounds}")
         if self.corrupt_frames:
             lines.append(f"{self.corrupt_frames} unreadable frames skipped")
         if self.camera_motion_failures:
@@ -269,6 +290,10 @@ def track_source(
             import cv2
 
             cv2.destroyAllWindows()
+        summary.calibration = tracker.core.calibration.summary()
+        log.info("%s", tracker.core.calibration.describe())
+        if outputs.opened:  # a source that never yielded a frame leaves nothing behind
+            write_text_atomic(outputs.summary_path, json.dumps(summary.to_json(), indent=2))
     return summary
 
 
@@ -279,7 +304,9 @@ class _Outputs:
     def __init__(self, out_dir: Path, name: str, video_rate: float | None) -> None:
         self.out_dir = out_dir
         self.txt, self.jsonl_path, self.video_path = (out_dir / f"{name}{ext}" for ext in (".txt", ".jsonl", ".mp4"))
+        self.summary_path = out_dir / SUMMARY_NAME
         self.paths = [self.txt, self.jsonl_path] + ([self.video_path] if video_rate is not None else [])
+        self.paths.append(self.summary_path)
         self._video_rate = video_rate
         self._mot: MotWriter | None = None
         self._jsonl: _JsonlWriter | None = None
@@ -297,6 +324,11 @@ class _Outputs:
             self._open()
         self._mot.write(number, objects)
         self._jsonl.write(number, objects)
+
+    @property
+    def opened(self) -> bool:
+        """The first frame arrived and the files exist."""
+        return self._mot is not None
 
     def write_video(self, canvas: np.ndarray) -> None:
         if self._video is not None:

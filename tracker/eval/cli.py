@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from tracker.config import ConfigError, TrackerConfig, config_to_dict, load_config
+from tracker.eval.boxmot_peers import BOXMOT_PEERS, boxmot_available
 from tracker.eval.peers import PEERS, REID_PEERS
 from tracker.eval.report import format_table, write_chart, write_csv, write_summary
+from tracker.eval.revival import revival_scores
 from tracker.eval.runner import OURS, OURS_NO_CMC, RunResult, parallel_map, run_all
 from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
 from tracker.eval.sequences import Sequence, find_sequences
@@ -34,9 +36,11 @@ log = logging.getLogger(__name__)
 _EXIT_USER_ERROR = 2
 _EXIT_INTERRUPTED = 130
 _MS_PER_S = 1e3
-_COMPARE_COLUMNS = ("HOTA", "IDF1", "IDSW", "MOTA", "AssA", "DetA", "FP", "FN", "ms_per_frame")
-_EVAL_COLUMNS = (*METRICS, "fps")
+_COMPARE_COLUMNS = ("HOTA", "IDF1", "IDSW", "MOTA", "AssA", "DetA", "FP", "FN", "RevP", "RevR", "ms_per_frame")
+_EVAL_COLUMNS = (*METRICS, "RevP", "RevR", "Revivals", "Returns", "fps")
 _COMBINED = "COMBINED"
+_PEER_SPECS: dict[str, Any] = {**PEERS, **BOXMOT_PEERS}  # every peer: Ultralytics', then BoxMOT's
+_BOXMOT_REID = [name for name, spec in BOXMOT_PEERS.items() if spec.requires_embeddings]
 
 
 def _variant_names(text: str) -> list[str]:
@@ -126,6 +130,9 @@ def _evaluate(
     pending = [i for i, s in enumerate(scores) if s is None]
     for i, computed in zip(pending, parallel_map(_score_job, [jobs[i] for i in pending], workers), strict=True):
         scores[i] = computed
+    for (seqs, files, _path), tracker_scores in zip(jobs, scores, strict=True):  # revivals beside TrackEval's
+        for name, metrics in revival_scores(seqs, files).items():
+            tracker_scores[name] = tracker_scores[name] | metrics
     return results, dict(zip(trackers, scores, strict=True))
 
 
@@ -135,13 +142,18 @@ def _trackers(
     """Ours, then the requested peers; ReID-only peers are dropped where no sequence has embeddings, and
     peers with GMC where no sequence has all its images."""
     peers = list(args.peers) if compare else []
+    if not boxmot_available():
+        skipped = [p for p in peers if p in BOXMOT_PEERS]
+        peers = [p for p in peers if p not in skipped]
+        if skipped:
+            say(f"BoxMOT not installed (pip install tracker[peers]): skipping {', '.join(skipped)}")
     if not any_embeddings:
-        skipped = [p for p in peers if PEERS[p].requires_embeddings]
+        skipped = [p for p in peers if _PEER_SPECS[p].requires_embeddings]
         peers = [p for p in peers if p not in skipped]
         if skipped:
             say(f"no embeddings (motion only): skipping {', '.join(skipped)}")
     if not any_images:
-        skipped = [p for p in peers if PEERS[p].uses_images]
+        skipped = [p for p in peers if _PEER_SPECS[p].uses_images]
         peers = [p for p in peers if p not in skipped]
         if skipped:
             say(f"no images for global motion compensation: skipping {', '.join(skipped)}")
@@ -197,7 +209,9 @@ def _report(
     if compare:
         table = {t: scores[t][_COMBINED] | _timing(results, t) for t in trackers}
         extra["embeddings_fed_to"] = (
-            [t for t in trackers if t in (OURS, OURS_NO_CMC) or t in REID_PEERS] if with_reid else []
+            [t for t in trackers if t in (OURS, OURS_NO_CMC) or t in REID_PEERS or t in _BOXMOT_REID]
+            if with_reid
+            else []
         )
         extra["peer_sequences"] = {t: {k: v for k, v in scores[t].items() if k != _COMBINED} for t in trackers[1:]}
         print(format_table(table, _COMPARE_COLUMNS))
@@ -228,7 +242,9 @@ def _run(argv: list[str] | None, compare: bool) -> int:
     name = "compare" if compare else "eval"
     parser = _parser(f"track {name}", __doc__ or "", f"runs/{name}")
     if compare:
-        parser.add_argument("--peers", nargs="+", choices=list(PEERS), default=list(PEERS), help="peers to run")
+        parser.add_argument(
+            "--peers", nargs="+", choices=list(_PEER_SPECS), default=list(_PEER_SPECS), help="peers to run"
+        )
     args = parser.parse_args(argv)
     say = (lambda *_a: None) if args.quiet else print
     started = time.perf_counter()

@@ -127,10 +127,12 @@ def _read_image(seq: Sequence, number: int) -> np.ndarray:
 
 
 def _track_peer(name: str, seq: Sequence, inputs: SequenceInputs) -> tuple[list[str], float]:
+    from tracker.eval.boxmot_peers import BOXMOT_PEERS, BoxmotPeer
     from tracker.eval.peers import PEERS, PeerTracker
 
-    peer = PeerTracker.create(name, seq.info.frame_rate)
-    with_images = PEERS[name].uses_images and seq.has_all_images
+    spec = BOXMOT_PEERS[name] if name in BOXMOT_PEERS else PEERS[name]
+    peer = (BoxmotPeer if name in BOXMOT_PEERS else PeerTracker).create(name, seq.info.frame_rate)
+    with_images = spec.uses_images and seq.has_all_images
     lines: list[str] = []
     elapsed = 0.0
     for number, frame in enumerate(inputs.frames, start=1):
@@ -155,6 +157,10 @@ def _inputs_digest(frames: list[FrameInputs]) -> str:
 def _tracker_identity(name: str, cfg_dict: dict[str, Any]) -> Any:
     if name in (OURS, OURS_NO_CMC):
         return cfg_dict
+    from tracker.eval.boxmot_peers import BOXMOT_PEERS, boxmot_version
+
+    if name in BOXMOT_PEERS:
+        return {"peer": name, "settings": dataclasses.asdict(BOXMOT_PEERS[name]), "boxmot": boxmot_version()}
     import ultralytics
 
     from tracker.eval.peers import PEERS
