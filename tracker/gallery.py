@@ -228,7 +228,14 @@ class Gallery:
         dim = self.dim if model.dim is None else model.dim
         self.model = ModelIdentity(model.name, model.weights_digest, dim)
 
-    def add(self, global_id: int, embeddings: np.ndarray, class_id: int, sighting: Sighting) -> Identity:
+    def add(
+        self,
+        global_id: int,
+        embeddings: np.ndarray,
+        class_id: int,
+        sighting: Sighting,
+        first_seen: Sighting | None = None,
+    ) -> Identity:
         """Store a track's identity (an expired track, or the end of a video).
 
         A new `global_id` becomes an identity; a known one merges: its prototypes are re-picked from the old
@@ -238,6 +245,9 @@ class Gallery:
         Args:
             global_id: from `new_id()` or an earlier `match`.
             embeddings: (N, D) the track's bank (any norm; normalised here), N >= 1.
+            class_id: detector class.
+            sighting: the track's last sighting.
+            first_seen: its first sighting, for a new identity (default: `sighting`).
         Raises:
             ValueError: no embeddings, or another D than the gallery's.
         """
@@ -250,11 +260,13 @@ class Gallery:
         pool = emb if old is None else np.concatenate([old.prototypes, emb])
         prototypes = select_prototypes(pool, self.config.prototypes, self.config.prototype_method)
         if old is None:
-            identity = Identity(gid, int(class_id), sighting, sighting, 1, prototypes)
+            identity = Identity(gid, int(class_id), first_seen or sighting, sighting, 1, prototypes)
         else:
             identity = Identity(gid, old.class_id, old.first_seen, sighting, old.sightings + 1, prototypes)
             self._index_remove([gid])
         self._identities[gid] = identity
+        if self.model is not None and self.model.dim is None:
+            self.model = ModelIdentity(self.model.name, self.model.weights_digest, emb.shape[1])
         self._next_id = max(self._next_id, gid + 1)
         self._index_add([identity])
         self._dirty = True
