@@ -476,8 +476,9 @@ class Gallery:
         return np.concatenate(ids), np.ascontiguousarray(np.concatenate(vectors), dtype=np.float32)
 
     # ------------------------------------------------------------------------------------------ files
-    def save(self, path: str | Path) -> None:
-        """Write the gallery atomically (temp file + fsync + rename) with mode 0600; applies retention first.
+    def save(self, path: str | Path, prune: bool = True) -> None:
+        """Write the gallery atomically (temp file + fsync + rename) with mode 0600; applies retention first
+        (unless `prune` is False).
 
         Format: a safetensors file, tensors `prototypes` (M, D) float32 and `owners` (M,) int64 (the global
         ID of each row), JSON metadata in the header (format, version, model, next ID, identities, a SHA-256
@@ -485,7 +486,8 @@ class Gallery:
         """
         from safetensors.numpy import save as st_save
 
-        self.prune()
+        if prune:
+            self.prune()
         path = Path(path)
         ids, vectors = self._all_vectors(self.identities)
         dim = self.dim or 0
@@ -496,7 +498,7 @@ class Gallery:
         header = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
-            "model": None if self.model is None else asdict(self.model),
+            "model": None if self.model is None else {**asdict(self.model), "dim": self.dim},
             "next_id": self._next_id,
             "identities": [i.describe() for i in self.identities],
             "sha256": _tensor_digest(tensors),
@@ -506,8 +508,14 @@ class Gallery:
         self._dirty = False
 
     @classmethod
-    def load(cls, path: str | Path, config: GalleryConfig | None = None, model: ModelIdentity | None = None) -> Gallery:
-        """Read a gallery file (applies retention).
+    def load(
+        cls,
+        path: str | Path,
+        config: GalleryConfig | None = None,
+        model: ModelIdentity | None = None,
+        prune: bool = True,
+    ) -> Gallery:
+        """Read a gallery file (and apply retention, unless `prune` is False).
 
         Args:
             path: a file written by `save`.
@@ -543,7 +551,8 @@ class Gallery:
             raise GalleryError(f"{path} is corrupt: bad identity record ({exc})") from None
         if model is not None:
             gallery.bind_model(model)
-        gallery.prune()
+        if prune:
+            gallery.prune()
         gallery._dirty = False
         return gallery
 
