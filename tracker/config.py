@@ -106,6 +106,23 @@ class AppearanceConfig:
     initial_slots: int = _key(64, "bank slots preallocated; doubles when more tracks are alive", lo=1, hi=1000000)
     lazy_embedding: bool = _key(True, "embed only detections whose appearance matters (ambiguous, new, stale bank)")
     refresh_seconds: float = _key(0.5, "lazy mode: an unambiguous track's bank gets a new embedding this often", lo=0)
+    calibration: str = _key(
+        "online",
+        "online: appearance bounds from this video's same/different-identity similarities | fixed: the thresholds",
+        choices=("online", "fixed"),
+    )
+    calibration_capacity: int = _key(2000, "calibration: similarities kept per queue (FIFO)", lo=1, hi=10000000)
+    calibration_min_samples: int = _key(
+        100, "calibration: negatives needed before the bounds replace the fixed thresholds", lo=1, hi=10000000
+    )
+    calibration_per_frame: int = _key(4, "calibration: most similarities one frame adds to each queue", lo=1, hi=10000)
+    calibration_margin: float = _key(0.02, "calibration: added to the quantile of negatives", lo=0, hi=1)
+    match_quantile: float = _key(0.9, "calibration: stage 1 gate of lost tracks, quantile of negatives", lo=0, hi=1)
+    reid_quantile: float = _key(0.99, "calibration: stage 4 revival bound, quantile of negatives", lo=0, hi=1)
+    gallery_quantile: float = _key(0.999, "calibration: gallery bound, quantile of negatives", lo=0, hi=1)
+    reid_evidence_per_second: float = _key(
+        0.005, "calibration: stage 4 bound grows by this similarity per second lost", lo=0, hi=1
+    )
 
 
 @dataclass(frozen=True)

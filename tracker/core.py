@@ -15,6 +15,7 @@ import torch
 from tracker import association as assoc
 from tracker.assignment import linear_assignment
 from tracker.bank import AppearanceBank
+from tracker.calibration import Calibration
 from tracker.config import TrackerConfig
 from tracker.gallery import NO_ID, Gallery, Sighting
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
@@ -63,6 +64,9 @@ class TrackerCore:
         self.kalman = KalmanFilter(config.motion)
         app = config.appearance
         self.bank = AppearanceBank(app.bank_capacity, self.device, app.initial_slots, app.aggregation, app.topk)
+        self.calibration = Calibration(config)
+        """Appearance bounds of this video: `calibration.bound("match" | "reid" | "gallery")`,
+        `calibration.revival_bound(seconds_lost)`; `calibration.summary()` for reports."""
         self.tracks: list[Track] = []
         self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
         self._cov = np.zeros((0, 8, 8))  # (T, 8, 8) Kalman covariances
@@ -86,6 +90,7 @@ class TrackerCore:
         self.frame_index = 0
         self._ids = itertools.count(1)
         self._newborn, self._unsearched = [], []
+        self.calibration.reset()
 
     def step(self, dets: Detections, embed: EmbedFn | None = None) -> list[TrackedObject]:
         """Advance one frame with this frame's detections.
@@ -109,7 +114,7 @@ class TrackerCore:
 
         # Stage 1: confirmed and lost tracks x confident detections (appearance + motion).
         cost = assoc.appearance_motion_cost(
-            view.iou, view.similarity, view.motion_gate, dets.scores, self._match_threshold, cfg
+            view.iou, view.similarity, view.motion_gate, dets.scores, self._match_bounds(), cfg
         )
         m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost)
 
@@ -131,6 +136,7 @@ class TrackerCore:
             left_dets = left_dets[~np.isin(left_dets, m4[:, 1])]
 
         matches = np.concatenate([m1, m2, m3, m4])
+        self._calibrate(np.concatenate([m1, m2]), view)
         self._update_matched(matches, dets, view)
         self._mark_missed(matches[:, 0])
         self._start_tracks(left_dets, dets)
@@ -149,14 +155,19 @@ class TrackerCore:
         life = self.config.lifecycle
         return max(life.min_hits, math.ceil(life.min_seconds_tentative * self.frame_rate - 1e-9))
 
-    @property
-    def _match_threshold(self) -> float:
-        return self.config.appearance.match_threshold
+    def _match_bounds(self) -> np.ndarray:
+        """(T, 1) stage 1 appearance gate: the fixed threshold for tracked tracks, the calibrated "match" bound
+        for lost ones (taking a lost track is a revival)."""
+        lost = np.array([t.state is TrackState.LOST for t in self.tracks], dtype=bool)
+        return np.where(lost, self.calibration.bound("match"), self.config.appearance.match_threshold)[:, None]
 
     @property
     def _gallery_threshold(self) -> float:
-        """Minimum similarity to revive a gallery identity: stricter than stage 4's."""
-        return max(self.config.gallery.min_similarity, self.config.association.reid_threshold)
+        """Minimum similarity to revive a gallery identity: the calibrated "gallery" bound (the strictest
+        quantile of this video's different-identity similarities), never below `gallery.min_similarity` nor the
+        stage 4 bound."""
+        calibration = self.calibration
+        return max(self.config.gallery.min_similarity, calibration.bound("gallery"), calibration.bound("reid"))
 
     # ------------------------------------------------------------------------------------------ steps
     def _predict(self) -> None:
@@ -263,11 +274,46 @@ class TrackerCore:
         observed = np.stack([self.tracks[i].observed_xywh for i in lost])
         seconds = np.array([self.tracks[i].frames_since_update for i in lost]) / self.frame_rate
         sim = view.reid_sim[np.ix_(lost, det_idx)]
-        cost = assoc.reid_cost(sim, observed, seconds, view.det_xywh[det_idx], cfg)
-        result = linear_assignment(cost, 1.0 - cfg.reid_threshold)
+        bounds = self.calibration.revival_bound(seconds)
+        cost = assoc.reid_cost(sim, observed, seconds, view.det_xywh[det_idx], cfg, bounds)
+        result = linear_assignment(cost, 1.0 - float(bounds.min()))
         keep = assoc.unambiguous(result.pairs, sim, cfg.reid_margin)
         pairs = result.pairs[keep]
         return np.stack([lost[pairs[:, 0]], det_idx[pairs[:, 1]]], axis=1).reshape(-1, 2)
+
+    def _calibrate(self, matches: np.ndarray, view: _FrameView) -> None:
+        """Feed the calibration queues from this frame's stage 1/2 matches of confirmed, visible tracks.
+
+        Negatives: the bank of one matched track against the detection matched to another (two people seen in
+        the same frame); positives: a track's bank against its own new detection. Pairs whose similarity the
+        frame already computed come free; a capped random few more are computed in one sparse bank call.
+        """
+        dets = view.dets
+        if not self.calibration.wants_samples or dets.embeddings is None or len(matches) < 1:
+            return
+        rows, cols = matches[:, 0], matches[:, 1]
+        keep = np.array([self.tracks[i].state is TrackState.TRACKED for i in rows]) & dets.has_embedding[cols]
+        rows, cols = rows[keep], cols[keep]
+        if len(rows) == 0:
+            return
+        t, n = view.similarity.shape
+        positive = np.zeros((t, n), dtype=bool)
+        positive[rows, cols] = True
+        negative = np.zeros((t, n), dtype=bool)
+        negative[np.ix_(rows, cols)] = True
+        negative &= ~positive
+        for mask, add in ((negative, self.calibration.add_negatives), (positive, self.calibration.add_positives)):
+            known = mask & np.isfinite(view.similarity)
+            values = view.similarity[known]
+            missing = np.argwhere(mask & ~known)
+            missing = missing[self.calibration.subsample(len(missing))]
+            if len(missing):
+                ask = np.zeros((t, n), dtype=bool)
+                ask[missing[:, 0], missing[:, 1]] = True
+                slots = np.array([tr.slot for tr in self.tracks])
+                extra = self.bank.similarity(slots, dets.embeddings, ask)
+                values = np.concatenate([values, extra[missing[:, 0], missing[:, 1]]])
+            add(values)
 
     def _update_matched(self, matches: np.ndarray, dets: Detections, view: _FrameView) -> None:
         """Kalman-correct all matched tracks at once, advance their state, feed their banks."""
