@@ -29,6 +29,8 @@ EmbedFn = Callable[[np.ndarray], torch.Tensor]
 
 log = logging.getLogger(__name__)
 
+NO_BANK_FRAME = -1  # `Track.bank_frame` before any embedding entered its bank
+
 
 @dataclass(frozen=True)
 class _FrameView:
@@ -75,7 +77,7 @@ class TrackerCore:
         self.frame_index = 0
         self._ids = itertools.count(1)
         self._newborn: list[Track] = []  # tracks given an ID this frame, to look up in the gallery
-        self._unsearched: list[Track] = []  # tracks with an ID whose bank was still empty when they got it
+        self._searching: dict[Track, int] = {}  # young tracks searched in the gallery -> bank_frame when last searched
 
     # ------------------------------------------------------------------------------------------ public
     def reset(self) -> None:
@@ -89,7 +91,7 @@ class TrackerCore:
         self._obs_mean, self._obs_cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
         self.frame_index = 0
         self._ids = itertools.count(1)
-        self._newborn, self._unsearched = [], []
+        self._newborn, self._searching = [], {}
         self.calibration.reset()
 
     def step(self, dets: Detections, embed: EmbedFn | None = None) -> list[TrackedObject]:
@@ -420,22 +422,26 @@ class TrackerCore:
 
     # ------------------------------------------------------------------------------------------ gallery tier
     def _link_newborn(self) -> None:
-        """Gallery tier: a track given an ID is searched in the gallery by appearance alone as soon as its bank
-        holds an embedding (all such tracks of a frame in one batch). A match revives that identity's global ID;
-        until then, and without a match, it carries a new one. IDs held by this source's live tracks are never
+        """Gallery tier: a track given an ID gets a new global ID, and is searched in the gallery by appearance
+        alone each time its bank grows during its first `gallery.search_seconds` (all such tracks of a frame in
+        one batch). A match revives that identity's global ID. IDs held by this source's live tracks are never
         given (two tracks visible at once are two people)."""
         if self.gallery is None:
             self._newborn.clear()
             return
         for track in self._newborn:
             track.global_id = self.gallery.new_id()
-        waiting = self._unsearched + self._newborn
+            self._searching[track] = NO_BANK_FRAME
         self._newborn = []
-        alive = [t for t in waiting if t.state is not TrackState.REMOVED and self.config.appearance.enabled]
-        ready = [t for t in alive if self.bank.count([t.slot])[0] > 0]
-        self._unsearched = [t for t in alive if self.bank.count([t.slot])[0] == 0]
-        if not ready or not len(self.gallery):
+        window = round(self.config.gallery.search_seconds * self.frame_rate)
+        for track in list(self._searching):
+            if track.state is TrackState.REMOVED or self.frame_index - track.born_frame > window:
+                del self._searching[track]
+        ready = [t for t, searched_at in self._searching.items() if t.bank_frame > searched_at]
+        if not ready or not len(self.gallery) or not self.config.appearance.enabled:
             return
+        for track in ready:
+            self._searching[track] = track.bank_frame
         query = torch.stack([self.bank.entries(t.slot).mean(dim=0) for t in ready]).cpu().numpy()
         held = {t.global_id for t in self.tracks if t.global_id is not None}
         classes = np.array([t.class_id for t in ready])
@@ -443,6 +449,7 @@ class TrackerCore:
         for track, gid in zip(ready, ids, strict=True):
             if gid != NO_ID:
                 track.global_id, track.recovered = int(gid), True
+                del self._searching[track]
 
     def _to_gallery(self, track: Track) -> None:
         """An expiring (or, at the end of a video, still alive) track's identity moves to the gallery."""

@@ -334,33 +334,41 @@ class Gallery:
         margin = self.config.margin if margin is None else margin
         excluded = {int(g) for g in exclude}
         cand_ids, cand_sims = self._search_identities(q, len(excluded & self._identities.keys()))
-        rows: list[int] = []
-        cols: list[int] = []
-        sims: list[float] = []
-        column_of: dict[int, int] = {}
+        ranked: list[dict[int, float]] = []  # per query: allowed identity -> similarity, best first
         for qi in range(len(q)):
-            ranked = [
-                (s, g)
-                for g, s in zip(cand_ids[qi], cand_sims[qi], strict=True)
-                if g != NO_ID
-                and g not in excluded
-                and (class_ids is None or self._identities[g].class_id == int(class_ids[qi]))
-            ]
-            if not ranked or ranked[0][0] < min_similarity:
-                continue
-            if len(ranked) > 1 and ranked[0][0] - ranked[1][0] < margin:
-                continue
-            best_sim, best = ranked[0]
-            rows.append(qi)
-            cols.append(column_of.setdefault(best, len(column_of)))
-            sims.append(best_sim)
-        if not rows:
+            ranked.append(
+                {
+                    int(g): float(s)
+                    for g, s in zip(cand_ids[qi], cand_sims[qi], strict=True)
+                    if g != NO_ID
+                    and g not in excluded
+                    and (class_ids is None or self._identities[g].class_id == int(class_ids[qi]))
+                }
+            )
+        columns = sorted({g for r in ranked for g, s in r.items() if s >= min_similarity})
+        if not columns:
             return out
-        cost = np.full((len(q), len(column_of)), np.inf)
-        cost[rows, cols] = 1.0 - np.asarray(sims)
-        result = linear_assignment(cost, 1.0 - min_similarity)
-        ids = np.array(list(column_of), dtype=np.int64)
-        out[result.pairs[:, 0]] = ids[result.pairs[:, 1]]
+        cost = np.full((len(q), len(columns)), np.inf)
+        for qi, r in enumerate(ranked):
+            for c, g in enumerate(columns):
+                if r.get(g, -np.inf) >= min_similarity:
+                    cost[qi, c] = 1.0 - r[g]
+        pairs = {int(a): columns[b] for a, b in linear_assignment(cost, 1.0 - min_similarity).pairs}
+        # Ratio test with the cannot-link constraint: an identity taken by another newcomer of this frame is not
+        # a rival (two people visible together are two people). Repeat until no acceptance changes.
+        accepted = dict(pairs)
+        for _ in range(len(pairs) + 1):
+            kept = {}
+            for qi, g in pairs.items():
+                taken = {h for other, h in accepted.items() if other != qi}
+                rivals = [s for h, s in ranked[qi].items() if h != g and h not in taken]
+                if not rivals or ranked[qi][g] - max(rivals) >= margin:
+                    kept[qi] = g
+            if kept == accepted:
+                break
+            accepted = kept
+        for qi, g in accepted.items():
+            out[qi] = g
         return out
 
     def _search_identities(self, q: np.ndarray, excluded: int) -> tuple[np.ndarray, np.ndarray]:
