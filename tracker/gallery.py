@@ -354,16 +354,11 @@ class Gallery:
                 if r.get(g, -np.inf) >= min_similarity:
                     cost[qi, c] = 1.0 - r[g]
         pairs = {int(a): columns[b] for a, b in linear_assignment(cost, 1.0 - min_similarity).pairs}
-        # Ratio test with the cannot-link constraint: an identity taken by another newcomer of this frame is not
-        # a rival (two people visible together are two people). Repeat until no acceptance changes.
+        # Ratio test with the cannot-link constraint: an identity another newcomer of this frame takes is not a
+        # rival (two people visible together are two people), but swapping the two must cost at least `margin`.
         accepted = dict(pairs)
         for _ in range(len(pairs) + 1):
-            kept = {}
-            for qi, g in pairs.items():
-                taken = {h for other, h in accepted.items() if other != qi}
-                rivals = [s for h, s in ranked[qi].items() if h != g and h not in taken]
-                if not rivals or ranked[qi][g] - max(rivals) >= margin:
-                    kept[qi] = g
+            kept = {qi: g for qi, g in pairs.items() if _unambiguous(qi, g, accepted, ranked, margin)}
             if kept == accepted:
                 break
             accepted = kept
@@ -587,6 +582,22 @@ class Gallery:
             )
         gallery._next_id = max([int(header["next_id"]), *(g + 1 for g in gallery._identities)])
         return gallery
+
+
+def _unambiguous(qi: int, g: int, accepted: dict[int, int], ranked: list[dict[int, float]], margin: float) -> bool:
+    """Does query `qi` taking identity `g` beat every alternative by `margin`: any identity no other query
+    takes, and swapping identities with any other query of the batch (sum of the two similarities)?"""
+    sims = ranked[qi]
+    taken = {h: other for other, h in accepted.items() if other != qi}
+    free = [s for h, s in sims.items() if h != g and h not in taken]
+    if free and sims[g] - max(free) < margin:
+        return False
+    for h, other in taken.items():
+        if h in sims and g in ranked[other]:
+            loss = sims[g] + ranked[other][h] - sims[h] - ranked[other][g]
+            if loss < margin:
+                return False
+    return True
 
 
 def _normalised(x: np.ndarray) -> np.ndarray:
