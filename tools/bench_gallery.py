@@ -100,9 +100,20 @@ def exact_top1(vectors: np.ndarray, owners: np.ndarray, queries: np.ndarray) -> 
     return owners[np.argmax(queries @ vectors.T, axis=1)]
 
 
-def bench(count: int, frames: int, config: GalleryConfig) -> dict[str, float]:
+def bench(count: int, frames: int, config: GalleryConfig, nprobes: list[int]) -> list[dict[str, float]]:
+    """One gallery of `count` identities, measured at each IVF nprobe (one row when the index is exact)."""
     looks = Looks(count)
     gallery, build_s, rss = build(count, config, looks)
+    rows = []
+    for nprobe in nprobes if gallery._ivf_trained_at else nprobes[:1]:
+        if gallery._ivf_trained_at:
+            gallery._index.nprobe = nprobe
+        rows.append(measure(gallery, looks, count, frames, build_s, rss) | {"nprobe": nprobe})
+    return rows
+
+
+def measure(gallery: Gallery, looks: Looks, count: int, frames: int, build_s: float, rss: int) -> dict[str, float]:
+    config = gallery.config
     _, vectors = gallery._all_vectors(gallery.identities)
     owners = np.repeat(np.arange(1, count + 1), PROTOTYPES)  # identities hold exactly K_g prototypes here
     rng = np.random.default_rng(1)
@@ -152,19 +163,20 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     p.add_argument("--frames", type=int, default=200, help="frames of 10 queries per size")
-    p.add_argument("--nprobe", type=int, help="override gallery.ivf_nprobe")
+    p.add_argument("--nprobe", type=int, nargs="+", help="IVF lists visited (default gallery.ivf_nprobe)")
     args = p.parse_args()
     _one_thread()
-    config = GalleryConfig() if args.nprobe is None else GalleryConfig(ivf_nprobe=args.nprobe)
+    config = GalleryConfig()
+    nprobes = args.nprobe or [config.ivf_nprobe]
     print(
-        f"{'identities':>10} {'index':>5} {'ms/frame':>8} {'wall ms':>8} {'exact ms':>8} {'numpy ms':>8} "
+        f"{'identities':>10} {'index':>5} {'nprobe':>6} {'ms/frame':>8} {'wall ms':>8} {'exact ms':>8} {'numpy ms':>8} "
         f"{'vs exact':>8} {'recall@1':>8} {'true@1':>7} {'build s':>7} {'KB/id RSS':>9} {'KB/id vec':>9}"
     )
-    for count in args.sizes:
-        r = bench(count, args.frames, config)
+    for r in (row for count in args.sizes for row in bench(count, args.frames, config, nprobes)):
         kb_rss, kb_vec = r["rss_bytes_per_identity"] / 1024, r["vector_bytes_per_identity"] / 1024
         print(
-            f"{r['identities']:>10} {r['index']:>5} {r['ms_frame']:>8.2f} {r['ms_frame_wall']:>8.2f} "
+            f"{r['identities']:>10} {r['index']:>5} {r['nprobe'] if r['index'] == 'IVF' else '-':>6} "
+            f"{r['ms_frame']:>8.2f} {r['ms_frame_wall']:>8.2f} "
             f"{r['ms_exact']:>8.2f} {r['ms_numpy']:>8.2f} "
             f"{r['ms_frame'] / r['ms_exact']:>8.2f} {r['recall_at_1']:>8.3f} {r['true_id_at_1']:>7.3f} "
             f"{r['build_s']:>7.1f} {kb_rss:>9.1f} {kb_vec:>9.1f}",
