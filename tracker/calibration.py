@@ -19,9 +19,11 @@ in `fixed` mode, and always as a floor):
 
     bound(kind) = max(fixed_threshold(kind), quantile(negatives, q(kind)) + calibration_margin)
 
-with kind "match" (stage 1 appearance gate of lost tracks), "reid" (stage 4) and "gallery" (the strictest, for
-identities searched in a persistent gallery). `revival_bound(seconds_lost)` adds evidence that grows with the
-time a track has been lost.
+with kind "match" (stage 1 appearance gate), "reid" (stage 4) and "gallery" (the strictest, for identities
+searched in a persistent gallery). `revival_bound(seconds_lost)` adds evidence that grows with the time a track
+has been lost; `lost_match_bound(seconds_lost)` is stage 1's gate for a lost track, which rises from the "match"
+bound to the revival bound over `revival_ramp_seconds` (a track lost for long and taken back by motion and
+appearance is a revival too; one missed for a frame or two is not).
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ class _Settings:
     per_frame: int
     margin: float
     evidence_per_second: float
+    ramp_seconds: float
     fixed: dict[str, float]
     quantiles: dict[str, float]
 
@@ -121,6 +124,7 @@ class Calibration:
             per_frame=app.calibration_per_frame,
             margin=app.calibration_margin,
             evidence_per_second=app.reid_evidence_per_second,
+            ramp_seconds=app.revival_ramp_seconds,
             fixed={"match": app.match_threshold, "reid": assoc.reid_threshold, "gallery": assoc.reid_threshold},
             quantiles={"match": app.match_quantile, "reid": app.reid_quantile, "gallery": app.gallery_quantile},
         )
@@ -209,6 +213,24 @@ class Calibration:
         seconds = np.asarray(seconds_lost, dtype=np.float64)
         growth = self._settings.evidence_per_second if self._settings.online else 0.0
         return self.bound("reid") + growth * seconds
+
+    def lost_match_bound(self, seconds_lost: np.ndarray | float) -> np.ndarray:
+        """Stage 1 appearance gate of lost tracks (motion already agrees): from `bound("match")` at 0 s to
+        `revival_bound` at `revival_ramp_seconds` and beyond, linearly. Before calibration (and in `fixed`
+        mode) the constant `appearance.match_threshold`.
+
+        Args:
+            seconds_lost: (T,) or scalar time since each track was last matched.
+        Returns:
+            (T,) (or 0-d) bounds.
+        """
+        seconds = np.asarray(seconds_lost, dtype=np.float64)
+        match = self.bound("match")
+        if not self.calibrated:
+            return np.full(seconds.shape, match)
+        ramp = self._settings.ramp_seconds
+        weight = np.clip(seconds / ramp, 0.0, 1.0) if ramp > 0 else np.ones(seconds.shape)
+        return match + (self.revival_bound(seconds) - match) * weight
 
     def subsample(self, count: int) -> np.ndarray:
         """(<= calibration_per_frame,) sorted random positions out of `count` candidate pairs (seeded)."""

@@ -16,6 +16,7 @@ from tracker import association as assoc
 from tracker.assignment import linear_assignment
 from tracker.bank import AppearanceBank
 from tracker.calibration import Calibration
+from tracker.camera_motion import warp_boxes_xywh, warp_states
 from tracker.config import TrackerConfig
 from tracker.gallery import NO_ID, Gallery, Sighting
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
@@ -94,15 +95,23 @@ class TrackerCore:
         self._newborn, self._searching = [], {}
         self.calibration.reset()
 
-    def step(self, dets: Detections, embed: EmbedFn | None = None) -> list[TrackedObject]:
+    def step(
+        self, dets: Detections, embed: EmbedFn | None = None, camera_motion: np.ndarray | None = None
+    ) -> list[TrackedObject]:
         """Advance one frame with this frame's detections.
 
         Args:
             dets: the frame's detections (with or without embeddings).
             embed: optional rows (R,) -> (R, D) embeddings, called at most once, for the detections whose
                 appearance matters this frame (see `appearance.lazy_embedding`).
+            camera_motion: optional (2, 3) affine or (3, 3) homography from the previous frame's pixels to
+                this frame's; every track (tracked, lost, tentative) is moved by it before the prediction.
+        Raises:
+            ValueError: `camera_motion` of another shape or not finite (nothing is changed).
         """
         self._check_dim(dets)
+        if camera_motion is not None:
+            self._compensate_camera_motion(camera_motion)
         self.frame_index += 1
         cfg = self.config.association
         self._predict()
@@ -158,10 +167,12 @@ class TrackerCore:
         return max(life.min_hits, math.ceil(life.min_seconds_tentative * self.frame_rate - 1e-9))
 
     def _match_bounds(self) -> np.ndarray:
-        """(T, 1) stage 1 appearance gate: the fixed threshold for tracked tracks, the calibrated "match" bound
-        for lost ones (taking a lost track is a revival)."""
+        """(T, 1) stage 1 appearance gate: the fixed threshold for tracked tracks, the calibrated gate of lost
+        ones (rising with the time lost: taking back a long-lost track is a revival)."""
         lost = np.array([t.state is TrackState.LOST for t in self.tracks], dtype=bool)
-        return np.where(lost, self.calibration.bound("match"), self.config.appearance.match_threshold)[:, None]
+        seconds = np.array([t.frames_since_update for t in self.tracks]) / self.frame_rate
+        bounds = np.where(lost, self.calibration.lost_match_bound(seconds), self.config.appearance.match_threshold)
+        return bounds[:, None]
 
     @property
     def _gallery_threshold(self) -> float:
@@ -172,6 +183,16 @@ class TrackerCore:
         return max(self.config.gallery.min_similarity, calibration.bound("gallery"), calibration.bound("reid"))
 
     # ------------------------------------------------------------------------------------------ steps
+    def _compensate_camera_motion(self, transform: np.ndarray) -> None:
+        """Move every track's state, covariance, last observed box and re-update anchor into this frame's
+        pixels (camera-motion compensation), all tracks in one batched operation each."""
+        mean, cov = warp_states(self._mean, self._cov, transform)
+        obs_mean, obs_cov = warp_states(self._obs_mean, self._obs_cov, transform)
+        observed = warp_boxes_xywh(np.array([t.observed_xywh for t in self.tracks]).reshape(-1, 4), transform)
+        self._mean, self._cov, self._obs_mean, self._obs_cov = mean, cov, obs_mean, obs_cov
+        for track, box in zip(self.tracks, observed, strict=True):
+            track.observed_xywh = box
+
     def _predict(self) -> None:
         if not self.tracks:
             return
@@ -287,14 +308,16 @@ class TrackerCore:
         """Feed the calibration queues from this frame's stage 1/2 matches of confirmed, visible tracks.
 
         Negatives: the bank of one matched track against the detection matched to another (two people seen in
-        the same frame); positives: a track's bank against its own new detection. Pairs whose similarity the
-        frame already computed come free; a capped random few more are computed in one sparse bank call.
+        the same frame); positives: a track's bank against its own new detection. Only detections fit for a bank
+        (the quality gate) and, for negatives, pairs that do not overlap (a shared crop is not a different look)
+        count. Pairs whose similarity the frame already computed come free; a capped random few more are
+        computed in one sparse bank call.
         """
         dets = view.dets
         if not self.calibration.wants_samples or dets.embeddings is None or len(matches) < 1:
             return
         rows, cols = matches[:, 0], matches[:, 1]
-        keep = np.array([self.tracks[i].state is TrackState.TRACKED for i in rows]) & dets.has_embedding[cols]
+        keep = np.array([self.tracks[i].state is TrackState.TRACKED for i in rows]) & self._bank_quality(dets, cols)
         rows, cols = rows[keep], cols[keep]
         if len(rows) == 0:
             return
@@ -303,7 +326,7 @@ class TrackerCore:
         positive[rows, cols] = True
         negative = np.zeros((t, n), dtype=bool)
         negative[np.ix_(rows, cols)] = True
-        negative &= ~positive
+        negative &= ~positive & (view.iou == 0)
         for mask, add in ((negative, self.calibration.add_negatives), (positive, self.calibration.add_positives)):
             known = mask & np.isfinite(view.similarity)
             values = view.similarity[known]
@@ -355,15 +378,20 @@ class TrackerCore:
         """Push embeddings of confident, unoccluded detections (the quality gate)."""
         if dets.embeddings is None or not self.config.appearance.enabled or len(det_idx) == 0:
             return
-        app = self.config.appearance
-        good = dets.has_embedding[det_idx] & (dets.scores[det_idx] >= app.min_score)
-        good[good] = assoc.occlusion(dets.boxes_xyxy, det_idx[good]) <= app.max_occlusion
+        good = self._bank_quality(dets, det_idx)
         if good.any():
             fed = [t for t, g in zip(tracks, good, strict=True) if g]
             rows = torch.as_tensor(det_idx[good], device=dets.embeddings.device)
             self.bank.push(np.array([t.slot for t in fed]), dets.embeddings[rows])
             for track in fed:
                 track.bank_frame = self.frame_index
+
+    def _bank_quality(self, dets: Detections, det_idx: np.ndarray) -> np.ndarray:
+        """(M,) bool: detections with an embedding, confident and unoccluded enough for a bank."""
+        app = self.config.appearance
+        good = dets.has_embedding[det_idx] & (dets.scores[det_idx] >= app.min_score)
+        good[good] = assoc.occlusion(dets.boxes_xyxy, det_idx[good]) <= app.max_occlusion
+        return good
 
     def _start_tracks(self, det_idx: np.ndarray, dets: Detections) -> None:
         det_idx = det_idx[dets.scores[det_idx] >= self.config.association.new_track_score]

@@ -61,6 +61,7 @@ class RunSummary:
     ended_early: int | None = None
     expected_frames: int | None = None
     interrupted: bool = False
+    camera_motion_failures: int = 0
     error: str | None = None
     outputs: list[Path] = field(default_factory=list)
     calibration: dict[str, Any] = field(default_factory=dict)  # `Calibration.summary()` at the end of the run
@@ -98,6 +99,8 @@ class RunSummary:
             lines.append(f"appearance bounds ({state}): {bounds}")
         if self.corrupt_frames:
             lines.append(f"{self.corrupt_frames} unreadable frames skipped")
+        if self.camera_motion_failures:
+            lines.append(f"camera motion not found on {self.camera_motion_failures} frames (identity used)")
         if self.ended_early is not None:
             lines.append(f"the video stops being readable after frame {self.ended_early} of {self.expected_frames}")
         lines.append("outputs:")
@@ -291,6 +294,7 @@ def track_source(
             summary.interrupted = stop.stopped
     finally:
         summary.seconds = time.perf_counter() - start
+        summary.camera_motion_failures = tracker.camera_motion_failures
         summary.corrupt_frames = source.corrupt_frames
         summary.ended_early = source.ended_early
         bar.close()
