@@ -55,7 +55,8 @@ def main() -> None:
     for seed in args.seeds:
         for gallery in (True, False):
             s = run(seed, gallery, args.people, args.dim, args.same, args.fps)
-            totals[gallery] = [a + b for a, b in zip(totals[gallery], (s.reappearances, s.kept, s.revivals), strict=True)]
+            counts = (s.reappearances, s.kept, s.revivals)
+            totals[gallery] = [a + b for a, b in zip(totals[gallery], counts, strict=True)]
             print(
                 f"{seed:>4} {'yes' if gallery else 'no':>8} {s.reappearances:>7} {s.kept:>5} {s.recall:>7.3f} "
                 f"{s.precision:>9.3f} {s.shared_frames:>6}",
