@@ -18,6 +18,7 @@ from tracker.gallery import (
     GalleryModelError,
     ModelIdentity,
     Sighting,
+    consistent_looks,
     select_prototypes,
 )
 
@@ -199,3 +200,12 @@ def test_wrong_dimension_is_refused():
         gallery.match(np.ones((1, 8)))
     with pytest.raises(ValueError, match="D = 8"):
         gallery.add(9, np.ones((2, 8)), 0, sighting())
+
+
+def test_a_bank_that_switched_people_enters_with_the_person_it_ended_on():
+    looks = people(2, 6, seed=9)
+    mixed = np.concatenate([looks[0], looks[1]])  # the track followed person 0, then person 1
+    kept = consistent_looks(mixed, 0.8, 3)
+    assert kept is not None and len(kept) == 6
+    assert (kept @ looks[1].mean(axis=0) > kept @ looks[0].mean(axis=0)).all()
+    assert consistent_looks(mixed[:2], 0.8, 3) is None  # too few looks

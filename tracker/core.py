@@ -18,7 +18,7 @@ from tracker.bank import AppearanceBank
 from tracker.calibration import Calibration
 from tracker.camera_motion import warp_boxes_xywh, warp_states
 from tracker.config import TrackerConfig
-from tracker.gallery import NO_ID, Gallery, Sighting
+from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.track import Track
 from tracker.types import Detections, TrackedObject, TrackState
@@ -480,17 +480,22 @@ class TrackerCore:
                 del self._searching[track]
 
     def _to_gallery(self, track: Track) -> None:
-        """An expiring (or, at the end of a video, still alive) track's identity moves to the gallery."""
+        """An expiring (or, at the end of a video, still alive) track's identity moves to the gallery: the looks
+        of its bank that agree with the person it ended on (`consistent_looks`), if there are enough."""
         if self.gallery is None or track.global_id is None:
             return
-        if self.bank.count([track.slot])[0] < self.config.gallery.min_embeddings:
+        min_count = self.config.gallery.min_embeddings
+        if self.bank.count([track.slot])[0] < min_count:
+            return
+        looks = consistent_looks(self.bank.entries(track.slot).cpu().numpy(), self._gallery_threshold, min_count)
+        if looks is None:
             return
         last = self.frame_index - track.frames_since_update
         now = time.time()
         last_time = now - track.frames_since_update / self.frame_rate
         self.gallery.add(
             track.global_id,
-            self.bank.entries(track.slot).cpu().numpy(),
+            looks,
             track.class_id,
             Sighting(last, last_time, self.source_name),
             first_seen=Sighting(track.born_frame, track.born_time, self.source_name),

@@ -46,6 +46,7 @@ __all__ = [
     "Identity",
     "ModelIdentity",
     "Sighting",
+    "consistent_looks",
     "select_prototypes",
 ]
 
@@ -152,6 +153,26 @@ def select_prototypes(embeddings: np.ndarray, count: int, method: str = "farthes
         chosen.append(pick)
         nearest = np.maximum(nearest, emb @ emb[pick])
     return emb[chosen]
+
+
+def consistent_looks(embeddings: np.ndarray, min_similarity: float, min_count: int) -> np.ndarray | None:
+    """The looks of a bank that belong to the person its track ended on, or None when too few do.
+
+    A track can switch people (a crossing the tracker got wrong); its bank then mixes two identities, and the
+    gallery would carry the mix into the next video. The reference is the mean of the last `min_count` looks;
+    looks less similar to it than `min_similarity` (the gallery's bound) are dropped.
+
+    Args:
+        embeddings: (N, D) bank entries, oldest first.
+    Returns:
+        (M, D) the kept looks (M >= min_count), or None.
+    """
+    emb = _normalised(np.asarray(embeddings, dtype=np.float32))
+    if len(emb) < min_count:
+        return None
+    reference = _normalised(emb[-min_count:].mean(axis=0, keepdims=True))[0]
+    kept = emb[emb @ reference >= min_similarity]
+    return kept if len(kept) >= min_count else None
 
 
 class Gallery:
