@@ -417,8 +417,9 @@ class Gallery:
         Tracks are taken in the given order (e.g. by first sighting): each is matched against the gallery as
         it is at that point (identities stored before, and the tracks linked before it) with the same bounds
         as `match`, never to an identity already given to a track it cannot share one with, and stored
-        (merged into the identity it matched, or as a new one). This is what `track a.mp4 b.mp4 --gallery g`
-        does online, so `track batch` (per-video tasks, then this reduce) gives the same answer.
+        (merged into the identity it matched, or as a new one). `track a.mp4 b.mp4 --gallery g` makes the same
+        decision (`match`, same bounds, same cannot-link rule) online, frame by frame; here each track is
+        decided once, on its whole bank.
 
         Args:
             prototypes_per_track: one (P_i, D) array per track (its bank or prototypes); a track's query is
