@@ -232,11 +232,13 @@ class Calibration:
         weight = np.clip(seconds / ramp, 0.0, 1.0) if ramp > 0 else np.ones(seconds.shape)
         return match + (self.revival_bound(seconds) - match) * weight
 
-    def subsample(self, count: int) -> np.ndarray:
-        """(<= calibration_per_frame,) sorted random positions out of `count` candidate pairs (seeded)."""
-        if count <= self._settings.per_frame:
+    def subsample(self, count: int, have: int = 0) -> np.ndarray:
+        """Sorted random positions (seeded) out of `count` candidate pairs still to compute, when `have`
+        similarities are already in hand: at most `calibration_per_frame - have` of them."""
+        limit = max(0, self._settings.per_frame - have)
+        if count <= limit:
             return np.arange(count)
-        return np.sort(self._rng.choice(count, self._settings.per_frame, replace=False))
+        return np.sort(self._rng.choice(count, limit, replace=False))
 
     # ------------------------------------------------------------------------------------------ reporting
     def summary(self) -> dict[str, Any]:

@@ -327,16 +327,19 @@ class TrackerCore:
         negative = np.zeros((t, n), dtype=bool)
         negative[np.ix_(rows, cols)] = True
         negative &= ~positive & (view.iou == 0)
-        for mask, add in ((negative, self.calibration.add_negatives), (positive, self.calibration.add_positives)):
+        ask = np.zeros((t, n), dtype=bool)  # pairs to compute, for both queues at once
+        plan = []
+        for mask in (negative, positive):
             known = mask & np.isfinite(view.similarity)
-            values = view.similarity[known]
             missing = np.argwhere(mask & ~known)
-            missing = missing[self.calibration.subsample(len(missing))]
-            if len(missing):
-                ask = np.zeros((t, n), dtype=bool)
-                ask[missing[:, 0], missing[:, 1]] = True
-                slots = np.array([tr.slot for tr in self.tracks])
-                extra = self.bank.similarity(slots, dets.embeddings, ask)
+            missing = missing[self.calibration.subsample(len(missing), int(known.sum()))]
+            ask[missing[:, 0], missing[:, 1]] = True
+            plan.append((view.similarity[known], missing))
+        slots = np.array([tr.slot for tr in self.tracks])
+        extra = self.bank.similarity(slots, dets.embeddings, ask) if ask.any() else None
+        feeds = (self.calibration.add_negatives, self.calibration.add_positives)
+        for (values, missing), add in zip(plan, feeds, strict=True):
+            if len(missing) and extra is not None:
                 values = np.concatenate([values, extra[missing[:, 0], missing[:, 1]]])
             add(values)
 
