@@ -116,3 +116,20 @@ def test_gallery_ls_rm_prune(colour_models, tmp_path, capsys):
     assert main(["gallery", "prune", str(gallery), "--set", "gallery.max_days_unseen=0"]) == 0
     assert "removed 1 identities (2)" in capsys.readouterr().out
     assert len(Gallery.load(gallery)) == 0
+
+
+def test_gallery_is_saved_during_the_run_not_only_at_the_end(colour_models, tmp_path, monkeypatch):
+    saves = []
+    original = Gallery.save
+
+    def counting_save(self, path, prune=True):
+        saves.append(len(self))
+        original(self, path, prune)
+
+    monkeypatch.setattr(Gallery, "save", counting_save)
+    video = write_video(tmp_path / "cam1.avi", scene())
+    gallery = tmp_path / "site.gallery"
+    args = [*ARGS, "--set", "gallery.save_every_seconds=0"]
+    assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o"), *args]) == 0
+    assert len(saves) >= 2 and saves[0] == 0  # a save while the two people were still in view, then at the end
+    assert saves[-1] == 2 and len(Gallery.load(gallery)) == 2
