@@ -33,7 +33,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 
 from tracker.assignment import linear_assignment
@@ -140,6 +139,8 @@ def select_prototypes(embeddings: np.ndarray, count: int, method: str = "farthes
     if n <= count:
         return emb
     if method == "kmeans":
+        import faiss
+
         km = faiss.Kmeans(emb.shape[1], count, niter=KMEANS_ITERATIONS, spherical=True, seed=1, verbose=False)
         km.train(emb)
         return _normalised(km.centroids.astype(np.float32))
@@ -465,6 +466,8 @@ class Gallery:
         return self._index
 
     def _build_index(self, use_ivf: bool) -> None:
+        import faiss  # imported on first search: `import tracker` stays fast without a gallery
+
         dim = self.dim
         assert dim is not None
         ids, vectors = self._all_vectors(self._identities.values())
@@ -489,6 +492,8 @@ class Gallery:
     def _index_remove(self, global_ids: list[int]) -> None:
         if self._index is None:
             return
+        import faiss
+
         for gid in global_ids:
             self._index.remove_ids(faiss.IDSelectorRange(gid * ID_STRIDE, (gid + 1) * ID_STRIDE))
 
@@ -584,7 +589,9 @@ class Gallery:
         return gallery
 
     @classmethod
-    def _from_parts(cls, tensors: dict[str, np.ndarray], header: dict[str, Any], config: GalleryConfig | None):
+    def _from_parts(
+        cls, tensors: dict[str, np.ndarray], header: dict[str, Any], config: GalleryConfig | None
+    ) -> Gallery:
         stored = header.get("model")
         model = None if stored is None else ModelIdentity(**stored)
         gallery = cls(config, model)
