@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from tracker.calibration import Calibration
 from tracker.camera_motion import warp_boxes_xywh, warp_states
 from tracker.classes import ClassPolicy, ClassVote
 from tracker.config import TrackerConfig
+from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.track import Track
 from tracker.types import Detections, TrackedObject, TrackState
@@ -30,6 +32,7 @@ EmbedFn = Callable[[np.ndarray], torch.Tensor]
 log = logging.getLogger(__name__)
 
 _BUFFER_SIGMAS = 1.96  # motion buffer in velocity stds: the two-sided 95% normal quantile, as the 95% motion gate
+NO_BANK_FRAME = -1  # `Track.bank_frame` before any embedding entered its bank
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,17 @@ class TrackerCore:
     Call `step` once per frame, also with zero detections. Returns the confirmed tracks matched this frame.
     """
 
-    def __init__(self, config: TrackerConfig, frame_rate: float, device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self,
+        config: TrackerConfig,
+        frame_rate: float,
+        device: torch.device | str = "cpu",
+        gallery: Gallery | None = None,
+        source_name: str = "",
+    ) -> None:
         self.config = config
+        self.gallery = gallery
+        self.source_name = source_name  # recorded with gallery sightings
         self.frame_rate = float(frame_rate)
         self.device = torch.device(device)
         self.kalman = KalmanFilter(config.motion, step_ratio=config.motion.reference_frame_rate / self.frame_rate)
@@ -69,17 +81,22 @@ class TrackerCore:
         self._obs_cov = np.zeros((0, 8, 8))  # (T, 8, 8)
         self.frame_index = 0
         self._ids = itertools.count(1)
+        self._newborn: list[Track] = []  # tracks given an ID this frame, to look up in the gallery
+        self._searching: dict[Track, int] = {}  # young tracks searched in the gallery -> bank_frame when last searched
 
     # ------------------------------------------------------------------------------------------ public
     def reset(self) -> None:
-        """Forget all tracks; IDs restart at 1."""
+        """Forget all tracks (the video ended); IDs restart at 1. With a gallery, the identities of the
+        confirmed tracks still alive are stored in it first."""
         for track in self.tracks:
+            self._to_gallery(track)
             self.bank.release(track.slot)
         self.tracks = []
         self._mean, self._cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
         self._obs_mean, self._obs_cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
         self.frame_index = 0
         self._ids = itertools.count(1)
+        self._newborn, self._searching = [], {}
         self.calibration.reset()
 
     def step(
@@ -139,6 +156,7 @@ class TrackerCore:
         self._update_matched(matches, dets, view)
         self._mark_missed(matches[:, 0])
         self._start_tracks(left_dets, dets)
+        self._link_newborn()
         return self._outputs(dets)
 
     def _check_dim(self, dets: Detections) -> None:
@@ -167,6 +185,14 @@ class TrackerCore:
         seconds = np.array([t.frames_since_update for t in self.tracks]) / self.frame_rate
         bounds = np.where(lost, self.calibration.lost_match_bound(seconds), self.config.appearance.match_threshold)
         return bounds[:, None]
+
+    @property
+    def _gallery_threshold(self) -> float:
+        """Minimum similarity to revive a gallery identity: the calibrated "gallery" bound (the strictest
+        quantile of this video's different-identity similarities), never below `gallery.min_similarity` nor the
+        stage 4 bound."""
+        calibration = self.calibration
+        return max(self.config.gallery.min_similarity, calibration.bound("gallery"), calibration.bound("reid"))
 
     # ------------------------------------------------------------------------------------------ steps
     def _compensate_camera_motion(self, transform: np.ndarray) -> None:
@@ -360,7 +386,7 @@ class TrackerCore:
             if t.class_votes is not None:
                 t.class_id = t.class_votes.add(int(dets.class_ids[d]), float(dets.scores[d]))
             if t.mark_matched(float(dets.scores[d]), view.det_xywh[d], int(dets.index[d]), min_hits):
-                t.track_id = next(self._ids)
+                self._issue_id(t)
         self._feed_banks(tracks, det_idx, dets)
 
     def _reupdate(self, i: int, xywh_now: np.ndarray) -> None:
@@ -412,10 +438,12 @@ class TrackerCore:
                 observed_xywh=z,
                 detection_index=int(dets.index[d]),
                 class_votes=ClassVote(self._vote_frames, class_id, score),
+                born_frame=self.frame_index,
+                born_time=time.time(),
             )
             if first or self._min_hits <= 1:
                 track.confirm_now()
-                track.track_id = next(self._ids)
+                self._issue_id(track)
             new.append(track)
         self._feed_banks(new, det_idx, dets)
         self.tracks.extend(new)
@@ -438,12 +466,70 @@ class TrackerCore:
             if not was_matched:
                 track.mark_missed(frames_with_bank if banked else frames_motion_only)
             if track.state is TrackState.REMOVED:
+                self._to_gallery(track)
                 self.bank.release(track.slot)
                 keep[i] = False
         if not keep.all():
             self.tracks = [t for t, k in zip(self.tracks, keep, strict=True) if k]
             self._mean, self._cov = self._mean[keep], self._cov[keep]
             self._obs_mean, self._obs_cov = self._obs_mean[keep], self._obs_cov[keep]
+
+    def _issue_id(self, track: Track) -> None:
+        track.track_id = next(self._ids)
+        self._newborn.append(track)
+
+    # ------------------------------------------------------------------------------------------ gallery tier
+    def _link_newborn(self) -> None:
+        """Gallery tier: a track given an ID gets a new global ID, and is searched in the gallery by appearance
+        alone each time its bank grows during its first `gallery.search_seconds` (all such tracks of a frame in
+        one batch). A match revives that identity's global ID. IDs held by this source's live tracks are never
+        given (two tracks visible at once are two people)."""
+        if self.gallery is None:
+            self._newborn.clear()
+            return
+        for track in self._newborn:
+            track.global_id = self.gallery.new_id()
+            self._searching[track] = NO_BANK_FRAME
+        self._newborn = []
+        window = round(self.config.gallery.search_seconds * self.frame_rate)
+        for track in list(self._searching):
+            if track.state is TrackState.REMOVED or self.frame_index - track.born_frame > window:
+                del self._searching[track]
+        ready = [t for t, searched_at in self._searching.items() if t.bank_frame > searched_at]
+        if not ready or not len(self.gallery) or not self.config.appearance.enabled:
+            return
+        for track in ready:
+            self._searching[track] = track.bank_frame
+        query = torch.stack([self.bank.entries(t.slot).mean(dim=0) for t in ready]).cpu().numpy()
+        held = {t.global_id for t in self.tracks if t.global_id is not None}
+        classes = np.array([t.class_id for t in ready])
+        ids = self.gallery.match(query, exclude=held, class_ids=classes, min_similarity=self._gallery_threshold)
+        for track, gid in zip(ready, ids, strict=True):
+            if gid != NO_ID:
+                track.global_id, track.recovered = int(gid), True
+                del self._searching[track]
+
+    def _to_gallery(self, track: Track) -> None:
+        """An expiring (or, at the end of a video, still alive) track's identity moves to the gallery: the looks
+        of its bank that agree with the person it ended on (`consistent_looks`), if there are enough."""
+        if self.gallery is None or track.global_id is None:
+            return
+        min_count = self.config.gallery.min_embeddings
+        if self.bank.count([track.slot])[0] < min_count:
+            return
+        looks = consistent_looks(self.bank.entries(track.slot).cpu().numpy(), self._gallery_threshold, min_count)
+        if looks is None:
+            return
+        last = self.frame_index - track.frames_since_update
+        now = time.time()
+        last_time = now - track.frames_since_update / self.frame_rate
+        self.gallery.add(
+            track.global_id,
+            looks,
+            track.class_id,
+            Sighting(last, last_time, self.source_name),
+            first_seen=Sighting(track.born_frame, track.born_time, self.source_name),
+        )
 
     def _outputs(self, dets: Detections) -> list[TrackedObject]:
         shown = [i for i, t in enumerate(self.tracks) if t.state is TrackState.TRACKED and t.frames_since_update == 0]
@@ -460,6 +546,7 @@ class TrackerCore:
                 state=t.state,
                 detection_index=t.detection_index,
                 recovered=t.recovered,
+                global_id=t.global_id,
             )
             for t, box in zip((self.tracks[i] for i in shown), boxes, strict=True)
             if t.track_id is not None

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -27,6 +27,7 @@ import yaml
 
 from tracker.config import TrackerConfig, load_config
 from tracker.frame_rate import choose_frame_rate
+from tracker.gallery import Gallery
 from tracker.io.mot import MotWriter, write_text_atomic
 from tracker.io.sources import FrameSource, SourceError, open_source
 from tracker.io.video import Annotator, VideoWriter
@@ -128,6 +129,8 @@ class TrackOptions:
     progress: bool = True
     max_frames: int | None = None
     frame_rate: float | None = None  # --fps: force this rate whatever the source declares
+    more_sources: tuple[str, ...] = ()  # tracked in turn after `source`, against the same gallery
+    gallery: Path | None = None  # identity gallery file: loaded if present, written back
 
 
 def next_run_dir(base: Path, name: str) -> Path:
@@ -208,6 +211,7 @@ class _JsonlWriter:
         tracks = [
             {
                 "id": o.track_id,
+                **({} if o.global_id is None else {"global_id": o.global_id}),
                 "xyxy": [round(float(v), JSON_DECIMALS) for v in o.xyxy],
                 "score": round(float(o.score), JSON_SCORE_DECIMALS),
                 "class": int(o.class_id),
@@ -242,15 +246,25 @@ def track_source(
     show: bool = False,
     progress: bool = True,
     max_frames: int | None = None,
+    name: str | None = None,
+    after_frame: Callable[[], None] | None = None,
 ) -> RunSummary:
     """Track every frame of `source`, writing `<name>.txt`, `<name>.jsonl` and `<name>.mp4` to `out_dir`.
 
+    With a gallery, the MOT txt and the video show the global IDs (the same person has the same ID in every
+    output); the JSONL carries both (`id` local to this source, `global_id`).
     A stream that fails for good ends the loop with `summary.error` set (the outputs so far are kept).
+
+    Args:
+        name: file stem of the outputs (default: the source's name).
+        after_frame: called after each frame (e.g. a periodic gallery save).
     """
     from tqdm import tqdm
 
     summary = RunSummary(expected_frames=source.total)
-    outputs = _Outputs(out_dir, source.name, tracker.frame_rate if save_video else None)
+    stem = name or source.name
+    summary_name = SUMMARY_NAME if name is None else f"{stem}.{SUMMARY_NAME}"
+    outputs = _Outputs(out_dir, stem, tracker.frame_rate if save_video else None, summary_name)
     summary.outputs = outputs.paths
     annotator = Annotator()
     total = min(source.total, max_frames) if source.total and max_frames else (source.total or max_frames)
@@ -262,10 +276,15 @@ def track_source(
             try:
                 for number, image in source:
                     objects = tracker.update(image)
-                    outputs.write(number, objects)
+                    local = objects
+                    if tracker.gallery is not None:
+                        objects = [replace(o, track_id=o.global_id) for o in objects]
+                    outputs.write(number, objects, local)
                     summary.frames += 1
                     summary.tracks.update(o.track_id for o in objects)
                     summary.recovered += sum(o.recovered for o in objects)
+                    if after_frame is not None:
+                        after_frame()
                     if save_video or show:
                         canvas = annotator.draw(_as_bgr(image), objects)
                         if save_video:
@@ -301,10 +320,10 @@ class _Outputs:
     """`<name>.txt`, `<name>.jsonl` and `<name>.mp4` in `out_dir`, created when the first frame arrives: a source
     that never yields a frame leaves no files (and no folder) behind."""
 
-    def __init__(self, out_dir: Path, name: str, video_rate: float | None) -> None:
+    def __init__(self, out_dir: Path, name: str, video_rate: float | None, summary_name: str = SUMMARY_NAME) -> None:
         self.out_dir = out_dir
         self.txt, self.jsonl_path, self.video_path = (out_dir / f"{name}{ext}" for ext in (".txt", ".jsonl", ".mp4"))
-        self.summary_path = out_dir / SUMMARY_NAME
+        self.summary_path = out_dir / summary_name
         self.paths = [self.txt, self.jsonl_path] + ([self.video_path] if video_rate is not None else [])
         self.paths.append(self.summary_path)
         self._video_rate = video_rate
@@ -319,11 +338,13 @@ class _Outputs:
         if self._video_rate is not None:
             self._video = VideoWriter(self.video_path, self._video_rate)
 
-    def write(self, number: int, objects: list[TrackedObject]) -> None:
+    def write(self, number: int, objects: list[TrackedObject], local: list[TrackedObject] | None = None) -> None:
+        """One frame: `objects` (the IDs shown: global ones with a gallery) to the MOT txt, `local` (the source's
+        own track IDs, with `global_id`) to the JSONL."""
         if self._mot is None:
             self._open()
         self._mot.write(number, objects)
-        self._jsonl.write(number, objects)
+        self._jsonl.write(number, objects if local is None else local)
 
     @property
     def opened(self) -> bool:
@@ -347,25 +368,123 @@ def _check_display(show: bool) -> None:
 
 
 def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None) -> RunSummary:
-    """The whole `track` command: config, source, models, outputs.
+    """The whole `track` command: config, sources, models, gallery, outputs.
+
+    Several sources are tracked in turn, each with its own frame rate, frame numbers and output files
+    (`<name>.txt/.jsonl/.mp4` in one output folder); with `options.gallery` they share one identity gallery,
+    loaded from the file if it exists and written back atomically every `gallery.save_every_seconds`, after
+    each source and when the run stops (also on an error or an interruption).
 
     Args:
         options: what to track and where to write.
         notify: receives notes for the user (e.g. the ReID fallback); None logs them.
     Raises:
         ConfigError: bad config key or value. SourceError: source missing or not readable.
-        FileNotFoundError: missing weights (named).
+        FileNotFoundError: missing weights (named). GalleryError: unreadable gallery file (left untouched),
+        or one made with another ReID model.
     """
     notify = notify or log.warning
     _check_display(options.show)
     cfg = load_config(options.config, overrides=list(options.overrides))
-    source = open_source(options.source)
+    names = (options.source, *options.more_sources)
+    sources = [open_source(names[0])]  # the others are opened in turn (a stream may not wait)
+    cfg, note = reid_fallback(cfg, _asks_for_reid(options.config, options.overrides))
+    gallery = _open_gallery(options.gallery, cfg)
+    first = Tracker.from_config(cfg, frame_rate=_frame_rate(sources[0], cfg, options, notify), gallery=gallery)
+    if note:
+        notify(note)
+    out = options.out if options.out is not None else next_run_dir(DEFAULT_RUNS_DIR, sources[0].name)
+    saver = _GallerySaver(gallery, options.gallery, cfg.gallery.save_every_seconds)
+    summaries: list[RunSummary] = []
+    stems: set[str] = set()
+    try:
+        for i, name in enumerate(names):
+            source = sources[0] if i == 0 else open_source(name)
+            tracker = first
+            if i > 0:
+                rate = _frame_rate(source, cfg, options, notify)
+                tracker = Tracker(cfg, rate, detector=first.detector, embedder=first.embedder, gallery=gallery)
+            tracker.core.source_name = source.name
+            stem = _unique_stem(source.name, stems)
+            summary = track_source(
+                tracker, source, out, options.save_video, options.show, options.progress, options.max_frames,
+                name=stem if len(names) > 1 else None, after_frame=saver.maybe_save,
+            )  # fmt: skip
+            tracker.reset()  # the identities still in view go to the gallery
+            saver.save()
+            summaries.append(summary)
+            if summary.interrupted or summary.error:
+                break
+    finally:
+        saver.save()
+    return _combine(summaries)
+
+
+def _frame_rate(source: FrameSource, cfg: TrackerConfig, options: TrackOptions, notify: Callable[[str], None]) -> float:
+    """The rate this source is tracked at (`--fps`, a plausible declared rate, or a fallback with a warning)."""
     rate = choose_frame_rate(source.frame_rate, cfg, options.frame_rate, source.timestamp_rate, source.name)
     if rate.warning:
         notify(rate.warning)
-    cfg, note = reid_fallback(cfg, _asks_for_reid(options.config, options.overrides))
-    tracker = Tracker.from_config(cfg, frame_rate=rate.frame_rate)
-    if note:
-        notify(note)
-    out = options.out if options.out is not None else next_run_dir(DEFAULT_RUNS_DIR, source.name)
-    return track_source(tracker, source, out, options.save_video, options.show, options.progress, options.max_frames)
+    return rate.frame_rate
+
+
+def _open_gallery(path: Path | None, cfg: TrackerConfig) -> Gallery | None:
+    """The gallery at `path` (checked, retention applied), a new one when the file does not exist yet, or None."""
+    if path is None:
+        return None
+    if not (cfg.appearance.enabled and cfg.reid.model != "none"):
+        raise ValueError("--gallery needs appearance embeddings: a ReID model and appearance.enabled=true")
+    if path.exists():
+        return Gallery.load(path, cfg.gallery)
+    if not path.parent.exists():
+        raise FileNotFoundError(f"gallery folder {path.parent} does not exist")
+    return Gallery(cfg.gallery)
+
+
+class _GallerySaver:
+    """Writes the gallery back when it changed: at most every `every` seconds from the loop, and on demand."""
+
+    def __init__(self, gallery: Gallery | None, path: Path | None, every: float) -> None:
+        self.gallery, self.path, self.every = gallery, path, every
+        self._last = time.monotonic()
+
+    def maybe_save(self) -> None:
+        if self.gallery is not None and time.monotonic() - self._last >= self.every:
+            self.save()
+
+    def save(self) -> None:
+        if self.gallery is None or self.path is None:
+            return
+        if self.gallery.modified or not self.path.exists():
+            self.gallery.save(self.path)
+        self._last = time.monotonic()
+
+
+def _unique_stem(name: str, taken: set[str]) -> str:
+    """`name`, or `name_2`, `name_3`, ...: two sources with the same name never share output files."""
+    stem, n = name, 1
+    while stem in taken:
+        n += 1
+        stem = f"{name}_{n}"
+    taken.add(stem)
+    return stem
+
+
+def _combine(summaries: list[RunSummary]) -> RunSummary:
+    """One summary for several sources (a single source's summary is returned as it is)."""
+    if len(summaries) == 1:
+        return summaries[0]
+    total = RunSummary()
+    for s in summaries:
+        total.frames += s.frames
+        total.seconds += s.seconds
+        total.tracks |= s.tracks
+        total.recovered += s.recovered
+        total.corrupt_frames += s.corrupt_frames
+        total.outputs += s.outputs
+        total.interrupted |= s.interrupted
+        total.error = total.error or s.error
+        total.calibration = s.calibration or total.calibration
+        if s.ended_early is not None:
+            total.ended_early, total.expected_frames = s.ended_early, s.expected_frames
+    return total

@@ -29,6 +29,8 @@ class Track:
         recovered: matched this frame after being lost.
         bank_frame: frame index of the last embedding pushed into its bank (-1: none yet).
         class_votes: the recent (class, score) votes behind `class_id`; None: `class_id` is fixed.
+        global_id: identity in the gallery (kept across videos and cameras); None without a gallery.
+        born_frame, born_time: frame index and wall time (Unix s) of its first detection.
     """
 
     slot: int
@@ -43,6 +45,9 @@ class Track:
     recovered: bool = field(default=False)
     bank_frame: int = -1  # frame of the last embedding pushed into its bank
     class_votes: ClassVote | None = field(default=None, repr=False)
+    global_id: int | None = None
+    born_frame: int = 0
+    born_time: float = 0.0
 
     @property
     def is_confirmed(self) -> bool:
