@@ -72,7 +72,7 @@ def test_track_command_on_an_http_video_ends_with_the_file(clip, tmp_path, monke
     monkeypatch.setattr(
         run.Tracker,
         "from_config",
-        staticmethod(lambda cfg, frame_rate=None: Tracker(cfg, frame_rate, detector=blob_detector)),
+        staticmethod(lambda cfg, frame_rate=None, gallery=None: Tracker(cfg, frame_rate, detector=blob_detector)),
     )
     with MediaServer(clip[0]) as server:
         code = main([f"{server.url}/clip.mp4", "--out", str(tmp_path), "--no-save-video", "--set", "reid.model=none"])
