@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -33,7 +33,15 @@ from tracker.pipeline import Tracker
 from tracker.types import TrackedObject
 from tracker.weights import resolve_weights
 
-__all__ = ["RunSummary", "TrackOptions", "next_run_dir", "reid_fallback", "run_track", "track_source"]
+__all__ = [
+    "RunSummary",
+    "TrackOptions",
+    "load_run_config",
+    "next_run_dir",
+    "reid_fallback",
+    "run_track",
+    "track_source",
+]
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +149,16 @@ def reid_fallback(cfg: TrackerConfig, asked: bool) -> tuple[TrackerConfig, str |
     return cfg.replace({"reid.model": fallback}), note
 
 
+def load_run_config(config_path: str | None, overrides: Sequence[str]) -> tuple[TrackerConfig, str | None]:
+    """The config of a `track` run: YAML and `--set` overrides, then `reid_fallback` (note: None or a line).
+
+    Raises:
+        ConfigError: bad config key or value.
+    """
+    cfg = load_config(config_path, overrides=list(overrides))
+    return reid_fallback(cfg, _asks_for_reid(config_path, tuple(overrides)))
+
+
 class _StopFlag:
     """SIGINT/SIGTERM set a flag (the loop finishes the frame and closes the outputs); a second one aborts."""
 
@@ -209,10 +227,12 @@ def track_source(
     show: bool = False,
     progress: bool = True,
     max_frames: int | None = None,
+    on_frame: Callable[[int], None] | None = None,
 ) -> RunSummary:
     """Track every frame of `source`, writing `<name>.txt`, `<name>.jsonl` and `<name>.mp4` to `out_dir`.
 
     A stream that fails for good ends the loop with `summary.error` set (the outputs so far are kept).
+    `on_frame` receives the number of frames done after each frame (progress of `track batch`).
     """
     from tqdm import tqdm
 
@@ -245,6 +265,8 @@ def track_source(
                         if show and _show(canvas):
                             stop.stopped = True
                     bar.update(1)
+                    if on_frame is not None:
+                        on_frame(summary.frames)
                     if stop.stopped or (max_frames is not None and summary.frames >= max_frames):
                         break
             except SourceError as exc:
@@ -284,9 +306,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     """
     notify = notify or log.warning
     _check_display(options.show)
-    cfg = load_config(options.config, overrides=list(options.overrides))
+    cfg, note = load_run_config(options.config, options.overrides)
     source = open_source(options.source)
-    cfg, note = reid_fallback(cfg, _asks_for_reid(options.config, options.overrides))
     tracker = Tracker.from_config(cfg, frame_rate=source.frame_rate)
     if note:
         notify(note)
