@@ -110,7 +110,9 @@ def test_batch_of_four_equals_four_sequential_track_runs(engine, request, clips,
     if engine == "ray":
         request.getfixturevalue("ray_cluster")
     out = tmp_path / "batch"
-    summary = track_many(clips, TrackerConfig(), out, engine=engine, workers=2, progress=False, make_tracker=fake_tracker)
+    summary = track_many(
+        clips, TrackerConfig(), out, engine=engine, workers=2, progress=False, make_tracker=fake_tracker
+    )
     assert [v.status for v in summary.videos] == ["done"] * CLIPS, summary.describe()
     assert [v.name for v in summary.videos] == [c.stem for c in clips]
     assert summary.frames == CLIPS * FRAMES and not any(v.retried for v in summary.videos)
@@ -191,7 +193,9 @@ def test_missing_and_corrupt_videos_fail_alone(ray_cluster, clips, sequential, t
 def test_cli_batch_reports_failures_in_one_line_each(tmp_path, capsys):
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(os.urandom(4096))
-    code = main(["batch", str(tmp_path / "missing.mp4"), str(corrupt), "--out", str(tmp_path / "out"), "--workers", "2"])
+    code = main(
+        ["batch", str(tmp_path / "missing.mp4"), str(corrupt), "--out", str(tmp_path / "out"), "--workers", "2"]
+    )
     assert code == 1
     out = capsys.readouterr().out
     assert "0 of 2 videos tracked" in out and "failed   missing: SourceError: no such file" in out

@@ -361,53 +361,66 @@ def _run_ray(
 
 
 def _run_local(tasks: list[VideoTask], batch: Any, monitor: _Monitor, workers: int) -> list[VideoResult]:
-    """The same task function in spawned processes (at most `workers` at a time); a process that dies
-    without a result is started again, up to `batch.max_retries` times, as Ray does."""
+    """The same task function in `workers` spawned processes that take videos from a queue. A process that
+    dies in a video is replaced, and the video is run again, up to `batch.max_retries` times, as Ray does."""
     context = multiprocessing.get_context("spawn")  # a fork after torch started its thread pools can deadlock
-    channel = context.Queue()
-    waiting, running, results = list(tasks), {}, {}
-    reruns = dict.fromkeys((t.index for t in tasks), 0)
+    channel, todo = context.Queue(), context.Queue()
+    by_index = {t.index: t for t in tasks}
+    for task in tasks:
+        todo.put(task)
+    count = min(workers, len(tasks))
+
+    def start() -> Any:
+        process = context.Process(target=_local_worker, args=(todo, channel, batch.progress_seconds), daemon=True)
+        process.start()
+        return process
+
+    processes = [start() for _ in range(count)]
+    results: dict[int, VideoResult] = {}
+    reruns = dict.fromkeys(by_index, 0)
+    running: dict[int, int] = {}  # pid -> index of the video it is tracking
     try:
-        while waiting or running:
-            while waiting and len(running) < workers:
-                task = waiting.pop(0)
-                process = context.Process(target=_local_task, args=(task, channel, batch.progress_seconds), daemon=True)
-                process.start()
-                running[task.index] = (task, process)
+        while len(results) < len(tasks):
             time.sleep(POLL_S)
-            for index, _kind, value in (m for m in _drain(channel, monitor) if m[1] == "result"):
-                results[index] = value
-            for index, (task, process) in list(running.items()):
-                if index in results:
-                    process.join()
-                    del running[index]
-                    results[index].attempts = max(monitor.attempts[index], 1)
-                    monitor.finish(results[index])
-                elif not process.is_alive():
-                    for _index, _kind, value in (m for m in _drain(channel, monitor) if m[1] == "result"):
-                        results[_index] = value
-                    if index in results:
-                        continue  # its result arrived just now: handled on the next pass
-                    del running[index]
+            dead = [p for p in processes if not p.is_alive()]
+            for index, kind, value in _drain(channel, monitor):  # after the liveness check: sees last words
+                if kind == "start":
+                    running[value] = index
+                elif kind == "result":
+                    value.attempts = max(monitor.attempts[index], 1)
+                    results[index] = value
+                    monitor.finish(value)
+            for process in dead:
+                processes.remove(process)
+                index = running.pop(process.pid, None)
+                if index is not None and index not in results:
                     if reruns[index] < batch.max_retries:
                         reruns[index] += 1
-                        waiting.insert(0, task)
+                        todo.put(by_index[index])
                     else:
                         reason = f"worker process died (exit code {process.exitcode}) {reruns[index] + 1} times"
-                        results[index] = _failed(task, reason, monitor.attempts[index])
+                        results[index] = _failed(by_index[index], reason, monitor.attempts[index])
                         monitor.finish(results[index])
+                if len(results) < len(tasks):
+                    processes.append(start())
     except BaseException:
-        for _task, process in running.values():
+        for process in processes:
             process.terminate()
         raise
+    for _ in processes:
+        todo.put(None)
+    for process in processes:
+        process.join()
     return list(results.values())
 
 
-def _local_task(task: VideoTask, channel: Any, progress_seconds: float) -> None:
+def _local_worker(todo: Any, channel: Any, progress_seconds: float) -> None:
+    """A local engine process: tracks videos from `todo` until it gets None."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it stops the processes
-    channel.put((task.index, "result", run_video(task, channel, progress_seconds)))
+    while (task := todo.get()) is not None:
+        channel.put((task.index, "result", run_video(task, channel, progress_seconds)))
 
 
 # ------------------------------------------------------------------------------------------------ the batch
