@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from media import write_video
 from test_cli import blob_detector, scene
 
@@ -24,6 +25,7 @@ import tracker.run as run
 from tracker.batch import NOTE_NAME, track_many
 from tracker.cli import main
 from tracker.config import TrackerConfig
+from tracker.gallery import Gallery
 from tracker.io.mot import read_mot_rows
 from tracker.io.sources import open_source
 from tracker.pipeline import Tracker
@@ -37,7 +39,7 @@ FRAME_DELAY_S = 0.05  # ... at this many seconds per frame
 KILL_TIMEOUT_S = 60
 
 
-def fake_tracker(cfg, frame_rate, delay_s: float = 0.0, pid_dir: str | None = None):
+def fake_tracker(cfg, frame_rate, gallery=None, delay_s: float = 0.0, pid_dir: str | None = None):
     """A Tracker around the blob detector; optionally slow, and writing its pid to `pid_dir` (picklable)."""
     if pid_dir is not None:
         Path(pid_dir, f"{os.getpid()}-{time.monotonic_ns()}").write_text(str(os.getpid()))
@@ -83,7 +85,11 @@ def sequential(clips, tmp_path_factory) -> Path:
     """4 sequential `track` runs (the CLI, in this process), each into out/<name>/."""
     out = tmp_path_factory.mktemp("sequential")
     mp = pytest.MonkeyPatch()
-    mp.setattr(run.Tracker, "from_config", staticmethod(lambda cfg, frame_rate=None: fake_tracker(cfg, frame_rate)))
+    mp.setattr(
+        run.Tracker,
+        "from_config",
+        staticmethod(lambda cfg, frame_rate=None, gallery=None: fake_tracker(cfg, frame_rate)),
+    )
     try:
         for video in clips:
             assert main([str(video), "--out", str(out / video.stem), "--quiet"]) == 0
@@ -228,3 +234,88 @@ def test_eval_on_ray_gives_the_process_pool_results(ray_cluster, shared, tmp_pat
         assert ray_file.read_bytes() == local_file.read_bytes()
     scores = [json.loads((tmp_path / d / "summary.json").read_text()) for d in ("ray", "local")]
     assert scores[0]["combined"]["HOTA"] == scores[1]["combined"]["HOTA"]
+
+
+# ------------------------------------------------------------------------------------------------ one set of identities
+
+
+def colour_embedder(image: torch.Tensor, boxes_xyxy) -> torch.Tensor:
+    """A ReID stand-in: the mean colour of each box, centred and normalised ((R, 3): same walker ~ 1)."""
+    corners = np.asarray(boxes_xyxy).round().astype(int).tolist()
+    emb = torch.stack([image[y1:y2, x1:x2].float().mean(dim=(0, 1)) - 128 for x1, y1, x2, y2 in corners])
+    return emb / emb.norm(dim=1, keepdim=True)
+
+
+def gallery_tracker(cfg, frame_rate=None, gallery=None):
+    """The blob detector with the colour embedder and the gallery (picklable)."""
+    return Tracker(cfg, frame_rate, detector=blob_detector, embedder=colour_embedder, gallery=gallery)
+
+
+EVERY_FRAME = TrackerConfig().replace(["appearance.lazy_embedding=false"])  # short clips: enough bank entries
+
+
+def people(jsonl: Path) -> dict[int, int]:
+    """{walker: last global ID} from a JSONL: walker 0 walks the top of the scene, walker 1 the bottom."""
+    found = {}
+    for line in jsonl.read_text().splitlines():
+        for t in json.loads(line)["tracks"]:
+            found[0 if t["xyxy"][1] < SCENE_MIDDLE_Y else 1] = t["global_id"]
+    return found
+
+
+SCENE_MIDDLE_Y = 120  # the scene's two walkers are above and below this row
+
+
+def test_gallery_gives_one_id_per_person_across_clips_and_matches_sequential_track(ray_cluster, tmp_path, monkeypatch):
+    frames = scene()
+    half = len(frames) // 2
+    first, second = (
+        write_video(tmp_path / "first.avi", frames[:half]),
+        write_video(tmp_path / "second.avi", frames[half:]),
+    )
+    out, gallery = tmp_path / "batch", tmp_path / "site.gallery"
+    summary = track_many([first, second], EVERY_FRAME, out, engine="ray", gallery=gallery, save_video=False,
+                         progress=False, make_tracker=gallery_tracker)  # fmt: skip
+    assert [v.status for v in summary.videos] == ["done", "done"], summary.describe()
+    by_clip = []
+    for name in ("first", "second"):
+        task_ids = people(out / name / f"{name}.jsonl")  # the task's provisional IDs
+        tracks = json.loads((out / name / f"{name}.global.json").read_text())["tracks"]
+        assert {int(k): v for k, v in tracks.items()} == summary.global_ids[name]
+        rows = read_mot_rows(out / name / f"{name}.global.txt")
+        assert set(rows[:, 1].astype(int)) == set(tracks.values())
+        local = {}
+        for line in (out / name / f"{name}.jsonl").read_text().splitlines():
+            for t in json.loads(line)["tracks"]:
+                local[0 if t["xyxy"][1] < SCENE_MIDDLE_Y else 1] = tracks[str(t["id"])]
+        assert set(local) == set(task_ids) == {0, 1}
+        by_clip.append(local)
+    assert by_clip[0] == by_clip[1], "the same person has one ID in both clips"
+    assert by_clip[0][0] != by_clip[0][1], "two people visible together keep two IDs"
+    saved = Gallery.load(gallery)
+    assert sorted(i.global_id for i in saved.identities) == sorted(by_clip[0].values())
+    assert "2 identities across the batch" in summary.describe()
+
+    # `track first.avi second.avi --gallery` (sequential, online) groups the tracks the same way.
+    monkeypatch.setattr(run.Tracker, "from_config", staticmethod(gallery_tracker))
+    seq = tmp_path / "sequential"
+    args = [str(first), str(second), "--gallery", str(tmp_path / "seq.gallery"), "--out", str(seq)]
+    assert main([*args, "--set", "appearance.lazy_embedding=false", "--no-save-video", "--quiet"]) == 0
+    sequential = [people(seq / f"{name}.jsonl") for name in ("first", "second")]
+    assert sequential[0] == sequential[1] and sequential[0][0] != sequential[0][1]
+
+    # A later batch starts from the saved gallery: the same people get their IDs back.
+    later = track_many([second], EVERY_FRAME, tmp_path / "later", engine="ray", gallery=gallery, save_video=False,
+                       progress=False, make_tracker=gallery_tracker)  # fmt: skip
+    assert set(later.global_ids["second"].values()) == set(by_clip[0].values())
+
+
+def test_two_lookalikes_seen_together_stay_two_identities(tmp_path):
+    """The cannot-link constraint: two walkers of the same colour (same embedding) visible in one frame."""
+    twins = [np.where((f == (60, 220, 240)).all(axis=2, keepdims=True), np.uint8((240, 200, 60)), f) for f in scene()]
+    video = write_video(tmp_path / "twins.avi", twins)
+    summary = track_many([video], EVERY_FRAME, tmp_path / "out", engine="local", gallery=tmp_path / "g.gallery",
+                         save_video=False, progress=False, make_tracker=gallery_tracker)  # fmt: skip
+    ids = summary.global_ids["twins"]
+    assert len(ids) == 2 and len(set(ids.values())) == 2, ids
+    assert len(Gallery.load(tmp_path / "g.gallery")) == 2

@@ -61,7 +61,7 @@ def scene(frames: int = FRAMES) -> list[np.ndarray]:
 def fake_models(monkeypatch):
     """`track` builds a Tracker around the blob detector (no model files, no ReID)."""
 
-    def from_config(cfg, frame_rate=None):
+    def from_config(cfg, frame_rate=None, gallery=None):
         return Tracker(cfg, frame_rate, detector=blob_detector, embedder=None)
 
     monkeypatch.setattr(run.Tracker, "from_config", staticmethod(from_config))

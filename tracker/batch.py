@@ -14,6 +14,7 @@ back from the tasks through a queue (`ray.util.queue.Queue` or a multiprocessing
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -22,12 +23,14 @@ import os
 import queue as queue_module
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tracker.batch_link import LinkedVideo, link_batch, save_video_identities
 from tracker.config import TrackerConfig, config_to_dict, parse_config
 
 __all__ = ["BatchSummary", "VideoResult", "VideoTask", "run_video", "track_many"]
@@ -42,8 +45,8 @@ POLL_S = 0.2  # how often the driver looks at the progress queue and at finished
 THREADS_PER_VIDEO = 1  # torch threads in a task: one video per core is the unit of parallelism
 _REASON_CHARS = 300  # failure reasons are cut to one short line
 
-TrackerFactory = Callable[[TrackerConfig, "float | None"], Any]
-"""(config, source frame rate) -> a `Tracker`; the default builds the models with `Tracker.from_config`."""
+TrackerFactory = Callable[..., Any]
+"""(config, source frame rate, gallery=None) -> a `Tracker`; the default is `Tracker.from_config`."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,9 @@ class VideoTask:
         name: output folder name, unique in the batch (`<stem>`, then `<stem>2`, ...).
         out_root: the batch folder; outputs go to `out_root/name/`.
         cfg_dict: the tracker config as a dict (`config_to_dict`).
-        fingerprint: what made the outputs (source file identity, config, options), for resuming.
+        fingerprint: what made the outputs (source file identity, config, options, gallery), for resuming.
+        use_gallery: track with the gallery as the batch began (`gallery_bytes`, None: empty) and keep the
+            identities seen for the reduce step (`tracker.batch_link`).
     """
 
     index: int
@@ -68,6 +73,8 @@ class VideoTask:
     save_video: bool = True
     max_frames: int | None = None
     make_tracker: TrackerFactory | None = None
+    use_gallery: bool = False
+    gallery_bytes: bytes | None = None  # the gallery file as the batch began (None: a new gallery)
 
     @property
     def out_dir(self) -> Path:
@@ -93,6 +100,7 @@ class VideoResult:
     attempts: int = 1
     reason: str | None = None
     outputs: list[Path] = field(default_factory=list)
+    stem: str | None = None  # the outputs' file stem (`<stem>.txt`, ...)
 
     @property
     def retried(self) -> bool:
@@ -101,11 +109,14 @@ class VideoResult:
 
 @dataclass
 class BatchSummary:
-    """The whole batch: one `VideoResult` per source (in the order given), wall time, engine."""
+    """The whole batch: one `VideoResult` per source (in the order given), wall time, engine, and with a
+    gallery: the global ID of each video's tracks ({name: {track id: global ID}}) and the gallery file."""
 
     videos: list[VideoResult]
     seconds: float
     engine: str
+    global_ids: dict[str, dict[int, int]] = field(default_factory=dict)
+    gallery: Path | None = None
 
     @property
     def frames(self) -> int:
@@ -133,6 +144,9 @@ class BatchSummary:
         lines += [f"  reused   {v.name}: outputs of an earlier run with the same inputs" for v in reused]
         lines += [f"  retried  {v.name}: {v.attempts} attempts" for v in retried]
         lines += [f"  failed   {v.name}: {v.reason}" for v in self.failed]
+        if self.gallery is not None:
+            identities = {g for ids in self.global_ids.values() for g in ids.values()}
+            lines.append(f"{len(identities)} identities across the batch; gallery saved to {self.gallery}")
         return "\n".join(lines)
 
 
@@ -147,6 +161,7 @@ class _Progress:
         self._index = index
         self._every_s = every_s
         self._last = 0.0
+        self._frames = 0
 
     def send(self, kind: str, value: Any) -> None:
         try:
@@ -154,11 +169,12 @@ class _Progress:
         except Exception:  # progress is a courtesy: losing it never fails a video
             log.debug("progress message lost", exc_info=True)
 
-    def frames(self, done: int) -> None:
+    def frame_done(self) -> None:
+        self._frames += 1
         now = time.monotonic()
         if now - self._last >= self._every_s:
             self._last = now
-            self.send("frames", done)
+            self.send("frames", self._frames)
 
 
 class _Monitor:
@@ -231,10 +247,24 @@ def _drain(channel: Any, monitor: _Monitor) -> list[tuple[int, str, Any]]:
 # ------------------------------------------------------------------------------------------------ the task
 
 
-def _default_tracker(cfg: TrackerConfig, frame_rate: float | None) -> Any:
+def _default_tracker(cfg: TrackerConfig, frame_rate: float | None, gallery: Any = None) -> Any:
     from tracker.pipeline import Tracker
 
-    return Tracker.from_config(cfg, frame_rate=frame_rate)
+    return Tracker.from_config(cfg, frame_rate=frame_rate, gallery=gallery)
+
+
+def _start_gallery(task: VideoTask, cfg: TrackerConfig) -> Any:
+    """The gallery as the batch began, private to this task (None without --gallery)."""
+    if not task.use_gallery:
+        return None
+    from tracker.gallery import Gallery
+
+    if task.gallery_bytes is None:
+        return Gallery(cfg.gallery)
+    with tempfile.TemporaryDirectory() as folder:  # Gallery.load reads a file
+        path = Path(folder) / "start.gallery"
+        path.write_bytes(task.gallery_bytes)
+        return Gallery.load(path, cfg.gallery)
 
 
 def _one_line(exc: BaseException) -> str:
@@ -273,11 +303,16 @@ def run_video(task: VideoTask, channel: Any = None, progress_seconds: float = 0.
         cfg = parse_config(task.cfg_dict)
         source = open_source(task.source)
         progress.send("total", source.total)
-        tracker = (task.make_tracker or _default_tracker)(cfg, source.frame_rate)
+        tracker = (task.make_tracker or _default_tracker)(cfg, source.frame_rate, gallery=_start_gallery(task, cfg))
+        tracker.core.source_name = task.name  # recorded with gallery sightings
         summary = track_source(
             tracker, source, task.partial_dir, task.save_video, show=False, progress=False,
-            max_frames=task.max_frames, on_frame=progress.frames,
+            max_frames=task.max_frames, after_frame=progress.frame_done,
         )  # fmt: skip
+        stem = summary.outputs[0].stem
+        if task.use_gallery and not summary.interrupted:
+            tracker.reset()  # the identities still in view go to the task's gallery
+            save_video_identities(tracker.gallery, task.partial_dir, stem)
     except Exception as exc:
         shutil.rmtree(task.partial_dir, ignore_errors=True)
         log.info("%s failed", task.name, exc_info=True)
@@ -289,10 +324,11 @@ def run_video(task: VideoTask, channel: Any = None, progress_seconds: float = 0.
         result.reason = "interrupted"
         return result
     note = {"fingerprint": task.fingerprint, "source": task.source, "frames": summary.frames, "error": summary.error}
-    note |= {"tracks": result.tracks, "seconds": summary.seconds}
+    note |= {"tracks": result.tracks, "seconds": summary.seconds, "stem": stem}
     (task.partial_dir / NOTE_NAME).write_text(json.dumps(note, indent=1))
     _publish(task.partial_dir, task.out_dir)
     result.outputs = [task.out_dir / p.name for p in summary.outputs]
+    result.stem = stem
     if summary.error:  # the frames read before a stream failed are kept, as `track` keeps them
         result.reason = summary.error
         return result
@@ -314,7 +350,9 @@ def _reused(task: VideoTask) -> VideoResult | None:
     if not isinstance(note, dict) or note.get("fingerprint") != task.fingerprint or note.get("error"):
         return None
     frames, tracks = int(note.get("frames", 0)), int(note.get("tracks", 0))
-    return VideoResult(task.index, task.source, task.name, task.out_dir, "reused", frames, 0.0, tracks, 0)
+    result = VideoResult(task.index, task.source, task.name, task.out_dir, "reused", frames, 0.0, tracks, 0)
+    result.stem = note.get("stem")
+    return result
 
 
 # ------------------------------------------------------------------------------------------------ engines
@@ -451,16 +489,38 @@ def _names(sources: Sequence[str]) -> list[str]:
 
 
 def _make_tasks(
-    sources: Sequence[str], cfg: TrackerConfig, out: Path, save_video: bool, max_frames: int | None, factory: Any
+    sources: Sequence[str],
+    cfg: TrackerConfig,
+    out: Path,
+    save_video: bool,
+    max_frames: int | None,
+    factory: Any,
+    gallery: Path | None,
 ) -> list[VideoTask]:
     cfg_dict = config_to_dict(cfg)
     tracking = {k: v for k, v in cfg_dict.items() if k != "batch"}  # how a batch runs does not change outputs
+    start = gallery.read_bytes() if gallery is not None and gallery.exists() else None
+    start_digest = None if start is None else hashlib.sha256(start).hexdigest()
     tasks = []
     for index, (source, name) in enumerate(zip(sources, _names(sources), strict=True)):
         identity = {"source": _file_identity(str(source)), "config": tracking, "video": save_video, "max": max_frames}
+        identity["gallery"] = [gallery is not None, start_digest]
         digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
-        tasks.append(VideoTask(index, str(source), name, out, cfg_dict, digest, save_video, max_frames, factory))
+        video = VideoTask(index, str(source), name, out, cfg_dict, digest, save_video, max_frames, factory)
+        tasks.append(dataclasses.replace(video, use_gallery=gallery is not None, gallery_bytes=start))
     return tasks
+
+
+def _check_gallery(gallery: Path, cfg: TrackerConfig) -> None:
+    """Fail before any work on a gallery that cannot be used (one clear error)."""
+    from tracker.gallery import Gallery
+
+    if not (cfg.appearance.enabled and cfg.reid.model != "none"):
+        raise ValueError("--gallery needs appearance embeddings: a ReID model and appearance.enabled=true")
+    if gallery.exists():
+        Gallery.load(gallery, cfg.gallery)  # GalleryError: unreadable, corrupt, newer format
+    elif not gallery.parent.exists():
+        raise FileNotFoundError(f"gallery folder {gallery.parent} does not exist")
 
 
 def track_many(
@@ -475,6 +535,7 @@ def track_many(
     max_frames: int | None = None,
     progress: bool = True,
     make_tracker: TrackerFactory | None = None,
+    gallery: str | Path | None = None,
 ) -> BatchSummary:
     """Track every source in its own task; outputs in `out_dir/<name>/` (the files `track` writes).
 
@@ -485,13 +546,18 @@ def track_many(
         engine: "ray" (Ray tasks; `address` joins a cluster, None starts a local Ray) or "local" (processes).
         gpus_per_video: GPU share each Ray task asks for (e.g. 0.25: four videos per GPU); Ray only.
         workers: local engine: processes at a time (default: one per core).
-        make_tracker: (config, frame rate) -> Tracker, picklable (a module-level function); default
-            `Tracker.from_config`. Tests give a fake detector this way.
+        make_tracker: (config, frame rate, gallery=None) -> Tracker, picklable (a module-level function);
+            default `Tracker.from_config`. Tests give a fake detector this way.
+        gallery: an identity gallery file (`tracker.gallery`; created if absent). Every task starts from it
+            as it is now; when all videos have ended, their identities are linked into it in one reduce
+            step (`tracker.batch_link`), global IDs are written beside each video's outputs, and the file
+            is saved atomically.
     Returns:
         A `BatchSummary` with one result per source, in order.
     Raises:
-        ValueError: unknown engine, no sources, or a GPU share with the local engine.
+        ValueError: unknown engine, no sources, a GPU share with the local engine, a gallery without ReID.
         ImportError: engine "ray" without Ray installed.
+        GalleryError: a gallery file that cannot be used (checked before any video starts).
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
@@ -506,9 +572,12 @@ def track_many(
 
         import_ray()  # the clear error before any work
     cfg = config if config is not None else TrackerConfig()
+    gallery_path = None if gallery is None else Path(gallery)
+    if gallery_path is not None:
+        _check_gallery(gallery_path, cfg)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tasks = _make_tasks([str(s) for s in sources], cfg, out, save_video, max_frames, make_tracker)
+    tasks = _make_tasks([str(s) for s in sources], cfg, out, save_video, max_frames, make_tracker, gallery_path)
     started = time.perf_counter()
     reused = {t.index: r for t in tasks if (r := _reused(t)) is not None}
     todo = [t for t in tasks if t.index not in reused]
@@ -523,4 +592,11 @@ def track_many(
     finally:
         monitor.close()
     by_index = reused | {r.index: r for r in results}
-    return BatchSummary([by_index[t.index] for t in tasks], time.perf_counter() - started, engine)
+    videos = [by_index[t.index] for t in tasks]
+    summary = BatchSummary(videos, 0.0, engine, gallery=gallery_path)
+    if gallery_path is not None:
+        finished = [LinkedVideo(v.out_dir, v.stem) for v in videos if v.status != "failed" and v.stem]
+        names = [v.name for v in videos if v.status != "failed" and v.stem]
+        summary.global_ids = dict(zip(names, link_batch(finished, gallery_path, cfg), strict=True))
+    summary.seconds = time.perf_counter() - started
+    return summary

@@ -1,8 +1,9 @@
 """`track`: the command line (argument parsing and error reporting only; the work is in tracker.run / tracker.eval).
 
-track SOURCE [--config FILE] [--set KEY=VALUE ...] [--out DIR] [--no-save-video] [--show] ...
+track SOURCE [SOURCE ...] [--gallery FILE] [--config FILE] [--set KEY=VALUE ...] [--out DIR] [--show] ...
 track eval ...      MOTChallenge scores (tracker.eval.cli)
 track compare ...   side by side with other trackers on the same detections
+track gallery ls|rm|prune FILE ...   inspect and edit an identity gallery
 track batch ...     many videos at once, one task per video, on Ray or local processes (tracker.batch)
 """
 
@@ -13,6 +14,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 __all__ = ["main"]
 
@@ -21,7 +23,7 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXIT_SOME_FAILED = 1  # track batch: some videos failed, the others finished
 _FFMPEG_QUIET = "-8"  # AV_LOG_QUIET: our one-line errors, not FFmpeg's chatter
-_SUBCOMMANDS = ("eval", "compare", "batch")
+_SUBCOMMANDS = ("eval", "compare", "gallery", "batch")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,7 +33,18 @@ def _parser() -> argparse.ArgumentParser:
         "JSONL and an annotated mp4. Also: `track eval ...` (MOTChallenge scores) and `track compare ...` "
         "(side by side with other trackers).",
     )
-    p.add_argument("source", help="video file, image folder or glob, MOTChallenge sequence, webcam index, or URL")
+    p.add_argument(
+        "source",
+        nargs="+",
+        help="video file, image folder or glob, MOTChallenge sequence, webcam index, or URL; several are tracked "
+        "in turn (with --gallery, the same person keeps one ID in all of them)",
+    )
+    p.add_argument(
+        "--gallery",
+        type=Path,
+        metavar="FILE",
+        help="identity gallery: loaded if the file exists, written back (IDs survive long absences, videos, cameras)",
+    )
     p.add_argument("--config", help="YAML config (default: built-in defaults, as in configs/default.yaml)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
     p.add_argument("--out", type=Path, help="output folder (default runs/track/<name>, numbered, never overwritten)")
@@ -57,6 +70,7 @@ def _batch_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", help="Ray cluster to join (e.g. auto, ray://head:10001); default: a local Ray")
     p.add_argument("--gpus-per-video", type=float, default=0.0, metavar="F", help="GPU share per Ray task (0.25)")
     p.add_argument("--workers", type=_positive_int, metavar="N", help="local engine: processes (default: cores)")
+    p.add_argument("--gallery", type=Path, metavar="FILE", help="one set of identities: linked into FILE at the end")
     p.add_argument("--config", help="YAML config (default: built-in defaults, as in configs/default.yaml)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
     p.add_argument("--save-video", action=argparse.BooleanOptionalAction, default=True, help="annotated mp4s")
@@ -84,6 +98,7 @@ def _batch(argv: list[str]) -> int:
         summary = track_many(
             args.sources, cfg, args.out, engine=args.engine, address=args.address, gpus_per_video=args.gpus_per_video,
             workers=args.workers, save_video=args.save_video, max_frames=args.max_frames, progress=not args.quiet,
+            gallery=args.gallery,
         )  # fmt: skip
     except (ConfigError, FileNotFoundError, PermissionError, ValueError, OSError, ImportError) as exc:
         logging.getLogger("tracker.cli").info("error details", exc_info=True)  # --verbose only
@@ -118,7 +133,9 @@ def _track(argv: list[str]) -> int:
     if args.classes is not None:
         overrides.append(f"detector.classes=[{', '.join(map(str, args.classes))}]")
     options = TrackOptions(
-        source=args.source,
+        source=args.source[0],
+        more_sources=tuple(args.source[1:]),
+        gallery=args.gallery,
         config=args.config,
         overrides=tuple(overrides),
         out=args.out,
@@ -145,10 +162,82 @@ def _track(argv: list[str]) -> int:
     return EXIT_INTERRUPTED if summary.interrupted else EXIT_OK
 
 
+def _gallery_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="track gallery",
+        description="Inspect and edit an identity gallery file (it holds biometric-like data: keep it private).",
+    )
+    sub = p.add_subparsers(dest="action", required=True)
+    ls = sub.add_parser("ls", help="list the identities")
+    ls.add_argument("file", type=Path)
+    rm = sub.add_parser("rm", help="forget identities by global ID")
+    rm.add_argument("file", type=Path)
+    rm.add_argument("ids", type=int, nargs="+", metavar="ID")
+    prune = sub.add_parser("prune", help="apply the retention policy (gallery.max_days_unseen, max_identities)")
+    prune.add_argument("file", type=Path)
+    prune.add_argument("--config", help="YAML config with the retention keys (default: built-in defaults)")
+    prune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    return p
+
+
+def _gallery(argv: list[str]) -> int:
+    """`track gallery ls|rm|prune FILE`: list identities, forget some, apply retention (file rewritten atomically)."""
+    args = _gallery_parser().parse_args(argv)
+    from tracker.config import ConfigError, load_config
+    from tracker.gallery import Gallery, GalleryError
+
+    try:
+        if args.action == "ls":
+            gallery = Gallery.load(args.file, prune=False)
+            for line in _gallery_listing(gallery):
+                print(line)
+        elif args.action == "rm":
+            gallery = Gallery.load(args.file, prune=False)
+            missing = [i for i in args.ids if i not in gallery]
+            if missing:
+                raise GalleryError(f"no identity {', '.join(map(str, missing))} in {args.file}")
+            gallery.remove(args.ids)
+            gallery.save(args.file, prune=False)
+            print(f"removed {len(args.ids)} identities; {len(gallery)} left")
+        else:
+            cfg = load_config(args.config, overrides=list(args.set))
+            gallery = Gallery.load(args.file, cfg.gallery, prune=False)
+            removed = gallery.prune()
+            gallery.save(args.file)
+            print(f"removed {len(removed)} identities ({', '.join(map(str, removed)) or 'none'}); {len(gallery)} left")
+    except (ConfigError, GalleryError, OSError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"track gallery: error: {message}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    return EXIT_OK
+
+
+def _gallery_listing(gallery: Any) -> list[str]:
+    import time
+
+    def when(t: float) -> str:
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+    model = gallery.model
+    head = f"{len(gallery)} identities, D = {gallery.dim}"
+    if model is not None:
+        head += f", ReID model {model.name} (weights {model.weights_digest})"
+    lines = [head, f"{'ID':>6} {'class':>5} {'seen':>5} {'first seen':<19} {'last seen':<19} last source (frame)"]
+    for i in gallery.identities:
+        last = i.last_seen
+        lines.append(
+            f"{i.global_id:>6} {i.class_id:>5} {i.sightings:>5} {when(i.first_seen.time):<19} "
+            f"{when(last.time):<19} {last.source} ({last.frame})"
+        )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `track` console script; returns the exit code."""
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", _FFMPEG_QUIET)
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "gallery":
+        return _gallery(argv[1:])
     if argv and argv[0] == "batch":
         return _batch(argv[1:])
     if argv and argv[0] in _SUBCOMMANDS:

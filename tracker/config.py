@@ -24,6 +24,7 @@ __all__ = [
     "BatchConfig",
     "ConfigError",
     "DetectorConfig",
+    "GalleryConfig",
     "LifecycleConfig",
     "MotionConfig",
     "ReIDConfig",
@@ -160,6 +161,26 @@ class LifecycleConfig:
 
 
 @dataclass(frozen=True)
+class GalleryConfig:
+    """The persistent identity gallery (`--gallery FILE`): expired tracks' identities, searched by newcomers."""
+
+    prototypes: int = _key(4, "K_g: prototype embeddings kept per identity, picked from its bank", lo=1, hi=1024)
+    prototype_method: str = _key(
+        "farthest_point", "how prototypes are picked: farthest_point | kmeans", choices=("farthest_point", "kmeans")
+    )
+    min_similarity: float = _key(
+        0.8, "minimum cosine similarity to revive a gallery identity (stricter than stage 4)", lo=-1, hi=1
+    )
+    margin: float = _key(0.1, "the best identity must beat the runner-up by this similarity, else a new ID", lo=0, hi=2)
+    min_embeddings: int = _key(3, "a track enters the gallery only with at least this many bank entries", lo=1)
+    ivf_min_identities: int = _key(20000, "from this many identities on, search an IVF index instead of exact", lo=1)
+    ivf_nprobe: int = _key(32, "IVF: inverted lists visited per query (recall vs speed)", lo=1, hi=65536)
+    save_every_seconds: float = _key(60.0, "the track command also saves the gallery this often (wall time)", lo=0)
+    max_days_unseen: float = _key(30.0, "retention: forget identities unseen for this many days", lo=0)
+    max_identities: int = _key(100000, "retention: at most this many identities, least recently seen go first", lo=1)
+
+
+@dataclass(frozen=True)
 class BatchConfig:
     """`track batch`: many videos as parallel tasks (tracker.batch)."""
 
@@ -179,6 +200,7 @@ class TrackerConfig:
     motion: MotionConfig = field(default_factory=MotionConfig)
     association: AssociationConfig = field(default_factory=AssociationConfig)
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
+    gallery: GalleryConfig = field(default_factory=GalleryConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
 
     def replace(self, overrides: list[str] | dict[str, Any]) -> TrackerConfig:

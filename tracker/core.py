@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from tracker import association as assoc
 from tracker.assignment import linear_assignment
 from tracker.bank import AppearanceBank
 from tracker.config import TrackerConfig
+from tracker.gallery import NO_ID, Gallery, Sighting
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.track import Track
 from tracker.types import Detections, TrackedObject, TrackState
@@ -45,8 +47,17 @@ class TrackerCore:
     Call `step` once per frame, also with zero detections. Returns the confirmed tracks matched this frame.
     """
 
-    def __init__(self, config: TrackerConfig, frame_rate: float, device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self,
+        config: TrackerConfig,
+        frame_rate: float,
+        device: torch.device | str = "cpu",
+        gallery: Gallery | None = None,
+        source_name: str = "",
+    ) -> None:
         self.config = config
+        self.gallery = gallery
+        self.source_name = source_name  # recorded with gallery sightings
         self.frame_rate = float(frame_rate)
         self.device = torch.device(device)
         self.kalman = KalmanFilter(config.motion)
@@ -59,17 +70,22 @@ class TrackerCore:
         self._obs_cov = np.zeros((0, 8, 8))  # (T, 8, 8)
         self.frame_index = 0
         self._ids = itertools.count(1)
+        self._newborn: list[Track] = []  # tracks given an ID this frame, to look up in the gallery
+        self._unsearched: list[Track] = []  # tracks with an ID whose bank was still empty when they got it
 
     # ------------------------------------------------------------------------------------------ public
     def reset(self) -> None:
-        """Forget all tracks; IDs restart at 1."""
+        """Forget all tracks (the video ended); IDs restart at 1. With a gallery, the identities of the
+        confirmed tracks still alive are stored in it first."""
         for track in self.tracks:
+            self._to_gallery(track)
             self.bank.release(track.slot)
         self.tracks = []
         self._mean, self._cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
         self._obs_mean, self._obs_cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
         self.frame_index = 0
         self._ids = itertools.count(1)
+        self._newborn, self._unsearched = [], []
 
     def step(self, dets: Detections, embed: EmbedFn | None = None) -> list[TrackedObject]:
         """Advance one frame with this frame's detections.
@@ -118,6 +134,7 @@ class TrackerCore:
         self._update_matched(matches, dets, view)
         self._mark_missed(matches[:, 0])
         self._start_tracks(left_dets, dets)
+        self._link_newborn()
         return self._outputs(dets)
 
     def _check_dim(self, dets: Detections) -> None:
@@ -135,6 +152,11 @@ class TrackerCore:
     @property
     def _match_threshold(self) -> float:
         return self.config.appearance.match_threshold
+
+    @property
+    def _gallery_threshold(self) -> float:
+        """Minimum similarity to revive a gallery identity: stricter than stage 4's."""
+        return max(self.config.gallery.min_similarity, self.config.association.reid_threshold)
 
     # ------------------------------------------------------------------------------------------ steps
     def _predict(self) -> None:
@@ -265,7 +287,7 @@ class TrackerCore:
         for t, d in zip(tracks, det_idx, strict=True):
             t.class_id = int(dets.class_ids[d])
             if t.mark_matched(float(dets.scores[d]), view.det_xywh[d], int(dets.index[d]), min_hits):
-                t.track_id = next(self._ids)
+                self._issue_id(t)
         self._feed_banks(tracks, det_idx, dets)
 
     def _reupdate(self, i: int, xywh_now: np.ndarray) -> None:
@@ -310,10 +332,12 @@ class TrackerCore:
                 score=float(dets.scores[d]),
                 observed_xywh=z,
                 detection_index=int(dets.index[d]),
+                born_frame=self.frame_index,
+                born_time=time.time(),
             )
             if first or self._min_hits <= 1:
                 track.confirm_now()
-                track.track_id = next(self._ids)
+                self._issue_id(track)
             new.append(track)
         self._feed_banks(new, det_idx, dets)
         self.tracks.extend(new)
@@ -336,12 +360,60 @@ class TrackerCore:
             if not was_matched:
                 track.mark_missed(frames_with_bank if banked else frames_motion_only)
             if track.state is TrackState.REMOVED:
+                self._to_gallery(track)
                 self.bank.release(track.slot)
                 keep[i] = False
         if not keep.all():
             self.tracks = [t for t, k in zip(self.tracks, keep, strict=True) if k]
             self._mean, self._cov = self._mean[keep], self._cov[keep]
             self._obs_mean, self._obs_cov = self._obs_mean[keep], self._obs_cov[keep]
+
+    def _issue_id(self, track: Track) -> None:
+        track.track_id = next(self._ids)
+        self._newborn.append(track)
+
+    # ------------------------------------------------------------------------------------------ gallery tier
+    def _link_newborn(self) -> None:
+        """Gallery tier: a track given an ID is searched in the gallery by appearance alone as soon as its bank
+        holds an embedding (all such tracks of a frame in one batch). A match revives that identity's global ID;
+        until then, and without a match, it carries a new one. IDs held by this source's live tracks are never
+        given (two tracks visible at once are two people)."""
+        if self.gallery is None:
+            self._newborn.clear()
+            return
+        for track in self._newborn:
+            track.global_id = self.gallery.new_id()
+        waiting = self._unsearched + self._newborn
+        self._newborn = []
+        alive = [t for t in waiting if t.state is not TrackState.REMOVED and self.config.appearance.enabled]
+        ready = [t for t in alive if self.bank.count([t.slot])[0] > 0]
+        self._unsearched = [t for t in alive if self.bank.count([t.slot])[0] == 0]
+        if not ready or not len(self.gallery):
+            return
+        query = torch.stack([self.bank.entries(t.slot).mean(dim=0) for t in ready]).cpu().numpy()
+        held = {t.global_id for t in self.tracks if t.global_id is not None}
+        classes = np.array([t.class_id for t in ready])
+        ids = self.gallery.match(query, exclude=held, class_ids=classes, min_similarity=self._gallery_threshold)
+        for track, gid in zip(ready, ids, strict=True):
+            if gid != NO_ID:
+                track.global_id, track.recovered = int(gid), True
+
+    def _to_gallery(self, track: Track) -> None:
+        """An expiring (or, at the end of a video, still alive) track's identity moves to the gallery."""
+        if self.gallery is None or track.global_id is None:
+            return
+        if self.bank.count([track.slot])[0] < self.config.gallery.min_embeddings:
+            return
+        last = self.frame_index - track.frames_since_update
+        now = time.time()
+        last_time = now - track.frames_since_update / self.frame_rate
+        self.gallery.add(
+            track.global_id,
+            self.bank.entries(track.slot).cpu().numpy(),
+            track.class_id,
+            Sighting(last, last_time, self.source_name),
+            first_seen=Sighting(track.born_frame, track.born_time, self.source_name),
+        )
 
     def _outputs(self, dets: Detections) -> list[TrackedObject]:
         shown = [i for i, t in enumerate(self.tracks) if t.state is TrackState.TRACKED and t.frames_since_update == 0]
@@ -358,6 +430,7 @@ class TrackerCore:
                 state=t.state,
                 detection_index=t.detection_index,
                 recovered=t.recovered,
+                global_id=t.global_id,
             )
             for t, box in zip((self.tracks[i] for i in shown), boxes, strict=True)
             if t.track_id is not None

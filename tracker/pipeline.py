@@ -13,9 +13,10 @@ import torch
 from tracker.config import TrackerConfig, load_config
 from tracker.core import TrackerCore
 from tracker.device import resolve_device
+from tracker.gallery import Gallery, ModelIdentity
 from tracker.types import Detections, TrackedObject, to_embedding_tensor
 
-__all__ = ["Tracker"]
+__all__ = ["Tracker", "reid_model_identity"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,11 @@ class Tracker:
         frame_rate: frames per second of the source; None takes `config.frame_rate`.
         detector: callable frame -> (boxes_xyxy, scores, class_ids); `from_config` builds one.
         embedder: callable (frame tensor, boxes_xyxy) -> (N, D) embeddings; `from_config` builds one.
+        gallery: a `Gallery` of identities (e.g. `Gallery.load(path)`): expired tracks move into it and new
+            tracks are searched in it, so IDs survive long absences, videos and cameras (`global_id` of each
+            output). Call `reset()` at the end of a video (it stores the identities still alive), then
+            `tracker.gallery.save(path)`.
+        source_name: the source's name, recorded with gallery sightings.
     """
 
     def __init__(
@@ -39,6 +45,8 @@ class Tracker:
         frame_rate: float | None = None,
         detector: Any = None,
         embedder: Any = None,
+        gallery: Gallery | None = None,
+        source_name: str = "",
     ) -> None:
         self.config = config if config is not None else TrackerConfig()
         self.device = resolve_device(self.config.device)
@@ -47,11 +55,27 @@ class Tracker:
             raise ValueError(f"frame_rate must be positive, got {frame_rate}")
         self.detector = detector
         self.embedder = embedder
-        self.core = TrackerCore(self.config, self.frame_rate, self.device)
+        if gallery is not None and not (self.config.appearance.enabled and self.config.reid.model != "none"):
+            raise ValueError("a gallery needs appearance: set appearance.enabled=true and a reid.model")
+        self.core = TrackerCore(self.config, self.frame_rate, self.device, gallery, source_name)
+
+    @property
+    def gallery(self) -> Gallery | None:
+        """The identity gallery, or None."""
+        return self.core.gallery
 
     @classmethod
-    def from_config(cls, config: TrackerConfig | str | Path | None = None, frame_rate: float | None = None) -> Tracker:
-        """Build the detector, the embedder (per `reid.model`) and the core from a config or a YAML path."""
+    def from_config(
+        cls,
+        config: TrackerConfig | str | Path | None = None,
+        frame_rate: float | None = None,
+        gallery: Gallery | None = None,
+    ) -> Tracker:
+        """Build the detector, the embedder (per `reid.model`) and the core from a config or a YAML path.
+
+        A `gallery` is tied to the ReID model built here (`reid_model_identity`); one made with another model
+        raises `GalleryModelError`.
+        """
         from tracker.detector import build_detector
         from tracker.embedder import build_embedder
 
@@ -60,7 +84,9 @@ class Tracker:
         use_reid = cfg.appearance.enabled and cfg.reid.model != "none"
         detector = build_detector(cfg.detector, device, keep_features=use_reid and cfg.reid.model == "auto")
         embedder = build_embedder(cfg.reid, device, detector) if use_reid else None
-        return cls(cfg, frame_rate, detector=detector, embedder=embedder)
+        if gallery is not None:
+            gallery.bind_model(reid_model_identity(cfg))
+        return cls(cfg, frame_rate, detector=detector, embedder=embedder, gallery=gallery)
 
     def reset(self) -> None:
         """Forget all tracks (a new video); IDs restart at 1."""
@@ -121,6 +147,19 @@ class Tracker:
             return self.embedder(image, dets.boxes_xyxy[rows])
 
         return self.core.step(dets, embed=embed)
+
+
+def reid_model_identity(cfg: TrackerConfig) -> ModelIdentity:
+    """The identity of the embedding space `cfg` gives: the ReID model's name and its weights' hash (the
+    detector's weights for `reid.model=auto`, which embeds with the detector's features)."""
+    from tracker.weights import file_digest, resolve_weights
+
+    name, weights = cfg.reid.model, cfg.reid.weights
+    if name == "auto":
+        weights = cfg.detector.model
+    path = resolve_weights(weights, "reid")
+    digest = file_digest(path) if path is not None else f"name:{weights}"
+    return ModelIdentity(name, digest)
 
 
 def _as_bgr(frame: Any) -> np.ndarray:

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -26,6 +26,7 @@ import numpy as np
 import yaml
 
 from tracker.config import TrackerConfig, load_config
+from tracker.gallery import Gallery
 from tracker.io.mot import MotWriter
 from tracker.io.sources import FrameSource, SourceError, open_source
 from tracker.io.video import Annotator, VideoWriter
@@ -103,6 +104,8 @@ class TrackOptions:
     show: bool = False
     progress: bool = True
     max_frames: int | None = None
+    more_sources: tuple[str, ...] = ()  # tracked in turn after `source`, against the same gallery
+    gallery: Path | None = None  # identity gallery file: loaded if present, written back
 
 
 def next_run_dir(base: Path, name: str) -> Path:
@@ -193,6 +196,7 @@ class _JsonlWriter:
         tracks = [
             {
                 "id": o.track_id,
+                **({} if o.global_id is None else {"global_id": o.global_id}),
                 "xyxy": [round(float(v), JSON_DECIMALS) for v in o.xyxy],
                 "score": round(float(o.score), JSON_SCORE_DECIMALS),
                 "class": int(o.class_id),
@@ -227,18 +231,25 @@ def track_source(
     show: bool = False,
     progress: bool = True,
     max_frames: int | None = None,
-    on_frame: Callable[[int], None] | None = None,
+    name: str | None = None,
+    after_frame: Callable[[], None] | None = None,
 ) -> RunSummary:
     """Track every frame of `source`, writing `<name>.txt`, `<name>.jsonl` and `<name>.mp4` to `out_dir`.
 
+    With a gallery, the MOT txt and the video show the global IDs (the same person has the same ID in every
+    output); the JSONL carries both (`id` local to this source, `global_id`).
     A stream that fails for good ends the loop with `summary.error` set (the outputs so far are kept).
-    `on_frame` receives the number of frames done after each frame (progress of `track batch`).
+
+    Args:
+        name: file stem of the outputs (default: the source's name).
+        after_frame: called after each frame (e.g. a periodic gallery save).
     """
     from tqdm import tqdm
 
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = RunSummary(expected_frames=source.total)
-    txt_path, jsonl_path, video_path = (out_dir / f"{source.name}{ext}" for ext in (".txt", ".jsonl", ".mp4"))
+    stem = name or source.name
+    txt_path, jsonl_path, video_path = (out_dir / f"{stem}{ext}" for ext in (".txt", ".jsonl", ".mp4"))
     summary.outputs = [txt_path, jsonl_path] + ([video_path] if save_video else [])
     annotator = Annotator()
     total = min(source.total, max_frames) if source.total and max_frames else (source.total or max_frames)
@@ -253,11 +264,15 @@ def track_source(
             try:
                 for number, image in source:
                     objects = tracker.update(image)
-                    mot.write(number, objects)
                     jsonl.write(number, objects)
+                    if tracker.gallery is not None:
+                        objects = [replace(o, track_id=o.global_id) for o in objects]
+                    mot.write(number, objects)
                     summary.frames += 1
                     summary.tracks.update(o.track_id for o in objects)
                     summary.recovered += sum(o.recovered for o in objects)
+                    if after_frame is not None:
+                        after_frame()
                     if video is not None or show:
                         canvas = annotator.draw(_as_bgr(image), objects)
                         if video is not None:
@@ -265,8 +280,6 @@ def track_source(
                         if show and _show(canvas):
                             stop.stopped = True
                     bar.update(1)
-                    if on_frame is not None:
-                        on_frame(summary.frames)
                     if stop.stopped or (max_frames is not None and summary.frames >= max_frames):
                         break
             except SourceError as exc:
@@ -295,21 +308,115 @@ def _check_display(show: bool) -> None:
 
 
 def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None) -> RunSummary:
-    """The whole `track` command: config, source, models, outputs.
+    """The whole `track` command: config, sources, models, gallery, outputs.
+
+    Several sources are tracked in turn, each with its own frame rate, frame numbers and output files
+    (`<name>.txt/.jsonl/.mp4` in one output folder); with `options.gallery` they share one identity gallery,
+    loaded from the file if it exists and written back atomically every `gallery.save_every_seconds`, after
+    each source and when the run stops (also on an error or an interruption).
 
     Args:
         options: what to track and where to write.
         notify: receives notes for the user (e.g. the ReID fallback); None logs them.
     Raises:
         ConfigError: bad config key or value. SourceError: source missing or not readable.
-        FileNotFoundError: missing weights (named).
+        FileNotFoundError: missing weights (named). GalleryError: unreadable gallery file (left untouched),
+        or one made with another ReID model.
     """
     notify = notify or log.warning
     _check_display(options.show)
-    cfg, note = load_run_config(options.config, options.overrides)
-    source = open_source(options.source)
-    tracker = Tracker.from_config(cfg, frame_rate=source.frame_rate)
+    cfg = load_config(options.config, overrides=list(options.overrides))
+    names = (options.source, *options.more_sources)
+    sources = [open_source(names[0])]  # the others are opened in turn (a stream may not wait)
+    cfg, note = reid_fallback(cfg, _asks_for_reid(options.config, options.overrides))
+    gallery = _open_gallery(options.gallery, cfg)
+    first = Tracker.from_config(cfg, frame_rate=sources[0].frame_rate, gallery=gallery)
     if note:
         notify(note)
-    out = options.out if options.out is not None else next_run_dir(DEFAULT_RUNS_DIR, source.name)
-    return track_source(tracker, source, out, options.save_video, options.show, options.progress, options.max_frames)
+    out = options.out if options.out is not None else next_run_dir(DEFAULT_RUNS_DIR, sources[0].name)
+    saver = _GallerySaver(gallery, options.gallery, cfg.gallery.save_every_seconds)
+    summaries: list[RunSummary] = []
+    stems: set[str] = set()
+    try:
+        for i, name in enumerate(names):
+            source = sources[0] if i == 0 else open_source(name)
+            tracker = first
+            if i > 0:
+                tracker = Tracker(
+                    cfg, source.frame_rate, detector=first.detector, embedder=first.embedder, gallery=gallery
+                )
+            tracker.core.source_name = source.name
+            stem = _unique_stem(source.name, stems)
+            summary = track_source(
+                tracker, source, out, options.save_video, options.show, options.progress, options.max_frames,
+                name=stem, after_frame=saver.maybe_save,
+            )  # fmt: skip
+            tracker.reset()  # the identities still in view go to the gallery
+            saver.save()
+            summaries.append(summary)
+            if summary.interrupted or summary.error:
+                break
+    finally:
+        saver.save()
+    return _combine(summaries)
+
+
+def _open_gallery(path: Path | None, cfg: TrackerConfig) -> Gallery | None:
+    """The gallery at `path` (checked, retention applied), a new one when the file does not exist yet, or None."""
+    if path is None:
+        return None
+    if not (cfg.appearance.enabled and cfg.reid.model != "none"):
+        raise ValueError("--gallery needs appearance embeddings: a ReID model and appearance.enabled=true")
+    if path.exists():
+        return Gallery.load(path, cfg.gallery)
+    if not path.parent.exists():
+        raise FileNotFoundError(f"gallery folder {path.parent} does not exist")
+    return Gallery(cfg.gallery)
+
+
+class _GallerySaver:
+    """Writes the gallery back when it changed: at most every `every` seconds from the loop, and on demand."""
+
+    def __init__(self, gallery: Gallery | None, path: Path | None, every: float) -> None:
+        self.gallery, self.path, self.every = gallery, path, every
+        self._last = time.monotonic()
+
+    def maybe_save(self) -> None:
+        if self.gallery is not None and time.monotonic() - self._last >= self.every:
+            self.save()
+
+    def save(self) -> None:
+        if self.gallery is None or self.path is None:
+            return
+        if self.gallery.modified or not self.path.exists():
+            self.gallery.save(self.path)
+        self._last = time.monotonic()
+
+
+def _unique_stem(name: str, taken: set[str]) -> str:
+    """`name`, or `name_2`, `name_3`, ...: two sources with the same name never share output files."""
+    stem, n = name, 1
+    while stem in taken:
+        n += 1
+        stem = f"{name}_{n}"
+    taken.add(stem)
+    return stem
+
+
+def _combine(summaries: list[RunSummary]) -> RunSummary:
+    """One summary for several sources (a single source's summary is returned as it is)."""
+    if len(summaries) == 1:
+        return summaries[0]
+    total = RunSummary()
+    for s in summaries:
+        total.frames += s.frames
+        total.seconds += s.seconds
+        total.tracks |= s.tracks
+        total.recovered += s.recovered
+        total.corrupt_frames += s.corrupt_frames
+        total.outputs += s.outputs
+        total.interrupted |= s.interrupted
+        total.error = total.error or s.error
+        if s.ended_early is not None:
+            total.ended_early, total.expected_frames = s.ended_early, s.expected_frames
+    return total

@@ -12,7 +12,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["FrameDetections", "Walker", "identity_embeddings", "linear_path", "render"]
+__all__ = [
+    "FrameDetections",
+    "ReappearanceScores",
+    "Visit",
+    "Walker",
+    "identity_embeddings",
+    "leave_and_return_world",
+    "linear_path",
+    "noise_for_similarity",
+    "reid_like_identities",
+    "render",
+    "score_reappearances",
+]
 
 
 @dataclass
@@ -72,3 +84,125 @@ def render(
     ids = np.array([w.identity for w in shown])
     emb = identities[ids] + rng.normal(scale=noise, size=(len(shown), dim))
     return FrameDetections(boxes, np.array([w.score for w in shown]), emb, ids)
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One stay of a person in view: frames [start, end), entering at (x, y) and walking at (vx, vy) px/frame."""
+
+    identity: int
+    start: int
+    end: int
+    x: float
+    y: float
+    vx: float
+    vy: float
+
+
+def leave_and_return_world(
+    people: int = 8,
+    visits: int = 3,
+    frame_rate: float = 10.0,
+    stay_seconds: tuple[float, float] = (4.0, 12.0),
+    away_seconds: tuple[float, float] = (10.0, 60.0),
+    size: tuple[int, int] = (1280, 720),
+    seed: int = 0,
+) -> tuple[list[Walker], list[Visit], int]:
+    """People who come into view, leave, and come back 10-60 s later somewhere else (motion cannot help).
+
+    Each person makes `visits` stays of `stay_seconds`, separated by absences of `away_seconds`, entering at
+    a random place and walking slowly. Returns (walkers, visits, frames): a Walker per visit (its `identity`
+    is the person), every visit, and the scene's length in frames.
+    """
+    rng = np.random.default_rng(seed)
+    width, height = size
+    walkers, all_visits, length = [], [], 0
+    for person in range(people):
+        t = rng.uniform(0, stay_seconds[1]) * frame_rate
+        for _ in range(visits):
+            stay = rng.uniform(*stay_seconds) * frame_rate
+            x, y = rng.uniform(0.1 * width, 0.9 * width), rng.uniform(0.25 * height, 0.75 * height)
+            vx, vy = rng.uniform(-30, 30, size=2) / frame_rate
+            visit = Visit(person, int(t), int(t + stay), x, y, vx, vy)
+            all_visits.append(visit)
+            walkers.append(
+                Walker(
+                    person,
+                    linear_path(x - vx * visit.start, y - vy * visit.start, vx, vy),
+                    visible=lambda f, v=visit: v.start <= f < v.end,
+                )
+            )
+            length = max(length, visit.end)
+            t += stay + rng.uniform(*away_seconds) * frame_rate
+    return walkers, all_visits, length + 1
+
+
+def reid_like_identities(count: int, dim: int, different: float = 0.45, seed: int = 0) -> np.ndarray:
+    """(count, dim) unit vectors with cosine ~`different` between identities, like real ReID embeddings
+    (which share a common direction: OSNet gives ~0.45 between different people)."""
+    rng = np.random.default_rng(seed)
+    common = rng.normal(size=dim)
+    common /= np.linalg.norm(common)
+    own = identity_embeddings(count, dim, seed + 1)
+    vecs = np.sqrt(different) * common + np.sqrt(1 - different) * own
+    return vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+
+
+def noise_for_similarity(same: float, dim: int) -> float:
+    """Per-dimension noise sigma that makes two looks of one unit identity vector have cosine ~`same`."""
+    return float(np.sqrt((1.0 / same - 1.0) / dim))
+
+
+@dataclass(frozen=True)
+class ReappearanceScores:
+    """How a tracker did on the returns of a leave-and-return world.
+
+    Attributes:
+        reappearances: visits after the first of each person.
+        kept: those shown (mostly) under the ID the person had before.
+        revivals: returns shown under an ID that existed before the visit (right or wrong person).
+        shared_frames: frames where two people visible together had the same ID (must be 0).
+    """
+
+    reappearances: int
+    kept: int
+    revivals: int
+    shared_frames: int
+
+    @property
+    def recall(self) -> float:
+        """Fraction of reappearances that kept their ID."""
+        return self.kept / self.reappearances if self.reappearances else 1.0
+
+    @property
+    def precision(self) -> float:
+        """Fraction of revived IDs that went to the right person."""
+        return self.kept / self.revivals if self.revivals else 1.0
+
+
+def score_reappearances(visits: list[Visit], shown: list[dict[int, int]]) -> ReappearanceScores:
+    """Score returns from what a tracker showed: `shown[frame]` maps a person to the ID shown for them."""
+    owner: dict[int, int] = {}  # ID -> the person it was first shown for
+    first_frame: dict[int, int] = {}
+    shared = 0
+    for frame, ids in enumerate(shown):
+        values = list(ids.values())
+        shared += len(values) != len(set(values))
+        for person, tid in ids.items():
+            owner.setdefault(tid, person)
+            first_frame.setdefault(tid, frame)
+    seen_before: set[int] = set()
+    reappearances = kept = revivals = 0
+    for visit in sorted(visits, key=lambda v: v.start):
+        ids = [shown[f][visit.identity] for f in range(visit.start, visit.end) if visit.identity in shown[f]]
+        if visit.identity in seen_before and ids:
+            reappearances += 1
+            main = max(set(ids), key=ids.count)
+            if first_frame[main] < visit.start:
+                revivals += 1
+                kept += owner[main] == visit.identity
+        elif visit.identity in seen_before:
+            reappearances += 1  # never shown: lost
+        if ids:
+            seen_before.add(visit.identity)
+    return ReappearanceScores(reappearances, kept, revivals, shared)

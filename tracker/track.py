@@ -27,6 +27,8 @@ class Track:
         detection_index: the matched detection's caller index this frame, -1 if none.
         recovered: matched this frame after being lost.
         bank_frame: frame index of the last embedding pushed into its bank (-1: none yet).
+        global_id: identity in the gallery (kept across videos and cameras); None without a gallery.
+        born_frame, born_time: frame index and wall time (Unix s) of its first detection.
     """
 
     slot: int
@@ -40,6 +42,9 @@ class Track:
     detection_index: int = -1
     recovered: bool = field(default=False)
     bank_frame: int = -1  # frame of the last embedding pushed into its bank
+    global_id: int | None = None
+    born_frame: int = 0
+    born_time: float = 0.0
 
     @property
     def is_confirmed(self) -> bool:

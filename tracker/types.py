@@ -41,7 +41,10 @@ class TrackedObject:
         class_id: that detection's class id.
         state: always TRACKED for returned objects (kept for API symmetry and tools).
         detection_index: row of the input detections this object came from.
-        recovered: True on the frame a lost track is matched again (an ID kept through occlusion).
+        recovered: True on the frame a lost track is matched again (an ID kept through occlusion), or a new
+            track takes a remembered identity from the gallery.
+        global_id: the identity's ID in the gallery (same person, same ID across videos and cameras); None
+            when the tracker has no gallery.
     """
 
     track_id: int
@@ -51,6 +54,7 @@ class TrackedObject:
     state: TrackState
     detection_index: int
     recovered: bool = False
+    global_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,201 @@
+"""The identity gallery: search, linking, retention, files (round trip, corruption, wrong model, mode)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+
+import numpy as np
+import pytest
+
+from tracker.config import GalleryConfig
+from tracker.gallery import (
+    NO_ID,
+    SECONDS_PER_DAY,
+    Gallery,
+    GalleryError,
+    GalleryModelError,
+    ModelIdentity,
+    Sighting,
+    select_prototypes,
+)
+
+DIM = 64
+MODEL = ModelIdentity("osnet_x0_25", "abcdef0123456789", DIM)
+
+
+def people(count: int, looks: int, seed: int = 0, same: float = 0.9, different: float = 0.45) -> np.ndarray:
+    """(count, looks, DIM) unit embeddings with cosine ~`same` within a person and ~`different` between people:
+    a shared direction (ReID embeddings are all alike a little), an identity direction and per-look noise."""
+    rng = np.random.default_rng(seed)
+    unit = lambda x: x / np.linalg.norm(x, axis=-1, keepdims=True)  # noqa: E731
+    common = unit(rng.normal(size=DIM))
+    person = unit(rng.normal(size=(count, 1, DIM)))
+    noise = unit(rng.normal(size=(count, looks, DIM)))
+    x = np.sqrt(different) * common + np.sqrt(same - different) * person + np.sqrt(1 - same) * noise
+    return unit(x).astype(np.float32)
+
+
+def sighting(frame: int = 1, days_ago: float = 0.0, source: str = "cam1") -> Sighting:
+    return Sighting(frame, time.time() - days_ago * SECONDS_PER_DAY, source)
+
+
+def filled(count: int = 20, config: GalleryConfig | None = None, seed: int = 0) -> tuple[Gallery, np.ndarray]:
+    looks = people(count, 12, seed=seed)
+    gallery = Gallery(config, MODEL)
+    for i in range(count):
+        gallery.add(gallery.new_id(), looks[i, :8], 0, sighting(frame=i + 1))
+    return gallery, looks
+
+
+def test_prototypes_cover_the_bank():
+    looks = people(1, 30)[0]
+    protos = select_prototypes(looks, 4)
+    assert protos.shape == (4, DIM)
+    assert np.allclose(np.linalg.norm(protos, axis=1), 1, atol=1e-5)
+    # farthest-point picks are spread: no two prototypes are the same look
+    sims = protos @ protos.T
+    assert (sims[~np.eye(4, dtype=bool)] < 0.999).all()
+    assert select_prototypes(looks[:2], 4).shape == (2, DIM)
+    assert select_prototypes(looks, 3, "kmeans").shape == (3, DIM)
+
+
+def test_unseen_looks_of_known_people_find_their_identity_in_one_batch():
+    gallery, looks = filled()
+    ids = gallery.match(looks[:, 10])  # looks never stored
+    assert (ids == np.arange(1, 21)).mean() >= 0.95
+    assert len(set(ids[ids != NO_ID].tolist())) == (ids != NO_ID).sum()  # one identity per query
+
+
+def test_strangers_get_no_identity():
+    gallery, _ = filled()
+    strangers = people(10, 1, seed=7)[:, 0]
+    assert (gallery.match(strangers) == NO_ID).all()
+
+
+def test_ambiguous_query_gets_no_identity():
+    gallery = Gallery(GalleryConfig(min_similarity=0.5, margin=0.1), MODEL)
+    a, b = people(2, 1, seed=3)[:, 0]
+    gallery.add(gallery.new_id(), a[None], 0, sighting())
+    gallery.add(gallery.new_id(), b[None], 0, sighting())
+    between = (a + b) / 2
+    assert gallery.match(between[None])[0] == NO_ID
+    assert gallery.match(a[None])[0] == 1
+
+
+def test_excluded_and_other_class_identities_are_never_given():
+    gallery, looks = filled()
+    query = looks[3, 10][None]
+    assert gallery.match(query)[0] == 4
+    assert gallery.match(query, exclude=[4])[0] != 4
+    assert gallery.match(query, class_ids=np.array([2]))[0] == NO_ID
+
+
+def test_two_queries_of_one_frame_never_share_an_identity():
+    gallery, looks = filled()
+    twice = np.stack([looks[5, 9], looks[5, 10]])
+    ids = gallery.match(twice)
+    assert sorted(ids.tolist()) == [NO_ID, 6]
+
+
+def test_link_respects_cannot_link_and_merges_the_same_person():
+    gallery = Gallery(GalleryConfig(), MODEL)
+    looks = people(3, 12, seed=4)
+    tracks = [looks[0, :4], looks[1, :4], looks[0, 4:8], looks[2, :4], looks[1, 4:8]]
+    ids = gallery.link(tracks)
+    assert ids[0] == ids[2] and ids[1] == ids[4] and len(set(ids.tolist())) == 3
+    # tracks 0 and 2 visible together: two people, whatever their looks
+    fresh = Gallery(GalleryConfig(), MODEL)
+    ids = fresh.link(tracks, cannot_link=[(0, 2)])
+    assert ids[0] != ids[2]
+    assert len(fresh) == 4
+
+
+def test_save_load_round_trip_keeps_ids_and_answers(tmp_path):
+    gallery, looks = filled()
+    path = tmp_path / "site.gallery"
+    gallery.save(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    again = Gallery.load(path, model=MODEL)
+    assert [i.global_id for i in again.identities] == [i.global_id for i in gallery.identities]
+    assert [i.describe() for i in again.identities] == [i.describe() for i in gallery.identities]
+    assert np.array_equal(again.match(looks[:, 11]), gallery.match(looks[:, 11]))
+    assert again.new_id() == gallery.new_id() == 21  # IDs are never reused across saves
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "empty"])
+def test_corrupt_file_is_a_clear_error_and_is_left_alone(tmp_path, damage):
+    gallery, _ = filled()
+    path = tmp_path / "site.gallery"
+    gallery.save(path)
+    blob = bytearray(path.read_bytes())
+    if damage == "truncate":
+        blob = blob[: len(blob) * 2 // 3]
+    elif damage == "flip":
+        blob[-10] ^= 0xFF  # inside the embeddings
+    elif damage == "garbage":
+        blob = bytearray(b"not a gallery at all" * 10)
+    else:
+        blob = bytearray()
+    path.write_bytes(bytes(blob))
+    with pytest.raises(GalleryError, match=r"site\.gallery"):
+        Gallery.load(path)
+    assert path.read_bytes() == bytes(blob)
+
+
+def test_gallery_of_another_model_is_refused(tmp_path):
+    gallery, _ = filled()
+    path = tmp_path / "site.gallery"
+    gallery.save(path)
+    with pytest.raises(GalleryModelError, match="cannot be compared"):
+        Gallery.load(path, model=ModelIdentity("osnet_x0_25", "ffffffffffffffff", DIM))
+    with pytest.raises(GalleryModelError):
+        Gallery.load(path, model=ModelIdentity("osnet_x0_25", MODEL.weights_digest, 512))
+    assert len(Gallery.load(path, model=MODEL)) == 20
+
+
+def test_file_holds_no_pickle(tmp_path):
+    gallery, _ = filled(3)
+    path = tmp_path / "g"
+    gallery.save(path)
+    blob = path.read_bytes()
+    assert b"\x80\x04\x95" not in blob and b"\x80\x05\x95" not in blob  # pickle protocol 4/5 frames
+
+
+def test_retention_forgets_the_unseen_and_the_least_recently_seen(tmp_path):
+    gallery = Gallery(GalleryConfig(max_days_unseen=30, max_identities=4), MODEL)
+    looks = people(5, 4, seed=5)
+    for i, days in enumerate([40, 1, 5, 2, 31]):
+        gallery.add(i + 1, looks[i], 0, sighting(days_ago=days))
+    # capacity is enforced as identities come: the fifth pushes out the least recently seen (40 days)
+    assert sorted(i.global_id for i in gallery.identities) == [2, 3, 4, 5]
+    assert gallery.prune() == [5]  # unseen for 31 days
+    assert sorted(i.global_id for i in gallery.identities) == [2, 3, 4]
+    gallery.add(6, looks[0], 0, sighting(days_ago=3))
+    gallery.add(7, looks[1], 0, sighting(days_ago=0))
+    assert sorted(i.global_id for i in gallery.identities) == [2, 4, 6, 7]  # 3 (5 days) was the oldest
+    assert gallery.match(looks[4, :1])[0] == NO_ID  # a forgotten identity is no longer found
+    assert gallery.remove([2, 99]) == [2]
+    assert 2 not in gallery
+
+
+def test_ivf_index_beyond_the_size_limit_keeps_recall():
+    config = GalleryConfig(ivf_min_identities=200, ivf_nprobe=8)
+    gallery, looks = filled(400, config)
+    exact, _ = filled(400)
+    queries = looks[:50, 11]
+    found = gallery.match(queries)
+    assert gallery._ivf_trained_at > 0
+    assert (found == exact.match(queries)).mean() >= 0.95
+    gallery.remove([1])
+    assert gallery.match(looks[:1, 11])[0] != 1
+
+
+def test_wrong_dimension_is_refused():
+    gallery, _ = filled(2)
+    with pytest.raises(ValueError, match="D = 8"):
+        gallery.match(np.ones((1, 8)))
+    with pytest.raises(ValueError, match="D = 8"):
+        gallery.add(9, np.ones((2, 8)), 0, sighting())

@@ -1,0 +1,118 @@
+"""`track a b --gallery g` and `track gallery ls|rm|prune`: one set of identities over several videos.
+
+The models are replaced by the blob detector of test_cli and a colour embedder (the mean colour of a box):
+two walkers of different colours cross a room; the second video shows the same two people elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import numpy as np
+import pytest
+import torch
+from media import write_video
+from test_cli import blob_detector, scene
+
+import tracker.run as run
+from tracker.cli import main
+from tracker.gallery import Gallery, ModelIdentity, Sighting
+from tracker.io.mot import read_mot_rows
+from tracker.pipeline import Tracker
+
+COLOUR_MODEL = ModelIdentity("mean-colour", "test", 3)
+GREY = 128.0  # colours are centred on mid-grey, so different colours point in different directions
+
+
+def colour_embedder(image: torch.Tensor, boxes_xyxy: np.ndarray) -> torch.Tensor:
+    """(R, 3): the mean BGR colour of each box, centred on grey."""
+    rows = []
+    for x1, y1, x2, y2 in np.asarray(boxes_xyxy, dtype=int):
+        rows.append(image[y1:y2, x1:x2].reshape(-1, 3).float().mean(dim=0) - GREY)
+    return torch.stack(rows) if rows else torch.zeros((0, 3))
+
+
+@pytest.fixture
+def colour_models(monkeypatch):
+    def from_config(cfg, frame_rate=None, gallery=None):
+        if gallery is not None:
+            gallery.bind_model(COLOUR_MODEL)
+        return Tracker(cfg, frame_rate, detector=blob_detector, embedder=colour_embedder, gallery=gallery)
+
+    monkeypatch.setattr(run.Tracker, "from_config", staticmethod(from_config))
+
+
+ARGS = ["--quiet", "--no-save-video", "--set", "reid.model=auto", "--set", "appearance.lazy_embedding=false"]
+
+
+def colour_ids(rows: np.ndarray, frames: list[np.ndarray]) -> dict[int, int]:
+    """MOT rows -> {ID: 0 (yellow walker) or 1 (cyan walker)} from the colour under each box centre."""
+    out = {}
+    for frame, tid, x, y, w, h in rows[:, :6]:
+        b, _, r = frames[int(frame) - 1][int(y + h / 2), int(x + w / 2)]
+        out.setdefault(int(tid), 0 if r > b else 1)
+    return out
+
+
+def test_same_person_same_id_in_every_video_and_jsonl_has_both_ids(colour_models, tmp_path):
+    first = scene()
+    second = scene()[::-1]  # the same two people, walking the other way
+    a = write_video(tmp_path / "cam1.avi", first)
+    b = write_video(tmp_path / "cam2.avi", second)
+    gallery = tmp_path / "site.gallery"
+    out = tmp_path / "out"
+    assert main([str(a), str(b), "--gallery", str(gallery), "--out", str(out), *ARGS]) == 0
+    ids_a = colour_ids(read_mot_rows(out / "cam1.txt"), first)
+    ids_b = colour_ids(read_mot_rows(out / "cam2.txt"), second)
+    assert len(ids_a) == 2 and ids_b == ids_a  # the same two global IDs, each on the same person
+    assert read_mot_rows(out / "cam2.txt")[:, 0].min() == 1  # each output keeps its own frame numbers
+    line = json.loads((out / "cam2.jsonl").read_text().splitlines()[3])
+    assert {"id", "global_id"} <= set(line["tracks"][0])
+    assert stat.S_IMODE(os.stat(gallery).st_mode) == 0o600
+    # a later run (a restart) keeps the IDs too
+    out2 = tmp_path / "out2"
+    assert main([str(b), "--gallery", str(gallery), "--out", str(out2), *ARGS]) == 0
+    assert colour_ids(read_mot_rows(out2 / "cam2.txt"), second) == ids_a
+    saved = Gallery.load(gallery)
+    assert sorted(i.global_id for i in saved.identities) == sorted(ids_a)
+    assert all(i.sightings == 3 for i in saved.identities)
+
+
+def test_corrupt_gallery_stops_the_run_and_is_not_overwritten(colour_models, tmp_path, capsys):
+    video = write_video(tmp_path / "cam1.avi", scene())
+    gallery = tmp_path / "site.gallery"
+    gallery.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{broken")
+    assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o"), *ARGS]) == 2
+    assert "not a readable gallery file" in capsys.readouterr().err
+    assert gallery.read_bytes() == b"\x10\x00\x00\x00\x00\x00\x00\x00{broken"
+
+
+def test_gallery_of_another_model_is_refused_by_track(colour_models, tmp_path, capsys):
+    other = Gallery(model=ModelIdentity("osnet_x0_25", "0123456789abcdef", 3))
+    other.add(other.new_id(), np.ones((3, 3)), 0, Sighting(1, 0.0, "x"))
+    path = tmp_path / "other.gallery"
+    other.save(path, prune=False)
+    before = path.read_bytes()
+    video = write_video(tmp_path / "cam1.avi", scene())
+    assert main([str(video), "--gallery", str(path), "--out", str(tmp_path / "o"), *ARGS]) == 2
+    assert "cannot be compared" in capsys.readouterr().err
+    assert path.read_bytes() == before
+
+
+def test_gallery_ls_rm_prune(colour_models, tmp_path, capsys):
+    video = write_video(tmp_path / "cam1.avi", scene())
+    gallery = tmp_path / "site.gallery"
+    assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o"), *ARGS]) == 0
+    capsys.readouterr()
+    assert main(["gallery", "ls", str(gallery)]) == 0
+    listing = capsys.readouterr().out
+    assert listing.startswith("2 identities, D = 3") and "cam1" in listing
+    assert main(["gallery", "rm", str(gallery), "7"]) == 2
+    assert "no identity 7" in capsys.readouterr().err
+    assert main(["gallery", "rm", str(gallery), "1"]) == 0
+    assert [i.global_id for i in Gallery.load(gallery).identities] == [2]
+    assert main(["gallery", "prune", str(gallery), "--set", "gallery.max_days_unseen=0"]) == 0
+    assert "removed 1 identities (2)" in capsys.readouterr().out
+    assert len(Gallery.load(gallery)) == 0

@@ -1,0 +1,623 @@
+"""A persistent gallery of identities: the long-term tier of the appearance memory.
+
+Active and lost tracks keep their per-track banks (`tracker.bank`). When a lost track expires, its identity
+moves here: a few prototype embeddings picked from its bank (farthest-point or k-means), its class, where and
+when it was first and last seen, and how many times it was seen (sightings). A detection that would start a
+new track is first searched here, by appearance alone, in one batched search for all of a frame's newcomers;
+a match revives the old identity (its `global_id`), an ambiguous one (best vs runner-up within `margin`) does
+not. `Gallery.link` is the same decision offline, for tracks of several videos at once (a reduce step).
+
+Search is faiss (Johnson et al., "Billion-scale similarity search with GPUs", 2017): inner product on
+L2-normalised vectors (= cosine), exact (`IndexIDMap2` over `IndexFlatIP`, supports removal) up to
+`gallery.ivf_min_identities`, an inverted-file index (`IndexIVFFlat`, also supports removal) beyond.
+
+A gallery file is data, never code: safetensors for the arrays and JSON in its header for everything else
+(no pickle), a format version, and the identity of the ReID model that made the embeddings (a gallery of
+another model is refused: different embedding spaces cannot be compared). Files are written atomically
+(temp file, fsync, rename) with mode 0600: they hold biometric-like data.
+
+Shape letters: Q queries, D embedding size, P prototypes of one identity (<= K_g = `gallery.prototypes`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from tracker.assignment import linear_assignment
+from tracker.config import GalleryConfig
+
+__all__ = [
+    "Gallery",
+    "GalleryError",
+    "GalleryModelError",
+    "Identity",
+    "ModelIdentity",
+    "Sighting",
+    "select_prototypes",
+]
+
+log = logging.getLogger(__name__)
+
+FORMAT_NAME = "tracker-gallery"
+FORMAT_VERSION = 1
+FILE_MODE = 0o600  # owner read/write only: the file holds biometric-like data
+ID_STRIDE = 1 << 12  # faiss row id = global_id * ID_STRIDE + prototype index (so K_g < ID_STRIDE)
+SECONDS_PER_DAY = 86400.0
+IVF_LISTS_PER_SQRT = 4  # inverted lists = this x sqrt(vectors) (faiss' guideline: 4-16 x sqrt(N))
+IVF_REBUILD_GROWTH = 4  # retrain the inverted file when the gallery has grown this many times since training
+KMEANS_ITERATIONS = 20  # faiss.Kmeans iterations for `prototype_method: kmeans`
+SEARCH_NEIGHBOURS_PER_EXCLUDED = 1  # extra identities fetched per excluded one, so exclusion leaves candidates
+SEARCH_MIN_IDENTITIES = 2  # identities fetched per query at least: the best and the runner-up (margin test)
+NO_ID = -1
+
+
+class GalleryError(ValueError):
+    """A gallery file cannot be used: unreadable, truncated, corrupt, or of an unknown format version."""
+
+
+class GalleryModelError(GalleryError):
+    """A gallery made with another ReID model (embeddings of different spaces cannot be compared)."""
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """What made the embeddings: the ReID model's name, its weights' content hash and D."""
+
+    name: str
+    weights_digest: str
+    dim: int | None = None
+
+    def conflicts_with(self, other: ModelIdentity) -> bool:
+        same_weights = (self.name, self.weights_digest) == (other.name, other.weights_digest)
+        dims_differ = self.dim is not None and other.dim is not None and self.dim != other.dim
+        return not same_weights or dims_differ
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """Where and when an identity was seen: frame (1-based, of its source), wall time (Unix s), source name."""
+
+    frame: int
+    time: float
+    source: str
+
+
+@dataclass
+class Identity:
+    """One person (or object) the gallery remembers.
+
+    Attributes:
+        global_id: the ID it keeps across tracks, videos and cameras.
+        class_id: detector class.
+        first_seen, last_seen: the first and the latest sighting.
+        sightings: how many tracks (in any source) were this identity.
+        prototypes: (P, D) float32 L2-normalised embeddings, P <= `gallery.prototypes`.
+    """
+
+    global_id: int
+    class_id: int
+    first_seen: Sighting
+    last_seen: Sighting
+    sightings: int
+    prototypes: np.ndarray = field(repr=False)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready metadata (no embeddings)."""
+        return {
+            "global_id": self.global_id,
+            "class_id": self.class_id,
+            "first_seen": asdict(self.first_seen),
+            "last_seen": asdict(self.last_seen),
+            "sightings": self.sightings,
+            "prototypes": len(self.prototypes),
+        }
+
+
+def select_prototypes(embeddings: np.ndarray, count: int, method: str = "farthest_point") -> np.ndarray:
+    """A few embeddings that cover a bank: (N, D) -> (min(count, N), D), L2-normalised float32.
+
+    farthest_point: start from the embedding nearest the mean, then repeatedly add the one least similar to
+    those chosen (Gonzalez' 2-approximation of k-centre), so different poses and lightings are kept.
+    kmeans: faiss k-means centroids (spherical), for smoother prototypes.
+    """
+    emb = _normalised(np.asarray(embeddings, dtype=np.float32))
+    n = len(emb)
+    if n <= count:
+        return emb
+    if method == "kmeans":
+        km = faiss.Kmeans(emb.shape[1], count, niter=KMEANS_ITERATIONS, spherical=True, seed=1, verbose=False)
+        km.train(emb)
+        return _normalised(km.centroids.astype(np.float32))
+    if method != "farthest_point":
+        raise ValueError(f"prototype method must be farthest_point or kmeans, got {method!r}")
+    mean = emb.mean(axis=0)
+    chosen = [int(np.argmax(emb @ mean))]
+    nearest = emb @ emb[chosen[0]]  # (N,) similarity to the closest chosen one
+    for _ in range(count - 1):
+        pick = int(np.argmin(nearest))
+        chosen.append(pick)
+        nearest = np.maximum(nearest, emb @ emb[pick])
+    return emb[chosen]
+
+
+class Gallery:
+    """Identities that outlive their tracks, searchable by appearance, saved to and loaded from disk.
+
+    Args:
+        config: the `gallery` section of the tracker config (prototypes, bounds, index, retention).
+        model: the ReID model the embeddings come from (checked against files and other galleries); None
+            until known (`bind_model`).
+    Python: `Tracker(config, gallery=Gallery.load(path))`, ..., `tracker.reset()`, `tracker.gallery.save(path)`.
+    """
+
+    def __init__(self, config: GalleryConfig | None = None, model: ModelIdentity | None = None) -> None:
+        self.config = config if config is not None else GalleryConfig()
+        if self.config.prototypes >= ID_STRIDE:
+            raise ValueError(f"gallery.prototypes must be below {ID_STRIDE}")
+        self.model = model
+        self._identities: dict[int, Identity] = {}
+        self._next_id = 1
+        self._index: Any = None  # faiss index over all prototypes, built on first use
+        self._ivf_trained_at = 0  # vectors in the gallery when the inverted file was trained (0: exact index)
+        self._dirty = False
+
+    # ------------------------------------------------------------------------------------------ content
+    def __len__(self) -> int:
+        return len(self._identities)
+
+    def __contains__(self, global_id: int) -> bool:
+        return int(global_id) in self._identities
+
+    def __getitem__(self, global_id: int) -> Identity:
+        return self._identities[int(global_id)]
+
+    @property
+    def identities(self) -> list[Identity]:
+        """All identities, by global ID."""
+        return [self._identities[k] for k in sorted(self._identities)]
+
+    @property
+    def dim(self) -> int | None:
+        """D of the stored embeddings (None while empty and no model dimension is known)."""
+        if self.model is not None and self.model.dim is not None:
+            return self.model.dim
+        first = next(iter(self._identities.values()), None)
+        return None if first is None else first.prototypes.shape[1]
+
+    @property
+    def num_vectors(self) -> int:
+        return sum(len(i.prototypes) for i in self._identities.values())
+
+    @property
+    def modified(self) -> bool:
+        """Changed since it was loaded or last saved."""
+        return self._dirty
+
+    def new_id(self) -> int:
+        """A global ID never used in this gallery (also across saves and loads)."""
+        gid = self._next_id
+        self._next_id += 1
+        self._dirty = True
+        return gid
+
+    def bind_model(self, model: ModelIdentity) -> None:
+        """Tie the gallery to the ReID model in use; refuse one made with another model.
+
+        Raises:
+            GalleryModelError: the gallery's embeddings come from other weights or have another D.
+        """
+        if self.model is not None and self.model.conflicts_with(model):
+            raise GalleryModelError(
+                f"this gallery was made with ReID model {self.model.name} (weights {self.model.weights_digest}, "
+                f"D = {self.model.dim}), the tracker uses {model.name} (weights {model.weights_digest}, "
+                f"D = {model.dim}): their embeddings cannot be compared; use another gallery file"
+            )
+        dim = self.dim if model.dim is None else model.dim
+        self.model = ModelIdentity(model.name, model.weights_digest, dim)
+
+    def add(
+        self,
+        global_id: int,
+        embeddings: np.ndarray,
+        class_id: int,
+        sighting: Sighting,
+        first_seen: Sighting | None = None,
+    ) -> Identity:
+        """Store a track's identity (an expired track, or the end of a video).
+
+        A new `global_id` becomes an identity; a known one merges: its prototypes are re-picked from the old
+        prototypes and the new embeddings, its last sighting and count are updated. Enforces `max_identities`
+        (the least recently seen go first).
+
+        Args:
+            global_id: from `new_id()` or an earlier `match`.
+            embeddings: (N, D) the track's bank (any norm; normalised here), N >= 1.
+            class_id: detector class.
+            sighting: the track's last sighting.
+            first_seen: its first sighting, for a new identity (default: `sighting`).
+        Raises:
+            ValueError: no embeddings, or another D than the gallery's.
+        """
+        emb = np.asarray(embeddings, dtype=np.float32)
+        if emb.ndim != 2 or len(emb) == 0:
+            raise ValueError(f"embeddings must have shape (N, D) with N >= 1, got {emb.shape}")
+        self._check_dim(emb.shape[1])
+        gid = int(global_id)
+        old = self._identities.get(gid)
+        pool = emb if old is None else np.concatenate([old.prototypes, emb])
+        prototypes = select_prototypes(pool, self.config.prototypes, self.config.prototype_method)
+        if old is None:
+            identity = Identity(gid, int(class_id), first_seen or sighting, sighting, 1, prototypes)
+        else:
+            identity = Identity(gid, old.class_id, old.first_seen, sighting, old.sightings + 1, prototypes)
+            self._index_remove([gid])
+        self._identities[gid] = identity
+        if self.model is not None and self.model.dim is None:
+            self.model = ModelIdentity(self.model.name, self.model.weights_digest, emb.shape[1])
+        self._next_id = max(self._next_id, gid + 1)
+        self._index_add([identity])
+        self._dirty = True
+        self._enforce_capacity()
+        return identity
+
+    def remove(self, global_ids: Iterable[int]) -> list[int]:
+        """Forget these identities; returns those that were present."""
+        gone = [int(g) for g in global_ids if int(g) in self._identities]
+        for gid in gone:
+            del self._identities[gid]
+        if gone:
+            self._index_remove(gone)
+            self._dirty = True
+        return gone
+
+    def prune(self, now: float | None = None) -> list[int]:
+        """Apply the retention policy: forget identities unseen for `max_days_unseen` days, then the least
+        recently seen beyond `max_identities`. Returns the removed global IDs."""
+        now = time.time() if now is None else now
+        limit = now - self.config.max_days_unseen * SECONDS_PER_DAY
+        stale = [g for g, i in self._identities.items() if i.last_seen.time < limit]
+        return self.remove(stale) + self._enforce_capacity()
+
+    def _enforce_capacity(self) -> list[int]:
+        excess = len(self._identities) - self.config.max_identities
+        if excess <= 0:
+            return []
+        oldest = sorted(self._identities.values(), key=lambda i: (i.last_seen.time, i.global_id))[:excess]
+        return self.remove(i.global_id for i in oldest)
+
+    # ------------------------------------------------------------------------------------------ search
+    def match(
+        self,
+        queries: np.ndarray,
+        exclude: Iterable[int] = (),
+        class_ids: np.ndarray | None = None,
+        min_similarity: float | None = None,
+        margin: float | None = None,
+    ) -> np.ndarray:
+        """Identities for Q newcomers, in one batched search; `NO_ID` (-1) where there is no sure match.
+
+        An identity's similarity to a query is the best over its prototypes (cosine). A query gets an
+        identity when that similarity is >= `min_similarity`, beats the query's runner-up identity by
+        `margin` (else it is ambiguous: a new ID is safer than a wrong one), the class agrees, and the
+        identity is not excluded. Several queries of one frame never get the same identity (Hungarian
+        assignment over the candidates).
+
+        Args:
+            queries: (Q, D) embeddings (normalised here).
+            exclude: global IDs that must not be given (held by tracks alive in the same source:
+                cannot-link).
+            class_ids: (Q,) classes of the queries, or None to ignore classes.
+            min_similarity, margin: bounds; None takes the config's.
+        Returns:
+            (Q,) int64 global IDs or -1.
+        """
+        q = _normalised(np.asarray(queries, dtype=np.float32).reshape(len(queries), -1))
+        out = np.full(len(q), NO_ID, dtype=np.int64)
+        if len(q) == 0 or not self._identities:
+            return out
+        self._check_dim(q.shape[1])
+        min_similarity = self.config.min_similarity if min_similarity is None else min_similarity
+        margin = self.config.margin if margin is None else margin
+        excluded = {int(g) for g in exclude}
+        cand_ids, cand_sims = self._search_identities(q, len(excluded & self._identities.keys()))
+        rows: list[int] = []
+        cols: list[int] = []
+        sims: list[float] = []
+        column_of: dict[int, int] = {}
+        for qi in range(len(q)):
+            ranked = [
+                (s, g)
+                for g, s in zip(cand_ids[qi], cand_sims[qi], strict=True)
+                if g != NO_ID
+                and g not in excluded
+                and (class_ids is None or self._identities[g].class_id == int(class_ids[qi]))
+            ]
+            if not ranked or ranked[0][0] < min_similarity:
+                continue
+            if len(ranked) > 1 and ranked[0][0] - ranked[1][0] < margin:
+                continue
+            best_sim, best = ranked[0]
+            rows.append(qi)
+            cols.append(column_of.setdefault(best, len(column_of)))
+            sims.append(best_sim)
+        if not rows:
+            return out
+        cost = np.full((len(q), len(column_of)), np.inf)
+        cost[rows, cols] = 1.0 - np.asarray(sims)
+        result = linear_assignment(cost, 1.0 - min_similarity)
+        ids = np.array(list(column_of), dtype=np.int64)
+        out[result.pairs[:, 0]] = ids[result.pairs[:, 1]]
+        return out
+
+    def _search_identities(self, q: np.ndarray, excluded: int) -> tuple[np.ndarray, np.ndarray]:
+        """(Q, M) identity IDs (-1 padded) and their best prototype similarity, best first."""
+        wanted = SEARCH_MIN_IDENTITIES + SEARCH_NEIGHBOURS_PER_EXCLUDED * excluded
+        k = min(self.num_vectors, wanted * self.config.prototypes)
+        index = self._ensure_index()
+        sims, rows = index.search(q, k)
+        gids = np.where(rows >= 0, rows // ID_STRIDE, NO_ID)
+        out_ids = np.full((len(q), k), NO_ID, dtype=np.int64)
+        out_sims = np.full((len(q), k), -np.inf, dtype=np.float32)
+        for qi in range(len(q)):
+            # rows come best first: the first time an identity appears is its best prototype
+            _, first = np.unique(gids[qi], return_index=True)
+            first = np.sort(first)
+            first = first[gids[qi, first] != NO_ID]
+            out_ids[qi, : len(first)] = gids[qi, first]
+            out_sims[qi, : len(first)] = sims[qi, first]
+        return out_ids, out_sims
+
+    def link(
+        self,
+        prototypes_per_track: Sequence[np.ndarray],
+        cannot_link: Iterable[tuple[int, int]] = (),
+        class_ids: Sequence[int] | None = None,
+        sightings: Sequence[Sighting] | None = None,
+    ) -> np.ndarray:
+        """Give global IDs to tracks of one or many videos, and store them: the cross-video reduce step.
+
+        Tracks are taken in the given order (e.g. by first sighting): each is matched against the gallery as
+        it is at that point (identities stored before, and the tracks linked before it) with the same bounds
+        as `match`, never to an identity already given to a track it cannot share one with, and stored
+        (merged into the identity it matched, or as a new one). This is what `track a.mp4 b.mp4 --gallery g`
+        does online, so `track batch` (per-video tasks, then this reduce) gives the same answer.
+
+        Args:
+            prototypes_per_track: one (P_i, D) array per track (its bank or prototypes); a track's query is
+                the normalised mean of its rows.
+            cannot_link: pairs (i, j) of track positions that were visible together in one frame of one
+                source, so they are two people.
+            class_ids: class of each track (default all 0).
+            sightings: last sighting of each track (default: now, source "link").
+        Returns:
+            (T,) int64 global IDs.
+        """
+        count = len(prototypes_per_track)
+        forbid: dict[int, set[int]] = {i: set() for i in range(count)}
+        for i, j in cannot_link:
+            forbid[int(i)].add(int(j))
+            forbid[int(j)].add(int(i))
+        ids = np.full(count, NO_ID, dtype=np.int64)
+        now = time.time()
+        for i, rows in enumerate(prototypes_per_track):
+            rows = np.asarray(rows, dtype=np.float32)
+            if rows.ndim != 2 or len(rows) == 0:
+                raise ValueError(f"track {i}: prototypes must have shape (P, D) with P >= 1, got {rows.shape}")
+            cls = 0 if class_ids is None else int(class_ids[i])
+            held = {int(ids[j]) for j in forbid[i] if ids[j] != NO_ID}
+            query = _normalised(rows).mean(axis=0, keepdims=True)
+            gid = int(self.match(query, exclude=held, class_ids=np.array([cls]))[0])
+            ids[i] = self.new_id() if gid == NO_ID else gid
+            seen = sightings[i] if sightings is not None else Sighting(0, now, "link")
+            self.add(int(ids[i]), rows, cls, seen)
+        return ids
+
+    # ------------------------------------------------------------------------------------------ index
+    def _check_dim(self, dim: int) -> None:
+        if self.dim is not None and dim != self.dim:
+            raise ValueError(f"embeddings have D = {dim}, the gallery holds D = {self.dim}")
+
+    def _ensure_index(self) -> Any:
+        vectors = self.num_vectors
+        use_ivf = len(self._identities) >= self.config.ivf_min_identities
+        stale_ivf = use_ivf and (not self._ivf_trained_at or vectors >= IVF_REBUILD_GROWTH * self._ivf_trained_at)
+        if self._index is None or stale_ivf or (not use_ivf and self._ivf_trained_at):
+            self._build_index(use_ivf)
+        return self._index
+
+    def _build_index(self, use_ivf: bool) -> None:
+        dim = self.dim
+        assert dim is not None
+        ids, vectors = self._all_vectors(self._identities.values())
+        if use_ivf:
+            lists = max(1, round(IVF_LISTS_PER_SQRT * math.sqrt(len(vectors))))
+            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
+            index.train(vectors)
+            index.nprobe = self.config.ivf_nprobe
+            self._ivf_trained_at = len(vectors)
+        else:
+            index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+            self._ivf_trained_at = 0
+        index.add_with_ids(vectors, ids)
+        self._index = index
+
+    def _index_add(self, identities: list[Identity]) -> None:
+        if self._index is not None:
+            ids, vectors = self._all_vectors(identities)
+            self._index.add_with_ids(vectors, ids)
+
+    def _index_remove(self, global_ids: list[int]) -> None:
+        if self._index is None:
+            return
+        for gid in global_ids:
+            self._index.remove_ids(faiss.IDSelectorRange(gid * ID_STRIDE, (gid + 1) * ID_STRIDE))
+
+    @staticmethod
+    def _all_vectors(identities: Iterable[Identity]) -> tuple[np.ndarray, np.ndarray]:
+        ids, vectors = [], []
+        for ident in identities:
+            ids.append(ident.global_id * ID_STRIDE + np.arange(len(ident.prototypes), dtype=np.int64))
+            vectors.append(ident.prototypes)
+        if not vectors:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        return np.concatenate(ids), np.ascontiguousarray(np.concatenate(vectors), dtype=np.float32)
+
+    # ------------------------------------------------------------------------------------------ files
+    def save(self, path: str | Path, prune: bool = True) -> None:
+        """Write the gallery atomically (temp file + fsync + rename) with mode 0600; applies retention first
+        (unless `prune` is False).
+
+        Format: a safetensors file, tensors `prototypes` (M, D) float32 and `owners` (M,) int64 (the global
+        ID of each row), JSON metadata in the header (format, version, model, next ID, identities, a SHA-256
+        of the tensors). Never pickle: loading it cannot run code.
+        """
+        from safetensors.numpy import save as st_save
+
+        if prune:
+            self.prune()
+        path = Path(path)
+        ids, vectors = self._all_vectors(self.identities)
+        dim = self.dim or 0
+        tensors = {
+            "prototypes": vectors.reshape(len(ids), dim),
+            "owners": (ids // ID_STRIDE).astype(np.int64),
+        }
+        header = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "model": None if self.model is None else {**asdict(self.model), "dim": self.dim},
+            "next_id": self._next_id,
+            "identities": [i.describe() for i in self.identities],
+            "sha256": _tensor_digest(tensors),
+        }
+        blob = st_save(tensors, metadata={"gallery": json.dumps(header)})
+        _write_atomic(path, blob)
+        self._dirty = False
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        config: GalleryConfig | None = None,
+        model: ModelIdentity | None = None,
+        prune: bool = True,
+    ) -> Gallery:
+        """Read a gallery file (and apply retention, unless `prune` is False).
+
+        Args:
+            path: a file written by `save`.
+            config: retention, bounds and index settings to use now (None: defaults).
+            model: the ReID model in use; a gallery made with another is refused.
+        Raises:
+            FileNotFoundError: no such file.
+            GalleryError: not a gallery file, truncated or corrupt (the file is left as it is), or a newer
+                format version.
+            GalleryModelError: made with another ReID model.
+        """
+        from safetensors.numpy import load as st_load
+
+        path = Path(path)
+        blob = path.read_bytes()
+        try:
+            tensors = st_load(blob)
+            header = _read_header(blob)
+        except Exception as exc:  # safetensors raises its own error types, JSON its own
+            raise GalleryError(f"{path} is not a readable gallery file (truncated or corrupt?): {exc}") from None
+        if header.get("format") != FORMAT_NAME:
+            raise GalleryError(f"{path} is not a gallery file (format {header.get('format')!r})")
+        if not isinstance(header.get("version"), int) or header["version"] > FORMAT_VERSION:
+            raise GalleryError(
+                f"{path} has gallery format version {header.get('version')}, this tracker reads up to "
+                f"{FORMAT_VERSION}: upgrade the tracker"
+            )
+        if set(tensors) != {"prototypes", "owners"} or header.get("sha256") != _tensor_digest(tensors):
+            raise GalleryError(f"{path} is corrupt: its embeddings do not match the checksum in its header")
+        try:
+            gallery = cls._from_parts(tensors, header, config)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GalleryError(f"{path} is corrupt: bad identity record ({exc})") from None
+        if model is not None:
+            gallery.bind_model(model)
+        if prune:
+            gallery.prune()
+        gallery._dirty = False
+        return gallery
+
+    @classmethod
+    def _from_parts(cls, tensors: dict[str, np.ndarray], header: dict[str, Any], config: GalleryConfig | None):
+        stored = header.get("model")
+        model = None if stored is None else ModelIdentity(**stored)
+        gallery = cls(config, model)
+        owners, vectors = tensors["owners"], tensors["prototypes"].astype(np.float32)
+        for rec in header["identities"]:
+            gid = int(rec["global_id"])
+            rows = vectors[owners == gid]
+            if len(rows) != int(rec["prototypes"]) or len(rows) == 0:
+                raise ValueError(f"identity {gid} has {len(rows)} prototype rows, the header says {rec['prototypes']}")
+            gallery._identities[gid] = Identity(
+                gid,
+                int(rec["class_id"]),
+                Sighting(**rec["first_seen"]),
+                Sighting(**rec["last_seen"]),
+                int(rec["sightings"]),
+                rows,
+            )
+        gallery._next_id = max([int(header["next_id"]), *(g + 1 for g in gallery._identities)])
+        return gallery
+
+
+def _normalised(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return np.ascontiguousarray(x / np.maximum(norms, np.finfo(np.float32).tiny), dtype=np.float32)
+
+
+def _tensor_digest(tensors: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(tensors[name]).tobytes())
+    return digest.hexdigest()
+
+
+def _read_header(blob: bytes) -> dict[str, Any]:
+    """The JSON metadata in a safetensors header (8-byte little-endian length, then JSON)."""
+    length = int.from_bytes(blob[:8], "little")
+    meta = json.loads(blob[8 : 8 + length])["__metadata__"]
+    header = json.loads(meta["gallery"])
+    if not isinstance(header, dict):
+        raise ValueError("gallery metadata is not a mapping")
+    return header
+
+
+def _write_atomic(path: Path, blob: bytes) -> None:
+    """Write to a temp file in the same folder (mode 0600), fsync, rename over `path`, fsync the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
