@@ -6,9 +6,10 @@ Every video is the same real clip (../shared/videos/one-by-one-person-detection.
 Throughput = frames of all videos / wall time of the batch (model loading in each task included: that is
 what a batch costs). Ray is started once, before the timed runs (its start-up is reported apart).
 
-The overhead of Ray on one video: the same video of --overhead-frames frames run in this process
-(`tracker.run.track_source`, models built here) and as one Ray task on the already started Ray, alternating
---repeats times; the ratio of the medians of the wall times (model loading included on both sides).
+The overhead of Ray on one video: the same video of --overhead-frames frames run as `track` runs it (in a
+fresh process with the same thread settings as a task; timed inside it, so Python start-up is not counted)
+and as one Ray task on the already started Ray, alternating --repeats times; the ratio of the medians of the
+wall times (model loading included on both sides), and of the frame loops alone.
 
     python tools/bench_batch.py [--frames 150] [--overhead-frames 1000] [--repeats 2] [--device cpu]
 """
@@ -16,9 +17,11 @@ The overhead of Ray on one video: the same video of --overhead-frames frames run
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tracker.batch import THREADS_PER_VIDEO, track_many  # noqa: E402
+from tracker.batch import OMP_THREADS_ENV, THREADS_PER_VIDEO, track_many  # noqa: E402
 from tracker.config import load_config  # noqa: E402
 
 COUNTS = (1, 2, 4)
@@ -69,23 +72,32 @@ def batch_fps(engine: str, videos: list[Path], cfg, frames: int, scratch: Path, 
     return summary.fps, summary.seconds
 
 
-def direct_seconds(video: Path, cfg, frames: int, scratch: Path) -> tuple[float, float]:
-    """One video in this process as `track` runs it: (wall seconds with model loading, loop seconds)."""
+def direct_seconds(video: Path, frames: int, device: str) -> tuple[float, float]:
+    """One video as `track` runs it, in a fresh process with a task's thread settings (OMP_NUM_THREADS and
+    torch threads = THREADS_PER_VIDEO, as Ray and the local engine give a task): (wall seconds with the
+    models built, frame-loop seconds), both measured inside that process."""
+    env = os.environ | {OMP_THREADS_ENV: str(THREADS_PER_VIDEO), "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, __file__, "--direct-child", str(video), "--overhead-frames", str(frames), "--device", device]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    wall, loop = json.loads(done.stdout.strip().splitlines()[-1])
+    return wall, loop
+
+
+def direct_child(video: Path, frames: int, device: str) -> None:
     import torch
 
     from tracker.io.sources import open_source
     from tracker.pipeline import Tracker
     from tracker.run import track_source
 
-    torch.set_num_threads(THREADS_PER_VIDEO)  # as in a batch task: one core per video
+    torch.set_num_threads(THREADS_PER_VIDEO)
+    cfg = config(shared_root(), device)
     start = time.perf_counter()
     source = open_source(video)
     tracker = Tracker.from_config(cfg, frame_rate=source.frame_rate)
-    out = Path(tempfile.mkdtemp(dir=scratch))
-    summary = track_source(tracker, source, out, save_video=False, progress=False, max_frames=frames)
-    wall = time.perf_counter() - start
-    shutil.rmtree(out, ignore_errors=True)
-    return wall, summary.seconds
+    with tempfile.TemporaryDirectory() as out:
+        summary = track_source(tracker, source, Path(out), save_video=False, progress=False, max_frames=frames)
+    print(json.dumps([time.perf_counter() - start, summary.seconds]))
 
 
 def main() -> None:
@@ -95,7 +107,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="alternating repeats of the overhead run")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--gpus-per-video", type=float, default=0.0, help="GPU share each Ray task asks for (cuda)")
+    parser.add_argument("--direct-child", type=Path, help=argparse.SUPPRESS)  # internal: the in-process baseline
     args = parser.parse_args()
+    if args.direct_child:
+        direct_child(args.direct_child, args.overhead_frames, args.device)
+        return
     import ray
 
     shared = shared_root()
@@ -120,10 +136,9 @@ def main() -> None:
         (lf, ls), (rf, rs) = rows[("local", n)], rows[("ray", n)]
         print(f"{n} | {lf:.1f} ({ls:.1f}) | {rf:.1f} ({rs:.1f}) | {rf / lf:.2f}")
 
-    direct_seconds(video, cfg, 5, scratch)  # untimed: imports and the first model build in this process
     direct, on_ray, loops, ray_loops = [], [], [], []
     for _ in range(args.repeats):
-        wall, loop = direct_seconds(video, cfg, args.overhead_frames, scratch)
+        wall, loop = direct_seconds(video, args.overhead_frames, args.device)
         direct.append(wall)
         loops.append(loop)
         out = Path(tempfile.mkdtemp(dir=scratch))

@@ -25,7 +25,8 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ PARTIAL_SUFFIX = ".partial"  # out/.<name>.partial/: a video's outputs while its
 OLD_SUFFIX = ".old"  # out/.<name>.old/: outputs of an earlier run, while being replaced
 POLL_S = 0.2  # how often the driver looks at the progress queue and at finished tasks
 THREADS_PER_VIDEO = 1  # torch threads in a task: one video per core is the unit of parallelism
+OMP_THREADS_ENV = "OMP_NUM_THREADS"
 _REASON_CHARS = 300  # failure reasons are cut to one short line
 
 TrackerFactory = Callable[..., Any]
@@ -410,7 +412,8 @@ def _run_local(tasks: list[VideoTask], batch: Any, monitor: _Monitor, workers: i
 
     def start() -> Any:
         process = context.Process(target=_local_worker, args=(todo, channel, batch.progress_seconds), daemon=True)
-        process.start()
+        with _child_threads(THREADS_PER_VIDEO):
+            process.start()
         return process
 
     processes = [start() for _ in range(count)]
@@ -450,6 +453,21 @@ def _run_local(tasks: list[VideoTask], batch: Any, monitor: _Monitor, workers: i
     for process in processes:
         process.join()
     return list(results.values())
+
+
+@contextmanager
+def _child_threads(threads: int) -> Iterator[None]:
+    """Processes started inside see OMP_NUM_THREADS=threads (as Ray sets it for a task of that many CPUs), so
+    the native thread pools (OpenMP, oneDNN, OpenVINO) of one video do not spread over the other videos' cores."""
+    before = os.environ.get(OMP_THREADS_ENV)
+    os.environ[OMP_THREADS_ENV] = str(threads)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(OMP_THREADS_ENV, None)
+        else:
+            os.environ[OMP_THREADS_ENV] = before
 
 
 def _local_worker(todo: Any, channel: Any, progress_seconds: float) -> None:

@@ -92,9 +92,10 @@ def _open_start_gallery(path: Path, cfg: TrackerConfig) -> Gallery:
 def link_batch(videos: list[LinkedVideo], gallery_path: Path, cfg: TrackerConfig) -> list[dict[int, int]]:
     """The reduce step: one global ID per identity across `videos` (in batch order), the gallery saved.
 
-    Returns {track id: global ID} per video, in the order of `videos`. Files written beside each video: `<stem>.global.json`,
-    `<stem>.global.txt`. Raises GalleryError / GalleryModelError for a gallery or a video's identities
-    that cannot be used (nothing is written then).
+    Returns {track id: global ID} per video, in the order of `videos`. Files written beside each video:
+    `<stem>.global.json`, `<stem>.global.txt`.
+    Raises GalleryError / GalleryModelError for a gallery or a video's identities that cannot be used
+    (nothing is written then).
     """
     gallery = _open_start_gallery(gallery_path, cfg)
     units: list[tuple[int, Any]] = []  # (video position, Identity) in the order they are linked
