@@ -151,7 +151,7 @@ def main() -> None:
     dl, rl = statistics.median(loops), statistics.median(ray_loops)
     print(f"\none video of {args.overhead_frames} frames, median of {args.repeats} alternating runs:")
     print(
-        f"  wall (models built in both): in this process {d:.1f} s, as a Ray task {r:.1f} s: "
+        f"  wall (models built in both): as `track` (a plain process) {d:.1f} s, as a Ray task {r:.1f} s: "
         f"Ray adds {100 * (r / d - 1):+.1f}% (goal <= 5%)"
     )
     print(f"  frame loop only: {dl:.1f} s vs {rl:.1f} s ({100 * (rl / dl - 1):+.1f}%)")
