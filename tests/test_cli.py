@@ -7,6 +7,7 @@ weights run the real OpenVINO detector and OSNet.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -110,6 +111,11 @@ def test_outputs_summary_and_numbered_run_folders(fake_models, tmp_path, monkeyp
     assert len(lines) == FRAMES and '"frame": 1,' in lines[0]
     summary = capsys.readouterr().out
     assert f"tracked {FRAMES} frames" in summary and "2 tracks" in summary and "runs/track/walk2/walk.mp4" in summary
+    assert "appearance bounds" in summary, "the calibrated (or fixed) appearance bounds are reported"
+    saved = json.loads((out / "summary.json").read_text())
+    assert saved["frames"] == FRAMES and saved["tracks"] == 2
+    assert saved["calibration"]["mode"] == "online"
+    assert set(saved["calibration"]["bounds"]) == {"match", "reid", "gallery"}
 
 
 def test_folder_glob_sequence_and_lossless_video_give_the_same_tracks(fake_models, tmp_path):

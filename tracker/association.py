@@ -69,7 +69,7 @@ def appearance_motion_cost(
     similarity: np.ndarray,
     motion_gate: np.ndarray,
     det_scores: np.ndarray,
-    match_threshold: float,
+    match_threshold: float | np.ndarray,
     cfg: AssociationConfig,
 ) -> np.ndarray:
     """Stage 1 cost.
@@ -79,7 +79,7 @@ def appearance_motion_cost(
         similarity: (T, N) bank similarity, NaN where either side has no appearance.
         motion_gate: (T, N) bool, pairs the motion model deems possible.
         det_scores: (N,) detection scores.
-        match_threshold: appearance pairs below this similarity are forbidden.
+        match_threshold: appearance pairs below this similarity are forbidden: a scalar or (T, 1) per track.
     """
     overlap = iou * det_scores[None, :] if cfg.fuse_score else iou
     motion = 1.0 - overlap
@@ -102,6 +102,7 @@ def reid_cost(
     seconds_lost: np.ndarray,
     det_xywh: np.ndarray,
     cfg: AssociationConfig,
+    min_similarity: np.ndarray | float | None = None,
 ) -> np.ndarray:
     """Stage 4 cost: 1 - similarity for plausible pairs of lost tracks and detections.
 
@@ -110,13 +111,17 @@ def reid_cost(
         track_xywh: (T, 4) last observed box of each lost track.
         seconds_lost: (T,) time since each track was last matched.
         det_xywh: (N, 4) detection boxes.
+        min_similarity: (T,) or scalar bound a pair must reach (see `Calibration.revival_bound`);
+            None: `cfg.reid_threshold`.
     """
+    bound = cfg.reid_threshold if min_similarity is None else np.asarray(min_similarity, dtype=np.float64)
+    bound = np.reshape(bound, (-1, 1)) if np.ndim(bound) else bound
     height = track_xywh[:, 3:4]
     reach = (cfg.reid_min_distance + cfg.reid_max_speed * seconds_lost[:, None]) * height  # (T, 1) pixels
     dist = np.linalg.norm(det_xywh[None, :, :2] - track_xywh[:, None, :2], axis=2)
     ratio = det_xywh[None, :, 3] / np.maximum(height, np.finfo(np.float64).tiny)
     plausible = (dist <= reach) & (ratio <= cfg.max_size_ratio) & (ratio >= 1.0 / cfg.max_size_ratio)
-    ok = plausible & np.isfinite(similarity) & (similarity >= cfg.reid_threshold)
+    ok = plausible & np.isfinite(similarity) & (similarity >= bound)
     return np.where(ok, 1.0 - np.nan_to_num(similarity), np.inf)
 
 

@@ -107,6 +107,26 @@ class AppearanceConfig:
     initial_slots: int = _key(64, "bank slots preallocated; doubles when more tracks are alive", lo=1, hi=1000000)
     lazy_embedding: bool = _key(True, "embed only detections whose appearance matters (ambiguous, new, stale bank)")
     refresh_seconds: float = _key(0.5, "lazy mode: an unambiguous track's bank gets a new embedding this often", lo=0)
+    calibration: str = _key(
+        "online",
+        "online: appearance bounds from this video's same/different-identity similarities | fixed: the thresholds",
+        choices=("online", "fixed"),
+    )
+    calibration_capacity: int = _key(2000, "calibration: similarities kept per queue (FIFO)", lo=1, hi=10000000)
+    calibration_min_samples: int = _key(
+        50, "calibration: negatives needed before the bounds replace the fixed thresholds", lo=1, hi=10000000
+    )
+    calibration_per_frame: int = _key(16, "calibration: most similarities one frame adds to each queue", lo=1, hi=10000)
+    calibration_margin: float = _key(0.02, "calibration: added to the quantile of negatives", lo=0, hi=1)
+    match_quantile: float = _key(0.5, "calibration: stage 1 gate of lost tracks, quantile of negatives", lo=0, hi=1)
+    reid_quantile: float = _key(0.99, "calibration: stage 4 revival bound, quantile of negatives", lo=0, hi=1)
+    gallery_quantile: float = _key(0.999, "calibration: gallery bound, quantile of negatives", lo=0, hi=1)
+    revival_ramp_seconds: float = _key(
+        2.0, "calibration: stage 1 gate of a lost track rises from the match to the revival bound over this", lo=0
+    )
+    reid_evidence_per_second: float = _key(
+        0.005, "calibration: stage 4 bound grows by this similarity per second lost", lo=0, hi=1
+    )
 
 
 @dataclass(frozen=True)
@@ -119,6 +139,15 @@ class MotionConfig:
     gate_chi2: float = _key(9.4877, "Mahalanobis gate, chi-square 95% with 4 dof", lo=0)
     output_filtered_box: bool = _key(True, "report the Kalman-corrected box (false: the raw detection box)")
     reupdate_after_loss: bool = _key(True, "on recovery, replay the hidden frames along a straight line (OC-SORT ORU)")
+    camera_compensation: str = _key(
+        "none",
+        "camera-motion compensation: none | sparse_flow | orb | ecc (needs frames or a given camera_motion)",
+        choices=("none", "sparse_flow", "orb", "ecc"),
+    )
+    camera_image_width: int = _key(320, "camera motion is estimated on a gray copy this wide, pixels", lo=16, hi=8192)
+    camera_max_features: int = _key(200, "camera motion: corners (sparse_flow) or keypoints (orb) per frame", lo=8)
+    camera_min_inliers: int = _key(12, "camera motion: fewer RANSAC inliers than this gives the identity", lo=3)
+    camera_ransac_px: float = _key(1.0, "camera motion: RANSAC inlier distance, pixels of the gray copy", lo=0)
 
 
 @dataclass(frozen=True)
@@ -172,6 +201,7 @@ class GalleryConfig:
         0.8, "minimum cosine similarity to revive a gallery identity (stricter than stage 4)", lo=-1, hi=1
     )
     margin: float = _key(0.1, "the best identity must beat the runner-up by this similarity, else a new ID", lo=0, hi=2)
+    search_seconds: float = _key(2.0, "a new track is searched again each time its bank grows, for this long", lo=0)
     min_embeddings: int = _key(3, "a track enters the gallery only with at least this many bank entries", lo=1)
     ivf_min_identities: int = _key(20000, "from this many identities on, search an IVF index instead of exact", lo=1)
     ivf_nprobe: int = _key(32, "IVF: inverted lists visited per query (recall vs speed)", lo=1, hi=65536)

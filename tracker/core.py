@@ -15,6 +15,8 @@ import torch
 from tracker import association as assoc
 from tracker.assignment import linear_assignment
 from tracker.bank import AppearanceBank
+from tracker.calibration import Calibration
+from tracker.camera_motion import warp_boxes_xywh, warp_states
 from tracker.config import TrackerConfig
 from tracker.gallery import NO_ID, Gallery, Sighting
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
@@ -27,6 +29,8 @@ EmbedFn = Callable[[np.ndarray], torch.Tensor]
 """Detection rows (R,) -> their (R, D) embeddings."""
 
 log = logging.getLogger(__name__)
+
+NO_BANK_FRAME = -1  # `Track.bank_frame` before any embedding entered its bank
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,9 @@ class TrackerCore:
         self.kalman = KalmanFilter(config.motion)
         app = config.appearance
         self.bank = AppearanceBank(app.bank_capacity, self.device, app.initial_slots, app.aggregation, app.topk)
+        self.calibration = Calibration(config)
+        """Appearance bounds of this video: `calibration.bound("match" | "reid" | "gallery")`,
+        `calibration.revival_bound(seconds_lost)`; `calibration.summary()` for reports."""
         self.tracks: list[Track] = []
         self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
         self._cov = np.zeros((0, 8, 8))  # (T, 8, 8) Kalman covariances
@@ -71,7 +78,7 @@ class TrackerCore:
         self.frame_index = 0
         self._ids = itertools.count(1)
         self._newborn: list[Track] = []  # tracks given an ID this frame, to look up in the gallery
-        self._unsearched: list[Track] = []  # tracks with an ID whose bank was still empty when they got it
+        self._searching: dict[Track, int] = {}  # young tracks searched in the gallery -> bank_frame when last searched
 
     # ------------------------------------------------------------------------------------------ public
     def reset(self) -> None:
@@ -85,17 +92,26 @@ class TrackerCore:
         self._obs_mean, self._obs_cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
         self.frame_index = 0
         self._ids = itertools.count(1)
-        self._newborn, self._unsearched = [], []
+        self._newborn, self._searching = [], {}
+        self.calibration.reset()
 
-    def step(self, dets: Detections, embed: EmbedFn | None = None) -> list[TrackedObject]:
+    def step(
+        self, dets: Detections, embed: EmbedFn | None = None, camera_motion: np.ndarray | None = None
+    ) -> list[TrackedObject]:
         """Advance one frame with this frame's detections.
 
         Args:
             dets: the frame's detections (with or without embeddings).
             embed: optional rows (R,) -> (R, D) embeddings, called at most once, for the detections whose
                 appearance matters this frame (see `appearance.lazy_embedding`).
+            camera_motion: optional (2, 3) affine or (3, 3) homography from the previous frame's pixels to
+                this frame's; every track (tracked, lost, tentative) is moved by it before the prediction.
+        Raises:
+            ValueError: `camera_motion` of another shape or not finite (nothing is changed).
         """
         self._check_dim(dets)
+        if camera_motion is not None:
+            self._compensate_camera_motion(camera_motion)
         self.frame_index += 1
         cfg = self.config.association
         self._predict()
@@ -109,7 +125,7 @@ class TrackerCore:
 
         # Stage 1: confirmed and lost tracks x confident detections (appearance + motion).
         cost = assoc.appearance_motion_cost(
-            view.iou, view.similarity, view.motion_gate, dets.scores, self._match_threshold, cfg
+            view.iou, view.similarity, view.motion_gate, dets.scores, self._match_bounds(), cfg
         )
         m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost)
 
@@ -131,6 +147,7 @@ class TrackerCore:
             left_dets = left_dets[~np.isin(left_dets, m4[:, 1])]
 
         matches = np.concatenate([m1, m2, m3, m4])
+        self._calibrate(np.concatenate([m1, m2]), view)
         self._update_matched(matches, dets, view)
         self._mark_missed(matches[:, 0])
         self._start_tracks(left_dets, dets)
@@ -149,16 +166,33 @@ class TrackerCore:
         life = self.config.lifecycle
         return max(life.min_hits, math.ceil(life.min_seconds_tentative * self.frame_rate - 1e-9))
 
-    @property
-    def _match_threshold(self) -> float:
-        return self.config.appearance.match_threshold
+    def _match_bounds(self) -> np.ndarray:
+        """(T, 1) stage 1 appearance gate: the fixed threshold for tracked tracks, the calibrated gate of lost
+        ones (rising with the time lost: taking back a long-lost track is a revival)."""
+        lost = np.array([t.state is TrackState.LOST for t in self.tracks], dtype=bool)
+        seconds = np.array([t.frames_since_update for t in self.tracks]) / self.frame_rate
+        bounds = np.where(lost, self.calibration.lost_match_bound(seconds), self.config.appearance.match_threshold)
+        return bounds[:, None]
 
     @property
     def _gallery_threshold(self) -> float:
-        """Minimum similarity to revive a gallery identity: stricter than stage 4's."""
-        return max(self.config.gallery.min_similarity, self.config.association.reid_threshold)
+        """Minimum similarity to revive a gallery identity: the calibrated "gallery" bound (the strictest
+        quantile of this video's different-identity similarities), never below `gallery.min_similarity` nor the
+        stage 4 bound."""
+        calibration = self.calibration
+        return max(self.config.gallery.min_similarity, calibration.bound("gallery"), calibration.bound("reid"))
 
     # ------------------------------------------------------------------------------------------ steps
+    def _compensate_camera_motion(self, transform: np.ndarray) -> None:
+        """Move every track's state, covariance, last observed box and re-update anchor into this frame's
+        pixels (camera-motion compensation), all tracks in one batched operation each."""
+        mean, cov = warp_states(self._mean, self._cov, transform)
+        obs_mean, obs_cov = warp_states(self._obs_mean, self._obs_cov, transform)
+        observed = warp_boxes_xywh(np.array([t.observed_xywh for t in self.tracks]).reshape(-1, 4), transform)
+        self._mean, self._cov, self._obs_mean, self._obs_cov = mean, cov, obs_mean, obs_cov
+        for track, box in zip(self.tracks, observed, strict=True):
+            track.observed_xywh = box
+
     def _predict(self) -> None:
         if not self.tracks:
             return
@@ -263,11 +297,48 @@ class TrackerCore:
         observed = np.stack([self.tracks[i].observed_xywh for i in lost])
         seconds = np.array([self.tracks[i].frames_since_update for i in lost]) / self.frame_rate
         sim = view.reid_sim[np.ix_(lost, det_idx)]
-        cost = assoc.reid_cost(sim, observed, seconds, view.det_xywh[det_idx], cfg)
-        result = linear_assignment(cost, 1.0 - cfg.reid_threshold)
+        bounds = self.calibration.revival_bound(seconds)
+        cost = assoc.reid_cost(sim, observed, seconds, view.det_xywh[det_idx], cfg, bounds)
+        result = linear_assignment(cost, 1.0 - float(bounds.min()))
         keep = assoc.unambiguous(result.pairs, sim, cfg.reid_margin)
         pairs = result.pairs[keep]
         return np.stack([lost[pairs[:, 0]], det_idx[pairs[:, 1]]], axis=1).reshape(-1, 2)
+
+    def _calibrate(self, matches: np.ndarray, view: _FrameView) -> None:
+        """Feed the calibration queues from this frame's stage 1/2 matches of confirmed, visible tracks.
+
+        Negatives: the bank of one matched track against the detection matched to another (two people seen in
+        the same frame); positives: a track's bank against its own new detection. Only detections fit for a bank
+        (the quality gate) and, for negatives, pairs that do not overlap (a shared crop is not a different look)
+        count. Pairs whose similarity the frame already computed come free; a capped random few more are
+        computed in one sparse bank call.
+        """
+        dets = view.dets
+        if not self.calibration.wants_samples or dets.embeddings is None or len(matches) < 1:
+            return
+        rows, cols = matches[:, 0], matches[:, 1]
+        keep = np.array([self.tracks[i].state is TrackState.TRACKED for i in rows]) & self._bank_quality(dets, cols)
+        rows, cols = rows[keep], cols[keep]
+        if len(rows) == 0:
+            return
+        t, n = view.similarity.shape
+        positive = np.zeros((t, n), dtype=bool)
+        positive[rows, cols] = True
+        negative = np.zeros((t, n), dtype=bool)
+        negative[np.ix_(rows, cols)] = True
+        negative &= ~positive & (view.iou == 0)
+        for mask, add in ((negative, self.calibration.add_negatives), (positive, self.calibration.add_positives)):
+            known = mask & np.isfinite(view.similarity)
+            values = view.similarity[known]
+            missing = np.argwhere(mask & ~known)
+            missing = missing[self.calibration.subsample(len(missing))]
+            if len(missing):
+                ask = np.zeros((t, n), dtype=bool)
+                ask[missing[:, 0], missing[:, 1]] = True
+                slots = np.array([tr.slot for tr in self.tracks])
+                extra = self.bank.similarity(slots, dets.embeddings, ask)
+                values = np.concatenate([values, extra[missing[:, 0], missing[:, 1]]])
+            add(values)
 
     def _update_matched(self, matches: np.ndarray, dets: Detections, view: _FrameView) -> None:
         """Kalman-correct all matched tracks at once, advance their state, feed their banks."""
@@ -307,15 +378,20 @@ class TrackerCore:
         """Push embeddings of confident, unoccluded detections (the quality gate)."""
         if dets.embeddings is None or not self.config.appearance.enabled or len(det_idx) == 0:
             return
-        app = self.config.appearance
-        good = dets.has_embedding[det_idx] & (dets.scores[det_idx] >= app.min_score)
-        good[good] = assoc.occlusion(dets.boxes_xyxy, det_idx[good]) <= app.max_occlusion
+        good = self._bank_quality(dets, det_idx)
         if good.any():
             fed = [t for t, g in zip(tracks, good, strict=True) if g]
             rows = torch.as_tensor(det_idx[good], device=dets.embeddings.device)
             self.bank.push(np.array([t.slot for t in fed]), dets.embeddings[rows])
             for track in fed:
                 track.bank_frame = self.frame_index
+
+    def _bank_quality(self, dets: Detections, det_idx: np.ndarray) -> np.ndarray:
+        """(M,) bool: detections with an embedding, confident and unoccluded enough for a bank."""
+        app = self.config.appearance
+        good = dets.has_embedding[det_idx] & (dets.scores[det_idx] >= app.min_score)
+        good[good] = assoc.occlusion(dets.boxes_xyxy, det_idx[good]) <= app.max_occlusion
+        return good
 
     def _start_tracks(self, det_idx: np.ndarray, dets: Detections) -> None:
         det_idx = det_idx[dets.scores[det_idx] >= self.config.association.new_track_score]
@@ -374,22 +450,26 @@ class TrackerCore:
 
     # ------------------------------------------------------------------------------------------ gallery tier
     def _link_newborn(self) -> None:
-        """Gallery tier: a track given an ID is searched in the gallery by appearance alone as soon as its bank
-        holds an embedding (all such tracks of a frame in one batch). A match revives that identity's global ID;
-        until then, and without a match, it carries a new one. IDs held by this source's live tracks are never
+        """Gallery tier: a track given an ID gets a new global ID, and is searched in the gallery by appearance
+        alone each time its bank grows during its first `gallery.search_seconds` (all such tracks of a frame in
+        one batch). A match revives that identity's global ID. IDs held by this source's live tracks are never
         given (two tracks visible at once are two people)."""
         if self.gallery is None:
             self._newborn.clear()
             return
         for track in self._newborn:
             track.global_id = self.gallery.new_id()
-        waiting = self._unsearched + self._newborn
+            self._searching[track] = NO_BANK_FRAME
         self._newborn = []
-        alive = [t for t in waiting if t.state is not TrackState.REMOVED and self.config.appearance.enabled]
-        ready = [t for t in alive if self.bank.count([t.slot])[0] > 0]
-        self._unsearched = [t for t in alive if self.bank.count([t.slot])[0] == 0]
-        if not ready or not len(self.gallery):
+        window = round(self.config.gallery.search_seconds * self.frame_rate)
+        for track in list(self._searching):
+            if track.state is TrackState.REMOVED or self.frame_index - track.born_frame > window:
+                del self._searching[track]
+        ready = [t for t, searched_at in self._searching.items() if t.bank_frame > searched_at]
+        if not ready or not len(self.gallery) or not self.config.appearance.enabled:
             return
+        for track in ready:
+            self._searching[track] = track.bank_frame
         query = torch.stack([self.bank.entries(t.slot).mean(dim=0) for t in ready]).cpu().numpy()
         held = {t.global_id for t in self.tracks if t.global_id is not None}
         classes = np.array([t.class_id for t in ready])
@@ -397,6 +477,7 @@ class TrackerCore:
         for track, gid in zip(ready, ids, strict=True):
             if gid != NO_ID:
                 track.global_id, track.recovered = int(gid), True
+                del self._searching[track]
 
     def _to_gallery(self, track: Track) -> None:
         """An expiring (or, at the end of a video, still alive) track's identity moves to the gallery."""

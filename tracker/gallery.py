@@ -56,7 +56,8 @@ FORMAT_VERSION = 1
 FILE_MODE = 0o600  # owner read/write only: the file holds biometric-like data
 ID_STRIDE = 1 << 12  # faiss row id = global_id * ID_STRIDE + prototype index (so K_g < ID_STRIDE)
 SECONDS_PER_DAY = 86400.0
-IVF_LISTS_PER_SQRT = 4  # inverted lists = this x sqrt(vectors) (faiss' guideline: 4-16 x sqrt(N))
+IVF_LISTS_PER_SQRT = 1  # inverted lists = this x sqrt(vectors) (faiss' guideline is 4-16 x; 1 trains 4-16x faster)
+IVF_TRAIN_PER_LIST = 64  # k-means training sample: this many vectors per list (faiss warns below 39)
 IVF_REBUILD_GROWTH = 4  # retrain the inverted file when the gallery has grown this many times since training
 KMEANS_ITERATIONS = 20  # faiss.Kmeans iterations for `prototype_method: kmeans`
 SEARCH_NEIGHBOURS_PER_EXCLUDED = 1  # extra identities fetched per excluded one, so exclusion leaves candidates
@@ -333,33 +334,36 @@ class Gallery:
         margin = self.config.margin if margin is None else margin
         excluded = {int(g) for g in exclude}
         cand_ids, cand_sims = self._search_identities(q, len(excluded & self._identities.keys()))
-        rows: list[int] = []
-        cols: list[int] = []
-        sims: list[float] = []
-        column_of: dict[int, int] = {}
+        ranked: list[dict[int, float]] = []  # per query: allowed identity -> similarity, best first
         for qi in range(len(q)):
-            ranked = [
-                (s, g)
-                for g, s in zip(cand_ids[qi], cand_sims[qi], strict=True)
-                if g != NO_ID
-                and g not in excluded
-                and (class_ids is None or self._identities[g].class_id == int(class_ids[qi]))
-            ]
-            if not ranked or ranked[0][0] < min_similarity:
-                continue
-            if len(ranked) > 1 and ranked[0][0] - ranked[1][0] < margin:
-                continue
-            best_sim, best = ranked[0]
-            rows.append(qi)
-            cols.append(column_of.setdefault(best, len(column_of)))
-            sims.append(best_sim)
-        if not rows:
+            ranked.append(
+                {
+                    int(g): float(s)
+                    for g, s in zip(cand_ids[qi], cand_sims[qi], strict=True)
+                    if g != NO_ID
+                    and g not in excluded
+                    and (class_ids is None or self._identities[g].class_id == int(class_ids[qi]))
+                }
+            )
+        columns = sorted({g for r in ranked for g, s in r.items() if s >= min_similarity})
+        if not columns:
             return out
-        cost = np.full((len(q), len(column_of)), np.inf)
-        cost[rows, cols] = 1.0 - np.asarray(sims)
-        result = linear_assignment(cost, 1.0 - min_similarity)
-        ids = np.array(list(column_of), dtype=np.int64)
-        out[result.pairs[:, 0]] = ids[result.pairs[:, 1]]
+        cost = np.full((len(q), len(columns)), np.inf)
+        for qi, r in enumerate(ranked):
+            for c, g in enumerate(columns):
+                if r.get(g, -np.inf) >= min_similarity:
+                    cost[qi, c] = 1.0 - r[g]
+        pairs = {int(a): columns[b] for a, b in linear_assignment(cost, 1.0 - min_similarity).pairs}
+        # Ratio test with the cannot-link constraint: an identity another newcomer of this frame takes is not a
+        # rival (two people visible together are two people), but swapping the two must cost at least `margin`.
+        accepted = dict(pairs)
+        for _ in range(len(pairs) + 1):
+            kept = {qi: g for qi, g in pairs.items() if _unambiguous(qi, g, accepted, ranked, margin)}
+            if kept == accepted:
+                break
+            accepted = kept
+        for qi, g in accepted.items():
+            out[qi] = g
         return out
 
     def _search_identities(self, q: np.ndarray, excluded: int) -> tuple[np.ndarray, np.ndarray]:
@@ -445,7 +449,8 @@ class Gallery:
         if use_ivf:
             lists = max(1, round(IVF_LISTS_PER_SQRT * math.sqrt(len(vectors))))
             index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
-            index.train(vectors)
+            sample = np.random.default_rng(0).permutation(len(vectors))[: IVF_TRAIN_PER_LIST * lists]
+            index.train(vectors[np.sort(sample)])
             index.nprobe = self.config.ivf_nprobe
             self._ivf_trained_at = len(vectors)
         else:
@@ -577,6 +582,22 @@ class Gallery:
             )
         gallery._next_id = max([int(header["next_id"]), *(g + 1 for g in gallery._identities)])
         return gallery
+
+
+def _unambiguous(qi: int, g: int, accepted: dict[int, int], ranked: list[dict[int, float]], margin: float) -> bool:
+    """Does query `qi` taking identity `g` beat every alternative by `margin`: any identity no other query
+    takes, and swapping identities with any other query of the batch (sum of the two similarities)?"""
+    sims = ranked[qi]
+    taken = {h: other for other, h in accepted.items() if other != qi}
+    free = [s for h, s in sims.items() if h != g and h not in taken]
+    if free and sims[g] - max(free) < margin:
+        return False
+    for h, other in taken.items():
+        if h in sims and g in ranked[other]:
+            loss = sims[g] + ranked[other][h] - sims[h] - ranked[other][g]
+            if loss < margin:
+                return False
+    return True
 
 
 def _normalised(x: np.ndarray) -> np.ndarray:

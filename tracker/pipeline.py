@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from tracker.camera_motion import CameraMotionEstimator, as_homography
 from tracker.config import TrackerConfig, load_config
 from tracker.core import TrackerCore
 from tracker.device import resolve_device
@@ -58,6 +59,8 @@ class Tracker:
         if gallery is not None and not (self.config.appearance.enabled and self.config.reid.model != "none"):
             raise ValueError("a gallery needs appearance: set appearance.enabled=true and a reid.model")
         self.core = TrackerCore(self.config, self.frame_rate, self.device, gallery, source_name)
+        cmc = self.config.motion.camera_compensation != "none"
+        self.camera_motion = CameraMotionEstimator(self.config.motion) if cmc else None
 
     @property
     def gallery(self) -> Gallery | None:
@@ -91,6 +94,8 @@ class Tracker:
     def reset(self) -> None:
         """Forget all tracks (a new video); IDs restart at 1."""
         self.core.reset()
+        if self.camera_motion is not None:
+            self.camera_motion.reset()
 
     def update_detections(
         self,
@@ -99,6 +104,7 @@ class Tracker:
         class_ids: Any = None,
         embeddings: Any = None,
         embed: Callable[[np.ndarray], Any] | None = None,
+        camera_motion: Any = None,
     ) -> list[TrackedObject]:
         """Track one frame of detections from your own detector.
 
@@ -110,22 +116,27 @@ class Tracker:
             embed: instead of `embeddings`, your own ReID as a callable: (R,) row indices into this call's
                 arrays -> (R, D) embeddings. Called at most once per frame, for just the detections whose
                 appearance matters (`appearance.lazy_embedding`), as `update(frame)` does with its embedder.
+            camera_motion: the camera motion you know (vehicle odometry, PTZ encoder), used as is: a (2, 3)
+                affine or (3, 3) homography from the previous frame's pixels to this frame's. None: no
+                compensation this frame (this call has no frame to estimate it from).
         Returns:
             The confirmed tracks matched this frame, each with the index of its detection.
         Raises:
             ValueError: arrays of mismatched lengths or wrong shapes (invalid rows are dropped with a warning);
-                both `embeddings` and `embed`; `embed` returning the wrong number of rows.
+                both `embeddings` and `embed`; `embed` returning the wrong number of rows; a `camera_motion`
+                that is not a finite (2, 3) or (3, 3) array.
         """
         if embeddings is not None and embed is not None:
             raise ValueError("give either embeddings or embed, not both")
+        transform = None if camera_motion is None else as_homography(camera_motion)
         dets = Detections.from_arrays(boxes_xyxy, scores, class_ids, embeddings, device=self.device)
         if embed is None:
-            return self.core.step(dets)
+            return self.core.step(dets, camera_motion=transform)
 
         def embed_rows(rows: np.ndarray) -> torch.Tensor:
             return to_embedding_tensor(embed(dets.index[rows]), len(rows), self.device)
 
-        return self.core.step(dets, embed=embed_rows)
+        return self.core.step(dets, embed=embed_rows, camera_motion=transform)
 
     def update(self, frame: np.ndarray) -> list[TrackedObject]:
         """Detect, embed and track one HxWx3 uint8 BGR frame (as OpenCV reads it).
@@ -139,14 +150,20 @@ class Tracker:
         frame = _as_bgr(frame)
         boxes, scores, class_ids = self.detector(frame)
         dets = Detections.from_arrays(boxes, scores, class_ids, device=self.device)
+        transform = None if self.camera_motion is None else self.camera_motion.estimate(frame, dets.boxes_xyxy)
         if self.embedder is None:
-            return self.core.step(dets)
+            return self.core.step(dets, camera_motion=transform)
 
         def embed(rows: np.ndarray) -> torch.Tensor:
             image = torch.from_numpy(frame).to(self.device, non_blocking=True)  # the one upload of the frame
             return self.embedder(image, dets.boxes_xyxy[rows])
 
-        return self.core.step(dets, embed=embed)
+        return self.core.step(dets, embed=embed, camera_motion=transform)
+
+    @property
+    def camera_motion_failures(self) -> int:
+        """Frames whose camera-motion estimate failed and fell back to the identity (0 without compensation)."""
+        return 0 if self.camera_motion is None else self.camera_motion.failures
 
 
 def reid_model_identity(cfg: TrackerConfig) -> ModelIdentity:

@@ -27,7 +27,7 @@ import yaml
 
 from tracker.config import TrackerConfig, load_config
 from tracker.gallery import Gallery
-from tracker.io.mot import MotWriter
+from tracker.io.mot import MotWriter, write_text_atomic
 from tracker.io.sources import FrameSource, SourceError, open_source
 from tracker.io.video import Annotator, VideoWriter
 from tracker.pipeline import Tracker
@@ -54,6 +54,7 @@ JSON_DECIMALS = 2  # pixels
 JSON_SCORE_DECIMALS = 4
 OSNET_ZOO_URL = "https://kaiyangzhou.github.io/deep-person-reid/MODEL_ZOO"
 _PYTORCH_SUFFIX = ".pt"
+SUMMARY_NAME = "summary.json"  # written beside the outputs at the end of a run (atomically)
 
 
 @dataclass
@@ -68,13 +69,30 @@ class RunSummary:
     ended_early: int | None = None
     expected_frames: int | None = None
     interrupted: bool = False
+    camera_motion_failures: int = 0
     error: str | None = None
     outputs: list[Path] = field(default_factory=list)
+    calibration: dict[str, Any] = field(default_factory=dict)  # `Calibration.summary()` at the end of the run
 
     @property
     def fps(self) -> float:
         """Frames per second over the whole loop (detector, ReID, tracking and writing)."""
         return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready: what `describe` says, for `summary.json` beside the outputs."""
+        return {
+            "frames": self.frames,
+            "seconds": round(self.seconds, 3),
+            "fps": round(self.fps, 2),
+            "tracks": len(self.tracks),
+            "recovered": self.recovered,
+            "corrupt_frames": self.corrupt_frames,
+            "interrupted": self.interrupted,
+            "error": self.error,
+            "calibration": self.calibration,
+            "outputs": [str(p) for p in self.outputs],
+        }
 
     def describe(self) -> str:
         """A few lines for people: frames, speed, tracks, recoveries, problems, files."""
@@ -83,8 +101,14 @@ class RunSummary:
             f"{verb} {self.frames} frames in {self.seconds:.1f} s ({self.fps:.1f} frames/s)",
             f"{len(self.tracks)} tracks; {self.recovered} times an ID came back after occlusion",
         ]
+        if self.calibration:
+            bounds = ", ".join(f"{k} {v:.3f}" for k, v in self.calibration["bounds"].items())
+            state = "calibrated online" if self.calibration["calibrated"] else "fixed"
+            lines.append(f"appearance bounds ({state}): {bounds}")
         if self.corrupt_frames:
             lines.append(f"{self.corrupt_frames} unreadable frames skipped")
+        if self.camera_motion_failures:
+            lines.append(f"camera motion not found on {self.camera_motion_failures} frames (identity used)")
         if self.ended_early is not None:
             lines.append(f"the video stops being readable after frame {self.ended_early} of {self.expected_frames}")
         lines.append("outputs:")
@@ -250,7 +274,8 @@ def track_source(
     summary = RunSummary(expected_frames=source.total)
     stem = name or source.name
     txt_path, jsonl_path, video_path = (out_dir / f"{stem}{ext}" for ext in (".txt", ".jsonl", ".mp4"))
-    summary.outputs = [txt_path, jsonl_path] + ([video_path] if save_video else [])
+    summary_path = out_dir / (SUMMARY_NAME if name is None else f"{stem}.{SUMMARY_NAME}")
+    summary.outputs = [txt_path, jsonl_path] + ([video_path] if save_video else []) + [summary_path]
     annotator = Annotator()
     total = min(source.total, max_frames) if source.total and max_frames else (source.total or max_frames)
     mot = MotWriter(txt_path)  # `<name>.txt.partial`, flushed per frame, renamed into place on close
@@ -287,6 +312,7 @@ def track_source(
             summary.interrupted = stop.stopped
     finally:
         summary.seconds = time.perf_counter() - start
+        summary.camera_motion_failures = tracker.camera_motion_failures
         summary.corrupt_frames = source.corrupt_frames
         summary.ended_early = source.ended_early
         bar.close()
@@ -298,6 +324,9 @@ def track_source(
             import cv2
 
             cv2.destroyAllWindows()
+        summary.calibration = tracker.core.calibration.summary()
+        log.info("%s", tracker.core.calibration.describe())
+        write_text_atomic(summary_path, json.dumps(summary.to_json(), indent=2))
     return summary
 
 
@@ -349,7 +378,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
             stem = _unique_stem(source.name, stems)
             summary = track_source(
                 tracker, source, out, options.save_video, options.show, options.progress, options.max_frames,
-                name=stem, after_frame=saver.maybe_save,
+                name=stem if len(names) > 1 else None, after_frame=saver.maybe_save,
             )  # fmt: skip
             tracker.reset()  # the identities still in view go to the gallery
             saver.save()
@@ -417,6 +446,7 @@ def _combine(summaries: list[RunSummary]) -> RunSummary:
         total.outputs += s.outputs
         total.interrupted |= s.interrupted
         total.error = total.error or s.error
+        total.calibration = s.calibration or total.calibration
         if s.ended_early is not None:
             total.ended_early, total.expected_frames = s.ended_early, s.expected_frames
     return total

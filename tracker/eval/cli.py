@@ -8,6 +8,7 @@ summary.json, a CSV and a PNG chart. A re-run into the same --out reuses finishe
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import signal
 import sys
@@ -18,11 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from tracker.config import ConfigError, TrackerConfig, config_to_dict, load_config
+from tracker.eval.boxmot_peers import BOXMOT_PEERS, boxmot_available
 from tracker.eval.peers import PEERS, REID_PEERS
 from tracker.eval.report import format_table, write_chart, write_csv, write_summary
-from tracker.eval.runner import OURS, RunResult, parallel_map, run_all
+from tracker.eval.revival import revival_scores
+from tracker.eval.runner import OURS, OURS_NO_CMC, RunResult, parallel_map, run_all
 from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
 from tracker.eval.sequences import Sequence, find_sequences
+from tracker.eval.variants import default_variants_dir, parse_variants, variant_sequences
+from tracker.io.mot import write_text_atomic
 from tracker.ray_engine import ray_session
 
 __all__ = ["compare_main", "eval_main"]
@@ -32,9 +37,18 @@ log = logging.getLogger(__name__)
 _EXIT_USER_ERROR = 2
 _EXIT_INTERRUPTED = 130
 _MS_PER_S = 1e3
-_COMPARE_COLUMNS = ("HOTA", "IDF1", "IDSW", "MOTA", "AssA", "DetA", "FP", "FN", "ms_per_frame")
-_EVAL_COLUMNS = (*METRICS, "fps")
+_COMPARE_COLUMNS = ("HOTA", "IDF1", "IDSW", "MOTA", "AssA", "DetA", "FP", "FN", "RevP", "RevR", "ms_per_frame")
+_EVAL_COLUMNS = (*METRICS, "RevP", "RevR", "Revivals", "Returns", "fps")
 _COMBINED = "COMBINED"
+_PEER_SPECS: dict[str, Any] = {**PEERS, **BOXMOT_PEERS}  # every peer: Ultralytics', then BoxMOT's
+_BOXMOT_REID = [name for name, spec in BOXMOT_PEERS.items() if spec.requires_embeddings]
+
+
+def _variant_names(text: str) -> list[str]:
+    try:
+        return parse_variants(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentParser:
@@ -65,6 +79,14 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
     p.add_argument("--no-cache", action="store_true", help="compute detections and embeddings afresh, store nothing")
     p.add_argument("--cache-dir", type=Path, help="input cache (default $TRACKER_CACHE or ~/.cache/tracker/eval)")
     p.add_argument("--sequences", nargs="+", metavar="NAME", help="only these sequences")
+    p.add_argument(
+        "--variants",
+        type=_variant_names,
+        metavar="NAME[,NAME...]",
+        help="evaluate generated variants instead: moving, small, dropped, all, original, or names such as "
+        "pan8, zoom, jitter, jump, scale0.5, scale0.35, drop2; results per variant under --out/<variant>/",
+    )
+    p.add_argument("--variant-seed", type=int, default=0, help="seed of the random camera motion of the variants")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the table")
     return p
 
@@ -129,18 +151,36 @@ def _track_and_score(
     pending = [i for i, s in enumerate(scores) if s is None]
     for i, computed in zip(pending, parallel_map(_score_job, [jobs[i] for i in pending], workers, engine), strict=True):
         scores[i] = computed
+    for (seqs, files, _path), tracker_scores in zip(jobs, scores, strict=True):  # revivals beside TrackEval's
+        for name, metrics in revival_scores(seqs, files).items():
+            tracker_scores[name] = tracker_scores[name] | metrics
     return results, dict(zip(trackers, scores, strict=True))
 
 
-def _trackers(args: argparse.Namespace, compare: bool, any_embeddings: bool, say: Any) -> list[str]:
-    """Ours, then the requested peers; ReID-only peers are dropped where no sequence has embeddings."""
+def _trackers(
+    args: argparse.Namespace, compare: bool, any_embeddings: bool, any_images: bool, cmc: bool, say: Any
+) -> list[str]:
+    """Ours, then the requested peers; ReID-only peers are dropped where no sequence has embeddings, and
+    peers with GMC where no sequence has all its images."""
     peers = list(args.peers) if compare else []
+    if not boxmot_available():
+        skipped = [p for p in peers if p in BOXMOT_PEERS]
+        peers = [p for p in peers if p not in skipped]
+        if skipped:
+            say(f"BoxMOT not installed (pip install tracker[peers]): skipping {', '.join(skipped)}")
     if not any_embeddings:
-        skipped = [p for p in peers if PEERS[p].requires_embeddings]
+        skipped = [p for p in peers if _PEER_SPECS[p].requires_embeddings]
         peers = [p for p in peers if p not in skipped]
         if skipped:
             say(f"no embeddings (motion only): skipping {', '.join(skipped)}")
-    return [OURS, *peers]
+    if not any_images:
+        skipped = [p for p in peers if _PEER_SPECS[p].uses_images]
+        peers = [p for p in peers if p not in skipped]
+        if skipped:
+            say(f"no images for global motion compensation: skipping {', '.join(skipped)}")
+    # With camera-motion compensation on, ours without it is a row of its own, for reading the gain.
+    no_cmc = [OURS_NO_CMC] if compare and any_images and cmc else []
+    return [OURS, *no_cmc, *peers]
 
 
 def _report(
@@ -152,9 +192,11 @@ def _report(
     scores: dict[str, dict[str, dict[str, float]]],
     elapsed: float,
     say: Any,
+    out: Path,
+    variant: str | None = None,
 ) -> dict[str, Any]:
-    """Print the table and write summary.json, the CSV and the chart; returns ours' combined row."""
-    out = Path(args.out)
+    """Print the table and write summary.json, the CSV and the chart into `out`; returns the combined rows
+    ({tracker: metrics}, ours first)."""
     appearance = {r.sequence: r.appearance for r in results if r.tracker == OURS}
     motion_only = [s.name for s in sequences if not appearance[s.name]]
     with_reid = [s.name for s in sequences if appearance[s.name]]
@@ -177,33 +219,53 @@ def _report(
         "motion_only": motion_only,
     }
     title = f"{Path(args.data).name}: {args.detections} detections, {args.split}"
+    if variant is not None:
+        extra["variant"] = variant
+        title += f", variant {variant}"
+        say(f"variant {variant}:")
     reused = [t for t in trackers if any(r.resumed for r in results if r.tracker == t)]
     extra["timing_from_earlier_run"] = reused
     if compare and reused and len(reused) < len(trackers):
         say(f"ms/frame of {', '.join(reused)} comes from an earlier run; use a new --out for same-run timings")
     if compare:
         table = {t: scores[t][_COMBINED] | _timing(results, t) for t in trackers}
-        extra["embeddings_fed_to"] = [t for t in trackers if t == OURS or t in REID_PEERS] if with_reid else []
+        extra["embeddings_fed_to"] = (
+            [t for t in trackers if t in (OURS, OURS_NO_CMC) or t in REID_PEERS or t in _BOXMOT_REID]
+            if with_reid
+            else []
+        )
         extra["peer_sequences"] = {t: {k: v for k, v in scores[t].items() if k != _COMBINED} for t in trackers[1:]}
         print(format_table(table, _COMPARE_COLUMNS))
         write_summary(out / "summary.json", combined, per_seq, config_to_dict(cfg), trackers=table, **extra)
         write_csv(out / "compare.csv", table, key="tracker")
         labelled = {f"{t}\n{row['ms_per_frame']:.2f} ms/frame": row for t, row in table.items()}
         write_chart(out / "compare.png", labelled, title)
+        return table
     else:
         rows = per_seq | {_COMBINED: combined}
         print(format_table(rows, _EVAL_COLUMNS))
         write_summary(out / "summary.json", combined, per_seq, config_to_dict(cfg), **extra)
         write_csv(out / "metrics.csv", rows, key="sequence")
         write_chart(out / "metrics.png", rows, title)
-    return combined
+    return {OURS: combined}
+
+
+def _report_variants(out: Path, rows: dict[str, dict[str, dict[str, Any]]], compare: bool) -> None:
+    """One table over variants: a row per (variant, tracker); variants.csv and variants.json in `out`."""
+    flat = {f"{v} {t}" if compare else v: m for v, table in rows.items() for t, m in table.items()}
+    columns = _COMPARE_COLUMNS if compare else _EVAL_COLUMNS
+    print(format_table(flat, columns))
+    write_csv(out / "variants.csv", flat, key="variant")
+    write_text_atomic(out / "variants.json", json.dumps(rows, indent=2))
 
 
 def _run(argv: list[str] | None, compare: bool) -> int:
     name = "compare" if compare else "eval"
     parser = _parser(f"track {name}", __doc__ or "", f"runs/{name}")
     if compare:
-        parser.add_argument("--peers", nargs="+", choices=list(PEERS), default=list(PEERS), help="peers to run")
+        parser.add_argument(
+            "--peers", nargs="+", choices=list(_PEER_SPECS), default=list(_PEER_SPECS), help="peers to run"
+        )
     args = parser.parse_args(argv)
     say = (lambda *_a: None) if args.quiet else print
     started = time.perf_counter()
@@ -213,9 +275,25 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             sequences = find_sequences(args.data, args.split, args.sequences)
             Path(args.out).mkdir(parents=True, exist_ok=True)
             reid_possible = cfg.appearance.enabled and cfg.reid.model != "none"
-            trackers = _trackers(args, compare, reid_possible and any(s.has_all_images for s in sequences), say)
-            results, scores = _evaluate(args, trackers, cfg, sequences, Path(args.out))
-            combined = _report(args, compare, cfg, sequences, results, scores, time.perf_counter() - started, say)
+            any_images = any(s.has_all_images for s in sequences)
+            cmc = cfg.motion.camera_compensation != "none"
+            trackers = _trackers(args, compare, reid_possible and any_images, any_images, cmc, say)
+            by_variant: dict[str, dict[str, dict[str, Any]]] = {}
+            for variant in args.variants or [None]:
+                seqs, out = sequences, Path(args.out)
+                if variant is not None:
+                    seqs = variant_sequences(
+                        sequences, variant, args.variant_seed, default_variants_dir(args.cache_dir)
+                    )
+                    out = out / variant
+                    out.mkdir(parents=True, exist_ok=True)
+                results, scores = _evaluate(args, trackers, cfg, seqs, out)
+                elapsed = time.perf_counter() - started
+                table = _report(args, compare, cfg, seqs, results, scores, elapsed, say, out, variant)
+                by_variant[variant or ""] = table
+            if args.variants:
+                _report_variants(Path(args.out), by_variant, compare)
+            combined = by_variant[args.variants[-1] if args.variants else ""][OURS]
     except (ConfigError, FileNotFoundError, ValueError, OSError, ImportError) as exc:
         print(f"track {name}: error: {exc}", file=sys.stderr)
         return _EXIT_USER_ERROR

@@ -1,8 +1,10 @@
 """Ultralytics' trackers fed the same detections (and embeddings) as ours, for side-by-side tables.
 
-Each peer runs with its default ultralytics yaml, with global motion compensation off (the comparison is on
-detections alone, so no images are needed) and with every detection given to it: the peers apply their own
-score thresholds. Ultralytics' trackers take no frame rate (`track_buffer` is 30 frames at any fps), so
+Each peer runs with its default ultralytics yaml and with every detection given to it: the peers apply their
+own score thresholds. Peers with global motion compensation (GMC) run it off (rows without "+GMC": the
+comparison on detections alone needs no images), and, in the "+GMC" rows, on with their own default method
+(BoT-SORT's sparse optical flow) on the images, where every image of the sequence exists (they are
+skipped elsewhere). Ultralytics' trackers take no frame rate (`track_buffer` is 30 frames at any fps), so
 `frame_rate` is accepted for symmetry and not used. Peers with ReID get our embeddings through the `feats`
 argument of `update` with `model: auto` (the "pre-extracted features" path).
 """
@@ -26,24 +28,33 @@ class PeerSpec:
     Attributes:
         uses_embeddings: given our embeddings (via `feats`) where they exist.
         requires_embeddings: identical to another peer without them (skipped on motion-only data).
+        uses_images: given each frame's image (for its GMC) where all images exist.
     """
 
     yaml: str
     overrides: dict[str, Any] = field(default_factory=dict)
     uses_embeddings: bool = False
     requires_embeddings: bool = False
+    uses_images: bool = False
 
 
 _NO_GMC = {"gmc_method": "none"}
+_GMC = {"gmc_method": "sparseOptFlow"}  # BoT-SORT's default GMC, for peers whose yaml turns it off
 _FEATS = {"with_reid": True, "model": "auto"}
 
 PEERS: dict[str, PeerSpec] = {
     "ByteTrack": PeerSpec("bytetrack.yaml"),
     "BoT-SORT": PeerSpec("botsort.yaml", _NO_GMC | {"with_reid": False}),
+    "BoT-SORT+GMC": PeerSpec("botsort.yaml", {"with_reid": False}, uses_images=True),
     "BoT-SORT+ReID": PeerSpec("botsort.yaml", _NO_GMC | _FEATS, uses_embeddings=True, requires_embeddings=True),
+    "BoT-SORT+ReID+GMC": PeerSpec(
+        "botsort.yaml", _FEATS, uses_embeddings=True, requires_embeddings=True, uses_images=True
+    ),
     "OC-SORT": PeerSpec("ocsort.yaml"),
     "DeepOC-SORT": PeerSpec("deepocsort.yaml", _NO_GMC | _FEATS, uses_embeddings=True),
+    "DeepOC-SORT+GMC": PeerSpec("deepocsort.yaml", _GMC | _FEATS, uses_embeddings=True, uses_images=True),
     "TrackTrack": PeerSpec("tracktrack.yaml", _NO_GMC),
+    "TrackTrack+GMC": PeerSpec("tracktrack.yaml", {}, uses_images=True),
     "FastTracker": PeerSpec("fasttrack.yaml"),
 }
 """Display name -> spec, in table order."""
@@ -92,10 +103,12 @@ class PeerTracker:
         scores: np.ndarray,
         class_ids: np.ndarray,
         embeddings: np.ndarray | None = None,
+        image: np.ndarray | None = None,
     ) -> np.ndarray:
-        """(M, 6) rows `track_id, x1, y1, x2, y2, score` of the tracks it reports this frame."""
+        """(M, 6) rows `track_id, x1, y1, x2, y2, score` of the tracks it reports this frame; `image` (the BGR
+        frame) feeds the peer's GMC."""
         feats = embeddings if self.uses_embeddings and embeddings is not None and len(embeddings) else None
-        out = self.tracker.update(_Boxes(boxes_xyxy, scores, class_ids), None, feats=feats)
+        out = self.tracker.update(_Boxes(boxes_xyxy, scores, class_ids), image, feats=feats)
         if len(out) == 0:
             return np.zeros((0, _ROW_COLUMNS))
         # ultralytics rows: x1, y1, x2, y2, track_id, score, cls, detection index

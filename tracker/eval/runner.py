@@ -20,17 +20,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import cv2
+import numpy as np
+
 from tracker.config import TrackerConfig, config_to_dict, parse_config
 from tracker.eval.inputs import FrameInputs, InputModels, SequenceInputs, load_inputs
 from tracker.eval.sequences import Sequence
 from tracker.io.mot import format_mot_row, write_text_atomic
 
-__all__ = ["OURS", "RunResult", "parallel_map", "run_all"]
+__all__ = ["OURS", "OURS_NO_CMC", "RunResult", "parallel_map", "run_all"]
 
 log = logging.getLogger(__name__)
 
 OURS = "ours"
 """The name of our tracker in results and tables."""
+OURS_NO_CMC = "ours-noCMC"
+"""Ours with camera-motion compensation off (a compare row beside ours when ours has it on)."""
+_NO_CMC = ["motion.camera_compensation=none"]
 _MS_PER_S = 1e3
 _MOTION_ONLY = ["appearance.enabled=false"]
 
@@ -98,27 +104,46 @@ def _track_ours(cfg: TrackerConfig, seq: Sequence, inputs: SequenceInputs) -> tu
     from tracker import Tracker
 
     tracker = Tracker(cfg if inputs.appearance else cfg.replace(_MOTION_ONLY), frame_rate=seq.info.frame_rate)
+    # Camera motion is estimated from the images where they all exist (its time counts as tracking time).
+    estimator = tracker.camera_motion if seq.has_all_images else None
     lines: list[str] = []
     elapsed = 0.0
     for number, frame in enumerate(inputs.frames, start=1):
+        image = _read_image(seq, number) if estimator is not None else None
         start = time.perf_counter()
+        motion = estimator.estimate(image, frame.boxes_xyxy) if estimator is not None else None
         # Embeddings go in as `track` computes them: on demand, for the detections whose appearance matters.
         embed = None if frame.embeddings is None else frame.embeddings.__getitem__
-        objects = tracker.update_detections(frame.boxes_xyxy, frame.scores, frame.class_ids, embed=embed)
+        objects = tracker.update_detections(
+            frame.boxes_xyxy, frame.scores, frame.class_ids, embed=embed, camera_motion=motion
+        )
         elapsed += time.perf_counter() - start
         lines.extend(format_mot_row(number, o.track_id, o.xyxy, o.score) for o in objects)
     return lines, elapsed
 
 
-def _track_peer(name: str, seq: Sequence, inputs: SequenceInputs) -> tuple[list[str], float]:
-    from tracker.eval.peers import PeerTracker
+def _read_image(seq: Sequence, number: int) -> np.ndarray:
+    """The image of evaluated frame `number` (1-based within the evaluated range)."""
+    path = seq.info.image_path(seq.first + number - 1)
+    image = cv2.imread(str(path))
+    if image is None:
+        raise FileNotFoundError(f"cannot read {path}")
+    return image
 
-    peer = PeerTracker.create(name, seq.info.frame_rate)
+
+def _track_peer(name: str, seq: Sequence, inputs: SequenceInputs) -> tuple[list[str], float]:
+    from tracker.eval.boxmot_peers import BOXMOT_PEERS, BoxmotPeer
+    from tracker.eval.peers import PEERS, PeerTracker
+
+    spec = BOXMOT_PEERS[name] if name in BOXMOT_PEERS else PEERS[name]
+    peer = (BoxmotPeer if name in BOXMOT_PEERS else PeerTracker).create(name, seq.info.frame_rate)
+    with_images = spec.uses_images and seq.has_all_images
     lines: list[str] = []
     elapsed = 0.0
     for number, frame in enumerate(inputs.frames, start=1):
+        image = _read_image(seq, number) if with_images else None
         start = time.perf_counter()
-        rows = peer.update(frame.boxes_xyxy, frame.scores, frame.class_ids, frame.embeddings)
+        rows = peer.update(frame.boxes_xyxy, frame.scores, frame.class_ids, frame.embeddings, image)
         elapsed += time.perf_counter() - start
         lines.extend(format_mot_row(number, row[0], row[1:5], row[5]) for row in rows)
     return lines, elapsed
@@ -135,8 +160,12 @@ def _inputs_digest(frames: list[FrameInputs]) -> str:
 
 
 def _tracker_identity(name: str, cfg_dict: dict[str, Any]) -> Any:
-    if name == OURS:
+    if name in (OURS, OURS_NO_CMC):
         return cfg_dict
+    from tracker.eval.boxmot_peers import BOXMOT_PEERS, boxmot_version
+
+    if name in BOXMOT_PEERS:
+        return {"peer": name, "settings": dataclasses.asdict(BOXMOT_PEERS[name]), "boxmot": boxmot_version()}
     import ultralytics
 
     from tracker.eval.peers import PEERS
@@ -192,7 +221,7 @@ def _finished(job: _Job) -> RunResult | None:
 
 def _run_job(job: _Job) -> RunResult:
     seq, inputs = job.seq, job.inputs
-    if job.tracker == OURS:
+    if job.tracker in (OURS, OURS_NO_CMC):
         lines, elapsed = _track_ours(parse_config(job.cfg_dict), seq, inputs)
     else:
         lines, elapsed = _track_peer(job.tracker, seq, inputs)
@@ -225,8 +254,13 @@ def run_all(
     """
     models = InputModels(cfg)
     inputs = {seq.name: load_inputs(seq, source, cfg, cache_dir, use_cache, models) for seq in sequences}
+    cfg_dicts = {OURS_NO_CMC: config_to_dict(cfg.replace(_NO_CMC))}
     cfg_dict = config_to_dict(cfg)
-    jobs = [_make_job(t, cfg_dict, seq, inputs[seq.name], Path(out_dir)) for t in trackers for seq in sequences]
+    jobs = [
+        _make_job(t, cfg_dicts.get(t, cfg_dict), seq, inputs[seq.name], Path(out_dir))
+        for t in trackers
+        for seq in sequences
+    ]
     results: list[RunResult | None] = [_finished(job) for job in jobs]
     pending = [i for i, r in enumerate(results) if r is None]
     for i, result in zip(pending, parallel_map(_run_job, [jobs[i] for i in pending], workers, engine), strict=True):

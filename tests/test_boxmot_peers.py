@@ -1,0 +1,47 @@
+"""BoxMOT peers run on our detections and embeddings, offline, and say clearly what they lack."""
+
+from __future__ import annotations
+
+import socket
+
+import numpy as np
+import pytest
+
+from tracker.eval.boxmot_peers import BOXMOT_PEERS, BoxmotPeer
+
+pytest.importorskip("boxmot", reason="BoxMOT is the optional [peers] extra")
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Any attempt to open a connection fails the test (BoxMOT must not download a ReID model)."""
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("BoxMOT tried to reach the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+@pytest.mark.parametrize("name", ["BoxMOT-StrongSORT", "BoxMOT-BoT-SORT", "BoxMOT-ByteTrack"])
+def test_two_walkers_keep_two_ids_offline(name, offline):
+    rng = np.random.default_rng(0)
+    looks = rng.normal(size=(2, 512))
+    peer = BoxmotPeer.create(name, 30.0)
+    image = np.zeros((480, 640, 3), dtype=np.uint8)
+    ids = set()
+    for f in range(40):
+        boxes = np.array([[100 + 2 * f, 100, 160 + 2 * f, 260], [500 - 2 * f, 120, 560 - 2 * f, 280]], dtype=float)
+        emb = looks + rng.normal(scale=0.05, size=looks.shape)
+        emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+        rows = peer.update(boxes, np.array([0.9, 0.9]), np.zeros(2), emb, image)
+        assert rows.shape[1] == 6
+        if f >= 10:
+            ids.update(rows[:, 0].astype(int).tolist())
+    assert len(ids) == 2
+
+
+def test_missing_embeddings_or_image_is_a_clear_error():
+    peer = BoxmotPeer.create("BoxMOT-StrongSORT", 30.0)
+    with pytest.raises(ValueError, match="needs embeddings"):
+        peer.update(np.array([[0.0, 0, 10, 20]]), np.array([0.9]), np.zeros(1), None, np.zeros((48, 64, 3), np.uint8))
+    assert not BOXMOT_PEERS["BoxMOT-OC-SORT"].uses_images and BOXMOT_PEERS["BoxMOT-StrongSORT"].requires_embeddings

@@ -1,0 +1,186 @@
+"""Camera-motion compensation: the estimate on synthetic pans, its fallbacks, and its use on every track."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from tracker import Tracker, load_config
+from tracker.camera_motion import CameraMotionEstimator, warp_boxes_xywh, warp_states
+from tracker.types import TrackState
+
+WIDTH, HEIGHT = 640, 480
+METHODS = ["sparse_flow", "orb", "ecc"]
+
+
+def texture(seed: int, width: int = WIDTH + 200, height: int = HEIGHT + 200) -> np.ndarray:
+    """A large BGR scene with structure at several scales (blurred noise plus random rectangles)."""
+    rng = np.random.default_rng(seed)
+    base = cv2.GaussianBlur(rng.uniform(0, 255, (height, width)).astype(np.float32), (0, 0), 3)
+    base = cv2.normalize(base, None, 0, 255, cv2.NORM_MINMAX)
+    image = cv2.cvtColor(base.astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    for _ in range(60):
+        x, y = rng.integers(0, width - 40), rng.integers(0, height - 40)
+        w, h = rng.integers(10, 40, size=2)
+        cv2.rectangle(image, (int(x), int(y)), (int(x + w), int(y + h)), rng.integers(0, 255, 3).tolist(), -1)
+    return image
+
+
+def view(scene: np.ndarray, x0: float, y0: float) -> np.ndarray:
+    """The WIDTH x HEIGHT window of `scene` whose top-left corner is at (x0, y0) (sub-pixel)."""
+    shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]])
+    return cv2.warpAffine(scene, shift, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR)
+
+
+def estimator(method: str, **overrides) -> CameraMotionEstimator:
+    sets = [f"motion.camera_compensation={method}", *(f"motion.{k}={v}" for k, v in overrides.items())]
+    return CameraMotionEstimator(load_config(overrides=sets).motion)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_pure_pan_is_recovered_within_half_a_pixel(method):
+    scene = texture(0)
+    est = estimator(method)
+    # a person walking right while the camera pans left: its box is masked out of the estimate
+    person = np.array([[300.0, 150.0, 360.0, 330.0]])
+    first = view(scene, 100, 100)
+    second = view(scene, 100 + 7.4, 100 - 3.2)  # the camera moves right and up: the scene moves left and down
+    cv2.rectangle(second, (300, 150), (360, 330), (0, 0, 255), -1)
+    assert np.allclose(est.estimate(first, person), np.eye(2, 3))  # first frame: identity
+    affine = est.estimate(second, person)
+    np.testing.assert_allclose(affine[:, :2], np.eye(2), atol=0.01)
+    np.testing.assert_allclose(affine[:, 2], [-7.4, 3.2], atol=0.5)
+    assert (est.estimates, est.failures) == (1, 0)
+
+
+def test_estimate_on_a_downscaled_copy_matches_full_resolution():
+    scene = texture(1)
+    shifts = []
+    for width in (160, WIDTH):
+        est = estimator("sparse_flow", camera_image_width=width)
+        est.estimate(view(scene, 100, 100))
+        shifts.append(est.estimate(view(scene, 112.5, 96.0))[:, 2])
+    np.testing.assert_allclose(shifts[0], [-12.5, 4.0], atol=0.5)
+    np.testing.assert_allclose(shifts[0], shifts[1], atol=0.5)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_scene_cut_falls_back_to_identity_and_is_counted(method):
+    est = estimator(method)
+    est.estimate(view(texture(2), 100, 100))
+    affine = est.estimate(view(texture(3), 100, 100))  # another place altogether
+    np.testing.assert_array_equal(affine, np.eye(2, 3))
+    assert est.failures == 1
+    blank = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
+    np.testing.assert_array_equal(est.estimate(blank), np.eye(2, 3))  # nothing to track: identity too
+    assert est.failures == 2
+
+
+def test_warp_states_moves_means_and_covariances():
+    mean = np.array([[100.0, 50.0, 20.0, 40.0, 1.0, 2.0, 0.1, 0.2]])
+    cov = np.diag(np.arange(1.0, 9.0))[None]
+    shift = np.array([[1.0, 0.0, 5.0], [0.0, 1.0, -3.0]])
+    new_mean, new_cov = warp_states(mean, cov, shift)
+    np.testing.assert_allclose(new_mean, [[105.0, 47.0, 20.0, 40.0, 1.0, 2.0, 0.1, 0.2]])
+    np.testing.assert_allclose(new_cov, cov)  # a shift leaves the uncertainty alone
+    zoom = np.array([[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]])
+    new_mean, new_cov = warp_states(mean, cov, zoom)
+    np.testing.assert_allclose(new_mean, 2 * mean)
+    np.testing.assert_allclose(new_cov, 4 * cov)
+    homography = np.array([[1.0, 0.0, 5.0], [0.0, 1.0, -3.0], [0.0, 0.0, 1.0]])
+    np.testing.assert_allclose(warp_states(mean, cov, homography)[0], warp_states(mean, cov, shift)[0])
+    np.testing.assert_allclose(warp_boxes_xywh(mean[:, :4], zoom), 2 * mean[:, :4])
+
+
+def motion_only(*sets: str):
+    return load_config(overrides=["appearance.enabled=false", "lifecycle.confirm_first_frame=true", *sets])
+
+
+def test_transform_is_applied_to_tracked_and_lost_tracks():
+    """Two tracks, one lost: a given camera shift moves both states, both re-update anchors and the lost
+    track's last observed box by exactly the shift, as against a twin tracker without it."""
+    boxes = np.array([[100.0, 100.0, 150.0, 220.0], [400.0, 100.0, 450.0, 220.0]])
+    twins = [Tracker(motion_only(), frame_rate=10) for _ in range(2)]
+    for tracker in twins:
+        for _ in range(3):
+            tracker.update_detections(boxes, np.array([0.9, 0.9]))
+        tracker.update_detections(boxes[:1], np.array([0.9]))  # the second one is lost now
+    shift = np.array([[1.0, 0.0, -30.0], [0.0, 1.0, 12.0]])
+    plain, moved = twins
+    plain.update_detections(np.zeros((0, 4)), np.zeros(0))
+    moved.update_detections(np.zeros((0, 4)), np.zeros(0), camera_motion=shift)
+    a, b = plain.core, moved.core
+    assert [t.state for t in b.tracks] == [TrackState.LOST, TrackState.LOST]
+    np.testing.assert_allclose(b._mean[:, :2] - a._mean[:, :2], [[-30.0, 12.0]] * 2)
+    np.testing.assert_allclose(b._mean[:, 2:], a._mean[:, 2:])
+    np.testing.assert_allclose(b._cov, a._cov)
+    np.testing.assert_allclose(b._obs_mean[:, :2] - a._obs_mean[:, :2], [[-30.0, 12.0]] * 2)
+    for ta, tb in zip(a.tracks, b.tracks, strict=True):
+        np.testing.assert_allclose(tb.observed_xywh - ta.observed_xywh, [-30.0, 12.0, 0.0, 0.0])
+
+
+def test_user_given_camera_motion_keeps_the_identity_through_a_jump():
+    """A still person; the camera jumps 100 px at frame 6. With the jump given, the ID stays; without, the
+    prediction misses and the person gets a new ID."""
+    cfg = motion_only("motion.camera_compensation=sparse_flow")  # configured, but the user's transform wins
+
+    def run(give_motion: bool) -> list[int]:
+        tracker = Tracker(cfg, frame_rate=10)
+        ids = []
+        for frame in range(1, 11):
+            x = 200.0 if frame < 6 else 100.0
+            motion = np.array([[1.0, 0.0, -100.0], [0.0, 1.0, 0.0]]) if give_motion and frame == 6 else None
+            out = tracker.update_detections(np.array([[x, 100.0, x + 50, 220.0]]), [0.9], camera_motion=motion)
+            ids += [o.track_id for o in out]
+        assert tracker.camera_motion_failures == 0 and tracker.camera_motion.estimates == 0  # nothing estimated
+        return ids
+
+    assert set(run(True)) == {1}
+    assert len(set(run(False))) == 2
+
+
+@pytest.mark.parametrize("bad", [np.eye(2), np.full((2, 3), np.nan), np.zeros(6)])
+def test_bad_camera_motion_is_one_clear_error(bad):
+    tracker = Tracker(motion_only(), frame_rate=10)
+    tracker.update_detections(np.array([[0.0, 0.0, 10.0, 20.0]]), [0.9])
+    before = tracker.core._mean.copy()
+    with pytest.raises(ValueError, match="camera_motion"):
+        tracker.update_detections(np.zeros((0, 4)), np.zeros(0), camera_motion=bad)
+    np.testing.assert_array_equal(tracker.core._mean, before)
+
+
+def test_update_estimates_the_camera_motion_from_frames():
+    """`update(frame)` with a detector estimates the motion when configured: a still person filmed by a
+    panning camera (12 px/frame, with a 60 px jump) keeps one ID; without compensation the jump breaks it."""
+    scene = texture(4, width=WIDTH + 400)
+    lefts = [20.0 + 12 * f + (60 if f >= 6 else 0) for f in range(10)]
+    person = (500.0, 200.0, 550.0, 320.0)  # scene pixels
+
+    class FakeDetector:
+        def __init__(self):
+            self.frame = 0
+
+        def __call__(self, _image):
+            x0 = lefts[self.frame]
+            self.frame += 1
+            box = np.array([[person[0] - x0, person[1] - 100, person[2] - x0, person[3] - 100]])
+            return box, np.array([0.9]), np.zeros(1, np.int64)
+
+    def run(method: str) -> tuple[set[int], Tracker]:
+        tracker = Tracker(motion_only(f"motion.camera_compensation={method}"), 10, detector=FakeDetector())
+        ids = set()
+        for x0 in lefts:
+            ids |= {o.track_id for o in tracker.update(view(scene, x0, 100))}
+        return ids, tracker
+
+    ids, tracker = run("sparse_flow")
+    assert ids == {1} and tracker.camera_motion.estimates == 9 and tracker.camera_motion_failures == 0
+    assert len(run("none")[0]) == 2
+
+
+def test_run_summary_reports_failed_estimates():
+    from tracker.run import RunSummary
+
+    assert "camera motion not found on 3 frames" in RunSummary(frames=10, camera_motion_failures=3).describe()
+    assert "camera motion" not in RunSummary(frames=10).describe()

@@ -1,0 +1,99 @@
+"""The gallery tier inside the tracker: people who leave for 10-60 s come back with their ID; two people in
+view at once never share one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tracker import Tracker, load_config
+from tracker.gallery import Gallery, Sighting
+from tracker.testing import (
+    Walker,
+    leave_and_return_world,
+    linear_path,
+    noise_for_similarity,
+    reid_like_identities,
+    render,
+    score_reappearances,
+)
+
+DIM = 512  # OSNet's D
+SAME = 0.85  # cosine of two looks of one person (OSNet on MOT17 crops: ~0.96 within a video, lower across)
+FPS = 10.0
+
+
+def run_world(seed: int, with_gallery: bool):
+    walkers, visits, frames = leave_and_return_world(people=8, frame_rate=FPS, seed=seed)
+    identities = reid_like_identities(8, DIM, seed=seed)
+    noise = noise_for_similarity(SAME, DIM)
+    rng = np.random.default_rng(seed + 100)
+    cfg = load_config(overrides=["device=cpu"])
+    tracker = Tracker(cfg, frame_rate=FPS, gallery=Gallery(cfg.gallery) if with_gallery else None)
+    shown = []
+    for f in range(frames):
+        det = render(walkers, f, identities, noise, rng)
+        out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+        key = (lambda o: o.global_id) if with_gallery else (lambda o: o.track_id)
+        shown.append({int(det.identities[o.detection_index]): key(o) for o in out})
+    return score_reappearances(visits, shown)
+
+
+def test_people_back_after_10_to_60_s_keep_their_id_with_the_gallery_and_not_without():
+    with_gallery = [run_world(seed, True) for seed in (0, 1)]
+    reappearances = sum(s.reappearances for s in with_gallery)
+    kept = sum(s.kept for s in with_gallery)
+    revivals = sum(s.revivals for s in with_gallery)
+    assert reappearances == 32
+    assert kept / reappearances >= 0.95
+    assert kept / revivals >= 0.98
+    assert all(s.shared_frames == 0 for s in with_gallery)
+    without = run_world(0, False)
+    assert without.recall < 0.2  # beyond max_seconds_lost the lost tracks are gone: the gallery earns its place
+
+
+@pytest.mark.parametrize("together_from", [0, 5])
+def test_two_tracks_visible_at_once_never_share_a_global_id(together_from):
+    """Two look-alikes (the same embedding) of a remembered person: at most one of them gets that identity,
+    whether they appear in the same frame or one after the other."""
+    identities = reid_like_identities(1, DIM)
+    cfg = load_config(overrides=["device=cpu"])
+    gallery = Gallery(cfg.gallery)
+    remembered = gallery.new_id()
+    gallery.add(remembered, identities[[0, 0, 0]], 0, Sighting(1, 0.0, "earlier"))
+    twins = [
+        Walker(0, linear_path(200, 300, 2, 0)),
+        Walker(0, linear_path(900, 300, -2, 0), visible=lambda f: f >= together_from),
+    ]
+    tracker = Tracker(cfg, frame_rate=FPS, gallery=gallery)
+    rng = np.random.default_rng(0)
+    given = set()
+    for f in range(40):
+        det = render(twins, f, identities, 0.001, rng)
+        out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+        ids = [o.global_id for o in out]
+        assert len(ids) == len(set(ids)), f"frame {f}: {ids}"
+        given.update(ids)
+    assert remembered in given and len(given) == 2
+
+
+def test_end_of_video_stores_the_people_in_view_and_a_restart_recognises_them(tmp_path):
+    identities = reid_like_identities(3, DIM)
+    walkers = [Walker(i, linear_path(150 + 300 * i, 300, 1, 0)) for i in range(3)]
+    cfg = load_config(overrides=["device=cpu"])
+    rng = np.random.default_rng(0)
+
+    def video(tracker: Tracker) -> dict[int, int]:
+        seen = {}
+        for f in range(20):
+            det = render(walkers, f, identities, noise_for_similarity(SAME, DIM), rng)
+            for o in tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings):
+                seen[int(det.identities[o.detection_index])] = o.global_id
+        tracker.reset()  # end of the video: the three people in view go to the gallery
+        return seen
+
+    first = Tracker(cfg, frame_rate=FPS, gallery=Gallery(cfg.gallery))
+    ids = video(first)
+    first.gallery.save(tmp_path / "g")
+    again = Tracker(cfg, frame_rate=FPS, gallery=Gallery.load(tmp_path / "g", cfg.gallery))
+    assert video(again) == ids and len(set(ids.values())) == 3

@@ -1,0 +1,182 @@
+"""Evaluation data variants: exact gt transforms, reproducible seeds, atomic generation, the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tracker.eval import variants as V
+from tracker.eval.cli import compare_main, eval_main
+from tracker.eval.sequences import find_sequences
+from tracker.io.mot import read_mot_rows
+
+WIDTH, HEIGHT, LENGTH = 320, 240, 12
+# id, x, y, w, h (static people); the last one sits at the left border, so windows that pan right lose it
+BOXES = [(1, 100.0, 60.0, 40.0, 100.0), (2, 200.0, 80.0, 30.0, 90.0), (3, 0.0, 50.0, 30.0, 80.0)]
+COLOURS = {1: (0, 0, 255), 2: (0, 255, 0), 3: (255, 0, 0)}
+
+
+def synthetic_sequence(root: Path, name: str = "SYN") -> Path:
+    """Static coloured boxes on grey, gt = det = the boxes, MOT15 layout."""
+    seq = root / name
+    for sub in ("img1", "gt", "det"):
+        (seq / sub).mkdir(parents=True)
+    (seq / "seqinfo.ini").write_text(
+        f"[Sequence]\nname={name}\nimDir=img1\nframeRate=10\nseqLength={LENGTH}\n"
+        f"imWidth={WIDTH}\nimHeight={HEIGHT}\nimExt=.jpg\n"
+    )
+    rows = []
+    for f in range(1, LENGTH + 1):
+        image = np.full((HEIGHT, WIDTH, 3), 128, np.uint8)
+        for i, x, y, w, h in BOXES:
+            cv2.rectangle(image, (int(x), int(y)), (int(x + w) - 1, int(y + h) - 1), COLOURS[i], -1)
+            rows.append([f, i, x, y, w, h, 1, -1, -1, -1])
+        cv2.imwrite(str(seq / "img1" / f"{f:06d}.jpg"), image)
+    np.savetxt(seq / "gt" / "gt.txt", rows, delimiter=",", fmt="%g")
+    np.savetxt(seq / "det" / "det.txt", [[r[0], -1, *r[2:7]] for r in rows], delimiter=",", fmt="%g")
+    return seq
+
+
+@pytest.fixture
+def syn(tmp_path):
+    return find_sequences(synthetic_sequence(tmp_path / "data"))[0]
+
+
+def test_pan_moves_gt_and_pixels_exactly(syn, tmp_path):
+    var = V.materialise(syn, "pan8", root=tmp_path / "variants")
+    out_w, out_h = round(V.CROP_FRACTION * WIDTH), round(V.CROP_FRACTION * HEIGHT)
+    assert (var.info.width, var.info.height, var.info.length) == (out_w, out_h, LENGTH)
+    margin_x, y0 = (WIDTH - out_w) / 2, (HEIGHT - out_h) / 2
+    gt = read_mot_rows(var.info.root / "gt" / "gt.txt")
+    for f in range(1, LENGTH + 1):
+        travel = 8.0 * (f - 1) % (4 * margin_x)
+        x0 = travel if travel <= 2 * margin_x else 4 * margin_x - travel  # back and forth over the margin
+        rows = gt[gt[:, 0] == f]
+        # id 3 (x 0..30) is kept, clipped, while at least half of it is inside the window, then dropped
+        assert sorted(rows[:, 1]) == ([1, 2, 3] if x0 <= 15 else [1, 2])
+        image = cv2.imread(str(var.info.image_path(f)))
+        for i, x, y, w, h in BOXES[:2]:
+            row = rows[rows[:, 1] == i][0]
+            np.testing.assert_allclose(row[2:6], [x - x0, y - y0, w, h], atol=1e-3)
+            cx, cy = int(row[2] + row[4] / 2), int(row[3] + row[5] / 2)
+            assert np.abs(image[cy, cx].astype(int) - COLOURS[i]).max() < 40  # the pixels moved with the box
+
+
+def test_boxes_are_clipped_at_the_border_and_dropped_when_mostly_outside():
+    t = V.FrameTransform(frame=1, source=1, scale=1.0, x0=50.0, y0=0.0)
+    rows = np.array([[1, 1, 30, 10, 40, 50, 1], [1, 2, 20, 10, 40, 50, 1], [1, 3, 100, 10, 40, 50, 1]], float)
+    out = V.transform_rows(rows, [t], 200, 100)
+    # id 1: x 30..70 -> -20..20, half inside: clipped to 0..20; id 2: 20..60 -> -30..10, a quarter inside: dropped
+    np.testing.assert_allclose(out[:, 1], [1, 3])
+    np.testing.assert_allclose(out[0, 2:6], [0, 10, 20, 50])
+    np.testing.assert_allclose(out[1, 2:6], [50, 10, 40, 50])
+
+
+def test_scale_and_drop_transform_gt_and_frame_rate(syn, tmp_path):
+    half = V.materialise(syn, "scale0.5", root=tmp_path / "v")
+    gt = read_mot_rows(half.info.root / "gt" / "gt.txt")
+    first = gt[(gt[:, 0] == 1) & (gt[:, 1] == 1)][0]
+    np.testing.assert_allclose(first[2:6], [50, 30, 20, 50])
+    assert (half.info.width, half.info.height) == (WIDTH // 2, HEIGHT // 2)
+    assert cv2.imread(str(half.info.image_path(1))).shape == (HEIGHT // 2, WIDTH // 2, 3)
+
+    dropped = V.materialise(syn, "drop2", root=tmp_path / "v")
+    assert dropped.info.length == LENGTH // 2 and dropped.info.frame_rate == pytest.approx(5.0)
+    assert dropped.info.frames_with_images() == LENGTH // 2
+    gt = read_mot_rows(dropped.info.root / "gt" / "gt.txt")
+    assert sorted(set(gt[:, 0].astype(int))) == list(range(1, LENGTH // 2 + 1))
+    note = json.loads((dropped.info.root / "variant.json").read_text())
+    assert [t[1] for t in note["transforms"]] == list(range(1, LENGTH + 1, 2))  # frames 1, 3, 5, ... kept
+
+
+def test_seeds_are_reproducible(syn, tmp_path):
+    a = V.materialise(syn, "jitter", seed=3, root=tmp_path / "a")
+    b = V.materialise(syn, "jitter", seed=3, root=tmp_path / "b")
+    c = V.materialise(syn, "jitter", seed=4, root=tmp_path / "a")
+    assert V.load_transforms(a) == V.load_transforms(b)
+    assert (a.info.root / "gt" / "gt.txt").read_text() == (b.info.root / "gt" / "gt.txt").read_text()
+    assert V.load_transforms(a) != V.load_transforms(c)
+    assert a.info.root != c.info.root  # the seed is part of the key
+
+
+def test_generation_is_atomic_and_reused(syn, tmp_path, monkeypatch):
+    root = tmp_path / "v"
+    written = []
+    real_imwrite = cv2.imwrite
+
+    def failing_imwrite(path, image, *args):
+        written.append(path)
+        if len(written) == 3:
+            raise KeyboardInterrupt  # interrupted half-way through the images
+        return real_imwrite(path, image, *args)
+
+    monkeypatch.setattr(V.cv2, "imwrite", failing_imwrite)
+    with pytest.raises(KeyboardInterrupt):
+        V.materialise(syn, "zoom", root=root)
+    assert list(root.iterdir()) == []  # no half-made variant, no leftovers
+    monkeypatch.setattr(V.cv2, "imwrite", real_imwrite)
+    made = V.materialise(syn, "zoom", root=root)
+    assert made.info.frames_with_images() == LENGTH
+
+    def no_rebuild(*_args):
+        raise AssertionError("a finished variant was rebuilt")
+
+    monkeypatch.setattr(V, "_build", no_rebuild)
+    assert V.materialise(syn, "zoom", root=root).info.root == made.info.root
+
+
+def test_relative_motion_of_a_pan_is_a_pure_shift(syn):
+    transforms, *_ = V.frame_transforms(V.VARIANTS["pan8"], LENGTH, WIDTH, HEIGHT, 10.0, 0, "SYN")
+    np.testing.assert_allclose(V.relative_motion(transforms[0], transforms[1]), [[1, 0, -8], [0, 1, 0]])
+
+
+def test_variant_names_and_groups():
+    assert V.parse_variants("moving") == V.GROUPS["moving"]
+    assert V.parse_variants("original,pan8,pan8,drop2") == ["original", "pan8", "drop2"]
+    assert set(V.parse_variants("all")) == set(V.VARIANTS)
+    with pytest.raises(ValueError, match="unknown variant 'pan9'"):
+        V.parse_variants("pan9")
+
+
+def test_val_half_is_refused(syn, tmp_path):
+    half = find_sequences(syn.info.root, split="val-half")[0]
+    with pytest.raises(ValueError, match="whole sequences"):
+        V.materialise(half, "pan8", root=tmp_path)
+
+
+def test_eval_reports_each_variant(shared, tmp_path, capsys):
+    data = shared / "data" / "MOT15" / "train" / "TUD-Campus"
+    out = tmp_path / "out"
+    argv = ["--data", str(data), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "-q"]
+    code = eval_main([*argv, "--set", "appearance.enabled=false", "--variants", "original,pan20,drop2"])
+    assert code == 0
+    table = json.loads((out / "variants.json").read_text())
+    assert list(table) == ["original", "pan20", "drop2"]
+    assert all(0 < table[v]["ours"]["HOTA"] <= 100 for v in table)
+    assert (out / "pan20" / "ours" / "TUD-Campus+pan20.txt").is_file()
+    printed = capsys.readouterr().out
+    assert "pan20" in printed and "drop2" in printed
+    with pytest.raises(SystemExit):
+        eval_main([*argv, "--variants", "pan21"])
+    assert "unknown variant 'pan21'" in capsys.readouterr().err
+
+
+def test_compare_on_a_moving_variant_shows_what_compensation_gains(shared, tmp_path):
+    """One `track compare` run on the jumping-camera TUD-Campus: ours with sparse-flow compensation beats ours
+    without it, and BoT-SORT runs with and without its own GMC."""
+    data = shared / "data" / "MOT15" / "train" / "TUD-Campus"
+    out = tmp_path / "out"
+    code = compare_main(
+        ["--data", str(data), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "-q"]
+        + ["--set", "appearance.enabled=false", "--set", "motion.camera_compensation=sparse_flow"]
+        + ["--variants", "jump", "--peers", "BoT-SORT", "BoT-SORT+GMC"]
+    )
+    assert code == 0
+    rows = json.loads((out / "variants.json").read_text())["jump"]
+    assert list(rows) == ["ours", "ours-noCMC", "BoT-SORT", "BoT-SORT+GMC"]
+    assert rows["ours"]["HOTA"] > rows["ours-noCMC"]["HOTA"] + 3
+    assert rows["ours"]["IDSW"] < rows["ours-noCMC"]["IDSW"]

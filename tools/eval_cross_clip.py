@@ -1,0 +1,205 @@
+"""Cross-video identity, measured honestly: split each sequence into clips, track the clips as separate videos.
+
+    python tools/eval_cross_clip.py --data ../shared/data/MOT15/train/TUD-Campus ../shared/data/PETS09-S3-MF1 \
+        --set detector.model=../shared/weights/yolov8n_int8_openvino_model \
+        --set reid.weights=../shared/weights/osnet_x0_25_msmt17.pth
+
+Each sequence is cut into `--clips` equal clips with `--gaps` seconds between them (frame numbers after a cut
+are shifted by the gap, in the results and in the ground truth alike, as if the camera had been off). Every
+clip is a new video for every tracker (its state is gone; only the gallery survives), and the concatenation
+is scored by TrackEval:
+
+- ours + gallery: one `Gallery` shared by the clips; the MOT rows carry the global IDs;
+- ours, no gallery: every clip starts new IDs (what every tracker does today across videos);
+- the peers (Ultralytics' trackers, no gallery), also one clip at a time;
+- for reference, ours on the whole sequence without cuts (the ceiling: no identity has to cross a gap).
+
+Cross-clip IDF1 is the figure. Revival precision: of the tracks of clip k >= 2 that took a global ID from an
+earlier clip, the fraction whose ground-truth person (matched by IoU >= 0.5, majority over the track) is the
+person that ID had before. Inputs (detections, embeddings) come from `track eval`'s cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from tracker import Tracker, load_config
+from tracker.assignment import linear_assignment
+from tracker.association import iou_matrix
+from tracker.config import TrackerConfig
+from tracker.eval.inputs import FrameInputs, load_inputs
+from tracker.eval.peers import PEERS, PeerTracker
+from tracker.eval.scoring import score_results
+from tracker.eval.sequences import Sequence, find_sequences
+from tracker.gallery import Gallery
+from tracker.io.mot import format_mot_row, read_mot_rows, tlwh_to_xyxy
+
+CLIP_ID_OFFSET = 100000  # without a gallery, clip k's IDs are k * this + the tracker's own (new IDs per clip)
+MIN_IOU = 0.5  # a result box is a ground-truth person's when their IoU is at least this
+GT_ID_COLUMN, GT_TLWH = 1, slice(2, 6)
+WITH_GALLERY, NO_GALLERY, WHOLE = "ours+gallery", "ours (no gallery)", "ours, uncut (reference)"
+
+Rows = list[tuple[int, int, np.ndarray, float]]  # (frame in the sequence, ID, xyxy, score)
+
+
+def clip_ranges(frames: int, clips: int) -> list[range]:
+    """`clips` consecutive 1-based frame ranges of (nearly) equal length covering 1..frames."""
+    edges = np.linspace(0, frames, clips + 1).round().astype(int)
+    return [range(int(a) + 1, int(b) + 1) for a, b in itertools.pairwise(edges)]
+
+
+def run_ours(cfg: TrackerConfig, frames: list[FrameInputs], clips: list[range], fps: float, gallery: bool) -> Rows:
+    """Our tracker, one clip at a time (a new video each); with one gallery across them, or new IDs per clip."""
+    shared = Gallery(cfg.gallery) if gallery else None
+    rows: Rows = []
+    for k, clip in enumerate(clips):
+        tracker = Tracker(cfg, frame_rate=fps, gallery=shared, source_name=f"clip{k + 1}")
+        for number in clip:
+            f = frames[number - 1]
+            embed = None if f.embeddings is None else f.embeddings.__getitem__
+            for o in tracker.update_detections(f.boxes_xyxy, f.scores, f.class_ids, embed=embed):
+                tid = o.global_id if gallery else k * CLIP_ID_OFFSET + o.track_id
+                rows.append((number, int(tid), o.xyxy, o.score))
+        tracker.reset()  # end of the clip: its people go to the gallery
+    return rows
+
+
+def run_peer(name: str, frames: list[FrameInputs], clips: list[range], fps: float) -> Rows:
+    rows: Rows = []
+    for k, clip in enumerate(clips):
+        peer = PeerTracker.create(name, fps)
+        for number in clip:
+            f = frames[number - 1]
+            for r in peer.update(f.boxes_xyxy, f.scores, f.class_ids, f.embeddings):
+                rows.append((number, k * CLIP_ID_OFFSET + int(r[0]), r[1:5], float(r[5])))
+    return rows
+
+
+def shift_of(clips: list[range], gap_frames: list[int]) -> dict[int, int]:
+    """Frame -> how far the cuts before it push it (the sum of the gaps before its clip)."""
+    shifts = np.concatenate([[0], np.cumsum(gap_frames)])
+    return {number: int(shifts[k]) for k, clip in enumerate(clips) for number in clip}
+
+
+def write_concatenation(
+    seq: Sequence, clips: list[range], gap_frames: list[int], results: dict[str, Rows], root: Path
+) -> tuple[Sequence, dict[str, Path]]:
+    """The sequence with its gaps (gt renumbered) and each tracker's results renumbered the same way."""
+    shift = shift_of(clips, gap_frames)
+    folder = root / seq.name
+    (folder / "gt").mkdir(parents=True)
+    gt = read_mot_rows(seq.info.root / "gt" / "gt.txt")
+    gt = gt[np.isin(gt[:, 0], list(shift))]
+    gt[:, 0] += [shift[int(f)] for f in gt[:, 0]]
+    np.savetxt(folder / "gt" / "gt.txt", gt, delimiter=",", fmt="%.6g")
+    length = seq.info.length + sum(gap_frames)
+    (folder / "seqinfo.ini").write_text(
+        f"[Sequence]\nname={seq.name}\nimDir=img1\nframeRate={seq.info.frame_rate}\nseqLength={length}\n"
+        f"imWidth={seq.info.width}\nimHeight={seq.info.height}\nimExt=.jpg\n"
+    )
+    files = {}
+    for name, rows in results.items():
+        path = root / "results" / f"{name.replace(' ', '_').replace('/', '_')}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(format_mot_row(f + shift[f], tid, xyxy, s) for f, tid, xyxy, s in rows))
+        files[name] = path
+    return find_sequences(folder)[0], files
+
+
+def revival_precision(seq: Sequence, clips: list[range], rows: Rows) -> dict[str, int]:
+    """Revivals across cuts checked against the ground truth (see the module docstring)."""
+    gt = read_mot_rows(seq.info.root / "gt" / "gt.txt")
+    clip_of = {number: k for k, clip in enumerate(clips) for number in clip}
+    votes: dict[tuple[int, int], Counter] = {}
+    by_frame: dict[int, list[tuple[int, np.ndarray]]] = {}
+    for f, tid, xyxy, _ in rows:
+        by_frame.setdefault(f, []).append((tid, np.asarray(xyxy)))
+    for f, objs in by_frame.items():
+        truth = gt[gt[:, 0] == f]
+        if not len(truth):
+            continue
+        boxes = np.stack([b for _, b in objs])
+        iou = iou_matrix(boxes, tlwh_to_xyxy(truth[:, GT_TLWH]))
+        for i, j in linear_assignment(1.0 - iou, 1.0 - MIN_IOU).pairs:
+            votes.setdefault((clip_of[f], objs[i][0]), Counter())[int(truth[j, GT_ID_COLUMN])] += 1
+    person = {key: c.most_common(1)[0][0] for key, c in votes.items()}
+    first_clip: dict[int, int] = {}
+    for clip, tid in sorted(person):
+        first_clip.setdefault(tid, clip)
+    revivals = [(clip, tid) for clip, tid in person if clip > first_clip[tid]]
+    correct = sum(person[(clip, tid)] == person[(first_clip[tid], tid)] for clip, tid in revivals)
+    people_by_clip = [{p for (c, _), p in person.items() if c == k} for k in range(len(clips))]
+    returning = sum(len(people_by_clip[k] & set().union(*people_by_clip[:k])) for k in range(1, len(clips)))
+    return {"revivals": len(revivals), "correct": int(correct), "returning_people": returning}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", nargs="+", required=True, help="MOTChallenge sequence folders with images")
+    p.add_argument("--detections", choices=("detector", "public"), default="detector")
+    p.add_argument("--clips", type=int, default=3, help="clips per sequence (2-3)")
+    p.add_argument("--gaps", type=float, nargs="+", default=[5.0, 15.0], help="seconds between clips (cycled)")
+    p.add_argument("--peers", nargs="*", choices=list(PEERS), default=list(PEERS))
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override")
+    p.add_argument("--config", help="YAML config")
+    p.add_argument("--out", type=Path, help="write the tables as JSON here")
+    args = p.parse_args(argv)
+    cfg = load_config(args.config, overrides=["device=cpu", *args.set])
+    source = "detector" if args.detections == "detector" else "public"
+    report: dict[str, dict] = {}
+    for data in args.data:
+        seq = find_sequences(data)[0]
+        inputs = load_inputs(seq, source, cfg, None)
+        fps = seq.info.frame_rate
+        clips = clip_ranges(seq.num_frames, args.clips)
+        gap_frames = [round(args.gaps[k % len(args.gaps)] * fps) for k in range(len(clips) - 1)]
+        results = {
+            WITH_GALLERY: run_ours(cfg, inputs.frames, clips, fps, gallery=True),
+            NO_GALLERY: run_ours(cfg, inputs.frames, clips, fps, gallery=False),
+            **{name: run_peer(name, inputs.frames, clips, fps) for name in args.peers},
+            WHOLE: run_ours(cfg, inputs.frames, [range(1, seq.num_frames + 1)], fps, gallery=False),
+        }
+        with tempfile.TemporaryDirectory() as tmp:
+            cut = {name: rows for name, rows in results.items() if name != WHOLE}
+            joined, files = write_concatenation(seq, clips, gap_frames, cut, Path(tmp))
+            scores = {name: score_results([joined], {joined.name: path})[joined.name] for name, path in files.items()}
+        whole = score_results([seq], _written(results[WHOLE], seq))[seq.name]
+        scores[WHOLE] = whole
+        revival = revival_precision(seq, clips, results[WITH_GALLERY])
+        report[seq.name] = {
+            "clips": [[c.start, c.stop - 1] for c in clips],
+            "gap_seconds": [g / fps for g in gap_frames],
+            "appearance": inputs.appearance,
+            "scores": scores,
+            "revival": revival,
+        }
+        print(f"\n{seq.name}: {len(clips)} clips {report[seq.name]['clips']}, gaps {gap_frames} frames at {fps:g} fps")
+        print(f"{'tracker':<28} {'IDF1':>6} {'HOTA':>6} {'AssA':>6} {'MOTA':>6} {'IDSW':>5}")
+        for name, s in scores.items():
+            print(f"{name:<28} {s['IDF1']:>6.1f} {s['HOTA']:>6.1f} {s['AssA']:>6.1f} {s['MOTA']:>6.1f} {s['IDSW']:>5}")
+        print(
+            f"gallery revivals across cuts: {revival['correct']}/{revival['revivals']} right "
+            f"({revival['returning_people']} people seen again after a cut)"
+        )
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+def _written(rows: Rows, seq: Sequence) -> dict[str, Path]:
+    path = Path(tempfile.mkdtemp(prefix="cross_clip_")) / f"{seq.name}.txt"
+    path.write_text("".join(format_mot_row(f, tid, xyxy, s) for f, tid, xyxy, s in rows))
+    return {seq.name: path}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

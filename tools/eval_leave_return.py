@@ -1,0 +1,71 @@
+"""The leave-and-return world: people who leave for 10-60 s and come back elsewhere; do they keep their ID?
+
+    python tools/eval_leave_return.py                 # seeds 0-4, 8 people x 3 visits, D=512, 10 fps
+    python tools/eval_leave_return.py --seeds 0 1 2 --same 0.8
+
+Each seed is a new world (`tracker.testing.leave_and_return_world`); embeddings are ReID-like (two people
+~0.45 cosine, two looks of one person ~`--same`). Reported per seed, with the gallery and without it:
+reappearances (visits after a person's first), kept (shown under the ID the person had before), revival
+precision (revived IDs that went to the right person), frames where two people in view shared an ID.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from tracker import Tracker, load_config
+from tracker.gallery import Gallery
+from tracker.testing import (
+    ReappearanceScores,
+    leave_and_return_world,
+    noise_for_similarity,
+    reid_like_identities,
+    render,
+    score_reappearances,
+)
+
+
+def run(seed: int, gallery: bool, people: int, dim: int, same: float, fps: float) -> ReappearanceScores:
+    walkers, visits, frames = leave_and_return_world(people=people, frame_rate=fps, seed=seed)
+    identities = reid_like_identities(people, dim, seed=seed)
+    noise = noise_for_similarity(same, dim)
+    rng = np.random.default_rng(seed + 100)
+    cfg = load_config(overrides=["device=cpu"])
+    tracker = Tracker(cfg, frame_rate=fps, gallery=Gallery(cfg.gallery) if gallery else None)
+    shown = []
+    for f in range(frames):
+        det = render(walkers, f, identities, noise, rng)
+        out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+        shown.append({int(det.identities[o.detection_index]): o.global_id if gallery else o.track_id for o in out})
+    return score_reappearances(visits, shown)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    p.add_argument("--people", type=int, default=8)
+    p.add_argument("--dim", type=int, default=512)
+    p.add_argument("--same", type=float, default=0.85, help="cosine of two looks of one person")
+    p.add_argument("--fps", type=float, default=10.0)
+    args = p.parse_args()
+    print(f"{'seed':>4} {'gallery':>8} {'returns':>7} {'kept':>5} {'recall':>7} {'precision':>9} {'shared':>6}")
+    totals = {True: [0, 0, 0], False: [0, 0, 0]}
+    for seed in args.seeds:
+        for gallery in (True, False):
+            s = run(seed, gallery, args.people, args.dim, args.same, args.fps)
+            counts = (s.reappearances, s.kept, s.revivals)
+            totals[gallery] = [a + b for a, b in zip(totals[gallery], counts, strict=True)]
+            print(
+                f"{seed:>4} {'yes' if gallery else 'no':>8} {s.reappearances:>7} {s.kept:>5} {s.recall:>7.3f} "
+                f"{s.precision:>9.3f} {s.shared_frames:>6}",
+                flush=True,
+            )
+    for gallery, (returns, kept, revivals) in totals.items():
+        precision = kept / revivals if revivals else 1.0
+        print(f" all {'yes' if gallery else 'no':>8} {returns:>7} {kept:>5} {kept / returns:>7.3f} {precision:>9.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,269 @@
+"""Online calibration of appearance bounds from two FIFO queues of similarities, one per video.
+
+A fixed cosine threshold cannot separate identities on every camera: the same OSNet model gives different
+people a 99th-percentile similarity of 0.75 on one sequence and 0.80 on another, while the same person sits at
+0.81 and 0.73. The tracker measures both distributions itself, under its own camera and model:
+
+- negatives: two tracks confirmed and matched in the same frame are certainly two people, so the bank of one
+  against the other's detection is a different-identity similarity (the idea of MoCo's queue of negatives and
+  of cross-batch memory, XBM: recent samples stay valid because the model and the scene drift slowly);
+- positives: a track's new look against its own bank, before it is pushed.
+
+Both are aggregated exactly as the decisions aggregate (`appearance.aggregation` over the bank), so a quantile
+of the negatives is directly a bound on the quantity stage 1 and stage 4 compare. Each queue is a fixed-size
+ring buffer (`appearance.calibration_capacity`); one frame adds at most `calibration_per_frame` samples to each
+(a seeded random subset), so one crowded frame cannot dominate.
+
+Bounds (online mode, once `calibration_min_samples` negatives are held; the fixed thresholds before that and
+in `fixed` mode, and always as a floor):
+
+    bound(kind) = max(fixed_threshold(kind), quantile(negatives, q(kind)) + calibration_margin)
+
+with kind "match" (stage 1 appearance gate), "reid" (stage 4) and "gallery" (the strictest, for identities
+searched in a persistent gallery). `revival_bound(seconds_lost)` adds evidence that grows with the time a track
+has been lost; `lost_match_bound(seconds_lost)` is stage 1's gate for a lost track, which rises from the "match"
+bound to the revival bound over `revival_ramp_seconds` (a track lost for long and taken back by motion and
+appearance is a revival too; one missed for a frame or two is not).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tracker.config import TrackerConfig
+
+__all__ = ["BOUND_KINDS", "Calibration", "SimilarityQueue"]
+
+log = logging.getLogger(__name__)
+
+BOUND_KINDS = ("match", "reid", "gallery")
+"""The bounds a `Calibration` gives: stage 1 gate of lost tracks, stage 4 revival, gallery search."""
+_SEED = 0  # the per-frame subsampling is seeded: a run is reproducible
+_LOG_EVERY = 1000  # log the bounds each time this many new negatives have come in
+_SUMMARY_QUANTILES = (0.05, 0.5, 0.95, 0.99)  # quantiles of each queue reported in the summary
+
+
+class SimilarityQueue:
+    """A fixed-size FIFO of similarities (a ring buffer; the oldest drop out).
+
+    Args:
+        capacity: most similarities held.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1, got {capacity}")
+        self._data = np.zeros(int(capacity), dtype=np.float64)
+        self._write = 0
+        self._count = 0
+        self.total = 0  # similarities ever pushed
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def capacity(self) -> int:
+        return len(self._data)
+
+    def push(self, values: np.ndarray) -> None:
+        """Append (M,) finite similarities, oldest first."""
+        values = np.asarray(values, dtype=np.float64).ravel()
+        values = values[np.isfinite(values)][-self.capacity :]
+        m = len(values)
+        if m == 0:
+            return
+        pos = (self._write + np.arange(m)) % self.capacity
+        self._data[pos] = values
+        self._write = int((self._write + m) % self.capacity)
+        self._count = min(self._count + m, self.capacity)
+        self.total += m
+
+    def values(self) -> np.ndarray:
+        """(len,) the similarities held (unordered)."""
+        return self._data[: self._count].copy()
+
+    def quantile(self, q: float) -> float:
+        """The q-quantile of the held similarities (linear interpolation); NaN when empty."""
+        if self._count == 0:
+            return float("nan")
+        return float(np.quantile(self._data[: self._count], q))
+
+
+@dataclass(frozen=True)
+class _Settings:
+    online: bool
+    min_samples: int
+    per_frame: int
+    margin: float
+    evidence_per_second: float
+    ramp_seconds: float
+    fixed: dict[str, float]
+    quantiles: dict[str, float]
+
+
+class Calibration:
+    """The two similarity queues of one video and the appearance bounds they give.
+
+    Args:
+        config: the tracker config (reads `appearance.calibration*`, the quantiles, and the fixed thresholds
+            `appearance.match_threshold` and `association.reid_threshold`, which stay as floors).
+
+    `core.py` feeds it (`add_negatives`, `add_positives`) and asks it (`bound`, `revival_bound`); it never
+    computes a threshold itself.
+    """
+
+    def __init__(self, config: TrackerConfig) -> None:
+        app, assoc = config.appearance, config.association
+        self._settings = _Settings(
+            online=app.calibration == "online",
+            min_samples=app.calibration_min_samples,
+            per_frame=app.calibration_per_frame,
+            margin=app.calibration_margin,
+            evidence_per_second=app.reid_evidence_per_second,
+            ramp_seconds=app.revival_ramp_seconds,
+            fixed={"match": app.match_threshold, "reid": assoc.reid_threshold, "gallery": assoc.reid_threshold},
+            quantiles={"match": app.match_quantile, "reid": app.reid_quantile, "gallery": app.gallery_quantile},
+        )
+        self.negatives = SimilarityQueue(app.calibration_capacity)
+        self.positives = SimilarityQueue(app.calibration_capacity)
+        self._rng = np.random.default_rng(_SEED)
+        self._bounds: dict[str, float] | None = None  # cached until a queue changes
+        self._logged_at = 0
+
+    def reset(self) -> None:
+        """Empty both queues (a new video)."""
+        capacity = self.negatives.capacity
+        self.negatives, self.positives = SimilarityQueue(capacity), SimilarityQueue(capacity)
+        self._rng = np.random.default_rng(_SEED)
+        self._bounds = None
+        self._logged_at = 0
+
+    # ------------------------------------------------------------------------------------------ feeding
+    @property
+    def wants_samples(self) -> bool:
+        """False in `fixed` mode: the core need not collect anything."""
+        return self._settings.online
+
+    def add_negatives(self, similarities: np.ndarray) -> None:
+        """Different-identity similarities seen this frame (at most `calibration_per_frame` are kept)."""
+        self._add(self.negatives, similarities)
+        if self.negatives.total - self._logged_at >= _LOG_EVERY:
+            self._logged_at = self.negatives.total
+            log.info("calibrated appearance bounds: %s", self._format(self.bounds()))
+
+    def add_positives(self, similarities: np.ndarray) -> None:
+        """Same-identity similarities seen this frame (at most `calibration_per_frame` are kept)."""
+        self._add(self.positives, similarities)
+
+    def _add(self, queue: SimilarityQueue, similarities: np.ndarray) -> None:
+        if not self._settings.online:
+            return
+        values = np.asarray(similarities, dtype=np.float64).ravel()
+        values = values[np.isfinite(values)]
+        if len(values) > self._settings.per_frame:
+            values = self._rng.choice(values, self._settings.per_frame, replace=False)
+        if len(values):
+            queue.push(values)
+            self._bounds = None
+
+    # ------------------------------------------------------------------------------------------ asking
+    @property
+    def calibrated(self) -> bool:
+        """True once the bounds come from the queues (online mode and enough negatives)."""
+        return self._settings.online and len(self.negatives) >= self._settings.min_samples
+
+    def bounds(self) -> dict[str, float]:
+        """{kind: bound} for every kind of BOUND_KINDS (cosine similarity; a pair must reach it)."""
+        if self._bounds is None:
+            s = self._settings
+            if self.calibrated:
+                self._bounds = {
+                    k: max(s.fixed[k], self.negatives.quantile(s.quantiles[k]) + s.margin) for k in BOUND_KINDS
+                }
+            else:
+                self._bounds = dict(s.fixed)
+        return self._bounds
+
+    def bound(self, kind: str) -> float:
+        """The similarity a pair must reach for decision `kind`.
+
+        Args:
+            kind: "match" (stage 1 appearance gate of a lost track), "reid" (stage 4 revival, before any time
+                term) or "gallery" (an identity from a persistent gallery: the strictest quantile).
+        Raises:
+            ValueError: unknown kind.
+        """
+        if kind not in BOUND_KINDS:
+            raise ValueError(f"unknown bound kind {kind!r}; expected one of {', '.join(BOUND_KINDS)}")
+        return self.bounds()[kind]
+
+    def revival_bound(self, seconds_lost: np.ndarray | float) -> np.ndarray:
+        """Stage 4 bound for tracks lost this long: evidence grows with time lost.
+
+        Args:
+            seconds_lost: (T,) or scalar, time since each track was last matched.
+        Returns:
+            (T,) (or 0-d) bounds: `bound("reid")`, plus `reid_evidence_per_second` per second once calibrated
+            (in `fixed` mode the constant `association.reid_threshold`, today's behaviour).
+        """
+        seconds = np.asarray(seconds_lost, dtype=np.float64)
+        growth = self._settings.evidence_per_second if self._settings.online else 0.0
+        return self.bound("reid") + growth * seconds
+
+    def lost_match_bound(self, seconds_lost: np.ndarray | float) -> np.ndarray:
+        """Stage 1 appearance gate of lost tracks (motion already agrees): from `bound("match")` at 0 s to
+        `revival_bound` at `revival_ramp_seconds` and beyond, linearly. Before calibration (and in `fixed`
+        mode) the constant `appearance.match_threshold`.
+
+        Args:
+            seconds_lost: (T,) or scalar time since each track was last matched.
+        Returns:
+            (T,) (or 0-d) bounds.
+        """
+        seconds = np.asarray(seconds_lost, dtype=np.float64)
+        match = self.bound("match")
+        if not self.calibrated:
+            return np.full(seconds.shape, match)
+        ramp = self._settings.ramp_seconds
+        weight = np.clip(seconds / ramp, 0.0, 1.0) if ramp > 0 else np.ones(seconds.shape)
+        return match + (self.revival_bound(seconds) - match) * weight
+
+    def subsample(self, count: int) -> np.ndarray:
+        """(<= calibration_per_frame,) sorted random positions out of `count` candidate pairs (seeded)."""
+        if count <= self._settings.per_frame:
+            return np.arange(count)
+        return np.sort(self._rng.choice(count, self._settings.per_frame, replace=False))
+
+    # ------------------------------------------------------------------------------------------ reporting
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready: mode, whether calibrated, the bounds, and sample counts and quantiles of each queue."""
+
+        def describe(queue: SimilarityQueue) -> dict[str, Any]:
+            return {
+                "held": len(queue),
+                "seen": queue.total,
+                "quantiles": {f"{q:g}": round(queue.quantile(q), 4) for q in _SUMMARY_QUANTILES if len(queue)},
+            }
+
+        return {
+            "mode": "online" if self._settings.online else "fixed",
+            "calibrated": self.calibrated,
+            "bounds": {k: round(v, 4) for k, v in self.bounds().items()},
+            "negatives": describe(self.negatives),
+            "positives": describe(self.positives),
+        }
+
+    def describe(self) -> str:
+        """One line for logs and the CLI summary."""
+        state = "calibrated" if self.calibrated else f"fixed ({len(self.negatives)} negatives so far)"
+        if not self._settings.online:
+            state = "fixed (calibration off)"
+        return f"appearance bounds {state}: {self._format(self.bounds())}"
+
+    @staticmethod
+    def _format(bounds: dict[str, float]) -> str:
+        return ", ".join(f"{k} {v:.3f}" for k, v in bounds.items())

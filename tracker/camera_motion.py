@@ -1,0 +1,264 @@
+"""Camera-motion compensation (CMC): the global motion between consecutive frames, and its use on track states.
+
+`CameraMotionEstimator` estimates a 2x3 affine (rotation, uniform scale and shift: OpenCV's "partial
+affine") taking pixels of the previous frame to pixels of the current one, on a gray copy of the frame
+downscaled to `motion.camera_image_width`, with the detected boxes masked out so people walking do not count
+as camera motion. Methods (all OpenCV; the idea and the names follow BoT-SORT's GMC, Aharon et al. 2022):
+- `sparse_flow`: Shi-Tomasi corners (`goodFeaturesToTrack`) followed by pyramidal Lucas-Kanade
+  (`calcOpticalFlowPyrLK`), then `estimateAffinePartial2D` with RANSAC;
+- `orb`: ORB keypoints matched by a brute-force Hamming matcher with cross-check, then the same RANSAC fit;
+- `ecc`: enhanced correlation coefficient maximisation (`findTransformECC`, Evangelidis & Psarakis 2008) of
+  an affine warp.
+A failed estimate (too few points or inliers, a fit that does not converge or is implausible, such as a
+scene cut) gives the identity and is counted in `failures`.
+
+`warp_states` applies a 2x3 affine or a 3x3 homography to Kalman states (cx, cy, w, h and their velocities)
+and covariances of all tracks at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from tracker.config import MotionConfig
+
+__all__ = ["METHODS", "CameraMotionEstimator", "as_homography", "warp_boxes_xywh", "warp_states"]
+
+log = logging.getLogger(__name__)
+
+METHODS = ("none", "sparse_flow", "orb", "ecc")
+"""Values of `motion.camera_compensation`."""
+IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+_CORNER_QUALITY = 0.01  # goodFeaturesToTrack: corners at least this fraction of the strongest one
+_CORNER_MIN_DISTANCE_PX = 5  # goodFeaturesToTrack: minimum distance between corners, downscaled pixels
+_CORNER_BLOCK_SIZE = 3  # goodFeaturesToTrack: neighbourhood of the corner measure
+_LK_WINDOW_PX = 15  # Lucas-Kanade window side, downscaled pixels
+_LK_LEVELS = 3  # Lucas-Kanade pyramid levels above the base image
+_ORB_FAST_THRESHOLD = 10  # ORB: FAST corner threshold (lower than OpenCV's 20: downscaled frames are soft)
+_ECC_ITERATIONS = 50  # findTransformECC: maximum iterations
+_ECC_EPSILON = 1e-4  # findTransformECC: stop when the correlation changes less than this
+_ECC_GAUSS_FILTER = 3  # findTransformECC: Gaussian blur before the fit
+_ECC_MIN_CORRELATION = 0.5  # findTransformECC: a lower final correlation means another scene (a cut): identity
+_RANSAC_CONFIDENCE = 0.99  # estimateAffinePartial2D: RANSAC confidence
+_RANSAC_ITERATIONS = 500  # estimateAffinePartial2D: maximum RANSAC iterations
+_MAX_SCALE_CHANGE = 0.2  # |scale - 1| above this between two frames is implausible: identity
+_MAX_SHIFT_FRACTION = 0.25  # a shift larger than this fraction of the frame width is implausible: identity
+_MASK_VALUE = 255
+_MIN_IMAGE_SIDE_PX = 16
+
+
+def as_homography(transform: np.ndarray) -> np.ndarray:
+    """A (2, 3) affine or (3, 3) homography as a (3, 3) homography.
+
+    Raises:
+        ValueError: another shape, or non-finite values.
+    """
+    a = np.asarray(transform, dtype=np.float64)
+    if a.shape == (2, 3):
+        a = np.vstack([a, [0.0, 0.0, 1.0]])
+    if a.shape != (3, 3) or not np.isfinite(a).all():
+        raise ValueError(f"camera_motion must be a finite (2, 3) affine or (3, 3) homography, got shape {a.shape}")
+    return a
+
+
+def _jacobians(h: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mapped points (T, 2) and the local 2x2 Jacobians (T, 2, 2) of homography `h` at `points` (T, 2)."""
+    ones = np.ones((len(points), 1))
+    mapped = np.concatenate([points, ones], axis=1) @ h.T  # (T, 3)
+    w = mapped[:, 2:3]
+    uv = mapped[:, :2] / w
+    # d(u, v)/d(x, y) = (H[:2, :2] - (u, v) outer H[2, :2]) / w
+    jac = (h[None, :2, :2] - uv[:, :, None] * h[None, 2:3, :2]) / w[:, :, None]
+    return uv, jac
+
+
+def _state_maps(h: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-track linear maps M (T, 8, 8) and the new centres (T, 2) for states centred at `xy` (T, 2)."""
+    uv, jac = _jacobians(h, xy)
+    scale = np.sqrt(np.abs(np.linalg.det(jac)))  # boxes keep their aspect: w and h scale alike
+    m = np.zeros((len(xy), 8, 8))
+    m[:, 0:2, 0:2] = jac
+    m[:, 4:6, 4:6] = jac
+    for i in (2, 3, 6, 7):
+        m[:, i, i] = scale
+    return m, uv
+
+
+def warp_states(mean: np.ndarray, covariance: np.ndarray, transform: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Move Kalman states (T, 8) [cx, cy, w, h, vcx, vcy, vw, vh] and covariances (T, 8, 8) by the camera motion.
+
+    Centres go through `transform` (previous-frame pixels -> current-frame pixels, (2, 3) or (3, 3));
+    velocities through its local linear part; widths, heights and their rates by its local scale
+    sqrt(|det J|). Covariances become M P M^T. One batched operation for all tracks (BoT-SORT's
+    `multi_gmc`, with a uniform size scale instead of rotating w and h).
+    """
+    if len(mean) == 0:
+        return mean, covariance
+    h = as_homography(transform)
+    m, uv = _state_maps(h, mean[:, :2])
+    new_mean = np.einsum("tij,tj->ti", m, mean)
+    new_mean[:, :2] = uv
+    return new_mean, m @ covariance @ m.transpose(0, 2, 1)
+
+
+def warp_boxes_xywh(boxes_xywh: np.ndarray, transform: np.ndarray) -> np.ndarray:
+    """(T, 4) xywh boxes moved like the states of `warp_states` (centre mapped, size scaled)."""
+    boxes = np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4)
+    if not len(boxes):
+        return boxes
+    uv, jac = _jacobians(as_homography(transform), boxes[:, :2])
+    scale = np.sqrt(np.abs(np.linalg.det(jac)))
+    return np.concatenate([uv, boxes[:, 2:] * scale[:, None]], axis=1)
+
+
+@dataclass
+class CameraMotionEstimator:
+    """Estimates the camera motion between consecutive frames (see the module docstring).
+
+    Call `estimate(frame, boxes_xyxy)` once per frame, in order. The first frame, and every failed estimate,
+    give the identity. `estimates` counts calls after the first frame, `failures` those that fell back.
+    """
+
+    config: MotionConfig
+    estimates: int = 0
+    failures: int = 0
+    _previous: np.ndarray | None = field(default=None, repr=False)
+    _previous_mask: np.ndarray | None = field(default=None, repr=False)
+    _scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.config.camera_compensation not in METHODS[1:]:
+            raise ValueError(f"no camera-motion estimator for camera_compensation={self.config.camera_compensation}")
+
+    def reset(self) -> None:
+        """Forget the previous frame (a new video)."""
+        self._previous, self._previous_mask = None, None
+        self.estimates = self.failures = 0
+
+    def estimate(self, frame: np.ndarray, boxes_xyxy: np.ndarray | None = None) -> np.ndarray:
+        """(2, 3) affine from the previous frame's pixels to this frame's (the identity on the first frame or
+        when the estimate fails).
+
+        Args:
+            frame: HxWx3 uint8 BGR (or HxW gray) image, full resolution.
+            boxes_xyxy: (N, 4) detections of this frame in full-resolution pixels, masked out of the features.
+        """
+        gray, scale = self._downscaled_gray(frame)
+        mask = self._mask(gray.shape, boxes_xyxy, scale)
+        previous, previous_mask = self._previous, self._previous_mask
+        self._previous, self._previous_mask, self._scale = gray, mask, scale
+        if previous is None or previous.shape != gray.shape:
+            return IDENTITY.copy()
+        self.estimates += 1
+        small = self._fit(previous, previous_mask, gray, mask)
+        if small is None or not self._plausible(small, gray.shape[1]):
+            self.failures += 1
+            return IDENTITY.copy()
+        affine = small.copy()
+        affine[:, 2] /= scale  # same rotation and scale at full resolution; the shift grows with the image
+        return affine
+
+    # ------------------------------------------------------------------------------------------ steps
+    def _downscaled_gray(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
+        if frame.ndim == 3:
+            frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        height, width = frame.shape[:2]
+        scale = min(1.0, self.config.camera_image_width / width)
+        if scale < 1.0:
+            size = (max(_MIN_IMAGE_SIDE_PX, round(width * scale)), max(_MIN_IMAGE_SIDE_PX, round(height * scale)))
+            frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+        return frame, scale
+
+    @staticmethod
+    def _mask(shape: tuple[int, ...], boxes_xyxy: np.ndarray | None, scale: float) -> np.ndarray:
+        """uint8 mask of the downscaled frame: 255 where features may be, 0 inside the detected boxes."""
+        mask = np.full(shape[:2], _MASK_VALUE, np.uint8)
+        if boxes_xyxy is not None and len(boxes_xyxy):
+            boxes = np.round(np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4) * scale).astype(np.int64)
+            boxes = np.clip(boxes, 0, [shape[1], shape[0], shape[1], shape[0]])
+            for x1, y1, x2, y2 in boxes:
+                mask[y1:y2, x1:x2] = 0
+        return mask
+
+    def _fit(
+        self, previous: np.ndarray, previous_mask: np.ndarray, current: np.ndarray, mask: np.ndarray
+    ) -> np.ndarray | None:
+        method = self.config.camera_compensation
+        if method == "ecc":
+            return self._fit_ecc(previous, previous_mask, current)
+        if method == "sparse_flow":
+            points = self._flow_pairs(previous, previous_mask, current)
+        else:
+            points = self._orb_pairs(previous, previous_mask, current, mask)
+        if points is None or len(points[0]) < self.config.camera_min_inliers:
+            return None
+        affine, inliers = cv2.estimateAffinePartial2D(
+            points[0],
+            points[1],
+            method=cv2.RANSAC,
+            ransacReprojThreshold=self.config.camera_ransac_px,
+            maxIters=_RANSAC_ITERATIONS,
+            confidence=_RANSAC_CONFIDENCE,
+        )
+        if affine is None or inliers is None or int(inliers.sum()) < self.config.camera_min_inliers:
+            return None
+        return affine
+
+    def _flow_pairs(
+        self, previous: np.ndarray, previous_mask: np.ndarray, current: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        corners = cv2.goodFeaturesToTrack(
+            previous,
+            maxCorners=self.config.camera_max_features,
+            qualityLevel=_CORNER_QUALITY,
+            minDistance=_CORNER_MIN_DISTANCE_PX,
+            blockSize=_CORNER_BLOCK_SIZE,
+            mask=previous_mask,
+        )
+        if corners is None:
+            return None
+        moved, status, _err = cv2.calcOpticalFlowPyrLK(
+            previous, current, corners, None, winSize=(_LK_WINDOW_PX, _LK_WINDOW_PX), maxLevel=_LK_LEVELS
+        )
+        ok = status.reshape(-1) == 1
+        return corners.reshape(-1, 2)[ok], moved.reshape(-1, 2)[ok]
+
+    def _orb_pairs(
+        self, previous: np.ndarray, previous_mask: np.ndarray, current: np.ndarray, mask: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        orb = cv2.ORB_create(nfeatures=self.config.camera_max_features, fastThreshold=_ORB_FAST_THRESHOLD)
+        kp0, des0 = orb.detectAndCompute(previous, previous_mask)
+        kp1, des1 = orb.detectAndCompute(current, mask)
+        if des0 is None or des1 is None:
+            return None
+        matches = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(des0, des1)
+        if not matches:
+            return None
+        src = np.float32([kp0[m.queryIdx].pt for m in matches])
+        dst = np.float32([kp1[m.trainIdx].pt for m in matches])
+        return src, dst
+
+    def _fit_ecc(self, previous: np.ndarray, previous_mask: np.ndarray, current: np.ndarray) -> np.ndarray | None:
+        warp = np.eye(2, 3, dtype=np.float32)
+        criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, _ECC_ITERATIONS, _ECC_EPSILON)
+        try:
+            rho, warp = cv2.findTransformECC(
+                previous, current, warp, cv2.MOTION_AFFINE, criteria, previous_mask, _ECC_GAUSS_FILTER
+            )
+        except cv2.error:  # did not converge (e.g. a scene cut or a blank frame)
+            return None
+        return warp.astype(np.float64) if rho >= _ECC_MIN_CORRELATION else None
+
+    @staticmethod
+    def _plausible(affine: np.ndarray, width: int) -> bool:
+        """Rejects fits no camera makes between two frames: a big zoom step or a shift of a quarter frame."""
+        if not np.isfinite(affine).all():
+            return False
+        scale = float(np.sqrt(abs(np.linalg.det(affine[:, :2]))))
+        return (
+            abs(scale - 1.0) <= _MAX_SCALE_CHANGE and float(np.abs(affine[:, 2]).max()) <= _MAX_SHIFT_FRACTION * width
+        )

@@ -1,0 +1,133 @@
+"""BoxMOT's trackers (the optional `[peers]` extra) fed the same detections and OSNet embeddings as ours.
+
+Each runs with its BoxMOT package defaults. Peers with appearance get our embeddings (the same OSNet weights
+from ../shared, computed once in the evaluation cache) through the `embeddings` of BoxMOT's `Detections`, so
+BoxMOT never builds a ReID model of its own and never downloads anything: a peer that would need one (no
+embeddings for the sequence) is skipped instead, as are peers that need the image where the sequence lacks it.
+Deep OC-SORT's default camera-motion compensation is reported as it comes, with a row with it off beside it;
+OccluBoost also runs with its graveyard recovery (`gta_enabled`), which is off by default.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["BOXMOT_PEERS", "BoxmotPeer", "BoxmotSpec", "boxmot_available", "boxmot_version"]
+
+_ROW_COLUMNS = 6  # track_id, x1, y1, x2, y2, score
+_PACKAGE = "boxmot"
+_OSNET_DIM = 512  # embedding size of OSNet, for frames without detections before any embedding was seen
+
+
+@dataclass(frozen=True)
+class BoxmotSpec:
+    """One BoxMOT tracker and the options we change (none but where the name says).
+
+    Attributes:
+        name: BoxMOT's tracker identifier.
+        options: BoxMOT tracker options overriding its package defaults.
+        requires_embeddings: runs only with our embeddings (it would otherwise build its own ReID model).
+        uses_images: needs each frame's image (camera-motion compensation, crops or frame size).
+    """
+
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
+    requires_embeddings: bool = False
+    uses_images: bool = True
+
+
+BOXMOT_PEERS: dict[str, BoxmotSpec] = {
+    "BoxMOT-StrongSORT": BoxmotSpec("strongsort", requires_embeddings=True),
+    "BoxMOT-BoT-SORT": BoxmotSpec("botsort", requires_embeddings=True),
+    "BoxMOT-DeepOC-SORT": BoxmotSpec("deepocsort", requires_embeddings=True),
+    "BoxMOT-DeepOC-SORT-noCMC": BoxmotSpec("deepocsort", {"cmc_off": True}, requires_embeddings=True),
+    "BoxMOT-BoostTrack": BoxmotSpec("boosttrack", requires_embeddings=True),
+    "BoxMOT-HybridSORT": BoxmotSpec("hybridsort", requires_embeddings=True),
+    "BoxMOT-OccluBoost": BoxmotSpec("occluboost", requires_embeddings=True),
+    "BoxMOT-OccluBoost+GTA": BoxmotSpec("occluboost", {"gta_enabled": True}, requires_embeddings=True),
+    "BoxMOT-ByteTrack": BoxmotSpec("bytetrack", uses_images=False),
+    "BoxMOT-OC-SORT": BoxmotSpec("ocsort", uses_images=False),
+    "BoxMOT-SFSORT": BoxmotSpec("sfsort"),
+}
+"""Display name -> spec, in table order. (BoxMOT 25's SAM2MOT needs segmentation masks: not a box peer.)"""
+
+
+def boxmot_available() -> bool:
+    """True when the `boxmot` package is installed (`pip install tracker[peers]`)."""
+    return importlib.util.find_spec(_PACKAGE) is not None
+
+
+def boxmot_version() -> str:
+    import boxmot
+
+    return str(boxmot.__version__)
+
+
+class BoxmotPeer:
+    """A BoxMOT tracker behind the interface of `tracker.eval.peers.PeerTracker`."""
+
+    def __init__(self, spec: BoxmotSpec) -> None:
+        from boxmot.trackers.factory import create_tracker
+        from boxmot.trackers.specs import TrackerSpec
+
+        self.spec = spec
+        self._tracker = create_tracker(TrackerSpec(spec.name, options=tuple(sorted(spec.options.items()))))
+        self._frame = 0
+        self._dim = _OSNET_DIM  # embedding size, learnt from the first frame that has embeddings
+
+    @classmethod
+    def create(cls, name: str, frame_rate: float) -> BoxmotPeer:
+        """The peer `name` of BOXMOT_PEERS. BoxMOT's trackers count frames (package defaults, like the
+        issue's reference run), so `frame_rate` is accepted for symmetry and not used."""
+        del frame_rate
+        return cls(BOXMOT_PEERS[name])
+
+    def update(
+        self,
+        boxes_xyxy: np.ndarray,
+        scores: np.ndarray,
+        class_ids: np.ndarray,
+        embeddings: np.ndarray | None,
+        image: np.ndarray | None,
+    ) -> np.ndarray:
+        """One frame: (N, 4) boxes, (N,) scores and classes, (N, D) embeddings or None, BGR image or None.
+
+        Returns:
+            (M, 6) rows of track_id, x1, y1, x2, y2, score.
+        Raises:
+            ValueError: embeddings or the image are missing where this peer needs them (it would otherwise
+                build and download a ReID model of its own).
+        """
+        import torch
+        from boxmot.structures.detections import Detections
+        from boxmot.structures.geometry import Boxes
+
+        if self.spec.requires_embeddings and embeddings is None and len(boxes_xyxy):
+            raise ValueError(f"BoxMOT {self.spec.name} needs embeddings; none were given")
+        if self.spec.uses_images and image is None:
+            raise ValueError(f"BoxMOT {self.spec.name} needs the frame's image; none was given")
+        self._frame += 1
+        emb = None
+        if self.spec.requires_embeddings:
+            if embeddings is not None and np.ndim(embeddings) == 2 and np.shape(embeddings)[1]:
+                self._dim = int(np.shape(embeddings)[1])
+            values = np.zeros((0, self._dim)) if embeddings is None else embeddings
+            emb = torch.as_tensor(np.asarray(values, dtype=np.float32).reshape(len(boxes_xyxy), self._dim))
+        dets = Detections(
+            Boxes(torch.as_tensor(np.asarray(boxes_xyxy, dtype=np.float32).reshape(-1, 4))),
+            torch.as_tensor(np.asarray(scores, dtype=np.float32).reshape(-1)),
+            torch.as_tensor(np.asarray(class_ids, dtype=np.int64).reshape(-1)),
+            str(self._frame),
+            embeddings=emb,
+        )
+        tracks = self._tracker.update(dets, image)
+        if len(tracks) == 0:
+            return np.zeros((0, _ROW_COLUMNS))
+        boxes = tracks.geometry.values.detach().numpy().astype(np.float64)
+        ids = tracks.track_ids.detach().numpy().astype(np.float64)
+        track_scores = tracks.scores.detach().numpy().astype(np.float64)
+        return np.concatenate([ids[:, None], boxes[:, :4], track_scores[:, None]], axis=1)
