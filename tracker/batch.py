@@ -14,7 +14,6 @@ back from the tasks through a queue (`ray.util.queue.Queue` or a multiprocessing
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
@@ -62,8 +61,8 @@ class VideoTask:
         out_root: the batch folder; outputs go to `out_root/name/`.
         cfg_dict: the tracker config as a dict (`config_to_dict`).
         fingerprint: what made the outputs (source file identity, config, options, gallery), for resuming.
-        use_gallery: track with the gallery as the batch began (`gallery_bytes`, None: empty) and keep the
-            identities seen for the reduce step (`tracker.batch_link`).
+        use_gallery: track with the gallery as the batch began (handed to `run_video` once for all tasks)
+            and keep the identities seen for the reduce step (`tracker.batch_link`).
     """
 
     index: int
@@ -76,7 +75,6 @@ class VideoTask:
     max_frames: int | None = None
     make_tracker: TrackerFactory | None = None
     use_gallery: bool = False
-    gallery_bytes: bytes | None = None  # the gallery file as the batch began (None: a new gallery)
 
     @property
     def out_dir(self) -> Path:
@@ -255,17 +253,18 @@ def _default_tracker(cfg: TrackerConfig, frame_rate: float | None, gallery: Any 
     return Tracker.from_config(cfg, frame_rate=frame_rate, gallery=gallery)
 
 
-def _start_gallery(task: VideoTask, cfg: TrackerConfig) -> Any:
-    """The gallery as the batch began, private to this task (None without --gallery)."""
+def _start_gallery(task: VideoTask, cfg: TrackerConfig, start: bytes | None) -> Any:
+    """The gallery as the batch began (`start`: its file's bytes, None: empty), private to this task (None
+    without --gallery)."""
     if not task.use_gallery:
         return None
     from tracker.gallery import Gallery
 
-    if task.gallery_bytes is None:
+    if start is None:
         return Gallery(cfg.gallery)
     with tempfile.TemporaryDirectory() as folder:  # Gallery.load reads a file
         path = Path(folder) / "start.gallery"
-        path.write_bytes(task.gallery_bytes)
+        path.write_bytes(start)
         return Gallery.load(path, cfg.gallery)
 
 
@@ -284,8 +283,12 @@ def _publish(partial: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def run_video(task: VideoTask, channel: Any = None, progress_seconds: float = 0.5) -> VideoResult:
+def run_video(
+    task: VideoTask, channel: Any = None, progress_seconds: float = 0.5, start_gallery: bytes | None = None
+) -> VideoResult:
     """Track one video from its first frame to its last, in this process; the body of every batch task.
+
+    `start_gallery`: the gallery file as the batch began (with `task.use_gallery`; None: an empty gallery).
 
     Outputs appear in `task.out_dir` only when the video ends (written to `task.partial_dir`, then renamed).
     Errors of the video (missing, unreadable, bad weights, a stream that fails) come back as a "failed"
@@ -305,7 +308,9 @@ def run_video(task: VideoTask, channel: Any = None, progress_seconds: float = 0.
         cfg = parse_config(task.cfg_dict)
         source = open_source(task.source)
         progress.send("total", source.total)
-        tracker = (task.make_tracker or _default_tracker)(cfg, source.frame_rate, gallery=_start_gallery(task, cfg))
+        tracker = (task.make_tracker or _default_tracker)(
+            cfg, source.frame_rate, gallery=_start_gallery(task, cfg, start_gallery)
+        )
         tracker.core.source_name = task.name  # recorded with gallery sightings
         summary = track_source(
             tracker, source, task.partial_dir, task.save_video, show=False, progress=False,
@@ -365,7 +370,12 @@ def _failed(task: VideoTask, reason: str, attempts: int) -> VideoResult:
 
 
 def _run_ray(
-    tasks: list[VideoTask], batch: Any, monitor: _Monitor, address: str | None, gpus_per_video: float
+    tasks: list[VideoTask],
+    batch: Any,
+    monitor: _Monitor,
+    address: str | None,
+    gpus_per_video: float,
+    start_gallery: bytes | None,
 ) -> list[VideoResult]:
     from tracker.ray_engine import ray_session
 
@@ -376,7 +386,8 @@ def _run_ray(
         remote = ray.remote(run_video).options(
             num_cpus=THREADS_PER_VIDEO, num_gpus=gpus_per_video, max_retries=batch.max_retries, retry_exceptions=False
         )
-        refs = {remote.remote(t, channel, batch.progress_seconds): t for t in tasks}
+        start = ray.put(start_gallery)  # one copy in the object store for all tasks
+        refs = {remote.remote(t, channel, batch.progress_seconds, start): t for t in tasks}
         pending, results = list(refs), []
         try:
             while pending:
@@ -400,7 +411,9 @@ def _run_ray(
     return results
 
 
-def _run_local(tasks: list[VideoTask], batch: Any, monitor: _Monitor, workers: int) -> list[VideoResult]:
+def _run_local(
+    tasks: list[VideoTask], batch: Any, monitor: _Monitor, workers: int, start_gallery: bytes | None
+) -> list[VideoResult]:
     """The same task function in `workers` spawned processes that take videos from a queue. A process that
     dies in a video is replaced, and the video is run again, up to `batch.max_retries` times, as Ray does."""
     context = multiprocessing.get_context("spawn")  # a fork after torch started its thread pools can deadlock
@@ -411,7 +424,9 @@ def _run_local(tasks: list[VideoTask], batch: Any, monitor: _Monitor, workers: i
     count = min(workers, len(tasks))
 
     def start() -> Any:
-        process = context.Process(target=_local_worker, args=(todo, channel, batch.progress_seconds), daemon=True)
+        process = context.Process(
+            target=_local_worker, args=(todo, channel, batch.progress_seconds, start_gallery), daemon=True
+        )
         with _child_threads(THREADS_PER_VIDEO):
             process.start()
         return process
@@ -470,13 +485,13 @@ def _child_threads(threads: int) -> Iterator[None]:
             os.environ[OMP_THREADS_ENV] = before
 
 
-def _local_worker(todo: Any, channel: Any, progress_seconds: float) -> None:
+def _local_worker(todo: Any, channel: Any, progress_seconds: float, start_gallery: bytes | None) -> None:
     """A local engine process: tracks videos from `todo` until it gets None."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it stops the processes
     while (task := todo.get()) is not None:
-        channel.put((task.index, "result", run_video(task, channel, progress_seconds)))
+        channel.put((task.index, "result", run_video(task, channel, progress_seconds, start_gallery)))
 
 
 # ------------------------------------------------------------------------------------------------ the batch
@@ -514,18 +529,21 @@ def _make_tasks(
     max_frames: int | None,
     factory: Any,
     gallery: Path | None,
+    start: bytes | None,
 ) -> list[VideoTask]:
     cfg_dict = config_to_dict(cfg)
     tracking = {k: v for k, v in cfg_dict.items() if k != "batch"}  # how a batch runs does not change outputs
-    start = gallery.read_bytes() if gallery is not None and gallery.exists() else None
     start_digest = None if start is None else hashlib.sha256(start).hexdigest()
     tasks = []
     for index, (source, name) in enumerate(zip(sources, _names(sources), strict=True)):
         identity = {"source": _file_identity(str(source)), "config": tracking, "video": save_video, "max": max_frames}
         identity["gallery"] = [gallery is not None, start_digest]
         digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
-        video = VideoTask(index, str(source), name, out, cfg_dict, digest, save_video, max_frames, factory)
-        tasks.append(dataclasses.replace(video, use_gallery=gallery is not None, gallery_bytes=start))
+        tasks.append(
+            VideoTask(
+                index, str(source), name, out, cfg_dict, digest, save_video, max_frames, factory, gallery is not None
+            )
+        )
     return tasks
 
 
@@ -595,7 +613,8 @@ def track_many(
         _check_gallery(gallery_path, cfg)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tasks = _make_tasks([str(s) for s in sources], cfg, out, save_video, max_frames, make_tracker, gallery_path)
+    start = gallery_path.read_bytes() if gallery_path is not None and gallery_path.exists() else None
+    tasks = _make_tasks([str(s) for s in sources], cfg, out, save_video, max_frames, make_tracker, gallery_path, start)
     started = time.perf_counter()
     reused = {t.index: r for t in tasks if (r := _reused(t)) is not None}
     todo = [t for t in tasks if t.index not in reused]
@@ -604,9 +623,9 @@ def track_many(
         if not todo:
             results = []
         elif engine == "ray":
-            results = _run_ray(todo, cfg.batch, monitor, address, gpus_per_video)
+            results = _run_ray(todo, cfg.batch, monitor, address, gpus_per_video, start)
         else:
-            results = _run_local(todo, cfg.batch, monitor, workers or os.cpu_count() or 1)
+            results = _run_local(todo, cfg.batch, monitor, workers or os.cpu_count() or 1, start)
     finally:
         monitor.close()
     by_index = reused | {r.index: r for r in results}
