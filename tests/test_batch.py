@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shutil
 import signal
 import threading
 import time
@@ -72,6 +73,7 @@ def ray_cluster(tmp_path_factory):
     )
     yield ray
     ray.shutdown()
+    shutil.rmtree(temp, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
