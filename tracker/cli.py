@@ -4,6 +4,7 @@ track SOURCE [SOURCE ...] [--gallery FILE] [--config FILE] [--set KEY=VALUE ...]
 track eval ...      MOTChallenge scores (tracker.eval.cli)
 track compare ...   side by side with other trackers on the same detections
 track gallery ls|rm|prune FILE ...   inspect and edit an identity gallery
+track batch ...     many videos at once, one task per video, on Ray or local processes (tracker.batch)
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ __all__ = ["main"]
 EXIT_OK = 0
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_SOME_FAILED = 1  # track batch: some videos failed, the others finished
 _FFMPEG_QUIET = "-8"  # AV_LOG_QUIET: our one-line errors, not FFmpeg's chatter
-_SUBCOMMANDS = ("eval", "compare", "gallery")
+_SUBCOMMANDS = ("eval", "compare", "gallery", "batch")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,6 +57,60 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument("--verbose", action="store_true", help="log library messages (and tracebacks of errors)")
     return p
+
+
+def _batch_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="track batch",
+        description="Track many videos at once, one task per video (Ray or local processes). Each video's "
+        "outputs (the files `track` writes) appear in OUT/<name>/ when it ends; a re-run resumes.",
+    )
+    p.add_argument("sources", nargs="+", metavar="SOURCE", help="videos (or anything `track` accepts), one per task")
+    p.add_argument("--out", type=Path, required=True, help="batch folder: OUT/<name>/ per video")
+    p.add_argument("--engine", choices=["local", "ray"], default="local", help="local processes or Ray tasks")
+    p.add_argument("--address", help="Ray cluster to join (e.g. auto, ray://head:10001); default: a local Ray")
+    p.add_argument("--gpus-per-video", type=float, default=0.0, metavar="F", help="GPU share per Ray task (0.25)")
+    p.add_argument("--workers", type=_positive_int, metavar="N", help="local engine: processes (default: cores)")
+    p.add_argument("--gallery", type=Path, metavar="FILE", help="one set of identities: linked into FILE at the end")
+    p.add_argument("--config", help="YAML config (default: built-in defaults, as in configs/default.yaml)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
+    p.add_argument("--save-video", action=argparse.BooleanOptionalAction, default=True, help="annotated mp4s")
+    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (same as --set device=...)")
+    p.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop each video after N frames")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument("--verbose", action="store_true", help="log library messages (and tracebacks of errors)")
+    return p
+
+
+def _batch(argv: list[str]) -> int:
+    args = _batch_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s"
+    )
+    from tracker.batch import track_many
+    from tracker.config import ConfigError
+    from tracker.run import load_run_config
+
+    overrides = list(args.set) + ([f"device={args.device}"] if args.device else [])
+    try:
+        cfg, note = load_run_config(args.config, overrides)
+        if note:
+            print(f"track batch: note: {note}", file=sys.stderr)
+        summary = track_many(
+            args.sources, cfg, args.out, engine=args.engine, address=args.address, gpus_per_video=args.gpus_per_video,
+            workers=args.workers, save_video=args.save_video, max_frames=args.max_frames, progress=not args.quiet,
+            gallery=args.gallery,
+        )  # fmt: skip
+    except (ConfigError, FileNotFoundError, PermissionError, ValueError, OSError, ImportError) as exc:
+        logging.getLogger("tracker.cli").info("error details", exc_info=True)  # --verbose only
+        print(f"track batch: error: {' '.join(str(exc).split()) or type(exc).__name__}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print(f"track batch: interrupted; finished videos are kept in {args.out}; re-run to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if not args.quiet:
+        print(summary.describe())
+    return EXIT_SOME_FAILED if summary.failed else EXIT_OK
 
 
 def _positive_int(text: str) -> int:
@@ -191,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "gallery":
         return _gallery(argv[1:])
+    if argv and argv[0] == "batch":
+        return _batch(argv[1:])
     if argv and argv[0] in _SUBCOMMANDS:
         from tracker.eval.cli import compare_main, eval_main
 

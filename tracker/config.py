@@ -21,6 +21,7 @@ import yaml
 __all__ = [
     "AppearanceConfig",
     "AssociationConfig",
+    "BatchConfig",
     "ClassConfig",
     "ConfigError",
     "DetectorConfig",
@@ -231,6 +232,14 @@ class GalleryConfig:
 
 
 @dataclass(frozen=True)
+class BatchConfig:
+    """`track batch`: many videos as parallel tasks (tracker.batch)."""
+
+    max_retries: int = _key(3, "times a video whose worker died is run again from its first frame", lo=0, hi=100)
+    progress_seconds: float = _key(0.5, "how often a running video reports its frame count", lo=0.01, hi=60)
+
+
+@dataclass(frozen=True)
 class TrackerConfig:
     """The whole tracker."""
 
@@ -246,6 +255,7 @@ class TrackerConfig:
     classes: ClassConfig = field(default_factory=ClassConfig)
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     gallery: GalleryConfig = field(default_factory=GalleryConfig)
+    batch: BatchConfig = field(default_factory=BatchConfig)
 
     def replace(self, overrides: list[str] | dict[str, Any]) -> TrackerConfig:
         """A copy with `section.key=value` overrides applied and validated."""

@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
@@ -35,7 +35,15 @@ from tracker.pipeline import Tracker
 from tracker.types import TrackedObject
 from tracker.weights import resolve_weights
 
-__all__ = ["RunSummary", "TrackOptions", "next_run_dir", "reid_fallback", "run_track", "track_source"]
+__all__ = [
+    "RunSummary",
+    "TrackOptions",
+    "load_run_config",
+    "next_run_dir",
+    "reid_fallback",
+    "run_track",
+    "track_source",
+]
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +183,16 @@ def reid_fallback(cfg: TrackerConfig, asked: bool) -> tuple[TrackerConfig, str |
         f"(or put it in $TRACKER_WEIGHTS_DIR)."
     )
     return cfg.replace({"reid.model": fallback}), note
+
+
+def load_run_config(config_path: str | None, overrides: Sequence[str]) -> tuple[TrackerConfig, str | None]:
+    """The config of a `track` run: YAML and `--set` overrides, then `reid_fallback` (note: None or a line).
+
+    Raises:
+        ConfigError: bad config key or value.
+    """
+    cfg = load_config(config_path, overrides=list(overrides))
+    return reid_fallback(cfg, _asks_for_reid(config_path, tuple(overrides)))
 
 
 class _StopFlag:

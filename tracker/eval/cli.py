@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
 from tracker.eval.sequences import Sequence, find_sequences
 from tracker.eval.variants import default_variants_dir, parse_variants, variant_sequences
 from tracker.io.mot import write_text_atomic
+from tracker.ray_engine import ray_session
 
 __all__ = ["compare_main", "eval_main"]
 
@@ -69,6 +70,12 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     p.add_argument("--out", default=default_out, help=f"output folder (default {default_out}); a re-run resumes")
     p.add_argument("--workers", type=int, default=1, help="processes tracking and scoring in parallel")
+    p.add_argument(
+        "--engine",
+        choices=["process", "ray"],
+        default="process",
+        help="process pool (--workers), or Ray tasks (the cluster at $RAY_ADDRESS, else a local Ray)",
+    )
     p.add_argument("--no-cache", action="store_true", help="compute detections and embeddings afresh, store nothing")
     p.add_argument("--cache-dir", type=Path, help="input cache (default $TRACKER_CACHE or ~/.cache/tracker/eval)")
     p.add_argument("--sequences", nargs="+", metavar="NAME", help="only these sequences")
@@ -119,8 +126,22 @@ def _timing(results: list[RunResult], tracker: str) -> dict[str, float]:
 def _evaluate(
     args: argparse.Namespace, trackers: list[str], cfg: TrackerConfig, sequences: list[Sequence], out: Path
 ) -> tuple[list[RunResult], dict[str, dict[str, dict[str, float]]]]:
-    workers = max(args.workers, 1)
-    results = run_all(trackers, cfg, sequences, args.detections, out, args.cache_dir, not args.no_cache, workers)
+    workers, engine = max(args.workers, 1), args.engine
+    with ray_session() if engine == "ray" else nullcontext():  # one Ray session for tracking and scoring
+        return _track_and_score(args, trackers, cfg, sequences, out, workers, engine)
+
+
+def _track_and_score(
+    args: argparse.Namespace,
+    trackers: list[str],
+    cfg: TrackerConfig,
+    sequences: list[Sequence],
+    out: Path,
+    workers: int,
+    engine: str,
+) -> tuple[list[RunResult], dict[str, dict[str, dict[str, float]]]]:
+    use_cache = not args.no_cache
+    results = run_all(trackers, cfg, sequences, args.detections, out, args.cache_dir, use_cache, workers, engine)
     suffix = "" if args.split == "train" else f"-{args.split}"
     jobs = [
         (sequences, {r.sequence: r.path for r in results if r.tracker == t}, out / t / f"scores{suffix}.json")
@@ -128,7 +149,7 @@ def _evaluate(
     ]
     scores = [saved_scores(*job) for job in jobs]
     pending = [i for i, s in enumerate(scores) if s is None]
-    for i, computed in zip(pending, parallel_map(_score_job, [jobs[i] for i in pending], workers), strict=True):
+    for i, computed in zip(pending, parallel_map(_score_job, [jobs[i] for i in pending], workers, engine), strict=True):
         scores[i] = computed
     for (seqs, files, _path), tracker_scores in zip(jobs, scores, strict=True):  # revivals beside TrackEval's
         for name, metrics in revival_scores(seqs, files).items():
@@ -273,7 +294,7 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             if args.variants:
                 _report_variants(Path(args.out), by_variant, compare)
             combined = by_variant[args.variants[-1] if args.variants else ""][OURS]
-    except (ConfigError, FileNotFoundError, ValueError, OSError) as exc:
+    except (ConfigError, FileNotFoundError, ValueError, OSError, ImportError) as exc:
         print(f"track {name}: error: {exc}", file=sys.stderr)
         return _EXIT_USER_ERROR
     except KeyboardInterrupt:

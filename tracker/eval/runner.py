@@ -75,13 +75,18 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> list[R]:
-    """`[fn(x) for x in items]`, in `workers` spawned processes when `workers` > 1.
+def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int, engine: str = "process") -> list[R]:
+    """`[fn(x) for x in items]`, in `workers` spawned processes when `workers` > 1, or one Ray task per item.
 
     Spawned, not forked: a fork after torch has started its thread pools can deadlock the child.
     On an interrupt, items not yet started are cancelled; running ones finish (their writes are atomic).
+    engine "ray": tasks on the Ray session in use, else on $RAY_ADDRESS or a local Ray (`tracker.ray_engine`).
     """
     items = list(items)
+    if engine == "ray" and items:
+        from tracker.ray_engine import ray_map
+
+        return ray_map(fn, items)
     if workers <= 1 or len(items) <= 1:
         return [fn(x) for x in items]
     context = multiprocessing.get_context("spawn")
@@ -238,11 +243,13 @@ def run_all(
     cache_dir: Path | None,
     use_cache: bool = True,
     workers: int = 1,
+    engine: str = "process",
 ) -> list[RunResult]:
     """Every tracker on every sequence; results in `out_dir/<tracker>/<sequence>.txt`.
 
     Inputs are made (or read from the cache) once per sequence in this process, so models load once.
-    Results of an earlier run with the same fingerprint are reused; the rest run in `workers` processes.
+    Results of an earlier run with the same fingerprint are reused; the rest run in `workers` processes
+    (engine "process") or as Ray tasks (engine "ray"), each given its sequence's inputs.
     Result order: trackers outer, sequences inner.
     """
     models = InputModels(cfg)
@@ -256,6 +263,6 @@ def run_all(
     ]
     results: list[RunResult | None] = [_finished(job) for job in jobs]
     pending = [i for i, r in enumerate(results) if r is None]
-    for i, result in zip(pending, parallel_map(_run_job, [jobs[i] for i in pending], workers), strict=True):
+    for i, result in zip(pending, parallel_map(_run_job, [jobs[i] for i in pending], workers, engine), strict=True):
         results[i] = result
     return [r for r in results if r is not None]

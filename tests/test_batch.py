@@ -1,0 +1,323 @@
+"""`track batch` / `track_many` on a real local Ray (one cluster for the module) and on local processes.
+
+The videos are tiny synthetic clips tracked with the blob detector of the CLI tests (no model files), so a
+batch must give byte-identical files to sequential `track` runs. Ray starts once, in the module fixture,
+and only the tests that ask for it pay for it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from media import write_video
+from test_cli import blob_detector, scene
+
+import tracker.run as run
+from tracker.batch import NOTE_NAME, track_many
+from tracker.cli import main
+from tracker.config import TrackerConfig
+from tracker.gallery import Gallery
+from tracker.io.mot import read_mot_rows
+from tracker.io.sources import open_source
+from tracker.pipeline import Tracker
+
+ROOT = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent
+CLIPS = 4
+FRAMES = 30
+SLOW_FRAMES = 60  # the clip whose worker is killed: long enough to be caught half-way
+FRAME_DELAY_S = 0.05  # ... at this many seconds per frame
+KILL_TIMEOUT_S = 60
+
+
+def fake_tracker(cfg, frame_rate, gallery=None, delay_s: float = 0.0, pid_dir: str | None = None):
+    """A Tracker around the blob detector; optionally slow, and writing its pid to `pid_dir` (picklable)."""
+    if pid_dir is not None:
+        Path(pid_dir, f"{os.getpid()}-{time.monotonic_ns()}").write_text(str(os.getpid()))
+
+    def detect(frame):
+        if delay_s:
+            time.sleep(delay_s)
+        return blob_detector(frame)
+
+    return Tracker(cfg, frame_rate, detector=detect, embedder=None)
+
+
+def clip(path: Path, shift: int, frames: int = FRAMES) -> Path:
+    """The two-walker scene of the CLI tests, rolled sideways by `shift` pixels (so clips differ)."""
+    return write_video(path, [np.roll(f, shift, axis=1) for f in scene(frames)])
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory):
+    """A real local Ray with 2 CPUs for this module; workers import the tests' helpers like the driver."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
+    temp = Path("/tmp") / f"ray{os.getpid()}"  # Ray's socket paths must stay short
+    path = os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")])
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        _temp_dir=str(temp),
+        runtime_env={"env_vars": {"PYTHONPATH": path, "OMP_WAIT_POLICY": "PASSIVE"}},
+    )
+    yield ray
+    ray.shutdown()
+    shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("clips")
+    return [clip(folder / f"cam{k}.avi", 40 * k) for k in range(CLIPS)]
+
+
+@pytest.fixture(scope="module")
+def sequential(clips, tmp_path_factory) -> Path:
+    """4 sequential `track` runs (the CLI, in this process), each into out/<name>/."""
+    out = tmp_path_factory.mktemp("sequential")
+    mp = pytest.MonkeyPatch()
+    mp.setattr(
+        run.Tracker,
+        "from_config",
+        staticmethod(lambda cfg, frame_rate=None, gallery=None: fake_tracker(cfg, frame_rate)),
+    )
+    try:
+        for video in clips:
+            assert main([str(video), "--out", str(out / video.stem), "--quiet"]) == 0
+    finally:
+        mp.undo()
+    return out
+
+
+def same_outputs(batch_dir: Path, sequential_dir: Path, name: str, folder: bool = True) -> None:
+    """The batch's `out/<name>/<name>.*` are byte for byte those of the sequential run."""
+    for ext in (".txt", ".jsonl", ".mp4"):
+        made = batch_dir / name / f"{name}{ext}"
+        expected = sequential_dir / (name if folder else "") / f"{name}{ext}"
+        assert made.read_bytes() == expected.read_bytes(), f"{made} differs from the sequential run"
+
+
+def no_leftovers(out: Path) -> None:
+    hidden = [p.name for p in out.iterdir() if p.name.startswith(".")]
+    assert not hidden, f"temporary folders left behind: {hidden}"
+
+
+@pytest.mark.parametrize("engine", ["ray", "local"])
+def test_batch_of_four_equals_four_sequential_track_runs(engine, request, clips, sequential, tmp_path):
+    if engine == "ray":
+        request.getfixturevalue("ray_cluster")
+    out = tmp_path / "batch"
+    summary = track_many(
+        clips, TrackerConfig(), out, engine=engine, workers=2, progress=False, make_tracker=fake_tracker
+    )
+    assert [v.status for v in summary.videos] == ["done"] * CLIPS, summary.describe()
+    assert [v.name for v in summary.videos] == [c.stem for c in clips]
+    assert summary.frames == CLIPS * FRAMES and not any(v.retried for v in summary.videos)
+    for video in clips:
+        same_outputs(out, sequential, video.stem)
+    no_leftovers(out)
+    # A second run reuses every finished video (same files, same config) and tracks nothing.
+    again = track_many(clips, TrackerConfig(), out, engine=engine, workers=2, progress=False, make_tracker=fake_tracker)
+    assert [v.status for v in again.videos] == ["reused"] * CLIPS and again.frames == 0
+
+
+def kill_first_worker(pid_dir: Path, stop: threading.Event, killed: list[int]) -> None:
+    """SIGKILL the first process that starts tracking the slow clip, once it is well into the video."""
+    deadline = time.monotonic() + KILL_TIMEOUT_S
+    while not stop.is_set() and time.monotonic() < deadline:
+        files = sorted(pid_dir.iterdir())
+        if files:
+            time.sleep(SLOW_FRAMES * FRAME_DELAY_S / 2)  # half-way through the video
+            pid = int(files[0].read_text())
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+            return
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("engine", ["ray", "local"])
+def test_a_killed_worker_is_rerun_and_outputs_are_whole(engine, request, tmp_path):
+    if engine == "ray":
+        request.getfixturevalue("ray_cluster")
+    slow = clip(tmp_path / "slow.avi", 0, SLOW_FRAMES)
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    factory = functools.partial(fake_tracker, delay_s=FRAME_DELAY_S, pid_dir=str(pid_dir))
+    stop, killed = threading.Event(), []
+    killer = threading.Thread(target=kill_first_worker, args=(pid_dir, stop, killed))
+    killer.start()
+    try:
+        summary = track_many([slow], TrackerConfig(), tmp_path / "out", engine=engine, progress=False,
+                             make_tracker=factory)  # fmt: skip
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "the worker was never killed"
+    (video,) = summary.videos
+    assert video.status == "done" and video.attempts == 2 and video.retried, summary.describe()
+    assert len(list(pid_dir.iterdir())) == 2, "one run killed, one run to the end"
+    rows = read_mot_rows(tmp_path / "out" / "slow" / "slow.txt")
+    pairs = {(int(f), int(i)) for f, i in rows[:, :2]}
+    assert len(pairs) == len(rows), "no frame written twice"
+    frames = [json.loads(line)["frame"] for line in (tmp_path / "out" / "slow" / "slow.jsonl").read_text().splitlines()]
+    assert frames == list(range(1, SLOW_FRAMES + 1))
+    source = open_source(slow)
+    run.track_source(fake_tracker(TrackerConfig(), source.frame_rate), source, tmp_path / "direct", progress=False)
+    same_outputs(tmp_path / "out", tmp_path / "direct", "slow", folder=False)
+    assert "retried  slow: 2 attempts" in summary.describe()
+    no_leftovers(tmp_path / "out")
+
+
+def test_missing_and_corrupt_videos_fail_alone(ray_cluster, clips, sequential, tmp_path):
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(os.urandom(4096))
+    sources = [clips[0], tmp_path / "missing.mp4", corrupt, clips[1]]
+    out = tmp_path / "out"
+    summary = track_many(sources, TrackerConfig(), out, engine="ray", progress=False, make_tracker=fake_tracker)
+    assert [v.status for v in summary.videos] == ["done", "failed", "failed", "done"], summary.describe()
+    missing, broken = summary.failed
+    assert "no such file" in missing.reason and "missing.mp4" in missing.reason
+    assert "corrupt.mp4" in broken.reason
+    for video in (clips[0], clips[1]):
+        same_outputs(out, sequential, video.stem)
+    assert not (out / "missing").exists() and not (out / "corrupt").exists()
+    assert json.loads((out / clips[0].stem / NOTE_NAME).read_text())["frames"] == FRAMES
+    text = summary.describe()
+    assert "2 of 4 videos tracked" in text and "failed   missing:" in text and "failed   corrupt:" in text
+    no_leftovers(out)
+
+
+def test_cli_batch_reports_failures_in_one_line_each(tmp_path, capsys):
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(os.urandom(4096))
+    code = main(
+        ["batch", str(tmp_path / "missing.mp4"), str(corrupt), "--out", str(tmp_path / "out"), "--workers", "2"]
+    )
+    assert code == 1
+    out = capsys.readouterr().out
+    assert "0 of 2 videos tracked" in out and "failed   missing: SourceError: no such file" in out
+    assert "failed   corrupt: SourceError:" in out
+
+
+def test_cli_batch_without_ray_says_how_to_install(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)  # `import ray` raises ImportError
+    assert main(["batch", "a.mp4", "--out", str(tmp_path), "--engine", "ray", "--set", "reid.model=none"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("track batch: error:") and "pip install -e '.[ray]'" in err and "\n" not in err
+
+
+def test_cli_batch_rejects_a_gpu_share_without_ray(tmp_path, capsys):
+    assert main(["batch", "a.mp4", "--out", str(tmp_path), "--gpus-per-video", "0.5"]) == 2
+    assert "need --engine ray" in capsys.readouterr().err
+
+
+def test_eval_on_ray_gives_the_process_pool_results(ray_cluster, shared, tmp_path):
+    from tracker.eval.cli import eval_main
+
+    data = shared / "data" / "MOT17"
+    if not data.is_dir():
+        pytest.skip("../shared/data/MOT17 is absent")
+    common = ["--data", str(data), "--detections", "public", "--sequences", "MOT17-09-FRCNN", "MOT17-05-FRCNN", "-q"]
+    assert eval_main([*common, "--out", str(tmp_path / "ray"), "--engine", "ray"]) == 0
+    assert eval_main([*common, "--out", str(tmp_path / "local")]) == 0
+    for name in ("MOT17-09-FRCNN", "MOT17-05-FRCNN"):
+        ray_file, local_file = (tmp_path / d / "ours" / f"{name}.txt" for d in ("ray", "local"))
+        assert ray_file.read_bytes() == local_file.read_bytes()
+    scores = [json.loads((tmp_path / d / "summary.json").read_text()) for d in ("ray", "local")]
+    assert scores[0]["combined"]["HOTA"] == scores[1]["combined"]["HOTA"]
+
+
+# ------------------------------------------------------------------------------------------------ one set of identities
+
+
+def colour_embedder(image: torch.Tensor, boxes_xyxy) -> torch.Tensor:
+    """A ReID stand-in: the mean colour of each box, centred and normalised ((R, 3): same walker ~ 1)."""
+    corners = np.asarray(boxes_xyxy).round().astype(int).tolist()
+    emb = torch.stack([image[y1:y2, x1:x2].float().mean(dim=(0, 1)) - 128 for x1, y1, x2, y2 in corners])
+    return emb / emb.norm(dim=1, keepdim=True)
+
+
+def gallery_tracker(cfg, frame_rate=None, gallery=None):
+    """The blob detector with the colour embedder and the gallery (picklable)."""
+    return Tracker(cfg, frame_rate, detector=blob_detector, embedder=colour_embedder, gallery=gallery)
+
+
+EVERY_FRAME = TrackerConfig().replace(["appearance.lazy_embedding=false"])  # short clips: enough bank entries
+
+
+def people(jsonl: Path) -> dict[int, int]:
+    """{walker: last global ID} from a JSONL: walker 0 walks the top of the scene, walker 1 the bottom."""
+    found = {}
+    for line in jsonl.read_text().splitlines():
+        for t in json.loads(line)["tracks"]:
+            found[0 if t["xyxy"][1] < SCENE_MIDDLE_Y else 1] = t["global_id"]
+    return found
+
+
+SCENE_MIDDLE_Y = 120  # the scene's two walkers are above and below this row
+
+
+def test_gallery_gives_one_id_per_person_across_clips_and_matches_sequential_track(ray_cluster, tmp_path, monkeypatch):
+    frames = scene()
+    half = len(frames) // 2
+    first, second = (
+        write_video(tmp_path / "first.avi", frames[:half]),
+        write_video(tmp_path / "second.avi", frames[half:]),
+    )
+    out, gallery = tmp_path / "batch", tmp_path / "site.gallery"
+    summary = track_many([first, second], EVERY_FRAME, out, engine="ray", gallery=gallery, save_video=False,
+                         progress=False, make_tracker=gallery_tracker)  # fmt: skip
+    assert [v.status for v in summary.videos] == ["done", "done"], summary.describe()
+    by_clip = []
+    for name in ("first", "second"):
+        task_ids = people(out / name / f"{name}.jsonl")  # the task's provisional IDs
+        tracks = json.loads((out / name / f"{name}.global.json").read_text())["tracks"]
+        assert {int(k): v for k, v in tracks.items()} == summary.global_ids[name]
+        rows = read_mot_rows(out / name / f"{name}.global.txt")
+        assert set(rows[:, 1].astype(int)) == set(tracks.values())
+        local = {}
+        for line in (out / name / f"{name}.jsonl").read_text().splitlines():
+            for t in json.loads(line)["tracks"]:
+                local[0 if t["xyxy"][1] < SCENE_MIDDLE_Y else 1] = tracks[str(t["id"])]
+        assert set(local) == set(task_ids) == {0, 1}
+        by_clip.append(local)
+    assert by_clip[0] == by_clip[1], "the same person has one ID in both clips"
+    assert by_clip[0][0] != by_clip[0][1], "two people visible together keep two IDs"
+    saved = Gallery.load(gallery)
+    assert sorted(i.global_id for i in saved.identities) == sorted(by_clip[0].values())
+    assert "2 identities across the batch" in summary.describe()
+
+    # `track first.avi second.avi --gallery` (sequential, online) groups the tracks the same way.
+    monkeypatch.setattr(run.Tracker, "from_config", staticmethod(gallery_tracker))
+    seq = tmp_path / "sequential"
+    args = [str(first), str(second), "--gallery", str(tmp_path / "seq.gallery"), "--out", str(seq)]
+    assert main([*args, "--set", "appearance.lazy_embedding=false", "--no-save-video", "--quiet"]) == 0
+    sequential = [people(seq / f"{name}.jsonl") for name in ("first", "second")]
+    assert sequential[0] == sequential[1] and sequential[0][0] != sequential[0][1]
+
+    # A later batch starts from the saved gallery: the same people get their IDs back.
+    later = track_many([second], EVERY_FRAME, tmp_path / "later", engine="ray", gallery=gallery, save_video=False,
+                       progress=False, make_tracker=gallery_tracker)  # fmt: skip
+    assert set(later.global_ids["second"].values()) == set(by_clip[0].values())
+
+
+def test_two_lookalikes_seen_together_stay_two_identities(tmp_path):
+    """The cannot-link constraint: two walkers of the same colour (same embedding) visible in one frame."""
+    twins = [np.where((f == (60, 220, 240)).all(axis=2, keepdims=True), np.uint8((240, 200, 60)), f) for f in scene()]
+    video = write_video(tmp_path / "twins.avi", twins)
+    summary = track_many([video], EVERY_FRAME, tmp_path / "out", engine="local", gallery=tmp_path / "g.gallery",
+                         save_video=False, progress=False, make_tracker=gallery_tracker)  # fmt: skip
+    ids = summary.global_ids["twins"]
+    assert len(ids) == 2 and len(set(ids.values())) == 2, ids
+    assert len(Gallery.load(tmp_path / "g.gallery")) == 2

@@ -1,0 +1,643 @@
+"""`track batch` / `track_many`: many videos at once, one task per video, on Ray or on local processes.
+
+Each video is one task that holds its own `Tracker` and runs all its frames in order through
+`tracker.run.track_source` (the loop of `track`), so frame order never depends on the engine. Detection and
+ReID run inside the task, on the GPU share it asked for (Ray's `num_gpus`). Per-video outputs are the files
+`track` writes, in `out/<name>/`; a task writes them to `out/.<name>.partial/` and renames the folder when
+the video ends, so a task killed half-way and run again never leaves a mixed file, and a re-run of the batch
+reuses every video whose outputs were made from the same file and config (`batch.json` beside them).
+
+Engines: `ray` (one Ray task per video; Ray re-runs a task whose worker died, up to `batch.max_retries`)
+and `local` (the same task function in spawned processes, one per core, re-run the same way). Progress comes
+back from the tasks through a queue (`ray.util.queue.Queue` or a multiprocessing queue) as frame counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import queue as queue_module
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tracker.batch_link import LinkedVideo, link_batch, save_video_identities
+from tracker.config import TrackerConfig, config_to_dict, parse_config
+
+__all__ = ["BatchSummary", "VideoResult", "VideoTask", "run_video", "track_many"]
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("local", "ray")
+NOTE_NAME = "batch.json"  # beside each video's outputs: what made them (for resuming) and how the task went
+PARTIAL_SUFFIX = ".partial"  # out/.<name>.partial/: a video's outputs while its task runs
+OLD_SUFFIX = ".old"  # out/.<name>.old/: outputs of an earlier run, while being replaced
+POLL_S = 0.2  # how often the driver looks at the progress queue and at finished tasks
+THREADS_PER_VIDEO = 1  # torch threads in a task: one video per core is the unit of parallelism
+OMP_THREADS_ENV = "OMP_NUM_THREADS"
+_REASON_CHARS = 300  # failure reasons are cut to one short line
+
+TrackerFactory = Callable[..., Any]
+"""(config, source frame rate, gallery=None) -> a `Tracker`; the default is `Tracker.from_config`."""
+
+
+@dataclass(frozen=True)
+class VideoTask:
+    """One video of a batch, as a task receives it (picklable).
+
+    Attributes:
+        index: position in the batch (the order of `sources`).
+        source: what `track` accepts: a video file, an image folder or glob, a MOTChallenge sequence, a URL.
+        name: output folder name, unique in the batch (`<stem>`, then `<stem>2`, ...).
+        out_root: the batch folder; outputs go to `out_root/name/`.
+        cfg_dict: the tracker config as a dict (`config_to_dict`).
+        fingerprint: what made the outputs (source file identity, config, options, gallery), for resuming.
+        use_gallery: track with the gallery as the batch began (handed to `run_video` once for all tasks)
+            and keep the identities seen for the reduce step (`tracker.batch_link`).
+    """
+
+    index: int
+    source: str
+    name: str
+    out_root: Path
+    cfg_dict: dict[str, Any]
+    fingerprint: str
+    save_video: bool = True
+    max_frames: int | None = None
+    make_tracker: TrackerFactory | None = None
+    use_gallery: bool = False
+
+    @property
+    def out_dir(self) -> Path:
+        return self.out_root / self.name
+
+    @property
+    def partial_dir(self) -> Path:
+        return self.out_root / f".{self.name}{PARTIAL_SUFFIX}"
+
+
+@dataclass
+class VideoResult:
+    """How one video went. `status`: "done", "reused" (outputs of an earlier identical run), or "failed"."""
+
+    index: int
+    source: str
+    name: str
+    out_dir: Path
+    status: str
+    frames: int = 0
+    seconds: float = 0.0
+    tracks: int = 0
+    attempts: int = 1
+    reason: str | None = None
+    outputs: list[Path] = field(default_factory=list)
+    stem: str | None = None  # the outputs' file stem (`<stem>.txt`, ...)
+
+    @property
+    def retried(self) -> bool:
+        return self.attempts > 1
+
+
+@dataclass
+class BatchSummary:
+    """The whole batch: one `VideoResult` per source (in the order given), wall time, engine, and with a
+    gallery: the global ID of each video's tracks ({name: {track id: global ID}}) and the gallery file."""
+
+    videos: list[VideoResult]
+    seconds: float
+    engine: str
+    global_ids: dict[str, dict[int, int]] = field(default_factory=dict)
+    gallery: Path | None = None
+
+    @property
+    def frames(self) -> int:
+        return sum(v.frames for v in self.videos if v.status == "done")
+
+    @property
+    def fps(self) -> float:
+        """Frames tracked per second of wall time, all videos together (reused ones not counted)."""
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def failed(self) -> list[VideoResult]:
+        return [v for v in self.videos if v.status == "failed"]
+
+    def describe(self) -> str:
+        """Lines for people: totals, then videos done, reused, retried and failed (with reasons)."""
+        done = [v for v in self.videos if v.status == "done"]
+        reused = [v for v in self.videos if v.status == "reused"]
+        retried = [v for v in self.videos if v.retried]
+        lines = [
+            f"{len(done)} of {len(self.videos)} videos tracked ({self.engine}): {self.frames} frames in "
+            f"{self.seconds:.1f} s ({self.fps:.1f} frames/s)"
+        ]
+        lines += [f"  done     {v.name}: {v.frames} frames, {v.tracks} tracks -> {v.out_dir}" for v in done]
+        lines += [f"  reused   {v.name}: outputs of an earlier run with the same inputs" for v in reused]
+        lines += [f"  retried  {v.name}: {v.attempts} attempts" for v in retried]
+        lines += [f"  failed   {v.name}: {v.reason}" for v in self.failed]
+        if self.gallery is not None:
+            identities = {g for ids in self.global_ids.values() for g in ids.values()}
+            lines.append(f"{len(identities)} identities across the batch; gallery saved to {self.gallery}")
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------ progress
+
+
+class _Progress:
+    """Sent from a task to the driver through a queue: ("start", pid), ("total", frames), ("frames", done)."""
+
+    def __init__(self, channel: Any, index: int, every_s: float) -> None:
+        self._channel = channel
+        self._index = index
+        self._every_s = every_s
+        self._last = 0.0
+        self._frames = 0
+
+    def send(self, kind: str, value: Any) -> None:
+        try:
+            self._channel.put((self._index, kind, value))
+        except Exception:  # progress is a courtesy: losing it never fails a video
+            log.debug("progress message lost", exc_info=True)
+
+    def frame_done(self) -> None:
+        self._frames += 1
+        now = time.monotonic()
+        if now - self._last >= self._every_s:
+            self._last = now
+            self.send("frames", self._frames)
+
+
+class _Monitor:
+    """The driver's view: a progress bar over the whole batch counted in frames, and one line per event."""
+
+    def __init__(self, tasks: list[VideoTask], show: bool) -> None:
+        from tqdm import tqdm
+
+        self._names = {t.index: t.name for t in tasks}
+        self.attempts = dict.fromkeys(self._names, 0)
+        self._frames = dict.fromkeys(self._names, 0)
+        self._totals: dict[int, int] = {}
+        self._show = show
+        self._bar = tqdm(total=0, unit="frame", disable=not show, file=sys.stderr, dynamic_ncols=True)
+        self._bar.set_description(f"0/{len(tasks)} videos")
+        self._finished = 0
+
+    def line(self, text: str) -> None:
+        if self._show:
+            self._bar.write(text, file=sys.stderr)
+        log.info(text)
+
+    def message(self, index: int, kind: str, value: Any) -> None:
+        name = self._names[index]
+        if kind == "start":
+            self.attempts[index] += 1
+            self._frames[index] = 0  # a re-run starts from the first frame
+            attempt = self.attempts[index]
+            self.line(f"{name}: started (pid {value})" if attempt == 1 else f"{name}: running again, attempt {attempt}")
+        elif kind == "total" and value:
+            self._totals[index] = int(value)
+            self._bar.total = sum(self._totals.values())
+        elif kind == "frames":
+            self._frames[index] = int(value)
+        self._refresh()
+
+    def finish(self, result: VideoResult) -> None:
+        self._finished += 1
+        self._frames[result.index] = result.frames
+        self._totals.setdefault(result.index, result.frames)
+        self._bar.total = sum(self._totals.values())
+        if result.status == "failed":
+            self.line(f"{result.name}: failed: {result.reason}")
+        else:
+            self.line(f"{result.name}: {result.status}, {result.frames} frames")
+        self._bar.set_description(f"{self._finished}/{len(self._names)} videos")
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self._bar.n = sum(self._frames.values())
+        self._bar.refresh()
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def _drain(channel: Any, monitor: _Monitor) -> list[tuple[int, str, Any]]:
+    """Hand every waiting message to the monitor; returns them (the local engine reads results from them)."""
+    messages = []
+    while True:
+        try:
+            message = channel.get_nowait()
+        except queue_module.Empty:  # Ray's queue raises a subclass of it
+            return messages
+        messages.append(message)
+        if message[1] != "result":
+            monitor.message(*message)
+
+
+# ------------------------------------------------------------------------------------------------ the task
+
+
+def _default_tracker(cfg: TrackerConfig, frame_rate: float | None, gallery: Any = None) -> Any:
+    from tracker.pipeline import Tracker
+
+    return Tracker.from_config(cfg, frame_rate=frame_rate, gallery=gallery)
+
+
+def _start_gallery(task: VideoTask, cfg: TrackerConfig, start: bytes | None) -> Any:
+    """The gallery as the batch began (`start`: its file's bytes, None: empty), private to this task (None
+    without --gallery)."""
+    if not task.use_gallery:
+        return None
+    from tracker.gallery import Gallery
+
+    if start is None:
+        return Gallery(cfg.gallery)
+    with tempfile.TemporaryDirectory() as folder:  # Gallery.load reads a file
+        path = Path(folder) / "start.gallery"
+        path.write_bytes(start)
+        return Gallery.load(path, cfg.gallery)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:_REASON_CHARS]
+
+
+def _publish(partial: Path, final: Path) -> None:
+    """Move a finished video's folder into place; outputs of an earlier run are replaced whole."""
+    old = final.with_name(f".{final.name}{OLD_SUFFIX}")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(partial, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def run_video(
+    task: VideoTask, channel: Any = None, progress_seconds: float = 0.5, start_gallery: bytes | None = None
+) -> VideoResult:
+    """Track one video from its first frame to its last, in this process; the body of every batch task.
+
+    `start_gallery`: the gallery file as the batch began (with `task.use_gallery`; None: an empty gallery).
+
+    Outputs appear in `task.out_dir` only when the video ends (written to `task.partial_dir`, then renamed).
+    Errors of the video (missing, unreadable, bad weights, a stream that fails) come back as a "failed"
+    result with a one-line reason; a crash of the process is the engine's to retry.
+    """
+    import torch
+
+    from tracker.frame_rate import choose_frame_rate
+    from tracker.io.sources import open_source
+    from tracker.run import track_source
+
+    progress = _Progress(channel if channel is not None else _NullChannel(), task.index, progress_seconds)
+    progress.send("start", os.getpid())
+    torch.set_num_threads(THREADS_PER_VIDEO)
+    result = VideoResult(task.index, task.source, task.name, task.out_dir, "failed")
+    shutil.rmtree(task.partial_dir, ignore_errors=True)  # what a killed attempt left
+    try:
+        cfg = parse_config(task.cfg_dict)
+        source = open_source(task.source)
+        progress.send("total", source.total)
+        rate = choose_frame_rate(source.frame_rate, cfg, None, source.timestamp_rate, source.name)
+        if rate.warning:
+            log.warning("%s", rate.warning)
+        tracker = (task.make_tracker or _default_tracker)(
+            cfg, rate.frame_rate, gallery=_start_gallery(task, cfg, start_gallery)
+        )
+        tracker.core.source_name = task.name  # recorded with gallery sightings
+        summary = track_source(
+            tracker, source, task.partial_dir, task.save_video, show=False, progress=False,
+            max_frames=task.max_frames, after_frame=progress.frame_done,
+        )  # fmt: skip
+        stem = summary.outputs[0].stem
+        if task.use_gallery and not summary.interrupted:
+            tracker.reset()  # the identities still in view go to the task's gallery
+            save_video_identities(tracker.gallery, task.partial_dir, stem)
+    except Exception as exc:
+        shutil.rmtree(task.partial_dir, ignore_errors=True)
+        log.info("%s failed", task.name, exc_info=True)
+        result.reason = f"{type(exc).__name__}: {_one_line(exc)}"
+        return result
+    result.frames, result.seconds, result.tracks = summary.frames, summary.seconds, len(summary.tracks)
+    if summary.interrupted:
+        shutil.rmtree(task.partial_dir, ignore_errors=True)
+        result.reason = "interrupted"
+        return result
+    note = {"fingerprint": task.fingerprint, "source": task.source, "frames": summary.frames, "error": summary.error}
+    note |= {"tracks": result.tracks, "seconds": summary.seconds, "stem": stem}
+    (task.partial_dir / NOTE_NAME).write_text(json.dumps(note, indent=1))
+    _publish(task.partial_dir, task.out_dir)
+    result.outputs = [task.out_dir / p.name for p in summary.outputs]
+    result.stem = stem
+    if summary.error:  # the frames read before a stream failed are kept, as `track` keeps them
+        result.reason = summary.error
+        return result
+    result.status = "done"
+    return result
+
+
+class _NullChannel:
+    def put(self, _message: Any) -> None:
+        pass
+
+
+def _reused(task: VideoTask) -> VideoResult | None:
+    """The result of an earlier run of this batch with the same fingerprint, if its outputs are there."""
+    try:
+        note = json.loads((task.out_dir / NOTE_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(note, dict) or note.get("fingerprint") != task.fingerprint or note.get("error"):
+        return None
+    frames, tracks = int(note.get("frames", 0)), int(note.get("tracks", 0))
+    result = VideoResult(task.index, task.source, task.name, task.out_dir, "reused", frames, 0.0, tracks, 0)
+    result.stem = note.get("stem")
+    return result
+
+
+# ------------------------------------------------------------------------------------------------ engines
+
+
+def _failed(task: VideoTask, reason: str, attempts: int) -> VideoResult:
+    return VideoResult(task.index, task.source, task.name, task.out_dir, "failed", attempts=attempts, reason=reason)
+
+
+def _run_ray(
+    tasks: list[VideoTask],
+    batch: Any,
+    monitor: _Monitor,
+    address: str | None,
+    gpus_per_video: float,
+    start_gallery: bytes | None,
+) -> list[VideoResult]:
+    from tracker.ray_engine import ray_session
+
+    with ray_session(address) as ray:
+        from ray.util.queue import Queue
+
+        channel = Queue(actor_options={"num_cpus": 0})
+        remote = ray.remote(run_video).options(
+            num_cpus=THREADS_PER_VIDEO, num_gpus=gpus_per_video, max_retries=batch.max_retries, retry_exceptions=False
+        )
+        start = ray.put(start_gallery)  # one copy in the object store for all tasks
+        refs = {remote.remote(t, channel, batch.progress_seconds, start): t for t in tasks}
+        pending, results = list(refs), []
+        try:
+            while pending:
+                ready, pending = ray.wait(pending, num_returns=1, timeout=POLL_S)
+                _drain(channel, monitor)
+                for ref in ready:
+                    task = refs[ref]
+                    try:
+                        result = ray.get(ref)
+                    except ray.exceptions.RayError as exc:  # the worker died more than max_retries times
+                        result = _failed(task, f"{type(exc).__name__}: {_one_line(exc)}", monitor.attempts[task.index])
+                    result.attempts = max(monitor.attempts[task.index], 1)
+                    monitor.finish(result)
+                    results.append(result)
+        except BaseException:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            raise
+        finally:
+            ray.kill(channel.actor)
+    return results
+
+
+def _run_local(
+    tasks: list[VideoTask], batch: Any, monitor: _Monitor, workers: int, start_gallery: bytes | None
+) -> list[VideoResult]:
+    """The same task function in `workers` spawned processes that take videos from a queue. A process that
+    dies in a video is replaced, and the video is run again, up to `batch.max_retries` times, as Ray does."""
+    context = multiprocessing.get_context("spawn")  # a fork after torch started its thread pools can deadlock
+    channel, todo = context.Queue(), context.Queue()
+    by_index = {t.index: t for t in tasks}
+    for task in tasks:
+        todo.put(task)
+    count = min(workers, len(tasks))
+
+    def start() -> Any:
+        process = context.Process(
+            target=_local_worker, args=(todo, channel, batch.progress_seconds, start_gallery), daemon=True
+        )
+        with _child_threads(THREADS_PER_VIDEO):
+            process.start()
+        return process
+
+    processes = [start() for _ in range(count)]
+    results: dict[int, VideoResult] = {}
+    reruns = dict.fromkeys(by_index, 0)
+    running: dict[int, int] = {}  # pid -> index of the video it is tracking
+    try:
+        while len(results) < len(tasks):
+            time.sleep(POLL_S)
+            dead = [p for p in processes if not p.is_alive()]
+            for index, kind, value in _drain(channel, monitor):  # after the liveness check: sees last words
+                if kind == "start":
+                    running[value] = index
+                elif kind == "result":
+                    value.attempts = max(monitor.attempts[index], 1)
+                    results[index] = value
+                    monitor.finish(value)
+            for process in dead:
+                processes.remove(process)
+                index = running.pop(process.pid, None)
+                if index is not None and index not in results:
+                    if reruns[index] < batch.max_retries:
+                        reruns[index] += 1
+                        todo.put(by_index[index])
+                    else:
+                        reason = f"worker process died (exit code {process.exitcode}) {reruns[index] + 1} times"
+                        results[index] = _failed(by_index[index], reason, monitor.attempts[index])
+                        monitor.finish(results[index])
+                if len(results) < len(tasks):
+                    processes.append(start())
+    except BaseException:
+        for process in processes:
+            process.terminate()
+        raise
+    for _ in processes:
+        todo.put(None)
+    for process in processes:
+        process.join()
+    return list(results.values())
+
+
+@contextmanager
+def _child_threads(threads: int) -> Iterator[None]:
+    """Processes started inside see OMP_NUM_THREADS=threads (as Ray sets it for a task of that many CPUs), so
+    the native thread pools (OpenMP, oneDNN, OpenVINO) of one video do not spread over the other videos' cores."""
+    before = os.environ.get(OMP_THREADS_ENV)
+    os.environ[OMP_THREADS_ENV] = str(threads)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(OMP_THREADS_ENV, None)
+        else:
+            os.environ[OMP_THREADS_ENV] = before
+
+
+def _local_worker(todo: Any, channel: Any, progress_seconds: float, start_gallery: bytes | None) -> None:
+    """A local engine process: tracks videos from `todo` until it gets None."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it stops the processes
+    while (task := todo.get()) is not None:
+        channel.put((task.index, "result", run_video(task, channel, progress_seconds, start_gallery)))
+
+
+# ------------------------------------------------------------------------------------------------ the batch
+
+
+def _file_identity(source: str) -> Any:
+    """Size and modification time of a file or folder source (None for streams and globs)."""
+    path = Path(source)
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+
+
+def _names(sources: Sequence[str]) -> list[str]:
+    """Unique output folder names: the file stem, then `<stem>2`, `<stem>3`, ... for repeats."""
+    names: list[str] = []
+    for source in sources:
+        stem = Path(str(source).rstrip("/")).stem or "video"
+        stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)
+        name, n = stem, 1
+        while name in names:
+            n += 1
+            name = f"{stem}{n}"
+        names.append(name)
+    return names
+
+
+def _make_tasks(
+    sources: Sequence[str],
+    cfg: TrackerConfig,
+    out: Path,
+    save_video: bool,
+    max_frames: int | None,
+    factory: Any,
+    gallery: Path | None,
+    start: bytes | None,
+) -> list[VideoTask]:
+    cfg_dict = config_to_dict(cfg)
+    tracking = {k: v for k, v in cfg_dict.items() if k != "batch"}  # how a batch runs does not change outputs
+    start_digest = None if start is None else hashlib.sha256(start).hexdigest()
+    tasks = []
+    for index, (source, name) in enumerate(zip(sources, _names(sources), strict=True)):
+        identity = {"source": _file_identity(str(source)), "config": tracking, "video": save_video, "max": max_frames}
+        identity["gallery"] = [gallery is not None, start_digest]
+        digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+        tasks.append(
+            VideoTask(
+                index, str(source), name, out, cfg_dict, digest, save_video, max_frames, factory, gallery is not None
+            )
+        )
+    return tasks
+
+
+def _check_gallery(gallery: Path, cfg: TrackerConfig) -> None:
+    """Fail before any work on a gallery that cannot be used (one clear error)."""
+    from tracker.gallery import Gallery
+
+    if not (cfg.appearance.enabled and cfg.reid.model != "none"):
+        raise ValueError("--gallery needs appearance embeddings: a ReID model and appearance.enabled=true")
+    if gallery.exists():
+        Gallery.load(gallery, cfg.gallery)  # GalleryError: unreadable, corrupt, newer format
+    elif not gallery.parent.exists():
+        raise FileNotFoundError(f"gallery folder {gallery.parent} does not exist")
+
+
+def track_many(
+    sources: Sequence[str | Path],
+    config: TrackerConfig | None,
+    out_dir: str | Path,
+    engine: str = "local",
+    address: str | None = None,
+    gpus_per_video: float = 0.0,
+    workers: int | None = None,
+    save_video: bool = True,
+    max_frames: int | None = None,
+    progress: bool = True,
+    make_tracker: TrackerFactory | None = None,
+    gallery: str | Path | None = None,
+) -> BatchSummary:
+    """Track every source in its own task; outputs in `out_dir/<name>/` (the files `track` writes).
+
+    Args:
+        sources: what `track` accepts, one per video (missing or broken ones fail alone).
+        config: the tracker config for every video (None: the defaults).
+        out_dir: the batch folder; a re-run reuses videos whose outputs came from the same inputs.
+        engine: "ray" (Ray tasks; `address` joins a cluster, None starts a local Ray) or "local" (processes).
+        gpus_per_video: GPU share each Ray task asks for (e.g. 0.25: four videos per GPU); Ray only.
+        workers: local engine: processes at a time (default: one per core).
+        make_tracker: (config, frame rate, gallery=None) -> Tracker, picklable (a module-level function);
+            default `Tracker.from_config`. Tests give a fake detector this way.
+        gallery: an identity gallery file (`tracker.gallery`; created if absent). Every task starts from it
+            as it is now; when all videos have ended, their identities are linked into it in one reduce
+            step (`tracker.batch_link`), global IDs are written beside each video's outputs, and the file
+            is saved atomically.
+    Returns:
+        A `BatchSummary` with one result per source, in order.
+    Raises:
+        ValueError: unknown engine, no sources, a GPU share with the local engine, a gallery without ReID.
+        ImportError: engine "ray" without Ray installed.
+        GalleryError: a gallery file that cannot be used (checked before any video starts).
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if not sources:
+        raise ValueError("no sources to track")
+    if gpus_per_video < 0:
+        raise ValueError(f"gpus_per_video must be >= 0, got {gpus_per_video}")
+    if engine == "local" and (gpus_per_video or address):
+        raise ValueError("--gpus-per-video and --address need --engine ray (local processes share the device)")
+    if engine == "ray":
+        from tracker.ray_engine import import_ray
+
+        import_ray()  # the clear error before any work
+    cfg = config if config is not None else TrackerConfig()
+    gallery_path = None if gallery is None else Path(gallery)
+    if gallery_path is not None:
+        _check_gallery(gallery_path, cfg)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    start = gallery_path.read_bytes() if gallery_path is not None and gallery_path.exists() else None
+    tasks = _make_tasks([str(s) for s in sources], cfg, out, save_video, max_frames, make_tracker, gallery_path, start)
+    started = time.perf_counter()
+    reused = {t.index: r for t in tasks if (r := _reused(t)) is not None}
+    todo = [t for t in tasks if t.index not in reused]
+    monitor = _Monitor(todo, progress)
+    try:
+        if not todo:
+            results = []
+        elif engine == "ray":
+            results = _run_ray(todo, cfg.batch, monitor, address, gpus_per_video, start)
+        else:
+            results = _run_local(todo, cfg.batch, monitor, workers or os.cpu_count() or 1, start)
+    finally:
+        monitor.close()
+    by_index = reused | {r.index: r for r in results}
+    videos = [by_index[t.index] for t in tasks]
+    summary = BatchSummary(videos, 0.0, engine, gallery=gallery_path)
+    if gallery_path is not None:
+        finished = [LinkedVideo(v.out_dir, v.stem) for v in videos if v.status != "failed" and v.stem]
+        names = [v.name for v in videos if v.status != "failed" and v.stem]
+        summary.global_ids = dict(zip(names, link_batch(finished, gallery_path, cfg), strict=True))
+    summary.seconds = time.perf_counter() - started
+    return summary

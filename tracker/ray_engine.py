@@ -1,0 +1,68 @@
+"""Ray, the optional distributed engine of `track batch` and `track eval --engine ray`: import, connect, map.
+
+Ray is an extra (`pip install -e '.[ray]'`); `import_ray` turns its absence into one clear error. A session
+started here (no cluster address, Ray not yet initialised) is shut down when the work ends; a cluster that
+was already connected (a test fixture, a notebook) is left as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from types import ModuleType
+from typing import Any, TypeVar
+
+__all__ = ["import_ray", "ray_map", "ray_session"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+INSTALL_HINT = "pip install -e '.[ray]' (or pip install 'ray>=2.40')"
+
+
+def import_ray() -> ModuleType:
+    """The `ray` module. Raises ImportError with the install command where Ray is missing."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise ImportError(f"the ray engine needs Ray, which is not installed: {INSTALL_HINT}") from exc
+    return ray
+
+
+@contextmanager
+def ray_session(address: str | None = None) -> Iterator[ModuleType]:
+    """Ray, initialised: joins `address` ("auto", "ray://host:10001", ...) or starts a local instance.
+
+    Yields the `ray` module. A session this function started is shut down on exit.
+    """
+    ray = import_ray()
+    if ray.is_initialized():
+        yield ray
+        return
+    # No dashboard: it needs extra packages and a port, and nothing here reads it.
+    ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    log.info("ray: %s", "connected to " + address if address else "started a local instance")
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def ray_map(fn: Callable[[T], R], items: Iterable[T], address: str | None = None, num_cpus: float = 1) -> list[R]:
+    """`[fn(x) for x in items]`, one Ray task per item (each asking for `num_cpus`), results in item order.
+
+    An exception in a task is raised here (Ray wraps it; its original type is kept as the cause).
+    """
+    items = list(items)
+    with ray_session(address) as ray:
+        remote = ray.remote(num_cpus=num_cpus)(fn)
+        refs: list[Any] = [remote.remote(x) for x in items]
+        try:
+            return ray.get(refs)
+        except BaseException:
+            for ref in refs:
+                ray.cancel(ref)
+            raise
