@@ -517,7 +517,10 @@ class TrackerCore:
         min_count = self.config.gallery.min_embeddings
         if self.bank.count([track.slot])[0] < min_count:
             return
-        looks = consistent_looks(self.bank.entries(track.slot).cpu().numpy(), self._gallery_threshold, min_count)
+        # Agreement with the person the track ended on is judged at the gallery's floor, not the calibrated bound:
+        # with look-alikes in a video that bound can exceed any similarity, and no identity would be kept.
+        agree = self.config.gallery.min_similarity
+        looks = consistent_looks(self.bank.entries(track.slot).cpu().numpy(), agree, min_count)
         if looks is None:
             return
         last = self.frame_index - track.frames_since_update
