@@ -164,6 +164,9 @@ class TrackerConfig:
 
     device: str = _key("auto", "auto (CUDA when present) | cpu | cuda | cuda:N")
     frame_rate: float = _key(30.0, "frames per second when the source does not say", lo=0.001)
+    core_threads: int = _key(
+        1, "torch CPU threads for the tracker's own small ops, restored after each frame; 0 = torch's", lo=0, hi=1024
+    )
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     reid: ReIDConfig = field(default_factory=ReIDConfig)
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
