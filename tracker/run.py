@@ -27,6 +27,7 @@ import yaml
 
 from tracker.config import TrackerConfig, load_config
 from tracker.io.mot import MotWriter
+from tracker.io.prefetch import Prefetch
 from tracker.io.sources import FrameSource, SourceError, open_source
 from tracker.io.video import Annotator, VideoWriter
 from tracker.pipeline import Tracker
@@ -230,8 +231,9 @@ def track_source(
     try:
         with _StopFlag() as stop:
             source.should_stop = lambda: stop.stopped
+            frames = Prefetch(source)  # the next frames are decoded while this one is tracked
             try:
-                for number, image in source:
+                for number, image in frames:
                     objects = tracker.update(image)
                     mot.write(number, objects)
                     jsonl.write(number, objects)
@@ -249,6 +251,8 @@ def track_source(
                         break
             except SourceError as exc:
                 summary.error = str(exc)
+            finally:
+                frames.close()
             summary.interrupted = stop.stopped
     finally:
         summary.seconds = time.perf_counter() - start
