@@ -83,6 +83,7 @@ class ReIDConfig:
         choices=("auto", "torch", "openvino"),
     )
     half: bool = _key(True, "reduced precision: fp16 on CUDA, bf16 in OpenVINO where the CPU has it")
+    int8: bool = _key(False, "OpenVINO: the INT8 OSNet that tools/quantize_reid.py made with NNCF")
 
 
 @dataclass(frozen=True)
