@@ -111,6 +111,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="alternating end-to-end runs per source")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--skip-stages", action="store_true", help="only the end-to-end runs, not the stage table")
+    parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override key=value")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -120,6 +121,7 @@ def main() -> None:
         f"detector.model={weights / 'yolov8n_int8_openvino_model'}",
         f"reid.weights={weights / 'osnet_x0_25_msmt17.pth'}",
         f"device={args.device}",
+        *args.overrides,
     ]
     cfg = load_config(ROOT / "configs" / "default.yaml", overrides=overrides)
     device = torch.device(args.device)
