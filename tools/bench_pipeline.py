@@ -127,7 +127,7 @@ def main() -> None:
     device = torch.device(args.device)
     detector = build_detector(cfg.detector, device)
     embedder = build_embedder(cfg.reid, device, detector)
-    torch_embedder = build_embedder(cfg.replace(["reid.backend=torch"]).reid, device, detector)
+    torch_embedder = build_embedder(cfg.replace(["reid.backend=torch", "reid.int8=false"]).reid, device, detector)
     size = (cfg.reid.crop_height, cfg.reid.crop_width)
     sources = {
         "768x576": shared / "data" / "PETS09-S3-MF1",
