@@ -27,7 +27,7 @@ import yaml
 
 from tracker.config import TrackerConfig, load_config
 from tracker.io.mot import MotWriter
-from tracker.io.prefetch import Prefetch
+from tracker.io.prefetch import Prefetch, decode_ahead_pays
 from tracker.io.sources import FrameSource, SourceError, open_source
 from tracker.io.video import Annotator, VideoWriter
 from tracker.pipeline import Tracker
@@ -231,7 +231,8 @@ def track_source(
     try:
         with _StopFlag() as stop:
             source.should_stop = lambda: stop.stopped
-            frames = Prefetch(source)  # the next frames are decoded while this one is tracked
+            # With a spare core, the next frames are decoded while this one is tracked.
+            frames = Prefetch(source) if decode_ahead_pays() else source
             try:
                 for number, image in frames:
                     objects = tracker.update(image)
@@ -252,7 +253,8 @@ def track_source(
             except SourceError as exc:
                 summary.error = str(exc)
             finally:
-                frames.close()
+                if isinstance(frames, Prefetch):
+                    frames.close()
             summary.interrupted = stop.stopped
     finally:
         summary.seconds = time.perf_counter() - start
