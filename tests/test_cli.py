@@ -247,3 +247,18 @@ def test_signal_mid_run_leaves_valid_outputs(sig, shared, shared_weights, tmp_pa
     assert rows.shape[1] == 10 and len(rows) and rows[:, 0].max() <= written
     count, size, playable = video_info(out / "one-by-one-person-detection.mp4")
     assert count == written and size == (768, 432) and playable, "the mp4 is finalised and playable"
+
+
+def test_decoding_ahead_gives_the_same_outputs(fake_models, tmp_path, monkeypatch):
+    """`track` with frames decoded in a background thread (machines with a spare core) writes the same rows."""
+    import tracker.run
+
+    video = write_video(tmp_path / "walk.avi", scene())
+    results = {}
+    for ahead in (False, True):
+        monkeypatch.setattr(tracker.run, "decode_ahead_pays", lambda ahead=ahead: ahead)
+        out = tmp_path / f"ahead-{ahead}"
+        assert main([str(video), "--out", str(out), "--quiet", "--no-save-video"]) == 0
+        results[ahead] = read_mot_rows(out / "walk.txt")
+    assert len(results[True]) > FRAMES
+    np.testing.assert_array_equal(results[True], results[False])

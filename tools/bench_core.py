@@ -1,17 +1,34 @@
 """Benchmark `Tracker.update_detections` against Ultralytics' BYTETracker on the same boxes, same run.
 
-    python tools/bench_core.py                 # T=N=50, D=512, K=100, plus the K and T sweeps
-    python tools/bench_core.py --frames 300
-    python tools/bench_core.py --gallery       # ours with an identity gallery (1000 identities) vs without
+    python tools/bench_core.py                  # the three worlds, quiet and contended, plus the K and T sweeps
+    python tools/bench_core.py --quick          # the three worlds only (quiet and contended)
+    python tools/bench_core.py --frames 300 --repeats 5
+    python tools/bench_core.py --gallery         # ours with an identity gallery (1000 identities) vs without
 
-Reports the median ms per frame (over alternating ours/ByteTrack repeats) and the ratio ours / ByteTrack
-(ByteTrack does no appearance work).
+Three worlds of synthetic people (embeddings: a fixed identity vector per person plus noise):
+    walking   T people walking straight across a frame at 1-3 px/frame, bouncing off its edges; they cross
+              each other (contested pairs, so the appearance path runs) but are never hidden;
+    crossing  the same walkers, each hidden behind something for 1-3 s every 4-8 s (lost tracks, stage-4
+              re-identification when they come back);
+    churn     a new person every 5 frames, detected for 10 s and then gone for good (~60 visible, ~120 tracks
+              counting the lost ones kept for re-identification), 64-d embeddings.
+
+"Contended" runs the same timings while a second CPU-bound process spins (a video decoder, a web server,
+another model: every real deployment shares its cores). No environment variable (OMP_WAIT_POLICY...) is set.
+
+Each case alternates ours and ByteTrack `--repeats` times (both see the same machine), reports each one's median
+ms/frame and the median and range of the per-repeat ratio ours / ByteTrack. ByteTrack does no appearance work.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 import numpy as np
@@ -19,10 +36,21 @@ import torch
 
 from tracker import Tracker, load_config
 from tracker.gallery import Gallery, Sighting
-from tracker.testing import Walker, identity_embeddings, linear_path, render
+from tracker.testing import FrameDetections, Walker, identity_embeddings, render
 
 WIDTH, HEIGHT = 1920, 1080
-NOISE = 0.02
+REFERENCE_TRACKS = 50  # the frame is 1080p at this many people; it grows with T to keep the density
+NOISE_NORM = 0.3  # embedding noise as a norm relative to the unit identity vector (cosine ~0.9 to itself)
+SPEED = (1.0, 3.0)  # walking speed, pixels per frame
+HEIGHT_RANGE = (100.0, 200.0)  # person box heights, pixels
+ASPECT = 0.4  # box width / height
+HIDDEN_SECONDS = (1.0, 3.0)  # crossing world: how long a person stays hidden
+VISIBLE_SECONDS = (4.0, 8.0)  # crossing world: how long between two hidings
+CHURN_EVERY = 5  # churn world: frames between two newcomers
+CHURN_SECONDS = 10.0  # churn world: how long each newcomer is detected
+CHURN_DIM = 64
+FPS = 30.0
+BUSY_LOOP = "while True: pass"
 
 
 class _Boxes:
@@ -40,52 +68,79 @@ class _Boxes:
         return _Boxes(self.xyxy[idx], self.conf[idx], self.cls[idx])
 
 
-def scene(num_tracks: int, seed: int = 0) -> list[Walker]:
-    """`num_tracks` walkers on a grid over a 1080p frame, drifting slowly, never leaving."""
+def bouncing_path(x0: float, y0: float, vx: float, vy: float, width: float, height: float) -> Callable:
+    """A constant-speed path that reflects off the edges of a width x height frame."""
+
+    def fold(p: float, size: float) -> float:
+        p = p % (2 * size)
+        return p if p <= size else 2 * size - p
+
+    return lambda frame: (fold(x0 + vx * frame, width), fold(y0 + vy * frame, height))
+
+
+def walkers(num: int, seed: int, hide: bool) -> list[Walker]:
+    """`num` people walking across a frame scaled so that the density of people is the same for every `num`."""
     rng = np.random.default_rng(seed)
-    cols = int(np.ceil(np.sqrt(num_tracks * WIDTH / HEIGHT)))
-    rows = int(np.ceil(num_tracks / cols))
-    cell_w, cell_h = WIDTH / cols, HEIGHT / rows
-    walkers = []
-    for i in range(num_tracks):
-        r, c = divmod(i, cols)
-        x0, y0 = (c + 0.5) * cell_w, (r + 0.5) * cell_h
-        vx, vy = rng.uniform(-0.5, 0.5, size=2)
-        size = (0.35 * cell_w, 0.7 * cell_h)
-        walkers.append(Walker(i, linear_path(x0, y0, vx, vy), size))
-    return walkers
+    scale = np.sqrt(num / REFERENCE_TRACKS)
+    width, height = WIDTH * scale, HEIGHT * scale
+    out = []
+    for i in range(num):
+        h = rng.uniform(*HEIGHT_RANGE)
+        angle, speed = rng.uniform(0, 2 * np.pi), rng.uniform(*SPEED)
+        path = bouncing_path(
+            rng.uniform(0, width), rng.uniform(0, height), speed * np.cos(angle), speed * np.sin(angle), width, height
+        )
+        visible = _hiding_schedule(rng) if hide else (lambda frame: True)
+        out.append(Walker(i, path, (ASPECT * h, h), visible))
+    return out
 
 
-def frames_for(num_tracks: int, dim: int, count: int) -> list:
-    walkers = scene(num_tracks)
-    identities = identity_embeddings(num_tracks, dim)
-    rng = np.random.default_rng(1)
-    return [render(walkers, f, identities, NOISE, rng) for f in range(count)]
+def _hiding_schedule(rng: np.random.Generator) -> Callable[[int], bool]:
+    shown = round(rng.uniform(*VISIBLE_SECONDS) * FPS)
+    hidden = round(rng.uniform(*HIDDEN_SECONDS) * FPS)
+    phase = int(rng.integers(shown + hidden))
+    return lambda frame: (frame + phase) % (shown + hidden) < shown
 
 
-def filled_gallery(count: int, dim: int) -> Gallery:
-    """A gallery of `count` strangers (none of them in the scene), K_g prototypes each."""
-    gallery = Gallery()
-    looks = identity_embeddings(count * gallery.config.prototypes, dim, seed=7)
-    for i in range(count):
-        rows = looks[i * gallery.config.prototypes : (i + 1) * gallery.config.prototypes]
-        gallery.add(gallery.new_id(), rows, 0, Sighting(1, time.time(), "bench"))
-    return gallery
+def churn_walkers(frames: int, seed: int) -> list[Walker]:
+    """A newcomer every CHURN_EVERY frames, visible for CHURN_SECONDS, then gone; the first minute is pre-filled."""
+    rng = np.random.default_rng(seed)
+    life = round(CHURN_SECONDS * FPS)
+    out = []
+    for i, start in enumerate(range(-life, frames, CHURN_EVERY)):
+        h = rng.uniform(*HEIGHT_RANGE)
+        angle, speed = rng.uniform(0, 2 * np.pi), rng.uniform(*SPEED)
+        path = bouncing_path(
+            rng.uniform(0, WIDTH), rng.uniform(0, HEIGHT), speed * np.cos(angle), speed * np.sin(angle), WIDTH, HEIGHT
+        )
+        out.append(Walker(i, path, (ASPECT * h, h), lambda f, s=start: s <= f < s + life))
+    return out
 
 
-def time_ours(frames: list, capacity: int, warmup: int, gallery: Gallery | None = None) -> float:
+def world(name: str, num_tracks: int, dim: int, count: int, seed: int = 0) -> list[FrameDetections]:
+    """`count` frames of detections of one world."""
+    people = churn_walkers(count, seed) if name == "churn" else walkers(num_tracks, seed, hide=name == "crossing")
+    identities = identity_embeddings(len(people), dim, seed)
+    rng = np.random.default_rng(seed + 1)
+    return [render(people, f, identities, NOISE_NORM / np.sqrt(dim), rng) for f in range(count)]
+
+
+def time_ours(
+    frames: list[FrameDetections], capacity: int, warmup: int, gallery: Gallery | None = None
+) -> tuple[float, int]:
+    """Median ms/frame after `warmup` frames, and the number of tracks held at the end (lost ones included)."""
     cfg = load_config(None, overrides=[f"appearance.bank_capacity={capacity}", "device=cpu"])
-    tracker = Tracker(cfg, frame_rate=30, gallery=gallery)
+    tracker = Tracker(cfg, frame_rate=FPS, gallery=gallery)
     times = []
     for i, det in enumerate(frames):
         start = time.perf_counter()
         tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
         if i >= warmup:
             times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times))
+    return 1e3 * float(np.median(times)), len(tracker.core.tracks)
 
 
-def time_bytetrack(frames: list, warmup: int) -> float:
+def time_bytetrack(frames: list[FrameDetections], warmup: int) -> float:
     from ultralytics.trackers.byte_tracker import BYTETracker
 
     args = SimpleNamespace(
@@ -107,48 +162,112 @@ def time_bytetrack(frames: list, warmup: int) -> float:
     return 1e3 * float(np.median(times))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--frames", type=int, default=250, help="frames per measurement (after warm-up)")
-    parser.add_argument("--dim", type=int, default=512, help="embedding size D")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    parser.add_argument("--repeats", type=int, default=3, help="alternating ours/ByteTrack runs; medians reported")
-    parser.add_argument("--gallery", action="store_true", help="compare ours with a gallery to ours without")
-    parser.add_argument("--gallery-size", type=int, default=1000, help="identities in the gallery (--gallery)")
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)  # one thread is steadier on a machine shared with other jobs
-
-    print(f"CPU threads: {torch.get_num_threads()}, D={args.dim}")
-    if args.gallery:
-        gallery_ratio(args)
+@contextmanager
+def competing_process(active: bool) -> Iterator[None]:
+    """A second CPU-bound process spinning for the duration (nothing when not `active`)."""
+    if not active:
+        yield
         return
-    print(f"{'T=N':>6} {'K':>6} {'ours ms':>9} {'ByteTrack ms':>13} {'ours/BT':>8}")
-    cases = [(50, 100), (50, 1), (50, 10), (50, 1000), (10, 100), (100, 100), (500, 100)]
-    for num_tracks, capacity in cases:
-        warmup = min(capacity, 100) + 5
-        frames = frames_for(num_tracks, args.dim, warmup + args.frames)
-        # Alternate the two so both see the same machine (a shared CI box drifts), then take each one's median.
-        runs = [(time_ours(frames, capacity, warmup), time_bytetrack(frames, warmup)) for _ in range(args.repeats)]
-        ours, bt = (float(np.median(column)) for column in zip(*runs, strict=True))
-        print(f"{num_tracks:>6} {capacity:>6} {ours:>9.3f} {bt:>13.3f} {ours / bt:>8.2f}")
+    busy = subprocess.Popen([sys.executable, "-c", BUSY_LOOP])
+    try:
+        time.sleep(0.2)  # let it start spinning
+        yield
+    finally:
+        busy.kill()
+        busy.wait()
+
+
+def compare(frames: list[FrameDetections], capacity: int, warmup: int, repeats: int) -> dict[str, float]:
+    """Alternating ours / ByteTrack runs: medians, ratio median and range, tracks held, detections per frame."""
+    ours, bt, tracks = [], [], 0
+    for _ in range(repeats):
+        ms, tracks = time_ours(frames, capacity, warmup)
+        ours.append(ms)
+        bt.append(time_bytetrack(frames, warmup))
+    ratios = np.array(ours) / np.array(bt)
+    return {
+        "ours": float(np.median(ours)),
+        "bt": float(np.median(bt)),
+        "ratio": float(np.median(ratios)),
+        "lo": float(ratios.min()),
+        "hi": float(ratios.max()),
+        "tracks": tracks,
+        "dets": float(np.mean([len(f.scores) for f in frames[warmup:]])),
+    }
+
+
+HEADER = (
+    f"{'world':>9} {'load':>9} {'T':>5} {'N':>5} {'D':>4} {'K':>5} {'ours ms':>8} {'BT ms':>7} "
+    f"{'ours/BT':>8} {'range':>11}"
+)
+
+
+def filled_gallery(count: int, dim: int) -> Gallery:
+    """A gallery of `count` strangers (none of them in the scene), K_g prototypes each."""
+    gallery = Gallery()
+    looks = identity_embeddings(count * gallery.config.prototypes, dim, seed=7)
+    for i in range(count):
+        rows = looks[i * gallery.config.prototypes : (i + 1) * gallery.config.prototypes]
+        gallery.add(gallery.new_id(), rows, 0, Sighting(1, time.time(), "bench"))
+    return gallery
 
 
 def gallery_ratio(args: argparse.Namespace) -> None:
     """The tiers cost nothing when nobody leaves: ours with a gallery / ours without, alternating, same frames."""
-    print(f"{'T=N':>6} {'K':>6} {'no gallery ms':>14} {'gallery ms':>11} {'ratio':>6}")
-    for num_tracks, capacity in ((50, 100), (100, 100)):
-        warmup = min(capacity, 100) + 5
-        frames = frames_for(num_tracks, args.dim, warmup + args.frames)
+    print(f"{'world':>9} {'T=N':>6} {'no gallery ms':>14} {'gallery ms':>11} {'ratio':>6}")
+    for num_tracks in (50, 100):
+        warmup = 105
+        frames = world("walking", num_tracks, args.dim, warmup + args.frames)
         runs = [
             (
-                time_ours(frames, capacity, warmup),
-                time_ours(frames, capacity, warmup, filled_gallery(args.gallery_size, args.dim)),
+                time_ours(frames, 100, warmup)[0],
+                time_ours(frames, 100, warmup, filled_gallery(args.gallery_size, args.dim))[0],
             )
             for _ in range(args.repeats)
         ]
         without, with_gallery = (float(np.median(column)) for column in zip(*runs, strict=True))
-        print(f"{num_tracks:>6} {capacity:>6} {without:>14.3f} {with_gallery:>11.3f} {with_gallery / without:>6.2f}")
+        print(f"{'walking':>9} {num_tracks:>6} {without:>14.3f} {with_gallery:>11.3f} {with_gallery / without:>6.2f}")
+
+
+def row(name: str, load: str, dim: int, capacity: int, r: dict[str, float]) -> str:
+    return (
+        f"{name:>9} {load:>9} {r['tracks']:>5} {r['dets']:>5.0f} {dim:>4} {capacity:>5} {r['ours']:>8.2f} "
+        f"{r['bt']:>7.2f} {r['ratio']:>8.2f} {r['lo']:>5.2f}-{r['hi']:<5.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=250, help="frames per measurement (after warm-up)")
+    parser.add_argument("--dim", type=int, default=512, help="embedding size D (walking, crossing)")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating ours/ByteTrack runs; medians reported")
+    parser.add_argument("--quick", action="store_true", help="the three worlds only, no K and T sweeps")
+    parser.add_argument("--gallery", action="store_true", help="compare ours with a gallery to ours without")
+    parser.add_argument("--gallery-size", type=int, default=1000, help="identities in the gallery (--gallery)")
+    args = parser.parse_args()
+    if args.gallery:
+        gallery_ratio(args)
+        return
+
+    print(f"torch threads {torch.get_num_threads()}, cores {os.cpu_count()}, load {os.getloadavg()[0]:.2f}")
+    print("T: tracks held at the end (lost included), N: detections per frame; ms/frame medians\n")
+    print(HEADER)
+    worlds = [("walking", 50, args.dim), ("crossing", 50, args.dim), ("churn", 0, CHURN_DIM)]
+    capacity = 100
+    warmup = round(CHURN_SECONDS * FPS)  # long enough for the churn world to fill up its lost tracks
+    for contended in (False, True):
+        load = "contended" if contended else "quiet"
+        for name, num, dim in worlds:
+            frames = world(name, num, dim, warmup + args.frames)
+            with competing_process(contended):
+                print(row(name, load, dim, capacity, compare(frames, capacity, warmup, args.repeats)), flush=True)
+    if args.quick:
+        return
+    print("\nsweeps (walking world, quiet)")
+    for num, cap in [(50, 1), (50, 10), (50, 1000), (10, 100), (100, 100), (200, 100), (500, 100)]:
+        warm = min(cap, 100) + 5
+        frames = world("walking", num, args.dim, warm + args.frames)
+        print(row("walking", "quiet", args.dim, cap, compare(frames, cap, warm, args.repeats)), flush=True)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ little from frame to frame, so every stage sees the same N whatever the detector
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -26,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from tracker import Tracker, load_config  # noqa: E402
 from tracker.detector import build_detector  # noqa: E402
 from tracker.embedder import IMAGENET_MEAN, IMAGENET_STD, build_embedder, crop_boxes  # noqa: E402
+from tracker.io.prefetch import Prefetch  # noqa: E402
 
 BOX_COUNTS = (10, 50, 200)
 BOX_HEIGHT = (0.1, 0.5)  # person boxes between 10% and 50% of the frame height
@@ -108,6 +110,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--repeats", type=int, default=3, help="alternating end-to-end runs per source")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--skip-stages", action="store_true", help="only the end-to-end runs, not the stage table")
+    parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override key=value")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -117,12 +121,13 @@ def main() -> None:
         f"detector.model={weights / 'yolov8n_int8_openvino_model'}",
         f"reid.weights={weights / 'osnet_x0_25_msmt17.pth'}",
         f"device={args.device}",
+        *args.overrides,
     ]
     cfg = load_config(ROOT / "configs" / "default.yaml", overrides=overrides)
     device = torch.device(args.device)
     detector = build_detector(cfg.detector, device)
     embedder = build_embedder(cfg.reid, device, detector)
-    torch_embedder = build_embedder(cfg.replace(["reid.backend=torch"]).reid, device, detector)
+    torch_embedder = build_embedder(cfg.replace(["reid.backend=torch", "reid.int8=false"]).reid, device, detector)
     size = (cfg.reid.crop_height, cfg.reid.crop_width)
     sources = {
         "768x576": shared / "data" / "PETS09-S3-MF1",
@@ -137,7 +142,10 @@ def main() -> None:
     )
     print(header)
     fps_rows = []
+    decode_rows = []
     for label, source in sources.items():
+        if args.skip_stages:
+            break
         frames, decode_ms = read_frames(source, args.frames)
         n_frames = len(frames)
         detect_ms = timed(lambda i, frames=frames: detector(frames[i]), n_frames)
@@ -162,6 +170,7 @@ def main() -> None:
                 f"{label:>8} {n:>4} {decode_ms:7.1f} {detect_ms:7.1f} {crop_ms:9.1f} {loop_ms:8.1f} "
                 f"{loop_ms / crop_ms:5.2f}x {embed_ms:7.1f} {torch_ms:7.1f} {assoc_ms:7.2f}"
             )
+    for label, source in sources.items():
         e2e_frames, _ = read_frames(source, args.e2e_frames)
         trackers = {}
         for reid in ("osnet_x0_25", "none"):
@@ -176,17 +185,42 @@ def main() -> None:
                 for frame in e2e_frames:
                     tracker.update(frame)
                 runs[reid].append(len(e2e_frames) / (time.perf_counter() - start))
-        fps_rows += [(label, reid, float(np.median(fps))) for reid, fps in runs.items()]
+        fps_rows += [(label, reid, float(np.median(fps)), min(fps), max(fps)) for reid, fps in runs.items()]
+        decode_rows.append((label, decode_overlap(trackers["osnet_x0_25"], source, args.e2e_frames, args.repeats)))
     print(
         f"\nend to end over {args.e2e_frames} frames, median of {args.repeats} alternating runs (real detections, "
         "lazy embedding as configured), frames/s:"
     )
-    by_source: dict[str, dict[str, float]] = {}
-    for label, reid, fps in fps_rows:
-        by_source.setdefault(label, {})[reid] = fps
+    by_source: dict[str, dict[str, tuple[float, float, float]]] = {}
+    for label, reid, fps, lo, hi in fps_rows:
+        by_source.setdefault(label, {})[reid] = (fps, lo, hi)
     for label, fps in by_source.items():
-        ratio = fps["osnet_x0_25"] / fps["none"]
-        print(f"{label:>8}: ReID on {fps['osnet_x0_25']:6.2f}  detection only {fps['none']:6.2f}  ratio {ratio:.2f}")
+        (on, on_lo, on_hi), (off, off_lo, off_hi) = fps["osnet_x0_25"], fps["none"]
+        print(
+            f"{label:>8}: ReID on {on:6.2f} ({on_lo:.2f}-{on_hi:.2f})  detection only {off:6.2f} "
+            f"({off_lo:.2f}-{off_hi:.2f})  ratio {on / off:.2f}"
+        )
+    print("\nwith decoding (ReID on), frames/s, median (range) of alternating runs:")
+    for label, (inline, ahead) in decode_rows:
+        print(
+            f"{label:>8}: decode in the loop {np.median(inline):6.2f} ({min(inline):.2f}-{max(inline):.2f})  "
+            f"decode ahead (Prefetch) {np.median(ahead):6.2f} ({min(ahead):.2f}-{max(ahead):.2f})  "
+            f"ratio {np.median(ahead) / np.median(inline):.2f}"
+        )
+
+
+def decode_overlap(tracker: Tracker, source: Path, count: int, repeats: int) -> tuple[list[float], list[float]]:
+    """Frames/s of decode + track, decoding in the loop vs in a background thread (alternating runs)."""
+    inline, ahead = [], []
+    for _ in range(repeats):
+        for fps, prefetch in ((inline, False), (ahead, True)):
+            tracker.reset()
+            start = time.perf_counter()
+            frames = _frames(source, count)
+            with Prefetch(frames) if prefetch else contextlib.nullcontext(frames) as items:
+                n = sum(1 for frame in items if tracker.update(frame) is not None)
+            fps.append(n / (time.perf_counter() - start))
+    return inline, ahead
 
 
 if __name__ == "__main__":

@@ -86,6 +86,7 @@ class ReIDConfig:
         choices=("auto", "torch", "openvino"),
     )
     half: bool = _key(True, "reduced precision: fp16 on CUDA, bf16 in OpenVINO where the CPU has it")
+    int8: bool = _key(False, "OpenVINO: the INT8 OSNet that tools/quantize_reid.py made with NNCF")
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,9 @@ class TrackerConfig:
     frame_rate: float = _key(30.0, "frames per second when the source does not say", lo=0.001)
     min_frame_rate: float = _key(1.0, "a source declaring fewer frames/s than this is not believed", lo=0.001)
     max_frame_rate: float = _key(240.0, "a source declaring more frames/s than this is not believed", lo=0.001)
+    core_threads: int = _key(
+        1, "torch CPU threads for the tracker's own small ops, restored after each frame; 0 = torch's", lo=0, hi=1024
+    )
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     reid: ReIDConfig = field(default_factory=ReIDConfig)
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)

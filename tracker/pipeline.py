@@ -15,6 +15,7 @@ from tracker.config import TrackerConfig, load_config
 from tracker.core import TrackerCore
 from tracker.device import resolve_device
 from tracker.gallery import Gallery, ModelIdentity
+from tracker.threads import exact_torch_threads, torch_threads
 from tracker.types import Detections, TrackedObject, to_embedding_tensor
 
 __all__ = ["Tracker", "reid_model_identity"]
@@ -138,13 +139,15 @@ class Tracker:
             raise ValueError("give either embeddings or embed, not both")
         transform = None if camera_motion is None else as_homography(camera_motion)
         dets = Detections.from_arrays(boxes_xyxy, scores, class_ids, embeddings, device=self.device)
-        if embed is None:
-            return self.core.step(dets, camera_motion=transform)
+        with torch_threads(self.config.core_threads) as callers_threads:
+            if embed is None:
+                return self.core.step(dets, camera_motion=transform)
 
-        def embed_rows(rows: np.ndarray) -> torch.Tensor:
-            return to_embedding_tensor(embed(dets.index[rows]), len(rows), self.device)
+            def embed_rows(rows: np.ndarray) -> torch.Tensor:
+                with exact_torch_threads(callers_threads):  # the caller's ReID runs with the caller's threads
+                    return to_embedding_tensor(embed(dets.index[rows]), len(rows), self.device)
 
-        return self.core.step(dets, embed=embed_rows, camera_motion=transform)
+            return self.core.step(dets, embed=embed_rows, camera_motion=transform)
 
     def update(self, frame: np.ndarray) -> list[TrackedObject]:
         """Detect, embed and track one HxWx3 uint8 BGR frame (as OpenCV reads it).
@@ -159,14 +162,16 @@ class Tracker:
         boxes, scores, class_ids = self.detector(frame)
         dets = Detections.from_arrays(boxes, scores, class_ids, device=self.device)
         transform = None if self.camera_motion is None else self.camera_motion.estimate(frame, dets.boxes_xyxy)
-        if self.embedder is None:
-            return self.core.step(dets, camera_motion=transform)
+        with torch_threads(self.config.core_threads) as callers_threads:
+            if self.embedder is None:
+                return self.core.step(dets, camera_motion=transform)
 
-        def embed(rows: np.ndarray) -> torch.Tensor:
-            image = torch.from_numpy(frame).to(self.device, non_blocking=True)  # the one upload of the frame
-            return self.embedder(image, dets.boxes_xyxy[rows])
+            def embed(rows: np.ndarray) -> torch.Tensor:
+                image = torch.from_numpy(frame).to(self.device, non_blocking=True)  # the one upload of the frame
+                with exact_torch_threads(callers_threads):  # crops and a PyTorch ReID forward use all threads
+                    return self.embedder(image, dets.boxes_xyxy[rows])
 
-        return self.core.step(dets, embed=embed, camera_motion=transform)
+            return self.core.step(dets, embed=embed, camera_motion=transform)
 
     @property
     def camera_motion_failures(self) -> int:

@@ -29,6 +29,7 @@ from tracker.config import TrackerConfig, load_config
 from tracker.frame_rate import choose_frame_rate
 from tracker.gallery import Gallery
 from tracker.io.mot import MotWriter, write_text_atomic
+from tracker.io.prefetch import Prefetch, decode_ahead_pays
 from tracker.io.sources import FrameSource, SourceError, open_source
 from tracker.io.video import Annotator, VideoWriter
 from tracker.pipeline import Tracker
@@ -291,8 +292,10 @@ def track_source(
     try:
         with _StopFlag() as stop:
             source.should_stop = lambda: stop.stopped
+            # With a spare core, the next frames are decoded while this one is tracked.
+            frames = Prefetch(source) if decode_ahead_pays() else source
             try:
-                for number, image in source:
+                for number, image in frames:
                     objects = tracker.update(image)
                     local = objects
                     if tracker.gallery is not None:
@@ -314,6 +317,9 @@ def track_source(
                         break
             except SourceError as exc:
                 summary.error = str(exc)
+            finally:
+                if isinstance(frames, Prefetch):
+                    frames.close()
             summary.interrupted = stop.stopped
     finally:
         summary.seconds = time.perf_counter() - start

@@ -17,13 +17,14 @@ import torch
 
 from tracker.weights import file_digest
 
-__all__ = ["CACHE_ENV", "OpenVINOForward", "openvino_available"]
+__all__ = ["CACHE_ENV", "OpenVINOForward", "cached_model_path", "openvino_available", "save_int8"]
 
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "TRACKER_OPENVINO_CACHE"
 """Environment variable naming the folder for converted models (default ~/.cache/tracker/openvino)."""
 _KEY_CHARS = 16  # hex digits of the cache key kept in file names
+_LATENCY = {"PERFORMANCE_HINT": "LATENCY"}  # small batches, one at a time: latency, not throughput
 
 
 def openvino_available() -> bool:
@@ -37,6 +38,14 @@ def openvino_available() -> bool:
 
 def _cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "tracker" / "openvino"))
+
+
+def cached_model_path(model: torch.nn.Module, weights: Path, input_hw: tuple[int, int], int8: bool = False) -> Path:
+    """Where the converted (or INT8-quantised) IR of `model` with these weights and input size is cached."""
+    import openvino as ov
+
+    key = f"{type(model).__name__}|{file_digest(weights)}|{input_hw}|{ov.get_version()}" + ("|int8" if int8 else "")
+    return _cache_dir() / f"{hashlib.sha256(key.encode()).hexdigest()[:_KEY_CHARS]}.xml"
 
 
 def _save(ov: object, ir: object, path: Path) -> None:
@@ -62,12 +71,17 @@ class OpenVINOForward:
         half: let OpenVINO compute in bf16 where the CPU supports it (cosine to fp32 >= 0.99); else fp32.
     """
 
-    def __init__(self, model: torch.nn.Module, weights: Path, input_hw: tuple[int, int], half: bool) -> None:
+    def __init__(
+        self, model: torch.nn.Module, weights: Path, input_hw: tuple[int, int], half: bool, int8: bool = False
+    ) -> None:
         import openvino as ov
 
         core = ov.Core()
-        key = f"{type(model).__name__}|{file_digest(weights)}|{input_hw}|{ov.get_version()}"
-        path = _cache_dir() / f"{hashlib.sha256(key.encode()).hexdigest()[:_KEY_CHARS]}.xml"
+        if int8:
+            self._compiled = core.compile_model(_read_int8(core, model, weights, input_hw), "CPU", _LATENCY)
+            log.info("ReID on OpenVINO (CPU, INT8)")
+            return
+        path = cached_model_path(model, weights, input_hw)
         ir = None
         if path.is_file():
             try:
@@ -81,7 +95,7 @@ class OpenVINOForward:
                 warnings.simplefilter("ignore", FutureWarning)
                 ir = ov.convert_model(model, example_input=example, input=[(-1, 3, *input_hw)])
             _save(ov, ir, path)
-        settings = {"PERFORMANCE_HINT": "LATENCY"}
+        settings = dict(_LATENCY)
         if not half:
             settings["INFERENCE_PRECISION_HINT"] = "f32"
         self._compiled = core.compile_model(ir, "CPU", settings)
@@ -91,3 +105,47 @@ class OpenVINOForward:
         """(B, 3, H, W) float32 CPU tensor -> (B, D) float32 CPU tensor."""
         out = self._compiled(np.ascontiguousarray(crops.numpy()))[0]
         return torch.from_numpy(np.asarray(out, dtype=np.float32))
+
+
+def _read_int8(core: object, model: torch.nn.Module, weights: Path, input_hw: tuple[int, int]) -> object:
+    path = cached_model_path(model, weights, input_hw, int8=True)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"reid.int8: no INT8 model for {weights.name} in {path.parent}; make it once with "
+            "`python tools/quantize_reid.py` (NNCF post-training quantisation on crops of your videos)"
+        )
+    return core.read_model(path)  # type: ignore[attr-defined]
+
+
+def save_int8(model: torch.nn.Module, weights: Path, input_hw: tuple[int, int], calibration: list[np.ndarray]) -> Path:
+    """Quantise the converted IR of `model` to INT8 with NNCF post-training quantisation and cache it.
+
+    Source: NNCF `nncf.quantize` (OpenVINO's post-training quantisation: min-max statistics of activations on
+    the calibration batches, symmetric per-channel weights, fast bias correction).
+
+    Args:
+        model: the torch model in eval mode with its weights loaded (converted first when not cached).
+        weights: its weights file (part of the cache key).
+        input_hw: (H, W) of the crops.
+        calibration: (B, 3, H, W) float32 batches of normalised crops like those the tracker will embed.
+    Returns:
+        The path of the cached INT8 IR, read by `OpenVINOForward(..., int8=True)`.
+    Raises:
+        ValueError: no calibration batch.
+    """
+    import nncf
+    import openvino as ov
+
+    if not calibration:
+        raise ValueError("INT8 quantisation needs at least one calibration batch of crops")
+    OpenVINOForward(model, weights, input_hw, half=False)  # converts and caches the fp32 IR if needed
+    ir = ov.Core().read_model(cached_model_path(model, weights, input_hw))
+    quantised = nncf.quantize(
+        ir,
+        nncf.Dataset(calibration),
+        preset=nncf.QuantizationPreset.PERFORMANCE,
+        subset_size=len(calibration),  # NNCF counts dataset items: batches
+    )
+    path = cached_model_path(model, weights, input_hw, int8=True)
+    _save(ov, quantised, path)
+    return path

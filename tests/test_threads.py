@@ -1,0 +1,105 @@
+"""The tracker bounds torch's CPU threads for its own work only, and gives the caller's setting back."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tracker import Tracker, load_config
+from tracker.testing import Walker, identity_embeddings, linear_path, render
+from tracker.threads import exact_torch_threads, torch_threads
+
+
+@pytest.fixture
+def two_threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_torch_threads_bounds_inside_and_restores_after(two_threads):
+    with torch_threads(1) as before:
+        assert before == 2
+        assert torch.get_num_threads() == 1
+        with exact_torch_threads(before):
+            assert torch.get_num_threads() == 2
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == 2
+
+
+def test_torch_threads_never_raises_and_zero_leaves_alone(two_threads):
+    with torch_threads(8):
+        assert torch.get_num_threads() == 2
+    with torch_threads(0):
+        assert torch.get_num_threads() == 2
+
+
+def test_torch_threads_restores_after_an_error(two_threads):
+    with pytest.raises(RuntimeError), torch_threads(1):
+        raise RuntimeError("boom")
+    assert torch.get_num_threads() == 2
+
+
+def _crossing_frames(count: int = 40):
+    """Two people crossing: contested pairs, so the bank similarity (torch ops) runs on most frames."""
+    walkers = [Walker(0, linear_path(100, 300, 8, 0)), Walker(1, linear_path(420, 305, -8, 0))]
+    rng = np.random.default_rng(0)
+    identities = identity_embeddings(2, 64)
+    return [render(walkers, f, identities, 0.03, rng) for f in range(count)]
+
+
+def test_core_runs_with_one_thread_and_callers_reid_gets_the_callers_threads(two_threads, monkeypatch):
+    seen_core, seen_embed = set(), set()
+    cfg = load_config(None, overrides=["device=cpu"])
+    tracker = Tracker(cfg, frame_rate=30)
+    real = tracker.core.step
+
+    def spy_step(dets, embed=None):
+        seen_core.add(torch.get_num_threads())
+        return real(dets, embed)
+
+    monkeypatch.setattr(tracker.core, "step", spy_step)
+    for det in _crossing_frames():
+
+        def embed(rows, det=det):
+            seen_embed.add(torch.get_num_threads())
+            return det.embeddings[rows]
+
+        tracker.update_detections(det.boxes_xyxy, det.scores, embed=embed)
+        assert torch.get_num_threads() == 2  # the caller's setting is back after every frame
+    assert seen_core == {1}
+    assert seen_embed == {2}
+
+
+def test_core_threads_zero_leaves_torch_alone(two_threads, monkeypatch):
+    tracker = Tracker(load_config(None, overrides=["device=cpu", "core_threads=0"]), frame_rate=30)
+    seen = set()
+    real = tracker.core.step
+
+    def spy_step(dets, embed=None):
+        seen.add(torch.get_num_threads())
+        return real(dets, embed)
+
+    monkeypatch.setattr(tracker.core, "step", spy_step)
+    for det in _crossing_frames(5):
+        tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+    assert seen == {2}
+
+
+def test_results_do_not_depend_on_the_thread_count():
+    frames = _crossing_frames()
+    outputs = []
+    for threads in (0, 1):
+        tracker = Tracker(load_config(None, overrides=["device=cpu", f"core_threads={threads}"]), frame_rate=30)
+        ids = [
+            [
+                (o.track_id, o.detection_index)
+                for o in tracker.update_detections(d.boxes_xyxy, d.scores, embeddings=d.embeddings)
+            ]
+            for d in frames
+        ]
+        outputs.append(ids)
+    assert outputs[0] == outputs[1]
+    assert {tid for frame in outputs[0] for tid, _ in frame} == {1, 2}
