@@ -56,9 +56,9 @@ def test_core_runs_with_one_thread_and_callers_reid_gets_the_callers_threads(two
     tracker = Tracker(cfg, frame_rate=30)
     real = tracker.core.step
 
-    def spy_step(dets, embed=None):
+    def spy_step(dets, embed=None, **kwargs):
         seen_core.add(torch.get_num_threads())
-        return real(dets, embed)
+        return real(dets, embed, **kwargs)
 
     monkeypatch.setattr(tracker.core, "step", spy_step)
     for det in _crossing_frames():
@@ -78,9 +78,9 @@ def test_core_threads_zero_leaves_torch_alone(two_threads, monkeypatch):
     seen = set()
     real = tracker.core.step
 
-    def spy_step(dets, embed=None):
+    def spy_step(dets, embed=None, **kwargs):
         seen.add(torch.get_num_threads())
-        return real(dets, embed)
+        return real(dets, embed, **kwargs)
 
     monkeypatch.setattr(tracker.core, "step", spy_step)
     for det in _crossing_frames(5):
