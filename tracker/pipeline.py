@@ -79,6 +79,7 @@ class Tracker:
         embeddings: Any = None,
         embed: Callable[[np.ndarray], Any] | None = None,
         camera_motion: Any = None,
+        frame_size: tuple[int, int] | None = None,
     ) -> list[TrackedObject]:
         """Track one frame of detections from your own detector.
 
@@ -93,6 +94,8 @@ class Tracker:
             camera_motion: the camera motion you know (vehicle odometry, PTZ encoder), used as is: a (2, 3)
                 affine or (3, 3) homography from the previous frame's pixels to this frame's. None: no
                 compensation this frame (this call has no frame to estimate it from).
+            frame_size: (height, width) of the frame in pixels, if known: a revival candidate away from the
+                borders needs less evidence than one where a newcomer could have walked in (`tracker.entry`).
         Returns:
             The confirmed tracks matched this frame, each with the index of its detection.
         Raises:
@@ -103,14 +106,15 @@ class Tracker:
         if embeddings is not None and embed is not None:
             raise ValueError("give either embeddings or embed, not both")
         transform = None if camera_motion is None else as_homography(camera_motion)
+        size = None if frame_size is None else _frame_size(frame_size)
         dets = Detections.from_arrays(boxes_xyxy, scores, class_ids, embeddings, device=self.device)
         if embed is None:
-            return self.core.step(dets, camera_motion=transform)
+            return self.core.step(dets, camera_motion=transform, frame_size=size)
 
         def embed_rows(rows: np.ndarray) -> torch.Tensor:
             return to_embedding_tensor(embed(dets.index[rows]), len(rows), self.device)
 
-        return self.core.step(dets, embed=embed_rows, camera_motion=transform)
+        return self.core.step(dets, embed=embed_rows, camera_motion=transform, frame_size=size)
 
     def update(self, frame: np.ndarray) -> list[TrackedObject]:
         """Detect, embed and track one HxWx3 uint8 BGR frame (as OpenCV reads it).
@@ -125,19 +129,31 @@ class Tracker:
         boxes, scores, class_ids = self.detector(frame)
         dets = Detections.from_arrays(boxes, scores, class_ids, device=self.device)
         transform = None if self.camera_motion is None else self.camera_motion.estimate(frame, dets.boxes_xyxy)
+        size = (frame.shape[0], frame.shape[1])
         if self.embedder is None:
-            return self.core.step(dets, camera_motion=transform)
+            return self.core.step(dets, camera_motion=transform, frame_size=size)
 
         def embed(rows: np.ndarray) -> torch.Tensor:
             image = torch.from_numpy(frame).to(self.device, non_blocking=True)  # the one upload of the frame
             return self.embedder(image, dets.boxes_xyxy[rows])
 
-        return self.core.step(dets, embed=embed, camera_motion=transform)
+        return self.core.step(dets, embed=embed, camera_motion=transform, frame_size=size)
 
     @property
     def camera_motion_failures(self) -> int:
         """Frames whose camera-motion estimate failed and fell back to the identity (0 without compensation)."""
         return 0 if self.camera_motion is None else self.camera_motion.failures
+
+
+def _frame_size(size: Any) -> tuple[int, int]:
+    """(height, width) as two positive ints, or ValueError."""
+    try:
+        height, width = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise ValueError(f"frame_size must be (height, width), got {size!r}") from None
+    if height <= 0 or width <= 0:
+        raise ValueError(f"frame_size must be positive, got {size!r}")
+    return height, width
 
 
 def _as_bgr(frame: Any) -> np.ndarray:

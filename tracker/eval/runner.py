@@ -101,6 +101,7 @@ def _track_ours(cfg: TrackerConfig, seq: Sequence, inputs: SequenceInputs) -> tu
     tracker = Tracker(cfg if inputs.appearance else cfg.replace(_MOTION_ONLY), frame_rate=seq.info.frame_rate)
     # Camera motion is estimated from the images where they all exist (its time counts as tracking time).
     estimator = tracker.camera_motion if seq.has_all_images else None
+    size = (seq.info.height, seq.info.width) if seq.info.height > 0 and seq.info.width > 0 else None
     lines: list[str] = []
     elapsed = 0.0
     for number, frame in enumerate(inputs.frames, start=1):
@@ -110,7 +111,7 @@ def _track_ours(cfg: TrackerConfig, seq: Sequence, inputs: SequenceInputs) -> tu
         # Embeddings go in as `track` computes them: on demand, for the detections whose appearance matters.
         embed = None if frame.embeddings is None else frame.embeddings.__getitem__
         objects = tracker.update_detections(
-            frame.boxes_xyxy, frame.scores, frame.class_ids, embed=embed, camera_motion=motion
+            frame.boxes_xyxy, frame.scores, frame.class_ids, embed=embed, camera_motion=motion, frame_size=size
         )
         elapsed += time.perf_counter() - start
         lines.extend(format_mot_row(number, o.track_id, o.xyxy, o.score) for o in objects)
