@@ -141,6 +141,10 @@ def test_second_run_hits_the_cache_and_is_faster(shared, shared_weights, tmp_pat
     assert (before["cache_hits"], after["cache_hits"]) == (0, 1)
     assert after["config"]["association"]["high_score"] == 0.45 and after["resumed"] == 0
     assert not after["motion_only"], "TUD-Campus has all its images: ReID is on"
+    calibration = after["calibration"]["TUD-Campus"]
+    assert calibration["calibrated"] and set(calibration["bounds"]) == {"match", "reid", "gallery"}
+    assert calibration["bounds"]["reid"] >= after["config"]["association"]["reid_threshold"]
+    assert calibration["negatives"]["held"] >= after["config"]["appearance"]["calibration_min_samples"]
     print(f"first run {first:.1f} s (inputs {before['inputs_s']:.1f} s), cached run {second:.1f} s "
           f"(inputs {after['inputs_s']:.3f} s)")  # fmt: skip
     assert after["inputs_s"] * 10 < before["inputs_s"]
@@ -178,6 +182,8 @@ def test_rerun_resumes_finished_sequences(shared, tmp_path):
     (tmp_path / "out" / OURS / "MOT17-09-FRCNN.txt").unlink()  # as if interrupted during that sequence
     again = run_all([OURS], cfg, seqs, "public", tmp_path / "out", tmp_path / "cache")
     assert [r.resumed for r in again] == [True, False]
+    assert again[0].calibration == first[0].calibration, "a resumed sequence keeps its calibration summary"
+    assert first[0].calibration["mode"] == "online" and not first[0].calibration["calibrated"], "no ReID: no samples"
     rows = read_mot_rows(again[1].path)
     assert len(rows) and rows[:, 1].min() == 1
     changed = run_all(

@@ -54,3 +54,14 @@ def test_the_gap_is_one_second_at_any_frame_rate(fps):
     results = rows({(7, 0.0): [*range(1, 11), *range(11 + fps, 20 + fps)]})
     assert revival_counts(gt, results, fps) == RevivalCounts(1, 1, 1, 1)
     assert revival_counts(gt, results, fps + 1) == RevivalCounts()
+
+
+def test_identity_timeline_shows_which_id_covered_each_person_and_when():
+    """gt A (x=0) on frames 1-10 and 26-40; the tracker gives it ID 1, nothing on 21-25 of gt B, then ID 3."""
+    from tracker.eval.revival import identity_timeline
+
+    gt = rows({(1, 0.0): [*range(1, 11), *range(26, 41)], (2, 300.0): range(1, 31)})
+    results = rows({(1, 0.0): range(1, 11), (3, 0.0): range(26, 41), (2, 300.0): range(1, 21), (4, 300.0): [30]})
+    timeline = identity_timeline(gt, results)
+    assert timeline[1] == [(1, 1, 10), (3, 26, 40)], "gaps in the gt are not runs; the new ID starts a run"
+    assert timeline[2] == [(2, 1, 20), (None, 21, 29), (4, 30, 30)]

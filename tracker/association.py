@@ -136,11 +136,11 @@ def reid_cost(
         track_xywh: (T, 4) last observed box of each lost track.
         seconds_lost: (T,) time since each track was last matched.
         det_xywh: (N, 4) detection boxes.
-        min_similarity: (T,) or scalar bound a pair must reach (see `Calibration.revival_bound`);
+        min_similarity: (T, N), (T,) or scalar bound a pair must reach (see `Calibration.revival_bound`);
             None: `cfg.reid_threshold`.
     """
     bound = cfg.reid_threshold if min_similarity is None else np.asarray(min_similarity, dtype=np.float64)
-    bound = np.reshape(bound, (-1, 1)) if np.ndim(bound) else bound
+    bound = np.reshape(bound, (-1, 1)) if np.ndim(bound) == 1 else bound
     height = track_xywh[:, 3:4]
     reach = (cfg.reid_min_distance + cfg.reid_max_speed * seconds_lost[:, None]) * height  # (T, 1) pixels
     dist = np.linalg.norm(det_xywh[None, :, :2] - track_xywh[:, None, :2], axis=2)

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from tracker.config import TrackerConfig
+from tracker.entry import ENTRY, HIDDEN
 
 __all__ = ["BOUND_KINDS", "Calibration", "SimilarityQueue"]
 
@@ -105,6 +106,7 @@ class _Settings:
     per_frame: int
     margin: float
     evidence_per_second: float
+    entry_offsets: tuple[float, float]  # added to the revival bound of ENTRY and of HIDDEN detections
     ramp_seconds: float
     fixed: dict[str, float]
     quantiles: dict[str, float]
@@ -132,6 +134,7 @@ class Calibration:
             per_frame=app.calibration_per_frame,
             margin=app.calibration_margin,
             evidence_per_second=app.reid_evidence_per_second,
+            entry_offsets=(assoc.reid_entry_evidence, -assoc.reid_hidden_relief),
             ramp_seconds=app.revival_ramp_seconds,
             fixed={"match": app.match_threshold, "reid": assoc.reid_threshold, "gallery": assoc.reid_threshold},
             quantiles={"match": app.match_quantile, "reid": app.reid_quantile, "gallery": app.gallery_quantile},
@@ -228,18 +231,31 @@ class Calibration:
             raise ValueError(f"unknown bound kind {kind!r}; expected one of {', '.join(BOUND_KINDS)}")
         return self.bounds()[kind]
 
-    def revival_bound(self, seconds_lost: np.ndarray | float) -> np.ndarray:
-        """Stage 4 bound for tracks lost this long: evidence grows with time lost.
+    def revival_bound(self, seconds_lost: np.ndarray | float, entry: np.ndarray | None = None) -> np.ndarray:
+        """Stage 4 bound for tracks lost this long: evidence grows with time lost, and depends on where the
+        candidate detection appeared (`tracker.entry`).
 
         Args:
             seconds_lost: (T,) or scalar, time since each track was last matched.
+            entry: optional (N,) classes of the candidate detections from `entry.entry_evidence`: ENTRY adds
+                `association.reid_entry_evidence`, HIDDEN takes off `association.reid_hidden_relief`.
         Returns:
-            (T,) (or 0-d) bounds: `bound("reid")`, plus `reid_evidence_per_second` per second once calibrated
-            (in `fixed` mode the constant `association.reid_threshold`, today's behaviour).
+            (T,) (or 0-d) bounds without `entry`, (T, N) with it: `bound("reid")`, plus
+            `reid_evidence_per_second` per second and the entry offsets once calibrated, never below
+            `association.reid_threshold` (in `fixed` mode that constant, today's behaviour).
         """
         seconds = np.asarray(seconds_lost, dtype=np.float64)
-        growth = self._settings.evidence_per_second if self._settings.online else 0.0
-        return self.bound("reid") + growth * seconds
+        s = self._settings
+        growth = s.evidence_per_second if s.online else 0.0
+        bound = self.bound("reid") + growth * seconds
+        if entry is None:
+            return bound
+        entry = np.asarray(entry)
+        offsets = np.where(entry == ENTRY, s.entry_offsets[0], np.where(entry == HIDDEN, s.entry_offsets[1], 0.0))
+        if not self.calibrated:
+            offsets = np.zeros(entry.shape)
+        # the relief never takes a bound below the configured threshold (the floor of every calibrated bound)
+        return np.maximum(np.reshape(bound, (-1, 1)) + offsets[None, :], s.fixed["reid"])
 
     def lost_match_bound(self, seconds_lost: np.ndarray | float) -> np.ndarray:
         """Stage 1 appearance gate of lost tracks (motion already agrees): from `bound("match")` at 0 s to

@@ -184,6 +184,21 @@ class AssociationConfig:
     reid_max_speed: float = _key(1.5, "stage 4: plausible displacement, box heights per second lost", lo=0)
     reid_min_distance: float = _key(1.0, "stage 4: displacement always allowed, in box heights", lo=0)
     max_size_ratio: float = _key(2.0, "stage 4: largest height ratio between lost track and detection", lo=1)
+    entry_border_heights: float = _key(
+        0.25, "stage 4: a detection nearer a frame border than this many box heights may be a newcomer", lo=0
+    )
+    entry_occlusion: float = _key(
+        0.1,
+        "stage 4: a detection covered more than this by a box in front may be a newcomer from behind it",
+        lo=0,
+        hi=1,
+    )
+    reid_entry_evidence: float = _key(
+        0.05, "stage 4 (online): similarity added to the revival bound where a newcomer could have entered", lo=0, hi=1
+    )
+    reid_hidden_relief: float = _key(
+        0.0, "stage 4 (online): similarity taken off the revival bound where nobody could have walked in", lo=0, hi=1
+    )
 
 
 @dataclass(frozen=True)

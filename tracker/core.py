@@ -19,6 +19,7 @@ from tracker.calibration import Calibration
 from tracker.camera_motion import warp_boxes_xywh, warp_states
 from tracker.classes import ClassPolicy, ClassVote
 from tracker.config import TrackerConfig
+from tracker.entry import entry_evidence
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.track import Track
@@ -100,7 +101,11 @@ class TrackerCore:
         self.calibration.reset()
 
     def step(
-        self, dets: Detections, embed: EmbedFn | None = None, camera_motion: np.ndarray | None = None
+        self,
+        dets: Detections,
+        embed: EmbedFn | None = None,
+        camera_motion: np.ndarray | None = None,
+        frame_size: tuple[int, int] | None = None,
     ) -> list[TrackedObject]:
         """Advance one frame with this frame's detections.
 
@@ -110,6 +115,8 @@ class TrackerCore:
                 appearance matters this frame (see `appearance.lazy_embedding`).
             camera_motion: optional (2, 3) affine or (3, 3) homography from the previous frame's pixels to
                 this frame's; every track (tracked, lost, tentative) is moved by it before the prediction.
+            frame_size: optional (height, width) of the frame in pixels: a revival candidate away from its
+                borders needs less evidence (`tracker.entry`). None: only occluders tell.
         Raises:
             ValueError: `camera_motion` of another shape or not finite (nothing is changed).
         """
@@ -146,7 +153,7 @@ class TrackerCore:
 
         # Stage 4: lost tracks x leftovers (and detections just given to tentative tracks), appearance alone.
         lost = np.array([i for i in left_tracks if self.tracks[i].state is TrackState.LOST], dtype=np.int64)
-        m4 = self._reidentify(view, lost, np.concatenate([left_dets, m3[:, 1]]))
+        m4 = self._reidentify(view, lost, np.concatenate([left_dets, m3[:, 1]]), frame_size)
         if len(m4):
             m3 = m3[~np.isin(m3[:, 1], m4[:, 1])]
             left_dets = left_dets[~np.isin(left_dets, m4[:, 1])]
@@ -310,15 +317,19 @@ class TrackerCore:
         pairs = np.stack([track_idx[result.pairs[:, 0]], det_idx[result.pairs[:, 1]]], axis=1)
         return pairs.reshape(-1, 2), track_idx[result.unmatched_rows], det_idx[result.unmatched_cols]
 
-    def _reidentify(self, view: _FrameView, lost: np.ndarray, det_idx: np.ndarray) -> np.ndarray:
-        """Stage 4: long-term re-identification of lost tracks by appearance alone."""
+    def _reidentify(
+        self, view: _FrameView, lost: np.ndarray, det_idx: np.ndarray, frame_size: tuple[int, int] | None
+    ) -> np.ndarray:
+        """Stage 4: long-term re-identification of lost tracks by appearance alone; the bound a pair must reach
+        grows with the time lost and depends on where the detection appeared (a border, an occluder)."""
         if len(lost) == 0 or len(det_idx) == 0 or not np.isfinite(view.reid_sim).any():
             return np.zeros((0, 2), dtype=np.int64)
         cfg = self.config.association
         observed = np.stack([self.tracks[i].observed_xywh for i in lost])
         seconds = np.array([self.tracks[i].frames_since_update for i in lost]) / self.frame_rate
         sim = view.reid_sim[np.ix_(lost, det_idx)]
-        bounds = self.calibration.revival_bound(seconds)
+        entry = entry_evidence(view.dets.boxes_xyxy, det_idx, frame_size, cfg)
+        bounds = self.calibration.revival_bound(seconds, entry)
         cost = assoc.reid_cost(sim, observed, seconds, view.det_xywh[det_idx], cfg, bounds)
         cost = cost + view.class_cost[np.ix_(lost, det_idx)]
         result = linear_assignment(cost, 1.0 - float(bounds.min()))

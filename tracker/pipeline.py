@@ -113,6 +113,7 @@ class Tracker:
         embeddings: Any = None,
         embed: Callable[[np.ndarray], Any] | None = None,
         camera_motion: Any = None,
+        frame_size: tuple[int, int] | None = None,
     ) -> list[TrackedObject]:
         """Track one frame of detections from your own detector.
 
@@ -128,6 +129,8 @@ class Tracker:
             camera_motion: the camera motion you know (vehicle odometry, PTZ encoder), used as is: a (2, 3)
                 affine or (3, 3) homography from the previous frame's pixels to this frame's. None: no
                 compensation this frame (this call has no frame to estimate it from).
+            frame_size: (height, width) of the frame in pixels, if known: a revival candidate away from the
+                borders needs less evidence than one where a newcomer could have walked in (`tracker.entry`).
         Returns:
             The confirmed tracks matched this frame, each with the index of its detection.
         Raises:
@@ -138,16 +141,17 @@ class Tracker:
         if embeddings is not None and embed is not None:
             raise ValueError("give either embeddings or embed, not both")
         transform = None if camera_motion is None else as_homography(camera_motion)
+        size = None if frame_size is None else _frame_size(frame_size)
         dets = Detections.from_arrays(boxes_xyxy, scores, class_ids, embeddings, device=self.device)
         with torch_threads(self.config.core_threads) as callers_threads:
             if embed is None:
-                return self.core.step(dets, camera_motion=transform)
+                return self.core.step(dets, camera_motion=transform, frame_size=size)
 
             def embed_rows(rows: np.ndarray) -> torch.Tensor:
                 with exact_torch_threads(callers_threads):  # the caller's ReID runs with the caller's threads
                     return to_embedding_tensor(embed(dets.index[rows]), len(rows), self.device)
 
-            return self.core.step(dets, embed=embed_rows, camera_motion=transform)
+            return self.core.step(dets, embed=embed_rows, camera_motion=transform, frame_size=size)
 
     def update(self, frame: np.ndarray) -> list[TrackedObject]:
         """Detect, embed and track one HxWx3 uint8 BGR frame (as OpenCV reads it).
@@ -162,16 +166,17 @@ class Tracker:
         boxes, scores, class_ids = self.detector(frame)
         dets = Detections.from_arrays(boxes, scores, class_ids, device=self.device)
         transform = None if self.camera_motion is None else self.camera_motion.estimate(frame, dets.boxes_xyxy)
+        size = (frame.shape[0], frame.shape[1])
         with torch_threads(self.config.core_threads) as callers_threads:
             if self.embedder is None:
-                return self.core.step(dets, camera_motion=transform)
+                return self.core.step(dets, camera_motion=transform, frame_size=size)
 
             def embed(rows: np.ndarray) -> torch.Tensor:
                 image = torch.from_numpy(frame).to(self.device, non_blocking=True)  # the one upload of the frame
                 with exact_torch_threads(callers_threads):  # crops and a PyTorch ReID forward use all threads
                     return self.embedder(image, dets.boxes_xyxy[rows])
 
-            return self.core.step(dets, embed=embed, camera_motion=transform)
+            return self.core.step(dets, embed=embed, camera_motion=transform, frame_size=size)
 
     @property
     def camera_motion_failures(self) -> int:
@@ -190,6 +195,17 @@ def reid_model_identity(cfg: TrackerConfig) -> ModelIdentity:
     path = resolve_weights(weights, "reid")
     digest = file_digest(path) if path is not None else f"name:{weights}"
     return ModelIdentity(name, digest)
+
+
+def _frame_size(size: Any) -> tuple[int, int]:
+    """(height, width) as two positive ints, or ValueError."""
+    try:
+        height, width = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise ValueError(f"frame_size must be (height, width), got {size!r}") from None
+    if height <= 0 or width <= 0:
+        raise ValueError(f"frame_size must be positive, got {size!r}")
+    return height, width
 
 
 def _as_bgr(frame: Any) -> np.ndarray:

@@ -217,6 +217,8 @@ def _report(
         "inputs_s": sum(r.inputs_seconds for r in results if r.tracker == OURS),
         "resumed": sum(r.resumed for r in results),
         "motion_only": motion_only,
+        # ours' calibrated appearance bounds per sequence (`Calibration.summary()` at the end of each)
+        "calibration": {r.sequence: r.calibration for r in results if r.tracker == OURS and r.calibration},
     }
     title = f"{Path(args.data).name}: {args.detections} detections, {args.split}"
     if variant is not None:

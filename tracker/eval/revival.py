@@ -30,7 +30,7 @@ from tracker.association import iou_matrix
 from tracker.eval.sequences import Sequence
 from tracker.io.mot import read_mot_rows, tlwh_to_xyxy
 
-__all__ = ["REVIVAL_METRICS", "RevivalCounts", "revival_counts", "revival_scores"]
+__all__ = ["REVIVAL_METRICS", "RevivalCounts", "identity_timeline", "revival_counts", "revival_scores"]
 
 REVIVAL_METRICS = ("RevP", "RevR", "Revivals", "Returns")
 """Columns: revival precision and recall (fractions), revivals judged, gt returns after a gap."""
@@ -154,6 +154,31 @@ def _track_revivals(results: np.ndarray, by_track: dict[int, list[tuple[int, int
             revivals += 1
             correct += matched[int(prior[-1])] == matched[int(later[0])]
     return revivals, correct
+
+
+def identity_timeline(gt: np.ndarray, results: np.ndarray) -> dict[int, list[tuple[int | None, int, int]]]:
+    """Which track ID covered each gt person, frame by frame: where a tracker fragments or swaps identities.
+
+    Args:
+        gt: (G, >=6) MOTChallenge gt rows (frame, id, left, top, width, height, ...).
+        results: (R, >=6) MOTChallenge result rows, frames numbered like `gt`.
+    Returns:
+        {gt id: [(track id or None (unmatched), first frame, last frame), ...]}: runs of the person's gt frames
+        of that person with the same matched track (one-to-one at IoU >= MIN_IOU per frame, as above).
+    """
+    matched = {
+        (frame, g): t for frame, gts, tracks in _frame_matches(gt, results) for g, t in zip(gts, tracks, strict=True)
+    }
+    out: dict[int, list[tuple[int | None, int, int]]] = {}
+    for frame, g in sorted((int(r[0]), int(r[1])) for r in gt):
+        track = matched.get((frame, g))
+        track = None if track is None else int(track)
+        runs = out.setdefault(g, [])
+        if runs and runs[-1][0] == track:
+            runs[-1] = (track, runs[-1][1], frame)
+        else:
+            runs.append((track, frame, frame))
+    return out
 
 
 def revival_scores(sequences: list[Sequence], result_files: dict[str, Path]) -> dict[str, dict[str, float | int]]:

@@ -54,6 +54,8 @@ class RunResult:
         cache_hit: the inputs came from the cache.
         inputs_seconds: time spent making (or reading back) the sequence's inputs.
         resumed: the result file of an earlier run was reused.
+        calibration: ours' calibrated appearance bounds and queue quantiles at the end of the sequence
+            (`Calibration.summary()`); None for peers.
     """
 
     tracker: str
@@ -65,6 +67,7 @@ class RunResult:
     cache_hit: bool
     inputs_seconds: float
     resumed: bool
+    calibration: dict[str, Any] | None = None
 
 
 def _init_worker() -> None:
@@ -100,12 +103,14 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int, engine:
     return results
 
 
-def _track_ours(cfg: TrackerConfig, seq: Sequence, inputs: SequenceInputs) -> tuple[list[str], float]:
+def _track_ours(cfg: TrackerConfig, seq: Sequence, inputs: SequenceInputs) -> tuple[list[str], float, dict[str, Any]]:
+    """MOT rows, tracking seconds and the calibration summary of our tracker on one sequence."""
     from tracker import Tracker
 
     tracker = Tracker(cfg if inputs.appearance else cfg.replace(_MOTION_ONLY), frame_rate=seq.info.frame_rate)
     # Camera motion is estimated from the images where they all exist (its time counts as tracking time).
     estimator = tracker.camera_motion if seq.has_all_images else None
+    size = (seq.info.height, seq.info.width) if seq.info.height > 0 and seq.info.width > 0 else None
     lines: list[str] = []
     elapsed = 0.0
     for number, frame in enumerate(inputs.frames, start=1):
@@ -115,11 +120,11 @@ def _track_ours(cfg: TrackerConfig, seq: Sequence, inputs: SequenceInputs) -> tu
         # Embeddings go in as `track` computes them: on demand, for the detections whose appearance matters.
         embed = None if frame.embeddings is None else frame.embeddings.__getitem__
         objects = tracker.update_detections(
-            frame.boxes_xyxy, frame.scores, frame.class_ids, embed=embed, camera_motion=motion
+            frame.boxes_xyxy, frame.scores, frame.class_ids, embed=embed, camera_motion=motion, frame_size=size
         )
         elapsed += time.perf_counter() - start
         lines.extend(format_mot_row(number, o.track_id, o.xyxy, o.score) for o in objects)
-    return lines, elapsed
+    return lines, elapsed, tracker.core.calibration.summary()
 
 
 def _read_image(seq: Sequence, number: int) -> np.ndarray:
@@ -182,11 +187,11 @@ class _Job:
     path: Path
     fingerprint: str
 
-    def result(self, ms_per_frame: float, resumed: bool) -> RunResult:
+    def result(self, ms_per_frame: float, resumed: bool, calibration: dict[str, Any] | None = None) -> RunResult:
         inputs = self.inputs
         return RunResult(
             self.tracker, self.seq.name, self.path, ms_per_frame, self.seq.num_frames, inputs.appearance,
-            inputs.cache_hit, inputs.seconds, resumed,
+            inputs.cache_hit, inputs.seconds, resumed, calibration,
         )  # fmt: skip
 
 
@@ -216,22 +221,27 @@ def _finished(job: _Job) -> RunResult | None:
     if not isinstance(note, dict) or note.get("fingerprint") != job.fingerprint:
         return None
     log.info("%s / %s: reusing the finished result", job.tracker, job.seq.name)
-    return job.result(float(note.get("ms_per_frame", 0.0)), resumed=True)
+    calibration = note.get("calibration")
+    return job.result(
+        float(note.get("ms_per_frame", 0.0)), True, calibration if isinstance(calibration, dict) else None
+    )
 
 
 def _run_job(job: _Job) -> RunResult:
     seq, inputs = job.seq, job.inputs
+    calibration = None
     if job.tracker in (OURS, OURS_NO_CMC):
-        lines, elapsed = _track_ours(parse_config(job.cfg_dict), seq, inputs)
+        lines, elapsed, calibration = _track_ours(parse_config(job.cfg_dict), seq, inputs)
     else:
         lines, elapsed = _track_peer(job.tracker, seq, inputs)
     ms = _MS_PER_S * elapsed / max(len(inputs.frames), 1)
     job.path.parent.mkdir(parents=True, exist_ok=True)
     _note_path(job).unlink(missing_ok=True)  # result and note are replaced together: never a stale note
     write_text_atomic(job.path, "".join(lines))
-    write_text_atomic(_note_path(job), json.dumps({"fingerprint": job.fingerprint, "ms_per_frame": ms}))
+    note = {"fingerprint": job.fingerprint, "ms_per_frame": ms, "calibration": calibration}
+    write_text_atomic(_note_path(job), json.dumps(note))
     log.info("%s / %s: %d frames, %.2f ms per frame", job.tracker, seq.name, len(inputs.frames), ms)
-    return job.result(ms, resumed=False)
+    return job.result(ms, False, calibration)
 
 
 def run_all(

@@ -1,0 +1,60 @@
+"""Where a newcomer could have come from: the evidence a detection's position gives a revival.
+
+A person cannot walk into the middle of the view. A detection that appears away from the frame borders and
+with no box in front of it is most likely someone who was there all along (hidden, or missed by the
+detector), so reviving a lost track with it needs less appearance evidence. A detection at a border, or
+coming out from behind another box, may be a newcomer as well as a returning person, so it needs more.
+Both are measured in the detection's own box heights (a scale-free unit: the same rule at every resolution).
+
+`entry_evidence` classifies each candidate detection; `Calibration.revival_bound` turns the classes into
+similarity offsets (`association.reid_entry_evidence`, `association.reid_hidden_relief`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tracker.association import occlusion
+from tracker.config import AssociationConfig
+
+__all__ = ["ENTRY", "HIDDEN", "UNKNOWN", "entry_evidence"]
+
+ENTRY = 1
+"""A newcomer could have entered here: near a frame border, or partly behind another box."""
+HIDDEN = -1
+"""Nobody could have walked in here: inside the view, with no box in front."""
+UNKNOWN = 0
+"""No frame size known and nothing in front: the position says nothing."""
+
+
+def entry_evidence(
+    boxes_xyxy: np.ndarray, rows: np.ndarray, frame_size: tuple[int, int] | None, cfg: AssociationConfig
+) -> np.ndarray:
+    """(R,) classes (ENTRY, HIDDEN or UNKNOWN) of detections `rows` as revival candidates.
+
+    Args:
+        boxes_xyxy: (N, 4) all of this frame's detection boxes, pixels (the occluders are among them).
+        rows: (R,) indices of the candidates.
+        frame_size: (height, width) of the frame in pixels, or None when unknown (then no detection is HIDDEN).
+        cfg: reads `entry_border_heights` (distance to a border, in the box's heights, under which a person
+            may have walked in) and `entry_occlusion` (fraction of the box covered by a box in front of it,
+            from `association.occlusion`, above which it may have come out from behind it).
+    Returns:
+        (R,) int8.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    out = np.full(len(rows), UNKNOWN, dtype=np.int8)
+    if len(rows) == 0:
+        return out
+    boxes = boxes_xyxy[rows]
+    behind = occlusion(boxes_xyxy, rows) > cfg.entry_occlusion
+    if frame_size is None:
+        out[behind] = ENTRY
+        return out
+    height, width = frame_size
+    box_h = np.maximum(boxes[:, 3] - boxes[:, 1], np.finfo(np.float64).tiny)
+    gaps = np.stack([boxes[:, 0], boxes[:, 1], width - boxes[:, 2], height - boxes[:, 3]], axis=1)
+    at_border = gaps.min(axis=1) / box_h < cfg.entry_border_heights
+    out[:] = HIDDEN
+    out[at_border | behind] = ENTRY
+    return out
