@@ -177,9 +177,12 @@ def main() -> None:
     p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     p.add_argument("--frames", type=int, default=200, help="frames of 10 queries per size")
     p.add_argument("--nprobe", type=int, nargs="+", help="IVF lists visited (default gallery.ivf_nprobe)")
+    p.add_argument("--ivf-min-identities", type=int, help="IVF from this many identities (default: the config's)")
     args = p.parse_args()
     _one_thread()
     config = GalleryConfig()
+    if args.ivf_min_identities is not None:
+        config = replace(config, ivf_min_identities=args.ivf_min_identities)
     nprobes = args.nprobe or [config.ivf_nprobe]
     print(
         f"{'identities':>10} {'index':>5} {'nprobe':>6} {'ms/frame':>8} {'min-max':>11} {'wall ms':>8} {'exact ms':>8} "

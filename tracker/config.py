@@ -202,7 +202,7 @@ class GalleryConfig:
     margin: float = _key(0.1, "the best identity must beat the runner-up by this similarity, else a new ID", lo=0, hi=2)
     search_seconds: float = _key(2.0, "a new track is searched again each time its bank grows, for this long", lo=0)
     min_embeddings: int = _key(3, "a track enters the gallery only with at least this many bank entries", lo=1)
-    ivf_min_identities: int = _key(20000, "from this many identities on, search an IVF index instead of exact", lo=1)
+    ivf_min_identities: int = _key(4000, "from this many identities on, search an IVF index instead of exact", lo=1)
     ivf_nprobe: int = _key(64, "IVF: inverted lists visited per query (recall vs speed)", lo=1, hi=65536)
     save_every_seconds: float = _key(60.0, "the track command also saves the gallery this often (wall time)", lo=0)
     max_days_unseen: float = _key(30.0, "retention: forget identities unseen for this many days", lo=0)

@@ -221,6 +221,9 @@ class Gallery:
 
     @property
     def num_vectors(self) -> int:
+        """Prototypes stored (all identities); O(1) once the index is built (it is kept in step)."""
+        if self._index is not None:
+            return self._index.ntotal
         return sum(len(i.prototypes) for i in self._identities.values())
 
     @property
