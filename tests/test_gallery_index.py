@@ -57,3 +57,19 @@ def test_ivf_tier_returns_exact_similarities_finds_the_nearest_and_forgets_remov
     assert index.remove_ids(np.arange(10)) == 10
     assert index.ntotal == exact.ntotal == 3990
     assert not np.isin(index.search(queries, 4)[1], np.arange(10)).any()
+
+
+def test_ivf_tier_finds_rows_re_added_after_a_removal_and_re_encodes_when_dead_rows_pile_up():
+    rows = unit_rows(4000, seed=4)
+    exact = ExactIndex(DIM)
+    exact.add_with_ids(rows, np.arange(4000))
+    index = InvertedFileIndex(exact, nprobe=16)
+    fresh = unit_rows(20, seed=5)
+    index.remove_ids(np.arange(20))
+    index.add_with_ids(fresh, np.arange(20))  # the same IDs with new vectors (identities re-picked)
+    sims, ids = index.search(fresh, 3)
+    assert (ids[:, 0] == np.arange(20)).all() and np.allclose(sims[:, 0], 1.0, atol=1e-5)
+    assert all(len(set(r)) == len(r) for r in ids.tolist())  # a replaced row's old and new codes count once
+    index.remove_ids(np.arange(20, 1500))  # beyond the dead fraction: the codes are re-encoded from live rows
+    assert index.index.ntotal == index.ntotal == 2520
+    assert index.search(rows[1500:1510], 1)[1][:, 0].tolist() == list(range(1500, 1510))

@@ -11,7 +11,11 @@ best first, and both support adding and removing rows by ID.
   André et al., "Accelerated nearest neighbor search with quick ADC", ICMR 2017; Jégou et al., "Product
   quantization for nearest neighbor search", TPAMI 2011), trained on a bounded subsample. Its candidates are
   re-ranked exactly against the float prototypes held by an `ExactIndex`, so the similarities the gallery
-  compares with its bounds are exact; only which rows are candidates is approximate.
+  compares with its bounds are exact; only which rows are candidates is approximate. faiss 1.15's fast-scan
+  lists lose rows added after a `remove_ids` (measured: re-added rows are never found again), so removal
+  leaves the codes in place and the re-ranking drops rows the `ExactIndex` no longer holds (a re-added row
+  ID then has two codes, deduplicated); the codes are re-encoded from the live rows (same training) when the
+  dead ones reach `IVF_MAX_DEAD_FRACTION` of the live.
 
 Shape letters: Q queries, D embedding size, M stored rows, K results per query.
 """
@@ -35,6 +39,7 @@ IVF_MIN_TRAIN = 20000  # ... and at least this many (bounded by the rows there a
 PQ_BITS = 4  # fast-scan product quantisation works on 4-bit codes
 PQ_DIMS_PER_CODE = 8  # one 4-bit code per this many dimensions (D = 512: 64 codes, 32 bytes a row)
 RERANK_PER_RESULT = 4  # candidates fetched from the codes per wanted result, re-ranked exactly
+IVF_MAX_DEAD_FRACTION = 0.25  # re-encode the codes when removed/replaced rows reach this fraction of the live
 
 
 class ExactIndex:
@@ -95,6 +100,11 @@ class ExactIndex:
             removed += 1
         return removed
 
+    def contains(self, ids: np.ndarray) -> np.ndarray:
+        """Boolean array of ids' shape: which IDs the index holds."""
+        flat = np.asarray(ids).reshape(-1)
+        return np.array([int(i) in self._row_of for i in flat], dtype=bool).reshape(np.shape(ids))
+
     def vectors(self, ids: np.ndarray) -> np.ndarray:
         """(..., D) the stored vectors of these IDs (any shape of IDs; -1 and unknown IDs give zeros)."""
         flat = np.asarray(ids).reshape(-1)
@@ -141,9 +151,15 @@ class InvertedFileIndex:
         sample = np.sort(np.random.default_rng(0).permutation(rows)[:sample_size])
         vectors = exact._vectors[: exact.ntotal]
         self.index.train(np.ascontiguousarray(vectors[sample]))
-        self.index.add_with_ids(vectors, exact._ids[: exact.ntotal])
         self.nprobe = nprobe
         self.trained_rows = rows
+        self._dead = 0  # codes of rows removed or replaced since the last encoding
+        self._encode_live_rows()
+
+    def _encode_live_rows(self) -> None:
+        self.index.reset()  # keeps the trained centroids and codebooks
+        self.index.add_with_ids(self.exact._vectors[: self.exact.ntotal], self.exact._ids[: self.exact.ntotal])
+        self._dead = 0
 
     @property
     def nprobe(self) -> int:
@@ -155,11 +171,12 @@ class InvertedFileIndex:
 
     @property
     def ntotal(self) -> int:
-        return int(self.index.ntotal)
+        """Live rows (the codes may also hold dead ones until re-encoded)."""
+        return self.exact.ntotal
 
     @property
     def nbytes(self) -> int:
-        """Approximate bytes of the codes, IDs and centroids (the float rows are counted by `exact`)."""
+        """Approximate bytes of the codes (live and dead), IDs and centroids (the float rows: `exact.nbytes`)."""
         codes = self.index.ntotal * (self.index.code_size + 8)
         return int(codes + self.index.nlist * self.index.d * 4)
 
@@ -168,15 +185,18 @@ class InvertedFileIndex:
         self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
 
     def remove_ids(self, ids: np.ndarray) -> int:
-        import faiss
-
-        ids = np.ascontiguousarray(ids, dtype=np.int64)
-        self.index.remove_ids(faiss.IDSelectorBatch(ids))
-        return self.exact.remove_ids(ids)
+        removed = self.exact.remove_ids(ids)
+        self._dead += removed
+        if self._dead > IVF_MAX_DEAD_FRACTION * max(1, self.exact.ntotal):
+            self._encode_live_rows()
+        return removed
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(Q, D) -> (Q, K) exact similarities and IDs of the best rows among the codes' candidates (-1 pads)."""
         _, cand = self.index.search(queries, RERANK_PER_RESULT * k)  # (Q, R) candidate IDs, -1 padded
+        cand = np.where(self.exact.contains(cand), cand, -1)  # rows removed since they were encoded
+        cand.sort(axis=1)
+        cand[:, 1:][cand[:, 1:] == cand[:, :-1]] = -1  # a replaced row's old and new codes: keep one
         sims = np.einsum("qrd,qd->qr", self.exact.vectors(cand), queries)
         sims[cand < 0] = -np.inf
         order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
