@@ -220,3 +220,9 @@ def test_ivf_gallery_stays_in_step_through_merges_and_removals():
     assert gallery.num_vectors == sum(len(i.prototypes) for i in gallery.identities)
     assert gallery.match(looks[2:3, 11])[0] == 3
     assert gallery.match(looks[4:5, 11])[0] == NO_ID
+
+
+def test_a_small_gallery_stays_exact_whatever_the_ivf_threshold():
+    gallery, looks = filled(10, GalleryConfig(ivf_min_identities=1))
+    assert gallery.match(looks[:3, 11]).tolist() == [1, 2, 3]
+    assert gallery._ivf_trained_at == 0

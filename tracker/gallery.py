@@ -37,7 +37,7 @@ import numpy as np
 
 from tracker.assignment import linear_assignment
 from tracker.config import GalleryConfig
-from tracker.gallery_index import ExactIndex, InvertedFileIndex
+from tracker.gallery_index import IVF_MIN_ROWS, ExactIndex, InvertedFileIndex
 
 __all__ = [
     "Gallery",
@@ -459,7 +459,7 @@ class Gallery:
 
     def _ensure_index(self) -> ExactIndex | InvertedFileIndex:
         vectors = self.num_vectors
-        use_ivf = len(self._identities) >= self.config.ivf_min_identities
+        use_ivf = len(self._identities) >= self.config.ivf_min_identities and vectors >= IVF_MIN_ROWS
         stale_ivf = use_ivf and (not self._ivf_trained_at or vectors >= IVF_REBUILD_GROWTH * self._ivf_trained_at)
         if self._index is None or stale_ivf or (not use_ivf and self._ivf_trained_at):
             self._build_index(use_ivf)

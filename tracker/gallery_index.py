@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ExactIndex", "InvertedFileIndex"]
+__all__ = ["IVF_MIN_ROWS", "ExactIndex", "InvertedFileIndex"]
 
 GROWTH = 2  # the exact matrix grows by this factor when full (amortised O(1) appends)
 MIN_CAPACITY = 64  # rows allocated at first
@@ -39,6 +39,8 @@ IVF_MIN_TRAIN = 20000  # ... and at least this many (bounded by the rows there a
 PQ_BITS = 4  # fast-scan product quantisation works on 4-bit codes
 PQ_DIMS_PER_CODE = 8  # one 4-bit code per this many dimensions (D = 512: 64 codes, 32 bytes a row)
 RERANK_PER_RESULT = 4  # candidates fetched from the codes per wanted result, re-ranked exactly
+IVF_MIN_ROWS = 1024  # below this the codes cannot be trained well (16 codewords per sub-space x faiss' 39 + slack):
+# the gallery stays exact whatever `gallery.ivf_min_identities` says
 IVF_MAX_DEAD_FRACTION = 0.25  # re-encode the codes when removed/replaced rows reach this fraction of the live
 
 
@@ -135,7 +137,7 @@ class InvertedFileIndex:
             through this object so both stay in step.
         nprobe: inverted lists visited per query.
     Raises:
-        ValueError: fewer rows than inverted lists need for training.
+        ValueError: fewer than `IVF_MIN_ROWS` rows to train on.
     """
 
     def __init__(self, exact: ExactIndex, nprobe: int) -> None:
@@ -143,6 +145,8 @@ class InvertedFileIndex:
 
         self.exact = exact
         rows = exact.ntotal
+        if rows < IVF_MIN_ROWS:
+            raise ValueError(f"an inverted file needs at least {IVF_MIN_ROWS} rows to train on, got {rows}")
         dim = exact.dim
         lists = max(1, round(IVF_LISTS_PER_SQRT * math.sqrt(rows)))
         codes = dim // PQ_DIMS_PER_CODE if dim % PQ_DIMS_PER_CODE == 0 else dim  # faiss needs codes to divide D
