@@ -209,3 +209,20 @@ def test_a_bank_that_switched_people_enters_with_the_person_it_ended_on():
     assert kept is not None and len(kept) == 6
     assert (kept @ looks[1].mean(axis=0) > kept @ looks[0].mean(axis=0)).all()
     assert consistent_looks(mixed[:2], 0.8, 3) is None  # too few looks
+
+
+def test_ivf_gallery_stays_in_step_through_merges_and_removals():
+    config = GalleryConfig(ivf_min_identities=200)
+    gallery, looks = filled(400, config)
+    assert gallery.match(looks[:1, 11])[0] == 1 and gallery._ivf_trained_at > 0
+    gallery.add(3, looks[2, 8:11], 0, sighting())  # a known identity seen again: its prototypes are re-picked
+    gallery.remove([5])
+    assert gallery.num_vectors == sum(len(i.prototypes) for i in gallery.identities)
+    assert gallery.match(looks[2:3, 11])[0] == 3
+    assert gallery.match(looks[4:5, 11])[0] == NO_ID
+
+
+def test_a_small_gallery_stays_exact_whatever_the_ivf_threshold():
+    gallery, looks = filled(10, GalleryConfig(ivf_min_identities=1))
+    assert gallery.match(looks[:3, 11]).tolist() == [1, 2, 3]
+    assert gallery._ivf_trained_at == 0

@@ -16,7 +16,9 @@ is scored by TrackEval:
 
 Cross-clip IDF1 is the figure. Revival precision: of the tracks of clip k >= 2 that took a global ID from an
 earlier clip, the fraction whose ground-truth person (matched by IoU >= 0.5, majority over the track) is the
-person that ID had before. Inputs (detections, embeddings) come from `track eval`'s cache.
+person that ID had before; right at the revival: the person the revived track starts on (first matched frame)
+is the one the ID ended on in its latest earlier clip (the gallery stores the looks a track ended on).
+Inputs (detections, embeddings) come from `track eval`'s cache.
 """
 
 from __future__ import annotations
@@ -119,26 +121,37 @@ def revival_precision(seq: Sequence, clips: list[range], rows: Rows) -> dict[str
     gt = read_mot_rows(seq.info.root / "gt" / "gt.txt")
     clip_of = {number: k for k, clip in enumerate(clips) for number in clip}
     votes: dict[tuple[int, int], Counter] = {}
+    ends: dict[tuple[int, int], list[int]] = {}  # (clip, ID) -> [person at its first, at its last matched frame]
     by_frame: dict[int, list[tuple[int, np.ndarray]]] = {}
     for f, tid, xyxy, _ in rows:
         by_frame.setdefault(f, []).append((tid, np.asarray(xyxy)))
-    for f, objs in by_frame.items():
+    for f, objs in sorted(by_frame.items()):
         truth = gt[gt[:, 0] == f]
         if not len(truth):
             continue
         boxes = np.stack([b for _, b in objs])
         iou = iou_matrix(boxes, tlwh_to_xyxy(truth[:, GT_TLWH]))
         for i, j in linear_assignment(1.0 - iou, 1.0 - MIN_IOU).pairs:
-            votes.setdefault((clip_of[f], objs[i][0]), Counter())[int(truth[j, GT_ID_COLUMN])] += 1
+            who = int(truth[j, GT_ID_COLUMN])
+            votes.setdefault((clip_of[f], objs[i][0]), Counter())[who] += 1
+            ends.setdefault((clip_of[f], objs[i][0]), [who, who])[1] = who
     person = {key: c.most_common(1)[0][0] for key, c in votes.items()}
     first_clip: dict[int, int] = {}
     for clip, tid in sorted(person):
         first_clip.setdefault(tid, clip)
     revivals = [(clip, tid) for clip, tid in person if clip > first_clip[tid]]
     correct = sum(person[(clip, tid)] == person[(first_clip[tid], tid)] for clip, tid in revivals)
+    # the decision itself: the person the revived track starts on vs the one the ID ended on in its latest clip
+    before = {(clip, tid): max(c for c, t in person if t == tid and c < clip) for clip, tid in revivals}
+    right_at_start = sum(ends[key][0] == ends[(before[key], key[1])][1] for key in revivals)
     people_by_clip = [{p for (c, _), p in person.items() if c == k} for k in range(len(clips))]
     returning = sum(len(people_by_clip[k] & set().union(*people_by_clip[:k])) for k in range(1, len(clips)))
-    return {"revivals": len(revivals), "correct": int(correct), "returning_people": returning}
+    return {
+        "revivals": len(revivals),
+        "correct": int(correct),
+        "correct_at_start": int(right_at_start),
+        "returning_people": returning,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,8 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, s in scores.items():
             print(f"{name:<28} {s['IDF1']:>6.1f} {s['HOTA']:>6.1f} {s['AssA']:>6.1f} {s['MOTA']:>6.1f} {s['IDSW']:>5}")
         print(
-            f"gallery revivals across cuts: {revival['correct']}/{revival['revivals']} right "
-            f"({revival['returning_people']} people seen again after a cut)"
+            f"gallery revivals across cuts: {revival['correct']}/{revival['revivals']} right by majority, "
+            f"{revival['correct_at_start']} right at the revival ({revival['returning_people']} people seen again "
+            "after a cut)"
         )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,9 +7,10 @@ new track is first searched here, by appearance alone, in one batched search for
 a match revives the old identity (its `global_id`), an ambiguous one (best vs runner-up within `margin`) does
 not. `Gallery.link` is the same decision offline, for tracks of several videos at once (a reduce step).
 
-Search is faiss (Johnson et al., "Billion-scale similarity search with GPUs", 2017): inner product on
-L2-normalised vectors (= cosine), exact (`IndexIDMap2` over `IndexFlatIP`, supports removal) up to
-`gallery.ivf_min_identities`, an inverted-file index (`IndexIVFFlat`, also supports removal) beyond.
+Search (`tracker.gallery_index`) is inner product on L2-normalised vectors (= cosine): exact (one BLAS matmul
+over all prototypes for a frame's queries) up to `gallery.ivf_min_identities`, beyond that faiss' inverted file
+with fast-scan PQ codes (Johnson et al., "Billion-scale similarity search with GPUs", 2017), whose candidates
+are re-ranked exactly. Both support removal.
 
 A gallery file is data, never code: safetensors for the arrays and JSON in its header for everything else
 (no pickle), a format version, and the identity of the ReID model that made the embeddings (a gallery of
@@ -24,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import os
 import tempfile
 import time
@@ -37,6 +37,7 @@ import numpy as np
 
 from tracker.assignment import linear_assignment
 from tracker.config import GalleryConfig
+from tracker.gallery_index import IVF_MIN_ROWS, ExactIndex, InvertedFileIndex
 
 __all__ = [
     "Gallery",
@@ -56,8 +57,6 @@ FORMAT_VERSION = 1
 FILE_MODE = 0o600  # owner read/write only: the file holds biometric-like data
 ID_STRIDE = 1 << 12  # faiss row id = global_id * ID_STRIDE + prototype index (so K_g < ID_STRIDE)
 SECONDS_PER_DAY = 86400.0
-IVF_LISTS_PER_SQRT = 1  # inverted lists = this x sqrt(vectors) (faiss' guideline is 4-16 x; 1 trains 4-16x faster)
-IVF_TRAIN_PER_LIST = 64  # k-means training sample: this many vectors per list (faiss warns below 39)
 IVF_REBUILD_GROWTH = 4  # retrain the inverted file when the gallery has grown this many times since training
 KMEANS_ITERATIONS = 20  # faiss.Kmeans iterations for `prototype_method: kmeans`
 SEARCH_NEIGHBOURS_PER_EXCLUDED = 1  # extra identities fetched per excluded one, so exclusion leaves candidates
@@ -193,7 +192,7 @@ class Gallery:
         self.model = model
         self._identities: dict[int, Identity] = {}
         self._next_id = 1
-        self._index: Any = None  # faiss index over all prototypes, built on first use
+        self._index: ExactIndex | InvertedFileIndex | None = None  # over all prototypes, built on first use
         self._ivf_trained_at = 0  # vectors in the gallery when the inverted file was trained (0: exact index)
         self._dirty = False
 
@@ -222,6 +221,9 @@ class Gallery:
 
     @property
     def num_vectors(self) -> int:
+        """Prototypes stored (all identities); O(1) once the index is built (it is kept in step)."""
+        if self._index is not None:
+            return self._index.ntotal
         return sum(len(i.prototypes) for i in self._identities.values())
 
     @property
@@ -286,7 +288,7 @@ class Gallery:
             identity = Identity(gid, int(class_id), first_seen or sighting, sighting, 1, prototypes)
         else:
             identity = Identity(gid, old.class_id, old.first_seen, sighting, old.sightings + 1, prototypes)
-            self._index_remove([gid])
+            self._index_remove([old])
         self._identities[gid] = identity
         if self.model is not None and self.model.dim is None:
             self.model = ModelIdentity(self.model.name, self.model.weights_digest, emb.shape[1])
@@ -299,10 +301,8 @@ class Gallery:
     def remove(self, global_ids: Iterable[int]) -> list[int]:
         """Forget these identities; returns those that were present."""
         gone = [int(g) for g in global_ids if int(g) in self._identities]
-        for gid in gone:
-            del self._identities[gid]
         if gone:
-            self._index_remove(gone)
+            self._index_remove([self._identities.pop(gid) for gid in gone])
             self._dirty = True
         return gone
 
@@ -457,45 +457,35 @@ class Gallery:
         if self.dim is not None and dim != self.dim:
             raise ValueError(f"embeddings have D = {dim}, the gallery holds D = {self.dim}")
 
-    def _ensure_index(self) -> Any:
+    def _ensure_index(self) -> ExactIndex | InvertedFileIndex:
         vectors = self.num_vectors
-        use_ivf = len(self._identities) >= self.config.ivf_min_identities
+        use_ivf = len(self._identities) >= self.config.ivf_min_identities and vectors >= IVF_MIN_ROWS
         stale_ivf = use_ivf and (not self._ivf_trained_at or vectors >= IVF_REBUILD_GROWTH * self._ivf_trained_at)
         if self._index is None or stale_ivf or (not use_ivf and self._ivf_trained_at):
             self._build_index(use_ivf)
         return self._index
 
     def _build_index(self, use_ivf: bool) -> None:
-        import faiss  # imported on first search: `import tracker` stays fast without a gallery
-
         dim = self.dim
         assert dim is not None
         ids, vectors = self._all_vectors(self._identities.values())
+        exact = ExactIndex(dim)
+        exact.add_with_ids(vectors, ids)
         if use_ivf:
-            lists = max(1, round(IVF_LISTS_PER_SQRT * math.sqrt(len(vectors))))
-            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
-            sample = np.random.default_rng(0).permutation(len(vectors))[: IVF_TRAIN_PER_LIST * lists]
-            index.train(vectors[np.sort(sample)])
-            index.nprobe = self.config.ivf_nprobe
+            self._index = InvertedFileIndex(exact, self.config.ivf_nprobe)
             self._ivf_trained_at = len(vectors)
         else:
-            index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+            self._index = exact
             self._ivf_trained_at = 0
-        index.add_with_ids(vectors, ids)
-        self._index = index
 
     def _index_add(self, identities: list[Identity]) -> None:
         if self._index is not None:
             ids, vectors = self._all_vectors(identities)
             self._index.add_with_ids(vectors, ids)
 
-    def _index_remove(self, global_ids: list[int]) -> None:
-        if self._index is None:
-            return
-        import faiss
-
-        for gid in global_ids:
-            self._index.remove_ids(faiss.IDSelectorRange(gid * ID_STRIDE, (gid + 1) * ID_STRIDE))
+    def _index_remove(self, identities: list[Identity]) -> None:
+        if self._index is not None:
+            self._index.remove_ids(self._all_vectors(identities)[0])
 
     @staticmethod
     def _all_vectors(identities: Iterable[Identity]) -> tuple[np.ndarray, np.ndarray]:
