@@ -321,3 +321,47 @@ def test_two_lookalikes_seen_together_stay_two_identities(tmp_path):
     ids = summary.global_ids["twins"]
     assert len(ids) == 2 and len(set(ids.values())) == 2, ids
     assert len(Gallery.load(tmp_path / "g.gallery")) == 2
+
+
+DRIVER = """
+import functools, sys
+from pathlib import Path
+from test_batch import fake_tracker
+from tracker.batch import track_many
+from tracker.config import TrackerConfig
+factory = functools.partial(fake_tracker, delay_s={delay}, pid_dir={pid_dir!r})
+track_many([{slow!r}], TrackerConfig(), {out!r}, engine="local", workers=1, progress=False, make_tracker=factory)
+"""
+
+
+def test_sigterm_to_a_local_batch_stops_its_workers(tmp_path):
+    """`kill` of `track batch` (a scheduler, systemd) must not leave worker processes tracking on, orphaned."""
+    import subprocess
+    import sys
+
+    slow = clip(tmp_path / "slow.avi", 0, SLOW_FRAMES)
+    pid_dir, out = tmp_path / "pids", tmp_path / "out"
+    pid_dir.mkdir()
+    script = DRIVER.format(delay=FRAME_DELAY_S * 4, pid_dir=str(pid_dir), slow=str(slow), out=str(out))
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    driver = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + KILL_TIMEOUT_S
+        while not any(pid_dir.iterdir()) and time.monotonic() < deadline and driver.poll() is None:
+            time.sleep(0.05)
+        (pid_file,) = pid_dir.iterdir()
+        worker = int(pid_file.read_text())
+        time.sleep(SLOW_FRAMES * FRAME_DELAY_S / 2)  # into the video
+        driver.send_signal(signal.SIGTERM)
+        driver.wait(timeout=KILL_TIMEOUT_S)
+        deadline = time.monotonic() + KILL_TIMEOUT_S / 4
+        while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        alive = Path(f"/proc/{worker}").exists()
+        if alive:
+            os.kill(worker, signal.SIGKILL)
+        assert not alive, "the worker kept tracking after the batch was terminated"
+        assert not (out / "slow").exists(), "an interrupted video was published as finished"
+    finally:
+        if driver.poll() is None:
+            driver.kill()

@@ -21,8 +21,10 @@ import multiprocessing
 import os
 import queue as queue_module
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -44,6 +46,7 @@ OLD_SUFFIX = ".old"  # out/.<name>.old/: outputs of an earlier run, while being 
 POLL_S = 0.2  # how often the driver looks at the progress queue and at finished tasks
 THREADS_PER_VIDEO = 1  # torch threads in a task: one video per core is the unit of parallelism
 OMP_THREADS_ENV = "OMP_NUM_THREADS"
+INTERRUPTED = "interrupted"  # the reason of a video stopped by a signal
 _REASON_CHARS = 300  # failure reasons are cut to one short line
 
 TrackerFactory = Callable[..., Any]
@@ -332,7 +335,7 @@ def run_video(
     result.frames, result.seconds, result.tracks = summary.frames, summary.seconds, len(summary.tracks)
     if summary.interrupted:
         shutil.rmtree(task.partial_dir, ignore_errors=True)
-        result.reason = "interrupted"
+        result.reason = INTERRUPTED
         return result
     note = {"fingerprint": task.fingerprint, "source": task.source, "frames": summary.frames, "error": summary.error}
     note |= {"tracks": result.tracks, "seconds": summary.seconds, "stem": stem}
@@ -475,6 +478,24 @@ def _run_local(
 
 
 @contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (`kill`, a scheduler, systemd) stops the batch as Ctrl-C does: the engines' cleanup stops the
+    tasks, instead of the driver dying at once and leaving its worker processes tracking on, orphaned."""
+    if threading.current_thread() is not threading.main_thread():  # signals can only be caught there
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
 def _child_threads(threads: int) -> Iterator[None]:
     """Processes started inside see OMP_NUM_THREADS=threads (as Ray sets it for a task of that many CPUs), so
     the native thread pools (OpenMP, oneDNN, OpenVINO) of one video do not spread over the other videos' cores."""
@@ -491,11 +512,12 @@ def _child_threads(threads: int) -> Iterator[None]:
 
 def _local_worker(todo: Any, channel: Any, progress_seconds: float, start_gallery: bytes | None) -> None:
     """A local engine process: tracks videos from `todo` until it gets None."""
-    import signal
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it stops the processes
     while (task := todo.get()) is not None:
-        channel.put((task.index, "result", run_video(task, channel, progress_seconds, start_gallery)))
+        result = run_video(task, channel, progress_seconds, start_gallery)
+        channel.put((task.index, "result", result))
+        if result.reason == INTERRUPTED:  # the driver stopped the batch: take no further video
+            return
 
 
 # ------------------------------------------------------------------------------------------------ the batch
@@ -624,12 +646,13 @@ def track_many(
     todo = [t for t in tasks if t.index not in reused]
     monitor = _Monitor(todo, progress)
     try:
-        if not todo:
-            results = []
-        elif engine == "ray":
-            results = _run_ray(todo, cfg.batch, monitor, address, gpus_per_video, start)
-        else:
-            results = _run_local(todo, cfg.batch, monitor, workers or os.cpu_count() or 1, start)
+        with _sigterm_interrupts():
+            if not todo:
+                results = []
+            elif engine == "ray":
+                results = _run_ray(todo, cfg.batch, monitor, address, gpus_per_video, start)
+            else:
+                results = _run_local(todo, cfg.batch, monitor, workers or os.cpu_count() or 1, start)
     finally:
         monitor.close()
     by_index = reused | {r.index: r for r in results}
