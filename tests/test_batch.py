@@ -362,6 +362,7 @@ def test_sigterm_to_a_local_batch_stops_its_workers(tmp_path):
             os.kill(worker, signal.SIGKILL)
         assert not alive, "the worker kept tracking after the batch was terminated"
         assert not (out / "slow").exists(), "an interrupted video was published as finished"
+        no_leftovers(out)  # the worker finished its frame and cleaned up (it was not aborted by a second signal)
     finally:
         if driver.poll() is None:
             driver.kill()

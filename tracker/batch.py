@@ -43,6 +43,7 @@ ENGINES = ("local", "ray")
 NOTE_NAME = "batch.json"  # beside each video's outputs: what made them (for resuming) and how the task went
 PARTIAL_SUFFIX = ".partial"  # out/.<name>.partial/: a video's outputs while its task runs
 OLD_SUFFIX = ".old"  # out/.<name>.old/: outputs of an earlier run, while being replaced
+STOP_TIMEOUT_S = 30  # a stopped batch waits this long for a local worker to finish its frame
 POLL_S = 0.2  # how often the driver looks at the progress queue and at finished tasks
 THREADS_PER_VIDEO = 1  # torch threads in a task: one video per core is the unit of parallelism
 OMP_THREADS_ENV = "OMP_NUM_THREADS"
@@ -468,7 +469,11 @@ def _run_local(
                     processes.append(start())
     except BaseException:
         for process in processes:
-            process.terminate()
+            process.terminate()  # the worker finishes its frame, drops the video's partial outputs and exits
+        for process in processes:
+            process.join(STOP_TIMEOUT_S)  # before Python's exit handler signals them a second time (an abort)
+            if process.is_alive():
+                process.kill()
         raise
     for _ in processes:
         todo.put(None)
