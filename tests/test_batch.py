@@ -366,3 +366,19 @@ def test_sigterm_to_a_local_batch_stops_its_workers(tmp_path):
     finally:
         if driver.poll() is None:
             driver.kill()
+
+
+def test_progress_total_counts_only_the_frames_max_frames_lets_through(tmp_path):
+    """`track batch --max-frames 20` on long videos: the bar's total (and its ETA) is 20 per video, not the length."""
+    from tracker.batch import _make_tasks, run_video
+
+    video = clip(tmp_path / "cam.avi", 0)
+
+    class Channel(list):
+        def put(self, message):
+            self.append(message)
+
+    (task,) = _make_tasks([str(video)], TrackerConfig(), tmp_path / "out", False, 5, fake_tracker, None, None)
+    channel = Channel()
+    assert run_video(task, channel).status == "done"
+    assert [value for _, kind, value in channel if kind == "total"] == [5]

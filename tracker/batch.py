@@ -312,7 +312,7 @@ def run_video(
     try:
         cfg = parse_config(task.cfg_dict)
         source = open_source(task.source)
-        progress.send("total", source.total)
+        progress.send("total", min(source.total, task.max_frames) if source.total and task.max_frames else source.total)
         rate = choose_frame_rate(source.frame_rate, cfg, None, source.timestamp_rate, source.name)
         if rate.warning:
             log.warning("%s", rate.warning)
