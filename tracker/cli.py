@@ -214,6 +214,9 @@ def _gallery(argv: list[str]) -> int:
             removed = gallery.prune()
             gallery.save(args.file)
             print(f"removed {len(removed)} identities ({', '.join(map(str, removed)) or 'none'}); {len(gallery)} left")
+    except BrokenPipeError:  # the reader left early (`| head`): not a failure of the command
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so Python's exit flush cannot fail
+        return EXIT_OK
     except (ConfigError, GalleryError, OSError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"track gallery: error: {message}", file=sys.stderr)
