@@ -382,3 +382,22 @@ def test_progress_total_counts_only_the_frames_max_frames_lets_through(tmp_path)
     channel = Channel()
     assert run_video(task, channel).status == "done"
     assert [value for _, kind, value in channel if kind == "total"] == [5]
+
+
+def test_gallery_of_another_model_is_refused_before_any_video_starts(tmp_path, capsys):
+    """`track batch --gallery g` with other ReID weights than g's: one error line and exit 2 at once, not one
+    failed video per source after each loaded its models (and 'gallery saved' at the end)."""
+    from tracker.gallery import ModelIdentity
+
+    weights = tmp_path / "other_osnet.pth"
+    weights.write_bytes(b"not the gallery's weights")
+    gallery = Gallery(TrackerConfig().gallery)
+    gallery.bind_model(ModelIdentity("osnet_x0_25", "0123456789abcdef", 512))
+    gallery.save(tmp_path / "g.gallery")
+    before = (tmp_path / "g.gallery").read_bytes()
+    video = clip(tmp_path / "cam.avi", 0, 5)
+    argv = ["batch", str(video), "--out", str(tmp_path / "out"), "--gallery", str(tmp_path / "g.gallery")]
+    assert main([*argv, "--set", f"reid.weights={weights}", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "track batch: error:" in err[0] and "cannot be compared" in err[0]
+    assert not (tmp_path / "out" / "cam").exists() and (tmp_path / "g.gallery").read_bytes() == before

@@ -581,11 +581,13 @@ def _make_tasks(
 def _check_gallery(gallery: Path, cfg: TrackerConfig) -> None:
     """Fail before any work on a gallery that cannot be used (one clear error)."""
     from tracker.gallery import Gallery
+    from tracker.pipeline import reid_model_identity
 
     if not (cfg.appearance.enabled and cfg.reid.model != "none"):
         raise ValueError("--gallery needs appearance embeddings: a ReID model and appearance.enabled=true")
     if gallery.exists():
-        Gallery.load(gallery, cfg.gallery)  # GalleryError: unreadable, corrupt, newer format
+        loaded = Gallery.load(gallery, cfg.gallery)  # GalleryError: unreadable, corrupt, newer format
+        loaded.bind_model(reid_model_identity(cfg))  # GalleryModelError: made with another ReID model
     elif not gallery.parent.exists():
         raise FileNotFoundError(f"gallery folder {gallery.parent} does not exist")
 
@@ -624,7 +626,8 @@ def track_many(
     Raises:
         ValueError: unknown engine, no sources, a GPU share with the local engine, a gallery without ReID.
         ImportError: engine "ray" without Ray installed.
-        GalleryError: a gallery file that cannot be used (checked before any video starts).
+        GalleryError: a gallery file that cannot be used: unreadable, corrupt, or made with another ReID model
+            (checked before any video starts).
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
