@@ -324,7 +324,8 @@ def test_two_lookalikes_seen_together_stay_two_identities(tmp_path):
 
 
 DRIVER = """
-import functools, sys
+import functools, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if our caller ignores it
 from pathlib import Path
 from test_batch import fake_tracker
 from tracker.batch import track_many
@@ -334,8 +335,10 @@ track_many([{slow!r}], TrackerConfig(), {out!r}, engine="local", workers=1, prog
 """
 
 
-def test_sigterm_to_a_local_batch_stops_its_workers(tmp_path):
-    """`kill` of `track batch` (a scheduler, systemd) must not leave worker processes tracking on, orphaned."""
+@pytest.mark.parametrize("ctrl_c", [False, True])
+def test_sigterm_to_a_local_batch_stops_its_workers(tmp_path, ctrl_c):
+    """`kill` of `track batch` (a scheduler, systemd) must not leave worker processes tracking on, orphaned;
+    Ctrl-C (SIGINT to the whole process group) must not abort the workers with a traceback mid-frame."""
     import subprocess
     import sys
 
@@ -344,7 +347,9 @@ def test_sigterm_to_a_local_batch_stops_its_workers(tmp_path):
     pid_dir.mkdir()
     script = DRIVER.format(delay=FRAME_DELAY_S * 4, pid_dir=str(pid_dir), slow=str(slow), out=str(out))
     env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")])}
-    driver = subprocess.Popen([sys.executable, "-c", script], env=env, stderr=subprocess.DEVNULL)
+    driver = subprocess.Popen(
+        [sys.executable, "-c", script], env=env, stderr=subprocess.PIPE, start_new_session=True, text=True
+    )
     try:
         deadline = time.monotonic() + KILL_TIMEOUT_S
         while not any(pid_dir.iterdir()) and time.monotonic() < deadline and driver.poll() is None:
@@ -352,8 +357,11 @@ def test_sigterm_to_a_local_batch_stops_its_workers(tmp_path):
         (pid_file,) = pid_dir.iterdir()
         worker = int(pid_file.read_text())
         time.sleep(SLOW_FRAMES * FRAME_DELAY_S / 2)  # into the video
-        driver.send_signal(signal.SIGTERM)
-        driver.wait(timeout=KILL_TIMEOUT_S)
+        if ctrl_c:
+            os.killpg(driver.pid, signal.SIGINT)
+        else:
+            driver.send_signal(signal.SIGTERM)
+        _, err = driver.communicate(timeout=KILL_TIMEOUT_S)
         deadline = time.monotonic() + KILL_TIMEOUT_S / 4
         while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -363,6 +371,7 @@ def test_sigterm_to_a_local_batch_stops_its_workers(tmp_path):
         assert not alive, "the worker kept tracking after the batch was terminated"
         assert not (out / "slow").exists(), "an interrupted video was published as finished"
         no_leftovers(out)  # the worker finished its frame and cleaned up (it was not aborted by a second signal)
+        assert "tracker/run.py" not in err, f"a worker was aborted mid-frame: {err[-500:]}"
     finally:
         if driver.poll() is None:
             driver.kill()

@@ -232,6 +232,7 @@ def test_signal_mid_run_leaves_valid_outputs(sig, shared, shared_weights, tmp_pa
     proc = subprocess.Popen(
         [sys.executable, "-m", "tracker.cli", str(video), "--out", str(out), "--quiet", *weights_args(shared_weights)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a terminal's, even under a background job
     )  # fmt: skip
     jsonl = out / "one-by-one-person-detection.jsonl"
     deadline = time.time() + 120

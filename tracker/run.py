@@ -206,6 +206,8 @@ class _StopFlag:
     def __enter__(self) -> _StopFlag:
         if threading.current_thread() is threading.main_thread():  # signals can only be caught there
             for sig in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(sig) is signal.SIG_IGN:  # ignored by who started us (a batch worker: Ctrl-C
+                    continue  # is its driver's, which then stops it with one SIGTERM; nohup): stays ignored
                 self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
