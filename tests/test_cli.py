@@ -263,3 +263,11 @@ def test_decoding_ahead_gives_the_same_outputs(fake_models, tmp_path, monkeypatc
         results[ahead] = read_mot_rows(out / "walk.txt")
     assert len(results[True]) > FRAMES
     np.testing.assert_array_equal(results[True], results[False])
+
+
+def test_help_names_every_subcommand(capsys):
+    """`track --help` is where a new user looks: it must name batch and gallery as well as eval and compare."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(f"track {name}" in text for name in ("eval", "compare", "batch", "gallery"))

@@ -30,8 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="track",
         description="Track people in a video and keep their IDs through occlusion. Writes a MOTChallenge txt, a "
-        "JSONL and an annotated mp4. Also: `track eval ...` (MOTChallenge scores) and `track compare ...` "
-        "(side by side with other trackers).",
+        "JSONL and an annotated mp4. Also: `track eval ...` (MOTChallenge scores), `track compare ...` "
+        "(side by side with other trackers), `track batch ...` (many videos at once, local processes or Ray) and "
+        "`track gallery ls|rm|prune FILE` (the identities of a --gallery file).",
     )
     p.add_argument(
         "source",
