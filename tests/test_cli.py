@@ -271,3 +271,17 @@ def test_help_names_every_subcommand(capsys):
         main(["--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert all(f"track {name}" in text for name in ("eval", "compare", "batch", "gallery"))
+
+
+def test_summary_says_why_the_bounds_are_fixed():
+    """With the default `appearance.calibration: online`, a short run that never calibrated must not read as if
+    calibration were off: the summary says which of the two it is."""
+    from tracker.run import RunSummary
+
+    def line(mode: str, calibrated: bool) -> str:
+        cal = {"mode": mode, "calibrated": calibrated, "bounds": {"match": 0.55}, "negatives": {"held": 7}}
+        return next(x for x in RunSummary(calibration=cal).describe().splitlines() if "appearance bounds" in x)
+
+    assert "not calibrated yet" in line("online", False) and "7 negatives" in line("online", False)
+    assert "calibration off" in line("fixed", False)
+    assert "calibrated online" in line("online", True)
