@@ -321,3 +321,92 @@ def test_two_lookalikes_seen_together_stay_two_identities(tmp_path):
     ids = summary.global_ids["twins"]
     assert len(ids) == 2 and len(set(ids.values())) == 2, ids
     assert len(Gallery.load(tmp_path / "g.gallery")) == 2
+
+
+DRIVER = """
+import functools, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if our caller ignores it
+from pathlib import Path
+from test_batch import fake_tracker
+from tracker.batch import track_many
+from tracker.config import TrackerConfig
+factory = functools.partial(fake_tracker, delay_s={delay}, pid_dir={pid_dir!r})
+track_many([{slow!r}], TrackerConfig(), {out!r}, engine="local", workers=1, progress=False, make_tracker=factory)
+"""
+
+
+@pytest.mark.parametrize("ctrl_c", [False, True])
+def test_sigterm_to_a_local_batch_stops_its_workers(tmp_path, ctrl_c):
+    """`kill` of `track batch` (a scheduler, systemd) must not leave worker processes tracking on, orphaned;
+    Ctrl-C (SIGINT to the whole process group) must not abort the workers with a traceback mid-frame."""
+    import subprocess
+    import sys
+
+    slow = clip(tmp_path / "slow.avi", 0, SLOW_FRAMES)
+    pid_dir, out = tmp_path / "pids", tmp_path / "out"
+    pid_dir.mkdir()
+    script = DRIVER.format(delay=FRAME_DELAY_S * 4, pid_dir=str(pid_dir), slow=str(slow), out=str(out))
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    driver = subprocess.Popen(
+        [sys.executable, "-c", script], env=env, stderr=subprocess.PIPE, start_new_session=True, text=True
+    )
+    try:
+        deadline = time.monotonic() + KILL_TIMEOUT_S
+        while not any(pid_dir.iterdir()) and time.monotonic() < deadline and driver.poll() is None:
+            time.sleep(0.05)
+        (pid_file,) = pid_dir.iterdir()
+        worker = int(pid_file.read_text())
+        time.sleep(SLOW_FRAMES * FRAME_DELAY_S / 2)  # into the video
+        if ctrl_c:
+            os.killpg(driver.pid, signal.SIGINT)
+        else:
+            driver.send_signal(signal.SIGTERM)
+        _, err = driver.communicate(timeout=KILL_TIMEOUT_S)
+        deadline = time.monotonic() + KILL_TIMEOUT_S / 4
+        while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        alive = Path(f"/proc/{worker}").exists()
+        if alive:
+            os.kill(worker, signal.SIGKILL)
+        assert not alive, "the worker kept tracking after the batch was terminated"
+        assert not (out / "slow").exists(), "an interrupted video was published as finished"
+        no_leftovers(out)  # the worker finished its frame and cleaned up (it was not aborted by a second signal)
+        assert "tracker/run.py" not in err, f"a worker was aborted mid-frame: {err[-500:]}"
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+
+
+def test_progress_total_counts_only_the_frames_max_frames_lets_through(tmp_path):
+    """`track batch --max-frames 20` on long videos: the bar's total (and its ETA) is 20 per video, not the length."""
+    from tracker.batch import _make_tasks, run_video
+
+    video = clip(tmp_path / "cam.avi", 0)
+
+    class Channel(list):
+        def put(self, message):
+            self.append(message)
+
+    (task,) = _make_tasks([str(video)], TrackerConfig(), tmp_path / "out", False, 5, fake_tracker, None, None)
+    channel = Channel()
+    assert run_video(task, channel).status == "done"
+    assert [value for _, kind, value in channel if kind == "total"] == [5]
+
+
+def test_gallery_of_another_model_is_refused_before_any_video_starts(tmp_path, capsys):
+    """`track batch --gallery g` with other ReID weights than g's: one error line and exit 2 at once, not one
+    failed video per source after each loaded its models (and 'gallery saved' at the end)."""
+    from tracker.gallery import ModelIdentity
+
+    weights = tmp_path / "other_osnet.pth"
+    weights.write_bytes(b"not the gallery's weights")
+    gallery = Gallery(TrackerConfig().gallery)
+    gallery.bind_model(ModelIdentity("osnet_x0_25", "0123456789abcdef", 512))
+    gallery.save(tmp_path / "g.gallery")
+    before = (tmp_path / "g.gallery").read_bytes()
+    video = clip(tmp_path / "cam.avi", 0, 5)
+    argv = ["batch", str(video), "--out", str(tmp_path / "out"), "--gallery", str(tmp_path / "g.gallery")]
+    assert main([*argv, "--set", f"reid.weights={weights}", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "track batch: error:" in err[0] and "cannot be compared" in err[0]
+    assert not (tmp_path / "out" / "cam").exists() and (tmp_path / "g.gallery").read_bytes() == before

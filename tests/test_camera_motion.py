@@ -140,7 +140,7 @@ def test_user_given_camera_motion_keeps_the_identity_through_a_jump():
     assert len(set(run(False))) == 2
 
 
-@pytest.mark.parametrize("bad", [np.eye(2), np.full((2, 3), np.nan), np.zeros(6)])
+@pytest.mark.parametrize("bad", [np.eye(2), np.full((2, 3), np.nan), np.zeros(6), np.zeros((2, 3)), np.ones((3, 3))])
 def test_bad_camera_motion_is_one_clear_error(bad):
     tracker = Tracker(motion_only(), frame_rate=10)
     tracker.update_detections(np.array([[0.0, 0.0, 10.0, 20.0]]), [0.9])
@@ -148,6 +148,7 @@ def test_bad_camera_motion_is_one_clear_error(bad):
     with pytest.raises(ValueError, match="camera_motion"):
         tracker.update_detections(np.zeros((0, 4)), np.zeros(0), camera_motion=bad)
     np.testing.assert_array_equal(tracker.core._mean, before)
+    tracker.update_detections(np.array([[0.0, 0.0, 10.0, 20.0]]), [0.9])  # a singular one broke every later frame
 
 
 def test_update_estimates_the_camera_motion_from_frames():

@@ -232,6 +232,7 @@ def test_signal_mid_run_leaves_valid_outputs(sig, shared, shared_weights, tmp_pa
     proc = subprocess.Popen(
         [sys.executable, "-m", "tracker.cli", str(video), "--out", str(out), "--quiet", *weights_args(shared_weights)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a terminal's, even under a background job
     )  # fmt: skip
     jsonl = out / "one-by-one-person-detection.jsonl"
     deadline = time.time() + 120
@@ -262,3 +263,25 @@ def test_decoding_ahead_gives_the_same_outputs(fake_models, tmp_path, monkeypatc
         results[ahead] = read_mot_rows(out / "walk.txt")
     assert len(results[True]) > FRAMES
     np.testing.assert_array_equal(results[True], results[False])
+
+
+def test_help_names_every_subcommand(capsys):
+    """`track --help` is where a new user looks: it must name batch and gallery as well as eval and compare."""
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(f"track {name}" in text for name in ("eval", "compare", "batch", "gallery"))
+
+
+def test_summary_says_why_the_bounds_are_fixed():
+    """With the default `appearance.calibration: online`, a short run that never calibrated must not read as if
+    calibration were off: the summary says which of the two it is."""
+    from tracker.run import RunSummary
+
+    def line(mode: str, calibrated: bool) -> str:
+        cal = {"mode": mode, "calibrated": calibrated, "bounds": {"match": 0.55}, "negatives": {"held": 7}}
+        return next(x for x in RunSummary(calibration=cal).describe().splitlines() if "appearance bounds" in x)
+
+    assert "not calibrated yet" in line("online", False) and "7 negatives" in line("online", False)
+    assert "calibration off" in line("fixed", False)
+    assert "calibrated online" in line("online", True)

@@ -196,3 +196,15 @@ def test_bad_data_path_is_one_clear_error(tmp_path, capsys):
     assert eval_main(["--data", str(tmp_path / "nothing")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no MOTChallenge sequences" in err[0]
+
+
+def test_a_mistyped_sequence_name_is_an_error_naming_it(tmp_path, capsys):
+    """`--sequences` with a name that is not there must not run the others silently, nor claim there are none."""
+    for name in ("SEQ-A", "SEQ-B"):
+        write_sequence(tmp_path / "data", name, [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 2)
+    assert [s.name for s in find_sequences(tmp_path / "data", names=["SEQ-B"])] == ["SEQ-B"]
+    with pytest.raises(FileNotFoundError, match=r"SEQ-C.*SEQ-A, SEQ-B"):
+        find_sequences(tmp_path / "data", names=["SEQ-A", "SEQ-C"])
+    assert eval_main(["--data", str(tmp_path / "data"), "--sequences", "SEQ-C"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "SEQ-C" in err[0] and "SEQ-A" in err[0]

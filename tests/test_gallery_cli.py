@@ -133,3 +133,18 @@ def test_gallery_is_saved_during_the_run_not_only_at_the_end(colour_models, tmp_
     assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o"), *args]) == 0
     assert len(saves) >= 2 and saves[0] == 0  # a save while the two people were still in view, then at the end
     assert saves[-1] == 2 and len(Gallery.load(gallery)) == 2
+
+
+def test_gallery_ls_into_a_closed_pipe_is_not_an_error(tmp_path, monkeypatch, capsys):
+    """`track gallery ls g | head -1`: the reader leaving early is not a failure of the listing (exit 0, no error)."""
+    import sys
+
+    from tracker.config import TrackerConfig
+
+    Gallery(TrackerConfig().gallery).save(tmp_path / "g.gallery")
+    read, write = os.pipe()
+    os.close(read)  # `head` has gone
+    with open(write, "w", buffering=1) as closed:  # line-buffered, as with PYTHONUNBUFFERED or a terminal
+        monkeypatch.setattr(sys, "stdout", closed)
+        assert main(["gallery", "ls", str(tmp_path / "g.gallery")]) == 0
+        assert "error" not in capsys.readouterr().err

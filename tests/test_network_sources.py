@@ -159,3 +159,43 @@ def test_http_video_shorter_than_its_header_ends_like_a_truncated_file(monkeypat
         numbers, _ = read_bounded(src)
     assert 5 <= len(numbers) < 40 and numbers == list(range(1, len(numbers) + 1))
     assert src.ended_early == numbers[-1]
+
+
+def test_http_video_with_no_readable_frame_is_an_error(clip, tmp_path, monkeypatch, capsys):
+    """The mp4 (index at its end) on a server without byte ranges (Python's http.server): the header opens, no
+    frame decodes. `track` must fail with one error line and exit status 2, not report success with no output."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
+    monkeypatch.setattr(
+        run.Tracker,
+        "from_config",
+        staticmethod(lambda cfg, frame_rate=None, gallery=None: Tracker(cfg, frame_rate, detector=blob_detector)),
+    )
+    (tmp_path / "www").mkdir()
+    (tmp_path / "www" / "clip.mp4").write_bytes(clip[0])
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path / "www"))
+    handler.log_message = lambda *args: None
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/clip.mp4"
+        src = open_source(url)
+        if src.live:
+            pytest.skip("this FFmpeg does not read the length of an mp4 without byte ranges")
+        frames = []
+        try:
+            frames = [n for n, _ in src]
+        except SourceError as exc:
+            assert "no frame" in str(exc) and "byte-range" in str(exc)
+        if frames:
+            pytest.skip("this FFmpeg reads an mp4 without byte ranges")
+        code = main([url, "--out", str(tmp_path / "out"), "--no-save-video", "--set", "reid.model=none"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("track: error:") and "clip.mp4" in err[-1]

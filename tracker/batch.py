@@ -21,8 +21,10 @@ import multiprocessing
 import os
 import queue as queue_module
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -41,9 +43,11 @@ ENGINES = ("local", "ray")
 NOTE_NAME = "batch.json"  # beside each video's outputs: what made them (for resuming) and how the task went
 PARTIAL_SUFFIX = ".partial"  # out/.<name>.partial/: a video's outputs while its task runs
 OLD_SUFFIX = ".old"  # out/.<name>.old/: outputs of an earlier run, while being replaced
+STOP_TIMEOUT_S = 30  # a stopped batch waits this long for a local worker to finish its frame
 POLL_S = 0.2  # how often the driver looks at the progress queue and at finished tasks
 THREADS_PER_VIDEO = 1  # torch threads in a task: one video per core is the unit of parallelism
 OMP_THREADS_ENV = "OMP_NUM_THREADS"
+INTERRUPTED = "interrupted"  # the reason of a video stopped by a signal
 _REASON_CHARS = 300  # failure reasons are cut to one short line
 
 TrackerFactory = Callable[..., Any]
@@ -308,7 +312,7 @@ def run_video(
     try:
         cfg = parse_config(task.cfg_dict)
         source = open_source(task.source)
-        progress.send("total", source.total)
+        progress.send("total", min(source.total, task.max_frames) if source.total and task.max_frames else source.total)
         rate = choose_frame_rate(source.frame_rate, cfg, None, source.timestamp_rate, source.name)
         if rate.warning:
             log.warning("%s", rate.warning)
@@ -332,7 +336,7 @@ def run_video(
     result.frames, result.seconds, result.tracks = summary.frames, summary.seconds, len(summary.tracks)
     if summary.interrupted:
         shutil.rmtree(task.partial_dir, ignore_errors=True)
-        result.reason = "interrupted"
+        result.reason = INTERRUPTED
         return result
     note = {"fingerprint": task.fingerprint, "source": task.source, "frames": summary.frames, "error": summary.error}
     note |= {"tracks": result.tracks, "seconds": summary.seconds, "stem": stem}
@@ -465,13 +469,35 @@ def _run_local(
                     processes.append(start())
     except BaseException:
         for process in processes:
-            process.terminate()
+            process.terminate()  # the worker finishes its frame, drops the video's partial outputs and exits
+        for process in processes:
+            process.join(STOP_TIMEOUT_S)  # before Python's exit handler signals them a second time (an abort)
+            if process.is_alive():
+                process.kill()
         raise
     for _ in processes:
         todo.put(None)
     for process in processes:
         process.join()
     return list(results.values())
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (`kill`, a scheduler, systemd) stops the batch as Ctrl-C does: the engines' cleanup stops the
+    tasks, instead of the driver dying at once and leaving its worker processes tracking on, orphaned."""
+    if threading.current_thread() is not threading.main_thread():  # signals can only be caught there
+        yield
+        return
+
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager
@@ -491,11 +517,12 @@ def _child_threads(threads: int) -> Iterator[None]:
 
 def _local_worker(todo: Any, channel: Any, progress_seconds: float, start_gallery: bytes | None) -> None:
     """A local engine process: tracks videos from `todo` until it gets None."""
-    import signal
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it stops the processes
     while (task := todo.get()) is not None:
-        channel.put((task.index, "result", run_video(task, channel, progress_seconds, start_gallery)))
+        result = run_video(task, channel, progress_seconds, start_gallery)
+        channel.put((task.index, "result", result))
+        if result.reason == INTERRUPTED:  # the driver stopped the batch: take no further video
+            return
 
 
 # ------------------------------------------------------------------------------------------------ the batch
@@ -554,11 +581,13 @@ def _make_tasks(
 def _check_gallery(gallery: Path, cfg: TrackerConfig) -> None:
     """Fail before any work on a gallery that cannot be used (one clear error)."""
     from tracker.gallery import Gallery
+    from tracker.pipeline import reid_model_identity
 
     if not (cfg.appearance.enabled and cfg.reid.model != "none"):
         raise ValueError("--gallery needs appearance embeddings: a ReID model and appearance.enabled=true")
     if gallery.exists():
-        Gallery.load(gallery, cfg.gallery)  # GalleryError: unreadable, corrupt, newer format
+        loaded = Gallery.load(gallery, cfg.gallery)  # GalleryError: unreadable, corrupt, newer format
+        loaded.bind_model(reid_model_identity(cfg))  # GalleryModelError: made with another ReID model
     elif not gallery.parent.exists():
         raise FileNotFoundError(f"gallery folder {gallery.parent} does not exist")
 
@@ -597,7 +626,8 @@ def track_many(
     Raises:
         ValueError: unknown engine, no sources, a GPU share with the local engine, a gallery without ReID.
         ImportError: engine "ray" without Ray installed.
-        GalleryError: a gallery file that cannot be used (checked before any video starts).
+        GalleryError: a gallery file that cannot be used: unreadable, corrupt, or made with another ReID model
+            (checked before any video starts).
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
@@ -624,12 +654,13 @@ def track_many(
     todo = [t for t in tasks if t.index not in reused]
     monitor = _Monitor(todo, progress)
     try:
-        if not todo:
-            results = []
-        elif engine == "ray":
-            results = _run_ray(todo, cfg.batch, monitor, address, gpus_per_video, start)
-        else:
-            results = _run_local(todo, cfg.batch, monitor, workers or os.cpu_count() or 1, start)
+        with _sigterm_interrupts():
+            if not todo:
+                results = []
+            elif engine == "ray":
+                results = _run_ray(todo, cfg.batch, monitor, address, gpus_per_video, start)
+            else:
+                results = _run_local(todo, cfg.batch, monitor, workers or os.cpu_count() or 1, start)
     finally:
         monitor.close()
     by_index = reused | {r.index: r for r in results}

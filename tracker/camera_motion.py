@@ -48,6 +48,7 @@ _RANSAC_ITERATIONS = 500  # estimateAffinePartial2D: maximum RANSAC iterations
 _MAX_SCALE_CHANGE = 0.2  # |scale - 1| above this between two frames is implausible: identity
 _MAX_SHIFT_FRACTION = 0.25  # a shift larger than this fraction of the frame width is implausible: identity
 _MASK_VALUE = 255
+_MIN_DETERMINANT = 1e-12  # a transform with |det| at most this maps the plane to a line or a point
 _MIN_IMAGE_SIDE_PX = 16
 
 
@@ -55,13 +56,16 @@ def as_homography(transform: np.ndarray) -> np.ndarray:
     """A (2, 3) affine or (3, 3) homography as a (3, 3) homography.
 
     Raises:
-        ValueError: another shape, or non-finite values.
+        ValueError: another shape, non-finite values, or a singular transform.
     """
     a = np.asarray(transform, dtype=np.float64)
+    shape = a.shape
     if a.shape == (2, 3):
         a = np.vstack([a, [0.0, 0.0, 1.0]])
     if a.shape != (3, 3) or not np.isfinite(a).all():
-        raise ValueError(f"camera_motion must be a finite (2, 3) affine or (3, 3) homography, got shape {a.shape}")
+        raise ValueError(f"camera_motion must be a finite (2, 3) affine or (3, 3) homography, got shape {shape}")
+    if abs(np.linalg.det(a)) <= _MIN_DETERMINANT:  # it would collapse every track's covariance for good
+        raise ValueError(f"camera_motion must be invertible, got {a.tolist()}")
     return a
 
 

@@ -30,8 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="track",
         description="Track people in a video and keep their IDs through occlusion. Writes a MOTChallenge txt, a "
-        "JSONL and an annotated mp4. Also: `track eval ...` (MOTChallenge scores) and `track compare ...` "
-        "(side by side with other trackers).",
+        "JSONL and an annotated mp4. Also: `track eval ...` (MOTChallenge scores), `track compare ...` "
+        "(side by side with other trackers), `track batch ...` (many videos at once, local processes or Ray) and "
+        "`track gallery ls|rm|prune FILE` (the identities of a --gallery file).",
     )
     p.add_argument(
         "source",
@@ -214,6 +215,9 @@ def _gallery(argv: list[str]) -> int:
             removed = gallery.prune()
             gallery.save(args.file)
             print(f"removed {len(removed)} identities ({', '.join(map(str, removed)) or 'none'}); {len(gallery)} left")
+    except BrokenPipeError:  # the reader left early (`| head`): not a failure of the command
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so Python's exit flush cannot fail
+        return EXIT_OK
     except (ConfigError, GalleryError, OSError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"track gallery: error: {message}", file=sys.stderr)

@@ -106,7 +106,13 @@ class RunSummary:
         ]
         if self.calibration:
             bounds = ", ".join(f"{k} {v:.3f}" for k, v in self.calibration["bounds"].items())
-            state = "calibrated online" if self.calibration["calibrated"] else "fixed"
+            cal = self.calibration
+            if cal["calibrated"]:
+                state = "calibrated online"
+            elif cal.get("mode") == "online":  # too few different-identity pairs seen for the queues to decide
+                state = f"fixed: not calibrated yet, {cal.get('negatives', {}).get('held', 0)} negatives"
+            else:
+                state = "fixed: calibration off"
             lines.append(f"appearance bounds ({state}): {bounds}")
         if self.corrupt_frames:
             lines.append(f"{self.corrupt_frames} unreadable frames skipped")
@@ -206,6 +212,8 @@ class _StopFlag:
     def __enter__(self) -> _StopFlag:
         if threading.current_thread() is threading.main_thread():  # signals can only be caught there
             for sig in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(sig) is signal.SIG_IGN:  # ignored by who started us (a batch worker: Ctrl-C
+                    continue  # is its driver's, which then stops it with one SIGTERM; nohup): stays ignored
                 self._previous[sig] = signal.signal(sig, self._handle)
         return self
 

@@ -106,7 +106,8 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
         split: "train" (whole sequences) or "val-half" (frames after N // 2, the ByteTrack protocol).
         names: keep only these sequence names.
     Raises:
-        FileNotFoundError: nothing that looks like a MOTChallenge sequence under `data`.
+        FileNotFoundError: nothing that looks like a MOTChallenge sequence under `data`, or one of `names`
+            is not there (the message names it and lists the sequences found).
     """
     data = Path(data)
     if (data / "seqinfo.ini").is_file():
@@ -116,7 +117,11 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
         roots = sorted(p for p in base.iterdir() if (p / "seqinfo.ini").is_file()) if base.is_dir() else []
         frcnn = [p for p in roots if p.name.endswith("-FRCNN")]
         roots = frcnn or roots
-    if names:
+    if names and roots:
+        unknown = [n for n in names if n not in {p.name for p in roots}]
+        if unknown:
+            found = ", ".join(p.name for p in roots)
+            raise FileNotFoundError(f"no sequence {', '.join(unknown)} under {data} (there: {found})")
         roots = [p for p in roots if p.name in names]
     if not roots:
         raise FileNotFoundError(f"no MOTChallenge sequences (folders with seqinfo.ini) under {data}")

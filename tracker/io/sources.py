@@ -328,7 +328,8 @@ def _finite_url_frames(url: str, total: int, first: cv2.VideoCapture) -> Callabl
     """Frames 1..total of a file on a server; a connection lost before the end is reopened at the next frame.
 
     A server that answers again but has no frame there (the file is shorter than its header says, or damaged)
-    ends the video like a truncated local file (`ended_early`); one that does not answer raises `SourceError`.
+    ends the video like a truncated local file (`ended_early`); one that does not answer, or a file of which no
+    frame at all can be read, raises `SourceError`.
     """
 
     def frames(src: FrameSource) -> FrameIterator:
@@ -342,6 +343,11 @@ def _finite_url_frames(url: str, total: int, first: cv2.VideoCapture) -> Callabl
                     retries, wait, reopened = 0, STREAM_BACKOFF_S, False
                     yield position, image
                     continue
+                if reopened and not position:  # the header opens, nothing decodes: nothing to track at all
+                    raise SourceError(
+                        f"{url}: no frame of its {total} could be read (a damaged file, or an mp4 on a server "
+                        "that does not answer byte-range requests)"
+                    )
                 if reopened:
                     src.ended_early = position
                     log.warning("%s: no readable frames after frame %d of %d (truncated?)", url, position, total)
