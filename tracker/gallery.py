@@ -86,6 +86,12 @@ class ModelIdentity:
         return not same_weights or dims_differ
 
 
+def _describe(model: ModelIdentity) -> str:
+    """`name (weights <digest>, D = <dim>)`; D is left out while unknown (before the first embedding)."""
+    dim = "" if model.dim is None else f", D = {model.dim}"
+    return f"{model.name} (weights {model.weights_digest}{dim})"
+
+
 @dataclass(frozen=True)
 class Sighting:
     """Where and when an identity was seen: frame (1-based, of its source), wall time (Unix s), source name."""
@@ -246,9 +252,8 @@ class Gallery:
         """
         if self.model is not None and self.model.conflicts_with(model):
             raise GalleryModelError(
-                f"this gallery was made with ReID model {self.model.name} (weights {self.model.weights_digest}, "
-                f"D = {self.model.dim}), the tracker uses {model.name} (weights {model.weights_digest}, "
-                f"D = {model.dim}): their embeddings cannot be compared; use another gallery file"
+                f"this gallery was made with ReID model {_describe(self.model)}, the tracker uses "
+                f"{_describe(model)}: their embeddings cannot be compared; use another gallery file"
             )
         dim = self.dim if model.dim is None else model.dim
         self.model = ModelIdentity(model.name, model.weights_digest, dim)
