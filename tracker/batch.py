@@ -539,16 +539,14 @@ def _file_identity(source: str) -> Any:
 
 
 def _names(sources: Sequence[str]) -> list[str]:
-    """Unique output folder names: the file stem, then `<stem>2`, `<stem>3`, ... for repeats."""
+    """Unique output folder names: the file stem, then `<stem>_2`, `<stem>_3`, ... for repeats (as `track`)."""
+    from tracker.run import unique_stem
+
+    taken: set[str] = set()
     names: list[str] = []
     for source in sources:
         stem = Path(str(source).rstrip("/")).stem or "video"
-        stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)
-        name, n = stem, 1
-        while name in names:
-            n += 1
-            name = f"{stem}{n}"
-        names.append(name)
+        names.append(unique_stem("".join(c if c.isalnum() or c in "-_." else "_" for c in stem), taken))
     return names
 
 

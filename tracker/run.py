@@ -44,6 +44,7 @@ __all__ = [
     "reid_fallback",
     "run_track",
     "track_source",
+    "unique_stem",
 ]
 
 log = logging.getLogger(__name__)
@@ -437,7 +438,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                 rate = _frame_rate(source, cfg, options, notify)
                 tracker = Tracker(cfg, rate, detector=first.detector, embedder=first.embedder, gallery=gallery)
             tracker.core.source_name = source.name
-            stem = _unique_stem(source.name, stems)
+            stem = unique_stem(source.name, stems)
             summary = track_source(
                 tracker, source, out, options.save_video, options.show, options.progress, options.max_frames,
                 name=stem if len(names) > 1 else None, after_frame=saver.maybe_save,
@@ -492,7 +493,7 @@ class _GallerySaver:
         self._last = time.monotonic()
 
 
-def _unique_stem(name: str, taken: set[str]) -> str:
+def unique_stem(name: str, taken: set[str]) -> str:
     """`name`, or `name_2`, `name_3`, ...: two sources with the same name never share output files."""
     stem, n = name, 1
     while stem in taken:
