@@ -9,7 +9,7 @@ import pytest
 
 from tracker import Tracker, load_config
 from tracker.calibration import Calibration, SimilarityQueue
-from tracker.testing import Walker, render
+from tracker.testing import Walker, reid_like_identities, render
 
 FPS = 30
 DIM = 128
@@ -74,17 +74,6 @@ def test_summary_is_json_with_bounds_and_quantiles():
 
 
 # ------------------------------------------------------------------------------------------ synthetic worlds
-def world_identities(count: int, cross_similarity: float, seed: int = 0) -> np.ndarray:
-    """(count, DIM) unit vectors whose pairwise cosine is about `cross_similarity` (a shared component)."""
-    rng = np.random.default_rng(seed)
-    common = rng.normal(size=DIM)
-    common /= np.linalg.norm(common)
-    unique = rng.normal(size=(count, DIM))
-    unique /= np.linalg.norm(unique, axis=1, keepdims=True)
-    vecs = np.sqrt(cross_similarity) * common + np.sqrt(1 - cross_similarity) * unique
-    return vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
-
-
 def impostor_scene():
     """Four people walk apart for 4 s (negatives); person 0 leaves at frame 120 and, 1 s later, a new person
     (identity 4) appears where person 0 was last seen."""
@@ -118,7 +107,7 @@ def ids(history, identity, frames):
 def test_hard_world_revivals_refuse_the_wrong_person(mode):
     """Different people at cosine 0.75-0.85: the fixed 0.7 threshold hands person 0's ID to a stranger; the
     calibrated bound (measured from the co-visible tracks) gives the stranger a new ID."""
-    identities = world_identities(5, cross_similarity=0.88)
+    identities = reid_like_identities(5, DIM, different=0.88)
     walkers, leave, arrive = impostor_scene()
     history, tracker = run_world(walkers, arrive + 30, identities, f"appearance.calibration={mode}")
     negatives = tracker.core.calibration.negatives
@@ -136,7 +125,7 @@ def test_hard_world_revivals_refuse_the_wrong_person(mode):
 
 def test_easy_world_revivals_keep_their_ids():
     """Different people at cosine 0.3-0.5: every person hidden for 1.5 s comes back with the same ID."""
-    identities = world_identities(4, cross_similarity=0.45)
+    identities = reid_like_identities(4, DIM, different=0.45)
     hide = {i: (60 + 30 * i, 60 + 30 * i + 45) for i in range(4)}
 
     def walker(i):
