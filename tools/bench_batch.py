@@ -33,19 +33,14 @@ sys.path.insert(0, str(ROOT))
 from tracker.batch import OMP_THREADS_ENV, THREADS_PER_VIDEO, track_many  # noqa: E402
 from tracker.config import load_config  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_pipeline import shared_root  # noqa: E402  (one lookup of ../shared for the tools)
+
 COUNTS = (1, 2, 4)
 ENGINES = ("local", "ray")
 CAMERAS = 1000  # the paper estimate: this many cameras ...
 CAMERA_FPS = 10.0  # ... each tracked at this frame rate
 VIDEO = Path("videos") / "one-by-one-person-detection.mp4"
-
-
-def shared_root() -> Path:
-    env = os.environ.get("TRACKER_SHARED")
-    root = Path(env) if env else ROOT.parent / "shared"
-    if not root.is_dir():
-        sys.exit(f"shared data not found at {root} (set TRACKER_SHARED)")
-    return root
 
 
 def config(shared: Path, device: str):
