@@ -185,3 +185,32 @@ def test_run_summary_reports_failed_estimates():
 
     assert "camera motion not found on 3 frames" in RunSummary(frames=10, camera_motion_failures=3).describe()
     assert "camera motion" not in RunSummary(frames=10).describe()
+
+
+def test_auto_leaves_a_static_camera_alone_and_applies_a_fast_pan():
+    scene = texture(3)
+    person = np.array([[300.0, 150.0, 360.0, 330.0]])
+    static = estimator("auto")
+    rng = np.random.default_rng(0)
+    for _ in range(20):  # sensor noise on a still view: no motion ever reaches the tracks
+        noisy = np.clip(view(scene, 100, 100) + rng.normal(0, 2, (HEIGHT, WIDTH, 3)), 0, 255).astype(np.uint8)
+        assert np.array_equal(static.estimate(noisy, person), np.eye(2, 3))
+    assert (static.estimates, static.held, static.failures) == (19, 19, 0)
+    panning = estimator("auto")
+    panning.estimate(view(scene, 100, 100))
+    affine = panning.estimate(view(scene, 108, 100))  # 8 px at once: applied on this frame, like sparse_flow
+    np.testing.assert_allclose(affine[:, 2], [-8.0, 0.0], atol=0.5)
+    assert panning.held == 0
+
+
+def test_auto_delays_a_slow_pan_but_drops_none_of_it():
+    scene = texture(4)
+    est = estimator("auto", camera_image_width=WIDTH)  # gray copy at full size: 1 px of it = 1 px of the frame
+    est.estimate(view(scene, 100, 100))
+    applied = np.eye(3)
+    for k in range(1, 31):  # 0.25 px/frame, under the fit's noise on any one frame
+        step = est.estimate(view(scene, 100 + 0.25 * k, 100))
+        applied = np.vstack([step, [0, 0, 1]]) @ applied
+    assert est.held > 0  # frames held their motion back ...
+    held_now = np.sqrt(est._pending_fits)  # ... and what is still held is under the noise of its fits ...
+    np.testing.assert_allclose(applied[0, 2], -0.25 * 30, atol=0.5 + held_now)  # ... none of it was lost

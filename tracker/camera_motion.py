@@ -11,6 +11,13 @@ as camera motion. Methods (all OpenCV; the idea and the names follow BoT-SORT's 
   an affine warp.
 A failed estimate (too few points or inliers, a fit that does not converge or is implausible, such as a
 scene cut) gives the identity and is counted in `failures`.
+- `auto`: the `sparse_flow` estimate, applied only once the motion is distinguishable from the fit's own noise.
+  Frame-to-frame estimates are composed while the held-back motion of k fits moves no corner of the frame by more
+  than `camera_ransac_px` x sqrt(k) pixels of the gray copy (the RANSAC inlier distance: below it one motion cannot
+  be told from the residuals of a fit; independent errors of k fits add up as a random walk); the identity is
+  returned meanwhile, and the composed motion in one go once a corner moves further. A static camera then leaves
+  the tracks as without compensation, while a slow pan still reaches them in steps (no motion is dropped, only
+  delayed).
 
 `warp_states` applies a 2x3 affine or a 3x3 homography to Kalman states (cx, cy, w, h and their velocities)
 and covariances of all tracks at once.
@@ -30,7 +37,7 @@ __all__ = ["METHODS", "CameraMotionEstimator", "as_homography", "warp_boxes_xywh
 
 log = logging.getLogger(__name__)
 
-METHODS = ("none", "sparse_flow", "orb", "ecc")
+METHODS = ("none", "auto", "sparse_flow", "orb", "ecc")
 """Values of `motion.camera_compensation`."""
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 _CORNER_QUALITY = 0.01  # goodFeaturesToTrack: corners at least this fraction of the strongest one
@@ -50,6 +57,7 @@ _MAX_SHIFT_FRACTION = 0.25  # a shift larger than this fraction of the frame wid
 _MASK_VALUE = 255
 _MIN_DETERMINANT = 1e-12  # a transform with |det| at most this maps the plane to a line or a point
 _MIN_IMAGE_SIDE_PX = 16
+_AUTO_FIT = "sparse_flow"  # the estimate `auto` runs (the cheapest and most accurate one, README: camera motion)
 
 
 def as_homography(transform: np.ndarray) -> np.ndarray:
@@ -124,24 +132,35 @@ class CameraMotionEstimator:
     """Estimates the camera motion between consecutive frames (see the module docstring).
 
     Call `estimate(frame, boxes_xyxy)` once per frame, in order. The first frame, and every failed estimate,
-    give the identity. `estimates` counts calls after the first frame, `failures` those that fell back.
+    give the identity. `estimates` counts calls after the first frame, `failures` those that fell back, `held`
+    those whose motion `auto` held back as too small to tell from noise.
     """
 
     config: MotionConfig
     estimates: int = 0
     failures: int = 0
+    held: int = 0
     _previous: np.ndarray | None = field(default=None, repr=False)
     _previous_mask: np.ndarray | None = field(default=None, repr=False)
     _scale: float = 1.0
+    _pending: np.ndarray = field(default_factory=lambda: np.eye(3), repr=False)  # `auto`: motion held back
+    _pending_fits: int = 0  # `auto`: frame-to-frame fits composed into `_pending`
 
     def __post_init__(self) -> None:
         if self.config.camera_compensation not in METHODS[1:]:
             raise ValueError(f"no camera-motion estimator for camera_compensation={self.config.camera_compensation}")
 
+    @property
+    def _method(self) -> str:
+        """The estimate that runs: `auto` runs `sparse_flow`."""
+        method = self.config.camera_compensation
+        return _AUTO_FIT if method == "auto" else method
+
     def reset(self) -> None:
         """Forget the previous frame (a new video)."""
         self._previous, self._previous_mask = None, None
-        self.estimates = self.failures = 0
+        self.estimates = self.failures = self.held = 0
+        self._pending, self._pending_fits = np.eye(3), 0
 
     def estimate(self, frame: np.ndarray, boxes_xyxy: np.ndarray | None = None) -> np.ndarray:
         """(2, 3) affine from the previous frame's pixels to this frame's (the identity on the first frame or
@@ -164,7 +183,24 @@ class CameraMotionEstimator:
             return IDENTITY.copy()
         affine = small.copy()
         affine[:, 2] /= scale  # same rotation and scale at full resolution; the shift grows with the image
+        if self.config.camera_compensation == "auto":
+            return self._release_when_significant(affine, frame.shape[1], frame.shape[0], scale)
         return affine
+
+    def _release_when_significant(self, affine: np.ndarray, width: int, height: int, scale: float) -> np.ndarray:
+        """`auto`: compose `affine` into the held-back motion; return it (and hold nothing) once it moves a frame
+        corner by more than the noise of k composed fits (the RANSAC inlier distance of the gray copy x sqrt(k):
+        independent errors add up as a random walk), else the identity."""
+        self._pending = np.vstack([affine, [0.0, 0.0, 1.0]]) @ self._pending
+        self._pending_fits += 1
+        corners = np.array([[0.0, 0.0, 1.0], [width, 0.0, 1.0], [0.0, height, 1.0], [width, height, 1.0]])
+        moved = corners @ self._pending[:2].T - corners[:, :2]
+        noise = self.config.camera_ransac_px * np.sqrt(self._pending_fits)
+        if float(np.linalg.norm(moved, axis=1).max()) * scale <= noise:
+            self.held += 1
+            return IDENTITY.copy()
+        released, self._pending, self._pending_fits = self._pending[:2].copy(), np.eye(3), 0
+        return released
 
     # ------------------------------------------------------------------------------------------ steps
     def _downscaled_gray(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
@@ -191,7 +227,7 @@ class CameraMotionEstimator:
     def _fit(
         self, previous: np.ndarray, previous_mask: np.ndarray, current: np.ndarray, mask: np.ndarray
     ) -> np.ndarray | None:
-        method = self.config.camera_compensation
+        method = self._method
         if method == "ecc":
             return self._fit_ecc(previous, previous_mask, current)
         if method == "sparse_flow":

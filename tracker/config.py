@@ -146,8 +146,8 @@ class MotionConfig:
     reupdate_after_loss: bool = _key(True, "on recovery, replay the hidden frames along a straight line (OC-SORT ORU)")
     camera_compensation: str = _key(
         "none",
-        "camera-motion compensation: none | sparse_flow | orb | ecc (needs frames or a given camera_motion)",
-        choices=("none", "sparse_flow", "orb", "ecc"),
+        "camera-motion compensation: none | auto | sparse_flow | orb | ecc (needs frames or a given camera_motion)",
+        choices=("none", "auto", "sparse_flow", "orb", "ecc"),
     )
     camera_image_width: int = _key(320, "camera motion is estimated on a gray copy this wide, pixels", lo=16, hi=8192)
     camera_max_features: int = _key(200, "camera motion: corners (sparse_flow) or keypoints (orb) per frame", lo=8)
