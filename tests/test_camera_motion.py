@@ -8,6 +8,7 @@ import pytest
 
 from tracker import Tracker, load_config
 from tracker.camera_motion import CameraMotionEstimator, warp_boxes_xywh, warp_states
+from tracker.testing import reid_like_identities
 from tracker.types import TrackState
 
 WIDTH, HEIGHT = 640, 480
@@ -214,3 +215,34 @@ def test_auto_delays_a_slow_pan_but_drops_none_of_it():
     assert est.held > 0  # frames held their motion back ...
     held_now = np.sqrt(est._pending_fits)  # ... and what is still held is under the noise of its fits ...
     np.testing.assert_allclose(applied[0, 2], -0.25 * 30, atol=0.5 + held_now)  # ... none of it was lost
+
+
+LOOKS = reid_like_identities(2, 64, different=0.6)  # two people alike enough for a stage 1 appearance match
+
+
+def _pan_out_and_back(look_back: np.ndarray, frame_size: tuple[int, int] | None) -> list[int]:
+    """Person A (look 0) is tracked at the left border; the camera pans right until A's track is predicted
+    wholly outside the view; then someone with `look_back` appears at that border. Returns the IDs shown."""
+    cfg = load_config(overrides=["lifecycle.confirm_first_frame=true", "appearance.calibration=fixed"])
+    tracker = Tracker(cfg, frame_rate=10)
+    person_a = np.array([[10.0, 100.0, 60.0, 220.0]])
+    for _ in range(4):
+        tracker.update_detections(person_a, [0.9], embeddings=LOOKS[:1], frame_size=frame_size)
+    pan = np.array([[1.0, 0.0, -20.5], [0.0, 1.0, 0.0]])  # 3 frames: A's box ends at x = -1
+    for _ in range(3):
+        tracker.update_detections(np.zeros((0, 4)), np.zeros(0), camera_motion=pan, frame_size=frame_size)
+    at_border = np.array([[0.0, 100.0, 50.0, 220.0]])
+    shown = tracker.update_detections(at_border, [0.9], embeddings=look_back[None], frame_size=frame_size)
+    return [o.track_id for o in shown]
+
+
+def test_track_panned_out_of_view_is_not_taken_back_by_motion():
+    """A look-alike entering where the panned-away track is predicted (just outside the view) does not get its
+    ID by motion + a loose appearance match; without the frame size (nothing known about the view) it did."""
+    assert _pan_out_and_back(LOOKS[1], (HEIGHT, WIDTH)) == []  # a new, still tentative track
+    assert _pan_out_and_back(LOOKS[1], None) == [1]
+
+
+def test_track_panned_out_of_view_comes_back_by_reidentification():
+    """The same person coming back into view at that border gets the ID back (stage 4, appearance alone)."""
+    assert _pan_out_and_back(LOOKS[0], (HEIGHT, WIDTH)) == [1]

@@ -134,10 +134,10 @@ class TrackerCore:
         confirmed = np.array([i for i, t in enumerate(self.tracks) if t.is_confirmed], dtype=np.int64)
         tentative = np.array([i for i, t in enumerate(self.tracks) if not t.is_confirmed], dtype=np.int64)
 
-        # Stage 1: confirmed and lost tracks x confident detections (appearance + motion).
-        cost = assoc.appearance_motion_cost(
-            view.iou, view.similarity, view.motion_gate, dets.scores, self._match_bounds(), cfg
-        )
+        # Stage 1: confirmed and lost tracks x confident detections (appearance + motion). A track predicted out of
+        # the view (the camera turned away, or the person walked out) can come back by re-identification only.
+        gate = view.motion_gate & ~_out_of_view(self._mean, frame_size)[:, None]
+        cost = assoc.appearance_motion_cost(view.iou, view.similarity, gate, dets.scores, self._match_bounds(), cfg)
         cost = cost + view.class_cost
         m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost)
 
@@ -582,6 +582,19 @@ def _clear_continuations(iou: np.ndarray, contested: np.ndarray, tracked: np.nda
         return np.zeros(n, dtype=bool)
     best, cols = iou.argmax(axis=0), np.arange(n)
     return (iou[best, cols] >= clear_iou) & tracked[best] & ~contested[best, cols]
+
+
+def _out_of_view(mean: np.ndarray, frame_size: tuple[int, int] | None) -> np.ndarray:
+    """(T,) bool: tracks whose predicted box (Kalman means (T, 8)) lies wholly outside the (height, width) frame.
+
+    No detection can continue such a track by motion: a box at the border is another person, or the same one
+    coming back into view, which only appearance can tell. None (size unknown): no track is out of view.
+    """
+    if frame_size is None or len(mean) == 0:
+        return np.zeros(len(mean), dtype=bool)
+    height, width = frame_size
+    box = xywh_to_xyxy(mean[:, :4])
+    return (box[:, 2] <= 0) | (box[:, 3] <= 0) | (box[:, 0] >= width) | (box[:, 1] >= height)
 
 
 def _contested(iou: np.ndarray, threshold: float) -> np.ndarray:
