@@ -116,7 +116,8 @@ class TrackerCore:
             camera_motion: optional (2, 3) affine or (3, 3) homography from the previous frame's pixels to
                 this frame's; every track (tracked, lost, tentative) is moved by it before the prediction.
             frame_size: optional (height, width) of the frame in pixels: a revival candidate away from its
-                borders needs less evidence (`tracker.entry`). None: only occluders tell.
+                borders needs less evidence (`tracker.entry`), and a track predicted wholly outside the frame is
+                not continued by motion (stage 1). None: only occluders tell; no track is out of view.
         Raises:
             ValueError: `camera_motion` of another shape or not finite (nothing is changed).
         """

@@ -130,7 +130,8 @@ class Tracker:
                 affine or (3, 3) homography from the previous frame's pixels to this frame's. None: no
                 compensation this frame (this call has no frame to estimate it from).
             frame_size: (height, width) of the frame in pixels, if known: a revival candidate away from the
-                borders needs less evidence than one where a newcomer could have walked in (`tracker.entry`).
+                borders needs less evidence than one where a newcomer could have walked in (`tracker.entry`),
+                and a track predicted wholly outside the frame comes back by re-identification only.
         Returns:
             The confirmed tracks matched this frame, each with the index of its detection.
         Raises:
