@@ -139,7 +139,8 @@ class TrackerCore:
             view.iou, view.similarity, view.motion_gate, dets.scores, self._match_bounds(), cfg
         )
         cost = cost + view.class_cost
-        m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost)
+        clear_margin = cfg.clear_pair_margin if cfg.clear_pairs_first else None
+        m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost, clear_margin)
 
         # Stage 2: tracked (not lost) leftovers x low-score detections, IoU only.
         tracked_left = left_tracks[[self.tracks[i].state is TrackState.TRACKED for i in left_tracks]]
@@ -310,10 +311,16 @@ class TrackerCore:
         return dets
 
     def _match(
-        self, cost: np.ndarray, track_idx: np.ndarray, det_idx: np.ndarray, max_cost: float
+        self,
+        cost: np.ndarray,
+        track_idx: np.ndarray,
+        det_idx: np.ndarray,
+        max_cost: float,
+        clear_margin: float | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Hungarian on the (track_idx x det_idx) block. Returns (M, 2) global pairs, leftover tracks, dets."""
-        result = linear_assignment(cost[np.ix_(track_idx, det_idx)], max_cost)
+        """Hungarian on the (track_idx x det_idx) block, after its clear mutual-best pairs when `clear_margin` is
+        given (`assignment.clear_pairs`). Returns (M, 2) global pairs, leftover tracks, dets."""
+        result = linear_assignment(cost[np.ix_(track_idx, det_idx)], max_cost, clear_margin)
         pairs = np.stack([track_idx[result.pairs[:, 0]], det_idx[result.pairs[:, 1]]], axis=1)
         return pairs.reshape(-1, 2), track_idx[result.unmatched_rows], det_idx[result.unmatched_cols]
 
@@ -464,12 +471,17 @@ class TrackerCore:
         self._obs_cov = np.concatenate([self._obs_cov, cov])
 
     def _mark_missed(self, matched_track_idx: np.ndarray) -> None:
-        """Unmatched tracks age; removed ones give their bank slot back."""
+        """Unmatched tracks age; removed ones give their bank slot back. A lost track with an empty bank is kept
+        `max_seconds_lost_motion`, or `max_seconds_lost_unbanked` if shorter once this video has given appearance:
+        beyond it a return would be a revival, and there is no look to judge one by."""
         matched = np.zeros(len(self.tracks), dtype=bool)
         matched[matched_track_idx] = True
         life = self.config.lifecycle
         frames_with_bank = round(life.max_seconds_lost * self.frame_rate)
-        frames_motion_only = round(life.max_seconds_lost_motion * self.frame_rate)
+        seconds_without_bank = life.max_seconds_lost_motion
+        if self.config.appearance.enabled and self.bank.dim is not None:
+            seconds_without_bank = min(seconds_without_bank, life.max_seconds_lost_unbanked)
+        frames_motion_only = round(seconds_without_bank * self.frame_rate)
         slots = np.array([t.slot for t in self.tracks], dtype=np.int64)
         has_bank = self.config.appearance.enabled & (self.bank.count(slots) > 0)
         keep = np.ones(len(self.tracks), dtype=bool)
