@@ -49,8 +49,8 @@ def clear_pairs(cost: np.ndarray, max_cost: float, margin: float) -> np.ndarray:
     best = cost[row, best_col]
     mutual = (cost.argmin(axis=0)[best_col] == row) & (best <= max_cost)
     # the second-cheapest pair of each row and of each column (inf where there is none)
-    row_second = np.sort(cost, axis=1)[:, 1] if cols > 1 else np.full(rows, np.inf)
-    col_second = np.sort(cost, axis=0)[1, :] if rows > 1 else np.full(cols, np.inf)
+    row_second = np.partition(cost, 1, axis=1)[:, 1] if cols > 1 else np.full(rows, np.inf)
+    col_second = np.partition(cost, 1, axis=0)[1, :] if rows > 1 else np.full(cols, np.inf)
     rival = np.minimum(row_second, col_second[best_col])  # (R,) cheapest other pair in the row or the column
     clear = mutual & (rival - np.where(mutual, best, 0.0) >= margin)  # best is finite wherever mutual
     return np.stack([row[clear], best_col[clear]], axis=1).astype(np.int64)
