@@ -154,7 +154,8 @@ class TrackerCore:
 
         # Stage 4: lost tracks x leftovers (and detections just given to tentative tracks), appearance alone.
         lost = np.array([i for i in left_tracks if self.tracks[i].state is TrackState.LOST], dtype=np.int64)
-        m4 = self._reidentify(view, lost, np.concatenate([left_dets, m3[:, 1]]), frame_size)
+        seen = np.concatenate([m1[:, 0], m2[:, 0]])  # tracks matched this frame: rivals for the leftovers' looks
+        m4 = self._reidentify(view, lost, np.concatenate([left_dets, m3[:, 1]]), frame_size, seen)
         if len(m4):
             m3 = m3[~np.isin(m3[:, 1], m4[:, 1])]
             left_dets = left_dets[~np.isin(left_dets, m4[:, 1])]
@@ -325,10 +326,18 @@ class TrackerCore:
         return pairs.reshape(-1, 2), track_idx[result.unmatched_rows], det_idx[result.unmatched_cols]
 
     def _reidentify(
-        self, view: _FrameView, lost: np.ndarray, det_idx: np.ndarray, frame_size: tuple[int, int] | None
+        self,
+        view: _FrameView,
+        lost: np.ndarray,
+        det_idx: np.ndarray,
+        frame_size: tuple[int, int] | None,
+        seen: np.ndarray,
     ) -> np.ndarray:
         """Stage 4: long-term re-identification of lost tracks by appearance alone; the bound a pair must reach
-        grows with the time lost and depends on where the detection appeared (a border, an occluder)."""
+        grows with the time lost and depends on where the detection appeared (a border, an occluder). A revival
+        must beat by `reid_margin` every rival similarity to its detection: the other lost tracks', and those of
+        the tracks `seen` (matched this frame): a duplicate box of a visible person, or a look-alike beside
+        them, is ambiguity, and ambiguity gives a new ID rather than a merge."""
         if len(lost) == 0 or len(det_idx) == 0 or not np.isfinite(view.reid_sim).any():
             return np.zeros((0, 2), dtype=np.int64)
         cfg = self.config.association
@@ -340,7 +349,8 @@ class TrackerCore:
         cost = assoc.reid_cost(sim, observed, seconds, view.det_xywh[det_idx], cfg, bounds)
         cost = cost + view.class_cost[np.ix_(lost, det_idx)]
         result = linear_assignment(cost, 1.0 - float(bounds.min()))
-        keep = assoc.unambiguous(result.pairs, sim, cfg.reid_margin)
+        rivals = np.concatenate([sim, view.similarity[np.ix_(seen, det_idx)]])  # lost rows first: pairs index them
+        keep = assoc.unambiguous(result.pairs, rivals, cfg.reid_margin)
         pairs = result.pairs[keep]
         return np.stack([lost[pairs[:, 0]], det_idx[pairs[:, 1]]], axis=1).reshape(-1, 2)
 
