@@ -46,8 +46,9 @@ def test_clear_pairs_need_mutual_best_under_the_ceiling():
     # (0, 0): mutual best but row 1 wants column 0 too at 0.2: 0.1 below it, a clear pair at margin 0.1 only
     assert clear_pairs(cost, 0.8, 0.1).tolist() == [[0, 0]]
     assert clear_pairs(cost, 0.8, 0.11).tolist() == []
-    # (2, 2) is mutual best without rivals but above the ceiling
-    assert [2, 2] not in clear_pairs(cost, 0.9, 0.0).tolist() or cost[2, 2] <= 0.9
+    # (2, 2) is mutual best without rivals: clear under a ceiling of 0.9, never above one of 0.8
+    assert [2, 2] not in clear_pairs(cost, 0.8, 0.0).tolist()
+    assert [2, 2] in clear_pairs(cost, 0.9, 0.0).tolist()
 
 
 def test_ties_are_never_clear_and_nan_never_matches():
