@@ -363,3 +363,93 @@ def test_confirmation_takes_min_hits_and_min_seconds(fps, frames_to_confirm):
     box = np.array([[10, 10, 60, 130.0]])
     shown = [len(tracker.update_detections(box, [0.9])) for _ in range(4)]
     assert shown.index(1) + 1 == frames_to_confirm
+
+
+_DIRECTIONS = np.linalg.qr(np.random.default_rng(0).normal(size=(DIM, 3)))[0].T  # (3, DIM) orthonormal
+
+
+def _look(*weights: float) -> np.ndarray:
+    """A unit embedding with these cosines to the first orthonormal directions of `_DIRECTIONS`."""
+    vec = sum(w * d for w, d in zip(weights, _DIRECTIONS, strict=False))
+    return vec / np.linalg.norm(vec)
+
+
+@pytest.mark.parametrize("clear_first", [True, False])
+def test_a_visible_track_keeps_its_detection_against_a_lost_look_alike(clear_first):
+    """A and B (a look-alike, cosine 0.75) stand side by side; B is hidden for 2 frames; then a newcomer C
+    (cosine 0.7 to A) steps in 10 px from A. Matching both lost B and A (B <- A's box, A <- C's box) has the lower
+    total cost, so the Hungarian assignment alone swaps IDs; matching clear mutual-best pairs first keeps A's ID
+    on A and leaves C to start a track of its own."""
+    cfg = load_config(None, overrides=["device=cpu", f"association.clear_pairs_first={str(clear_first).lower()}"])
+    tracker = Tracker(cfg, frame_rate=FPS)
+    look_a, look_b, look_c = _look(1.0), _look(0.75, np.sqrt(1 - 0.75**2)), _look(0.7, 0.0, np.sqrt(1 - 0.7**2))
+    box_a = np.array([100, 100, 160, 250.0])
+    box_b, box_c = box_a + [-40, -30, -40, -30], box_a + [10, 0, 10, 0]
+    for _ in range(10):
+        out = tracker.update_detections(np.stack([box_a, box_b]), [0.9, 0.9], embeddings=np.stack([look_a, look_b]))
+    id_a, id_b = (o.track_id for o in sorted(out, key=lambda o: o.detection_index))
+    for _ in range(2):
+        tracker.update_detections(box_a[None], [0.9], embeddings=look_a[None])
+    out = tracker.update_detections(np.stack([box_a, box_c]), [0.9, 0.9], embeddings=np.stack([look_a, look_c]))
+    on_a = {o.track_id for o in out if o.detection_index == 0}
+    if clear_first:
+        assert on_a == {id_a}, "A keeps its ID"
+        assert id_a not in {o.track_id for o in out if o.detection_index == 1}, "the newcomer does not take A's ID"
+    else:
+        assert on_a == {id_b}, "the scene must be the trap: without clear pairs first the lost look-alike takes A's box"
+
+
+@pytest.mark.parametrize(("appearance", "kept_seconds"), [(True, 1.0), (False, 2.0)])
+def test_a_lost_track_with_an_empty_bank_expires_sooner_where_the_video_has_appearance(appearance, kept_seconds):
+    """P's looks enter its bank; Q's never do (its scores are below the bank's quality gate). Once Q is hidden its
+    track is kept `max_seconds_lost_unbanked` (1 s) when the video has appearance, `max_seconds_lost_motion`
+    (2 s) when it runs on motion alone."""
+    cfg = load_config(None, overrides=["device=cpu", "appearance.min_score=0.95", f"appearance.enabled={appearance}"])
+    tracker = Tracker(cfg, frame_rate=FPS)
+    emb = identity_embeddings(2, DIM)
+    box_p, box_q = np.array([100, 100, 150, 220.0]), np.array([400, 100, 450, 220.0])
+    for _ in range(10):
+        tracker.update_detections(np.stack([box_p, box_q]), [0.99, 0.9], embeddings=emb if appearance else None)
+    q_track = next(t for t in tracker.core.tracks if t.observed_xywh[0] > 300)
+    assert tracker.core.bank.count(np.array([q_track.slot]))[0] == 0, "Q's bank must stay empty"
+    alive = []
+    for _ in range(3 * FPS):
+        tracker.update_detections(box_p[None], [0.99], embeddings=emb[:1] if appearance else None)
+        alive.append(any(t is q_track for t in tracker.core.tracks))
+    assert sum(alive) == round(kept_seconds * FPS)
+
+
+def test_a_duplicate_box_of_a_visible_person_does_not_revive_a_look_alike():
+    """L (cosine 0.9 to A, a look-alike) walks right beside A and is hidden for 1.2 s; then the detector gives A
+    twice (a second, shifted box with A's look). The duplicate is within L's re-identification reach and clears
+    the revival bound, but A's track, matched this frame, claims it as strongly: ambiguity, so no revival (the
+    duplicate starts a tentative track) and L stays lost."""
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    look_a, look_l = _look(1.0), _look(0.9, np.sqrt(1 - 0.9**2))
+    box_a, box_l = np.array([300, 100, 360, 250.0]), np.array([420, 100, 480, 250.0])
+    for f in range(10):
+        shift = np.array([5.0 * f, 0, 5.0 * f, 0])
+        out = tracker.update_detections(np.stack([box_a, box_l + shift]), [0.9, 0.9], embeddings=[look_a, look_l])
+    id_a, id_l = (o.track_id for o in sorted(out, key=lambda o: o.detection_index))
+    for _ in range(round(1.2 * FPS)):
+        tracker.update_detections(box_a[None], [0.9], embeddings=look_a[None])
+    duplicate = box_a + np.array([12, -6, 12, -6])
+    out = tracker.update_detections(np.stack([box_a, duplicate]), [0.9, 0.8], embeddings=np.stack([look_a, look_a]))
+    assert {o.detection_index: o.track_id for o in out} == {0: id_a}
+    assert next(t for t in tracker.core.tracks if t.track_id == id_l).state is TrackState.LOST
+
+
+def test_a_lost_person_still_comes_back_beside_a_visible_one():
+    """The same scene, but what appears beside A after 1.2 s is L itself (its own look): revived."""
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    look_a, look_l = _look(1.0), _look(0.5, np.sqrt(1 - 0.5**2))
+    box_a, box_l = np.array([300, 100, 360, 250.0]), np.array([420, 100, 480, 250.0])
+    for f in range(10):
+        shift = np.array([5.0 * f, 0, 5.0 * f, 0])
+        out = tracker.update_detections(np.stack([box_a, box_l + shift]), [0.9, 0.9], embeddings=[look_a, look_l])
+    id_a, id_l = (o.track_id for o in sorted(out, key=lambda o: o.detection_index))
+    for _ in range(round(1.2 * FPS)):
+        tracker.update_detections(box_a[None], [0.9], embeddings=look_a[None])
+    back = box_a + np.array([40, 0, 40, 0])
+    out = tracker.update_detections(np.stack([box_a, back]), [0.9, 0.9], embeddings=np.stack([look_a, look_l]))
+    assert {o.detection_index: o.track_id for o in out} == {0: id_a, 1: id_l}

@@ -1,4 +1,5 @@
-"""Minimum-cost assignment (Hungarian / Jonker-Volgenant via `lap`) with a cost ceiling."""
+"""Minimum-cost assignment (Hungarian / Jonker-Volgenant via `lap`) with a cost ceiling, optionally after fixing the
+clear mutual-best pairs."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 import lap
 import numpy as np
 
-__all__ = ["Matches", "linear_assignment"]
+__all__ = ["Matches", "clear_pairs", "linear_assignment"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,13 +26,59 @@ class Matches:
     unmatched_cols: np.ndarray
 
 
-def linear_assignment(cost: np.ndarray, max_cost: float) -> Matches:
+def clear_pairs(cost: np.ndarray, max_cost: float, margin: float) -> np.ndarray:
+    """(M, 2) (row, col) pairs that are each other's clear best: col is the cheapest of its row, row the cheapest of
+    its column, the pair costs at most `max_cost`, and every other pair in its row and its column costs at least
+    `margin` more (inf and NaN never match; a tie is never clear when `margin` > 0).
+
+    The mutual-nearest-neighbour test of greedy matching. A minimum-total-cost assignment maximises the number of
+    matches under the ceiling, so it will give a row's clear best column to a weaker row when that lets both match;
+    fixing these pairs first keeps them (e.g. a visible track keeps its detection against a lost track's claim).
+
+    Args:
+        cost: (R, C) float cost matrix, lower is better.
+        max_cost: the highest cost a pair may have.
+        margin: >= 0, how much cheaper than any rival a clear pair must be.
+    """
+    rows, cols = cost.shape
+    if rows == 0 or cols == 0:
+        return np.zeros((0, 2), np.int64)
+    cost = np.where(np.isnan(cost), np.inf, cost)
+    best_col = cost.argmin(axis=1)  # (R,)
+    row = np.arange(rows)
+    best = cost[row, best_col]
+    mutual = (cost.argmin(axis=0)[best_col] == row) & (best <= max_cost)
+    # the second-cheapest pair of each row and of each column (inf where there is none)
+    row_second = np.partition(cost, 1, axis=1)[:, 1] if cols > 1 else np.full(rows, np.inf)
+    col_second = np.partition(cost, 1, axis=0)[1, :] if rows > 1 else np.full(cols, np.inf)
+    rival = np.minimum(row_second, col_second[best_col])  # (R,) cheapest other pair in the row or the column
+    clear = mutual & (rival - np.where(mutual, best, 0.0) >= margin)  # best is finite wherever mutual
+    return np.stack([row[clear], best_col[clear]], axis=1).astype(np.int64)
+
+
+def linear_assignment(cost: np.ndarray, max_cost: float, clear_margin: float | None = None) -> Matches:
     """Match rows to columns minimising total cost; pairs costing more than `max_cost` (or inf/NaN) never match.
 
     Args:
         cost: (R, C) float cost matrix, lower is better.
         max_cost: the highest cost a pair may have.
+        clear_margin: when given, the `clear_pairs` at this margin are matched first and the rest are assigned
+            among the remaining rows and columns; None: one assignment over everything.
     """
+    if clear_margin is None or cost.size == 0:
+        return _assign(cost, max_cost)
+    fixed = clear_pairs(cost, max_cost, clear_margin)
+    if len(fixed) == 0:
+        return _assign(cost, max_cost)
+    free_rows = np.setdiff1d(np.arange(cost.shape[0]), fixed[:, 0])
+    free_cols = np.setdiff1d(np.arange(cost.shape[1]), fixed[:, 1])
+    rest = _assign(cost[np.ix_(free_rows, free_cols)], max_cost)
+    pairs = np.concatenate([fixed, np.stack([free_rows[rest.pairs[:, 0]], free_cols[rest.pairs[:, 1]]], axis=1)])
+    return Matches(pairs.astype(np.int64), free_rows[rest.unmatched_rows], free_cols[rest.unmatched_cols])
+
+
+def _assign(cost: np.ndarray, max_cost: float) -> Matches:
+    """One minimum-cost assignment over the whole matrix (`lap.lapjv` with a cost limit)."""
     rows, cols = cost.shape
     if rows == 0 or cols == 0:
         return Matches(np.zeros((0, 2), np.int64), np.arange(rows, dtype=np.int64), np.arange(cols, dtype=np.int64))

@@ -168,6 +168,12 @@ class AssociationConfig:
     fuse_score: bool = _key(True, "multiply IoU by the detection score in stage 1 (ByteTrack)")
     appearance_weight: float = _key(0.6, "weight of appearance against motion in the stage 1 cost", lo=0, hi=1)
     max_cost: float = _key(0.8, "stage 1: highest fused cost accepted", lo=0, hi=2)
+    clear_pairs_first: bool = _key(
+        True, "stage 1: pairs that are each other's clear best are matched before the Hungarian assignment"
+    )
+    clear_pair_margin: float = _key(
+        0.1, "stage 1: a clear best pair costs at least this much less than any rival in its row and column", lo=0
+    )
     contested_iou: float = _key(
         0.2, "stage 1: a second candidate with this IoU makes a match ambiguous (appearance is consulted)", lo=0, hi=1
     )
@@ -224,6 +230,9 @@ class LifecycleConfig:
     confirm_first_frame: bool = _key(True, "tracks born on the first frame are confirmed at once")
     max_seconds_lost: float = _key(10.0, "a lost track is kept this long for re-identification", lo=0)
     max_seconds_lost_motion: float = _key(2.0, "without a bank, a lost track is kept this long", lo=0)
+    max_seconds_lost_unbanked: float = _key(
+        1.0, "with appearance in the video, a lost track whose bank is still empty is kept this long", lo=0
+    )
 
 
 @dataclass(frozen=True)

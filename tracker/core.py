@@ -140,7 +140,8 @@ class TrackerCore:
         gate = view.motion_gate & ~_out_of_view(self._mean, frame_size)[:, None]
         cost = assoc.appearance_motion_cost(view.iou, view.similarity, gate, dets.scores, self._match_bounds(), cfg)
         cost = cost + view.class_cost
-        m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost)
+        clear_margin = cfg.clear_pair_margin if cfg.clear_pairs_first else None
+        m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost, clear_margin)
 
         # Stage 2: tracked (not lost) leftovers x low-score detections, IoU only.
         tracked_left = left_tracks[[self.tracks[i].state is TrackState.TRACKED for i in left_tracks]]
@@ -154,7 +155,8 @@ class TrackerCore:
 
         # Stage 4: lost tracks x leftovers (and detections just given to tentative tracks), appearance alone.
         lost = np.array([i for i in left_tracks if self.tracks[i].state is TrackState.LOST], dtype=np.int64)
-        m4 = self._reidentify(view, lost, np.concatenate([left_dets, m3[:, 1]]), frame_size)
+        seen = np.concatenate([m1[:, 0], m2[:, 0]])  # tracks matched this frame: rivals for the leftovers' looks
+        m4 = self._reidentify(view, lost, np.concatenate([left_dets, m3[:, 1]]), frame_size, seen)
         if len(m4):
             m3 = m3[~np.isin(m3[:, 1], m4[:, 1])]
             left_dets = left_dets[~np.isin(left_dets, m4[:, 1])]
@@ -311,18 +313,32 @@ class TrackerCore:
         return dets
 
     def _match(
-        self, cost: np.ndarray, track_idx: np.ndarray, det_idx: np.ndarray, max_cost: float
+        self,
+        cost: np.ndarray,
+        track_idx: np.ndarray,
+        det_idx: np.ndarray,
+        max_cost: float,
+        clear_margin: float | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Hungarian on the (track_idx x det_idx) block. Returns (M, 2) global pairs, leftover tracks, dets."""
-        result = linear_assignment(cost[np.ix_(track_idx, det_idx)], max_cost)
+        """Hungarian on the (track_idx x det_idx) block, after its clear mutual-best pairs when `clear_margin` is
+        given (`assignment.clear_pairs`). Returns (M, 2) global pairs, leftover tracks, dets."""
+        result = linear_assignment(cost[np.ix_(track_idx, det_idx)], max_cost, clear_margin)
         pairs = np.stack([track_idx[result.pairs[:, 0]], det_idx[result.pairs[:, 1]]], axis=1)
         return pairs.reshape(-1, 2), track_idx[result.unmatched_rows], det_idx[result.unmatched_cols]
 
     def _reidentify(
-        self, view: _FrameView, lost: np.ndarray, det_idx: np.ndarray, frame_size: tuple[int, int] | None
+        self,
+        view: _FrameView,
+        lost: np.ndarray,
+        det_idx: np.ndarray,
+        frame_size: tuple[int, int] | None,
+        seen: np.ndarray,
     ) -> np.ndarray:
         """Stage 4: long-term re-identification of lost tracks by appearance alone; the bound a pair must reach
-        grows with the time lost and depends on where the detection appeared (a border, an occluder)."""
+        grows with the time lost and depends on where the detection appeared (a border, an occluder). A revival
+        must beat by `reid_margin` every rival similarity to its detection: the other lost tracks', and those of
+        the tracks `seen` (matched this frame): a duplicate box of a visible person, or a look-alike beside
+        them, is ambiguity, and ambiguity gives a new ID rather than a merge."""
         if len(lost) == 0 or len(det_idx) == 0 or not np.isfinite(view.reid_sim).any():
             return np.zeros((0, 2), dtype=np.int64)
         cfg = self.config.association
@@ -334,7 +350,8 @@ class TrackerCore:
         cost = assoc.reid_cost(sim, observed, seconds, view.det_xywh[det_idx], cfg, bounds)
         cost = cost + view.class_cost[np.ix_(lost, det_idx)]
         result = linear_assignment(cost, 1.0 - float(bounds.min()))
-        keep = assoc.unambiguous(result.pairs, sim, cfg.reid_margin)
+        rivals = np.concatenate([sim, view.similarity[np.ix_(seen, det_idx)]])  # lost rows first: pairs index them
+        keep = assoc.unambiguous(result.pairs, rivals, cfg.reid_margin)
         pairs = result.pairs[keep]
         return np.stack([lost[pairs[:, 0]], det_idx[pairs[:, 1]]], axis=1).reshape(-1, 2)
 
@@ -465,12 +482,17 @@ class TrackerCore:
         self._obs_cov = np.concatenate([self._obs_cov, cov])
 
     def _mark_missed(self, matched_track_idx: np.ndarray) -> None:
-        """Unmatched tracks age; removed ones give their bank slot back."""
+        """Unmatched tracks age; removed ones give their bank slot back. A lost track with an empty bank is kept
+        `max_seconds_lost_motion`, or `max_seconds_lost_unbanked` if shorter once this video has given appearance:
+        beyond it a return would be a revival, and there is no look to judge one by."""
         matched = np.zeros(len(self.tracks), dtype=bool)
         matched[matched_track_idx] = True
         life = self.config.lifecycle
         frames_with_bank = round(life.max_seconds_lost * self.frame_rate)
-        frames_motion_only = round(life.max_seconds_lost_motion * self.frame_rate)
+        seconds_without_bank = life.max_seconds_lost_motion
+        if self.config.appearance.enabled and self.bank.dim is not None:
+            seconds_without_bank = min(seconds_without_bank, life.max_seconds_lost_unbanked)
+        frames_motion_only = round(seconds_without_bank * self.frame_rate)
         slots = np.array([t.slot for t in self.tracks], dtype=np.int64)
         has_bank = self.config.appearance.enabled & (self.bank.count(slots) > 0)
         keep = np.ones(len(self.tracks), dtype=bool)

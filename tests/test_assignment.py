@@ -1,0 +1,83 @@
+"""Minimum-cost assignment with a ceiling, and the clear mutual-best pairs matched before it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from tracker.assignment import clear_pairs, linear_assignment
+
+INF = np.inf
+
+# A visible track (row 0) and a lost one (row 1); detection 0 is the visible track's, detection 1 a newcomer the
+# lost track cannot take. Matching both (0.58 + 0.355) beats one match and two leftovers (0.22 + 0.8), so the
+# minimum-total assignment gives the visible track's clear best detection to the lost track. Costs from
+# TUD-Campus (ACF boxes) frame 12, where this swapped two people's IDs.
+TRAP = np.array([[0.22, 0.58], [0.355, INF]])
+
+
+def pairs_of(matches) -> set[tuple[int, int]]:
+    return {(int(r), int(c)) for r, c in matches.pairs}
+
+
+def test_the_hungarian_alone_gives_a_clear_best_away():
+    assert pairs_of(linear_assignment(TRAP, 0.8)) == {(0, 1), (1, 0)}
+
+
+def test_clear_pairs_first_keeps_the_visible_tracks_detection():
+    result = linear_assignment(TRAP, 0.8, clear_margin=0.1)
+    assert pairs_of(result) == {(0, 0)}
+    assert result.unmatched_rows.tolist() == [1] and result.unmatched_cols.tolist() == [1]
+
+
+def test_a_close_rival_makes_a_pair_unclear():
+    # row 0's best (0.22) beats the lost track's claim on the same detection (0.30) by less than the margin
+    close = np.array([[0.22, 0.58], [0.30, INF]])
+    assert len(clear_pairs(close, 0.8, 0.1)) == 0
+    assert pairs_of(linear_assignment(close, 0.8, clear_margin=0.1)) == pairs_of(linear_assignment(close, 0.8))
+    assert clear_pairs(close, 0.8, 0.05).tolist() == [[0, 0]]
+
+
+def test_clear_pairs_need_mutual_best_under_the_ceiling():
+    cost = np.array([[0.1, 0.5, INF], [0.2, 0.9, INF], [INF, INF, 0.85]])
+    # (0, 0): mutual best but row 1 wants column 0 too at 0.2: 0.1 below it, a clear pair at margin 0.1 only
+    assert clear_pairs(cost, 0.8, 0.1).tolist() == [[0, 0]]
+    assert clear_pairs(cost, 0.8, 0.11).tolist() == []
+    # (2, 2) is mutual best without rivals: clear under a ceiling of 0.9, never above one of 0.8
+    assert [2, 2] not in clear_pairs(cost, 0.8, 0.0).tolist()
+    assert [2, 2] in clear_pairs(cost, 0.9, 0.0).tolist()
+
+
+def test_ties_are_never_clear_and_nan_never_matches():
+    assert len(clear_pairs(np.array([[0.3, 0.3]]), 0.8, 0.01)) == 0
+    assert clear_pairs(np.array([[np.nan, 0.3]]), 0.8, 0.1).tolist() == [[0, 1]]
+    assert clear_pairs(np.array([[np.nan, INF]]), 0.8, 0.0).tolist() == []
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (0, 3), (2, 0)])
+def test_empty_matrices(shape):
+    result = linear_assignment(np.zeros(shape), 0.8, clear_margin=0.1)
+    assert result.pairs.shape == (0, 2)
+    assert len(result.unmatched_rows) == shape[0] and len(result.unmatched_cols) == shape[1]
+
+
+costs = arrays(
+    np.float64,
+    st.tuples(st.integers(1, 6), st.integers(1, 6)),
+    elements=st.one_of(st.floats(0.0, 1.2), st.just(INF)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cost=costs, margin=st.floats(0.0, 0.3))
+def test_clear_first_is_a_valid_matching_that_keeps_every_clear_pair(cost, margin):
+    result = linear_assignment(cost, 0.8, clear_margin=margin)
+    rows, cols = result.pairs[:, 0], result.pairs[:, 1]
+    assert len(set(rows.tolist())) == len(rows) and len(set(cols.tolist())) == len(cols)
+    assert (cost[rows, cols] <= 0.8).all()
+    assert sorted([*rows.tolist(), *result.unmatched_rows.tolist()]) == list(range(cost.shape[0]))
+    assert sorted([*cols.tolist(), *result.unmatched_cols.tolist()]) == list(range(cost.shape[1]))
+    assert {tuple(p) for p in clear_pairs(cost, 0.8, margin).tolist()} <= pairs_of(result)
