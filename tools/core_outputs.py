@@ -20,9 +20,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_core import CHURN_DIM, FPS, world  # noqa: E402
+from bench_core import CHURN_DIM, FPS, world
 
-from tracker import Tracker, load_config  # noqa: E402
+from tracker import Tracker, load_config
 
 CAPACITY = 100  # K of the benchmark
 DIM = 512  # D of the walking and crossing worlds
