@@ -228,7 +228,8 @@ class AppearanceBank:
         pair_flat = batch_of_row[pair_rows] * width + pair_pos  # (P,) row of each pair in the (B * W) batch
         det_of = np.full(batch * width, len(emb), dtype=np.int64)  # padding points at a zero row
         det_of[pair_flat] = pair_cols
-        padded = torch.cat([emb, emb.new_zeros((1, self.dim))])[torch.as_tensor(det_of)].view(batch, width, -1)
+        padded = torch.index_select(torch.cat([emb, emb.new_zeros((1, self.dim))]), 0, torch.as_tensor(det_of))
+        padded = padded.view(batch, width, -1)
         if use_view:
             banks = self._data[:span]
         else:
