@@ -313,6 +313,8 @@ class TrackerCore:
         self, cost: np.ndarray, track_idx: np.ndarray, det_idx: np.ndarray, max_cost: float
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Hungarian on the (track_idx x det_idx) block. Returns (M, 2) global pairs, leftover tracks, dets."""
+        if len(track_idx) == 0 or len(det_idx) == 0:
+            return np.zeros((0, 2), dtype=np.int64), track_idx, det_idx
         result = linear_assignment(cost[np.ix_(track_idx, det_idx)], max_cost)
         pairs = np.stack([track_idx[result.pairs[:, 0]], det_idx[result.pairs[:, 1]]], axis=1)
         return pairs.reshape(-1, 2), track_idx[result.unmatched_rows], det_idx[result.unmatched_cols]
