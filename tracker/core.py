@@ -413,20 +413,15 @@ class TrackerCore:
         """Observation-centric re-update (OC-SORT) of the matched tracks that missed frames: replay each one's gap
         from its last observation with virtual detections on the straight line to its detection `xywh_now` (M, 4),
         so its velocity is not the drift of the frames it was hidden. Leaves their states predicted for this frame,
-        ready for the real update. All such tracks step together; a track leaves the batch when its gap is done."""
+        ready for the real update (`KalmanFilter.replay`, all such tracks at once)."""
         gaps = self.table.frames_since_update[track_idx]
         due = gaps > 1
         if not due.any():
             return
-        rows, gaps, end = track_idx[due], gaps[due], xywh_now[due]
-        start = self.table.observed_xywh[rows]
-        mean, cov = self._obs_mean[rows], self._obs_cov[rows]
-        for k in range(1, int(gaps.max())):
-            step = gaps > k  # tracks whose gap still has a virtual detection k
-            virtual = start[step] + (end[step] - start[step]) * k / gaps[step, None]
-            m, c = self.kalman.predict(mean[step], cov[step])
-            mean[step], cov[step] = self.kalman.update(m, c, virtual)
-        self._mean[rows], self._cov[rows] = self.kalman.predict(mean, cov)
+        rows = track_idx[due]
+        self._mean[rows], self._cov[rows] = self.kalman.replay(
+            self._obs_mean[rows], self._obs_cov[rows], self.table.observed_xywh[rows], xywh_now[due], gaps[due]
+        )
 
     def _feed_banks(self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections) -> None:
         """Push the embeddings of confident, unoccluded detections (the quality gate) into their tracks' banks."""
