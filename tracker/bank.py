@@ -203,8 +203,9 @@ class AppearanceBank:
         padded list of candidate detections, and only the real pairs are aggregated.
 
         One bmm (B, W, D) x (B, D, K), where B covers the R tracks with candidates and W is the most candidates any
-        of them has. When most slots take part, the bmm runs on a view of the slot range (no gather copy). The
-        (P, K) similarities of the P candidate pairs are then aggregated in numpy (`_aggregate_host`).
+        of them has (when W reaches N, one matmul of all N detections against the B banks instead). When most slots
+        take part, the banks are a view of the slot range (no gather copy). The (P, K) similarities of the P
+        candidate pairs are then aggregated in numpy (`_aggregate_host`). Every layout gives the same values.
         """
         assert self._data is not None
         cand = candidates & (counts > 0)[:, None]
@@ -225,19 +226,27 @@ class AppearanceBank:
         # Where each track's candidates go in the padded (B, W, D) batch: B = span (view) or R (gather).
         batch_of_row = np.zeros(len(slots), dtype=np.int64)
         batch_of_row[rows] = row_slots if use_view else np.arange(len(rows))
-        pair_flat = batch_of_row[pair_rows] * width + pair_pos  # (P,) row of each pair in the (B * W) batch
-        det_of = np.full(batch * width, len(emb), dtype=np.int64)  # padding points at a zero row
-        det_of[pair_flat] = pair_cols
-        padded = torch.index_select(torch.cat([emb, emb.new_zeros((1, self.dim))]), 0, torch.as_tensor(det_of))
-        padded = padded.view(batch, width, -1)
         if use_view:
             banks = self._data[:span]
         else:
             gather = np.zeros(batch, dtype=np.int64)
             gather[: len(rows)] = row_slots
             banks = torch.index_select(self._data, 0, torch.as_tensor(gather))
-        sims = torch.bmm(padded, banks.transpose(1, 2)).view(batch * width, -1)  # (B * W, K)
-        out[pair_rows, pair_cols] = self._aggregate_host(_host_float32(sims, pair_flat), counts[pair_rows])
+        all_dets = _next_pow2(len(emb))
+        if width >= all_dets:
+            # Some track has most detections as candidates: padding every track to them costs as much as comparing
+            # every track with every detection, which is one matmul (N, D) x (D, B * K) (the same values).
+            padded = torch.cat([emb, emb.new_zeros((all_dets - len(emb), self.dim))])
+            sims = torch.mm(padded, banks.reshape(-1, self.dim).T).view(all_dets * batch, -1)  # (N * B, K)
+            pair_sims = _host_float32(sims, pair_cols * batch + batch_of_row[pair_rows])
+        else:
+            pair_flat = batch_of_row[pair_rows] * width + pair_pos  # (P,) row of each pair in the (B * W) batch
+            det_of = np.full(batch * width, len(emb), dtype=np.int64)  # padding points at a zero row
+            det_of[pair_flat] = pair_cols
+            padded = torch.index_select(torch.cat([emb, emb.new_zeros((1, self.dim))]), 0, torch.as_tensor(det_of))
+            sims = torch.bmm(padded.view(batch, width, -1), banks.transpose(1, 2)).view(batch * width, -1)  # (B*W, K)
+            pair_sims = _host_float32(sims, pair_flat)
+        out[pair_rows, pair_cols] = self._aggregate_host(pair_sims, counts[pair_rows])
 
     def _aggregate(self, sims: torch.Tensor, counts: np.ndarray) -> np.ndarray:
         """(T, K, N) similarities (storage dtype) with (T,) filled counts -> (T, N) float32 host array.
