@@ -363,3 +363,12 @@ def test_confirmation_takes_min_hits_and_min_seconds(fps, frames_to_confirm):
     box = np.array([[10, 10, 60, 130.0]])
     shown = [len(tracker.update_detections(box, [0.9])) for _ in range(4)]
     assert shown.index(1) + 1 == frames_to_confirm
+
+
+def test_second_largest_equals_the_sorted_one_with_ties():
+    from tracker.core import _second_largest
+
+    rng = np.random.default_rng(0)
+    for shape in [(1, 2), (5, 3), (40, 60)]:
+        values = np.where(rng.random(shape) < 0.4, rng.integers(0, 3, shape) / 2.0, 0.0)  # zeros and repeated maxima
+        np.testing.assert_array_equal(_second_largest(values), np.sort(values, axis=1)[:, -2])
