@@ -196,10 +196,6 @@ class TrackTable:
     def clear(self) -> None:
         self.keep(np.zeros(len(self.tracks), dtype=bool))
 
-    def is_state(self, code: int) -> np.ndarray:
-        """(T,) bool: tracks in state `code`."""
-        return self.state == code
-
     @property
     def confirmed(self) -> np.ndarray:
         """(T,) bool: tracked or lost."""
