@@ -453,3 +453,12 @@ def test_a_lost_person_still_comes_back_beside_a_visible_one():
     back = box_a + np.array([40, 0, 40, 0])
     out = tracker.update_detections(np.stack([box_a, back]), [0.9, 0.9], embeddings=np.stack([look_a, look_l]))
     assert {o.detection_index: o.track_id for o in out} == {0: id_a, 1: id_l}
+
+
+def test_second_largest_equals_the_sorted_one_with_ties():
+    from tracker.core import _second_largest
+
+    rng = np.random.default_rng(0)
+    for shape in [(1, 2), (5, 3), (40, 60)]:
+        values = np.where(rng.random(shape) < 0.4, rng.integers(0, 3, shape) / 2.0, 0.0)  # zeros and repeated maxima
+        np.testing.assert_array_equal(_second_largest(values), np.sort(values, axis=1)[:, -2])

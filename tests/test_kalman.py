@@ -38,3 +38,26 @@ def test_project_adds_measurement_noise_to_the_position_block_only():
     np.testing.assert_allclose(s, cov[:, :4, :4] + np.stack([np.diag(v) for v in r]))
     np.testing.assert_array_equal(projected, mean[:, :4])
     np.testing.assert_array_equal(cov, _random_state(3, seed=1)[1])
+
+
+def test_replay_equals_one_track_at_a_time_bit_for_bit():
+    """OC-SORT's re-update of several tracks at once (gaps of 2 to 9 frames, one of 1: nothing to replay but the
+    final predict) gives exactly the per-track loop of predict and update on virtual observations."""
+    kf = KalmanFilter(MotionConfig(), step_ratio=25 / 30)
+    mean, cov = _random_state(5, seed=3)
+    rng = np.random.default_rng(4)
+    start = mean[:, :4] + rng.normal(size=(5, 4))
+    end = start + rng.normal(scale=20.0, size=(5, 4))
+    gaps = np.array([3, 9, 1, 2, 9])
+    inputs = (mean.copy(), cov.copy())
+    got_mean, got_cov = kf.replay(mean, cov, start, end, gaps)
+    for i, gap in enumerate(gaps):
+        m, c = mean[i : i + 1], cov[i : i + 1]
+        for k in range(1, gap):
+            m, c = kf.predict(m, c)
+            m, c = kf.update(m, c, (start[i] + (end[i] - start[i]) * k / gap)[None])
+        m, c = kf.predict(m, c)
+        np.testing.assert_array_equal(got_mean[i], m[0])
+        np.testing.assert_array_equal(got_cov[i], c[0])
+    np.testing.assert_array_equal(mean, inputs[0])  # inputs untouched
+    np.testing.assert_array_equal(cov, inputs[1])

@@ -141,21 +141,29 @@ def reid_cost(
     """
     bound = cfg.reid_threshold if min_similarity is None else np.asarray(min_similarity, dtype=np.float64)
     bound = np.reshape(bound, (-1, 1)) if np.ndim(bound) == 1 else bound
+    ok = _reachable(track_xywh, seconds_lost, det_xywh, cfg) & np.isfinite(similarity) & (similarity >= bound)
+    return np.where(ok, 1.0 - np.nan_to_num(similarity), np.inf)
+
+
+def _reachable(
+    track_xywh: np.ndarray, seconds_lost: np.ndarray, det_xywh: np.ndarray, cfg: AssociationConfig
+) -> np.ndarray:
+    """(T, N) bool: detections a lost track could have walked to (distance within its reach, similar height)."""
     height = track_xywh[:, 3:4]
     reach = (cfg.reid_min_distance + cfg.reid_max_speed * seconds_lost[:, None]) * height  # (T, 1) pixels
-    dist = np.linalg.norm(det_xywh[None, :, :2] - track_xywh[:, None, :2], axis=2)
+    dx = det_xywh[None, :, 0] - track_xywh[:, None, 0]
+    dy = det_xywh[None, :, 1] - track_xywh[:, None, 1]
+    dist = np.sqrt(dx * dx + dy * dy)
     ratio = det_xywh[None, :, 3] / np.maximum(height, np.finfo(np.float64).tiny)
-    plausible = (dist <= reach) & (ratio <= cfg.max_size_ratio) & (ratio >= 1.0 / cfg.max_size_ratio)
-    ok = plausible & np.isfinite(similarity) & (similarity >= bound)
-    return np.where(ok, 1.0 - np.nan_to_num(similarity), np.inf)
+    return (dist <= reach) & (ratio <= cfg.max_size_ratio) & (ratio >= 1.0 / cfg.max_size_ratio)
 
 
 def plausible_reid_pairs(
     track_xywh: np.ndarray, seconds_lost: np.ndarray, det_xywh: np.ndarray, cfg: AssociationConfig
 ) -> np.ndarray:
     """(T, N) bool: pairs stage 4 may consider (used to decide which similarities to compute)."""
-    sim = np.ones((len(track_xywh), len(det_xywh)))
-    return np.isfinite(reid_cost(sim, track_xywh, seconds_lost, det_xywh, cfg))
+    reachable = _reachable(track_xywh, seconds_lost, det_xywh, cfg)
+    return reachable if cfg.reid_threshold <= 1.0 else np.zeros_like(reachable)
 
 
 def unambiguous(pairs: np.ndarray, similarity: np.ndarray, margin: float) -> np.ndarray:

@@ -185,7 +185,7 @@ class AppearanceBank:
         banks = torch.index_select(self._data, 0, torch.as_tensor(slots, device=self.device))  # (P, K, D)
         emb = embeddings.to(device=self.device, dtype=self.dtype)[:, :, None]  # (P, D, 1)
         counts = self._count[slots]
-        out[:] = self._aggregate(torch.bmm(banks, emb), torch.as_tensor(counts, device=self.device))[:, 0].cpu()
+        out[:] = self._aggregate(torch.bmm(banks, emb), counts)[:, 0]
         out[counts == 0] = np.nan
         return out
 
@@ -194,50 +194,98 @@ class AppearanceBank:
         assert self._data is not None
         bank = torch.index_select(self._data, 0, torch.as_tensor(slots, device=self.device))  # (T, K, D)
         sims = torch.matmul(bank, emb.T)  # (T, K, N)
-        agg = self._aggregate(sims, torch.as_tensor(counts, device=self.device))  # (T, N)
-        out[:] = agg.cpu().numpy()
+        out[:] = self._aggregate(sims, counts)
 
     def _similarity_sparse(
         self, slots: np.ndarray, counts: np.ndarray, emb: torch.Tensor, candidates: np.ndarray, out: np.ndarray
     ) -> None:
-        """Only candidate pairs: each track's bank against its own padded list of candidate detections.
+        """Only candidate pairs (the CPU path): each track with candidates gets its bank compared with its own
+        padded list of candidate detections, and only the real pairs are aggregated.
 
-        One bmm (R, K, D) x (R, D, W), where R are the tracks with candidates and W the most candidates any
-        of them has. When most slots take part, the bmm runs on a view of the slot range (no gather copy).
+        One bmm (B, W, D) x (B, D, K), where B covers the R tracks with candidates and W is the most candidates any
+        of them has (when W reaches N, one matmul of all N detections against the B banks instead). When most slots
+        take part, the banks are a view of the slot range (no gather copy). The (P, K) similarities of the P
+        candidate pairs are then aggregated in numpy (`_aggregate_host`). Every layout gives the same values.
         """
         assert self._data is not None
         cand = candidates & (counts > 0)[:, None]
-        rows = np.flatnonzero(cand.any(axis=1))
-        if len(rows) == 0:
+        pair_rows, pair_cols = np.nonzero(cand)  # (P,) row-major: a row's candidates are consecutive
+        if len(pair_rows) == 0:
             return
-        sub = cand[rows]
-        width = int(sub.sum(axis=1).max())
-        order = np.argsort(~sub, axis=1, kind="stable")[:, :width]  # (R, W) candidate detections first
-        valid = np.take_along_axis(sub, order, axis=1)
+        per_row = np.count_nonzero(cand, axis=1)
+        rows = np.flatnonzero(per_row)
+        starts = np.cumsum(per_row) - per_row
+        pair_pos = np.arange(len(pair_rows)) - starts[pair_rows]  # (P,) place among its row's candidates
         row_slots = slots[rows]
         # Batch sizes are rounded up to powers of two: the CPU matmul backend caches one kernel per shape, so
         # a crowd of ever-changing size would otherwise grow memory with every new (B, W).
         span = min(_next_pow2(int(row_slots.max()) + 1), self.num_slots)
         use_view = 2 * len(rows) >= span
         batch = span if use_view else _next_pow2(len(rows))
-        # Where each row's candidates go in the padded (B, W, D) batch: B = span (view) or R (gather).
-        batch_pos = row_slots if use_view else np.arange(len(rows))
-        padded = torch.zeros((batch, _next_pow2(width), self.dim), dtype=self.dtype)
-        padded[torch.as_tensor(np.repeat(batch_pos, width)), torch.as_tensor(np.tile(np.arange(width), len(rows)))] = (
-            emb[torch.as_tensor(order.reshape(-1))]
-        )
-        gather = np.zeros(batch, dtype=np.int64)
-        gather[: len(rows)] = row_slots
-        banks = self._data[:span] if use_view else torch.index_select(self._data, 0, torch.as_tensor(gather))
-        batch_counts = np.zeros(len(padded), dtype=np.int64)
-        batch_counts[batch_pos] = counts[rows]
-        sims = torch.bmm(banks, padded.transpose(1, 2))  # (B, K, W)
-        agg = self._aggregate(sims, torch.as_tensor(batch_counts)).numpy()[batch_pos, :width]  # (R, W)
-        r_idx = np.repeat(rows, width).reshape(len(rows), width)
-        out[r_idx[valid], order[valid]] = agg[valid]
+        width = _next_pow2(int(per_row.max()))
+        # Where each track's candidates go in the padded (B, W, D) batch: B = span (view) or R (gather).
+        batch_of_row = np.zeros(len(slots), dtype=np.int64)
+        batch_of_row[rows] = row_slots if use_view else np.arange(len(rows))
+        if use_view:
+            banks = self._data[:span]
+        else:
+            gather = np.zeros(batch, dtype=np.int64)
+            gather[: len(rows)] = row_slots
+            banks = torch.index_select(self._data, 0, torch.as_tensor(gather))
+        all_dets = _next_pow2(len(emb))
+        if width >= all_dets:
+            # Some track has most detections as candidates: padding every track to them costs as much as comparing
+            # every track with every detection, which is one matmul (N, D) x (D, B * K) (the same values).
+            padded = torch.cat([emb, emb.new_zeros((all_dets - len(emb), self.dim))])
+            sims = torch.mm(padded, banks.reshape(-1, self.dim).T).view(all_dets * batch, -1)  # (N * B, K)
+            pair_sims = _host_float32(sims, pair_cols * batch + batch_of_row[pair_rows])
+        else:
+            pair_flat = batch_of_row[pair_rows] * width + pair_pos  # (P,) row of each pair in the (B * W) batch
+            det_of = np.full(batch * width, len(emb), dtype=np.int64)  # padding points at a zero row
+            det_of[pair_flat] = pair_cols
+            padded = torch.index_select(torch.cat([emb, emb.new_zeros((1, self.dim))]), 0, torch.as_tensor(det_of))
+            sims = torch.bmm(padded.view(batch, width, -1), banks.transpose(1, 2)).view(batch * width, -1)  # (B*W, K)
+            pair_sims = _host_float32(sims, pair_flat)
+        out[pair_rows, pair_cols] = self._aggregate_host(pair_sims, counts[pair_rows])
 
-    def _aggregate(self, sims: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
-        """(T, K, N) similarities (storage dtype) with (T,) filled counts -> (T, N) float32.
+    def _aggregate(self, sims: torch.Tensor, counts: np.ndarray) -> np.ndarray:
+        """(T, K, N) similarities (storage dtype) with (T,) filled counts -> (T, N) float32 host array.
+
+        On the CPU the aggregation runs in numpy (`_aggregate_host`), elsewhere in torch on the device.
+        """
+        if sims.device.type == "cpu":
+            t, k, n = sims.shape
+            flat = _host_float32(sims.transpose(1, 2).reshape(t * n, k))
+            return self._aggregate_host(flat, np.repeat(counts, n)).reshape(t, n)
+        return self._aggregate_device(sims, torch.as_tensor(counts, device=sims.device)).cpu().numpy()
+
+    def _aggregate_host(self, sims: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """(M, K) float32 similarities of M pairs with each pair's (M,) filled count -> (M,) float32.
+
+        Entries [count:] of a bank are empty and ignored. Gives the same values as `_aggregate_device`: the top k
+        are summed largest first, as torch.topk orders them ("mean" sums in numpy's order: last-bit differences).
+        """
+        k = sims.shape[1]
+        partial = counts < k
+        if partial.any():
+            empty = np.arange(k)[None, :] >= counts[partial, None]
+            part = sims[partial]
+            part[empty] = 0.0 if self.aggregation == "mean" else -np.inf
+            sims[partial] = part
+        if self.aggregation == "mean":
+            return sims.sum(axis=1) / np.maximum(counts, 1).astype(np.float32)
+        if self.aggregation == "max":
+            return sims.max(axis=1)
+        top = min(self.topk, k)
+        best = np.sort(sims, axis=1)[:, k - top :][:, ::-1]  # (M, top), largest first, -inf past count
+        best[~np.isfinite(best)] = 0.0
+        total = best[:, 0].copy()
+        for j in range(1, top):
+            total += best[:, j]
+        return total / np.clip(counts, 1, top).astype(np.float32)
+
+    def _aggregate_device(self, sims: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+        """(T, K, N) similarities (storage dtype) with (T,) filled counts -> (T, N) float32, in torch on the device.
 
         Entries [count:] of a bank are empty and ignored.
         """
@@ -253,6 +301,18 @@ class AppearanceBank:
         best = masked.topk(top, dim=1).values.float()  # (T, top, N), -inf past count
         used = counts.clamp(min=1, max=top)[:, None].float()  # (T, 1)
         return torch.where(torch.isfinite(best), best, 0.0).sum(dim=1) / used
+
+
+def _host_float32(values: torch.Tensor, rows: np.ndarray | None = None) -> np.ndarray:
+    """Rows (all, or `rows`) of a (M, K) CPU tensor of any float dtype -> float32 numpy array.
+
+    Exact: every storage dtype widens losslessly. The rows are picked before widening (a copy of what is needed).
+    """
+    if values.dtype == torch.bfloat16:  # numpy has no bfloat16: its 16 bits are the top half of a float32
+        bits = values.view(torch.int16).numpy()
+        return ((bits if rows is None else bits[rows]).astype(np.int32) << 16).view(np.float32)
+    host = values.numpy()
+    return (host if rows is None else host[rows]).astype(np.float32)
 
 
 def _next_pow2(n: int) -> int:

@@ -68,6 +68,8 @@ class ClassVote:
             self._weights[old_class] -= old_score
         self._votes.append((class_id, score))
         self._weights[class_id] = self._weights.get(class_id, 0.0) + score
+        if len(self._weights) == 1:  # one class ever seen (the common case): it stays the track's class
+            return self.class_id
         best = max(self._weights, key=self._weights.__getitem__)  # a handful of classes at most
         if self._weights[best] > self._weights.get(self.class_id, 0.0):
             self.class_id = best

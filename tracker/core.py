@@ -22,7 +22,7 @@ from tracker.config import TrackerConfig
 from tracker.entry import entry_evidence
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
-from tracker.track import Track
+from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
 from tracker.types import Detections, TrackedObject, TrackState
 
 __all__ = ["EmbedFn", "TrackerCore"]
@@ -75,7 +75,7 @@ class TrackerCore:
         self.calibration = Calibration(config, self.frame_rate)
         """Appearance bounds of this video: `calibration.bound("match" | "reid" | "gallery")`,
         `calibration.revival_bound(seconds_lost)`; `calibration.summary()` for reports."""
-        self.tracks: list[Track] = []
+        self.table = TrackTable()  # the tracks and their per-frame scalars as columns, row-aligned with _mean
         self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
         self._cov = np.zeros((0, 8, 8))  # (T, 8, 8) Kalman covariances
         self._obs_mean = np.zeros((0, 8))  # (T, 8) state right after the last matched detection
@@ -86,13 +86,18 @@ class TrackerCore:
         self._searching: dict[Track, int] = {}  # young tracks searched in the gallery -> bank_frame when last searched
 
     # ------------------------------------------------------------------------------------------ public
+    @property
+    def tracks(self) -> list[Track]:
+        """The live tracks (tentative, tracked and lost), row-aligned with the Kalman arrays."""
+        return self.table.tracks
+
     def reset(self) -> None:
         """Forget all tracks (the video ended); IDs restart at 1. With a gallery, the identities of the
         confirmed tracks still alive are stored in it first."""
         for track in self.tracks:
             self._to_gallery(track)
             self.bank.release(track.slot)
-        self.tracks = []
+        self.table.clear()
         self._mean, self._cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
         self._obs_mean, self._obs_cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
         self.frame_index = 0
@@ -132,8 +137,8 @@ class TrackerCore:
 
         confident = np.flatnonzero(dets.scores >= cfg.high_score)
         low = np.flatnonzero((dets.scores >= cfg.low_score) & (dets.scores < cfg.high_score))
-        confirmed = np.array([i for i, t in enumerate(self.tracks) if t.is_confirmed], dtype=np.int64)
-        tentative = np.array([i for i, t in enumerate(self.tracks) if not t.is_confirmed], dtype=np.int64)
+        is_confirmed = self.table.confirmed
+        confirmed, tentative = np.flatnonzero(is_confirmed), np.flatnonzero(~is_confirmed)
 
         # Stage 1: confirmed and lost tracks x confident detections (appearance + motion). A track predicted out of
         # the view (the camera turned away, or the person walked out) can come back by re-identification only.
@@ -144,7 +149,7 @@ class TrackerCore:
         m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost, clear_margin)
 
         # Stage 2: tracked (not lost) leftovers x low-score detections, IoU only.
-        tracked_left = left_tracks[[self.tracks[i].state is TrackState.TRACKED for i in left_tracks]]
+        tracked_left = left_tracks[self.table.state[left_tracks] == TRACKED]
         m2, _, _ = self._match(assoc.iou_cost(view.iou) + view.class_cost, tracked_left, low, cfg.max_iou_distance_low)
 
         # Stage 3: tentative tracks x leftover confident detections, IoU only.
@@ -154,7 +159,7 @@ class TrackerCore:
         )
 
         # Stage 4: lost tracks x leftovers (and detections just given to tentative tracks), appearance alone.
-        lost = np.array([i for i in left_tracks if self.tracks[i].state is TrackState.LOST], dtype=np.int64)
+        lost = left_tracks[self.table.state[left_tracks] == LOST]
         seen = np.concatenate([m1[:, 0], m2[:, 0]])  # tracks matched this frame: rivals for the leftovers' looks
         m4 = self._reidentify(view, lost, np.concatenate([left_dets, m3[:, 1]]), frame_size, seen)
         if len(m4):
@@ -189,10 +194,10 @@ class TrackerCore:
     def _match_bounds(self) -> np.ndarray:
         """(T, 1) stage 1 appearance gate: the fixed threshold for tracked tracks, the calibrated gate of lost
         ones (rising with the time lost: taking back a long-lost track is a revival)."""
-        lost = np.array([t.state is TrackState.LOST for t in self.tracks], dtype=bool)
+        lost = self.table.state == LOST
         if not lost.any():
             return np.full((len(self.tracks), 1), self.config.appearance.match_threshold)
-        seconds = np.array([t.frames_since_update for t in self.tracks]) / self.frame_rate
+        seconds = self.table.frames_since_update / self.frame_rate
         bounds = np.where(lost, self.calibration.lost_match_bound(seconds), self.config.appearance.match_threshold)
         return bounds[:, None]
 
@@ -210,15 +215,14 @@ class TrackerCore:
         pixels (camera-motion compensation), all tracks in one batched operation each."""
         mean, cov = warp_states(self._mean, self._cov, transform)
         obs_mean, obs_cov = warp_states(self._obs_mean, self._obs_cov, transform)
-        observed = warp_boxes_xywh(np.array([t.observed_xywh for t in self.tracks]).reshape(-1, 4), transform)
+        observed = warp_boxes_xywh(self.table.observed_xywh, transform)
         self._mean, self._cov, self._obs_mean, self._obs_cov = mean, cov, obs_mean, obs_cov
-        for track, box in zip(self.tracks, observed, strict=True):
-            track.observed_xywh = box
+        self.table.observed_xywh = observed
 
     def _predict(self) -> None:
         if not self.tracks:
             return
-        lost = np.array([t.state is TrackState.LOST for t in self.tracks])
+        lost = self.table.state == LOST
         self._mean[lost, 6:8] = 0.0  # a hidden box keeps its size
         self._mean, self._cov = self.kalman.predict(self._mean, self._cov)
 
@@ -234,24 +238,21 @@ class TrackerCore:
             return _FrameView(empty, empty, empty.astype(bool), empty + np.nan, empty + np.nan, det_xywh, dets)
         mean, cov = self._mean, self._cov
         iou = assoc.buffered_iou_matrix(xywh_to_xyxy(mean[:, :4]), dets.boxes_xyxy, self._motion_buffer(cov))
-        class_cost = self.classes.cost(np.array([tr.class_id for tr in self.tracks]), dets.class_ids)
+        class_cost = self.classes.cost(self.table.class_id, dets.class_ids)
         compatible = np.isfinite(class_cost)
         gate = (
             (self.kalman.gating_distance(mean, cov, det_xywh) <= self.config.motion.gate_chi2) | (iou > 0)
         ) & compatible
 
-        states = [tr.state for tr in self.tracks]
-        lost = np.array([s is TrackState.LOST for s in states])
-        tracked = np.array([s is TrackState.TRACKED for s in states])
+        lost, tracked = self.table.state == LOST, self.table.state == TRACKED
         gated_iou = np.where(gate, iou, 0.0)
         contested = _contested(gated_iou, self.config.association.contested_iou)
         # A detection that plainly continues one tracked track is not a lost track's to take: skip comparing them.
         clear = _clear_continuations(gated_iou, contested, tracked, self.config.association.clear_iou)
         plausible = np.zeros((t, n), dtype=bool)
         if lost.any():
-            lost_tracks = [tr for tr in self.tracks if tr.state is TrackState.LOST]
-            seconds = np.array([tr.frames_since_update for tr in lost_tracks]) / self.frame_rate
-            observed = np.stack([tr.observed_xywh for tr in lost_tracks])
+            seconds = self.table.frames_since_update[lost] / self.frame_rate
+            observed = self.table.observed_xywh[lost]
             plausible[lost] = assoc.plausible_reid_pairs(observed, seconds, det_xywh, self.config.association)
             plausible &= compatible & ~clear[None, :]
 
@@ -266,8 +267,7 @@ class TrackerCore:
         similarity = np.full((t, n), np.nan)
         if self.config.appearance.enabled and dets.embeddings is not None and dets.has_embedding.any():
             candidates = compare & dets.has_embedding[None, :]
-            slots = np.array([tr.slot for tr in self.tracks])
-            similarity = self.bank.similarity(slots, dets.embeddings, candidates)
+            similarity = self.bank.similarity(self.table.slot, dets.embeddings, candidates)
             similarity[~candidates] = np.nan
         reid_sim = np.where(plausible, similarity, np.nan)
         return _FrameView(iou, class_cost, gate, similarity, reid_sim, det_xywh, dets)
@@ -293,7 +293,7 @@ class TrackerCore:
         if not app.lazy_embedding:
             return np.ones(gate.shape[1], dtype=bool)
         refresh = max(1, round(app.refresh_seconds * self.frame_rate))
-        stale = ~lost & np.array([self.frame_index - tr.bank_frame >= refresh for tr in self.tracks])
+        stale = ~lost & (self.frame_index - self.table.bank_frame >= refresh)
         need = compare.any(axis=0) | ~gate.any(axis=0)
         rows = np.flatnonzero(stale & (gated_iou > 0).any(axis=1))
         need[gated_iou[rows].argmax(axis=1)] = True
@@ -322,6 +322,8 @@ class TrackerCore:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Hungarian on the (track_idx x det_idx) block, after its clear mutual-best pairs when `clear_margin` is
         given (`assignment.clear_pairs`). Returns (M, 2) global pairs, leftover tracks, dets."""
+        if len(track_idx) == 0 or len(det_idx) == 0:
+            return np.zeros((0, 2), dtype=np.int64), track_idx, det_idx
         result = linear_assignment(cost[np.ix_(track_idx, det_idx)], max_cost, clear_margin)
         pairs = np.stack([track_idx[result.pairs[:, 0]], det_idx[result.pairs[:, 1]]], axis=1)
         return pairs.reshape(-1, 2), track_idx[result.unmatched_rows], det_idx[result.unmatched_cols]
@@ -342,8 +344,8 @@ class TrackerCore:
         if len(lost) == 0 or len(det_idx) == 0 or not np.isfinite(view.reid_sim).any():
             return np.zeros((0, 2), dtype=np.int64)
         cfg = self.config.association
-        observed = np.stack([self.tracks[i].observed_xywh for i in lost])
-        seconds = np.array([self.tracks[i].frames_since_update for i in lost]) / self.frame_rate
+        observed = self.table.observed_xywh[lost]
+        seconds = self.table.frames_since_update[lost] / self.frame_rate
         sim = view.reid_sim[np.ix_(lost, det_idx)]
         entry = entry_evidence(view.dets.boxes_xyxy, det_idx, frame_size, cfg)
         bounds = self.calibration.revival_bound(seconds, entry)
@@ -370,7 +372,7 @@ class TrackerCore:
         if not self.calibration.sample_due(self.frame_index):
             return  # once calibrated, samples are taken once per `calibration_sample_seconds`
         rows, cols = matches[:, 0], matches[:, 1]
-        keep = np.array([self.tracks[i].state is TrackState.TRACKED for i in rows]) & self._bank_quality(dets, cols)
+        keep = (self.table.state[rows] == TRACKED) & self._bank_quality(dets, cols)
         rows, cols = rows[keep], cols[keep]
         if len(rows) == 0:
             return
@@ -388,7 +390,7 @@ class TrackerCore:
         pairs = np.concatenate([missing for _, missing in plan])  # both queues' pairs in one batched call
         computed = np.zeros(0)
         if len(pairs):
-            slots = np.array([self.tracks[i].slot for i in pairs[:, 0]], dtype=np.int64)
+            slots = self.table.slot[pairs[:, 0]]
             rows = torch.as_tensor(pairs[:, 1], device=dets.embeddings.device)
             computed = self.bank.pair_similarity(slots, dets.embeddings[rows])
         extra = np.split(computed, [len(plan[0][1])])
@@ -402,46 +404,53 @@ class TrackerCore:
             return
         track_idx, det_idx = matches[:, 0], matches[:, 1]
         if self.config.motion.reupdate_after_loss:
-            for i, d in zip(track_idx, det_idx, strict=True):
-                if self.tracks[i].frames_since_update > 1:
-                    self._reupdate(i, view.det_xywh[d])
+            self._reupdate(track_idx, view.det_xywh[det_idx])
         self._mean[track_idx], self._cov[track_idx] = self.kalman.update(
             self._mean[track_idx], self._cov[track_idx], view.det_xywh[det_idx], dets.scores[det_idx]
         )
         self._obs_mean[track_idx], self._obs_cov[track_idx] = self._mean[track_idx], self._cov[track_idx]
-        tracks = [self.tracks[i] for i in track_idx]
-        min_hits = self._min_hits
-        for t, d in zip(tracks, det_idx, strict=True):
-            if t.class_votes is not None:
-                t.class_id = t.class_votes.add(int(dets.class_ids[d]), float(dets.scores[d]))
-            if t.mark_matched(float(dets.scores[d]), view.det_xywh[d], int(dets.index[d]), min_hits):
-                self._issue_id(t)
-        self._feed_banks(tracks, det_idx, dets)
+        self._vote_classes(track_idx, det_idx, dets)
+        confirmed = self.table.mark_matched(
+            track_idx, dets.scores[det_idx], view.det_xywh[det_idx], dets.index[det_idx], self._min_hits
+        )
+        for row in confirmed:
+            self._issue_id(self.tracks[row])
+        self._feed_banks(track_idx, det_idx, dets)
 
-    def _reupdate(self, i: int, xywh_now: np.ndarray) -> None:
-        """Observation-centric re-update (OC-SORT): replay the gap of track i from its last observation
-        with virtual detections on the straight line to `xywh_now`, so its velocity is not the drift of
-        the frames it was hidden. Leaves the state predicted for this frame, ready for the real update."""
-        track = self.tracks[i]
-        gap = track.frames_since_update
-        mean, cov = self._obs_mean[i : i + 1], self._obs_cov[i : i + 1]
-        start = track.observed_xywh
-        for k in range(1, gap):
-            mean, cov = self.kalman.predict(mean, cov)
-            mean, cov = self.kalman.update(mean, cov, (start + (xywh_now - start) * k / gap)[None])
-        self._mean[i : i + 1], self._cov[i : i + 1] = self.kalman.predict(mean, cov)
+    def _vote_classes(self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections) -> None:
+        """Each matched track's class becomes the vote of its recent detections (`ClassVote`)."""
+        tracks, classes = self.tracks, self.table.class_id
+        for row, class_id, score in zip(
+            track_idx.tolist(), dets.class_ids[det_idx].tolist(), dets.scores[det_idx].tolist(), strict=True
+        ):
+            votes = tracks[row].class_votes
+            if votes is not None:
+                classes[row] = votes.add(class_id, score)
 
-    def _feed_banks(self, tracks: list[Track], det_idx: np.ndarray, dets: Detections) -> None:
-        """Push embeddings of confident, unoccluded detections (the quality gate)."""
+    def _reupdate(self, track_idx: np.ndarray, xywh_now: np.ndarray) -> None:
+        """Observation-centric re-update (OC-SORT) of the matched tracks that missed frames: replay each one's gap
+        from its last observation with virtual detections on the straight line to its detection `xywh_now` (M, 4),
+        so its velocity is not the drift of the frames it was hidden. Leaves their states predicted for this frame,
+        ready for the real update (`KalmanFilter.replay`, all such tracks at once)."""
+        gaps = self.table.frames_since_update[track_idx]
+        due = gaps > 1
+        if not due.any():
+            return
+        rows = track_idx[due]
+        self._mean[rows], self._cov[rows] = self.kalman.replay(
+            self._obs_mean[rows], self._obs_cov[rows], self.table.observed_xywh[rows], xywh_now[due], gaps[due]
+        )
+
+    def _feed_banks(self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections) -> None:
+        """Push the embeddings of confident, unoccluded detections (the quality gate) into their tracks' banks."""
         if dets.embeddings is None or not self.config.appearance.enabled or len(det_idx) == 0:
             return
         good = self._bank_quality(dets, det_idx)
         if good.any():
-            fed = [t for t, g in zip(tracks, good, strict=True) if g]
+            fed = track_idx[good]
             rows = torch.as_tensor(det_idx[good], device=dets.embeddings.device)
-            self.bank.push(np.array([t.slot for t in fed]), dets.embeddings[rows])
-            for track in fed:
-                track.bank_frame = self.frame_index
+            self.bank.push(self.table.slot[fed], dets.embeddings[rows])
+            self.table.bank_frame[fed] = self.frame_index
 
     def _bank_quality(self, dets: Detections, det_idx: np.ndarray) -> np.ndarray:
         """(M,) bool: detections with an embedding, confident and unoccluded enough for a bank."""
@@ -456,57 +465,48 @@ class TrackerCore:
             return
         xywh = xyxy_to_xywh(dets.boxes_xyxy[det_idx])
         mean, cov = self.kalman.initiate(xywh)
-        first = self.frame_index == 1 and self.config.lifecycle.confirm_first_frame
-        new = []
-        for z, d in zip(xywh, det_idx, strict=True):
-            class_id, score = int(dets.class_ids[d]), float(dets.scores[d])
-            track = Track(
-                slot=self.bank.allocate(),
-                class_id=class_id,
-                score=score,
-                observed_xywh=z,
-                detection_index=int(dets.index[d]),
-                class_votes=ClassVote(self._vote_frames, class_id, score),
-                born_frame=self.frame_index,
-                born_time=time.time(),
-            )
-            if first or self._min_hits <= 1:
-                track.confirm_now()
+        class_ids, scores = dets.class_ids[det_idx], dets.scores[det_idx]
+        slots = np.array([self.bank.allocate() for _ in det_idx], dtype=np.int64)
+        votes = [ClassVote(self._vote_frames, c, s) for c, s in zip(class_ids.tolist(), scores.tolist(), strict=True)]
+        rows = np.arange(len(self.tracks), len(self.tracks) + len(det_idx))
+        new = self.table.add(slots, class_ids, scores, xywh, dets.index[det_idx], votes, self.frame_index, time.time())
+        if (self.frame_index == 1 and self.config.lifecycle.confirm_first_frame) or self._min_hits <= 1:
+            self.table.state[rows] = TRACKED
+            for track in new:
                 self._issue_id(track)
-            new.append(track)
-        self._feed_banks(new, det_idx, dets)
-        self.tracks.extend(new)
+        self._feed_banks(rows, det_idx, dets)
         self._mean = np.concatenate([self._mean, mean])
         self._cov = np.concatenate([self._cov, cov])
         self._obs_mean = np.concatenate([self._obs_mean, mean])
         self._obs_cov = np.concatenate([self._obs_cov, cov])
 
     def _mark_missed(self, matched_track_idx: np.ndarray) -> None:
-        """Unmatched tracks age; removed ones give their bank slot back. A lost track with an empty bank is kept
-        `max_seconds_lost_motion`, or `max_seconds_lost_unbanked` if shorter once this video has given appearance:
-        beyond it a return would be a revival, and there is no look to judge one by."""
-        matched = np.zeros(len(self.tracks), dtype=bool)
-        matched[matched_track_idx] = True
+        """Unmatched tracks age; removed ones go to the gallery (if any) and give their bank slot back. A lost track
+        with an empty bank is kept `max_seconds_lost_motion`, or `max_seconds_lost_unbanked` if shorter once this
+        video has given appearance: beyond it a return would be a revival, and there is no look to judge one by."""
+        missed = np.ones(len(self.tracks), dtype=bool)
+        missed[matched_track_idx] = False
         life = self.config.lifecycle
         frames_with_bank = round(life.max_seconds_lost * self.frame_rate)
         seconds_without_bank = life.max_seconds_lost_motion
         if self.config.appearance.enabled and self.bank.dim is not None:
             seconds_without_bank = min(seconds_without_bank, life.max_seconds_lost_unbanked)
         frames_motion_only = round(seconds_without_bank * self.frame_rate)
-        slots = np.array([t.slot for t in self.tracks], dtype=np.int64)
-        has_bank = self.config.appearance.enabled & (self.bank.count(slots) > 0)
+        has_bank = self.config.appearance.enabled & (self.bank.count(self.table.slot) > 0)
+        missed = np.flatnonzero(missed)
+        self.table.mark_missed(missed, np.where(has_bank[missed], frames_with_bank, frames_motion_only))
+        removed = np.flatnonzero(self.table.state == REMOVED)
+        if len(removed) == 0:
+            return
+        for row in removed:
+            track = self.tracks[row]
+            self._to_gallery(track)
+            self.bank.release(track.slot)
         keep = np.ones(len(self.tracks), dtype=bool)
-        for i, (track, was_matched, banked) in enumerate(zip(self.tracks, matched, has_bank, strict=True)):
-            if not was_matched:
-                track.mark_missed(frames_with_bank if banked else frames_motion_only)
-            if track.state is TrackState.REMOVED:
-                self._to_gallery(track)
-                self.bank.release(track.slot)
-                keep[i] = False
-        if not keep.all():
-            self.tracks = [t for t, k in zip(self.tracks, keep, strict=True) if k]
-            self._mean, self._cov = self._mean[keep], self._cov[keep]
-            self._obs_mean, self._obs_cov = self._obs_mean[keep], self._obs_cov[keep]
+        keep[removed] = False
+        self.table.keep(keep)
+        self._mean, self._cov = self._mean[keep], self._cov[keep]
+        self._obs_mean, self._obs_cov = self._obs_mean[keep], self._obs_cov[keep]
 
     def _issue_id(self, track: Track) -> None:
         track.track_id = next(self._ids)
@@ -569,27 +569,28 @@ class TrackerCore:
         )
 
     def _outputs(self, dets: Detections) -> list[TrackedObject]:
-        shown = [i for i, t in enumerate(self.tracks) if t.state is TrackState.TRACKED and t.frames_since_update == 0]
+        """The confirmed tracks matched this frame, by track ID."""
+        table = self.table
+        shown = np.flatnonzero((table.state == TRACKED) & (table.frames_since_update == 0) & (table.track_id > 0))
+        shown = shown[np.argsort(table.track_id[shown])]
         if self.config.motion.output_filtered_box:
-            boxes = xywh_to_xyxy(self._mean[shown, :4]) if shown else np.zeros((0, 4))
+            boxes = xywh_to_xyxy(self._mean[shown, :4])
         else:
-            boxes = dets.boxes_xyxy[np.searchsorted(dets.index, [self.tracks[i].detection_index for i in shown])]
-        out = [
-            TrackedObject(
-                track_id=t.track_id,
-                xyxy=box,
-                score=t.score,
-                class_id=t.class_id,
-                state=t.state,
-                detection_index=t.detection_index,
-                recovered=t.recovered,
-                global_id=t.global_id,
+            boxes = dets.boxes_xyxy[np.searchsorted(dets.index, table.detection_index[shown])]
+        tracks = self.tracks
+        return [
+            TrackedObject(track_id, box, score, class_id, TrackState.TRACKED, det, recovered, tracks[row].global_id)
+            for row, track_id, box, score, class_id, det, recovered in zip(
+                shown.tolist(),
+                table.track_id[shown].tolist(),
+                boxes,
+                table.score[shown].tolist(),
+                table.class_id[shown].tolist(),
+                table.detection_index[shown].tolist(),
+                table.recovered[shown].tolist(),
+                strict=True,
             )
-            for t, box in zip((self.tracks[i] for i in shown), boxes, strict=True)
-            if t.track_id is not None
         ]
-        out.sort(key=lambda o: o.track_id)
-        return out
 
 
 def _clear_continuations(iou: np.ndarray, contested: np.ndarray, tracked: np.ndarray, clear_iou: float) -> np.ndarray:
@@ -623,6 +624,14 @@ def _out_of_view(mean: np.ndarray, frame_size: tuple[int, int] | None) -> np.nda
 def _contested(iou: np.ndarray, threshold: float) -> np.ndarray:
     """(T, N) bool: pairs whose track or detection has a second candidate with IoU >= threshold."""
     t, n = iou.shape
-    rows = np.sort(iou, axis=1)[:, -2] >= threshold if n > 1 else np.zeros(t, dtype=bool)
-    cols = np.sort(iou, axis=0)[-2, :] >= threshold if t > 1 else np.zeros(n, dtype=bool)
+    rows = _second_largest(iou) >= threshold if n > 1 else np.zeros(t, dtype=bool)
+    cols = _second_largest(iou.T) >= threshold if t > 1 else np.zeros(n, dtype=bool)
     return rows[:, None] | cols[None, :]
+
+
+def _second_largest(values: np.ndarray) -> np.ndarray:
+    """(R, C) -> (R,) each row's second largest value (C >= 2; the largest again if it occurs twice): two passes
+    of max instead of a sort of every row."""
+    rest = values.copy()
+    rest[np.arange(len(values)), values.argmax(axis=1)] = -np.inf
+    return rest.max(axis=1)

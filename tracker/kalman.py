@@ -80,20 +80,23 @@ class KalmanFilter:
         return mean, _diag(std**2)
 
     def predict(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One time step for all tracks: (T, 8), (T, 8, 8) -> same shapes.
+        """One time step for all tracks: (T, 8), (T, 8, 8) -> same shapes (the inputs are not changed)."""
+        new_mean, new_cov = mean.copy(), covariance.copy()
+        self._predict_in_place(new_mean, new_cov)
+        return new_mean, new_cov
+
+    def _predict_in_place(self, mean: np.ndarray, covariance: np.ndarray) -> None:
+        """`predict` writing into its (C-contiguous) inputs.
 
         F P F^T is written out in 4x4 blocks (F = [[I, I], [0, I]]: P = [[A, B], [C, D]] becomes
         [[A + B + C + D, B + D], [C + D, D]]), a few array additions instead of two batched 8x8 products.
         """
         scale = self._size_scale(mean[:, 2:4])
         var = np.concatenate([self._position_noise * scale, self._velocity_noise * scale], axis=1) ** 2
-        new_mean = mean.copy()
-        new_mean[:, :_NDIM] += mean[:, _NDIM:]
-        new_cov = covariance.copy()
-        new_cov[:, :, :_NDIM] += covariance[:, :, _NDIM:]  # P F^T: left columns gain the right ones
-        new_cov[:, :_NDIM, :] += new_cov[:, _NDIM:, :]  # F (P F^T): top rows gain the bottom ones
-        _add_diag(new_cov, var)
-        return new_mean, new_cov
+        mean[:, :_NDIM] += mean[:, _NDIM:]
+        covariance[:, :, :_NDIM] += covariance[:, :, _NDIM:]  # P F^T: left columns gain the right ones
+        covariance[:, :_NDIM, :] += covariance[:, _NDIM:, :]  # F (P F^T): top rows gain the bottom ones
+        _add_diag(covariance, var)
 
     def project(
         self, mean: np.ndarray, covariance: np.ndarray, scores: np.ndarray | None = None
@@ -113,15 +116,50 @@ class KalmanFilter:
     def update(
         self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray, scores: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Correct T tracks with their matched (T, 4) xywh measurements."""
+        """Correct T tracks with their matched (T, 4) xywh measurements (the inputs are not changed)."""
+        new_mean, new_cov = mean.copy(), covariance.copy()
+        self._update_in_place(new_mean, new_cov, measurements, scores)
+        return new_mean, new_cov
+
+    def _update_in_place(
+        self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray, scores: np.ndarray | None = None
+    ) -> None:
+        """`update` writing into its inputs."""
         projected, s = self.project(mean, covariance, scores)
         pht = covariance[:, :, :_NDIM]  # P H^T, (T, 8, 4)
         # gain K = P H^T S^-1, solved with Cholesky-friendly np.linalg.solve on S (symmetric).
         gain = np.linalg.solve(s, pht.transpose(0, 2, 1)).transpose(0, 2, 1)
         innovation = measurements - projected
-        new_mean = mean + np.einsum("tij,tj->ti", gain, innovation)
-        new_cov = covariance - gain @ s @ gain.transpose(0, 2, 1)
-        return new_mean, new_cov
+        mean += np.einsum("tij,tj->ti", gain, innovation)
+        covariance -= gain @ s @ gain.transpose(0, 2, 1)
+
+    def replay(
+        self, mean: np.ndarray, covariance: np.ndarray, start_xywh: np.ndarray, end_xywh: np.ndarray, gaps: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Observation-centric re-update (OC-SORT, Cao et al., CVPR 2023): replay T tracks' gaps of `gaps` (T,)
+        frames from their last observed states with virtual observations on the straight line from `start_xywh`
+        (T, 4) to `end_xywh` (T, 4), the detection that ends the gap.
+
+        Args:
+            mean, covariance: (T, 8), (T, 8, 8) states right after the last observation.
+        Returns:
+            (T, 8), (T, 8, 8) states predicted for the frame of `end_xywh` (not yet corrected by it): step k of a
+            gap g (1 <= k < g) predicts and updates with start + (end - start) * k / g, then one last predict.
+            All tracks step together; the ones with the longest gaps go on alone (the same values as one track at
+            a time).
+        """
+        order = np.argsort(-gaps, kind="stable")  # longest gaps first: the tracks still stepping are a prefix
+        mean, cov, gaps = mean[order], covariance[order], gaps[order]
+        start, end = start_xywh[order], end_xywh[order]
+        for k in range(1, int(gaps.max(initial=0))):
+            n = int(np.count_nonzero(gaps > k))
+            self._predict_in_place(mean[:n], cov[:n])
+            virtual = start[:n] + (end[:n] - start[:n]) * k / gaps[:n, None]
+            self._update_in_place(mean[:n], cov[:n], virtual)
+        self._predict_in_place(mean, cov)
+        restored_mean, restored_cov = np.empty_like(mean), np.empty_like(cov)
+        restored_mean[order], restored_cov[order] = mean, cov
+        return restored_mean, restored_cov
 
     def velocity_std(self, covariance: np.ndarray) -> np.ndarray:
         """(T, 8, 8) covariances -> (T, 4) standard deviations of the velocities (pixels per frame)."""

@@ -143,8 +143,8 @@ class Tracker:
             raise ValueError("give either embeddings or embed, not both")
         transform = None if camera_motion is None else as_homography(camera_motion)
         size = None if frame_size is None else _frame_size(frame_size)
-        dets = Detections.from_arrays(boxes_xyxy, scores, class_ids, embeddings, device=self.device)
-        with torch_threads(self.config.core_threads) as callers_threads:
+        with torch_threads(self.config.core_threads) as callers_threads:  # validation and normalisation included
+            dets = Detections.from_arrays(boxes_xyxy, scores, class_ids, embeddings, device=self.device)
             if embed is None:
                 return self.core.step(dets, camera_motion=transform, frame_size=size)
 

@@ -1,26 +1,49 @@
-"""The `Track` record and its state transitions."""
+"""Tracks: the `Track` record, and `TrackTable`, the per-track scalars every frame reads, kept as numpy columns.
+
+The matching stages read a few scalars of every track each frame (state, frames since the last match, bank slot,
+class...). They live in `TrackTable` as arrays row-aligned with the track list (as the Kalman means and
+covariances are), so a mask is one array operation and a lifecycle transition of all matched or missed tracks is a
+handful of them. A `Track` is a handle on its row: its attributes read and write the table, so code that deals with
+one track at a time (the gallery tier, tests) still sees a record.
+"""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from tracker.classes import ClassVote
 from tracker.types import TrackState
 
-__all__ = ["Track"]
+__all__ = ["LOST", "REMOVED", "TENTATIVE", "TRACKED", "Track", "TrackTable"]
+
+# State codes in `TrackTable.state`, indices into _STATES.
+TENTATIVE, TRACKED, LOST, REMOVED = 0, 1, 2, 3
+_STATES = (TrackState.TENTATIVE, TrackState.TRACKED, TrackState.LOST, TrackState.REMOVED)
+_CODES = {state: code for code, state in enumerate(_STATES)}
+_NO_TRACK_ID = -1  # `TrackTable.track_id` of a track not confirmed yet (`Track.track_id` is None)
 
 
-@dataclass(eq=False)
+def _column(name: str, doc: str, kind: type) -> property:
+    """A `Track` attribute stored in the table's column `name`, converted to `kind` when read."""
+
+    def get(track: Track) -> object:
+        return kind(getattr(track._table, name)[track._row])
+
+    def set_(track: Track, value: object) -> None:
+        getattr(track._table, name)[track._row] = value
+
+    return property(get, set_, doc=doc)
+
+
 class Track:
-    """One hypothesis of an object's identity (its Kalman state lives in `TrackerCore`, batched).
+    """One hypothesis of an object's identity: a handle on its row of a `TrackTable` (its Kalman state lives in
+    `TrackerCore`, batched).
 
-    Attributes:
+    Attributes (stored in the table):
         slot: this track's slot in the appearance bank.
         class_id: its class: the score-weighted vote of its recent detections (`class_votes`).
         score: score of the last matched detection.
-        observed_xywh: (4,) last matched detection box.
+        observed_xywh: (4,) last matched detection box (a copy; assign a new box to change it).
         track_id: the user-visible ID, None until confirmed.
         state: lifecycle state.
         hits: matched frames in a row while tentative; total matches afterwards.
@@ -28,59 +51,185 @@ class Track:
         detection_index: the matched detection's caller index this frame, -1 if none.
         recovered: matched this frame after being lost.
         bank_frame: frame index of the last embedding pushed into its bank (-1: none yet).
+    Attributes (its own):
         class_votes: the recent (class, score) votes behind `class_id`; None: `class_id` is fixed.
         global_id: identity in the gallery (kept across videos and cameras); None without a gallery.
         born_frame, born_time: frame index and wall time (Unix s) of its first detection.
     """
 
-    slot: int
-    class_id: int
-    score: float
-    observed_xywh: np.ndarray
-    track_id: int | None = None
-    state: TrackState = TrackState.TENTATIVE
-    hits: int = 1
-    frames_since_update: int = 0
-    detection_index: int = -1
-    recovered: bool = field(default=False)
-    bank_frame: int = -1  # frame of the last embedding pushed into its bank
-    class_votes: ClassVote | None = field(default=None, repr=False)
-    global_id: int | None = None
-    born_frame: int = 0
-    born_time: float = 0.0
+    __slots__ = ("_row", "_table", "born_frame", "born_time", "class_votes", "global_id")
+
+    def __init__(self, table: TrackTable, row: int, class_votes: ClassVote | None, born_frame: int, born_time: float):
+        self._table, self._row = table, row
+        self.class_votes = class_votes
+        self.global_id: int | None = None
+        self.born_frame, self.born_time = born_frame, born_time
+
+    slot = _column("slot", "slot in the appearance bank", int)
+    class_id = _column("class_id", "class (the vote of recent detections)", int)
+    score = _column("score", "score of the last matched detection", float)
+    hits = _column("hits", "matches (in a row while tentative)", int)
+    frames_since_update = _column("frames_since_update", "frames since the last match", int)
+    detection_index = _column("detection_index", "matched detection's caller index this frame, -1 if none", int)
+    recovered = _column("recovered", "matched this frame after being lost", bool)
+    bank_frame = _column("bank_frame", "frame of the last embedding pushed into its bank (-1: none)", int)
+
+    @property
+    def observed_xywh(self) -> np.ndarray:
+        """(4,) last matched detection box (a copy)."""
+        return self._table.observed_xywh[self._row].copy()
+
+    @observed_xywh.setter
+    def observed_xywh(self, value: np.ndarray) -> None:
+        self._table.observed_xywh[self._row] = value
+
+    @property
+    def state(self) -> TrackState:
+        return _STATES[self._table.state[self._row]]
+
+    @state.setter
+    def state(self, value: TrackState) -> None:
+        self._table.state[self._row] = _CODES[value]
+
+    @property
+    def track_id(self) -> int | None:
+        value = int(self._table.track_id[self._row])
+        return None if value == _NO_TRACK_ID else value
+
+    @track_id.setter
+    def track_id(self, value: int | None) -> None:
+        self._table.track_id[self._row] = _NO_TRACK_ID if value is None else value
 
     @property
     def is_confirmed(self) -> bool:
         return self.state in (TrackState.TRACKED, TrackState.LOST)
 
-    def mark_matched(self, score: float, observed_xywh: np.ndarray, detection_index: int, min_hits: int) -> bool:
-        """Record a match this frame. Returns True if the track has just been confirmed (needs an ID)."""
-        self.recovered = self.state is TrackState.LOST
-        self.hits += 1
-        self.frames_since_update = 0
-        self.score = score
-        self.observed_xywh = observed_xywh
-        self.detection_index = detection_index
-        if self.state is TrackState.TENTATIVE:
-            if self.hits >= min_hits:
-                self.state = TrackState.TRACKED
-                return True
-            return False
-        self.state = TrackState.TRACKED
-        return False
+    def __repr__(self) -> str:
+        return f"Track(track_id={self.track_id}, state={self.state.value}, slot={self.slot}, row={self._row})"
 
-    def confirm_now(self) -> None:
-        """Confirm at birth (tracks of the very first frame)."""
-        self.state = TrackState.TRACKED
 
-    def mark_missed(self, max_frames_lost: int) -> None:
-        """No detection this frame: tentative tracks die, tracked ones become lost, old lost ones are removed."""
-        self.frames_since_update += 1
-        self.detection_index = -1
-        self.recovered = False
-        if self.state is TrackState.TENTATIVE:
-            self.state = TrackState.REMOVED
-        elif self.state is TrackState.TRACKED:
-            self.state = TrackState.LOST
-        if self.state is TrackState.LOST and self.frames_since_update > max_frames_lost:
-            self.state = TrackState.REMOVED
+class TrackTable:
+    """The tracks of one tracker: `tracks` (T Track handles) and their scalars as (T,) columns, row-aligned.
+
+    Rows are appended by `add` and dropped by `keep`; the lifecycle transitions of many tracks at once are
+    `mark_matched` and `mark_missed` (deep_sort's track state machine, batched).
+    """
+
+    def __init__(self) -> None:
+        self.tracks: list[Track] = []
+        self.state = np.zeros(0, dtype=np.int8)  # codes TENTATIVE, TRACKED, LOST, REMOVED
+        self.slot = np.zeros(0, dtype=np.int64)
+        self.class_id = np.zeros(0, dtype=np.int64)
+        self.score = np.zeros(0)
+        self.observed_xywh = np.zeros((0, 4))
+        self.track_id = np.zeros(0, dtype=np.int64)
+        self.hits = np.zeros(0, dtype=np.int64)
+        self.frames_since_update = np.zeros(0, dtype=np.int64)
+        self.detection_index = np.zeros(0, dtype=np.int64)
+        self.recovered = np.zeros(0, dtype=bool)
+        self.bank_frame = np.zeros(0, dtype=np.int64)
+
+    _COLUMNS = (
+        "state",
+        "slot",
+        "class_id",
+        "score",
+        "observed_xywh",
+        "track_id",
+        "hits",
+        "frames_since_update",
+        "detection_index",
+        "recovered",
+        "bank_frame",
+    )
+
+    def __len__(self) -> int:
+        return len(self.tracks)
+
+    def add(
+        self,
+        slots: np.ndarray,
+        class_ids: np.ndarray,
+        scores: np.ndarray,
+        observed_xywh: np.ndarray,
+        detection_index: np.ndarray,
+        class_votes: list[ClassVote | None],
+        born_frame: int,
+        born_time: float,
+    ) -> list[Track]:
+        """Append M new tentative tracks (one match each, never pushed to a bank); returns their handles."""
+        m, start = len(slots), len(self.tracks)
+        new = {
+            "state": np.full(m, TENTATIVE, dtype=np.int8),
+            "slot": slots,
+            "class_id": class_ids,
+            "score": scores,
+            "observed_xywh": np.asarray(observed_xywh, dtype=np.float64).reshape(m, 4),
+            "track_id": np.full(m, _NO_TRACK_ID, dtype=np.int64),
+            "hits": np.ones(m, dtype=np.int64),
+            "frames_since_update": np.zeros(m, dtype=np.int64),
+            "detection_index": detection_index,
+            "recovered": np.zeros(m, dtype=bool),
+            "bank_frame": np.full(m, -1, dtype=np.int64),
+        }
+        for name, values in new.items():
+            column = getattr(self, name)
+            setattr(self, name, np.concatenate([column, np.asarray(values, dtype=column.dtype)]))
+        added = [Track(self, start + i, votes, born_frame, born_time) for i, votes in enumerate(class_votes)]
+        self.tracks.extend(added)
+        return added
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Drop the rows where `mask` (T,) is False. The surviving handles follow their rows; the dropped ones move
+        to a table of their own, so they still read what they were when dropped (a removed track stays REMOVED)."""
+        dropped = TrackTable()
+        for name in self._COLUMNS:
+            column = getattr(self, name)
+            setattr(dropped, name, column[~mask])
+            setattr(self, name, column[mask])
+        dropped.tracks = [t for t, k in zip(self.tracks, mask, strict=True) if not k]
+        self.tracks = [t for t, k in zip(self.tracks, mask, strict=True) if k]
+        for table in (self, dropped):
+            for row, track in enumerate(table.tracks):
+                track._table, track._row = table, row
+
+    def clear(self) -> None:
+        self.keep(np.zeros(len(self.tracks), dtype=bool))
+
+    @property
+    def confirmed(self) -> np.ndarray:
+        """(T,) bool: tracked or lost."""
+        return (self.state == TRACKED) | (self.state == LOST)
+
+    def mark_matched(
+        self,
+        rows: np.ndarray,
+        scores: np.ndarray,
+        observed_xywh: np.ndarray,
+        detection_index: np.ndarray,
+        min_hits: int,
+    ) -> np.ndarray:
+        """Record a match this frame for distinct `rows` (M,). Returns the rows just confirmed (they need an ID),
+        in the order given."""
+        before = self.state[rows]
+        self.recovered[rows] = before == LOST
+        self.hits[rows] += 1
+        self.frames_since_update[rows] = 0
+        self.score[rows] = scores
+        self.observed_xywh[rows] = observed_xywh
+        self.detection_index[rows] = detection_index
+        tentative = before == TENTATIVE
+        confirm = tentative & (self.hits[rows] >= min_hits)
+        self.state[rows] = np.where(tentative & ~confirm, TENTATIVE, TRACKED)
+        return rows[confirm]
+
+    def mark_missed(self, rows: np.ndarray, max_frames_lost: np.ndarray) -> None:
+        """No detection this frame for `rows` (M,): tentative tracks die, tracked ones become lost, lost ones
+        older than their `max_frames_lost` (M,) are removed."""
+        self.frames_since_update[rows] += 1
+        self.detection_index[rows] = -1
+        self.recovered[rows] = False
+        state = self.state[rows]
+        state = np.where(state == TENTATIVE, REMOVED, np.where(state == TRACKED, LOST, state))
+        expired = (state == LOST) & (self.frames_since_update[rows] > max_frames_lost)
+        self.state[rows] = np.where(expired, REMOVED, state)

@@ -173,9 +173,10 @@ class Detections:
 def _normalise(emb: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
     """L2-normalise rows; rows with NaN, inf or zero norm become zero and are flagged False (logged)."""
     norms = torch.linalg.vector_norm(emb, dim=1)
-    ok = torch.isfinite(norms) & (norms > 0)
-    emb = torch.where(ok[:, None], emb / norms.clamp_min(torch.finfo(emb.dtype).tiny)[:, None], 0.0)
-    has_emb = ok.cpu().numpy()
+    host = norms.cpu().numpy()
+    has_emb = np.isfinite(host) & (host > 0)
+    scaled = emb / norms.clamp_min(torch.finfo(emb.dtype).tiny)[:, None]
+    emb = scaled if has_emb.all() else torch.where(torch.as_tensor(has_emb, device=emb.device)[:, None], scaled, 0.0)
     if not has_emb.all():
         log.warning("%d embedding(s) were NaN, infinite or zero: matched by motion only", int((~has_emb).sum()))
     return emb, has_emb

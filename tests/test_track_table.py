@@ -1,0 +1,56 @@
+"""`TrackTable`: the per-track columns and the batched lifecycle transitions behave like the one-track state machine."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tracker.track import LOST, REMOVED, TENTATIVE, TRACKED, TrackTable
+from tracker.types import TrackState
+
+
+def _table(states: list[int]) -> TrackTable:
+    table = TrackTable()
+    n = len(states)
+    table.add(np.arange(n), np.zeros(n), np.full(n, 0.9), np.ones((n, 4)), np.arange(n), [None] * n, 1, 0.0)
+    table.state[:] = states
+    return table
+
+
+def test_mark_matched_confirms_after_min_hits_and_flags_recoveries():
+    table = _table([TENTATIVE, TENTATIVE, LOST, TRACKED])
+    table.hits[:] = [1, 2, 5, 5]
+    table.frames_since_update[:] = [0, 0, 7, 0]
+    rows = np.array([3, 1, 2, 0])
+    confirmed = table.mark_matched(rows, np.array([0.5, 0.6, 0.7, 0.8]), np.full((4, 4), 2.0), np.arange(4), 3)
+    assert confirmed.tolist() == [1]  # hits 2 -> 3 reaches min_hits; track 0 (1 -> 2) does not
+    assert [t.state for t in table.tracks] == [
+        TrackState.TENTATIVE,
+        TrackState.TRACKED,
+        TrackState.TRACKED,
+        TrackState.TRACKED,
+    ]
+    assert [t.recovered for t in table.tracks] == [False, False, True, False]
+    assert table.frames_since_update.tolist() == [0, 0, 0, 0]
+    assert table.tracks[3].score == 0.5 and table.tracks[0].detection_index == 3
+    np.testing.assert_array_equal(table.tracks[2].observed_xywh, [2.0, 2.0, 2.0, 2.0])
+
+
+def test_mark_missed_ages_tracks_and_removes_expired_ones():
+    table = _table([TENTATIVE, TRACKED, LOST, LOST])
+    table.frames_since_update[:] = [0, 0, 4, 9]
+    table.mark_missed(np.arange(4), np.array([10, 10, 10, 9]))
+    assert table.state.tolist() == [REMOVED, LOST, LOST, REMOVED]  # tentative dies; 10 frames > 9 expires
+    assert table.frames_since_update.tolist() == [1, 1, 5, 10]
+    assert table.detection_index.tolist() == [-1, -1, -1, -1]
+
+
+def test_dropped_handles_keep_their_last_values_and_survivors_follow_their_rows():
+    table = _table([TRACKED, REMOVED, LOST])
+    gone, survivor = table.tracks[1], table.tracks[2]
+    survivor.track_id = 7
+    table.keep(np.array([True, False, True]))
+    assert len(table) == 2 and table.tracks == [table.tracks[0], survivor]
+    assert gone.state is TrackState.REMOVED and gone.slot == 1  # a removed track stays removed
+    assert survivor.state is TrackState.LOST and survivor.track_id == 7 and survivor.slot == 2
+    survivor.bank_frame = 12
+    assert table.bank_frame.tolist() == [-1, 12]
