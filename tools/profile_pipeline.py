@@ -81,7 +81,9 @@ def instrument(tracker: Tracker, clock: StageClock) -> None:
     if tracker.embedder is not None:
         embedder = tracker.embedder
         embedder.model = clock.wrap("reid fwd", embedder.model)
-        embedder_module.crop_boxes = clock.wrap("crops", embedder_module.crop_boxes)
+        for name in ("crop_boxes", "cut_crops"):  # the torch path's crops, the OpenVINO path's
+            if hasattr(embedder_module, name):
+                setattr(embedder_module, name, clock.wrap("crops", getattr(embedder_module, name)))
         inner = clock.wrap("embed", embedder)
 
         def counted(frame: Any, boxes_xyxy: np.ndarray) -> Any:

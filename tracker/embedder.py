@@ -120,7 +120,8 @@ class OSNetEmbedder:
 
     def __post_init__(self) -> None:
         self.half = self.config.half and self.device.type == "cuda"
-        self._layout = torch.contiguous_format  # OpenVINO takes plain NCHW arrays
+        self._uint8_crops = isinstance(self.model, OpenVINOForward)  # OpenVINO normalises uint8 crops itself
+        self._layout = torch.contiguous_format
         if isinstance(self.model, torch.nn.Module):
             # channels-last runs OSNet's depthwise convolutions about 1.5x faster on the CPU, and suits tensor cores.
             self._layout = torch.channels_last
@@ -138,7 +139,7 @@ class OSNetEmbedder:
         no torch operation runs, so no torch thread team wakes up for a few crops.
         """
         size = (self.config.crop_height, self.config.crop_width)
-        if isinstance(self.model, OpenVINOForward):
+        if self._uint8_crops:
             crops = cut_crops(frame.cpu().numpy(), boxes_xyxy, size)
             out = self.model(crops)
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), _NORM_FLOOR)
