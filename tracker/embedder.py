@@ -1,4 +1,7 @@
-"""Appearance embedders: crops cut on the device in one call, one forward for all crops.
+"""Appearance embedders: one forward for all crops of a frame.
+
+Crops are cut on the device in one `grid_sample` call for the PyTorch network; for its OpenVINO copy on the CPU
+they are cut as uint8 by OpenCV and normalised inside the compiled model (no torch operation at all).
 
 `build_embedder(cfg.reid, device, detector)` returns a callable
 `(frame (H, W, 3) uint8 BGR tensor on the device, boxes_xyxy (N, 4)) -> (N, D) L2-normalised tensor`.
