@@ -2,9 +2,11 @@
 
 Uses ../shared (or $TRACKER_SHARED): PETS09-S3-MF1 (768x576 images) and videos/people.mp4 (1080p).
 Embedding and association are timed with N synthetic person-shaped boxes (N = 10, 50, 200) that drift a
-little from frame to frame, so every stage sees the same N whatever the detector finds.
+little from frame to frame, so every stage sees the same N whatever the detector finds. End to end, ReID on and
+detection only run alternately, each through `update()` per frame and through `stream()` (the next frame
+detected in a background thread); the tool stops if the two give different tracks.
 
-    python tools/bench_pipeline.py [--frames 10] [--e2e-frames 40] [--threads 0] [--device cpu]
+    python tools/bench_pipeline.py [--frames 10] [--e2e-frames 40] [--threads 0] [--device cpu] [--skip-stages]
 """
 
 from __future__ import annotations
