@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from tracker import Tracker, load_config  # noqa: E402
 from tracker.detector import build_detector  # noqa: E402
-from tracker.embedder import IMAGENET_MEAN, IMAGENET_STD, build_embedder, crop_boxes  # noqa: E402
+from tracker.embedder import IMAGENET_MEAN, IMAGENET_STD, build_embedder, crop_boxes, cut_crops  # noqa: E402
 from tracker.io.prefetch import Prefetch  # noqa: E402
 
 BOX_COUNTS = (10, 50, 200)
@@ -145,8 +145,9 @@ def main() -> None:
     print(f"detector {Path(cfg.detector.model).name}, ReID {cfg.reid.model}, load average {os.getloadavg()[0]:.2f}\n")
     header = (
         f"{'frame':>8} {'N':>4} {'decode':>7} {'detect':>7} {'batched':>9} {'cv2 loop':>8} {'crop x':>6} "
-        f"{'embed':>7} {'torch':>7} {'assoc':>7}   (ms/frame; embed: reid.backend={cfg.reid.backend}, "
-        "torch: the PyTorch backend)"
+        f"{'uint8':>8} {'embed':>7} {'torch':>7} {'assoc':>7}   (ms/frame; batched: grid_sample crops (torch "
+        f"backend), uint8: cut_crops (OpenVINO backend); embed: reid.backend={cfg.reid.backend}, torch: the PyTorch "
+        "backend)"
     )
     print(header)
     e2e_rows = []
@@ -163,6 +164,7 @@ def main() -> None:
             tensors = [torch.from_numpy(f).to(device) for f in frames]
             crop_ms = timed(lambda i, t=tensors, b=boxes: crop_boxes(t[i], b[i], size), n_frames)
             loop_ms = timed(lambda i, b=boxes, fr=frames: cv2_crops(fr[i], b[i], size, device), n_frames)
+            uint8_ms = timed(lambda i, b=boxes, fr=frames: cut_crops(fr[i], b[i], size), n_frames)
             embed_ms, torch_ms = (  # each with its upload of the frame, as `Tracker.update` does
                 timed(lambda i, e=e, fr=frames, b=boxes: e(torch.from_numpy(fr[i]).to(device), b[i]), n_frames)
                 for e in (embedder, torch_embedder)
@@ -176,7 +178,7 @@ def main() -> None:
             )
             print(
                 f"{label:>8} {n:>4} {decode_ms:7.1f} {detect_ms:7.1f} {crop_ms:9.1f} {loop_ms:8.1f} "
-                f"{loop_ms / crop_ms:5.2f}x {embed_ms:7.1f} {torch_ms:7.1f} {assoc_ms:7.2f}"
+                f"{loop_ms / crop_ms:5.2f}x {uint8_ms:8.1f} {embed_ms:7.1f} {torch_ms:7.1f} {assoc_ms:7.2f}"
             )
     for label, source in sources.items():
         e2e_frames, _ = read_frames(source, args.e2e_frames)
