@@ -163,6 +163,8 @@ class Tracker:
         asks for the embeddings of just the detections whose appearance matters (see
         `appearance.lazy_embedding`), which the embedder computes in one batch.
         """
+        if self.detector is None:
+            raise RuntimeError("this Tracker has no detector: build it with Tracker.from_config(...)")
         frame = _as_bgr(frame)
         return self._track(frame, self._detect(frame))
 
@@ -189,9 +191,7 @@ class Tracker:
                 yield self._track(frame, boxes)
 
     def _detect(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(boxes_xyxy, scores, class_ids) of a BGR frame from the detector."""
-        if self.detector is None:
-            raise RuntimeError("this Tracker has no detector: build it with Tracker.from_config(...)")
+        """(boxes_xyxy, scores, class_ids) of a BGR frame from the detector (callers check there is one)."""
         return self.detector(frame)
 
     def _track(self, frame: np.ndarray, detected: tuple[np.ndarray, np.ndarray, np.ndarray]) -> list[TrackedObject]:
