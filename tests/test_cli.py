@@ -250,14 +250,14 @@ def test_signal_mid_run_leaves_valid_outputs(sig, shared, shared_weights, tmp_pa
     assert count == written and size == (768, 432) and playable, "the mp4 is finalised and playable"
 
 
-def test_decoding_ahead_gives_the_same_outputs(fake_models, tmp_path, monkeypatch):
-    """`track` with frames decoded in a background thread (machines with a spare core) writes the same rows."""
+def test_detecting_ahead_gives_the_same_outputs(fake_models, tmp_path, monkeypatch):
+    """`track` with frames decoded and detected in a background thread writes the same rows as in the loop."""
     import tracker.run
 
     video = write_video(tmp_path / "walk.avi", scene())
     results = {}
     for ahead in (False, True):
-        monkeypatch.setattr(tracker.run, "decode_ahead_pays", lambda ahead=ahead: ahead)
+        monkeypatch.setattr(tracker.run, "DETECT_AHEAD", ahead)
         out = tmp_path / f"ahead-{ahead}"
         assert main([str(video), "--out", str(out), "--quiet", "--no-save-video"]) == 0
         results[ahead] = read_mot_rows(out / "walk.txt")

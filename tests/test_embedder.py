@@ -11,9 +11,11 @@ import torch
 
 from tracker import load_config
 from tracker.detector import build_detector
-from tracker.embedder import build_embedder, crop_boxes
+from tracker.embedder import build_embedder, crop_boxes, cut_crops
 from tracker.io.mot import read_mot_rows, read_sequence_info, tlwh_to_xyxy
 from tracker.reid import osnet_x0_25
+from tracker.reid.openvino import static_batches
+from tracker.reid.osnet import IMAGENET_MEAN, IMAGENET_STD
 
 MIN_VISIBILITY = 0.6  # MOT17 gt visibility for a clean crop
 MIN_HEIGHT = 50  # pixels; tiny crops carry no identity
@@ -111,10 +113,18 @@ def test_openvino_backend_agrees_with_torch_and_is_cached(shared, shared_weights
     def embed(backend, half):
         return osnet(shared_weights, f"reid.backend={backend}", f"reid.half={half}")
 
-    reference = embed("torch", "true")(frame, boxes)
+    torch_embedder = embed("torch", "true")
+    reference = torch_embedder(frame, boxes)
     exact, fast = embed("openvino", "false")(frame, boxes), embed("openvino", "true")(frame, boxes)
     assert exact.shape == fast.shape == reference.shape == (len(boxes), 512)
-    assert (exact * reference).sum(dim=1).min() > 0.9999  # fp32: the same network
+    # OpenVINO is fed uint8 crops cut by OpenCV and normalised inside the model: fed the same crops, the torch
+    # network gives the same embeddings (fp32); against torch's own float crops they differ by the crop path only.
+    same_crops = torch.from_numpy(cut_crops(image, boxes, (256, 128))).permute(0, 3, 1, 2)[:, [2, 1, 0]] / 255.0
+    mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in (IMAGENET_MEAN, IMAGENET_STD))
+    with torch.inference_mode():
+        same_network = torch.nn.functional.normalize(torch_embedder.model((same_crops - mean) / std), dim=1)
+    assert (exact * same_network).sum(dim=1).min() > 0.9999  # fp32: the same network
+    assert (exact * reference).sum(dim=1).min() > 0.999  # OpenCV's uint8 crops vs torch's float ones
     assert (fast * reference).sum(dim=1).min() > 0.99  # bf16 where the CPU has it
     assert list(openvino_cache.glob("*.xml")) and list(openvino_cache.glob("*.bin"))
     assert not list(openvino_cache.glob("*.tmp.*"))
@@ -193,6 +203,47 @@ def test_boxes_partly_outside_are_clipped():
     assert inside.min() > 0.99
     beyond = crop_boxes(torch.from_numpy(frame), np.array([[150.0, 150.0, 190.0, 230.0]]), (32, 16))
     assert torch.isfinite(beyond).all(), "a box wholly outside collapses onto the edge, finite"
+
+
+def test_opencv_crops_sample_where_the_batched_crops_do():
+    """The OpenVINO path cuts uint8 crops with cv2.warpAffine: the same sample points as `crop_boxes`, clipped the
+    same way, within OpenCV's fixed-point interpolation weights."""
+    rng = np.random.default_rng(2)
+    frame = cv2.GaussianBlur(rng.integers(0, 256, (480, 640, 3), dtype=np.uint8), (3, 3), 0)
+    x1y1 = rng.uniform(-50, 550, (30, 2))
+    boxes = np.concatenate([x1y1, x1y1 + rng.uniform(5, 300, (30, 2))], axis=1)  # some run off the frame
+    ours = cut_crops(frame, boxes, (256, 128))
+    assert ours.shape == (30, 256, 128, 3) and ours.dtype == np.uint8
+    batched = crop_boxes(torch.from_numpy(frame), boxes, (256, 128)).permute(0, 2, 3, 1).numpy()[..., ::-1] * 255
+    diff = np.abs(ours - batched)
+    assert diff.max() < 4.0 and diff.mean() < 0.5, f"max {diff.max():.2f}/255, mean {diff.mean():.3f}/255"
+    assert cut_crops(frame, np.zeros((0, 4)), (64, 32)).shape == (0, 64, 32, 3)
+    beyond = cut_crops(frame, np.array([[700.0, 500.0, 760.0, 620.0]]), (32, 16))
+    np.testing.assert_array_equal(beyond, np.broadcast_to(frame[-1, -1], beyond.shape))  # collapsed on the corner
+
+
+@pytest.mark.parametrize(
+    ("count", "largest", "sizes"),
+    [(0, 64, []), (1, 64, [1]), (7, 64, [4, 2, 1]), (8, 8, [8]), (130, 64, [64, 64, 2]), (19, 16, [16, 2, 1])],
+)
+def test_static_batches_are_powers_of_two(count, largest, sizes):
+    assert static_batches(count, largest) == sizes
+
+
+def test_openvino_compiles_only_power_of_two_batches(shared_weights):
+    """Any crop count runs on the static power-of-two models (no re-preparation per count), with the results of
+    one crop at a time; crops of another shape or type are refused."""
+    pytest.importorskip("openvino")
+    embedder = osnet(shared_weights, "reid.backend=openvino", "reid.half=false", "reid.batch_size=8")
+    crops = np.random.default_rng(3).integers(0, 256, (11, 256, 128, 3), dtype=np.uint8)
+    out = embedder.model(crops)
+    assert out.shape == (11, 512) and out.dtype == np.float32
+    assert embedder.model.compiled_batches == (1, 2, 4, 8)
+    singles = np.concatenate([embedder.model(crops[i : i + 1]) for i in range(11)])
+    np.testing.assert_allclose(out, singles, atol=1e-4)
+    for bad in (crops.astype(np.float32), crops[:, :128]):
+        with pytest.raises(ValueError, match="uint8 of shape"):
+            embedder.model(bad)
 
 
 @pytest.mark.parametrize("backend", ["torch", "openvino"])

@@ -2,9 +2,11 @@
 
 Uses ../shared (or $TRACKER_SHARED): PETS09-S3-MF1 (768x576 images) and videos/people.mp4 (1080p).
 Embedding and association are timed with N synthetic person-shaped boxes (N = 10, 50, 200) that drift a
-little from frame to frame, so every stage sees the same N whatever the detector finds.
+little from frame to frame, so every stage sees the same N whatever the detector finds. End to end, ReID on and
+detection only run alternately, each through `update()` per frame and through `stream()` (the next frame
+detected in a background thread); the tool stops if the two give different tracks.
 
-    python tools/bench_pipeline.py [--frames 10] [--e2e-frames 40] [--threads 0] [--device cpu]
+    python tools/bench_pipeline.py [--frames 10] [--e2e-frames 40] [--threads 0] [--device cpu] [--skip-stages]
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from tracker import Tracker, load_config  # noqa: E402
 from tracker.detector import build_detector  # noqa: E402
-from tracker.embedder import IMAGENET_MEAN, IMAGENET_STD, build_embedder, crop_boxes  # noqa: E402
+from tracker.embedder import IMAGENET_MEAN, IMAGENET_STD, build_embedder, crop_boxes, cut_crops  # noqa: E402
 from tracker.io.prefetch import Prefetch  # noqa: E402
 
 BOX_COUNTS = (10, 50, 200)
@@ -35,6 +37,11 @@ BOX_ASPECT = 0.4  # width / height
 DRIFT_PX = 3.0  # per-frame box jitter, pixels
 WARMUP = 2  # untimed calls before each measurement (oneDNN primitive creation, OpenVINO compile)
 MS = 1000.0
+REID_MODES = ("osnet_x0_25", "none")  # ReID on, detection only
+LOOPS = {  # the two ways of running the pipeline, timed alternately
+    "update": "update() per frame",
+    "stream": "stream(): next frame detected ahead",
+}
 
 
 def shared_root() -> Path:
@@ -111,6 +118,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="alternating end-to-end runs per source")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--skip-stages", action="store_true", help="only the end-to-end runs, not the stage table")
+    parser.add_argument("--skip-decode", action="store_true", help="no decode-ahead comparison")
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override key=value")
     args = parser.parse_args()
     if args.threads:
@@ -137,11 +145,12 @@ def main() -> None:
     print(f"detector {Path(cfg.detector.model).name}, ReID {cfg.reid.model}, load average {os.getloadavg()[0]:.2f}\n")
     header = (
         f"{'frame':>8} {'N':>4} {'decode':>7} {'detect':>7} {'batched':>9} {'cv2 loop':>8} {'crop x':>6} "
-        f"{'embed':>7} {'torch':>7} {'assoc':>7}   (ms/frame; embed: reid.backend={cfg.reid.backend}, "
-        "torch: the PyTorch backend)"
+        f"{'uint8':>8} {'embed':>7} {'torch':>7} {'assoc':>7}   (ms/frame; batched: grid_sample crops (torch "
+        f"backend), uint8: cut_crops (OpenVINO backend); embed: reid.backend={cfg.reid.backend}, torch: the PyTorch "
+        "backend)"
     )
     print(header)
-    fps_rows = []
+    e2e_rows = []
     decode_rows = []
     for label, source in sources.items():
         if args.skip_stages:
@@ -155,6 +164,7 @@ def main() -> None:
             tensors = [torch.from_numpy(f).to(device) for f in frames]
             crop_ms = timed(lambda i, t=tensors, b=boxes: crop_boxes(t[i], b[i], size), n_frames)
             loop_ms = timed(lambda i, b=boxes, fr=frames: cv2_crops(fr[i], b[i], size, device), n_frames)
+            uint8_ms = timed(lambda i, b=boxes, fr=frames: cut_crops(fr[i], b[i], size), n_frames)
             embed_ms, torch_ms = (  # each with its upload of the frame, as `Tracker.update` does
                 timed(lambda i, e=e, fr=frames, b=boxes: e(torch.from_numpy(fr[i]).to(device), b[i]), n_frames)
                 for e in (embedder, torch_embedder)
@@ -168,39 +178,56 @@ def main() -> None:
             )
             print(
                 f"{label:>8} {n:>4} {decode_ms:7.1f} {detect_ms:7.1f} {crop_ms:9.1f} {loop_ms:8.1f} "
-                f"{loop_ms / crop_ms:5.2f}x {embed_ms:7.1f} {torch_ms:7.1f} {assoc_ms:7.2f}"
+                f"{loop_ms / crop_ms:5.2f}x {uint8_ms:8.1f} {embed_ms:7.1f} {torch_ms:7.1f} {assoc_ms:7.2f}"
             )
     for label, source in sources.items():
         e2e_frames, _ = read_frames(source, args.e2e_frames)
         trackers = {}
-        for reid in ("osnet_x0_25", "none"):
+        for reid in REID_MODES:
             trackers[reid] = Tracker.from_config(cfg.replace([f"reid.model={reid}"]), frame_rate=cfg.frame_rate)
             for frame in e2e_frames[:WARMUP]:
                 trackers[reid].update(frame)
-        runs: dict[str, list[float]] = {reid: [] for reid in trackers}
-        for _ in range(args.repeats):  # alternate the two so both see the same machine; medians reported
-            for reid, tracker in trackers.items():
-                tracker.reset()
-                start = time.perf_counter()
-                for frame in e2e_frames:
-                    tracker.update(frame)
-                runs[reid].append(len(e2e_frames) / (time.perf_counter() - start))
-        fps_rows += [(label, reid, float(np.median(fps)), min(fps), max(fps)) for reid, fps in runs.items()]
-        decode_rows.append((label, decode_overlap(trackers["osnet_x0_25"], source, args.e2e_frames, args.repeats)))
+        runs: dict[tuple[str, str], list[float]] = {(loop, reid): [] for loop in LOOPS for reid in trackers}
+        outputs: dict[tuple[str, str], list] = {}
+        for _ in range(args.repeats):  # alternate all four so they see the same machine; medians reported
+            for loop in LOOPS:
+                for reid, tracker in trackers.items():
+                    tracker.reset()
+                    start = time.perf_counter()
+                    if loop == "update":
+                        result = [tracker.update(frame) for frame in e2e_frames]
+                    else:
+                        result = list(tracker.stream(e2e_frames))
+                    runs[loop, reid].append(len(e2e_frames) / (time.perf_counter() - start))
+                    outputs[loop, reid] = [[(o.track_id, tuple(o.xyxy)) for o in objects] for objects in result]
+        for reid in trackers:
+            if outputs["update", reid] != outputs["stream", reid]:
+                sys.exit(f"{label}, reid {reid}: stream() gave other tracks than update()")
+        e2e_rows.append((label, runs))
+        if not args.skip_decode:
+            decode_rows.append((label, decode_overlap(trackers[REID_MODES[0]], source, args.e2e_frames, args.repeats)))
     print(
-        f"\nend to end over {args.e2e_frames} frames, median of {args.repeats} alternating runs (real detections, "
-        "lazy embedding as configured), frames/s:"
+        f"\nend to end over {args.e2e_frames} frames, {args.repeats} alternating runs (real detections, lazy "
+        f"embedding as configured), frames/s median (range); ratio = ReID on / detection only per run, median (range)"
+        f"; load average {os.getloadavg()[0]:.2f}:"
     )
-    by_source: dict[str, dict[str, tuple[float, float, float]]] = {}
-    for label, reid, fps, lo, hi in fps_rows:
-        by_source.setdefault(label, {})[reid] = (fps, lo, hi)
-    for label, fps in by_source.items():
-        (on, on_lo, on_hi), (off, off_lo, off_hi) = fps["osnet_x0_25"], fps["none"]
-        print(
-            f"{label:>8}: ReID on {on:6.2f} ({on_lo:.2f}-{on_hi:.2f})  detection only {off:6.2f} "
-            f"({off_lo:.2f}-{off_hi:.2f})  ratio {on / off:.2f}"
-        )
-    print("\nwith decoding (ReID on), frames/s, median (range) of alternating runs:")
+    for label, runs in e2e_rows:
+        for loop in LOOPS:
+            on, off = (np.array(runs[loop, reid]) for reid in REID_MODES)
+            ratio = on / off
+            print(
+                f"{label:>8} {LOOPS[loop]:<36}: ReID on {np.median(on):6.2f} ({on.min():.2f}-{on.max():.2f})  "
+                f"detection only {np.median(off):6.2f} ({off.min():.2f}-{off.max():.2f})  "
+                f"ratio {np.median(ratio):.3f} ({ratio.min():.3f}-{ratio.max():.3f})"
+            )
+        for reid in REID_MODES:
+            gain = np.array(runs["stream", reid]) / np.array(runs["update", reid])
+            print(
+                f"{label:>8} stream / update frames/s, reid {reid:<12}: {np.median(gain):.3f} "
+                f"({gain.min():.3f}-{gain.max():.3f})"
+            )
+    if decode_rows:
+        print("\nwith decoding (ReID on, update loop), frames/s, median (range) of alternating runs:")
     for label, (inline, ahead) in decode_rows:
         print(
             f"{label:>8}: decode in the loop {np.median(inline):6.2f} ({min(inline):.2f}-{max(inline):.2f})  "

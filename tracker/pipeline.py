@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +15,15 @@ from tracker.config import TrackerConfig, load_config
 from tracker.core import TrackerCore
 from tracker.device import resolve_device
 from tracker.gallery import Gallery, ModelIdentity
+from tracker.io.prefetch import Prefetch
 from tracker.threads import exact_torch_threads, torch_threads
 from tracker.types import Detections, TrackedObject, to_embedding_tensor
 
 __all__ = ["Tracker", "reid_model_identity"]
 
 log = logging.getLogger(__name__)
+
+DETECT_AHEAD = 1  # `stream`: frames detected ahead of the one being tracked (each holds a frame in memory)
 
 
 class Tracker:
@@ -164,7 +167,37 @@ class Tracker:
         if self.detector is None:
             raise RuntimeError("this Tracker has no detector: build it with Tracker.from_config(...)")
         frame = _as_bgr(frame)
-        boxes, scores, class_ids = self.detector(frame)
+        return self._track(frame, self._detect(frame))
+
+    def stream(self, frames: Iterable[np.ndarray], detect_ahead: bool = True) -> Iterator[list[TrackedObject]]:
+        """`update` each frame of `frames` in turn, yielding its tracks; the same outputs, in the same order.
+
+        With `detect_ahead`, the next frame is read and detected in a background thread while this one is
+        embedded and tracked (a queue of one frame, `tracker.io.prefetch.Prefetch`): detection does not depend
+        on tracking, so only the time overlaps. Not with `reid.model=auto`, whose embeddings pool the detector's
+        maps of the frame being tracked (it then runs like `update`). Close the generator (or exhaust it) to stop
+        the thread.
+        """
+        if self.detector is None:
+            raise RuntimeError("this Tracker has no detector: build it with Tracker.from_config(...)")
+        from tracker.embedder import DetectorFeatureEmbedder  # reads the detector's last call: no detecting ahead
+
+        if not detect_ahead or isinstance(self.embedder, DetectorFeatureEmbedder):
+            for frame in frames:
+                yield self.update(frame)
+            return
+        detected = ((frame, self._detect(frame)) for frame in map(_as_bgr, frames))
+        with Prefetch(detected, depth=DETECT_AHEAD) as ahead:
+            for frame, boxes in ahead:
+                yield self._track(frame, boxes)
+
+    def _detect(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(boxes_xyxy, scores, class_ids) of a BGR frame from the detector (callers check there is one)."""
+        return self.detector(frame)
+
+    def _track(self, frame: np.ndarray, detected: tuple[np.ndarray, np.ndarray, np.ndarray]) -> list[TrackedObject]:
+        """Embed (on demand) and associate the detections of `frame`."""
+        boxes, scores, class_ids = detected
         dets = Detections.from_arrays(boxes, scores, class_ids, device=self.device)
         transform = None if self.camera_motion is None else self.camera_motion.estimate(frame, dets.boxes_xyxy)
         size = (frame.shape[0], frame.shape[1])

@@ -16,7 +16,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
@@ -29,7 +30,6 @@ from tracker.config import TrackerConfig, load_config
 from tracker.frame_rate import choose_frame_rate
 from tracker.gallery import Gallery
 from tracker.io.mot import MotWriter, write_text_atomic
-from tracker.io.prefetch import Prefetch, decode_ahead_pays
 from tracker.io.sources import FrameSource, SourceError, open_source
 from tracker.io.video import Annotator, VideoWriter
 from tracker.pipeline import Tracker
@@ -58,6 +58,9 @@ JSON_SCORE_DECIMALS = 4
 OSNET_ZOO_URL = "https://kaiyangzhou.github.io/deep-person-reid/MODEL_ZOO"
 _PYTORCH_SUFFIX = ".pt"
 SUMMARY_NAME = "summary.json"  # written beside the outputs at the end of a run (atomically)
+# Decode and detect the next frame in a background thread (`Tracker.stream`). It pays on 2 cores too
+# (tools/bench_pipeline.py, stream vs update rows), unlike decoding ahead alone.
+DETECT_AHEAD = True
 
 
 @dataclass
@@ -301,11 +304,18 @@ def track_source(
     try:
         with _StopFlag() as stop:
             source.should_stop = lambda: stop.stopped
-            # With a spare core, the next frames are decoded while this one is tracked.
-            frames = Prefetch(source) if decode_ahead_pays() else source
+            # The next frame is decoded and detected in a background thread while this one is tracked and drawn.
+            in_flight: deque[tuple[int, np.ndarray]] = deque()  # (number, image) of the frames handed to stream()
+
+            def images() -> Iterator[np.ndarray]:
+                for number, image in source:
+                    in_flight.append((number, image))
+                    yield image
+
+            tracked = tracker.stream(images(), detect_ahead=DETECT_AHEAD)
             try:
-                for number, image in frames:
-                    objects = tracker.update(image)
+                for objects in tracked:
+                    number, image = in_flight.popleft()
                     local = objects
                     if tracker.gallery is not None:
                         objects = [replace(o, track_id=o.global_id) for o in objects]
@@ -327,8 +337,7 @@ def track_source(
             except SourceError as exc:
                 summary.error = str(exc)
             finally:
-                if isinstance(frames, Prefetch):
-                    frames.close()
+                tracked.close()  # stops the background thread
             summary.interrupted = stop.stopped
     finally:
         summary.seconds = time.perf_counter() - start

@@ -90,6 +90,7 @@ def _cache_key(seq: Sequence, source: str, cfg: TrackerConfig, appearance: bool)
     if appearance:
         reid = config_to_dict(cfg.reid)
         reid.pop("batch_size")  # chunking does not change the embeddings
+        reid.pop("threads")  # nor does the number of CPU threads computing them
         parts["reid"] = reid | {"weights": _weights_id(cfg.reid.weights, "reid") if cfg.reid.model != "auto" else ""}
         if cfg.reid.model == "auto":  # the embeddings are pooled from the detector's own feature maps
             parts["detector"] = config_to_dict(cfg.detector) | {"weights": _weights_id(cfg.detector.model, "detector")}

@@ -16,6 +16,8 @@ _BOTTLENECK_REDUCTION = 4  # OSBlock's middle width is out_channels / 4
 _GATE_REDUCTION = 16  # the unified aggregation gate squeezes channels by 16
 _STREAMS = 4  # omni-scale streams of 1, 2, 3 and 4 stacked lite 3x3 convolutions
 FEATURE_DIM = 512
+IMAGENET_MEAN = (0.485, 0.456, 0.406)  # the input normalisation OSNet was trained with: RGB in [0, 1]
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class _ConvBnRelu(nn.Sequential):

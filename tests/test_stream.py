@@ -1,0 +1,123 @@
+"""`Tracker.stream`: detecting the next frame in a background thread changes nothing but the time."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from tracker import Tracker, TrackerConfig
+from tracker.embedder import DetectorFeatureEmbedder
+from tracker.testing import Walker, linear_path
+
+SIZE = (240, 320)  # frame (height, width)
+FRAMES = 40
+
+
+def walkers() -> list[Walker]:
+    """Three people crossing, two of them overlapping in the middle frames (appearance is consulted there)."""
+    return [
+        Walker(0, linear_path(20, 60, vx=6.0), size=(30.0, 60.0)),
+        Walker(1, linear_path(260, 70, vx=-5.0), size=(30.0, 60.0)),
+        Walker(2, linear_path(140, 170, vy=-1.0), size=(30.0, 60.0)),
+    ]
+
+
+def scene() -> list[np.ndarray]:
+    """Each walker a box of its own colour on a dark frame."""
+    colours = np.array([[240, 200, 60], [60, 220, 240], [200, 60, 200]], dtype=np.uint8)
+    frames = []
+    for f in range(FRAMES):
+        image = np.full((*SIZE, 3), 30, np.uint8)
+        for walker in walkers():
+            x1, y1, x2, y2 = np.clip(np.round(walker.box_xyxy(f)).astype(int), 0, [SIZE[1], SIZE[0]] * 2)
+            image[y1:y2, x1:x2] = colours[walker.identity]
+        frames.append(image)
+    return frames
+
+
+class ScriptedDetector:
+    """The walkers' boxes, from the frame's content; records which threads called it."""
+
+    def __init__(self) -> None:
+        self.threads: set[str] = set()
+
+    def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self.threads.add(threading.current_thread().name)
+        bright = frame.max(axis=2) > 100
+        boxes = []
+        for colour in np.unique(frame[bright].reshape(-1, 3), axis=0):
+            ys, xs = np.nonzero((frame == colour).all(axis=2))
+            boxes.append([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
+        boxes = np.array(boxes, dtype=np.float64).reshape(-1, 4)
+        return boxes, np.full(len(boxes), 0.9), np.zeros(len(boxes), dtype=np.int64)
+
+
+def colour_embedder(image: torch.Tensor, boxes_xyxy: np.ndarray) -> torch.Tensor:
+    """(R, 3): the mean colour of each box, centred on grey and normalised."""
+    rows = [image[y1:y2, x1:x2].reshape(-1, 3).float().mean(dim=0) - 128 for x1, y1, x2, y2 in boxes_xyxy.astype(int)]
+    emb = torch.stack(rows) if rows else torch.zeros((0, 3))
+    return torch.nn.functional.normalize(emb, dim=1)
+
+
+def tracks(outputs) -> list[list[tuple[int, tuple[float, ...]]]]:
+    return [[(o.track_id, tuple(np.round(o.xyxy, 6))) for o in objects] for objects in outputs]
+
+
+def test_stream_gives_the_tracks_of_update_in_order():
+    frames = scene()
+    serial = Tracker(TrackerConfig(), 25.0, detector=ScriptedDetector(), embedder=colour_embedder)
+    expected = tracks(serial.update(f) for f in frames)
+    detector = ScriptedDetector()
+    ahead = Tracker(TrackerConfig(), 25.0, detector=detector, embedder=colour_embedder)
+    got = tracks(ahead.stream(iter(frames)))
+    assert got == expected
+    assert len({tid for objects in got for tid, _ in objects}) == 3, "the scene has three people"
+    assert threading.current_thread().name not in detector.threads, "frames were detected in the background"
+    ahead.reset()
+    assert tracks(ahead.stream(frames, detect_ahead=False)) == expected
+
+
+def test_stream_delivers_the_source_error_after_the_frames_before_it():
+    frames = scene()
+
+    def failing():
+        yield from frames[:5]
+        raise OSError("camera unplugged")
+
+    tracker = Tracker(TrackerConfig(), 25.0, detector=ScriptedDetector(), embedder=colour_embedder)
+    seen = []
+    with pytest.raises(OSError, match="camera unplugged"):
+        for objects in tracker.stream(failing()):
+            seen.append(objects)
+    assert len(seen) == 5
+
+
+def test_stream_stops_its_thread_when_closed():
+    tracker = Tracker(TrackerConfig(), 25.0, detector=ScriptedDetector(), embedder=colour_embedder)
+
+    def endless():
+        while True:
+            yield scene()[0]
+
+    outputs = tracker.stream(endless())
+    next(outputs)
+    outputs.close()
+    assert not [t for t in threading.enumerate() if t.name == "tracker-prefetch"], "the background thread ended"
+
+
+def test_stream_detects_in_the_loop_for_embedders_reading_the_detector(monkeypatch):
+    """`reid.model=auto` pools the maps of the detector's last call: detecting ahead would hand it the next frame's."""
+    detector = ScriptedDetector()
+    embedder = DetectorFeatureEmbedder(detector, torch.device("cpu"))
+    monkeypatch.setattr(DetectorFeatureEmbedder, "__call__", lambda self, image, boxes: colour_embedder(image, boxes))
+    tracker = Tracker(TrackerConfig(), 25.0, detector=detector, embedder=embedder)
+    assert len(list(tracker.stream(scene()[:5]))) == 5
+    assert detector.threads == {threading.current_thread().name}
+
+
+def test_stream_needs_a_detector():
+    with pytest.raises(RuntimeError, match="no detector"):
+        next(Tracker(TrackerConfig(), 25.0).stream(scene()))
