@@ -240,9 +240,7 @@ class TrackerCore:
         iou = assoc.buffered_iou_matrix(xywh_to_xyxy(mean[:, :4]), dets.boxes_xyxy, self._motion_buffer(cov))
         class_cost = self.classes.cost(self.table.class_id, dets.class_ids)
         compatible = np.isfinite(class_cost)
-        gate = (
-            (self.kalman.gating_distance(mean, cov, det_xywh) <= self.config.motion.gate_chi2) | (iou > 0)
-        ) & compatible
+        gate = (self.kalman.gate(mean, cov, det_xywh, self.config.motion.gate_chi2) | (iou > 0)) & compatible
 
         lost, tracked = self.table.state == LOST, self.table.state == TRACKED
         gated_iou = np.where(gate, iou, 0.0)
