@@ -142,14 +142,11 @@ class TrackerCore:
 
         # Stage 1: confirmed and lost tracks x confident detections (appearance + motion). A track predicted out of
         # the view (the camera turned away, or the person walked out) can come back by re-identification only.
-        # Each stage's cost is built on its own (tracks x detections) block only.
-        block = np.ix_(confirmed, confident)
-        gate = view.motion_gate[block] & ~_out_of_view(self._mean[confirmed], frame_size)[:, None]
-        bounds = self._match_bounds()[confirmed]
-        cost = assoc.appearance_motion_cost(
-            view.iou[block], view.similarity[block], gate, dets.scores[confident], bounds, cfg
-        )
-        cost = cost + view.class_cost[block]
+        # Stage 1's block is most of the (T, N) matrices: its cost is built whole and cut once (one gather, not
+        # five); the later stages' small blocks are cut before their costs are built.
+        gate = view.motion_gate & ~_out_of_view(self._mean, frame_size)[:, None]
+        cost = assoc.appearance_motion_cost(view.iou, view.similarity, gate, dets.scores, self._match_bounds(), cfg)
+        cost = (cost + view.class_cost)[np.ix_(confirmed, confident)]
         clear_margin = cfg.clear_pair_margin if cfg.clear_pairs_first else None
         m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost, clear_margin)
 
