@@ -61,3 +61,23 @@ def test_replay_equals_one_track_at_a_time_bit_for_bit():
         np.testing.assert_array_equal(got_cov[i], c[0])
     np.testing.assert_array_equal(mean, inputs[0])  # inputs untouched
     np.testing.assert_array_equal(cov, inputs[1])
+
+
+def test_gate_is_the_mahalanobis_test_on_every_pair():
+    """`gate` skips the pairs its centre-gap bound rules out; it must give the full (T, N) test's answer, including
+    pairs that sit right at the chi-square threshold and boxes far apart in one axis only."""
+    kf = KalmanFilter(MotionConfig())
+    rng = np.random.default_rng(3)
+    for trial in range(30):
+        t, n = int(rng.integers(1, 80)), int(rng.integers(1, 80))
+        mean, cov = kf.initiate(np.c_[rng.uniform(0, 1920, (t, 2)), rng.uniform(0.3, 0.6, t), rng.uniform(40, 300, t)])
+        for _ in range(trial % 4):
+            mean, cov = kf.predict(mean, cov)
+        dets = np.c_[rng.uniform(0, 1920, (n, 2)), rng.uniform(0.3, 0.6, n), rng.uniform(40, 300, n)]
+        near = min(t, n)
+        dets[:near] = mean[:near, :4] + rng.normal(0, 1, (near, 4)) * [20, 20, 0.02, 10]
+        dets[near // 2 : near, 1] = mean[near // 2 : near, 1]  # same row, any column gap: y alone cannot rule out
+        distance = kf.gating_distance(mean, cov, dets)
+        for chi2 in (9.4877, float(np.median(distance[:near, :near].diagonal())), 0.5):
+            np.testing.assert_array_equal(kf.gate(mean, cov, dets, chi2), distance <= chi2)
+    assert kf.gate(mean[:0], cov[:0], dets, 9.4877).shape == (0, len(dets))

@@ -142,20 +142,29 @@ class TrackerCore:
 
         # Stage 1: confirmed and lost tracks x confident detections (appearance + motion). A track predicted out of
         # the view (the camera turned away, or the person walked out) can come back by re-identification only.
+        # Stage 1's block is most of the (T, N) matrices: its cost is built whole and cut once (one gather, not
+        # five); the later stages' small blocks are cut before their costs are built.
         gate = view.motion_gate & ~_out_of_view(self._mean, frame_size)[:, None]
         cost = assoc.appearance_motion_cost(view.iou, view.similarity, gate, dets.scores, self._match_bounds(), cfg)
-        cost = cost + view.class_cost
+        cost = (cost + view.class_cost)[np.ix_(confirmed, confident)]
         clear_margin = cfg.clear_pair_margin if cfg.clear_pairs_first else None
         m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost, clear_margin)
 
         # Stage 2: tracked (not lost) leftovers x low-score detections, IoU only.
         tracked_left = left_tracks[self.table.state[left_tracks] == TRACKED]
-        m2, _, _ = self._match(assoc.iou_cost(view.iou) + view.class_cost, tracked_left, low, cfg.max_iou_distance_low)
+        block = np.ix_(tracked_left, low)
+        m2, _, _ = self._match(
+            assoc.iou_cost(view.iou[block]) + view.class_cost[block], tracked_left, low, cfg.max_iou_distance_low
+        )
 
         # Stage 3: tentative tracks x leftover confident detections, IoU only.
-        fused = dets.scores if cfg.fuse_score else None
+        fused = dets.scores[left_dets] if cfg.fuse_score else None
+        block = np.ix_(tentative, left_dets)
         m3, _, left_dets = self._match(
-            assoc.iou_cost(view.iou, fused) + view.class_cost, tentative, left_dets, cfg.max_iou_distance_tentative
+            assoc.iou_cost(view.iou[block], fused) + view.class_cost[block],
+            tentative,
+            left_dets,
+            cfg.max_iou_distance_tentative,
         )
 
         # Stage 4: lost tracks x leftovers (and detections just given to tentative tracks), appearance alone.
@@ -240,9 +249,7 @@ class TrackerCore:
         iou = assoc.buffered_iou_matrix(xywh_to_xyxy(mean[:, :4]), dets.boxes_xyxy, self._motion_buffer(cov))
         class_cost = self.classes.cost(self.table.class_id, dets.class_ids)
         compatible = np.isfinite(class_cost)
-        gate = (
-            (self.kalman.gating_distance(mean, cov, det_xywh) <= self.config.motion.gate_chi2) | (iou > 0)
-        ) & compatible
+        gate = (self.kalman.gate(mean, cov, det_xywh, self.config.motion.gate_chi2) | (iou > 0)) & compatible
 
         lost, tracked = self.table.state == LOST, self.table.state == TRACKED
         gated_iou = np.where(gate, iou, 0.0)
@@ -320,11 +327,12 @@ class TrackerCore:
         max_cost: float,
         clear_margin: float | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Hungarian on the (track_idx x det_idx) block, after its clear mutual-best pairs when `clear_margin` is
-        given (`assignment.clear_pairs`). Returns (M, 2) global pairs, leftover tracks, dets."""
+        """Hungarian on the (len(track_idx), len(det_idx)) block `cost` of those tracks and detections, after its
+        clear mutual-best pairs when `clear_margin` is given (`assignment.clear_pairs`). Returns (M, 2) global pairs,
+        leftover tracks, dets."""
         if len(track_idx) == 0 or len(det_idx) == 0:
             return np.zeros((0, 2), dtype=np.int64), track_idx, det_idx
-        result = linear_assignment(cost[np.ix_(track_idx, det_idx)], max_cost, clear_margin)
+        result = linear_assignment(cost, max_cost, clear_margin)
         pairs = np.stack([track_idx[result.pairs[:, 0]], det_idx[result.pairs[:, 1]]], axis=1)
         return pairs.reshape(-1, 2), track_idx[result.unmatched_rows], det_idx[result.unmatched_cols]
 

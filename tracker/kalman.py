@@ -25,6 +25,7 @@ __all__ = ["KalmanFilter", "xywh_to_xyxy", "xyxy_to_xywh"]
 
 _NDIM = 4
 # A new track's position/velocity are uncertain: its initial std is this many times the per-step noise.
+_GATE_BOUND_SLACK = 2.0  # `gate`: a pair is skipped only when its centre gap beats the bound this many times over
 _INITIAL_POSITION_FACTOR = 2.0
 _INITIAL_VELOCITY_FACTOR = 10.0
 # Exponents of step_ratio that keep per-second uncertainty fixed when the frame rate changes (see the module doc):
@@ -173,6 +174,28 @@ class KalmanFilter:
         s_inv = np.linalg.inv(s)
         diff = measurements[None, :, :] - projected[:, None, :]  # (T, N, 4)
         return np.einsum("tnj,tnj->tn", diff @ s_inv, diff)
+
+    def gate(self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray, chi2: float) -> np.ndarray:
+        """(T, N) bool: pairs whose squared Mahalanobis distance (`gating_distance`) is at most `chi2`.
+
+        The distance is computed only for the pairs that can pass: d^T S^-1 d >= |d|^2 / trace(S) (the largest
+        eigenvalue of S is at most its trace), so a pair whose x or y centre gap alone squares to more than
+        chi2 * trace(S) is out (tested with `_GATE_BOUND_SLACK` to spare) without the 4x4 product. With T tracks
+        spread over a frame only a few pairs per track remain, so the cost grows as T + N instead of T x N.
+        """
+        t, n = len(mean), len(measurements)
+        if t == 0 or n == 0:
+            return np.zeros((t, n), dtype=bool)
+        projected, s = self.project(mean, covariance)
+        limit = (_GATE_BOUND_SLACK * chi2) * np.trace(s, axis1=1, axis2=2)  # (T,) bound on |d|^2 for a pass
+        near = (measurements[None, :, 0] - projected[:, None, 0]) ** 2 <= limit[:, None]
+        near &= (measurements[None, :, 1] - projected[:, None, 1]) ** 2 <= limit[:, None]
+        rows, cols = np.nonzero(near)
+        diff = measurements[cols] - projected[rows]  # (P, 4)
+        distance = np.einsum("pj,pj->p", (diff[:, None, :] @ np.linalg.inv(s)[rows])[:, 0, :], diff)
+        passed = np.zeros((t, n), dtype=bool)
+        passed[rows, cols] = distance <= chi2
+        return passed
 
 
 def _add_diag(matrices: np.ndarray, values: np.ndarray) -> None:
