@@ -19,7 +19,7 @@ from tracker.calibration import Calibration
 from tracker.camera_motion import warp_boxes_xywh, warp_states
 from tracker.classes import ClassPolicy, ClassVote
 from tracker.config import TrackerConfig
-from tracker.entry import entry_evidence
+from tracker.entry import entry_evidence, near_border
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
@@ -144,7 +144,10 @@ class TrackerCore:
         # the view (the camera turned away, or the person walked out) can come back by re-identification only.
         # Stage 1's block is most of the (T, N) matrices: its cost is built whole and cut once (one gather, not
         # five); the later stages' small blocks are cut before their costs are built.
-        gate = view.motion_gate & ~_out_of_view(self._mean, frame_size)[:, None]
+        gate = (
+            view.motion_gate
+            & ~_out_of_view(self._mean, self.table.observed_xywh, frame_size, cfg.entry_border_heights)[:, None]
+        )
         cost = assoc.appearance_motion_cost(view.iou, view.similarity, gate, dets.scores, self._match_bounds(), cfg)
         cost = (cost + view.class_cost)[np.ix_(confirmed, confident)]
         clear_margin = cfg.clear_pair_margin if cfg.clear_pairs_first else None
@@ -616,17 +619,24 @@ def _clear_continuations(iou: np.ndarray, contested: np.ndarray, tracked: np.nda
     return (iou[best, cols] >= clear_iou) & tracked[best] & ~contested[best, cols]
 
 
-def _out_of_view(mean: np.ndarray, frame_size: tuple[int, int] | None) -> np.ndarray:
-    """(T,) bool: tracks whose predicted box (Kalman means (T, 8)) lies wholly outside the (height, width) frame.
+def _out_of_view(
+    mean: np.ndarray, observed_xywh: np.ndarray, frame_size: tuple[int, int] | None, border_heights: float
+) -> np.ndarray:
+    """(T,) bool: tracks that left the view: the predicted box (Kalman means (T, 8)) lies wholly beyond a border
+    of the (height, width) frame, and the last observed box (T, 4; moved with the camera) was at that same
+    border (`entry.near_border`, within `border_heights` of its heights) or beyond it.
 
-    No detection can continue such a track by motion: a box at the border is another person, or the same one
-    coming back into view, which only appearance can tell. None (size unknown): no track is out of view.
+    No detection can continue such a track by motion: a box at that border is another person, or the same one
+    coming back into view, which only appearance can tell. A person leaves the view only across a border they
+    were near; a track last seen elsewhere whose prediction drifted out (a box cut short by an occluder gives a
+    wild velocity) was hidden, not gone. None (size unknown): no track is out of view.
     """
     if frame_size is None or len(mean) == 0:
         return np.zeros(len(mean), dtype=bool)
     height, width = frame_size
     box = xywh_to_xyxy(mean[:, :4])
-    return (box[:, 2] <= 0) | (box[:, 3] <= 0) | (box[:, 0] >= width) | (box[:, 1] >= height)
+    beyond = np.stack([box[:, 2] <= 0, box[:, 3] <= 0, box[:, 0] >= width, box[:, 1] >= height], axis=1)
+    return (beyond & near_border(xywh_to_xyxy(observed_xywh), frame_size, border_heights)).any(axis=1)
 
 
 def _contested(iou: np.ndarray, threshold: float) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 from tracker.association import occlusion
 from tracker.config import AssociationConfig
 
-__all__ = ["ENTRY", "HIDDEN", "UNKNOWN", "entry_evidence"]
+__all__ = ["ENTRY", "HIDDEN", "UNKNOWN", "entry_evidence", "near_border"]
 
 ENTRY = 1
 """A newcomer could have entered here: near a frame border, or partly behind another box."""
@@ -51,10 +51,17 @@ def entry_evidence(
     if frame_size is None:
         out[behind] = ENTRY
         return out
-    height, width = frame_size
-    box_h = np.maximum(boxes[:, 3] - boxes[:, 1], np.finfo(np.float64).tiny)
-    gaps = np.stack([boxes[:, 0], boxes[:, 1], width - boxes[:, 2], height - boxes[:, 3]], axis=1)
-    at_border = gaps.min(axis=1) / box_h < cfg.entry_border_heights
+    at_border = near_border(boxes, frame_size, cfg.entry_border_heights).any(axis=1)
     out[:] = HIDDEN
     out[at_border | behind] = ENTRY
     return out
+
+
+def near_border(boxes_xyxy: np.ndarray, frame_size: tuple[int, int], border_heights: float) -> np.ndarray:
+    """(N, 4) bool: whether each box (N, 4, pixels) is closer than `border_heights` of its own height to the
+    left, top, right and bottom border of the (height, width) frame, or beyond it: where a person can walk into
+    or out of the view."""
+    height, width = frame_size
+    box_h = np.maximum(boxes_xyxy[:, 3] - boxes_xyxy[:, 1], np.finfo(np.float64).tiny)
+    gaps = np.stack([boxes_xyxy[:, 0], boxes_xyxy[:, 1], width - boxes_xyxy[:, 2], height - boxes_xyxy[:, 3]], axis=1)
+    return gaps / box_h[:, None] < border_heights
