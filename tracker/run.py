@@ -339,6 +339,9 @@ def track_source(
             finally:
                 tracked.close()  # stops the background thread
             summary.interrupted = stop.stopped
+    except KeyboardInterrupt:  # a second signal aborts at once: the summary still says so
+        summary.interrupted = True
+        raise
     finally:
         summary.seconds = time.perf_counter() - start
         summary.camera_motion_failures = tracker.camera_motion_failures
