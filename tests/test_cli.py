@@ -285,3 +285,49 @@ def test_summary_says_why_the_bounds_are_fixed():
     assert "not calibrated yet" in line("online", False) and "7 negatives" in line("online", False)
     assert "calibration off" in line("fixed", False)
     assert "calibrated online" in line("online", True)
+
+
+def test_second_signal_aborts_and_the_summary_says_interrupted(tmp_path):
+    """A second Ctrl-C/SIGTERM aborts at once: the files are closed and summary.json says the run was interrupted."""
+    video = write_video(tmp_path / "walk.avi", scene())
+    tracker = Tracker(load_config(None, overrides=["reid.model=none"]), 25.0, detector=blob_detector, embedder=None)
+    frames = 0
+
+    def two_signals() -> None:
+        nonlocal frames
+        frames += 1
+        if frames == 5:
+            os.kill(os.getpid(), signal.SIGTERM)  # the first: finish the frame ...
+            os.kill(os.getpid(), signal.SIGTERM)  # ... the second: abort now
+
+    with pytest.raises(KeyboardInterrupt):
+        run.track_source(
+            tracker, sources.open_source(str(video)), tmp_path / "out", progress=False, after_frame=two_signals
+        )
+    summary = json.loads((tmp_path / "out" / run.SUMMARY_NAME).read_text())
+    assert summary["interrupted"] and summary["frames"] == 5
+    assert (tmp_path / "out" / "walk.txt").exists() and not list((tmp_path / "out").glob("*.partial"))
+
+
+def test_a_signal_while_the_outputs_close_does_not_cut_them_short(tmp_path, monkeypatch):
+    """Ctrl-C twice in quick succession: the second may land while the files are being closed; they still are."""
+    video = write_video(tmp_path / "walk.avi", scene())
+    tracker = Tracker(load_config(None, overrides=["reid.model=none"]), 25.0, detector=blob_detector, embedder=None)
+    close = run._Outputs.close
+
+    def close_under_a_second_signal(self) -> None:
+        os.kill(os.getpid(), signal.SIGINT)
+        close(self)
+
+    monkeypatch.setattr(run._Outputs, "close", close_under_a_second_signal)
+    first = lambda: os.kill(os.getpid(), signal.SIGINT)  # noqa: E731
+    try:
+        summary = run.track_source(
+            tracker, sources.open_source(str(video)), tmp_path, progress=False, after_frame=first
+        )
+    except KeyboardInterrupt:
+        summary = None
+    assert (tmp_path / "walk.txt").exists() and not list(tmp_path.glob("*.partial")), "the txt was left unfinished"
+    count, _, playable = video_info(tmp_path / "walk.mp4")
+    assert count == 1 and playable, "the mp4 was left unfinished"
+    assert summary is not None and summary.interrupted and summary.frames == 1

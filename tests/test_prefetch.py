@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 
@@ -56,6 +58,33 @@ def test_close_stops_the_background_thread_early():
     assert not any(t.name == "tracker-prefetch" and t.is_alive() for t in threading.enumerate())
     with pytest.raises(StopIteration):
         next(items)
+
+
+def test_a_second_ctrl_c_during_close_still_waits_for_the_item_in_hand():
+    """`track` aborts on a second Ctrl-C while closing: the producer (a detection in native code) must have
+    stopped before the interpreter exits, or the C++ runtime aborts the process (exit 134, not 130)."""
+    in_hand, finished = threading.Event(), threading.Event()
+
+    def source():
+        yield 1
+        in_hand.set()
+        time.sleep(0.5)  # the next frame's detection, in progress
+        finished.set()
+        yield 2
+
+    items = Prefetch(source(), depth=1)
+    assert next(items) == 1
+    assert in_hand.wait(5)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT))  # the second Ctrl-C, during close()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            items.close()
+    finally:
+        timer.join()
+        signal.signal(signal.SIGINT, previous)
+    assert finished.is_set(), "close() returned while the producer was still in the middle of an item"
 
 
 def test_decoding_overlaps_the_consumer():

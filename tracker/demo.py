@@ -2,10 +2,10 @@
 
 The clip is built from the street photo ultralytics ships (bus.jpg, four people): a camera that slowly pans
 and zooms, and a striped pillar sweeping across the frame, hiding each person in turn for about a second.
-The annotated video shows every ID keep its number and colour behind the pillar ("back" and a white frame
-when it returns). Weights come from the shared folder when present ($TRACKER_WEIGHTS_DIR, $TRACKER_SHARED/
-weights or ../shared/weights beside the project); elsewhere ultralytics downloads its official yolo11n.pt
-and, without OSNet weights, appearance comes from the detector's own features (reid.model=auto).
+The annotated video shows the IDs that come back from behind the pillar with their number and colour ("back"
+and a white frame when they return). Weights come from the shared folder when present ($TRACKER_WEIGHTS_DIR,
+$TRACKER_SHARED/weights or ../shared/weights beside the project); elsewhere ultralytics downloads its official
+yolo11n.pt and, without OSNet weights, appearance comes from the detector's own features (reid.model=auto).
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     if code == 0:
         print(
             f"demo: done in {time.perf_counter() - started:.0f} s. Watch {tracked / clip.name}: "
-            "each ID keeps its number and colour behind the pillar ('back' marks an ID that returned)"
+            "an ID that comes back from behind the pillar keeps its number and colour ('back' marks it)"
         )
     return code
 

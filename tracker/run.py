@@ -207,10 +207,12 @@ def load_run_config(config_path: str | None, overrides: Sequence[str]) -> tuple[
 
 
 class _StopFlag:
-    """SIGINT/SIGTERM set a flag (the loop finishes the frame and closes the outputs); a second one aborts."""
+    """SIGINT/SIGTERM set a flag (the loop finishes the frame and closes the outputs); a second one aborts, except
+    while the outputs are closing (`closing`), which takes milliseconds and must not be cut short."""
 
     def __init__(self) -> None:
         self.stopped = False
+        self.closing = False
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> _StopFlag:
@@ -222,7 +224,7 @@ class _StopFlag:
         return self
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
-        if self.stopped:
+        if self.stopped and not self.closing:
             raise KeyboardInterrupt
         self.stopped = True
         log.info("signal %d: finishing the current frame and closing the outputs", signum)
@@ -301,8 +303,9 @@ def track_source(
     total = min(source.total, max_frames) if source.total and max_frames else (source.total or max_frames)
     bar = tqdm(total=total, unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True)
     start = time.perf_counter()
-    try:
-        with _StopFlag() as stop:
+    # The handlers stay while the outputs close: a second signal then cannot cut the files short.
+    with _StopFlag() as stop:
+        try:
             source.should_stop = lambda: stop.stopped
             # The next frame is decoded and detected in a background thread while this one is tracked and drawn.
             in_flight: deque[tuple[int, np.ndarray]] = deque()  # (number, image) of the frames handed to stream()
@@ -339,22 +342,26 @@ def track_source(
             finally:
                 tracked.close()  # stops the background thread
             summary.interrupted = stop.stopped
-    finally:
-        summary.seconds = time.perf_counter() - start
-        summary.camera_motion_failures = tracker.camera_motion_failures
-        summary.corrupt_frames = source.corrupt_frames
-        summary.ended_early = source.ended_early
-        summary.gaps = list(source.gaps)
-        bar.close()
-        outputs.close()
-        if show:
-            import cv2
+        except KeyboardInterrupt:  # a second signal aborts at once: the summary still says so
+            summary.interrupted = True
+            raise
+        finally:
+            stop.closing = True
+            summary.seconds = time.perf_counter() - start
+            summary.camera_motion_failures = tracker.camera_motion_failures
+            summary.corrupt_frames = source.corrupt_frames
+            summary.ended_early = source.ended_early
+            summary.gaps = list(source.gaps)
+            bar.close()
+            outputs.close()
+            if show:
+                import cv2
 
-            cv2.destroyAllWindows()
-        summary.calibration = tracker.core.calibration.summary()
-        log.info("%s", tracker.core.calibration.describe())
-        if outputs.opened:  # a source that never yielded a frame leaves nothing behind
-            write_text_atomic(outputs.summary_path, json.dumps(summary.to_json(), indent=2))
+                cv2.destroyAllWindows()
+            summary.calibration = tracker.core.calibration.summary()
+            log.info("%s", tracker.core.calibration.describe())
+            if outputs.opened:  # a source that never yielded a frame leaves nothing behind
+                write_text_atomic(outputs.summary_path, json.dumps(summary.to_json(), indent=2))
     return summary
 
 

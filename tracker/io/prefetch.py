@@ -44,6 +44,9 @@ class Prefetch(Generic[T]):
         self._queue: queue.Queue[tuple[int, object]] = queue.Queue(maxsize=depth)
         self._closed = threading.Event()
         self._done = False
+        # Set by the producer as it returns. close() waits on it rather than on Thread.join: on Python 3.11 a join
+        # interrupted by Ctrl-C marks the thread stopped while it still runs, and a second join returns at once.
+        self._finished = threading.Event()
         self._thread = threading.Thread(target=self._produce, args=(items,), name="tracker-prefetch", daemon=True)
         self._thread.start()
 
@@ -52,10 +55,11 @@ class Prefetch(Generic[T]):
             for item in items:
                 if not self._put((_ITEM, item)):
                     return
+            self._put((_END, None))
         except BaseException as exc:  # handed to the consumer, which re-raises it in order
             self._put((_ERROR, exc))
-            return
-        self._put((_END, None))
+        finally:
+            self._finished.set()
 
     def _put(self, entry: tuple[int, object]) -> bool:
         """Block until there is room or the consumer closed us; False when closed."""
@@ -90,7 +94,11 @@ class Prefetch(Generic[T]):
                 self._queue.get_nowait()
             except queue.Empty:
                 break
-        self._thread.join(_JOIN_SECONDS)
+        try:
+            self._finished.wait(_JOIN_SECONDS)
+        except KeyboardInterrupt:  # a second Ctrl-C: still let the item in hand (native code: a detection) finish,
+            self._finished.wait(_JOIN_SECONDS)  # or the interpreter exits under it and the C++ runtime aborts
+            raise
 
     def __enter__(self) -> Prefetch[T]:
         return self
