@@ -246,3 +246,21 @@ def test_track_panned_out_of_view_is_not_taken_back_by_motion():
 def test_track_panned_out_of_view_comes_back_by_reidentification():
     """The same person coming back into view at that border gets the ID back (stage 4, appearance alone)."""
     assert _pan_out_and_back(LOOKS[0], (HEIGHT, WIDTH)) == [1]
+
+
+def test_out_of_view_needs_the_border_the_track_was_last_seen_at():
+    """A track leaves the view only across a border it was near: a prediction that drifted beyond the bottom
+    after an occluder cut the box short (the demo's hidden person) is not out of view, nor is one beyond the
+    bottom whose box was last seen at the right border; one last seen at the left border and predicted beyond
+    it is."""
+    from tracker.core import _out_of_view
+    from tracker.kalman import xyxy_to_xywh
+
+    observed = xyxy_to_xywh(np.array([[300.0, 200.0, 360.0, 380.0], [580.0, 200.0, 630.0, 380.0], [5.0, 100, 55, 220]]))
+    predicted = xyxy_to_xywh(
+        np.array([[300.0, 500.0, 360.0, 680.0], [580.0, 490.0, 630.0, 670.0], [-60.0, 100, -5, 220]])
+    )
+    mean = np.zeros((3, 8))
+    mean[:, :4] = predicted
+    np.testing.assert_array_equal(_out_of_view(mean, observed, (HEIGHT, WIDTH), 0.25), [False, False, True])
+    assert not _out_of_view(mean, observed, None, 0.25).any()  # frame size unknown: nobody is out of view
