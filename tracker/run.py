@@ -58,9 +58,9 @@ JSON_SCORE_DECIMALS = 4
 OSNET_ZOO_URL = "https://kaiyangzhou.github.io/deep-person-reid/MODEL_ZOO"
 _PYTORCH_SUFFIX = ".pt"
 SUMMARY_NAME = "summary.json"  # written beside the outputs at the end of a run (atomically)
-# Decode and detect the next frame in a background thread (`Tracker.stream`). It pays on 2 cores too
-# (tools/bench_pipeline.py, stream vs update rows), unlike decoding ahead alone.
-DETECT_AHEAD = True
+# Decode and detect the next frame in a background thread (`Tracker.stream`): None lets `stream` decide (ahead
+# unless the detector is a PyTorch model; tools/bench_pipeline.py, stream vs update rows).
+DETECT_AHEAD: bool | None = None
 
 
 @dataclass
