@@ -26,7 +26,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tracker import Tracker, load_config  # noqa: E402
+from tracker import Tracker, TrackerConfig, load_config  # noqa: E402
 from tracker.detector import build_detector  # noqa: E402
 from tracker.embedder import IMAGENET_MEAN, IMAGENET_STD, build_embedder, crop_boxes, cut_crops  # noqa: E402
 from tracker.io.prefetch import Prefetch  # noqa: E402
@@ -50,6 +50,18 @@ def shared_root() -> Path:
     if not root.is_dir():
         sys.exit(f"shared data not found at {root} (set TRACKER_SHARED)")
     return root
+
+
+def shared_config(device: str, overrides: list[str]) -> tuple[Path, TrackerConfig]:
+    """The shared folder and the default config with its yolov8n INT8 detector and OSNet weights, plus `overrides`."""
+    shared = shared_root()
+    weights = shared / "weights"
+    models = [
+        f"detector.model={weights / 'yolov8n_int8_openvino_model'}",
+        f"reid.weights={weights / 'osnet_x0_25_msmt17.pth'}",
+    ]
+    cfg = load_config(ROOT / "configs" / "default.yaml", overrides=[*models, f"device={device}", *overrides])
+    return shared, cfg
 
 
 def read_frames(source: Path, count: int) -> tuple[list[np.ndarray], float]:
@@ -123,15 +135,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    shared = shared_root()
-    weights = shared / "weights"
-    overrides = [
-        f"detector.model={weights / 'yolov8n_int8_openvino_model'}",
-        f"reid.weights={weights / 'osnet_x0_25_msmt17.pth'}",
-        f"device={args.device}",
-        *args.overrides,
-    ]
-    cfg = load_config(ROOT / "configs" / "default.yaml", overrides=overrides)
+    shared, cfg = shared_config(args.device, args.overrides)
     device = torch.device(args.device)
     detector = build_detector(cfg.detector, device)
     embedder = build_embedder(cfg.reid, device, detector)

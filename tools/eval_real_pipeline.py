@@ -23,9 +23,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_pipeline import shared_root  # noqa: E402
+from bench_pipeline import shared_config  # noqa: E402
 
-from tracker import Tracker, TrackerConfig, load_config  # noqa: E402
+from tracker import Tracker, TrackerConfig  # noqa: E402
 from tracker.eval.scoring import score_results  # noqa: E402
 from tracker.eval.sequences import Sequence, find_sequences  # noqa: E402
 from tracker.io.mot import format_mot_row  # noqa: E402
@@ -39,15 +39,7 @@ def main() -> None:
     parser.add_argument("--stream", action="store_true", help="Tracker.stream (detect ahead) instead of update")
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override key=value")
     args = parser.parse_args()
-    shared = shared_root()
-    weights = shared / "weights"
-    overrides = [
-        f"detector.model={weights / 'yolov8n_int8_openvino_model'}",
-        f"reid.weights={weights / 'osnet_x0_25_msmt17.pth'}",
-        "device=cpu",
-        *args.overrides,
-    ]
-    cfg = load_config(ROOT / "configs" / "default.yaml", overrides=overrides)
+    shared, cfg = shared_config("cpu", args.overrides)
     print(f"{'sequence':>14} " + " ".join(f"{c:>7}" for c in COLUMNS) + "  crops/frame  calls/frame")
     with tempfile.TemporaryDirectory() as tmp:
         for name in SEQUENCES:

@@ -26,10 +26,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_pipeline import WARMUP, read_frames, shared_root  # noqa: E402
+from bench_pipeline import WARMUP, read_frames, shared_config  # noqa: E402
 
 import tracker.embedder as embedder_module  # noqa: E402
-from tracker import Tracker, load_config  # noqa: E402
+from tracker import Tracker  # noqa: E402
 from tracker.io.video import Annotator, VideoWriter  # noqa: E402
 
 MS = 1000.0
@@ -125,15 +125,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="alternating runs of ReID on / detection only")
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override key=value")
     args = parser.parse_args()
-    shared = shared_root()
-    weights = shared / "weights"
-    overrides = [
-        f"detector.model={weights / 'yolov8n_int8_openvino_model'}",
-        f"reid.weights={weights / 'osnet_x0_25_msmt17.pth'}",
-        "device=cpu",
-        *args.overrides,
-    ]
-    cfg = load_config(ROOT / "configs" / "default.yaml", overrides=overrides)
+    shared, cfg = shared_config("cpu", args.overrides)
     sources = {
         "640x480": shared / "data" / "MOT15" / "train" / "TUD-Campus",
         "768x576": shared / "data" / "PETS09-S3-MF1",
