@@ -419,13 +419,11 @@ def test_a_lost_track_with_an_empty_bank_expires_sooner_where_the_video_has_appe
     assert sum(alive) == round(kept_seconds * FPS)
 
 
-def test_a_duplicate_box_of_a_visible_person_does_not_revive_a_look_alike():
-    """L (cosine 0.9 to A, a look-alike) walks right beside A and is hidden for 1.2 s; then the detector gives A
-    twice (a second, shifted box with A's look). The duplicate is within L's re-identification reach and clears
-    the revival bound, but A's track, matched this frame, claims it as strongly: ambiguity, so no revival (the
-    duplicate starts a tentative track) and L stays lost."""
+def _look_alike_hidden_beside_a(cosine: float) -> tuple[Tracker, np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """A and L (cosine `cosine` to A) walk side by side for 10 frames, then L is hidden for 1.2 s while A stays.
+    Returns the tracker, A's box, both looks and both IDs."""
     tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
-    look_a, look_l = _look(1.0), _look(0.9, np.sqrt(1 - 0.9**2))
+    look_a, look_l = _look(1.0), _look(cosine, np.sqrt(1 - cosine**2))
     box_a, box_l = np.array([300, 100, 360, 250.0]), np.array([420, 100, 480, 250.0])
     for f in range(10):
         shift = np.array([5.0 * f, 0, 5.0 * f, 0])
@@ -433,6 +431,15 @@ def test_a_duplicate_box_of_a_visible_person_does_not_revive_a_look_alike():
     id_a, id_l = (o.track_id for o in sorted(out, key=lambda o: o.detection_index))
     for _ in range(round(1.2 * FPS)):
         tracker.update_detections(box_a[None], [0.9], embeddings=look_a[None])
+    return tracker, box_a, look_a, look_l, id_a, id_l
+
+
+def test_a_duplicate_box_of_a_visible_person_does_not_revive_a_look_alike():
+    """L (cosine 0.9 to A, a look-alike) walks right beside A and is hidden for 1.2 s; then the detector gives A
+    twice (a second, shifted box with A's look). The duplicate is within L's re-identification reach and clears
+    the revival bound, but A's track, matched this frame, claims it as strongly: ambiguity, so no revival (the
+    duplicate starts a tentative track) and L stays lost."""
+    tracker, box_a, look_a, _, id_a, id_l = _look_alike_hidden_beside_a(0.9)
     duplicate = box_a + np.array([12, -6, 12, -6])
     out = tracker.update_detections(np.stack([box_a, duplicate]), [0.9, 0.8], embeddings=np.stack([look_a, look_a]))
     assert {o.detection_index: o.track_id for o in out} == {0: id_a}
@@ -441,15 +448,7 @@ def test_a_duplicate_box_of_a_visible_person_does_not_revive_a_look_alike():
 
 def test_a_lost_person_still_comes_back_beside_a_visible_one():
     """The same scene, but what appears beside A after 1.2 s is L itself (its own look): revived."""
-    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
-    look_a, look_l = _look(1.0), _look(0.5, np.sqrt(1 - 0.5**2))
-    box_a, box_l = np.array([300, 100, 360, 250.0]), np.array([420, 100, 480, 250.0])
-    for f in range(10):
-        shift = np.array([5.0 * f, 0, 5.0 * f, 0])
-        out = tracker.update_detections(np.stack([box_a, box_l + shift]), [0.9, 0.9], embeddings=[look_a, look_l])
-    id_a, id_l = (o.track_id for o in sorted(out, key=lambda o: o.detection_index))
-    for _ in range(round(1.2 * FPS)):
-        tracker.update_detections(box_a[None], [0.9], embeddings=look_a[None])
+    tracker, box_a, look_a, look_l, id_a, id_l = _look_alike_hidden_beside_a(0.5)
     back = box_a + np.array([40, 0, 40, 0])
     out = tracker.update_detections(np.stack([box_a, back]), [0.9, 0.9], embeddings=np.stack([look_a, look_l]))
     assert {o.detection_index: o.track_id for o in out} == {0: id_a, 1: id_l}
