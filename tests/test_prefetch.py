@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tracker.io.prefetch import Prefetch, decode_ahead_pays
+from tracker.io.prefetch import Prefetch
 
 
 def test_items_come_in_order_and_end():
@@ -114,8 +114,3 @@ def test_decoding_overlaps_the_consumer():
 def test_depth_must_be_positive():
     with pytest.raises(ValueError, match="depth"):
         Prefetch([], depth=0)
-
-
-def test_decoding_ahead_needs_a_spare_core():
-    assert not decode_ahead_pays(2)
-    assert decode_ahead_pays(4)

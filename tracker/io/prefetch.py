@@ -7,21 +7,17 @@ raised by the source reaches the consumer after the items read before it, in the
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Generic, TypeVar
 
-__all__ = ["DECODE_AHEAD", "MIN_CORES", "Prefetch", "decode_ahead_pays"]
+__all__ = ["DECODE_AHEAD", "Prefetch"]
 
 T = TypeVar("T")
 
 DECODE_AHEAD = 2  # frames decoded ahead of the one being tracked: hides decode, holds two frames in memory
-# On 2 cores the detector's and the ReID's own threads already take every core: decoding ahead measured
-# 0.79x-0.99x the frames/s of decoding in the loop there (tools/bench_pipeline.py); it needs a spare core.
-MIN_CORES = 3
 _POLL_SECONDS = 0.1  # how often a blocked producer checks whether the consumer has gone
 _JOIN_SECONDS = 5.0  # how long close() waits for the producer to notice (a stream read may block longer)
 _ITEM, _END, _ERROR = range(3)
@@ -107,8 +103,3 @@ class Prefetch(Generic[T]):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-
-def decode_ahead_pays(cores: int | None = None) -> bool:
-    """True when the machine has a core to spare for decoding (at least MIN_CORES; None: os.cpu_count())."""
-    return (cores if cores is not None else os.cpu_count() or 1) >= MIN_CORES
