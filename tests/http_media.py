@@ -12,37 +12,22 @@ CHUNK = 4096  # bytes written per step
 RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
-class MediaServer(ThreadingHTTPServer):
-    """Serves `data` at any path with `Range` support; `kill()` cuts open transfers and refuses new ones.
-
-    `seconds_per_chunk` throttles transfers so a client cannot have the whole file buffered before a kill;
-    `cut_once_at` (a byte offset) cuts the first transfer that reaches it, once (a dropped connection).
-    """
+class _KillableServer(ThreadingHTTPServer):
+    """A 127.0.0.1 server run in a background thread by `with`; `kill()` cuts open transfers and refuses new ones."""
 
     daemon_threads = True
+    path = ""  # appended to the server's address in `url`
 
-    def __init__(
-        self,
-        data: bytes,
-        content_type: str = "video/mp4",
-        seconds_per_chunk: float = 0.0,
-        cut_once_at: int | None = None,
-        port: int = 0,
-    ) -> None:
-        super().__init__(("127.0.0.1", port), _Handler)
-        self.data = data
-        self.content_type = content_type
-        self.seconds_per_chunk = seconds_per_chunk
-        self.cut_once_at = cut_once_at
+    def __init__(self, handler: type[BaseHTTPRequestHandler], port: int) -> None:
+        super().__init__(("127.0.0.1", port), handler)
         self.dead = threading.Event()
-        self.requests: list[str | None] = []
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        return f"http://127.0.0.1:{self.server_address[1]}{self.path}"
 
-    def __enter__(self) -> MediaServer:
+    def __enter__(self):
         self._thread.start()
         return self
 
@@ -55,6 +40,29 @@ class MediaServer(ThreadingHTTPServer):
     def __exit__(self, *exc: object) -> None:
         if not self.dead.is_set():
             self.kill()
+
+
+class MediaServer(_KillableServer):
+    """Serves `data` at any path with `Range` support; `kill()` cuts open transfers and refuses new ones.
+
+    `seconds_per_chunk` throttles transfers so a client cannot have the whole file buffered before a kill;
+    `cut_once_at` (a byte offset) cuts the first transfer that reaches it, once (a dropped connection).
+    """
+
+    def __init__(
+        self,
+        data: bytes,
+        content_type: str = "video/mp4",
+        seconds_per_chunk: float = 0.0,
+        cut_once_at: int | None = None,
+        port: int = 0,
+    ) -> None:
+        super().__init__(_Handler, port)
+        self.data = data
+        self.content_type = content_type
+        self.seconds_per_chunk = seconds_per_chunk
+        self.cut_once_at = cut_once_at
+        self.requests: list[str | None] = []
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -113,33 +121,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
 
 
-class LiveServer(ThreadingHTTPServer):
+class LiveServer(_KillableServer):
     """A live MJPEG camera (multipart/x-mixed-replace) that never ends; `kill()` cuts it, `port` reuses one."""
 
-    daemon_threads = True
+    path = "/live.mjpg"
 
     def __init__(self, frame_interval_s: float = 0.02, port: int = 0) -> None:
-        super().__init__(("127.0.0.1", port), _LiveHandler)
+        super().__init__(_LiveHandler, port)
         self.frame_interval_s = frame_interval_s
-        self.dead = threading.Event()
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/live.mjpg"
-
-    def __enter__(self) -> LiveServer:
-        self._thread.start()
-        return self
-
-    def kill(self) -> None:
-        self.dead.set()
-        self.shutdown()
-        self.server_close()
-
-    def __exit__(self, *exc: object) -> None:
-        if not self.dead.is_set():
-            self.kill()
 
 
 class _LiveHandler(BaseHTTPRequestHandler):
