@@ -293,6 +293,16 @@ def _open_capture(target: int | str) -> cv2.VideoCapture:
     return cv2.VideoCapture(target, cv2.CAP_ANY, params)
 
 
+def _reopen_after(
+    capture: cv2.VideoCapture, target: int | str, seconds: float, should_stop: Callable[[], bool]
+) -> cv2.VideoCapture | None:
+    """Release `capture`, wait `seconds` (the caller's backoff) and open `target` again; None when asked to stop."""
+    capture.release()
+    if _wait(seconds, should_stop):
+        return None
+    return _open_capture(target)
+
+
 def _wait(seconds: float, should_stop: Callable[[], bool]) -> bool:
     """Sleep up to `seconds`; True when asked to stop meanwhile."""
     deadline = time.monotonic() + seconds
@@ -359,11 +369,10 @@ def _finite_url_frames(url: str, total: int, first: cv2.VideoCapture) -> Callabl
                     )
                 retries += 1
                 log.warning("%s: no frame after %d of %d; reopening in %.1f s", url, position, total, wait)
-                capture.release()
-                if _wait(wait, src.should_stop):
+                reopened_capture = _reopen_after(capture, url, wait, src.should_stop)
+                if reopened_capture is None:
                     return
-                wait *= 2
-                capture = _open_capture(url)
+                capture, wait = reopened_capture, wait * 2
                 reopened = capture.isOpened()
                 if reopened and position:
                     _seek(capture, position)
@@ -410,11 +419,10 @@ def _live_frames(
                     raise SourceError(f"stream {label} {what} ({STREAM_RETRIES} retries with backoff)")
                 retries += 1
                 log.warning("stream %s: no frame; reopening in %.1f s (%d/%d)", label, wait, retries, STREAM_RETRIES)
-                capture.release()
-                if _wait(wait, src.should_stop):
+                reopened_capture = _reopen_after(capture, target, wait, src.should_stop)
+                if reopened_capture is None:
                     return
-                wait *= 2
-                capture = _open_capture(target)
+                capture, wait = reopened_capture, wait * 2
         finally:
             capture.release()
 
