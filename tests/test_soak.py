@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from tracker.bank import AppearanceBank
+from tracker.threads import exact_torch_threads
 
 ROOT = Path(__file__).resolve().parents[1]
 MB = 2**20
@@ -37,10 +38,8 @@ soak = _load_soak()
 @pytest.fixture
 def one_torch_thread():
     """The bank's ops are tiny; on a busy 2-core machine a second OpenMP thread only adds waiting."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with exact_torch_threads(1):
+        yield
 
 
 def test_scene_is_deterministic_and_churns():

@@ -13,10 +13,8 @@ from tracker.threads import exact_torch_threads, torch_threads
 
 @pytest.fixture
 def two_threads():
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
+    with exact_torch_threads(2):
+        yield
 
 
 def test_torch_threads_bounds_inside_and_restores_after(two_threads):
