@@ -97,3 +97,21 @@ def test_end_of_video_stores_the_people_in_view_and_a_restart_recognises_them(tm
     first.gallery.save(tmp_path / "g")
     again = Tracker(cfg, frame_rate=FPS, gallery=Gallery.load(tmp_path / "g", cfg.gallery))
     assert video(again) == ids and len(set(ids.values())) == 3
+
+
+def test_sightings_keep_the_videos_order_and_spacing_however_fast_it_is_processed():
+    """A video tracked far faster than real time: the stored first and last sightings are dated on one clock,
+    so "last seen" is never before "first seen" and their gap is the video time between them."""
+    identities = reid_like_identities(1, DIM)
+    cfg = load_config(overrides=["device=cpu"])
+    gallery = Gallery(cfg.gallery)
+    walker = Walker(0, linear_path(200, 300, 2, 0), visible=lambda f: 5 <= f < 65)
+    tracker = Tracker(cfg, frame_rate=FPS, gallery=gallery)
+    rng = np.random.default_rng(0)
+    for f in range(65 + round((cfg.lifecycle.max_seconds_lost + 1) * FPS)):
+        det = render([walker], f, identities, 0.001, rng)
+        tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+    (identity,) = gallery.identities
+    first, last = identity.first_seen, identity.last_seen
+    assert last.frame > first.frame + 50
+    assert last.time - first.time == pytest.approx((last.frame - first.frame) / FPS)
