@@ -152,8 +152,10 @@ def test_truncated_video_tracks_the_frames_before_the_damage(fake_models, tmp_pa
 
 
 @pytest.mark.parametrize(
-    "case", ["missing", "text_as_mp4", "empty", "truncated_mp4", "bad_key", "bad_value", "bad_yaml", "missing_detector"]
-)
+    "case",
+    ["missing", "later_missing", "text_as_mp4", "empty", "truncated_mp4", "bad_key", "bad_value", "bad_yaml",
+     "missing_detector"],
+)  # fmt: skip
 def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
     (tmp_path / "notes.mp4").write_text("this is not a video\n" * 50)
     (tmp_path / "empty.mp4").write_bytes(b"")
@@ -163,6 +165,7 @@ def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
     video = str(tmp_path / "ok.mp4")
     args, expected = {
         "missing": ([str(tmp_path / "nope.mp4")], "nope.mp4"),
+        "later_missing": ([video, str(tmp_path / "nope.mp4")], "nope.mp4"),
         "text_as_mp4": ([str(tmp_path / "notes.mp4")], "not a readable video"),
         "empty": ([str(tmp_path / "empty.mp4")], "0 bytes"),
         "truncated_mp4": ([str(tmp_path / "cut.mp4")], "not a readable video"),
@@ -174,6 +177,7 @@ def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
     capfd.readouterr()
     assert main([*args, "--quiet", "--out", str(tmp_path / "out")]) == 2
     assert expected in one_error_line(capfd.readouterr().err)
+    assert not (tmp_path / "out").exists(), "nothing is tracked before the error"
 
 
 def test_missing_reid_weights_are_named(shared_weights, tmp_path, capfd):

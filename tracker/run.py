@@ -30,7 +30,7 @@ from tracker.config import TrackerConfig, load_config
 from tracker.frame_rate import choose_frame_rate
 from tracker.gallery import Gallery
 from tracker.io.mot import MotWriter, write_text_atomic
-from tracker.io.sources import FrameSource, SourceError, open_source
+from tracker.io.sources import FrameSource, SourceError, open_source, resolve_source
 from tracker.io.video import Annotator, VideoWriter
 from tracker.pipeline import Tracker
 from tracker.types import TrackedObject
@@ -436,6 +436,9 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     _check_display(options.show)
     cfg = load_config(options.config, overrides=list(options.overrides))
     names = (options.source, *options.more_sources)
+    missing = [name for name in names[1:] if resolve_source(name) == "missing"]
+    if missing:  # before anything is tracked: a typo in the last name must not cost a long first video
+        raise SourceError(f"no such file or folder: {', '.join(missing)}")
     sources = [open_source(names[0])]  # the others are opened in turn (a stream may not wait)
     cfg, note = reid_fallback(cfg, _asks_for_reid(options.config, options.overrides))
     gallery = _open_gallery(options.gallery, cfg)
