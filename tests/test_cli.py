@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 from media import write_video
 
 import tracker.io.sources as sources
@@ -58,14 +59,31 @@ def scene(frames: int = FRAMES) -> list[np.ndarray]:
     return out
 
 
-@pytest.fixture
-def fake_models(monkeypatch):
-    """`track` builds a Tracker around the blob detector (no model files, no ReID)."""
+def colour_embedder(image: torch.Tensor, boxes: np.ndarray) -> torch.Tensor:
+    """(R, 3) mean BGR colour of each box of an (H, W, 3) uint8 frame: a stand-in ReID that tells the walkers apart."""
+    crops = [image[int(y0) : int(y1), int(x0) : int(x1)].reshape(-1, 3).float().mean(dim=0) for x0, y0, x1, y1 in boxes]
+    return torch.stack(crops) if crops else torch.zeros((0, 3))
+
+
+def use_fake_models(monkeypatch, embedder=None) -> None:
+    """`track` builds a Tracker around the blob detector (no model files) and `embedder` as its ReID."""
 
     def from_config(cfg, frame_rate=None, gallery=None):
-        return Tracker(cfg, frame_rate, detector=blob_detector, embedder=None)
+        return Tracker(cfg, frame_rate, detector=blob_detector, embedder=embedder)
 
     monkeypatch.setattr(run.Tracker, "from_config", staticmethod(from_config))
+
+
+@pytest.fixture
+def fake_models(monkeypatch):
+    """The blob detector, no ReID."""
+    use_fake_models(monkeypatch)
+
+
+@pytest.fixture
+def fake_models_with_reid(monkeypatch):
+    """The blob detector and the mean-colour ReID."""
+    use_fake_models(monkeypatch, colour_embedder)
 
 
 def weights_args(weights: Path) -> list[str]:
@@ -95,7 +113,7 @@ def one_error_line(err: str) -> str:
     return lines[0]
 
 
-def test_outputs_summary_and_numbered_run_folders(fake_models, tmp_path, monkeypatch, capsys):
+def test_outputs_summary_and_numbered_run_folders(fake_models_with_reid, tmp_path, monkeypatch, capsys):
     video = write_video(tmp_path / "walk.avi", scene())
     monkeypatch.chdir(tmp_path)
     assert main([str(video), "--quiet"]) == 0
@@ -116,6 +134,21 @@ def test_outputs_summary_and_numbered_run_folders(fake_models, tmp_path, monkeyp
     assert saved["frames"] == FRAMES and saved["tracks"] == 2
     assert saved["calibration"]["mode"] == "online"
     assert set(saved["calibration"]["bounds"]) == {"match", "reid", "gallery"}
+
+
+def test_without_reid_no_appearance_bounds_are_reported(fake_models, tmp_path, capsys):
+    video = write_video(tmp_path / "walk.avi", scene())
+    assert main([str(video), "--out", str(tmp_path / "out")]) == 0
+    assert "appearance bounds" not in capsys.readouterr().out
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["calibration"] == {}
+
+
+def test_several_sources_report_the_bounds_of_each(fake_models_with_reid, tmp_path, capsys):
+    first = write_video(tmp_path / "first.avi", scene())
+    second = write_video(tmp_path / "second.avi", scene(12))
+    assert main([str(first), str(second), "--out", str(tmp_path / "out")]) == 0
+    lines = [x for x in capsys.readouterr().out.splitlines() if "appearance bounds" in x]
+    assert len(lines) == 2 and "of first" in lines[0] and "of second" in lines[1], lines
 
 
 def test_folder_glob_sequence_and_lossless_video_give_the_same_tracks(fake_models, tmp_path):

@@ -79,7 +79,9 @@ class RunSummary:
     error: str | None = None
     outputs: list[Path] = field(default_factory=list)
     gaps: list[tuple[int, float]] = field(default_factory=list)
-    calibration: dict[str, Any] = field(default_factory=dict)  # `Calibration.summary()` at the end of the run
+    calibration: dict[str, Any] = field(default_factory=dict)  # `Calibration.summary()` at the end; {}: no ReID
+    name: str = ""  # the source's output stem
+    per_source: dict[str, dict[str, Any]] = field(default_factory=dict)  # several sources: name -> calibration
 
     @property
     def fps(self) -> float:
@@ -98,6 +100,7 @@ class RunSummary:
             "interrupted": self.interrupted,
             "error": self.error,
             "calibration": self.calibration,
+            **({"calibration_per_source": self.per_source} if self.per_source else {}),
             "outputs": [str(p) for p in self.outputs],
         }
 
@@ -108,16 +111,10 @@ class RunSummary:
             f"{verb} {self.frames} frames in {self.seconds:.1f} s ({self.fps:.1f} frames/s)",
             f"{len(self.tracks)} tracks; {self.recovered} times an ID came back after occlusion",
         ]
-        if self.calibration:
-            bounds = ", ".join(f"{k} {v:.3f}" for k, v in self.calibration["bounds"].items())
-            cal = self.calibration
-            if cal["calibrated"]:
-                state = "calibrated online"
-            elif cal.get("mode") == "online":  # too few different-identity pairs seen for the queues to decide
-                state = f"fixed: not calibrated yet, {cal.get('negatives', {}).get('held', 0)} negatives"
-            else:
-                state = "fixed: calibration off"
-            lines.append(f"appearance bounds ({state}): {bounds}")
+        if self.per_source:
+            lines += [_describe_bounds(cal, f" of {name}") for name, cal in self.per_source.items()]
+        elif self.calibration:
+            lines.append(_describe_bounds(self.calibration))
         if self.corrupt_frames:
             lines.append(f"{self.corrupt_frames} unreadable frames skipped")
         if self.camera_motion_failures:
@@ -133,6 +130,18 @@ class RunSummary:
         lines.append("outputs:")
         lines += [f"  {p}" for p in self.outputs if p.exists()]
         return "\n".join(lines)
+
+
+def _describe_bounds(cal: dict[str, Any], where: str = "") -> str:
+    """One summary line for a `Calibration.summary()`: the bounds and why they are what they are."""
+    bounds = ", ".join(f"{k} {v:.3f}" for k, v in cal["bounds"].items())
+    if cal["calibrated"]:
+        state = "calibrated online"
+    elif cal.get("mode") == "online":  # too few different-identity pairs seen for the queues to decide
+        state = f"fixed: not calibrated yet, {cal.get('negatives', {}).get('held', 0)} negatives"
+    else:
+        state = "fixed: calibration off"
+    return f"appearance bounds{where} ({state}): {bounds}"
 
 
 @dataclass(frozen=True)
@@ -294,8 +303,8 @@ def track_source(
     """
     from tqdm import tqdm
 
-    summary = RunSummary(expected_frames=source.total)
     stem = name or source.name
+    summary = RunSummary(expected_frames=source.total, name=stem)
     summary_name = SUMMARY_NAME if name is None else f"{stem}.{SUMMARY_NAME}"
     outputs = _Outputs(out_dir, stem, tracker.frame_rate if save_video else None, summary_name)
     summary.outputs = outputs.paths
@@ -358,8 +367,9 @@ def track_source(
                 import cv2
 
                 cv2.destroyAllWindows()
-            summary.calibration = tracker.core.calibration.summary()
-            log.info("%s", tracker.core.calibration.describe())
+            if tracker.embedder is not None:  # without ReID there are no appearance bounds to report
+                summary.calibration = tracker.core.calibration.summary()
+                log.info("%s", tracker.core.calibration.describe())
             if outputs.opened:  # a source that never yielded a frame leaves nothing behind
                 write_text_atomic(outputs.summary_path, json.dumps(summary.to_json(), indent=2))
     return summary
@@ -536,7 +546,8 @@ def _combine(summaries: list[RunSummary]) -> RunSummary:
         total.outputs += s.outputs
         total.interrupted |= s.interrupted
         total.error = total.error or s.error
-        total.calibration = s.calibration or total.calibration
+        if s.calibration:
+            total.per_source[s.name] = s.calibration
         if s.ended_early is not None:
             total.ended_early, total.expected_frames = s.ended_early, s.expected_frames
     return total
