@@ -368,3 +368,17 @@ def test_a_signal_while_the_outputs_close_does_not_cut_them_short(tmp_path, monk
     count, _, playable = video_info(tmp_path / "walk.mp4")
     assert count == 1 and playable, "the mp4 was left unfinished"
     assert summary is not None and summary.interrupted and summary.frames == 1
+
+
+def test_max_frames_reads_no_frame_past_the_limit(tmp_path):
+    frames, read = scene(), []
+
+    def reader(_source):
+        for number, image in enumerate(frames, start=1):
+            read.append(number)
+            yield number, image
+
+    source = sources.FrameSource("counted", "video", 30.0, len(frames), _frames=reader)
+    tracker = Tracker(load_config(), 30.0, detector=blob_detector, embedder=None)
+    summary = run.track_source(tracker, source, tmp_path, save_video=False, progress=False, max_frames=5)
+    assert summary.frames == 5 and read == [1, 2, 3, 4, 5]

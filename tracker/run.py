@@ -9,6 +9,7 @@ second signal aborts at once, still closing the files).
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -320,7 +321,7 @@ def track_source(
             in_flight: deque[tuple[int, np.ndarray]] = deque()  # (number, image) of the frames handed to stream()
 
             def images() -> Iterator[np.ndarray]:
-                for number, image in source:
+                for number, image in itertools.islice(source, max_frames):  # nothing read past the limit
                     in_flight.append((number, image))
                     yield image
 
@@ -344,7 +345,7 @@ def track_source(
                         if show and _show(canvas):
                             stop.stopped = True
                     bar.update(1)
-                    if stop.stopped or (max_frames is not None and summary.frames >= max_frames):
+                    if stop.stopped:
                         break
             except SourceError as exc:
                 summary.error = str(exc)
