@@ -81,7 +81,6 @@ class TrackerCore:
         self._obs_mean = np.zeros((0, 8))  # (T, 8) state right after the last matched detection
         self._obs_cov = np.zeros((0, 8, 8))  # (T, 8, 8)
         self.frame_index = 0
-        self._first_frame_time = 0.0  # wall time (Unix s) of this video's first frame; see _frame_time
         self._ids = itertools.count(1)
         self._newborn: list[Track] = []  # tracks given an ID this frame, to look up in the gallery
         self._searching: dict[Track, int] = {}  # young tracks searched in the gallery -> bank_frame when last searched
@@ -131,8 +130,6 @@ class TrackerCore:
         if camera_motion is not None:
             self._compensate_camera_motion(camera_motion)
         self.frame_index += 1
-        if self.frame_index == 1:
-            self._first_frame_time = time.time()
         cfg = self.config.association
         self._predict()
         view = self._frame_view(dets, embed)
@@ -483,16 +480,7 @@ class TrackerCore:
         slots = np.array([self.bank.allocate() for _ in det_idx], dtype=np.int64)
         votes = [ClassVote(self._vote_frames, c, s) for c, s in zip(class_ids.tolist(), scores.tolist(), strict=True)]
         rows = np.arange(len(self.tracks), len(self.tracks) + len(det_idx))
-        new = self.table.add(
-            slots,
-            class_ids,
-            scores,
-            xywh,
-            dets.index[det_idx],
-            votes,
-            self.frame_index,
-            self._frame_time(self.frame_index),
-        )
+        new = self.table.add(slots, class_ids, scores, xywh, dets.index[det_idx], votes, self.frame_index, time.time())
         if (self.frame_index == 1 and self.config.lifecycle.confirm_first_frame) or self._min_hits <= 1:
             self.table.state[rows] = TRACKED
             for track in new:
@@ -580,20 +568,20 @@ class TrackerCore:
         looks = consistent_looks(self.bank.entries(track.slot).cpu().numpy(), agree, min_count)
         if looks is None:
             return
-        last = self.frame_index - track.frames_since_update
+        # Both sightings are dated back from now by video time: one clock, so "last seen" never precedes "first
+        # seen" and neither lies in the future, however fast the video was processed.
+        now, last = time.time(), self.frame_index - track.frames_since_update
+
+        def dated(frame: int) -> float:
+            return now - (self.frame_index - frame) / self.frame_rate
+
         self.gallery.add(
             track.global_id,
             looks,
             track.class_id,
-            Sighting(last, self._frame_time(last), self.source_name),
-            first_seen=Sighting(track.born_frame, track.born_time, self.source_name),
+            Sighting(last, dated(last), self.source_name),
+            first_seen=Sighting(track.born_frame, dated(track.born_frame), self.source_name),
         )
-
-    def _frame_time(self, frame: int) -> float:
-        """The time (Unix s) a sighting in `frame` of this video is dated with: the wall time of the first frame
-        plus video time. One clock for first and last sightings, so they keep the video's order and spacing
-        whether the video is processed faster or slower than real time (live sources: about the wall time)."""
-        return self._first_frame_time + (frame - 1) / self.frame_rate
 
     def _outputs(self, dets: Detections) -> list[TrackedObject]:
         """The confirmed tracks matched this frame, by track ID."""

@@ -54,8 +54,7 @@ class Track:
     Attributes (its own):
         class_votes: the recent (class, score) votes behind `class_id`; None: `class_id` is fixed.
         global_id: identity in the gallery (kept across videos and cameras); None without a gallery.
-        born_frame, born_time: frame index and time (Unix s, on the video's clock: `TrackerCore._frame_time`) of
-            its first detection.
+        born_frame, born_time: frame index and wall time (Unix s) of its first detection.
     """
 
     __slots__ = ("_row", "_table", "born_frame", "born_time", "class_votes", "global_id")
