@@ -1,0 +1,122 @@
+"""Which detections may start a track: the shape evidence of a birth, learnt from this video's own tracks.
+
+A detector's false positives that last (a bag, a sign, a patch of texture scored as a person for seconds) start
+a track like anybody else and are reported for as long as they last: on TUD-Campus one static 24x26-pixel
+"person" made 42 of the 73 false positives of a run. Its box is nothing like a person's: width/height 0.75-0.92,
+where the video's tracked people span 0.22-0.65 (1st-99th percentile).
+
+The range of a real object's shape depends on the class, the camera and the detector, so it is measured, not
+configured: each class keeps a FIFO of the log width/height ratios of the confident boxes that continued its
+confirmed, visible tracks (`BirthShapes.learn`). A new detection whose ratio lies outside that class's
+[q, 1 - q] quantile range (`association.birth_shape_quantile`) starts no track (`BirthShapes.allowed`): it is
+a shape this video's tracks never took. A real person's whole look falls outside with probability 2q, and then
+only delays their track by a frame.
+
+The rule compares like with like: only whole looks are learnt and judged, i.e. boxes not near a frame border
+(`entry.near_border`: a person walking in or out is cut by the border, and their shape says nothing). Boxes
+behind another box are judged: a static false detection often sits behind the people who pass in front of it.
+Until a class holds `birth_shape_min_samples` looks, every shape may start a track; with n looks a real
+person's look falls outside their range with probability about 2 / (n + 1) and is born a frame later, so the
+count is kept small: TUD-Campus's false detection is first seen in frame 9 (31 looks learnt by then); at half
+the frame rate a count of 20 is not reached in time, and the box is tracked.
+Existing tracks are never affected: a tracked person whose box changes shape is still matched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tracker.calibration import SimilarityQueue
+from tracker.config import AssociationConfig
+from tracker.entry import near_border
+
+__all__ = ["BirthShapes"]
+
+
+class BirthShapes:
+    """Per-class FIFOs of log width/height ratios of confirmed tracks' whole looks, and the birth test on them.
+
+    Args:
+        cfg: reads `birth_shape_quantile` (0 disables the rule), `birth_shape_min_samples`,
+            `birth_shape_capacity`, and `entry_border_heights` (what is near a border).
+    """
+
+    def __init__(self, cfg: AssociationConfig) -> None:
+        self.cfg = cfg
+        self._queues: dict[int, SimilarityQueue] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self.cfg.birth_shape_quantile > 0.0
+
+    def reset(self) -> None:
+        """Forget every class's shapes (a new video)."""
+        self._queues.clear()
+
+    def learn(
+        self,
+        boxes_xyxy: np.ndarray,
+        class_ids: np.ndarray,
+        rows: np.ndarray,
+        frame_size: tuple[int, int] | None,
+    ) -> None:
+        """Add the shapes of detections `rows` (R,) of this frame's (N, 4) pixel boxes and (N,) classes: those that
+        continued confirmed, visible tracks. Looks cut by a border are left out."""
+        if not self.enabled or len(rows) == 0:
+            return
+        rows = rows[_whole(boxes_xyxy, rows, frame_size, self.cfg)]
+        ratios = _log_ratio(boxes_xyxy[rows])
+        for class_id in np.unique(class_ids[rows]).tolist():
+            queue = self._queues.get(class_id)
+            if queue is None:
+                queue = self._queues[class_id] = SimilarityQueue(self.cfg.birth_shape_capacity)
+            queue.push(ratios[class_ids[rows] == class_id])
+
+    def allowed(
+        self,
+        boxes_xyxy: np.ndarray,
+        class_ids: np.ndarray,
+        rows: np.ndarray,
+        frame_size: tuple[int, int] | None,
+    ) -> np.ndarray:
+        """(R,) bool: which of the candidate detections `rows` may start a track. False only for a whole look
+        (away from the borders) whose width/height ratio lies outside its class's learnt
+        [q, 1 - q] quantile range, once the class holds `birth_shape_min_samples` looks."""
+        ok = np.ones(len(rows), dtype=bool)
+        if not self.enabled or len(rows) == 0:
+            return ok
+        q = self.cfg.birth_shape_quantile
+        whole = _whole(boxes_xyxy, rows, frame_size, self.cfg)
+        ratios = _log_ratio(boxes_xyxy[rows])
+        for i in np.flatnonzero(whole).tolist():
+            queue = self._queues.get(int(class_ids[rows[i]]))
+            if queue is None or len(queue) < self.cfg.birth_shape_min_samples:
+                continue
+            low, high = queue.quantiles([q, 1.0 - q])
+            ok[i] = low <= ratios[i] <= high
+        return ok
+
+    def summary(self) -> dict[int, list[float]]:
+        """{class id: [width/height at quantile q, at 1 - q, looks held]} for reports and logs."""
+        q = self.cfg.birth_shape_quantile
+        return {
+            c: [*np.exp(queue.quantiles([q, 1.0 - q])).round(3).tolist(), len(queue)]
+            for c, queue in self._queues.items()
+        }
+
+
+def _log_ratio(boxes_xyxy: np.ndarray) -> np.ndarray:
+    """(R, 4) pixel boxes -> (R,) log(width / height) (symmetric: a box twice too wide is as far as twice too tall)."""
+    tiny = np.finfo(np.float64).tiny
+    width = np.maximum(boxes_xyxy[:, 2] - boxes_xyxy[:, 0], tiny)
+    height = np.maximum(boxes_xyxy[:, 3] - boxes_xyxy[:, 1], tiny)
+    return np.log(width / height)
+
+
+def _whole(
+    boxes_xyxy: np.ndarray, rows: np.ndarray, frame_size: tuple[int, int] | None, cfg: AssociationConfig
+) -> np.ndarray:
+    """(R,) bool: detections `rows` seen whole: not near a frame border (all of them when the size is unknown)."""
+    if frame_size is None:
+        return np.ones(len(rows), dtype=bool)
+    return ~near_border(boxes_xyxy[rows], frame_size, cfg.entry_border_heights).any(axis=1)
