@@ -7,22 +7,28 @@ where the video's tracked people span 0.22-0.65 (1st-99th percentile).
 
 The range of a real object's shape depends on the class, the camera and the detector, so it is measured, not
 configured: each class keeps a FIFO of the log width/height ratios of the confident boxes that continued its
-confirmed, visible tracks (`BirthShapes.learn`). A new detection whose ratio lies outside that class's
-[q, 1 - q] quantile range (`association.birth_shape_quantile`) starts no track (`BirthShapes.allowed`): it is
-a shape this video's tracks never took. A real person's whole look falls outside with probability 2q, and then
-only delays their track by a frame.
+confirmed, visible tracks (`BirthShapes.learn`). A new detection whose log ratio lies outside that class's
+normal prediction interval, mean +- z(1 - q) std sqrt(1 + 1/n) of the n looks held
+(`association.birth_shape_quantile` = q), starts no track (`BirthShapes.allowed`): a shape this video's
+tracks do not take. A real person's look falls outside with probability about 2q, and is then only born a
+frame later. The interval, not
+the sample's own [q, 1 - q] quantiles, because the rule must act within the first second, while few looks are
+known: the quantiles of 28 looks are their extremes, and on TUD-Campus zoom they refused real people of
+width/height 0.56-0.58 (HOTA -2.1).
 
 The rule compares like with like: only whole looks are learnt and judged, i.e. boxes not near a frame border
 (`entry.near_border`: a person walking in or out is cut by the border, and their shape says nothing). Boxes
 behind another box are judged: a static false detection often sits behind the people who pass in front of it.
-Until a class holds `birth_shape_min_samples` looks, every shape may start a track; with n looks a real
-person's look falls outside their range with probability about 2 / (n + 1) and is born a frame later, so the
-count is kept small: TUD-Campus's false detection is first seen in frame 9 (31 looks learnt by then); at half
-the frame rate a count of 20 is not reached in time, and the box is tracked.
-Existing tracks are never affected: a tracked person whose box changes shape is still matched.
+Until a class holds `birth_shape_min_samples` looks, every shape may start a track. The count is kept small:
+TUD-Campus's false detection is first seen in frame 9 (31 looks learnt by then); at half the frame rate a
+count of 20 is not reached in time and the box is tracked. Tracks already alive are never affected: a tracked
+person whose box changes shape is still matched.
 """
 
 from __future__ import annotations
+
+import math
+from statistics import NormalDist
 
 import numpy as np
 
@@ -31,6 +37,8 @@ from tracker.config import AssociationConfig
 from tracker.entry import near_border
 
 __all__ = ["BirthShapes"]
+
+_MIN_SPREAD_LOOKS = 2  # a spread needs two looks at least
 
 
 class BirthShapes:
@@ -81,28 +89,33 @@ class BirthShapes:
     ) -> np.ndarray:
         """(R,) bool: which of the candidate detections `rows` may start a track. False only for a whole look
         (away from the borders) whose width/height ratio lies outside its class's learnt
-        [q, 1 - q] quantile range, once the class holds `birth_shape_min_samples` looks."""
+        prediction interval (`_interval`), once the class holds `birth_shape_min_samples` looks."""
         ok = np.ones(len(rows), dtype=bool)
         if not self.enabled or len(rows) == 0:
             return ok
-        q = self.cfg.birth_shape_quantile
         whole = _whole(boxes_xyxy, rows, frame_size, self.cfg)
         ratios = _log_ratio(boxes_xyxy[rows])
         for i in np.flatnonzero(whole).tolist():
             queue = self._queues.get(int(class_ids[rows[i]]))
-            if queue is None or len(queue) < self.cfg.birth_shape_min_samples:
+            if queue is None or len(queue) < max(self.cfg.birth_shape_min_samples, _MIN_SPREAD_LOOKS):
                 continue
-            low, high = queue.quantiles([q, 1.0 - q])
+            low, high = self._interval(queue)
             ok[i] = low <= ratios[i] <= high
         return ok
 
+    def _interval(self, queue: SimilarityQueue) -> tuple[float, float]:
+        """The (low, high) log width/height between which a new look of the class falls with probability 1 - 2q:
+        the normal prediction interval mean +- z(1 - q) std sqrt(1 + 1/n) of the n looks held (it widens while
+        few looks are known, where quantiles of the sample would be its extremes)."""
+        values = queue.values()
+        n = len(values)
+        half = NormalDist().inv_cdf(1.0 - self.cfg.birth_shape_quantile) * values.std(ddof=1) * math.sqrt(1 + 1 / n)
+        mean = float(values.mean())
+        return mean - half, mean + half
+
     def summary(self) -> dict[int, list[float]]:
-        """{class id: [width/height at quantile q, at 1 - q, looks held]} for reports and logs."""
-        q = self.cfg.birth_shape_quantile
-        return {
-            c: [*np.exp(queue.quantiles([q, 1.0 - q])).round(3).tolist(), len(queue)]
-            for c, queue in self._queues.items()
-        }
+        """{class id: [lowest and highest width/height that may start a track, looks held]} for reports."""
+        return {c: [*np.exp(self._interval(queue)).round(3).tolist(), len(queue)] for c, queue in self._queues.items()}
 
 
 def _log_ratio(boxes_xyxy: np.ndarray) -> np.ndarray:

@@ -201,9 +201,9 @@ class AssociationConfig:
         hi=1,
     )
     birth_shape_quantile: float = _key(
-        0.005,
-        "new tracks: a whole look whose width/height lies outside its class's [q, 1-q] range of tracked looks "
-        "starts none (0 = off)",
+        0.01,
+        "new tracks: a whole look whose log width/height lies outside its class's [q, 1-q] prediction interval of "
+        "tracked looks starts none (0 = off)",
         lo=0,
         hi=0.5,
     )
