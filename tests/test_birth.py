@@ -65,7 +65,7 @@ def test_people_of_the_usual_shape_and_newcomers_at_a_border_are_still_born():
 
 
 def test_shape_range_is_learnt_per_class_and_only_from_whole_looks():
-    shapes = BirthShapes(config("association.birth_shape_min_samples=10").association)
+    shapes = BirthShapes(config("association.birth_shape_min_samples=10"), FPS)
     rng = np.random.default_rng(0)
     persons = np.array([[100.0, 100.0, 100.0 + w, 225.0] for w in rng.uniform(40.0, 60.0, 30)])
     at_border = np.array([[0.0, 100.0, 125.0, 225.0]] * 30)  # square, touching the left border: not learnt
@@ -77,7 +77,7 @@ def test_shape_range_is_learnt_per_class_and_only_from_whole_looks():
     assert shapes.allowed(candidates, np.zeros(3, np.int64), np.arange(3), FRAME).tolist() == [True, False, False]
     car = np.ones(3, dtype=np.int64) * 2
     assert shapes.allowed(candidates, car, np.arange(3), FRAME).all(), "another class has its own (empty) range"
-    off = BirthShapes(config("association.birth_shape_quantile=0").association)
+    off = BirthShapes(config("association.birth_shape_quantile=0"), FPS)
     off.learn(boxes, classes, np.arange(len(boxes)), FRAME)
     assert off.allowed(candidates, np.zeros(3, np.int64), np.arange(3), FRAME).all()
 
@@ -85,10 +85,23 @@ def test_shape_range_is_learnt_per_class_and_only_from_whole_looks():
 def test_a_few_looks_give_a_prediction_interval_not_their_extremes():
     """TUD-Campus zoom: with 28 looks of width/height 0.23-0.52 learnt, people at 0.56-0.58 were refused by the
     sample's own quantiles. The normal prediction interval of the looks lets them in and still refuses a square."""
-    shapes = BirthShapes(config().association)
+    shapes = BirthShapes(config(), FPS)
     widths = np.linspace(0.23, 0.52, 28) * 125.0  # over a height of 125
     looks = np.array([[100.0, 100.0, 100.0 + w, 225.0] for w in widths])
     shapes.learn(looks, np.zeros(len(looks), np.int64), np.arange(len(looks)), FRAME)
     # width/height 0.56, 0.58 (people) and 0.92 (the static false detection's shape)
     candidates = np.array([[300.0, 200.0, 370.0, 325.0], [300.0, 200.0, 372.5, 325.0], [300.0, 200.0, 415.0, 325.0]])
     assert shapes.allowed(candidates, np.zeros(3, np.int64), np.arange(3), FRAME).tolist() == [True, True, False]
+
+
+def test_full_queues_learn_once_per_sampling_period():
+    cfg = config("association.birth_shape_capacity=20", "appearance.calibration_sample_seconds=0.2")
+    shapes = BirthShapes(cfg, FPS)  # a period of 5 frames
+    looks = np.array([[100.0, 100.0, 150.0, 225.0]] * 10)
+    classes, rows = np.zeros(10, np.int64), np.arange(10)
+    shapes.learn(looks, classes, rows, FRAME)
+    shapes.learn(looks, classes, rows, FRAME)  # two frames fill the FIFO of 20
+    total = shapes._queues[0].total
+    for _ in range(5):
+        shapes.learn(looks, classes, rows, FRAME)
+    assert shapes._queues[0].total == total + 10, "one frame of five learnt once the FIFO is full"

@@ -33,8 +33,7 @@ from statistics import NormalDist
 import numpy as np
 
 from tracker.calibration import SimilarityQueue
-from tracker.config import AssociationConfig
-from tracker.entry import near_border
+from tracker.config import AssociationConfig, TrackerConfig
 
 __all__ = ["BirthShapes"]
 
@@ -45,12 +44,18 @@ class BirthShapes:
     """Per-class FIFOs of log width/height ratios of confirmed tracks' whole looks, and the birth test on them.
 
     Args:
-        cfg: reads `birth_shape_quantile` (0 disables the rule), `birth_shape_min_samples`,
-            `birth_shape_capacity`, and `entry_border_heights` (what is near a border).
+        config: reads `association.birth_shape_quantile` (0 disables the rule), `birth_shape_min_samples`,
+            `birth_shape_capacity`, `entry_border_heights` (what is near a border), and
+            `appearance.calibration_sample_seconds`: once every class's FIFO is full, looks are learnt once per
+            this period, as the appearance calibration samples (shapes drift slowly; learning costs a fraction
+            of a frame on average).
+        frame_rate: frames per second of the video.
     """
 
-    def __init__(self, cfg: AssociationConfig) -> None:
-        self.cfg = cfg
+    def __init__(self, config: TrackerConfig, frame_rate: float) -> None:
+        self.cfg = config.association
+        self._period = max(1, round(config.appearance.calibration_sample_seconds * frame_rate))  # frames
+        self._calls = 0
         self._queues: dict[int, SimilarityQueue] = {}
 
     @property
@@ -60,6 +65,7 @@ class BirthShapes:
     def reset(self) -> None:
         """Forget every class's shapes (a new video)."""
         self._queues.clear()
+        self._calls = 0
 
     def learn(
         self,
@@ -72,13 +78,25 @@ class BirthShapes:
         continued confirmed, visible tracks. Looks cut by a border are left out."""
         if not self.enabled or len(rows) == 0:
             return
+        self._calls += 1
+        if self._calls % self._period and self._queues and all(q.full for q in self._queues.values()):
+            return
         rows = rows[_whole(boxes_xyxy, rows, frame_size, self.cfg)]
-        ratios = _log_ratio(boxes_xyxy[rows])
-        for class_id in np.unique(class_ids[rows]).tolist():
-            queue = self._queues.get(class_id)
-            if queue is None:
-                queue = self._queues[class_id] = SimilarityQueue(self.cfg.birth_shape_capacity)
-            queue.push(ratios[class_ids[rows] == class_id])
+        if len(rows) == 0:
+            return
+        ratios, classes = _log_ratio(boxes_xyxy[rows]), class_ids[rows]
+        first = int(classes[0])
+        if (classes == first).all():  # the usual frame: one class, one push
+            self._queue(first).push(ratios)
+            return
+        for class_id in np.unique(classes).tolist():
+            self._queue(class_id).push(ratios[classes == class_id])
+
+    def _queue(self, class_id: int) -> SimilarityQueue:
+        queue = self._queues.get(class_id)
+        if queue is None:
+            queue = self._queues[class_id] = SimilarityQueue(self.cfg.birth_shape_capacity)
+        return queue
 
     def allowed(
         self,
@@ -129,7 +147,11 @@ def _log_ratio(boxes_xyxy: np.ndarray) -> np.ndarray:
 def _whole(
     boxes_xyxy: np.ndarray, rows: np.ndarray, frame_size: tuple[int, int] | None, cfg: AssociationConfig
 ) -> np.ndarray:
-    """(R,) bool: detections `rows` seen whole: not near a frame border (all of them when the size is unknown)."""
+    """(R,) bool: detections `rows` seen whole: not near a frame border (all of them when the size is unknown).
+    `entry.near_border`'s test, written out for the one answer needed here (it runs every frame)."""
     if frame_size is None:
         return np.ones(len(rows), dtype=bool)
-    return ~near_border(boxes_xyxy[rows], frame_size, cfg.entry_border_heights).any(axis=1)
+    height, width = frame_size
+    x1, y1, x2, y2 = boxes_xyxy[rows].T
+    limit = cfg.entry_border_heights * (y2 - y1)
+    return (x1 >= limit) & (y1 >= limit) & (width - x2 >= limit) & (height - y2 >= limit)

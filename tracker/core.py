@@ -76,7 +76,7 @@ class TrackerCore:
         self.calibration = Calibration(config, self.frame_rate)
         """Appearance bounds of this video: `calibration.bound("match" | "reid" | "gallery")`,
         `calibration.revival_bound(seconds_lost)`; `calibration.summary()` for reports."""
-        self.births = BirthShapes(config.association)
+        self.births = BirthShapes(config, self.frame_rate)
         """Shapes of this video's tracked looks per class: a whole look of another shape starts no track."""
         self.table = TrackTable()  # the tracks and their per-frame scalars as columns, row-aligned with _mean
         self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
