@@ -105,3 +105,15 @@ def test_full_queues_learn_once_per_sampling_period():
     for _ in range(5):
         shapes.learn(looks, classes, rows, FRAME)
     assert shapes._queues[0].total == total + 10, "one frame of five learnt once the FIFO is full"
+
+
+def test_without_a_frame_size_no_shape_is_judged():
+    """Borders unknown: a person cut by one cannot be told from a whole look, so nothing is refused."""
+    shapes = BirthShapes(config(), FPS)
+    looks = np.array([[100.0, 100.0, 100.0 + w, 225.0] for w in np.linspace(40.0, 60.0, 30)])
+    square = np.array([[300.0, 200.0, 420.0, 325.0]])
+    shapes.learn(looks, np.zeros(30, np.int64), np.arange(30), None)
+    assert not shapes._queues, "nothing learnt without borders"
+    shapes.learn(looks, np.zeros(30, np.int64), np.arange(30), FRAME)
+    assert not shapes.allowed(square, np.zeros(1, np.int64), np.arange(1), FRAME)[0]
+    assert shapes.allowed(square, np.zeros(1, np.int64), np.arange(1), None)[0]

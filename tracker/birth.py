@@ -19,6 +19,7 @@ width/height 0.56-0.58 (HOTA -2.1).
 The rule compares like with like: only whole looks are learnt and judged, i.e. boxes not near a frame border
 (`entry.near_border`: a person walking in or out is cut by the border, and their shape says nothing). Boxes
 behind another box are judged: a static false detection often sits behind the people who pass in front of it.
+Without a frame size (`update_detections` without `frame_size`) no look is whole and the rule is off.
 Until a class holds `birth_shape_min_samples` looks, every shape may start a track. The count is kept small:
 TUD-Campus's false detection is first seen in frame 9 (31 looks learnt by then); at half the frame rate a
 count of 20 is not reached in time and the box is tracked. Tracks already alive are never affected: a tracked
@@ -147,10 +148,11 @@ def _log_ratio(boxes_xyxy: np.ndarray) -> np.ndarray:
 def _whole(
     boxes_xyxy: np.ndarray, rows: np.ndarray, frame_size: tuple[int, int] | None, cfg: AssociationConfig
 ) -> np.ndarray:
-    """(R,) bool: detections `rows` seen whole: not near a frame border (all of them when the size is unknown).
-    `entry.near_border`'s test, written out for the one answer needed here (it runs every frame)."""
+    """(R,) bool: detections `rows` seen whole: not near a frame border. None of them when the frame size is
+    unknown: a box cut by a border cannot be told from a whole one, so the rule stays off. `entry.near_border`'s
+    test, written out for the one answer needed here (it runs every frame)."""
     if frame_size is None:
-        return np.ones(len(rows), dtype=bool)
+        return np.zeros(len(rows), dtype=bool)
     height, width = frame_size
     x1, y1, x2, y2 = boxes_xyxy[rows].T
     limit = cfg.entry_border_heights * (y2 - y1)
