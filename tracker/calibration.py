@@ -71,6 +71,11 @@ class SimilarityQueue:
     def capacity(self) -> int:
         return len(self._data)
 
+    @property
+    def full(self) -> bool:
+        """True once `capacity` values are held (each push now drops the oldest)."""
+        return self._count == len(self._data)
+
     def push(self, values: np.ndarray) -> None:
         """Append (M,) finite similarities, oldest first."""
         values = np.asarray(values, dtype=np.float64).ravel()

@@ -200,6 +200,19 @@ class AssociationConfig:
         lo=0,
         hi=1,
     )
+    birth_shape_quantile: float = _key(
+        0.01,
+        "new tracks: a whole look whose log width/height lies outside its class's [q, 1-q] prediction interval of "
+        "tracked looks starts none (0 = off)",
+        lo=0,
+        hi=0.5,
+    )
+    birth_shape_min_samples: int = _key(
+        10, "new tracks: tracked looks a class needs before its shape range applies", lo=1
+    )
+    birth_shape_capacity: int = _key(
+        1000, "new tracks: width/height ratios of tracked looks kept per class (FIFO)", lo=1
+    )
     reid_entry_evidence: float = _key(
         0.05, "stage 4 (online): similarity added to the revival bound where a newcomer could have entered", lo=0, hi=1
     )

@@ -15,6 +15,7 @@ import torch
 from tracker import association as assoc
 from tracker.assignment import linear_assignment
 from tracker.bank import AppearanceBank
+from tracker.birth import BirthShapes
 from tracker.calibration import Calibration
 from tracker.camera_motion import warp_boxes_xywh, warp_states
 from tracker.classes import ClassPolicy, ClassVote
@@ -75,6 +76,8 @@ class TrackerCore:
         self.calibration = Calibration(config, self.frame_rate)
         """Appearance bounds of this video: `calibration.bound("match" | "reid" | "gallery")`,
         `calibration.revival_bound(seconds_lost)`; `calibration.summary()` for reports."""
+        self.births = BirthShapes(config, self.frame_rate)
+        """Shapes of this video's tracked looks per class: a whole look of another shape starts no track."""
         self.table = TrackTable()  # the tracks and their per-frame scalars as columns, row-aligned with _mean
         self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
         self._cov = np.zeros((0, 8, 8))  # (T, 8, 8) Kalman covariances
@@ -104,6 +107,7 @@ class TrackerCore:
         self._ids = itertools.count(1)
         self._newborn, self._searching = [], {}
         self.calibration.reset()
+        self.births.reset()
 
     def step(
         self,
@@ -180,9 +184,11 @@ class TrackerCore:
 
         matches = np.concatenate([m1, m2, m3, m4])
         self._calibrate(np.concatenate([m1, m2]), view)
+        visible = m1[(self.table.state[m1[:, 0]] == TRACKED) & (dets.scores[m1[:, 1]] >= cfg.new_track_score)]
+        self.births.learn(dets.boxes_xyxy, dets.class_ids, visible[:, 1], frame_size)
         self._update_matched(matches, dets, view)
         self._mark_missed(matches[:, 0])
-        self._start_tracks(left_dets, dets)
+        self._start_tracks(left_dets, dets, frame_size)
         self._link_newborn()
         return self._outputs(dets)
 
@@ -470,8 +476,10 @@ class TrackerCore:
         good[good] = assoc.occlusion(dets.boxes_xyxy, det_idx[good]) <= app.max_occlusion
         return good
 
-    def _start_tracks(self, det_idx: np.ndarray, dets: Detections) -> None:
+    def _start_tracks(self, det_idx: np.ndarray, dets: Detections, frame_size: tuple[int, int] | None) -> None:
+        """New tracks from the leftover detections confident enough and of a shape this video's tracks take."""
         det_idx = det_idx[dets.scores[det_idx] >= self.config.association.new_track_score]
+        det_idx = det_idx[self.births.allowed(dets.boxes_xyxy, dets.class_ids, det_idx, frame_size)]
         if len(det_idx) == 0:
             return
         xywh = xyxy_to_xywh(dets.boxes_xyxy[det_idx])
