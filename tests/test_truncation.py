@@ -26,11 +26,14 @@ def test_box_cut_by_a_side_border_keeps_its_inner_edge_and_takes_the_predicted_w
         ]
     )
     predicted = np.array([[40.0, 90.0], [40.0, 90.0], [40.0, 90.0], [40.0, 90.0], [12.0, 90.0], [30.0, 120.0]])
-    out = complete_truncated(boxes, predicted, (HEIGHT, WIDTH))
+    out, cut = complete_truncated(boxes, predicted, (HEIGHT, WIDTH))
     np.testing.assert_allclose(out[0], [580.0, 200.0, 40.0, 80.0])
     np.testing.assert_allclose(out[1], [-10.0, 200.0, 40.0, 80.0])
     np.testing.assert_allclose(out[2:], boxes[2:])
-    np.testing.assert_allclose(complete_truncated(boxes, predicted, None), boxes)  # frame size unknown
+    np.testing.assert_array_equal(cut, [True, True, False, False, False, False])
+    unknown, none_cut = complete_truncated(boxes, predicted, None)  # frame size unknown
+    np.testing.assert_allclose(unknown, boxes)
+    assert not none_cut.any()
     assert out is not boxes and boxes[0, 2] == 16.0  # the input is not changed
 
 
@@ -87,3 +90,22 @@ def test_reported_boxes_stay_inside_the_frame(complete):
     assert len(boxes)
     assert (boxes[:, [0, 2]] >= 0).all() and (boxes[:, [0, 2]] <= WIDTH).all()
     assert (boxes[:, [1, 3]] >= 0).all() and (boxes[:, [1, 3]] <= HEIGHT).all()
+
+
+def test_track_keeps_its_width_while_its_box_is_cut():
+    """A width rate learnt from widening boxes does not grow the completed box while the border cuts it (a cut
+    box says nothing about how the width changes); the boxes are measured at the width the track reached."""
+    cfg = load_config(overrides=["appearance.enabled=false", "lifecycle.confirm_first_frame=true"])
+    tracker = Tracker(cfg, frame_rate=25)
+    for frame in range(7):  # uncut, walking right and widening by 2 px/frame: the filter learns a width rate
+        left = 480.0 + 8.0 * frame
+        box = np.array([[left, 150.0, left + 30.0 + 2.0 * frame, 240.0]])
+        tracker.update_detections(box, [0.9], frame_size=(HEIGHT, WIDTH))
+    assert tracker.core._mean[0, 6] > 0.5
+    widths = []
+    for frame in range(7, 11):  # the right border now cuts the box (the person's right edge is beyond it)
+        left = 480.0 + 8.0 * frame
+        shown = tracker.update_detections(np.array([[left, 150.0, WIDTH, 240.0]]), [0.9], frame_size=(HEIGHT, WIDTH))
+        assert [o.track_id for o in shown] == [1]
+        widths.append(tracker.core._mean[0, 2])
+    np.testing.assert_allclose(widths, widths[0], atol=1e-6)

@@ -420,14 +420,15 @@ class TrackerCore:
         if len(matches) == 0:
             return
         track_idx, det_idx = matches[:, 0], matches[:, 1]
-        measured = view.det_xywh[det_idx]
+        measured, cut = view.det_xywh[det_idx], np.zeros(len(det_idx), dtype=bool)
         if self.config.motion.complete_truncated_boxes:
-            measured = complete_truncated(measured, self._mean[track_idx, 2:4], frame_size)
+            measured, cut = complete_truncated(measured, self._mean[track_idx, 2:4], frame_size)
         if self.config.motion.reupdate_after_loss:
             self._reupdate(track_idx, measured)
         self._mean[track_idx], self._cov[track_idx] = self.kalman.update(
             self._mean[track_idx], self._cov[track_idx], measured, dets.scores[det_idx]
         )
+        self._mean[track_idx[cut], 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
         self._obs_mean[track_idx], self._obs_cov[track_idx] = self._mean[track_idx], self._cov[track_idx]
         self._vote_classes(track_idx, det_idx, dets)
         confirmed = self.table.mark_matched(
