@@ -145,6 +145,9 @@ class MotionConfig:
     gate_chi2: float = _key(9.4877, "Mahalanobis gate, chi-square 95% with 4 dof", lo=0)
     output_filtered_box: bool = _key(True, "report the Kalman-corrected box (false: the raw detection box)")
     reupdate_after_loss: bool = _key(True, "on recovery, replay the hidden frames along a straight line (OC-SORT ORU)")
+    complete_truncated_boxes: bool = _key(
+        True, "a box cut by the left or right frame border is measured at the track's width, its inner edge kept"
+    )
     camera_compensation: str = _key(
         "none",
         "camera-motion compensation: none | auto | sparse_flow | orb | ecc (needs frames or a given camera_motion)",

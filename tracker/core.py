@@ -24,6 +24,7 @@ from tracker.entry import entry_evidence, near_border
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
+from tracker.truncation import complete_truncated
 from tracker.types import Detections, TrackedObject, TrackState
 
 __all__ = ["EmbedFn", "TrackerCore"]
@@ -126,7 +127,9 @@ class TrackerCore:
                 this frame's; every track (tracked, lost, tentative) is moved by it before the prediction.
             frame_size: optional (height, width) of the frame in pixels: a revival candidate away from its
                 borders needs less evidence (`tracker.entry`), and a track predicted wholly outside the frame is
-                not continued by motion (stage 1). None: only occluders tell; no track is out of view.
+                not continued by motion (stage 1); a box cut by its left or right border is measured at the
+                track's width (`tracker.truncation`), and reported boxes are clipped to it. None: only occluders
+                tell; no track is out of view; boxes are used and reported as they are.
         Raises:
             ValueError: `camera_motion` of another shape or not finite (nothing is changed).
         """
@@ -186,11 +189,11 @@ class TrackerCore:
         self._calibrate(np.concatenate([m1, m2]), view)
         visible = m1[(self.table.state[m1[:, 0]] == TRACKED) & (dets.scores[m1[:, 1]] >= cfg.new_track_score)]
         self.births.learn(dets.boxes_xyxy, dets.class_ids, visible[:, 1], frame_size)
-        self._update_matched(matches, dets, view)
+        self._update_matched(matches, dets, view, frame_size)
         self._mark_missed(matches[:, 0])
         self._start_tracks(left_dets, dets, frame_size)
         self._link_newborn()
-        return self._outputs(dets)
+        return self._outputs(dets, frame_size)
 
     def _check_dim(self, dets: Detections) -> None:
         """Refuse embeddings of another size than the bank's (before any change, when they come with `dets`)."""
@@ -415,20 +418,27 @@ class TrackerCore:
         for (values, _), computed, add in zip(plan, extra, feeds, strict=True):
             add(np.concatenate([values, computed]))
 
-    def _update_matched(self, matches: np.ndarray, dets: Detections, view: _FrameView) -> None:
-        """Kalman-correct all matched tracks at once, advance their state, feed their banks."""
+    def _update_matched(
+        self, matches: np.ndarray, dets: Detections, view: _FrameView, frame_size: tuple[int, int] | None = None
+    ) -> None:
+        """Kalman-correct all matched tracks at once, advance their state, feed their banks. A box cut by the
+        left or right frame border is measured at the track's width (`motion.complete_truncated_boxes`)."""
         if len(matches) == 0:
             return
         track_idx, det_idx = matches[:, 0], matches[:, 1]
+        measured, cut = view.det_xywh[det_idx], np.zeros(len(det_idx), dtype=bool)
+        if self.config.motion.complete_truncated_boxes:
+            measured, cut = complete_truncated(measured, self._mean[track_idx, 2:4], frame_size)
         if self.config.motion.reupdate_after_loss:
-            self._reupdate(track_idx, view.det_xywh[det_idx])
+            self._reupdate(track_idx, measured)
         self._mean[track_idx], self._cov[track_idx] = self.kalman.update(
-            self._mean[track_idx], self._cov[track_idx], view.det_xywh[det_idx], dets.scores[det_idx]
+            self._mean[track_idx], self._cov[track_idx], measured, dets.scores[det_idx]
         )
+        self._mean[track_idx[cut], 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
         self._obs_mean[track_idx], self._obs_cov[track_idx] = self._mean[track_idx], self._cov[track_idx]
         self._vote_classes(track_idx, det_idx, dets)
         confirmed = self.table.mark_matched(
-            track_idx, dets.scores[det_idx], view.det_xywh[det_idx], dets.index[det_idx], self._min_hits
+            track_idx, dets.scores[det_idx], measured, dets.index[det_idx], self._min_hits
         )
         for row in confirmed:
             self._issue_id(self.tracks[row])
@@ -591,13 +601,17 @@ class TrackerCore:
             first_seen=Sighting(track.born_frame, dated(track.born_frame), self.source_name),
         )
 
-    def _outputs(self, dets: Detections) -> list[TrackedObject]:
-        """The confirmed tracks matched this frame, by track ID."""
+    def _outputs(self, dets: Detections, frame_size: tuple[int, int] | None = None) -> list[TrackedObject]:
+        """The confirmed tracks matched this frame, by track ID; their boxes inside the frame when its size is
+        known."""
         table = self.table
         shown = np.flatnonzero((table.state == TRACKED) & (table.frames_since_update == 0) & (table.track_id > 0))
         shown = shown[np.argsort(table.track_id[shown])]
         if self.config.motion.output_filtered_box:
             boxes = xywh_to_xyxy(self._mean[shown, :4])
+            if frame_size is not None:  # a filtered box (a completed cut one) may reach beyond the frame
+                height, width = frame_size
+                boxes = np.clip(boxes, 0.0, [width, height, width, height])
         else:
             boxes = dets.boxes_xyxy[np.searchsorted(dets.index, table.detection_index[shown])]
         tracks = self.tracks

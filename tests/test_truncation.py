@@ -1,0 +1,111 @@
+"""Boxes cut by the left or right frame border are measured at the track's width (`tracker.truncation`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tracker import Tracker, load_config
+from tracker.truncation import complete_truncated
+
+HEIGHT, WIDTH = 432, 576
+PERSON_W, PERSON_TOP, PERSON_BOTTOM = 32.0, 150.0, 240.0
+WALK_PX = -5.0  # the person walks left, px/frame
+PAN_PX = 8.0  # the camera window moves by this much per frame (left, then back right)
+
+
+def test_box_cut_by_a_side_border_keeps_its_inner_edge_and_takes_the_predicted_width():
+    boxes = np.array(
+        [
+            [568.0, 200.0, 16.0, 80.0],  # cut by the right border (x 560-576): inner edge 560 kept
+            [5.0, 200.0, 10.0, 80.0],  # cut by the left border (x 0-10): inner edge 10 kept
+            [300.0, 200.0, 16.0, 80.0],  # inside the view: kept
+            [288.0, 200.0, 576.0, 80.0],  # touches both borders: kept
+            [568.0, 200.0, 16.0, 80.0],  # at the border but wider than predicted: kept
+            [300.0, 392.0, 30.0, 80.0],  # cut by the bottom border: heights are never changed
+        ]
+    )
+    predicted = np.array([[40.0, 90.0], [40.0, 90.0], [40.0, 90.0], [40.0, 90.0], [12.0, 90.0], [30.0, 120.0]])
+    out, cut = complete_truncated(boxes, predicted, (HEIGHT, WIDTH))
+    np.testing.assert_allclose(out[0], [580.0, 200.0, 40.0, 80.0])
+    np.testing.assert_allclose(out[1], [-10.0, 200.0, 40.0, 80.0])
+    np.testing.assert_allclose(out[2:], boxes[2:])
+    np.testing.assert_array_equal(cut, [True, True, False, False, False, False])
+    unknown, none_cut = complete_truncated(boxes, predicted, None)  # frame size unknown
+    np.testing.assert_allclose(unknown, boxes)
+    assert not none_cut.any()
+    assert out is not boxes and boxes[0, 2] == 16.0  # the input is not changed
+
+
+def _pan_past_a_walker(complete: bool, pan_frames: int = 40, frames: int = 80) -> tuple[set[int], int, list]:
+    """PETS09 pan8's case: a person walks left while the camera pans left faster, so the person drifts out of
+    the view across the right border (the box shrinking against it), hides there, and comes back into view when
+    the camera pans back. Motion only (no appearance to revive the track by). Returns the IDs shown, the number
+    of frames the person was hidden (less than half visible: no detection) and the reported boxes."""
+    cfg = load_config(
+        overrides=[
+            "appearance.enabled=false",
+            "lifecycle.confirm_first_frame=true",
+            f"motion.complete_truncated_boxes={str(complete).lower()}",
+        ]
+    )
+    tracker = Tracker(cfg, frame_rate=25)
+    window_x, person_x = 0.0, 470.0  # camera window origin and the person's left edge, scene pixels
+    ids, hidden, boxes = set(), 0, []
+    for frame in range(frames):
+        step = -PAN_PX if frame < pan_frames else PAN_PX
+        motion = None
+        if frame:
+            window_x, person_x = window_x + step, person_x + WALK_PX
+            motion = np.array([[1.0, 0.0, -step], [0.0, 1.0, 0.0]])  # the scene moves against the window
+        left = person_x - window_x
+        visible = (min(left + PERSON_W, WIDTH) - max(left, 0.0)) / PERSON_W
+        if visible >= 0.5:
+            box = np.array([[max(left, 0.0), PERSON_TOP, min(left + PERSON_W, WIDTH), PERSON_BOTTOM]])
+            shown = tracker.update_detections(box, np.array([0.9]), camera_motion=motion, frame_size=(HEIGHT, WIDTH))
+        else:
+            hidden += 1
+            shown = tracker.update_detections(
+                np.zeros((0, 4)), np.zeros(0), camera_motion=motion, frame_size=(HEIGHT, WIDTH)
+            )
+        ids.update(o.track_id for o in shown)
+        boxes.extend(o.xyxy for o in shown)
+    return ids, hidden, boxes
+
+
+def test_person_panned_out_across_a_border_keeps_the_id_when_the_camera_pans_back():
+    """With the cut boxes measured at the track's width the filter keeps the person's speed, so after 11 hidden
+    frames the prediction meets them where they come back; measuring the visible part alone taught it a wrong
+    velocity (the pinned edge halves the centre's speed) and the person came back under a new ID."""
+    ids, hidden, _ = _pan_past_a_walker(complete=True)
+    assert hidden >= 10
+    assert ids == {1}
+    assert _pan_past_a_walker(complete=False)[0] == {1, 2}
+
+
+@pytest.mark.parametrize("complete", [True, False])
+def test_reported_boxes_stay_inside_the_frame(complete):
+    """A completed box reaches beyond the border; the box reported is clipped to the frame."""
+    boxes = np.array(_pan_past_a_walker(complete=complete)[2])
+    assert len(boxes)
+    assert (boxes[:, [0, 2]] >= 0).all() and (boxes[:, [0, 2]] <= WIDTH).all()
+    assert (boxes[:, [1, 3]] >= 0).all() and (boxes[:, [1, 3]] <= HEIGHT).all()
+
+
+def test_track_keeps_its_width_while_its_box_is_cut():
+    """A width rate learnt from widening boxes does not grow the completed box while the border cuts it (a cut
+    box says nothing about how the width changes); the boxes are measured at the width the track reached."""
+    cfg = load_config(overrides=["appearance.enabled=false", "lifecycle.confirm_first_frame=true"])
+    tracker = Tracker(cfg, frame_rate=25)
+    for frame in range(7):  # uncut, walking right and widening by 2 px/frame: the filter learns a width rate
+        left = 480.0 + 8.0 * frame
+        box = np.array([[left, 150.0, left + 30.0 + 2.0 * frame, 240.0]])
+        tracker.update_detections(box, [0.9], frame_size=(HEIGHT, WIDTH))
+    assert tracker.core._mean[0, 6] > 0.5
+    widths = []
+    for frame in range(7, 11):  # the right border now cuts the box (the person's right edge is beyond it)
+        left = 480.0 + 8.0 * frame
+        shown = tracker.update_detections(np.array([[left, 150.0, WIDTH, 240.0]]), [0.9], frame_size=(HEIGHT, WIDTH))
+        assert [o.track_id for o in shown] == [1]
+        widths.append(tracker.core._mean[0, 2])
+    np.testing.assert_allclose(widths, widths[0], atol=1e-6)
