@@ -24,7 +24,7 @@ from tracker.entry import entry_evidence, near_border
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
-from tracker.truncation import complete_truncated
+from tracker.truncation import complete_truncated, touches_side
 from tracker.types import Detections, TrackedObject, TrackState
 
 __all__ = ["EmbedFn", "TrackerCore"]
@@ -428,7 +428,9 @@ class TrackerCore:
         track_idx, det_idx = matches[:, 0], matches[:, 1]
         measured, cut = view.det_xywh[det_idx], np.zeros(len(det_idx), dtype=bool)
         if self.config.motion.complete_truncated_boxes:
-            measured, cut = complete_truncated(measured, self._mean[track_idx, 2:4], frame_size)
+            seen = self.table.width_seen[track_idx]
+            self.table.width_seen[track_idx] = seen | ~touches_side(measured, frame_size)
+            measured, cut = complete_truncated(measured, self._mean[track_idx, 2:4], frame_size, seen)
         if self.config.motion.reupdate_after_loss:
             self._reupdate(track_idx, measured)
         self._mean[track_idx], self._cov[track_idx] = self.kalman.update(
@@ -499,6 +501,7 @@ class TrackerCore:
         votes = [ClassVote(self._vote_frames, c, s) for c, s in zip(class_ids.tolist(), scores.tolist(), strict=True)]
         rows = np.arange(len(self.tracks), len(self.tracks) + len(det_idx))
         new = self.table.add(slots, class_ids, scores, xywh, dets.index[det_idx], votes, self.frame_index, time.time())
+        self.table.width_seen[rows] = ~touches_side(xywh, frame_size)
         if (self.frame_index == 1 and self.config.lifecycle.confirm_first_frame) or self._min_hits <= 1:
             self.table.state[rows] = TRACKED
             for track in new:

@@ -128,6 +128,7 @@ class TrackTable:
         self.detection_index = np.zeros(0, dtype=np.int64)
         self.recovered = np.zeros(0, dtype=bool)
         self.bank_frame = np.zeros(0, dtype=np.int64)
+        self.width_seen = np.zeros(0, dtype=bool)  # a box of the track was ever uncut by the side borders
 
     _COLUMNS = (
         "state",
@@ -141,6 +142,7 @@ class TrackTable:
         "detection_index",
         "recovered",
         "bank_frame",
+        "width_seen",
     )
 
     def __len__(self) -> int:
@@ -171,6 +173,7 @@ class TrackTable:
             "detection_index": detection_index,
             "recovered": np.zeros(m, dtype=bool),
             "bank_frame": np.full(m, -1, dtype=np.int64),
+            "width_seen": np.zeros(m, dtype=bool),
         }
         for name, values in new.items():
             column = getattr(self, name)

@@ -23,13 +23,26 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["TOUCH_PX", "complete_truncated"]
+__all__ = ["TOUCH_PX", "complete_truncated", "touches_side"]
 
 TOUCH_PX = 1.0  # a box edge within this many pixels of a frame border is cut by it (detectors clip to the image)
 
 
+def touches_side(boxes_xywh: np.ndarray, frame_size: tuple[int, int] | None) -> np.ndarray:
+    """(M,) bool: the centre-size boxes (M, 4) whose left or right edge is within `TOUCH_PX` of that frame border
+    (all False when the frame size is unknown)."""
+    boxes = np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4)
+    if frame_size is None:
+        return np.zeros(len(boxes), dtype=bool)
+    left, right = boxes[:, 0] - boxes[:, 2] / 2, boxes[:, 0] + boxes[:, 2] / 2
+    return (left <= TOUCH_PX) | (right >= frame_size[1] - TOUCH_PX)
+
+
 def complete_truncated(
-    boxes_xywh: np.ndarray, predicted_wh: np.ndarray, frame_size: tuple[int, int] | None
+    boxes_xywh: np.ndarray,
+    predicted_wh: np.ndarray,
+    frame_size: tuple[int, int] | None,
+    width_known: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Centre-size boxes with a side cut by the left or right frame border extended to the predicted width.
 
@@ -37,6 +50,8 @@ def complete_truncated(
         boxes_xywh: (M, 4) matched detection boxes (cx, cy, w, h), pixels.
         predicted_wh: (M, 2) the matched tracks' predicted width and height, pixels (only the width is used).
         frame_size: (height, width) of the frame, or None (unknown: the boxes are returned as they are).
+        width_known: optional (M,) bool, the tracks whose width was ever measured on a box no side border cut;
+            the others' predicted width is only that of cut boxes, and their boxes are left as they are.
     Returns:
         (M, 4) new array and (M,) bool, the boxes completed. Where a box touches the left or the right border
         (within `TOUCH_PX`) and is narrower than predicted, its inner edge is kept and its width becomes the
@@ -51,6 +66,8 @@ def complete_truncated(
     left, right = centre - size / 2, centre + size / 2
     at_left, at_right = left <= TOUCH_PX, right >= width - TOUCH_PX
     cut = (at_left ^ at_right) & (size < target)
+    if width_known is not None:
+        cut &= np.asarray(width_known, dtype=bool)
     new_centre = np.where(at_left, right - target / 2, left + target / 2)  # inner edge kept
     out[cut, 0], out[cut, 2] = new_centre[cut], target[cut]
     return out, cut
