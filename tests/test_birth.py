@@ -73,12 +73,12 @@ def test_shape_range_is_learnt_per_class_and_only_from_whole_looks():
     classes = np.zeros(len(boxes), dtype=np.int64)
     candidates = np.array([[300.0, 200.0, 350.0, 325.0], [300.0, 200.0, 420.0, 325.0], [300, 200, 320, 325.0]])
     assert shapes.allowed(candidates, np.zeros(3, np.int64), np.arange(3), FRAME).all(), "nothing learnt yet"
-    shapes.learn(boxes, classes, np.arange(len(boxes)), FRAME)
+    shapes.learn(boxes, classes, np.arange(len(boxes)), FRAME, np.arange(len(boxes)))
     assert shapes.allowed(candidates, np.zeros(3, np.int64), np.arange(3), FRAME).tolist() == [True, False, False]
     car = np.ones(3, dtype=np.int64) * 2
     assert shapes.allowed(candidates, car, np.arange(3), FRAME).all(), "another class has its own (empty) range"
     off = BirthShapes(config("association.birth_shape_quantile=0"), FPS)
-    off.learn(boxes, classes, np.arange(len(boxes)), FRAME)
+    off.learn(boxes, classes, np.arange(len(boxes)), FRAME, np.arange(len(boxes)))
     assert off.allowed(candidates, np.zeros(3, np.int64), np.arange(3), FRAME).all()
 
 
@@ -88,7 +88,7 @@ def test_a_few_looks_give_a_prediction_interval_not_their_extremes():
     shapes = BirthShapes(config(), FPS)
     widths = np.linspace(0.23, 0.52, 28) * 125.0  # over a height of 125
     looks = np.array([[100.0, 100.0, 100.0 + w, 225.0] for w in widths])
-    shapes.learn(looks, np.zeros(len(looks), np.int64), np.arange(len(looks)), FRAME)
+    shapes.learn(looks, np.zeros(len(looks), np.int64), np.arange(len(looks)), FRAME, np.arange(len(looks)))
     # width/height 0.56, 0.58 (people) and 0.92 (the static false detection's shape)
     candidates = np.array([[300.0, 200.0, 370.0, 325.0], [300.0, 200.0, 372.5, 325.0], [300.0, 200.0, 415.0, 325.0]])
     assert shapes.allowed(candidates, np.zeros(3, np.int64), np.arange(3), FRAME).tolist() == [True, True, False]
@@ -99,11 +99,11 @@ def test_full_queues_learn_once_per_sampling_period():
     shapes = BirthShapes(cfg, FPS)  # a period of 5 frames
     looks = np.array([[100.0, 100.0, 150.0, 225.0]] * 10)
     classes, rows = np.zeros(10, np.int64), np.arange(10)
-    shapes.learn(looks, classes, rows, FRAME)
-    shapes.learn(looks, classes, rows, FRAME)  # two frames fill the FIFO of 20
+    shapes.learn(looks, classes, rows, FRAME, rows)
+    shapes.learn(looks, classes, rows, FRAME, rows)  # two frames fill the FIFO of 20
     total = shapes._queues[0].total
     for _ in range(5):
-        shapes.learn(looks, classes, rows, FRAME)
+        shapes.learn(looks, classes, rows, FRAME, rows)
     assert shapes._queues[0].total == total + 10, "one frame of five learnt once the FIFO is full"
 
 
@@ -112,8 +112,25 @@ def test_without_a_frame_size_no_shape_is_judged():
     shapes = BirthShapes(config(), FPS)
     looks = np.array([[100.0, 100.0, 100.0 + w, 225.0] for w in np.linspace(40.0, 60.0, 30)])
     square = np.array([[300.0, 200.0, 420.0, 325.0]])
-    shapes.learn(looks, np.zeros(30, np.int64), np.arange(30), None)
+    shapes.learn(looks, np.zeros(30, np.int64), np.arange(30), None, np.arange(30))
     assert not shapes._queues, "nothing learnt without borders"
-    shapes.learn(looks, np.zeros(30, np.int64), np.arange(30), FRAME)
+    shapes.learn(looks, np.zeros(30, np.int64), np.arange(30), FRAME, np.arange(30))
     assert not shapes.allowed(square, np.zeros(1, np.int64), np.arange(1), FRAME)[0]
     assert shapes.allowed(square, np.zeros(1, np.int64), np.arange(1), None)[0]
+
+
+def test_looks_of_one_or_two_people_refuse_no_birth():
+    """However many looks one or two people give, their spread says little about the next person's build or
+    stance: the range applies once the looks come from `birth_shape_min_tracks` different tracks."""
+    shapes = BirthShapes(config("association.birth_shape_min_tracks=3"), FPS)
+    widths = np.linspace(48.0, 52.0, 40)  # one walker's looks, width/height 0.38-0.42
+    looks = np.array([[100.0, 100.0, 100.0 + w, 225.0] for w in widths])
+    stocky = np.array([[300.0, 200.0, 370.0, 325.0]])  # width/height 0.56: a different build
+    zeros = np.zeros(len(looks), np.int64)
+    shapes.learn(looks, zeros, np.arange(len(looks)), FRAME, np.full(len(looks), 1))
+    shapes.learn(looks, zeros, np.arange(len(looks)), FRAME, np.full(len(looks), 2))
+    assert shapes.allowed(stocky, np.zeros(1, np.int64), np.arange(1), FRAME)[0]
+    assert shapes.summary() == {}, "no range reported before it applies"
+    shapes.learn(looks[:1], zeros[:1], np.arange(1), FRAME, np.full(1, 3))
+    assert not shapes.allowed(stocky, np.zeros(1, np.int64), np.arange(1), FRAME)[0]
+    assert list(shapes.summary()) == [0]

@@ -134,6 +134,7 @@ def test_outputs_summary_and_numbered_run_folders(fake_models_with_reid, tmp_pat
     assert saved["frames"] == FRAMES and saved["tracks"] == 2
     assert saved["calibration"]["mode"] == "online"
     assert set(saved["calibration"]["bounds"]) == {"match", "reid", "gallery"}
+    assert "birth_shapes" not in saved, "two walkers are too few people to learn a birth shape range from"
 
 
 def test_without_reid_no_appearance_bounds_are_reported(fake_models, tmp_path, capsys):
@@ -308,6 +309,12 @@ def test_help_names_every_subcommand(capsys):
         main(["--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert all(f"track {name}" in text for name in ("eval", "compare", "batch", "gallery"))
+
+
+def test_summary_gives_the_birth_shape_range():
+    summary = run.RunSummary(birth_shapes={0: [0.21, 0.63, 250]})
+    assert "new tracks of class 0: width/height 0.21-0.63 (250 looks learnt)" in summary.describe()
+    assert summary.to_json()["birth_shapes"] == {0: [0.21, 0.63, 250]}
 
 
 def test_summary_says_why_the_bounds_are_fixed():

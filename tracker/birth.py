@@ -20,7 +20,9 @@ The rule compares like with like: only whole looks are learnt and judged, i.e. b
 (`entry.near_border`: a person walking in or out is cut by the border, and their shape says nothing). Boxes
 behind another box are judged: a static false detection often sits behind the people who pass in front of it.
 Without a frame size (`update_detections` without `frame_size`) no look is whole and the rule is off.
-Until a class holds `birth_shape_min_samples` looks, every shape may start a track. The count is kept small:
+Until a class holds `birth_shape_min_samples` looks from at least `birth_shape_min_tracks` different tracks,
+every shape may start a track: looks of one or two people, however many, tell little about the next person's
+build, carried bags or stance, and their spread is too small to judge them by. The count is kept small:
 TUD-Campus's false detection is first seen in frame 9 (31 looks learnt by then); at half the frame rate a
 count of 20 is not reached in time and the box is tracked. Tracks already alive are never affected: a tracked
 person whose box changes shape is still matched.
@@ -46,6 +48,7 @@ class BirthShapes:
 
     Args:
         config: reads `association.birth_shape_quantile` (0 disables the rule), `birth_shape_min_samples`,
+            `birth_shape_min_tracks`,
             `birth_shape_capacity`, `entry_border_heights` (what is near a border), and
             `appearance.calibration_sample_seconds`: once every class's FIFO is full, looks are learnt once per
             this period, as the appearance calibration samples (shapes drift slowly; learning costs a fraction
@@ -58,6 +61,7 @@ class BirthShapes:
         self._period = max(1, round(config.appearance.calibration_sample_seconds * frame_rate))  # frames
         self._calls = 0
         self._queues: dict[int, SimilarityQueue] = {}
+        self._tracks: dict[int, set[int]] = {}  # class -> tracks its looks came from (until there are enough)
 
     @property
     def enabled(self) -> bool:
@@ -66,6 +70,7 @@ class BirthShapes:
     def reset(self) -> None:
         """Forget every class's shapes (a new video)."""
         self._queues.clear()
+        self._tracks.clear()
         self._calls = 0
 
     def learn(
@@ -74,24 +79,42 @@ class BirthShapes:
         class_ids: np.ndarray,
         rows: np.ndarray,
         frame_size: tuple[int, int] | None,
+        track_ids: np.ndarray,
     ) -> None:
         """Add the shapes of detections `rows` (R,) of this frame's (N, 4) pixel boxes and (N,) classes: those that
-        continued confirmed, visible tracks. Looks cut by a border are left out."""
+        continued confirmed, visible tracks, whose (R,) IDs are `track_ids`. Looks cut by a border are left out."""
         if not self.enabled or len(rows) == 0:
             return
         self._calls += 1
         if self._calls % self._period and self._queues and all(q.full for q in self._queues.values()):
             return
-        rows = rows[_whole(boxes_xyxy, rows, frame_size, self.cfg)]
+        whole = _whole(boxes_xyxy, rows, frame_size, self.cfg)
+        rows, track_ids = rows[whole], np.asarray(track_ids)[whole]
         if len(rows) == 0:
             return
         ratios, classes = _log_ratio(boxes_xyxy[rows]), class_ids[rows]
         first = int(classes[0])
         if (classes == first).all():  # the usual frame: one class, one push
-            self._queue(first).push(ratios)
+            self._add(first, ratios, track_ids)
             return
         for class_id in np.unique(classes).tolist():
-            self._queue(class_id).push(ratios[classes == class_id])
+            mine = classes == class_id
+            self._add(class_id, ratios[mine], track_ids[mine])
+
+    def _add(self, class_id: int, ratios: np.ndarray, track_ids: np.ndarray) -> None:
+        self._queue(class_id).push(ratios)
+        seen = self._tracks.setdefault(class_id, set())
+        if len(seen) < self.cfg.birth_shape_min_tracks:
+            seen.update(track_ids.tolist())
+
+    def _applies(self, class_id: int) -> bool:
+        """Whether the class's shape range is known well enough to refuse a birth."""
+        queue = self._queues.get(class_id)
+        return (
+            queue is not None
+            and len(queue) >= max(self.cfg.birth_shape_min_samples, _MIN_SPREAD_LOOKS)
+            and len(self._tracks.get(class_id, ())) >= self.cfg.birth_shape_min_tracks
+        )
 
     def _queue(self, class_id: int) -> SimilarityQueue:
         queue = self._queues.get(class_id)
@@ -108,17 +131,18 @@ class BirthShapes:
     ) -> np.ndarray:
         """(R,) bool: which of the candidate detections `rows` may start a track. False only for a whole look
         (away from the borders) whose width/height ratio lies outside its class's learnt
-        prediction interval (`_interval`), once the class holds `birth_shape_min_samples` looks."""
+        prediction interval (`_interval`), once the class holds `birth_shape_min_samples` looks of
+        `birth_shape_min_tracks` tracks."""
         ok = np.ones(len(rows), dtype=bool)
         if not self.enabled or len(rows) == 0:
             return ok
         whole = _whole(boxes_xyxy, rows, frame_size, self.cfg)
         ratios = _log_ratio(boxes_xyxy[rows])
         for i in np.flatnonzero(whole).tolist():
-            queue = self._queues.get(int(class_ids[rows[i]]))
-            if queue is None or len(queue) < max(self.cfg.birth_shape_min_samples, _MIN_SPREAD_LOOKS):
+            class_id = int(class_ids[rows[i]])
+            if not self._applies(class_id):
                 continue
-            low, high = self._interval(queue)
+            low, high = self._interval(self._queues[class_id])
             ok[i] = low <= ratios[i] <= high
         return ok
 
@@ -133,8 +157,13 @@ class BirthShapes:
         return mean - half, mean + half
 
     def summary(self) -> dict[int, list[float]]:
-        """{class id: [lowest and highest width/height that may start a track, looks held]} for reports."""
-        return {c: [*np.exp(self._interval(queue)).round(3).tolist(), len(queue)] for c, queue in self._queues.items()}
+        """{class id: [lowest and highest width/height that may start a track, looks held]} for reports: the
+        classes whose range applies (enough looks of enough tracks held)."""
+        return {
+            c: [*np.exp(self._interval(queue)).round(3).tolist(), len(queue)]
+            for c, queue in sorted(self._queues.items())
+            if self._applies(c)
+        }
 
 
 def _log_ratio(boxes_xyxy: np.ndarray) -> np.ndarray:

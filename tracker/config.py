@@ -213,6 +213,9 @@ class AssociationConfig:
     birth_shape_min_samples: int = _key(
         10, "new tracks: tracked looks a class needs before its shape range applies", lo=1
     )
+    birth_shape_min_tracks: int = _key(
+        3, "new tracks: different tracks a class's looks must come from before its shape range applies", lo=1
+    )
     birth_shape_capacity: int = _key(
         1000, "new tracks: width/height ratios of tracked looks kept per class (FIFO)", lo=1
     )

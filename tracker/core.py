@@ -188,7 +188,9 @@ class TrackerCore:
         matches = np.concatenate([m1, m2, m3, m4])
         self._calibrate(np.concatenate([m1, m2]), view)
         visible = m1[(self.table.state[m1[:, 0]] == TRACKED) & (dets.scores[m1[:, 1]] >= cfg.new_track_score)]
-        self.births.learn(dets.boxes_xyxy, dets.class_ids, visible[:, 1], frame_size)
+        self.births.learn(
+            dets.boxes_xyxy, dets.class_ids, visible[:, 1], frame_size, self.table.track_id[visible[:, 0]]
+        )
         self._update_matched(matches, dets, view, frame_size)
         self._mark_missed(matches[:, 0])
         self._start_tracks(left_dets, dets, frame_size)

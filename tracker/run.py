@@ -82,6 +82,7 @@ class RunSummary:
     gaps: list[tuple[int, float]] = field(default_factory=list)
     calibration: dict[str, Any] = field(default_factory=dict)  # `Calibration.summary()` at the end; {}: no ReID
     name: str = ""  # the source's output stem
+    birth_shapes: dict[int, list[float]] = field(default_factory=dict)  # `BirthShapes.summary()` of one source
     per_source: dict[str, dict[str, Any]] = field(default_factory=dict)  # several sources: name -> calibration
 
     @property
@@ -102,6 +103,7 @@ class RunSummary:
             "error": self.error,
             "calibration": self.calibration,
             **({"calibration_per_source": self.per_source} if self.per_source else {}),
+            **({"birth_shapes": self.birth_shapes} if self.birth_shapes else {}),
             "outputs": [str(p) for p in self.outputs],
         }
 
@@ -116,6 +118,8 @@ class RunSummary:
             lines += [_describe_bounds(cal, f" of {name}") for name, cal in self.per_source.items()]
         elif self.calibration:
             lines.append(_describe_bounds(self.calibration))
+        for class_id, (low, high, looks) in self.birth_shapes.items():
+            lines.append(f"new tracks of class {class_id}: width/height {low:.2f}-{high:.2f} ({looks} looks learnt)")
         if self.corrupt_frames:
             lines.append(f"{self.corrupt_frames} unreadable frames skipped")
         if self.camera_motion_failures:
@@ -368,6 +372,7 @@ def track_source(
                 import cv2
 
                 cv2.destroyAllWindows()
+            summary.birth_shapes = tracker.core.births.summary()
             if tracker.embedder is not None:  # without ReID there are no appearance bounds to report
                 summary.calibration = tracker.core.calibration.summary()
                 log.info("%s", tracker.core.calibration.describe())
