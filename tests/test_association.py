@@ -18,11 +18,11 @@ def _boxes(rng: np.random.Generator, n: int, width: float) -> np.ndarray:
 
 
 def _dense(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(assoc, "_SWEEP_MIN_PAIRS", 10**12)
+    monkeypatch.setattr(assoc, "SWEEP_MIN_PAIRS", 10**12)
 
 
 def _sweep(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(assoc, "_SWEEP_MIN_PAIRS", 0)
+    monkeypatch.setattr(assoc, "SWEEP_MIN_PAIRS", 0)
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 60, 400])
@@ -54,3 +54,28 @@ def test_sweep_finds_touching_and_nested_boxes(monkeypatch):
     assert iou[1, 2] == pytest.approx(100.0 / 90000.0)  # a small box inside a large one
     assert iou[0, 3] == pytest.approx(1.0 / 1000.0)  # a wide box whose left edge is far to the left
     assert np.count_nonzero(iou) == 3
+
+
+@pytest.mark.parametrize("n", [20, 150, 400])
+def test_motion_gate_sweep_keeps_the_dense_gate_bit_for_bit(monkeypatch, n):
+    from tracker import kalman
+    from tracker.config import load_config
+
+    rng = np.random.default_rng(n)
+    kf = kalman.KalmanFilter(load_config(None).motion)
+    width = 1920.0 * np.sqrt(n / 50)
+    tracks = kalman.xyxy_to_xywh(_boxes(rng, n, width)[n // 10 :])
+    mean, cov = kf.initiate(tracks)
+    mean[:, 4:6] = rng.normal(0.0, 3.0, (len(mean), 2))
+    for _ in range(int(rng.integers(1, 20))):  # uncertain tracks reach far
+        mean, cov = kf.predict(mean, cov)
+    dets = kalman.xyxy_to_xywh(_boxes(rng, n + 5, width)[n // 10 :])
+    projected, s = kf.project(mean, cov)
+    limit = np.trace(s, axis1=1, axis2=2) * rng.uniform(0.5, 20.0, len(s))
+    monkeypatch.setattr(kalman, "SWEEP_MIN_PAIRS", 10**12)
+    dense, near = kf.gate(mean, cov, dets, 9.4877), kalman._near_centres(projected, dets, limit)
+    monkeypatch.setattr(kalman, "SWEEP_MIN_PAIRS", 0)
+    assert np.array_equal(kf.gate(mean, cov, dets, 9.4877), dense)
+    swept = kalman._near_centres(projected, dets, limit)
+    assert sorted(zip(*swept, strict=True)) == sorted(zip(*near, strict=True))  # the very pairs the grid finds
+    assert dense.any() and not dense.all()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from tracker.config import AssociationConfig
+from tracker.sweep import SWEEP_MIN_PAIRS, pairs_in_ranges
 
 __all__ = [
     "appearance_motion_cost",
@@ -24,7 +25,6 @@ __all__ = [
 ]
 
 
-_SWEEP_MIN_PAIRS = 10_000  # A x B pairs from which the sort-and-sweep pays (measured: even at about 100 x 100)
 _SWEEP_SLACK = 1e-9  # relative widening of the sweep's bound: covers float rounding, only adds pairs that give 0
 
 
@@ -48,27 +48,17 @@ def _pair_intersection(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
 
 
 def _sweep(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sort-and-sweep broad phase: (P,) rows into a and (P,) rows into b of the pairs whose x extents may
-    overlap (a superset; every pair left out has zero intersection). Rows come out in ascending order.
-
-    b is sorted by its left edge; box i of a can only meet the b boxes whose left edge lies in
-    (a_x1 - widest b, a_x2), two `searchsorted` per box, so the cost grows with A + B + P instead of A x B.
-    """
-    order = np.argsort(b_xyxy[:, 0], kind="stable")
-    left = b_xyxy[order, 0]
+    """(P,) rows into a and (P,) rows into b of the pairs whose x extents may overlap (a superset: every pair left
+    out has zero intersection), by a sort-and-sweep: box i of a can only meet the b boxes whose left edge lies in
+    [a_x1 - widest b, a_x2]."""
     widest = float(np.max(b_xyxy[:, 2] - b_xyxy[:, 0]))
     slack = _SWEEP_SLACK * (np.abs(a_xyxy[:, 0]) + widest) + np.finfo(np.float64).tiny
-    lo = np.searchsorted(left, a_xyxy[:, 0] - widest - slack, side="left")
-    hi = np.searchsorted(left, a_xyxy[:, 2], side="left")
-    counts = np.maximum(hi - lo, 0)
-    rows = np.repeat(np.arange(len(a_xyxy)), counts)
-    within = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
-    return rows, order[lo[rows] + within]
+    return pairs_in_ranges(b_xyxy[:, 0], a_xyxy[:, 0] - widest - slack, a_xyxy[:, 2])
 
 
 def _sparse(a: int, b: int) -> bool:
     """Whether (A, B) boxes are many enough for the sort-and-sweep to pay."""
-    return a * b >= _SWEEP_MIN_PAIRS
+    return a * b >= SWEEP_MIN_PAIRS
 
 
 def _area(boxes_xyxy: np.ndarray) -> np.ndarray:
