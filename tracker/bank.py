@@ -243,9 +243,10 @@ class AppearanceBank:
             pair_sims = _host_float32(sims, pair_cols * batch + batch_of_row[pair_rows])
         else:
             pair_flat = batch_of_row[pair_rows] * width + pair_pos  # (P,) row of each pair in the (B * W) batch
-            det_of = np.full(batch * width, len(emb), dtype=np.int64)  # padding points at a zero row
+            # Padding repeats detection 0: each product depends on its own two rows only, and padding is never read.
+            det_of = np.zeros(batch * width, dtype=np.int64)
             det_of[pair_flat] = pair_cols
-            padded = torch.index_select(torch.cat([emb, emb.new_zeros((1, self.dim))]), 0, torch.as_tensor(det_of))
+            padded = torch.index_select(emb, 0, torch.as_tensor(det_of))
             sims = self._batched_bank_products(padded, gather, chunks, use_view)  # (B * W, K)
             pair_sims = _host_float32(sims, pair_flat)
         out[pair_rows, pair_cols] = self._aggregate_host(pair_sims, counts[pair_rows])
