@@ -56,9 +56,12 @@ def _sweep(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return pairs_in_ranges(b_xyxy[:, 0], a_xyxy[:, 0] - widest - slack, a_xyxy[:, 2])
 
 
-def _sparse(a: int, b: int) -> bool:
-    """Whether (A, B) boxes are many enough for the sort-and-sweep to pay."""
-    return a * b >= SWEEP_MIN_PAIRS
+def _sparse(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> bool:
+    """Whether the sort-and-sweep pays for these (A, 4) x (B, 4) boxes: many pairs, all finite (a non-finite box
+    takes the dense path, which gives it the same NaN or inf values as before)."""
+    if len(a_xyxy) * len(b_xyxy) < SWEEP_MIN_PAIRS:
+        return False
+    return bool(np.isfinite(a_xyxy).all() and np.isfinite(b_xyxy).all())
 
 
 def _area(boxes_xyxy: np.ndarray) -> np.ndarray:
@@ -72,7 +75,7 @@ def iou_matrix(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
     """
     if len(a_xyxy) == 0 or len(b_xyxy) == 0:
         return np.zeros((len(a_xyxy), len(b_xyxy)))
-    if _sparse(len(a_xyxy), len(b_xyxy)):
+    if _sparse(a_xyxy, b_xyxy):
         rows, cols = _sweep(a_xyxy, b_xyxy)
         inter = _pair_intersection(a_xyxy[rows], b_xyxy[cols])
         union = _area(a_xyxy)[rows] + _area(b_xyxy)[cols] - inter
@@ -122,7 +125,7 @@ def occlusion(boxes_xyxy: np.ndarray, rows: np.ndarray | None = None) -> np.ndar
     targets = boxes_xyxy if rows is None else boxes_xyxy[rows]
     if len(boxes_xyxy) < 2 or len(targets) == 0:
         return np.zeros(len(targets))
-    if _sparse(len(targets), len(boxes_xyxy)):  # many boxes: only pairs that can overlap (`_sweep`)
+    if _sparse(targets, boxes_xyxy):  # many boxes: only pairs that can overlap (`_sweep`)
         rows, cols = _sweep(targets, boxes_xyxy)
         inter = _pair_intersection(targets[rows], boxes_xyxy[cols])
         inter[boxes_xyxy[cols, 3] <= targets[rows, 3]] = 0.0  # only boxes in front of the target count
