@@ -204,7 +204,8 @@ def _near(projected: np.ndarray, measurements: np.ndarray, limit: np.ndarray) ->
     """(P,) rows, (P,) cols: pairs of T projected tracks and N xywh measurements whose every coordinate's gap
     squares to at most the track's `limit` (T, 4). The centre tests run on the (T, N) grid, or with many pairs
     on the candidates of a sweep on x (the same pairs); the size tests on the pairs left."""
-    if len(projected) * len(measurements) < SWEEP_MIN_PAIRS:
+    few = len(projected) * len(measurements) < SWEEP_MIN_PAIRS
+    if few or not (np.isfinite(projected).all() and np.isfinite(limit).all()):  # non-finite: the grid, as before
         near = (measurements[None, :, 0] - projected[:, None, 0]) ** 2 <= limit[:, None, 0]
         near &= (measurements[None, :, 1] - projected[:, None, 1]) ** 2 <= limit[:, None, 1]
         rows, cols = np.nonzero(near)
