@@ -15,9 +15,9 @@ import torch
 __all__ = ["AppearanceBank"]
 
 _CHUNK_PAD_SHIFT = 3  # a bank batch is padded by at most 1/8 (`_pow2_chunks`), in at most 4 power-of-two chunks
-# Smallest chunk: a bf16 bmm call costs about as much as 4 banks more in a batch (measured on the CPU, ~30 us a call,
-# ~7 us a bank of K=100, D=512), so batches are not split below 8 banks (padding them instead).
-_MIN_CHUNK = 8
+# A bf16 bmm call costs about as much as this many more bank entries (K x D values) in its batch (measured on the CPU:
+# ~30 us a call, ~7 us a bank of K=100, D=512): a batch is split into chunks only where each saves more than a call.
+_CALL_COST_ENTRIES = 400_000
 
 
 def _storage_dtype(device: torch.device) -> torch.dtype:
@@ -226,7 +226,8 @@ class AppearanceBank:
         # crowd of ever-changing size would otherwise grow memory with every new (B, W).
         span = min(_next_pow2(int(row_slots.max()) + 1), self.num_slots)
         use_view = 2 * len(rows) >= span
-        chunks = [span] if use_view else _pow2_chunks(len(rows))
+        min_chunk = _next_pow2(-(-_CALL_COST_ENTRIES // (self.capacity * self.dim)))
+        chunks = [span] if use_view else _pow2_chunks(len(rows), min_chunk)
         batch, width = sum(chunks), _next_pow2(int(per_row.max()))
         # Where each track's candidates go in the padded (B, W, D) batch: B = span (view) or R (gather).
         batch_of_row = np.zeros(len(slots), dtype=np.int64)
@@ -341,14 +342,14 @@ def _host_float32(values: torch.Tensor, rows: np.ndarray | None = None) -> np.nd
     return (host if rows is None else host[rows]).astype(np.float32)
 
 
-def _pow2_chunks(n: int) -> list[int]:
+def _pow2_chunks(n: int, min_chunk: int = 1) -> list[int]:
     """Powers of two, largest first, summing to n rounded up to a multiple of 1/2**_CHUNK_PAD_SHIFT of n's highest
-    power of two, and of _MIN_CHUNK (at most 1 + _CHUNK_PAD_SHIFT chunks; padding under 1/2**_CHUNK_PAD_SHIFT of n
-    or _MIN_CHUNK): a batch of n banks in a few cached shapes, without padding it to the next power of two (up to
-    twice the work)."""
-    if n <= _MIN_CHUNK:
+    power of two and of `min_chunk` (a power of two; n <= min_chunk: one chunk, n's next power of two). At most
+    1 + _CHUNK_PAD_SHIFT chunks, padded by less than 1/2**_CHUNK_PAD_SHIFT of n or `min_chunk`: a batch of n banks in
+    a few cached shapes, without padding it to the next power of two (up to twice the work)."""
+    if n <= min_chunk:
         return [_next_pow2(n)]
-    unit = max(_MIN_CHUNK, _next_pow2(n + 1) >> (_CHUNK_PAD_SHIFT + 1))
+    unit = max(min_chunk, _next_pow2(n + 1) >> (_CHUNK_PAD_SHIFT + 1))
     total = -(-n // unit) * unit
     return [1 << bit for bit in range(total.bit_length() - 1, -1, -1) if total >> bit & 1]
 
