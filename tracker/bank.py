@@ -303,8 +303,7 @@ class AppearanceBank:
         if self.aggregation == "max":
             return sims.max(axis=1)
         top = min(self.topk, k)
-        # (M, top), largest first, -inf past count: the top k picked by a partition, then only they are sorted
-        best = np.sort(np.partition(sims, k - top, axis=1)[:, k - top :], axis=1)[:, ::-1]
+        best = np.sort(sims, axis=1)[:, k - top :][:, ::-1]  # (M, top), largest first, -inf past count
         best[~np.isfinite(best)] = 0.0
         total = best[:, 0].copy()
         for j in range(1, top):

@@ -181,9 +181,9 @@ class KalmanFilter:
         """(T, N) bool: pairs whose squared Mahalanobis distance (`gating_distance`) is at most `chi2`.
 
         The distance is computed only for the pairs that can pass: d^T S^-1 d >= d_i^2 / S_ii for each coordinate i
-        (a vector's Mahalanobis distance is at least that of any one of its coordinates), so a pair whose centre,
-        width or height gap alone squares to more than chi2 * S_ii is out (tested with `_GATE_BOUND_SLACK` to spare)
-        without the 4x4 product. With T tracks spread over a frame only a few pairs per track remain, so the cost
+        (a vector's Mahalanobis distance is at least that of any one of its coordinates), so a pair whose x or y
+        centre gap alone squares to more than chi2 * S_ii is out (tested with `_GATE_BOUND_SLACK` to spare) without
+        the 4x4 product. With T tracks spread over a frame only a few pairs per track remain, so the cost
         grows as T + N instead of T x N; with many tracks and detections the centre test itself runs on a
         sort-and-sweep's candidates (`tracker.sweep`).
         """
@@ -201,9 +201,9 @@ class KalmanFilter:
 
 
 def _near(projected: np.ndarray, measurements: np.ndarray, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(P,) rows, (P,) cols: pairs of T projected tracks and N xywh measurements whose every coordinate's gap
-    squares to at most the track's `limit` (T, 4). The centre tests run on the (T, N) grid, or with many pairs
-    on the candidates of a sweep on x (the same pairs); the size tests on the pairs left."""
+    """(P,) rows, (P,) cols: pairs of T projected tracks and N xywh measurements whose x and y centre gaps square
+    to at most the track's `limit` (T, 4; columns 0 and 1 are used). On the (T, N) grid, or with many pairs on the
+    candidates of a sweep on x (the same pairs)."""
     few = len(projected) * len(measurements) < SWEEP_MIN_PAIRS
     if few or not (np.isfinite(projected).all() and np.isfinite(limit).all()):  # non-finite: the grid, as before
         near = (measurements[None, :, 0] - projected[:, None, 0]) ** 2 <= limit[:, None, 0]
@@ -213,8 +213,10 @@ def _near(projected: np.ndarray, measurements: np.ndarray, limit: np.ndarray) ->
         x, gap = projected[:, 0], np.sqrt(limit[:, 0])
         reach = gap + _SWEEP_SLACK * (np.abs(x) + gap) + np.finfo(np.float64).tiny  # a superset of dx^2 <= limit
         rows, cols = pairs_in_ranges(measurements[:, 0], x - reach, x + reach)
-    keep = ((measurements[cols] - projected[rows]) ** 2 <= limit[rows]).all(axis=1)
-    return rows[keep], cols[keep]
+        near = (measurements[cols, 0] - projected[rows, 0]) ** 2 <= limit[rows, 0]
+        near &= (measurements[cols, 1] - projected[rows, 1]) ** 2 <= limit[rows, 1]
+        rows, cols = rows[near], cols[near]
+    return rows, cols
 
 
 def _add_diag(matrices: np.ndarray, values: np.ndarray) -> None:
