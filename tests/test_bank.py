@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from tracker.bank import AppearanceBank
+from tracker import bank as bank_module
+from tracker.bank import AppearanceBank, _next_pow2, _pow2_chunks
 
 
 def _unit(rows: int, dim: int, rng: np.random.Generator) -> torch.Tensor:
@@ -63,3 +64,34 @@ def test_sparse_similarity_equals_the_dense_one_bit_for_bit(aggregation):
     rows, cols = np.nonzero(np.ones(dense.shape, dtype=bool))
     pairs = bank.pair_similarity(slots[rows], emb[torch.as_tensor(cols)])
     np.testing.assert_array_equal(pairs, dense[rows, cols])
+
+
+@pytest.mark.parametrize("tracks_with_candidates", [1, 3, 9, 17, 41, 130])
+def test_chunked_gather_batches_equal_the_dense_values(monkeypatch, tracks_with_candidates):
+    """Tracks with candidates that fill no power of two are compared in power-of-two chunks (`_pow2_chunks`): each
+    chunk's values are the dense path's, whatever chunk a bank falls in."""
+    monkeypatch.setattr(bank_module, "_CALL_COST_ENTRIES", 1)  # chunks even for these tiny banks
+    rng = np.random.default_rng(tracks_with_candidates)
+    slots_total = 2 * tracks_with_candidates + 40  # few of them take part: the gather layout, not the view
+    bank = AppearanceBank(5, "cpu", initial_slots=8, aggregation="topk_mean", topk=3)
+    slots = np.array([bank.allocate() for _ in range(slots_total)])
+    for _ in range(7):
+        bank.push(slots, _unit(slots_total, 16, rng))
+    emb = _unit(9, 16, rng)
+    candidates = np.zeros((slots_total, 9), dtype=bool)
+    rows = rng.choice(slots_total, tracks_with_candidates, replace=False)
+    candidates[rows] = rng.random((tracks_with_candidates, 9)) < 0.3
+    candidates[rows, rng.integers(0, 9, tracks_with_candidates)] = True  # every chosen track has a candidate
+    sparse = bank.similarity(slots, emb, candidates)
+    np.testing.assert_array_equal(sparse[candidates], bank.similarity(slots, emb)[candidates])
+    assert np.isnan(sparse[~candidates]).all()
+
+
+@pytest.mark.parametrize("min_chunk", [1, 8, 64])
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 12, 17, 31, 33, 54, 100, 130, 257, 500, 1000])
+def test_pow2_chunks_cover_a_batch_with_little_padding(n, min_chunk):
+    chunks = _pow2_chunks(n, min_chunk)
+    assert all(c & (c - 1) == 0 for c in chunks) and chunks == sorted(chunks, reverse=True)
+    padding = sum(chunks) - n  # under an eighth of the batch, or under a chunk a bmm call is worth
+    assert padding >= 0 and (chunks == [_next_pow2(n)] if n <= min_chunk else padding < max(min_chunk, n / 8))
+    assert len(chunks) <= 4 and min(chunks) >= min(min_chunk, _next_pow2(n))

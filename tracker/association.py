@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from tracker.config import AssociationConfig
+from tracker.sweep import SWEEP_MIN_PAIRS, pairs_in_ranges
 
 __all__ = [
     "appearance_motion_cost",
@@ -24,6 +25,9 @@ __all__ = [
 ]
 
 
+_SWEEP_SLACK = 1e-9  # relative widening of the sweep's bound: covers float rounding, only adds pairs that give 0
+
+
 def _intersection(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
     """(A, 4) x (B, 4) corner boxes -> (A, B) intersection areas."""
     iw = np.minimum(a_xyxy[:, None, 2], b_xyxy[None, :, 2]) - np.maximum(a_xyxy[:, None, 0], b_xyxy[None, :, 0])
@@ -33,14 +37,51 @@ def _intersection(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
     return np.multiply(iw, ih, out=iw)
 
 
+def _pair_intersection(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
+    """(P, 4) x (P, 4) corner boxes -> (P,) intersection area of each row pair (the arithmetic of
+    `_intersection`, so the same values)."""
+    iw = np.minimum(a_xyxy[:, 2], b_xyxy[:, 2]) - np.maximum(a_xyxy[:, 0], b_xyxy[:, 0])
+    ih = np.minimum(a_xyxy[:, 3], b_xyxy[:, 3]) - np.maximum(a_xyxy[:, 1], b_xyxy[:, 1])
+    np.maximum(iw, 0.0, out=iw)
+    np.maximum(ih, 0.0, out=ih)
+    return np.multiply(iw, ih, out=iw)
+
+
+def _sweep(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(P,) rows into a and (P,) rows into b of the pairs whose x extents may overlap (a superset: every pair left
+    out has zero intersection), by a sort-and-sweep: box i of a can only meet the b boxes whose left edge lies in
+    [a_x1 - widest b, a_x2]."""
+    widest = float(np.max(b_xyxy[:, 2] - b_xyxy[:, 0]))
+    slack = _SWEEP_SLACK * (np.abs(a_xyxy[:, 0]) + widest) + np.finfo(np.float64).tiny
+    return pairs_in_ranges(b_xyxy[:, 0], a_xyxy[:, 0] - widest - slack, a_xyxy[:, 2])
+
+
+def _sparse(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> bool:
+    """Whether the sort-and-sweep pays for these (A, 4) x (B, 4) boxes: many pairs, all finite (a non-finite box
+    takes the dense path, which gives it the same NaN or inf values as before)."""
+    if len(a_xyxy) * len(b_xyxy) < SWEEP_MIN_PAIRS:
+        return False
+    return bool(np.isfinite(a_xyxy).all() and np.isfinite(b_xyxy).all())
+
+
 def _area(boxes_xyxy: np.ndarray) -> np.ndarray:
     return (boxes_xyxy[:, 2] - boxes_xyxy[:, 0]) * (boxes_xyxy[:, 3] - boxes_xyxy[:, 1])
 
 
 def iou_matrix(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
-    """(A, 4) x (B, 4) corner boxes -> (A, B) intersection over union."""
+    """(A, 4) x (B, 4) corner boxes -> (A, B) intersection over union.
+
+    Many boxes: only the pairs a sort-and-sweep (`_sweep`) finds are computed (the same values), the rest is 0.
+    """
     if len(a_xyxy) == 0 or len(b_xyxy) == 0:
         return np.zeros((len(a_xyxy), len(b_xyxy)))
+    if _sparse(a_xyxy, b_xyxy):
+        rows, cols = _sweep(a_xyxy, b_xyxy)
+        inter = _pair_intersection(a_xyxy[rows], b_xyxy[cols])
+        union = _area(a_xyxy)[rows] + _area(b_xyxy)[cols] - inter
+        out = np.zeros((len(a_xyxy), len(b_xyxy)))
+        out[rows, cols] = inter / np.maximum(union, np.finfo(np.float64).tiny)
+        return out
     inter = _intersection(a_xyxy, b_xyxy)
     union = _area(a_xyxy)[:, None] + _area(b_xyxy)[None, :] - inter
     return inter / np.maximum(union, np.finfo(np.float64).tiny)
@@ -84,9 +125,17 @@ def occlusion(boxes_xyxy: np.ndarray, rows: np.ndarray | None = None) -> np.ndar
     targets = boxes_xyxy if rows is None else boxes_xyxy[rows]
     if len(boxes_xyxy) < 2 or len(targets) == 0:
         return np.zeros(len(targets))
-    inter = _intersection(targets, boxes_xyxy)  # (R, N)
-    inter[boxes_xyxy[None, :, 3] <= targets[:, None, 3]] = 0.0  # only boxes in front of the target count
-    return inter.max(axis=1) / np.maximum(_area(targets), np.finfo(np.float64).tiny)
+    if _sparse(targets, boxes_xyxy):  # many boxes: only pairs that can overlap (`_sweep`)
+        rows, cols = _sweep(targets, boxes_xyxy)
+        inter = _pair_intersection(targets[rows], boxes_xyxy[cols])
+        inter[boxes_xyxy[cols, 3] <= targets[rows, 3]] = 0.0  # only boxes in front of the target count
+        covered = np.zeros(len(targets))
+        np.maximum.at(covered, rows, inter)
+    else:
+        inter = _intersection(targets, boxes_xyxy)  # (R, N)
+        inter[boxes_xyxy[None, :, 3] <= targets[:, None, 3]] = 0.0  # only boxes in front of the target count
+        covered = inter.max(axis=1)
+    return covered / np.maximum(_area(targets), np.finfo(np.float64).tiny)
 
 
 def appearance_motion_cost(

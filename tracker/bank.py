@@ -14,6 +14,11 @@ import torch
 
 __all__ = ["AppearanceBank"]
 
+_CHUNK_PAD_SHIFT = 3  # a bank batch is padded by at most 1/8 (`_pow2_chunks`), in at most 4 power-of-two chunks
+# A bf16 bmm call costs about as much as this many more bank entries (K x D values) in its batch (measured on the CPU:
+# ~30 us a call, ~7 us a bank of K=100, D=512): a batch is split into chunks only where each saves more than a call.
+_CALL_COST_ENTRIES = 400_000
+
 
 def _storage_dtype(device: torch.device) -> torch.dtype:
     """16-bit storage halves memory traffic: fp16 on CUDA, bf16 on the CPU (fast matmul there)."""
@@ -217,36 +222,57 @@ class AppearanceBank:
         starts = np.cumsum(per_row) - per_row
         pair_pos = np.arange(len(pair_rows)) - starts[pair_rows]  # (P,) place among its row's candidates
         row_slots = slots[rows]
-        # Batch sizes are rounded up to powers of two: the CPU matmul backend caches one kernel per shape, so
-        # a crowd of ever-changing size would otherwise grow memory with every new (B, W).
+        # Batch sizes are powers of two (or sums of a few): the CPU matmul backend caches one kernel per shape, so a
+        # crowd of ever-changing size would otherwise grow memory with every new (B, W).
         span = min(_next_pow2(int(row_slots.max()) + 1), self.num_slots)
         use_view = 2 * len(rows) >= span
-        batch = span if use_view else _next_pow2(len(rows))
-        width = _next_pow2(int(per_row.max()))
+        min_chunk = _next_pow2(-(-_CALL_COST_ENTRIES // (self.capacity * self.dim)))
+        chunks = [span] if use_view else _pow2_chunks(len(rows), min_chunk)
+        batch, width = sum(chunks), _next_pow2(int(per_row.max()))
         # Where each track's candidates go in the padded (B, W, D) batch: B = span (view) or R (gather).
         batch_of_row = np.zeros(len(slots), dtype=np.int64)
         batch_of_row[rows] = row_slots if use_view else np.arange(len(rows))
-        if use_view:
-            banks = self._data[:span]
-        else:
-            gather = np.zeros(batch, dtype=np.int64)
-            gather[: len(rows)] = row_slots
-            banks = torch.index_select(self._data, 0, torch.as_tensor(gather))
+        gather = np.zeros(batch, dtype=np.int64)  # bank slot of each batch entry (padding: slot 0)
+        gather[batch_of_row[rows]] = row_slots
         all_dets = _next_pow2(len(emb))
         if width >= all_dets:
             # Some track has most detections as candidates: padding every track to them costs as much as comparing
             # every track with every detection, which is one matmul (N, D) x (D, B * K) (the same values).
+            banks = self._data[:span] if use_view else torch.index_select(self._data, 0, torch.as_tensor(gather))
             padded = torch.cat([emb, emb.new_zeros((all_dets - len(emb), self.dim))])
             sims = torch.mm(padded, banks.reshape(-1, self.dim).T).view(all_dets * batch, -1)  # (N * B, K)
             pair_sims = _host_float32(sims, pair_cols * batch + batch_of_row[pair_rows])
         else:
             pair_flat = batch_of_row[pair_rows] * width + pair_pos  # (P,) row of each pair in the (B * W) batch
-            det_of = np.full(batch * width, len(emb), dtype=np.int64)  # padding points at a zero row
+            # Padding repeats detection 0: each product depends on its own two rows only, and padding is never read.
+            det_of = np.zeros(batch * width, dtype=np.int64)
             det_of[pair_flat] = pair_cols
-            padded = torch.index_select(torch.cat([emb, emb.new_zeros((1, self.dim))]), 0, torch.as_tensor(det_of))
-            sims = torch.bmm(padded.view(batch, width, -1), banks.transpose(1, 2)).view(batch * width, -1)  # (B*W, K)
+            padded = torch.index_select(emb, 0, torch.as_tensor(det_of))
+            sims = self._batched_bank_products(padded, gather, chunks, use_view)  # (B * W, K)
             pair_sims = _host_float32(sims, pair_flat)
         out[pair_rows, pair_cols] = self._aggregate_host(pair_sims, counts[pair_rows])
+
+    def _batched_bank_products(
+        self, padded: torch.Tensor, gather: np.ndarray, chunks: list[int], use_view: bool
+    ) -> torch.Tensor:
+        """(B * W, D) padded candidate embeddings x the banks of the (B,) slots `gather` -> (B * W, K) storage dtype.
+
+        One bmm (b, W, D) x (b, D, K) per chunk b of `chunks` (summing to B), each on its own gathered banks; with
+        `use_view`, the B banks are the first B slots themselves (no copy, one chunk). Each bank's products are the
+        same whatever chunk it is in.
+        """
+        assert self._data is not None
+        width = len(padded) // len(gather)
+        parts, start = [], 0
+        for size in chunks:
+            if use_view:
+                banks = self._data[start : start + size]
+            else:
+                banks = torch.index_select(self._data, 0, torch.as_tensor(gather[start : start + size]))
+            rows = padded[start * width : (start + size) * width].view(size, width, -1)
+            parts.append(torch.bmm(rows, banks.transpose(1, 2)).view(size * width, -1))
+            start += size
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
 
     def _aggregate(self, sims: torch.Tensor, counts: np.ndarray) -> np.ndarray:
         """(T, K, N) similarities (storage dtype) with (T,) filled counts -> (T, N) float32 host array.
@@ -282,7 +308,7 @@ class AppearanceBank:
         total = best[:, 0].copy()
         for j in range(1, top):
             total += best[:, j]
-        return total / np.clip(counts, 1, top).astype(np.float32)
+        return total / np.minimum(np.maximum(counts, 1), top).astype(np.float32)  # np.clip, without its overhead
 
     def _aggregate_device(self, sims: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
         """(T, K, N) similarities (storage dtype) with (T,) filled counts -> (T, N) float32, in torch on the device.
@@ -313,6 +339,18 @@ def _host_float32(values: torch.Tensor, rows: np.ndarray | None = None) -> np.nd
         return ((bits if rows is None else bits[rows]).astype(np.int32) << 16).view(np.float32)
     host = values.numpy()
     return (host if rows is None else host[rows]).astype(np.float32)
+
+
+def _pow2_chunks(n: int, min_chunk: int = 1) -> list[int]:
+    """Powers of two, largest first, summing to n rounded up to a multiple of 1/2**_CHUNK_PAD_SHIFT of n's highest
+    power of two and of `min_chunk` (a power of two; n <= min_chunk: one chunk, n's next power of two). At most
+    1 + _CHUNK_PAD_SHIFT chunks, padded by less than 1/2**_CHUNK_PAD_SHIFT of n or `min_chunk`: a batch of n banks in
+    a few cached shapes, without padding it to the next power of two (up to twice the work)."""
+    if n <= min_chunk:
+        return [_next_pow2(n)]
+    unit = max(min_chunk, _next_pow2(n + 1) >> (_CHUNK_PAD_SHIFT + 1))
+    total = -(-n // unit) * unit
+    return [1 << bit for bit in range(total.bit_length() - 1, -1, -1) if total >> bit & 1]
 
 
 def _next_pow2(n: int) -> int:

@@ -156,22 +156,24 @@ class TrackerCore:
             & ~_out_of_view(self._mean, self.table.observed_xywh, frame_size, cfg.entry_border_heights)[:, None]
         )
         cost = assoc.appearance_motion_cost(view.iou, view.similarity, gate, dets.scores, self._match_bounds(), cfg)
-        cost = (cost + view.class_cost)[np.ix_(confirmed, confident)]
+        cost = _block(cost + view.class_cost, confirmed, confident)
         clear_margin = cfg.clear_pair_margin if cfg.clear_pairs_first else None
         m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost, clear_margin)
 
         # Stage 2: tracked (not lost) leftovers x low-score detections, IoU only.
         tracked_left = left_tracks[self.table.state[left_tracks] == TRACKED]
-        block = np.ix_(tracked_left, low)
         m2, _, _ = self._match(
-            assoc.iou_cost(view.iou[block]) + view.class_cost[block], tracked_left, low, cfg.max_iou_distance_low
+            assoc.iou_cost(_block(view.iou, tracked_left, low)) + _block(view.class_cost, tracked_left, low),
+            tracked_left,
+            low,
+            cfg.max_iou_distance_low,
         )
 
         # Stage 3: tentative tracks x leftover confident detections, IoU only.
         fused = dets.scores[left_dets] if cfg.fuse_score else None
-        block = np.ix_(tentative, left_dets)
         m3, _, left_dets = self._match(
-            assoc.iou_cost(view.iou[block], fused) + view.class_cost[block],
+            assoc.iou_cost(_block(view.iou, tentative, left_dets), fused)
+            + _block(view.class_cost, tentative, left_dets),
             tentative,
             left_dets,
             cfg.max_iou_distance_tentative,
@@ -368,13 +370,13 @@ class TrackerCore:
         cfg = self.config.association
         observed = self.table.observed_xywh[lost]
         seconds = self.table.frames_since_update[lost] / self.frame_rate
-        sim = view.reid_sim[np.ix_(lost, det_idx)]
+        sim = _block(view.reid_sim, lost, det_idx)
         entry = entry_evidence(view.dets.boxes_xyxy, det_idx, frame_size, cfg)
         bounds = self.calibration.revival_bound(seconds, entry)
         cost = assoc.reid_cost(sim, observed, seconds, view.det_xywh[det_idx], cfg, bounds)
-        cost = cost + view.class_cost[np.ix_(lost, det_idx)]
+        cost = cost + _block(view.class_cost, lost, det_idx)
         result = linear_assignment(cost, 1.0 - float(bounds.min()))
-        rivals = np.concatenate([sim, view.similarity[np.ix_(seen, det_idx)]])  # lost rows first: pairs index them
+        rivals = np.concatenate([sim, _block(view.similarity, seen, det_idx)])  # lost rows first: pairs index them
         keep = assoc.unambiguous(result.pairs, rivals, cfg.reid_margin)
         pairs = result.pairs[keep]
         return np.stack([lost[pairs[:, 0]], det_idx[pairs[:, 1]]], axis=1).reshape(-1, 2)
@@ -402,7 +404,7 @@ class TrackerCore:
         positive = np.zeros((t, n), dtype=bool)
         positive[rows, cols] = True
         negative = np.zeros((t, n), dtype=bool)
-        negative[np.ix_(rows, cols)] = True
+        negative[rows[:, None], cols] = True  # every matched track x every matched detection
         negative &= ~positive & (view.iou == 0)
         plan = []
         for mask in (negative, positive):
@@ -414,7 +416,7 @@ class TrackerCore:
         if len(pairs):
             slots = self.table.slot[pairs[:, 0]]
             rows = torch.as_tensor(pairs[:, 1], device=dets.embeddings.device)
-            computed = self.bank.pair_similarity(slots, dets.embeddings[rows])
+            computed = self.bank.pair_similarity(slots, torch.index_select(dets.embeddings, 0, rows))
         extra = np.split(computed, [len(plan[0][1])])
         feeds = (self.calibration.add_negatives, self.calibration.add_positives)
         for (values, _), computed, add in zip(plan, extra, feeds, strict=True):
@@ -480,7 +482,7 @@ class TrackerCore:
         if good.any():
             fed = track_idx[good]
             rows = torch.as_tensor(det_idx[good], device=dets.embeddings.device)
-            self.bank.push(self.table.slot[fed], dets.embeddings[rows])
+            self.bank.push(self.table.slot[fed], torch.index_select(dets.embeddings, 0, rows))  # 1/4 the cost of []
             self.table.bank_frame[fed] = self.frame_index
 
     def _bank_quality(self, dets: Detections, det_idx: np.ndarray) -> np.ndarray:
@@ -633,6 +635,11 @@ class TrackerCore:
                 strict=True,
             )
         ]
+
+
+def _block(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """(R, C) block of a (T, N) matrix at integer `rows` x `cols` (what `np.ix_` gives, for a third of its cost)."""
+    return matrix[rows[:, None], cols]
 
 
 def _clear_continuations(iou: np.ndarray, contested: np.ndarray, tracked: np.ndarray, clear_iou: float) -> np.ndarray:

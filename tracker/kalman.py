@@ -20,12 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from tracker.config import MotionConfig
+from tracker.sweep import SWEEP_MIN_PAIRS, pairs_in_ranges
 
 __all__ = ["KalmanFilter", "xywh_to_xyxy", "xyxy_to_xywh"]
 
 _NDIM = 4
-# A new track's position/velocity are uncertain: its initial std is this many times the per-step noise.
 _GATE_BOUND_SLACK = 2.0  # `gate`: a pair is skipped only when its centre gap beats the bound this many times over
+_SWEEP_SLACK = 1e-9  # `gate`: relative widening of the sweep's reach (float rounding); the exact test follows it
+# A new track's position/velocity are uncertain: its initial std is this many times the per-step noise.
 _INITIAL_POSITION_FACTOR = 2.0
 _INITIAL_VELOCITY_FACTOR = 10.0
 # Exponents of step_ratio that keep per-second uncertainty fixed when the frame rate changes (see the module doc):
@@ -178,24 +180,43 @@ class KalmanFilter:
     def gate(self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray, chi2: float) -> np.ndarray:
         """(T, N) bool: pairs whose squared Mahalanobis distance (`gating_distance`) is at most `chi2`.
 
-        The distance is computed only for the pairs that can pass: d^T S^-1 d >= |d|^2 / trace(S) (the largest
-        eigenvalue of S is at most its trace), so a pair whose x or y centre gap alone squares to more than
-        chi2 * trace(S) is out (tested with `_GATE_BOUND_SLACK` to spare) without the 4x4 product. With T tracks
-        spread over a frame only a few pairs per track remain, so the cost grows as T + N instead of T x N.
+        The distance is computed only for the pairs that can pass: d^T S^-1 d >= d_i^2 / S_ii for each coordinate i
+        (a vector's Mahalanobis distance is at least that of any one of its coordinates), so a pair whose x or y
+        centre gap alone squares to more than chi2 * S_ii is out (tested with `_GATE_BOUND_SLACK` to spare) without
+        the 4x4 product. With T tracks spread over a frame only a few pairs per track remain, so the cost
+        grows as T + N instead of T x N; with many tracks and detections the centre test itself runs on a
+        sort-and-sweep's candidates (`tracker.sweep`).
         """
         t, n = len(mean), len(measurements)
         if t == 0 or n == 0:
             return np.zeros((t, n), dtype=bool)
         projected, s = self.project(mean, covariance)
-        limit = (_GATE_BOUND_SLACK * chi2) * np.trace(s, axis1=1, axis2=2)  # (T,) bound on |d|^2 for a pass
-        near = (measurements[None, :, 0] - projected[:, None, 0]) ** 2 <= limit[:, None]
-        near &= (measurements[None, :, 1] - projected[:, None, 1]) ** 2 <= limit[:, None]
-        rows, cols = np.nonzero(near)
+        limit = (_GATE_BOUND_SLACK * chi2) * np.diagonal(s, axis1=1, axis2=2)  # (T, 4) bounds on d_i^2 for a pass
+        rows, cols = _near(projected, measurements, limit)
         diff = measurements[cols] - projected[rows]  # (P, 4)
         distance = np.einsum("pj,pj->p", (diff[:, None, :] @ np.linalg.inv(s)[rows])[:, 0, :], diff)
         passed = np.zeros((t, n), dtype=bool)
         passed[rows, cols] = distance <= chi2
         return passed
+
+
+def _near(projected: np.ndarray, measurements: np.ndarray, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(P,) rows, (P,) cols: pairs of T projected tracks and N xywh measurements whose x and y centre gaps square
+    to at most the track's `limit` (T, 4; columns 0 and 1 are used). On the (T, N) grid, or with many pairs on the
+    candidates of a sweep on x (the same pairs)."""
+    few = len(projected) * len(measurements) < SWEEP_MIN_PAIRS
+    if few or not (np.isfinite(projected).all() and np.isfinite(limit).all()):  # non-finite: the grid, as before
+        near = (measurements[None, :, 0] - projected[:, None, 0]) ** 2 <= limit[:, None, 0]
+        near &= (measurements[None, :, 1] - projected[:, None, 1]) ** 2 <= limit[:, None, 1]
+        rows, cols = np.nonzero(near)
+    else:
+        x, gap = projected[:, 0], np.sqrt(limit[:, 0])
+        reach = gap + _SWEEP_SLACK * (np.abs(x) + gap) + np.finfo(np.float64).tiny  # a superset of dx^2 <= limit
+        rows, cols = pairs_in_ranges(measurements[:, 0], x - reach, x + reach)
+        near = (measurements[cols, 0] - projected[rows, 0]) ** 2 <= limit[rows, 0]
+        near &= (measurements[cols, 1] - projected[rows, 1]) ** 2 <= limit[rows, 1]
+        rows, cols = rows[near], cols[near]
+    return rows, cols
 
 
 def _add_diag(matrices: np.ndarray, values: np.ndarray) -> None:
