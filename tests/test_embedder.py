@@ -246,6 +246,22 @@ def test_openvino_compiles_only_power_of_two_batches(shared_weights):
             embedder.model(bad)
 
 
+@pytest.mark.parametrize(("threads", "half", "precision"), [(1, "false", "float32"), (2, "true", None)])
+def test_openvino_compile_settings_reach_the_compiled_model(shared_weights, threads, half, precision):
+    """The ReID is compiled for latency, unpinned (it shares the cores with the detector), with `reid.threads`
+    threads and fp32 when `reid.half` is off: OpenVINO reports back what it was asked."""
+    pytest.importorskip("openvino")
+    embedder = osnet(shared_weights, "reid.backend=openvino", f"reid.half={half}", f"reid.threads={threads}")
+    settings = embedder.model.compiled_settings()
+    assert settings["ENABLE_CPU_PINNING"] == "False"
+    assert settings["PERFORMANCE_HINT"] == "LATENCY"
+    assert settings["INFERENCE_NUM_THREADS"] == str(threads)
+    if precision is None:
+        assert "INFERENCE_PRECISION_HINT" not in settings  # OpenVINO's choice: bf16 where the CPU has it
+    else:
+        assert precision in settings["INFERENCE_PRECISION_HINT"]
+
+
 @pytest.mark.parametrize("backend", ["torch", "openvino"])
 def test_embeddings_are_unit_norm_and_batched(shared_weights, backend):
     if backend == "openvino":

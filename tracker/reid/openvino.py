@@ -18,14 +18,29 @@ import torch
 from tracker.reid.osnet import IMAGENET_MEAN, IMAGENET_STD
 from tracker.weights import file_digest
 
-__all__ = ["CACHE_ENV", "OpenVINOForward", "cached_model_path", "openvino_available", "save_int8", "static_batches"]
+__all__ = [
+    "CACHE_ENV",
+    "COMPILE_SETTINGS",
+    "OpenVINOForward",
+    "cached_model_path",
+    "openvino_available",
+    "save_int8",
+    "static_batches",
+]
 
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "TRACKER_OPENVINO_CACHE"
 """Environment variable naming the folder for converted models (default ~/.cache/tracker/openvino)."""
 _KEY_CHARS = 16  # hex digits of the cache key kept in file names
-_LATENCY = {"PERFORMANCE_HINT": "LATENCY"}  # small batches, one at a time: latency, not throughput
+COMPILE_SETTINGS = {
+    "PERFORMANCE_HINT": "LATENCY",  # small batches, one at a time: latency, not throughput
+    # OpenVINO pins its inference threads to cores by default, for a process that owns the machine. Here the ReID
+    # shares the cores with the detector's own (pinned) threads and with whatever else runs: a pinned thread waits
+    # for its one core while the other is free. Unpinned, a call of 3 crops right after a detector call took
+    # 3.4 ms against 7.8 pinned (medians of 60-80 alternating calls, load average ~4; README: speed).
+    "ENABLE_CPU_PINNING": False,
+}
 MAX_STATIC_BATCH = 64  # the largest static batch compiled by default; larger batches run in chunks of it
 PRECOMPILED_BATCH = 4  # static batches 1, 2 and 4 are compiled up front (~0.15 s each): the counts lazy embedding
 # asks for in most frames, so the first frames of a stream do not stall; larger ones are compiled on first use
@@ -103,7 +118,7 @@ class OpenVINOForward:
         import openvino as ov
 
         self._core = ov.Core()
-        self._settings: dict[str, object] = dict(_LATENCY)
+        self._settings: dict[str, object] = dict(COMPILE_SETTINGS)
         if threads > 0:
             self._settings["INFERENCE_NUM_THREADS"] = threads
         if int8:
@@ -138,6 +153,12 @@ class OpenVINOForward:
     def compiled_batches(self) -> tuple[int, ...]:
         """The static batch sizes compiled so far."""
         return tuple(sorted(self._compiled))
+
+    def compiled_settings(self) -> dict[str, str]:
+        """Each setting this model asks OpenVINO for (`COMPILE_SETTINGS`, threads, precision), as the compiled
+        model reports it back (the batch-1 model; every batch size is compiled with the same settings)."""
+        compiled = self._model(1)
+        return {key: str(compiled.get_property(key)) for key in self._settings}  # type: ignore[attr-defined]
 
     @property
     def dim(self) -> int:
