@@ -355,6 +355,35 @@ def test_lazy_embedding_keeps_ids_and_skips_most_crops():
     assert lazy_hist == eager_hist
 
 
+@pytest.mark.parametrize(("second_score", "min_embedded"), [(0.3, None), (0.9, 1.0)])
+def test_a_low_score_box_beside_a_track_costs_no_crop(second_score, min_embedded):
+    """A walker with a second box overlapping it (IoU ~0.4): a confident second box is a second candidate in
+    stage 1, so the walker is embedded every frame; a low-score one (a duplicate, a half-hidden person behind)
+    never takes part in stage 1, so the walker's detection is embedded only for its bank refresh (every
+    `appearance.refresh_seconds`), and keeps its one ID."""
+    cfg = load_config(None, overrides=["device=cpu"])
+    tracker = Tracker(cfg, frame_rate=FPS)
+    identities = identity_embeddings(2, DIM)
+    frames, embedded, ids = 3 * FPS, [], set()
+    for f in range(frames):
+        walker = np.array([100.0 + 2 * f, 100, 150 + 2 * f, 220])
+        boxes = np.stack([walker, walker + [20, 0, 20, 0]])
+
+        def embed(rows, f=f):
+            embedded.extend((f, int(r)) for r in rows)
+            return identities[rows]
+
+        out = tracker.update_detections(boxes, [0.9, second_score], embed=embed)
+        ids |= {o.track_id for o in out if o.detection_index == 0}
+    walker_frames = [f for f, row in embedded if row == 0 and f >= FPS]  # after the first second
+    refreshes = (frames - FPS) / (cfg.appearance.refresh_seconds * FPS) + 1
+    if min_embedded is None:
+        assert len(walker_frames) <= refreshes, walker_frames
+    else:
+        assert len(walker_frames) >= min_embedded * (frames - FPS), walker_frames
+    assert len(ids) == 1
+
+
 @pytest.mark.parametrize(("fps", "frames_to_confirm"), [(30, 3), (25, 3), (14, 2), (7, 2)])
 def test_confirmation_takes_min_hits_and_min_seconds(fps, frames_to_confirm):
     cfg = load_config(None, overrides=["device=cpu", "lifecycle.min_hits=2", "lifecycle.min_seconds_tentative=0.1"])

@@ -223,27 +223,59 @@ def test_opencv_crops_sample_where_the_batched_crops_do():
 
 
 @pytest.mark.parametrize(
-    ("count", "largest", "sizes"),
-    [(0, 64, []), (1, 64, [1]), (7, 64, [4, 2, 1]), (8, 8, [8]), (130, 64, [64, 64, 2]), (19, 16, [16, 2, 1])],
+    ("count", "largest", "exact", "sizes"),
+    [
+        (0, 64, 0, []),
+        (1, 64, 0, [1]),
+        (7, 64, 0, [4, 2, 1]),
+        (8, 8, 0, [8]),
+        (130, 64, 0, [64, 64, 2]),
+        (19, 16, 0, [16, 2, 1]),
+        (7, 64, 8, [7]),
+        (19, 16, 8, [16, 3]),
+        (45, 64, 8, [32, 8, 5]),
+        (7, 4, 8, [4, 3]),  # no exact batch beyond the largest
+    ],
 )
-def test_static_batches_are_powers_of_two(count, largest, sizes):
-    assert static_batches(count, largest) == sizes
+def test_static_batches(count, largest, exact, sizes):
+    assert static_batches(count, largest, exact) == sizes
+    assert sum(sizes) == count and all(size <= largest for size in sizes)
 
 
-def test_openvino_compiles_only_power_of_two_batches(shared_weights):
-    """Any crop count runs on the static power-of-two models (no re-preparation per count), with the results of
-    one crop at a time; crops of another shape or type are refused."""
+def test_openvino_compiles_static_batches(shared_weights):
+    """Any crop count runs on static models (no re-preparation per count): one of its own size up to
+    `EXACT_BATCH`, power-of-two chunks above, with the results of one crop at a time; crops of another shape or
+    type are refused."""
     pytest.importorskip("openvino")
     embedder = osnet(shared_weights, "reid.backend=openvino", "reid.half=false", "reid.batch_size=8")
+    assert embedder.model.compiled_batches == (1, 2, 3, 4)  # compiled up front
     crops = np.random.default_rng(3).integers(0, 256, (11, 256, 128, 3), dtype=np.uint8)
     out = embedder.model(crops)
     assert out.shape == (11, 512) and out.dtype == np.float32
-    assert embedder.model.compiled_batches == (1, 2, 4, 8)
+    assert embedder.model.compiled_batches == (1, 2, 3, 4, 8)  # 11 = 8 + 3
+    np.testing.assert_allclose(embedder.model(crops[:7]), out[:7], atol=1e-4)  # one batch of 7
+    assert embedder.model.compiled_batches == (1, 2, 3, 4, 7, 8)
     singles = np.concatenate([embedder.model(crops[i : i + 1]) for i in range(11)])
     np.testing.assert_allclose(out, singles, atol=1e-4)
     for bad in (crops.astype(np.float32), crops[:, :128]):
         with pytest.raises(ValueError, match="uint8 of shape"):
             embedder.model(bad)
+
+
+@pytest.mark.parametrize(("threads", "half", "precision"), [(1, "false", "float32"), (2, "true", None)])
+def test_openvino_compile_settings_reach_the_compiled_model(shared_weights, threads, half, precision):
+    """The ReID is compiled for latency, unpinned (it shares the cores with the detector), with `reid.threads`
+    threads and fp32 when `reid.half` is off: OpenVINO reports back what it was asked."""
+    pytest.importorskip("openvino")
+    embedder = osnet(shared_weights, "reid.backend=openvino", f"reid.half={half}", f"reid.threads={threads}")
+    settings = embedder.model.compiled_settings()
+    assert settings["ENABLE_CPU_PINNING"] == "False"
+    assert settings["PERFORMANCE_HINT"] == "LATENCY"
+    assert settings["INFERENCE_NUM_THREADS"] == str(threads)
+    if precision is None:
+        assert "INFERENCE_PRECISION_HINT" not in settings  # OpenVINO's choice: bf16 where the CPU has it
+    else:
+        assert precision in settings["INFERENCE_PRECISION_HINT"]
 
 
 @pytest.mark.parametrize("backend", ["torch", "openvino"])

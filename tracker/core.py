@@ -284,7 +284,12 @@ class TrackerCore:
         ambiguous = (lost[:, None] & ~clear[None, :]) | contested
         compare = (gate & ambiguous) | plausible
         if embed is not None and self.config.appearance.enabled:
-            need = self._needs_embedding(gate, gated_iou, lost, compare)
+            # A crop is cut only where stage 1 could choose wrongly by motion: a second candidate below
+            # `high_score` never takes part in stage 1, so it does not make the pair ambiguous there.
+            strong = dets.scores >= self.config.association.high_score
+            contested_in_stage1 = _contested(gated_iou * strong[None, :], self.config.association.contested_iou)
+            ambiguous_in_stage1 = (lost[:, None] & ~clear[None, :]) | contested_in_stage1
+            need = self._needs_embedding(gate, gated_iou, lost, (gate & ambiguous_in_stage1) | plausible)
             dets = self._embed(dets, need & self._can_use_appearance(dets), embed)
 
         similarity = np.full((t, n), np.nan)

@@ -18,17 +18,36 @@ import torch
 from tracker.reid.osnet import IMAGENET_MEAN, IMAGENET_STD
 from tracker.weights import file_digest
 
-__all__ = ["CACHE_ENV", "OpenVINOForward", "cached_model_path", "openvino_available", "save_int8", "static_batches"]
+__all__ = [
+    "CACHE_ENV",
+    "COMPILE_SETTINGS",
+    "EXACT_BATCH",
+    "OpenVINOForward",
+    "cached_model_path",
+    "openvino_available",
+    "save_int8",
+    "static_batches",
+]
 
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "TRACKER_OPENVINO_CACHE"
 """Environment variable naming the folder for converted models (default ~/.cache/tracker/openvino)."""
 _KEY_CHARS = 16  # hex digits of the cache key kept in file names
-_LATENCY = {"PERFORMANCE_HINT": "LATENCY"}  # small batches, one at a time: latency, not throughput
+COMPILE_SETTINGS = {
+    "PERFORMANCE_HINT": "LATENCY",  # small batches, one at a time: latency, not throughput
+    # OpenVINO pins its inference threads to cores by default, for a process that owns the machine. Here the ReID
+    # shares the cores with the detector's own (pinned) threads and with whatever else runs: a pinned thread waits
+    # for its one core while the other is free. Unpinned, a call of 3 crops right after a detector call took
+    # 3.4 ms against 7.8 pinned (medians of 60-80 alternating calls, load average ~4; README: speed).
+    "ENABLE_CPU_PINNING": False,
+}
 MAX_STATIC_BATCH = 64  # the largest static batch compiled by default; larger batches run in chunks of it
-PRECOMPILED_BATCH = 4  # static batches 1, 2 and 4 are compiled up front (~0.15 s each): the counts lazy embedding
-# asks for in most frames, so the first frames of a stream do not stall; larger ones are compiled on first use
+EXACT_BATCH = 8  # up to this many crops run on a model compiled for exactly that count: one call instead of up to
+# three power-of-two calls (3 / 5 / 6 / 7 crops as one call: 0.80 / 0.86 / 0.87 / 0.77 of the time of 2+1 / 4+1 /
+# 4+2 / 4+2+1, medians of 100 alternating calls); lazy embedding asks for 1-8 crops in nearly every frame
+PRECOMPILED_BATCH = 4  # static batches 1 to 4 are compiled up front (~0.15 s each): the counts lazy embedding asks
+# for in most frames, so the first frames of a stream do not stall; larger ones are compiled on first use
 PIXEL_MAX = 255.0  # uint8 crops: the ImageNet mean and std of [0, 1] pixels scaled to 0..255
 
 
@@ -73,10 +92,11 @@ class OpenVINOForward:
     normalisation run inside the compiled model (OpenVINO's `PrePostProcessor`, fused into the first
     convolution), so no float copy of the crops is made in Python.
 
-    Batches run on models compiled for static power-of-two batch sizes (1, 2, 4, ...; each compiled on first use):
-    a batch of 7 runs as 4 + 2 + 1. A dynamic batch dimension costs a re-preparation of the network each time the
-    batch size changes, 3-4 ms for OSNet-x0.25 on the CPU (a few milliseconds more than the forward of 3 crops),
-    and the lazy embedding asks for a different count nearly every frame. The outputs are identical.
+    Batches run on models compiled for static batch sizes (each compiled once, on first use): every count up to
+    `EXACT_BATCH` has its own model, larger batches run in power-of-two chunks (`static_batches`: 19 -> 16 + 3).
+    A dynamic batch dimension costs a re-preparation of the network each time the batch size changes, 3-4 ms for
+    OSNet-x0.25 on the CPU (a few milliseconds more than the forward of 3 crops), and the lazy embedding asks for
+    a different count nearly every frame. The outputs are identical.
 
     Args:
         model: the torch model, in eval mode, with its weights loaded.
@@ -103,7 +123,7 @@ class OpenVINOForward:
         import openvino as ov
 
         self._core = ov.Core()
-        self._settings: dict[str, object] = dict(_LATENCY)
+        self._settings: dict[str, object] = dict(COMPILE_SETTINGS)
         if threads > 0:
             self._settings["INFERENCE_NUM_THREADS"] = threads
         if int8:
@@ -118,7 +138,7 @@ class OpenVINOForward:
         self._input_hw = input_hw
         self._max_batch = 1 << (max(1, max_batch).bit_length() - 1)  # a power of two
         self._compiled: dict[int, object] = {}
-        for size in static_batches(2 * min(PRECOMPILED_BATCH, self._max_batch) - 1, self._max_batch):
+        for size in range(1, min(PRECOMPILED_BATCH, self._max_batch) + 1):
             self._model(size)
 
     def __call__(self, crops: np.ndarray) -> np.ndarray:
@@ -127,7 +147,7 @@ class OpenVINOForward:
             expected = (-1, *self._input_hw, 3)
             raise ValueError(f"crops must be uint8 of shape {expected}, got {crops.dtype} {crops.shape}")
         outputs, start = [], 0
-        for size in static_batches(len(crops), self._max_batch):
+        for size in static_batches(len(crops), self._max_batch, EXACT_BATCH):
             outputs.append(self._model(size)(np.ascontiguousarray(crops[start : start + size]))[0])
             start += size
         if not outputs:
@@ -138,6 +158,12 @@ class OpenVINOForward:
     def compiled_batches(self) -> tuple[int, ...]:
         """The static batch sizes compiled so far."""
         return tuple(sorted(self._compiled))
+
+    def compiled_settings(self) -> dict[str, str]:
+        """Each setting this model asks OpenVINO for (`COMPILE_SETTINGS`, threads, precision), as the compiled
+        model reports it back (the batch-1 model; every batch size is compiled with the same settings)."""
+        compiled = self._model(1)
+        return {key: str(compiled.get_property(key)) for key in self._settings}  # type: ignore[attr-defined]
 
     @property
     def dim(self) -> int:
@@ -154,11 +180,18 @@ class OpenVINOForward:
         return compiled
 
 
-def static_batches(count: int, largest: int) -> list[int]:
-    """Powers of two (at most `largest`, itself one) summing to `count`, largest first: 7 -> [4, 2, 1]."""
+def static_batches(count: int, largest: int, exact: int = 0) -> list[int]:
+    """Batch sizes summing to `count`, largest first: chunks of `largest` (a power of two), then powers of two down
+    to a rest of at most `exact` crops, which runs as one batch of its own size. 7 -> [4, 2, 1] with `exact` 0,
+    [7] with `exact` 8; 19 (largest 16) -> [16, 3]; 45 (largest 64, exact 8) -> [32, 8, 5]."""
+    exact = min(exact, largest)
     sizes = [largest] * (count // largest)
     rest = count % largest
-    sizes += [1 << bit for bit in range(rest.bit_length() - 1, -1, -1) if rest >> bit & 1]
+    while rest > exact:
+        sizes.append(1 << (rest.bit_length() - 1))
+        rest -= sizes[-1]
+    if rest:
+        sizes.append(rest)
     return sizes
 
 
