@@ -393,7 +393,8 @@ class TrackerCore:
         the same frame); positives: a track's bank against its own new detection. Only detections fit for a bank
         (the quality gate) and, for negatives, pairs that do not overlap (a shared crop is not a different look)
         count. Pairs whose similarity the frame already computed come free; a capped random few more are
-        computed in one batched bank call. Every frame until calibrated, then once per `calibration_sample_seconds`.
+        computed in one sparse bank call (`AppearanceBank.similarity`). Every frame until calibrated, then once per
+        `calibration_sample_seconds`.
         """
         dets = view.dets
         if not self.calibration.wants_samples or dets.embeddings is None or len(matches) < 1:
@@ -418,10 +419,10 @@ class TrackerCore:
             plan.append((view.similarity[known], missing[self.calibration.subsample(len(missing), int(known.sum()))]))
         pairs = np.concatenate([missing for _, missing in plan])  # both queues' pairs in one batched call
         computed = np.zeros(0)
-        if len(pairs):
-            slots = self.table.slot[pairs[:, 0]]
-            rows = torch.as_tensor(pairs[:, 1], device=dets.embeddings.device)
-            computed = self.bank.pair_similarity(slots, torch.index_select(dets.embeddings, 0, rows))
+        if len(pairs):  # one sparse call: each track's bank is read once, however many of its pairs are sampled
+            wanted = np.zeros((t, n), dtype=bool)
+            wanted[pairs[:, 0], pairs[:, 1]] = True
+            computed = self.bank.similarity(self.table.slot, dets.embeddings, wanted)[pairs[:, 0], pairs[:, 1]]
         extra = np.split(computed, [len(plan[0][1])])
         feeds = (self.calibration.add_negatives, self.calibration.add_positives)
         for (values, _), computed, add in zip(plan, extra, feeds, strict=True):
