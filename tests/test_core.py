@@ -490,3 +490,36 @@ def test_second_largest_equals_the_sorted_one_with_ties():
     for shape in [(1, 2), (5, 3), (40, 60)]:
         values = np.where(rng.random(shape) < 0.4, rng.integers(0, 3, shape) / 2.0, 0.0)  # zeros and repeated maxima
         np.testing.assert_array_equal(_second_largest(values), np.sort(values, axis=1)[:, -2])
+
+
+def test_the_bank_is_asked_only_for_pairs_a_stage_reads():
+    """A confirmed walker with two boxes beside it: a low-score duplicate (IoU ~0.4; stage 2 only) and, from frame
+    20, a newcomer (IoU ~0.3; a tentative track for its first frames). Both make the walker's pairs contested, but
+    stage 1 reads the similarities of confirmed tracks and confident detections only, and stage 4 and the
+    calibration no others: the bank is never asked about the low box, nor about the tentative track's pairs."""
+    cfg = load_config(None, overrides=["device=cpu"])
+    tracker = Tracker(cfg, frame_rate=FPS)
+    identities = identity_embeddings(3, DIM)
+    asked = []
+    ask = tracker.core.bank.similarity
+
+    def spy(slots, embeddings, candidates=None):
+        asked.append((tracker.core.table.confirmed.copy(), candidates.copy()))
+        return ask(slots, embeddings, candidates)
+
+    tracker.core.bank.similarity = spy
+    ids = set()
+    for f in range(40):
+        walker = np.array([100.0 + 2 * f, 100, 150 + 2 * f, 220])
+        boxes, scores = [walker, walker + [20, 0, 20, 0]], [0.9, 0.3]
+        if f >= 20:
+            boxes.append(walker + [25, 0, 25, 0])
+            scores.append(0.9)
+        out = tracker.update_detections(np.stack(boxes), scores, embeddings=identities[: len(boxes)])
+        ids |= {o.track_id for o in out if o.detection_index == 0}
+    assert asked, "the walker's contested pairs were compared"
+    assert any(not confirmed.all() for confirmed, _ in asked), "a tentative track was alive during a comparison"
+    for confirmed, candidates in asked:
+        assert not candidates[:, 1].any(), "the low-score box was compared"
+        assert not candidates[~confirmed].any(), "a tentative track was compared"
+    assert len(ids) == 1
