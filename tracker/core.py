@@ -43,12 +43,16 @@ class _FrameView:
     """Everything about tracks x detections this frame that several stages share."""
 
     iou: np.ndarray  # (T, N)
-    class_cost: np.ndarray  # (T, N) added to every stage's cost: 0 same class, penalty, inf incompatible
+    class_cost: np.ndarray | None  # (T, N) added to every stage's cost: 0 same class, penalty, inf incompatible
     motion_gate: np.ndarray  # (T, N) bool
     similarity: np.ndarray  # (T, N), NaN where unknown
     reid_sim: np.ndarray  # (T, N) similarity restricted to stage-4-plausible pairs, NaN elsewhere
     det_xywh: np.ndarray  # (N, 4)
     dets: Detections  # this frame's detections, with the embeddings computed on demand
+
+    def class_block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray | float:
+        """The class cost of the `rows` x `cols` block (`_block`); 0.0 when all are of one class."""
+        return 0.0 if self.class_cost is None else _block(self.class_cost, rows, cols)
 
 
 class TrackerCore:
@@ -156,14 +160,14 @@ class TrackerCore:
             & ~_out_of_view(self._mean, self.table.observed_xywh, frame_size, cfg.entry_border_heights)[:, None]
         )
         cost = assoc.appearance_motion_cost(view.iou, view.similarity, gate, dets.scores, self._match_bounds(), cfg)
-        cost = _block(cost + view.class_cost, confirmed, confident)
+        cost = _block(cost, confirmed, confident) + view.class_block(confirmed, confident)
         clear_margin = cfg.clear_pair_margin if cfg.clear_pairs_first else None
         m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost, clear_margin)
 
         # Stage 2: tracked (not lost) leftovers x low-score detections, IoU only.
         tracked_left = left_tracks[self.table.state[left_tracks] == TRACKED]
         m2, _, _ = self._match(
-            assoc.iou_cost(_block(view.iou, tracked_left, low)) + _block(view.class_cost, tracked_left, low),
+            assoc.iou_cost(_block(view.iou, tracked_left, low)) + view.class_block(tracked_left, low),
             tracked_left,
             low,
             cfg.max_iou_distance_low,
@@ -172,8 +176,7 @@ class TrackerCore:
         # Stage 3: tentative tracks x leftover confident detections, IoU only.
         fused = dets.scores[left_dets] if cfg.fuse_score else None
         m3, _, left_dets = self._match(
-            assoc.iou_cost(_block(view.iou, tentative, left_dets), fused)
-            + _block(view.class_cost, tentative, left_dets),
+            assoc.iou_cost(_block(view.iou, tentative, left_dets), fused) + view.class_block(tentative, left_dets),
             tentative,
             left_dets,
             cfg.max_iou_distance_tentative,
@@ -263,8 +266,8 @@ class TrackerCore:
             return _FrameView(empty, empty, empty.astype(bool), empty + np.nan, empty + np.nan, det_xywh, dets)
         mean, cov = self._mean, self._cov
         iou = assoc.buffered_iou_matrix(xywh_to_xyxy(mean[:, :4]), dets.boxes_xyxy, self._motion_buffer(cov))
-        class_cost = self.classes.cost(self.table.class_id, dets.class_ids)
-        compatible = np.isfinite(class_cost)
+        class_cost = self._class_cost(dets)
+        compatible = True if class_cost is None else np.isfinite(class_cost)
         gate = (self.kalman.gate(mean, cov, det_xywh, self.config.motion.gate_chi2) | (iou > 0)) & compatible
 
         lost, tracked = self.table.state == LOST, self.table.state == TRACKED
@@ -302,6 +305,14 @@ class TrackerCore:
             similarity[~candidates] = np.nan
         reid_sim = np.where(plausible, similarity, np.nan)
         return _FrameView(iou, class_cost, gate, similarity, reid_sim, det_xywh, dets)
+
+    def _class_cost(self, dets: Detections) -> np.ndarray | None:
+        """(T, N) class cost of every track x detection pair (`ClassPolicy.cost`), or None when the tracks and the
+        detections are all of one class (the common case: a matrix of zeros, nothing to add or test)."""
+        classes = self.table.class_id
+        if (classes == classes[0]).all() and (dets.class_ids == classes[0]).all():
+            return None
+        return self.classes.cost(classes, dets.class_ids)
 
     def _motion_buffer(self, cov: np.ndarray) -> np.ndarray:
         """(T, 2) pixels by which overlaps are buffered: the displacement the filter cannot predict (95% of its
@@ -382,7 +393,7 @@ class TrackerCore:
         entry = entry_evidence(view.dets.boxes_xyxy, det_idx, frame_size, cfg)
         bounds = self.calibration.revival_bound(seconds, entry)
         cost = assoc.reid_cost(sim, observed, seconds, view.det_xywh[det_idx], cfg, bounds)
-        cost = cost + _block(view.class_cost, lost, det_idx)
+        cost = cost + view.class_block(lost, det_idx)
         result = linear_assignment(cost, 1.0 - float(bounds.min()))
         rivals = np.concatenate([sim, _block(view.similarity, seen, det_idx)])  # lost rows first: pairs index them
         keep = assoc.unambiguous(result.pairs, rivals, cfg.reid_margin)
