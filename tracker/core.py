@@ -299,8 +299,10 @@ class TrackerCore:
         if self.config.appearance.enabled and dets.embeddings is not None and dets.has_embedding.any():
             # Only pairs a stage or the calibration reads: confirmed tracks (stages 1 and 4; a tentative track is
             # matched by IoU alone) x detections fit for an appearance stage or a bank.
-            usable = dets.has_embedding & self._can_use_appearance(dets)
-            candidates = compare & self.table.confirmed[:, None] & usable[None, :]
+            candidates = compare & (dets.has_embedding & self._can_use_appearance(dets))[None, :]
+            confirmed = self.table.confirmed
+            if not confirmed.all():
+                candidates &= confirmed[:, None]
             similarity = self.bank.similarity(self.table.slot, dets.embeddings, candidates)
             similarity[~candidates] = np.nan
         reid_sim = np.where(plausible, similarity, np.nan)
