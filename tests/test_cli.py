@@ -152,6 +152,31 @@ def test_several_sources_report_the_bounds_of_each(fake_models_with_reid, tmp_pa
     assert len(lines) == 2 and "of first" in lines[0] and "of second" in lines[1], lines
 
 
+def test_several_sources_count_the_tracks_of_each(fake_models_with_reid, tmp_path, capsys):
+    """Without a gallery every source numbers its tracks from 1: two sources of two walkers each are 4 tracks,
+    not the 2 IDs they share."""
+    first = write_video(tmp_path / "first.avi", scene())
+    second = write_video(tmp_path / "second.avi", scene())
+    assert main([str(first), str(second), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "4 tracks" in out, out
+    saved = [json.loads((tmp_path / "out" / f"{n}.summary.json").read_text()) for n in ("first", "second")]
+    assert [s["tracks"] for s in saved] == [2, 2]
+
+
+def test_several_sources_report_the_birth_range_of_each():
+    """With several sources, each source's birth shape range is a line of its own (none is dropped)."""
+    first = run.RunSummary(name="first", frames=5, birth_shapes={0: [0.21, 0.63, 250]})
+    second = run.RunSummary(name="second", frames=5, birth_shapes={0: [0.3, 0.7, 40], 2: [1.1, 2.4, 30]})
+    text = run._combine([first, second]).describe()
+    lines = [x for x in text.splitlines() if x.startswith("new tracks")]
+    assert lines == [
+        "new tracks of class 0 of first: width/height 0.21-0.63 (250 looks learnt)",
+        "new tracks of class 0 of second: width/height 0.30-0.70 (40 looks learnt)",
+        "new tracks of class 2 of second: width/height 1.10-2.40 (30 looks learnt)",
+    ], text
+
+
 def test_folder_glob_sequence_and_lossless_video_give_the_same_tracks(fake_models, tmp_path):
     frames = scene()
     seq = tmp_path / "SYNTH-01"
