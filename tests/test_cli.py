@@ -279,6 +279,7 @@ def test_real_video_first_100_frames(shared, shared_weights, tmp_path):
         [sys.executable, "-m", "tracker.cli", *args], capture_output=True, text=True, timeout=300, env=child_env()
     )
     assert result.returncode == 0, result.stderr
+    assert result.stdout == result.stderr == "", "--quiet: nothing printed (nor ultralytics' model loading lines)"
     assert video_info(out / "one-by-one-person-detection.mp4") == (100, (768, 432), True)
     rows = read_mot_rows(out / "one-by-one-person-detection.txt")
     assert rows.shape[1] == 10 and len(rows) > 20
