@@ -212,8 +212,8 @@ def test_truncated_video_tracks_the_frames_before_the_damage(fake_models, tmp_pa
 
 @pytest.mark.parametrize(
     "case",
-    ["missing", "later_missing", "text_as_mp4", "empty", "truncated_mp4", "bad_key", "bad_value", "bad_yaml",
-     "missing_detector"],
+    ["missing", "later_missing", "later_not_a_video", "later_empty_folder", "text_as_mp4", "empty", "truncated_mp4",
+     "bad_key", "bad_value", "bad_yaml", "missing_detector"],
 )  # fmt: skip
 def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
     (tmp_path / "notes.mp4").write_text("this is not a video\n" * 50)
@@ -221,10 +221,13 @@ def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
     mp4 = write_video(tmp_path / "ok.mp4", scene(10), "mp4v").read_bytes()
     (tmp_path / "cut.mp4").write_bytes(mp4[: len(mp4) // 2])
     (tmp_path / "bad.yaml").write_text("association:\n  high_score: [0.4\n")
+    (tmp_path / "no_images").mkdir()
     video = str(tmp_path / "ok.mp4")
     args, expected = {
         "missing": ([str(tmp_path / "nope.mp4")], "nope.mp4"),
         "later_missing": ([video, str(tmp_path / "nope.mp4")], "nope.mp4"),
+        "later_not_a_video": ([video, str(tmp_path / "notes.mp4")], "not a readable video"),
+        "later_empty_folder": ([video, str(tmp_path / "no_images")], "holds no images"),
         "text_as_mp4": ([str(tmp_path / "notes.mp4")], "not a readable video"),
         "empty": ([str(tmp_path / "empty.mp4")], "0 bytes"),
         "truncated_mp4": ([str(tmp_path / "cut.mp4")], "not a readable video"),

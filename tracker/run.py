@@ -58,6 +58,7 @@ JSON_DECIMALS = 2  # pixels
 JSON_SCORE_DECIMALS = 4
 OSNET_ZOO_URL = "https://kaiyangzhou.github.io/deep-person-reid/MODEL_ZOO"
 _PYTORCH_SUFFIX = ".pt"
+_LOCAL_KINDS = ("path", "glob")  # `resolve_source` kinds read from this machine's files (no stream to wait on)
 SUMMARY_NAME = "summary.json"  # written beside the outputs at the end of a run (atomically)
 # Decode and detect the next frame in a background thread (`Tracker.stream`): None lets `stream` decide (ahead
 # unless the detector is a PyTorch model; tools/bench_pipeline.py, stream vs update rows).
@@ -463,19 +464,21 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     missing = [name for name in names[1:] if resolve_source(name) == "missing"]
     if missing:  # before anything is tracked: a typo in the last name must not cost a long first video
         raise SourceError(f"no such file or folder: {', '.join(missing)}")
-    sources = [open_source(names[0])]  # the others are opened in turn (a stream may not wait)
+    # Files, folders and globs are opened (checked) now, before anything is tracked: a later file that is not a
+    # video must not cost a long first one either. Webcams and URLs are opened in turn (a stream may not wait).
+    opened = {i: open_source(name) for i, name in enumerate(names) if i == 0 or resolve_source(name) in _LOCAL_KINDS}
     cfg, note = reid_fallback(cfg, _asks_for_reid(options.config, options.overrides))
     gallery = _open_gallery(options.gallery, cfg)
-    first = Tracker.from_config(cfg, frame_rate=_frame_rate(sources[0], cfg, options, notify), gallery=gallery)
+    first = Tracker.from_config(cfg, frame_rate=_frame_rate(opened[0], cfg, options, notify), gallery=gallery)
     if note:
         notify(note)
-    out = options.out if options.out is not None else next_run_dir(DEFAULT_RUNS_DIR, sources[0].name)
+    out = options.out if options.out is not None else next_run_dir(DEFAULT_RUNS_DIR, opened[0].name)
     saver = _GallerySaver(gallery, options.gallery, cfg.gallery.save_every_seconds)
     summaries: list[RunSummary] = []
     stems: set[str] = set()
     try:
         for i, name in enumerate(names):
-            source = sources[0] if i == 0 else open_source(name)
+            source = opened[i] if i in opened else open_source(name)
             tracker = first
             if i > 0:
                 rate = _frame_rate(source, cfg, options, notify)
