@@ -303,6 +303,8 @@ def test_bad_embeddings_fall_back_to_motion(caplog):
         ({"boxes_xyxy": np.zeros((2, 4)), "scores": np.ones(2), "embeddings": np.ones((3, 8))}, "embeddings"),
         ({"boxes_xyxy": np.zeros((2, 5)), "scores": np.ones(2)}, "boxes_xyxy"),
         ({"boxes_xyxy": "abc", "scores": np.ones(2)}, "boxes_xyxy"),
+        # scores and class IDs given the wrong way round: classes 0.9 and 0.8 were truncated to person, quietly
+        ({"boxes_xyxy": np.zeros((2, 4)), "scores": np.zeros(2), "class_ids": [0.9, 0.8]}, "class_ids must be int"),
     ],
 )
 def test_mismatched_inputs_raise_naming_the_argument(kwargs, name):
