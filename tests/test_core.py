@@ -272,6 +272,14 @@ def test_boxes_wholly_outside_the_frame_size_are_dropped_with_a_warning(caplog):
     assert sorted((o.track_id, o.detection_index) for o in out) == [(1, 0), (2, 1)]
 
 
+@pytest.mark.parametrize("size", [(480, 640, 3), (0, 640), "480x640"])
+def test_a_bad_frame_size_is_one_clear_error(size):
+    """A frame's `shape` (H, W, 3) is the natural thing to pass: the error says to pass `frame.shape[:2]`."""
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    with pytest.raises(ValueError, match=r"frame_size must be .*\(height, width\).*frame\.shape\[:2\]"):
+        tracker.update_detections(np.array([[1.0, 2.0, 30.0, 80.0]]), np.array([0.9]), frame_size=size)
+
+
 def test_embed_callable_errors_are_clear():
     tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
     box, emb = np.array([[10, 10, 60, 130.0]]), np.ones((1, 8))

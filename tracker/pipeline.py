@@ -256,12 +256,13 @@ def _inside(dets: Detections, size: tuple[int, int]) -> Detections:
 
 def _frame_size(size: Any) -> tuple[int, int]:
     """(height, width) as two positive ints, or ValueError."""
+    hint = f"frame_size must be two positive pixel counts (height, width), e.g. frame.shape[:2]; got {size!r}"
     try:
         height, width = (int(v) for v in size)
     except (TypeError, ValueError):
-        raise ValueError(f"frame_size must be (height, width), got {size!r}") from None
+        raise ValueError(hint) from None
     if height <= 0 or width <= 0:
-        raise ValueError(f"frame_size must be positive, got {size!r}")
+        raise ValueError(hint)
     return height, width
 
 
