@@ -152,6 +152,31 @@ def test_several_sources_report_the_bounds_of_each(fake_models_with_reid, tmp_pa
     assert len(lines) == 2 and "of first" in lines[0] and "of second" in lines[1], lines
 
 
+def test_several_sources_count_the_tracks_of_each(fake_models_with_reid, tmp_path, capsys):
+    """Without a gallery every source numbers its tracks from 1: two sources of two walkers each are 4 tracks,
+    not the 2 IDs they share."""
+    first = write_video(tmp_path / "first.avi", scene())
+    second = write_video(tmp_path / "second.avi", scene())
+    assert main([str(first), str(second), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "4 tracks" in out, out
+    saved = [json.loads((tmp_path / "out" / f"{n}.summary.json").read_text()) for n in ("first", "second")]
+    assert [s["tracks"] for s in saved] == [2, 2]
+
+
+def test_several_sources_report_the_birth_range_of_each():
+    """With several sources, each source's birth shape range is a line of its own (none is dropped)."""
+    first = run.RunSummary(name="first", frames=5, birth_shapes={0: [0.21, 0.63, 250]})
+    second = run.RunSummary(name="second", frames=5, birth_shapes={0: [0.3, 0.7, 40], 2: [1.1, 2.4, 30]})
+    text = run._combine([first, second]).describe()
+    lines = [x for x in text.splitlines() if x.startswith("new tracks")]
+    assert lines == [
+        "new tracks of class 0 of first: width/height 0.21-0.63 (250 looks learnt)",
+        "new tracks of class 0 of second: width/height 0.30-0.70 (40 looks learnt)",
+        "new tracks of class 2 of second: width/height 1.10-2.40 (30 looks learnt)",
+    ], text
+
+
 def test_folder_glob_sequence_and_lossless_video_give_the_same_tracks(fake_models, tmp_path):
     frames = scene()
     seq = tmp_path / "SYNTH-01"
@@ -187,8 +212,8 @@ def test_truncated_video_tracks_the_frames_before_the_damage(fake_models, tmp_pa
 
 @pytest.mark.parametrize(
     "case",
-    ["missing", "later_missing", "text_as_mp4", "empty", "truncated_mp4", "bad_key", "bad_value", "bad_yaml",
-     "missing_detector"],
+    ["missing", "later_missing", "later_not_a_video", "later_empty_folder", "text_as_mp4", "empty", "truncated_mp4",
+     "bad_key", "bad_value", "bad_yaml", "missing_detector"],
 )  # fmt: skip
 def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
     (tmp_path / "notes.mp4").write_text("this is not a video\n" * 50)
@@ -196,10 +221,13 @@ def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
     mp4 = write_video(tmp_path / "ok.mp4", scene(10), "mp4v").read_bytes()
     (tmp_path / "cut.mp4").write_bytes(mp4[: len(mp4) // 2])
     (tmp_path / "bad.yaml").write_text("association:\n  high_score: [0.4\n")
+    (tmp_path / "no_images").mkdir()
     video = str(tmp_path / "ok.mp4")
     args, expected = {
         "missing": ([str(tmp_path / "nope.mp4")], "nope.mp4"),
         "later_missing": ([video, str(tmp_path / "nope.mp4")], "nope.mp4"),
+        "later_not_a_video": ([video, str(tmp_path / "notes.mp4")], "not a readable video"),
+        "later_empty_folder": ([video, str(tmp_path / "no_images")], "holds no images"),
         "text_as_mp4": ([str(tmp_path / "notes.mp4")], "not a readable video"),
         "empty": ([str(tmp_path / "empty.mp4")], "0 bytes"),
         "truncated_mp4": ([str(tmp_path / "cut.mp4")], "not a readable video"),
@@ -254,6 +282,7 @@ def test_real_video_first_100_frames(shared, shared_weights, tmp_path):
         [sys.executable, "-m", "tracker.cli", *args], capture_output=True, text=True, timeout=300, env=child_env()
     )
     assert result.returncode == 0, result.stderr
+    assert result.stdout == result.stderr == "", "--quiet: nothing printed (nor ultralytics' model loading lines)"
     assert video_info(out / "one-by-one-person-detection.mp4") == (100, (768, 432), True)
     rows = read_mot_rows(out / "one-by-one-person-detection.txt")
     assert rows.shape[1] == 10 and len(rows) > 20

@@ -254,6 +254,32 @@ def test_invalid_boxes_are_dropped_with_a_warning(caplog):
     assert sorted(o.detection_index for o in out) == [0, 5]
 
 
+def test_boxes_wholly_outside_the_frame_size_are_dropped_with_a_warning(caplog):
+    """`frame_size` is (height, width): given the other way round, a person at x 500-560 of a 640x480 frame lies
+    wholly outside the (640, 480) frame, and was born again as a new track every frame (ID 4 after ten frames of
+    one person, reported as a box of zero width). Such rows are dropped with a warning that says the order."""
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    with caplog.at_level(logging.WARNING):
+        for f in range(10):
+            boxes = np.array([[500.0 + 3 * f, 100.0, 550.0 + 3 * f, 220.0], [100.0, 100.0, 150.0, 220.0]])
+            out = tracker.update_detections(boxes, np.full(2, 0.9), frame_size=(640, 480))
+    assert "wholly outside the frame" in caplog.text and "(height, width)" in caplog.text
+    assert [(o.track_id, o.detection_index) for o in out] == [(1, 1)], "the person inside keeps ID 1; no ID churn"
+    right = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    for f in range(10):
+        boxes = np.array([[500.0 + 3 * f, 100.0, 550.0 + 3 * f, 220.0], [100.0, 100.0, 150.0, 220.0]])
+        out = right.update_detections(boxes, np.full(2, 0.9), frame_size=(480, 640))
+    assert sorted((o.track_id, o.detection_index) for o in out) == [(1, 0), (2, 1)]
+
+
+@pytest.mark.parametrize("size", [(480, 640, 3), (0, 640), "480x640"])
+def test_a_bad_frame_size_is_one_clear_error(size):
+    """A frame's `shape` (H, W, 3) is the natural thing to pass: the error says to pass `frame.shape[:2]`."""
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    with pytest.raises(ValueError, match=r"frame_size must be .*\(height, width\).*frame\.shape\[:2\]"):
+        tracker.update_detections(np.array([[1.0, 2.0, 30.0, 80.0]]), np.array([0.9]), frame_size=size)
+
+
 def test_embed_callable_errors_are_clear():
     tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
     box, emb = np.array([[10, 10, 60, 130.0]]), np.ones((1, 8))
@@ -285,6 +311,8 @@ def test_bad_embeddings_fall_back_to_motion(caplog):
         ({"boxes_xyxy": np.zeros((2, 4)), "scores": np.ones(2), "embeddings": np.ones((3, 8))}, "embeddings"),
         ({"boxes_xyxy": np.zeros((2, 5)), "scores": np.ones(2)}, "boxes_xyxy"),
         ({"boxes_xyxy": "abc", "scores": np.ones(2)}, "boxes_xyxy"),
+        # scores and class IDs given the wrong way round: classes 0.9 and 0.8 were truncated to person, quietly
+        ({"boxes_xyxy": np.zeros((2, 4)), "scores": np.zeros(2), "class_ids": [0.9, 0.8]}, "class_ids must be int"),
     ],
 )
 def test_mismatched_inputs_raise_naming_the_argument(kwargs, name):

@@ -26,6 +26,13 @@ build, carried bags or stance, and their spread is too small to judge them by. T
 TUD-Campus's false detection is first seen in frame 9 (31 looks learnt by then); at half the frame rate a
 count of 20 is not reached in time and the box is tracked. Tracks already alive are never affected: a tracked
 person whose box changes shape is still matched.
+
+No real object is refused for good: the lasting false detections this rule is for stand still, while a person of
+a shape the video's tracks do not take (on a bicycle, pushing a pram, carrying a large box) moves. A refused look
+is followed from frame to frame (the refused look of the previous frame whose box holds its centre, same class)
+and starts a track once its centre is `association.birth_shape_release_heights` of its box heights away from
+where it was first refused (camera motion compensated, `follow_camera`). A look not refused again in a frame
+(a missed detection, a border) starts its count afresh.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from statistics import NormalDist
 import numpy as np
 
 from tracker.calibration import SimilarityQueue
+from tracker.camera_motion import warp_boxes_xywh
 from tracker.config import AssociationConfig, TrackerConfig
 
 __all__ = ["BirthShapes"]
@@ -62,6 +70,10 @@ class BirthShapes:
         self._calls = 0
         self._queues: dict[int, SimilarityQueue] = {}
         self._tracks: dict[int, set[int]] = {}  # class -> tracks its looks came from (until there are enough)
+        # The looks refused in the last frame: (H, 4) xywh boxes, (H,) classes, (H, 2) centres where first refused.
+        self._refused = np.zeros((0, 4))
+        self._refused_class = np.zeros(0, dtype=np.int64)
+        self._origin = np.zeros((0, 2))
 
     @property
     def enabled(self) -> bool:
@@ -72,6 +84,18 @@ class BirthShapes:
         self._queues.clear()
         self._tracks.clear()
         self._calls = 0
+        self._hold(np.zeros((0, 4)), np.zeros(0, dtype=np.int64), np.zeros((0, 2)))
+
+    def _hold(self, boxes_xywh: np.ndarray, classes: np.ndarray, origins: np.ndarray) -> None:
+        self._refused, self._refused_class, self._origin = boxes_xywh, classes, origins
+
+    def follow_camera(self, transform: np.ndarray) -> None:
+        """Move the refused looks into this frame's pixels (camera-motion compensation; a (3, 3) homography from
+        the previous frame's pixels), so a static false detection seen by a moving camera still stands still."""
+        if len(self._refused):
+            origins = np.concatenate([self._origin, np.ones((len(self._origin), 2))], axis=1)
+            self._refused = warp_boxes_xywh(self._refused, transform)
+            self._origin = warp_boxes_xywh(origins, transform)[:, :2]
 
     def learn(
         self,
@@ -132,9 +156,11 @@ class BirthShapes:
         """(R,) bool: which of the candidate detections `rows` may start a track. False only for a whole look
         (away from the borders) whose width/height ratio lies outside its class's learnt
         prediction interval (`_interval`), once the class holds `birth_shape_min_samples` looks of
-        `birth_shape_min_tracks` tracks."""
+        `birth_shape_min_tracks` tracks, and that has not yet moved `birth_shape_release_heights` box heights
+        since first refused (`_released`). Call once per frame (the refused looks are followed across calls)."""
         ok = np.ones(len(rows), dtype=bool)
         if not self.enabled or len(rows) == 0:
+            self._hold(np.zeros((0, 4)), np.zeros(0, dtype=np.int64), np.zeros((0, 2)))
             return ok
         whole = _whole(boxes_xyxy, rows, frame_size, self.cfg)
         ratios = _log_ratio(boxes_xyxy[rows])
@@ -144,6 +170,32 @@ class BirthShapes:
                 continue
             low, high = self._interval(self._queues[class_id])
             ok[i] = low <= ratios[i] <= high
+        return self._released(boxes_xyxy[rows], class_ids[rows], ok)
+
+    def _released(self, boxes_xyxy: np.ndarray, class_ids: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """`ok` with the refused looks that moved far enough since first refused set True; the others are held
+        for the next frame. (R, 4) pixel boxes, (R,) classes, (R,) bool."""
+        refused = np.flatnonzero(~ok)
+        if len(refused) == 0:
+            self._hold(np.zeros((0, 4)), np.zeros(0, dtype=np.int64), np.zeros((0, 2)))
+            return ok
+        boxes = boxes_xyxy[refused]
+        centres, heights = (boxes[:, :2] + boxes[:, 2:]) / 2, boxes[:, 3] - boxes[:, 1]
+        classes = class_ids[refused]
+        origins = centres.copy()
+        if len(self._refused):  # the refused look of the last frame whose box holds the centre, of the same class
+            half = self._refused[None, :, 2:] / 2
+            gap = np.abs(centres[:, None, :] - self._refused[None, :, :2])
+            inside = (gap <= half).all(axis=2) & (classes[:, None] == self._refused_class[None, :])
+            distance = np.where(inside, np.hypot(gap[..., 0], gap[..., 1]), np.inf)
+            nearest = distance.argmin(axis=1)
+            followed = np.isfinite(distance[np.arange(len(refused)), nearest])
+            origins[followed] = self._origin[nearest[followed]]
+        moved = np.hypot(*(centres - origins).T) >= self.cfg.birth_shape_release_heights * heights
+        ok[refused[moved]] = True
+        held = ~moved
+        xywh = np.concatenate([centres, boxes[:, 2:] - boxes[:, :2]], axis=1)
+        self._hold(xywh[held], classes[held], origins[held])
         return ok
 
     def _interval(self, queue: SimilarityQueue) -> tuple[float, float]:

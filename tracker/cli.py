@@ -121,6 +121,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _quiet_ultralytics() -> None:
+    """--quiet: ultralytics' own info lines (which model it loads, its OpenVINO mode) are not printed either."""
+    import ultralytics.utils  # noqa: F401  (it sets its logger's level when imported: ours must come after)
+
+    logging.getLogger("ultralytics").setLevel(logging.WARNING)
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if not 0 < value < float("inf"):
@@ -135,6 +142,9 @@ def _track(argv: list[str]) -> int:
     from tracker.config import ConfigError
     from tracker.io.sources import SourceError
     from tracker.run import TrackOptions, run_track
+
+    if args.quiet:
+        _quiet_ultralytics()
 
     overrides = list(args.set)
     if args.device:

@@ -219,6 +219,12 @@ class AssociationConfig:
     birth_shape_capacity: int = _key(
         1000, "new tracks: width/height ratios of tracked looks kept per class (FIFO)", lo=1
     )
+    birth_shape_release_heights: float = _key(
+        0.5,
+        "new tracks: an off-shape look that moved this many of its box heights since first refused starts a track "
+        "(the lasting false detections refused stand still)",
+        lo=0.01,
+    )
     reid_entry_evidence: float = _key(
         0.05, "stage 4 (online): similarity added to the revival bound where a newcomer could have entered", lo=0, hi=1
     )

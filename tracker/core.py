@@ -246,6 +246,7 @@ class TrackerCore:
         observed = warp_boxes_xywh(self.table.observed_xywh, transform)
         self._mean, self._cov, self._obs_mean, self._obs_cov = mean, cov, obs_mean, obs_cov
         self.table.observed_xywh = observed
+        self.births.follow_camera(transform)
 
     def _predict(self) -> None:
         if not self.tracks:

@@ -148,6 +148,8 @@ class Tracker:
         size = None if frame_size is None else _frame_size(frame_size)
         with torch_threads(self.config.core_threads) as callers_threads:  # validation and normalisation included
             dets = Detections.from_arrays(boxes_xyxy, scores, class_ids, embeddings, device=self.device)
+            if size is not None:
+                dets = _inside(dets, size)
             if embed is None:
                 return self.core.step(dets, camera_motion=transform, frame_size=size)
 
@@ -235,14 +237,32 @@ def reid_model_identity(cfg: TrackerConfig) -> ModelIdentity:
     return ModelIdentity(name, digest)
 
 
+def _inside(dets: Detections, size: tuple[int, int]) -> Detections:
+    """The detections with some part inside the (height, width) frame. Rows wholly outside it are dropped with a
+    logged warning, as invalid rows are: no detector reports them, and a `frame_size` given as (width, height)
+    puts real people there (each would be born again every frame, as a track predicted out of view)."""
+    height, width = size
+    x1, y1, x2, y2 = dets.boxes_xyxy.T
+    inside = (x1 < width) & (x2 > 0) & (y1 < height) & (y2 > 0)
+    if inside.all():
+        return dets
+    log.warning(
+        "dropped %d detection(s) wholly outside the frame: frame_size is (height, width), got %s",
+        int((~inside).sum()),
+        size,
+    )
+    return dets.select(inside)
+
+
 def _frame_size(size: Any) -> tuple[int, int]:
     """(height, width) as two positive ints, or ValueError."""
+    hint = f"frame_size must be two positive pixel counts (height, width), e.g. frame.shape[:2]; got {size!r}"
     try:
         height, width = (int(v) for v in size)
     except (TypeError, ValueError):
-        raise ValueError(f"frame_size must be (height, width), got {size!r}") from None
+        raise ValueError(hint) from None
     if height <= 0 or width <= 0:
-        raise ValueError(f"frame_size must be positive, got {size!r}")
+        raise ValueError(hint)
     return height, width
 
 

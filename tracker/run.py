@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
@@ -58,6 +58,7 @@ JSON_DECIMALS = 2  # pixels
 JSON_SCORE_DECIMALS = 4
 OSNET_ZOO_URL = "https://kaiyangzhou.github.io/deep-person-reid/MODEL_ZOO"
 _PYTORCH_SUFFIX = ".pt"
+_LOCAL_KINDS = ("path", "glob")  # `resolve_source` kinds read from this machine's files (no stream to wait on)
 SUMMARY_NAME = "summary.json"  # written beside the outputs at the end of a run (atomically)
 # Decode and detect the next frame in a background thread (`Tracker.stream`): None lets `stream` decide (ahead
 # unless the detector is a PyTorch model; tools/bench_pipeline.py, stream vs update rows).
@@ -70,7 +71,7 @@ class RunSummary:
 
     frames: int = 0
     seconds: float = 0.0
-    tracks: set[int] = field(default_factory=set)
+    tracks: set[Hashable] = field(default_factory=set)  # IDs shown; (source, ID) once several sources are combined
     recovered: int = 0
     corrupt_frames: int = 0
     ended_early: int | None = None
@@ -84,6 +85,8 @@ class RunSummary:
     name: str = ""  # the source's output stem
     birth_shapes: dict[int, list[float]] = field(default_factory=dict)  # `BirthShapes.summary()` of one source
     per_source: dict[str, dict[str, Any]] = field(default_factory=dict)  # several sources: name -> calibration
+    births_per_source: dict[str, dict[int, list[float]]] = field(default_factory=dict)  # name -> birth_shapes
+    global_ids: bool = False  # the IDs are a gallery's global ones (the same person has one ID in every source)
 
     @property
     def fps(self) -> float:
@@ -104,6 +107,7 @@ class RunSummary:
             "calibration": self.calibration,
             **({"calibration_per_source": self.per_source} if self.per_source else {}),
             **({"birth_shapes": self.birth_shapes} if self.birth_shapes else {}),
+            **({"birth_shapes_per_source": self.births_per_source} if self.births_per_source else {}),
             "outputs": [str(p) for p in self.outputs],
         }
 
@@ -118,8 +122,13 @@ class RunSummary:
             lines += [_describe_bounds(cal, f" of {name}") for name, cal in self.per_source.items()]
         elif self.calibration:
             lines.append(_describe_bounds(self.calibration))
-        for class_id, (low, high, looks) in self.birth_shapes.items():
-            lines.append(f"new tracks of class {class_id}: width/height {low:.2f}-{high:.2f} ({looks} looks learnt)")
+        births = self.births_per_source or {"": self.birth_shapes}
+        for name, shapes in births.items():
+            where = f" of {name}" if name else ""
+            for class_id, (low, high, looks) in shapes.items():
+                lines.append(
+                    f"new tracks of class {class_id}{where}: width/height {low:.2f}-{high:.2f} ({looks} looks learnt)"
+                )
         if self.corrupt_frames:
             lines.append(f"{self.corrupt_frames} unreadable frames skipped")
         if self.camera_motion_failures:
@@ -309,7 +318,7 @@ def track_source(
     from tqdm import tqdm
 
     stem = name or source.name
-    summary = RunSummary(expected_frames=source.total, name=stem)
+    summary = RunSummary(expected_frames=source.total, name=stem, global_ids=tracker.gallery is not None)
     summary_name = SUMMARY_NAME if name is None else f"{stem}.{SUMMARY_NAME}"
     outputs = _Outputs(out_dir, stem, tracker.frame_rate if save_video else None, summary_name)
     summary.outputs = outputs.paths
@@ -455,19 +464,21 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     missing = [name for name in names[1:] if resolve_source(name) == "missing"]
     if missing:  # before anything is tracked: a typo in the last name must not cost a long first video
         raise SourceError(f"no such file or folder: {', '.join(missing)}")
-    sources = [open_source(names[0])]  # the others are opened in turn (a stream may not wait)
+    # Files, folders and globs are opened (checked) now, before anything is tracked: a later file that is not a
+    # video must not cost a long first one either. Webcams and URLs are opened in turn (a stream may not wait).
+    opened = {i: open_source(name) for i, name in enumerate(names) if i == 0 or resolve_source(name) in _LOCAL_KINDS}
     cfg, note = reid_fallback(cfg, _asks_for_reid(options.config, options.overrides))
     gallery = _open_gallery(options.gallery, cfg)
-    first = Tracker.from_config(cfg, frame_rate=_frame_rate(sources[0], cfg, options, notify), gallery=gallery)
+    first = Tracker.from_config(cfg, frame_rate=_frame_rate(opened[0], cfg, options, notify), gallery=gallery)
     if note:
         notify(note)
-    out = options.out if options.out is not None else next_run_dir(DEFAULT_RUNS_DIR, sources[0].name)
+    out = options.out if options.out is not None else next_run_dir(DEFAULT_RUNS_DIR, opened[0].name)
     saver = _GallerySaver(gallery, options.gallery, cfg.gallery.save_every_seconds)
     summaries: list[RunSummary] = []
     stems: set[str] = set()
     try:
         for i, name in enumerate(names):
-            source = sources[0] if i == 0 else open_source(name)
+            source = opened[i] if i in opened else open_source(name)
             tracker = first
             if i > 0:
                 rate = _frame_rate(source, cfg, options, notify)
@@ -546,7 +557,8 @@ def _combine(summaries: list[RunSummary]) -> RunSummary:
     for s in summaries:
         total.frames += s.frames
         total.seconds += s.seconds
-        total.tracks |= s.tracks
+        # Without a gallery each source numbers its tracks from 1: the same ID in two sources is two tracks.
+        total.tracks |= s.tracks if s.global_ids else {(s.name, t) for t in s.tracks}
         total.recovered += s.recovered
         total.corrupt_frames += s.corrupt_frames
         total.outputs += s.outputs
@@ -554,6 +566,10 @@ def _combine(summaries: list[RunSummary]) -> RunSummary:
         total.error = total.error or s.error
         if s.calibration:
             total.per_source[s.name] = s.calibration
+        if s.birth_shapes:
+            total.births_per_source[s.name] = s.birth_shapes
+        total.camera_motion_failures += s.camera_motion_failures
+        total.gaps += s.gaps
         if s.ended_early is not None:
             total.ended_early, total.expected_frames = s.ended_early, s.expected_frames
     return total

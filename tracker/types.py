@@ -150,6 +150,11 @@ class Detections:
                 raise ValueError(f"class_ids has {len(classes_f)} rows but boxes_xyxy has {n}")
             if not np.all(np.isfinite(classes_f)):
                 raise ValueError("class_ids must be finite integers")
+            fractional = classes_f != np.round(classes_f)
+            if fractional.any():  # e.g. scores passed as class IDs: truncating them would track the wrong class
+                raise ValueError(
+                    f"class_ids must be integers, got {classes_f[fractional][0]:g} (scores and class_ids swapped?)"
+                )
             classes = classes_f.astype(np.int64)
         emb = None if embeddings is None else to_embedding_tensor(embeddings, n, device)
 
