@@ -34,8 +34,15 @@ def touches_side(boxes_xywh: np.ndarray, frame_size: tuple[int, int] | None) -> 
     boxes = np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4)
     if frame_size is None:
         return np.zeros(len(boxes), dtype=bool)
-    left, right = boxes[:, 0] - boxes[:, 2] / 2, boxes[:, 0] + boxes[:, 2] / 2
-    return (left <= TOUCH_PX) | (right >= frame_size[1] - TOUCH_PX)
+    at_left, at_right = _side_contacts(boxes, frame_size[1])
+    return at_left | at_right
+
+
+def _side_contacts(boxes_xywh: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """(M,) bool each: the (M, 4) centre-size boxes' left edge within `TOUCH_PX` of the left border, right edge of
+    the right border of a frame `width` pixels wide."""
+    half = boxes_xywh[:, 2] / 2
+    return boxes_xywh[:, 0] - half <= TOUCH_PX, boxes_xywh[:, 0] + half >= width - TOUCH_PX
 
 
 def complete_truncated(
@@ -61,10 +68,9 @@ def complete_truncated(
     out = np.array(boxes_xywh, dtype=np.float64, copy=True).reshape(-1, 4)
     if frame_size is None or len(out) == 0:
         return out, np.zeros(len(out), dtype=bool)
-    width = frame_size[1]
     centre, size, target = out[:, 0], out[:, 2], np.asarray(predicted_wh, dtype=np.float64).reshape(-1, 2)[:, 0]
     left, right = centre - size / 2, centre + size / 2
-    at_left, at_right = left <= TOUCH_PX, right >= width - TOUCH_PX
+    at_left, at_right = _side_contacts(out, frame_size[1])
     cut = (at_left ^ at_right) & (size < target)
     if width_known is not None:
         cut &= np.asarray(width_known, dtype=bool)
