@@ -58,7 +58,7 @@ JSON_DECIMALS = 2  # pixels
 JSON_SCORE_DECIMALS = 4
 OSNET_ZOO_URL = "https://kaiyangzhou.github.io/deep-person-reid/MODEL_ZOO"
 _PYTORCH_SUFFIX = ".pt"
-_LOCAL_KINDS = ("path", "glob")  # `resolve_source` kinds read from this machine's files (no stream to wait on)
+_STREAMS = ("url", "webcam")  # `resolve_source` kinds opened only when their turn comes (a stream may not wait)
 SUMMARY_NAME = "summary.json"  # written beside the outputs at the end of a run (atomically)
 # Decode and detect the next frame in a background thread (`Tracker.stream`): None lets `stream` decide (ahead
 # unless the detector is a PyTorch model; tools/bench_pipeline.py, stream vs update rows).
@@ -461,12 +461,10 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     _check_display(options.show)
     cfg = load_config(options.config, overrides=list(options.overrides))
     names = (options.source, *options.more_sources)
-    missing = [name for name in names[1:] if resolve_source(name) == "missing"]
-    if missing:  # before anything is tracked: a typo in the last name must not cost a long first video
-        raise SourceError(f"no such file or folder: {', '.join(missing)}")
-    # Files, folders and globs are opened (checked) now, before anything is tracked: a later file that is not a
-    # video must not cost a long first one either. Webcams and URLs are opened in turn (a stream may not wait).
-    opened = {i: open_source(name) for i, name in enumerate(names) if i == 0 or resolve_source(name) in _LOCAL_KINDS}
+    # Files, folders and globs (and names that are none of these) are opened, i.e. checked, now, before anything is
+    # tracked: a typo or a non-video in the last name must not cost a long first video. Webcams and URLs are opened
+    # in turn (a stream may not wait).
+    opened = {i: open_source(name) for i, name in enumerate(names) if i == 0 or resolve_source(name) not in _STREAMS}
     cfg, note = reid_fallback(cfg, _asks_for_reid(options.config, options.overrides))
     gallery = _open_gallery(options.gallery, cfg)
     first = Tracker.from_config(cfg, frame_rate=_frame_rate(opened[0], cfg, options, notify), gallery=gallery)
