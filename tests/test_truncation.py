@@ -14,6 +14,17 @@ WALK_PX = -5.0  # the person walks left, px/frame
 PAN_PX = 8.0  # the camera window moves by this much per frame (left, then back right)
 
 
+def motion_only_tracker(complete: bool) -> Tracker:
+    """A motion-only tracker (no appearance to revive a track by), tracks confirmed from the first frame, with the
+    completion of cut boxes on or off."""
+    overrides = [
+        "appearance.enabled=false",
+        "lifecycle.confirm_first_frame=true",
+        f"motion.complete_truncated_boxes={str(complete).lower()}",
+    ]
+    return Tracker(load_config(overrides=overrides), frame_rate=25)
+
+
 def test_box_cut_by_a_side_border_keeps_its_inner_edge_and_takes_the_predicted_width():
     boxes = np.array(
         [
@@ -56,14 +67,7 @@ def test_a_person_never_seen_uncut_is_tracked_as_without_completion():
     ever seen, so completion leaves them alone: the outputs equal those with completion off."""
 
     def reported(complete: bool) -> list[np.ndarray]:
-        cfg = load_config(
-            overrides=[
-                "appearance.enabled=false",
-                "lifecycle.confirm_first_frame=true",
-                f"motion.complete_truncated_boxes={str(complete).lower()}",
-            ]
-        )
-        tracker = Tracker(cfg, frame_rate=25)
+        tracker = motion_only_tracker(complete)
         boxes = []
         for frame in range(20):
             visible = 30.0 if frame % 2 == 0 else 18.0
@@ -81,14 +85,7 @@ def _pan_past_a_walker(complete: bool, pan_frames: int = 40, frames: int = 80) -
     the view across the right border (the box shrinking against it), hides there, and comes back into view when
     the camera pans back. Motion only (no appearance to revive the track by). Returns the IDs shown, the number
     of frames the person was hidden (less than half visible: no detection) and the reported boxes."""
-    cfg = load_config(
-        overrides=[
-            "appearance.enabled=false",
-            "lifecycle.confirm_first_frame=true",
-            f"motion.complete_truncated_boxes={str(complete).lower()}",
-        ]
-    )
-    tracker = Tracker(cfg, frame_rate=25)
+    tracker = motion_only_tracker(complete)
     window_x, person_x = 0.0, 470.0  # camera window origin and the person's left edge, scene pixels
     ids, hidden, boxes = set(), 0, []
     for frame in range(frames):
@@ -134,8 +131,7 @@ def test_reported_boxes_stay_inside_the_frame(complete):
 def test_track_keeps_its_width_while_its_box_is_cut():
     """A width rate learnt from widening boxes does not grow the completed box while the border cuts it (a cut
     box says nothing about how the width changes); the boxes are measured at the width the track reached."""
-    cfg = load_config(overrides=["appearance.enabled=false", "lifecycle.confirm_first_frame=true"])
-    tracker = Tracker(cfg, frame_rate=25)
+    tracker = motion_only_tracker(True)  # the default
     for frame in range(7):  # uncut, walking right and widening by 2 px/frame: the filter learns a width rate
         left = 480.0 + 8.0 * frame
         box = np.array([[left, 150.0, left + 30.0 + 2.0 * frame, 240.0]])
