@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tracker import Tracker, load_config
-from tracker.truncation import complete_truncated, touches_side
+from tracker.truncation import complete_truncated, pin_cut_edges, touches_side
 
 HEIGHT, WIDTH = 432, 576
 PERSON_W, PERSON_TOP, PERSON_BOTTOM = 32.0, 150.0, 240.0
@@ -109,13 +109,18 @@ def _pan_past_a_walker(complete: bool, pan_frames: int = 40, frames: int = 80) -
     return ids, hidden, boxes
 
 
-def test_person_panned_out_across_a_border_keeps_the_id_when_the_camera_pans_back():
+def test_person_panned_out_across_a_border_keeps_the_id_when_the_camera_pans_back(monkeypatch):
     """With the cut boxes measured at the track's width the filter keeps the person's speed, so after 11 hidden
-    frames the prediction meets them where they come back; measuring the visible part alone taught it a wrong
-    velocity (the pinned edge halves the centre's speed) and the person came back under a new ID."""
+    frames the prediction meets them where they come back. Measuring the visible part alone works too now that the
+    camera motion leaves the cut box's edge on the border (`pin_cut_edges`); with neither, the filter learnt a wrong
+    velocity (the edge pinned by the detector, moved off the border by the compensation) and the person came back
+    under a new ID."""
     ids, hidden, _ = _pan_past_a_walker(complete=True)
     assert hidden >= 10
     assert ids == {1}
+    assert _pan_past_a_walker(complete=False)[0] == {1}
+    monkeypatch.setattr("tracker.core.pin_cut_edges", lambda before, after, frame_size: after)
+    assert _pan_past_a_walker(complete=True)[0] == {1}
     assert _pan_past_a_walker(complete=False)[0] == {1, 2}
 
 
@@ -144,3 +149,51 @@ def test_track_keeps_its_width_while_its_box_is_cut():
         assert [o.track_id for o in shown] == [1]
         widths.append(tracker.core._mean[0, 2])
     np.testing.assert_allclose(widths, widths[0], atol=1e-6)
+
+
+def test_pin_cut_edges_keeps_the_border_edge_of_a_cut_box_and_moves_the_rest():
+    before = np.array(
+        [
+            [568.0, 200.0, 16.0, 80.0],  # cut by the right border (x 560-576)
+            [5.0, 200.0, 10.0, 80.0],  # cut by the left border (x 0-10)
+            [300.0, 200.0, 16.0, 80.0],  # inside the view
+            [580.0, 200.0, 40.0, 80.0],  # a completed box reaching beyond the right border (x 560-600)
+            [288.0, 200.0, 576.0, 80.0],  # touches both borders
+            [570.0, 200.0, 12.0, 80.0],  # cut by the right border, moved wholly out of the view below
+        ]
+    )
+    after = before + np.array([[-6.0, 3.0, 0.0, 0.0]] * 5 + [[20.0, 0.0, 0.0, 0.0]])  # camera shifts (-6, 3), (20, 0)
+    out = pin_cut_edges(before, after, (HEIGHT, WIDTH))
+    np.testing.assert_allclose(out[0], [565.0, 203.0, 22.0, 80.0])  # x 554-576: the inner edge moved, border kept
+    np.testing.assert_allclose(out[1], [2.0, 203.0, 4.0, 80.0])  # x 0-4
+    np.testing.assert_allclose(out[2:], after[2:])
+    np.testing.assert_allclose(pin_cut_edges(before, after, None), after)  # frame size unknown
+    assert after[0, 2] == 16.0  # the input is not changed
+
+
+def _enter_under_a_fast_pan() -> list[list[int]]:
+    """A person 80 px wide stands beyond the right border while the camera pans towards them at 25 px/frame: the
+    detector sees the visible part, 10, 35, 60 px wide against the border, then the whole person. Returns the IDs
+    shown on each frame."""
+    tracker = Tracker(
+        load_config(overrides=["appearance.enabled=false", "lifecycle.confirm_first_frame=false"]), frame_rate=25
+    )
+    pan = np.array([[1.0, 0.0, -25.0], [0.0, 1.0, 0.0]])  # the scene moves left against the window
+    shown = []
+    for frame in range(8):
+        left = WIDTH - 10.0 - 25.0 * frame
+        box = np.array([[left, PERSON_TOP, min(left + 80.0, WIDTH), PERSON_BOTTOM]])
+        motion = pan if frame else None
+        out = tracker.update_detections(box, np.array([0.9]), camera_motion=motion, frame_size=(HEIGHT, WIDTH))
+        shown.append([o.track_id for o in out])
+    return shown
+
+
+def test_person_entering_across_a_border_under_a_pan_is_confirmed_as_on_a_static_camera(monkeypatch):
+    """The cut box's border edge stays on the border when the camera moves the track, so the next, wider cut box
+    matches it (IoU 1) and the person is confirmed on the third frame (`lifecycle.min_seconds_tentative`), as on a
+    static camera. Moving the whole box took its edge 25 px off the border: IoU 10/35 with the next box, the
+    tentative track was dropped and the person shown a frame later."""
+    assert _enter_under_a_fast_pan() == [[], [], [1], [1], [1], [1], [1], [1]]
+    monkeypatch.setattr("tracker.core.pin_cut_edges", lambda before, after, frame_size: after)
+    assert _enter_under_a_fast_pan() == [[], [], [], [1], [1], [1], [1], [1]]
