@@ -14,12 +14,15 @@ would give for the whole person. A cut box says nothing about how the width chan
 width meanwhile (`TrackerCore` zeroes the width rate, as it does for a hidden box): otherwise a width rate
 learnt from noisy boxes grows the completed box frame after frame (PETS09 pan20: 64 px for a 37 px person).
 
-The camera moves the person, not the border: a box that is only the visible part of a person (its edge at a side
-border, not a completed box reaching beyond it) keeps that edge on the border when the camera-motion compensation
-moves the track (`pin_cut_edges`); only its inner edge follows the camera, as the detector's next cut box will.
-Moving the whole box instead takes its border edge off the border by the camera's shift, so the next cut box
-overlaps it less (by 20 px a frame on a pan of 20 px/frame): a person entering the view was confirmed a frame later
-with compensation than without on PETS09 ACF pan2 (stage 3 IoU cost 0.707 against 0.693, bound 0.7).
+The camera moves the person, not the border: when the camera-motion compensation brings a box that is only the
+visible part of a person (its edge at a side border, not a completed box reaching beyond it) into the view, that
+edge stays on the border and only the inner edge follows the camera, as the detector's next cut box will
+(`pin_cut_edges`). Moving the whole box opened a gap between it and the border as wide as the camera's shift, a
+strip of the person the image shows but the box leaves out, so the next cut box overlapped it less (by 20 px a
+frame at 20 px/frame): a person entering the view was confirmed a frame later with compensation than without on
+PETS09 ACF pan2 (stage 3 IoU cost 0.707 against 0.693, bound 0.7). A box moved out of the view still reaches its
+border (the part beyond it is hidden, as for a completed box) and is left as moved: pinning that side too changed
+nothing the image can tell, and it flipped a tie at the border on TUD-Campus yolov8n pan2 (issue 13 closing note).
 
 Only the left and right borders: completing boxes cut by the top or bottom border as well (people whose feet
 the bottom border cuts, near a camera looking down) lost 7 HOTA on TUD-Campus ACF jump and 2-3 on pan2 / zoom
@@ -88,9 +91,10 @@ def complete_truncated(
 
 def pin_cut_edges(before_xywh: np.ndarray, after_xywh: np.ndarray, frame_size: tuple[int, int] | None) -> np.ndarray:
     """Boxes moved by the camera (`after_xywh`) whose left or right edge was on that frame border before the move
-    (`before_xywh`, within `TOUCH_PX` of it on either side: the visible part of a person the border cuts) get that
-    edge back on the border; their inner edge is the moved one. Boxes at both borders, boxes reaching further beyond
-    a border (completed ones), and boxes moved wholly across the border are left as moved.
+    (`before_xywh`, within `TOUCH_PX` of it on either side: the visible part of a person the border cuts) and that
+    the move took into the view get that edge back on the border; their inner edge is the moved one. Boxes moved
+    out of the view (they still reach the border), boxes at both borders and boxes reaching further beyond a border
+    (completed ones) are left as moved.
 
     Args:
         before_xywh: (M, 4) centre-size boxes in the previous frame's pixels.
@@ -106,10 +110,13 @@ def pin_cut_edges(before_xywh: np.ndarray, after_xywh: np.ndarray, frame_size: t
     before = np.asarray(before_xywh, dtype=np.float64).reshape(-1, 4)
     old_left, old_right = before[:, 0] - before[:, 2] / 2, before[:, 0] + before[:, 2] / 2
     at_left, at_right = np.abs(old_left) <= TOUCH_PX, np.abs(old_right - width) <= TOUCH_PX
+    one_side = at_left ^ at_right
     left, right = out[:, 0] - out[:, 2] / 2, out[:, 0] + out[:, 2] / 2
-    new_left = np.where(at_left & ~at_right, old_left, left)  # the border edge stays where it was
-    new_right = np.where(at_right & ~at_left, old_right, right)
-    pinned = (at_left ^ at_right) & (new_right > new_left)
+    at_left &= one_side & (left > old_left)  # moved into the view: a gap would open between box and border
+    at_right &= one_side & (right < old_right)
+    new_left = np.where(at_left, old_left, left)  # the border edge stays where it was
+    new_right = np.where(at_right, old_right, right)
+    pinned = (at_left | at_right) & (new_right > new_left)
     out[pinned, 0] = (new_left[pinned] + new_right[pinned]) / 2
     out[pinned, 2] = new_right[pinned] - new_left[pinned]
     return out
