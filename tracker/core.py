@@ -241,13 +241,19 @@ class TrackerCore:
     def _compensate_camera_motion(self, transform: np.ndarray, frame_size: tuple[int, int] | None = None) -> None:
         """Move every track's state, covariance, last observed box and re-update anchor into this frame's
         pixels (camera-motion compensation), all tracks in one batched operation each. A box cut by a side border
-        of the (height, width) frame keeps its edge on the border (`truncation.pin_cut_edges`)."""
+        of the (height, width) frame that the camera brings into the view keeps its edge on that border
+        (`truncation.pin_cut_edges`)."""
         mean, cov = warp_states(self._mean, self._cov, transform)
         obs_mean, obs_cov = warp_states(self._obs_mean, self._obs_cov, transform)
         observed = warp_boxes_xywh(self.table.observed_xywh, transform)
-        mean[:, :4] = pin_cut_edges(self._mean[:, :4], mean[:, :4], frame_size)
-        obs_mean[:, :4] = pin_cut_edges(self._obs_mean[:, :4], obs_mean[:, :4], frame_size)
-        observed = pin_cut_edges(self.table.observed_xywh, observed, frame_size)
+        if frame_size is not None and len(mean):
+            t = len(mean)
+            boxes = pin_cut_edges(  # one call for the three box sets
+                np.concatenate([self._mean[:, :4], self._obs_mean[:, :4], self.table.observed_xywh]),
+                np.concatenate([mean[:, :4], obs_mean[:, :4], observed]),
+                frame_size,
+            )
+            mean[:, :4], obs_mean[:, :4], observed = boxes[:t], boxes[t : 2 * t], boxes[2 * t :]
         self._mean, self._cov, self._obs_mean, self._obs_cov = mean, cov, obs_mean, obs_cov
         self.table.observed_xywh = observed
         self.births.follow_camera(transform)

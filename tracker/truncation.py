@@ -99,24 +99,29 @@ def pin_cut_edges(before_xywh: np.ndarray, after_xywh: np.ndarray, frame_size: t
     Args:
         before_xywh: (M, 4) centre-size boxes in the previous frame's pixels.
         after_xywh: (M, 4) the same boxes moved into this frame's pixels (`camera_motion.warp_boxes_xywh`).
-        frame_size: (height, width) of the frame, or None (unknown: `after_xywh` is returned unchanged).
+        frame_size: (height, width) of the frame, or None (unknown: nothing is pinned).
     Returns:
-        (M, 4) new array; heights and vertical positions are never changed.
+        (M, 4) boxes: a new array where a box is pinned, else `after_xywh` itself (neither input is changed);
+        heights and vertical positions are never changed.
     """
-    out = np.array(after_xywh, dtype=np.float64, copy=True).reshape(-1, 4)
-    if frame_size is None or len(out) == 0:
-        return out
+    if frame_size is None or len(after_xywh) == 0:
+        return after_xywh
     width = float(frame_size[1])
     before = np.asarray(before_xywh, dtype=np.float64).reshape(-1, 4)
-    old_left, old_right = before[:, 0] - before[:, 2] / 2, before[:, 0] + before[:, 2] / 2
+    half = before[:, 2] / 2
+    old_left, old_right = before[:, 0] - half, before[:, 0] + half
     at_left, at_right = np.abs(old_left) <= TOUCH_PX, np.abs(old_right - width) <= TOUCH_PX
-    one_side = at_left ^ at_right
-    left, right = out[:, 0] - out[:, 2] / 2, out[:, 0] + out[:, 2] / 2
-    at_left &= one_side & (left > old_left)  # moved into the view: a gap would open between box and border
-    at_right &= one_side & (right < old_right)
-    new_left = np.where(at_left, old_left, left)  # the border edge stays where it was
-    new_right = np.where(at_right, old_right, right)
-    pinned = (at_left | at_right) & (new_right > new_left)
-    out[pinned, 0] = (new_left[pinned] + new_right[pinned]) / 2
-    out[pinned, 2] = new_right[pinned] - new_left[pinned]
+    rows = np.flatnonzero(at_left ^ at_right)  # most frames: none, and nothing more to compute
+    if len(rows) == 0:
+        return after_xywh
+    out = np.array(after_xywh, dtype=np.float64, copy=True).reshape(-1, 4)
+    moved = out[rows]
+    left, right = moved[:, 0] - moved[:, 2] / 2, moved[:, 0] + moved[:, 2] / 2
+    pin_left = at_left[rows] & (left > old_left[rows])  # moved into the view: a gap would open at the border
+    pin_right = at_right[rows] & (right < old_right[rows])
+    left = np.where(pin_left, old_left[rows], left)  # the border edge stays where it was
+    right = np.where(pin_right, old_right[rows], right)
+    pinned = (pin_left | pin_right) & (right > left)
+    out[rows[pinned], 0] = (left[pinned] + right[pinned]) / 2
+    out[rows[pinned], 2] = right[pinned] - left[pinned]
     return out
