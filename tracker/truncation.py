@@ -21,8 +21,9 @@ edge stays on the border and only the inner edge follows the camera, as the dete
 strip of the person the image shows but the box leaves out, so the next cut box overlapped it less (by 20 px a
 frame at 20 px/frame): a person entering the view was confirmed a frame later with compensation than without on
 PETS09 ACF pan2 (stage 3 IoU cost 0.707 against 0.693, bound 0.7). A box moved out of the view still reaches its
-border (the part beyond it is hidden, as for a completed box) and is left as moved: pinning that side too changed
-nothing the image can tell, and it flipped a tie at the border on TUD-Campus yolov8n pan2 (issue 13 closing note).
+border (the part beyond it is hidden, as for a completed box) and is left as moved: pinning that side as well
+changes only what the image cannot show, and it flipped a tie between a person leaving and one entering at the
+same border on TUD-Campus yolov8n pan2 (-4.3 HOTA; issue 13 closing note).
 
 Only the left and right borders: completing boxes cut by the top or bottom border as well (people whose feet
 the bottom border cuts, near a camera looking down) lost 7 HOTA on TUD-Campus ACF jump and 2-3 on pan2 / zoom
