@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tracker import Tracker, load_config
-from tracker.truncation import complete_truncated, touches_side
+from tracker.truncation import complete_truncated, pin_cut_edges, touches_side
 
 HEIGHT, WIDTH = 432, 576
 PERSON_W, PERSON_TOP, PERSON_BOTTOM = 32.0, 150.0, 240.0
@@ -144,3 +144,53 @@ def test_track_keeps_its_width_while_its_box_is_cut():
         assert [o.track_id for o in shown] == [1]
         widths.append(tracker.core._mean[0, 2])
     np.testing.assert_allclose(widths, widths[0], atol=1e-6)
+
+
+def test_pin_cut_edges_keeps_a_cut_box_on_its_border_when_the_camera_brings_it_into_view():
+    before = np.array(
+        [
+            [568.0, 200.0, 16.0, 80.0],  # cut by the right border (x 560-576)
+            [5.0, 200.0, 10.0, 80.0],  # cut by the left border (x 0-10)
+            [300.0, 200.0, 16.0, 80.0],  # inside the view
+            [580.0, 200.0, 40.0, 80.0],  # a completed box reaching beyond the right border (x 560-600)
+            [288.0, 200.0, 576.0, 80.0],  # touches both borders
+            [568.0, 200.0, 16.0, 80.0],  # cut by the right border, moved out of the view
+        ]
+    )
+    shift = np.array([[-6.0, 3.0], [6.0, 3.0], [-6.0, 3.0], [-6.0, 3.0], [-6.0, 3.0], [6.0, 0.0]])
+    after = before + np.concatenate([shift, np.zeros((len(shift), 2))], axis=1)  # the camera's shifts
+    out = pin_cut_edges(before, after, (HEIGHT, WIDTH))
+    np.testing.assert_allclose(out[0], [565.0, 203.0, 22.0, 80.0])  # x 554-576: the inner edge moved, border kept
+    np.testing.assert_allclose(out[1], [8.0, 203.0, 16.0, 80.0])  # x 0-16
+    np.testing.assert_allclose(out[2:5], after[2:5])
+    np.testing.assert_allclose(out[5], after[5])  # x 566-582: still on the border, the part beyond it is hidden
+    np.testing.assert_allclose(pin_cut_edges(before, after, None), after)  # frame size unknown
+    assert after[0, 2] == 16.0  # the input is not changed
+
+
+def _enter_under_a_fast_pan() -> list[list[int]]:
+    """A person 80 px wide stands beyond the right border while the camera pans towards them at 25 px/frame: the
+    detector sees the visible part, 10, 35, 60 px wide against the border, then the whole person. Returns the IDs
+    shown on each frame."""
+    tracker = Tracker(
+        load_config(overrides=["appearance.enabled=false", "lifecycle.confirm_first_frame=false"]), frame_rate=25
+    )
+    pan = np.array([[1.0, 0.0, -25.0], [0.0, 1.0, 0.0]])  # the scene moves left against the window
+    shown = []
+    for frame in range(8):
+        left = WIDTH - 10.0 - 25.0 * frame
+        box = np.array([[left, PERSON_TOP, min(left + 80.0, WIDTH), PERSON_BOTTOM]])
+        motion = pan if frame else None
+        out = tracker.update_detections(box, np.array([0.9]), camera_motion=motion, frame_size=(HEIGHT, WIDTH))
+        shown.append([o.track_id for o in out])
+    return shown
+
+
+def test_person_entering_across_a_border_under_a_pan_is_confirmed_as_on_a_static_camera(monkeypatch):
+    """The cut box's border edge stays on the border when the camera moves the track, so the next, wider cut box
+    matches it (IoU 1) and the person is confirmed on the third frame (`lifecycle.min_seconds_tentative`), as on a
+    static camera. Moving the whole box took its edge 25 px off the border: IoU 10/35 with the next box, the
+    tentative track was dropped and the person shown a frame later."""
+    assert _enter_under_a_fast_pan() == [[], [], [1], [1], [1], [1], [1], [1]]
+    monkeypatch.setattr("tracker.core.pin_cut_edges", lambda before, after, frame_size: after)
+    assert _enter_under_a_fast_pan() == [[], [], [], [1], [1], [1], [1], [1]]

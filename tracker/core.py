@@ -24,7 +24,7 @@ from tracker.entry import entry_evidence, near_border
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
-from tracker.truncation import complete_truncated, touches_side
+from tracker.truncation import complete_truncated, pin_cut_edges, touches_side
 from tracker.types import Detections, TrackedObject, TrackState
 
 __all__ = ["EmbedFn", "TrackerCore"]
@@ -139,7 +139,7 @@ class TrackerCore:
         """
         self._check_dim(dets)
         if camera_motion is not None:
-            self._compensate_camera_motion(camera_motion)
+            self._compensate_camera_motion(camera_motion, frame_size)
         self.frame_index += 1
         cfg = self.config.association
         self._predict()
@@ -238,12 +238,22 @@ class TrackerCore:
         return max(self.config.gallery.min_similarity, calibration.bound("gallery"), calibration.bound("reid"))
 
     # ------------------------------------------------------------------------------------------ steps
-    def _compensate_camera_motion(self, transform: np.ndarray) -> None:
+    def _compensate_camera_motion(self, transform: np.ndarray, frame_size: tuple[int, int] | None = None) -> None:
         """Move every track's state, covariance, last observed box and re-update anchor into this frame's
-        pixels (camera-motion compensation), all tracks in one batched operation each."""
+        pixels (camera-motion compensation), all tracks in one batched operation each. A box cut by a side border
+        of the (height, width) frame that the camera brings into the view keeps its edge on that border
+        (`truncation.pin_cut_edges`)."""
         mean, cov = warp_states(self._mean, self._cov, transform)
         obs_mean, obs_cov = warp_states(self._obs_mean, self._obs_cov, transform)
         observed = warp_boxes_xywh(self.table.observed_xywh, transform)
+        if frame_size is not None and len(mean):
+            t = len(mean)
+            boxes = pin_cut_edges(  # one call for the three box sets
+                np.concatenate([self._mean[:, :4], self._obs_mean[:, :4], self.table.observed_xywh]),
+                np.concatenate([mean[:, :4], obs_mean[:, :4], observed]),
+                frame_size,
+            )
+            mean[:, :4], obs_mean[:, :4], observed = boxes[:t], boxes[t : 2 * t], boxes[2 * t :]
         self._mean, self._cov, self._obs_mean, self._obs_cov = mean, cov, obs_mean, obs_cov
         self.table.observed_xywh = observed
         self.births.follow_camera(transform)
