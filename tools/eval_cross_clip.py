@@ -58,8 +58,18 @@ def clip_ranges(frames: int, clips: int) -> list[range]:
     return [range(int(a) + 1, int(b) + 1) for a, b in itertools.pairwise(edges)]
 
 
-def run_ours(cfg: TrackerConfig, frames: list[FrameInputs], clips: list[range], fps: float, gallery: bool) -> Rows:
-    """Our tracker, one clip at a time (a new video each); with one gallery across them, or new IDs per clip."""
+def run_ours(
+    cfg: TrackerConfig,
+    frames: list[FrameInputs],
+    clips: list[range],
+    fps: float,
+    gallery: bool,
+    frame_size: tuple[int, int] | None = None,
+) -> Rows:
+    """Our tracker, one clip at a time (a new video each); with one gallery across them, or new IDs per clip.
+
+    `frame_size` (height, width) turns on the border rules, as `track eval` and `track` do.
+    """
     shared = Gallery(cfg.gallery) if gallery else None
     rows: Rows = []
     for k, clip in enumerate(clips):
@@ -67,7 +77,7 @@ def run_ours(cfg: TrackerConfig, frames: list[FrameInputs], clips: list[range], 
         for number in clip:
             f = frames[number - 1]
             embed = None if f.embeddings is None else f.embeddings.__getitem__
-            for o in tracker.update_detections(f.boxes_xyxy, f.scores, f.class_ids, embed=embed):
+            for o in tracker.update_detections(f.boxes_xyxy, f.scores, f.class_ids, embed=embed, frame_size=frame_size):
                 tid = o.global_id if gallery else k * CLIP_ID_OFFSET + o.track_id
                 rows.append((number, int(tid), o.xyxy, o.score))
         tracker.reset()  # end of the clip: its people go to the gallery
@@ -174,11 +184,12 @@ def main(argv: list[str] | None = None) -> int:
         fps = seq.info.frame_rate
         clips = clip_ranges(seq.num_frames, args.clips)
         gap_frames = [round(args.gaps[k % len(args.gaps)] * fps) for k in range(len(clips) - 1)]
+        size = (seq.info.height, seq.info.width) if seq.info.height > 0 and seq.info.width > 0 else None
         results = {
-            WITH_GALLERY: run_ours(cfg, inputs.frames, clips, fps, gallery=True),
-            NO_GALLERY: run_ours(cfg, inputs.frames, clips, fps, gallery=False),
+            WITH_GALLERY: run_ours(cfg, inputs.frames, clips, fps, gallery=True, frame_size=size),
+            NO_GALLERY: run_ours(cfg, inputs.frames, clips, fps, gallery=False, frame_size=size),
             **{name: run_peer(name, inputs.frames, clips, fps) for name in args.peers},
-            WHOLE: run_ours(cfg, inputs.frames, [range(1, seq.num_frames + 1)], fps, gallery=False),
+            WHOLE: run_ours(cfg, inputs.frames, [range(1, seq.num_frames + 1)], fps, gallery=False, frame_size=size),
         }
         with tempfile.TemporaryDirectory() as tmp:
             cut = {name: rows for name, rows in results.items() if name != WHOLE}
