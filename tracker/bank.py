@@ -18,6 +18,10 @@ _CHUNK_PAD_SHIFT = 3  # a bank batch is padded by at most 1/8 (`_pow2_chunks`), 
 # A bf16 bmm call costs about as much as this many more bank entries (K x D values) in its batch (measured on the CPU:
 # ~30 us a call, ~7 us a bank of K=100, D=512): a batch is split into chunks only where each saves more than a call.
 _CALL_COST_ENTRIES = 400_000
+# Most bytes of banks gathered for one bmm call, so the bmm reads the copy back while it is still in the CPU's cache
+# (walking T=500, ~150 banks of K=100, D=512 in bf16 a frame: 2.56 ms in 128 + 16 + ... chunks, 2.15 ms in chunks of
+# 16 banks = 1.6 MB; T=200, 59 banks: unchanged within noise; alternating frames of one run).
+_CHUNK_BYTES = 2 << 20
 
 
 def _storage_dtype(device: torch.device) -> torch.dtype:
@@ -227,7 +231,8 @@ class AppearanceBank:
         span = min(_next_pow2(int(row_slots.max()) + 1), self.num_slots)
         use_view = 2 * len(rows) >= span
         min_chunk = _next_pow2(-(-_CALL_COST_ENTRIES // (self.capacity * self.dim)))
-        chunks = [span] if use_view else _pow2_chunks(len(rows), min_chunk)
+        max_chunk = _prev_pow2(max(1, _CHUNK_BYTES // (self.capacity * self.dim * self._data.element_size())))
+        chunks = [span] if use_view else _split_chunks(_pow2_chunks(len(rows), min_chunk), max_chunk)
         batch, width = sum(chunks), _next_pow2(int(per_row.max()))
         # Where each track's candidates go in the padded (B, W, D) batch: B = span (view) or R (gather).
         batch_of_row = np.zeros(len(slots), dtype=np.int64)
@@ -351,6 +356,16 @@ def _pow2_chunks(n: int, min_chunk: int = 1) -> list[int]:
     unit = max(min_chunk, _next_pow2(n + 1) >> (_CHUNK_PAD_SHIFT + 1))
     total = -(-n // unit) * unit
     return [1 << bit for bit in range(total.bit_length() - 1, -1, -1) if total >> bit & 1]
+
+
+def _split_chunks(chunks: list[int], max_chunk: int) -> list[int]:
+    """Power-of-two `chunks` with each one larger than `max_chunk` (a power of two) cut into chunks of that size."""
+    return [piece for size in chunks for piece in [min(size, max_chunk)] * max(1, size // max_chunk)]
+
+
+def _prev_pow2(n: int) -> int:
+    """The largest power of two <= n (n >= 1)."""
+    return 1 << (n.bit_length() - 1)
 
 
 def _next_pow2(n: int) -> int:
