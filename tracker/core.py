@@ -153,14 +153,8 @@ class TrackerCore:
 
         # Stage 1: confirmed and lost tracks x confident detections (appearance + motion). A track predicted out of
         # the view (the camera turned away, or the person walked out) can come back by re-identification only.
-        # Stage 1's block is most of the (T, N) matrices: its cost is built whole and cut once (one gather, not
-        # five); the later stages' small blocks are cut before their costs are built.
-        gate = (
-            view.motion_gate
-            & ~_out_of_view(self._mean, self.table.observed_xywh, frame_size, cfg.entry_border_heights)[:, None]
-        )
-        cost = assoc.appearance_motion_cost(view.iou, view.similarity, gate, dets.scores, self._match_bounds(), cfg)
-        cost = _block(cost, confirmed, confident) + view.class_block(confirmed, confident)
+        away = _out_of_view(self._mean, self.table.observed_xywh, frame_size, cfg.entry_border_heights)
+        cost = self._stage1_cost(view, confirmed, confident, away) + view.class_block(confirmed, confident)
         clear_margin = cfg.clear_pair_margin if cfg.clear_pairs_first else None
         m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost, clear_margin)
 
@@ -308,6 +302,28 @@ class TrackerCore:
             similarity[~candidates] = np.nan
         reid_sim = np.where(plausible, similarity, np.nan)
         return _FrameView(iou, class_cost, gate, similarity, reid_sim, det_xywh, dets)
+
+    def _stage1_cost(
+        self, view: _FrameView, track_idx: np.ndarray, det_idx: np.ndarray, away: np.ndarray
+    ) -> np.ndarray:
+        """(len(track_idx), len(det_idx)) stage 1 cost (`assoc.appearance_motion_cost`) of those tracks and
+        detections (ascending indices); inf outside the motion gate and for the tracks `away` (T,) from the view.
+        Built from the gated pairs alone (a few per track): a crowd's cost is not a (T, N) matrix of passes."""
+        t, n = view.iou.shape
+        rows, cols = np.nonzero(view.motion_gate)
+        row_at, col_at = np.full(t, -1), np.full(n, -1)
+        row_at[track_idx], col_at[det_idx] = np.arange(len(track_idx)), np.arange(len(det_idx))
+        keep = (row_at[rows] >= 0) & (col_at[cols] >= 0) & ~away[rows]
+        rows, cols = rows[keep], cols[keep]
+        cost = np.full((len(track_idx), len(det_idx)), np.inf)
+        cost[row_at[rows], col_at[cols]] = assoc.appearance_motion_cost(
+            view.iou[rows, cols],
+            view.similarity[rows, cols],
+            view.dets.scores[cols],
+            self._match_bounds()[rows, 0],
+            self.config.association,
+        )
+        return cost
 
     def _class_cost(self, dets: Detections) -> np.ndarray | None:
         """(T, N) class cost of every track x detection pair (`ClassPolicy.cost`), or None when the tracks and the
@@ -701,16 +717,11 @@ def _out_of_view(
 
 
 def _contested(iou: np.ndarray, threshold: float) -> np.ndarray:
-    """(T, N) bool: pairs whose track or detection has a second candidate with IoU >= threshold."""
-    t, n = iou.shape
-    rows = _second_largest(iou) >= threshold if n > 1 else np.zeros(t, dtype=bool)
-    cols = _second_largest(iou.T) >= threshold if t > 1 else np.zeros(n, dtype=bool)
-    return rows[:, None] | cols[None, :]
+    """(T, N) bool: pairs whose track or detection has a second candidate with IoU >= threshold.
 
-
-def _second_largest(values: np.ndarray) -> np.ndarray:
-    """(R, C) -> (R,) each row's second largest value (C >= 2; the largest again if it occurs twice): two passes
-    of max instead of a sort of every row."""
-    rest = values.copy()
-    rest[np.arange(len(values)), values.argmax(axis=1)] = -np.inf
-    return rest.max(axis=1)
+    A row's second largest value (the largest again if it occurs twice) reaches the threshold exactly when two of
+    its values do: one comparison and two counts of the (T, N) matrix, no sort or copy of it. `iou` is finite (a
+    detection's box always is, and so is a track's prediction).
+    """
+    hit = iou >= threshold
+    return (np.count_nonzero(hit, axis=1) >= 2)[:, None] | (np.count_nonzero(hit, axis=0) >= 2)[None, :]
