@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import lap
 import numpy as np
 
+from tracker.sweep import mask_pairs
+
 __all__ = ["Matches", "clear_pairs", "linear_assignment"]
 
 # Cost matrices from this many entries are searched for clear pairs among their finite entries only (a gated stage
@@ -67,7 +69,7 @@ def _clear_pairs_sparse(cost: np.ndarray, max_cost: float, margin: float) -> np.
     """`clear_pairs` from the entries below inf alone (the same pairs): inf and NaN entries are nobody's best nor
     anybody's rival that counts (a rival at inf is never within `margin`). Each row's and each column's cheapest
     entry (the first index among equals, as argmin) and second cheapest (inf if none) come from one sort each."""
-    r, c = np.nonzero(cost < np.inf)
+    r, c = mask_pairs(cost < np.inf)
     v = cost[r, c]
     if len(v) == 0:
         return np.zeros((0, 2), np.int64)

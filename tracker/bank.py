@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from tracker.sweep import mask_pairs
+
 __all__ = ["AppearanceBank"]
 
 _CHUNK_PAD_SHIFT = 3  # a bank batch is padded by at most 1/8 (`_pow2_chunks`), in at most 4 power-of-two chunks
@@ -218,7 +220,7 @@ class AppearanceBank:
         """
         assert self._data is not None
         cand = candidates & (counts > 0)[:, None]
-        pair_rows, pair_cols = np.nonzero(cand)  # (P,) row-major: a row's candidates are consecutive
+        pair_rows, pair_cols = mask_pairs(cand)  # (P,) row-major: a row's candidates are consecutive
         if len(pair_rows) == 0:
             return
         per_row = np.count_nonzero(cand, axis=1)

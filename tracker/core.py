@@ -23,6 +23,7 @@ from tracker.config import TrackerConfig
 from tracker.entry import entry_evidence, near_border
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
+from tracker.sweep import mask_pairs
 from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
 from tracker.truncation import complete_truncated, touches_side
 from tracker.types import Detections, TrackedObject, TrackState
@@ -310,7 +311,7 @@ class TrackerCore:
         detections (ascending indices); inf outside the motion gate and for the tracks `away` (T,) from the view.
         Built from the gated pairs alone (a few per track): a crowd's cost is not a (T, N) matrix of passes."""
         t, n = view.iou.shape
-        rows, cols = np.nonzero(view.motion_gate)
+        rows, cols = mask_pairs(view.motion_gate)
         row_at, col_at = np.full(t, -1), np.full(n, -1)
         row_at[track_idx], col_at[det_idx] = np.arange(len(track_idx)), np.arange(len(det_idx))
         keep = (row_at[rows] >= 0) & (col_at[cols] >= 0) & ~away[rows]
@@ -448,7 +449,7 @@ class TrackerCore:
         plan = []
         for mask in (negative, positive):
             known = mask & np.isfinite(view.similarity)
-            missing = np.argwhere(mask & ~known)
+            missing = np.stack(mask_pairs(mask & ~known), axis=1)
             plan.append((view.similarity[known], missing[self.calibration.subsample(len(missing), int(known.sum()))]))
         pairs = np.concatenate([missing for _, missing in plan])  # both queues' pairs in one batched call
         computed = np.zeros(0)
