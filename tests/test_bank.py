@@ -127,3 +127,17 @@ def test_pow2_chunks_cover_a_batch_with_little_padding(n, min_chunk):
     padding = sum(chunks) - n  # under an eighth of the batch, or under a chunk a bmm call is worth
     assert padding >= 0 and (chunks == [_next_pow2(n)] if n <= min_chunk else padding < max(min_chunk, n / 8))
     assert len(chunks) <= 4 and min(chunks) >= min(min_chunk, _next_pow2(n))
+
+
+def test_the_device_path_gives_nan_outside_the_candidates_as_the_cpu_path():
+    """The dense (device) path computes every pair, but a pair that is not a candidate reads NaN on both paths: the
+    core relies on it (no stage reads a similarity it did not ask for)."""
+    bank, slots, rng = _filled_bank("topk_mean", [0, 2, 6, 9])
+    emb = _unit(5, 16, rng)
+    candidates = rng.random((len(slots), 5)) < 0.5
+    candidates[2, 0] = candidates[3, 1] = True
+    sparse = bank.similarity(slots, emb, candidates)
+    bank.sparse = False  # the device path, on the CPU
+    dense = bank.similarity(slots, emb, candidates)
+    np.testing.assert_array_equal(dense, sparse)
+    assert np.isnan(dense[~candidates]).all() and np.isfinite(dense[2:][candidates[2:]]).all()

@@ -57,6 +57,7 @@ class AppearanceBank:
         self.capacity = int(capacity)
         self.device = torch.device(device)
         self.dtype = _storage_dtype(self.device)
+        self.sparse = self.device.type == "cpu"  # only candidate pairs are computed (CPU); a device computes all
         self.aggregation = aggregation
         self.topk = int(topk)
         self._initial_slots = int(initial_slots)
@@ -160,9 +161,9 @@ class AppearanceBank:
         Args:
             slots: (T,) slot of each track.
             embeddings: (N, D) L2-normalised, on any device.
-            candidates: optional (T, N) bool; on the CPU only these pairs are computed.
+            candidates: optional (T, N) bool: only these pairs are asked for (on the CPU only they are computed).
         Returns:
-            (T, N) float64 host array; NaN where a bank is empty or a pair was not computed.
+            (T, N) float64 host array; NaN where a bank is empty or a pair is not a candidate.
         """
         slots = np.asarray(slots, dtype=np.int64)
         t, n = len(slots), len(embeddings)
@@ -173,10 +174,12 @@ class AppearanceBank:
             raise ValueError(f"embeddings have D = {embeddings.shape[1]}, the bank holds D = {self.dim}")
         counts = self._count[slots]
         emb = embeddings.to(device=self.device, dtype=self.dtype)
-        if candidates is not None and self.device.type == "cpu":
+        if candidates is not None and self.sparse:
             self._similarity_sparse(slots, counts, emb, candidates, out)
         else:
             self._similarity_dense(slots, counts, emb, out)
+            if candidates is not None:
+                out[~candidates] = np.nan
         out[counts == 0] = np.nan
         return out
 

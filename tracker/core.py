@@ -264,7 +264,9 @@ class TrackerCore:
         iou = assoc.buffered_iou_matrix(xywh_to_xyxy(mean[:, :4]), dets.boxes_xyxy, self._motion_buffer(cov))
         class_cost = self._class_cost(dets)
         compatible = True if class_cost is None else np.isfinite(class_cost)
-        gate = (self.kalman.gate(mean, cov, det_xywh, self.config.motion.gate_chi2) | (iou > 0)) & compatible
+        gate = self.kalman.gate(mean, cov, det_xywh, self.config.motion.gate_chi2) | (iou > 0)
+        if class_cost is not None:  # (with one class there is nothing to test: `& True` would copy (T, N))
+            gate &= compatible
 
         lost, tracked = self.table.state == LOST, self.table.state == TRACKED
         gated_iou = np.where(gate, iou, 0.0)
@@ -291,17 +293,17 @@ class TrackerCore:
             need = self._needs_embedding(gate, gated_iou, lost, (gate & ambiguous_in_stage1) | plausible)
             dets = self._embed(dets, need & self._can_use_appearance(dets), embed)
 
-        similarity = np.full((t, n), np.nan)
         if self.config.appearance.enabled and dets.embeddings is not None and dets.has_embedding.any():
             # Only pairs a stage or the calibration reads: confirmed tracks (stages 1 and 4; a tentative track is
-            # matched by IoU alone) x detections fit for an appearance stage or a bank.
+            # matched by IoU alone) x detections fit for an appearance stage or a bank (NaN elsewhere).
             candidates = compare & (dets.has_embedding & self._can_use_appearance(dets))[None, :]
             confirmed = self.table.confirmed
             if not confirmed.all():
                 candidates &= confirmed[:, None]
             similarity = self.bank.similarity(self.table.slot, dets.embeddings, candidates)
-            similarity[~candidates] = np.nan
-        reid_sim = np.where(plausible, similarity, np.nan)
+        else:
+            similarity = np.full((t, n), np.nan)
+        reid_sim = np.where(plausible, similarity, np.nan) if lost.any() else np.full((t, n), np.nan)
         return _FrameView(iou, class_cost, gate, similarity, reid_sim, det_xywh, dets)
 
     def _stage1_cost(
