@@ -226,7 +226,7 @@ class AppearanceBank:
         pair_rows, pair_cols = mask_pairs(cand)  # (P,) row-major: a row's candidates are consecutive
         if len(pair_rows) == 0:
             return
-        per_row = np.count_nonzero(cand, axis=1)
+        per_row = np.bincount(pair_rows, minlength=len(slots))  # candidates per track, from the pairs (no grid pass)
         rows = np.flatnonzero(per_row)
         starts = np.cumsum(per_row) - per_row
         pair_pos = np.arange(len(pair_rows)) - starts[pair_rows]  # (P,) place among its row's candidates
