@@ -81,3 +81,40 @@ def test_clear_first_is_a_valid_matching_that_keeps_every_clear_pair(cost, margi
     assert sorted([*rows.tolist(), *result.unmatched_rows.tolist()]) == list(range(cost.shape[0]))
     assert sorted([*cols.tolist(), *result.unmatched_cols.tolist()]) == list(range(cost.shape[1]))
     assert {tuple(p) for p in clear_pairs(cost, 0.8, margin).tolist()} <= pairs_of(result)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cost=arrays(
+        np.float64,
+        st.tuples(st.integers(1, 9), st.integers(1, 9)),
+        elements=st.sampled_from([0.0, 0.1, 0.2, 0.25, 0.5, 0.9, INF, -INF, np.nan]),  # ties, inf, NaN
+    ),
+    margin=st.sampled_from([0.0, 0.05, 0.1, 0.3]),
+)
+def test_clear_pairs_from_the_finite_entries_equal_the_dense_search(cost, margin):
+    """The sparse search (`_clear_pairs_sparse`, big matrices) finds exactly the dense search's pairs, in its order."""
+    from tracker import assignment
+
+    with np.errstate(invalid="ignore"):  # -inf - -inf: a tie at -inf is never clear, on either path
+        dense = clear_pairs(cost, 0.8, margin)  # small: the dense search
+        np.testing.assert_array_equal(assignment._clear_pairs_sparse(cost, 0.8, margin), dense)
+
+
+def test_a_big_gated_cost_takes_the_sparse_clear_pair_search_with_the_same_matches(monkeypatch):
+    """500 tracks x 500 detections, three gated pairs a row: the sparse search is taken, and the matches equal those
+    of the dense search forced on the same matrix."""
+    from tracker import assignment
+
+    rng = np.random.default_rng(0)
+    cost = np.full((500, 500), INF)
+    cost[rng.integers(0, 500, 1500), rng.integers(0, 500, 1500)] = rng.random(1500).round(2)  # ties too
+    calls, sparse = [], assignment._clear_pairs_sparse
+    monkeypatch.setattr(assignment, "_clear_pairs_sparse", lambda *args: calls.append(1) or sparse(*args))
+    fast = linear_assignment(cost, 0.8, 0.1)
+    monkeypatch.setattr(assignment, "_SPARSE_MIN_ENTRIES", cost.size + 1)
+    slow = linear_assignment(cost, 0.8, 0.1)
+    assert calls == [1] and len(fast.pairs) > 250
+    np.testing.assert_array_equal(fast.pairs, slow.pairs)
+    np.testing.assert_array_equal(fast.unmatched_rows, slow.unmatched_rows)
+    np.testing.assert_array_equal(fast.unmatched_cols, slow.unmatched_cols)

@@ -82,3 +82,16 @@ def test_motion_gate_sweep_keeps_the_dense_gate_bit_for_bit(monkeypatch, n):
     swept = kalman._near(projected, dets, limit)
     assert sorted(zip(*swept, strict=True)) == sorted(zip(*near, strict=True))  # the very pairs the grid finds
     assert dense.any() and not dense.all()
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (0, 5), (5, 0), (1, 1), (3, 7), (500, 400)])
+def test_mask_pairs_are_np_nonzero(shape):
+    """`mask_pairs` gives np.nonzero's rows and columns, in its row-major order, also for empty and sparse masks."""
+    from tracker.sweep import mask_pairs
+
+    mask = np.random.default_rng(sum(shape)).random(shape) < 0.01
+    rows, cols = mask_pairs(mask)
+    want_rows, want_cols = np.nonzero(mask)
+    np.testing.assert_array_equal(rows, want_rows)
+    np.testing.assert_array_equal(cols, want_cols)
+    assert rows.dtype == want_rows.dtype and cols.dtype == want_cols.dtype and (shape != (500, 400) or len(rows) > 100)

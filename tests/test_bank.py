@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tracker import bank as bank_module
-from tracker.bank import AppearanceBank, _next_pow2, _pow2_chunks
+from tracker.bank import AppearanceBank, _next_pow2, _pow2_chunks, _prev_pow2, _split_chunks
 
 
 def _unit(rows: int, dim: int, rng: np.random.Generator) -> torch.Tensor:
@@ -87,6 +87,38 @@ def test_chunked_gather_batches_equal_the_dense_values(monkeypatch, tracks_with_
     assert np.isnan(sparse[~candidates]).all()
 
 
+@pytest.mark.parametrize("chunk_bytes", [1, 5 * 16 * 2 * 4, 1 << 30])
+def test_cache_sized_chunks_equal_the_dense_values(monkeypatch, chunk_bytes):
+    """Gathers capped at `_CHUNK_BYTES` (one bank each, four banks each, uncapped) give the dense path's values."""
+    monkeypatch.setattr(bank_module, "_CALL_COST_ENTRIES", 1)
+    monkeypatch.setattr(bank_module, "_CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(5)
+    bank = AppearanceBank(5, "cpu", initial_slots=8, aggregation="topk_mean", topk=3)
+    slots = np.array([bank.allocate() for _ in range(120)])
+    for _ in range(7):
+        bank.push(slots, _unit(120, 16, rng))
+    emb = _unit(9, 16, rng)
+    candidates = np.zeros((120, 9), dtype=bool)
+    candidates[rng.choice(120, 37, replace=False), rng.integers(0, 9, 37)] = True  # 37 banks of 120: gathered
+    sparse = bank.similarity(slots, emb, candidates)
+    np.testing.assert_array_equal(sparse[candidates], bank.similarity(slots, emb)[candidates])
+    assert np.isnan(sparse[~candidates]).all()
+
+
+@pytest.mark.parametrize("chunks", [[1], [8], [64, 8], [128, 16], [256, 32, 4]])
+@pytest.mark.parametrize("max_chunk", [1, 4, 16, 1024])
+def test_split_chunks_caps_each_chunk_and_keeps_the_batch(chunks, max_chunk):
+    split = _split_chunks(chunks, max_chunk)
+    assert sum(split) == sum(chunks) and max(split) == min(max(chunks), max_chunk)
+    assert all(c & (c - 1) == 0 for c in split) and split == sorted(split, reverse=True)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 100, 1023, 1024, 1025])
+def test_prev_pow2_is_the_largest_power_of_two_not_above(n):
+    p = _prev_pow2(n)
+    assert p & (p - 1) == 0 and p <= n < 2 * p
+
+
 @pytest.mark.parametrize("min_chunk", [1, 8, 64])
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 12, 17, 31, 33, 54, 100, 130, 257, 500, 1000])
 def test_pow2_chunks_cover_a_batch_with_little_padding(n, min_chunk):
@@ -95,3 +127,17 @@ def test_pow2_chunks_cover_a_batch_with_little_padding(n, min_chunk):
     padding = sum(chunks) - n  # under an eighth of the batch, or under a chunk a bmm call is worth
     assert padding >= 0 and (chunks == [_next_pow2(n)] if n <= min_chunk else padding < max(min_chunk, n / 8))
     assert len(chunks) <= 4 and min(chunks) >= min(min_chunk, _next_pow2(n))
+
+
+def test_the_device_path_gives_nan_outside_the_candidates_as_the_cpu_path():
+    """The dense (device) path computes every pair, but a pair that is not a candidate reads NaN on both paths: the
+    core relies on it (no stage reads a similarity it did not ask for)."""
+    bank, slots, rng = _filled_bank("topk_mean", [0, 2, 6, 9])
+    emb = _unit(5, 16, rng)
+    candidates = rng.random((len(slots), 5)) < 0.5
+    candidates[2, 0] = candidates[3, 1] = True
+    sparse = bank.similarity(slots, emb, candidates)
+    bank.sparse = False  # the device path, on the CPU
+    dense = bank.similarity(slots, emb, candidates)
+    np.testing.assert_array_equal(dense, sparse)
+    assert np.isnan(dense[~candidates]).all() and np.isfinite(dense[2:][candidates[2:]]).all()

@@ -511,13 +511,19 @@ def test_a_lost_person_still_comes_back_beside_a_visible_one():
     assert {o.detection_index: o.track_id for o in out} == {0: id_a, 1: id_l}
 
 
-def test_second_largest_equals_the_sorted_one_with_ties():
-    from tracker.core import _second_largest
+@pytest.mark.parametrize("threshold", [0.0, 0.5, 1.0])
+def test_contested_pairs_are_those_with_a_second_candidate_at_the_threshold(threshold):
+    """`_contested` against its definition: a row's or a column's second largest value (sorted; the largest again
+    when it occurs twice) reaches the threshold. Zeros, ties at the maximum and single rows or columns included."""
+    from tracker.core import _contested
 
     rng = np.random.default_rng(0)
-    for shape in [(1, 2), (5, 3), (40, 60)]:
+    for shape in [(1, 1), (1, 2), (3, 1), (5, 3), (40, 60)]:
         values = np.where(rng.random(shape) < 0.4, rng.integers(0, 3, shape) / 2.0, 0.0)  # zeros and repeated maxima
-        np.testing.assert_array_equal(_second_largest(values), np.sort(values, axis=1)[:, -2])
+        t, n = shape
+        rows = np.sort(values, axis=1)[:, -2] >= threshold if n > 1 else np.zeros(t, dtype=bool)
+        cols = np.sort(values, axis=0)[-2, :] >= threshold if t > 1 else np.zeros(n, dtype=bool)
+        np.testing.assert_array_equal(_contested(values, threshold), rows[:, None] | cols[None, :])
 
 
 def test_the_bank_is_asked_only_for_pairs_a_stage_reads():
@@ -551,3 +557,42 @@ def test_the_bank_is_asked_only_for_pairs_a_stage_reads():
         assert not candidates[:, 1].any(), "the low-score box was compared"
         assert not candidates[~confirmed].any(), "a tentative track was compared"
     assert len(ids) == 1
+
+
+def test_stage1_cost_from_the_gated_pairs_equals_the_dense_cost(monkeypatch):
+    """The stage 1 cost built from the gated pairs alone (`TrackerCore._stage1_cost`) is the dense formula, cut to the
+    block, bit for bit: fused cost where there is appearance, motion alone where not, inf outside the gate, below the
+    appearance bound and for tracks out of the view. Twelve people crossing in a 640x480 frame, some leaving it."""
+    from tracker.core import TrackerCore
+
+    def dense(view, rows, cols, away, bounds, cfg):
+        overlap = view.iou * view.dets.scores[None, :]
+        motion = 1.0 - overlap
+        has_app = np.isfinite(view.similarity)
+        fused = cfg.appearance_weight * (1.0 - view.similarity) + (1.0 - cfg.appearance_weight) * motion
+        cost = np.where(has_app, fused, motion)
+        forbidden = ~(view.motion_gate & ~away[:, None]) | (has_app & (view.similarity < bounds))
+        return np.where(forbidden, np.inf, cost)[rows[:, None], cols]
+
+    checked = []
+    original = TrackerCore._stage1_cost
+
+    def compare(self, view, rows, cols, away):
+        got = original(self, view, rows, cols, away)
+        np.testing.assert_array_equal(got, dense(view, rows, cols, away, self._match_bounds(), self.config.association))
+        checked.append((np.isfinite(got).sum(), np.isfinite(view.similarity).sum(), away.sum()))
+        return got
+
+    monkeypatch.setattr(TrackerCore, "_stage1_cost", compare)
+    rng = np.random.default_rng(3)
+    walkers = [
+        Walker(i, linear_path(rng.uniform(0, 640), rng.uniform(60, 420), rng.uniform(-6, 6), rng.uniform(-2, 2)))
+        for i in range(12)
+    ]
+    identities = identity_embeddings(12, DIM)
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    for f in range(90):
+        det = render(walkers, f, identities, NOISE, rng)
+        tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings, frame_size=(480, 640))
+    finite, with_similarity, away = np.array(checked).sum(axis=0)
+    assert len(checked) > 80 and finite > 500 and with_similarity > 0 and away > 0

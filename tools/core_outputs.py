@@ -38,6 +38,10 @@ def runs(frames: int) -> dict[str, tuple[str, int, int, bool]]:
         "churn": ("churn", 0, CHURN_DIM, False),
         "walking_lazy": ("walking", NUM_TRACKS, DIM, True),
         "crossing_lazy": ("crossing", NUM_TRACKS, DIM, True),
+        # the ends of the bench's T sweep (per-frame overhead at T=10, pair costs at T=500), and a crowded crossing
+        "walking_t10": ("walking", 10, DIM, False),
+        "walking_t500": ("walking", 500, DIM, False),
+        "crossing_t300": ("crossing", 300, DIM, False),
     }
 
 

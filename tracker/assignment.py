@@ -8,7 +8,14 @@ from dataclasses import dataclass
 import lap
 import numpy as np
 
+from tracker.sweep import mask_pairs
+
 __all__ = ["Matches", "clear_pairs", "linear_assignment"]
+
+# Cost matrices from this many entries are searched for clear pairs among their finite entries only (a gated stage
+# cost holds a few per row): a sort of those instead of two partitions and two argmins of the whole matrix (measured,
+# three finite entries a row: 100 x 100 0.05 ms either way, 200 x 200 0.19 -> 0.11 ms, 500 x 500 3.0 -> 0.6 ms).
+_SPARSE_MIN_ENTRIES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,8 @@ def clear_pairs(cost: np.ndarray, max_cost: float, margin: float) -> np.ndarray:
     rows, cols = cost.shape
     if rows == 0 or cols == 0:
         return np.zeros((0, 2), np.int64)
+    if cost.size >= _SPARSE_MIN_ENTRIES:
+        return _clear_pairs_sparse(cost, max_cost, margin)
     cost = np.where(np.isnan(cost), np.inf, cost)
     best_col = cost.argmin(axis=1)  # (R,)
     row = np.arange(rows)
@@ -54,6 +63,39 @@ def clear_pairs(cost: np.ndarray, max_cost: float, margin: float) -> np.ndarray:
     rival = np.minimum(row_second, col_second[best_col])  # (R,) cheapest other pair in the row or the column
     clear = mutual & (rival - np.where(mutual, best, 0.0) >= margin)  # best is finite wherever mutual
     return np.stack([row[clear], best_col[clear]], axis=1).astype(np.int64)
+
+
+def _clear_pairs_sparse(cost: np.ndarray, max_cost: float, margin: float) -> np.ndarray:
+    """`clear_pairs` from the entries below inf alone (the same pairs): inf and NaN entries are nobody's best nor
+    anybody's rival that counts (a rival at inf is never within `margin`). Each row's and each column's cheapest
+    entry (the first index among equals, as argmin) and second cheapest (inf if none) come from one sort each."""
+    r, c = mask_pairs(cost < np.inf)
+    v = cost[r, c]
+    if len(v) == 0:
+        return np.zeros((0, 2), np.int64)
+    row_best, row_second = _cheapest_two(np.lexsort((c, v, r)), r, v)  # per row with entries, rows ascending
+    col_best, col_second_at = _cheapest_two(np.lexsort((r, v, c)), c, v)
+    col_best_row = np.full(cost.shape[1], -1)
+    col_best_row[c[col_best]] = r[col_best]
+    col_second = np.full(cost.shape[1], np.inf)
+    col_second[c[col_best]] = col_second_at
+    rows, cols, best = r[row_best], c[row_best], v[row_best]
+    mutual = (col_best_row[cols] == rows) & (best <= max_cost)
+    rival = np.minimum(row_second, col_second[cols])
+    clear = mutual & (rival - np.where(mutual, best, 0.0) >= margin)
+    return np.stack([rows[clear], cols[clear]], axis=1).astype(np.int64)
+
+
+def _cheapest_two(order: np.ndarray, group: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Entries sorted by (`group`, `value`, ...) as `order` -> each group's first entry (index into the entries) and
+    its second value (inf for a group of one), groups ascending."""
+    keys = group[order]
+    start = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    end = np.append(start[1:], len(order))
+    second = np.full(len(start), np.inf)
+    pair = end - start >= 2
+    second[pair] = value[order[start[pair] + 1]]
+    return order[start], second
 
 
 def linear_assignment(cost: np.ndarray, max_cost: float, clear_margin: float | None = None) -> Matches:

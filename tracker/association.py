@@ -141,27 +141,29 @@ def occlusion(boxes_xyxy: np.ndarray, rows: np.ndarray | None = None) -> np.ndar
 def appearance_motion_cost(
     iou: np.ndarray,
     similarity: np.ndarray,
-    motion_gate: np.ndarray,
     det_scores: np.ndarray,
     match_threshold: float | np.ndarray,
     cfg: AssociationConfig,
 ) -> np.ndarray:
-    """Stage 1 cost.
+    """Stage 1 cost of pairs inside the motion gate (the caller forbids the others), elementwise: any shape, e.g.
+    the (P,) pairs a gate lets through, so the cost of a crowd is built for its few gated pairs, not its (T, N).
 
     Args:
-        iou: (T, N) IoU of predicted track boxes with detections.
-        similarity: (T, N) bank similarity, NaN where either side has no appearance.
-        motion_gate: (T, N) bool, pairs the motion model deems possible.
-        det_scores: (N,) detection scores.
-        match_threshold: appearance pairs below this similarity are forbidden: a scalar or (T, 1) per track.
+        iou: IoU of predicted track boxes with detections.
+        similarity: bank similarity, NaN where either side has no appearance.
+        det_scores: each pair's detection score.
+        match_threshold: appearance pairs below this similarity are forbidden: a scalar or one per pair.
+    Returns:
+        float64 of the inputs' shape: appearance fused with motion where there is appearance, motion alone where
+        not; inf where the appearance is below `match_threshold`.
     """
-    overlap = iou * det_scores[None, :] if cfg.fuse_score else iou
+    overlap = iou * det_scores if cfg.fuse_score else iou
     motion = 1.0 - overlap
     has_app = np.isfinite(similarity)
     fused = cfg.appearance_weight * (1.0 - similarity) + (1.0 - cfg.appearance_weight) * motion
     cost = np.where(has_app, fused, motion)
-    forbidden = ~motion_gate | (has_app & (similarity < match_threshold))
-    return np.where(forbidden, np.inf, cost)
+    cost[has_app & (similarity < match_threshold)] = np.inf
+    return cost
 
 
 def iou_cost(iou: np.ndarray, det_scores: np.ndarray | None = None) -> np.ndarray:

@@ -12,12 +12,18 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from tracker.sweep import mask_pairs
+
 __all__ = ["AppearanceBank"]
 
 _CHUNK_PAD_SHIFT = 3  # a bank batch is padded by at most 1/8 (`_pow2_chunks`), in at most 4 power-of-two chunks
 # A bf16 bmm call costs about as much as this many more bank entries (K x D values) in its batch (measured on the CPU:
 # ~30 us a call, ~7 us a bank of K=100, D=512): a batch is split into chunks only where each saves more than a call.
 _CALL_COST_ENTRIES = 400_000
+# Most bytes of banks gathered for one bmm call, so the bmm reads the copy back while it is still in the CPU's cache
+# (walking T=500, ~150 banks of K=100, D=512 in bf16 a frame: 2.56 ms in 128 + 16 + ... chunks, 2.15 ms in chunks of
+# 16 banks = 1.6 MB; T=200, 59 banks: unchanged within noise; alternating frames of one run).
+_CHUNK_BYTES = 2 << 20
 
 
 def _storage_dtype(device: torch.device) -> torch.dtype:
@@ -51,6 +57,7 @@ class AppearanceBank:
         self.capacity = int(capacity)
         self.device = torch.device(device)
         self.dtype = _storage_dtype(self.device)
+        self.sparse = self.device.type == "cpu"  # only candidate pairs are computed (CPU); a device computes all
         self.aggregation = aggregation
         self.topk = int(topk)
         self._initial_slots = int(initial_slots)
@@ -154,9 +161,9 @@ class AppearanceBank:
         Args:
             slots: (T,) slot of each track.
             embeddings: (N, D) L2-normalised, on any device.
-            candidates: optional (T, N) bool; on the CPU only these pairs are computed.
+            candidates: optional (T, N) bool: only these pairs are asked for (on the CPU only they are computed).
         Returns:
-            (T, N) float64 host array; NaN where a bank is empty or a pair was not computed.
+            (T, N) float64 host array; NaN where a bank is empty or a pair is not a candidate.
         """
         slots = np.asarray(slots, dtype=np.int64)
         t, n = len(slots), len(embeddings)
@@ -167,10 +174,12 @@ class AppearanceBank:
             raise ValueError(f"embeddings have D = {embeddings.shape[1]}, the bank holds D = {self.dim}")
         counts = self._count[slots]
         emb = embeddings.to(device=self.device, dtype=self.dtype)
-        if candidates is not None and self.device.type == "cpu":
+        if candidates is not None and self.sparse:
             self._similarity_sparse(slots, counts, emb, candidates, out)
         else:
             self._similarity_dense(slots, counts, emb, out)
+            if candidates is not None:
+                out[~candidates] = np.nan
         out[counts == 0] = np.nan
         return out
 
@@ -214,10 +223,10 @@ class AppearanceBank:
         """
         assert self._data is not None
         cand = candidates & (counts > 0)[:, None]
-        pair_rows, pair_cols = np.nonzero(cand)  # (P,) row-major: a row's candidates are consecutive
+        pair_rows, pair_cols = mask_pairs(cand)  # (P,) row-major: a row's candidates are consecutive
         if len(pair_rows) == 0:
             return
-        per_row = np.count_nonzero(cand, axis=1)
+        per_row = np.bincount(pair_rows, minlength=len(slots))  # candidates per track, from the pairs (no grid pass)
         rows = np.flatnonzero(per_row)
         starts = np.cumsum(per_row) - per_row
         pair_pos = np.arange(len(pair_rows)) - starts[pair_rows]  # (P,) place among its row's candidates
@@ -227,7 +236,8 @@ class AppearanceBank:
         span = min(_next_pow2(int(row_slots.max()) + 1), self.num_slots)
         use_view = 2 * len(rows) >= span
         min_chunk = _next_pow2(-(-_CALL_COST_ENTRIES // (self.capacity * self.dim)))
-        chunks = [span] if use_view else _pow2_chunks(len(rows), min_chunk)
+        max_chunk = _prev_pow2(max(1, _CHUNK_BYTES // (self.capacity * self.dim * self._data.element_size())))
+        chunks = [span] if use_view else _split_chunks(_pow2_chunks(len(rows), min_chunk), max_chunk)
         batch, width = sum(chunks), _next_pow2(int(per_row.max()))
         # Where each track's candidates go in the padded (B, W, D) batch: B = span (view) or R (gather).
         batch_of_row = np.zeros(len(slots), dtype=np.int64)
@@ -351,6 +361,16 @@ def _pow2_chunks(n: int, min_chunk: int = 1) -> list[int]:
     unit = max(min_chunk, _next_pow2(n + 1) >> (_CHUNK_PAD_SHIFT + 1))
     total = -(-n // unit) * unit
     return [1 << bit for bit in range(total.bit_length() - 1, -1, -1) if total >> bit & 1]
+
+
+def _split_chunks(chunks: list[int], max_chunk: int) -> list[int]:
+    """Power-of-two `chunks` with each one larger than `max_chunk` (a power of two) cut into chunks of that size."""
+    return [piece for size in chunks for piece in [min(size, max_chunk)] * max(1, size // max_chunk)]
+
+
+def _prev_pow2(n: int) -> int:
+    """The largest power of two <= n (n >= 1)."""
+    return 1 << (n.bit_length() - 1)
 
 
 def _next_pow2(n: int) -> int:

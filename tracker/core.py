@@ -23,6 +23,7 @@ from tracker.config import TrackerConfig
 from tracker.entry import entry_evidence, near_border
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
+from tracker.sweep import mask_pairs
 from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
 from tracker.truncation import complete_truncated, pin_cut_edges, touches_side
 from tracker.types import Detections, TrackedObject, TrackState
@@ -153,14 +154,8 @@ class TrackerCore:
 
         # Stage 1: confirmed and lost tracks x confident detections (appearance + motion). A track predicted out of
         # the view (the camera turned away, or the person walked out) can come back by re-identification only.
-        # Stage 1's block is most of the (T, N) matrices: its cost is built whole and cut once (one gather, not
-        # five); the later stages' small blocks are cut before their costs are built.
-        gate = (
-            view.motion_gate
-            & ~_out_of_view(self._mean, self.table.observed_xywh, frame_size, cfg.entry_border_heights)[:, None]
-        )
-        cost = assoc.appearance_motion_cost(view.iou, view.similarity, gate, dets.scores, self._match_bounds(), cfg)
-        cost = _block(cost, confirmed, confident) + view.class_block(confirmed, confident)
+        away = _out_of_view(self._mean, self.table.observed_xywh, frame_size, cfg.entry_border_heights)
+        cost = self._stage1_cost(view, confirmed, confident, away) + view.class_block(confirmed, confident)
         clear_margin = cfg.clear_pair_margin if cfg.clear_pairs_first else None
         m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost, clear_margin)
 
@@ -279,7 +274,9 @@ class TrackerCore:
         iou = assoc.buffered_iou_matrix(xywh_to_xyxy(mean[:, :4]), dets.boxes_xyxy, self._motion_buffer(cov))
         class_cost = self._class_cost(dets)
         compatible = True if class_cost is None else np.isfinite(class_cost)
-        gate = (self.kalman.gate(mean, cov, det_xywh, self.config.motion.gate_chi2) | (iou > 0)) & compatible
+        gate = self.kalman.gate(mean, cov, det_xywh, self.config.motion.gate_chi2) | (iou > 0)
+        if class_cost is not None:  # (with one class there is nothing to test: `& True` would copy (T, N))
+            gate &= compatible
 
         lost, tracked = self.table.state == LOST, self.table.state == TRACKED
         gated_iou = np.where(gate, iou, 0.0)
@@ -306,18 +303,40 @@ class TrackerCore:
             need = self._needs_embedding(gate, gated_iou, lost, (gate & ambiguous_in_stage1) | plausible)
             dets = self._embed(dets, need & self._can_use_appearance(dets), embed)
 
-        similarity = np.full((t, n), np.nan)
         if self.config.appearance.enabled and dets.embeddings is not None and dets.has_embedding.any():
             # Only pairs a stage or the calibration reads: confirmed tracks (stages 1 and 4; a tentative track is
-            # matched by IoU alone) x detections fit for an appearance stage or a bank.
+            # matched by IoU alone) x detections fit for an appearance stage or a bank (NaN elsewhere).
             candidates = compare & (dets.has_embedding & self._can_use_appearance(dets))[None, :]
             confirmed = self.table.confirmed
             if not confirmed.all():
                 candidates &= confirmed[:, None]
             similarity = self.bank.similarity(self.table.slot, dets.embeddings, candidates)
-            similarity[~candidates] = np.nan
-        reid_sim = np.where(plausible, similarity, np.nan)
+        else:
+            similarity = np.full((t, n), np.nan)
+        reid_sim = np.where(plausible, similarity, np.nan) if lost.any() else np.full((t, n), np.nan)
         return _FrameView(iou, class_cost, gate, similarity, reid_sim, det_xywh, dets)
+
+    def _stage1_cost(
+        self, view: _FrameView, track_idx: np.ndarray, det_idx: np.ndarray, away: np.ndarray
+    ) -> np.ndarray:
+        """(len(track_idx), len(det_idx)) stage 1 cost (`assoc.appearance_motion_cost`) of those tracks and
+        detections (ascending indices); inf outside the motion gate and for the tracks `away` (T,) from the view.
+        Built from the gated pairs alone (a few per track): a crowd's cost is not a (T, N) matrix of passes."""
+        t, n = view.iou.shape
+        rows, cols = mask_pairs(view.motion_gate)
+        row_at, col_at = np.full(t, -1), np.full(n, -1)
+        row_at[track_idx], col_at[det_idx] = np.arange(len(track_idx)), np.arange(len(det_idx))
+        keep = (row_at[rows] >= 0) & (col_at[cols] >= 0) & ~away[rows]
+        rows, cols = rows[keep], cols[keep]
+        cost = np.full((len(track_idx), len(det_idx)), np.inf)
+        cost[row_at[rows], col_at[cols]] = assoc.appearance_motion_cost(
+            view.iou[rows, cols],
+            view.similarity[rows, cols],
+            view.dets.scores[cols],
+            self._match_bounds()[rows, 0],
+            self.config.association,
+        )
+        return cost
 
     def _class_cost(self, dets: Detections) -> np.ndarray | None:
         """(T, N) class cost of every track x detection pair (`ClassPolicy.cost`), or None when the tracks and the
@@ -442,7 +461,7 @@ class TrackerCore:
         plan = []
         for mask in (negative, positive):
             known = mask & np.isfinite(view.similarity)
-            missing = np.argwhere(mask & ~known)
+            missing = np.stack(mask_pairs(mask & ~known), axis=1)
             plan.append((view.similarity[known], missing[self.calibration.subsample(len(missing), int(known.sum()))]))
         pairs = np.concatenate([missing for _, missing in plan])  # both queues' pairs in one batched call
         computed = np.zeros(0)
@@ -711,16 +730,13 @@ def _out_of_view(
 
 
 def _contested(iou: np.ndarray, threshold: float) -> np.ndarray:
-    """(T, N) bool: pairs whose track or detection has a second candidate with IoU >= threshold."""
+    """(T, N) bool: pairs whose track or detection has a second candidate with IoU >= threshold.
+
+    A row's second largest value (the largest again if it occurs twice) reaches the threshold exactly when two of
+    its values do: the pairs at the threshold are counted per row and per column, no sort or copy of the matrix
+    (500 x 500: 0.07 ms against 0.19 for counting on the grid and 1.7 for a second-largest pass). `iou` is finite
+    (a detection's box always is, and so is a track's prediction).
+    """
     t, n = iou.shape
-    rows = _second_largest(iou) >= threshold if n > 1 else np.zeros(t, dtype=bool)
-    cols = _second_largest(iou.T) >= threshold if t > 1 else np.zeros(n, dtype=bool)
-    return rows[:, None] | cols[None, :]
-
-
-def _second_largest(values: np.ndarray) -> np.ndarray:
-    """(R, C) -> (R,) each row's second largest value (C >= 2; the largest again if it occurs twice): two passes
-    of max instead of a sort of every row."""
-    rest = values.copy()
-    rest[np.arange(len(values)), values.argmax(axis=1)] = -np.inf
-    return rest.max(axis=1)
+    rows, cols = mask_pairs(iou >= threshold)
+    return (np.bincount(rows, minlength=t) >= 2)[:, None] | (np.bincount(cols, minlength=n) >= 2)[None, :]

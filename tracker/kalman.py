@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tracker.config import MotionConfig
-from tracker.sweep import SWEEP_MIN_PAIRS, pairs_in_ranges
+from tracker.sweep import SWEEP_MIN_PAIRS, mask_pairs, pairs_in_ranges
 
 __all__ = ["KalmanFilter", "xywh_to_xyxy", "xyxy_to_xywh"]
 
@@ -208,7 +208,7 @@ def _near(projected: np.ndarray, measurements: np.ndarray, limit: np.ndarray) ->
     if few or not (np.isfinite(projected).all() and np.isfinite(limit).all()):  # non-finite: the grid, as before
         near = (measurements[None, :, 0] - projected[:, None, 0]) ** 2 <= limit[:, None, 0]
         near &= (measurements[None, :, 1] - projected[:, None, 1]) ** 2 <= limit[:, None, 1]
-        rows, cols = np.nonzero(near)
+        rows, cols = mask_pairs(near)
     else:
         x, gap = projected[:, 0], np.sqrt(limit[:, 0])
         reach = gap + _SWEEP_SLACK * (np.abs(x) + gap) + np.finfo(np.float64).tiny  # a superset of dx^2 <= limit
