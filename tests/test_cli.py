@@ -213,7 +213,8 @@ def test_truncated_video_tracks_the_frames_before_the_damage(fake_models, tmp_pa
 @pytest.mark.parametrize(
     "case",
     ["missing", "later_missing", "later_not_a_video", "later_empty_folder", "text_as_mp4", "empty", "truncated_mp4",
-     "bad_key", "bad_value", "bad_yaml", "missing_detector"],
+     "bad_key", "bad_value", "bad_yaml", "missing_detector", "text_as_detector", "reid_weights_as_detector",
+     "empty_folder_as_detector"],
 )  # fmt: skip
 def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
     (tmp_path / "notes.mp4").write_text("this is not a video\n" * 50)
@@ -222,7 +223,12 @@ def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
     (tmp_path / "cut.mp4").write_bytes(mp4[: len(mp4) // 2])
     (tmp_path / "bad.yaml").write_text("association:\n  high_score: [0.4\n")
     (tmp_path / "no_images").mkdir()
+    (tmp_path / "osnet.pth").write_bytes(b"")
     video = str(tmp_path / "ok.mp4")
+
+    def detector(name: str) -> list[str]:  # a file that is not a detector model (no ReID: one line, no note)
+        return [video, "--set", f"detector.model={tmp_path / name}", "--set", "reid.model=none"]
+
     args, expected = {
         "missing": ([str(tmp_path / "nope.mp4")], "nope.mp4"),
         "later_missing": ([video, str(tmp_path / "nope.mp4")], "nope.mp4"),
@@ -235,6 +241,9 @@ def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
         "bad_value": ([video, "--set", "appearance.match_threshold=2"], "appearance.match_threshold"),
         "bad_yaml": ([video, "--config", str(tmp_path / "bad.yaml")], "invalid YAML"),
         "missing_detector": ([video, "--set", f"detector.model={tmp_path / 'nodet.pt'}"], "nodet.pt"),
+        "text_as_detector": (detector("notes.mp4"), "notes.mp4 is not a model"),
+        "reid_weights_as_detector": (detector("osnet.pth"), "osnet.pth is not a"),
+        "empty_folder_as_detector": (detector("no_images"), "no_images is not a"),
     }[case]
     capfd.readouterr()
     assert main([*args, "--quiet", "--out", str(tmp_path / "out")]) == 2
