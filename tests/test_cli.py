@@ -349,6 +349,16 @@ def test_help_names_every_subcommand(capsys):
     assert all(f"track {name}" in text for name in ("eval", "compare", "batch", "gallery"))
 
 
+def test_python_dash_m_tracker_is_the_track_command(tmp_path):
+    """Where the `track` script is not on PATH (a venv not activated), `python -m tracker` must run it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tracker", "batch", "--help"], cwd=tmp_path, env=child_env(), capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: track batch")
+
+
 def test_summary_gives_the_birth_shape_range():
     summary = run.RunSummary(birth_shapes={0: [0.21, 0.63, 250]})
     assert "new tracks of class 0: width/height 0.21-0.63 (250 looks learnt)" in summary.describe()
