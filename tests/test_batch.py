@@ -410,3 +410,26 @@ def test_gallery_of_another_model_is_refused_before_any_video_starts(tmp_path, c
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "track batch: error:" in err[0] and "cannot be compared" in err[0]
     assert not (tmp_path / "out" / "cam").exists() and (tmp_path / "g.gallery").read_bytes() == before
+
+
+def test_a_task_prints_no_ultralytics_lines(shared_weights, tmp_path, capfd):
+    """Each batch task loads its own detector; ultralytics' "Loading ... / Using OpenVINO LATENCY mode" lines,
+    once per video, cut through the batch's progress bar and showed even with --quiet."""
+    import logging
+
+    from tracker.batch import _make_tasks, run_video
+
+    video = clip(tmp_path / "cam.avi", 0, 3)
+    overrides = [f"detector.model={shared_weights / 'yolov8n_int8_openvino_model'}", "reid.model=none"]
+    cfg = TrackerConfig().replace(overrides)
+    (task,) = _make_tasks([str(video)], cfg, tmp_path / "out", False, 2, None, None, None)
+    ultralytics_log = logging.getLogger("ultralytics")
+    level = ultralytics_log.level
+    ultralytics_log.setLevel(logging.INFO)  # as a fresh worker process has it
+    try:
+        capfd.readouterr()
+        assert run_video(task).status == "done"
+        printed = capfd.readouterr()
+    finally:
+        ultralytics_log.setLevel(level)
+    assert "Loading" not in printed.out + printed.err and "OpenVINO" not in printed.out + printed.err

@@ -300,6 +300,7 @@ def run_video(
     """
     import torch
 
+    from tracker.detector import quiet_ultralytics
     from tracker.frame_rate import choose_frame_rate
     from tracker.io.sources import open_source
     from tracker.run import track_source
@@ -307,6 +308,7 @@ def run_video(
     progress = _Progress(channel if channel is not None else _NullChannel(), task.index, progress_seconds)
     progress.send("start", os.getpid())
     torch.set_num_threads(THREADS_PER_VIDEO)
+    quiet_ultralytics()  # its "Loading ..." lines, once per video, would cut through the batch's progress bar
     result = VideoResult(task.index, task.source, task.name, task.out_dir, "failed")
     shutil.rmtree(task.partial_dir, ignore_errors=True)  # what a killed attempt left
     try:

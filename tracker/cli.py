@@ -121,13 +121,6 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _quiet_ultralytics() -> None:
-    """--quiet: ultralytics' own info lines (which model it loads, its OpenVINO mode) are not printed either."""
-    import ultralytics.utils  # noqa: F401  (it sets its logger's level when imported: ours must come after)
-
-    logging.getLogger("ultralytics").setLevel(logging.WARNING)
-
-
 def _positive_float(text: str) -> float:
     value = float(text)
     if not 0 < value < float("inf"):
@@ -144,7 +137,9 @@ def _track(argv: list[str]) -> int:
     from tracker.run import TrackOptions, run_track
 
     if args.quiet:
-        _quiet_ultralytics()
+        from tracker.detector import quiet_ultralytics
+
+        quiet_ultralytics()  # --quiet: not ultralytics' lines either
 
     overrides = list(args.set)
     if args.device:

@@ -12,7 +12,7 @@ import torch
 from tracker.config import DetectorConfig
 from tracker.weights import require_weights
 
-__all__ = ["UltralyticsDetector", "build_detector"]
+__all__ = ["UltralyticsDetector", "build_detector", "quiet_ultralytics"]
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,16 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
         raise _load_error(source, exc) from exc
     log.info("detector %s on %s", source, device)
     return UltralyticsDetector(model, cfg, device, keep_features=keep_features)
+
+
+def quiet_ultralytics() -> None:
+    """Silence ultralytics' info lines (which model it loads, its OpenVINO mode); its warnings still show.
+
+    For `track --quiet` and the tasks of `track batch`, whose driver reports each video itself.
+    """
+    import ultralytics.utils  # noqa: F401  (it sets its logger's level when imported: ours must come after)
+
+    logging.getLogger("ultralytics").setLevel(logging.WARNING)
 
 
 def _load_error(model: str, exc: Exception) -> Exception:
