@@ -182,6 +182,8 @@ OVERRIDE_FAULTS = {
     "section set to scalar": (["appearance=3"], "appearance", "mapping"),
     "YAML-unparsable value": (["detector.classes=[0, 1"], "detector.classes", None),
     "list into a scalar": (["frame_rate=[30]"], "frame_rate", None),
+    "negative class id": (["detector.classes=[0, -1]"], "detector.classes[1]", "out of range"),
+    "negative class in a group": (["classes.compatible_groups=[[2, -5]]"], "classes.compatible_groups[0][1]", None),
 }
 
 
@@ -215,7 +217,8 @@ def test_a_failed_override_leaves_the_config_alone():
 def _bad_values(tp: typing.Any, meta: typing.Mapping[str, typing.Any]) -> list[typing.Any]:
     """Values of the wrong type, or out of range, for a key of type `tp`."""
     if typing.get_origin(tp) is tuple:
-        return [{"a": 1}, 1.5, [1.5], ["x"], True]
+        below = [[meta["lo"] - 1]] if meta.get("lo") is not None else []  # e.g. a negative class id
+        return [{"a": 1}, 1.5, [1.5], ["x"], True, *below]
     bad: list[typing.Any] = [[1], {"a": 1}]
     if tp is bool:
         bad += [1, 0, "true", 1.0, None]

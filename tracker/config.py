@@ -63,7 +63,7 @@ class DetectorConfig:
     confidence: float = _key(0.1, "lowest box score kept; low boxes feed the second matching stage", lo=0, hi=1)
     iou: float = _key(0.7, "non-maximum suppression IoU threshold", lo=0, hi=1)
     image_size: int = _key(640, "inference image size in pixels", lo=32, hi=8192)
-    classes: tuple[int, ...] = _key((0,), "class ids to track (COCO 0 = person); empty = all classes")
+    classes: tuple[int, ...] = _key((0,), "class ids to track (COCO 0 = person); empty = all classes", lo=0)
     half: bool = _key(False, "fp16 inference (CUDA only)")
 
 
@@ -240,6 +240,7 @@ class ClassConfig:
     compatible_groups: tuple[tuple[int, ...], ...] = _key(
         ((2, 5, 7), (1, 3)),
         "classes that may share a track (COCO car/bus/truck, bicycle/motorcycle); other pairs never do",
+        lo=0,
     )
     mismatch_cost: float = _key(
         0.1, "cost added to a track-detection pair of two different classes of one group", lo=0, hi=2
@@ -354,6 +355,11 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
 
 
 def _check_range(value: Any, meta: typing.Mapping[str, Any], key: str) -> None:
+    """`value` within the key's choices and [lo, hi]; a list's range applies to each item (class ids >= 0)."""
+    if isinstance(value, tuple):
+        for i, item in enumerate(value):
+            _check_range(item, meta, f"{key}[{i}]")
+        return
     lo, hi, choices = meta.get("lo"), meta.get("hi"), meta.get("choices")
     if choices is not None and value not in choices:
         raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(str, choices))}")
