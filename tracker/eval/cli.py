@@ -18,6 +18,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
+from tracker.cli import positive_int
 from tracker.config import ConfigError, TrackerConfig, config_to_dict, load_config
 from tracker.eval.boxmot_peers import BOXMOT_PEERS, boxmot_available
 from tracker.eval.peers import PEERS, REID_PEERS
@@ -69,7 +70,7 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
     p.add_argument("--config", help="tracker YAML (default: built-in defaults)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     p.add_argument("--out", default=default_out, help=f"output folder (default {default_out}); a re-run resumes")
-    p.add_argument("--workers", type=int, default=1, help="processes tracking and scoring in parallel")
+    p.add_argument("--workers", type=positive_int, default=1, help="processes tracking and scoring in parallel")
     p.add_argument(
         "--engine",
         choices=["process", "ray"],
@@ -126,7 +127,7 @@ def _timing(results: list[RunResult], tracker: str) -> dict[str, float]:
 def _evaluate(
     args: argparse.Namespace, trackers: list[str], cfg: TrackerConfig, sequences: list[Sequence], out: Path
 ) -> tuple[list[RunResult], dict[str, dict[str, dict[str, float]]]]:
-    workers, engine = max(args.workers, 1), args.engine
+    workers, engine = args.workers, args.engine
     with ray_session() if engine == "ray" else nullcontext():  # one Ray session for tracking and scoring
         return _track_and_score(args, trackers, cfg, sequences, out, workers, engine)
 
