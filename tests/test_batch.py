@@ -433,3 +433,32 @@ def test_a_task_prints_no_ultralytics_lines(shared_weights, tmp_path, capfd):
     finally:
         ultralytics_log.setLevel(level)
     assert "Loading" not in printed.out + printed.err and "OpenVINO" not in printed.out + printed.err
+
+
+def test_an_unreachable_ray_address_fails_at_once(tmp_path, capsys, monkeypatch):
+    """`--address host:port` (or $RAY_ADDRESS) where no cluster listens: Ray retried for minutes, printing a
+    warning every 5 s; now one error line before anything is created."""
+    import socket
+
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
+    from tracker.ray_engine import ray_map
+
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    def no_init(*_args, **_kwargs):
+        raise AssertionError("ray.init was reached: it would retry the address for minutes")
+
+    monkeypatch.setattr(ray, "init", no_init)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    video = clip(tmp_path / "cam.avi", 0, 3)
+    out = tmp_path / "out"
+    argv = ["batch", str(video), "--out", str(out), "--engine", "ray", "--address", f"127.0.0.1:{port}", "--quiet"]
+    assert main([*argv, "--set", "reid.model=none"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"cannot reach the Ray cluster at 127.0.0.1:{port}" in err[0]
+    assert not out.exists()
+    monkeypatch.setenv("RAY_ADDRESS", f"ray://127.0.0.1:{port}")  # `track eval --engine ray` reads it
+    with pytest.raises(ConnectionError, match="cannot reach the Ray cluster"):
+        ray_map(str, [1])

@@ -638,9 +638,10 @@ def track_many(
     if engine == "local" and (gpus_per_video or address):
         raise ValueError("--gpus-per-video and --address need --engine ray (local processes share the device)")
     if engine == "ray":
-        from tracker.ray_engine import import_ray
+        from tracker.ray_engine import check_reachable, import_ray
 
-        import_ray()  # the clear error before any work
+        import_ray()  # the clear errors before any work
+        check_reachable(address)
     cfg = config if config is not None else TrackerConfig()
     gallery_path = None if gallery is None else Path(gallery)
     if gallery_path is not None:
