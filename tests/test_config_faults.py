@@ -198,6 +198,14 @@ def test_override_into_a_scalar_from_a_file(tmp_path):
     raises_config_error("device.index", lambda: load_config(path, overrides=["device.index=0"]), also="not a section")
 
 
+def test_a_section_the_file_sets_to_a_scalar_is_named_with_its_value(tmp_path):
+    """`detector: 5` in the YAML and `--set detector.model=...`: the error must show the file's 5, or the user
+    looks for a mistake in the override they typed."""
+    path = tmp_path / "cfg.yaml"
+    path.write_text("detector: 5\n")
+    raises_config_error("detector.model", lambda: load_config(path, ["detector.model=x.pt"]), also="'detector' is 5")
+
+
 def test_dict_overrides_and_replace_are_validated():
     raises_config_error("appearance.bank_capacity", lambda: load_config(None, {"appearance.bank_capacity": -1}))
     raises_config_error("lifecycle.min_hits", lambda: TrackerConfig().replace(["lifecycle.min_hits=0"]))

@@ -442,7 +442,7 @@ def _apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any]
         for part in parts[:-1]:
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
-                raise ConfigError(f"{dotted}: '{part}' is not a section")
+                raise ConfigError(f"{dotted}: '{part}' is {child!r}, not a section")
             node = child
         node[parts[-1]] = value
 
