@@ -210,6 +210,20 @@ def test_cli_batch_reports_failures_in_one_line_each(tmp_path, capsys):
     assert "failed   corrupt: SourceError:" in out
 
 
+def test_cli_batch_quiet_still_names_the_failed_videos(tmp_path, capsys):
+    """--quiet silences the bar and the summary; a failed video must still say why (exit status 1 alone
+    does not), one line each on stderr."""
+    code = main(
+        ["batch", str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "out"), "--quiet", "--set", "reid.model=none"]
+    )
+    assert code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip() == "track batch: error: missing: SourceError: no such file or folder: " + str(
+        tmp_path / "missing.mp4"
+    )
+
+
 def test_cli_batch_without_ray_says_how_to_install(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(__import__("sys").modules, "ray", None)  # `import ray` raises ImportError
     assert main(["batch", "a.mp4", "--out", str(tmp_path), "--engine", "ray", "--set", "reid.model=none"]) == 2

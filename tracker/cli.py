@@ -111,6 +111,9 @@ def _batch(argv: list[str]) -> int:
         return EXIT_INTERRUPTED
     if not args.quiet:
         print(summary.describe())
+    else:  # --quiet silences progress and the summary, not the errors (exit status 1 alone says nothing)
+        for video in summary.failed:
+            print(f"track batch: error: {video.name}: {video.reason}", file=sys.stderr)
     return EXIT_SOME_FAILED if summary.failed else EXIT_OK
 
 
