@@ -251,6 +251,21 @@ def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
     assert not (tmp_path / "out").exists(), "nothing is tracked before the error"
 
 
+@pytest.mark.parametrize("command", ["track", "batch"])
+def test_an_output_folder_that_cannot_be_made_is_named_as_such(command, fake_models, tmp_path, capfd):
+    """`--out results` where `results` is a file: "[Errno 17] File exists: 'results'" (or "No such file or
+    directory" for a missing mount) read like a problem with the input; the error says it is the output folder."""
+    video = str(write_video(tmp_path / "walk.avi", scene(3)))
+    (tmp_path / "results").write_text("an earlier report")
+    argv = [video, "--out", str(tmp_path / "results"), "--quiet", "--set", "reid.model=none"]
+    capfd.readouterr()
+    assert main(argv if command == "track" else ["batch", *argv]) == 2
+    err = capfd.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Errno" not in err
+    assert f"cannot create the output folder {tmp_path / 'results'}: a file of that name exists" in err
+    assert (tmp_path / "results").read_text() == "an earlier report"
+
+
 def test_missing_reid_weights_are_named(shared_weights, tmp_path, capfd):
     video = write_video(tmp_path / "ok.avi", scene(5))
     args = [str(video), "--quiet", "--set", f"detector.model={shared_weights / 'yolov8n_int8_openvino_model'}",

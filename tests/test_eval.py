@@ -218,3 +218,11 @@ def test_workers_below_one_is_a_usage_error_not_a_silent_single_process(tmp_path
         eval_main(["--data", str(tmp_path / "data"), "--workers", workers, "--out", str(tmp_path / "out")])
     assert exit_info.value.code == 2 and "--workers: must be at least 1" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_an_output_folder_that_cannot_be_made_is_named_as_such(tmp_path, capsys):
+    write_sequence(tmp_path / "data", "SEQ-A", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 2)
+    (tmp_path / "out").write_text("")
+    assert eval_main(["--data", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"track eval: error: cannot create the output folder {tmp_path / 'out'}: a file of that name exists"

@@ -34,6 +34,7 @@ from typing import Any
 
 from tracker.batch_link import LinkedVideo, link_batch, save_video_identities
 from tracker.config import TrackerConfig, config_to_dict, parse_config
+from tracker.io.mot import make_output_folder
 
 __all__ = ["BatchSummary", "VideoResult", "VideoTask", "run_video", "track_many"]
 
@@ -646,8 +647,7 @@ def track_many(
     gallery_path = None if gallery is None else Path(gallery)
     if gallery_path is not None:
         _check_gallery(gallery_path, cfg)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_output_folder(out_dir)
     start = gallery_path.read_bytes() if gallery_path is not None and gallery_path.exists() else None
     tasks = _make_tasks([str(s) for s in sources], cfg, out, save_video, max_frames, make_tracker, gallery_path, start)
     started = time.perf_counter()

@@ -28,7 +28,7 @@ from tracker.eval.runner import OURS, OURS_NO_CMC, RunResult, parallel_map, run_
 from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
 from tracker.eval.sequences import Sequence, find_sequences
 from tracker.eval.variants import default_variants_dir, parse_variants, variant_sequences
-from tracker.io.mot import write_text_atomic
+from tracker.io.mot import make_output_folder, write_text_atomic
 from tracker.ray_engine import ray_session
 
 __all__ = ["compare_main", "eval_main"]
@@ -276,7 +276,7 @@ def _run(argv: list[str] | None, compare: bool) -> int:
         with _sigterm_as_interrupt():
             cfg = load_config(args.config, overrides=args.set)
             sequences = find_sequences(args.data, args.split, args.sequences)
-            Path(args.out).mkdir(parents=True, exist_ok=True)
+            make_output_folder(args.out)
             reid_possible = cfg.appearance.enabled and cfg.reid.model != "none"
             any_images = any(s.has_all_images for s in sequences)
             cmc = cfg.motion.camera_compensation != "none"

@@ -22,6 +22,7 @@ __all__ = [
     "MotWriter",
     "SequenceInfo",
     "format_mot_row",
+    "make_output_folder",
     "read_mot_rows",
     "read_sequence_info",
     "tlwh_to_xyxy",
@@ -137,6 +138,22 @@ def write_mot_rows(path: str | Path, frames: Iterable[tuple[int, Iterable[Tracke
     with MotWriter(path) as writer:
         for frame, objects in frames:
             writer.write(frame, objects)
+
+
+def make_output_folder(path: str | Path) -> Path:
+    """Create the output folder `path` (and its parents) if needed.
+
+    Raises:
+        OSError: it cannot be created (a file of that name, a read-only or missing parent), saying that it is the
+            output folder: the OS's own message alone ("No such file or directory") reads as a missing input.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = "a file of that name exists" if path.is_file() else exc.strerror or str(exc)
+        raise type(exc)(f"cannot create the output folder {path}: {reason}") from None  # FileExistsError, ...
+    return path
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
