@@ -226,3 +226,12 @@ def test_an_output_folder_that_cannot_be_made_is_named_as_such(tmp_path, capsys)
     assert eval_main(["--data", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "-q"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"track eval: error: cannot create the output folder {tmp_path / 'out'}: a file of that name exists"
+
+
+def test_a_malformed_gt_file_is_named(tmp_path, capsys):
+    """A non-numeric gt.txt said only "could not convert string 'x' to float64 at row 0": which file?"""
+    seq = write_sequence(tmp_path / "data", "SEQ-A", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 2)
+    (seq / "gt" / "gt.txt").write_text("1,1,10,x,20,40,1,1,1\n")
+    assert eval_main(["--data", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"track eval: error: {seq / 'gt' / 'gt.txt'}: not a MOTChallenge csv") and "\n" not in err
