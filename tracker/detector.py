@@ -75,6 +75,8 @@ class UltralyticsDetector:
         """The first call, where ultralytics loads an exported model: a file it cannot load is one clear error."""
         try:
             return self.model.predict(frame_bgr, **options)[0]
+        except OSError:  # a failed download, an unreadable file: its own message says what happened
+            raise
         except Exception as exc:  # ultralytics raises AssertionError, TypeError ... for a file it cannot load
             raise _load_error(self.config.model, exc) from exc
 
@@ -129,6 +131,8 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
     source = str(path)
     try:
         model = YOLO(source, task="detect")  # .pt files load here, exported models on the first frame
+    except OSError:  # a failed download of an official name, an unreadable file: its own message says it
+        raise
     except Exception as exc:  # ultralytics raises AssertionError, TypeError, pickle errors ... for a bad file
         raise _load_error(source, exc) from exc
     log.info("detector %s on %s", source, device)
