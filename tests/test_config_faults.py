@@ -331,3 +331,12 @@ def test_default_yaml_comments_every_key():
         assert comment == docs[key], f"default.yaml line {number}: the comment of {key} differs from config.py"
     sections = sum(is_dataclass(tp) for tp in typing.get_type_hints(TrackerConfig).values())
     assert seen == len(KEYS) + sections, "default.yaml does not have one line per key and section"
+
+
+@pytest.mark.parametrize("config", [{"appearance": {"bank_capacity": 5}}, "configs/default.yaml"])
+def test_a_tracker_given_a_dict_or_a_path_says_to_use_load_config(config):
+    """`Tracker({...})` or `Tracker("my.yaml")` failed with "'dict' object has no attribute 'device'"."""
+    from tracker import Tracker
+
+    with pytest.raises(TypeError, match=r"config must be a TrackerConfig \(load_config\(path, overrides\)\)"):
+        Tracker(config, frame_rate=30)
