@@ -310,7 +310,7 @@ def test_gallery_gives_one_id_per_person_across_clips_and_matches_sequential_tra
     assert by_clip[0][0] != by_clip[0][1], "two people visible together keep two IDs"
     saved = Gallery.load(gallery)
     assert sorted(i.global_id for i in saved.identities) == sorted(by_clip[0].values())
-    assert "2 identities across the batch" in summary.describe()
+    assert f"2 identities across the batch; gallery saved to {gallery} (2 identities)" in summary.describe()
 
     # `track first.avi second.avi --gallery` (sequential, online) groups the tracks the same way.
     monkeypatch.setattr(run.Tracker, "from_config", staticmethod(gallery_tracker))
@@ -324,6 +324,16 @@ def test_gallery_gives_one_id_per_person_across_clips_and_matches_sequential_tra
     later = track_many([second], EVERY_FRAME, tmp_path / "later", engine="ray", gallery=gallery, save_video=False,
                        progress=False, make_tracker=gallery_tracker)  # fmt: skip
     assert set(later.global_ids["second"].values()) == set(by_clip[0].values())
+
+
+def test_batch_summary_says_when_the_gallery_keeps_fewer_identities_than_it_reports():
+    """Tracks too short for the gallery get a global ID but are not stored: "1 identities across the batch;
+    gallery saved" over a gallery that `track gallery ls` then shows empty read as a lost identity."""
+    from tracker.batch import BatchSummary
+
+    summary = BatchSummary([], 1.0, "local", {"a": {1: 1, 2: 2}, "b": {1: 2}}, Path("site.gallery"), 1)
+    expected = "2 identities across the batch (1 from tracks too short for the gallery); gallery saved to site.gallery"
+    assert f"{expected} (1 identities)" in summary.describe()
 
 
 def test_two_lookalikes_seen_together_stay_two_identities(tmp_path):

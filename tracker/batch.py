@@ -122,6 +122,7 @@ class BatchSummary:
     engine: str
     global_ids: dict[str, dict[int, int]] = field(default_factory=dict)
     gallery: Path | None = None
+    gallery_identities: int = 0  # identities the gallery file holds after the reduce
 
     @property
     def frames(self) -> int:
@@ -150,8 +151,12 @@ class BatchSummary:
         lines += [f"  retried  {v.name}: {v.attempts} attempts" for v in retried]
         lines += [f"  failed   {v.name}: {v.reason}" for v in self.failed]
         if self.gallery is not None:
-            identities = {g for ids in self.global_ids.values() for g in ids.values()}
-            lines.append(f"{len(identities)} identities across the batch; gallery saved to {self.gallery}")
+            identities = len({g for ids in self.global_ids.values() for g in ids.values()})
+            kept = self.gallery_identities
+            note = "" if kept >= identities else f" ({identities - kept} from tracks too short for the gallery)"
+            lines.append(
+                f"{identities} identities across the batch{note}; gallery saved to {self.gallery} ({kept} identities)"
+            )
         return "\n".join(lines)
 
 
@@ -668,8 +673,11 @@ def track_many(
     videos = [by_index[t.index] for t in tasks]
     summary = BatchSummary(videos, 0.0, engine, gallery=gallery_path)
     if gallery_path is not None:
+        from tracker.gallery import Gallery
+
         finished = [LinkedVideo(v.out_dir, v.stem) for v in videos if v.status != "failed" and v.stem]
         names = [v.name for v in videos if v.status != "failed" and v.stem]
         summary.global_ids = dict(zip(names, link_batch(finished, gallery_path, cfg), strict=True))
+        summary.gallery_identities = len(Gallery.load(gallery_path, cfg.gallery, prune=False))
     summary.seconds = time.perf_counter() - started
     return summary
