@@ -182,6 +182,8 @@ OVERRIDE_FAULTS = {
     "section set to scalar": (["appearance=3"], "appearance", "mapping"),
     "YAML-unparsable value": (["detector.classes=[0, 1"], "detector.classes", None),
     "list into a scalar": (["frame_rate=[30]"], "frame_rate", None),
+    "list without brackets": (["detector.classes=0,2"], "detector.classes", "e.g. [0, 2], got the text '0,2'"),
+    "list with spaces": (["detector.classes=0 2"], "detector.classes", "e.g. [0, 2]"),
     "negative class id": (["detector.classes=[0, -1]"], "detector.classes[1]", "out of range"),
     "negative class in a group": (["classes.compatible_groups=[[2, -5]]"], "classes.compatible_groups[0][1]", None),
 }

@@ -328,6 +328,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     origin = typing.get_origin(tp)
     if origin is tuple:
         (item_tp, _ellipsis) = typing.get_args(tp)
+        if isinstance(value, str) and item_tp is not str:  # `--set detector.classes=0,2`: YAML reads one string
+            raise ConfigError(f"{key}: expected a list written as in YAML, e.g. [0, 2], got the text {value!r}")
         if isinstance(value, (int, str)) and not isinstance(value, bool):
             value = [value]
         if not isinstance(value, (list, tuple)):
