@@ -258,8 +258,10 @@ def _drain(channel: Any, monitor: _Monitor) -> list[tuple[int, str, Any]]:
 
 
 def _default_tracker(cfg: TrackerConfig, frame_rate: float | None, gallery: Any = None) -> Any:
+    from tracker.detector import quiet_ultralytics
     from tracker.pipeline import Tracker
 
+    quiet_ultralytics()  # its "Loading ..." lines, once per video, would cut through the batch's progress bar
     return Tracker.from_config(cfg, frame_rate=frame_rate, gallery=gallery)
 
 
@@ -306,7 +308,6 @@ def run_video(
     """
     import torch
 
-    from tracker.detector import quiet_ultralytics
     from tracker.frame_rate import choose_frame_rate
     from tracker.io.sources import open_source
     from tracker.run import track_source
@@ -314,7 +315,6 @@ def run_video(
     progress = _Progress(channel if channel is not None else _NullChannel(), task.index, progress_seconds)
     progress.send("start", os.getpid())
     torch.set_num_threads(THREADS_PER_VIDEO)
-    quiet_ultralytics()  # its "Loading ..." lines, once per video, would cut through the batch's progress bar
     result = VideoResult(task.index, task.source, task.name, task.out_dir, "failed")
     shutil.rmtree(task.partial_dir, ignore_errors=True)  # what a killed attempt left
     try:
