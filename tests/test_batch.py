@@ -210,6 +210,20 @@ def test_cli_batch_reports_failures_in_one_line_each(tmp_path, capsys):
     assert "failed   corrupt: SourceError:" in out
 
 
+def test_cli_batch_quiet_still_names_the_failed_videos(tmp_path, capsys):
+    """--quiet silences the bar and the summary; a failed video must still say why (exit status 1 alone
+    does not), one line each on stderr."""
+    code = main(
+        ["batch", str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "out"), "--quiet", "--set", "reid.model=none"]
+    )
+    assert code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip() == "track batch: error: missing: SourceError: no such file or folder: " + str(
+        tmp_path / "missing.mp4"
+    )
+
+
 def test_cli_batch_without_ray_says_how_to_install(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(__import__("sys").modules, "ray", None)  # `import ray` raises ImportError
     assert main(["batch", "a.mp4", "--out", str(tmp_path), "--engine", "ray", "--set", "reid.model=none"]) == 2
@@ -296,7 +310,7 @@ def test_gallery_gives_one_id_per_person_across_clips_and_matches_sequential_tra
     assert by_clip[0][0] != by_clip[0][1], "two people visible together keep two IDs"
     saved = Gallery.load(gallery)
     assert sorted(i.global_id for i in saved.identities) == sorted(by_clip[0].values())
-    assert "2 identities across the batch" in summary.describe()
+    assert f"2 identities across the batch; gallery saved to {gallery} (2 identities)" in summary.describe()
 
     # `track first.avi second.avi --gallery` (sequential, online) groups the tracks the same way.
     monkeypatch.setattr(run.Tracker, "from_config", staticmethod(gallery_tracker))
@@ -310,6 +324,16 @@ def test_gallery_gives_one_id_per_person_across_clips_and_matches_sequential_tra
     later = track_many([second], EVERY_FRAME, tmp_path / "later", engine="ray", gallery=gallery, save_video=False,
                        progress=False, make_tracker=gallery_tracker)  # fmt: skip
     assert set(later.global_ids["second"].values()) == set(by_clip[0].values())
+
+
+def test_batch_summary_says_when_the_gallery_keeps_fewer_identities_than_it_reports():
+    """Tracks too short for the gallery get a global ID but are not stored: "1 identities across the batch;
+    gallery saved" over a gallery that `track gallery ls` then shows empty read as a lost identity."""
+    from tracker.batch import BatchSummary
+
+    summary = BatchSummary([], 1.0, "local", {"a": {1: 1, 2: 2}, "b": {1: 2}}, Path("site.gallery"), 1)
+    expected = "2 identities across the batch (1 from tracks too short for the gallery); gallery saved to site.gallery"
+    assert f"{expected} (1 identities)" in summary.describe()
 
 
 def test_two_lookalikes_seen_together_stay_two_identities(tmp_path):
@@ -410,3 +434,55 @@ def test_gallery_of_another_model_is_refused_before_any_video_starts(tmp_path, c
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "track batch: error:" in err[0] and "cannot be compared" in err[0]
     assert not (tmp_path / "out" / "cam").exists() and (tmp_path / "g.gallery").read_bytes() == before
+
+
+def test_a_task_prints_no_ultralytics_lines(shared_weights, tmp_path, capfd):
+    """Each batch task loads its own detector; ultralytics' "Loading ... / Using OpenVINO LATENCY mode" lines,
+    once per video, cut through the batch's progress bar and showed even with --quiet."""
+    import logging
+
+    from tracker.batch import _make_tasks, run_video
+
+    video = clip(tmp_path / "cam.avi", 0, 3)
+    overrides = [f"detector.model={shared_weights / 'yolov8n_int8_openvino_model'}", "reid.model=none"]
+    cfg = TrackerConfig().replace(overrides)
+    (task,) = _make_tasks([str(video)], cfg, tmp_path / "out", False, 2, None, None, None)
+    ultralytics_log = logging.getLogger("ultralytics")
+    level = ultralytics_log.level
+    ultralytics_log.setLevel(logging.INFO)  # as a fresh worker process has it
+    try:
+        capfd.readouterr()
+        assert run_video(task).status == "done"
+        printed = capfd.readouterr()
+    finally:
+        ultralytics_log.setLevel(level)
+    assert "Loading" not in printed.out + printed.err and "OpenVINO" not in printed.out + printed.err
+
+
+def test_an_unreachable_ray_address_fails_at_once(tmp_path, capsys, monkeypatch):
+    """`--address host:port` (or $RAY_ADDRESS) where no cluster listens: Ray retried for minutes, printing a
+    warning every 5 s; now one error line before anything is created."""
+    import socket
+
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
+    from tracker.ray_engine import ray_map
+
+    with socket.socket() as probe:  # a port nothing listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+
+    def no_init(*_args, **_kwargs):
+        raise AssertionError("ray.init was reached: it would retry the address for minutes")
+
+    monkeypatch.setattr(ray, "init", no_init)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    video = clip(tmp_path / "cam.avi", 0, 3)
+    out = tmp_path / "out"
+    argv = ["batch", str(video), "--out", str(out), "--engine", "ray", "--address", f"127.0.0.1:{port}", "--quiet"]
+    assert main([*argv, "--set", "reid.model=none"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"cannot reach the Ray cluster at 127.0.0.1:{port}" in err[0]
+    assert not out.exists()
+    monkeypatch.setenv("RAY_ADDRESS", f"ray://127.0.0.1:{port}")  # `track eval --engine ray` reads it
+    with pytest.raises(ConnectionError, match="cannot reach the Ray cluster"):
+        ray_map(str, [1])

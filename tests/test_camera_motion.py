@@ -152,6 +152,15 @@ def test_bad_camera_motion_is_one_clear_error(bad):
     tracker.update_detections(np.array([[0.0, 0.0, 10.0, 20.0]]), [0.9])  # a singular one broke every later frame
 
 
+@pytest.mark.parametrize("bad", [np.full((2, 3), np.nan), np.array([[1.0, 0, np.inf], [0, 1, 0], [0, 0, 1]])])
+def test_non_finite_camera_motion_is_not_called_a_wrong_shape(bad):
+    """A NaN from the user's own estimator must not be reported as "got shape (2, 3)", the shape it asks for."""
+    tracker = Tracker(motion_only(), frame_rate=10)
+    with pytest.raises(ValueError, match=r"camera_motion must be finite, got NaN or inf") as error:
+        tracker.update_detections(np.zeros((0, 4)), np.zeros(0), camera_motion=bad)
+    assert "shape" not in str(error.value)
+
+
 def test_update_estimates_the_camera_motion_from_frames():
     """`update(frame)` with a detector estimates the motion when configured: a still person filmed by a
     panning camera (12 px/frame, with a 60 px jump) keeps one ID; without compensation the jump breaks it."""

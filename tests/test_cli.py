@@ -213,7 +213,8 @@ def test_truncated_video_tracks_the_frames_before_the_damage(fake_models, tmp_pa
 @pytest.mark.parametrize(
     "case",
     ["missing", "later_missing", "later_not_a_video", "later_empty_folder", "text_as_mp4", "empty", "truncated_mp4",
-     "bad_key", "bad_value", "bad_yaml", "missing_detector"],
+     "bad_key", "bad_value", "bad_yaml", "missing_detector", "text_as_detector", "reid_weights_as_detector",
+     "empty_folder_as_detector"],
 )  # fmt: skip
 def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
     (tmp_path / "notes.mp4").write_text("this is not a video\n" * 50)
@@ -222,7 +223,12 @@ def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
     (tmp_path / "cut.mp4").write_bytes(mp4[: len(mp4) // 2])
     (tmp_path / "bad.yaml").write_text("association:\n  high_score: [0.4\n")
     (tmp_path / "no_images").mkdir()
+    (tmp_path / "osnet.pth").write_bytes(b"")
     video = str(tmp_path / "ok.mp4")
+
+    def detector(name: str) -> list[str]:  # a file that is not a detector model (no ReID: one line, no note)
+        return [video, "--set", f"detector.model={tmp_path / name}", "--set", "reid.model=none"]
+
     args, expected = {
         "missing": ([str(tmp_path / "nope.mp4")], "nope.mp4"),
         "later_missing": ([video, str(tmp_path / "nope.mp4")], "nope.mp4"),
@@ -235,11 +241,29 @@ def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
         "bad_value": ([video, "--set", "appearance.match_threshold=2"], "appearance.match_threshold"),
         "bad_yaml": ([video, "--config", str(tmp_path / "bad.yaml")], "invalid YAML"),
         "missing_detector": ([video, "--set", f"detector.model={tmp_path / 'nodet.pt'}"], "nodet.pt"),
+        "text_as_detector": (detector("notes.mp4"), "notes.mp4 is not a model"),
+        "reid_weights_as_detector": (detector("osnet.pth"), "osnet.pth is not a"),
+        "empty_folder_as_detector": (detector("no_images"), "no_images is not a"),
     }[case]
     capfd.readouterr()
     assert main([*args, "--quiet", "--out", str(tmp_path / "out")]) == 2
     assert expected in one_error_line(capfd.readouterr().err)
     assert not (tmp_path / "out").exists(), "nothing is tracked before the error"
+
+
+@pytest.mark.parametrize("command", ["track", "batch"])
+def test_an_output_folder_that_cannot_be_made_is_named_as_such(command, fake_models, tmp_path, capfd):
+    """`--out results` where `results` is a file: "[Errno 17] File exists: 'results'" (or "No such file or
+    directory" for a missing mount) read like a problem with the input; the error says it is the output folder."""
+    video = str(write_video(tmp_path / "walk.avi", scene(3)))
+    (tmp_path / "results").write_text("an earlier report")
+    argv = [video, "--out", str(tmp_path / "results"), "--quiet", "--set", "reid.model=none"]
+    capfd.readouterr()
+    assert main(argv if command == "track" else ["batch", *argv]) == 2
+    err = capfd.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Errno" not in err
+    assert f"cannot create the output folder {tmp_path / 'results'}: a file of that name exists" in err
+    assert (tmp_path / "results").read_text() == "an earlier report"
 
 
 def test_missing_reid_weights_are_named(shared_weights, tmp_path, capfd):
@@ -338,6 +362,16 @@ def test_help_names_every_subcommand(capsys):
         main(["--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert all(f"track {name}" in text for name in ("eval", "compare", "batch", "gallery"))
+
+
+def test_python_dash_m_tracker_is_the_track_command(tmp_path):
+    """Where the `track` script is not on PATH (a venv not activated), `python -m tracker` must run it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tracker", "batch", "--help"], cwd=tmp_path, env=child_env(), capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: track batch")
 
 
 def test_summary_gives_the_birth_shape_range():

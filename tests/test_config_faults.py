@@ -182,6 +182,10 @@ OVERRIDE_FAULTS = {
     "section set to scalar": (["appearance=3"], "appearance", "mapping"),
     "YAML-unparsable value": (["detector.classes=[0, 1"], "detector.classes", None),
     "list into a scalar": (["frame_rate=[30]"], "frame_rate", None),
+    "list without brackets": (["detector.classes=0,2"], "detector.classes", "e.g. [0, 2], got the text '0,2'"),
+    "list with spaces": (["detector.classes=0 2"], "detector.classes", "e.g. [0, 2]"),
+    "negative class id": (["detector.classes=[0, -1]"], "detector.classes[1]", "out of range"),
+    "negative class in a group": (["classes.compatible_groups=[[2, -5]]"], "classes.compatible_groups[0][1]", None),
 }
 
 
@@ -194,6 +198,14 @@ def test_override_into_a_scalar_from_a_file(tmp_path):
     path = tmp_path / "cfg.yaml"
     path.write_text("device: cpu\n")
     raises_config_error("device.index", lambda: load_config(path, overrides=["device.index=0"]), also="not a section")
+
+
+def test_a_section_the_file_sets_to_a_scalar_is_named_with_its_value(tmp_path):
+    """`detector: 5` in the YAML and `--set detector.model=...`: the error must show the file's 5, or the user
+    looks for a mistake in the override they typed."""
+    path = tmp_path / "cfg.yaml"
+    path.write_text("detector: 5\n")
+    raises_config_error("detector.model", lambda: load_config(path, ["detector.model=x.pt"]), also="'detector' is 5")
 
 
 def test_dict_overrides_and_replace_are_validated():
@@ -215,7 +227,8 @@ def test_a_failed_override_leaves_the_config_alone():
 def _bad_values(tp: typing.Any, meta: typing.Mapping[str, typing.Any]) -> list[typing.Any]:
     """Values of the wrong type, or out of range, for a key of type `tp`."""
     if typing.get_origin(tp) is tuple:
-        return [{"a": 1}, 1.5, [1.5], ["x"], True]
+        below = [[meta["lo"] - 1]] if meta.get("lo") is not None else []  # e.g. a negative class id
+        return [{"a": 1}, 1.5, [1.5], ["x"], True, *below]
     bad: list[typing.Any] = [[1], {"a": 1}]
     if tp is bool:
         bad += [1, 0, "true", 1.0, None]
@@ -320,3 +333,12 @@ def test_default_yaml_comments_every_key():
         assert comment == docs[key], f"default.yaml line {number}: the comment of {key} differs from config.py"
     sections = sum(is_dataclass(tp) for tp in typing.get_type_hints(TrackerConfig).values())
     assert seen == len(KEYS) + sections, "default.yaml does not have one line per key and section"
+
+
+@pytest.mark.parametrize("config", [{"appearance": {"bank_capacity": 5}}, "configs/default.yaml"])
+def test_a_tracker_given_a_dict_or_a_path_says_to_use_load_config(config):
+    """`Tracker({...})` or `Tracker("my.yaml")` failed with "'dict' object has no attribute 'device'"."""
+    from tracker import Tracker
+
+    with pytest.raises(TypeError, match=r"config must be a TrackerConfig \(load_config\(path, overrides\)\)"):
+        Tracker(config, frame_rate=30)

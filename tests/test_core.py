@@ -254,6 +254,17 @@ def test_invalid_boxes_are_dropped_with_a_warning(caplog):
     assert sorted(o.detection_index for o in out) == [0, 5]
 
 
+def test_boxes_given_as_xywh_get_a_warning_that_says_so(caplog):
+    """(x, y, w, h) rows passed as boxes_xyxy: where w < x the row is inverted and dropped; the warning must say
+    the format, not only "invalid" (a user otherwise sees people vanish with no hint why)."""
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    xywh = np.array([[300.0, 100, 40, 120], [10, 20, 40, 120]])  # the second happens to be valid corners
+    with caplog.at_level(logging.WARNING):
+        tracker.update_detections(xywh, np.full(2, 0.9))
+    assert "dropped 1 invalid detection" in caplog.text
+    assert "1 with x2 < x1 or y2 < y1: boxes_xyxy are corners (x1, y1, x2, y2), not (x, y, w, h)" in caplog.text
+
+
 def test_boxes_wholly_outside_the_frame_size_are_dropped_with_a_warning(caplog):
     """`frame_size` is (height, width): given the other way round, a person at x 500-560 of a 640x480 frame lies
     wholly outside the (640, 480) frame, and was born again as a new track every frame (ID 4 after ten frames of

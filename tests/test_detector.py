@@ -39,6 +39,21 @@ def test_missing_detector_weights_is_a_clear_error(tmp_path):
         build_detector(cfg.detector, torch.device("cpu"))
 
 
+def test_a_failed_download_is_not_called_a_bad_model(tmp_path, monkeypatch):
+    """An official name that ultralytics cannot download (offline) keeps ultralytics' own ConnectionError: it
+    must not read as "not a model ultralytics can load", which blames a file the user does not have."""
+    import ultralytics
+
+    def offline(*_args, **_kwargs):
+        raise ConnectionError("Download failure for yolo11n.pt. Environment may be offline.")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TRACKER_WEIGHTS_DIR", raising=False)
+    monkeypatch.setattr(ultralytics, "YOLO", offline)
+    with pytest.raises(ConnectionError, match="Download failure"):
+        build_detector(load_config(None).detector, torch.device("cpu"))
+
+
 def test_detector_keeps_torch_thread_count(shared_weights, bus):
     threads = torch.get_num_threads()
     cfg = load_config(None, overrides=[f"detector.model={shared_weights / 'yolov8n.pt'}"])

@@ -310,6 +310,23 @@ def test_wrong_state_dict_fails_strictly(tmp_path):
         build_embedder(cfg.reid, torch.device("cpu"))
 
 
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint\n", b"\x08\x01onnx"])
+def test_a_file_that_is_no_checkpoint_is_one_clear_error(tmp_path, content):
+    path = tmp_path / "weights.pth"
+    path.write_bytes(content)
+    cfg = load_config(None, overrides=[f"reid.weights={path}"])
+    with pytest.raises(ValueError, match=r"weights\.pth cannot be read as a PyTorch checkpoint"):
+        build_embedder(cfg.reid, torch.device("cpu"))
+
+
+def test_weights_of_another_osnet_width_are_one_clear_error(tmp_path):
+    path = tmp_path / "x0_25.pth"
+    torch.save(osnet_x0_25().state_dict(), path)
+    cfg = load_config(None, overrides=[f"reid.weights={path}", "reid.model=osnet_x1_0"])
+    with pytest.raises(ValueError, match=r"x0_25\.pth: .*another shape.*osnet_x1_0"):
+        build_embedder(cfg.reid, torch.device("cpu"))
+
+
 def test_checkpoint_subnormals_are_flushed(shared_weights):
     """Subnormal weights slow CPU convolutions on flat crops ~10x; loading zeroes them."""
     embedder = osnet(shared_weights, "reid.backend=torch")

@@ -208,3 +208,30 @@ def test_a_mistyped_sequence_name_is_an_error_naming_it(tmp_path, capsys):
     assert eval_main(["--data", str(tmp_path / "data"), "--sequences", "SEQ-C"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "SEQ-C" in err[0] and "SEQ-A" in err[0]
+
+
+@pytest.mark.parametrize("workers", ["0", "-1"])
+def test_workers_below_one_is_a_usage_error_not_a_silent_single_process(tmp_path, capsys, workers):
+    """`--workers 0` (or -1, "all cores" elsewhere) ran one process without a word; it is refused at parsing."""
+    write_sequence(tmp_path / "data", "SEQ-A", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 2)
+    with pytest.raises(SystemExit) as exit_info:
+        eval_main(["--data", str(tmp_path / "data"), "--workers", workers, "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2 and "--workers: must be at least 1" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_output_folder_that_cannot_be_made_is_named_as_such(tmp_path, capsys):
+    write_sequence(tmp_path / "data", "SEQ-A", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 2)
+    (tmp_path / "out").write_text("")
+    assert eval_main(["--data", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"track eval: error: cannot create the output folder {tmp_path / 'out'}: a file of that name exists"
+
+
+def test_a_malformed_gt_file_is_named(tmp_path, capsys):
+    """A non-numeric gt.txt said only "could not convert string 'x' to float64 at row 0": which file?"""
+    seq = write_sequence(tmp_path / "data", "SEQ-A", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 2)
+    (seq / "gt" / "gt.txt").write_text("1,1,10,x,20,40,1,1,1\n")
+    assert eval_main(["--data", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"track eval: error: {seq / 'gt' / 'gt.txt'}: not a MOTChallenge csv") and "\n" not in err

@@ -92,9 +92,25 @@ def test_sequence_info_and_present_images(tmp_path: Path) -> None:
 def test_sequence_info_errors(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"no seqinfo\.ini"):
         read_sequence_info(tmp_path)
-    (tmp_path / "seqinfo.ini").write_text("[Sequence]\nname=TOY\nframeRate=abc\nseqLength=5\n")
-    with pytest.raises(ValueError, match="malformed"):
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("[Sequence]\nname=TOY\nframeRate=abc\nseqLength=5\n", "frameRate='abc' is not a number"),
+        ("[Sequence]\nframeRate=25\n", "missing key seqLength"),
+        ("[Sequence]\nframeRate=25\nseqLength=5\nimWidth=wide\n", "imWidth='wide' is not an integer"),
+        ("[Other]\nframeRate=25\n", "no [Sequence] section"),
+        ("frameRate=25\nseqLength=5\n", "no section headers"),  # configparser's own error: was a traceback
+        ("[Sequence]\nframeRate=25\nframeRate=30\n", "already exists"),
+    ],
+)
+def test_a_bad_seqinfo_is_one_error_naming_the_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    (tmp_path / "seqinfo.ini").write_text(text)
+    with pytest.raises(ValueError) as error:
         read_sequence_info(tmp_path)
+    message = str(error.value)
+    assert message.startswith(f"{tmp_path / 'seqinfo.ini'}: ") and expected in message and "\n" not in message
 
 
 def test_reads_shared_mot17_sequence(shared: Path) -> None:

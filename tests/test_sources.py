@@ -89,7 +89,9 @@ def test_truncated_video_gives_the_frames_before_the_damage(tmp_path):
     assert src.ended_early == numbers[-1] and src.total == 40
 
 
-@pytest.mark.parametrize("case", ["missing", "empty", "text_as_mp4", "truncated_mp4", "empty_folder", "no_glob_match"])
+@pytest.mark.parametrize(
+    "case", ["missing", "empty", "text_as_mp4", "truncated_mp4", "empty_folder", "no_glob_match", "glob_of_videos"]
+)
 def test_unreadable_sources_raise_one_line_errors(case, tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty.mp4").write_bytes(b"")
@@ -103,6 +105,8 @@ def test_unreadable_sources_raise_one_line_errors(case, tmp_path):
         "truncated_mp4": ("cut.mp4", "not a readable video"),
         "empty_folder": ("empty", "holds no images"),
         "no_glob_match": ("empty/*.png", "no images match"),
+        # a quoted glob of videos, meant as several videos: the error says what it matched and what to do
+        "glob_of_videos": ("*.mp4", "matches 4 other files, e.g. "),
     }[case]
     with pytest.raises(SourceError) as info:
         open_source(tmp_path / spec)

@@ -34,6 +34,7 @@ from typing import Any
 
 from tracker.batch_link import LinkedVideo, link_batch, save_video_identities
 from tracker.config import TrackerConfig, config_to_dict, parse_config
+from tracker.io.mot import make_output_folder
 
 __all__ = ["BatchSummary", "VideoResult", "VideoTask", "run_video", "track_many"]
 
@@ -121,6 +122,7 @@ class BatchSummary:
     engine: str
     global_ids: dict[str, dict[int, int]] = field(default_factory=dict)
     gallery: Path | None = None
+    gallery_identities: int = 0  # identities the gallery file holds after the reduce
 
     @property
     def frames(self) -> int:
@@ -149,8 +151,12 @@ class BatchSummary:
         lines += [f"  retried  {v.name}: {v.attempts} attempts" for v in retried]
         lines += [f"  failed   {v.name}: {v.reason}" for v in self.failed]
         if self.gallery is not None:
-            identities = {g for ids in self.global_ids.values() for g in ids.values()}
-            lines.append(f"{len(identities)} identities across the batch; gallery saved to {self.gallery}")
+            identities = len({g for ids in self.global_ids.values() for g in ids.values()})
+            kept = self.gallery_identities
+            note = "" if kept >= identities else f" ({identities - kept} from tracks too short for the gallery)"
+            lines.append(
+                f"{identities} identities across the batch{note}; gallery saved to {self.gallery} ({kept} identities)"
+            )
         return "\n".join(lines)
 
 
@@ -252,8 +258,10 @@ def _drain(channel: Any, monitor: _Monitor) -> list[tuple[int, str, Any]]:
 
 
 def _default_tracker(cfg: TrackerConfig, frame_rate: float | None, gallery: Any = None) -> Any:
+    from tracker.detector import quiet_ultralytics
     from tracker.pipeline import Tracker
 
+    quiet_ultralytics()  # its "Loading ..." lines, once per video, would cut through the batch's progress bar
     return Tracker.from_config(cfg, frame_rate=frame_rate, gallery=gallery)
 
 
@@ -636,15 +644,15 @@ def track_many(
     if engine == "local" and (gpus_per_video or address):
         raise ValueError("--gpus-per-video and --address need --engine ray (local processes share the device)")
     if engine == "ray":
-        from tracker.ray_engine import import_ray
+        from tracker.ray_engine import check_reachable, import_ray
 
-        import_ray()  # the clear error before any work
+        import_ray()  # the clear errors before any work
+        check_reachable(address)
     cfg = config if config is not None else TrackerConfig()
     gallery_path = None if gallery is None else Path(gallery)
     if gallery_path is not None:
         _check_gallery(gallery_path, cfg)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_output_folder(out_dir)
     start = gallery_path.read_bytes() if gallery_path is not None and gallery_path.exists() else None
     tasks = _make_tasks([str(s) for s in sources], cfg, out, save_video, max_frames, make_tracker, gallery_path, start)
     started = time.perf_counter()
@@ -665,8 +673,11 @@ def track_many(
     videos = [by_index[t.index] for t in tasks]
     summary = BatchSummary(videos, 0.0, engine, gallery=gallery_path)
     if gallery_path is not None:
+        from tracker.gallery import Gallery
+
         finished = [LinkedVideo(v.out_dir, v.stem) for v in videos if v.status != "failed" and v.stem]
         names = [v.name for v in videos if v.status != "failed" and v.stem]
         summary.global_ids = dict(zip(names, link_batch(finished, gallery_path, cfg), strict=True))
+        summary.gallery_identities = len(Gallery.load(gallery_path, cfg.gallery, prune=False))
     summary.seconds = time.perf_counter() - started
     return summary

@@ -70,8 +70,10 @@ def as_homography(transform: np.ndarray) -> np.ndarray:
     shape = a.shape
     if a.shape == (2, 3):
         a = np.vstack([a, [0.0, 0.0, 1.0]])
-    if a.shape != (3, 3) or not np.isfinite(a).all():
-        raise ValueError(f"camera_motion must be a finite (2, 3) affine or (3, 3) homography, got shape {shape}")
+    if a.shape != (3, 3):
+        raise ValueError(f"camera_motion must be a (2, 3) affine or (3, 3) homography, got shape {shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"camera_motion must be finite, got NaN or inf in {a[: shape[0]].tolist()}")
     if abs(np.linalg.det(a)) <= _MIN_DETERMINANT:  # it would collapse every track's covariance for good
         raise ValueError(f"camera_motion must be invertible, got {a.tolist()}")
     return a

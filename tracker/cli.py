@@ -53,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--show", action="store_true", help="show the annotated frames in a window (q stops)")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (same as --set device=...)")
     p.add_argument("--classes", type=int, nargs="+", help="class ids to track (same as --set detector.classes=...)")
-    p.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop after N frames")
+    p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N frames")
     p.add_argument("--fps", type=_positive_float, metavar="N", help="frames/s of the source, whatever it declares")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument("--verbose", action="store_true", help="log library messages (and tracebacks of errors)")
@@ -71,13 +71,13 @@ def _batch_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=["local", "ray"], default="local", help="local processes or Ray tasks")
     p.add_argument("--address", help="Ray cluster to join (e.g. auto, ray://head:10001); default: a local Ray")
     p.add_argument("--gpus-per-video", type=float, default=0.0, metavar="F", help="GPU share per Ray task (0.25)")
-    p.add_argument("--workers", type=_positive_int, metavar="N", help="local engine: processes (default: cores)")
+    p.add_argument("--workers", type=positive_int, metavar="N", help="local engine: processes (default: cores)")
     p.add_argument("--gallery", type=Path, metavar="FILE", help="one set of identities: linked into FILE at the end")
     p.add_argument("--config", help="YAML config (default: built-in defaults, as in configs/default.yaml)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
     p.add_argument("--save-video", action=argparse.BooleanOptionalAction, default=True, help="annotated mp4s")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (same as --set device=...)")
-    p.add_argument("--max-frames", type=_positive_int, metavar="N", help="stop each video after N frames")
+    p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop each video after N frames")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument("--verbose", action="store_true", help="log library messages (and tracebacks of errors)")
     return p
@@ -111,21 +111,18 @@ def _batch(argv: list[str]) -> int:
         return EXIT_INTERRUPTED
     if not args.quiet:
         print(summary.describe())
+    else:  # --quiet silences progress and the summary, not the errors (exit status 1 alone says nothing)
+        for video in summary.failed:
+            print(f"track batch: error: {video.name}: {video.reason}", file=sys.stderr)
     return EXIT_SOME_FAILED if summary.failed else EXIT_OK
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type of counts (frames, processes): an integer >= 1, else the option's usage error."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
-
-
-def _quiet_ultralytics() -> None:
-    """--quiet: ultralytics' own info lines (which model it loads, its OpenVINO mode) are not printed either."""
-    import ultralytics.utils  # noqa: F401  (it sets its logger's level when imported: ours must come after)
-
-    logging.getLogger("ultralytics").setLevel(logging.WARNING)
 
 
 def _positive_float(text: str) -> float:
@@ -144,7 +141,9 @@ def _track(argv: list[str]) -> int:
     from tracker.run import TrackOptions, run_track
 
     if args.quiet:
-        _quiet_ultralytics()
+        from tracker.detector import quiet_ultralytics
+
+        quiet_ultralytics()  # --quiet: not ultralytics' lines either
 
     overrides = list(args.set)
     if args.device:

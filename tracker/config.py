@@ -63,7 +63,7 @@ class DetectorConfig:
     confidence: float = _key(0.1, "lowest box score kept; low boxes feed the second matching stage", lo=0, hi=1)
     iou: float = _key(0.7, "non-maximum suppression IoU threshold", lo=0, hi=1)
     image_size: int = _key(640, "inference image size in pixels", lo=32, hi=8192)
-    classes: tuple[int, ...] = _key((0,), "class ids to track (COCO 0 = person); empty = all classes")
+    classes: tuple[int, ...] = _key((0,), "class ids to track (COCO 0 = person); empty = all classes", lo=0)
     half: bool = _key(False, "fp16 inference (CUDA only)")
 
 
@@ -240,6 +240,7 @@ class ClassConfig:
     compatible_groups: tuple[tuple[int, ...], ...] = _key(
         ((2, 5, 7), (1, 3)),
         "classes that may share a track (COCO car/bus/truck, bicycle/motorcycle); other pairs never do",
+        lo=0,
     )
     mismatch_cost: float = _key(
         0.1, "cost added to a track-detection pair of two different classes of one group", lo=0, hi=2
@@ -327,6 +328,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     origin = typing.get_origin(tp)
     if origin is tuple:
         (item_tp, _ellipsis) = typing.get_args(tp)
+        if isinstance(value, str) and item_tp is not str:  # `--set detector.classes=0,2`: YAML reads one string
+            raise ConfigError(f"{key}: expected a list written as in YAML, e.g. [0, 2], got the text {value!r}")
         if isinstance(value, (int, str)) and not isinstance(value, bool):
             value = [value]
         if not isinstance(value, (list, tuple)):
@@ -354,6 +357,11 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
 
 
 def _check_range(value: Any, meta: typing.Mapping[str, Any], key: str) -> None:
+    """`value` within the key's choices and [lo, hi]; a list's range applies to each item (class ids >= 0)."""
+    if isinstance(value, tuple):
+        for i, item in enumerate(value):
+            _check_range(item, meta, f"{key}[{i}]")
+        return
     lo, hi, choices = meta.get("lo"), meta.get("hi"), meta.get("choices")
     if choices is not None and value not in choices:
         raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(str, choices))}")
@@ -436,7 +444,7 @@ def _apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any]
         for part in parts[:-1]:
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
-                raise ConfigError(f"{dotted}: '{part}' is not a section")
+                raise ConfigError(f"{dotted}: '{part}' is {child!r}, not a section")
             node = child
         node[parts[-1]] = value
 

@@ -12,7 +12,7 @@ import torch
 from tracker.config import DetectorConfig
 from tracker.weights import require_weights
 
-__all__ = ["UltralyticsDetector", "build_detector"]
+__all__ = ["UltralyticsDetector", "build_detector", "quiet_ultralytics"]
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,10 @@ class UltralyticsDetector:
             if cfg.half and self.device.type == "cuda":
                 options["half"] = True
         threads = torch.get_num_threads()
-        result = self.model.predict(frame_bgr, **options)[0]
+        if getattr(self.model, "predictor", None) is None and not self.is_pytorch:  # an exported model loads now
+            result = self._first_predict(frame_bgr, options)
+        else:
+            result = self.model.predict(frame_bgr, **options)[0]
         torch.set_num_threads(threads)  # ultralytics' device setup lowers torch's CPU threads; give them back
         boxes = result.boxes
         return (
@@ -67,6 +70,15 @@ class UltralyticsDetector:
             boxes.conf.cpu().numpy().astype(np.float64),
             boxes.cls.cpu().numpy().astype(np.int64),
         )
+
+    def _first_predict(self, frame_bgr: np.ndarray, options: dict[str, Any]) -> Any:
+        """The first call, where ultralytics loads an exported model: a file it cannot load is one clear error."""
+        try:
+            return self.model.predict(frame_bgr, **options)[0]
+        except OSError:  # a failed download, an unreadable file: its own message says what happened
+            raise
+        except Exception as exc:  # ultralytics raises AssertionError, TypeError ... for a file it cannot load
+            raise _load_error(self.config.model, exc) from exc
 
     def enable_features(self) -> None:
         """Keep the inputs of the detection head (the neck's multi-scale maps) on every forward from now on.
@@ -106,7 +118,9 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
         keep_features: keep the neck's feature maps of each call (`reid.model=auto`; PyTorch models only).
     Raises:
         FileNotFoundError: the model is not found and is not an official ultralytics asset.
-        ValueError: `keep_features` with a model that is not PyTorch.
+        ValueError: `keep_features` with a model that is not PyTorch, or a file ultralytics cannot load (not a
+            model, truncated, of a format it does not know), naming the file.
+        ImportError: the model's format needs a runtime that is not installed (e.g. onnxruntime for .onnx).
     """
     from ultralytics import YOLO
     from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
@@ -115,6 +129,30 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
     if not path.exists():
         log.info("detector %s not found locally: ultralytics will download the official weights", cfg.model)
     source = str(path)
-    model = YOLO(source, task="detect")
+    try:
+        model = YOLO(source, task="detect")  # .pt files load here, exported models on the first frame
+    except OSError:  # a failed download of an official name, an unreadable file: its own message says it
+        raise
+    except Exception as exc:  # ultralytics raises AssertionError, TypeError, pickle errors ... for a bad file
+        raise _load_error(source, exc) from exc
     log.info("detector %s on %s", source, device)
     return UltralyticsDetector(model, cfg, device, keep_features=keep_features)
+
+
+def quiet_ultralytics() -> None:
+    """Silence ultralytics' info lines (which model it loads, its OpenVINO mode); its warnings still show.
+
+    For `track --quiet` and the tasks of `track batch`, whose driver reports each video itself.
+    """
+    import ultralytics.utils  # noqa: F401  (it sets its logger's level when imported: ours must come after)
+
+    logging.getLogger("ultralytics").setLevel(logging.WARNING)
+
+
+def _load_error(model: str, exc: Exception) -> Exception:
+    """One clear error for a detector model ultralytics failed to load (its own errors span several lines)."""
+    if isinstance(exc, ImportError):  # a runtime of the format is missing (onnxruntime, tensorrt ...)
+        return ImportError(f"detector.model {model} needs a package that is not installed: {exc}")
+    lines = str(exc).strip().splitlines()
+    cause = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return ValueError(f"detector.model {model} is not a model ultralytics can load ({cause})")

@@ -213,7 +213,13 @@ def load_osnet(cfg: ReIDConfig, device: torch.device) -> OSNetEmbedder:
     path = require_weights(cfg.weights, "reid")
     if not path.is_file():
         raise FileNotFoundError(f"reid weights {path} is not a file (a torchreid .pth state dict is expected)")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)  # torchreid files are legacy pickles
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)  # torchreid files are legacy pickles
+    except Exception as exc:  # pickle, zip and EOF errors of a file that is no PyTorch checkpoint
+        raise ValueError(
+            f"reid weights {path} cannot be read as a PyTorch checkpoint ({type(exc).__name__}: {exc}); "
+            "a torchreid .pth state dict is expected"
+        ) from None
     state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else checkpoint
     if not isinstance(state, dict):
         raise ValueError(f"{path} is not a torchreid state dict")

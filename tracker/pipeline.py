@@ -42,6 +42,9 @@ class Tracker:
             output). Call `reset()` at the end of a video (it stores the identities still alive), then
             `tracker.gallery.save(path)`.
         source_name: the source's name, recorded with gallery sightings.
+    Raises:
+        TypeError: `config` is not a `TrackerConfig` (a dict or a YAML path: use `load_config`).
+        ValueError: a frame rate that is not positive, a gallery without appearance, a bad device.
     """
 
     def __init__(
@@ -53,6 +56,9 @@ class Tracker:
         gallery: Gallery | None = None,
         source_name: str = "",
     ) -> None:
+        if config is not None and not isinstance(config, TrackerConfig):  # a dict or a YAML path: say how
+            kind = type(config).__name__
+            raise TypeError(f"config must be a TrackerConfig (load_config(path, overrides)), got {kind}")
         self.config = config if config is not None else TrackerConfig()
         self.device = resolve_device(self.config.device)
         self.frame_rate = float(frame_rate if frame_rate is not None else self.config.frame_rate)

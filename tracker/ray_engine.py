@@ -8,12 +8,14 @@ was already connected (a test fixture, a notebook) is left as it was.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any, TypeVar
 
-__all__ = ["import_ray", "ray_map", "ray_session"]
+__all__ = ["check_reachable", "import_ray", "ray_map", "ray_session"]
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +23,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 INSTALL_HINT = "pip install -e '.[ray]' (or pip install 'ray>=2.40')"
+ADDRESS_ENV = "RAY_ADDRESS"  # where Ray looks for a cluster when no address is given
+CONNECT_TIMEOUT_S = 5.0  # a cluster address that accepts no TCP connection within this is unreachable
 
 
 def import_ray() -> ModuleType:
@@ -42,6 +46,7 @@ def ray_session(address: str | None = None) -> Iterator[ModuleType]:
     if ray.is_initialized():
         yield ray
         return
+    check_reachable(address)
     # No dashboard: it needs extra packages and a port, and nothing here reads it.
     ray.init(address=address, include_dashboard=False, log_to_driver=False)
     log.info("ray: %s", "connected to " + address if address else "started a local instance")
@@ -49,6 +54,25 @@ def ray_session(address: str | None = None) -> Iterator[ModuleType]:
         yield ray
     finally:
         ray.shutdown()
+
+
+def check_reachable(address: str | None) -> None:
+    """Fail at once on a `host:port` (or `ray://host:port`) cluster address that accepts no connection.
+
+    Ray itself retries an unreachable address for minutes, printing a warning every few seconds. None means
+    `$RAY_ADDRESS`, as in Ray; addresses without a port ("auto", "local", none at all) are left to Ray.
+
+    Raises:
+        ConnectionError: nothing accepts a TCP connection at that host and port, naming them.
+    """
+    address = address or os.environ.get(ADDRESS_ENV, "")
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise ConnectionError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
 
 
 def ray_map(fn: Callable[[T], R], items: Iterable[T], address: str | None = None, num_cpus: float = 1) -> list[R]:

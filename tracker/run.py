@@ -30,7 +30,7 @@ import yaml
 from tracker.config import TrackerConfig, load_config
 from tracker.frame_rate import choose_frame_rate
 from tracker.gallery import Gallery
-from tracker.io.mot import MotWriter, write_text_atomic
+from tracker.io.mot import MotWriter, make_output_folder, write_text_atomic
 from tracker.io.sources import FrameSource, SourceError, open_source, resolve_source
 from tracker.io.video import Annotator, VideoWriter
 from tracker.pipeline import Tracker
@@ -406,7 +406,7 @@ class _Outputs:
         self._video: VideoWriter | None = None
 
     def _open(self) -> None:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        make_output_folder(self.out_dir)
         self._mot = MotWriter(self.txt)  # `<name>.txt.partial`, flushed per frame, renamed into place on close
         self._jsonl = _JsonlWriter(self.jsonl_path)
         if self._video_rate is not None:

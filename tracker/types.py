@@ -168,10 +168,14 @@ class Detections:
         )
         index = np.arange(n, dtype=np.int64)
         if not valid.all():
+            inverted = int((size < 0).any(axis=1).sum())  # NaN compares False: only finite, inverted corners
             log.warning(
-                "dropped %d invalid detection(s) (non-finite, or width/height under %g px)",
+                "dropped %d invalid detection(s) (non-finite, or width/height under %g px)%s",
                 int((~valid).sum()),
                 MIN_BOX_SIZE,
+                f"; {inverted} with x2 < x1 or y2 < y1: boxes_xyxy are corners (x1, y1, x2, y2), not (x, y, w, h)"
+                if inverted
+                else "",
             )
             keep = np.flatnonzero(valid)
             boxes, scores_arr, classes, index = boxes[keep], scores_arr[keep], classes[keep], index[keep]

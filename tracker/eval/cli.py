@@ -18,6 +18,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
+from tracker.cli import positive_int
 from tracker.config import ConfigError, TrackerConfig, config_to_dict, load_config
 from tracker.eval.boxmot_peers import BOXMOT_PEERS, boxmot_available
 from tracker.eval.peers import PEERS, REID_PEERS
@@ -27,7 +28,7 @@ from tracker.eval.runner import OURS, OURS_NO_CMC, RunResult, parallel_map, run_
 from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
 from tracker.eval.sequences import Sequence, find_sequences
 from tracker.eval.variants import default_variants_dir, parse_variants, variant_sequences
-from tracker.io.mot import write_text_atomic
+from tracker.io.mot import make_output_folder, write_text_atomic
 from tracker.ray_engine import ray_session
 
 __all__ = ["compare_main", "eval_main"]
@@ -69,7 +70,7 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
     p.add_argument("--config", help="tracker YAML (default: built-in defaults)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     p.add_argument("--out", default=default_out, help=f"output folder (default {default_out}); a re-run resumes")
-    p.add_argument("--workers", type=int, default=1, help="processes tracking and scoring in parallel")
+    p.add_argument("--workers", type=positive_int, default=1, help="processes tracking and scoring in parallel")
     p.add_argument(
         "--engine",
         choices=["process", "ray"],
@@ -126,7 +127,7 @@ def _timing(results: list[RunResult], tracker: str) -> dict[str, float]:
 def _evaluate(
     args: argparse.Namespace, trackers: list[str], cfg: TrackerConfig, sequences: list[Sequence], out: Path
 ) -> tuple[list[RunResult], dict[str, dict[str, dict[str, float]]]]:
-    workers, engine = max(args.workers, 1), args.engine
+    workers, engine = args.workers, args.engine
     with ray_session() if engine == "ray" else nullcontext():  # one Ray session for tracking and scoring
         return _track_and_score(args, trackers, cfg, sequences, out, workers, engine)
 
@@ -275,7 +276,7 @@ def _run(argv: list[str] | None, compare: bool) -> int:
         with _sigterm_as_interrupt():
             cfg = load_config(args.config, overrides=args.set)
             sequences = find_sequences(args.data, args.split, args.sequences)
-            Path(args.out).mkdir(parents=True, exist_ok=True)
+            make_output_folder(args.out)
             reid_possible = cfg.appearance.enabled and cfg.reid.model != "none"
             any_images = any(s.has_all_images for s in sequences)
             cmc = cfg.motion.camera_compensation != "none"

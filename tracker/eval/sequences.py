@@ -88,7 +88,10 @@ def _benchmark_of(root: Path) -> str:
     gt = root / "gt" / "gt.txt"
     if not gt.is_file() or not gt.stat().st_size:
         return "MOT15"
-    rows = np.loadtxt(gt, delimiter=",", ndmin=2, max_rows=_FORMAT_PROBE_ROWS)
+    try:
+        rows = np.loadtxt(gt, delimiter=",", ndmin=2, max_rows=_FORMAT_PROBE_ROWS)
+    except ValueError as exc:
+        raise ValueError(f"{gt}: not a MOTChallenge csv ({exc})") from None
     if rows.shape[1] < _MOT17_GT_COLUMNS:
         return "MOT15"
     classes, visibility = rows[:, _CLASS_COLUMN], rows[:, _VISIBILITY_COLUMN]

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -22,6 +22,7 @@ __all__ = [
     "MotWriter",
     "SequenceInfo",
     "format_mot_row",
+    "make_output_folder",
     "read_mot_rows",
     "read_sequence_info",
     "tlwh_to_xyxy",
@@ -69,28 +70,42 @@ def read_sequence_info(root: str | Path) -> SequenceInfo:
 
     Raises:
         FileNotFoundError: no seqinfo.ini in `root`.
-        ValueError: a required key (frameRate, seqLength) is missing or malformed.
+        ValueError: not an ini file with a [Sequence] section, or a required key (frameRate, seqLength) missing,
+            or a number that is not one; the message names the file and the key.
     """
     root = Path(root)
     ini_path = root / "seqinfo.ini"
     if not ini_path.is_file():
         raise FileNotFoundError(f"{root} is not a MOTChallenge sequence folder (no seqinfo.ini)")
     parser = configparser.ConfigParser()
-    parser.read(ini_path)
     try:
+        parser.read(ini_path)
         seq = parser["Sequence"]
-        return SequenceInfo(
-            root=root,
-            name=seq.get("name", root.name),
-            frame_rate=float(seq["frameRate"]),
-            length=int(seq["seqLength"]),
-            width=int(seq.get("imWidth", "0")),
-            height=int(seq.get("imHeight", "0")),
-            image_dir=root / seq.get("imDir", _DEFAULT_IMAGE_DIR),
-            image_ext=seq.get("imExt", _DEFAULT_IMAGE_EXT),
-        )
-    except (KeyError, ValueError) as exc:
-        raise ValueError(f"{ini_path}: missing or malformed key {exc}") from None
+    except (configparser.Error, KeyError, UnicodeDecodeError) as exc:
+        reason = {KeyError: "no [Sequence] section", UnicodeDecodeError: "not text"}.get(type(exc))
+        reason = reason or str(exc).splitlines()[0]  # configparser's first line says what is wrong
+        raise ValueError(f"{ini_path}: not a MOTChallenge seqinfo.ini ({reason})") from None
+
+    def number(key: str, kind: type, default: str | None = None) -> Any:
+        text = seq.get(key, default)
+        if text is None:
+            raise ValueError(f"{ini_path}: missing key {key}")
+        try:
+            return kind(text)
+        except ValueError:
+            what = "an integer" if kind is int else "a number"
+            raise ValueError(f"{ini_path}: {key}={text!r} is not {what}") from None
+
+    return SequenceInfo(
+        root=root,
+        name=seq.get("name", root.name),
+        frame_rate=number("frameRate", float),
+        length=number("seqLength", int),
+        width=number("imWidth", int, "0"),
+        height=number("imHeight", int, "0"),
+        image_dir=root / seq.get("imDir", _DEFAULT_IMAGE_DIR),
+        image_ext=seq.get("imExt", _DEFAULT_IMAGE_EXT),
+    )
 
 
 def read_mot_rows(path: str | Path) -> np.ndarray:
@@ -137,6 +152,22 @@ def write_mot_rows(path: str | Path, frames: Iterable[tuple[int, Iterable[Tracke
     with MotWriter(path) as writer:
         for frame, objects in frames:
             writer.write(frame, objects)
+
+
+def make_output_folder(path: str | Path) -> Path:
+    """Create the output folder `path` (and its parents) if needed.
+
+    Raises:
+        OSError: it cannot be created (a file of that name, a read-only or missing parent), saying that it is the
+            output folder: the OS's own message alone ("No such file or directory") reads as a missing input.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = "a file of that name exists" if path.is_file() else exc.strerror or str(exc)
+        raise type(exc)(f"cannot create the output folder {path}: {reason}") from None  # FileExistsError, ...
+    return path
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:

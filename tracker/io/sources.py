@@ -145,6 +145,17 @@ def _glob_images(path: Path) -> tuple[list[Path], Path | None]:
     return [Path(f) for f in files], folder
 
 
+def _other_matches(path: Path) -> str:
+    """Why a glob that matches files gave no frames: e.g. quoted `"cams/*.mp4"`, meant as several videos."""
+    others = sorted(f for f in glob.glob(_literal_glob(path)[0]) if os.path.isfile(f))
+    if not others:
+        return ""
+    return (
+        f" (it matches {len(others)} other files, e.g. {others[0]}: a glob is one sequence of frames; to track"
+        " several videos, let the shell expand the pattern, without quotes, or use `track batch`)"
+    )
+
+
 def safe_name(text: str, default: str = "source") -> str:
     """`text` usable as an output file stem: characters that are illegal or glob-special in names become `_`."""
     name = UNSAFE_NAME_CHARS.sub("_", text).strip(" .")
@@ -169,7 +180,7 @@ def open_source(spec: str | Path) -> FrameSource:
     if kind == "glob":
         files, folder = _glob_images(path)
         if not files:
-            raise SourceError(f"no images match {spec}")
+            raise SourceError(f"no images match {spec}{_other_matches(path)}")
         name = folder.name if folder is not None else path.parent.name
         return _image_source(safe_name(name, "images"), files, None, "images")
     if kind == "url":

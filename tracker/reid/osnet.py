@@ -111,14 +111,21 @@ class OSNet(nn.Module):
         """Load a torchreid state dict strictly (classifier keys are dropped; `module.` prefixes stripped).
 
         Raises:
-            ValueError: keys missing or unexpected, naming a few of them.
+            ValueError: keys missing or unexpected, or tensors of other shapes, naming a few of them.
         """
         cleaned = {
             k.removeprefix("module."): v
             for k, v in state_dict.items()
             if not k.startswith(("classifier.", "module.classifier."))
         }
-        result = self.load_state_dict(cleaned, strict=False)
+        try:
+            result = self.load_state_dict(cleaned, strict=False)
+        except RuntimeError as exc:  # same names, other shapes: another width of OSNet
+            mismatches = [line.strip() for line in str(exc).splitlines() if "size mismatch" in line]
+            raise ValueError(
+                f"state dict does not match OSNet: {len(mismatches)} tensors of another shape "
+                f"(e.g. {mismatches[0] if mismatches else exc})"
+            ) from None
         if result.missing_keys or result.unexpected_keys:
             raise ValueError(
                 "state dict does not match OSNet: "
