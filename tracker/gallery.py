@@ -38,6 +38,7 @@ import numpy as np
 from tracker.assignment import linear_assignment
 from tracker.config import GalleryConfig
 from tracker.gallery_index import IVF_MIN_ROWS, ExactIndex, InvertedFileIndex
+from tracker.io.strict_json import to_json
 
 __all__ = [
     "Gallery",
@@ -530,7 +531,7 @@ class Gallery:
             "identities": [i.describe() for i in self.identities],
             "sha256": _tensor_digest(tensors),
         }
-        blob = st_save(tensors, metadata={"gallery": json.dumps(header)})
+        blob = st_save(tensors, metadata={"gallery": to_json(header)})
         _write_atomic(path, blob)
         self._dirty = False
 

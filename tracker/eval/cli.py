@@ -8,7 +8,6 @@ summary.json, a CSV and a PNG chart. A re-run into the same --out reuses finishe
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
@@ -27,7 +26,7 @@ from tracker.eval.runner import OURS, OURS_NO_CMC, RunResult, parallel_map, run_
 from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
 from tracker.eval.sequences import Sequence, find_sequences
 from tracker.eval.variants import default_variants_dir, parse_variants, variant_sequences
-from tracker.io.mot import write_text_atomic
+from tracker.io.strict_json import write_json_atomic
 from tracker.ray_engine import ray_session
 
 __all__ = ["compare_main", "eval_main"]
@@ -258,7 +257,7 @@ def _report_variants(out: Path, rows: dict[str, dict[str, dict[str, Any]]], comp
     columns = _COMPARE_COLUMNS if compare else _EVAL_COLUMNS
     print(format_table(flat, columns))
     write_csv(out / "variants.csv", flat, key="variant")
-    write_text_atomic(out / "variants.json", json.dumps(rows, indent=2))
+    write_json_atomic(out / "variants.json", rows, indent=2)
 
 
 def _run(argv: list[str] | None, compare: bool) -> int:
