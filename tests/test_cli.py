@@ -340,6 +340,14 @@ def test_help_names_every_subcommand(capsys):
     assert all(f"track {name}" in text for name in ("eval", "compare", "batch", "gallery"))
 
 
+def test_compare_help_names_both_peer_families(capsys):
+    """`track compare` runs BoxMOT's trackers too where BoxMOT is installed: its help must not say Ultralytics' only."""
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "BoxMOT's" in text and "Ultralytics'" in text and "beside Ultralytics' trackers" not in text
+
+
 def test_summary_gives_the_birth_shape_range():
     summary = run.RunSummary(birth_shapes={0: [0.21, 0.63, 250]})
     assert "new tracks of class 0: width/height 0.21-0.63 (250 looks learnt)" in summary.describe()

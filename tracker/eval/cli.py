@@ -1,4 +1,5 @@
-"""`track eval` and `track compare`: MOTChallenge evaluation of ours, and of ours beside Ultralytics' trackers.
+"""`track eval` and `track compare`: MOTChallenge evaluation of ours, and of ours beside the peer trackers
+(Ultralytics' trackers, and BoxMOT's when BoxMOT is installed: `pip install tracker[peers]`).
 
 Both read the same inputs (public det.txt or the configured detector, plus ReID embeddings where every
 image exists), write MOTChallenge result files under --out/<tracker>/, score them with TrackEval and write
@@ -265,7 +266,11 @@ def _run(argv: list[str] | None, compare: bool) -> int:
     parser = _parser(f"track {name}", __doc__ or "", f"runs/{name}")
     if compare:
         parser.add_argument(
-            "--peers", nargs="+", choices=list(_PEER_SPECS), default=list(_PEER_SPECS), help="peers to run"
+            "--peers",
+            nargs="+",
+            choices=list(_PEER_SPECS),
+            default=list(_PEER_SPECS),
+            help="peers to run (default: all); the BoxMOT-* ones are skipped when BoxMOT is not installed",
         )
     args = parser.parse_args(argv)
     say = (lambda *_a: None) if args.quiet else print
@@ -314,5 +319,6 @@ def eval_main(argv: list[str] | None = None) -> int:
 
 
 def compare_main(argv: list[str] | None = None) -> int:
-    """`track compare ...`: ours and Ultralytics' trackers on the same inputs; returns the exit code."""
+    """`track compare ...`: ours and the peers (Ultralytics', BoxMOT's when installed) on the same inputs; returns
+    the exit code."""
     return _run(argv, compare=True)
