@@ -237,3 +237,14 @@ def test_summary_is_strict_json_with_null_for_undefined_metrics(tmp_path, capsys
     scores_path.write_text(json.dumps(saved))
     reread = saved_scores(find_sequences(seq), {"TOY": tmp_path / "out" / OURS / "TOY.txt"}, scores_path)
     assert math.isnan(reread["COMBINED"]["HOTA"]) and reread["COMBINED"]["IDF1"] > 50, "null reads back as NaN"
+
+
+def test_missing_public_detections_is_one_line_pointing_at_the_detector(tmp_path, capsys):
+    """A sequence with gt but no det/det.txt under --detections public: name the file and the way out."""
+    seq = write_sequence(tmp_path / "data", "NODET", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 2)
+    (seq / "det" / "det.txt").unlink()
+    args = ["--data", str(tmp_path / "data"), "--detections", "public", "--out", str(tmp_path / "out")]
+    assert eval_main([*args, "--cache-dir", str(tmp_path / "cache"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(seq / "det" / "det.txt") in err[0] and "--detections detector" in err[0], err
+    assert "Errno" not in err[0]
