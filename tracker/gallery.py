@@ -551,13 +551,18 @@ class Gallery:
             model: the ReID model in use; a gallery made with another is refused.
         Raises:
             FileNotFoundError: no such file.
-            GalleryError: not a gallery file, truncated or corrupt (the file is left as it is), or a newer
-                format version.
+            GalleryError: `path` is a directory, not a gallery file, truncated or corrupt (the file is left as it
+                is), or a newer format version.
             GalleryModelError: made with another ReID model.
         """
         from safetensors.numpy import load as st_load
 
         path = Path(path)
+        if path.is_dir():
+            raise GalleryError(
+                f"gallery file {path} is a directory, not a file (a gallery is one file, such as "
+                f"{path / 'site.gallery'})"
+            )
         blob = path.read_bytes()
         try:
             tensors = st_load(blob)
