@@ -374,6 +374,14 @@ def test_python_dash_m_tracker_is_the_track_command(tmp_path):
     assert done.stdout.startswith("usage: track batch")
 
 
+def test_compare_help_names_both_peer_families(capsys):
+    """`track compare` runs BoxMOT's trackers too where BoxMOT is installed: its help must not say Ultralytics' only."""
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "BoxMOT's" in text and "Ultralytics'" in text and "beside Ultralytics' trackers" not in text
+
+
 def test_summary_gives_the_birth_shape_range():
     summary = run.RunSummary(birth_shapes={0: [0.21, 0.63, 250]})
     assert "new tracks of class 0: width/height 0.21-0.63 (250 looks learnt)" in summary.describe()

@@ -607,3 +607,22 @@ def test_stage1_cost_from_the_gated_pairs_equals_the_dense_cost(monkeypatch):
         tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings, frame_size=(480, 640))
     finite, with_similarity, away = np.array(checked).sum(axis=0)
     assert len(checked) > 80 and finite > 500 and with_similarity > 0 and away > 0
+
+
+def test_scores_outside_unit_range_and_negative_classes_are_used_with_one_warning(caplog):
+    """Logits as scores, or MOTChallenge's -1 column as class ids, can only be a caller's mistake: tracked as given
+    (nothing rejected) but said once, with what was given. Confidences in [0, 1] and classes >= 0 say nothing."""
+    boxes = np.array([[10.0, 10.0, 40.0, 90.0], [100.0, 10.0, 130.0, 90.0]])
+    quiet = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            quiet.update_detections(boxes, [0.0, 1.0], class_ids=[0, 2])
+    assert "update_detections" not in caplog.text
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            out = tracker.update_detections(boxes, [7.5, 0.9], class_ids=[-1, -1])
+    said = [r.getMessage() for r in caplog.records if "update_detections" in r.getMessage()]
+    assert len(said) == 2, said  # once each, not every frame
+    assert "7.5" in said[0] and "[0, 1]" in said[0] and "-1" in said[1]
+    assert sorted((o.detection_index, o.score, o.class_id) for o in out) == [(0, 7.5, -1), (1, 0.9, -1)]

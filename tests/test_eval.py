@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from tracker import load_config
 from tracker.eval.cli import compare_main, eval_main
 from tracker.eval.runner import OURS, run_all
-from tracker.eval.scoring import score_results
+from tracker.eval.scoring import saved_scores, score_results
 from tracker.eval.sequences import find_sequences, public_scores
 from tracker.io.mot import read_mot_rows
 
@@ -235,3 +236,42 @@ def test_a_malformed_gt_file_is_named(tmp_path, capsys):
     assert eval_main(["--data", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "-q"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"track eval: error: {seq / 'gt' / 'gt.txt'}: not a MOTChallenge csv") and "\n" not in err
+
+
+def _reject_non_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def test_summary_is_strict_json_with_null_for_undefined_metrics(tmp_path, capsys):
+    """No revivals on a two-person toy: RevP/RevR are undefined. summary.json must be standard JSON (null, not
+    NaN, which jq and JavaScript reject), and a re-run that reads the saved scores back must still report them."""
+    gt = [[f, p, 100 * p, 100, 50, 120, 1, 1, 1] for f in range(1, 11) for p in (1, 2)]
+    seq = write_sequence(tmp_path / "data", "TOY", gt, 10)
+    (seq / "det" / "det.txt").write_text(
+        "".join(f"{f},-1,{x},{y},{w},{h},0.9,-1,-1,-1\n" for f, _, x, y, w, h, *_ in gt)
+    )
+    args = ["--data", str(tmp_path / "data"), "--detections", "public", "--out", str(tmp_path / "out")]
+    args += ["--cache-dir", str(tmp_path / "cache"), "--quiet"]
+    for _ in range(2):  # the second run reuses the saved scores.json
+        assert eval_main(args) == 0
+        summary = json.loads((tmp_path / "out" / "summary.json").read_text(), parse_constant=_reject_non_json)
+        assert summary["combined"]["RevP"] is None and summary["combined"]["Revivals"] == 0
+        assert summary["combined"]["HOTA"] > 50
+    assert " nan" in capsys.readouterr().out, "the table still shows an undefined metric as nan"
+    scores_path = tmp_path / "out" / OURS / "scores.json"
+    saved = json.loads(scores_path.read_text(), parse_constant=_reject_non_json)
+    saved["scores"]["COMBINED"]["HOTA"] = None  # an undefined metric as our files store it
+    scores_path.write_text(json.dumps(saved))
+    reread = saved_scores(find_sequences(seq), {"TOY": tmp_path / "out" / OURS / "TOY.txt"}, scores_path)
+    assert math.isnan(reread["COMBINED"]["HOTA"]) and reread["COMBINED"]["IDF1"] > 50, "null reads back as NaN"
+
+
+def test_missing_public_detections_is_one_line_pointing_at_the_detector(tmp_path, capsys):
+    """A sequence with gt but no det/det.txt under --detections public: name the file and the way out."""
+    seq = write_sequence(tmp_path / "data", "NODET", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 2)
+    (seq / "det" / "det.txt").unlink()
+    args = ["--data", str(tmp_path / "data"), "--detections", "public", "--out", str(tmp_path / "out")]
+    assert eval_main([*args, "--cache-dir", str(tmp_path / "cache"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(seq / "det" / "det.txt") in err[0] and "--detections detector" in err[0], err
+    assert "Errno" not in err[0]

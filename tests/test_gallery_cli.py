@@ -89,6 +89,21 @@ def test_corrupt_gallery_stops_the_run_and_is_not_overwritten(colour_models, tmp
     assert gallery.read_bytes() == b"\x10\x00\x00\x00\x00\x00\x00\x00{broken"
 
 
+def test_gallery_that_is_a_directory_is_one_line_naming_it(colour_models, tmp_path, capsys):
+    """`--gallery DIR` (or `track gallery ls DIR`): one line that names DIR as the gallery file, no bare Errno."""
+    video = write_video(tmp_path / "cam1.avi", scene())
+    folder = tmp_path / "galleries"
+    folder.mkdir()
+    for argv in (
+        [str(video), "--gallery", str(folder), "--out", str(tmp_path / "o"), *ARGS],
+        ["gallery", "ls", str(folder)],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"gallery file {folder} is a directory" in err[0] and "Errno" not in err[0], err
+    assert not any(folder.iterdir()), "nothing written into it"
+
+
 def test_gallery_of_another_model_is_refused_by_track(colour_models, tmp_path, capsys):
     other = Gallery(model=ModelIdentity("osnet_x0_25", "0123456789abcdef", 3))
     other.add(other.new_id(), np.ones((3, 3)), 0, Sighting(1, 0.0, "x"))

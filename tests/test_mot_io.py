@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,7 @@ from tracker.io.mot import (
     write_mot_rows,
     xyxy_to_tlwh,
 )
+from tracker.io.strict_json import nan_for_null, to_json, write_json_atomic
 
 SEQINFO = "[Sequence]\nname=TOY\nimDir=img1\nframeRate=25\nseqLength=5\nimWidth=640\nimHeight=480\nimExt=.jpg\n"
 
@@ -119,3 +122,15 @@ def test_reads_shared_mot17_sequence(shared: Path) -> None:
     assert info.name == "MOT17-09-FRCNN" and info.frame_rate == 30 and info.length == 525
     det = read_mot_rows(root / "det" / "det.txt")
     assert det.shape[1] >= 7 and det[:, 0].min() >= 1 and det[:, 0].max() <= info.length
+
+
+def test_our_json_has_null_where_python_would_write_nan(tmp_path):
+    """Bare NaN / Infinity is not JSON (jq, JavaScript reject it): every JSON file of ours writes null."""
+    obj = {"RevP": math.nan, "rows": [math.inf, 1.5, (np.float64("nan"), -math.inf)], "name": "a", "n": 3}
+    text = to_json(obj)
+    assert json.loads(text) == {"RevP": None, "rows": [None, 1.5, [None, None]], "name": "a", "n": 3}
+    assert to_json({"a": [1, 2.5]}, indent=1) == json.dumps({"a": [1, 2.5]}, indent=1), "finite data as json writes it"
+    write_json_atomic(tmp_path / "s.json", obj, indent=2)
+    assert json.loads((tmp_path / "s.json").read_text()) == json.loads(text)
+    assert not list(tmp_path.glob("*.partial")), "written through a temporary file and a rename"
+    assert math.isnan(nan_for_null(None)) and nan_for_null(0.5) == 0.5

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from tracker.batch import OMP_THREADS_ENV, THREADS_PER_VIDEO, track_many  # noqa: E402
 from tracker.config import load_config  # noqa: E402
+from tracker.io.strict_json import to_json  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_pipeline import shared_root  # noqa: E402  (one lookup of ../shared for the tools)
@@ -92,7 +93,7 @@ def direct_child(video: Path, frames: int, device: str) -> None:
     tracker = Tracker.from_config(cfg, frame_rate=source.frame_rate)
     with tempfile.TemporaryDirectory() as out:
         summary = track_source(tracker, source, Path(out), save_video=False, progress=False, max_frames=frames)
-    print(json.dumps([time.perf_counter() - start, summary.seconds]))
+    print(to_json([time.perf_counter() - start, summary.seconds]))
 
 
 def main() -> None:

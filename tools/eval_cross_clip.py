@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
 import tempfile
 from collections import Counter
@@ -43,6 +42,7 @@ from tracker.eval.scoring import score_results
 from tracker.eval.sequences import Sequence, find_sequences
 from tracker.gallery import Gallery
 from tracker.io.mot import format_mot_row, read_mot_rows, tlwh_to_xyxy
+from tracker.io.strict_json import write_json_atomic
 
 CLIP_ID_OFFSET = 100000  # without a gallery, clip k's IDs are k * this + the tracker's own (new IDs per clip)
 MIN_IOU = 0.5  # a result box is a ground-truth person's when their IoU is at least this
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2))
+        write_json_atomic(args.out, report, indent=2)
     return 0
 
 

@@ -35,6 +35,7 @@ from typing import Any
 from tracker.batch_link import LinkedVideo, link_batch, save_video_identities
 from tracker.config import TrackerConfig, config_to_dict, parse_config
 from tracker.io.mot import make_output_folder
+from tracker.io.strict_json import to_json
 
 __all__ = ["BatchSummary", "VideoResult", "VideoTask", "run_video", "track_many"]
 
@@ -348,7 +349,7 @@ def run_video(
         return result
     note = {"fingerprint": task.fingerprint, "source": task.source, "frames": summary.frames, "error": summary.error}
     note |= {"tracks": result.tracks, "seconds": summary.seconds, "stem": stem}
-    (task.partial_dir / NOTE_NAME).write_text(json.dumps(note, indent=1))
+    (task.partial_dir / NOTE_NAME).write_text(to_json(note, indent=1))
     _publish(task.partial_dir, task.out_dir)
     result.outputs = [task.out_dir / p.name for p in summary.outputs]
     result.stem = stem

@@ -25,6 +25,7 @@ from typing import Any
 from tracker.config import TrackerConfig
 from tracker.gallery import Gallery
 from tracker.io.mot import read_mot_rows, write_text_atomic
+from tracker.io.strict_json import write_json_atomic
 
 __all__ = ["LinkedVideo", "link_batch", "save_video_identities"]
 
@@ -82,7 +83,7 @@ def save_video_identities(gallery: Gallery, out_dir: Path, stem: str) -> None:
         "ended_as": {str(g): last_gid[t] for g, t in sorted(owner.items())},
         "together": sorted([a, b] for a, b in together),
     }
-    write_text_atomic(out_dir / f"{stem}{META_SUFFIX}", json.dumps(meta, indent=1))
+    write_json_atomic(out_dir / f"{stem}{META_SUFFIX}", meta, indent=1)
 
 
 def _open_start_gallery(path: Path, cfg: TrackerConfig) -> Gallery:
@@ -137,7 +138,7 @@ def link_batch(videos: list[LinkedVideo], gallery_path: Path, cfg: TrackerConfig
 def _write_global(video: LinkedVideo, tracks: dict[int, int], by_task_gid: dict[int, int]) -> None:
     """`<stem>.global.json` and `<stem>.global.txt` (the task's MOT rows with the batch's global IDs)."""
     note = {"tracks": {str(t): g for t, g in sorted(tracks.items())}}
-    write_text_atomic(video.out_dir / f"{video.stem}{GLOBAL_JSON_SUFFIX}", json.dumps(note, indent=1))
+    write_json_atomic(video.out_dir / f"{video.stem}{GLOBAL_JSON_SUFFIX}", note, indent=1)
     lines = []
     for row in read_mot_rows(video.out_dir / f"{video.stem}.txt"):
         gid = by_task_gid.get(int(row[1]), int(row[1]))

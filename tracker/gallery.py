@@ -38,6 +38,7 @@ import numpy as np
 from tracker.assignment import linear_assignment
 from tracker.config import GalleryConfig
 from tracker.gallery_index import IVF_MIN_ROWS, ExactIndex, InvertedFileIndex
+from tracker.io.strict_json import to_json
 
 __all__ = [
     "Gallery",
@@ -530,7 +531,7 @@ class Gallery:
             "identities": [i.describe() for i in self.identities],
             "sha256": _tensor_digest(tensors),
         }
-        blob = st_save(tensors, metadata={"gallery": json.dumps(header)})
+        blob = st_save(tensors, metadata={"gallery": to_json(header)})
         _write_atomic(path, blob)
         self._dirty = False
 
@@ -550,13 +551,18 @@ class Gallery:
             model: the ReID model in use; a gallery made with another is refused.
         Raises:
             FileNotFoundError: no such file.
-            GalleryError: not a gallery file, truncated or corrupt (the file is left as it is), or a newer
-                format version.
+            GalleryError: `path` is a directory, not a gallery file, truncated or corrupt (the file is left as it
+                is), or a newer format version.
             GalleryModelError: made with another ReID model.
         """
         from safetensors.numpy import load as st_load
 
         path = Path(path)
+        if path.is_dir():
+            raise GalleryError(
+                f"gallery file {path} is a directory, not a file (a gallery is one file, such as "
+                f"{path / 'site.gallery'})"
+            )
         blob = path.read_bytes()
         try:
             tensors = st_load(blob)

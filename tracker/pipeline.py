@@ -73,6 +73,7 @@ class Tracker:
             )
         self.detector = detector
         self.embedder = embedder
+        self._warned: set[str] = set()  # kinds of unusual update_detections input already logged (once each)
         if gallery is not None and not (self.config.appearance.enabled and self.config.reid.model != "none"):
             raise ValueError("a gallery needs appearance: set appearance.enabled=true and a reid.model")
         self.core = TrackerCore(self.config, self.frame_rate, self.device, gallery, source_name)
@@ -128,9 +129,10 @@ class Tracker:
 
         Args:
             boxes_xyxy: (N, 4) pixel corners (numpy or torch).
-            scores: (N,) detection confidences in [0, 1].
-            class_ids: (N,) integer classes, or None (all one class). The class policy (`classes.*`, see
-                tracker/classes.py) decides which classes may continue a track; a track's class is a vote.
+            scores: (N,) detection confidences in [0, 1] (others are used as given, with a warning logged once).
+            class_ids: (N,) integer classes >= 0 (a negative one is used as given, warned once), or None (all one
+                class). The class policy (`classes.*`, see tracker/classes.py) decides which classes may continue
+                a track; a track's class is a vote.
             embeddings: (N, D) appearance embeddings (numpy or torch, any D), or None for motion only.
             embed: instead of `embeddings`, your own ReID as a callable: (R,) row indices into this call's
                 arrays -> (R, D) embeddings. Called at most once per frame, for just the detections whose
@@ -154,6 +156,7 @@ class Tracker:
         size = None if frame_size is None else _frame_size(frame_size)
         with torch_threads(self.config.core_threads) as callers_threads:  # validation and normalisation included
             dets = Detections.from_arrays(boxes_xyxy, scores, class_ids, embeddings, device=self.device)
+            self._warn_once(dets.unusual())
             if size is not None:
                 dets = _inside(dets, size)
             if embed is None:
@@ -164,6 +167,13 @@ class Tracker:
                     return to_embedding_tensor(embed(dets.index[rows]), len(rows), self.device)
 
             return self.core.step(dets, embed=embed_rows, camera_motion=transform, frame_size=size)
+
+    def _warn_once(self, unusual: dict[str, str]) -> None:
+        """Log each kind of unusual input the first time it is seen (they are used as given, not rejected)."""
+        for kind, message in unusual.items():
+            if kind not in self._warned:
+                self._warned.add(kind)
+                log.warning("update_detections: %s (used as given; warned once)", message)
 
     def update(self, frame: np.ndarray) -> list[TrackedObject]:
         """Detect, embed and track one HxWx3 uint8 BGR frame (as OpenCV reads it).

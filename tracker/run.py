@@ -10,7 +10,6 @@ second signal aborts at once, still closing the files).
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import os
 import signal
@@ -30,8 +29,9 @@ import yaml
 from tracker.config import TrackerConfig, load_config
 from tracker.frame_rate import choose_frame_rate
 from tracker.gallery import Gallery
-from tracker.io.mot import MotWriter, make_output_folder, write_text_atomic
+from tracker.io.mot import MotWriter, make_output_folder
 from tracker.io.sources import FrameSource, SourceError, open_source, resolve_source
+from tracker.io.strict_json import to_json, write_json_atomic
 from tracker.io.video import Annotator, VideoWriter
 from tracker.pipeline import Tracker
 from tracker.types import TrackedObject
@@ -275,7 +275,7 @@ class _JsonlWriter:
             }
             for o in objects
         ]
-        self._file.write(json.dumps({"frame": frame, "tracks": tracks}) + "\n")
+        self._file.write(to_json({"frame": frame, "tracks": tracks}) + "\n")
         self._file.flush()
 
     def close(self) -> None:
@@ -386,7 +386,7 @@ def track_source(
                 summary.calibration = tracker.core.calibration.summary()
                 log.info("%s", tracker.core.calibration.describe())
             if outputs.opened:  # a source that never yielded a frame leaves nothing behind
-                write_text_atomic(outputs.summary_path, json.dumps(summary.to_json(), indent=2))
+                write_json_atomic(outputs.summary_path, summary.to_json(), indent=2)
     return summary
 
 

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 _set_field = object.__setattr__  # how a frozen record's __init__ writes its fields
 MIN_BOX_SIZE = 1e-2  # pixels; smaller (or zero/negative) widths and heights are invalid boxes
+SCORE_RANGE = (0.0, 1.0)  # detection confidences as the score thresholds (association.high_score, ...) expect them
 
 
 class TrackState(enum.Enum):
@@ -186,6 +187,24 @@ class Detections:
         if emb is not None:
             emb, has_emb = _normalise(emb)
         return cls(boxes, scores_arr, classes, emb, has_emb, index)
+
+    def unusual(self) -> dict[str, str]:
+        """What is legal here but can only be a caller's mistake, {kind: what was given}: scores outside
+        SCORE_RANGE (logits or margins: every threshold would read them wrong), negative class ids (detector
+        classes are indices >= 0; -1 is MOTChallenge's unused column). Empty when all is as expected."""
+        found = {}
+        lo, hi = SCORE_RANGE
+        if len(self) and (self.scores.min() < lo or self.scores.max() > hi):
+            found["scores"] = (
+                f"detection scores from {self.scores.min():g} to {self.scores.max():g}, outside [{lo:g}, {hi:g}]: "
+                "the score thresholds expect confidences (map logits or margins into [0, 1] first)"
+            )
+        if len(self) and self.class_ids.min() < 0:
+            found["class_ids"] = (
+                f"negative class id {int(self.class_ids.min())}: class ids are detector class indices >= 0 "
+                "(pass class_ids=None for one class)"
+            )
+        return found
 
     def with_embeddings(self, rows: np.ndarray, embeddings: Any) -> Detections:
         """A copy whose `rows` get `embeddings` (R, D); other rows keep theirs (or have none)."""

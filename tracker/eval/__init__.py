@@ -1,1 +1,1 @@
-"""MOTChallenge evaluation with TrackEval, and side-by-side comparison with Ultralytics' trackers."""
+"""MOTChallenge evaluation with TrackEval, and side-by-side comparison with Ultralytics' and BoxMOT's trackers."""

@@ -1,4 +1,5 @@
-"""`track eval` and `track compare`: MOTChallenge evaluation of ours, and of ours beside Ultralytics' trackers.
+"""`track eval` and `track compare`: MOTChallenge evaluation of ours, and of ours beside the peer trackers
+(Ultralytics' trackers, and BoxMOT's when BoxMOT is installed: `pip install tracker[peers]`).
 
 Both read the same inputs (public det.txt or the configured detector, plus ReID embeddings where every
 image exists), write MOTChallenge result files under --out/<tracker>/, score them with TrackEval and write
@@ -8,7 +9,6 @@ summary.json, a CSV and a PNG chart. A re-run into the same --out reuses finishe
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import sys
@@ -28,7 +28,8 @@ from tracker.eval.runner import OURS, OURS_NO_CMC, RunResult, parallel_map, run_
 from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
 from tracker.eval.sequences import Sequence, find_sequences
 from tracker.eval.variants import default_variants_dir, parse_variants, variant_sequences
-from tracker.io.mot import make_output_folder, write_text_atomic
+from tracker.io.mot import make_output_folder
+from tracker.io.strict_json import write_json_atomic
 from tracker.ray_engine import ray_session
 
 __all__ = ["compare_main", "eval_main"]
@@ -259,7 +260,7 @@ def _report_variants(out: Path, rows: dict[str, dict[str, dict[str, Any]]], comp
     columns = _COMPARE_COLUMNS if compare else _EVAL_COLUMNS
     print(format_table(flat, columns))
     write_csv(out / "variants.csv", flat, key="variant")
-    write_text_atomic(out / "variants.json", json.dumps(rows, indent=2))
+    write_json_atomic(out / "variants.json", rows, indent=2)
 
 
 def _run(argv: list[str] | None, compare: bool) -> int:
@@ -267,7 +268,11 @@ def _run(argv: list[str] | None, compare: bool) -> int:
     parser = _parser(f"track {name}", __doc__ or "", f"runs/{name}")
     if compare:
         parser.add_argument(
-            "--peers", nargs="+", choices=list(_PEER_SPECS), default=list(_PEER_SPECS), help="peers to run"
+            "--peers",
+            nargs="+",
+            choices=list(_PEER_SPECS),
+            default=list(_PEER_SPECS),
+            help="peers to run (default: all); the BoxMOT-* ones are skipped when BoxMOT is not installed",
         )
     args = parser.parse_args(argv)
     say = (lambda *_a: None) if args.quiet else print
@@ -316,5 +321,6 @@ def eval_main(argv: list[str] | None = None) -> int:
 
 
 def compare_main(argv: list[str] | None = None) -> int:
-    """`track compare ...`: ours and Ultralytics' trackers on the same inputs; returns the exit code."""
+    """`track compare ...`: ours and the peers (Ultralytics', BoxMOT's when installed) on the same inputs; returns
+    the exit code."""
     return _run(argv, compare=True)

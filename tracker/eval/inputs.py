@@ -134,9 +134,16 @@ def load_inputs(
     is on, ReID embeddings of every box. Cached under `cache_dir` unless `use_cache` is False.
 
     Raises:
-        FileNotFoundError: `source` is "detector" but the sequence lacks images; missing weights.
+        FileNotFoundError: `source` is "detector" but the sequence lacks images; `source` is "public" but it has
+            no det/det.txt; missing weights.
     """
     appearance = cfg.appearance.enabled and cfg.reid.model != "none" and seq.has_all_images
+    public = seq.info.root / "det" / "det.txt"
+    if source == "public" and not public.is_file():
+        raise FileNotFoundError(
+            f"{seq.name}: no public detections ({public} is missing); "
+            "--detections detector runs the detector on the images instead"
+        )
     if source == "detector" and not seq.has_all_images:
         raise FileNotFoundError(
             f"{seq.name}: --detections detector needs all {seq.info.length} images in {seq.info.image_dir}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 from tracker.eval.scoring import METRICS
 from tracker.io.mot import write_text_atomic
+from tracker.io.strict_json import write_json_atomic
 
 __all__ = ["format_table", "write_chart", "write_csv", "write_summary"]
 
@@ -46,7 +46,7 @@ def write_summary(
 ) -> None:
     """summary.json: {"combined": metrics, "sequences": {name: metrics}, "config": {...}, **extra}."""
     summary = {"combined": combined, "sequences": sequences, "config": config, **extra}
-    write_text_atomic(path, json.dumps(summary, indent=2))
+    write_json_atomic(path, summary, indent=2)
 
 
 def write_csv(path: Path, rows: dict[str, dict[str, Any]], key: str = "name") -> None:

@@ -27,6 +27,7 @@ from tracker.config import TrackerConfig, config_to_dict, parse_config
 from tracker.eval.inputs import FrameInputs, InputModels, SequenceInputs, load_inputs
 from tracker.eval.sequences import Sequence
 from tracker.io.mot import format_mot_row, write_text_atomic
+from tracker.io.strict_json import nan_for_null, write_json_atomic
 
 __all__ = ["OURS", "OURS_NO_CMC", "RunResult", "parallel_map", "run_all"]
 
@@ -223,7 +224,7 @@ def _finished(job: _Job) -> RunResult | None:
     log.info("%s / %s: reusing the finished result", job.tracker, job.seq.name)
     calibration = note.get("calibration")
     return job.result(
-        float(note.get("ms_per_frame", 0.0)), True, calibration if isinstance(calibration, dict) else None
+        float(nan_for_null(note.get("ms_per_frame", 0.0))), True, calibration if isinstance(calibration, dict) else None
     )
 
 
@@ -239,7 +240,7 @@ def _run_job(job: _Job) -> RunResult:
     _note_path(job).unlink(missing_ok=True)  # result and note are replaced together: never a stale note
     write_text_atomic(job.path, "".join(lines))
     note = {"fingerprint": job.fingerprint, "ms_per_frame": ms, "calibration": calibration}
-    write_text_atomic(_note_path(job), json.dumps(note))
+    write_json_atomic(_note_path(job), note)
     log.info("%s / %s: %d frames, %.2f ms per frame", job.tracker, seq.name, len(inputs.frames), ms)
     return job.result(ms, False, calibration)
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from tracker.eval.sequences import Sequence
-from tracker.io.mot import write_text_atomic
+from tracker.io.strict_json import metrics_from_json, write_json_atomic
 
 __all__ = ["METRICS", "saved_scores", "score_results", "score_results_cached"]
 
@@ -123,7 +123,10 @@ def saved_scores(sequences: list[Sequence], result_files: dict[str, Path], score
         return None
     if not isinstance(saved, dict) or saved.get("key") != _scores_key(sequences, result_files):
         return None
-    return saved.get("scores")
+    scores = saved.get("scores")
+    if not isinstance(scores, dict) or not all(isinstance(m, dict) for m in scores.values()):
+        return None
+    return {name: metrics_from_json(metrics) for name, metrics in scores.items()}  # null metrics: NaN again
 
 
 def score_results_cached(
@@ -133,5 +136,5 @@ def score_results_cached(
     scores = saved_scores(sequences, result_files, scores_path)
     if scores is None:
         scores = score_results(sequences, result_files)
-        write_text_atomic(scores_path, json.dumps({"key": _scores_key(sequences, result_files), "scores": scores}))
+        write_json_atomic(scores_path, {"key": _scores_key(sequences, result_files), "scores": scores})
     return scores

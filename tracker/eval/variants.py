@@ -38,6 +38,7 @@ import numpy as np
 
 from tracker.eval.sequences import Sequence
 from tracker.io.mot import read_mot_rows, read_sequence_info, tlwh_to_xyxy, xyxy_to_tlwh
+from tracker.io.strict_json import to_json
 
 __all__ = [
     "GROUPS",
@@ -296,7 +297,7 @@ def _build(seq: Sequence, spec: VariantSpec, seed: int, folder: Path) -> None:
         "version": VARIANTS_VERSION,
         "transforms": [[t.frame, t.source, t.scale, t.x0, t.y0] for t in transforms],
     }
-    (folder / _NOTE).write_text(json.dumps(note))
+    (folder / _NOTE).write_text(to_json(note))
 
 
 def materialise(seq: Sequence, variant: str, seed: int = 0, root: Path | None = None) -> Sequence:
