@@ -134,3 +134,11 @@ def test_our_json_has_null_where_python_would_write_nan(tmp_path):
     assert json.loads((tmp_path / "s.json").read_text()) == json.loads(text)
     assert not list(tmp_path.glob("*.partial")), "written through a temporary file and a rename"
     assert math.isnan(nan_for_null(None)) and nan_for_null(0.5) == 0.5
+
+
+def test_our_json_refuses_a_circular_reference_as_json_does():
+    """A circular structure is json's one clear ValueError, not a RecursionError from rebuilding it."""
+    loop: list = [math.nan]
+    loop.append(loop)
+    with pytest.raises(ValueError, match="Circular reference"):
+        to_json(loop)

@@ -32,12 +32,16 @@ def to_json(obj: Any, indent: int | None = None) -> str:
     """Standard JSON text of `obj` (`json.dumps` with `allow_nan=False`): NaN and +-inf are written as `null`.
 
     The common case (no non-finite number) costs one `json.dumps`; only a refused object is rebuilt.
-    Raises TypeError for objects `json` cannot write, as `json.dumps` does.
+    Raises TypeError for objects `json` cannot write and ValueError for a circular reference, as `json.dumps` does.
     """
     try:
         return json.dumps(obj, indent=indent, allow_nan=False)
-    except ValueError:  # a non-finite float somewhere (or a circular reference, which the retry raises again)
-        return json.dumps(_finite(obj), indent=indent, allow_nan=False)
+    except ValueError:  # a non-finite float somewhere, or a circular reference
+        try:
+            finite = _finite(obj)
+        except RecursionError:  # only a circular reference rebuilds without end: json's error, not a recursion
+            raise ValueError("Circular reference detected") from None
+        return json.dumps(finite, indent=indent, allow_nan=False)
 
 
 def write_json_atomic(path: str | Path, obj: Any, indent: int | None = None) -> None:
