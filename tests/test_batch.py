@@ -331,9 +331,12 @@ def test_batch_summary_says_when_the_gallery_keeps_fewer_identities_than_it_repo
     gallery saved" over a gallery that `track gallery ls` then shows empty read as a lost identity."""
     from tracker.batch import BatchSummary
 
-    summary = BatchSummary([], 1.0, "local", {"a": {1: 1, 2: 2}, "b": {1: 2}}, Path("site.gallery"), 1)
+    summary = BatchSummary([], 1.0, "local", {"a": {1: 1, 2: 2}, "b": {1: 2}}, Path("site.gallery"), 1, 1)
     expected = "2 identities across the batch (1 from tracks too short for the gallery); gallery saved to site.gallery"
     assert f"{expected} (1 identities)" in summary.describe()
+    # A start gallery's identities are in the file too: 5 there does not hide the batch's one unsaved identity.
+    summary = BatchSummary([], 1.0, "local", {"a": {1: 1, 2: 2}, "b": {1: 2}}, Path("site.gallery"), 5, 1)
+    assert f"{expected} (5 identities)" in summary.describe()
 
 
 def test_two_lookalikes_seen_together_stay_two_identities(tmp_path):
@@ -345,6 +348,7 @@ def test_two_lookalikes_seen_together_stay_two_identities(tmp_path):
     ids = summary.global_ids["twins"]
     assert len(ids) == 2 and len(set(ids.values())) == 2, ids
     assert len(Gallery.load(tmp_path / "g.gallery")) == 2
+    assert (summary.gallery_identities, summary.unsaved_identities) == (2, 0), "both kept, none left out"
 
 
 DRIVER = """

@@ -124,6 +124,7 @@ class BatchSummary:
     global_ids: dict[str, dict[int, int]] = field(default_factory=dict)
     gallery: Path | None = None
     gallery_identities: int = 0  # identities the gallery file holds after the reduce
+    unsaved_identities: int = 0  # the batch's identities the gallery file does not hold (tracks too short for it)
 
     @property
     def frames(self) -> int:
@@ -153,10 +154,11 @@ class BatchSummary:
         lines += [f"  failed   {v.name}: {v.reason}" for v in self.failed]
         if self.gallery is not None:
             identities = len({g for ids in self.global_ids.values() for g in ids.values()})
-            kept = self.gallery_identities
-            note = "" if kept >= identities else f" ({identities - kept} from tracks too short for the gallery)"
+            unsaved = self.unsaved_identities
+            note = f" ({unsaved} from tracks too short for the gallery)" if unsaved else ""
             lines.append(
-                f"{identities} identities across the batch{note}; gallery saved to {self.gallery} ({kept} identities)"
+                f"{identities} identities across the batch{note}; gallery saved to {self.gallery} "
+                f"({self.gallery_identities} identities)"
             )
         return "\n".join(lines)
 
@@ -679,6 +681,8 @@ def track_many(
         finished = [LinkedVideo(v.out_dir, v.stem) for v in videos if v.status != "failed" and v.stem]
         names = [v.name for v in videos if v.status != "failed" and v.stem]
         summary.global_ids = dict(zip(names, link_batch(finished, gallery_path, cfg), strict=True))
-        summary.gallery_identities = len(Gallery.load(gallery_path, cfg.gallery, prune=False))
+        saved = {i.global_id for i in Gallery.load(gallery_path, cfg.gallery, prune=False).identities}
+        summary.gallery_identities = len(saved)  # with a start gallery: its identities too, not only the batch's
+        summary.unsaved_identities = len({g for ids in summary.global_ids.values() for g in ids.values()} - saved)
     summary.seconds = time.perf_counter() - started
     return summary
