@@ -54,6 +54,30 @@ def test_a_failed_download_is_not_called_a_bad_model(tmp_path, monkeypatch):
         build_detector(load_config(None).detector, torch.device("cpu"))
 
 
+def test_an_exported_model_that_fails_to_load_is_one_error_and_keeps_the_threads():
+    """An exported model loads on the first frame: ultralytics' AssertionError becomes one ValueError naming the
+    model, and torch's thread count (which ultralytics' device setup lowers first) is given back all the same."""
+    from tracker.detector import UltralyticsDetector
+
+    class BrokenExport:  # no `.model` module (not PyTorch) and no predictor yet: the first predict loads it
+        predictor = None
+
+        def predict(self, *_args, **_kwargs):
+            torch.set_num_threads(1)
+            raise AssertionError("model='broken_openvino_model' is not a supported format\nmore lines")
+
+    cfg = load_config(None, overrides=["detector.model=broken_openvino_model"]).detector
+    detector = UltralyticsDetector(BrokenExport(), cfg, torch.device("cpu"))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with pytest.raises(ValueError, match=r"broken_openvino_model is not a model ultralytics can load \(Assert"):
+            detector(np.zeros((8, 8, 3), np.uint8))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_detector_keeps_torch_thread_count(shared_weights, bus):
     threads = torch.get_num_threads()
     cfg = load_config(None, overrides=[f"detector.model={shared_weights / 'yolov8n.pt'}"])

@@ -59,11 +59,13 @@ class UltralyticsDetector:
             if cfg.half and self.device.type == "cuda":
                 options["half"] = True
         threads = torch.get_num_threads()
-        if getattr(self.model, "predictor", None) is None and not self.is_pytorch:  # an exported model loads now
-            result = self._first_predict(frame_bgr, options)
-        else:
-            result = self.model.predict(frame_bgr, **options)[0]
-        torch.set_num_threads(threads)  # ultralytics' device setup lowers torch's CPU threads; give them back
+        try:
+            if getattr(self.model, "predictor", None) is None and not self.is_pytorch:  # an exported model loads now
+                result = self._first_predict(frame_bgr, options)
+            else:
+                result = self.model.predict(frame_bgr, **options)[0]
+        finally:  # even when it fails: the caller's process keeps its threads
+            torch.set_num_threads(threads)  # ultralytics' device setup lowers torch's CPU threads; give them back
         boxes = result.boxes
         return (
             boxes.xyxy.cpu().numpy().astype(np.float64),
