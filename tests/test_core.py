@@ -265,21 +265,6 @@ def test_boxes_given_as_xywh_get_a_warning_that_says_so(caplog):
     assert "1 with x2 < x1 or y2 < y1: boxes_xyxy are corners (x1, y1, x2, y2), not (x, y, w, h)" in caplog.text
 
 
-def test_scores_outside_0_1_and_negative_classes_are_used_as_given_with_one_warning_each(caplog):
-    """Logits as scores or -1 as a class are legal but surely a caller's mistake: each kind is logged once (not
-    every frame), saying what was given, and the detections are still tracked."""
-    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
-    box = np.array([[100.0, 100, 140, 220]])
-    with caplog.at_level(logging.WARNING):
-        for frame in range(3):
-            out = tracker.update_detections(box + 2 * frame, np.array([4.5]), np.array([-1]))
-    warnings = [r.getMessage() for r in caplog.records if "used as given" in r.getMessage()]
-    assert len(warnings) == 2, warnings
-    assert "detection scores from 4.5 to 4.5, outside [0, 1]" in warnings[0]
-    assert "negative class id -1" in warnings[1]
-    assert len(out) == 1, "used as given: the person is tracked"
-
-
 def test_boxes_wholly_outside_the_frame_size_are_dropped_with_a_warning(caplog):
     """`frame_size` is (height, width): given the other way round, a person at x 500-560 of a 640x480 frame lies
     wholly outside the (640, 480) frame, and was born again as a new track every frame (ID 4 after ten frames of
