@@ -460,3 +460,12 @@ def test_max_frames_reads_no_frame_past_the_limit(tmp_path):
     tracker = Tracker(load_config(), 30.0, detector=blob_detector, embedder=None)
     summary = run.track_source(tracker, source, tmp_path, save_video=False, progress=False, max_frames=5)
     assert summary.frames == 5 and read == [1, 2, 3, 4, 5]
+
+
+def test_importing_tracker_main_does_not_run_the_command(monkeypatch):
+    """`import tracker.__main__` (pdoc, a test collector walking the package) must not parse sys.argv and exit."""
+    import importlib
+
+    monkeypatch.setattr(sys, "argv", ["pytest", "--no-such-option"])
+    sys.modules.pop("tracker.__main__", None)
+    importlib.import_module("tracker.__main__")  # SystemExit here before the guard
