@@ -106,6 +106,10 @@ def test_sequence_info_errors(tmp_path: Path) -> None:
         ("[Other]\nframeRate=25\n", "no [Sequence] section"),
         ("frameRate=25\nseqLength=5\n", "no section headers"),  # configparser's own error: was a traceback
         ("[Sequence]\nframeRate=25\nframeRate=30\n", "already exists"),
+        ("[Sequence]\nframeRate=nan\nseqLength=5\n", "frameRate='nan' must be > 0"),  # every time limit divides by it
+        ("[Sequence]\nframeRate=0\nseqLength=5\n", "frameRate='0' must be > 0"),
+        ("[Sequence]\nframeRate=25\nseqLength=-3\n", "seqLength='-3' must be >= 0"),
+        ("[Sequence]\nframeRate=25\nseqLength=5\nimHeight=-1\n", "imHeight='-1' must be >= 0"),
     ],
 )
 def test_a_bad_seqinfo_is_one_error_naming_the_file_and_key(tmp_path: Path, text: str, expected: str) -> None:
@@ -114,6 +118,18 @@ def test_a_bad_seqinfo_is_one_error_naming_the_file_and_key(tmp_path: Path, text
         read_sequence_info(tmp_path)
     message = str(error.value)
     assert message.startswith(f"{tmp_path / 'seqinfo.ini'}: ") and expected in message and "\n" not in message
+
+
+def test_an_unreadable_seqinfo_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """configparser's `read` skips a file it cannot open without a word: it was reported as "no [Sequence] section"."""
+    (tmp_path / "seqinfo.ini").write_text("[Sequence]\nframeRate=25\nseqLength=5\n")
+
+    def denied(self: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "open", denied)
+    with pytest.raises(ValueError, match=r"seqinfo\.ini: cannot be read \(Permission denied\)"):
+        read_sequence_info(tmp_path)
 
 
 def test_reads_shared_mot17_sequence(shared: Path) -> None:

@@ -8,6 +8,7 @@ never sees half a file at the final path.
 from __future__ import annotations
 
 import configparser
+import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -70,8 +71,9 @@ def read_sequence_info(root: str | Path) -> SequenceInfo:
 
     Raises:
         FileNotFoundError: no seqinfo.ini in `root`.
-        ValueError: not an ini file with a [Sequence] section, or a required key (frameRate, seqLength) missing,
-            or a number that is not one; the message names the file and the key.
+        ValueError: not an ini file with a [Sequence] section, a required key (frameRate, seqLength) missing, a
+            number that is not one or out of range (frameRate finite and > 0; seqLength, imWidth, imHeight >= 0),
+            or a file that cannot be read; the message names the file and the key.
     """
     root = Path(root)
     ini_path = root / "seqinfo.ini"
@@ -79,27 +81,33 @@ def read_sequence_info(root: str | Path) -> SequenceInfo:
         raise FileNotFoundError(f"{root} is not a MOTChallenge sequence folder (no seqinfo.ini)")
     parser = configparser.ConfigParser()
     try:
-        parser.read(ini_path)
+        with ini_path.open(encoding="utf-8") as file:  # `parser.read` would skip a file it cannot open, silently
+            parser.read_file(file)
         seq = parser["Sequence"]
+    except OSError as exc:
+        raise ValueError(f"{ini_path}: cannot be read ({exc.strerror or exc})") from None
     except (configparser.Error, KeyError, UnicodeDecodeError) as exc:
         reason = {KeyError: "no [Sequence] section", UnicodeDecodeError: "not text"}.get(type(exc))
         reason = reason or str(exc).splitlines()[0]  # configparser's first line says what is wrong
         raise ValueError(f"{ini_path}: not a MOTChallenge seqinfo.ini ({reason})") from None
 
-    def number(key: str, kind: type, default: str | None = None) -> Any:
+    def number(key: str, kind: type, default: str | None = None, positive: bool = False) -> Any:
         text = seq.get(key, default)
         if text is None:
             raise ValueError(f"{ini_path}: missing key {key}")
         try:
-            return kind(text)
+            value = kind(text)
         except ValueError:
             what = "an integer" if kind is int else "a number"
             raise ValueError(f"{ini_path}: {key}={text!r} is not {what}") from None
+        if not (math.isfinite(value) and (value > 0 if positive else value >= 0)):
+            raise ValueError(f"{ini_path}: {key}={text!r} must be {'> 0' if positive else '>= 0'}")
+        return value
 
     return SequenceInfo(
         root=root,
         name=seq.get("name", root.name),
-        frame_rate=number("frameRate", float),
+        frame_rate=number("frameRate", float, positive=True),
         length=number("seqLength", int),
         width=number("imWidth", int, "0"),
         height=number("imHeight", int, "0"),
