@@ -41,6 +41,11 @@ class AppearanceBank:
         aggregation: "max", "mean" or "topk_mean" over a bank's similarities.
         topk: k for "topk_mean".
         dim: D; None to take it from the first embeddings pushed.
+
+    Attributes:
+        sparse: `similarity` computes only the candidate pairs it is given (True on the CPU); False computes every
+            pair in one matmul (the GPU path, where one big call beats many small ones). Both give the same values;
+            tests set it to run the device path on the CPU.
     """
 
     def __init__(
