@@ -188,26 +188,6 @@ class AppearanceBank:
         out[counts == 0] = np.nan
         return out
 
-    def pair_similarity(self, slots: np.ndarray, embeddings: torch.Tensor) -> np.ndarray:
-        """Aggregated similarity of P (slot, embedding) pairs: slot i's bank against embedding i only.
-
-        Args:
-            slots: (P,) slots, repeats allowed.
-            embeddings: (P, D) L2-normalised.
-        Returns:
-            (P,) float64; NaN where a bank is empty.
-        """
-        slots = np.asarray(slots, dtype=np.int64)
-        out = np.full(len(slots), np.nan)
-        if len(slots) == 0 or self._data is None or self.dim is None:
-            return out
-        banks = torch.index_select(self._data, 0, torch.as_tensor(slots, device=self.device))  # (P, K, D)
-        emb = embeddings.to(device=self.device, dtype=self.dtype)[:, :, None]  # (P, D, 1)
-        counts = self._count[slots]
-        out[:] = self._aggregate(torch.bmm(banks, emb), counts)[:, 0]
-        out[counts == 0] = np.nan
-        return out
-
     def _similarity_dense(self, slots: np.ndarray, counts: np.ndarray, emb: torch.Tensor, out: np.ndarray) -> None:
         """One matmul of all T banks against all N embeddings (the GPU path)."""
         assert self._data is not None
