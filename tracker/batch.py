@@ -127,6 +127,11 @@ class BatchSummary:
     unsaved_identities: int = 0  # the batch's identities the gallery file does not hold (tracks too short for it)
 
     @property
+    def identities(self) -> set[int]:
+        """The global IDs given across the batch (with a gallery; empty without)."""
+        return {g for ids in self.global_ids.values() for g in ids.values()}
+
+    @property
     def frames(self) -> int:
         return sum(v.frames for v in self.videos if v.status == "done")
 
@@ -153,7 +158,7 @@ class BatchSummary:
         lines += [f"  retried  {v.name}: {v.attempts} attempts" for v in retried]
         lines += [f"  failed   {v.name}: {v.reason}" for v in self.failed]
         if self.gallery is not None:
-            identities = len({g for ids in self.global_ids.values() for g in ids.values()})
+            identities = len(self.identities)
             unsaved = self.unsaved_identities
             note = f" ({unsaved} from tracks too short for the gallery)" if unsaved else ""
             lines.append(
@@ -683,6 +688,6 @@ def track_many(
         summary.global_ids = dict(zip(names, link_batch(finished, gallery_path, cfg), strict=True))
         saved = {i.global_id for i in Gallery.load(gallery_path, cfg.gallery, prune=False).identities}
         summary.gallery_identities = len(saved)  # with a start gallery: its identities too, not only the batch's
-        summary.unsaved_identities = len({g for ids in summary.global_ids.values() for g in ids.values()} - saved)
+        summary.unsaved_identities = len(summary.identities - saved)
     summary.seconds = time.perf_counter() - started
     return summary
