@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 _BUFFER_SIGMAS = 1.96  # motion buffer in velocity stds: the two-sided 95% normal quantile, as the 95% motion gate
 NO_BANK_FRAME = -1  # `Track.bank_frame` before any embedding entered its bank
+_NO_PAIRS = np.zeros((0, 2), dtype=np.int64)  # (0, 2) matches of a stage with nothing to match (shared, read-only)
+_NO_PAIRS.flags.writeable = False
 
 
 @dataclass(frozen=True)
@@ -161,21 +163,10 @@ class TrackerCore:
 
         # Stage 2: tracked (not lost) leftovers x low-score detections, IoU only.
         tracked_left = left_tracks[self.table.state[left_tracks] == TRACKED]
-        m2, _, _ = self._match(
-            assoc.iou_cost(_block(view.iou, tracked_left, low)) + view.class_block(tracked_left, low),
-            tracked_left,
-            low,
-            cfg.max_iou_distance_low,
-        )
+        m2, _, _ = self._match_iou(view, tracked_left, low, cfg.max_iou_distance_low, fuse_score=False)
 
         # Stage 3: tentative tracks x leftover confident detections, IoU only.
-        fused = dets.scores[left_dets] if cfg.fuse_score else None
-        m3, _, left_dets = self._match(
-            assoc.iou_cost(_block(view.iou, tentative, left_dets), fused) + view.class_block(tentative, left_dets),
-            tentative,
-            left_dets,
-            cfg.max_iou_distance_tentative,
-        )
+        m3, _, left_dets = self._match_iou(view, tentative, left_dets, cfg.max_iou_distance_tentative, cfg.fuse_score)
 
         # Stage 4: lost tracks x leftovers (and detections just given to tentative tracks), appearance alone.
         lost = left_tracks[self.table.state[left_tracks] == LOST]
@@ -258,7 +249,9 @@ class TrackerCore:
             return
         lost = self.table.state == LOST
         self._mean[lost, 6:8] = 0.0  # a hidden box keeps its size
-        self._mean, self._cov = self.kalman.predict(self._mean, self._cov)
+        # In place: the state arrays are the core's own (made C-contiguous, which they are unless warped: no copy).
+        self._mean, self._cov = np.ascontiguousarray(self._mean), np.ascontiguousarray(self._cov)
+        self.kalman.predict_in_place(self._mean, self._cov)
 
     def _frame_view(self, dets: Detections, embed: EmbedFn | None) -> _FrameView:
         """IoU, motion gate, embeddings where needed and ONE bank similarity call for all pairs any stage may
@@ -279,28 +272,31 @@ class TrackerCore:
             gate &= compatible
 
         lost, tracked = self.table.state == LOST, self.table.state == TRACKED
+        any_lost = bool(lost.any())
         gated_iou = np.where(gate, iou, 0.0)
         contested = _contested(gated_iou, self.config.association.contested_iou)
-        # A detection that plainly continues one tracked track is not a lost track's to take: skip comparing them.
-        clear = _clear_continuations(gated_iou, contested, tracked, self.config.association.clear_iou)
-        plausible = np.zeros((t, n), dtype=bool)
-        if lost.any():
+        # Without lost tracks (the common frame) only contested pairs need appearance: no re-identification pairs.
+        plausible, lost_pairs = None, None
+        if any_lost:
+            # A detection that plainly continues one tracked track is not a lost track's to take: skip comparing.
+            clear = _clear_continuations(gated_iou, contested, tracked, self.config.association.clear_iou)
+            plausible = np.zeros((t, n), dtype=bool)
             seconds = self.table.frames_since_update[lost] / self.frame_rate
             observed = self.table.observed_xywh[lost]
             plausible[lost] = assoc.plausible_reid_pairs(observed, seconds, det_xywh, self.config.association)
             plausible &= compatible & ~clear[None, :]
+            lost_pairs = lost[:, None] & ~clear[None, :]
 
         # Appearance is consulted where motion alone could be wrong: a lost track, or a track or detection
         # with a second candidate overlapping it. A clear one-to-one pair of a tracked track needs no similarity.
-        ambiguous = (lost[:, None] & ~clear[None, :]) | contested
-        compare = (gate & ambiguous) | plausible
+        compare = _appearance_pairs(gate, contested, lost_pairs, plausible)
         if embed is not None and self.config.appearance.enabled:
             # A crop is cut only where stage 1 could choose wrongly by motion: a second candidate below
             # `high_score` never takes part in stage 1, so it does not make the pair ambiguous there.
             strong = dets.scores >= self.config.association.high_score
             contested_in_stage1 = _contested(gated_iou * strong[None, :], self.config.association.contested_iou)
-            ambiguous_in_stage1 = (lost[:, None] & ~clear[None, :]) | contested_in_stage1
-            need = self._needs_embedding(gate, gated_iou, lost, (gate & ambiguous_in_stage1) | plausible)
+            in_stage1 = _appearance_pairs(gate, contested_in_stage1, lost_pairs, plausible)
+            need = self._needs_embedding(gate, gated_iou, lost, in_stage1)
             dets = self._embed(dets, need & self._can_use_appearance(dets), embed)
 
         if self.config.appearance.enabled and dets.embeddings is not None and dets.has_embedding.any():
@@ -313,7 +309,7 @@ class TrackerCore:
             similarity = self.bank.similarity(self.table.slot, dets.embeddings, candidates)
         else:
             similarity = np.full((t, n), np.nan)
-        reid_sim = np.where(plausible, similarity, np.nan) if lost.any() else np.full((t, n), np.nan)
+        reid_sim = np.where(plausible, similarity, np.nan) if any_lost else np.full((t, n), np.nan)
         return _FrameView(iou, class_cost, gate, similarity, reid_sim, det_xywh, dets)
 
     def _stage1_cost(
@@ -398,10 +394,21 @@ class TrackerCore:
         clear mutual-best pairs when `clear_margin` is given (`assignment.clear_pairs`). Returns (M, 2) global pairs,
         leftover tracks, dets."""
         if len(track_idx) == 0 or len(det_idx) == 0:
-            return np.zeros((0, 2), dtype=np.int64), track_idx, det_idx
+            return _NO_PAIRS, track_idx, det_idx
         result = linear_assignment(cost, max_cost, clear_margin)
         pairs = np.stack([track_idx[result.pairs[:, 0]], det_idx[result.pairs[:, 1]]], axis=1)
         return pairs.reshape(-1, 2), track_idx[result.unmatched_rows], det_idx[result.unmatched_cols]
+
+    def _match_iou(
+        self, view: _FrameView, track_idx: np.ndarray, det_idx: np.ndarray, max_cost: float, fuse_score: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`_match` on the IoU cost (`assoc.iou_cost`, fused with the detection scores when `fuse_score`) plus the
+        class cost of those tracks and detections; no cost is built when either side is empty (most frames)."""
+        if len(track_idx) == 0 or len(det_idx) == 0:
+            return _NO_PAIRS, track_idx, det_idx
+        fused = view.dets.scores[det_idx] if fuse_score else None
+        cost = assoc.iou_cost(_block(view.iou, track_idx, det_idx), fused) + view.class_block(track_idx, det_idx)
+        return self._match(cost, track_idx, det_idx, max_cost)
 
     def _reidentify(
         self,
@@ -489,9 +496,9 @@ class TrackerCore:
             measured, cut = complete_truncated(measured, self._mean[track_idx, 2:4], frame_size, seen)
         if self.config.motion.reupdate_after_loss:
             self._reupdate(track_idx, measured)
-        self._mean[track_idx], self._cov[track_idx] = self.kalman.update(
-            self._mean[track_idx], self._cov[track_idx], measured, dets.scores[det_idx]
-        )
+        mean, cov = self._mean[track_idx], self._cov[track_idx]  # copies (fancy indexing), corrected in place
+        self.kalman.update_in_place(mean, cov, measured, dets.scores[det_idx])
+        self._mean[track_idx], self._cov[track_idx] = mean, cov
         self._mean[track_idx[cut], 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
         self._obs_mean[track_idx], self._obs_cov[track_idx] = self._mean[track_idx], self._cov[track_idx]
         self._vote_classes(track_idx, det_idx, dets)
@@ -707,6 +714,17 @@ def _clear_continuations(iou: np.ndarray, contested: np.ndarray, tracked: np.nda
         return np.zeros(n, dtype=bool)
     best, cols = iou.argmax(axis=0), np.arange(n)
     return (iou[best, cols] >= clear_iou) & tracked[best] & ~contested[best, cols]
+
+
+def _appearance_pairs(
+    gate: np.ndarray, contested: np.ndarray, lost_pairs: np.ndarray | None, plausible: np.ndarray | None
+) -> np.ndarray:
+    """(T, N) bool: the pairs whose appearance is compared: inside the motion gate and ambiguous (`contested`, or
+    `lost_pairs`: a lost track and a detection that does not plainly continue a tracked one), or `plausible` for
+    re-identification. None for both (no lost track): the contested pairs in the gate alone."""
+    if lost_pairs is None or plausible is None:
+        return gate & contested
+    return (gate & (lost_pairs | contested)) | plausible
 
 
 def _out_of_view(

@@ -85,11 +85,11 @@ class KalmanFilter:
     def predict(self, mean: np.ndarray, covariance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One time step for all tracks: (T, 8), (T, 8, 8) -> same shapes (the inputs are not changed)."""
         new_mean, new_cov = mean.copy(), covariance.copy()
-        self._predict_in_place(new_mean, new_cov)
+        self.predict_in_place(new_mean, new_cov)
         return new_mean, new_cov
 
-    def _predict_in_place(self, mean: np.ndarray, covariance: np.ndarray) -> None:
-        """`predict` writing into its (C-contiguous) inputs.
+    def predict_in_place(self, mean: np.ndarray, covariance: np.ndarray) -> None:
+        """`predict` writing into its (C-contiguous) inputs (the core's own state arrays: no copies a frame).
 
         F P F^T is written out in 4x4 blocks (F = [[I, I], [0, I]]: P = [[A, B], [C, D]] becomes
         [[A + B + C + D, B + D], [C + D, D]]), a few array additions instead of two batched 8x8 products.
@@ -121,13 +121,13 @@ class KalmanFilter:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Correct T tracks with their matched (T, 4) xywh measurements (the inputs are not changed)."""
         new_mean, new_cov = mean.copy(), covariance.copy()
-        self._update_in_place(new_mean, new_cov, measurements, scores)
+        self.update_in_place(new_mean, new_cov, measurements, scores)
         return new_mean, new_cov
 
-    def _update_in_place(
+    def update_in_place(
         self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray, scores: np.ndarray | None = None
     ) -> None:
-        """`update` writing into its inputs."""
+        """`update` writing into its inputs (e.g. the matched tracks' rows, already copied out by fancy indexing)."""
         projected, s = self.project(mean, covariance, scores)
         pht = covariance[:, :, :_NDIM]  # P H^T, (T, 8, 4)
         # gain K = P H^T S^-1, solved with Cholesky-friendly np.linalg.solve on S (symmetric).
@@ -156,10 +156,10 @@ class KalmanFilter:
         start, end = start_xywh[order], end_xywh[order]
         for k in range(1, int(gaps.max(initial=0))):
             n = int(np.count_nonzero(gaps > k))
-            self._predict_in_place(mean[:n], cov[:n])
+            self.predict_in_place(mean[:n], cov[:n])
             virtual = start[:n] + (end[:n] - start[:n]) * k / gaps[:n, None]
-            self._update_in_place(mean[:n], cov[:n], virtual)
-        self._predict_in_place(mean, cov)
+            self.update_in_place(mean[:n], cov[:n], virtual)
+        self.predict_in_place(mean, cov)
         restored_mean, restored_cov = np.empty_like(mean), np.empty_like(cov)
         restored_mean[order], restored_cov[order] = mean, cov
         return restored_mean, restored_cov
