@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tracker.classes import ClassVote
 from tracker.track import LOST, REMOVED, TENTATIVE, TRACKED, TrackTable
 from tracker.types import TrackState
 
@@ -54,3 +55,35 @@ def test_dropped_handles_keep_their_last_values_and_survivors_follow_their_rows(
     assert survivor.state is TrackState.LOST and survivor.track_id == 7 and survivor.slot == 2
     survivor.bank_frame = 12
     assert table.bank_frame.tolist() == [-1, 12]
+
+
+def test_vote_columns_count_as_one_class_vote_per_track():
+    """`TrackTable.vote` (one-class tracks in columns, the others in their own `ClassVote`) gives each track the class
+    and the same running weights bit for bit as a `ClassVote` per track fed the same detections, through window
+    wrap-around, a track's first detection of another class and dropped rows."""
+    rng = np.random.default_rng(5)
+    for window in (1, 3, 30):
+        table, votes = TrackTable(window), []
+        for frame in range(120):
+            if frame % 10 == 0:  # a few new tracks, each with its own first detection
+                classes, scores = rng.choice([0, 2, 7], size=3), rng.uniform(0.1, 1.0, size=3)
+                n = len(table)
+                table.add(np.arange(3), classes, scores, np.ones((3, 4)), np.arange(3), [None] * 3, frame, 0.0)
+                votes += [ClassVote(window, int(c), float(s)) for c, s in zip(classes, scores, strict=True)]
+            rows = rng.permutation(len(table))[: rng.integers(1, len(table) + 1)]
+            # mostly each track's own class, now and then another one
+            classes = np.where(rng.random(len(rows)) < 0.9, table.class_id[rows], rng.choice([0, 2, 7], len(rows)))
+            scores = rng.uniform(0.1, 1.0, size=len(rows))
+            table.vote(rows, classes, scores)
+            for row, c, s in zip(rows.tolist(), classes.tolist(), scores.tolist(), strict=True):
+                votes[row].add(c, s)
+            assert table.class_id.tolist() == [v.class_id for v in votes], (window, frame)
+            if frame % 25 == 24:  # drop a third of the tracks: the columns follow their rows
+                keep = rng.random(len(table)) > 0.3
+                table.keep(keep)
+                votes = [v for v, k in zip(votes, keep, strict=True) if k]
+            for row, vote in enumerate(votes):
+                own = table.tracks[row].class_votes
+                weights = own._weights if own is not None else {int(table.class_id[row]): table.vote_weight[row]}
+                assert weights == vote._weights, (window, frame, row)
+        assert n > 0 and any(t.class_votes is not None for t in table.tracks), "some tracks saw a second class"

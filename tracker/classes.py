@@ -61,6 +61,15 @@ class ClassVote:
         self._weights = {class_id: score}  # summed score per class over the window, kept up to date
         self.class_id = class_id
 
+    @classmethod
+    def restore(cls, window: int, class_id: int, scores: list[float], weight: float) -> ClassVote:
+        """The vote of a track whose last `scores` (oldest first, at most `window`) were all of `class_id`, with their
+        running sum `weight` as `add` kept it (not re-summed: the same bits as if this vote had counted them)."""
+        vote = cls(window, class_id, scores[0])
+        vote._votes.extend((class_id, score) for score in scores[1:])
+        vote._weights[class_id] = weight
+        return vote
+
     def add(self, class_id: int, score: float) -> int:
         """Count one matched detection (O(classes seen), not O(window)); returns the track's class after it."""
         if len(self._votes) == self._votes.maxlen:

@@ -18,7 +18,7 @@ from tracker.bank import AppearanceBank
 from tracker.birth import BirthShapes
 from tracker.calibration import Calibration
 from tracker.camera_motion import warp_boxes_xywh, warp_states
-from tracker.classes import ClassPolicy, ClassVote
+from tracker.classes import ClassPolicy
 from tracker.config import TrackerConfig
 from tracker.entry import entry_evidence, near_border
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
@@ -86,7 +86,7 @@ class TrackerCore:
         `calibration.revival_bound(seconds_lost)`; `calibration.summary()` for reports."""
         self.births = BirthShapes(config, self.frame_rate)
         """Shapes of this video's tracked looks per class: a whole look of another shape starts no track."""
-        self.table = TrackTable()  # the tracks and their per-frame scalars as columns, row-aligned with _mean
+        self.table = TrackTable(self._vote_frames)  # the tracks and their per-frame scalars, row-aligned with _mean
         self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
         self._cov = np.zeros((0, 8, 8))  # (T, 8, 8) Kalman covariances
         self._obs_mean = np.zeros((0, 8))  # (T, 8) state right after the last matched detection
@@ -510,14 +510,8 @@ class TrackerCore:
         self._feed_banks(track_idx, det_idx, dets)
 
     def _vote_classes(self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections) -> None:
-        """Each matched track's class becomes the vote of its recent detections (`ClassVote`)."""
-        tracks, classes = self.tracks, self.table.class_id
-        for row, class_id, score in zip(
-            track_idx.tolist(), dets.class_ids[det_idx].tolist(), dets.scores[det_idx].tolist(), strict=True
-        ):
-            votes = tracks[row].class_votes
-            if votes is not None:
-                classes[row] = votes.add(class_id, score)
+        """Each matched track's class becomes the vote of its recent detections (`TrackTable.vote`)."""
+        self.table.vote(track_idx, dets.class_ids[det_idx], dets.scores[det_idx])
 
     def _reupdate(self, track_idx: np.ndarray, xywh_now: np.ndarray) -> None:
         """Observation-centric re-update (OC-SORT) of the matched tracks that missed frames: replay each one's gap
@@ -561,7 +555,7 @@ class TrackerCore:
         mean, cov = self.kalman.initiate(xywh)
         class_ids, scores = dets.class_ids[det_idx], dets.scores[det_idx]
         slots = np.array([self.bank.allocate() for _ in det_idx], dtype=np.int64)
-        votes = [ClassVote(self._vote_frames, c, s) for c, s in zip(class_ids.tolist(), scores.tolist(), strict=True)]
+        votes = [None] * len(det_idx)  # one class so far: the table counts their class votes (`TrackTable.vote`)
         rows = np.arange(len(self.tracks), len(self.tracks) + len(det_idx))
         new = self.table.add(slots, class_ids, scores, xywh, dets.index[det_idx], votes, self.frame_index, time.time())
         self.table.width_seen[rows] = ~touches_side(xywh, frame_size)

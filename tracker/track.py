@@ -52,7 +52,8 @@ class Track:
         recovered: matched this frame after being lost.
         bank_frame: frame index of the last embedding pushed into its bank (-1: none yet).
     Attributes (its own):
-        class_votes: the recent (class, score) votes behind `class_id`; None: `class_id` is fixed.
+        class_votes: the recent (class, score) votes behind `class_id` once the track has had detections of two
+            classes; None while all had one (its votes are then the table's vote columns, `TrackTable.vote`).
         global_id: identity in the gallery (kept across videos and cameras); None without a gallery.
         born_frame, born_time: frame index and wall time (Unix s) of its first detection.
     """
@@ -115,7 +116,8 @@ class TrackTable:
     `mark_matched` and `mark_missed` (deep_sort's track state machine, batched).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, vote_window: int = 1) -> None:
+        self.vote_window = max(1, int(vote_window))  # matches in a track's class vote (`ClassVote`'s window)
         self.tracks: list[Track] = []
         self.state = np.zeros(0, dtype=np.int8)  # codes TENTATIVE, TRACKED, LOST, REMOVED
         self.slot = np.zeros(0, dtype=np.int64)
@@ -129,6 +131,12 @@ class TrackTable:
         self.recovered = np.zeros(0, dtype=bool)
         self.bank_frame = np.zeros(0, dtype=np.int64)
         self.width_seen = np.zeros(0, dtype=bool)  # a box of the track was ever uncut by the side borders
+        # The class vote of a track whose detections all had one class (most tracks), counted for all at once with
+        # `ClassVote`'s arithmetic: its last `vote_window` scores (a ring), their running sum, the votes so far.
+        self.vote_single = np.zeros(0, dtype=bool)  # False: the track's `class_votes` object counts its votes
+        self.vote_scores = np.zeros((0, self.vote_window))
+        self.vote_weight = np.zeros(0)
+        self.vote_count = np.zeros(0, dtype=np.int64)
 
     _COLUMNS = (
         "state",
@@ -143,6 +151,10 @@ class TrackTable:
         "recovered",
         "bank_frame",
         "width_seen",
+        "vote_single",
+        "vote_scores",
+        "vote_weight",
+        "vote_count",
     )
 
     def __len__(self) -> int:
@@ -159,8 +171,12 @@ class TrackTable:
         born_frame: int,
         born_time: float,
     ) -> list[Track]:
-        """Append M new tentative tracks (one match each, never pushed to a bank); returns their handles."""
+        """Append M new tentative tracks (one match each, never pushed to a bank); returns their handles. A track given
+        a `ClassVote` counts its class votes in it; None: in the table's vote columns (`vote`), from its own
+        detection's class and score."""
         m, start = len(slots), len(self.tracks)
+        first_votes = np.zeros((m, self.vote_window))
+        first_votes[:, 0] = scores
         new = {
             "state": np.full(m, TENTATIVE, dtype=np.int8),
             "slot": slots,
@@ -174,6 +190,10 @@ class TrackTable:
             "recovered": np.zeros(m, dtype=bool),
             "bank_frame": np.full(m, -1, dtype=np.int64),
             "width_seen": np.zeros(m, dtype=bool),
+            "vote_single": [votes is None for votes in class_votes],
+            "vote_scores": first_votes,
+            "vote_weight": scores,
+            "vote_count": np.ones(m, dtype=np.int64),
         }
         for name, values in new.items():
             column = getattr(self, name)
@@ -185,7 +205,7 @@ class TrackTable:
     def keep(self, mask: np.ndarray) -> None:
         """Drop the rows where `mask` (T,) is False. The surviving handles follow their rows; the dropped ones move
         to a table of their own, so they still read what they were when dropped (a removed track stays REMOVED)."""
-        dropped = TrackTable()
+        dropped = TrackTable(self.vote_window)
         for name in self._COLUMNS:
             column = getattr(self, name)
             setattr(dropped, name, column[~mask])
@@ -225,6 +245,43 @@ class TrackTable:
         confirm = tentative & (self.hits[rows] >= min_hits)
         self.state[rows] = np.where(tentative & ~confirm, TENTATIVE, TRACKED)
         return rows[confirm]
+
+    def vote(self, rows: np.ndarray, class_ids: np.ndarray, scores: np.ndarray) -> None:
+        """Count one matched detection's class and score (M,) for each of the distinct `rows` (M,): each track's class
+        becomes the score-weighted vote of its last `vote_window` detections (`ClassVote`, the same arithmetic).
+
+        The tracks whose detections all had one class are counted in the vote columns at once (no object per
+        track); a track's first detection of another class moves its votes into a `ClassVote` of its own
+        (`Track.class_votes`), which counts them from then on.
+        """
+        single = self.vote_single[rows] & (class_ids == self.class_id[rows])
+        self._count_single_votes(rows[single], scores[single])
+        other = ~single
+        for row, class_id, score in zip(rows[other].tolist(), class_ids[other].tolist(), scores[other].tolist()):
+            track = self.tracks[row]
+            if track.class_votes is None:  # its first detection of another class
+                track.class_votes = self._single_class_vote(row)
+                self.vote_single[row] = False
+            self.class_id[row] = track.class_votes.add(class_id, score)
+
+    def _count_single_votes(self, rows: np.ndarray, scores: np.ndarray) -> None:
+        """`ClassVote.add` of a track's own class for all `rows` at once: the oldest score leaves a full window."""
+        count = self.vote_count[rows]
+        at = count % self.vote_window  # where the oldest score is, and the new one goes
+        weight = self.vote_weight[rows]
+        full = count >= self.vote_window
+        weight[full] -= self.vote_scores[rows[full], at[full]]
+        self.vote_weight[rows] = weight + scores
+        self.vote_scores[rows, at] = scores
+        self.vote_count[rows] = count + 1
+
+    def _single_class_vote(self, row: int) -> ClassVote:
+        """The `ClassVote` that counted the same votes as the vote columns of `row` (a track of one class)."""
+        count, window = int(self.vote_count[row]), self.vote_window
+        start = count % window if count >= window else 0
+        ring = self.vote_scores[row]
+        history = np.concatenate([ring[start:], ring[:start]])[: min(count, window)]  # oldest first
+        return ClassVote.restore(window, int(self.class_id[row]), history.tolist(), float(self.vote_weight[row]))
 
     def mark_missed(self, rows: np.ndarray, max_frames_lost: np.ndarray) -> None:
         """No detection this frame for `rows` (M,): tentative tracks die, tracked ones become lost, lost ones
