@@ -257,7 +257,8 @@ class TrackTable:
         single = self.vote_single[rows] & (class_ids == self.class_id[rows])
         self._count_single_votes(rows[single], scores[single])
         other = ~single
-        for row, class_id, score in zip(rows[other].tolist(), class_ids[other].tolist(), scores[other].tolist()):
+        pending = zip(rows[other].tolist(), class_ids[other].tolist(), scores[other].tolist(), strict=True)
+        for row, class_id, score in pending:
             track = self.tracks[row]
             if track.class_votes is None:  # its first detection of another class
                 track.class_votes = self._single_class_vote(row)
