@@ -150,6 +150,11 @@ class AppearanceBank:
         self._write[slots] = (pos + 1) % self.capacity
         self._count[slots] = np.minimum(self._count[slots] + 1, self.capacity)
 
+    def stored(self, embeddings: torch.Tensor) -> torch.Tensor:
+        """(N, D) embeddings in the bank's storage dtype and device: what `push` writes and `similarity` compares
+        (both take them as they are; convert a frame's embeddings once when both read them)."""
+        return embeddings.to(device=self.device, dtype=self.dtype)
+
     def entries(self, slot: int) -> torch.Tensor:
         """(count, D) float32 entries of one slot, oldest first."""
         n = int(self._count[slot])

@@ -95,6 +95,8 @@ class TrackerCore:
         self._ids = itertools.count(1)
         self._newborn: list[Track] = []  # tracks given an ID this frame, to look up in the gallery
         self._searching: dict[Track, int] = {}  # young tracks searched in the gallery -> bank_frame when last searched
+        # (this frame's embeddings, the same as the bank stores them): `_bank_embeddings`
+        self._stored_embeddings: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None)
 
     # ------------------------------------------------------------------------------------------ public
     @property
@@ -114,6 +116,7 @@ class TrackerCore:
         self.frame_index = 0
         self._ids = itertools.count(1)
         self._newborn, self._searching = [], {}
+        self._stored_embeddings = (None, None)
         self.calibration.reset()
         self.births.reset()
 
@@ -306,7 +309,7 @@ class TrackerCore:
             confirmed = self.table.confirmed
             if not confirmed.all():
                 candidates &= confirmed[:, None]
-            similarity = self.bank.similarity(self.table.slot, dets.embeddings, candidates)
+            similarity = self.bank.similarity(self.table.slot, self._bank_embeddings(dets), candidates)
         else:
             similarity = np.full((t, n), np.nan)
         reid_sim = np.where(plausible, similarity, np.nan) if any_lost else np.full((t, n), np.nan)
@@ -475,7 +478,8 @@ class TrackerCore:
         if len(pairs):  # one sparse call: each track's bank is read once, however many of its pairs are sampled
             wanted = np.zeros((t, n), dtype=bool)
             wanted[pairs[:, 0], pairs[:, 1]] = True
-            computed = self.bank.similarity(self.table.slot, dets.embeddings, wanted)[pairs[:, 0], pairs[:, 1]]
+            stored = self._bank_embeddings(dets)
+            computed = self.bank.similarity(self.table.slot, stored, wanted)[pairs[:, 0], pairs[:, 1]]
         extra = np.split(computed, [len(plan[0][1])])
         feeds = (self.calibration.add_negatives, self.calibration.add_positives)
         for (values, _), computed, add in zip(plan, extra, feeds, strict=True):
@@ -534,9 +538,19 @@ class TrackerCore:
         good = self._bank_quality(dets, det_idx)
         if good.any():
             fed = track_idx[good]
-            rows = torch.as_tensor(det_idx[good], device=dets.embeddings.device)
-            self.bank.push(self.table.slot[fed], torch.index_select(dets.embeddings, 0, rows))  # 1/4 the cost of []
+            stored = self._bank_embeddings(dets)
+            rows = torch.as_tensor(det_idx[good], device=stored.device)
+            self.bank.push(self.table.slot[fed], torch.index_select(stored, 0, rows))  # 1/4 the cost of []
             self.table.bank_frame[fed] = self.frame_index
+
+    def _bank_embeddings(self, dets: Detections) -> torch.Tensor:
+        """(N, D) this frame's embeddings in the bank's storage dtype and device (`AppearanceBank.stored`),
+        converted once a frame: the similarities, the calibration and the bank feeding all read them."""
+        source, stored = self._stored_embeddings
+        if source is not dets.embeddings:
+            stored = self.bank.stored(dets.embeddings)
+            self._stored_embeddings = (dets.embeddings, stored)
+        return stored
 
     def _bank_quality(self, dets: Detections, det_idx: np.ndarray) -> np.ndarray:
         """(M,) bool: detections with an embedding, confident and unoccluded enough for a bank."""
