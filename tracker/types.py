@@ -166,14 +166,14 @@ class Detections:
 
         with np.errstate(over="ignore", invalid="ignore"):
             size = boxes[:, 2:] - boxes[:, :2]  # overflows to inf for absurd coordinates
-        valid = (
-            np.isfinite(boxes).all(axis=1)
-            & np.isfinite(scores_arr)
-            & np.isfinite(size).all(axis=1)
-            & (size >= MIN_BOX_SIZE).all(axis=1)
-        )
         index = np.arange(n, dtype=np.int64)
-        if not valid.all():
+        if not _all_valid(size, scores_arr):
+            valid = (
+                np.isfinite(boxes).all(axis=1)
+                & np.isfinite(scores_arr)
+                & np.isfinite(size).all(axis=1)
+                & (size >= MIN_BOX_SIZE).all(axis=1)
+            )
             inverted = int((size < 0).any(axis=1).sum())  # NaN compares False: only finite, inverted corners
             log.warning(
                 "dropped %d invalid detection(s) (non-finite, or width/height under %g px)%s",
@@ -226,12 +226,22 @@ class Detections:
         return Detections(self.boxes_xyxy, self.scores, self.class_ids, full, has, self.index)
 
 
+def _all_valid(size: np.ndarray, scores: np.ndarray) -> bool:
+    """True when every row is valid (the common case, three reductions): every width and height (N, 2) is finite and
+    at least MIN_BOX_SIZE (which also makes the corners finite: an infinite or NaN corner gives an infinite or NaN
+    size) and every score (N,) is finite."""
+    return len(size) == 0 or bool(size.min() >= MIN_BOX_SIZE and size.max() < np.inf and np.isfinite(scores).all())
+
+
 def _normalise(emb: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
     """L2-normalise rows; rows with NaN, inf or zero norm become zero and are flagged False (logged)."""
     norms = torch.linalg.vector_norm(emb, dim=1)
     host = norms.cpu().numpy()
+    tiny = torch.finfo(emb.dtype).tiny
+    if len(host) and np.isfinite(host).all() and host.min() >= tiny:  # the common case: no norm to clamp or zero
+        return emb / norms[:, None], np.ones(len(host), dtype=bool)
     has_emb = np.isfinite(host) & (host > 0)
-    scaled = emb / norms.clamp_min(torch.finfo(emb.dtype).tiny)[:, None]
+    scaled = emb / norms.clamp_min(tiny)[:, None]
     emb = scaled if has_emb.all() else torch.where(torch.as_tensor(has_emb, device=emb.device)[:, None], scaled, 0.0)
     if not has_emb.all():
         log.warning("%d embedding(s) were NaN, infinite or zero: matched by motion only", int((~has_emb).sum()))
