@@ -502,9 +502,9 @@ class TrackerCore:
             self._reupdate(track_idx, measured)
         mean, cov = self._mean[track_idx], self._cov[track_idx]  # copies (fancy indexing), corrected in place
         self.kalman.update_in_place(mean, cov, measured, dets.scores[det_idx])
+        mean[cut, 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
         self._mean[track_idx], self._cov[track_idx] = mean, cov
-        self._mean[track_idx[cut], 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
-        self._obs_mean[track_idx], self._obs_cov[track_idx] = self._mean[track_idx], self._cov[track_idx]
+        self._obs_mean[track_idx], self._obs_cov[track_idx] = mean, cov
         self._vote_classes(track_idx, det_idx, dets)
         confirmed = self.table.mark_matched(
             track_idx, dets.scores[det_idx], measured, dets.index[det_idx], self._min_hits
@@ -589,6 +589,9 @@ class TrackerCore:
         video has given appearance: beyond it a return would be a revival, and there is no look to judge one by."""
         missed = np.ones(len(self.tracks), dtype=bool)
         missed[matched_track_idx] = False
+        missed = np.flatnonzero(missed)
+        if len(missed) == 0:  # every track matched: none ages, none is removed
+            return
         life = self.config.lifecycle
         frames_with_bank = round(life.max_seconds_lost * self.frame_rate)
         seconds_without_bank = life.max_seconds_lost_motion
@@ -596,7 +599,6 @@ class TrackerCore:
             seconds_without_bank = min(seconds_without_bank, life.max_seconds_lost_unbanked)
         frames_motion_only = round(seconds_without_bank * self.frame_rate)
         has_bank = self.config.appearance.enabled & (self.bank.count(self.table.slot) > 0)
-        missed = np.flatnonzero(missed)
         self.table.mark_missed(missed, np.where(has_bank[missed], frames_with_bank, frames_motion_only))
         removed = np.flatnonzero(self.table.state == REMOVED)
         if len(removed) == 0:
