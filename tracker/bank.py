@@ -182,6 +182,8 @@ class AppearanceBank:
             return out
         if embeddings.shape[1] != self.dim:
             raise ValueError(f"embeddings have D = {embeddings.shape[1]}, the bank holds D = {self.dim}")
+        if candidates is not None and self.sparse and not candidates.any():  # nothing asked (a small crowd's frame)
+            return out
         counts = self._count[slots]
         emb = embeddings.to(device=self.device, dtype=self.dtype)
         if candidates is not None and self.sparse:
