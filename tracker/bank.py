@@ -72,6 +72,7 @@ class AppearanceBank:
         self._count = np.zeros(0, dtype=np.int64)  # (S,) entries filled, <= K
         self._in_use = np.zeros(0, dtype=bool)  # (S,)
         self._free: list[int] = []
+        self._chunk_plans: dict[int, list[int]] = {}  # `_chunks`: gathered banks -> bmm batch sizes
         self._grow(self._initial_slots)
 
     # ----------------------------------------------------------------------------------------- slots
@@ -227,9 +228,7 @@ class AppearanceBank:
         # crowd of ever-changing size would otherwise grow memory with every new (B, W).
         span = min(_next_pow2(int(row_slots.max()) + 1), self.num_slots)
         use_view = 2 * len(rows) >= span
-        min_chunk = _next_pow2(-(-_CALL_COST_ENTRIES // (self.capacity * self.dim)))
-        max_chunk = _prev_pow2(max(1, _CHUNK_BYTES // (self.capacity * self.dim * self._data.element_size())))
-        chunks = [span] if use_view else _split_chunks(_pow2_chunks(len(rows), min_chunk), max_chunk)
+        chunks = [span] if use_view else self._chunks(len(rows))
         batch, width = sum(chunks), _next_pow2(int(per_row.max()))
         # Where each track's candidates go in the padded (B, W, D) batch: B = span (view) or R (gather).
         batch_of_row = np.zeros(len(slots), dtype=np.int64)
@@ -253,6 +252,17 @@ class AppearanceBank:
             sims = self._batched_bank_products(padded, gather, chunks, use_view)  # (B * W, K)
             pair_sims = _host_float32(sims, pair_flat)
         out[pair_rows, pair_cols] = self._aggregate_host(pair_sims, counts[pair_rows])
+
+    def _chunks(self, banks: int) -> list[int]:
+        """Power-of-two bmm batch sizes for `banks` gathered banks (`_pow2_chunks`, `_split_chunks`), remembered per
+        count: a frame asks for a handful of counts, and the answer depends on the count alone."""
+        chunks = self._chunk_plans.get(banks)
+        if chunks is None:
+            assert self._data is not None and self.dim is not None
+            min_chunk = _next_pow2(-(-_CALL_COST_ENTRIES // (self.capacity * self.dim)))
+            max_chunk = _prev_pow2(max(1, _CHUNK_BYTES // (self.capacity * self.dim * self._data.element_size())))
+            chunks = self._chunk_plans[banks] = _split_chunks(_pow2_chunks(banks, min_chunk), max_chunk)
+        return chunks
 
     def _batched_bank_products(
         self, padded: torch.Tensor, gather: np.ndarray, chunks: list[int], use_view: bool
@@ -295,7 +305,8 @@ class AppearanceBank:
         """
         k = sims.shape[1]
         partial = counts < k
-        if partial.any():
+        any_partial = bool(partial.any())
+        if any_partial:
             empty = np.arange(k)[None, :] >= counts[partial, None]
             part = sims[partial]
             part[empty] = 0.0 if self.aggregation == "mean" else -np.inf
@@ -306,10 +317,13 @@ class AppearanceBank:
             return sims.max(axis=1)
         top = min(self.topk, k)
         best = np.sort(sims, axis=1)[:, k - top :][:, ::-1]  # (M, top), largest first, -inf past count
-        best[~np.isfinite(best)] = 0.0
+        if any_partial or not np.isfinite(best).all():
+            best[~np.isfinite(best)] = 0.0
         total = best[:, 0].copy()
         for j in range(1, top):
             total += best[:, j]
+        if not any_partial:  # every bank holds at least k >= top entries: each sum is of `top` values
+            return total / np.float32(top)
         return total / np.minimum(np.maximum(counts, 1), top).astype(np.float32)  # np.clip, without its overhead
 
     def _aggregate_device(self, sims: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
