@@ -690,17 +690,20 @@ class TrackerCore:
                 boxes = np.clip(boxes, 0.0, [width, height, width, height])
         else:
             boxes = dets.boxes_xyxy[np.searchsorted(dets.index, table.detection_index[shown])]
-        tracks = self.tracks
+        rows = shown.tolist()
+        # global IDs exist only with a gallery (`_link_newborn`); without one every output's is None
+        global_ids = [self.tracks[row].global_id for row in rows] if self.gallery is not None else [None] * len(rows)
+        tracked = TrackState.TRACKED
         return [
-            TrackedObject(track_id, box, score, class_id, TrackState.TRACKED, det, recovered, tracks[row].global_id)
-            for row, track_id, box, score, class_id, det, recovered in zip(
-                shown.tolist(),
+            TrackedObject(track_id, box, score, class_id, tracked, det, recovered, global_id)
+            for track_id, box, score, class_id, det, recovered, global_id in zip(
                 table.track_id[shown].tolist(),
                 boxes,
                 table.score[shown].tolist(),
                 table.class_id[shown].tolist(),
                 table.detection_index[shown].tolist(),
                 table.recovered[shown].tolist(),
+                global_ids,
                 strict=True,
             )
         ]
