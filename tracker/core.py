@@ -274,7 +274,7 @@ class TrackerCore:
         if class_cost is not None:  # (with one class there is nothing to test: `& True` would copy (T, N))
             gate &= compatible
 
-        lost, tracked = self.table.state == LOST, self.table.state == TRACKED
+        lost = self.table.state == LOST
         any_lost = bool(lost.any())
         gated_iou = np.where(gate, iou, 0.0)
         contested = _contested(gated_iou, self.config.association.contested_iou)
@@ -282,6 +282,7 @@ class TrackerCore:
         plausible, lost_pairs = None, None
         if any_lost:
             # A detection that plainly continues one tracked track is not a lost track's to take: skip comparing.
+            tracked = self.table.state == TRACKED
             clear = _clear_continuations(gated_iou, contested, tracked, self.config.association.clear_iou)
             plausible = np.zeros((t, n), dtype=bool)
             seconds = self.table.frames_since_update[lost] / self.frame_rate
