@@ -16,6 +16,7 @@ At the reference rate every factor is 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -33,6 +34,10 @@ _INITIAL_VELOCITY_FACTOR = 10.0
 # Exponents of step_ratio that keep per-second uncertainty fixed when the frame rate changes (see the module doc):
 _POSITION_WALK_EXPONENT = 0.5  # position random walk: variance grows with the interval
 _VELOCITY_WALK_EXPONENT = 1.5  # velocity random walk, in pixels per frame: variance x interval, units x interval
+# Noise scales with the box: the width for x and w (and their rates), the height for y and h. The state columns
+# (T, 8) holding each coordinate's scale, so a noise is one indexing and one product (`_size_scale` for (T, 2) sizes).
+_SCALE_COLUMNS = np.array([2, 3, 2, 3])
+_STATE_SCALE_COLUMNS = np.tile(_SCALE_COLUMNS, 2)
 
 
 def xyxy_to_xywh(boxes_xyxy: np.ndarray) -> np.ndarray:
@@ -64,6 +69,11 @@ class KalmanFilter:
     def _velocity_noise(self) -> float:
         return self.config.std_velocity * self.step_ratio**_VELOCITY_WALK_EXPONENT
 
+    @cached_property
+    def _step_noise(self) -> np.ndarray:
+        """(8,) per-step noise of each state coordinate per pixel of its scale: position, then velocity."""
+        return np.repeat([self._position_noise, self._velocity_noise], _NDIM)
+
     def _size_scale(self, wh: np.ndarray) -> np.ndarray:
         """(T, 2) widths/heights -> (T, 4) per-coordinate scale (w, h, w, h)."""
         return np.concatenate([wh, wh], axis=1)
@@ -94,8 +104,7 @@ class KalmanFilter:
         F P F^T is written out in 4x4 blocks (F = [[I, I], [0, I]]: P = [[A, B], [C, D]] becomes
         [[A + B + C + D, B + D], [C + D, D]]), a few array additions instead of two batched 8x8 products.
         """
-        scale = self._size_scale(mean[:, 2:4])
-        var = np.concatenate([self._position_noise * scale, self._velocity_noise * scale], axis=1) ** 2
+        var = (mean[:, _STATE_SCALE_COLUMNS] * self._step_noise) ** 2  # (T, 8), from the sizes before the step
         mean[:, :_NDIM] += mean[:, _NDIM:]
         covariance[:, :, :_NDIM] += covariance[:, :, _NDIM:]  # P F^T: left columns gain the right ones
         covariance[:, :_NDIM, :] += covariance[:, _NDIM:, :]  # F (P F^T): top rows gain the bottom ones
@@ -108,8 +117,7 @@ class KalmanFilter:
 
         `scores` (T,) scale the measurement noise by (1 - score) when confidence-scaled noise is on.
         """
-        std = self.config.std_position * self._size_scale(mean[:, 2:4])
-        var = std**2
+        var = (mean[:, _SCALE_COLUMNS] * self.config.std_position) ** 2
         if scores is not None and self.config.confidence_scaled_noise:
             var = var * (1.0 - np.clip(scores, 0.0, 1.0))[:, None] + np.finfo(np.float64).eps
         s = covariance[:, :_NDIM, :_NDIM].copy()
