@@ -11,7 +11,7 @@ import torch
 from tracker import Tracker, load_config
 from tracker.bank import AppearanceBank
 from tracker.testing import Walker, identity_embeddings, linear_path, render
-from tracker.types import TrackState
+from tracker.types import Detections, TrackState
 
 FPS = 30
 DIM = 128
@@ -312,6 +312,24 @@ def test_bad_embeddings_fall_back_to_motion(caplog):
     with caplog.at_level(logging.WARNING):
         out = tracker.update_detections([[0, 0, 10, 20], [50, 0, 60, 20]], [0.9, 0.9], embeddings=emb)
     assert len(out) == 2 and "matched by motion only" in caplog.text
+
+
+def test_embeddings_are_unit_vectors_with_the_clamped_formula_bits():
+    """Rows are divided by their norms as `emb / norm.clamp_min(tiny)` gives them, bit for bit, whether every norm
+    is ordinary (norms from 1e-15 to 1e15: no clamp needed) or some row's norm underflows to zero or is zero (those
+    rows are flagged and zeroed, the others keep the same bits)."""
+    rng = np.random.default_rng(2)
+    base = rng.normal(size=(6, 16)).astype(np.float32) * np.logspace(-15, 15, 6, dtype=np.float32)[:, None]
+    tiny = torch.finfo(torch.float32).tiny
+    for emb in (base, np.concatenate([base, np.full((1, 16), 1e-39, dtype=np.float32), np.zeros((1, 16))])):
+        dets = Detections.from_arrays(np.tile([0.0, 0.0, 10.0, 20.0], (len(emb), 1)), np.full(len(emb), 0.9), None, emb)
+        raw = torch.from_numpy(np.asarray(emb, dtype=np.float32))
+        norms = torch.linalg.vector_norm(raw, dim=1)
+        want = raw / norms.clamp_min(tiny)[:, None]
+        ok = dets.has_embedding
+        assert ok.tolist() == (norms > 0).tolist()
+        assert torch.equal(dets.embeddings[torch.as_tensor(ok)], want[torch.as_tensor(ok)])
+        assert not dets.embeddings[torch.as_tensor(~ok)].any()
 
 
 @pytest.mark.parametrize(

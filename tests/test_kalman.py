@@ -40,6 +40,34 @@ def test_project_adds_measurement_noise_to_the_position_block_only():
     np.testing.assert_array_equal(cov, _random_state(3, seed=1)[1])
 
 
+def test_in_place_steps_write_the_returned_states_into_their_inputs_bit_for_bit():
+    """The core predicts its own state arrays in place and corrects the matched rows' copies in place: the same
+    bits as `predict` / `update`, which leave their inputs alone; the noises (std x box size, squared) are those of
+    the textbook formula exactly, at any frame rate."""
+    for ratio in (1.0, 0.4, 2.5):
+        kf = KalmanFilter(MotionConfig(), step_ratio=ratio)
+        mean, cov = _random_state(9, seed=4)
+        want_mean, want_cov = kf.predict(mean, cov)
+        kf.predict_in_place(mean, cov)
+        np.testing.assert_array_equal(mean, want_mean)
+        np.testing.assert_array_equal(cov, want_cov)
+        start = _random_state(9, seed=4)[0]
+        wh = start[:, 2:4]
+        scale = np.concatenate([wh, wh], axis=1)
+        noise = (kf.config.std_position * ratio**0.5, kf.config.std_velocity * ratio**1.5)
+        q = np.concatenate([noise[0] * scale, noise[1] * scale], axis=1) ** 2
+        _, grown = kf.predict(start, np.zeros((9, 8, 8)))  # from no uncertainty, a step adds exactly Q
+        np.testing.assert_array_equal(np.diagonal(grown, 0, 1, 2), q)
+        r = (kf.config.std_position * scale) ** 2
+        np.testing.assert_array_equal(np.diagonal(kf.project(start, np.zeros((9, 8, 8)))[1], 0, 1, 2), r)
+        z = mean[:, :4] + 3.0
+        scores = np.linspace(0.2, 0.95, 9)
+        want_mean, want_cov = kf.update(mean, cov, z, scores)
+        kf.update_in_place(mean, cov, z, scores)
+        np.testing.assert_array_equal(mean, want_mean)
+        np.testing.assert_array_equal(cov, want_cov)
+
+
 def test_replay_equals_one_track_at_a_time_bit_for_bit():
     """OC-SORT's re-update of several tracks at once (gaps of 2 to 9 frames, one of 1: nothing to replay but the
     final predict) gives exactly the per-track loop of predict and update on virtual observations."""
