@@ -187,6 +187,10 @@ class AssociationConfig:
         lo=0,
         hi=1,
     )
+    weak_look_ties: bool = _key(
+        True,
+        "stage 1: where a track with an empty bank is in the Kalman gate, similarity below the reid bound cannot win",
+    )
     max_iou_distance_low: float = _key(0.5, "stage 2: highest 1 - IoU accepted for low-score detections", lo=0, hi=1)
     max_iou_distance_tentative: float = _key(0.7, "stage 3: highest 1 - IoU accepted for tentative tracks", lo=0, hi=1)
     reid_threshold: float = _key(0.7, "stage 4: minimum cosine similarity to revive a lost track", lo=-1, hi=1)
