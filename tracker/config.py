@@ -189,7 +189,8 @@ class AssociationConfig:
     )
     weak_look_ties: bool = _key(
         True,
-        "stage 1: where a track with an empty bank is in the Kalman gate, similarity below the reid bound cannot win",
+        "stage 1: a detection in the Kalman gate of a track with an empty bank goes by motion unless another track's "
+        "gate or a similarity at the reid bound says otherwise",
     )
     max_iou_distance_low: float = _key(0.5, "stage 2: highest 1 - IoU accepted for low-score detections", lo=0, hi=1)
     max_iou_distance_tentative: float = _key(0.7, "stage 3: highest 1 - IoU accepted for tentative tracks", lo=0, hi=1)

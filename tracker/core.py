@@ -338,7 +338,7 @@ class TrackerCore:
         fused = assoc.appearance_motion_cost(iou, similarity, scores, self._match_bounds()[rows, 0], cfg)
         no_look = self._no_clear_look()
         if cfg.weak_look_ties and no_look is not None:  # a look-less track's near-tie is motion's to decide
-            motion = assoc.appearance_motion_cost(iou, np.full(len(rows), np.nan), scores, 0.0, cfg)
+            motion = assoc.appearance_motion_cost(iou, np.full(len(rows), np.nan), scores, 0.0, cfg)  # no appearance
             fused = near_tie_costs(
                 fused,
                 motion,
