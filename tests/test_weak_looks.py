@@ -1,4 +1,5 @@
-"""A track with no clear look (an empty bank) in a near-tie: weak appearance does not decide it, motion does."""
+"""A track with no clear look (an empty bank, or only border-cut views) in a near-tie: weak appearance does not decide
+it, motion does."""
 
 from __future__ import annotations
 
@@ -44,6 +45,14 @@ def test_a_weak_similarity_cannot_beat_a_look_less_track_the_kalman_gate_vouches
 )
 def test_appearance_keeps_its_weight_where_there_is_no_near_tie(similarity, kalman_gate, no_look, why):
     np.testing.assert_allclose(_costs(similarity, kalman_gate, no_look), [0.45, 0.85, 0.2], err_msg=why)
+
+
+def test_a_look_less_tracks_partial_looks_cannot_lower_its_cost_but_may_refuse():
+    """A bank of border-cut views: a high similarity does not make the pair cheaper than motion says; a low one
+    still vetoes it."""
+    out = _costs([0.5, 0.95, 0.9], [False, True, True], [False, True, False], cost=[np.inf, 0.3, 0.2])
+    np.testing.assert_allclose(out, [np.inf, 0.85, 0.2])
+    assert _costs([0.5, 0.3, 0.9], [False, True, True], [False, True, False], cost=[np.inf, np.inf, 0.2])[1] == np.inf
 
 
 def test_a_veto_stands_in_a_near_tie():
@@ -127,3 +136,23 @@ def test_motion_only_tracking_is_unchanged():
             ]
         outputs.append(rows)
     assert outputs[0] == outputs[1]
+
+
+def test_a_track_seen_only_cut_by_the_border_has_no_clear_look_until_seen_whole():
+    """A person walking in across the left border: their bank fills with partial views, which are not clear looks;
+    once the whole box is in view the track has one."""
+    cfg = load_config(None, overrides=["device=cpu"])
+    tracker = Tracker(cfg, frame_rate=FPS)
+    identities = reid_like_identities(1, DIM)
+    rng = np.random.default_rng(0)
+    walker = Walker(0, lambda f: (-10.0 + 2.0 * f, 200.0), size=(50, 120))  # its left edge crosses x = 0 at f = 17.5
+    clear = {}
+    for f in range(30):
+        det = render([walker], f, identities, noise_for_similarity(0.9, DIM), rng)
+        boxes = det.boxes_xyxy.copy()
+        boxes[:, 0] = np.maximum(boxes[:, 0], 0.0)  # the detector sees only the part inside the frame
+        tracker.update_detections(boxes, det.scores, embeddings=det.embeddings, frame_size=(400, 640))
+        (track,) = tracker.core.tracks
+        clear[f] = bool(~tracker.core._no_clear_look()[0]), int(tracker.core.bank.count([track.slot])[0])
+    assert all(not c for f, (c, _) in clear.items() if f < 17) and clear[16][1] > 0, "cut views fill the bank"
+    assert all(c for f, (c, _) in clear.items() if f >= 19), "a whole view is a clear look"

@@ -337,7 +337,7 @@ class TrackerCore:
         iou, scores = view.iou[rows, cols], view.dets.scores[cols]
         fused = assoc.appearance_motion_cost(iou, similarity, scores, self._match_bounds()[rows, 0], cfg)
         no_look = self._no_clear_look()
-        if cfg.weak_look_ties and no_look is not None:  # a look-less track's near-tie is motion's to decide
+        if cfg.weak_look_ties and no_look is not None:  # weak appearance never decides a near-tie: motion does
             motion = assoc.appearance_motion_cost(iou, np.full(len(rows), np.nan), scores, 0.0, cfg)  # no appearance
             fused = near_tie_costs(
                 fused,
@@ -352,11 +352,12 @@ class TrackerCore:
         return cost
 
     def _no_clear_look(self) -> np.ndarray | None:
-        """(T,) bool: tracks whose bank holds no look (`tracker.weak_looks`); None when this video gives no
+        """(T,) bool: tracks without a clear look (`tracker.weak_looks`): an empty bank, or a track never seen uncut
+        by the side borders of the frame (its looks are all partial views). None when this video gives no
         appearance (then every bank is empty and motion alone decides everywhere)."""
         if not self.config.appearance.enabled or self.bank.dim is None:
             return None
-        return self.bank.count(self.table.slot) == 0
+        return (self.bank.count(self.table.slot) == 0) | ~self.table.width_seen
 
     def _class_cost(self, dets: Detections) -> np.ndarray | None:
         """(T, N) class cost of every track x detection pair (`ClassPolicy.cost`), or None when the tracks and the
@@ -503,9 +504,9 @@ class TrackerCore:
             return
         track_idx, det_idx = matches[:, 0], matches[:, 1]
         measured, cut = view.det_xywh[det_idx], np.zeros(len(det_idx), dtype=bool)
+        seen = self.table.width_seen[track_idx]
+        self.table.width_seen[track_idx] = seen | ~touches_side(measured, frame_size)
         if self.config.motion.complete_truncated_boxes:
-            seen = self.table.width_seen[track_idx]
-            self.table.width_seen[track_idx] = seen | ~touches_side(measured, frame_size)
             measured, cut = complete_truncated(measured, self._mean[track_idx, 2:4], frame_size, seen)
         if self.config.motion.reupdate_after_loss:
             self._reupdate(track_idx, measured)
