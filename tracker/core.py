@@ -336,8 +336,8 @@ class TrackerCore:
         cfg, similarity = self.config.association, view.similarity[rows, cols]
         iou, scores = view.iou[rows, cols], view.dets.scores[cols]
         fused = assoc.appearance_motion_cost(iou, similarity, scores, self._match_bounds()[rows, 0], cfg)
-        no_look = self._no_clear_look()
-        if cfg.weak_look_ties and no_look is not None:  # weak appearance never decides a near-tie: motion does
+        no_look = self._no_clear_look() if cfg.weak_look_ties else None
+        if no_look is not None and no_look[rows].any():  # weak appearance never decides a near-tie: motion does
             motion = assoc.appearance_motion_cost(iou, np.full(len(rows), np.nan), scores, 0.0, cfg)  # no appearance
             fused = near_tie_costs(
                 fused,

@@ -45,7 +45,7 @@ def near_tie_costs(
         motion_cost: (P,) the motion-only cost of the same pairs (1 - IoU, fused with the score as `cost` is).
         similarity: (P,) bank similarity of each pair, NaN where unknown.
         kalman_gate: (P,) bool, the pair's squared Mahalanobis distance is within the chi-square gate.
-        cols: (P,) detection index of each pair (pairs of one detection share it).
+        cols: (P,) detection index of each pair, >= 0 (pairs of one detection share it).
         no_look: (P,) bool, the pair's track has no clear look (an empty bank, or only partial views).
         reid_bound: cosine similarity from which two looks are one person (`Calibration.bound("reid")`).
     Returns:
@@ -56,8 +56,7 @@ def near_tie_costs(
     cost = np.array(cost, dtype=np.float64)
     if len(cost) == 0 or not no_look.any():
         return cost
-    _, col_at = np.unique(cols, return_inverse=True)
-    claimed = np.bincount(col_at, weights=kalman_gate & no_look)[col_at] > 0  # a look-less track's gate holds it
+    claimed = np.bincount(cols, weights=kalman_gate & no_look)[cols] > 0  # a look-less track's gate holds it
     weak = no_look | (claimed & ~(similarity >= reid_bound))  # (NaN similarity: no appearance term to weaken)
     cost[weak] = np.maximum(cost[weak], motion_cost[weak])
     return cost
