@@ -189,8 +189,8 @@ class AssociationConfig:
     )
     weak_look_ties: bool = _key(
         True,
-        "stage 1: a detection in the Kalman gate of a track with an empty bank goes by motion unless another track's "
-        "gate or a similarity at the reid bound says otherwise",
+        "stage 1: appearance of a track with no clear look (empty bank, border-cut views only), or below the reid "
+        "bound on a detection in such a track's Kalman gate, may veto a pair but not make it cheaper than motion",
     )
     max_iou_distance_low: float = _key(0.5, "stage 2: highest 1 - IoU accepted for low-score detections", lo=0, hi=1)
     max_iou_distance_tentative: float = _key(0.7, "stage 3: highest 1 - IoU accepted for tentative tracks", lo=0, hi=1)

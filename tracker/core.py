@@ -325,7 +325,9 @@ class TrackerCore:
     ) -> np.ndarray:
         """(len(track_idx), len(det_idx)) stage 1 cost (`assoc.appearance_motion_cost`) of those tracks and
         detections (ascending indices); inf outside the motion gate and for the tracks `away` (T,) from the view.
-        Built from the gated pairs alone (a few per track): a crowd's cost is not a (T, N) matrix of passes."""
+        Built from the gated pairs alone (a few per track): a crowd's cost is not a (T, N) matrix of passes. With
+        `association.weak_look_ties`, weak appearance may veto a pair but not make it cheaper than its motion cost
+        (`weak_looks.near_tie_costs`)."""
         t, n = view.iou.shape
         rows, cols = mask_pairs(view.motion_gate)
         row_at, col_at = np.full(t, -1), np.full(n, -1)
