@@ -27,6 +27,7 @@ from tracker.sweep import mask_pairs
 from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
 from tracker.truncation import complete_truncated, pin_cut_edges, touches_side
 from tracker.types import Detections, TrackedObject, TrackState
+from tracker.weak_looks import near_tie_costs
 
 __all__ = ["EmbedFn", "TrackerCore"]
 
@@ -47,7 +48,8 @@ class _FrameView:
 
     iou: np.ndarray  # (T, N)
     class_cost: np.ndarray | None  # (T, N) added to every stage's cost: 0 same class, penalty, inf incompatible
-    motion_gate: np.ndarray  # (T, N) bool
+    motion_gate: np.ndarray  # (T, N) bool: inside the Kalman gate, or overlapping
+    kalman_gate: np.ndarray  # (T, N) bool: inside the Kalman gate (squared Mahalanobis distance within gate_chi2)
     similarity: np.ndarray  # (T, N), NaN where unknown
     reid_sim: np.ndarray  # (T, N) similarity restricted to stage-4-plausible pairs, NaN elsewhere
     det_xywh: np.ndarray  # (N, 4)
@@ -265,12 +267,14 @@ class TrackerCore:
             if embed is not None and n and self.config.appearance.enabled:
                 dets = self._embed(dets, self._can_use_appearance(dets), embed)
             empty = np.zeros((t, n))
-            return _FrameView(empty, empty, empty.astype(bool), empty + np.nan, empty + np.nan, det_xywh, dets)
+            no_pairs = empty.astype(bool)
+            return _FrameView(empty, empty, no_pairs, no_pairs, empty + np.nan, empty + np.nan, det_xywh, dets)
         mean, cov = self._mean, self._cov
         iou = assoc.buffered_iou_matrix(xywh_to_xyxy(mean[:, :4]), dets.boxes_xyxy, self._motion_buffer(cov))
         class_cost = self._class_cost(dets)
         compatible = True if class_cost is None else np.isfinite(class_cost)
-        gate = self.kalman.gate(mean, cov, det_xywh, self.config.motion.gate_chi2) | (iou > 0)
+        kalman_gate = self.kalman.gate(mean, cov, det_xywh, self.config.motion.gate_chi2)
+        gate = kalman_gate | (iou > 0)
         if class_cost is not None:  # (with one class there is nothing to test: `& True` would copy (T, N))
             gate &= compatible
 
@@ -314,14 +318,16 @@ class TrackerCore:
         else:
             similarity = np.full((t, n), np.nan)
         reid_sim = np.where(plausible, similarity, np.nan) if any_lost else np.full((t, n), np.nan)
-        return _FrameView(iou, class_cost, gate, similarity, reid_sim, det_xywh, dets)
+        return _FrameView(iou, class_cost, gate, kalman_gate, similarity, reid_sim, det_xywh, dets)
 
     def _stage1_cost(
         self, view: _FrameView, track_idx: np.ndarray, det_idx: np.ndarray, away: np.ndarray
     ) -> np.ndarray:
         """(len(track_idx), len(det_idx)) stage 1 cost (`assoc.appearance_motion_cost`) of those tracks and
         detections (ascending indices); inf outside the motion gate and for the tracks `away` (T,) from the view.
-        Built from the gated pairs alone (a few per track): a crowd's cost is not a (T, N) matrix of passes."""
+        Built from the gated pairs alone (a few per track): a crowd's cost is not a (T, N) matrix of passes. With
+        `association.weak_look_ties`, weak appearance may veto a pair but not make it cheaper than its motion cost
+        (`weak_looks.near_tie_costs`)."""
         t, n = view.iou.shape
         rows, cols = mask_pairs(view.motion_gate)
         row_at, col_at = np.full(t, -1), np.full(n, -1)
@@ -329,14 +335,31 @@ class TrackerCore:
         keep = (row_at[rows] >= 0) & (col_at[cols] >= 0) & ~away[rows]
         rows, cols = rows[keep], cols[keep]
         cost = np.full((len(track_idx), len(det_idx)), np.inf)
-        cost[row_at[rows], col_at[cols]] = assoc.appearance_motion_cost(
-            view.iou[rows, cols],
-            view.similarity[rows, cols],
-            view.dets.scores[cols],
-            self._match_bounds()[rows, 0],
-            self.config.association,
-        )
+        cfg, similarity = self.config.association, view.similarity[rows, cols]
+        iou, scores = view.iou[rows, cols], view.dets.scores[cols]
+        fused = assoc.appearance_motion_cost(iou, similarity, scores, self._match_bounds()[rows, 0], cfg)
+        no_look = self._no_clear_look() if cfg.weak_look_ties else None
+        if no_look is not None and no_look[rows].any():  # weak appearance never decides a near-tie: motion does
+            motion = assoc.appearance_motion_cost(iou, np.full(len(rows), np.nan), scores, 0.0, cfg)  # no appearance
+            fused = near_tie_costs(
+                fused,
+                motion,
+                similarity,
+                view.kalman_gate[rows, cols],
+                cols,
+                no_look[rows],
+                self.calibration.bound("reid"),
+            )
+        cost[row_at[rows], col_at[cols]] = fused
         return cost
+
+    def _no_clear_look(self) -> np.ndarray | None:
+        """(T,) bool: tracks without a clear look (`tracker.weak_looks`): an empty bank, or a track never seen uncut
+        by the side borders of the frame (its looks are all partial views). None when this video gives no
+        appearance (then every bank is empty and motion alone decides everywhere)."""
+        if not self.config.appearance.enabled or self.bank.dim is None:
+            return None
+        return (self.bank.count(self.table.slot) == 0) | ~self.table.width_seen
 
     def _class_cost(self, dets: Detections) -> np.ndarray | None:
         """(T, N) class cost of every track x detection pair (`ClassPolicy.cost`), or None when the tracks and the
@@ -495,9 +518,9 @@ class TrackerCore:
             return
         track_idx, det_idx = matches[:, 0], matches[:, 1]
         measured, cut = view.det_xywh[det_idx], np.zeros(len(det_idx), dtype=bool)
+        seen = self.table.width_seen[track_idx]
+        self.table.width_seen[track_idx] = seen | ~touches_side(measured, frame_size)
         if self.config.motion.complete_truncated_boxes:
-            seen = self.table.width_seen[track_idx]
-            self.table.width_seen[track_idx] = seen | ~touches_side(measured, frame_size)
             measured, cut = complete_truncated(measured, self._mean[track_idx, 2:4], frame_size, seen)
         if self.config.motion.reupdate_after_loss:
             self._reupdate(track_idx, measured)

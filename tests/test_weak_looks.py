@@ -1,0 +1,158 @@
+"""A track with no clear look (an empty bank, or only border-cut views) in a near-tie: weak appearance does not decide
+it, motion does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tracker import Tracker, load_config
+from tracker.testing import Walker, noise_for_similarity, reid_like_identities, render
+from tracker.weak_looks import near_tie_costs
+
+REID_BOUND = 0.7
+
+
+def _costs(similarity, kalman_gate, no_look, cost=None):
+    """Two pairs on detection 0 (a banked track, then a look-less one) and one banked pair on detection 1."""
+    cols = np.array([0, 0, 1])
+    motion = np.array([0.9, 0.85, 0.3])
+    fused = np.array([0.45, 0.85, 0.2]) if cost is None else np.asarray(cost, dtype=float)
+    return near_tie_costs(
+        fused,
+        motion,
+        np.asarray(similarity, dtype=float),
+        np.asarray(kalman_gate),
+        cols,
+        np.asarray(no_look),
+        REID_BOUND,
+    )
+
+
+@pytest.mark.parametrize("banked_in_its_gate", [False, True])
+def test_a_weak_similarity_cannot_beat_a_look_less_track_the_kalman_gate_vouches_for(banked_in_its_gate):
+    out = _costs([0.65, np.nan, 0.9], [banked_in_its_gate, True, True], [False, True, False])
+    np.testing.assert_allclose(out, [0.9, 0.85, 0.2])  # the banked pair pays its motion cost; the others unchanged
+
+
+@pytest.mark.parametrize(
+    ("similarity", "kalman_gate", "no_look", "why"),
+    [
+        ([0.75, np.nan, 0.9], [False, True, True], [False, True, False], "a similarity at the reid bound is evidence"),
+        ([0.65, np.nan, 0.9], [False, False, True], [False, True, False], "the look-less track's gate misses it"),
+        ([0.65, 0.6, 0.9], [False, True, True], [False, False, False], "every track has a look"),
+    ],
+)
+def test_appearance_keeps_its_weight_where_there_is_no_near_tie(similarity, kalman_gate, no_look, why):
+    np.testing.assert_allclose(_costs(similarity, kalman_gate, no_look), [0.45, 0.85, 0.2], err_msg=why)
+
+
+def test_a_look_less_tracks_partial_looks_cannot_lower_its_cost_but_may_refuse():
+    """A bank of border-cut views: a high similarity does not make the pair cheaper than motion says; a low one
+    still vetoes it."""
+    out = _costs([0.5, 0.95, 0.9], [False, True, True], [False, True, False], cost=[np.inf, 0.3, 0.2])
+    np.testing.assert_allclose(out, [np.inf, 0.85, 0.2])
+    assert _costs([0.5, 0.3, 0.9], [False, True, True], [False, True, False], cost=[np.inf, np.inf, 0.2])[1] == np.inf
+
+
+def test_a_veto_stands_in_a_near_tie():
+    out = _costs([0.4, np.nan, 0.9], [False, True, True], [False, True, False], cost=[np.inf, 0.85, 0.2])
+    assert out[0] == np.inf
+
+
+FPS = 25
+DIM = 128
+HIDDEN = (20, 32)  # frames while B is undetected
+
+
+def _scene(weak_look_ties: bool) -> tuple[dict[int, dict[int, int]], list[int]]:
+    """A (identity 0, always seen clear) walks right and is hidden from frame 24 on. B (identity 1, looking like A:
+    cosine ~0.66, below the reid bound) walks beside C, who covers it by over 30% (B's bank stays empty), is
+    undetected for 12 frames and comes back 70 px behind its straight path: inside B's Kalman gate, overlapping A's
+    prediction. Returns {frame: {identity: track ID}} and B's bank sizes while it is followed before its absence."""
+    walker_a = Walker(0, lambda f: (250 + 4.0 * f, 300.0), visible=lambda f: not 24 <= f < 60)
+
+    def path_c(f):
+        return (300 + 2.0 * f + 6.0 * max(0, f - 20), 330.0 + 3.0 * max(0, f - 20))
+
+    def path_b(f):
+        late = max(0, f - 20)
+        return (310 + 2.0 * f + 3.0 * late - (70.0 if f >= HIDDEN[1] else 0.0), 305.0)
+
+    walker_b = Walker(1, path_b, visible=lambda f: not HIDDEN[0] <= f < HIDDEN[1])
+    walker_c = Walker(2, path_c)
+    cfg = load_config(None, overrides=["device=cpu", f"association.weak_look_ties={str(weak_look_ties).lower()}"])
+    tracker = Tracker(cfg, frame_rate=FPS)
+    identities = reid_like_identities(3, DIM, different=0.78)
+    rng = np.random.default_rng(1)
+    history, b_bank = {}, []
+    for f in range(80):
+        det = render([walker_a, walker_b, walker_c], f, identities, noise_for_similarity(0.9, DIM), rng)
+        out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+        history[f] = {int(det.identities[o.detection_index]): o.track_id for o in out}
+        if 1 in history[f] and f < HIDDEN[0]:
+            track = next(t for t in tracker.core.tracks if t.track_id == history[f][1])
+            b_bank.append(int(tracker.core.bank.count([track.slot])[0]))
+    return history, b_bank
+
+
+def _ids(history, identity, frames):
+    return {history[f][identity] for f in frames if identity in history[f]}
+
+
+def test_a_look_alike_does_not_take_a_person_whose_track_has_no_look():
+    """The traced TUD-Campus event (E1): the track of a person never seen clear has an empty bank; when the person
+    comes back, a hidden look-alike's track must not take them on a similarity below the reid bound."""
+    history, b_bank = _scene(weak_look_ties=True)
+    assert b_bank and max(b_bank) == 0, "B is never seen clear: its track's bank stays empty"
+    a_before, b_before = _ids(history, 0, range(24)), _ids(history, 1, range(HIDDEN[0]))
+    assert len(a_before) == 1 and len(b_before) == 1
+    b_after = _ids(history, 1, range(HIDDEN[1], 80))
+    assert b_after and not (b_after & a_before), "A's ID must not move onto B"
+    assert _ids(history, 0, range(60, 80)) == a_before, "A gets its own ID back"
+
+
+def test_without_the_rule_the_look_alike_takes_the_person():
+    """The scene above does test the rule: switched off, A's track takes B (an ID switch)."""
+    history, _ = _scene(weak_look_ties=False)
+    a_before = _ids(history, 0, range(24))
+    assert _ids(history, 1, range(HIDDEN[1], 80)) & a_before
+
+
+def test_motion_only_tracking_is_unchanged():
+    """Without appearance in the video every bank is empty: the rule must not touch motion-only tracking."""
+    walkers = [Walker(i, lambda f, i=i: (100 + 60 * i + 3.0 * f, 300.0 + 5 * i)) for i in range(4)]
+    outputs = []
+    for on in (True, False):
+        cfg = load_config(None, overrides=["device=cpu", f"association.weak_look_ties={str(on).lower()}"])
+        tracker = Tracker(cfg, frame_rate=FPS)
+        identities = reid_like_identities(4, DIM)
+        rng = np.random.default_rng(0)
+        rows = []
+        for f in range(40):
+            det = render(walkers, f, identities, 0.05, rng)
+            rows += [
+                (f, o.track_id, *np.round(o.xyxy, 6)) for o in tracker.update_detections(det.boxes_xyxy, det.scores)
+            ]
+        outputs.append(rows)
+    assert outputs[0] == outputs[1]
+
+
+def test_a_track_seen_only_cut_by_the_border_has_no_clear_look_until_seen_whole():
+    """A person walking in across the left border: their bank fills with partial views, which are not clear looks;
+    once the whole box is in view the track has one."""
+    cfg = load_config(None, overrides=["device=cpu"])
+    tracker = Tracker(cfg, frame_rate=FPS)
+    identities = reid_like_identities(1, DIM)
+    rng = np.random.default_rng(0)
+    walker = Walker(0, lambda f: (-10.0 + 2.0 * f, 200.0), size=(50, 120))  # its left edge crosses x = 0 at f = 17.5
+    clear = {}
+    for f in range(30):
+        det = render([walker], f, identities, noise_for_similarity(0.9, DIM), rng)
+        boxes = det.boxes_xyxy.copy()
+        boxes[:, 0] = np.maximum(boxes[:, 0], 0.0)  # the detector sees only the part inside the frame
+        tracker.update_detections(boxes, det.scores, embeddings=det.embeddings, frame_size=(400, 640))
+        (track,) = tracker.core.tracks
+        clear[f] = bool(~tracker.core._no_clear_look()[0]), int(tracker.core.bank.count([track.slot])[0])
+    assert all(not c for f, (c, _) in clear.items() if f < 17) and clear[16][1] > 0, "cut views fill the bank"
+    assert all(c for f, (c, _) in clear.items() if f >= 19), "a whole view is a clear look"

@@ -1,0 +1,62 @@
+"""Stage 1 near-ties with a track that has no clear look: weak appearance never decides them, motion does.
+
+A clear look is a confident, unoccluded, whole view of the person. The bank's quality gate keeps confident,
+unoccluded looks only, so a track whose person has never been seen clear of others has an empty bank; a track only
+ever seen cut by a side border of the frame has a bank of partial views. Neither bank tells its person from anyone
+else: its similarities are weak evidence. Weak evidence may refuse a pair (a look unlike the detection still speaks
+against it) but never lowers a pair's cost below its motion cost, on either side of a near-tie:
+
+- a look-less track's own pairs cost at least their motion cost (its few partial looks cannot win a tie);
+- a detection that a look-less track's motion vouches for is a near-tie that appearance can judge from one side
+  only: another track's similarity says how much the detection resembles that track's looks, not that it is not the
+  look-less track's person. Different people resemble each other up to the calibrated "reid" bound (the high
+  quantile of this video's different-identity similarities, from which stage 4 calls two looks one person); below it
+  the other track's similarity is weak evidence too, and its pair also costs at least its motion cost. Motion
+  decides. At or above the bound the look is that track's person and keeps its weight.
+
+"Motion vouches for a pair" is judged by the Kalman filter's own gate (squared Mahalanobis distance within the
+chi-square bound `motion.gate_chi2`), not by overlap: a lost track's predicted box drifts from its person while its
+covariance grows to cover that drift, so the gate still holds the person when the IoU no longer does; a pair
+admitted only because the boxes overlap (stage 1's gate also takes IoU > 0) is not vouched for. The other track's own
+gate does not matter: inside it, both pairs are plausible by motion (the tie is real); outside it, only its
+appearance speaks for its pair.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["near_tie_costs"]
+
+
+def near_tie_costs(
+    cost: np.ndarray,
+    motion_cost: np.ndarray,
+    similarity: np.ndarray,
+    kalman_gate: np.ndarray,
+    cols: np.ndarray,
+    no_look: np.ndarray,
+    reid_bound: float,
+) -> np.ndarray:
+    """Stage 1 costs of P gated (track, detection) pairs with weak appearance kept from deciding (module docstring).
+
+    Args:
+        cost: (P,) fused appearance + motion cost (`association.appearance_motion_cost`), inf where vetoed.
+        motion_cost: (P,) the motion-only cost of the same pairs (1 - IoU, fused with the score as `cost` is).
+        similarity: (P,) bank similarity of each pair, NaN where unknown.
+        kalman_gate: (P,) bool, the pair's squared Mahalanobis distance is within the chi-square gate.
+        cols: (P,) detection index of each pair, >= 0 (pairs of one detection share it).
+        no_look: (P,) bool, the pair's track has no clear look (an empty bank, or only partial views).
+        reid_bound: cosine similarity from which two looks are one person (`Calibration.bound("reid")`).
+    Returns:
+        (P,) float64 costs, never below the motion cost for the pairs of look-less tracks, nor for the pairs of other
+        tracks to a detection inside a look-less track's Kalman gate unless their similarity reaches `reid_bound`;
+        every other pair keeps `cost` (and so does every veto).
+    """
+    cost = np.array(cost, dtype=np.float64)
+    if len(cost) == 0 or not no_look.any():
+        return cost
+    claimed = np.bincount(cols, weights=kalman_gate & no_look)[cols] > 0  # a look-less track's gate holds it
+    weak = no_look | (claimed & ~(similarity >= reid_bound))  # (NaN similarity: no appearance term to weaken)
+    cost[weak] = np.maximum(cost[weak], motion_cost[weak])
+    return cost
