@@ -23,6 +23,7 @@ from tracker.config import TrackerConfig
 from tracker.entry import entry_evidence, near_border
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
+from tracker.still import StillBoxes, box_change
 from tracker.sweep import mask_pairs
 from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
 from tracker.truncation import complete_truncated, pin_cut_edges, touches_side
@@ -84,6 +85,8 @@ class TrackerCore:
         `calibration.revival_bound(seconds_lost)`; `calibration.summary()` for reports."""
         self.births = BirthShapes(config, self.frame_rate)
         """Shapes of this video's tracked looks per class: a whole look of another shape starts no track."""
+        self.still = StillBoxes(config, self.frame_rate)
+        """The detector's measured box jitter: a track whose box does not move at all is not reported."""
         self.table = TrackTable()  # the tracks and their per-frame scalars as columns, row-aligned with _mean
         self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
         self._cov = np.zeros((0, 8, 8))  # (T, 8, 8) Kalman covariances
@@ -114,6 +117,7 @@ class TrackerCore:
         self._newborn, self._searching = [], {}
         self.calibration.reset()
         self.births.reset()
+        self.still.reset()
 
     def step(
         self,
@@ -495,12 +499,23 @@ class TrackerCore:
         self._mean[track_idx[cut], 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
         self._obs_mean[track_idx], self._obs_cov[track_idx] = self._mean[track_idx], self._cov[track_idx]
         self._vote_classes(track_idx, det_idx, dets)
+        self._judge_still(track_idx, measured)
         confirmed = self.table.mark_matched(
             track_idx, dets.scores[det_idx], measured, dets.index[det_idx], self._min_hits
         )
         for row in confirmed:
             self._issue_id(self.tracks[row])
         self._feed_banks(track_idx, det_idx, dets)
+
+    def _judge_still(self, track_idx: np.ndarray, measured_xywh: np.ndarray) -> None:
+        """Update the matched tracks' still shares from their boxes' change since their last observation (`still`);
+        confirmed tracks matched last frame too teach the detector's jitter."""
+        table = self.table
+        learnable = (table.state[track_idx] == TRACKED) & (table.frames_since_update[track_idx] == 0)
+        change = box_change(table.observed_xywh[track_idx], measured_xywh)
+        table.still_share[track_idx] = self.still.observe(
+            table.still_share[track_idx], change, table.track_id[track_idx], learnable
+        )
 
     def _vote_classes(self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections) -> None:
         """Each matched track's class becomes the vote of its recent detections (`ClassVote`)."""
@@ -664,7 +679,8 @@ class TrackerCore:
         """The confirmed tracks matched this frame, by track ID; their boxes inside the frame when its size is
         known."""
         table = self.table
-        shown = np.flatnonzero((table.state == TRACKED) & (table.frames_since_update == 0) & (table.track_id > 0))
+        shown = (table.state == TRACKED) & (table.frames_since_update == 0) & (table.track_id > 0)
+        shown = np.flatnonzero(shown & ~self.still.hidden(table.still_share))
         shown = shown[np.argsort(table.track_id[shown])]
         if self.config.motion.output_filtered_box:
             boxes = xywh_to_xyxy(self._mean[shown, :4])

@@ -129,6 +129,7 @@ class TrackTable:
         self.recovered = np.zeros(0, dtype=bool)
         self.bank_frame = np.zeros(0, dtype=np.int64)
         self.width_seen = np.zeros(0, dtype=bool)  # a box of the track was ever uncut by the side borders
+        self.still_share = np.zeros(0)  # weighted share of recent observations whose box did not move (`still`)
 
     _COLUMNS = (
         "state",
@@ -143,6 +144,7 @@ class TrackTable:
         "recovered",
         "bank_frame",
         "width_seen",
+        "still_share",
     )
 
     def __len__(self) -> int:
@@ -174,6 +176,7 @@ class TrackTable:
             "recovered": np.zeros(m, dtype=bool),
             "bank_frame": np.full(m, -1, dtype=np.int64),
             "width_seen": np.zeros(m, dtype=bool),
+            "still_share": np.zeros(m),
         }
         for name, values in new.items():
             column = getattr(self, name)
