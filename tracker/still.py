@@ -33,8 +33,10 @@ from __future__ import annotations
 import numpy as np
 
 from tracker.config import TrackerConfig
+from tracker.entry import near_border
+from tracker.kalman import xywh_to_xyxy
 
-__all__ = ["StillBoxes", "box_change"]
+__all__ = ["StillBoxes", "box_jitter", "edge_step", "whole_boxes"]
 
 _MAJORITY = 0.5  # a track whose still share exceeds this (most recent observations were still) is not reported
 
@@ -80,7 +82,7 @@ class StillBoxes:
         return float(self._sorted[self._rank(self._count)])
 
     def observe(
-        self, share: np.ndarray, change: np.ndarray, owners: np.ndarray, learnable: np.ndarray
+        self, share: np.ndarray, change: np.ndarray, owners: np.ndarray, learnable: np.ndarray, whole: np.ndarray
     ) -> np.ndarray:
         """Judge M matched tracks' (M,) changes (`box_change`) and return their updated (M,) still shares.
 
@@ -93,16 +95,19 @@ class StillBoxes:
             change: their changes at this match, box heights.
             owners: their track IDs (any value for an unconfirmed track: it taught nothing).
             learnable: (M,) bool, the changes that may be learnt: confirmed, visible tracks matched in the previous
-                frame too, past their first `still_seconds` of observations (the caller's knowledge).
+                frame too (the caller's knowledge).
+            whole: (M,) bool, boxes away from the frame's borders (`whole_boxes`): only they are judged and learnt.
         """
-        if not self.enabled:
+        judged = whole & np.isfinite(change)
+        if not self.enabled or not judged.any():
             return share
-        learn = learnable & (share <= _MAJORITY)
+        learn = learnable & judged & (share <= _MAJORITY)
         self._learn(change[learn], owners[learn])
         if self._count < self.cfg.still_min_samples:
             return share
         rate = 1.0 / self.window
-        return (1.0 - rate) * share + rate * self._still(change, owners)
+        updated = (1.0 - rate) * share + rate * self._still(np.where(judged, change, np.inf), owners)
+        return np.where(judged, updated, share)
 
     def _still(self, change: np.ndarray, owners: np.ndarray) -> np.ndarray:
         """(M,) bool: changes at or below the quantile of the changes held that other tracks taught."""
@@ -112,10 +117,10 @@ class StillBoxes:
         own = np.broadcast_to(own, change.shape)
         rank = self._rank(np.maximum(n - own, 1))  # the order statistic among the others'
         # Removing a track's own changes moves the others' order statistic up by at most their number.
-        still = change <= self._sorted[np.minimum(rank + own, n - 1)]
+        still = change < self._sorted[np.minimum(rank + own, n - 1)]
         for row in np.flatnonzero(still & (own > 0)).tolist():  # a track that taught: judged by the others alone
             others = self._values[:n][self._owners[:n] != owners[row]]
-            still[row] = len(others) > 0 and change[row] <= np.partition(others, rank[row])[rank[row]]
+            still[row] = len(others) > 0 and change[row] < np.partition(others, rank[row])[rank[row]]
         return still
 
     def _learn(self, changes: np.ndarray, owners: np.ndarray) -> None:
@@ -144,10 +149,25 @@ class StillBoxes:
         return {} if bound is None else {"bound": round(bound, 6), "changes": self._count}
 
 
-def box_change(previous_xywh: np.ndarray, current_xywh: np.ndarray) -> np.ndarray:
-    """(M,) largest displacement of an edge between (M, 4) centre-size boxes, in heights of `current_xywh`."""
-    half_prev, half_now = previous_xywh[:, 2:] / 2, current_xywh[:, 2:] / 2
-    low = np.abs((current_xywh[:, :2] - half_now) - (previous_xywh[:, :2] - half_prev))
-    high = np.abs((current_xywh[:, :2] + half_now) - (previous_xywh[:, :2] + half_prev))
-    largest = np.maximum(low, high).max(axis=1)
-    return largest / np.maximum(current_xywh[:, 3], np.finfo(np.float64).tiny)
+def edge_step(previous_xywh: np.ndarray, current_xywh: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """(M, 4) displacement per frame of the left, top, right and bottom edges (pixels) from the (M, 4) centre-size
+    boxes `previous_xywh` to `current_xywh`, `frames` (M,) frames apart."""
+    prev, now = xywh_to_xyxy(previous_xywh), xywh_to_xyxy(current_xywh)
+    return (now - prev) / np.asarray(frames, dtype=np.float64)[:, None]
+
+
+def box_jitter(previous_step: np.ndarray, step: np.ndarray, heights: np.ndarray) -> np.ndarray:
+    """(M,) the largest change of an edge's per-frame displacement between two steps (M, 4) (`edge_step`): how far
+    the box strayed from moving on as it moved, in `heights` (M,) of the new box. NaN where the previous step is not
+    known (a track's first match)."""
+    change = np.abs(step - previous_step).max(axis=1)
+    return change / np.maximum(heights, np.finfo(np.float64).tiny)
+
+
+def whole_boxes(boxes_xywh: np.ndarray, frame_size: tuple[int, int] | None, border_heights: float) -> np.ndarray:
+    """(M,) bool: the (M, 4) centre-size boxes farther than `border_heights` of their heights from every border of
+    the (height, width) frame (`entry.near_border`). None of them when the frame size is unknown: a box cut by a
+    border cannot be told from a whole one, so the rule stays off (as `birth.BirthShapes`)."""
+    if frame_size is None:
+        return np.zeros(len(boxes_xywh), dtype=bool)
+    return ~near_border(xywh_to_xyxy(boxes_xywh), frame_size, border_heights).any(axis=1)

@@ -130,6 +130,7 @@ class TrackTable:
         self.bank_frame = np.zeros(0, dtype=np.int64)
         self.width_seen = np.zeros(0, dtype=bool)  # a box of the track was ever uncut by the side borders
         self.still_share = np.zeros(0)  # weighted share of recent observations whose box did not move (`still`)
+        self.edge_step = np.zeros((0, 4))  # last per-frame displacement of the box's edges, px (NaN: not known yet)
 
     _COLUMNS = (
         "state",
@@ -145,6 +146,7 @@ class TrackTable:
         "bank_frame",
         "width_seen",
         "still_share",
+        "edge_step",
     )
 
     def __len__(self) -> int:
@@ -177,6 +179,7 @@ class TrackTable:
             "bank_frame": np.full(m, -1, dtype=np.int64),
             "width_seen": np.zeros(m, dtype=bool),
             "still_share": np.zeros(m),
+            "edge_step": np.full((m, 4), np.nan),
         }
         for name, values in new.items():
             column = getattr(self, name)
