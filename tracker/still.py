@@ -110,17 +110,18 @@ class StillBoxes:
         return np.where(judged, updated, share)
 
     def _still(self, change: np.ndarray, owners: np.ndarray) -> np.ndarray:
-        """(M,) bool: changes at or below the quantile of the changes held that other tracks taught."""
+        """(M,) bool: changes below the quantile of the changes held that other tracks taught (at least
+        `still_min_samples` of them)."""
         n = self._count
         at = np.minimum(np.searchsorted(self._owner_ids, owners), max(len(self._owner_ids) - 1, 0))
         own = np.where(self._owner_ids[at] == owners, self._owner_counts[at], 0) if len(self._owner_ids) else 0
         own = np.broadcast_to(own, change.shape)
         rank = self._rank(np.maximum(n - own, 1))  # the order statistic among the others'
         # Removing a track's own changes moves the others' order statistic up by at most their number.
-        still = change < self._sorted[np.minimum(rank + own, n - 1)]
+        still = (n - own >= self.cfg.still_min_samples) & (change < self._sorted[np.minimum(rank + own, n - 1)])
         for row in np.flatnonzero(still & (own > 0)).tolist():  # a track that taught: judged by the others alone
             others = self._values[:n][self._owners[:n] != owners[row]]
-            still[row] = len(others) > 0 and change[row] < np.partition(others, rank[row])[rank[row]]
+            still[row] = change[row] < np.partition(others, rank[row])[rank[row]]
         return still
 
     def _learn(self, changes: np.ndarray, owners: np.ndarray) -> None:
