@@ -10,6 +10,7 @@ import pytest
 from tracker import Tracker, load_config
 from tracker.config import TrackerConfig
 from tracker.still import StillBoxes, box_jitter, edge_step, whole_boxes
+from tracker.track import TRACKED, TrackTable
 
 FPS = 25
 FRAME = (480, 640)  # (height, width) pixels
@@ -83,34 +84,48 @@ def test_jitter_is_the_change_of_the_edges_per_frame_displacement():
     assert np.isnan(box_jitter(np.full((1, 4), np.nan), step, after[:, 3])).all(), "unknown before two steps"
 
 
-def _still_boxes(*overrides: str) -> StillBoxes:
-    return StillBoxes(config("lifecycle.still_min_samples=20", *overrides), FPS)
+def _world(ids: list[int], *overrides: str) -> tuple[StillBoxes, TrackTable]:
+    """A StillBoxes and a table of confirmed, tracked tracks `ids`, boxes 40 x 100 px in the middle of `FRAME`."""
+    n = len(ids)
+    table = TrackTable()
+    boxes = np.column_stack([100.0 + 100.0 * np.arange(n), np.full(n, 240.0), np.full(n, 40.0), np.full(n, 100.0)])
+    table.add(np.arange(n), np.zeros(n, dtype=np.int64), np.full(n, 0.8), boxes, np.arange(n), [None] * n, 0, 0.0)
+    table.state[:], table.track_id[:] = TRACKED, ids
+    return StillBoxes(config("lifecycle.still_min_samples=20", *overrides), FPS), table
+
+
+def _match(still: StillBoxes, table: TrackTable, moves_px: np.ndarray) -> None:
+    """One frame: every track matched to its last box moved by `moves_px` (T, 4) (as `TrackerCore` records it)."""
+    rows = np.arange(len(table))
+    measured = table.observed_xywh + moves_px
+    still.judge(table, rows, measured, FRAME)
+    table.observed_xywh[rows] = measured
 
 
 def test_a_track_is_never_judged_by_its_own_jitter():
     """A fixed object learnt before it was recognised (the rule needs samples first) would set the bound by itself:
     its zeros are the lowest of all. Judged by the other tracks' jitter alone, it is still."""
-    still = _still_boxes()
+    still, table = _world([7, 1, 2])
     rng = np.random.default_rng(0)
-    yes, share = np.ones(3, dtype=bool), np.zeros(3)
     for _ in range(40):  # track 7 (a sign) teaches zeros as often as tracks 1 and 2 teach real jitter
-        jitter = np.array([0.0, *rng.uniform(0.005, 0.02, size=2)])
-        share = still.observe(share, jitter, np.array([7, 1, 2]), yes & (share <= 0.5), yes)
+        _match(still, table, np.concatenate([np.zeros((1, 4)), rng.normal(scale=JITTER_PX, size=(2, 4))]))
     assert still.bound == 0.0, "the sign's own zeros are the pooled quantile"
-    assert share[0] > 0.5 and (share[1:] < 0.1).all(), "judged by the others', the sign is still and they are not"
+    assert table.still_share[0] > 0.5, "judged by the others' jitter, the sign is still"
+    assert (table.still_share[1:] < 0.1).all(), "and the people are not"
+    assert still.hidden(table.still_share).tolist() == [True, False, False]
 
 
-def test_the_rule_waits_for_enough_jitter_and_stays_off_at_quantile_zero():
-    still = _still_boxes()
-    yes = np.ones(1, dtype=bool)
-    for _ in range(19):
-        assert still.observe(np.zeros(1), np.array([0.01]), np.array([1]), yes, yes).tolist() == [0.0]
-    assert still.bound is None and still.summary() == {}
-    still.observe(np.zeros(1), np.array([0.01]), np.array([1]), yes, yes)
-    assert still.bound == pytest.approx(0.01) and still.summary()["changes"] == 20
-    off = _still_boxes("lifecycle.still_quantile=0")
+def test_the_rule_waits_for_enough_jitter_from_other_tracks_and_is_off_at_quantile_zero():
+    still, table = _world([1, 2])
+    rng = np.random.default_rng(0)
+    for _ in range(11):  # 10 jitters from each track (the first match has no previous step): 20 held
+        _match(still, table, np.concatenate([np.zeros((1, 4)), rng.normal(scale=JITTER_PX, size=(1, 4))]))
+    assert still.bound is not None and still.summary()["jitters"] == 20
+    assert (table.still_share == 0).all(), "each track has seen only 10 jitters of the other: not judged yet"
+    off, table = _world([1, 2], "lifecycle.still_quantile=0")
     for _ in range(30):
-        assert off.observe(np.zeros(1), np.array([0.0]), np.array([1]), yes, yes).tolist() == [0.0]
+        _match(off, table, np.zeros((2, 4)))
+    assert off.bound is None and off.summary() == {} and (table.still_share == 0).all()
 
 
 def _pets_frames(shared):

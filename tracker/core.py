@@ -23,7 +23,7 @@ from tracker.config import TrackerConfig
 from tracker.entry import entry_evidence, near_border
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
-from tracker.still import StillBoxes, box_jitter, edge_step, whole_boxes
+from tracker.still import StillBoxes
 from tracker.sweep import mask_pairs
 from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
 from tracker.truncation import complete_truncated, pin_cut_edges, touches_side
@@ -499,29 +499,13 @@ class TrackerCore:
         self._mean[track_idx[cut], 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
         self._obs_mean[track_idx], self._obs_cov[track_idx] = self._mean[track_idx], self._cov[track_idx]
         self._vote_classes(track_idx, det_idx, dets)
-        self._judge_still(track_idx, measured, frame_size)
+        self.still.judge(self.table, track_idx, measured, frame_size)
         confirmed = self.table.mark_matched(
             track_idx, dets.scores[det_idx], measured, dets.index[det_idx], self._min_hits
         )
         for row in confirmed:
             self._issue_id(self.tracks[row])
         self._feed_banks(track_idx, det_idx, dets)
-
-    def _judge_still(
-        self, track_idx: np.ndarray, measured_xywh: np.ndarray, frame_size: tuple[int, int] | None
-    ) -> None:
-        """Update the matched tracks' still shares from their boxes' jitter (`still`); confirmed tracks matched last
-        frame too teach the detector's jitter. Only whole boxes, away from the frame's borders, are judged: a border
-        holds a cut box's edges still."""
-        table = self.table
-        whole = whole_boxes(measured_xywh, frame_size, self.config.association.entry_border_heights)
-        learnable = (table.state[track_idx] == TRACKED) & (table.frames_since_update[track_idx] == 0)
-        step = edge_step(table.observed_xywh[track_idx], measured_xywh, table.frames_since_update[track_idx] + 1)
-        jitter = box_jitter(table.edge_step[track_idx], step, measured_xywh[:, 3])
-        table.edge_step[track_idx] = step
-        table.still_share[track_idx] = self.still.observe(
-            table.still_share[track_idx], jitter, table.track_id[track_idx], learnable, whole
-        )
 
     def _vote_classes(self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections) -> None:
         """Each matched track's class becomes the vote of its recent detections (`ClassVote`)."""
