@@ -121,11 +121,11 @@ def test_the_rule_waits_for_enough_jitter_from_other_tracks_and_is_off_at_quanti
     for _ in range(11):  # 10 jitters from each track (the first match has no previous step): 20 held
         _match(still, table, np.concatenate([np.zeros((1, 4)), rng.normal(scale=JITTER_PX, size=(1, 4))]))
     assert still.bound is not None and still.summary()["jitters"] == 20
-    assert (table.still_share == 0).all(), "each track has seen only 10 jitters of the other: not judged yet"
+    assert np.isnan(table.still_share).all(), "each track has seen only 10 jitters of the other: not judged yet"
     off, table = _world([1, 2], "lifecycle.still_quantile=0")
     for _ in range(30):
         _match(off, table, np.zeros((2, 4)))
-    assert off.bound is None and off.summary() == {} and (table.still_share == 0).all()
+    assert off.bound is None and off.summary() == {} and np.isnan(table.still_share).all()
 
 
 def _pets_frames(shared):

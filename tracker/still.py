@@ -110,16 +110,34 @@ class StillBoxes:
             return
         rows, jitter = track_idx[judged], jitter[judged]
         share, owners = table.still_share[rows], table.track_id[rows]
-        learn = (table.state[rows] == TRACKED) & (gap[judged] == 0) & (share <= _MAJORITY)
+        learn = (table.state[rows] == TRACKED) & (gap[judged] == 0) & ~(share > _MAJORITY)
         if learn.any():
             self._learn(jitter[learn], owners[learn])
         if self._count < self.cfg.still_min_samples:
             return
-        table.still_share[rows] = share + (self._still(jitter, owners) - share) / self.window
+        still, enough = self._still(jitter, owners)
+        first = enough & np.isnan(share)  # judged for the first time: by the jitters it taught before
+        share[first] = [self._taught_share(owner) for owner in owners[first].tolist()]
+        table.still_share[rows[enough]] = share[enough] + (still[enough] - share[enough]) / self.window
 
-    def _still(self, jitter: np.ndarray, owners: np.ndarray) -> np.ndarray:
-        """(R,) bool: jitters below the `still_quantile` order statistic of the jitters held that other tracks
-        taught (at least `still_min_samples` of them)."""
+    def _taught_share(self, owner: int) -> float:
+        """The still share a track would have, had its jitters held in the FIFO (oldest first) been judged by the
+        others' as they came: a fixed object seen since before the rule could judge it is recognised at once."""
+        n, capacity = self._count, len(self._values)
+        order = (self._write - n + np.arange(n)) % capacity  # oldest first
+        mine = self._owners[order] == owner
+        if not mine.any():
+            return 0.0
+        others = self._values[order[~mine]]
+        rank = int(self._rank(len(others)))
+        still = self._values[order[mine]] < np.partition(others, rank)[rank]
+        keep = 1.0 - 1.0 / self.window
+        weights = (1.0 - keep) * keep ** np.arange(len(still) - 1, -1, -1)  # the newest weighs most
+        return float(weights @ still)
+
+    def _still(self, jitter: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(R,) bool twice: jitters below the `still_quantile` order statistic of the jitters held that other
+        tracks taught, and whether they taught enough (`still_min_samples`) to judge at all."""
         n = self._count
         own = np.zeros(len(owners), dtype=np.int64)
         if len(self._owner_ids):
@@ -133,7 +151,7 @@ class StillBoxes:
         for row in np.flatnonzero(unsure).tolist():
             others = self._values[:n][self._owners[:n] != owners[row]]
             still[row] = jitter[row] < np.partition(others, rank[row])[rank[row]]
-        return still
+        return still, enough
 
     def _learn(self, jitters: np.ndarray, owners: np.ndarray) -> None:
         """Push (L,) jitters of the tracks `owners` (L,) into the FIFO (once per sampling period once it is full)."""

@@ -129,7 +129,7 @@ class TrackTable:
         self.recovered = np.zeros(0, dtype=bool)
         self.bank_frame = np.zeros(0, dtype=np.int64)
         self.width_seen = np.zeros(0, dtype=bool)  # a box of the track was ever uncut by the side borders
-        self.still_share = np.zeros(0)  # weighted share of recent observations whose box did not move (`still`)
+        self.still_share = np.zeros(0)  # weighted share of recent observations whose box was still (NaN: not judged)
         self.edge_step = np.zeros((0, 4))  # last per-frame displacement of the box's edges, px (NaN: not known yet)
 
     _COLUMNS = (
@@ -178,7 +178,7 @@ class TrackTable:
             "recovered": np.zeros(m, dtype=bool),
             "bank_frame": np.full(m, -1, dtype=np.int64),
             "width_seen": np.zeros(m, dtype=bool),
-            "still_share": np.zeros(m),
+            "still_share": np.full(m, np.nan),
             "edge_step": np.full((m, 4), np.nan),
         }
         for name, values in new.items():
