@@ -270,7 +270,7 @@ class LifecycleConfig:
         1.0, "reporting: a track still in most observations over about this long is a fixed object, not reported", lo=0
     )
     still_min_samples: int = _key(
-        50, "reporting: jitters of other tracks measured before a track is judged still", lo=1
+        20, "reporting: jitters of other tracks measured before a track is judged still", lo=1
     )
     still_capacity: int = _key(1000, "reporting: tracked boxes' jitters kept (FIFO)", lo=1)
 
