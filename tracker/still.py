@@ -83,6 +83,7 @@ class StillBoxes:
         self._count = self._write = self._calls = 0
         self._sorted = np.zeros(0)  # the jitters held, ascending
         self._owner_ids, self._owner_counts = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        self._bounds: dict[int, float] = {}  # track ID -> the others' order statistic (`_others_bound`)
 
     def _rank(self, n: np.ndarray | int) -> np.ndarray | int:
         """Index of the `still_quantile` order statistic among n values (the lower quantile)."""
@@ -156,9 +157,18 @@ class StillBoxes:
         still = enough & (jitter < self._sorted[rank])
         unsure = enough & ~still & (jitter < self._sorted[np.minimum(rank + own, n - 1)])
         for row in np.flatnonzero(unsure).tolist():
-            others = self._values[:n][self._owners[:n] != owners[row]]
-            still[row] = jitter[row] < np.partition(others, rank[row])[rank[row]]
+            still[row] = jitter[row] < self._others_bound(int(owners[row]), int(rank[row]))
         return still, enough
+
+    def _others_bound(self, owner: int, rank: int) -> float:
+        """The order statistic `rank` of the jitters held that tracks other than `owner` taught (kept until the
+        FIFO changes: once it is full, that is once per sampling period)."""
+        bound = self._bounds.get(owner)
+        if bound is None:
+            n = self._count
+            others = self._values[:n][self._owners[:n] != owner]
+            bound = self._bounds[owner] = float(np.partition(others, rank)[rank])
+        return bound
 
     def _learn(self, jitters: np.ndarray, owners: np.ndarray) -> None:
         """Push (L,) jitters of the tracks `owners` (L,) into the FIFO (once per sampling period once it is full)."""
@@ -173,6 +183,7 @@ class StillBoxes:
         self._count = min(self._count + len(jitters), capacity)
         self._sorted = np.sort(self._values[: self._count])
         self._owner_ids, self._owner_counts = np.unique(self._owners[: self._count], return_counts=True)
+        self._bounds.clear()
 
     def hidden(self, share: np.ndarray) -> np.ndarray:
         """(T,) bool: the tracks judged fixed scene objects (most recent observations still): not reported."""
