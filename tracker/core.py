@@ -86,7 +86,7 @@ class TrackerCore:
         self.births = BirthShapes(config, self.frame_rate)
         """Shapes of this video's tracked looks per class: a whole look of another shape starts no track."""
         self.still = StillBoxes(config, self.frame_rate)
-        """The detector's measured box jitter: a track whose box does not move at all is not reported."""
+        """The measured jitter of tracked boxes: a track whose box does not jitter (a fixed object) is not reported."""
         self.table = TrackTable()  # the tracks and their per-frame scalars as columns, row-aligned with _mean
         self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
         self._cov = np.zeros((0, 8, 8))  # (T, 8, 8) Kalman covariances
