@@ -265,6 +265,19 @@ class LifecycleConfig:
     max_seconds_lost_unbanked: float = _key(
         1.0, "with appearance in the video, a lost track whose bank is still empty is kept this long", lo=0
     )
+    still_quantile: float = _key(
+        0.01,
+        "reporting: a box jitters less than this quantile of the other tracks' jitter: it is still (0 = off)",
+        lo=0,
+        hi=0.5,
+    )
+    still_seconds: float = _key(
+        1.0, "reporting: a track still in most observations over about this long is a fixed object, not reported", lo=0
+    )
+    still_min_samples: int = _key(
+        20, "reporting: jitters of other tracks measured before a track is judged still", lo=1
+    )
+    still_capacity: int = _key(1000, "reporting: tracked boxes' jitters kept (FIFO)", lo=1)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from tracker.config import TrackerConfig
 from tracker.entry import entry_evidence, near_border
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
+from tracker.still import StillBoxes
 from tracker.sweep import mask_pairs
 from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
 from tracker.truncation import complete_truncated, pin_cut_edges, touches_side
@@ -88,6 +89,8 @@ class TrackerCore:
         `calibration.revival_bound(seconds_lost)`; `calibration.summary()` for reports."""
         self.births = BirthShapes(config, self.frame_rate)
         """Shapes of this video's tracked looks per class: a whole look of another shape starts no track."""
+        self.still = StillBoxes(config, self.frame_rate)
+        """The measured jitter of tracked boxes: a track whose box does not jitter (a fixed object) is not reported."""
         self.table = TrackTable(self._vote_frames)  # the tracks and their per-frame scalars, row-aligned with _mean
         self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
         self._cov = np.zeros((0, 8, 8))  # (T, 8, 8) Kalman covariances
@@ -121,6 +124,7 @@ class TrackerCore:
         self._stored_embeddings = (None, None)
         self.calibration.reset()
         self.births.reset()
+        self.still.reset()
 
     def step(
         self,
@@ -530,6 +534,7 @@ class TrackerCore:
         self._mean[track_idx], self._cov[track_idx] = mean, cov
         self._obs_mean[track_idx], self._obs_cov[track_idx] = mean, cov
         self._vote_classes(track_idx, det_idx, dets)
+        self.still.judge(self.table, track_idx, measured, frame_size)
         confirmed = self.table.mark_matched(
             track_idx, dets.scores[det_idx], measured, dets.index[det_idx], self._min_hits
         )
@@ -705,7 +710,8 @@ class TrackerCore:
         """The confirmed tracks matched this frame, by track ID; their boxes inside the frame when its size is
         known."""
         table = self.table
-        shown = np.flatnonzero((table.state == TRACKED) & (table.frames_since_update == 0) & (table.track_id > 0))
+        shown = (table.state == TRACKED) & (table.frames_since_update == 0) & (table.track_id > 0)
+        shown = np.flatnonzero(shown & ~self.still.hidden(table.still_share))
         shown = shown[np.argsort(table.track_id[shown])]
         if self.config.motion.output_filtered_box:
             boxes = xywh_to_xyxy(self._mean[shown, :4])

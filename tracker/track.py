@@ -137,6 +137,8 @@ class TrackTable:
         self.vote_scores = np.zeros((0, self.vote_window))
         self.vote_weight = np.zeros(0)
         self.vote_count = np.zeros(0, dtype=np.int64)
+        self.still_share = np.zeros(0)  # weighted share of recent observations whose box was still (NaN: not judged)
+        self.edge_step = np.zeros((0, 4))  # last per-frame displacement of the box's edges, px (NaN: not known yet)
 
     _COLUMNS = (
         "state",
@@ -155,6 +157,8 @@ class TrackTable:
         "vote_scores",
         "vote_weight",
         "vote_count",
+        "still_share",
+        "edge_step",
     )
 
     def __len__(self) -> int:
@@ -194,6 +198,8 @@ class TrackTable:
             "vote_scores": first_votes,
             "vote_weight": scores,
             "vote_count": np.ones(m, dtype=np.int64),
+            "still_share": np.full(m, np.nan),
+            "edge_step": np.full((m, 4), np.nan),
         }
         for name, values in new.items():
             column = getattr(self, name)

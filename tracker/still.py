@@ -1,0 +1,224 @@
+"""Fixed scene objects: tracks whose box does not jitter as tracked boxes do are kept but not reported.
+
+A detector's lasting false positive on a fixed object (a sign post, a cone, a bin) is a box that comes back frame
+after frame at the same place: on PETS09-S3-MF1 the public ACF boxes hold a sign post at 431,138,32,64 from frame 2
+to 105, identical to 0.01 px in most frames, and its track made 58 of the run's 60 false positives. A person who
+stands still is not like that: their box jitters, frame after frame, because their pixels change (breathing,
+looking round, the camera's noise), and the detector's box follows. What separates the two is the size of that
+jitter, and what counts as small depends on the detector, the camera and the resolution, so it is measured, not
+configured:
+
+- A track's *jitter* at a match is the largest change of an edge's per-frame displacement (`edge_step`) since its
+  previous match, in heights of the new box (`box_jitter`): how far the box strayed from moving on as it moved. A
+  walker and a person standing still jitter alike (their motion cancels out); a fixed object, or a box carried
+  along by a steady camera pan, does not jitter at all. Camera-motion compensation moves the last observed box
+  with the camera (as `TrackerCore` does) before the displacement is taken.
+- The jitters of confirmed tracks matched in consecutive frames fill a FIFO, each tagged with its track. A jitter
+  below the `lifecycle.still_quantile` quantile of the jitters the *other* tracks taught (at least
+  `lifecycle.still_min_samples` of them) is *still*: a track's own jitter never judges it, as a fixed object
+  learnt before it was recognised would otherwise set the bound by itself (its zeros are the lowest of all). Ties
+  are not still: where other boxes repeat exactly too (TUD-Campus's public boxes repeat in 15% of consecutive
+  frames), a repeat is no evidence.
+- Each track keeps its *still share*: the exponentially weighted share of its observations that were still, with a
+  time constant of `lifecycle.still_seconds` of observations. A track whose share exceeds one half is a fixed scene
+  object: it is kept, matched and fed like any track (so its detections start no new track), but not reported. Its
+  share decays as soon as its box jitters (someone standing at the sign, matched to its track; a person who was
+  standing still), and it is reported again: after about 0.7 `still_seconds`.
+- A track is first judged once the others have taught `still_min_samples` jitters, and its share then starts from
+  the jitters it taught itself, still in the FIFO, judged in order by the others' (`_taught_share`): a fixed object
+  seen since before the rule could judge is recognised at once, not `still_seconds` later. The count is small
+  (as `association.birth_shape_min_samples`): on PETS09-S3-MF1 the tracked people teach 3-4 jitters a frame at
+  7 fps, and 50 are reached in frame 25, 20 in frame 12. A smaller sample judges by a higher quantile (the least
+  of 20 jitters is about their 5%), which the majority over `still_seconds` absorbs.
+- A track judged still teaches no jitter. Only whole boxes are judged and learnt: a box near a frame border
+  (`entry.near_border`, `association.entry_border_heights`) has edges the border holds still; without a frame
+  size no box can be told whole and the rule is off (as `birth.BirthShapes`).
+
+Measured offline on the public boxes matched to ground-truth people (q = 0.01, 1 s, the quantile of the whole
+sequence): no person's share exceeds 0.33 on the seven MOT17 FRCNN sequences (0.28 on MOT17-09, whose standing man's
+box moves 0.3-0.5 px a frame), 0.14 on PETS09-S3-MF1, 0.00 on TUD-Campus; the sign post's jitter is 0 in 72% of its
+observations. Judged by the change of the box instead of the change of its displacement, the walkers' motion sets
+the bound and that man's share reaches 0.48 (with a 0.5 s time constant, 0.67).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tracker.config import TrackerConfig
+from tracker.track import TRACKED, TrackTable
+
+__all__ = ["StillBoxes", "box_jitter", "edge_step", "whole_boxes"]
+
+_MAJORITY = 0.5  # a track whose still share exceeds this (most recent observations were still) is not reported
+
+
+class StillBoxes:
+    """The measured jitter of tracked boxes, and the tracks' still shares judged against it.
+
+    Args:
+        config: reads `lifecycle.still_quantile` (0 disables the rule), `still_seconds`, `still_min_samples`,
+            `still_capacity`, `association.entry_border_heights` (what is near a border), and
+            `appearance.calibration_sample_seconds`: once the FIFO is full, jitters are learnt once per this
+            period, as the appearance calibration samples.
+        frame_rate: frames per second of the video.
+    """
+
+    def __init__(self, config: TrackerConfig, frame_rate: float) -> None:
+        self.cfg = config.lifecycle
+        self.border_heights = config.association.entry_border_heights  # a box nearer a border is not whole
+        self.window = max(1.0, self.cfg.still_seconds * frame_rate)  # observations: the share's time constant
+        self._period = max(1, round(config.appearance.calibration_sample_seconds * frame_rate))  # frames
+        self.reset()
+
+    @property
+    def enabled(self) -> bool:
+        return self.cfg.still_quantile > 0.0
+
+    def reset(self) -> None:
+        """Forget the measured jitters (a new video)."""
+        capacity = self.cfg.still_capacity
+        self._values = np.zeros(capacity)  # the FIFO of jitters, box heights (a ring)
+        self._owners = np.zeros(capacity, dtype=np.int64)  # the track ID each jitter came from
+        self._count = self._write = self._calls = 0
+        self._sorted = np.zeros(0)  # the jitters held, ascending
+        self._owner_ids, self._owner_counts = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        self._bounds: dict[int, float] = {}  # track ID -> the others' order statistic (`_others_bound`)
+
+    def _rank(self, n: np.ndarray | int) -> np.ndarray | int:
+        """Index of the `still_quantile` order statistic among n values (the lower quantile)."""
+        return np.floor(self.cfg.still_quantile * (np.asarray(n) - 1)).astype(np.int64)
+
+    @property
+    def bound(self) -> float | None:
+        """The `still_quantile` order statistic of all jitters held (box heights; a track that taught is judged by
+        the others' alone, `_still`); None until `still_min_samples` are held."""
+        if self._count < self.cfg.still_min_samples:
+            return None
+        return float(self._sorted[self._rank(self._count)])
+
+    def judge(
+        self, table: TrackTable, track_idx: np.ndarray, measured_xywh: np.ndarray, frame_size: tuple[int, int] | None
+    ) -> None:
+        """Update the still shares (`TrackTable.still_share`) of the tracks `track_idx` (M,) matched this frame to
+        the (M, 4) centre-size boxes `measured_xywh`, before the match is recorded (their `observed_xywh`,
+        `frames_since_update` and `edge_step` still describe the previous match); learn the jitter of those that
+        teach (confirmed, matched in the previous frame too, not judged still)."""
+        if not self.enabled or len(track_idx) == 0:
+            return
+        if frame_size is None:  # nothing is judged; a later step must not be compared with a stale one
+            table.edge_step[track_idx] = np.nan
+            return
+        gap = table.frames_since_update[track_idx]
+        step = edge_step(table.observed_xywh[track_idx], measured_xywh, gap + 1)
+        jitter = box_jitter(table.edge_step[track_idx], step, measured_xywh[:, 3])
+        table.edge_step[track_idx] = step
+        judged = np.isfinite(jitter) & whole_boxes(measured_xywh, frame_size, self.border_heights)
+        if not judged.any():
+            return
+        rows, jitter = track_idx[judged], jitter[judged]
+        share, owners = table.still_share[rows], table.track_id[rows]
+        learn = (table.state[rows] == TRACKED) & (gap[judged] == 0) & ~(share > _MAJORITY)
+        if learn.any():
+            self._learn(jitter[learn], owners[learn])
+        if self._count < self.cfg.still_min_samples:
+            return
+        still, enough = self._still(jitter, owners)
+        first = enough & np.isnan(share)  # judged for the first time: by the jitters it taught before
+        share[first] = [self._taught_share(owner) for owner in owners[first].tolist()]
+        table.still_share[rows[enough]] = share[enough] + (still[enough] - share[enough]) / self.window
+
+    def _taught_share(self, owner: int) -> float:
+        """The still share a track would have, had its jitters held in the FIFO (oldest first) been judged by the
+        others' as they came: a fixed object seen since before the rule could judge it is recognised at once."""
+        n, capacity = self._count, len(self._values)
+        order = (self._write - n + np.arange(n)) % capacity  # oldest first
+        mine = self._owners[order] == owner
+        if not mine.any():
+            return 0.0
+        others = self._values[order[~mine]]
+        rank = int(self._rank(len(others)))
+        still = self._values[order[mine]] < np.partition(others, rank)[rank]
+        keep = 1.0 - 1.0 / self.window
+        weights = (1.0 - keep) * keep ** np.arange(len(still) - 1, -1, -1)  # the newest weighs most
+        return float(weights @ still)
+
+    def _still(self, jitter: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(R,) bool twice: jitters below the `still_quantile` order statistic of the jitters held that other
+        tracks taught, and whether they taught enough (`still_min_samples`) to judge at all."""
+        n = self._count
+        own = np.zeros(len(owners), dtype=np.int64)
+        if len(self._owner_ids):
+            at = np.minimum(np.searchsorted(self._owner_ids, owners), len(self._owner_ids) - 1)
+            own = np.where(self._owner_ids[at] == owners, self._owner_counts[at], 0)
+        enough = n - own >= self.cfg.still_min_samples
+        rank = self._rank(np.maximum(n - own, 1))  # of the order statistic among the others' jitters
+        # Taking a track's own jitters out moves the others' order statistic up, by at most their number of places.
+        still = enough & (jitter < self._sorted[rank])
+        unsure = enough & ~still & (jitter < self._sorted[np.minimum(rank + own, n - 1)])
+        for row in np.flatnonzero(unsure).tolist():
+            still[row] = jitter[row] < self._others_bound(int(owners[row]), int(rank[row]))
+        return still, enough
+
+    def _others_bound(self, owner: int, rank: int) -> float:
+        """The order statistic `rank` of the jitters held that tracks other than `owner` taught (kept until the
+        FIFO changes: once it is full, that is once per sampling period)."""
+        bound = self._bounds.get(owner)
+        if bound is None:
+            n = self._count
+            others = self._values[:n][self._owners[:n] != owner]
+            bound = self._bounds[owner] = float(np.partition(others, rank)[rank])
+        return bound
+
+    def _learn(self, jitters: np.ndarray, owners: np.ndarray) -> None:
+        """Push (L,) jitters of the tracks `owners` (L,) into the FIFO (once per sampling period once it is full)."""
+        self._calls += 1
+        capacity = len(self._values)
+        if self._count == capacity and self._calls % self._period:
+            return
+        jitters, owners = jitters[-capacity:], owners[-capacity:]
+        at = (self._write + np.arange(len(jitters))) % capacity
+        self._values[at], self._owners[at] = jitters, owners
+        self._write = int((self._write + len(jitters)) % capacity)
+        self._count = min(self._count + len(jitters), capacity)
+        self._sorted = np.sort(self._values[: self._count])
+        self._owner_ids, self._owner_counts = np.unique(self._owners[: self._count], return_counts=True)
+        self._bounds.clear()
+
+    def hidden(self, share: np.ndarray) -> np.ndarray:
+        """(T,) bool: the tracks judged fixed scene objects (most recent observations still): not reported."""
+        return share > _MAJORITY
+
+    def summary(self) -> dict[str, float]:
+        """{"bound": `bound`, box heights; "jitters": jitters held} for reports once the rule applies; {} before."""
+        bound = self.bound
+        return {} if bound is None else {"bound": round(bound, 6), "jitters": self._count}
+
+
+def edge_step(previous_xywh: np.ndarray, current_xywh: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """(M, 4) displacement per frame of the left, top, right and bottom edges (pixels) from the (M, 4) centre-size
+    boxes `previous_xywh` to `current_xywh`, `frames` (M,) frames apart."""
+    moved = (current_xywh - previous_xywh) / np.asarray(frames, dtype=np.float64)[:, None]  # centre and size
+    half = moved[:, 2:] / 2
+    return np.concatenate([moved[:, :2] - half, moved[:, :2] + half], axis=1)
+
+
+def box_jitter(previous_step: np.ndarray, step: np.ndarray, heights: np.ndarray) -> np.ndarray:
+    """(M,) the largest change of an edge's per-frame displacement between two steps (M, 4) (`edge_step`): how far
+    the box strayed from moving on as it moved, in `heights` (M,) of the new box. NaN where the previous step is not
+    known (a track's first match)."""
+    change = np.abs(step - previous_step).max(axis=1)
+    return change / np.maximum(heights, np.finfo(np.float64).tiny)
+
+
+def whole_boxes(boxes_xywh: np.ndarray, frame_size: tuple[int, int] | None, border_heights: float) -> np.ndarray:
+    """(M,) bool: the (M, 4) centre-size boxes farther than `border_heights` of their heights from every border of
+    the (height, width) frame. None of them when the frame size is unknown: a box cut by a border cannot be told
+    from a whole one, so the rule stays off (as `birth.BirthShapes`). `entry.near_border`'s test, written out for
+    the one answer needed here (it runs every frame)."""
+    if frame_size is None:
+        return np.zeros(len(boxes_xywh), dtype=bool)
+    height, width = frame_size
+    half, limit = boxes_xywh[:, 2:] / 2, border_heights * boxes_xywh[:, 3]
+    low, high = boxes_xywh[:, :2] - half, boxes_xywh[:, :2] + half
+    return (low.min(axis=1) >= limit) & (width - high[:, 0] >= limit) & (height - high[:, 1] >= limit)
