@@ -1,0 +1,167 @@
+"""Per-track false positives of `track eval` results, classified: where a run's FP come from.
+
+    python tools/false_positives.py OUT_DIR --data ../shared/data/MOT15/train/TUD-Campus ../shared/data/PETS09-S3-MF1
+    python tools/false_positives.py OUT_DIR --ref REF_DIR --data ...     # FP per cell against another run
+    python tools/false_positives.py OUT_DIR --data ... --min-fp 5        # also list each track with >= 5 FP
+
+Every `ours/<sequence>.txt` under OUT_DIR (any depth: one `track eval --out`, or an acc_eval.sh folder of them) is
+matched to its ground truth frame by frame (Hungarian on 1 - IoU, a pair at IoU >= 0.5, as CLEAR MOT), and each of
+our unmatched boxes is a false positive of its track. A variant's ground truth is read from the variants cache
+(`tracker.eval.variants.default_variants_dir`); an original sequence's from the `--data` folder of that name.
+
+A track's false positives are classified by their boxes (the first class that applies):
+    duplicate     on average overlapping (IoU > 0.3) another of our boxes that did match a person;
+    border        mostly (> half) within 0.1 box heights of a frame border (cut boxes, people entering/leaving);
+    fixed-object  no person there (mean IoU with the nearest ground-truth box < 0.1) and a box that stays put
+                  (median centre step < 0.01 box heights a frame), at least 5 frames;
+    no-person     no person there, the box moves (a fixed object seen by a moving camera, or a phantom);
+    loc/partial   a person there, but the box is off (IoU 0.1-0.5): an occluded or partly detected person, a
+                  box drifting after its detection ended; `loc-only` when the track never matched anybody.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import configparser
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tracker.assignment import linear_assignment
+from tracker.eval.variants import NAME_SEPARATOR, default_variants_dir
+
+MATCH_IOU = 0.5  # CLEAR MOT's match threshold
+DUPLICATE_IOU = 0.3  # mean IoU with a matched box of ours that makes a duplicate
+BORDER_HEIGHTS = 0.1  # a box this close to a border (in its heights) is at the border
+NO_PERSON_IOU = 0.1  # mean IoU with the nearest person below this: nobody there
+STILL_STEP = 0.01  # median centre step (box heights a frame) below this: the box stays put
+MIN_FIXED_FRAMES = 5  # frames a box must stay put to be called a fixed object
+CLASSES = ("fixed-object", "no-person", "loc/partial", "loc-only", "duplicate", "border")
+
+
+@dataclass
+class TrackFP:
+    track_id: int
+    fp: int
+    tp: int
+    first: int
+    last: int
+    mean_box: list[float]
+    mean_iou: float
+    kind: str
+
+
+def iou_tlwh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, M) IoU of (N, 4) and (M, 4) top-left-width-height boxes."""
+    low = np.maximum(a[:, None, :2], b[None, :, :2])
+    high = np.minimum(a[:, None, :2] + a[:, None, 2:], b[None, :, :2] + b[None, :, 2:])
+    inter = np.clip(high - low, 0, None).prod(axis=2)
+    return inter / (a[:, 2:].prod(axis=1)[:, None] + b[:, 2:].prod(axis=1)[None, :] - inter)
+
+
+def sequence_folder(name: str, data: list[Path]) -> Path | None:
+    """The folder holding `name`'s gt/ and seqinfo.ini: a variant in the cache, or one of `data`; None if neither."""
+    if NAME_SEPARATOR in name:
+        found = sorted(default_variants_dir(None).glob(f"{name}-*"))
+        return found[0] if found else None
+    return next((folder for folder in data if folder.name == name), None)
+
+
+def classify(results: Path, folder: Path) -> tuple[int, list[TrackFP]]:
+    """(false positives, per-track list, most first) of one result file against `folder`'s ground truth."""
+    info = configparser.ConfigParser()
+    info.read(folder / "seqinfo.ini")
+    width, height = int(info["Sequence"]["imWidth"]), int(info["Sequence"]["imHeight"])
+    gt = np.loadtxt(folder / "gt" / "gt.txt", delimiter=",", ndmin=2)
+    ours = np.loadtxt(results, delimiter=",", ndmin=2)
+    fps: dict[int, list[tuple[int, np.ndarray, float, float]]] = collections.defaultdict(list)
+    tps: collections.Counter[int] = collections.Counter()
+    for frame in np.unique(ours[:, 0]) if len(ours) else []:
+        mine, truth = ours[ours[:, 0] == frame], gt[gt[:, 0] == frame]
+        overlap = iou_tlwh(mine[:, 2:6], truth[:, 2:6]) if len(truth) else np.zeros((len(mine), 0))
+        matched = np.zeros(len(mine), dtype=bool)
+        if overlap.size:
+            matched[linear_assignment(1.0 - overlap, 1.0 - MATCH_IOU).pairs[:, 0]] = True
+        among = iou_tlwh(mine[:, 2:6], mine[:, 2:6])
+        np.fill_diagonal(among, 0.0)
+        for i in range(len(mine)):
+            if matched[i]:
+                tps[int(mine[i, 1])] += 1
+                continue
+            nearest = float(overlap[i].max()) if overlap.size else 0.0
+            fps[int(mine[i, 1])].append((int(frame), mine[i, 2:6], nearest, float((among[i] * matched).max())))
+    tracks = [_track(tid, rows, tps[tid], width, height) for tid, rows in fps.items()]
+    return sum(t.fp for t in tracks), sorted(tracks, key=lambda t: -t.fp)
+
+
+def _track(tid: int, rows: list, tp: int, width: int, height: int) -> TrackFP:
+    frames = [r[0] for r in rows]
+    boxes = np.array([r[1] for r in rows])
+    nearest, duplicate = np.array([r[2] for r in rows]), np.array([r[3] for r in rows])
+    centres, heights = boxes[:, :2] + boxes[:, 2:] / 2, boxes[:, 3]
+    steps = np.hypot(*np.diff(centres, axis=0).T) / heights[1:] if len(rows) > 1 else np.zeros(1)
+    margin = BORDER_HEIGHTS * heights
+    at_border = (
+        (boxes[:, 0] < margin)
+        | (boxes[:, 1] < margin)
+        | (boxes[:, 0] + boxes[:, 2] > width - margin)
+        | (boxes[:, 1] + boxes[:, 3] > height - margin)
+    )
+    if duplicate.mean() > DUPLICATE_IOU:
+        kind = "duplicate"
+    elif at_border.mean() > 0.5:
+        kind = "border"
+    elif nearest.mean() < NO_PERSON_IOU:
+        still = np.median(steps) < STILL_STEP and len(rows) >= MIN_FIXED_FRAMES
+        kind = "fixed-object" if still else "no-person"
+    else:
+        kind = "loc/partial" if tp else "loc-only"
+    mean_box = boxes.mean(axis=0).round(0).tolist()
+    return TrackFP(tid, len(rows), tp, frames[0], frames[-1], mean_box, round(float(nearest.mean()), 2), kind)
+
+
+def cells(root: Path, data: list[Path]) -> dict[str, tuple[int, list[TrackFP]]]:
+    """{cell (result path below `root`): classify(...)} for every ours/*.txt under `root`."""
+    out = {}
+    for results in sorted(root.rglob("ours/*.txt")):
+        folder = sequence_folder(results.stem, data)
+        if folder is None:
+            print(f"skipped {results}: no --data folder or cached variant named {results.stem}", file=sys.stderr)
+            continue
+        out[str(results.parent.parent.relative_to(root))] = classify(results, folder)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", type=Path, help="a `track eval --out` folder, or a folder of them")
+    parser.add_argument("--data", type=Path, nargs="+", default=[], help="the original sequences' folders")
+    parser.add_argument("--ref", type=Path, help="another run's folder: its FP per cell are shown beside")
+    parser.add_argument("--min-fp", type=int, default=0, help="list the tracks with at least this many FP")
+    args = parser.parse_args()
+    ours = cells(args.results, args.data)
+    ref = cells(args.ref, args.data) if args.ref else {}
+    print("| cell | FP | " + " | ".join(CLASSES) + " |" + (" FP ref |" if ref else ""))
+    print("|---" * (len(CLASSES) + 2 + bool(ref)) + "|")
+    totals: collections.Counter[str] = collections.Counter()
+    for cell, (count, tracks) in ours.items():
+        by_kind = collections.Counter()
+        for t in tracks:
+            by_kind[t.kind] += t.fp
+        totals.update(by_kind)
+        extra = f" {ref[cell][0]} |" if cell in ref else (" - |" if ref else "")
+        print(f"| {cell} | {count} | " + " | ".join(str(by_kind[k]) for k in CLASSES) + " |" + extra)
+        for t in tracks:
+            if args.min_fp and t.fp >= args.min_fp:
+                print(
+                    f"|   track {t.track_id}: {t.fp} FP, {t.tp} matched, frames {t.first}-{t.last}, "
+                    f"box {t.mean_box}, IoU with the nearest person {t.mean_iou:.2f}, {t.kind} |"
+                )
+    print("\nall cells: " + ", ".join(f"{k} {totals[k]}" for k in CLASSES))
+
+
+if __name__ == "__main__":
+    main()
