@@ -41,6 +41,7 @@ _BUFFER_SIGMAS = 1.96  # motion buffer in velocity stds: the two-sided 95% norma
 NO_BANK_FRAME = -1  # `Track.bank_frame` before any embedding entered its bank
 _NO_PAIRS = np.zeros((0, 2), dtype=np.int64)  # (0, 2) matches of a stage with nothing to match (shared, read-only)
 _NO_PAIRS.flags.writeable = False
+_NO_STORED_EMBEDDINGS = (None, -1, None)  # `TrackerCore._stored_embeddings` before a frame's embeddings are stored
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,8 @@ class TrackerCore:
         self._ids = itertools.count(1)
         self._newborn: list[Track] = []  # tracks given an ID this frame, to look up in the gallery
         self._searching: dict[Track, int] = {}  # young tracks searched in the gallery -> bank_frame when last searched
-        # (this frame's embeddings, the same as the bank stores them): `_bank_embeddings`
-        self._stored_embeddings: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None)
+        # (this frame's embeddings, their in-place write count, the same as the bank stores them): `_bank_embeddings`
+        self._stored_embeddings: tuple[torch.Tensor | None, int, torch.Tensor | None] = _NO_STORED_EMBEDDINGS
 
     # ------------------------------------------------------------------------------------------ public
     @property
@@ -121,7 +122,7 @@ class TrackerCore:
         self.frame_index = 0
         self._ids = itertools.count(1)
         self._newborn, self._searching = [], {}
-        self._stored_embeddings = (None, None)
+        self._stored_embeddings = _NO_STORED_EMBEDDINGS
         self.calibration.reset()
         self.births.reset()
         self.still.reset()
@@ -575,10 +576,13 @@ class TrackerCore:
     def _bank_embeddings(self, dets: Detections) -> torch.Tensor:
         """(N, D) this frame's embeddings in the bank's storage dtype and device (`AppearanceBank.stored`),
         converted once a frame: the similarities, the calibration and the bank feeding all read them."""
-        source, stored = self._stored_embeddings
-        if source is not dets.embeddings:
-            stored = self.bank.stored(dets.embeddings)
-            self._stored_embeddings = (dets.embeddings, stored)
+        source, version, stored = self._stored_embeddings
+        embeddings = dets.embeddings
+        # The same tensor (identity) not written since (`_version` counts in-place writes): a caller reusing a
+        # buffer, or one refilled in place between frames, is converted anew rather than read stale.
+        if source is not embeddings or version != embeddings._version or stored is None:
+            stored = self.bank.stored(embeddings)
+            self._stored_embeddings = (embeddings, embeddings._version, stored)
         return stored
 
     def _bank_quality(self, dets: Detections, det_idx: np.ndarray) -> np.ndarray:
