@@ -7,7 +7,9 @@
 Every `ours/<sequence>.txt` under OUT_DIR (any depth: one `track eval --out`, or an acc_eval.sh folder of them) is
 matched to its ground truth frame by frame (Hungarian on 1 - IoU, a pair at IoU >= 0.5, as CLEAR MOT), and each of
 our unmatched boxes is a false positive of its track. A variant's ground truth is read from the variants cache
-(`tracker.eval.variants.default_variants_dir`); an original sequence's from the `--data` folder of that name.
+(`tracker.eval.variants.default_variants_dir`); an original sequence's from the `--data` folder of that name. Every
+ground-truth row counts (the MOT15 layout of TUD-Campus and PETS09-S3-MF1): MOT16/17's ignore flags and distractor
+classes are not applied, so a box on a MOT17 distractor counts as matched.
 
 A track's false positives are classified by their boxes (the first class that applies):
     duplicate     on average overlapping (IoU > 0.3) another of our boxes that did match a person;
@@ -124,14 +126,15 @@ def _track(tid: int, rows: list, tp: int, width: int, height: int) -> TrackFP:
 
 
 def cells(root: Path, data: list[Path]) -> dict[str, tuple[int, list[TrackFP]]]:
-    """{cell (result path below `root`): classify(...)} for every ours/*.txt under `root`."""
+    """{cell (result folder below `root` / sequence): classify(...)} for every ours/*.txt under `root`."""
     out = {}
     for results in sorted(root.rglob("ours/*.txt")):
         folder = sequence_folder(results.stem, data)
         if folder is None:
             print(f"skipped {results}: no --data folder or cached variant named {results.stem}", file=sys.stderr)
             continue
-        out[str(results.parent.parent.relative_to(root))] = classify(results, folder)
+        # one cell per result file: an --out folder of several sequences (MOT17's seven) holds them side by side
+        out[str(results.parent.parent.relative_to(root) / results.stem)] = classify(results, folder)
     return out
 
 
