@@ -65,7 +65,8 @@ class _FrameView:
 class TrackerCore:
     """Associates detections to tracks frame by frame; no models inside.
 
-    Call `step` once per frame, also with zero detections. Returns the confirmed tracks matched this frame.
+    Call `step` once per frame, also with zero detections. Returns the confirmed tracks matched this frame, but for
+    those judged fixed scene objects (`still`: kept and matched, not reported).
     """
 
     def __init__(
@@ -711,8 +712,8 @@ class TrackerCore:
         )
 
     def _outputs(self, dets: Detections, frame_size: tuple[int, int] | None = None) -> list[TrackedObject]:
-        """The confirmed tracks matched this frame, by track ID; their boxes inside the frame when its size is
-        known."""
+        """The confirmed tracks matched this frame, by track ID, but for fixed scene objects (`StillBoxes.hidden`);
+        their boxes inside the frame when its size is known."""
         table = self.table
         shown = (table.state == TRACKED) & (table.frames_since_update == 0) & (table.track_id > 0)
         shown = np.flatnonzero(shown & ~self.still.hidden(table.still_share))

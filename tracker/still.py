@@ -60,7 +60,8 @@ class StillBoxes:
         config: reads `lifecycle.still_quantile` (0 disables the rule), `still_seconds`, `still_min_samples`,
             `still_capacity`, `association.entry_border_heights` (what is near a border), and
             `appearance.calibration_sample_seconds`: once the FIFO is full, jitters are learnt once per this
-            period, as the appearance calibration samples.
+            period, as the appearance calibration samples (the period counts the frames that teach jitters, so a
+            video with frames where no track teaches samples a little more slowly).
         frame_rate: frames per second of the video.
     """
 
