@@ -104,6 +104,8 @@ class TrackerCore:
         self._searching: dict[Track, int] = {}  # young tracks searched in the gallery -> bank_frame when last searched
         # (this frame's embeddings, their in-place write count, the same as the bank stores them): `_bank_embeddings`
         self._stored_embeddings: tuple[torch.Tensor | None, int, torch.Tensor | None] = _NO_STORED_EMBEDDINGS
+        # This video has fed a bank (the bank's `dim` outlives `reset`: it cannot tell a new video's state)
+        self._appearance_given = False
 
     # ------------------------------------------------------------------------------------------ public
     @property
@@ -124,6 +126,7 @@ class TrackerCore:
         self._ids = itertools.count(1)
         self._newborn, self._searching = [], {}
         self._stored_embeddings = _NO_STORED_EMBEDDINGS
+        self._appearance_given = False
         self.calibration.reset()
         self.births.reset()
         self.still.reset()
@@ -363,7 +366,7 @@ class TrackerCore:
         """(T,) bool: tracks without a clear look (`tracker.weak_looks`): an empty bank, or a track never seen uncut
         by the side borders of the frame (its looks are all partial views). None when this video gives no
         appearance (then every bank is empty and motion alone decides everywhere)."""
-        if not self.config.appearance.enabled or self.bank.dim is None:
+        if not self.config.appearance.enabled or not self._appearance_given:
             return None
         return (self.bank.count(self.table.slot) == 0) | ~self.table.width_seen
 
@@ -573,6 +576,7 @@ class TrackerCore:
             rows = torch.as_tensor(det_idx[good], device=stored.device)
             self.bank.push(self.table.slot[fed], torch.index_select(stored, 0, rows))  # 1/4 the cost of []
             self.table.bank_frame[fed] = self.frame_index
+            self._appearance_given = True
 
     def _bank_embeddings(self, dets: Detections) -> torch.Tensor:
         """(N, D) this frame's embeddings in the bank's storage dtype and device (`AppearanceBank.stored`),
@@ -629,7 +633,7 @@ class TrackerCore:
         life = self.config.lifecycle
         frames_with_bank = round(life.max_seconds_lost * self.frame_rate)
         seconds_without_bank = life.max_seconds_lost_motion
-        if self.config.appearance.enabled and self.bank.dim is not None:
+        if self.config.appearance.enabled and self._appearance_given:
             seconds_without_bank = min(seconds_without_bank, life.max_seconds_lost_unbanked)
         frames_motion_only = round(seconds_without_bank * self.frame_rate)
         has_bank = self.config.appearance.enabled & (self.bank.count(self.table.slot) > 0)
