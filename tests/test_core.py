@@ -646,20 +646,24 @@ def test_scores_outside_unit_range_and_negative_classes_are_used_with_one_warnin
     assert sorted((o.detection_index, o.score, o.class_id) for o in out) == [(0, 7.5, -1), (1, 0.9, -1)]
 
 
-def test_embeddings_refilled_in_place_reach_the_bank_as_they_are_now():
+@pytest.mark.parametrize("inference_mode", [False, True])
+def test_embeddings_refilled_in_place_reach_the_bank_as_they_are_now(inference_mode):
     """A caller who keeps one `Detections` and refills its embeddings buffer in place between frames (a reused
-    buffer) gets the new looks into the bank: the per-frame cache of the bank-dtype embeddings is not read stale."""
+    buffer) gets the new looks into the bank: the per-frame cache of the bank-dtype embeddings is not read stale,
+    also for tensors made under `torch.inference_mode` (which keep no count of in-place writes)."""
     from tracker.core import TrackerCore
 
     core = TrackerCore(load_config(None, overrides=["device=cpu"]), FPS)
     first, second = torch.eye(8)[:1], torch.eye(8)[1:2]  # two orthogonal looks, exact in bf16
-    dets = Detections.from_arrays(np.array([[100.0, 100.0, 140.0, 200.0]]), [0.9], embeddings=first)
-    for _ in range(4):
+    with torch.inference_mode(inference_mode):
+        dets = Detections.from_arrays(np.array([[100.0, 100.0, 140.0, 200.0]]), [0.9], embeddings=first)
+        assert dets.embeddings.is_inference() == inference_mode
+        for _ in range(4):
+            core.step(dets, frame_size=(480, 640))
+        slot = core.tracks[0].slot
+        assert core.bank.count([slot]).tolist() == [4] and torch.equal(core.bank.entries(slot)[-1], first[0])
+        dets.embeddings.copy_(second)  # the same tensor, new contents
         core.step(dets, frame_size=(480, 640))
-    slot = core.tracks[0].slot
-    assert core.bank.count([slot]).tolist() == [4] and torch.equal(core.bank.entries(slot)[-1], first[0])
-    dets.embeddings.copy_(second)  # the same tensor, new contents
-    core.step(dets, frame_size=(480, 640))
     assert core.bank.count([slot]).tolist() == [5]
     assert torch.equal(core.bank.entries(slot)[-1], second[0]), "the bank took last frame's look"
 

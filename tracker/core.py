@@ -41,7 +41,8 @@ _BUFFER_SIGMAS = 1.96  # motion buffer in velocity stds: the two-sided 95% norma
 NO_BANK_FRAME = -1  # `Track.bank_frame` before any embedding entered its bank
 _NO_PAIRS = np.zeros((0, 2), dtype=np.int64)  # (0, 2) matches of a stage with nothing to match (shared, read-only)
 _NO_PAIRS.flags.writeable = False
-_NO_STORED_EMBEDDINGS = (None, -1, None)  # `TrackerCore._stored_embeddings` before a frame's embeddings are stored
+_NO_VERSION = -1  # the in-place write count of a tensor that keeps none (made under `torch.inference_mode`)
+_NO_STORED_EMBEDDINGS = (None, _NO_VERSION, None)  # `TrackerCore._stored_embeddings` before any is stored
 
 
 @dataclass(frozen=True)
@@ -583,11 +584,13 @@ class TrackerCore:
         converted once a frame: the similarities, the calibration and the bank feeding all read them."""
         source, version, stored = self._stored_embeddings
         embeddings = dets.embeddings
-        # The same tensor (identity) not written since (`_version` counts in-place writes): a caller reusing a
-        # buffer, or one refilled in place between frames, is converted anew rather than read stale.
-        if source is not embeddings or version != embeddings._version or stored is None:
+        # Reused: the same tensor (identity) not written since (`_version` counts in-place writes), so a buffer a
+        # caller refills in place is converted anew. A tensor made under `torch.inference_mode` keeps no count: it is
+        # converted at every read (a few microseconds), never read stale.
+        now = _NO_VERSION if embeddings.is_inference() else embeddings._version
+        if stored is None or source is not embeddings or now == _NO_VERSION or version != now:
             stored = self.bank.stored(embeddings)
-            self._stored_embeddings = (embeddings, embeddings._version, stored)
+            self._stored_embeddings = (embeddings, now, stored)
         return stored
 
     def _bank_quality(self, dets: Detections, det_idx: np.ndarray) -> np.ndarray:
