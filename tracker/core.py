@@ -150,8 +150,9 @@ class TrackerCore:
             frame_size: optional (height, width) of the frame in pixels: a revival candidate away from its
                 borders needs less evidence (`tracker.entry`), and a track predicted wholly outside the frame is
                 not continued by motion (stage 1); a box cut by its left or right border is measured at the
-                track's width (`tracker.truncation`), and reported boxes are clipped to it. None: only occluders
-                tell; no track is out of view; boxes are used and reported as they are.
+                track's width (`tracker.truncation`), reported boxes are clipped to it, and a box that does not
+                jitter as tracked boxes do is judged a fixed scene object (`tracker.still`). None: only occluders
+                tell; no track is out of view; boxes are used and reported as they are; no track is judged still.
         Raises:
             ValueError: `camera_motion` of another shape or not finite (nothing is changed).
         """
