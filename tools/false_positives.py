@@ -38,6 +38,7 @@ from tracker.eval.variants import NAME_SEPARATOR, default_variants_dir
 MATCH_IOU = 0.5  # CLEAR MOT's match threshold
 DUPLICATE_IOU = 0.3  # mean IoU with a matched box of ours that makes a duplicate
 BORDER_HEIGHTS = 0.1  # a box this close to a border (in its heights) is at the border
+BORDER_SHARE = 0.5  # a track with more than this share of its false positives at a border is a border track
 NO_PERSON_IOU = 0.1  # mean IoU with the nearest person below this: nobody there
 STILL_STEP = 0.01  # median centre step (box heights a frame) below this: the box stays put
 MIN_FIXED_FRAMES = 5  # frames a box must stay put to be called a fixed object
@@ -114,7 +115,7 @@ def _track(tid: int, rows: list, tp: int, width: int, height: int) -> TrackFP:
     )
     if duplicate.mean() > DUPLICATE_IOU:
         kind = "duplicate"
-    elif at_border.mean() > 0.5:
+    elif at_border.mean() > BORDER_SHARE:
         kind = "border"
     elif nearest.mean() < NO_PERSON_IOU:
         still = np.median(steps) < STILL_STEP and len(rows) >= MIN_FIXED_FRAMES
