@@ -177,6 +177,7 @@ OVERRIDE_FAULTS = {
     "NaN": (["association.low_score=.nan"], "association.low_score", None),
     "low > high": (["association.low_score=0.6"], "association.low_score", "association.high_score"),
     "low > lowered high": (["association.high_score=0.05"], "association.low_score", "association.high_score"),
+    "still samples > capacity": (["lifecycle.still_capacity=10"], "lifecycle.still_min_samples", "still_capacity"),
     "into a scalar": (["device=cpu", "device.index=1"], "device", "not a section"),
     "into a bool": (["appearance.enabled=true", "appearance.enabled.x=1"], "appearance.enabled", None),
     "section set to scalar": (["appearance=3"], "appearance", "mapping"),
@@ -280,6 +281,8 @@ def test_every_numeric_key_accepts_its_bounds(key):
             extra = {"association.high_score": 1.0}
         if key == "max_frame_rate":
             extra = {"min_frame_rate": value}
+        if key == "lifecycle.still_capacity":
+            extra = {"lifecycle.still_min_samples": 1}
         cfg = load_config(None, {key: value, **extra})
         section, _, name = key.rpartition(".")
         assert getattr(getattr(cfg, section) if section else cfg, name) == value

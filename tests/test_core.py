@@ -644,3 +644,49 @@ def test_scores_outside_unit_range_and_negative_classes_are_used_with_one_warnin
     assert len(said) == 2, said  # once each, not every frame
     assert "7.5" in said[0] and "[0, 1]" in said[0] and "-1" in said[1]
     assert sorted((o.detection_index, o.score, o.class_id) for o in out) == [(0, 7.5, -1), (1, 0.9, -1)]
+
+
+@pytest.mark.parametrize("inference_mode", [False, True])
+def test_embeddings_refilled_in_place_reach_the_bank_as_they_are_now(inference_mode):
+    """A caller who keeps one `Detections` and refills its embeddings buffer in place between frames (a reused
+    buffer) gets the new looks into the bank: the per-frame cache of the bank-dtype embeddings is not read stale,
+    also for tensors made under `torch.inference_mode` (which keep no count of in-place writes)."""
+    from tracker.core import TrackerCore
+
+    core = TrackerCore(load_config(None, overrides=["device=cpu"]), FPS)
+    first, second = torch.eye(8)[:1], torch.eye(8)[1:2]  # two orthogonal looks, exact in bf16
+    with torch.inference_mode(inference_mode):
+        dets = Detections.from_arrays(np.array([[100.0, 100.0, 140.0, 200.0]]), [0.9], embeddings=first)
+        assert dets.embeddings.is_inference() == inference_mode
+        for _ in range(4):
+            core.step(dets, frame_size=(480, 640))
+        slot = core.tracks[0].slot
+        assert core.bank.count([slot]).tolist() == [4] and torch.equal(core.bank.entries(slot)[-1], first[0])
+        dets.embeddings.copy_(second)  # the same tensor, new contents
+        core.step(dets, frame_size=(480, 640))
+    assert core.bank.count([slot]).tolist() == [5]
+    assert torch.equal(core.bank.entries(slot)[-1], second[0]), "the bank took last frame's look"
+
+
+def test_after_reset_a_motion_only_video_keeps_lost_tracks_as_a_new_tracker_does():
+    """`reset` starts a new video: a video that gives no embeddings keeps a lost, bank-less track for
+    `max_seconds_lost_motion` (2 s) even when the video before it gave appearance (then only
+    `max_seconds_lost_unbanked`, 1 s, applies): a person hidden 1.5 s keeps their ID after `reset` as with a new
+    tracker."""
+    cfg = load_config(None, overrides=["device=cpu"])
+
+    def hidden_for_1_5_s(tracker):
+        ids = set()
+        for f in range(40):
+            x = 100 + 2.0 * f
+            boxes = np.zeros((0, 4)) if 10 <= f < 25 else np.array([[x, 100.0, x + 40, 200.0]])
+            ids |= {o.track_id for o in tracker.update_detections(boxes, np.full(len(boxes), 0.9))}
+        return ids
+
+    assert hidden_for_1_5_s(Tracker(cfg, frame_rate=10)) == {1}
+    reused = Tracker(cfg, frame_rate=10)
+    for _ in range(5):  # a first video with appearance
+        reused.update_detections(np.array([[300.0, 100.0, 340.0, 200.0]]), [0.9], embeddings=np.eye(1, 8))
+    assert reused.core.bank.count([reused.core.tracks[0].slot]).tolist() == [5], "the first video fed a bank"
+    reused.reset()
+    assert hidden_for_1_5_s(reused) == {1}, "the first video's appearance shortened the second's lost tracks"

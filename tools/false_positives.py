@@ -7,7 +7,9 @@
 Every `ours/<sequence>.txt` under OUT_DIR (any depth: one `track eval --out`, or an acc_eval.sh folder of them) is
 matched to its ground truth frame by frame (Hungarian on 1 - IoU, a pair at IoU >= 0.5, as CLEAR MOT), and each of
 our unmatched boxes is a false positive of its track. A variant's ground truth is read from the variants cache
-(`tracker.eval.variants.default_variants_dir`); an original sequence's from the `--data` folder of that name.
+(`tracker.eval.variants.default_variants_dir`); an original sequence's from the `--data` folder of that name. Every
+ground-truth row counts (the MOT15 layout of TUD-Campus and PETS09-S3-MF1): MOT16/17's ignore flags and distractor
+classes are not applied, so a box on a MOT17 distractor counts as matched.
 
 A track's false positives are classified by their boxes (the first class that applies):
     duplicate     on average overlapping (IoU > 0.3) another of our boxes that did match a person;
@@ -36,6 +38,7 @@ from tracker.eval.variants import NAME_SEPARATOR, default_variants_dir
 MATCH_IOU = 0.5  # CLEAR MOT's match threshold
 DUPLICATE_IOU = 0.3  # mean IoU with a matched box of ours that makes a duplicate
 BORDER_HEIGHTS = 0.1  # a box this close to a border (in its heights) is at the border
+BORDER_SHARE = 0.5  # a track with more than this share of its false positives at a border is a border track
 NO_PERSON_IOU = 0.1  # mean IoU with the nearest person below this: nobody there
 STILL_STEP = 0.01  # median centre step (box heights a frame) below this: the box stays put
 MIN_FIXED_FRAMES = 5  # frames a box must stay put to be called a fixed object
@@ -112,7 +115,7 @@ def _track(tid: int, rows: list, tp: int, width: int, height: int) -> TrackFP:
     )
     if duplicate.mean() > DUPLICATE_IOU:
         kind = "duplicate"
-    elif at_border.mean() > 0.5:
+    elif at_border.mean() > BORDER_SHARE:
         kind = "border"
     elif nearest.mean() < NO_PERSON_IOU:
         still = np.median(steps) < STILL_STEP and len(rows) >= MIN_FIXED_FRAMES
@@ -124,14 +127,15 @@ def _track(tid: int, rows: list, tp: int, width: int, height: int) -> TrackFP:
 
 
 def cells(root: Path, data: list[Path]) -> dict[str, tuple[int, list[TrackFP]]]:
-    """{cell (result path below `root`): classify(...)} for every ours/*.txt under `root`."""
+    """{cell (result folder below `root` / sequence): classify(...)} for every ours/*.txt under `root`."""
     out = {}
     for results in sorted(root.rglob("ours/*.txt")):
         folder = sequence_folder(results.stem, data)
         if folder is None:
             print(f"skipped {results}: no --data folder or cached variant named {results.stem}", file=sys.stderr)
             continue
-        out[str(results.parent.parent.relative_to(root))] = classify(results, folder)
+        # one cell per result file: an --out folder of several sequences (MOT17's seven) holds them side by side
+        out[str(results.parent.parent.relative_to(root) / results.stem)] = classify(results, folder)
     return out
 
 

@@ -277,7 +277,7 @@ class LifecycleConfig:
     still_min_samples: int = _key(
         20, "reporting: jitters of other tracks measured before a track is judged still", lo=1
     )
-    still_capacity: int = _key(1000, "reporting: tracked boxes' jitters kept (FIFO)", lo=1)
+    still_capacity: int = _key(1000, "reporting: tracked boxes' jitters kept (FIFO)", lo=1, hi=10000000)
 
 
 @dataclass(frozen=True)
@@ -436,6 +436,12 @@ def _check_relations(cfg: Any, prefix: str) -> None:
         twice = sorted({c for c in listed if listed.count(c) > 1})
         if twice:
             raise ConfigError(f"{prefix}compatible_groups: class {twice[0]} is in more than one group")
+    if isinstance(cfg, LifecycleConfig) and cfg.still_min_samples > cfg.still_capacity:
+        # the FIFO could never hold enough jitters: the rule would be off without a word
+        raise ConfigError(
+            f"{prefix}still_min_samples ({cfg.still_min_samples}) must not exceed {prefix}still_capacity "
+            f"({cfg.still_capacity})"
+        )
     if isinstance(cfg, AssociationConfig) and cfg.low_score > cfg.high_score:
         raise ConfigError(f"{prefix}low_score ({cfg.low_score}) must not exceed {prefix}high_score ({cfg.high_score})")
 

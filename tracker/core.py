@@ -41,6 +41,8 @@ _BUFFER_SIGMAS = 1.96  # motion buffer in velocity stds: the two-sided 95% norma
 NO_BANK_FRAME = -1  # `Track.bank_frame` before any embedding entered its bank
 _NO_PAIRS = np.zeros((0, 2), dtype=np.int64)  # (0, 2) matches of a stage with nothing to match (shared, read-only)
 _NO_PAIRS.flags.writeable = False
+_NO_VERSION = -1  # the in-place write count of a tensor that keeps none (made under `torch.inference_mode`)
+_NO_STORED_EMBEDDINGS = (None, _NO_VERSION, None)  # `TrackerCore._stored_embeddings` before any is stored
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,8 @@ class _FrameView:
 class TrackerCore:
     """Associates detections to tracks frame by frame; no models inside.
 
-    Call `step` once per frame, also with zero detections. Returns the confirmed tracks matched this frame.
+    Call `step` once per frame, also with zero detections. Returns the confirmed tracks matched this frame, but for
+    those judged fixed scene objects (`still`: kept and matched, not reported).
     """
 
     def __init__(
@@ -100,8 +103,10 @@ class TrackerCore:
         self._ids = itertools.count(1)
         self._newborn: list[Track] = []  # tracks given an ID this frame, to look up in the gallery
         self._searching: dict[Track, int] = {}  # young tracks searched in the gallery -> bank_frame when last searched
-        # (this frame's embeddings, the same as the bank stores them): `_bank_embeddings`
-        self._stored_embeddings: tuple[torch.Tensor | None, torch.Tensor | None] = (None, None)
+        # (this frame's embeddings, their in-place write count, the same as the bank stores them): `_bank_embeddings`
+        self._stored_embeddings: tuple[torch.Tensor | None, int, torch.Tensor | None] = _NO_STORED_EMBEDDINGS
+        # This video has fed a bank (the bank's `dim` outlives `reset`: it cannot tell a new video's state)
+        self._appearance_given = False
 
     # ------------------------------------------------------------------------------------------ public
     @property
@@ -121,7 +126,8 @@ class TrackerCore:
         self.frame_index = 0
         self._ids = itertools.count(1)
         self._newborn, self._searching = [], {}
-        self._stored_embeddings = (None, None)
+        self._stored_embeddings = _NO_STORED_EMBEDDINGS
+        self._appearance_given = False
         self.calibration.reset()
         self.births.reset()
         self.still.reset()
@@ -144,8 +150,9 @@ class TrackerCore:
             frame_size: optional (height, width) of the frame in pixels: a revival candidate away from its
                 borders needs less evidence (`tracker.entry`), and a track predicted wholly outside the frame is
                 not continued by motion (stage 1); a box cut by its left or right border is measured at the
-                track's width (`tracker.truncation`), and reported boxes are clipped to it. None: only occluders
-                tell; no track is out of view; boxes are used and reported as they are.
+                track's width (`tracker.truncation`), reported boxes are clipped to it, and a box that does not
+                jitter as tracked boxes do is judged a fixed scene object (`tracker.still`). None: only occluders
+                tell; no track is out of view; boxes are used and reported as they are; no track is judged still.
         Raises:
             ValueError: `camera_motion` of another shape or not finite (nothing is changed).
         """
@@ -361,7 +368,7 @@ class TrackerCore:
         """(T,) bool: tracks without a clear look (`tracker.weak_looks`): an empty bank, or a track never seen uncut
         by the side borders of the frame (its looks are all partial views). None when this video gives no
         appearance (then every bank is empty and motion alone decides everywhere)."""
-        if not self.config.appearance.enabled or self.bank.dim is None:
+        if not self.config.appearance.enabled or not self._appearance_given:
             return None
         return (self.bank.count(self.table.slot) == 0) | ~self.table.width_seen
 
@@ -571,14 +578,20 @@ class TrackerCore:
             rows = torch.as_tensor(det_idx[good], device=stored.device)
             self.bank.push(self.table.slot[fed], torch.index_select(stored, 0, rows))  # 1/4 the cost of []
             self.table.bank_frame[fed] = self.frame_index
+            self._appearance_given = True
 
     def _bank_embeddings(self, dets: Detections) -> torch.Tensor:
         """(N, D) this frame's embeddings in the bank's storage dtype and device (`AppearanceBank.stored`),
         converted once a frame: the similarities, the calibration and the bank feeding all read them."""
-        source, stored = self._stored_embeddings
-        if source is not dets.embeddings:
-            stored = self.bank.stored(dets.embeddings)
-            self._stored_embeddings = (dets.embeddings, stored)
+        source, version, stored = self._stored_embeddings
+        embeddings = dets.embeddings
+        # Reused: the same tensor (identity) not written since (`_version` counts in-place writes), so a buffer a
+        # caller refills in place is converted anew. A tensor made under `torch.inference_mode` keeps no count: it is
+        # converted at every read (a few microseconds), never read stale.
+        now = _NO_VERSION if embeddings.is_inference() else embeddings._version
+        if stored is None or source is not embeddings or now == _NO_VERSION or version != now:
+            stored = self.bank.stored(embeddings)
+            self._stored_embeddings = (embeddings, now, stored)
         return stored
 
     def _bank_quality(self, dets: Detections, det_idx: np.ndarray) -> np.ndarray:
@@ -624,7 +637,7 @@ class TrackerCore:
         life = self.config.lifecycle
         frames_with_bank = round(life.max_seconds_lost * self.frame_rate)
         seconds_without_bank = life.max_seconds_lost_motion
-        if self.config.appearance.enabled and self.bank.dim is not None:
+        if self.config.appearance.enabled and self._appearance_given:
             seconds_without_bank = min(seconds_without_bank, life.max_seconds_lost_unbanked)
         frames_motion_only = round(seconds_without_bank * self.frame_rate)
         has_bank = self.config.appearance.enabled & (self.bank.count(self.table.slot) > 0)
@@ -707,8 +720,8 @@ class TrackerCore:
         )
 
     def _outputs(self, dets: Detections, frame_size: tuple[int, int] | None = None) -> list[TrackedObject]:
-        """The confirmed tracks matched this frame, by track ID; their boxes inside the frame when its size is
-        known."""
+        """The confirmed tracks matched this frame, by track ID, but for fixed scene objects (`StillBoxes.hidden`);
+        their boxes inside the frame when its size is known."""
         table = self.table
         shown = (table.state == TRACKED) & (table.frames_since_update == 0) & (table.track_id > 0)
         shown = np.flatnonzero(shown & ~self.still.hidden(table.still_share))

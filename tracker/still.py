@@ -25,11 +25,12 @@ configured:
   share decays as soon as its box jitters (someone standing at the sign, matched to its track; a person who was
   standing still), and it is reported again: after about 0.7 `still_seconds`.
 - A track is first judged once the others have taught `still_min_samples` jitters, and its share then starts from
-  the jitters it taught itself, still in the FIFO, judged in order by the others' (`_taught_share`): a fixed object
-  seen since before the rule could judge is recognised at once, not `still_seconds` later. The count is small
-  (as `association.birth_shape_min_samples`): on PETS09-S3-MF1 the tracked people teach 3-4 jitters a frame at
-  7 fps, and 50 are reached in frame 25, 20 in frame 12. A smaller sample judges by a higher quantile (the least
-  of 20 jitters is about their 5%), which the majority over `still_seconds` absorbs.
+  the jitters it taught itself, still in the FIFO, each judged by the others' held now and weighted in the order
+  taught (`_taught_share`): a fixed object seen since before the rule could judge is recognised at once, not
+  `still_seconds` later. The count is small (as `association.birth_shape_min_samples`): on PETS09-S3-MF1 the
+  tracked people teach 3-4 jitters a frame at 7 fps, and 50 are reached in frame 25, 20 in frame 12. A smaller
+  sample judges by a higher quantile (the least of 20 jitters is about their 5%), which the majority over
+  `still_seconds` absorbs.
 - A track judged still teaches no jitter. Only whole boxes are judged and learnt: a box near a frame border
   (`entry.near_border`, `association.entry_border_heights`) has edges the border holds still; without a frame
   size no box can be told whole and the rule is off (as `birth.BirthShapes`).
@@ -60,7 +61,8 @@ class StillBoxes:
         config: reads `lifecycle.still_quantile` (0 disables the rule), `still_seconds`, `still_min_samples`,
             `still_capacity`, `association.entry_border_heights` (what is near a border), and
             `appearance.calibration_sample_seconds`: once the FIFO is full, jitters are learnt once per this
-            period, as the appearance calibration samples.
+            period, as the appearance calibration samples (the period counts the frames that teach jitters, so a
+            video with frames where no track teaches samples a little more slowly).
         frame_rate: frames per second of the video.
     """
 
@@ -129,8 +131,9 @@ class StillBoxes:
         table.still_share[rows[enough]] = share[enough] + (still[enough] - share[enough]) / self.window
 
     def _taught_share(self, owner: int) -> float:
-        """The still share a track would have, had its jitters held in the FIFO (oldest first) been judged by the
-        others' as they came: a fixed object seen since before the rule could judge it is recognised at once."""
+        """The still share a track would have, had its jitters held in the FIFO (oldest first) been judged as they
+        came, each by the bound of the others' jitters held now (not the bound of its time, which is not kept): a
+        fixed object seen since before the rule could judge it is recognised at once."""
         n, capacity = self._count, len(self._values)
         order = (self._write - n + np.arange(n)) % capacity  # oldest first
         mine = self._owners[order] == owner

@@ -1,0 +1,49 @@
+"""`tools/false_positives.py`: every sequence of a result folder is classified, each in its own cell."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_tool():
+    path = ROOT / "tools" / "false_positives.py"
+    spec = importlib.util.spec_from_file_location("tracker_tools_false_positives", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _sequence(data: Path, name: str) -> Path:
+    """A 3-frame sequence with one person at 100,100,40,100 (MOT15 ground-truth layout)."""
+    folder = data / name
+    (folder / "gt").mkdir(parents=True)
+    (folder / "seqinfo.ini").write_text(f"[Sequence]\nname={name}\nimWidth=640\nimHeight=480\n")
+    rows = [[f, 1, 100, 100, 40, 100, 1, -1, -1, -1] for f in (1, 2, 3)]
+    np.savetxt(folder / "gt" / "gt.txt", rows, delimiter=",", fmt="%g")
+    return folder
+
+
+def test_each_sequence_of_one_result_folder_is_its_own_cell(tmp_path):
+    """One `track eval --out` of two sequences (or MOT17's seven) holds their results side by side in ours/: each
+    is counted, not the last one alone."""
+    tool = _load_tool()
+    data = [_sequence(tmp_path / "data", "SeqA"), _sequence(tmp_path / "data", "SeqB")]
+    ours = tmp_path / "out" / "ours"
+    ours.mkdir(parents=True)
+    person = [[f, 1, 100, 100, 40, 100, 1, -1, -1, -1] for f in (1, 2, 3)]
+    phantom = [[f, 2, 400, 200, 40, 100, 1, -1, -1, -1] for f in (1, 2, 3)]  # nobody there: 3 false positives
+    np.savetxt(ours / "SeqA.txt", person + phantom, delimiter=",", fmt="%g")
+    np.savetxt(ours / "SeqB.txt", person, delimiter=",", fmt="%g")
+    cells = tool.cells(tmp_path / "out", data)
+    assert sorted(cells) == ["SeqA", "SeqB"]
+    assert cells["SeqA"][0] == 3 and cells["SeqB"][0] == 0
+    (track,) = cells["SeqA"][1]
+    assert (track.track_id, track.fp, track.tp, track.kind) == (2, 3, 0, "no-person")
