@@ -30,7 +30,8 @@ class Tracker:
     """Multi-object tracker with per-track appearance memory.
 
     Call `update(frame)` (with a detector) or `update_detections(...)` (your own detector) once per frame,
-    also when there is nothing to detect. Each call returns the confirmed tracks matched in that frame.
+    also when there is nothing to detect. Each call returns the confirmed tracks matched in that frame, except
+    fixed scene objects (`lifecycle.still_*`: tracks whose box does not jitter like people's are kept, not reported).
 
     Args:
         config: a `TrackerConfig` (see `load_config`).
@@ -144,7 +145,8 @@ class Tracker:
                 borders needs less evidence than one where a newcomer could have walked in (`tracker.entry`),
                 and a track predicted wholly outside the frame comes back by re-identification only.
         Returns:
-            The confirmed tracks matched this frame, each with the index of its detection.
+            The confirmed tracks matched this frame (fixed scene objects left out), each with the index of its
+            detection.
         Raises:
             ValueError: arrays of mismatched lengths or wrong shapes (invalid rows are dropped with a warning);
                 both `embeddings` and `embed`; `embed` returning the wrong number of rows; a `camera_motion`
