@@ -55,6 +55,56 @@ def test_a_look_less_tracks_partial_looks_cannot_lower_its_cost_but_may_refuse()
     assert _costs([0.5, 0.3, 0.9], [False, True, True], [False, True, False], cost=[np.inf, np.inf, 0.2])[1] == np.inf
 
 
+MAX_COST = 0.8  # `association.max_cost`
+
+
+def test_near_a_look_less_track_that_cannot_take_the_detection_appearance_ranks_the_pairs_motion_accepts():
+    """The traced TUD-Campus event (jitter, frame 15): a look-less track lost too long costs 0.814 > max_cost on a
+    detection; two banked tracks that motion alone accepts (0.668, 0.710) keep their appearance terms, so the one whose
+    look is closer (0.514 against 0.516) takes it, not the one motion favours."""
+    cols = np.array([0, 0, 0])
+    out = near_tie_costs(
+        np.array([0.516, 0.514, 0.814]),
+        np.array([0.668, 0.710, 0.814]),
+        np.array([0.586, 0.617, np.nan]),
+        np.array([True, False, True]),
+        cols,
+        np.array([False, False, True]),
+        REID_BOUND,
+        MAX_COST,
+    )
+    np.testing.assert_allclose(out, [0.516, 0.514, 0.814])
+    assert out[1] < out[0]
+
+
+def test_a_weak_look_never_admits_a_pair_motion_rejects_near_a_look_less_track():
+    """The look-less track cannot take the detection either, but a banked pair whose motion cost exceeds max_cost
+    is not made acceptable by a similarity below the reid bound (a lost look-alike does not come back onto the
+    person whose track has no look)."""
+    out = _near_hopeless_look_less(motion=0.879)
+    assert out[0] == pytest.approx(0.879) and out[0] > MAX_COST
+
+
+def test_a_look_less_track_that_can_take_the_detection_still_makes_a_near_tie():
+    """Within max_cost the look-less pair is a real rival: a weak look pays its motion cost as before."""
+    out = _near_hopeless_look_less(motion=0.6, look_less=0.7)
+    assert out[0] == pytest.approx(0.6)
+
+
+def _near_hopeless_look_less(motion, look_less=0.823):
+    """A banked pair (fused 0.554, similarity 0.663) and a look-less one on one detection."""
+    return near_tie_costs(
+        np.array([0.554, look_less]),
+        np.array([motion, look_less]),
+        np.array([0.663, np.nan]),
+        np.array([True, True]),
+        np.array([0, 0]),
+        np.array([False, True]),
+        REID_BOUND,
+        MAX_COST,
+    )
+
+
 def test_a_veto_stands_in_a_near_tie():
     out = _costs([0.4, np.nan, 0.9], [False, True, True], [False, True, False], cost=[np.inf, 0.85, 0.2])
     assert out[0] == np.inf

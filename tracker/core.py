@@ -360,6 +360,7 @@ class TrackerCore:
                 cols,
                 no_look[rows],
                 self.calibration.bound("reid"),
+                cfg.max_cost,
             )
         cost[row_at[rows], col_at[cols]] = fused
         return cost

@@ -14,6 +14,15 @@ against it) but never lowers a pair's cost below its motion cost, on either side
   the other track's similarity is weak evidence too, and its pair also costs at least its motion cost. Motion
   decides. At or above the bound the look is that track's person and keeps its weight.
 
+A near-tie needs a look-less pair that stage 1 could accept (cost within `association.max_cost`). Where the look-less
+track's own pair costs more (lost too long for motion alone to bring it back), it cannot take the detection, and the
+other tracks' weak appearance is held back only where it would admit a pair that motion alone rejects (motion cost
+above `max_cost`): a weak look still never brings a lost look-alike back onto a person whose track has no look, but
+pairs that motion accepts on their own keep their appearance term, which ranks them against each other. (Flooring
+those too made motion alone choose between two banked tracks near a hopeless look-less one: traced on TUD-Campus ACF
+jitter with compensation, frame 15, where it gave gt2's box to a track lost four frames by 0.668 against 0.710, while
+appearance preferred gt2's own track.)
+
 "Motion vouches for a pair" is judged by the Kalman filter's own gate (squared Mahalanobis distance within the
 chi-square bound `motion.gate_chi2`), not by overlap: a lost track's predicted box drifts from its person while its
 covariance grows to cover that drift, so the gate still holds the person when the IoU no longer does; a pair
@@ -37,6 +46,7 @@ def near_tie_costs(
     cols: np.ndarray,
     no_look: np.ndarray,
     reid_bound: float,
+    max_cost: float = np.inf,
 ) -> np.ndarray:
     """Stage 1 costs of P gated (track, detection) pairs with weak appearance kept from deciding (module docstring).
 
@@ -48,15 +58,22 @@ def near_tie_costs(
         cols: (P,) detection index of each pair, >= 0 (pairs of one detection share it).
         no_look: (P,) bool, the pair's track has no clear look (an empty bank, or only partial views).
         reid_bound: cosine similarity from which two looks are one person (`Calibration.bound("reid")`).
+        max_cost: the highest cost stage 1 accepts (`association.max_cost`); inf: every look-less pair in its gate
+            makes a near-tie.
     Returns:
-        (P,) float64 costs, never below the motion cost for the pairs of look-less tracks, nor for the pairs of other
-        tracks to a detection inside a look-less track's Kalman gate unless their similarity reaches `reid_bound`;
+        (P,) float64 costs, never below the motion cost for the pairs of look-less tracks, nor, unless their
+        similarity reaches `reid_bound`, for the pairs of other tracks to a detection inside a look-less track's
+        Kalman gate where that track's pair costs at most `max_cost` or their own motion cost exceeds `max_cost`;
         every other pair keeps `cost` (and so does every veto).
     """
     cost = np.array(cost, dtype=np.float64)
     if len(cost) == 0 or not no_look.any():
         return cost
-    claimed = np.bincount(cols, weights=kalman_gate & no_look)[cols] > 0  # a look-less track's gate holds it
-    weak = no_look | (claimed & ~(similarity >= reid_bound))  # (NaN similarity: no appearance term to weaken)
+    cost[no_look] = np.maximum(cost[no_look], motion_cost[no_look])  # its partial looks cannot win a tie
+    vouched = kalman_gate & no_look  # a look-less track's gate holds the detection
+    claimed = np.bincount(cols, weights=vouched)[cols] > 0
+    tied = np.bincount(cols, weights=vouched & (cost <= max_cost))[cols] > 0  # ... and stage 1 could give it to it
+    held_back = tied | (claimed & (motion_cost > max_cost))  # else: a pair motion accepts alone keeps its look
+    weak = held_back & ~no_look & ~(similarity >= reid_bound)  # (NaN similarity: no appearance term to weaken)
     cost[weak] = np.maximum(cost[weak], motion_cost[weak])
     return cost
