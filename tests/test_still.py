@@ -4,9 +4,13 @@ stand still, whose boxes jitter, are reported in every frame, and a still track 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
+import tracker.io.sources as sources
+import tracker.run as track_run
 from tracker import Tracker, load_config
 from tracker.config import TrackerConfig
 from tracker.still import StillBoxes, box_jitter, edge_step, whole_boxes
@@ -171,3 +175,50 @@ def test_pets_sign_post_stops_being_reported_and_no_person_is_lost(shared):
     assert len(sign_off) > 50, "without the rule the sign post is reported (the test can fail)"
     assert len(sign_on) < 25 and max(sign_on) < 40, f"the sign post is reported in frames {sign_on}"
     assert people_on >= people_off, "a reported person was lost"
+
+
+def test_the_run_summary_reports_the_still_rule_and_what_it_hid(tmp_path):
+    """`track`'s summary (printed and in summary.json) gives the learnt jitter bound, the jitters it comes from, and
+    how many tracks were not reported as fixed objects for how many track-frames: here the sign, in every frame it
+    was matched and not reported."""
+    frames = 100
+    rng = np.random.default_rng(3)
+
+    def detector(_image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        boxes = scene(detector.frame, rng)
+        detector.frame += 1
+        return boxes, np.full(len(boxes), 0.8), np.zeros(len(boxes), dtype=np.int64)
+
+    detector.frame = 0
+    blank = np.zeros((*FRAME, 3), np.uint8)
+    source = sources.FrameSource("sign", "video", FPS, frames, _frames=lambda _s: ((n, blank) for n in range(frames)))
+    tracker = Tracker(config(), FPS, detector=detector, embedder=None)
+    summary = track_run.track_source(tracker, source, tmp_path, save_video=False, progress=False)
+    shown = run(frames)  # the same scene, the same noise: the frames the sign was reported in
+    first = next(f for f, rows in enumerate(shown) if SIGN_ROW in rows)
+    withheld = sum(SIGN_ROW not in rows for rows in shown[first:])
+    assert withheld > 40, "the scene hides the sign (the test can fail)"
+    assert summary.still["hidden_tracks"] == 1 and summary.still["hidden_frames"] == withheld, summary.still
+    assert summary.still["bound"] >= 0 and summary.still["jitters"] >= 20  # the sign taught zeros before it was judged
+    assert json.loads((tmp_path / track_run.SUMMARY_NAME).read_text())["still"] == summary.still
+    assert "fixed scene objects: jitter bound" in summary.describe()
+    assert f"1 tracks not reported for {withheld} track-frames" in summary.describe()
+
+
+def test_the_still_figures_of_several_sources_are_each_reported():
+    first = track_run.RunSummary(
+        name="first", still={"bound": 0.001, "jitters": 50, "hidden_tracks": 1, "hidden_frames": 80}
+    )
+    second = track_run.RunSummary(
+        name="second", still={"bound": 0.002, "jitters": 60, "hidden_tracks": 0, "hidden_frames": 0}
+    )
+    total = track_run._combine([first, second])
+    lines = [x for x in total.describe().splitlines() if x.startswith("fixed scene objects")]
+    assert lines == [
+        "fixed scene objects of first: jitter bound 0.0010 box heights (50 jitters learnt); 1 tracks not reported "
+        "for 80 track-frames",
+        "fixed scene objects of second: jitter bound 0.0020 box heights (60 jitters learnt); 0 tracks not reported "
+        "for 0 track-frames",
+    ]
+    assert total.to_json()["still_per_source"] == {"first": first.still, "second": second.still}
+    assert "still" not in track_run.RunSummary().to_json(), "no still figures before the rule applies"

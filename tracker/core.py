@@ -724,7 +724,9 @@ class TrackerCore:
         their boxes inside the frame when its size is known."""
         table = self.table
         shown = (table.state == TRACKED) & (table.frames_since_update == 0) & (table.track_id > 0)
-        shown = np.flatnonzero(shown & ~self.still.hidden(table.still_share))
+        hidden = self.still.hidden(table.still_share)
+        self.still.count_hidden(table.track_id[shown & hidden])
+        shown = np.flatnonzero(shown & ~hidden)
         shown = shown[np.argsort(table.track_id[shown])]
         if self.config.motion.output_filtered_box:
             boxes = xywh_to_xyxy(self._mean[shown, :4])
