@@ -13,7 +13,9 @@ import tracker.io.sources as sources
 import tracker.run as track_run
 from tracker import Tracker, load_config
 from tracker.config import TrackerConfig
+from tracker.gallery import Gallery
 from tracker.still import StillBoxes, box_jitter, edge_step, whole_boxes
+from tracker.testing import noise_for_similarity, reid_like_identities
 from tracker.track import TRACKED, TrackTable
 
 FPS = 25
@@ -222,3 +224,36 @@ def test_the_still_figures_of_several_sources_are_each_reported():
     ]
     assert total.to_json()["still_per_source"] == {"first": first.still, "second": second.still}
     assert "still" not in track_run.RunSummary().to_json(), "no still figures before the rule applies"
+
+
+def _gallery_run(frames: int, sign_moves_from: int | None = None) -> tuple[dict[int, int], Gallery]:
+    """The scene with ReID-like looks (one identity a row) and a persistent gallery, to the end of the video:
+    {scene row: the global ID it was last reported under} and the gallery the video left."""
+    cfg = load_config(None, overrides=["device=cpu"])
+    gallery = Gallery(cfg.gallery)
+    tracker = Tracker(cfg, frame_rate=FPS, gallery=gallery)
+    rng, looks_rng = np.random.default_rng(3), np.random.default_rng(4)
+    identities = reid_like_identities(5, 512)
+    noise = noise_for_similarity(0.9, 512)
+    global_ids = {}
+    for f in range(frames):
+        boxes = scene(f, rng, sign_moves_from)
+        looks = identities + looks_rng.normal(scale=noise, size=identities.shape)
+        looks /= np.linalg.norm(looks, axis=1, keepdims=True)
+        out = tracker.update_detections(boxes, np.full(len(boxes), 0.8), embeddings=looks, frame_size=FRAME)
+        global_ids.update({o.detection_index: o.global_id for o in out})
+    tracker.reset()  # the video ends: the tracks alive are stored in the gallery
+    return global_ids, gallery
+
+
+def test_a_track_hidden_as_a_fixed_object_is_not_enrolled_in_the_gallery():
+    """A sign post would otherwise pile up in every gallery file, one identity a video; the people are enrolled."""
+    global_ids, gallery = _gallery_run(100)
+    assert set(global_ids) == {SIGN_ROW, 1, 2, 3, 4}, "the sign was reported (with a global ID) before it was judged"
+    assert global_ids[SIGN_ROW] not in gallery, "the fixed object was enrolled"
+    assert all(global_ids[row] in gallery for row in (1, 2, 3, 4)), "a person was not enrolled"
+
+
+def test_a_fixed_object_that_became_a_person_again_is_enrolled():
+    global_ids, gallery = _gallery_run(130, sign_moves_from=80)
+    assert global_ids[SIGN_ROW] in gallery, "reported again when it ended, it is an identity like any other"

@@ -692,8 +692,9 @@ class TrackerCore:
 
     def _to_gallery(self, track: Track) -> None:
         """An expiring (or, at the end of a video, still alive) track's identity moves to the gallery: the looks
-        of its bank that agree with the person it ended on (`consistent_looks`), if there are enough."""
-        if self.gallery is None or track.global_id is None:
+        of its bank that agree with the person it ended on (`consistent_looks`), if there are enough. A track that
+        ends judged a fixed scene object (`StillBoxes.hidden`: not reported) is no identity and is not kept."""
+        if self.gallery is None or track.global_id is None or self.still.hidden(track.still_share):
             return
         min_count = self.config.gallery.min_embeddings
         if self.bank.count([track.slot])[0] < min_count:

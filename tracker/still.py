@@ -190,8 +190,9 @@ class StillBoxes:
         self._owner_ids, self._owner_counts = np.unique(self._owners[: self._count], return_counts=True)
         self._bounds.clear()
 
-    def hidden(self, share: np.ndarray) -> np.ndarray:
-        """(T,) bool: the tracks judged fixed scene objects (most recent observations still): not reported."""
+    def hidden(self, share: np.ndarray | float) -> np.ndarray:
+        """(T,) bool (a bool for one float share): the tracks judged fixed scene objects (most recent observations
+        still): not reported, and not enrolled in a persistent gallery."""
         return share > _MAJORITY
 
     def count_hidden(self, track_ids: np.ndarray) -> None:
