@@ -204,7 +204,7 @@ def test_the_run_summary_reports_the_still_rule_and_what_it_hid(tmp_path):
     assert summary.still["bound"] >= 0 and summary.still["jitters"] >= 20  # the sign taught zeros before it was judged
     assert json.loads((tmp_path / track_run.SUMMARY_NAME).read_text())["still"] == summary.still
     assert "fixed scene objects: jitter bound" in summary.describe()
-    assert f"1 tracks not reported for {withheld} track-frames" in summary.describe()
+    assert f"1 track not reported, for {withheld} track-frames" in summary.describe()
 
 
 def test_the_still_figures_of_several_sources_are_each_reported():
@@ -217,9 +217,9 @@ def test_the_still_figures_of_several_sources_are_each_reported():
     total = track_run._combine([first, second])
     lines = [x for x in total.describe().splitlines() if x.startswith("fixed scene objects")]
     assert lines == [
-        "fixed scene objects of first: jitter bound 0.0010 box heights (50 jitters learnt); 1 tracks not reported "
+        "fixed scene objects of first: jitter bound 0.0010 box heights (50 jitters learnt); 1 track not reported, "
         "for 80 track-frames",
-        "fixed scene objects of second: jitter bound 0.0020 box heights (60 jitters learnt); 0 tracks not reported "
+        "fixed scene objects of second: jitter bound 0.0020 box heights (60 jitters learnt); 0 tracks not reported, "
         "for 0 track-frames",
     ]
     assert total.to_json()["still_per_source"] == {"first": first.still, "second": second.still}

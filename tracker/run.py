@@ -166,9 +166,10 @@ def _describe_bounds(cal: dict[str, Any], where: str = "") -> str:
 
 def _describe_still(still: dict[str, float], where: str = "") -> str:
     """One summary line for a `StillBoxes.summary()`: the learnt jitter bound and what it hid."""
+    tracks = f"{still['hidden_tracks']} track" + ("" if still["hidden_tracks"] == 1 else "s")
     return (
         f"fixed scene objects{where}: jitter bound {still['bound']:.4f} box heights ({still['jitters']} jitters "
-        f"learnt); {still['hidden_tracks']} tracks not reported for {still['hidden_frames']} track-frames"
+        f"learnt); {tracks} not reported, for {still['hidden_frames']} track-frames"
     )
 
 
