@@ -275,3 +275,20 @@ def test_missing_public_detections_is_one_line_pointing_at_the_detector(tmp_path
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(seq / "det" / "det.txt") in err[0] and "--detections detector" in err[0], err
     assert "Errno" not in err[0]
+
+
+def test_eval_reports_the_fixed_objects_not_reported_per_sequence(shared, tmp_path):
+    """PETS09-S3-MF1's public boxes hold a sign post for most of the video: the summary says, per sequence, the
+    learnt jitter bound and that a track was not reported as a fixed object (also when the result is resumed)."""
+    seq = shared / "data" / "PETS09-S3-MF1"
+    if not (seq / "det" / "det.txt").is_file():
+        pytest.skip("PETS09-S3-MF1 public detections are absent from ../shared")
+    args = ["--data", str(seq), "--detections", "public", "--set", "reid.model=none", "--quiet",
+            "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]  # fmt: skip
+    for run in ("first", "resumed"):
+        assert eval_main(args) == 0
+        summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+        still = summary["still"]["PETS09-S3-MF1"]
+        assert still["hidden_tracks"] >= 1 and still["hidden_frames"] >= 30, (run, still)
+        assert still["jitters"] >= 20 and still["bound"] >= 0, (run, still)
+    assert summary["resumed"] == 1

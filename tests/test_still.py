@@ -4,12 +4,18 @@ stand still, whose boxes jitter, are reported in every frame, and a still track 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
+import tracker.io.sources as sources
+import tracker.run as track_run
 from tracker import Tracker, load_config
 from tracker.config import TrackerConfig
+from tracker.gallery import Gallery
 from tracker.still import StillBoxes, box_jitter, edge_step, whole_boxes
+from tracker.testing import noise_for_similarity, reid_like_identities
 from tracker.track import TRACKED, TrackTable
 
 FPS = 25
@@ -171,3 +177,83 @@ def test_pets_sign_post_stops_being_reported_and_no_person_is_lost(shared):
     assert len(sign_off) > 50, "without the rule the sign post is reported (the test can fail)"
     assert len(sign_on) < 25 and max(sign_on) < 40, f"the sign post is reported in frames {sign_on}"
     assert people_on >= people_off, "a reported person was lost"
+
+
+def test_the_run_summary_reports_the_still_rule_and_what_it_hid(tmp_path):
+    """`track`'s summary (printed and in summary.json) gives the learnt jitter bound, the jitters it comes from, and
+    how many tracks were not reported as fixed objects for how many track-frames: here the sign, in every frame it
+    was matched and not reported."""
+    frames = 100
+    rng = np.random.default_rng(3)
+
+    def detector(_image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        boxes = scene(detector.frame, rng)
+        detector.frame += 1
+        return boxes, np.full(len(boxes), 0.8), np.zeros(len(boxes), dtype=np.int64)
+
+    detector.frame = 0
+    blank = np.zeros((*FRAME, 3), np.uint8)
+    source = sources.FrameSource("sign", "video", FPS, frames, _frames=lambda _s: ((n, blank) for n in range(frames)))
+    tracker = Tracker(config(), FPS, detector=detector, embedder=None)
+    summary = track_run.track_source(tracker, source, tmp_path, save_video=False, progress=False)
+    shown = run(frames)  # the same scene, the same noise: the frames the sign was reported in
+    first = next(f for f, rows in enumerate(shown) if SIGN_ROW in rows)
+    withheld = sum(SIGN_ROW not in rows for rows in shown[first:])
+    assert withheld > 40, "the scene hides the sign (the test can fail)"
+    assert summary.still["hidden_tracks"] == 1 and summary.still["hidden_frames"] == withheld, summary.still
+    assert summary.still["bound"] >= 0 and summary.still["jitters"] >= 20  # the sign taught zeros before it was judged
+    assert json.loads((tmp_path / track_run.SUMMARY_NAME).read_text())["still"] == summary.still
+    assert "fixed scene objects: jitter bound" in summary.describe()
+    assert f"1 track not reported, for {withheld} track-frames" in summary.describe()
+
+
+def test_the_still_figures_of_several_sources_are_each_reported():
+    first = track_run.RunSummary(
+        name="first", still={"bound": 0.001, "jitters": 50, "hidden_tracks": 1, "hidden_frames": 80}
+    )
+    second = track_run.RunSummary(
+        name="second", still={"bound": 0.002, "jitters": 60, "hidden_tracks": 0, "hidden_frames": 0}
+    )
+    total = track_run._combine([first, second])
+    lines = [x for x in total.describe().splitlines() if x.startswith("fixed scene objects")]
+    assert lines == [
+        "fixed scene objects of first: jitter bound 0.0010 box heights (50 jitters learnt); 1 track not reported, "
+        "for 80 track-frames",
+        "fixed scene objects of second: jitter bound 0.0020 box heights (60 jitters learnt); 0 tracks not reported, "
+        "for 0 track-frames",
+    ]
+    assert total.to_json()["still_per_source"] == {"first": first.still, "second": second.still}
+    assert "still" not in track_run.RunSummary().to_json(), "no still figures before the rule applies"
+
+
+def _gallery_run(frames: int, sign_moves_from: int | None = None) -> tuple[dict[int, int], Gallery]:
+    """The scene with ReID-like looks (one identity a row) and a persistent gallery, to the end of the video:
+    {scene row: the global ID it was last reported under} and the gallery the video left."""
+    cfg = load_config(None, overrides=["device=cpu"])
+    gallery = Gallery(cfg.gallery)
+    tracker = Tracker(cfg, frame_rate=FPS, gallery=gallery)
+    rng, looks_rng = np.random.default_rng(3), np.random.default_rng(4)
+    identities = reid_like_identities(5, 512)
+    noise = noise_for_similarity(0.9, 512)
+    global_ids = {}
+    for f in range(frames):
+        boxes = scene(f, rng, sign_moves_from)
+        looks = identities + looks_rng.normal(scale=noise, size=identities.shape)
+        looks /= np.linalg.norm(looks, axis=1, keepdims=True)
+        out = tracker.update_detections(boxes, np.full(len(boxes), 0.8), embeddings=looks, frame_size=FRAME)
+        global_ids.update({o.detection_index: o.global_id for o in out})
+    tracker.reset()  # the video ends: the tracks alive are stored in the gallery
+    return global_ids, gallery
+
+
+def test_a_track_hidden_as_a_fixed_object_is_not_enrolled_in_the_gallery():
+    """A sign post would otherwise pile up in every gallery file, one identity a video; the people are enrolled."""
+    global_ids, gallery = _gallery_run(100)
+    assert set(global_ids) == {SIGN_ROW, 1, 2, 3, 4}, "the sign was reported (with a global ID) before it was judged"
+    assert global_ids[SIGN_ROW] not in gallery, "the fixed object was enrolled"
+    assert all(global_ids[row] in gallery for row in (1, 2, 3, 4)), "a person was not enrolled"
+
+
+def test_a_fixed_object_that_became_a_person_again_is_enrolled():
+    global_ids, gallery = _gallery_run(130, sign_moves_from=80)
+    assert global_ids[SIGN_ROW] in gallery, "reported again when it ended, it is an identity like any other"

@@ -169,23 +169,53 @@ def test_without_the_rule_the_look_alike_takes_the_person():
     assert _ids(history, 1, range(HIDDEN[1], 80)) & a_before
 
 
-def test_motion_only_tracking_is_unchanged():
-    """Without appearance in the video every bank is empty: the rule must not touch motion-only tracking."""
-    walkers = [Walker(i, lambda f, i=i: (100 + 60 * i + 3.0 * f, 300.0 + 5 * i)) for i in range(4)]
-    outputs = []
-    for on in (True, False):
-        cfg = load_config(None, overrides=["device=cpu", f"association.weak_look_ties={str(on).lower()}"])
-        tracker = Tracker(cfg, frame_rate=FPS)
-        identities = reid_like_identities(4, DIM)
-        rng = np.random.default_rng(0)
-        rows = []
-        for f in range(40):
-            det = render(walkers, f, identities, 0.05, rng)
-            rows += [
-                (f, o.track_id, *np.round(o.xyxy, 6)) for o in tracker.update_detections(det.boxes_xyxy, det.scores)
-            ]
-        outputs.append(rows)
-    assert outputs[0] == outputs[1]
+TURN = 20  # the frame two look-alikes meet at and turn back
+
+
+def _turn_back(weak_look_ties: bool, every_look_weak: bool = False) -> tuple[list[tuple], dict[int, set[int]], bool]:
+    """Two look-alikes (cosine ~0.78 apart, above the pairs' veto) seen clear from their first frame walk towards each
+    other, meet at frame `TURN` and turn back: motion says they walked on past each other, their looks say they
+    turned. `every_look_weak` takes every track as look-less (a rule that weakened clear looks too). Returns the
+    output rows (frame, ID, box), {identity: the IDs it was shown under}, and whether every track had a clear look
+    at the meeting."""
+
+    def path(x0: float, speed: float):
+        return lambda f: (x0 + speed * min(f, TURN) - speed * max(0, f - TURN), 300.0)
+
+    walkers = [Walker(0, path(300.0, 5.0)), Walker(1, path(500.0, -5.0))]
+    cfg = load_config(None, overrides=["device=cpu", f"association.weak_look_ties={str(weak_look_ties).lower()}"])
+    tracker = Tracker(cfg, frame_rate=FPS)
+    if every_look_weak:
+        tracker.core._no_clear_look = lambda: np.ones(len(tracker.core.tracks), dtype=bool)
+    identities = reid_like_identities(2, DIM, different=0.78)
+    rng = np.random.default_rng(0)
+    rows, shown, clear_at_meeting = [], {0: set(), 1: set()}, False
+    for f in range(45):
+        det = render(walkers, f, identities, noise_for_similarity(0.9, DIM), rng)
+        out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings, frame_size=(600, 1000))
+        rows += [(f, o.track_id, *np.round(o.xyxy, 6)) for o in out]
+        for o in out:
+            shown[int(det.identities[o.detection_index])].add(o.track_id)
+        if f == TURN and not every_look_weak:
+            clear_at_meeting = not tracker.core._no_clear_look().any()
+    return rows, shown, clear_at_meeting
+
+
+def test_tracks_with_clear_looks_are_tracked_as_without_the_rule():
+    """The rule touches only tracks with no clear look: where every bank holds clear looks, tracking (IDs and boxes,
+    every frame) is what it is without the rule, and the looks keep the two people who turned back apart."""
+    on, shown, clear = _turn_back(weak_look_ties=True)
+    off, _, _ = _turn_back(weak_look_ties=False)
+    assert clear, "both tracks have a clear look when they meet"
+    assert on == off
+    assert len(shown[0]) == 1 and len(shown[1]) == 1 and shown[0] != shown[1], shown
+
+
+def test_the_turn_back_scene_tests_the_rule():
+    """A rule that weakened clear looks too would be caught above: taking every track as look-less, motion decides
+    and the two people swap IDs as they turn back."""
+    _, shown, _ = _turn_back(weak_look_ties=True, every_look_weak=True)
+    assert shown[0] == shown[1] == {1, 2}, shown
 
 
 def test_a_track_seen_only_cut_by_the_border_has_no_clear_look_until_seen_whole():

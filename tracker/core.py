@@ -693,8 +693,9 @@ class TrackerCore:
 
     def _to_gallery(self, track: Track) -> None:
         """An expiring (or, at the end of a video, still alive) track's identity moves to the gallery: the looks
-        of its bank that agree with the person it ended on (`consistent_looks`), if there are enough."""
-        if self.gallery is None or track.global_id is None:
+        of its bank that agree with the person it ended on (`consistent_looks`), if there are enough. A track that
+        ends judged a fixed scene object (`StillBoxes.hidden`: not reported) is no identity and is not kept."""
+        if self.gallery is None or track.global_id is None or self.still.hidden(track.still_share):
             return
         min_count = self.config.gallery.min_embeddings
         if self.bank.count([track.slot])[0] < min_count:
@@ -725,7 +726,9 @@ class TrackerCore:
         their boxes inside the frame when its size is known."""
         table = self.table
         shown = (table.state == TRACKED) & (table.frames_since_update == 0) & (table.track_id > 0)
-        shown = np.flatnonzero(shown & ~self.still.hidden(table.still_share))
+        hidden = self.still.hidden(table.still_share)
+        self.still.count_hidden(table.track_id[shown & hidden])
+        shown = np.flatnonzero(shown & ~hidden)
         shown = shown[np.argsort(table.track_id[shown])]
         if self.config.motion.output_filtered_box:
             boxes = xywh_to_xyxy(self._mean[shown, :4])

@@ -86,6 +86,8 @@ class RunSummary:
     birth_shapes: dict[int, list[float]] = field(default_factory=dict)  # `BirthShapes.summary()` of one source
     per_source: dict[str, dict[str, Any]] = field(default_factory=dict)  # several sources: name -> calibration
     births_per_source: dict[str, dict[int, list[float]]] = field(default_factory=dict)  # name -> birth_shapes
+    still: dict[str, float] = field(default_factory=dict)  # `StillBoxes.summary()` of one source ({}: rule not applied)
+    still_per_source: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> still
     global_ids: bool = False  # the IDs are a gallery's global ones (the same person has one ID in every source)
 
     @property
@@ -108,6 +110,8 @@ class RunSummary:
             **({"calibration_per_source": self.per_source} if self.per_source else {}),
             **({"birth_shapes": self.birth_shapes} if self.birth_shapes else {}),
             **({"birth_shapes_per_source": self.births_per_source} if self.births_per_source else {}),
+            **({"still": self.still} if self.still else {}),
+            **({"still_per_source": self.still_per_source} if self.still_per_source else {}),
             "outputs": [str(p) for p in self.outputs],
         }
 
@@ -129,6 +133,8 @@ class RunSummary:
                 lines.append(
                     f"new tracks of class {class_id}{where}: width/height {low:.2f}-{high:.2f} ({looks} looks learnt)"
                 )
+        stills = self.still_per_source or {"": self.still}
+        lines += [_describe_still(still, f" of {name}" if name else "") for name, still in stills.items() if still]
         if self.corrupt_frames:
             lines.append(f"{self.corrupt_frames} unreadable frames skipped")
         if self.camera_motion_failures:
@@ -156,6 +162,15 @@ def _describe_bounds(cal: dict[str, Any], where: str = "") -> str:
     else:
         state = "fixed: calibration off"
     return f"appearance bounds{where} ({state}): {bounds}"
+
+
+def _describe_still(still: dict[str, float], where: str = "") -> str:
+    """One summary line for a `StillBoxes.summary()`: the learnt jitter bound and what it hid."""
+    tracks = f"{still['hidden_tracks']} track" + ("" if still["hidden_tracks"] == 1 else "s")
+    return (
+        f"fixed scene objects{where}: jitter bound {still['bound']:.4f} box heights ({still['jitters']} jitters "
+        f"learnt); {tracks} not reported, for {still['hidden_frames']} track-frames"
+    )
 
 
 @dataclass(frozen=True)
@@ -382,6 +397,7 @@ def track_source(
 
                 cv2.destroyAllWindows()
             summary.birth_shapes = tracker.core.births.summary()
+            summary.still = tracker.core.still.summary()
             if tracker.embedder is not None:  # without ReID there are no appearance bounds to report
                 summary.calibration = tracker.core.calibration.summary()
                 log.info("%s", tracker.core.calibration.describe())
@@ -566,6 +582,8 @@ def _combine(summaries: list[RunSummary]) -> RunSummary:
             total.per_source[s.name] = s.calibration
         if s.birth_shapes:
             total.births_per_source[s.name] = s.birth_shapes
+        if s.still:
+            total.still_per_source[s.name] = s.still
         total.camera_motion_failures += s.camera_motion_failures
         total.gaps += s.gaps
         if s.ended_early is not None:

@@ -86,6 +86,8 @@ class StillBoxes:
         self._sorted = np.zeros(0)  # the jitters held, ascending
         self._owner_ids, self._owner_counts = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         self._bounds: dict[int, float] = {}  # track ID -> the others' order statistic (`_others_bound`)
+        self._hidden_ids: set[int] = set()  # track IDs whose box was ever withheld as a fixed object (`count_hidden`)
+        self._hidden_frames = 0  # track-frames withheld: each hidden track counts once per frame it was matched
 
     def _rank(self, n: np.ndarray | int) -> np.ndarray | int:
         """Index of the `still_quantile` order statistic among n values (the lower quantile)."""
@@ -188,14 +190,30 @@ class StillBoxes:
         self._owner_ids, self._owner_counts = np.unique(self._owners[: self._count], return_counts=True)
         self._bounds.clear()
 
-    def hidden(self, share: np.ndarray) -> np.ndarray:
-        """(T,) bool: the tracks judged fixed scene objects (most recent observations still): not reported."""
+    def hidden(self, share: np.ndarray | float) -> np.ndarray:
+        """(T,) bool (a bool for one float share): the tracks judged fixed scene objects (most recent observations
+        still): not reported, and not enrolled in a persistent gallery."""
         return share > _MAJORITY
 
+    def count_hidden(self, track_ids: np.ndarray) -> None:
+        """Record that the tracks `track_ids` (H,), matched this frame, were not reported as fixed objects (for
+        `summary`)."""
+        self._hidden_ids.update(track_ids.tolist())
+        self._hidden_frames += len(track_ids)
+
     def summary(self) -> dict[str, float]:
-        """{"bound": `bound`, box heights; "jitters": jitters held} for reports once the rule applies; {} before."""
+        """For reports once the rule applies ({} before): "bound", the learnt jitter bound (`bound`, box heights);
+        "jitters", the jitters it is taken from; "hidden_tracks", how many tracks were judged fixed objects and not
+        reported; "hidden_frames", for how many track-frames they were not reported (`count_hidden`)."""
         bound = self.bound
-        return {} if bound is None else {"bound": round(bound, 6), "jitters": self._count}
+        if bound is None:
+            return {}
+        return {
+            "bound": round(bound, 6),
+            "jitters": self._count,
+            "hidden_tracks": len(self._hidden_ids),
+            "hidden_frames": self._hidden_frames,
+        }
 
 
 def edge_step(previous_xywh: np.ndarray, current_xywh: np.ndarray, frames: np.ndarray) -> np.ndarray:

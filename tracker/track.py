@@ -51,6 +51,8 @@ class Track:
         detection_index: the matched detection's caller index this frame, -1 if none.
         recovered: matched this frame after being lost.
         bank_frame: frame index of the last embedding pushed into its bank (-1: none yet).
+        still_share: weighted share of its recent observations whose box was still (`tracker.still`; NaN: not
+            judged yet).
     Attributes (its own):
         class_votes: the recent (class, score) votes behind `class_id` once the track has had detections of two
             classes; None while all had one (its votes are then the table's vote columns, `TrackTable.vote`).
@@ -74,6 +76,9 @@ class Track:
     detection_index = _column("detection_index", "matched detection's caller index this frame, -1 if none", int)
     recovered = _column("recovered", "matched this frame after being lost", bool)
     bank_frame = _column("bank_frame", "frame of the last embedding pushed into its bank (-1: none)", int)
+    still_share = _column(
+        "still_share", "weighted share of recent observations that were still (NaN: not judged)", float
+    )
 
     @property
     def observed_xywh(self) -> np.ndarray:

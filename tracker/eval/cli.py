@@ -221,6 +221,8 @@ def _report(
         "motion_only": motion_only,
         # ours' calibrated appearance bounds per sequence (`Calibration.summary()` at the end of each)
         "calibration": {r.sequence: r.calibration for r in results if r.tracker == OURS and r.calibration},
+        # ours' fixed-scene-object figures per sequence (`StillBoxes.summary()`: jitter bound, tracks not reported)
+        "still": {r.sequence: r.still for r in results if r.tracker == OURS and r.still},
     }
     title = f"{Path(args.data).name}: {args.detections} detections, {args.split}"
     if variant is not None:

@@ -57,6 +57,8 @@ class RunResult:
         resumed: the result file of an earlier run was reused.
         calibration: ours' calibrated appearance bounds and queue quantiles at the end of the sequence
             (`Calibration.summary()`); None for peers.
+        still: ours' fixed-scene-object figures at the end of the sequence (`StillBoxes.summary()`: the learnt
+            jitter bound, and the tracks and track-frames not reported); None for peers, {} before the rule applies.
     """
 
     tracker: str
@@ -69,6 +71,7 @@ class RunResult:
     inputs_seconds: float
     resumed: bool
     calibration: dict[str, Any] | None = None
+    still: dict[str, float] | None = None
 
 
 def _init_worker() -> None:
@@ -104,8 +107,10 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int, engine:
     return results
 
 
-def _track_ours(cfg: TrackerConfig, seq: Sequence, inputs: SequenceInputs) -> tuple[list[str], float, dict[str, Any]]:
-    """MOT rows, tracking seconds and the calibration summary of our tracker on one sequence."""
+def _track_ours(
+    cfg: TrackerConfig, seq: Sequence, inputs: SequenceInputs
+) -> tuple[list[str], float, dict[str, Any], dict[str, float]]:
+    """MOT rows, tracking seconds, and the calibration and still-rule summaries of our tracker on one sequence."""
     from tracker import Tracker
 
     tracker = Tracker(cfg if inputs.appearance else cfg.replace(_MOTION_ONLY), frame_rate=seq.info.frame_rate)
@@ -125,7 +130,7 @@ def _track_ours(cfg: TrackerConfig, seq: Sequence, inputs: SequenceInputs) -> tu
         )
         elapsed += time.perf_counter() - start
         lines.extend(format_mot_row(number, o.track_id, o.xyxy, o.score) for o in objects)
-    return lines, elapsed, tracker.core.calibration.summary()
+    return lines, elapsed, tracker.core.calibration.summary(), tracker.core.still.summary()
 
 
 def _read_image(seq: Sequence, number: int) -> np.ndarray:
@@ -188,11 +193,17 @@ class _Job:
     path: Path
     fingerprint: str
 
-    def result(self, ms_per_frame: float, resumed: bool, calibration: dict[str, Any] | None = None) -> RunResult:
+    def result(
+        self,
+        ms_per_frame: float,
+        resumed: bool,
+        calibration: dict[str, Any] | None = None,
+        still: dict[str, float] | None = None,
+    ) -> RunResult:
         inputs = self.inputs
         return RunResult(
             self.tracker, self.seq.name, self.path, ms_per_frame, self.seq.num_frames, inputs.appearance,
-            inputs.cache_hit, inputs.seconds, resumed, calibration,
+            inputs.cache_hit, inputs.seconds, resumed, calibration, still,
         )  # fmt: skip
 
 
@@ -222,27 +233,30 @@ def _finished(job: _Job) -> RunResult | None:
     if not isinstance(note, dict) or note.get("fingerprint") != job.fingerprint:
         return None
     log.info("%s / %s: reusing the finished result", job.tracker, job.seq.name)
-    calibration = note.get("calibration")
+    calibration, still = note.get("calibration"), note.get("still")
     return job.result(
-        float(nan_for_null(note.get("ms_per_frame", 0.0))), True, calibration if isinstance(calibration, dict) else None
+        float(nan_for_null(note.get("ms_per_frame", 0.0))),
+        True,
+        calibration if isinstance(calibration, dict) else None,
+        still if isinstance(still, dict) else None,
     )
 
 
 def _run_job(job: _Job) -> RunResult:
     seq, inputs = job.seq, job.inputs
-    calibration = None
+    calibration = still = None
     if job.tracker in (OURS, OURS_NO_CMC):
-        lines, elapsed, calibration = _track_ours(parse_config(job.cfg_dict), seq, inputs)
+        lines, elapsed, calibration, still = _track_ours(parse_config(job.cfg_dict), seq, inputs)
     else:
         lines, elapsed = _track_peer(job.tracker, seq, inputs)
     ms = _MS_PER_S * elapsed / max(len(inputs.frames), 1)
     job.path.parent.mkdir(parents=True, exist_ok=True)
     _note_path(job).unlink(missing_ok=True)  # result and note are replaced together: never a stale note
     write_text_atomic(job.path, "".join(lines))
-    note = {"fingerprint": job.fingerprint, "ms_per_frame": ms, "calibration": calibration}
+    note = {"fingerprint": job.fingerprint, "ms_per_frame": ms, "calibration": calibration, "still": still}
     write_json_atomic(_note_path(job), note)
     log.info("%s / %s: %d frames, %.2f ms per frame", job.tracker, seq.name, len(inputs.frames), ms)
-    return job.result(ms, False, calibration)
+    return job.result(ms, False, calibration, still)
 
 
 def run_all(
