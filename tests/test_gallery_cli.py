@@ -104,6 +104,17 @@ def test_gallery_that_is_a_directory_is_one_line_naming_it(colour_models, tmp_pa
     assert not any(folder.iterdir()), "nothing written into it"
 
 
+def test_gallery_commands_on_a_missing_file_say_so_in_one_line(tmp_path, capsys):
+    """`track gallery ls|rm|prune FILE` with no FILE: one line naming it as a missing gallery, no bare Errno, and
+    nothing created."""
+    path = tmp_path / "site.gallery"
+    for argv in (["ls", str(path)], ["rm", str(path), "1"], ["prune", str(path)]):
+        assert main(["gallery", *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"track gallery: error: no such gallery file: {path}"], err
+    assert not path.exists()
+
+
 def test_gallery_of_another_model_is_refused_by_track(colour_models, tmp_path, capsys):
     other = Gallery(model=ModelIdentity("osnet_x0_25", "0123456789abcdef", 3))
     other.add(other.new_id(), np.ones((3, 3)), 0, Sighting(1, 0.0, "x"))

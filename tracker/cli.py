@@ -227,6 +227,9 @@ def _gallery(argv: list[str]) -> int:
     except BrokenPipeError:  # the reader left early (`| head`): not a failure of the command
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so Python's exit flush cannot fail
         return EXIT_OK
+    except FileNotFoundError:  # ls / rm / prune edit an existing gallery; `track --gallery FILE` makes a new one
+        print(f"track gallery: error: no such gallery file: {args.file}", file=sys.stderr)
+        return EXIT_USER_ERROR
     except (ConfigError, GalleryError, OSError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"track gallery: error: {message}", file=sys.stderr)
