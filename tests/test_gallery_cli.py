@@ -115,6 +115,18 @@ def test_gallery_commands_on_a_missing_file_say_so_in_one_line(tmp_path, capsys)
     assert not path.exists()
 
 
+def test_gallery_ls_names_an_unnamed_source(tmp_path, capsys):
+    """A gallery saved from the Python API (`Tracker` without `source_name`) lists its last source as '-', not as a
+    blank column."""
+    gallery = Gallery(model=ModelIdentity("osnet_x0_25", "0123456789abcdef", 3))
+    gallery.add(gallery.new_id(), np.ones((3, 3)), 0, Sighting(40, 0.0, ""))
+    path = tmp_path / "site.gallery"
+    gallery.save(path, prune=False)
+    assert main(["gallery", "ls", str(path)]) == 0
+    row = capsys.readouterr().out.strip().splitlines()[-1]
+    assert row.endswith(" - (40)"), row
+
+
 def test_gallery_of_another_model_is_refused_by_track(colour_models, tmp_path, capsys):
     other = Gallery(model=ModelIdentity("osnet_x0_25", "0123456789abcdef", 3))
     other.add(other.new_id(), np.ones((3, 3)), 0, Sighting(1, 0.0, "x"))

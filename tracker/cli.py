@@ -237,6 +237,9 @@ def _gallery(argv: list[str]) -> int:
     return EXIT_OK
 
 
+_UNNAMED_SOURCE = "-"  # `track gallery ls`: a sighting recorded by a `Tracker` made without a `source_name`
+
+
 def _gallery_listing(gallery: Any) -> list[str]:
     import time
 
@@ -252,7 +255,7 @@ def _gallery_listing(gallery: Any) -> list[str]:
         last = i.last_seen
         lines.append(
             f"{i.global_id:>6} {i.class_id:>5} {i.sightings:>5} {when(i.first_seen.time):<19} "
-            f"{when(last.time):<19} {last.source} ({last.frame})"
+            f"{when(last.time):<19} {last.source or _UNNAMED_SOURCE} ({last.frame})"
         )
     return lines
 
