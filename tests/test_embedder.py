@@ -323,7 +323,19 @@ def test_weights_of_another_osnet_width_are_one_clear_error(tmp_path):
     path = tmp_path / "x0_25.pth"
     torch.save(osnet_x0_25().state_dict(), path)
     cfg = load_config(None, overrides=[f"reid.weights={path}", "reid.model=osnet_x1_0"])
-    with pytest.raises(ValueError, match=r"x0_25\.pth: .*another shape.*osnet_x1_0"):
+    with pytest.raises(
+        ValueError, match=r"x0_25\.pth: .*another shape.*these are osnet_x0_25 weights: set reid\.model=osnet_x0_25"
+    ):
+        build_embedder(cfg.reid, torch.device("cpu"))
+
+
+def test_weights_of_no_osnet_width_say_so(tmp_path):
+    """A state dict of OSNet's keys that fits no width names the configured model and suggests no other."""
+    state = {k: v[..., :1] if v.ndim else v for k, v in osnet_x0_25().state_dict().items()}
+    path = tmp_path / "odd.pth"
+    torch.save(state, path)
+    cfg = load_config(None, overrides=[f"reid.weights={path}"])
+    with pytest.raises(ValueError, match=r"reid\.model is osnet_x0_25, and no other OSNet here takes these weights"):
         build_embedder(cfg.reid, torch.device("cpu"))
 
 

@@ -208,6 +208,19 @@ class DetectorFeatureEmbedder:
         return torch.nn.functional.normalize(torch.cat(pooled, dim=1), dim=1).to(self.device)
 
 
+def _fitting_architecture(state: dict, configured: str) -> str:
+    """The hint of a state dict that does not fit `configured`: the other OSNet it loads into, if any."""
+    for name, build in _ARCHITECTURES.items():
+        if name == configured:
+            continue
+        try:
+            build().load_torchreid(state)
+        except ValueError:
+            continue
+        return f"these are {name} weights: set reid.model={name}"
+    return f"reid.model is {configured}, and no other OSNet here takes these weights either"
+
+
 def load_osnet(cfg: ReIDConfig, device: torch.device) -> OSNetEmbedder:
     """Build the OSNet of `cfg.model` and load `cfg.weights` (torchreid state dict, strict keys)."""
     path = require_weights(cfg.weights, "reid")
@@ -227,7 +240,7 @@ def load_osnet(cfg: ReIDConfig, device: torch.device) -> OSNetEmbedder:
     try:
         model.load_torchreid(state)
     except ValueError as exc:
-        raise ValueError(f"{path}: {exc} (is it a {cfg.model} checkpoint?)") from None
+        raise ValueError(f"{path}: {exc} ({_fitting_architecture(state, cfg.model)})") from None
     log.info("ReID %s from %s on %s", cfg.model, path, device)
     if _use_openvino(cfg, device):
         size = (cfg.crop_height, cfg.crop_width)
