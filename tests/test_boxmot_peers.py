@@ -45,3 +45,16 @@ def test_missing_embeddings_or_image_is_a_clear_error():
     with pytest.raises(ValueError, match="needs embeddings"):
         peer.update(np.array([[0.0, 0, 10, 20]]), np.array([0.9]), np.zeros(1), None, np.zeros((48, 64, 3), np.uint8))
     assert not BOXMOT_PEERS["BoxMOT-OC-SORT"].uses_images and BOXMOT_PEERS["BoxMOT-StrongSORT"].requires_embeddings
+
+
+def test_making_a_peer_prints_nothing(capfd):
+    """`track compare` prints its table, not BoxMOT's INFO line of settings for every tracker of every sequence;
+    BoxMOT's own logger level is left as it was."""
+    import logging
+
+    level = logging.getLogger("boxmot").level
+    for name in ("BoxMOT-StrongSORT", "BoxMOT-OC-SORT", "BoxMOT-OccluBoost"):
+        BoxmotPeer.create(name, 30.0)
+    out, err = capfd.readouterr()
+    assert "det_thresh" not in out + err and "max_age" not in out + err, err
+    assert logging.getLogger("boxmot").level == level

@@ -11,6 +11,9 @@ OccluBoost also runs with its graveyard recovery (`gta_enabled`), which is off b
 from __future__ import annotations
 
 import importlib.util
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +70,18 @@ def boxmot_version() -> str:
     return str(boxmot.__version__)
 
 
+@contextmanager
+def _quiet_boxmot() -> Iterator[None]:
+    """BoxMOT's logger (`_PACKAGE`) at WARNING while the block runs: its warnings and errors still show."""
+    boxmot_log = logging.getLogger(_PACKAGE)
+    level = boxmot_log.level
+    boxmot_log.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        boxmot_log.setLevel(level)
+
+
 class BoxmotPeer:
     """A BoxMOT tracker behind the interface of `tracker.eval.peers.PeerTracker`."""
 
@@ -75,7 +90,8 @@ class BoxmotPeer:
         from boxmot.trackers.specs import TrackerSpec
 
         self.spec = spec
-        self._tracker = create_tracker(TrackerSpec(spec.name, options=tuple(sorted(spec.options.items()))))
+        with _quiet_boxmot():  # BoxMOT logs every tracker's settings at INFO, through the table `compare` prints
+            self._tracker = create_tracker(TrackerSpec(spec.name, options=tuple(sorted(spec.options.items()))))
         self._frame = 0
         self._dim = _OSNET_DIM  # embedding size, learnt from the first frame that has embeddings
 
