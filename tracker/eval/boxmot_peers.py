@@ -72,14 +72,26 @@ def boxmot_version() -> str:
 
 @contextmanager
 def _quiet_boxmot() -> Iterator[None]:
-    """BoxMOT's logger (`_PACKAGE`) at WARNING while the block runs: its warnings and errors still show."""
+    """BoxMOT's logger (`_PACKAGE`) drops records below WARNING while the block runs: its warnings and errors still
+    show. A filter, not a level: BoxMOT resets its logger's level and handlers when it first imports a tracker."""
     boxmot_log = logging.getLogger(_PACKAGE)
-    level = boxmot_log.level
-    boxmot_log.setLevel(max(level, logging.WARNING))
+    warnings_only = _AtLeast(logging.WARNING)
+    boxmot_log.addFilter(warnings_only)
     try:
         yield
     finally:
-        boxmot_log.setLevel(level)
+        boxmot_log.removeFilter(warnings_only)
+
+
+class _AtLeast(logging.Filter):
+    """Passes log records of `level` and above."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= self.level
 
 
 class BoxmotPeer:
