@@ -298,6 +298,22 @@ def test_dropped_stream_fails_clearly_after_retries(fake_models, tmp_path, monke
     assert not (tmp_path / "out").exists(), "a source that never opened leaves no output files behind"
 
 
+def test_a_webcam_that_does_not_open_is_one_error_line_without_opencv_warnings(
+    fake_models, tmp_path, monkeypatch, capfd
+):
+    """`track 7` on a machine without that camera: our one error line, not OpenCV's warnings for every retry
+    (`--verbose` keeps them)."""
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
+    level = cv2.utils.logging.getLogLevel()
+    capfd.readouterr()
+    try:
+        assert main(["7", "--quiet", "--set", "reid.model=none", "--out", str(tmp_path / "out")]) == 2
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+    err = capfd.readouterr().err
+    assert "did not open" in one_error_line(err) and "WARN" not in err and "OpenCV" not in err, err
+
+
 def test_real_video_first_100_frames(shared, shared_weights, tmp_path):
     video = shared / "videos" / "one-by-one-person-detection.mp4"
     out = tmp_path / "run"

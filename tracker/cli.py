@@ -140,6 +140,10 @@ def _track(argv: list[str]) -> int:
     from tracker.io.sources import SourceError
     from tracker.run import TrackOptions, run_track
 
+    if not args.verbose:  # OpenCV's own warnings (a camera index that does not open, retried 5 times): our one line
+        import cv2
+
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     if args.quiet:
         from tracker.detector import quiet_ultralytics
 
