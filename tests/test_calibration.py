@@ -21,6 +21,21 @@ def config(*overrides):
 
 
 # ------------------------------------------------------------------------------------------ queue and bounds
+def test_queue_keeps_each_values_tag_through_the_ring_and_skips_non_finite_pairs():
+    queue = SimilarityQueue(4)
+    queue.push(np.array([0.1, np.nan, 0.2]), tags=np.array([1, 9, 2]))  # the NaN's tag goes with it
+    values, tags = queue.oldest_first()
+    assert values.tolist() == [0.1, 0.2] and tags.tolist() == [1, 2]
+    queue.push(np.array([0.3, 0.4, 0.5]), tags=np.array([3, 4, 5]))  # wraps: 0.1 drops out
+    values, tags = queue.oldest_first()
+    assert values.tolist() == [0.2, 0.3, 0.4, 0.5] and tags.tolist() == [2, 3, 4, 5]
+    held = sorted(zip(queue.values().tolist(), queue.tags().tolist(), strict=True))
+    assert held == list(zip(values.tolist(), tags.tolist(), strict=True))
+    untagged = SimilarityQueue(2)
+    untagged.push(np.array([0.7]))
+    assert untagged.tags().tolist() == [0] and untagged.oldest_first()[1].tolist() == [0]
+
+
 def test_queue_is_a_fifo_of_fixed_size():
     queue = SimilarityQueue(5)
     queue.push(np.arange(3.0))

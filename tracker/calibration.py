@@ -50,7 +50,8 @@ _SUMMARY_QUANTILES = (0.05, 0.5, 0.95, 0.99)  # quantiles of each queue reported
 
 
 class SimilarityQueue:
-    """A fixed-size FIFO of similarities (a ring buffer; the oldest drop out).
+    """A fixed-size FIFO of similarities (a ring buffer; the oldest drop out), each optionally tagged with an
+    integer (e.g. the track it came from: `still.StillBoxes` judges a track by the values the others gave).
 
     Args:
         capacity: most similarities held.
@@ -60,6 +61,7 @@ class SimilarityQueue:
         if capacity < 1:
             raise ValueError(f"capacity must be >= 1, got {capacity}")
         self._data = np.zeros(int(capacity), dtype=np.float64)
+        self._tags: np.ndarray | None = None  # (capacity,) int64 tags, allocated by the first tagged push
         self._write = 0
         self._count = 0
         self.total = 0  # similarities ever pushed
@@ -76,15 +78,21 @@ class SimilarityQueue:
         """True once `capacity` values are held (each push now drops the oldest)."""
         return self._count == len(self._data)
 
-    def push(self, values: np.ndarray) -> None:
-        """Append (M,) finite similarities, oldest first."""
+    def push(self, values: np.ndarray, tags: np.ndarray | None = None) -> None:
+        """Append (M,) similarities, oldest first, with their (M,) integer `tags` if given; non-finite values (and
+        their tags) are skipped."""
         values = np.asarray(values, dtype=np.float64).ravel()
-        values = values[np.isfinite(values)][-self.capacity :]
+        finite = np.isfinite(values)
+        values = values[finite][-self.capacity :]
         m = len(values)
         if m == 0:
             return
         pos = (self._write + np.arange(m)) % self.capacity
         self._data[pos] = values
+        if tags is not None:
+            if self._tags is None:
+                self._tags = np.zeros(self.capacity, dtype=np.int64)
+            self._tags[pos] = np.asarray(tags, dtype=np.int64).ravel()[finite][-self.capacity :]
         self._write = int((self._write + m) % self.capacity)
         self._count = min(self._count + m, self.capacity)
         self.total += m
@@ -92,6 +100,18 @@ class SimilarityQueue:
     def values(self) -> np.ndarray:
         """(len,) the similarities held (unordered)."""
         return self._data[: self._count].copy()
+
+    def tags(self) -> np.ndarray:
+        """(len,) the tags of the similarities held, aligned with `values` (0 where a push gave none)."""
+        if self._tags is None:
+            return np.zeros(self._count, dtype=np.int64)
+        return self._tags[: self._count].copy()
+
+    def oldest_first(self) -> tuple[np.ndarray, np.ndarray]:
+        """(len,) the similarities held and (len,) their tags (`tags`), oldest first."""
+        order = (self._write - self._count + np.arange(self._count)) % self.capacity
+        tags = np.zeros(self._count, dtype=np.int64) if self._tags is None else self._tags[order]
+        return self._data[order], tags
 
     def quantile(self, q: float) -> float:
         """The q-quantile of the held similarities (linear interpolation); NaN when empty."""

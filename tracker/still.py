@@ -46,7 +46,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from tracker.calibration import SimilarityQueue
 from tracker.config import TrackerConfig
+from tracker.entry import near_border
+from tracker.kalman import xywh_to_xyxy
 from tracker.track import TRACKED, TrackTable
 
 __all__ = ["StillBoxes", "box_jitter", "edge_step", "whole_boxes"]
@@ -79,10 +82,8 @@ class StillBoxes:
 
     def reset(self) -> None:
         """Forget the measured jitters (a new video)."""
-        capacity = self.cfg.still_capacity
-        self._values = np.zeros(capacity)  # the FIFO of jitters, box heights (a ring)
-        self._owners = np.zeros(capacity, dtype=np.int64)  # the track ID each jitter came from
-        self._count = self._write = self._calls = 0
+        self._jitters = SimilarityQueue(self.cfg.still_capacity)  # FIFO of jitters (box heights), tagged by track ID
+        self._calls = 0
         self._sorted = np.zeros(0)  # the jitters held, ascending
         self._owner_ids, self._owner_counts = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         self._bounds: dict[int, float] = {}  # track ID -> the others' order statistic (`_others_bound`)
@@ -97,9 +98,9 @@ class StillBoxes:
     def bound(self) -> float | None:
         """The `still_quantile` order statistic of all jitters held (box heights; a track that taught is judged by
         the others' alone, `_still`); None until `still_min_samples` are held."""
-        if self._count < self.cfg.still_min_samples:
+        if len(self._jitters) < self.cfg.still_min_samples:
             return None
-        return float(self._sorted[self._rank(self._count)])
+        return float(self._sorted[self._rank(len(self._jitters))])
 
     def judge(
         self, table: TrackTable, track_idx: np.ndarray, measured_xywh: np.ndarray, frame_size: tuple[int, int] | None
@@ -125,7 +126,7 @@ class StillBoxes:
         learn = (table.state[rows] == TRACKED) & (gap[judged] == 0) & ~(share > _MAJORITY)
         if learn.any():
             self._learn(jitter[learn], owners[learn])
-        if self._count < self.cfg.still_min_samples:
+        if len(self._jitters) < self.cfg.still_min_samples:
             return
         still, enough = self._still(jitter, owners)
         first = enough & np.isnan(share)  # judged for the first time: by the jitters it taught before
@@ -136,14 +137,13 @@ class StillBoxes:
         """The still share a track would have, had its jitters held in the FIFO (oldest first) been judged as they
         came, each by the bound of the others' jitters held now (not the bound of its time, which is not kept): a
         fixed object seen since before the rule could judge it is recognised at once."""
-        n, capacity = self._count, len(self._values)
-        order = (self._write - n + np.arange(n)) % capacity  # oldest first
-        mine = self._owners[order] == owner
+        values, owners = self._jitters.oldest_first()
+        mine = owners == owner
         if not mine.any():
             return 0.0
-        others = self._values[order[~mine]]
+        others = values[~mine]
         rank = int(self._rank(len(others)))
-        still = self._values[order[mine]] < np.partition(others, rank)[rank]
+        still = values[mine] < np.partition(others, rank)[rank]
         keep = 1.0 - 1.0 / self.window
         weights = (1.0 - keep) * keep ** np.arange(len(still) - 1, -1, -1)  # the newest weighs most
         return float(weights @ still)
@@ -151,7 +151,7 @@ class StillBoxes:
     def _still(self, jitter: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(R,) bool twice: jitters below the `still_quantile` order statistic of the jitters held that other
         tracks taught, and whether they taught enough (`still_min_samples`) to judge at all."""
-        n = self._count
+        n = len(self._jitters)
         own = np.zeros(len(owners), dtype=np.int64)
         if len(self._owner_ids):
             at = np.minimum(np.searchsorted(self._owner_ids, owners), len(self._owner_ids) - 1)
@@ -170,24 +170,18 @@ class StillBoxes:
         FIFO changes: once it is full, that is once per sampling period)."""
         bound = self._bounds.get(owner)
         if bound is None:
-            n = self._count
-            others = self._values[:n][self._owners[:n] != owner]
+            others = self._jitters.values()[self._jitters.tags() != owner]
             bound = self._bounds[owner] = float(np.partition(others, rank)[rank])
         return bound
 
     def _learn(self, jitters: np.ndarray, owners: np.ndarray) -> None:
         """Push (L,) jitters of the tracks `owners` (L,) into the FIFO (once per sampling period once it is full)."""
         self._calls += 1
-        capacity = len(self._values)
-        if self._count == capacity and self._calls % self._period:
+        if self._jitters.full and self._calls % self._period:
             return
-        jitters, owners = jitters[-capacity:], owners[-capacity:]
-        at = (self._write + np.arange(len(jitters))) % capacity
-        self._values[at], self._owners[at] = jitters, owners
-        self._write = int((self._write + len(jitters)) % capacity)
-        self._count = min(self._count + len(jitters), capacity)
-        self._sorted = np.sort(self._values[: self._count])
-        self._owner_ids, self._owner_counts = np.unique(self._owners[: self._count], return_counts=True)
+        self._jitters.push(jitters, tags=owners)
+        self._sorted = np.sort(self._jitters.values())
+        self._owner_ids, self._owner_counts = np.unique(self._jitters.tags(), return_counts=True)
         self._bounds.clear()
 
     def hidden(self, share: np.ndarray | float) -> np.ndarray:
@@ -210,7 +204,7 @@ class StillBoxes:
             return {}
         return {
             "bound": round(bound, 6),
-            "jitters": self._count,
+            "jitters": len(self._jitters),
             "hidden_tracks": len(self._hidden_ids),
             "hidden_frames": self._hidden_frames,
         }
@@ -234,12 +228,8 @@ def box_jitter(previous_step: np.ndarray, step: np.ndarray, heights: np.ndarray)
 
 def whole_boxes(boxes_xywh: np.ndarray, frame_size: tuple[int, int] | None, border_heights: float) -> np.ndarray:
     """(M,) bool: the (M, 4) centre-size boxes farther than `border_heights` of their heights from every border of
-    the (height, width) frame. None of them when the frame size is unknown: a box cut by a border cannot be told
-    from a whole one, so the rule stays off (as `birth.BirthShapes`). `entry.near_border`'s test, written out for
-    the one answer needed here (it runs every frame)."""
+    the (height, width) frame (`entry.near_border`). None of them when the frame size is unknown: a box cut by a
+    border cannot be told from a whole one, so the rule stays off (as `birth.BirthShapes`)."""
     if frame_size is None:
         return np.zeros(len(boxes_xywh), dtype=bool)
-    height, width = frame_size
-    half, limit = boxes_xywh[:, 2:] / 2, border_heights * boxes_xywh[:, 3]
-    low, high = boxes_xywh[:, :2] - half, boxes_xywh[:, :2] + half
-    return (low.min(axis=1) >= limit) & (width - high[:, 0] >= limit) & (height - high[:, 1] >= limit)
+    return ~near_border(xywh_to_xyxy(boxes_xywh), frame_size, border_heights).any(axis=1)
