@@ -1,10 +1,12 @@
 """Camera-motion compensation: does the estimate limit the tracking? Each moving variant tracked with compensation
 off, with the estimated motion and with its exact motion, side by side.
 
-    python tools/cmc_exact.py                                       # public boxes, every moving variant
+    python tools/cmc_exact.py --set reid.weights=../shared/weights/osnet_x0_25_msmt17.pth    # public boxes
     python tools/cmc_exact.py --detections detector --variants pan2 pan8 \\
         --set detector.model=../shared/weights/yolov8n_int8_openvino_model \\
         --set reid.weights=../shared/weights/osnet_x0_25_msmt17.pth
+
+(The same --set values as `track eval` reuse its input cache: the integrator's runs use the two above.)
 
 The moving variants are made from known crop windows (`tracker.eval.variants`), so the true camera motion between
 two frames is known exactly (`relative_motion`). Per cell: the estimate's residual against it (mean displacement
