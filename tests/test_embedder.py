@@ -293,6 +293,23 @@ def test_embeddings_are_unit_norm_and_batched(shared_weights, backend):
     assert embedder(frame, np.zeros((0, 4))).shape == (0, 512)
 
 
+def test_torch_backend_folds_batchnorm_and_keeps_the_features(shared, shared_weights):
+    """The PyTorch OSNet runs with every BN folded into its convolution (fewer kernels): same features as the
+    network as trained (unfolded), on real person crops."""
+    embedder = osnet(shared_weights, "reid.backend=torch")
+    assert not [m for m in embedder.model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    trained = osnet_x0_25()
+    trained.load_torchreid(torch.load(shared_weights / "osnet_x0_25_msmt17.pth", map_location="cpu"))
+    trained.eval()
+    frame, boxes, _ = max(gt_crops(shared / "data" / "PETS09-S3-MF1", 200, 50, mot17=False), key=lambda f: len(f[1]))
+    crops = crop_boxes(torch.from_numpy(frame), boxes, (256, 128))
+    mean, std = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    with torch.inference_mode():
+        expected = torch.nn.functional.normalize(trained((crops - mean) / std), dim=1)
+    got = embedder(torch.from_numpy(frame), boxes)
+    assert len(boxes) >= 3 and (got * expected).sum(dim=1).min() > 0.9999
+
+
 def test_missing_reid_weights_names_the_file(tmp_path):
     cfg = load_config(None, overrides=[f"reid.weights={tmp_path / 'osnet_missing.pth'}"])
     with pytest.raises(FileNotFoundError, match=r"osnet_missing\.pth.*torchreid"):
