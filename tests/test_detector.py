@@ -109,3 +109,34 @@ def test_feature_maps_need_a_pytorch_model(shared_weights):
     cfg = load_config(None, overrides=[f"detector.model={shared_weights / 'yolov8n_int8_openvino_model'}"])
     with pytest.raises(ValueError, match=r"auto needs a PyTorch \(\.pt\)"):
         build_detector(cfg.detector, torch.device("cpu"), keep_features=True)
+
+
+def test_fp16_on_cuda_is_asked_without_ultralytics_deprecation_warnings(monkeypatch):
+    """Seen on an H200: `half=True` made ultralytics 8.4 warn once per frame ('half' is deprecated). The detector
+    asks for fp16 in the form the installed ultralytics takes, and ultralytics' own argument check accepts it
+    silently and reads it as fp16."""
+    import ultralytics.cfg
+
+    from tracker.detector import UltralyticsDetector
+
+    class Result:
+        class boxes:  # the attribute name of ultralytics' results
+            xyxy = conf = cls = torch.zeros((0,))
+
+    class CudaModel:
+        model = torch.nn.Identity()  # a PyTorch model: the device and precision options are passed
+        predictor = object()
+
+        def predict(self, _frame, **options):
+            self.options = options
+            return [Result()]
+
+    cfg = load_config(None, overrides=["detector.model=yolov8n.pt", "detector.half=true"]).detector
+    model = CudaModel()
+    UltralyticsDetector(model, cfg, torch.device("cuda"))(np.zeros((8, 8, 3), np.uint8))
+    options = dict(model.options)
+    assert options["device"] == "cuda" and "half" not in options
+    warnings = []
+    monkeypatch.setattr(ultralytics.cfg, "deprecation_warn", lambda *args, **kwargs: warnings.append(args))
+    checked = ultralytics.cfg._handle_deprecation(options)
+    assert warnings == [] and checked.get("quantize") == 16

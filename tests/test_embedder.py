@@ -293,6 +293,23 @@ def test_embeddings_are_unit_norm_and_batched(shared_weights, backend):
     assert embedder(frame, np.zeros((0, 4))).shape == (0, 512)
 
 
+def test_torch_backend_folds_batchnorm_and_keeps_the_features(shared, shared_weights):
+    """The PyTorch OSNet runs with every BN folded into its convolution (fewer kernels): same features as the
+    network as trained (unfolded), on real person crops."""
+    embedder = osnet(shared_weights, "reid.backend=torch")
+    assert not [m for m in embedder.model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    trained = osnet_x0_25()
+    trained.load_torchreid(torch.load(shared_weights / "osnet_x0_25_msmt17.pth", map_location="cpu"))
+    trained.eval()
+    frame, boxes, _ = max(gt_crops(shared / "data" / "PETS09-S3-MF1", 200, 50, mot17=False), key=lambda f: len(f[1]))
+    crops = crop_boxes(torch.from_numpy(frame), boxes, (256, 128))
+    mean, std = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    with torch.inference_mode():
+        expected = torch.nn.functional.normalize(trained((crops - mean) / std), dim=1)
+    got = embedder(torch.from_numpy(frame), boxes)
+    assert len(boxes) >= 3 and (got * expected).sum(dim=1).min() > 0.9999
+
+
 def test_missing_reid_weights_names_the_file(tmp_path):
     cfg = load_config(None, overrides=[f"reid.weights={tmp_path / 'osnet_missing.pth'}"])
     with pytest.raises(FileNotFoundError, match=r"osnet_missing\.pth.*torchreid"):
@@ -400,6 +417,35 @@ def test_cuda_huge_batch_is_chunked(shared_weights):
     frame = torch.zeros((1080, 1920, 3), dtype=torch.uint8, device="cuda")
     boxes = np.tile([[10.0, 10.0, 110.0, 300.0]], (1000, 1))
     assert gpu(frame, boxes).shape == (1000, 512)
+
+
+@pytest.mark.gpu
+def test_cuda_graphs_give_the_eager_embeddings(shared_weights):
+    """reid.cuda_graphs: every batch size (padded to a power of two, or chunked past batch_size) gives the eager
+    forward's embeddings, and a replay never returns an earlier call's rows."""
+    weights = f"reid.weights={shared_weights / 'osnet_x0_25_msmt17.pth'}"
+    eager = build_embedder(load_config(None, overrides=[weights, "reid.batch_size=16"]).reid, torch.device("cuda"))
+    cfg = load_config(None, overrides=[weights, "reid.batch_size=16", "reid.cuda_graphs=true"])
+    graphed = build_embedder(cfg.reid, torch.device("cuda"))
+    rng = np.random.default_rng(0)
+    for count in (1, 3, 8, 5, 16, 21, 3):
+        frame = torch.from_numpy(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)).cuda()
+        x1, y1 = rng.uniform(0, 500, count), rng.uniform(0, 200, count)
+        boxes = np.stack([x1, y1, x1 + rng.uniform(30, 130, count), y1 + rng.uniform(80, 270, count)], axis=1)
+        want, got = eager(frame, boxes), graphed(frame, boxes)
+        assert got.shape == (count, 512) and (got * want).sum(dim=1).min() > 0.999, count
+    assert graphed._graphed.enabled and sorted(graphed._graphed._graphs) == [1, 4, 8, 16]
+
+
+def test_cuda_graphs_need_cuda_and_pad_to_powers_of_two(shared_weights):
+    from tracker.reid.cuda_graph import padded_batch
+
+    assert [padded_batch(n, 16) for n in (1, 2, 3, 5, 8, 9, 16)] == [1, 2, 4, 8, 8, 16, 16]
+    assert padded_batch(9, 12) == 12
+    with pytest.raises(ValueError, match="outside"):
+        padded_batch(0, 16)
+    embedder = osnet(shared_weights, "reid.backend=torch", "reid.cuda_graphs=true")
+    assert embedder._graphed is None  # on the CPU the setting is ignored: there is nothing to capture
 
 
 INT8_AUC_TOLERANCE = 0.005  # the issue's bound: ROC AUC of the INT8 network within this of fp32

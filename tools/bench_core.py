@@ -136,9 +136,15 @@ def time_ours(
     warmup: int,
     gallery: Gallery | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    device: str = "cpu",
 ) -> tuple[float, int]:
-    """Median ms/frame after `warmup` frames, and the number of tracks held at the end (lost ones included)."""
-    cfg = load_config(None, overrides=[f"appearance.bank_capacity={capacity}", "device=cpu"])
+    """Median ms/frame after `warmup` frames, and the number of tracks held at the end (lost ones included).
+
+    `device` is where the banks live and the similarities are computed (`cuda`: the embeddings are uploaded each
+    frame, as a GPU embedder's would already be there); each frame's outputs come back to the host, so the time
+    includes the device's synchronisation.
+    """
+    cfg = load_config(None, overrides=[f"appearance.bank_capacity={capacity}", f"device={device}"])
     tracker = Tracker(cfg, frame_rate=FPS, gallery=gallery)
     times = []
     for i, det in enumerate(frames):
@@ -192,11 +198,12 @@ def compare(
     warmup: int,
     repeats: int,
     clock: Callable[[], float] = time.perf_counter,
+    device: str = "cpu",
 ) -> dict[str, float]:
     """Alternating ours / ByteTrack runs: medians, ratio median and range, tracks held, detections per frame."""
     ours, bt, tracks = [], [], 0
     for _ in range(repeats):
-        ms, tracks = time_ours(frames, capacity, warmup, clock=clock)
+        ms, tracks = time_ours(frames, capacity, warmup, clock=clock, device=device)
         ours.append(ms)
         bt.append(time_bytetrack(frames, warmup, clock))
     ratios = np.array(ours) / np.array(bt)
@@ -260,6 +267,7 @@ def main() -> None:
     parser.add_argument("--gallery", action="store_true", help="compare ours with a gallery to ours without")
     parser.add_argument("--gallery-size", type=int, default=1000, help="identities in the gallery (--gallery)")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="time frames by wall or CPU time")
+    parser.add_argument("--device", default="cpu", help="where our banks and similarities live (cpu, cuda)")
     args = parser.parse_args()
     if args.gallery:
         gallery_ratio(args)
@@ -267,7 +275,7 @@ def main() -> None:
 
     print(
         f"torch threads {torch.get_num_threads()}, cores {os.cpu_count()}, load {os.getloadavg()[0]:.2f}, "
-        f"{args.clock} clock"
+        f"{args.clock} clock, ours on {args.device}"
     )
     clock = CLOCKS[args.clock]
     print("T: tracks held at the end (lost included), N: detections per frame; ms/frame medians\n")
@@ -280,7 +288,7 @@ def main() -> None:
         for name, num, dim in worlds:
             frames = world(name, num, dim, warmup + args.frames)
             with competing_process(contended):
-                result = compare(frames, capacity, warmup, args.repeats, clock)
+                result = compare(frames, capacity, warmup, args.repeats, clock, args.device)
                 print(row(name, load, dim, capacity, result), flush=True)
     if args.quick:
         return
@@ -288,7 +296,8 @@ def main() -> None:
     for num, cap in [(50, 1), (50, 10), (50, 1000), (10, 100), (100, 100), (200, 100), (500, 100)]:
         warm = min(cap, 100) + 5
         frames = world("walking", num, args.dim, warm + args.frames)
-        print(row("walking", "quiet", args.dim, cap, compare(frames, cap, warm, args.repeats, clock)), flush=True)
+        result = compare(frames, cap, warm, args.repeats, clock, args.device)
+        print(row("walking", "quiet", args.dim, cap, result), flush=True)
 
 
 if __name__ == "__main__":

@@ -88,6 +88,7 @@ class ReIDConfig:
     half: bool = _key(True, "reduced precision: fp16 on CUDA, bf16 in OpenVINO where the CPU has it")
     int8: bool = _key(False, "OpenVINO: the INT8 OSNet that tools/quantize_reid.py made with NNCF")
     threads: int = _key(1, "OpenVINO: CPU threads of one ReID inference; 0 = all cores", lo=0, hi=4096)
+    cuda_graphs: bool = _key(False, "CUDA: replay the forward as captured CUDA graphs, one per power-of-two batch")
 
 
 @dataclass(frozen=True)

