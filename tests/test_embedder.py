@@ -310,6 +310,18 @@ def test_torch_backend_folds_batchnorm_and_keeps_the_features(shared, shared_wei
     assert len(boxes) >= 3 and (got * expected).sum(dim=1).min() > 0.9999
 
 
+def test_folding_batchnorm_makes_no_subnormal_weights(shared_weights):
+    """Folding scales each output channel's weights by gamma / sqrt(var + eps); a tiny gamma makes subnormal
+    weights (the Market-1501 OSNet-x0.25 gets 5), which slow CPU convolutions as a checkpoint's own do."""
+    model = osnet_x0_25().eval()
+    with torch.no_grad():
+        model.conv1.bn.weight[0] = 1e-38  # every weight of output channel 0 becomes ~1e-40 once folded
+    assert model.fold_batchnorm().flush_subnormals() == 0
+    market = f"reid.weights={shared_weights / 'osnet_x0_25_market1501.pth'}"
+    embedder = build_embedder(load_config(None, overrides=[market, "reid.backend=torch"]).reid, torch.device("cpu"))
+    assert embedder.model.flush_subnormals() == 0
+
+
 def test_missing_reid_weights_names_the_file(tmp_path):
     cfg = load_config(None, overrides=[f"reid.weights={tmp_path / 'osnet_missing.pth'}"])
     with pytest.raises(FileNotFoundError, match=r"osnet_missing\.pth.*torchreid"):

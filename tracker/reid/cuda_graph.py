@@ -5,7 +5,10 @@ an H200 in a virtual machine: ~13 ms per call for 1-50 crops, against 12 ms for 
 not the arithmetic, are the cost. A captured graph replays all of them with one launch. Batches are padded to the
 next power of two so that a handful of graphs serve every batch size; rows are independent in eval mode, so the
 padding changes no real row. Follows PyTorch's "CUDA Graphs" notes (warm-up on a side stream, static input and
-output tensors, capture under `torch.cuda.graph`).
+output tensors, capture under `torch.cuda.graph`). Capture and replay run with the crops' GPU as the current
+device (a graph captures only the current device's capture stream: on `cuda:1` with `cuda:0` current it would
+capture nothing and replay stale rows), and capture forbids unsafe CUDA calls in this thread only, so a detector
+working ahead in another thread (`Tracker.stream`) is not broken by a capture.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ log = logging.getLogger(__name__)
 _Captured = tuple[torch.cuda.CUDAGraph, torch.Tensor, torch.Tensor]  # graph, static input, static output
 
 _WARMUP_CALLS = 3  # eager calls on a side stream before a capture, as PyTorch's notes ask (cuDNN/cuBLAS set-up)
+_CAPTURE_MODE = "thread_local"  # cudaStreamCaptureMode: other threads (the detect-ahead thread) keep using CUDA
 
 
 def padded_batch(count: int, largest: int) -> int:
@@ -53,15 +57,16 @@ class GraphedForward:
         if not self.enabled or count == 0 or count > self.largest:
             return self.model(crops)
         size = padded_batch(count, self.largest)
-        entry = self._graphs.get(size)
-        if entry is None:
-            entry = self._capture(crops, size)
+        with torch.cuda.device(crops.device):  # capture and replay on the crops' GPU, whichever is current
+            entry = self._graphs.get(size)
             if entry is None:
-                return self.model(crops)
-        graph, static_in, static_out = entry
-        static_in[:count].copy_(crops)
-        graph.replay()
-        return static_out[:count].clone()  # the next replay overwrites static_out
+                entry = self._capture(crops, size)
+                if entry is None:
+                    return self.model(crops)
+            graph, static_in, static_out = entry
+            static_in[:count].copy_(crops)
+            graph.replay()
+            return static_out[:count].clone()  # the next replay overwrites static_out
 
     def _capture(
         self, crops: torch.Tensor, size: int
@@ -78,7 +83,7 @@ class GraphedForward:
                     self.model(static_in)
             torch.cuda.current_stream(crops.device).wait_stream(side)
             graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph, pool=self._pool):
+            with torch.cuda.graph(graph, pool=self._pool, capture_error_mode=_CAPTURE_MODE):
                 static_out = self.model(static_in)
         except torch.cuda.OutOfMemoryError:
             raise  # the embedder splits the batch and retries

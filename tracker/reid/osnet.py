@@ -142,7 +142,9 @@ class OSNet(nn.Module):
         Inference-only and exact up to float rounding (cosine to the unfolded features > 0.9999): each BN
         becomes a per-channel scale of the weights and a bias (torch.nn.utils.fusion). It removes about one
         kernel launch in five, which is what a small network's forward costs on a GPU, and a pass over every
-        activation on the CPU. The folded model no longer loads torchreid state dicts (no `bn` keys).
+        activation on the CPU. The folded model no longer loads torchreid state dicts (no `bn` keys). Folding
+        scales weights by gamma / sqrt(var + eps), which can make new float32 subnormals (5 in the Market-1501
+        OSNet-x0.25): they are flushed again, as `load_torchreid` does.
         """
         self.eval()
         for module in self.modules():
@@ -153,6 +155,7 @@ class OSNet(nn.Module):
         linear, bn = self.fc[0], self.fc[1]
         if isinstance(bn, nn.BatchNorm1d):
             self.fc[0], self.fc[1] = fuse_linear_bn_eval(linear, bn), nn.Identity()
+        self.flush_subnormals()
         return self
 
     @torch.no_grad()
