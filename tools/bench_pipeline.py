@@ -99,13 +99,23 @@ def synthetic_boxes(n: int, height: int, width: int, frames: int, seed: int = 0)
 
 
 def timed(fn: Callable[[int], object], calls: int) -> float:
-    """Mean ms per call of fn(i) for i in range(calls), after WARMUP untimed calls."""
+    """Mean ms per call of fn(i) for i in range(calls), after WARMUP untimed calls; on CUDA the queued work is
+    waited for before and after, so the time is the device's, not only the launches' (a CUDA graph's replay, or
+    the crops of a frame already on the GPU, return before the work is done)."""
     for i in range(WARMUP):
         fn(i % calls)
+    _synchronize()
     start = time.perf_counter()
     for i in range(calls):
         fn(i)
+    _synchronize()
     return (time.perf_counter() - start) * MS / calls
+
+
+def _synchronize() -> None:
+    """Wait for the work queued on the GPU, if CUDA is in use."""
+    if torch.cuda.is_initialized():
+        torch.cuda.synchronize()
 
 
 def cv2_crops(frame: np.ndarray, boxes_xyxy: np.ndarray, size: tuple[int, int], device: torch.device) -> torch.Tensor:

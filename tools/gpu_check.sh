@@ -9,9 +9,12 @@ OUT=${OUT:-/tmp/gpu_check}; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 TRACKER_SHARED=${TRACKER_SHARED:-$PWD/../shared}
 S=$TRACKER_SHARED; W="--set reid.weights=$S/weights/osnet_x0_25_msmt17.pth"
 D="--set detector.model=$S/weights/yolov8n.pt --set detector.half=true"
+# This checkout's tracker, not an installed one (tools/bench_core.py and pytest would import that: an editable
+# install of another checkout, or none at all).
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 if [ -d .whl ]; then
   $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
-  export PYTHONPATH=/tmp/site:$PWD
+  export PYTHONPATH=$PYTHONPATH:/tmp/site
 fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT/gpu.txt"
 $PY -c "import torch, ultralytics, os; print('torch', torch.__version__, 'ultralytics', ultralytics.__version__, \
