@@ -45,6 +45,22 @@ def test_an_unknown_mode_is_refused():
         tool.track_variant(None, None, load_config(overrides=MOTION_ONLY_FLOW), "oracle")
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--variants", "original"], "invalid choice: 'original'"),  # no camera motion to compare
+        (["--variants", "pan9"], "invalid choice: 'pan9'"),
+        (["--sequences", "MOT15/train/NOPE"], "no folder MOT15/train/NOPE"),
+    ],
+)
+def test_bad_arguments_are_one_usage_error(shared, argv, message, capsys):
+    if not (shared / "data").is_dir():
+        pytest.skip(f"{shared / 'data'} is absent")
+    with pytest.raises(SystemExit) as exit_info:
+        tool.main(argv)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
 def test_a_sequence_that_is_no_variant_is_refused(shared):
     root = shared / "data" / "MOT15" / "train" / "TUD-Campus"
     if not root.is_dir():

@@ -111,7 +111,8 @@ def _score(seq: Sequence, lines: list[str], folder: Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sequences", nargs="+", default=IMAGE_SEQUENCES, help="folders under ../shared/data")
-    p.add_argument("--variants", nargs="+", default=GROUPS["moving"])
+    moving = GROUPS["moving"]
+    p.add_argument("--variants", nargs="+", default=moving, choices=moving, help="moving variants (default: all)")
     p.add_argument("--detections", choices=["public", "detector"], default="public")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override, repeatable")
     p.add_argument("--seed", type=int, default=0)
@@ -123,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
         cfg = cfg.replace(["motion.camera_compensation=sparse_flow"])
     print(f"{args.detections} boxes, estimate: {cfg.motion.camera_compensation}; HOTA / IDF1 / IDSW per mode")
     print(f"{'cell':<28}{'residual px p50/p95/max':>26}{'fail':>5}" + "".join(f"{m:>22}" for m in MODES))
+    missing = [rel for rel in args.sequences if not (SHARED / "data" / rel).is_dir()]
+    if missing:
+        p.error(f"no folder {', '.join(missing)} under {SHARED / 'data'}")
     with tempfile.TemporaryDirectory(prefix="cmc_exact_") as tmp:
         for rel in args.sequences:
             source = find_sequences(SHARED / "data" / rel)[0]
