@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import cv2
@@ -449,15 +450,19 @@ def test_cuda_graphs_give_the_eager_embeddings(shared_weights):
     assert graphed._graphed.enabled and sorted(graphed._graphed._graphs) == [1, 4, 8, 16]
 
 
-def test_cuda_graphs_need_cuda_and_pad_to_powers_of_two(shared_weights):
+def test_cuda_graphs_need_cuda_and_pad_to_powers_of_two(shared_weights, caplog):
     from tracker.reid.cuda_graph import padded_batch
 
     assert [padded_batch(n, 16) for n in (1, 2, 3, 5, 8, 9, 16)] == [1, 2, 4, 8, 8, 16, 16]
     assert padded_batch(9, 12) == 12
     with pytest.raises(ValueError, match="outside"):
         padded_batch(0, 16)
-    embedder = osnet(shared_weights, "reid.backend=torch", "reid.cuda_graphs=true")
-    assert embedder._graphed is None  # on the CPU the setting is ignored: there is nothing to capture
+    for backend in ("torch", "openvino"):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="tracker.embedder"):
+            embedder = osnet(shared_weights, f"reid.backend={backend}", "reid.cuda_graphs=true")
+        assert embedder._graphed is None  # on the CPU the setting is ignored: there is nothing to capture
+        assert "reid.cuda_graphs ignored" in caplog.text and "on cpu" in caplog.text  # and the log says so
 
 
 INT8_AUC_TOLERANCE = 0.005  # the bound: ROC AUC of the INT8 network within this of fp32

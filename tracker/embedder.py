@@ -135,6 +135,13 @@ class OSNetEmbedder:
         self._graphed = None
         if self.config.cuda_graphs and self.device.type == "cuda" and isinstance(self.model, torch.nn.Module):
             self._graphed = GraphedForward(self.model, self.config.batch_size)
+        elif self.config.cuda_graphs:
+            backend = "PyTorch" if isinstance(self.model, torch.nn.Module) else "OpenVINO"
+            log.info(
+                "reid.cuda_graphs ignored: the %s ReID forward on %s (graphs need PyTorch on CUDA)",
+                backend,
+                self.device,
+            )
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
 
