@@ -30,6 +30,7 @@ class FakeCuda:
         # for crops on another GPU
         self.capturing = None
         self.captures: list[dict] = []
+        self.attempts: list[torch.device] = []
         fake = self
 
         class Stream:
@@ -54,6 +55,7 @@ class FakeCuda:
 
         @contextlib.contextmanager
         def graph(cuda_graph, pool=None, stream=None, capture_error_mode="global"):
+            fake.attempts.append(fake.current_device)
             if fake.fail_with is not None:
                 raise fake.fail_with
             fake.captures.append({"pool": pool, "mode": capture_error_mode, "device": fake.current_device})
@@ -152,6 +154,14 @@ def test_out_of_memory_in_a_capture_reaches_the_embedders_split(monkeypatch):
     fake = FakeCuda(fail_with=torch.cuda.OutOfMemoryError("CUDA out of memory"))
     fake.install(monkeypatch)
     graphed = GraphedForward(RowNet(fake), largest=8)
+    model = graphed.model
     with pytest.raises(torch.cuda.OutOfMemoryError):
         graphed(_crops(5, 0))
     assert graphed.enabled and not graphed._graphs  # a smaller batch may still be captured
+    for seed in range(1, 4):  # later batches of that padded size run eagerly, without a capture each time
+        crops = _crops(6, seed)
+        torch.testing.assert_close(graphed(crops), model.net(crops))
+    assert len(fake.attempts) == 1
+    fake.fail_with = None
+    graphed(_crops(2, 0))
+    assert sorted(graphed._graphs) == [2]

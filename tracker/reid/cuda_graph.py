@@ -42,7 +42,9 @@ class GraphedForward:
         largest: the largest batch captured; callers chunk larger batches (the embedder's `reid.batch_size`).
     Graphs are captured lazily, the first time a padded size is seen. If a capture fails (an operation that
     cannot be captured, a driver without graph support), a warning is logged once and every later call runs
-    the model eagerly: the outputs are the same, only slower.
+    the model eagerly: the outputs are the same, only slower. A padded size whose capture ran out of memory is
+    not captured again (each try costs warm-up forwards and a collection): its batches run eagerly, and the
+    out-of-memory error reaches the caller once, whose split retries in smaller batches.
     """
 
     def __init__(self, model: torch.nn.Module, largest: int) -> None:
@@ -51,12 +53,15 @@ class GraphedForward:
         self.enabled = True
         self._graphs: dict[int, _Captured] = {}
         self._pool = None  # one memory pool shared by all the graphs (they never run at the same time)
+        self._too_big: set[int] = set()  # padded sizes whose capture ran out of memory: run eagerly
 
     def __call__(self, crops: torch.Tensor) -> torch.Tensor:
         count = len(crops)
         if not self.enabled or count == 0 or count > self.largest:
             return self.model(crops)
         size = padded_batch(count, self.largest)
+        if size in self._too_big:
+            return self.model(crops)
         with torch.cuda.device(crops.device):  # capture and replay on the crops' GPU, whichever is current
             entry = self._graphs.get(size)
             if entry is None:
@@ -86,6 +91,8 @@ class GraphedForward:
             with torch.cuda.graph(graph, pool=self._pool, capture_error_mode=_CAPTURE_MODE):
                 static_out = self.model(static_in)
         except torch.cuda.OutOfMemoryError:
+            self._too_big.add(size)
+            log.warning("CUDA out of memory capturing the ReID forward for batches of %d: they run eagerly", size)
             raise  # the embedder splits the batch and retries
         except RuntimeError as exc:
             self.enabled = False
