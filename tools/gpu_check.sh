@@ -38,7 +38,8 @@ timeout 90 $PY -m tracker.cli "$S/videos/people.mp4" --device cuda $D $W --no-sa
   --out /tmp/gpu_check_runs/track > "$OUT/track.txt" 2>&1; tail -8 "$OUT/track.txt"
 echo "== eval, public boxes, ReID on cuda"
 for s in MOT15/train/TUD-Campus PETS09-S3-MF1; do
+  echo "== $s" >> "$OUT/eval.txt"  # the variant summary rows do not name their sequence
   timeout 120 $PY -m tracker.cli eval --data "$S/data/$s" --detections public $W --set device=cuda --workers 1 -q \
     --variants original,scale0.5,scale0.35,drop2 --out "/tmp/gpu_check_runs/eval_$(basename $s)" >> "$OUT/eval.txt" 2>&1
 done
-grep -E "HOTA|^(original|scale|drop)" "$OUT/eval.txt"
+grep -E "^== |^(original|scale|drop)" "$OUT/eval.txt"
