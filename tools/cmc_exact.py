@@ -15,7 +15,7 @@ HOTA / IDF1 / IDSW with compensation off ("none"), with the estimate ("estimate"
 sparse_flow unless --set says otherwise) and with the exact motion ("exact"). Where "exact" scores as "estimate",
 the estimate costs nothing there: a cell where compensation on loses to off is decided by association, not by the
 estimate. Inputs (boxes, embeddings) come from the eval input cache as in `track eval`, made there if missing.
-Prints a table; writes only temporary result files.
+Prints a table. Its result files are temporary; the variants and inputs it makes are kept in the eval input cache.
 """
 
 from __future__ import annotations
