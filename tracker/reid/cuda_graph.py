@@ -52,7 +52,9 @@ class GraphedForward:
         self.largest = largest
         self.enabled = True
         self._graphs: dict[int, _Captured] = {}
-        self._pool = None  # one memory pool shared by all the graphs (they never run at the same time)
+        # One memory pool shared by all the graphs, captured and replayed in any order: safe because they never run
+        # at the same time and each replay's rows are cloned before the next replay (which may reuse the memory).
+        self._pool = None
         self._too_big: set[int] = set()  # padded sizes whose capture ran out of memory: run eagerly
 
     def __call__(self, crops: torch.Tensor) -> torch.Tensor:
