@@ -47,8 +47,8 @@ EXACT_BATCH = 8  # up to this many crops run on a model compiled for exactly tha
 # three power-of-two calls (3 / 5 / 6 / 7 crops as one call: 0.80 / 0.86 / 0.87 / 0.77 of the time of 2+1 / 4+1 /
 # 4+2 / 4+2+1, medians of 100 alternating calls); lazy embedding asks for 1-8 crops in nearly every frame
 PRECOMPILED_BATCH = EXACT_BATCH  # static batches 1 to 8 are compiled up front: each costs 0.16-0.18 s to compile,
-# 0.07 s to load from OpenVINO's model cache; compiled on first use instead, a 1080p street video (people.mp4) stalled
-# 0.5 s over its first 100 frames compiling 5-8. Larger batches (lazy embedding off, crowds) compile on first use.
+# 0.07 s to load from OpenVINO's model cache; compiled on first use, they stalled a 1080p street video (people.mp4)
+# ~0.5 s in its first 100 frames (batches 8, 6, 5). Larger batches (lazy embedding off, crowds) compile on first use.
 COMPILED_FOLDER = "compiled"  # OpenVINO's own cache of compiled models (`CACHE_DIR`), inside the cache folder
 PIXEL_MAX = 255.0  # uint8 crops: the ImageNet mean and std of [0, 1] pixels scaled to 0..255
 
