@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import cv2
@@ -15,7 +16,7 @@ from tracker.detector import build_detector
 from tracker.embedder import build_embedder, crop_boxes, cut_crops
 from tracker.io.mot import read_mot_rows, read_sequence_info, tlwh_to_xyxy
 from tracker.reid import osnet_x0_25
-from tracker.reid.openvino import static_batches
+from tracker.reid.openvino import CACHE_ENV, COMPILED_FOLDER, EXACT_BATCH, static_batches
 from tracker.reid.osnet import IMAGENET_MEAN, IMAGENET_STD
 
 MIN_VISIBILITY = 0.6  # MOT17 gt visibility for a clean crop
@@ -248,19 +249,52 @@ def test_openvino_compiles_static_batches(shared_weights):
     `EXACT_BATCH`, power-of-two chunks above, with the results of one crop at a time; crops of another shape or
     type are refused."""
     pytest.importorskip("openvino")
-    embedder = osnet(shared_weights, "reid.backend=openvino", "reid.half=false", "reid.batch_size=8")
-    assert embedder.model.compiled_batches == (1, 2, 3, 4)  # compiled up front
-    crops = np.random.default_rng(3).integers(0, 256, (11, 256, 128, 3), dtype=np.uint8)
+    embedder = osnet(shared_weights, "reid.backend=openvino", "reid.half=false", "reid.batch_size=16")
+    up_front = tuple(range(1, EXACT_BATCH + 1))
+    assert embedder.model.compiled_batches == up_front  # compiled up front: no stall in the middle of a video
+    crops = np.random.default_rng(3).integers(0, 256, (19, 256, 128, 3), dtype=np.uint8)
     out = embedder.model(crops)
-    assert out.shape == (11, 512) and out.dtype == np.float32
-    assert embedder.model.compiled_batches == (1, 2, 3, 4, 8)  # 11 = 8 + 3
+    assert out.shape == (19, 512) and out.dtype == np.float32
+    assert embedder.model.compiled_batches == (*up_front, 16)  # 19 = 16 + 3, 16 compiled on first use
     np.testing.assert_allclose(embedder.model(crops[:7]), out[:7], atol=1e-4)  # one batch of 7
-    assert embedder.model.compiled_batches == (1, 2, 3, 4, 7, 8)
-    singles = np.concatenate([embedder.model(crops[i : i + 1]) for i in range(11)])
+    singles = np.concatenate([embedder.model(crops[i : i + 1]) for i in range(19)])
     np.testing.assert_allclose(out, singles, atol=1e-4)
     for bad in (crops.astype(np.float32), crops[:, :128]):
         with pytest.raises(ValueError, match="uint8 of shape"):
             embedder.model(bad)
+
+
+def test_openvino_compiled_models_are_cached(shared_weights, tmp_path, monkeypatch, caplog):
+    """The compiled models are kept in OpenVINO's model cache: a second embedder loads them all instead of compiling
+    (0.07 s a model against 0.16-0.18 s), with the same outputs; damaged or truncated blobs are compiled again and
+    rewritten, not a crash; a cache folder that cannot be made costs the cache only."""
+    pytest.importorskip("openvino")
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    crops = np.random.default_rng(5).integers(0, 256, (EXACT_BATCH, 256, 128, 3), dtype=np.uint8)
+
+    def build():
+        embedder = osnet(shared_weights, "reid.backend=openvino", "reid.half=true")
+        return embedder.model, embedder.model(crops)
+
+    first, expected = build()
+    assert first.loaded_from_cache == ()
+    blobs = sorted((tmp_path / "cache" / COMPILED_FOLDER).iterdir())
+    assert len(blobs) == EXACT_BATCH
+    second, out = build()
+    assert second.loaded_from_cache == tuple(range(1, EXACT_BATCH + 1))
+    np.testing.assert_array_equal(out, expected)
+    for i, blob in enumerate(blobs):  # damaged: garbage, or cut short as by a full disk or a killed writer
+        blob.write_bytes(b"not a compiled model" if i % 2 else blob.read_bytes()[: blob.stat().st_size // 2])
+    third, out = build()
+    assert third.loaded_from_cache == ()
+    np.testing.assert_array_equal(out, expected)
+    assert all(blob.stat().st_size > 1000 for blob in blobs), "damaged blobs are written again"
+    shutil.rmtree(tmp_path / "cache" / COMPILED_FOLDER)
+    (tmp_path / "cache" / COMPILED_FOLDER).write_text("a file where the folder goes")
+    with caplog.at_level(logging.WARNING, logger="tracker.reid.openvino"):
+        _, out = build()
+    np.testing.assert_array_equal(out, expected)
+    assert "no OpenVINO model cache" in caplog.text
 
 
 @pytest.mark.parametrize(("threads", "half", "precision"), [(1, "false", "float32"), (2, "true", None)])

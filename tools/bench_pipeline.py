@@ -202,37 +202,42 @@ def main() -> None:
             for frame in e2e_frames[:WARMUP]:
                 trackers[reid].update(frame)
         runs: dict[tuple[str, str], list[float]] = {(loop, reid): [] for loop in LOOPS for reid in trackers}
+        cpu_runs: dict[tuple[str, str], list[float]] = {key: [] for key in runs}  # frames per CPU second
         outputs: dict[tuple[str, str], list] = {}
         for _ in range(args.repeats):  # alternate all four so they see the same machine; medians reported
             for loop in LOOPS:
                 for reid, tracker in trackers.items():
                     tracker.reset()
-                    start = time.perf_counter()
+                    start, start_cpu = time.perf_counter(), time.process_time()
                     if loop == "update":
                         result = [tracker.update(frame) for frame in e2e_frames]
                     else:
                         result = list(tracker.stream(e2e_frames))
                     runs[loop, reid].append(len(e2e_frames) / (time.perf_counter() - start))
+                    cpu_runs[loop, reid].append(len(e2e_frames) / (time.process_time() - start_cpu))
                     outputs[loop, reid] = [[(o.track_id, tuple(o.xyxy)) for o in objects] for objects in result]
         for reid in trackers:
             if outputs["update", reid] != outputs["stream", reid]:
                 sys.exit(f"{label}, reid {reid}: stream() gave other tracks than update()")
-        e2e_rows.append((label, runs))
+        e2e_rows.append((label, runs, cpu_runs))
         if not args.skip_decode:
             decode_rows.append((label, decode_overlap(trackers[REID_MODES[0]], source, args.e2e_frames, args.repeats)))
     print(
         f"\nend to end over {args.e2e_frames} frames, {args.repeats} alternating runs (real detections, lazy "
         f"embedding as configured), frames/s median (range); ratio = ReID on / detection only per run, median (range)"
-        f"; load average {os.getloadavg()[0]:.2f}:"
+        f"; CPU-time ratio: the same from the process's CPU time, all threads (less sensitive to other processes "
+        f"on the cores; counts the detector's spinning threads); load average {os.getloadavg()[0]:.2f}:"
     )
-    for label, runs in e2e_rows:
+    for label, runs, cpu_runs in e2e_rows:
         for loop in LOOPS:
             on, off = (np.array(runs[loop, reid]) for reid in REID_MODES)
             ratio = on / off
+            cpu_ratio = np.array(cpu_runs[loop, REID_MODES[0]]) / np.array(cpu_runs[loop, REID_MODES[1]])
             print(
                 f"{label:>8} {LOOPS[loop]:<36}: ReID on {np.median(on):6.2f} ({on.min():.2f}-{on.max():.2f})  "
                 f"detection only {np.median(off):6.2f} ({off.min():.2f}-{off.max():.2f})  "
-                f"ratio {np.median(ratio):.3f} ({ratio.min():.3f}-{ratio.max():.3f})"
+                f"ratio {np.median(ratio):.3f} ({ratio.min():.3f}-{ratio.max():.3f})  "
+                f"CPU-time ratio {np.median(cpu_ratio):.3f} ({cpu_ratio.min():.3f}-{cpu_ratio.max():.3f})"
             )
         for reid in REID_MODES:
             gain = np.array(runs["stream", reid]) / np.array(runs["update", reid])

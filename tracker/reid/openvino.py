@@ -46,8 +46,10 @@ MAX_STATIC_BATCH = 64  # the largest static batch compiled by default; larger ba
 EXACT_BATCH = 8  # up to this many crops run on a model compiled for exactly that count: one call instead of up to
 # three power-of-two calls (3 / 5 / 6 / 7 crops as one call: 0.80 / 0.86 / 0.87 / 0.77 of the time of 2+1 / 4+1 /
 # 4+2 / 4+2+1, medians of 100 alternating calls); lazy embedding asks for 1-8 crops in nearly every frame
-PRECOMPILED_BATCH = 4  # static batches 1 to 4 are compiled up front (~0.15 s each): the counts lazy embedding asks
-# for in most frames, so the first frames of a stream do not stall; larger ones are compiled on first use
+PRECOMPILED_BATCH = EXACT_BATCH  # static batches 1 to 8 are compiled up front: each costs 0.16-0.18 s to compile,
+# 0.07 s to load from OpenVINO's model cache; compiled on first use, they stalled a 1080p street video (people.mp4)
+# ~0.5 s in its first 100 frames (batches 8, 6, 5). Larger batches (lazy embedding off, crowds) compile on first use.
+COMPILED_FOLDER = "compiled"  # OpenVINO's own cache of compiled models (`CACHE_DIR`), inside the cache folder
 PIXEL_MAX = 255.0  # uint8 crops: the ImageNet mean and std of [0, 1] pixels scaled to 0..255
 
 
@@ -92,8 +94,10 @@ class OpenVINOForward:
     normalisation run inside the compiled model (OpenVINO's `PrePostProcessor`, fused into the first
     convolution), so no float copy of the crops is made in Python.
 
-    Batches run on models compiled for static batch sizes (each compiled once, on first use): every count up to
-    `EXACT_BATCH` has its own model, larger batches run in power-of-two chunks (`static_batches`: 19 -> 16 + 3).
+    Batches run on models compiled for static batch sizes: every count up to `EXACT_BATCH` has its own model,
+    compiled up front, larger batches run in power-of-two chunks (`static_batches`: 19 -> 16 + 3), each compiled on
+    first use. Compiled models are kept in OpenVINO's model cache (`COMPILED_FOLDER` in the cache folder), so later
+    runs load them instead of compiling.
     A dynamic batch dimension costs a re-preparation of the network each time the batch size changes, 3-4 ms for
     OSNet-x0.25 on the CPU (a few milliseconds more than the forward of 3 crops), and the lazy embedding asks for
     a different count nearly every frame. The outputs are identical.
@@ -123,6 +127,7 @@ class OpenVINOForward:
         import openvino as ov
 
         self._core = ov.Core()
+        _use_model_cache(self._core, _cache_dir() / COMPILED_FOLDER)
         self._settings: dict[str, object] = dict(COMPILE_SETTINGS)
         if threads > 0:
             self._settings["INFERENCE_NUM_THREADS"] = threads
@@ -159,6 +164,11 @@ class OpenVINOForward:
         """The static batch sizes compiled so far."""
         return tuple(sorted(self._compiled))
 
+    @property
+    def loaded_from_cache(self) -> tuple[int, ...]:
+        """The static batch sizes whose compiled model came from OpenVINO's model cache (not compiled again)."""
+        return tuple(size for size, compiled in sorted(self._compiled.items()) if _from_cache(compiled))
+
     def compiled_settings(self) -> dict[str, str]:
         """Each setting this model asks OpenVINO for (`COMPILE_SETTINGS`, threads, precision), as the compiled
         model reports it back (the batch-1 model; every batch size is compiled with the same settings)."""
@@ -178,6 +188,23 @@ class OpenVINOForward:
             ir.reshape([batch, *self._input_hw, 3])
             compiled = self._compiled[batch] = self._core.compile_model(ir, "CPU", self._settings)
         return compiled
+
+
+def _use_model_cache(core: object, folder: Path) -> None:
+    """Let OpenVINO keep each compiled model in `folder` and load it from there next time (source: OpenVINO's model
+    caching, the `CACHE_DIR` property: the key covers the model, its shapes, the settings and OpenVINO's version; a
+    blob it cannot load is compiled again and rewritten). An unwritable folder only costs the cache."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        log.warning("no OpenVINO model cache in %s: %s", folder, exc)
+        return
+    core.set_property({"CACHE_DIR": str(folder)})  # type: ignore[attr-defined]
+
+
+def _from_cache(compiled: object) -> bool:
+    """Whether OpenVINO loaded this compiled model from its model cache (its `LOADED_FROM_CACHE` property)."""
+    return str(compiled.get_property("LOADED_FROM_CACHE")) == "True"  # type: ignore[attr-defined]
 
 
 def static_batches(count: int, largest: int, exact: int = 0) -> list[int]:
@@ -211,7 +238,8 @@ def _read_converted(
         warnings.simplefilter("ignore", FutureWarning)
         ir = ov.convert_model(model, example_input=example, input=[(-1, 3, *input_hw)])  # type: ignore[attr-defined]
     _save(ov, ir, path)
-    return ir
+    # Read back: the model later runs read, so that OpenVINO's compiled-model cache keys on one model, not two.
+    return core.read_model(path) if path.is_file() else ir  # type: ignore[attr-defined]
 
 
 def _with_preprocessing(ov: object, ir: object) -> object:
