@@ -136,3 +136,40 @@ def test_the_device_path_gives_nan_outside_the_candidates_as_the_cpu_path():
     dense = bank.similarity(slots, emb, candidates)
     np.testing.assert_array_equal(dense, sparse)
     assert np.isnan(dense[~candidates]).all() and np.isfinite(dense[2:][candidates[2:]]).all()
+
+
+def test_cpu_writes_through_numpy_equal_index_copy_across_growth():
+    """`push` on the CPU writes the bank's memory through numpy (`_host`): the entries are index_copy_'s bit for bit,
+    also after the slot count doubled (a new tensor: the numpy view must follow it)."""
+    rng = np.random.default_rng(3)
+    fast = AppearanceBank(4, "cpu", initial_slots=2, aggregation="topk_mean")
+    slow = AppearanceBank(4, "cpu", initial_slots=2, aggregation="topk_mean")
+    slow._host = None  # the device path's index_copy_
+    slow._resize_data = lambda n, bank=slow: (AppearanceBank._resize_data(bank, n), setattr(bank, "_host", None))
+    for step in range(7):  # 1, then 3 slots (one doubling), then 5 (another), the FIFO wraps
+        for bank in (fast, slow):
+            while bank.slots_in_use < 1 + 2 * min(step, 2):
+                bank.allocate()
+        emb = _unit(fast.slots_in_use, 8, rng)
+        for bank in (fast, slow):
+            bank.push(np.arange(bank.slots_in_use), emb)
+    assert fast.num_slots == slow.num_slots == 8 and slow._host is None
+    assert torch.equal(fast._data.view(torch.int16), slow._data.view(torch.int16))
+    queries = _unit(3, 8, rng)
+    np.testing.assert_array_equal(fast.similarity(np.arange(5), queries), slow.similarity(np.arange(5), queries))
+
+
+def test_a_pickled_bank_writes_into_its_own_tensor():
+    """A copied bank (pickle, deepcopy: a pickled tracker) gets its numpy view back on its own tensor: what it is
+    pushed afterwards is what it compares, and the original is untouched."""
+    import pickle
+
+    bank, slots, rng = _filled_bank("max", [2, 3])
+    copy = pickle.loads(pickle.dumps(bank))
+    before = bank._data.clone()
+    newest = _unit(2, 16, rng)
+    copy.push(slots, newest)
+    sims = copy.similarity(slots, newest)
+    np.testing.assert_allclose(np.diag(sims), 1.0, atol=1e-2)  # each slot's newest entry is its query itself
+    assert torch.equal(bank._data, before)
+    assert np.shares_memory(copy._host, copy._data.view(torch.int16).numpy())

@@ -65,6 +65,7 @@ class AppearanceBank:
         self._initial_slots = int(initial_slots)
         self.dim = dim
         self._data: torch.Tensor | None = None  # (S, K, D)
+        self._host: np.ndarray | None = None  # `_data`'s memory as numpy int16 (CPU only): `_rows_of`, `push`
         self._write = np.zeros(0, dtype=np.int64)  # (S,) next position to write
         self._count = np.zeros(0, dtype=np.int64)  # (S,) entries filled, <= K
         self._in_use = np.zeros(0, dtype=bool)  # (S,)
@@ -125,6 +126,16 @@ class AppearanceBank:
         if self._data is not None:
             new[: len(self._data)] = self._data
         self._data = new
+        self._host = _host_view(new)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_host"] = None  # a view of `_data`'s memory: a copy would no longer see the bank's writes
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._host = None if self._data is None else _host_view(self._data)
 
     # ----------------------------------------------------------------------------------------- write/read
     def push(self, slots: np.ndarray, embeddings: torch.Tensor) -> None:
@@ -139,12 +150,12 @@ class AppearanceBank:
             raise ValueError(f"embeddings have D = {embeddings.shape[1]}, the bank holds D = {self.dim}")
         assert self._data is not None
         pos = self._write[slots]
-        flat = self._data.view(-1, self.dim)  # (S * K, D)
-        flat.index_copy_(
-            0,
-            torch.as_tensor(slots * self.capacity + pos, device=self.device),
-            embeddings.to(device=self.device, dtype=self.dtype),
-        )
+        values = embeddings.to(device=self.device, dtype=self.dtype)
+        if self._host is not None:  # numpy's row assignment: a quarter of the cost of index_copy_ for a frame's rows
+            self._host.reshape(-1, self.dim)[slots * self.capacity + pos] = _host_view(values)
+        else:
+            flat = self._data.view(-1, self.dim)  # (S * K, D)
+            flat.index_copy_(0, torch.as_tensor(slots * self.capacity + pos, device=self.device), values)
         self._write[slots] = (pos + 1) % self.capacity
         self._count[slots] = np.minimum(self._count[slots] + 1, self.capacity)
 
@@ -236,7 +247,7 @@ class AppearanceBank:
         if width >= all_dets:
             # Some track has most detections as candidates: padding every track to them costs as much as comparing
             # every track with every detection, which is one matmul (N, D) x (D, B * K) (the same values).
-            banks = self._data[:span] if use_view else torch.index_select(self._data, 0, torch.as_tensor(gather))
+            banks = self._data[:span] if use_view else self._rows_of(self._data, gather)
             padded = torch.cat([emb, emb.new_zeros((all_dets - len(emb), self.dim))])
             sims = torch.mm(padded, banks.reshape(-1, self.dim).T).view(all_dets * batch, -1)  # (N * B, K)
             pair_sims = _host_float32(sims, pair_cols * batch + batch_of_row[pair_rows])
@@ -245,7 +256,7 @@ class AppearanceBank:
             # Padding repeats detection 0: each product depends on its own two rows only, and padding is never read.
             det_of = np.zeros(batch * width, dtype=np.int64)
             det_of[pair_flat] = pair_cols
-            padded = torch.index_select(emb, 0, torch.as_tensor(det_of))
+            padded = self._rows_of(emb, det_of)
             sims = self._batched_bank_products(padded, gather, chunks, use_view)  # (B * W, K)
             pair_sims = _host_float32(sims, pair_flat)
         out[pair_rows, pair_cols] = self._aggregate_host(pair_sims, counts[pair_rows])
@@ -276,11 +287,20 @@ class AppearanceBank:
             if use_view:
                 banks = self._data[start : start + size]
             else:
-                banks = torch.index_select(self._data, 0, torch.as_tensor(gather[start : start + size]))
+                banks = self._rows_of(self._data, gather[start : start + size])
             rows = padded[start * width : (start + size) * width].view(size, width, -1)
             parts.append(torch.bmm(rows, banks.transpose(1, 2)).view(size * width, -1))
             start += size
         return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+    def _rows_of(self, values: torch.Tensor, rows: np.ndarray) -> torch.Tensor:
+        """values[rows] along dim 0 (a copy) of a tensor in the storage dtype: the banks `_data` or a frame's (N, D)
+        embeddings. On the CPU numpy's take on the same bits (`_host_view`), 15-20% cheaper than index_select for a
+        gather of banks; elsewhere index_select."""
+        host = self._host if values is self._data else _host_view(values)
+        if host is None:
+            return torch.index_select(values, 0, torch.as_tensor(rows, device=values.device))
+        return torch.from_numpy(np.take(host, rows, axis=0)).view(values.dtype)
 
     def _aggregate(self, sims: torch.Tensor, counts: np.ndarray) -> np.ndarray:
         """(T, K, N) similarities (storage dtype) with (T,) filled counts -> (T, N) float32 host array.
@@ -339,6 +359,14 @@ class AppearanceBank:
         best = masked.topk(top, dim=1).values.float()  # (T, top, N), -inf past count
         used = counts.clamp(min=1, max=top)[:, None].float()  # (T, 1)
         return torch.where(torch.isfinite(best), best, 0.0).sum(dim=1) / used
+
+
+def _host_view(values: torch.Tensor) -> np.ndarray | None:
+    """A CPU tensor of a 16-bit float dtype as a numpy int16 array on the same memory (numpy has no bfloat16: the
+    bits are moved as they are); None on another device."""
+    if values.device.type != "cpu":
+        return None
+    return values.view(torch.int16).numpy()
 
 
 def _host_float32(values: torch.Tensor, rows: np.ndarray | None = None) -> np.ndarray:
