@@ -320,13 +320,9 @@ class AppearanceBank:
         are summed largest first, as torch.topk orders them ("mean" sums in numpy's order: last-bit differences).
         """
         k = sims.shape[1]
-        partial = counts < k
-        any_partial = bool(partial.any())
-        if any_partial:
-            empty = np.arange(k)[None, :] >= counts[partial, None]
-            part = sims[partial]
-            part[empty] = 0.0 if self.aggregation == "mean" else -np.inf
-            sims[partial] = part
+        any_partial = bool((counts < k).any())
+        if any_partial:  # one masked write over all pairs (full banks mask nothing): cheaper than picking the rows
+            sims[np.arange(k) >= counts[:, None]] = 0.0 if self.aggregation == "mean" else -np.inf
         if self.aggregation == "mean":
             return sims.sum(axis=1) / np.maximum(counts, 1).astype(np.float32)
         if self.aggregation == "max":
