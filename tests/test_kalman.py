@@ -142,6 +142,7 @@ def test_diagonal_innovation_covariances_take_the_reciprocal_and_give_lapacks_va
     diff = dets[None, :, :] - projected[:, None, :]
     lapack = np.einsum("tnj,tnj->tn", diff @ np.linalg.inv(s), diff)
     np.testing.assert_allclose(kf.gating_distance(mean, cov, dets), lapack, rtol=1e-14, atol=0)
+    np.testing.assert_array_equal(kf.gate(mean, cov, dets, 9.4877), lapack <= 9.4877)
 
 
 def test_coupled_innovation_covariances_are_solved_in_full():

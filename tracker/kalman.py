@@ -140,15 +140,18 @@ class KalmanFilter:
         """`update` writing into its inputs (e.g. the matched tracks' rows, already copied out by fancy indexing)."""
         projected, s = self.project(mean, covariance, scores)
         pht = covariance[:, :, :_NDIM]  # P H^T, (T, 8, 4)
-        # gain K = P H^T S^-1: a diagonal S (`_diagonal_or_none`) divides each column; else np.linalg.solve.
+        # gain K = P H^T S^-1: a diagonal S (`_diagonal_or_none`) scales each column (K S too: a product with a
+        # diagonal matrix adds exact zeros to one term); else np.linalg.solve.
         diagonal = _diagonal_or_none(s)
         if diagonal is not None:
             gain = pht * (1.0 / diagonal)[:, None, :]
+            gain_s = gain * diagonal[:, None, :]
         else:
             gain = np.linalg.solve(s, pht.transpose(0, 2, 1)).transpose(0, 2, 1)
+            gain_s = gain @ s
         innovation = measurements - projected
         mean += np.einsum("tij,tj->ti", gain, innovation)
-        covariance -= gain @ s @ gain.transpose(0, 2, 1)
+        covariance -= gain_s @ gain.transpose(0, 2, 1)
 
     def replay(
         self, mean: np.ndarray, covariance: np.ndarray, start_xywh: np.ndarray, end_xywh: np.ndarray, gaps: np.ndarray
@@ -208,7 +211,12 @@ class KalmanFilter:
         limit = (_GATE_BOUND_SLACK * chi2) * np.diagonal(s, axis1=1, axis2=2)  # (T, 4) bounds on d_i^2 for a pass
         rows, cols = _near(projected, measurements, limit)
         diff = measurements[cols] - projected[rows]  # (P, 4)
-        distance = np.einsum("pj,pj->p", (diff[:, None, :] @ _inverse(s)[rows])[:, 0, :], diff)
+        diagonal = _diagonal_or_none(s)
+        if diagonal is not None:  # d^T S^-1 as d times the reciprocal diagonal: the product's values, no 4x4 product
+            scaled = diff * (1.0 / diagonal)[rows]
+        else:
+            scaled = (diff[:, None, :] @ np.linalg.inv(s)[rows])[:, 0, :]
+        distance = np.einsum("pj,pj->p", scaled, diff)
         passed = np.zeros((t, n), dtype=bool)
         passed[rows, cols] = distance <= chi2
         return passed
