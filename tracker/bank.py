@@ -228,7 +228,7 @@ class AppearanceBank:
         if len(pair_rows) == 0:
             return
         per_row = np.bincount(pair_rows, minlength=len(slots))  # candidates per track, from the pairs (no grid pass)
-        rows = np.flatnonzero(per_row)
+        rows = per_row.nonzero()[0]
         starts = np.cumsum(per_row) - per_row
         pair_pos = np.arange(len(pair_rows)) - starts[pair_rows]  # (P,) place among its row's candidates
         row_slots = slots[rows]
@@ -300,7 +300,7 @@ class AppearanceBank:
         host = self._host if values is self._data else _host_view(values)
         if host is None:
             return torch.index_select(values, 0, torch.as_tensor(rows, device=values.device))
-        return torch.from_numpy(np.take(host, rows, axis=0)).view(values.dtype)
+        return torch.from_numpy(host.take(rows, axis=0)).view(values.dtype)
 
     def _aggregate(self, sims: torch.Tensor, counts: np.ndarray) -> np.ndarray:
         """(T, K, N) similarities (storage dtype) with (T,) filled counts -> (T, N) float32 host array.
