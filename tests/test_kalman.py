@@ -109,3 +109,61 @@ def test_gate_is_the_mahalanobis_test_on_every_pair():
         for chi2 in (9.4877, float(np.median(distance[:near, :near].diagonal())), 0.5):
             np.testing.assert_array_equal(kf.gate(mean, cov, dets, chi2), distance <= chi2)
     assert kf.gate(mean[:0], cov[:0], dets, 9.4877).shape == (0, len(dets))
+
+
+def _textbook_update(kf: KalmanFilter, mean: np.ndarray, cov: np.ndarray, measured: np.ndarray):
+    """The Kalman correction with LAPACK's solve on every S, diagonal or not."""
+    projected, s = kf.project(mean, cov)
+    gain = np.linalg.solve(s, cov[:, :, :4].transpose(0, 2, 1)).transpose(0, 2, 1)
+    new_mean = mean + np.einsum("tij,tj->ti", gain, measured - projected)
+    return new_mean, cov - gain @ s @ gain.transpose(0, 2, 1)
+
+
+def test_diagonal_innovation_covariances_take_the_reciprocal_and_give_lapacks_values():
+    """Without camera motion S stays diagonal (x, y, w, h never couple), and the update and the gate use its
+    reciprocal diagonal instead of one LAPACK call per track: the same states and distances as np.linalg's solve and
+    inverse (to the last bits on this BLAS; a few ulps allowed elsewhere)."""
+    from tracker.kalman import _diagonal_or_none
+
+    kf = KalmanFilter(MotionConfig())
+    rng = np.random.default_rng(4)
+    boxes = np.c_[rng.uniform(0, 1920, (40, 2)), rng.uniform(0.3, 0.6, 40), rng.uniform(40, 300, 40)]
+    mean, cov = kf.initiate(boxes)
+    for _ in range(5):
+        mean, cov = kf.predict(mean, cov)
+        assert _diagonal_or_none(kf.project(mean, cov)[1]) is not None
+        measured = mean[:, :4] + rng.normal(0, 2, (40, 4)) * [1, 1, 0.01, 1]
+        expected = _textbook_update(kf, mean, cov, measured)
+        mean, cov = kf.update(mean, cov, measured)
+        np.testing.assert_allclose(mean, expected[0], rtol=1e-15, atol=0)
+        np.testing.assert_allclose(cov, expected[1], rtol=1e-15, atol=1e-15)
+    dets = mean[:, :4] + rng.normal(0, 5, (40, 4)) * [1, 1, 0.01, 1]
+    projected, s = kf.project(mean, cov)
+    diff = dets[None, :, :] - projected[:, None, :]
+    lapack = np.einsum("tnj,tnj->tn", diff @ np.linalg.inv(s), diff)
+    np.testing.assert_allclose(kf.gating_distance(mean, cov, dets), lapack, rtol=1e-14, atol=0)
+    np.testing.assert_array_equal(kf.gate(mean, cov, dets, 9.4877), lapack <= 9.4877)
+
+
+def test_coupled_innovation_covariances_are_solved_in_full():
+    """A camera motion that rotates the view couples x and y: such an S is not diagonal and the update and the gate
+    solve it in full (a reciprocal diagonal would ignore the coupling and give other gains and distances)."""
+    from tracker.camera_motion import warp_states
+    from tracker.kalman import _diagonal_or_none
+
+    kf = KalmanFilter(MotionConfig())
+    rng = np.random.default_rng(5)
+    mean, cov = kf.initiate(np.c_[rng.uniform(0, 1920, (30, 2)), rng.uniform(0.3, 0.6, 30), rng.uniform(40, 300, 30)])
+    angle = 0.2
+    rotation = np.array([[np.cos(angle), -np.sin(angle), 30.0], [np.sin(angle), np.cos(angle), -12.0]])
+    mean, cov = warp_states(*kf.predict(mean, cov), rotation)
+    s = kf.project(mean, cov)[1]
+    assert _diagonal_or_none(s) is None and np.abs(s[:, 0, 1]).min() > 1e-3
+    measured = mean[:, :4] + rng.normal(0, 2, (30, 4)) * [1, 1, 0.01, 1]
+    expected = _textbook_update(kf, mean, cov, measured)
+    updated = kf.update(mean, cov, measured)
+    np.testing.assert_array_equal(updated[0], expected[0])
+    np.testing.assert_array_equal(updated[1], expected[1])
+    diff = measured[None, :, :] - mean[:, None, :4]
+    lapack = np.einsum("tnj,tnj->tn", diff @ np.linalg.inv(s), diff)
+    np.testing.assert_array_equal(kf.gating_distance(mean, cov, measured), lapack)

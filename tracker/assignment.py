@@ -90,7 +90,7 @@ def _cheapest_two(order: np.ndarray, group: np.ndarray, value: np.ndarray) -> tu
     """Entries sorted by (`group`, `value`, ...) as `order` -> each group's first entry (index into the entries) and
     its second value (inf for a group of one), groups ascending."""
     keys = group[order]
-    start = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    start = np.concatenate([[True], keys[1:] != keys[:-1]]).nonzero()[0]
     end = np.append(start[1:], len(order))
     second = np.full(len(start), np.inf)
     pair = end - start >= 2
@@ -123,7 +123,7 @@ def _free(size: int, taken: np.ndarray) -> np.ndarray:
     slower on a frame's few dozen indices)."""
     free = np.ones(size, dtype=bool)
     free[taken] = False
-    return np.flatnonzero(free)
+    return free.nonzero()[0]  # np.flatnonzero's indices without its wrapper calls
 
 
 def _assign(cost: np.ndarray, max_cost: float) -> Matches:
@@ -134,7 +134,7 @@ def _assign(cost: np.ndarray, max_cost: float) -> Matches:
     blocked = ~np.isfinite(cost) | (cost > max_cost)
     finite = np.where(blocked, max_cost + 1.0, cost)
     _, row_to_col, _ = lap.lapjv(finite, extend_cost=True, cost_limit=max_cost + 1e-9)
-    matched_rows = np.flatnonzero(row_to_col >= 0)
+    matched_rows = (row_to_col >= 0).nonzero()[0]
     matched_cols = row_to_col[matched_rows]
     ok = ~blocked[matched_rows, matched_cols]
     pairs = np.stack([matched_rows[ok], matched_cols[ok]], axis=1).astype(np.int64)
@@ -142,4 +142,4 @@ def _assign(cost: np.ndarray, max_cost: float) -> Matches:
     col_used[pairs[:, 1]] = True
     row_used = np.zeros(rows, dtype=bool)
     row_used[pairs[:, 0]] = True
-    return Matches(pairs, np.flatnonzero(~row_used), np.flatnonzero(~col_used))
+    return Matches(pairs, (~row_used).nonzero()[0], (~col_used).nonzero()[0])

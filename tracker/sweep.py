@@ -34,7 +34,7 @@ def pairs_in_ranges(keys: np.ndarray, low: np.ndarray, high: np.ndarray) -> tupl
 def mask_pairs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(P,) rows and (P,) columns of the True entries of an (A, B) bool mask, row-major: what `np.nonzero` gives,
     from one flat scan and a division (a sparse 500 x 500 mask: 0.03 ms against np.nonzero's 0.32)."""
-    flat = np.flatnonzero(mask)
+    flat = mask.ravel().nonzero()[0]  # np.flatnonzero without its two wrapper calls (half its cost here)
     width = mask.shape[1]
     if width == 0:
         return flat, flat.copy()
