@@ -127,7 +127,8 @@ def test_reid_peer_is_skipped_without_embeddings(shared, tmp_path):
 
 
 def test_second_run_hits_the_cache_and_is_faster(shared, shared_weights, tmp_path):
-    """TUD-Campus, public boxes with ReID: the second run, with a tracker setting changed, reuses the embeddings."""
+    """TUD-Campus, public boxes with ReID: the second run, with a tracker setting and settings that leave the
+    embeddings as they are changed (threads, CUDA graphs), reuses the embeddings."""
     args = ["--data", str(shared / "data" / "MOT15" / "train" / "TUD-Campus"), "--detections", "public",
             "--set", f"reid.weights={shared_weights / 'osnet_x0_25_msmt17.pth'}", "--set", "device=cpu",
             "--cache-dir", str(tmp_path / "cache"), "--quiet"]  # fmt: skip
@@ -135,7 +136,9 @@ def test_second_run_hits_the_cache_and_is_faster(shared, shared_weights, tmp_pat
     assert eval_main([*args, "--out", str(tmp_path / "a")]) == 0
     first = time.perf_counter() - start
     start = time.perf_counter()
-    assert eval_main([*args, "--out", str(tmp_path / "b"), "--set", "association.high_score=0.45"]) == 0
+    same_embeddings = ["--set", "reid.threads=2", "--set", "reid.cuda_graphs=true"]
+    tracker_setting = ["--set", "association.high_score=0.45"]
+    assert eval_main([*args, "--out", str(tmp_path / "b"), *tracker_setting, *same_embeddings]) == 0
     second = time.perf_counter() - start
     before = json.loads((tmp_path / "a" / "summary.json").read_text())
     after = json.loads((tmp_path / "b" / "summary.json").read_text())

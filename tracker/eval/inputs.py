@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 
 CACHE_ENV = "TRACKER_CACHE"
 """Environment variable naming the cache folder (default ~/.cache/tracker/eval)."""
-_CACHE_VERSION = 3  # bump when the cached arrays, the crops or the public-score mapping change
+_CACHE_VERSION = 4  # bump when the cached arrays, the crops, the ReID forward or the public-score mapping change
+# 4: the OpenVINO ReID's uint8 OpenCV crops and exact-count batches (286ba1a, 004a969) changed the embeddings in the
+#    last bf16 digits (cosine 0.98-0.9999 to the old ones) without a bump: caches written before them were reused.
 _KEY_CHARS = 20
 _EMBEDDING_DTYPE = np.float16  # halves the cache; cosine similarities change by < 1e-3
 
@@ -91,6 +93,7 @@ def _cache_key(seq: Sequence, source: str, cfg: TrackerConfig, appearance: bool)
         reid = config_to_dict(cfg.reid)
         reid.pop("batch_size")  # chunking does not change the embeddings
         reid.pop("threads")  # nor does the number of CPU threads computing them
+        reid.pop("cuda_graphs")  # nor replaying the same kernels from a captured graph
         parts["reid"] = reid | {"weights": _weights_id(cfg.reid.weights, "reid") if cfg.reid.model != "auto" else ""}
         if cfg.reid.model == "auto":  # the embeddings are pooled from the detector's own feature maps
             parts["detector"] = config_to_dict(cfg.detector) | {"weights": _weights_id(cfg.detector.model, "detector")}
