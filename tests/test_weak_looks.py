@@ -8,7 +8,7 @@ import pytest
 
 from tracker import Tracker, load_config
 from tracker.testing import Walker, noise_for_similarity, reid_like_identities, render
-from tracker.weak_looks import near_tie_costs
+from tracker.weak_looks import near_tie_costs, outranked_thin_pairs
 
 REID_BOUND = 0.7
 
@@ -236,3 +236,24 @@ def test_a_track_seen_only_cut_by_the_border_has_no_clear_look_until_seen_whole(
         clear[f] = bool(~tracker.core._no_clear_look()[0]), int(tracker.core.bank.count([track.slot])[0])
     assert all(not c for f, (c, _) in clear.items() if f < 17) and clear[16][1] > 0, "cut views fill the bank"
     assert all(c for f, (c, _) in clear.items() if f >= 19), "a whole view is a clear look"
+
+
+def test_thin_lost_track_outranked_on_its_detection_does_not_take_it() -> None:
+    """A lost track with one or two looks does not take a detection that another lost track, able to take it in
+    stage 1, resembles more; a thick bank, a tracked track, a vetoed or unknown pair is never outranked nor vetoed."""
+    nan, inf = np.nan, np.inf
+    # pairs: (track, det) -- track 0 thin lost, 1 thick lost, 2 tracked, 3 thin lost
+    cost = np.array([0.5, 0.6, 0.4, 0.5, 0.5, inf, 0.5])
+    similarity = np.array([0.60, 0.70, 0.90, 0.65, 0.62, 0.99, nan])
+    cols = np.array([0, 0, 1, 1, 2, 2, 3])
+    lost = np.array([True, True, False, True, True, True, True])
+    thin = np.array([True, False, True, True, True, False, True])
+    vetoed = outranked_thin_pairs(cost, similarity, cols, lost, thin)
+    # det 0: thick lost track 1 resembles it more -> thin track 0 outranked (the thick one is never vetoed);
+    # det 1: the tracked track's 0.90 is no rival -> the thin lost pair is kept;
+    # det 2: the 0.99 pair is vetoed already (inf) -> no rival; det 3: unknown similarity -> motion alone decides.
+    assert vetoed.tolist() == [True, False, False, False, False, False, False]
+    assert not outranked_thin_pairs(cost, similarity, cols, lost, np.zeros(7, dtype=bool)).any()
+    assert outranked_thin_pairs(
+        np.zeros(0), np.zeros(0), np.zeros(0, dtype=int), np.zeros(0, bool), np.zeros(0, bool)
+    ).shape == (0,)
