@@ -257,3 +257,45 @@ def test_thin_lost_track_outranked_on_its_detection_does_not_take_it() -> None:
     assert outranked_thin_pairs(
         np.zeros(0), np.zeros(0), np.zeros(0, dtype=int), np.zeros(0, bool), np.zeros(0, bool)
     ).shape == (0,)
+
+
+HIDE_BOTH = (32, 44)  # frames while both look-alikes are undetected
+
+
+def _thin_and_thick(outranked: bool) -> dict[int, dict[int, int]]:
+    """B (identity 1) is followed for 32 frames (a full bank); its look-alike A (identity 0, cosine ~0.7) is seen for
+    three frames only (a thin bank: `appearance.topk` is 5 here) just ahead of B. Both are hidden for 12 frames; B comes
+    back 50 px ahead of its path, inside both lost tracks' gates and nearer A's prediction. Returns
+    {frame: {identity: track ID}}."""
+    walker_a = Walker(0, lambda f: (200 + 4.0 * f, 300.0), visible=lambda f: 29 <= f < HIDE_BOTH[0])
+    walker_b = Walker(
+        1,
+        lambda f: (120 + 4.0 * f + (50.0 if f >= HIDE_BOTH[1] else 0.0), 300.0),
+        visible=lambda f: not HIDE_BOTH[0] <= f < HIDE_BOTH[1],
+    )
+    overrides = ["device=cpu", "appearance.topk=5", f"association.thin_bank_outranked={str(outranked).lower()}"]
+    tracker = Tracker(load_config(None, overrides=overrides), frame_rate=FPS)
+    identities = reid_like_identities(2, DIM, different=0.7)
+    rng = np.random.default_rng(1)
+    history = {}
+    for f in range(70):
+        det = render([walker_a, walker_b], f, identities, noise_for_similarity(0.9, DIM), rng)
+        out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+        history[f] = {int(det.identities[o.detection_index]): o.track_id for o in out}
+    return history
+
+
+def test_a_thin_lost_track_does_not_take_a_returning_person_another_lost_track_resembles_more():
+    """The traced ACF TUD-Campus event (issue 10, frame 15): a lost track with too few looks to aggregate does not
+    take back a detection that another lost track, able to take it, resembles more: B keeps its ID, A's never moves
+    onto B."""
+    history = _thin_and_thick(outranked=True)
+    a_before, b_before = _ids(history, 0, range(29, 32)), _ids(history, 1, range(32))
+    assert len(a_before) == 1 and len(b_before) == 1 and a_before != b_before
+    assert _ids(history, 1, range(HIDE_BOTH[1], 70)) == b_before
+
+
+def test_without_the_outranked_rule_the_thin_track_takes_the_look_alike():
+    """The scene above does test the rule: switched off, A's thin track takes B by motion (a wrong merge)."""
+    history = _thin_and_thick(outranked=False)
+    assert _ids(history, 1, range(HIDE_BOTH[1], 70)) == _ids(history, 0, range(29, 32))
