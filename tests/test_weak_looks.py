@@ -8,7 +8,7 @@ import pytest
 
 from tracker import Tracker, load_config
 from tracker.testing import Walker, noise_for_similarity, reid_like_identities, render
-from tracker.weak_looks import near_tie_costs
+from tracker.weak_looks import near_tie_costs, outranked_thin_pairs
 
 REID_BOUND = 0.7
 
@@ -236,3 +236,66 @@ def test_a_track_seen_only_cut_by_the_border_has_no_clear_look_until_seen_whole(
         clear[f] = bool(~tracker.core._no_clear_look()[0]), int(tracker.core.bank.count([track.slot])[0])
     assert all(not c for f, (c, _) in clear.items() if f < 17) and clear[16][1] > 0, "cut views fill the bank"
     assert all(c for f, (c, _) in clear.items() if f >= 19), "a whole view is a clear look"
+
+
+def test_thin_lost_track_outranked_on_its_detection_does_not_take_it() -> None:
+    """A lost track with one or two looks does not take a detection that another lost track, able to take it in
+    stage 1, resembles more; a thick bank, a tracked track, a vetoed or unknown pair is never outranked nor vetoed."""
+    nan, inf = np.nan, np.inf
+    # pairs: (track, det) -- track 0 thin lost, 1 thick lost, 2 tracked, 3 thin lost
+    cost = np.array([0.5, 0.6, 0.4, 0.5, 0.5, inf, 0.5])
+    similarity = np.array([0.60, 0.70, 0.90, 0.65, 0.62, 0.99, nan])
+    cols = np.array([0, 0, 1, 1, 2, 2, 3])
+    lost = np.array([True, True, False, True, True, True, True])
+    thin = np.array([True, False, True, True, True, False, True])
+    vetoed = outranked_thin_pairs(cost, similarity, cols, lost, thin)
+    # det 0: thick lost track 1 resembles it more -> thin track 0 outranked (the thick one is never vetoed);
+    # det 1: the tracked track's 0.90 is no rival -> the thin lost pair is kept;
+    # det 2: the 0.99 pair is vetoed already (inf) -> no rival; det 3: unknown similarity -> motion alone decides.
+    assert vetoed.tolist() == [True, False, False, False, False, False, False]
+    assert not outranked_thin_pairs(cost, similarity, cols, lost, np.zeros(7, dtype=bool)).any()
+    assert outranked_thin_pairs(
+        np.zeros(0), np.zeros(0), np.zeros(0, dtype=int), np.zeros(0, bool), np.zeros(0, bool)
+    ).shape == (0,)
+
+
+HIDE_BOTH = (32, 44)  # frames while both look-alikes are undetected
+
+
+def _thin_and_thick(outranked: bool) -> dict[int, dict[int, int]]:
+    """B (identity 1) is followed for 32 frames (a full bank); its look-alike A (identity 0, cosine ~0.7) is seen for
+    three frames only (a thin bank: `appearance.topk` is 5 here) just ahead of B. Both are hidden for 12 frames; B comes
+    back 50 px ahead of its path, inside both lost tracks' gates and nearer A's prediction. Returns
+    {frame: {identity: track ID}}."""
+    walker_a = Walker(0, lambda f: (200 + 4.0 * f, 300.0), visible=lambda f: 29 <= f < HIDE_BOTH[0])
+    walker_b = Walker(
+        1,
+        lambda f: (120 + 4.0 * f + (50.0 if f >= HIDE_BOTH[1] else 0.0), 300.0),
+        visible=lambda f: not HIDE_BOTH[0] <= f < HIDE_BOTH[1],
+    )
+    overrides = ["device=cpu", "appearance.topk=5", f"association.thin_bank_outranked={str(outranked).lower()}"]
+    tracker = Tracker(load_config(None, overrides=overrides), frame_rate=FPS)
+    identities = reid_like_identities(2, DIM, different=0.7)
+    rng = np.random.default_rng(1)
+    history = {}
+    for f in range(70):
+        det = render([walker_a, walker_b], f, identities, noise_for_similarity(0.9, DIM), rng)
+        out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+        history[f] = {int(det.identities[o.detection_index]): o.track_id for o in out}
+    return history
+
+
+def test_a_thin_lost_track_does_not_take_a_returning_person_another_lost_track_resembles_more():
+    """The traced ACF TUD-Campus event (issue 10, frame 15): a lost track with too few looks to aggregate does not
+    take back a detection that another lost track, able to take it, resembles more: B keeps its ID, A's never moves
+    onto B."""
+    history = _thin_and_thick(outranked=True)
+    a_before, b_before = _ids(history, 0, range(29, 32)), _ids(history, 1, range(32))
+    assert len(a_before) == 1 and len(b_before) == 1 and a_before != b_before
+    assert _ids(history, 1, range(HIDE_BOTH[1], 70)) == b_before
+
+
+def test_without_the_outranked_rule_the_thin_track_takes_the_look_alike():
+    """The scene above does test the rule: switched off, A's thin track takes B by motion (a wrong merge)."""
+    history = _thin_and_thick(outranked=False)
+    assert _ids(history, 1, range(HIDE_BOTH[1], 70)) == _ids(history, 0, range(29, 32))

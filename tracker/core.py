@@ -28,7 +28,7 @@ from tracker.sweep import mask_pairs
 from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
 from tracker.truncation import complete_truncated, pin_cut_edges, touches_side
 from tracker.types import Detections, TrackedObject, TrackState
-from tracker.weak_looks import near_tie_costs
+from tracker.weak_looks import near_tie_costs, outranked_thin_pairs
 
 __all__ = ["EmbedFn", "TrackerCore"]
 
@@ -362,6 +362,11 @@ class TrackerCore:
                 self.calibration.bound("reid"),
                 cfg.max_cost,
             )
+        if cfg.thin_bank_outranked:  # a thin bank's look that another lost track's outranks: a new ID, not a merge
+            counts = self.bank.count(self.table.slot[rows])
+            thin = (counts > 0) & (counts < self.config.appearance.topk)
+            lost = self.table.state[rows] == LOST
+            fused = np.where(outranked_thin_pairs(fused, similarity, cols, lost, thin), np.inf, fused)
         cost[row_at[rows], col_at[cols]] = fused
         return cost
 
