@@ -232,8 +232,8 @@ class AppearanceBank:
         starts = np.cumsum(per_row) - per_row
         pair_pos = np.arange(len(pair_rows)) - starts[pair_rows]  # (P,) place among its row's candidates
         row_slots = slots[rows]
-        # Batch sizes come from a small set (`_batch_chunks`; W a power of two): the CPU matmul backend caches one
-        # kernel per shape, so a crowd of ever-changing size would otherwise grow memory with every new (B, W).
+        # Batch sizes are powers of two (or sums of a few): the CPU matmul backend caches one kernel per shape, so a
+        # crowd of ever-changing size would otherwise grow memory with every new (B, W).
         span = min(_next_pow2(int(row_slots.max()) + 1), self.num_slots)
         use_view = 2 * len(rows) >= span
         chunks = [span] if use_view else self._chunks(len(rows))
