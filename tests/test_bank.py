@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tracker import bank as bank_module
-from tracker.bank import AppearanceBank, _batch_chunks, _prev_pow2
+from tracker.bank import AppearanceBank, _next_pow2, _pow2_chunks, _prev_pow2, _split_chunks
 
 
 def _unit(rows: int, dim: int, rng: np.random.Generator) -> torch.Tensor:
@@ -64,9 +64,9 @@ def test_sparse_similarity_equals_the_dense_one_bit_for_bit(aggregation):
 
 @pytest.mark.parametrize("tracks_with_candidates", [1, 3, 9, 17, 41, 130])
 def test_chunked_gather_batches_equal_the_dense_values(monkeypatch, tracks_with_candidates):
-    """Tracks with candidates that fill no power of two are compared in chunks of a few sizes (`_batch_chunks`),
-    some padded: each chunk's values are the dense path's, whatever chunk a bank falls in."""
-    monkeypatch.setattr(bank_module, "_CHUNK_BYTES", 5 * 16 * 2 * 8)  # chunks of 8 banks even for these tiny banks
+    """Tracks with candidates that fill no power of two are compared in power-of-two chunks (`_pow2_chunks`): each
+    chunk's values are the dense path's, whatever chunk a bank falls in."""
+    monkeypatch.setattr(bank_module, "_CALL_COST_ENTRIES", 1)  # chunks even for these tiny banks
     rng = np.random.default_rng(tracks_with_candidates)
     slots_total = 2 * tracks_with_candidates + 40  # few of them take part: the gather layout, not the view
     bank = AppearanceBank(5, "cpu", initial_slots=8, aggregation="topk_mean", topk=3)
@@ -86,6 +86,7 @@ def test_chunked_gather_batches_equal_the_dense_values(monkeypatch, tracks_with_
 @pytest.mark.parametrize("chunk_bytes", [1, 5 * 16 * 2 * 4, 1 << 30])
 def test_cache_sized_chunks_equal_the_dense_values(monkeypatch, chunk_bytes):
     """Gathers capped at `_CHUNK_BYTES` (one bank each, four banks each, uncapped) give the dense path's values."""
+    monkeypatch.setattr(bank_module, "_CALL_COST_ENTRIES", 1)
     monkeypatch.setattr(bank_module, "_CHUNK_BYTES", chunk_bytes)
     rng = np.random.default_rng(5)
     bank = AppearanceBank(5, "cpu", initial_slots=8, aggregation="topk_mean", topk=3)
@@ -100,28 +101,28 @@ def test_cache_sized_chunks_equal_the_dense_values(monkeypatch, chunk_bytes):
     assert np.isnan(sparse[~candidates]).all()
 
 
+@pytest.mark.parametrize("chunks", [[1], [8], [64, 8], [128, 16], [256, 32, 4]])
+@pytest.mark.parametrize("max_chunk", [1, 4, 16, 1024])
+def test_split_chunks_caps_each_chunk_and_keeps_the_batch(chunks, max_chunk):
+    split = _split_chunks(chunks, max_chunk)
+    assert sum(split) == sum(chunks) and max(split) == min(max(chunks), max_chunk)
+    assert all(c & (c - 1) == 0 for c in split) and split == sorted(split, reverse=True)
+
+
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 100, 1023, 1024, 1025])
 def test_prev_pow2_is_the_largest_power_of_two_not_above(n):
     p = _prev_pow2(n)
     assert p & (p - 1) == 0 and p <= n < 2 * p
 
 
-@pytest.mark.parametrize("max_chunk", [1, 8, 16, 128])
-@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 12, 13, 17, 31, 33, 54, 100, 130, 257, 500, 1000])
-def test_batch_chunks_cover_a_batch_in_the_fewest_calls_with_little_padding(n, max_chunk):
-    chunks = _batch_chunks(n, max_chunk)
-    assert len(chunks) == -(-n // max_chunk) and max(chunks) <= max_chunk  # one call per chunk the cap allows
-    assert chunks[:-1] == [max_chunk] * (len(chunks) - 1)
-    rest = n - max_chunk * (len(chunks) - 1)
-    assert 0 <= chunks[-1] - rest <= rest / 8  # only the last chunk is padded, by at most an eighth of it
-
-
-def test_batch_chunks_keep_the_kernel_shapes_few():
-    """The CPU matmul backend caches one kernel per batch size: every count of banks up to 1000 in chunks of at most
-    128 takes every size up to 8, then 8 sizes per power of two (41 in all), not 128."""
-    sizes = {size for n in range(1, 1001) for size in _batch_chunks(n, 128)}
-    assert len(sizes) <= 8 + 8 * 4 + 1
-    assert all(size % max(1, _prev_pow2(size) >> 3) == 0 for size in sizes)
+@pytest.mark.parametrize("min_chunk", [1, 8, 64])
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 12, 17, 31, 33, 54, 100, 130, 257, 500, 1000])
+def test_pow2_chunks_cover_a_batch_with_little_padding(n, min_chunk):
+    chunks = _pow2_chunks(n, min_chunk)
+    assert all(c & (c - 1) == 0 for c in chunks) and chunks == sorted(chunks, reverse=True)
+    padding = sum(chunks) - n  # under an eighth of the batch, or under a chunk a bmm call is worth
+    assert padding >= 0 and (chunks == [_next_pow2(n)] if n <= min_chunk else padding < max(min_chunk, n / 8))
+    assert len(chunks) <= 4 and min(chunks) >= min(min_chunk, _next_pow2(n))
 
 
 def test_the_device_path_gives_nan_outside_the_candidates_as_the_cpu_path():

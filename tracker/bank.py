@@ -16,7 +16,10 @@ from tracker.sweep import mask_pairs
 
 __all__ = ["AppearanceBank"]
 
-_CHUNK_PAD_SHIFT = 3  # a bmm batch is padded by less than 1/8 of its size (`_batch_chunks`)
+_CHUNK_PAD_SHIFT = 3  # a bank batch is padded by at most 1/8 (`_pow2_chunks`), in at most 4 power-of-two chunks
+# A bf16 bmm call costs about as much as this many more bank entries (K x D values) in its batch (measured on the CPU:
+# ~30 us a call, ~7 us a bank of K=100, D=512): a batch is split into chunks only where each saves more than a call.
+_CALL_COST_ENTRIES = 400_000
 # Most bytes of banks gathered for one bmm call, so the bmm reads the copy back while it is still in the CPU's cache
 # (walking T=500, ~150 banks of K=100, D=512 in bf16 a frame: 2.56 ms in 128 + 16 + ... chunks, 2.15 ms in chunks of
 # 16 banks = 1.6 MB; T=200, 59 banks: unchanged within noise; alternating frames of one run).
@@ -262,13 +265,14 @@ class AppearanceBank:
         out[pair_rows, pair_cols] = self._aggregate_host(pair_sims, counts[pair_rows])
 
     def _chunks(self, banks: int) -> list[int]:
-        """Bmm batch sizes for `banks` gathered banks (`_batch_chunks`), remembered per count: a frame asks for a
-        handful of counts, and the answer depends on the count alone."""
+        """Power-of-two bmm batch sizes for `banks` gathered banks (`_pow2_chunks`, `_split_chunks`), remembered per
+        count: a frame asks for a handful of counts, and the answer depends on the count alone."""
         chunks = self._chunk_plans.get(banks)
         if chunks is None:
             assert self._data is not None and self.dim is not None
+            min_chunk = _next_pow2(-(-_CALL_COST_ENTRIES // (self.capacity * self.dim)))
             max_chunk = _prev_pow2(max(1, _CHUNK_BYTES // (self.capacity * self.dim * self._data.element_size())))
-            chunks = self._chunk_plans[banks] = _batch_chunks(banks, max_chunk)
+            chunks = self._chunk_plans[banks] = _split_chunks(_pow2_chunks(banks, min_chunk), max_chunk)
         return chunks
 
     def _batched_bank_products(
@@ -377,21 +381,21 @@ def _host_float32(values: torch.Tensor, rows: np.ndarray | None = None) -> np.nd
     return (host if rows is None else host[rows]).astype(np.float32)
 
 
-def _batch_chunks(n: int, max_chunk: int) -> list[int]:
-    """Bmm batch sizes for n gathered banks: as many chunks of `max_chunk` (a power of two) as fit, then one chunk of
-    the rest rounded up to a multiple of 1/2**_CHUNK_PAD_SHIFT of its highest power of two (padded by at most 1/8).
+def _pow2_chunks(n: int, min_chunk: int = 1) -> list[int]:
+    """Powers of two, largest first, summing to n rounded up to a multiple of 1/2**_CHUNK_PAD_SHIFT of n's highest
+    power of two and of `min_chunk` (a power of two; n <= min_chunk: one chunk, n's next power of two). At most
+    1 + _CHUNK_PAD_SHIFT chunks, padded by less than 1/2**_CHUNK_PAD_SHIFT of n or `min_chunk`: a batch of n banks in
+    a few cached shapes, without padding it to the next power of two (up to twice the work)."""
+    if n <= min_chunk:
+        return [_next_pow2(n)]
+    unit = max(min_chunk, _next_pow2(n + 1) >> (_CHUNK_PAD_SHIFT + 1))
+    total = -(-n // unit) * unit
+    return [1 << bit for bit in range(total.bit_length() - 1, -1, -1) if total >> bit & 1]
 
-    The fewest calls the cache cap allows, with little padding: a bf16 bmm costs ~13 us a call plus ~3.5 us a bank
-    of K=100, D=512 (measured on the CPU), so padding 13 banks to 16, or splitting them 8 + 4 + 1, costs 10-25 us
-    more than one call of 13. The CPU matmul backend caches one kernel per shape, so batch sizes stay few: every
-    size up to 2**_CHUNK_PAD_SHIFT, then 2**_CHUNK_PAD_SHIFT sizes per power of two up to `max_chunk`.
-    """
-    full, rest = divmod(n, max_chunk)
-    chunks = [max_chunk] * full
-    if rest:
-        unit = max(1, _prev_pow2(rest) >> _CHUNK_PAD_SHIFT)
-        chunks.append(-(-rest // unit) * unit)
-    return chunks
+
+def _split_chunks(chunks: list[int], max_chunk: int) -> list[int]:
+    """Power-of-two `chunks` with each one larger than `max_chunk` (a power of two) cut into chunks of that size."""
+    return [piece for size in chunks for piece in [min(size, max_chunk)] * max(1, size // max_chunk)]
 
 
 def _prev_pow2(n: int) -> int:
