@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
+from tool_scripts import load_tool
 
 from tracker import load_config
 from tracker.eval.inputs import load_inputs
 from tracker.eval.sequences import find_sequences
 from tracker.eval.variants import materialise
 
-ROOT = Path(__file__).resolve().parents[1]
 MOTION_ONLY_FLOW = ["appearance.enabled=false", "motion.camera_compensation=sparse_flow"]  # no model needed
 
 
-def _load_tool():
-    path = ROOT / "tools" / "cmc_exact.py"
-    spec = importlib.util.spec_from_file_location("tracker_tools_cmc_exact", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+tool = load_tool("cmc_exact")
 
 
 def test_the_grid_residual_is_the_displacement_between_two_motions():

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from tool_scripts import load_tool
 
 from tracker import load_config
 from tracker.detector import build_detector
@@ -507,11 +508,7 @@ def test_int8_osnet_keeps_roc_auc_within_0_005_of_fp32(shared, shared_weights, o
     """NNCF INT8 quantisation (tools/quantize_reid.py) on crops of frames the pair test does not score."""
     pytest.importorskip("openvino")
     pytest.importorskip("nncf")
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("quantize_reid", Path(__file__).parents[1] / "tools/quantize_reid.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool("quantize_reid")
     with pytest.raises(FileNotFoundError, match="quantize_reid"):
         osnet(shared_weights, "reid.backend=openvino", "reid.int8=true")
     fp32 = osnet(shared_weights, "reid.backend=openvino", "reid.half=false")

@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _load_tool():
-    path = ROOT / "tools" / "false_positives.py"
-    spec = importlib.util.spec_from_file_location("tracker_tools_false_positives", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from tool_scripts import load_tool
 
 
 def _sequence(data: Path, name: str) -> Path:
@@ -34,7 +21,7 @@ def _sequence(data: Path, name: str) -> Path:
 def test_each_sequence_of_one_result_folder_is_its_own_cell(tmp_path):
     """One `track eval --out` of two sequences (or MOT17's seven) holds their results side by side in ours/: each
     is counted, not the last one alone."""
-    tool = _load_tool()
+    tool = load_tool("false_positives")
     data = [_sequence(tmp_path / "data", "SeqA"), _sequence(tmp_path / "data", "SeqB")]
     ours = tmp_path / "out" / "ours"
     ours.mkdir(parents=True)

@@ -7,32 +7,20 @@ small (about four people at once, D=128) so the 100 000 frames fit in the suite'
 from __future__ import annotations
 
 import gc
-import importlib.util
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from tool_scripts import load_tool
 
 from tracker.bank import AppearanceBank
 from tracker.threads import exact_torch_threads
 
-ROOT = Path(__file__).resolve().parents[1]
 MB = 2**20
 
 
-def _load_soak():
-    spec = importlib.util.spec_from_file_location("tracker_tools_soak", ROOT / "tools" / "soak.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-soak = _load_soak()
+soak = load_tool("soak")
 
 
 @pytest.fixture
