@@ -153,7 +153,7 @@ class AppearanceBank:
             raise ValueError(f"embeddings have D = {embeddings.shape[1]}, the bank holds D = {self.dim}")
         assert self._data is not None
         pos = self._write[slots]
-        values = embeddings.to(device=self.device, dtype=self.dtype)
+        values = self.stored(embeddings)
         if self._host is not None:  # numpy's row assignment: a quarter of the cost of index_copy_ for a frame's rows
             self._host.reshape(-1, self.dim)[slots * self.capacity + pos] = _host_view(values)
         else:
@@ -197,7 +197,7 @@ class AppearanceBank:
         if candidates is not None and self.sparse and not candidates.any():  # nothing asked (a small crowd's frame)
             return out
         counts = self._count[slots]
-        emb = embeddings.to(device=self.device, dtype=self.dtype)
+        emb = self.stored(embeddings)
         if candidates is not None and self.sparse:
             self._similarity_sparse(slots, counts, emb, candidates, out)
         else:
