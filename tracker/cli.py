@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tracker.resume import DEFAULT_CHECKPOINT_SECONDS
+
 __all__ = ["main"]
 
 EXIT_OK = 0
@@ -24,6 +26,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXIT_SOME_FAILED = 1  # track batch: some videos failed, the others finished
 _FFMPEG_QUIET = "-8"  # AV_LOG_QUIET: our one-line errors, not FFmpeg's chatter
 _SUBCOMMANDS = ("eval", "compare", "gallery", "batch")
+_NEWEST_RUN = Path()  # `--resume` without a folder: the newest run folder of the source (or --out)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,6 +58,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--classes", type=int, nargs="+", help="class ids to track (same as --set detector.classes=...)")
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N frames")
     p.add_argument("--fps", type=_positive_float, metavar="N", help="frames/s of the source, whatever it declares")
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const=_NEWEST_RUN,
+        type=Path,
+        metavar="RUN_DIR",
+        help="continue an interrupted run from its checkpoint (default: the newest run folder of the source, or --out)",
+    )
+    p.add_argument(
+        "--checkpoint-seconds",
+        type=_non_negative_float,
+        default=DEFAULT_CHECKPOINT_SECONDS,
+        metavar="S",
+        help=f"write the resume checkpoint this often, wall time (default {DEFAULT_CHECKPOINT_SECONDS:g}; 0: never)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument("--verbose", action="store_true", help="log library messages (and tracebacks of errors)")
     return p
@@ -132,13 +150,24 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return value
+
+
 def _track(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    resume_dir = None if args.resume in (None, _NEWEST_RUN) else args.resume
+    if resume_dir is not None and args.out is not None and resume_dir.absolute() != args.out.absolute():
+        parser.error("--resume RUN_DIR and --out name two folders: give one")
     level = logging.INFO if args.verbose else logging.ERROR
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     from tracker.config import ConfigError
     from tracker.io.sources import SourceError
-    from tracker.run import TrackOptions, run_track
+    from tracker.run import AlreadyFinished, TrackOptions, run_track
 
     if not args.verbose:  # OpenCV's own warnings (a camera index that does not open, retried 5 times): our one line
         import cv2
@@ -160,7 +189,9 @@ def _track(argv: list[str]) -> int:
         gallery=args.gallery,
         config=args.config,
         overrides=tuple(overrides),
-        out=args.out,
+        out=resume_dir if resume_dir is not None else args.out,
+        resume=args.resume is not None,
+        checkpoint_seconds=args.checkpoint_seconds,
         save_video=args.save_video,
         show=args.show,
         progress=not args.quiet,
@@ -169,6 +200,9 @@ def _track(argv: list[str]) -> int:
     )
     try:
         summary = run_track(options, notify=lambda note: print(f"track: note: {note}", file=sys.stderr))
+    except AlreadyFinished as done:
+        print(f"track: {done}")
+        return EXIT_OK
     except (ConfigError, SourceError, FileNotFoundError, PermissionError, ValueError, OSError, ImportError) as exc:
         logging.getLogger("tracker.cli").info("error details", exc_info=True)  # --verbose only
         message = " ".join(str(exc).split()) or type(exc).__name__  # one line, always

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 import time
@@ -100,13 +99,17 @@ class TrackerCore:
         self._obs_mean = np.zeros((0, 8))  # (T, 8) state right after the last matched detection
         self._obs_cov = np.zeros((0, 8, 8))  # (T, 8, 8)
         self.frame_index = 0
-        self._ids = itertools.count(1)
+        self._next_id = 1  # the ID the next confirmed track gets (an int, not a counter: the state pickles)
         self._newborn: list[Track] = []  # tracks given an ID this frame, to look up in the gallery
         self._searching: dict[Track, int] = {}  # young tracks searched in the gallery -> bank_frame when last searched
         # (this frame's embeddings, their in-place write count, the same as the bank stores them): `_bank_embeddings`
         self._stored_embeddings: tuple[torch.Tensor | None, int, torch.Tensor | None] = _NO_STORED_EMBEDDINGS
         # This video has fed a bank (the bank's `dim` outlives `reset`: it cannot tell a new video's state)
         self._appearance_given = False
+
+    def __getstate__(self) -> dict:
+        """The state to pickle (a `track` resume checkpoint): all but this frame's embedding cache."""
+        return {**self.__dict__, "_stored_embeddings": _NO_STORED_EMBEDDINGS}
 
     # ------------------------------------------------------------------------------------------ public
     @property
@@ -124,7 +127,7 @@ class TrackerCore:
         self._mean, self._cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
         self._obs_mean, self._obs_cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
         self.frame_index = 0
-        self._ids = itertools.count(1)
+        self._next_id = 1
         self._newborn, self._searching = [], {}
         self._stored_embeddings = _NO_STORED_EMBEDDINGS
         self._appearance_given = False
@@ -662,7 +665,7 @@ class TrackerCore:
         self._obs_mean, self._obs_cov = self._obs_mean[keep], self._obs_cov[keep]
 
     def _issue_id(self, track: Track) -> None:
-        track.track_id = next(self._ids)
+        track.track_id, self._next_id = self._next_id, self._next_id + 1
         self._newborn.append(track)
 
     # ------------------------------------------------------------------------------------------ gallery tier

@@ -4,12 +4,14 @@
 is the loop itself, for callers that bring their own `Tracker` (tests use a fake detector). Outputs stay
 valid whatever stops the loop: the MOT file and the JSONL are flushed every frame and the video is
 released in a `finally`; SIGINT/SIGTERM only set a flag, so the frame in hand is finished first (a
-second signal aborts at once, still closing the files).
+second signal aborts at once, still closing the files). A run of one re-readable source writes a resume
+checkpoint into its folder (`tracker.resume`); `--resume` continues it where the checkpoint stands.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import os
 import signal
@@ -27,22 +29,37 @@ import numpy as np
 import yaml
 
 from tracker.config import TrackerConfig, load_config
+from tracker.device import resolve_device
 from tracker.frame_rate import choose_frame_rate
 from tracker.gallery import Gallery
-from tracker.io.mot import MotWriter, make_output_folder
+from tracker.io.mot import MotWriter, make_output_folder, open_truncated
 from tracker.io.sources import FrameSource, SourceError, open_source, resolve_source
 from tracker.io.strict_json import to_json, write_json_atomic
 from tracker.io.video import Annotator, VideoWriter
 from tracker.pipeline import Tracker
-from tracker.types import TrackedObject
+from tracker.resume import (
+    CHECKPOINT_NAME,
+    DEFAULT_CHECKPOINT_SECONDS,
+    Checkpoint,
+    Checkpointer,
+    Progress,
+    ResumeError,
+    read_checkpoint,
+    resumable,
+    run_identity,
+)
+from tracker.types import TrackedObject, TrackState
 from tracker.weights import resolve_weights
 
 __all__ = [
+    "AlreadyFinished",
     "RunSummary",
     "TrackOptions",
     "load_run_config",
+    "newest_run_dir",
     "next_run_dir",
     "reid_fallback",
+    "restore_state",
     "run_track",
     "track_source",
     "unique_stem",
@@ -188,6 +205,12 @@ class TrackOptions:
     frame_rate: float | None = None  # --fps: force this rate whatever the source declares
     more_sources: tuple[str, ...] = ()  # tracked in turn after `source`, against the same gallery
     gallery: Path | None = None  # identity gallery file: loaded if present, written back
+    resume: bool = False  # continue the run in `out` (default: the newest run folder of the source) from its checkpoint
+    checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS  # wall time between resume checkpoints; 0: none
+
+
+class AlreadyFinished(Exception):
+    """`--resume` of a run that finished: there is nothing to do (the message says where it is)."""
 
 
 def next_run_dir(base: Path, name: str) -> Path:
@@ -197,6 +220,14 @@ def next_run_dir(base: Path, name: str) -> Path:
         n += 1
         candidate = base / f"{name}{n}"
     return candidate
+
+
+def newest_run_dir(base: Path, name: str) -> Path | None:
+    """The last of `base/name`, `base/name2`, ... that exists (the newest run `next_run_dir` made), or None."""
+    newest, n = None, 1
+    while (candidate := base / (name if n == 1 else f"{name}{n}")).exists():
+        newest, n = candidate, n + 1
+    return newest
 
 
 def _asks_for_reid(config_path: str | None, overrides: tuple[str, ...]) -> bool:
@@ -273,10 +304,16 @@ class _StopFlag:
 
 
 class _JsonlWriter:
-    """`<name>.jsonl`: one line per frame, flushed every frame."""
+    """`<name>.jsonl`: one line per frame, flushed every frame (`resume_bytes`: an earlier run's file, cut to that
+    length and continued)."""
 
-    def __init__(self, path: Path) -> None:
-        self._file = path.open("w")
+    def __init__(self, path: Path, resume_bytes: int | None = None) -> None:
+        self._file = path.open("w") if resume_bytes is None else open_truncated(path, resume_bytes)
+
+    def sync(self) -> int:
+        """Make the lines written so far durable (fsync); returns the file's length."""
+        os.fsync(self._file.fileno())
+        return self._file.tell()
 
     def write(self, frame: int, objects: list[TrackedObject]) -> None:
         tracks = [
@@ -319,6 +356,8 @@ def track_source(
     max_frames: int | None = None,
     name: str | None = None,
     after_frame: Callable[[], None] | None = None,
+    checkpointer: Checkpointer | None = None,
+    resume: Progress | None = None,
 ) -> RunSummary:
     """Track every frame of `source`, writing `<name>.txt`, `<name>.jsonl` and `<name>.mp4` to `out_dir`.
 
@@ -329,6 +368,11 @@ def track_source(
     Args:
         name: file stem of the outputs (default: the source's name).
         after_frame: called after each frame (e.g. a periodic gallery save).
+        checkpointer: writes the resume checkpoint (after the first frame, when `due`, at a stop); the run
+            deletes it when it finishes.
+        resume: where the run being resumed stopped (the tracker's state must be restored already): the txt and
+            JSONL are cut to its lengths and continued, the video is drawn again up to it from the JSONL, the
+            source is read on from the frame after it, and the summary counts the frames before it.
     """
     from tqdm import tqdm
 
@@ -338,18 +382,31 @@ def track_source(
     outputs = _Outputs(out_dir, stem, tracker.frame_rate if save_video else None, summary_name)
     summary.outputs = outputs.paths
     annotator = Annotator()
+    done = resume or Progress()
+    summary.frames, summary.tracks, summary.recovered = done.frames, set(done.tracks), done.recovered
+    if resume is not None:
+        outputs.open(resume)
+        if not save_video:  # nothing to draw: the frames before the checkpoint are not even decoded
+            source.skip_to, source.corrupt_frames = resume.last_frame, resume.corrupt_frames
     total = min(source.total, max_frames) if source.total and max_frames else (source.total or max_frames)
-    bar = tqdm(total=total, unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+    left = None if max_frames is None else max(max_frames - done.frames, 0)
+    bar = tqdm(
+        total=total, initial=done.frames, unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True
+    )
     start = time.perf_counter()
+    last_number = done.last_frame
     # The handlers stay while the outputs close: a second signal then cannot cut the files short.
     with _StopFlag() as stop:
         try:
             source.should_stop = lambda: stop.stopped
+            frames = iter(source)
+            if resume is not None and save_video:
+                frames = _redraw(frames, resume, outputs, annotator, tracker.gallery is not None)
             # The next frame is decoded and detected in a background thread while this one is tracked and drawn.
             in_flight: deque[tuple[int, np.ndarray]] = deque()  # (number, image) of the frames handed to stream()
 
             def images() -> Iterator[np.ndarray]:
-                for number, image in itertools.islice(source, max_frames):  # nothing read past the limit
+                for number, image in itertools.islice(frames, left):  # nothing read past the limit
                     in_flight.append((number, image))
                     yield image
 
@@ -373,6 +430,9 @@ def track_source(
                         if show and _show(canvas):
                             stop.stopped = True
                     bar.update(1)
+                    last_number = number
+                    if checkpointer is not None and checkpointer.due():
+                        checkpointer.write(*_checkpoint(tracker, outputs, summary, source, last_number, start, done))
                     if stop.stopped:
                         break
             except SourceError as exc:
@@ -380,12 +440,16 @@ def track_source(
             finally:
                 tracked.close()  # stops the background thread
             summary.interrupted = stop.stopped
+            # A stop between frames leaves a consistent state: checkpoint it, so a resume loses nothing.
+            stopped = summary.interrupted or summary.error
+            if checkpointer is not None and stopped and outputs.opened and checkpointer.last_frame != last_number:
+                checkpointer.write(*_checkpoint(tracker, outputs, summary, source, last_number, start, done))
         except KeyboardInterrupt:  # a second signal aborts at once: the summary still says so
             summary.interrupted = True
             raise
         finally:
             stop.closing = True
-            summary.seconds = time.perf_counter() - start
+            summary.seconds = done.seconds + time.perf_counter() - start
             summary.camera_motion_failures = tracker.camera_motion_failures
             summary.corrupt_frames = source.corrupt_frames
             summary.ended_early = source.ended_early
@@ -403,7 +467,79 @@ def track_source(
                 log.info("%s", tracker.core.calibration.describe())
             if outputs.opened:  # a source that never yielded a frame leaves nothing behind
                 write_json_atomic(outputs.summary_path, summary.to_json(), indent=2)
+            if checkpointer is not None and not (summary.interrupted or summary.error):
+                checkpointer.remove()  # finished: nothing to resume
     return summary
+
+
+def _checkpoint(
+    tracker: Tracker,
+    outputs: _Outputs,
+    summary: RunSummary,
+    source: FrameSource,
+    last: int,
+    start: float,
+    done: Progress,
+) -> tuple[Any, Progress]:
+    """(state, progress) of a checkpoint after source frame `last`: the tracker's state and how far the run got;
+    the outputs are synced to disk first, so they are never shorter than the checkpoint says."""
+    txt_bytes, jsonl_bytes = outputs.sync()
+    progress = Progress(
+        frames=summary.frames,
+        last_frame=last,
+        txt_bytes=txt_bytes,
+        jsonl_bytes=jsonl_bytes,
+        tracks=sorted(int(t) for t in summary.tracks),
+        recovered=summary.recovered,
+        seconds=done.seconds + time.perf_counter() - start,
+        corrupt_frames=source.corrupt_frames,
+    )
+    return (tracker.core, tracker.camera_motion), progress
+
+
+def restore_state(tracker: Tracker, checkpoint: Checkpoint) -> None:
+    """Put the state a checkpoint saved (`_checkpoint`) into `tracker` (built with the same config and models)."""
+    tracker.core, tracker.camera_motion = checkpoint.state()
+
+
+def _redraw(
+    frames: Iterator[tuple[int, np.ndarray]],
+    resume: Progress,
+    outputs: _Outputs,
+    annotator: Annotator,
+    shown_global: bool,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """The frames after `resume.last_frame`, once those up to it are drawn again into the video from the rows the
+    JSONL holds for them (no detection or ReID)."""
+    saved = _saved_tracks(outputs.jsonl_path, resume.jsonl_bytes, shown_global)
+    for number, image in frames:
+        if number > resume.last_frame:
+            yield number, image
+        elif number in saved:
+            outputs.write_video(annotator.draw(_as_bgr(image), saved[number]))
+
+
+def _saved_tracks(path: Path, length: int, shown_global: bool) -> dict[int, list[TrackedObject]]:
+    """frame -> the tracks the first `length` bytes of a `<name>.jsonl` give it (the IDs the video showed: global
+    ones with a gallery)."""
+    with path.open("rb") as f:
+        lines = f.read(length).decode().splitlines()
+    out = {}
+    for line in lines:
+        row = json.loads(line)
+        out[row["frame"]] = [
+            TrackedObject(
+                track_id=t["global_id"] if shown_global else t["id"],
+                xyxy=np.asarray(t["xyxy"], dtype=np.float64),
+                score=t["score"],
+                class_id=t["class"],
+                state=TrackState.TRACKED,
+                detection_index=-1,
+                recovered=t["recovered"],
+            )
+            for t in row["tracks"]
+        ]
+    return out
 
 
 class _Outputs:
@@ -421,18 +557,33 @@ class _Outputs:
         self._jsonl: _JsonlWriter | None = None
         self._video: VideoWriter | None = None
 
-    def _open(self) -> None:
+    def open(self, resume: Progress | None = None) -> None:
+        """Create the files (`resume`: continue the txt and JSONL an earlier run left, cut to its checkpoint).
+
+        Raises:
+            ResumeError: the earlier run's txt or JSONL is missing or shorter than its checkpoint says.
+        """
         make_output_folder(self.out_dir)
-        self._mot = MotWriter(self.txt)  # `<name>.txt.partial`, flushed per frame, renamed into place on close
-        self._jsonl = _JsonlWriter(self.jsonl_path)
+        txt_bytes, jsonl_bytes = (None, None) if resume is None else (resume.txt_bytes, resume.jsonl_bytes)
+        try:
+            self._mot = MotWriter(self.txt, txt_bytes)  # `<name>.txt.partial`, flushed per frame, renamed on close
+            self._jsonl = _JsonlWriter(self.jsonl_path, jsonl_bytes)
+        except (FileNotFoundError, ValueError) as exc:
+            raise ResumeError(f"the outputs of the run being resumed differ from its checkpoint: {exc}") from None
         if self._video_rate is not None:
             self._video = VideoWriter(self.video_path, self._video_rate)
+
+    def sync(self) -> tuple[int, int]:
+        """Make the txt and JSONL rows written so far durable; returns their lengths (bytes)."""
+        assert self._mot is not None and self._jsonl is not None, "no frame written yet"
+        self._mot.sync()
+        return self._mot.bytes_written, self._jsonl.sync()
 
     def write(self, number: int, objects: list[TrackedObject], local: list[TrackedObject] | None = None) -> None:
         """One frame: `objects` (the IDs shown: global ones with a gallery) to the MOT txt, `local` (the source's
         own track IDs, with `global_id`) to the JSONL."""
         if self._mot is None:
-            self._open()
+            self.open()
         self._mot.write(number, objects)
         self._jsonl.write(number, objects if local is None else local)
 
@@ -468,25 +619,48 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     Args:
         options: what to track and where to write.
         notify: receives notes for the user (e.g. the ReID fallback); None logs them.
+    A single source that can be read again (a file, a folder, a glob) is checkpointed every
+    `options.checkpoint_seconds` into the run folder (`tracker.resume`); with `options.resume` the run in
+    `options.out` (default: the newest run folder of the source) continues from its checkpoint.
+
     Raises:
         ConfigError: bad config key or value. SourceError: source missing or not readable.
         FileNotFoundError: missing weights (named). GalleryError: unreadable gallery file (left untouched),
-        or one made with another ReID model.
+        or one made with another ReID model. ResumeError: `--resume` with several sources, a live source, no
+        checkpoint, or a checkpoint of another run or a damaged one. AlreadyFinished: `--resume` of a run
+        that finished.
     """
     notify = notify or log.warning
     _check_display(options.show)
     cfg = load_config(options.config, overrides=list(options.overrides))
     names = (options.source, *options.more_sources)
+    if options.resume and options.more_sources:
+        raise ResumeError("--resume continues one source's run; `track batch` resumes many videos")
     # Files, folders and globs (and names that are none of these) are opened, i.e. checked, now, before anything is
     # tracked: a typo or a non-video in the last name must not cost a long first video. Webcams and URLs are opened
     # in turn (a stream may not wait).
     opened = {i: open_source(name) for i, name in enumerate(names) if i == 0 or resolve_source(name) not in _STREAMS}
     cfg, note = reid_fallback(cfg, _asks_for_reid(options.config, options.overrides))
+    rate = _frame_rate(opened[0], cfg, options, notify)
+    out, checkpoint = options.out, None
+    checkpointed = len(names) == 1 and options.checkpoint_seconds > 0 and resumable(options.source, opened[0])
+    if options.resume or checkpointed:
+        identity = run_identity(options.source, opened[0], cfg, rate, str(resolve_device(cfg.device)), options.gallery)
+    if options.resume:
+        out = out if out is not None else newest_run_dir(DEFAULT_RUNS_DIR, opened[0].name)
+        if out is None:
+            raise ResumeError(f"no earlier run of {options.source} in {DEFAULT_RUNS_DIR}: name it (--resume DIR)")
+        _check_resumable(out)
+        checkpoint = read_checkpoint(out / CHECKPOINT_NAME, identity)  # checked before any model is loaded
     gallery = _open_gallery(options.gallery, cfg)
-    first = Tracker.from_config(cfg, frame_rate=_frame_rate(opened[0], cfg, options, notify), gallery=gallery)
+    first = Tracker.from_config(cfg, frame_rate=rate, gallery=gallery)
+    if checkpoint is not None:
+        restore_state(first, checkpoint)  # with a gallery, the one saved with the state (the file may be newer)
+        gallery = first.gallery
     if note:
         notify(note)
-    out = options.out if options.out is not None else next_run_dir(DEFAULT_RUNS_DIR, opened[0].name)
+    out = out if out is not None else next_run_dir(DEFAULT_RUNS_DIR, opened[0].name)
+    checkpointer = Checkpointer(out / CHECKPOINT_NAME, identity, options.checkpoint_seconds) if checkpointed else None
     saver = _GallerySaver(gallery, options.gallery, cfg.gallery.save_every_seconds)
     summaries: list[RunSummary] = []
     stems: set[str] = set()
@@ -501,7 +675,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
             stem = unique_stem(source.name, stems)
             summary = track_source(
                 tracker, source, out, options.save_video, options.show, options.progress, options.max_frames,
-                name=stem if len(names) > 1 else None, after_frame=saver.maybe_save,
+                name=stem if len(names) > 1 else None, after_frame=saver.maybe_save, checkpointer=checkpointer,
+                resume=None if checkpoint is None else checkpoint.progress,
             )  # fmt: skip
             tracker.reset()  # the identities still in view go to the gallery
             saver.save()
@@ -511,6 +686,24 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     finally:
         saver.save()
     return _combine(summaries)
+
+
+def _check_resumable(out: Path) -> None:
+    """Check there is something to resume in `out`: a checkpoint, else a finished run (`AlreadyFinished`) or an error.
+
+    Raises:
+        AlreadyFinished: no checkpoint and a summary.json of a run that ended normally.
+        ResumeError: no checkpoint and no finished run (not a run folder, or a run killed before its first frame).
+    """
+    if (out / CHECKPOINT_NAME).exists():
+        return
+    try:
+        summary = json.loads((out / SUMMARY_NAME).read_text())
+    except (OSError, ValueError):
+        summary = None
+    if isinstance(summary, dict) and not summary.get("interrupted") and not summary.get("error"):
+        raise AlreadyFinished(f"the run in {out} finished ({summary.get('frames')} frames): nothing to resume")
+    raise ResumeError(f"no checkpoint in {out}: not a `track` run folder, or its run stopped before a frame")
 
 
 def _frame_rate(source: FrameSource, cfg: TrackerConfig, options: TrackOptions, notify: Callable[[str], None]) -> float:

@@ -24,6 +24,7 @@ __all__ = [
     "SequenceInfo",
     "format_mot_row",
     "make_output_folder",
+    "open_truncated",
     "read_mot_rows",
     "read_sequence_info",
     "tlwh_to_xyxy",
@@ -186,18 +187,56 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def open_truncated(path: Path, length: int) -> TextIO:
+    """`path` cut to its first `length` bytes and opened to append (a resumed run continues its own file; a killed
+    one may have left half a line after the point it resumes from).
+
+    Raises:
+        FileNotFoundError: `path` does not exist. ValueError: it is shorter than `length` (not the file that was
+            checkpointed).
+    """
+    file = path.open("r+b")
+    try:
+        size = file.seek(0, os.SEEK_END)
+        if size < length:
+            raise ValueError(f"{path} holds {size} bytes, fewer than the {length} the checkpoint recorded")
+        file.truncate(length)
+    finally:
+        file.close()
+    return path.open("a")
+
+
 class MotWriter:
     """Writes a result file one frame at a time; the file appears at `path` when the writer closes.
 
     Rows go to `<path>.partial`, flushed every frame, which is renamed to `path` on `close()` (also when
     leaving a `with` block through an exception, so an interrupted run keeps the frames it finished).
+    With `resume_bytes`, the file an earlier run left (`<path>.partial` if it was killed, else `path`) is kept
+    up to that length and continued (`open_truncated`).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, resume_bytes: int | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._partial = self.path.with_name(self.path.name + _PARTIAL_SUFFIX)
-        self._file: TextIO | None = self._partial.open("w")
+        if resume_bytes is None:
+            self._file: TextIO | None = self._partial.open("w")
+            return
+        if not self._partial.exists() and self.path.exists():  # the earlier run closed its file
+            os.replace(self.path, self._partial)
+        self._file = open_truncated(self._partial, resume_bytes)
+
+    @property
+    def bytes_written(self) -> int:
+        """Length of the file so far (every row is flushed)."""
+        if self._file is None:
+            raise ValueError(f"MotWriter for {self.path} is closed")
+        return self._file.tell()
+
+    def sync(self) -> None:
+        """Make the rows written so far durable (fsync)."""
+        if self._file is not None:
+            os.fsync(self._file.fileno())
 
     def write(self, frame: int, objects: Iterable[TrackedObject]) -> None:
         """Append the objects of 1-based `frame`."""

@@ -76,6 +76,9 @@ class FrameSource:
         live: True for a live stream (reopened when it drops), False for anything with an end.
         gaps: for a live stream, one (last frame number before the drop, seconds without frames) per reopening.
         timestamp_rate: measures frames/s from the container's timestamps (None where there are none).
+        files: the image files of an image folder, glob or sequence, in order (empty for videos and streams).
+        skip_to: frames numbered up to this are passed over without being decoded (a resumed run starts after
+            them); unreadable frames among them are not counted in `corrupt_frames`.
     """
 
     name: str
@@ -88,6 +91,8 @@ class FrameSource:
     live: bool = False
     gaps: list[tuple[int, float]] = field(default_factory=list)
     timestamp_rate: Callable[[], float | None] = field(default=lambda: None, repr=False)
+    files: tuple[Path, ...] = field(default=(), repr=False)
+    skip_to: int = 0
     _frames: Callable[[FrameSource], FrameIterator] | None = field(default=None, repr=False)
 
     def __iter__(self) -> FrameIterator:
@@ -214,6 +219,8 @@ def _folder_source(path: Path) -> FrameSource:
 def _image_source(name: str, files: list[Path], fps: float | None, kind: str) -> FrameSource:
     def frames(src: FrameSource) -> FrameIterator:
         for number, file in enumerate(files, start=1):
+            if number <= src.skip_to:
+                continue
             image = cv2.imread(str(file), cv2.IMREAD_COLOR)  # grayscale and 4-channel files come back as BGR
             if image is None or image.size == 0:
                 src.corrupt_frames += 1
@@ -221,7 +228,7 @@ def _image_source(name: str, files: list[Path], fps: float | None, kind: str) ->
                 continue
             yield number, image
 
-    return FrameSource(name, kind, fps, len(files), _frames=frames)
+    return FrameSource(name, kind, fps, len(files), files=tuple(files), _frames=frames)
 
 
 def _video_source(path: Path) -> FrameSource:
@@ -257,6 +264,9 @@ def _video_source(path: Path) -> FrameSource:
                     position += 1  # a damaged packet: the demuxer usually resynchronises on the next one
                     continue
                 position += 1
+                if position <= src.skip_to:  # grabbed (the demuxer has no exact seek) but not converted
+                    last_good = position
+                    continue
                 ok, image = capture.retrieve()
                 if not ok or image is None:
                     continue

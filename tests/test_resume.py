@@ -1,0 +1,245 @@
+"""`track SOURCE --resume`: a run stopped at frame k (Ctrl-C, a kill) and resumed writes the outputs of a run that
+was never stopped; checkpoints of other runs and damaged ones are refused with one error.
+
+Most tests use the blob detector and a colour ReID of test_cli (appearance banks, calibration queues and revivals
+all in play, no model files); the last runs the real detector and OSNet on a shared clip and kills the process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from media import write_video
+from test_cli import child_env, colour_embedder, scene, use_fake_models, weights_args
+
+import tracker.run as run
+from tracker.cli import main
+from tracker.config import load_config
+from tracker.gallery import Gallery
+from tracker.pipeline import Tracker
+from tracker.resume import CHECKPOINT_NAME, Checkpointer, read_checkpoint
+
+FRAMES = 60  # the synthetic scene's length: the walkers cross (an occlusion) around frame 25
+STOP_AT = 37  # the frame in hand when the run is stopped or killed
+EVERY = 10  # checkpoint interval of the fake clock, in frames
+OUTPUTS = (".txt", ".jsonl")
+
+
+@pytest.fixture
+def fake_models(monkeypatch):
+    """The blob detector with a colour ReID (so the state holds banks and calibration queues)."""
+    use_fake_models(monkeypatch, embedder=colour_embedder)
+
+
+@pytest.fixture
+def frame_clock(monkeypatch):
+    """Checkpoints every EVERY frames: the checkpointer's clock advances one second per frame it is asked about."""
+    ticks = iter(range(10**6))
+
+    def checkpointer(path, identity, every_seconds):
+        return Checkpointer(path, identity, EVERY, clock=lambda: float(next(ticks)))
+
+    monkeypatch.setattr(run, "Checkpointer", checkpointer)
+
+
+def outputs(folder: Path, stem: str) -> dict[str, bytes]:
+    return {ext: (folder / f"{stem}{ext}").read_bytes() for ext in OUTPUTS}
+
+
+def stop_at(monkeypatch, frame: int, how) -> None:
+    """Call `how()` when frame `frame` is about to be written (the run is stopped with that frame in hand)."""
+    write = run._Outputs.write
+
+    def write_then_stop(self, number, objects, local=None):
+        if number == frame:
+            how()
+        write(self, number, objects, local)
+
+    monkeypatch.setattr(run._Outputs, "write", write_then_stop)
+
+
+def kill() -> None:
+    raise KeyboardInterrupt  # the abort path: no final checkpoint, as after a kill -9
+
+
+@pytest.fixture
+def clip(tmp_path) -> Path:
+    return write_video(tmp_path / "walk.avi", scene(FRAMES))
+
+
+@pytest.fixture
+def reference(clip, tmp_path, fake_models) -> dict[str, bytes]:
+    """The outputs of the clip tracked without a stop."""
+    assert main([str(clip), "--out", str(tmp_path / "whole"), "--quiet"]) == 0
+    assert not (tmp_path / "whole" / CHECKPOINT_NAME).exists(), "a finished run leaves no checkpoint"
+    return outputs(tmp_path / "whole", "walk")
+
+
+def test_a_killed_run_resumed_writes_the_outputs_of_an_uninterrupted_one(
+    clip, reference, tmp_path, monkeypatch, frame_clock
+):
+    """Killed at frame 37 (no final checkpoint; a half line left in each file), resumed from the checkpoint after
+    frame 31: the txt and JSONL are byte for byte those of the uninterrupted run, and the redrawn video has every
+    frame. The kill lost at most one checkpoint interval."""
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, kill)
+        assert main([str(clip), "--out", str(out), "--quiet"]) == 130
+    kept = out / "walk.jsonl"
+    with kept.open("a") as f:
+        f.write('{"frame": 37, "tra')  # what a process killed mid-write leaves
+    progress = json.loads((out / CHECKPOINT_NAME).read_bytes().partition(b"\n")[0])["progress"]
+    assert STOP_AT - 1 - EVERY < progress["last_frame"] < STOP_AT, "a kill loses at most one interval"
+    assert progress["last_frame"] != STOP_AT - 1, "the test must resume from an older state than the last frame"
+
+    assert main([str(clip), "--resume", str(out), "--quiet"]) == 0
+    assert outputs(out, "walk") == reference
+    assert not (out / CHECKPOINT_NAME).exists()
+    video = cv2.VideoCapture(str(out / "walk.mp4"))
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == FRAMES
+    video.release()
+
+
+def test_ctrl_c_checkpoints_the_frame_in_hand_and_resume_skips_undecoded_frames(
+    clip, reference, tmp_path, monkeypatch, frame_clock
+):
+    """Ctrl-C writes a last checkpoint at the stop, so a resume redoes nothing; without a video the frames before
+    it are not decoded. `--resume` alone finds the newest run folder of the source."""
+    monkeypatch.chdir(tmp_path)
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, lambda: os.kill(os.getpid(), signal.SIGINT))
+        assert main([str(clip), "--quiet", "--no-save-video"]) == 130
+    out = tmp_path / "runs" / "track" / "walk"
+    header = json.loads((out / CHECKPOINT_NAME).read_bytes().partition(b"\n")[0])
+    assert read_checkpoint(out / CHECKPOINT_NAME, header["identity"]).progress.last_frame == STOP_AT
+
+    retrieved = []
+    original = cv2.VideoCapture.retrieve
+    with monkeypatch.context() as m:
+        m.setattr(cv2.VideoCapture, "retrieve", lambda self, *a: retrieved.append(1) or original(self, *a))
+        assert main([str(clip), "--resume", "--quiet", "--no-save-video"]) == 0
+    assert len(retrieved) == FRAMES - STOP_AT, "frames up to the checkpoint are grabbed, not decoded"
+    assert outputs(out, "walk") == reference
+    assert json.loads((out / "summary.json").read_text())["frames"] == FRAMES
+
+
+def test_a_checkpoint_of_another_config_or_source_is_refused(clip, tmp_path, monkeypatch, fake_models, capsys):
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, 20, kill)
+        main([str(clip), "--out", str(out), "--quiet", "--no-save-video"])
+    before = outputs(out, "walk")
+    capsys.readouterr()
+    assert main([str(clip), "--resume", str(out), "--quiet", "--set", "lifecycle.min_hits=5"]) == 2
+    err = capsys.readouterr().err
+    assert "made by another run" in err and "config.lifecycle.min_hits: 2 then, 5 now" in err, err
+    assert len(err.strip().splitlines()) == 1
+
+    clip.unlink()
+    write_video(clip, scene(FRAMES - 5))  # the same name, other frames
+    assert main([str(clip), "--resume", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "bytes:" in err and "modified_ns:" in err, err
+    assert outputs(out, "walk") == before, "a refused resume changes nothing"
+
+
+def test_a_damaged_checkpoint_gives_one_clear_error(clip, tmp_path, monkeypatch, fake_models, capsys):
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, 20, kill)
+        main([str(clip), "--out", str(out), "--quiet"])
+    path = out / CHECKPOINT_NAME
+    path.write_bytes(path.read_bytes()[:-100])  # a truncated copy
+    capsys.readouterr()
+    assert main([str(clip), "--resume", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "is damaged" in err and len(err.strip().splitlines()) == 1
+    path.write_bytes(b"\x00" * 64)
+    assert main([str(clip), "--resume", str(out), "--quiet"]) == 2
+    assert "not a track checkpoint" in capsys.readouterr().err
+
+
+def test_a_finished_run_is_not_resumed_and_live_sources_refuse(clip, tmp_path, fake_models, capsys):
+    out = tmp_path / "run"
+    assert main([str(clip), "--out", str(out), "--quiet", "--no-save-video"]) == 0
+    before = outputs(out, "walk")
+    assert main([str(clip), "--resume", str(out), "--quiet"]) == 0
+    assert "finished (60 frames): nothing to resume" in capsys.readouterr().out
+    assert outputs(out, "walk") == before
+
+    assert main(["7", "--resume", "--quiet"]) == 2  # webcam 7: nothing is opened before the refusal
+    assert "cannot be resumed: a webcam, a stream or a URL" in capsys.readouterr().err
+    assert main([str(clip), str(clip), "--resume", "--quiet"]) == 2
+    assert "--resume continues one source" in capsys.readouterr().err
+
+
+def test_tracker_state_pickles_and_continues_identically():
+    """The core (tracks, Kalman, bank, calibration, still boxes, birth shapes, next ID) and a gallery pickle; the
+    copy continues exactly as the original (`update_detections` on a scripted scene with embeddings)."""
+    cfg = load_config()
+    rng = np.random.default_rng(0)
+    people = rng.normal(size=(4, 16))
+
+    def frame(t: int):
+        boxes = np.array([[10 + 7 * t + 80 * k, 40, 50 + 7 * t + 80 * k, 140] for k in range(4)], dtype=float)
+        return boxes, np.full(4, 0.9), np.zeros(4, int), people + 0.05 * rng.normal(size=people.shape)
+
+    gallery = Gallery(cfg.gallery)
+    tracker = Tracker(cfg, 25.0, gallery=gallery)
+    scripted = [frame(t) for t in range(40)]
+    for dets in scripted[:20]:
+        tracker.update_detections(*dets, frame_size=(480, 640))
+    copy = pickle.loads(pickle.dumps(tracker.core))
+    assert copy.gallery is not None and copy._next_id == tracker.core._next_id > 1
+    ours = [tracker.update_detections(*d, frame_size=(480, 640)) for d in scripted[20:]]
+    tracker.core = copy
+    theirs = [tracker.update_detections(*d, frame_size=(480, 640)) for d in scripted[20:]]
+    assert [[(o.track_id, o.xyxy.tolist()) for o in f] for f in ours] == [
+        [(o.track_id, o.xyxy.tolist()) for o in f] for f in theirs
+    ]
+
+
+PEOPLE_CLIP_FRAMES = 90  # people.mp4 frames tracked: people enter, cross and leave
+KILL_AFTER = 45  # JSONL lines written before the kill
+
+
+def test_real_clip_killed_and_resumed_matches_the_uninterrupted_run(shared, shared_weights, tmp_path):
+    """The real detector and OSNet on a shared clip: SIGKILL mid-run (checkpoints every frame, so the kill lands
+    between writes), then --resume: the MOT txt and JSONL equal an uninterrupted run's byte for byte."""
+    video = shared / "videos" / "people.mp4"
+    frames = ["--max-frames", str(PEOPLE_CLIP_FRAMES)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "tracker.cli",
+        str(video),
+        "--quiet",
+        "--no-save-video",
+        *frames,
+        *weights_args(shared_weights),
+    ]
+    whole, run_dir = tmp_path / "whole", tmp_path / "run"
+    done = subprocess.run([*cmd, "--out", str(whole)], env=child_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    proc = subprocess.Popen([*cmd, "--out", str(run_dir), "--checkpoint-seconds", "0.001"], env=child_env())
+    jsonl = run_dir / "people.jsonl"
+    deadline = time.time() + 240
+    while time.time() < deadline and (not jsonl.exists() or len(jsonl.read_text().splitlines()) < KILL_AFTER):
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait(timeout=60)
+    assert (run_dir / CHECKPOINT_NAME).exists() and not (run_dir / "people.txt").exists(), "killed mid-run"
+    resume = [*cmd, "--resume", str(run_dir)]
+    done = subprocess.run(resume, env=child_env(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert outputs(run_dir, "people") == outputs(whole, "people")

@@ -1,0 +1,256 @@
+"""Resume checkpoints of a `track` run: what identifies the run, and the tracker's state every few seconds.
+
+A run of one re-readable source (a video file, an image folder or glob, a MOTChallenge sequence) writes
+`checkpoint.bin` into its run folder after its first frame, then every `checkpoint_seconds` of wall time and when
+it is stopped (Ctrl-C, SIGTERM, a source error); a run that finishes deletes it. `track SOURCE --resume` reads it
+back, truncates the MOT txt and the JSONL to the lengths it records (a killed process can leave half a line) and
+continues from the frame after it, so the outputs are those of an uninterrupted run (tests/test_resume.py).
+
+File format: one JSON line (the header: format version, the run's identity, progress, and the length and SHA-256
+of the payload), then the payload, a pickle of the tracker's state (`TrackerCore` with its tracks, Kalman arrays,
+appearance bank, calibration queues, still boxes, birth shapes, ID counter and gallery; the camera-motion
+estimator). Pickle is acceptable here because the file is the user's own, written by this program into their own
+run folder, and it is only unpickled after its header matched the run being resumed and the payload matched its
+hash: a checkpoint of another source, config, frame rate, device or weights is refused with one error naming
+what differs, and a damaged one with another, before anything is unpickled. Do not resume from run folders
+you did not make (a pickle can run code). A gallery file, which people share, is never a pickle
+(`tracker.gallery`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import pickle
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tracker.config import TrackerConfig, config_to_dict
+from tracker.io.sources import FrameSource
+from tracker.weights import file_digest, resolve_weights
+
+__all__ = [
+    "CHECKPOINT_NAME",
+    "DEFAULT_CHECKPOINT_SECONDS",
+    "Checkpoint",
+    "Checkpointer",
+    "Progress",
+    "ResumeError",
+    "read_checkpoint",
+    "resumable",
+    "run_identity",
+]
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_NAME = "checkpoint.bin"  # in the run folder, beside the outputs
+FORMAT = 1  # version of the checkpoint layout; another one is refused
+# Wall time between checkpoints: a kill loses at most this much tracking. A checkpoint of 20-50 tracks takes
+# tens of milliseconds and a few MB (README, resume), so once a minute costs well under 0.1 % of the run.
+DEFAULT_CHECKPOINT_SECONDS = 60.0
+_PARTIAL_SUFFIX = ".partial"  # the checkpoint is written here, synced, then renamed into place
+_HEADER_END = b"\n"
+_IMAGE_DIGEST_CHARS = 16  # hex digits of the hash over an image source's file names, sizes and times
+
+
+class ResumeError(ValueError):
+    """A run cannot be resumed: no checkpoint, one of another run, a damaged one (the message is one line)."""
+
+
+@dataclass
+class Progress:
+    """How far a run got: frames tracked, the source position of the last one, the output files' lengths and the
+    summary's running figures (so the resumed run's summary covers the whole video)."""
+
+    frames: int = 0  # frames tracked (skipped unreadable ones are not counted)
+    last_frame: int = 0  # source position (1-based) of the last frame tracked
+    txt_bytes: int = 0  # length of the MOT txt after that frame
+    jsonl_bytes: int = 0  # length of the JSONL after that frame
+    tracks: list[int] = field(default_factory=list)  # IDs shown so far
+    recovered: int = 0
+    seconds: float = 0.0  # tracking time so far (all sessions)
+    corrupt_frames: int = 0  # unreadable frames skipped up to `last_frame`
+
+
+@dataclass
+class Checkpoint:
+    """A checkpoint read back: the run's identity, its progress and the pickled tracker state (not yet unpickled)."""
+
+    path: Path
+    identity: dict[str, Any]
+    progress: Progress
+    _payload: bytes = field(repr=False)
+
+    def state(self) -> Any:
+        """The tracker state saved with it (unpickled now: its header was matched to the run and its hash checked)."""
+        return pickle.loads(self._payload)
+
+
+def _source_identity(spec: str, source: FrameSource) -> dict[str, Any]:
+    """What names the frames: the video file's absolute path, size and modification time; for images, the folder
+    or glob and a hash over every file's name, size and modification time (a file replaced or added differs)."""
+    if source.files:
+        digest = hashlib.sha256()
+        for file in source.files:
+            stat = file.stat()
+            digest.update(f"{file.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        return {
+            "source": str(Path(spec).absolute()),
+            "kind": source.kind,
+            "frames": len(source.files),
+            "files": digest.hexdigest()[:_IMAGE_DIGEST_CHARS],
+        }
+    path = Path(spec).expanduser().absolute()
+    stat = path.stat()
+    return {"source": str(path), "kind": source.kind, "bytes": stat.st_size, "modified_ns": stat.st_mtime_ns}
+
+
+def _weights_identity(cfg: TrackerConfig) -> dict[str, str]:
+    """Content hashes of the detector's and the ReID's weights (a name where no file is found)."""
+    out = {}
+    for kind, name in (("detector", cfg.detector.model), ("reid", cfg.reid.weights)):
+        path = resolve_weights(name, kind)
+        out[kind] = file_digest(path) if path is not None else f"name:{name}"
+    return out
+
+
+def resumable(spec: str, source: FrameSource) -> bool:
+    """Whether `source` can be read again from a given frame: files, folders and globs, not webcams, streams or
+    URLs (a URL's content cannot be identified without reading it all)."""
+    return not (source.live or source.kind == "stream" or "://" in spec)
+
+
+def run_identity(
+    spec: str, source: FrameSource, cfg: TrackerConfig, frame_rate: float, device: str, gallery: Path | None
+) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed: the source, the resolved config, the frame rate, the device,
+    the weights and the gallery file (JSON-ready).
+
+    Raises:
+        ResumeError: a source that cannot be read again (a webcam, a live stream, a URL).
+    """
+    if not resumable(spec, source):
+        raise ResumeError(
+            f"{spec} cannot be resumed: a webcam, a stream or a URL cannot be read again from where it stopped "
+            "(a file, an image folder or a glob can)"
+        )
+    return {
+        "format": FORMAT,
+        **_source_identity(spec, source),
+        "config": json.loads(json.dumps(config_to_dict(cfg))),  # tuples as lists, as the header reads back
+        "frame_rate": frame_rate,
+        "device": device,
+        "weights": _weights_identity(cfg),
+        "gallery": None if gallery is None else str(gallery.absolute()),
+    }
+
+
+def _differences(saved: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[str]:
+    """`key: saved -> now` for every leaf that differs (nested dicts as dotted keys)."""
+    out = []
+    for key in sorted(set(saved) | set(now)):
+        a, b = saved.get(key), now.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a!r} then, {b!r} now")
+    return out
+
+
+def read_checkpoint(path: Path, identity: dict[str, Any]) -> Checkpoint:
+    """Read the checkpoint at `path` and check it belongs to the run `identity` describes (nothing is unpickled).
+
+    Raises:
+        ResumeError: no such file; not a checkpoint, truncated or damaged (hash mismatch); another format; made
+            by a run of another source, config, frame rate, device, weights or gallery (the message names what).
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ResumeError(f"no checkpoint in {path.parent} ({path.name})") from None
+    except OSError as exc:
+        raise ResumeError(f"cannot read the checkpoint {path}: {exc.strerror or exc}") from None
+    head, sep, payload = data.partition(_HEADER_END)
+    try:
+        header = json.loads(head) if sep else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        header = None
+    if not isinstance(header, dict) or not {"identity", "progress", "payload_bytes", "payload_sha256"} <= set(header):
+        raise ResumeError(f"{path} is not a track checkpoint, or it is damaged: run again without --resume")
+    if header["identity"].get("format") != FORMAT:
+        found = header["identity"].get("format")
+        raise ResumeError(f"{path} has checkpoint format {found}, this version reads {FORMAT}")
+    if len(payload) != header["payload_bytes"] or hashlib.sha256(payload).hexdigest() != header["payload_sha256"]:
+        raise ResumeError(
+            f"{path} is damaged (its state is {len(payload)} bytes, the header says {header['payload_bytes']}, or "
+            "its hash differs): it cannot be resumed; run again without --resume"
+        )
+    differences = _differences(header["identity"], identity)
+    if differences:
+        raise ResumeError(
+            f"{path} was made by another run, so it is not resumed ({'; '.join(differences)}): resume with the "
+            "same source, options and weights, or run again without --resume"
+        )
+    return Checkpoint(path, header["identity"], Progress(**header["progress"]), payload)
+
+
+class Checkpointer:
+    """Writes the checkpoint of one run: after the first frame, then when `every_seconds` of wall time have passed
+    since the last one (`due`), and on demand (a stop). Each write is atomic: temp file, fsync, rename.
+
+    Args:
+        path: the checkpoint file (`<run folder>/checkpoint.bin`).
+        identity: `run_identity(...)` of this run.
+        every_seconds: wall time between checkpoints (> 0).
+        clock: seconds, monotonic (tests pass their own).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        identity: dict[str, Any],
+        every_seconds: float = DEFAULT_CHECKPOINT_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not every_seconds > 0:
+            raise ValueError(f"checkpoint interval must be positive seconds, got {every_seconds}")
+        self.path, self.identity, self.every, self._clock = path, identity, every_seconds, clock
+        self._last: float | None = None  # clock at the last write; None: none yet
+        self.written = 0  # checkpoints written by this run
+        self.last_frame = 0  # source position of the last checkpointed frame
+
+    def due(self) -> bool:
+        """True when no checkpoint was written yet or the interval has passed since the last one."""
+        return self._last is None or self._clock() - self._last >= self.every
+
+    def write(self, state: Any, progress: Progress) -> None:
+        """Write `state` (pickled) and `progress` atomically. The outputs must be flushed to `progress`'s lengths
+        (and synced, so that a power cut cannot leave them shorter than the checkpoint says)."""
+        payload = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+        header = {
+            "identity": self.identity,
+            "progress": asdict(progress),
+            "payload_bytes": len(payload),
+            "payload_sha256": hashlib.sha256(payload).hexdigest(),
+        }
+        tmp = self.path.with_name(self.path.name + _PARTIAL_SUFFIX)
+        with tmp.open("wb") as f:
+            f.write(json.dumps(header).encode() + _HEADER_END)
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        self._last = self._clock()
+        self.written += 1
+        self.last_frame = progress.last_frame
+        log.debug("checkpoint at frame %d: %d bytes", progress.last_frame, len(payload))
+
+    def remove(self) -> None:
+        """The run finished: its checkpoint (and any temp file) goes."""
+        for file in (self.path, self.path.with_name(self.path.name + _PARTIAL_SUFFIX)):
+            file.unlink(missing_ok=True)
