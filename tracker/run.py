@@ -467,8 +467,8 @@ def track_source(
                 log.info("%s", tracker.core.calibration.describe())
             if outputs.opened:  # a source that never yielded a frame leaves nothing behind
                 write_json_atomic(outputs.summary_path, summary.to_json(), indent=2)
-            if checkpointer is not None and not (summary.interrupted or summary.error):
-                checkpointer.remove()  # finished: nothing to resume
+    if checkpointer is not None and not (summary.interrupted or summary.error):
+        checkpointer.remove()  # finished: nothing to resume
     return summary
 
 
