@@ -243,3 +243,19 @@ def test_real_clip_killed_and_resumed_matches_the_uninterrupted_run(shared, shar
     done = subprocess.run(resume, env=child_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert outputs(run_dir, "people") == outputs(whole, "people")
+
+
+def test_a_gallery_with_a_faiss_index_pickles_and_answers_alike():
+    """The gallery inside a checkpoint pickles with its faiss IVF index (faiss serialises its indexes) and the copy
+    answers as the original."""
+    from test_gallery import filled
+
+    from tracker.config import GalleryConfig
+
+    gallery, looks = filled(400, GalleryConfig(ivf_min_identities=200, ivf_nprobe=8))
+    queries = looks[:50, 11]
+    found = gallery.match(queries)
+    assert gallery._ivf_trained_at > 0, "the IVF index is in use"
+    copy = pickle.loads(pickle.dumps(gallery))
+    np.testing.assert_array_equal(copy.match(queries), found)
+    assert len(copy) == len(gallery) and copy.model == gallery.model

@@ -203,11 +203,6 @@ class Gallery:
         self._ivf_trained_at = 0  # vectors in the gallery when the inverted file was trained (0: exact index)
         self._dirty = False
 
-    def __getstate__(self) -> dict:
-        """The state to pickle (inside a `track` resume checkpoint; the gallery file itself is never a pickle): all
-        but the search index, a faiss object that does not pickle and is rebuilt from the prototypes on first use."""
-        return {**self.__dict__, "_index": None}
-
     # ------------------------------------------------------------------------------------------ content
     def __len__(self) -> int:
         return len(self._identities)
