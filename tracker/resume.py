@@ -8,11 +8,11 @@ continues from the frame after it, so the outputs are those of an uninterrupted 
 
 File format: one JSON line (the header: format version, the run's identity, progress, and the length and SHA-256
 of the payload), then the payload, a pickle of the tracker's state (`TrackerCore` with its tracks, Kalman arrays,
-appearance bank, calibration queues, still boxes, birth shapes, ID counter and gallery, faiss index included;
-the camera-motion estimator). Pickle is acceptable here because the file is the user's own, written by this program into their own
-run folder, and it is only unpickled after its header matched the run being resumed and the payload matched its
-hash: a checkpoint of another source, config, frame rate, device or weights is refused with one error naming
-what differs, and a damaged one with another, before anything is unpickled. Do not resume from run folders
+appearance bank, calibration queues, still boxes, birth shapes, ID counter and gallery, faiss index included; the
+camera-motion estimator). Pickle is acceptable here because the file is the user's own, written by this program
+into their own run folder, and it is only unpickled after its header matched the run being resumed and the payload
+matched its hash: a checkpoint of another source, config, frame rate, device or weights is refused with one error
+naming what differs, and a damaged one with another, before anything is unpickled. Do not resume from run folders
 you did not make (a pickle can run code). A gallery file, which people share, is never a pickle
 (`tracker.gallery`).
 """
