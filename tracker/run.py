@@ -401,7 +401,7 @@ def track_source(
             source.should_stop = lambda: stop.stopped
             frames = iter(source)
             if resume is not None and save_video:
-                frames = _redraw(frames, resume, outputs, annotator, tracker.gallery is not None)
+                frames = _redraw(frames, resume, outputs, annotator, tracker.gallery is not None, lambda: stop.stopped)
             # The next frame is decoded and detected in a background thread while this one is tracked and drawn.
             in_flight: deque[tuple[int, np.ndarray]] = deque()  # (number, image) of the frames handed to stream()
 
@@ -508,13 +508,17 @@ def _redraw(
     outputs: _Outputs,
     annotator: Annotator,
     shown_global: bool,
+    stopped: Callable[[], bool],
 ) -> Iterator[tuple[int, np.ndarray]]:
     """The frames after `resume.last_frame`, once those up to it are drawn again into the video from the rows the
-    JSONL holds for them (no detection or ReID)."""
+    JSONL holds for them (no detection or ReID). A stop while redrawing ends the frames (the checkpoint stays)."""
     saved = _saved_tracks(outputs.jsonl_path, resume.jsonl_bytes, shown_global)
+    log.info("drawing the %d frames before the checkpoint into the video again", len(saved))
     for number, image in frames:
         if number > resume.last_frame:
             yield number, image
+        elif stopped():
+            return
         elif number in saved:
             outputs.write_video(annotator.draw(_as_bgr(image), saved[number]))
 
@@ -529,7 +533,7 @@ def _saved_tracks(path: Path, length: int, shown_global: bool) -> dict[int, list
         row = json.loads(line)
         out[row["frame"]] = [
             TrackedObject(
-                track_id=t["global_id"] if shown_global else t["id"],
+                track_id=t.get("global_id", t["id"]) if shown_global else t["id"],
                 xyxy=np.asarray(t["xyxy"], dtype=np.float64),
                 score=t["score"],
                 class_id=t["class"],
