@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import pytest
 from media import write_video
-from test_cli import child_env, colour_embedder, scene, use_fake_models, weights_args
+from test_cli import blob_detector, child_env, colour_embedder, scene, use_fake_models, weights_args
 
 import tracker.run as run
 from tracker.cli import main
@@ -259,3 +259,43 @@ def test_a_gallery_with_a_faiss_index_pickles_and_answers_alike():
     copy = pickle.loads(pickle.dumps(gallery))
     np.testing.assert_array_equal(copy.match(queries), found)
     assert len(copy) == len(gallery) and copy.model == gallery.model
+
+
+def test_a_run_with_a_gallery_resumes_with_the_gallery_of_its_checkpoint(tmp_path, monkeypatch, frame_clock):
+    """With --gallery, the IDs shown are the gallery's global ones: a killed run resumed from its checkpoint gives
+    the outputs and the gallery identities of an uninterrupted run (here the gallery does not change between the
+    checkpoint and the kill, so this does not tell the checkpoint's gallery from the file's)."""
+    import shutil
+
+    from test_gallery_cli import ARGS, COLOUR_MODEL
+    from test_gallery_cli import colour_embedder as centred_colour
+
+    def from_config(cfg, frame_rate=None, gallery=None):
+        if gallery is not None:
+            gallery.bind_model(COLOUR_MODEL)
+        return Tracker(cfg, frame_rate, detector=blob_detector, embedder=centred_colour, gallery=gallery)
+
+    monkeypatch.setattr(run.Tracker, "from_config", staticmethod(from_config))
+    first, second = (
+        write_video(tmp_path / "cam1.avi", scene(FRAMES)),
+        write_video(tmp_path / "cam2.avi", scene(FRAMES)[::-1]),
+    )
+    known = tmp_path / "known.gallery"
+    assert main([str(first), "--gallery", str(known), "--out", str(tmp_path / "o1"), *ARGS]) == 0
+    args = [str(second), *(a for a in ARGS if a != "--no-save-video")]
+    shutil.copy(known, tmp_path / "whole.gallery")
+    assert main([*args, "--gallery", str(tmp_path / "whole.gallery"), "--out", str(tmp_path / "whole")]) == 0
+
+    gallery, out = tmp_path / "run.gallery", tmp_path / "run"
+    shutil.copy(known, gallery)
+    with monkeypatch.context() as m:
+        stop_at(m, 25, kill)
+        assert main([*args, "--gallery", str(gallery), "--out", str(out)]) == 130
+    assert main([*args, "--gallery", str(gallery), "--resume", str(out)]) == 0
+    assert outputs(out, "cam2") == outputs(tmp_path / "whole", "cam2")
+    assert '"global_id"' in (out / "cam2.jsonl").read_text()
+
+    def identities(path: Path) -> list[tuple[int, int]]:
+        return sorted((i.global_id, i.sightings) for i in Gallery.load(path).identities)
+
+    assert identities(gallery) == identities(tmp_path / "whole.gallery")
