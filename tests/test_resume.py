@@ -299,3 +299,38 @@ def test_a_run_with_a_gallery_resumes_with_the_gallery_of_its_checkpoint(tmp_pat
         return sorted((i.global_id, i.sightings) for i in Gallery.load(path).identities)
 
     assert identities(gallery) == identities(tmp_path / "whole.gallery")
+
+
+def test_an_image_folder_resumes_without_reading_the_frames_before_the_checkpoint(
+    tmp_path, monkeypatch, fake_models, frame_clock, capsys
+):
+    """An image folder: killed, resumed with identical outputs, the images before the checkpoint never read again;
+    an image replaced since the checkpoint makes it another source, refused."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i, image in enumerate(scene(FRAMES), start=1):
+        cv2.imwrite(str(frames / f"{i:06d}.png"), image)
+    args = [str(frames), "--quiet", "--no-save-video"]
+    assert main([*args, "--out", str(tmp_path / "whole")]) == 0
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, kill)
+        assert main([*args, "--out", str(out)]) == 130
+    last = json.loads((out / CHECKPOINT_NAME).read_bytes().partition(b"\n")[0])["progress"]["last_frame"]
+
+    read = []
+    imread = cv2.imread
+    with monkeypatch.context() as m:
+        m.setattr(cv2, "imread", lambda path, *a: read.append(path) or imread(path, *a))
+        assert main([*args, "--resume", str(out)]) == 0
+    assert min(int(Path(p).stem) for p in read) == last + 1, "nothing before the checkpoint is read"
+    assert outputs(out, "frames") == outputs(tmp_path / "whole", "frames")
+    assert f"resuming {out} after frame {last}" in capsys.readouterr().err
+
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, kill)
+        assert main([*args, "--out", str(out)]) == 130
+    cv2.imwrite(str(frames / "000005.png"), scene(FRAMES)[10])
+    capsys.readouterr()
+    assert main([*args, "--resume", str(out)]) == 2
+    assert "files:" in capsys.readouterr().err

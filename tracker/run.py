@@ -661,6 +661,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     if checkpoint is not None:
         restore_state(first, checkpoint)  # with a gallery, the one saved with the state (the file may be newer)
         gallery = first.gallery
+        done = checkpoint.progress
+        notify(f"resuming {out} after frame {done.last_frame} ({done.frames} frames tracked before)")
     if note:
         notify(note)
     out = out if out is not None else next_run_dir(DEFAULT_RUNS_DIR, opened[0].name)
