@@ -26,7 +26,8 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXIT_SOME_FAILED = 1  # track batch: some videos failed, the others finished
 _FFMPEG_QUIET = "-8"  # AV_LOG_QUIET: our one-line errors, not FFmpeg's chatter
 _SUBCOMMANDS = ("eval", "compare", "gallery", "batch")
-_NEWEST_RUN = "newest"  # `--resume` without a folder: the newest run folder of the source (or --out)
+_NEWEST_RUN = True  # `--resume` without a folder: the newest run folder of the source (or --out); not a string,
+# which argparse would convert like a folder name
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -160,7 +161,7 @@ def _non_negative_float(text: str) -> float:
 def _track(argv: list[str]) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    resume_dir = args.resume if isinstance(args.resume, Path) else None  # argparse does not apply `type` to `const`
+    resume_dir = args.resume if isinstance(args.resume, Path) else None
     if resume_dir is not None and args.out is not None and resume_dir.absolute() != args.out.absolute():
         parser.error("--resume RUN_DIR and --out name two folders: give one")
     level = logging.INFO if args.verbose else logging.ERROR
