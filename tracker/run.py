@@ -648,8 +648,12 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     rate = _frame_rate(opened[0], cfg, options, notify)
     out, checkpoint = options.out, None
     checkpointed = len(names) == 1 and options.checkpoint_seconds > 0 and resumable(options.source, opened[0])
-    if options.resume or checkpointed:
-        identity = run_identity(options.source, opened[0], cfg, rate, str(resolve_device(cfg.device)), options.gallery)
+    device = str(resolve_device(cfg.device))
+    identity = (
+        run_identity(options.source, opened[0], cfg, rate, device, options.gallery)
+        if options.resume or checkpointed
+        else {}
+    )
     if options.resume:
         out = out if out is not None else newest_run_dir(DEFAULT_RUNS_DIR, opened[0].name)
         if out is None:
