@@ -111,10 +111,10 @@ def test_a_killed_run_resumed_writes_the_outputs_of_an_uninterrupted_one(
 
 
 def test_ctrl_c_checkpoints_the_frame_in_hand_and_resume_skips_undecoded_frames(
-    clip, reference, tmp_path, monkeypatch, frame_clock
+    clip, reference, tmp_path, monkeypatch, frame_clock, capsys
 ):
     """Ctrl-C writes a last checkpoint at the stop, so a resume redoes nothing; without a video the frames before
-    it are not decoded. `--resume` alone finds the newest run folder of the source."""
+    it are not decoded. `--resume` alone finds the newest run folder of the source; its progress bar starts there."""
     monkeypatch.chdir(tmp_path)
     with monkeypatch.context() as m:
         stop_at(m, STOP_AT, lambda: os.kill(os.getpid(), signal.SIGINT))
@@ -127,7 +127,10 @@ def test_ctrl_c_checkpoints_the_frame_in_hand_and_resume_skips_undecoded_frames(
     original = cv2.VideoCapture.retrieve
     with monkeypatch.context() as m:
         m.setattr(cv2.VideoCapture, "retrieve", lambda self, *a: retrieved.append(1) or original(self, *a))
-        assert main([str(clip), "--resume", "--quiet", "--no-save-video"]) == 0
+        capsys.readouterr()
+        assert main([str(clip), "--resume", "--no-save-video"]) == 0
+    bar = [line for line in capsys.readouterr().err.replace("\r", "\n").split("\n") if "frame/s" in line]
+    assert f"| {STOP_AT}/{FRAMES} [" in bar[0], bar[:2]
     assert len(retrieved) == FRAMES - STOP_AT, "frames up to the checkpoint are grabbed, not decoded"
     assert outputs(out, "walk") == reference
     assert json.loads((out / "summary.json").read_text())["frames"] == FRAMES
