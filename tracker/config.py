@@ -152,7 +152,7 @@ class MotionConfig:
     min_visible_fraction: float = _key(
         0.5,
         "reporting: a track whose box the left or right frame border cuts to less than this fraction of the width "
-        "its class's whole looks give it is kept but not reported (0 = off)",
+        "of the narrowest whole look of its class and height is kept but not reported (0 = off)",
         lo=0,
         hi=1,
     )

@@ -762,8 +762,8 @@ class TrackerCore:
         ]
 
     def _mostly_in_view(self, boxes_xyxy: np.ndarray, class_ids: np.ndarray, frame_width: float) -> np.ndarray:
-        """(M,) bool: the reported boxes (M, 4, not clipped) that show at least `motion.min_visible_fraction` of
-        their person's width (`truncation.visible_fraction`, with the class's typical shape the births learnt)."""
+        """(M,) bool: the reported boxes (M, 4, not clipped) that may show at least `motion.min_visible_fraction`
+        of their person's width (`truncation.visible_fraction`, with the narrowest shape the births learnt)."""
         least = self.config.motion.min_visible_fraction
         if least <= 0.0 or len(boxes_xyxy) == 0:
             return np.ones(len(boxes_xyxy), dtype=bool)
