@@ -26,7 +26,7 @@ from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.still import StillBoxes
 from tracker.sweep import mask_pairs
 from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
-from tracker.truncation import complete_truncated, pin_cut_edges, touches_side, visible_fraction
+from tracker.truncation import TOUCH_PX, complete_truncated, pin_cut_edges, touches_side, visible_fraction
 from tracker.types import Detections, TrackedObject, TrackState
 from tracker.weak_looks import near_tie_costs, outranked_thin_pairs
 
@@ -764,10 +764,13 @@ class TrackerCore:
     def _mostly_in_view(self, boxes_xyxy: np.ndarray, class_ids: np.ndarray, frame_width: float) -> np.ndarray:
         """(M,) bool: the reported boxes (M, 4, not clipped) that may show at least `motion.min_visible_fraction`
         of their person's width (`truncation.visible_fraction`, with the narrowest shape the births learnt)."""
+        keep = np.ones(len(boxes_xyxy), dtype=bool)
         least = self.config.motion.min_visible_fraction
-        if least <= 0.0 or len(boxes_xyxy) == 0:
-            return np.ones(len(boxes_xyxy), dtype=bool)
-        return visible_fraction(boxes_xyxy, self.births.narrowest_ratio(class_ids), frame_width) >= least
+        at_side = np.flatnonzero((boxes_xyxy[:, 0] <= TOUCH_PX) | (boxes_xyxy[:, 2] >= frame_width - TOUCH_PX))
+        if least > 0.0 and len(at_side):  # most frames: no reported box at a side border, nothing to measure
+            ratio = self.births.narrowest_ratio(class_ids[at_side])
+            keep[at_side] = visible_fraction(boxes_xyxy[at_side], ratio, frame_width) >= least
+        return keep
 
 
 def _block(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
