@@ -163,3 +163,20 @@ def test_looks_of_one_or_two_people_refuse_no_birth():
     shapes.learn(looks[:1], zeros[:1], np.arange(1), FRAME, np.full(1, 3))
     assert not shapes.allowed(stocky, np.zeros(1, np.int64), np.arange(1), FRAME)[0]
     assert list(shapes.summary()) == [0]
+
+
+def test_narrowest_ratio_is_the_low_end_of_the_birth_range_once_it_applies():
+    shapes = BirthShapes(config(), FPS)
+    classes = np.zeros(3, dtype=np.int64)
+    assert np.isnan(shapes.narrowest_ratio(classes)).all(), "nothing learnt: unknown"
+    widths = np.array([40.0, 50.0, 62.5] * 4)  # width/height 0.32, 0.40, 0.50 over a height of 125
+    looks = np.array([[100.0, 100.0, 100.0 + w, 225.0] for w in widths])
+    shapes.learn(looks, np.zeros(len(looks), np.int64), np.arange(len(looks)), FRAME, np.arange(len(looks)))
+    low = shapes.summary()[0][0]  # the lowest width/height that may start a track
+    narrowest = shapes.narrowest_ratio(np.array([0, 0, 2]))
+    np.testing.assert_allclose(narrowest[:2], [low, low], atol=5e-4)  # the summary rounds to 3 decimals
+    assert np.isnan(narrowest[2]), "another class has its own (empty) range"
+    assert 0.2 < low < 0.32, "below the narrowest look learnt, as a prediction interval is"
+    off = BirthShapes(config("association.birth_shape_quantile=0"), FPS)
+    off.learn(looks, np.zeros(len(looks), np.int64), np.arange(len(looks)), FRAME, np.arange(len(looks)))
+    assert np.isnan(off.narrowest_ratio(classes)).all(), "the rule off: no shape is learnt"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -34,3 +35,25 @@ def test_each_sequence_of_one_result_folder_is_its_own_cell(tmp_path):
     assert cells["SeqA"][0] == 3 and cells["SeqB"][0] == 0
     (track,) = cells["SeqA"][1]
     assert (track.track_id, track.fp, track.tp, track.kind) == (2, 3, 0, "no-person")
+
+
+def test_false_positives_on_people_the_crop_rule_dropped_are_counted_as_cut_out(tmp_path):
+    """A moving variant drops the ground truth of a person less than half in view; a box on that person is a false
+    positive every tracker that reports them pays alike, counted apart (`cut-out`)."""
+    tool = load_tool("false_positives")
+    source = tmp_path / "source"
+    (source / "gt").mkdir(parents=True)
+    rows = [[1, 1, 470, 100, 40, 100, 1, -1, -1, -1], [1, 2, 200, 100, 40, 100, 1, -1, -1, -1]]  # person 1: 10 px in
+    np.savetxt(source / "gt" / "gt.txt", rows, delimiter=",", fmt="%g")
+    variant = tmp_path / "Seq+pan2-abc"
+    (variant / "gt").mkdir(parents=True)
+    (variant / "seqinfo.ini").write_text("[Sequence]\nname=Seq+pan2\nimWidth=480\nimHeight=360\n")
+    np.savetxt(variant / "gt" / "gt.txt", rows[1:], delimiter=",", fmt="%g")  # what the crop rule kept
+    (variant / "variant.json").write_text(json.dumps({"source": str(source), "transforms": [[1, 1, 1.0, 0.0, 0.0]]}))
+    results = tmp_path / "out.txt"
+    ours = [[1, 7, 470, 100, 10, 100, 1, -1, -1, -1], [1, 8, 100, 250, 40, 100, 1, -1, -1, -1]]  # sliver, phantom
+    np.savetxt(results, ours, delimiter=",", fmt="%g")
+    count, tracks = tool.classify(results, variant)
+    assert count == 2
+    assert {t.track_id: t.cut_out for t in tracks} == {7: 1, 8: 0}
+    assert tool.cut_out_people(_sequence(tmp_path / "data", "Seq"), 640, 480).shape == (0, 6), "an original: none"

@@ -73,11 +73,19 @@ def test_a_still_track_whose_box_moves_is_reported_again():
     assert all(SIGN_ROW in rows for rows in shown[110:]), "reported again within about still_seconds of moving"
 
 
-def test_boxes_are_judged_only_away_from_the_borders_and_with_a_frame_size():
+def test_boxes_are_judged_only_uncut_by_the_borders_and_with_a_frame_size():
     assert all(SIGN_ROW in rows for rows in run(100, frame_size=None)[1:]), "no frame size: the rule is off"
-    boxes = np.array([[320.0, 240.0, 40.0, 100.0], [21.0, 240.0, 40.0, 100.0], [320.0, 440.0, 40.0, 100.0]])
-    assert whole_boxes(boxes, FRAME, 0.25).tolist() == [True, False, False]
-    assert not whole_boxes(boxes, None, 0.25).any()
+    # whole; left edge on the border (cut); bottom beyond the frame (cut); 10 px from the top border, not cut by it
+    boxes = np.array(
+        [
+            [320.0, 240.0, 40.0, 100.0],
+            [21.0, 240.0, 40.0, 100.0],
+            [320.0, 440.0, 40.0, 100.0],
+            [320.0, 60.0, 40.0, 100.0],
+        ]
+    )
+    assert whole_boxes(boxes, FRAME).tolist() == [True, False, False, True]
+    assert not whole_boxes(boxes, None).any()
 
 
 def test_jitter_is_the_change_of_the_edges_per_frame_displacement():

@@ -19,6 +19,11 @@ A track's false positives are classified by their boxes (the first class that ap
     no-person     no person there, the box moves (a fixed object seen by a moving camera, or a phantom);
     loc/partial   a person there, but the box is off (IoU 0.1-0.5): an occluded or partly detected person, a
                   box drifting after its detection ended; `loc-only` when the track never matched anybody.
+
+Beside the classes, `cut-out` counts the false positives (of any class) on a person whose ground truth a moving
+variant's crop rule dropped: the source's box mapped into the variant, partly in view but less than
+`variants.MIN_VISIBLE_FRACTION` of it, matched at IoU >= 0.5 to the clipped box. Every tracker that reports a
+person the border cuts that far pays these alike: they measure the rule, not the tracking.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import argparse
 import collections
 import configparser
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from tracker.assignment import linear_assignment
-from tracker.eval.variants import NAME_SEPARATOR, default_variants_dir
+from tracker.eval.variants import MIN_VISIBLE_FRACTION, NAME_SEPARATOR, FrameTransform, default_variants_dir
 
 MATCH_IOU = 0.5  # CLEAR MOT's match threshold
 DUPLICATE_IOU = 0.3  # mean IoU with a matched box of ours that makes a duplicate
@@ -55,6 +61,7 @@ class TrackFP:
     mean_box: list[float]
     mean_iou: float
     kind: str
+    cut_out: int = 0  # of `fp`: on a person the variant's crop rule dropped (less than half in view)
 
 
 def iou_tlwh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -73,6 +80,33 @@ def sequence_folder(name: str, data: list[Path]) -> Path | None:
     return next((folder for folder in data if folder.name == name), None)
 
 
+def cut_out_people(folder: Path, width: int, height: int) -> np.ndarray:
+    """(R, 6) rows frame, id, x, y, w, h of the people a moving variant's crop rule dropped from its ground truth:
+    the source's boxes mapped into the variant and clipped to it, partly in view but less than
+    `MIN_VISIBLE_FRACTION` of their area. Empty for an original sequence (no variant.json) or a variant whose
+    source ground truth is gone."""
+    note = folder / "variant.json"
+    if not note.is_file():
+        return np.zeros((0, 6))
+    meta = json.loads(note.read_text())
+    source = Path(meta["source"]) / "gt" / "gt.txt"
+    if not source.is_file():
+        return np.zeros((0, 6))
+    by_source = {int(s): FrameTransform(int(f), int(s), sc, x0, y0) for f, s, sc, x0, y0 in meta["transforms"]}
+    out = []
+    for row in np.loadtxt(source, delimiter=",", ndmin=2):
+        t = by_source.get(int(row[0]))
+        if t is None:
+            continue
+        x1, y1 = t.scale * (row[2] - t.x0), t.scale * (row[3] - t.y0)
+        x2, y2 = x1 + t.scale * row[4], y1 + t.scale * row[5]
+        cx1, cy1, cx2, cy2 = max(x1, 0.0), max(y1, 0.0), min(x2, width), min(y2, height)
+        inside = max(cx2 - cx1, 0.0) * max(cy2 - cy1, 0.0)
+        if 0.0 < inside < MIN_VISIBLE_FRACTION * (x2 - x1) * (y2 - y1):
+            out.append([t.frame, row[1], cx1, cy1, cx2 - cx1, cy2 - cy1])
+    return np.array(out).reshape(-1, 6)
+
+
 def classify(results: Path, folder: Path) -> tuple[int, list[TrackFP]]:
     """(false positives, per-track list, most first) of one result file against `folder`'s ground truth."""
     info = configparser.ConfigParser()
@@ -80,7 +114,8 @@ def classify(results: Path, folder: Path) -> tuple[int, list[TrackFP]]:
     width, height = int(info["Sequence"]["imWidth"]), int(info["Sequence"]["imHeight"])
     gt = np.loadtxt(folder / "gt" / "gt.txt", delimiter=",", ndmin=2)
     ours = np.loadtxt(results, delimiter=",", ndmin=2)
-    fps: dict[int, list[tuple[int, np.ndarray, float, float]]] = collections.defaultdict(list)
+    cut_out = cut_out_people(folder, width, height)
+    fps: dict[int, list[tuple[int, np.ndarray, float, float, bool]]] = collections.defaultdict(list)
     tps: collections.Counter[int] = collections.Counter()
     for frame in np.unique(ours[:, 0]) if len(ours) else []:
         mine, truth = ours[ours[:, 0] == frame], gt[gt[:, 0] == frame]
@@ -95,7 +130,9 @@ def classify(results: Path, folder: Path) -> tuple[int, list[TrackFP]]:
                 tps[int(mine[i, 1])] += 1
                 continue
             nearest = float(overlap[i].max()) if overlap.size else 0.0
-            fps[int(mine[i, 1])].append((int(frame), mine[i, 2:6], nearest, float((among[i] * matched).max())))
+            dropped = cut_out[cut_out[:, 0] == frame, 2:6]
+            on_cut = bool(len(dropped)) and float(iou_tlwh(mine[i : i + 1, 2:6], dropped).max()) >= MATCH_IOU
+            fps[int(mine[i, 1])].append((int(frame), mine[i, 2:6], nearest, float((among[i] * matched).max()), on_cut))
     tracks = [_track(tid, rows, tps[tid], width, height) for tid, rows in fps.items()]
     return sum(t.fp for t in tracks), sorted(tracks, key=lambda t: -t.fp)
 
@@ -123,7 +160,8 @@ def _track(tid: int, rows: list, tp: int, width: int, height: int) -> TrackFP:
     else:
         kind = "loc/partial" if tp else "loc-only"
     mean_box = boxes.mean(axis=0).round(0).tolist()
-    return TrackFP(tid, len(rows), tp, frames[0], frames[-1], mean_box, round(float(nearest.mean()), 2), kind)
+    cut = sum(r[4] for r in rows)
+    return TrackFP(tid, len(rows), tp, frames[0], frames[-1], mean_box, round(float(nearest.mean()), 2), kind, cut)
 
 
 def cells(root: Path, data: list[Path]) -> dict[str, tuple[int, list[TrackFP]]]:
@@ -148,23 +186,24 @@ def main() -> None:
     args = parser.parse_args()
     ours = cells(args.results, args.data)
     ref = cells(args.ref, args.data) if args.ref else {}
-    print("| cell | FP | " + " | ".join(CLASSES) + " |" + (" FP ref |" if ref else ""))
-    print("|---" * (len(CLASSES) + 2 + bool(ref)) + "|")
+    print("| cell | FP | " + " | ".join(CLASSES) + " | cut-out |" + (" FP ref |" if ref else ""))
+    print("|---" * (len(CLASSES) + 3 + bool(ref)) + "|")
     totals: collections.Counter[str] = collections.Counter()
     for cell, (count, tracks) in ours.items():
         by_kind = collections.Counter()
         for t in tracks:
             by_kind[t.kind] += t.fp
+            by_kind["cut-out"] += t.cut_out
         totals.update(by_kind)
         extra = f" {ref[cell][0]} |" if cell in ref else (" - |" if ref else "")
-        print(f"| {cell} | {count} | " + " | ".join(str(by_kind[k]) for k in CLASSES) + " |" + extra)
+        print(f"| {cell} | {count} | " + " | ".join(str(by_kind[k]) for k in (*CLASSES, "cut-out")) + " |" + extra)
         for t in tracks:
             if args.min_fp and t.fp >= args.min_fp:
                 print(
                     f"|   track {t.track_id}: {t.fp} FP, {t.tp} matched, frames {t.first}-{t.last}, "
                     f"box {t.mean_box}, IoU with the nearest person {t.mean_iou:.2f}, {t.kind} |"
                 )
-    print("\nall cells: " + ", ".join(f"{k} {totals[k]}" for k in CLASSES))
+    print("\nall cells: " + ", ".join(f"{k} {totals[k]}" for k in (*CLASSES, "cut-out")))
 
 
 if __name__ == "__main__":

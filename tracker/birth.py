@@ -208,6 +208,19 @@ class BirthShapes:
         mean = float(values.mean())
         return mean - half, mean + half
 
+    def narrowest_ratio(self, class_ids: np.ndarray) -> np.ndarray:
+        """(M,) the lowest width/height a whole look of each of the classes `class_ids` (M,) takes: the low end of
+        the class's prediction interval (`_interval`, the bound a birth must clear); NaN for a class whose range
+        does not apply yet (`_applies`) or with the rule off."""
+        classes = np.asarray(class_ids, dtype=np.int64).reshape(-1)
+        out = np.full(len(classes), np.nan)
+        if not self.enabled:
+            return out
+        for class_id in np.unique(classes).tolist():
+            if self._applies(class_id):
+                out[classes == class_id] = math.exp(self._interval(self._queues[class_id])[0])
+        return out
+
     def summary(self) -> dict[int, list[float]]:
         """{class id: [lowest and highest width/height that may start a track, looks held]} for reports: the
         classes whose range applies (enough looks of enough tracks held)."""

@@ -149,6 +149,13 @@ class MotionConfig:
     complete_truncated_boxes: bool = _key(
         True, "a box cut by the left or right frame border is measured at the track's width, its inner edge kept"
     )
+    min_visible_fraction: float = _key(
+        0.5,
+        "reporting: a track whose box the left or right frame border cuts to less than this fraction of the width "
+        "of the narrowest whole look of its class and height is kept but not reported (0 = off)",
+        lo=0,
+        hi=1,
+    )
     camera_compensation: str = _key(
         "none",
         "camera-motion compensation: none | auto | sparse_flow | orb | ecc (needs frames or a given camera_motion)",

@@ -25,7 +25,7 @@ from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.still import StillBoxes
 from tracker.sweep import mask_pairs
 from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
-from tracker.truncation import complete_truncated, pin_cut_edges, touches_side
+from tracker.truncation import TOUCH_PX, complete_truncated, pin_cut_edges, touches_side, visible_fraction
 from tracker.types import Detections, TrackedObject, TrackState
 from tracker.weak_looks import near_tie_costs, outranked_thin_pairs
 
@@ -740,11 +740,14 @@ class TrackerCore:
         shown = shown[np.argsort(table.track_id[shown])]
         if self.config.motion.output_filtered_box:
             boxes = xywh_to_xyxy(self._mean[shown, :4])
-            if frame_size is not None:  # a filtered box (a completed cut one) may reach beyond the frame
-                height, width = frame_size
-                boxes = np.clip(boxes, 0.0, [width, height, width, height])
         else:
             boxes = dets.boxes_xyxy[np.searchsorted(dets.index, table.detection_index[shown])]
+        if frame_size is not None:  # a filtered box (a completed cut one) may reach beyond the frame
+            height, width = frame_size
+            in_view = self._mostly_in_view(boxes, table.class_id[shown], width)
+            if in_view is not None:
+                shown, boxes = shown[in_view], boxes[in_view]
+            boxes = np.clip(boxes, 0.0, [width, height, width, height])
         rows = shown.tolist()
         # global IDs exist only with a gallery (`_link_newborn`); without one every output's is None
         global_ids = [self.tracks[row].global_id for row in rows] if self.gallery is not None else [None] * len(rows)
@@ -762,6 +765,21 @@ class TrackerCore:
                 strict=True,
             )
         ]
+
+    def _mostly_in_view(self, boxes_xyxy: np.ndarray, class_ids: np.ndarray, frame_width: float) -> np.ndarray | None:
+        """(M,) bool: the reported boxes (M, 4, not clipped) that may show at least `motion.min_visible_fraction`
+        of their person's width (`truncation.visible_fraction`, with the narrowest shape the births learnt); None
+        when all do without measuring (the rule off, or no box at a side border: most frames)."""
+        least = self.config.motion.min_visible_fraction
+        if least <= 0.0 or len(boxes_xyxy) == 0:
+            return None
+        if boxes_xyxy[:, 0].min() > TOUCH_PX and boxes_xyxy[:, 2].max() < frame_width - TOUCH_PX:
+            return None
+        at_side = np.flatnonzero((boxes_xyxy[:, 0] <= TOUCH_PX) | (boxes_xyxy[:, 2] >= frame_width - TOUCH_PX))
+        keep = np.ones(len(boxes_xyxy), dtype=bool)
+        ratio = self.births.narrowest_ratio(class_ids[at_side])
+        keep[at_side] = visible_fraction(boxes_xyxy[at_side], ratio, frame_width) >= least
+        return keep
 
 
 def _block(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
