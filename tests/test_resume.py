@@ -102,7 +102,7 @@ def test_a_killed_run_resumed_writes_the_outputs_of_an_uninterrupted_one(
     assert STOP_AT - 1 - EVERY < progress["last_frame"] < STOP_AT, "a kill loses at most one interval"
     assert progress["last_frame"] != STOP_AT - 1, "the test must resume from an older state than the last frame"
 
-    assert main([str(clip), "--resume", str(out), "--quiet"]) == 0
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 0
     assert outputs(out, "walk") == reference
     assert not (out / CHECKPOINT_NAME).exists()
     video = cv2.VideoCapture(str(out / "walk.mp4"))
@@ -143,14 +143,14 @@ def test_a_checkpoint_of_another_config_or_source_is_refused(clip, tmp_path, mon
         main([str(clip), "--out", str(out), "--quiet", "--no-save-video"])
     before = outputs(out, "walk")
     capsys.readouterr()
-    assert main([str(clip), "--resume", str(out), "--quiet", "--set", "lifecycle.min_hits=5"]) == 2
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet", "--set", "lifecycle.min_hits=5"]) == 2
     err = capsys.readouterr().err
     assert "made by another run" in err and "config.lifecycle.min_hits: 2 then, 5 now" in err, err
     assert len(err.strip().splitlines()) == 1
 
     clip.unlink()
     write_video(clip, scene(FRAMES - 5))  # the same name, other frames
-    assert main([str(clip), "--resume", str(out), "--quiet"]) == 2
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "bytes:" in err and "modified_ns:" in err, err
     assert outputs(out, "walk") == before, "a refused resume changes nothing"
@@ -164,11 +164,11 @@ def test_a_damaged_checkpoint_gives_one_clear_error(clip, tmp_path, monkeypatch,
     path = out / CHECKPOINT_NAME
     path.write_bytes(path.read_bytes()[:-100])  # a truncated copy
     capsys.readouterr()
-    assert main([str(clip), "--resume", str(out), "--quiet"]) == 2
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "is damaged" in err and len(err.strip().splitlines()) == 1
     path.write_bytes(b"\x00" * 64)
-    assert main([str(clip), "--resume", str(out), "--quiet"]) == 2
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 2
     assert "not a track checkpoint" in capsys.readouterr().err
 
 
@@ -176,7 +176,9 @@ def test_a_finished_run_is_not_resumed_and_live_sources_refuse(clip, tmp_path, f
     out = tmp_path / "run"
     assert main([str(clip), "--out", str(out), "--quiet", "--no-save-video"]) == 0
     before = outputs(out, "walk")
-    assert main([str(clip), "--resume", str(out), "--quiet"]) == 0
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 0
+    assert "finished (60 frames): nothing to resume" in capsys.readouterr().out
+    assert main(["--resume", "--out", str(out), str(clip), "--quiet"]) == 0  # a flag: the source may come after it
     assert "finished (60 frames): nothing to resume" in capsys.readouterr().out
     assert outputs(out, "walk") == before
 
@@ -242,7 +244,7 @@ def test_real_clip_killed_and_resumed_matches_the_uninterrupted_run(shared, shar
     proc.kill()
     proc.wait(timeout=60)
     assert (run_dir / CHECKPOINT_NAME).exists() and not (run_dir / "people.txt").exists(), "killed mid-run"
-    resume = [*cmd, "--resume", str(run_dir)]
+    resume = [*cmd, "--resume", "--out", str(run_dir)]
     done = subprocess.run(resume, env=child_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert outputs(run_dir, "people") == outputs(whole, "people")
@@ -294,7 +296,7 @@ def test_a_run_with_a_gallery_resumes_with_the_gallery_of_its_checkpoint(tmp_pat
     with monkeypatch.context() as m:
         stop_at(m, 25, kill)
         assert main([*args, "--gallery", str(gallery), "--out", str(out)]) == 130
-    assert main([*args, "--gallery", str(gallery), "--resume", str(out)]) == 0
+    assert main([*args, "--gallery", str(gallery), "--resume", "--out", str(out)]) == 0
     assert outputs(out, "cam2") == outputs(tmp_path / "whole", "cam2")
     assert '"global_id"' in (out / "cam2.jsonl").read_text()
 
@@ -325,7 +327,7 @@ def test_an_image_folder_resumes_without_reading_the_frames_before_the_checkpoin
     imread = cv2.imread
     with monkeypatch.context() as m:
         m.setattr(cv2, "imread", lambda path, *a: read.append(path) or imread(path, *a))
-        assert main([*args, "--resume", str(out)]) == 0
+        assert main([*args, "--resume", "--out", str(out)]) == 0
     assert min(int(Path(p).stem) for p in read) == last + 1, "nothing before the checkpoint is read"
     assert outputs(out, "frames") == outputs(tmp_path / "whole", "frames")
     assert f"resuming {out} after frame {last}" in capsys.readouterr().err
@@ -335,5 +337,5 @@ def test_an_image_folder_resumes_without_reading_the_frames_before_the_checkpoin
         assert main([*args, "--out", str(out)]) == 130
     cv2.imwrite(str(frames / "000005.png"), scene(FRAMES)[10])
     capsys.readouterr()
-    assert main([*args, "--resume", str(out)]) == 2
+    assert main([*args, "--resume", "--out", str(out)]) == 2
     assert "files:" in capsys.readouterr().err

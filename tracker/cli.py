@@ -26,8 +26,6 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXIT_SOME_FAILED = 1  # track batch: some videos failed, the others finished
 _FFMPEG_QUIET = "-8"  # AV_LOG_QUIET: our one-line errors, not FFmpeg's chatter
 _SUBCOMMANDS = ("eval", "compare", "gallery", "batch")
-_NEWEST_RUN = True  # `--resume` without a folder: the newest run folder of the source (or --out); not a string,
-# which argparse would convert like a folder name
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,11 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=_positive_float, metavar="N", help="frames/s of the source, whatever it declares")
     p.add_argument(
         "--resume",
-        nargs="?",
-        const=_NEWEST_RUN,
-        type=Path,
-        metavar="RUN_DIR",
-        help="continue an interrupted run from its checkpoint (default: the newest run folder of the source, or --out)",
+        action="store_true",
+        help="continue an interrupted run from its checkpoint: the newest run folder of the source, or --out DIR",
     )
     p.add_argument(
         "--checkpoint-seconds",
@@ -161,9 +156,6 @@ def _non_negative_float(text: str) -> float:
 def _track(argv: list[str]) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    resume_dir = args.resume if isinstance(args.resume, Path) else None
-    if resume_dir is not None and args.out is not None and resume_dir.absolute() != args.out.absolute():
-        parser.error("--resume RUN_DIR and --out name two folders: give one")
     level = logging.INFO if args.verbose else logging.ERROR
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     from tracker.config import ConfigError
@@ -190,8 +182,8 @@ def _track(argv: list[str]) -> int:
         gallery=args.gallery,
         config=args.config,
         overrides=tuple(overrides),
-        out=resume_dir if resume_dir is not None else args.out,
-        resume=args.resume is not None,
+        out=args.out,
+        resume=args.resume,
         checkpoint_seconds=args.checkpoint_seconds,
         save_video=args.save_video,
         show=args.show,
