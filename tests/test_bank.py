@@ -174,3 +174,29 @@ def test_a_pickled_bank_writes_into_its_own_tensor():
     np.testing.assert_allclose(np.diag(sims), 1.0, atol=1e-2)  # each slot's newest entry is its query itself
     assert torch.equal(bank._data, before)
     assert np.shares_memory(copy._host, copy._data.view(torch.int16).numpy())
+
+
+@pytest.mark.parametrize("host", [True, False], ids=["numpy-writes", "index_copy"])
+def test_push_of_chosen_rows_equals_push_of_those_rows(host):
+    """`push(slots, frame, rows=)` (a frame's embeddings, the rows its matched detections are) writes what pushing
+    the selected rows writes, on the CPU's numpy path and the device path's index_copy_; a count that does not fit
+    raises and writes nothing."""
+    rng = np.random.default_rng(5)
+    frame = _unit(7, 8, rng)
+    rows, slots = np.array([5, 0, 3]), np.array([2, 0, 1])
+    banks = [AppearanceBank(4, "cpu", initial_slots=4) for _ in range(2)]
+    for bank in banks:
+        if not host:
+            bank._resize_data = lambda n, b=bank: (AppearanceBank._resize_data(b, n), setattr(b, "_host", None))
+        for _ in range(3):
+            bank.allocate()
+    for _ in range(5):  # the FIFO wraps
+        banks[0].push(slots, frame, rows=rows)
+        banks[1].push(slots, frame[torch.as_tensor(rows)])
+        frame = _unit(7, 8, rng)
+    assert (banks[0]._host is None) == (not host)
+    assert torch.equal(banks[0]._data.view(torch.int16), banks[1]._data.view(torch.int16))
+    before = banks[0]._data.clone()
+    with pytest.raises(ValueError, match="3 slots for 2 embeddings"):
+        banks[0].push(slots, frame, rows=rows[:2])
+    assert torch.equal(banks[0]._data, before)

@@ -141,8 +141,14 @@ class AppearanceBank:
         self._host = None if self._data is None else _host_view(self._data)
 
     # ----------------------------------------------------------------------------------------- write/read
-    def push(self, slots: np.ndarray, embeddings: torch.Tensor) -> None:
-        """Append one L2-normalised embedding (M, D) to each of M distinct slots; the oldest drops out."""
+    def push(self, slots: np.ndarray, embeddings: torch.Tensor, rows: np.ndarray | None = None) -> None:
+        """Append one L2-normalised embedding to each of M distinct slots; the oldest drops out.
+
+        Args:
+            slots: (M,) distinct slots.
+            embeddings: (M, D), or with `rows` any (N, D) of which rows (M,) are pushed (a frame's embeddings: no
+                copy of the pushed rows is made first).
+        """
         slots = np.asarray(slots, dtype=np.int64)
         if len(slots) == 0:
             return
@@ -151,12 +157,17 @@ class AppearanceBank:
             self._resize_data(self.num_slots)
         if embeddings.shape[1] != self.dim:
             raise ValueError(f"embeddings have D = {embeddings.shape[1]}, the bank holds D = {self.dim}")
+        if len(slots) != (len(embeddings) if rows is None else len(rows)):
+            raise ValueError(f"{len(slots)} slots for {len(embeddings) if rows is None else len(rows)} embeddings")
         assert self._data is not None
         pos = self._write[slots]
         values = self.stored(embeddings)
-        if self._host is not None:  # numpy's row assignment: a quarter of the cost of index_copy_ for a frame's rows
-            self._host.reshape(-1, self.dim)[slots * self.capacity + pos] = _host_view(values)
+        host = _host_view(values) if self._host is not None else None
+        if host is not None:  # numpy's row assignment: a quarter of the cost of index_copy_ for a frame's rows
+            self._host.reshape(-1, self.dim)[slots * self.capacity + pos] = host if rows is None else host[rows]
         else:
+            if rows is not None:
+                values = torch.index_select(values, 0, torch.as_tensor(rows, device=values.device))
             flat = self._data.view(-1, self.dim)  # (S * K, D)
             flat.index_copy_(0, torch.as_tensor(slots * self.capacity + pos, device=self.device), values)
         self._write[slots] = (pos + 1) % self.capacity

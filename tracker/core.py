@@ -580,9 +580,7 @@ class TrackerCore:
         good = self._bank_quality(dets, det_idx)
         if good.any():
             fed = track_idx[good]
-            stored = self._bank_embeddings(dets)
-            rows = torch.as_tensor(det_idx[good], device=stored.device)
-            self.bank.push(self.table.slot[fed], torch.index_select(stored, 0, rows))  # 1/4 the cost of []
+            self.bank.push(self.table.slot[fed], self._bank_embeddings(dets), rows=det_idx[good])
             self.table.bank_frame[fed] = self.frame_index
             self._appearance_given = True
 
