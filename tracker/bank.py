@@ -215,7 +215,9 @@ class AppearanceBank:
             self._similarity_dense(slots, counts, emb, out)
             if candidates is not None:
                 out[~candidates] = np.nan
-        out[counts == 0] = np.nan
+        empty = counts == 0
+        if empty.any():
+            out[empty] = np.nan
         return out
 
     def _similarity_dense(self, slots: np.ndarray, counts: np.ndarray, emb: torch.Tensor, out: np.ndarray) -> None:
