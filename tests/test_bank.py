@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tracker import bank as bank_module
-from tracker.bank import AppearanceBank, _next_pow2, _pow2_chunks, _prev_pow2, _split_chunks
+from tracker.bank import AppearanceBank, _chunk_sizes, _next_pow2, _prev_pow2
 
 
 def _unit(rows: int, dim: int, rng: np.random.Generator) -> torch.Tensor:
@@ -64,8 +64,8 @@ def test_sparse_similarity_equals_the_dense_one_bit_for_bit(aggregation):
 
 @pytest.mark.parametrize("tracks_with_candidates", [1, 3, 9, 17, 41, 130])
 def test_chunked_gather_batches_equal_the_dense_values(monkeypatch, tracks_with_candidates):
-    """Tracks with candidates that fill no power of two are compared in power-of-two chunks (`_pow2_chunks`): each
-    chunk's values are the dense path's, whatever chunk a bank falls in."""
+    """Tracks with candidates that fill no power of two are compared in chunks (`_chunk_sizes`): each chunk's values
+    are the dense path's, whatever chunk a bank falls in and however many padded banks it has."""
     monkeypatch.setattr(bank_module, "_CALL_COST_ENTRIES", 1)  # chunks even for these tiny banks
     rng = np.random.default_rng(tracks_with_candidates)
     slots_total = 2 * tracks_with_candidates + 40  # few of them take part: the gather layout, not the view
@@ -101,28 +101,30 @@ def test_cache_sized_chunks_equal_the_dense_values(monkeypatch, chunk_bytes):
     assert np.isnan(sparse[~candidates]).all()
 
 
-@pytest.mark.parametrize("chunks", [[1], [8], [64, 8], [128, 16], [256, 32, 4]])
-@pytest.mark.parametrize("max_chunk", [1, 4, 16, 1024])
-def test_split_chunks_caps_each_chunk_and_keeps_the_batch(chunks, max_chunk):
-    split = _split_chunks(chunks, max_chunk)
-    assert sum(split) == sum(chunks) and max(split) == min(max(chunks), max_chunk)
-    assert all(c & (c - 1) == 0 for c in split) and split == sorted(split, reverse=True)
-
-
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 100, 1023, 1024, 1025])
 def test_prev_pow2_is_the_largest_power_of_two_not_above(n):
     p = _prev_pow2(n)
     assert p & (p - 1) == 0 and p <= n < 2 * p
 
 
-@pytest.mark.parametrize("min_chunk", [1, 8, 64])
-@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 12, 17, 31, 33, 54, 100, 130, 257, 500, 1000])
-def test_pow2_chunks_cover_a_batch_with_little_padding(n, min_chunk):
-    chunks = _pow2_chunks(n, min_chunk)
-    assert all(c & (c - 1) == 0 for c in chunks) and chunks == sorted(chunks, reverse=True)
-    padding = sum(chunks) - n  # under an eighth of the batch, or under a chunk a bmm call is worth
-    assert padding >= 0 and (chunks == [_next_pow2(n)] if n <= min_chunk else padding < max(min_chunk, n / 8))
-    assert len(chunks) <= 4 and min(chunks) >= min(min_chunk, _next_pow2(n))
+@pytest.mark.parametrize(("min_chunk", "max_chunk"), [(1, 1), (1, 2), (2, 4), (8, 16), (64, 128), (128, 256)])
+def test_chunk_sizes_cover_a_batch_with_little_padding_in_few_sizes(min_chunk, max_chunk):
+    """Every batch of 1..1000 banks: chunks of at most `max_chunk` that cover it, padded by less than a power of two
+    up to `min_chunk` and by less than min_chunk / 4 beyond; and all batches together use few distinct sizes (each
+    one a kernel the CPU matmul backend keeps: the soak's memory bound)."""
+    sizes = set()
+    step = max(1, min_chunk // 4)
+    for n in range(1, 1001):
+        chunks = _chunk_sizes(n, min_chunk, max_chunk)
+        rest = n % max_chunk
+        assert chunks[: n // max_chunk] == [max_chunk] * (n // max_chunk) and len(chunks) == -(-n // max_chunk)
+        padding = sum(chunks) - n
+        assert 0 <= padding < (_next_pow2(rest) - rest + 1 if rest <= min_chunk else step)
+        assert max(chunks) <= max_chunk
+        sizes.update(chunks)
+    powers = {1 << b for b in range(max_chunk.bit_length()) if 1 << b <= min(min_chunk, max_chunk)}
+    steps = set(range(min_chunk + step, max_chunk + 1, step))
+    assert sizes <= powers | steps | {max_chunk} and len(sizes) <= len(powers) + 4 * (max_chunk // min_chunk - 1) + 1
 
 
 def test_the_device_path_gives_nan_outside_the_candidates_as_the_cpu_path():
@@ -174,3 +176,29 @@ def test_a_pickled_bank_writes_into_its_own_tensor():
     np.testing.assert_allclose(np.diag(sims), 1.0, atol=1e-2)  # each slot's newest entry is its query itself
     assert torch.equal(bank._data, before)
     assert np.shares_memory(copy._host, copy._data.view(torch.int16).numpy())
+
+
+@pytest.mark.parametrize("host", [True, False], ids=["numpy-writes", "index_copy"])
+def test_push_of_chosen_rows_equals_push_of_those_rows(host):
+    """`push(slots, frame, rows=)` (a frame's embeddings, the rows its matched detections are) writes what pushing
+    the selected rows writes, on the CPU's numpy path and the device path's index_copy_; a count that does not fit
+    raises and writes nothing."""
+    rng = np.random.default_rng(5)
+    frame = _unit(7, 8, rng)
+    rows, slots = np.array([5, 0, 3]), np.array([2, 0, 1])
+    banks = [AppearanceBank(4, "cpu", initial_slots=4) for _ in range(2)]
+    for bank in banks:
+        if not host:
+            bank._resize_data = lambda n, b=bank: (AppearanceBank._resize_data(b, n), setattr(b, "_host", None))
+        for _ in range(3):
+            bank.allocate()
+    for _ in range(5):  # the FIFO wraps
+        banks[0].push(slots, frame, rows=rows)
+        banks[1].push(slots, frame[torch.as_tensor(rows)])
+        frame = _unit(7, 8, rng)
+    assert (banks[0]._host is None) == (not host)
+    assert torch.equal(banks[0]._data.view(torch.int16), banks[1]._data.view(torch.int16))
+    before = banks[0]._data.clone()
+    with pytest.raises(ValueError, match="3 slots for 2 embeddings"):
+        banks[0].push(slots, frame, rows=rows[:2])
+    assert torch.equal(banks[0]._data, before)

@@ -690,3 +690,20 @@ def test_after_reset_a_motion_only_video_keeps_lost_tracks_as_a_new_tracker_does
     assert reused.core.bank.count([reused.core.tracks[0].slot]).tolist() == [5], "the first video fed a bank"
     reused.reset()
     assert hidden_for_1_5_s(reused) == {1}, "the first video's appearance shortened the second's lost tracks"
+
+
+def test_the_motion_buffer_is_zero_at_the_reference_rate_and_grows_below_it():
+    """Overlaps are buffered by the displacement the filter cannot predict beyond the reference frame interval:
+    nothing at or above the reference rate (the plain IoU, without taking a standard deviation), 95% of the velocity
+    spread times the extra interval below it."""
+    from tracker.core import TrackerCore
+
+    cfg = load_config(None, overrides=["device=cpu"])
+    reference = cfg.motion.reference_frame_rate
+    cov = np.tile(np.diag([1.0, 1.0, 1.0, 1.0, 4.0, 9.0, 1.0, 1.0]), (3, 1, 1))
+    for rate in (reference, 2 * reference):
+        assert np.array_equal(TrackerCore(cfg, rate)._motion_buffer(cov), np.zeros((3, 2)))
+    half = TrackerCore(cfg, reference / 2)._motion_buffer(cov)
+    np.testing.assert_allclose(half, np.tile([1.96 * 2.0 * 0.5, 1.96 * 3.0 * 0.5], (3, 1)))
+    quarter = TrackerCore(cfg, reference / 4)._motion_buffer(cov)
+    assert (quarter > half).all()

@@ -16,7 +16,11 @@ from tracker.sweep import mask_pairs
 
 __all__ = ["AppearanceBank"]
 
-_CHUNK_PAD_SHIFT = 3  # a bank batch is padded by at most 1/8 (`_pow2_chunks`), in at most 4 power-of-two chunks
+# Beyond the smallest chunk worth a call, a bank batch is padded to a multiple of that chunk / _PAD_STEPS
+# (`_chunk_sizes`): under a quarter of a call's cost padded, in _PAD_STEPS * (max / min chunk - 1) sizes beyond the
+# powers of two (4 for K=100, D=512: 10, 12, 14, 16). The CPU matmul backend keeps one kernel per shape: a crowd of
+# ever-changing size must not grow memory with every new batch size (the 100k soak's RSS bound): not every size is let.
+_PAD_STEPS = 4
 # A bf16 bmm call costs about as much as this many more bank entries (K x D values) in its batch (measured on the CPU:
 # ~30 us a call, ~7 us a bank of K=100, D=512): a batch is split into chunks only where each saves more than a call.
 _CALL_COST_ENTRIES = 400_000
@@ -141,8 +145,14 @@ class AppearanceBank:
         self._host = None if self._data is None else _host_view(self._data)
 
     # ----------------------------------------------------------------------------------------- write/read
-    def push(self, slots: np.ndarray, embeddings: torch.Tensor) -> None:
-        """Append one L2-normalised embedding (M, D) to each of M distinct slots; the oldest drops out."""
+    def push(self, slots: np.ndarray, embeddings: torch.Tensor, rows: np.ndarray | None = None) -> None:
+        """Append one L2-normalised embedding to each of M distinct slots; the oldest drops out.
+
+        Args:
+            slots: (M,) distinct slots.
+            embeddings: (M, D), or with `rows` any (N, D) of which rows (M,) are pushed (a frame's embeddings: no
+                copy of the pushed rows is made first).
+        """
         slots = np.asarray(slots, dtype=np.int64)
         if len(slots) == 0:
             return
@@ -151,12 +161,17 @@ class AppearanceBank:
             self._resize_data(self.num_slots)
         if embeddings.shape[1] != self.dim:
             raise ValueError(f"embeddings have D = {embeddings.shape[1]}, the bank holds D = {self.dim}")
+        if len(slots) != (len(embeddings) if rows is None else len(rows)):
+            raise ValueError(f"{len(slots)} slots for {len(embeddings) if rows is None else len(rows)} embeddings")
         assert self._data is not None
         pos = self._write[slots]
         values = self.stored(embeddings)
-        if self._host is not None:  # numpy's row assignment: a quarter of the cost of index_copy_ for a frame's rows
-            self._host.reshape(-1, self.dim)[slots * self.capacity + pos] = _host_view(values)
+        host = _host_view(values) if self._host is not None else None
+        if host is not None:  # numpy's row assignment: a quarter of the cost of index_copy_ for a frame's rows
+            self._host.reshape(-1, self.dim)[slots * self.capacity + pos] = host if rows is None else host[rows]
         else:
+            if rows is not None:
+                values = torch.index_select(values, 0, torch.as_tensor(rows, device=values.device))
             flat = self._data.view(-1, self.dim)  # (S * K, D)
             flat.index_copy_(0, torch.as_tensor(slots * self.capacity + pos, device=self.device), values)
         self._write[slots] = (pos + 1) % self.capacity
@@ -204,7 +219,9 @@ class AppearanceBank:
             self._similarity_dense(slots, counts, emb, out)
             if candidates is not None:
                 out[~candidates] = np.nan
-        out[counts == 0] = np.nan
+        empty = counts == 0
+        if empty.any():
+            out[empty] = np.nan
         return out
 
     def _similarity_dense(self, slots: np.ndarray, counts: np.ndarray, emb: torch.Tensor, out: np.ndarray) -> None:
@@ -265,14 +282,14 @@ class AppearanceBank:
         out[pair_rows, pair_cols] = self._aggregate_host(pair_sims, counts[pair_rows])
 
     def _chunks(self, banks: int) -> list[int]:
-        """Power-of-two bmm batch sizes for `banks` gathered banks (`_pow2_chunks`, `_split_chunks`), remembered per
-        count: a frame asks for a handful of counts, and the answer depends on the count alone."""
+        """bmm batch sizes for `banks` gathered banks (`_chunk_sizes`), remembered per count: a frame asks for a
+        handful of counts, and the answer depends on the count alone."""
         chunks = self._chunk_plans.get(banks)
         if chunks is None:
             assert self._data is not None and self.dim is not None
             min_chunk = _next_pow2(-(-_CALL_COST_ENTRIES // (self.capacity * self.dim)))
             max_chunk = _prev_pow2(max(1, _CHUNK_BYTES // (self.capacity * self.dim * self._data.element_size())))
-            chunks = self._chunk_plans[banks] = _split_chunks(_pow2_chunks(banks, min_chunk), max_chunk)
+            chunks = self._chunk_plans[banks] = _chunk_sizes(banks, min_chunk, max_chunk)
         return chunks
 
     def _batched_bank_products(
@@ -381,21 +398,19 @@ def _host_float32(values: torch.Tensor, rows: np.ndarray | None = None) -> np.nd
     return (host if rows is None else host[rows]).astype(np.float32)
 
 
-def _pow2_chunks(n: int, min_chunk: int = 1) -> list[int]:
-    """Powers of two, largest first, summing to n rounded up to a multiple of 1/2**_CHUNK_PAD_SHIFT of n's highest
-    power of two and of `min_chunk` (a power of two; n <= min_chunk: one chunk, n's next power of two). At most
-    1 + _CHUNK_PAD_SHIFT chunks, padded by less than 1/2**_CHUNK_PAD_SHIFT of n or `min_chunk`: a batch of n banks in
-    a few cached shapes, without padding it to the next power of two (up to twice the work)."""
-    if n <= min_chunk:
-        return [_next_pow2(n)]
-    unit = max(min_chunk, _next_pow2(n + 1) >> (_CHUNK_PAD_SHIFT + 1))
-    total = -(-n // unit) * unit
-    return [1 << bit for bit in range(total.bit_length() - 1, -1, -1) if total >> bit & 1]
+def _chunk_sizes(n: int, min_chunk: int, max_chunk: int) -> list[int]:
+    """bmm batch sizes for a batch of n banks: full chunks of `max_chunk` banks (the cache cap), then the rest in one
+    chunk, padded to its next power of two up to `min_chunk` banks (a call's cost: powers of two, all batches cached
+    anyway) and beyond it to a multiple of min_chunk / _PAD_STEPS (at least 1). Both bounds are powers of two.
 
-
-def _split_chunks(chunks: list[int], max_chunk: int) -> list[int]:
-    """Power-of-two `chunks` with each one larger than `max_chunk` (a power of two) cut into chunks of that size."""
-    return [piece for size in chunks for piece in [min(size, max_chunk)] * max(1, size // max_chunk)]
+    E.g. min_chunk 8, max_chunk 16 (K=100, D=512 banks): 5 -> [8], 9 -> [10], 13 -> [14], 27 -> [16, 12] (powers of
+    two alone gave [16], [16], [16, 16]: up to 7 more banks gathered and multiplied for nothing)."""
+    full, rest = divmod(n, max_chunk)
+    chunks = [max_chunk] * full
+    if rest:
+        step = max(1, min_chunk // _PAD_STEPS)
+        chunks.append(_next_pow2(rest) if rest <= min_chunk else -(-rest // step) * step)
+    return chunks
 
 
 def _prev_pow2(n: int) -> int:

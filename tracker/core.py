@@ -267,7 +267,8 @@ class TrackerCore:
         if not self.tracks:
             return
         lost = self.table.state == LOST
-        self._mean[lost, 6:8] = 0.0  # a hidden box keeps its size
+        if lost.any():
+            self._mean[lost, 6:8] = 0.0  # a hidden box keeps its size
         # In place: the state arrays are the core's own (made C-contiguous, which they are unless warped: no copy).
         self._mean, self._cov = np.ascontiguousarray(self._mean), np.ascontiguousarray(self._cov)
         self.kalman.predict_in_place(self._mean, self._cov)
@@ -395,6 +396,8 @@ class TrackerCore:
         the reference frame rate; at low rates it lets a track whose velocity is still unknown overlap its next
         detection."""
         beyond = max(0.0, 1.0 - self.frame_rate / self.config.motion.reference_frame_rate)
+        if beyond == 0.0:  # (the common case: no standard deviations to take)
+            return np.zeros((len(cov), 2))
         return self.kalman.velocity_std(cov)[:, :2] * (_BUFFER_SIGMAS * beyond)
 
     def _needs_embedding(
@@ -583,9 +586,7 @@ class TrackerCore:
         good = self._bank_quality(dets, det_idx)
         if good.any():
             fed = track_idx[good]
-            stored = self._bank_embeddings(dets)
-            rows = torch.as_tensor(det_idx[good], device=stored.device)
-            self.bank.push(self.table.slot[fed], torch.index_select(stored, 0, rows))  # 1/4 the cost of []
+            self.bank.push(self.table.slot[fed], self._bank_embeddings(dets), rows=det_idx[good])
             self.table.bank_frame[fed] = self.frame_index
             self._appearance_given = True
 
