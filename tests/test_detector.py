@@ -50,8 +50,10 @@ def test_a_failed_download_is_not_called_a_bad_model(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("TRACKER_WEIGHTS_DIR", raising=False)
     monkeypatch.setattr(ultralytics, "YOLO", offline)
-    with pytest.raises(ConnectionError, match="Download failure"):
+    with pytest.raises(ConnectionError, match="Download failure") as info:
         build_detector(load_config(None).detector, torch.device("cpu"))
+    assert "--set detector.model=PATH" in str(info.value) and "TRACKER_WEIGHTS_DIR" in str(info.value)  # what to do
+    assert "\n" not in str(info.value)
 
 
 def test_an_exported_model_that_fails_to_load_is_one_error_and_keeps_the_threads():

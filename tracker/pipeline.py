@@ -97,13 +97,22 @@ class Tracker:
 
         A `gallery` is tied to the ReID model built here (`reid_model_identity`); one made with another model
         raises `GalleryModelError`.
+
+        Raises:
+            FileNotFoundError: missing ReID weights (checked first, before the detector loads or downloads) or a
+                missing detector model that ultralytics does not publish.
+            ValueError: a bad device, or a file that is not a model of the configured kind.
+            OSError: ultralytics could not download an official detector (offline).
         """
         from tracker.detector import build_detector
         from tracker.embedder import build_embedder
+        from tracker.weights import require_weights
 
         cfg = config if isinstance(config, TrackerConfig) else load_config(config)
         device = resolve_device(cfg.device)
         use_reid = cfg.appearance.enabled and cfg.reid.model != "none"
+        if use_reid and cfg.reid.model != "auto":  # a missing file is named before a detector download can fail
+            require_weights(cfg.reid.weights, "reid")
         detector = build_detector(cfg.detector, device, keep_features=use_reid and cfg.reid.model == "auto")
         embedder = build_embedder(cfg.reid, device, detector) if use_reid else None
         if gallery is not None:
