@@ -75,6 +75,7 @@ class Tracker:
         self.detector = detector
         self.embedder = embedder
         self._warned: set[str] = set()  # kinds of unusual update_detections input already logged (once each)
+        self._frame_size: tuple[int, int] | None = None  # (height, width) of the last `update` frame of this video
         if gallery is not None and not (self.config.appearance.enabled and self.config.reid.model != "none"):
             raise ValueError("a gallery needs appearance: set appearance.enabled=true and a reid.model")
         self.core = TrackerCore(self.config, self.frame_rate, self.device, gallery, source_name)
@@ -122,6 +123,7 @@ class Tracker:
     def reset(self) -> None:
         """Forget all tracks (a new video); IDs restart at 1."""
         self.core.reset()
+        self._frame_size = None
         if self.camera_motion is not None:
             self.camera_motion.reset()
 
@@ -191,7 +193,15 @@ class Tracker:
 
         The frame is uploaded to the device once, and only if some detection needs an embedding; the core
         asks for the embeddings of just the detections whose appearance matters (see
-        `appearance.lazy_embedding`), which the embedder computes in one batch.
+        `appearance.lazy_embedding`), which the embedder computes in one batch. Grayscale (HxW, HxWx1) and BGRA
+        (HxWx4) frames are converted. A frame of another size than the last one is tracked, with a warning logged
+        once: call `reset()` between videos.
+
+        Returns:
+            The confirmed tracks matched in this frame (as `update_detections`).
+        Raises:
+            ValueError: a frame that is not a numpy uint8 array of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4).
+            RuntimeError: a Tracker built without a detector (use `Tracker.from_config` or `update_detections`).
         """
         if self.detector is None:
             raise RuntimeError("this Tracker has no detector: build it with Tracker.from_config(...)")
@@ -234,6 +244,7 @@ class Tracker:
         dets = Detections.from_arrays(boxes, scores, class_ids, device=self.device)
         transform = None if self.camera_motion is None else self.camera_motion.estimate(frame, dets.boxes_xyxy)
         size = (frame.shape[0], frame.shape[1])
+        self._note_frame_size(size)
         with torch_threads(self.config.core_threads) as callers_threads:
             if self.embedder is None:
                 return self.core.step(dets, camera_motion=transform, frame_size=size)
@@ -244,6 +255,19 @@ class Tracker:
                     return self.embedder(image, dets.boxes_xyxy[rows])
 
             return self.core.step(dets, embed=embed, camera_motion=transform, frame_size=size)
+
+    def _note_frame_size(self, size: tuple[int, int]) -> None:
+        """Log once per tracker when frames change size mid-video (tracks carry over in the old frame's pixels:
+        most often two videos fed to one tracker without `reset()`); the frame is tracked all the same."""
+        previous, self._frame_size = self._frame_size, size
+        if previous is not None and size != previous and "frame_size" not in self._warned:
+            self._warned.add("frame_size")
+            log.warning(
+                "update: the frame size changed mid-video from %dx%d to %dx%d (height x width): tracks continue "
+                "in the old frame's pixels; call reset() between videos (warned once)",
+                *previous,
+                *size,
+            )
 
     @property
     def camera_motion_failures(self) -> int:
