@@ -485,3 +485,13 @@ def test_importing_tracker_main_does_not_run_the_command(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["pytest", "--no-such-option"])
     sys.modules.pop("tracker.__main__", None)
     importlib.import_module("tracker.__main__")  # SystemExit here before the guard
+
+
+@pytest.mark.parametrize("fps", ["0", "1e9", "inf"])
+def test_fps_beyond_any_camera_is_a_usage_error(fps, capsys):
+    """`--fps 1e9` ran into a MemoryError traceback on the first new track (per-second windows hold a frame rate's
+    worth of frames); now a usage error before anything is opened."""
+    with pytest.raises(SystemExit) as stop:
+        main(["no-such-video.mp4", "--fps", fps])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "argument --fps: must be" in err and "no-such-video" not in err

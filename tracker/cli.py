@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (same as --set device=...)")
     p.add_argument("--classes", type=int, nargs="+", help="class ids to track (same as --set detector.classes=...)")
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N frames")
-    p.add_argument("--fps", type=_positive_float, metavar="N", help="frames/s of the source, whatever it declares")
+    p.add_argument("--fps", type=_frame_rate, metavar="N", help="frames/s of the source, whatever it declares")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument("--verbose", action="store_true", help="log library messages (and tracebacks of errors)")
     return p
@@ -125,10 +125,14 @@ def positive_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
+def _frame_rate(text: str) -> float:
+    from tracker.config import MAX_FRAME_RATE
+
     value = float(text)
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    if value > MAX_FRAME_RATE:  # per-second windows are sized by the rate: 1e9 would allocate gigabytes
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_FRAME_RATE:g} frames/s, got {text}")
     return value
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from tracker.camera_motion import CameraMotionEstimator, as_homography
-from tracker.config import TrackerConfig, load_config
+from tracker.config import MAX_FRAME_RATE, TrackerConfig, load_config
 from tracker.core import TrackerCore
 from tracker.device import resolve_device
 from tracker.gallery import Gallery, ModelIdentity
@@ -45,7 +45,8 @@ class Tracker:
         source_name: the source's name, recorded with gallery sightings.
     Raises:
         TypeError: `config` is not a `TrackerConfig` (a dict or a YAML path: use `load_config`).
-        ValueError: a frame rate that is not positive, a gallery without appearance, a bad device.
+        ValueError: a frame rate that is not positive or above `MAX_FRAME_RATE` (1000), a gallery without
+            appearance, a bad device.
     """
 
     def __init__(
@@ -63,8 +64,8 @@ class Tracker:
         self.config = config if config is not None else TrackerConfig()
         self.device = resolve_device(self.config.device)
         self.frame_rate = float(frame_rate if frame_rate is not None else self.config.frame_rate)
-        if not self.frame_rate > 0:
-            raise ValueError(f"frame_rate must be positive, got {frame_rate}")
+        if not 0 < self.frame_rate <= MAX_FRAME_RATE:
+            raise ValueError(f"frame_rate must be positive and at most {MAX_FRAME_RATE:g} frames/s, got {frame_rate}")
         if not self.config.min_frame_rate <= self.frame_rate <= self.config.max_frame_rate:
             log.warning(
                 "frame_rate %g is outside the plausible range [%g, %g]: every time limit is converted with it",
