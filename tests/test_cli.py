@@ -495,3 +495,21 @@ def test_fps_beyond_any_camera_is_a_usage_error(fps, capsys):
         main(["no-such-video.mp4", "--fps", fps])
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "argument --fps: must be" in err and "no-such-video" not in err
+
+
+def test_a_ctrl_c_after_the_run_is_exit_130_without_a_traceback(monkeypatch, capsys):
+    """A second Ctrl-C 50 ms after the first arrived while the summary printed (the run's own handlers are gone by
+    then): it gave a KeyboardInterrupt traceback and exit status 1. Now `track: interrupted` and 130."""
+
+    class Summary:
+        error, interrupted = None, True
+
+        def describe(self) -> str:
+            raise KeyboardInterrupt  # the second Ctrl-C, while printing
+
+    monkeypatch.setattr(run, "run_track", lambda options, notify: Summary())
+    try:
+        code = main(["clip.mp4"])
+    except KeyboardInterrupt:
+        pytest.fail("KeyboardInterrupt escaped main(): a traceback and exit status 1")
+    assert code == 130 and "track: interrupted" in capsys.readouterr().err

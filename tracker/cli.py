@@ -272,15 +272,19 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `track` console script; returns the exit code."""
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", _FFMPEG_QUIET)
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] == "gallery":
-        return _gallery(argv[1:])
-    if argv and argv[0] == "batch":
-        return _batch(argv[1:])
-    if argv and argv[0] in _SUBCOMMANDS:
-        from tracker.eval.cli import compare_main, eval_main
+    try:
+        if argv and argv[0] == "gallery":
+            return _gallery(argv[1:])
+        if argv and argv[0] == "batch":
+            return _batch(argv[1:])
+        if argv and argv[0] in _SUBCOMMANDS:
+            from tracker.eval.cli import compare_main, eval_main
 
-        return (eval_main if argv[0] == "eval" else compare_main)(argv[1:])
-    return _track(argv)
+            return (eval_main if argv[0] == "eval" else compare_main)(argv[1:])
+        return _track(argv)
+    except KeyboardInterrupt:  # Ctrl-C outside a run's own handling (start-up, a second one while the summary prints)
+        print("track: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
