@@ -115,8 +115,8 @@ def test_feature_maps_need_a_pytorch_model(shared_weights):
 
 def test_fp16_on_cuda_is_asked_without_ultralytics_deprecation_warnings(monkeypatch):
     """Seen on an H200: `half=True` made ultralytics 8.4 warn once per frame ('half' is deprecated). The detector
-    asks for fp16 in the form the installed ultralytics takes, and ultralytics' own argument check accepts it
-    silently and reads it as fp16."""
+    asks for fp16 in the form the installed ultralytics takes, and ultralytics' own argument check (the public
+    `get_cfg`, which maps deprecated keys as `Model.predict` does) accepts it silently and reads it as fp16."""
     import ultralytics.cfg
 
     from tracker.detector import UltralyticsDetector
@@ -140,5 +140,5 @@ def test_fp16_on_cuda_is_asked_without_ultralytics_deprecation_warnings(monkeypa
     assert options["device"] == "cuda" and "half" not in options
     warnings = []
     monkeypatch.setattr(ultralytics.cfg, "deprecation_warn", lambda *args, **kwargs: warnings.append(args))
-    checked = ultralytics.cfg._handle_deprecation(options)
-    assert warnings == [] and checked.get("quantize") == 16
+    checked = ultralytics.cfg.get_cfg(options)  # public: maps deprecated keys, then checks types and values
+    assert warnings == [] and checked.quantize == 16
