@@ -129,7 +129,7 @@ def _evaluate(
     args: argparse.Namespace, trackers: list[str], cfg: TrackerConfig, sequences: list[Sequence], out: Path
 ) -> tuple[list[RunResult], dict[str, dict[str, dict[str, float]]]]:
     workers, engine = args.workers, args.engine
-    with ray_session() if engine == "ray" else nullcontext():  # one Ray session for tracking and scoring
+    with ray_session(quiet=args.quiet) if engine == "ray" else nullcontext():  # one session: tracking and scoring
         return _track_and_score(args, trackers, cfg, sequences, out, workers, engine)
 
 
