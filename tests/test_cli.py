@@ -513,3 +513,15 @@ def test_a_ctrl_c_after_the_run_is_exit_130_without_a_traceback(monkeypatch, cap
     except KeyboardInterrupt:
         pytest.fail("KeyboardInterrupt escaped main(): a traceback and exit status 1")
     assert code == 130 and "track: interrupted" in capsys.readouterr().err
+
+
+def test_runs_started_together_get_their_own_numbered_folders(fake_models, tmp_path, monkeypatch):
+    """Two `track people.mp4` started together both chose runs/track/people (the folder appeared only with the
+    first frame): one failed renaming the other's files, the survivor mixed both runs' outputs. The folder is now
+    claimed when chosen; a run that writes nothing (here a stream that never opens) removes its claim again."""
+    monkeypatch.chdir(tmp_path)
+    first, second = (run.next_run_dir(run.DEFAULT_RUNS_DIR, "walk") for _ in range(2))
+    assert (first.name, second.name) == ("walk", "walk2") and first.is_dir() and second.is_dir()
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
+    assert main(["rtsp://127.0.0.1:9/camera", "--quiet", "--set", "reid.model=none"]) == 2
+    assert sorted(p.name for p in run.DEFAULT_RUNS_DIR.iterdir()) == ["walk", "walk2"], "no folder left by the stream"
