@@ -274,7 +274,9 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             nargs="+",
             choices=list(_PEER_SPECS),
             default=list(_PEER_SPECS),
-            help="peers to run (default: all); the BoxMOT-* ones are skipped when BoxMOT is not installed",
+            metavar="NAME",  # not the 22 names twice in the usage lines
+            help=f"peers to run (default: all): {', '.join(_PEER_SPECS)}; the BoxMOT-* ones are skipped when "
+            "BoxMOT is not installed",
         )
     args = parser.parse_args(argv)
     say = (lambda *_a: None) if args.quiet else print
