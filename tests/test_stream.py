@@ -162,3 +162,19 @@ def test_a_frame_size_change_mid_video_is_warned_once_and_reset_starts_afresh(ca
             assert tracker.update(frame), "frames of another size are still tracked"
     assert len(warnings()) == 1, warnings()
     assert "360x480 to 240x320" in warnings()[0] and "reset()" in warnings()[0]
+
+
+def test_a_read_only_frame_is_tracked_without_pytorchs_non_writable_warning():
+    """Frames from np.frombuffer, PyAV or imageio are often read-only: uploading one made PyTorch warn that
+    writing to it "will result in undefined behavior" (once per process)."""
+    import warnings
+
+    frames = scene()
+    tracker = Tracker(TrackerConfig(), 25.0, detector=ScriptedDetector(), embedder=colour_embedder)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for frame in frames[:3]:
+            frame = frame.copy()
+            frame.setflags(write=False)
+            assert tracker.update(frame), "read-only frames are tracked"
+    assert not [w for w in caught if "not writable" in str(w.message)], [str(w.message) for w in caught]

@@ -319,7 +319,8 @@ def _frame_size(size: Any) -> tuple[int, int]:
 
 
 def _as_bgr(frame: Any) -> np.ndarray:
-    """HxWx3 uint8 BGR; grayscale (HxW or HxWx1) and BGRA (HxWx4) are converted, anything else is an error."""
+    """HxWx3 uint8 BGR, contiguous and writable; grayscale (HxW or HxWx1) and BGRA (HxWx4) are converted, a read-only
+    frame copied; anything else is an error."""
     if not isinstance(frame, np.ndarray):
         raise ValueError(f"frame must be a numpy array (H, W, 3) uint8, got {type(frame).__name__}")
     if frame.dtype != np.uint8:
@@ -332,4 +333,6 @@ def _as_bgr(frame: Any) -> np.ndarray:
         frame = np.repeat(frame, 3, axis=2)
     elif frame.shape[2] == 4:
         frame = frame[:, :, :3]
+    if not frame.flags.writeable:  # torch.from_numpy warns about read-only arrays ("undefined behavior"): a copy
+        return frame.copy()
     return np.ascontiguousarray(frame)
