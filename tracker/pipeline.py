@@ -161,8 +161,10 @@ class Tracker:
             detection.
         Raises:
             ValueError: arrays of mismatched lengths or wrong shapes (invalid rows are dropped with a warning);
+                non-integer `class_ids`; embeddings of another D than the tracker's banks (or gallery) hold;
                 both `embeddings` and `embed`; `embed` returning the wrong number of rows; a `camera_motion`
-                that is not a finite (2, 3) or (3, 3) array.
+                that is not a finite, invertible (2, 3) or (3, 3) array; a `frame_size` that is not two positive
+                pixel counts.
         """
         if embeddings is not None and embed is not None:
             raise ValueError("give either embeddings or embed, not both")
@@ -219,6 +221,10 @@ class Tracker:
         is a PyTorch model, whose own threads already take every core (README: detect ahead; measured 0.90-0.92x
         the frames/s of `update` with yolov8n.pt on 2 cores, 1.13-1.27x with the OpenVINO export). Close the
         generator (or exhaust it) to stop the thread.
+
+        Raises:
+            RuntimeError: a Tracker built without a detector.
+            ValueError: a frame `update` refuses (raised when that frame is reached, after the frames before it).
         """
         if self.detector is None:
             raise RuntimeError("this Tracker has no detector: build it with Tracker.from_config(...)")
