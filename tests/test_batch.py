@@ -490,3 +490,24 @@ def test_an_unreachable_ray_address_fails_at_once(tmp_path, capsys, monkeypatch)
     monkeypatch.setenv("RAY_ADDRESS", f"ray://127.0.0.1:{port}")  # `track eval --engine ray` reads it
     with pytest.raises(ConnectionError, match="cannot reach the Ray cluster"):
         ray_map(str, [1])
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_quiet_ray_sessions_do_not_print_rays_start_up_lines(monkeypatch, quiet):
+    """`track eval --engine ray --quiet` printed Ray's "Started a local Ray instance" and token notice (INFO and
+    WARNING lines of Ray's logger): a quiet session starts Ray at its ERROR level; otherwise at Ray's own INFO."""
+    import logging
+
+    import tracker.ray_engine as ray_engine
+
+    calls = []
+
+    class FakeRay:
+        is_initialized = staticmethod(lambda: False)
+        init = staticmethod(lambda **kwargs: calls.append(kwargs))
+        shutdown = staticmethod(lambda: calls.append("shutdown"))
+
+    monkeypatch.setattr(ray_engine, "import_ray", lambda: FakeRay)
+    with ray_engine.ray_session(quiet=quiet):
+        pass
+    assert calls[0]["logging_level"] == (logging.ERROR if quiet else logging.INFO) and calls[1] == "shutdown"

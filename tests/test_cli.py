@@ -485,3 +485,43 @@ def test_importing_tracker_main_does_not_run_the_command(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["pytest", "--no-such-option"])
     sys.modules.pop("tracker.__main__", None)
     importlib.import_module("tracker.__main__")  # SystemExit here before the guard
+
+
+@pytest.mark.parametrize("fps", ["0", "1e9", "inf"])
+def test_fps_beyond_any_camera_is_a_usage_error(fps, capsys):
+    """`--fps 1e9` ran into a MemoryError traceback on the first new track (per-second windows hold a frame rate's
+    worth of frames); now a usage error before anything is opened."""
+    with pytest.raises(SystemExit) as stop:
+        main(["no-such-video.mp4", "--fps", fps])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "argument --fps: must be" in err and "no-such-video" not in err
+
+
+def test_a_ctrl_c_after_the_run_is_exit_130_without_a_traceback(monkeypatch, capsys):
+    """A second Ctrl-C 50 ms after the first arrived while the summary printed (the run's own handlers are gone by
+    then): it gave a KeyboardInterrupt traceback and exit status 1. Now `track: interrupted` and 130."""
+
+    class Summary:
+        error, interrupted = None, True
+
+        def describe(self) -> str:
+            raise KeyboardInterrupt  # the second Ctrl-C, while printing
+
+    monkeypatch.setattr(run, "run_track", lambda options, notify: Summary())
+    try:
+        code = main(["clip.mp4"])
+    except KeyboardInterrupt:
+        pytest.fail("KeyboardInterrupt escaped main(): a traceback and exit status 1")
+    assert code == 130 and "track: interrupted" in capsys.readouterr().err
+
+
+def test_runs_started_together_get_their_own_numbered_folders(fake_models, tmp_path, monkeypatch):
+    """Two `track people.mp4` started together both chose runs/track/people (the folder appeared only with the
+    first frame): one failed renaming the other's files, the survivor mixed both runs' outputs. The folder is now
+    claimed when chosen; a run that writes nothing (here a stream that never opens) removes its claim again."""
+    monkeypatch.chdir(tmp_path)
+    first, second = (run.next_run_dir(run.DEFAULT_RUNS_DIR, "walk") for _ in range(2))
+    assert (first.name, second.name) == ("walk", "walk2") and first.is_dir() and second.is_dir()
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
+    assert main(["rtsp://127.0.0.1:9/camera", "--quiet", "--set", "reid.model=none"]) == 2
+    assert sorted(p.name for p in run.DEFAULT_RUNS_DIR.iterdir()) == ["walk", "walk2"], "no folder left by the stream"

@@ -224,6 +224,31 @@ def test_a_failed_override_leaves_the_config_alone():
     assert cfg.replace(["appearance.bank_capacity=5"]).appearance.bank_capacity == 5
 
 
+def test_numbers_in_exponent_notation_are_numbers(tmp_path):
+    """`--set ...=5e-3` or `1e9` in a file: YAML 1.1 reads these as text, which read as "expected a number, got
+    '5e-3'"; they are numbers. Text that is no number (nan, inf, 1e) is still refused."""
+    cfg = load_config(None, ["appearance.reid_evidence_per_second=5e-3", "lifecycle.max_seconds_lost=1E2"])
+    assert cfg.appearance.reid_evidence_per_second == 0.005 and cfg.lifecycle.max_seconds_lost == 100.0
+    path = tmp_path / "c.yaml"
+    path.write_text("motion:\n  std_velocity: 6.25e-3\n")
+    assert load_config(path).motion.std_velocity == 0.00625
+    for text in ("nan", "inf", "1e", "e5", "1e5x"):
+        raises_config_error(
+            "lifecycle.max_seconds_lost: expected a number",
+            lambda text=text: load_config(None, [f"lifecycle.max_seconds_lost={text}"]),
+        )
+    raises_config_error("out of range", lambda: load_config(None, ["appearance.reid_evidence_per_second=1e9"]))
+
+
+def test_huge_values_that_would_size_memory_are_refused_naming_the_key():
+    """`classes.vote_seconds` x the frame rate is each track's class-vote window: 1.0e+9 s allocated hundreds of
+    GiB on the first new track (MemoryError mid-run); 1e9 frames/s the same through `frame_rate`."""
+    for key in ("classes.vote_seconds", "frame_rate", "min_frame_rate", "max_frame_rate"):
+        raises_config_error(
+            f"{key}: 1000000000.0 is out of range", lambda key=key: load_config(None, [f"{key}=1.0e+9"])
+        )
+
+
 # ------------------------------------------------------------------------------------------------ every key
 def _bad_values(tp: typing.Any, meta: typing.Mapping[str, typing.Any]) -> list[typing.Any]:
     """Values of the wrong type, or out of range, for a key of type `tp`."""
@@ -281,6 +306,8 @@ def test_every_numeric_key_accepts_its_bounds(key):
             extra = {"association.high_score": 1.0}
         if key == "max_frame_rate":
             extra = {"min_frame_rate": value}
+        if key == "min_frame_rate":
+            extra = {"max_frame_rate": value}
         if key == "lifecycle.still_capacity":
             extra = {"lifecycle.still_min_samples": 1}
         cfg = load_config(None, {key: value, **extra})

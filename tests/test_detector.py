@@ -50,8 +50,10 @@ def test_a_failed_download_is_not_called_a_bad_model(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("TRACKER_WEIGHTS_DIR", raising=False)
     monkeypatch.setattr(ultralytics, "YOLO", offline)
-    with pytest.raises(ConnectionError, match="Download failure"):
+    with pytest.raises(ConnectionError, match="Download failure") as info:
         build_detector(load_config(None).detector, torch.device("cpu"))
+    assert "--set detector.model=PATH" in str(info.value) and "TRACKER_WEIGHTS_DIR" in str(info.value)  # what to do
+    assert "\n" not in str(info.value)
 
 
 def test_an_exported_model_that_fails_to_load_is_one_error_and_keeps_the_threads():
@@ -113,8 +115,8 @@ def test_feature_maps_need_a_pytorch_model(shared_weights):
 
 def test_fp16_on_cuda_is_asked_without_ultralytics_deprecation_warnings(monkeypatch):
     """Seen on an H200: `half=True` made ultralytics 8.4 warn once per frame ('half' is deprecated). The detector
-    asks for fp16 in the form the installed ultralytics takes, and ultralytics' own argument check accepts it
-    silently and reads it as fp16."""
+    asks for fp16 in the form the installed ultralytics takes, and ultralytics' own argument check (the public
+    `get_cfg`, which maps deprecated keys as `Model.predict` does) accepts it silently and reads it as fp16."""
     import ultralytics.cfg
 
     from tracker.detector import UltralyticsDetector
@@ -138,5 +140,5 @@ def test_fp16_on_cuda_is_asked_without_ultralytics_deprecation_warnings(monkeypa
     assert options["device"] == "cuda" and "half" not in options
     warnings = []
     monkeypatch.setattr(ultralytics.cfg, "deprecation_warn", lambda *args, **kwargs: warnings.append(args))
-    checked = ultralytics.cfg._handle_deprecation(options)
-    assert warnings == [] and checked.get("quantize") == 16
+    checked = ultralytics.cfg.get_cfg(options)  # public: maps deprecated keys, then checks types and values
+    assert warnings == [] and checked.quantize == 16

@@ -112,7 +112,7 @@ def test_cpu_always_works(no_cuda, name):
     assert [o.track_id for o in out] == [1]
 
 
-@pytest.mark.parametrize("frame_rate", [0, -30, float("nan")])
+@pytest.mark.parametrize("frame_rate", [0, -30, float("nan"), float("inf"), 1e9])  # 1e9: GiB of vote windows
 def test_bad_frame_rate_is_a_clear_error(frame_rate):
     single_line_value_error(lambda: Tracker(load_config(None, ["device=cpu"]), frame_rate=frame_rate), "frame_rate")
 

@@ -364,6 +364,22 @@ def test_missing_reid_weights_names_the_file(tmp_path):
         build_embedder(cfg.reid, torch.device("cpu"))
 
 
+def test_missing_reid_weights_are_named_before_the_detector_loads_or_downloads(tmp_path, monkeypatch):
+    """Offline, a default `yolo11n.pt` download failed first and hid the missing ReID file behind it: the user
+    fixed one error only to meet the next. `Tracker.from_config` names the missing ReID weights before it builds
+    (or downloads) the detector."""
+    import tracker.detector
+    from tracker import Tracker
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the detector was built (or downloaded) before the ReID weights were checked")
+
+    monkeypatch.setattr(tracker.detector, "build_detector", must_not_run)
+    cfg = load_config(None, overrides=["detector.model=yolo11n.pt", f"reid.weights={tmp_path / 'osnet_missing.pth'}"])
+    with pytest.raises(FileNotFoundError, match=r"osnet_missing\.pth.*reid\.weights"):
+        Tracker.from_config(cfg)
+
+
 def test_wrong_state_dict_fails_strictly(tmp_path):
     bad = osnet_x0_25().state_dict()
     bad.pop("conv5.conv.weight")

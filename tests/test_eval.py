@@ -197,9 +197,21 @@ def test_rerun_resumes_finished_sequences(shared, tmp_path):
 
 
 def test_bad_data_path_is_one_clear_error(tmp_path, capsys):
-    assert eval_main(["--data", str(tmp_path / "nothing")]) == 2
+    assert eval_main(["--data", str(tmp_path / "nothing")]) == 2  # a typo: said "no MOTChallenge sequences under"
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"no such folder: {tmp_path / 'nothing'}" in err[0]
+    assert eval_main(["--data", str(tmp_path)]) == 2  # a folder without sequences
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no MOTChallenge sequences" in err[0]
+
+
+def test_compare_help_names_each_peer_once(capsys):
+    """`track compare --help` printed the 22 peer names twice in the usage and twice more in the option line."""
+    with pytest.raises(SystemExit) as stop:
+        compare_main(["--help"])
+    out = capsys.readouterr().out
+    assert stop.value.code == 0 and "--peers NAME [NAME ...]" in out
+    assert out.count("BoxMOT-SFSORT") == 1 and out.count("TrackTrack+GMC") == 1
 
 
 def test_a_mistyped_sequence_name_is_an_error_naming_it(tmp_path, capsys):

@@ -90,7 +90,18 @@ def test_truncated_video_gives_the_frames_before_the_damage(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "case", ["missing", "empty", "text_as_mp4", "truncated_mp4", "empty_folder", "no_glob_match", "glob_of_videos"]
+    "case",
+    [
+        "missing",
+        "empty",
+        "text_as_mp4",
+        "truncated_mp4",
+        "empty_folder",
+        "no_glob_match",
+        "glob_of_videos",
+        "undecodable_folder",
+        "undecodable_glob",
+    ],
 )
 def test_unreadable_sources_raise_one_line_errors(case, tmp_path):
     (tmp_path / "empty").mkdir()
@@ -98,6 +109,9 @@ def test_unreadable_sources_raise_one_line_errors(case, tmp_path):
     (tmp_path / "notes.mp4").write_text("not a video\n" * 100)
     mp4 = write_video(tmp_path / "clip.mp4", noise_frames(10), "mp4v").read_bytes()
     (tmp_path / "cut.mp4").write_bytes(mp4[: len(mp4) // 2])  # OpenCV writes the index at the end: gone
+    (tmp_path / "broken").mkdir()  # image files none of which decodes: an error (it was a run of 0 frames, status 0)
+    for name in ("000001.jpg", "000002.png"):
+        (tmp_path / "broken" / name).write_bytes(b"not an image")
     spec, expected = {
         "missing": ("nope.mp4", "no such file"),
         "empty": ("empty.mp4", "0 bytes"),
@@ -107,6 +121,8 @@ def test_unreadable_sources_raise_one_line_errors(case, tmp_path):
         "no_glob_match": ("empty/*.png", "no images match"),
         # a quoted glob of videos, meant as several videos: the error says what it matched and what to do
         "glob_of_videos": ("*.mp4", "matches 4 other files, e.g. "),
+        "undecodable_folder": ("broken", "none of its 2 image file(s) can be decoded (e.g. 000001.jpg)"),
+        "undecodable_glob": ("broken/*.png", "none of its 1 image file(s) can be decoded (e.g. 000002.png)"),
     }[case]
     with pytest.raises(SourceError) as info:
         open_source(tmp_path / spec)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import numpy as np
@@ -138,3 +139,42 @@ def test_stream_detects_in_the_loop_for_embedders_reading_the_detector(monkeypat
 def test_stream_needs_a_detector():
     with pytest.raises(RuntimeError, match="no detector"):
         next(Tracker(TrackerConfig(), 25.0).stream(scene()))
+
+
+def test_a_frame_size_change_mid_video_is_warned_once_and_reset_starts_afresh(caplog):
+    """Frames of another size in the middle of `update()` calls (two videos fed to one tracker without `reset()`)
+    are tracked, with one warning naming both sizes; after `reset()` a new size is a new video, not warned."""
+    small = scene()
+    large = [np.pad(frame, ((0, 120), (0, 160), (0, 0)), constant_values=30) for frame in small]  # 360 x 480
+    tracker = Tracker(TrackerConfig(), 25.0, detector=ScriptedDetector())
+
+    def warnings() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and "frame size" in r.message]
+
+    with caplog.at_level(logging.WARNING, logger="tracker.pipeline"):
+        for frame in small[:5]:
+            tracker.update(frame)
+        tracker.reset()
+        for frame in large[5:10]:
+            assert tracker.update(frame), "a new video after reset() is tracked"
+        assert warnings() == [], "reset() starts a new video: its size is no change"
+        for frame in small[10:15] + large[15:20]:
+            assert tracker.update(frame), "frames of another size are still tracked"
+    assert len(warnings()) == 1, warnings()
+    assert "360x480 to 240x320" in warnings()[0] and "reset()" in warnings()[0]
+
+
+def test_a_read_only_frame_is_tracked_without_pytorchs_non_writable_warning():
+    """Frames from np.frombuffer, PyAV or imageio are often read-only: uploading one made PyTorch warn that
+    writing to it "will result in undefined behavior" (once per process)."""
+    import warnings
+
+    frames = scene()
+    tracker = Tracker(TrackerConfig(), 25.0, detector=ScriptedDetector(), embedder=colour_embedder)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for frame in frames[:3]:
+            frame = frame.copy()
+            frame.setflags(write=False)
+            assert tracker.update(frame), "read-only frames are tracked"
+    assert not [w for w in caught if "not writable" in str(w.message)], [str(w.message) for w in caught]

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tool_scripts import load_tool
+
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = sorted((ROOT / "tools").glob("*.py"))
 HELP_TIMEOUT_S = 300  # all tools together; about 10 s on a 2-core machine
@@ -44,3 +46,18 @@ def test_every_tool_prints_its_help():
     results = json.loads(done.stdout.strip().splitlines()[-1])
     failed = {Path(p).name: r for p, r in results.items() if r[0] != 0 or not r[1]}
     assert not failed, failed
+
+
+def test_bench_core_refuses_a_device_it_cannot_use_before_measuring(monkeypatch, capsys):
+    """`bench_core.py --device cuda` on a machine without CUDA (here cuda:99, absent on any machine): one usage
+    error and exit status 2 before the table starts, not a traceback after its header."""
+    bench_core = load_tool("bench_core")
+    monkeypatch.setattr(sys, "argv", ["bench_core.py", "--device", "cuda:99", "--quick", "--frames", "1"])
+    try:
+        bench_core.main()
+    except SystemExit as stop:
+        assert stop.code == 2
+    else:
+        raise AssertionError("bench_core.main() accepted a device that does not exist")
+    captured = capsys.readouterr()
+    assert "cuda:99" in captured.err and "ours ms" not in captured.out

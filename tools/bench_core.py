@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from tracker import Tracker, load_config
+from tracker.device import resolve_device
 from tracker.gallery import Gallery, Sighting
 from tracker.testing import FrameDetections, Walker, identity_embeddings, render
 
@@ -269,6 +270,10 @@ def main() -> None:
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="time frames by wall or CPU time")
     parser.add_argument("--device", default="cpu", help="where our banks and similarities live (cpu, cuda)")
     args = parser.parse_args()
+    try:
+        resolve_device(args.device)  # `--device cuda` without CUDA: one usage line, not a traceback mid-table
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.gallery:
         gallery_ratio(args)
         return

@@ -205,13 +205,13 @@ class _Monitor:
         self.attempts = dict.fromkeys(self._names, 0)
         self._frames = dict.fromkeys(self._names, 0)
         self._totals: dict[int, int] = {}
-        self._show = show
+        self.show = show  # progress and event lines (not --quiet)
         self._bar = tqdm(total=0, unit="frame", disable=not show, file=sys.stderr, dynamic_ncols=True)
         self._bar.set_description(f"0/{len(tasks)} videos")
         self._finished = 0
 
     def line(self, text: str) -> None:
-        if self._show:
+        if self.show:
             self._bar.write(text, file=sys.stderr)
         log.info(text)
 
@@ -403,7 +403,7 @@ def _run_ray(
 ) -> list[VideoResult]:
     from tracker.ray_engine import ray_session
 
-    with ray_session(address) as ray:
+    with ray_session(address, quiet=not monitor.show) as ray:
         from ray.util.queue import Queue
 
         channel = Queue(actor_options={"num_cpus": 0})

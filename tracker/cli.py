@@ -56,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (same as --set device=...)")
     p.add_argument("--classes", type=int, nargs="+", help="class ids to track (same as --set detector.classes=...)")
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N frames")
-    p.add_argument("--fps", type=_positive_float, metavar="N", help="frames/s of the source, whatever it declares")
+    p.add_argument("--fps", type=_frame_rate, metavar="N", help="frames/s of the source, whatever it declares")
     p.add_argument(
         "--resume",
         action="store_true",
@@ -139,10 +139,14 @@ def positive_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
+def _frame_rate(text: str) -> float:
+    from tracker.config import MAX_FRAME_RATE
+
     value = float(text)
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    if value > MAX_FRAME_RATE:  # per-second windows are sized by the rate: 1e9 would allocate gigabytes
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_FRAME_RATE:g} frames/s, got {text}")
     return value
 
 
@@ -295,15 +299,19 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `track` console script; returns the exit code."""
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", _FFMPEG_QUIET)
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] == "gallery":
-        return _gallery(argv[1:])
-    if argv and argv[0] == "batch":
-        return _batch(argv[1:])
-    if argv and argv[0] in _SUBCOMMANDS:
-        from tracker.eval.cli import compare_main, eval_main
+    try:
+        if argv and argv[0] == "gallery":
+            return _gallery(argv[1:])
+        if argv and argv[0] == "batch":
+            return _batch(argv[1:])
+        if argv and argv[0] in _SUBCOMMANDS:
+            from tracker.eval.cli import compare_main, eval_main
 
-        return (eval_main if argv[0] == "eval" else compare_main)(argv[1:])
-    return _track(argv)
+            return (eval_main if argv[0] == "eval" else compare_main)(argv[1:])
+        return _track(argv)
+    except KeyboardInterrupt:  # Ctrl-C outside a run's own handling (start-up, a second one while the summary prints)
+        print("track: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

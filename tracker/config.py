@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -34,6 +35,12 @@ __all__ = [
     "load_config",
     "parse_config",
 ]
+
+MAX_FRAME_RATE = 1000.0
+"""Frames/s, the most any frame rate may be (config keys, `Tracker(frame_rate=)`, `track --fps`): beyond the cameras
+people are tracked with; per-second windows (the class vote) hold this many frames a second."""
+MAX_VOTE_SECONDS = 10.0  # classes.vote_seconds at most: a vote window of 10 s x MAX_FRAME_RATE floats per track
+_EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")  # 1e9, 5e-3: YAML 1.1 reads these as text
 
 
 class ConfigError(ValueError):
@@ -263,7 +270,9 @@ class ClassConfig:
     mismatch_cost: float = _key(
         0.1, "cost added to a track-detection pair of two different classes of one group", lo=0, hi=2
     )
-    vote_seconds: float = _key(1.0, "a track's class is the score-weighted vote of its detections this long", lo=0)
+    vote_seconds: float = _key(
+        1.0, "a track's class is the score-weighted vote of its detections this long", lo=0, hi=MAX_VOTE_SECONDS
+    )
 
 
 @dataclass(frozen=True)
@@ -327,9 +336,13 @@ class TrackerConfig:
     """The whole tracker."""
 
     device: str = _key("auto", "auto (CUDA when present) | cpu | cuda | cuda:N")
-    frame_rate: float = _key(30.0, "frames per second when the source does not say", lo=0.001)
-    min_frame_rate: float = _key(1.0, "a source declaring fewer frames/s than this is not believed", lo=0.001)
-    max_frame_rate: float = _key(240.0, "a source declaring more frames/s than this is not believed", lo=0.001)
+    frame_rate: float = _key(30.0, "frames per second when the source does not say", lo=0.001, hi=MAX_FRAME_RATE)
+    min_frame_rate: float = _key(
+        1.0, "a source declaring fewer frames/s than this is not believed", lo=0.001, hi=MAX_FRAME_RATE
+    )
+    max_frame_rate: float = _key(
+        240.0, "a source declaring more frames/s than this is not believed", lo=0.001, hi=MAX_FRAME_RATE
+    )
     core_threads: int = _key(
         1, "torch CPU threads for the tracker's own small ops, restored after each frame; 0 = torch's", lo=0, hi=1024
     )
@@ -377,6 +390,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
             raise ConfigError(f"{key}: expected an integer, got {value!r}")
         return value
     if tp is float:
+        if isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value.strip()):  # YAML 1.1 wants 1.0e+9
+            value = float(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
         return float(value)

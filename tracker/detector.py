@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from tracker.config import DetectorConfig
-from tracker.weights import require_weights
+from tracker.weights import WEIGHTS_DIR_ENV, require_weights
 
 __all__ = ["UltralyticsDetector", "build_detector", "quiet_ultralytics"]
 
@@ -144,8 +144,10 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
     source = str(path)
     try:
         model = YOLO(source, task="detect")  # .pt files load here, exported models on the first frame
-    except OSError:  # a failed download of an official name, an unreadable file: its own message says it
-        raise
+    except OSError as exc:  # an unreadable file: its own message says it; a failed download: also what to do
+        if path.exists():
+            raise
+        raise _download_error(cfg.model, exc) from exc
     except Exception as exc:  # ultralytics raises AssertionError, TypeError, pickle errors ... for a bad file
         raise _load_error(source, exc) from exc
     log.info("detector %s on %s", source, device)
@@ -160,6 +162,19 @@ def quiet_ultralytics() -> None:
     import ultralytics.utils  # noqa: F401  (it sets its logger's level when imported: ours must come after)
 
     logging.getLogger("ultralytics").setLevel(logging.WARNING)
+
+
+def _download_error(model: str, exc: OSError) -> OSError:
+    """Ultralytics' download failure (offline: "Download failure for <url>. Environment may be offline.") with
+    what to do about it, as the same exception type where it can be built from one message."""
+    message = (
+        f"{str(exc).strip()} (detector.model {model} is downloaded by ultralytics on first use; without a network, "
+        f"pass a local model with --set detector.model=PATH or put {model} in ${WEIGHTS_DIR_ENV})"
+    )
+    try:
+        return type(exc)(message)
+    except Exception:  # an OSError subclass that takes other arguments
+        return OSError(message)
 
 
 def _load_error(model: str, exc: Exception) -> Exception:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from tracker.camera_motion import CameraMotionEstimator, as_homography
-from tracker.config import TrackerConfig, load_config
+from tracker.config import MAX_FRAME_RATE, TrackerConfig, load_config
 from tracker.core import TrackerCore
 from tracker.device import resolve_device
 from tracker.gallery import Gallery, ModelIdentity
@@ -45,7 +45,8 @@ class Tracker:
         source_name: the source's name, recorded with gallery sightings.
     Raises:
         TypeError: `config` is not a `TrackerConfig` (a dict or a YAML path: use `load_config`).
-        ValueError: a frame rate that is not positive, a gallery without appearance, a bad device.
+        ValueError: a frame rate that is not positive or above `MAX_FRAME_RATE` (1000), a gallery without
+            appearance, a bad device.
     """
 
     def __init__(
@@ -63,8 +64,8 @@ class Tracker:
         self.config = config if config is not None else TrackerConfig()
         self.device = resolve_device(self.config.device)
         self.frame_rate = float(frame_rate if frame_rate is not None else self.config.frame_rate)
-        if not self.frame_rate > 0:
-            raise ValueError(f"frame_rate must be positive, got {frame_rate}")
+        if not 0 < self.frame_rate <= MAX_FRAME_RATE:
+            raise ValueError(f"frame_rate must be positive and at most {MAX_FRAME_RATE:g} frames/s, got {frame_rate}")
         if not self.config.min_frame_rate <= self.frame_rate <= self.config.max_frame_rate:
             log.warning(
                 "frame_rate %g is outside the plausible range [%g, %g]: every time limit is converted with it",
@@ -75,6 +76,7 @@ class Tracker:
         self.detector = detector
         self.embedder = embedder
         self._warned: set[str] = set()  # kinds of unusual update_detections input already logged (once each)
+        self._frame_size: tuple[int, int] | None = None  # (height, width) of the last `update` frame of this video
         if gallery is not None and not (self.config.appearance.enabled and self.config.reid.model != "none"):
             raise ValueError("a gallery needs appearance: set appearance.enabled=true and a reid.model")
         self.core = TrackerCore(self.config, self.frame_rate, self.device, gallery, source_name)
@@ -97,13 +99,22 @@ class Tracker:
 
         A `gallery` is tied to the ReID model built here (`reid_model_identity`); one made with another model
         raises `GalleryModelError`.
+
+        Raises:
+            FileNotFoundError: missing ReID weights (checked first, before the detector loads or downloads) or a
+                missing detector model that ultralytics does not publish.
+            ValueError: a bad device, or a file that is not a model of the configured kind.
+            OSError: ultralytics could not download an official detector (offline).
         """
         from tracker.detector import build_detector
         from tracker.embedder import build_embedder
+        from tracker.weights import require_weights
 
         cfg = config if isinstance(config, TrackerConfig) else load_config(config)
         device = resolve_device(cfg.device)
         use_reid = cfg.appearance.enabled and cfg.reid.model != "none"
+        if use_reid and cfg.reid.model != "auto":  # a missing file is named before a detector download can fail
+            require_weights(cfg.reid.weights, "reid")
         detector = build_detector(cfg.detector, device, keep_features=use_reid and cfg.reid.model == "auto")
         embedder = build_embedder(cfg.reid, device, detector) if use_reid else None
         if gallery is not None:
@@ -113,6 +124,7 @@ class Tracker:
     def reset(self) -> None:
         """Forget all tracks (a new video); IDs restart at 1."""
         self.core.reset()
+        self._frame_size = None
         if self.camera_motion is not None:
             self.camera_motion.reset()
 
@@ -149,8 +161,10 @@ class Tracker:
             detection.
         Raises:
             ValueError: arrays of mismatched lengths or wrong shapes (invalid rows are dropped with a warning);
+                non-integer `class_ids`; embeddings of another D than the tracker's banks (or gallery) hold;
                 both `embeddings` and `embed`; `embed` returning the wrong number of rows; a `camera_motion`
-                that is not a finite (2, 3) or (3, 3) array.
+                that is not a finite, invertible (2, 3) or (3, 3) array; a `frame_size` that is not two positive
+                pixel counts.
         """
         if embeddings is not None and embed is not None:
             raise ValueError("give either embeddings or embed, not both")
@@ -182,7 +196,15 @@ class Tracker:
 
         The frame is uploaded to the device once, and only if some detection needs an embedding; the core
         asks for the embeddings of just the detections whose appearance matters (see
-        `appearance.lazy_embedding`), which the embedder computes in one batch.
+        `appearance.lazy_embedding`), which the embedder computes in one batch. Grayscale (HxW, HxWx1) and BGRA
+        (HxWx4) frames are converted. A frame of another size than the last one is tracked, with a warning logged
+        once: call `reset()` between videos.
+
+        Returns:
+            The confirmed tracks matched in this frame (as `update_detections`).
+        Raises:
+            ValueError: a frame that is not a numpy uint8 array of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4).
+            RuntimeError: a Tracker built without a detector (use `Tracker.from_config` or `update_detections`).
         """
         if self.detector is None:
             raise RuntimeError("this Tracker has no detector: build it with Tracker.from_config(...)")
@@ -199,6 +221,10 @@ class Tracker:
         is a PyTorch model, whose own threads already take every core (README: detect ahead; measured 0.90-0.92x
         the frames/s of `update` with yolov8n.pt on 2 cores, 1.13-1.27x with the OpenVINO export). Close the
         generator (or exhaust it) to stop the thread.
+
+        Raises:
+            RuntimeError: a Tracker built without a detector.
+            ValueError: a frame `update` refuses (raised when that frame is reached, after the frames before it).
         """
         if self.detector is None:
             raise RuntimeError("this Tracker has no detector: build it with Tracker.from_config(...)")
@@ -225,6 +251,7 @@ class Tracker:
         dets = Detections.from_arrays(boxes, scores, class_ids, device=self.device)
         transform = None if self.camera_motion is None else self.camera_motion.estimate(frame, dets.boxes_xyxy)
         size = (frame.shape[0], frame.shape[1])
+        self._note_frame_size(size)
         with torch_threads(self.config.core_threads) as callers_threads:
             if self.embedder is None:
                 return self.core.step(dets, camera_motion=transform, frame_size=size)
@@ -235,6 +262,19 @@ class Tracker:
                     return self.embedder(image, dets.boxes_xyxy[rows])
 
             return self.core.step(dets, embed=embed, camera_motion=transform, frame_size=size)
+
+    def _note_frame_size(self, size: tuple[int, int]) -> None:
+        """Log once per tracker when frames change size mid-video (tracks carry over in the old frame's pixels:
+        most often two videos fed to one tracker without `reset()`); the frame is tracked all the same."""
+        previous, self._frame_size = self._frame_size, size
+        if previous is not None and size != previous and "frame_size" not in self._warned:
+            self._warned.add("frame_size")
+            log.warning(
+                "update: the frame size changed mid-video from %dx%d to %dx%d (height x width): tracks continue "
+                "in the old frame's pixels; call reset() between videos (warned once)",
+                *previous,
+                *size,
+            )
 
     @property
     def camera_motion_failures(self) -> int:
@@ -285,7 +325,8 @@ def _frame_size(size: Any) -> tuple[int, int]:
 
 
 def _as_bgr(frame: Any) -> np.ndarray:
-    """HxWx3 uint8 BGR; grayscale (HxW or HxWx1) and BGRA (HxWx4) are converted, anything else is an error."""
+    """HxWx3 uint8 BGR, contiguous and writable; grayscale (HxW or HxWx1) and BGRA (HxWx4) are converted, a read-only
+    frame copied; anything else is an error."""
     if not isinstance(frame, np.ndarray):
         raise ValueError(f"frame must be a numpy array (H, W, 3) uint8, got {type(frame).__name__}")
     if frame.dtype != np.uint8:
@@ -298,4 +339,6 @@ def _as_bgr(frame: Any) -> np.ndarray:
         frame = np.repeat(frame, 3, axis=2)
     elif frame.shape[2] == 4:
         frame = frame[:, :, :3]
+    if not frame.flags.writeable:  # torch.from_numpy warns about read-only arrays ("undefined behavior"): a copy
+        return frame.copy()
     return np.ascontiguousarray(frame)

@@ -37,10 +37,11 @@ def import_ray() -> ModuleType:
 
 
 @contextmanager
-def ray_session(address: str | None = None) -> Iterator[ModuleType]:
+def ray_session(address: str | None = None, quiet: bool = False) -> Iterator[ModuleType]:
     """Ray, initialised: joins `address` ("auto", "ray://host:10001", ...) or starts a local instance.
 
-    Yields the `ray` module. A session this function started is shut down on exit.
+    Yields the `ray` module. A session this function started is shut down on exit. `quiet` (`--quiet`): Ray's own
+    start-up lines ("Started a local Ray instance", its token notice) are not printed, only its errors.
     """
     ray = import_ray()
     if ray.is_initialized():
@@ -48,7 +49,8 @@ def ray_session(address: str | None = None) -> Iterator[ModuleType]:
         return
     check_reachable(address)
     # No dashboard: it needs extra packages and a port, and nothing here reads it.
-    ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    level = logging.ERROR if quiet else logging.INFO  # INFO: Ray's default
+    ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=level)
     log.info("ray: %s", "connected to " + address if address else "started a local instance")
     try:
         yield ray

@@ -214,12 +214,21 @@ class AlreadyFinished(Exception):
 
 
 def next_run_dir(base: Path, name: str) -> Path:
-    """`base/name`, or `base/name2`, `base/name3`, ... : never an existing folder."""
+    """`base/name`, or `base/name2`, `base/name3`, ... : never an existing folder. The folder is created here
+    (claimed: two runs started together never share one); a run that writes nothing removes it again.
+
+    Raises:
+        OSError: `base` cannot be created, naming it as the output folder.
+    """
+    make_output_folder(base)
     candidate, n = base / name, 1
-    while candidate.exists():
-        n += 1
-        candidate = base / f"{name}{n}"
-    return candidate
+    while True:
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            n += 1
+            candidate = base / f"{name}{n}"
 
 
 def newest_run_dir(base: Path, name: str) -> Path | None:
@@ -695,6 +704,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                 break
     finally:
         saver.save()
+        if options.out is None and not any(out.iterdir()):  # claimed by next_run_dir, and nothing was written
+            out.rmdir()
     return _combine(summaries)
 
 

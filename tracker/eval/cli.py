@@ -129,7 +129,7 @@ def _evaluate(
     args: argparse.Namespace, trackers: list[str], cfg: TrackerConfig, sequences: list[Sequence], out: Path
 ) -> tuple[list[RunResult], dict[str, dict[str, dict[str, float]]]]:
     workers, engine = args.workers, args.engine
-    with ray_session() if engine == "ray" else nullcontext():  # one Ray session for tracking and scoring
+    with ray_session(quiet=args.quiet) if engine == "ray" else nullcontext():  # one session: tracking and scoring
         return _track_and_score(args, trackers, cfg, sequences, out, workers, engine)
 
 
@@ -274,7 +274,9 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             nargs="+",
             choices=list(_PEER_SPECS),
             default=list(_PEER_SPECS),
-            help="peers to run (default: all); the BoxMOT-* ones are skipped when BoxMOT is not installed",
+            metavar="NAME",  # not the 22 names twice in the usage lines
+            help=f"peers to run (default: all): {', '.join(_PEER_SPECS)}; the BoxMOT-* ones are skipped when "
+            "BoxMOT is not installed",
         )
     args = parser.parse_args(argv)
     say = (lambda *_a: None) if args.quiet else print

@@ -109,10 +109,12 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
         split: "train" (whole sequences) or "val-half" (frames after N // 2, the ByteTrack protocol).
         names: keep only these sequence names.
     Raises:
-        FileNotFoundError: nothing that looks like a MOTChallenge sequence under `data`, or one of `names`
-            is not there (the message names it and lists the sequences found).
+        FileNotFoundError: `data` does not exist, nothing that looks like a MOTChallenge sequence is under it,
+            or one of `names` is not there (the message names it and lists the sequences found).
     """
     data = Path(data)
+    if not data.exists():
+        raise FileNotFoundError(f"no such folder: {data} (a MOTChallenge root, a folder of sequences, or one sequence)")
     if (data / "seqinfo.ini").is_file():
         roots = [data]
     else:

@@ -171,11 +171,12 @@ def open_source(spec: str | Path) -> FrameSource:
     """Open a video file, image folder or glob, MOTChallenge sequence folder, webcam index or URL.
 
     The string is resolved in the order of the module doc (an existing path always wins). Nothing is decoded
-    beyond the first frame of a video (to reject files that are not videos); a URL is opened once to learn
+    beyond the first frame of a video or the first decodable image of a folder or glob (to reject files that are
+    not videos, and image files none of which decodes); a URL is opened once to learn
     whether it is a finite file or a live stream.
 
     Raises:
-        SourceError: missing path, nothing readable, or a file that is not a video.
+        SourceError: missing path, nothing readable, a file that is not a video, or images none of which decodes.
     """
     spec = str(spec)
     kind = resolve_source(spec)
@@ -217,6 +218,12 @@ def _folder_source(path: Path) -> FrameSource:
 
 
 def _image_source(name: str, files: list[Path], fps: float | None, kind: str) -> FrameSource:
+    if not any(cv2.imread(str(file), cv2.IMREAD_COLOR) is not None for file in files):  # stops at the first image
+        raise SourceError(
+            f"{files[0].parent}: none of its {len(files)} image file(s) can be decoded (e.g. {files[0].name}): "
+            "not images, or damaged"
+        )
+
     def frames(src: FrameSource) -> FrameIterator:
         for number, file in enumerate(files, start=1):
             if number <= src.skip_to:
