@@ -202,3 +202,10 @@ def test_push_of_chosen_rows_equals_push_of_those_rows(host):
     with pytest.raises(ValueError, match="3 slots for 2 embeddings"):
         banks[0].push(slots, frame, rows=rows[:2])
     assert torch.equal(banks[0]._data, before)
+
+
+def test_a_bank_too_large_to_allocate_is_one_error_naming_the_keys():
+    """A bank the machine cannot hold (here 1e6 tracks x 1e5 looks x 512 dims, ~95 TiB) fails at allocation with a
+    MemoryError naming its size and the keys that set it, not torch's allocator message."""
+    with pytest.raises(MemoryError, match=r"lower appearance\.bank_capacity or appearance\.initial_slots"):
+        AppearanceBank(capacity=100_000, initial_slots=1_000_000, dim=512)

@@ -129,7 +129,15 @@ class AppearanceBank:
 
     def _resize_data(self, num_slots: int) -> None:
         assert self.dim is not None
-        new = torch.zeros((num_slots, self.capacity, self.dim), dtype=self.dtype, device=self.device)
+        shape = (num_slots, self.capacity, self.dim)
+        try:
+            new = torch.zeros(shape, dtype=self.dtype, device=self.device)
+        except (RuntimeError, MemoryError) as exc:  # torch reports a failed allocation as RuntimeError on the CPU
+            gib = num_slots * self.capacity * self.dim * torch.finfo(self.dtype).bits / 8 / 2**30
+            raise MemoryError(
+                f"the appearance bank cannot allocate {num_slots} tracks x {self.capacity} looks x {self.dim} dims "
+                f"({gib:.1f} GiB on {self.device}): lower appearance.bank_capacity or appearance.initial_slots"
+            ) from exc
         if self._data is not None:
             new[: len(self._data)] = self._data
         self._data = new

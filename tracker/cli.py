@@ -200,7 +200,16 @@ def _track(argv: list[str]) -> int:
     except AlreadyFinished as done:
         print(f"track: {done}")
         return EXIT_OK
-    except (ConfigError, SourceError, FileNotFoundError, PermissionError, ValueError, OSError, ImportError) as exc:
+    except (
+        ConfigError,
+        SourceError,
+        FileNotFoundError,
+        PermissionError,
+        ValueError,
+        OSError,
+        ImportError,
+        MemoryError,
+    ) as exc:
         logging.getLogger("tracker.cli").info("error details", exc_info=True)  # --verbose only
         message = " ".join(str(exc).split()) or type(exc).__name__  # one line, always
         print(f"track: error: {message}", file=sys.stderr)

@@ -137,7 +137,8 @@ class RunSummary:
         verb = "stopped after" if self.interrupted or self.error else "tracked"
         lines = [
             f"{verb} {self.frames} frames in {self.seconds:.1f} s ({self.fps:.1f} frames/s)",
-            f"{len(self.tracks)} tracks; {self.recovered} times an ID came back after occlusion",
+            f"{len(self.tracks)} tracks; an ID came back after occlusion {self.recovered} time"
+            f"{'' if self.recovered == 1 else 's'}",
         ]
         if self.per_source:
             lines += [_describe_bounds(cal, f" of {name}") for name, cal in self.per_source.items()]
