@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import numbers
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -246,22 +248,30 @@ class Tracker:
         return self.detector(frame)
 
     def _track(self, frame: np.ndarray, detected: tuple[np.ndarray, np.ndarray, np.ndarray]) -> list[TrackedObject]:
-        """Embed (on demand) and associate the detections of `frame`."""
+        """Embed (on demand) and associate the detections of `frame`. If the embedder fails (a GPU out of memory),
+        the error goes on unchanged and the tracker is as before the call (the core's state, `TrackerCore._advance`,
+        and the camera-motion estimator's), so the frame can be given again."""
         boxes, scores, class_ids = detected
         dets = Detections.from_arrays(boxes, scores, class_ids, device=self.device)
+        before = None if self.camera_motion is None else self.camera_motion.checkpoint()
         transform = None if self.camera_motion is None else self.camera_motion.estimate(frame, dets.boxes_xyxy)
         size = (frame.shape[0], frame.shape[1])
         self._note_frame_size(size)
-        with torch_threads(self.config.core_threads) as callers_threads:
-            if self.embedder is None:
-                return self.core.step(dets, camera_motion=transform, frame_size=size)
+        try:
+            with torch_threads(self.config.core_threads) as callers_threads:
+                if self.embedder is None:
+                    return self.core.step(dets, camera_motion=transform, frame_size=size)
 
-            def embed(rows: np.ndarray) -> torch.Tensor:
-                image = torch.from_numpy(frame).to(self.device, non_blocking=True)  # the one upload of the frame
-                with exact_torch_threads(callers_threads):  # crops and a PyTorch ReID forward use all threads
-                    return self.embedder(image, dets.boxes_xyxy[rows])
+                def embed(rows: np.ndarray) -> torch.Tensor:
+                    image = torch.from_numpy(frame).to(self.device, non_blocking=True)  # the one upload of the frame
+                    with exact_torch_threads(callers_threads):  # crops and a PyTorch ReID forward use all threads
+                        return self.embedder(image, dets.boxes_xyxy[rows])
 
-            return self.core.step(dets, embed=embed, camera_motion=transform, frame_size=size)
+                return self.core.step(dets, embed=embed, camera_motion=transform, frame_size=size)
+        except BaseException:  # the frame was not tracked: its camera motion is estimated again when it is given again
+            if before is not None:
+                self.camera_motion.rollback(before)
+            raise
 
     def _note_frame_size(self, size: tuple[int, int]) -> None:
         """Log once per tracker when frames change size mid-video (tracks carry over in the old frame's pixels:
@@ -313,15 +323,23 @@ def _inside(dets: Detections, size: tuple[int, int]) -> Detections:
 
 
 def _frame_size(size: Any) -> tuple[int, int]:
-    """(height, width) as two positive ints, or ValueError."""
-    hint = f"frame_size must be two positive pixel counts (height, width), e.g. frame.shape[:2]; got {size!r}"
+    """(height, width) as two positive ints, or ValueError: a count that is not a whole number (480.5 is not
+    rounded), NaN, infinite, not positive, a string, or not two of them."""
+    hint = f"frame_size must be two positive whole pixel counts (height, width), e.g. frame.shape[:2]; got {size!r}"
     try:
-        height, width = (int(v) for v in size)
-    except (TypeError, ValueError):
+        values = tuple(size) if not isinstance(size, str | bytes) else ()
+    except TypeError:
         raise ValueError(hint) from None
-    if height <= 0 or width <= 0:
+    if len(values) != 2 or not all(_is_pixel_count(v) for v in values):
         raise ValueError(hint)
-    return height, width
+    return int(values[0]), int(values[1])
+
+
+def _is_pixel_count(value: Any) -> bool:
+    """A positive whole number of pixels (an int, or a float such as 480.0), not a bool."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    return math.isfinite(value) and value > 0 and value == int(value)
 
 
 def _as_bgr(frame: Any) -> np.ndarray:
