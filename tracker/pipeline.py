@@ -25,6 +25,7 @@ __all__ = ["Tracker", "reid_model_identity"]
 
 log = logging.getLogger(__name__)
 
+EMBED_RESULT = "what the embed callback returned"  # how errors name an `update_detections(embed=...)` result
 DETECT_AHEAD = 1  # `stream`: frames detected ahead of the one being tracked (each holds a frame in memory)
 
 
@@ -182,7 +183,7 @@ class Tracker:
 
             def embed_rows(rows: np.ndarray) -> torch.Tensor:
                 with exact_torch_threads(callers_threads):  # the caller's ReID runs with the caller's threads
-                    return to_embedding_tensor(embed(dets.index[rows]), len(rows), self.device)
+                    return to_embedding_tensor(embed(dets.index[rows]), len(rows), self.device, name=EMBED_RESULT)
 
             return self.core.step(dets, embed=embed_rows, camera_motion=transform, frame_size=size)
 
