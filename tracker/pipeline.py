@@ -167,7 +167,9 @@ class Tracker:
                 non-integer `class_ids`; embeddings of another D than the tracker's banks (or gallery) hold;
                 both `embeddings` and `embed`; `embed` returning the wrong number of rows; a `camera_motion`
                 that is not a finite, invertible (2, 3) or (3, 3) array; a `frame_size` that is not two positive
-                pixel counts.
+                whole pixel counts (480.5 is refused, not truncated).
+            Exception: whatever `embed` raises, unchanged. After any of these errors the tracker is as before the
+                call (for `embed`'s: the core's `_advance`), so the frame can be given again.
         """
         if embeddings is not None and embed is not None:
             raise ValueError("give either embeddings or embed, not both")
@@ -208,6 +210,8 @@ class Tracker:
         Raises:
             ValueError: a frame that is not a numpy uint8 array of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4).
             RuntimeError: a Tracker built without a detector (use `Tracker.from_config` or `update_detections`).
+            Exception: whatever the detector or embedder raises (a GPU out of memory), unchanged; the tracker is then
+                as before the call (`_track`), so the frame can be given again.
         """
         if self.detector is None:
             raise RuntimeError("this Tracker has no detector: build it with Tracker.from_config(...)")
