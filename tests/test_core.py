@@ -283,12 +283,52 @@ def test_boxes_wholly_outside_the_frame_size_are_dropped_with_a_warning(caplog):
     assert sorted((o.track_id, o.detection_index) for o in out) == [(1, 0), (2, 1)]
 
 
-@pytest.mark.parametrize("size", [(480, 640, 3), (0, 640), "480x640"])
+BAD_FRAME_SIZES = [
+    (480, 640, 3),
+    (0, 640),
+    "480x640",
+    "48",  # two characters, not two numbers
+    (480.5, 640),  # was truncated to 480 silently
+    (480, 639.9),
+    (float("nan"), 640),
+    (480, float("inf")),
+    (-480, 640),
+    (480,),
+    480,
+    (None, 640),
+    (True, 640),
+    ("480", "640"),
+]
+
+
+@pytest.mark.parametrize("size", BAD_FRAME_SIZES, ids=[repr(s) for s in BAD_FRAME_SIZES])
 def test_a_bad_frame_size_is_one_clear_error(size):
-    """A frame's `shape` (H, W, 3) is the natural thing to pass: the error says to pass `frame.shape[:2]`."""
+    """A frame's `shape` (H, W, 3) is the natural thing to pass: the error says to pass `frame.shape[:2]`. A count
+    that is not a positive whole number (480.5, NaN, inf, -480), or not two of them, is refused, naming what was
+    given, and the tracker is as before the call."""
     tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
-    with pytest.raises(ValueError, match=r"frame_size must be .*\(height, width\).*frame\.shape\[:2\]"):
-        tracker.update_detections(np.array([[1.0, 2.0, 30.0, 80.0]]), np.array([0.9]), frame_size=size)
+    box = np.array([[1.0, 2.0, 30.0, 80.0]])
+    tracker.update_detections(box, np.array([0.9]), frame_size=(480, 640))
+    before = (tracker.core.frame_index, tracker.core._mean.copy(), tracker.core._cov.copy())
+    with pytest.raises(ValueError, match=r"frame_size must be .*\(height, width\).*frame\.shape\[:2\]; got") as err:
+        tracker.update_detections(box + 3.0, np.array([0.9]), frame_size=size)
+    assert repr(size) in str(err.value)
+    assert tracker.core.frame_index == before[0]
+    np.testing.assert_array_equal(tracker.core._mean, before[1])
+    np.testing.assert_array_equal(tracker.core._cov, before[2])
+
+
+@pytest.mark.parametrize("size", [(480, 640), (480.0, 640.0), (np.int64(480), np.int32(640)), np.array([480, 640])])
+def test_whole_frame_sizes_of_any_numeric_type_are_taken(size):
+    """Integral floats (an array of sizes read as float) and numpy integers are pixel counts: same outputs."""
+    boxes = np.array([[600.0, 100.0, 700.0, 300.0], [10.0, 10.0, 60.0, 130.0]])
+    outputs = []
+    for frame_size in (size, (480, 640)):
+        tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+        out = [tracker.update_detections(boxes + f, np.full(2, 0.9), frame_size=frame_size) for f in range(3)][-1]
+        outputs.append([(o.track_id, o.xyxy.tolist()) for o in out])
+    assert outputs[0] == outputs[1]
+    assert outputs[0][0][1][2] == 640.0, "the box reaching past the right border is clipped to the width 640"
 
 
 def test_embed_callable_errors_are_clear():

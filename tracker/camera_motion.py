@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -163,6 +164,15 @@ class CameraMotionEstimator:
         self._previous, self._previous_mask = None, None
         self.estimates = self.failures = self.held = 0
         self._pending, self._pending_fits = np.eye(3), 0
+
+    def checkpoint(self) -> dict[str, Any]:
+        """This estimator's state, to `rollback` to when the frame just estimated is not tracked after all. No copies:
+        `estimate` replaces its arrays, never writes into them."""
+        return dict(vars(self))
+
+    def rollback(self, checkpoint: dict[str, Any]) -> None:
+        """Back to the state `checkpoint` returned: the next `estimate` is from the frame before the undone one."""
+        vars(self).update(checkpoint)
 
     def estimate(self, frame: np.ndarray, boxes_xyxy: np.ndarray | None = None) -> np.ndarray:
         """(2, 3) affine from the previous frame's pixels to this frame's (the identity on the first frame or

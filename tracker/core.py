@@ -157,16 +157,15 @@ class TrackerCore:
                 jitter as tracked boxes do is judged a fixed scene object (`tracker.still`). None: only occluders
                 tell; no track is out of view; boxes are used and reported as they are; no track is judged still.
         Raises:
-            ValueError: `camera_motion` of another shape or not finite (nothing is changed).
+            ValueError: `camera_motion` of another shape or not finite, embeddings of another D than the banks
+                hold (nothing is changed).
+            Exception: whatever `embed` raises, unchanged, or a ValueError when it returns the wrong rows or D: the
+                tracker's state is then as before the call (`_advance`), so the frame can be given again.
         """
         self._check_dim(dets)
-        if camera_motion is not None:
-            self._compensate_camera_motion(camera_motion, frame_size)
-        self.frame_index += 1
-        cfg = self.config.association
-        self._predict()
-        view = self._frame_view(dets, embed)
+        view = self._advance(dets, embed, camera_motion, frame_size)
         dets = view.dets
+        cfg = self.config.association
 
         confident = np.flatnonzero(dets.scores >= cfg.high_score)
         low = np.flatnonzero((dets.scores >= cfg.low_score) & (dets.scores < cfg.high_score))
@@ -261,16 +260,58 @@ class TrackerCore:
             mean[:, :4], obs_mean[:, :4], observed = boxes[:t], boxes[t : 2 * t], boxes[2 * t :]
         self._mean, self._cov, self._obs_mean, self._obs_cov = mean, cov, obs_mean, obs_cov
         self.table.observed_xywh = observed
-        self.births.follow_camera(transform)
+
+    def _advance(
+        self,
+        dets: Detections,
+        embed: EmbedFn | None,
+        camera_motion: np.ndarray | None,
+        frame_size: tuple[int, int] | None,
+    ) -> _FrameView:
+        """Move every track into this frame (camera motion, Kalman predict), count the frame and build its view,
+        embedding on demand: all or nothing. Until the view is built no array of the state is written in place,
+        only replaced, so if `embed` (or anything else here) fails, putting the references back restores the state
+        exactly (frame index, Kalman means and covariances, observed boxes, embedding cache) and the error goes on
+        unchanged; the moves that nothing here reads (the births' refused looks) wait until the view is built."""
+        saved = (
+            self.frame_index,
+            self._mean,
+            self._cov,
+            self._obs_mean,
+            self._obs_cov,
+            self.table.observed_xywh,
+            self._stored_embeddings,
+        )
+        try:
+            if camera_motion is not None:
+                self._compensate_camera_motion(camera_motion, frame_size)
+            self.frame_index += 1
+            self._predict()
+            view = self._frame_view(dets, embed)
+        except BaseException:  # an interrupt too: the frame can be given again
+            (
+                self.frame_index,
+                self._mean,
+                self._cov,
+                self._obs_mean,
+                self._obs_cov,
+                self.table.observed_xywh,
+                self._stored_embeddings,
+            ) = saved
+            raise
+        if camera_motion is not None:
+            self.births.follow_camera(camera_motion)
+        return view
 
     def _predict(self) -> None:
+        """Kalman predict of every track, into new arrays (`_advance` keeps the previous ones to restore)."""
         if not self.tracks:
             return
+        # Copies, made C-contiguous, then predicted in place: the previous arrays stay as they were.
+        self._mean, self._cov = np.array(self._mean, order="C"), np.array(self._cov, order="C")
         lost = self.table.state == LOST
         if lost.any():
             self._mean[lost, 6:8] = 0.0  # a hidden box keeps its size
-        # In place: the state arrays are the core's own (made C-contiguous, which they are unless warped: no copy).
-        self._mean, self._cov = np.ascontiguousarray(self._mean), np.ascontiguousarray(self._cov)
         self.kalman.predict_in_place(self._mean, self._cov)
 
     def _frame_view(self, dets: Detections, embed: EmbedFn | None) -> _FrameView:

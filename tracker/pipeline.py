@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import numbers
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ __all__ = ["Tracker", "reid_model_identity"]
 
 log = logging.getLogger(__name__)
 
+EMBED_RESULT = "what the embed callback returned"  # how errors name an `update_detections(embed=...)` result
 DETECT_AHEAD = 1  # `stream`: frames detected ahead of the one being tracked (each holds a frame in memory)
 
 
@@ -164,7 +167,9 @@ class Tracker:
                 non-integer `class_ids`; embeddings of another D than the tracker's banks (or gallery) hold;
                 both `embeddings` and `embed`; `embed` returning the wrong number of rows; a `camera_motion`
                 that is not a finite, invertible (2, 3) or (3, 3) array; a `frame_size` that is not two positive
-                pixel counts.
+                whole pixel counts (480.5 is refused, not truncated).
+            Exception: whatever `embed` raises, unchanged. After any of these errors the tracker is as before the
+                call (for `embed`'s: the core's `_advance`), so the frame can be given again.
         """
         if embeddings is not None and embed is not None:
             raise ValueError("give either embeddings or embed, not both")
@@ -180,7 +185,7 @@ class Tracker:
 
             def embed_rows(rows: np.ndarray) -> torch.Tensor:
                 with exact_torch_threads(callers_threads):  # the caller's ReID runs with the caller's threads
-                    return to_embedding_tensor(embed(dets.index[rows]), len(rows), self.device)
+                    return to_embedding_tensor(embed(dets.index[rows]), len(rows), self.device, name=EMBED_RESULT)
 
             return self.core.step(dets, embed=embed_rows, camera_motion=transform, frame_size=size)
 
@@ -205,6 +210,8 @@ class Tracker:
         Raises:
             ValueError: a frame that is not a numpy uint8 array of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4).
             RuntimeError: a Tracker built without a detector (use `Tracker.from_config` or `update_detections`).
+            Exception: whatever the detector or embedder raises (a GPU out of memory), unchanged; the tracker is then
+                as before the call (`_track`), so the frame can be given again.
         """
         if self.detector is None:
             raise RuntimeError("this Tracker has no detector: build it with Tracker.from_config(...)")
@@ -246,22 +253,30 @@ class Tracker:
         return self.detector(frame)
 
     def _track(self, frame: np.ndarray, detected: tuple[np.ndarray, np.ndarray, np.ndarray]) -> list[TrackedObject]:
-        """Embed (on demand) and associate the detections of `frame`."""
+        """Embed (on demand) and associate the detections of `frame`. If the embedder fails (a GPU out of memory),
+        the error goes on unchanged and the tracker is as before the call (the core's state, `TrackerCore._advance`,
+        and the camera-motion estimator's), so the frame can be given again."""
         boxes, scores, class_ids = detected
         dets = Detections.from_arrays(boxes, scores, class_ids, device=self.device)
+        before = None if self.camera_motion is None else self.camera_motion.checkpoint()
         transform = None if self.camera_motion is None else self.camera_motion.estimate(frame, dets.boxes_xyxy)
         size = (frame.shape[0], frame.shape[1])
         self._note_frame_size(size)
-        with torch_threads(self.config.core_threads) as callers_threads:
-            if self.embedder is None:
-                return self.core.step(dets, camera_motion=transform, frame_size=size)
+        try:
+            with torch_threads(self.config.core_threads) as callers_threads:
+                if self.embedder is None:
+                    return self.core.step(dets, camera_motion=transform, frame_size=size)
 
-            def embed(rows: np.ndarray) -> torch.Tensor:
-                image = torch.from_numpy(frame).to(self.device, non_blocking=True)  # the one upload of the frame
-                with exact_torch_threads(callers_threads):  # crops and a PyTorch ReID forward use all threads
-                    return self.embedder(image, dets.boxes_xyxy[rows])
+                def embed(rows: np.ndarray) -> torch.Tensor:
+                    image = torch.from_numpy(frame).to(self.device, non_blocking=True)  # the one upload of the frame
+                    with exact_torch_threads(callers_threads):  # crops and a PyTorch ReID forward use all threads
+                        return self.embedder(image, dets.boxes_xyxy[rows])
 
-            return self.core.step(dets, embed=embed, camera_motion=transform, frame_size=size)
+                return self.core.step(dets, embed=embed, camera_motion=transform, frame_size=size)
+        except BaseException:  # the frame was not tracked: its camera motion is estimated again when it is given again
+            if before is not None:
+                self.camera_motion.rollback(before)
+            raise
 
     def _note_frame_size(self, size: tuple[int, int]) -> None:
         """Log once per tracker when frames change size mid-video (tracks carry over in the old frame's pixels:
@@ -313,15 +328,23 @@ def _inside(dets: Detections, size: tuple[int, int]) -> Detections:
 
 
 def _frame_size(size: Any) -> tuple[int, int]:
-    """(height, width) as two positive ints, or ValueError."""
-    hint = f"frame_size must be two positive pixel counts (height, width), e.g. frame.shape[:2]; got {size!r}"
+    """(height, width) as two positive ints, or ValueError: a count that is not a whole number (480.5 is not
+    rounded), NaN, infinite, not positive, a string, or not two of them."""
+    hint = f"frame_size must be two positive whole pixel counts (height, width), e.g. frame.shape[:2]; got {size!r}"
     try:
-        height, width = (int(v) for v in size)
-    except (TypeError, ValueError):
+        values = tuple(size) if not isinstance(size, str | bytes) else ()
+    except TypeError:
         raise ValueError(hint) from None
-    if height <= 0 or width <= 0:
+    if len(values) != 2 or not all(_is_pixel_count(v) for v in values):
         raise ValueError(hint)
-    return height, width
+    return int(values[0]), int(values[1])
+
+
+def _is_pixel_count(value: Any) -> bool:
+    """A positive whole number of pixels (an int, or a float such as 480.0), not a bool."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    return math.isfinite(value) and value > 0 and value == int(value)
 
 
 def _as_bgr(frame: Any) -> np.ndarray:

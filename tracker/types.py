@@ -257,17 +257,17 @@ def _as_numpy(value: Any, name: str, dtype: type) -> np.ndarray:
         raise ValueError(f"{name} must be a numeric array: {exc}") from None
 
 
-def to_embedding_tensor(embeddings: Any, n: int, device: torch.device | str) -> torch.Tensor:
-    """(N, D) numpy array or tensor -> float32 tensor on `device`; validates the row count."""
+def to_embedding_tensor(embeddings: Any, n: int, device: torch.device | str, name: str = "embeddings") -> torch.Tensor:
+    """(N, D) numpy array or tensor -> float32 tensor on `device`; validates the row count (errors say `name`)."""
     if isinstance(embeddings, torch.Tensor):
         emb = embeddings.detach()
     else:
         try:
             emb = torch.from_numpy(np.asarray(embeddings, dtype=np.float32))
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"embeddings must be a numeric array: {exc}") from None
+            raise ValueError(f"{name} must be a numeric array: {exc}") from None
     if emb.ndim != 2 or (len(emb) != n):
         if emb.numel() == 0 and n == 0:
             return emb.reshape(0, emb.shape[-1] if emb.ndim == 2 else 0).to(device=device, dtype=torch.float32)
-        raise ValueError(f"embeddings must have shape (N, D) with N = {n} rows, got {tuple(emb.shape)}")
+        raise ValueError(f"{name} must have shape (N, D) with N = {n} rows, got {tuple(emb.shape)}")
     return emb.to(device=device, dtype=torch.float32)

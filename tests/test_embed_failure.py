@@ -1,0 +1,224 @@
+"""A frame whose embedding fails changes nothing: the error goes on, the frame can be given again, and the tracker
+then tracks exactly as one that never failed (the core's `_advance`, `Tracker.update`'s camera-motion rollback)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import torch
+
+from tracker import Tracker, load_config
+from tracker.camera_motion import CameraMotionEstimator
+from tracker.testing import Walker, identity_embeddings, linear_path, render
+
+FPS = 30
+DIM = 32
+NOISE = 0.03
+FAIL_AT = 50  # the frame whose embedding fails: C comes back (a lost track), B is still hidden behind A
+AFTER = 50  # frames compared after it
+FRAME_SIZE = (480, 960)  # (height, width) of the scene
+PAN = np.array([[1.0, 0.0, 1.5], [0.0, 1.0, -0.5]])  # a camera pan given as `camera_motion`, pixels per frame
+
+
+def occlusion_scene() -> list[Walker]:
+    """A walks right; B walks left on A's line and is hidden behind it (frames 30-59); C stands, is missed for
+    frames 35-49 and comes back: lost tracks, contested pairs and re-identification around `FAIL_AT`."""
+    return [
+        Walker(0, linear_path(200, 300, vx=4.0)),
+        Walker(1, linear_path(560, 305, vx=-4.0), visible=lambda f: not 30 <= f < 60),
+        Walker(2, linear_path(700, 200), visible=lambda f: not 35 <= f < 50),
+    ]
+
+
+class EmbedFailure(Exception):
+    """What the failing embed raises (a GPU's out-of-memory, a ReID server gone)."""
+
+
+def _bad_rows(rows: np.ndarray, good: np.ndarray) -> np.ndarray:
+    return np.ones((len(rows) + 1, good.shape[1]))
+
+
+def _bad_dim(rows: np.ndarray, good: np.ndarray) -> np.ndarray:
+    return np.ones((len(rows), good.shape[1] + 1))
+
+
+def _raises(rows: np.ndarray, good: np.ndarray) -> np.ndarray:
+    raise EmbedFailure("out of memory")
+
+
+FAILURES = {"raises": (_raises, EmbedFailure), "wrong rows": (_bad_rows, ValueError), "wrong D": (_bad_dim, ValueError)}
+
+
+def _state(tracker: Tracker) -> dict:
+    """The core's state arrays that a frame moves (compared exactly)."""
+    core = tracker.core
+    return {
+        "frame_index": core.frame_index,
+        "next_id": core._next_id,
+        "mean": core._mean.copy(),
+        "cov": core._cov.copy(),
+        "obs_mean": core._obs_mean.copy(),
+        "obs_cov": core._obs_cov.copy(),
+        "observed": core.table.observed_xywh.copy(),
+        "state": core.table.state.copy(),
+        "lost_for": core.table.frames_since_update.copy(),
+        "bank_counts": core.bank.count(core.table.slot).copy(),
+        "refused": core.births._refused.copy(),
+    }
+
+
+def _assert_same_state(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def _outputs(out) -> list[tuple]:
+    return [(o.track_id, o.detection_index, tuple(o.xyxy.tolist())) for o in out]
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["every detection", "lazy"])
+@pytest.mark.parametrize("moving_camera", [False, True], ids=["still camera", "camera_motion given"])
+@pytest.mark.parametrize("failure", list(FAILURES))
+def test_a_failing_embed_changes_nothing_and_the_frame_can_be_given_again(failure, moving_camera, lazy):
+    """Before the fix the core had already moved the tracks by the camera motion, predicted them and counted the
+    frame: giving the frame again predicted twice (a box 40.5 px against 39.9 on a tracker that never failed)."""
+    cfg = load_config(None, overrides=["device=cpu", f"appearance.lazy_embedding={str(lazy).lower()}"])
+    reference, failed = Tracker(cfg, frame_rate=FPS), Tracker(cfg, frame_rate=FPS)
+    walkers, identities = occlusion_scene(), identity_embeddings(3, DIM)
+    bad_embed, error = FAILURES[failure]
+    rng = np.random.default_rng(3)
+    for f in range(FAIL_AT + AFTER):
+        det = render(walkers, f, identities, NOISE, rng)
+        motion = PAN if moving_camera and f else None
+        det_boxes = det.boxes_xyxy + (np.array([1.5, -0.5, 1.5, -0.5]) * f if moving_camera else 0.0)
+
+        def embed(rows: np.ndarray, det=det) -> np.ndarray:
+            return det.embeddings[rows]
+
+        if f == FAIL_AT:
+            before = _state(failed)
+            calls = []
+
+            def failing(rows: np.ndarray, det=det, calls=calls) -> np.ndarray:
+                calls.append(rows)
+                return bad_embed(rows, det.embeddings)
+
+            with pytest.raises(error):
+                failed.update_detections(
+                    det_boxes, det.scores, embed=failing, camera_motion=motion, frame_size=FRAME_SIZE
+                )
+            assert calls, "the failing embed was called (else this test proves nothing)"
+            _assert_same_state(_state(failed), before)
+        expected = reference.update_detections(
+            det_boxes, det.scores, embed=embed, camera_motion=motion, frame_size=FRAME_SIZE
+        )
+        got = failed.update_detections(det_boxes, det.scores, embed=embed, camera_motion=motion, frame_size=FRAME_SIZE)
+        assert _outputs(got) == _outputs(expected), f"frame {f}"
+    _assert_same_state(_state(failed), _state(reference))
+    assert len({o.track_id for o in got}) == 3, "the scene's three people are tracked at the end"
+
+
+def test_the_callback_error_goes_on_unchanged():
+    """The caller sees its own exception object (its type, message and traceback), not a wrapper."""
+    tracker = Tracker(load_config(None, overrides=["device=cpu", "appearance.lazy_embedding=false"]), frame_rate=FPS)
+    raised = EmbedFailure("CUDA out of memory")
+
+    def embed(rows: np.ndarray) -> np.ndarray:
+        raise raised
+
+    with pytest.raises(EmbedFailure) as caught:
+        tracker.update_detections(np.array([[10.0, 10, 60, 130]]), [0.9], embed=embed)
+    assert caught.value is raised
+    assert tracker.core.frame_index == 0 and not tracker.core.tracks
+
+
+def test_wrong_rows_from_the_callback_are_named():
+    tracker = Tracker(load_config(None, overrides=["device=cpu", "appearance.lazy_embedding=false"]), frame_rate=FPS)
+    with pytest.raises(ValueError, match=r"what the embed callback returned must have shape \(N, D\) with N = 2"):
+        tracker.update_detections(
+            np.array([[10.0, 10, 60, 130], [200, 10, 250, 130]]), [0.9, 0.9], embed=lambda rows: np.ones((3, 8))
+        )
+
+
+class _SceneDetector:
+    """Detector of the occlusion scene: reads the frame number written in the frame's first pixels."""
+
+    def __init__(self) -> None:
+        self.walkers, self.identities = occlusion_scene(), identity_embeddings(3, DIM)
+        self.last = None
+
+    def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        f = int(frame[0, 0, 0]) + 256 * int(frame[0, 0, 1])
+        self.last = render(self.walkers, f, self.identities, 0.0, np.random.default_rng(f))
+        return self.last.boxes_xyxy, self.last.scores, np.zeros(len(self.last.scores), dtype=np.int64)
+
+
+class _Embedder:
+    """ReID of the scene (each box's identity vector); raises once at `fail_at` (a GPU out of memory)."""
+
+    def __init__(self, detector: _SceneDetector, fail_at: int | None) -> None:
+        self.detector, self.fail_at, self.frame, self.calls_failed = detector, fail_at, 0, 0
+
+    def __call__(self, image: torch.Tensor, boxes_xyxy: np.ndarray) -> torch.Tensor:
+        if self.frame == self.fail_at:
+            self.fail_at, self.calls_failed = None, self.calls_failed + 1
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        known = self.detector.last
+        rows = [int(np.flatnonzero((known.boxes_xyxy == box).all(axis=1))[0]) for box in boxes_xyxy]
+        return torch.as_tensor(known.embeddings[rows], dtype=torch.float32)
+
+
+def _frames(count: int) -> Iterator[np.ndarray]:
+    """Textured 480x960 frames of a camera panning 2 px a frame, the frame number in the first two pixels."""
+    height, width = FRAME_SIZE
+    blocks = np.random.default_rng(0).integers(0, 256, size=(height // 4, (width + 2 * count) // 4 + 1, 3))
+    texture = np.repeat(np.repeat(blocks.astype(np.uint8), 4, axis=0), 4, axis=1)
+    for f in range(count):
+        frame = np.ascontiguousarray(texture[:, 2 * f : 2 * f + width])
+        frame[0, 0, :2] = f % 256, f // 256
+        yield frame
+
+
+@pytest.mark.parametrize("cmc", ["none", "sparse_flow"])
+def test_update_with_an_embedder_that_raises_once_tracks_as_if_it_never_failed(cmc):
+    """`Tracker.update`: the ReID embedder raises (a GPU out of memory) on one frame; given again, that frame
+    and the 50 after it come out exactly as from a tracker whose embedder never failed, camera-motion estimate
+    included (it is rolled back, so the frame's motion is estimated from the frame before it again)."""
+    cfg = load_config(
+        None, overrides=["device=cpu", "appearance.lazy_embedding=false", f"motion.camera_compensation={cmc}"]
+    )
+    runs = []
+    for fail_at in (None, FAIL_AT):
+        detector = _SceneDetector()
+        embedder = _Embedder(detector, fail_at)
+        tracker = Tracker(cfg, frame_rate=FPS, detector=detector, embedder=embedder)
+        outputs = []
+        for f, frame in enumerate(_frames(FAIL_AT + AFTER)):
+            embedder.frame = f
+            if f == fail_at:
+                with pytest.raises(torch.OutOfMemoryError):
+                    tracker.update(frame)
+            outputs.append(_outputs(tracker.update(frame)))
+        runs.append((outputs, tracker, embedder))
+    (expected, reference, _), (got, failed, embedder) = runs
+    assert embedder.calls_failed == 1
+    assert got == expected
+    _assert_same_state(_state(failed), _state(reference))
+    if cmc != "none":
+        assert failed.camera_motion.estimates == reference.camera_motion.estimates == FAIL_AT + AFTER - 1
+
+
+def test_the_camera_motion_estimator_rolls_back_one_frame():
+    cfg = load_config(None, overrides=["motion.camera_compensation=sparse_flow"]).motion
+    estimator = CameraMotionEstimator(cfg)
+    first, second, third = _frames(3)
+    estimator.estimate(first)
+    saved = estimator.checkpoint()
+    expected = estimator.estimate(second)
+    estimator.rollback(saved)
+    np.testing.assert_array_equal(estimator.estimate(second), expected)
+    assert estimator.estimates == 1
+    assert estimator.estimate(third)[0, 2] == pytest.approx(-2.0, abs=0.2), "a 2 px pan to the left"
