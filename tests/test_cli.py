@@ -525,3 +525,23 @@ def test_runs_started_together_get_their_own_numbered_folders(fake_models, tmp_p
     monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
     assert main(["rtsp://127.0.0.1:9/camera", "--quiet", "--set", "reid.model=none"]) == 2
     assert sorted(p.name for p in run.DEFAULT_RUNS_DIR.iterdir()) == ["walk", "walk2"], "no folder left by the stream"
+
+
+def test_exported_detector_loads_before_the_progress_bar_starts(shared, shared_weights, tmp_path):
+    """Ultralytics loads an OpenVINO model on its first frame and logs "Loading ... for OpenVINO inference...":
+    that used to break into the progress bar. The detector is loaded before the bar starts, so in what a
+    terminal shows (stdout and stderr together, unbuffered) every ultralytics line comes before the first bar."""
+    images = shared / "data" / "MOT15" / "train" / "TUD-Campus" / "img1"
+    if not images.is_dir():
+        pytest.skip("TUD-Campus images are absent from ../shared")
+    args = [str(images), "--out", str(tmp_path / "run"), "--max-frames", "3", "--no-save-video",
+            *weights_args(shared_weights), "--set", "reid.model=none"]  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        timeout=300, env=child_env() | {"PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    shown = result.stdout
+    assert result.returncode == 0, shown
+    loading, bar = shown.find("for OpenVINO inference"), shown.find("frame/s]")
+    assert loading >= 0 and bar >= 0, shown
+    assert shown.rfind("OpenVINO") < bar, f"ultralytics' lines after the bar started:\n{shown}"
