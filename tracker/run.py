@@ -5,7 +5,8 @@ is the loop itself, for callers that bring their own `Tracker` (tests use a fake
 valid whatever stops the loop: the MOT file and the JSONL are flushed every frame and the video is
 released in a `finally`; SIGINT/SIGTERM only set a flag, so the frame in hand is finished first (a
 second signal aborts at once, still closing the files). A run of one re-readable source writes a resume
-checkpoint into its folder (`tracker.resume`); `--resume` continues it where the checkpoint stands.
+checkpoint into its folder (`tracker.resume`); `--resume` continues it where the checkpoint stands. One run at
+a time writes into a folder (`tracker.io.lock`): a second one, or a resume of a running one, is refused at its start.
 """
 
 from __future__ import annotations
@@ -644,7 +645,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         FileNotFoundError: missing weights (named). GalleryError: unreadable gallery file (left untouched),
         or one made with another ReID model. ResumeError: `--resume` with several sources, a live source, no
         checkpoint, or a checkpoint of another run or a damaged one. AlreadyFinished: `--resume` of a run
-        that finished.
+        that finished. FolderInUse: another live run is writing into the output folder (`tracker.io.lock`).
     """
     notify = notify or log.warning
     _check_display(options.show)
