@@ -525,3 +525,95 @@ def test_runs_started_together_get_their_own_numbered_folders(fake_models, tmp_p
     monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
     assert main(["rtsp://127.0.0.1:9/camera", "--quiet", "--set", "reid.model=none"]) == 2
     assert sorted(p.name for p in run.DEFAULT_RUNS_DIR.iterdir()) == ["walk", "walk2"], "no folder left by the stream"
+
+
+def test_exported_detector_loads_before_the_progress_bar_starts(shared, shared_weights, tmp_path):
+    """Ultralytics loads an OpenVINO model on its first frame and logs "Loading ... for OpenVINO inference...":
+    that used to break into the progress bar. The detector is loaded before the bar starts, so in what a
+    terminal shows (stdout and stderr together, unbuffered) every ultralytics line comes before the first bar."""
+    images = shared / "data" / "MOT15" / "train" / "TUD-Campus" / "img1"
+    if not images.is_dir():
+        pytest.skip("TUD-Campus images are absent from ../shared")
+    args = [str(images), "--out", str(tmp_path / "run"), "--max-frames", "3", "--no-save-video",
+            *weights_args(shared_weights), "--set", "reid.model=none"]  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "tracker.cli", *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        timeout=300, env=child_env() | {"PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    shown = result.stdout
+    assert result.returncode == 0, shown
+    loading, bar = shown.find("for OpenVINO inference"), shown.find("frame/s]")
+    assert loading >= 0 and bar >= 0, shown
+    assert shown.rfind("OpenVINO") < bar, f"ultralytics' lines after the bar started:\n{shown}"
+
+
+# A `track` process whose detector is the blob detector slowed down (so two runs started together overlap).
+_SLOW_TRACK = """
+import sys, time
+import cv2, numpy as np
+import tracker.run as run
+from tracker.cli import main
+from tracker.pipeline import Tracker
+
+def detector(frame):
+    time.sleep(0.05)
+    mask = (frame.max(axis=2) > 128).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+    boxes = np.array([[x, y, x + w, y + h] for x, y, w, h, a in stats[1:count] if a >= 200], float).reshape(-1, 4)
+    return boxes, np.full(len(boxes), 0.9), np.zeros(len(boxes), np.int64)
+
+run.Tracker.from_config = staticmethod(lambda cfg, frame_rate=None, gallery=None: Tracker(cfg, frame_rate, detector))
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_two_runs_into_one_out_folder_one_is_refused_at_start(tmp_path):
+    """Two `track --out X` started together both wrote X/<name>.txt.partial: one failed with "[Errno 2] No such
+    file or directory: 'X/walk.txt.partial' -> 'X/walk.txt'", and the survivor's files mixed both runs. Now the
+    folder is locked: exactly one run tracks, the other exits at its start with one line naming the folder, and
+    the folder holds one whole run's outputs and no temp or lock file."""
+    video = write_video(tmp_path / "walk.avi", scene(60))
+    out = tmp_path / "X"
+    argv = [sys.executable, "-c", _SLOW_TRACK, str(video), "--out", str(out), "--quiet", "--set", "reid.model=none"]
+    procs = [
+        subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env())
+        for _ in range(2)
+    ]
+    done = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    codes = sorted(code for code, _, _ in done)
+    assert codes == [0, 2], done
+    err = next(err for code, _, err in done if code == 2)
+    line = one_error_line(err)
+    assert f"the output folder {out} is in use by another track run (process " in line and "--out" in line, line
+    assert "Errno" not in line and ".partial" not in line
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json", "walk.jsonl", "walk.mp4", "walk.txt"]
+    assert len((out / "walk.jsonl").read_text().splitlines()) == 60, "one run's frames, not two runs' mixed"
+    assert json.loads((out / "summary.json").read_text())["frames"] == 60
+
+
+def test_the_lock_of_a_killed_run_does_not_block_the_next(fake_models, tmp_path, capsys):
+    """A run killed with SIGKILL leaves its lock file behind; the kernel dropped its lock, so the next run into the
+    folder tracks (and removes the file when it ends)."""
+    out = tmp_path / "X"
+    holder = "import os, signal, sys; from tracker.io.lock import FolderLock; FolderLock(sys.argv[1]).acquire(); "
+    holder += "os.kill(os.getpid(), signal.SIGKILL)"
+    killed = subprocess.run([sys.executable, "-c", holder, str(out)], env=child_env(), timeout=60)
+    assert killed.returncode == -signal.SIGKILL and (out / ".track.lock").is_file()
+    video = write_video(tmp_path / "walk.avi", scene(5))
+    assert main([str(video), "--out", str(out), "--quiet", "--set", "reid.model=none"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["summary.json", "walk.jsonl", "walk.mp4", "walk.txt"]
+
+
+def test_a_resume_of_a_folder_a_run_is_writing_is_refused(fake_models, tmp_path, capfd):
+    """`--resume` of a run that is still going (its checkpoint is rewritten under it) is refused with one line,
+    and the running run's folder is left as it is."""
+    from tracker.io.lock import FolderLock
+
+    video = write_video(tmp_path / "walk.avi", scene(5))
+    out = tmp_path / "X"
+    with FolderLock(out):
+        capfd.readouterr()
+        assert main([str(video), "--out", str(out), "--resume", "--quiet", "--set", "reid.model=none"]) == 2
+        assert f"the output folder {out} is in use" in one_error_line(capfd.readouterr().err)
+        assert [p.name for p in out.iterdir()] == [".track.lock"]
+    assert not out.exists(), "the lock made the folder and nothing was written: it is gone"

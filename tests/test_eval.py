@@ -307,3 +307,64 @@ def test_eval_reports_the_fixed_objects_not_reported_per_sequence(shared, tmp_pa
         assert still["hidden_tracks"] >= 1 and still["hidden_frames"] >= 30, (run, still)
         assert still["jitters"] >= 20 and still["bound"] >= 0, (run, still)
     assert summary["resumed"] == 1
+
+
+def _sequence_with_images(root: Path, length: int = 3) -> Path:
+    """A toy sequence whose img1/ holds every frame (so detection and ReID apply), one public box a frame."""
+    import cv2
+
+    seq = write_sequence(root, "IMGS", [[f, 1, 10, 10, 20, 40, 1, 1, 1] for f in range(1, length + 1)], length)
+    (seq / "img1").mkdir()
+    for frame in range(1, length + 1):
+        cv2.imwrite(str(seq / "img1" / f"{frame:06d}.jpg"), np.full((480, 640, 3), 90, np.uint8))
+    (seq / "det" / "det.txt").write_text("".join(f"{f},-1,10,10,20,40,0.9,-1,-1,-1\n" for f in range(1, length + 1)))
+    return seq
+
+
+def test_ray_engine_reports_missing_reid_weights_before_starting_ray(tmp_path, capsys, monkeypatch):
+    """`--engine ray` with images and missing ReID weights: the weights error comes first, and Ray (~15 s to
+    start) is never started for a run that cannot go on."""
+    ray = pytest.importorskip("ray")
+    started = []
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", lambda *a, **k: started.append(k) or pytest.fail("ray.init was called"))
+    _sequence_with_images(tmp_path / "data")
+    missing = tmp_path / "no_such_osnet.pth"
+    args = ["--data", str(tmp_path / "data"), "--engine", "ray", "--set", f"reid.weights={missing}", "--quiet",
+            "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]  # fmt: skip
+    assert eval_main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert not started
+    assert len(err) == 1 and "no_such_osnet.pth" in err[0], err
+
+
+def test_fully_cached_eval_never_builds_the_detector_or_the_reid_model(tmp_path, monkeypatch):
+    """The first run detects and embeds (one detector, one embedder); a second run of the same inputs reads them
+    from the cache and builds neither (ultralytics' loading lines and seconds of model loading are not paid)."""
+    import torch
+
+    import tracker.detector
+    import tracker.embedder
+
+    built = []
+
+    def fake_detector(cfg, device, keep_features=False):
+        built.append("detector")
+        return lambda image: (np.array([[10.0, 10.0, 30.0, 50.0]]), np.array([0.9]), np.array([0]))
+
+    def fake_embedder(cfg, device, detector=None):
+        built.append("embedder")
+        return lambda image, boxes: torch.ones((len(boxes), 8))
+
+    monkeypatch.setattr(tracker.detector, "build_detector", fake_detector)
+    monkeypatch.setattr(tracker.embedder, "build_embedder", fake_embedder)
+    _sequence_with_images(tmp_path / "data")
+    args = ["--data", str(tmp_path / "data"), "--detections", "detector", "--quiet", "--set", "device=cpu",
+            "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    assert eval_main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert sorted(built) == ["detector", "embedder"]
+    built.clear()
+    assert eval_main([*args, "--out", str(tmp_path / "b")]) == 0
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["cache_hits"] == 1 and not summary["motion_only"]
+    assert built == [], "a fully cached eval built models it does not use"

@@ -16,6 +16,8 @@ __all__ = ["UltralyticsDetector", "build_detector", "quiet_ultralytics"]
 
 log = logging.getLogger(__name__)
 
+_COLOUR_CHANNELS = 3  # BGR frames
+
 
 def fp16_option() -> dict[str, Any]:
     """ultralytics' predict option for fp16 inference: `quantize=16` where the installed version has it.
@@ -84,6 +86,21 @@ class UltralyticsDetector:
             boxes.cls.cpu().numpy().astype(np.int64),
         )
 
+    def load(self) -> None:
+        """Load an exported model now, with one prediction on a blank frame (PyTorch models load at construction).
+
+        Ultralytics loads OpenVINO, ONNX and TensorRT models on their first frame and logs its "Loading ..." lines
+        then, which would break into a progress bar that has already started; a model already loaded is left
+        as it is.
+
+        Raises:
+            ValueError, ImportError: a file ultralytics cannot load, a missing runtime (as the first frame would).
+        """
+        if self.is_pytorch or getattr(self.model, "predictor", None) is not None:
+            return
+        size = self.config.image_size
+        self(np.zeros((size, size, _COLOUR_CHANNELS), np.uint8))
+
     def _first_predict(self, frame_bgr: np.ndarray, options: dict[str, Any]) -> Any:
         """The first call, where ultralytics loads an exported model: a file it cannot load is one clear error."""
         try:
@@ -124,6 +141,8 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
     The model is looked up as a path, then in `$TRACKER_WEIGHTS_DIR`. A name found in neither is handed to
     ultralytics only if it is an official asset name (ultralytics downloads it once, its normal behaviour;
     this factory is the only place that may happen); anything else is a FileNotFoundError naming the file.
+    The model is loaded here whatever its format (`UltralyticsDetector.load`): its loading lines and errors come
+    before any frame.
 
     Args:
         cfg: the `detector` config section.
@@ -151,7 +170,9 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
     except Exception as exc:  # ultralytics raises AssertionError, TypeError, pickle errors ... for a bad file
         raise _load_error(source, exc) from exc
     log.info("detector %s on %s", source, device)
-    return UltralyticsDetector(model, cfg, device, keep_features=keep_features)
+    detector = UltralyticsDetector(model, cfg, device, keep_features=keep_features)
+    detector.load()  # an exported model loads here, not on the first frame (its lines would break the progress bar)
+    return detector
 
 
 def quiet_ultralytics() -> None:

@@ -5,7 +5,8 @@ is the loop itself, for callers that bring their own `Tracker` (tests use a fake
 valid whatever stops the loop: the MOT file and the JSONL are flushed every frame and the video is
 released in a `finally`; SIGINT/SIGTERM only set a flag, so the frame in hand is finished first (a
 second signal aborts at once, still closing the files). A run of one re-readable source writes a resume
-checkpoint into its folder (`tracker.resume`); `--resume` continues it where the checkpoint stands.
+checkpoint into its folder (`tracker.resume`); `--resume` continues it where the checkpoint stands. One run at
+a time writes into a folder (`tracker.io.lock`): a second one, or a resume of a running one, is refused at its start.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
@@ -32,6 +34,7 @@ from tracker.config import TrackerConfig, load_config
 from tracker.device import resolve_device
 from tracker.frame_rate import choose_frame_rate
 from tracker.gallery import Gallery
+from tracker.io.lock import FolderLock
 from tracker.io.mot import MotWriter, make_output_folder, open_truncated
 from tracker.io.sources import FrameSource, SourceError, open_source, resolve_source
 from tracker.io.strict_json import to_json, write_json_atomic
@@ -642,7 +645,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         FileNotFoundError: missing weights (named). GalleryError: unreadable gallery file (left untouched),
         or one made with another ReID model. ResumeError: `--resume` with several sources, a live source, no
         checkpoint, or a checkpoint of another run or a damaged one. AlreadyFinished: `--resume` of a run
-        that finished.
+        that finished. FolderInUse: another live run is writing into the output folder (`tracker.io.lock`).
     """
     notify = notify or log.warning
     _check_display(options.show)
@@ -656,7 +659,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     opened = {i: open_source(name) for i, name in enumerate(names) if i == 0 or resolve_source(name) not in _STREAMS}
     cfg, note = reid_fallback(cfg, _asks_for_reid(options.config, options.overrides))
     rate = _frame_rate(opened[0], cfg, options, notify)
-    out, checkpoint = options.out, None
+    out = options.out
     checkpointed = len(names) == 1 and options.checkpoint_seconds > 0 and resumable(options.source, opened[0])
     device = str(resolve_device(cfg.device))
     identity = (
@@ -668,46 +671,55 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         out = out if out is not None else newest_run_dir(DEFAULT_RUNS_DIR, opened[0].name)
         if out is None:
             raise ResumeError(f"no earlier run of {options.source} in {DEFAULT_RUNS_DIR}: name it (--resume DIR)")
-        _check_resumable(out)
-        checkpoint = read_checkpoint(out / CHECKPOINT_NAME, identity)  # checked before any model is loaded
-    gallery = _open_gallery(options.gallery, cfg)
-    first = Tracker.from_config(cfg, frame_rate=rate, gallery=gallery)
-    if checkpoint is not None:
-        restore_state(first, checkpoint)  # with a gallery, the one saved with the state (the file may be newer)
-        gallery = first.gallery
-        done = checkpoint.progress
-        notify(f"resuming {out} after frame {done.last_frame} ({done.frames} frames tracked before)")
-    if note:
-        notify(note)
-    out = out if out is not None else next_run_dir(DEFAULT_RUNS_DIR, opened[0].name)
-    checkpointer = Checkpointer(out / CHECKPOINT_NAME, identity, options.checkpoint_seconds) if checkpointed else None
-    saver = _GallerySaver(gallery, options.gallery, cfg.gallery.save_every_seconds)
-    summaries: list[RunSummary] = []
-    stems: set[str] = set()
-    try:
-        for i, name in enumerate(names):
-            source = opened[i] if i in opened else open_source(name)
-            tracker = first
-            if i > 0:
-                rate = _frame_rate(source, cfg, options, notify)
-                tracker = Tracker(cfg, rate, detector=first.detector, embedder=first.embedder, gallery=gallery)
-            tracker.core.source_name = source.name
-            stem = unique_stem(source.name, stems)
-            summary = track_source(
-                tracker, source, out, options.save_video, options.show, options.progress, options.max_frames,
-                name=stem if len(names) > 1 else None, after_frame=saver.maybe_save, checkpointer=checkpointer,
-                resume=None if checkpoint is None else checkpoint.progress,
-            )  # fmt: skip
-            tracker.reset()  # the identities still in view go to the gallery
+    # The output folder is locked from here to the end: another run into it (or a resume of it) is refused now,
+    # before any model loads, and this run's lock goes however it ends (the kernel drops it if the process dies).
+    with ExitStack() as held:
+        if out is not None:
+            held.enter_context(FolderLock(out))
+        checkpoint = None
+        if options.resume:
+            _check_resumable(out)
+            checkpoint = read_checkpoint(out / CHECKPOINT_NAME, identity)  # checked before any model is loaded
+        gallery = _open_gallery(options.gallery, cfg)
+        first = Tracker.from_config(cfg, frame_rate=rate, gallery=gallery)
+        if checkpoint is not None:
+            restore_state(first, checkpoint)  # with a gallery, the one saved with the state (the file may be newer)
+            gallery = first.gallery
+            done = checkpoint.progress
+            notify(f"resuming {out} after frame {done.last_frame} ({done.frames} frames tracked before)")
+        if note:
+            notify(note)
+        if out is None:
+            out = next_run_dir(DEFAULT_RUNS_DIR, opened[0].name)
+            held.enter_context(FolderLock(out, made_here=True))  # removed again if nothing is written into it
+        checkpointer = (
+            Checkpointer(out / CHECKPOINT_NAME, identity, options.checkpoint_seconds) if checkpointed else None
+        )
+        saver = _GallerySaver(gallery, options.gallery, cfg.gallery.save_every_seconds)
+        summaries: list[RunSummary] = []
+        stems: set[str] = set()
+        try:
+            for i, name in enumerate(names):
+                source = opened[i] if i in opened else open_source(name)
+                tracker = first
+                if i > 0:
+                    rate = _frame_rate(source, cfg, options, notify)
+                    tracker = Tracker(cfg, rate, detector=first.detector, embedder=first.embedder, gallery=gallery)
+                tracker.core.source_name = source.name
+                stem = unique_stem(source.name, stems)
+                summary = track_source(
+                    tracker, source, out, options.save_video, options.show, options.progress, options.max_frames,
+                    name=stem if len(names) > 1 else None, after_frame=saver.maybe_save, checkpointer=checkpointer,
+                    resume=None if checkpoint is None else checkpoint.progress,
+                )  # fmt: skip
+                tracker.reset()  # the identities still in view go to the gallery
+                saver.save()
+                summaries.append(summary)
+                if summary.interrupted or summary.error:
+                    break
+        finally:
             saver.save()
-            summaries.append(summary)
-            if summary.interrupted or summary.error:
-                break
-    finally:
-        saver.save()
-        if options.out is None and not any(out.iterdir()):  # claimed by next_run_dir, and nothing was written
-            out.rmdir()
-    return _combine(summaries)
+        return _combine(summaries)
 
 
 def _check_resumable(out: Path) -> None:

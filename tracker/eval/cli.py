@@ -21,10 +21,11 @@ from typing import Any
 from tracker.cli import positive_int
 from tracker.config import ConfigError, TrackerConfig, config_to_dict, load_config
 from tracker.eval.boxmot_peers import BOXMOT_PEERS, boxmot_available
+from tracker.eval.inputs import SequenceInputs
 from tracker.eval.peers import PEERS, REID_PEERS
 from tracker.eval.report import format_table, write_chart, write_csv, write_summary
 from tracker.eval.revival import revival_scores
-from tracker.eval.runner import OURS, OURS_NO_CMC, RunResult, parallel_map, run_all
+from tracker.eval.runner import OURS, OURS_NO_CMC, RunResult, load_all_inputs, parallel_map, run_all
 from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
 from tracker.eval.sequences import Sequence, find_sequences
 from tracker.eval.variants import default_variants_dir, parse_variants, variant_sequences
@@ -129,8 +130,10 @@ def _evaluate(
     args: argparse.Namespace, trackers: list[str], cfg: TrackerConfig, sequences: list[Sequence], out: Path
 ) -> tuple[list[RunResult], dict[str, dict[str, dict[str, float]]]]:
     workers, engine = args.workers, args.engine
+    # Inputs are made here, before Ray starts (~15 s): a missing weights file or image is an error in seconds.
+    inputs = load_all_inputs(cfg, sequences, args.detections, args.cache_dir, not args.no_cache)
     with ray_session(quiet=args.quiet) if engine == "ray" else nullcontext():  # one session: tracking and scoring
-        return _track_and_score(args, trackers, cfg, sequences, out, workers, engine)
+        return _track_and_score(args, trackers, cfg, sequences, out, workers, engine, inputs)
 
 
 def _track_and_score(
@@ -141,9 +144,12 @@ def _track_and_score(
     out: Path,
     workers: int,
     engine: str,
+    inputs: dict[str, SequenceInputs],
 ) -> tuple[list[RunResult], dict[str, dict[str, dict[str, float]]]]:
     use_cache = not args.no_cache
-    results = run_all(trackers, cfg, sequences, args.detections, out, args.cache_dir, use_cache, workers, engine)
+    results = run_all(
+        trackers, cfg, sequences, args.detections, out, args.cache_dir, use_cache, workers, engine, inputs
+    )
     suffix = "" if args.split == "train" else f"-{args.split}"
     jobs = [
         (sequences, {r.sequence: r.path for r in results if r.tracker == t}, out / t / f"scores{suffix}.json")

@@ -29,7 +29,7 @@ from tracker.eval.sequences import Sequence
 from tracker.io.mot import format_mot_row, write_text_atomic
 from tracker.io.strict_json import nan_for_null, write_json_atomic
 
-__all__ = ["OURS", "OURS_NO_CMC", "RunResult", "parallel_map", "run_all"]
+__all__ = ["OURS", "OURS_NO_CMC", "RunResult", "load_all_inputs", "parallel_map", "run_all"]
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +259,19 @@ def _run_job(job: _Job) -> RunResult:
     return job.result(ms, False, calibration, still)
 
 
+def load_all_inputs(
+    cfg: TrackerConfig, sequences: list[Sequence], source: str, cache_dir: Path | None, use_cache: bool = True
+) -> dict[str, SequenceInputs]:
+    """sequence name -> its inputs, made (or read from the cache) in this process: the detector and the ReID
+    model load once, and only when a sequence is not in the cache (a fully cached run loads neither).
+
+    Raises:
+        FileNotFoundError: missing weights, images or det.txt (`load_inputs`), before any tracking starts.
+    """
+    models = InputModels(cfg)
+    return {seq.name: load_inputs(seq, source, cfg, cache_dir, use_cache, models) for seq in sequences}
+
+
 def run_all(
     trackers: list[str],
     cfg: TrackerConfig,
@@ -269,16 +282,17 @@ def run_all(
     use_cache: bool = True,
     workers: int = 1,
     engine: str = "process",
+    inputs: dict[str, SequenceInputs] | None = None,
 ) -> list[RunResult]:
     """Every tracker on every sequence; results in `out_dir/<tracker>/<sequence>.txt`.
 
-    Inputs are made (or read from the cache) once per sequence in this process, so models load once.
-    Results of an earlier run with the same fingerprint are reused; the rest run in `workers` processes
-    (engine "process") or as Ray tasks (engine "ray"), each given its sequence's inputs.
-    Result order: trackers outer, sequences inner.
+    Inputs are made (or read from the cache) once per sequence in this process, so models load once
+    (`load_all_inputs`; `inputs`: already made by the caller). Results of an earlier run with the same
+    fingerprint are reused; the rest run in `workers` processes (engine "process") or as Ray tasks (engine
+    "ray"), each given its sequence's inputs. Result order: trackers outer, sequences inner.
     """
-    models = InputModels(cfg)
-    inputs = {seq.name: load_inputs(seq, source, cfg, cache_dir, use_cache, models) for seq in sequences}
+    if inputs is None:
+        inputs = load_all_inputs(cfg, sequences, source, cache_dir, use_cache)
     cfg_dicts = {OURS_NO_CMC: config_to_dict(cfg.replace(_NO_CMC))}
     cfg_dict = config_to_dict(cfg)
     jobs = [

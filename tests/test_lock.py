@@ -1,0 +1,70 @@
+"""The output folder's lock (`tracker.io.lock`): one holder at a time, nothing left behind, no lock-less failure."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+
+import pytest
+
+import tracker.io.lock as lock
+from tracker.io.lock import LOCK_NAME, FolderInUse, FolderLock
+
+
+def test_a_second_holder_is_refused_naming_the_folder_and_the_process(tmp_path):
+    out = tmp_path / "run"
+    with FolderLock(out):
+        assert (out / LOCK_NAME).read_text() == f"{os.getpid()}\n"
+        with pytest.raises(FolderInUse, match=rf"output folder {out} is in use by .* \(process {os.getpid()}\)"):
+            FolderLock(out).acquire()
+        assert [p.name for p in out.iterdir()] == [LOCK_NAME], "the refused run removed nothing"
+    assert not out.exists(), "made by the lock and left empty: removed on release"
+    with FolderLock(out):  # free again
+        (out / "walk.txt").write_text("1,1,0,0,1,1,1,-1,-1,-1\n")
+    assert [p.name for p in out.iterdir()] == ["walk.txt"], "the lock file goes, the outputs stay"
+
+
+def test_a_folder_the_user_made_is_kept_even_when_empty(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    with FolderLock(out):
+        pass
+    assert out.is_dir() and not any(out.iterdir())
+
+
+def test_a_file_system_without_locks_runs_unlocked_with_a_warning(tmp_path, monkeypatch, caplog):
+    def no_locks(_fd, _op):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(lock.fcntl, "flock", no_locks)
+    out = tmp_path / "nfs"
+    with caplog.at_level(logging.WARNING, logger="tracker.io.lock"), FolderLock(out):
+        assert out.is_dir() and not (out / LOCK_NAME).exists()
+    assert "cannot be locked" in caplog.text and "No locks available" in caplog.text
+    assert not out.exists()
+
+
+def test_a_lock_file_removed_under_a_waiting_run_is_not_shared(tmp_path, monkeypatch):
+    """The holder removes the file as it releases: a run that opened the old file and then got its lock must not
+    hold a lock on a file no one else can see; it locks the file now at the path."""
+    out = tmp_path / "run"
+    out.mkdir()
+    real_flock = fcntl.flock
+    swapped = []
+
+    def flock_after_a_swap(fd, op):
+        if not swapped:  # between our open and our lock, the old holder removed the file and a third run made one
+            swapped.append(True)
+            (out / LOCK_NAME).unlink()
+            (out / LOCK_NAME).write_text("")
+        return real_flock(fd, op)
+
+    monkeypatch.setattr(lock.fcntl, "flock", flock_after_a_swap)
+    held = FolderLock(out)
+    held.acquire()
+    monkeypatch.setattr(lock.fcntl, "flock", real_flock)
+    with pytest.raises(FolderInUse):
+        FolderLock(out).acquire()  # the lock is on the file at the path
+    held.release()

@@ -1,0 +1,115 @@
+"""An exclusive lock on an output folder: one `track` run writes into a folder at a time.
+
+Two runs into the same `--out` would write the same `<name>.txt.partial`, JSONL, mp4, summary and checkpoint: the
+second to finish failed renaming a temp file the first had already moved, and the survivor's files mixed both
+runs. The second run is refused at its start instead, with one error naming the folder and the process holding it.
+
+The lock is `flock(2)` on `<folder>/.track.lock` (POSIX: Linux, macOS). The kernel releases it when its process
+ends, however it ends, so the lock of a killed run never blocks the next one (the file it leaves is reused); a run
+that ends normally removes the file. The file holds the holder's process ID, for the error message only. On a file
+system that refuses locks (some network mounts) the run goes on unlocked, with a warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+from pathlib import Path
+from types import TracebackType
+
+from tracker.io.mot import make_output_folder
+
+__all__ = ["LOCK_NAME", "FolderInUse", "FolderLock"]
+
+LOCK_NAME = ".track.lock"  # in the output folder, beside the outputs, while a run writes there
+log = logging.getLogger(__name__)
+
+_PID_BYTES = 32  # read back from the lock file for the message (a process ID and a newline)
+
+
+class FolderInUse(OSError):
+    """Another process holds the output folder's lock (the message is one line naming the folder and the process)."""
+
+
+class FolderLock:
+    """Holds the lock on `folder` from `__enter__` (or `acquire`) to `__exit__` (or `release`).
+
+    Args:
+        folder: the output folder; created if missing (and removed again on release if it is still empty).
+        made_here: this run created `folder` (e.g. `next_run_dir`): it is removed on release if nothing was
+            written into it.
+    Raises (on acquire):
+        FolderInUse: another live process holds the lock. OSError: the folder cannot be created (named) or
+            written.
+    """
+
+    def __init__(self, folder: Path, made_here: bool = False) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / LOCK_NAME
+        self._made_here = made_here
+        self._fd: int | None = None  # the locked file's descriptor while held (None: not held, or held unlocked)
+        self._held = False
+
+    def acquire(self) -> None:
+        """Take the lock, or raise `FolderInUse` at once (no waiting)."""
+        self._made_here |= not self.folder.exists()
+        make_output_folder(self.folder)
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, _PID_BYTES).decode(errors="replace").strip() or "unknown"
+                os.close(fd)
+                self._remove_if_empty()
+                raise FolderInUse(
+                    f"the output folder {self.folder} is in use by another track run (process {holder}): wait for "
+                    "it to end, or choose another --out"
+                ) from None
+            except OSError as exc:  # a file system without locks (some network mounts): run as before, unlocked
+                os.close(fd)
+                self.path.unlink(missing_ok=True)
+                log.warning("%s cannot be locked (%s): another run into it is not refused", self.folder, exc)
+                self._held = True
+                return
+            except BaseException:
+                os.close(fd)
+                raise
+            try:  # the holder before us may have removed the file between our open and our lock: lock the new one
+                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd, self._held = fd, True
+
+    def release(self) -> None:
+        """Remove the lock file, then let the lock go (in this order: a run waiting on the old file sees it gone);
+        the folder goes too if this run made it and wrote nothing. Idempotent."""
+        if not self._held:
+            return
+        if self._fd is not None:
+            self.path.unlink(missing_ok=True)
+            os.close(self._fd)
+            self._fd = None
+        self._held = False
+        self._remove_if_empty()
+
+    def _remove_if_empty(self) -> None:
+        if self._made_here:
+            with contextlib.suppress(OSError):  # not empty (the outputs, another run's lock) or already gone
+                self.folder.rmdir()
+
+    def __enter__(self) -> FolderLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
