@@ -343,3 +343,42 @@ def test_an_image_folder_resumes_without_reading_the_frames_before_the_checkpoin
     capsys.readouterr()
     assert main([*args, "--resume", "--out", str(out)]) == 2
     assert "files:" in capsys.readouterr().err
+
+
+def test_a_resume_without_checkpoints_finishes_and_spends_its_checkpoint(
+    clip, reference, tmp_path, monkeypatch, frame_clock, capsys
+):
+    """`--resume --checkpoint-seconds 0` writes no new checkpoint; once it finishes, the one it started from goes
+    too, so another `--resume` says the run finished instead of tracking again from the old checkpoint."""
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, kill)
+        assert main([str(clip), "--out", str(out), "--quiet", "--no-save-video"]) == 130
+    args = [str(clip), "--resume", "--out", str(out), "--quiet", "--no-save-video", "--checkpoint-seconds", "0"]
+    assert main(args) == 0
+    assert outputs(out, "walk") == reference
+    assert not (out / CHECKPOINT_NAME).exists()
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "finished (60 frames): nothing to resume" in capsys.readouterr().out
+    assert outputs(out, "walk") == reference
+
+
+def test_a_relative_and_an_absolute_path_of_one_video_resume_the_same_run(
+    clip, reference, tmp_path, monkeypatch, frame_clock, capsys
+):
+    """The source is the file, not the spelling: `sub/../walk.avi` then `/abs/walk.avi` from another working
+    directory resume one run. Without `--out` from a folder with no runs, the error names the option to use."""
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, kill)
+        assert main(["sub/../walk.avi", "--out", "run", "--quiet", "--no-save-video"]) == 130
+    monkeypatch.chdir(tmp_path / "sub")
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet", "--no-save-video"]) == 0
+    assert outputs(out, "walk") == reference
+    capsys.readouterr()
+    assert main(["../walk.avi", "--resume", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "(--resume --out DIR)" in err and len(err.strip().splitlines()) == 1, err

@@ -94,20 +94,22 @@ class Checkpoint:
 def _source_identity(spec: str, source: FrameSource) -> dict[str, Any]:
     """What names the frames: the video file's absolute path, size and modification time; for images, the folder
     or glob and a hash over every file's name, size and modification time (a file replaced or added differs)."""
+    # Normalised, not resolved: `../x/v.mp4` and `/abs/x/v.mp4` name one file (`Path.absolute` keeps the `..`)
+    # whatever the working directory; a symbolic link stays the name the user gave.
+    absolute = os.path.abspath(os.path.expanduser(spec))
     if source.files:
         digest = hashlib.sha256()
         for file in source.files:
             stat = file.stat()
             digest.update(f"{file.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
         return {
-            "source": str(Path(spec).absolute()),
+            "source": absolute,
             "kind": source.kind,
             "frames": len(source.files),
             "files": digest.hexdigest()[:_IMAGE_DIGEST_CHARS],
         }
-    path = Path(spec).expanduser().absolute()
-    stat = path.stat()
-    return {"source": str(path), "kind": source.kind, "bytes": stat.st_size, "modified_ns": stat.st_mtime_ns}
+    stat = Path(absolute).stat()
+    return {"source": absolute, "kind": source.kind, "bytes": stat.st_size, "modified_ns": stat.st_mtime_ns}
 
 
 def _weights_identity(cfg: TrackerConfig) -> dict[str, str]:
@@ -146,7 +148,7 @@ def run_identity(
         "frame_rate": frame_rate,
         "device": device,
         "weights": _weights_identity(cfg),
-        "gallery": None if gallery is None else str(gallery.absolute()),
+        "gallery": None if gallery is None else os.path.abspath(gallery),
     }
 
 

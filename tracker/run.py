@@ -670,7 +670,9 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     if options.resume:
         out = out if out is not None else newest_run_dir(DEFAULT_RUNS_DIR, opened[0].name)
         if out is None:
-            raise ResumeError(f"no earlier run of {options.source} in {DEFAULT_RUNS_DIR}: name it (--resume DIR)")
+            raise ResumeError(
+                f"no earlier run of {options.source} in {DEFAULT_RUNS_DIR}: name its folder (--resume --out DIR)"
+            )
     # The output folder is locked from here to the end: another run into it (or a resume of it) is refused now,
     # before any model loads, and this run's lock goes however it ends (the kernel drops it if the process dies).
     with ExitStack() as held:
@@ -717,6 +719,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                 summaries.append(summary)
                 if summary.interrupted or summary.error:
                     break
+                if checkpoint is not None and checkpointer is None:  # resumed with --checkpoint-seconds 0: finished,
+                    checkpoint.path.unlink(missing_ok=True)  # so the checkpoint it started from is spent
         finally:
             saver.save()
         return _combine(summaries)
