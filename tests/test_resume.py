@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 from media import write_video
 from test_cli import blob_detector, child_env, colour_embedder, scene, use_fake_models, weights_args
 
@@ -382,3 +383,32 @@ def test_a_relative_and_an_absolute_path_of_one_video_resume_the_same_run(
     assert main(["../walk.avi", "--resume", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "(--resume --out DIR)" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_run_whose_reid_crashes_is_not_reported_finished(clip, reference, tmp_path, monkeypatch, frame_clock, capsys):
+    """The ReID raises (a GPU out of memory) mid-run: summary.json records the error instead of a finished run,
+    so `--resume` continues from the last checkpoint (the outputs of an uninterrupted run), and without
+    checkpoints it says there is none rather than that the run finished."""
+    calls = []
+    crash_at = 5  # the ReID's 5th call (lazy embedding: around frame 49, after the checkpoint of frame 41)
+
+    def crashes_once(image, boxes):
+        calls.append(1)
+        if len(calls) == crash_at:
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return colour_embedder(image, boxes)
+
+    for every, out in (("1", tmp_path / "run"), ("0", tmp_path / "bare")):
+        calls.clear()
+        with monkeypatch.context() as m:
+            use_fake_models(m, embedder=crashes_once)
+            with pytest.raises(torch.OutOfMemoryError):
+                main([str(clip), "--out", str(out), "--quiet", "--no-save-video", "--checkpoint-seconds", every])
+        assert json.loads((out / "summary.json").read_text())["error"] == "OutOfMemoryError: CUDA out of memory"
+    use_fake_models(monkeypatch, embedder=colour_embedder)
+    assert main([str(clip), "--resume", "--out", str(tmp_path / "run"), "--quiet", "--no-save-video"]) == 0
+    assert outputs(tmp_path / "run", "walk") == reference
+    capsys.readouterr()
+    assert main([str(clip), "--resume", "--out", str(tmp_path / "bare"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "left no checkpoint" in err and len(err.strip().splitlines()) == 1, err

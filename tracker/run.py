@@ -460,6 +460,9 @@ def track_source(
         except KeyboardInterrupt:  # a second signal aborts at once: the summary still says so
             summary.interrupted = True
             raise
+        except Exception as exc:  # a crash (the ReID out of memory): summary.json must not say the run finished
+            summary.error = f"{type(exc).__name__}: {exc}"
+            raise
         finally:
             stop.closing = True
             summary.seconds = done.seconds + time.perf_counter() - start
@@ -731,7 +734,8 @@ def _check_resumable(out: Path) -> None:
 
     Raises:
         AlreadyFinished: no checkpoint and a summary.json of a run that ended normally.
-        ResumeError: no checkpoint and no finished run (not a run folder, or a run killed before its first frame).
+        ResumeError: no checkpoint and no finished run (not a run folder, a run killed before its first frame, or a
+            run stopped with --checkpoint-seconds 0).
     """
     if (out / CHECKPOINT_NAME).exists():
         return
@@ -741,6 +745,11 @@ def _check_resumable(out: Path) -> None:
         summary = None
     if isinstance(summary, dict) and not summary.get("interrupted") and not summary.get("error"):
         raise AlreadyFinished(f"the run in {out} finished ({summary.get('frames')} frames): nothing to resume")
+    if isinstance(summary, dict):
+        raise ResumeError(
+            f"the run in {out} stopped after {summary.get('frames')} frames but left no checkpoint (was it run with "
+            "--checkpoint-seconds 0?): run again without --resume"
+        )
     raise ResumeError(f"no checkpoint in {out}: not a `track` run folder, or its run stopped before a frame")
 
 
