@@ -412,3 +412,22 @@ def test_a_run_whose_reid_crashes_is_not_reported_finished(clip, reference, tmp_
     assert main([str(clip), "--resume", "--out", str(tmp_path / "bare"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "left no checkpoint" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_resume_with_max_frames_the_run_already_reached_is_refused_and_keeps_the_checkpoint(
+    clip, reference, tmp_path, monkeypatch, frame_clock, capsys
+):
+    """`--resume --max-frames 20` of a run checkpointed after 31 frames would track nothing and delete the
+    checkpoint (the run could never be finished): it is refused with one line, and the run still resumes."""
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, kill)
+        assert main([str(clip), "--out", str(out), "--quiet", "--no-save-video"]) == 130
+    checkpoint = (out / CHECKPOINT_NAME).read_bytes()
+    capsys.readouterr()
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet", "--max-frames", "20"]) == 2
+    err = capsys.readouterr().err
+    assert "leaves nothing to do: give a larger --max-frames" in err and len(err.strip().splitlines()) == 1, err
+    assert (out / CHECKPOINT_NAME).read_bytes() == checkpoint
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet", "--no-save-video"]) == 0
+    assert outputs(out, "walk") == reference

@@ -647,8 +647,9 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         ConfigError: bad config key or value. SourceError: source missing or not readable.
         FileNotFoundError: missing weights (named). GalleryError: unreadable gallery file (left untouched),
         or one made with another ReID model. ResumeError: `--resume` with several sources, a live source, no
-        checkpoint, or a checkpoint of another run or a damaged one. AlreadyFinished: `--resume` of a run
-        that finished. FolderInUse: another live run is writing into the output folder (`tracker.io.lock`).
+        checkpoint, a checkpoint of another run or a damaged one, or a `max_frames` its run already reached.
+        AlreadyFinished: `--resume` of a run that finished. FolderInUse: another live run is writing into the
+        output folder (`tracker.io.lock`).
     """
     notify = notify or log.warning
     _check_display(options.show)
@@ -685,6 +686,11 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         if options.resume:
             _check_resumable(out)
             checkpoint = read_checkpoint(out / CHECKPOINT_NAME, identity)  # checked before any model is loaded
+            if options.max_frames is not None and options.max_frames <= checkpoint.progress.frames:
+                raise ResumeError(  # it would track nothing, and deleting the checkpoint would end the run there
+                    f"the run in {out} already tracked {checkpoint.progress.frames} frames, so --max-frames "
+                    f"{options.max_frames} leaves nothing to do: give a larger --max-frames, or none"
+                )
         gallery = _open_gallery(options.gallery, cfg)
         first = Tracker.from_config(cfg, frame_rate=rate, gallery=gallery)
         if checkpoint is not None:
