@@ -756,7 +756,10 @@ def _check_resumable(out: Path) -> None:
             f"the run in {out} stopped after {summary.get('frames')} frames but left no checkpoint (was it run with "
             "--checkpoint-seconds 0?): run again without --resume"
         )
-    raise ResumeError(f"no checkpoint in {out}: not a `track` run folder, or its run stopped before a frame")
+    raise ResumeError(
+        f"no checkpoint in {out}: not a `track` run folder, or its run was killed before its first frame or ran with "
+        "--checkpoint-seconds 0: run again without --resume"
+    )
 
 
 def _frame_rate(source: FrameSource, cfg: TrackerConfig, options: TrackOptions, notify: Callable[[str], None]) -> float:
