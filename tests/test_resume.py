@@ -368,8 +368,9 @@ def test_a_resume_without_checkpoints_finishes_and_spends_its_checkpoint(
 def test_a_relative_and_an_absolute_path_of_one_video_resume_the_same_run(
     clip, reference, tmp_path, monkeypatch, frame_clock, capsys
 ):
-    """The source is the file, not the spelling: `sub/../walk.avi` then `/abs/walk.avi` from another working
-    directory resume one run. Without `--out` from a folder with no runs, the error names the option to use."""
+    """The source is the file, not the spelling: `sub/../walk.avi` then `/abs/alias/walk.avi` (a symbolic link to
+    the folder) from another working directory resume one run. Without `--out` from a folder with no runs, the
+    error names the option to use."""
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "run"
@@ -377,7 +378,9 @@ def test_a_relative_and_an_absolute_path_of_one_video_resume_the_same_run(
         stop_at(m, STOP_AT, kill)
         assert main(["sub/../walk.avi", "--out", "run", "--quiet", "--no-save-video"]) == 130
     monkeypatch.chdir(tmp_path / "sub")
-    assert main([str(clip), "--resume", "--out", str(out), "--quiet", "--no-save-video"]) == 0
+    (tmp_path / "alias").symlink_to(tmp_path, target_is_directory=True)
+    alias = tmp_path / "alias" / clip.name  # the same file through a symbolic link
+    assert main([str(alias), "--resume", "--out", str(out), "--quiet", "--no-save-video"]) == 0
     assert outputs(out, "walk") == reference
     capsys.readouterr()
     assert main(["../walk.avi", "--resume", "--quiet"]) == 2

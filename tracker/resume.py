@@ -94,9 +94,9 @@ class Checkpoint:
 def _source_identity(spec: str, source: FrameSource) -> dict[str, Any]:
     """What names the frames: the video file's absolute path, size and modification time; for images, the folder
     or glob and a hash over every file's name, size and modification time (a file replaced or added differs)."""
-    # Normalised, not resolved: `../x/v.mp4` and `/abs/x/v.mp4` name one file (`Path.absolute` keeps the `..`)
-    # whatever the working directory; a symbolic link stays the name the user gave.
-    absolute = os.path.abspath(os.path.expanduser(spec))
+    # The real path: `../x/v.mp4`, `/abs/x/v.mp4` and a path through a symbolic link name one file whatever the
+    # working directory (`Path.absolute` kept the `..`); the size and modification time still tell files apart.
+    absolute = os.path.realpath(os.path.expanduser(spec))
     if source.files:
         digest = hashlib.sha256()
         for file in source.files:
@@ -148,7 +148,7 @@ def run_identity(
         "frame_rate": frame_rate,
         "device": device,
         "weights": _weights_identity(cfg),
-        "gallery": None if gallery is None else os.path.abspath(gallery),
+        "gallery": None if gallery is None else os.path.realpath(gallery),
     }
 
 
