@@ -438,3 +438,23 @@ def test_a_resume_with_max_frames_the_run_already_reached_is_refused_and_keeps_t
     assert (out / CHECKPOINT_NAME).read_bytes() == checkpoint
     assert main([str(clip), "--resume", "--out", str(out), "--quiet", "--no-save-video"]) == 0
     assert outputs(out, "walk") == reference
+
+
+def test_a_resume_refused_for_a_missing_jsonl_leaves_the_folder_as_it_was(
+    clip, tmp_path, monkeypatch, fake_models, frame_clock, capsys
+):
+    """Ctrl-C, then the JSONL is deleted: the resume is refused with one line before any model loads, and the
+    txt stays where it was (it used to be renamed to `walk.txt.partial` and cut before the refusal)."""
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, lambda: signal.getsignal(signal.SIGINT)(signal.SIGINT, None))
+        assert main([str(clip), "--out", str(out), "--quiet", "--no-save-video"]) == 130
+    (out / "walk.jsonl").unlink()
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    with monkeypatch.context() as m:
+        m.setattr(run.Tracker, "from_config", lambda *a, **k: pytest.fail("models loaded before the refusal"))
+        assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "walk.jsonl is missing" in err and len(err.strip().splitlines()) == 1, err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -35,7 +35,7 @@ from tracker.device import resolve_device
 from tracker.frame_rate import choose_frame_rate
 from tracker.gallery import Gallery
 from tracker.io.lock import FolderLock
-from tracker.io.mot import MotWriter, make_output_folder, open_truncated
+from tracker.io.mot import MotWriter, make_output_folder, open_truncated, resumed_file
 from tracker.io.sources import FrameSource, SourceError, open_source, resolve_source
 from tracker.io.strict_json import to_json, write_json_atomic
 from tracker.io.video import Annotator, VideoWriter
@@ -686,6 +686,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         if options.resume:
             _check_resumable(out)
             checkpoint = read_checkpoint(out / CHECKPOINT_NAME, identity)  # checked before any model is loaded
+            _check_resumed_outputs(out, opened[0].name, checkpoint.progress)
             if options.max_frames is not None and options.max_frames <= checkpoint.progress.frames:
                 raise ResumeError(  # it would track nothing, and deleting the checkpoint would end the run there
                     f"the run in {out} already tracked {checkpoint.progress.frames} frames, so --max-frames "
@@ -760,6 +761,26 @@ def _check_resumable(out: Path) -> None:
         f"no checkpoint in {out}: not a `track` run folder, or its run was killed before its first frame or ran with "
         "--checkpoint-seconds 0: run again without --resume"
     )
+
+
+def _check_resumed_outputs(out: Path, stem: str, progress: Progress) -> None:
+    """Check the txt and JSONL of the run being resumed are there and at least as long as its checkpoint says,
+    before anything in `out` is changed (a refused resume leaves the folder as it was).
+
+    Raises:
+        ResumeError: a file missing or shorter than the checkpoint recorded (named).
+    """
+    for path, length in (
+        (resumed_file(out / f"{stem}.txt"), progress.txt_bytes),
+        (out / f"{stem}.jsonl", progress.jsonl_bytes),
+    ):
+        size = path.stat().st_size if path.exists() else None
+        if size is None or size < length:
+            found = "is missing" if size is None else f"holds {size} bytes"
+            raise ResumeError(
+                f"the outputs of the run being resumed differ from its checkpoint: {path} {found}, the checkpoint "
+                f"recorded {length} bytes; run again without --resume"
+            )
 
 
 def _frame_rate(source: FrameSource, cfg: TrackerConfig, options: TrackOptions, notify: Callable[[str], None]) -> float:

@@ -27,6 +27,7 @@ __all__ = [
     "open_truncated",
     "read_mot_rows",
     "read_sequence_info",
+    "resumed_file",
     "tlwh_to_xyxy",
     "write_mot_rows",
     "write_text_atomic",
@@ -206,6 +207,12 @@ def open_truncated(path: Path, length: int) -> TextIO:
     return path.open("a")
 
 
+def resumed_file(path: Path) -> Path:
+    """The result file an earlier run left for `path`: `<path>.partial` if that run was killed, else `path`."""
+    partial = path.with_name(path.name + _PARTIAL_SUFFIX)
+    return partial if partial.exists() or not path.exists() else path
+
+
 class MotWriter:
     """Writes a result file one frame at a time; the file appears at `path` when the writer closes.
 
@@ -222,7 +229,7 @@ class MotWriter:
         if resume_bytes is None:
             self._file: TextIO | None = self._partial.open("w")
             return
-        if not self._partial.exists() and self.path.exists():  # the earlier run closed its file
+        if resumed_file(self.path) == self.path:  # the earlier run closed its file
             os.replace(self.path, self._partial)
         self._file = open_truncated(self._partial, resume_bytes)
 
