@@ -617,3 +617,20 @@ def test_a_resume_of_a_folder_a_run_is_writing_is_refused(fake_models, tmp_path,
         assert f"the output folder {out} is in use" in one_error_line(capfd.readouterr().err)
         assert [p.name for p in out.iterdir()] == [".track.lock"]
     assert not out.exists(), "the lock made the folder and nothing was written: it is gone"
+
+
+@pytest.mark.parametrize(
+    ("option", "what"),
+    [
+        ("--max-frames", "a whole number >= 1"),
+        ("--fps", "a positive number"),
+        ("--checkpoint-seconds", "a number >= 0"),
+    ],
+)
+def test_a_number_option_given_text_says_what_it_must_be(option, what, capsys):
+    """`--checkpoint-seconds abc` named the parser's function (`invalid _non_negative_float value`)."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["video.mp4", option, "abc"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: must be {what}, got 'abc'" in err and "_float" not in err and "_int" not in err, err

@@ -131,9 +131,18 @@ def _batch(argv: list[str]) -> int:
     return EXIT_SOME_FAILED if summary.failed else EXIT_OK
 
 
+def _parse(text: str, convert: type[int] | type[float], what: str) -> Any:
+    """`convert(text)`, or the option's usage error saying what it must be (not argparse's `invalid <function name>
+    value`)."""
+    try:
+        return convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+
+
 def positive_int(text: str) -> int:
     """argparse type of counts (frames, processes): an integer >= 1, else the option's usage error."""
-    value = int(text)
+    value = _parse(text, int, "a whole number >= 1")
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
@@ -142,7 +151,7 @@ def positive_int(text: str) -> int:
 def _frame_rate(text: str) -> float:
     from tracker.config import MAX_FRAME_RATE
 
-    value = float(text)
+    value = _parse(text, float, "a positive number")
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     if value > MAX_FRAME_RATE:  # per-second windows are sized by the rate: 1e9 would allocate gigabytes
@@ -151,7 +160,7 @@ def _frame_rate(text: str) -> float:
 
 
 def _non_negative_float(text: str) -> float:
-    value = float(text)
+    value = _parse(text, float, "a number >= 0")
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
     return value
