@@ -62,6 +62,11 @@ class _FrameView:
         return 0.0 if self.class_cost is None else _block(self.class_cost, rows, cols)
 
 
+# The core's attributes `_advance` replaces (never writes in place) before a frame's view is built: kept, and put
+# back if building it fails (with the table's observed boxes).
+_ADVANCE_STATE = ("frame_index", "_mean", "_cov", "_obs_mean", "_obs_cov", "_stored_embeddings")
+
+
 class TrackerCore:
     """Associates detections to tracks frame by frame; no models inside.
 
@@ -273,15 +278,8 @@ class TrackerCore:
         only replaced, so if `embed` (or anything else here) fails, putting the references back restores the state
         exactly (frame index, Kalman means and covariances, observed boxes, embedding cache) and the error goes on
         unchanged; the moves that nothing here reads (the births' refused looks) wait until the view is built."""
-        saved = (
-            self.frame_index,
-            self._mean,
-            self._cov,
-            self._obs_mean,
-            self._obs_cov,
-            self.table.observed_xywh,
-            self._stored_embeddings,
-        )
+        saved = {name: getattr(self, name) for name in _ADVANCE_STATE}
+        observed = self.table.observed_xywh
         try:
             if camera_motion is not None:
                 self._compensate_camera_motion(camera_motion, frame_size)
@@ -289,15 +287,9 @@ class TrackerCore:
             self._predict()
             view = self._frame_view(dets, embed)
         except BaseException:  # an interrupt too: the frame can be given again
-            (
-                self.frame_index,
-                self._mean,
-                self._cov,
-                self._obs_mean,
-                self._obs_cov,
-                self.table.observed_xywh,
-                self._stored_embeddings,
-            ) = saved
+            for name, value in saved.items():
+                setattr(self, name, value)
+            self.table.observed_xywh = observed
             raise
         if camera_motion is not None:
             self.births.follow_camera(camera_motion)

@@ -225,22 +225,27 @@ def next_run_dir(base: Path, name: str) -> Path:
         OSError: `base` cannot be created, naming it as the output folder.
     """
     make_output_folder(base)
-    candidate, n = base / name, 1
+    n = 1
     while True:
+        candidate = _run_dir(base, name, n)
         try:
             candidate.mkdir()
             return candidate
         except FileExistsError:
             n += 1
-            candidate = base / f"{name}{n}"
 
 
 def newest_run_dir(base: Path, name: str) -> Path | None:
     """The last of `base/name`, `base/name2`, ... that exists (the newest run `next_run_dir` made), or None."""
     newest, n = None, 1
-    while (candidate := base / (name if n == 1 else f"{name}{n}")).exists():
+    while (candidate := _run_dir(base, name, n)).exists():
         newest, n = candidate, n + 1
     return newest
+
+
+def _run_dir(base: Path, name: str, n: int) -> Path:
+    """The n-th run folder of `name` (from 1): `base/name`, `base/name2`, ..."""
+    return base / (name if n == 1 else f"{name}{n}")
 
 
 def _asks_for_reid(config_path: str | None, overrides: tuple[str, ...]) -> bool:
