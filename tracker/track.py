@@ -136,6 +136,7 @@ class TrackTable:
         self.recovered = np.zeros(0, dtype=bool)
         self.bank_frame = np.zeros(0, dtype=np.int64)
         self.width_seen = np.zeros(0, dtype=bool)  # a box of the track was ever uncut by the side borders
+        self.whole_look = np.zeros(0, dtype=bool)  # the track's bank was ever fed a look uncut by the side borders
         # The class vote of a track whose detections all had one class (most tracks), counted for all at once with
         # `ClassVote`'s arithmetic: its last `vote_window` scores (a ring), their running sum, the votes so far.
         self.vote_single = np.zeros(0, dtype=bool)  # False: the track's `class_votes` object counts its votes
@@ -158,6 +159,7 @@ class TrackTable:
         "recovered",
         "bank_frame",
         "width_seen",
+        "whole_look",
         "vote_single",
         "vote_scores",
         "vote_weight",
@@ -199,6 +201,7 @@ class TrackTable:
             "recovered": np.zeros(m, dtype=bool),
             "bank_frame": np.full(m, -1, dtype=np.int64),
             "width_seen": np.zeros(m, dtype=bool),
+            "whole_look": np.zeros(m, dtype=bool),
             "vote_single": [votes is None for votes in class_votes],
             "vote_scores": first_votes,
             "vote_weight": scores,
