@@ -385,15 +385,13 @@ class TrackerCore:
         cost = np.full((len(track_idx), len(det_idx)), np.inf)
         cfg, similarity = self.config.association, view.similarity[rows, cols]
         iou, scores = view.iou[rows, cols], view.dets.scores[cols]
-        if not cfg.partial_views_veto:  # a border-cut bank does not refuse what its own motion vouches for
-            similarity = np.where(self._partial_view_pairs(view, rows, cols), np.nan, similarity)
+        motion = assoc.appearance_motion_cost(iou, np.full(len(rows), np.nan), scores, 0.0, cfg)  # no appearance
+        if not cfg.partial_views_veto:  # a bank of border-cut looks does not refuse what motion vouches for
+            vouched = view.kalman_gate[rows, cols] | (motion <= cfg.max_cost)
+            similarity = np.where(self._partial_views(rows) & vouched, np.nan, similarity)
         fused = assoc.appearance_motion_cost(iou, similarity, scores, self._match_bounds()[rows, 0], cfg)
-        no_look = self._no_clear_look() if cfg.weak_look_ties else None
-        if no_look is not None:  # per pair: a bank of partial views alone is a clear look only where it is certain
-            partial = ~self.table.whole_look[rows] & ~(similarity >= self.calibration.bound("reid"))
-            no_look = no_look[rows] | partial
+        no_look = self._no_clear_look(rows, similarity) if cfg.weak_look_ties else None
         if no_look is not None and no_look.any():  # weak appearance never decides a near-tie: motion does
-            motion = assoc.appearance_motion_cost(iou, np.full(len(rows), np.nan), scores, 0.0, cfg)  # no appearance
             fused = near_tie_costs(
                 fused,
                 motion,
@@ -412,23 +410,26 @@ class TrackerCore:
         cost[row_at[rows], col_at[cols]] = fused
         return cost
 
-    def _partial_view_pairs(self, view: _FrameView, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """(P,) bool: the pairs (`rows`, `cols`) of a tracked (not lost) track seen only cut by the side borders of
-        the frame, inside its Kalman gate. Its bank holds partial views (a person entering shows a shoulder, then
-        half a body): a fuller view of the same person resembles them little, so their similarity is no evidence
-        against a detection its motion vouches for (traced on TUD-Campus at 0.35x and 0.5x, issue 10: a person
-        entering at the left border, IoU 0.90 with the prediction at similarity 0.43, was refused and restarted
-        under a new ID one frame later). A lost track's gate grows with the time lost; its pairs keep the veto."""
-        partial = ~self.table.whole_look[rows] & (self.table.state[rows] == TRACKED)
-        return partial & view.kalman_gate[rows, cols]
+    def _partial_views(self, rows: np.ndarray) -> np.ndarray:
+        """(P,) bool: the tracks `rows` that are tracked (not lost) and whose bank holds only looks cut by a side
+        border of the frame (`TrackTable.whole_look`). A person entering shows a shoulder, then half a body: a fuller
+        view of the same person resembles those partial views little (TUD-Campus at 0.35x, issue 10: a person
+        entering at the left border, IoU 0.90 with the prediction, similarity 0.43 against the 0.55 gate, refused and
+        restarted under a new ID), so their similarity is no evidence against a detection that the track's motion
+        vouches for. A lost track's gate grows with the time lost: its pairs keep the veto."""
+        return ~self.table.whole_look[rows] & (self.table.state[rows] == TRACKED)
 
-    def _no_clear_look(self) -> np.ndarray | None:
-        """(T,) bool: tracks without a clear look (`tracker.weak_looks`): an empty bank, or a track never seen uncut
-        by the side borders of the frame (its looks are all partial views). None when this video gives no
-        appearance (then every bank is empty and motion alone decides everywhere)."""
+    def _no_clear_look(self, rows: np.ndarray, similarity: np.ndarray) -> np.ndarray | None:
+        """(P,) bool, per stage 1 pair of the tracks `rows` with its `similarity` (NaN: unknown): the track has no
+        clear look there (`tracker.weak_looks`): it was never seen uncut by the side borders of the frame, or its
+        bank holds no look uncut by them (an empty bank, or partial views only; a track can be seen uncut in a frame
+        that does not feed its bank) and this pair's similarity is below the calibrated "reid" bound (from which two
+        looks are one person). None when this video gives no appearance (then every bank is empty and motion alone
+        decides everywhere)."""
         if not self.config.appearance.enabled or not self._appearance_given:
             return None
-        return (self.bank.count(self.table.slot) == 0) | ~self.table.width_seen
+        partial = ~self.table.whole_look[rows] & ~(similarity >= self.calibration.bound("reid"))
+        return ~self.table.width_seen[rows] | partial
 
     def _class_cost(self, dets: Detections) -> np.ndarray | None:
         """(T, N) class cost of every track x detection pair (`ClassPolicy.cost`), or None when the tracks and the
