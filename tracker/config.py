@@ -214,8 +214,9 @@ class AssociationConfig:
     )
     partial_views_veto: bool = _key(
         False,
-        "stage 1: a tracked track seen only cut by a side border may veto, by appearance, a detection inside its "
-        "Kalman gate (false: its partial views do not refuse what its motion vouches for)",
+        "stage 1: a tracked track whose bank holds only looks cut by a side border may veto, by appearance, a "
+        "detection its Kalman gate or motion alone accepts (false: partial views do not refuse what its motion "
+        "vouches for)",
     )
     max_iou_distance_low: float = _key(0.5, "stage 2: highest 1 - IoU accepted for low-score detections", lo=0, hi=1)
     max_iou_distance_tentative: float = _key(0.7, "stage 3: highest 1 - IoU accepted for tentative tracks", lo=0, hi=1)

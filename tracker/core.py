@@ -385,13 +385,17 @@ class TrackerCore:
         cost = np.full((len(track_idx), len(det_idx)), np.inf)
         cfg, similarity = self.config.association, view.similarity[rows, cols]
         iou, scores = view.iou[rows, cols], view.dets.scores[cols]
-        motion = assoc.appearance_motion_cost(iou, np.full(len(rows), np.nan), scores, 0.0, cfg)  # no appearance
-        if not cfg.partial_views_veto:  # a bank of border-cut looks does not refuse what motion vouches for
+        motion = None  # the motion-only cost of the pairs, computed when a rule below needs it
+        partial = None if cfg.partial_views_veto else self._partial_views(rows)
+        if partial is not None and partial.any():  # a bank of border-cut looks does not refuse what motion vouches for
+            motion = assoc.appearance_motion_cost(iou, np.full(len(rows), np.nan), scores, 0.0, cfg)  # no appearance
             vouched = view.kalman_gate[rows, cols] | (motion <= cfg.max_cost)
-            similarity = np.where(self._partial_views(rows) & vouched, np.nan, similarity)
+            similarity = np.where(partial & vouched, np.nan, similarity)
         fused = assoc.appearance_motion_cost(iou, similarity, scores, self._match_bounds()[rows, 0], cfg)
         no_look = self._no_clear_look(rows, similarity) if cfg.weak_look_ties else None
         if no_look is not None and no_look.any():  # weak appearance never decides a near-tie: motion does
+            if motion is None:
+                motion = assoc.appearance_motion_cost(iou, np.full(len(rows), np.nan), scores, 0.0, cfg)
             fused = near_tie_costs(
                 fused,
                 motion,
@@ -417,7 +421,8 @@ class TrackerCore:
         entering at the left border, IoU 0.90 with the prediction, similarity 0.43 against the 0.55 gate, refused and
         restarted under a new ID), so their similarity is no evidence against a detection that the track's motion
         vouches for. A lost track's gate grows with the time lost: its pairs keep the veto."""
-        return ~self.table.whole_look[rows] & (self.table.state[rows] == TRACKED)
+        lacking = ~self.table.whole_look[rows]
+        return lacking & (self.table.state[rows] == TRACKED) if lacking.any() else lacking
 
     def _no_clear_look(self, rows: np.ndarray, similarity: np.ndarray) -> np.ndarray | None:
         """(P,) bool, per stage 1 pair of the tracks `rows` with its `similarity` (NaN: unknown): the track has no
@@ -428,8 +433,10 @@ class TrackerCore:
         decides everywhere)."""
         if not self.config.appearance.enabled or not self._appearance_given:
             return None
-        partial = ~self.table.whole_look[rows] & ~(similarity >= self.calibration.bound("reid"))
-        return ~self.table.width_seen[rows] | partial
+        unseen, lacking = ~self.table.width_seen[rows], ~self.table.whole_look[rows]
+        if not lacking.any():
+            return unseen
+        return unseen | (lacking & ~(similarity >= self.calibration.bound("reid")))
 
     def _class_cost(self, dets: Detections) -> np.ndarray | None:
         """(T, N) class cost of every track x detection pair (`ClassPolicy.cost`), or None when the tracks and the
@@ -640,8 +647,10 @@ class TrackerCore:
             fed = track_idx[good]
             self.bank.push(self.table.slot[fed], self._bank_embeddings(dets), rows=det_idx[good])
             self.table.bank_frame[fed] = self.frame_index
-            whole = ~touches_side(xyxy_to_xywh(dets.boxes_xyxy[det_idx[good]]), frame_size)
-            self.table.whole_look[fed[whole]] = True
+            lacking = ~self.table.whole_look[fed]  # (most tracks have banked a whole look: nothing to test)
+            if lacking.any():
+                fed, fed_det = fed[lacking], det_idx[good][lacking]
+                self.table.whole_look[fed] = ~touches_side(xyxy_to_xywh(dets.boxes_xyxy[fed_det]), frame_size)
             self._appearance_given = True
 
     def _bank_embeddings(self, dets: Detections) -> torch.Tensor:
