@@ -598,7 +598,8 @@ class TrackerCore:
         track_idx, det_idx = matches[:, 0], matches[:, 1]
         measured, cut = view.det_xywh[det_idx], np.zeros(len(det_idx), dtype=bool)
         seen = self.table.width_seen[track_idx]
-        self.table.width_seen[track_idx] = seen | ~touches_side(measured, frame_size)
+        uncut = ~touches_side(measured, frame_size)
+        self.table.width_seen[track_idx] = seen | uncut
         if self.config.motion.complete_truncated_boxes:
             measured, cut = complete_truncated(measured, self._mean[track_idx, 2:4], frame_size, seen)
         if self.config.motion.reupdate_after_loss:
@@ -615,7 +616,7 @@ class TrackerCore:
         )
         for row in confirmed:
             self._issue_id(self.tracks[row])
-        self._feed_banks(track_idx, det_idx, dets, frame_size)
+        self._feed_banks(track_idx, det_idx, dets, uncut)
 
     def _vote_classes(self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections) -> None:
         """Each matched track's class becomes the vote of its recent detections (`TrackTable.vote`)."""
@@ -635,11 +636,10 @@ class TrackerCore:
             self._obs_mean[rows], self._obs_cov[rows], self.table.observed_xywh[rows], xywh_now[due], gaps[due]
         )
 
-    def _feed_banks(
-        self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections, frame_size: tuple[int, int] | None
-    ) -> None:
+    def _feed_banks(self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections, uncut: np.ndarray) -> None:
         """Push the embeddings of confident, unoccluded detections (the quality gate) into their tracks' banks; a
-        look uncut by the side borders of the (height, width) frame marks its track's bank as holding a whole look."""
+        look whose box no side border of the frame cuts (`uncut`, (M,) bool per pair) marks its track's bank as
+        holding a whole look (`TrackTable.whole_look`)."""
         if dets.embeddings is None or not self.config.appearance.enabled or len(det_idx) == 0:
             return
         good = self._bank_quality(dets, det_idx)
@@ -647,10 +647,7 @@ class TrackerCore:
             fed = track_idx[good]
             self.bank.push(self.table.slot[fed], self._bank_embeddings(dets), rows=det_idx[good])
             self.table.bank_frame[fed] = self.frame_index
-            lacking = ~self.table.whole_look[fed]  # (most tracks have banked a whole look: nothing to test)
-            if lacking.any():
-                fed, fed_det = fed[lacking], det_idx[good][lacking]
-                self.table.whole_look[fed] = ~touches_side(xyxy_to_xywh(dets.boxes_xyxy[fed_det]), frame_size)
+            self.table.whole_look[fed] |= uncut[good]
             self._appearance_given = True
 
     def _bank_embeddings(self, dets: Detections) -> torch.Tensor:
@@ -687,12 +684,13 @@ class TrackerCore:
         votes = [None] * len(det_idx)  # one class so far: the table counts their class votes (`TrackTable.vote`)
         rows = np.arange(len(self.tracks), len(self.tracks) + len(det_idx))
         new = self.table.add(slots, class_ids, scores, xywh, dets.index[det_idx], votes, self.frame_index, time.time())
-        self.table.width_seen[rows] = ~touches_side(xywh, frame_size)
+        uncut = ~touches_side(xywh, frame_size)
+        self.table.width_seen[rows] = uncut
         if (self.frame_index == 1 and self.config.lifecycle.confirm_first_frame) or self._min_hits <= 1:
             self.table.state[rows] = TRACKED
             for track in new:
                 self._issue_id(track)
-        self._feed_banks(rows, det_idx, dets, frame_size)
+        self._feed_banks(rows, det_idx, dets, uncut)
         self._mean = np.concatenate([self._mean, mean])
         self._cov = np.concatenate([self._cov, cov])
         self._obs_mean = np.concatenate([self._obs_mean, mean])
