@@ -330,15 +330,15 @@ class TrackerCore:
         any_lost = bool(lost.any())
         gated_iou = np.where(gate, iou, 0.0)
         contested = _contested(gated_iou, self.config.association.contested_iou)
-        shared, clear_iou = self.config.association.shared_gate_contested, self.config.association.clear_iou
+        shared = self.config.association.shared_gate_contested
         if shared:  # a detection two tracks' gates hold and neither plainly continues: appearance decides too
-            contested |= _shared_unclear(gate, gated_iou, clear_iou)
+            contested |= _shared_unclear(gate, gated_iou, self.config.association.clear_iou)
         # Without lost tracks (the common frame) only contested pairs need appearance: no re-identification pairs.
         plausible, lost_pairs = None, None
         if any_lost:
             # A detection that plainly continues one tracked track is not a lost track's to take: skip comparing.
             tracked = self.table.state == TRACKED
-            clear = _clear_continuations(gated_iou, contested, tracked, clear_iou)
+            clear = _clear_continuations(gated_iou, contested, tracked, self.config.association.clear_iou)
             plausible = np.zeros((t, n), dtype=bool)
             seconds = self.table.frames_since_update[lost] / self.frame_rate
             observed = self.table.observed_xywh[lost]
@@ -355,7 +355,7 @@ class TrackerCore:
             strong = dets.scores >= self.config.association.high_score
             contested_in_stage1 = _contested(gated_iou * strong[None, :], self.config.association.contested_iou)
             if shared:
-                contested_in_stage1 |= _shared_unclear(gate & strong[None, :], gated_iou, clear_iou)
+                contested_in_stage1 |= _shared_unclear(gate & strong[None, :], gated_iou, self.config.association.clear_iou)
             in_stage1 = _appearance_pairs(gate, contested_in_stage1, lost_pairs, plausible)
             need = self._needs_embedding(gate, gated_iou, lost, in_stage1)
             dets = self._embed(dets, need & self._can_use_appearance(dets), embed)
