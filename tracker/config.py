@@ -212,11 +212,6 @@ class AssociationConfig:
         "stage 1: a lost track with fewer looks than appearance.topk does not take a detection that another lost "
         "track able to take it resembles more (the detection goes on to that track, re-identification or a new ID)",
     )
-    shared_gate_contested: bool = _key(
-        True,
-        "stage 1: a detection inside two tracks' motion gates that none overlaps by clear_iou is contested too "
-        "(appearance is consulted, as for a second candidate at contested_iou)",
-    )
     max_iou_distance_low: float = _key(0.5, "stage 2: highest 1 - IoU accepted for low-score detections", lo=0, hi=1)
     max_iou_distance_tentative: float = _key(0.7, "stage 3: highest 1 - IoU accepted for tentative tracks", lo=0, hi=1)
     reid_threshold: float = _key(0.7, "stage 4: minimum cosine similarity to revive a lost track", lo=-1, hi=1)

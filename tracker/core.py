@@ -330,9 +330,6 @@ class TrackerCore:
         any_lost = bool(lost.any())
         gated_iou = np.where(gate, iou, 0.0)
         contested = _contested(gated_iou, self.config.association.contested_iou)
-        shared = self.config.association.shared_gate_contested
-        if shared:  # a detection two tracks' gates hold and neither plainly continues: appearance decides too
-            contested |= _shared_unclear(gate, gated_iou, self.config.association.clear_iou)
         # Without lost tracks (the common frame) only contested pairs need appearance: no re-identification pairs.
         plausible, lost_pairs = None, None
         if any_lost:
@@ -354,8 +351,6 @@ class TrackerCore:
             # `high_score` never takes part in stage 1, so it does not make the pair ambiguous there.
             strong = dets.scores >= self.config.association.high_score
             contested_in_stage1 = _contested(gated_iou * strong[None, :], self.config.association.contested_iou)
-            if shared:
-                contested_in_stage1 |= _shared_unclear(gate & strong[None, :], gated_iou, self.config.association.clear_iou)
             in_stage1 = _appearance_pairs(gate, contested_in_stage1, lost_pairs, plausible)
             need = self._needs_embedding(gate, gated_iou, lost, in_stage1)
             dets = self._embed(dets, need & self._can_use_appearance(dets), embed)
@@ -870,25 +865,6 @@ def _out_of_view(
     box = xywh_to_xyxy(mean[:, :4])
     beyond = np.stack([box[:, 2] <= 0, box[:, 3] <= 0, box[:, 0] >= width, box[:, 1] >= height], axis=1)
     return (beyond & near_border(xywh_to_xyxy(observed_xywh), frame_size, border_heights)).any(axis=1)
-
-
-def _shared_unclear(gate: np.ndarray, gated_iou: np.ndarray, clear_iou: float) -> np.ndarray:
-    """(T, N) bool: the gated pairs of detections inside two or more tracks' motion gates that no track overlaps by
-    `clear_iou` (no plain continuation): motion alone may rank the wrong track first there.
-
-    Traced on TUD-Campus ACF (frame 36): a whole box of gt5 inside gt5's own track's gate (IoU 0.16, its prediction
-    shrunk to a head-and-torso part box) and another track's (IoU 0.32) went by overlap alone to the other track,
-    whose bank resembled it at 0.53 against gt5's 0.77; at `contested_iou` only one of the two pairs counted.
-
-    Args:
-        gate: (T, N) bool motion gate (Kalman gate or overlap).
-        gated_iou: (T, N) IoU inside the gate, 0 outside.
-        clear_iou: `association.clear_iou`, the overlap of a plain continuation.
-    """
-    if gate.size == 0:
-        return np.zeros(gate.shape, dtype=bool)
-    columns = (gate.sum(axis=0) >= 2) & (gated_iou.max(axis=0) < clear_iou)
-    return gate & columns[None, :]
 
 
 def _contested(iou: np.ndarray, threshold: float) -> np.ndarray:
