@@ -404,8 +404,34 @@ class TrackerCore:
             thin = (counts > 0) & (counts < self.config.appearance.topk)
             lost = self.table.state[rows] == LOST
             fused = np.where(outranked_thin_pairs(fused, similarity, cols, lost, thin), np.inf, fused)
+        if cfg.ungated_needs_reid:  # overlap alone admitted it and motion rejects it: only a sure look may take it
+            fused = self._ungated_floor(fused, rows, cols, iou, scores, similarity, view)
         cost[row_at[rows], col_at[cols]] = fused
         return cost
+
+    def _ungated_floor(
+        self,
+        fused: np.ndarray,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        iou: np.ndarray,
+        scores: np.ndarray,
+        similarity: np.ndarray,
+        view: _FrameView,
+    ) -> np.ndarray:
+        """(P,) stage 1 costs where a tracked track's pair outside its Kalman gate (admitted by a sliver of overlap,
+        `gate = kalman_gate | iou > 0`), which motion alone rejects (cost above `association.max_cost`), costs at least
+        its motion cost unless its similarity reaches the calibrated "reid" bound: a box the filter's innovation
+        covariance calls implausible (a part of the person, a neighbour) is not taken on a look that different people
+        of this video also reach."""
+        tracked = self.table.state[rows] == TRACKED
+        ungated = tracked & ~view.kalman_gate[rows, cols]
+        if not ungated.any():
+            return fused
+        motion = assoc.appearance_motion_cost(iou, np.full(len(rows), np.nan), scores, 0.0, self.config.association)
+        weak = ~(similarity >= self.calibration.bound("reid"))  # NaN (no look) is weak too
+        floor = ungated & weak & (motion > self.config.association.max_cost)
+        return np.where(floor, np.maximum(fused, motion), fused)
 
     def _no_clear_look(self) -> np.ndarray | None:
         """(T,) bool: tracks without a clear look (`tracker.weak_looks`): an empty bank, or a track never seen uncut
