@@ -133,7 +133,6 @@ class _Settings:
     evidence_per_second: float
     entry_offsets: tuple[float, float]  # added to the revival bound of ENTRY and of HIDDEN detections
     ramp_seconds: float
-    ramp_uncalibrated: bool  # the stage 1 gate of lost tracks ramps before calibration too (online mode)
     fixed: dict[str, float]
     quantiles: dict[str, float]
 
@@ -162,7 +161,6 @@ class Calibration:
             evidence_per_second=app.reid_evidence_per_second,
             entry_offsets=(assoc.reid_entry_evidence, -assoc.reid_hidden_relief),
             ramp_seconds=app.revival_ramp_seconds,
-            ramp_uncalibrated=app.revival_ramp_uncalibrated,
             fixed={"match": app.match_threshold, "reid": assoc.reid_threshold, "gallery": assoc.reid_threshold},
             quantiles={"match": app.match_quantile, "reid": app.reid_quantile, "gallery": app.gallery_quantile},
         )
@@ -286,11 +284,8 @@ class Calibration:
 
     def lost_match_bound(self, seconds_lost: np.ndarray | float) -> np.ndarray:
         """Stage 1 appearance gate of lost tracks (motion already agrees): from `bound("match")` at 0 s to
-        `revival_bound` at `revival_ramp_seconds` and beyond, linearly. In `fixed` mode the constant
-        `appearance.match_threshold`; before calibration (online mode) the same ramp between the fixed thresholds
-        `appearance.match_threshold` and `association.reid_threshold` (with `appearance.revival_ramp_uncalibrated`;
-        the flat `match_threshold` without): a track lost for long needs more evidence from the first frame on, not
-        only once the video has given enough negatives (TUD-Campus, 71 frames with the public ACF boxes, never does).
+        `revival_bound` at `revival_ramp_seconds` and beyond, linearly. Before calibration (and in `fixed`
+        mode) the constant `appearance.match_threshold`.
 
         Args:
             seconds_lost: (T,) or scalar time since each track was last matched.
@@ -299,7 +294,7 @@ class Calibration:
         """
         seconds = np.asarray(seconds_lost, dtype=np.float64)
         match = self.bound("match")
-        if not self._settings.online or not (self.calibrated or self._settings.ramp_uncalibrated):
+        if not self.calibrated:
             return np.full(seconds.shape, match)
         ramp = self._settings.ramp_seconds
         weight = np.clip(seconds / ramp, 0.0, 1.0) if ramp > 0 else np.ones(seconds.shape)

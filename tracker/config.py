@@ -138,11 +138,6 @@ class AppearanceConfig:
     revival_ramp_seconds: float = _key(
         2.0, "calibration: stage 1 gate of a lost track rises from the match to the revival bound over this", lo=0
     )
-    revival_ramp_uncalibrated: bool = _key(
-        True,
-        "calibration: before the queues hold enough negatives (online mode), the stage 1 gate of a lost track rises "
-        "from match_threshold to the fixed revival bound over revival_ramp_seconds too (false: flat match_threshold)",
-    )
     reid_evidence_per_second: float = _key(
         0.005, "calibration: stage 4 bound grows by this similarity per second lost", lo=0, hi=1
     )
