@@ -294,8 +294,8 @@ class LifecycleConfig:
     )
     thin_bank_unbanked: bool = _key(
         True,
-        "while the online calibration has too few negatives, a lost track whose bank holds fewer than "
-        "appearance.topk looks (topk_mean) is kept as one whose bank is empty (max_seconds_lost_unbanked)",
+        "with appearance.aggregation topk_mean, a lost track whose bank holds fewer than topk looks is kept as one "
+        "whose bank is empty (its similarity is not the aggregate the calibrated bounds are derived for)",
     )
     still_quantile: float = _key(
         0.01,

@@ -726,15 +726,11 @@ class TrackerCore:
 
     @property
     def _full_bank_looks(self) -> int:
-        """Looks a lost track's bank needs to be kept `max_seconds_lost` (fewer: as an empty bank). One, except with
-        `lifecycle.thin_bank_unbanked` while the online calibration has too few negatives to derive its bounds: then
-        `appearance.topk` under `topk_mean`. Until the video has shown what different people's similarities are, a
-        revival is judged by the fixed threshold alone, and a bank thinner than the aggregate it was set for is
-        not enough to hold an identity for long (traced: TUD-Campus ACF, whose 71 frames never calibrate: a
-        one-look track of a person who left comes back onto others after 1.3-1.8 s)."""
+        """Looks a lost track's bank needs to be kept `max_seconds_lost` (fewer: as an empty bank): `appearance.topk`
+        under `topk_mean` with `lifecycle.thin_bank_unbanked` (a thinner bank's mean is not the aggregate the
+        calibrated bounds are derived for), else one."""
         app = self.config.appearance
-        uncalibrated = self.calibration.wants_samples and not self.calibration.calibrated
-        if self.config.lifecycle.thin_bank_unbanked and uncalibrated and app.aggregation == "topk_mean":
+        if self.config.lifecycle.thin_bank_unbanked and app.aggregation == "topk_mean":
             return max(1, app.topk)
         return 1
 
