@@ -292,11 +292,6 @@ class LifecycleConfig:
     max_seconds_lost_unbanked: float = _key(
         1.0, "with appearance in the video, a lost track whose bank is still empty is kept this long", lo=0
     )
-    thin_bank_unbanked: bool = _key(
-        True,
-        "with appearance.aggregation topk_mean, a lost track whose bank holds fewer than topk looks is kept as one "
-        "whose bank is empty (its similarity is not the aggregate the calibrated bounds are derived for)",
-    )
     still_quantile: float = _key(
         0.01,
         "reporting: a box jitters less than this quantile of the other tracks' jitter: it is still (0 = off)",

@@ -709,7 +709,7 @@ class TrackerCore:
         if self.config.appearance.enabled and self._appearance_given:
             seconds_without_bank = min(seconds_without_bank, life.max_seconds_lost_unbanked)
         frames_motion_only = round(seconds_without_bank * self.frame_rate)
-        has_bank = self.config.appearance.enabled & (self.bank.count(self.table.slot) >= self._full_bank_looks)
+        has_bank = self.config.appearance.enabled & (self.bank.count(self.table.slot) > 0)
         self.table.mark_missed(missed, np.where(has_bank[missed], frames_with_bank, frames_motion_only))
         removed = np.flatnonzero(self.table.state == REMOVED)
         if len(removed) == 0:
@@ -723,16 +723,6 @@ class TrackerCore:
         self.table.keep(keep)
         self._mean, self._cov = self._mean[keep], self._cov[keep]
         self._obs_mean, self._obs_cov = self._obs_mean[keep], self._obs_cov[keep]
-
-    @property
-    def _full_bank_looks(self) -> int:
-        """Looks a lost track's bank needs to be kept `max_seconds_lost` (fewer: as an empty bank): `appearance.topk`
-        under `topk_mean` with `lifecycle.thin_bank_unbanked` (a thinner bank's mean is not the aggregate the
-        calibrated bounds are derived for), else one."""
-        app = self.config.appearance
-        if self.config.lifecycle.thin_bank_unbanked and app.aggregation == "topk_mean":
-            return max(1, app.topk)
-        return 1
 
     def _issue_id(self, track: Track) -> None:
         track.track_id, self._next_id = self._next_id, self._next_id + 1
