@@ -236,6 +236,12 @@ class TrackerCore:
             return np.full((len(self.tracks), 1), self.config.appearance.match_threshold)
         seconds = self.table.frames_since_update / self.frame_rate
         bounds = np.where(lost, self.calibration.lost_match_bound(seconds), self.config.appearance.match_threshold)
+        if self.config.association.thin_bank_revival:  # a thin bank's return after the unbanked lifetime: a revival
+            counts = self.bank.count(self.table.slot)
+            thin = lost & (counts > 0) & (counts < self.config.appearance.topk)
+            late = thin & (seconds > self.config.lifecycle.max_seconds_lost_unbanked)
+            if late.any():
+                bounds = np.where(late, np.maximum(bounds, self.calibration.revival_bound(seconds)), bounds)
         return bounds[:, None]
 
     @property
