@@ -430,14 +430,18 @@ class TrackerCore:
         its motion cost unless its similarity reaches the calibrated "reid" bound: a box the filter's innovation
         covariance calls implausible (a part of the person, a neighbour) is not taken on a look that different people
         of this video also reach."""
-        tracked = self.table.state[rows] == TRACKED
-        ungated = tracked & ~view.kalman_gate[rows, cols]
-        if not ungated.any():
+        # A pair without a similarity already costs its motion cost: only looks below the bound can lower one.
+        at = np.flatnonzero(np.isfinite(similarity))
+        at = at[(self.table.state[rows[at]] == TRACKED) & ~view.kalman_gate[rows[at], cols[at]]]
+        if len(at):  # (the bound is asked only then: it may recompute the calibration's quantiles)
+            at = at[similarity[at] < self.calibration.bound("reid")]
+        if not len(at):
             return fused
-        motion = assoc.appearance_motion_cost(iou, np.full(len(rows), np.nan), scores, 0.0, self.config.association)
-        weak = ~(similarity >= self.calibration.bound("reid"))  # NaN (no look) is weak too
-        floor = ungated & weak & (motion > self.config.association.max_cost)
-        return np.where(floor, np.maximum(fused, motion), fused)
+        cfg = self.config.association
+        motion = assoc.appearance_motion_cost(iou[at], np.full(len(at), np.nan), scores[at], 0.0, cfg)
+        fused = fused.copy()
+        fused[at] = np.where(motion > cfg.max_cost, np.maximum(fused[at], motion), fused[at])
+        return fused
 
     def _no_clear_look(self) -> np.ndarray | None:
         """(T,) bool: tracks without a clear look (`tracker.weak_looks`): an empty bank, or a track never seen uncut
