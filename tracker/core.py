@@ -230,7 +230,10 @@ class TrackerCore:
 
     def _match_bounds(self) -> np.ndarray:
         """(T, 1) stage 1 appearance gate: the fixed threshold for tracked tracks, the calibrated gate of lost
-        ones (rising with the time lost: taking back a long-lost track is a revival)."""
+        ones (rising with the time lost: taking back a long-lost track is a revival). With
+        `association.thin_bank_revival`, a lost track whose bank holds fewer than `appearance.topk` looks needs the
+        revival bound once lost longer than `lifecycle.max_seconds_lost_unbanked` (traced: TUD-Campus ACF jump, a
+        one-look track of a person who left, lost 32 frames, took another person at similarity 0.566)."""
         lost = self.table.state == LOST
         if not lost.any():
             return np.full((len(self.tracks), 1), self.config.appearance.match_threshold)
