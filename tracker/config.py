@@ -218,6 +218,16 @@ class AssociationConfig:
         "detection its Kalman gate or motion alone accepts (false: partial views do not refuse what its motion "
         "vouches for)",
     )
+    ungated_needs_reid: bool = _key(
+        True,
+        "stage 1: a tracked track's pair outside its Kalman gate that motion alone rejects (max_cost) needs a "
+        "similarity at the calibrated reid bound",
+    )
+    thin_bank_revival: bool = _key(
+        True,
+        "stage 1: a lost track with fewer looks than appearance.topk, lost longer than "
+        "lifecycle.max_seconds_lost_unbanked, needs the revival bound (its return is a revival)",
+    )
     max_iou_distance_low: float = _key(0.5, "stage 2: highest 1 - IoU accepted for low-score detections", lo=0, hi=1)
     max_iou_distance_tentative: float = _key(0.7, "stage 3: highest 1 - IoU accepted for tentative tracks", lo=0, hi=1)
     reid_threshold: float = _key(0.7, "stage 4: minimum cosine similarity to revive a lost track", lo=-1, hi=1)

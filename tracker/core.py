@@ -230,12 +230,21 @@ class TrackerCore:
 
     def _match_bounds(self) -> np.ndarray:
         """(T, 1) stage 1 appearance gate: the fixed threshold for tracked tracks, the calibrated gate of lost
-        ones (rising with the time lost: taking back a long-lost track is a revival)."""
+        ones (rising with the time lost: taking back a long-lost track is a revival). With
+        `association.thin_bank_revival`, a lost track whose bank holds fewer than `appearance.topk` looks needs the
+        revival bound once lost longer than `lifecycle.max_seconds_lost_unbanked` (traced: TUD-Campus ACF jump, a
+        one-look track of a person who left, lost 32 frames, took another person at similarity 0.566)."""
         lost = self.table.state == LOST
         if not lost.any():
             return np.full((len(self.tracks), 1), self.config.appearance.match_threshold)
         seconds = self.table.frames_since_update / self.frame_rate
         bounds = np.where(lost, self.calibration.lost_match_bound(seconds), self.config.appearance.match_threshold)
+        if self.config.association.thin_bank_revival:  # a thin bank's return after the unbanked lifetime: a revival
+            counts = self.bank.count(self.table.slot)
+            thin = lost & (counts > 0) & (counts < self.config.appearance.topk)
+            late = thin & (seconds > self.config.lifecycle.max_seconds_lost_unbanked)
+            if late.any():
+                bounds = np.where(late, np.maximum(bounds, self.calibration.revival_bound(seconds)), bounds)
         return bounds[:, None]
 
     @property
@@ -411,8 +420,38 @@ class TrackerCore:
             thin = (counts > 0) & (counts < self.config.appearance.topk)
             lost = self.table.state[rows] == LOST
             fused = np.where(outranked_thin_pairs(fused, similarity, cols, lost, thin), np.inf, fused)
+        if cfg.ungated_needs_reid:  # overlap alone admitted it and motion rejects it: only a sure look may take it
+            fused = self._ungated_floor(fused, rows, cols, iou, scores, similarity, view)
         cost[row_at[rows], col_at[cols]] = fused
         return cost
+
+    def _ungated_floor(
+        self,
+        fused: np.ndarray,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        iou: np.ndarray,
+        scores: np.ndarray,
+        similarity: np.ndarray,
+        view: _FrameView,
+    ) -> np.ndarray:
+        """(P,) stage 1 costs where a tracked track's pair outside its Kalman gate (admitted by a sliver of overlap,
+        `gate = kalman_gate | iou > 0`), which motion alone rejects (cost above `association.max_cost`), costs at least
+        its motion cost unless its similarity reaches the calibrated "reid" bound: a box the filter's innovation
+        covariance calls implausible (a part of the person, a neighbour) is not taken on a look that different people
+        of this video also reach."""
+        # A pair without a similarity already costs its motion cost: only looks below the bound can lower one.
+        at = np.flatnonzero(np.isfinite(similarity))
+        at = at[(self.table.state[rows[at]] == TRACKED) & ~view.kalman_gate[rows[at], cols[at]]]
+        if len(at):  # (the bound is asked only then: it may recompute the calibration's quantiles)
+            at = at[similarity[at] < self.calibration.bound("reid")]
+        if not len(at):
+            return fused
+        cfg = self.config.association
+        motion = assoc.appearance_motion_cost(iou[at], np.full(len(at), np.nan), scores[at], 0.0, cfg)
+        fused = fused.copy()
+        fused[at] = np.where(motion > cfg.max_cost, np.maximum(fused[at], motion), fused[at])
+        return fused
 
     def _partial_views(self, rows: np.ndarray) -> np.ndarray:
         """(P,) bool: the tracks `rows` that are tracked (not lost) and whose bank holds only looks cut by a side
