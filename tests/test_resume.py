@@ -117,9 +117,9 @@ def test_ctrl_c_checkpoints_the_frame_in_hand_and_resume_skips_undecoded_frames(
     it are not decoded. `--resume` alone finds the newest run folder of the source; its progress bar starts there."""
     monkeypatch.chdir(tmp_path)
     with monkeypatch.context() as m:
-        # The installed handler is called as the OS would call it: a real signal to the pytest process can crash
+        # The installed handler is called as the OS would call it: a real signal to the pytest process could crash
         # it once an earlier test has destroyed OpenVINO CPU-plugin objects (the plugin leaves the main thread's
-        # alternate signal stack pointing at freed memory; traced with gdb), which `track` itself never does.
+        # alternate signal stack pointing at freed memory; traced with gdb; `tracker.signal_stack` now guards it).
         stop_at(m, STOP_AT, lambda: signal.getsignal(signal.SIGINT)(signal.SIGINT, None))
         assert main([str(clip), "--quiet", "--no-save-video"]) == 130
     out = tmp_path / "runs" / "track" / "walk"
