@@ -91,3 +91,29 @@ def test_a_second_install_changes_nothing():
     install_signal_stack()
     assert install_signal_stack() is False
     assert signal_stack_is_mapped() in (True, None)
+
+
+def test_each_thread_gets_its_own_stack():
+    """Two threads taking signals on one stack would overwrite each other's frames."""
+    import ctypes
+    import threading
+
+    from tracker import signal_stack
+
+    install_signal_stack()
+    main_stack = signal_stack._current()
+    seen = {}
+
+    def worker() -> None:
+        foreign = ctypes.create_string_buffer(signal_stack.SIGNAL_STACK_BYTES)  # a stack that is not ours
+        given = signal_stack._StackT(ctypes.addressof(foreign), 0, len(foreign))
+        assert signal_stack._libc().sigaltstack(ctypes.byref(given), None) == 0
+        seen["installed"] = install_signal_stack()
+        seen["stack"] = signal_stack._current().ss_sp
+        signal_stack._libc().sigaltstack(ctypes.byref(signal_stack._StackT(None, 2, 0)), None)  # off before freeing
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert seen["installed"] is True
+    assert seen["stack"] not in (None, main_stack.ss_sp if main_stack is not None else None)

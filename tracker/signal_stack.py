@@ -9,9 +9,10 @@ order they were made, as a `Tracker`'s detector and ReID are, leave the first on
 next SIGINT or SIGTERM then kills the process with SIGSEGV before any handler runs (Ctrl-C while `track` prints
 its summary, or in a program that built and dropped a `Tracker` before).
 
-`install_signal_stack()` makes a stack owned by this module, mapped for the life of the process, the calling
-thread's alternate signal stack. Once it is current no plugin's destructor replaces it (each finds its own is
-not current and only unmaps its own), so installing it after the models are built protects every later signal.
+`install_signal_stack()` makes a stack owned by this module (one per thread), mapped for the life of the process,
+the calling thread's alternate signal stack. Once it is current no plugin's destructor replaces it (each finds its
+own is not current and only unmaps its own), so installing it after the models are built protects every later
+signal. A plugin made after that (another `Tracker`) installs its own again: call it again after each build.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import functools
 import logging
 import mmap
 import sys
+import threading
 
 __all__ = ["SIGNAL_STACK_BYTES", "install_signal_stack", "signal_stack_is_mapped"]
 
@@ -45,9 +47,11 @@ def _libc() -> ctypes.CDLL:
 
 
 @functools.cache
-def _our_stack() -> tuple[mmap.mmap, int]:
-    """The stack's anonymous mapping and its address, made once and kept for the life of the process (a signal may
-    arrive at any time, so the memory must never be unmapped; the exported pointer also keeps it from closing)."""
+def _our_stack(thread: int) -> tuple[mmap.mmap, int]:
+    """The anonymous mapping and address of the stack of thread `thread` (`threading.get_ident()`: one stack per
+    thread, as two threads taking signals on one stack would overwrite each other's frames), made once and kept for
+    the life of the process (a signal may arrive at any time, so the memory is never unmapped; the exported pointer
+    also keeps the mmap from closing). A thread that reuses a dead thread's ident reuses its stack."""
     memory = mmap.mmap(-1, SIGNAL_STACK_BYTES, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     return memory, ctypes.addressof(ctypes.c_char.from_buffer(memory))
 
@@ -89,7 +93,7 @@ def install_signal_stack() -> bool:
     current = _current()
     if current is None or current.ss_flags & _SS_DISABLE:
         return False
-    memory, address = _our_stack()
+    memory, address = _our_stack(threading.get_ident())
     if current.ss_sp == address:
         return False
     ours = _StackT(address, 0, len(memory))
