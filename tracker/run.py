@@ -171,6 +171,9 @@ class RunSummary:
             return "\n".join(lines)
         lines.append("outputs:")
         lines += [f"  {p}" for p in self.outputs if p.exists()]
+        checkpoint = self.outputs[0].parent / CHECKPOINT_NAME
+        if (self.interrupted or self.error) and checkpoint.exists():  # else a user may not know the run can go on
+            lines.append(f"the same command with --resume continues the run from {checkpoint}")
         return "\n".join(lines)
 
 
