@@ -236,6 +236,18 @@ def test_cli_batch_rejects_a_gpu_share_without_ray(tmp_path, capsys):
     assert "need --engine ray" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("share", ["nan", "inf", "-1", "x"])
+def test_cli_batch_refuses_a_gpu_share_that_is_no_finite_number_before_starting_anything(tmp_path, capsys, share):
+    """`--gpus-per-video nan` started Ray, then failed with "cannot convert float NaN to integer"."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["batch", "a.mp4", "--out", str(tmp_path), "--engine", "ray", "--gpus-per-video", share])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("track batch: error: argument --gpus-per-video: must be a number >= 0"), err
+    with pytest.raises(ValueError, match="finite number >= 0"):
+        track_many(["a.mp4"], None, tmp_path, engine="ray", gpus_per_video=float(share.replace("x", "nan")))
+
+
 def test_eval_on_ray_gives_the_process_pool_results(ray_cluster, shared, tmp_path):
     from tracker.eval.cli import eval_main
 

@@ -141,6 +141,22 @@ def test_yaml_syntax_error_gives_the_line(tmp_path):
     assert re.search(r"line \d+", str(err)), str(err)
 
 
+@pytest.mark.parametrize(
+    "text,twice,line",
+    [
+        ("association:\n  high_score: 0.3\nassociation:\n  low_score: 0.05\n", "'association'", 3),
+        ("association:\n  high_score: 0.3\n  high_score: 0.2\n", "'high_score'", 3),
+    ],
+    ids=["section twice", "key twice"],
+)
+def test_a_key_given_twice_is_refused_not_silently_dropped(tmp_path, text, twice, line):
+    """PyYAML keeps the last of two equal keys: a second `association:` section dropped the first one's keys."""
+    path = tmp_path / "twice.yaml"
+    path.write_text(text)
+    err = raises_config_error(twice, lambda: load_config(path), also="given twice")
+    assert f"line {line}" in str(err) and str(path) in str(err), str(err)
+
+
 def test_missing_file_is_a_config_error(tmp_path):
     path = tmp_path / "nope.yaml"
     raises_config_error(str(path), lambda: load_config(path), also="cannot read")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 import yaml
 
 from tracker import demo
@@ -77,3 +78,13 @@ def test_shared_weights_are_found_from_the_environment(tmp_path, monkeypatch):
     assert overrides == [f"detector.model={tmp_path / 'weights' / 'yolo11n.pt'}"], "no OSNet: track falls back"
     overrides, origin = demo._weights_overrides(None)
     assert overrides == ["detector.model=yolo11n.pt"] and "ultralytics" in origin
+
+
+@pytest.mark.parametrize("seconds", ["nan", "-5", "0", "inf", "1e9", "abc"])
+def test_a_clip_length_that_is_no_length_is_a_usage_error(seconds, tmp_path, capsys):
+    """`--seconds nan` was a traceback and `--seconds -5` made a 2-frame clip it called "-5 s"."""
+    with pytest.raises(SystemExit) as exit_info:
+        demo.main(["--seconds", seconds, "--out", str(tmp_path / "demo")])
+    assert exit_info.value.code == 2
+    assert "argument --seconds: must be" in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists(), "nothing made"

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from tool_scripts import load_tool
 
 
@@ -57,3 +58,15 @@ def test_false_positives_on_people_the_crop_rule_dropped_are_counted_as_cut_out(
     assert count == 2
     assert {t.track_id: t.cut_out for t in tracks} == {7: 1, 8: 0}
     assert tool.cut_out_people(_sequence(tmp_path / "data", "Seq"), 640, 480).shape == (0, 6), "an original: none"
+
+
+def test_a_folder_without_results_is_a_usage_error_not_an_empty_table(tmp_path, monkeypatch, capsys):
+    tool = load_tool("false_positives")
+    (tmp_path / "empty").mkdir()
+    for folder in (tmp_path / "missing", tmp_path / "empty"):
+        monkeypatch.setattr("sys.argv", ["false_positives.py", str(folder)])
+        with pytest.raises(SystemExit) as exit_info:
+            tool.main()
+        assert exit_info.value.code == 2
+        out = capsys.readouterr()
+        assert f"no results (ours/*.txt) under {folder}" in out.err and out.out == "", out

@@ -117,9 +117,9 @@ def test_ctrl_c_checkpoints_the_frame_in_hand_and_resume_skips_undecoded_frames(
     it are not decoded. `--resume` alone finds the newest run folder of the source; its progress bar starts there."""
     monkeypatch.chdir(tmp_path)
     with monkeypatch.context() as m:
-        # The installed handler is called as the OS would call it: a real signal to the pytest process can crash
+        # The installed handler is called as the OS would call it: a real signal to the pytest process could crash
         # it once an earlier test has destroyed OpenVINO CPU-plugin objects (the plugin leaves the main thread's
-        # alternate signal stack pointing at freed memory; traced with gdb), which `track` itself never does.
+        # alternate signal stack pointing at freed memory; traced with gdb; `tracker.signal_stack` now guards it).
         stop_at(m, STOP_AT, lambda: signal.getsignal(signal.SIGINT)(signal.SIGINT, None))
         assert main([str(clip), "--quiet", "--no-save-video"]) == 130
     out = tmp_path / "runs" / "track" / "walk"
@@ -458,3 +458,15 @@ def test_a_resume_refused_for_a_missing_jsonl_leaves_the_folder_as_it_was(
     err = capsys.readouterr().err
     assert "walk.jsonl is missing" in err and len(err.strip().splitlines()) == 1, err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_the_summary_of_a_stopped_run_says_how_to_continue_it(clip, tmp_path, monkeypatch, fake_models, capsys):
+    """After Ctrl-C the summary named no way on: a user who did not read the README started again from frame 1."""
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, 20, lambda: signal.getsignal(signal.SIGINT)(signal.SIGINT, None))
+        assert main([str(clip), "--out", str(out), "--no-save-video"]) == 130
+    said = capsys.readouterr().out
+    assert f"the same command with --resume continues the run from {out / CHECKPOINT_NAME}" in said, said
+    assert main([str(clip), "--out", str(out), "--no-save-video", "--resume"]) == 0
+    assert "--resume" not in capsys.readouterr().out, "a finished run has nothing to continue"

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from tool_scripts import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,3 +62,18 @@ def test_bench_core_refuses_a_device_it_cannot_use_before_measuring(monkeypatch,
         raise AssertionError("bench_core.main() accepted a device that does not exist")
     captured = capsys.readouterr()
     assert "cuda:99" in captured.err and "ours ms" not in captured.out
+
+
+def test_id_timeline_names_a_missing_file_in_one_usage_line(tmp_path, capsys):
+    """A missing gt or result file was a FileNotFoundError traceback."""
+    tool = load_tool("id_timeline")
+    (tmp_path / "seq" / "gt").mkdir(parents=True)
+    (tmp_path / "seq" / "gt" / "gt.txt").write_text("1,1,10,10,20,40,1,1,1\n")
+    for argv, missing in (
+        ([str(tmp_path / "nope"), str(tmp_path / "r.txt")], tmp_path / "nope" / "gt" / "gt.txt"),
+        ([str(tmp_path / "seq"), str(tmp_path / "r.txt")], tmp_path / "r.txt"),
+    ):
+        with pytest.raises(SystemExit) as stop:
+            tool.main(argv)
+        assert stop.value.code == 2
+        assert f"error: no such file: {missing}" in capsys.readouterr().err

@@ -184,6 +184,9 @@ def main() -> None:
     parser.add_argument("--ref", type=Path, help="another run's folder: its FP per cell are shown beside")
     parser.add_argument("--min-fp", type=int, default=0, help="list the tracks with at least this many FP")
     args = parser.parse_args()
+    for folder in (args.results, args.ref):
+        if folder is not None and not any(folder.rglob("ours/*.txt")):  # else an empty table of zeros, no word
+            parser.error(f"no results (ours/*.txt) under {folder}: give a `track eval --out` folder")
     ours = cells(args.results, args.data)
     ref = cells(args.ref, args.data) if args.ref else {}
     print("| cell | FP | " + " | ".join(CLASSES) + " | cut-out |" + (" FP ref |" if ref else ""))

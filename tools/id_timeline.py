@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("sequence", type=Path, help="sequence folder with gt/gt.txt (frames numbered as the results)")
     parser.add_argument("results", type=Path, nargs="+", help="MOTChallenge result files of that sequence")
     args = parser.parse_args(argv)
+    for path in (args.sequence / "gt" / "gt.txt", *args.results):
+        if not path.is_file():  # one usage line, not a traceback
+            parser.error(f"no such file: {path}")
     gt = read_mot_rows(args.sequence / "gt" / "gt.txt")
     timelines = {path: identity_timeline(gt, read_mot_rows(path)) for path in args.results}
     for person in sorted({int(g) for g in gt[:, 1]}):

@@ -647,8 +647,8 @@ def track_many(
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if not sources:
         raise ValueError("no sources to track")
-    if gpus_per_video < 0:
-        raise ValueError(f"gpus_per_video must be >= 0, got {gpus_per_video}")
+    if not 0 <= gpus_per_video < float("inf"):  # NaN too: Ray failed on it after starting ("cannot convert")
+        raise ValueError(f"gpus_per_video must be a finite number >= 0, got {gpus_per_video}")
     if engine == "local" and (gpus_per_video or address):
         raise ValueError("--gpus-per-video and --address need --engine ray (local processes share the device)")
     if engine == "ray":

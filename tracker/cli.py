@@ -84,7 +84,13 @@ def _batch_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="batch folder: OUT/<name>/ per video")
     p.add_argument("--engine", choices=["local", "ray"], default="local", help="local processes or Ray tasks")
     p.add_argument("--address", help="Ray cluster to join (e.g. auto, ray://head:10001); default: a local Ray")
-    p.add_argument("--gpus-per-video", type=float, default=0.0, metavar="F", help="GPU share per Ray task (0.25)")
+    p.add_argument(
+        "--gpus-per-video",
+        type=_non_negative_float,
+        default=0.0,
+        metavar="F",
+        help="GPU share per Ray task, e.g. 0.25: four videos per GPU (default 0: none)",
+    )
     p.add_argument("--workers", type=positive_int, metavar="N", help="local engine: processes (default: cores)")
     p.add_argument("--gallery", type=Path, metavar="FILE", help="one set of identities: linked into FILE at the end")
     p.add_argument("--config", help="YAML config (default: built-in defaults, as in configs/default.yaml)")

@@ -524,11 +524,32 @@ def _split_override(text: str) -> tuple[str, Any]:
     return key.strip(), _parse_value(value.strip())
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` refusing a key given twice in one mapping (PyYAML keeps the last one without a word, so a
+    second `association:` section would silently drop every key of the first)."""
+
+
+def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: set[Any] = set()
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if isinstance(key, typing.Hashable) and key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{key!r} is given twice in one mapping (the first would be ignored)", key_node.start_mark
+            )
+        if isinstance(key, typing.Hashable):
+            seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | dict[str, Any] | None = None) -> TrackerConfig:
     """Load a YAML config (None: the defaults) and apply `section.key=value` overrides.
 
     Raises:
-        ConfigError: unknown key, wrong type, out-of-range value, or unreadable/invalid YAML.
+        ConfigError: unknown key, wrong type, out-of-range value, a key given twice, or unreadable/invalid YAML.
     """
     data: dict[str, Any] = {}
     if path is not None:
@@ -538,7 +559,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
         try:
-            loaded = yaml.safe_load(text)
+            loaded = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: builds no objects
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark is not None else ""

@@ -37,6 +37,7 @@ STRIPE_GREYS = (70, 110)
 DETECTOR_FILES = ("yolov8n_int8_openvino_model", "yolo11n_int8_openvino_model", "yolo11n.pt")  # CPU-fastest first
 OSNET_FILE = "osnet_x0_25_msmt17.pth"
 OFFICIAL_DETECTOR = "yolo11n.pt"  # downloaded by ultralytics on first use
+MAX_SECONDS = 600.0  # --seconds at most: ten minutes of clip (9000 frames) is already a long demo
 
 
 def _view(t: float) -> tuple[int, int, int, int]:
@@ -98,13 +99,24 @@ def _weights_overrides(weights: Path | None) -> tuple[list[str], str]:
     return overrides, f"weights from {weights}"
 
 
+def _clip_seconds(text: str) -> float:
+    """argparse type of --seconds: a length in (0, MAX_SECONDS] (NaN was a traceback, -5 a 2-frame clip)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not 0 < value <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most {MAX_SECONDS:g} seconds, got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     """Make the clip, track it with `track`, say where the annotated video is. Returns the exit code."""
     parser = argparse.ArgumentParser(
         prog="python -m tracker.demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="folder for the clip and the outputs")
-    parser.add_argument("--seconds", type=float, default=SECONDS, help="clip length")
+    parser.add_argument("--seconds", type=_clip_seconds, default=SECONDS, help="clip length (default %(default)g)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 

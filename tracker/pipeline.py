@@ -111,6 +111,7 @@ class Tracker:
         """
         from tracker.detector import build_detector
         from tracker.embedder import build_embedder
+        from tracker.signal_stack import install_signal_stack
         from tracker.weights import require_weights
 
         cfg = config if isinstance(config, TrackerConfig) else load_config(config)
@@ -120,6 +121,7 @@ class Tracker:
             require_weights(cfg.reid.weights, "reid")
         detector = build_detector(cfg.detector, device, keep_features=use_reid and cfg.reid.model == "auto")
         embedder = build_embedder(cfg.reid, device, detector) if use_reid else None
+        install_signal_stack()  # OpenVINO's plugins, when destroyed, may leave a dangling one (tracker.signal_stack)
         if gallery is not None:
             gallery.bind_model(reid_model_identity(cfg))
         return cls(cfg, frame_rate, detector=detector, embedder=embedder, gallery=gallery)

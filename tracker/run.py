@@ -51,6 +51,7 @@ from tracker.resume import (
     resumable,
     run_identity,
 )
+from tracker.signal_stack import install_signal_stack
 from tracker.types import TrackedObject, TrackState
 from tracker.weights import resolve_weights
 
@@ -170,6 +171,9 @@ class RunSummary:
             return "\n".join(lines)
         lines.append("outputs:")
         lines += [f"  {p}" for p in self.outputs if p.exists()]
+        checkpoint = self.outputs[0].parent / CHECKPOINT_NAME
+        if (self.interrupted or self.error) and checkpoint.exists():  # else a user may not know the run can go on
+            lines.append(f"the same command with --resume continues the run from {checkpoint}")
         return "\n".join(lines)
 
 
@@ -304,6 +308,7 @@ class _StopFlag:
 
     def __enter__(self) -> _StopFlag:
         if threading.current_thread() is threading.main_thread():  # signals can only be caught there
+            install_signal_stack()  # never a dangling one left by OpenVINO: the signal would be a SIGSEGV
             for sig in (signal.SIGINT, signal.SIGTERM):
                 if signal.getsignal(sig) is signal.SIG_IGN:  # ignored by who started us (a batch worker: Ctrl-C
                     continue  # is its driver's, which then stops it with one SIGTERM; nohup): stays ignored

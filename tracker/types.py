@@ -39,7 +39,8 @@ class TrackedObject:
         xyxy: (4,) the track's box this frame, pixels: Kalman-corrected (`motion.output_filtered_box`) or the
             matched detection's own box.
         score: that detection's score.
-        class_id: that detection's class id.
+        class_id: the track's class: the score-weighted vote of its detections over `classes.vote_seconds`
+            (tracker/classes.py), which may differ from this detection's own class (a flickering label).
         state: always TRACKED for returned objects (kept for API symmetry and tools).
         detection_index: row of the input detections this object came from.
         recovered: True on the frame a lost track is matched again (an ID kept through occlusion), or a new

@@ -114,6 +114,7 @@ class InputModels:
             from tracker.detector import build_detector
             from tracker.device import resolve_device
             from tracker.embedder import build_embedder
+            from tracker.signal_stack import install_signal_stack
 
             device = resolve_device(self.cfg.device)
             auto = appearance and self.cfg.reid.model == "auto"
@@ -121,6 +122,7 @@ class InputModels:
             if source == "detector" or auto:
                 detector = build_detector(self.cfg.detector, device, keep_features=auto)
             embedder = build_embedder(self.cfg.reid, device, detector) if appearance else None
+            install_signal_stack()  # OpenVINO's plugins may leave a dangling one: Ctrl-C would crash the run
             self._built[key] = (device, detector, embedder)
         return self._built[key]
 

@@ -13,11 +13,12 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
-from tracker.types import TrackedObject
+if TYPE_CHECKING:  # annotations only: `track --help` and usage errors need no torch (tracker.types imports it)
+    from tracker.types import TrackedObject
 
 __all__ = [
     "MotWriter",
