@@ -458,7 +458,7 @@ class TrackerCore:
         track (`compared`, (N,) bool: in a pair whose similarity any stage may read) and refused by the bank's quality
         gate (`_fit_for_bank`: a low score or a box in front), so no bank, calibration sample or new track's bank takes
         it either. A stale bank's refresh of an occluded walker and an unmatched low-score box were cut and embedded
-        for nothing (1080p street: 0.33 of 2.36 crops a frame); outputs are unchanged."""
+        for nothing (1080p street, first 100 frames: 2.36 -> 2.09 crops a frame); outputs are unchanged."""
         rows = np.flatnonzero(need & ~compared)
         if not self.config.appearance.lazy_embedding or len(rows) == 0:
             return need
