@@ -481,6 +481,86 @@ def test_a_low_score_box_beside_a_track_costs_no_crop(second_score, min_embedded
     assert len(ids) == 1
 
 
+def _embedded_rows(tracker, frames, scene, read_all=False):
+    """Track `scene(f) -> (boxes, scores, embeddings)` lazily; returns the per-frame outputs and the (frame, row) pairs
+    embedded. `read_all`: every detection the core asks for is embedded, also those whose embedding nothing reads."""
+    if read_all:
+        tracker.core._drop_unread = lambda dets, need, compared: need
+    outputs, embedded = [], []
+    for f in range(frames):
+        boxes, scores, embeddings = scene(f)
+
+        def embed(rows, f=f, embeddings=embeddings):
+            embedded.extend((f, int(r)) for r in rows)
+            return embeddings[rows]
+
+        out = tracker.update_detections(boxes, scores, embed=embed)
+        outputs.append([(o.track_id, o.detection_index, tuple(o.xyxy), o.recovered) for o in out])
+    return outputs, embedded
+
+
+@pytest.mark.parametrize("refused_by", ["score", "occlusion"])
+def test_a_look_no_bank_would_take_costs_no_crop(refused_by):
+    """A tracked walker whose detection the bank's quality gate refuses (a score below `appearance.min_score`, or a
+    box in front covering more than `max_occlusion` of it) and that no stage compares: its bank refresh would be cut,
+    embedded and thrown away on every frame (a refused look leaves the bank stale); it costs no crop, and the outputs
+    are those of embedding it."""
+    cfg = load_config(None, overrides=["device=cpu"])
+    identities = identity_embeddings(2, DIM)
+    frames = 3 * FPS
+
+    def scene(f):
+        walker = np.array([100.0 + 2 * f, 100, 150 + 2 * f, 220])
+        if refused_by == "score":  # confident for a second (a track starts), then half hidden: 0.45
+            return walker[None], np.array([0.9 if f < FPS else 0.45]), identities[:1]
+        # a wide box in front (lower bottom edge) covers the walker's lower 40%: IoU 0.09, not a second candidate
+        front = np.array([walker[0] - 100, 172, walker[2] + 150, 252])
+        return np.stack([walker, front]), np.array([0.9, 0.9]), identities
+
+    outputs, embedded = _embedded_rows(Tracker(cfg, frame_rate=FPS), frames, scene)
+    reference, embedded_all = _embedded_rows(Tracker(cfg, frame_rate=FPS), frames, scene, read_all=True)
+    assert outputs == reference
+    walker_crops = [f for f, row in embedded if row == 0 and f >= FPS]
+    assert walker_crops == []
+    assert len([f for f, row in embedded_all if row == 0 and f >= FPS]) > FPS  # asked for on most frames
+    assert len({track_id for frame in outputs[FPS:] for track_id, row, _, _ in frame if row == 0}) == 1
+
+
+def test_skipping_unread_crops_changes_no_output():
+    """Random walkers crossing, hiding and coming back, with scores around the bank's gate and boxes in front of
+    each other: skipping the crops nothing reads gives every frame's tracks as embedding all the core asks for."""
+    rng = np.random.default_rng(7)
+    walkers, _, hide_end = crossing_scene(hidden_frames=FPS)  # identity 1 comes back at a score of 0.48:
+    for identity in range(2, 10):  # revived by appearance alone, from a look no bank takes
+        x0, y0 = rng.uniform(100, 1100), rng.uniform(150, 550)
+        start, stop = sorted(rng.integers(0, 150, size=2))
+        walkers.append(
+            Walker(
+                identity,
+                linear_path(x0, y0, rng.uniform(-4, 4), rng.uniform(-1, 1)),
+                size=(rng.uniform(30, 70), rng.uniform(90, 180)),
+                visible=lambda f, a=start, b=stop: not a <= f < a + (b - a) // 3,
+                score=float(rng.choice([0.42, 0.48, 0.6, 0.9])),
+            )
+        )
+    identities = identity_embeddings(len(walkers), DIM)
+    noise = np.random.default_rng(3).normal(scale=NOISE, size=(200, len(walkers), DIM))
+
+    def scene(f):
+        det = render(walkers, f, identities, 0.0, rng)
+        scores = np.where((det.identities == 1) & (f >= hide_end), 0.48, det.scores)
+        return det.boxes_xyxy, scores, det.embeddings + noise[f, : len(det.scores)]
+
+    cfg = load_config(None, overrides=["device=cpu"])
+    outputs, embedded = _embedded_rows(Tracker(cfg, frame_rate=FPS), 200, scene)
+    reference, embedded_all = _embedded_rows(Tracker(cfg, frame_rate=FPS), 200, scene, read_all=True)
+    assert outputs == reference
+    returned = [frame for frame in outputs[hide_end:] if any(recovered for *_, recovered in frame)]
+    assert returned, "identity 1 was not revived"
+    assert set(embedded) < set(embedded_all)
+    assert len(embedded) < 0.9 * len(embedded_all), (len(embedded), len(embedded_all))
+
+
 @pytest.mark.parametrize(("fps", "frames_to_confirm"), [(30, 3), (25, 3), (14, 2), (7, 2)])
 def test_confirmation_takes_min_hits_and_min_seconds(fps, frames_to_confirm):
     cfg = load_config(None, overrides=["device=cpu", "lifecycle.min_hits=2", "lifecycle.min_seconds_tentative=0.1"])

@@ -80,6 +80,37 @@ def test_an_exported_model_that_fails_to_load_is_one_error_and_keeps_the_threads
         torch.set_num_threads(threads)
 
 
+@pytest.mark.parametrize(("pytorch", "configured", "during"), [(False, 1, 1), (False, 0, 2), (True, 1, 2)])
+def test_an_exported_model_pre_and_post_processes_on_detector_threads(pytorch, configured, during):
+    """An exported model's network runs on its runtime's threads; ultralytics' torch work around it (the frame to a
+    tensor, NMS) runs on `detector.threads` torch threads (0: the caller's), and the caller's count is back after.
+    A PyTorch model's network is torch itself: it keeps the caller's threads."""
+    from tracker.detector import UltralyticsDetector
+
+    class Result:
+        class boxes:  # the attribute name of ultralytics' results
+            xyxy = conf = cls = torch.zeros((0,))
+
+    class Model:
+        predictor = object()  # loaded
+
+        def predict(self, _frame, **_options):
+            self.threads = torch.get_num_threads()
+            return [Result()]
+
+    model = Model()
+    if pytorch:
+        model.model = torch.nn.Identity()
+    cfg = load_config(None, overrides=["detector.model=m_openvino_model", f"detector.threads={configured}"]).detector
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        UltralyticsDetector(model, cfg, torch.device("cpu"))(np.zeros((8, 8, 3), np.uint8))
+        assert (model.threads, torch.get_num_threads()) == (during, 2)
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_detector_keeps_torch_thread_count(shared_weights, bus):
     threads = torch.get_num_threads()
     cfg = load_config(None, overrides=[f"detector.model={shared_weights / 'yolov8n.pt'}"])

@@ -77,3 +77,47 @@ def test_id_timeline_names_a_missing_file_in_one_usage_line(tmp_path, capsys):
             tool.main(argv)
         assert stop.value.code == 2
         assert f"error: no such file: {missing}" in capsys.readouterr().err
+
+
+def test_bench_update_blocks_alternates_modes_and_times_each_call(monkeypatch):
+    """The modes take turns of `block` frames (the order flipping every turn), every frame in order within a pass,
+    the first `skip` frames of a turn not counted; the detector's and the ReID's time are split out of update()'s."""
+    import time
+
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))  # it imports bench_pipeline, as a script beside it
+    blocks = load_tool("bench_update_blocks")
+    calls = []
+
+    class FakeTracker:
+        def __init__(self, name, detect_s, embed_s):
+            self.name, self.detect_s = name, detect_s
+            self.detector = lambda frame: time.sleep(detect_s)
+            self.embedder = None if embed_s is None else (lambda frame: time.sleep(embed_s))
+
+        def reset(self):
+            calls.append((self.name, "reset"))
+
+        def update(self, frame):
+            calls.append((self.name, frame))
+            self.detector(frame)
+            if self.embedder is not None:
+                self.embedder(frame)
+
+    trackers = {"slow": FakeTracker("slow", 0.004, 0.002), "fast": FakeTracker("fast", 0.001, None)}
+    rows = blocks.run_blocks(trackers, list(range(6)), passes=2, block=3, skip=1)
+    order = [c for c in calls if c[1] != "reset"]
+    expected = []
+    for repeat in range(2):
+        for first in (0, 3):
+            names = ("slow", "fast") if (first // 3 + repeat) % 2 == 0 else ("fast", "slow")
+            expected += [(name, i) for name in names for i in range(first, first + 3)]
+    assert order == expected
+    assert {mode: len(r) for mode, r in rows.items()} == {"slow": 8, "fast": 8}
+    detect, reid, update = (blocks.COLUMNS.index(c) for c in ("detect", "reid", "update"))
+    slow, fast = rows["slow"], rows["fast"]
+    assert (slow[:, detect] >= 4).all() and (slow[:, reid] >= 2).all() and (fast[:, reid] == 0).all()
+    assert (slow[:, update] >= slow[:, detect] + slow[:, reid]).all() and (fast[:, detect] < slow[:, detect]).all()
+    assert blocks.parse_mode("no reid=reid.model=none, detector.threads=0") == (
+        "no reid",
+        ["reid.model=none", "detector.threads=0"],
+    )

@@ -72,6 +72,9 @@ class DetectorConfig:
     image_size: int = _key(640, "inference image size in pixels", lo=32, hi=8192)
     classes: tuple[int, ...] = _key((0,), "class ids to track (COCO 0 = person); empty = all classes", lo=0)
     half: bool = _key(False, "fp16 inference (CUDA only)")
+    threads: int = _key(
+        1, "exported models: torch CPU threads of ultralytics' pre- and post-processing; 0 = torch's", lo=0, hi=4096
+    )
 
 
 @dataclass(frozen=True)

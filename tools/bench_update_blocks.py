@@ -1,0 +1,164 @@
+"""`update()` frame by frame for several configs in one process, in alternating blocks of frames (for a shared CPU).
+
+Each mode is a tracker built from the shared config plus its own overrides (default: ReID as configured, and detection
+only). The modes track the same frames in turns of `--block` frames (the order flips every block), so a change in
+the machine's load hits all of them alike; the first `--skip` frames of each turn are not counted (they pay for the
+previous mode's caches and threads). Per mode and frame it times the detector's call, the ReID call(s) and the whole
+`update()`, each by the wall clock and the process's CPU time (all threads: the runtime's workers and spinning
+included, other processes not). The ratios compare each mode with `--baseline` (detection only): `update()` frames/s
+(what issue 14 measures), and the detector's own call, which is the same work in every mode: a ratio above 1 means
+the work between two detector calls slows the next one down (cold caches, sleeping or spinning threads).
+
+    python tools/bench_update_blocks.py [--source 1080p|768x576] [--frames 100] [--passes 4] [--block 10]
+        [--mode NAME=key=value,key=value ...] [--set key=value ...]
+
+e.g. `--mode reid= --mode "detection only=reid.model=none" --mode "reid, 2 detector threads=detector.threads=0"`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench_pipeline import WARMUP, read_frames, shared_config  # noqa: E402
+
+from tracker import Tracker  # noqa: E402
+
+MS = 1000.0
+BASELINE = "detection only"
+DEFAULT_MODES = ("reid=", f"{BASELINE}=reid.model=none")
+COLUMNS = ("detect", "detect cpu", "reid", "reid cpu", "update", "update cpu")  # ms, one row per counted frame
+
+
+def parse_mode(text: str) -> tuple[str, list[str]]:
+    """'NAME=key=value,key=value' -> (NAME, [overrides]); 'NAME=' has none. A value may not contain a comma."""
+    name, sep, rest = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"a mode is NAME=overrides (e.g. 'no reid=reid.model=none'), got {text!r}")
+    return name.strip(), [item.strip() for item in rest.split(",") if item.strip()]
+
+
+class FrameClock:
+    """Wall and process-CPU ms of the wrapped calls within the current frame."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, tuple[float, float]] = {}
+
+    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                wall, cpu = self.spent.get(name, (0.0, 0.0))
+                self.spent[name] = (
+                    wall + (time.perf_counter() - start) * MS,
+                    cpu + (time.process_time() - start_cpu) * MS,
+                )
+
+        return timed
+
+
+def run_blocks(
+    trackers: dict[str, Tracker], frames: list[np.ndarray], passes: int, block: int, skip: int
+) -> dict[str, np.ndarray]:
+    """(counted frames, len(COLUMNS)) ms per mode; every pass starts from reset trackers."""
+    clock = FrameClock()
+    for tracker in trackers.values():
+        tracker.detector = clock.wrap("detect", tracker.detector)
+        if tracker.embedder is not None:
+            tracker.embedder = clock.wrap("reid", tracker.embedder)
+    rows: dict[str, list[tuple[float, ...]]] = {mode: [] for mode in trackers}
+    names = list(trackers)
+    for repeat in range(passes):
+        for tracker in trackers.values():
+            tracker.reset()
+        for first in range(0, len(frames), block):
+            turn = first // block + repeat
+            for mode in names if turn % 2 == 0 else names[::-1]:
+                for i in range(first, min(first + block, len(frames))):
+                    clock.spent.clear()
+                    start, start_cpu = time.perf_counter(), time.process_time()
+                    trackers[mode].update(frames[i])
+                    total = ((time.perf_counter() - start) * MS, (time.process_time() - start_cpu) * MS)
+                    if i - first >= skip:
+                        rows[mode].append((*clock.spent["detect"], *clock.spent.get("reid", (0.0, 0.0)), *total))
+    return {mode: np.array(values) for mode, values in rows.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--source", choices=("1080p", "768x576"), default="1080p")
+    parser.add_argument("--frames", type=int, default=100, help="frames tracked per pass")
+    parser.add_argument("--passes", type=int, default=4, help="passes over the frames")
+    parser.add_argument("--block", type=int, default=10, help="frames a mode tracks before the next mode's turn")
+    parser.add_argument("--skip", type=int, default=2, help="frames of each turn not counted")
+    parser.add_argument("--mode", type=parse_mode, action="append", default=None, help="NAME=key=value,...")
+    parser.add_argument("--baseline", default=BASELINE, help="the mode the ratios compare with")
+    parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override for all modes")
+    args = parser.parse_args()
+    modes = dict(args.mode or [parse_mode(text) for text in DEFAULT_MODES])
+    if args.baseline not in modes:
+        parser.error(f"--baseline {args.baseline!r} is not one of the modes {list(modes)}")
+    if args.skip >= args.block:
+        parser.error("--skip must be smaller than --block (nothing would be counted)")
+    shared, cfg = shared_config("cpu", args.overrides)
+    source = shared / "videos" / "people.mp4" if args.source == "1080p" else shared / "data" / "PETS09-S3-MF1"
+    frames, _ = read_frames(source, args.frames)
+    trackers = {name: Tracker.from_config(cfg.replace(over), frame_rate=cfg.frame_rate) for name, over in modes.items()}
+    for tracker in trackers.values():
+        for frame in frames[:WARMUP]:
+            tracker.update(frame)
+    print(
+        f"{args.source}: {len(frames)} frames x {args.passes} passes, blocks of {args.block} alternating (first "
+        f"{args.skip} of each not counted); load average {os.getloadavg()[0]:.2f}"
+    )
+    results = run_blocks(trackers, frames, args.passes, args.block, args.skip)
+    width = max(len(mode) for mode in results)
+    print("ms per frame, median / mean; CPU: the process's CPU time (all threads)")
+    print(
+        f"{'mode':<{width}} {'detect':>13} {'detect CPU':>13} {'ReID mean':>9} {'ReID CPU':>9} {'update':>13} "
+        f"{'update CPU':>13}"
+    )
+    for mode, t in results.items():
+        cells = [f"{np.median(t[:, c]):6.2f}/{t[:, c].mean():6.2f}" for c in (0, 1)]
+        cells += [f"{t[:, c].mean():9.2f}" for c in (2, 3)]
+        cells += [f"{np.median(t[:, c]):6.2f}/{t[:, c].mean():6.2f}" for c in (4, 5)]
+        print(f"{mode:<{width}} " + " ".join(cells))
+    base = results[args.baseline]
+    print(
+        f"\nagainst {args.baseline!r}: update() frames/s ratio (wall median, wall mean, CPU mean); the detector's own "
+        "call, time ratio (wall median, CPU median, CPU mean; 1 = not slowed by what runs between its calls)"
+    )
+    for mode, t in results.items():
+        if mode == args.baseline:
+            continue
+        fps = (
+            np.median(base[:, 4]) / np.median(t[:, 4]),
+            base[:, 4].mean() / t[:, 4].mean(),
+            base[:, 5].mean() / t[:, 5].mean(),
+        )
+        det = (
+            np.median(t[:, 0]) / np.median(base[:, 0]),
+            np.median(t[:, 1]) / np.median(base[:, 1]),
+            t[:, 1].mean() / base[:, 1].mean(),
+        )
+        print(
+            f"{mode:<{width}} frames/s {fps[0]:.3f} {fps[1]:.3f} {fps[2]:.3f}   detector {det[0]:.3f} {det[1]:.3f} "
+            f"{det[2]:.3f}"
+        )
+    print(f"load average {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
