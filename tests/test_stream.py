@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -178,3 +179,27 @@ def test_a_read_only_frame_is_tracked_without_pytorchs_non_writable_warning():
             frame.setflags(write=False)
             assert tracker.update(frame), "read-only frames are tracked"
     assert not [w for w in caught if "not writable" in str(w.message)], [str(w.message) for w in caught]
+
+
+def test_stream_gives_the_caller_back_its_torch_threads():
+    """torch's thread count is process-wide and the detector's thread bounds it around its calls: work on that
+    thread that leaves it lowered after the last frame was tracked (an unlucky interleaving of two threads'
+    restores does the same) must not leave the caller's process, or threads it starts later, on one thread."""
+
+    def source():
+        yield from scene()[:5]
+        time.sleep(0.3)  # (on the detector's thread) after the tracking of the last frame
+        torch.set_num_threads(1)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        tracker = Tracker(TrackerConfig(), 25.0, detector=ScriptedDetector(), embedder=colour_embedder)
+        assert len(list(tracker.stream(source()))) == 5
+        seen = []  # a thread started later takes torch's process-wide count
+        later = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        later.start()
+        later.join()
+        assert (torch.get_num_threads(), seen) == (2, [2])
+    finally:
+        torch.set_num_threads(before)

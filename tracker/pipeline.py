@@ -246,9 +246,16 @@ class Tracker:
                 yield self.update(frame)
             return
         detected = ((frame, self._detect(frame)) for frame in map(_as_bgr, frames))
-        with Prefetch(detected, depth=DETECT_AHEAD) as ahead:
-            for frame, boxes in ahead:
-                yield self._track(frame, boxes)
+        callers_threads = torch.get_num_threads()
+        try:
+            with Prefetch(detected, depth=DETECT_AHEAD) as ahead:
+                for frame, boxes in ahead:
+                    yield self._track(frame, boxes)
+        finally:
+            # torch's thread count is process-wide: the detector's thread and this one each bound it around their
+            # calls and put back what they read, so an unlucky interleaving can leave the bounded count behind
+            # once the detector's thread is gone. The caller gets back the count it had.
+            torch.set_num_threads(callers_threads)
 
     def _detect(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(boxes_xyxy, scores, class_ids) of a BGR frame from the detector (callers check there is one)."""
