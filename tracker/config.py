@@ -231,7 +231,7 @@ class AssociationConfig:
     ungated_lookless_yields: bool = _key(
         True,
         "stage 1: a tracked track with no clear look does not keep, by overlap outside its Kalman gate, a detection "
-        "that a lost track's Kalman gate holds and whose look that track's bank matches",
+        "that a lost track's look matches and stage 1 lets it take (cost within max_cost)",
     )
     max_iou_distance_low: float = _key(0.5, "stage 2: highest 1 - IoU accepted for low-score detections", lo=0, hi=1)
     max_iou_distance_tentative: float = _key(0.7, "stage 3: highest 1 - IoU accepted for tentative tracks", lo=0, hi=1)
