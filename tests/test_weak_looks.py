@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tool_scripts import load_tool
 
 from tracker import Tracker, load_config
+from tracker.assignment import linear_assignment
+from tracker.eval.inputs import load_inputs
+from tracker.eval.revival import identity_timeline
+from tracker.eval.sequences import find_sequences
+from tracker.eval.variants import materialise
+from tracker.io.mot import read_mot_rows
 from tracker.testing import Walker, noise_for_similarity, reid_like_identities, render
-from tracker.weak_looks import near_tie_costs, outranked_thin_pairs
+from tracker.weak_looks import near_tie_costs, outranked_thin_pairs, ungated_lookless_pairs
 
 REID_BOUND = 0.7
 
@@ -351,3 +358,113 @@ def test_with_the_veto_the_partial_views_refuse_the_person_walking_in():
     """The scene above tests the rule: with the veto, A's whole look is refused and A restarts under a new ID."""
     shown, _ = _entering_beside_someone(partial_views_veto=True)
     assert len(shown[0]) > 1, shown
+
+
+MAX_COST = 0.8  # association.max_cost's default
+
+
+def _yielding(**change):
+    """The traced TUD-Campus yolov8n pan8 frame 24 (issue 13), two pairs on one detection: gt6's look-less track,
+    tracked since it took gt5's box by motion, outside its Kalman gate (squared Mahalanobis distance 15.5) but
+    overlapping (IoU 0.64: cost 0.531); gt5's own lost track inside its gate at similarity 0.676 (cost 0.57).
+    `change` replaces entries of the rival's (second) pair, or of both where a pair of values is given."""
+    pairs = {
+        "cost": [0.531, 0.57],
+        "similarity": [np.nan, 0.676],
+        "kalman_gate": [False, True],
+        "no_look": [True, False],
+        "tracked": [True, False],
+        "lost": [False, True],
+    }
+    for key, value in change.items():
+        pairs[key] = list(value) if isinstance(value, tuple) else [pairs[key][0], value]
+    arrays = {key: np.array(value) for key, value in pairs.items()}
+    return ungated_lookless_pairs(
+        arrays["cost"].astype(float),
+        arrays["similarity"].astype(float),
+        arrays["kalman_gate"].astype(bool),
+        np.array([0, 0]),
+        arrays["no_look"].astype(bool),
+        arrays["tracked"].astype(bool),
+        arrays["lost"].astype(bool),
+        MAX_COST,
+    )
+
+
+@pytest.mark.parametrize("lost_in_its_gate", [True, False])
+def test_an_overlap_outside_the_gate_yields_a_detection_to_a_lost_track_with_a_look_stage_1_accepts(lost_in_its_gate):
+    """Without the rule the look-less track keeps gt5 (0.531 < 0.57); with it gt5's own lost track takes them back,
+    inside its Kalman gate or just outside it (the jitter frame 26: admitted by overlap, cost within max_cost)."""
+    assert linear_assignment(np.array([[0.531], [0.57]]), MAX_COST).pairs.tolist() == [[0, 0]]
+    yields = _yielding(kalman_gate=lost_in_its_gate)
+    assert yields.tolist() == [True, False]
+    cost = np.where(yields, np.inf, [0.531, 0.57])
+    assert linear_assignment(cost[:, None], MAX_COST).pairs.tolist() == [[1, 0]]
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"kalman_gate": (True, True)}, "inside its own gate the look-less track's motion vouches for the pair"),
+        ({"similarity": np.nan}, "the lost track has no look on the detection"),
+        ({"cost": 0.85}, "the lost track could not take the detection (cost above max_cost)"),
+        ({"cost": np.inf}, "the lost track's look refuses the detection"),
+        ({"lost": False, "tracked": True}, "a tracked rival is ordinary competition, not a return"),
+        ({"no_look": (True, True)}, "the rival has no clear look either"),
+        ({"tracked": (False, False), "lost": (True, True)}, "a lost look-less track is not continued by overlap"),
+        ({"no_look": (False, False)}, "a track with a clear look keeps its ordinary cost"),
+    ],
+)
+def test_an_overlap_outside_the_gate_keeps_the_detection_otherwise(change, why):
+    assert not _yielding(**change).any(), why
+
+
+def test_no_pairs_yield_nothing():
+    empty = np.zeros(0)
+    flags = np.zeros(0, dtype=bool)
+    assert ungated_lookless_pairs(empty, empty, flags, np.zeros(0, int), flags, flags, flags, MAX_COST).shape == (0,)
+
+
+@pytest.fixture(scope="module")
+def tud_pan8_yolo(shared, tmp_path_factory):
+    """TUD-Campus pan8 (made here), boxes of the shared yolov8n INT8 model and OSNet looks, as `track eval` makes
+    them (~15 s on 2 CPU cores); the config's overrides; the ground truth; a folder; {rule: identity timeline}."""
+    root, weights = shared / "data" / "MOT15" / "train" / "TUD-Campus", shared / "weights"
+    model, reid = weights / "yolov8n_int8_openvino_model", weights / "osnet_x0_25_msmt17.pth"
+    missing = [str(path) for path in (root / "img1", model, reid) if not path.exists()]
+    if missing:
+        pytest.skip(f"absent: {', '.join(missing)}")
+    tmp = tmp_path_factory.mktemp("lookless_yields")
+    seq = materialise(find_sequences(root)[0], "pan8", 0, root=tmp / "variants")
+    overrides = [f"detector.model={model}", f"reid.weights={reid}", "motion.camera_compensation=sparse_flow"]
+    inputs = load_inputs(seq, "detector", load_config(overrides=overrides), tmp / "cache")
+    return seq, inputs, overrides, read_mot_rows(seq.info.root / "gt" / "gt.txt"), tmp, {}
+
+
+def _ids_of(seq_inputs, rule: bool, person: int, frames: range) -> set[int]:
+    """The track IDs that cover gt `person` on `frames` (IoU >= 0.5), tracked with compensation, the rule on or off
+    (each run once per module)."""
+    seq, inputs, overrides, gt, tmp, timelines = seq_inputs
+    if rule not in timelines:
+        cfg = load_config(overrides=[*overrides, f"association.ungated_lookless_yields={str(rule).lower()}"])
+        run = load_tool("cmc_exact").track_variant(seq, inputs, cfg, "estimate")
+        path = tmp / f"rule_{rule}.txt"
+        path.write_text("".join(line if line.endswith("\n") else line + "\n" for line in run.lines))
+        timelines[rule] = identity_timeline(gt, read_mot_rows(path))
+    runs = timelines[rule].get(person, [])
+    return {track for track, first, last in runs if track is not None and first <= frames[-1] and last >= frames[0]}
+
+
+def test_a_person_taken_by_a_look_less_track_goes_back_to_their_own_track(tud_pan8_yolo):
+    """The traced TUD-Campus pan8 event with compensation (issue 13): gt6's look-less track takes gt5's box by motion
+    at frame 23; from frame 24 gt5 is on their own ID again (the one of frames 1-5), not on gt6's."""
+    first_id, gt6_id = _ids_of(tud_pan8_yolo, True, 5, range(1, 6)), _ids_of(tud_pan8_yolo, True, 6, range(1, 10))
+    assert len(first_id) == 1 and len(gt6_id) == 1 and first_id != gt6_id
+    assert _ids_of(tud_pan8_yolo, True, 5, range(24, 49)) == first_id
+
+
+def test_without_the_rule_the_look_less_track_keeps_the_person(tud_pan8_yolo):
+    """The same run with `association.ungated_lookless_yields=false`: gt5 stays on gt6's ID for frames 23-48 (so
+    the test above can fail)."""
+    gt6_id = _ids_of(tud_pan8_yolo, False, 6, range(1, 10))
+    assert _ids_of(tud_pan8_yolo, False, 5, range(24, 49)) == gt6_id

@@ -231,6 +231,11 @@ class AssociationConfig:
         "stage 1: a lost track with fewer looks than appearance.topk, lost longer than "
         "lifecycle.max_seconds_lost_unbanked, needs the revival bound (its return is a revival)",
     )
+    ungated_lookless_yields: bool = _key(
+        True,
+        "stage 1: a tracked track with no clear look does not keep, by overlap outside its Kalman gate, a detection "
+        "that a lost track's look matches and stage 1 lets it take (cost within max_cost)",
+    )
     max_iou_distance_low: float = _key(0.5, "stage 2: highest 1 - IoU accepted for low-score detections", lo=0, hi=1)
     max_iou_distance_tentative: float = _key(0.7, "stage 3: highest 1 - IoU accepted for tentative tracks", lo=0, hi=1)
     reid_threshold: float = _key(0.7, "stage 4: minimum cosine similarity to revive a lost track", lo=-1, hi=1)

@@ -27,7 +27,7 @@ from tracker.sweep import mask_pairs
 from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
 from tracker.truncation import TOUCH_PX, complete_truncated, pin_cut_edges, touches_side, visible_fraction
 from tracker.types import Detections, TrackedObject, TrackState
-from tracker.weak_looks import near_tie_costs, outranked_thin_pairs
+from tracker.weak_looks import near_tie_costs, outranked_thin_pairs, ungated_lookless_pairs
 
 __all__ = ["EmbedFn", "TrackerCore"]
 
@@ -402,8 +402,9 @@ class TrackerCore:
             vouched = view.kalman_gate[rows, cols] | (motion <= cfg.max_cost)
             similarity = np.where(partial & vouched, np.nan, similarity)
         fused = assoc.appearance_motion_cost(iou, similarity, scores, self._match_bounds()[rows, 0], cfg)
-        no_look = self._no_clear_look(rows, similarity) if cfg.weak_look_ties else None
-        if no_look is not None and no_look.any():  # weak appearance never decides a near-tie: motion does
+        wants_looks = cfg.weak_look_ties or cfg.ungated_lookless_yields
+        no_look = self._no_clear_look(rows, similarity) if wants_looks else None
+        if cfg.weak_look_ties and no_look is not None and no_look.any():  # weak appearance never decides a near-tie
             if motion is None:
                 motion = assoc.appearance_motion_cost(iou, np.full(len(rows), np.nan), scores, 0.0, cfg)
             fused = near_tie_costs(
@@ -416,6 +417,11 @@ class TrackerCore:
                 self.calibration.bound("reid"),
                 cfg.max_cost,
             )
+        if cfg.ungated_lookless_yields and no_look is not None and no_look.any():  # overlap alone yields to a look
+            state, gated = self.table.state[rows], view.kalman_gate[rows, cols]
+            tracked, lost = state == TRACKED, state == LOST
+            yields = ungated_lookless_pairs(fused, similarity, gated, cols, no_look, tracked, lost, cfg.max_cost)
+            fused = np.where(yields, np.inf, fused)
         if cfg.thin_bank_outranked:  # a thin bank's look that another lost track's outranks: a new ID, not a merge
             counts = self.bank.count(self.table.slot[rows])
             thin = (counts > 0) & (counts < self.config.appearance.topk)
