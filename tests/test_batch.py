@@ -345,7 +345,7 @@ def test_batch_summary_says_when_the_gallery_keeps_fewer_identities_than_it_repo
 
     summary = BatchSummary([], 1.0, "local", {"a": {1: 1, 2: 2}, "b": {1: 2}}, Path("site.gallery"), 1, 1)
     expected = "2 identities across the batch (1 from tracks too short for the gallery); gallery saved to site.gallery"
-    assert f"{expected} (1 identities)" in summary.describe()
+    assert f"{expected} (1 identity)" in summary.describe()
     # A start gallery's identities are in the file too: 5 there does not hide the batch's one unsaved identity.
     summary = BatchSummary([], 1.0, "local", {"a": {1: 1, 2: 2}, "b": {1: 2}}, Path("site.gallery"), 5, 1)
     assert f"{expected} (5 identities)" in summary.describe()

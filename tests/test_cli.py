@@ -301,9 +301,11 @@ def test_dropped_stream_fails_clearly_after_retries(fake_models, tmp_path, monke
 def test_a_webcam_that_does_not_open_is_one_error_line_without_opencv_warnings(
     fake_models, tmp_path, monkeypatch, capfd
 ):
-    """`track 7` on a machine without that camera: our one error line, not OpenCV's warnings for every retry
-    (`--verbose` keeps them)."""
-    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
+    """`track 7` on a machine without that camera: our one error line, not OpenCV's warnings (`--verbose` keeps
+    them), at once: no model is loaded and no reopening is waited for (it took ~20 s: models, then 5 retries)."""
+    waits, loads = [], []
+    monkeypatch.setattr(sources, "_wait", lambda seconds, stop: waits.append(seconds) or False)
+    monkeypatch.setattr(run.Tracker, "from_config", staticmethod(lambda *a, **k: loads.append(1)))
     level = cv2.utils.logging.getLogLevel()
     capfd.readouterr()
     try:
@@ -311,7 +313,40 @@ def test_a_webcam_that_does_not_open_is_one_error_line_without_opencv_warnings(
     finally:
         cv2.utils.logging.setLogLevel(level)
     err = capfd.readouterr().err
-    assert "did not open" in one_error_line(err) and "WARN" not in err and "OpenCV" not in err, err
+    assert "webcam 7 did not open" in one_error_line(err) and "WARN" not in err and "OpenCV" not in err, err
+    assert (waits, loads) == ([], []), "checked before the models load, and not retried"
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_source_is_told_before_torch_is_imported(tmp_path):
+    """`track nothing.mp4` answers from the name alone: it used to import torch and the pipeline first (~1.6 s)."""
+    probe = (
+        "import sys; from tracker.cli import main; code = main(sys.argv[1:]); "
+        "print(code, 'torch' in sys.modules, 'tracker.run' in sys.modules)"
+    )
+    for name in ("nothing.mp4", "frames/*.jpg"):
+        done = subprocess.run([sys.executable, "-c", probe, str(tmp_path / name), "--quiet"], capture_output=True,
+                              text=True, env=child_env(), timeout=60)  # fmt: skip
+        assert done.stdout.split() == ["2", "False", "False"], (done.stdout, done.stderr)
+        expected = "no such file or folder" if name.endswith(".mp4") else "no images match"
+        assert expected in one_error_line(done.stderr), done.stderr
+
+
+def test_summaries_say_one_track_and_one_frame_in_the_singular():
+    """ "1 tracks" and "1 identities" read wrong: the noun follows the count, in `track` and `track batch`."""
+    from tracker.batch import BatchSummary, VideoResult
+
+    one = run.RunSummary(frames=1, seconds=1.0, tracks={3}, recovered=1, corrupt_frames=1, gaps=[(1, 0.5)])
+    text = one.describe()
+    for phrase in ("tracked 1 frame in", "1 track;", "after occlusion 1 time", "1 unreadable frame skipped",
+                   "dropped 1 time and came back"):  # fmt: skip
+        assert phrase in text, text
+    two = run.RunSummary(frames=2, seconds=1.0, tracks={3, 4}, recovered=2).describe()
+    assert "tracked 2 frames in" in two and "2 tracks;" in two and "occlusion 2 times" in two, two
+    video = VideoResult(0, "a.mp4", "a", Path("out/a"), "done", frames=1, tracks=1)
+    batch = BatchSummary([video], 1.0, "local", {"a": {1: 1}}, Path("g.gallery"), 1, 0).describe()
+    assert "1 of 1 video tracked (local): 1 frame in" in batch and "a: 1 frame, 1 track ->" in batch, batch
+    assert "1 identity across the batch; gallery saved to g.gallery (1 identity)" in batch, batch
 
 
 def test_real_video_first_100_frames(shared, shared_weights, tmp_path):

@@ -152,8 +152,12 @@ def test_gallery_ls_rm_prune(colour_models, tmp_path, capsys):
     assert main(["gallery", "rm", str(gallery), "1"]) == 0
     assert [i.global_id for i in Gallery.load(gallery).identities] == [2]
     assert main(["gallery", "prune", str(gallery), "--set", "gallery.max_days_unseen=0"]) == 0
-    assert "removed 1 identities (2)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "removed 1 identity; 1 left" in out and "removed 1 identity (2); 0 left" in out, out
     assert len(Gallery.load(gallery)) == 0
+    assert main(["gallery", "ls", str(gallery)]) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert listing == ["empty gallery: no identities, ReID model mean-colour (weights test)"], "not 'D = None'"
 
 
 def test_gallery_is_saved_during_the_run_not_only_at_the_end(colour_models, tmp_path, monkeypatch):

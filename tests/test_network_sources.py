@@ -143,7 +143,7 @@ def test_live_stream_reconnects_keeps_counting_and_records_the_gap(monkeypatch):
 
 def test_summary_reports_stream_gaps():
     summary = run.RunSummary(frames=25, seconds=1.0, gaps=[(10, 0.5)])
-    assert "dropped 1 time(s) and came back: no frames for 0.5 s after frame 10" in summary.describe()
+    assert "dropped 1 time and came back: no frames for 0.5 s after frame 10" in summary.describe()
 
 
 def test_http_video_shorter_than_its_header_ends_like_a_truncated_file(monkeypatch, tmp_path):

@@ -141,6 +141,40 @@ def test_dead_stream_is_retried_with_backoff_then_fails(monkeypatch):
     assert waits == [0.01 * 2**i for i in range(sources.STREAM_RETRIES)], "exponential backoff"
 
 
+class _Camera:
+    """A stand-in for `cv2.VideoCapture` of a webcam: open or not, and `frames` images before it stops sending."""
+
+    def __init__(self, opened: bool, frames: int = 0) -> None:
+        self.opened, self.left = opened, frames
+
+    def isOpened(self) -> bool:  # OpenCV's name
+        return self.opened
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        self.left -= 1
+        return (True, np.zeros((4, 4, 3), np.uint8)) if self.left >= 0 else (False, None)
+
+    def release(self) -> None:
+        self.opened = False
+
+
+def test_a_webcam_is_opened_at_once_and_only_a_dropped_one_is_retried(monkeypatch):
+    """No such camera: one error from `open_source`, with no backoff; a camera that gave frames and stopped is
+    reopened with backoff like any live stream, then fails naming the frames it gave."""
+    waits = []
+    monkeypatch.setattr(sources, "_wait", lambda seconds, stop: waits.append(seconds) or False)
+    monkeypatch.setattr(sources, "_open_capture", lambda target: _Camera(opened=False))
+    with pytest.raises(SourceError, match="webcam 7 did not open"):
+        open_source("7")
+    assert waits == []
+    cameras = iter([_Camera(opened=True, frames=3)])
+    monkeypatch.setattr(sources, "_open_capture", lambda target: next(cameras, _Camera(opened=False)))
+    src = open_source("7")
+    with pytest.raises(SourceError, match="webcam 7 dropped after 3 frames"):
+        list(src)
+    assert len(waits) == sources.STREAM_RETRIES
+
+
 def test_stop_request_ends_a_stream_backoff_at_once(monkeypatch):
     monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 60.0)
     src = open_source("rtsp://127.0.0.1:9/nothing-here")

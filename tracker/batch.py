@@ -36,6 +36,7 @@ from tracker.batch_link import LinkedVideo, link_batch, save_video_identities
 from tracker.config import TrackerConfig, config_to_dict, parse_config
 from tracker.io.mot import make_output_folder
 from tracker.io.strict_json import to_json
+from tracker.wording import count
 
 __all__ = ["BatchSummary", "VideoResult", "VideoTask", "run_video", "track_many"]
 
@@ -150,20 +151,21 @@ class BatchSummary:
         reused = [v for v in self.videos if v.status == "reused"]
         retried = [v for v in self.videos if v.retried]
         lines = [
-            f"{len(done)} of {len(self.videos)} videos tracked ({self.engine}): {self.frames} frames in "
-            f"{self.seconds:.1f} s ({self.fps:.1f} frames/s)"
+            f"{len(done)} of {count(len(self.videos), 'video')} tracked ({self.engine}): "
+            f"{count(self.frames, 'frame')} in {self.seconds:.1f} s ({self.fps:.1f} frames/s)"
         ]
-        lines += [f"  done     {v.name}: {v.frames} frames, {v.tracks} tracks -> {v.out_dir}" for v in done]
+        lines += [
+            f"  done     {v.name}: {count(v.frames, 'frame')}, {count(v.tracks, 'track')} -> {v.out_dir}" for v in done
+        ]
         lines += [f"  reused   {v.name}: outputs of an earlier run with the same inputs" for v in reused]
-        lines += [f"  retried  {v.name}: {v.attempts} attempts" for v in retried]
+        lines += [f"  retried  {v.name}: {count(v.attempts, 'attempt')}" for v in retried]
         lines += [f"  failed   {v.name}: {v.reason}" for v in self.failed]
         if self.gallery is not None:
-            identities = len(self.identities)
             unsaved = self.unsaved_identities
             note = f" ({unsaved} from tracks too short for the gallery)" if unsaved else ""
             lines.append(
-                f"{identities} identities across the batch{note}; gallery saved to {self.gallery} "
-                f"({self.gallery_identities} identities)"
+                f"{count(len(self.identities), 'identity', 'identities')} across the batch{note}; gallery saved to "
+                f"{self.gallery} ({count(self.gallery_identities, 'identity', 'identities')})"
             )
         return "\n".join(lines)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.resume import DEFAULT_CHECKPOINT_SECONDS
+from tracker.wording import count
 
 __all__ = ["main"]
 
@@ -178,10 +179,17 @@ def _track(argv: list[str]) -> int:
     level = logging.INFO if args.verbose else logging.ERROR
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     from tracker.config import ConfigError
-    from tracker.io.sources import SourceError
+    from tracker.io.sources import SourceError, check_named
+
+    try:  # a name that names nothing is told in milliseconds, before tracker.run imports torch and the pipeline
+        for name in args.source:
+            check_named(name)
+    except SourceError as exc:
+        print(f"track: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_USER_ERROR
     from tracker.run import AlreadyFinished, TrackOptions, run_track
 
-    if not args.verbose:  # OpenCV's own warnings (a camera index that does not open, retried 5 times): our one line
+    if not args.verbose:  # OpenCV's own warnings (a camera index that does not open, a stream retried): our one line
         import cv2
 
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
@@ -276,13 +284,14 @@ def _gallery(argv: list[str]) -> int:
                 raise GalleryError(f"no identity {', '.join(map(str, missing))} in {args.file}")
             gallery.remove(args.ids)
             gallery.save(args.file, prune=False)
-            print(f"removed {len(args.ids)} identities; {len(gallery)} left")
+            print(f"removed {count(len(args.ids), 'identity', 'identities')}; {len(gallery)} left")
         else:
             cfg = load_config(args.config, overrides=list(args.set))
             gallery = Gallery.load(args.file, cfg.gallery, prune=False)
             removed = gallery.prune()
             gallery.save(args.file)
-            print(f"removed {len(removed)} identities ({', '.join(map(str, removed)) or 'none'}); {len(gallery)} left")
+            listed = ", ".join(map(str, removed)) or "none"
+            print(f"removed {count(len(removed), 'identity', 'identities')} ({listed}); {len(gallery)} left")
     except BrokenPipeError:  # the reader left early (`| head`): not a failure of the command
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so Python's exit flush cannot fail
         return EXIT_OK
@@ -306,10 +315,13 @@ def _gallery_listing(gallery: Any) -> list[str]:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
     model = gallery.model
-    head = f"{len(gallery)} identities, D = {gallery.dim}"
-    if model is not None:
-        head += f", ReID model {model.name} (weights {model.weights_digest})"
-    lines = [head, f"{'ID':>6} {'class':>5} {'seen':>5} {'first seen':<19} {'last seen':<19} last source (frame)"]
+    made_by = "" if model is None else f", ReID model {model.name} (weights {model.weights_digest})"
+    if not len(gallery):  # not "0 identities, D = None" over an empty table
+        return [f"empty gallery: no identities{made_by}"]
+    lines = [
+        f"{count(len(gallery), 'identity', 'identities')}, D = {gallery.dim}{made_by}",
+        f"{'ID':>6} {'class':>5} {'seen':>5} {'first seen':<19} {'last seen':<19} last source (frame)",
+    ]
     for i in gallery.identities:
         last = i.last_seen
         lines.append(

@@ -6,6 +6,8 @@ import torch
 
 __all__ = ["resolve_device"]
 
+VALID_DEVICES = "auto, cpu, cuda or cuda:N"  # what `resolve_device` accepts, for its error messages
+
 
 def resolve_device(name: str) -> torch.device:
     """ "auto" -> CUDA when present, else CPU. An explicit CUDA device without CUDA is a clear error.
@@ -17,13 +19,13 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(f"device: {name!r} is not a torch device (use auto, cpu, cuda or cuda:N): {exc}") from None
+    except (RuntimeError, TypeError):  # torch's message lists its ~20 device types, most of which we do not run on
+        raise ValueError(f"device: {name!r} is not a device; use {VALID_DEVICES}") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(f"device: {name!r} was requested but CUDA is not available here; use device=cpu or auto")
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise ValueError(f"device: {name!r} does not exist; this machine has {torch.cuda.device_count()} GPU(s)")
     elif device.type != "cpu":
-        raise ValueError(f"device: {name!r} is not supported (use auto, cpu, cuda or cuda:N)")
+        raise ValueError(f"device: {name!r} is not supported; use {VALID_DEVICES}")
     return device

@@ -231,8 +231,9 @@ class Tracker:
         the frames/s of `update` with yolov8n.pt on 2 cores, 1.13-1.27x with the OpenVINO export). Close the
         generator (or exhaust it) to stop the thread.
 
-        Raises:
-            RuntimeError: a Tracker built without a detector.
+        Raises (a generator: nothing runs at the call, so both come out of the first `next()` or loop step that
+        reaches them, not out of `stream(...)` itself):
+            RuntimeError: a Tracker built without a detector (at the first `next()`).
             ValueError: a frame `update` refuses (raised when that frame is reached, after the frames before it).
         """
         if self.detector is None:

@@ -41,6 +41,7 @@ __all__ = [
     "Checkpointer",
     "Progress",
     "ResumeError",
+    "not_resumable",
     "read_checkpoint",
     "resumable",
     "run_identity",
@@ -127,6 +128,14 @@ def resumable(spec: str, source: FrameSource) -> bool:
     return not (source.live or source.kind == "stream" or "://" in spec)
 
 
+def not_resumable(spec: str) -> ResumeError:
+    """The refusal for a source that cannot be read again (a webcam, a live stream, a URL)."""
+    return ResumeError(
+        f"{spec} cannot be resumed: a webcam, a stream or a URL cannot be read again from where it stopped "
+        "(a file, an image folder or a glob can)"
+    )
+
+
 def run_identity(
     spec: str, source: FrameSource, cfg: TrackerConfig, frame_rate: float, device: str, gallery: Path | None
 ) -> dict[str, Any]:
@@ -137,10 +146,7 @@ def run_identity(
         ResumeError: a source that cannot be read again (a webcam, a live stream, a URL).
     """
     if not resumable(spec, source):
-        raise ResumeError(
-            f"{spec} cannot be resumed: a webcam, a stream or a URL cannot be read again from where it stopped "
-            "(a file, an image folder or a glob can)"
-        )
+        raise not_resumable(spec)
     return {
         "format": FORMAT,
         **_source_identity(spec, source),

@@ -47,6 +47,7 @@ from tracker.resume import (
     Checkpointer,
     Progress,
     ResumeError,
+    not_resumable,
     read_checkpoint,
     resumable,
     run_identity,
@@ -54,6 +55,7 @@ from tracker.resume import (
 from tracker.signal_stack import install_signal_stack
 from tracker.types import TrackedObject, TrackState
 from tracker.weights import resolve_weights
+from tracker.wording import count
 
 __all__ = [
     "AlreadyFinished",
@@ -140,9 +142,8 @@ class RunSummary:
         """A few lines for people: frames, speed, tracks, recoveries, problems, files."""
         verb = "stopped after" if self.interrupted or self.error else "tracked"
         lines = [
-            f"{verb} {self.frames} frames in {self.seconds:.1f} s ({self.fps:.1f} frames/s)",
-            f"{len(self.tracks)} tracks; an ID came back after occlusion {self.recovered} time"
-            f"{'' if self.recovered == 1 else 's'}",
+            f"{verb} {count(self.frames, 'frame')} in {self.seconds:.1f} s ({self.fps:.1f} frames/s)",
+            f"{count(len(self.tracks), 'track')}; an ID came back after occlusion {count(self.recovered, 'time')}",
         ]
         if self.per_source:
             lines += [_describe_bounds(cal, f" of {name}") for name, cal in self.per_source.items()]
@@ -158,14 +159,14 @@ class RunSummary:
         stills = self.still_per_source or {"": self.still}
         lines += [_describe_still(still, f" of {name}" if name else "") for name, still in stills.items() if still]
         if self.corrupt_frames:
-            lines.append(f"{self.corrupt_frames} unreadable frames skipped")
+            lines.append(f"{count(self.corrupt_frames, 'unreadable frame')} skipped")
         if self.camera_motion_failures:
-            lines.append(f"camera motion not found on {self.camera_motion_failures} frames (identity used)")
+            lines.append(f"camera motion not found on {count(self.camera_motion_failures, 'frame')} (identity used)")
         if self.ended_early is not None:
             lines.append(f"the video stops being readable after frame {self.ended_early} of {self.expected_frames}")
         if self.gaps:
             where = ", ".join(f"{seconds:.1f} s after frame {frame}" for frame, seconds in self.gaps)
-            lines.append(f"the stream dropped {len(self.gaps)} time(s) and came back: no frames for {where}")
+            lines.append(f"the stream dropped {count(len(self.gaps), 'time')} and came back: no frames for {where}")
         if not any(p.exists() for p in self.outputs):
             lines.append("no frames were read, so no outputs were written")
             return "\n".join(lines)
@@ -191,10 +192,10 @@ def _describe_bounds(cal: dict[str, Any], where: str = "") -> str:
 
 def _describe_still(still: dict[str, float], where: str = "") -> str:
     """One summary line for a `StillBoxes.summary()`: the learnt jitter bound and what it hid."""
-    tracks = f"{still['hidden_tracks']} track" + ("" if still["hidden_tracks"] == 1 else "s")
+    tracks = count(still["hidden_tracks"], "track")
     return (
         f"fixed scene objects{where}: jitter bound {still['bound']:.4f} box heights ({still['jitters']} jitters "
-        f"learnt); {tracks} not reported, for {still['hidden_frames']} track-frames"
+        f"learnt); {tracks} not reported, for {count(still['hidden_frames'], 'track-frame')}"
     )
 
 
@@ -667,6 +668,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     names = (options.source, *options.more_sources)
     if options.resume and options.more_sources:
         raise ResumeError("--resume continues one source's run; `track batch` resumes many videos")
+    if options.resume and resolve_source(options.source) in _STREAMS:
+        raise not_resumable(options.source)  # before opening it: a webcam opens now, and may not be there
     # Files, folders and globs (and names that are none of these) are opened, i.e. checked, now, before anything is
     # tracked: a typo or a non-video in the last name must not cost a long first video. Webcams and URLs are opened
     # in turn (a stream may not wait).

@@ -36,7 +36,7 @@ import numpy as np
 
 from tracker.io.mot import read_sequence_info
 
-__all__ = ["FrameSource", "SourceError", "open_source", "resolve_source", "safe_name", "timestamp_rate"]
+__all__ = ["FrameSource", "SourceError", "check_named", "open_source", "resolve_source", "safe_name", "timestamp_rate"]
 
 log = logging.getLogger(__name__)
 
@@ -186,14 +186,37 @@ def open_source(spec: str | Path) -> FrameSource:
     if kind == "glob":
         files, folder = _glob_images(path)
         if not files:
-            raise SourceError(f"no images match {spec}{_other_matches(path)}")
+            raise _no_images(spec, path)
         name = folder.name if folder is not None else path.parent.name
         return _image_source(safe_name(name, "images"), files, None, "images")
     if kind == "url":
         return _url_source(spec)
     if kind == "webcam":
         return _webcam_source(int(spec))
-    raise SourceError(f"no such file or folder: {spec}")
+    raise _nothing_named(spec)
+
+
+def check_named(spec: str | Path) -> None:
+    """Raise the `SourceError` `open_source` would for a name that names nothing (no such file or folder, a glob
+    that matches no images), opening nothing: milliseconds, so a caller can check before importing or loading models.
+
+    Raises:
+        SourceError: as `open_source` for these two cases; any other name passes (it may still fail to open).
+    """
+    spec = str(spec)
+    kind = resolve_source(spec)
+    if kind == "missing":
+        raise _nothing_named(spec)
+    if kind == "glob" and not _glob_images(_as_path(spec))[0]:
+        raise _no_images(spec, _as_path(spec))
+
+
+def _nothing_named(spec: str) -> SourceError:
+    return SourceError(f"no such file or folder: {spec}")
+
+
+def _no_images(spec: str, path: Path) -> SourceError:
+    return SourceError(f"no images match {spec}{_other_matches(path)}")
 
 
 def _folder_source(path: Path) -> FrameSource:
@@ -342,7 +365,14 @@ def _wait(seconds: float, should_stop: Callable[[], bool]) -> bool:
 
 
 def _webcam_source(index: int) -> FrameSource:
-    frames = _live_frames(index, f"webcam {index}")
+    """Webcam `index`, opened now: one that does not open at all (no such camera, or another program holds it) is
+    an error at once, before any model loads; one that opened and then stops sending frames is reopened with
+    backoff like any live stream (a loose cable, a driver hiccup)."""
+    capture = _open_capture(index)
+    if not capture.isOpened():
+        capture.release()
+        raise SourceError(f"webcam {index} did not open: no camera with that number, or another program is using it")
+    frames = _live_frames(index, f"webcam {index}", capture)
     return FrameSource(f"webcam{index}", "stream", None, None, live=True, _frames=frames)
 
 
