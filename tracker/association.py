@@ -17,8 +17,10 @@ from tracker.sweep import SWEEP_MIN_PAIRS, pairs_in_ranges
 __all__ = [
     "appearance_motion_cost",
     "buffered_iou_matrix",
+    "fuse_appearance",
     "iou_cost",
     "iou_matrix",
+    "motion_cost",
     "occlusion",
     "reid_cost",
     "unambiguous",
@@ -157,8 +159,23 @@ def appearance_motion_cost(
         float64 of the inputs' shape: appearance fused with motion where there is appearance, motion alone where
         not; inf where the appearance is below `match_threshold`.
     """
+    return fuse_appearance(motion_cost(iou, det_scores, cfg), similarity, match_threshold, cfg)
+
+
+def motion_cost(iou: np.ndarray, det_scores: np.ndarray, cfg: AssociationConfig) -> np.ndarray:
+    """Stage 1 motion-only cost of pairs, elementwise (any shape): 1 - IoU, times the detection score with
+    `association.fuse_score` (ByteTrack's score fusion). What `appearance_motion_cost` gives a pair without appearance.
+    """
     overlap = iou * det_scores if cfg.fuse_score else iou
-    motion = 1.0 - overlap
+    return 1.0 - overlap
+
+
+def fuse_appearance(
+    motion: np.ndarray, similarity: np.ndarray, match_threshold: float | np.ndarray, cfg: AssociationConfig
+) -> np.ndarray:
+    """`appearance_motion_cost` of pairs whose `motion_cost` is known (same shapes): `association.appearance_weight`
+    of (1 - similarity) plus the rest of the motion cost where there is appearance, the motion cost where not
+    (NaN similarity), inf where the similarity is below `match_threshold` (a scalar or one per pair)."""
     has_app = np.isfinite(similarity)
     fused = cfg.appearance_weight * (1.0 - similarity) + (1.0 - cfg.appearance_weight) * motion
     cost = np.where(has_app, fused, motion)

@@ -228,19 +228,20 @@ class TrackerCore:
         """Matches in a track's class vote: `classes.vote_seconds` of frames, at least one."""
         return max(1, round(self.config.classes.vote_seconds * self.frame_rate))
 
-    def _match_bounds(self) -> np.ndarray:
+    def _match_bounds(self, counts: np.ndarray | None = None) -> np.ndarray:
         """(T, 1) stage 1 appearance gate: the fixed threshold for tracked tracks, the calibrated gate of lost
         ones (rising with the time lost: taking back a long-lost track is a revival). With
         `association.thin_bank_revival`, a lost track whose bank holds fewer than `appearance.topk` looks needs the
         revival bound once lost longer than `lifecycle.max_seconds_lost_unbanked` (traced: TUD-Campus ACF jump, a
-        one-look track of a person who left, lost 32 frames, took another person at similarity 0.566)."""
+        one-look track of a person who left, lost 32 frames, took another person at similarity 0.566). `counts`:
+        (T,) looks in each track's bank (`bank.count`), when the caller has them."""
         lost = self.table.state == LOST
         if not lost.any():
             return np.full((len(self.tracks), 1), self.config.appearance.match_threshold)
         seconds = self.table.frames_since_update / self.frame_rate
         bounds = np.where(lost, self.calibration.lost_match_bound(seconds), self.config.appearance.match_threshold)
         if self.config.association.thin_bank_revival:  # a thin bank's return after the unbanked lifetime: a revival
-            counts = self.bank.count(self.table.slot)
+            counts = self.bank.count(self.table.slot) if counts is None else counts
             thin = lost & (counts > 0) & (counts < self.config.appearance.topk)
             late = thin & (seconds > self.config.lifecycle.max_seconds_lost_unbanked)
             if late.any():
@@ -394,81 +395,63 @@ class TrackerCore:
         rows, cols = rows[keep], cols[keep]
         cost = np.full((len(track_idx), len(det_idx)), np.inf)
         cfg, similarity = self.config.association, view.similarity[rows, cols]
-        iou, scores = view.iou[rows, cols], view.dets.scores[cols]
-        motion = None  # the motion-only cost of the pairs, computed when a rule below needs it
-        partial = None if cfg.partial_views_veto else self._partial_views(rows)
+        motion = assoc.motion_cost(view.iou[rows, cols], view.dets.scores[cols], cfg)  # the pairs' cost without looks
+        state, gated = self.table.state[rows], view.kalman_gate[rows, cols]  # read by most rules below: taken once
+        partial = None if cfg.partial_views_veto else self._partial_views(rows, state)
         if partial is not None and partial.any():  # a bank of border-cut looks does not refuse what motion vouches for
-            motion = assoc.appearance_motion_cost(iou, np.full(len(rows), np.nan), scores, 0.0, cfg)  # no appearance
-            vouched = view.kalman_gate[rows, cols] | (motion <= cfg.max_cost)
-            similarity = np.where(partial & vouched, np.nan, similarity)
-        fused = assoc.appearance_motion_cost(iou, similarity, scores, self._match_bounds()[rows, 0], cfg)
+            similarity = np.where(partial & (gated | (motion <= cfg.max_cost)), np.nan, similarity)
+        counts = self.bank.count(self.table.slot)  # looks in each track's bank (thin banks: two rules below)
+        fused = assoc.fuse_appearance(motion, similarity, self._match_bounds(counts)[rows, 0], cfg)
         wants_looks = cfg.weak_look_ties or cfg.ungated_lookless_yields
         no_look = self._no_clear_look(rows, similarity) if wants_looks else None
-        if cfg.weak_look_ties and no_look is not None and no_look.any():  # weak appearance never decides a near-tie
-            if motion is None:
-                motion = assoc.appearance_motion_cost(iou, np.full(len(rows), np.nan), scores, 0.0, cfg)
-            fused = near_tie_costs(
-                fused,
-                motion,
-                similarity,
-                view.kalman_gate[rows, cols],
-                cols,
-                no_look,
-                self.calibration.bound("reid"),
-                cfg.max_cost,
-            )
-        if cfg.ungated_lookless_yields and no_look is not None and no_look.any():  # overlap alone yields to a look
-            state, gated = self.table.state[rows], view.kalman_gate[rows, cols]
+        if no_look is not None and not no_look.any():
+            no_look = None  # every track has a clear look: the two look-less rules below change nothing
+        if cfg.weak_look_ties and no_look is not None:  # weak appearance never decides a near-tie
+            reid = self.calibration.bound("reid")
+            fused = near_tie_costs(fused, motion, similarity, gated, cols, no_look, reid, cfg.max_cost)
+        if cfg.ungated_lookless_yields and no_look is not None:  # overlap alone yields to a look
             tracked, lost = state == TRACKED, state == LOST
             yields = ungated_lookless_pairs(fused, similarity, gated, cols, no_look, tracked, lost, cfg.max_cost)
             fused = np.where(yields, np.inf, fused)
         if cfg.thin_bank_outranked:  # a thin bank's look that another lost track's outranks: a new ID, not a merge
-            counts = self.bank.count(self.table.slot[rows])
-            thin = (counts > 0) & (counts < self.config.appearance.topk)
-            lost = self.table.state[rows] == LOST
-            fused = np.where(outranked_thin_pairs(fused, similarity, cols, lost, thin), np.inf, fused)
+            pair_counts = counts[rows]
+            thin = (pair_counts > 0) & (pair_counts < self.config.appearance.topk)
+            fused = np.where(outranked_thin_pairs(fused, similarity, cols, state == LOST, thin), np.inf, fused)
         if cfg.ungated_needs_reid:  # overlap alone admitted it and motion rejects it: only a sure look may take it
-            fused = self._ungated_floor(fused, rows, cols, iou, scores, similarity, view)
+            fused = self._ungated_floor(fused, motion, similarity, (state == TRACKED) & ~gated)
         cost[row_at[rows], col_at[cols]] = fused
         return cost
 
     def _ungated_floor(
-        self,
-        fused: np.ndarray,
-        rows: np.ndarray,
-        cols: np.ndarray,
-        iou: np.ndarray,
-        scores: np.ndarray,
-        similarity: np.ndarray,
-        view: _FrameView,
+        self, fused: np.ndarray, motion: np.ndarray, similarity: np.ndarray, ungated: np.ndarray
     ) -> np.ndarray:
-        """(P,) stage 1 costs where a tracked track's pair outside its Kalman gate (admitted by a sliver of overlap,
-        `gate = kalman_gate | iou > 0`), which motion alone rejects (cost above `association.max_cost`), costs at least
-        its motion cost unless its similarity reaches the calibrated "reid" bound: a box the filter's innovation
-        covariance calls implausible (a part of the person, a neighbour) is not taken on a look that different people
-        of this video also reach."""
+        """(P,) stage 1 costs `fused` where a tracked track's pair outside its Kalman gate (`ungated`, (P,) bool:
+        admitted by a sliver of overlap, `gate = kalman_gate | iou > 0`), which motion alone rejects (`motion`, (P,)
+        cost above `association.max_cost`), costs at least its motion cost unless its `similarity` reaches the
+        calibrated "reid" bound: a box the filter's innovation covariance calls implausible (a part of the person, a
+        neighbour) is not taken on a look that different people of this video also reach."""
+        if not ungated.any():  # (the common case: every pair inside its gate)
+            return fused
         # A pair without a similarity already costs its motion cost: only looks below the bound can lower one.
-        at = np.flatnonzero(np.isfinite(similarity))
-        at = at[(self.table.state[rows[at]] == TRACKED) & ~view.kalman_gate[rows[at], cols[at]]]
+        at = np.flatnonzero(ungated & np.isfinite(similarity))
         if len(at):  # (the bound is asked only then: it may recompute the calibration's quantiles)
             at = at[similarity[at] < self.calibration.bound("reid")]
         if not len(at):
             return fused
-        cfg = self.config.association
-        motion = assoc.appearance_motion_cost(iou[at], np.full(len(at), np.nan), scores[at], 0.0, cfg)
+        floor = motion[at]
         fused = fused.copy()
-        fused[at] = np.where(motion > cfg.max_cost, np.maximum(fused[at], motion), fused[at])
+        fused[at] = np.where(floor > self.config.association.max_cost, np.maximum(fused[at], floor), fused[at])
         return fused
 
-    def _partial_views(self, rows: np.ndarray) -> np.ndarray:
-        """(P,) bool: the tracks `rows` that are tracked (not lost) and whose bank holds only looks cut by a side
-        border of the frame (`TrackTable.whole_look`). A person entering shows a shoulder, then half a body: a fuller
-        view of the same person resembles those partial views little (TUD-Campus at 0.35x, issue 10: a person
-        entering at the left border, IoU 0.90 with the prediction, similarity 0.43 against the 0.55 gate, refused and
-        restarted under a new ID), so their similarity is no evidence against a detection that the track's motion
-        vouches for. A lost track's gate grows with the time lost: its pairs keep the veto."""
+    def _partial_views(self, rows: np.ndarray, state: np.ndarray) -> np.ndarray:
+        """(P,) bool: the tracks `rows` (their `state`, (P,)) that are tracked (not lost) and whose bank holds only
+        looks cut by a side border of the frame (`TrackTable.whole_look`). A person entering shows a shoulder, then
+        half a body: a fuller view of the same person resembles those partial views little (TUD-Campus at 0.35x,
+        issue 10: a person entering at the left border, IoU 0.90 with the prediction, similarity 0.43 against the
+        0.55 gate, refused and restarted under a new ID), so their similarity is no evidence against a detection that
+        the track's motion vouches for. A lost track's gate grows with the time lost: its pairs keep the veto."""
         lacking = ~self.table.whole_look[rows]
-        return lacking & (self.table.state[rows] == TRACKED) if lacking.any() else lacking
+        return lacking & (state == TRACKED) if lacking.any() else lacking
 
     def _no_clear_look(self, rows: np.ndarray, similarity: np.ndarray) -> np.ndarray | None:
         """(P,) bool, per stage 1 pair of the tracks `rows` with its `similarity` (NaN: unknown): the track has no
