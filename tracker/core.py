@@ -412,11 +412,12 @@ class TrackerCore:
         if cfg.ungated_lookless_yields and no_look is not None:  # overlap alone yields to a look
             tracked, lost = state == TRACKED, state == LOST
             yields = ungated_lookless_pairs(fused, similarity, gated, cols, no_look, tracked, lost, cfg.max_cost)
-            fused = np.where(yields, np.inf, fused)
+            fused = np.where(yields, np.inf, fused) if yields.any() else fused
         if cfg.thin_bank_outranked:  # a thin bank's look that another lost track's outranks: a new ID, not a merge
             pair_counts = counts[rows]
             thin = (pair_counts > 0) & (pair_counts < self.config.appearance.topk)
-            fused = np.where(outranked_thin_pairs(fused, similarity, cols, state == LOST, thin), np.inf, fused)
+            outranked = outranked_thin_pairs(fused, similarity, cols, state == LOST, thin)
+            fused = np.where(outranked, np.inf, fused) if outranked.any() else fused
         if cfg.ungated_needs_reid:  # overlap alone admitted it and motion rejects it: only a sure look may take it
             fused = self._ungated_floor(fused, motion, similarity, (state == TRACKED) & ~gated)
         cost[row_at[rows], col_at[cols]] = fused
@@ -435,12 +436,11 @@ class TrackerCore:
         # A pair without a similarity already costs its motion cost: only looks below the bound can lower one.
         at = np.flatnonzero(ungated & np.isfinite(similarity))
         if len(at):  # (the bound is asked only then: it may recompute the calibration's quantiles)
-            at = at[similarity[at] < self.calibration.bound("reid")]
+            at = at[(similarity[at] < self.calibration.bound("reid")) & (motion[at] > self.config.association.max_cost)]
         if not len(at):
             return fused
-        floor = motion[at]
         fused = fused.copy()
-        fused[at] = np.where(floor > self.config.association.max_cost, np.maximum(fused[at], floor), fused[at])
+        fused[at] = np.maximum(fused[at], motion[at])
         return fused
 
     def _partial_views(self, rows: np.ndarray, state: np.ndarray) -> np.ndarray:
