@@ -431,17 +431,15 @@ class TrackerCore:
         cost above `association.max_cost`), costs at least its motion cost unless its `similarity` reaches the
         calibrated "reid" bound: a box the filter's innovation covariance calls implausible (a part of the person, a
         neighbour) is not taken on a look that different people of this video also reach."""
-        if not ungated.any():  # (the common case: every pair inside its gate)
+        if not ungated.any():  # (every pair inside its gate)
             return fused
         # A pair without a similarity already costs its motion cost: only looks below the bound can lower one.
-        at = np.flatnonzero(ungated & np.isfinite(similarity))
-        if len(at):  # (the bound is asked only then: it may recompute the calibration's quantiles)
-            at = at[(similarity[at] < self.calibration.bound("reid")) & (motion[at] > self.config.association.max_cost)]
-        if not len(at):
+        looked = ungated & np.isfinite(similarity)
+        if not looked.any():  # (the bound is asked only then: it may recompute the calibration's quantiles)
             return fused
-        fused = fused.copy()
-        fused[at] = np.maximum(fused[at], motion[at])
-        return fused
+        reid, max_cost = self.calibration.bound("reid"), self.config.association.max_cost
+        floored = looked & (similarity < reid) & (motion > max_cost)
+        return np.where(floored, np.maximum(fused, motion), fused)
 
     def _partial_views(self, rows: np.ndarray, state: np.ndarray) -> np.ndarray:
         """(P,) bool: the tracks `rows` (their `state`, (P,)) that are tracked (not lost) and whose bank holds only
