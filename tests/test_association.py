@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tracker import association as assoc
+from tracker.config import load_config
 
 
 def _boxes(rng: np.random.Generator, n: int, width: float) -> np.ndarray:
@@ -62,7 +63,6 @@ def test_sweep_finds_touching_and_nested_boxes(monkeypatch):
 @pytest.mark.parametrize("n", [20, 150, 400])
 def test_motion_gate_sweep_keeps_the_dense_gate_bit_for_bit(monkeypatch, n):
     from tracker import kalman
-    from tracker.config import load_config
 
     rng = np.random.default_rng(n)
     kf = kalman.KalmanFilter(load_config(None).motion)
@@ -95,3 +95,23 @@ def test_mask_pairs_are_np_nonzero(shape):
     np.testing.assert_array_equal(rows, want_rows)
     np.testing.assert_array_equal(cols, want_cols)
     assert rows.dtype == want_rows.dtype and cols.dtype == want_cols.dtype and (shape != (500, 400) or len(rows) > 100)
+
+
+@pytest.mark.parametrize("fuse_score", [True, False])
+def test_stage1_cost_from_a_known_motion_cost_is_the_whole_cost_bit_for_bit(fuse_score):
+    """Stage 1 computes each pair's motion cost once and fuses appearance onto it (`motion_cost`, `fuse_appearance`):
+    1 - IoU (times the score with `fuse_score`) without appearance, the weighted sum with it, inf below the gate."""
+    cfg = load_config(None, overrides=[f"association.fuse_score={str(fuse_score).lower()}"]).association
+    rng = np.random.default_rng(3)
+    iou, scores = rng.uniform(0, 1, 400), rng.uniform(0.1, 1, 400)
+    similarity = np.where(rng.uniform(size=400) < 0.3, np.nan, rng.uniform(-0.2, 1, 400))
+    bounds = rng.uniform(0.3, 0.7, 400)
+    motion = assoc.motion_cost(iou, scores, cfg)
+    np.testing.assert_allclose(motion, 1.0 - (iou * scores if fuse_score else iou), rtol=0, atol=1e-15)
+    w = cfg.appearance_weight
+    expected = np.where(np.isnan(similarity), motion, w * (1.0 - similarity) + (1.0 - w) * motion)
+    expected[similarity < bounds] = np.inf
+    fused = assoc.fuse_appearance(motion, similarity, bounds, cfg)
+    np.testing.assert_array_equal(fused, expected)
+    np.testing.assert_array_equal(fused, assoc.appearance_motion_cost(iou, similarity, scores, bounds, cfg))
+    assert np.isinf(fused).any() and (np.isfinite(fused) & ~np.isnan(similarity)).any()  # vetoed and fused pairs
