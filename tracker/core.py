@@ -397,7 +397,8 @@ class TrackerCore:
         cfg, similarity = self.config.association, view.similarity[rows, cols]
         motion = assoc.motion_cost(view.iou[rows, cols], view.dets.scores[cols], cfg)  # the pairs' cost without looks
         state, gated = self.table.state[rows], view.kalman_gate[rows, cols]  # read by most rules below: taken once
-        partial = None if cfg.partial_views_veto else self._partial_views(rows, state)
+        tracked, lost = state == TRACKED, state == LOST
+        partial = None if cfg.partial_views_veto else self._partial_views(rows, tracked)
         if partial is not None and partial.any():  # a bank of border-cut looks does not refuse what motion vouches for
             similarity = np.where(partial & (gated | (motion <= cfg.max_cost)), np.nan, similarity)
         counts = self.bank.count(self.table.slot)  # looks in each track's bank (thin banks: two rules below)
@@ -409,17 +410,17 @@ class TrackerCore:
         if cfg.weak_look_ties and no_look is not None:  # weak appearance never decides a near-tie
             reid = self.calibration.bound("reid")
             fused = near_tie_costs(fused, motion, similarity, gated, cols, no_look, reid, cfg.max_cost)
-        if cfg.ungated_lookless_yields and no_look is not None:  # overlap alone yields to a look
-            tracked, lost = state == TRACKED, state == LOST
+        any_lost = lost.any()  # (the two rules below favour or refuse lost tracks' pairs: none, nothing to do)
+        if cfg.ungated_lookless_yields and no_look is not None and any_lost:  # overlap alone yields to a look
             yields = ungated_lookless_pairs(fused, similarity, gated, cols, no_look, tracked, lost, cfg.max_cost)
             fused = np.where(yields, np.inf, fused) if yields.any() else fused
-        if cfg.thin_bank_outranked:  # a thin bank's look that another lost track's outranks: a new ID, not a merge
+        if cfg.thin_bank_outranked and any_lost:  # a thin bank's look another lost track's outranks: a new ID
             pair_counts = counts[rows]
             thin = (pair_counts > 0) & (pair_counts < self.config.appearance.topk)
-            outranked = outranked_thin_pairs(fused, similarity, cols, state == LOST, thin)
+            outranked = outranked_thin_pairs(fused, similarity, cols, lost, thin)
             fused = np.where(outranked, np.inf, fused) if outranked.any() else fused
         if cfg.ungated_needs_reid:  # overlap alone admitted it and motion rejects it: only a sure look may take it
-            fused = self._ungated_floor(fused, motion, similarity, (state == TRACKED) & ~gated)
+            fused = self._ungated_floor(fused, motion, similarity, tracked & ~gated)
         cost[row_at[rows], col_at[cols]] = fused
         return cost
 
@@ -441,15 +442,15 @@ class TrackerCore:
         floored = looked & (similarity < reid) & (motion > max_cost)
         return np.where(floored, np.maximum(fused, motion), fused)
 
-    def _partial_views(self, rows: np.ndarray, state: np.ndarray) -> np.ndarray:
-        """(P,) bool: the tracks `rows` (their `state`, (P,)) that are tracked (not lost) and whose bank holds only
+    def _partial_views(self, rows: np.ndarray, tracked: np.ndarray) -> np.ndarray:
+        """(P,) bool: the tracks `rows` that are `tracked` ((P,) bool: not lost) and whose bank holds only
         looks cut by a side border of the frame (`TrackTable.whole_look`). A person entering shows a shoulder, then
         half a body: a fuller view of the same person resembles those partial views little (TUD-Campus at 0.35x,
         issue 10: a person entering at the left border, IoU 0.90 with the prediction, similarity 0.43 against the
         0.55 gate, refused and restarted under a new ID), so their similarity is no evidence against a detection that
         the track's motion vouches for. A lost track's gate grows with the time lost: its pairs keep the veto."""
         lacking = ~self.table.whole_look[rows]
-        return lacking & (state == TRACKED) if lacking.any() else lacking
+        return lacking & tracked if lacking.any() else lacking
 
     def _no_clear_look(self, rows: np.ndarray, similarity: np.ndarray) -> np.ndarray | None:
         """(P,) bool, per stage 1 pair of the tracks `rows` with its `similarity` (NaN: unknown): the track has no
