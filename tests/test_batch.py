@@ -523,3 +523,18 @@ def test_quiet_ray_sessions_do_not_print_rays_start_up_lines(monkeypatch, quiet)
     with ray_engine.ray_session(quiet=quiet):
         pass
     assert calls[0]["logging_level"] == (logging.ERROR if quiet else logging.INFO) and calls[1] == "shutdown"
+
+
+def test_a_batch_on_a_gallery_another_run_uses_is_refused_before_any_video_starts(tmp_path, capsys):
+    """`track batch --gallery g` while a `track --gallery g` run goes on: linking into g at the end would drop the
+    run's identities (or the run's save would drop the batch's); one error line, nothing tracked."""
+    from tracker.io.lock import gallery_lock
+
+    video = clip(tmp_path / "cam.avi", 0, 5)
+    gallery = tmp_path / "g.gallery"
+    with gallery_lock(gallery):
+        argv = ["batch", str(video), "--out", str(tmp_path / "out"), "--gallery", str(gallery), "--quiet"]
+        assert main(argv) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]  # (and the ReID fallback note)
+    assert len(err) == 1 and f"track batch: error: the gallery {gallery} is in use by another track run" in err[0]
+    assert not (tmp_path / "out" / "cam").exists() and not gallery.exists()

@@ -6,6 +6,8 @@ two walkers of different colours cross a room; the second video shows the same t
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import stat
@@ -190,3 +192,51 @@ def test_gallery_ls_into_a_closed_pipe_is_not_an_error(tmp_path, monkeypatch, ca
         monkeypatch.setattr(sys, "stdout", closed)
         assert main(["gallery", "ls", str(tmp_path / "g.gallery")]) == 0
         assert "error" not in capsys.readouterr().err
+
+
+def test_a_second_run_on_a_gallery_in_use_is_refused_and_the_first_loses_nothing(colour_models, tmp_path, monkeypatch):
+    """Two `track --gallery g` runs at once each loaded g and wrote back their own copy: the last to end dropped the
+    other's identities, after both had given global IDs 1 and 2 to different people. A run started while another
+    uses the gallery is refused at its start with one error line; the running one saves all it saw."""
+    gallery = tmp_path / "site.gallery"
+    first = write_video(tmp_path / "cam1.avi", scene())
+    second = write_video(tmp_path / "cam2.avi", scene()[::-1])
+    started: list[int] = []
+    errors: list[str] = []
+    saving = run._GallerySaver.maybe_save
+
+    def second_run_meanwhile(saver):  # after the first run's frames: another `track` on the same gallery
+        if not started:
+            started.append(-1)
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                started[0] = main([str(second), "--gallery", str(gallery), "--out", str(tmp_path / "b"), *ARGS])
+            errors.append(err.getvalue())
+        saving(saver)
+
+    monkeypatch.setattr(run._GallerySaver, "maybe_save", second_run_meanwhile)
+    assert main([str(first), "--gallery", str(gallery), "--out", str(tmp_path / "a"), *ARGS]) == 0
+    assert started == [2], "the second run is refused"
+    lines = [line for line in errors[0].splitlines() if line.strip()]
+    assert len(lines) == 1 and f"track: error: the gallery {gallery} is in use by another track run" in lines[0]
+    assert not (tmp_path / "b" / "cam2.txt").exists()
+    assert len(Gallery.load(gallery)) == 2 and [p.name for p in tmp_path.glob(".*.lock")] == []
+
+
+def test_gallery_rm_while_a_run_uses_the_gallery_is_refused(colour_models, tmp_path, capsys):
+    """`track gallery rm` while a run that loaded the gallery goes on: the run's save would bring the identity back
+    (or the rm would drop what the run added since); refused with one line, the file as it was."""
+    from tracker.io.lock import gallery_lock
+
+    video = write_video(tmp_path / "cam1.avi", scene())
+    gallery = tmp_path / "site.gallery"
+    assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o"), *ARGS]) == 0
+    before = gallery.read_bytes()
+    capsys.readouterr()
+    with gallery_lock(gallery):
+        assert main(["gallery", "rm", str(gallery), "1"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"the gallery {gallery} is in use by another track run" in err[0], err
+        assert main(["gallery", "ls", str(gallery)]) == 0  # reading it is fine
+    assert gallery.read_bytes() == before
+    assert main(["gallery", "rm", str(gallery), "1"]) == 0

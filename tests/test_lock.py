@@ -68,3 +68,15 @@ def test_a_lock_file_removed_under_a_waiting_run_is_not_shared(tmp_path, monkeyp
     with pytest.raises(FolderInUse):
         FolderLock(out).acquire()  # the lock is on the file at the path
     held.release()
+
+
+def test_a_gallery_in_use_is_refused_naming_the_gallery_and_left_in_place(tmp_path):
+    """`gallery_lock` guards a gallery file: a second holder is told which gallery and which option to change;
+    the lock file beside it goes on release, the gallery's folder stays."""
+    gallery = tmp_path / "site.gallery"
+    with lock.gallery_lock(gallery):
+        with pytest.raises(FolderInUse, match=rf"^the gallery {gallery} is in use by .*another --gallery$"):
+            lock.gallery_lock(gallery).acquire()
+        with lock.gallery_lock(tmp_path / "other.gallery"):  # another gallery in the same folder is free
+            pass
+    assert list(tmp_path.iterdir()) == [] and tmp_path.is_dir()

@@ -27,13 +27,14 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tracker.batch_link import LinkedVideo, link_batch, save_video_identities
 from tracker.config import TrackerConfig, config_to_dict, parse_config
+from tracker.io.lock import gallery_lock
 from tracker.io.mot import make_output_folder
 from tracker.io.strict_json import to_json
 from tracker.wording import count
@@ -644,6 +645,7 @@ def track_many(
         ImportError: engine "ray" without Ray installed.
         GalleryError: a gallery file that cannot be used: unreadable, corrupt, or made with another ReID model
             (checked before any video starts).
+        FolderInUse: another run uses the gallery file (`tracker.io.lock`; checked before any video starts).
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
@@ -660,36 +662,40 @@ def track_many(
         check_reachable(address)
     cfg = config if config is not None else TrackerConfig()
     gallery_path = None if gallery is None else Path(gallery)
-    if gallery_path is not None:
-        _check_gallery(gallery_path, cfg)
-    out = make_output_folder(out_dir)
-    start = gallery_path.read_bytes() if gallery_path is not None and gallery_path.exists() else None
-    tasks = _make_tasks([str(s) for s in sources], cfg, out, save_video, max_frames, make_tracker, gallery_path, start)
-    started = time.perf_counter()
-    reused = {t.index: r for t in tasks if (r := _reused(t)) is not None}
-    todo = [t for t in tasks if t.index not in reused]
-    monitor = _Monitor(todo, progress)
-    try:
-        with _sigterm_interrupts():
-            if not todo:
-                results = []
-            elif engine == "ray":
-                results = _run_ray(todo, cfg.batch, monitor, address, gpus_per_video, start)
-            else:
-                results = _run_local(todo, cfg.batch, monitor, workers or os.cpu_count() or 1, start)
-    finally:
-        monitor.close()
-    by_index = reused | {r.index: r for r in results}
-    videos = [by_index[t.index] for t in tasks]
-    summary = BatchSummary(videos, 0.0, engine, gallery=gallery_path)
-    if gallery_path is not None:
-        from tracker.gallery import Gallery
+    with ExitStack() as held:
+        if gallery_path is not None:
+            if gallery_path.parent.is_dir():  # (a missing folder: _check_gallery's error)
+                held.enter_context(gallery_lock(gallery_path))  # no other run adds to it until it is linked
+            _check_gallery(gallery_path, cfg)
+        out = make_output_folder(out_dir)
+        start = gallery_path.read_bytes() if gallery_path is not None and gallery_path.exists() else None
+        sources_ = [str(s) for s in sources]
+        tasks = _make_tasks(sources_, cfg, out, save_video, max_frames, make_tracker, gallery_path, start)
+        started = time.perf_counter()
+        reused = {t.index: r for t in tasks if (r := _reused(t)) is not None}
+        todo = [t for t in tasks if t.index not in reused]
+        monitor = _Monitor(todo, progress)
+        try:
+            with _sigterm_interrupts():
+                if not todo:
+                    results = []
+                elif engine == "ray":
+                    results = _run_ray(todo, cfg.batch, monitor, address, gpus_per_video, start)
+                else:
+                    results = _run_local(todo, cfg.batch, monitor, workers or os.cpu_count() or 1, start)
+        finally:
+            monitor.close()
+        by_index = reused | {r.index: r for r in results}
+        videos = [by_index[t.index] for t in tasks]
+        summary = BatchSummary(videos, 0.0, engine, gallery=gallery_path)
+        if gallery_path is not None:
+            from tracker.gallery import Gallery
 
-        finished = [LinkedVideo(v.out_dir, v.stem) for v in videos if v.status != "failed" and v.stem]
-        names = [v.name for v in videos if v.status != "failed" and v.stem]
-        summary.global_ids = dict(zip(names, link_batch(finished, gallery_path, cfg), strict=True))
-        saved = {i.global_id for i in Gallery.load(gallery_path, cfg.gallery, prune=False).identities}
-        summary.gallery_identities = len(saved)  # with a start gallery: its identities too, not only the batch's
-        summary.unsaved_identities = len(summary.identities - saved)
-    summary.seconds = time.perf_counter() - started
-    return summary
+            finished = [LinkedVideo(v.out_dir, v.stem) for v in videos if v.status != "failed" and v.stem]
+            names = [v.name for v in videos if v.status != "failed" and v.stem]
+            summary.global_ids = dict(zip(names, link_batch(finished, gallery_path, cfg), strict=True))
+            saved = {i.global_id for i in Gallery.load(gallery_path, cfg.gallery, prune=False).identities}
+            summary.gallery_identities = len(saved)  # with a start gallery: its identities too, not only the batch's
+            summary.unsaved_identities = len(summary.identities - saved)
+        summary.seconds = time.perf_counter() - started
+        return summary

@@ -13,6 +13,7 @@ import argparse
 import logging
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -271,27 +272,31 @@ def _gallery(argv: list[str]) -> int:
     args = _gallery_parser().parse_args(argv)
     from tracker.config import ConfigError, load_config
     from tracker.gallery import Gallery, GalleryError
+    from tracker.io.lock import gallery_lock
 
+    # rm and prune rewrite the file: not while a run that loaded it is going to write it back (its copy would win)
+    edits = args.action != "ls" and args.file.parent.is_dir()
     try:
-        if args.action == "ls":
-            gallery = Gallery.load(args.file, prune=False)
-            for line in _gallery_listing(gallery):
-                print(line)
-        elif args.action == "rm":
-            gallery = Gallery.load(args.file, prune=False)
-            missing = [i for i in args.ids if i not in gallery]
-            if missing:
-                raise GalleryError(f"no identity {', '.join(map(str, missing))} in {args.file}")
-            gallery.remove(args.ids)
-            gallery.save(args.file, prune=False)
-            print(f"removed {count(len(args.ids), 'identity', 'identities')}; {len(gallery)} left")
-        else:
-            cfg = load_config(args.config, overrides=list(args.set))
-            gallery = Gallery.load(args.file, cfg.gallery, prune=False)
-            removed = gallery.prune()
-            gallery.save(args.file)
-            listed = ", ".join(map(str, removed)) or "none"
-            print(f"removed {count(len(removed), 'identity', 'identities')} ({listed}); {len(gallery)} left")
+        with gallery_lock(args.file) if edits else nullcontext():
+            if args.action == "ls":
+                gallery = Gallery.load(args.file, prune=False)
+                for line in _gallery_listing(gallery):
+                    print(line)
+            elif args.action == "rm":
+                gallery = Gallery.load(args.file, prune=False)
+                missing = [i for i in args.ids if i not in gallery]
+                if missing:
+                    raise GalleryError(f"no identity {', '.join(map(str, missing))} in {args.file}")
+                gallery.remove(args.ids)
+                gallery.save(args.file, prune=False)
+                print(f"removed {count(len(args.ids), 'identity', 'identities')}; {len(gallery)} left")
+            else:
+                cfg = load_config(args.config, overrides=list(args.set))
+                gallery = Gallery.load(args.file, cfg.gallery, prune=False)
+                removed = gallery.prune()
+                gallery.save(args.file)
+                listed = ", ".join(map(str, removed)) or "none"
+                print(f"removed {count(len(removed), 'identity', 'identities')} ({listed}); {len(gallery)} left")
     except BrokenPipeError:  # the reader left early (`| head`): not a failure of the command
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so Python's exit flush cannot fail
         return EXIT_OK

@@ -34,7 +34,7 @@ from tracker.config import TrackerConfig, load_config
 from tracker.device import resolve_device
 from tracker.frame_rate import choose_frame_rate
 from tracker.gallery import Gallery
-from tracker.io.lock import FolderLock
+from tracker.io.lock import FolderLock, gallery_lock
 from tracker.io.mot import MotWriter, make_output_folder, open_truncated, resumed_file
 from tracker.io.sources import FrameSource, SourceError, open_source, resolve_source
 from tracker.io.strict_json import to_json, write_json_atomic
@@ -660,7 +660,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         or one made with another ReID model. ResumeError: `--resume` with several sources, a live source, no
         checkpoint, a checkpoint of another run or a damaged one, or a `max_frames` its run already reached.
         AlreadyFinished: `--resume` of a run that finished. FolderInUse: another live run is writing into the
-        output folder (`tracker.io.lock`).
+        output folder, or uses the gallery file (`tracker.io.lock`).
     """
     notify = notify or log.warning
     _check_display(options.show)
@@ -705,6 +705,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                     f"the run in {out} already tracked {checkpoint.progress.frames} frames, so --max-frames "
                     f"{options.max_frames} leaves nothing to do: give a larger --max-frames, or none"
                 )
+        if options.gallery is not None and options.gallery.parent.is_dir():  # (a missing folder: _open_gallery's error)
+            held.enter_context(gallery_lock(options.gallery))  # read, added to and written back by one run at a time
         gallery = _open_gallery(options.gallery, cfg)
         first = Tracker.from_config(cfg, frame_rate=rate, gallery=gallery)
         if checkpoint is not None:

@@ -8,6 +8,10 @@ The lock is `flock(2)` on `<folder>/.track.lock` (POSIX: Linux, macOS). The kern
 ends, however it ends, so the lock of a killed run never blocks the next one (the file it leaves is reused); a run
 that ends normally removes the file. The file holds the holder's process ID, for the error message only. On a file
 system that refuses locks (some network mounts) the run goes on unlocked, with a warning.
+
+An identity gallery file is locked the same way (`gallery_lock`: `.<name>.lock` beside it): two runs that loaded
+the same `--gallery` each wrote back their own copy, the last one silently dropping the other's identities after
+both had given the same new global IDs to different people.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from types import TracebackType
 
 from tracker.io.mot import make_output_folder
 
-__all__ = ["LOCK_NAME", "FolderInUse", "FolderLock"]
+__all__ = ["LOCK_NAME", "FolderInUse", "FolderLock", "gallery_lock"]
 
 LOCK_NAME = ".track.lock"  # in the output folder, beside the outputs, while a run writes there
 log = logging.getLogger(__name__)
@@ -40,14 +44,27 @@ class FolderLock:
         folder: the output folder; created if missing (and removed again on release if it is still empty).
         made_here: this run created `folder` (e.g. `next_run_dir`): it is removed on release if nothing was
             written into it.
+        lock_name: the lock file's name in `folder`.
+        subject: what the lock guards, for the error (default: "the output folder <folder>").
+        option: the command-line option that chooses another one, for the error.
     Raises (on acquire):
         FolderInUse: another live process holds the lock. OSError: the folder cannot be created (named) or
             written.
     """
 
-    def __init__(self, folder: Path, made_here: bool = False) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        made_here: bool = False,
+        *,
+        lock_name: str = LOCK_NAME,
+        subject: str | None = None,
+        option: str = "--out",
+    ) -> None:
         self.folder = Path(folder)
-        self.path = self.folder / LOCK_NAME
+        self.path = self.folder / lock_name
+        self.subject = subject if subject is not None else f"the output folder {self.folder}"
+        self.option = option
         self._made_here = made_here
         self._fd: int | None = None  # the locked file's descriptor while held (None: not held, or held unlocked)
         self._held = False
@@ -65,13 +82,13 @@ class FolderLock:
                 os.close(fd)
                 self._remove_if_empty()
                 raise FolderInUse(
-                    f"the output folder {self.folder} is in use by another track run (process {holder}): wait for "
-                    "it to end, or choose another --out"
+                    f"{self.subject} is in use by another track run (process {holder}): wait for it to end, or "
+                    f"choose another {self.option}"
                 ) from None
             except OSError as exc:  # a file system without locks (some network mounts): run as before, unlocked
                 os.close(fd)
                 self.path.unlink(missing_ok=True)
-                log.warning("%s cannot be locked (%s): another run into it is not refused", self.folder, exc)
+                log.warning("%s cannot be locked (%s): another run using it is not refused", self.subject, exc)
                 self._held = True
                 return
             except BaseException:
@@ -113,3 +130,11 @@ class FolderLock:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.release()
+
+
+def gallery_lock(path: Path) -> FolderLock:
+    """The lock of the identity gallery file `path` (`.<name>.lock` in its folder, which must exist): one run at a
+    time loads it, adds to it and writes it back (`track --gallery`, `track batch --gallery`, `track gallery rm`).
+    """
+    path = Path(path)
+    return FolderLock(path.parent, lock_name=f".{path.name}.lock", subject=f"the gallery {path}", option="--gallery")
