@@ -35,6 +35,32 @@ def test_readme_config_table_lists_every_key():
     assert not [k for k in table if "." in k and k not in keys], "README documents keys that do not exist"
 
 
+def readme_rows_of_another_width(text: str) -> list[tuple[int, int, int]]:
+    """(line, header cells, row cells) of every Markdown table row whose cell count differs from its header's."""
+
+    def cells(line: str) -> int:
+        return len(re.split(r"(?<!\\)\|", line.strip().strip("|")))  # `\|` is a bar inside a cell
+
+    rows, fenced, header = [], False, None
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith("```"):
+            fenced = not fenced
+        if fenced or not line.startswith("|"):
+            header = None
+        elif header is None:
+            header = cells(line)
+        elif cells(line) != header:
+            rows.append((number, header, cells(line)))
+    return rows
+
+
+def test_readme_table_rows_have_their_headers_cells():
+    """The cross-clip gallery table once held the static table's rows (8 cells under 7 headings: every figure
+    under the wrong heading); no README table row may have another number of cells than its header."""
+    assert readme_rows_of_another_width("| a | b |\n|---|---|\n| 1 | 2 | 3 |\n") == [(3, 2, 3)]
+    assert readme_rows_of_another_width((ROOT / "README.md").read_text()) == []
+
+
 def test_clip_has_the_size_rate_and_an_occluder(tmp_path):
     clip = demo.make_clip(tmp_path / "clip.mp4", seconds=2)
     cap = cv2.VideoCapture(str(clip))
