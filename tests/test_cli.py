@@ -427,11 +427,13 @@ def test_python_dash_m_tracker_is_the_track_command(tmp_path):
 
 def test_help_and_usage_errors_do_not_import_torch(tmp_path):
     """`track --help` or a mistyped option waited for torch (tracker/__init__ imported the pipeline; io.mot the
-    types): 1.8-2.0 s idle, 3-4 s on a busy machine, for a few lines of text (now ~0.2 s)."""
+    types): 1.8-2.0 s idle, 3-4 s on a busy machine, for a few lines of text (now ~0.2 s). `track eval` and
+    `track compare` too (tracker.eval.inputs imported torch at the top: 2.5 s and 680 MB for `--help`)."""
     script = (
         "import sys\n"
         "from tracker.cli import main\n"
-        "for argv in (['--help'], ['batch', '--help'], ['x.mp4', '--max-frames', '0']):\n"
+        "for argv in (['--help'], ['batch', '--help'], ['x.mp4', '--max-frames', '0'], ['eval', '--help'],\n"
+        "             ['compare', '--help'], ['eval', '--data', 'x', '--workers', '0']):\n"
         "    try:\n"
         "        main(argv)\n"
         "    except SystemExit:\n"

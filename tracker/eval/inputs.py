@@ -15,15 +15,17 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
-import torch
 
 from tracker.config import TrackerConfig, config_to_dict
 from tracker.eval.sequences import Sequence
 from tracker.weights import file_digest, resolve_weights
+
+if TYPE_CHECKING:  # torch is imported where images are embedded: `track eval --help` and usage errors need none
+    import torch
 
 __all__ = ["CACHE_ENV", "FrameInputs", "InputModels", "SequenceInputs", "default_cache_dir", "load_inputs"]
 
@@ -171,6 +173,8 @@ def load_inputs(
 
 
 def _compute(seq: Sequence, source: str, appearance: bool, models: InputModels) -> list[FrameInputs]:
+    import torch
+
     device, detector, embedder = None, None, None
     if source == "detector" or appearance:
         device, detector, embedder = models.get(source, appearance)
