@@ -121,3 +121,25 @@ def test_bench_update_blocks_alternates_modes_and_times_each_call(monkeypatch):
         "no reid",
         ["reid.model=none", "detector.threads=0"],
     )
+
+
+def test_core_outputs_refuses_what_it_cannot_check_in_one_line(tmp_path, capsys):
+    """`core_outputs.py check ref.npz --only walkng` checked nothing and exited 0 (a typo passed as "identical"); a
+    missing reference was a FileNotFoundError traceback; a reference recorded with --only, a KeyError."""
+    tool = load_tool("core_outputs")
+    for argv, message in (
+        (["check", str(tmp_path / "ref.npz"), "--only", "walkng"], "--only: no run walkng; the runs are walking,"),
+        (["check", str(tmp_path / "ref.npz")], f"no such reference file: {tmp_path / 'ref.npz'}"),
+        (["record", str(tmp_path / "nope" / "ref.npz")], f"no such folder: {tmp_path / 'nope'}"),
+    ):
+        with pytest.raises(SystemExit) as stop:
+            tool.main(argv)
+        assert stop.value.code == 2 and message in capsys.readouterr().err
+    partial = tmp_path / "partial.npz"
+    tool.main(["record", str(partial), "--frames", "3", "--only", "walking_t10"])
+    with pytest.raises(SystemExit) as stop:
+        tool.main(["check", str(partial), "--frames", "3", "--only", "walking_t10", "churn"])
+    assert "the reference has no churn run (recorded with --only?)" in str(stop.value.code)
+    with pytest.raises(SystemExit) as stop:
+        tool.main(["check", str(partial), "--frames", "3", "--only", "walking_t10"])
+    assert stop.value.code == 0 and "walking_t10: identical" in capsys.readouterr().out

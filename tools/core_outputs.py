@@ -76,15 +76,23 @@ def compare(name: str, ref: dict[str, np.ndarray], new: dict[str, np.ndarray], a
     return None
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=["record", "check"])
     parser.add_argument("reference", type=Path, help=".npz file")
     parser.add_argument("--frames", type=int, default=300, help="frames per world")
     parser.add_argument("--atol", type=float, default=BOX_ATOL, help="box tolerance in pixels (check)")
     parser.add_argument("--only", nargs="*", help="runs to do (default: all)")
-    args = parser.parse_args()
-    selected = {k: v for k, v in runs(args.frames).items() if not args.only or k in args.only}
+    args = parser.parse_args(argv)
+    known = runs(args.frames)
+    unknown = [name for name in args.only or () if name not in known]
+    if unknown:  # else a typo checked nothing and exited 0, as if the outputs were identical
+        parser.error(f"--only: no run {', '.join(unknown)}; the runs are {', '.join(known)}")
+    if args.mode == "check" and not args.reference.is_file():
+        parser.error(f"no such reference file: {args.reference} (make it with `record` before the change)")
+    if args.mode == "record" and not args.reference.parent.is_dir():
+        parser.error(f"no such folder: {args.reference.parent}")
+    selected = {k: v for k, v in known.items() if not args.only or k in args.only}
     if args.mode == "record":
         arrays = {}
         for name, spec in selected.items():
@@ -98,6 +106,9 @@ def main() -> None:
     data = np.load(args.reference)
     if int(data["frames"]) != args.frames:
         sys.exit(f"the reference has {int(data['frames'])} frames per world, not {args.frames}")
+    absent = [name for name in selected if f"{name}/frame" not in data]
+    if absent:
+        sys.exit(f"the reference has no {', '.join(absent)} run (recorded with --only?): --only the runs it has")
     failed = False
     for name, spec in selected.items():
         ref = {key: data[f"{name}/{key}"] for key in ("frame", "track_id", "det", "xyxy")}
