@@ -700,3 +700,17 @@ def test_a_number_option_given_text_says_what_it_must_be(option, what, capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert f"argument {option}: must be {what}, got 'abc'" in err and "_float" not in err and "_int" not in err, err
+
+
+def test_max_frames_stops_each_source_as_its_help_says(fake_models, tmp_path, capsys):
+    """`--max-frames N` with several sources tracks N frames of each (the help said "stop after N frames", which
+    reads as N in all)."""
+    from tracker.cli import _parser
+
+    assert "stop each source after N frames" in " ".join(_parser().format_help().split())
+    a = write_video(tmp_path / "cam1.avi", scene(8))
+    b = write_video(tmp_path / "cam2.avi", scene(8))
+    out = tmp_path / "out"
+    assert main([str(a), str(b), "--max-frames", "3", "--out", str(out), "--quiet", "--set", "reid.model=none"]) == 0
+    for name in ("cam1", "cam2"):
+        assert len((out / f"{name}.jsonl").read_text().splitlines()) == 3

@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--show", action="store_true", help="show the annotated frames in a window (q stops)")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (same as --set device=...)")
     p.add_argument("--classes", type=int, nargs="+", help="class ids to track (same as --set detector.classes=...)")
-    p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop after N frames")
+    p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop each source after N frames")
     p.add_argument("--fps", type=_frame_rate, metavar="N", help="frames/s of the source, whatever it declares")
     p.add_argument(
         "--resume",
