@@ -115,3 +115,18 @@ def test_sightings_keep_the_videos_order_and_spacing_however_fast_it_is_processe
     first, last = identity.first_seen, identity.last_seen
     assert last.frame > first.frame + 50
     assert last.time - first.time == pytest.approx((last.frame - first.frame) / FPS)
+
+
+@pytest.mark.parametrize("frames", [0, 20])
+def test_the_reported_gallery_bound_is_the_one_the_gallery_search_uses(frames):
+    """The run summary printed "gallery 0.700" (stage 4's floor) while the gallery search asked at least
+    `gallery.min_similarity` (0.8): the bound reported, before and after calibration, is the one applied."""
+    cfg = load_config(overrides=["device=cpu"])
+    tracker = Tracker(cfg, frame_rate=FPS, gallery=Gallery(cfg.gallery))
+    calibration = tracker.core.calibration
+    rng = np.random.default_rng(0)
+    for _ in range(frames):  # different people's looks, 16 a frame kept: calibrated after 4 frames
+        calibration.add_negatives(rng.uniform(0.2, 0.5, size=cfg.appearance.calibration_per_frame))
+    assert calibration.calibrated == bool(frames)
+    assert calibration.bound("gallery") == tracker.core._gallery_threshold == cfg.gallery.min_similarity
+    assert calibration.summary()["bounds"]["gallery"] == cfg.gallery.min_similarity

@@ -151,6 +151,7 @@ class Calibration:
 
     def __init__(self, config: TrackerConfig, frame_rate: float) -> None:
         app, assoc = config.appearance, config.association
+        gallery_floor = max(assoc.reid_threshold, config.gallery.min_similarity)  # what the gallery search uses
         self._extra_every = max(1, round(app.calibration_sample_seconds * frame_rate))  # frames
         self._extra_frame = -self._extra_every  # frame of the last extra computation
         self._settings = _Settings(
@@ -161,7 +162,7 @@ class Calibration:
             evidence_per_second=app.reid_evidence_per_second,
             entry_offsets=(assoc.reid_entry_evidence, -assoc.reid_hidden_relief),
             ramp_seconds=app.revival_ramp_seconds,
-            fixed={"match": app.match_threshold, "reid": assoc.reid_threshold, "gallery": assoc.reid_threshold},
+            fixed={"match": app.match_threshold, "reid": assoc.reid_threshold, "gallery": gallery_floor},
             quantiles={"match": app.match_quantile, "reid": app.reid_quantile, "gallery": app.gallery_quantile},
         )
         self.negatives = SimilarityQueue(app.calibration_capacity)
