@@ -259,7 +259,7 @@ def _gallery_parser() -> argparse.ArgumentParser:
     ls.add_argument("file", type=Path)
     rm = sub.add_parser("rm", help="forget identities by global ID")
     rm.add_argument("file", type=Path)
-    rm.add_argument("ids", type=int, nargs="+", metavar="ID")
+    rm.add_argument("ids", type=positive_int, nargs="+", metavar="ID")
     prune = sub.add_parser("prune", help="apply the retention policy (gallery.max_days_unseen, max_identities)")
     prune.add_argument("file", type=Path)
     prune.add_argument("--config", help="YAML config with the retention keys (default: built-in defaults)")
