@@ -242,7 +242,9 @@ def test_gallery_rm_while_a_run_uses_the_gallery_is_refused(colour_models, tmp_p
     assert main(["gallery", "rm", str(gallery), "1"]) == 0
 
 
-@pytest.mark.parametrize(("given", "said"), [("abc", "must be a whole number >= 1, got 'abc'"), ("0", "must be at least 1, got 0")])
+@pytest.mark.parametrize(
+    ("given", "said"), [("abc", "must be a whole number >= 1, got 'abc'"), ("0", "must be at least 1, got 0")]
+)
 def test_gallery_rm_of_an_id_that_is_no_global_id_says_what_it_must_be(tmp_path, capsys, given, said):
     """`track gallery rm g abc` said argparse's "invalid int value" (the other count options say what they must
     be); global IDs are whole numbers from 1."""
