@@ -538,3 +538,25 @@ def test_a_batch_on_a_gallery_another_run_uses_is_refused_before_any_video_start
     err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]  # (and the ReID fallback note)
     assert len(err) == 1 and f"track batch: error: the gallery {gallery} is in use by another track run" in err[0]
     assert not (tmp_path / "out" / "cam").exists() and not gallery.exists()
+
+
+def test_a_source_that_names_nothing_fails_at_once_without_a_task(tmp_path, monkeypatch):
+    """`track batch missing.mp4` started a worker that imported torch and loaded the models (~10 s, 0.7 GB) to say
+    "no such file"; such a source now fails at once, as `track` refuses it, and the others still run."""
+    import tracker.batch as batch
+
+    started: list[str] = []
+
+    def run_local(todo, *_args):
+        started.extend(t.name for t in todo)
+        return [batch._failed(t, "not run in this test", 1) for t in todo]
+
+    monkeypatch.setattr(batch, "_run_local", run_local)
+    video = clip(tmp_path / "cam.avi", 0, 5)
+    sources = [tmp_path / "missing.mp4", str(tmp_path / "none*.jpg"), video]
+    summary = track_many(sources, TrackerConfig(), tmp_path / "out", workers=1, progress=False)
+    assert started == ["cam"]
+    missing, no_images, _ = summary.videos
+    assert missing.status == no_images.status == "failed"
+    assert missing.reason == f"SourceError: no such file or folder: {tmp_path / 'missing.mp4'}"
+    assert no_images.reason.startswith(f"SourceError: no images match {tmp_path / 'none*.jpg'}")

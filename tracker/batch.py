@@ -389,6 +389,18 @@ def _reused(task: VideoTask) -> VideoResult | None:
     return result
 
 
+def _names_nothing(task: VideoTask) -> VideoResult | None:
+    """The failed result of a source that names nothing (no such file or folder, a glob matching no images), told
+    at once as `track` tells it: a task started for it imported torch and loaded the models first (~10 s, 0.7 GB)."""
+    from tracker.io.sources import SourceError, check_named
+
+    try:
+        check_named(task.source)
+    except SourceError as exc:
+        return _failed(task, f"{type(exc).__name__}: {_one_line(exc)}", 0)
+    return None
+
+
 # ------------------------------------------------------------------------------------------------ engines
 
 
@@ -673,7 +685,8 @@ def track_many(
         tasks = _make_tasks(sources_, cfg, out, save_video, max_frames, make_tracker, gallery_path, start)
         started = time.perf_counter()
         reused = {t.index: r for t in tasks if (r := _reused(t)) is not None}
-        todo = [t for t in tasks if t.index not in reused]
+        unnamed = {t.index: r for t in tasks if t.index not in reused and (r := _names_nothing(t)) is not None}
+        todo = [t for t in tasks if t.index not in reused and t.index not in unnamed]
         monitor = _Monitor(todo, progress)
         try:
             with _sigterm_interrupts():
@@ -685,7 +698,7 @@ def track_many(
                     results = _run_local(todo, cfg.batch, monitor, workers or os.cpu_count() or 1, start)
         finally:
             monitor.close()
-        by_index = reused | {r.index: r for r in results}
+        by_index = reused | unnamed | {r.index: r for r in results}
         videos = [by_index[t.index] for t in tasks]
         summary = BatchSummary(videos, 0.0, engine, gallery=gallery_path)
         if gallery_path is not None:
