@@ -251,3 +251,14 @@ def test_gallery_rm_of_an_id_that_is_no_global_id_says_what_it_must_be(tmp_path,
     with pytest.raises(SystemExit) as stop:
         main(["gallery", "rm", str(tmp_path / "g.gallery"), given])
     assert stop.value.code == 2 and f"argument ID: {said}" in capsys.readouterr().err
+
+
+def test_the_summary_says_the_gallery_was_saved_and_how_many_identities_it_holds(colour_models, tmp_path, capsys):
+    """`track a.mp4 --gallery g` said nothing of the gallery (`track batch --gallery g` says "gallery saved to g
+    (N identities)"): a user could not tell it was written, or how many people it now remembers."""
+    video = write_video(tmp_path / "cam1.avi", scene())
+    gallery = tmp_path / "site.gallery"
+    args = [a for a in ARGS if a != "--quiet"]
+    assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o"), *args]) == 0
+    assert f"gallery {gallery}: 2 identities saved" in capsys.readouterr().out.splitlines()
+    assert len(Gallery.load(gallery)) == 2

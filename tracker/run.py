@@ -112,6 +112,7 @@ class RunSummary:
     still: dict[str, float] = field(default_factory=dict)  # `StillBoxes.summary()` of one source ({}: rule not applied)
     still_per_source: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> still
     global_ids: bool = False  # the IDs are a gallery's global ones (the same person has one ID in every source)
+    gallery_saved: tuple[Path, int] | None = None  # `--gallery`: the file and the identities it holds at the end
 
     @property
     def fps(self) -> float:
@@ -167,6 +168,9 @@ class RunSummary:
         if self.gaps:
             where = ", ".join(f"{seconds:.1f} s after frame {frame}" for frame, seconds in self.gaps)
             lines.append(f"the stream dropped {count(len(self.gaps), 'time')} and came back: no frames for {where}")
+        if self.gallery_saved is not None:  # as `track batch` says it: was it written, and how many it holds
+            path, size = self.gallery_saved
+            lines.append(f"gallery {path}: {count(size, 'identity', 'identities')} saved")
         if not any(p.exists() for p in self.outputs):
             lines.append("no frames were read, so no outputs were written")
             return "\n".join(lines)
@@ -748,7 +752,10 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                     checkpoint.path.unlink(missing_ok=True)  # so the checkpoint it started from is spent
         finally:
             saver.save()
-        return _combine(summaries)
+        combined = _combine(summaries)
+        if gallery is not None and options.gallery is not None and options.gallery.exists():
+            combined.gallery_saved = (options.gallery, len(gallery))
+        return combined
 
 
 def _check_resumable(out: Path) -> None:
