@@ -226,12 +226,6 @@ class AssociationConfig:
         "stage 1: a tracked track's pair outside its Kalman gate that motion alone rejects (max_cost) needs a "
         "similarity at the calibrated reid bound",
     )
-    lost_needs_reid: str = _key(
-        "none",
-        "stage 1: a lost track's pair that motion alone rejects (max_cost) needs a similarity at the calibrated reid "
-        "bound: none | ungated (outside its Kalman gate, admitted by overlap) | all (also inside its grown gate)",
-        choices=("none", "ungated", "all", "thin_ungated", "thin", "stale", "thin_stale"),
-    )
     thin_bank_revival: bool = _key(
         True,
         "stage 1: a lost track with fewer looks than appearance.topk, lost longer than "

@@ -419,18 +419,8 @@ class TrackerCore:
             thin = (pair_counts > 0) & (pair_counts < self.config.appearance.topk)
             outranked = outranked_thin_pairs(fused, similarity, cols, lost, thin)
             fused = np.where(outranked, np.inf, fused) if outranked.any() else fused
-        needs_reid = tracked & ~gated if cfg.ungated_needs_reid else np.zeros_like(tracked)
-        if cfg.lost_needs_reid != "none" and any_lost:  # a lost track's take that motion rejects is a revival
-            mode = cfg.lost_needs_reid
-            sel = lost if mode in ("all", "thin") else lost & ~gated
-            if mode.endswith("stale"):  # lost longer than it was ever matched
-                sel = lost & (self.table.frames_since_update[rows] > self.table.hits[rows])
-            if mode.startswith("thin"):
-                pc = counts[rows]
-                sel = sel & (pc > 0) & (pc < self.config.appearance.topk)
-            needs_reid |= sel
-        if needs_reid.any():  # overlap alone admitted it and motion rejects it: only a sure look may take it
-            fused = self._ungated_floor(fused, motion, similarity, needs_reid)
+        if cfg.ungated_needs_reid:  # overlap alone admitted it and motion rejects it: only a sure look may take it
+            fused = self._ungated_floor(fused, motion, similarity, tracked & ~gated)
         cost[row_at[rows], col_at[cols]] = fused
         return cost
 
