@@ -1,7 +1,7 @@
 """Stage 1 asks of a lost track's pair that motion alone rejects what stage 4 asks of every pair: a detection of a
 plausible size (`association.lost_pairs_plausible`, the height ratio within `association.max_size_ratio`). Traced on
 TUD-Campus with the public ACF boxes: a person seen for 9 frames is hidden for good; their lost track, 20-23 frames
-later, takes the legs-only box (39 x 96 px against their 66 x 190) that ACF gives of a neighbour at similarity
+later, takes the legs-only box (39 x 96 px against their last 79 x 194) that ACF gives of a neighbour at similarity
 0.59-0.66 (IoU 0.00-0.12 with the prediction), and carries on onto that neighbour's other part boxes."""
 
 from __future__ import annotations

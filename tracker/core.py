@@ -440,8 +440,9 @@ class TrackerCore:
         detection stage 4 would call implausible: a height outside `association.max_size_ratio` of the track's last
         observed one (`assoc.plausible_size`). Such a pair rests on appearance alone, as a re-identification does,
         and is held to stage 4's plausibility (traced: TUD-Campus ACF original frame 34, a person hidden for good
-        after frame 9 had their lost track take a neighbour's legs-only box, 39 x 96 px against 66 x 190, at
-        similarity 0.66 and IoU 0.12, then that neighbour's other part boxes: 5 of the run's 24 false positives).
+        after frame 9 had their lost track take a neighbour's legs-only box, 39 x 96 px against its last 79 x 194
+        (ratio 2.02), at similarity 0.66 and IoU 0.12, then that neighbour's other part boxes: the run's false
+        positives 24 -> 19 with the rule).
         `rows`, `cols`: (P,) the pairs' track and detection indices; `view`: this frame's `_FrameView`."""
         pick = lost & (motion > self.config.association.max_cost)
         if not pick.any():
