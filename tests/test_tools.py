@@ -143,3 +143,19 @@ def test_core_outputs_refuses_what_it_cannot_check_in_one_line(tmp_path, capsys)
     with pytest.raises(SystemExit) as stop:
         tool.main(["check", str(partial), "--frames", "3", "--only", "walking_t10"])
     assert stop.value.code == 0 and "walking_t10: identical" in capsys.readouterr().out
+
+
+def test_id_timeline_idf1_names_whose_track_took_a_persons_boxes(tmp_path, capsys):
+    """`--idf1`: person 2's boxes were covered by ID 5, which the identity matching gave person 7."""
+    tool = load_tool("id_timeline")
+    (tmp_path / "seq" / "gt").mkdir(parents=True)
+    gt = [f"{f},{2 if f <= 4 else 7},10,10,20,40,1,1,1" for f in range(1, 11)]
+    (tmp_path / "seq" / "gt" / "gt.txt").write_text("\n".join(gt) + "\n")
+    (tmp_path / "ours").mkdir()
+    rows = [f"{f},5,11,10,20,40,1,-1,-1,-1" for f in range(1, 11)]
+    (tmp_path / "ours" / "r.txt").write_text("\n".join(rows) + "\n")
+    assert tool.main([str(tmp_path / "seq"), str(tmp_path / "ours" / "r.txt"), "--idf1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("ours: IDF1 60.00 | IDTP 6 | gt boxes 10 | result boxes 10")
+    assert "2 | ours | 4 boxes | IDTP 0 (no ID) | 5:4>7" in out
+    assert "7 | ours | 6 boxes | IDTP 6 (ID 5) | 5:6>7" in out

@@ -6,6 +6,11 @@
 One line per gt person and result file: runs of frames with the same matched track ID (`-` where no result box
 matched, IoU >= 0.5 one-to-one per frame), e.g. `7 | ours | 2:1-11 1:12-45`: person 7 had ID 2 on frames 1-11,
 then ID 1. Use it to see which people and frames make the ID switches and fragmentations TrackEval counts.
+
+With `--idf1`, where each file's IDF1 is lost instead (`tracker.eval.identity`): a header with IDF1, IDTP and the
+box counts, then per person e.g. `2 | ours | 38 boxes | IDTP 0 (no ID) | 2:35>7 7:4>-`: the identity matching gave
+person 2 no ID; ID 2 covered 35 of their boxes but belongs to person 7 (it carried 2 onto 7), ID 7 covered 4 and
+belongs to nobody. The boxes a person lost, and to whose track, are what a rule has to win back.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tracker.eval.identity import IdentityBreakdown, identity_breakdown  # noqa: E402
 from tracker.eval.revival import identity_timeline  # noqa: E402
 from tracker.io.mot import read_mot_rows  # noqa: E402
 
@@ -26,15 +32,41 @@ def format_runs(runs: list[tuple[int | None, int, int]]) -> str:
     return " ".join(f"{'-' if t is None else t}:{a}-{b}" for t, a, b in runs)
 
 
+def format_breakdown(label: str, breakdown: IdentityBreakdown) -> list[str]:
+    """The `--idf1` lines of one result file: a header, then one line per gt person."""
+    lines = [
+        f"{label}: IDF1 {100 * breakdown.idf1:.2f} | IDTP {breakdown.idtp} | gt boxes {breakdown.gt_boxes} | "
+        f"result boxes {breakdown.result_boxes}"
+    ]
+    for person, p in sorted(breakdown.people.items()):
+        own = "no ID" if p.track is None else f"ID {p.track}"
+        covered = " ".join(
+            f"{t}:{n}>{'-' if breakdown.owner[t] is None else breakdown.owner[t]}"
+            for t, n in sorted(p.covered.items(), key=lambda item: -item[1])
+        )
+        lines.append(f"{person} | {label} | {p.frames} boxes | IDTP {p.idtp} ({own}) | {covered or '-'}")
+    return lines
+
+
+def print_breakdowns(gt, paths: list[Path]) -> None:
+    """`--idf1`: each file's breakdown in turn."""
+    for path in paths:
+        print("\n".join(format_breakdown(path.parent.name, identity_breakdown(gt, read_mot_rows(path)))))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sequence", type=Path, help="sequence folder with gt/gt.txt (frames numbered as the results)")
     parser.add_argument("results", type=Path, nargs="+", help="MOTChallenge result files of that sequence")
+    parser.add_argument("--idf1", action="store_true", help="per person: IDTP, their ID, and whose IDs took the rest")
     args = parser.parse_args(argv)
     for path in (args.sequence / "gt" / "gt.txt", *args.results):
         if not path.is_file():  # one usage line, not a traceback
             parser.error(f"no such file: {path}")
     gt = read_mot_rows(args.sequence / "gt" / "gt.txt")
+    if args.idf1:
+        print_breakdowns(gt, args.results)
+        return 0
     timelines = {path: identity_timeline(gt, read_mot_rows(path)) for path in args.results}
     for person in sorted({int(g) for g in gt[:, 1]}):
         for path, timeline in timelines.items():

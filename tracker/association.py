@@ -222,8 +222,14 @@ def _reachable(
     dx = det_xywh[None, :, 0] - track_xywh[:, None, 0]
     dy = det_xywh[None, :, 1] - track_xywh[:, None, 1]
     dist = np.sqrt(dx * dx + dy * dy)
-    ratio = det_xywh[None, :, 3] / np.maximum(height, np.finfo(np.float64).tiny)
-    return (dist <= reach) & (ratio <= cfg.max_size_ratio) & (ratio >= 1.0 / cfg.max_size_ratio)
+    return (dist <= reach) & plausible_size(height, det_xywh[None, :, 3], cfg.max_size_ratio)
+
+
+def plausible_size(track_heights: np.ndarray, det_heights: np.ndarray, max_ratio: float) -> np.ndarray:
+    """Elementwise (broadcast shapes) bool: a detection height within `max_ratio` of a lost track's last observed
+    height, either way (`association.max_size_ratio`: a person's size does not halve or double while hidden)."""
+    ratio = det_heights / np.maximum(track_heights, np.finfo(np.float64).tiny)
+    return (ratio <= max_ratio) & (ratio >= 1.0 / max_ratio)
 
 
 def plausible_reid_pairs(

@@ -226,6 +226,11 @@ class AssociationConfig:
         "stage 1: a tracked track's pair outside its Kalman gate that motion alone rejects (max_cost) needs a "
         "similarity at the calibrated reid bound",
     )
+    lost_pairs_plausible: bool = _key(
+        True,
+        "stage 1: a lost track's pair that motion alone rejects (max_cost) needs a detection whose height is within "
+        "max_size_ratio of the track's last observed one, as stage 4 does",
+    )
     thin_bank_revival: bool = _key(
         True,
         "stage 1: a lost track with fewer looks than appearance.topk, lost longer than "

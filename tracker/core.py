@@ -419,10 +419,41 @@ class TrackerCore:
             thin = (pair_counts > 0) & (pair_counts < self.config.appearance.topk)
             outranked = outranked_thin_pairs(fused, similarity, cols, lost, thin)
             fused = np.where(outranked, np.inf, fused) if outranked.any() else fused
+        if cfg.lost_pairs_plausible and any_lost:  # motion cannot vouch: a size stage 4 would refuse is refused
+            fused = self._implausible_sizes(fused, motion, rows, cols, lost, view)
         if cfg.ungated_needs_reid:  # overlap alone admitted it and motion rejects it: only a sure look may take it
             fused = self._ungated_floor(fused, motion, similarity, tracked & ~gated)
         cost[row_at[rows], col_at[cols]] = fused
         return cost
+
+    def _implausible_sizes(
+        self,
+        fused: np.ndarray,
+        motion: np.ndarray,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        lost: np.ndarray,
+        view: _FrameView,
+    ) -> np.ndarray:
+        """(P,) stage 1 costs `fused`, inf where a `lost` track's pair ((P,) bool) that motion alone rejects (`motion`,
+        (P,) cost above `association.max_cost`: its grown Kalman gate or a sliver of overlap admitted it) has a
+        detection stage 4 would call implausible: a height outside `association.max_size_ratio` of the track's last
+        observed one (`assoc.plausible_size`). Such a pair rests on appearance alone, as a re-identification does,
+        and is held to stage 4's plausibility (traced: TUD-Campus ACF original frame 34, a person hidden for good
+        after frame 9 had their lost track take a neighbour's legs-only box, 39 x 96 px against its last 79 x 194
+        (ratio 2.02), at similarity 0.66 and IoU 0.12, then that neighbour's other part boxes: the run's false
+        positives 24 -> 19 with the rule).
+        `rows`, `cols`: (P,) the pairs' track and detection indices; `view`: this frame's `_FrameView`."""
+        pick = lost & (motion > self.config.association.max_cost)
+        if not pick.any():
+            return fused
+        track_h = self.table.observed_xywh[rows[pick], 3]
+        fits = assoc.plausible_size(track_h, view.det_xywh[cols[pick], 3], self.config.association.max_size_ratio)
+        if fits.all():
+            return fused
+        out = fused.copy()
+        out[np.flatnonzero(pick)[~fits]] = np.inf
+        return out
 
     def _ungated_floor(
         self, fused: np.ndarray, motion: np.ndarray, similarity: np.ndarray, ungated: np.ndarray

@@ -1,0 +1,78 @@
+"""`tracker.eval.identity.identity_breakdown`: IDF1's identity matching, per person (who lost boxes, to whose ID)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tracker.eval.identity import identity_breakdown
+
+
+def _rows(frames, ident, x, y=100.0, w=40.0, h=100.0) -> list[list[float]]:
+    return [[f, ident, x, y, w, h, 1, -1, -1, -1] for f in frames]
+
+
+def test_a_track_carried_from_one_person_onto_the_next_is_charged_to_the_first():
+    """TUD-Campus with the ACF boxes, panned (issue 10's E2): person 2 leaves at the left border and person 7 enters
+    there; one track carries on from 2 onto 7. IDF1 gives that ID to the person it covered longer (7) and person 2
+    keeps nothing: the breakdown says so, and whose ID took their boxes."""
+    gt = np.array(_rows(range(1, 11), 2, 0.0) + _rows(range(11, 23), 7, 2.0))
+    results = np.array(_rows(range(1, 23), 5, 1.0))
+    out = identity_breakdown(gt, results)
+    assert out.people[7].track == 5 and out.people[7].idtp == 12
+    assert out.people[2].track is None and out.people[2].idtp == 0
+    assert out.people[2].covered == {5: 10} and out.owner[5] == 7
+    assert out.idf1 == pytest.approx(2 * 12 / (22 + 22))
+
+
+def test_a_fresh_id_for_the_newcomer_keeps_both_people():
+    gt = np.array(_rows(range(1, 11), 2, 0.0) + _rows(range(11, 23), 7, 2.0))
+    results = np.array(_rows(range(1, 11), 5, 1.0) + _rows(range(11, 23), 6, 1.0))
+    out = identity_breakdown(gt, results)
+    assert (out.people[2].track, out.people[2].idtp, out.people[7].track, out.people[7].idtp) == (5, 10, 6, 12)
+    assert out.idf1 == pytest.approx(1.0)
+
+
+def test_idf1_equals_trackevals_on_a_scene_with_swaps_fragments_and_false_boxes():
+    """The breakdown's IDF1 and IDTP are TrackEval's `Identity` figures on the same boxes (its own code, run here)."""
+    identity = pytest.importorskip("trackeval.metrics.identity")
+    rng = np.random.default_rng(3)
+    gt, res = [], []
+    for f in range(1, 61):
+        for person in range(5):
+            x = 60.0 * person + f * (1 if person % 2 else -1)
+            if (f + 7 * person) % 13 == 0:
+                continue  # a missed gt frame
+            gt.append([f, person + 1, x, 100.0, 40.0, 100.0, 1, -1, -1, -1])
+            if rng.random() < 0.15:
+                continue  # a missed detection
+            track = person + 1 + 10 * (f > 30 and person < 2)  # two people change ID halfway (fragments)
+            if 40 <= f < 50 and person in (2, 3):
+                track = 4 if person == 2 else 3  # a swap
+            res.append([f, track, x + rng.normal(0, 4), 100.0 + rng.normal(0, 4), 40.0, 100.0, 1, -1, -1, -1])
+        if f % 9 == 0:
+            res.append([f, 99, 500.0, 300.0, 30.0, 60.0, 1, -1, -1, -1])  # a false box
+    gt, res = np.array(gt), np.array(res)
+    ours = identity_breakdown(gt, res)
+
+    from tracker.association import iou_matrix
+    from tracker.io.mot import tlwh_to_xyxy
+
+    gt_ids, tr_ids = np.unique(gt[:, 1]), np.unique(res[:, 1])
+    data = {"gt_ids": [], "tracker_ids": [], "similarity_scores": []}
+    for f in range(1, 61):
+        g, r = gt[gt[:, 0] == f], res[res[:, 0] == f]
+        data["gt_ids"].append(np.searchsorted(gt_ids, g[:, 1]))
+        data["tracker_ids"].append(np.searchsorted(tr_ids, r[:, 1]))
+        data["similarity_scores"].append(iou_matrix(tlwh_to_xyxy(g[:, 2:6]), tlwh_to_xyxy(r[:, 2:6])))
+    data.update(num_gt_dets=len(gt), num_tracker_dets=len(res), num_gt_ids=len(gt_ids), num_tracker_ids=len(tr_ids))
+    theirs = identity.Identity().eval_sequence(data)
+    assert ours.idtp == theirs["IDTP"]
+    assert ours.idf1 == pytest.approx(theirs["IDF1"])
+    assert 0.5 < ours.idf1 < 0.95, "the scene has identity errors to find"
+
+
+def test_empty_results_lose_every_box():
+    gt = np.array(_rows(range(1, 5), 1, 0.0))
+    out = identity_breakdown(gt, np.zeros((0, 10)))
+    assert out.idtp == 0 and out.people[1].track is None and out.idf1 == 0.0

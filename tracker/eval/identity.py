@@ -1,0 +1,102 @@
+"""Where IDF1 is lost, person by person: the identity matching TrackEval's IDF1 makes, opened up.
+
+IDF1 (Ristani et al., "Performance Measures and a Data Set for Multi-Target, Multi-Camera Tracking", ECCV 2016
+workshops; TrackEval's `Identity` metric) gives each ground-truth person at most one track ID and each track ID at
+most one person, choosing the pairing that covers the most gt boxes: a gt box counts (IDTP) only where the result
+box of the person's own ID overlaps it at IoU >= 0.5. One number per sequence does not say which people lost their
+boxes, nor to which track; `identity_breakdown` does: per person, the ID the matching gave them, how many of their
+boxes it covered, and which other IDs covered the rest (and whose those IDs are). A track that carries person A onto
+person B shows as A's boxes covered by an ID that the matching gave to B.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from tracker.association import iou_matrix
+from tracker.io.mot import tlwh_to_xyxy
+
+__all__ = ["IdentityBreakdown", "PersonIdentity", "identity_breakdown"]
+
+MIN_IOU = 0.5  # a result box covers a gt box at this IoU (TrackEval's Identity threshold)
+
+
+@dataclass(frozen=True)
+class PersonIdentity:
+    """One gt person in the identity matching.
+
+    Attributes:
+        frames: the person's gt boxes.
+        track: the track ID the matching gave them (None: none).
+        idtp: of their boxes, those `track` covers (IDF1's true positives).
+        covered: {track ID: their boxes that ID covers at IoU >= 0.5}, every ID that covers any (the person's own
+            included; one box may be covered by two IDs).
+    """
+
+    frames: int
+    track: int | None
+    idtp: int
+    covered: dict[int, int]
+
+
+@dataclass(frozen=True)
+class IdentityBreakdown:
+    """The identity matching of one result file against one sequence's gt.
+
+    Attributes:
+        people: {gt id: PersonIdentity}.
+        owner: {track ID: the gt id the matching gave it, or None}, every ID in the results.
+        gt_boxes, result_boxes: the boxes on each side (IDF1's denominator is their sum).
+    """
+
+    people: dict[int, PersonIdentity]
+    owner: dict[int, int | None]
+    gt_boxes: int
+    result_boxes: int
+
+    @property
+    def idtp(self) -> int:
+        return sum(p.idtp for p in self.people.values())
+
+    @property
+    def idf1(self) -> float:
+        """2 IDTP / (gt boxes + result boxes), as TrackEval's IDF1 (a fraction; NaN with no boxes at all)."""
+        total = self.gt_boxes + self.result_boxes
+        return 2.0 * self.idtp / total if total else float("nan")
+
+
+def identity_breakdown(gt: np.ndarray, results: np.ndarray) -> IdentityBreakdown:
+    """The IDF1 identity matching of `results` against `gt`, per person.
+
+    Args:
+        gt: (G, >=6) MOTChallenge gt rows (frame, id, left, top, width, height, ...), already restricted to the
+            rows TrackEval scores (every row on MOT15-format sequences).
+        results: (R, >=6) MOTChallenge result rows, frames numbered like `gt`.
+    Returns:
+        `IdentityBreakdown`; its `idf1` equals TrackEval's IDF1 on the same boxes (ties between equally good
+        matchings may give a different person the same count).
+    """
+    gt_ids = np.unique(gt[:, 1]).astype(np.int64) if len(gt) else np.zeros(0, dtype=np.int64)
+    track_ids = np.unique(results[:, 1]).astype(np.int64) if len(results) else np.zeros(0, dtype=np.int64)
+    counts = np.zeros((len(gt_ids), len(track_ids)), dtype=np.int64)  # boxes of person g that track t covers
+    for frame in np.intersect1d(gt[:, 0], results[:, 0]) if len(gt) and len(results) else []:
+        g, r = gt[gt[:, 0] == frame], results[results[:, 0] == frame]
+        rows, cols = np.nonzero(iou_matrix(tlwh_to_xyxy(g[:, 2:6]), tlwh_to_xyxy(r[:, 2:6])) >= MIN_IOU)
+        np.add.at(counts, (np.searchsorted(gt_ids, g[rows, 1]), np.searchsorted(track_ids, r[cols, 1])), 1)
+    assigned = dict(zip(*linear_sum_assignment(counts, maximize=True), strict=True)) if counts.size else {}
+    people: dict[int, PersonIdentity] = {}
+    owner: dict[int, int | None] = {int(t): None for t in track_ids}
+    for i, person in enumerate(gt_ids.tolist()):
+        j = assigned.get(i)
+        own = j is not None and counts[i, j] > 0  # a pair that covers nothing is no match
+        if own:
+            owner[int(track_ids[j])] = person
+        covered = {int(track_ids[k]): int(counts[i, k]) for k in np.flatnonzero(counts[i])}
+        frames = int(np.sum(gt[:, 1] == person))
+        people[person] = PersonIdentity(
+            frames, int(track_ids[j]) if own else None, int(counts[i, j]) if own else 0, covered
+        )
+    return IdentityBreakdown(people, owner, len(gt), len(results))
