@@ -843,31 +843,40 @@ class TrackerCore:
         their boxes inside the frame when its size is known."""
         table = self.table
         shown = (table.state == TRACKED) & (table.frames_since_update == 0) & (table.track_id > 0)
+        if self.config.motion.report_gap_frame:  # missed this frame only: reported at its prediction
+            shown |= (table.state == LOST) & (table.frames_since_update == 1) & (table.track_id > 0)
         hidden = self.still.hidden(table.still_share)
         self.still.count_hidden(table.track_id[shown & hidden])
         shown = np.flatnonzero(shown & ~hidden)
         shown = shown[np.argsort(table.track_id[shown])]
-        if self.config.motion.output_filtered_box:
+        gap = table.frames_since_update[shown] > 0
+        if self.config.motion.output_filtered_box or gap.all():
             boxes = xywh_to_xyxy(self._mean[shown, :4])
         else:
-            boxes = dets.boxes_xyxy[np.searchsorted(dets.index, table.detection_index[shown])]
+            boxes = xywh_to_xyxy(self._mean[shown, :4])  # a gap row keeps its prediction
+            matched = np.flatnonzero(~gap)
+            boxes[matched] = dets.boxes_xyxy[np.searchsorted(dets.index, table.detection_index[shown[matched]])]
         if frame_size is not None:  # a filtered box (a completed cut one) may reach beyond the frame
             height, width = frame_size
             in_view = self._mostly_in_view(boxes, table.class_id[shown], width)
             if in_view is not None:
-                shown, boxes = shown[in_view], boxes[in_view]
+                shown, boxes, gap = shown[in_view], boxes[in_view], gap[in_view]
             boxes = np.clip(boxes, 0.0, [width, height, width, height])
+            if gap.any():  # a prediction that left the frame is not reported
+                inside = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+                shown, boxes, gap = shown[inside], boxes[inside], gap[inside]
         rows = shown.tolist()
         # global IDs exist only with a gallery (`_link_newborn`); without one every output's is None
         global_ids = [self.tracks[row].global_id for row in rows] if self.gallery is not None else [None] * len(rows)
-        tracked = TrackState.TRACKED
+        states = [TrackState.LOST if g else TrackState.TRACKED for g in gap.tolist()]
         return [
-            TrackedObject(track_id, box, score, class_id, tracked, det, recovered, global_id)
-            for track_id, box, score, class_id, det, recovered, global_id in zip(
+            TrackedObject(track_id, box, score, class_id, state, det, recovered, global_id)
+            for track_id, box, score, class_id, state, det, recovered, global_id in zip(
                 table.track_id[shown].tolist(),
                 boxes,
                 table.score[shown].tolist(),
                 table.class_id[shown].tolist(),
+                states,
                 table.detection_index[shown].tolist(),
                 table.recovered[shown].tolist(),
                 global_ids,
