@@ -169,6 +169,11 @@ class MotionConfig:
         lo=0,
         hi=1,
     )
+    visible_fraction_from_tracks: bool = _key(
+        True,
+        "reporting: until the births' shape range applies, min_visible_fraction is judged against the narrowest "
+        "uncut box reported in the frame",
+    )
     camera_compensation: str = _key(
         "none",
         "camera-motion compensation: none | auto | sparse_flow | orb | ecc (needs frames or a given camera_motion)",

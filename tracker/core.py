@@ -25,7 +25,14 @@ from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.still import StillBoxes
 from tracker.sweep import mask_pairs
 from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
-from tracker.truncation import TOUCH_PX, complete_truncated, pin_cut_edges, touches_side, visible_fraction
+from tracker.truncation import (
+    TOUCH_PX,
+    complete_truncated,
+    narrowest_whole_ratio,
+    pin_cut_edges,
+    touches_side,
+    visible_fraction,
+)
 from tracker.types import Detections, TrackedObject, TrackState
 from tracker.weak_looks import near_tie_costs, outranked_thin_pairs, ungated_lookless_pairs
 
@@ -858,7 +865,7 @@ class TrackerCore:
             boxes[matched] = dets.boxes_xyxy[np.searchsorted(dets.index, table.detection_index[shown[matched]])]
         if frame_size is not None:  # a filtered box (a completed cut one) may reach beyond the frame
             height, width = frame_size
-            in_view = self._mostly_in_view(boxes, table.class_id[shown], width)
+            in_view = self._mostly_in_view(boxes, table.class_id[shown], width, table.width_seen[shown])
             if in_view is not None:
                 shown, boxes, gap = shown[in_view], boxes[in_view], gap[in_view]
             boxes = np.clip(boxes, 0.0, [width, height, width, height])
@@ -884,10 +891,15 @@ class TrackerCore:
             )
         ]
 
-    def _mostly_in_view(self, boxes_xyxy: np.ndarray, class_ids: np.ndarray, frame_width: float) -> np.ndarray | None:
+    def _mostly_in_view(
+        self, boxes_xyxy: np.ndarray, class_ids: np.ndarray, frame_width: float, width_seen: np.ndarray | None = None
+    ) -> np.ndarray | None:
         """(M,) bool: the reported boxes (M, 4, not clipped) that may show at least `motion.min_visible_fraction`
         of their person's width (`truncation.visible_fraction`, with the narrowest shape the births learnt); None
-        when all do without measuring (the rule off, or no box at a side border: most frames)."""
+        when all do without measuring (the rule off, or no box at a side border: most frames). Until the births'
+        shape range of a class applies, and with `motion.visible_fraction_from_tracks`, the narrowest
+        width/height among this frame's reported boxes of that class that no side border cuts and whose track's
+        width was measured uncut (`width_seen` (M,) bool) stands in for it (`truncation.narrowest_whole_ratio`)."""
         least = self.config.motion.min_visible_fraction
         if least <= 0.0 or len(boxes_xyxy) == 0:
             return None
@@ -896,6 +908,11 @@ class TrackerCore:
         at_side = np.flatnonzero((boxes_xyxy[:, 0] <= TOUCH_PX) | (boxes_xyxy[:, 2] >= frame_width - TOUCH_PX))
         keep = np.ones(len(boxes_xyxy), dtype=bool)
         ratio = self.births.narrowest_ratio(class_ids[at_side])
+        if width_seen is not None and self.config.motion.visible_fraction_from_tracks and np.isnan(ratio).any():
+            whole = np.asarray(width_seen, dtype=bool).copy()
+            whole[at_side] = False
+            live = narrowest_whole_ratio(boxes_xyxy[whole], class_ids[whole], class_ids[at_side])
+            ratio = np.where(np.isnan(ratio), live, ratio)
         keep[at_side] = visible_fraction(boxes_xyxy[at_side], ratio, frame_width) >= least
         return keep
 
