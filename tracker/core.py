@@ -856,11 +856,9 @@ class TrackerCore:
         self.still.count_hidden(table.track_id[shown & hidden])
         shown = np.flatnonzero(shown & ~hidden)
         shown = shown[np.argsort(table.track_id[shown])]
-        gap = table.frames_since_update[shown] > 0
-        if self.config.motion.output_filtered_box or gap.all():
-            boxes = xywh_to_xyxy(self._mean[shown, :4])
-        else:
-            boxes = xywh_to_xyxy(self._mean[shown, :4])  # a gap row keeps its prediction
+        gap = table.frames_since_update[shown] > 0  # reported at the prediction (`motion.report_gap_frame`)
+        boxes = xywh_to_xyxy(self._mean[shown, :4])
+        if not self.config.motion.output_filtered_box:  # the detection's own box where there is one
             matched = np.flatnonzero(~gap)
             boxes[matched] = dets.boxes_xyxy[np.searchsorted(dets.index, table.detection_index[shown[matched]])]
         if frame_size is not None:  # a filtered box (a completed cut one) may reach beyond the frame
@@ -875,7 +873,8 @@ class TrackerCore:
         rows = shown.tolist()
         # global IDs exist only with a gallery (`_link_newborn`); without one every output's is None
         global_ids = [self.tracks[row].global_id for row in rows] if self.gallery is not None else [None] * len(rows)
-        states = [TrackState.LOST if g else TrackState.TRACKED for g in gap.tolist()]
+        tracked, lost = TrackState.TRACKED, TrackState.LOST
+        states = [lost if g else tracked for g in gap.tolist()] if gap.any() else [tracked] * len(rows)
         return [
             TrackedObject(track_id, box, score, class_id, state, det, recovered, global_id)
             for track_id, box, score, class_id, state, det, recovered, global_id in zip(
