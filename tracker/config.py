@@ -155,6 +155,9 @@ class MotionConfig:
     confidence_scaled_noise: bool = _key(False, "scale measurement noise by (1 - score) (NSA Kalman)")
     gate_chi2: float = _key(9.4877, "Mahalanobis gate, chi-square 95% with 4 dof", lo=0)
     output_filtered_box: bool = _key(True, "report the Kalman-corrected box (false: the raw detection box)")
+    report_gap_frame: bool = _key(
+        False, "report a confirmed track missed for one frame at its Kalman prediction (a one-frame detection gap)"
+    )
     reupdate_after_loss: bool = _key(True, "on recovery, replay the hidden frames along a straight line (OC-SORT ORU)")
     complete_truncated_boxes: bool = _key(
         True, "a box cut by the left or right frame border is measured at the track's width, its inner edge kept"
@@ -165,6 +168,11 @@ class MotionConfig:
         "of the narrowest whole look of its class and height is kept but not reported (0 = off)",
         lo=0,
         hi=1,
+    )
+    visible_fraction_from_tracks: bool = _key(
+        True,
+        "reporting: until the births' shape range applies, min_visible_fraction is judged against the narrowest "
+        "uncut box reported in the frame",
     )
     camera_compensation: str = _key(
         "none",

@@ -25,7 +25,14 @@ from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.still import StillBoxes
 from tracker.sweep import mask_pairs
 from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
-from tracker.truncation import TOUCH_PX, complete_truncated, pin_cut_edges, touches_side, visible_fraction
+from tracker.truncation import (
+    TOUCH_PX,
+    complete_truncated,
+    narrowest_whole_ratio,
+    pin_cut_edges,
+    touches_side,
+    visible_fraction,
+)
 from tracker.types import Detections, TrackedObject, TrackState
 from tracker.weak_looks import near_tie_costs, outranked_thin_pairs, ungated_lookless_pairs
 
@@ -874,31 +881,42 @@ class TrackerCore:
         their boxes inside the frame when its size is known."""
         table = self.table
         shown = (table.state == TRACKED) & (table.frames_since_update == 0) & (table.track_id > 0)
+        report_gap = self.config.motion.report_gap_frame
+        if report_gap:  # missed this frame only: reported at its prediction
+            shown |= (table.state == LOST) & (table.frames_since_update == 1) & (table.track_id > 0)
         hidden = self.still.hidden(table.still_share)
         self.still.count_hidden(table.track_id[shown & hidden])
         shown = np.flatnonzero(shown & ~hidden)
         shown = shown[np.argsort(table.track_id[shown])]
+        gap = table.frames_since_update[shown] > 0 if report_gap else np.zeros(len(shown), dtype=bool)
         if self.config.motion.output_filtered_box:
             boxes = xywh_to_xyxy(self._mean[shown, :4])
-        else:
-            boxes = dets.boxes_xyxy[np.searchsorted(dets.index, table.detection_index[shown])]
+        else:  # the detection's own box where there is one, the prediction in a gap
+            boxes = xywh_to_xyxy(self._mean[shown, :4])
+            matched = np.flatnonzero(~gap)
+            boxes[matched] = dets.boxes_xyxy[np.searchsorted(dets.index, table.detection_index[shown[matched]])]
         if frame_size is not None:  # a filtered box (a completed cut one) may reach beyond the frame
             height, width = frame_size
-            in_view = self._mostly_in_view(boxes, table.class_id[shown], width)
+            in_view = self._mostly_in_view(boxes, table.class_id[shown], width, shown)
             if in_view is not None:
-                shown, boxes = shown[in_view], boxes[in_view]
+                shown, boxes, gap = shown[in_view], boxes[in_view], gap[in_view]
             boxes = np.clip(boxes, 0.0, [width, height, width, height])
+            if report_gap and gap.any():  # a prediction that left the frame is not reported
+                inside = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+                shown, boxes, gap = shown[inside], boxes[inside], gap[inside]
         rows = shown.tolist()
         # global IDs exist only with a gallery (`_link_newborn`); without one every output's is None
         global_ids = [self.tracks[row].global_id for row in rows] if self.gallery is not None else [None] * len(rows)
-        tracked = TrackState.TRACKED
+        tracked, lost = TrackState.TRACKED, TrackState.LOST
+        states = [lost if g else tracked for g in gap.tolist()] if report_gap else [tracked] * len(rows)
         return [
-            TrackedObject(track_id, box, score, class_id, tracked, det, recovered, global_id)
-            for track_id, box, score, class_id, det, recovered, global_id in zip(
+            TrackedObject(track_id, box, score, class_id, state, det, recovered, global_id)
+            for track_id, box, score, class_id, state, det, recovered, global_id in zip(
                 table.track_id[shown].tolist(),
                 boxes,
                 table.score[shown].tolist(),
                 table.class_id[shown].tolist(),
+                states,
                 table.detection_index[shown].tolist(),
                 table.recovered[shown].tolist(),
                 global_ids,
@@ -906,10 +924,15 @@ class TrackerCore:
             )
         ]
 
-    def _mostly_in_view(self, boxes_xyxy: np.ndarray, class_ids: np.ndarray, frame_width: float) -> np.ndarray | None:
+    def _mostly_in_view(
+        self, boxes_xyxy: np.ndarray, class_ids: np.ndarray, frame_width: float, rows: np.ndarray | None = None
+    ) -> np.ndarray | None:
         """(M,) bool: the reported boxes (M, 4, not clipped) that may show at least `motion.min_visible_fraction`
         of their person's width (`truncation.visible_fraction`, with the narrowest shape the births learnt); None
-        when all do without measuring (the rule off, or no box at a side border: most frames)."""
+        when all do without measuring (the rule off, or no box at a side border: most frames). Until the births'
+        shape range of a class applies, and with `motion.visible_fraction_from_tracks`, the narrowest width/height
+        among this frame's reported boxes of that class that no side border cuts and whose track (`rows` (M,), the
+        boxes' table rows) had its width measured uncut stands in for it (`truncation.narrowest_whole_ratio`)."""
         least = self.config.motion.min_visible_fraction
         if least <= 0.0 or len(boxes_xyxy) == 0:
             return None
@@ -918,6 +941,11 @@ class TrackerCore:
         at_side = np.flatnonzero((boxes_xyxy[:, 0] <= TOUCH_PX) | (boxes_xyxy[:, 2] >= frame_width - TOUCH_PX))
         keep = np.ones(len(boxes_xyxy), dtype=bool)
         ratio = self.births.narrowest_ratio(class_ids[at_side])
+        if rows is not None and self.config.motion.visible_fraction_from_tracks and np.isnan(ratio).any():
+            whole = self.table.width_seen[rows]  # (a copy: fancy indexing)
+            whole[at_side] = False
+            live = narrowest_whole_ratio(boxes_xyxy[whole], class_ids[whole], class_ids[at_side])
+            ratio = np.where(np.isnan(ratio), live, ratio)
         keep[at_side] = visible_fraction(boxes_xyxy[at_side], ratio, frame_width) >= least
         return keep
 

@@ -41,8 +41,9 @@ class TrackedObject:
         score: that detection's score.
         class_id: the track's class: the score-weighted vote of its detections over `classes.vote_seconds`
             (tracker/classes.py), which may differ from this detection's own class (a flickering label).
-        state: always TRACKED for returned objects (kept for API symmetry and tools).
-        detection_index: row of the input detections this object came from.
+        state: TRACKED for returned objects, but LOST for a track reported through a one-frame detection gap at
+            its Kalman prediction (`motion.report_gap_frame`, off by default).
+        detection_index: row of the input detections this object came from; -1 for such a gap report.
         recovered: True on the frame a lost track is matched again (an ID kept through occlusion), or a new
             track takes a remembered identity from the gallery.
         global_id: the identity's ID in the gallery (same person, same ID across videos and cameras); None
