@@ -205,9 +205,22 @@ def test_an_openvino_detector_runs_unpinned_with_ultralytics_settings_and_the_sa
 
 
 def test_pinning_leaves_models_that_are_not_openvino_on_the_cpu_alone(shared_weights, tmp_path):
-    """A PyTorch model, a model not loaded yet and an object without ultralytics' compiled model: nothing to
-    compile again (False), nothing changed."""
+    """A PyTorch model, a model not loaded yet, an object without ultralytics' compiled model, and a model compiled
+    for OpenVINO's AUTO device (which reports CPU while an accelerator compiles, and has no pinning to read): nothing
+    to compile again (False), nothing changed."""
+    import openvino as ov
+
     from tracker.detector import set_openvino_pinning
+
+    ir = shared_weights / "yolov8n_int8_openvino_model"
+    core = ov.Core()
+    auto_compiled = core.compile_model(core.read_model(str(next(ir.glob("*.xml")))), "AUTO")
+
+    class Auto:
+        class predictor:  # ultralytics' attribute names: predictor.model.backend.ov_compiled_model
+            class model:
+                class backend:
+                    ov_compiled_model = auto_compiled
 
     class NotLoaded:
         predictor = None
@@ -219,5 +232,6 @@ def test_pinning_leaves_models_that_are_not_openvino_on_the_cpu_alone(shared_wei
 
     cfg = load_config(None, overrides=[f"detector.model={shared_weights / 'yolov8n.pt'}"]).detector
     pytorch = build_detector(cfg, torch.device("cpu")).model
-    for model in (pytorch, NotLoaded(), Other()):
-        assert set_openvino_pinning(model, tmp_path, pinning=False) is False
+    for model in (pytorch, NotLoaded(), Other(), Auto()):
+        assert set_openvino_pinning(model, ir, pinning=False) is False
+    assert Auto.predictor.model.backend.ov_compiled_model is auto_compiled

@@ -211,18 +211,23 @@ def set_openvino_pinning(model: Any, ir_path: Path, pinning: bool) -> bool:
         ir_path: the OpenVINO model folder or its .xml (what ultralytics loaded).
         pinning: the wanted `ENABLE_CPU_PINNING`.
     Returns:
-        True when it compiled the model again; False for a model that is not OpenVINO on the CPU (PyTorch,
-        ONNX ..., another device), already as wanted, or held where this version of ultralytics does not keep it.
+        True when it compiled the model again; False for a model that is not OpenVINO on the CPU plugin (PyTorch,
+        ONNX ..., AUTO or another device), already as wanted, or held where this version of ultralytics does not
+        keep it.
     """
     holder = _openvino_holder(model)
     if holder is None:
         return False
     compiled = holder.ov_compiled_model
-    if list(compiled.get_property("EXECUTION_DEVICES")) != ["CPU"] or compiled.get_property(_PINNING) == pinning:
+    supported = set(compiled.get_property("SUPPORTED_PROPERTIES"))
+    # The CPU plugin's own compiled model: AUTO's (ultralytics' choice where another device exists) reports CPU as
+    # its device while an accelerator compiles, and has no pinning to read; it is left to AUTO.
+    if _PINNING not in supported or list(compiled.get_property("EXECUTION_DEVICES")) != ["CPU"]:
+        return False
+    if compiled.get_property(_PINNING) == pinning:
         return False
     import openvino as ov
 
-    supported = set(compiled.get_property("SUPPORTED_PROPERTIES"))
     settings = {name: compiled.get_property(name) for name in _KEPT_PROPERTIES if name in supported}
     settings[_PINNING] = pinning
     xml = ir_path if ir_path.is_file() else next(ir_path.glob("*.xml"))
