@@ -204,7 +204,8 @@ def set_openvino_pinning(model: Any, ir_path: Path, pinning: bool) -> bool:
     cannot change it, so the same IR is compiled again with every thread and precision setting read from
     ultralytics' compiled model, only the pinning differs; its pre- and post-processing stay ultralytics'. Only the
     model's own compiled copy changes (no `ov.Core` or process setting). On 2 shared cores a pinned thread waits for
-    its core while the other is free: 1080p yolov8n INT8 71.5 -> 63.9 ms a call at load 7.8 (README: speed).
+    its core while the other is free: 1080p yolov8n INT8 `update()` without ReID 64.2 -> 49.0 ms a frame at load ~7
+    (`tools/bench_update_blocks.py`, README: speed).
 
     Args:
         model: an ultralytics `YOLO` whose predictor is set up (after `UltralyticsDetector.load`).
@@ -228,11 +229,15 @@ def set_openvino_pinning(model: Any, ir_path: Path, pinning: bool) -> bool:
         return False
     import openvino as ov
 
+    from tracker.reid.openvino import use_model_cache
+
     settings = {name: compiled.get_property(name) for name in _KEPT_PROPERTIES if name in supported}
     settings[_PINNING] = pinning
     xml = ir_path if ir_path.is_file() else next(ir_path.glob("*.xml"))
     core = ov.Core()
-    holder.ov_compiled_model = core.compile_model(core.read_model(str(xml)), "CPU", settings)
+    use_model_cache(core)  # later runs load this compile from the cache (yolov8n INT8 at load ~9: 0.4-0.55 s, 1.7 s
+    # compiling; given the file, not a read model, OpenVINO finds the cached blob without reading the model first)
+    holder.ov_compiled_model = core.compile_model(str(xml), "CPU", settings)
     if callable(getattr(holder, "compile_model", None)):  # ultralytics compiles again per input shape on AMX CPUs
         holder.compile_model = functools.partial(core.compile_model, device_name="CPU", config=settings)
     log.debug("detector %s compiled again with %s=%s", xml, _PINNING, pinning)
