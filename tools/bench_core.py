@@ -4,6 +4,7 @@
     python tools/bench_core.py --quick          # the three worlds only (quiet and contended)
     python tools/bench_core.py --frames 300 --repeats 5
     python tools/bench_core.py --gallery         # ours with an identity gallery (1000 identities) vs without
+    python tools/bench_core.py --tracks 50,100,200,300,500   # only the growth with T (walking, K=100), per step
 
 Three worlds of synthetic people (embeddings: a fixed identity vector per person plus noise):
     walking   T people walking straight across a frame at 1-3 px/frame, bouncing off its edges; they cross
