@@ -173,3 +173,70 @@ def test_fp16_on_cuda_is_asked_without_ultralytics_deprecation_warnings(monkeypa
     monkeypatch.setattr(ultralytics.cfg, "deprecation_warn", lambda *args, **kwargs: warnings.append(args))
     checked = ultralytics.cfg.get_cfg(options)  # public: maps deprecated keys, then checks types and values
     assert warnings == [] and checked.quantize == 16
+
+
+def test_an_openvino_detector_runs_unpinned_with_ultralytics_settings_and_the_same_boxes(shared_weights, bus):
+    """`detector.cpu_pinning: false` (default): the compiled model ultralytics runs has OpenVINO's thread pinning off
+    and every other thread setting ultralytics chose (threads, streams, hint, precision); `true` keeps ultralytics'
+    own pinned compile. The boxes are the same bit for bit; the next build loads the unpinned compile from OpenVINO's
+    model cache; no OpenVINO or torch setting of the caller moves."""
+    import openvino as ov
+
+    from tracker.detector import _openvino_holder
+
+    caller = ov.Core()
+    caller.set_property("CPU", {"ENABLE_CPU_PINNING": True})
+    threads = torch.get_num_threads()
+    model = shared_weights / "yolov8n_int8_openvino_model"
+    detectors, compiled = {}, {}
+    for pinning in (True, False):
+        cfg = load_config(None, overrides=[f"detector.model={model}", f"detector.cpu_pinning={pinning}"]).detector
+        detectors[pinning] = build_detector(cfg, torch.device("cpu"))
+        compiled[pinning] = _openvino_holder(detectors[pinning].model).ov_compiled_model
+    assert compiled[True].get_property("ENABLE_CPU_PINNING") is True  # ultralytics' compile, OpenVINO's default
+    assert compiled[False].get_property("ENABLE_CPU_PINNING") is False
+    for name in ("INFERENCE_NUM_THREADS", "NUM_STREAMS", "PERFORMANCE_HINT", "INFERENCE_PRECISION_HINT"):
+        assert str(compiled[False].get_property(name)) == str(compiled[True].get_property(name)), name
+    for pinned, unpinned in zip(detectors[True](bus), detectors[False](bus), strict=True):
+        np.testing.assert_array_equal(pinned, unpinned)
+    assert len(detectors[False](bus)[0]) >= 3  # the people on the bus: a detector that runs, not an empty one
+    again = build_detector(load_config(None, overrides=[f"detector.model={model}"]).detector, torch.device("cpu"))
+    reloaded = _openvino_holder(again.model).ov_compiled_model  # the second compile comes from the model cache
+    assert str(reloaded.get_property("LOADED_FROM_CACHE")) == "True"
+    assert reloaded.get_property("ENABLE_CPU_PINNING") is False
+    assert caller.get_property("CPU", "ENABLE_CPU_PINNING") is True
+    assert ov.Core().get_property("CPU", "ENABLE_CPU_PINNING") is True  # no process-wide default changed
+    assert torch.get_num_threads() == threads
+
+
+def test_pinning_leaves_models_that_are_not_openvino_on_the_cpu_alone(shared_weights, tmp_path):
+    """A PyTorch model, a model not loaded yet, an object without ultralytics' compiled model, and a model compiled
+    for OpenVINO's AUTO device (which reports CPU while an accelerator compiles, and has no pinning to read): nothing
+    to compile again (False), nothing changed."""
+    import openvino as ov
+
+    from tracker.detector import set_openvino_pinning
+
+    ir = shared_weights / "yolov8n_int8_openvino_model"
+    core = ov.Core()
+    auto_compiled = core.compile_model(core.read_model(str(next(ir.glob("*.xml")))), "AUTO")
+
+    class Auto:
+        class predictor:  # ultralytics' attribute names: predictor.model.backend.ov_compiled_model
+            class model:
+                class backend:
+                    ov_compiled_model = auto_compiled
+
+    class NotLoaded:
+        predictor = None
+
+    class Other:
+        class predictor:  # ultralytics' attribute names: predictor.model.backend, without a compiled model
+            class model:
+                backend = object()
+
+    cfg = load_config(None, overrides=[f"detector.model={shared_weights / 'yolov8n.pt'}"]).detector
+    pytorch = build_detector(cfg, torch.device("cpu")).model
+    for model in (pytorch, NotLoaded(), Other(), Auto()):
+        assert set_openvino_pinning(model, ir, pinning=False) is False
+    assert Auto.predictor.model.backend.ov_compiled_model is auto_compiled

@@ -368,3 +368,18 @@ def test_fully_cached_eval_never_builds_the_detector_or_the_reid_model(tmp_path,
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert summary["cache_hits"] == 1 and not summary["motion_only"]
     assert built == [], "a fully cached eval built models it does not use"
+
+
+def test_the_detector_cache_key_ignores_thread_pinning_only(shared, shared_weights):
+    """The eval input cache holds a detector's boxes: `detector.cpu_pinning` (where OpenVINO's threads run) does not
+    change them, so both values share one entry (as when the setting did not exist: the warm caches stay valid); a
+    setting that changes the boxes (`detector.confidence`) gets another entry."""
+    from tracker.eval.inputs import _cache_key
+
+    seq = find_sequences(shared / "data" / "MOT15" / "train" / "TUD-Campus")[0]
+    model = f"detector.model={shared_weights / 'yolov8n_int8_openvino_model'}"
+    keys = [
+        _cache_key(seq, "detector", load_config(None, overrides=[model, *extra]), appearance=False)
+        for extra in ([], ["detector.cpu_pinning=true"], ["detector.confidence=0.2"])
+    ]
+    assert keys[0] == keys[1] != keys[2]

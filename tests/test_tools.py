@@ -64,6 +64,19 @@ def test_bench_core_refuses_a_device_it_cannot_use_before_measuring(monkeypatch,
     assert "cuda:99" in captured.err and "ours ms" not in captured.out
 
 
+def test_bench_core_growth_sweep_reports_each_steps_growth(monkeypatch, capsys):
+    """`bench_core.py --tracks 10,20`: one row per T in the order given, the second with ours' and ByteTrack's
+    growth from the first (the ms ratios of the two rows), the first without (nothing to grow from)."""
+    bench_core = load_tool("bench_core")
+    monkeypatch.setattr(sys, "argv", ["bench_core.py", "--tracks", "10,20", "--frames", "3", "--repeats", "1"])
+    bench_core.main()
+    rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.strip().startswith("walking")]
+    assert [int(r[2]) for r in rows] == [10, 20] and len(rows[0]) == 10
+    ours, bytetrack = (float(rows[1][i]) / float(rows[0][i]) for i in (6, 7))
+    grown = [float(x) for x in rows[1][10].split("/")]
+    assert grown == pytest.approx([ours, bytetrack], rel=0.02, abs=0.01)
+
+
 def test_id_timeline_names_a_missing_file_in_one_usage_line(tmp_path, capsys):
     """A missing gt or result file was a FileNotFoundError traceback."""
     tool = load_tool("id_timeline")

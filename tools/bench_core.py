@@ -4,6 +4,7 @@
     python tools/bench_core.py --quick          # the three worlds only (quiet and contended)
     python tools/bench_core.py --frames 300 --repeats 5
     python tools/bench_core.py --gallery         # ours with an identity gallery (1000 identities) vs without
+    python tools/bench_core.py --tracks 50,100,200,300,500   # only the growth with T (walking, K=100), per step
 
 Three worlds of synthetic people (embeddings: a fixed identity vector per person plus noise):
     walking   T people walking straight across a frame at 1-3 px/frame, bouncing off its edges; they cross
@@ -252,6 +253,27 @@ def gallery_ratio(args: argparse.Namespace) -> None:
         print(f"{'walking':>9} {num_tracks:>6} {without:>14.3f} {with_gallery:>11.3f} {with_gallery / without:>6.2f}")
 
 
+def growth_sweep(args: argparse.Namespace, counts: list[int]) -> None:
+    """Walking world at each T (K=100, quiet): ms, ratio, and each step's growth, ours against ByteTrack's.
+
+    Issue 14's goal: ours grows with T no faster than ByteTrack (each step's growth ours <= ByteTrack's).
+    """
+    clock = CLOCKS[args.clock]
+    capacity = 100
+    print(f"load {os.getloadavg()[0]:.2f}, {args.clock} clock; walking, K={capacity}, D={args.dim}\n")
+    print(f"{HEADER} {'growth ours/BT':>15}")
+    previous: dict[str, float] | None = None
+    for num in counts:
+        warm = capacity + 5
+        frames = world("walking", num, args.dim, warm + args.frames)
+        result = compare(frames, capacity, warm, args.repeats, clock, args.device)
+        growth = ""
+        if previous is not None:
+            growth = f"{result['ours'] / previous['ours']:.2f}/{result['bt'] / previous['bt']:.2f}"
+        print(f"{row('walking', 'quiet', args.dim, capacity, result)} {growth:>15}", flush=True)
+        previous = result
+
+
 def row(name: str, load: str, dim: int, capacity: int, r: dict[str, float]) -> str:
     return (
         f"{name:>9} {load:>9} {r['tracks']:>5} {r['dets']:>5.0f} {dim:>4} {capacity:>5} {r['ours']:>8.2f} "
@@ -269,6 +291,9 @@ def main() -> None:
     parser.add_argument("--gallery-size", type=int, default=1000, help="identities in the gallery (--gallery)")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="time frames by wall or CPU time")
     parser.add_argument("--device", default="cpu", help="where our banks and similarities live (cpu, cuda)")
+    parser.add_argument(
+        "--tracks", default="", help="only the growth sweep: walking at these T (e.g. 50,100,200,300,500), K=100"
+    )
     args = parser.parse_args()
     try:
         resolve_device(args.device)  # `--device cuda` without CUDA: one usage line, not a traceback mid-table
@@ -276,6 +301,9 @@ def main() -> None:
         parser.error(str(exc))
     if args.gallery:
         gallery_ratio(args)
+        return
+    if args.tracks:
+        growth_sweep(args, [int(t) for t in args.tracks.split(",")])
         return
 
     print(

@@ -75,6 +75,7 @@ class DetectorConfig:
     threads: int = _key(
         1, "exported models: torch CPU threads of ultralytics' pre- and post-processing; 0 = torch's", lo=0, hi=4096
     )
+    cpu_pinning: bool = _key(False, "OpenVINO on the CPU: pin inference threads to cores (OpenVINO's default)")
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,11 +14,19 @@ import torch
 from tracker.config import DetectorConfig
 from tracker.weights import WEIGHTS_DIR_ENV, require_weights
 
-__all__ = ["UltralyticsDetector", "build_detector", "quiet_ultralytics"]
+__all__ = ["UltralyticsDetector", "build_detector", "quiet_ultralytics", "set_openvino_pinning"]
 
 log = logging.getLogger(__name__)
 
 _COLOUR_CHANNELS = 3  # BGR frames
+_PINNING = "ENABLE_CPU_PINNING"  # OpenVINO's property: inference threads bound to cores
+_KEPT_PROPERTIES = (  # what a recompile with other pinning copies from ultralytics' compiled model: same threads
+    "PERFORMANCE_HINT",
+    "EXECUTION_MODE_HINT",
+    "INFERENCE_PRECISION_HINT",
+    "INFERENCE_NUM_THREADS",
+    "NUM_STREAMS",
+)
 
 
 def fp16_option() -> dict[str, Any]:
@@ -181,7 +191,67 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
     log.info("detector %s on %s", source, device)
     detector = UltralyticsDetector(model, cfg, device, keep_features=keep_features)
     detector.load()  # an exported model loads here, not on the first frame (its lines would break the progress bar)
+    if path.exists():
+        set_openvino_pinning(model, path, cfg.cpu_pinning)
     return detector
+
+
+def set_openvino_pinning(model: Any, ir_path: Path, pinning: bool) -> bool:
+    """Compile an OpenVINO detector that ultralytics loaded on the CPU again with `ENABLE_CPU_PINNING=pinning`.
+
+    OpenVINO pins its inference threads to cores by default (right for a process that owns the machine).
+    Ultralytics compiles with its own fresh `ov.Core` and offers no way to pass the property, and a compiled model
+    cannot change it, so the same IR is compiled again with every thread and precision setting read from
+    ultralytics' compiled model, only the pinning differs; its pre- and post-processing stay ultralytics'. Only the
+    model's own compiled copy changes (no `ov.Core` or process setting). On 2 shared cores a pinned thread waits for
+    its core while the other is free: 1080p yolov8n INT8 `update()` without ReID 64.2 -> 49.0 ms a frame at load ~7
+    (`tools/bench_update_blocks.py`, README: speed).
+
+    Args:
+        model: an ultralytics `YOLO` whose predictor is set up (after `UltralyticsDetector.load`).
+        ir_path: the OpenVINO model folder or its .xml (what ultralytics loaded).
+        pinning: the wanted `ENABLE_CPU_PINNING`.
+    Returns:
+        True when it compiled the model again; False for a model that is not OpenVINO on the CPU plugin (PyTorch,
+        ONNX ..., AUTO or another device), already as wanted, or held where this version of ultralytics does not
+        keep it.
+    """
+    holder = _openvino_holder(model)
+    if holder is None:
+        return False
+    compiled = holder.ov_compiled_model
+    supported = set(compiled.get_property("SUPPORTED_PROPERTIES"))
+    # The CPU plugin's own compiled model: AUTO's (ultralytics' choice where another device exists) reports CPU as
+    # its device while an accelerator compiles, and has no pinning to read; it is left to AUTO.
+    if _PINNING not in supported or list(compiled.get_property("EXECUTION_DEVICES")) != ["CPU"]:
+        return False
+    if compiled.get_property(_PINNING) == pinning:
+        return False
+    import openvino as ov
+
+    from tracker.reid.openvino import use_model_cache
+
+    settings = {name: compiled.get_property(name) for name in _KEPT_PROPERTIES if name in supported}
+    settings[_PINNING] = pinning
+    xml = ir_path if ir_path.is_file() else next(ir_path.glob("*.xml"))
+    core = ov.Core()
+    use_model_cache(core)  # later runs load this compile from the cache (yolov8n INT8 at load ~9: 0.4-0.55 s, 1.7 s
+    # compiling; given the file, not a read model, OpenVINO finds the cached blob without reading the model first)
+    holder.ov_compiled_model = core.compile_model(str(xml), "CPU", settings)
+    if callable(getattr(holder, "compile_model", None)):  # ultralytics compiles again per input shape on AMX CPUs
+        holder.compile_model = functools.partial(core.compile_model, device_name="CPU", config=settings)
+    log.debug("detector %s compiled again with %s=%s", xml, _PINNING, pinning)
+    return True
+
+
+def _openvino_holder(model: Any) -> Any | None:
+    """The object holding ultralytics' compiled OpenVINO model (`ov_compiled_model`), or None."""
+    auto = getattr(getattr(model, "predictor", None), "model", None)
+    # ultralytics 8.4: AutoBackend.backend holds it (AutoBackend only delegates reads to it); before: AutoBackend
+    for holder in (getattr(auto, "backend", None), auto):
+        if holder is not None and hasattr(holder, "ov_compiled_model"):
+            return holder
+    return None
 
 
 def quiet_ultralytics() -> None:

@@ -90,7 +90,7 @@ def _cache_key(seq: Sequence, source: str, cfg: TrackerConfig, appearance: bool)
     if source == "public":
         parts["det"] = file_digest(seq.info.root / "det" / "det.txt")
     else:
-        parts["detector"] = config_to_dict(cfg.detector) | {"weights": _weights_id(cfg.detector.model, "detector")}
+        parts["detector"] = _detector_part(cfg)
     if appearance:
         reid = config_to_dict(cfg.reid)
         reid.pop("batch_size")  # chunking does not change the embeddings
@@ -98,8 +98,15 @@ def _cache_key(seq: Sequence, source: str, cfg: TrackerConfig, appearance: bool)
         reid.pop("cuda_graphs")  # nor replaying the same kernels from a captured graph
         parts["reid"] = reid | {"weights": _weights_id(cfg.reid.weights, "reid") if cfg.reid.model != "auto" else ""}
         if cfg.reid.model == "auto":  # the embeddings are pooled from the detector's own feature maps
-            parts["detector"] = config_to_dict(cfg.detector) | {"weights": _weights_id(cfg.detector.model, "detector")}
+            parts["detector"] = _detector_part(cfg)
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:_KEY_CHARS]
+
+
+def _detector_part(cfg: TrackerConfig) -> dict[str, object]:
+    """The detector settings and weights in a cache key."""
+    detector = config_to_dict(cfg.detector)
+    detector.pop("cpu_pinning")  # where the runtime's threads run does not change the boxes (keys made before stay)
+    return detector | {"weights": _weights_id(cfg.detector.model, "detector")}
 
 
 @dataclass

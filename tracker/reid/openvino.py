@@ -27,6 +27,7 @@ __all__ = [
     "openvino_available",
     "save_int8",
     "static_batches",
+    "use_model_cache",
 ]
 
 log = logging.getLogger(__name__)
@@ -127,7 +128,7 @@ class OpenVINOForward:
         import openvino as ov
 
         self._core = ov.Core()
-        _use_model_cache(self._core, _cache_dir() / COMPILED_FOLDER)
+        use_model_cache(self._core)
         self._settings: dict[str, object] = dict(COMPILE_SETTINGS)
         if threads > 0:
             self._settings["INFERENCE_NUM_THREADS"] = threads
@@ -188,6 +189,12 @@ class OpenVINOForward:
             ir.reshape([batch, *self._input_hw, 3])
             compiled = self._compiled[batch] = self._core.compile_model(ir, "CPU", self._settings)
         return compiled
+
+
+def use_model_cache(core: object) -> None:
+    """Keep the models `core` compiles in OpenVINO's model cache (`COMPILED_FOLDER` in the folder `CACHE_ENV` names),
+    and load them from there next time (`_use_model_cache`)."""
+    _use_model_cache(core, _cache_dir() / COMPILED_FOLDER)
 
 
 def _use_model_cache(core: object, folder: Path) -> None:
