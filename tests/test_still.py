@@ -251,6 +251,11 @@ def test_pets_sign_post_stops_being_reported_and_no_person_is_lost(shared):
     assert len(sign_off) > 50, "without the rule the sign post is reported (the test can fail)"
     assert len(sign_on) < 25 and max(sign_on) < 40, f"the sign post is reported in frames {sign_on}"
     assert people_on >= people_off, "a reported person was lost"
+    # Judged by the Kalman measurement noise from its first jitter, it is withheld once most of its 7 observations
+    # (1 s at 7 fps) were still: reported in frames 5-9, not 5-14 (waiting for the one walker to teach 20 jitters).
+    sign_waiting, people_waiting = split(_pets_run(det, "lifecycle.still_prior=false"))
+    assert max(sign_on) <= 9 and len(sign_on) < len(sign_waiting), (sign_on, sign_waiting)
+    assert people_on >= people_waiting, "a reported person was lost to the prior"
 
 
 def test_the_run_summary_reports_the_still_rule_and_what_it_hid(tmp_path):
