@@ -208,6 +208,19 @@ def test_a_walker_who_stops_for_two_seconds_early_in_the_video_stays_reported(fp
     assert not any(SIGN_ROW in rows for rows in shown[start + fps :]), "and the sign is withheld (can fail)"
 
 
+def test_a_fixed_object_hidden_before_any_bound_is_learnt_is_reported_in_the_summary():
+    """A short video of the sign alone: hidden by the measurement model, no jitter of another track ever learnt."""
+    still, table = _world([1])
+    for _ in range(30):  # 28 jitters: the share exceeds one half after 18 at 25 fps
+        _match(still, table, np.zeros((1, 4)))
+        still.count_hidden(table.track_id[still.hidden(table.still_share)])
+    assert still.bound is None and still.hidden(table.still_share).tolist() == [True]
+    summary = still.summary()
+    assert summary["bound"] is None and summary["hidden_tracks"] == 1 and summary["hidden_frames"] > 0, summary
+    line = track_run._describe_still(summary)
+    assert line.startswith("fixed scene objects: jitter bound not learnt (") and "1 track not reported" in line
+
+
 def _pets_frames(shared):
     seq = shared / "data" / "PETS09-S3-MF1"
     if not (seq / "det" / "det.txt").is_file():

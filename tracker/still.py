@@ -244,14 +244,15 @@ class StillBoxes:
         self._hidden_frames += len(track_ids)
 
     def summary(self) -> dict[str, float]:
-        """For reports once the rule applies ({} before): "bound", the learnt jitter bound (`bound`, box heights);
-        "jitters", the jitters it is taken from; "hidden_tracks", how many tracks were judged fixed objects and not
-        reported; "hidden_frames", for how many track-frames they were not reported (`count_hidden`)."""
+        """For reports once the rule applies ({} before): "bound", the learnt jitter bound (`bound`, box heights;
+        None while the measurement model alone judged, `still_prior`); "jitters", the jitters it is taken from;
+        "hidden_tracks", how many tracks were judged fixed objects and not reported; "hidden_frames", for how many
+        track-frames they were not reported (`count_hidden`)."""
         bound = self.bound
-        if bound is None:
+        if bound is None and not self._hidden_ids:
             return {}
         return {
-            "bound": round(bound, 6),
+            "bound": None if bound is None else round(bound, 6),
             "jitters": len(self._jitters),
             "hidden_tracks": len(self._hidden_ids),
             "hidden_frames": self._hidden_frames,
