@@ -157,8 +157,8 @@ class StillBoxes:
         still, enough = self._still(jitter, owners)
         first = enough & np.isnan(share)  # judged for the first time: by the jitters it taught before
         share[first] = [self._taught_share(owner) for owner in owners[first].tolist()]
-        if self.cfg.still_prior:  # too few learnt: judged by the measurement model, from its first jitter
-            prior = ~enough & consecutive
+        prior = ~enough & consecutive if self.cfg.still_prior else np.zeros_like(enough)
+        if prior.any():  # too few learnt: judged by the measurement model, from its first jitter
             moved = np.abs(step - previous)[judged][prior]
             still[prior] = self._model_still(moved, measured_xywh[judged][prior], jitter[prior], owners[prior])
             share[prior & np.isnan(share)] = 0.0
