@@ -14,7 +14,7 @@ import tracker.run as track_run
 from tracker import Tracker, load_config
 from tracker.config import TrackerConfig
 from tracker.gallery import Gallery
-from tracker.still import StillBoxes, box_jitter, edge_step, whole_boxes
+from tracker.still import StillBoxes, box_jitter, edge_step, model_jitter_quantile, whole_boxes
 from tracker.testing import noise_for_similarity, reid_like_identities
 from tracker.track import TRACKED, TrackTable
 
@@ -130,7 +130,7 @@ def test_a_track_is_never_judged_by_its_own_jitter():
 
 
 def test_the_rule_waits_for_enough_jitter_from_other_tracks_and_is_off_at_quantile_zero():
-    still, table = _world([1, 2])
+    still, table = _world([1, 2], "lifecycle.still_prior=false")
     rng = np.random.default_rng(0)
     for _ in range(11):  # 10 jitters from each track (the first match has no previous step): 20 held
         _match(still, table, np.concatenate([np.zeros((1, 4)), rng.normal(scale=JITTER_PX, size=(1, 4))]))
@@ -140,6 +140,85 @@ def test_the_rule_waits_for_enough_jitter_from_other_tracks_and_is_off_at_quanti
     for _ in range(30):
         _match(off, table, np.zeros((2, 4)))
     assert off.bound is None and off.summary() == {} and np.isnan(table.still_share).all()
+
+
+def test_the_model_jitter_quantile_is_that_of_the_kalman_measurement_noise():
+    """Boxes measured with the filter's noise (independent centre and size noises of the same std): the largest
+    second difference of an edge, each edge in its own std, is below the bound in `still_quantile` of the boxes."""
+    rng = np.random.default_rng(5)
+    xywh = rng.normal(size=(200000, 3, 4))  # three consecutive measurements, in stds
+    half = xywh[..., 2:] * 0.5
+    edges = np.concatenate([xywh[..., :2] - half, xywh[..., :2] + half], axis=-1)
+    second = edges[:, 2] - 2 * edges[:, 1] + edges[:, 0]
+    std = np.sqrt(6 * 1.25)  # per edge, in measurement stds
+    largest = (np.abs(second) / std).max(axis=1)
+    for q in (0.01, 0.1, 0.5):
+        assert abs(np.mean(largest < model_jitter_quantile(q)) - q) < 0.003 + 0.05 * q, q
+
+
+WALKER_FROM = 10  # frame the only person enters (PETS09-S3-MF1's ACF boxes: one person, from frame 8)
+
+
+def lone_scene(frame: int, rng: np.random.Generator, stop: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """A fixed sign (row 0, the same box every frame from frame 0) and, from `WALKER_FROM`, one walker (row 1,
+    edges jittering by `JITTER_PX`) who stands still for frames [stop[0], stop[1])."""
+    if frame < WALKER_FROM:
+        return SIGN[None].copy()
+    walked = min(frame, stop[1]) - min(frame, stop[0]) if stop[1] > stop[0] else 0
+    step = np.array([4.0, 0.0, 4.0, 0.0]) * (frame - WALKER_FROM - walked)
+    walker = np.array([40.0, 300.0, 85.0, 410.0]) + step + rng.normal(scale=JITTER_PX, size=4)
+    return np.stack([SIGN, walker])
+
+
+def lone_run(frames: int, *overrides: str, fps: float = 7, stop: tuple[int, int] = (0, 0)) -> list[set[int]]:
+    tracker = Tracker(config(*overrides), frame_rate=fps)
+    rng = np.random.default_rng(11)
+    shown = []
+    for f in range(frames):
+        boxes = lone_scene(f, rng, stop)
+        out = tracker.update_detections(boxes, np.full(len(boxes), 0.8), frame_size=FRAME)
+        shown.append({o.detection_index for o in out})
+    return shown
+
+
+def test_a_fixed_object_from_the_first_frame_is_withheld_before_other_tracks_taught_enough_jitter():
+    """The sign's first jitter comes with its third match (frame 2); judged by the measurement model from then, its
+    share exceeds one half after ceil(ln 2 / -ln(1 - 1 / window)) still observations (window = `still_seconds`
+    x 7 fps = 7: 5), so it is not reported from frame 2 + 5 = 7 on. Without the prior it waits until the walker,
+    alone from frame 10, has taught `still_min_samples` (20) jitters."""
+    window = 7.0
+    n = 2 + int(np.ceil(np.log(2) / -np.log(1 - 1 / window)))
+    shown = lone_run(60)
+    assert not any(SIGN_ROW in rows for rows in shown[n:]), [f for f, rows in enumerate(shown) if SIGN_ROW in rows]
+    assert all(1 in rows for rows in shown[WALKER_FROM + 1 :]), "the walker is always reported"
+    waiting = lone_run(60, "lifecycle.still_prior=false")
+    assert all(SIGN_ROW in rows for rows in waiting[n : WALKER_FROM + 20]), "without the prior it waits (can fail)"
+
+
+@pytest.mark.parametrize("fps", [7, 25])
+def test_a_walker_who_stops_for_two_seconds_early_in_the_video_stays_reported(fps):
+    """The walker stops 2 s, from its fourth frame on, while the rule still judges by the measurement model (its
+    0.5 px jitter is far below the model's 5 px): the sign's jitters, lower than any of the walker's, keep it
+    reported. Its own jitter never judges it."""
+    start = WALKER_FROM + 3
+    shown = lone_run(WALKER_FROM + 3 * fps + 20, fps=fps, stop=(start, start + 2 * fps))
+    first = next(f for f, rows in enumerate(shown) if 1 in rows)  # confirmed (`lifecycle.min_seconds_tentative`)
+    assert first <= start, "confirmed before it stops"
+    assert all(1 in rows for rows in shown[first:]), [f for f, rows in enumerate(shown) if 1 not in rows]
+    assert not any(SIGN_ROW in rows for rows in shown[start + fps :]), "and the sign is withheld (can fail)"
+
+
+def test_a_fixed_object_hidden_before_any_bound_is_learnt_is_reported_in_the_summary():
+    """A short video of the sign alone: hidden by the measurement model, no jitter of another track ever learnt."""
+    still, table = _world([1])
+    for _ in range(30):  # 28 jitters: the share exceeds one half after 18 at 25 fps
+        _match(still, table, np.zeros((1, 4)))
+        still.count_hidden(table.track_id[still.hidden(table.still_share)])
+    assert still.bound is None and still.hidden(table.still_share).tolist() == [True]
+    summary = still.summary()
+    assert summary["bound"] is None and summary["hidden_tracks"] == 1 and summary["hidden_frames"] > 0, summary
+    line = track_run._describe_still(summary)
+    assert line.startswith("fixed scene objects: jitter bound not learnt (") and "1 track not reported" in line
 
 
 def _pets_frames(shared):
@@ -185,6 +264,11 @@ def test_pets_sign_post_stops_being_reported_and_no_person_is_lost(shared):
     assert len(sign_off) > 50, "without the rule the sign post is reported (the test can fail)"
     assert len(sign_on) < 25 and max(sign_on) < 40, f"the sign post is reported in frames {sign_on}"
     assert people_on >= people_off, "a reported person was lost"
+    # Judged by the Kalman measurement noise from its first jitter, it is withheld once most of its 7 observations
+    # (1 s at 7 fps) were still: reported in frames 5-9, not 5-14 (waiting for the one walker to teach 20 jitters).
+    sign_waiting, people_waiting = split(_pets_run(det, "lifecycle.still_prior=false"))
+    assert max(sign_on) <= 9 and len(sign_on) < len(sign_waiting), (sign_on, sign_waiting)
+    assert people_on >= people_waiting, "a reported person was lost to the prior"
 
 
 def test_the_run_summary_reports_the_still_rule_and_what_it_hid(tmp_path):

@@ -338,6 +338,9 @@ class LifecycleConfig:
         20, "reporting: jitters of other tracks measured before a track is judged still", lo=1
     )
     still_capacity: int = _key(1000, "reporting: tracked boxes' jitters kept (FIFO)", lo=1, hi=10000000)
+    still_prior: bool = _key(
+        True, "reporting: until then, a box is still below the jitter the Kalman measurement noise gives (quantile)"
+    )
 
 
 @dataclass(frozen=True)

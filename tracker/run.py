@@ -197,8 +197,9 @@ def _describe_bounds(cal: dict[str, Any], where: str = "") -> str:
 def _describe_still(still: dict[str, float], where: str = "") -> str:
     """One summary line for a `StillBoxes.summary()`: the learnt jitter bound and what it hid."""
     tracks = count(still["hidden_tracks"], "track")
+    bound = "not learnt" if still["bound"] is None else f"{still['bound']:.4f} box heights"
     return (
-        f"fixed scene objects{where}: jitter bound {still['bound']:.4f} box heights ({still['jitters']} jitters "
+        f"fixed scene objects{where}: jitter bound {bound} ({still['jitters']} jitters "
         f"learnt); {tracks} not reported, for {count(still['hidden_frames'], 'track-frame')}"
     )
 

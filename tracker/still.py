@@ -39,6 +39,13 @@ configured:
   to frame 49, so it was first judged, and withheld, in frame 50; reported in 39 frames, 39 of the run's 40 false
   positives. Judged while no border cuts it, it is reported in 33 frames (up to frame 43): before that, the
   other tracks had not yet taught `still_min_samples` jitters).
+- Until they have, `lifecycle.still_prior` judges by the Kalman filter's measurement noise model instead
+  (`StillBoxes`): the sign post in PETS09 ACF zoom is then reported in frames 5-9 (FP 34 -> 6), on the original in
+  frames 5-9 (was 5-14). The model's noise (5% of the box size per edge) is far above a real detector's (a person
+  standing still: 0.3-0.5 px), so early on it is the other tracks' jitters that keep a person standing still
+  reported: a box is still only below every one of them. A video whose first tracks are all people standing still,
+  with no other track, would have them withheld until others teach jitters (no person lost on PETS09, TUD-Campus or
+  MOT17: FN unchanged everywhere; in MOT17 the others teach 20 jitters in the first frames).
 
 Measured offline on the public boxes matched to ground-truth people (q = 0.01, 1 s, the quantile of the whole
 sequence): no person's share exceeds 0.33 on the seven MOT17 FRCNN sequences (0.28 on MOT17-09, whose standing man's
@@ -49,6 +56,8 @@ the bound and that man's share reaches 0.48 (with a 0.5 s time constant, 0.67).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tracker.calibration import SimilarityQueue
@@ -57,9 +66,19 @@ from tracker.kalman import xywh_to_xyxy
 from tracker.track import TRACKED, TrackTable
 from tracker.truncation import TOUCH_PX
 
-__all__ = ["StillBoxes", "box_jitter", "edge_step", "whole_boxes"]
+__all__ = ["StillBoxes", "box_jitter", "edge_step", "model_jitter_quantile", "whole_boxes"]
 
 _MAJORITY = 0.5  # a track whose still share exceeds this (most recent observations were still) is not reported
+# The Kalman measurement model (`kalman.KalmanFilter.project`): centre and size of a box are measured with independent
+# noises of the same std (`motion.std_position` of the box's width for x and w, of its height for y and h). An edge
+# is the centre -/+ half the size, so its noise variance is (1 + _HALF**2) std^2, and the two edges of an axis
+# correlate by (1 - _HALF**2) / (1 + _HALF**2) (0.6). A jitter at consecutive matches is a second difference of an
+# edge (x_t - 2 x_t-1 + x_t-2): variance _SECOND_DIFFERENCE_GAIN times one measurement's.
+_HALF = 0.5
+_SECOND_DIFFERENCE_GAIN = 6.0  # 1 + 2**2 + 1
+_QUADRATURE_NODES = 64  # Gauss-Legendre nodes of `_both_within` (exact to ~1e-12 at the quantiles used)
+_BISECTIONS = 60  # halvings of the quantile's bracket (to the float's precision)
+_QUANTILE_BRACKET = 10.0  # standard deviations: the quantile of `model_jitter_quantile` lies below this
 
 
 class StillBoxes:
@@ -72,10 +91,20 @@ class StillBoxes:
             period, as the appearance calibration samples (the period counts the frames that teach jitters, so a
             video with frames where no track teaches samples a little more slowly).
         frame_rate: frames per second of the video.
+
+    Until the other tracks have taught `still_min_samples` jitters (early in a video, or in one with few people:
+    PETS09-S3-MF1's ACF boxes hold 1-2 tracks for its first 40 frames), `lifecycle.still_prior` judges a track
+    matched in consecutive frames by the detector's box noise the Kalman filter assumes instead (`motion.std_position`
+    of the box size per edge): still when every edge's jitter is below what that noise gives with probability
+    `still_quantile` (`model_jitter_quantile`) and the box jitters less than any other track's jitter held (what
+    was measured never judges looser than the model). The share so started carries on under the learnt bound.
     """
 
     def __init__(self, config: TrackerConfig, frame_rate: float) -> None:
         self.cfg = config.lifecycle
+        # Per-edge std of a jitter under the measurement model, per pixel of the edge's scale (w for x, h for y).
+        self._model_std = config.motion.std_position * np.sqrt(_SECOND_DIFFERENCE_GAIN * (1.0 + _HALF**2))
+        self._model_bound = model_jitter_quantile(self.cfg.still_quantile) if self.enabled else 0.0  # in model stds
         self.window = max(1.0, self.cfg.still_seconds * frame_rate)  # observations: the share's time constant
         self._period = max(1, round(config.appearance.calibration_sample_seconds * frame_rate))  # frames
         self.reset()
@@ -120,22 +149,42 @@ class StillBoxes:
             return
         gap = table.frames_since_update[track_idx]
         step = edge_step(table.observed_xywh[track_idx], measured_xywh, gap + 1)
-        jitter = box_jitter(table.edge_step[track_idx], step, measured_xywh[:, 3])
+        previous = table.edge_step[track_idx]
+        jitter = box_jitter(previous, step, measured_xywh[:, 3])
         table.edge_step[track_idx] = step
         judged = np.isfinite(jitter) & whole_boxes(measured_xywh, frame_size)
         if not judged.any():
             return
         rows, jitter = track_idx[judged], jitter[judged]
         share, owners = table.still_share[rows], table.track_id[rows]
-        learn = (table.state[rows] == TRACKED) & (gap[judged] == 0) & ~(share > _MAJORITY)
+        consecutive = gap[judged] == 0
+        learn = (table.state[rows] == TRACKED) & consecutive & ~(share > _MAJORITY)
         if learn.any():
             self._learn(jitter[learn], owners[learn])
-        if len(self._jitters) < self.cfg.still_min_samples:
-            return
         still, enough = self._still(jitter, owners)
         first = enough & np.isnan(share)  # judged for the first time: by the jitters it taught before
         share[first] = [self._taught_share(owner) for owner in owners[first].tolist()]
+        prior = ~enough & consecutive if self.cfg.still_prior else np.zeros_like(enough)
+        if prior.any():  # too few learnt: judged by the measurement model, from its first jitter
+            moved = np.abs(step - previous)[judged][prior]
+            still[prior] = self._model_still(moved, measured_xywh[judged][prior], jitter[prior], owners[prior])
+            share[prior & np.isnan(share)] = 0.0
+            enough = enough | prior
         table.still_share[rows[enough]] = share[enough] + (still[enough] - share[enough]) / self.window
+
+    def _model_still(
+        self, moved: np.ndarray, boxes_xywh: np.ndarray, jitter: np.ndarray, owners: np.ndarray
+    ) -> np.ndarray:
+        """(P,) bool: the (P, 4) changes of the edges' per-frame displacement `moved` (pixels) of the (P, 4) boxes are
+        each below the measurement model's `still_quantile` bound, and their jitters (P,) below every jitter held
+        that another track taught."""
+        scale = boxes_xywh[:, [2, 3, 2, 3]] * self._model_std  # each edge's jitter std under the model, pixels
+        still = (moved < self._model_bound * scale).all(axis=1)
+        values, tags = self._jitters.values(), self._jitters.tags()
+        for row in np.flatnonzero(still).tolist():
+            others = values[tags != owners[row]]
+            still[row] = not len(others) or jitter[row] < others.min()
+        return still
 
     def _taught_share(self, owner: int) -> float:
         """The still share a track would have, had its jitters held in the FIFO (oldest first) been judged as they
@@ -156,6 +205,8 @@ class StillBoxes:
         """(R,) bool twice: jitters below the `still_quantile` order statistic of the jitters held that other
         tracks taught, and whether they taught enough (`still_min_samples`) to judge at all."""
         n = len(self._jitters)
+        if n < self.cfg.still_min_samples:
+            return np.zeros(len(owners), dtype=bool), np.zeros(len(owners), dtype=bool)
         own = np.zeros(len(owners), dtype=np.int64)
         if len(self._owner_ids):
             at = np.minimum(np.searchsorted(self._owner_ids, owners), len(self._owner_ids) - 1)
@@ -200,14 +251,15 @@ class StillBoxes:
         self._hidden_frames += len(track_ids)
 
     def summary(self) -> dict[str, float]:
-        """For reports once the rule applies ({} before): "bound", the learnt jitter bound (`bound`, box heights);
-        "jitters", the jitters it is taken from; "hidden_tracks", how many tracks were judged fixed objects and not
-        reported; "hidden_frames", for how many track-frames they were not reported (`count_hidden`)."""
+        """For reports once the rule applies ({} before): "bound", the learnt jitter bound (`bound`, box heights;
+        None while the measurement model alone judged, `still_prior`); "jitters", the jitters it is taken from;
+        "hidden_tracks", how many tracks were judged fixed objects and not reported; "hidden_frames", for how many
+        track-frames they were not reported (`count_hidden`)."""
         bound = self.bound
-        if bound is None:
+        if bound is None and not self._hidden_ids:
             return {}
         return {
-            "bound": round(bound, 6),
+            "bound": None if bound is None else round(bound, 6),
             "jitters": len(self._jitters),
             "hidden_tracks": len(self._hidden_ids),
             "hidden_frames": self._hidden_frames,
@@ -241,3 +293,28 @@ def whole_boxes(boxes_xywh: np.ndarray, frame_size: tuple[int, int] | None) -> n
     boxes = xywh_to_xyxy(np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4))
     gaps = np.stack([boxes[:, 0], boxes[:, 1], width - boxes[:, 2], height - boxes[:, 3]], axis=1)
     return (gaps > TOUCH_PX).all(axis=1)
+
+
+def _both_within(bound: float, correlation: float) -> float:
+    """P(|X| < bound and |Y| < bound) for standard normals X, Y with the given correlation (Gauss-Legendre
+    quadrature over X of the conditional normal's mass)."""
+    nodes, weights = np.polynomial.legendre.leggauss(_QUADRATURE_NODES)
+    x = nodes * bound
+    spread = np.sqrt(1.0 - correlation**2)
+    cdf = np.vectorize(lambda z: 0.5 * (1.0 + math.erf(z / math.sqrt(2.0))))
+    inner = cdf((bound - correlation * x) / spread) - cdf((-bound - correlation * x) / spread)
+    density = np.exp(-(x**2) / 2.0) / math.sqrt(2.0 * math.pi)
+    return float(bound * weights @ (density * inner))
+
+
+def model_jitter_quantile(quantile: float) -> float:
+    """The `quantile` (0 < q < 1) of a box's largest edge jitter, each edge in its own std, when the box is measured
+    with the Kalman filter's noise model at three consecutive frames (the module's `_HALF` comment): the two axes are
+    independent, the two edges of an axis correlate by 0.6, so P(all four below u) = P(both of an axis below u)^2;
+    solved for u by bisection. About 0.33 at q = 0.01."""
+    correlation = (1.0 - _HALF**2) / (1.0 + _HALF**2)
+    low, high = 0.0, _QUANTILE_BRACKET
+    for _ in range(_BISECTIONS):
+        mid = (low + high) / 2.0
+        low, high = (mid, high) if _both_within(mid, correlation) ** 2 < quantile else (low, mid)
+    return (low + high) / 2.0
