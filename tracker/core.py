@@ -34,7 +34,7 @@ from tracker.truncation import (
     visible_fraction,
 )
 from tracker.types import Detections, TrackedObject, TrackState
-from tracker.weak_looks import near_tie_costs, outranked_thin_pairs, ungated_lookless_pairs
+from tracker.weak_looks import gateless_look_ties, near_tie_costs, outranked_thin_pairs, ungated_lookless_pairs
 
 __all__ = ["EmbedFn", "TrackerCore"]
 
@@ -417,6 +417,9 @@ class TrackerCore:
         if cfg.weak_look_ties and no_look is not None:  # weak appearance never decides a near-tie
             reid = self.calibration.bound("reid")
             fused = near_tie_costs(fused, motion, similarity, gated, cols, no_look, reid, cfg.max_cost)
+        if cfg.ungated_ties_by_motion and no_look is not None:  # a hidden person's look does not outbid motion
+            gateless = self._gateless_claims(rows, tracked, gated)
+            fused = gateless_look_ties(fused, motion, gated, cols, no_look, tracked, gateless, cfg.max_cost)
         any_lost = lost.any()  # (the two rules below favour or refuse lost tracks' pairs: none, nothing to do)
         if cfg.ungated_lookless_yields and no_look is not None and any_lost:  # overlap alone yields to a look
             yields = ungated_lookless_pairs(fused, similarity, gated, cols, no_look, tracked, lost, cfg.max_cost)
@@ -432,6 +435,14 @@ class TrackerCore:
             fused = self._ungated_floor(fused, motion, similarity, tracked & ~gated)
         cost[row_at[rows], col_at[cols]] = fused
         return cost
+
+    @staticmethod
+    def _gateless_claims(rows: np.ndarray, tracked: np.ndarray, gated: np.ndarray) -> np.ndarray:
+        """(P,) bool, per stage 1 pair of the tracks `rows` ((P,) track index of each pair): a `tracked` track whose
+        Kalman gate (`gated`, (P,) bool) holds none of this frame's confident detections, so its every pair rests on
+        overlap and looks alone (its person is hidden or found only among the low-score boxes)."""
+        holds = np.bincount(rows, weights=gated, minlength=int(rows.max(initial=-1)) + 1)[rows] > 0
+        return tracked & ~holds
 
     def _implausible_sizes(
         self,
