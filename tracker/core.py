@@ -393,7 +393,10 @@ class TrackerCore:
         detections (ascending indices); inf outside the motion gate and for the tracks `away` (T,) from the view.
         Built from the gated pairs alone (a few per track): a crowd's cost is not a (T, N) matrix of passes. With
         `association.weak_look_ties`, weak appearance may veto a pair but not make it cheaper than its motion cost
-        (`weak_looks.near_tie_costs`)."""
+        (`weak_looks.near_tie_costs`). With `association.vouched_lost_match`, a lost track's pair inside its Kalman
+        gate that overlaps its prediction by `clear_iou` needs the "match" bound, not the bound rising with the time
+        lost (traced: PETS09 yolov8n jump, frame 92, a person out of view for the second between two jumps came back
+        at IoU 0.70 with the compensated prediction, similarity 0.645, refused and taken back a frame later)."""
         t, n = view.iou.shape
         rows, cols = mask_pairs(view.motion_gate)
         row_at, col_at = np.full(t, -1), np.full(n, -1)
@@ -409,7 +412,11 @@ class TrackerCore:
         if partial is not None and partial.any():  # a bank of border-cut looks does not refuse what motion vouches for
             similarity = np.where(partial & (gated | (motion <= cfg.max_cost)), np.nan, similarity)
         counts = self.bank.count(self.table.slot)  # looks in each track's bank (thin banks: two rules below)
-        fused = assoc.fuse_appearance(motion, similarity, self._match_bounds(counts)[rows, 0], cfg)
+        bounds = self._match_bounds(counts)[rows, 0]
+        if cfg.vouched_lost_match and lost.any():  # motion that holds the person needs no revival's evidence
+            vouched = lost & gated & (view.iou[rows, cols] >= cfg.clear_iou)
+            bounds = np.where(vouched, np.minimum(bounds, self.calibration.bound("match")), bounds)
+        fused = assoc.fuse_appearance(motion, similarity, bounds, cfg)
         wants_looks = cfg.weak_look_ties or cfg.ungated_lookless_yields
         no_look = self._no_clear_look(rows, similarity) if wants_looks else None
         if no_look is not None and not no_look.any():
