@@ -15,7 +15,7 @@ from tracker.eval.sequences import find_sequences
 from tracker.eval.variants import materialise
 from tracker.io.mot import read_mot_rows
 from tracker.testing import Walker, noise_for_similarity, reid_like_identities, render
-from tracker.weak_looks import near_tie_costs, outranked_thin_pairs, ungated_lookless_pairs
+from tracker.weak_looks import gateless_look_ties, near_tie_costs, outranked_thin_pairs, ungated_lookless_pairs
 
 REID_BOUND = 0.7
 
@@ -470,3 +470,101 @@ def test_without_the_rule_the_look_less_track_keeps_the_person(tud_pan8_yolo):
     on gt6's ID for frames 23-48 (so the test above can fail)."""
     gt6_id = _ids_of(tud_pan8_yolo, False, 6, range(1, 10))
     assert _ids_of(tud_pan8_yolo, False, 5, range(24, 49)) == gt6_id
+
+
+def _jump_frame(gateless=(True, False), rival_tracked=True, cost=(0.341, 0.377)):
+    """The traced TUD-Campus yolov8n jump event (issue 13, frame 51, the camera's 100 px jump): gt8's confident box
+    (score 0.67) lies inside the Kalman gate of gt8's two-frame look-less track (IoU 0.93, motion cost 0.377) and
+    overlaps the prediction of gt5's banked track outside that track's gate (IoU 0.59, motion cost 0.605) at
+    similarity 0.832 (fused cost 0.341); gt5's own box has score 0.18, so gt5's track's gate holds no confident
+    detection. Pairs: (gt5's track, gt8's box), (gt8's track, gt8's box)."""
+    return gateless_look_ties(
+        np.array(cost, dtype=float),
+        np.array([0.605, 0.377]),
+        np.array([False, True]),
+        np.array([0, 0]),
+        np.array([False, True]),
+        np.array([True, rival_tracked]),
+        np.array(gateless),
+        MAX_COST,
+    )
+
+
+def test_a_hidden_persons_look_does_not_outbid_a_look_less_tracks_motion():
+    out = _jump_frame()
+    np.testing.assert_allclose(out, [0.605, 0.377])  # the banked pair pays its motion cost
+    assert linear_assignment(out[:, None], MAX_COST).pairs.tolist() == [[1, 0]], "gt8's track keeps gt8"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "why"),
+    [
+        ({"gateless": (False, False)}, "the banked track's gate holds a confident detection: a real ambiguity"),
+        ({"rival_tracked": False}, "a lost look-less rival: its motion is an extrapolation"),
+        ({"cost": (0.341, 0.9)}, "the look-less rival's pair is above max_cost: no tie"),
+    ],
+)
+def test_the_look_keeps_its_weight_outside_the_rule(kwargs, why):
+    out = _jump_frame(**kwargs)
+    assert out[0] == pytest.approx(0.341), why
+    assert linear_assignment(out[:, None], MAX_COST).pairs.tolist() == [[0, 0]], "the look decides, as before"
+
+
+def test_a_veto_stands_and_a_look_less_pair_is_not_touched():
+    out = _jump_frame(cost=(np.inf, 0.377))
+    assert out[0] == np.inf and out[1] == pytest.approx(0.377)
+
+
+def test_gateless_claims_are_tracked_tracks_whose_gate_holds_no_confident_detection():
+    """Track 0 (tracked) has a pair in its gate: its pairs outside it are a real ambiguity that looks may decide.
+    Track 1 (tracked) has none: all its pairs rest on overlap and looks. Track 2 is lost: other rules judge it."""
+    from tracker.core import TrackerCore
+
+    rows = np.array([0, 0, 1, 1, 2])
+    tracked = np.array([True, True, True, True, False])
+    gated = np.array([True, False, False, False, False])
+    assert TrackerCore._gateless_claims(rows, tracked, gated).tolist() == [False, False, True, True, False]
+    assert TrackerCore._gateless_claims(rows[:0], tracked[:0], gated[:0]).tolist() == []
+
+
+HIDDEN_FROM = 26  # the frame from which A is found only by a low-score box
+
+
+def _hidden_behind_look_alike(rule: bool) -> tuple[dict[int, dict[int, int]], int]:
+    """A (identity 0, seen clear from frame 0) walks right; from frame 20 B (identity 1, a look-alike: cosine ~0.85
+    between the two identities) walks 15 px ahead of A and 8 px higher, behind A, so B's track is never seen clear of
+    A (its bank stays empty). From frame `HIDDEN_FROM` A is found only by a 0.2-score box: A's track's gate holds no
+    confident detection and its overlap with B's box (0.6 score) comes with a look at B close to A's own. Returns
+    {frame: {identity: track ID}} and the looks in B's track's bank at `HIDDEN_FROM`."""
+    walker_a = Walker(0, lambda f: (200 + 3.0 * f, 300.0))
+    walker_b = Walker(1, lambda f: (215 + 3.0 * f, 292.0), visible=lambda f: f >= 20, score=0.6)
+    cfg = load_config(None, overrides=["device=cpu", f"association.ungated_ties_by_motion={str(rule).lower()}"])
+    tracker = Tracker(cfg, frame_rate=FPS)
+    identities = reid_like_identities(2, DIM, different=0.85)
+    rng = np.random.default_rng(0)
+    history, b_looks = {}, -1
+    for f in range(40):
+        det = render([walker_a, walker_b], f, identities, noise_for_similarity(0.95, DIM), rng)
+        scores = np.where((det.identities == 0) & (f >= HIDDEN_FROM), 0.2, det.scores)
+        out = tracker.update_detections(det.boxes_xyxy, scores, embeddings=det.embeddings)
+        history[f] = {int(det.identities[o.detection_index]): o.track_id for o in out}
+        if f == HIDDEN_FROM - 1:
+            track = next(t for t in tracker.core.tracks if t.track_id == history[f][1])
+            b_looks = int(tracker.core.bank.count([track.slot])[0])
+    return history, b_looks
+
+
+def test_a_hidden_persons_track_does_not_take_a_look_alike_its_gate_rejects():
+    """Issue 13's TUD-Campus jump event on a synthetic scene: with the rule each person keeps their ID while A is
+    found only by a low-score box (stage 2 gives it to A's track)."""
+    history, b_looks = _hidden_behind_look_alike(rule=True)
+    assert b_looks == 0, "B's track has no look: only its motion speaks for it"
+    assert history[HIDDEN_FROM - 1] == {0: 1, 1: 2}
+    assert all(history[f] == {0: 1, 1: 2} for f in range(HIDDEN_FROM, 40)), history
+
+
+def test_without_the_gateless_rule_the_hidden_persons_track_takes_the_look_alike():
+    """The scene tests the rule: switched off, A's track takes B's box on its look and the two IDs swap."""
+    history, _ = _hidden_behind_look_alike(rule=False)
+    assert history[HIDDEN_FROM - 1] == {0: 1, 1: 2}
+    assert history[39] == {0: 2, 1: 1}, history[39]

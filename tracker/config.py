@@ -250,6 +250,16 @@ class AssociationConfig:
         "stage 1: a tracked track with no clear look does not keep, by overlap outside its Kalman gate, a detection "
         "that a lost track's look matches and stage 1 lets it take (cost within max_cost)",
     )
+    ungated_ties_by_motion: bool = _key(
+        True,
+        "stage 1: a tracked track whose Kalman gate holds no confident detection pays at least its motion cost for a "
+        "detection a tracked look-less track's gate holds, however close its look",
+    )
+    vouched_lost_match: bool = _key(
+        True,
+        "stage 1: a lost track whose Kalman gate holds a detection it overlaps by clear_iou needs only the match "
+        "bound there, not the bound rising with the time lost",
+    )
     max_iou_distance_low: float = _key(0.5, "stage 2: highest 1 - IoU accepted for low-score detections", lo=0, hi=1)
     max_iou_distance_tentative: float = _key(0.7, "stage 3: highest 1 - IoU accepted for tentative tracks", lo=0, hi=1)
     reid_threshold: float = _key(0.7, "stage 4: minimum cosine similarity to revive a lost track", lo=-1, hi=1)

@@ -34,7 +34,7 @@ from tracker.truncation import (
     visible_fraction,
 )
 from tracker.types import Detections, TrackedObject, TrackState
-from tracker.weak_looks import near_tie_costs, outranked_thin_pairs, ungated_lookless_pairs
+from tracker.weak_looks import gateless_look_ties, near_tie_costs, outranked_thin_pairs, ungated_lookless_pairs
 
 __all__ = ["EmbedFn", "TrackerCore"]
 
@@ -393,7 +393,10 @@ class TrackerCore:
         detections (ascending indices); inf outside the motion gate and for the tracks `away` (T,) from the view.
         Built from the gated pairs alone (a few per track): a crowd's cost is not a (T, N) matrix of passes. With
         `association.weak_look_ties`, weak appearance may veto a pair but not make it cheaper than its motion cost
-        (`weak_looks.near_tie_costs`)."""
+        (`weak_looks.near_tie_costs`). With `association.vouched_lost_match`, a lost track's pair inside its Kalman
+        gate that overlaps its prediction by `clear_iou` needs the "match" bound, not the bound rising with the time
+        lost (traced: PETS09 yolov8n jump, frame 92, a person out of view for the second between two jumps came back
+        at IoU 0.70 with the compensated prediction, similarity 0.645, refused and taken back a frame later)."""
         t, n = view.iou.shape
         rows, cols = mask_pairs(view.motion_gate)
         row_at, col_at = np.full(t, -1), np.full(n, -1)
@@ -409,7 +412,11 @@ class TrackerCore:
         if partial is not None and partial.any():  # a bank of border-cut looks does not refuse what motion vouches for
             similarity = np.where(partial & (gated | (motion <= cfg.max_cost)), np.nan, similarity)
         counts = self.bank.count(self.table.slot)  # looks in each track's bank (thin banks: two rules below)
-        fused = assoc.fuse_appearance(motion, similarity, self._match_bounds(counts)[rows, 0], cfg)
+        bounds = self._match_bounds(counts)[rows, 0]
+        if cfg.vouched_lost_match and lost.any():  # motion that holds the person needs no revival's evidence
+            vouched = lost & gated & (view.iou[rows, cols] >= cfg.clear_iou)
+            bounds = np.where(vouched, np.minimum(bounds, self.calibration.bound("match")), bounds)
+        fused = assoc.fuse_appearance(motion, similarity, bounds, cfg)
         wants_looks = cfg.weak_look_ties or cfg.ungated_lookless_yields
         no_look = self._no_clear_look(rows, similarity) if wants_looks else None
         if no_look is not None and not no_look.any():
@@ -417,6 +424,9 @@ class TrackerCore:
         if cfg.weak_look_ties and no_look is not None:  # weak appearance never decides a near-tie
             reid = self.calibration.bound("reid")
             fused = near_tie_costs(fused, motion, similarity, gated, cols, no_look, reid, cfg.max_cost)
+        if cfg.ungated_ties_by_motion and no_look is not None:  # a hidden person's look does not outbid motion
+            gateless = self._gateless_claims(rows, tracked, gated)
+            fused = gateless_look_ties(fused, motion, gated, cols, no_look, tracked, gateless, cfg.max_cost)
         any_lost = lost.any()  # (the two rules below favour or refuse lost tracks' pairs: none, nothing to do)
         if cfg.ungated_lookless_yields and no_look is not None and any_lost:  # overlap alone yields to a look
             yields = ungated_lookless_pairs(fused, similarity, gated, cols, no_look, tracked, lost, cfg.max_cost)
@@ -432,6 +442,14 @@ class TrackerCore:
             fused = self._ungated_floor(fused, motion, similarity, tracked & ~gated)
         cost[row_at[rows], col_at[cols]] = fused
         return cost
+
+    @staticmethod
+    def _gateless_claims(rows: np.ndarray, tracked: np.ndarray, gated: np.ndarray) -> np.ndarray:
+        """(P,) bool, per stage 1 pair of the tracks `rows` ((P,) track index of each pair): a `tracked` track whose
+        Kalman gate (`gated`, (P,) bool) holds none of this frame's confident detections, so its every pair rests on
+        overlap and looks alone (its person is hidden or found only among the low-score boxes)."""
+        holds = np.bincount(rows, weights=gated, minlength=int(rows.max(initial=-1)) + 1)[rows] > 0
+        return tracked & ~holds
 
     def _implausible_sizes(
         self,

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["near_tie_costs", "outranked_thin_pairs", "ungated_lookless_pairs"]
+__all__ = ["gateless_look_ties", "near_tie_costs", "outranked_thin_pairs", "ungated_lookless_pairs"]
 
 
 def near_tie_costs(
@@ -145,3 +145,47 @@ def ungated_lookless_pairs(
         return ungated
     backed = lost & ~no_look & np.isfinite(similarity) & (cost <= max_cost)
     return ungated & (np.bincount(cols, weights=backed)[cols] > 0)
+
+
+def gateless_look_ties(
+    cost: np.ndarray,
+    motion_cost: np.ndarray,
+    kalman_gate: np.ndarray,
+    cols: np.ndarray,
+    no_look: np.ndarray,
+    tracked: np.ndarray,
+    gateless: np.ndarray,
+    max_cost: float,
+) -> np.ndarray:
+    """Stage 1 costs where a tracked track whose Kalman gate holds none of the frame's confident detections (`gateless`:
+    its person is hidden, or found only among the low-score boxes) claims, by overlap and a look, a detection that a
+    tracked look-less track's gate holds. Motion speaks for the look-less track alone and its missing look cannot
+    answer the other's, however strong: near people look alike (a look at the calibrated reid bound is no proof here),
+    so the gateless pair costs at least its motion cost and motion decides. Traced on TUD-Campus yolov8n jump with
+    compensation (issue 13, frame 51): gt5's banked track, its person found only by a 0.18-score box, took gt8's box
+    (IoU 0.59, outside its gate) at similarity 0.832 from gt8's two-frame look-less track (IoU 0.93, in its gate), and
+    the two IDs swapped for the rest of the video. A lost look-less rival does not count: its motion is an
+    extrapolation (traced: TUD-Campus ACF, frame 13, a lost look-less track's gate held gt2's box that gt2's own
+    tracked track reached at similarity 0.74 outside its gate).
+
+    Args:
+        cost: (P,) stage 1 cost of P gated (track, detection) pairs, inf where vetoed.
+        motion_cost: (P,) the motion-only cost of the same pairs.
+        kalman_gate: (P,) bool, the pair's squared Mahalanobis distance is within the chi-square gate.
+        cols: (P,) detection index of each pair, >= 0.
+        no_look: (P,) bool, the pair's track has no clear look (`TrackerCore._no_clear_look`).
+        tracked: (P,) bool, the pair's track is tracked (matched recently, not lost).
+        gateless: (P,) bool, the pair's track is tracked and its gate holds no confident detection of the frame.
+        max_cost: the highest cost stage 1 accepts (`association.max_cost`).
+    Returns:
+        (P,) float64 costs: at least the motion cost for the gateless tracks' pairs with a look outside their gate on
+        a detection that a tracked look-less track's gate holds at a cost within `max_cost`; `cost` elsewhere.
+    """
+    cost = np.array(cost, dtype=np.float64)
+    claims = gateless & ~no_look & ~kalman_gate & np.isfinite(cost)
+    if not claims.any():
+        return cost
+    rival = tracked & no_look & kalman_gate & (cost <= max_cost)
+    tied = claims & (np.bincount(cols, weights=rival)[cols] > 0)
+    cost[tied] = np.maximum(cost[tied], motion_cost[tied])
+    return cost
