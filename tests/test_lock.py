@@ -80,3 +80,27 @@ def test_a_gallery_in_use_is_refused_naming_the_gallery_and_left_in_place(tmp_pa
         with lock.gallery_lock(tmp_path / "other.gallery"):  # another gallery in the same folder is free
             pass
     assert list(tmp_path.iterdir()) == [] and tmp_path.is_dir()
+
+
+def test_a_gallery_in_a_folder_that_is_not_writable_is_one_error_naming_the_gallery(tmp_path, monkeypatch):
+    """`track --gallery ro/people.npz` in a read-only folder (an `mount -o ro` share; root passes chmod) said
+    `[Errno 30] Read-only file system: 'ro/.people.npz.lock'`, a file the user never named: the error names the
+    gallery, its folder and the option to change, and the lock leaves nothing behind."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    real_open = os.open
+
+    def read_only(path, flags, *args):
+        if str(path).endswith(".lock"):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(lock.os, "open", read_only)
+    with pytest.raises(OSError) as refused:
+        lock.gallery_lock(folder / "people.npz").acquire()
+    message = str(refused.value)
+    assert message == (
+        f"the gallery {folder / 'people.npz'} cannot be used: {folder} is not writable (Read-only file system): "
+        "choose another --gallery"
+    )
+    assert not any(folder.iterdir())

@@ -49,7 +49,7 @@ class FolderLock:
         option: the command-line option that chooses another one, for the error.
     Raises (on acquire):
         FolderInUse: another live process holds the lock. OSError: the folder cannot be created (named) or
-            written.
+            written (the error names the subject and the option, not the lock file).
     """
 
     def __init__(
@@ -74,7 +74,14 @@ class FolderLock:
         self._made_here |= not self.folder.exists()
         make_output_folder(self.folder)
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:  # a read-only or foreign folder: name what the user chose, not the lock file
+                self._remove_if_empty()
+                raise OSError(
+                    f"{self.subject} cannot be used: {self.folder} is not writable ({exc.strerror}): choose another "
+                    f"{self.option}"
+                ) from exc
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -132,9 +139,10 @@ class FolderLock:
         self.release()
 
 
-def gallery_lock(path: Path) -> FolderLock:
+def gallery_lock(path: Path, option: str = "--gallery") -> FolderLock:
     """The lock of the identity gallery file `path` (`.<name>.lock` in its folder, which must exist): one run at a
     time loads it, adds to it and writes it back (`track --gallery`, `track batch --gallery`, `track gallery rm`).
+    `option` names, in the errors, what chooses another gallery file.
     """
     path = Path(path)
-    return FolderLock(path.parent, lock_name=f".{path.name}.lock", subject=f"the gallery {path}", option="--gallery")
+    return FolderLock(path.parent, lock_name=f".{path.name}.lock", subject=f"the gallery {path}", option=option)
