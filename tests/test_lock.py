@@ -104,3 +104,14 @@ def test_a_gallery_in_a_folder_that_is_not_writable_is_one_error_naming_the_gall
         "choose another --gallery"
     )
     assert not any(folder.iterdir())
+
+
+def test_a_gallery_whose_lock_file_name_is_too_long_says_so(tmp_path):
+    """A 250-character gallery name is a valid file, but `.<name>.lock` exceeds the 255 bytes of a name: the error
+    says the folder cannot hold the lock file and why, not that the folder is not writable."""
+    gallery = tmp_path / ("g" * 250)
+    with pytest.raises(OSError) as refused:
+        lock.gallery_lock(gallery).acquire()
+    message = str(refused.value)
+    assert message.startswith(f"the gallery {gallery} cannot be used: {tmp_path} cannot hold the lock file .g")
+    assert "File name too long" in message and message.endswith("choose another --gallery")

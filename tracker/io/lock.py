@@ -17,6 +17,7 @@ both had given the same new global IDs to different people.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -28,6 +29,7 @@ from tracker.io.mot import make_output_folder
 __all__ = ["LOCK_NAME", "FolderInUse", "FolderLock", "gallery_lock"]
 
 LOCK_NAME = ".track.lock"  # in the output folder, beside the outputs, while a run writes there
+_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)  # the lock file cannot be made: the folder is not writable
 log = logging.getLogger(__name__)
 
 _PID_BYTES = 32  # read back from the lock file for the message (a process ID and a newline)
@@ -78,9 +80,9 @@ class FolderLock:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as exc:  # a read-only or foreign folder: name what the user chose, not the lock file
                 self._remove_if_empty()
+                why = "is not writable" if exc.errno in _NOT_WRITABLE else f"cannot hold the lock file {self.path.name}"
                 raise OSError(
-                    f"{self.subject} cannot be used: {self.folder} is not writable ({exc.strerror}): choose another "
-                    f"{self.option}"
+                    f"{self.subject} cannot be used: {self.folder} {why} ({exc.strerror}): choose another {self.option}"
                 ) from exc
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
