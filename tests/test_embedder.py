@@ -547,3 +547,24 @@ def test_int8_needs_openvino(shared_weights):
 
 def torch_model(weights_dir: Path) -> torch.nn.Module:
     return osnet(weights_dir, "reid.backend=torch").model.eval()
+
+
+def test_an_openvino_cache_folder_that_cannot_take_the_converted_model_costs_the_cache_only(tmp_path, caplog):
+    """`TRACKER_OPENVINO_CACHE` on a read-only mount: OpenVINO's `save_model` raised a RuntimeError ("Can't open
+    bin file"), not the OSError `_save` caught, and `track` stopped with a traceback before the first frame. Here the
+    temporary .bin's name is taken by a folder, which fails the same way as a read-only folder does (as root too)."""
+    ov = pytest.importorskip("openvino")
+    import os
+
+    from openvino import opset13 as ops
+
+    from tracker.reid.openvino import _save
+
+    crops = ops.parameter([1, 4], np.float32, name="x")
+    ir = ov.Model([ops.relu(crops)], [crops], "tiny")
+    path = tmp_path / "model.xml"
+    (tmp_path / f"model.{os.getpid()}.tmp.bin").mkdir()
+    with caplog.at_level(logging.WARNING, logger="tracker.reid.openvino"):
+        _save(ov, ir, path)
+    assert "could not cache the OpenVINO model" in caplog.text and "bin file" in caplog.text
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"model.{os.getpid()}.tmp.bin"], "no half-written files"

@@ -237,6 +237,7 @@ def test_gallery_rm_while_a_run_uses_the_gallery_is_refused(colour_models, tmp_p
         assert main(["gallery", "rm", str(gallery), "1"]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and f"the gallery {gallery} is in use by another track run" in err[0], err
+        assert err[0].endswith("or choose another gallery FILE"), "gallery rm has no --gallery option"
         assert main(["gallery", "ls", str(gallery)]) == 0  # reading it is fine
     assert gallery.read_bytes() == before
     assert main(["gallery", "rm", str(gallery), "1"]) == 0

@@ -53,3 +53,25 @@ def test_only_the_first_missed_frame_and_never_a_prediction_out_of_the_frame_is_
         box = np.array([[x, 200.0 + 0.3 * (f % 2), x + 40.0, 300.0]]) if f < GAP else np.zeros((0, 4))
         shown.append(len(tracker.update_detections(box, np.full(len(box), 0.9), frame_size=SIZE)))
     assert shown[GAP - 1] == shown[GAP] == 1 and shown[GAP + 1 :] == [0, 0]
+
+
+def test_the_jsonl_marks_the_gap_frames_box_as_predicted_and_a_resume_reads_it_back(tmp_path):
+    """`<name>.jsonl` gave a gap frame's Kalman prediction exactly as a detected box (same keys, the last score):
+    a reader could not tell them apart. It now carries `"predicted": true` (only there: a run without the option
+    writes the same lines as before), and the resume's redraw reads it back as a gap report."""
+    import json
+
+    import tracker.run as track_run
+
+    shown = _walk(True)
+    path = tmp_path / "walk.jsonl"
+    writer = track_run._JsonlWriter(path)
+    for f, objects in shown.items():
+        writer.write(f, objects)
+    writer.close()
+    lines = {row["frame"]: row["tracks"] for row in map(json.loads, path.read_text().splitlines())}
+    assert [f for f, tracks in lines.items() if any(t.get("predicted") for t in tracks)] == [GAP]
+    assert all("predicted" not in t for f, tracks in lines.items() if f != GAP for t in tracks)
+    saved = track_run._saved_tracks(path, path.stat().st_size, shown_global=False)
+    assert [o.state for o in saved[GAP]] == [TrackState.LOST]
+    assert all(o.state is TrackState.TRACKED for f in saved if f != GAP for o in saved[f])

@@ -80,3 +80,38 @@ def test_a_gallery_in_use_is_refused_naming_the_gallery_and_left_in_place(tmp_pa
         with lock.gallery_lock(tmp_path / "other.gallery"):  # another gallery in the same folder is free
             pass
     assert list(tmp_path.iterdir()) == [] and tmp_path.is_dir()
+
+
+def test_a_gallery_in_a_folder_that_is_not_writable_is_one_error_naming_the_gallery(tmp_path, monkeypatch):
+    """`track --gallery ro/people.npz` in a read-only folder (an `mount -o ro` share; root passes chmod) said
+    `[Errno 30] Read-only file system: 'ro/.people.npz.lock'`, a file the user never named: the error names the
+    gallery, its folder and the option to change, and the lock leaves nothing behind."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    real_open = os.open
+
+    def read_only(path, flags, *args):
+        if str(path).endswith(".lock"):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(lock.os, "open", read_only)
+    with pytest.raises(OSError) as refused:
+        lock.gallery_lock(folder / "people.npz").acquire()
+    message = str(refused.value)
+    assert message == (
+        f"the gallery {folder / 'people.npz'} cannot be used: {folder} is not writable (Read-only file system): "
+        "choose another --gallery"
+    )
+    assert not any(folder.iterdir())
+
+
+def test_a_gallery_whose_lock_file_name_is_too_long_says_so(tmp_path):
+    """A 250-character gallery name is a valid file, but `.<name>.lock` exceeds the 255 bytes of a name: the error
+    says the folder cannot hold the lock file and why, not that the folder is not writable."""
+    gallery = tmp_path / ("g" * 250)
+    with pytest.raises(OSError) as refused:
+        lock.gallery_lock(gallery).acquire()
+    message = str(refused.value)
+    assert message.startswith(f"the gallery {gallery} cannot be used: {tmp_path} cannot hold the lock file .g")
+    assert "File name too long" in message and message.endswith("choose another --gallery")

@@ -77,6 +77,19 @@ def test_bench_core_growth_sweep_reports_each_steps_growth(monkeypatch, capsys):
     assert grown == pytest.approx([ours, bytetrack], rel=0.02, abs=0.01)
 
 
+@pytest.mark.parametrize("tracks", ["50,abc", "0", "-5", ""])
+def test_bench_core_refuses_track_counts_that_are_not_whole_numbers_above_zero(monkeypatch, capsys, tracks):
+    """`--tracks 50,abc` was a ValueError traceback, `0` and `-5` timed an empty world (with a numpy warning), and
+    an empty value ran the full benchmark: each is now one usage error, exit status 2, before anything is timed."""
+    bench_core = load_tool("bench_core")
+    monkeypatch.setattr(sys, "argv", ["bench_core.py", "--tracks", tracks, "--frames", "1", "--repeats", "1"])
+    with pytest.raises(SystemExit) as stop:
+        bench_core.main()
+    assert stop.value.code == 2
+    captured = capsys.readouterr()
+    assert "--tracks" in captured.err and "whole numbers >= 1" in captured.err and "ours ms" not in captured.out
+
+
 def test_id_timeline_names_a_missing_file_in_one_usage_line(tmp_path, capsys):
     """A missing gt or result file was a FileNotFoundError traceback."""
     tool = load_tool("id_timeline")

@@ -281,6 +281,18 @@ def row(name: str, load: str, dim: int, capacity: int, r: dict[str, float]) -> s
     )
 
 
+def track_counts(text: str) -> list[int]:
+    """`--tracks`: comma-separated whole numbers >= 1 (a typo, 0 or a negative T was a traceback, an empty world
+    timed, or, for an empty value, the full run)."""
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"expected whole numbers >= 1 separated by commas, got {text!r}")
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=250, help="frames per measurement (after warm-up)")
@@ -292,7 +304,10 @@ def main() -> None:
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="time frames by wall or CPU time")
     parser.add_argument("--device", default="cpu", help="where our banks and similarities live (cpu, cuda)")
     parser.add_argument(
-        "--tracks", default="", help="only the growth sweep: walking at these T (e.g. 50,100,200,300,500), K=100"
+        "--tracks",
+        type=track_counts,
+        default=None,
+        help="only the growth sweep: walking at these T (e.g. 50,100,200,300,500), K=100",
     )
     args = parser.parse_args()
     try:
@@ -302,8 +317,8 @@ def main() -> None:
     if args.gallery:
         gallery_ratio(args)
         return
-    if args.tracks:
-        growth_sweep(args, [int(t) for t in args.tracks.split(",")])
+    if args.tracks is not None:
+        growth_sweep(args, args.tracks)
         return
 
     print(

@@ -5,7 +5,9 @@
 
 One line per gt person and result file: runs of frames with the same matched track ID (`-` where no result box
 matched, IoU >= 0.5 one-to-one per frame), e.g. `7 | ours | 2:1-11 1:12-45`: person 7 had ID 2 on frames 1-11,
-then ID 1. Use it to see which people and frames make the ID switches and fragmentations TrackEval counts.
+then ID 1. Use it to see which people and frames make the ID switches and fragmentations TrackEval counts. Both
+modes read the boxes TrackEval scores: on MOT16/17 gt, pedestrians not marked 0, and no result box that its
+preprocessing matches to a distractor (a static person, a reflection ...).
 
 With `--idf1`, where each file's IDF1 is lost instead (`tracker.eval.identity`): a header with IDF1, IDTP and the
 box counts, then per person e.g. `2 | ours | 38 boxes | IDTP 0 (no ID) | 2:35>7 7:4>-`: the identity matching gave
@@ -22,8 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tracker.eval.identity import IdentityBreakdown, identity_breakdown  # noqa: E402
+from tracker.eval.identity import IdentityBreakdown, identity_breakdown, scored_rows  # noqa: E402
 from tracker.eval.revival import identity_timeline  # noqa: E402
+from tracker.eval.sequences import benchmark_of  # noqa: E402
 from tracker.io.mot import read_mot_rows  # noqa: E402
 
 
@@ -48,10 +51,12 @@ def format_breakdown(label: str, breakdown: IdentityBreakdown) -> list[str]:
     return lines
 
 
-def print_breakdowns(gt, paths: list[Path]) -> None:
-    """`--idf1`: each file's breakdown in turn."""
+def print_breakdowns(gt, paths: list[Path], benchmark: str) -> None:
+    """`--idf1`: each file's breakdown in turn, on the boxes TrackEval scores (MOT17: pedestrians not marked 0,
+    results on distractors left out), so its IDF1 is `track eval`'s."""
     for path in paths:
-        print("\n".join(format_breakdown(path.parent.name, identity_breakdown(gt, read_mot_rows(path)))))
+        breakdown = identity_breakdown(*scored_rows(gt, read_mot_rows(path), benchmark))
+        print("\n".join(format_breakdown(path.parent.name, breakdown)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,12 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     for path in (args.sequence / "gt" / "gt.txt", *args.results):
         if not path.is_file():  # one usage line, not a traceback
             parser.error(f"no such file: {path}")
-    gt = read_mot_rows(args.sequence / "gt" / "gt.txt")
+    gt, benchmark = read_mot_rows(args.sequence / "gt" / "gt.txt"), benchmark_of(args.sequence)
     if args.idf1:
-        print_breakdowns(gt, args.results)
+        print_breakdowns(gt, args.results, benchmark)
         return 0
-    timelines = {path: identity_timeline(gt, read_mot_rows(path)) for path in args.results}
-    for person in sorted({int(g) for g in gt[:, 1]}):
+    scored = {path: scored_rows(gt, read_mot_rows(path), benchmark) for path in args.results}  # as TrackEval's
+    timelines = {path: identity_timeline(*rows) for path, rows in scored.items()}
+    for person in sorted({int(g) for rows in scored.values() for g in rows[0][:, 1]}):
         for path, timeline in timelines.items():
             print(f"{person} | {path.parent.name} | {format_runs(timeline.get(person, []))}")
     return 0

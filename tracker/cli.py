@@ -277,7 +277,7 @@ def _gallery(argv: list[str]) -> int:
     # rm and prune rewrite the file: not while a run that loaded it is going to write it back (its copy would win)
     edits = args.action != "ls" and args.file.parent.is_dir()
     try:
-        with gallery_lock(args.file) if edits else nullcontext():
+        with gallery_lock(args.file, option="gallery FILE") if edits else nullcontext():
             if args.action == "ls":
                 gallery = Gallery.load(args.file, prune=False)
                 for line in _gallery_listing(gallery):

@@ -353,6 +353,7 @@ class _JsonlWriter:
                 "score": round(float(o.score), JSON_SCORE_DECIMALS),
                 "class": int(o.class_id),
                 "recovered": bool(o.recovered),
+                **({"predicted": True} if o.state is TrackState.LOST else {}),  # a gap frame (report_gap_frame)
             }
             for o in objects
         ]
@@ -569,7 +570,7 @@ def _saved_tracks(path: Path, length: int, shown_global: bool) -> dict[int, list
                 xyxy=np.asarray(t["xyxy"], dtype=np.float64),
                 score=t["score"],
                 class_id=t["class"],
-                state=TrackState.TRACKED,
+                state=TrackState.LOST if t.get("predicted") else TrackState.TRACKED,
                 detection_index=-1,
                 recovered=t["recovered"],
             )

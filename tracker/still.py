@@ -316,7 +316,7 @@ def model_jitter_quantile(quantile: float) -> float:
     """The `quantile` (0 < q < 1) of a box's largest edge jitter, each edge in its own std, when the box is measured
     with the Kalman filter's noise model at three consecutive frames (the module's `_HALF` comment): the two axes are
     independent, the two edges of an axis correlate by 0.6, so P(all four below u) = P(both of an axis below u)^2;
-    solved for u by bisection. About 0.33 at q = 0.01."""
+    solved for u by bisection. About 0.37 at q = 0.01."""
     correlation = (1.0 - _HALF**2) / (1.0 + _HALF**2)
     low, high = 0.0, _QUANTILE_BRACKET
     for _ in range(_BISECTIONS):

@@ -19,9 +19,13 @@ from scipy.optimize import linear_sum_assignment
 from tracker.association import iou_matrix
 from tracker.io.mot import tlwh_to_xyxy
 
-__all__ = ["IdentityBreakdown", "PersonIdentity", "identity_breakdown"]
+__all__ = ["IdentityBreakdown", "PersonIdentity", "identity_breakdown", "scored_rows"]
 
 MIN_IOU = 0.5  # a result box covers a gt box at this IoU (TrackEval's Identity threshold)
+_FLAG_COLUMN = 6  # gt: 0 = ignored ("zero marked"), whatever the format
+_CLASS_COLUMN = 7  # MOT16/17 gt: class id
+_PEDESTRIAN = 1  # MOT16/17 gt: the class scored
+_DISTRACTORS = (2, 7, 8, 12)  # MOT16/17 gt: person on vehicle, static person, distractor, reflection
 
 
 @dataclass(frozen=True)
@@ -68,12 +72,38 @@ class IdentityBreakdown:
         return 2.0 * self.idtp / total if total else float("nan")
 
 
+def scored_rows(gt: np.ndarray, results: np.ndarray, benchmark: str) -> tuple[np.ndarray, np.ndarray]:
+    """The gt and result rows TrackEval scores (its MotChallenge2DBox preprocessing), for `identity_breakdown`.
+
+    Args:
+        gt: (G, >=7) MOTChallenge gt rows; results: (R, >=6) result rows.
+        benchmark: "MOT17" (gt with a class column, `tracker.eval.sequences.benchmark_of`) or "MOT15".
+    Returns:
+        gt rows not marked 0 (column 7), and on MOT17 of class 1 only; result rows, on MOT17 without those matched
+        in their frame (Hungarian on IoU, pairs at IoU >= 0.5) to a gt box of a distractor class (2, 7, 8, 12).
+    """
+    gt, results = np.asarray(gt, dtype=np.float64), np.asarray(results, dtype=np.float64)
+    if benchmark != "MOT17" or not len(gt):
+        return gt[gt[:, _FLAG_COLUMN] != 0] if len(gt) else gt, results
+    dropped = np.zeros(len(results), dtype=bool)
+    for frame in np.intersect1d(gt[:, 0], results[:, 0]):
+        g, r = np.flatnonzero(gt[:, 0] == frame), np.flatnonzero(results[:, 0] == frame)
+        iou = iou_matrix(tlwh_to_xyxy(gt[g, 2:6]), tlwh_to_xyxy(results[r, 2:6]))
+        iou[iou < MIN_IOU - np.finfo(float).eps] = 0.0
+        rows, cols = linear_sum_assignment(iou, maximize=True)
+        kept = iou[rows, cols] > np.finfo(float).eps
+        on_distractor = np.isin(gt[g[rows[kept]], _CLASS_COLUMN], _DISTRACTORS)
+        dropped[r[cols[kept][on_distractor]]] = True
+    keep_gt = (gt[:, _FLAG_COLUMN] != 0) & (gt[:, _CLASS_COLUMN] == _PEDESTRIAN)
+    return gt[keep_gt], results[~dropped]
+
+
 def identity_breakdown(gt: np.ndarray, results: np.ndarray) -> IdentityBreakdown:
     """The IDF1 identity matching of `results` against `gt`, per person.
 
     Args:
         gt: (G, >=6) MOTChallenge gt rows (frame, id, left, top, width, height, ...), already restricted to the
-            rows TrackEval scores (every row on MOT15-format sequences).
+            rows TrackEval scores, as are the results (`scored_rows`).
         results: (R, >=6) MOTChallenge result rows, frames numbered like `gt`.
     Returns:
         `IdentityBreakdown`; its `idf1` equals TrackEval's IDF1 on the same boxes (ties between equally good

@@ -9,7 +9,7 @@ import numpy as np
 
 from tracker.io.mot import SequenceInfo, read_mot_rows, read_sequence_info, tlwh_to_xyxy
 
-__all__ = ["Sequence", "find_sequences", "public_scores"]
+__all__ = ["Sequence", "benchmark_of", "find_sequences", "public_scores"]
 
 _SCORE_COLUMN = 6
 _TLWH_COLUMNS = slice(2, 6)
@@ -83,8 +83,9 @@ class Sequence:
         return gt
 
 
-def _benchmark_of(root: Path) -> str:
-    """MOT17 when gt has the MOT16/17 columns (integer class >= 1, visibility in [0, 1]), else MOT15."""
+def benchmark_of(root: Path) -> str:
+    """The format of the sequence folder `root`'s gt/gt.txt: "MOT17" when it has the MOT16/17 columns (integer
+    class >= 1, visibility in [0, 1]), else "MOT15" (also with no gt)."""
     gt = root / "gt" / "gt.txt"
     if not gt.is_file() or not gt.stat().st_size:
         return "MOT15"
@@ -134,5 +135,5 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
     for root in roots:
         info = read_sequence_info(root)
         first = info.length // 2 + 1 if split == "val-half" else 1
-        sequences.append(Sequence(info, first, info.length, _benchmark_of(root)))
+        sequences.append(Sequence(info, first, info.length, benchmark_of(root)))
     return sequences

@@ -17,6 +17,7 @@ both had given the same new global IDs to different people.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -28,6 +29,7 @@ from tracker.io.mot import make_output_folder
 __all__ = ["LOCK_NAME", "FolderInUse", "FolderLock", "gallery_lock"]
 
 LOCK_NAME = ".track.lock"  # in the output folder, beside the outputs, while a run writes there
+_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)  # the lock file cannot be made: the folder is not writable
 log = logging.getLogger(__name__)
 
 _PID_BYTES = 32  # read back from the lock file for the message (a process ID and a newline)
@@ -49,7 +51,7 @@ class FolderLock:
         option: the command-line option that chooses another one, for the error.
     Raises (on acquire):
         FolderInUse: another live process holds the lock. OSError: the folder cannot be created (named) or
-            written.
+            written (the error names the subject and the option, not the lock file).
     """
 
     def __init__(
@@ -74,7 +76,14 @@ class FolderLock:
         self._made_here |= not self.folder.exists()
         make_output_folder(self.folder)
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:  # a read-only or foreign folder: name what the user chose, not the lock file
+                self._remove_if_empty()
+                why = "is not writable" if exc.errno in _NOT_WRITABLE else f"cannot hold the lock file {self.path.name}"
+                raise OSError(
+                    f"{self.subject} cannot be used: {self.folder} {why} ({exc.strerror}): choose another {self.option}"
+                ) from exc
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -132,9 +141,10 @@ class FolderLock:
         self.release()
 
 
-def gallery_lock(path: Path) -> FolderLock:
+def gallery_lock(path: Path, option: str = "--gallery") -> FolderLock:
     """The lock of the identity gallery file `path` (`.<name>.lock` in its folder, which must exist): one run at a
     time loads it, adds to it and writes it back (`track --gallery`, `track batch --gallery`, `track gallery rm`).
+    `option` names, in the errors, what chooses another gallery file.
     """
     path = Path(path)
-    return FolderLock(path.parent, lock_name=f".{path.name}.lock", subject=f"the gallery {path}", option="--gallery")
+    return FolderLock(path.parent, lock_name=f".{path.name}.lock", subject=f"the gallery {path}", option=option)

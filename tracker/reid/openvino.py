@@ -84,8 +84,12 @@ def _save(ov: object, ir: object, path: Path) -> None:
         ov.save_model(ir, tmp, compress_to_fp16=False)  # type: ignore[attr-defined]
         os.replace(tmp.with_suffix(".bin"), path.with_suffix(".bin"))
         os.replace(tmp, path)
-    except OSError as exc:  # a read-only home is no reason to fail: convert again next time
-        log.warning("could not cache the OpenVINO model in %s: %s", path.parent, exc)
+    except (OSError, RuntimeError) as exc:  # a read-only home is no reason to fail: convert again next time
+        # (OpenVINO's save_model reports a file it cannot open as a RuntimeError, not an OSError)
+        log.warning("could not cache the OpenVINO model in %s: %s", path.parent, str(exc).strip().splitlines()[-1])
+        for part in (tmp, tmp.with_suffix(".bin")):
+            if part.is_file():
+                part.unlink(missing_ok=True)
 
 
 class OpenVINOForward:
