@@ -9,7 +9,7 @@ import pytest
 from tracker import Tracker, load_config
 from tracker.calibration import Calibration
 from tracker.entry import ENTRY, HIDDEN, UNKNOWN, entry_evidence
-from tracker.testing import Walker, render
+from tracker.testing import Walker, look_at_cosine, render
 
 FPS = 30
 DIM = 128
@@ -70,10 +70,7 @@ def world_identities(count: int, cross_similarity: float, seed: int = 0) -> np.n
 
 def returning_look(identity: np.ndarray, cosine: float, seed: int = 3) -> np.ndarray:
     """A unit vector at `cosine` to `identity`: the same person seen again under another angle or light."""
-    other = np.random.default_rng(seed).normal(size=identity.shape)
-    other -= other @ identity * identity
-    other /= np.linalg.norm(other)
-    return cosine * identity + np.sqrt(1 - cosine**2) * other
+    return look_at_cosine(identity, cosine, np.random.default_rng(seed))
 
 
 def hidden_scene(where_x: float):

@@ -14,6 +14,7 @@ from tracker.eval.inputs import load_inputs
 from tracker.eval.revival import identity_timeline
 from tracker.eval.sequences import find_sequences
 from tracker.io.mot import read_mot_rows
+from tracker.testing import look_at_cosine, unit_vector
 
 FPS = 25
 DIM = 64
@@ -22,18 +23,6 @@ SPEED = 4.0  # px per frame, to the right
 SEEN, ABSENT = 10, 15  # frames seen, then hidden (0.6 s: within every lost-track lifetime)
 LOOK = 0.62  # cosine of the later box's look to the person's: above the stage 1 gate (0.55), below the reid bound (0.7)
 SCORE = 0.7  # the later box's score: IoU 0.25 x 0.7 keeps its motion cost above max_cost (0.8)
-
-
-def _unit(rng: np.random.Generator) -> np.ndarray:
-    v = rng.normal(size=DIM)
-    return v / np.linalg.norm(v)
-
-
-def _look(base: np.ndarray, cosine: float, rng: np.random.Generator) -> np.ndarray:
-    other = rng.normal(size=DIM)
-    other -= other @ base * base
-    other /= np.linalg.norm(other)
-    return cosine * base + np.sqrt(1.0 - cosine**2) * other
 
 
 def _whole(frame: int) -> np.ndarray:
@@ -54,17 +43,19 @@ def _scene(height_ratio: float, shift: float = 0.0, rule: bool | None = None) ->
     """A person walks right for SEEN frames, is hidden ABSENT frames, then one box appears (`_later_box`) whose look
     has cosine LOOK to theirs. Returns (the person's ID, the ID reported on that box, None if it is not reported)."""
     rng = np.random.default_rng(2)
-    person = _unit(rng)
+    person = unit_vector(DIM, rng)
     sets = ["device=cpu"] + ([] if rule is None else [f"association.lost_pairs_plausible={str(rule).lower()}"])
     tracker = Tracker(load_config(None, overrides=sets), frame_rate=FPS)
     first = None
     for f in range(SEEN):
-        out = tracker.update_detections(_whole(f)[None], np.array([0.9]), embeddings=_look(person, 0.95, rng)[None])
+        out = tracker.update_detections(
+            _whole(f)[None], np.array([0.9]), embeddings=look_at_cosine(person, 0.95, rng)[None]
+        )
         first = out[0].track_id if out else first
     for _ in range(ABSENT):
         tracker.update_detections(np.zeros((0, 4)), np.zeros(0), embeddings=np.zeros((0, DIM)))
     box = _later_box(height_ratio, shift)
-    out = tracker.update_detections(box[None], np.array([SCORE]), embeddings=_look(person, LOOK, rng)[None])
+    out = tracker.update_detections(box[None], np.array([SCORE]), embeddings=look_at_cosine(person, LOOK, rng)[None])
     return first, (out[0].track_id if out else None)
 
 

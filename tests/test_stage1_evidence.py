@@ -8,24 +8,12 @@ import numpy as np
 import pytest
 
 from tracker import Tracker, load_config
+from tracker.testing import look_at_cosine, unit_vector
 
 FPS = 25
 DIM = 64
 WIDTH, HEIGHT = 60.0, 160.0  # a whole person, pixels
 SPEED = 4.0  # px per frame, to the right
-
-
-def _unit(rng: np.random.Generator) -> np.ndarray:
-    v = rng.normal(size=DIM)
-    return v / np.linalg.norm(v)
-
-
-def _look(base: np.ndarray, cosine: float, rng: np.random.Generator) -> np.ndarray:
-    """A unit vector at exactly `cosine` to the unit vector `base`."""
-    other = rng.normal(size=DIM)
-    other -= other @ base * base
-    other /= np.linalg.norm(other)
-    return cosine * base + np.sqrt(1.0 - cosine**2) * other
 
 
 def _whole(frame: int) -> np.ndarray:
@@ -50,16 +38,20 @@ def _part_scene(part_cosine: float, **overrides: bool) -> dict[int, tuple[int, n
     the 60 x 160 person: IoU 0.25, outside the track's Kalman gate) whose look has `part_cosine` to theirs.
     Returns {frame: (ID, reported box)} of the first person's detections."""
     rng = np.random.default_rng(0)
-    person, neighbour = _unit(rng), _unit(rng)
+    person, neighbour = unit_vector(DIM, rng), unit_vector(DIM, rng)
     tracker = _tracker(**overrides)
     shown = {}
     for f in range(30):
-        box, look, score = _whole(f), _look(person, 0.95, rng), 0.9
+        box, look, score = _whole(f), look_at_cosine(person, 0.95, rng), 0.9
         if PART[0] <= f < PART[1]:
             cx, top = (box[0] + box[2]) / 2, box[1]
-            box, look, score = np.array([cx - 15, top, cx + 15, top + 80]), _look(person, part_cosine, rng), 0.7
+            box, look, score = (
+                np.array([cx - 15, top, cx + 15, top + 80]),
+                look_at_cosine(person, part_cosine, rng),
+                0.7,
+            )
         boxes = np.stack([box, _whole(f) + np.array([NEIGHBOUR_DX, 0, NEIGHBOUR_DX, 0])])
-        looks = np.stack([look, _look(neighbour, 0.95, rng)])
+        looks = np.stack([look, look_at_cosine(neighbour, 0.95, rng)])
         out = tracker.update_detections(boxes, np.array([score, 0.9]), embeddings=looks)
         mine = [o for o in out if o.detection_index == 0]
         if mine:
@@ -102,11 +94,13 @@ def _return_scene(absent: int, same_person: bool, **overrides: bool) -> tuple[in
     then a box appears where the filter predicts them (motion accepts it) whose look has cosine 0.62 to theirs:
     the same person seen worse (`same_person`) or a look-alike. Returns (the person's ID, the ID of the box)."""
     rng = np.random.default_rng(1)
-    person = _unit(rng)
+    person = unit_vector(DIM, rng)
     tracker = _tracker(**overrides)
     first = None
     for f in range(2):
-        out = tracker.update_detections(_whole(f)[None], np.array([0.9]), embeddings=_look(person, 0.95, rng)[None])
+        out = tracker.update_detections(
+            _whole(f)[None], np.array([0.9]), embeddings=look_at_cosine(person, 0.95, rng)[None]
+        )
         first = out[0].track_id if out else first
     assert tracker.core.bank.count([tracker.core.tracks[0].slot])[0] < load_config(None).appearance.topk
     for _ in range(absent):
@@ -114,7 +108,9 @@ def _return_scene(absent: int, same_person: bool, **overrides: bool) -> tuple[in
     f = 2 + absent
     later = None
     for g in range(f, f + 3):
-        out = tracker.update_detections(_whole(g)[None], np.array([0.9]), embeddings=_look(person, 0.62, rng)[None])
+        out = tracker.update_detections(
+            _whole(g)[None], np.array([0.9]), embeddings=look_at_cosine(person, 0.62, rng)[None]
+        )
         later = out[0].track_id if out else later
     return first, later
 

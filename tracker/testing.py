@@ -20,10 +20,12 @@ __all__ = [
     "identity_embeddings",
     "leave_and_return_world",
     "linear_path",
+    "look_at_cosine",
     "noise_for_similarity",
     "reid_like_identities",
     "render",
     "score_reappearances",
+    "unit_vector",
 ]
 
 
@@ -146,6 +148,21 @@ def reid_like_identities(count: int, dim: int, different: float = 0.45, seed: in
     own = identity_embeddings(count, dim, seed + 1)
     vecs = np.sqrt(different) * common + np.sqrt(1 - different) * own
     return vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+
+
+def unit_vector(dim: int, rng: np.random.Generator) -> np.ndarray:
+    """(dim,) a random unit vector: one person's look."""
+    v = rng.normal(size=dim)
+    return v / np.linalg.norm(v)
+
+
+def look_at_cosine(base: np.ndarray, cosine: float, rng: np.random.Generator) -> np.ndarray:
+    """(dim,) a unit vector at exactly `cosine` to the unit vector `base` (dim,): the same person seen again under
+    another angle or light (cosine high), or a look-alike (cosine at a chosen bound)."""
+    other = rng.normal(size=base.shape)
+    other -= other @ base * base
+    other /= np.linalg.norm(other)
+    return cosine * base + np.sqrt(1.0 - cosine**2) * other
 
 
 def noise_for_similarity(same: float, dim: int) -> float:
