@@ -46,16 +46,21 @@ def scene(frame: int, rng: np.random.Generator, sign_moves_from: int | None = No
     return np.concatenate([sign[None], people])
 
 
-def run(frames: int, *overrides: str, sign_moves_from: int | None = None, frame_size=FRAME) -> list[set[int]]:
-    """The scene rows reported in each frame."""
-    tracker = Tracker(config(*overrides), frame_rate=FPS)
-    rng = np.random.default_rng(3)
+def shown_rows(boxes_of, frames: int, config_: TrackerConfig, fps: float, seed: int, frame_size) -> list[set[int]]:
+    """The scene rows reported in each of `frames` frames, the boxes of frame f given by `boxes_of(f, rng)`."""
+    tracker = Tracker(config_, frame_rate=fps)
+    rng = np.random.default_rng(seed)
     shown = []
     for f in range(frames):
-        boxes = scene(f, rng, sign_moves_from)
+        boxes = boxes_of(f, rng)
         out = tracker.update_detections(boxes, np.full(len(boxes), 0.8), frame_size=frame_size)
         shown.append({o.detection_index for o in out})
     return shown
+
+
+def run(frames: int, *overrides: str, sign_moves_from: int | None = None, frame_size=FRAME) -> list[set[int]]:
+    """The scene rows reported in each frame."""
+    return shown_rows(lambda f, rng: scene(f, rng, sign_moves_from), frames, config(*overrides), FPS, 3, frame_size)
 
 
 def test_a_box_that_does_not_jitter_is_not_reported_and_standing_people_are():
@@ -171,14 +176,8 @@ def lone_scene(frame: int, rng: np.random.Generator, stop: tuple[int, int] = (0,
 
 
 def lone_run(frames: int, *overrides: str, fps: float = 7, stop: tuple[int, int] = (0, 0)) -> list[set[int]]:
-    tracker = Tracker(config(*overrides), frame_rate=fps)
-    rng = np.random.default_rng(11)
-    shown = []
-    for f in range(frames):
-        boxes = lone_scene(f, rng, stop)
-        out = tracker.update_detections(boxes, np.full(len(boxes), 0.8), frame_size=FRAME)
-        shown.append({o.detection_index for o in out})
-    return shown
+    """The rows of `lone_scene` reported in each frame."""
+    return shown_rows(lambda f, rng: lone_scene(f, rng, stop), frames, config(*overrides), fps, 11, FRAME)
 
 
 def test_a_fixed_object_from_the_first_frame_is_withheld_before_other_tracks_taught_enough_jitter():
