@@ -424,8 +424,8 @@ class TrackerCore:
         if cfg.weak_look_ties and no_look is not None:  # weak appearance never decides a near-tie
             reid = self.calibration.bound("reid")
             fused = near_tie_costs(fused, motion, similarity, gated, cols, no_look, reid, cfg.max_cost)
-        if cfg.ungated_ties_by_motion and no_look is not None:  # a hidden person's look does not outbid motion
-            gateless = self._gateless_claims(rows, tracked, gated)
+        if cfg.ungated_ties_by_motion and no_look is not None and (tracked & ~gated & ~no_look).any():
+            gateless = self._gateless_claims(rows, tracked, gated)  # a hidden person's look does not outbid motion
             fused = gateless_look_ties(fused, motion, gated, cols, no_look, tracked, gateless, cfg.max_cost)
         any_lost = lost.any()  # (the two rules below favour or refuse lost tracks' pairs: none, nothing to do)
         if cfg.ungated_lookless_yields and no_look is not None and any_lost:  # overlap alone yields to a look

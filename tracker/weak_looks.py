@@ -178,13 +178,14 @@ def gateless_look_ties(
         gateless: (P,) bool, the pair's track is tracked and its gate holds no confident detection of the frame.
         max_cost: the highest cost stage 1 accepts (`association.max_cost`).
     Returns:
-        (P,) float64 costs: at least the motion cost for the gateless tracks' pairs with a look outside their gate on
-        a detection that a tracked look-less track's gate holds at a cost within `max_cost`; `cost` elsewhere.
+        (P,) costs: at least the motion cost for the gateless tracks' pairs with a look outside their gate on a
+        detection that a tracked look-less track's gate holds at a cost within `max_cost`; `cost` elsewhere (`cost`
+        itself when no pair is such a claim).
     """
-    cost = np.array(cost, dtype=np.float64)
     claims = gateless & ~no_look & ~kalman_gate & np.isfinite(cost)
     if not claims.any():
         return cost
+    cost = np.array(cost, dtype=np.float64)  # (a copy: the caller's costs stay as they were)
     rival = tracked & no_look & kalman_gate & (cost <= max_cost)
     tied = claims & (np.bincount(cols, weights=rival)[cols] > 0)
     cost[tied] = np.maximum(cost[tied], motion_cost[tied])
