@@ -115,3 +115,36 @@ def test_a_gallery_whose_lock_file_name_is_too_long_says_so(tmp_path):
     message = str(refused.value)
     assert message.startswith(f"the gallery {gallery} cannot be used: {tmp_path} cannot hold the lock file .g")
     assert "File name too long" in message and message.endswith("choose another --gallery")
+
+
+def test_a_gallery_in_a_missing_folder_is_not_locked_and_no_folder_is_made(tmp_path):
+    """`track`, `track batch` and `track gallery rm|prune` all take `gallery_lock`; for a gallery whose folder does not
+    exist it must not create that folder (the caller's own error names it): one place decides, for all three."""
+    gallery = tmp_path / "nowhere" / "site.gallery"
+    with lock.gallery_lock(gallery):
+        assert not gallery.parent.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["track", "batch", "rm", "prune"])
+def test_every_gallery_command_names_a_missing_gallery_folder(tmp_path, command, capsys):
+    """The three commands that lock a gallery say the same thing about one in a missing folder, and make nothing."""
+    from tracker.cli import main
+
+    gallery = tmp_path / "nowhere" / "site.gallery"
+    import cv2
+    import numpy as np
+
+    video = tmp_path / "frames"
+    video.mkdir()
+    cv2.imwrite(str(video / "000001.jpg"), np.zeros((64, 64, 3), np.uint8))
+    argv = {
+        "track": [str(video), "--gallery", str(gallery), "--out", str(tmp_path / "out")],
+        "batch": ["batch", str(video), "--gallery", str(gallery), "--out", str(tmp_path / "out")],
+        "rm": ["gallery", "rm", str(gallery), "3"],
+        "prune": ["gallery", "prune", str(gallery)],
+    }[command]
+    assert main(argv) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if ": error: " in line]
+    assert len(errors) == 1 and str(gallery.parent) in errors[0], errors
+    assert not gallery.parent.exists() and not (tmp_path / "out").exists()

@@ -676,8 +676,7 @@ def track_many(
     gallery_path = None if gallery is None else Path(gallery)
     with ExitStack() as held:
         if gallery_path is not None:
-            if gallery_path.parent.is_dir():  # (a missing folder: _check_gallery's error)
-                held.enter_context(gallery_lock(gallery_path))  # no other run adds to it until it is linked
+            held.enter_context(gallery_lock(gallery_path))  # no other run adds to it until it is linked
             _check_gallery(gallery_path, cfg)
         out = make_output_folder(out_dir)
         start = gallery_path.read_bytes() if gallery_path is not None and gallery_path.exists() else None

@@ -275,7 +275,7 @@ def _gallery(argv: list[str]) -> int:
     from tracker.io.lock import gallery_lock
 
     # rm and prune rewrite the file: not while a run that loaded it is going to write it back (its copy would win)
-    edits = args.action != "ls" and args.file.parent.is_dir()
+    edits = args.action != "ls"
     try:
         with gallery_lock(args.file, option="gallery FILE") if edits else nullcontext():
             if args.action == "ls":

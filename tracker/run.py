@@ -711,7 +711,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                     f"the run in {out} already tracked {checkpoint.progress.frames} frames, so --max-frames "
                     f"{options.max_frames} leaves nothing to do: give a larger --max-frames, or none"
                 )
-        if options.gallery is not None and options.gallery.parent.is_dir():  # (a missing folder: _open_gallery's error)
+        if options.gallery is not None:  # (a missing folder is not locked: _open_gallery's error names it)
             held.enter_context(gallery_lock(options.gallery))  # read, added to and written back by one run at a time
         gallery = _open_gallery(options.gallery, cfg)
         first = Tracker.from_config(cfg, frame_rate=rate, gallery=gallery)

@@ -141,10 +141,15 @@ class FolderLock:
         self.release()
 
 
-def gallery_lock(path: Path, option: str = "--gallery") -> FolderLock:
-    """The lock of the identity gallery file `path` (`.<name>.lock` in its folder, which must exist): one run at a
-    time loads it, adds to it and writes it back (`track --gallery`, `track batch --gallery`, `track gallery rm`).
+def gallery_lock(path: str | Path, option: str = "--gallery") -> FolderLock | contextlib.nullcontext[None]:
+    """The lock of the identity gallery file `path` (`.<name>.lock` in its folder): one run at a time loads it, adds
+    to it and writes it back (`track --gallery`, `track batch --gallery`, `track gallery rm|prune`, `Gallery.save`).
     `option` names, in the errors, what chooses another gallery file.
+
+    A gallery whose folder does not exist is not locked (a lock would create the folder): the caller's own error
+    names the missing folder or file, and with no folder there is no gallery another run could be writing.
     """
     path = Path(path)
+    if not path.parent.is_dir():
+        return contextlib.nullcontext()
     return FolderLock(path.parent, lock_name=f".{path.name}.lock", subject=f"the gallery {path}", option=option)
