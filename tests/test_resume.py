@@ -470,3 +470,35 @@ def test_the_summary_of_a_stopped_run_says_how_to_continue_it(clip, tmp_path, mo
     assert f"the same command with --resume continues the run from {out / CHECKPOINT_NAME}" in said, said
     assert main([str(clip), "--out", str(out), "--no-save-video", "--resume"]) == 0
     assert "--resume" not in capsys.readouterr().out, "a finished run has nothing to continue"
+
+
+def _drop_from_header(checkpoint: Path, *keys: tuple[str, ...]) -> None:
+    """Remove config keys from a checkpoint's header, as if it was made before those keys existed."""
+    head, _, payload = checkpoint.read_bytes().partition(b"\n")
+    header = json.loads(head)
+    for key in keys:
+        *parents, leaf = key
+        section = header["identity"]["config"]
+        for name in parents:
+            section = section[name]
+        del section[leaf]
+    checkpoint.write_bytes(json.dumps(header).encode() + b"\n" + payload)
+
+
+def test_a_checkpoint_made_before_a_config_key_existed_resumes_when_its_default_is_in_force(
+    clip, reference, tmp_path, monkeypatch, frame_clock, capsys
+):
+    """A checkpoint's header without a key (or a whole section) the config has now was made by a run that used
+    that key's default: it resumes to the uninterrupted outputs; another value now refuses, naming the key."""
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, kill)
+        assert main([str(clip), "--out", str(out), "--quiet"]) == 130
+    _drop_from_header(out / CHECKPOINT_NAME, ("lifecycle", "min_hits"), ("gallery",))
+    capsys.readouterr()
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet", "--set", "lifecycle.min_hits=5"]) == 2
+    err = capsys.readouterr().err
+    assert "config.lifecycle.min_hits: absent then (its default 2 applied), 5 now" in err, err
+    assert "gallery" not in err and len(err.strip().splitlines()) == 1, err
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 0
+    assert outputs(out, "walk") == reference

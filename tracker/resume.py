@@ -56,6 +56,7 @@ FORMAT = 1  # version of the checkpoint layout; another one is refused
 DEFAULT_CHECKPOINT_SECONDS = 60.0
 _PARTIAL_SUFFIX = ".partial"  # the checkpoint is written here, synced, then renamed into place
 _HEADER_END = b"\n"
+_NO_DEFAULT = object()  # `_differences`: a key with no built-in default (not a config key)
 _IMAGE_DIGEST_CHARS = 16  # hex digits of the hash over an image source's file names, sizes and times
 
 
@@ -136,6 +137,11 @@ def not_resumable(spec: str) -> ResumeError:
     )
 
 
+def _default_config() -> dict[str, Any]:
+    """The built-in config as a checkpoint's header holds it (JSON: tuples as lists)."""
+    return json.loads(json.dumps(config_to_dict(TrackerConfig())))
+
+
 def run_identity(
     spec: str, source: FrameSource, cfg: TrackerConfig, frame_rate: float, device: str, gallery: Path | None
 ) -> dict[str, Any]:
@@ -158,13 +164,25 @@ def run_identity(
     }
 
 
-def _differences(saved: dict[str, Any], now: dict[str, Any], prefix: str = "") -> list[str]:
-    """`key: saved -> now` for every leaf that differs (nested dicts as dotted keys)."""
+def _differences(
+    saved: dict[str, Any], now: dict[str, Any], prefix: str = "", defaults: dict[str, Any] | None = None
+) -> list[str]:
+    """`key: saved -> now` for every leaf that differs (nested dicts as dotted keys).
+
+    `defaults` (same nesting as `saved`): a key `saved` lacks, because the checkpoint was made before the key
+    existed, had its default value in that run; it differs only if its value now is not that default.
+    """
     out = []
     for key in sorted(set(saved) | set(now)):
         a, b = saved.get(key), now.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += _differences(a, b, f"{prefix}{key}.")
+        default = (defaults or {}).get(key, _NO_DEFAULT)
+        if key not in saved and isinstance(default, dict) and isinstance(b, dict):  # a whole section added since
+            out += _differences({}, b, f"{prefix}{key}.", default)
+        elif isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.", default if isinstance(default, dict) else None)
+        elif key not in saved and default is not _NO_DEFAULT:
+            if default != b:
+                out.append(f"{prefix}{key}: absent then (its default {default!r} applied), {b!r} now")
         elif a != b:
             out.append(f"{prefix}{key}: {a!r} then, {b!r} now")
     return out
@@ -198,7 +216,8 @@ def read_checkpoint(path: Path, identity: dict[str, Any]) -> Checkpoint:
             f"{path} is damaged (its state is {len(payload)} bytes, the header says {header['payload_bytes']}, or "
             "its hash differs): it cannot be resumed; run again without --resume"
         )
-    differences = _differences(header["identity"], identity)
+    # A config key added since the checkpoint was made had its default in that run: only another value refuses
+    differences = _differences(header["identity"], identity, defaults={"config": _default_config()})
     if differences:
         raise ResumeError(
             f"{path} was made by another run, so it is not resumed ({'; '.join(differences)}): resume with the "
