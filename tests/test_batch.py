@@ -226,12 +226,16 @@ def test_cli_batch_quiet_still_names_the_failed_videos(tmp_path, capsys):
 
 def test_cli_batch_without_ray_says_how_to_install(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(__import__("sys").modules, "ray", None)  # `import ray` raises ImportError
+    monkeypatch.chdir(tmp_path)
+    Path("a.mp4").touch()  # a source that is there (a batch of only missing ones is refused first)
     assert main(["batch", "a.mp4", "--out", str(tmp_path), "--engine", "ray", "--set", "reid.model=none"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("track batch: error:") and "pip install -e '.[ray]'" in err and "\n" not in err
 
 
-def test_cli_batch_rejects_a_gpu_share_without_ray(tmp_path, capsys):
+def test_cli_batch_rejects_a_gpu_share_without_ray(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    Path("a.mp4").touch()
     assert main(["batch", "a.mp4", "--out", str(tmp_path), "--gpus-per-video", "0.5"]) == 2
     assert "need --engine ray" in capsys.readouterr().err
 
@@ -560,3 +564,25 @@ def test_a_source_that_names_nothing_fails_at_once_without_a_task(tmp_path, monk
     assert missing.status == no_images.status == "failed"
     assert missing.reason == f"SourceError: no such file or folder: {tmp_path / 'missing.mp4'}"
     assert no_images.reason.startswith(f"SourceError: no images match {tmp_path / 'none*.jpg'}")
+
+
+def test_a_batch_of_only_missing_sources_fails_before_importing_torch(tmp_path):
+    """`track batch a.mp4 'b*.jpg'` with neither there imported torch in the parent (3.6-4.7 s) before saying so:
+    now one line per source, exit status 1, nothing written, and torch never imported (a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from tracker.cli import main; rc = main(sys.argv[1:]); "
+        "print('torch imported' if 'torch' in sys.modules else 'no torch'); sys.exit(rc)"
+    )
+    missing, no_images = tmp_path / "missing.mp4", tmp_path / "none*.jpg"
+    argv = ["batch", str(missing), str(no_images), "--out", str(tmp_path / "out")]
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.strip() == "no torch"
+    assert done.stderr.splitlines() == [
+        f"track batch: error: missing: SourceError: no such file or folder: {missing}",
+        f"track batch: error: none_: SourceError: no images match {no_images}",
+    ]
+    assert not (tmp_path / "out").exists()

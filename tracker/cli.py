@@ -110,7 +110,13 @@ def _batch(argv: list[str]) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s"
     )
-    from tracker.batch import track_many
+    from tracker.batch import track_many, unnamed_sources
+
+    unnamed = unnamed_sources(args.sources)
+    if len(unnamed) == len(args.sources):  # nothing to track: told before tracker.run imports torch
+        for name, reason in unnamed:
+            print(f"track batch: error: {name}: {reason}", file=sys.stderr)
+        return EXIT_SOME_FAILED
     from tracker.config import ConfigError
     from tracker.run import load_run_config
 

@@ -35,7 +35,7 @@ from tracker.device import resolve_device
 from tracker.frame_rate import choose_frame_rate
 from tracker.gallery import Gallery
 from tracker.io.lock import FolderLock, gallery_lock
-from tracker.io.mot import MotWriter, make_output_folder, open_truncated, resumed_file
+from tracker.io.mot import MotWriter, make_output_folder, open_truncated, resumed_file, unique_stem
 from tracker.io.sources import FrameSource, SourceError, open_source, resolve_source
 from tracker.io.strict_json import to_json, write_json_atomic
 from tracker.io.video import Annotator, VideoWriter
@@ -845,16 +845,6 @@ class _GallerySaver:
         if self.gallery.modified or not self.path.exists():
             self.gallery.save(self.path)
         self._last = time.monotonic()
-
-
-def unique_stem(name: str, taken: set[str]) -> str:
-    """`name`, or `name_2`, `name_3`, ...: two sources with the same name never share output files."""
-    stem, n = name, 1
-    while stem in taken:
-        n += 1
-        stem = f"{name}_{n}"
-    taken.add(stem)
-    return stem
 
 
 def _combine(summaries: list[RunSummary]) -> RunSummary:

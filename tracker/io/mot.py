@@ -30,6 +30,7 @@ __all__ = [
     "read_sequence_info",
     "resumed_file",
     "tlwh_to_xyxy",
+    "unique_stem",
     "write_mot_rows",
     "write_text_atomic",
     "xyxy_to_tlwh",
@@ -179,6 +180,16 @@ def make_output_folder(path: str | Path) -> Path:
         reason = "a file of that name exists" if path.is_file() else exc.strerror or str(exc)
         raise type(exc)(f"cannot create the output folder {path}: {reason}") from None  # FileExistsError, ...
     return path
+
+
+def unique_stem(name: str, taken: set[str]) -> str:
+    """`name`, or `name_2`, `name_3`, ...: two sources with the same name never share output files."""
+    stem, n = name, 1
+    while stem in taken:
+        n += 1
+        stem = f"{name}_{n}"
+    taken.add(stem)
+    return stem
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
