@@ -14,6 +14,7 @@ from tracker.gallery import (
     NO_ID,
     SECONDS_PER_DAY,
     Gallery,
+    GalleryConflictError,
     GalleryError,
     GalleryModelError,
     ModelIdentity,
@@ -124,6 +125,40 @@ def test_save_load_round_trip_keeps_ids_and_answers(tmp_path):
     assert np.array_equal(again.match(looks[:, 11]), gallery.match(looks[:, 11]))
     assert again.new_id() == gallery.new_id() == 21  # IDs are never reused across saves
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_two_users_of_one_file_never_lose_each_others_identities(tmp_path):
+    """Two programs load one gallery file and each adds a person: the first save writes, the second is refused
+    (writing nothing) instead of dropping the first's person, who had the same new global ID; loaded again, the
+    second adds its person under a fresh ID. A save while a `track` run holds the file's lock is refused too."""
+    from tracker.io.lock import FolderInUse, gallery_lock
+
+    base, looks = filled(4)
+    path = tmp_path / "site.gallery"
+    base.save(path)
+    first, second = Gallery.load(path, model=MODEL), Gallery.load(path, model=MODEL)
+    first.add(first.new_id(), looks[0, 8:], 0, sighting())
+    first.save(path)
+    second_id = second.new_id()
+    assert second_id == 5 and 5 in first  # both gave 5: a blind write would drop first's person 5
+    second.add(second_id, looks[1, 8:], 0, sighting())
+    written = path.read_bytes()
+    with pytest.raises(GalleryConflictError, match="another process saved it after this gallery read it"):
+        second.save(path)
+    assert path.read_bytes() == written and not list(tmp_path.glob(".*"))
+    again = Gallery.load(path, model=MODEL)
+    again.add(again.new_id(), looks[1, 8:], 0, sighting())
+    again.save(path)
+    assert [i.global_id for i in Gallery.load(path).identities] == [1, 2, 3, 4, 5, 6]
+
+    with pytest.raises(GalleryConflictError, match="this gallery never read it"):
+        Gallery(model=MODEL).save(path)  # a new gallery does not silently replace a file
+    Gallery(model=MODEL).save(tmp_path / "new.gallery")  # a file that is not there yet is simply written
+    with gallery_lock(path):
+        with pytest.raises(FolderInUse, match="is in use by another track run"):
+            again.save(path)
+    again.save(path, overwrite=True)
+    assert Gallery(model=MODEL).save(path, overwrite=True) is None and len(Gallery.load(path)) == 0
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "empty"])

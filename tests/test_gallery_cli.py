@@ -166,9 +166,9 @@ def test_gallery_is_saved_during_the_run_not_only_at_the_end(colour_models, tmp_
     saves = []
     original = Gallery.save
 
-    def counting_save(self, path, prune=True):
+    def counting_save(self, path, prune=True, **how):
         saves.append(len(self))
-        original(self, path, prune)
+        original(self, path, prune, **how)
 
     monkeypatch.setattr(Gallery, "save", counting_save)
     video = write_video(tmp_path / "cam1.avi", scene())

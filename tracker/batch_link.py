@@ -77,7 +77,7 @@ def save_video_identities(gallery: Gallery, out_dir: Path, stem: str) -> None:
         if gid in gallery:
             ident = gallery[gid]
             kept.add(gid, ident.prototypes, ident.class_id, ident.last_seen, first_seen=ident.first_seen)
-    kept.save(out_dir / f"{stem}{IDENTITIES_SUFFIX}", prune=False)
+    kept.save(out_dir / f"{stem}{IDENTITIES_SUFFIX}", prune=False, lock=False, overwrite=True)  # this task's own file
     meta = {
         "tracks": {str(k): v for k, v in sorted(last_gid.items())},
         "ended_as": {str(g): last_gid[t] for g, t in sorted(owner.items())},
@@ -130,7 +130,7 @@ def link_batch(videos: list[LinkedVideo], gallery_path: Path, cfg: TrackerConfig
         by_task_gid = {int(g): final[(v, last)] for g, last in meta["ended_as"].items()}
         _write_global(video, tracks, by_task_gid)
         result.append(tracks)
-    gallery.save(gallery_path)
+    gallery.save(gallery_path, lock=False)  # `track_many` holds its lock from the start of the batch
     log.info("gallery %s: %d identities after linking %d", gallery_path, len(gallery), len(units))
     return result
 

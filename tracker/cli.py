@@ -294,13 +294,13 @@ def _gallery(argv: list[str]) -> int:
                 if missing:
                     raise GalleryError(f"no identity {', '.join(map(str, missing))} in {args.file}")
                 gallery.remove(args.ids)
-                gallery.save(args.file, prune=False)
+                gallery.save(args.file, prune=False, lock=False)  # held above
                 print(f"removed {count(len(args.ids), 'identity', 'identities')}; {len(gallery)} left")
             else:
                 cfg = load_config(args.config, overrides=list(args.set))
                 gallery = Gallery.load(args.file, cfg.gallery, prune=False)
                 removed = gallery.prune()
-                gallery.save(args.file)
+                gallery.save(args.file, lock=False)
                 listed = ", ".join(map(str, removed)) or "none"
                 print(f"removed {count(len(removed), 'identity', 'identities')} ({listed}); {len(gallery)} left")
     except BrokenPipeError:  # the reader left early (`| head`): not a failure of the command

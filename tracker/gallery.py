@@ -22,6 +22,7 @@ Shape letters: Q queries, D embedding size, P prototypes of one identity (<= K_g
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -42,6 +43,7 @@ from tracker.io.strict_json import to_json
 
 __all__ = [
     "Gallery",
+    "GalleryConflictError",
     "GalleryError",
     "GalleryModelError",
     "Identity",
@@ -63,6 +65,7 @@ KMEANS_ITERATIONS = 20  # faiss.Kmeans iterations for `prototype_method: kmeans`
 SEARCH_NEIGHBOURS_PER_EXCLUDED = 1  # extra identities fetched per excluded one, so exclusion leaves candidates
 SEARCH_MIN_IDENTITIES = 2  # identities fetched per query at least: the best and the runner-up (margin test)
 NO_ID = -1
+FileVersion = tuple[int, int, int, int]  # (device, inode, size, modification ns) of a gallery file
 
 
 class GalleryError(ValueError):
@@ -71,6 +74,11 @@ class GalleryError(ValueError):
 
 class GalleryModelError(GalleryError):
     """A gallery made with another ReID model (embeddings of different spaces cannot be compared)."""
+
+
+class GalleryConflictError(GalleryError):
+    """`Gallery.save` found the file written by someone else since this gallery read (or last wrote) it: writing
+    would drop their identities, and both may have given the same new global ID to different people."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +210,10 @@ class Gallery:
         self._index: ExactIndex | InvertedFileIndex | None = None  # over all prototypes, built on first use
         self._ivf_trained_at = 0  # vectors in the gallery when the inverted file was trained (0: exact index)
         self._dirty = False
+        self._file: tuple[str, FileVersion] | None = None  # (real path, version) of the file last read or written
+
+    def __setstate__(self, state: dict[str, Any]) -> None:  # a checkpoint pickled before `_file` existed
+        self.__dict__.update({"_file": None, **state})
 
     # ------------------------------------------------------------------------------------------ content
     def __len__(self) -> int:
@@ -504,19 +516,58 @@ class Gallery:
         return np.concatenate(ids), np.ascontiguousarray(np.concatenate(vectors), dtype=np.float32)
 
     # ------------------------------------------------------------------------------------------ files
-    def save(self, path: str | Path, prune: bool = True) -> None:
+    def save(self, path: str | Path, prune: bool = True, *, lock: bool = True, overwrite: bool = False) -> None:
         """Write the gallery atomically (temp file + fsync + rename) with mode 0600; applies retention first
         (unless `prune` is False).
+
+        Two processes on one file cannot lose each other's identities: the save holds the file's lock
+        (`tracker.io.lock.gallery_lock`, `.<name>.lock` beside it, as `track --gallery` does for a whole run), and
+        refuses, writing nothing, when the file there is not the one this gallery last read (`load`) or wrote
+        (`save`): another process saved it meanwhile, or this gallery never read it. Load it again, add to that,
+        and save; or pass `overwrite=True` to replace it. A missing file is simply written.
+
+        Args:
+            path: the gallery file (its folder is created if missing).
+            prune: apply the retention policy first.
+            lock: take the file's lock for the save; False when the caller already holds `gallery_lock(path)`
+                (the `track` commands hold it from load to their last save).
+            overwrite: write even over a file this gallery did not last read or write (its identities are lost).
+        Raises:
+            GalleryConflictError: the file changed since this gallery read or wrote it (nothing written).
+            FolderInUse: another process holds the file's lock (a `track` run using it).
+            OSError: the folder cannot be written.
 
         Format: a safetensors file, tensors `prototypes` (M, D) float32 and `owners` (M,) int64 (the global
         ID of each row), JSON metadata in the header (format, version, model, next ID, identities, a SHA-256
         of the tensors). Never pickle: loading it cannot run code.
         """
+        from tracker.io.lock import gallery_lock
+
+        path = Path(path)
+        with gallery_lock(path) if lock else contextlib.nullcontext():
+            if not overwrite:
+                self._check_unchanged(path)
+            self._write(path, prune)
+            self._file = (os.path.realpath(path), _file_version(path))
+
+    def _check_unchanged(self, path: Path) -> None:
+        """Raise `GalleryConflictError` if `path` holds a file this gallery did not last read or write."""
+        now = _file_version(path)
+        if now is None or self._file == (os.path.realpath(path), now):
+            return
+        why = "this gallery never read it" if self._file is None or self._file[0] != os.path.realpath(path) else (
+            "another process saved it after this gallery read it"
+        )  # fmt: skip
+        raise GalleryConflictError(
+            f"the gallery file {path} was not written: {why}, and its identities would be lost; load it again, add "
+            "to that and save, or save with overwrite=True to replace it"
+        )
+
+    def _write(self, path: Path, prune: bool) -> None:
         from safetensors.numpy import save as st_save
 
         if prune:
             self.prune()
-        path = Path(path)
         ids, vectors = self._all_vectors(self.identities)
         dim = self.dim or 0
         tensors = {
@@ -545,6 +596,10 @@ class Gallery:
     ) -> Gallery:
         """Read a gallery file (and apply retention, unless `prune` is False).
 
+        No lock is needed: files are only ever replaced whole (`save`: temp file + rename), so a read sees one
+        complete version, never a half-written one, even while another process saves. This gallery remembers
+        which version it read: its `save` refuses to write over a newer one.
+
         Args:
             path: a file written by `save`.
             config: retention, bounds and index settings to use now (None: defaults).
@@ -563,7 +618,9 @@ class Gallery:
                 f"gallery file {path} is a directory, not a file (a gallery is one file, such as "
                 f"{path / 'site.gallery'})"
             )
-        blob = path.read_bytes()
+        with path.open("rb") as file:  # the version and the bytes of one file, even if it is replaced meanwhile
+            version = _version_of(os.fstat(file.fileno()))
+            blob = file.read()
         try:
             tensors = st_load(blob)
             header = _read_header(blob)
@@ -587,6 +644,7 @@ class Gallery:
         if prune:
             gallery.prune()
         gallery._dirty = False
+        gallery._file = (os.path.realpath(path), version)
         return gallery
 
     @classmethod
@@ -651,6 +709,18 @@ def _read_header(blob: bytes) -> dict[str, Any]:
     if not isinstance(header, dict):
         raise ValueError("gallery metadata is not a mapping")
     return header
+
+
+def _version_of(stat: os.stat_result) -> FileVersion:
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def _file_version(path: Path) -> FileVersion | None:
+    """Which file is at `path` now (a save replaces it by a new one: another inode), or None if none is."""
+    try:
+        return _version_of(os.stat(path))
+    except FileNotFoundError:
+        return None
 
 
 def _write_atomic(path: Path, blob: bytes) -> None:

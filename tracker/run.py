@@ -728,7 +728,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         checkpointer = (
             Checkpointer(out / CHECKPOINT_NAME, identity, options.checkpoint_seconds) if checkpointed else None
         )
-        saver = _GallerySaver(gallery, options.gallery, cfg.gallery.save_every_seconds)
+        saver = _GallerySaver(gallery, options.gallery, cfg.gallery.save_every_seconds, resumed=checkpoint is not None)
         summaries: list[RunSummary] = []
         stems: set[str] = set()
         try:
@@ -829,10 +829,14 @@ def _open_gallery(path: Path | None, cfg: TrackerConfig) -> Gallery | None:
 
 
 class _GallerySaver:
-    """Writes the gallery back when it changed: at most every `every` seconds from the loop, and on demand."""
+    """Writes the gallery back when it changed: at most every `every` seconds from the loop, and on demand.
 
-    def __init__(self, gallery: Gallery | None, path: Path | None, every: float) -> None:
-        self.gallery, self.path, self.every = gallery, path, every
+    The run holds the file's lock (`gallery_lock`) from its load to its last save. A resumed run (`resumed`)
+    continues from the gallery saved with its checkpoint, which replaces the file its own run wrote after that.
+    """
+
+    def __init__(self, gallery: Gallery | None, path: Path | None, every: float, resumed: bool = False) -> None:
+        self.gallery, self.path, self.every, self.resumed = gallery, path, every, resumed
         self._last = time.monotonic()
 
     def maybe_save(self) -> None:
@@ -843,7 +847,7 @@ class _GallerySaver:
         if self.gallery is None or self.path is None:
             return
         if self.gallery.modified or not self.path.exists():
-            self.gallery.save(self.path)
+            self.gallery.save(self.path, lock=False, overwrite=self.resumed)
         self._last = time.monotonic()
 
 
