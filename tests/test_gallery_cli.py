@@ -263,3 +263,40 @@ def test_the_summary_says_the_gallery_was_saved_and_how_many_identities_it_holds
     assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o"), *args]) == 0
     assert f"gallery {gallery}: 2 identities saved" in capsys.readouterr().out.splitlines()
     assert len(Gallery.load(gallery)) == 2
+
+
+def test_a_track_whose_global_id_is_found_late_has_that_id_in_all_its_txt_rows(colour_models, tmp_path, monkeypatch):
+    """The second video's first looks of both walkers are unusable (a constant vector), so the search at their birth
+    finds no one and they get new global IDs 3 and 4; the searches while their banks grow find IDs 1 and 2 a few
+    frames later (the JSONL shows the change). The MOT txt gives each walker its final ID in every row: no ID switch,
+    the same IDs as in the first video, 2 tracks in the summary, and summary.json names the IDs replaced."""
+    first, second = scene(), scene()[::-1]
+    a, b = write_video(tmp_path / "cam1.avi", first), write_video(tmp_path / "cam2.avi", second)
+    gallery = tmp_path / "site.gallery"
+    assert main([str(a), "--gallery", str(gallery), "--out", str(tmp_path / "o1"), *ARGS]) == 0
+    ids_a = colour_ids(read_mot_rows(tmp_path / "o1" / "cam1.txt"), first)
+
+    calls = []
+
+    def late_embedder(image: torch.Tensor, boxes_xyxy: np.ndarray) -> torch.Tensor:
+        calls.append(len(boxes_xyxy))
+        looks = colour_embedder(image, boxes_xyxy)
+        return torch.full_like(looks, -GREY / 2) if len(calls) <= 3 else looks  # the first 3 frames: no colour
+
+    def from_config(cfg, frame_rate=None, gallery=None):
+        gallery.bind_model(COLOUR_MODEL)
+        return Tracker(cfg, frame_rate, detector=blob_detector, embedder=late_embedder, gallery=gallery)
+
+    monkeypatch.setattr(run.Tracker, "from_config", staticmethod(from_config))
+    out = tmp_path / "o2"
+    assert main([str(b), "--gallery", str(gallery), "--out", str(out), *ARGS]) == 0
+    shown: dict[int, list[int]] = {}  # local track ID -> the global IDs the JSONL gives it, in order
+    for line in (out / "cam2.jsonl").read_text().splitlines():
+        for t in json.loads(line)["tracks"]:
+            if shown.setdefault(t["id"], [t["global_id"]])[-1] != t["global_id"]:
+                shown[t["id"]].append(t["global_id"])
+    assert sorted(shown.values()) == [[3, 1], [4, 2]], shown  # the scene does change both IDs partway
+    rows = read_mot_rows(out / "cam2.txt")
+    assert sorted(set(rows[:, 1].astype(int))) == [1, 2] and colour_ids(rows, second) == ids_a
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["tracks"] == 2 and summary["global_ids_replaced"] == {"3": 1, "4": 2}

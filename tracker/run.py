@@ -34,6 +34,7 @@ from tracker.config import TrackerConfig, load_config
 from tracker.device import resolve_device
 from tracker.frame_rate import choose_frame_rate
 from tracker.gallery import Gallery
+from tracker.global_ids import GlobalIdHistory
 from tracker.io.lock import FolderLock, gallery_lock
 from tracker.io.mot import MotWriter, make_output_folder, open_truncated, resumed_file, unique_stem
 from tracker.io.sources import FrameSource, SourceError, open_source, resolve_source
@@ -112,6 +113,7 @@ class RunSummary:
     still: dict[str, float] = field(default_factory=dict)  # `StillBoxes.summary()` of one source ({}: rule not applied)
     still_per_source: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> still
     global_ids: bool = False  # the IDs are a gallery's global ones (the same person has one ID in every source)
+    global_ids_replaced: dict[int, int] = field(default_factory=dict)  # `tracker.global_ids`: new ID -> final ID
     gallery_saved: tuple[Path, int] | None = None  # `--gallery`: the file and the identities it holds at the end
 
     @property
@@ -136,6 +138,7 @@ class RunSummary:
             **({"birth_shapes_per_source": self.births_per_source} if self.births_per_source else {}),
             **({"still": self.still} if self.still else {}),
             **({"still_per_source": self.still_per_source} if self.still_per_source else {}),
+            **({"global_ids_replaced": self.global_ids_replaced} if self.global_ids_replaced else {}),
             "outputs": [str(p) for p in self.outputs],
         }
 
@@ -414,8 +417,11 @@ def track_source(
     annotator = Annotator()
     done = resume or Progress()
     summary.frames, summary.tracks, summary.recovered = done.frames, set(done.tracks), done.recovered
+    history = GlobalIdHistory()  # with a gallery: each track's global IDs, one for all its rows at the end
     if resume is not None:
         outputs.open(resume)
+        if tracker.gallery is not None:
+            history = GlobalIdHistory.from_jsonl(outputs.jsonl_path, resume.jsonl_bytes)
         if not save_video:  # nothing to draw: the frames before the checkpoint are not even decoded
             source.skip_to, source.corrupt_frames = resume.last_frame, resume.corrupt_frames
     total = min(source.total, max_frames) if source.total and max_frames else (source.total or max_frames)
@@ -447,6 +453,7 @@ def track_source(
                     local = objects
                     if tracker.gallery is not None:
                         objects = [replace(o, track_id=o.global_id) for o in objects]
+                        history.observe(number, local)
                     outputs.write(number, objects, local)
                     summary.frames += 1
                     summary.tracks.update(o.track_id for o in objects)
@@ -489,6 +496,9 @@ def track_source(
             summary.gaps = list(source.gaps)
             bar.close()
             outputs.close()
+            if tracker.gallery is not None and outputs.opened and not (summary.interrupted or summary.error):
+                summary.global_ids_replaced = history.replace_in(outputs.txt)  # a track's rows: its final ID
+                summary.tracks = {summary.global_ids_replaced.get(t, t) for t in summary.tracks}
             if show:
                 import cv2
 

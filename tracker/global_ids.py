@@ -1,0 +1,112 @@
+"""One global ID for all the MOT txt rows of a track, in a `track --gallery` run.
+
+A new track gets a new global ID when it is given its track ID, and during its first `gallery.search_seconds` it is
+searched in the gallery again each time its bank grows (`TrackerCore._link_newborn`): a match replaces the new ID by
+the remembered identity's. The rows written before the match carry the new ID, which in the MOT txt (one ID column)
+reads as an ID switch. So when a source has been tracked to its end, `GlobalIdHistory.replace_in` rewrites its txt
+(atomically: temp file and rename) so that every row of such a track carries the global ID the track ended with:
+the ID a user looks up in the gallery, and the one the next video gives that person.
+
+A replaced ID is always a new one, given to that track alone (`Gallery.new_id` never gives an ID twice), so its
+rows are exactly that track's rows before the match. A replacement is not made where it would show one ID twice in
+a frame (the remembered identity's earlier track of this source still reported while the new one began): that track
+keeps its switch. A run that stops early (Ctrl-C, an error) keeps its txt as written, so that `--resume` continues it
+byte for byte; the finished resumed run rewrites it. The JSONL keeps, each frame, the global ID shown then (what the
+video shows: drawn frames cannot change), beside the track's local `id`; `summary.json` lists the replaced IDs
+(`global_ids_replaced`: new ID -> final ID).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from tracker.types import TrackedObject
+
+__all__ = ["GlobalIdHistory"]
+
+_ID_COLUMN = 1  # the ID is the second comma-separated field of a MOT row (frame, id, x, y, w, h, conf, ...)
+
+
+class GlobalIdHistory:
+    """The frames each (local track ID, global ID) pair was reported in, as first and last frame (O(tracks) memory).
+
+    `observe` is called once per frame with the source's objects (local `track_id`, `global_id`); `from_jsonl`
+    rebuilds the history of a resumed run from the JSONL rows before its checkpoint.
+    """
+
+    def __init__(self) -> None:
+        self._spans: dict[tuple[int, int], list[int]] = {}  # (track ID, global ID) -> [first frame, last frame]
+
+    def observe(self, frame: int, objects: Iterable[TrackedObject]) -> None:
+        """Record the global ID each object (local `track_id`) was reported with in `frame`."""
+        for obj in objects:
+            if obj.global_id is None or obj.track_id is None:
+                continue
+            span = self._spans.get((obj.track_id, obj.global_id))
+            if span is None:
+                self._spans[(obj.track_id, obj.global_id)] = [frame, frame]
+            else:
+                span[1] = frame
+
+    @classmethod
+    def from_jsonl(cls, path: Path, length: int) -> GlobalIdHistory:
+        """The history in the first `length` bytes of a `<name>.jsonl` (rows: frame, tracks with id and global_id)."""
+        history = cls()
+        with path.open("rb") as f:
+            lines = f.read(length).decode().splitlines()
+        for line in lines:
+            row = json.loads(line)
+            for t in row["tracks"]:
+                if t.get("global_id") is not None:
+                    span = history._spans.setdefault((int(t["id"]), int(t["global_id"])), [row["frame"], row["frame"]])
+                    span[1] = row["frame"]
+        return history
+
+    def replacements(self) -> dict[int, int]:
+        """{new global ID: the global ID its track ended with} for every track whose global ID changed, but where
+        the final ID's other tracks were reported in the frames the new ID was (one ID twice in a frame)."""
+        final: dict[int, tuple[int, int]] = {}  # track ID -> (last frame, global ID) of its latest global ID
+        for (track, gid), (_, last) in self._spans.items():
+            final[track] = max(final.get(track, (last, gid)), (last, gid))
+        holders: dict[int, list[tuple[int, int, int]]] = {}  # global ID -> (track ID, first, last) of each holder
+        for (track, gid), (first, last) in self._spans.items():
+            holders.setdefault(gid, []).append((track, first, last))
+        out = {}
+        for (track, gid), (first, last) in self._spans.items():
+            ended_as = final[track][1]
+            if gid == ended_as:
+                continue
+            clash = any(other != track and a <= last and first <= b for other, a, b in holders[ended_as])
+            if not clash:
+                out[gid] = ended_as
+        return out
+
+    def replace_in(self, txt: Path) -> dict[int, int]:
+        """Rewrite the MOT txt `txt` (atomically) with `replacements()`; returns them ({} leaves the file as it is).
+
+        Raises:
+            OSError: the file cannot be read or written (it is left as it was).
+        """
+        replaced = self.replacements()
+        if not replaced:
+            return replaced
+        tmp = txt.with_name(f".{txt.name}.relabel")
+        try:
+            with txt.open() as rows, tmp.open("w") as out:
+                for row in rows:
+                    fields = row.split(",", _ID_COLUMN + 1)
+                    gid = int(fields[_ID_COLUMN])
+                    if gid in replaced:
+                        fields[_ID_COLUMN] = str(replaced[gid])
+                        row = ",".join(fields)
+                    out.write(row)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, txt)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return replaced
