@@ -544,7 +544,7 @@ class Gallery:
         from tracker.io.lock import gallery_lock
 
         path = Path(path)
-        with gallery_lock(path) if lock else contextlib.nullcontext():
+        with gallery_lock(path, option="path") if lock else contextlib.nullcontext():
             if not overwrite:
                 self._check_unchanged(path)
             self._write(path, prune)
