@@ -260,3 +260,16 @@ def test_a_small_gallery_stays_exact_whatever_the_ivf_threshold():
     gallery, looks = filled(10, GalleryConfig(ivf_min_identities=1))
     assert gallery.match(looks[:3, 11]).tolist() == [1, 2, 3]
     assert gallery._ivf_trained_at == 0
+
+
+def test_a_gallery_from_a_checkpoint_of_an_older_version_still_saves(tmp_path):
+    """A resume checkpoint pickles the gallery; one pickled before galleries remembered their file has no such
+    field: it unpickles as a gallery that read no file, which saves to a new file and refuses to replace one."""
+    import pickle
+
+    gallery, _ = filled(3)
+    old = pickle.loads(pickle.dumps(gallery))
+    del old.__dict__["_file"]  # what an older version pickled
+    restored = pickle.loads(pickle.dumps(old))
+    restored.save(tmp_path / "site.gallery")
+    assert len(Gallery.load(tmp_path / "site.gallery")) == 3
