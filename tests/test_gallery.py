@@ -270,6 +270,9 @@ def test_a_gallery_from_a_checkpoint_of_an_older_version_still_saves(tmp_path):
     gallery, _ = filled(3)
     old = pickle.loads(pickle.dumps(gallery))
     del old.__dict__["_file"]  # what an older version pickled
-    restored = pickle.loads(pickle.dumps(old))
-    restored.save(tmp_path / "site.gallery")
-    assert len(Gallery.load(tmp_path / "site.gallery")) == 3
+    path = tmp_path / "site.gallery"
+    Gallery(model=MODEL).save(path)
+    with pytest.raises(GalleryConflictError, match="this gallery never read it"):
+        pickle.loads(pickle.dumps(old)).save(path)
+    pickle.loads(pickle.dumps(old)).save(tmp_path / "new.gallery")
+    assert len(Gallery.load(tmp_path / "new.gallery")) == 3
