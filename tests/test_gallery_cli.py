@@ -21,6 +21,7 @@ from test_cli import blob_detector, scene
 import tracker.run as run
 from tracker.cli import main
 from tracker.gallery import Gallery, ModelIdentity, Sighting
+from tracker.global_ids import GlobalIdHistory
 from tracker.io.mot import read_mot_rows
 from tracker.pipeline import Tracker
 
@@ -289,7 +290,15 @@ def test_a_track_whose_global_id_is_found_late_has_that_id_in_all_its_txt_rows(c
 
     monkeypatch.setattr(run.Tracker, "from_config", staticmethod(from_config))
     out = tmp_path / "o2"
+    replace_in, checkpoint_left = GlobalIdHistory.replace_in, []
+
+    def replace_in_spying(self, txt, replaced=None):  # a resume would cut a rewritten txt at the checkpoint's lengths
+        checkpoint_left.append((out / "checkpoint.bin").exists())
+        return replace_in(self, txt, replaced)
+
+    monkeypatch.setattr(GlobalIdHistory, "replace_in", replace_in_spying)
     assert main([str(b), "--gallery", str(gallery), "--out", str(out), *ARGS]) == 0
+    assert checkpoint_left == [False]  # the finished run's checkpoint went before its txt was rewritten
     shown: dict[int, list[int]] = {}  # local track ID -> the global IDs the JSONL gives it, in order
     for line in (out / "cam2.jsonl").read_text().splitlines():
         for t in json.loads(line)["tracks"]:

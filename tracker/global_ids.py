@@ -11,9 +11,10 @@ A replaced ID is always a new one, given to that track alone (`Gallery.new_id` n
 rows are exactly that track's rows before the match. A replacement is not made where it would show one ID twice in
 a frame (the remembered identity's earlier track of this source still reported while the new one began): that track
 keeps its switch. A run that stops early (Ctrl-C, an error) keeps its txt as written, so that `--resume` continues it
-byte for byte; the finished resumed run rewrites it. The JSONL keeps, each frame, the global ID shown then (what the
-video shows: drawn frames cannot change), beside the track's local `id`; `summary.json` lists the replaced IDs
-(`global_ids_replaced`: new ID -> final ID).
+byte for byte; the finished resumed run rewrites it, after deleting its checkpoint (a resume cuts the txt at the
+checkpoint's byte lengths, which a rewritten file no longer has). The JSONL keeps, each frame, the global ID shown
+then (what the video shows: drawn frames cannot change), beside the track's local `id`; `summary.json` lists the
+replaced IDs (`global_ids_replaced`: new ID -> final ID).
 """
 
 from __future__ import annotations
@@ -84,13 +85,14 @@ class GlobalIdHistory:
                 out[gid] = ended_as
         return out
 
-    def replace_in(self, txt: Path) -> dict[int, int]:
-        """Rewrite the MOT txt `txt` (atomically) with `replacements()`; returns them ({} leaves the file as it is).
+    def replace_in(self, txt: Path, replaced: dict[int, int] | None = None) -> dict[int, int]:
+        """Rewrite the MOT txt `txt` (atomically) with `replaced` (default: `replacements()`); returns them ({} leaves
+        the file as it is).
 
         Raises:
             OSError: the file cannot be read or written (it is left as it was).
         """
-        replaced = self.replacements()
+        replaced = self.replacements() if replaced is None else replaced
         if not replaced:
             return replaced
         tmp = txt.with_name(f".{txt.name}.relabel")

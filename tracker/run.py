@@ -497,8 +497,13 @@ def track_source(
             bar.close()
             outputs.close()
             if tracker.gallery is not None and outputs.opened and not (summary.interrupted or summary.error):
-                summary.global_ids_replaced = history.replace_in(outputs.txt)  # a track's rows: its final ID
-                summary.tracks = {summary.global_ids_replaced.get(t, t) for t in summary.tracks}
+                replaced = history.replacements()  # a track's rows: the global ID it ended with
+                if replaced:  # finished, so its checkpoint goes first: a resume would cut the rewritten txt
+                    if checkpointer is not None or resume is not None:
+                        (out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
+                    history.replace_in(outputs.txt, replaced)
+                summary.global_ids_replaced = replaced
+                summary.tracks = {replaced.get(t, t) for t in summary.tracks}
             if show:
                 import cv2
 
