@@ -61,3 +61,17 @@ def test_trace_sequence_runs_the_frames_as_track_eval_does():
     frames = _frames()
     lines = tool.trace_sequence(tracker, frames, [None] * len(frames), (480, 640), tool.StageTrace({1}))
     assert lines == _run(traced=True)[1]
+
+
+def test_trace_sequence_with_images_and_either_compensation():
+    """Images given (the sequence has them all): with `motion.camera_compensation: none` there is no estimator and no
+    motion, as in `track eval` (it once raised AttributeError there); with `sparse_flow` a still frame estimates none
+    either, so both runs give the lines of the image-less run."""
+    tool = load_tool("stage1_trace")
+    frames = _frames()
+    images = [np.full((480, 640, 3), 128, dtype=np.uint8) for _ in frames]
+    expected = _run(traced=True)[1]
+    for mode in ("none", "sparse_flow"):
+        cfg = load_config(None, overrides=["device=cpu", f"motion.camera_compensation={mode}"])
+        lines = tool.trace_sequence(Tracker(cfg, frame_rate=10), frames, images, (480, 640), tool.StageTrace({1}))
+        assert lines == expected, mode

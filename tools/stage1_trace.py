@@ -125,7 +125,8 @@ def trace_sequence(tracker: Tracker, frames, images, frame_size, trace: StageTra
     trace.attach(tracker.core)
     estimator = tracker.camera_motion
     for frame, image in zip(frames, images, strict=True):
-        motion = estimator.estimate(image, frame.boxes_xyxy) if image is not None else None
+        # `motion.camera_compensation: none` has no estimator: no motion, as in `track eval`
+        motion = estimator.estimate(image, frame.boxes_xyxy) if image is not None and estimator is not None else None
         embed = None if frame.embeddings is None else frame.embeddings.__getitem__
         tracker.update_detections(
             frame.boxes_xyxy, frame.scores, frame.class_ids, embed=embed, camera_motion=motion, frame_size=frame_size
