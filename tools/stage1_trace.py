@@ -1,0 +1,172 @@
+"""Why a detection went to one track and not another: the chosen tracks' stage 1 candidates and matches, per frame.
+
+    python tools/stage1_trace.py ../shared/data/MOT15/train/TUD-Campus --variant pan8 --detections detector \\
+        --compensation sparse_flow --ids 5,6 --frames 21-25 \\
+        --set detector.model=../shared/weights/yolov8n_int8_openvino_model \\
+        --set reid.weights=../shared/weights/osnet_x0_25_msmt17.pth
+
+Runs our tracker on one sequence (or one of its variants, `tracker.eval.variants`) from the eval input cache, as
+`track eval` does (the same --set values reuse its cache; its result rows are the same), and prints, for each chosen
+track ID in each chosen frame, one line with its state (1 tracked, 2 lost), frames lost, stage 1 appearance bound
+and Kalman prediction (centre x, y, w x h, px), then one line per detection inside its stage 1 gate or overlapping
+its prediction: box (x, y, w x h), score, IoU with the prediction, bank similarity (nan: none), inside the Kalman
+gate (1/0) and the stage 1 cost after every rule (inf: refused; `association.max_cost` is the highest accepted).
+Then each match a chosen track got, with its stage (1 appearance + motion, 2 low-score IoU, 3 tentative IoU,
+4 re-identification). Use it with `id_timeline.py --idf1` (which frames lost a person's boxes) to find the decision
+that differs between two settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tracker import Tracker, load_config  # noqa: E402
+from tracker.core import TrackerCore  # noqa: E402
+from tracker.eval.inputs import load_inputs  # noqa: E402
+from tracker.eval.sequences import find_sequences  # noqa: E402
+from tracker.eval.variants import materialise  # noqa: E402
+
+MOTION_ONLY = ["appearance.enabled=false"]  # as `track eval` runs inputs without embeddings
+
+
+@dataclass
+class StageTrace:
+    """Lines about the tracks `ids` in the frames `frames` (None: every frame), gathered by `attach`."""
+
+    ids: set[int]
+    frames: set[int] | None = None
+    lines: list[str] = field(default_factory=list)
+    _stage: int = 0
+
+    def wanted(self, core: TrackerCore) -> bool:
+        return self.frames is None or core.frame_index in self.frames
+
+    def attach(self, core: TrackerCore) -> None:
+        """Wrap this core's stage methods (on the instance only: other trackers are untouched)."""
+        stage1_cost, match, match_iou, reidentify = (
+            core._stage1_cost,
+            core._match,
+            core._match_iou,
+            core._reidentify,
+        )
+
+        def traced_stage1_cost(view, track_idx, det_idx, away):
+            self._stage = 1
+            cost = stage1_cost(view, track_idx, det_idx, away)
+            if self.wanted(core):
+                self._candidates(core, view, track_idx, det_idx, cost)
+            return cost
+
+        def traced_match(cost, track_idx, det_idx, *args, **kwargs):
+            result = match(cost, track_idx, det_idx, *args, **kwargs)
+            if self._stage == 1:
+                self._matches(core, result[0], 1)
+            return result
+
+        def traced_match_iou(*args, **kwargs):
+            self._stage = 2 if self._stage == 1 else 3  # stage 2 runs first, then stage 3
+            stage = self._stage
+            self._stage = -stage  # its inner `_match` call is recorded here, not as stage 1
+            result = match_iou(*args, **kwargs)
+            self._stage = stage
+            self._matches(core, result[0], stage)
+            return result
+
+        def traced_reidentify(*args, **kwargs):
+            pairs = reidentify(*args, **kwargs)
+            self._matches(core, pairs, 4)
+            return pairs
+
+        core._stage1_cost, core._match = traced_stage1_cost, traced_match
+        core._match_iou, core._reidentify = traced_match_iou, traced_reidentify
+
+    def _candidates(self, core: TrackerCore, view, track_idx, det_idx, cost) -> None:
+        table, bounds = core.table, core._match_bounds()
+        for i, row in enumerate(track_idx):
+            if int(table.track_id[row]) not in self.ids:
+                continue
+            cx, cy, w, h = core._mean[row, :4]
+            self.lines.append(
+                f"f{core.frame_index} T{table.track_id[row]} state={table.state[row]} "
+                f"lost={table.frames_since_update[row]} bound={bounds[row, 0]:.3f} "
+                f"pred=[{cx:.0f},{cy:.0f},{w:.0f}x{h:.0f}]"
+            )
+            for j, d in enumerate(det_idx):
+                if not (np.isfinite(cost[i, j]) or view.iou[row, d] > 0 or view.kalman_gate[row, d]):
+                    continue
+                x1, y1, x2, y2 = view.dets.boxes_xyxy[d]
+                self.lines.append(
+                    f"    d{d} [{x1:.0f},{y1:.0f},{x2 - x1:.0f}x{y2 - y1:.0f}] score={view.dets.scores[d]:.2f} "
+                    f"iou={view.iou[row, d]:.2f} sim={view.similarity[row, d]:.3f} "
+                    f"kalman_gate={int(view.kalman_gate[row, d])} cost={cost[i, j]:.3f}"
+                )
+
+    def _matches(self, core: TrackerCore, pairs: np.ndarray, stage: int) -> None:
+        if not self.wanted(core):
+            return
+        for row, d in pairs:
+            if int(core.table.track_id[row]) in self.ids:
+                self.lines.append(f"f{core.frame_index} T{core.table.track_id[row]} <- d{d} (stage {stage})")
+
+
+def trace_sequence(tracker: Tracker, frames, images, frame_size, trace: StageTrace) -> list[str]:
+    """Run `tracker` over `frames` (FrameInputs, in order) with `images` (one per frame, or None each: no camera
+    motion estimated) in frames of `frame_size` ((height, width) px, or None) as `track eval` does, and return
+    `trace`'s lines."""
+    trace.attach(tracker.core)
+    estimator = tracker.camera_motion
+    for frame, image in zip(frames, images, strict=True):
+        # `motion.camera_compensation: none` has no estimator: no motion, as in `track eval`
+        motion = estimator.estimate(image, frame.boxes_xyxy) if image is not None and estimator is not None else None
+        embed = None if frame.embeddings is None else frame.embeddings.__getitem__
+        tracker.update_detections(
+            frame.boxes_xyxy, frame.scores, frame.class_ids, embed=embed, camera_motion=motion, frame_size=frame_size
+        )
+    return trace.lines
+
+
+def _frames(text: str | None) -> set[int] | None:
+    if not text:
+        return None
+    first, _, last = text.partition("-")
+    return set(range(int(first), int(last or first) + 1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sequence", type=Path, help="a sequence folder (seqinfo.ini, img1/, gt/)")
+    parser.add_argument("--variant", default="original", help="a variant name of `track eval --variants` (pan8 ...)")
+    parser.add_argument("--detections", choices=["public", "detector"], default="public")
+    parser.add_argument("--compensation", default=None, help="motion.camera_compensation (default: the config's)")
+    parser.add_argument("--ids", required=True, help="track IDs, comma-separated")
+    parser.add_argument("--frames", default=None, help="a frame or range FIRST-LAST (default: every frame)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override, repeatable")
+    args = parser.parse_args(argv)
+    sets = list(args.set) + ([f"motion.camera_compensation={args.compensation}"] if args.compensation else [])
+    cfg = load_config(None, sets)
+    found = find_sequences(args.sequence)
+    if len(found) != 1:
+        parser.error(f"{args.sequence} holds {len(found)} sequences, not one")
+    seq = materialise(found[0], args.variant) if args.variant != "original" else found[0]
+    inputs = load_inputs(seq, args.detections, cfg, None)
+    tracker = Tracker(cfg if inputs.appearance else cfg.replace(MOTION_ONLY), frame_rate=seq.info.frame_rate)
+    numbers = range(seq.first, seq.first + len(inputs.frames))
+    images = (cv2.imread(str(seq.info.image_path(n))) for n in numbers) if seq.has_all_images else None
+    images = images if images is not None else [None] * len(inputs.frames)
+    trace = StageTrace({int(t) for t in args.ids.split(",")}, _frames(args.frames))
+    size = (seq.info.height, seq.info.width) if seq.info.height > 0 and seq.info.width > 0 else None
+    print("\n".join(trace_sequence(tracker, inputs.frames, images, size, trace)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
