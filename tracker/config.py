@@ -262,8 +262,8 @@ class AssociationConfig:
     )
     part_box_fraction: float = _key(
         0.7,
-        "a confident box shorter than this fraction of the height the ground line (reported boxes' height against "
-        "foot row) predicts at its foot row is a part of a person: stage 2 only, no birth, revival or bank (0 = off)",
+        "a box shorter than this fraction of the height the ground line (reported boxes' height against foot row) "
+        "predicts at its foot row is a part of a person: no look, no bank, no lost track's return (0 = off)",
         lo=0,
         hi=1,
     )

@@ -108,7 +108,7 @@ class TrackerCore:
         """The measured jitter of tracked boxes: a track whose box does not jitter (a fixed object) is not reported."""
         self.ground = GroundLine(config)
         """Reported boxes' height against foot row: a detection far shorter than it predicts is a part of a person."""
-        self._part_boxes = np.zeros(0, dtype=bool)  # (N,) this frame's detections judged parts (`GroundLine`)
+        self._part_boxes = np.zeros(0, dtype=bool)  # (N,) this frame's detections judged parts of a person
         self.table = TrackTable(self._vote_frames)  # the tracks and their per-frame scalars, row-aligned with _mean
         self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
         self._cov = np.zeros((0, 8, 8))  # (T, 8, 8) Kalman covariances
@@ -180,15 +180,14 @@ class TrackerCore:
                 tracker's state is then as before the call (`_advance`), so the frame can be given again.
         """
         self._check_dim(dets)
-        # a part of a person (far shorter than the ground line predicts) only continues a tracked track (stage 2)
-        self._part_boxes = self.ground.part_boxes(dets.boxes_xyxy, dets.class_ids)
+        # a part of a person (far shorter than the ground line predicts) has no look and brings no lost track back
+        self._part_boxes = self.ground.part_boxes(dets.boxes_xyxy, dets.class_ids, frame_size)
         view = self._advance(dets, embed, camera_motion, frame_size)
         dets = view.dets
         cfg = self.config.association
 
-        strong = dets.scores >= cfg.high_score
-        confident = np.flatnonzero(strong & ~self._part_boxes)
-        low = np.flatnonzero((dets.scores >= cfg.low_score) & (~strong | self._part_boxes))
+        confident = np.flatnonzero(dets.scores >= cfg.high_score)
+        low = np.flatnonzero((dets.scores >= cfg.low_score) & (dets.scores < cfg.high_score))
         is_confirmed = self.table.confirmed
         confirmed, tentative = np.flatnonzero(is_confirmed), np.flatnonzero(~is_confirmed)
 
@@ -226,7 +225,7 @@ class TrackerCore:
         self._link_newborn()
         outputs = self._outputs(dets, frame_size)
         if self.ground.enabled and outputs:
-            self.ground.learn(np.array([o.xyxy for o in outputs]), np.array([o.class_id for o in outputs]))
+            self.ground.learn(np.array([o.xyxy for o in outputs]), np.array([o.class_id for o in outputs]), frame_size)
         return outputs
 
     def _check_dim(self, dets: Detections) -> None:
@@ -451,6 +450,8 @@ class TrackerCore:
             fused = self._implausible_sizes(fused, motion, rows, cols, lost, view)
         if cfg.ungated_needs_reid:  # overlap alone admitted it and motion rejects it: only a sure look may take it
             fused = self._ungated_floor(fused, motion, similarity, tracked & ~gated)
+        if any_lost and self._part_boxes.any():  # a part of a person is no evidence that a lost track is back
+            fused = np.where(lost & self._part_boxes[cols], np.inf, fused)
         cost[row_at[rows], col_at[cols]] = fused
         return cost
 
@@ -585,7 +586,7 @@ class TrackerCore:
 
     def _can_use_appearance(self, dets: Detections) -> np.ndarray:
         """(N,) bool: detections confident enough for an appearance stage or a bank (low ones never are), and not a
-        part of a person (`GroundLine`)."""
+        part of a person (`GroundLine`: its look is not the person's)."""
         threshold = min(self.config.association.high_score, self.config.appearance.min_score)
         return (dets.scores >= threshold) & ~self._part_boxes
 

@@ -5,13 +5,16 @@ image row of their feet (the ground-plane horizon model of Hoiem, Efros and Hebe
 Perspective", CVPR 2006: h = a (y_foot - y_horizon) for people of one height). The tracker measures that line on
 the boxes it reports (confirmed tracks matched this frame), per class, in a FIFO. A detection much shorter than
 the line predicts at its own foot row is a part of a person (a legs-only box, a head-and-torso box that a
-pyramid detector such as ACF gives beside the whole one): `TrackerCore` lets it continue a tracked track by
-overlap (stage 2) but not start, revive or re-identify a track, nor take part in stage 1 or feed a bank.
+pyramid detector such as ACF gives beside the whole one). Its look is not the person's, and it is no evidence that
+a person hidden or gone is back: `TrackerCore` neither embeds it (no appearance cost, no bank) nor lets a lost track
+take it (stage 1 or 4); a tracked track may still continue on it by motion, and it may start a track (a person
+shorter than the line, a child or someone sitting, is not refused).
 
 Traced on TUD-Campus with the MOTChallenge ACF boxes (issue 10): a large person's track took 115-177 px boxes
 of their legs (0.41-0.63 of the 280 px the line predicts) for five frames, a track hidden behind another person
 came back on that person's 177 px lower body, a legs box at the left border started a track: 11 of the run's 19
-false positives; the false positives whose height fits the line are boxes off the person sideways.
+false positives (the others fit the line: boxes off the person sideways). MOT17-09 (FRCNN boxes) has a person
+0.58 of the line's height throughout: refusing such boxes a birth cost that sequence 1.8 HOTA, so births stay.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from tracker.config import TrackerConfig
+from tracker.truncation import TOUCH_PX
 
 __all__ = ["GroundLine"]
 
@@ -49,15 +53,17 @@ class GroundLine:
         """Forget the lines (a new video)."""
         self._samples = {}
 
-    def learn(self, boxes_xyxy: np.ndarray, class_ids: np.ndarray) -> None:
-        """Add reported boxes (M, 4) xyxy pixels of classes (M,) to their classes' FIFOs."""
+    def learn(self, boxes_xyxy: np.ndarray, class_ids: np.ndarray, frame_size: tuple[int, int] | None = None) -> None:
+        """Add reported boxes (M, 4) xyxy pixels of classes (M,) to their classes' FIFOs, but for those the top or
+        bottom border of a frame of `frame_size` (height, width) cuts (their height is not the person's)."""
         if not self.enabled or len(boxes_xyxy) == 0:
             return
         boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
         heights = boxes[:, 3] - boxes[:, 1]
+        whole = (heights > 0) & ~_cut_vertically(boxes, frame_size)
         classes = np.asarray(class_ids).reshape(-1)
-        for cls in np.unique(classes).tolist():
-            pick = (classes == cls) & (heights > 0)
+        for cls in np.unique(classes[whole]).tolist():
+            pick = (classes == cls) & whole
             new = np.stack([boxes[pick, 3], heights[pick]], axis=1)
             old = self._samples.get(cls)
             joined = new if old is None else np.concatenate([old, new])
@@ -79,20 +85,32 @@ class GroundLine:
             return None
         return slope, float(height.mean() - slope * foot.mean())
 
-    def part_boxes(self, boxes_xyxy: np.ndarray, class_ids: np.ndarray) -> np.ndarray:
+    def part_boxes(
+        self, boxes_xyxy: np.ndarray, class_ids: np.ndarray, frame_size: tuple[int, int] | None = None
+    ) -> np.ndarray:
         """(N,) bool: boxes (N, 4) xyxy pixels of classes (N,) shorter than `association.part_box_fraction` of the
-        height their class's line predicts at their foot row. All False while the rule is off or no line is usable."""
+        height their class's line predicts at their foot row; a box the top or bottom border of a frame of
+        `frame_size` (height, width) cuts is never one. All False while the rule is off or no line is usable."""
         n = len(boxes_xyxy)
         part = np.zeros(n, dtype=bool)
         if not self.enabled or n == 0 or not self._samples:
             return part
         classes = np.asarray(class_ids).reshape(-1)
+        cut = _cut_vertically(boxes_xyxy, frame_size)
         for cls in np.unique(classes).tolist():
             line = self.line(cls)
             if line is None:
                 continue
-            rows = np.flatnonzero(classes == cls)
+            rows = np.flatnonzero((classes == cls) & ~cut)
             foot, height = boxes_xyxy[rows, 3], boxes_xyxy[rows, 3] - boxes_xyxy[rows, 1]
             expected = line[0] * foot + line[1]
             part[rows] = (expected > 0.0) & (height < self.fraction * expected)
         return part
+
+
+def _cut_vertically(boxes_xyxy: np.ndarray, frame_size: tuple[int, int] | None) -> np.ndarray:
+    """(M,) bool: boxes (M, 4) xyxy whose top or bottom edge is within `TOUCH_PX` of that border of a frame of
+    `frame_size` (height, width); all False when the frame size is unknown."""
+    if frame_size is None:
+        return np.zeros(len(boxes_xyxy), dtype=bool)
+    return (boxes_xyxy[:, 1] <= TOUCH_PX) | (boxes_xyxy[:, 3] >= frame_size[0] - TOUCH_PX)
