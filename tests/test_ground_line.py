@@ -65,6 +65,20 @@ def test_a_line_that_does_not_rise_toward_the_camera_judges_nothing():
     assert not line.part_boxes(_person(100.0, 400.0, 0.3)[None], np.zeros(1, dtype=int)).any()
 
 
+def test_heights_the_line_does_not_explain_judge_nothing():
+    """Objects of many sizes scattered over the view (no ground plane): a rising least-squares line explains under
+    `ground_line_min_r2` of the heights' variance and is not used; the same boxes on a line are."""
+    rng = np.random.default_rng(5)
+    feet = rng.uniform(250.0, 450.0, 200)
+    heights = 0.05 * (feet - 250.0) + rng.uniform(40.0, 240.0, 200)  # rising a little, mostly scatter
+    line = _line()
+    boxes = np.stack([np.full(200, 100.0), feet - heights, np.full(200, 140.0), feet], axis=1)
+    line.learn(boxes, np.zeros(200, dtype=int))
+    assert line.line(0) is None
+    assert not line.part_boxes(_person(100.0, 400.0, 0.3)[None], np.zeros(1, dtype=int)).any()
+    assert _taught(_line()).line(0) == pytest.approx((SLOPE, -SLOPE * HORIZON))
+
+
 def test_boxes_cut_by_the_top_or_bottom_border_are_neither_learnt_nor_judged():
     """A person cut by the bottom border has their foot row at the border and a short box: not a part."""
     size = (480, 640)

@@ -270,6 +270,9 @@ class AssociationConfig:
     ground_line_min_samples: int = _key(
         20, "part_box_fraction: reported boxes of a class before its ground line is used", lo=2, hi=1000000
     )
+    ground_line_min_r2: float = _key(
+        0.5, "part_box_fraction: least share of the heights' variance the ground line explains to be used", lo=0, hi=1
+    )
     ground_line_capacity: int = _key(
         300, "part_box_fraction: reported boxes kept per class for the ground line (FIFO)", lo=2, hi=10000000
     )

@@ -43,6 +43,7 @@ class GroundLine:
         self.fraction = float(cfg.part_box_fraction)
         self.capacity = int(cfg.ground_line_capacity)
         self.min_samples = int(cfg.ground_line_min_samples)
+        self.min_r2 = float(cfg.ground_line_min_r2)
         self._samples: dict[int, np.ndarray] = {}  # class -> (n <= capacity, 2) foot row, height; oldest first
 
     @property
@@ -71,7 +72,8 @@ class GroundLine:
 
     def line(self, class_id: int) -> tuple[float, float] | None:
         """(slope, offset) of the class's line (height = slope x foot row + offset, pixels), or None while it is
-        not usable (fewer than `min_samples` boxes, all at one foot row, or not rising toward the camera)."""
+        not usable (fewer than `min_samples` boxes, all at one foot row, not rising toward the camera, or explaining
+        less than `ground_line_min_r2` of the heights' variance: no ground plane, a zoom, objects of many sizes)."""
         samples = self._samples.get(class_id)
         if samples is None or len(samples) < self.min_samples:
             return None
@@ -80,8 +82,10 @@ class GroundLine:
         denominator = float(spread @ spread)
         if denominator <= 0.0:
             return None
-        slope = float(spread @ (height - height.mean())) / denominator
-        if slope <= 0.0:
+        centred = height - height.mean()
+        slope = float(spread @ centred) / denominator
+        explained = slope * slope * denominator  # the heights' sum of squares the line explains (R^2 x total)
+        if slope <= 0.0 or explained < self.min_r2 * float(centred @ centred):
             return None
         return slope, float(height.mean() - slope * foot.mean())
 
