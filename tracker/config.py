@@ -260,6 +260,22 @@ class AssociationConfig:
         "stage 1: a lost track whose Kalman gate holds a detection it overlaps by clear_iou needs only the match "
         "bound there, not the bound rising with the time lost",
     )
+    part_box_fraction: float = _key(
+        0.7,
+        "a box shorter than this fraction of the height the ground line (reported boxes' height against foot row) "
+        "predicts at its foot row is a part of a person: no look, no bank, no lost track's return (0 = off)",
+        lo=0,
+        hi=1,
+    )
+    ground_line_min_samples: int = _key(
+        20, "part_box_fraction: reported boxes of a class before its ground line is used", lo=2, hi=1000000
+    )
+    ground_line_min_r2: float = _key(
+        0.5, "part_box_fraction: least share of the heights' variance the ground line explains to be used", lo=0, hi=1
+    )
+    ground_line_capacity: int = _key(
+        300, "part_box_fraction: reported boxes kept per class for the ground line (FIFO)", lo=2, hi=10000000
+    )
     max_iou_distance_low: float = _key(0.5, "stage 2: highest 1 - IoU accepted for low-score detections", lo=0, hi=1)
     max_iou_distance_tentative: float = _key(0.7, "stage 3: highest 1 - IoU accepted for tentative tracks", lo=0, hi=1)
     reid_threshold: float = _key(0.7, "stage 4: minimum cosine similarity to revive a lost track", lo=-1, hi=1)

@@ -21,6 +21,7 @@ from tracker.classes import ClassPolicy
 from tracker.config import TrackerConfig
 from tracker.entry import entry_evidence, near_border
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
+from tracker.ground_line import GroundLine
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.still import StillBoxes
 from tracker.sweep import mask_pairs
@@ -105,6 +106,9 @@ class TrackerCore:
         """Shapes of this video's tracked looks per class: a whole look of another shape starts no track."""
         self.still = StillBoxes(config, self.frame_rate)
         """The measured jitter of tracked boxes: a track whose box does not jitter (a fixed object) is not reported."""
+        self.ground = GroundLine(config)
+        """Reported boxes' height against foot row: a detection far shorter than it predicts is a part of a person."""
+        self._part_boxes = np.zeros(0, dtype=bool)  # (N,) this frame's detections judged parts of a person
         self.table = TrackTable(self._vote_frames)  # the tracks and their per-frame scalars, row-aligned with _mean
         self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
         self._cov = np.zeros((0, 8, 8))  # (T, 8, 8) Kalman covariances
@@ -146,6 +150,7 @@ class TrackerCore:
         self.calibration.reset()
         self.births.reset()
         self.still.reset()
+        self.ground.reset()
 
     def step(
         self,
@@ -175,6 +180,8 @@ class TrackerCore:
                 tracker's state is then as before the call (`_advance`), so the frame can be given again.
         """
         self._check_dim(dets)
+        # a part of a person (far shorter than the ground line predicts) has no look and brings no lost track back
+        self._part_boxes = self.ground.part_boxes(dets.boxes_xyxy, dets.class_ids, frame_size)
         view = self._advance(dets, embed, camera_motion, frame_size)
         dets = view.dets
         cfg = self.config.association
@@ -216,7 +223,10 @@ class TrackerCore:
         self._mark_missed(matches[:, 0])
         self._start_tracks(left_dets, dets, frame_size)
         self._link_newborn()
-        return self._outputs(dets, frame_size)
+        outputs = self._outputs(dets, frame_size)
+        if self.ground.enabled and outputs:
+            self.ground.learn(np.array([o.xyxy for o in outputs]), np.array([o.class_id for o in outputs]), frame_size)
+        return outputs
 
     def _check_dim(self, dets: Detections) -> None:
         """Refuse embeddings of another size than the bank's (before any change, when they come with `dets`)."""
@@ -367,7 +377,7 @@ class TrackerCore:
         if embed is not None and self.config.appearance.enabled:
             # A crop is cut only where stage 1 could choose wrongly by motion: a second candidate below
             # `high_score` never takes part in stage 1, so it does not make the pair ambiguous there.
-            strong = dets.scores >= self.config.association.high_score
+            strong = (dets.scores >= self.config.association.high_score) & ~self._part_boxes
             contested_in_stage1 = _contested(gated_iou * strong[None, :], self.config.association.contested_iou)
             in_stage1 = _appearance_pairs(gate, contested_in_stage1, lost_pairs, plausible)
             need = self._needs_embedding(gate, gated_iou, lost, in_stage1) & self._can_use_appearance(dets)
@@ -440,6 +450,8 @@ class TrackerCore:
             fused = self._implausible_sizes(fused, motion, rows, cols, lost, view)
         if cfg.ungated_needs_reid:  # overlap alone admitted it and motion rejects it: only a sure look may take it
             fused = self._ungated_floor(fused, motion, similarity, tracked & ~gated)
+        if any_lost and self._part_boxes.any():  # a part of a person is no evidence that a lost track is back
+            fused = np.where(lost & self._part_boxes[cols], np.inf, fused)
         cost[row_at[rows], col_at[cols]] = fused
         return cost
 
@@ -573,9 +585,10 @@ class TrackerCore:
         return need
 
     def _can_use_appearance(self, dets: Detections) -> np.ndarray:
-        """(N,) bool: detections confident enough for an appearance stage or a bank (low ones never are)."""
+        """(N,) bool: detections confident enough for an appearance stage or a bank (low ones never are), and not a
+        part of a person (`GroundLine`: its look is not the person's)."""
         threshold = min(self.config.association.high_score, self.config.appearance.min_score)
-        return dets.scores >= threshold
+        return (dets.scores >= threshold) & ~self._part_boxes
 
     def _embed(self, dets: Detections, need: np.ndarray, embed: EmbedFn) -> Detections:
         rows = np.flatnonzero(need & ~dets.has_embedding)
