@@ -693,15 +693,16 @@ class TrackerCore:
         if len(matches) == 0:
             return
         track_idx, det_idx = matches[:, 0], matches[:, 1]
-        measured, cut = view.det_xywh[det_idx], np.zeros(len(det_idx), dtype=bool)
+        # rows of 2-D and 3-D arrays by `take` (a third of fancy indexing's cost on a frame's few dozen rows)
+        measured, cut = view.det_xywh.take(det_idx, axis=0), np.zeros(len(det_idx), dtype=bool)
         seen = self.table.width_seen[track_idx]
         uncut = ~touches_side(measured, frame_size)
         self.table.width_seen[track_idx] = seen | uncut
         if self.config.motion.complete_truncated_boxes:
-            measured, cut = complete_truncated(measured, self._mean[track_idx, 2:4], frame_size, seen)
+            measured, cut = complete_truncated(measured, self._mean.take(track_idx, axis=0)[:, 2:4], frame_size, seen)
         if self.config.motion.reupdate_after_loss:
             self._reupdate(track_idx, measured)
-        mean, cov = self._mean[track_idx], self._cov[track_idx]  # copies (fancy indexing), corrected in place
+        mean, cov = self._mean.take(track_idx, axis=0), self._cov.take(track_idx, axis=0)  # copies, corrected in place
         self.kalman.update_in_place(mean, cov, measured, dets.scores[det_idx])
         mean[cut, 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
         self._mean[track_idx], self._cov[track_idx] = mean, cov
@@ -908,9 +909,9 @@ class TrackerCore:
         shown = shown[np.argsort(table.track_id[shown])]
         gap = table.frames_since_update[shown] > 0 if report_gap else np.zeros(len(shown), dtype=bool)
         if self.config.motion.output_filtered_box:
-            boxes = xywh_to_xyxy(self._mean[shown, :4])
+            boxes = xywh_to_xyxy(self._mean.take(shown, axis=0)[:, :4])
         else:  # the detection's own box where there is one, the prediction in a gap
-            boxes = xywh_to_xyxy(self._mean[shown, :4])
+            boxes = xywh_to_xyxy(self._mean.take(shown, axis=0)[:, :4])
             matched = _indices(~gap)
             boxes[matched] = dets.boxes_xyxy[np.searchsorted(dets.index, table.detection_index[shown[matched]])]
         if frame_size is not None:  # a filtered box (a completed cut one) may reach beyond the frame
