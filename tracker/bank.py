@@ -417,7 +417,9 @@ def _host_float32(values: torch.Tensor, rows: np.ndarray | None = None) -> np.nd
     """
     if values.dtype == torch.bfloat16:  # numpy has no bfloat16: its 16 bits are the top half of a float32
         bits = values.view(torch.int16).numpy()
-        return ((bits if rows is None else bits[rows]).astype(np.int32) << 16).view(np.float32)
+        wide = (bits if rows is None else bits.take(rows, axis=0)).astype(np.int32)  # (`take`: fancy indexing's rows)
+        wide <<= 16  # in place: no second (M, K) array
+        return wide.view(np.float32)
     host = values.numpy()
     return (host if rows is None else host[rows]).astype(np.float32)
 
