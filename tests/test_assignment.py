@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from tracker.assignment import clear_pairs, linear_assignment
+from tracker.assignment import clear_pairs, index_pairs, linear_assignment
 
 INF = np.inf
 
@@ -118,3 +118,13 @@ def test_a_big_gated_cost_takes_the_sparse_clear_pair_search_with_the_same_match
     np.testing.assert_array_equal(fast.pairs, slow.pairs)
     np.testing.assert_array_equal(fast.unmatched_rows, slow.unmatched_rows)
     np.testing.assert_array_equal(fast.unmatched_cols, slow.unmatched_cols)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 60), st.sampled_from([np.int64, np.int32, np.intp]))
+def test_index_pairs_equal_stacked_columns(size, dtype):
+    rng = np.random.default_rng(size)
+    rows, cols = rng.integers(0, 100, size).astype(dtype), rng.integers(0, 100, size).astype(dtype)
+    pairs = index_pairs(rows, cols)
+    assert pairs.dtype == np.int64 and pairs.shape == (size, 2)
+    np.testing.assert_array_equal(pairs, np.stack([rows, cols], axis=1).astype(np.int64))

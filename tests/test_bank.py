@@ -209,3 +209,33 @@ def test_a_bank_too_large_to_allocate_is_one_error_naming_the_keys():
     MemoryError naming its size and the keys that set it, not torch's allocator message."""
     with pytest.raises(MemoryError, match=r"lower appearance\.bank_capacity or appearance\.initial_slots"):
         AppearanceBank(capacity=100_000, initial_slots=1_000_000, dim=512)
+
+
+def test_a_stored_buffer_refilled_in_place_is_read_with_its_new_values():
+    """The bf16 view of the tensor `stored` returned last is kept (push and the gathers read it every frame): a caller
+    that refills that tensor in place between frames gets its new values pushed and compared, exactly as a fresh
+    tensor of the same values; a pickled bank keeps no such view."""
+    import pickle
+
+    rng = np.random.default_rng(11)
+    reused, fresh = AppearanceBank(4, "cpu", initial_slots=4), AppearanceBank(4, "cpu", initial_slots=4)
+    for bank in (reused, fresh):
+        for _ in range(3):
+            bank.allocate()
+    slots = np.array([0, 1, 2])
+    buffer = reused.stored(_unit(3, 8, rng))
+    for _ in range(6):  # the FIFO wraps
+        frame = _unit(3, 8, rng)
+        buffer.copy_(frame.to(buffer.dtype))  # the same tensor, new values
+        reused.push(slots, reused.stored(buffer))
+        fresh.push(slots, fresh.stored(frame))
+        queries = _unit(5, 8, rng)
+        candidates = np.ones((3, 5), dtype=bool)
+        np.testing.assert_array_equal(
+            reused.similarity(slots, reused.stored(queries), candidates),
+            fresh.similarity(slots, fresh.stored(queries), candidates),
+        )
+    assert torch.equal(reused._data.view(torch.int16), fresh._data.view(torch.int16))
+    copy = pickle.loads(pickle.dumps(reused))
+    assert copy._stored_host == (None, None)
+    np.testing.assert_array_equal(copy.similarity(slots, queries), reused.similarity(slots, queries))

@@ -828,3 +828,31 @@ def test_the_motion_buffer_is_zero_at_the_reference_rate_and_grows_below_it():
     np.testing.assert_allclose(half, np.tile([1.96 * 2.0 * 0.5, 1.96 * 3.0 * 0.5], (3, 1)))
     quarter = TrackerCore(cfg, reference / 4)._motion_buffer(cov)
     assert (quarter > half).all()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda e: e.astype(np.float32),  # the caller's float32 array: used as it is, never written
+        lambda e: torch.from_numpy(e.astype(np.float32)),  # the caller's float32 tensor: the same
+        lambda e: e,  # float64: converted into the tracker's own copy, normalised in place
+        lambda e: torch.from_numpy(e),
+        lambda e: e.astype(np.float32).tolist(),
+    ],
+)
+def test_normalising_embeddings_never_writes_the_callers_memory(make):
+    rng = np.random.default_rng(3)
+    raw = rng.normal(size=(6, 16)) * 5.0
+    given = make(raw)
+    before = np.array(given, dtype=np.float64, copy=True)
+    boxes = np.tile([0.0, 0.0, 10.0, 20.0], (6, 1)) + np.arange(6)[:, None] * 30.0
+    dets = Detections.from_arrays(boxes, np.full(6, 0.9), None, given)
+    np.testing.assert_array_equal(np.array(given, dtype=np.float64), before)  # the caller's values untouched
+    expected = torch.as_tensor(before, dtype=torch.float32)
+    expected = expected / torch.linalg.vector_norm(expected, dim=1)[:, None]  # the same division, out of place
+    assert torch.equal(dets.embeddings, expected)
+    assert dets.has_embedding.all()
+    # a row dropped as invalid: the kept rows are a copy, normalised in place with the same values
+    boxes[2] = [5.0, 5.0, 5.0, 5.0]
+    dropped = Detections.from_arrays(boxes, np.full(6, 0.9), None, make(raw))
+    assert torch.equal(dropped.embeddings, expected[[0, 1, 3, 4, 5]])

@@ -10,7 +10,7 @@ import numpy as np
 
 from tracker.sweep import mask_pairs
 
-__all__ = ["Matches", "clear_pairs", "linear_assignment"]
+__all__ = ["Matches", "clear_pairs", "index_pairs", "linear_assignment"]
 
 # Cost matrices from this many entries are searched for clear pairs among their finite entries only (a gated stage
 # cost holds a few per row): a sort of those instead of two partitions and two argmins of the whole matrix (measured,
@@ -31,6 +31,15 @@ class Matches:
     pairs: np.ndarray
     unmatched_rows: np.ndarray
     unmatched_cols: np.ndarray
+
+
+def index_pairs(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """(M,) row and (M,) column indices -> (M, 2) int64 pairs (row, col): `np.stack(..., axis=1).astype(np.int64)`,
+    written into one array without `np.stack`'s wrapper (1.3 against 2.5 us for a frame's 50 pairs, several a frame)."""
+    pairs = np.empty((len(rows), 2), dtype=np.int64)
+    pairs[:, 0] = rows
+    pairs[:, 1] = cols
+    return pairs
 
 
 def clear_pairs(cost: np.ndarray, max_cost: float, margin: float) -> np.ndarray:
@@ -64,7 +73,7 @@ def clear_pairs(cost: np.ndarray, max_cost: float, margin: float) -> np.ndarray:
     col_second = _cheapest_but(cost, best_row, np.arange(cols)).min(axis=0) if rows > 1 else np.full(cols, np.inf)
     rival = np.minimum(row_second, col_second[best_col])  # (R,) cheapest other pair in the row or the column
     clear = mutual & (rival - np.where(mutual, best, 0.0) >= margin)  # best is finite wherever mutual
-    return np.stack([row[clear], best_col[clear]], axis=1).astype(np.int64)
+    return index_pairs(row[clear], best_col[clear])
 
 
 def _cheapest_but(cost: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -92,7 +101,7 @@ def _clear_pairs_sparse(cost: np.ndarray, max_cost: float, margin: float) -> np.
     mutual = (col_best_row[cols] == rows) & (best <= max_cost)
     rival = np.minimum(row_second, col_second[cols])
     clear = mutual & (rival - np.where(mutual, best, 0.0) >= margin)
-    return np.stack([rows[clear], cols[clear]], axis=1).astype(np.int64)
+    return index_pairs(rows[clear], cols[clear])
 
 
 def _cheapest_two(order: np.ndarray, group: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +132,7 @@ def linear_assignment(cost: np.ndarray, max_cost: float, clear_margin: float | N
         return _assign(cost, max_cost)
     free_rows, free_cols = _free(cost.shape[0], fixed[:, 0]), _free(cost.shape[1], fixed[:, 1])
     rest = _assign(cost[free_rows[:, None], free_cols], max_cost)  # the block np.ix_ gives, cheaper
-    pairs = np.concatenate([fixed, np.stack([free_rows[rest.pairs[:, 0]], free_cols[rest.pairs[:, 1]]], axis=1)])
+    pairs = np.concatenate([fixed, index_pairs(free_rows[rest.pairs[:, 0]], free_cols[rest.pairs[:, 1]])])
     return Matches(pairs.astype(np.int64), free_rows[rest.unmatched_rows], free_cols[rest.unmatched_cols])
 
 
@@ -146,7 +155,7 @@ def _assign(cost: np.ndarray, max_cost: float) -> Matches:
     matched_rows = (row_to_col >= 0).nonzero()[0]
     matched_cols = row_to_col[matched_rows]
     ok = ~blocked[matched_rows, matched_cols]
-    pairs = np.stack([matched_rows[ok], matched_cols[ok]], axis=1).astype(np.int64)
+    pairs = index_pairs(matched_rows[ok], matched_cols[ok])
     col_used = np.zeros(cols, dtype=bool)
     col_used[pairs[:, 1]] = True
     row_used = np.zeros(rows, dtype=bool)

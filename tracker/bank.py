@@ -30,6 +30,9 @@ _CALL_COST_ENTRIES = 400_000
 _CHUNK_BYTES = 2 << 20
 
 
+_NO_STORED_HOST = (None, None)  # `AppearanceBank._stored_host` before `stored` returned any tensor
+
+
 def _storage_dtype(device: torch.device) -> torch.dtype:
     """16-bit storage halves memory traffic: fp16 on CUDA, bf16 on the CPU (fast matmul there)."""
     return torch.float16 if device.type == "cuda" else torch.bfloat16
@@ -73,6 +76,8 @@ class AppearanceBank:
         self.dim = dim
         self._data: torch.Tensor | None = None  # (S, K, D)
         self._host: np.ndarray | None = None  # `_data`'s memory as numpy int16 (CPU only): `_rows_of`, `push`
+        # the last tensor `stored` returned and its `_host_view` (a frame's embeddings: `push` and `_rows_of` read it)
+        self._stored_host: tuple[torch.Tensor | None, np.ndarray | None] = _NO_STORED_HOST
         self._write = np.zeros(0, dtype=np.int64)  # (S,) next position to write
         self._count = np.zeros(0, dtype=np.int64)  # (S,) entries filled, <= K
         self._in_use = np.zeros(0, dtype=bool)  # (S,)
@@ -146,6 +151,7 @@ class AppearanceBank:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_host"] = None  # a view of `_data`'s memory: a copy would no longer see the bank's writes
+        state["_stored_host"] = _NO_STORED_HOST  # a frame's embeddings: not part of the state
         return state
 
     def __setstate__(self, state: dict) -> None:
@@ -174,7 +180,7 @@ class AppearanceBank:
         assert self._data is not None
         pos = self._write[slots]
         values = self.stored(embeddings)
-        host = _host_view(values) if self._host is not None else None
+        host = self._host_of(values) if self._host is not None else None
         if host is not None:  # numpy's row assignment: a quarter of the cost of index_copy_ for a frame's rows
             self._host.reshape(-1, self.dim)[slots * self.capacity + pos] = host if rows is None else host[rows]
         else:
@@ -188,7 +194,16 @@ class AppearanceBank:
     def stored(self, embeddings: torch.Tensor) -> torch.Tensor:
         """(N, D) embeddings in the bank's storage dtype and device: what `push` writes and `similarity` compares
         (both take them as they are; convert a frame's embeddings once when both read them)."""
-        return embeddings.to(device=self.device, dtype=self.dtype)
+        stored = embeddings.to(device=self.device, dtype=self.dtype)
+        if stored is not self._stored_host[0]:
+            self._stored_host = (stored, _host_view(stored))
+        return stored
+
+    def _host_of(self, values: torch.Tensor) -> np.ndarray | None:
+        """`_host_view(values)`, remembered for the tensor `stored` returned last (a view shares its tensor's memory:
+        it sees every write to it, so only the tensor's identity is checked)."""
+        tensor, host = self._stored_host
+        return host if values is tensor else _host_view(values)
 
     def entries(self, slot: int) -> torch.Tensor:
         """(count, D) float32 entries of one slot, oldest first."""
@@ -317,7 +332,8 @@ class AppearanceBank:
                 banks = self._data[start : start + size]
             else:
                 banks = self._rows_of(self._data, gather[start : start + size])
-            rows = padded[start * width : (start + size) * width].view(size, width, -1)
+            rows = padded if len(chunks) == 1 else padded[start * width : (start + size) * width]  # (no slice of one)
+            rows = rows.view(size, width, -1)
             parts.append(torch.bmm(rows, banks.transpose(1, 2)).view(size * width, -1))
             start += size
         return parts[0] if len(parts) == 1 else torch.cat(parts)
@@ -326,7 +342,7 @@ class AppearanceBank:
         """values[rows] along dim 0 (a copy) of a tensor in the storage dtype: the banks `_data` or a frame's (N, D)
         embeddings. On the CPU numpy's take on the same bits (`_host_view`), 15-20% cheaper than index_select for a
         gather of banks; elsewhere index_select."""
-        host = self._host if values is self._data else _host_view(values)
+        host = self._host if values is self._data else self._host_of(values)
         if host is None:
             return torch.index_select(values, 0, torch.as_tensor(rows, device=values.device))
         return torch.from_numpy(host.take(rows, axis=0)).view(values.dtype)
@@ -401,7 +417,9 @@ def _host_float32(values: torch.Tensor, rows: np.ndarray | None = None) -> np.nd
     """
     if values.dtype == torch.bfloat16:  # numpy has no bfloat16: its 16 bits are the top half of a float32
         bits = values.view(torch.int16).numpy()
-        return ((bits if rows is None else bits[rows]).astype(np.int32) << 16).view(np.float32)
+        wide = (bits if rows is None else bits.take(rows, axis=0)).astype(np.int32)  # (`take`: fancy indexing's rows)
+        wide <<= 16  # in place: no second (M, K) array
+        return wide.view(np.float32)
     host = values.numpy()
     return (host if rows is None else host[rows]).astype(np.float32)
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from tracker import association as assoc
-from tracker.assignment import linear_assignment
+from tracker.assignment import index_pairs, linear_assignment
 from tracker.bank import AppearanceBank
 from tracker.birth import BirthShapes
 from tracker.calibration import Calibration
@@ -186,10 +186,10 @@ class TrackerCore:
         dets = view.dets
         cfg = self.config.association
 
-        confident = np.flatnonzero(dets.scores >= cfg.high_score)
-        low = np.flatnonzero((dets.scores >= cfg.low_score) & (dets.scores < cfg.high_score))
+        confident = _indices(dets.scores >= cfg.high_score)
+        low = _indices((dets.scores >= cfg.low_score) & (dets.scores < cfg.high_score))
         is_confirmed = self.table.confirmed
-        confirmed, tentative = np.flatnonzero(is_confirmed), np.flatnonzero(~is_confirmed)
+        confirmed, tentative = _indices(is_confirmed), _indices(~is_confirmed)
 
         # Stage 1: confirmed and lost tracks x confident detections (appearance + motion). A track predicted out of
         # the view (the camera turned away, or the person walked out) can come back by re-identification only.
@@ -489,7 +489,7 @@ class TrackerCore:
         if fits.all():
             return fused
         out = fused.copy()
-        out[np.flatnonzero(pick)[~fits]] = np.inf
+        out[_indices(pick)[~fits]] = np.inf
         return out
 
     def _ungated_floor(
@@ -567,7 +567,7 @@ class TrackerCore:
         refresh = max(1, round(app.refresh_seconds * self.frame_rate))
         stale = ~lost & (self.frame_index - self.table.bank_frame >= refresh)
         need = compare.any(axis=0) | ~gate.any(axis=0)
-        rows = np.flatnonzero(stale & (gated_iou > 0).any(axis=1))
+        rows = _indices(stale & (gated_iou > 0).any(axis=1))
         need[gated_iou[rows].argmax(axis=1)] = True
         return need
 
@@ -577,7 +577,7 @@ class TrackerCore:
         gate (`_fit_for_bank`: a low score or a box in front), so no bank, calibration sample or new track's bank takes
         it either. A stale bank's refresh of an occluded walker and an unmatched low-score box were cut and embedded
         for nothing (1080p street, first 100 frames: 2.36 -> 2.09 crops a frame); outputs are unchanged."""
-        rows = np.flatnonzero(need & ~compared)
+        rows = _indices(need & ~compared)
         if not self.config.appearance.lazy_embedding or len(rows) == 0:
             return need
         need = need.copy()
@@ -591,7 +591,7 @@ class TrackerCore:
         return (dets.scores >= threshold) & ~self._part_boxes
 
     def _embed(self, dets: Detections, need: np.ndarray, embed: EmbedFn) -> Detections:
-        rows = np.flatnonzero(need & ~dets.has_embedding)
+        rows = _indices(need & ~dets.has_embedding)
         if not len(rows):
             return dets
         dets = dets.with_embeddings(rows, embed(rows))
@@ -612,8 +612,8 @@ class TrackerCore:
         if len(track_idx) == 0 or len(det_idx) == 0:
             return _NO_PAIRS, track_idx, det_idx
         result = linear_assignment(cost, max_cost, clear_margin)
-        pairs = np.stack([track_idx[result.pairs[:, 0]], det_idx[result.pairs[:, 1]]], axis=1)
-        return pairs.reshape(-1, 2), track_idx[result.unmatched_rows], det_idx[result.unmatched_cols]
+        pairs = index_pairs(track_idx[result.pairs[:, 0]], det_idx[result.pairs[:, 1]])
+        return pairs, track_idx[result.unmatched_rows], det_idx[result.unmatched_cols]
 
     def _match_iou(
         self, view: _FrameView, track_idx: np.ndarray, det_idx: np.ndarray, max_cost: float, fuse_score: bool
@@ -653,7 +653,7 @@ class TrackerCore:
         rivals = np.concatenate([sim, _block(view.similarity, seen, det_idx)])  # lost rows first: pairs index them
         keep = assoc.unambiguous(result.pairs, rivals, cfg.reid_margin)
         pairs = result.pairs[keep]
-        return np.stack([lost[pairs[:, 0]], det_idx[pairs[:, 1]]], axis=1).reshape(-1, 2)
+        return index_pairs(lost[pairs[:, 0]], det_idx[pairs[:, 1]])
 
     def _calibrate(self, matches: np.ndarray, view: _FrameView) -> None:
         """Feed the calibration queues from this frame's stage 1/2 matches of confirmed, visible tracks.
@@ -706,15 +706,16 @@ class TrackerCore:
         if len(matches) == 0:
             return
         track_idx, det_idx = matches[:, 0], matches[:, 1]
-        measured, cut = view.det_xywh[det_idx], np.zeros(len(det_idx), dtype=bool)
+        # rows of 2-D and 3-D arrays by `take` (a third of fancy indexing's cost on a frame's few dozen rows)
+        measured, cut = view.det_xywh.take(det_idx, axis=0), np.zeros(len(det_idx), dtype=bool)
         seen = self.table.width_seen[track_idx]
         uncut = ~touches_side(measured, frame_size)
         self.table.width_seen[track_idx] = seen | uncut
         if self.config.motion.complete_truncated_boxes:
-            measured, cut = complete_truncated(measured, self._mean[track_idx, 2:4], frame_size, seen)
+            measured, cut = complete_truncated(measured, self._mean.take(track_idx, axis=0)[:, 2:4], frame_size, seen)
         if self.config.motion.reupdate_after_loss:
             self._reupdate(track_idx, measured)
-        mean, cov = self._mean[track_idx], self._cov[track_idx]  # copies (fancy indexing), corrected in place
+        mean, cov = self._mean.take(track_idx, axis=0), self._cov.take(track_idx, axis=0)  # copies, corrected in place
         self.kalman.update_in_place(mean, cov, measured, dets.scores[det_idx])
         mean[cut, 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
         self._mean[track_idx], self._cov[track_idx] = mean, cov
@@ -818,7 +819,7 @@ class TrackerCore:
         video has given appearance: beyond it a return would be a revival, and there is no look to judge one by."""
         missed = np.ones(len(self.tracks), dtype=bool)
         missed[matched_track_idx] = False
-        missed = np.flatnonzero(missed)
+        missed = _indices(missed)
         if len(missed) == 0:  # every track matched: none ages, none is removed
             return
         life = self.config.lifecycle
@@ -829,7 +830,7 @@ class TrackerCore:
         frames_motion_only = round(seconds_without_bank * self.frame_rate)
         has_bank = self.config.appearance.enabled & (self.bank.count(self.table.slot) > 0)
         self.table.mark_missed(missed, np.where(has_bank[missed], frames_with_bank, frames_motion_only))
-        removed = np.flatnonzero(self.table.state == REMOVED)
+        removed = _indices(self.table.state == REMOVED)
         if len(removed) == 0:
             return
         for row in removed:
@@ -917,14 +918,14 @@ class TrackerCore:
             shown |= (table.state == LOST) & (table.frames_since_update == 1) & (table.track_id > 0)
         hidden = self.still.hidden(table.still_share)
         self.still.count_hidden(table.track_id[shown & hidden])
-        shown = np.flatnonzero(shown & ~hidden)
+        shown = _indices(shown & ~hidden)
         shown = shown[np.argsort(table.track_id[shown])]
         gap = table.frames_since_update[shown] > 0 if report_gap else np.zeros(len(shown), dtype=bool)
         if self.config.motion.output_filtered_box:
-            boxes = xywh_to_xyxy(self._mean[shown, :4])
+            boxes = xywh_to_xyxy(self._mean.take(shown, axis=0)[:, :4])
         else:  # the detection's own box where there is one, the prediction in a gap
-            boxes = xywh_to_xyxy(self._mean[shown, :4])
-            matched = np.flatnonzero(~gap)
+            boxes = xywh_to_xyxy(self._mean.take(shown, axis=0)[:, :4])
+            matched = _indices(~gap)
             boxes[matched] = dets.boxes_xyxy[np.searchsorted(dets.index, table.detection_index[shown[matched]])]
         if frame_size is not None:  # a filtered box (a completed cut one) may reach beyond the frame
             height, width = frame_size
@@ -940,9 +941,10 @@ class TrackerCore:
         global_ids = [self.tracks[row].global_id for row in rows] if self.gallery is not None else [None] * len(rows)
         tracked, lost = TrackState.TRACKED, TrackState.LOST
         states = [lost if g else tracked for g in gap.tolist()] if report_gap else [tracked] * len(rows)
-        return [
-            TrackedObject(track_id, box, score, class_id, state, det, recovered, global_id)
-            for track_id, box, score, class_id, state, det, recovered, global_id in zip(
+        # `map` over the fields (all of len(rows), from `shown`): no tuple unpacked per object (50 objects: ~10 us less)
+        return list(
+            map(
+                TrackedObject,
                 table.track_id[shown].tolist(),
                 boxes,
                 table.score[shown].tolist(),
@@ -951,9 +953,8 @@ class TrackerCore:
                 table.detection_index[shown].tolist(),
                 table.recovered[shown].tolist(),
                 global_ids,
-                strict=True,
             )
-        ]
+        )
 
     def _mostly_in_view(
         self, boxes_xyxy: np.ndarray, class_ids: np.ndarray, frame_width: float, rows: np.ndarray | None = None
@@ -969,7 +970,7 @@ class TrackerCore:
             return None
         if boxes_xyxy[:, 0].min() > TOUCH_PX and boxes_xyxy[:, 2].max() < frame_width - TOUCH_PX:
             return None
-        at_side = np.flatnonzero((boxes_xyxy[:, 0] <= TOUCH_PX) | (boxes_xyxy[:, 2] >= frame_width - TOUCH_PX))
+        at_side = _indices((boxes_xyxy[:, 0] <= TOUCH_PX) | (boxes_xyxy[:, 2] >= frame_width - TOUCH_PX))
         keep = np.ones(len(boxes_xyxy), dtype=bool)
         ratio = self.births.narrowest_ratio(class_ids[at_side])
         if rows is not None and self.config.motion.visible_fraction_from_tracks and np.isnan(ratio).any():
@@ -979,6 +980,12 @@ class TrackerCore:
             ratio = np.where(np.isnan(ratio), live, ratio)
         keep[at_side] = visible_fraction(boxes_xyxy[at_side], ratio, frame_width) >= least
         return keep
+
+
+def _indices(mask: np.ndarray) -> np.ndarray:
+    """(K,) int64 indices of the True entries of a 1-D bool `mask`: `np.flatnonzero`'s, without its wrapper calls
+    (0.1 against 1.3 us; about ten a frame)."""
+    return mask.nonzero()[0]
 
 
 def _block(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

@@ -210,10 +210,10 @@ class KalmanFilter:
         projected, s = self.project(mean, covariance)
         limit = (_GATE_BOUND_SLACK * chi2) * np.diagonal(s, axis1=1, axis2=2)  # (T, 4) bounds on d_i^2 for a pass
         rows, cols = _near(projected, measurements, limit)
-        diff = measurements[cols] - projected[rows]  # (P, 4)
+        diff = measurements.take(cols, axis=0) - projected.take(rows, axis=0)  # (P, 4) (`take`: fancy indexing's rows)
         diagonal = _diagonal_or_none(s)
         if diagonal is not None:  # d^T S^-1 as d times the reciprocal diagonal: the product's values, no 4x4 product
-            scaled = diff * (1.0 / diagonal)[rows]
+            scaled = diff * (1.0 / diagonal).take(rows, axis=0)
         else:
             scaled = (diff[:, None, :] @ np.linalg.inv(s)[rows])[:, 0, :]
         distance = np.einsum("pj,pj->p", scaled, diff)

@@ -164,7 +164,7 @@ class Detections:
                     f"class_ids must be integers, got {classes_f[fractional][0]:g} (scores and class_ids swapped?)"
                 )
             classes = classes_f.astype(np.int64)
-        emb = None if embeddings is None else to_embedding_tensor(embeddings, n, device)
+        emb, owned = (None, False) if embeddings is None else _embedding_tensor(embeddings, n, device)
 
         with np.errstate(over="ignore", invalid="ignore"):
             size = boxes[:, 2:] - boxes[:, :2]  # overflows to inf for absurd coordinates
@@ -188,11 +188,11 @@ class Detections:
             keep = np.flatnonzero(valid)
             boxes, scores_arr, classes, index = boxes[keep], scores_arr[keep], classes[keep], index[keep]
             if emb is not None:
-                emb = emb[torch.as_tensor(keep, device=emb.device)]
+                emb, owned = emb[torch.as_tensor(keep, device=emb.device)], True
 
         has_emb = np.zeros(len(index), dtype=bool)
         if emb is not None:
-            emb, has_emb = _normalise(emb)
+            emb, has_emb = _normalise(emb, in_place=owned)
         return cls(boxes, scores_arr, classes, emb, has_emb, index)
 
     def unusual(self) -> dict[str, str]:
@@ -235,13 +235,18 @@ def _all_valid(size: np.ndarray, scores: np.ndarray) -> bool:
     return len(size) == 0 or bool(size.min() >= MIN_BOX_SIZE and size.max() < np.inf and np.isfinite(scores).all())
 
 
-def _normalise(emb: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
-    """L2-normalise rows; rows with NaN, inf or zero norm become zero and are flagged False (logged)."""
+def _normalise(emb: torch.Tensor, in_place: bool = False) -> tuple[torch.Tensor, np.ndarray]:
+    """L2-normalise rows; rows with NaN, inf or zero norm become zero and are flagged False (logged).
+
+    `in_place`: `emb` is the tracker's own copy (nobody else reads it): the common case divides it in place (the
+    same values as a new tensor, without allocating and writing a second (N, D) array a frame)."""
     norms = torch.linalg.vector_norm(emb, dim=1)
     host = norms.cpu().numpy()
     tiny = torch.finfo(emb.dtype).tiny
-    if len(host) and np.isfinite(host).all() and host.min() >= tiny:  # the common case: no norm to clamp or zero
-        return emb / norms[:, None], np.ones(len(host), dtype=bool)
+    # the common case: no norm to clamp or zero (a NaN norm fails the first test, an infinite one the second)
+    if len(host) and host.min() >= tiny and host.max() < np.inf:
+        scale = norms[:, None]
+        return (emb.div_(scale) if in_place else emb / scale), np.ones(len(host), dtype=bool)
     has_emb = np.isfinite(host) & (host > 0)
     scaled = emb / norms.clamp_min(tiny)[:, None]
     emb = scaled if has_emb.all() else torch.where(torch.as_tensor(has_emb, device=emb.device)[:, None], scaled, 0.0)
@@ -261,6 +266,17 @@ def _as_numpy(value: Any, name: str, dtype: type) -> np.ndarray:
 
 def to_embedding_tensor(embeddings: Any, n: int, device: torch.device | str, name: str = "embeddings") -> torch.Tensor:
     """(N, D) numpy array or tensor -> float32 tensor on `device`; validates the row count (errors say `name`)."""
+    return _embedding_tensor(embeddings, n, device, name)[0]
+
+
+def _embedding_tensor(
+    embeddings: Any, n: int, device: torch.device | str, name: str = "embeddings"
+) -> tuple[torch.Tensor, bool]:
+    """`to_embedding_tensor`, and whether the tensor is a copy of its own (True: no memory shared with
+    `embeddings`, so it may be written in place; False when it may be the caller's memory)."""
+    # converted from a numpy array of another dtype (e.g. float64): surely a new array; any other numpy input (a
+    # float32 array, a list, an object with an array interface) may share the caller's memory
+    copied = isinstance(embeddings, np.ndarray) and embeddings.dtype != np.float32
     if isinstance(embeddings, torch.Tensor):
         emb = embeddings.detach()
     else:
@@ -270,6 +286,7 @@ def to_embedding_tensor(embeddings: Any, n: int, device: torch.device | str, nam
             raise ValueError(f"{name} must be a numeric array: {exc}") from None
     if emb.ndim != 2 or (len(emb) != n):
         if emb.numel() == 0 and n == 0:
-            return emb.reshape(0, emb.shape[-1] if emb.ndim == 2 else 0).to(device=device, dtype=torch.float32)
+            return emb.reshape(0, emb.shape[-1] if emb.ndim == 2 else 0).to(device=device, dtype=torch.float32), False
         raise ValueError(f"{name} must have shape (N, D) with N = {n} rows, got {tuple(emb.shape)}")
-    return emb.to(device=device, dtype=torch.float32)
+    out = emb.to(device=device, dtype=torch.float32)  # a tensor: a new one exactly when it was converted or moved
+    return out, copied or out is not emb
