@@ -1,0 +1,123 @@
+"""The detector's measurement noise, measured on this video from the Kalman innovations.
+
+The Kalman filter's measurement noise model (`motion.std_position` of the box's width for x and w, of its height for
+y and h) is one guess for every detector and video. When a detector's boxes jitter more than it says in some
+coordinate (a walking person's box width follows the legs), the filter trusts that coordinate too much and reports
+its jitter. Covariance-matching adaptive filtering (Mehra, "Approaches to adaptive filtering", IEEE TAC 1972;
+Mohamed & Schwarz, J. Geodesy 1999) estimates the measurement noise from the innovations the filter already
+computes: E[nu nu^T] = H P^- H^T + R, so R = E[nu^2] - E[H P^- H^T] per coordinate. Both terms are pooled over the
+matched updates of confirmed tracks in consecutive frames, each divided by its box scale squared (the scale the model
+uses), so one estimate serves near and far boxes.
+
+Excess innovation variance is measurement noise only if the innovations stay white. Motion the constant-velocity
+model does not follow (a camera pan without compensation, a person turning, a box growing as an occluder leaves)
+also raises it, but makes successive innovations of a track alike: positively correlated. Raising R then smooths
+away real motion. So a coordinate is adapted only if Mehra's whiteness test (Mehra, "On the identification of
+variances and adaptive Kalman filtering", IEEE TAC 1970) does not find its innovations positively correlated: the
+lag-1 autocorrelation of the normalised innovations, pooled over pairs of consecutive updates of the same track, is
+not above z / sqrt(pairs) (one-sided 97.5 % test). The test is made once, on the updates pooled before the estimate
+applies, i.e. on the model's own filter, and kept (the adapted filter's innovations answer another question).
+The estimate only ever raises the model's noise: a coordinate measured as less noisy than the model keeps it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import norm
+
+from tracker.config import MotionConfig
+
+__all__ = ["MeasurementNoise"]
+
+_NDIM = 4  # measured coordinates: cx, cy, w, h
+# The coordinates whose noise may be raised: the sizes. Camera motion without compensation (a pan, handheld tremor)
+# moves every box without resizing it, and its tremor is as white as detector noise, so in the centre coordinates the
+# innovations cannot tell the camera from the detector; in the sizes they can only be the detector's or the person's.
+_SIZES = np.array([False, False, True, True])
+_WHITENESS_LEVEL = 0.975  # one-sided level of the whiteness test (Mehra 1970 uses the 95 % two-sided band)
+_WHITENESS_Z = float(norm.ppf(_WHITENESS_LEVEL))  # ~1.96: the autocorrelation's bound in standard errors
+
+
+class MeasurementNoise:
+    """Running covariance-matching estimate of the measurement variance per coordinate, relative to the model.
+
+    `factor` (4,) multiplies the model's measurement variance (`KalmanFilter.project(..., noise=factor)`): all ones
+    until `motion.noise_min_updates` updates are pooled (or with `motion.adaptive_measurement_noise` off), then
+    max(1, estimated R / model R) in the coordinates whose innovations passed the whiteness test, 1 in the others.
+    Picklable (a `track` resume checkpoint holds it).
+    """
+
+    def __init__(self, config: MotionConfig) -> None:
+        self.enabled = config.adaptive_measurement_noise
+        self.min_updates = config.noise_min_updates
+        self.model_variance = config.std_position**2  # the model's R per unit of box scale squared
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the video's updates (a new video: another detector's jitter, another scene)."""
+        self.count = 0
+        self._innovation_sq = np.zeros(_NDIM)  # sum of (nu / scale)^2 per coordinate
+        self._prior_var = np.zeros(_NDIM)  # sum of (H P^- H^T)_ii / scale^2 per coordinate
+        # The whiteness test's sums over pairs of consecutive normalised innovations (z_prev, z) of one track
+        self.pairs = 0
+        self._lagged = np.zeros(_NDIM)  # sum of z_prev * z
+        self._previous_sq = np.zeros(_NDIM)  # sum of z_prev^2
+        self._current_sq = np.zeros(_NDIM)  # sum of z^2
+        self.white = np.zeros(_NDIM, dtype=bool)  # the coordinates whose innovations passed the whiteness test
+        self.factor = np.ones(_NDIM)
+
+    @property
+    def autocorrelation(self) -> np.ndarray:
+        """(4,) lag-1 autocorrelation of the normalised innovations pooled for the whiteness test (NaN: no pair)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self._lagged / np.sqrt(self._previous_sq * self._current_sq)
+
+    def observe(
+        self,
+        innovation: np.ndarray,
+        variance: np.ndarray,
+        prior_variance: np.ndarray,
+        scale: np.ndarray,
+        previous: np.ndarray,
+    ) -> np.ndarray:
+        """Pool M matched updates of confirmed tracks that were also matched in the frame before.
+
+        Args:
+            innovation: (M, 4) measurement minus prediction, pixels.
+            variance: (M, 4) the innovations' predicted variances (diagonal of H P^- H^T + R as applied), pixels^2.
+            prior_variance: (M, 4) (H P^- H^T)_ii, the predicted state's variances without the measurement noise.
+            scale: (M, 4) box scales (width for x and w, height for y and h), pixels.
+            previous: (M, 4) the same tracks' normalised innovations of the frame before (NaN where not pooled).
+        Returns:
+            (M, 4) the normalised innovations nu / sqrt(variance), to give back as `previous` next frame.
+        """
+        normalised = innovation / np.sqrt(variance)
+        if not self.enabled or len(innovation) == 0:
+            return normalised
+        paired = np.isfinite(previous).all(axis=1)
+        if paired.any():  # the whiteness test's pairs
+            before, now = previous[paired], normalised[paired]
+            self.pairs += len(before)
+            self._lagged += np.sum(before * now, axis=0)
+            self._previous_sq += np.sum(np.square(before), axis=0)
+            self._current_sq += np.sum(np.square(now), axis=0)
+        scale_sq = np.square(scale)
+        self._innovation_sq += np.sum(np.square(innovation) / scale_sq, axis=0)
+        self._prior_var += np.sum(prior_variance / scale_sq, axis=0)
+        self.count += len(innovation)
+        if self.count < self.min_updates or self.model_variance <= 0.0:  # a zero model has no scale to raise
+            return normalised
+        bound = _WHITENESS_Z / np.sqrt(max(self.pairs, 1))
+        self.white = (self.autocorrelation <= bound) & (self.pairs > 0)  # NaN (no pair): not white
+        measured = (self._innovation_sq - self._prior_var) / self.count
+        self.factor = np.where(self.white & _SIZES, np.maximum(1.0, measured / self.model_variance), 1.0)
+        return normalised
+
+    def summary(self) -> dict[str, float]:
+        """Pooled updates, the whiteness test's autocorrelations and the factor per coordinate, for reports."""
+        rho = self.autocorrelation
+        out: dict[str, float] = {"updates": self.count, "pairs": self.pairs}
+        for i, name in enumerate("xywh"):
+            out[f"autocorrelation_{name}"] = float(rho[i])
+            out[f"factor_{name}"] = float(self.factor[i])
+        return out
