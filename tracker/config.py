@@ -156,8 +156,8 @@ class MotionConfig:
     confidence_scaled_noise: bool = _key(False, "scale measurement noise by (1 - score) (NSA Kalman)")
     adaptive_measurement_noise: bool = _key(
         True,
-        "raise the measurement noise per coordinate to what this video's matched innovations measure (covariance "
-        "matching; never below std_position)",
+        "raise the measurement noise of box sizes to what this video's matched innovations measure while they stay "
+        "white (covariance matching, Mehra's whiteness test; never below std_position)",
     )
     noise_min_updates: int = _key(
         50, "adaptive_measurement_noise: matched updates pooled before the measured noise applies", lo=1

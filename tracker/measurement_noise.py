@@ -10,14 +10,20 @@ matched updates of confirmed tracks in consecutive frames, each divided by its b
 uses), so one estimate serves near and far boxes.
 
 Excess innovation variance is measurement noise only if the innovations stay white. Motion the constant-velocity
-model does not follow (a camera pan without compensation, a person turning, a box growing as an occluder leaves)
-also raises it, but makes successive innovations of a track alike: positively correlated. Raising R then smooths
-away real motion. So a coordinate is adapted only if Mehra's whiteness test (Mehra, "On the identification of
-variances and adaptive Kalman filtering", IEEE TAC 1970) does not find its innovations positively correlated: the
-lag-1 autocorrelation of the normalised innovations, pooled over pairs of consecutive updates of the same track, is
-not above z / sqrt(pairs) (one-sided 97.5 % test). The test is made once, on the updates pooled before the estimate
-applies, i.e. on the model's own filter, and kept (the adapted filter's innovations answer another question).
-The estimate only ever raises the model's noise: a coordinate measured as less noisy than the model keeps it.
+model does not follow (a person turning, a box growing as an occluder leaves) also raises it, but makes successive
+innovations of a track alike: positively correlated. Raising R then smooths away real motion. So a coordinate is
+adapted only while Mehra's whiteness test (Mehra, "On the identification of variances and adaptive Kalman
+filtering", IEEE TAC 1970) does not find its innovations positively correlated: the lag-1 autocorrelation of the
+normalised innovations, pooled over pairs of consecutive updates of the same track, is not above z / sqrt(pairs)
+(one-sided 97.5 % test). The test is made again at every update on all pairs so far. Only the sizes (w, h) are
+adapted: camera motion without compensation (a pan, handheld tremor) moves every box without resizing it, and its
+tremor is as white as detector noise, so in the centre coordinates the innovations cannot tell the camera from the
+detector. The estimate only ever raises the model's noise: a coordinate measured as less noisy keeps the model.
+
+Measured (yolov8n boxes, the model filter): PETS09-S3-MF1 (7 fps) width innovations have mean NIS 2.0-2.2 (1
+expected) and lag-1 autocorrelation -0.04: white excess, R_w raised ~5-8x; TUD-Campus (25 fps) width NIS 4.6 with
+autocorrelation +0.53 (occlusions change the visible width for many frames): left to the model. ACF boxes' sizes are
+calmer than the model on PETS09 (NIS 0.1): left to the model.
 """
 
 from __future__ import annotations
@@ -30,10 +36,8 @@ from tracker.config import MotionConfig
 __all__ = ["MeasurementNoise"]
 
 _NDIM = 4  # measured coordinates: cx, cy, w, h
-# The coordinates whose noise may be raised: the sizes. Camera motion without compensation (a pan, handheld tremor)
-# moves every box without resizing it, and its tremor is as white as detector noise, so in the centre coordinates the
-# innovations cannot tell the camera from the detector; in the sizes they can only be the detector's or the person's.
-_SIZES = np.array([False, False, True, True])
+# The coordinates whose noise may be raised: the sizes (camera motion moves boxes without resizing them).
+_SIZES = np.array([False, False, True, True])  # (see the module doc)
 _WHITENESS_LEVEL = 0.975  # one-sided level of the whiteness test (Mehra 1970 uses the 95 % two-sided band)
 _WHITENESS_Z = float(norm.ppf(_WHITENESS_LEVEL))  # ~1.96: the autocorrelation's bound in standard errors
 
@@ -43,7 +47,7 @@ class MeasurementNoise:
 
     `factor` (4,) multiplies the model's measurement variance (`KalmanFilter.project(..., noise=factor)`): all ones
     until `motion.noise_min_updates` updates are pooled (or with `motion.adaptive_measurement_noise` off), then
-    max(1, estimated R / model R) in the coordinates whose innovations passed the whiteness test, 1 in the others.
+    max(1, estimated R / model R) in the sizes (w, h) whose innovations pass the whiteness test, 1 elsewhere.
     Picklable (a `track` resume checkpoint holds it).
     """
 
