@@ -28,8 +28,9 @@ calmer than the model on PETS09 (NIS 0.1): left to the model.
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
-from scipy.stats import norm
 
 from tracker.config import MotionConfig
 
@@ -39,7 +40,7 @@ _NDIM = 4  # measured coordinates: cx, cy, w, h
 # The coordinates whose noise may be raised: the sizes (camera motion moves boxes without resizing them).
 _SIZES = np.array([False, False, True, True])  # (see the module doc)
 _WHITENESS_LEVEL = 0.975  # one-sided level of the whiteness test (Mehra 1970 uses the 95 % two-sided band)
-_WHITENESS_Z = float(norm.ppf(_WHITENESS_LEVEL))  # ~1.96: the autocorrelation's bound in standard errors
+_WHITENESS_Z = NormalDist().inv_cdf(_WHITENESS_LEVEL)  # ~1.96: the autocorrelation's bound in standard errors
 
 
 class MeasurementNoise:
