@@ -28,6 +28,7 @@ calmer than the model on PETS09 (NIS 0.1): left to the model.
 
 from __future__ import annotations
 
+import math
 from statistics import NormalDist
 
 import numpy as np
@@ -39,6 +40,8 @@ __all__ = ["MeasurementNoise"]
 _NDIM = 4  # measured coordinates: cx, cy, w, h
 # The coordinates whose noise may be raised: the sizes (camera motion moves boxes without resizing them).
 _SIZES = np.array([False, False, True, True])  # (see the module doc)
+_NONE_WHITE = np.zeros(_NDIM, dtype=bool)  # before any pair, no coordinate has passed the whiteness test
+_TINY = 1e-300  # keeps the autocorrelation's denominator positive (sums of squares of finite innovations)
 _WHITENESS_LEVEL = 0.975  # one-sided level of the whiteness test (Mehra 1970 uses the 95 % two-sided band)
 _WHITENESS_Z = NormalDist().inv_cdf(_WHITENESS_LEVEL)  # ~1.96: the autocorrelation's bound in standard errors
 
@@ -61,21 +64,19 @@ class MeasurementNoise:
     def reset(self) -> None:
         """Forget the video's updates (a new video: another detector's jitter, another scene)."""
         self.count = 0
-        self._innovation_sq = np.zeros(_NDIM)  # sum of (nu / scale)^2 per coordinate
-        self._prior_var = np.zeros(_NDIM)  # sum of (H P^- H^T)_ii / scale^2 per coordinate
-        # The whiteness test's sums over pairs of consecutive normalised innovations (z_prev, z) of one track
-        self.pairs = 0
-        self._lagged = np.zeros(_NDIM)  # sum of z_prev * z
-        self._previous_sq = np.zeros(_NDIM)  # sum of z_prev^2
-        self._current_sq = np.zeros(_NDIM)  # sum of z^2
-        self.white = np.zeros(_NDIM, dtype=bool)  # the coordinates whose innovations passed the whiteness test
+        self._excess = np.zeros(_NDIM)  # sum of (nu^2 - (H P^- H^T)_ii) / scale^2 per coordinate
+        self.pairs = 0  # pairs of consecutive normalised innovations (z_prev, z) of one track in the whiteness test
+        self._pair_sums = np.zeros(3 * _NDIM)  # sums of z_prev * z, z_prev^2 and z^2 per coordinate, end to end
+        self.white = np.zeros(_NDIM, dtype=bool)  # the coordinates whose innovations pass the whiteness test
         self.factor = np.ones(_NDIM)
 
     @property
     def autocorrelation(self) -> np.ndarray:
         """(4,) lag-1 autocorrelation of the normalised innovations pooled for the whiteness test (NaN: no pair)."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return self._lagged / np.sqrt(self._previous_sq * self._current_sq)
+        if self.pairs == 0:
+            return np.full(_NDIM, np.nan)
+        lagged, previous_sq, current_sq = self._pair_sums.reshape(3, _NDIM)
+        return lagged / np.sqrt(previous_sq * current_sq + _TINY)
 
     def observe(
         self,
@@ -92,30 +93,29 @@ class MeasurementNoise:
             variance: (M, 4) the innovations' predicted variances (diagonal of H P^- H^T + R as applied), pixels^2.
             prior_variance: (M, 4) (H P^- H^T)_ii, the predicted state's variances without the measurement noise.
             scale: (M, 4) box scales (width for x and w, height for y and h), pixels.
-            previous: (M, 4) the same tracks' normalised innovations of the frame before (NaN where not pooled).
+            previous: (M, 4) the same tracks' normalised innovations of the frame before (rows of NaN where there
+                is none).
         Returns:
             (M, 4) the normalised innovations nu / sqrt(variance), to give back as `previous` next frame.
         """
         normalised = innovation / np.sqrt(variance)
         if not self.enabled or len(innovation) == 0:
             return normalised
-        paired = np.isfinite(previous).all(axis=1)
-        if paired.any():  # the whiteness test's pairs
-            before, now = previous[paired], normalised[paired]
-            self.pairs += len(before)
-            self._lagged += np.sum(before * now, axis=0)
-            self._previous_sq += np.sum(np.square(before), axis=0)
-            self._current_sq += np.sum(np.square(now), axis=0)
-        scale_sq = np.square(scale)
-        self._innovation_sq += np.sum(np.square(innovation) / scale_sq, axis=0)
-        self._prior_var += np.sum(prior_variance / scale_sq, axis=0)
+        paired = ~np.isnan(previous[:, 0])  # rows are set whole: all NaN or all finite
+        count = int(np.count_nonzero(paired))
+        if count:  # the whiteness test's pairs (z_prev, z): the sums of z_prev * z, z_prev^2, z^2 in one product
+            before, now = (previous, normalised) if count == len(paired) else (previous[paired], normalised[paired])
+            self.pairs += count
+            self._pair_sums += np.einsum("pi,pi->i", np.hstack([before, before, now]), np.hstack([now, before, now]))
+        # covariance matching: the sum of (nu^2 - (H P^- H^T)_ii) / scale^2 is all the estimate needs
+        self._excess += np.einsum("pi,pi->i", np.square(innovation) - prior_variance, 1.0 / np.square(scale))
         self.count += len(innovation)
         if self.count < self.min_updates or self.model_variance <= 0.0:  # a zero model has no scale to raise
             return normalised
-        bound = _WHITENESS_Z / np.sqrt(max(self.pairs, 1))
-        self.white = (self.autocorrelation <= bound) & (self.pairs > 0)  # NaN (no pair): not white
-        measured = (self._innovation_sq - self._prior_var) / self.count
-        self.factor = np.where(self.white & _SIZES, np.maximum(1.0, measured / self.model_variance), 1.0)
+        self.white = self.autocorrelation <= _WHITENESS_Z / math.sqrt(self.pairs) if self.pairs else _NONE_WHITE
+        adapted = self.white & _SIZES
+        measured = self._excess / (self.count * self.model_variance)
+        self.factor = np.maximum(1.0, measured * adapted)  # 1 where not adapted
         return normalised
 
     def summary(self) -> dict[str, float]:
