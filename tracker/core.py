@@ -709,18 +709,19 @@ class TrackerCore:
         if self.config.motion.reupdate_after_loss:
             self._reupdate(track_idx, measured)
         mean, cov = self._mean[track_idx], self._cov[track_idx]  # copies (fancy indexing), corrected in place
-        # a confirmed track matched in consecutive frames with a whole box measures the detector's noise
-        pooled = (self.table.frames_since_update[track_idx] == 0) & self.table.confirmed[track_idx] & ~cut
-        prior_var = np.diagonal(cov[pooled], axis1=1, axis2=2)[:, :4]  # (H P^- H^T)_ii (a copy: fancy indexing)
-        prior_scale = mean[pooled][:, _MEASUREMENT_SCALE_COLUMNS]
-        innovation, variance = self.kalman.update_in_place(
-            mean, cov, measured, dets.scores[det_idx], self.measurement_noise.factor
-        )
-        previous = self.table.innovation[track_idx[pooled]]
-        self.table.innovation[track_idx] = np.nan  # a track not pooled this frame starts a new run of updates
-        self.table.innovation[track_idx[pooled]] = self.measurement_noise.observe(
-            innovation[pooled], variance[pooled], prior_var, prior_scale, previous
-        )
+        noise = self.measurement_noise
+        if noise.enabled:  # a confirmed track matched in consecutive frames with a whole box measures the noise
+            pooled = (self.table.frames_since_update[track_idx] == 0) & self.table.confirmed[track_idx] & ~cut
+            prior_var = np.diagonal(cov, axis1=1, axis2=2)[pooled, :4]  # (H P^- H^T)_ii before the update (a copy)
+            prior_scale = mean[:, _MEASUREMENT_SCALE_COLUMNS][pooled]
+        innovation, variance = self.kalman.update_in_place(mean, cov, measured, dets.scores[det_idx], noise.factor)
+        if noise.enabled:
+            rows = track_idx[pooled]
+            previous = self.table.innovation[rows]
+            self.table.innovation[track_idx] = np.nan  # a track not pooled this frame starts a new run of updates
+            self.table.innovation[rows] = noise.observe(
+                innovation[pooled], variance[pooled], prior_var, prior_scale, previous
+            )
         mean[cut, 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
         self._mean[track_idx], self._cov[track_idx] = mean, cov
         self._obs_mean[track_idx], self._obs_cov[track_idx] = mean, cov
