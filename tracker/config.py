@@ -154,6 +154,14 @@ class MotionConfig:
     std_position: float = _key(0.05, "position noise as a fraction of box size", lo=0, hi=10)
     std_velocity: float = _key(0.00625, "velocity noise as a fraction of box size", lo=0, hi=10)
     confidence_scaled_noise: bool = _key(False, "scale measurement noise by (1 - score) (NSA Kalman)")
+    adaptive_measurement_noise: bool = _key(
+        True,
+        "raise the measurement noise of box sizes to what this video's matched innovations measure while they stay "
+        "white (covariance matching, Mehra's whiteness test; never below std_position)",
+    )
+    noise_min_updates: int = _key(
+        50, "adaptive_measurement_noise: matched updates pooled before the measured noise applies", lo=1
+    )
     gate_chi2: float = _key(9.4877, "Mahalanobis gate, chi-square 95% with 4 dof", lo=0)
     output_filtered_box: bool = _key(True, "report the Kalman-corrected box (false: the raw detection box)")
     report_gap_frame: bool = _key(

@@ -23,6 +23,7 @@ from tracker.entry import entry_evidence, near_border
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.ground_line import GroundLine
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
+from tracker.measurement_noise import MeasurementNoise
 from tracker.still import StillBoxes
 from tracker.sweep import mask_pairs
 from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
@@ -70,6 +71,8 @@ class _FrameView:
         return 0.0 if self.class_cost is None else _block(self.class_cost, rows, cols)
 
 
+# The state columns holding each measured coordinate's box scale: width for cx and w, height for cy and h.
+_MEASUREMENT_SCALE_COLUMNS = np.array([2, 3, 2, 3])
 # The core's attributes `_advance` replaces (never writes in place) before a frame's view is built: kept, and put
 # back if building it fails (with the table's observed boxes).
 _ADVANCE_STATE = ("frame_index", "_mean", "_cov", "_obs_mean", "_obs_cov", "_stored_embeddings")
@@ -109,6 +112,8 @@ class TrackerCore:
         self.ground = GroundLine(config)
         """Reported boxes' height against foot row: a detection far shorter than it predicts is a part of a person."""
         self._part_boxes = np.zeros(0, dtype=bool)  # (N,) this frame's detections judged parts of a person
+        self.measurement_noise = MeasurementNoise(config.motion)
+        """The detector's box noise measured from the Kalman innovations: `measurement_noise.factor` (4,)."""
         self.table = TrackTable(self._vote_frames)  # the tracks and their per-frame scalars, row-aligned with _mean
         self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
         self._cov = np.zeros((0, 8, 8))  # (T, 8, 8) Kalman covariances
@@ -151,6 +156,7 @@ class TrackerCore:
         self.births.reset()
         self.still.reset()
         self.ground.reset()
+        self.measurement_noise.reset()
 
     def step(
         self,
@@ -349,7 +355,8 @@ class TrackerCore:
         iou = assoc.buffered_iou_matrix(xywh_to_xyxy(mean[:, :4]), dets.boxes_xyxy, self._motion_buffer(cov))
         class_cost = self._class_cost(dets)
         compatible = True if class_cost is None else np.isfinite(class_cost)
-        kalman_gate = self.kalman.gate(mean, cov, det_xywh, self.config.motion.gate_chi2)
+        noise = self.measurement_noise.factor
+        kalman_gate = self.kalman.gate(mean, cov, det_xywh, self.config.motion.gate_chi2, noise)
         gate = kalman_gate | (iou > 0)
         if class_cost is not None:  # (with one class there is nothing to test: `& True` would copy (T, N))
             gate &= compatible
@@ -716,7 +723,19 @@ class TrackerCore:
         if self.config.motion.reupdate_after_loss:
             self._reupdate(track_idx, measured)
         mean, cov = self._mean.take(track_idx, axis=0), self._cov.take(track_idx, axis=0)  # copies, corrected in place
-        self.kalman.update_in_place(mean, cov, measured, dets.scores[det_idx])
+        noise = self.measurement_noise
+        if noise.enabled:  # a confirmed track matched in consecutive frames with a whole box measures the noise
+            pooled = (self.table.frames_since_update[track_idx] == 0) & self.table.confirmed[track_idx] & ~cut
+            prior_var = np.diagonal(cov, axis1=1, axis2=2)[pooled, :4]  # (H P^- H^T)_ii before the update (a copy)
+            prior_scale = mean[:, _MEASUREMENT_SCALE_COLUMNS][pooled]
+        innovation, variance = self.kalman.update_in_place(mean, cov, measured, dets.scores[det_idx], noise.factor)
+        if noise.enabled:
+            rows = track_idx[pooled]
+            previous = self.table.innovation[rows]
+            self.table.innovation[track_idx] = np.nan  # a track not pooled this frame starts a new run of updates
+            self.table.innovation[rows] = noise.observe(
+                innovation[pooled], variance[pooled], prior_var, prior_scale, previous
+            )
         mean[cut, 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
         self._mean[track_idx], self._cov[track_idx] = mean, cov
         self._obs_mean[track_idx], self._obs_cov[track_idx] = mean, cov
@@ -744,7 +763,12 @@ class TrackerCore:
             return
         rows = track_idx[due]
         self._mean[rows], self._cov[rows] = self.kalman.replay(
-            self._obs_mean[rows], self._obs_cov[rows], self.table.observed_xywh[rows], xywh_now[due], gaps[due]
+            self._obs_mean[rows],
+            self._obs_cov[rows],
+            self.table.observed_xywh[rows],
+            xywh_now[due],
+            gaps[due],
+            self.measurement_noise.factor,
         )
 
     def _feed_banks(self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections, uncut: np.ndarray) -> None:

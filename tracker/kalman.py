@@ -113,13 +113,20 @@ class KalmanFilter:
         _add_diag(covariance, var)
 
     def project(
-        self, mean: np.ndarray, covariance: np.ndarray, scores: np.ndarray | None = None
+        self,
+        mean: np.ndarray,
+        covariance: np.ndarray,
+        scores: np.ndarray | None = None,
+        noise: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Into measurement space: (T, 4) means and (T, 4, 4) innovation covariances.
 
-        `scores` (T,) scale the measurement noise by (1 - score) when confidence-scaled noise is on.
+        `scores` (T,) scale the measurement noise by (1 - score) when confidence-scaled noise is on; `noise` (4,)
+        multiplies its variance per coordinate (cx, cy, w, h: the measured noise, `tracker.measurement_noise`).
         """
         var = (mean[:, _SCALE_COLUMNS] * self.config.std_position) ** 2
+        if noise is not None:
+            var = var * noise
         if scores is not None and self.config.confidence_scaled_noise:
             var = var * (1.0 - np.clip(scores, 0.0, 1.0))[:, None] + np.finfo(np.float64).eps
         s = covariance[:, :_NDIM, :_NDIM].copy()
@@ -127,18 +134,31 @@ class KalmanFilter:
         return mean[:, :_NDIM], s
 
     def update(
-        self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray, scores: np.ndarray | None = None
+        self,
+        mean: np.ndarray,
+        covariance: np.ndarray,
+        measurements: np.ndarray,
+        scores: np.ndarray | None = None,
+        noise: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Correct T tracks with their matched (T, 4) xywh measurements (the inputs are not changed)."""
+        """Correct T tracks with their matched (T, 4) xywh measurements (the inputs are not changed); `scores` and
+        `noise` as in `project`."""
         new_mean, new_cov = mean.copy(), covariance.copy()
-        self.update_in_place(new_mean, new_cov, measurements, scores)
+        self.update_in_place(new_mean, new_cov, measurements, scores, noise)
         return new_mean, new_cov
 
     def update_in_place(
-        self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray, scores: np.ndarray | None = None
-    ) -> None:
-        """`update` writing into its inputs (e.g. the matched tracks' rows, already copied out by fancy indexing)."""
-        projected, s = self.project(mean, covariance, scores)
+        self,
+        mean: np.ndarray,
+        covariance: np.ndarray,
+        measurements: np.ndarray,
+        scores: np.ndarray | None = None,
+        noise: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """`update` writing into its inputs (e.g. the matched tracks' rows, already copied out by fancy indexing).
+        Returns the (T, 4) innovations (measurement minus prediction, pixels) and their (T, 4) predicted variances
+        (the diagonal of the innovation covariance, pixels^2)."""
+        projected, s = self.project(mean, covariance, scores, noise)
         pht = covariance[:, :, :_NDIM]  # P H^T, (T, 8, 4)
         # gain K = P H^T S^-1: a diagonal S (`_diagonal_or_none`) scales each column (K S too: a product with a
         # diagonal matrix adds exact zeros to one term); else np.linalg.solve.
@@ -152,9 +172,16 @@ class KalmanFilter:
         innovation = measurements - projected
         mean += np.einsum("tij,tj->ti", gain, innovation)
         covariance -= gain_s @ gain.transpose(0, 2, 1)
+        return innovation, np.diagonal(s, axis1=1, axis2=2)
 
     def replay(
-        self, mean: np.ndarray, covariance: np.ndarray, start_xywh: np.ndarray, end_xywh: np.ndarray, gaps: np.ndarray
+        self,
+        mean: np.ndarray,
+        covariance: np.ndarray,
+        start_xywh: np.ndarray,
+        end_xywh: np.ndarray,
+        gaps: np.ndarray,
+        noise: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Observation-centric re-update (OC-SORT, Cao et al., CVPR 2023): replay T tracks' gaps of `gaps` (T,)
         frames from their last observed states with virtual observations on the straight line from `start_xywh`
@@ -162,6 +189,7 @@ class KalmanFilter:
 
         Args:
             mean, covariance: (T, 8), (T, 8, 8) states right after the last observation.
+            noise: (4,) measurement variance factors, as in `project`.
         Returns:
             (T, 8), (T, 8, 8) states predicted for the frame of `end_xywh` (not yet corrected by it): step k of a
             gap g (1 <= k < g) predicts and updates with start + (end - start) * k / g, then one last predict.
@@ -175,7 +203,7 @@ class KalmanFilter:
             n = int(np.count_nonzero(gaps > k))
             self.predict_in_place(mean[:n], cov[:n])
             virtual = start[:n] + (end[:n] - start[:n]) * k / gaps[:n, None]
-            self.update_in_place(mean[:n], cov[:n], virtual)
+            self.update_in_place(mean[:n], cov[:n], virtual, noise=noise)
         self.predict_in_place(mean, cov)
         restored_mean, restored_cov = np.empty_like(mean), np.empty_like(cov)
         restored_mean[order], restored_cov[order] = mean, cov
@@ -185,17 +213,28 @@ class KalmanFilter:
         """(T, 8, 8) covariances -> (T, 4) standard deviations of the velocities (pixels per frame)."""
         return np.sqrt(np.maximum(np.diagonal(covariance, axis1=1, axis2=2)[:, _NDIM:], 0.0))
 
-    def gating_distance(self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray) -> np.ndarray:
-        """Squared Mahalanobis distance (T, N) between T predicted tracks and N xywh measurements."""
+    def gating_distance(
+        self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray, noise: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Squared Mahalanobis distance (T, N) between T predicted tracks and N xywh measurements (`noise` as in
+        `project`)."""
         if len(mean) == 0 or len(measurements) == 0:
             return np.zeros((len(mean), len(measurements)))
-        projected, s = self.project(mean, covariance)
+        projected, s = self.project(mean, covariance, noise=noise)
         s_inv = _inverse(s)
         diff = measurements[None, :, :] - projected[:, None, :]  # (T, N, 4)
         return np.einsum("tnj,tnj->tn", diff @ s_inv, diff)
 
-    def gate(self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray, chi2: float) -> np.ndarray:
-        """(T, N) bool: pairs whose squared Mahalanobis distance (`gating_distance`) is at most `chi2`.
+    def gate(
+        self,
+        mean: np.ndarray,
+        covariance: np.ndarray,
+        measurements: np.ndarray,
+        chi2: float,
+        noise: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """(T, N) bool: pairs whose squared Mahalanobis distance (`gating_distance`, `noise` as in `project`) is at
+        most `chi2`.
 
         The distance is computed only for the pairs that can pass: d^T S^-1 d >= d_i^2 / S_ii for each coordinate i
         (a vector's Mahalanobis distance is at least that of any one of its coordinates), so a pair whose x or y
@@ -207,7 +246,7 @@ class KalmanFilter:
         t, n = len(mean), len(measurements)
         if t == 0 or n == 0:
             return np.zeros((t, n), dtype=bool)
-        projected, s = self.project(mean, covariance)
+        projected, s = self.project(mean, covariance, noise=noise)
         limit = (_GATE_BOUND_SLACK * chi2) * np.diagonal(s, axis1=1, axis2=2)  # (T, 4) bounds on d_i^2 for a pass
         rows, cols = _near(projected, measurements, limit)
         diff = measurements.take(cols, axis=0) - projected.take(rows, axis=0)  # (P, 4) (`take`: fancy indexing's rows)

@@ -145,6 +145,9 @@ class TrackTable:
         self.vote_count = np.zeros(0, dtype=np.int64)
         self.still_share = np.zeros(0)  # weighted share of recent observations whose box was still (NaN: not judged)
         self.edge_step = np.zeros((0, 4))  # last per-frame displacement of the box's edges, px (NaN: not known yet)
+        # the last Kalman innovation per coordinate over its predicted std, when the track was matched in the frame
+        # before too (NaN: not; `MeasurementNoise.observe`)
+        self.innovation = np.zeros((0, 4))
 
     _COLUMNS = (
         "state",
@@ -166,6 +169,7 @@ class TrackTable:
         "vote_count",
         "still_share",
         "edge_step",
+        "innovation",
     )
 
     def __len__(self) -> int:
@@ -208,6 +212,7 @@ class TrackTable:
             "vote_count": np.ones(m, dtype=np.int64),
             "still_share": np.full(m, np.nan),
             "edge_step": np.full((m, 4), np.nan),
+            "innovation": np.full((m, 4), np.nan),
         }
         for name, values in new.items():
             column = getattr(self, name)
