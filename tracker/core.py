@@ -229,10 +229,7 @@ class TrackerCore:
         self._mark_missed(matches[:, 0])
         self._start_tracks(left_dets, dets, frame_size)
         self._link_newborn()
-        outputs = self._outputs(dets, frame_size)
-        if self.ground.enabled and outputs:
-            self.ground.learn(np.array([o.xyxy for o in outputs]), np.array([o.class_id for o in outputs]), frame_size)
-        return outputs
+        return self._outputs(dets, frame_size)
 
     def _check_dim(self, dets: Detections) -> None:
         """Refuse embeddings of another size than the bank's (before any change, when they come with `dets`)."""
@@ -355,7 +352,7 @@ class TrackerCore:
         iou = assoc.buffered_iou_matrix(xywh_to_xyxy(mean[:, :4]), dets.boxes_xyxy, self._motion_buffer(cov))
         class_cost = self._class_cost(dets)
         compatible = True if class_cost is None else np.isfinite(class_cost)
-        noise = self.measurement_noise.factor
+        noise = self.measurement_noise.applied
         kalman_gate = self.kalman.gate(mean, cov, det_xywh, self.config.motion.gate_chi2, noise)
         gate = kalman_gate | (iou > 0)
         if class_cost is not None:  # (with one class there is nothing to test: `& True` would copy (T, N))
@@ -726,15 +723,17 @@ class TrackerCore:
         noise = self.measurement_noise
         if noise.enabled:  # a confirmed track matched in consecutive frames with a whole box measures the noise
             pooled = (self.table.frames_since_update[track_idx] == 0) & self.table.confirmed[track_idx] & ~cut
-            prior_var = np.diagonal(cov, axis1=1, axis2=2)[pooled, :4]  # (H P^- H^T)_ii before the update (a copy)
-            prior_scale = mean[:, _MEASUREMENT_SCALE_COLUMNS][pooled]
-        innovation, variance = self.kalman.update_in_place(mean, cov, measured, dets.scores[det_idx], noise.factor)
+            pooled = None if pooled.all() else _indices(pooled)  # None: all of them (most frames), no row picked
+            prior_var = _rows(np.diagonal(cov, axis1=1, axis2=2)[:, :4], pooled).copy()  # (H P^- H^T)_ii before
+            prior_scale = _rows(mean[:, _MEASUREMENT_SCALE_COLUMNS], pooled)
+        innovation, variance = self.kalman.update_in_place(mean, cov, measured, dets.scores[det_idx], noise.applied)
         if noise.enabled:
-            rows = track_idx[pooled]
+            rows = _rows(track_idx, pooled)
             previous = self.table.innovation[rows]
-            self.table.innovation[track_idx] = np.nan  # a track not pooled this frame starts a new run of updates
+            if pooled is not None:
+                self.table.innovation[track_idx] = np.nan  # a track not pooled this frame starts a new run of updates
             self.table.innovation[rows] = noise.observe(
-                innovation[pooled], variance[pooled], prior_var, prior_scale, previous
+                _rows(innovation, pooled), _rows(variance, pooled), prior_var, prior_scale, previous
             )
         mean[cut, 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
         self._mean[track_idx], self._cov[track_idx] = mean, cov
@@ -768,7 +767,7 @@ class TrackerCore:
             self.table.observed_xywh[rows],
             xywh_now[due],
             gaps[due],
-            self.measurement_noise.factor,
+            self.measurement_noise.applied,
         )
 
     def _feed_banks(self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections, uncut: np.ndarray) -> None:
@@ -960,6 +959,7 @@ class TrackerCore:
             if report_gap and gap.any():  # a prediction that left the frame is not reported
                 inside = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
                 shown, boxes, gap = shown[inside], boxes[inside], gap[inside]
+        self.ground.learn(boxes, table.class_id[shown], frame_size)  # the ground line learns from the reported boxes
         rows = shown.tolist()
         # global IDs exist only with a gallery (`_link_newborn`); without one every output's is None
         global_ids = [self.tracks[row].global_id for row in rows] if self.gallery is not None else [None] * len(rows)
@@ -1010,6 +1010,11 @@ def _indices(mask: np.ndarray) -> np.ndarray:
     """(K,) int64 indices of the True entries of a 1-D bool `mask`: `np.flatnonzero`'s, without its wrapper calls
     (0.1 against 1.3 us; about ten a frame)."""
     return mask.nonzero()[0]
+
+
+def _rows(array: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """The rows `rows` (K,) of `array` (a copy, by `take`), or `array` itself where `rows` is None (all of them)."""
+    return array if rows is None else array.take(rows, axis=0)
 
 
 def _block(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

@@ -26,8 +26,6 @@ from tracker.truncation import TOUCH_PX
 
 __all__ = ["GroundLine"]
 
-_FOOT, _HEIGHT = 0, 1  # columns of a class's samples
-
 
 class GroundLine:
     """Per class, the least-squares line height = slope x foot row + offset of the last `capacity` reported boxes
@@ -45,6 +43,7 @@ class GroundLine:
         self.min_samples = int(cfg.ground_line_min_samples)
         self.min_r2 = float(cfg.ground_line_min_r2)
         self._samples: dict[int, np.ndarray] = {}  # class -> (n <= capacity, 2) foot row, height; oldest first
+        self._lines: dict[int, tuple[float, float]] = {}  # class -> its usable line, fitted when it last learnt
 
     @property
     def enabled(self) -> bool:
@@ -52,7 +51,7 @@ class GroundLine:
 
     def reset(self) -> None:
         """Forget the lines (a new video)."""
-        self._samples = {}
+        self._samples, self._lines = {}, {}
 
     def learn(self, boxes_xyxy: np.ndarray, class_ids: np.ndarray, frame_size: tuple[int, int] | None = None) -> None:
         """Add reported boxes (M, 4) xyxy pixels of classes (M,) to their classes' FIFOs, but for those the top or
@@ -63,31 +62,41 @@ class GroundLine:
         heights = boxes[:, 3] - boxes[:, 1]
         whole = (heights > 0) & ~_cut_vertically(boxes, frame_size)
         classes = np.asarray(class_ids).reshape(-1)
-        for cls in np.unique(classes[whole]).tolist():
+        for cls in set(classes[whole].tolist()):
             pick = (classes == cls) & whole
             new = np.stack([boxes[pick, 3], heights[pick]], axis=1)
             old = self._samples.get(cls)
             joined = new if old is None else np.concatenate([old, new])
             self._samples[cls] = joined[-self.capacity :]
+            line = self._fit(self._samples[cls])  # once a frame a class learns, not once a detection is judged
+            if line is None:
+                self._lines.pop(cls, None)
+            else:
+                self._lines[cls] = line
 
     def line(self, class_id: int) -> tuple[float, float] | None:
         """(slope, offset) of the class's line (height = slope x foot row + offset, pixels), or None while it is
         not usable (fewer than `min_samples` boxes, all at one foot row, not rising toward the camera, or explaining
         less than `ground_line_min_r2` of the heights' variance: no ground plane, a zoom, objects of many sizes)."""
-        samples = self._samples.get(class_id)
-        if samples is None or len(samples) < self.min_samples:
+        return self._lines.get(class_id)
+
+    def _fit(self, samples: np.ndarray) -> tuple[float, float] | None:
+        """The least-squares line of (n, 2) samples (foot row, height), or None where it is not usable (`line`)."""
+        if len(samples) < self.min_samples:
             return None
-        foot, height = samples[:, _FOOT], samples[:, _HEIGHT]
-        spread = foot - foot.mean()
-        denominator = float(spread @ spread)
-        if denominator <= 0.0:
+        n = len(samples)
+        foot_sum, height_sum = samples.sum(axis=0).tolist()
+        (foot_sq, product), (_, height_sq) = (samples.T @ samples).tolist()  # sums of squares and products
+        foot_ss = foot_sq - foot_sum * foot_sum / n  # centred sums (pixels^2: far from cancelling in float64)
+        cross = product - foot_sum * height_sum / n
+        height_ss = height_sq - height_sum * height_sum / n
+        if foot_ss <= 0.0:
             return None
-        centred = height - height.mean()
-        slope = float(spread @ centred) / denominator
-        explained = slope * slope * denominator  # the heights' sum of squares the line explains (R^2 x total)
-        if slope <= 0.0 or explained < self.min_r2 * float(centred @ centred):
+        slope = cross / foot_ss
+        explained = slope * slope * foot_ss  # the heights' sum of squares the line explains (R^2 x total)
+        if slope <= 0.0 or explained < self.min_r2 * height_ss:
             return None
-        return slope, float(height.mean() - slope * foot.mean())
+        return slope, (height_sum - slope * foot_sum) / n
 
     def part_boxes(
         self, boxes_xyxy: np.ndarray, class_ids: np.ndarray, frame_size: tuple[int, int] | None = None
@@ -97,18 +106,16 @@ class GroundLine:
         `frame_size` (height, width) cuts is never one. All False while the rule is off or no line is usable."""
         n = len(boxes_xyxy)
         part = np.zeros(n, dtype=bool)
-        if not self.enabled or n == 0 or not self._samples:
+        if not self.enabled or n == 0 or not self._lines:
             return part
         classes = np.asarray(class_ids).reshape(-1)
-        cut = _cut_vertically(boxes_xyxy, frame_size)
-        for cls in np.unique(classes).tolist():
-            line = self.line(cls)
-            if line is None:
-                continue
-            rows = np.flatnonzero((classes == cls) & ~cut)
-            foot, height = boxes_xyxy[rows, 3], boxes_xyxy[rows, 3] - boxes_xyxy[rows, 1]
-            expected = line[0] * foot + line[1]
-            part[rows] = (expected > 0.0) & (height < self.fraction * expected)
+        foot = boxes_xyxy[:, 3]
+        height = foot - boxes_xyxy[:, 1]
+        for cls, (slope, offset) in self._lines.items():  # a few whole-frame operations a class with a line
+            expected = slope * foot + offset
+            part |= (classes == cls) & (expected > 0.0) & (height < self.fraction * expected)
+        if frame_size is not None:
+            part &= ~_cut_vertically(boxes_xyxy, frame_size)
         return part
 
 

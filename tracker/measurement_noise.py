@@ -39,8 +39,7 @@ __all__ = ["MeasurementNoise"]
 
 _NDIM = 4  # measured coordinates: cx, cy, w, h
 # The coordinates whose noise may be raised: the sizes (camera motion moves boxes without resizing them).
-_SIZES = np.array([False, False, True, True])  # (see the module doc)
-_NONE_WHITE = np.zeros(_NDIM, dtype=bool)  # before any pair, no coordinate has passed the whiteness test
+_ADAPT = (False, False, True, True)  # (see the module doc)
 _TINY = 1e-300  # keeps the autocorrelation's denominator positive (sums of squares of finite innovations)
 _WHITENESS_LEVEL = 0.975  # one-sided level of the whiteness test (Mehra 1970 uses the 95 % two-sided band)
 _WHITENESS_Z = NormalDist().inv_cdf(_WHITENESS_LEVEL)  # ~1.96: the autocorrelation's bound in standard errors
@@ -69,6 +68,7 @@ class MeasurementNoise:
         self._pair_sums = np.zeros(3 * _NDIM)  # sums of z_prev * z, z_prev^2 and z^2 per coordinate, end to end
         self.white = np.zeros(_NDIM, dtype=bool)  # the coordinates whose innovations pass the whiteness test
         self.factor = np.ones(_NDIM)
+        self.applied: np.ndarray | None = None  # `factor` where it raises a coordinate, else None (nothing to scale)
 
     @property
     def autocorrelation(self) -> np.ndarray:
@@ -112,10 +112,18 @@ class MeasurementNoise:
         self.count += len(innovation)
         if self.count < self.min_updates or self.model_variance <= 0.0:  # a zero model has no scale to raise
             return normalised
-        self.white = self.autocorrelation <= _WHITENESS_Z / math.sqrt(self.pairs) if self.pairs else _NONE_WHITE
-        adapted = self.white & _SIZES
-        measured = self._excess / (self.count * self.model_variance)
-        self.factor = np.maximum(1.0, measured * adapted)  # 1 where not adapted
+        # four coordinates: plain floats (the same IEEE operations as the array forms, a tenth of their cost)
+        bound = _WHITENESS_Z / math.sqrt(self.pairs) if self.pairs else -math.inf
+        lagged, previous_sq, current_sq = self._pair_sums.reshape(3, _NDIM).tolist()
+        rho = [lag / math.sqrt(p * c + _TINY) for lag, p, c in zip(lagged, previous_sq, current_sq, strict=True)]
+        white = [r <= bound for r in rho]
+        scale = self.count * self.model_variance
+        factor = [  # 1 where not adapted
+            max(1.0, e / scale) if w and adapt else 1.0
+            for e, w, adapt in zip(self._excess.tolist(), white, _ADAPT, strict=True)
+        ]
+        self.white, self.factor = np.array(white), np.array(factor)
+        self.applied = self.factor if max(factor) > 1.0 else None
         return normalised
 
     def summary(self) -> dict[str, float]:
