@@ -23,8 +23,8 @@ from media import write_video
 from test_cli import blob_detector, child_env, colour_embedder, scene, use_fake_models, weights_args
 
 import tracker.run as run
-from tracker.cli import main
 from tracker.bank import AppearanceBank
+from tracker.cli import main
 from tracker.config import load_config
 from tracker.gallery import Gallery
 from tracker.pipeline import Tracker

@@ -139,7 +139,9 @@ def _ids(text: str) -> set[int]:
     try:
         ids = {int(t) for t in text.split(",")}
     except ValueError:
-        raise argparse.ArgumentTypeError(f"track IDs must be positive integers separated by commas, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"track IDs must be positive integers separated by commas, got {text!r}"
+        ) from None
     if min(ids) < 1:
         raise argparse.ArgumentTypeError(f"track IDs start at 1, got {text!r}")
     return ids
@@ -151,7 +153,7 @@ def _frames(text: str) -> set[int]:
     try:
         low, high = int(first), int(last or first)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"a frame or a range FIRST-LAST of frames from 1, got {text!r}")
+        raise argparse.ArgumentTypeError(f"a frame or a range FIRST-LAST of frames from 1, got {text!r}") from None
     if not 1 <= low <= high:
         raise argparse.ArgumentTypeError(f"a frame or a range FIRST-LAST with 1 <= FIRST <= LAST, got {text!r}")
     return set(range(low, high + 1))
@@ -164,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--detections", choices=["public", "detector"], default="public")
     parser.add_argument("--compensation", default=None, help="motion.camera_compensation (default: the config's)")
     parser.add_argument("--ids", required=True, type=_ids, help="track IDs, comma-separated")
-    parser.add_argument("--frames", default=None, type=_frames, help="a frame or range FIRST-LAST (default: every frame)")
+    parser.add_argument(
+        "--frames", default=None, type=_frames, help="a frame or range FIRST-LAST (default: every frame)"
+    )
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override, repeatable")
     args = parser.parse_args(argv)
     try:  # a wrong sequence, variant, key or weights path: one line, not a traceback
