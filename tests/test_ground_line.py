@@ -192,3 +192,13 @@ def test_real_acf_boxes_the_hidden_persons_track_does_not_return_on_a_lower_body
 
 def test_real_acf_boxes_without_the_rule_it_does(tud_acf):
     assert _boxes_of_the_hidden_persons_id(tud_acf, 0.0) >= 2
+
+
+def test_a_box_with_a_nan_or_infinite_coordinate_is_not_learnt():
+    """`GroundLine` is public: one NaN or infinite box given to `learn` (no frame size to cut it) used to make the
+    class's line NaN, so no part was found until it left the FIFO (`ground_line_capacity` boxes later)."""
+    line = _taught(_line())
+    line.learn(np.array([[10.0, 20.0, 40.0, np.inf], [10.0, np.nan, 40.0, 300.0]]), np.zeros(2, dtype=int))
+    slope, offset = line.line(0)
+    assert np.isfinite([slope, offset]).all()
+    assert line.part_boxes(_person(100.0, 400.0, 0.6)[None], np.zeros(1, dtype=int)).tolist() == [True]

@@ -57,12 +57,13 @@ class GroundLine:
 
     def learn(self, boxes_xyxy: np.ndarray, class_ids: np.ndarray, frame_size: tuple[int, int] | None = None) -> None:
         """Add reported boxes (M, 4) xyxy pixels of classes (M,) to their classes' FIFOs, but for those the top or
-        bottom border of a frame of `frame_size` (height, width) cuts (their height is not the person's)."""
+        bottom border of a frame of `frame_size` (height, width) cuts (their height is not the person's) and those
+        with a NaN or infinite coordinate (one would make the line NaN until it left the FIFO)."""
         if not self.enabled or len(boxes_xyxy) == 0:
             return
         boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
         heights = boxes[:, 3] - boxes[:, 1]
-        whole = (heights > 0) & ~_cut_vertically(boxes, frame_size)
+        whole = np.isfinite(boxes).all(axis=1) & (heights > 0) & ~_cut_vertically(boxes, frame_size)
         classes = np.asarray(class_ids).reshape(-1)
         for cls in np.unique(classes[whole]).tolist():
             pick = (classes == cls) & whole
