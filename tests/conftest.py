@@ -38,6 +38,14 @@ def shared_weights(shared: Path) -> Path:
     return shared / "weights"
 
 
+@pytest.fixture(scope="session")
+def tud_acf(shared: Path, tmp_path_factory: pytest.TempPathFactory):
+    """TUD-Campus with its public ACF boxes and OSNet looks (`tud_acf.TudAcf`), made once per session."""
+    from tud_acf import load_tud_acf
+
+    return load_tud_acf(shared, tmp_path_factory.mktemp("acf") / "cache")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def openvino_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Converted ReID models go to a temporary folder, not ~/.cache (subprocesses inherit the variable)."""

@@ -10,11 +10,8 @@ import numpy as np
 import pytest
 
 from tracker import Tracker, load_config
-from tracker.eval.inputs import load_inputs
 from tracker.eval.revival import identity_timeline
-from tracker.eval.sequences import find_sequences
 from tracker.ground_line import GroundLine
-from tracker.io.mot import read_mot_rows
 from tracker.testing import look_at_cosine, unit_vector
 
 FPS = 25
@@ -177,43 +174,12 @@ def test_the_rule_is_on_by_default():
 
 
 # ---------------------------------------------------------------------------------------------- real ACF boxes
-@pytest.fixture(scope="module")
-def tud_acf(shared, tmp_path_factory):
-    """TUD-Campus with its public (ACF) boxes and OSNet looks of the shared weights, as `track eval --detections
-    public` makes them; the config's overrides; the ground truth; {fraction: results}."""
-    root, reid = shared / "data" / "MOT15" / "train" / "TUD-Campus", shared / "weights" / "osnet_x0_25_msmt17.pth"
-    missing = [str(path) for path in (root / "img1", root / "det" / "det.txt", reid) if not path.exists()]
-    if missing:
-        pytest.skip(f"absent: {', '.join(missing)}")
-    seq = find_sequences(root)[0]
-    overrides = [f"reid.weights={reid}"]
-    inputs = load_inputs(seq, "public", load_config(overrides=overrides), tmp_path_factory.mktemp("acf") / "cache")
-    assert inputs.appearance, "the run needs OSNet looks"
-    return seq, inputs, overrides, read_mot_rows(root / "gt" / "gt.txt"), {}
-
-
-def _acf_results(tud, fraction: float) -> np.ndarray:
-    """(R, 10) MOT rows of the default tracker (`part_box_fraction` set) on TUD-Campus with the ACF boxes."""
-    seq, inputs, overrides, _, runs = tud
-    if fraction not in runs:
-        cfg = load_config(overrides=[*overrides, f"association.part_box_fraction={fraction}"])
-        tracker = Tracker(cfg, frame_rate=seq.info.frame_rate)
-        size, rows = (seq.info.height, seq.info.width), []
-        for number, frame in enumerate(inputs.frames, start=1):
-            embed = None if frame.embeddings is None else frame.embeddings.__getitem__
-            for o in tracker.update_detections(frame.boxes_xyxy, frame.scores, embed=embed, frame_size=size):
-                x1, y1, x2, y2 = o.xyxy
-                rows.append([number, o.track_id, x1, y1, x2 - x1, y2 - y1, o.score, -1, -1, -1])
-        runs[fraction] = np.array(rows)
-    return runs[fraction]
-
-
 GT_HIDDEN = 4  # TUD-Campus gt person tracked on frames 1-27, then hidden behind gt3 until frame 49
 HIDDEN = (28, 49)  # frames on which any box of their ID is on somebody's lower body
 
 
 def _boxes_of_the_hidden_persons_id(tud, fraction: float) -> int:
-    gt, results = tud[3], _acf_results(tud, fraction)
+    gt, results = tud.gt, tud.results(f"association.part_box_fraction={fraction}")
     ids = {t for t, first, last in identity_timeline(gt, results)[GT_HIDDEN] if t is not None and first <= HIDDEN[0]}
     assert len(ids) == 1, f"gt{GT_HIDDEN} is tracked under one ID before hiding ({ids})"
     frames = results[:, 0]
@@ -226,3 +192,13 @@ def test_real_acf_boxes_the_hidden_persons_track_does_not_return_on_a_lower_body
 
 def test_real_acf_boxes_without_the_rule_it_does(tud_acf):
     assert _boxes_of_the_hidden_persons_id(tud_acf, 0.0) >= 2
+
+
+def test_a_box_with_a_nan_or_infinite_coordinate_is_not_learnt():
+    """`GroundLine` is public: one NaN or infinite box given to `learn` (no frame size to cut it) used to make the
+    class's line NaN, so no part was found until it left the FIFO (`ground_line_capacity` boxes later)."""
+    line = _taught(_line())
+    line.learn(np.array([[10.0, 20.0, 40.0, np.inf], [10.0, np.nan, 40.0, 300.0]]), np.zeros(2, dtype=int))
+    slope, offset = line.line(0)
+    assert np.isfinite([slope, offset]).all()
+    assert line.part_boxes(_person(100.0, 400.0, 0.6)[None], np.zeros(1, dtype=int)).tolist() == [True]

@@ -10,10 +10,7 @@ import numpy as np
 import pytest
 
 from tracker import Tracker, load_config
-from tracker.eval.inputs import load_inputs
 from tracker.eval.revival import identity_timeline
-from tracker.eval.sequences import find_sequences
-from tracker.io.mot import read_mot_rows
 from tracker.testing import look_at_cosine, unit_vector
 
 FPS = 25
@@ -85,43 +82,12 @@ def test_the_rule_is_on_by_default():
     assert load_config(None).association.lost_pairs_plausible is True
 
 
-@pytest.fixture(scope="module")
-def tud_acf(shared, tmp_path_factory):
-    """TUD-Campus with its public (ACF) boxes and OSNet looks of the shared weights, as `track eval --detections
-    public` makes them (a few seconds on 2 CPU cores); the config's overrides; the ground truth; {rule: results}."""
-    root, reid = shared / "data" / "MOT15" / "train" / "TUD-Campus", shared / "weights" / "osnet_x0_25_msmt17.pth"
-    missing = [str(path) for path in (root / "img1", root / "det" / "det.txt", reid) if not path.exists()]
-    if missing:
-        pytest.skip(f"absent: {', '.join(missing)}")
-    seq = find_sequences(root)[0]
-    overrides = [f"reid.weights={reid}"]
-    inputs = load_inputs(seq, "public", load_config(overrides=overrides), tmp_path_factory.mktemp("acf") / "cache")
-    assert inputs.appearance, "the run needs OSNet looks"
-    return seq, inputs, overrides, read_mot_rows(root / "gt" / "gt.txt"), {}
-
-
-def _acf_results(tud, rule: bool) -> np.ndarray:
-    """(R, 10) MOT rows of the default tracker (the rule on or off) on TUD-Campus with the ACF boxes (once each)."""
-    seq, inputs, overrides, _, runs = tud
-    if rule not in runs:
-        cfg = load_config(overrides=[*overrides, f"association.lost_pairs_plausible={str(rule).lower()}"])
-        tracker = Tracker(cfg, frame_rate=seq.info.frame_rate)
-        size, rows = (seq.info.height, seq.info.width), []
-        for number, frame in enumerate(inputs.frames, start=1):
-            embed = None if frame.embeddings is None else frame.embeddings.__getitem__
-            for o in tracker.update_detections(frame.boxes_xyxy, frame.scores, embed=embed, frame_size=size):
-                x1, y1, x2, y2 = o.xyxy
-                rows.append([number, o.track_id, x1, y1, x2 - x1, y2 - y1, o.score, -1, -1, -1])
-        runs[rule] = np.array(rows)
-    return runs[rule]
-
-
 GT_HIDDEN = 6  # TUD-Campus gt person seen on frames 1-9, then hidden behind others until the end
 LATER = 20  # frames after which any box of their ID is on somebody else
 
 
 def _boxes_of_the_hidden_persons_id(tud, rule: bool) -> int:
-    gt, results = tud[3], _acf_results(tud, rule)
+    gt, results = tud.gt, tud.results(f"association.lost_pairs_plausible={str(rule).lower()}")
     ids = {t for t, first, last in identity_timeline(gt, results)[GT_HIDDEN] if t is not None}
     assert len(ids) == 1, f"gt{GT_HIDDEN} is tracked under one ID while seen ({ids})"
     return int(np.sum((results[:, 1] == ids.pop()) & (results[:, 0] > LATER)))

@@ -23,6 +23,7 @@ from media import write_video
 from test_cli import blob_detector, child_env, colour_embedder, scene, use_fake_models, weights_args
 
 import tracker.run as run
+from tracker.bank import AppearanceBank
 from tracker.cli import main
 from tracker.config import load_config
 from tracker.gallery import Gallery
@@ -502,3 +503,48 @@ def test_a_checkpoint_made_before_a_config_key_existed_resumes_when_its_default_
     assert "gallery" not in err and len(err.strip().splitlines()) == 1, err
     assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 0
     assert outputs(out, "walk") == reference
+
+
+def test_a_tracker_state_pickled_before_the_ground_line_and_the_measured_noise_existed_continues(monkeypatch):
+    """A checkpoint of main a9675c0 holds a core without a ground line or a measured measurement noise, a track
+    table without its innovation column and a bank without its host cache (the config in its header lacks the new
+    keys, which are at their defaults, so `--resume` accepts it). It unpickles and continues, as the same state
+    would whose ground line and noise estimate were forgotten at that frame; it used to stop with AttributeError."""
+    cfg = load_config()
+    rng = np.random.default_rng(0)
+    people = rng.normal(size=(4, 16))
+
+    def frame(t: int):
+        boxes = np.array([[10 + 7 * t + 80 * k, 40 + 9 * k, 50 + 7 * t + 80 * k, 140 + 25 * k] for k in range(4)])
+        return boxes.astype(float), np.full(4, 0.9), np.zeros(4, int), people + 0.05 * rng.normal(size=people.shape)
+
+    scripted = [frame(t) for t in range(40)]
+    tracker = Tracker(cfg, 25.0)
+    for dets in scripted[:20]:
+        tracker.update_detections(*dets, frame_size=(480, 640))
+    assert tracker.core.measurement_noise.count > 0 and tracker.core.ground._samples, "the new state must be in use"
+
+    forgotten = pickle.loads(pickle.dumps(tracker.core))
+    forgotten.ground.reset()
+    forgotten.measurement_noise.reset()
+    forgotten.table.innovation[:] = np.nan
+
+    old = pickle.loads(pickle.dumps(tracker.core))
+    for name in ("ground", "_part_boxes", "measurement_noise"):
+        delattr(old, name)
+    del old.table.innovation
+    with monkeypatch.context() as m:  # the bank's state as a9675c0 pickled it: no `_stored_host`
+        m.setattr(AppearanceBank, "__getstate__", lambda self: {**self.__dict__, "_host": None})
+        del old.bank._stored_host
+        blob = pickle.dumps(old)
+    for name in (b"_stored_host", b"tracker.measurement_noise", b"tracker.ground_line"):
+        assert name not in blob, name
+
+    def continued(core) -> list:
+        tracker.core = core
+        return [
+            [(o.track_id, o.xyxy.tolist()) for o in tracker.update_detections(*d, frame_size=(480, 640))]
+            for d in scripted[20:]
+        ]
+
+    assert continued(pickle.loads(blob)) == continued(forgotten)

@@ -5,6 +5,7 @@ and leave the tracking unchanged (the traced run is the run being explained)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from tool_scripts import load_tool
 
 from tracker import Tracker, load_config
@@ -75,3 +76,27 @@ def test_trace_sequence_with_images_and_either_compensation():
         cfg = load_config(None, overrides=["device=cpu", f"motion.camera_compensation={mode}"])
         lines = tool.trace_sequence(Tracker(cfg, frame_rate=10), frames, images, (480, 640), tool.StageTrace({1}))
         assert lines == expected, mode
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--ids", "a,b"], "argument --ids: track IDs must be positive integers separated by commas, got 'a,b'"),
+        (["--ids", "0"], "argument --ids: track IDs start at 1"),
+        (["--ids", "1", "--frames", "x"], "argument --frames: a frame or a range FIRST-LAST"),
+        (["--ids", "1", "--frames", "9-3"], "with 1 <= FIRST <= LAST, got '9-3'"),
+        (["--ids", "1", "--set", "motion.nope=1"], "unknown config key"),
+        (["--ids", "1"], "no such folder"),
+    ],
+)
+def test_bad_arguments_give_one_error_line_not_a_traceback(tmp_path, capsys, args, says):
+    """A wrong ID list, frame range, config key or sequence folder: exit 2 with `error: ...` naming what is wrong,
+    before any sequence is read (these raised ValueError, ConfigError or FileNotFoundError tracebacks)."""
+    tool = load_tool("stage1_trace")
+    with pytest.raises(SystemExit) as stop:
+        tool.main([str(tmp_path / "no-such-sequence"), *args])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    error_lines = [line for line in err.splitlines() if "error:" in line]
+    assert len(error_lines) == 1 and says in error_lines[0], err
+    assert "Traceback" not in err

@@ -134,11 +134,29 @@ def trace_sequence(tracker: Tracker, frames, images, frame_size, trace: StageTra
     return trace.lines
 
 
-def _frames(text: str | None) -> set[int] | None:
-    if not text:
-        return None
+def _ids(text: str) -> set[int]:
+    """`--ids`: positive track IDs separated by commas (argparse reports a bad list in one line)."""
+    try:
+        ids = {int(t) for t in text.split(",")}
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"track IDs must be positive integers separated by commas, got {text!r}"
+        ) from None
+    if min(ids) < 1:
+        raise argparse.ArgumentTypeError(f"track IDs start at 1, got {text!r}")
+    return ids
+
+
+def _frames(text: str) -> set[int]:
+    """`--frames`: a frame FIRST or a range FIRST-LAST, 1 <= FIRST <= LAST (the core counts frames from 1)."""
     first, _, last = text.partition("-")
-    return set(range(int(first), int(last or first) + 1))
+    try:
+        low, high = int(first), int(last or first)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a frame or a range FIRST-LAST of frames from 1, got {text!r}") from None
+    if not 1 <= low <= high:
+        raise argparse.ArgumentTypeError(f"a frame or a range FIRST-LAST with 1 <= FIRST <= LAST, got {text!r}")
+    return set(range(low, high + 1))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,24 +165,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variant", default="original", help="a variant name of `track eval --variants` (pan8 ...)")
     parser.add_argument("--detections", choices=["public", "detector"], default="public")
     parser.add_argument("--compensation", default=None, help="motion.camera_compensation (default: the config's)")
-    parser.add_argument("--ids", required=True, help="track IDs, comma-separated")
-    parser.add_argument("--frames", default=None, help="a frame or range FIRST-LAST (default: every frame)")
+    parser.add_argument("--ids", required=True, type=_ids, help="track IDs, comma-separated")
+    parser.add_argument(
+        "--frames", default=None, type=_frames, help="a frame or range FIRST-LAST (default: every frame)"
+    )
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override, repeatable")
     args = parser.parse_args(argv)
-    sets = list(args.set) + ([f"motion.camera_compensation={args.compensation}"] if args.compensation else [])
-    cfg = load_config(None, sets)
-    found = find_sequences(args.sequence)
-    if len(found) != 1:
-        parser.error(f"{args.sequence} holds {len(found)} sequences, not one")
-    seq = materialise(found[0], args.variant) if args.variant != "original" else found[0]
-    inputs = load_inputs(seq, args.detections, cfg, None)
+    try:  # a wrong sequence, variant, key or weights path: one line, not a traceback
+        sets = list(args.set) + ([f"motion.camera_compensation={args.compensation}"] if args.compensation else [])
+        cfg = load_config(None, sets)
+        found = find_sequences(args.sequence)
+        if len(found) != 1:
+            raise ValueError(f"{args.sequence} holds {len(found)} sequences, not one")
+        seq = materialise(found[0], args.variant) if args.variant != "original" else found[0]
+        inputs = load_inputs(seq, args.detections, cfg, None)
+    except (OSError, ValueError) as exc:  # (ConfigError is a ValueError)
+        parser.error(str(exc))
+    if args.frames is not None and max(args.frames) > len(inputs.frames):
+        parser.error(f"{seq.name} has frames 1-{len(inputs.frames)}, --frames asks for up to {max(args.frames)}")
     tracker = Tracker(cfg if inputs.appearance else cfg.replace(MOTION_ONLY), frame_rate=seq.info.frame_rate)
     numbers = range(seq.first, seq.first + len(inputs.frames))
     images = (cv2.imread(str(seq.info.image_path(n))) for n in numbers) if seq.has_all_images else None
     images = images if images is not None else [None] * len(inputs.frames)
-    trace = StageTrace({int(t) for t in args.ids.split(",")}, _frames(args.frames))
+    trace = StageTrace(args.ids, args.frames)
     size = (seq.info.height, seq.info.width) if seq.info.height > 0 and seq.info.width > 0 else None
-    print("\n".join(trace_sequence(tracker, inputs.frames, images, size, trace)))
+    lines = trace_sequence(tracker, inputs.frames, images, size, trace)
+    if lines:
+        print("\n".join(lines))
+    else:
+        print(f"no stage 1 candidate or match of track(s) {sorted(args.ids)} in those frames", file=sys.stderr)
     return 0
 
 

@@ -157,6 +157,7 @@ class AppearanceBank:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._host = None if self._data is None else _host_view(self._data)
+        self._stored_host = _NO_STORED_HOST  # (absent from a checkpoint of main a9675c0)
 
     # ----------------------------------------------------------------------------------------- write/read
     def push(self, slots: np.ndarray, embeddings: torch.Tensor, rows: np.ndarray | None = None) -> None:

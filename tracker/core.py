@@ -132,6 +132,17 @@ class TrackerCore:
         """The state to pickle (a `track` resume checkpoint): all but this frame's embedding cache."""
         return {**self.__dict__, "_stored_embeddings": _NO_STORED_EMBEDDINGS}
 
+    def __setstate__(self, state: dict) -> None:
+        """Restore a pickled state. One pickled before the ground line and the measured measurement noise existed
+        (a checkpoint of main a9675c0) gets both empty: they learn from the frames after the resume, as from a
+        video's first frames."""
+        self.__dict__.update(state)
+        if "ground" not in state:
+            self.ground = GroundLine(self.config)
+            self._part_boxes = np.zeros(0, dtype=bool)
+        if "measurement_noise" not in state:
+            self.measurement_noise = MeasurementNoise(self.config.motion)
+
     # ------------------------------------------------------------------------------------------ public
     @property
     def tracks(self) -> list[Track]:

@@ -2,13 +2,14 @@
 
 With a fixed camera looking down on a ground plane, the height of a standing person's box grows linearly with the
 image row of their feet (the ground-plane horizon model of Hoiem, Efros and Hebert, "Putting Objects in
-Perspective", CVPR 2006: h = a (y_foot - y_horizon) for people of one height). The tracker measures that line on
-the boxes it reports (confirmed tracks matched this frame), per class, in a FIFO. A detection much shorter than
-the line predicts at its own foot row is a part of a person (a legs-only box, a head-and-torso box that a
-pyramid detector such as ACF gives beside the whole one). Its look is not the person's, and it is no evidence that
-a person hidden or gone is back: `TrackerCore` neither embeds it (no appearance cost, no bank) nor lets a lost track
-take it (stage 1 or 4); a tracked track may still continue on it by motion, and it may start a track (a person
-shorter than the line, a child or someone sitting, is not refused).
+Perspective", CVPR 2006: h = a (y_foot - y_horizon) for people of one height). The tracker measures that line on the
+boxes it reports (what `TrackerCore.step` returns: confirmed tracks matched this frame, Kalman-filtered boxes with
+`motion.output_filtered_box`, and with `motion.report_gap_frame` a one-frame gap's prediction too), per class, in a
+FIFO. A detection much shorter than the line predicts at its own foot row is a part of a person (a legs-only box, a
+head-and-torso box that a pyramid detector such as ACF gives beside the whole one). Its look is not the person's,
+and it is no evidence that a person hidden or gone is back: `TrackerCore` neither embeds it (no appearance cost, no
+bank) nor lets a lost track take it (stage 1 or 4); a tracked track may still continue on it by motion, and it may
+start a track (a person shorter than the line, a child or someone sitting, is not refused).
 
 Traced on TUD-Campus with the MOTChallenge ACF boxes (issue 10): a large person's track took 115-177 px boxes
 of their legs (0.41-0.63 of the 280 px the line predicts) for five frames, a track hidden behind another person
@@ -55,12 +56,13 @@ class GroundLine:
 
     def learn(self, boxes_xyxy: np.ndarray, class_ids: np.ndarray, frame_size: tuple[int, int] | None = None) -> None:
         """Add reported boxes (M, 4) xyxy pixels of classes (M,) to their classes' FIFOs, but for those the top or
-        bottom border of a frame of `frame_size` (height, width) cuts (their height is not the person's)."""
+        bottom border of a frame of `frame_size` (height, width) cuts (their height is not the person's) and those
+        with a NaN or infinite coordinate (one would make the line NaN until it left the FIFO)."""
         if not self.enabled or len(boxes_xyxy) == 0:
             return
         boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
         heights = boxes[:, 3] - boxes[:, 1]
-        whole = (heights > 0) & ~_cut_vertically(boxes, frame_size)
+        whole = np.isfinite(boxes).all(axis=1) & (heights > 0) & ~_cut_vertically(boxes, frame_size)
         classes = np.asarray(class_ids).reshape(-1)
         for cls in set(classes[whole].tolist()):
             pick = (classes == cls) & whole

@@ -172,6 +172,13 @@ class TrackTable:
         "innovation",
     )
 
+    def __setstate__(self, state: dict) -> None:
+        """Restore a pickled table; one pickled before the `innovation` column existed (a checkpoint of main a9675c0)
+        gets it all NaN (no track's innovation of the frame before is known)."""
+        self.__dict__.update(state)
+        if "innovation" not in state:
+            self.innovation = np.full((len(self.state), 4), np.nan)
+
     def __len__(self) -> int:
         return len(self.tracks)
 
