@@ -171,6 +171,11 @@ class MotionConfig:
     complete_truncated_boxes: bool = _key(
         True, "a box cut by the left or right frame border is measured at the track's width, its inner edge kept"
     )
+    complete_part_boxes: bool = _key(
+        True,
+        "a part-of-a-person box (association.part_box_fraction) a track continues on is measured at the track's "
+        "predicted size, its nearer top or bottom edge kept",
+    )
     min_visible_fraction: float = _key(
         0.5,
         "reporting: a track whose box the left or right frame border cuts to less than this fraction of the width "

@@ -21,7 +21,7 @@ from tracker.classes import ClassPolicy
 from tracker.config import TrackerConfig
 from tracker.entry import entry_evidence, near_border
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
-from tracker.ground_line import GroundLine
+from tracker.ground_line import GroundLine, complete_part_boxes
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.measurement_noise import MeasurementNoise
 from tracker.still import StillBoxes
@@ -720,12 +720,17 @@ class TrackerCore:
         self.table.width_seen[track_idx] = seen | uncut
         if self.config.motion.complete_truncated_boxes:
             measured, cut = complete_truncated(measured, self._mean.take(track_idx, axis=0)[:, 2:4], frame_size, seen)
+        completed = np.zeros(len(det_idx), dtype=bool)  # part boxes measured at their track's size
+        if self.config.motion.complete_part_boxes and self._part_boxes.any():
+            predicted = self._mean.take(track_idx, axis=0)[:, :4]
+            measured, completed = complete_part_boxes(measured, predicted, self._part_boxes.take(det_idx))
         if self.config.motion.reupdate_after_loss:
             self._reupdate(track_idx, measured)
         mean, cov = self._mean.take(track_idx, axis=0), self._cov.take(track_idx, axis=0)  # copies, corrected in place
         noise = self.measurement_noise
         if noise.enabled:  # a confirmed track matched in consecutive frames with a whole box measures the noise
-            pooled = (self.table.frames_since_update[track_idx] == 0) & self.table.confirmed[track_idx] & ~cut
+            whole = ~cut & ~completed  # a completed box's size is the prediction's, not a measurement
+            pooled = (self.table.frames_since_update[track_idx] == 0) & self.table.confirmed[track_idx] & whole
             prior_var = np.diagonal(cov, axis1=1, axis2=2)[pooled, :4]  # (H P^- H^T)_ii before the update (a copy)
             prior_scale = mean[:, _MEASUREMENT_SCALE_COLUMNS][pooled]
         innovation, variance = self.kalman.update_in_place(mean, cov, measured, dets.scores[det_idx], noise.factor)
