@@ -173,8 +173,8 @@ class MotionConfig:
     )
     complete_part_boxes: bool = _key(
         True,
-        "a part-of-a-person box (association.part_box_fraction) a track continues on is measured at the track's "
-        "predicted size, its nearer top or bottom edge kept",
+        "a part-of-a-person box (association.part_box_fraction) a track continues on, also under that fraction of "
+        "the track's predicted height, is measured at the predicted size, its nearer top or bottom edge kept",
     )
     min_visible_fraction: float = _key(
         0.5,

@@ -723,7 +723,8 @@ class TrackerCore:
         completed = np.zeros(len(det_idx), dtype=bool)  # part boxes measured at their track's size
         if self.config.motion.complete_part_boxes and self._part_boxes.any():
             predicted = self._mean.take(track_idx, axis=0)[:, :4]
-            measured, completed = complete_part_boxes(measured, predicted, self._part_boxes.take(det_idx))
+            part, fraction = self._part_boxes.take(det_idx), self.config.association.part_box_fraction
+            measured, completed = complete_part_boxes(measured, predicted, part, fraction)
         if self.config.motion.reupdate_after_loss:
             self._reupdate(track_idx, measured)
         mean, cov = self._mean.take(track_idx, axis=0), self._cov.take(track_idx, axis=0)  # copies, corrected in place
