@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 from tracker import Tracker, load_config
+from tracker.eval.inputs import load_inputs
+from tracker.eval.revival import identity_timeline
+from tracker.eval.sequences import find_sequences
+from tracker.eval.variants import materialise
 from tracker.ground_line import complete_part_boxes
+from tracker.io.mot import read_mot_rows
 from tracker.testing import look_at_cosine, unit_vector
 
 FPS = 25
@@ -116,3 +121,55 @@ def test_whole_boxes_and_a_short_persons_own_size_are_left_as_they_are():
 
 def test_the_rule_is_on_by_default():
     assert load_config(None).motion.complete_part_boxes is True
+
+
+# ---------------------------------------------------------------------------------------------- real ACF boxes
+GT_GONE = 6  # TUD-Campus gt person seen on frames 1-9 only, then gone for good
+GT_WALKER = 5  # gt5: detected by legs-only ACF boxes on frames 34-35 of scale0.35
+
+
+@pytest.fixture(scope="module")
+def tud_acf_small(shared, tmp_path_factory):
+    """TUD-Campus scaled to 0.35 (`track eval --variants scale0.35`) with its public (ACF) boxes and OSNet looks of
+    the shared weights; the config's overrides; {complete_part_boxes: identity timeline per gt person}."""
+    root, reid = shared / "data" / "MOT15" / "train" / "TUD-Campus", shared / "weights" / "osnet_x0_25_msmt17.pth"
+    missing = [str(path) for path in (root / "img1", root / "det" / "det.txt", reid) if not path.exists()]
+    if missing:
+        pytest.skip(f"absent: {', '.join(missing)}")
+    work = tmp_path_factory.mktemp("acf-small")
+    seq = materialise(find_sequences(root)[0], "scale0.35", root=work / "variants")
+    overrides = [f"reid.weights={reid}"]
+    inputs = load_inputs(seq, "public", load_config(overrides=overrides), work / "cache")
+    assert inputs.appearance, "the run needs OSNet looks"
+    return seq, inputs, overrides, {}
+
+
+def _timeline(tud, on: bool) -> dict:
+    """{gt person: [(track ID or None, first frame, last frame), ...]} of the default tracker on the ACF boxes."""
+    seq, inputs, overrides, runs = tud
+    if on not in runs:
+        cfg = load_config(overrides=[*overrides, f"motion.complete_part_boxes={str(on).lower()}"])
+        tracker = Tracker(cfg, frame_rate=seq.info.frame_rate)
+        size, rows = (seq.info.height, seq.info.width), []
+        for number, frame in enumerate(inputs.frames, start=1):
+            embed = None if frame.embeddings is None else frame.embeddings.__getitem__
+            for o in tracker.update_detections(frame.boxes_xyxy, frame.scores, embed=embed, frame_size=size):
+                x1, y1, x2, y2 = o.xyxy
+                rows.append([number, o.track_id, x1, y1, x2 - x1, y2 - y1, o.score, -1, -1, -1])
+        runs[on] = identity_timeline(read_mot_rows(seq.info.root / "gt" / "gt.txt"), np.array(rows))
+    return runs[on]
+
+
+def _gone_persons_id_on_the_walker(tud, on: bool) -> bool:
+    timeline = _timeline(tud, on)
+    gone = {t for t, _, _ in timeline[GT_GONE] if t is not None}
+    assert len(gone) == 1, f"gt{GT_GONE} is tracked under one ID ({gone})"
+    return any(t in gone for t, _, _ in timeline[GT_WALKER])
+
+
+def test_real_acf_boxes_the_gone_persons_track_does_not_take_the_walker(tud_acf_small):
+    assert not _gone_persons_id_on_the_walker(tud_acf_small, on=True)
+
+
+def test_real_acf_boxes_without_the_rule_it_does(tud_acf_small):
+    assert _gone_persons_id_on_the_walker(tud_acf_small, on=False)
