@@ -273,6 +273,11 @@ class AssociationConfig:
         "stage 1: a lost track whose Kalman gate holds a detection it overlaps by clear_iou needs only the match "
         "bound there, not the bound rising with the time lost",
     )
+    vouch_thin_banks: bool = _key(
+        False,
+        "vouched_lost_match also lowers the bound of a lost track that thin_bank_revival holds to the revival bound "
+        "(false: a thin bank's return after max_seconds_lost_unbanked stays a revival, however it overlaps)",
+    )
     part_box_fraction: float = _key(
         0.7,
         "a box shorter than this fraction of the height the ground line (reported boxes' height against foot row) "

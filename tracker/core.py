@@ -264,12 +264,17 @@ class TrackerCore:
         seconds = self.table.frames_since_update / self.frame_rate
         bounds = np.where(lost, self.calibration.lost_match_bound(seconds), self.config.appearance.match_threshold)
         if self.config.association.thin_bank_revival:  # a thin bank's return after the unbanked lifetime: a revival
-            counts = self.bank.count(self.table.slot) if counts is None else counts
-            thin = lost & (counts > 0) & (counts < self.config.appearance.topk)
-            late = thin & (seconds > self.config.lifecycle.max_seconds_lost_unbanked)
+            late = self._late_thin_banks(self.bank.count(self.table.slot) if counts is None else counts)
             if late.any():
                 bounds = np.where(late, np.maximum(bounds, self.calibration.revival_bound(seconds)), bounds)
         return bounds[:, None]
+
+    def _late_thin_banks(self, counts: np.ndarray) -> np.ndarray:
+        """(T,) bool: lost tracks whose bank holds fewer than `appearance.topk` looks (`counts`, (T,)), lost longer
+        than `lifecycle.max_seconds_lost_unbanked`: their return is a revival (`association.thin_bank_revival`)."""
+        thin = (self.table.state == LOST) & (counts > 0) & (counts < self.config.appearance.topk)
+        seconds = self.table.frames_since_update / self.frame_rate
+        return thin & (seconds > self.config.lifecycle.max_seconds_lost_unbanked)
 
     @property
     def _gallery_threshold(self) -> float:
@@ -432,6 +437,8 @@ class TrackerCore:
         bounds = self._match_bounds(counts)[rows, 0]
         if cfg.vouched_lost_match and lost.any():  # motion that holds the person needs no revival's evidence
             vouched = lost & gated & (view.iou[rows, cols] >= cfg.clear_iou)
+            if cfg.thin_bank_revival and not cfg.vouch_thin_banks:  # overlap does not vouch for a thin bank's revival
+                vouched &= ~self._late_thin_banks(counts)[rows]
             bounds = np.where(vouched, np.minimum(bounds, self.calibration.bound("match")), bounds)
         fused = assoc.fuse_appearance(motion, similarity, bounds, cfg)
         wants_looks = cfg.weak_look_ties or cfg.ungated_lookless_yields
