@@ -171,6 +171,11 @@ class MotionConfig:
     complete_truncated_boxes: bool = _key(
         True, "a box cut by the left or right frame border is measured at the track's width, its inner edge kept"
     )
+    complete_part_boxes: bool = _key(
+        True,
+        "a part-of-a-person box (association.part_box_fraction) a track continues on, also under that fraction of "
+        "the track's predicted height, is measured at the predicted size, its nearer top or bottom edge kept",
+    )
     min_visible_fraction: float = _key(
         0.5,
         "reporting: a track whose box the left or right frame border cuts to less than this fraction of the width "
@@ -267,6 +272,11 @@ class AssociationConfig:
         True,
         "stage 1: a lost track whose Kalman gate holds a detection it overlaps by clear_iou needs only the match "
         "bound there, not the bound rising with the time lost",
+    )
+    vouch_thin_banks: bool = _key(
+        False,
+        "vouched_lost_match also lowers the bound of a lost track that thin_bank_revival holds to the revival bound "
+        "(false: a thin bank's return after max_seconds_lost_unbanked stays a revival, however it overlaps)",
     )
     part_box_fraction: float = _key(
         0.7,

@@ -21,7 +21,7 @@ from tracker.classes import ClassPolicy
 from tracker.config import TrackerConfig
 from tracker.entry import entry_evidence, near_border
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
-from tracker.ground_line import GroundLine
+from tracker.ground_line import GroundLine, complete_part_boxes
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.measurement_noise import MeasurementNoise
 from tracker.still import StillBoxes
@@ -272,12 +272,17 @@ class TrackerCore:
         seconds = self.table.frames_since_update / self.frame_rate
         bounds = np.where(lost, self.calibration.lost_match_bound(seconds), self.config.appearance.match_threshold)
         if self.config.association.thin_bank_revival:  # a thin bank's return after the unbanked lifetime: a revival
-            counts = self.bank.count(self.table.slot) if counts is None else counts
-            thin = lost & (counts > 0) & (counts < self.config.appearance.topk)
-            late = thin & (seconds > self.config.lifecycle.max_seconds_lost_unbanked)
+            late = self._late_thin_banks(self.bank.count(self.table.slot) if counts is None else counts)
             if late.any():
                 bounds = np.where(late, np.maximum(bounds, self.calibration.revival_bound(seconds)), bounds)
         return bounds[:, None]
+
+    def _late_thin_banks(self, counts: np.ndarray) -> np.ndarray:
+        """(T,) bool: lost tracks whose bank holds fewer than `appearance.topk` looks (`counts`, (T,)), lost longer
+        than `lifecycle.max_seconds_lost_unbanked`: their return is a revival (`association.thin_bank_revival`)."""
+        thin = (self.table.state == LOST) & (counts > 0) & (counts < self.config.appearance.topk)
+        seconds = self.table.frames_since_update / self.frame_rate
+        return thin & (seconds > self.config.lifecycle.max_seconds_lost_unbanked)
 
     @property
     def _gallery_threshold(self) -> float:
@@ -440,6 +445,8 @@ class TrackerCore:
         bounds = self._match_bounds(counts)[rows, 0]
         if cfg.vouched_lost_match and lost.any():  # motion that holds the person needs no revival's evidence
             vouched = lost & gated & (view.iou[rows, cols] >= cfg.clear_iou)
+            if cfg.thin_bank_revival and not cfg.vouch_thin_banks:  # overlap does not vouch for a thin bank's revival
+                vouched &= ~self._late_thin_banks(counts)[rows]
             bounds = np.where(vouched, np.minimum(bounds, self.calibration.bound("match")), bounds)
         fused = assoc.fuse_appearance(motion, similarity, bounds, cfg)
         wants_looks = cfg.weak_look_ties or cfg.ungated_lookless_yields
@@ -728,12 +735,18 @@ class TrackerCore:
         self.table.width_seen[track_idx] = seen | uncut
         if self.config.motion.complete_truncated_boxes:
             measured, cut = complete_truncated(measured, self._mean.take(track_idx, axis=0)[:, 2:4], frame_size, seen)
+        completed = np.zeros(len(det_idx), dtype=bool)  # part boxes measured at their track's size
+        if self.config.motion.complete_part_boxes and self._part_boxes.any():
+            predicted = self._mean.take(track_idx, axis=0)[:, :4]
+            part, fraction = self._part_boxes.take(det_idx), self.config.association.part_box_fraction
+            measured, completed = complete_part_boxes(measured, predicted, part, fraction)
         if self.config.motion.reupdate_after_loss:
             self._reupdate(track_idx, measured)
         mean, cov = self._mean.take(track_idx, axis=0), self._cov.take(track_idx, axis=0)  # copies, corrected in place
         noise = self.measurement_noise
         if noise.enabled:  # a confirmed track matched in consecutive frames with a whole box measures the noise
-            pooled = (self.table.frames_since_update[track_idx] == 0) & self.table.confirmed[track_idx] & ~cut
+            whole = ~cut & ~completed  # a completed box's size is the prediction's, not a measurement
+            pooled = (self.table.frames_since_update[track_idx] == 0) & self.table.confirmed[track_idx] & whole
             pooled = None if pooled.all() else _indices(pooled)  # None: all of them (most frames), no row picked
             prior_var = _rows(np.diagonal(cov, axis1=1, axis2=2)[:, :4], pooled).copy()  # (H P^- H^T)_ii before
             prior_scale = _rows(mean[:, _MEASUREMENT_SCALE_COLUMNS], pooled)

@@ -25,7 +25,7 @@ import numpy as np
 from tracker.config import TrackerConfig
 from tracker.truncation import TOUCH_PX
 
-__all__ = ["GroundLine"]
+__all__ = ["GroundLine", "complete_part_boxes"]
 
 
 class GroundLine:
@@ -119,6 +119,45 @@ class GroundLine:
         if frame_size is not None:
             part &= ~_cut_vertically(boxes_xyxy, frame_size)
         return part
+
+
+def complete_part_boxes(
+    boxes_xywh: np.ndarray, predicted_xywh: np.ndarray, part: np.ndarray, fraction: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Part-of-a-person boxes a tracked track continues on, measured at the track's predicted size.
+
+    A legs-only or head-and-torso box (`GroundLine.part_boxes`) measures where one edge of the person is, not
+    their size: fed to the Kalman filter as it is, it shrinks the track to the part, and the whole box a frame later
+    falls outside the track's gate (traced: ACF TUD-Campus scale0.35, frames 34-35, gt5's track took 14x34 legs boxes
+    of a 23x57 person; at frame 36 its prediction was 14x34, gt5's whole box lay outside its gate at IoU 0.36 and the
+    track of a person gone since frame 9 took it at similarity 0.551: a wrong revival after 1 s). As a box cut by a
+    side border is measured at the track's width (`tracker.truncation.complete_truncated`), a part box is measured at
+    the predicted width and height, its horizontal centre and the one of its top or bottom edges nearer the same
+    edge of the prediction kept (the visible end of the person).
+
+    Args:
+        boxes_xywh: (M, 4) matched detection boxes (cx, cy, w, h), pixels.
+        predicted_xywh: (M, 4) the matched tracks' Kalman predictions (cx, cy, w, h), pixels.
+        part: (M,) bool, the boxes judged parts of a person.
+        fraction: `association.part_box_fraction`, applied to the track's own predicted height as well.
+    Returns:
+        (M, 4) new array and (M,) bool, the boxes completed: the part boxes also shorter than `fraction` of their
+        track's predicted height. A person shorter than the ground line (a child, someone sitting) whose track
+        has their own size keeps their boxes as they are: completing every box a little under the prediction
+        would let the size rise with the noise and never fall (tried: MOT17 public HOTA 49.37 -> 49.21).
+    """
+    out = np.array(boxes_xywh, dtype=np.float64, copy=True).reshape(-1, 4)
+    predicted = np.asarray(predicted_xywh, dtype=np.float64).reshape(-1, 4)
+    done = np.asarray(part, dtype=bool).reshape(-1) & (out[:, 3] < fraction * predicted[:, 3])
+    if not done.any():
+        return out, done
+    top, bottom = out[:, 1] - out[:, 3] / 2, out[:, 1] + out[:, 3] / 2
+    predicted_top, predicted_bottom = predicted[:, 1] - predicted[:, 3] / 2, predicted[:, 1] + predicted[:, 3] / 2
+    keep_bottom = np.abs(bottom - predicted_bottom) <= np.abs(top - predicted_top)
+    height = predicted[:, 3]
+    centre_y = np.where(keep_bottom, bottom - height / 2, top + height / 2)
+    out[done, 1], out[done, 2], out[done, 3] = centre_y[done], predicted[done, 2], height[done]
+    return out, done
 
 
 def _cut_vertically(boxes_xyxy: np.ndarray, frame_size: tuple[int, int] | None) -> np.ndarray:
