@@ -111,7 +111,7 @@ class GroundLine:
         boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
         foot = boxes[:, 3]
         heights = foot - boxes[:, 1]
-        whole = np.isfinite(boxes).all(axis=1) & (heights > 0)
+        whole = np.logical_and.reduce(np.isfinite(boxes), axis=1) & (heights > 0)  # `all(axis=1)`, no wrappers
         if frame_size is not None:
             whole &= ~_cut_vertically(boxes, frame_size)
         classes = np.asarray(class_ids).reshape(-1)
@@ -144,7 +144,7 @@ class GroundLine:
         if len(samples) < self.min_samples:
             return None
         n = len(samples)
-        foot_sum, height_sum = samples.sum(axis=0).tolist()
+        foot_sum, height_sum = np.add.reduce(samples, axis=0).tolist()  # `sum` without its method wrappers
         (foot_sq, product), (_, height_sq) = (samples.T @ samples).tolist()  # sums of squares and products
         foot_ss = foot_sq - foot_sum * foot_sum / n  # centred sums (pixels^2: far from cancelling in float64)
         cross = product - foot_sum * height_sum / n
