@@ -6,12 +6,14 @@ legs-only box at the left border revived a young track."""
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
 from tracker import Tracker, load_config
 from tracker.eval.revival import identity_timeline
-from tracker.ground_line import GroundLine
+from tracker.ground_line import GroundLine, SampleWindow
 from tracker.testing import look_at_cosine, unit_vector
 
 FPS = 25
@@ -202,3 +204,33 @@ def test_a_box_with_a_nan_or_infinite_coordinate_is_not_learnt():
     slope, offset = line.line(0)
     assert np.isfinite([slope, offset]).all()
     assert line.part_boxes(_person(100.0, 400.0, 0.6)[None], np.zeros(1, dtype=int)).tolist() == [True]
+
+
+def test_sample_window_keeps_the_fifo_rows_and_fits_the_same_line_when_it_wraps():
+    """The preallocated window (no array joined a frame) holds exactly the rows, in order, that the FIFO
+    `concatenate([old, new])[-capacity:]` holds, across many wraps and frames larger than the capacity, so the
+    fitted line is the same floats."""
+    rng = np.random.default_rng(3)
+    capacity = 37
+    line = _line()
+    window = SampleWindow(capacity)
+    fifo = np.zeros((0, 2))
+    for size in list(rng.integers(1, 12, 200)) + [capacity, capacity + 5, 3, 1, 2 * capacity, 4]:
+        foot = rng.uniform(100.0, 500.0, size)
+        height = 0.5 * foot + rng.normal(0.0, 5.0, size)
+        window.extend(foot, height)
+        fifo = np.concatenate([fifo, np.stack([foot, height], axis=1)])[-capacity:]
+        assert len(window) == len(fifo)
+        np.testing.assert_array_equal(window.samples, fifo)
+        assert line._fit(window.samples) == line._fit(fifo)
+
+
+def test_a_ground_line_pickled_with_plain_sample_arrays_resumes_with_the_same_rows():
+    line = _taught(_line())
+    before = {cls: window.samples.copy() for cls, window in line._samples.items()}
+    state = {**line.__dict__, "_samples": before}  # the int24 69edf1c form: (n, 2) arrays
+    restored = GroundLine.__new__(GroundLine)
+    restored.__setstate__(pickle.loads(pickle.dumps(state)))
+    for cls, samples in before.items():
+        np.testing.assert_array_equal(restored._samples[cls].samples, samples)
+    assert restored.line(0) == line.line(0)

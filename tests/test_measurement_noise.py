@@ -160,3 +160,27 @@ def test_the_measured_noise_survives_a_checkpoint_and_a_reset_forgets_it():
     assert np.array_equal(restored.measurement_noise.factor, measured)
     tracker.core.reset()
     assert np.array_equal(tracker.core.measurement_noise.factor, np.ones(4))
+
+
+def test_a_noise_estimate_pickled_without_its_value_lists_resumes_and_keeps_estimating():
+    """A checkpoint of int24 69edf1c holds no `_white_list` / `_factor_list`: restored, it goes on as one never
+    pickled does (the same factor after the same updates)."""
+    rng = np.random.default_rng(5)
+    batches = [
+        (rng.normal(0.0, 3.0, (20, 4)), np.full((20, 4), 4.0), np.full((20, 4), 1.0), np.full((20, 4), 50.0))
+        for _ in range(6)
+    ]
+    config = load_config(None).motion
+    kept, resumed = MeasurementNoise(config), None
+    previous = np.full((20, 4), np.nan)
+    for i, (innovation, variance, prior, scale) in enumerate(batches):
+        if i == 3:
+            state = {k: v for k, v in kept.__dict__.items() if k not in ("_white_list", "_factor_list")}
+            resumed = MeasurementNoise.__new__(MeasurementNoise)
+            resumed.__setstate__(pickle.loads(pickle.dumps(state)))
+        if resumed is not None:
+            resumed.observe(innovation, variance, prior, scale, previous)
+        previous = kept.observe(innovation, variance, prior, scale, previous)
+    assert kept.factor[2] > 1.0  # the test raises the noise: the lists matter
+    np.testing.assert_array_equal(resumed.factor, kept.factor)
+    assert resumed.applied is not None

@@ -112,6 +112,7 @@ class TrackerCore:
         self.ground = GroundLine(config)
         """Reported boxes' height against foot row: a detection far shorter than it predicts is a part of a person."""
         self._part_boxes = np.zeros(0, dtype=bool)  # (N,) this frame's detections judged parts of a person
+        self._any_part_box = False  # whether any of them is
         self.measurement_noise = MeasurementNoise(config.motion)
         """The detector's box noise measured from the Kalman innovations: `measurement_noise.factor` (4,)."""
         self.table = TrackTable(self._vote_frames)  # the tracks and their per-frame scalars, row-aligned with _mean
@@ -140,6 +141,7 @@ class TrackerCore:
         if "ground" not in state:
             self.ground = GroundLine(self.config)
             self._part_boxes = np.zeros(0, dtype=bool)
+        self._any_part_box = bool(self._part_boxes.any())  # not in a checkpoint of int24 69edf1c
         if "measurement_noise" not in state:
             self.measurement_noise = MeasurementNoise(self.config.motion)
 
@@ -199,6 +201,7 @@ class TrackerCore:
         self._check_dim(dets)
         # a part of a person (far shorter than the ground line predicts) has no look and brings no lost track back
         self._part_boxes = self.ground.part_boxes(dets.boxes_xyxy, dets.class_ids, frame_size)
+        self._any_part_box = bool(self._part_boxes.any())  # most frames: none, and no mask to apply
         view = self._advance(dets, embed, camera_motion, frame_size)
         dets = view.dets
         cfg = self.config.association
@@ -397,7 +400,8 @@ class TrackerCore:
         if embed is not None and self.config.appearance.enabled:
             # A crop is cut only where stage 1 could choose wrongly by motion: a second candidate below
             # `high_score` never takes part in stage 1, so it does not make the pair ambiguous there.
-            strong = (dets.scores >= self.config.association.high_score) & ~self._part_boxes
+            strong = dets.scores >= self.config.association.high_score
+            strong = strong & ~self._part_boxes if self._any_part_box else strong
             contested_in_stage1 = _contested(gated_iou * strong[None, :], self.config.association.contested_iou)
             in_stage1 = _appearance_pairs(gate, contested_in_stage1, lost_pairs, plausible)
             need = self._needs_embedding(gate, gated_iou, lost, in_stage1) & self._can_use_appearance(dets)
@@ -472,7 +476,7 @@ class TrackerCore:
             fused = self._implausible_sizes(fused, motion, rows, cols, lost, view)
         if cfg.ungated_needs_reid:  # overlap alone admitted it and motion rejects it: only a sure look may take it
             fused = self._ungated_floor(fused, motion, similarity, tracked & ~gated)
-        if any_lost and self._part_boxes.any():  # a part of a person is no evidence that a lost track is back
+        if any_lost and self._any_part_box:  # a part of a person is no evidence that a lost track is back
             fused = np.where(lost & self._part_boxes[cols], np.inf, fused)
         cost[row_at[rows], col_at[cols]] = fused
         return cost
@@ -610,7 +614,8 @@ class TrackerCore:
         """(N,) bool: detections confident enough for an appearance stage or a bank (low ones never are), and not a
         part of a person (`GroundLine`: its look is not the person's)."""
         threshold = min(self.config.association.high_score, self.config.appearance.min_score)
-        return (dets.scores >= threshold) & ~self._part_boxes
+        usable = dets.scores >= threshold
+        return usable & ~self._part_boxes if self._any_part_box else usable
 
     def _embed(self, dets: Detections, need: np.ndarray, embed: EmbedFn) -> Detections:
         rows = _indices(need & ~dets.has_embedding)
@@ -735,8 +740,8 @@ class TrackerCore:
         self.table.width_seen[track_idx] = seen | uncut
         if self.config.motion.complete_truncated_boxes:
             measured, cut = complete_truncated(measured, self._mean.take(track_idx, axis=0)[:, 2:4], frame_size, seen)
-        completed = np.zeros(len(det_idx), dtype=bool)  # part boxes measured at their track's size
-        if self.config.motion.complete_part_boxes and self._part_boxes.any():
+        completed = None  # (M,) bool: part boxes measured at their track's size; None: none this frame
+        if self.config.motion.complete_part_boxes and self._any_part_box:
             predicted = self._mean.take(track_idx, axis=0)[:, :4]
             part, fraction = self._part_boxes.take(det_idx), self.config.association.part_box_fraction
             measured, completed = complete_part_boxes(measured, predicted, part, fraction)
@@ -745,15 +750,15 @@ class TrackerCore:
         mean, cov = self._mean.take(track_idx, axis=0), self._cov.take(track_idx, axis=0)  # copies, corrected in place
         noise = self.measurement_noise
         if noise.enabled:  # a confirmed track matched in consecutive frames with a whole box measures the noise
-            whole = ~cut & ~completed  # a completed box's size is the prediction's, not a measurement
-            pooled = (self.table.frames_since_update[track_idx] == 0) & self.table.confirmed[track_idx] & whole
+            pooled = (self.table.frames_since_update.take(track_idx) == 0) & self.table.confirmed.take(track_idx)
+            pooled &= ~(cut if completed is None else cut | completed)  # a completed box's size is the prediction's
             pooled = None if pooled.all() else _indices(pooled)  # None: all of them (most frames), no row picked
-            prior_var = _rows(np.diagonal(cov, axis1=1, axis2=2)[:, :4], pooled).copy()  # (H P^- H^T)_ii before
-            prior_scale = _rows(mean[:, _MEASUREMENT_SCALE_COLUMNS], pooled)
+            prior_var = _rows(cov.diagonal(0, 1, 2)[:, :4], pooled).copy()  # (H P^- H^T)_ii before the update
+            prior_scale = _rows(mean.take(_MEASUREMENT_SCALE_COLUMNS, axis=1), pooled)
         innovation, variance = self.kalman.update_in_place(mean, cov, measured, dets.scores[det_idx], noise.applied)
         if noise.enabled:
             rows = _rows(track_idx, pooled)
-            previous = self.table.innovation[rows]
+            previous = self.table.innovation.take(rows, axis=0)
             if pooled is not None:
                 self.table.innovation[track_idx] = np.nan  # a track not pooled this frame starts a new run of updates
             self.table.innovation[rows] = noise.observe(

@@ -25,7 +25,46 @@ import numpy as np
 from tracker.config import TrackerConfig
 from tracker.truncation import TOUCH_PX
 
-__all__ = ["GroundLine", "complete_part_boxes"]
+__all__ = ["GroundLine", "SampleWindow", "complete_part_boxes"]
+
+_SPARE_ROWS = 1  # a window's buffer holds (1 + this) x capacity rows: one compaction every `capacity` rows added
+
+
+class SampleWindow:
+    """A FIFO of the last `capacity` (foot row, height) samples, kept oldest first in one contiguous block of a
+    preallocated buffer: adding rows writes them after the block (no array joined and cut a frame); when the buffer's
+    end is reached the kept rows move to its start once. `samples` is the same (n, 2) rows in the same order as
+    the FIFO `np.concatenate([old, new])[-capacity:]`, so a fit on it gives the same floats."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = int(capacity)
+        self._buffer = np.empty(((1 + _SPARE_ROWS) * self.capacity, 2))
+        self._start = self._end = 0  # the block of kept samples, rows [start, end) of the buffer
+
+    def __len__(self) -> int:
+        return self._end - self._start
+
+    @property
+    def samples(self) -> np.ndarray:
+        """(n <= capacity, 2) foot row, height, oldest first: a view of the buffer (valid until the next `extend`)."""
+        return self._buffer[self._start : self._end]
+
+    def extend(self, foot: np.ndarray, height: np.ndarray) -> None:
+        """Add K samples, foot rows (K,) and heights (K,) in pixels, in order; the oldest beyond `capacity` leave."""
+        k = len(foot)
+        if k >= self.capacity:  # the new rows alone fill the window
+            self._buffer[: self.capacity, 0] = foot[k - self.capacity :]
+            self._buffer[: self.capacity, 1] = height[k - self.capacity :]
+            self._start, self._end = 0, self.capacity
+            return
+        if self._end + k > len(self._buffer):  # the buffer's end: the rows that stay move to its start
+            kept = min(len(self), self.capacity - k)
+            self._buffer[:kept] = self._buffer[self._end - kept : self._end]
+            self._start, self._end = 0, kept
+        self._buffer[self._end : self._end + k, 0] = foot
+        self._buffer[self._end : self._end + k, 1] = height
+        self._end += k
+        self._start = max(self._start, self._end - self.capacity)
 
 
 class GroundLine:
@@ -43,8 +82,17 @@ class GroundLine:
         self.capacity = int(cfg.ground_line_capacity)
         self.min_samples = int(cfg.ground_line_min_samples)
         self.min_r2 = float(cfg.ground_line_min_r2)
-        self._samples: dict[int, np.ndarray] = {}  # class -> (n <= capacity, 2) foot row, height; oldest first
+        self._samples: dict[int, SampleWindow] = {}  # class -> its last `capacity` (foot row, height) samples
         self._lines: dict[int, tuple[float, float]] = {}  # class -> its usable line, fitted when it last learnt
+
+    def __setstate__(self, state: dict) -> None:
+        """Restore a pickled state; one pickled with plain (n, 2) sample arrays (int24 69edf1c) gets them as
+        windows holding the same rows."""
+        self.__dict__.update(state)
+        for cls, samples in list(self._samples.items()):
+            if isinstance(samples, np.ndarray):
+                self._samples[cls] = window = SampleWindow(self.capacity)
+                window.extend(samples[:, 0], samples[:, 1])
 
     @property
     def enabled(self) -> bool:
@@ -61,16 +109,25 @@ class GroundLine:
         if not self.enabled or len(boxes_xyxy) == 0:
             return
         boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
-        heights = boxes[:, 3] - boxes[:, 1]
-        whole = np.isfinite(boxes).all(axis=1) & (heights > 0) & ~_cut_vertically(boxes, frame_size)
+        foot = boxes[:, 3]
+        heights = foot - boxes[:, 1]
+        whole = np.logical_and.reduce(np.isfinite(boxes), axis=1) & (heights > 0)  # `all(axis=1)`, no wrappers
+        if frame_size is not None:
+            whole &= ~_cut_vertically(boxes, frame_size)
         classes = np.asarray(class_ids).reshape(-1)
-        for cls in set(classes[whole].tolist()):
-            pick = (classes == cls) & whole
-            new = np.stack([boxes[pick, 3], heights[pick]], axis=1)
-            old = self._samples.get(cls)
-            joined = new if old is None else np.concatenate([old, new])
-            self._samples[cls] = joined[-self.capacity :]
-            line = self._fit(self._samples[cls])  # once a frame a class learns, not once a detection is judged
+        everyone = bool(whole.all())  # most frames: every box whole, often all of one class (no rows picked)
+        learnt = set((classes if everyone else classes[whole]).tolist())
+        for cls in learnt:
+            if everyone and len(learnt) == 1:
+                new_foot, new_height = foot, heights
+            else:
+                pick = (classes == cls) & whole
+                new_foot, new_height = foot[pick], heights[pick]
+            window = self._samples.get(cls)
+            if window is None:
+                self._samples[cls] = window = SampleWindow(self.capacity)
+            window.extend(new_foot, new_height)
+            line = self._fit(window.samples)  # once a frame a class learns, not once a detection is judged
             if line is None:
                 self._lines.pop(cls, None)
             else:
@@ -87,7 +144,7 @@ class GroundLine:
         if len(samples) < self.min_samples:
             return None
         n = len(samples)
-        foot_sum, height_sum = samples.sum(axis=0).tolist()
+        foot_sum, height_sum = np.add.reduce(samples, axis=0).tolist()  # `sum` without its method wrappers
         (foot_sq, product), (_, height_sq) = (samples.T @ samples).tolist()  # sums of squares and products
         foot_ss = foot_sq - foot_sum * foot_sum / n  # centred sums (pixels^2: far from cancelling in float64)
         cross = product - foot_sum * height_sum / n
@@ -107,15 +164,16 @@ class GroundLine:
         height their class's line predicts at their foot row; a box the top or bottom border of a frame of
         `frame_size` (height, width) cuts is never one. All False while the rule is off or no line is usable."""
         n = len(boxes_xyxy)
-        part = np.zeros(n, dtype=bool)
         if not self.enabled or n == 0 or not self._lines:
-            return part
+            return np.zeros(n, dtype=bool)
         classes = np.asarray(class_ids).reshape(-1)
         foot = boxes_xyxy[:, 3]
         height = foot - boxes_xyxy[:, 1]
+        part = None
         for cls, (slope, offset) in self._lines.items():  # a few whole-frame operations a class with a line
             expected = slope * foot + offset
-            part |= (classes == cls) & (expected > 0.0) & (height < self.fraction * expected)
+            judged = (classes == cls) & (expected > 0.0) & (height < self.fraction * expected)
+            part = judged if part is None else part | judged
         if frame_size is not None:
             part &= ~_cut_vertically(boxes_xyxy, frame_size)
         return part

@@ -69,6 +69,14 @@ class MeasurementNoise:
         self.white = np.zeros(_NDIM, dtype=bool)  # the coordinates whose innovations pass the whiteness test
         self.factor = np.ones(_NDIM)
         self.applied: np.ndarray | None = None  # `factor` where it raises a coordinate, else None (nothing to scale)
+        self._white_list, self._factor_list = self.white.tolist(), self.factor.tolist()  # the arrays' values
+
+    def __setstate__(self, state: dict) -> None:
+        """Restore a pickled state; one pickled before the arrays' values were kept as lists (int24 69edf1c) gets
+        them from the arrays."""
+        self.__dict__.update(state)
+        if "_factor_list" not in state:
+            self._white_list, self._factor_list = self.white.tolist(), self.factor.tolist()
 
     @property
     def autocorrelation(self) -> np.ndarray:
@@ -101,12 +109,14 @@ class MeasurementNoise:
         normalised = innovation / np.sqrt(variance)
         if not self.enabled or len(innovation) == 0:
             return normalised
-        paired = ~np.isnan(previous[:, 0])  # rows are set whole: all NaN or all finite
+        first = previous[:, 0]
+        paired = first == first  # not NaN (rows are set whole: all NaN or all finite), one operation
         count = int(np.count_nonzero(paired))
         if count:  # the whiteness test's pairs (z_prev, z): the sums of z_prev * z, z_prev^2, z^2 in one product
             before, now = (previous, normalised) if count == len(paired) else (previous[paired], normalised[paired])
             self.pairs += count
-            self._pair_sums += np.einsum("pi,pi->i", np.hstack([before, before, now]), np.hstack([now, before, now]))
+            lhs, rhs = np.concatenate([before, before, now], axis=1), np.concatenate([now, before, now], axis=1)
+            self._pair_sums += np.einsum("pi,pi->i", lhs, rhs)  # (`concatenate`: `hstack` without its wrappers)
         # covariance matching: the sum of (nu^2 - (H P^- H^T)_ii) / scale^2 is all the estimate needs
         self._excess += np.einsum("pi,pi->i", np.square(innovation) - prior_variance, 1.0 / np.square(scale))
         self.count += len(innovation)
@@ -122,8 +132,10 @@ class MeasurementNoise:
             max(1.0, e / scale) if w and adapt else 1.0
             for e, w, adapt in zip(self._excess.tolist(), white, _ADAPT, strict=True)
         ]
-        self.white, self.factor = np.array(white), np.array(factor)
-        self.applied = self.factor if max(factor) > 1.0 else None
+        if white != self._white_list or factor != self._factor_list:  # new arrays only when a value changes
+            self._white_list, self._factor_list = white, factor
+            self.white, self.factor = np.array(white), np.array(factor)
+            self.applied = self.factor if max(factor) > 1.0 else None
         return normalised
 
     def summary(self) -> dict[str, float]:
