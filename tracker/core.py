@@ -262,20 +262,22 @@ class TrackerCore:
         """Matches in a track's class vote: `classes.vote_seconds` of frames, at least one."""
         return max(1, round(self.config.classes.vote_seconds * self.frame_rate))
 
-    def _match_bounds(self, counts: np.ndarray | None = None) -> np.ndarray:
+    def _match_bounds(self, counts: np.ndarray | None = None, late: np.ndarray | None = None) -> np.ndarray:
         """(T, 1) stage 1 appearance gate: the fixed threshold for tracked tracks, the calibrated gate of lost
         ones (rising with the time lost: taking back a long-lost track is a revival). With
         `association.thin_bank_revival`, a lost track whose bank holds fewer than `appearance.topk` looks needs the
         revival bound once lost longer than `lifecycle.max_seconds_lost_unbanked` (traced: TUD-Campus ACF jump, a
         one-look track of a person who left, lost 32 frames, took another person at similarity 0.566). `counts`:
-        (T,) looks in each track's bank (`bank.count`), when the caller has them."""
+        (T,) looks in each track's bank (`bank.count`), when the caller has them; `late`: (T,) bool, the late thin
+        banks (`_late_thin_banks`), when the caller has them."""
         lost = self.table.state == LOST
         if not lost.any():
             return np.full((len(self.tracks), 1), self.config.appearance.match_threshold)
         seconds = self.table.frames_since_update / self.frame_rate
         bounds = np.where(lost, self.calibration.lost_match_bound(seconds), self.config.appearance.match_threshold)
         if self.config.association.thin_bank_revival:  # a thin bank's return after the unbanked lifetime: a revival
-            late = self._late_thin_banks(self.bank.count(self.table.slot) if counts is None else counts)
+            if late is None:
+                late = self._late_thin_banks(self.bank.count(self.table.slot) if counts is None else counts)
             if late.any():
                 bounds = np.where(late, np.maximum(bounds, self.calibration.revival_bound(seconds)), bounds)
         return bounds[:, None]
@@ -446,11 +448,12 @@ class TrackerCore:
         if partial is not None and partial.any():  # a bank of border-cut looks does not refuse what motion vouches for
             similarity = np.where(partial & (gated | (motion <= cfg.max_cost)), np.nan, similarity)
         counts = self.bank.count(self.table.slot)  # looks in each track's bank (thin banks: two rules below)
-        bounds = self._match_bounds(counts)[rows, 0]
+        late = self._late_thin_banks(counts) if cfg.thin_bank_revival and lost.any() else None  # (T,), made once
+        bounds = self._match_bounds(counts, late)[rows, 0]
         if cfg.vouched_lost_match and lost.any():  # motion that holds the person needs no revival's evidence
             vouched = lost & gated & (view.iou[rows, cols] >= cfg.clear_iou)
-            if cfg.thin_bank_revival and not cfg.vouch_thin_banks:  # overlap does not vouch for a thin bank's revival
-                vouched &= ~self._late_thin_banks(counts)[rows]
+            if late is not None and not cfg.vouch_thin_banks:  # overlap does not vouch for a thin bank's revival
+                vouched &= ~late[rows]
             bounds = np.where(vouched, np.minimum(bounds, self.calibration.bound("match")), bounds)
         fused = assoc.fuse_appearance(motion, similarity, bounds, cfg)
         wants_looks = cfg.weak_look_ties or cfg.ungated_lookless_yields
