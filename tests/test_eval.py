@@ -306,6 +306,8 @@ def test_eval_reports_the_fixed_objects_not_reported_per_sequence(shared, tmp_pa
         still = summary["still"]["PETS09-S3-MF1"]
         assert still["hidden_tracks"] >= 1 and still["hidden_frames"] >= 30, (run, still)
         assert still["jitters"] >= 20 and still["bound"] >= 0, (run, still)
+        noise = summary["measurement_noise"]["PETS09-S3-MF1"]  # the ACF boxes' sizes: calmer than the model
+        assert noise["updates"] >= noise["min_updates"] and noise["factor_w"] == noise["factor_h"] == 1.0, (run, noise)
     assert summary["resumed"] == 1
 
 

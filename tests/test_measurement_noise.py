@@ -184,3 +184,68 @@ def test_a_noise_estimate_pickled_without_its_value_lists_resumes_and_keeps_esti
     assert kept.factor[2] > 1.0  # the test raises the noise: the lists matter
     np.testing.assert_array_equal(resumed.factor, kept.factor)
     assert resumed.applied is not None
+
+
+def _jittery_source_summary(tmp_path, width_jitter: float, overrides: tuple[str, ...] = ()):
+    """`track`'s run over the three walkers (boxes' width jittering by `width_jitter`), its summary and summary.json."""
+    import json
+
+    from tracker import run as track_run
+    from tracker.io import sources
+
+    rng = np.random.default_rng(0)
+    frames, fps = 150, 25.0
+
+    def detector(_image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        f = detector.frame
+        detector.frame += 1
+        boxes = []
+        for k, (x0, y0, vx) in enumerate(WALKERS):
+            centre = np.array([x0 + vx * f, y0 + 0.3 * f * (k - 1)])
+            size = SIZE * (1.0 + np.array([width_jitter, 0.01]) * rng.standard_normal(2))
+            boxes.append(np.concatenate([centre - size / 2, centre + size / 2]))
+        return np.array(boxes), np.full(len(boxes), 0.9), np.zeros(len(boxes), dtype=np.int64)
+
+    detector.frame = 0
+    blank = np.zeros((480, 800, 3), np.uint8)
+    source = sources.FrameSource("walk", "video", fps, frames, _frames=lambda _s: ((n, blank) for n in range(frames)))
+    cfg = load_config(None, overrides=["appearance.enabled=false", "device=cpu", *overrides])
+    tracker = Tracker(cfg, fps, detector=detector, embedder=None)
+    summary = track_run.track_source(tracker, source, tmp_path, save_video=False, progress=False)
+    return summary, json.loads((tmp_path / track_run.SUMMARY_NAME).read_text())
+
+
+def test_the_run_summary_reports_the_measured_box_noise(tmp_path):
+    """`track`'s summary (printed and in summary.json) says how noisy the detector's box sizes were measured to be:
+    a width jittering by 20 % is ~(0.2 / std_position)^2 times the model's variance; the height keeps the model."""
+    summary, saved = _jittery_source_summary(tmp_path, width_jitter=0.2)
+    noise = summary.measurement_noise
+    assert noise["updates"] > 300 and noise["white_w"] == 1.0, noise
+    assert noise["factor_w"] == pytest.approx((0.2 / MODEL_STD) ** 2, rel=0.35) and noise["factor_h"] == 1.0
+    assert saved["measurement_noise"] == pytest.approx(noise, nan_ok=True)
+    line = next(x for x in summary.describe().splitlines() if x.startswith("box size noise"))
+    width = f"width x{noise['factor_w']:.2f}"
+    assert line == f"box size noise (measured on {noise['updates']} updates): {width}, height x1.00"
+
+
+def test_the_run_summary_says_nothing_of_box_noise_when_the_rule_is_off(tmp_path):
+    summary, saved = _jittery_source_summary(tmp_path, 0.2, ("motion.adaptive_measurement_noise=false",))
+    assert summary.measurement_noise == {} and "measurement_noise" not in saved
+    assert "box size noise" not in summary.describe()
+
+
+def test_the_box_noise_of_several_sources_is_each_reported_and_a_short_one_says_so():
+    from tracker import run as track_run
+
+    measured = {"updates": 400, "min_updates": 50, "pairs": 390, "white_w": 1.0, "factor_w": 5.2, "white_h": 0.0,
+                "factor_h": 1.0}  # fmt: skip
+    short = {**measured, "updates": 12, "pairs": 9, "factor_w": 1.0}
+    first = track_run.RunSummary(name="first", measurement_noise=measured)
+    second = track_run.RunSummary(name="second", measurement_noise=short)
+    total = track_run._combine([first, second])
+    lines = [x for x in total.describe().splitlines() if x.startswith("box size noise")]
+    assert lines == [
+        "box size noise of first (measured on 400 updates): width x5.20, height model's (not white)",
+        "box size noise of second: the model's (too few updates to measure: 12)",
+    ]
+    assert total.to_json()["measurement_noise_per_source"] == {"first": measured, "second": short}

@@ -139,10 +139,13 @@ class MeasurementNoise:
         return normalised
 
     def summary(self) -> dict[str, float]:
-        """Pooled updates, the whiteness test's autocorrelations and the factor per coordinate, for reports."""
+        """Pooled updates (and the count needed before any factor applies), the whiteness test's pairs, and per
+        coordinate its autocorrelation (NaN: no pair), whether it passed (1.0 / 0.0) and the factor applied to the
+        model's variance (1: the model's), for reports (`track`'s summary, `summary.json`)."""
         rho = self.autocorrelation
-        out: dict[str, float] = {"updates": self.count, "pairs": self.pairs}
+        out: dict[str, float] = {"updates": self.count, "min_updates": self.min_updates, "pairs": self.pairs}
         for i, name in enumerate("xywh"):
             out[f"autocorrelation_{name}"] = float(rho[i])
+            out[f"white_{name}"] = float(self.white[i])
             out[f"factor_{name}"] = float(self.factor[i])
         return out

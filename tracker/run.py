@@ -112,6 +112,9 @@ class RunSummary:
     births_per_source: dict[str, dict[int, list[float]]] = field(default_factory=dict)  # name -> birth_shapes
     still: dict[str, float] = field(default_factory=dict)  # `StillBoxes.summary()` of one source ({}: rule not applied)
     still_per_source: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> still
+    # `MeasurementNoise.summary()` of one source ({}: the measured box noise is off)
+    measurement_noise: dict[str, float] = field(default_factory=dict)
+    noise_per_source: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> measurement_noise
     global_ids: bool = False  # the IDs are a gallery's global ones (the same person has one ID in every source)
     global_ids_replaced: dict[int, int] = field(default_factory=dict)  # `tracker.global_ids`: new ID -> final ID
     gallery_saved: tuple[Path, int] | None = None  # `--gallery`: the file and the identities it holds at the end
@@ -138,6 +141,8 @@ class RunSummary:
             **({"birth_shapes_per_source": self.births_per_source} if self.births_per_source else {}),
             **({"still": self.still} if self.still else {}),
             **({"still_per_source": self.still_per_source} if self.still_per_source else {}),
+            **({"measurement_noise": self.measurement_noise} if self.measurement_noise else {}),
+            **({"measurement_noise_per_source": self.noise_per_source} if self.noise_per_source else {}),
             **({"global_ids_replaced": self.global_ids_replaced} if self.global_ids_replaced else {}),
             "outputs": [str(p) for p in self.outputs],
         }
@@ -162,6 +167,8 @@ class RunSummary:
                 )
         stills = self.still_per_source or {"": self.still}
         lines += [_describe_still(still, f" of {name}" if name else "") for name, still in stills.items() if still]
+        noises = self.noise_per_source or {"": self.measurement_noise}
+        lines += [_describe_noise(noise, f" of {name}" if name else "") for name, noise in noises.items() if noise]
         if self.corrupt_frames:
             lines.append(f"{count(self.corrupt_frames, 'unreadable frame')} skipped")
         if self.camera_motion_failures:
@@ -205,6 +212,17 @@ def _describe_still(still: dict[str, float], where: str = "") -> str:
         f"fixed scene objects{where}: jitter bound {bound} ({still['jitters']} jitters "
         f"learnt); {tracks} not reported, for {count(still['hidden_frames'], 'track-frame')}"
     )
+
+
+def _describe_noise(noise: dict[str, float], where: str = "") -> str:
+    """One summary line for a `MeasurementNoise.summary()`: the box sizes' noise as measured, against the model."""
+    if noise["updates"] < noise["min_updates"]:
+        return f"box size noise{where}: the model's (too few updates to measure: {noise['updates']:.0f})"
+    sizes = ", ".join(
+        f"{name} x{noise[f'factor_{key}']:.2f}" if noise[f"white_{key}"] else f"{name} model's (not white)"
+        for key, name in (("w", "width"), ("h", "height"))
+    )
+    return f"box size noise{where} (measured on {noise['updates']:.0f} updates): {sizes}"
 
 
 @dataclass(frozen=True)
@@ -510,6 +528,8 @@ def track_source(
                 cv2.destroyAllWindows()
             summary.birth_shapes = tracker.core.births.summary()
             summary.still = tracker.core.still.summary()
+            if tracker.core.measurement_noise.enabled:
+                summary.measurement_noise = tracker.core.measurement_noise.summary()
             if tracker.embedder is not None:  # without ReID there are no appearance bounds to report
                 summary.calibration = tracker.core.calibration.summary()
                 log.info("%s", tracker.core.calibration.describe())
@@ -887,6 +907,8 @@ def _combine(summaries: list[RunSummary]) -> RunSummary:
             total.births_per_source[s.name] = s.birth_shapes
         if s.still:
             total.still_per_source[s.name] = s.still
+        if s.measurement_noise:
+            total.noise_per_source[s.name] = s.measurement_noise
         total.camera_motion_failures += s.camera_motion_failures
         total.gaps += s.gaps
         if s.ended_early is not None:

@@ -229,6 +229,10 @@ def _report(
         "calibration": {r.sequence: r.calibration for r in results if r.tracker == OURS and r.calibration},
         # ours' fixed-scene-object figures per sequence (`StillBoxes.summary()`: jitter bound, tracks not reported)
         "still": {r.sequence: r.still for r in results if r.tracker == OURS and r.still},
+        # ours' measured box noise per sequence (`MeasurementNoise.summary()`: updates, whiteness, factors)
+        "measurement_noise": {
+            r.sequence: r.measurement_noise for r in results if r.tracker == OURS and r.measurement_noise
+        },
     }
     title = f"{Path(args.data).name}: {args.detections} detections, {args.split}"
     if variant is not None:

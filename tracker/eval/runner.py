@@ -59,6 +59,8 @@ class RunResult:
             (`Calibration.summary()`); None for peers.
         still: ours' fixed-scene-object figures at the end of the sequence (`StillBoxes.summary()`: the learnt
             jitter bound, and the tracks and track-frames not reported); None for peers, {} before the rule applies.
+        measurement_noise: ours' measured box noise at the end of the sequence (`MeasurementNoise.summary()`);
+            None for peers and when the rule is off.
     """
 
     tracker: str
@@ -72,6 +74,11 @@ class RunResult:
     resumed: bool
     calibration: dict[str, Any] | None = None
     still: dict[str, float] | None = None
+    measurement_noise: dict[str, float] | None = None
+
+
+# The summaries ours reports at the end of a sequence, beside its rows: RunResult fields and the note's keys.
+_REPORTS = ("calibration", "still", "measurement_noise")
 
 
 def _init_worker() -> None:
@@ -109,8 +116,9 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int, engine:
 
 def _track_ours(
     cfg: TrackerConfig, seq: Sequence, inputs: SequenceInputs
-) -> tuple[list[str], float, dict[str, Any], dict[str, float]]:
-    """MOT rows, tracking seconds, and the calibration and still-rule summaries of our tracker on one sequence."""
+) -> tuple[list[str], float, dict[str, dict[str, Any] | None]]:
+    """MOT rows, tracking seconds, and the reports of our tracker on one sequence (`_REPORTS`: the calibration,
+    still-rule and measured-noise summaries)."""
     from tracker import Tracker
 
     tracker = Tracker(cfg if inputs.appearance else cfg.replace(_MOTION_ONLY), frame_rate=seq.info.frame_rate)
@@ -130,7 +138,10 @@ def _track_ours(
         )
         elapsed += time.perf_counter() - start
         lines.extend(format_mot_row(number, o.track_id, o.xyxy, o.score) for o in objects)
-    return lines, elapsed, tracker.core.calibration.summary(), tracker.core.still.summary()
+    core = tracker.core
+    noise = core.measurement_noise.summary() if core.measurement_noise.enabled else None
+    return lines, elapsed, {"calibration": core.calibration.summary(), "still": core.still.summary(),
+                            "measurement_noise": noise}  # fmt: skip
 
 
 def _read_image(seq: Sequence, number: int) -> np.ndarray:
@@ -193,17 +204,13 @@ class _Job:
     path: Path
     fingerprint: str
 
-    def result(
-        self,
-        ms_per_frame: float,
-        resumed: bool,
-        calibration: dict[str, Any] | None = None,
-        still: dict[str, float] | None = None,
-    ) -> RunResult:
+    def result(self, ms_per_frame: float, resumed: bool, reports: dict[str, Any] | None = None) -> RunResult:
+        """The RunResult of this job; `reports`: ours' summaries by `_REPORTS` name (missing or not a dict: None)."""
         inputs = self.inputs
+        kept = {name: value for name, value in (reports or {}).items() if name in _REPORTS and isinstance(value, dict)}
         return RunResult(
             self.tracker, self.seq.name, self.path, ms_per_frame, self.seq.num_frames, inputs.appearance,
-            inputs.cache_hit, inputs.seconds, resumed, calibration, still,
+            inputs.cache_hit, inputs.seconds, resumed, **kept,
         )  # fmt: skip
 
 
@@ -233,30 +240,24 @@ def _finished(job: _Job) -> RunResult | None:
     if not isinstance(note, dict) or note.get("fingerprint") != job.fingerprint:
         return None
     log.info("%s / %s: reusing the finished result", job.tracker, job.seq.name)
-    calibration, still = note.get("calibration"), note.get("still")
-    return job.result(
-        float(nan_for_null(note.get("ms_per_frame", 0.0))),
-        True,
-        calibration if isinstance(calibration, dict) else None,
-        still if isinstance(still, dict) else None,
-    )
+    return job.result(float(nan_for_null(note.get("ms_per_frame", 0.0))), True, note)
 
 
 def _run_job(job: _Job) -> RunResult:
     seq, inputs = job.seq, job.inputs
-    calibration = still = None
+    reports: dict[str, Any] = {}
     if job.tracker in (OURS, OURS_NO_CMC):
-        lines, elapsed, calibration, still = _track_ours(parse_config(job.cfg_dict), seq, inputs)
+        lines, elapsed, reports = _track_ours(parse_config(job.cfg_dict), seq, inputs)
     else:
         lines, elapsed = _track_peer(job.tracker, seq, inputs)
     ms = _MS_PER_S * elapsed / max(len(inputs.frames), 1)
     job.path.parent.mkdir(parents=True, exist_ok=True)
     _note_path(job).unlink(missing_ok=True)  # result and note are replaced together: never a stale note
     write_text_atomic(job.path, "".join(lines))
-    note = {"fingerprint": job.fingerprint, "ms_per_frame": ms, "calibration": calibration, "still": still}
+    note = {"fingerprint": job.fingerprint, "ms_per_frame": ms, **reports}
     write_json_atomic(_note_path(job), note)
     log.info("%s / %s: %d frames, %.2f ms per frame", job.tracker, seq.name, len(inputs.frames), ms)
-    return job.result(ms, False, calibration, still)
+    return job.result(ms, False, reports)
 
 
 def load_all_inputs(
