@@ -276,3 +276,26 @@ def test_a_gallery_from_a_checkpoint_of_an_older_version_still_saves(tmp_path):
         pickle.loads(pickle.dumps(old)).save(path)
     pickle.loads(pickle.dumps(old)).save(tmp_path / "new.gallery")
     assert len(Gallery.load(tmp_path / "new.gallery")) == 3
+
+
+def test_a_first_save_into_a_missing_folder_is_locked_too(tmp_path, monkeypatch):
+    """Two programs saving a new gallery into a folder that does not exist yet: the save makes the folder and holds
+    the file's lock while it checks and writes, so the second is refused (`FolderInUse`) instead of silently
+    replacing the first's file."""
+    from tracker.io.lock import FolderInUse, gallery_lock
+
+    path = tmp_path / "site" / "people.gallery"
+    refused = []
+    write = Gallery._write
+
+    def another_program_tries(self, target, prune):  # what a second process's save would meet mid-write
+        with pytest.raises(FolderInUse):
+            gallery_lock(target, option="path").acquire()
+        refused.append(target)
+        return write(self, target, prune)
+
+    monkeypatch.setattr(Gallery, "_write", another_program_tries)
+    base, _ = filled(2)
+    base.save(path)
+    assert refused == [path] and len(Gallery.load(path)) == 2
+    assert sorted(p.name for p in path.parent.iterdir()) == ["people.gallery"]  # the lock file went with the lock

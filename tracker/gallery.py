@@ -544,6 +544,8 @@ class Gallery:
         from tracker.io.lock import gallery_lock
 
         path = Path(path)
+        if lock:  # a missing folder is made first, so that the save into it is locked too (two first saves race)
+            path.parent.mkdir(parents=True, exist_ok=True)
         with gallery_lock(path, option="path") if lock else contextlib.nullcontext():
             if not overwrite:
                 self._check_unchanged(path)
