@@ -310,6 +310,65 @@ def test_a_run_with_a_gallery_resumes_with_the_gallery_of_its_checkpoint(tmp_pat
     assert identities(gallery) == identities(tmp_path / "whole.gallery")
 
 
+@pytest.mark.parametrize("final_save", [True, False], ids=["saved-on-stop", "killed-before-any-save"])
+def test_a_resume_never_replaces_a_gallery_another_run_saved_meanwhile(
+    tmp_path, monkeypatch, frame_clock, capsys, final_save
+):
+    """A run with --gallery is stopped; another run adds its people to the same gallery file; resuming the first
+    would write its checkpoint's gallery over the file and drop them: it is refused, naming the gallery, and the
+    file is left as the other run wrote it. Whether the stopped run saved the gallery last (Ctrl-C: its final save)
+    or not since it loaded it (a kill before any save), its own file is told from the other run's."""
+    import shutil
+
+    from test_gallery_cli import ARGS, COLOUR_MODEL
+    from test_gallery_cli import colour_embedder as centred_colour
+
+    def from_config(cfg, frame_rate=None, gallery=None):
+        if gallery is not None:
+            gallery.bind_model(COLOUR_MODEL)
+        return Tracker(cfg, frame_rate, detector=blob_detector, embedder=centred_colour, gallery=gallery)
+
+    monkeypatch.setattr(run.Tracker, "from_config", staticmethod(from_config))
+    first, second = (
+        write_video(tmp_path / "cam1.avi", scene(FRAMES)),
+        write_video(tmp_path / "cam2.avi", scene(FRAMES)[::-1]),
+    )
+    known = tmp_path / "known.gallery"
+    assert main([str(first), "--gallery", str(known), "--out", str(tmp_path / "o1"), *ARGS]) == 0
+    gallery, out = tmp_path / "run.gallery", tmp_path / "run"
+    shutil.copy(known, gallery)
+    args = [str(second), *(a for a in ARGS if a != "--no-save-video")]
+    with monkeypatch.context() as m:
+        if not final_save:
+            m.setattr(run._GallerySaver, "save", lambda self: None)  # as after a kill -9 before the first save
+        stop_at(m, 25, kill)
+        assert main([*args, "--gallery", str(gallery), "--out", str(out)]) == 130
+    assert (out / run.GALLERY_RECORD_NAME).exists() == final_save
+    assert main([str(first), "--gallery", str(gallery), "--out", str(tmp_path / "other"), *ARGS]) == 0
+    theirs = gallery.read_bytes()
+    capsys.readouterr()
+    assert main([*args, "--gallery", str(gallery), "--resume", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"the gallery {gallery} was saved by another run after the run in {out} stopped" in err, err
+    assert gallery.read_bytes() == theirs and (out / CHECKPOINT_NAME).exists()
+
+
+def test_a_finished_run_with_a_gallery_leaves_no_gallery_record(tmp_path, monkeypatch, frame_clock):
+    from test_gallery_cli import ARGS, COLOUR_MODEL
+    from test_gallery_cli import colour_embedder as centred_colour
+
+    def from_config(cfg, frame_rate=None, gallery=None):
+        if gallery is not None:
+            gallery.bind_model(COLOUR_MODEL)
+        return Tracker(cfg, frame_rate, detector=blob_detector, embedder=centred_colour, gallery=gallery)
+
+    monkeypatch.setattr(run.Tracker, "from_config", staticmethod(from_config))
+    clip = write_video(tmp_path / "cam1.avi", scene(FRAMES))
+    out = tmp_path / "run"
+    assert main([str(clip), "--gallery", str(tmp_path / "g.gallery"), "--out", str(out), *ARGS]) == 0
+    assert not (out / run.GALLERY_RECORD_NAME).exists() and not (out / CHECKPOINT_NAME).exists()
+
+
 def test_an_image_folder_resumes_without_reading_the_frames_before_the_checkpoint(
     tmp_path, monkeypatch, fake_models, frame_clock, capsys
 ):

@@ -516,6 +516,11 @@ class Gallery:
         return np.concatenate(ids), np.ascontiguousarray(np.concatenate(vectors), dtype=np.float32)
 
     # ------------------------------------------------------------------------------------------ files
+    @property
+    def file(self) -> tuple[str, FileVersion] | None:
+        """(real path, `file_version`) of the file this gallery last read (`load`) or wrote (`save`); None: neither."""
+        return self._file
+
     def save(self, path: str | Path, prune: bool = True, *, lock: bool = True, overwrite: bool = False) -> None:
         """Write the gallery atomically (temp file + fsync + rename) with mode 0600; applies retention first
         (unless `prune` is False).
@@ -550,11 +555,11 @@ class Gallery:
             if not overwrite:
                 self._check_unchanged(path)
             self._write(path, prune)
-            self._file = (os.path.realpath(path), _file_version(path))
+            self._file = (os.path.realpath(path), file_version(path))
 
     def _check_unchanged(self, path: Path) -> None:
         """Raise `GalleryConflictError` if `path` holds a file this gallery did not last read or write."""
-        now = _file_version(path)
+        now = file_version(path)
         if now is None or self._file == (os.path.realpath(path), now):
             return
         why = "this gallery never read it" if self._file is None or self._file[0] != os.path.realpath(path) else (
@@ -717,8 +722,9 @@ def _version_of(stat: os.stat_result) -> FileVersion:
     return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
-def _file_version(path: Path) -> FileVersion | None:
-    """Which file is at `path` now (a save replaces it by a new one: another inode), or None if none is."""
+def file_version(path: str | Path) -> FileVersion | None:
+    """Which file is at `path` now, as (device, inode, size, modification ns) (a save replaces it by a new one:
+    another inode), or None if none is."""
     try:
         return _version_of(os.stat(path))
     except FileNotFoundError:

@@ -50,6 +50,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "checkpoint.bin"  # in the run folder, beside the outputs
+# In the run folder while it holds a checkpoint: the gallery file (`--gallery`) as the run last wrote it.
+GALLERY_RECORD_NAME = "checkpoint.gallery.json"
 FORMAT = 1  # version of the checkpoint layout; another one is refused
 # Wall time between checkpoints: a kill loses at most this much tracking. A checkpoint of 20-50 tracks takes
 # tens of milliseconds and a few MB (README, resume), so once a minute costs well under 0.1 % of the run.

@@ -33,7 +33,7 @@ import yaml
 from tracker.config import TrackerConfig, load_config
 from tracker.device import resolve_device
 from tracker.frame_rate import choose_frame_rate
-from tracker.gallery import Gallery
+from tracker.gallery import FileVersion, Gallery, file_version
 from tracker.global_ids import GlobalIdHistory
 from tracker.io.lock import FolderLock, gallery_lock
 from tracker.io.mot import MotWriter, make_output_folder, open_truncated, resumed_file, unique_stem
@@ -44,6 +44,7 @@ from tracker.pipeline import Tracker
 from tracker.resume import (
     CHECKPOINT_NAME,
     DEFAULT_CHECKPOINT_SECONDS,
+    GALLERY_RECORD_NAME,
     Checkpoint,
     Checkpointer,
     Progress,
@@ -753,6 +754,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         if checkpoint is not None:
             restore_state(first, checkpoint)  # with a gallery, the one saved with the state (the file may be newer)
             gallery = first.gallery
+            if gallery is not None and options.gallery is not None:  # (before anything is written)
+                _check_gallery_unchanged(options.gallery, out, gallery.file)
             done = checkpoint.progress
             notify(f"resuming {out} after frame {done.last_frame} ({done.frames} frames tracked before)")
         if note:
@@ -763,7 +766,10 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         checkpointer = (
             Checkpointer(out / CHECKPOINT_NAME, identity, options.checkpoint_seconds) if checkpointed else None
         )
-        saver = _GallerySaver(gallery, options.gallery, cfg.gallery.save_every_seconds, resumed=checkpoint is not None)
+        record = out / GALLERY_RECORD_NAME if checkpointer is not None and options.gallery is not None else None
+        saver = _GallerySaver(
+            gallery, options.gallery, cfg.gallery.save_every_seconds, resumed=checkpoint is not None, record=record
+        )
         summaries: list[RunSummary] = []
         stems: set[str] = set()
         try:
@@ -789,6 +795,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                     checkpoint.path.unlink(missing_ok=True)  # so the checkpoint it started from is spent
         finally:
             saver.save()
+            if record is not None and not (out / CHECKPOINT_NAME).exists():  # finished: nothing to resume
+                record.unlink(missing_ok=True)
         combined = _combine(summaries)
         if gallery is not None and options.gallery is not None and options.gallery.exists():
             combined.gallery_saved = (options.gallery, len(gallery))
@@ -863,15 +871,43 @@ def _open_gallery(path: Path | None, cfg: TrackerConfig) -> Gallery | None:
     return Gallery(cfg.gallery)
 
 
+def _check_gallery_unchanged(gallery: Path, out: Path, at_checkpoint: tuple[str, FileVersion] | None) -> None:
+    """Refuse (`ResumeError`, before anything is written) to resume a run whose gallery file another run saved
+    after this one stopped: the resumed run continues from the gallery of its checkpoint and writes it over the
+    file, which would drop the other run's identities. The file this run left is the one in its record
+    (`GALLERY_RECORD_NAME`, written after each of its saves), else the one its checkpoint's gallery last read or
+    wrote (`at_checkpoint`, `Gallery.file`: no save since)."""
+    record = out / GALLERY_RECORD_NAME
+    try:
+        left = json.loads(record.read_text())["version"]
+    except FileNotFoundError:
+        same = at_checkpoint is not None and at_checkpoint[0] == os.path.realpath(gallery)
+        left = list(at_checkpoint[1]) if same and at_checkpoint[1] is not None else None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ResumeError(f"{record} cannot be read ({exc}): resuming could overwrite another run's gallery") from None
+    now = file_version(gallery)
+    if left != (None if now is None else list(now)):
+        raise ResumeError(
+            f"the gallery {gallery} was {'removed' if now is None else 'saved by another run'} after the run in {out} "
+            "stopped; resuming would replace it with this run's checkpoint and lose that run's identities: start a "
+            "new run instead (without --resume)"
+        )
+
+
 class _GallerySaver:
     """Writes the gallery back when it changed: at most every `every` seconds from the loop, and on demand.
 
     The run holds the file's lock (`gallery_lock`) from its load to its last save. A resumed run (`resumed`)
     continues from the gallery saved with its checkpoint, which replaces the file its own run wrote after that.
+    With `record` (a run that can be resumed), which file is at the path after each save is written there, so that
+    a resume can tell the file its own run left from another run's save (`_check_gallery_unchanged`).
     """
 
-    def __init__(self, gallery: Gallery | None, path: Path | None, every: float, resumed: bool = False) -> None:
-        self.gallery, self.path, self.every, self.resumed = gallery, path, every, resumed
+    def __init__(
+        self, gallery: Gallery | None, path: Path | None, every: float, resumed: bool = False,
+        record: Path | None = None,
+    ) -> None:  # fmt: skip
+        self.gallery, self.path, self.every, self.resumed, self.record = gallery, path, every, resumed, record
         self._last = time.monotonic()
 
     def maybe_save(self) -> None:
@@ -883,6 +919,8 @@ class _GallerySaver:
             return
         if self.gallery.modified or not self.path.exists():
             self.gallery.save(self.path, lock=False, overwrite=self.resumed)
+            if self.record is not None:
+                write_json_atomic(self.record, {"gallery": str(self.path), "version": file_version(self.path)})
         self._last = time.monotonic()
 
 
