@@ -353,6 +353,76 @@ def test_a_resume_never_replaces_a_gallery_another_run_saved_meanwhile(
     assert gallery.read_bytes() == theirs and (out / CHECKPOINT_NAME).exists()
 
 
+def _gallery_runs(tmp_path, monkeypatch) -> tuple[list[str], list[str], Path, Path]:
+    """The colour-gallery setup of the tests above: (args of cam2's run, args of cam1's run into another folder,
+    the gallery file, cam2's run folder); the gallery starts with cam1's people."""
+    import shutil
+
+    from test_gallery_cli import ARGS, COLOUR_MODEL
+    from test_gallery_cli import colour_embedder as centred_colour
+
+    def from_config(cfg, frame_rate=None, gallery=None):
+        if gallery is not None:
+            gallery.bind_model(COLOUR_MODEL)
+        return Tracker(cfg, frame_rate, detector=blob_detector, embedder=centred_colour, gallery=gallery)
+
+    monkeypatch.setattr(run.Tracker, "from_config", staticmethod(from_config))
+    first, second = (
+        write_video(tmp_path / "cam1.avi", scene(FRAMES)),
+        write_video(tmp_path / "cam2.avi", scene(FRAMES)[::-1]),
+    )
+    known = tmp_path / "known.gallery"
+    assert main([str(first), "--gallery", str(known), "--out", str(tmp_path / "o1"), *ARGS]) == 0
+    gallery, out = tmp_path / "run.gallery", tmp_path / "run"
+    shutil.copy(known, gallery)
+    args = [str(second), *ARGS, "--gallery", str(gallery)]
+    return args, [str(first), *ARGS, "--gallery", str(gallery), "--out", str(tmp_path / "other")], gallery, out
+
+
+def ctrl_c() -> None:
+    signal.getsignal(signal.SIGINT)(signal.SIGINT, None)  # as the OS calls the handler (see the Ctrl-C test)
+
+
+def test_a_run_resumed_without_checkpoints_and_stopped_again_resumes_again(tmp_path, monkeypatch, frame_clock, capsys):
+    """Stopped, resumed with --checkpoint-seconds 0 (which keeps the checkpoint it started from) and stopped again:
+    the gallery file is the one this run's resume saved last, not another run's, so a further resume goes on from
+    the checkpoint (it was refused as "saved by another run") and the gallery record goes when the run finishes."""
+    args, _, gallery, out = _gallery_runs(tmp_path, monkeypatch)
+    with monkeypatch.context() as m:
+        stop_at(m, 25, ctrl_c)
+        assert main([*args, "--out", str(out)]) == 130
+    with monkeypatch.context() as m:
+        stop_at(m, 45, ctrl_c)
+        assert main([*args, "--out", str(out), "--resume", "--checkpoint-seconds", "0"]) == 130
+    capsys.readouterr()
+    assert main([*args, "--out", str(out), "--resume"]) == 0, capsys.readouterr().err
+    assert not (out / CHECKPOINT_NAME).exists() and not (out / run.GALLERY_RECORD_NAME).exists()
+    known = {i.global_id for i in Gallery.load(tmp_path / "known.gallery").identities}
+    assert known <= {i.global_id for i in Gallery.load(gallery).identities}
+
+
+def test_a_record_left_by_an_earlier_run_in_the_folder_does_not_refuse_a_later_runs_resume(
+    tmp_path, monkeypatch, frame_clock, capsys
+):
+    """A run stopped in a folder leaves its gallery record; another run then saves the gallery; a new run into the
+    same folder is killed before its first gallery save. Its checkpoint's gallery is the file as it is now, so its
+    resume goes on (the earlier run's record made it refuse, blaming another run) and keeps the other run's people."""
+    args, other, gallery, out = _gallery_runs(tmp_path, monkeypatch)
+    with monkeypatch.context() as m:
+        stop_at(m, 25, ctrl_c)
+        assert main([*args, "--out", str(out)]) == 130
+    assert (out / run.GALLERY_RECORD_NAME).exists()
+    assert main(other) == 0
+    theirs = {i.global_id for i in Gallery.load(gallery).identities}
+    with monkeypatch.context() as m:
+        m.setattr(run._GallerySaver, "save", lambda self: None)  # as after a kill -9 before the first save
+        stop_at(m, 25, kill)
+        assert main([*args, "--out", str(out)]) == 130
+    capsys.readouterr()
+    assert main([*args, "--out", str(out), "--resume"]) == 0, capsys.readouterr().err
+    assert theirs <= {i.global_id for i in Gallery.load(gallery).identities}
+
+
 def test_a_finished_run_with_a_gallery_leaves_no_gallery_record(tmp_path, monkeypatch, frame_clock):
     from test_gallery_cli import ARGS, COLOUR_MODEL
     from test_gallery_cli import colour_embedder as centred_colour

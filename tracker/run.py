@@ -766,7 +766,12 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         checkpointer = (
             Checkpointer(out / CHECKPOINT_NAME, identity, options.checkpoint_seconds) if checkpointed else None
         )
-        record = out / GALLERY_RECORD_NAME if checkpointer is not None and options.gallery is not None else None
+        # The record goes with the checkpoint a resume would start from: this run's own (`checkpointer`), or, in a
+        # resume with --checkpoint-seconds 0, the one it started from, which stays until the run finishes.
+        resumable_here = checkpointer is not None or checkpoint is not None
+        record = out / GALLERY_RECORD_NAME if resumable_here and options.gallery is not None else None
+        if checkpoint is None:  # a new run: a record an earlier run left in this folder belongs to no checkpoint of it
+            (out / GALLERY_RECORD_NAME).unlink(missing_ok=True)
         saver = _GallerySaver(
             gallery, options.gallery, cfg.gallery.save_every_seconds, resumed=checkpoint is not None, record=record
         )
