@@ -311,6 +311,25 @@ def test_eval_reports_the_fixed_objects_not_reported_per_sequence(shared, tmp_pa
     assert summary["resumed"] == 1
 
 
+def test_a_result_of_an_earlier_version_without_the_noise_report_is_tracked_again(shared, tmp_path):
+    """An --out written before `measurement_noise` was reported (its note lacks the key, the fingerprint is the
+    same): the sequence is tracked again, so summary.json has its measured noise (it was silently left out)."""
+    seq = shared / "data" / "PETS09-S3-MF1"
+    if not (seq / "det" / "det.txt").is_file():
+        pytest.skip("PETS09-S3-MF1 public detections are absent from ../shared")
+    args = ["--data", str(seq), "--detections", "public", "--set", "reid.model=none", "--quiet",
+            "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "out")]  # fmt: skip
+    assert eval_main(args) == 0
+    note = tmp_path / "out" / OURS / "PETS09-S3-MF1.json"
+    old = json.loads(note.read_text())
+    del old["measurement_noise"]  # as the earlier version wrote it
+    note.write_text(json.dumps(old))
+    assert eval_main(args) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["resumed"] == 0 and summary["measurement_noise"]["PETS09-S3-MF1"]["updates"] > 0, summary
+    assert "measurement_noise" in json.loads(note.read_text())
+
+
 def _sequence_with_images(root: Path, length: int = 3) -> Path:
     """A toy sequence whose img1/ holds every frame (so detection and ReID apply), one public box a frame."""
     import cv2

@@ -239,6 +239,10 @@ def _finished(job: _Job) -> RunResult | None:
         return None
     if not isinstance(note, dict) or note.get("fingerprint") != job.fingerprint:
         return None
+    missing = [name for name in _REPORTS if name not in note] if job.tracker in (OURS, OURS_NO_CMC) else []
+    if missing:  # a note of an earlier version (before these reports existed): its summary would lack them
+        log.info("%s / %s: the earlier result has no %s: tracking again", job.tracker, job.seq.name, ", ".join(missing))
+        return None
     log.info("%s / %s: reusing the finished result", job.tracker, job.seq.name)
     return job.result(float(nan_for_null(note.get("ms_per_frame", 0.0))), True, note)
 
