@@ -249,3 +249,15 @@ def test_the_box_noise_of_several_sources_is_each_reported_and_a_short_one_says_
         "box size noise of second: the model's (too few updates to measure: 12)",
     ]
     assert total.to_json()["measurement_noise_per_source"] == {"first": measured, "second": short}
+
+
+def test_a_zero_model_noise_is_never_raised_but_its_whiteness_is_still_reported():
+    """`motion.std_position=0`: no scale to raise, so the factors stay 1, but the whiteness test is made: white
+    innovations were reported "not white" (`white` all 0 in summary.json, "model's (not white)" in the summary)."""
+    from tracker import run as track_run
+
+    noise = MeasurementNoise(MotionConfig(std_position=0.0))
+    _pooled(noise, np.array([0.02, 0.05, 0.2, 0.01]), 1000)
+    assert noise.white.all() and np.array_equal(noise.factor, np.ones(4)) and noise.applied is None
+    line = track_run._describe_noise(noise.summary())
+    assert line.endswith(": width x1.00, height x1.00") and "not white" not in line, line

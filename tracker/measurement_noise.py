@@ -120,7 +120,7 @@ class MeasurementNoise:
         # covariance matching: the sum of (nu^2 - (H P^- H^T)_ii) / scale^2 is all the estimate needs
         self._excess += np.einsum("pi,pi->i", np.square(innovation) - prior_variance, 1.0 / np.square(scale))
         self.count += len(innovation)
-        if self.count < self.min_updates or self.model_variance <= 0.0:  # a zero model has no scale to raise
+        if self.count < self.min_updates:
             return normalised
         # four coordinates: plain floats (the same IEEE operations as the array forms, a tenth of their cost)
         bound = _WHITENESS_Z / math.sqrt(self.pairs) if self.pairs else -math.inf
@@ -128,8 +128,8 @@ class MeasurementNoise:
         rho = [lag / math.sqrt(p * c + _TINY) for lag, p, c in zip(lagged, previous_sq, current_sq, strict=True)]
         white = [r <= bound for r in rho]
         scale = self.count * self.model_variance
-        factor = [  # 1 where not adapted
-            max(1.0, e / scale) if w and adapt else 1.0
+        factor = [  # 1 where not adapted; a zero model has no scale to raise (its whiteness is still reported)
+            max(1.0, e / scale) if w and adapt and scale > 0.0 else 1.0
             for e, w, adapt in zip(self._excess.tolist(), white, _ADAPT, strict=True)
         ]
         if white != self._white_list or factor != self._factor_list:  # new arrays only when a value changes
