@@ -148,3 +148,24 @@ def test_every_gallery_command_names_a_missing_gallery_folder(tmp_path, command,
     errors = [line for line in capsys.readouterr().err.splitlines() if ": error: " in line]
     assert len(errors) == 1 and str(gallery.parent) in errors[0], errors
     assert not gallery.parent.exists() and not (tmp_path / "out").exists()
+
+
+def test_a_lock_file_that_cannot_be_removed_still_lets_the_lock_go_without_hiding_the_runs_end(tmp_path, monkeypatch):
+    """The folder made read-only during the run (Ctrl-C while the models load, then the lock's release): the
+    release raised PermissionError, which replaced the run's own outcome (`track: error: [Errno 1] ... .lock`) and
+    kept the descriptor, so the lock was held on. Now it warns, closes, and the next holder takes the lock."""
+    out = tmp_path / "run"
+    unlink = type(out).unlink
+
+    def read_only(path, missing_ok=False):
+        if path.name == LOCK_NAME:
+            raise PermissionError(errno.EPERM, "Operation not permitted", str(path))
+        return unlink(path, missing_ok=missing_ok)
+
+    # the run's own end comes out, not the release's error
+    with pytest.raises(KeyboardInterrupt), monkeypatch.context() as m:
+        m.setattr(type(out), "unlink", read_only)
+        with FolderLock(out):
+            raise KeyboardInterrupt
+    with FolderLock(out):  # released: the stale file locks nothing
+        assert (out / LOCK_NAME).read_text() == f"{os.getpid()}\n"

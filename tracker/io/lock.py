@@ -120,9 +120,13 @@ class FolderLock:
         if not self._held:
             return
         if self._fd is not None:
-            self.path.unlink(missing_ok=True)
-            os.close(self._fd)
-            self._fd = None
+            try:
+                self.path.unlink(missing_ok=True)
+            except OSError as exc:  # the folder made read-only meanwhile: the lock still goes with its descriptor
+                log.warning("the lock file %s could not be removed (%s); it locks nothing", self.path, exc.strerror)
+            finally:
+                os.close(self._fd)
+                self._fd = None
         self._held = False
         self._remove_if_empty()
 
