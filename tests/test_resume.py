@@ -7,6 +7,7 @@ all in play, no model files); the last runs the real detector and OSNet on a sha
 
 from __future__ import annotations
 
+import errno
 import json
 import pickle
 import signal
@@ -421,6 +422,28 @@ def test_a_record_left_by_an_earlier_run_in_the_folder_does_not_refuse_a_later_r
     capsys.readouterr()
     assert main([*args, "--out", str(out), "--resume"]) == 0, capsys.readouterr().err
     assert theirs <= {i.global_id for i in Gallery.load(gallery).identities}
+
+
+def test_a_gallery_that_cannot_be_saved_is_one_error_naming_it_and_the_outputs_stay(
+    tmp_path, monkeypatch, frame_clock, capsys
+):
+    """The gallery's folder made read-only during the run: the last save fails. One error line names the gallery
+    (it named only the save's temp file: `[Errno 1] Operation not permitted: '.run.gallery.x.tmp'`), the file is
+    left as it was, and the outputs and summary.json of the run are kept."""
+    args, _, gallery, out = _gallery_runs(tmp_path, monkeypatch)
+    before = gallery.read_bytes()
+
+    def read_only(self, path, prune):
+        raise PermissionError(errno.EPERM, "Operation not permitted", str(path.parent / f".{path.name}.x.tmp"))
+
+    monkeypatch.setattr(Gallery, "_write", read_only)
+    capsys.readouterr()
+    assert main([*args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"the gallery {gallery} could not be saved: Operation not permitted" in err[0], err
+    assert gallery.read_bytes() == before
+    assert all((out / f"cam2{ext}").stat().st_size > 0 for ext in OUTPUTS)
+    assert (out / "summary.json").is_file()
 
 
 def test_a_finished_run_with_a_gallery_leaves_no_gallery_record(tmp_path, monkeypatch, frame_clock):

@@ -923,7 +923,14 @@ class _GallerySaver:
         if self.gallery is None or self.path is None:
             return
         if self.gallery.modified or not self.path.exists():
-            self.gallery.save(self.path, lock=False, overwrite=self.resumed)
+            try:
+                self.gallery.save(self.path, lock=False, overwrite=self.resumed)
+            except OSError as exc:  # (its folder made read-only, a full disk): name the gallery, not a temp file
+                where = f" ({exc.filename})" if exc.filename else ""
+                raise OSError(
+                    f"the gallery {self.path} could not be saved: {exc.strerror or exc}{where}; the file is as it was "
+                    "and the tracking outputs are kept"
+                ) from exc
             if self.record is not None:
                 write_json_atomic(self.record, {"gallery": str(self.path), "version": file_version(self.path)})
         self._last = time.monotonic()
