@@ -224,8 +224,9 @@ def test_the_run_summary_reports_the_measured_box_noise(tmp_path):
     assert noise["factor_w"] == pytest.approx((0.2 / MODEL_STD) ** 2, rel=0.35) and noise["factor_h"] == 1.0
     assert saved["measurement_noise"] == pytest.approx(noise, nan_ok=True)
     line = next(x for x in summary.describe().splitlines() if x.startswith("box size noise"))
-    width = f"width x{noise['factor_w']:.2f}"
-    assert line == f"box size noise (measured on {noise['updates']} updates): {width}, height x1.00"
+    width = f"width x{noise['factor_w'] ** 0.5:.2f}"  # the jitter's standard deviation: ~0.2 / std_position
+    assert line == f"box size noise (standard deviation against the model's, {noise['updates']} updates): {width}, " \
+        "height x1.00"
 
 
 def test_the_run_summary_says_nothing_of_box_noise_when_the_rule_is_off(tmp_path):
@@ -245,7 +246,8 @@ def test_the_box_noise_of_several_sources_is_each_reported_and_a_short_one_says_
     total = track_run._combine([first, second])
     lines = [x for x in total.describe().splitlines() if x.startswith("box size noise")]
     assert lines == [
-        "box size noise of first (measured on 400 updates): width x5.20, height model's (not white)",
+        "box size noise of first (standard deviation against the model's, 400 updates): width x2.28, height model's "
+        "(not white)",
         "box size noise of second: the model's (too few updates to measure: 12)",
     ]
     assert total.to_json()["measurement_noise_per_source"] == {"first": measured, "second": short}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -219,11 +220,11 @@ def _describe_noise(noise: dict[str, float], where: str = "") -> str:
     """One summary line for a `MeasurementNoise.summary()`: the box sizes' noise as measured, against the model."""
     if noise["updates"] < noise["min_updates"]:
         return f"box size noise{where}: the model's (too few updates to measure: {noise['updates']:.0f})"
-    sizes = ", ".join(
-        f"{name} x{noise[f'factor_{key}']:.2f}" if noise[f"white_{key}"] else f"{name} model's (not white)"
+    sizes = ", ".join(  # the factor is on the variance; people read a standard deviation (jitter in pixels)
+        f"{name} x{math.sqrt(noise[f'factor_{key}']):.2f}" if noise[f"white_{key}"] else f"{name} model's (not white)"
         for key, name in (("w", "width"), ("h", "height"))
     )
-    return f"box size noise{where} (measured on {noise['updates']:.0f} updates): {sizes}"
+    return f"box size noise{where} (standard deviation against the model's, {noise['updates']:.0f} updates): {sizes}"
 
 
 @dataclass(frozen=True)
