@@ -1,0 +1,65 @@
+"""`association.lost_exit_fraction`: a lost track predicted mostly past the border it was last seen at has left
+the view; a newcomer entering there does not take its ID by motion and a loose look (traced: TUD-Campus ACF
+pan2, pan8, jitter and a static crop of it: a person leaving by the left border, lost three frames and predicted
+30 % inside, was taken by a person entering there at similarity 0.568), while the same person coming back is
+re-identified."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tracker import Tracker, load_config
+from tracker.core import _out_of_view
+from tracker.kalman import xyxy_to_xywh
+from tracker.testing import reid_like_identities
+
+WIDTH, HEIGHT = 640, 480
+LOOKS = reid_like_identities(2, 64, different=0.6)  # two people alike enough for a stage 1 appearance match
+
+
+def _walk_out_and_enter(look_in: np.ndarray, fraction: float) -> list[int]:
+    """Person A (look 0) walks left at 10 px/frame to the left border, where the detector loses them for 5
+    frames (the prediction then keeps 1/3 of A's width in view); then someone with `look_in` enters at that
+    border, cut by it. Returns the IDs shown in that frame."""
+    overrides = ["lifecycle.confirm_first_frame=true", "appearance.calibration=fixed"]
+    cfg = load_config(overrides=[*overrides, f"association.lost_exit_fraction={fraction}"])
+    tracker = Tracker(cfg, frame_rate=10)
+    for k in range(10):
+        x = 110.0 - 10 * k  # the last seen box: [20, 80]
+        box = np.array([[x, 200.0, x + 60, 320.0]])
+        tracker.update_detections(box, [0.9], embeddings=LOOKS[:1], frame_size=(HEIGHT, WIDTH))
+    for _ in range(5):  # predicted at [-30, 30] after these
+        tracker.update_detections(np.zeros((0, 4)), np.zeros(0), frame_size=(HEIGHT, WIDTH))
+    entering = np.array([[0.0, 200.0, 40.0, 320.0]])
+    shown = tracker.update_detections(entering, [0.9], embeddings=look_in[None], frame_size=(HEIGHT, WIDTH))
+    return [o.track_id for o in shown]
+
+
+def test_a_newcomer_at_the_border_a_lost_track_walked_out_of_does_not_take_its_id():
+    assert _walk_out_and_enter(LOOKS[1], 0.5) == []  # a new, still tentative track
+    assert _walk_out_and_enter(LOOKS[1], 0.0) == [1]  # before: the look-alike took the ID by motion + a loose look
+
+
+def test_the_person_who_walked_out_comes_back_by_reidentification():
+    assert _walk_out_and_enter(LOOKS[0], 0.5) == [1]
+
+
+def test_the_fraction_inside_decides_and_only_at_the_border_last_seen():
+    """Predicted boxes keeping 1/3, 2/3 and none of their width inside the left border, last seen there; and
+    one 1/3 inside the bottom border but last seen mid-view (hidden, not gone)."""
+    observed = xyxy_to_xywh(
+        np.array([[5.0, 100, 65, 220], [5.0, 100, 65, 220], [5.0, 100, 65, 220], [300, 300, 360, 420]])
+    )
+    predicted = xyxy_to_xywh(
+        np.array([[-40.0, 100, 20, 220], [-20.0, 100, 40, 220], [-70.0, 100, -10, 220], [300, 440, 360, 560]])
+    )
+    mean = np.zeros((4, 8))
+    mean[:, :4] = predicted
+    lost = _out_of_view(mean, observed, (HEIGHT, WIDTH), 0.25, np.full(4, 0.5))
+    np.testing.assert_array_equal(lost, [True, False, True, False])
+    tracked = _out_of_view(mean, observed, (HEIGHT, WIDTH), 0.25)  # fraction 0: only wholly beyond
+    np.testing.assert_array_equal(tracked, [False, False, True, False])
+
+
+def test_default_is_half():
+    assert load_config(None).association.lost_exit_fraction == 0.5
