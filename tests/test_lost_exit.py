@@ -61,5 +61,40 @@ def test_the_fraction_inside_decides_and_only_at_the_border_last_seen():
     np.testing.assert_array_equal(tracked, [False, False, True, False])
 
 
+def _panned_out_and_back(fraction: float) -> list[int]:
+    """Person A (look 0) stands at the left border; the camera pans left by 20 px/frame for 3 frames (A's
+    prediction keeps 1/3 of its width in view, undetected), then back by 10 px: A's prediction keeps 1/2 in view
+    and is coming back in, where A is seen again, cut by the border, with a poor look (similarity ~0.6). Returns
+    the IDs shown in that frame."""
+    overrides = ["lifecycle.confirm_first_frame=true", "appearance.calibration=fixed"]
+    cfg = load_config(overrides=[*overrides, f"association.lost_exit_fraction={fraction}"])
+    tracker = Tracker(cfg, frame_rate=10)
+    for _ in range(10):
+        box = np.array([[20.0, 200.0, 80.0, 320.0]])
+        tracker.update_detections(box, [0.9], embeddings=LOOKS[:1], frame_size=(HEIGHT, WIDTH))
+    out = np.array([[1.0, 0.0, -20.0], [0.0, 1.0, 0.0]])
+    for _ in range(3):
+        tracker.update_detections(np.zeros((0, 4)), np.zeros(0), camera_motion=out, frame_size=(HEIGHT, WIDTH))
+    back = np.array([[1.0, 0.0, 10.0], [0.0, 1.0, 0.0]])
+    seen = np.array([[0.0, 200.0, 30.0, 320.0]])
+    shown = tracker.update_detections(seen, [0.9], embeddings=LOOKS[1:], camera_motion=back, frame_size=(HEIGHT, WIDTH))
+    return [o.track_id for o in shown]
+
+
+def test_a_track_the_camera_brings_back_into_view_is_not_leaving():
+    """Half in view but coming back in: motion may still continue it (yolov8n PETS09 pan20, frame 84)."""
+    assert _panned_out_and_back(0.5) == [1]
+
+
+def test_coming_back_in_is_judged_against_the_previous_frame():
+    observed = xyxy_to_xywh(np.array([[5.0, 100, 65, 220], [5.0, 100, 65, 220]]))
+    now = np.zeros((2, 8))
+    now[:, :4] = xyxy_to_xywh(np.array([[-30.0, 100, 30, 220], [-30.0, 100, 30, 220]]))
+    before = np.zeros((2, 8))  # the first was further out a frame ago (coming back), the second further in
+    before[:, :4] = xyxy_to_xywh(np.array([[-40.0, 100, 20, 220], [-20.0, 100, 40, 220]]))
+    away = _out_of_view(now, observed, (HEIGHT, WIDTH), 0.25, 0.5, before)
+    np.testing.assert_array_equal(away, [False, True])
+
+
 def test_default_is_half():
     assert load_config(None).association.lost_exit_fraction == 0.5

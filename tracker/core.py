@@ -202,6 +202,7 @@ class TrackerCore:
         # a part of a person (far shorter than the ground line predicts) has no look and brings no lost track back
         self._part_boxes = self.ground.part_boxes(dets.boxes_xyxy, dets.class_ids, frame_size)
         self._any_part_box = bool(self._part_boxes.any())  # most frames: none, and no mask to apply
+        before = self._mean  # last frame's boxes, in its pixels: is a track leaving the view or coming back?
         view = self._advance(dets, embed, camera_motion, frame_size)
         dets = view.dets
         cfg = self.config.association
@@ -214,7 +215,9 @@ class TrackerCore:
         # Stage 1: confirmed and lost tracks x confident detections (appearance + motion). A track predicted out of
         # the view (the camera turned away, or the person walked out) can come back by re-identification only.
         exit_fraction = np.where(self.table.state == LOST, cfg.lost_exit_fraction, 0.0)
-        away = _out_of_view(self._mean, self.table.observed_xywh, frame_size, cfg.entry_border_heights, exit_fraction)
+        away = _out_of_view(
+            self._mean, self.table.observed_xywh, frame_size, cfg.entry_border_heights, exit_fraction, before
+        )
         cost = self._stage1_cost(view, confirmed, confident, away) + view.class_block(confirmed, confident)
         clear_margin = cfg.clear_pair_margin if cfg.clear_pairs_first else None
         m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost, clear_margin)
@@ -1081,35 +1084,47 @@ def _appearance_pairs(
     return (gate & (lost_pairs | contested)) | plausible
 
 
+def _inside_fractions(mean: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+    """(T, 4): the share of each box's (Kalman means (T, 8)) width (left, right border) and height (top, bottom)
+    on the inner side of the left, top, right and bottom border of the (height, width) frame (<= 0: wholly beyond
+    it; above 1 where the box ends short of it)."""
+    height, width = frame_size
+    box = xywh_to_xyxy(mean[:, :4])
+    size = np.tile(np.maximum(mean[:, 2:4], np.finfo(np.float64).tiny), 2)
+    return np.stack([box[:, 2], box[:, 3], width - box[:, 0], height - box[:, 1]], axis=1) / size
+
+
 def _out_of_view(
     mean: np.ndarray,
     observed_xywh: np.ndarray,
     frame_size: tuple[int, int] | None,
     border_heights: float,
     exit_fraction: np.ndarray | float = 0.0,
+    previous_mean: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(T,) bool: tracks that left the view: the predicted box (Kalman means (T, 8)) keeps no more than
-    `exit_fraction` ((T,) or a scalar, 0 to 1; 0: it lies wholly beyond) of its width (left, right) or height (top,
-    bottom) inside a border of the (height, width) frame, and the last observed box (T, 4; moved with the camera)
-    was at that same border (`entry.near_border`, within `border_heights` of its heights) or beyond it.
+    """(T,) bool: tracks that left the view: the predicted box (Kalman means (T, 8)) lies wholly beyond a border
+    of the (height, width) frame, or keeps no more than `exit_fraction` ((T,) or a scalar, 0 to 1) of its width
+    (left, right) or height (top, bottom) inside it while not coming back in (no larger a share than the
+    track's box of the previous frame, `previous_mean` (T, 8) in that frame's pixels, kept inside it; None: not
+    asked), and the last observed box (T, 4; moved with the camera) was at that same border (`entry.near_border`,
+    within `border_heights` of its heights) or beyond it.
 
     No detection can continue such a track by motion: a box at that border is another person, or the same one
     coming back into view, which only appearance can tell. A person leaves the view only across a border they
     were near; a track last seen elsewhere whose prediction drifted out (a box cut short by an occluder gives a
     wild velocity) was hidden, not gone. The core gives lost tracks `association.lost_exit_fraction`: a person the
     detector lost while walking out, predicted mostly past the border, has gone (traced: TUD-Campus ACF pan2, pan8,
-    jitter and a static crop of it, frame 38: a person leaving by the left border lost for 3 frames, predicted 30 %
-    inside, was taken by a newcomer entering there at similarity 0.568). None (size unknown): no track is out of
-    view.
+    jitter and a static crop of it, frame 38: a person leaving by the left border, lost for 3 frames and predicted
+    30 % inside, was taken by a person entering there at similarity 0.568); one whom a moving camera brings back
+    into the view is not leaving (yolov8n PETS09 pan20, frame 84). None (size unknown): no track is out of view.
     """
     if frame_size is None or len(mean) == 0:
         return np.zeros(len(mean), dtype=bool)
-    height, width = frame_size
-    box = xywh_to_xyxy(mean[:, :4])
-    size = np.maximum(mean[:, 2:4], np.finfo(np.float64).tiny)
-    # the share of the width (left, right) and height (top, bottom) on the frame's side of each border
-    inside = np.stack([box[:, 2], box[:, 3], width - box[:, 0], height - box[:, 1]], axis=1) / np.tile(size, 2)
-    beyond = inside <= np.reshape(exit_fraction, (-1, 1))
+    inside = _inside_fractions(mean, frame_size)
+    leaving = inside <= np.reshape(exit_fraction, (-1, 1))
+    if previous_mean is not None:
+        leaving &= inside <= _inside_fractions(previous_mean, frame_size)
+    beyond = (inside <= 0) | leaving
     return (beyond & near_border(xywh_to_xyxy(observed_xywh), frame_size, border_heights)).any(axis=1)
 
 
