@@ -214,10 +214,18 @@ class TrackerCore:
 
         # Stage 1: confirmed and lost tracks x confident detections (appearance + motion). A track predicted out of
         # the view (the camera turned away, or the person walked out) can come back by re-identification only.
-        exit_fraction = np.where(self.table.state == LOST, cfg.lost_exit_fraction, 0.0)
-        away = _out_of_view(
-            self._mean, self.table.observed_xywh, frame_size, cfg.entry_border_heights, exit_fraction, before
-        )
+        away = _out_of_view(self._mean, self.table.observed_xywh, frame_size, cfg.entry_border_heights)
+        if frame_size is not None and cfg.lost_exit_fraction > 0 and (self.table.state == LOST).any():
+            exit_fraction = np.where(self.table.state == LOST, cfg.lost_exit_fraction, 0.0)
+            leaving = _leaving_pairs(
+                self._mean,
+                before,
+                self.table.observed_xywh,
+                dets.boxes_xyxy,
+                frame_size,
+                exit_fraction,
+            )
+            away = away[:, None] | leaving if leaving.any() else away
         cost = self._stage1_cost(view, confirmed, confident, away) + view.class_block(confirmed, confident)
         clear_margin = cfg.clear_pair_margin if cfg.clear_pairs_first else None
         m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost, clear_margin)
@@ -430,7 +438,8 @@ class TrackerCore:
         self, view: _FrameView, track_idx: np.ndarray, det_idx: np.ndarray, away: np.ndarray
     ) -> np.ndarray:
         """(len(track_idx), len(det_idx)) stage 1 cost (`assoc.appearance_motion_cost`) of those tracks and
-        detections (ascending indices); inf outside the motion gate and for the tracks `away` (T,) from the view.
+        detections (ascending indices); inf outside the motion gate and for the tracks `away` (T,) from the view
+        (or the pairs `away` (T, N): `_leaving_pairs` too).
         Built from the gated pairs alone (a few per track): a crowd's cost is not a (T, N) matrix of passes. With
         `association.weak_look_ties`, weak appearance may veto a pair but not make it cheaper than its motion cost
         (`weak_looks.near_tie_costs`). With `association.vouched_lost_match`, a lost track's pair inside its Kalman
@@ -441,7 +450,7 @@ class TrackerCore:
         rows, cols = mask_pairs(view.motion_gate)
         row_at, col_at = np.full(t, -1), np.full(n, -1)
         row_at[track_idx], col_at[det_idx] = np.arange(len(track_idx)), np.arange(len(det_idx))
-        keep = (row_at[rows] >= 0) & (col_at[cols] >= 0) & ~away[rows]
+        keep = (row_at[rows] >= 0) & (col_at[cols] >= 0) & ~(away[rows] if away.ndim == 1 else away[rows, cols])
         rows, cols = rows[keep], cols[keep]
         cost = np.full((len(track_idx), len(det_idx)), np.inf)
         cfg, similarity = self.config.association, view.similarity[rows, cols]
@@ -1084,8 +1093,26 @@ def _appearance_pairs(
     return (gate & (lost_pairs | contested)) | plausible
 
 
+def _out_of_view(
+    mean: np.ndarray, observed_xywh: np.ndarray, frame_size: tuple[int, int] | None, border_heights: float
+) -> np.ndarray:
+    """(T,) bool: tracks that left the view: the predicted box (Kalman means (T, 8)) lies wholly beyond a border
+    of the (height, width) frame, and the last observed box (T, 4; moved with the camera) was at that same
+    border (`entry.near_border`, within `border_heights` of its heights) or beyond it.
+
+    No detection can continue such a track by motion: a box at that border is another person, or the same one
+    coming back into view, which only appearance can tell. A person leaves the view only across a border they
+    were near; a track last seen elsewhere whose prediction drifted out (a box cut short by an occluder gives a
+    wild velocity) was hidden, not gone. None (size unknown): no track is out of view.
+    """
+    if frame_size is None or len(mean) == 0:
+        return np.zeros(len(mean), dtype=bool)
+    beyond = _inside_fractions(mean, frame_size) <= 0
+    return (beyond & near_border(xywh_to_xyxy(observed_xywh), frame_size, border_heights)).any(axis=1)
+
+
 def _inside_fractions(mean: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
-    """(T, 4): the share of each box's (Kalman means (T, 8)) width (left, right border) and height (top, bottom)
+    """(T, 4): the share of each box's (Kalman means (T, 8)) width (left, right border) or height (top, bottom)
     on the inner side of the left, top, right and bottom border of the (height, width) frame (<= 0: wholly beyond
     it; above 1 where the box ends short of it)."""
     height, width = frame_size
@@ -1094,38 +1121,43 @@ def _inside_fractions(mean: np.ndarray, frame_size: tuple[int, int]) -> np.ndarr
     return np.stack([box[:, 2], box[:, 3], width - box[:, 0], height - box[:, 1]], axis=1) / size
 
 
-def _out_of_view(
+def _leaving_pairs(
     mean: np.ndarray,
+    previous_mean: np.ndarray,
     observed_xywh: np.ndarray,
-    frame_size: tuple[int, int] | None,
-    border_heights: float,
-    exit_fraction: np.ndarray | float = 0.0,
-    previous_mean: np.ndarray | None = None,
+    boxes_xyxy: np.ndarray,
+    frame_size: tuple[int, int],
+    exit_fraction: np.ndarray | float,
 ) -> np.ndarray:
-    """(T,) bool: tracks that left the view: the predicted box (Kalman means (T, 8)) lies wholly beyond a border
-    of the (height, width) frame, or keeps no more than `exit_fraction` ((T,) or a scalar, 0 to 1) of its width
-    (left, right) or height (top, bottom) inside it while not coming back in (no larger a share than the
-    track's box of the previous frame, `previous_mean` (T, 8) in that frame's pixels, kept inside it; None: not
-    asked), and the last observed box (T, 4; moved with the camera) was at that same border (`entry.near_border`,
-    within `border_heights` of its heights) or beyond it.
+    """(T, N) bool: pairs no detection (N, 4, pixels) may make by motion with a track leaving the view
+    (`association.lost_exit_fraction`): the track's predicted box (Kalman means (T, 8)) keeps no more than
+    `exit_fraction` ((T,) or a scalar, 0 to 1) of its width (left, right border) or height (top, bottom) inside a
+    border of the (height, width) frame, no more than its box of the previous frame did (`previous_mean` (T, 8),
+    in that frame's pixels: a track the camera brings back into the view is not leaving), its last observed box
+    (T, 4; moved with the camera) was cut by that border (within `truncation.TOUCH_PX` of it, or beyond it: the
+    person was walking out, not hidden near it), and the detection reaches further into the view from that
+    border than `exit_fraction` of the track's width (height): it shows more of a person than the one walking
+    out has left in view, so it is someone entering, or them turning back, which only appearance can tell
+    (stage 4). A sliver at the border the leaving person still shows may continue it.
 
-    No detection can continue such a track by motion: a box at that border is another person, or the same one
-    coming back into view, which only appearance can tell. A person leaves the view only across a border they
-    were near; a track last seen elsewhere whose prediction drifted out (a box cut short by an occluder gives a
-    wild velocity) was hidden, not gone. The core gives lost tracks `association.lost_exit_fraction`: a person the
-    detector lost while walking out, predicted mostly past the border, has gone (traced: TUD-Campus ACF pan2, pan8,
-    jitter and a static crop of it, frame 38: a person leaving by the left border, lost for 3 frames and predicted
-    30 % inside, was taken by a person entering there at similarity 0.568); one whom a moving camera brings back
-    into the view is not leaving (yolov8n PETS09 pan20, frame 84). None (size unknown): no track is out of view.
+    Traced: TUD-Campus ACF, a static crop of it and its pan2, pan8 and jitter variants, frame 38: a person
+    leaving by the left border, lost for 3 frames and predicted 30 % inside, was taken by a person entering there
+    (64 px in view, the track 74 px wide) at similarity 0.568; yolov8n TUD-Campus scale0.5, frames 51-53: the
+    slivers (10-11 px wide) of a person walking out keep their track; PETS09 ACF, frame 70: a person hidden 5 px
+    from the right border, whose prediction drifted out, is not leaving.
     """
-    if frame_size is None or len(mean) == 0:
-        return np.zeros(len(mean), dtype=bool)
+    fraction = np.reshape(exit_fraction, (-1, 1))
     inside = _inside_fractions(mean, frame_size)
-    leaving = inside <= np.reshape(exit_fraction, (-1, 1))
-    if previous_mean is not None:
-        leaving &= inside <= _inside_fractions(previous_mean, frame_size)
-    beyond = (inside <= 0) | leaving
-    return (beyond & near_border(xywh_to_xyxy(observed_xywh), frame_size, border_heights)).any(axis=1)
+    leaving = (inside <= fraction) & (inside <= _inside_fractions(previous_mean, frame_size))
+    height, width = frame_size
+    seen = xywh_to_xyxy(observed_xywh)
+    leaving &= np.stack([seen[:, 0], seen[:, 1], width - seen[:, 2], height - seen[:, 3]], axis=1) <= TOUCH_PX
+    if not leaving.any():
+        return np.zeros((len(mean), len(boxes_xyxy)), dtype=bool)
+    # how far each detection reaches into the view from each border, px (N, 4), against the allowed (T, 4)
+    reach = np.stack([boxes_xyxy[:, 2], boxes_xyxy[:, 3], width - boxes_xyxy[:, 0], height - boxes_xyxy[:, 1]], axis=1)
+    allowed = fraction * np.tile(mean[:, 2:4], 2)
+    return (leaving[:, None, :] & (reach[None, :, :] > allowed[:, None, :])).any(axis=2)
 
 
 def _contested(iou: np.ndarray, threshold: float) -> np.ndarray:
