@@ -303,9 +303,9 @@ class AssociationConfig:
     max_size_ratio: float = _key(2.0, "stage 4: largest height ratio between lost track and detection", lo=1)
     lost_exit_fraction: float = _key(
         0.5,
-        "stage 1: a lost track predicted to keep no more than this fraction of its width (height) inside the side "
-        "(top, bottom) border it was last seen at has left the view and comes back by re-identification only "
-        "(0: only once predicted wholly beyond)",
+        "stage 1: a lost track last seen cut by a border and predicted to keep no more than this fraction of its "
+        "width (height) inside it, no more than a frame ago, is not continued by motion on a detection reaching "
+        "further into the view than this fraction of its width (height): that needs re-identification (0 = off)",
         lo=0,
         hi=1,
     )
