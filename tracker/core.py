@@ -215,17 +215,20 @@ class TrackerCore:
         # Stage 1: confirmed and lost tracks x confident detections (appearance + motion). A track predicted out of
         # the view (the camera turned away, or the person walked out) can come back by re-identification only.
         away = _out_of_view(self._mean, self.table.observed_xywh, frame_size, cfg.entry_border_heights)
-        if frame_size is not None and cfg.lost_exit_fraction > 0 and (self.table.state == LOST).any():
-            exit_fraction = np.where(self.table.state == LOST, cfg.lost_exit_fraction, 0.0)
+        lost_rows = _indices(self.table.state == LOST)
+        if frame_size is not None and cfg.lost_exit_fraction > 0 and len(lost_rows):
             leaving = _leaving_pairs(
-                self._mean,
-                before,
-                self.table.observed_xywh,
+                self._mean[lost_rows],
+                before[lost_rows],
+                self.table.observed_xywh[lost_rows],
                 dets.boxes_xyxy,
                 frame_size,
-                exit_fraction,
+                cfg.lost_exit_fraction,
             )
-            away = away[:, None] | leaving if leaving.any() else away
+            if leaving.any():  # (rare: a lost track walking out of the view)
+                pairs = np.zeros((len(away), len(dets)), dtype=bool)
+                pairs[lost_rows] = leaving
+                away = away[:, None] | pairs
         cost = self._stage1_cost(view, confirmed, confident, away) + view.class_block(confirmed, confident)
         clear_margin = cfg.clear_pair_margin if cfg.clear_pairs_first else None
         m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost, clear_margin)
@@ -1127,11 +1130,11 @@ def _leaving_pairs(
     observed_xywh: np.ndarray,
     boxes_xyxy: np.ndarray,
     frame_size: tuple[int, int],
-    exit_fraction: np.ndarray | float,
+    exit_fraction: float,
 ) -> np.ndarray:
     """(T, N) bool: pairs no detection (N, 4, pixels) may make by motion with a track leaving the view
     (`association.lost_exit_fraction`): the track's predicted box (Kalman means (T, 8)) keeps no more than
-    `exit_fraction` ((T,) or a scalar, 0 to 1) of its width (left, right border) or height (top, bottom) inside a
+    `exit_fraction` (0 to 1) of its width (left, right border) or height (top, bottom) inside a
     border of the (height, width) frame, no more than its box of the previous frame did (`previous_mean` (T, 8),
     in that frame's pixels: a track the camera brings back into the view is not leaving), its last observed box
     (T, 4; moved with the camera) was cut by that border (within `truncation.TOUCH_PX` of it, or beyond it: the
@@ -1146,17 +1149,23 @@ def _leaving_pairs(
     slivers (10-11 px wide) of a person walking out keep their track; PETS09 ACF, frame 70: a person hidden 5 px
     from the right border, whose prediction drifted out, is not leaving.
     """
-    fraction = np.reshape(exit_fraction, (-1, 1))
-    inside = _inside_fractions(mean, frame_size)
-    leaving = (inside <= fraction) & (inside <= _inside_fractions(previous_mean, frame_size))
     height, width = frame_size
+    nothing = np.zeros((len(mean), len(boxes_xyxy)), dtype=bool)
+    cx, cy, w, h = mean[:, 0], mean[:, 1], mean[:, 2], mean[:, 3]
+    # most frames: every lost track's box keeps more than the fraction inside every border (a few small ops)
+    if (np.minimum(cx, width - cx) > (exit_fraction - 0.5) * w).all() and (
+        np.minimum(cy, height - cy) > (exit_fraction - 0.5) * h
+    ).all():
+        return nothing
+    inside = _inside_fractions(mean, frame_size)
+    leaving = (inside <= exit_fraction) & (inside <= _inside_fractions(previous_mean, frame_size))
     seen = xywh_to_xyxy(observed_xywh)
     leaving &= np.stack([seen[:, 0], seen[:, 1], width - seen[:, 2], height - seen[:, 3]], axis=1) <= TOUCH_PX
     if not leaving.any():
-        return np.zeros((len(mean), len(boxes_xyxy)), dtype=bool)
+        return nothing
     # how far each detection reaches into the view from each border, px (N, 4), against the allowed (T, 4)
     reach = np.stack([boxes_xyxy[:, 2], boxes_xyxy[:, 3], width - boxes_xyxy[:, 0], height - boxes_xyxy[:, 1]], axis=1)
-    allowed = fraction * np.tile(mean[:, 2:4], 2)
+    allowed = exit_fraction * np.tile(mean[:, 2:4], 2)
     return (leaving[:, None, :] & (reach[None, :, :] > allowed[:, None, :])).any(axis=2)
 
 
