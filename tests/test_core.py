@@ -712,7 +712,8 @@ def test_the_bank_is_asked_only_for_pairs_a_stage_reads():
 def test_stage1_cost_from_the_gated_pairs_equals_the_dense_cost(monkeypatch):
     """The stage 1 cost built from the gated pairs alone (`TrackerCore._stage1_cost`) is the dense formula, cut to the
     block, bit for bit: fused cost where there is appearance, motion alone where not, inf outside the gate, below the
-    appearance bound and for tracks out of the view. Twelve people crossing in a 640x480 frame, some leaving it."""
+    appearance bound and for tracks out of the view (or pairs refused to tracks walking out of it). Twelve people
+    crossing in a 640x480 frame, some leaving it."""
     from tracker.core import TrackerCore
 
     def dense(view, rows, cols, away, bounds, cfg):
@@ -721,7 +722,8 @@ def test_stage1_cost_from_the_gated_pairs_equals_the_dense_cost(monkeypatch):
         has_app = np.isfinite(view.similarity)
         fused = cfg.appearance_weight * (1.0 - view.similarity) + (1.0 - cfg.appearance_weight) * motion
         cost = np.where(has_app, fused, motion)
-        forbidden = ~(view.motion_gate & ~away[:, None]) | (has_app & (view.similarity < bounds))
+        away_pairs = away if away.ndim == 2 else away[:, None]  # tracks, or pairs (`_leaving_pairs`)
+        forbidden = ~(view.motion_gate & ~away_pairs) | (has_app & (view.similarity < bounds))
         return np.where(forbidden, np.inf, cost)[rows[:, None], cols]
 
     checked = []

@@ -301,6 +301,14 @@ class AssociationConfig:
     reid_max_speed: float = _key(1.5, "stage 4: plausible displacement, box heights per second lost", lo=0)
     reid_min_distance: float = _key(1.0, "stage 4: displacement always allowed, in box heights", lo=0)
     max_size_ratio: float = _key(2.0, "stage 4: largest height ratio between lost track and detection", lo=1)
+    lost_exit_fraction: float = _key(
+        0.5,
+        "stage 1: a lost track last seen cut by a border and predicted to keep no more than this fraction of its "
+        "width (height) inside it, no more than a frame ago, is not continued by motion on a detection reaching "
+        "further into the view than this fraction of its width (height): that needs re-identification (0 = off)",
+        lo=0,
+        hi=1,
+    )
     entry_border_heights: float = _key(
         0.25, "stage 4: a detection nearer a frame border than this many box heights may be a newcomer", lo=0
     )

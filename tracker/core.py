@@ -202,6 +202,7 @@ class TrackerCore:
         # a part of a person (far shorter than the ground line predicts) has no look and brings no lost track back
         self._part_boxes = self.ground.part_boxes(dets.boxes_xyxy, dets.class_ids, frame_size)
         self._any_part_box = bool(self._part_boxes.any())  # most frames: none, and no mask to apply
+        before = self._mean  # last frame's boxes, in its pixels: is a track leaving the view or coming back?
         view = self._advance(dets, embed, camera_motion, frame_size)
         dets = view.dets
         cfg = self.config.association
@@ -214,6 +215,20 @@ class TrackerCore:
         # Stage 1: confirmed and lost tracks x confident detections (appearance + motion). A track predicted out of
         # the view (the camera turned away, or the person walked out) can come back by re-identification only.
         away = _out_of_view(self._mean, self.table.observed_xywh, frame_size, cfg.entry_border_heights)
+        lost_rows = _indices(self.table.state == LOST)
+        if frame_size is not None and cfg.lost_exit_fraction > 0 and len(lost_rows):
+            leaving = _leaving_pairs(
+                self._mean[lost_rows],
+                before[lost_rows],
+                self.table.observed_xywh[lost_rows],
+                dets.boxes_xyxy,
+                frame_size,
+                cfg.lost_exit_fraction,
+            )
+            if leaving.any():  # (rare: a lost track walking out of the view)
+                pairs = np.zeros((len(away), len(dets)), dtype=bool)
+                pairs[lost_rows] = leaving
+                away = away[:, None] | pairs
         cost = self._stage1_cost(view, confirmed, confident, away) + view.class_block(confirmed, confident)
         clear_margin = cfg.clear_pair_margin if cfg.clear_pairs_first else None
         m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost, clear_margin)
@@ -426,7 +441,8 @@ class TrackerCore:
         self, view: _FrameView, track_idx: np.ndarray, det_idx: np.ndarray, away: np.ndarray
     ) -> np.ndarray:
         """(len(track_idx), len(det_idx)) stage 1 cost (`assoc.appearance_motion_cost`) of those tracks and
-        detections (ascending indices); inf outside the motion gate and for the tracks `away` (T,) from the view.
+        detections (ascending indices); inf outside the motion gate and for the tracks `away` (T,) from the view
+        (or the pairs `away` (T, N): `_leaving_pairs` too).
         Built from the gated pairs alone (a few per track): a crowd's cost is not a (T, N) matrix of passes. With
         `association.weak_look_ties`, weak appearance may veto a pair but not make it cheaper than its motion cost
         (`weak_looks.near_tie_costs`). With `association.vouched_lost_match`, a lost track's pair inside its Kalman
@@ -437,7 +453,7 @@ class TrackerCore:
         rows, cols = mask_pairs(view.motion_gate)
         row_at, col_at = np.full(t, -1), np.full(n, -1)
         row_at[track_idx], col_at[det_idx] = np.arange(len(track_idx)), np.arange(len(det_idx))
-        keep = (row_at[rows] >= 0) & (col_at[cols] >= 0) & ~away[rows]
+        keep = (row_at[rows] >= 0) & (col_at[cols] >= 0) & ~(away[rows] if away.ndim == 1 else away[rows, cols])
         rows, cols = rows[keep], cols[keep]
         cost = np.full((len(track_idx), len(det_idx)), np.inf)
         cfg, similarity = self.config.association, view.similarity[rows, cols]
@@ -1094,10 +1110,63 @@ def _out_of_view(
     """
     if frame_size is None or len(mean) == 0:
         return np.zeros(len(mean), dtype=bool)
+    beyond = _inside_fractions(mean, frame_size) <= 0
+    return (beyond & near_border(xywh_to_xyxy(observed_xywh), frame_size, border_heights)).any(axis=1)
+
+
+def _inside_fractions(mean: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+    """(T, 4): the share of each box's (Kalman means (T, 8)) width (left, right border) or height (top, bottom)
+    on the inner side of the left, top, right and bottom border of the (height, width) frame (<= 0: wholly beyond
+    it; above 1 where the box ends short of it)."""
     height, width = frame_size
     box = xywh_to_xyxy(mean[:, :4])
-    beyond = np.stack([box[:, 2] <= 0, box[:, 3] <= 0, box[:, 0] >= width, box[:, 1] >= height], axis=1)
-    return (beyond & near_border(xywh_to_xyxy(observed_xywh), frame_size, border_heights)).any(axis=1)
+    size = np.tile(np.maximum(mean[:, 2:4], np.finfo(np.float64).tiny), 2)
+    return np.stack([box[:, 2], box[:, 3], width - box[:, 0], height - box[:, 1]], axis=1) / size
+
+
+def _leaving_pairs(
+    mean: np.ndarray,
+    previous_mean: np.ndarray,
+    observed_xywh: np.ndarray,
+    boxes_xyxy: np.ndarray,
+    frame_size: tuple[int, int],
+    exit_fraction: float,
+) -> np.ndarray:
+    """(T, N) bool: pairs no detection (N, 4, pixels) may make by motion with a track leaving the view
+    (`association.lost_exit_fraction`): the track's predicted box (Kalman means (T, 8)) keeps no more than
+    `exit_fraction` (0 to 1) of its width (left, right border) or height (top, bottom) inside a
+    border of the (height, width) frame, no more than its box of the previous frame did (`previous_mean` (T, 8),
+    in that frame's pixels: a track the camera brings back into the view is not leaving), its last observed box
+    (T, 4; moved with the camera) was cut by that border (within `truncation.TOUCH_PX` of it, or beyond it: the
+    person was walking out, not hidden near it), and the detection reaches further into the view from that
+    border than `exit_fraction` of the track's width (height): it shows more of a person than the one walking
+    out has left in view, so it is someone entering, or them turning back, which only appearance can tell
+    (stage 4). A sliver at the border the leaving person still shows may continue it.
+
+    Traced: TUD-Campus ACF, a static crop of it and its pan2, pan8 and jitter variants, frame 38: a person
+    leaving by the left border, lost for 3 frames and predicted 30 % inside, was taken by a person entering there
+    (64 px in view, the track 74 px wide) at similarity 0.568; yolov8n TUD-Campus scale0.5, frames 51-53: the
+    slivers (10-11 px wide) of a person walking out keep their track; PETS09 ACF, frame 70: a person hidden 5 px
+    from the right border, whose prediction drifted out, is not leaving.
+    """
+    height, width = frame_size
+    nothing = np.zeros((len(mean), len(boxes_xyxy)), dtype=bool)
+    cx, cy, w, h = mean[:, 0], mean[:, 1], mean[:, 2], mean[:, 3]
+    # most frames: every lost track's box keeps more than the fraction inside every border (a few small ops)
+    if (np.minimum(cx, width - cx) > (exit_fraction - 0.5) * w).all() and (
+        np.minimum(cy, height - cy) > (exit_fraction - 0.5) * h
+    ).all():
+        return nothing
+    inside = _inside_fractions(mean, frame_size)
+    leaving = (inside <= exit_fraction) & (inside <= _inside_fractions(previous_mean, frame_size))
+    seen = xywh_to_xyxy(observed_xywh)
+    leaving &= np.stack([seen[:, 0], seen[:, 1], width - seen[:, 2], height - seen[:, 3]], axis=1) <= TOUCH_PX
+    if not leaving.any():
+        return nothing
+    # how far each detection reaches into the view from each border, px (N, 4), against the allowed (T, 4)
+    reach = np.stack([boxes_xyxy[:, 2], boxes_xyxy[:, 3], width - boxes_xyxy[:, 0], height - boxes_xyxy[:, 1]], axis=1)
+    allowed = exit_fraction * np.tile(mean[:, 2:4], 2)
+    return (leaving[:, None, :] & (reach[None, :, :] > allowed[:, None, :])).any(axis=2)
 
 
 def _contested(iou: np.ndarray, threshold: float) -> np.ndarray:
