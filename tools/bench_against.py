@@ -44,7 +44,8 @@ def import_other(root: Path) -> ModuleType:
     sys.path.insert(0, str(root))
     try:
         other = importlib.import_module(PACKAGE)
-        importlib.import_module(f"{PACKAGE}.pipeline")
+        for name in ("Tracker", "load_config"):  # resolved now (PEP 562 names are imported on first use)
+            getattr(other, name)
     finally:
         sys.path.remove(str(root))
     for name in [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]:
@@ -85,7 +86,10 @@ def main() -> None:
     ours = importlib.import_module(PACKAGE)
     from bench_core import CHURN_SECONDS, FPS, world  # (this checkout's worlds, for both)
 
-    print(f"load {os.getloadavg()[0]:.2f}; ours {Path(ours.__file__).parent}, other {Path(other.__file__).parent}")
+    for package in (ours, other):  # each Tracker's core comes from its own copy
+        core = package.Tracker(package.load_config(None, overrides=["device=cpu"]), frame_rate=FPS).core
+        print(f"core from {type(core).step.__code__.co_filename}")
+    print(f"load {os.getloadavg()[0]:.2f}")
     print(f"{'world':>13} {'ours ms':>8} {'other ms':>9} {'ratio':>6} {'range':>12}  per repeat")
     for name in args.worlds.split(","):
         kind, num, dim = WORLDS[name]

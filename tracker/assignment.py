@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import lap
 import numpy as np
 
+from tracker.reduce import any_set
 from tracker.sweep import mask_pairs
 
 __all__ = ["Matches", "clear_pairs", "index_pairs", "linear_assignment"]
@@ -61,7 +62,7 @@ def clear_pairs(cost: np.ndarray, max_cost: float, margin: float) -> np.ndarray:
         return np.zeros((0, 2), np.int64)
     if cost.size >= _SPARSE_MIN_ENTRIES:
         return _clear_pairs_sparse(cost, max_cost, margin)
-    if np.isnan(cost).any():  # (a stage's cost has none: no copy)
+    if any_set(np.isnan(cost)):  # (a stage's cost has none: no copy)
         cost = np.where(np.isnan(cost), np.inf, cost)
     best_col, best_row = cost.argmin(axis=1), cost.argmin(axis=0)  # (R,), (C,)
     row = np.arange(rows)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from tracker.reduce import any_set
 from tracker.sweep import mask_pairs
 
 __all__ = ["AppearanceBank"]
@@ -233,7 +234,7 @@ class AppearanceBank:
             return out
         if embeddings.shape[1] != self.dim:
             raise ValueError(f"embeddings have D = {embeddings.shape[1]}, the bank holds D = {self.dim}")
-        if candidates is not None and self.sparse and not candidates.any():  # nothing asked (a small crowd's frame)
+        if candidates is not None and self.sparse and not any_set(candidates):  # nothing asked (a small crowd's frame)
             return out
         counts = self._count[slots]
         emb = self.stored(embeddings)
@@ -244,7 +245,7 @@ class AppearanceBank:
             if candidates is not None:
                 out[~candidates] = np.nan
         empty = counts == 0
-        if empty.any():
+        if any_set(empty):
             out[empty] = np.nan
         return out
 
@@ -366,7 +367,7 @@ class AppearanceBank:
         are summed largest first, as torch.topk orders them ("mean" sums in numpy's order: last-bit differences).
         """
         k = sims.shape[1]
-        any_partial = bool((counts < k).any())
+        any_partial = any_set(counts < k)
         if any_partial:  # one masked write over all pairs (full banks mask nothing): cheaper than picking the rows
             sims[np.arange(k) >= counts[:, None]] = 0.0 if self.aggregation == "mean" else -np.inf
         if self.aggregation == "mean":

@@ -21,6 +21,7 @@ from functools import cached_property
 import numpy as np
 
 from tracker.config import MotionConfig
+from tracker.reduce import any_set
 from tracker.sweep import SWEEP_MIN_PAIRS, mask_pairs, pairs_in_ranges
 
 __all__ = ["KalmanFilter", "xywh_to_xyxy", "xyxy_to_xywh"]
@@ -287,7 +288,7 @@ def _diagonal_or_none(s: np.ndarray) -> np.ndarray | None:
     motion warps a covariance (`warp_states`). Then S^-1 is 1 / diagonal, what LAPACK's inverse and solve give for a
     diagonal matrix (its LU has nothing to eliminate; its triangular solve multiplies by the reciprocal pivots), at
     a tenth of the cost of one LAPACK call per track."""
-    if not len(s) or s.reshape(len(s), _NDIM * _NDIM)[:, _OFF_DIAGONAL].any():
+    if not len(s) or any_set(s.reshape(len(s), _NDIM * _NDIM)[:, _OFF_DIAGONAL]):
         return None
     return np.diagonal(s, axis1=1, axis2=2)
 
