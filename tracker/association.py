@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from tracker.config import AssociationConfig
-from tracker.reduce import any_set
+from tracker.fast_numpy import any_set
 from tracker.sweep import SWEEP_MIN_PAIRS, pairs_in_ranges
 
 __all__ = [

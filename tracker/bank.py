@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from tracker.reduce import any_set
+from tracker.fast_numpy import any_set, filled
 from tracker.sweep import mask_pairs
 
 __all__ = ["AppearanceBank"]
@@ -229,7 +229,7 @@ class AppearanceBank:
         """
         slots = np.asarray(slots, dtype=np.int64)
         t, n = len(slots), len(embeddings)
-        out = np.full((t, n), np.nan)
+        out = filled((t, n), np.nan)
         if t == 0 or n == 0 or self._data is None or self.dim is None:
             return out
         if embeddings.shape[1] != self.dim:
@@ -274,7 +274,7 @@ class AppearanceBank:
             return
         per_row = np.bincount(pair_rows, minlength=len(slots))  # candidates per track, from the pairs (no grid pass)
         rows = per_row.nonzero()[0]
-        starts = np.cumsum(per_row) - per_row
+        starts = per_row.cumsum() - per_row
         pair_pos = np.arange(len(pair_rows)) - starts[pair_rows]  # (P,) place among its row's candidates
         row_slots = slots[rows]
         # Batch sizes are powers of two (or sums of a few): the CPU matmul backend caches one kernel per shape, so a

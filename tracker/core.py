@@ -20,11 +20,11 @@ from tracker.camera_motion import warp_boxes_xywh, warp_states
 from tracker.classes import ClassPolicy
 from tracker.config import TrackerConfig
 from tracker.entry import entry_evidence, near_border
+from tracker.fast_numpy import any_set, filled
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.ground_line import GroundLine, complete_part_boxes
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.measurement_noise import MeasurementNoise
-from tracker.reduce import any_set
 from tracker.still import StillBoxes
 from tracker.sweep import mask_pairs
 from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
@@ -274,7 +274,7 @@ class TrackerCore:
         banks (`_late_thin_banks`), when the caller has them."""
         lost = self.table.state == LOST
         if not any_set(lost):
-            return np.full((len(self.tracks), 1), self.config.appearance.match_threshold)
+            return filled((len(self.tracks), 1), self.config.appearance.match_threshold)
         seconds = self.table.frames_since_update / self.frame_rate
         bounds = np.where(lost, self.calibration.lost_match_bound(seconds), self.config.appearance.match_threshold)
         if self.config.association.thin_bank_revival:  # a thin bank's return after the unbanked lifetime: a revival
@@ -421,8 +421,8 @@ class TrackerCore:
                 candidates &= confirmed[:, None]
             similarity = self.bank.similarity(self.table.slot, self._bank_embeddings(dets), candidates)
         else:
-            similarity = np.full((t, n), np.nan)
-        reid_sim = np.where(plausible, similarity, np.nan) if any_lost else np.full((t, n), np.nan)
+            similarity = filled((t, n), np.nan)
+        reid_sim = np.where(plausible, similarity, np.nan) if any_lost else filled((t, n), np.nan)
         return _FrameView(iou, class_cost, gate, kalman_gate, similarity, reid_sim, det_xywh, dets, confirmed)
 
     def _stage1_cost(
@@ -438,11 +438,11 @@ class TrackerCore:
         at IoU 0.70 with the compensated prediction, similarity 0.645, refused and taken back a frame later)."""
         t, n = view.iou.shape
         rows, cols = mask_pairs(view.motion_gate)
-        row_at, col_at = np.full(t, -1), np.full(n, -1)
+        row_at, col_at = filled(t, -1, np.int64), filled(n, -1, np.int64)
         row_at[track_idx], col_at[det_idx] = np.arange(len(track_idx)), np.arange(len(det_idx))
         keep = (row_at[rows] >= 0) & (col_at[cols] >= 0) & ~away[rows]
         rows, cols = rows[keep], cols[keep]
-        cost = np.full((len(track_idx), len(det_idx)), np.inf)
+        cost = filled((len(track_idx), len(det_idx)), np.inf)
         cfg, similarity = self.config.association, view.similarity[rows, cols]
         motion = assoc.motion_cost(view.iou[rows, cols], view.dets.scores[cols], cfg)  # the pairs' cost without looks
         state, gated = self.table.state[rows], view.kalman_gate[rows, cols]  # read by most rules below: taken once
@@ -595,7 +595,7 @@ class TrackerCore:
         """
         app = self.config.appearance
         if not app.lazy_embedding:
-            return np.ones(gate.shape[1], dtype=bool)
+            return filled(gate.shape[1], True, bool)
         refresh = max(1, round(app.refresh_seconds * self.frame_rate))
         stale = ~lost & (self.frame_index - self.table.bank_frame >= refresh)
         need = compare.any(axis=0) | ~gate.any(axis=0)
@@ -875,7 +875,7 @@ class TrackerCore:
         """Unmatched tracks age; removed ones go to the gallery (if any) and give their bank slot back. A lost track
         with an empty bank is kept `max_seconds_lost_motion`, or `max_seconds_lost_unbanked` if shorter once this
         video has given appearance: beyond it a return would be a revival, and there is no look to judge one by."""
-        missed = np.ones(len(self.tracks), dtype=bool)
+        missed = filled(len(self.tracks), True, bool)
         missed[matched_track_idx] = False
         missed = _indices(missed)
         if len(missed) == 0:  # every track matched: none ages, none is removed
@@ -895,7 +895,7 @@ class TrackerCore:
             track = self.tracks[row]
             self._to_gallery(track)
             self.bank.release(track.slot)
-        keep = np.ones(len(self.tracks), dtype=bool)
+        keep = filled(len(self.tracks), True, bool)
         keep[removed] = False
         self.table.keep(keep)
         self._mean, self._cov = self._mean[keep], self._cov[keep]
@@ -977,7 +977,7 @@ class TrackerCore:
         hidden = self.still.hidden(table.still_share)
         self.still.count_hidden(table.track_id[shown & hidden])
         shown = _indices(shown & ~hidden)
-        shown = shown[np.argsort(table.track_id[shown])]
+        shown = shown[table.track_id[shown].argsort()]
         gap = table.frames_since_update[shown] > 0 if report_gap else np.zeros(len(shown), dtype=bool)
         if self.config.motion.output_filtered_box:
             boxes = xywh_to_xyxy(self._mean.take(shown, axis=0)[:, :4])
@@ -1030,7 +1030,7 @@ class TrackerCore:
         if boxes_xyxy[:, 0].min() > TOUCH_PX and boxes_xyxy[:, 2].max() < frame_width - TOUCH_PX:
             return None
         at_side = _indices((boxes_xyxy[:, 0] <= TOUCH_PX) | (boxes_xyxy[:, 2] >= frame_width - TOUCH_PX))
-        keep = np.ones(len(boxes_xyxy), dtype=bool)
+        keep = filled(len(boxes_xyxy), True, bool)
         ratio = self.births.narrowest_ratio(class_ids[at_side])
         if rows is not None and self.config.motion.visible_fraction_from_tracks and any_set(np.isnan(ratio)):
             whole = self.table.width_seen[rows]  # (a copy: fancy indexing)

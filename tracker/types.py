@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from tracker.fast_numpy import filled
+
 __all__ = ["Detections", "TrackState", "TrackedObject", "to_embedding_tensor"]
 
 log = logging.getLogger(__name__)
@@ -246,7 +248,7 @@ def _normalise(emb: torch.Tensor, in_place: bool = False) -> tuple[torch.Tensor,
     # the common case: no norm to clamp or zero (a NaN norm fails the first test, an infinite one the second)
     if len(host) and host.min() >= tiny and host.max() < np.inf:
         scale = norms[:, None]
-        return (emb.div_(scale) if in_place else emb / scale), np.ones(len(host), dtype=bool)
+        return (emb.div_(scale) if in_place else emb / scale), filled(len(host), True, bool)
     has_emb = np.isfinite(host) & (host > 0)
     scaled = emb / norms.clamp_min(tiny)[:, None]
     emb = scaled if has_emb.all() else torch.where(torch.as_tensor(has_emb, device=emb.device)[:, None], scaled, 0.0)

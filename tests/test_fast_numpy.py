@@ -1,11 +1,11 @@
-"""`any_set` answers as `ndarray.any()` for every shape and dtype the core asks about."""
+"""`fast_numpy` answers as numpy's own functions for every shape and dtype the core asks about."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from tracker.reduce import any_set
+from tracker.fast_numpy import any_set, filled
 
 
 @pytest.mark.parametrize(
@@ -24,3 +24,13 @@ from tracker.reduce import any_set
 )
 def test_any_set_is_ndarray_any(array):
     assert any_set(array) is bool(array.any())
+
+
+@pytest.mark.parametrize(
+    ("shape", "value", "dtype"),
+    [(0, np.nan, np.float64), (5, -1, np.int64), ((3, 4), np.inf, np.float64), (7, True, bool), ((2, 0), 0.5, float)],
+)
+def test_filled_is_np_full(shape, value, dtype):
+    got, want = filled(shape, value, dtype), np.full(shape, value, dtype=dtype)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
