@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from tracker.fast_numpy import any_set, filled
+from tracker.fast_numpy import all_set, any_set, filled
 from tracker.sweep import mask_pairs
 
 __all__ = ["AppearanceBank"]
@@ -376,7 +376,7 @@ class AppearanceBank:
             return sims.max(axis=1)
         top = min(self.topk, k)
         best = np.sort(sims, axis=1)[:, k - top :][:, ::-1]  # (M, top), largest first, -inf past count
-        if any_partial or not np.isfinite(best).all():
+        if any_partial or not all_set(np.isfinite(best)):
             best[~np.isfinite(best)] = 0.0
         total = best[:, 0].copy()
         for j in range(1, top):

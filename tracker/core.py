@@ -20,7 +20,7 @@ from tracker.camera_motion import warp_boxes_xywh, warp_states
 from tracker.classes import ClassPolicy
 from tracker.config import TrackerConfig
 from tracker.entry import entry_evidence, near_border
-from tracker.fast_numpy import any_set, filled
+from tracker.fast_numpy import all_set, any_set, filled
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.ground_line import GroundLine, complete_part_boxes
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
@@ -417,7 +417,7 @@ class TrackerCore:
             # Only pairs a stage or the calibration reads: confirmed tracks (stages 1 and 4; a tentative track is
             # matched by IoU alone) x detections fit for an appearance stage or a bank (NaN elsewhere).
             candidates = compare & (dets.has_embedding & self._can_use_appearance(dets))[None, :]
-            if not confirmed.all():
+            if not all_set(confirmed):
                 candidates &= confirmed[:, None]
             similarity = self.bank.similarity(self.table.slot, self._bank_embeddings(dets), candidates)
         else:
@@ -518,7 +518,7 @@ class TrackerCore:
             return fused
         track_h = self.table.observed_xywh[rows[pick], 3]
         fits = assoc.plausible_size(track_h, view.det_xywh[cols[pick], 3], self.config.association.max_size_ratio)
-        if fits.all():
+        if all_set(fits):
             return fused
         out = fused.copy()
         out[_indices(pick)[~fits]] = np.inf
@@ -570,7 +570,7 @@ class TrackerCore:
         """(T, N) class cost of every track x detection pair (`ClassPolicy.cost`), or None when the tracks and the
         detections are all of one class (the common case: a matrix of zeros, nothing to add or test)."""
         classes = self.table.class_id
-        if (classes == classes[0]).all() and (dets.class_ids == classes[0]).all():
+        if all_set(classes == classes[0]) and all_set(dets.class_ids == classes[0]):
             return None
         return self.classes.cost(classes, dets.class_ids)
 
@@ -758,7 +758,7 @@ class TrackerCore:
         if noise.enabled:  # a confirmed track matched in consecutive frames with a whole box measures the noise
             pooled = (self.table.frames_since_update.take(track_idx) == 0) & view.confirmed.take(track_idx)
             pooled &= ~(cut if completed is None else cut | completed)  # a completed box's size is the prediction's
-            pooled = None if pooled.all() else _indices(pooled)  # None: all of them (most frames), no row picked
+            pooled = None if all_set(pooled) else _indices(pooled)  # None: all of them (most frames), no row picked
             prior_var = _rows(cov.diagonal(0, 1, 2)[:, :4], pooled).copy()  # (H P^- H^T)_ii before the update
             prior_scale = _rows(mean.take(_MEASUREMENT_SCALE_COLUMNS, axis=1), pooled)
         innovation, variance = self.kalman.update_in_place(mean, cov, measured, dets.scores[det_idx], noise.applied)

@@ -21,7 +21,7 @@ from functools import cached_property
 import numpy as np
 
 from tracker.config import MotionConfig
-from tracker.fast_numpy import any_set
+from tracker.fast_numpy import any_set, einsum
 from tracker.sweep import SWEEP_MIN_PAIRS, mask_pairs, pairs_in_ranges
 
 __all__ = ["KalmanFilter", "xywh_to_xyxy", "xyxy_to_xywh"]
@@ -171,7 +171,7 @@ class KalmanFilter:
             gain = np.linalg.solve(s, pht.transpose(0, 2, 1)).transpose(0, 2, 1)
             gain_s = gain @ s
         innovation = measurements - projected
-        mean += np.einsum("tij,tj->ti", gain, innovation)
+        mean += einsum("tij,tj->ti", gain, innovation)
         covariance -= gain_s @ gain.transpose(0, 2, 1)
         return innovation, s.diagonal(0, 1, 2)
 
@@ -224,7 +224,7 @@ class KalmanFilter:
         projected, s = self.project(mean, covariance, noise=noise)
         s_inv = _inverse(s)
         diff = measurements[None, :, :] - projected[:, None, :]  # (T, N, 4)
-        return np.einsum("tnj,tnj->tn", diff @ s_inv, diff)
+        return einsum("tnj,tnj->tn", diff @ s_inv, diff)
 
     def gate(
         self,
@@ -256,7 +256,7 @@ class KalmanFilter:
             scaled = diff * (1.0 / diagonal).take(rows, axis=0)
         else:
             scaled = (diff[:, None, :] @ np.linalg.inv(s)[rows])[:, 0, :]
-        distance = np.einsum("pj,pj->p", scaled, diff)
+        distance = einsum("pj,pj->p", scaled, diff)
         passed = np.zeros((t, n), dtype=bool)
         passed[rows, cols] = distance <= chi2
         return passed

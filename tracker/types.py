@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from tracker.fast_numpy import filled
+from tracker.fast_numpy import all_set, filled
 
 __all__ = ["Detections", "TrackState", "TrackedObject", "to_embedding_tensor"]
 
@@ -234,7 +234,7 @@ def _all_valid(size: np.ndarray, scores: np.ndarray) -> bool:
     """True when every row is valid (the common case, three reductions): every width and height (N, 2) is finite and
     at least MIN_BOX_SIZE (which also makes the corners finite: an infinite or NaN corner gives an infinite or NaN
     size) and every score (N,) is finite."""
-    return len(size) == 0 or bool(size.min() >= MIN_BOX_SIZE and size.max() < np.inf and np.isfinite(scores).all())
+    return len(size) == 0 or bool(size.min() >= MIN_BOX_SIZE and size.max() < np.inf and all_set(np.isfinite(scores)))
 
 
 def _normalise(emb: torch.Tensor, in_place: bool = False) -> tuple[torch.Tensor, np.ndarray]:
@@ -251,8 +251,8 @@ def _normalise(emb: torch.Tensor, in_place: bool = False) -> tuple[torch.Tensor,
         return (emb.div_(scale) if in_place else emb / scale), filled(len(host), True, bool)
     has_emb = np.isfinite(host) & (host > 0)
     scaled = emb / norms.clamp_min(tiny)[:, None]
-    emb = scaled if has_emb.all() else torch.where(torch.as_tensor(has_emb, device=emb.device)[:, None], scaled, 0.0)
-    if not has_emb.all():
+    emb = scaled if all_set(has_emb) else torch.where(torch.as_tensor(has_emb, device=emb.device)[:, None], scaled, 0.0)
+    if not all_set(has_emb):
         log.warning("%d embedding(s) were NaN, infinite or zero: matched by motion only", int((~has_emb).sum()))
     return emb, has_emb
 
