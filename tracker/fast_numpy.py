@@ -35,7 +35,7 @@ def any_set(array: np.ndarray) -> bool:
 def all_set(array: np.ndarray) -> bool:
     """True when every element of `array` (any shape and dtype; True for an empty one) is nonzero, as
     `ndarray.all()` answers, by `np.count_nonzero`'s C loop (`any_set`)."""
-    return _count_nonzero(array) == array.size
+    return bool(_count_nonzero(array) == array.size)
 
 
 def filled(shape: int | tuple[int, ...], value: Any, dtype: Any = np.float64) -> np.ndarray:
