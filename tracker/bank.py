@@ -228,7 +228,7 @@ class AppearanceBank:
             (T, N) float64 host array; NaN where a bank is empty or a pair is not a candidate.
         """
         slots = np.asarray(slots, dtype=np.int64)
-        t, n = len(slots), len(embeddings)
+        t, n = len(slots), embeddings.shape[0]  # (`shape`: no Python-level Tensor.__len__)
         out = filled((t, n), np.nan)
         if t == 0 or n == 0 or self._data is None or self.dim is None:
             return out
@@ -288,7 +288,7 @@ class AppearanceBank:
         batch_of_row[rows] = row_slots if use_view else np.arange(len(rows))
         gather = np.zeros(batch, dtype=np.int64)  # bank slot of each batch entry (padding: slot 0)
         gather[batch_of_row[rows]] = row_slots
-        all_dets = _next_pow2(len(emb))
+        all_dets = _next_pow2(emb.shape[0])
         if width >= all_dets:
             # Some track has most detections as candidates: padding every track to them costs as much as comparing
             # every track with every detection, which is one matmul (N, D) x (D, B * K) (the same values).
@@ -327,7 +327,7 @@ class AppearanceBank:
         same whatever chunk it is in.
         """
         assert self._data is not None
-        width = len(padded) // len(gather)
+        width = padded.shape[0] // len(gather)
         parts, start = [], 0
         for size in chunks:
             if use_view:

@@ -286,7 +286,7 @@ def _embedding_tensor(
             emb = torch.from_numpy(np.asarray(embeddings, dtype=np.float32))
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{name} must be a numeric array: {exc}") from None
-    if emb.ndim != 2 or (len(emb) != n):
+    if emb.ndim != 2 or emb.shape[0] != n:  # (`shape`: no Python-level Tensor.__len__)
         if emb.numel() == 0 and n == 0:
             return emb.reshape(0, emb.shape[-1] if emb.ndim == 2 else 0).to(device=device, dtype=torch.float32), False
         raise ValueError(f"{name} must have shape (N, D) with N = {n} rows, got {tuple(emb.shape)}")
