@@ -83,9 +83,10 @@ def test_chunked_gather_batches_equal_the_dense_values(monkeypatch, tracks_with_
     assert np.isnan(sparse[~candidates]).all()
 
 
-@pytest.mark.parametrize("chunk_bytes", [1, 5 * 16 * 2 * 4, 1 << 30])
+@pytest.mark.parametrize("chunk_bytes", [1, 5 * 16 * 2 * 4, 5 * 16 * 2 * 5, 1 << 30])
 def test_cache_sized_chunks_equal_the_dense_values(monkeypatch, chunk_bytes):
-    """Gathers capped at `_CHUNK_BYTES` (one bank each, four banks each, uncapped) give the dense path's values."""
+    """Gathers capped at `_CHUNK_BYTES` (one bank each, four banks each, four and a rest joined up to five, uncapped)
+    give the dense path's values."""
     monkeypatch.setattr(bank_module, "_CALL_COST_ENTRIES", 1)
     monkeypatch.setattr(bank_module, "_CHUNK_BYTES", chunk_bytes)
     rng = np.random.default_rng(5)
@@ -239,3 +240,21 @@ def test_a_stored_buffer_refilled_in_place_is_read_with_its_new_values():
     copy = pickle.loads(pickle.dumps(reused))
     assert copy._stored_host == (None, None)
     np.testing.assert_array_equal(copy.similarity(slots, queries), reused.similarity(slots, queries))
+
+
+@pytest.mark.parametrize(("min_chunk", "max_chunk", "most"), [(8, 16, 20), (2, 4, 5), (1, 2, 3), (8, 16, 16)])
+def test_a_small_rest_joins_the_last_full_chunk_within_the_cache_cap(min_chunk, max_chunk, most):
+    """A rest that fits beside the last full chunk within `most` banks (the byte cap) is one call with it, never a
+    chunk over `most`; every batch is covered with the same padding step, and a rest too big for it stays a chunk."""
+    step = max(1, min_chunk // 4)
+    for n in range(1, 300):
+        chunks = _chunk_sizes(n, min_chunk, max_chunk, most)
+        assert sum(chunks) >= n and max(chunks) <= max(most, max_chunk)
+        full, rest = divmod(n, max_chunk)
+        joined = max_chunk + -(-rest // step) * step
+        if full and rest and joined <= most:
+            assert chunks == [max_chunk] * (full - 1) + [joined]
+        else:
+            assert chunks == _chunk_sizes(n, min_chunk, max_chunk)
+    if most > max_chunk:
+        assert _chunk_sizes(max_chunk + 1, min_chunk, max_chunk, most) == [max_chunk + step]  # was two calls

@@ -185,3 +185,18 @@ def test_id_timeline_idf1_names_whose_track_took_a_persons_boxes(tmp_path, capsy
     assert out[0].startswith("ours: IDF1 60.00 | IDTP 6 | gt boxes 10 | result boxes 10")
     assert "2 | ours | 4 boxes | IDTP 0 (no ID) | 5:4>7" in out
     assert "7 | ours | 6 boxes | IDTP 6 (ID 5) | 5:6>7" in out
+
+
+def test_bench_against_times_two_copies_of_the_core_in_one_process(tmp_path):
+    """`bench_against.py OTHER`: both copies' cores run (each from its own files) and one row per world gives each
+    side's ms and their ratio; a folder without a tracker/ package is a usage error, not a traceback."""
+    tool = str(ROOT / "tools" / "bench_against.py")
+    run = [sys.executable, tool, str(ROOT), "--worlds", "walking", "--frames", "2", "--repeats", "1"]
+    done = subprocess.run(run, capture_output=True, text=True, cwd=ROOT, timeout=HELP_TIMEOUT_S)
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert sum(line.startswith("core from") for line in lines) == 2
+    row = next(line.split() for line in lines if line.strip().startswith("walking"))
+    assert float(row[1]) > 0 and float(row[2]) > 0 and float(row[3]) > 0
+    refused = subprocess.run([sys.executable, tool, str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
+    assert refused.returncode == 2 and "holds no tracker/ package" in refused.stderr

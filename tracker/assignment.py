@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import lap
 import numpy as np
 
+from tracker.fast_numpy import any_set, filled
 from tracker.sweep import mask_pairs
 
 __all__ = ["Matches", "clear_pairs", "index_pairs", "linear_assignment"]
@@ -61,7 +62,7 @@ def clear_pairs(cost: np.ndarray, max_cost: float, margin: float) -> np.ndarray:
         return np.zeros((0, 2), np.int64)
     if cost.size >= _SPARSE_MIN_ENTRIES:
         return _clear_pairs_sparse(cost, max_cost, margin)
-    if np.isnan(cost).any():  # (a stage's cost has none: no copy)
+    if any_set(np.isnan(cost)):  # (a stage's cost has none: no copy)
         cost = np.where(np.isnan(cost), np.inf, cost)
     best_col, best_row = cost.argmin(axis=1), cost.argmin(axis=0)  # (R,), (C,)
     row = np.arange(rows)
@@ -69,8 +70,8 @@ def clear_pairs(cost: np.ndarray, max_cost: float, margin: float) -> np.ndarray:
     mutual = (best_row[best_col] == row) & (best <= max_cost)
     # the second-cheapest pair of each row and of each column (inf where there is none): the cheapest once the
     # cheapest entry is set aside (what a partition at 1 gives, ties included, for a third less)
-    row_second = _cheapest_but(cost, row, best_col).min(axis=1) if cols > 1 else np.full(rows, np.inf)
-    col_second = _cheapest_but(cost, best_row, np.arange(cols)).min(axis=0) if rows > 1 else np.full(cols, np.inf)
+    row_second = _cheapest_but(cost, row, best_col).min(axis=1) if cols > 1 else filled(rows, np.inf)
+    col_second = _cheapest_but(cost, best_row, np.arange(cols)).min(axis=0) if rows > 1 else filled(cols, np.inf)
     rival = np.minimum(row_second, col_second[best_col])  # (R,) cheapest other pair in the row or the column
     clear = mutual & (rival - np.where(mutual, best, 0.0) >= margin)  # best is finite wherever mutual
     return index_pairs(row[clear], best_col[clear])
@@ -93,9 +94,9 @@ def _clear_pairs_sparse(cost: np.ndarray, max_cost: float, margin: float) -> np.
         return np.zeros((0, 2), np.int64)
     row_best, row_second = _cheapest_two(np.lexsort((c, v, r)), r, v)  # per row with entries, rows ascending
     col_best, col_second_at = _cheapest_two(np.lexsort((r, v, c)), c, v)
-    col_best_row = np.full(cost.shape[1], -1)
+    col_best_row = filled(cost.shape[1], -1, np.int64)
     col_best_row[c[col_best]] = r[col_best]
-    col_second = np.full(cost.shape[1], np.inf)
+    col_second = filled(cost.shape[1], np.inf)
     col_second[c[col_best]] = col_second_at
     rows, cols, best = r[row_best], c[row_best], v[row_best]
     mutual = (col_best_row[cols] == rows) & (best <= max_cost)
@@ -110,7 +111,7 @@ def _cheapest_two(order: np.ndarray, group: np.ndarray, value: np.ndarray) -> tu
     keys = group[order]
     start = np.concatenate([[True], keys[1:] != keys[:-1]]).nonzero()[0]
     end = np.append(start[1:], len(order))
-    second = np.full(len(start), np.inf)
+    second = filled(len(start), np.inf)
     pair = end - start >= 2
     second[pair] = value[order[start[pair] + 1]]
     return order[start], second
@@ -139,7 +140,7 @@ def linear_assignment(cost: np.ndarray, max_cost: float, clear_margin: float | N
 def _free(size: int, taken: np.ndarray) -> np.ndarray:
     """(F,) int64 ascending indices in [0, size) not in `taken` (a mask: `np.setdiff1d` sorts, several times
     slower on a frame's few dozen indices)."""
-    free = np.ones(size, dtype=bool)
+    free = filled(size, True, bool)
     free[taken] = False
     return free.nonzero()[0]  # np.flatnonzero's indices without its wrapper calls
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from tracker.config import AssociationConfig
+from tracker.fast_numpy import any_set
 from tracker.sweep import SWEEP_MIN_PAIRS, pairs_in_ranges
 
 __all__ = [
@@ -100,7 +101,7 @@ def buffered_iou_matrix(a_xyxy: np.ndarray, b_xyxy: np.ndarray, buffer_xy: np.nd
     """
     if len(a_xyxy) == 0 or len(b_xyxy) == 0:
         return np.zeros((len(a_xyxy), len(b_xyxy)))
-    if not buffer_xy.any():
+    if not any_set(buffer_xy):
         return iou_matrix(a_xyxy, b_xyxy)
     grow = np.concatenate([-buffer_xy, buffer_xy], axis=1)  # (A, 4)
     a = (a_xyxy + grow)[:, None, :]  # (A, 1, 4)

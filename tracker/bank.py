@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from tracker.fast_numpy import all_set, any_set, filled
 from tracker.sweep import mask_pairs
 
 __all__ = ["AppearanceBank"]
@@ -227,13 +228,13 @@ class AppearanceBank:
             (T, N) float64 host array; NaN where a bank is empty or a pair is not a candidate.
         """
         slots = np.asarray(slots, dtype=np.int64)
-        t, n = len(slots), len(embeddings)
-        out = np.full((t, n), np.nan)
+        t, n = len(slots), embeddings.shape[0]  # (`shape`: no Python-level Tensor.__len__)
+        out = filled((t, n), np.nan)
         if t == 0 or n == 0 or self._data is None or self.dim is None:
             return out
         if embeddings.shape[1] != self.dim:
             raise ValueError(f"embeddings have D = {embeddings.shape[1]}, the bank holds D = {self.dim}")
-        if candidates is not None and self.sparse and not candidates.any():  # nothing asked (a small crowd's frame)
+        if candidates is not None and self.sparse and not any_set(candidates):  # nothing asked (a small crowd's frame)
             return out
         counts = self._count[slots]
         emb = self.stored(embeddings)
@@ -244,7 +245,7 @@ class AppearanceBank:
             if candidates is not None:
                 out[~candidates] = np.nan
         empty = counts == 0
-        if empty.any():
+        if any_set(empty):
             out[empty] = np.nan
         return out
 
@@ -273,7 +274,7 @@ class AppearanceBank:
             return
         per_row = np.bincount(pair_rows, minlength=len(slots))  # candidates per track, from the pairs (no grid pass)
         rows = per_row.nonzero()[0]
-        starts = np.cumsum(per_row) - per_row
+        starts = per_row.cumsum() - per_row
         pair_pos = np.arange(len(pair_rows)) - starts[pair_rows]  # (P,) place among its row's candidates
         row_slots = slots[rows]
         # Batch sizes are powers of two (or sums of a few): the CPU matmul backend caches one kernel per shape, so a
@@ -287,7 +288,7 @@ class AppearanceBank:
         batch_of_row[rows] = row_slots if use_view else np.arange(len(rows))
         gather = np.zeros(batch, dtype=np.int64)  # bank slot of each batch entry (padding: slot 0)
         gather[batch_of_row[rows]] = row_slots
-        all_dets = _next_pow2(len(emb))
+        all_dets = _next_pow2(emb.shape[0])
         if width >= all_dets:
             # Some track has most detections as candidates: padding every track to them costs as much as comparing
             # every track with every detection, which is one matmul (N, D) x (D, B * K) (the same values).
@@ -312,8 +313,8 @@ class AppearanceBank:
         if chunks is None:
             assert self._data is not None and self.dim is not None
             min_chunk = _next_pow2(-(-_CALL_COST_ENTRIES // (self.capacity * self.dim)))
-            max_chunk = _prev_pow2(max(1, _CHUNK_BYTES // (self.capacity * self.dim * self._data.element_size())))
-            chunks = self._chunk_plans[banks] = _chunk_sizes(banks, min_chunk, max_chunk)
+            most = max(1, _CHUNK_BYTES // (self.capacity * self.dim * self._data.element_size()))
+            chunks = self._chunk_plans[banks] = _chunk_sizes(banks, min_chunk, _prev_pow2(most), most)
         return chunks
 
     def _batched_bank_products(
@@ -326,7 +327,7 @@ class AppearanceBank:
         same whatever chunk it is in.
         """
         assert self._data is not None
-        width = len(padded) // len(gather)
+        width = padded.shape[0] // len(gather)
         parts, start = [], 0
         for size in chunks:
             if use_view:
@@ -366,7 +367,7 @@ class AppearanceBank:
         are summed largest first, as torch.topk orders them ("mean" sums in numpy's order: last-bit differences).
         """
         k = sims.shape[1]
-        any_partial = bool((counts < k).any())
+        any_partial = any_set(counts < k)
         if any_partial:  # one masked write over all pairs (full banks mask nothing): cheaper than picking the rows
             sims[np.arange(k) >= counts[:, None]] = 0.0 if self.aggregation == "mean" else -np.inf
         if self.aggregation == "mean":
@@ -375,7 +376,7 @@ class AppearanceBank:
             return sims.max(axis=1)
         top = min(self.topk, k)
         best = np.sort(sims, axis=1)[:, k - top :][:, ::-1]  # (M, top), largest first, -inf past count
-        if any_partial or not np.isfinite(best).all():
+        if any_partial or not all_set(np.isfinite(best)):
             best[~np.isfinite(best)] = 0.0
         total = best[:, 0].copy()
         for j in range(1, top):
@@ -425,18 +426,25 @@ def _host_float32(values: torch.Tensor, rows: np.ndarray | None = None) -> np.nd
     return (host if rows is None else host[rows]).astype(np.float32)
 
 
-def _chunk_sizes(n: int, min_chunk: int, max_chunk: int) -> list[int]:
+def _chunk_sizes(n: int, min_chunk: int, max_chunk: int, most: int | None = None) -> list[int]:
     """bmm batch sizes for a batch of n banks: full chunks of `max_chunk` banks (the cache cap), then the rest in one
     chunk, padded to its next power of two up to `min_chunk` banks (a call's cost: powers of two, all batches cached
-    anyway) and beyond it to a multiple of min_chunk / _PAD_STEPS (at least 1). Both bounds are powers of two.
+    anyway) and beyond it to a multiple of min_chunk / _PAD_STEPS (at least 1). Both bounds are powers of two. A rest
+    that the last full chunk can take without exceeding `most` banks (the cache cap itself, of which `max_chunk` is
+    the power of two below; None: `max_chunk`), padded to that multiple, joins it: one bmm call less.
 
-    E.g. min_chunk 8, max_chunk 16 (K=100, D=512 banks): 5 -> [8], 9 -> [10], 13 -> [14], 27 -> [16, 12] (powers of
-    two alone gave [16], [16], [16, 16]: up to 7 more banks gathered and multiplied for nothing)."""
+    E.g. min_chunk 8, max_chunk 16, most 20 (K=100, D=512 banks): 5 -> [8], 9 -> [10], 13 -> [14], 17 -> [18],
+    27 -> [16, 12], 33 -> [16, 18] (powers of two alone gave [16], [16], [16, 16], [16, 16, 16]: up to 7 more banks
+    gathered and multiplied for nothing; 17 was [16, 1]: a second call for one bank)."""
     full, rest = divmod(n, max_chunk)
     chunks = [max_chunk] * full
     if rest:
         step = max(1, min_chunk // _PAD_STEPS)
-        chunks.append(_next_pow2(rest) if rest <= min_chunk else -(-rest // step) * step)
+        joined = max_chunk + -(-rest // step) * step  # the last full chunk with the rest
+        if full and joined <= (max_chunk if most is None else most):
+            chunks[-1] = joined
+        else:
+            chunks.append(_next_pow2(rest) if rest <= min_chunk else -(-rest // step) * step)
     return chunks
 
 

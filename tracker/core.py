@@ -20,6 +20,7 @@ from tracker.camera_motion import warp_boxes_xywh, warp_states
 from tracker.classes import ClassPolicy
 from tracker.config import TrackerConfig
 from tracker.entry import entry_evidence, near_border
+from tracker.fast_numpy import all_set, any_set, filled
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.ground_line import GroundLine, complete_part_boxes
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
@@ -65,6 +66,7 @@ class _FrameView:
     reid_sim: np.ndarray  # (T, N) similarity restricted to stage-4-plausible pairs, NaN elsewhere
     det_xywh: np.ndarray  # (N, 4)
     dets: Detections  # this frame's detections, with the embeddings computed on demand
+    confirmed: np.ndarray  # (T,) bool: the tracks tracked or lost as the frame began (`TrackTable.confirmed`)
 
     def class_block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray | float:
         """The class cost of the `rows` x `cols` block (`_block`); 0.0 when all are of one class."""
@@ -201,7 +203,7 @@ class TrackerCore:
         self._check_dim(dets)
         # a part of a person (far shorter than the ground line predicts) has no look and brings no lost track back
         self._part_boxes = self.ground.part_boxes(dets.boxes_xyxy, dets.class_ids, frame_size)
-        self._any_part_box = bool(self._part_boxes.any())  # most frames: none, and no mask to apply
+        self._any_part_box = any_set(self._part_boxes)  # most frames: none, and no mask to apply
         before = self._mean  # last frame's boxes, in its pixels: is a track leaving the view or coming back?
         view = self._advance(dets, embed, camera_motion, frame_size)
         dets = view.dets
@@ -209,7 +211,7 @@ class TrackerCore:
 
         confident = _indices(dets.scores >= cfg.high_score)
         low = _indices((dets.scores >= cfg.low_score) & (dets.scores < cfg.high_score))
-        is_confirmed = self.table.confirmed
+        is_confirmed = view.confirmed  # (the table's states change only once the stages have matched)
         confirmed, tentative = _indices(is_confirmed), _indices(~is_confirmed)
 
         # Stage 1: confirmed and lost tracks x confident detections (appearance + motion). A track predicted out of
@@ -286,14 +288,14 @@ class TrackerCore:
         (T,) looks in each track's bank (`bank.count`), when the caller has them; `late`: (T,) bool, the late thin
         banks (`_late_thin_banks`), when the caller has them."""
         lost = self.table.state == LOST
-        if not lost.any():
-            return np.full((len(self.tracks), 1), self.config.appearance.match_threshold)
+        if not any_set(lost):
+            return filled((len(self.tracks), 1), self.config.appearance.match_threshold)
         seconds = self.table.frames_since_update / self.frame_rate
         bounds = np.where(lost, self.calibration.lost_match_bound(seconds), self.config.appearance.match_threshold)
         if self.config.association.thin_bank_revival:  # a thin bank's return after the unbanked lifetime: a revival
             if late is None:
                 late = self._late_thin_banks(self.bank.count(self.table.slot) if counts is None else counts)
-            if late.any():
+            if any_set(late):
                 bounds = np.where(late, np.maximum(bounds, self.calibration.revival_bound(seconds)), bounds)
         return bounds[:, None]
 
@@ -368,7 +370,7 @@ class TrackerCore:
         # Copies, made C-contiguous, then predicted in place: the previous arrays stay as they were.
         self._mean, self._cov = np.array(self._mean, order="C"), np.array(self._cov, order="C")
         lost = self.table.state == LOST
-        if lost.any():
+        if any_set(lost):
             self._mean[lost, 6:8] = 0.0  # a hidden box keeps its size
         self.kalman.predict_in_place(self._mean, self._cov)
 
@@ -377,13 +379,15 @@ class TrackerCore:
         look at."""
         n, t = len(dets), len(self.tracks)
         det_xywh = xyxy_to_xywh(dets.boxes_xyxy)
+        confirmed = self.table.confirmed  # (T,) made once a frame: stage 1's tracks, the pairs compared, the noise
         if t == 0 or n == 0:
             if embed is not None and n and self.config.appearance.enabled:
                 usable = self._can_use_appearance(dets)
                 dets = self._embed(dets, self._drop_unread(dets, usable, np.zeros(n, dtype=bool)), embed)
             empty = np.zeros((t, n))
             no_pairs = empty.astype(bool)
-            return _FrameView(empty, empty, no_pairs, no_pairs, empty + np.nan, empty + np.nan, det_xywh, dets)
+            nan = empty + np.nan
+            return _FrameView(empty, empty, no_pairs, no_pairs, nan, empty + np.nan, det_xywh, dets, confirmed)
         mean, cov = self._mean, self._cov
         iou = assoc.buffered_iou_matrix(xywh_to_xyxy(mean[:, :4]), dets.boxes_xyxy, self._motion_buffer(cov))
         class_cost = self._class_cost(dets)
@@ -395,7 +399,7 @@ class TrackerCore:
             gate &= compatible
 
         lost = self.table.state == LOST
-        any_lost = bool(lost.any())
+        any_lost = any_set(lost)
         gated_iou = np.where(gate, iou, 0.0)
         contested = _contested(gated_iou, self.config.association.contested_iou)
         # Without lost tracks (the common frame) only contested pairs need appearance: no re-identification pairs.
@@ -424,18 +428,17 @@ class TrackerCore:
             need = self._needs_embedding(gate, gated_iou, lost, in_stage1) & self._can_use_appearance(dets)
             dets = self._embed(dets, self._drop_unread(dets, need, compare.any(axis=0)), embed)
 
-        if self.config.appearance.enabled and dets.embeddings is not None and dets.has_embedding.any():
+        if self.config.appearance.enabled and dets.embeddings is not None and any_set(dets.has_embedding):
             # Only pairs a stage or the calibration reads: confirmed tracks (stages 1 and 4; a tentative track is
             # matched by IoU alone) x detections fit for an appearance stage or a bank (NaN elsewhere).
             candidates = compare & (dets.has_embedding & self._can_use_appearance(dets))[None, :]
-            confirmed = self.table.confirmed
-            if not confirmed.all():
+            if not all_set(confirmed):
                 candidates &= confirmed[:, None]
             similarity = self.bank.similarity(self.table.slot, self._bank_embeddings(dets), candidates)
         else:
-            similarity = np.full((t, n), np.nan)
-        reid_sim = np.where(plausible, similarity, np.nan) if any_lost else np.full((t, n), np.nan)
-        return _FrameView(iou, class_cost, gate, kalman_gate, similarity, reid_sim, det_xywh, dets)
+            similarity = filled((t, n), np.nan)
+        reid_sim = np.where(plausible, similarity, np.nan) if any_lost else filled((t, n), np.nan)
+        return _FrameView(iou, class_cost, gate, kalman_gate, similarity, reid_sim, det_xywh, dets, confirmed)
 
     def _stage1_cost(
         self, view: _FrameView, track_idx: np.ndarray, det_idx: np.ndarray, away: np.ndarray
@@ -451,22 +454,22 @@ class TrackerCore:
         at IoU 0.70 with the compensated prediction, similarity 0.645, refused and taken back a frame later)."""
         t, n = view.iou.shape
         rows, cols = mask_pairs(view.motion_gate)
-        row_at, col_at = np.full(t, -1), np.full(n, -1)
+        row_at, col_at = filled(t, -1, np.int64), filled(n, -1, np.int64)
         row_at[track_idx], col_at[det_idx] = np.arange(len(track_idx)), np.arange(len(det_idx))
         keep = (row_at[rows] >= 0) & (col_at[cols] >= 0) & ~(away[rows] if away.ndim == 1 else away[rows, cols])
         rows, cols = rows[keep], cols[keep]
-        cost = np.full((len(track_idx), len(det_idx)), np.inf)
+        cost = filled((len(track_idx), len(det_idx)), np.inf)
         cfg, similarity = self.config.association, view.similarity[rows, cols]
         motion = assoc.motion_cost(view.iou[rows, cols], view.dets.scores[cols], cfg)  # the pairs' cost without looks
         state, gated = self.table.state[rows], view.kalman_gate[rows, cols]  # read by most rules below: taken once
         tracked, lost = state == TRACKED, state == LOST
         partial = None if cfg.partial_views_veto else self._partial_views(rows, tracked)
-        if partial is not None and partial.any():  # a bank of border-cut looks does not refuse what motion vouches for
+        if partial is not None and any_set(partial):  # border-cut looks do not refuse what motion vouches for
             similarity = np.where(partial & (gated | (motion <= cfg.max_cost)), np.nan, similarity)
         counts = self.bank.count(self.table.slot)  # looks in each track's bank (thin banks: two rules below)
-        late = self._late_thin_banks(counts) if cfg.thin_bank_revival and lost.any() else None  # (T,), made once
+        late = self._late_thin_banks(counts) if cfg.thin_bank_revival and any_set(lost) else None  # (T,), made once
         bounds = self._match_bounds(counts, late)[rows, 0]
-        if cfg.vouched_lost_match and lost.any():  # motion that holds the person needs no revival's evidence
+        if cfg.vouched_lost_match and any_set(lost):  # motion that holds the person needs no revival's evidence
             vouched = lost & gated & (view.iou[rows, cols] >= cfg.clear_iou)
             if late is not None and not cfg.vouch_thin_banks:  # overlap does not vouch for a thin bank's revival
                 vouched &= ~late[rows]
@@ -474,23 +477,23 @@ class TrackerCore:
         fused = assoc.fuse_appearance(motion, similarity, bounds, cfg)
         wants_looks = cfg.weak_look_ties or cfg.ungated_lookless_yields
         no_look = self._no_clear_look(rows, similarity) if wants_looks else None
-        if no_look is not None and not no_look.any():
+        if no_look is not None and not any_set(no_look):
             no_look = None  # every track has a clear look: the two look-less rules below change nothing
         if cfg.weak_look_ties and no_look is not None:  # weak appearance never decides a near-tie
             reid = self.calibration.bound("reid")
             fused = near_tie_costs(fused, motion, similarity, gated, cols, no_look, reid, cfg.max_cost)
-        if cfg.ungated_ties_by_motion and no_look is not None and (tracked & ~gated & ~no_look).any():
+        if cfg.ungated_ties_by_motion and no_look is not None and any_set(tracked & ~gated & ~no_look):
             gateless = self._gateless_claims(rows, tracked, gated)  # a hidden person's look does not outbid motion
             fused = gateless_look_ties(fused, motion, gated, cols, no_look, tracked, gateless, cfg.max_cost)
-        any_lost = lost.any()  # (the two rules below favour or refuse lost tracks' pairs: none, nothing to do)
+        any_lost = any_set(lost)  # (the two rules below favour or refuse lost tracks' pairs: none, nothing to do)
         if cfg.ungated_lookless_yields and no_look is not None and any_lost:  # overlap alone yields to a look
             yields = ungated_lookless_pairs(fused, similarity, gated, cols, no_look, tracked, lost, cfg.max_cost)
-            fused = np.where(yields, np.inf, fused) if yields.any() else fused
+            fused = np.where(yields, np.inf, fused) if any_set(yields) else fused
         if cfg.thin_bank_outranked and any_lost:  # a thin bank's look another lost track's outranks: a new ID
             pair_counts = counts[rows]
             thin = (pair_counts > 0) & (pair_counts < self.config.appearance.topk)
             outranked = outranked_thin_pairs(fused, similarity, cols, lost, thin)
-            fused = np.where(outranked, np.inf, fused) if outranked.any() else fused
+            fused = np.where(outranked, np.inf, fused) if any_set(outranked) else fused
         if cfg.lost_pairs_plausible and any_lost:  # motion cannot vouch: a size stage 4 would refuse is refused
             fused = self._implausible_sizes(fused, motion, rows, cols, lost, view)
         if cfg.ungated_needs_reid:  # overlap alone admitted it and motion rejects it: only a sure look may take it
@@ -527,11 +530,11 @@ class TrackerCore:
         positives 24 -> 19 with the rule).
         `rows`, `cols`: (P,) the pairs' track and detection indices; `view`: this frame's `_FrameView`."""
         pick = lost & (motion > self.config.association.max_cost)
-        if not pick.any():
+        if not any_set(pick):
             return fused
         track_h = self.table.observed_xywh[rows[pick], 3]
         fits = assoc.plausible_size(track_h, view.det_xywh[cols[pick], 3], self.config.association.max_size_ratio)
-        if fits.all():
+        if all_set(fits):
             return fused
         out = fused.copy()
         out[_indices(pick)[~fits]] = np.inf
@@ -545,11 +548,11 @@ class TrackerCore:
         cost above `association.max_cost`), costs at least its motion cost unless its `similarity` reaches the
         calibrated "reid" bound: a box the filter's innovation covariance calls implausible (a part of the person, a
         neighbour) is not taken on a look that different people of this video also reach."""
-        if not ungated.any():  # (every pair inside its gate)
+        if not any_set(ungated):  # (every pair inside its gate)
             return fused
         # A pair without a similarity already costs its motion cost: only looks below the bound can lower one.
         looked = ungated & np.isfinite(similarity)
-        if not looked.any():  # (the bound is asked only then: it may recompute the calibration's quantiles)
+        if not any_set(looked):  # (the bound is asked only then: it may recompute the calibration's quantiles)
             return fused
         reid, max_cost = self.calibration.bound("reid"), self.config.association.max_cost
         floored = looked & (similarity < reid) & (motion > max_cost)
@@ -563,7 +566,7 @@ class TrackerCore:
         0.55 gate, refused and restarted under a new ID), so their similarity is no evidence against a detection that
         the track's motion vouches for. A lost track's gate grows with the time lost: its pairs keep the veto."""
         lacking = ~self.table.whole_look[rows]
-        return lacking & tracked if lacking.any() else lacking
+        return lacking & tracked if any_set(lacking) else lacking
 
     def _no_clear_look(self, rows: np.ndarray, similarity: np.ndarray) -> np.ndarray | None:
         """(P,) bool, per stage 1 pair of the tracks `rows` with its `similarity` (NaN: unknown): the track has no
@@ -575,7 +578,7 @@ class TrackerCore:
         if not self.config.appearance.enabled or not self._appearance_given:
             return None
         unseen, lacking = ~self.table.width_seen[rows], ~self.table.whole_look[rows]
-        if not lacking.any():
+        if not any_set(lacking):
             return unseen
         return unseen | (lacking & ~(similarity >= self.calibration.bound("reid")))
 
@@ -583,7 +586,7 @@ class TrackerCore:
         """(T, N) class cost of every track x detection pair (`ClassPolicy.cost`), or None when the tracks and the
         detections are all of one class (the common case: a matrix of zeros, nothing to add or test)."""
         classes = self.table.class_id
-        if (classes == classes[0]).all() and (dets.class_ids == classes[0]).all():
+        if all_set(classes == classes[0]) and all_set(dets.class_ids == classes[0]):
             return None
         return self.classes.cost(classes, dets.class_ids)
 
@@ -608,7 +611,7 @@ class TrackerCore:
         """
         app = self.config.appearance
         if not app.lazy_embedding:
-            return np.ones(gate.shape[1], dtype=bool)
+            return filled(gate.shape[1], True, bool)
         refresh = max(1, round(app.refresh_seconds * self.frame_rate))
         stale = ~lost & (self.frame_index - self.table.bank_frame >= refresh)
         need = compare.any(axis=0) | ~gate.any(axis=0)
@@ -685,7 +688,7 @@ class TrackerCore:
         must beat by `reid_margin` every rival similarity to its detection: the other lost tracks', and those of
         the tracks `seen` (matched this frame): a duplicate box of a visible person, or a look-alike beside
         them, is ambiguity, and ambiguity gives a new ID rather than a merge."""
-        if len(lost) == 0 or len(det_idx) == 0 or not np.isfinite(view.reid_sim).any():
+        if len(lost) == 0 or len(det_idx) == 0 or not any_set(np.isfinite(view.reid_sim)):
             return np.zeros((0, 2), dtype=np.int64)
         cfg = self.config.association
         observed = self.table.observed_xywh[lost]
@@ -769,9 +772,9 @@ class TrackerCore:
         mean, cov = self._mean.take(track_idx, axis=0), self._cov.take(track_idx, axis=0)  # copies, corrected in place
         noise = self.measurement_noise
         if noise.enabled:  # a confirmed track matched in consecutive frames with a whole box measures the noise
-            pooled = (self.table.frames_since_update.take(track_idx) == 0) & self.table.confirmed.take(track_idx)
+            pooled = (self.table.frames_since_update.take(track_idx) == 0) & view.confirmed.take(track_idx)
             pooled &= ~(cut if completed is None else cut | completed)  # a completed box's size is the prediction's
-            pooled = None if pooled.all() else _indices(pooled)  # None: all of them (most frames), no row picked
+            pooled = None if all_set(pooled) else _indices(pooled)  # None: all of them (most frames), no row picked
             prior_var = _rows(cov.diagonal(0, 1, 2)[:, :4], pooled).copy()  # (H P^- H^T)_ii before the update
             prior_scale = _rows(mean.take(_MEASUREMENT_SCALE_COLUMNS, axis=1), pooled)
         innovation, variance = self.kalman.update_in_place(mean, cov, measured, dets.scores[det_idx], noise.applied)
@@ -806,7 +809,7 @@ class TrackerCore:
         ready for the real update (`KalmanFilter.replay`, all such tracks at once)."""
         gaps = self.table.frames_since_update[track_idx]
         due = gaps > 1
-        if not due.any():
+        if not any_set(due):
             return
         rows = track_idx[due]
         self._mean[rows], self._cov[rows] = self.kalman.replay(
@@ -825,7 +828,7 @@ class TrackerCore:
         if dets.embeddings is None or not self.config.appearance.enabled or len(det_idx) == 0:
             return
         good = self._bank_quality(dets, det_idx)
-        if good.any():
+        if any_set(good):
             fed = track_idx[good]
             self.bank.push(self.table.slot[fed], self._bank_embeddings(dets), rows=det_idx[good])
             self.table.bank_frame[fed] = self.frame_index
@@ -888,7 +891,7 @@ class TrackerCore:
         """Unmatched tracks age; removed ones go to the gallery (if any) and give their bank slot back. A lost track
         with an empty bank is kept `max_seconds_lost_motion`, or `max_seconds_lost_unbanked` if shorter once this
         video has given appearance: beyond it a return would be a revival, and there is no look to judge one by."""
-        missed = np.ones(len(self.tracks), dtype=bool)
+        missed = filled(len(self.tracks), True, bool)
         missed[matched_track_idx] = False
         missed = _indices(missed)
         if len(missed) == 0:  # every track matched: none ages, none is removed
@@ -908,7 +911,7 @@ class TrackerCore:
             track = self.tracks[row]
             self._to_gallery(track)
             self.bank.release(track.slot)
-        keep = np.ones(len(self.tracks), dtype=bool)
+        keep = filled(len(self.tracks), True, bool)
         keep[removed] = False
         self.table.keep(keep)
         self._mean, self._cov = self._mean[keep], self._cov[keep]
@@ -990,7 +993,7 @@ class TrackerCore:
         hidden = self.still.hidden(table.still_share)
         self.still.count_hidden(table.track_id[shown & hidden])
         shown = _indices(shown & ~hidden)
-        shown = shown[np.argsort(table.track_id[shown])]
+        shown = shown[table.track_id[shown].argsort()]
         gap = table.frames_since_update[shown] > 0 if report_gap else np.zeros(len(shown), dtype=bool)
         if self.config.motion.output_filtered_box:
             boxes = xywh_to_xyxy(self._mean.take(shown, axis=0)[:, :4])
@@ -1004,7 +1007,7 @@ class TrackerCore:
             if in_view is not None:
                 shown, boxes, gap = shown[in_view], boxes[in_view], gap[in_view]
             boxes = np.clip(boxes, 0.0, [width, height, width, height])
-            if report_gap and gap.any():  # a prediction that left the frame is not reported
+            if report_gap and any_set(gap):  # a prediction that left the frame is not reported
                 inside = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
                 shown, boxes, gap = shown[inside], boxes[inside], gap[inside]
         self.ground.learn(boxes, table.class_id[shown], frame_size)  # the ground line learns from the reported boxes
@@ -1043,9 +1046,9 @@ class TrackerCore:
         if boxes_xyxy[:, 0].min() > TOUCH_PX and boxes_xyxy[:, 2].max() < frame_width - TOUCH_PX:
             return None
         at_side = _indices((boxes_xyxy[:, 0] <= TOUCH_PX) | (boxes_xyxy[:, 2] >= frame_width - TOUCH_PX))
-        keep = np.ones(len(boxes_xyxy), dtype=bool)
+        keep = filled(len(boxes_xyxy), True, bool)
         ratio = self.births.narrowest_ratio(class_ids[at_side])
-        if rows is not None and self.config.motion.visible_fraction_from_tracks and np.isnan(ratio).any():
+        if rows is not None and self.config.motion.visible_fraction_from_tracks and any_set(np.isnan(ratio)):
             whole = self.table.width_seen[rows]  # (a copy: fancy indexing)
             whole[at_side] = False
             live = narrowest_whole_ratio(boxes_xyxy[whole], class_ids[whole], class_ids[at_side])

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from tracker.config import TrackerConfig
+from tracker.fast_numpy import all_set
 from tracker.truncation import TOUCH_PX
 
 __all__ = ["GroundLine", "SampleWindow", "complete_part_boxes"]
@@ -115,7 +116,7 @@ class GroundLine:
         if frame_size is not None:
             whole &= ~_cut_vertically(boxes, frame_size)
         classes = np.asarray(class_ids).reshape(-1)
-        everyone = bool(whole.all())  # most frames: every box whole, often all of one class (no rows picked)
+        everyone = all_set(whole)  # most frames: every box whole, often all of one class (no rows picked)
         learnt = set((classes if everyone else classes[whole]).tolist())
         for cls in learnt:
             if everyone and len(learnt) == 1:

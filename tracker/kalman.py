@@ -21,6 +21,7 @@ from functools import cached_property
 import numpy as np
 
 from tracker.config import MotionConfig
+from tracker.fast_numpy import any_set, einsum
 from tracker.sweep import SWEEP_MIN_PAIRS, mask_pairs, pairs_in_ranges
 
 __all__ = ["KalmanFilter", "xywh_to_xyxy", "xyxy_to_xywh"]
@@ -170,9 +171,9 @@ class KalmanFilter:
             gain = np.linalg.solve(s, pht.transpose(0, 2, 1)).transpose(0, 2, 1)
             gain_s = gain @ s
         innovation = measurements - projected
-        mean += np.einsum("tij,tj->ti", gain, innovation)
+        mean += einsum("tij,tj->ti", gain, innovation)
         covariance -= gain_s @ gain.transpose(0, 2, 1)
-        return innovation, np.diagonal(s, axis1=1, axis2=2)
+        return innovation, s.diagonal(0, 1, 2)
 
     def replay(
         self,
@@ -211,7 +212,7 @@ class KalmanFilter:
 
     def velocity_std(self, covariance: np.ndarray) -> np.ndarray:
         """(T, 8, 8) covariances -> (T, 4) standard deviations of the velocities (pixels per frame)."""
-        return np.sqrt(np.maximum(np.diagonal(covariance, axis1=1, axis2=2)[:, _NDIM:], 0.0))
+        return np.sqrt(np.maximum(covariance.diagonal(0, 1, 2)[:, _NDIM:], 0.0))
 
     def gating_distance(
         self, mean: np.ndarray, covariance: np.ndarray, measurements: np.ndarray, noise: np.ndarray | None = None
@@ -223,7 +224,7 @@ class KalmanFilter:
         projected, s = self.project(mean, covariance, noise=noise)
         s_inv = _inverse(s)
         diff = measurements[None, :, :] - projected[:, None, :]  # (T, N, 4)
-        return np.einsum("tnj,tnj->tn", diff @ s_inv, diff)
+        return einsum("tnj,tnj->tn", diff @ s_inv, diff)
 
     def gate(
         self,
@@ -247,7 +248,7 @@ class KalmanFilter:
         if t == 0 or n == 0:
             return np.zeros((t, n), dtype=bool)
         projected, s = self.project(mean, covariance, noise=noise)
-        limit = (_GATE_BOUND_SLACK * chi2) * np.diagonal(s, axis1=1, axis2=2)  # (T, 4) bounds on d_i^2 for a pass
+        limit = (_GATE_BOUND_SLACK * chi2) * s.diagonal(0, 1, 2)  # (T, 4) bounds on d_i^2 for a pass
         rows, cols = _near(projected, measurements, limit)
         diff = measurements.take(cols, axis=0) - projected.take(rows, axis=0)  # (P, 4) (`take`: fancy indexing's rows)
         diagonal = _diagonal_or_none(s)
@@ -255,7 +256,7 @@ class KalmanFilter:
             scaled = diff * (1.0 / diagonal).take(rows, axis=0)
         else:
             scaled = (diff[:, None, :] @ np.linalg.inv(s)[rows])[:, 0, :]
-        distance = np.einsum("pj,pj->p", scaled, diff)
+        distance = einsum("pj,pj->p", scaled, diff)
         passed = np.zeros((t, n), dtype=bool)
         passed[rows, cols] = distance <= chi2
         return passed
@@ -287,9 +288,9 @@ def _diagonal_or_none(s: np.ndarray) -> np.ndarray | None:
     motion warps a covariance (`warp_states`). Then S^-1 is 1 / diagonal, what LAPACK's inverse and solve give for a
     diagonal matrix (its LU has nothing to eliminate; its triangular solve multiplies by the reciprocal pivots), at
     a tenth of the cost of one LAPACK call per track."""
-    if not len(s) or s.reshape(len(s), _NDIM * _NDIM)[:, _OFF_DIAGONAL].any():
+    if not len(s) or any_set(s.reshape(len(s), _NDIM * _NDIM)[:, _OFF_DIAGONAL]):
         return None
-    return np.diagonal(s, axis1=1, axis2=2)
+    return s.diagonal(0, 1, 2)
 
 
 def _inverse(s: np.ndarray) -> np.ndarray:

@@ -34,6 +34,7 @@ from statistics import NormalDist
 import numpy as np
 
 from tracker.config import MotionConfig
+from tracker.fast_numpy import einsum
 
 __all__ = ["MeasurementNoise"]
 
@@ -116,9 +117,9 @@ class MeasurementNoise:
             before, now = (previous, normalised) if count == len(paired) else (previous[paired], normalised[paired])
             self.pairs += count
             lhs, rhs = np.concatenate([before, before, now], axis=1), np.concatenate([now, before, now], axis=1)
-            self._pair_sums += np.einsum("pi,pi->i", lhs, rhs)  # (`concatenate`: `hstack` without its wrappers)
+            self._pair_sums += einsum("pi,pi->i", lhs, rhs)  # (`concatenate`: `hstack` without its wrappers)
         # covariance matching: the sum of (nu^2 - (H P^- H^T)_ii) / scale^2 is all the estimate needs
-        self._excess += np.einsum("pi,pi->i", np.square(innovation) - prior_variance, 1.0 / np.square(scale))
+        self._excess += einsum("pi,pi->i", np.square(innovation) - prior_variance, 1.0 / np.square(scale))
         self.count += len(innovation)
         if self.count < self.min_updates:
             return normalised

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from tracker.fast_numpy import all_set, filled
+
 __all__ = ["Detections", "TrackState", "TrackedObject", "to_embedding_tensor"]
 
 log = logging.getLogger(__name__)
@@ -232,7 +234,7 @@ def _all_valid(size: np.ndarray, scores: np.ndarray) -> bool:
     """True when every row is valid (the common case, three reductions): every width and height (N, 2) is finite and
     at least MIN_BOX_SIZE (which also makes the corners finite: an infinite or NaN corner gives an infinite or NaN
     size) and every score (N,) is finite."""
-    return len(size) == 0 or bool(size.min() >= MIN_BOX_SIZE and size.max() < np.inf and np.isfinite(scores).all())
+    return len(size) == 0 or bool(size.min() >= MIN_BOX_SIZE and size.max() < np.inf and all_set(np.isfinite(scores)))
 
 
 def _normalise(emb: torch.Tensor, in_place: bool = False) -> tuple[torch.Tensor, np.ndarray]:
@@ -246,11 +248,11 @@ def _normalise(emb: torch.Tensor, in_place: bool = False) -> tuple[torch.Tensor,
     # the common case: no norm to clamp or zero (a NaN norm fails the first test, an infinite one the second)
     if len(host) and host.min() >= tiny and host.max() < np.inf:
         scale = norms[:, None]
-        return (emb.div_(scale) if in_place else emb / scale), np.ones(len(host), dtype=bool)
+        return (emb.div_(scale) if in_place else emb / scale), filled(len(host), True, bool)
     has_emb = np.isfinite(host) & (host > 0)
     scaled = emb / norms.clamp_min(tiny)[:, None]
-    emb = scaled if has_emb.all() else torch.where(torch.as_tensor(has_emb, device=emb.device)[:, None], scaled, 0.0)
-    if not has_emb.all():
+    emb = scaled if all_set(has_emb) else torch.where(torch.as_tensor(has_emb, device=emb.device)[:, None], scaled, 0.0)
+    if not all_set(has_emb):
         log.warning("%d embedding(s) were NaN, infinite or zero: matched by motion only", int((~has_emb).sum()))
     return emb, has_emb
 
@@ -284,7 +286,7 @@ def _embedding_tensor(
             emb = torch.from_numpy(np.asarray(embeddings, dtype=np.float32))
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{name} must be a numeric array: {exc}") from None
-    if emb.ndim != 2 or (len(emb) != n):
+    if emb.ndim != 2 or emb.shape[0] != n:  # (`shape`: no Python-level Tensor.__len__)
         if emb.numel() == 0 and n == 0:
             return emb.reshape(0, emb.shape[-1] if emb.ndim == 2 else 0).to(device=device, dtype=torch.float32), False
         raise ValueError(f"{name} must have shape (N, D) with N = {n} rows, got {tuple(emb.shape)}")
