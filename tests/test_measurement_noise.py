@@ -246,8 +246,8 @@ def test_the_box_noise_of_several_sources_is_each_reported_and_a_short_one_says_
     total = track_run._combine([first, second])
     lines = [x for x in total.describe().splitlines() if x.startswith("box size noise")]
     assert lines == [
-        "box size noise of first (standard deviation against the model's, 400 updates): width x2.28, height model's "
-        "(not white)",
+        "box size noise of first (standard deviation against the model's, 400 updates): width x2.28, height as "
+        "modelled (its excess is motion: correlated frame to frame)",
         "box size noise of second: the model's (too few updates to measure: 12)",
     ]
     assert total.to_json()["measurement_noise_per_source"] == {"first": measured, "second": short}
@@ -255,11 +255,11 @@ def test_the_box_noise_of_several_sources_is_each_reported_and_a_short_one_says_
 
 def test_a_zero_model_noise_is_never_raised_but_its_whiteness_is_still_reported():
     """`motion.std_position=0`: no scale to raise, so the factors stay 1, but the whiteness test is made: white
-    innovations were reported "not white" (`white` all 0 in summary.json, "model's (not white)" in the summary)."""
+    innovations were reported as not white (`white` all 0 in summary.json, "as modelled" in the summary)."""
     from tracker import run as track_run
 
     noise = MeasurementNoise(MotionConfig(std_position=0.0))
     _pooled(noise, np.array([0.02, 0.05, 0.2, 0.01]), 1000)
     assert noise.white.all() and np.array_equal(noise.factor, np.ones(4)) and noise.applied is None
     line = track_run._describe_noise(noise.summary())
-    assert line.endswith(": width x1.00, height x1.00") and "not white" not in line, line
+    assert line.endswith(": width x1.00, height x1.00") and "as modelled" not in line, line

@@ -221,7 +221,9 @@ def _describe_noise(noise: dict[str, float], where: str = "") -> str:
     if noise["updates"] < noise["min_updates"]:
         return f"box size noise{where}: the model's (too few updates to measure: {noise['updates']:.0f})"
     sizes = ", ".join(  # the factor is on the variance; people read a standard deviation (jitter in pixels)
-        f"{name} x{math.sqrt(noise[f'factor_{key}']):.2f}" if noise[f"white_{key}"] else f"{name} model's (not white)"
+        f"{name} x{math.sqrt(noise[f'factor_{key}']):.2f}"
+        if noise[f"white_{key}"]
+        else f"{name} as modelled (its excess is motion: correlated frame to frame)"
         for key, name in (("w", "width"), ("h", "height"))
     )
     return f"box size noise{where} (standard deviation against the model's, {noise['updates']:.0f} updates): {sizes}"
