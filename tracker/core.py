@@ -427,7 +427,7 @@ class TrackerCore:
         # Appearance is consulted where motion alone could be wrong: a lost track, or a track or detection
         # with a second candidate overlapping it. A clear one-to-one pair of a tracked track needs no similarity.
         compare = _appearance_pairs(gate, contested, lost_pairs, plausible)
-        border = self._border_pairs(gate, det_xywh, frame_size)
+        border = self._border_pairs(gate, det_xywh, dets.scores, frame_size)
         border_only = None if border is None else border & ~compare
         if embed is not None and self.config.appearance.enabled:
             # A crop is cut only where stage 1 could choose wrongly by motion: a second candidate below
@@ -468,20 +468,34 @@ class TrackerCore:
         return _FrameView(iou, class_cost, gate, kalman_gate, similarity, reid_sim, det_xywh, dets, confirmed)
 
     def _border_pairs(
-        self, gate: np.ndarray, det_xywh: np.ndarray, frame_size: tuple[int, int] | None
+        self, gate: np.ndarray, det_xywh: np.ndarray, scores: np.ndarray, frame_size: tuple[int, int] | None
     ) -> np.ndarray | None:
         """(T, N) bool, or None when there is none: the pairs inside the motion gate (`gate`, (T, N) bool) of a
-        tracked (not lost) confirmed track and a detection (`det_xywh`, (N, 4) pixels) where the detection or the
-        track's last observed box is cut by a side border of the (height, width) frame (`truncation.touches_side`):
-        there one person may walk out just where another walks in, and motion alone cannot tell them apart
-        (`association.border_look_quantile`; off, or `frame_size` None: None)."""
-        if frame_size is None or self.config.association.border_look_quantile <= 0 or not gate.size:
+        confirmed track and a stage 1 detection (`det_xywh`, (N, 4) pixels, `scores` (N,) at least
+        `association.high_score`) cut by a side border of the (height, width) frame (`truncation.TOUCH_PX`) that
+        the track was last seen near (`entry.near_border`, within `association.entry_border_heights` of its
+        height, or beyond it), wider than `association.lost_exit_fraction` of the track's width (a narrower sliver
+        is what the person walking out still shows; yolov8n TUD-Campus scale0.5, frames 50-53): there one person
+        may walk out just where another walks in, and motion alone cannot tell them apart
+        (`association.border_look_quantile`; off, or `frame_size` None: None). Only tracks holding
+        `association.border_look_min_looks` own same-identity similarities (`Calibration.own_positives`) can be
+        judged, so only their pairs are (and need a crop)."""
+        cfg = self.config.association
+        if frame_size is None or cfg.border_look_quantile <= 0 or not gate.size:
             return None
-        cut_det = touches_side(det_xywh, frame_size)
-        cut_track = touches_side(self.table.observed_xywh, frame_size)
-        if not (cut_det.any() or cut_track.any()):  # (most frames: nobody at a side border)
+        width = frame_size[1]
+        left = (det_xywh[:, 0] - det_xywh[:, 2] / 2 <= TOUCH_PX) & (scores >= cfg.high_score)
+        right = (det_xywh[:, 0] + det_xywh[:, 2] / 2 >= width - TOUCH_PX) & (scores >= cfg.high_score)
+        if not (left.any() or right.any()):  # (most frames: no detection at a side border)
             return None
-        border = gate & self.table.confirmed[:, None] & (cut_det[None, :] | cut_track[:, None])
+        near = near_border(xywh_to_xyxy(self.table.observed_xywh), frame_size, cfg.entry_border_heights)
+        at_side = (near[:, 0, None] & left[None, :]) | (near[:, 2, None] & right[None, :])
+        # a sliver no wider than `lost_exit_fraction` of the track's width is the leaving person's last (no look)
+        whole_enough = det_xywh[None, :, 2] > cfg.lost_exit_fraction * self.table.observed_xywh[:, 2, None]
+        border = gate & self.table.confirmed[:, None] & at_side & whole_enough
+        for row in _indices(border.any(axis=1)):  # (a few tracks at a border)
+            own = self.calibration.own_positives(int(self.table.track_id[row]))
+            border[row] &= len(own) >= cfg.border_look_min_looks
         return border if border.any() else None
 
     def _border_cut_refusals(self, rows: np.ndarray, cols: np.ndarray, similarity: np.ndarray) -> np.ndarray | None:
