@@ -489,7 +489,10 @@ class TrackerCore:
         if not (left.any() or right.any()):  # (most frames: no detection at a side border)
             return None
         near = near_border(xywh_to_xyxy(self.table.observed_xywh), frame_size, cfg.entry_border_heights)
-        at_side = (near[:, 0, None] & left[None, :]) | (near[:, 2, None] & right[None, :])
+        vx = self._mean[:, 4]  # a track walking out through that border (its Kalman velocity, px/frame, points out)
+        at_side = ((near[:, 0] & (vx < 0))[:, None] & left[None, :]) | (
+            (near[:, 2] & (vx > 0))[:, None] & right[None, :]
+        )
         # a sliver no wider than `lost_exit_fraction` of the track's width is the leaving person's last (no look)
         whole_enough = det_xywh[None, :, 2] > cfg.lost_exit_fraction * self.table.observed_xywh[:, 2, None]
         border = gate & self.table.confirmed[:, None] & at_side & whole_enough
