@@ -474,9 +474,11 @@ class TrackerCore:
         confirmed track and a stage 1 detection (`det_xywh`, (N, 4) pixels, `scores` (N,) at least
         `association.high_score`) cut by a side border of the (height, width) frame (`truncation.TOUCH_PX`) that
         the track was last seen near (`entry.near_border`, within `association.entry_border_heights` of its
-        height, or beyond it), wider than `association.lost_exit_fraction` of the track's width (a narrower sliver
-        is what the person walking out still shows; yolov8n TUD-Campus scale0.5, frames 50-53): there one person
-        may walk out just where another walks in, and motion alone cannot tell them apart
+        height, or beyond it) and is walking out through (its Kalman x velocity points out: a person standing at
+        the border or walking in is not replaced there by a newcomer; PETS09 ACF pan2 frame 42, yolov8n scale0.35
+        frame 68 were refused before this condition), wider than `association.lost_exit_fraction` of the track's
+        width (a narrower sliver is what the person walking out still shows; yolov8n TUD-Campus scale0.5, frames
+        50-53): there one person may walk out just where another walks in, and motion alone cannot tell them apart
         (`association.border_look_quantile`; off, or `frame_size` None: None). Only tracks holding
         `association.border_look_min_looks` own same-identity similarities (`Calibration.own_positives`) can be
         judged, so only their pairs are (and need a crop)."""
