@@ -80,3 +80,23 @@ def test_own_positives_are_the_tracks_own():
     np.testing.assert_array_equal(np.sort(calibration.own_positives(1)), [0.7, 0.9])
     np.testing.assert_array_equal(calibration.own_positives(2), [0.8])
     assert len(calibration.own_positives(-1)) == 0  # a tentative track's (no ID) are none
+
+
+def test_a_track_walking_in_at_the_border_is_not_judged():
+    """A walks in from the left border (velocity pointing into the view), seen cut by it with whole looks; a
+    cut box with a poor look (cosine 0.63) in its gate is continued by motion as before: only a person walking out
+    can be replaced at the border by a newcomer (PETS09 ACF pan2, frame 42)."""
+    rng = np.random.default_rng(4)
+    person = unit_vector(DIM, rng)
+    tracker = _tracker(0.05)
+    for k in range(13):
+        x = -20.0 + 2 * k  # cut by the left border throughout, drifting in
+        box = np.array([[max(x, 0.0), 200.0, x + 60, 320.0]])
+        tracker.update_detections(
+            box, [0.9], embeddings=look_at_cosine(person, 0.95, rng)[None], frame_size=(HEIGHT, WIDTH)
+        )
+    box = np.array([[0.0, 195.0, 45.0, 330.0]])
+    out = tracker.update_detections(
+        box, [0.9], embeddings=look_at_cosine(person, 0.63, rng)[None], frame_size=(HEIGHT, WIDTH)
+    )
+    assert [o.track_id for o in out] == [1]
