@@ -820,6 +820,8 @@ class TrackerCore:
             return  # once calibrated, samples are taken once per `calibration_sample_seconds`
         rows, cols = matches[:, 0], matches[:, 1]
         keep = (self.table.state[rows] == TRACKED) & self._bank_quality(dets, cols)
+        if self._border_embedded is not None:  # a crop cut for the border rule alone is no sample (it was not cut)
+            keep &= ~self._border_embedded[cols]
         rows, cols = rows[keep], cols[keep]
         if len(rows) == 0:
             return
