@@ -180,8 +180,8 @@ GT_HIDDEN = 4  # TUD-Campus gt person tracked on frames 1-27, then hidden behind
 HIDDEN = (28, 49)  # frames on which any box of their ID is on somebody's lower body
 
 
-def _boxes_of_the_hidden_persons_id(tud, fraction: float, *more: str) -> int:
-    gt, results = tud.gt, tud.results(f"association.part_box_fraction={fraction}", *more)
+def _boxes_of_the_hidden_persons_id(tud, fraction: float) -> int:
+    gt, results = tud.gt, tud.results(f"association.part_box_fraction={fraction}")
     ids = {t for t, first, last in identity_timeline(gt, results)[GT_HIDDEN] if t is not None and first <= HIDDEN[0]}
     assert len(ids) == 1, f"gt{GT_HIDDEN} is tracked under one ID before hiding ({ids})"
     frames = results[:, 0]
@@ -193,9 +193,7 @@ def test_real_acf_boxes_the_hidden_persons_track_does_not_return_on_a_lower_body
 
 
 def test_real_acf_boxes_without_the_rule_it_does(tud_acf):
-    """(`association.border_look_quantile` refuses that return too, by the track's own looks: off here, so that
-    this test shows what the ground line alone prevents.)"""
-    assert _boxes_of_the_hidden_persons_id(tud_acf, 0.0, "association.border_look_quantile=0") >= 2
+    assert _boxes_of_the_hidden_persons_id(tud_acf, 0.0) >= 2
 
 
 def test_a_box_with_a_nan_or_infinite_coordinate_is_not_learnt():

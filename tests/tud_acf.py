@@ -25,23 +25,20 @@ class TudAcf:
     inputs: Any
     overrides: list[str]
     gt: np.ndarray
-    runs: dict[str | tuple[str, ...], np.ndarray] = field(default_factory=dict)
+    runs: dict[str, np.ndarray] = field(default_factory=dict)
 
-    def results(self, override: str, *more: str) -> np.ndarray:
-        """(R, 10) MOT rows of the default tracker with `override` and `more` (KEY=VALUE) set (tracked once per
-        set of overrides)."""
-        key = override if not more else (override, *more)
-        if key not in self.runs:
-            config = load_config(overrides=[*self.overrides, override, *more])
-            tracker = Tracker(config, frame_rate=self.seq.info.frame_rate)
+    def results(self, override: str) -> np.ndarray:
+        """(R, 10) MOT rows of the default tracker with `override` (KEY=VALUE) set (tracked once per override)."""
+        if override not in self.runs:
+            tracker = Tracker(load_config(overrides=[*self.overrides, override]), frame_rate=self.seq.info.frame_rate)
             size, rows = (self.seq.info.height, self.seq.info.width), []
             for number, frame in enumerate(self.inputs.frames, start=1):
                 embed = None if frame.embeddings is None else frame.embeddings.__getitem__
                 for o in tracker.update_detections(frame.boxes_xyxy, frame.scores, embed=embed, frame_size=size):
                     x1, y1, x2, y2 = o.xyxy
                     rows.append([number, o.track_id, x1, y1, x2 - x1, y2 - y1, o.score, -1, -1, -1])
-            self.runs[key] = np.array(rows)
-        return self.runs[key]
+            self.runs[override] = np.array(rows)
+        return self.runs[override]
 
 
 def load_tud_acf(shared: Path, cache: Path) -> TudAcf:
