@@ -208,19 +208,29 @@ class Calibration:
             self._logged_at = self.negatives.total
             log.info("calibrated appearance bounds: %s", self._format(self.bounds()))
 
-    def add_positives(self, similarities: np.ndarray) -> None:
-        """Same-identity similarities seen this frame (at most `calibration_per_frame` are kept)."""
-        self._add(self.positives, similarities)
+    def add_positives(self, similarities: np.ndarray, track_ids: np.ndarray | None = None) -> None:
+        """Same-identity similarities seen this frame (at most `calibration_per_frame` are kept), each tagged with
+        the (M,) ID of the track whose bank gave it when `track_ids` is given (`own_positives`)."""
+        self._add(self.positives, similarities, track_ids)
 
-    def _add(self, queue: SimilarityQueue, similarities: np.ndarray) -> None:
+    def own_positives(self, track_id: int) -> np.ndarray:
+        """(K,) the held same-identity similarities of one track (its new looks against its own bank, tagged by
+        `add_positives`); empty when none is held (an untagged queue holds none for any track)."""
+        values, tags = self.positives.values(), self.positives.tags()
+        return values[tags == track_id] if track_id >= 0 else values[:0]
+
+    def _add(self, queue: SimilarityQueue, similarities: np.ndarray, tags: np.ndarray | None = None) -> None:
         if not self._settings.online:
             return
         values = np.asarray(similarities, dtype=np.float64).ravel()
-        values = values[np.isfinite(values)]
+        finite = np.isfinite(values)
+        values = values[finite]
+        tags = None if tags is None else np.asarray(tags, dtype=np.int64).ravel()[finite]
         if len(values) > self._settings.per_frame:
-            values = self._rng.choice(values, self._settings.per_frame, replace=False)
+            pick = self._rng.choice(len(values), self._settings.per_frame, replace=False)
+            values, tags = values[pick], None if tags is None else tags[pick]
         if len(values):
-            queue.push(values)
+            queue.push(values, tags)
             fresh = self.negatives.total - self._bounds_at
             if fresh >= _REFRESH_SAMPLES or self.calibrated != self._bounds_calibrated:
                 self._bounds = None

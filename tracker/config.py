@@ -309,6 +309,16 @@ class AssociationConfig:
         lo=0,
         hi=1,
     )
+    border_look_quantile: float = _key(
+        0.05,
+        "stage 1: a tracked track's uncontested pair cut by a side border is refused when its look is below this "
+        "quantile of the track's own same-identity similarities (never above the calibrated reid bound; 0 = off)",
+        lo=0,
+        hi=1,
+    )
+    border_look_min_looks: int = _key(
+        5, "border_look_quantile: the track's own same-identity similarities needed before it refuses", lo=1
+    )
     entry_border_heights: float = _key(
         0.25, "stage 4: a detection nearer a frame border than this many box heights may be a newcomer", lo=0
     )

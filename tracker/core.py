@@ -115,6 +115,10 @@ class TrackerCore:
         """Reported boxes' height against foot row: a detection far shorter than it predicts is a part of a person."""
         self._part_boxes = np.zeros(0, dtype=bool)  # (N,) this frame's detections judged parts of a person
         self._any_part_box = False  # whether any of them is
+        self._border: np.ndarray | None = None  # (T, N) this frame's pairs cut by a side border (`_border_pairs`)
+        self._border_only: np.ndarray | None = None  # (T, N) those of them compared for that alone
+        self._border_sim: np.ndarray | None = None  # (T, N) the similarities of those, NaN elsewhere
+        self._border_embedded: np.ndarray | None = None  # (N,) detections embedded for that alone (fed to no bank)
         self.measurement_noise = MeasurementNoise(config.motion)
         """The detector's box noise measured from the Kalman innovations: `measurement_noise.factor` (4,)."""
         self.table = TrackTable(self._vote_frames)  # the tracks and their per-frame scalars, row-aligned with _mean
@@ -144,6 +148,8 @@ class TrackerCore:
             self.ground = GroundLine(self.config)
             self._part_boxes = np.zeros(0, dtype=bool)
         self._any_part_box = bool(self._part_boxes.any())  # not in a checkpoint of int24 69edf1c
+        for name in ("_border", "_border_only", "_border_sim", "_border_embedded"):  # not in one of int25 a6494bf
+            self.__dict__.setdefault(name, None)
         if "measurement_noise" not in state:
             self.measurement_noise = MeasurementNoise(self.config.motion)
 
@@ -353,7 +359,7 @@ class TrackerCore:
                 self._compensate_camera_motion(camera_motion, frame_size)
             self.frame_index += 1
             self._predict()
-            view = self._frame_view(dets, embed)
+            view = self._frame_view(dets, embed, frame_size)
         except BaseException:  # an interrupt too: the frame can be given again
             for name, value in saved.items():
                 setattr(self, name, value)
@@ -374,9 +380,12 @@ class TrackerCore:
             self._mean[lost, 6:8] = 0.0  # a hidden box keeps its size
         self.kalman.predict_in_place(self._mean, self._cov)
 
-    def _frame_view(self, dets: Detections, embed: EmbedFn | None) -> _FrameView:
+    def _frame_view(
+        self, dets: Detections, embed: EmbedFn | None, frame_size: tuple[int, int] | None = None
+    ) -> _FrameView:
         """IoU, motion gate, embeddings where needed and ONE bank similarity call for all pairs any stage may
-        look at."""
+        look at (with the frame's (height, width) `frame_size`, also the border-cut pairs of `_border_pairs`)."""
+        self._border, self._border_only, self._border_sim, self._border_embedded = None, None, None, None
         n, t = len(dets), len(self.tracks)
         det_xywh = xyxy_to_xywh(dets.boxes_xyxy)
         confirmed = self.table.confirmed  # (T,) made once a frame: stage 1's tracks, the pairs compared, the noise
@@ -418,6 +427,8 @@ class TrackerCore:
         # Appearance is consulted where motion alone could be wrong: a lost track, or a track or detection
         # with a second candidate overlapping it. A clear one-to-one pair of a tracked track needs no similarity.
         compare = _appearance_pairs(gate, contested, lost_pairs, plausible)
+        border = self._border_pairs(gate, det_xywh, dets.scores, frame_size)
+        border_only = None if border is None else border & ~compare
         if embed is not None and self.config.appearance.enabled:
             # A crop is cut only where stage 1 could choose wrongly by motion: a second candidate below
             # `high_score` never takes part in stage 1, so it does not make the pair ambiguous there.
@@ -425,8 +436,14 @@ class TrackerCore:
             strong = strong & ~self._part_boxes if self._any_part_box else strong
             contested_in_stage1 = _contested(gated_iou * strong[None, :], self.config.association.contested_iou)
             in_stage1 = _appearance_pairs(gate, contested_in_stage1, lost_pairs, plausible)
-            need = self._needs_embedding(gate, gated_iou, lost, in_stage1) & self._can_use_appearance(dets)
-            dets = self._embed(dets, self._drop_unread(dets, need, compare.any(axis=0)), embed)
+            usable = self._can_use_appearance(dets)
+            need = self._needs_embedding(gate, gated_iou, lost, in_stage1) & usable
+            need = self._drop_unread(dets, need, compare.any(axis=0))
+            if border_only is not None:  # embedded for the border rule alone: read by it, fed to no bank
+                extra = border_only.any(axis=0) & usable & ~need & ~dets.has_embedding
+                self._border_embedded = extra if any_set(extra) else None
+                need = need | extra
+            dets = self._embed(dets, need, embed)
 
         if self.config.appearance.enabled and dets.embeddings is not None and any_set(dets.has_embedding):
             # Only pairs a stage or the calibration reads: confirmed tracks (stages 1 and 4; a tentative track is
@@ -434,11 +451,90 @@ class TrackerCore:
             candidates = compare & (dets.has_embedding & self._can_use_appearance(dets))[None, :]
             if not all_set(confirmed):
                 candidates &= confirmed[:, None]
+            if border_only is not None:
+                candidates = candidates | (border_only & (dets.has_embedding & self._can_use_appearance(dets))[None, :])
             similarity = self.bank.similarity(self.table.slot, self._bank_embeddings(dets), candidates)
         else:
             similarity = filled((t, n), np.nan)
+        if border_only is not None and any_set(border_only):
+            # the looks of pairs compared only for the border rule are read by it alone (`_border_cut_refusals`):
+            # no other stage, rival or calibration sample sees them
+            self._border, self._border_only = border, border_only
+            self._border_sim = np.where(border_only, similarity, np.nan)
+            similarity = np.where(border_only, np.nan, similarity)
+        elif border is not None:
+            self._border, self._border_only = border, border_only
         reid_sim = np.where(plausible, similarity, np.nan) if any_lost else filled((t, n), np.nan)
         return _FrameView(iou, class_cost, gate, kalman_gate, similarity, reid_sim, det_xywh, dets, confirmed)
+
+    def _border_pairs(
+        self, gate: np.ndarray, det_xywh: np.ndarray, scores: np.ndarray, frame_size: tuple[int, int] | None
+    ) -> np.ndarray | None:
+        """(T, N) bool, or None when there is none: the pairs inside the motion gate (`gate`, (T, N) bool) of a
+        confirmed track and a stage 1 detection (`det_xywh`, (N, 4) pixels, `scores` (N,) at least
+        `association.high_score`) cut by a side border of the (height, width) frame (`truncation.TOUCH_PX`) that
+        the track was last seen near (`entry.near_border`, within `association.entry_border_heights` of its
+        height, or beyond it) and is walking out through (its Kalman x velocity points out: a person standing at
+        the border or walking in is not replaced there by a newcomer; PETS09 ACF pan2 frame 42, yolov8n scale0.35
+        frame 68 were refused before this condition), wider than `association.lost_exit_fraction` of the track's
+        width (a narrower sliver is what the person walking out still shows; yolov8n TUD-Campus scale0.5, frames
+        50-53): there one person may walk out just where another walks in, and motion alone cannot tell them apart
+        (`association.border_look_quantile`; off, or `frame_size` None: None). Only tracks holding
+        `association.border_look_min_looks` own same-identity similarities (`Calibration.own_positives`) can be
+        judged, so only their pairs are (and need a crop)."""
+        cfg = self.config.association
+        if frame_size is None or cfg.border_look_quantile <= 0 or not gate.size:
+            return None
+        width = frame_size[1]
+        left = (det_xywh[:, 0] - det_xywh[:, 2] / 2 <= TOUCH_PX) & (scores >= cfg.high_score)
+        right = (det_xywh[:, 0] + det_xywh[:, 2] / 2 >= width - TOUCH_PX) & (scores >= cfg.high_score)
+        if not (left.any() or right.any()):  # (most frames: no detection at a side border)
+            return None
+        near = near_border(xywh_to_xyxy(self.table.observed_xywh), frame_size, cfg.entry_border_heights)
+        vx = self._mean[:, 4]  # a track walking out through that border (its Kalman velocity, px/frame, points out)
+        at_side = ((near[:, 0] & (vx < 0))[:, None] & left[None, :]) | (
+            (near[:, 2] & (vx > 0))[:, None] & right[None, :]
+        )
+        # a sliver no wider than `lost_exit_fraction` of the track's width is the leaving person's last (no look)
+        whole_enough = det_xywh[None, :, 2] > cfg.lost_exit_fraction * self.table.observed_xywh[:, 2, None]
+        border = gate & self.table.confirmed[:, None] & at_side & whole_enough
+        for row in _indices(border.any(axis=1)):  # (a few tracks at a border)
+            own = self.calibration.own_positives(int(self.table.track_id[row]))
+            border[row] &= len(own) >= cfg.border_look_min_looks
+        return border if border.any() else None
+
+    def _border_cut_refusals(self, rows: np.ndarray, cols: np.ndarray, similarity: np.ndarray) -> np.ndarray | None:
+        """(P,) bool, per stage 1 pair (`rows`, `cols`: (P,) track and detection indices; `similarity`: (P,), NaN
+        unknown), or None when none is refused: an uncontested pair cut by a side border (`_border_pairs`) whose
+        look is below the track's own bound, the `association.border_look_quantile` quantile of the track's own
+        same-identity similarities (`Calibration.own_positives`: its new looks against its bank), once it holds
+        `association.border_look_min_looks` of them, and never above the calibrated "reid" bound (from which two
+        looks are one person). Such a detection is someone else walking in where the track's person walks out
+        (traced: TUD-Campus ACF pan2, pan8, jitter, frame 35: a person entering at the left border, inside the
+        leaving person's Kalman gate at IoU 0.63, similarity 0.611 against that track's own 0.76-0.83, took its ID
+        for good); it starts a track of its own or is re-identified."""
+        if self._border is None:
+            return None
+        tracked = self.table.state[rows] == TRACKED
+        # a tracked track's contested pair is already priced by its look; a lost track's pair always is, but its
+        # bound (`_match_bounds`) knows only the time lost, not this track's own looks
+        judged = np.where(tracked, self._border_only[rows, cols], self._border[rows, cols])
+        if self._border_sim is not None:  # (the looks compared for this rule alone)
+            similarity = np.where(self._border_only[rows, cols], self._border_sim[rows, cols], similarity)
+        pick = judged & np.isfinite(similarity)
+        if not any_set(pick):
+            return None
+        cfg = self.config.association
+        reid = self.calibration.bound("reid")
+        bounds = filled(len(rows), -np.inf)
+        for row in np.unique(rows[pick]):
+            own = self.calibration.own_positives(int(self.table.track_id[row]))
+            if len(own) >= cfg.border_look_min_looks:
+                bounds[rows == row] = min(float(np.quantile(own, cfg.border_look_quantile)), reid)
+        refused = pick & (similarity < bounds)
+        if any_set(refused):
+            log.debug("stage 1: %d border-cut pair(s) refused by the track's own looks", int(refused.sum()))
+        return refused if any_set(refused) else None
 
     def _stage1_cost(
         self, view: _FrameView, track_idx: np.ndarray, det_idx: np.ndarray, away: np.ndarray
@@ -466,6 +562,7 @@ class TrackerCore:
         partial = None if cfg.partial_views_veto else self._partial_views(rows, tracked)
         if partial is not None and any_set(partial):  # border-cut looks do not refuse what motion vouches for
             similarity = np.where(partial & (gated | (motion <= cfg.max_cost)), np.nan, similarity)
+        refused = self._border_cut_refusals(rows, cols, similarity)  # a newcomer where the track walks out
         counts = self.bank.count(self.table.slot)  # looks in each track's bank (thin banks: two rules below)
         late = self._late_thin_banks(counts) if cfg.thin_bank_revival and any_set(lost) else None  # (T,), made once
         bounds = self._match_bounds(counts, late)[rows, 0]
@@ -500,6 +597,8 @@ class TrackerCore:
             fused = self._ungated_floor(fused, motion, similarity, tracked & ~gated)
         if any_lost and self._any_part_box:  # a part of a person is no evidence that a lost track is back
             fused = np.where(lost & self._part_boxes[cols], np.inf, fused)
+        if refused is not None:
+            fused = np.where(refused, np.inf, fused)
         cost[row_at[rows], col_at[cols]] = fused
         return cost
 
@@ -721,6 +820,8 @@ class TrackerCore:
             return  # once calibrated, samples are taken once per `calibration_sample_seconds`
         rows, cols = matches[:, 0], matches[:, 1]
         keep = (self.table.state[rows] == TRACKED) & self._bank_quality(dets, cols)
+        if self._border_embedded is not None:  # a crop cut for the border rule alone is no sample (it was not cut)
+            keep &= ~self._border_embedded[cols]
         rows, cols = rows[keep], cols[keep]
         if len(rows) == 0:
             return
@@ -730,11 +831,12 @@ class TrackerCore:
         negative = np.zeros((t, n), dtype=bool)
         negative[rows[:, None], cols] = True  # every matched track x every matched detection
         negative &= ~positive & (view.iou == 0)
-        plan = []
+        plan, known_rows = [], []
         for mask in (negative, positive):
             known = mask & np.isfinite(view.similarity)
             missing = np.stack(mask_pairs(mask & ~known), axis=1)
             plan.append((view.similarity[known], missing[self.calibration.subsample(len(missing), int(known.sum()))]))
+            known_rows.append(mask_pairs(known)[0])  # (row-major, as the boolean index above reads them)
         pairs = np.concatenate([missing for _, missing in plan])  # both queues' pairs in one batched call
         computed = np.zeros(0)
         if len(pairs):  # one sparse call: each track's bank is read once, however many of its pairs are sampled
@@ -743,9 +845,11 @@ class TrackerCore:
             stored = self._bank_embeddings(dets)
             computed = self.bank.similarity(self.table.slot, stored, wanted)[pairs[:, 0], pairs[:, 1]]
         extra = np.split(computed, [len(plan[0][1])])
-        feeds = (self.calibration.add_negatives, self.calibration.add_positives)
-        for (values, _), computed, add in zip(plan, extra, feeds, strict=True):
-            add(np.concatenate([values, computed]))
+        (neg_known, _), (pos_known, pos_missing) = plan
+        self.calibration.add_negatives(np.concatenate([neg_known, extra[0]]))
+        # each positive tagged with its track's ID: a track's own looks are its evidence (`_border_cut_refusals`)
+        owners = self.table.track_id[np.concatenate([known_rows[1], pos_missing[:, 0]])]
+        self.calibration.add_positives(np.concatenate([pos_known, extra[1]]), owners)
 
     def _update_matched(
         self, matches: np.ndarray, dets: Detections, view: _FrameView, frame_size: tuple[int, int] | None = None
@@ -796,6 +900,9 @@ class TrackerCore:
         )
         for row in confirmed:
             self._issue_id(self.tracks[row])
+        if self._border_embedded is not None:  # a look embedded for the border rule alone feeds no matched bank
+            keep = ~self._border_embedded[det_idx]
+            track_idx, det_idx, uncut = track_idx[keep], det_idx[keep], uncut[keep]
         self._feed_banks(track_idx, det_idx, dets, uncut)
 
     def _vote_classes(self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections) -> None:
