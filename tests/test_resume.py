@@ -277,21 +277,9 @@ def test_a_run_with_a_gallery_resumes_with_the_gallery_of_its_checkpoint(tmp_pat
     checkpoint and the kill, so this does not tell the checkpoint's gallery from the file's)."""
     import shutil
 
-    from test_gallery_cli import ARGS, COLOUR_MODEL
-    from test_gallery_cli import colour_embedder as centred_colour
+    from test_gallery_cli import ARGS
 
-    def from_config(cfg, frame_rate=None, gallery=None):
-        if gallery is not None:
-            gallery.bind_model(COLOUR_MODEL)
-        return Tracker(cfg, frame_rate, detector=blob_detector, embedder=centred_colour, gallery=gallery)
-
-    monkeypatch.setattr(run.Tracker, "from_config", staticmethod(from_config))
-    first, second = (
-        write_video(tmp_path / "cam1.avi", scene(FRAMES)),
-        write_video(tmp_path / "cam2.avi", scene(FRAMES)[::-1]),
-    )
-    known = tmp_path / "known.gallery"
-    assert main([str(first), "--gallery", str(known), "--out", str(tmp_path / "o1"), *ARGS]) == 0
+    _, second, known = _colour_gallery(tmp_path, monkeypatch)
     args = [str(second), *(a for a in ARGS if a != "--no-save-video")]
     shutil.copy(known, tmp_path / "whole.gallery")
     assert main([*args, "--gallery", str(tmp_path / "whole.gallery"), "--out", str(tmp_path / "whole")]) == 0
@@ -319,8 +307,25 @@ def test_a_resume_never_replaces_a_gallery_another_run_saved_meanwhile(
     would write its checkpoint's gallery over the file and drop them: it is refused, naming the gallery, and the
     file is left as the other run wrote it. Whether the stopped run saved the gallery last (Ctrl-C: its final save)
     or not since it loaded it (a kill before any save), its own file is told from the other run's."""
-    import shutil
+    args, other, gallery, out = _gallery_runs(tmp_path, monkeypatch)
+    with monkeypatch.context() as m:
+        if not final_save:
+            m.setattr(run._GallerySaver, "save", lambda self: None)  # as after a kill -9 before the first save
+        stop_at(m, 25, kill)
+        assert main([*args, "--out", str(out)]) == 130
+    assert (out / run.GALLERY_RECORD_NAME).exists() == final_save
+    assert main(other) == 0
+    theirs = gallery.read_bytes()
+    capsys.readouterr()
+    assert main([*args, "--resume", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"the gallery {gallery} was saved by another run after the run in {out} stopped" in err, err
+    assert gallery.read_bytes() == theirs and (out / CHECKPOINT_NAME).exists()
 
+
+def _colour_gallery(tmp_path, monkeypatch) -> tuple[Path, Path, Path]:
+    """Trackers with the colour ReID of test_gallery_cli; two clips of the scene (cam1, and cam2 reversed) and a
+    gallery file of cam1's people: (cam1, cam2, the gallery)."""
     from test_gallery_cli import ARGS, COLOUR_MODEL
     from test_gallery_cli import colour_embedder as centred_colour
 
@@ -336,22 +341,7 @@ def test_a_resume_never_replaces_a_gallery_another_run_saved_meanwhile(
     )
     known = tmp_path / "known.gallery"
     assert main([str(first), "--gallery", str(known), "--out", str(tmp_path / "o1"), *ARGS]) == 0
-    gallery, out = tmp_path / "run.gallery", tmp_path / "run"
-    shutil.copy(known, gallery)
-    args = [str(second), *(a for a in ARGS if a != "--no-save-video")]
-    with monkeypatch.context() as m:
-        if not final_save:
-            m.setattr(run._GallerySaver, "save", lambda self: None)  # as after a kill -9 before the first save
-        stop_at(m, 25, kill)
-        assert main([*args, "--gallery", str(gallery), "--out", str(out)]) == 130
-    assert (out / run.GALLERY_RECORD_NAME).exists() == final_save
-    assert main([str(first), "--gallery", str(gallery), "--out", str(tmp_path / "other"), *ARGS]) == 0
-    theirs = gallery.read_bytes()
-    capsys.readouterr()
-    assert main([*args, "--gallery", str(gallery), "--resume", "--out", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert f"the gallery {gallery} was saved by another run after the run in {out} stopped" in err, err
-    assert gallery.read_bytes() == theirs and (out / CHECKPOINT_NAME).exists()
+    return first, second, known
 
 
 def _gallery_runs(tmp_path, monkeypatch) -> tuple[list[str], list[str], Path, Path]:
@@ -359,21 +349,9 @@ def _gallery_runs(tmp_path, monkeypatch) -> tuple[list[str], list[str], Path, Pa
     the gallery file, cam2's run folder); the gallery starts with cam1's people."""
     import shutil
 
-    from test_gallery_cli import ARGS, COLOUR_MODEL
-    from test_gallery_cli import colour_embedder as centred_colour
+    from test_gallery_cli import ARGS
 
-    def from_config(cfg, frame_rate=None, gallery=None):
-        if gallery is not None:
-            gallery.bind_model(COLOUR_MODEL)
-        return Tracker(cfg, frame_rate, detector=blob_detector, embedder=centred_colour, gallery=gallery)
-
-    monkeypatch.setattr(run.Tracker, "from_config", staticmethod(from_config))
-    first, second = (
-        write_video(tmp_path / "cam1.avi", scene(FRAMES)),
-        write_video(tmp_path / "cam2.avi", scene(FRAMES)[::-1]),
-    )
-    known = tmp_path / "known.gallery"
-    assert main([str(first), "--gallery", str(known), "--out", str(tmp_path / "o1"), *ARGS]) == 0
+    first, second, known = _colour_gallery(tmp_path, monkeypatch)
     gallery, out = tmp_path / "run.gallery", tmp_path / "run"
     shutil.copy(known, gallery)
     args = [str(second), *ARGS, "--gallery", str(gallery)]
@@ -447,18 +425,8 @@ def test_a_gallery_that_cannot_be_saved_is_one_error_naming_it_and_the_outputs_s
 
 
 def test_a_finished_run_with_a_gallery_leaves_no_gallery_record(tmp_path, monkeypatch, frame_clock):
-    from test_gallery_cli import ARGS, COLOUR_MODEL
-    from test_gallery_cli import colour_embedder as centred_colour
-
-    def from_config(cfg, frame_rate=None, gallery=None):
-        if gallery is not None:
-            gallery.bind_model(COLOUR_MODEL)
-        return Tracker(cfg, frame_rate, detector=blob_detector, embedder=centred_colour, gallery=gallery)
-
-    monkeypatch.setattr(run.Tracker, "from_config", staticmethod(from_config))
-    clip = write_video(tmp_path / "cam1.avi", scene(FRAMES))
-    out = tmp_path / "run"
-    assert main([str(clip), "--gallery", str(tmp_path / "g.gallery"), "--out", str(out), *ARGS]) == 0
+    args, _, _, out = _gallery_runs(tmp_path, monkeypatch)
+    assert main([*args, "--out", str(out)]) == 0
     assert not (out / run.GALLERY_RECORD_NAME).exists() and not (out / CHECKPOINT_NAME).exists()
 
 
