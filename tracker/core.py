@@ -55,6 +55,17 @@ _NO_STORED_EMBEDDINGS = (None, _NO_VERSION, None)  # `TrackerCore._stored_embedd
 
 
 @dataclass(frozen=True)
+class _BorderLooks:
+    """This frame's pairs cut by a side border where a track walks out (`TrackerCore._border_pairs`), whose looks
+    only `TrackerCore._border_cut_refusals` reads."""
+
+    pairs: np.ndarray  # (T, N) bool: the border-cut pairs
+    only: np.ndarray  # (T, N) bool: those of them compared for this rule alone (no other stage reads their looks)
+    similarity: np.ndarray | None  # (T, N) the looks of the `only` pairs, NaN elsewhere; None: none compared
+    embedded: np.ndarray | None  # (N,) bool: detections embedded for this rule alone (fed to no bank, no sample)
+
+
+@dataclass(frozen=True)
 class _FrameView:
     """Everything about tracks x detections this frame that several stages share."""
 
@@ -67,6 +78,7 @@ class _FrameView:
     det_xywh: np.ndarray  # (N, 4)
     dets: Detections  # this frame's detections, with the embeddings computed on demand
     confirmed: np.ndarray  # (T,) bool: the tracks tracked or lost as the frame began (`TrackTable.confirmed`)
+    border: _BorderLooks | None = None  # the pairs cut by a side border (`association.border_look_quantile`)
 
     def class_block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray | float:
         """The class cost of the `rows` x `cols` block (`_block`); 0.0 when all are of one class."""
@@ -115,10 +127,6 @@ class TrackerCore:
         """Reported boxes' height against foot row: a detection far shorter than it predicts is a part of a person."""
         self._part_boxes = np.zeros(0, dtype=bool)  # (N,) this frame's detections judged parts of a person
         self._any_part_box = False  # whether any of them is
-        self._border: np.ndarray | None = None  # (T, N) this frame's pairs cut by a side border (`_border_pairs`)
-        self._border_only: np.ndarray | None = None  # (T, N) those of them compared for that alone
-        self._border_sim: np.ndarray | None = None  # (T, N) the similarities of those, NaN elsewhere
-        self._border_embedded: np.ndarray | None = None  # (N,) detections embedded for that alone (fed to no bank)
         self.measurement_noise = MeasurementNoise(config.motion)
         """The detector's box noise measured from the Kalman innovations: `measurement_noise.factor` (4,)."""
         self.table = TrackTable(self._vote_frames)  # the tracks and their per-frame scalars, row-aligned with _mean
@@ -148,8 +156,6 @@ class TrackerCore:
             self.ground = GroundLine(self.config)
             self._part_boxes = np.zeros(0, dtype=bool)
         self._any_part_box = bool(self._part_boxes.any())  # not in a checkpoint of int24 69edf1c
-        for name in ("_border", "_border_only", "_border_sim", "_border_embedded"):  # not in one of int25 a6494bf
-            self.__dict__.setdefault(name, None)
         if "measurement_noise" not in state:
             self.measurement_noise = MeasurementNoise(self.config.motion)
 
@@ -385,7 +391,6 @@ class TrackerCore:
     ) -> _FrameView:
         """IoU, motion gate, embeddings where needed and ONE bank similarity call for all pairs any stage may
         look at (with the frame's (height, width) `frame_size`, also the border-cut pairs of `_border_pairs`)."""
-        self._border, self._border_only, self._border_sim, self._border_embedded = None, None, None, None
         n, t = len(dets), len(self.tracks)
         det_xywh = xyxy_to_xywh(dets.boxes_xyxy)
         confirmed = self.table.confirmed  # (T,) made once a frame: stage 1's tracks, the pairs compared, the noise
@@ -427,8 +432,9 @@ class TrackerCore:
         # Appearance is consulted where motion alone could be wrong: a lost track, or a track or detection
         # with a second candidate overlapping it. A clear one-to-one pair of a tracked track needs no similarity.
         compare = _appearance_pairs(gate, contested, lost_pairs, plausible)
-        border = self._border_pairs(gate, det_xywh, dets.scores, frame_size)
+        border = self._border_pairs(gate, confirmed, det_xywh, dets.scores, frame_size)
         border_only = None if border is None else border & ~compare
+        border_embedded = None
         if embed is not None and self.config.appearance.enabled:
             # A crop is cut only where stage 1 could choose wrongly by motion: a second candidate below
             # `high_score` never takes part in stage 1, so it does not make the pair ambiguous there.
@@ -441,7 +447,7 @@ class TrackerCore:
             need = self._drop_unread(dets, need, compare.any(axis=0))
             if border_only is not None:  # embedded for the border rule alone: read by it, fed to no bank
                 extra = border_only.any(axis=0) & usable & ~need & ~dets.has_embedding
-                self._border_embedded = extra if any_set(extra) else None
+                border_embedded = extra if any_set(extra) else None
                 need = need | extra
             dets = self._embed(dets, need, embed)
 
@@ -456,32 +462,37 @@ class TrackerCore:
             similarity = self.bank.similarity(self.table.slot, self._bank_embeddings(dets), candidates)
         else:
             similarity = filled((t, n), np.nan)
+        looks = None
         if border_only is not None and any_set(border_only):
             # the looks of pairs compared only for the border rule are read by it alone (`_border_cut_refusals`):
             # no other stage, rival or calibration sample sees them
-            self._border, self._border_only = border, border_only
-            self._border_sim = np.where(border_only, similarity, np.nan)
+            looks = _BorderLooks(border, border_only, np.where(border_only, similarity, np.nan), border_embedded)
             similarity = np.where(border_only, np.nan, similarity)
         elif border is not None:
-            self._border, self._border_only = border, border_only
+            looks = _BorderLooks(border, border_only, None, border_embedded)
         reid_sim = np.where(plausible, similarity, np.nan) if any_lost else filled((t, n), np.nan)
-        return _FrameView(iou, class_cost, gate, kalman_gate, similarity, reid_sim, det_xywh, dets, confirmed)
+        return _FrameView(iou, class_cost, gate, kalman_gate, similarity, reid_sim, det_xywh, dets, confirmed, looks)
 
     def _border_pairs(
-        self, gate: np.ndarray, det_xywh: np.ndarray, scores: np.ndarray, frame_size: tuple[int, int] | None
+        self,
+        gate: np.ndarray,
+        confirmed: np.ndarray,
+        det_xywh: np.ndarray,
+        scores: np.ndarray,
+        frame_size: tuple[int, int] | None,
     ) -> np.ndarray | None:
         """(T, N) bool, or None when there is none: the pairs inside the motion gate (`gate`, (T, N) bool) of a
-        confirmed track and a stage 1 detection (`det_xywh`, (N, 4) pixels, `scores` (N,) at least
-        `association.high_score`) cut by a side border of the (height, width) frame (`truncation.TOUCH_PX`) that
-        the track was last seen near (`entry.near_border`, within `association.entry_border_heights` of its
-        height, or beyond it) and is walking out through (its Kalman x velocity points out: a person standing at
-        the border or walking in is not replaced there by a newcomer; PETS09 ACF pan2 frame 42, yolov8n scale0.35
-        frame 68 were refused before this condition), wider than `association.lost_exit_fraction` of the track's
-        width (a narrower sliver is what the person walking out still shows; yolov8n TUD-Campus scale0.5, frames
-        50-53): there one person may walk out just where another walks in, and motion alone cannot tell them apart
+        confirmed track (`confirmed`, (T,) bool) and a stage 1 detection (`det_xywh`, (N, 4) pixels, `scores` (N,) at
+        least `association.high_score`) cut by a side border of the (height, width) frame (`truncation.TOUCH_PX`) that
+        the track was last seen near (`entry.near_border`, within `association.entry_border_heights` of its height, or
+        beyond it) and is walking out through (its Kalman x velocity points out: a person standing at the border or
+        walking in is not replaced there by a newcomer; PETS09 ACF pan2 frame 42, yolov8n scale0.35 frame 68 were
+        refused before this condition), wider than `association.lost_exit_fraction` of the track's width (a narrower
+        sliver is what the person walking out still shows; yolov8n TUD-Campus scale0.5, frames 50-53): there one person
+        may walk out just where another walks in, and motion alone cannot tell them apart
         (`association.border_look_quantile`; off, or `frame_size` None: None). Only tracks holding
-        `association.border_look_min_looks` own same-identity similarities (`Calibration.own_positives`) can be
-        judged, so only their pairs are (and need a crop)."""
+        `association.border_look_min_looks` own same-identity similarities (`Calibration.own_positives`) can be judged,
+        so only their pairs are (and need a crop)."""
         cfg = self.config.association
         if frame_size is None or cfg.border_look_quantile <= 0 or not gate.size:
             return None
@@ -497,30 +508,33 @@ class TrackerCore:
         )
         # a sliver no wider than `lost_exit_fraction` of the track's width is the leaving person's last (no look)
         whole_enough = det_xywh[None, :, 2] > cfg.lost_exit_fraction * self.table.observed_xywh[:, 2, None]
-        border = gate & self.table.confirmed[:, None] & at_side & whole_enough
+        border = gate & confirmed[:, None] & at_side & whole_enough
         for row in _indices(border.any(axis=1)):  # (a few tracks at a border)
             own = self.calibration.own_positives(int(self.table.track_id[row]))
             border[row] &= len(own) >= cfg.border_look_min_looks
         return border if border.any() else None
 
-    def _border_cut_refusals(self, rows: np.ndarray, cols: np.ndarray, similarity: np.ndarray) -> np.ndarray | None:
+    def _border_cut_refusals(
+        self, border: _BorderLooks | None, rows: np.ndarray, cols: np.ndarray, similarity: np.ndarray
+    ) -> np.ndarray | None:
         """(P,) bool, per stage 1 pair (`rows`, `cols`: (P,) track and detection indices; `similarity`: (P,), NaN
-        unknown), or None when none is refused: an uncontested pair cut by a side border (`_border_pairs`) whose
-        look is below the track's own bound, the `association.border_look_quantile` quantile of the track's own
-        same-identity similarities (`Calibration.own_positives`: its new looks against its bank), once it holds
-        `association.border_look_min_looks` of them, and never above the calibrated "reid" bound (from which two
-        looks are one person). Such a detection is someone else walking in where the track's person walks out
-        (traced: TUD-Campus ACF pan2, pan8, jitter, frame 35: a person entering at the left border, inside the
-        leaving person's Kalman gate at IoU 0.63, similarity 0.611 against that track's own 0.76-0.83, took its ID
-        for good); it starts a track of its own or is re-identified."""
-        if self._border is None:
+        unknown) and this frame's `border` pairs (`_FrameView.border`), or None when none is refused: an uncontested
+        pair cut by a side border (`_border_pairs`) whose look is below the track's own bound, the
+        `association.border_look_quantile` quantile of the track's own same-identity similarities
+        (`Calibration.own_positives`: its new looks against its bank), once it holds `association.border_look_min_looks`
+        of them, and never above the calibrated "reid" bound (from which two looks are one person). Such a detection is
+        someone else walking in where the track's person walks out (traced: TUD-Campus ACF pan2, pan8, jitter, frame 35:
+        a person entering at the left border, inside the leaving person's Kalman gate at IoU 0.63, similarity 0.611
+        against that track's own 0.76-0.83, took its ID for good); it starts a track of its own or is re-identified."""
+        if border is None:
             return None
         tracked = self.table.state[rows] == TRACKED
         # a tracked track's contested pair is already priced by its look; a lost track's pair always is, but its
         # bound (`_match_bounds`) knows only the time lost, not this track's own looks
-        judged = np.where(tracked, self._border_only[rows, cols], self._border[rows, cols])
-        if self._border_sim is not None:  # (the looks compared for this rule alone)
-            similarity = np.where(self._border_only[rows, cols], self._border_sim[rows, cols], similarity)
+        only = border.only[rows, cols]
+        judged = np.where(tracked, only, border.pairs[rows, cols])
+        if border.similarity is not None:  # (the looks compared for this rule alone)
+            similarity = np.where(only, border.similarity[rows, cols], similarity)
         pick = judged & np.isfinite(similarity)
         if not any_set(pick):
             return None
@@ -562,7 +576,7 @@ class TrackerCore:
         partial = None if cfg.partial_views_veto else self._partial_views(rows, tracked)
         if partial is not None and any_set(partial):  # border-cut looks do not refuse what motion vouches for
             similarity = np.where(partial & (gated | (motion <= cfg.max_cost)), np.nan, similarity)
-        refused = self._border_cut_refusals(rows, cols, similarity)  # a newcomer where the track walks out
+        refused = self._border_cut_refusals(view.border, rows, cols, similarity)  # a newcomer where the track walks out
         counts = self.bank.count(self.table.slot)  # looks in each track's bank (thin banks: two rules below)
         late = self._late_thin_banks(counts) if cfg.thin_bank_revival and any_set(lost) else None  # (T,), made once
         bounds = self._match_bounds(counts, late)[rows, 0]
@@ -820,8 +834,8 @@ class TrackerCore:
             return  # once calibrated, samples are taken once per `calibration_sample_seconds`
         rows, cols = matches[:, 0], matches[:, 1]
         keep = (self.table.state[rows] == TRACKED) & self._bank_quality(dets, cols)
-        if self._border_embedded is not None:  # a crop cut for the border rule alone is no sample (it was not cut)
-            keep &= ~self._border_embedded[cols]
+        if view.border is not None and view.border.embedded is not None:  # a crop cut for the border rule alone
+            keep &= ~view.border.embedded[cols]  # is no sample (it was not cut)
         rows, cols = rows[keep], cols[keep]
         if len(rows) == 0:
             return
@@ -900,8 +914,8 @@ class TrackerCore:
         )
         for row in confirmed:
             self._issue_id(self.tracks[row])
-        if self._border_embedded is not None:  # a look embedded for the border rule alone feeds no matched bank
-            keep = ~self._border_embedded[det_idx]
+        if view.border is not None and view.border.embedded is not None:  # a look embedded for the border rule
+            keep = ~view.border.embedded[det_idx]  # alone feeds no matched bank
             track_idx, det_idx, uncut = track_idx[keep], det_idx[keep], uncut[keep]
         self._feed_banks(track_idx, det_idx, dets, uncut)
 
