@@ -171,7 +171,12 @@ class StillBoxes:
             verdict, capped = self._model_still(moved, measured_xywh[judged][prior], jitter[prior], owners[prior])
             prior[np.flatnonzero(prior)[~capped]] = False  # no other track's jitter yet: not judged at all
             still[prior] = verdict[capped]
-            share[prior & np.isnan(share)] = 0.0
+            first = prior & np.isnan(share)  # first judged by the model: by the jitters it taught before
+            boxes = measured_xywh[judged]
+            share[first] = [
+                self._taught_prior_share(int(owner), float(box[2:].min() / box[3]))
+                for owner, box in zip(owners[first].tolist(), boxes[first])
+            ]
             enough = enough | prior
         table.still_share[rows[enough]] = share[enough] + (still[enough] - share[enough]) / self.window
 
@@ -191,6 +196,27 @@ class StillBoxes:
             still[row] = jitter[row] < values[tags != owners[row]].min()
         return still, capped
 
+    def _taught_prior_share(self, owner: int, narrow: float) -> float:
+        """The still share a track first judged by the measurement model (`_model_still`) would have, had its jitters
+        held in the FIFO been judged as they came by that test as it stands now (as `_taught_share` for the learnt
+        bound): a fixed object seen while no other track's jitter could cap the model (alone in view, PETS09 ACF
+        zoom frames 5-17) is recognised when one first can, not `still_seconds` later. The FIFO keeps each jitter's
+        largest edge change in box heights, not each edge's, so the model's per-edge bound is applied at its
+        tightest: that of the box's shorter side (`narrow`, its shorter side over its height, of the box now)."""
+        values, owners = self._jitters.oldest_first()
+        mine = owners == owner
+        if not mine.any() or mine.all():
+            return 0.0
+        bound = min(float(values[~mine].min()), self._model_bound * self._model_std * narrow)
+        return self._weighted_share(values[mine] < bound)
+
+    def _weighted_share(self, still: np.ndarray) -> float:
+        """The exponentially weighted share (time constant `window` observations) of the verdicts `still` (S,),
+        oldest first, starting from 0: what the share would be, had they been judged one by one."""
+        keep = 1.0 - 1.0 / self.window
+        weights = (1.0 - keep) * keep ** np.arange(len(still) - 1, -1, -1)  # the newest weighs most
+        return float(weights @ still)
+
     def _taught_share(self, owner: int) -> float:
         """The still share a track would have, had its jitters held in the FIFO (oldest first) been judged as they
         came, each by the bound of the others' jitters held now (not the bound of its time, which is not kept): a
@@ -201,10 +227,7 @@ class StillBoxes:
             return 0.0
         others = values[~mine]
         rank = int(self._rank(len(others)))
-        still = values[mine] < np.partition(others, rank)[rank]
-        keep = 1.0 - 1.0 / self.window
-        weights = (1.0 - keep) * keep ** np.arange(len(still) - 1, -1, -1)  # the newest weighs most
-        return float(weights @ still)
+        return self._weighted_share(values[mine] < np.partition(others, rank)[rank])
 
     def _still(self, jitter: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(R,) bool twice: jitters below the `still_quantile` order statistic of the jitters held that other
