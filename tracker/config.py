@@ -301,6 +301,11 @@ class AssociationConfig:
     reid_max_speed: float = _key(1.5, "stage 4: plausible displacement, box heights per second lost", lo=0)
     reid_min_distance: float = _key(1.0, "stage 4: displacement always allowed, in box heights", lo=0)
     max_size_ratio: float = _key(2.0, "stage 4: largest height ratio between lost track and detection", lo=1)
+    reid_around_view: bool = _key(
+        True,
+        "stage 4: a track last seen cut by one side border reaches a detection entering by the other only around the "
+        "view (through its corners), not straight across it",
+    )
     lost_exit_fraction: float = _key(
         0.5,
         "stage 1: a lost track last seen cut by a border and predicted to keep no more than this fraction of its "

@@ -809,7 +809,7 @@ class TrackerCore:
         sim = _block(view.reid_sim, lost, det_idx)
         entry = entry_evidence(view.dets.boxes_xyxy, det_idx, frame_size, cfg)
         bounds = self.calibration.revival_bound(seconds, entry)
-        cost = assoc.reid_cost(sim, observed, seconds, view.det_xywh[det_idx], cfg, bounds)
+        cost = assoc.reid_cost(sim, observed, seconds, view.det_xywh[det_idx], cfg, bounds, frame_size)
         cost = cost + view.class_block(lost, det_idx)
         result = linear_assignment(cost, 1.0 - float(bounds.min()))
         rivals = np.concatenate([sim, _block(view.similarity, seen, det_idx)])  # lost rows first: pairs index them
