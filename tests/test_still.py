@@ -372,3 +372,16 @@ def test_a_track_hidden_as_a_fixed_object_is_not_enrolled_in_the_gallery():
 def test_a_fixed_object_that_became_a_person_again_is_enrolled():
     global_ids, gallery = _gallery_run(130, sign_moves_from=80)
     assert global_ids[SIGN_ROW] in gallery, "reported again when it ended, it is an identity like any other"
+
+
+def test_a_fixed_object_seen_alone_is_withheld_as_soon_as_another_track_teaches_a_jitter():
+    """The sign's jitters taught while it was alone in view (frames 2 to WALKER_FROM + 2) are judged, when the
+    walker's first jitter (its third match, frame WALKER_FROM + 2) first caps the model, as the learnt bound's
+    first judgement does (`_taught_share`): it is not reported from that frame on, where it was before reported
+    for 5 more still observations (the share starting from 0; traced on PETS09 ACF zoom, frames 18-21, and pan2)."""
+    shown = lone_run(60)
+    assert not any(SIGN_ROW in rows for rows in shown[WALKER_FROM + 2 :]), [
+        f for f, rows in enumerate(shown) if SIGN_ROW in rows
+    ]
+    assert all(SIGN_ROW in rows for rows in shown[2 : WALKER_FROM + 2]), "alone, nothing caps the model: not judged"
+    assert all(1 in rows for rows in shown[WALKER_FROM + 1 :]), "the walker is always reported"

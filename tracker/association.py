@@ -234,9 +234,7 @@ def _reachable(
     return (dist <= reach) & plausible_size(height, det_xywh[None, :, 3], cfg.max_size_ratio)
 
 
-def around_view_distance(
-    track_xywh: np.ndarray, det_xywh: np.ndarray, frame_size: tuple[int, int]
-) -> np.ndarray:
+def around_view_distance(track_xywh: np.ndarray, det_xywh: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
     """(T, N) the shortest distance (pixels) from each track's last observed box (T, 4, centre-size, moved with
     the camera) to each detection (N, 4) for someone who stayed outside the (height, width) view: where the track's
     box is cut by (within `truncation.TOUCH_PX` of) or beyond one side border and the detection is cut by the
@@ -267,9 +265,7 @@ def around_view_distance(
     d_corner = width - t_corner
     around = []
     for corner_y in (0.0, float(height)):  # over the top, under the bottom
-        around.append(
-            np.hypot(tx - t_corner, ty - corner_y) + width + np.hypot(dx - d_corner, dy - corner_y)
-        )
+        around.append(np.hypot(tx - t_corner, ty - corner_y) + width + np.hypot(dx - d_corner, dy - corner_y))
     distance[rows, cols] = np.minimum(*around)
     return distance
 

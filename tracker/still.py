@@ -175,7 +175,7 @@ class StillBoxes:
             boxes = measured_xywh[judged]
             share[first] = [
                 self._taught_prior_share(int(owner), float(box[2:].min() / box[3]))
-                for owner, box in zip(owners[first].tolist(), boxes[first])
+                for owner, box in zip(owners[first].tolist(), boxes[first], strict=True)
             ]
             enough = enough | prior
         table.still_share[rows[enough]] = share[enough] + (still[enough] - share[enough]) / self.window
