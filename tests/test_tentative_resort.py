@@ -137,3 +137,55 @@ def test_after_the_split_the_confirmed_track_stays_on_its_person():
 def test_without_the_rule_the_confirmed_track_follows_the_newcomer():
     ids = _ids_of_a(rule=False)
     assert 1 not in ids[1:], ids
+
+
+# ---------------------------------------------------------------------------------------------- the traced event
+@pytest.fixture(scope="module")
+def tud_acf_drop2(shared, tmp_path_factory):
+    """TUD-Campus drop2 (made here) with its public ACF boxes and OSNet looks, as `track eval` makes them (a few
+    seconds on 2 CPU cores); the config's overrides and the ground truth rows."""
+    from tracker.eval.inputs import load_inputs
+    from tracker.eval.sequences import find_sequences
+    from tracker.eval.variants import materialise
+    from tracker.io.mot import read_mot_rows
+
+    root, reid = shared / "data" / "MOT15" / "train" / "TUD-Campus", shared / "weights" / "osnet_x0_25_msmt17.pth"
+    missing = [str(path) for path in (root / "img1", root / "det" / "det.txt", reid) if not path.exists()]
+    if missing:
+        pytest.skip(f"absent: {', '.join(missing)}")
+    tmp = tmp_path_factory.mktemp("tentative_resort")
+    seq = materialise(find_sequences(root)[0], "drop2", 0, root=tmp / "variants")
+    overrides = [f"reid.weights={reid}"]
+    inputs = load_inputs(seq, "public", load_config(overrides=overrides), tmp / "cache")
+    return seq, inputs, overrides, read_mot_rows(seq.info.root / "gt" / "gt.txt")
+
+
+def _gt5_ids_after_the_split(data, rule: bool) -> set[int]:
+    """The track IDs that cover gt5 on the variant's frames 32-36 (IoU >= 0.5), after the box over gt5 and gt8
+    split, and the one that covered gt5 on frames 15-24, before gt8 came out (as one set each)."""
+    from tracker.eval.revival import identity_timeline
+
+    seq, inputs, overrides, gt = data
+    cfg = load_config(overrides=[*overrides, f"association.tentative_resort={str(rule).lower()}"])
+    tracker = Tracker(cfg, frame_rate=seq.info.frame_rate)
+    size, rows = (seq.info.height, seq.info.width), []
+    for number, frame in enumerate(inputs.frames, start=1):
+        embed = None if frame.embeddings is None else frame.embeddings.__getitem__
+        for o in tracker.update_detections(frame.boxes_xyxy, frame.scores, embed=embed, frame_size=size):
+            x1, y1, x2, y2 = o.xyxy
+            rows.append([number, o.track_id, x1, y1, x2 - x1, y2 - y1, o.score, -1, -1, -1])
+    runs = identity_timeline(gt, np.array(rows)).get(5, [])
+
+    def ids(first: int, last: int) -> set[int]:
+        return {t for t, a, b in runs if t is not None and a <= last and b >= first}
+
+    return ids(15, 24), ids(32, 36)
+
+
+def test_real_acf_boxes_gt5_keeps_its_track_when_the_box_over_gt5_and_gt8_splits(tud_acf_drop2):
+    """The traced event (TUD-Campus ACF drop2 frames 24-31): with the rule gt5 keeps the ID it had before the merge;
+    without it gt5's track follows gt8 and gt5 gets a new ID (so this test can fail)."""
+    before, after = _gt5_ids_after_the_split(tud_acf_drop2, rule=True)
+    assert len(before) == 1 and after == before
+    before_off, after_off = _gt5_ids_after_the_split(tud_acf_drop2, rule=False)
+    assert len(before_off) == 1 and before_off.isdisjoint(after_off)
