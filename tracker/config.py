@@ -215,6 +215,11 @@ class AssociationConfig:
     clear_pairs_first: bool = _key(
         True, "stage 1: pairs that are each other's clear best are matched before the Hungarian assignment"
     )
+    tentative_resort: bool = _key(
+        True,
+        "stage 1: tentative tracks join stage 1's assignment where they re-sort it (a confirmed track takes i"
+        "ts other candidate) without leaving a track stage 1 matched unmatched: a box that held two people splits",
+    )
     clear_pair_margin: float = _key(
         0.1, "stage 1: a clear best pair costs at least this much less than any rival in its row and column", lo=0
     )

@@ -27,6 +27,7 @@ from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.measurement_noise import MeasurementNoise
 from tracker.still import StillBoxes
 from tracker.sweep import mask_pairs
+from tracker.tentative_resort import resort_with_tentative
 from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
 from tracker.truncation import (
     TOUCH_PX,
@@ -246,6 +247,9 @@ class TrackerCore:
         cost = self._stage1_cost(view, confirmed, confident, away) + view.class_block(confirmed, confident)
         clear_margin = cfg.clear_pair_margin if cfg.clear_pairs_first else None
         m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost, clear_margin)
+        m1, m1_tentative, left_tracks, left_dets, tentative = self._resort_with_tentative(
+            view, cost, confirmed, confident, tentative, m1, left_tracks, left_dets, clear_margin
+        )
 
         # Stage 2: tracked (not lost) leftovers x low-score detections, IoU only.
         tracked_left = left_tracks[self.table.state[left_tracks] == TRACKED]
@@ -253,6 +257,7 @@ class TrackerCore:
 
         # Stage 3: tentative tracks x leftover confident detections, IoU only.
         m3, _, left_dets = self._match_iou(view, tentative, left_dets, cfg.max_iou_distance_tentative, cfg.fuse_score)
+        m3 = np.concatenate([m1_tentative, m3]) if len(m1_tentative) else m3
 
         # Stage 4: lost tracks x leftovers (and detections just given to tentative tracks), appearance alone.
         lost = left_tracks[self.table.state[left_tracks] == LOST]
@@ -273,6 +278,47 @@ class TrackerCore:
         self._start_tracks(left_dets, dets, frame_size)
         self._link_newborn()
         return self._outputs(dets, frame_size)
+
+    def _resort_with_tentative(
+        self,
+        view: _FrameView,
+        cost: np.ndarray,
+        confirmed: np.ndarray,
+        confident: np.ndarray,
+        tentative: np.ndarray,
+        m1: np.ndarray,
+        left_tracks: np.ndarray,
+        left_dets: np.ndarray,
+        clear_margin: float | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """`association.tentative_resort` (`tracker.tentative_resort`): stage 1's (M, 2) pairs `m1` of the tracks
+        `confirmed` x detections `confident` (its cost block `cost`), re-sorted with the `tentative` tracks where a
+        split box calls for it. Returns stage 1's pairs, the (K, 2) tentative pairs made here (stage 3's), the
+        leftover confirmed tracks and detections, and the tentative tracks still for stage 3; unchanged elsewhere."""
+        cfg = self.config.association
+        if not cfg.tentative_resort or len(tentative) == 0 or len(m1) == 0:
+            return m1, _NO_PAIRS, left_tracks, left_dets, tentative
+        fused = view.dets.scores[confident] if cfg.fuse_score else None
+        tentative_cost = assoc.iou_cost(_block(view.iou, tentative, confident), fused)
+        tentative_cost = tentative_cost + view.class_block(tentative, confident)
+        tentative_cost[tentative_cost > cfg.max_iou_distance_tentative] = np.inf
+        local = index_pairs(np.searchsorted(confirmed, m1[:, 0]), np.searchsorted(confident, m1[:, 1]))
+        similarity = _block(view.similarity, confirmed, confident)
+        same_person = self.calibration.bound("reid")
+        joint = resort_with_tentative(cost, tentative_cost, local, similarity, same_person, cfg.max_cost, clear_margin)
+        if joint is None:
+            return m1, _NO_PAIRS, left_tracks, left_dets, tentative
+        rows = np.concatenate([confirmed, tentative])
+        pairs = index_pairs(rows[joint[:, 0]], confident[joint[:, 1]])
+        is_confirmed = joint[:, 0] < len(confirmed)
+        log.debug("stage 1: %d tentative track(s) re-sorted a split box's pairs", int((~is_confirmed).sum()))
+        return (
+            pairs[is_confirmed],
+            pairs[~is_confirmed],
+            confirmed[~np.isin(confirmed, pairs[:, 0])],
+            confident[~np.isin(confident, pairs[:, 1])],
+            tentative[~np.isin(tentative, pairs[:, 0])],
+        )
 
     def _check_dim(self, dets: Detections) -> None:
         """Refuse embeddings of another size than the bank's (before any change, when they come with `dets`)."""

@@ -1,0 +1,191 @@
+"""A box that held two people splits: the newcomer's tentative track re-sorts stage 1, so the confirmed track keeps
+its own person (`association.tentative_resort`, `tracker.tentative_resort`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tracker import Tracker, load_config
+from tracker.tentative_resort import resort_with_tentative
+from tracker.testing import look_at_cosine
+
+INF = np.inf
+MAX_COST = 0.8  # `association.max_cost`
+SAME_PERSON = 0.7  # `association.reid_threshold`: the uncalibrated reid bound
+
+# The traced frame (TUD-Campus ACF drop2, frame 31): one confirmed track, two candidates; stage 1 gives it the
+# newcomer's box (0.216 against 0.313); the newcomer's one-frame tentative track overlaps that box (0.491).
+CONFIRMED = np.array([[0.216, 0.313]])
+TENTATIVE = np.array([[0.491, INF]])
+STAGE1 = np.array([[0, 0]])
+
+
+def test_the_tentative_track_takes_its_box_and_the_confirmed_track_its_other_candidate():
+    joint = resort_with_tentative(CONFIRMED, TENTATIVE, STAGE1, np.array([[0.90, 0.82]]), SAME_PERSON, MAX_COST)
+    assert joint is not None
+    assert sorted(map(tuple, joint.tolist())) == [(0, 1), (1, 0)]
+
+
+@pytest.mark.parametrize(
+    ("tentative", "similarity", "why"),
+    [
+        (np.array([[INF, INF]]), [0.90, 0.82], "the tentative track overlaps neither box"),
+        (np.array([[INF, 0.4]]), [0.90, 0.82], "the tentative track's box is one stage 1 left over"),
+        (TENTATIVE, [0.90, 0.61], "the confirmed track's look says the other box is not its person"),
+        (TENTATIVE, [0.90, np.nan], "no look of the other box"),
+    ],
+)
+def test_stage_1_stands(tentative, similarity, why):
+    sim = np.array([similarity])
+    assert resort_with_tentative(CONFIRMED, tentative, STAGE1, sim, SAME_PERSON, MAX_COST) is None, why
+
+
+def test_a_tentative_track_never_takes_a_confirmed_tracks_only_candidate():
+    """The joint assignment would leave the confirmed track unmatched (its other candidate is refused)."""
+    confirmed, tentative = np.array([[0.5, INF]]), np.array([[0.05, INF]])
+    sim = np.array([[0.9, 0.9]])
+    assert linear_joint_takes(confirmed, tentative)
+    assert resort_with_tentative(confirmed, tentative, STAGE1, sim, SAME_PERSON, MAX_COST) is None
+
+
+def linear_joint_takes(confirmed: np.ndarray, tentative: np.ndarray) -> bool:
+    """Whether one assignment of both would give the confirmed track's detection 0 to the tentative track."""
+    from tracker.assignment import linear_assignment
+
+    pairs = linear_assignment(np.vstack([confirmed, tentative]), MAX_COST).pairs
+    return any(r == 1 and c == 0 for r, c in pairs.tolist())
+
+
+# ---------------------------------------------------------------------------------------------- the tracker
+FPS = 12.5
+SIZE = (600, 1000)  # (height, width) px
+SPEED = 8.5  # px a frame, both people
+MERGE, SPLIT = 21, 30  # one box covers both from MERGE; two boxes from SPLIT
+
+
+def _looks(seed: int = 0) -> dict[str, np.ndarray]:
+    """Unit looks: A (the tracked person), B (a look-alike, cosine 0.75 to A), the merged box (both), and A's box
+    while B's box covers most of it (0.8 to A: less like A's bank than B's clear box is like the merged looks)."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=32)
+    a /= np.linalg.norm(a)
+    b = look_at_cosine(a, 0.75, rng)
+    merged = (a + b) / np.linalg.norm(a + b)
+    return {"a": a, "b": b, "merged": merged, "a_occluded": look_at_cosine(a, 0.8, rng)}
+
+
+def _frames(looks: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]]:
+    """(boxes xywh, scores, looks, who) per frame: A alone, then one box over both, then the split (the geometry
+    of the traced frames 30-31, shifted), then both apart."""
+    frames = []
+    for f in range(1, SPLIT + 6):
+        x = 200.0 + SPEED * f  # the merged box's left edge (and A's box before B came out)
+        if f < MERGE:
+            frames.append(([[x, 200, 66, 162]], [0.85], [looks["a"]], ["A"]))
+        elif f < SPLIT:
+            frames.append(([[x, 191, 72, 177]], [0.86], [looks["merged"]], ["AB"]))
+        elif f == SPLIT:  # A's box in front; B's box (behind, covered 0.64) starts a tentative track
+            frames.append(
+                ([[x + 16, 207, 66, 162], [x - 8, 199, 66, 162]], [0.86, 0.75], [looks["a"], looks["b"]], ["A", "B"])
+            )
+        elif f == SPLIT + 1:  # B's box in front, where the merged box was; A's covered 0.62 by it
+            frames.append(
+                (
+                    [[x, 200, 72, 177], [x + 31, 207, 66, 162]],
+                    [0.87, 0.80],
+                    [looks["b"], looks["a_occluded"]],
+                    ["B", "A"],
+                )
+            )
+        else:
+            d = f - SPLIT - 1
+            frames.append(
+                (
+                    [[x + 4 * d, 200, 66, 162], [x + 40 + 3 * d, 207, 66, 162]],
+                    [0.86, 0.85],
+                    [looks["b"], looks["a"]],
+                    ["B", "A"],
+                )
+            )
+    return frames
+
+
+def _ids_of_a(rule: bool) -> list[int]:
+    """The track ID reported on A's box in each frame after the split (0: none)."""
+    cfg = load_config(overrides=["device=cpu", f"association.tentative_resort={str(rule).lower()}"])
+    tracker = Tracker(cfg, frame_rate=FPS)
+    ids = []
+    for f, (xywh, scores, looks, who) in enumerate(_frames(_looks()), start=1):
+        xywh = np.array(xywh, dtype=float)
+        boxes = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
+        emb = torch.tensor(np.array(looks), dtype=torch.float32)
+        out = tracker.update_detections(boxes, np.array(scores), embed=emb.__getitem__, frame_size=SIZE)
+        if f > SPLIT:
+            a = boxes[who.index("A")]
+            hit = [o.track_id for o in out if np.abs(np.asarray(o.xyxy) - a).max() < 20]
+            ids.append(hit[0] if hit else 0)
+    return ids
+
+
+def test_after_the_split_the_confirmed_track_stays_on_its_person():
+    ids = _ids_of_a(rule=True)
+    assert ids == [1] * len(ids), ids
+
+
+def test_without_the_rule_the_confirmed_track_follows_the_newcomer():
+    ids = _ids_of_a(rule=False)
+    assert 1 not in ids[1:], ids
+
+
+# ---------------------------------------------------------------------------------------------- the traced event
+@pytest.fixture(scope="module")
+def tud_acf_drop2(shared, tmp_path_factory):
+    """TUD-Campus drop2 (made here) with its public ACF boxes and OSNet looks, as `track eval` makes them (a few
+    seconds on 2 CPU cores); the config's overrides and the ground truth rows."""
+    from tracker.eval.inputs import load_inputs
+    from tracker.eval.sequences import find_sequences
+    from tracker.eval.variants import materialise
+    from tracker.io.mot import read_mot_rows
+
+    root, reid = shared / "data" / "MOT15" / "train" / "TUD-Campus", shared / "weights" / "osnet_x0_25_msmt17.pth"
+    missing = [str(path) for path in (root / "img1", root / "det" / "det.txt", reid) if not path.exists()]
+    if missing:
+        pytest.skip(f"absent: {', '.join(missing)}")
+    tmp = tmp_path_factory.mktemp("tentative_resort")
+    seq = materialise(find_sequences(root)[0], "drop2", 0, root=tmp / "variants")
+    overrides = [f"reid.weights={reid}"]
+    inputs = load_inputs(seq, "public", load_config(overrides=overrides), tmp / "cache")
+    return seq, inputs, overrides, read_mot_rows(seq.info.root / "gt" / "gt.txt")
+
+
+def _gt5_ids_after_the_split(data, rule: bool) -> set[int]:
+    """The track IDs that cover gt5 on the variant's frames 32-36 (IoU >= 0.5), after the box over gt5 and gt8
+    split, and the one that covered gt5 on frames 15-24, before gt8 came out (as one set each)."""
+    from tracker.eval.revival import identity_timeline
+
+    seq, inputs, overrides, gt = data
+    cfg = load_config(overrides=[*overrides, f"association.tentative_resort={str(rule).lower()}"])
+    tracker = Tracker(cfg, frame_rate=seq.info.frame_rate)
+    size, rows = (seq.info.height, seq.info.width), []
+    for number, frame in enumerate(inputs.frames, start=1):
+        embed = None if frame.embeddings is None else frame.embeddings.__getitem__
+        for o in tracker.update_detections(frame.boxes_xyxy, frame.scores, embed=embed, frame_size=size):
+            x1, y1, x2, y2 = o.xyxy
+            rows.append([number, o.track_id, x1, y1, x2 - x1, y2 - y1, o.score, -1, -1, -1])
+    runs = identity_timeline(gt, np.array(rows)).get(5, [])
+
+    def ids(first: int, last: int) -> set[int]:
+        return {t for t, a, b in runs if t is not None and a <= last and b >= first}
+
+    return ids(15, 24), ids(32, 36)
+
+
+def test_real_acf_boxes_gt5_keeps_its_track_when_the_box_over_gt5_and_gt8_splits(tud_acf_drop2):
+    """The traced event (TUD-Campus ACF drop2 frames 24-31): with the rule gt5 keeps the ID it had before the merge;
+    without it gt5's track follows gt8 and gt5 gets a new ID (so this test can fail)."""
+    before, after = _gt5_ids_after_the_split(tud_acf_drop2, rule=True)
+    assert len(before) == 1 and after == before
+    before_off, after_off = _gt5_ids_after_the_split(tud_acf_drop2, rule=False)
+    assert len(before_off) == 1 and before_off.isdisjoint(after_off)
