@@ -203,6 +203,8 @@ OVERRIDE_FAULTS = {
     "list with spaces": (["detector.classes=0 2"], "detector.classes", "e.g. [0, 2]"),
     "negative class id": (["detector.classes=[0, -1]"], "detector.classes[1]", "out of range"),
     "negative class in a group": (["classes.compatible_groups=[[2, -5]]"], "classes.compatible_groups[0][1]", None),
+    # one group without its outer brackets: not three groups of one class each (which would share nothing)
+    "a group without its list": (["classes.compatible_groups=[2, 5, 7]"], "classes.compatible_groups[0]", "[[2, 5, 7]"),
 }
 
 
