@@ -645,9 +645,11 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
     if path is not None:
         path = Path(path)
         try:
-            text = path.read_text()
+            text = path.read_text(encoding="utf-8")  # YAML's own encoding, whatever the locale's is
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start}): not a YAML file?") from None
         try:
             loaded = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: builds no objects
         except yaml.YAMLError as exc:
