@@ -92,7 +92,7 @@ class TrackedObject:
             return NotImplemented
         return (
             self.track_id == other.track_id
-            and np.array_equal(self.xyxy, other.xyxy)
+            and bool(np.array_equal(self.xyxy, other.xyxy))
             and (self.score, self.class_id, self.state, self.detection_index, self.recovered, self.global_id)
             == (other.score, other.class_id, other.state, other.detection_index, other.recovered, other.global_id)
         )
