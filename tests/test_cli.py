@@ -198,6 +198,27 @@ def test_folder_glob_sequence_and_lossless_video_give_the_same_tracks(fake_model
         np.testing.assert_array_equal(results[name], results["sequence"], err_msg=name)
 
 
+def test_a_folder_of_images_of_several_sizes_says_so_in_the_summary(fake_models, tmp_path, capsys):
+    """Frames of another size are tracked in the old frame's pixels (the library warns once, but `track` shows no
+    warnings without --verbose): the user saw only "an ID came back after occlusion N times"."""
+    frames = scene()
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for i, frame in enumerate(frames, start=1):
+        if i in (10, 11):  # two frames at half size: the size changes at 10 and back at 12
+            frame = cv2.resize(frame, (SIZE[0] // 2, SIZE[1] // 2))
+        cv2.imwrite(str(folder / f"{i:06d}.png"), frame)
+    out = tmp_path / "out"
+    assert main([str(folder), "--out", str(out), "--no-save-video"]) == 0
+    said = capsys.readouterr().out
+    assert "the frame size changed 2 times: tracks carried over in the old frame's pixels" in said, said
+    assert json.loads((out / "summary.json").read_text())["size_changes"] == 2
+    plain = tmp_path / "plain"
+    assert main([str(write_video(tmp_path / "walk.avi", frames)), "--out", str(plain), "--no-save-video"]) == 0
+    assert "frame size changed" not in capsys.readouterr().out
+    assert "size_changes" not in json.loads((plain / "summary.json").read_text())
+
+
 def test_truncated_video_tracks_the_frames_before_the_damage(fake_models, tmp_path, capsys):
     rng = np.random.default_rng(0)
     frames = [np.maximum(f, rng.integers(0, 100, f.shape, dtype=np.uint8)) for f in scene(40)]  # big JPEGs

@@ -162,6 +162,20 @@ def test_missing_file_is_a_config_error(tmp_path):
     raises_config_error(str(path), lambda: load_config(path), also="cannot read")
 
 
+def test_a_file_that_is_not_text_is_a_config_error_naming_it(tmp_path):
+    """`--config` given a binary file (a model, an image): one ConfigError naming the file, not a bare
+    UnicodeDecodeError that names neither the file nor the option."""
+    path = tmp_path / "model.yaml"
+    path.write_bytes(b"\xff\xfe\x00detector:\n")
+    raises_config_error(str(path), lambda: load_config(path), also="not UTF-8")
+
+
+def test_a_utf8_file_with_accents_in_its_comments_loads(tmp_path):
+    path = tmp_path / "cfg.yaml"
+    path.write_bytes("# réglages du tracker — café\nlifecycle:\n  min_hits: 3\n".encode())
+    assert load_config(path).lifecycle.min_hits == 3
+
+
 def test_directory_is_a_config_error(tmp_path):
     raises_config_error(str(tmp_path), lambda: load_config(tmp_path), also="cannot read")
 
@@ -203,6 +217,8 @@ OVERRIDE_FAULTS = {
     "list with spaces": (["detector.classes=0 2"], "detector.classes", "e.g. [0, 2]"),
     "negative class id": (["detector.classes=[0, -1]"], "detector.classes[1]", "out of range"),
     "negative class in a group": (["classes.compatible_groups=[[2, -5]]"], "classes.compatible_groups[0][1]", None),
+    # one group without its outer brackets: not three groups of one class each (which would share nothing)
+    "a group without its list": (["classes.compatible_groups=[2, 5, 7]"], "classes.compatible_groups[0]", "[[2, 5, 7]"),
 }
 
 

@@ -55,6 +55,27 @@ def crossing_scene(hidden_frames):
     return [walker_a, walker_b], hide_start, hide_end
 
 
+def test_tracked_objects_compare_by_value_and_hash():
+    """Two runs' outputs compared with `==` (a determinism check), a copy or a pickled object: the generated
+    dataclass `==` raised "truth value of an array ... is ambiguous", and `set(objects)` "unhashable numpy.ndarray"."""
+    import copy
+    import dataclasses
+    import pickle
+
+    runs = []
+    for _ in range(2):
+        tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+        for f in range(3):
+            out = tracker.update_detections(np.array([[10.0 + f, 10, 50, 100], [200, 50, 240, 150]]), [0.9, 0.8])
+        runs.append(out)
+    first, second = runs
+    assert len(first) == 2 and first == second and first == copy.deepcopy(first)
+    assert pickle.loads(pickle.dumps(first[0])) == first[0] and first[0] != first[1]
+    assert dataclasses.replace(first[0], xyxy=first[0].xyxy + 1) != first[0]
+    assert first[0] in second and len(set(first + second)) == 2
+    assert first[0] != "not a tracked object"
+
+
 def test_crossing_id_survives_3s_occlusion_with_bank():
     walkers, hide_start, hide_end = crossing_scene(hidden_frames=3 * FPS)
     history, _ = run_scene(walkers, hide_end + 30)

@@ -80,6 +80,47 @@ def test_an_exported_model_that_fails_to_load_is_one_error_and_keeps_the_threads
         torch.set_num_threads(threads)
 
 
+@pytest.mark.parametrize("kept", [["metadata.yaml", "yolov8n.xml"], ["metadata.yaml", "yolov8n.bin"]])
+def test_an_incomplete_openvino_folder_names_the_missing_file(tmp_path, kept):
+    """A half-copied export said "not a model ultralytics can load (RuntimeError: Exception from
+    src/inference/src/cpp/core.cpp:84:)" without its .bin, "(StopIteration)" without its .xml."""
+    folder = tmp_path / "yolov8n_int8_openvino_model"
+    folder.mkdir()
+    for name in kept:
+        (folder / name).write_text("x")
+    cfg = load_config(None, overrides=[f"detector.model={folder}"])
+    with pytest.raises(FileNotFoundError) as info:
+        build_detector(cfg.detector, torch.device("cpu"))
+    message = str(info.value)
+    missing = str(folder / "yolov8n.bin") + " is missing" if "yolov8n.xml" in kept else "it holds no .xml model"
+    assert message.startswith(f"detector.model {folder} is an incomplete OpenVINO export: {missing}"), message
+    assert "Ultralytics" in message and "\n" not in message  # where models come from, on one line
+
+
+def test_a_damaged_export_keeps_openvinos_reason_and_says_where_models_come_from():
+    """OpenVINO's first line is a source location; the reason is its last ("Incorrect weights in bin file!")."""
+    from tracker.detector import UltralyticsDetector
+
+    class TruncatedBin:
+        predictor = None
+
+        def predict(self, *_args, **_kwargs):
+            raise RuntimeError(
+                "Exception from src/inference/src/cpp/core.cpp:84:\nCheck 'is_valid_weights_range' failed at "
+                "src/core/xml_util/src/xml_deserialize_util.cpp:900:\nIncorrect weights in bin file!\n\n"
+            )
+
+    cfg = load_config(None, overrides=["detector.model=y_openvino_model"]).detector
+    detector = UltralyticsDetector(TruncatedBin(), cfg, torch.device("cpu"))
+    with pytest.raises(ValueError) as info:
+        detector(np.zeros((8, 8, 3), np.uint8))
+    message = str(info.value)
+    assert "(RuntimeError: Exception from src/inference/src/cpp/core.cpp:84: ... Incorrect weights in bin file!)" in (
+        message
+    )
+    assert "get it again from Ultralytics" in message and "\n" not in message
+
+
 @pytest.mark.parametrize(("pytorch", "configured", "during"), [(False, 1, 1), (False, 0, 2), (True, 1, 2)])
 def test_an_exported_model_pre_and_post_processes_on_detector_threads(pytorch, configured, during):
     """An exported model's network runs on its runtime's threads; ultralytics' torch work around it (the frame to a

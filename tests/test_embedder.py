@@ -396,8 +396,9 @@ def test_a_file_that_is_no_checkpoint_is_one_clear_error(tmp_path, content):
     path = tmp_path / "weights.pth"
     path.write_bytes(content)
     cfg = load_config(None, overrides=[f"reid.weights={path}"])
-    with pytest.raises(ValueError, match=r"weights\.pth cannot be read as a PyTorch checkpoint"):
+    with pytest.raises(ValueError, match=r"weights\.pth cannot be read as a PyTorch checkpoint") as info:
         build_embedder(cfg.reid, torch.device("cpu"))
+    assert "get it again from torchreid's model zoo" in str(info.value)  # where a good copy comes from
 
 
 def test_weights_of_another_osnet_width_are_one_clear_error(tmp_path):

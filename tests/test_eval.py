@@ -253,6 +253,23 @@ def test_a_malformed_gt_file_is_named(tmp_path, capsys):
     assert err.startswith(f"track eval: error: {seq / 'gt' / 'gt.txt'}: not a MOTChallenge csv") and "\n" not in err
 
 
+@pytest.mark.parametrize("command", [eval_main, compare_main])
+def test_a_sequence_without_ground_truth_is_one_error_before_any_tracking(tmp_path, capsys, command):
+    """A sequence folder with images and det.txt but no gt/gt.txt was tracked in full, then scoring stopped with
+    "[Errno 2] No such file or directory: '.../gt/gt.txt'" (and left results behind)."""
+    write_sequence(tmp_path / "data", "SEQ-A", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 2)
+    bare = write_sequence(tmp_path / "data", "SEQ-B", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 2)
+    (bare / "gt" / "gt.txt").unlink()
+    out = tmp_path / "out"
+    assert command(["--data", str(tmp_path / "data"), "--out", str(out), "--detections", "public", "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.endswith(f"`track {bare}` tracks a sequence without scoring it"), err
+    assert f"SEQ-B: no ground truth to score against ({bare / 'gt' / 'gt.txt'} is missing)" in err
+    assert "--sequences NAME... scores the others" in err  # SEQ-A has its gt
+    assert not out.exists()  # refused before the output folder, so nothing half-made is left
+    assert command(["--data", str(tmp_path / "data"), "--out", str(out), "--sequences", "SEQ-A", "-q"]) == 0
+
+
 def _reject_non_json(constant: str) -> None:
     raise ValueError(f"{constant} is not JSON")
 

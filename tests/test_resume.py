@@ -467,6 +467,28 @@ def test_an_image_folder_resumes_without_reading_the_frames_before_the_checkpoin
     assert "files:" in capsys.readouterr().err
 
 
+def test_a_resumed_run_counts_the_frame_size_changes_of_the_whole_source(
+    tmp_path, monkeypatch, fake_models, frame_clock
+):
+    """A folder whose frames change size before and after the checkpoint: the resumed run's summary counts every
+    change (the checkpoint carries the count and the last frame's size), as the uninterrupted run's does."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i, image in enumerate(scene(FRAMES), start=1):
+        if i in (5, 6, STOP_AT + 2):  # two changes before the checkpoint, two after it
+            image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2))
+        cv2.imwrite(str(frames / f"{i:06d}.png"), image)
+    args = [str(frames), "--quiet", "--no-save-video"]
+    assert main([*args, "--out", str(tmp_path / "whole")]) == 0
+    assert json.loads((tmp_path / "whole" / "summary.json").read_text())["size_changes"] == 4
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, kill)
+        assert main([*args, "--out", str(out)]) == 130
+    assert main([*args, "--resume", "--out", str(out)]) == 0
+    assert json.loads((out / "summary.json").read_text())["size_changes"] == 4
+
+
 def test_a_resume_without_checkpoints_finishes_and_spends_its_checkpoint(
     clip, reference, tmp_path, monkeypatch, frame_clock, capsys
 ):

@@ -182,6 +182,23 @@ def test_stop_request_ends_a_stream_backoff_at_once(monkeypatch):
     assert list(src) == []
 
 
+@pytest.mark.parametrize("as_glob", [False, True])
+def test_frames_numbered_without_zero_padding_are_read_in_numeric_order(tmp_path, as_glob):
+    """ffmpeg's `%d.jpg` names frames 1.png ... 12.png: they were read 1, 10, 11, 12, 2, ... (plain string order),
+    so every track jumped between frames 1 and 10. Zero-padded names keep their order."""
+    frames = noise_frames(12)
+    plain, padded = tmp_path / "plain", tmp_path / "padded"
+    plain.mkdir()
+    padded.mkdir()
+    for i, frame in enumerate(frames, start=1):
+        cv2.imwrite(str(plain / f"{i}.png"), frame)
+        cv2.imwrite(str(padded / f"frame_{i:04d}.png"), frame)
+    for folder in (plain, padded):
+        numbers, images = read_all(str(folder / "*.png") if as_glob else folder)
+        assert numbers == list(range(1, len(frames) + 1))
+        assert all(np.array_equal(a, b) for a, b in zip(images, frames, strict=True)), folder.name
+
+
 def test_image_folder_skips_unreadable_images(tmp_path):
     for i, frame in enumerate(noise_frames(3), start=1):
         cv2.imwrite(str(tmp_path / f"{i:06d}.png"), frame)

@@ -480,18 +480,21 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
-def _coerce(value: Any, tp: Any, key: str) -> Any:
-    """Check `value` against the annotation `tp` (no silent conversions but int -> float)."""
+def _coerce(value: Any, tp: Any, key: str, nested: bool = False) -> Any:
+    """Check `value` against the annotation `tp` (no silent conversions but int -> float). A lone item stands for
+    a list of one (`detector.classes: 0`), but not inside a list of lists: `compatible_groups: [2, 5, 7]` is one
+    group written without its brackets, not three groups of one (`nested`: `value` is an item of a list)."""
     origin = typing.get_origin(tp)
     if origin is tuple:
         (item_tp, _ellipsis) = typing.get_args(tp)
         if isinstance(value, str) and item_tp is not str:  # `--set detector.classes=0,2`: YAML reads one string
             raise ConfigError(f"{key}: expected a list written as in YAML, e.g. [0, 2], got the text {value!r}")
-        if isinstance(value, (int, str)) and not isinstance(value, bool):
+        if isinstance(value, (int, str)) and not isinstance(value, bool) and not nested:
             value = [value]
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key}: expected a list of {_type_name(item_tp)}, got {value!r}")
-        return tuple(_coerce(v, item_tp, f"{key}[{i}]") for i, v in enumerate(value))
+            inner = " (a list of lists is written with both brackets, e.g. [[2, 5, 7], [1, 3]])" if nested else ""
+            raise ConfigError(f"{key}: expected a list of {_type_name(item_tp)}, got {value!r}{inner}")
+        return tuple(_coerce(v, item_tp, f"{key}[{i}]", nested=True) for i, v in enumerate(value))
     if origin in (typing.Union, types.UnionType):
         raise ConfigError(f"{key}: union types are not supported in configs")
     if tp is bool:
@@ -652,9 +655,11 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
     if path is not None:
         path = Path(path)
         try:
-            text = path.read_text()
+            text = path.read_text(encoding="utf-8")  # YAML's own encoding, whatever the locale's is
         except OSError as exc:
             raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start}): not a YAML file?") from None
         try:
             loaded = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: builds no objects
         except yaml.YAMLError as exc:

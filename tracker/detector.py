@@ -12,13 +12,14 @@ import numpy as np
 import torch
 
 from tracker.config import DetectorConfig
-from tracker.weights import WEIGHTS_DIR_ENV, require_weights
+from tracker.weights import WEIGHTS_DIR_ENV, require_weights, weights_source
 
 __all__ = ["UltralyticsDetector", "build_detector", "quiet_ultralytics", "set_openvino_pinning"]
 
 log = logging.getLogger(__name__)
 
 _COLOUR_CHANNELS = 3  # BGR frames
+_OPENVINO_FOLDER_SUFFIX = "_openvino_model"  # how ultralytics tells an OpenVINO export folder (NAME.xml + NAME.bin)
 _PINNING = "ENABLE_CPU_PINNING"  # OpenVINO's property: inference threads bound to cores
 _KEPT_PROPERTIES = (  # what a recompile with other pinning copies from ultralytics' compiled model: same threads
     "PERFORMANCE_HINT",
@@ -168,7 +169,8 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
         device: where a PyTorch model runs (exported models run where their runtime puts them).
         keep_features: keep the neck's feature maps of each call (`reid.model=auto`; PyTorch models only).
     Raises:
-        FileNotFoundError: the model is not found and is not an official ultralytics asset.
+        FileNotFoundError: the model is not found and is not an official ultralytics asset, or an OpenVINO export
+            folder lacks its .xml or .bin file (naming it).
         ValueError: `keep_features` with a model that is not PyTorch, or a file ultralytics cannot load (not a
             model, truncated, of a format it does not know), naming the file.
         ImportError: the model's format needs a runtime that is not installed (e.g. onnxruntime for .onnx).
@@ -177,6 +179,7 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
     from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
 
     path = require_weights(cfg.model, "detector", downloadable=GITHUB_ASSETS_NAMES)
+    _check_openvino_folder(path)
     if not path.exists():
         log.info("detector %s not found locally: ultralytics will download the official weights", cfg.model)
     source = str(path)
@@ -277,10 +280,33 @@ def _download_error(model: str, exc: OSError) -> OSError:
         return OSError(message)
 
 
+def _check_openvino_folder(path: Path) -> None:
+    """An OpenVINO export folder must hold its NAME.xml and NAME.bin: a half-copied one is named here, where
+    ultralytics says only StopIteration (no .xml) or OpenVINO "Exception from src/inference/..." (no .bin)."""
+    if not (path.is_dir() and path.name.endswith(_OPENVINO_FOLDER_SUFFIX)):
+        return
+    models = sorted(path.glob("*.xml"))
+    if models and models[0].with_suffix(".bin").is_file():
+        return
+    problem = f"{models[0].with_suffix('.bin')} is missing" if models else "it holds no .xml model"
+    raise FileNotFoundError(
+        f"detector.model {path} is an incomplete OpenVINO export: {problem} (copy the whole folder, "
+        f"or export it again from the model you have with ultralytics' format=openvino; models come from "
+        f"{weights_source('detector')})"
+    )
+
+
 def _load_error(model: str, exc: Exception) -> Exception:
-    """One clear error for a detector model ultralytics failed to load (its own errors span several lines)."""
+    """One clear error for a detector model ultralytics failed to load. Its own errors span several lines: the
+    first is kept, and the last where there are more (OpenVINO puts the reason there: "Incorrect weights in bin
+    file!" under "Exception from src/inference/src/cpp/core.cpp:84:")."""
     if isinstance(exc, ImportError):  # a runtime of the format is missing (onnxruntime, tensorrt ...)
         return ImportError(f"detector.model {model} needs a package that is not installed: {exc}")
-    lines = str(exc).strip().splitlines()
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     cause = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-    return ValueError(f"detector.model {model} is not a model ultralytics can load ({cause})")
+    if len(lines) > 1:
+        cause += f" ... {lines[-1]}"
+    return ValueError(
+        f"detector.model {model} is not a model ultralytics can load ({cause}); a damaged copy: get it again from "
+        f"{weights_source('detector')}"
+    )

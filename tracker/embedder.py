@@ -23,7 +23,7 @@ from tracker.reid import osnet_x0_25, osnet_x1_0
 from tracker.reid.cuda_graph import GraphedForward
 from tracker.reid.openvino import OpenVINOForward, openvino_available
 from tracker.reid.osnet import IMAGENET_MEAN, IMAGENET_STD
-from tracker.weights import require_weights
+from tracker.weights import require_weights, weights_source
 
 __all__ = ["DetectorFeatureEmbedder", "OSNetEmbedder", "build_embedder", "crop_boxes", "cut_crops"]
 
@@ -242,7 +242,7 @@ def load_osnet(cfg: ReIDConfig, device: torch.device) -> OSNetEmbedder:
     except Exception as exc:  # pickle, zip and EOF errors of a file that is no PyTorch checkpoint
         raise ValueError(
             f"reid weights {path} cannot be read as a PyTorch checkpoint ({type(exc).__name__}: {exc}); "
-            "a torchreid .pth state dict is expected"
+            f"a torchreid .pth state dict is expected (a damaged copy: get it again from {weights_source('reid')})"
         ) from None
     state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else checkpoint
     if not isinstance(state, dict):

@@ -100,6 +100,8 @@ class RunSummary:
     tracks: set[Hashable] = field(default_factory=set)  # IDs shown; (source, ID) once several sources are combined
     recovered: int = 0
     corrupt_frames: int = 0
+    size_changes: int = 0  # frames of another size than the frame before (tracks carry over in the old pixels)
+    last_size: tuple[int, ...] = ()  # (height, width) of the last frame tracked, for `size_changes`
     ended_early: int | None = None
     expected_frames: int | None = None
     interrupted: bool = False
@@ -135,6 +137,7 @@ class RunSummary:
             "tracks": len(self.tracks),
             "recovered": self.recovered,
             "corrupt_frames": self.corrupt_frames,
+            **({"size_changes": self.size_changes} if self.size_changes else {}),
             "interrupted": self.interrupted,
             "error": self.error,
             "calibration": self.calibration,
@@ -173,6 +176,11 @@ class RunSummary:
         lines += [_describe_noise(noise, f" of {name}" if name else "") for name, noise in noises.items() if noise]
         if self.corrupt_frames:
             lines.append(f"{count(self.corrupt_frames, 'unreadable frame')} skipped")
+        if self.size_changes:
+            lines.append(
+                f"the frame size changed {count(self.size_changes, 'time')}: tracks carried over in the old frame's "
+                "pixels, so IDs across those frames mean little (images of several sizes in one source?)"
+            )
         if self.camera_motion_failures:
             lines.append(f"camera motion not found on {count(self.camera_motion_failures, 'frame')} (identity used)")
         if self.ended_early is not None:
@@ -439,6 +447,7 @@ def track_source(
     annotator = Annotator()
     done = resume or Progress()
     summary.frames, summary.tracks, summary.recovered = done.frames, set(done.tracks), done.recovered
+    summary.size_changes, summary.last_size = done.size_changes, tuple(done.last_size)
     history = GlobalIdHistory()  # with a gallery: each track's global IDs, one for all its rows at the end
     if resume is not None:
         outputs.open(resume)
@@ -480,6 +489,9 @@ def track_source(
                     summary.frames += 1
                     summary.tracks.update(o.track_id for o in objects)
                     summary.recovered += sum(o.recovered for o in objects)
+                    if summary.last_size and image.shape[:2] != summary.last_size:
+                        summary.size_changes += 1
+                    summary.last_size = image.shape[:2]
                     if after_frame is not None:
                         after_frame()
                     if save_video or show:
@@ -565,6 +577,8 @@ def _checkpoint(
         recovered=summary.recovered,
         seconds=done.seconds + time.perf_counter() - start,
         corrupt_frames=source.corrupt_frames,
+        size_changes=summary.size_changes,
+        last_size=[int(n) for n in summary.last_size],
     )
     return (tracker.core, tracker.camera_motion), progress
 
@@ -951,6 +965,7 @@ def _combine(summaries: list[RunSummary]) -> RunSummary:
         total.tracks |= s.tracks if s.global_ids else {(s.name, t) for t in s.tracks}
         total.recovered += s.recovered
         total.corrupt_frames += s.corrupt_frames
+        total.size_changes += s.size_changes
         total.outputs += s.outputs
         total.interrupted |= s.interrupted
         total.error = total.error or s.error

@@ -85,6 +85,24 @@ class TrackedObject:
         set_recovered(self, recovered)
         set_global(self, global_id)
 
+    def __eq__(self, other: object) -> bool:
+        """Field by field, the box by value (the generated `==` asked an array for one truth value and raised
+        ValueError for two equal objects that do not share their box: a copy, a pickled one, another run's)."""
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (
+            self.track_id == other.track_id
+            and bool(np.array_equal(self.xyxy, other.xyxy))
+            and (self.score, self.class_id, self.state, self.detection_index, self.recovered, self.global_id)
+            == (other.score, other.class_id, other.state, other.detection_index, other.recovered, other.global_id)
+        )
+
+    def __hash__(self) -> int:
+        """Consistent with `==`: every field but the box (an array, which has no hash), so objects go in sets."""
+        return hash(
+            (self.track_id, self.score, self.class_id, self.state, self.detection_index, self.recovered, self.global_id)
+        )
+
 
 # The slot descriptors' setters of TrackedObject's fields, in `__init__`'s order (they write a frozen instance).
 _SETTERS = tuple(TrackedObject.__dict__[name].__set__ for name in TrackedObject.__dataclass_fields__)

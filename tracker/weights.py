@@ -11,7 +11,7 @@ import os
 from collections.abc import Collection
 from pathlib import Path
 
-__all__ = ["WEIGHTS_DIR_ENV", "file_digest", "missing_weights", "require_weights", "resolve_weights"]
+__all__ = ["WEIGHTS_DIR_ENV", "file_digest", "missing_weights", "require_weights", "resolve_weights", "weights_source"]
 
 WEIGHTS_DIR_ENV = "TRACKER_WEIGHTS_DIR"
 """Environment variable naming a folder searched for weights given by bare file name."""
@@ -71,6 +71,11 @@ def missing_weights(name: str, kind: str) -> FileNotFoundError:
         f"{kind} weights '{name}' not found (looked at the path{where}); get them from {_SOURCES[kind]} "
         f"and pass the path with --set {_CONFIG_KEYS[kind]}=PATH"
     )
+
+
+def weights_source(kind: str) -> str:
+    """Where weights of `kind` ("reid" or "detector") come from, for an error about a damaged or incomplete file."""
+    return _SOURCES[kind]
 
 
 def file_digest(path: Path) -> str:

@@ -27,7 +27,7 @@ from tracker.eval.report import format_table, write_chart, write_csv, write_summ
 from tracker.eval.revival import revival_scores
 from tracker.eval.runner import OURS, OURS_NO_CMC, RunResult, load_all_inputs, parallel_map, run_all
 from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
-from tracker.eval.sequences import Sequence, find_sequences
+from tracker.eval.sequences import Sequence, find_sequences, require_ground_truth
 from tracker.eval.variants import default_variants_dir, parse_variants, variant_sequences
 from tracker.io.mot import make_output_folder
 from tracker.io.strict_json import write_json_atomic
@@ -295,6 +295,7 @@ def _run(argv: list[str] | None, compare: bool) -> int:
         with _sigterm_as_interrupt():
             cfg = load_config(args.config, overrides=args.set)
             sequences = find_sequences(args.data, args.split, args.sequences)
+            require_ground_truth(sequences)
             make_output_folder(args.out)
             reid_possible = cfg.appearance.enabled and cfg.reid.model != "none"
             any_images = any(s.has_all_images for s in sequences)

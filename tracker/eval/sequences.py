@@ -9,7 +9,7 @@ import numpy as np
 
 from tracker.io.mot import SequenceInfo, read_mot_rows, read_sequence_info, tlwh_to_xyxy
 
-__all__ = ["Sequence", "benchmark_of", "find_sequences", "public_scores"]
+__all__ = ["Sequence", "benchmark_of", "find_sequences", "public_scores", "require_ground_truth"]
 
 _SCORE_COLUMN = 6
 _TLWH_COLUMNS = slice(2, 6)
@@ -81,6 +81,25 @@ class Sequence:
         gt = gt[(gt[:, 0] >= self.first) & (gt[:, 0] <= self.last)].copy()
         gt[:, 0] -= self.first - 1
         return gt
+
+
+def require_ground_truth(sequences: list[Sequence]) -> None:
+    """Scoring needs each sequence's gt/gt.txt: say so before anything is tracked, naming the sequences without it.
+
+    Raises:
+        FileNotFoundError: some sequence has no gt/gt.txt (the message names the file, how to leave the
+            sequence out, and that `track SEQ` tracks a sequence without scoring it).
+    """
+    missing = [s for s in sequences if not (s.info.root / "gt" / "gt.txt").is_file()]
+    if not missing:
+        return
+    first = missing[0].info.root
+    others = f" (and {len(missing) - 1} more sequence(s) without one)" if len(missing) > 1 else ""
+    leave_out = "; --sequences NAME... scores the others" if len(missing) < len(sequences) else ""
+    raise FileNotFoundError(
+        f"{missing[0].name}: no ground truth to score against ({first / 'gt' / 'gt.txt'} is missing){others}"
+        f"{leave_out}; `track {first}` tracks a sequence without scoring it"
+    )
 
 
 def benchmark_of(root: Path) -> str:

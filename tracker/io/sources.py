@@ -51,6 +51,7 @@ TIMESTAMP_PROBE_FRAMES = 12  # frames whose container timestamps measure a video
 MS_PER_S = 1000.0
 URL_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")  # RFC 3986 scheme, then "://"
 WEBCAM_PATTERN = re.compile(r"[0-9]+")  # ASCII digits only (str.isdigit accepts other scripts' digits too)
+DIGIT_RUNS = re.compile(r"([0-9]+)")  # the numbers in a file name, compared as numbers (natural order)
 UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f<>:"/\\|?*\[\]]')  # not allowed or awkward in output file names
 
 
@@ -146,8 +147,16 @@ def resolve_source(spec: str | Path) -> str:
 
 def _glob_images(path: Path) -> tuple[list[Path], Path | None]:
     pattern, folder = _literal_glob(path)
-    files = sorted(f for f in glob.glob(pattern) if f.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(f))
-    return [Path(f) for f in files], folder
+    files = [Path(f) for f in glob.glob(pattern) if f.lower().endswith(IMAGE_EXTENSIONS) and os.path.isfile(f)]
+    return sorted(files, key=_natural_order), folder
+
+
+def _natural_order(path: Path) -> tuple[tuple[str, ...], tuple[int | str, ...], str]:
+    """Sort key of frame files: numbers in the name compare as numbers, so `2.jpg` comes before `10.jpg` (ffmpeg's
+    `%d.jpg` names); zero-padded names keep their plain order. The folder first, so a glob's folders stay apart;
+    the name last, so `01.jpg` and `1.jpg` keep one order."""
+    chunks = tuple(int(p) if i % 2 else p for i, p in enumerate(DIGIT_RUNS.split(path.name)))
+    return path.parent.parts, chunks, path.name
 
 
 def _other_matches(path: Path) -> str:
@@ -234,7 +243,7 @@ def _folder_source(path: Path) -> FrameSource:
         return _image_source(safe_name(info.name), files, info.frame_rate, "sequence")
     if (path / "img1").is_dir():
         return _folder_source(path / "img1")  # a sequence folder without seqinfo.ini
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+    files = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS), key=_natural_order)
     if not files:
         raise SourceError(f"{path}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)})")
     return _image_source(safe_name(path.name, "images"), files, None, "images")
