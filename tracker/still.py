@@ -45,10 +45,9 @@ configured:
   standing still: 0.3-0.5 px), so early on it is the other tracks' jitters that keep a person standing still
   reported: a box is still only below every one of them, and nothing is judged before another track has taught
   one (a person standing alone in view stays reported; no person lost on PETS09, TUD-Campus or MOT17: FN unchanged
-  everywhere). When one first has, a track is judged by the jitters it taught while alone, each against the model's
-  test as it stands (`_taught_prior_share`, as `_taught_share` for the learnt bound): on PETS09 ACF zoom and pan2 (the
-  sign post alone in view until frame 11, the first person's box cut by the border until frame ~21) the sign post
-  is withheld from frame 22, where its share starting from 0 took it to frame 26 (FP 20 -> 16).
+  everywhere). A track first judged by the model starts its share from 0, not from the jitters it taught while
+  alone: a walker alone in view whose detector's box is steady (0.5-1 px) taught jitters below the first other
+  track's, and judged by them at once it was withheld for up to 20 frames (tests/test_still.py).
 
 Measured offline on the public boxes matched to ground-truth people (q = 0.01, 1 s, the quantile of the whole
 sequence): no person's share exceeds 0.33 on the seven MOT17 FRCNN sequences (0.28 on MOT17-09, whose standing man's
@@ -174,12 +173,7 @@ class StillBoxes:
             verdict, capped = self._model_still(moved, measured_xywh[judged][prior], jitter[prior], owners[prior])
             prior[np.flatnonzero(prior)[~capped]] = False  # no other track's jitter yet: not judged at all
             still[prior] = verdict[capped]
-            first = prior & np.isnan(share)  # first judged by the model: by the jitters it taught before
-            boxes = measured_xywh[judged]
-            share[first] = [
-                self._taught_prior_share(int(owner), float(box[2:].min() / box[3]))
-                for owner, box in zip(owners[first].tolist(), boxes[first], strict=True)
-            ]
+            share[prior & np.isnan(share)] = 0.0
             enough = enough | prior
         table.still_share[rows[enough]] = share[enough] + (still[enough] - share[enough]) / self.window
 
@@ -199,27 +193,6 @@ class StillBoxes:
             still[row] = jitter[row] < values[tags != owners[row]].min()
         return still, capped
 
-    def _taught_prior_share(self, owner: int, narrow: float) -> float:
-        """The still share a track first judged by the measurement model (`_model_still`) would have, had its jitters
-        held in the FIFO been judged as they came by that test as it stands now (as `_taught_share` for the learnt
-        bound): a fixed object seen while no other track's jitter could cap the model (alone in view, PETS09 ACF
-        zoom frames 5-17) is recognised when one first can, not `still_seconds` later. The FIFO keeps each jitter's
-        largest edge change in box heights, not each edge's, so the model's per-edge bound is applied at its
-        tightest: that of the box's shorter side (`narrow`, its shorter side over its height, of the box now)."""
-        values, owners = self._jitters.oldest_first()
-        mine = owners == owner
-        if not mine.any() or mine.all():
-            return 0.0
-        bound = min(float(values[~mine].min()), self._model_bound * self._model_std * narrow)
-        return self._weighted_share(values[mine] < bound)
-
-    def _weighted_share(self, still: np.ndarray) -> float:
-        """The exponentially weighted share (time constant `window` observations) of the verdicts `still` (S,),
-        oldest first, starting from 0: what the share would be, had they been judged one by one."""
-        keep = 1.0 - 1.0 / self.window
-        weights = (1.0 - keep) * keep ** np.arange(len(still) - 1, -1, -1)  # the newest weighs most
-        return float(weights @ still)
-
     def _taught_share(self, owner: int) -> float:
         """The still share a track would have, had its jitters held in the FIFO (oldest first) been judged as they
         came, each by the bound of the others' jitters held now (not the bound of its time, which is not kept): a
@@ -230,7 +203,10 @@ class StillBoxes:
             return 0.0
         others = values[~mine]
         rank = int(self._rank(len(others)))
-        return self._weighted_share(values[mine] < np.partition(others, rank)[rank])
+        still = values[mine] < np.partition(others, rank)[rank]
+        keep = 1.0 - 1.0 / self.window
+        weights = (1.0 - keep) * keep ** np.arange(len(still) - 1, -1, -1)  # the newest weighs most
+        return float(weights @ still)
 
     def _still(self, jitter: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(R,) bool twice: jitters below the `still_quantile` order statistic of the jitters held that other
