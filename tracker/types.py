@@ -237,14 +237,17 @@ def _all_valid(size: np.ndarray, scores: np.ndarray) -> bool:
     return len(size) == 0 or bool(size.min() >= MIN_BOX_SIZE and size.max() < np.inf and all_set(np.isfinite(scores)))
 
 
+_TINY = {torch.float32: torch.finfo(torch.float32).tiny}  # `torch.finfo(dtype).tiny` of the common dtype, looked up once
+
+
 def _normalise(emb: torch.Tensor, in_place: bool = False) -> tuple[torch.Tensor, np.ndarray]:
     """L2-normalise rows; rows with NaN, inf or zero norm become zero and are flagged False (logged).
 
     `in_place`: `emb` is the tracker's own copy (nobody else reads it): the common case divides it in place (the
     same values as a new tensor, without allocating and writing a second (N, D) array a frame)."""
     norms = torch.linalg.vector_norm(emb, dim=1)
-    host = norms.cpu().numpy()
-    tiny = torch.finfo(emb.dtype).tiny
+    host = (norms if norms.device.type == "cpu" else norms.cpu()).numpy()
+    tiny = _TINY.get(emb.dtype) or torch.finfo(emb.dtype).tiny
     # the common case: no norm to clamp or zero (a NaN norm fails the first test, an infinite one the second)
     if len(host) and host.min() >= tiny and host.max() < np.inf:
         scale = norms[:, None]
