@@ -17,7 +17,7 @@ import torch
 __all__ = ["exact_torch_threads", "torch_threads"]
 
 
-class exact_torch_threads:  # noqa: N801 (used as a function: `with exact_torch_threads(n):`)
+class exact_torch_threads:  # lower-case: used like the functions it replaced
     """Run the block with exactly `count` (>= 1) torch intra-op threads; the previous count is restored after.
 
     A class, not a generator context manager: entered once or twice a frame, where contextlib's generator
@@ -42,14 +42,14 @@ class exact_torch_threads:  # noqa: N801 (used as a function: `with exact_torch_
             self._before = 0
 
 
-class torch_threads:  # noqa: N801 (used as a function: `with torch_threads(limit) as callers_threads:`)
+class torch_threads:  # lower-case: used like the function it replaced
     """Run the block with at most `limit` torch intra-op threads (0: unchanged); the count is restored after.
 
     Entering yields the count in force before the block: work inside it that should use the caller's threads (a
     PyTorch ReID forward called back by the core) runs under `exact_torch_threads(that count)`.
     """
 
-    __slots__ = ("_limit", "_before")
+    __slots__ = ("_before", "_limit")
 
     def __init__(self, limit: int) -> None:
         self._limit = limit

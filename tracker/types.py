@@ -237,7 +237,7 @@ def _all_valid(size: np.ndarray, scores: np.ndarray) -> bool:
     return len(size) == 0 or bool(size.min() >= MIN_BOX_SIZE and size.max() < np.inf and all_set(np.isfinite(scores)))
 
 
-_TINY = {torch.float32: torch.finfo(torch.float32).tiny}  # `torch.finfo(dtype).tiny` of the common dtype, looked up once
+_TINY = {torch.float32: torch.finfo(torch.float32).tiny}  # `torch.finfo(dtype).tiny` of the usual dtype
 
 
 def _normalise(emb: torch.Tensor, in_place: bool = False) -> tuple[torch.Tensor, np.ndarray]:
