@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from tracker.fast_numpy import all_set, any_set, filled
+from tracker.fast_numpy import all_set, any_set, filled, largest
 from tracker.sweep import mask_pairs
 
 __all__ = ["AppearanceBank"]
@@ -283,10 +283,10 @@ class AppearanceBank:
         row_slots = slots[rows]
         # Batch sizes are powers of two (or sums of a few): the CPU matmul backend caches one kernel per shape, so a
         # crowd of ever-changing size would otherwise grow memory with every new (B, W).
-        span = min(_next_pow2(int(row_slots.max()) + 1), self.num_slots)
+        span = min(_next_pow2(int(largest(row_slots)) + 1), self.num_slots)
         use_view = 2 * len(rows) >= span
         chunks = [span] if use_view else self._chunks(len(rows))
-        widest = int(per_row.max())
+        widest = int(largest(per_row))
         batch, width = sum(chunks), _padded_width(widest)
         # Where each track's candidates go in the padded (B, W, D) batch: B = span (view) or R (gather).
         batch_of_row = np.zeros(len(slots), dtype=np.int64)
