@@ -412,7 +412,7 @@ class AppearanceBank:
 def _host_view(values: torch.Tensor) -> np.ndarray | None:
     """A CPU tensor of a 16-bit float dtype as a numpy int16 array on the same memory (numpy has no bfloat16: the
     bits are moved as they are); None on another device or for another element size (a float32 bank)."""
-    if values.device.type != "cpu" or values.element_size() != 2:
+    if not values.is_cpu or values.element_size() != 2:
         return None
     return values.view(torch.int16).numpy()
 

@@ -248,11 +248,11 @@ def _normalise(emb: torch.Tensor, in_place: bool = False) -> tuple[torch.Tensor,
     `in_place`: `emb` is the tracker's own copy (nobody else reads it): the common case divides it in place (the
     same values as a new tensor, without allocating and writing a second (N, D) array a frame)."""
     norms = torch.linalg.vector_norm(emb, dim=1)
-    host = (norms if norms.device.type == "cpu" else norms.cpu()).numpy()
+    host = (norms if norms.is_cpu else norms.cpu()).numpy()  # (`is_cpu`: no device object made)
     tiny = _TINY.get(emb.dtype) or torch.finfo(emb.dtype).tiny
     # the common case: no norm to clamp or zero (a NaN norm fails the first test, an infinite one the second)
     if len(host) and smallest(host) >= tiny and largest(host) < np.inf:
-        scale = norms[:, None]
+        scale = norms.unsqueeze(1)  # (the same view as norms[:, None], without the indexing machinery)
         return (emb.div_(scale) if in_place else emb / scale), filled(len(host), True, bool)
     has_emb = np.isfinite(host) & (host > 0)
     scaled = emb / norms.clamp_min(tiny)[:, None]
