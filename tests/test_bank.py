@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from tracker import bank as bank_module
-from tracker.bank import AppearanceBank, _chunk_sizes, _next_pow2, _prev_pow2
+from tracker.bank import AppearanceBank, _chunk_sizes, _next_pow2, _padded_width, _prev_pow2
 
 
 def _unit(rows: int, dim: int, rng: np.random.Generator) -> torch.Tensor:
@@ -258,3 +258,32 @@ def test_a_small_rest_joins_the_last_full_chunk_within_the_cache_cap(min_chunk, 
             assert chunks == _chunk_sizes(n, min_chunk, max_chunk)
     if most > max_chunk:
         assert _chunk_sizes(max_chunk + 1, min_chunk, max_chunk, most) == [max_chunk + step]  # was two calls
+
+
+def test_padded_width_is_a_power_of_two_or_three_quarters_of_one_from_six():
+    """The candidate rows a bmm batch is padded to: the fewest of 1, 2, 4, 6, 8, 12, 16, 24, ... that hold the widest
+    track (few kernel shapes, and a widest track of 5 pads to 6 rows, not 8)."""
+    allowed = {1, 2, 4} | {p for k in range(3, 12) for p in (1 << k, 3 << (k - 2))}
+    for n in range(1, 1500):
+        width = _padded_width(n)
+        assert width in allowed and width >= n
+        assert not any(n <= w < width for w in allowed)  # the smallest allowed width that holds n
+    assert [_padded_width(n) for n in (3, 5, 6, 7, 9, 13)] == [4, 6, 6, 8, 12, 16]
+
+
+@pytest.mark.parametrize("widest", [5, 6, 7, 11, 12, 13])
+def test_three_quarter_widths_give_the_dense_values(widest):
+    """A batch whose widest track has `widest` candidates (padded to 6, 8, 12 or 16 rows) gives the dense path's
+    values for every pair, the widest track's and the narrow ones'."""
+    rng = np.random.default_rng(widest)
+    bank = AppearanceBank(5, "cpu", initial_slots=8, aggregation="topk_mean", topk=3)
+    slots = np.array([bank.allocate() for _ in range(40)])
+    for _ in range(7):
+        bank.push(slots, _unit(40, 16, rng))
+    emb = _unit(64, 16, rng)  # many detections: the padded bmm, not one matmul of all of them
+    candidates = np.zeros((40, 64), dtype=bool)
+    candidates[3, rng.choice(64, widest, replace=False)] = True
+    candidates[[7, 20, 31], rng.integers(0, 64, 3)] = True
+    sparse = bank.similarity(slots, emb, candidates)
+    np.testing.assert_array_equal(sparse[candidates], bank.similarity(slots, emb)[candidates])
+    assert np.isnan(sparse[~candidates]).all()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tracker.fast_numpy import all_set, any_set, einsum, filled
+from tracker.fast_numpy import all_set, any_set, einsum, filled, largest, smallest
 
 
 @pytest.mark.parametrize(
@@ -57,3 +57,32 @@ def test_einsum_is_np_einsum_bit_for_bit():
 )
 def test_all_set_is_ndarray_all(array):
     assert all_set(array) is bool(array.all())
+
+
+@pytest.mark.parametrize(
+    ("array", "axis"),
+    [
+        (np.array([3.0, -1.5, 2.0]), None),
+        (np.array([1.0, np.nan, 0.0]), None),  # NaN propagates, as for ndarray.min / max
+        (np.array([-np.inf, 0.0, np.inf]), None),
+        (np.array([-0.0, 0.0]), None),
+        (np.arange(12, dtype=np.int64).reshape(3, 4), None),
+        (np.array([[1.0, np.inf], [np.nan, 2.0], [5.0, -3.0]]), 0),
+        (np.array([[1.0, np.inf], [np.nan, 2.0], [5.0, -3.0]]), 1),
+        (np.arange(24, dtype=np.float64).reshape(4, 6)[:, ::2], 1),  # a strided view
+    ],
+)
+def test_smallest_and_largest_are_ndarray_min_and_max(array, axis):
+    for got, want in ((smallest(array, axis), array.min(axis=axis)), (largest(array, axis), array.max(axis=axis))):
+        assert np.asarray(got).dtype == np.asarray(want).dtype
+        np.testing.assert_array_equal(got, want)
+        assert np.signbit(got).tolist() == np.signbit(want).tolist()
+
+
+def test_smallest_of_nothing_raises_as_ndarray_min():
+    with pytest.raises(ValueError):
+        np.zeros(0).min()
+    with pytest.raises(ValueError):
+        smallest(np.zeros(0))
+    with pytest.raises(ValueError):
+        largest(np.zeros(0))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import lap
 import numpy as np
 
-from tracker.fast_numpy import any_set, filled
+from tracker.fast_numpy import any_set, filled, smallest
 from tracker.sweep import mask_pairs
 
 __all__ = ["Matches", "clear_pairs", "index_pairs", "linear_assignment"]
@@ -70,8 +70,8 @@ def clear_pairs(cost: np.ndarray, max_cost: float, margin: float) -> np.ndarray:
     mutual = (best_row[best_col] == row) & (best <= max_cost)
     # the second-cheapest pair of each row and of each column (inf where there is none): the cheapest once the
     # cheapest entry is set aside (what a partition at 1 gives, ties included, for a third less)
-    row_second = _cheapest_but(cost, row, best_col).min(axis=1) if cols > 1 else filled(rows, np.inf)
-    col_second = _cheapest_but(cost, best_row, np.arange(cols)).min(axis=0) if rows > 1 else filled(cols, np.inf)
+    row_second = smallest(_cheapest_but(cost, row, best_col), 1) if cols > 1 else filled(rows, np.inf)
+    col_second = smallest(_cheapest_but(cost, best_row, np.arange(cols)), 0) if rows > 1 else filled(cols, np.inf)
     rival = np.minimum(row_second, col_second[best_col])  # (R,) cheapest other pair in the row or the column
     clear = mutual & (rival - np.where(mutual, best, 0.0) >= margin)  # best is finite wherever mutual
     return index_pairs(row[clear], best_col[clear])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from tracker.fast_numpy import all_set, any_set, filled
+from tracker.fast_numpy import all_set, any_set, filled, largest
 from tracker.sweep import mask_pairs
 
 __all__ = ["AppearanceBank"]
@@ -29,6 +29,8 @@ _CALL_COST_ENTRIES = 400_000
 # (walking T=500, ~150 banks of K=100, D=512 in bf16 a frame: 2.56 ms in 128 + 16 + ... chunks, 2.15 ms in chunks of
 # 16 banks = 1.6 MB; T=200, 59 banks: unchanged within noise; alternating frames of one run).
 _CHUNK_BYTES = 2 << 20
+# the smallest power of two whose three quarters is also a padded candidate width (`_padded_width`): 8 -> 6 rows
+_MIN_THREE_QUARTER_WIDTH = 8
 
 
 _NO_STORED_HOST = (None, None)  # `AppearanceBank._stored_host` before `stored` returned any tensor
@@ -196,6 +198,8 @@ class AppearanceBank:
     def stored(self, embeddings: torch.Tensor) -> torch.Tensor:
         """(N, D) embeddings in the bank's storage dtype and device: what `push` writes and `similarity` compares
         (both take them as they are; convert a frame's embeddings once when both read them)."""
+        if embeddings is self._stored_host[0]:  # what it returned last (already stored: no `to` call, no dispatch)
+            return embeddings
         stored = embeddings.to(device=self.device, dtype=self.dtype)
         if stored is not self._stored_host[0]:
             self._stored_host = (stored, _host_view(stored))
@@ -279,17 +283,18 @@ class AppearanceBank:
         row_slots = slots[rows]
         # Batch sizes are powers of two (or sums of a few): the CPU matmul backend caches one kernel per shape, so a
         # crowd of ever-changing size would otherwise grow memory with every new (B, W).
-        span = min(_next_pow2(int(row_slots.max()) + 1), self.num_slots)
+        span = min(_next_pow2(int(largest(row_slots)) + 1), self.num_slots)
         use_view = 2 * len(rows) >= span
         chunks = [span] if use_view else self._chunks(len(rows))
-        batch, width = sum(chunks), _next_pow2(int(per_row.max()))
+        widest = int(largest(per_row))
+        batch, width = sum(chunks), _padded_width(widest)
         # Where each track's candidates go in the padded (B, W, D) batch: B = span (view) or R (gather).
         batch_of_row = np.zeros(len(slots), dtype=np.int64)
         batch_of_row[rows] = row_slots if use_view else np.arange(len(rows))
         gather = np.zeros(batch, dtype=np.int64)  # bank slot of each batch entry (padding: slot 0)
         gather[batch_of_row[rows]] = row_slots
         all_dets = _next_pow2(emb.shape[0])
-        if width >= all_dets:
+        if _next_pow2(widest) >= all_dets:
             # Some track has most detections as candidates: padding every track to them costs as much as comparing
             # every track with every detection, which is one matmul (N, D) x (D, B * K) (the same values).
             banks = self._data[:span] if use_view else self._rows_of(self._data, gather)
@@ -407,7 +412,7 @@ class AppearanceBank:
 def _host_view(values: torch.Tensor) -> np.ndarray | None:
     """A CPU tensor of a 16-bit float dtype as a numpy int16 array on the same memory (numpy has no bfloat16: the
     bits are moved as they are); None on another device or for another element size (a float32 bank)."""
-    if values.device.type != "cpu" or values.element_size() != 2:
+    if not values.is_cpu or values.element_size() != 2:
         return None
     return values.view(torch.int16).numpy()
 
@@ -446,6 +451,17 @@ def _chunk_sizes(n: int, min_chunk: int, max_chunk: int, most: int | None = None
         else:
             chunks.append(_next_pow2(rest) if rest <= min_chunk else -(-rest // step) * step)
     return chunks
+
+
+def _padded_width(n: int) -> int:
+    """The padded candidate width of a bmm batch whose widest track has n (>= 1) candidates: the smallest of 1, 2,
+    4, 6, 8, 12, 16, 24, ... (powers of two, and three quarters of each from 8 on) that holds n. A few kernel shapes
+    as with powers of two alone, but a widest track of 5 or 6 (common in a crowd) pads to 6 rows, not 8: the bf16
+    bmm's cost grows with the rows (16 banks of K=100, D=512: ~120 us at 6 rows against ~140 us at 8). Each row's
+    products are the same at any width (the rows are independent)."""
+    p = _next_pow2(n)
+    three_quarters = 3 * p // 4
+    return three_quarters if p >= _MIN_THREE_QUARTER_WIDTH and n <= three_quarters else p
 
 
 def _prev_pow2(n: int) -> int:

@@ -45,6 +45,7 @@ import numpy as np
 from tracker.calibration import SimilarityQueue
 from tracker.camera_motion import warp_boxes_xywh
 from tracker.config import AssociationConfig, TrackerConfig
+from tracker.fast_numpy import filled
 
 __all__ = ["BirthShapes"]
 
@@ -158,7 +159,7 @@ class BirthShapes:
         prediction interval (`_interval`), once the class holds `birth_shape_min_samples` looks of
         `birth_shape_min_tracks` tracks, and that has not yet moved `birth_shape_release_heights` box heights
         since first refused (`_released`). Call once per frame (the refused looks are followed across calls)."""
-        ok = np.ones(len(rows), dtype=bool)
+        ok = filled(len(rows), True, bool)
         if not self.enabled or len(rows) == 0:
             self._hold(np.zeros((0, 4)), np.zeros(0, dtype=np.int64), np.zeros((0, 2)))
             return ok

@@ -41,6 +41,7 @@ _SCALE_COLUMNS = np.array([2, 3, 2, 3])
 _STATE_SCALE_COLUMNS = np.tile(_SCALE_COLUMNS, 2)
 # Flat positions of the off-diagonal entries of a 4x4 matrix (`_diagonal_or_none`).
 _OFF_DIAGONAL = np.flatnonzero(~np.eye(_NDIM, dtype=bool))
+_TINY, _EPS = np.finfo(np.float64).tiny, np.finfo(np.float64).eps  # looked up once (each `np.finfo` call ~1 us)
 
 
 def xyxy_to_xywh(boxes_xyxy: np.ndarray) -> np.ndarray:
@@ -129,7 +130,7 @@ class KalmanFilter:
         if noise is not None:
             var = var * noise
         if scores is not None and self.config.confidence_scaled_noise:
-            var = var * (1.0 - np.clip(scores, 0.0, 1.0))[:, None] + np.finfo(np.float64).eps
+            var = var * (1.0 - np.clip(scores, 0.0, 1.0))[:, None] + _EPS
         s = covariance[:, :_NDIM, :_NDIM].copy()
         _add_diag(s, var)
         return mean[:, :_NDIM], s
@@ -273,7 +274,7 @@ def _near(projected: np.ndarray, measurements: np.ndarray, limit: np.ndarray) ->
         rows, cols = mask_pairs(near)
     else:
         x, gap = projected[:, 0], np.sqrt(limit[:, 0])
-        reach = gap + _SWEEP_SLACK * (np.abs(x) + gap) + np.finfo(np.float64).tiny  # a superset of dx^2 <= limit
+        reach = gap + _SWEEP_SLACK * (np.abs(x) + gap) + _TINY  # a superset of dx^2 <= limit
         rows, cols = pairs_in_ranges(measurements[:, 0], x - reach, x + reach)
         near = (measurements[cols, 0] - projected[rows, 0]) ** 2 <= limit[rows, 0]
         near &= (measurements[cols, 1] - projected[rows, 1]) ** 2 <= limit[rows, 1]

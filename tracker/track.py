@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from tracker.classes import ClassVote
+from tracker.fast_numpy import all_set
 from tracker.types import TrackState
 
 __all__ = ["LOST", "REMOVED", "TENTATIVE", "TRACKED", "Track", "TrackTable"]
@@ -281,6 +282,9 @@ class TrackTable:
         (`Track.class_votes`), which counts them from then on.
         """
         single = self.vote_single[rows] & (class_ids == self.class_id[rows])
+        if all_set(single):  # the common frame: every track of one class so far, and seen as it (no rows to pick)
+            self._count_single_votes(rows, scores)
+            return
         self._count_single_votes(rows[single], scores[single])
         other = ~single
         pending = zip(rows[other].tolist(), class_ids[other].tolist(), scores[other].tolist(), strict=True)
@@ -297,7 +301,10 @@ class TrackTable:
         at = count % self.vote_window  # where the oldest score is, and the new one goes
         weight = self.vote_weight[rows]
         full = count >= self.vote_window
-        weight[full] -= self.vote_scores[rows[full], at[full]]
+        if all_set(full):  # (most frames: every window full, no rows to pick)
+            weight -= self.vote_scores[rows, at]
+        else:
+            weight[full] -= self.vote_scores[rows[full], at[full]]
         self.vote_weight[rows] = weight + scores
         self.vote_scores[rows, at] = scores
         self.vote_count[rows] = count + 1

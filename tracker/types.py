@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from tracker.fast_numpy import all_set, filled
+from tracker.fast_numpy import all_set, filled, largest, smallest
 
 __all__ = ["Detections", "TrackState", "TrackedObject", "to_embedding_tensor"]
 
@@ -221,12 +221,12 @@ class Detections:
         classes are indices >= 0; -1 is MOTChallenge's unused column). Empty when all is as expected."""
         found = {}
         lo, hi = SCORE_RANGE
-        if len(self) and (self.scores.min() < lo or self.scores.max() > hi):
+        if len(self) and (smallest(self.scores) < lo or largest(self.scores) > hi):
             found["scores"] = (
                 f"detection scores from {self.scores.min():g} to {self.scores.max():g}, outside [{lo:g}, {hi:g}]: "
                 "the score thresholds expect confidences (map logits or margins into [0, 1] first)"
             )
-        if len(self) and self.class_ids.min() < 0:
+        if len(self) and smallest(self.class_ids) < 0:
             found["class_ids"] = (
                 f"negative class id {int(self.class_ids.min())}: class ids are detector class indices >= 0 "
                 "(pass class_ids=None for one class)"
@@ -252,7 +252,12 @@ def _all_valid(size: np.ndarray, scores: np.ndarray) -> bool:
     """True when every row is valid (the common case, three reductions): every width and height (N, 2) is finite and
     at least MIN_BOX_SIZE (which also makes the corners finite: an infinite or NaN corner gives an infinite or NaN
     size) and every score (N,) is finite."""
-    return len(size) == 0 or bool(size.min() >= MIN_BOX_SIZE and size.max() < np.inf and all_set(np.isfinite(scores)))
+    return len(size) == 0 or bool(
+        smallest(size) >= MIN_BOX_SIZE and largest(size) < np.inf and all_set(np.isfinite(scores))
+    )
+
+
+_TINY = {torch.float32: torch.finfo(torch.float32).tiny}  # `torch.finfo(dtype).tiny` of the usual dtype
 
 
 def _normalise(emb: torch.Tensor, in_place: bool = False) -> tuple[torch.Tensor, np.ndarray]:
@@ -261,11 +266,11 @@ def _normalise(emb: torch.Tensor, in_place: bool = False) -> tuple[torch.Tensor,
     `in_place`: `emb` is the tracker's own copy (nobody else reads it): the common case divides it in place (the
     same values as a new tensor, without allocating and writing a second (N, D) array a frame)."""
     norms = torch.linalg.vector_norm(emb, dim=1)
-    host = norms.cpu().numpy()
-    tiny = torch.finfo(emb.dtype).tiny
+    host = (norms if norms.is_cpu else norms.cpu()).numpy()  # (`is_cpu`: no device object made)
+    tiny = _TINY.get(emb.dtype) or torch.finfo(emb.dtype).tiny
     # the common case: no norm to clamp or zero (a NaN norm fails the first test, an infinite one the second)
-    if len(host) and host.min() >= tiny and host.max() < np.inf:
-        scale = norms[:, None]
+    if len(host) and smallest(host) >= tiny and largest(host) < np.inf:
+        scale = norms.unsqueeze(1)  # (the same view as norms[:, None], without the indexing machinery)
         return (emb.div_(scale) if in_place else emb / scale), filled(len(host), True, bool)
     has_emb = np.isfinite(host) & (host > 0)
     scaled = emb / norms.clamp_min(tiny)[:, None]
