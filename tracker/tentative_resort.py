@@ -11,15 +11,23 @@ track took gt8's box at IoU 0.70 / similarity 0.90 against gt5's own 0.62 / 0.82
 while gt8's one-frame tentative track overlapped gt8's box at 0.51; BoxMOT's OccluBoost, where a confident new box
 is confirmed at once and joins the one assignment, kept both (IDF1 77.3 against our 74.2).
 
-The rule: after stage 1, the tentative tracks join the same assignment (their cost is stage 3's, the IoU cost
-fused with the score, refused beyond `association.max_iou_distance_tentative`). The joint assignment replaces stage
-1's only where it changes some confirmed track's detection, leaves no confirmed track unmatched that stage 1
-matched, and moves each confirmed track only to a detection its looks call its person (bank similarity at the
-calibrated "reid" bound, from which stage 4 calls two looks one person): a tentative track may make a confirmed track
-take its other candidate when appearance cannot tell the two apart, never take a confirmed track's only one, nor
-overrule a look that tells. Elsewhere stage 1 and stage 3 run as before (outputs unchanged). Traced on TUD-Campus ACF
-drop2 frame 12, without the similarity condition: a tentative track moved gt3's track (similarity 0.83 to gt3's box)
-onto gt5's box (0.61, below the bound 0.70), an ID switch.
+The rule: after stage 1, the tentative tracks join the same assignment (their cost is stage 3's, the IoU cost fused with
+the score, refused beyond `association.max_iou_distance_tentative`). The joint assignment replaces stage 1's only where
+it changes some confirmed track's detection, leaves no confirmed track unmatched that stage 1 matched, and moves each
+confirmed track only to a detection its looks call its person (bank similarity at the calibrated "reid" bound, from
+which stage 4 calls two looks one person): a tentative track may make a confirmed track take its other candidate when
+appearance cannot tell the two apart, never take a confirmed track's only one, nor overrule a look that tells. The other
+candidate must also lie inside the confirmed track's Kalman gate: the two boxes of a split are where the merged box was
+(yolov8n TUD-Campus pan20 without compensation, frames 66-67: gt5's track was moved onto gt8's box outside its gate; so
+were the earlier moves at yolov8n pan20 frames 53-54 and zoom frame 37, compensated). Stage 1 fixes the pairs that are
+each other's clear best before its assignment (`association.clear_pair_margin`); in a detection a tentative track
+reaches, the joint assignment keeps such a pair fixed only when it is clear by `association.tentative_resort_margin`:
+the merged box's heir is the confirmed track's clear best by motion and looks alike (TUD-Campus ACF frame 60: clear by
+0.107-0.118 in the original, 0.5x and five moving variants, where the rule did not fire), while a tentative track born
+on a one-frame box beside a tracked person meets a pair clear by more (0.35x and zoom frame 46: 0.251 and 0.279).
+Elsewhere stage 1 and stage 3 run as before (outputs unchanged). Traced on TUD-Campus ACF drop2 frame 12, without the
+similarity condition: a tentative track moved gt3's track (similarity 0.83 to gt3's box) onto gt5's box (0.61, below the
+bound 0.70), an ID switch.
 """
 
 from __future__ import annotations
