@@ -109,7 +109,7 @@ JITTER_PX = 1.5  # standard deviation of each box coordinate's frame-to-frame no
 MERGE, SPLIT = 21, 30  # one box covers both from MERGE; two boxes from SPLIT
 
 
-def _looks(seed: int = 0) -> dict[str, np.ndarray]:
+def _looks(seed: int = 0, occluded: float = 0.8) -> dict[str, np.ndarray]:
     """Unit looks: A (the tracked person), B (a look-alike, cosine 0.75 to A), the merged box (both), and A's box
     while B's box covers most of it (0.8 to A: less like A's bank than B's clear box is like the merged looks)."""
     rng = np.random.default_rng(seed)
@@ -117,7 +117,7 @@ def _looks(seed: int = 0) -> dict[str, np.ndarray]:
     a /= np.linalg.norm(a)
     b = look_at_cosine(a, 0.75, rng)
     merged = (a + b) / np.linalg.norm(a + b)
-    return {"a": a, "b": b, "merged": merged, "a_occluded": look_at_cosine(a, 0.8, rng)}
+    return {"a": a, "b": b, "merged": merged, "a_occluded": look_at_cosine(a, occluded, rng)}
 
 
 def _frames(looks: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]]:
@@ -156,13 +156,13 @@ def _frames(looks: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, 
     return frames
 
 
-def _ids_of_a(rule: bool) -> list[int]:
+def _ids_of_a(rule: bool, occluded: float = 0.8, sets: tuple[str, ...] = ()) -> list[int]:
     """The track ID reported on A's box in each frame after the split (0: none)."""
-    cfg = load_config(overrides=["device=cpu", f"association.tentative_resort={str(rule).lower()}"])
+    cfg = load_config(overrides=["device=cpu", f"association.tentative_resort={str(rule).lower()}", *sets])
     tracker = Tracker(cfg, frame_rate=FPS)
     ids = []
     rng = np.random.default_rng(1)
-    for f, (xywh, scores, looks, who) in enumerate(_frames(_looks()), start=1):
+    for f, (xywh, scores, looks, who) in enumerate(_frames(_looks(occluded=occluded)), start=1):
         # a walking person's box jitters (a box that never does is a fixed object, `lifecycle.still_prior`)
         xywh = np.array(xywh, dtype=float) + rng.normal(0.0, JITTER_PX, (len(xywh), 4))
         boxes = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
@@ -182,6 +182,22 @@ def test_after_the_split_the_confirmed_track_stays_on_its_person():
 
 def test_without_the_rule_the_confirmed_track_follows_the_newcomer():
     ids = _ids_of_a(rule=False)
+    assert 1 not in ids[1:], ids
+
+
+# A's covered look 0.74 like A (was 0.8): stage 1's pair of A's track and B's box is clear (0.250 against 0.356, by
+# 0.106 >= `clear_pair_margin` 0.1), as at TUD-Campus ACF frame 60.
+CLEAR_SPLIT_LOOK = 0.74
+
+
+def test_a_split_whose_stage_1_pair_is_clear_is_re_sorted():
+    ids = _ids_of_a(rule=True, occluded=CLEAR_SPLIT_LOOK)
+    assert ids == [1] * len(ids), ids
+
+
+def test_with_the_clear_pair_fixed_the_confirmed_track_follows_the_newcomer():
+    """The rule as it was (contested margin = the clear-pair margin): A gets a new ID (so the test above can fail)."""
+    ids = _ids_of_a(rule=True, occluded=CLEAR_SPLIT_LOOK, sets=("association.tentative_resort_margin=0.1",))
     assert 1 not in ids[1:], ids
 
 
