@@ -223,6 +223,12 @@ class AssociationConfig:
     clear_pair_margin: float = _key(
         0.1, "stage 1: a clear best pair costs at least this much less than any rival in its row and column", lo=0
     )
+    tentative_resort_margin: float = _key(
+        0.2,
+        "stage 1: in a detection a tentative track reaches, tentative_resort keeps a confirmed track's clear pair f"
+        "ixed only when clear by this much (the split is for the joint assignment to sort)",
+        lo=0,
+    )
     contested_iou: float = _key(
         0.2, "stage 1: a second candidate with this IoU makes a match ambiguous (appearance is consulted)", lo=0, hi=1
     )

@@ -305,7 +305,11 @@ class TrackerCore:
         local = index_pairs(np.searchsorted(confirmed, m1[:, 0]), np.searchsorted(confident, m1[:, 1]))
         similarity = _block(view.similarity, confirmed, confident)
         same_person = self.calibration.bound("reid")
-        joint = resort_with_tentative(cost, tentative_cost, local, similarity, same_person, cfg.max_cost, clear_margin)
+        margin = cfg.tentative_resort_margin
+        expected = _block(view.kalman_gate, confirmed, confident)
+        joint = resort_with_tentative(
+            cost, tentative_cost, local, similarity, same_person, cfg.max_cost, clear_margin, margin, expected
+        )
         if joint is None:
             return m1, _NO_PAIRS, left_tracks, left_dets, tentative
         rows = np.concatenate([confirmed, tentative])
