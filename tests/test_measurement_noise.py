@@ -225,8 +225,10 @@ def test_the_run_summary_reports_the_measured_box_noise(tmp_path):
     assert saved["measurement_noise"] == pytest.approx(noise, nan_ok=True)
     line = next(x for x in summary.describe().splitlines() if x.startswith("box size noise"))
     width = f"width x{noise['factor_w'] ** 0.5:.2f}"  # the jitter's standard deviation: ~0.2 / std_position
-    assert line == f"box size noise (standard deviation against the model's, {noise['updates']} updates): {width}, " \
+    assert (
+        line == f"box size noise (standard deviation against the model's, {noise['updates']} updates): {width}, "
         "height x1.00"
+    )
 
 
 def test_the_run_summary_says_nothing_of_box_noise_when_the_rule_is_off(tmp_path):
