@@ -204,85 +204,18 @@ def test_with_the_clear_pair_fixed_the_confirmed_track_follows_the_newcomer():
 # ---------------------------------------------------------------------------------------------- the traced event
 @pytest.fixture(scope="module")
 def tud_acf_drop2(shared, tmp_path_factory):
-    """TUD-Campus drop2 (made here) with its public ACF boxes and OSNet looks, as `track eval` makes them (a few
-    seconds on 2 CPU cores); the config's overrides and the ground truth rows."""
-    from tracker.eval.inputs import load_inputs
-    from tracker.eval.sequences import find_sequences
-    from tracker.eval.variants import materialise
-    from tracker.io.mot import read_mot_rows
+    """TUD-Campus drop2 (made here) with its public ACF boxes and OSNet looks, as `track eval` makes them."""
+    from tud_acf import load_tud_acf
 
-    root, reid = shared / "data" / "MOT15" / "train" / "TUD-Campus", shared / "weights" / "osnet_x0_25_msmt17.pth"
-    missing = [str(path) for path in (root / "img1", root / "det" / "det.txt", reid) if not path.exists()]
-    if missing:
-        pytest.skip(f"absent: {', '.join(missing)}")
-    tmp = tmp_path_factory.mktemp("tentative_resort")
-    seq = materialise(find_sequences(root)[0], "drop2", 0, root=tmp / "variants")
-    overrides = [f"reid.weights={reid}"]
-    inputs = load_inputs(seq, "public", load_config(overrides=overrides), tmp / "cache")
-    return seq, inputs, overrides, read_mot_rows(seq.info.root / "gt" / "gt.txt")
+    return load_tud_acf(shared, tmp_path_factory.mktemp("tentative_resort") / "cache", variant="drop2")
 
 
-def _gt5_ids_after_the_split(data, rule: bool) -> set[int]:
-    """The track IDs that cover gt5 on the variant's frames 32-36 (IoU >= 0.5), after the box over gt5 and gt8
-    split, and the one that covered gt5 on frames 15-24, before gt8 came out (as one set each)."""
+def _gt5_ids(data, override: str, before: tuple[int, int], after: tuple[int, int]) -> tuple[set[int], set[int]]:
+    """The track IDs covering gt5 (IoU >= 0.5) on the frames `before` and `after` (first, last) of the default
+    tracker with `override` (KEY=VALUE) on `data` (`tud_acf.TudAcf`)."""
     from tracker.eval.revival import identity_timeline
 
-    seq, inputs, overrides, gt = data
-    cfg = load_config(overrides=[*overrides, f"association.tentative_resort={str(rule).lower()}"])
-    tracker = Tracker(cfg, frame_rate=seq.info.frame_rate)
-    size, rows = (seq.info.height, seq.info.width), []
-    for number, frame in enumerate(inputs.frames, start=1):
-        embed = None if frame.embeddings is None else frame.embeddings.__getitem__
-        for o in tracker.update_detections(frame.boxes_xyxy, frame.scores, embed=embed, frame_size=size):
-            x1, y1, x2, y2 = o.xyxy
-            rows.append([number, o.track_id, x1, y1, x2 - x1, y2 - y1, o.score, -1, -1, -1])
-    runs = identity_timeline(gt, np.array(rows)).get(5, [])
-
-    def ids(first: int, last: int) -> set[int]:
-        return {t for t, a, b in runs if t is not None and a <= last and b >= first}
-
-    return ids(15, 24), ids(32, 36)
-
-
-def test_real_acf_boxes_gt5_keeps_its_track_when_the_box_over_gt5_and_gt8_splits(tud_acf_drop2):
-    """The traced event (TUD-Campus ACF drop2 frames 24-31): with the rule gt5 keeps the ID it had before the merge;
-    without it gt5's track follows gt8 and gt5 gets a new ID (so this test can fail)."""
-    before, after = _gt5_ids_after_the_split(tud_acf_drop2, rule=True)
-    assert len(before) == 1 and after == before
-    before_off, after_off = _gt5_ids_after_the_split(tud_acf_drop2, rule=False)
-    assert len(before_off) == 1 and before_off.isdisjoint(after_off)
-
-
-@pytest.fixture(scope="module")
-def tud_acf(shared, tmp_path_factory):
-    """TUD-Campus (the original) with its public ACF boxes and OSNet looks; the config's overrides and the gt rows."""
-    from tracker.eval.inputs import load_inputs
-    from tracker.eval.sequences import find_sequences
-    from tracker.io.mot import read_mot_rows
-
-    root, reid = shared / "data" / "MOT15" / "train" / "TUD-Campus", shared / "weights" / "osnet_x0_25_msmt17.pth"
-    missing = [str(path) for path in (root / "img1", root / "det" / "det.txt", reid) if not path.exists()]
-    if missing:
-        pytest.skip(f"absent: {', '.join(missing)}")
-    seq = find_sequences(root)[0]
-    overrides = [f"reid.weights={reid}"]
-    inputs = load_inputs(seq, "public", load_config(overrides=overrides), tmp_path_factory.mktemp("resort_cache"))
-    return seq, inputs, overrides, read_mot_rows(seq.info.root / "gt" / "gt.txt")
-
-
-def _gt5_ids(data, sets: list[str], before: tuple[int, int], after: tuple[int, int]) -> tuple[set[int], set[int]]:
-    """The track IDs covering gt5 (IoU >= 0.5) on the frames `before` and `after` (first, last), with `sets`."""
-    from tracker.eval.revival import identity_timeline
-
-    seq, inputs, overrides, gt = data
-    tracker = Tracker(load_config(overrides=[*overrides, *sets]), frame_rate=seq.info.frame_rate)
-    size, rows = (seq.info.height, seq.info.width), []
-    for number, frame in enumerate(inputs.frames, start=1):
-        embed = None if frame.embeddings is None else frame.embeddings.__getitem__
-        for o in tracker.update_detections(frame.boxes_xyxy, frame.scores, embed=embed, frame_size=size):
-            x1, y1, x2, y2 = o.xyxy
-            rows.append([number, o.track_id, x1, y1, x2 - x1, y2 - y1, o.score, -1, -1, -1])
-    runs = identity_timeline(gt, np.array(rows)).get(5, [])
+    runs = identity_timeline(data.gt, data.results(override)).get(5, [])
 
     def ids(first: int, last: int) -> set[int]:
         return {t for t, a, b in runs if t is not None and a <= last and b >= first}
@@ -290,11 +223,20 @@ def _gt5_ids(data, sets: list[str], before: tuple[int, int], after: tuple[int, i
     return ids(*before), ids(*after)
 
 
+def test_real_acf_boxes_gt5_keeps_its_track_when_the_box_over_gt5_and_gt8_splits(tud_acf_drop2):
+    """The traced event (TUD-Campus ACF drop2 frames 24-31): with the rule gt5 keeps the ID it had before the merge;
+    without it gt5's track follows gt8 and gt5 gets a new ID (so this test can fail)."""
+    before, after = _gt5_ids(tud_acf_drop2, "association.tentative_resort=true", (15, 24), (32, 36))
+    assert len(before) == 1 and after == before
+    before_off, after_off = _gt5_ids(tud_acf_drop2, "association.tentative_resort=false", (15, 24), (32, 36))
+    assert len(before_off) == 1 and before_off.isdisjoint(after_off)
+
+
 def test_real_acf_boxes_a_clear_stage_1_pair_is_re_sorted_at_the_split(tud_acf):
     """TUD-Campus ACF original, frame 60: stage 1 gave gt5's track gt8's box clear by 0.114. With the contested
     margin gt5 keeps the ID it had before gt8 came out (frames 30-45) after the split (62-71); with the rule as it was
     (contested margin = the clear-pair margin) gt5 gets a new ID."""
-    before, after = _gt5_ids(tud_acf, [], (30, 45), (62, 71))
+    before, after = _gt5_ids(tud_acf, "association.tentative_resort=true", (30, 45), (62, 71))
     assert len(before) == 1 and after == before
-    before_off, after_off = _gt5_ids(tud_acf, ["association.tentative_resort_margin=0.1"], (30, 45), (62, 71))
+    before_off, after_off = _gt5_ids(tud_acf, "association.tentative_resort_margin=0.1", (30, 45), (62, 71))
     assert len(before_off) == 1 and before_off.isdisjoint(after_off)

@@ -41,14 +41,19 @@ class TudAcf:
         return self.runs[override]
 
 
-def load_tud_acf(shared: Path, cache: Path) -> TudAcf:
-    """Read TUD-Campus and make its inputs into `cache` (a few seconds on 2 CPU cores); skips where absent."""
+def load_tud_acf(shared: Path, cache: Path, variant: str | None = None) -> TudAcf:
+    """Read TUD-Campus (or its `variant`, made beside `cache`, as `track eval --variants` makes it) and make its
+    inputs into `cache` (a few seconds on 2 CPU cores); skips where absent."""
+    from tracker.eval.variants import materialise
+
     root, reid = shared / "data" / "MOT15" / "train" / "TUD-Campus", shared / "weights" / "osnet_x0_25_msmt17.pth"
     missing = [str(path) for path in (root / "img1", root / "det" / "det.txt", reid) if not path.exists()]
     if missing:
         pytest.skip(f"absent: {', '.join(missing)}")
     seq = find_sequences(root)[0]
+    if variant is not None:
+        seq = materialise(seq, variant, 0, root=cache.parent / "variants")
     overrides = [f"reid.weights={reid}"]
     inputs = load_inputs(seq, "public", load_config(overrides=overrides), cache)
     assert inputs.appearance, "the run needs OSNet looks"
-    return TudAcf(seq, inputs, overrides, read_mot_rows(root / "gt" / "gt.txt"))
+    return TudAcf(seq, inputs, overrides, read_mot_rows(seq.info.root / "gt" / "gt.txt"))
