@@ -52,7 +52,9 @@ def test_a_failed_download_is_not_called_a_bad_model(tmp_path, monkeypatch):
     monkeypatch.setattr(ultralytics, "YOLO", offline)
     with pytest.raises(ConnectionError, match="Download failure") as info:
         build_detector(load_config(None).detector, torch.device("cpu"))
-    assert "--set detector.model=PATH" in str(info.value) and "TRACKER_WEIGHTS_DIR" in str(info.value)  # what to do
+    message = str(info.value)
+    assert "--set detector.model=PATH" in message and "TRACKER_WEIGHTS_DIR" in message  # what to do, on the CLI
+    assert 'overrides=["detector.model=PATH"]' in message  # and from Python
     assert "\n" not in str(info.value)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from tracker.config import DetectorConfig
-from tracker.weights import WEIGHTS_DIR_ENV, require_weights, weights_source
+from tracker.weights import WEIGHTS_DIR_ENV, how_to_set, require_weights, weights_source
 
 __all__ = ["UltralyticsDetector", "build_detector", "quiet_ultralytics", "set_openvino_pinning"]
 
@@ -272,7 +272,7 @@ def _download_error(model: str, exc: OSError) -> OSError:
     what to do about it, as the same exception type where it can be built from one message."""
     message = (
         f"{str(exc).strip()} (detector.model {model} is downloaded by ultralytics on first use; without a network, "
-        f"pass a local model with --set detector.model=PATH or put {model} in ${WEIGHTS_DIR_ENV})"
+        f"set detector.model to a local model ({how_to_set('detector.model')}) or put {model} in ${WEIGHTS_DIR_ENV})"
     )
     try:
         return type(exc)(message)

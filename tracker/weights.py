@@ -11,7 +11,15 @@ import os
 from collections.abc import Collection
 from pathlib import Path
 
-__all__ = ["WEIGHTS_DIR_ENV", "file_digest", "missing_weights", "require_weights", "resolve_weights", "weights_source"]
+__all__ = [
+    "WEIGHTS_DIR_ENV",
+    "file_digest",
+    "how_to_set",
+    "missing_weights",
+    "require_weights",
+    "resolve_weights",
+    "weights_source",
+]
 
 WEIGHTS_DIR_ENV = "TRACKER_WEIGHTS_DIR"
 """Environment variable naming a folder searched for weights given by bare file name."""
@@ -69,8 +77,13 @@ def missing_weights(name: str, kind: str) -> FileNotFoundError:
     where = f" or in ${WEIGHTS_DIR_ENV}" if not Path(name).is_absolute() else ""
     return FileNotFoundError(
         f"{kind} weights '{name}' not found (looked at the path{where}); get them from {_SOURCES[kind]} "
-        f"and pass the path with --set {_CONFIG_KEYS[kind]}=PATH"
+        f"and set {_CONFIG_KEYS[kind]} to its path ({how_to_set(_CONFIG_KEYS[kind])})"
     )
+
+
+def how_to_set(key: str) -> str:
+    """How a user sets the config `key` to a path, on the command line and from Python."""
+    return f'`--set {key}=PATH` on the command line, overrides=["{key}=PATH"] in Python'
 
 
 def weights_source(kind: str) -> str:
