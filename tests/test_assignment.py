@@ -128,3 +128,18 @@ def test_index_pairs_equal_stacked_columns(size, dtype):
     pairs = index_pairs(rows, cols)
     assert pairs.dtype == np.int64 and pairs.shape == (size, 2)
     np.testing.assert_array_equal(pairs, np.stack([rows, cols], axis=1).astype(np.int64))
+
+
+def test_assign_around_fixed_pairs_is_linear_assignment_with_those_pairs_first():
+    """`linear_assignment` with a clear margin is `assign_around` its clear pairs; other fixed pairs are kept as
+    given (even where the whole assignment would choose otherwise) and the rest assigned among what is left."""
+    from tracker.assignment import assign_around
+
+    rng = np.random.default_rng(4)
+    cost = rng.uniform(0, 1, (6, 7))
+    fixed = clear_pairs(cost, 0.9, 0.05)
+    assert np.array_equal(assign_around(cost, 0.9, fixed).pairs, linear_assignment(cost, 0.9, 0.05).pairs)
+    forced = np.array([[0, int(np.argmax(cost[0]))]])
+    pairs = assign_around(cost, 1.0, forced).pairs
+    assert [0, forced[0, 1]] in pairs.tolist()
+    assert len(set(pairs[:, 0])) == len(pairs) and len(set(pairs[:, 1])) == len(pairs)

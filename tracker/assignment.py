@@ -11,7 +11,7 @@ import numpy as np
 from tracker.fast_numpy import any_set, filled, smallest
 from tracker.sweep import mask_pairs
 
-__all__ = ["Matches", "clear_pairs", "index_pairs", "linear_assignment"]
+__all__ = ["Matches", "assign_around", "clear_pairs", "index_pairs", "linear_assignment"]
 
 # Cost matrices from this many entries are searched for clear pairs among their finite entries only (a gated stage
 # cost holds a few per row): a sort of those instead of two partitions and two argmins of the whole matrix (measured,
@@ -128,7 +128,12 @@ def linear_assignment(cost: np.ndarray, max_cost: float, clear_margin: float | N
     """
     if clear_margin is None or cost.size == 0:
         return _assign(cost, max_cost)
-    fixed = clear_pairs(cost, max_cost, clear_margin)
+    return assign_around(cost, max_cost, clear_pairs(cost, max_cost, clear_margin))
+
+
+def assign_around(cost: np.ndarray, max_cost: float, fixed: np.ndarray) -> Matches:
+    """`linear_assignment` with the (F, 2) pairs `fixed` matched first (rows and columns each at most once): the
+    rest is one assignment among the remaining rows and columns of the (R, C) `cost`."""
     if len(fixed) == 0:
         return _assign(cost, max_cost)
     free_rows, free_cols = _free(cost.shape[0], fixed[:, 0]), _free(cost.shape[1], fixed[:, 1])

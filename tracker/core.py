@@ -504,11 +504,12 @@ class TrackerCore:
         if self.config.appearance.enabled and dets.embeddings is not None and any_set(dets.has_embedding):
             # Only pairs a stage or the calibration reads: confirmed tracks (stages 1 and 4; a tentative track is
             # matched by IoU alone) x detections fit for an appearance stage or a bank (NaN elsewhere).
-            candidates = compare & (dets.has_embedding & self._can_use_appearance(dets))[None, :]
+            fit = (dets.has_embedding & self._can_use_appearance(dets))[None, :]
+            candidates = compare & fit
             if not all_set(confirmed):
                 candidates &= confirmed[:, None]
             if border_only is not None:
-                candidates = candidates | (border_only & (dets.has_embedding & self._can_use_appearance(dets))[None, :])
+                candidates = candidates | (border_only & fit)
             similarity = self.bank.similarity(self.table.slot, self._bank_embeddings(dets), candidates)
         else:
             similarity = filled((t, n), np.nan)

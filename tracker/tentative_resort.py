@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tracker.assignment import clear_pairs, index_pairs, linear_assignment
+from tracker.assignment import assign_around, clear_pairs, linear_assignment
 
 __all__ = ["resort_with_tentative"]
 
@@ -112,10 +112,8 @@ def _joint_assignment(
     if contested is not None and contested > margin and len(fixed):
         reached = np.isfinite(tentative_cost[:, fixed[:, 1]]).any(axis=0)
         if reached.any():
-            still_clear = {(int(r), int(c)) for r, c in clear_pairs(cost, max_cost, contested)}
-            keep = ~reached | np.array([(int(r), int(c)) in still_clear for r, c in fixed], dtype=bool)
-            fixed = fixed[keep]
-    free_rows = np.setdiff1d(np.arange(cost.shape[0]), fixed[:, 0])
-    free_cols = np.setdiff1d(np.arange(cost.shape[1]), fixed[:, 1])
-    rest = linear_assignment(cost[np.ix_(free_rows, free_cols)], max_cost).pairs
-    return np.concatenate([fixed, index_pairs(free_rows[rest[:, 0]], free_cols[rest[:, 1]])])
+            still_clear = np.zeros(cost.shape, dtype=bool)  # the pairs clear at the wider margin too (a subset)
+            wide = clear_pairs(cost, max_cost, contested)
+            still_clear[wide[:, 0], wide[:, 1]] = True
+            fixed = fixed[~reached | still_clear[fixed[:, 0], fixed[:, 1]]]
+    return assign_around(cost, max_cost, fixed).pairs
