@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import cv2
 import numpy as np
 import pytest
@@ -159,6 +161,33 @@ def test_non_finite_camera_motion_is_not_called_a_wrong_shape(bad):
     with pytest.raises(ValueError, match=r"camera_motion must be finite, got NaN or inf") as error:
         tracker.update_detections(np.zeros((0, 4)), np.zeros(0), camera_motion=bad)
     assert "shape" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "absurd",
+    [
+        [[1e300, 0.0, 5.0], [0.0, 1e300, 0.0]],  # a scale whose area overflows
+        [[1.0, 0.0, 1e300], [0.0, 1.0, 0.0]],  # a shift whose square overflows
+        [[1e100, 0.0, 0.0], [0.0, 1e100, 0.0]],  # finite here, but the tracks' variances overflow once moved
+    ],
+)
+def test_a_camera_motion_beyond_floating_point_range_is_refused_and_changes_nothing(absurd):
+    """A finite but absurd camera motion (units mixed up, an uninitialised matrix) was accepted: numpy warned of
+    overflows, the tracks' states became inf / NaN and every ID was lost. Now: one ValueError naming camera_motion,
+    no numpy warning, the tracker as before the call, and the next frames keep the IDs."""
+    boxes, scores = np.array([[100.0, 100.0, 150.0, 250.0], [300.0, 100.0, 350.0, 250.0]]), np.array([0.9, 0.9])
+    tracker = Tracker(motion_only(), frame_rate=10)
+    for _ in range(5):
+        ids = [o.track_id for o in tracker.update_detections(boxes, scores)]
+    before = tracker.core._mean.copy(), tracker.core._cov.copy(), tracker.core.frame_index
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow warning would be an error here
+        with pytest.raises(ValueError, match=r"camera_motion takes .* beyond floating-point range"):
+            tracker.update_detections(boxes, scores, camera_motion=np.array(absurd))
+    np.testing.assert_array_equal(tracker.core._mean, before[0])
+    np.testing.assert_array_equal(tracker.core._cov, before[1])
+    assert tracker.core.frame_index == before[2]
+    assert [o.track_id for o in tracker.update_detections(boxes, scores)] == ids == [1, 2]
 
 
 def test_update_estimates_the_camera_motion_from_frames():

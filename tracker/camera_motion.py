@@ -26,6 +26,7 @@ and covariances of all tracks at once.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +58,7 @@ _MAX_SCALE_CHANGE = 0.2  # |scale - 1| above this between two frames is implausi
 _MAX_SHIFT_FRACTION = 0.25  # a shift larger than this fraction of the frame width is implausible: identity
 _MASK_VALUE = 255
 _MIN_DETERMINANT = 1e-12  # a transform with |det| at most this maps the plane to a line or a point
+_OUT_OF_RANGE = "beyond floating-point range (not a camera motion)"
 _MIN_IMAGE_SIDE_PX = 16
 _AUTO_FIT = "sparse_flow"  # the estimate `auto` runs (the cheapest and most accurate one, README: camera motion)
 
@@ -65,7 +67,8 @@ def as_homography(transform: np.ndarray) -> np.ndarray:
     """A (2, 3) affine or (3, 3) homography as a (3, 3) homography.
 
     Raises:
-        ValueError: another shape, non-finite values, or a singular transform.
+        ValueError: another shape, non-finite values, a singular transform, or one whose entries or area scale
+            overflow float64 once squared (a 1e300 scale or shift).
     """
     a = np.asarray(transform, dtype=np.float64)
     shape = a.shape
@@ -75,9 +78,19 @@ def as_homography(transform: np.ndarray) -> np.ndarray:
         raise ValueError(f"camera_motion must be a (2, 3) affine or (3, 3) homography, got shape {shape}")
     if not np.isfinite(a).all():
         raise ValueError(f"camera_motion must be finite, got NaN or inf in {a[: shape[0]].tolist()}")
-    if abs(np.linalg.det(a)) <= _MIN_DETERMINANT:  # it would collapse every track's covariance for good
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, not warned about
+        determinant = np.linalg.det(a)
+        if not (_squares_finite(a) and math.isfinite(determinant)):
+            raise ValueError(f"camera_motion takes pixel coordinates {_OUT_OF_RANGE}, got {a[: shape[0]].tolist()}")
+    if abs(determinant) <= _MIN_DETERMINANT:  # it would collapse every track's covariance for good
         raise ValueError(f"camera_motion must be invertible, got {a.tolist()}")
     return a
+
+
+def _squares_finite(values: np.ndarray) -> bool:
+    """True when every value squared is finite: the tracker squares coordinates, sizes and variances (distances,
+    Mahalanobis gates), so a larger value is beyond float64's range for it (|x| above ~1.3e154)."""
+    return bool(np.isfinite(np.square(values)).all())
 
 
 def _jacobians(h: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -110,14 +123,22 @@ def warp_states(mean: np.ndarray, covariance: np.ndarray, transform: np.ndarray)
     velocities through its local linear part; widths, heights and their rates by its local scale
     sqrt(|det J|). Covariances become M P M^T. One batched operation for all tracks (BoT-SORT's
     `multi_gmc`, with a uniform size scale instead of rotating w and h).
+
+    Raises:
+        ValueError: `transform` is refused by `as_homography`, or moves a state or covariance entry beyond the range
+            whose square float64 holds (an absurd but finite motion such as a 1e150 scale): nothing is moved.
     """
     if len(mean) == 0:
         return mean, covariance
     h = as_homography(transform)
-    m, uv = _state_maps(h, mean[:, :2])
-    new_mean = np.einsum("tij,tj->ti", m, mean)
-    new_mean[:, :2] = uv
-    return new_mean, m @ covariance @ m.transpose(0, 2, 1)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, not warned about
+        m, uv = _state_maps(h, mean[:, :2])
+        new_mean = np.einsum("tij,tj->ti", m, mean)
+        new_mean[:, :2] = uv
+        new_covariance = m @ covariance @ m.transpose(0, 2, 1)
+        if not (_squares_finite(new_mean) and _squares_finite(new_covariance)):
+            raise ValueError(f"camera_motion takes the tracks' states {_OUT_OF_RANGE}, got {h.tolist()}")
+    return new_mean, new_covariance
 
 
 def warp_boxes_xywh(boxes_xywh: np.ndarray, transform: np.ndarray) -> np.ndarray:

@@ -208,8 +208,8 @@ class TrackerCore:
                 jitter as tracked boxes do is judged a fixed scene object (`tracker.still`). None: only occluders
                 tell; no track is out of view; boxes are used and reported as they are; no track is judged still.
         Raises:
-            ValueError: `camera_motion` of another shape or not finite, embeddings of another D than the banks
-                hold (nothing is changed).
+            ValueError: `camera_motion` of another shape, not finite, or taking the tracks beyond floating-point
+                range (`camera_motion.warp_states`), embeddings of another D than the banks hold (nothing is changed).
             Exception: whatever `embed` raises, unchanged, or a ValueError when it returns the wrong rows or D: the
                 tracker's state is then as before the call (`_advance`), so the frame can be given again.
         """

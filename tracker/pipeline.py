@@ -168,7 +168,8 @@ class Tracker:
             ValueError: arrays of mismatched lengths or wrong shapes (invalid rows are dropped with a warning);
                 non-integer `class_ids`; embeddings of another D than the tracker's banks (or gallery) hold;
                 both `embeddings` and `embed`; `embed` returning the wrong number of rows; a `camera_motion`
-                that is not a finite, invertible (2, 3) or (3, 3) array; a `frame_size` that is not two positive
+                that is not a finite, invertible (2, 3) or (3, 3) array, or that takes the tracks beyond
+                floating-point range (`camera_motion.warp_states`); a `frame_size` that is not two positive
                 whole pixel counts (480.5 is refused, not truncated).
             Exception: whatever `embed` raises, unchanged. After any of these errors the tracker is as before the
                 call (for `embed`'s: the core's `_advance`), so the frame can be given again.
