@@ -265,3 +265,15 @@ def test_a_zero_model_noise_is_never_raised_but_its_whiteness_is_still_reported(
     assert noise.white.all() and np.array_equal(noise.factor, np.ones(4)) and noise.applied is None
     line = track_run._describe_noise(noise.summary())
     assert line.endswith(": width x1.00, height x1.00") and "as modelled" not in line, line
+
+
+def test_whiteness_is_null_in_summary_json_until_the_test_has_run(tmp_path):
+    """Before `motion.noise_min_updates` updates are pooled the whiteness test has not run: summary.json said
+    `white_*: 0.0` (as if the innovations had failed it); now `null`, beside the autocorrelations measured so far."""
+    summary, saved = _jittery_source_summary(tmp_path, 0.2, ("motion.noise_min_updates=100000",))
+    noise = saved["measurement_noise"]
+    assert noise["updates"] < noise["min_updates"] and noise["pairs"] > 0, noise
+    assert [noise[f"white_{c}"] for c in "xywh"] == [None] * 4, noise
+    assert all(isinstance(noise[f"autocorrelation_{c}"], float) for c in "xywh") and noise["factor_w"] == 1.0
+    line = next(x for x in summary.describe().splitlines() if x.startswith("box size noise"))
+    assert line == f"box size noise: the model's (too few updates to measure: {noise['updates']})"

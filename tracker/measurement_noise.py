@@ -141,12 +141,14 @@ class MeasurementNoise:
 
     def summary(self) -> dict[str, float]:
         """Pooled updates (and the count needed before any factor applies), the whiteness test's pairs, and per
-        coordinate its autocorrelation (NaN: no pair), whether it passed (1.0 / 0.0) and the factor applied to the
-        model's variance (1: the model's), for reports (`track`'s summary, `summary.json`)."""
+        coordinate its autocorrelation (NaN: no pair), whether it passed (1.0 / 0.0; NaN while fewer than
+        `min_updates` updates are pooled: the test has not run) and the factor applied to the model's variance (1:
+        the model's), for reports (`track`'s summary, `summary.json`, where NaN is written as null)."""
         rho = self.autocorrelation
+        tested = self.count >= self.min_updates  # `observe` makes the whiteness test from then on
         out: dict[str, float] = {"updates": self.count, "min_updates": self.min_updates, "pairs": self.pairs}
         for i, name in enumerate("xywh"):
             out[f"autocorrelation_{name}"] = float(rho[i])
-            out[f"white_{name}"] = float(self.white[i])
+            out[f"white_{name}"] = float(self.white[i]) if tested else math.nan
             out[f"factor_{name}"] = float(self.factor[i])
         return out
