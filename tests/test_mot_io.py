@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +20,7 @@ from tracker.io.mot import (
     read_sequence_info,
     tlwh_to_xyxy,
     write_mot_rows,
+    write_text_atomic,
     xyxy_to_tlwh,
 )
 from tracker.io.strict_json import nan_for_null, to_json, write_json_atomic
@@ -158,3 +162,41 @@ def test_our_json_refuses_a_circular_reference_as_json_does():
     loop.append(loop)
     with pytest.raises(ValueError, match="Circular reference"):
         to_json(loop)
+
+
+def test_an_atomic_text_file_is_synced_before_its_rename_and_its_folder_after(tmp_path, monkeypatch):
+    """summary.json, eval results and notes, batch files and the gallery record were renamed into place without an
+    fsync: after a power cut the new name could hold an empty file (a re-run of `track eval` reuses a result whose
+    note exists). The data is synced before the rename, the folder (the rename itself) after it."""
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: events.append(("fsync", os.fstat(fd).st_ino)) or real_fsync(fd))
+    monkeypatch.setattr(os, "replace", lambda a, b: events.append(("replace", Path(b).name)) or real_replace(a, b))
+    path = tmp_path / "summary.json"
+    path.write_text("old")
+    write_json_atomic(path, {"frames": 3})
+    assert json.loads(path.read_text()) == {"frames": 3} and not list(tmp_path.glob("*.partial"))
+    assert events == [("fsync", path.stat().st_ino), ("replace", path.name), ("fsync", tmp_path.stat().st_ino)]
+
+
+def test_a_failed_atomic_write_keeps_the_old_file_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    path = tmp_path / "result.txt"
+    path.write_text("1,1,0,0,1,1,1,-1,-1,-1\n")
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        write_text_atomic(path, "2,1,0,0,1,1,1,-1,-1,-1\n")
+    assert path.read_text() == "1,1,0,0,1,1,1,-1,-1,-1\n" and sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_an_atomic_text_file_is_utf8_whatever_the_locale(tmp_path):
+    """Under a C/POSIX locale a report naming a sequence "Straße" failed with UnicodeEncodeError (the locale's
+    encoding was used); it is UTF-8, as JSON and our readers expect."""
+    path = tmp_path / "report.csv"
+    code = f"from tracker.io.mot import write_text_atomic; write_text_atomic({str(path)!r}, 'Stra\\u00dfe,1\\n')"
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
+    assert path.read_bytes() == "Straße,1\n".encode()

@@ -29,6 +29,7 @@ __all__ = [
     "read_mot_rows",
     "read_sequence_info",
     "resumed_file",
+    "sync_folder",
     "tlwh_to_xyxy",
     "unique_stem",
     "write_mot_rows",
@@ -193,11 +194,35 @@ def unique_stem(name: str, taken: set[str]) -> str:
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file and a rename."""
+    """Write `text` to `path` as UTF-8, atomically and durably: `<path>.partial`, fsync, rename over `path`, fsync of
+    the folder. A reader, or a re-run after a kill or a power cut, finds the old file or the whole new one, never an
+    empty or half-written one (`track eval` reuses a result whose note exists; a resume trusts its gallery record).
+    The temporary file is removed when the write fails.
+
+    Raises:
+        OSError: the folder cannot be written (`path` is then as it was).
+    """
     path = Path(path)
     tmp = path.with_name(path.name + _PARTIAL_SUFFIX)
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        with tmp.open("w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    sync_folder(path.parent)
+
+
+def sync_folder(folder: str | Path) -> None:
+    """fsync a folder, so that the renames and new names in it survive a power cut."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def open_truncated(path: Path, length: int) -> TextIO:

@@ -45,7 +45,7 @@ def to_json(obj: Any, indent: int | None = None) -> str:
 
 
 def write_json_atomic(path: str | Path, obj: Any, indent: int | None = None) -> None:
-    """`to_json(obj)` written to `path` through a temporary file and a rename."""
+    """`to_json(obj)` written to `path` atomically and durably (`write_text_atomic`: temp file, fsync, rename)."""
     write_text_atomic(path, to_json(obj, indent))
 
 
