@@ -200,3 +200,33 @@ def test_bench_against_times_two_copies_of_the_core_in_one_process(tmp_path):
     assert float(row[1]) > 0 and float(row[2]) > 0 and float(row[3]) > 0
     refused = subprocess.run([sys.executable, tool, str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
     assert refused.returncode == 2 and "holds no tracker/ package" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("tool", "argv", "says"),
+    [
+        ("bench_core", ["--frames", "0", "--quick"], "--frames: must be at least 1"),  # ran, a table of nan
+        ("bench_core", ["--dim", "0", "--quick"], "--dim: must be at least 1"),  # ran on zero embeddings
+        ("bench_pipeline", ["--repeats", "-1"], "--repeats: must be at least 1"),  # KeyError after loading models
+        ("bench_pipeline", ["--threads", "-2"], "--threads: must be at least 0"),
+        ("bench_pipeline", ["--device", "tpu"], "device: 'tpu' is not a device"),  # torch's RuntimeError
+        ("bench_pipeline", ["--set", "detector.confidense=0.2"], "did you mean"),  # a ConfigError traceback
+        ("bench_gallery", ["--sizes", "0"], "--sizes: must be at least 1"),  # AssertionError
+        ("bench_checkpoint", ["--tracks", "-1"], "--tracks: must be at least 1"),  # ValueError: NaN to integer
+        ("bench_batch", ["--frames", "0"], "--frames: must be at least 1"),  # started Ray, then hung
+        ("bench_cmc", ["--methods", "bogus"], "invalid choice: 'bogus'"),  # a ConfigError traceback
+        ("bench_cmc", ["--widths", "0"], "motion.camera_image_width: 0 is out of range"),  # a ConfigError traceback
+    ],
+)
+def test_a_benchmark_refuses_a_bad_argument_with_one_usage_line_before_measuring(
+    tool, argv, says, monkeypatch, capsys, tmp_path
+):
+    """The `make bench`-style tools took 0 or negative counts, an unknown device or config key, or a method that does
+    not exist, and failed with a traceback, a table of NaN or a hang after loading models or starting Ray."""
+    monkeypatch.setenv("TRACKER_SHARED", str(tmp_path))  # bench_pipeline's models are never reached
+    module = load_tool(tool)
+    monkeypatch.setattr(sys, "argv", [f"{tool}.py", *argv])
+    with pytest.raises(SystemExit) as stop:
+        module.main()
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "usage:" in err and says in err, err

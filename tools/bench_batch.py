@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tracker.batch import OMP_THREADS_ENV, THREADS_PER_VIDEO, track_many  # noqa: E402
+from tracker.cli import positive_int  # noqa: E402
 from tracker.config import load_config  # noqa: E402
 from tracker.io.strict_json import to_json  # noqa: E402
 
@@ -98,9 +99,11 @@ def direct_child(video: Path, frames: int, device: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--frames", type=int, default=150, help="frames per video in the 1/2/4-video table")
-    parser.add_argument("--overhead-frames", type=int, default=1000, help="frames of the one-video overhead run")
-    parser.add_argument("--repeats", type=int, default=2, help="alternating repeats of the overhead run")
+    parser.add_argument("--frames", type=positive_int, default=150, help="frames per video in the 1/2/4-video table")
+    parser.add_argument(
+        "--overhead-frames", type=positive_int, default=1000, help="frames of the one-video overhead run"
+    )
+    parser.add_argument("--repeats", type=positive_int, default=2, help="alternating repeats of the overhead run")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--gpus-per-video", type=float, default=0.0, help="GPU share each Ray task asks for (cuda)")
     parser.add_argument("--direct-child", type=Path, help=argparse.SUPPRESS)  # internal: the in-process baseline

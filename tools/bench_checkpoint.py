@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from tracker import Tracker, load_config
+from tracker.cli import positive_int
 from tracker.resume import CHECKPOINT_NAME, DEFAULT_CHECKPOINT_SECONDS, Checkpointer, Progress
 
 WIDTH, HEIGHT = 1920, 1080
@@ -51,10 +52,12 @@ def track_frame(tracker: Tracker, boxes: np.ndarray, people: np.ndarray, rng: np
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tracks", type=int, nargs="+", default=[20, 50])
-    parser.add_argument("--dim", type=int, default=512, help="embedding size (OSNet: 512)")
-    parser.add_argument("--frames", type=int, default=120, help="frames tracked before timing (fills the banks)")
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--tracks", type=positive_int, nargs="+", default=[20, 50])
+    parser.add_argument("--dim", type=positive_int, default=512, help="embedding size (OSNet: 512)")
+    parser.add_argument(
+        "--frames", type=positive_int, default=120, help="frames tracked before timing (fills the banks)"
+    )
+    parser.add_argument("--repeats", type=positive_int, default=7)
     args = parser.parse_args()
     cfg = load_config(overrides=["device=cpu"])
     rng = np.random.default_rng(0)

@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tracker import load_config  # noqa: E402
-from tracker.camera_motion import CameraMotionEstimator  # noqa: E402
+from tracker.camera_motion import METHODS, CameraMotionEstimator  # noqa: E402
+from tracker.cli import positive_int  # noqa: E402
+from tracker.config import ConfigError  # noqa: E402
 from tracker.eval.sequences import find_sequences  # noqa: E402
 from tracker.eval.variants import GROUPS, load_transforms, materialise, relative_motion  # noqa: E402
 
@@ -119,14 +121,20 @@ def cost(methods: list[str], widths: list[str], limit: int) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--methods", nargs="+", default=["sparse_flow", "orb", "ecc"])
+    p.add_argument("--methods", nargs="+", choices=METHODS[1:], default=["sparse_flow", "orb", "ecc"])
     p.add_argument("--widths", nargs="+", default=["160", "320", "480", FULL], help="gray-copy widths, or full")
     p.add_argument("--variants", nargs="+", default=GROUPS["moving"])
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--frames", type=int, default=302, help="frames of people.mp4 timed")
+    p.add_argument("--frames", type=positive_int, default=302, help="frames of people.mp4 timed")
     p.add_argument("--skip-accuracy", action="store_true")
     p.add_argument("--skip-cost", action="store_true")
     args = p.parse_args()
+    for width in args.widths:  # a typo or an out-of-range width: one usage line before anything is measured
+        if width != FULL:
+            try:
+                load_config(overrides=[f"motion.camera_image_width={width}"])
+            except ConfigError as exc:
+                p.error(f"--widths: {exc}")
     if not SHARED.is_dir():
         sys.exit(f"{SHARED} is absent: this benchmark needs the shared sequences and videos")
     if not args.skip_accuracy:

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from tracker import Tracker, load_config
+from tracker.cli import positive_int
 from tracker.device import resolve_device
 from tracker.gallery import Gallery, Sighting
 from tracker.testing import FrameDetections, Walker, identity_embeddings, render
@@ -295,12 +296,14 @@ def track_counts(text: str) -> list[int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--frames", type=int, default=250, help="frames per measurement (after warm-up)")
-    parser.add_argument("--dim", type=int, default=512, help="embedding size D (walking, crossing)")
-    parser.add_argument("--repeats", type=int, default=3, help="alternating ours/ByteTrack runs; medians reported")
+    parser.add_argument("--frames", type=positive_int, default=250, help="frames per measurement (after warm-up)")
+    parser.add_argument("--dim", type=positive_int, default=512, help="embedding size D (walking, crossing)")
+    parser.add_argument(
+        "--repeats", type=positive_int, default=3, help="alternating ours/ByteTrack runs; medians reported"
+    )
     parser.add_argument("--quick", action="store_true", help="the three worlds only, no K and T sweeps")
     parser.add_argument("--gallery", action="store_true", help="compare ours with a gallery to ours without")
-    parser.add_argument("--gallery-size", type=int, default=1000, help="identities in the gallery (--gallery)")
+    parser.add_argument("--gallery-size", type=positive_int, default=1000, help="identities in the gallery (--gallery)")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="time frames by wall or CPU time")
     parser.add_argument("--device", default="cpu", help="where our banks and similarities live (cpu, cuda)")
     parser.add_argument(

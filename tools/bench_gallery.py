@@ -28,6 +28,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from tracker.cli import positive_int
 from tracker.config import GalleryConfig
 from tracker.gallery import Gallery, Sighting
 
@@ -177,10 +178,12 @@ def index_bytes(gallery: Gallery) -> int:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
-    p.add_argument("--frames", type=int, default=200, help="frames of 10 queries per size")
-    p.add_argument("--nprobe", type=int, nargs="+", help="IVF lists visited (default gallery.ivf_nprobe)")
-    p.add_argument("--ivf-min-identities", type=int, help="IVF from this many identities (default: the config's)")
+    p.add_argument("--sizes", type=positive_int, nargs="+", default=[1000, 10000, 100000])
+    p.add_argument("--frames", type=positive_int, default=200, help="frames of 10 queries per size")
+    p.add_argument("--nprobe", type=positive_int, nargs="+", help="IVF lists visited (default gallery.ivf_nprobe)")
+    p.add_argument(
+        "--ivf-min-identities", type=positive_int, help="IVF from this many identities (default: the config's)"
+    )
     args = p.parse_args()
     _one_thread()
     config = GalleryConfig()

@@ -27,7 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tracker import Tracker, TrackerConfig, load_config  # noqa: E402
+from tracker.cli import non_negative_int, positive_int  # noqa: E402
+from tracker.config import ConfigError  # noqa: E402
 from tracker.detector import build_detector  # noqa: E402
+from tracker.device import resolve_device  # noqa: E402
 from tracker.embedder import IMAGENET_MEAN, IMAGENET_STD, build_embedder, crop_boxes, cut_crops  # noqa: E402
 from tracker.io.prefetch import Prefetch  # noqa: E402
 
@@ -134,18 +137,22 @@ def cv2_crops(frame: np.ndarray, boxes_xyxy: np.ndarray, size: tuple[int, int], 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=10, help="frames timed per measurement")
-    parser.add_argument("--e2e-frames", type=int, default=150, help="frames of the end-to-end fps runs")
-    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    parser.add_argument("--repeats", type=int, default=3, help="alternating end-to-end runs per source")
+    parser.add_argument("--frames", type=positive_int, default=10, help="frames timed per measurement")
+    parser.add_argument("--e2e-frames", type=positive_int, default=150, help="frames of the end-to-end fps runs")
+    parser.add_argument("--threads", type=non_negative_int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="alternating end-to-end runs per source")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--skip-stages", action="store_true", help="only the end-to-end runs, not the stage table")
     parser.add_argument("--skip-decode", action="store_true", help="no decode-ahead comparison")
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override key=value")
     args = parser.parse_args()
+    try:  # a bad --set or --device: one usage line before any model loads, not a traceback
+        resolve_device(args.device)
+        shared, cfg = shared_config(args.device, args.overrides)
+    except (ConfigError, ValueError) as exc:
+        parser.error(str(exc))
     if args.threads:
         torch.set_num_threads(args.threads)
-    shared, cfg = shared_config(args.device, args.overrides)
     device = torch.device(args.device)
     detector = build_detector(cfg.detector, device)
     embedder = build_embedder(cfg.reid, device, detector)

@@ -162,6 +162,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    """argparse type of counts where 0 means a default (threads): an integer >= 0, else the option's usage error."""
+    value = _parse(text, int, "a whole number >= 0")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
 def _frame_rate(text: str) -> float:
     from tracker.config import MAX_FRAME_RATE
 
