@@ -236,6 +236,33 @@ def test_wrong_dimension_is_refused():
         gallery.add(9, np.ones((2, 8)), 0, sighting())
 
 
+@pytest.mark.parametrize("identities", [0, 1, 20])
+def test_a_frame_without_queries_searches_nothing(identities):
+    """`match` of a (0, D) array (a frame with no new track) raised "cannot reshape array of size 0"."""
+    gallery, _ = filled(identities) if identities else (Gallery(None, MODEL), None)
+    assert gallery.match(np.zeros((0, DIM), dtype=np.float32)).shape == (0,)
+    assert gallery.match(np.zeros((0, DIM)), class_ids=np.zeros(0, dtype=np.int64)).dtype == np.int64
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, 0.0])
+def test_a_row_that_is_no_look_is_refused_and_nothing_is_stored(bad, tmp_path):
+    """NaN, infinite or zero embeddings were stored: NaN prototypes merged into a known identity and written to the
+    file, zero ones kept as prototypes that match nothing. Now one ValueError naming the row; the gallery unchanged."""
+    gallery, looks = filled(3)
+    rows = looks[0, 8:].copy()
+    rows[1] = bad
+    before = [ident.prototypes.copy() for ident in gallery.identities]
+    with pytest.raises(ValueError, match=r"embeddings: 1 of 4 rows are NaN, infinite or zero \(the first: row 1\)"):
+        gallery.add(1, rows, 0, sighting())
+    with pytest.raises(ValueError, match=r"track 0: prototypes: 1 of 4 rows are NaN"):
+        gallery.link([rows])
+    assert len(gallery) == 3
+    for ident, kept in zip(gallery.identities, before, strict=True):
+        np.testing.assert_array_equal(ident.prototypes, kept)
+    gallery.save(tmp_path / "g.gallery", overwrite=True)
+    assert all(np.isfinite(i.prototypes).all() for i in Gallery.load(tmp_path / "g.gallery").identities)
+
+
 def test_a_bank_that_switched_people_enters_with_the_person_it_ended_on():
     looks = people(2, 6, seed=9)
     mixed = np.concatenate([looks[0], looks[1]])  # the track followed person 0, then person 1

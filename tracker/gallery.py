@@ -292,12 +292,14 @@ class Gallery:
             sighting: the track's last sighting.
             first_seen: its first sighting, for a new identity (default: `sighting`).
         Raises:
-            ValueError: no embeddings, or another D than the gallery's.
+            ValueError: no embeddings, another D than the gallery's, or a row that is NaN, infinite or zero (no
+                look: it would be stored as a prototype that matches nothing, or NaN in the file).
         """
         emb = np.asarray(embeddings, dtype=np.float32)
         if emb.ndim != 2 or len(emb) == 0:
             raise ValueError(f"embeddings must have shape (N, D) with N >= 1, got {emb.shape}")
         self._check_dim(emb.shape[1])
+        _check_looks(emb, "embeddings")
         gid = int(global_id)
         old = self._identities.get(gid)
         pool = emb if old is None else np.concatenate([old.prototypes, emb])
@@ -365,10 +367,11 @@ class Gallery:
         Returns:
             (Q,) int64 global IDs or -1.
         """
-        q = _normalised(np.asarray(queries, dtype=np.float32).reshape(len(queries), -1))
-        out = np.full(len(q), NO_ID, dtype=np.int64)
-        if len(q) == 0 or not self._identities:
+        raw = np.asarray(queries, dtype=np.float32)
+        out = np.full(len(raw), NO_ID, dtype=np.int64)
+        if len(raw) == 0 or not self._identities:  # (0, D) queries too: nothing to search
             return out
+        q = _normalised(raw.reshape(len(raw), -1))
         self._check_dim(q.shape[1])
         min_similarity = self.config.min_similarity if min_similarity is None else min_similarity
         margin = self.config.margin if margin is None else margin
@@ -449,6 +452,9 @@ class Gallery:
             sightings: last sighting of each track (default: now, source "link").
         Returns:
             (T,) int64 global IDs.
+        Raises:
+            ValueError: a track's rows not of shape (P, D) with P >= 1, of another D than the gallery's, or with a
+                NaN, infinite or zero row (tracks before it are stored already).
         """
         count = len(prototypes_per_track)
         forbid: dict[int, set[int]] = {i: set() for i in range(count)}
@@ -461,6 +467,7 @@ class Gallery:
             rows = np.asarray(rows, dtype=np.float32)
             if rows.ndim != 2 or len(rows) == 0:
                 raise ValueError(f"track {i}: prototypes must have shape (P, D) with P >= 1, got {rows.shape}")
+            _check_looks(rows, f"track {i}: prototypes")
             cls = 0 if class_ids is None else int(class_ids[i])
             held = {int(ids[j]) for j in forbid[i] if ids[j] != NO_ID}
             query = _normalised(rows).mean(axis=0, keepdims=True)
@@ -693,6 +700,16 @@ def _unambiguous(qi: int, g: int, accepted: dict[int, int], ranked: list[dict[in
             if loss < margin:
                 return False
     return True
+
+
+def _check_looks(rows: np.ndarray, name: str) -> None:
+    """Raise ValueError naming `name` when a row of (N, D) `rows` is no look: a NaN or infinite value, or all zero."""
+    bad = np.flatnonzero(~np.isfinite(rows).all(axis=1) | ~rows.any(axis=1))
+    if len(bad):
+        raise ValueError(
+            f"{name}: {len(bad)} of {len(rows)} rows are NaN, infinite or zero (the first: row {bad[0]}): "
+            "no look to store"
+        )
 
 
 def _normalised(x: np.ndarray) -> np.ndarray:
