@@ -236,6 +236,25 @@ def test_workers_below_one_is_a_usage_error_not_a_silent_single_process(tmp_path
     assert not (tmp_path / "out").exists()
 
 
+def test_a_negative_variant_seed_is_a_usage_error_naming_the_option(tmp_path, capsys):
+    """`--variant-seed -1` failed with numpy's "error: expected non-negative integer", naming no option."""
+    write_sequence(tmp_path / "data", "SEQ-A", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 2)
+    argv = [
+        "--data",
+        str(tmp_path / "data"),
+        "--variants",
+        "jitter",
+        "--variant-seed",
+        "-1",
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    with pytest.raises(SystemExit) as exit_info:
+        eval_main(argv)
+    assert exit_info.value.code == 2 and "--variant-seed: must be at least 0, got -1" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 def test_an_output_folder_that_cannot_be_made_is_named_as_such(tmp_path, capsys):
     write_sequence(tmp_path / "data", "SEQ-A", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 2)
     (tmp_path / "out").write_text("")

@@ -18,7 +18,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from tracker.cli import positive_int
+from tracker.cli import non_negative_int, positive_int
 from tracker.config import ConfigError, TrackerConfig, config_to_dict, load_config
 from tracker.eval.boxmot_peers import BOXMOT_PEERS, boxmot_available
 from tracker.eval.inputs import SequenceInputs
@@ -89,7 +89,12 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
         help="evaluate generated variants instead: moving, small, dropped, all, original, or names such as "
         "pan8, zoom, jitter, jump, scale0.5, scale0.35, drop2; results per variant under --out/<variant>/",
     )
-    p.add_argument("--variant-seed", type=int, default=0, help="seed of the random camera motion of the variants")
+    p.add_argument(
+        "--variant-seed",
+        type=non_negative_int,
+        default=0,
+        help="seed (>= 0) of the random camera motion of the variants",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print only the table")
     return p
 
