@@ -12,6 +12,8 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -74,6 +76,39 @@ def ray_cluster(tmp_path_factory):
     yield ray
     ray.shutdown()
     shutil.rmtree(temp, ignore_errors=True)
+
+
+_SIGTERM_AFTER_RAY_INIT = r"""
+import os, signal, sys, time
+from tracker.ray_engine import ray_session
+caught = []
+signal.signal(signal.SIGTERM, lambda signum, frame: caught.append(signum))  # as `track batch` sets it
+with ray_session(None, quiet=True):
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(0.5)
+print("caught", caught)
+"""
+
+
+def test_a_ray_session_keeps_the_python_sigterm_handler(tmp_path):
+    """`ray.init` installs Ray's own C handler of SIGTERM: a `kill` of `track batch --engine ray` killed the driver
+    at once (Ray's "SIGTERM received", an abort: .partial folders left, the gallery not linked) instead of stopping
+    the tasks as Ctrl-C does. The handler set before the session still runs inside it."""
+    pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
+    temp = Path("/tmp") / f"ray{os.getpid()}sig"  # Ray's socket paths must stay short
+    env = {
+        **os.environ,
+        "RAY_TMPDIR": str(temp),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    env.pop("RAY_ADDRESS", None)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _SIGTERM_AFTER_RAY_INIT], env=env, capture_output=True, text=True, timeout=120
+        )
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    assert done.returncode == 0 and "caught [15]" in done.stdout, (done.returncode, done.stdout, done.stderr[-2000:])
 
 
 @pytest.fixture(scope="module")
@@ -375,22 +410,31 @@ from test_batch import fake_tracker
 from tracker.batch import track_many
 from tracker.config import TrackerConfig
 factory = functools.partial(fake_tracker, delay_s={delay}, pid_dir={pid_dir!r})
-track_many([{slow!r}], TrackerConfig(), {out!r}, engine="local", workers=1, progress=False, make_tracker=factory)
+track_many([{slow!r}], TrackerConfig(), {out!r}, engine={engine!r}, workers={workers}, progress=False,
+           make_tracker=factory)
 """
 
 
-@pytest.mark.parametrize("ctrl_c", [False, True])
-def test_sigterm_to_a_local_batch_stops_its_workers(tmp_path, ctrl_c):
+@pytest.mark.parametrize(("engine", "ctrl_c"), [("local", False), ("local", True), ("ray", False)])
+def test_sigterm_to_a_local_batch_stops_its_workers(tmp_path, engine, ctrl_c):
     """`kill` of `track batch` (a scheduler, systemd) must not leave worker processes tracking on, orphaned;
-    Ctrl-C (SIGINT to the whole process group) must not abort the workers with a traceback mid-frame."""
+    Ctrl-C (SIGINT to the whole process group) must not abort the workers with a traceback mid-frame. On Ray the
+    driver cancels its tasks and drops their unfinished folders (Ray's own SIGTERM handler aborted it before)."""
     import subprocess
     import sys
 
+    if engine == "ray":
+        pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
     slow = clip(tmp_path / "slow.avi", 0, SLOW_FRAMES)
     pid_dir, out = tmp_path / "pids", tmp_path / "out"
     pid_dir.mkdir()
-    script = DRIVER.format(delay=FRAME_DELAY_S * 4, pid_dir=str(pid_dir), slow=str(slow), out=str(out))
+    workers = 1 if engine == "local" else None
+    script = DRIVER.format(
+        delay=FRAME_DELAY_S * 4, pid_dir=str(pid_dir), slow=str(slow), out=str(out), engine=engine, workers=workers
+    )
     env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    env |= {"RAY_TMPDIR": f"/tmp/ray{os.getpid()}kill"}  # (Ray's socket paths must stay short)
+    env.pop("RAY_ADDRESS", None)
     driver = subprocess.Popen(
         [sys.executable, "-c", script], env=env, stderr=subprocess.PIPE, start_new_session=True, text=True
     )
@@ -400,6 +444,8 @@ def test_sigterm_to_a_local_batch_stops_its_workers(tmp_path, ctrl_c):
             time.sleep(0.05)
         (pid_file,) = pid_dir.iterdir()
         worker = int(pid_file.read_text())
+        while not (out / ".slow.partial").exists() and time.monotonic() < deadline:  # its outputs are being written
+            time.sleep(0.05)
         time.sleep(SLOW_FRAMES * FRAME_DELAY_S / 2)  # into the video
         if ctrl_c:
             os.killpg(driver.pid, signal.SIGINT)
@@ -413,12 +459,15 @@ def test_sigterm_to_a_local_batch_stops_its_workers(tmp_path, ctrl_c):
         if alive:
             os.kill(worker, signal.SIGKILL)
         assert not alive, "the worker kept tracking after the batch was terminated"
+        stopped = driver.returncode >= 0 or driver.returncode == -signal.SIGINT  # by KeyboardInterrupt, as Ctrl-C
+        assert stopped, f"the driver was killed by signal {-driver.returncode} (Ray's SIGTERM handler?), {err[-300:]}"
         assert not (out / "slow").exists(), "an interrupted video was published as finished"
         no_leftovers(out)  # the worker finished its frame and cleaned up (it was not aborted by a second signal)
         assert "tracker/run.py" not in err, f"a worker was aborted mid-frame: {err[-500:]}"
     finally:
         if driver.poll() is None:
             driver.kill()
+        shutil.rmtree(env["RAY_TMPDIR"], ignore_errors=True)
 
 
 def test_progress_total_counts_only_the_frames_max_frames_lets_through(tmp_path):

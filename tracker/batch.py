@@ -458,6 +458,12 @@ def _run_ray(
         except BaseException:
             for ref in pending:
                 ray.cancel(ref, force=True)
+            # a cancelled task's worker is killed mid-frame: once it is gone, drop the folder it was writing, as a
+            # stopped local worker does (a re-run would, but until then a `.<name>.partial/` stays in --out)
+            if pending:
+                ray.wait(pending, num_returns=len(pending), timeout=STOP_TIMEOUT_S)
+            for ref in pending:
+                shutil.rmtree(refs[ref].partial_dir, ignore_errors=True)
             raise
         finally:
             ray.kill(channel.actor)

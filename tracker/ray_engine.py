@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
@@ -41,7 +43,10 @@ def ray_session(address: str | None = None, quiet: bool = False) -> Iterator[Mod
     """Ray, initialised: joins `address` ("auto", "ray://host:10001", ...) or starts a local instance.
 
     Yields the `ray` module. A session this function started is shut down on exit. `quiet` (`--quiet`): Ray's own
-    start-up lines ("Started a local Ray instance", its token notice) are not printed, only its errors.
+    start-up lines ("Started a local Ray instance", its token notice) are not printed, only its errors. The Python
+    handlers of SIGTERM and SIGINT set before (`track batch`'s: stop the tasks, drop unfinished folders) stay in
+    force: `ray.init` installs its own C handler, which ended the driver at once (SIGTERM: an abort, orphaned
+    `.partial` folders, the gallery not linked).
     """
     ray = import_ray()
     if ray.is_initialized():
@@ -50,12 +55,29 @@ def ray_session(address: str | None = None, quiet: bool = False) -> Iterator[Mod
     check_reachable(address)
     # No dashboard: it needs extra packages and a port, and nothing here reads it.
     level = logging.ERROR if quiet else logging.INFO  # INFO: Ray's default
-    ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=level)
+    with _python_signal_handlers_kept():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=level)
     log.info("ray: %s", "connected to " + address if address else "started a local instance")
     try:
         yield ray
     finally:
         ray.shutdown()
+
+
+@contextmanager
+def _python_signal_handlers_kept() -> Iterator[None]:
+    """Re-install, after the block, the Python handlers of SIGTERM and SIGINT that were set before it (in the main
+    thread only, where Python handles signals); default and ignored dispositions are left to the block."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            if callable(handler):
+                signal.signal(sig, handler)
 
 
 def check_reachable(address: str | None) -> None:
