@@ -735,3 +735,26 @@ def test_max_frames_stops_each_source_as_its_help_says(fake_models, tmp_path, ca
     assert main([str(a), str(b), "--max-frames", "3", "--out", str(out), "--quiet", "--set", "reid.model=none"]) == 0
     for name in ("cam1", "cam2"):
         assert len((out / f"{name}.jsonl").read_text().splitlines()) == 3
+
+
+def test_summary_json_holds_what_the_printed_summary_says(tmp_path, fake_models, capsys):
+    """The printed summary gave the camera-motion failures, a video cut short and a stream's drops; summary.json
+    ("the run's figures") had none of them. They are there when they happened (camera motion: whenever compensation
+    is on, so 0 failures differs from compensation off), and absent otherwise."""
+    short = run.RunSummary(frames=50, ended_early=50, expected_frames=80, gaps=[(12, 1.5), (30, 0.25)])
+    saved = short.to_json()
+    assert saved["ended_early"] == {"last_frame": 50, "expected_frames": 80}
+    assert saved["stream_gaps"] == [{"after_frame": 12, "seconds": 1.5}, {"after_frame": 30, "seconds": 0.25}]
+    assert not {"camera_motion", "ended_early", "stream_gaps"} & run.RunSummary(frames=3).to_json().keys()
+    video = write_video(tmp_path / "walk.avi", scene())
+    for method, out in (("sparse_flow", tmp_path / "on"), ("none", tmp_path / "off")):
+        assert (
+            main([str(video), "--out", str(out), "--no-save-video", "--set", f"motion.camera_compensation={method}"])
+            == 0
+        )
+        summary = json.loads((out / "summary.json").read_text())
+        if method == "none":
+            assert "camera_motion" not in summary
+        else:
+            assert summary["camera_motion"]["estimates"] == FRAMES - 1, summary  # every frame after the first
+            assert 0 <= summary["camera_motion"]["failures"] <= FRAMES - 1

@@ -106,6 +106,7 @@ class RunSummary:
     expected_frames: int | None = None
     interrupted: bool = False
     camera_motion_failures: int = 0
+    camera_motion_estimates: int | None = None  # frames whose camera motion was estimated; None: compensation off
     error: str | None = None
     outputs: list[Path] = field(default_factory=list)
     gaps: list[tuple[int, float]] = field(default_factory=list)
@@ -138,6 +139,20 @@ class RunSummary:
             "recovered": self.recovered,
             "corrupt_frames": self.corrupt_frames,
             **({"size_changes": self.size_changes} if self.size_changes else {}),
+            # what `describe` prints beside: the camera motion (compensation on), a video cut short, stream drops
+            **(
+                {"camera_motion": {"estimates": self.camera_motion_estimates, "failures": self.camera_motion_failures}}
+                if self.camera_motion_estimates is not None
+                else {}
+            ),
+            **(
+                {"ended_early": {"last_frame": self.ended_early, "expected_frames": self.expected_frames}}
+                if self.ended_early is not None
+                else {}
+            ),
+            **(
+                {"stream_gaps": [{"after_frame": f, "seconds": round(s, 3)} for f, s in self.gaps]} if self.gaps else {}
+            ),
             "interrupted": self.interrupted,
             "error": self.error,
             "calibration": self.calibration,
@@ -525,6 +540,8 @@ def track_source(
             stop.closing = True
             summary.seconds = done.seconds + time.perf_counter() - start
             summary.camera_motion_failures = tracker.camera_motion_failures
+            if tracker.camera_motion is not None:
+                summary.camera_motion_estimates = tracker.camera_motion.estimates
             summary.corrupt_frames = source.corrupt_frames
             summary.ended_early = source.ended_early
             summary.gaps = list(source.gaps)
@@ -978,6 +995,8 @@ def _combine(summaries: list[RunSummary]) -> RunSummary:
         if s.measurement_noise:
             total.noise_per_source[s.name] = s.measurement_noise
         total.camera_motion_failures += s.camera_motion_failures
+        if s.camera_motion_estimates is not None:
+            total.camera_motion_estimates = (total.camera_motion_estimates or 0) + s.camera_motion_estimates
         total.gaps += s.gaps
         if s.ended_early is not None:
             total.ended_early, total.expected_frames = s.ended_early, s.expected_frames
