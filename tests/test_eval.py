@@ -236,6 +236,26 @@ def test_workers_below_one_is_a_usage_error_not_a_silent_single_process(tmp_path
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("method", ["sparse_flow", "none"])
+def test_compensation_without_images_says_it_is_off(tmp_path, capsys, method):
+    """`--set motion.camera_compensation=sparse_flow` on sequences without their images (MOT17 here) scored exactly
+    as with `none`, while the output and summary.json's config said sparse_flow: a compensation result that was
+    none. Now one line names the sequences it is off for, and summary.json lists them."""
+    rows = [[f, 1, 10 + 5 * f, 10, 20, 40, 1, 1, 1] for f in range(1, 6)]
+    seq = write_sequence(tmp_path / "data", "SEQ-A", rows, 5)
+    (seq / "det" / "det.txt").write_text("".join(f"{f},-1,{10 + 5 * f},10,20,40,0.9\n" for f in range(1, 6)))
+    argv = ["--data", str(tmp_path / "data"), "--detections", "public", "--out", str(tmp_path / "o"),
+            "--cache-dir", str(tmp_path / "cache"), "--set", f"motion.camera_compensation={method}"]  # fmt: skip
+    assert eval_main(argv) == 0
+    said = capsys.readouterr().out
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    if method == "none":
+        assert "camera-motion compensation" not in said and summary["no_camera_compensation"] == []
+    else:
+        line = "camera-motion compensation (sparse_flow) off, img1/ lacks frames to estimate it from: SEQ-A"
+        assert line in said.splitlines() and summary["no_camera_compensation"] == ["SEQ-A"], said
+
+
 def test_a_negative_variant_seed_is_a_usage_error_naming_the_option(tmp_path, capsys):
     """`--variant-seed -1` failed with numpy's "error: expected non-negative integer", naming no option."""
     write_sequence(tmp_path / "data", "SEQ-A", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 2)

@@ -217,6 +217,15 @@ def _report(
         say(f"motion only (img1/ lacks frames, no ReID): {', '.join(motion_only)}")
     if with_reid:
         say(f"ReID on ({cfg.reid.model}): {', '.join(with_reid)}")
+    # compensation estimates the motion from the images: without all of them it is off (scores as with `none`)
+    uncompensated = (
+        [s.name for s in sequences if not s.has_all_images] if cfg.motion.camera_compensation != "none" else []
+    )
+    if uncompensated:
+        say(
+            f"camera-motion compensation ({cfg.motion.camera_compensation}) off, img1/ lacks frames to estimate it "
+            f"from: {', '.join(uncompensated)}"
+        )
     trackers = list(scores)
     ours = scores[OURS]
     per_seq = {s.name: ours[s.name] | _timing([r for r in results if r.sequence == s.name], OURS) for s in sequences}
@@ -230,6 +239,7 @@ def _report(
         "inputs_s": sum(r.inputs_seconds for r in results if r.tracker == OURS),
         "resumed": sum(r.resumed for r in results),
         "motion_only": motion_only,
+        "no_camera_compensation": uncompensated,  # compensation configured, but no images to estimate it from
         # ours' calibrated appearance bounds per sequence (`Calibration.summary()` at the end of each)
         "calibration": {r.sequence: r.calibration for r in results if r.tracker == OURS and r.calibration},
         # ours' fixed-scene-object figures per sequence (`StillBoxes.summary()`: jitter bound, tracks not reported)
