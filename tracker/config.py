@@ -153,6 +153,12 @@ class MotionConfig:
 
     std_position: float = _key(0.05, "position noise as a fraction of box size", lo=0, hi=10)
     std_velocity: float = _key(0.00625, "velocity noise as a fraction of box size", lo=0, hi=10)
+    width_process_factor: float = _key(
+        1.0, "the process noise of the box width and its velocity, times the height's (below 1 smooths the width)", lo=0
+    )
+    width_measurement_factor: float = _key(
+        1.0, "the measurement noise of the box width, times the height's (above 1 smooths the width)", lo=0
+    )
     confidence_scaled_noise: bool = _key(False, "scale measurement noise by (1 - score) (NSA Kalman)")
     adaptive_measurement_noise: bool = _key(
         True,
