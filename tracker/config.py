@@ -425,6 +425,14 @@ class LifecycleConfig:
     still_prior: bool = _key(
         True, "reporting: until then, a box is still below the jitter the Kalman measurement noise gives (quantile)"
     )
+    still_teach_cut_boxes: bool = _key(
+        True, "reporting: a box a border cuts teaches the jitter of the edges no border holds (it is still not judged)"
+    )
+    still_prior_unmoved: bool = _key(
+        True,
+        "reporting: a track first judged by that noise whose box has not moved since its birth (beyond that noise's "
+        "quantile) starts its share from the jitters it taught (a fixed object seen alone)",
+    )
 
 
 @dataclass(frozen=True)

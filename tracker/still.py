@@ -78,6 +78,7 @@ _MAJORITY = 0.5  # a track whose still share exceeds this (most recent observati
 # edge (x_t - 2 x_t-1 + x_t-2): variance _SECOND_DIFFERENCE_GAIN times one measurement's.
 _HALF = 0.5
 _SECOND_DIFFERENCE_GAIN = 6.0  # 1 + 2**2 + 1
+_FIRST_DIFFERENCE_GAIN = 2.0  # a net displacement between two measurements (x_t - x_0): 1 + 1
 _QUADRATURE_NODES = 64  # Gauss-Legendre nodes of `_both_within` (exact to ~1e-12 at the quantiles used)
 _BISECTIONS = 60  # halvings of the quantile's bracket (to the float's precision)
 _QUANTILE_BRACKET = 10.0  # standard deviations: the quantile of `model_jitter_quantile` lies below this
@@ -151,31 +152,93 @@ class StillBoxes:
             table.edge_step[track_idx] = np.nan
             return
         gap = table.frames_since_update[track_idx]
-        step = edge_step(table.observed_xywh[track_idx], measured_xywh, gap + 1)
+        observed = table.observed_xywh[track_idx]
+        step = edge_step(observed, measured_xywh, gap + 1)
         previous = table.edge_step[track_idx]
+        table.edge_drift[track_idx] += step * (gap + 1)[:, None] / measured_xywh[:, [2, 3, 2, 3]]
+        whole = whole_boxes(measured_xywh, frame_size)
+        cut_jitter, cut_owners = np.zeros(0), np.zeros(0, dtype=np.int64)
+        if self.cfg.still_teach_cut_boxes and not whole.all():  # a cut box: its free edges' jitter, to teach
+            free = free_edges(measured_xywh[~whole], frame_size) & free_edges(observed[~whole], frame_size)
+            jitter = box_jitter(previous[~whole], step[~whole], measured_xywh[~whole, 3], free)
+            cut_jitter, cut_owners = self._cut_teaching(table, track_idx[~whole], jitter, gap[~whole])
         jitter = box_jitter(previous, step, measured_xywh[:, 3])
         table.edge_step[track_idx] = step
-        judged = np.isfinite(jitter) & whole_boxes(measured_xywh, frame_size)
+        judged = np.isfinite(jitter) & whole
         if not judged.any():
+            if len(cut_jitter):
+                self._learn(cut_jitter, cut_owners)
             return
         rows, jitter = track_idx[judged], jitter[judged]
         share, owners = table.still_share[rows], table.track_id[rows]
         consecutive = gap[judged] == 0
         learn = (table.state[rows] == TRACKED) & consecutive & ~(share > _MAJORITY)
-        if learn.any():
-            self._learn(jitter[learn], owners[learn])
+        if learn.any() or len(cut_jitter):
+            self._learn(np.concatenate([jitter[learn], cut_jitter]), np.concatenate([owners[learn], cut_owners]))
         still, enough = self._still(jitter, owners)
         first = enough & np.isnan(share)  # judged for the first time: by the jitters it taught before
         share[first] = [self._taught_share(owner) for owner in owners[first].tolist()]
         prior = ~enough & consecutive if self.cfg.still_prior else np.zeros_like(enough)
         if prior.any():  # too few learnt: judged by the measurement model, from its first jitter
             moved = np.abs(step - previous)[judged][prior]
-            verdict, capped = self._model_still(moved, measured_xywh[judged][prior], jitter[prior], owners[prior])
+            boxes = measured_xywh[judged]
+            verdict, capped = self._model_still(moved, boxes[prior], jitter[prior], owners[prior])
             prior[np.flatnonzero(prior)[~capped]] = False  # no other track's jitter yet: not judged at all
             still[prior] = verdict[capped]
-            share[prior & np.isnan(share)] = 0.0
+            first = prior & np.isnan(share)
+            share[first] = 0.0
+            if self.cfg.still_prior_unmoved and first.any():  # a box that never moved: by the jitters it taught
+                unmoved = first & self._unmoved(table.edge_drift[rows])
+                share[unmoved] = [
+                    self._taught_prior_share(int(owner), float(box[2:].min() / box[3]))
+                    for owner, box in zip(owners[unmoved].tolist(), boxes[unmoved], strict=True)
+                ]
             enough = enough | prior
         table.still_share[rows[enough]] = share[enough] + (still[enough] - share[enough]) / self.window
+
+    def _cut_teaching(
+        self, table: TrackTable, rows: np.ndarray, jitter: np.ndarray, gap: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(L,) jitters and (L,) owner IDs to teach, of the (C,) jitters of the free edges of boxes a border cuts
+        (`lifecycle.still_teach_cut_boxes`) of the tracks `rows` (C,) matched `gap` (C,) frames after their last
+        match, taught as whole boxes teach (confirmed, matched in the previous frame too, not judged still): a person
+        walking in by a border teaches from their first frames, so that a fixed object alone in view before them is
+        judged sooner (PETS09 ACF zoom: the first person's box is cut for about 10 frames)."""
+        share = table.still_share[rows]
+        learn = np.isfinite(jitter) & (table.state[rows] == TRACKED) & (gap == 0) & ~(share > _MAJORITY)
+        return jitter[learn], table.track_id[rows[learn]]
+
+    def _unmoved(self, drift: np.ndarray) -> np.ndarray:
+        """(P,) bool: the net displacements (P, 4) of boxes' edges since their first match (`TrackTable.edge_drift`,
+        in box widths and heights) are each within the measurement model's `still_quantile` bound for the
+        difference of two measurements of one place (as `model_jitter_quantile`'s, with the variance of a first
+        difference, 2, for a second difference's `_SECOND_DIFFERENCE_GAIN`): the box is where it was born, up to the
+        noise the Kalman filter assumes. A walker's drift grows with every step; a fixed object's stays that of the
+        detector and the camera-motion estimate."""
+        bound = self._model_bound * self._model_std * np.sqrt(_FIRST_DIFFERENCE_GAIN / _SECOND_DIFFERENCE_GAIN)
+        return (np.abs(drift) < bound).all(axis=1)
+
+    def _taught_prior_share(self, owner: int, narrow: float) -> float:
+        """The still share a track first judged by the measurement model (`_model_still`) would have, had its jitters
+        held in the FIFO been judged as they came by that test as it stands (as `_taught_share` for the learnt
+        bound): below every jitter another track taught and below the model's per-edge bound, taken at its tightest
+        (the FIFO keeps each jitter's largest edge change in box heights, not each edge's): that of the box's
+        shorter side (`narrow`, its shorter side over its height, of the box now). Used only for a box that has not
+        moved since its birth (`_unmoved`): a walker alone in view, whose steady box taught jitters below a newcomer's
+        first few, starts from 0 like any track."""
+        values, owners = self._jitters.oldest_first()
+        mine = owners == owner
+        if not mine.any() or mine.all():
+            return 0.0
+        bound = min(float(values[~mine].min()), self._model_bound * self._model_std * narrow)
+        return self._weighted_share(values[mine] < bound)
+
+    def _weighted_share(self, still: np.ndarray) -> float:
+        """The exponentially weighted share (time constant `window` observations) of the verdicts `still` (S,),
+        oldest first, starting from 0: what the share would be, had they been judged one by one."""
+        keep = 1.0 - 1.0 / self.window
+        weights = (1.0 - keep) * keep ** np.arange(len(still) - 1, -1, -1)  # the newest weighs most
+        return float(weights @ still)
 
     def _model_still(
         self, moved: np.ndarray, boxes_xywh: np.ndarray, jitter: np.ndarray, owners: np.ndarray
@@ -203,10 +266,7 @@ class StillBoxes:
             return 0.0
         others = values[~mine]
         rank = int(self._rank(len(others)))
-        still = values[mine] < np.partition(others, rank)[rank]
-        keep = 1.0 - 1.0 / self.window
-        weights = (1.0 - keep) * keep ** np.arange(len(still) - 1, -1, -1)  # the newest weighs most
-        return float(weights @ still)
+        return self._weighted_share(values[mine] < np.partition(others, rank)[rank])
 
     def _still(self, jitter: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(R,) bool twice: jitters below the `still_quantile` order statistic of the jitters held that other
@@ -281,12 +341,27 @@ def edge_step(previous_xywh: np.ndarray, current_xywh: np.ndarray, frames: np.nd
     return np.concatenate([moved[:, :2] - half, moved[:, :2] + half], axis=1)
 
 
-def box_jitter(previous_step: np.ndarray, step: np.ndarray, heights: np.ndarray) -> np.ndarray:
+def box_jitter(
+    previous_step: np.ndarray, step: np.ndarray, heights: np.ndarray, edges: np.ndarray | None = None
+) -> np.ndarray:
     """(M,) the largest change of an edge's per-frame displacement between two steps (M, 4) (`edge_step`): how far
     the box strayed from moving on as it moved, in `heights` (M,) of the new box. NaN where the previous step is not
-    known (a track's first match)."""
-    change = np.abs(step - previous_step).max(axis=1)
-    return change / np.maximum(heights, np.finfo(np.float64).tiny)
+    known (a track's first match). `edges` (M, 4) bool: only those edges count (`free_edges`); NaN with none."""
+    change = np.abs(step - previous_step)
+    if edges is not None:
+        change = np.where(edges, change, -np.inf)
+    largest = change.max(axis=1)
+    largest[np.isneginf(largest)] = np.nan
+    return largest / np.maximum(heights, np.finfo(np.float64).tiny)
+
+
+def free_edges(boxes_xywh: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+    """(M, 4) bool: the left, top, right and bottom edges of the (M, 4) centre-size boxes that no border of the
+    (height, width) frame holds: more than `truncation.TOUCH_PX` inside it (as `whole_boxes`, edge by edge)."""
+    height, width = frame_size
+    boxes = xywh_to_xyxy(np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4))
+    gaps = np.stack([boxes[:, 0], boxes[:, 1], width - boxes[:, 2], height - boxes[:, 3]], axis=1)
+    return gaps > TOUCH_PX
 
 
 def whole_boxes(boxes_xywh: np.ndarray, frame_size: tuple[int, int] | None) -> np.ndarray:
@@ -296,10 +371,7 @@ def whole_boxes(boxes_xywh: np.ndarray, frame_size: tuple[int, int] | None) -> n
     off (as `birth.BirthShapes`)."""
     if frame_size is None:
         return np.zeros(len(boxes_xywh), dtype=bool)
-    height, width = frame_size
-    boxes = xywh_to_xyxy(np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4))
-    gaps = np.stack([boxes[:, 0], boxes[:, 1], width - boxes[:, 2], height - boxes[:, 3]], axis=1)
-    return (gaps > TOUCH_PX).all(axis=1)
+    return free_edges(boxes_xywh, frame_size).all(axis=1)
 
 
 def _both_within(bound: float, correlation: float) -> float:
