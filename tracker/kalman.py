@@ -3,7 +3,9 @@
 State (8,): cx, cy, w, h and their velocities. Measurement (4,): cx, cy, w, h. Noise standard deviations
 scale with the box's width (for x, w) and height (for y, h), so a near person and a far one are equally
 certain relative to their size. Every function takes and returns T tracks at once: means (T, 8),
-covariances (T, 8, 8).
+covariances (T, 8, 8). `motion.width_process_factor` and `motion.width_measurement_factor` scale the width's process
+(width and width rate) and measurement noise stds: below / above 1 they smooth the width, as ByteTrack's (x, y,
+aspect, h) state with its small aspect noise does (1, the default: measured not to pay, README design decisions).
 
 Frame-rate invariance: `motion.std_position` / `motion.std_velocity` are per-frame noises at
 `motion.reference_frame_rate`. At another rate the filter is built with `step_ratio` = reference / actual (the frame
