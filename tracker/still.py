@@ -188,20 +188,21 @@ class StillBoxes:
         prior = ~enough & consecutive if self.cfg.still_prior else np.zeros_like(enough)
         if prior.any():  # too few learnt: judged by the measurement model, from its first jitter
             moved = np.abs(step - previous)[judged][prior]
-            boxes = measured_xywh[judged]
-            verdict, capped = self._model_still(moved, boxes[prior], jitter[prior], owners[prior])
+            verdict, capped = self._model_still(moved, measured_xywh[judged][prior], jitter[prior], owners[prior])
             prior[np.flatnonzero(prior)[~capped]] = False  # no other track's jitter yet: not judged at all
             still[prior] = verdict[capped]
-            first = prior & np.isnan(share)
-            share[first] = 0.0
-            if self.cfg.still_prior_unmoved and first.any():  # a box that never moved: by the jitters it taught
-                unmoved = first & self._unmoved(table.edge_drift[rows])
-                share[unmoved] = [
-                    self._taught_prior_share(int(owner), float(box[2:].min() / box[3]))
-                    for owner, box in zip(owners[unmoved].tolist(), boxes[unmoved], strict=True)
-                ]
+            share[prior & np.isnan(share)] = 0.0
             enough = enough | prior
-        table.still_share[rows[enough]] = share[enough] + (still[enough] - share[enough]) / self.window
+        updated = share[enough] + (still[enough] - share[enough]) / self.window
+        if prior.any() and self.cfg.still_prior_unmoved:  # a box that never moved: by all the jitters it taught
+            unmoved = prior & self._unmoved(table.edge_drift[rows])
+            at = np.flatnonzero(unmoved[enough])
+            taught = [
+                self._taught_prior_share(int(owner), float(box[2:].min() / box[3]))
+                for owner, box in zip(owners[unmoved].tolist(), measured_xywh[judged][unmoved], strict=True)
+            ]
+            updated[at] = np.maximum(updated[at], taught)
+        table.still_share[rows[enough]] = updated
 
     def _cut_teaching(
         self, table: TrackTable, rows: np.ndarray, jitter: np.ndarray, gap: np.ndarray
@@ -232,13 +233,18 @@ class StillBoxes:
         (the FIFO keeps each jitter's largest edge change in box heights, not each edge's): that of the box's
         shorter side (`narrow`, its shorter side over its height, of the box now). Used only for a box that has not
         moved since its birth (`_unmoved`): a walker alone in view, whose steady box taught jitters below a newcomer's
-        first few, starts from 0 like any track."""
+        first few, starts from 0 like any track. And only when every one of its n jitters passes and that is
+        unlikely for a box that jitters as the others do: n jitters drawn as the other tracks' m all fall below them
+        with probability 1 / C(n + m, m), which must be below `still_quantile` (else 0: a person standing alone in
+        view whose jitters all fell below a newcomer's first one or two is not withheld)."""
         values, owners = self._jitters.oldest_first()
         mine = owners == owner
-        if not mine.any() or mine.all():
+        n, m = int(mine.sum()), int((~mine).sum())
+        if not n or not m or math.comb(n + m, m) * self.cfg.still_quantile <= 1.0:
             return 0.0
         bound = min(float(values[~mine].min()), self._model_bound * self._model_std * narrow)
-        return self._weighted_share(values[mine] < bound)
+        still = values[mine] < bound
+        return self._weighted_share(still) if still.all() else 0.0
 
     def _weighted_share(self, still: np.ndarray) -> float:
         """The exponentially weighted share (time constant `window` observations) of the verdicts `still` (S,),
