@@ -431,7 +431,8 @@ class LifecycleConfig:
     still_prior_unmoved: bool = _key(
         True,
         "reporting: a track first judged by that noise whose box has not moved since its birth (beyond that noise's "
-        "quantile) starts its share from the jitters it taught (a fixed object seen alone)",
+        "quantile) starts its share from the jitters it taught, once all pass and that is unlikely for the others' "
+        "jitters (1 / C(n + m, m) below still_quantile)",
     )
 
 

@@ -51,10 +51,12 @@ configured:
   track's, and judged by them at once it was withheld for up to 20 frames (tests/test_still.py). Unless its box has
   not moved since its birth (`lifecycle.still_prior_unmoved`, `_unmoved`: each edge's net displacement since its
   first match, `TrackTable.edge_drift`, within the model's bound for two measurements of one place): then its
-  jitters held are judged by the model's test as it stands (`_taught_prior_share`), and a fixed object seen alone
-  is withheld at the first jitter another track teaches. On PETS09 ACF zoom the sign post (drift 0.020 of its size
-  at its first judgement, the bound 0.029) is so withheld from frame 13, not 26: the first person's box, cut by the
-  right border for frames 11-21, teaches from its third frame.
+  share is at least that of its jitters held, each judged by the model's test as it stands (`_taught_prior_share`),
+  once all n of them pass and that is unlikely for a box jittering as the other tracks' m held jitters
+  (1 / C(n + m, m) below `still_quantile`; a person standing still alone has not moved either, and all their
+  jitters may fall below a newcomer's first one). On PETS09 ACF zoom the sign post (drift 0.020 of its size at its
+  first judgement, the bound 0.029) is so withheld from frame 15, not 26: the first person's box, cut by the right
+  border for frames 11-21, teaches from its third frame (frame 13), and two of its jitters make the test.
 
 Measured offline on the public boxes matched to ground-truth people (q = 0.01, 1 s, the quantile of the whole
 sequence): no person's share exceeds 0.33 on the seven MOT17 FRCNN sequences (0.28 on MOT17-09, whose standing man's
