@@ -153,6 +153,12 @@ class MotionConfig:
 
     std_position: float = _key(0.05, "position noise as a fraction of box size", lo=0, hi=10)
     std_velocity: float = _key(0.00625, "velocity noise as a fraction of box size", lo=0, hi=10)
+    width_process_factor: float = _key(
+        1.0, "the process noise of the box width and its velocity, times the height's (below 1 smooths the width)", lo=0
+    )
+    width_measurement_factor: float = _key(
+        1.0, "the measurement noise of the box width, times the height's (above 1 smooths the width)", lo=0
+    )
     confidence_scaled_noise: bool = _key(False, "scale measurement noise by (1 - score) (NSA Kalman)")
     adaptive_measurement_noise: bool = _key(
         True,
@@ -418,6 +424,15 @@ class LifecycleConfig:
     still_capacity: int = _key(1000, "reporting: tracked boxes' jitters kept (FIFO)", lo=1, hi=10000000)
     still_prior: bool = _key(
         True, "reporting: until then, a box is still below the jitter the Kalman measurement noise gives (quantile)"
+    )
+    still_teach_cut_boxes: bool = _key(
+        True, "reporting: a box a border cuts teaches the jitter of the edges no border holds (it is still not judged)"
+    )
+    still_prior_unmoved: bool = _key(
+        True,
+        "reporting: a track first judged by that noise whose box has not moved since its birth (beyond that noise's "
+        "quantile) starts its share from the jitters it taught, once all pass and that is unlikely for the others' "
+        "jitters (1 / C(n + m, m) below still_quantile)",
     )
 
 

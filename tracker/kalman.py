@@ -3,7 +3,9 @@
 State (8,): cx, cy, w, h and their velocities. Measurement (4,): cx, cy, w, h. Noise standard deviations
 scale with the box's width (for x, w) and height (for y, h), so a near person and a far one are equally
 certain relative to their size. Every function takes and returns T tracks at once: means (T, 8),
-covariances (T, 8, 8).
+covariances (T, 8, 8). `motion.width_process_factor` and `motion.width_measurement_factor` scale the width's process
+(width and width rate) and measurement noise stds: below / above 1 they smooth the width, as ByteTrack's (x, y,
+aspect, h) state with its small aspect noise does (1, the default: measured not to pay, README design decisions).
 
 Frame-rate invariance: `motion.std_position` / `motion.std_velocity` are per-frame noises at
 `motion.reference_frame_rate`. At another rate the filter is built with `step_ratio` = reference / actual (the frame
@@ -39,6 +41,8 @@ _VELOCITY_WALK_EXPONENT = 1.5  # velocity random walk, in pixels per frame: vari
 # (T, 8) holding each coordinate's scale, so a noise is one indexing and one product (`_size_scale` for (T, 2) sizes).
 _SCALE_COLUMNS = np.array([2, 3, 2, 3])
 _STATE_SCALE_COLUMNS = np.tile(_SCALE_COLUMNS, 2)
+_WIDTH = 2  # the width's measurement coordinate (`motion.width_measurement_factor`)
+_WIDTH_STATE = [_WIDTH, _NDIM + _WIDTH]  # the width and its velocity in the state (`motion.width_process_factor`)
 # Flat positions of the off-diagonal entries of a 4x4 matrix (`_diagonal_or_none`).
 _OFF_DIAGONAL = np.flatnonzero(~np.eye(_NDIM, dtype=bool))
 _TINY, _EPS = np.finfo(np.float64).tiny, np.finfo(np.float64).eps  # looked up once (each `np.finfo` call ~1 us)
@@ -76,7 +80,9 @@ class KalmanFilter:
     @cached_property
     def _step_noise(self) -> np.ndarray:
         """(8,) per-step noise of each state coordinate per pixel of its scale: position, then velocity."""
-        return np.repeat([self._position_noise, self._velocity_noise], _NDIM)
+        noise = np.repeat([self._position_noise, self._velocity_noise], _NDIM)
+        noise[_WIDTH_STATE] *= self.config.width_process_factor
+        return noise
 
     def _size_scale(self, wh: np.ndarray) -> np.ndarray:
         """(T, 2) widths/heights -> (T, 4) per-coordinate scale (w, h, w, h)."""
@@ -127,6 +133,8 @@ class KalmanFilter:
         multiplies its variance per coordinate (cx, cy, w, h: the measured noise, `tracker.measurement_noise`).
         """
         var = (mean[:, _SCALE_COLUMNS] * self.config.std_position) ** 2
+        if self.config.width_measurement_factor != 1.0:
+            var[:, _WIDTH] *= self.config.width_measurement_factor**2
         if noise is not None:
             var = var * noise
         if scores is not None and self.config.confidence_scaled_noise:

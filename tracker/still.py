@@ -31,14 +31,15 @@ configured:
   tracked people teach 3-4 jitters a frame at 7 fps, and 50 are reached in frame 25, 20 in frame 12. A smaller
   sample judges by a higher quantile (the least of 20 jitters is about their 5%), which the majority over
   `still_seconds` absorbs.
-- A track judged still teaches no jitter. Only whole boxes are judged and learnt: a box cut by a frame border
-  (an edge within `truncation.TOUCH_PX` of it, or beyond it) has an edge the border holds still; without a frame
-  size no box can be told whole and the rule is off (as `birth.BirthShapes`). A box near a border but not cut by
-  it is judged: a zooming or tilting camera carries a fixed object close to a border and keeps it there (PETS09
-  ACF zoom: the sign post came within a quarter of its height of the top border in frame 28 and stayed there up
-  to frame 49, so it was first judged, and withheld, in frame 50; reported in 39 frames, 39 of the run's 40 false
-  positives. Judged while no border cuts it, it is reported in 33 frames (up to frame 43): before that, the
-  other tracks had not yet taught `still_min_samples` jitters).
+- A track judged still teaches no jitter. Only whole boxes are judged: a box cut by a frame border (an edge within
+  `truncation.TOUCH_PX` of it, or beyond it) has an edge the border holds still. It teaches the jitter of its other
+  edges (`lifecycle.still_teach_cut_boxes`, `free_edges`): a person walking in by a border teaches from their first
+  frames. Without a frame size no box can be told whole and the rule is off (as `birth.BirthShapes`). A box near a
+  border but not cut by it is judged: a zooming or tilting camera carries a fixed object close to a border and keeps
+  it there (PETS09 ACF zoom: the sign post came within a quarter of its height of the top border in frame 28 and
+  stayed there up to frame 49, so it was first judged, and withheld, in frame 50; reported in 39 frames, 39 of the
+  run's 40 false positives. Judged while no border cuts it, it is reported in 33 frames (up to frame 43): before that,
+  the other tracks had not yet taught `still_min_samples` jitters).
 - Until they have, `lifecycle.still_prior` judges by the Kalman filter's measurement noise model instead
   (`StillBoxes`): the sign post in PETS09 ACF zoom is then reported in frames 5-9 (FP 34 -> 6), on the original in
   frames 5-9 (was 5-14). The model's noise (5% of the box size per edge) is far above a real detector's (a person
@@ -47,7 +48,15 @@ configured:
   one (a person standing alone in view stays reported; no person lost on PETS09, TUD-Campus or MOT17: FN unchanged
   everywhere). A track first judged by the model starts its share from 0, not from the jitters it taught while
   alone: a walker alone in view whose detector's box is steady (0.5-1 px) taught jitters below the first other
-  track's, and judged by them at once it was withheld for up to 20 frames (tests/test_still.py).
+  track's, and judged by them at once it was withheld for up to 20 frames (tests/test_still.py). Unless its box has
+  not moved since its birth (`lifecycle.still_prior_unmoved`, `_unmoved`: each edge's net displacement since its
+  first match, `TrackTable.edge_drift`, within the model's bound for two measurements of one place): then its
+  share is at least that of its jitters held, each judged by the model's test as it stands (`_taught_prior_share`),
+  once all n of them pass and that is unlikely for a box jittering as the other tracks' m held jitters
+  (1 / C(n + m, m) below `still_quantile`; a person standing still alone has not moved either, and all their
+  jitters may fall below a newcomer's first one). On PETS09 ACF zoom the sign post (drift 0.020 of its size at its
+  first judgement, the bound 0.029) is so withheld from frame 15, not 26: the first person's box, cut by the right
+  border for frames 11-21, teaches from its third frame (frame 13), and two of its jitters make the test.
 
 Measured offline on the public boxes matched to ground-truth people (q = 0.01, 1 s, the quantile of the whole
 sequence): no person's share exceeds 0.33 on the seven MOT17 FRCNN sequences (0.28 on MOT17-09, whose standing man's
@@ -78,6 +87,7 @@ _MAJORITY = 0.5  # a track whose still share exceeds this (most recent observati
 # edge (x_t - 2 x_t-1 + x_t-2): variance _SECOND_DIFFERENCE_GAIN times one measurement's.
 _HALF = 0.5
 _SECOND_DIFFERENCE_GAIN = 6.0  # 1 + 2**2 + 1
+_FIRST_DIFFERENCE_GAIN = 2.0  # a net displacement between two measurements (x_t - x_0): 1 + 1
 _QUADRATURE_NODES = 64  # Gauss-Legendre nodes of `_both_within` (exact to ~1e-12 at the quantiles used)
 _BISECTIONS = 60  # halvings of the quantile's bracket (to the float's precision)
 _QUANTILE_BRACKET = 10.0  # standard deviations: the quantile of `model_jitter_quantile` lies below this
@@ -151,19 +161,29 @@ class StillBoxes:
             table.edge_step[track_idx] = np.nan
             return
         gap = table.frames_since_update[track_idx]
-        step = edge_step(table.observed_xywh[track_idx], measured_xywh, gap + 1)
+        observed = table.observed_xywh[track_idx]
+        step = edge_step(observed, measured_xywh, gap + 1)
         previous = table.edge_step[track_idx]
+        table.edge_drift[track_idx] += step * (gap + 1)[:, None] / measured_xywh[:, [2, 3, 2, 3]]
+        whole = whole_boxes(measured_xywh, frame_size)
+        cut_jitter, cut_owners = np.zeros(0), np.zeros(0, dtype=np.int64)
+        if self.cfg.still_teach_cut_boxes and not whole.all():  # a cut box: its free edges' jitter, to teach
+            free = free_edges(measured_xywh[~whole], frame_size) & free_edges(observed[~whole], frame_size)
+            jitter = box_jitter(previous[~whole], step[~whole], measured_xywh[~whole, 3], free)
+            cut_jitter, cut_owners = self._cut_teaching(table, track_idx[~whole], jitter, gap[~whole])
         jitter = box_jitter(previous, step, measured_xywh[:, 3])
         table.edge_step[track_idx] = step
-        judged = np.isfinite(jitter) & whole_boxes(measured_xywh, frame_size)
+        judged = np.isfinite(jitter) & whole
         if not judged.any():
+            if len(cut_jitter):
+                self._learn(cut_jitter, cut_owners)
             return
         rows, jitter = track_idx[judged], jitter[judged]
         share, owners = table.still_share[rows], table.track_id[rows]
         consecutive = gap[judged] == 0
         learn = (table.state[rows] == TRACKED) & consecutive & ~(share > _MAJORITY)
-        if learn.any():
-            self._learn(jitter[learn], owners[learn])
+        if learn.any() or len(cut_jitter):
+            self._learn(np.concatenate([jitter[learn], cut_jitter]), np.concatenate([owners[learn], cut_owners]))
         still, enough = self._still(jitter, owners)
         first = enough & np.isnan(share)  # judged for the first time: by the jitters it taught before
         share[first] = [self._taught_share(owner) for owner in owners[first].tolist()]
@@ -175,7 +195,65 @@ class StillBoxes:
             still[prior] = verdict[capped]
             share[prior & np.isnan(share)] = 0.0
             enough = enough | prior
-        table.still_share[rows[enough]] = share[enough] + (still[enough] - share[enough]) / self.window
+        updated = share[enough] + (still[enough] - share[enough]) / self.window
+        if prior.any() and self.cfg.still_prior_unmoved:  # a box that never moved: by all the jitters it taught
+            unmoved = prior & self._unmoved(table.edge_drift[rows])
+            at = np.flatnonzero(unmoved[enough])
+            taught = [
+                self._taught_prior_share(int(owner), float(box[2:].min() / box[3]))
+                for owner, box in zip(owners[unmoved].tolist(), measured_xywh[judged][unmoved], strict=True)
+            ]
+            updated[at] = np.maximum(updated[at], taught)
+        table.still_share[rows[enough]] = updated
+
+    def _cut_teaching(
+        self, table: TrackTable, rows: np.ndarray, jitter: np.ndarray, gap: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(L,) jitters and (L,) owner IDs to teach, of the (C,) jitters of the free edges of boxes a border cuts
+        (`lifecycle.still_teach_cut_boxes`) of the tracks `rows` (C,) matched `gap` (C,) frames after their last
+        match, taught as whole boxes teach (confirmed, matched in the previous frame too, not judged still): a person
+        walking in by a border teaches from their first frames, so that a fixed object alone in view before them is
+        judged sooner (PETS09 ACF zoom: the first person's box is cut for about 10 frames)."""
+        share = table.still_share[rows]
+        learn = np.isfinite(jitter) & (table.state[rows] == TRACKED) & (gap == 0) & ~(share > _MAJORITY)
+        return jitter[learn], table.track_id[rows[learn]]
+
+    def _unmoved(self, drift: np.ndarray) -> np.ndarray:
+        """(P,) bool: the net displacements (P, 4) of boxes' edges since their first match (`TrackTable.edge_drift`,
+        in box widths and heights) are each within the measurement model's `still_quantile` bound for the
+        difference of two measurements of one place (as `model_jitter_quantile`'s, with the variance of a first
+        difference, 2, for a second difference's `_SECOND_DIFFERENCE_GAIN`): the box is where it was born, up to the
+        noise the Kalman filter assumes. A walker's drift grows with every step; a fixed object's stays that of the
+        detector and the camera-motion estimate."""
+        bound = self._model_bound * self._model_std * np.sqrt(_FIRST_DIFFERENCE_GAIN / _SECOND_DIFFERENCE_GAIN)
+        return (np.abs(drift) < bound).all(axis=1)
+
+    def _taught_prior_share(self, owner: int, narrow: float) -> float:
+        """The still share a track first judged by the measurement model (`_model_still`) would have, had its jitters
+        held in the FIFO been judged as they came by that test as it stands (as `_taught_share` for the learnt
+        bound): below every jitter another track taught and below the model's per-edge bound, taken at its tightest
+        (the FIFO keeps each jitter's largest edge change in box heights, not each edge's): that of the box's
+        shorter side (`narrow`, its shorter side over its height, of the box now). Used only for a box that has not
+        moved since its birth (`_unmoved`): a walker alone in view, whose steady box taught jitters below a newcomer's
+        first few, starts from 0 like any track. And only when every one of its n jitters passes and that is
+        unlikely for a box that jitters as the others do: n jitters drawn as the other tracks' m all fall below them
+        with probability 1 / C(n + m, m), which must be below `still_quantile` (else 0: a person standing alone in
+        view whose jitters all fell below a newcomer's first one or two is not withheld)."""
+        values, owners = self._jitters.oldest_first()
+        mine = owners == owner
+        n, m = int(mine.sum()), int((~mine).sum())
+        if not n or not m or math.comb(n + m, m) * self.cfg.still_quantile <= 1.0:
+            return 0.0
+        bound = min(float(values[~mine].min()), self._model_bound * self._model_std * narrow)
+        still = values[mine] < bound
+        return self._weighted_share(still) if still.all() else 0.0
+
+    def _weighted_share(self, still: np.ndarray) -> float:
+        """The exponentially weighted share (time constant `window` observations) of the verdicts `still` (S,),
+        oldest first, starting from 0: what the share would be, had they been judged one by one."""
+        keep = 1.0 - 1.0 / self.window
+        weights = (1.0 - keep) * keep ** np.arange(len(still) - 1, -1, -1)  # the newest weighs most
+        return float(weights @ still)
 
     def _model_still(
         self, moved: np.ndarray, boxes_xywh: np.ndarray, jitter: np.ndarray, owners: np.ndarray
@@ -203,10 +281,7 @@ class StillBoxes:
             return 0.0
         others = values[~mine]
         rank = int(self._rank(len(others)))
-        still = values[mine] < np.partition(others, rank)[rank]
-        keep = 1.0 - 1.0 / self.window
-        weights = (1.0 - keep) * keep ** np.arange(len(still) - 1, -1, -1)  # the newest weighs most
-        return float(weights @ still)
+        return self._weighted_share(values[mine] < np.partition(others, rank)[rank])
 
     def _still(self, jitter: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(R,) bool twice: jitters below the `still_quantile` order statistic of the jitters held that other
@@ -281,12 +356,27 @@ def edge_step(previous_xywh: np.ndarray, current_xywh: np.ndarray, frames: np.nd
     return np.concatenate([moved[:, :2] - half, moved[:, :2] + half], axis=1)
 
 
-def box_jitter(previous_step: np.ndarray, step: np.ndarray, heights: np.ndarray) -> np.ndarray:
+def box_jitter(
+    previous_step: np.ndarray, step: np.ndarray, heights: np.ndarray, edges: np.ndarray | None = None
+) -> np.ndarray:
     """(M,) the largest change of an edge's per-frame displacement between two steps (M, 4) (`edge_step`): how far
     the box strayed from moving on as it moved, in `heights` (M,) of the new box. NaN where the previous step is not
-    known (a track's first match)."""
-    change = np.abs(step - previous_step).max(axis=1)
-    return change / np.maximum(heights, np.finfo(np.float64).tiny)
+    known (a track's first match). `edges` (M, 4) bool: only those edges count (`free_edges`); NaN with none."""
+    change = np.abs(step - previous_step)
+    if edges is not None:
+        change = np.where(edges, change, -np.inf)
+    largest = change.max(axis=1)
+    largest[np.isneginf(largest)] = np.nan
+    return largest / np.maximum(heights, np.finfo(np.float64).tiny)
+
+
+def free_edges(boxes_xywh: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+    """(M, 4) bool: the left, top, right and bottom edges of the (M, 4) centre-size boxes that no border of the
+    (height, width) frame holds: more than `truncation.TOUCH_PX` inside it (as `whole_boxes`, edge by edge)."""
+    height, width = frame_size
+    boxes = xywh_to_xyxy(np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4))
+    gaps = np.stack([boxes[:, 0], boxes[:, 1], width - boxes[:, 2], height - boxes[:, 3]], axis=1)
+    return gaps > TOUCH_PX
 
 
 def whole_boxes(boxes_xywh: np.ndarray, frame_size: tuple[int, int] | None) -> np.ndarray:
@@ -296,10 +386,7 @@ def whole_boxes(boxes_xywh: np.ndarray, frame_size: tuple[int, int] | None) -> n
     off (as `birth.BirthShapes`)."""
     if frame_size is None:
         return np.zeros(len(boxes_xywh), dtype=bool)
-    height, width = frame_size
-    boxes = xywh_to_xyxy(np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4))
-    gaps = np.stack([boxes[:, 0], boxes[:, 1], width - boxes[:, 2], height - boxes[:, 3]], axis=1)
-    return (gaps > TOUCH_PX).all(axis=1)
+    return free_edges(boxes_xywh, frame_size).all(axis=1)
 
 
 def _both_within(bound: float, correlation: float) -> float:

@@ -146,6 +146,9 @@ class TrackTable:
         self.vote_count = np.zeros(0, dtype=np.int64)
         self.still_share = np.zeros(0)  # weighted share of recent observations whose box was still (NaN: not judged)
         self.edge_step = np.zeros((0, 4))  # last per-frame displacement of the box's edges, px (NaN: not known yet)
+        # net displacement of the box's edges since its first match, camera motion compensated, in box widths (left,
+        # right) and heights (top, bottom) of each step (`tracker.still`)
+        self.edge_drift = np.zeros((0, 4))
         # the last Kalman innovation per coordinate over its predicted std, when the track was matched in the frame
         # before too (NaN: not; `MeasurementNoise.observe`)
         self.innovation = np.zeros((0, 4))
@@ -170,6 +173,7 @@ class TrackTable:
         "vote_count",
         "still_share",
         "edge_step",
+        "edge_drift",
         "innovation",
     )
 
@@ -179,6 +183,8 @@ class TrackTable:
         self.__dict__.update(state)
         if "innovation" not in state:
             self.innovation = np.full((len(self.state), 4), np.nan)
+        if "edge_drift" not in state:  # (main 19b5851): no track's drift known, none taken as unmoved
+            self.edge_drift = np.full((len(self.state), 4), np.inf)
 
     def __len__(self) -> int:
         return len(self.tracks)
@@ -220,6 +226,7 @@ class TrackTable:
             "vote_count": np.ones(m, dtype=np.int64),
             "still_share": np.full(m, np.nan),
             "edge_step": np.full((m, 4), np.nan),
+            "edge_drift": np.zeros((m, 4)),
             "innovation": np.full((m, 4), np.nan),
         }
         for name, values in new.items():
