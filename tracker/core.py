@@ -80,6 +80,9 @@ class _FrameView:
     dets: Detections  # this frame's detections, with the embeddings computed on demand
     confirmed: np.ndarray  # (T,) bool: the tracks tracked or lost as the frame began (`TrackTable.confirmed`)
     border: _BorderLooks | None = None  # the pairs cut by a side border (`association.border_look_quantile`)
+    # (T, 4) the diagonals of the tracks' innovation covariances when all are diagonal (`KalmanFilter.gate_and_diagonal`,
+    # without scores), for the matched update to reuse; None: not all diagonal, or not computed
+    innovation_diagonal: np.ndarray | None = None
 
     def class_block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray | float:
         """The class cost of the `rows` x `cols` block (`_block`); 0.0 when all are of one class."""
@@ -457,7 +460,7 @@ class TrackerCore:
         class_cost = self._class_cost(dets)
         compatible = True if class_cost is None else np.isfinite(class_cost)
         noise = self.measurement_noise.applied
-        kalman_gate = self.kalman.gate(mean, cov, det_xywh, self.config.motion.gate_chi2, noise)
+        kalman_gate, diagonal = self.kalman.gate_and_diagonal(mean, cov, det_xywh, self.config.motion.gate_chi2, noise)
         gate = kalman_gate | (iou > 0)
         if class_cost is not None:  # (with one class there is nothing to test: `& True` would copy (T, N))
             gate &= compatible
@@ -522,7 +525,9 @@ class TrackerCore:
         elif border is not None:
             looks = _BorderLooks(border, border_only, None, border_embedded)
         reid_sim = np.where(plausible, similarity, np.nan) if any_lost else filled((t, n), np.nan)
-        return _FrameView(iou, class_cost, gate, kalman_gate, similarity, reid_sim, det_xywh, dets, confirmed, looks)
+        return _FrameView(
+            iou, class_cost, gate, kalman_gate, similarity, reid_sim, det_xywh, dets, confirmed, looks, diagonal
+        )
 
     def _border_pairs(
         self,
@@ -925,28 +930,42 @@ class TrackerCore:
             return
         track_idx, det_idx = matches[:, 0], matches[:, 1]
         # rows of 2-D and 3-D arrays by `take` (a third of fancy indexing's cost on a frame's few dozen rows)
-        measured, cut = view.det_xywh.take(det_idx, axis=0), np.zeros(len(det_idx), dtype=bool)
-        seen = self.table.width_seen[track_idx]
-        uncut = ~touches_side(measured, frame_size)
-        self.table.width_seen[track_idx] = seen | uncut
-        if self.config.motion.complete_truncated_boxes:
-            measured, cut = complete_truncated(measured, self._mean.take(track_idx, axis=0)[:, 2:4], frame_size, seen)
-        completed = None  # (M,) bool: part boxes measured at their track's size; None: none this frame
+        measured, cut = view.det_xywh.take(det_idx, axis=0), None  # cut: (M,) bool boxes completed; None: none
+        if frame_size is None:  # no side border: every box is uncut, none is completed (`touches_side`)
+            uncut = filled(len(det_idx), True, bool)
+            self.table.width_seen[track_idx] = True
+        else:
+            seen = self.table.width_seen[track_idx]
+            uncut = ~touches_side(measured, frame_size)
+            self.table.width_seen[track_idx] = seen | uncut
+            # a box cut by a side border touches it: with none touching, `complete_truncated` changes nothing
+            if self.config.motion.complete_truncated_boxes and not all_set(uncut):
+                predicted_wh = self._mean.take(track_idx, axis=0)[:, 2:4]
+                measured, cut = complete_truncated(measured, predicted_wh, frame_size, seen)
+        completed = cut  # (M,) bool: boxes measured at their track's size (cut or part boxes); None: none
         if self.config.motion.complete_part_boxes and self._any_part_box:
             predicted = self._mean.take(track_idx, axis=0)[:, :4]
             part, fraction = self._part_boxes.take(det_idx), self.config.association.part_box_fraction
-            measured, completed = complete_part_boxes(measured, predicted, part, fraction)
-        if self.config.motion.reupdate_after_loss:
-            self._reupdate(track_idx, measured)
+            measured, parts = complete_part_boxes(measured, predicted, part, fraction)
+            completed = parts if cut is None else cut | parts
+        replayed = self.config.motion.reupdate_after_loss and self._reupdate(track_idx, measured)
         mean, cov = self._mean.take(track_idx, axis=0), self._cov.take(track_idx, axis=0)  # copies, corrected in place
         noise = self.measurement_noise
         if noise.enabled:  # a confirmed track matched in consecutive frames with a whole box measures the noise
             pooled = (self.table.frames_since_update.take(track_idx) == 0) & view.confirmed.take(track_idx)
-            pooled &= ~(cut if completed is None else cut | completed)  # a completed box's size is the prediction's
+            if completed is not None:
+                pooled &= ~completed  # a completed box's size is the prediction's
             pooled = None if all_set(pooled) else _indices(pooled)  # None: all of them (most frames), no row picked
             prior_var = _rows(cov.diagonal(0, 1, 2)[:, :4], pooled).copy()  # (H P^- H^T)_ii before the update
             prior_scale = _rows(mean.take(_MEASUREMENT_SCALE_COLUMNS, axis=1), pooled)
-        innovation, variance = self.kalman.update_in_place(mean, cov, measured, dets.scores[det_idx], noise.applied)
+        # the innovation covariances the gate computed for the same states (none replayed since, no scores in them)
+        diagonal = view.innovation_diagonal
+        if diagonal is not None and not replayed and not self.config.motion.confidence_scaled_noise:
+            diagonal = diagonal.take(track_idx, axis=0)
+        else:
+            diagonal = None
+        scores = dets.scores[det_idx]
+        innovation, variance = self.kalman.update_in_place(mean, cov, measured, scores, noise.applied, diagonal)
         if noise.enabled:
             rows = _rows(track_idx, pooled)
             previous = self.table.innovation.take(rows, axis=0)
@@ -955,14 +974,13 @@ class TrackerCore:
             self.table.innovation[rows] = noise.observe(
                 _rows(innovation, pooled), _rows(variance, pooled), prior_var, prior_scale, previous
             )
-        mean[cut, 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
+        if cut is not None:
+            mean[cut, 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
         self._mean[track_idx], self._cov[track_idx] = mean, cov
         self._obs_mean[track_idx], self._obs_cov[track_idx] = mean, cov
-        self._vote_classes(track_idx, det_idx, dets)
+        self.table.vote(track_idx, dets.class_ids[det_idx], scores)  # each track's class: its detections' vote
         self.still.judge(self.table, track_idx, measured, frame_size)
-        confirmed = self.table.mark_matched(
-            track_idx, dets.scores[det_idx], measured, dets.index[det_idx], self._min_hits
-        )
+        confirmed = self.table.mark_matched(track_idx, scores, measured, dets.index[det_idx], self._min_hits)
         for row in confirmed:
             self._issue_id(self.tracks[row])
         if view.border is not None and view.border.embedded is not None:  # a look embedded for the border rule
@@ -970,19 +988,15 @@ class TrackerCore:
             track_idx, det_idx, uncut = track_idx[keep], det_idx[keep], uncut[keep]
         self._feed_banks(track_idx, det_idx, dets, uncut)
 
-    def _vote_classes(self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections) -> None:
-        """Each matched track's class becomes the vote of its recent detections (`TrackTable.vote`)."""
-        self.table.vote(track_idx, dets.class_ids[det_idx], dets.scores[det_idx])
-
-    def _reupdate(self, track_idx: np.ndarray, xywh_now: np.ndarray) -> None:
+    def _reupdate(self, track_idx: np.ndarray, xywh_now: np.ndarray) -> bool:
         """Observation-centric re-update (OC-SORT) of the matched tracks that missed frames: replay each one's gap
         from its last observation with virtual detections on the straight line to its detection `xywh_now` (M, 4),
         so its velocity is not the drift of the frames it was hidden. Leaves their states predicted for this frame,
-        ready for the real update (`KalmanFilter.replay`, all such tracks at once)."""
+        ready for the real update (`KalmanFilter.replay`, all such tracks at once). Returns whether any was."""
         gaps = self.table.frames_since_update[track_idx]
         due = gaps > 1
         if not any_set(due):
-            return
+            return False
         rows = track_idx[due]
         self._mean[rows], self._cov[rows] = self.kalman.replay(
             self._obs_mean[rows],
@@ -992,6 +1006,7 @@ class TrackerCore:
             gaps[due],
             self.measurement_noise.applied,
         )
+        return True
 
     def _feed_banks(self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections, uncut: np.ndarray) -> None:
         """Push the embeddings of confident, unoccluded detections (the quality gate) into their tracks' banks; a

@@ -210,9 +210,9 @@ class Detections:
             if emb is not None:
                 emb, owned = emb[torch.as_tensor(keep, device=emb.device)], True
 
-        has_emb = np.zeros(len(index), dtype=bool)
-        if emb is not None:
-            emb, has_emb = _normalise(emb, in_place=owned)
+        if emb is None:
+            return cls(boxes, scores_arr, classes, None, np.zeros(len(index), dtype=bool), index)
+        emb, has_emb = _normalise(emb, in_place=owned)
         return cls(boxes, scores_arr, classes, emb, has_emb, index)
 
     def unusual(self) -> dict[str, str]:
@@ -265,13 +265,18 @@ def _normalise(emb: torch.Tensor, in_place: bool = False) -> tuple[torch.Tensor,
 
     `in_place`: `emb` is the tracker's own copy (nobody else reads it): the common case divides it in place (the
     same values as a new tensor, without allocating and writing a second (N, D) array a frame)."""
-    norms = torch.linalg.vector_norm(emb, dim=1)
+    norms = torch.linalg.vector_norm(emb, dim=1, keepdim=True)  # (N, 1): the same reduction, no unsqueeze after
     host = (norms if norms.is_cpu else norms.cpu()).numpy()  # (`is_cpu`: no device object made)
     tiny = _TINY.get(emb.dtype) or torch.finfo(emb.dtype).tiny
     # the common case: no norm to clamp or zero (a NaN norm fails the first test, an infinite one the second)
     if len(host) and smallest(host) >= tiny and largest(host) < np.inf:
-        scale = norms.unsqueeze(1)  # (the same view as norms[:, None], without the indexing machinery)
-        return (emb.div_(scale) if in_place else emb / scale), filled(len(host), True, bool)
+        if in_place and emb.is_cpu:  # numpy's division of the same memory: IEEE division, the same floats as torch's
+            values = emb.numpy()
+            np.divide(values, host, out=values)  # (one ufunc call; no torch kernel dispatched)
+            return emb, filled(len(host), True, bool)
+        return (emb.div_(norms) if in_place else emb / norms), filled(len(host), True, bool)
+    host = host[:, 0]
+    norms = norms[:, 0]
     has_emb = np.isfinite(host) & (host > 0)
     scaled = emb / norms.clamp_min(tiny)[:, None]
     emb = scaled if all_set(has_emb) else torch.where(torch.as_tensor(has_emb, device=emb.device)[:, None], scaled, 0.0)
@@ -313,5 +318,12 @@ def _embedding_tensor(
         if emb.numel() == 0 and n == 0:
             return emb.reshape(0, emb.shape[-1] if emb.ndim == 2 else 0).to(device=device, dtype=torch.float32), False
         raise ValueError(f"{name} must have shape (N, D) with N = {n} rows, got {tuple(emb.shape)}")
+    if emb.dtype is torch.float32 and emb.is_cpu and _is_cpu(device):  # (already there: no `to` dispatch)
+        return emb, copied
     out = emb.to(device=device, dtype=torch.float32)  # a tensor: a new one exactly when it was converted or moved
     return out, copied or out is not emb
+
+
+def _is_cpu(device: torch.device | str) -> bool:
+    """Whether `device` (a torch.device or its name) is the CPU."""
+    return (device if isinstance(device, torch.device) else torch.device(device)).type == "cpu"
