@@ -80,8 +80,8 @@ class _FrameView:
     dets: Detections  # this frame's detections, with the embeddings computed on demand
     confirmed: np.ndarray  # (T,) bool: the tracks tracked or lost as the frame began (`TrackTable.confirmed`)
     border: _BorderLooks | None = None  # the pairs cut by a side border (`association.border_look_quantile`)
-    # (T, 4) the diagonals of the tracks' innovation covariances when all are diagonal (`KalmanFilter.gate_and_diagonal`,
-    # without scores), for the matched update to reuse; None: not all diagonal, or not computed
+    # (T, 4) the diagonals of the tracks' innovation covariances when all are diagonal (without scores:
+    # `KalmanFilter.gate_and_diagonal`), for the matched update to reuse; None: not all diagonal, or not computed
     innovation_diagonal: np.ndarray | None = None
 
     def class_block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray | float:
