@@ -931,8 +931,8 @@ class TrackerCore:
         track_idx, det_idx = matches[:, 0], matches[:, 1]
         # rows of 2-D and 3-D arrays by `take` (a third of fancy indexing's cost on a frame's few dozen rows)
         measured, cut = view.det_xywh.take(det_idx, axis=0), None  # cut: (M,) bool boxes completed; None: none
-        if frame_size is None:  # no side border: every box is uncut, none is completed (`touches_side`)
-            uncut = filled(len(det_idx), True, bool)
+        if frame_size is None:  # no side border: every box is uncut (None), none is completed (`touches_side`)
+            uncut = None
             self.table.width_seen[track_idx] = True
         else:
             seen = self.table.width_seen[track_idx]
@@ -985,7 +985,8 @@ class TrackerCore:
             self._issue_id(self.tracks[row])
         if view.border is not None and view.border.embedded is not None:  # a look embedded for the border rule
             keep = ~view.border.embedded[det_idx]  # alone feeds no matched bank
-            track_idx, det_idx, uncut = track_idx[keep], det_idx[keep], uncut[keep]
+            track_idx, det_idx = track_idx[keep], det_idx[keep]
+            uncut = None if uncut is None else uncut[keep]
         self._feed_banks(track_idx, det_idx, dets, uncut)
 
     def _reupdate(self, track_idx: np.ndarray, xywh_now: np.ndarray) -> bool:
@@ -1008,19 +1009,29 @@ class TrackerCore:
         )
         return True
 
-    def _feed_banks(self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections, uncut: np.ndarray) -> None:
+    def _feed_banks(
+        self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections, uncut: np.ndarray | None
+    ) -> None:
         """Push the embeddings of confident, unoccluded detections (the quality gate) into their tracks' banks; a
-        look whose box no side border of the frame cuts (`uncut`, (M,) bool per pair) marks its track's bank as
-        holding a whole look (`TrackTable.whole_look`)."""
+        look whose box no side border of the frame cuts (`uncut`, (M,) bool per pair; None: every one) marks its
+        track's bank as holding a whole look (`TrackTable.whole_look`)."""
         if dets.embeddings is None or not self.config.appearance.enabled or len(det_idx) == 0:
             return
         good = self._bank_quality(dets, det_idx)
-        if any_set(good):
-            fed = track_idx[good]
-            self.bank.push(self.table.slot[fed], self._bank_embeddings(dets), rows=det_idx[good])
-            self.table.bank_frame[fed] = self.frame_index
-            self.table.whole_look[fed] |= uncut[good]
-            self._appearance_given = True
+        if all_set(good):  # (most frames: every matched look is good; no rows picked)
+            fed, rows = track_idx, det_idx
+        elif any_set(good):
+            fed, rows = track_idx[good], det_idx[good]
+            uncut = None if uncut is None else uncut[good]
+        else:
+            return
+        self.bank.push(self.table.slot[fed], self._bank_embeddings(dets), rows=rows)
+        self.table.bank_frame[fed] = self.frame_index
+        if uncut is None:  # every look uncut (no frame size: no side border)
+            self.table.whole_look[fed] = True
+        else:
+            self.table.whole_look[fed] |= uncut
+        self._appearance_given = True
 
     def _bank_embeddings(self, dets: Detections) -> torch.Tensor:
         """(N, D) this frame's embeddings in the bank's storage dtype and device (`AppearanceBank.stored`),
@@ -1039,6 +1050,8 @@ class TrackerCore:
     def _bank_quality(self, dets: Detections, det_idx: np.ndarray) -> np.ndarray:
         """(M,) bool: detections with an embedding, confident and unoccluded enough for a bank."""
         good = dets.has_embedding[det_idx]
+        if all_set(good):  # (every detection embedded: no rows picked)
+            return self._fit_for_bank(dets, det_idx)
         good[good] = self._fit_for_bank(dets, det_idx[good])
         return good
 
@@ -1046,6 +1059,8 @@ class TrackerCore:
         """(M,) bool: detections confident and unoccluded enough for a bank (the quality gate), embedded or not."""
         app = self.config.appearance
         good = dets.scores[det_idx] >= app.min_score
+        if all_set(good):  # (every one confident: no rows picked)
+            return assoc.occlusion(dets.boxes_xyxy, det_idx) <= app.max_occlusion
         good[good] = assoc.occlusion(dets.boxes_xyxy, det_idx[good]) <= app.max_occlusion
         return good
 
@@ -1178,8 +1193,10 @@ class TrackerCore:
         if report_gap:  # missed this frame only: reported at its prediction
             shown |= (table.state == LOST) & (table.frames_since_update == 1) & (table.track_id > 0)
         hidden = self.still.hidden(table.still_share)
-        self.still.count_hidden(table.track_id[shown & hidden])
-        shown = _indices(shown & ~hidden)
+        if any_set(hidden):  # (most frames: no fixed object among the tracks)
+            self.still.count_hidden(table.track_id[shown & hidden])
+            shown &= ~hidden
+        shown = _indices(shown)
         shown = shown[table.track_id[shown].argsort()]
         gap = table.frames_since_update[shown] > 0 if report_gap else np.zeros(len(shown), dtype=bool)
         if self.config.motion.output_filtered_box:

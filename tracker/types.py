@@ -20,6 +20,7 @@ __all__ = ["Detections", "TrackState", "TrackedObject", "to_embedding_tensor"]
 log = logging.getLogger(__name__)
 
 MIN_BOX_SIZE = 1e-2  # pixels; smaller (or zero/negative) widths and heights are invalid boxes
+_HALF_MAX = float(np.finfo(np.float64).max) / 2  # coordinates within +-this: no difference of two overflows
 SCORE_RANGE = (0.0, 1.0)  # detection confidences as the score thresholds (association.high_score, ...) expect them
 
 
@@ -186,8 +187,11 @@ class Detections:
             classes = classes_f.astype(np.int64)
         emb, owned = (None, False) if embeddings is None else _embedding_tensor(embeddings, n, device)
 
-        with np.errstate(over="ignore", invalid="ignore"):
-            size = boxes[:, 2:] - boxes[:, :2]  # overflows to inf for absurd coordinates
+        if n and smallest(boxes) >= -_HALF_MAX and largest(boxes) <= _HALF_MAX:  # no difference can overflow
+            size = boxes[:, 2:] - boxes[:, :2]  # (the common case: no `errstate` context to enter and leave)
+        else:
+            with np.errstate(over="ignore", invalid="ignore"):
+                size = boxes[:, 2:] - boxes[:, :2]  # overflows to inf for absurd coordinates (NaN: not finite)
         index = np.arange(n, dtype=np.int64)
         if not _all_valid(size, scores_arr):
             valid = (
