@@ -1220,20 +1220,17 @@ class TrackerCore:
         global_ids = [self.tracks[row].global_id for row in rows] if self.gallery is not None else [None] * len(rows)
         tracked, lost = TrackState.TRACKED, TrackState.LOST
         states = [lost if g else tracked for g in gap.tolist()] if report_gap else [tracked] * len(rows)
-        # `map` over the fields (all of len(rows), from `shown`): no tuple unpacked per object (50 objects: ~10 us less)
-        return list(
-            map(
-                TrackedObject,
-                table.track_id[shown].tolist(),
-                boxes,
-                table.score[shown].tolist(),
-                table.class_id[shown].tolist(),
-                states,
-                table.detection_index[shown].tolist(),
-                table.recovered[shown].tolist(),
-                global_ids,
-            )
+        fields = (
+            table.track_id[shown].tolist(),
+            boxes,
+            table.score[shown].tolist(),
+            table.class_id[shown].tolist(),
+            states,
+            table.detection_index[shown].tolist(),
+            table.recovered[shown].tolist(),
+            global_ids,
         )
+        return TrackedObject.many(len(rows), *fields)
 
     def _mostly_in_view(
         self, boxes_xyxy: np.ndarray, class_ids: np.ndarray, frame_width: float, rows: np.ndarray | None = None
