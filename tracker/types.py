@@ -213,13 +213,14 @@ class Detections:
             classes = classes_f.astype(np.int64)
         emb, owned = (None, False) if embeddings is None else _embedding_tensor(embeddings, n, device)
 
-        if n and smallest(boxes) >= -_HALF_MAX and largest(boxes) <= _HALF_MAX:  # no difference can overflow
-            size = boxes[:, 2:] - boxes[:, :2]  # (the common case: no `errstate` context to enter and leave)
+        bounded = bool(n) and smallest(boxes) >= -_HALF_MAX and largest(boxes) <= _HALF_MAX
+        if bounded:  # no difference can overflow: every size is finite (the common case: no `errstate` context)
+            size = boxes[:, 2:] - boxes[:, :2]
         else:
             with np.errstate(over="ignore", invalid="ignore"):
                 size = boxes[:, 2:] - boxes[:, :2]  # overflows to inf for absurd coordinates (NaN: not finite)
         index = np.arange(n, dtype=np.int64)
-        if not _all_valid(size, scores_arr):
+        if not _all_valid(size, scores_arr, bounded):
             valid = (
                 np.isfinite(boxes).all(axis=1)
                 & np.isfinite(scores_arr)
@@ -278,12 +279,13 @@ class Detections:
         return Detections(self.boxes_xyxy, self.scores, self.class_ids, full, has, self.index)
 
 
-def _all_valid(size: np.ndarray, scores: np.ndarray) -> bool:
+def _all_valid(size: np.ndarray, scores: np.ndarray, finite_size: bool = False) -> bool:
     """True when every row is valid (the common case, three reductions): every width and height (N, 2) is finite and
     at least MIN_BOX_SIZE (which also makes the corners finite: an infinite or NaN corner gives an infinite or NaN
-    size) and every score (N,) is finite."""
+    size) and every score (N,) is finite. `finite_size`: the sizes are known finite (corners within +-half the
+    float64 range): no test of their largest."""
     return len(size) == 0 or bool(
-        smallest(size) >= MIN_BOX_SIZE and largest(size) < np.inf and all_set(np.isfinite(scores))
+        smallest(size) >= MIN_BOX_SIZE and (finite_size or largest(size) < np.inf) and all_set(np.isfinite(scores))
     )
 
 
