@@ -879,3 +879,37 @@ def test_normalising_embeddings_never_writes_the_callers_memory(make):
     boxes[2] = [5.0, 5.0, 5.0, 5.0]
     dropped = Detections.from_arrays(boxes, np.full(6, 0.9), None, make(raw))
     assert torch.equal(dropped.embeddings, expected[[0, 1, 3, 4, 5]])
+
+
+def test_tracked_objects_made_many_at_once_equal_those_made_one_by_one():
+    from tracker.types import TrackedObject
+
+    boxes = np.arange(12.0).reshape(3, 4)
+    fields = (
+        [3, 1, 7],
+        boxes,
+        [0.9, 0.5, 0.7],
+        [0, 2, 0],
+        [TrackState.TRACKED, TrackState.LOST, TrackState.TRACKED],
+        [2, -1, 0],
+        [False, True, False],
+        [None, 4, None],
+    )
+    many = TrackedObject.many(3, *fields)
+    one_by_one = [TrackedObject(*values) for values in zip(*fields, strict=True)]
+    assert many == one_by_one and [type(o) for o in many] == [TrackedObject] * 3
+    assert [o.global_id for o in many] == [None, 4, None] and many[1].xyxy.tolist() == [4.0, 5.0, 6.0, 7.0]
+    with pytest.raises(AttributeError):  # still frozen
+        many[0].score = 0.1
+
+
+def test_coordinates_beyond_half_the_float_range_are_dropped_without_a_numpy_warning(caplog):
+    import warnings
+
+    boxes = np.array([[-1e308, 0.0, 1e308, 100.0], [0.0, 0.0, 10.0, 20.0], [1e308, 0.0, 1.5e308, 5.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow in the width would raise here
+        with caplog.at_level(logging.WARNING):
+            dets = Detections.from_arrays(boxes, np.full(3, 0.9))
+    assert dets.index.tolist() == [1, 2]  # the overflowing width is dropped; 0.5e308 wide is a valid (absurd) box
+    assert "dropped 1 invalid" in caplog.text

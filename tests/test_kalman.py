@@ -195,3 +195,34 @@ def test_the_width_factors_scale_only_the_widths_noises_and_smooth_a_jittering_w
         return float(np.std(widths[20:]))
 
     assert width_spread(smooth_q) < width_spread(base) and width_spread(smooth_r) < width_spread(base)
+
+
+def test_the_gates_diagonals_give_the_update_its_projection_bit_for_bit():
+    """`gate_and_diagonal` hands back the diagonal innovation covariances it gated with; the matched update given
+    their rows (`diagonal`) skips its own projection and gives the same states, innovations and variances bit for
+    bit (the core's matched update reuses them). With coupled covariances it hands back None (the update solves)."""
+    from tracker.camera_motion import warp_states
+
+    kf = KalmanFilter(MotionConfig())
+    rng = np.random.default_rng(6)
+    mean, cov = kf.predict(
+        *kf.initiate(np.c_[rng.uniform(0, 1920, (30, 2)), rng.uniform(0.3, 0.6, 30), rng.uniform(40, 300, 30)])
+    )
+    dets = mean[:, :4] + rng.normal(0, 3, (30, 4)) * [1, 1, 0.01, 1]
+    noise = np.array([1.0, 1.5, 1.0, 2.0])
+    passed, diagonal = kf.gate_and_diagonal(mean, cov, dets, 9.4877, noise)
+    np.testing.assert_array_equal(passed, kf.gate(mean, cov, dets, 9.4877, noise))
+    assert diagonal is not None
+    rows = np.array([4, 0, 17, 9, 28])
+    plain_mean, plain_cov = mean[rows], cov[rows]
+    reused_mean, reused_cov = mean[rows], cov[rows]
+    plain = kf.update_in_place(plain_mean, plain_cov, dets[rows], None, noise)
+    reused = kf.update_in_place(reused_mean, reused_cov, dets[rows], None, noise, diagonal.take(rows, axis=0))
+    for a, b in [(plain_mean, reused_mean), (plain_cov, reused_cov), (plain[0], reused[0]), (plain[1], reused[1])]:
+        assert np.array_equal(a.view(np.int64), b.view(np.int64))  # the same bits, signed zeros included
+    rotation = np.array([[np.cos(0.2), -np.sin(0.2), 30.0], [np.sin(0.2), np.cos(0.2), -12.0]])
+    warped = warp_states(mean, cov, rotation)
+    passed, diagonal = kf.gate_and_diagonal(*warped, dets, 9.4877)
+    assert diagonal is None
+    np.testing.assert_array_equal(passed, kf.gate(*warped, dets, 9.4877))
+    assert kf.gate_and_diagonal(mean, cov, dets[:0], 9.4877)[1] is None  # no detections: nothing projected

@@ -87,3 +87,19 @@ def test_vote_columns_count_as_one_class_vote_per_track():
                 weights = own._weights if own is not None else {int(table.class_id[row]): table.vote_weight[row]}
                 assert weights == vote._weights, (window, frame, row)
         assert n > 0 and any(t.class_votes is not None for t in table.tracks), "some tracks saw a second class"
+
+
+def test_mark_matched_of_confirmed_tracks_only_confirms_none():
+    table = _table([LOST, TRACKED, TRACKED, LOST])
+    table.hits[:] = [5, 1, 2, 9]
+    rows = np.array([3, 1, 0])
+    confirmed = table.mark_matched(rows, np.array([0.5, 0.6, 0.7]), np.full((3, 4), 2.0), np.arange(3), 3)
+    assert confirmed.dtype == rows.dtype and confirmed.tolist() == []
+    assert [t.state for t in table.tracks] == [
+        TrackState.TRACKED,
+        TrackState.TRACKED,
+        TrackState.TRACKED,
+        TrackState.TRACKED,
+    ]
+    assert [t.recovered for t in table.tracks] == [True, False, False, True]
+    assert table.hits.tolist() == [6, 2, 2, 10]

@@ -186,7 +186,8 @@ class AppearanceBank:
         values = self.stored(embeddings)
         host = self._host_of(values) if self._host is not None else None
         if host is not None:  # numpy's row assignment: a quarter of the cost of index_copy_ for a frame's rows
-            self._host.reshape(-1, self.dim)[slots * self.capacity + pos] = host if rows is None else host[rows]
+            # (`take`: the rows as fancy indexing gives them, for less)
+            self._host.reshape(-1, self.dim)[slots * self.capacity + pos] = host if rows is None else host.take(rows, 0)
         else:
             if rows is not None:
                 values = torch.index_select(values, 0, torch.as_tensor(rows, device=values.device))

@@ -80,6 +80,9 @@ class _FrameView:
     dets: Detections  # this frame's detections, with the embeddings computed on demand
     confirmed: np.ndarray  # (T,) bool: the tracks tracked or lost as the frame began (`TrackTable.confirmed`)
     border: _BorderLooks | None = None  # the pairs cut by a side border (`association.border_look_quantile`)
+    # (T, 4) the diagonals of the tracks' innovation covariances when all are diagonal (without scores:
+    # `KalmanFilter.gate_and_diagonal`), for the matched update to reuse; None: not all diagonal, or not computed
+    innovation_diagonal: np.ndarray | None = None
 
     def class_block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray | float:
         """The class cost of the `rows` x `cols` block (`_block`); 0.0 when all are of one class."""
@@ -457,7 +460,7 @@ class TrackerCore:
         class_cost = self._class_cost(dets)
         compatible = True if class_cost is None else np.isfinite(class_cost)
         noise = self.measurement_noise.applied
-        kalman_gate = self.kalman.gate(mean, cov, det_xywh, self.config.motion.gate_chi2, noise)
+        kalman_gate, diagonal = self.kalman.gate_and_diagonal(mean, cov, det_xywh, self.config.motion.gate_chi2, noise)
         gate = kalman_gate | (iou > 0)
         if class_cost is not None:  # (with one class there is nothing to test: `& True` would copy (T, N))
             gate &= compatible
@@ -522,7 +525,9 @@ class TrackerCore:
         elif border is not None:
             looks = _BorderLooks(border, border_only, None, border_embedded)
         reid_sim = np.where(plausible, similarity, np.nan) if any_lost else filled((t, n), np.nan)
-        return _FrameView(iou, class_cost, gate, kalman_gate, similarity, reid_sim, det_xywh, dets, confirmed, looks)
+        return _FrameView(
+            iou, class_cost, gate, kalman_gate, similarity, reid_sim, det_xywh, dets, confirmed, looks, diagonal
+        )
 
     def _border_pairs(
         self,
@@ -925,28 +930,42 @@ class TrackerCore:
             return
         track_idx, det_idx = matches[:, 0], matches[:, 1]
         # rows of 2-D and 3-D arrays by `take` (a third of fancy indexing's cost on a frame's few dozen rows)
-        measured, cut = view.det_xywh.take(det_idx, axis=0), np.zeros(len(det_idx), dtype=bool)
-        seen = self.table.width_seen[track_idx]
-        uncut = ~touches_side(measured, frame_size)
-        self.table.width_seen[track_idx] = seen | uncut
-        if self.config.motion.complete_truncated_boxes:
-            measured, cut = complete_truncated(measured, self._mean.take(track_idx, axis=0)[:, 2:4], frame_size, seen)
-        completed = None  # (M,) bool: part boxes measured at their track's size; None: none this frame
+        measured, cut = view.det_xywh.take(det_idx, axis=0), None  # cut: (M,) bool boxes completed; None: none
+        if frame_size is None:  # no side border: every box is uncut (None), none is completed (`touches_side`)
+            uncut = None
+            self.table.width_seen[track_idx] = True
+        else:
+            seen = self.table.width_seen[track_idx]
+            uncut = ~touches_side(measured, frame_size)
+            self.table.width_seen[track_idx] = seen | uncut
+            # a box cut by a side border touches it: with none touching, `complete_truncated` changes nothing
+            if self.config.motion.complete_truncated_boxes and not all_set(uncut):
+                predicted_wh = self._mean.take(track_idx, axis=0)[:, 2:4]
+                measured, cut = complete_truncated(measured, predicted_wh, frame_size, seen)
+        completed = cut  # (M,) bool: boxes measured at their track's size (cut or part boxes); None: none
         if self.config.motion.complete_part_boxes and self._any_part_box:
             predicted = self._mean.take(track_idx, axis=0)[:, :4]
             part, fraction = self._part_boxes.take(det_idx), self.config.association.part_box_fraction
-            measured, completed = complete_part_boxes(measured, predicted, part, fraction)
-        if self.config.motion.reupdate_after_loss:
-            self._reupdate(track_idx, measured)
+            measured, parts = complete_part_boxes(measured, predicted, part, fraction)
+            completed = parts if cut is None else cut | parts
+        replayed = self.config.motion.reupdate_after_loss and self._reupdate(track_idx, measured)
         mean, cov = self._mean.take(track_idx, axis=0), self._cov.take(track_idx, axis=0)  # copies, corrected in place
         noise = self.measurement_noise
         if noise.enabled:  # a confirmed track matched in consecutive frames with a whole box measures the noise
             pooled = (self.table.frames_since_update.take(track_idx) == 0) & view.confirmed.take(track_idx)
-            pooled &= ~(cut if completed is None else cut | completed)  # a completed box's size is the prediction's
+            if completed is not None:
+                pooled &= ~completed  # a completed box's size is the prediction's
             pooled = None if all_set(pooled) else _indices(pooled)  # None: all of them (most frames), no row picked
             prior_var = _rows(cov.diagonal(0, 1, 2)[:, :4], pooled).copy()  # (H P^- H^T)_ii before the update
             prior_scale = _rows(mean.take(_MEASUREMENT_SCALE_COLUMNS, axis=1), pooled)
-        innovation, variance = self.kalman.update_in_place(mean, cov, measured, dets.scores[det_idx], noise.applied)
+        # the innovation covariances the gate computed for the same states (none replayed since, no scores in them)
+        diagonal = view.innovation_diagonal
+        if diagonal is not None and not replayed and not self.config.motion.confidence_scaled_noise:
+            diagonal = diagonal.take(track_idx, axis=0)
+        else:
+            diagonal = None
+        scores = dets.scores[det_idx]
+        innovation, variance = self.kalman.update_in_place(mean, cov, measured, scores, noise.applied, diagonal)
         if noise.enabled:
             rows = _rows(track_idx, pooled)
             previous = self.table.innovation.take(rows, axis=0)
@@ -955,34 +974,30 @@ class TrackerCore:
             self.table.innovation[rows] = noise.observe(
                 _rows(innovation, pooled), _rows(variance, pooled), prior_var, prior_scale, previous
             )
-        mean[cut, 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
+        if cut is not None:
+            mean[cut, 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
         self._mean[track_idx], self._cov[track_idx] = mean, cov
         self._obs_mean[track_idx], self._obs_cov[track_idx] = mean, cov
-        self._vote_classes(track_idx, det_idx, dets)
+        self.table.vote(track_idx, dets.class_ids[det_idx], scores)  # each track's class: its detections' vote
         self.still.judge(self.table, track_idx, measured, frame_size)
-        confirmed = self.table.mark_matched(
-            track_idx, dets.scores[det_idx], measured, dets.index[det_idx], self._min_hits
-        )
+        confirmed = self.table.mark_matched(track_idx, scores, measured, dets.index[det_idx], self._min_hits)
         for row in confirmed:
             self._issue_id(self.tracks[row])
         if view.border is not None and view.border.embedded is not None:  # a look embedded for the border rule
             keep = ~view.border.embedded[det_idx]  # alone feeds no matched bank
-            track_idx, det_idx, uncut = track_idx[keep], det_idx[keep], uncut[keep]
+            track_idx, det_idx = track_idx[keep], det_idx[keep]
+            uncut = None if uncut is None else uncut[keep]
         self._feed_banks(track_idx, det_idx, dets, uncut)
 
-    def _vote_classes(self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections) -> None:
-        """Each matched track's class becomes the vote of its recent detections (`TrackTable.vote`)."""
-        self.table.vote(track_idx, dets.class_ids[det_idx], dets.scores[det_idx])
-
-    def _reupdate(self, track_idx: np.ndarray, xywh_now: np.ndarray) -> None:
+    def _reupdate(self, track_idx: np.ndarray, xywh_now: np.ndarray) -> bool:
         """Observation-centric re-update (OC-SORT) of the matched tracks that missed frames: replay each one's gap
         from its last observation with virtual detections on the straight line to its detection `xywh_now` (M, 4),
         so its velocity is not the drift of the frames it was hidden. Leaves their states predicted for this frame,
-        ready for the real update (`KalmanFilter.replay`, all such tracks at once)."""
+        ready for the real update (`KalmanFilter.replay`, all such tracks at once). Returns whether any was."""
         gaps = self.table.frames_since_update[track_idx]
         due = gaps > 1
         if not any_set(due):
-            return
+            return False
         rows = track_idx[due]
         self._mean[rows], self._cov[rows] = self.kalman.replay(
             self._obs_mean[rows],
@@ -992,20 +1007,31 @@ class TrackerCore:
             gaps[due],
             self.measurement_noise.applied,
         )
+        return True
 
-    def _feed_banks(self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections, uncut: np.ndarray) -> None:
+    def _feed_banks(
+        self, track_idx: np.ndarray, det_idx: np.ndarray, dets: Detections, uncut: np.ndarray | None
+    ) -> None:
         """Push the embeddings of confident, unoccluded detections (the quality gate) into their tracks' banks; a
-        look whose box no side border of the frame cuts (`uncut`, (M,) bool per pair) marks its track's bank as
-        holding a whole look (`TrackTable.whole_look`)."""
+        look whose box no side border of the frame cuts (`uncut`, (M,) bool per pair; None: every one) marks its
+        track's bank as holding a whole look (`TrackTable.whole_look`)."""
         if dets.embeddings is None or not self.config.appearance.enabled or len(det_idx) == 0:
             return
         good = self._bank_quality(dets, det_idx)
-        if any_set(good):
-            fed = track_idx[good]
-            self.bank.push(self.table.slot[fed], self._bank_embeddings(dets), rows=det_idx[good])
-            self.table.bank_frame[fed] = self.frame_index
-            self.table.whole_look[fed] |= uncut[good]
-            self._appearance_given = True
+        if all_set(good):  # (most frames: every matched look is good; no rows picked)
+            fed, rows = track_idx, det_idx
+        elif any_set(good):
+            fed, rows = track_idx[good], det_idx[good]
+            uncut = None if uncut is None else uncut[good]
+        else:
+            return
+        self.bank.push(self.table.slot[fed], self._bank_embeddings(dets), rows=rows)
+        self.table.bank_frame[fed] = self.frame_index
+        if uncut is None:  # every look uncut (no frame size: no side border)
+            self.table.whole_look[fed] = True
+        else:
+            self.table.whole_look[fed] |= uncut
+        self._appearance_given = True
 
     def _bank_embeddings(self, dets: Detections) -> torch.Tensor:
         """(N, D) this frame's embeddings in the bank's storage dtype and device (`AppearanceBank.stored`),
@@ -1024,6 +1050,8 @@ class TrackerCore:
     def _bank_quality(self, dets: Detections, det_idx: np.ndarray) -> np.ndarray:
         """(M,) bool: detections with an embedding, confident and unoccluded enough for a bank."""
         good = dets.has_embedding[det_idx]
+        if all_set(good):  # (every detection embedded: no rows picked)
+            return self._fit_for_bank(dets, det_idx)
         good[good] = self._fit_for_bank(dets, det_idx[good])
         return good
 
@@ -1031,6 +1059,8 @@ class TrackerCore:
         """(M,) bool: detections confident and unoccluded enough for a bank (the quality gate), embedded or not."""
         app = self.config.appearance
         good = dets.scores[det_idx] >= app.min_score
+        if all_set(good):  # (every one confident: no rows picked)
+            return assoc.occlusion(dets.boxes_xyxy, det_idx) <= app.max_occlusion
         good[good] = assoc.occlusion(dets.boxes_xyxy, det_idx[good]) <= app.max_occlusion
         return good
 
@@ -1163,8 +1193,10 @@ class TrackerCore:
         if report_gap:  # missed this frame only: reported at its prediction
             shown |= (table.state == LOST) & (table.frames_since_update == 1) & (table.track_id > 0)
         hidden = self.still.hidden(table.still_share)
-        self.still.count_hidden(table.track_id[shown & hidden])
-        shown = _indices(shown & ~hidden)
+        if any_set(hidden):  # (most frames: no fixed object among the tracks)
+            self.still.count_hidden(table.track_id[shown & hidden])
+            shown &= ~hidden
+        shown = _indices(shown)
         shown = shown[table.track_id[shown].argsort()]
         gap = table.frames_since_update[shown] > 0 if report_gap else np.zeros(len(shown), dtype=bool)
         if self.config.motion.output_filtered_box:
@@ -1188,20 +1220,17 @@ class TrackerCore:
         global_ids = [self.tracks[row].global_id for row in rows] if self.gallery is not None else [None] * len(rows)
         tracked, lost = TrackState.TRACKED, TrackState.LOST
         states = [lost if g else tracked for g in gap.tolist()] if report_gap else [tracked] * len(rows)
-        # `map` over the fields (all of len(rows), from `shown`): no tuple unpacked per object (50 objects: ~10 us less)
-        return list(
-            map(
-                TrackedObject,
-                table.track_id[shown].tolist(),
-                boxes,
-                table.score[shown].tolist(),
-                table.class_id[shown].tolist(),
-                states,
-                table.detection_index[shown].tolist(),
-                table.recovered[shown].tolist(),
-                global_ids,
-            )
+        fields = (
+            table.track_id[shown].tolist(),
+            boxes,
+            table.score[shown].tolist(),
+            table.class_id[shown].tolist(),
+            states,
+            table.detection_index[shown].tolist(),
+            table.recovered[shown].tolist(),
+            global_ids,
         )
+        return TrackedObject.many(len(rows), *fields)
 
     def _mostly_in_view(
         self, boxes_xyxy: np.ndarray, class_ids: np.ndarray, frame_width: float, rows: np.ndarray | None = None

@@ -164,15 +164,23 @@ class KalmanFilter:
         measurements: np.ndarray,
         scores: np.ndarray | None = None,
         noise: np.ndarray | None = None,
+        diagonal: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """`update` writing into its inputs (e.g. the matched tracks' rows, already copied out by fancy indexing).
         Returns the (T, 4) innovations (measurement minus prediction, pixels) and their (T, 4) predicted variances
-        (the diagonal of the innovation covariance, pixels^2)."""
-        projected, s = self.project(mean, covariance, scores, noise)
+        (the diagonal of the innovation covariance, pixels^2).
+
+        `diagonal`: (T, 4) the tracks' innovation covariances when the caller already has them and knows them
+        diagonal (`gate_and_diagonal`'s rows, for the same means, covariances, `noise` and no `scores`): the update
+        uses them instead of projecting again (the same values; the caller vouches for them)."""
+        if diagonal is not None:  # (known: no projection, no test of the off-diagonal entries)
+            projected, s = mean[:, :_NDIM], None
+        else:
+            projected, s = self.project(mean, covariance, scores, noise)
+            diagonal = _diagonal_or_none(s)
         pht = covariance[:, :, :_NDIM]  # P H^T, (T, 8, 4)
         # gain K = P H^T S^-1: a diagonal S (`_diagonal_or_none`) scales each column (K S too: a product with a
         # diagonal matrix adds exact zeros to one term); else np.linalg.solve.
-        diagonal = _diagonal_or_none(s)
         if diagonal is not None:
             gain = pht * (1.0 / diagonal)[:, None, :]
             gain_s = gain * diagonal[:, None, :]
@@ -182,7 +190,7 @@ class KalmanFilter:
         innovation = measurements - projected
         mean += einsum("tij,tj->ti", gain, innovation)
         covariance -= gain_s @ gain.transpose(0, 2, 1)
-        return innovation, s.diagonal(0, 1, 2)
+        return innovation, (diagonal if s is None else s.diagonal(0, 1, 2))
 
     def replay(
         self,
@@ -253,9 +261,22 @@ class KalmanFilter:
         grows as T + N instead of T x N; with many tracks and detections the centre test itself runs on a
         sort-and-sweep's candidates (`tracker.sweep`).
         """
+        return self.gate_and_diagonal(mean, covariance, measurements, chi2, noise)[0]
+
+    def gate_and_diagonal(
+        self,
+        mean: np.ndarray,
+        covariance: np.ndarray,
+        measurements: np.ndarray,
+        chi2: float,
+        noise: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """`gate`, and the (T, 4) diagonals of the tracks' innovation covariances (`project` without scores) when
+        every one is diagonal (else None, and None without detections): what `update_in_place` takes as `diagonal`
+        for the same means and covariances."""
         t, n = len(mean), len(measurements)
         if t == 0 or n == 0:
-            return np.zeros((t, n), dtype=bool)
+            return np.zeros((t, n), dtype=bool), None
         projected, s = self.project(mean, covariance, noise=noise)
         limit = (_GATE_BOUND_SLACK * chi2) * s.diagonal(0, 1, 2)  # (T, 4) bounds on d_i^2 for a pass
         rows, cols = _near(projected, measurements, limit)
@@ -268,7 +289,7 @@ class KalmanFilter:
         distance = einsum("pj,pj->p", scaled, diff)
         passed = np.zeros((t, n), dtype=bool)
         passed[rows, cols] = distance <= chi2
-        return passed
+        return passed, diagonal
 
 
 def _near(projected: np.ndarray, measurements: np.ndarray, limit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

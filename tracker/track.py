@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from tracker.classes import ClassVote
-from tracker.fast_numpy import all_set
+from tracker.fast_numpy import all_set, any_set
 from tracker.types import TrackState
 
 __all__ = ["LOST", "REMOVED", "TENTATIVE", "TRACKED", "Track", "TrackTable"]
@@ -276,6 +276,9 @@ class TrackTable:
         self.observed_xywh[rows] = observed_xywh
         self.detection_index[rows] = detection_index
         tentative = before == TENTATIVE
+        if not any_set(tentative):  # (most frames: confirmed tracks only; they stay or become tracked)
+            self.state[rows] = TRACKED
+            return rows[:0]
         confirm = tentative & (self.hits[rows] >= min_hits)
         self.state[rows] = np.where(tentative & ~confirm, TENTATIVE, TRACKED)
         return rows[confirm]
