@@ -292,23 +292,29 @@ class AppearanceBank:
         rows = per_row.nonzero()[0]
         starts = per_row.cumsum() - per_row
         pair_pos = np.arange(len(pair_rows)) - starts[pair_rows]  # (P,) place among its row's candidates
-        widest = int(largest(per_row))
-        groups = self._width_groups(per_row, rows, widest, len(pair_rows), _next_pow2(emb.shape[0]))
-        if groups is None:  # (most frames: one batch)
+        widest, all_dets = int(largest(per_row)), _next_pow2(emb.shape[0])
+        call = _CALL_COST_PRODUCTS / (self.capacity * self.dim)  # a product call's cost in padded rows
+        # (most frames: one batch, where not even a group per track could save a call's cost)
+        spare = len(rows) * min(_padded_width(widest), all_dets) - len(pair_rows)
+        groups = None if spare <= call else self._width_groups(per_row[rows], widest, all_dets, call)
+        if groups is None:
             pair_sims = self._pair_products(slots, rows, per_row, pair_rows, pair_cols, pair_pos, emb, widest)
             out[pair_rows, pair_cols] = self._aggregate_pairs(pair_sims, counts[pair_rows])
             return
-        low = 0
-        for high in groups:  # each group's pairs are its tracks' (whole rows): computed and written apart
+        low, parts, group_rows, group_cols = 0, [], [], []
+        for high in groups:  # each group's pairs are its tracks' (whole rows), aggregated together after
             in_group = (per_row > low) & (per_row <= high)
             pick = in_group[pair_rows]
-            group_rows, group_cols = pair_rows[pick], pair_cols[pick]
+            group_rows.append(pair_rows[pick])
+            group_cols.append(pair_cols[pick])
             group = rows[in_group[rows]]
-            pair_sims = self._pair_products(
-                slots, group, per_row, group_rows, group_cols, pair_pos[pick], emb, int(largest(per_row[group]))
+            widest = int(largest(per_row[group]))
+            parts.append(
+                self._pair_products(slots, group, per_row, group_rows[-1], group_cols[-1], pair_pos[pick], emb, widest)
             )
-            out[group_rows, group_cols] = self._aggregate_pairs(pair_sims, counts[group_rows])
             low = high
+        pair_rows, pair_cols = np.concatenate(group_rows), np.concatenate(group_cols)
+        out[pair_rows, pair_cols] = self._aggregate_pairs(np.concatenate(parts), counts[pair_rows])
 
     def _pair_products(
         self,
@@ -320,11 +326,11 @@ class AppearanceBank:
         pair_pos: np.ndarray,
         emb: torch.Tensor,
         widest: int,
-    ) -> torch.Tensor:
-        """(P, K) products (storage dtype) of the P pairs (`pair_rows`, `pair_cols`: track and detection index,
-        row-major; `pair_pos`: place among its track's candidates) of the tracks `rows` (each with `per_row[row]` > 0
-        of them, all of its pairs given; `widest`: the most), (T,) `slots`, (N, D) `emb` in the storage dtype: one
-        padded bmm batch, or one matmul of every detection when the widest track has most of them
+    ) -> np.ndarray:
+        """(P, K) int16, the bf16 bits of the products of the P pairs (`pair_rows`, `pair_cols`: track and detection
+        index, row-major; `pair_pos`: place among its track's candidates) of the tracks `rows` (each with
+        `per_row[row]` > 0 of them, all of its pairs given; `widest`: the most), (T,) `slots`, (N, D) `emb` in the
+        storage dtype: one padded bmm batch, or one matmul of every detection when the widest track has most of them
         (`_similarity_sparse`)."""
         assert self._data is not None
         row_slots = slots[rows]
@@ -346,36 +352,29 @@ class AppearanceBank:
             banks = self._data[:span] if use_view else self._rows_of(self._data, gather)
             padded = torch.cat([emb, emb.new_zeros((all_dets - len(emb), self.dim))])
             sims = torch.mm(padded, banks.reshape(-1, self.dim).T).view(all_dets * batch, -1)  # (N * B, K)
-            return _pick_rows(sims, pair_cols * batch + batch_of_row[pair_rows])
+            return _bits_of_rows(sims, pair_cols * batch + batch_of_row[pair_rows])
         pair_flat = batch_of_row[pair_rows] * width + pair_pos  # (P,) row of each pair in the (B * W) batch
         # Padding repeats detection 0: each product depends on its own two rows only, and padding is never read.
         det_of = np.zeros(batch * width, dtype=np.int64)
         det_of[pair_flat] = pair_cols
         padded = self._rows_of(emb, det_of)
         sims = self._batched_bank_products(padded, gather, chunks, use_view)  # (B * W, K)
-        return _pick_rows(sims, pair_flat)
+        return _bits_of_rows(sims, pair_flat)
 
-    def _width_groups(
-        self, per_row: np.ndarray, rows: np.ndarray, widest: int, pairs: int, all_dets: int
-    ) -> list[int] | None:
-        """Groups of the tracks `rows` by their candidate counts (`per_row`, (T,); `widest`: the most, `pairs`: the
-        sum), as ascending upper bounds of each group's counts (each an allowed padded width, `_padded_width`), or None
-        for one group. One batch pads every track to the widest (a churn frame: a lost track with 33 of 60 detections
-        in its grown gate pads 85 others of 1-22 to 64 rows); groups of similar counts pad each to its own, at a call
-        each (`_CALL_COST_PRODUCTS`): the grouping with the fewest padded rows plus calls, over the groups of whole
-        width classes (`all_dets`: the widest padding, the next power of two of N, where one matmul of all
+    def _width_groups(self, widths: np.ndarray, widest: int, all_dets: int, call: float) -> list[int] | None:
+        """Groups of tracks by their (R,) candidate counts `widths` (`widest`: the most), as ascending upper bounds of
+        each group's counts (each an allowed padded width, `_padded_width`), or None for one group. One batch pads
+        every track to the widest (a churn frame: a lost track with 33 of 60 detections in its grown gate pads 85
+        others of 1-22 to 64 rows); groups of similar counts pad each to its own, at a `call` each (a call's cost in
+        padded rows, `_CALL_COST_PRODUCTS`): the grouping with the fewest padded rows plus calls, over the groups of
+        whole width classes (`all_dets`: the widest padding, the next power of two of N, where one matmul of all
         detections takes over)."""
-        assert self.dim is not None
-        call = _CALL_COST_PRODUCTS / (self.capacity * self.dim)  # a call's cost in padded rows
         widest = min(_padded_width(widest), all_dets)
-        if len(rows) * widest - pairs <= call:  # not even a group per track could save a call's cost
-            return None  # (most frames)
-        widths = per_row[rows]
         members = np.bincount(np.minimum(_WIDTHS.searchsorted(widths), _WIDTHS.searchsorted(all_dets)))
         used = members.nonzero()[0]
         classes, ends = _WIDTHS[used].tolist(), members[used].cumsum().tolist()  # ascending widths, tracks up to each
         padded_rows = sum(c * (e - s) for c, e, s in zip(classes, ends, [0, *ends][:-1], strict=True))
-        if len(rows) * widest - padded_rows <= call:
+        if len(widths) * widest - padded_rows <= call:
             return None  # even a group per width class cannot save a call's cost
         best, cut = [0.0], [0]  # best[j]: cheapest cost of classes [0, j); cut[j]: where its last group starts
         for j in range(1, len(classes) + 1):
@@ -444,13 +443,15 @@ class AppearanceBank:
             return self._aggregate_host(flat, np.repeat(counts, n)).reshape(t, n)
         return self._aggregate_device(sims, torch.as_tensor(counts, device=sims.device)).cpu().numpy()
 
-    def _aggregate_pairs(self, sims: torch.Tensor, counts: np.ndarray) -> np.ndarray:
-        """(M, K) similarities of M pairs (storage dtype, CPU; a copy, overwritten) with each pair's (M,) filled count
-        -> (M,) float32, as `_aggregate_host` gives them. "topk_mean" of many bf16 values is ranked on their 16 bits
+    def _aggregate_pairs(self, bits: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """(M, K) bf16 similarities of M pairs as their int16 bits (a copy, overwritten) with each pair's (M,) filled
+        count -> (M,) float32, as `_aggregate_host` gives them. "topk_mean" of many pairs is ranked on the bits
         (`_top_mean_of_bits`)."""
-        if self.aggregation == "topk_mean" and sims.dtype == torch.bfloat16 and sims.shape[0] >= _MIN_BIT_SORT_PAIRS:
-            return self._top_mean_of_bits(sims.view(torch.int16).numpy(), counts)
-        return self._aggregate_host(_host_float32(sims), counts)
+        if self.aggregation == "topk_mean" and len(bits) >= _MIN_BIT_SORT_PAIRS:
+            return self._top_mean_of_bits(bits, counts)
+        wide = bits.astype(np.int32)
+        wide <<= 16  # numpy has no bfloat16: its 16 bits are the top half of a float32
+        return self._aggregate_host(wide.view(np.float32), counts)
 
     def _top_mean_of_bits(self, bits: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """The "topk_mean" of (M, K) bf16 similarities given as their int16 bits (overwritten) with each pair's (M,)
@@ -530,12 +531,11 @@ def _host_view(values: torch.Tensor) -> np.ndarray | None:
     return values.view(torch.int16).numpy()
 
 
-def _pick_rows(values: torch.Tensor, rows: np.ndarray) -> torch.Tensor:
-    """values[rows] of a (M, K) CPU tensor (a copy); a 16-bit one by numpy's take on its bits (`_host_view`)."""
+def _bits_of_rows(values: torch.Tensor, rows: np.ndarray) -> np.ndarray:
+    """The int16 bits of values[rows] of a (M, K) bf16 CPU tensor (a copy: numpy's take on `_host_view`)."""
     host = _host_view(values)
-    if host is None:
-        return values[torch.from_numpy(rows)]
-    return torch.from_numpy(host.take(rows, axis=0)).view(values.dtype)
+    assert host is not None and values.dtype == torch.bfloat16  # (the sparse path: the CPU's bf16 storage)
+    return host.take(rows, axis=0)
 
 
 def _sort_keys(bits: np.ndarray) -> np.ndarray:
