@@ -296,17 +296,19 @@ def test_padded_widths_table_holds_every_padded_width():
     np.testing.assert_array_equal(classes, [_padded_width(int(k)) for k in n])
 
 
-def test_width_groups_split_only_where_rows_saved_outweigh_calls():
+def test_width_groups_split_only_where_rows_saved_outweigh_calls(monkeypatch):
     """A churn frame's counts (many narrow tracks, one with most detections) are grouped by width class, each
     group's bound an allowed width and the last the widest's padding (48 rows for 33 of 64); counts of one
     class, or a call dearer than every padded row, stay one batch."""
     bank = AppearanceBank(100, "cpu", dim=64)
     widths = np.array([1] * 20 + [3] * 14 + [12] * 20 + [21] * 30 + [33])
-    groups = bank._width_groups(widths, 33, 64, call=50.0)
+    monkeypatch.setattr(bank_module, "_CALL_COST_PRODUCTS", 50 * 100 * 64)  # a call: 50 padded rows
+    groups = bank._width_groups(widths, 33, 64)
     assert groups is not None and groups == sorted(groups) and groups[-1] == _padded_width(33)
     assert all(g in bank_module._WIDTHS for g in groups) and len(groups) <= len({_padded_width(int(w)) for w in widths})
-    assert bank._width_groups(np.full(30, 5), 5, 64, call=50.0) is None  # one class: nothing to save
-    assert bank._width_groups(widths, 33, 64, call=1e9) is None
+    assert bank._width_groups(np.full(30, 5), 5, 64) is None  # one class: nothing to save
+    monkeypatch.setattr(bank_module, "_CALL_COST_PRODUCTS", 10**12)
+    assert bank._width_groups(widths, 33, 64) is None
 
 
 @pytest.mark.parametrize("aggregation", ["max", "topk_mean", "mean"])

@@ -293,10 +293,9 @@ class AppearanceBank:
         starts = per_row.cumsum() - per_row
         pair_pos = np.arange(len(pair_rows)) - starts[pair_rows]  # (P,) place among its row's candidates
         widest, all_dets = int(largest(per_row)), _next_pow2(emb.shape[0])
-        call = _CALL_COST_PRODUCTS / (self.capacity * self.dim)  # a product call's cost in padded rows
-        # (most frames: one batch, where not even a group per track could save a call's cost)
-        spare = len(rows) * min(_padded_width(widest), all_dets) - len(pair_rows)
-        groups = None if spare <= call else self._width_groups(per_row[rows], widest, all_dets, call)
+        # (most frames: one batch, where not even a group per track could save a product call's cost in padded rows)
+        spare = (len(rows) * min(_padded_width(widest), all_dets) - len(pair_rows)) * self.capacity * self.dim
+        groups = None if spare <= _CALL_COST_PRODUCTS else self._width_groups(per_row[rows], widest, all_dets)
         if groups is None:
             pair_sims = self._pair_products(slots, rows, per_row, pair_rows, pair_cols, pair_pos, emb, widest)
             out[pair_rows, pair_cols] = self._aggregate_pairs(pair_sims, counts[pair_rows])
@@ -361,14 +360,16 @@ class AppearanceBank:
         sims = self._batched_bank_products(padded, gather, chunks, use_view)  # (B * W, K)
         return _bits_of_rows(sims, pair_flat)
 
-    def _width_groups(self, widths: np.ndarray, widest: int, all_dets: int, call: float) -> list[int] | None:
+    def _width_groups(self, widths: np.ndarray, widest: int, all_dets: int) -> list[int] | None:
         """Groups of tracks by their (R,) candidate counts `widths` (`widest`: the most), as ascending upper bounds of
         each group's counts (each an allowed padded width, `_padded_width`), or None for one group. One batch pads
         every track to the widest (a churn frame: a lost track with 33 of 60 detections in its grown gate pads 85
-        others of 1-22 to 64 rows); groups of similar counts pad each to its own, at a `call` each (a call's cost in
-        padded rows, `_CALL_COST_PRODUCTS`): the grouping with the fewest padded rows plus calls, over the groups of
+        others of 1-22 to 64 rows); groups of similar counts pad each to its own, at a call each
+        (`_CALL_COST_PRODUCTS`): the grouping with the fewest padded rows plus calls, over the groups of
         whole width classes (`all_dets`: the widest padding, the next power of two of N, where one matmul of all
         detections takes over)."""
+        assert self.dim is not None
+        call = _CALL_COST_PRODUCTS / (self.capacity * self.dim)  # a call's cost in padded rows
         widest = min(_padded_width(widest), all_dets)
         members = np.bincount(np.minimum(_WIDTHS.searchsorted(widths), _WIDTHS.searchsorted(all_dets)))
         used = members.nonzero()[0]
@@ -533,9 +534,7 @@ def _host_view(values: torch.Tensor) -> np.ndarray | None:
 
 def _bits_of_rows(values: torch.Tensor, rows: np.ndarray) -> np.ndarray:
     """The int16 bits of values[rows] of a (M, K) bf16 CPU tensor (a copy: numpy's take on `_host_view`)."""
-    host = _host_view(values)
-    assert host is not None and values.dtype == torch.bfloat16  # (the sparse path: the CPU's bf16 storage)
-    return host.take(rows, axis=0)
+    return values.view(torch.int16).numpy().take(rows, axis=0)  # (the sparse path: the CPU's bf16 storage)
 
 
 def _sort_keys(bits: np.ndarray) -> np.ndarray:
