@@ -287,3 +287,69 @@ def test_three_quarter_widths_give_the_dense_values(widest):
     sparse = bank.similarity(slots, emb, candidates)
     np.testing.assert_array_equal(sparse[candidates], bank.similarity(slots, emb)[candidates])
     assert np.isnan(sparse[~candidates]).all()
+
+
+def test_padded_widths_table_holds_every_padded_width():
+    """`_WIDTHS` (the width classes of `_width_groups`) maps each count to its padded width, as `_padded_width`."""
+    n = np.arange(1, 5000)
+    classes = bank_module._WIDTHS[bank_module._WIDTHS.searchsorted(n)]
+    np.testing.assert_array_equal(classes, [_padded_width(int(k)) for k in n])
+
+
+def test_width_groups_split_only_where_rows_saved_outweigh_calls(monkeypatch):
+    """A churn frame's counts (many narrow tracks, one with most detections) are grouped by width class, each
+    group's bound an allowed width and the last the widest's padding (48 rows for 33 of 64); counts of one
+    class, or a call dearer than every padded row, stay one batch."""
+    bank = AppearanceBank(100, "cpu", dim=64)
+    widths = np.array([1] * 20 + [3] * 14 + [12] * 20 + [21] * 30 + [33])
+    monkeypatch.setattr(bank_module, "_CALL_COST_PRODUCTS", 50 * 100 * 64)  # a call: 50 padded rows
+    groups = bank._width_groups(widths, 33, 64)
+    assert groups is not None and groups == sorted(groups) and groups[-1] == _padded_width(33)
+    assert all(g in bank_module._WIDTHS for g in groups) and len(groups) <= len({_padded_width(int(w)) for w in widths})
+    assert bank._width_groups(np.full(30, 5), 5, 64) is None  # one class: nothing to save
+    monkeypatch.setattr(bank_module, "_CALL_COST_PRODUCTS", 10**12)
+    assert bank._width_groups(widths, 33, 64) is None
+
+
+@pytest.mark.parametrize("aggregation", ["max", "topk_mean", "mean"])
+def test_grouped_batches_give_the_dense_values(monkeypatch, aggregation):
+    """Tracks split into groups of similar candidate counts (`_width_groups`: one with most detections, many with a
+    few, banks full and partial) give the dense path's values for every pair, aggregated together (topk_mean of
+    over `_MIN_BIT_SORT_PAIRS` pairs ranked on the bf16 bits)."""
+    monkeypatch.setattr(bank_module, "_CALL_COST_PRODUCTS", 1)  # groups even for these small banks
+    rng = np.random.default_rng(27)
+    bank = AppearanceBank(12, "cpu", initial_slots=8, aggregation=aggregation, topk=3)
+    slots = np.array([bank.allocate() for _ in range(60)])
+    for step in range(14):
+        due = slots[: 60 - 3 * step]
+        bank.push(due, _unit(len(due), 16, rng))  # the last slots hold fewer looks: partial banks
+    emb = _unit(40, 16, rng)
+    candidates = np.zeros((60, 40), dtype=bool)
+    for row, width in enumerate(rng.choice([1, 2, 3, 7, 12], size=60)):
+        candidates[row, rng.choice(40, width, replace=False)] = True
+    candidates[5, rng.choice(40, 30, replace=False)] = True  # most detections: one matmul for its group
+    calls = []
+    products = bank._pair_products
+    monkeypatch.setattr(bank, "_pair_products", lambda *args: calls.append(args[1]) or products(*args))
+    sparse = bank.similarity(slots, emb, candidates)
+    assert len(calls) > 1 and candidates.sum() >= bank_module._MIN_BIT_SORT_PAIRS
+    np.testing.assert_array_equal(sparse[candidates], bank.similarity(slots, emb)[candidates])
+    assert np.isnan(sparse[~candidates]).all()
+
+
+def test_top_mean_of_bits_equals_the_float_path():
+    """The topk_mean ranked on int16 keys of the bf16 bits gives the float32 path's values: negative values, signed
+    zeros, ties, and banks holding 0 to K entries included."""
+    rng = np.random.default_rng(3)
+    bank = AppearanceBank(10, "cpu", aggregation="topk_mean", topk=3)
+    values = torch.from_numpy(rng.normal(size=(300, 10)).astype(np.float32)).to(torch.bfloat16)
+    values[:40] = values[:40].round()  # ties
+    values[40:60, :5] = -0.0
+    values[60:80] = -values[60:80].abs()  # all negative
+    bits = values.view(torch.int16).numpy()
+    counts = rng.integers(0, 11, size=300)
+    counts[100:] = 10
+    wide = (bits.astype(np.int32) << 16).view(np.float32)
+    expected = bank._aggregate_host(wide.copy(), counts)
+    np.testing.assert_array_equal(bank._top_mean_of_bits(bits.copy(), counts), expected)
+    np.testing.assert_array_equal(bank._top_mean_of_bits(bits[100:].copy(), counts[100:]), expected[100:])

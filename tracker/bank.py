@@ -31,6 +31,18 @@ _CALL_COST_ENTRIES = 400_000
 _CHUNK_BYTES = 2 << 20
 # the smallest power of two whose three quarters is also a padded candidate width (`_padded_width`): 8 -> 6 rows
 _MIN_THREE_QUARTER_WIDTH = 8
+# A product call (bmm or mm, with its gather and bookkeeping) costs about as much as this many more multiply-adds
+# (K x D per padded candidate row): ~30 us in a frame on the CPU, where a row of K=100, D=64 costs ~0.06 us (churn:
+# 8192 padded rows in ~470 us). Tracks are split into groups of similar candidate counts (`_width_groups`), each
+# padded to its own width, only where the rows saved outweigh the extra calls.
+_CALL_COST_PRODUCTS = 3_000_000
+# every padded candidate width (`_padded_width`) up to 2**30, ascending: `_width_groups` classes counts by them
+_WIDTHS = np.array(sorted({1 << e for e in range(31)} | {3 << (e - 2) for e in range(3, 31)}), dtype=np.int64)
+# `_aggregate_pairs`: from this many pairs "topk_mean" ranks bf16 bits (`_top_mean_of_bits`: 1000 pairs of K=100 ~120
+# against ~190 us, 100 about equal); fewer take the float32 path (20 pairs: ~14 against ~17 us)
+_MIN_BIT_SORT_PAIRS = 128
+# `_top_mean_of_bits`: the sort key of an empty bank entry, below every bf16 value's (`_sort_keys` of 0xFFFF, a NaN)
+_EMPTY_KEY = np.int16(-(1 << 15))
 
 
 _NO_STORED_HOST = (None, None)  # `AppearanceBank._stored_host` before `stored` returned any tensor
@@ -281,13 +293,52 @@ class AppearanceBank:
         rows = per_row.nonzero()[0]
         starts = per_row.cumsum() - per_row
         pair_pos = np.arange(len(pair_rows)) - starts[pair_rows]  # (P,) place among its row's candidates
+        widest, all_dets = int(largest(per_row)), _next_pow2(emb.shape[0])
+        # (most frames: one batch, where not even a group per track could save a product call's cost in padded rows)
+        spare = (len(rows) * min(_padded_width(widest), all_dets) - len(pair_rows)) * self.capacity * self.dim
+        groups = None if spare <= _CALL_COST_PRODUCTS else self._width_groups(per_row[rows], widest, all_dets)
+        if groups is None:
+            pair_sims = self._pair_products(slots, rows, per_row, pair_rows, pair_cols, pair_pos, emb, widest)
+            out[pair_rows, pair_cols] = self._aggregate_pairs(pair_sims, counts[pair_rows])
+            return
+        low, parts, group_rows, group_cols = 0, [], [], []
+        for high in groups:  # each group's pairs are its tracks' (whole rows), aggregated together after
+            in_group = (per_row > low) & (per_row <= high)
+            pick = in_group[pair_rows]
+            group_rows.append(pair_rows[pick])
+            group_cols.append(pair_cols[pick])
+            group = rows[in_group[rows]]
+            widest = int(largest(per_row[group]))
+            parts.append(
+                self._pair_products(slots, group, per_row, group_rows[-1], group_cols[-1], pair_pos[pick], emb, widest)
+            )
+            low = high
+        pair_rows, pair_cols = np.concatenate(group_rows), np.concatenate(group_cols)
+        out[pair_rows, pair_cols] = self._aggregate_pairs(np.concatenate(parts), counts[pair_rows])
+
+    def _pair_products(
+        self,
+        slots: np.ndarray,
+        rows: np.ndarray,
+        per_row: np.ndarray,
+        pair_rows: np.ndarray,
+        pair_cols: np.ndarray,
+        pair_pos: np.ndarray,
+        emb: torch.Tensor,
+        widest: int,
+    ) -> np.ndarray:
+        """(P, K) int16, the bf16 bits of the products of the P pairs (`pair_rows`, `pair_cols`: track and detection
+        index, row-major; `pair_pos`: place among its track's candidates) of the tracks `rows` (each with
+        `per_row[row]` > 0 of them, all of its pairs given; `widest`: the most), (T,) `slots`, (N, D) `emb` in the
+        storage dtype: one padded bmm batch, or one matmul of every detection when the widest track has most of them
+        (`_similarity_sparse`)."""
+        assert self._data is not None
         row_slots = slots[rows]
         # Batch sizes are powers of two (or sums of a few): the CPU matmul backend caches one kernel per shape, so a
         # crowd of ever-changing size would otherwise grow memory with every new (B, W).
         span = min(_next_pow2(int(largest(row_slots)) + 1), self.num_slots)
         use_view = 2 * len(rows) >= span
         chunks = [span] if use_view else self._chunks(len(rows))
-        widest = int(largest(per_row))
         batch, width = sum(chunks), _padded_width(widest)
         # Where each track's candidates go in the padded (B, W, D) batch: B = span (view) or R (gather).
         batch_of_row = np.zeros(len(slots), dtype=np.int64)
@@ -301,16 +352,44 @@ class AppearanceBank:
             banks = self._data[:span] if use_view else self._rows_of(self._data, gather)
             padded = torch.cat([emb, emb.new_zeros((all_dets - len(emb), self.dim))])
             sims = torch.mm(padded, banks.reshape(-1, self.dim).T).view(all_dets * batch, -1)  # (N * B, K)
-            pair_sims = _host_float32(sims, pair_cols * batch + batch_of_row[pair_rows])
-        else:
-            pair_flat = batch_of_row[pair_rows] * width + pair_pos  # (P,) row of each pair in the (B * W) batch
-            # Padding repeats detection 0: each product depends on its own two rows only, and padding is never read.
-            det_of = np.zeros(batch * width, dtype=np.int64)
-            det_of[pair_flat] = pair_cols
-            padded = self._rows_of(emb, det_of)
-            sims = self._batched_bank_products(padded, gather, chunks, use_view)  # (B * W, K)
-            pair_sims = _host_float32(sims, pair_flat)
-        out[pair_rows, pair_cols] = self._aggregate_host(pair_sims, counts[pair_rows])
+            return _bits_of_rows(sims, pair_cols * batch + batch_of_row[pair_rows])
+        pair_flat = batch_of_row[pair_rows] * width + pair_pos  # (P,) row of each pair in the (B * W) batch
+        # Padding repeats detection 0: each product depends on its own two rows only, and padding is never read.
+        det_of = np.zeros(batch * width, dtype=np.int64)
+        det_of[pair_flat] = pair_cols
+        padded = self._rows_of(emb, det_of)
+        sims = self._batched_bank_products(padded, gather, chunks, use_view)  # (B * W, K)
+        return _bits_of_rows(sims, pair_flat)
+
+    def _width_groups(self, widths: np.ndarray, widest: int, all_dets: int) -> list[int] | None:
+        """Groups of tracks by their (R,) candidate counts `widths` (`widest`: the most), as ascending upper bounds of
+        each group's counts (each an allowed padded width, `_padded_width`), or None for one group. One batch pads
+        every track to the widest (a churn frame: a lost track with 33 of 60 detections in its grown gate pads 85
+        others of 1-22 to 64 rows); groups of similar counts pad each to its own, at a call each
+        (`_CALL_COST_PRODUCTS`): the grouping with the fewest padded rows plus calls, over the groups of
+        whole width classes (`all_dets`: the widest padding, the next power of two of N, where one matmul of all
+        detections takes over)."""
+        assert self.dim is not None
+        call = _CALL_COST_PRODUCTS / (self.capacity * self.dim)  # a call's cost in padded rows
+        widest = min(_padded_width(widest), all_dets)
+        members = np.bincount(np.minimum(_WIDTHS.searchsorted(widths), _WIDTHS.searchsorted(all_dets)))
+        used = members.nonzero()[0]
+        classes, ends = _WIDTHS[used].tolist(), members[used].cumsum().tolist()  # ascending widths, tracks up to each
+        padded_rows = sum(c * (e - s) for c, e, s in zip(classes, ends, [0, *ends][:-1], strict=True))
+        if len(widths) * widest - padded_rows <= call:
+            return None  # even a group per width class cannot save a call's cost
+        best, cut = [0.0], [0]  # best[j]: cheapest cost of classes [0, j); cut[j]: where its last group starts
+        for j in range(1, len(classes) + 1):
+            width, end = classes[j - 1], ends[j - 1]
+            costs = [best[i] + (end - (ends[i - 1] if i else 0)) * width + call for i in range(j)]
+            start = min(range(j), key=costs.__getitem__)
+            best.append(costs[start])
+            cut.append(start)
+        bounds, j = [], len(classes)
+        while j > 0:
+            bounds.append(classes[j - 1])
+            j = cut[j]
+        return None if len(bounds) == 1 else bounds[::-1]
 
     def _chunks(self, banks: int) -> list[int]:
         """bmm batch sizes for `banks` gathered banks (`_chunk_sizes`), remembered per count: a frame asks for a
@@ -366,6 +445,42 @@ class AppearanceBank:
             return self._aggregate_host(flat, np.repeat(counts, n)).reshape(t, n)
         return self._aggregate_device(sims, torch.as_tensor(counts, device=sims.device)).cpu().numpy()
 
+    def _aggregate_pairs(self, bits: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """(M, K) bf16 similarities of M pairs as their int16 bits (a copy, overwritten) with each pair's (M,) filled
+        count -> (M,) float32, as `_aggregate_host` gives them. "topk_mean" of many pairs is ranked on the bits
+        (`_top_mean_of_bits`)."""
+        if self.aggregation == "topk_mean" and len(bits) >= _MIN_BIT_SORT_PAIRS:
+            return self._top_mean_of_bits(bits, counts)
+        wide = bits.astype(np.int32)
+        wide <<= 16  # numpy has no bfloat16: its 16 bits are the top half of a float32
+        return self._aggregate_host(wide.view(np.float32), counts)
+
+    def _top_mean_of_bits(self, bits: np.ndarray, counts: np.ndarray) -> np.ndarray:
+        """The "topk_mean" of (M, K) bf16 similarities given as their int16 bits (overwritten) with each pair's (M,)
+        filled count -> (M,) float32: the same values as `_aggregate_host` (the top k summed largest first in float32),
+        with half the bytes to sort and no (M, K) float32 copy. Each bf16 is made an int16 key that sorts as the
+        value does (`_sort_keys`); the empty entries [count:] take the lowest key, which no similarity has."""
+        k = bits.shape[1]
+        keys = _sort_keys(bits)
+        any_partial = any_set(counts < k)
+        if any_partial:  # (the pairs of banks not yet full: a few new tracks')
+            partial = (counts < k).nonzero()[0]
+            rows = keys[partial]
+            rows[np.arange(k) >= counts[partial, None]] = _EMPTY_KEY
+            keys[partial] = rows
+        keys.sort(axis=1)
+        top = min(self.topk, k)
+        best = _sort_keys(keys[:, k - top :][:, ::-1].copy())  # (M, top) bits, largest first; empty: a NaN
+        best = (best.astype(np.int32) << 16).view(np.float32)
+        if any_partial or not all_set(np.isfinite(best)):
+            best[~np.isfinite(best)] = 0.0
+        total = best[:, 0].copy()
+        for j in range(1, top):
+            total += best[:, j]
+        if not any_partial:  # every bank holds at least k >= top entries: each sum is of `top` values
+            return total / np.float32(top)
+        return total / np.minimum(np.maximum(counts, 1), top).astype(np.float32)
+
     def _aggregate_host(self, sims: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """(M, K) float32 similarities of M pairs with each pair's (M,) filled count -> (M,) float32.
 
@@ -416,6 +531,19 @@ def _host_view(values: torch.Tensor) -> np.ndarray | None:
     if not values.is_cpu or values.element_size() != 2:
         return None
     return values.view(torch.int16).numpy()
+
+
+def _bits_of_rows(values: torch.Tensor, rows: np.ndarray) -> np.ndarray:
+    """The int16 bits of values[rows] of a (M, K) bf16 CPU tensor (a copy: numpy's take on `_host_view`)."""
+    return values.view(torch.int16).numpy().take(rows, axis=0)  # (the sparse path: the CPU's bf16 storage)
+
+
+def _sort_keys(bits: np.ndarray) -> np.ndarray:
+    """int16 bits of bf16 values -> int16 keys that sort as the values do (and back: the map is its own inverse),
+    in place: a negative value's magnitude bits are flipped (-0.0 sorts just below +0.0; a NaN of either sign
+    beyond the infinities on its side)."""
+    bits ^= (bits >> 15) & 0x7FFF
+    return bits
 
 
 def _host_float32(values: torch.Tensor, rows: np.ndarray | None = None) -> np.ndarray:
