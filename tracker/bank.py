@@ -472,14 +472,7 @@ class AppearanceBank:
         top = min(self.topk, k)
         best = _sort_keys(keys[:, k - top :][:, ::-1].copy())  # (M, top) bits, largest first; empty: a NaN
         best = (best.astype(np.int32) << 16).view(np.float32)
-        if any_partial or not all_set(np.isfinite(best)):
-            best[~np.isfinite(best)] = 0.0
-        total = best[:, 0].copy()
-        for j in range(1, top):
-            total += best[:, j]
-        if not any_partial:  # every bank holds at least k >= top entries: each sum is of `top` values
-            return total / np.float32(top)
-        return total / np.minimum(np.maximum(counts, 1), top).astype(np.float32)
+        return _mean_of_best(best, counts, any_partial)
 
     def _aggregate_host(self, sims: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """(M, K) float32 similarities of M pairs with each pair's (M,) filled count -> (M,) float32.
@@ -497,14 +490,7 @@ class AppearanceBank:
             return sims.max(axis=1)
         top = min(self.topk, k)
         best = np.sort(sims, axis=1)[:, k - top :][:, ::-1]  # (M, top), largest first, -inf past count
-        if any_partial or not all_set(np.isfinite(best)):
-            best[~np.isfinite(best)] = 0.0
-        total = best[:, 0].copy()
-        for j in range(1, top):
-            total += best[:, j]
-        if not any_partial:  # every bank holds at least k >= top entries: each sum is of `top` values
-            return total / np.float32(top)
-        return total / np.minimum(np.maximum(counts, 1), top).astype(np.float32)  # np.clip, without its overhead
+        return _mean_of_best(best, counts, any_partial)
 
     def _aggregate_device(self, sims: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
         """(T, K, N) similarities (storage dtype) with (T,) filled counts -> (T, N) float32, in torch on the device.
@@ -601,3 +587,18 @@ def _prev_pow2(n: int) -> int:
 def _next_pow2(n: int) -> int:
     """The smallest power of two >= n (n >= 1)."""
     return 1 << max(0, n - 1).bit_length()
+
+
+def _mean_of_best(best: np.ndarray, counts: np.ndarray, any_partial: bool) -> np.ndarray:
+    """(M,) float32 means of each row of the (M, top) best similarities, largest first (non-finite: empty entries
+    of a bank with fewer than `top`, overwritten with 0), summed in that order; a row of a bank with (M,) `counts`
+    below `top` is divided by its count (`any_partial`: some bank is; else every sum is of `top` values)."""
+    top = best.shape[1]
+    if any_partial or not all_set(np.isfinite(best)):
+        best[~np.isfinite(best)] = 0.0
+    total = best[:, 0].copy()
+    for j in range(1, top):
+        total += best[:, j]
+    if not any_partial:
+        return total / np.float32(top)
+    return total / np.minimum(np.maximum(counts, 1), top).astype(np.float32)  # np.clip, without its overhead
