@@ -208,6 +208,15 @@ OVERRIDE_FAULTS = {
     "low > high": (["association.low_score=0.6"], "association.low_score", "association.high_score"),
     "low > lowered high": (["association.high_score=0.05"], "association.low_score", "association.high_score"),
     "still samples > capacity": (["lifecycle.still_capacity=10"], "lifecycle.still_min_samples", "still_capacity"),
+    # 1e200 overflowed the width's noise (an OverflowError in the first update, NaN states with the process factor)
+    "huge width noise": (["motion.width_measurement_factor=1e200"], "motion.width_measurement_factor", "out of range"),
+    "huge width process": (["motion.width_process_factor=1e200"], "motion.width_process_factor", "out of range"),
+    # no width noise at all: the width's innovation variance reached 0 (numpy's divide by zero, NaN states)
+    "no width noise": (
+        ["motion.width_process_factor=0", "motion.width_measurement_factor=0"],
+        "motion.width_process_factor",
+        "motion.width_measurement_factor",
+    ),
     "into a scalar": (["device=cpu", "device.index=1"], "device", "not a section"),
     "into a bool": (["appearance.enabled=true", "appearance.enabled.x=1"], "appearance.enabled", None),
     "section set to scalar": (["appearance=3"], "appearance", "mapping"),
@@ -366,6 +375,25 @@ def test_infinite_values_are_refused_or_work(key):
         tracker.update_detections(boxes + f, [0.9, 0.9], embeddings=emb)
     tracker.update_detections(np.zeros((0, 4)), [])
     tracker.update_detections(boxes + 5, [0.9, 0.9], embeddings=emb)
+
+
+@pytest.mark.parametrize("process,measurement", [(100, 100), (0, 100), (100, 0), (0, 1), (1, 0)])
+def test_the_width_factors_allowed_extremes_track_without_numpy_warnings(process, measurement):
+    """Every width-factor pair the config accepts keeps two boxes whose width jitters as two IDs with finite
+    boxes and no numpy warning (1e200 raised OverflowError; both 0 divided by zero: refused at load time)."""
+    cfg = load_config(
+        None,
+        [f"motion.width_process_factor={process}", f"motion.width_measurement_factor={measurement}", "device=cpu"],
+    )
+    tracker = Tracker(cfg)
+    boxes = np.array([[10.0, 10.0, 60.0, 110.0], [300.0, 10.0, 350.0, 110.0]])
+    ids = set()
+    with np.errstate(all="raise"):
+        for f in range(40):
+            out = tracker.update_detections(boxes + [f, 0, f + (1 if f % 2 else -1), 0], [0.9, 0.9], embeddings=np.eye(2, 8))
+            assert all(np.isfinite(o.xyxy).all() for o in out)
+            ids |= {o.track_id for o in out}
+    assert len(ids) == 2
 
 
 # ------------------------------------------------------------------------------------------------ default.yaml

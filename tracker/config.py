@@ -154,10 +154,13 @@ class MotionConfig:
     std_position: float = _key(0.05, "position noise as a fraction of box size", lo=0, hi=10)
     std_velocity: float = _key(0.00625, "velocity noise as a fraction of box size", lo=0, hi=10)
     width_process_factor: float = _key(
-        1.0, "the process noise of the box width and its velocity, times the height's (below 1 smooths the width)", lo=0
+        1.0,
+        "the process noise of the box width and its velocity, times the height's (below 1 smooths the width)",
+        lo=0,
+        hi=100,
     )
     width_measurement_factor: float = _key(
-        1.0, "the measurement noise of the box width, times the height's (above 1 smooths the width)", lo=0
+        1.0, "the measurement noise of the box width, times the height's (above 1 smooths the width)", lo=0, hi=100
     )
     confidence_scaled_noise: bool = _key(False, "scale measurement noise by (1 - score) (NSA Kalman)")
     adaptive_measurement_noise: bool = _key(
@@ -606,6 +609,11 @@ def _check_relations(cfg: Any, prefix: str) -> None:
         raise ConfigError(
             f"{prefix}still_min_samples ({cfg.still_min_samples}) must not exceed {prefix}still_capacity "
             f"({cfg.still_capacity})"
+        )
+    if isinstance(cfg, MotionConfig) and cfg.width_process_factor == 0 and cfg.width_measurement_factor == 0:
+        # the width's innovation variance would reach 0: a division by zero and NaN states
+        raise ConfigError(
+            f"{prefix}width_process_factor and {prefix}width_measurement_factor must not both be 0 (no width noise)"
         )
     if isinstance(cfg, AssociationConfig) and cfg.low_score > cfg.high_score:
         raise ConfigError(f"{prefix}low_score ({cfg.low_score}) must not exceed {prefix}high_score ({cfg.high_score})")
