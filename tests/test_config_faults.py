@@ -390,7 +390,8 @@ def test_the_width_factors_allowed_extremes_track_without_numpy_warnings(process
     ids = set()
     with np.errstate(all="raise"):
         for f in range(40):
-            out = tracker.update_detections(boxes + [f, 0, f + (1 if f % 2 else -1), 0], [0.9, 0.9], embeddings=np.eye(2, 8))
+            jittered = boxes + [f, 0, f + (1 if f % 2 else -1), 0]
+            out = tracker.update_detections(jittered, [0.9, 0.9], embeddings=np.eye(2, 8))
             assert all(np.isfinite(o.xyxy).all() for o in out)
             ids |= {o.track_id for o in out}
     assert len(ids) == 2
