@@ -216,6 +216,8 @@ def test_bench_against_times_two_copies_of_the_core_in_one_process(tmp_path):
         ("bench_batch", ["--frames", "0"], "--frames: must be at least 1"),  # started Ray, then hung
         ("bench_cmc", ["--methods", "bogus"], "invalid choice: 'bogus'"),  # a ConfigError traceback
         ("bench_cmc", ["--widths", "0"], "motion.camera_image_width: 0 is out of range"),  # a ConfigError traceback
+        ("bench_cmc", ["--seed", "-1"], "--seed: must be at least 0"),  # numpy's 'expected non-negative integer'
+        ("cmc_exact", ["--seed", "-1"], "--seed: must be at least 0"),  # the same, after loading the sequences
     ],
 )
 def test_a_benchmark_refuses_a_bad_argument_with_one_usage_line_before_measuring(

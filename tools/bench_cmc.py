@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from tracker import load_config  # noqa: E402
 from tracker.camera_motion import METHODS, CameraMotionEstimator  # noqa: E402
-from tracker.cli import positive_int  # noqa: E402
+from tracker.cli import non_negative_int, positive_int  # noqa: E402
 from tracker.config import ConfigError  # noqa: E402
 from tracker.eval.sequences import find_sequences  # noqa: E402
 from tracker.eval.variants import GROUPS, load_transforms, materialise, relative_motion  # noqa: E402
@@ -128,7 +128,7 @@ def main() -> None:
     p.add_argument("--methods", nargs="+", choices=METHODS[1:], default=["sparse_flow", "orb", "ecc"])
     p.add_argument("--widths", nargs="+", default=["160", "320", "480", FULL], help="gray-copy widths, or full")
     p.add_argument("--variants", nargs="+", default=GROUPS["moving"])
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0, help="the variants' seed")
     p.add_argument("--frames", type=positive_int, default=302, help="frames of people.mp4 timed")
     p.add_argument("--skip-accuracy", action="store_true")
     p.add_argument("--skip-cost", action="store_true")

@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tracker import Tracker, load_config  # noqa: E402
+from tracker.cli import non_negative_int  # noqa: E402
 from tracker.config import TrackerConfig  # noqa: E402
 from tracker.eval.inputs import SequenceInputs, load_inputs  # noqa: E402
 from tracker.eval.scoring import score_results  # noqa: E402
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--variants", nargs="+", default=moving, choices=moving, help="moving variants (default: all)")
     p.add_argument("--detections", choices=["public", "detector"], default="public")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override, repeatable")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=non_negative_int, default=0, help="the variants' seed")
     args = p.parse_args(argv)
     if not SHARED.is_dir():
         sys.exit(f"{SHARED} is absent: this tool needs the shared sequences")
