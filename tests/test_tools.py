@@ -218,6 +218,12 @@ def test_bench_against_times_two_copies_of_the_core_in_one_process(tmp_path):
         ("bench_cmc", ["--widths", "0"], "motion.camera_image_width: 0 is out of range"),  # a ConfigError traceback
         ("bench_cmc", ["--seed", "-1"], "--seed: must be at least 0"),  # numpy's 'expected non-negative integer'
         ("cmc_exact", ["--seed", "-1"], "--seed: must be at least 0"),  # the same, after loading the sequences
+        ("bench_against", [".", "--repeats", "0"], "--repeats: must be at least 1"),  # min() of an empty sequence
+        ("bench_against", [".", "--frames", "0"], "--frames: must be at least 1"),  # ZeroDivisionError
+        ("bench_against", [".", "--worlds", "bogus"], "--worlds: no world 'bogus'"),  # KeyError
+        ("core_outputs", ["record", "ref.npz", "--frames", "0"], "--frames: must be at least 1"),  # empty reference
+        ("bench_update_blocks", ["--passes", "0"], "--passes: must be at least 1"),  # after loading the models
+        ("bench_update_blocks", ["--skip", "-1"], "--skip: must be at least 0"),
     ],
 )
 def test_a_benchmark_refuses_a_bad_argument_with_one_usage_line_before_measuring(
@@ -226,6 +232,7 @@ def test_a_benchmark_refuses_a_bad_argument_with_one_usage_line_before_measuring
     """The `make bench`-style tools took 0 or negative counts, an unknown device or config key, or a method that does
     not exist, and failed with a traceback, a table of NaN or a hang after loading models or starting Ray."""
     monkeypatch.setenv("TRACKER_SHARED", str(tmp_path))  # bench_pipeline's models are never reached
+    monkeypatch.chdir(tmp_path)  # a tool that ran anyway writes nothing into the checkout (core_outputs' ref.npz)
     module = load_tool(tool)
     monkeypatch.setattr(sys, "argv", [f"{tool}.py", *argv])
     with pytest.raises(SystemExit) as stop:

@@ -70,13 +70,28 @@ def run(frames: list, packages: list[ModuleType], warmup: int, fps: float) -> li
     return totals
 
 
+def _count(text: str) -> int:
+    """argparse type of --frames and --repeats: a whole number >= 1 (tracker.cli's positive_int is not imported:
+    the other copy's package must be imported first)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("other", type=Path, help="root of the other checkout (holding its tracker/ package)")
     parser.add_argument("--worlds", default=",".join(WORLDS), help=f"comma-separated, of {', '.join(WORLDS)}")
-    parser.add_argument("--frames", type=int, default=150, help="timed frames per repeat (after the warm-up)")
-    parser.add_argument("--repeats", type=int, default=5, help="fresh tracker pairs per world")
+    parser.add_argument("--frames", type=_count, default=150, help="timed frames per repeat (after the warm-up)")
+    parser.add_argument("--repeats", type=_count, default=5, help="fresh tracker pairs per world")
     args = parser.parse_args()
+    unknown = [name for name in args.worlds.split(",") if name not in WORLDS]
+    if unknown:  # a KeyError traceback after both packages were imported
+        parser.error(f"--worlds: no world {', '.join(map(repr, unknown))}; the worlds are {', '.join(WORLDS)}")
     if not (args.other / PACKAGE / "__init__.py").is_file():
         parser.error(f"{args.other} holds no {PACKAGE}/ package")
     other = import_other(args.other.resolve())

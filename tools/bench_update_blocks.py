@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from bench_pipeline import WARMUP, read_frames, shared_config  # noqa: E402
 
 from tracker import Tracker  # noqa: E402
+from tracker.cli import non_negative_int, positive_int  # noqa: E402
 
 MS = 1000.0
 BASELINE = "detection only"
@@ -99,10 +100,12 @@ def run_blocks(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", choices=("1080p", "768x576"), default="1080p")
-    parser.add_argument("--frames", type=int, default=100, help="frames tracked per pass")
-    parser.add_argument("--passes", type=int, default=4, help="passes over the frames")
-    parser.add_argument("--block", type=int, default=10, help="frames a mode tracks before the next mode's turn")
-    parser.add_argument("--skip", type=int, default=2, help="frames of each turn not counted")
+    parser.add_argument("--frames", type=positive_int, default=100, help="frames tracked per pass")
+    parser.add_argument("--passes", type=positive_int, default=4, help="passes over the frames")
+    parser.add_argument(
+        "--block", type=positive_int, default=10, help="frames a mode tracks before the next mode's turn"
+    )
+    parser.add_argument("--skip", type=non_negative_int, default=2, help="frames of each turn not counted")
     parser.add_argument("--mode", type=parse_mode, action="append", default=None, help="NAME=key=value,...")
     parser.add_argument("--baseline", default=BASELINE, help="the mode the ratios compare with")
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override for all modes")

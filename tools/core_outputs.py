@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_core import CHURN_DIM, FPS, world
 
 from tracker import Tracker, load_config
+from tracker.cli import positive_int
 
 CAPACITY = 100  # K of the benchmark
 DIM = 512  # D of the walking and crossing worlds
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=["record", "check"])
     parser.add_argument("reference", type=Path, help=".npz file")
-    parser.add_argument("--frames", type=int, default=300, help="frames per world")
+    parser.add_argument("--frames", type=positive_int, default=300, help="frames per world")
     parser.add_argument("--atol", type=float, default=BOX_ATOL, help="box tolerance in pixels (check)")
     parser.add_argument("--only", nargs="*", help="runs to do (default: all)")
     args = parser.parse_args(argv)
