@@ -39,6 +39,7 @@ import numpy as np
 from tracker.assignment import linear_assignment
 from tracker.config import GalleryConfig
 from tracker.gallery_index import IVF_MIN_ROWS, ExactIndex, InvertedFileIndex
+from tracker.io.mot import sync_folder
 from tracker.io.strict_json import to_json
 
 __all__ = [
@@ -762,8 +763,4 @@ def _write_atomic(path: Path, blob: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    sync_folder(path.parent)

@@ -20,10 +20,10 @@ replaced IDs (`global_ids_replaced`: new ID -> final ID).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from tracker.io.mot import atomic_file
 from tracker.types import TrackedObject
 
 __all__ = ["GlobalIdHistory"]
@@ -95,20 +95,12 @@ class GlobalIdHistory:
         replaced = self.replacements() if replaced is None else replaced
         if not replaced:
             return replaced
-        tmp = txt.with_name(f".{txt.name}.relabel")
-        try:
-            with txt.open() as rows, tmp.open("w") as out:
-                for row in rows:
-                    fields = row.split(",", _ID_COLUMN + 1)
-                    gid = int(fields[_ID_COLUMN])
-                    if gid in replaced:
-                        fields[_ID_COLUMN] = str(replaced[gid])
-                        row = ",".join(fields)
-                    out.write(row)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, txt)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with txt.open() as rows, atomic_file(txt) as out:
+            for row in rows:
+                fields = row.split(",", _ID_COLUMN + 1)
+                gid = int(fields[_ID_COLUMN])
+                if gid in replaced:
+                    fields[_ID_COLUMN] = str(replaced[gid])
+                    row = ",".join(fields)
+                out.write(row)
         return replaced

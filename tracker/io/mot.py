@@ -8,9 +8,10 @@ never sees half a file at the final path.
 from __future__ import annotations
 
 import configparser
+import contextlib
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -194,19 +195,30 @@ def unique_stem(name: str, taken: set[str]) -> str:
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write `text` to `path` as UTF-8, atomically and durably: `<path>.partial`, fsync, rename over `path`, fsync of
-    the folder. A reader, or a re-run after a kill or a power cut, finds the old file or the whole new one, never an
-    empty or half-written one (`track eval` reuses a result whose note exists; a resume trusts its gallery record).
-    The temporary file is removed when the write fails.
+    """Write `text` to `path` as UTF-8, atomically and durably (`atomic_file`). A reader, or a re-run after a kill or
+    a power cut, finds the old file or the whole new one, never an empty or half-written one (`track eval` reuses a
+    result whose note exists; a resume trusts its gallery record).
 
     Raises:
         OSError: the folder cannot be written (`path` is then as it was).
+    """
+    with atomic_file(path) as file:
+        file.write(text)
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | Path) -> Iterator[TextIO]:
+    """A UTF-8 text file to write `path` through: `<path>.partial`, then on a clean exit flush, fsync, rename over
+    `path` and fsync of the folder; on any exception the temporary file is removed and `path` is as it was.
+
+    Raises:
+        OSError: the folder cannot be written.
     """
     path = Path(path)
     tmp = path.with_name(path.name + _PARTIAL_SUFFIX)
     try:
         with tmp.open("w", encoding="utf-8") as file:
-            file.write(text)
+            yield file
             file.flush()
             os.fsync(file.fileno())
         os.replace(tmp, path)
