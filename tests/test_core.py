@@ -913,3 +913,72 @@ def test_coordinates_beyond_half_the_float_range_are_dropped_without_a_numpy_war
             dets = Detections.from_arrays(boxes, np.full(3, 0.9))
     assert dets.index.tolist() == [1, 2]  # the overflowing width is dropped; 0.5e308 wide is a valid (absurd) box
     assert "dropped 1 invalid" in caplog.text
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.float32, torch.int32, torch.int64])
+def test_torch_inputs_of_any_dtype_agree_with_numpy(dtype):
+    """A detector run under autocast gives bfloat16 boxes and scores: `.numpy()` of those raised TypeError "Got
+    unsupported ScalarType BFloat16", naming no argument."""
+    boxes = np.array([[0, 0, 10, 20], [40, 0, 50, 20.0]])
+    scores = np.array([0.5, 0.75] if dtype.is_floating_point else [1.0, 1.0])  # exact in every dtype
+    a = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    b = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    for f in range(3):
+        shift = np.array([f, 0, f, 0.0])
+        out_a = a.update_detections(boxes + shift, scores, class_ids=[0, 1])
+        given = [torch.tensor(x).to(dtype) for x in (boxes + shift, scores, [0, 1])]
+        out_b = b.update_detections(*given)
+        assert out_a == out_b
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        lambda e: np.ascontiguousarray(e[::-1])[::-1],  # the same values in rows of a negative stride
+        lambda e: np.ascontiguousarray(e[:, ::-1])[:, ::-1],  # in columns of a negative stride
+        lambda e: np.asfortranarray(e),
+        lambda e: np.frombuffer(e.tobytes(), dtype=np.float32).reshape(e.shape),  # read-only (a buffer)
+    ],
+    ids=["negative row stride", "negative column stride", "fortran", "read-only"],
+)
+def test_embeddings_in_any_numpy_layout_are_taken_without_a_warning(layout):
+    """torch.from_numpy refuses negative strides ("embeddings must be a numeric array: At least one stride ...",
+    a wrong reason) and warns about read-only arrays (a UserWarning: an error under `-W error`)."""
+    import warnings
+
+    emb = np.ascontiguousarray(identity_embeddings(2, 16)[::-1], dtype=np.float32)
+    boxes = np.array([[0, 0, 10, 20], [40, 0, 50, 20.0]])
+    a = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    b = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for f in range(3):
+            out_a = a.update_detections(boxes + f, [0.9, 0.8], embeddings=emb)
+            out_b = b.update_detections(boxes + f, [0.9, 0.8], embeddings=layout(emb))
+            assert out_a == out_b and len(out_b) == 2
+        # the embed callback's result goes through the same conversion
+        out_c = b.update_detections(boxes + 3, [0.9, 0.8], embed=lambda rows: layout(emb)[rows])
+        assert [o.track_id for o in out_c] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "class_ids",
+    [[1e20, 0], np.array([2**64 - 1, 0], dtype=np.uint64), [-1e19, 0]],
+    ids=["1e20", "uint64 max", "-1e19"],
+)
+def test_class_ids_beyond_int64_are_one_error_and_change_nothing(class_ids):
+    """They were cast with a numpy RuntimeWarning ("invalid value encountered in cast") to -2**63, then tracked as
+    that class with the warning "negative class id -9223372036854775808"."""
+    import warnings
+
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    boxes = np.array([[0, 0, 10, 20], [40, 0, 50, 20.0]])
+    for f in range(3):
+        tracker.update_detections(boxes + f, [0.9, 0.8])
+    frame = tracker.core.frame_index
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="class_ids must be integers within int64"):
+            tracker.update_detections(boxes + 3, [0.9, 0.8], class_ids=class_ids)
+    assert tracker.core.frame_index == frame
+    assert [o.track_id for o in tracker.update_detections(boxes + 3, [0.9, 0.8])] == [1, 2]

@@ -146,7 +146,7 @@ class Tracker:
         """Track one frame of detections from your own detector.
 
         Args:
-            boxes_xyxy: (N, 4) pixel corners (numpy or torch).
+            boxes_xyxy: (N, 4) pixel corners (numpy, a list, or torch of any dtype and device: read as float64).
             scores: (N,) detection confidences in [0, 1] (others are used as given, with a warning logged once).
             class_ids: (N,) integer classes >= 0 (a negative one is used as given, warned once), or None (all one
                 class). The class policy (`classes.*`, see tracker/classes.py) decides which classes may continue
@@ -166,10 +166,10 @@ class Tracker:
             detection.
         Raises:
             ValueError: arrays of mismatched lengths or wrong shapes (invalid rows are dropped with a warning);
-                non-integer `class_ids`; embeddings of another D than the tracker's banks (or gallery) hold;
-                both `embeddings` and `embed`; `embed` returning the wrong number of rows; a `camera_motion`
-                that is not a finite, invertible (2, 3) or (3, 3) array, or that takes the tracks beyond
-                floating-point range (`camera_motion.warp_states`); a `frame_size` that is not two positive
+                non-integer `class_ids` (or beyond int64); embeddings of another D than the tracker's banks (or
+                gallery) hold; both `embeddings` and `embed`; `embed` returning the wrong number of rows; a
+                `camera_motion` that is not a finite, invertible (2, 3) or (3, 3) array, or that takes the tracks
+                beyond floating-point range (`camera_motion.warp_states`); a `frame_size` that is not two positive
                 whole pixel counts (480.5 is refused, not truncated).
             Exception: whatever `embed` raises, unchanged. After any of these errors the tracker is as before the
                 call (for `embed`'s: the core's `_advance`), so the frame can be given again.

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 MIN_BOX_SIZE = 1e-2  # pixels; smaller (or zero/negative) widths and heights are invalid boxes
 _HALF_MAX = float(np.finfo(np.float64).max) / 2  # coordinates within +-this: no difference of two overflows
+_INT64_SPAN = -float(np.iinfo(np.int64).min)  # 2**63: float class ids in [-2**63, 2**63) cast to int64 as they are
 SCORE_RANGE = (0.0, 1.0)  # detection confidences as the score thresholds (association.high_score, ...) expect them
 
 
@@ -188,23 +189,24 @@ class Detections:
         dropped with a logged warning (a long CCTV run should not die on one bad box); their indices are
         simply absent from `index`.
         """
-        boxes = _as_numpy(boxes_xyxy, "boxes_xyxy", np.float64)
+        boxes = _as_float64(boxes_xyxy, "boxes_xyxy")
         if boxes.size == 0:
             boxes = boxes.reshape(0, 4)
         if boxes.ndim != 2 or boxes.shape[1] != 4:
             raise ValueError(f"boxes_xyxy must have shape (N, 4), got {boxes.shape}")
         n = len(boxes)
-        scores_arr = _as_numpy(scores, "scores", np.float64).reshape(-1)
+        scores_arr = _as_float64(scores, "scores").reshape(-1)
         if len(scores_arr) != n:
             raise ValueError(f"scores has {len(scores_arr)} rows but boxes_xyxy has {n}")
         if class_ids is None:
             classes = np.zeros(n, dtype=np.int64)
         else:
-            classes_f = _as_numpy(class_ids, "class_ids", np.float64).reshape(-1)
+            classes_f = _as_float64(class_ids, "class_ids").reshape(-1)
             if len(classes_f) != n:
                 raise ValueError(f"class_ids has {len(classes_f)} rows but boxes_xyxy has {n}")
-            if not np.all(np.isfinite(classes_f)):
-                raise ValueError("class_ids must be finite integers")
+            if n and not (smallest(classes_f) >= -_INT64_SPAN and largest(classes_f) < _INT64_SPAN):  # NaN: False
+                bad = classes_f[~((classes_f >= -_INT64_SPAN) & (classes_f < _INT64_SPAN))][0]
+                raise ValueError(f"class_ids must be integers within int64 (detector class indices), got {bad:g}")
             fractional = classes_f != np.round(classes_f)
             if fractional.any():  # e.g. scores passed as class IDs: truncating them would track the wrong class
                 raise ValueError(
@@ -319,11 +321,12 @@ def _normalise(emb: torch.Tensor, in_place: bool = False) -> tuple[torch.Tensor,
     return emb, has_emb
 
 
-def _as_numpy(value: Any, name: str, dtype: type) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
+def _as_float64(value: Any, name: str) -> np.ndarray:
+    """A float64 numpy array of `value` (numpy, a list, a torch tensor of any dtype on any device), or ValueError."""
+    if isinstance(value, torch.Tensor):  # converted by torch: numpy has no bfloat16 (`.numpy()` raised TypeError)
+        return value.detach().to(device=_CPU, dtype=torch.float64).numpy()
     try:
-        return np.asarray(value, dtype=dtype)
+        return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a numeric array: {exc}") from None
 
@@ -345,9 +348,13 @@ def _embedding_tensor(
         emb = embeddings.detach()
     else:
         try:
-            emb = torch.from_numpy(np.asarray(embeddings, dtype=np.float32))
+            values = np.asarray(embeddings, dtype=np.float32)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{name} must be a numeric array: {exc}") from None
+        if not values.flags.writeable or any(stride < 0 for stride in values.strides):
+            # torch.from_numpy refuses negative strides (a flipped view) and warns about read-only memory: a copy
+            values, copied = values.copy(), True
+        emb = torch.from_numpy(values)
     if emb.ndim != 2 or emb.shape[0] != n:  # (`shape`: no Python-level Tensor.__len__)
         if emb.numel() == 0 and n == 0:
             return emb.reshape(0, emb.shape[-1] if emb.ndim == 2 else 0).to(device=device, dtype=torch.float32), False
