@@ -283,3 +283,37 @@ def test_pinning_leaves_models_that_are_not_openvino_on_the_cpu_alone(shared_wei
     for model in (pytorch, NotLoaded(), Other(), Auto()):
         assert set_openvino_pinning(model, ir, pinning=False) is False
     assert Auto.predictor.model.backend.ov_compiled_model is auto_compiled
+
+
+def test_after_quiet_ultralytics_building_and_tracking_print_nothing(shared_weights):
+    """README (Python API): the library never prints; ultralytics' "Loading ..." lines on stdout (its own logger) are
+    silenced by `quiet_ultralytics()`, so an application that owns stdout (JSON lines, a pipe) keeps it clean."""
+    import os
+    import subprocess
+    import sys
+
+    model = shared_weights / "yolov8n_int8_openvino_model"
+    script = (
+        "import cv2, sys\n"
+        "from ultralytics.utils import ASSETS\n"
+        "from tracker import Tracker, load_config\n"
+        "from tracker.detector import quiet_ultralytics\n"
+        "quiet_ultralytics()\n"
+        f"cfg = load_config(overrides=['detector.model={model}', 'reid.model=none'])\n"
+        "tracker = Tracker.from_config(cfg, frame_rate=10)\n"
+        "frame = cv2.imread(str(ASSETS / 'bus.jpg'))\n"
+        "outputs = [tracker.update(frame) for _ in range(4)]\n"
+        "sys.stderr.write(f'tracked {len(outputs[-1])}')\n"
+    )
+    root = str(Path(__file__).resolve().parents[1])
+    env = os.environ | {"PYTHONPATH": root, "OMP_WAIT_POLICY": "PASSIVE"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.startswith("tracked ") and done.stderr != "tracked 0", done.stderr  # people on the bus
+    assert done.stdout == ""
+    # without it, ultralytics' own lines are what reach stdout (the README's reason to call it)
+    loud = subprocess.run(
+        [sys.executable, "-c", script.replace("quiet_ultralytics()\n", "")],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert loud.returncode == 0 and "Loading" in loud.stdout

@@ -127,7 +127,7 @@ class Tracker:
         return cls(cfg, frame_rate, detector=detector, embedder=embedder, gallery=gallery)
 
     def reset(self) -> None:
-        """Forget all tracks (a new video); IDs restart at 1."""
+        """Forget all tracks (a new video); IDs restart at 1. The embedding size D stays (another D: a new Tracker)."""
         self.core.reset()
         self._frame_size = None
         if self.camera_motion is not None:
