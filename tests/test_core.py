@@ -982,3 +982,19 @@ def test_class_ids_beyond_int64_are_one_error_and_change_nothing(class_ids):
             tracker.update_detections(boxes + 3, [0.9, 0.8], class_ids=class_ids)
     assert tracker.core.frame_index == frame
     assert [o.track_id for o in tracker.update_detections(boxes + 3, [0.9, 0.8])] == [1, 2]
+
+
+def test_a_frame_size_that_changes_mid_video_is_warned_once_as_update_warns(caplog):
+    """`update(frame)` logs once when frames change size mid-video (tracks carry over in the old frame's pixels);
+    the same change given through `update_detections(frame_size=...)` was taken silently."""
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    boxes = np.array([[0, 0, 10, 20], [40, 0, 50, 20.0]])
+    with caplog.at_level(logging.WARNING, logger="tracker"):
+        for f in range(3):
+            tracker.update_detections(boxes + f, [0.9, 0.8], frame_size=(480, 640))
+        assert "frame size" not in caplog.text
+        out = tracker.update_detections(boxes + 3, [0.9, 0.8], frame_size=(240, 320))
+        assert [o.track_id for o in out] == [1, 2]  # tracked all the same
+        tracker.update_detections(boxes + 4, [0.9, 0.8], frame_size=(480, 640))
+        assert caplog.text.count("frame size changed mid-video from 480x640 to 240x320") == 1
+        assert caplog.text.count("frame size changed") == 1  # once per tracker

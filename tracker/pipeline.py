@@ -160,7 +160,9 @@ class Tracker:
                 compensation this frame (this call has no frame to estimate it from).
             frame_size: (height, width) of the frame in pixels, if known: a revival candidate away from the
                 borders needs less evidence than one where a newcomer could have walked in (`tracker.entry`),
-                and a track predicted wholly outside the frame comes back by re-identification only.
+                and a track predicted wholly outside the frame comes back by re-identification only. A size
+                other than the last call's is used, with a warning logged once (as `update`'s frames): call
+                `reset()` between videos.
         Returns:
             The confirmed tracks matched this frame (fixed scene objects left out), each with the index of its
             detection.
@@ -178,6 +180,8 @@ class Tracker:
             raise ValueError("give either embeddings or embed, not both")
         transform = None if camera_motion is None else as_homography(camera_motion)
         size = None if frame_size is None else _frame_size(frame_size)
+        if size is not None:
+            self._note_frame_size(size)
         with torch_threads(self.config.core_threads) as callers_threads:  # validation and normalisation included
             dets = Detections.from_arrays(boxes_xyxy, scores, class_ids, embeddings, device=self.device)
             self._warn_once(dets.unusual())
@@ -290,13 +294,14 @@ class Tracker:
             raise
 
     def _note_frame_size(self, size: tuple[int, int]) -> None:
-        """Log once per tracker when frames change size mid-video (tracks carry over in the old frame's pixels:
-        most often two videos fed to one tracker without `reset()`); the frame is tracked all the same."""
+        """Log once per tracker when frames change size mid-video (`update`'s frames, `update_detections`'
+        `frame_size`; tracks carry over in the old frame's pixels: most often two videos fed to one tracker without
+        `reset()`); the frame is tracked all the same."""
         previous, self._frame_size = self._frame_size, size
         if previous is not None and size != previous and "frame_size" not in self._warned:
             self._warned.add("frame_size")
             log.warning(
-                "update: the frame size changed mid-video from %dx%d to %dx%d (height x width): tracks continue "
+                "the frame size changed mid-video from %dx%d to %dx%d (height x width): tracks continue "
                 "in the old frame's pixels; call reset() between videos (warned once)",
                 *previous,
                 *size,
