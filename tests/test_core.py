@@ -998,3 +998,52 @@ def test_a_frame_size_that_changes_mid_video_is_warned_once_as_update_warns(capl
         tracker.update_detections(boxes + 4, [0.9, 0.8], frame_size=(480, 640))
         assert caplog.text.count("frame size changed mid-video from 480x640 to 240x320") == 1
         assert caplog.text.count("frame size changed") == 1  # once per tracker
+
+
+def test_a_second_call_while_one_runs_is_refused_and_changes_nothing():
+    """One Tracker called from two threads at once: the calls interleaved their reads and writes of the tracks
+    ("IndexError: boolean index did not match indexed array", or tracks silently wrong). Now a call made while
+    another runs is one RuntimeError; the call running finishes as if alone."""
+    import copy
+    import threading
+
+    boxes = np.array([[0, 0, 10, 20], [40, 0, 50, 20.0]])
+    looks = identity_embeddings(3, 16)  # the third: a newcomer's
+    emb = looks[:2]
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    for f in range(3):
+        tracker.update_detections(boxes + f, [0.9, 0.8], embeddings=emb)
+    alone = copy.deepcopy(tracker)  # a Tracker without models copies (its lock is not copied)
+    inside, release = threading.Event(), threading.Event()
+    refused: list[BaseException] = []
+
+    def embed(rows):  # the first call waits here, holding the tracker, while the second is tried
+        inside.set()
+        assert release.wait(30)
+        return looks[rows]
+
+    def other_thread():
+        assert inside.wait(30)
+        for call in (
+            lambda: tracker.update_detections(boxes + 9, [0.9, 0.8], embeddings=emb),
+            tracker.reset,
+        ):
+            try:
+                call()
+            except RuntimeError as exc:
+                refused.append(exc)
+        release.set()
+
+    newcomer = np.vstack([boxes + 3, [[200, 0, 210, 20]]])  # a newcomer: its look is asked for
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    out = tracker.update_detections(newcomer, [0.9, 0.8, 0.9], embed=lambda rows: embed(rows))
+    thread.join()
+    assert len(refused) == 2 and all("another call on this tracker runs" in str(e) for e in refused), refused
+    expected = alone.update_detections(newcomer, [0.9, 0.8, 0.9], embed=lambda rows: looks[rows])
+    assert out == expected and tracker.core.frame_index == alone.core.frame_index == 4
+    # an embed callback calling the tracker back is refused the same way; the frame can be given again
+    with pytest.raises(RuntimeError, match="one call at a time"):
+        tracker.update_detections(np.vstack([boxes + 4, [[400, 0, 410, 20]]]), [0.9, 0.8, 0.9], embed=tracker.reset)
+    assert tracker.core.frame_index == 4
+    assert [o.track_id for o in tracker.update_detections(boxes + 4, [0.9, 0.8], embeddings=emb)] == [1, 2]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import numbers
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,12 +31,34 @@ EMBED_RESULT = "what the embed callback returned"  # how errors name an `update_
 DETECT_AHEAD = 1  # `stream`: frames detected ahead of the one being tracked (each holds a frame in memory)
 
 
+def _one_call_at_a_time(method: Callable) -> Callable:
+    """`method` of a Tracker, refused with RuntimeError while another guarded call on the same tracker runs (from
+    another thread, or from inside an `embed` callback): two calls at once interleave their reads and writes of
+    the tracks (IndexErrors, or tracks silently corrupted). The lock is only tried, never waited for."""
+
+    @functools.wraps(method)
+    def guarded(self: Tracker, *args: Any, **kwargs: Any) -> Any:
+        if not self._calling.acquire(blocking=False):
+            raise RuntimeError(
+                f"Tracker.{method.__name__} called while another call on this tracker runs (another thread?): a "
+                "Tracker takes one call at a time; use one Tracker per thread or stream, or hold a lock around it"
+            )
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._calling.release()
+
+    return guarded
+
+
 class Tracker:
     """Multi-object tracker with per-track appearance memory.
 
     Call `update(frame)` (with a detector) or `update_detections(...)` (your own detector) once per frame,
     also when there is nothing to detect. Each call returns the confirmed tracks matched in that frame, except
     fixed scene objects (`lifecycle.still_*`: tracks whose box does not jitter like people's are kept, not reported).
+    One call at a time, from any thread: a call made while another runs (from another thread, or an `embed`
+    callback calling back) raises RuntimeError and changes nothing; use one Tracker per stream.
 
     Args:
         config: a `TrackerConfig` (see `load_config`).
@@ -78,6 +102,7 @@ class Tracker:
             )
         self.detector = detector
         self.embedder = embedder
+        self._calling = threading.Lock()  # held by the call running (`_one_call_at_a_time`)
         self._warned: set[str] = set()  # kinds of unusual update_detections input already logged (once each)
         self._frame_size: tuple[int, int] | None = None  # (height, width) of the last `update` frame of this video
         if gallery is not None and not (self.config.appearance.enabled and self.config.reid.model != "none"):
@@ -85,6 +110,14 @@ class Tracker:
         self.core = TrackerCore(self.config, self.frame_rate, self.device, gallery, source_name)
         cmc = self.config.motion.camera_compensation != "none"
         self.camera_motion = CameraMotionEstimator(self.config.motion) if cmc else None
+
+    def __getstate__(self) -> dict:
+        """The state to copy or pickle (a Tracker without models: `copy.deepcopy` forks one): all but the lock."""
+        return {key: value for key, value in self.__dict__.items() if key != "_calling"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._calling = threading.Lock()
 
     @property
     def gallery(self) -> Gallery | None:
@@ -126,6 +159,7 @@ class Tracker:
             gallery.bind_model(reid_model_identity(cfg))
         return cls(cfg, frame_rate, detector=detector, embedder=embedder, gallery=gallery)
 
+    @_one_call_at_a_time
     def reset(self) -> None:
         """Forget all tracks (a new video); IDs restart at 1. The embedding size D stays (another D: a new Tracker)."""
         self.core.reset()
@@ -133,6 +167,7 @@ class Tracker:
         if self.camera_motion is not None:
             self.camera_motion.reset()
 
+    @_one_call_at_a_time
     def update_detections(
         self,
         boxes_xyxy: Any,
@@ -151,7 +186,8 @@ class Tracker:
             class_ids: (N,) integer classes >= 0 (a negative one is used as given, warned once), or None (all one
                 class). The class policy (`classes.*`, see tracker/classes.py) decides which classes may continue
                 a track; a track's class is a vote.
-            embeddings: (N, D) appearance embeddings (numpy or torch, any D), or None for motion only.
+            embeddings: (N, D) appearance embeddings (numpy or torch, any D; a tensor on another device is moved
+                to the tracker's), or None for motion only.
             embed: instead of `embeddings`, your own ReID as a callable: (R,) row indices into this call's
                 arrays -> (R, D) embeddings. Called at most once per frame, for just the detections whose
                 appearance matters (`appearance.lazy_embedding`), as `update(frame)` does with its embedder.
@@ -203,6 +239,7 @@ class Tracker:
                 self._warned.add(kind)
                 log.warning("update_detections: %s (used as given; warned once)", message)
 
+    @_one_call_at_a_time
     def update(self, frame: np.ndarray) -> list[TrackedObject]:
         """Detect, embed and track one HxWx3 uint8 BGR frame (as OpenCV reads it).
 
@@ -256,7 +293,7 @@ class Tracker:
         try:
             with Prefetch(detected, depth=DETECT_AHEAD) as ahead:
                 for frame, boxes in ahead:
-                    yield self._track(frame, boxes)
+                    yield self._track_one(frame, boxes)
         finally:
             # torch's thread count is process-wide: the detector's thread and this one each bound it around their
             # calls and put back what they read, so an unlucky interleaving can leave the bounded count behind
@@ -292,6 +329,8 @@ class Tracker:
             if before is not None:
                 self.camera_motion.rollback(before)
             raise
+
+    _track_one = _one_call_at_a_time(_track)  # `stream`'s frames, one call at a time as `update`'s
 
     def _note_frame_size(self, size: tuple[int, int]) -> None:
         """Log once per tracker when frames change size mid-video (`update`'s frames, `update_detections`'
