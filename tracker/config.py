@@ -443,7 +443,7 @@ class LifecycleConfig:
         "jitters (1 / C(n + m, m) below still_quantile)",
     )
     still_camera_noise: bool = _key(
-        False,
+        True,
         "reporting: with an estimated camera motion, a box has not moved when its net displacement is within that "
         "bound and the estimate's noise since its birth (camera_ransac_px at full resolution per frame, a random "
         "walk)",
