@@ -520,3 +520,33 @@ def test_camera_motion_noise_must_be_a_finite_number_of_pixels():
     for bad in (-1.0, float("nan"), float("inf"), True, "1"):
         with pytest.raises(ValueError, match="camera_motion_noise"):
             tracker.update_detections(SIGN[None], np.array([0.8]), camera_motion_noise=bad)
+
+
+@pytest.mark.parametrize("seed", [2, 3, 4])
+@pytest.mark.parametrize("fps", [7, 12.5, 25])
+def test_a_person_standing_alone_filmed_by_a_panning_camera_stays_reported_when_a_second_person_enters(fps, seed):
+    """The wider "not moved" bound of a compensated video (`lifecycle.still_camera_noise`) takes a person standing
+    still as unmoved too; the other guards (all their jitters below every other track's, and unlikely so) keep them
+    reported: the scene of the still camera's test above, panned `CAMERA_PAN_PX` a frame with the estimate
+    `CAMERA_ERROR_PX` off."""
+    enter = int(3 * fps)
+    tracker = Tracker(config(), frame_rate=fps)
+    rng = np.random.default_rng(seed)
+    motion = np.array([[1.0, 0.0, -CAMERA_PAN_PX - CAMERA_ERROR_PX], [0.0, 1.0, 0.0]])
+    shown = []
+    for f in range(enter + int(4 * fps)):
+        rows = [np.array([450.0, 120.0, 500.0, 260.0]) + rng.normal(scale=JITTER_PX, size=4)]
+        if f >= enter:
+            walker = np.array([560.0, 200.0, 610.0, 330.0]) - np.array([2.0, 0.0, 2.0, 0.0]) * (f - enter)
+            rows.append(walker + rng.normal(scale=JITTER_PX, size=4))
+        boxes = np.stack(rows) - np.array([CAMERA_PAN_PX, 0.0, CAMERA_PAN_PX, 0.0]) * f
+        out = tracker.update_detections(
+            boxes,
+            np.full(len(boxes), 0.8),
+            camera_motion=None if f == 0 else motion,
+            frame_size=FRAME,
+            camera_motion_noise=CAMERA_NOISE_PX,
+        )
+        shown.append({o.detection_index for o in out})
+    first = next(f for f, rows in enumerate(shown) if 0 in rows)
+    assert all(0 in rows for rows in shown[first:]), [f for f, rows in enumerate(shown) if 0 not in rows]
