@@ -464,3 +464,89 @@ def test_a_person_standing_alone_in_view_stays_reported_when_a_second_person_ent
     shown = shown_rows(boxes_of, enter + int(4 * fps), config(), fps, seed, FRAME)
     first = next(f for f, rows in enumerate(shown) if 0 in rows)
     assert all(0 in rows for rows in shown[first:]), [f for f, rows in enumerate(shown) if 0 not in rows]
+
+
+CAMERA_PAN_PX = 2.0  # the camera's pan, px a frame (PETS09 pan2)
+CAMERA_ERROR_PX = 0.15  # the estimate's error, px a frame, always the same way (PETS09 pan2's p95: 0.13-0.16)
+CAMERA_NOISE_PX = 1.8  # the estimator's noise_px there: camera_ransac_px 1 over the 320 px gray copy of 576 px
+
+
+def _panned_sign_frames(noise_px: float, *overrides: str, fps: float = 7) -> list[int]:
+    """The frames that report the sign of `_entering_scene` filmed by a camera panning `CAMERA_PAN_PX` a frame, its
+    motion given `CAMERA_ERROR_PX` off (a fixed object then drifts by that much a frame after compensation) with
+    `noise_px` as its error."""
+    tracker = Tracker(config(*overrides), frame_rate=fps)
+    rng = np.random.default_rng(4)
+    motion = np.array([[1.0, 0.0, -CAMERA_PAN_PX - CAMERA_ERROR_PX], [0.0, 1.0, 0.0]])
+    frames = []
+    for f in range(WALKER_FROM + 30):
+        boxes = _entering_scene(f, rng) - np.array([CAMERA_PAN_PX, 0.0, CAMERA_PAN_PX, 0.0]) * f
+        boxes[:, 2] = np.minimum(boxes[:, 2], float(FRAME[1]))
+        out = tracker.update_detections(
+            boxes,
+            np.full(len(boxes), 0.8),
+            camera_motion=None if f == 0 else motion,
+            frame_size=FRAME,
+            camera_motion_noise=noise_px,
+        )
+        if SIGN_ROW in {o.detection_index for o in out}:
+            frames.append(f)
+    return frames
+
+
+def test_a_fixed_object_filmed_by_a_panning_camera_is_withheld_as_soon_despite_the_estimates_error():
+    """PETS09 ACF pan2: the estimate is a few hundredths of a pixel off every frame, so after compensation the sign
+    post drifted 0.045 of its width by the walker's first jitters (the unmoved bound: 0.029) and was withheld 3
+    frames later than with the exact motion. With the estimate's noise in the bound (`lifecycle.still_camera_noise`)
+    it is withheld where a still camera withholds it; without it, or given as exact (noise 0), later."""
+    withheld_from = WALKER_FROM + 4  # as in the still camera's test above
+    assert _panned_sign_frames(CAMERA_NOISE_PX) == list(range(withheld_from))
+    assert withheld_from in _panned_sign_frames(CAMERA_NOISE_PX, "lifecycle.still_camera_noise=false")
+    assert withheld_from in _panned_sign_frames(0.0), "a motion given as exact carries no noise"
+
+
+def test_the_camera_noise_widens_the_unmoved_bound_in_quadrature():
+    """Each edge's bound is sqrt(model bound^2 + the estimate's variance summed since birth) (box units)."""
+    still, _ = _world([1])
+    bound = model_jitter_quantile(0.01) * 0.05 * np.sqrt(2.5)
+    drift = np.array([[bound * 2.0, 0.0, 0.0, 0.0]])
+    assert not still._unmoved(drift, np.zeros((1, 4))).any()
+    assert not still._unmoved(drift, np.full((1, 4), 2.9 * bound**2)).any()
+    assert still._unmoved(drift, np.full((1, 4), 3.1 * bound**2)).all()
+
+
+def test_camera_motion_noise_must_be_a_finite_number_of_pixels():
+    tracker = Tracker(config(), frame_rate=FPS)
+    for bad in (-1.0, float("nan"), float("inf"), True, "1"):
+        with pytest.raises(ValueError, match="camera_motion_noise"):
+            tracker.update_detections(SIGN[None], np.array([0.8]), camera_motion_noise=bad)
+
+
+@pytest.mark.parametrize("seed", [2, 3, 4])
+@pytest.mark.parametrize("fps", [7, 12.5, 25])
+def test_a_person_standing_alone_filmed_by_a_panning_camera_stays_reported_when_a_second_person_enters(fps, seed):
+    """The wider "not moved" bound of a compensated video (`lifecycle.still_camera_noise`) takes a person standing
+    still as unmoved too; the other guards (all their jitters below every other track's, and unlikely so) keep them
+    reported: the scene of the still camera's test above, panned `CAMERA_PAN_PX` a frame with the estimate
+    `CAMERA_ERROR_PX` off."""
+    enter = int(3 * fps)
+    tracker = Tracker(config(), frame_rate=fps)
+    rng = np.random.default_rng(seed)
+    motion = np.array([[1.0, 0.0, -CAMERA_PAN_PX - CAMERA_ERROR_PX], [0.0, 1.0, 0.0]])
+    shown = []
+    for f in range(enter + int(4 * fps)):
+        rows = [np.array([450.0, 120.0, 500.0, 260.0]) + rng.normal(scale=JITTER_PX, size=4)]
+        if f >= enter:
+            walker = np.array([560.0, 200.0, 610.0, 330.0]) - np.array([2.0, 0.0, 2.0, 0.0]) * (f - enter)
+            rows.append(walker + rng.normal(scale=JITTER_PX, size=4))
+        boxes = np.stack(rows) - np.array([CAMERA_PAN_PX, 0.0, CAMERA_PAN_PX, 0.0]) * f
+        out = tracker.update_detections(
+            boxes,
+            np.full(len(boxes), 0.8),
+            camera_motion=None if f == 0 else motion,
+            frame_size=FRAME,
+            camera_motion_noise=CAMERA_NOISE_PX,
+        )
+        shown.append({o.detection_index for o in out})
+    first = next(f for f, rows in enumerate(shown) if 0 in rows)
+    assert all(0 in rows for rows in shown[first:]), [f for f, rows in enumerate(shown) if 0 not in rows]

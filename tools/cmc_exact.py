@@ -86,7 +86,7 @@ def track_variant(seq: Sequence, inputs: SequenceInputs, cfg: TrackerConfig, mod
     size = (seq.info.height, seq.info.width)
     lines, residuals = [], []
     for number, frame in enumerate(inputs.frames, start=1):
-        motion = None
+        motion, noise = None, 0.0
         if estimator is not None:
             image = cv2.imread(str(seq.info.image_path(seq.first + number - 1)))
             motion = estimator.estimate(image, frame.boxes_xyxy)
@@ -95,9 +95,17 @@ def track_variant(seq: Sequence, inputs: SequenceInputs, cfg: TrackerConfig, mod
                 residuals.append(grid_residual(motion, truth, seq.info.width, seq.info.height))
                 if mode == "exact":
                     motion = truth
+            if mode != "exact":
+                noise = estimator.noise_px  # (the exact motion has none)
         embed = None if frame.embeddings is None else frame.embeddings.__getitem__
         objects = tracker.update_detections(
-            frame.boxes_xyxy, frame.scores, frame.class_ids, embed=embed, camera_motion=motion, frame_size=size
+            frame.boxes_xyxy,
+            frame.scores,
+            frame.class_ids,
+            embed=embed,
+            camera_motion=motion,
+            frame_size=size,
+            camera_motion_noise=noise,
         )
         lines.extend(format_mot_row(number, o.track_id, o.xyxy, o.score) for o in objects)
     return CellRun(lines, np.array(residuals), 0 if estimator is None else estimator.failures)

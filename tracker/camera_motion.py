@@ -195,6 +195,12 @@ class CameraMotionEstimator:
         """Back to the state `checkpoint` returned: the next `estimate` is from the frame before the undone one."""
         vars(self).update(checkpoint)
 
+    @property
+    def noise_px(self) -> float:
+        """The error of one estimate, full-resolution pixels: the RANSAC inlier distance of the gray copy
+        (`motion.camera_ransac_px`, also `auto`'s noise floor) over the copy's scale (that of the last frame)."""
+        return self.config.camera_ransac_px / self._scale
+
     def estimate(self, frame: np.ndarray, boxes_xyxy: np.ndarray | None = None) -> np.ndarray:
         """(2, 3) affine from the previous frame's pixels to this frame's (the identity on the first frame or
         when the estimate fails).

@@ -171,6 +171,11 @@ class MotionConfig:
     noise_min_updates: int = _key(
         50, "adaptive_measurement_noise: matched updates pooled before the measured noise applies", lo=1
     )
+    noise_uncut_only: bool = _key(
+        False,
+        "adaptive_measurement_noise: only boxes no side frame border cuts are pooled (a cut box's width is the "
+        "border's)",
+    )
     gate_chi2: float = _key(9.4877, "Mahalanobis gate, chi-square 95% with 4 dof", lo=0)
     output_filtered_box: bool = _key(True, "report the Kalman-corrected box (false: the raw detection box)")
     report_gap_frame: bool = _key(
@@ -436,6 +441,12 @@ class LifecycleConfig:
         "reporting: a track first judged by that noise whose box has not moved since its birth (beyond that noise's "
         "quantile) starts its share from the jitters it taught, once all pass and that is unlikely for the others' "
         "jitters (1 / C(n + m, m) below still_quantile)",
+    )
+    still_camera_noise: bool = _key(
+        True,
+        "reporting: with an estimated camera motion, a box has not moved when its net displacement is within that "
+        "bound and the estimate's noise since its birth (camera_ransac_px at full resolution per frame, a random "
+        "walk)",
     )
 
 

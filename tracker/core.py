@@ -195,6 +195,7 @@ class TrackerCore:
         embed: EmbedFn | None = None,
         camera_motion: np.ndarray | None = None,
         frame_size: tuple[int, int] | None = None,
+        camera_motion_noise: float = 0.0,
     ) -> list[TrackedObject]:
         """Advance one frame with this frame's detections.
 
@@ -210,6 +211,9 @@ class TrackerCore:
                 track's width (`tracker.truncation`), reported boxes are clipped to it, and a box that does not
                 jitter as tracked boxes do is judged a fixed scene object (`tracker.still`). None: only occluders
                 tell; no track is out of view; boxes are used and reported as they are; no track is judged still.
+            camera_motion_noise: the error of an estimated `camera_motion`, pixels (`CameraMotionEstimator.noise_px`;
+                0: exact, a motion you know): a fixed object's net displacement may be that large
+                (`lifecycle.still_camera_noise`).
         Raises:
             ValueError: `camera_motion` of another shape, not finite, or taking the tracks beyond floating-point
                 range (`camera_motion.warp_states`), embeddings of another D than the banks hold (nothing is changed).
@@ -217,6 +221,7 @@ class TrackerCore:
                 tracker's state is then as before the call (`_advance`), so the frame can be given again.
         """
         self._check_dim(dets)
+        self.still.camera_noise_px = camera_motion_noise if camera_motion is not None else 0.0
         # a part of a person (far shorter than the ground line predicts) has no look and brings no lost track back
         self._part_boxes = self.ground.part_boxes(dets.boxes_xyxy, dets.class_ids, frame_size)
         self._any_part_box = any_set(self._part_boxes)  # most frames: none, and no mask to apply
@@ -955,6 +960,8 @@ class TrackerCore:
             pooled = (self.table.frames_since_update.take(track_idx) == 0) & view.confirmed.take(track_idx)
             if completed is not None:
                 pooled &= ~completed  # a completed box's size is the prediction's
+            if uncut is not None and self.config.motion.noise_uncut_only:
+                pooled &= uncut  # a box a side border cuts measures the border, not the detector
             pooled = None if all_set(pooled) else _indices(pooled)  # None: all of them (most frames), no row picked
             prior_var = _rows(cov.diagonal(0, 1, 2)[:, :4], pooled).copy()  # (H P^- H^T)_ii before the update
             prior_scale = _rows(mean.take(_MEASUREMENT_SCALE_COLUMNS, axis=1), pooled)

@@ -177,6 +177,7 @@ class Tracker:
         embed: Callable[[np.ndarray], Any] | None = None,
         camera_motion: Any = None,
         frame_size: tuple[int, int] | None = None,
+        camera_motion_noise: float = 0.0,
     ) -> list[TrackedObject]:
         """Track one frame of detections from your own detector.
 
@@ -199,6 +200,8 @@ class Tracker:
                 and a track predicted wholly outside the frame comes back by re-identification only. A size
                 other than the last call's is used, with a warning logged once (as `update`'s frames): call
                 `reset()` between videos.
+            camera_motion_noise: the error of `camera_motion` in pixels when it is an estimate (the `noise_px` of
+                `Tracker.camera_motion`, as `update(frame)` passes it); 0 (default): the motion is exact.
         Returns:
             The confirmed tracks matched this frame (fixed scene objects left out), each with the index of its
             detection.
@@ -208,13 +211,15 @@ class Tracker:
                 gallery) hold; both `embeddings` and `embed`; `embed` returning the wrong number of rows; a
                 `camera_motion` that is not a finite, invertible (2, 3) or (3, 3) array, or that takes the tracks
                 beyond floating-point range (`camera_motion.warp_states`); a `frame_size` that is not two positive
-                whole pixel counts (480.5 is refused, not truncated).
+                whole pixel counts (480.5 is refused, not truncated); a `camera_motion_noise` that is not a finite
+                number >= 0.
             Exception: whatever `embed` raises, unchanged. After any of these errors the tracker is as before the
                 call (for `embed`'s: the core's `_advance`), so the frame can be given again.
         """
         if embeddings is not None and embed is not None:
             raise ValueError("give either embeddings or embed, not both")
         transform = None if camera_motion is None else as_homography(camera_motion)
+        noise = _camera_noise(camera_motion_noise)
         size = None if frame_size is None else _frame_size(frame_size)
         if size is not None:
             self._note_frame_size(size)
@@ -224,13 +229,15 @@ class Tracker:
             if size is not None:
                 dets = _inside(dets, size)
             if embed is None:
-                return self.core.step(dets, camera_motion=transform, frame_size=size)
+                return self.core.step(dets, camera_motion=transform, frame_size=size, camera_motion_noise=noise)
 
             def embed_rows(rows: np.ndarray) -> torch.Tensor:
                 with exact_torch_threads(callers_threads):  # the caller's ReID runs with the caller's threads
                     return to_embedding_tensor(embed(dets.index[rows]), len(rows), self.device, name=EMBED_RESULT)
 
-            return self.core.step(dets, embed=embed_rows, camera_motion=transform, frame_size=size)
+            return self.core.step(
+                dets, embed=embed_rows, camera_motion=transform, frame_size=size, camera_motion_noise=noise
+            )
 
     def _warn_once(self, unusual: dict[str, str]) -> None:
         """Log each kind of unusual input the first time it is seen (they are used as given, not rejected)."""
@@ -312,19 +319,22 @@ class Tracker:
         dets = Detections.from_arrays(boxes, scores, class_ids, device=self.device)
         before = None if self.camera_motion is None else self.camera_motion.checkpoint()
         transform = None if self.camera_motion is None else self.camera_motion.estimate(frame, dets.boxes_xyxy)
+        noise = 0.0 if self.camera_motion is None else self.camera_motion.noise_px
         size = (frame.shape[0], frame.shape[1])
         self._note_frame_size(size)
         try:
             with torch_threads(self.config.core_threads) as callers_threads:
                 if self.embedder is None:
-                    return self.core.step(dets, camera_motion=transform, frame_size=size)
+                    return self.core.step(dets, camera_motion=transform, frame_size=size, camera_motion_noise=noise)
 
                 def embed(rows: np.ndarray) -> torch.Tensor:
                     image = torch.from_numpy(frame).to(self.device, non_blocking=True)  # the one upload of the frame
                     with exact_torch_threads(callers_threads):  # crops and a PyTorch ReID forward use all threads
                         return self.embedder(image, dets.boxes_xyxy[rows])
 
-                return self.core.step(dets, embed=embed, camera_motion=transform, frame_size=size)
+                return self.core.step(
+                    dets, embed=embed, camera_motion=transform, frame_size=size, camera_motion_noise=noise
+                )
         except BaseException:  # the frame was not tracked: its camera motion is estimated again when it is given again
             if before is not None:
                 self.camera_motion.rollback(before)
@@ -393,6 +403,13 @@ def _frame_size(size: Any) -> tuple[int, int]:
     if len(values) != 2 or not all(_is_pixel_count(v) for v in values):
         raise ValueError(hint)
     return int(values[0]), int(values[1])
+
+
+def _camera_noise(value: Any) -> float:
+    """`camera_motion_noise` as a float, or ValueError: not a finite number >= 0 (a bool is not one)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"camera_motion_noise must be a finite number of pixels >= 0; got {value!r}")
+    return float(value)
 
 
 def _is_pixel_count(value: Any) -> bool:

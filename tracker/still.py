@@ -135,6 +135,7 @@ class StillBoxes:
         self._bounds: dict[int, float] = {}  # track ID -> the others' order statistic (`_others_bound`)
         self._hidden_ids: set[int] = set()  # track IDs whose box was ever withheld as a fixed object (`count_hidden`)
         self._hidden_frames = 0  # track-frames withheld: each hidden track counts once per frame it was matched
+        self.camera_noise_px = 0.0  # the error of this frame's camera-motion estimate, px (0: none, or a given one)
 
     def _rank(self, n: np.ndarray | int) -> np.ndarray | int:
         """Index of the `still_quantile` order statistic among n values (the lower quantile)."""
@@ -165,6 +166,9 @@ class StillBoxes:
         step = edge_step(observed, measured_xywh, gap + 1)
         previous = table.edge_step[track_idx]
         table.edge_drift[track_idx] += step * (gap + 1)[:, None] / measured_xywh[:, [2, 3, 2, 3]]
+        if self.camera_noise_px > 0.0 and self.cfg.still_camera_noise:  # each compensated frame adds its noise
+            spread = self.camera_noise_px / measured_xywh[:, [2, 3, 2, 3]]
+            table.drift_noise[track_idx] += (gap + 1)[:, None] * np.square(spread)
         whole = whole_boxes(measured_xywh, frame_size)
         cut_jitter, cut_owners = np.zeros(0), np.zeros(0, dtype=np.int64)
         if self.cfg.still_teach_cut_boxes and not whole.all():  # a cut box: its free edges' jitter, to teach
@@ -197,7 +201,7 @@ class StillBoxes:
             enough = enough | prior
         updated = share[enough] + (still[enough] - share[enough]) / self.window
         if prior.any() and self.cfg.still_prior_unmoved:  # a box that never moved: by all the jitters it taught
-            unmoved = prior & self._unmoved(table.edge_drift[rows])
+            unmoved = prior & self._unmoved(table.edge_drift[rows], table.drift_noise[rows])
             at = np.flatnonzero(unmoved[enough])
             taught = [
                 self._taught_prior_share(int(owner), float(box[2:].min() / box[3]))
@@ -218,15 +222,20 @@ class StillBoxes:
         learn = np.isfinite(jitter) & (table.state[rows] == TRACKED) & (gap == 0) & ~(share > _MAJORITY)
         return jitter[learn], table.track_id[rows[learn]]
 
-    def _unmoved(self, drift: np.ndarray) -> np.ndarray:
+    def _unmoved(self, drift: np.ndarray, camera_variance: np.ndarray | None = None) -> np.ndarray:
         """(P,) bool: the net displacements (P, 4) of boxes' edges since their first match (`TrackTable.edge_drift`,
         in box widths and heights) are each within the measurement model's `still_quantile` bound for the
         difference of two measurements of one place (as `model_jitter_quantile`'s, with the variance of a first
         difference, 2, for a second difference's `_SECOND_DIFFERENCE_GAIN`): the box is where it was born, up to the
         noise the Kalman filter assumes. A walker's drift grows with every step; a fixed object's stays that of the
-        detector and the camera-motion estimate."""
+        detector and the camera-motion estimate: `camera_variance` (P, 4), the estimate's noise summed since the
+        first match (`TrackTable.drift_noise`, squared box widths and heights; `lifecycle.still_camera_noise`), is
+        added to the bound in quadrature (an estimate a few hundredths of a pixel off every frame carries a fixed
+        object by a pixel in 20 frames: PETS09 ACF pan2's sign post, 0.045 of its width against the bound 0.029)."""
         bound = self._model_bound * self._model_std * np.sqrt(_FIRST_DIFFERENCE_GAIN / _SECOND_DIFFERENCE_GAIN)
-        return (np.abs(drift) < bound).all(axis=1)
+        if camera_variance is None or not camera_variance.any():
+            return (np.abs(drift) < bound).all(axis=1)
+        return (np.abs(drift) < np.sqrt(bound**2 + camera_variance)).all(axis=1)
 
     def _taught_prior_share(self, owner: int, narrow: float) -> float:
         """The still share a track first judged by the measurement model (`_model_still`) would have, had its jitters

@@ -149,6 +149,9 @@ class TrackTable:
         # net displacement of the box's edges since its first match, camera motion compensated, in box widths (left,
         # right) and heights (top, bottom) of each step (`tracker.still`)
         self.edge_drift = np.zeros((0, 4))
+        # the variance the camera-motion estimate's noise adds to `edge_drift` since the first match, in squared box
+        # widths and heights (`tracker.still`, `lifecycle.still_camera_noise`)
+        self.drift_noise = np.zeros((0, 4))
         # the last Kalman innovation per coordinate over its predicted std, when the track was matched in the frame
         # before too (NaN: not; `MeasurementNoise.observe`)
         self.innovation = np.zeros((0, 4))
@@ -174,6 +177,7 @@ class TrackTable:
         "still_share",
         "edge_step",
         "edge_drift",
+        "drift_noise",
         "innovation",
     )
 
@@ -185,6 +189,8 @@ class TrackTable:
             self.innovation = np.full((len(self.state), 4), np.nan)
         if "edge_drift" not in state:  # (main 19b5851): no track's drift known, none taken as unmoved
             self.edge_drift = np.full((len(self.state), 4), np.inf)
+        if "drift_noise" not in state:  # (main 704c4ff): no camera noise known, the drift judged as measured
+            self.drift_noise = np.zeros((len(self.state), 4))
 
     def __len__(self) -> int:
         return len(self.tracks)
@@ -227,6 +233,7 @@ class TrackTable:
             "still_share": np.full(m, np.nan),
             "edge_step": np.full((m, 4), np.nan),
             "edge_drift": np.zeros((m, 4)),
+            "drift_noise": np.zeros((m, 4)),
             "innovation": np.full((m, 4), np.nan),
         }
         for name, values in new.items():
