@@ -171,11 +171,6 @@ class MotionConfig:
     noise_min_updates: int = _key(
         50, "adaptive_measurement_noise: matched updates pooled before the measured noise applies", lo=1
     )
-    noise_uncut_only: bool = _key(
-        False,
-        "adaptive_measurement_noise: only boxes no side frame border cuts are pooled (a cut box's width is the "
-        "border's)",
-    )
     gate_chi2: float = _key(9.4877, "Mahalanobis gate, chi-square 95% with 4 dof", lo=0)
     output_filtered_box: bool = _key(True, "report the Kalman-corrected box (false: the raw detection box)")
     report_gap_frame: bool = _key(

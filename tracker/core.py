@@ -960,8 +960,6 @@ class TrackerCore:
             pooled = (self.table.frames_since_update.take(track_idx) == 0) & view.confirmed.take(track_idx)
             if completed is not None:
                 pooled &= ~completed  # a completed box's size is the prediction's
-            if uncut is not None and self.config.motion.noise_uncut_only:
-                pooled &= uncut  # a box a side border cuts measures the border, not the detector
             pooled = None if all_set(pooled) else _indices(pooled)  # None: all of them (most frames), no row picked
             prior_var = _rows(cov.diagonal(0, 1, 2)[:, :4], pooled).copy()  # (H P^- H^T)_ii before the update
             prior_scale = _rows(mean.take(_MEASUREMENT_SCALE_COLUMNS, axis=1), pooled)
