@@ -17,7 +17,7 @@ from tracker.detector import build_detector
 from tracker.embedder import build_embedder, crop_boxes, cut_crops
 from tracker.io.mot import read_mot_rows, read_sequence_info, tlwh_to_xyxy
 from tracker.reid import osnet_x0_25
-from tracker.reid.openvino import CACHE_ENV, COMPILED_FOLDER, EXACT_BATCH, static_batches
+from tracker.reid.openvino import CACHE_ENV, COMPILED_FOLDER, EXACT_BATCH, split_sizes, static_batches
 from tracker.reid.osnet import IMAGENET_MEAN, IMAGENET_STD
 
 MIN_VISIBILITY = 0.6  # MOT17 gt visibility for a clean crop
@@ -263,6 +263,47 @@ def test_openvino_compiles_static_batches(shared_weights):
     for bad in (crops.astype(np.float32), crops[:, :128]):
         with pytest.raises(ValueError, match="uint8 of shape"):
             embedder.model(bad)
+
+
+@pytest.mark.parametrize(
+    ("count", "requests", "limit", "parts"),
+    [
+        (0, 2, 8, [0]),
+        (1, 2, 8, [1]),  # one crop: nothing to split
+        (2, 2, 8, [1, 1]),
+        (5, 2, 8, [3, 2]),
+        (16, 2, 8, [8, 8]),
+        (17, 2, 8, [17]),  # a part would exceed the limit: one call, as with one request
+        (7, 3, 8, [3, 2, 2]),
+        (2, 4, 8, [1, 1]),  # never an empty part
+        (9, 1, 8, [9]),
+    ],
+)
+def test_split_sizes(count, requests, limit, parts):
+    assert split_sizes(count, requests, limit) == parts
+    assert sum(parts) == count and parts == sorted(parts, reverse=True)
+
+
+def test_openvino_split_requests_give_the_one_request_embeddings_bit_for_bit(shared, shared_weights):
+    """`reid.requests=2` runs the halves of a call at the same time (one on the calling thread, one as an
+    asynchronous request of a second compiled copy) and gives every crop the embedding one request gives it, bit for
+    bit, in the same order: real crops of a PETS09 frame, 1 to 17 of them (17: one call, beyond the split limit)."""
+    pytest.importorskip("openvino")
+    seq = shared / "data" / "PETS09-S3-MF1"
+    frame = cv2.imread(str(read_sequence_info(seq).image_path(50)))
+    rows = read_mot_rows(seq / "gt" / "gt.txt")
+    people = tlwh_to_xyxy(rows[rows[:, 0] == 50][:, 2:6])
+    picks = np.random.default_rng(7).integers(0, len(people), 17)
+    boxes = people[picks] + np.random.default_rng(8).uniform(-6, 6, (17, 4))  # 17 crops, each a little different
+    one = osnet(shared_weights, "reid.backend=openvino", "reid.half=true")
+    two = osnet(shared_weights, "reid.backend=openvino", "reid.half=true", "reid.requests=2")
+    assert (one.model.requests, two.model.requests) == (1, 2)
+    image = torch.from_numpy(frame)
+    for count in range(1, len(boxes) + 1):
+        torch.testing.assert_close(two(image, boxes[:count]), one(image, boxes[:count]), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="requests must be >= 1"):
+        weights = shared_weights / "osnet_x0_25_msmt17.pth"
+        type(one.model)(torch_model(shared_weights), weights, (256, 128), True, requests=0)
 
 
 def test_openvino_compiled_models_are_cached(shared_weights, tmp_path, monkeypatch, caplog):

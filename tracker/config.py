@@ -99,6 +99,9 @@ class ReIDConfig:
     half: bool = _key(True, "reduced precision: fp16 on CUDA, bf16 in OpenVINO where the CPU has it")
     int8: bool = _key(False, "OpenVINO: the INT8 OSNet that tools/quantize_reid.py made with NNCF")
     threads: int = _key(1, "OpenVINO: CPU threads of one ReID inference; 0 = all cores", lo=0, hi=4096)
+    requests: int = _key(
+        1, "OpenVINO: inferences a frame's crops are split over, run at once (threads each)", lo=1, hi=64
+    )
     cuda_graphs: bool = _key(False, "CUDA: replay the forward as captured CUDA graphs, one per power-of-two batch")
 
 

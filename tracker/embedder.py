@@ -255,7 +255,9 @@ def load_osnet(cfg: ReIDConfig, device: torch.device) -> OSNetEmbedder:
     log.info("ReID %s from %s on %s", cfg.model, path, device)
     if _use_openvino(cfg, device):
         size = (cfg.crop_height, cfg.crop_width)
-        forward = OpenVINOForward(model.eval(), path, size, cfg.half, cfg.int8, cfg.threads, cfg.batch_size)
+        forward = OpenVINOForward(
+            model.eval(), path, size, cfg.half, cfg.int8, cfg.threads, cfg.batch_size, requests=cfg.requests
+        )
         return OSNetEmbedder(forward, cfg, device)
     if cfg.int8:
         raise ValueError(f"reid.int8 runs through OpenVINO on the CPU (device {device}, reid.backend={cfg.backend})")

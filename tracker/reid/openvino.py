@@ -26,6 +26,7 @@ __all__ = [
     "cached_model_path",
     "openvino_available",
     "save_int8",
+    "split_sizes",
     "static_batches",
     "use_model_cache",
 ]
@@ -50,6 +51,8 @@ EXACT_BATCH = 8  # up to this many crops run on a model compiled for exactly tha
 PRECOMPILED_BATCH = EXACT_BATCH  # static batches 1 to 8 are compiled up front: each costs 0.16-0.18 s to compile,
 # 0.07 s to load from OpenVINO's model cache; compiled on first use, they stalled a 1080p street video (people.mp4)
 # ~0.5 s in its first 100 frames (batches 8, 6, 5). Larger batches (lazy embedding off, crowds) compile on first use.
+SPLIT_LIMIT = EXACT_BATCH  # with `requests` > 1, a call is split only while every part fits one exact batch; larger
+# calls (lazy embedding off, crowds) run their static batches one after another as with one request
 COMPILED_FOLDER = "compiled"  # OpenVINO's own cache of compiled models (`CACHE_DIR`), inside the cache folder
 PIXEL_MAX = 255.0  # uint8 crops: the ImageNet mean and std of [0, 1] pixels scaled to 0..255
 
@@ -115,8 +118,13 @@ class OpenVINOForward:
         int8: the NNCF INT8 model cached by `save_int8` instead of the converted one.
         threads: CPU threads of one inference (`INFERENCE_NUM_THREADS`); 0 = OpenVINO's default (all cores).
         max_batch: the largest static batch compiled; bigger batches run in chunks of it.
+        requests: inferences one call is split over, run at the same time (`split_sizes`): the first part on the
+            calling thread, each other part as an asynchronous request of its own compiled copy of the model (so
+            that no two parts wait for one executor). 1 = one inference at a time. Each crop's embedding is the
+            same whichever part it runs in (every batch size computes each crop alone: tested bit for bit).
     Raises:
         FileNotFoundError: `int8` without a cached INT8 model.
+        ValueError: `requests` < 1.
     """
 
     def __init__(
@@ -128,8 +136,12 @@ class OpenVINOForward:
         int8: bool = False,
         threads: int = 0,
         max_batch: int = MAX_STATIC_BATCH,
+        requests: int = 1,
     ) -> None:
         import openvino as ov
+
+        if requests < 1:
+            raise ValueError(f"requests must be >= 1, got {requests}")
 
         self._core = ov.Core()
         use_model_cache(self._core)
@@ -150,12 +162,19 @@ class OpenVINOForward:
         self._compiled: dict[int, object] = {}
         for size in range(1, min(PRECOMPILED_BATCH, self._max_batch) + 1):
             self._model(size)
+        self._requests = requests
+        self._split_limit = min(SPLIT_LIMIT, self._max_batch)
+        # lane l > 0: its own compiled copy per batch size and one infer request of it, made on first use
+        self._lanes: list[dict[int, object]] = [{} for _ in range(requests - 1)]
 
     def __call__(self, crops: np.ndarray) -> np.ndarray:
         """(B, H, W, 3) uint8 BGR crops -> (B, D) float32 embeddings (not normalised)."""
         if crops.ndim != 4 or crops.shape[1:] != (*self._input_hw, 3) or crops.dtype != np.uint8:
             expected = (-1, *self._input_hw, 3)
             raise ValueError(f"crops must be uint8 of shape {expected}, got {crops.dtype} {crops.shape}")
+        parts = split_sizes(len(crops), self._requests, self._split_limit)
+        if len(parts) > 1:
+            return self._split_call(crops, parts)
         outputs, start = [], 0
         for size in static_batches(len(crops), self._max_batch, EXACT_BATCH):
             outputs.append(self._model(size)(np.ascontiguousarray(crops[start : start + size]))[0])
@@ -163,6 +182,37 @@ class OpenVINOForward:
         if not outputs:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.concatenate(outputs).astype(np.float32, copy=False)
+
+    def _split_call(self, crops: np.ndarray, parts: list[int]) -> np.ndarray:
+        """Parts 2.. as asynchronous requests of their lanes' copies, the first part on this thread meanwhile."""
+        bounds = np.cumsum([0, *parts])
+        started = []
+        try:
+            for lane, size in enumerate(parts[1:]):
+                request = self._lane_request(lane, size)
+                request.start_async([np.ascontiguousarray(crops[bounds[lane + 1] : bounds[lane + 2]])])  # type: ignore[attr-defined]
+                started.append(request)
+            first = self._model(parts[0])(np.ascontiguousarray(crops[: parts[0]]))[0]  # type: ignore[operator]
+        finally:
+            for request in started:  # none is left running, whatever happened above
+                request.wait()  # type: ignore[attr-defined]
+        rest = [request.get_output_tensor(0).data for request in started]  # type: ignore[attr-defined]
+        return np.concatenate([first, *rest]).astype(np.float32, copy=False)
+
+    def _lane_request(self, lane: int, batch: int) -> object:
+        """The infer request of lane `lane`'s own compiled copy for `batch` crops (made on first use)."""
+        request = self._lanes[lane].get(batch)
+        if request is None:
+            ir = self._ir.clone()
+            ir.reshape([batch, *self._input_hw, 3])
+            compiled = self._core.compile_model(ir, "CPU", self._settings)
+            request = self._lanes[lane][batch] = compiled.create_infer_request()  # type: ignore[attr-defined]
+        return request
+
+    @property
+    def requests(self) -> int:
+        """Inferences one call is split over (`requests` of the constructor)."""
+        return self._requests
 
     @property
     def compiled_batches(self) -> tuple[int, ...]:
@@ -216,6 +266,17 @@ def _use_model_cache(core: object, folder: Path) -> None:
 def _from_cache(compiled: object) -> bool:
     """Whether OpenVINO loaded this compiled model from its model cache (its `LOADED_FROM_CACHE` property)."""
     return str(compiled.get_property("LOADED_FROM_CACHE")) == "True"  # type: ignore[attr-defined]
+
+
+def split_sizes(count: int, requests: int, limit: int) -> list[int]:
+    """How `count` crops are split over at most `requests` inferences run at once: near-equal parts, larger first,
+    none empty (5 over 2 -> [3, 2]; 1 -> [1]); `[count]` (no split) when a part would exceed `limit` crops or
+    `requests` is 1."""
+    parts = min(requests, count)
+    if parts <= 1 or -(-count // parts) > limit:
+        return [count]
+    base, extra = divmod(count, parts)
+    return [base + 1] * extra + [base] * (parts - extra)
 
 
 def static_batches(count: int, largest: int, exact: int = 0) -> list[int]:

@@ -1,0 +1,107 @@
+"""Record what `update(frame)` reports on the shared real videos, or check it against a recorded reference.
+
+    python tools/update_outputs.py record ref.pkl    # before a change to the update path (another checkout)
+    python tools/update_outputs.py check ref.pkl     # after it: every object of every frame identical
+
+The sources: TUD-Campus (71 frames), PETS09-S3-MF1 (107) and the 1080p street (people.mp4, first `--frames`), each
+through a fresh `Tracker.from_config` with the yolov8n INT8 detector and the OSNet weights of ../shared, frame by frame.
+Per frame and object the record holds every field of the `TrackedObject` (ID, box, score, class, state, detection
+row, recovered, global ID) and, at the end, the calibration summary. `check` prints the first difference of each
+source and exits 1 if any differs; both print how many crops the ReID embedded. `--set key=value` overrides the
+config (e.g. `--set reid.requests=2` against a record made with the defaults).
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_pipeline import read_frames, shared_config
+
+from tracker import Tracker
+
+STREET_FRAMES = 100  # frames of the 1080p street by default
+ALL_FRAMES = 10**6  # the image sequences: every frame they hold
+
+
+def sources(shared: Path, street_frames: int) -> dict[str, tuple[Path, int]]:
+    """name -> (path, frames)."""
+    return {
+        "TUD-Campus": (shared / "data" / "MOT15" / "train" / "TUD-Campus", ALL_FRAMES),
+        "PETS09-S3-MF1": (shared / "data" / "PETS09-S3-MF1", ALL_FRAMES),
+        "people.mp4": (shared / "videos" / "people.mp4", street_frames),
+    }
+
+
+def _count_crops(tracker: Tracker, counts: dict[str, int]) -> None:
+    """Count the crops the embedder is asked for."""
+    embedder = tracker.embedder
+
+    def counted(frame: Any, boxes: Any) -> Any:
+        counts["crops"] += len(boxes)
+        return embedder(frame, boxes)
+
+    tracker.embedder = counted
+
+
+def record(street_frames: int, overrides: list[str]) -> tuple[dict[str, Any], dict[str, dict[str, int]]]:
+    shared, cfg = shared_config("cpu", overrides)
+    results, crops = {}, {}
+    for name, (path, count) in sources(shared, street_frames).items():
+        frames, _ = read_frames(path, count)
+        tracker = Tracker.from_config(cfg)
+        counts = crops[name] = {"crops": 0}
+        _count_crops(tracker, counts)
+        per_frame = []
+        for frame in frames:
+            objects = tracker.update(frame)
+            per_frame.append(
+                [
+                    (o.track_id, tuple(map(float, o.xyxy)), float(o.score), o.class_id, o.state.name,
+                     o.detection_index, bool(o.recovered), o.global_id)
+                    for o in objects
+                ]
+            )  # fmt: skip
+        results[name] = {"frames": per_frame, "calibration": tracker.core.calibration.summary()}
+    return results, crops
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=("record", "check"))
+    parser.add_argument("path", type=Path)
+    parser.add_argument("--frames", type=int, default=STREET_FRAMES, help="frames of the 1080p street")
+    parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override")
+    args = parser.parse_args()
+    results, crops = record(args.frames, args.overrides)
+    for name, counts in crops.items():
+        print(f"{name}: crops embedded {counts['crops']}")
+    if args.action == "record":
+        args.path.write_bytes(pickle.dumps(results))
+        print(f"recorded {args.path}")
+        return
+    reference = pickle.loads(args.path.read_bytes())
+    failed = False
+    for name, result in results.items():
+        ref = reference[name]
+        frames = sum(len(f) for f in result["frames"])
+        diff = next((i for i, (a, b) in enumerate(zip(result["frames"], ref["frames"], strict=False)) if a != b), None)
+        if diff is None and len(result["frames"]) != len(ref["frames"]):
+            diff = min(len(result["frames"]), len(ref["frames"]))
+        same_calibration = result["calibration"] == ref["calibration"]
+        if diff is None and same_calibration:
+            print(f"{name}: identical ({len(result['frames'])} frames, {frames} objects, calibration summary)")
+            continue
+        failed = True
+        where = "calibration summary" if diff is None else f"frame {diff + 1}"
+        print(f"{name}: DIFFERS at {where}")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
