@@ -513,7 +513,8 @@ class TrackerCore:
                 candidates &= confirmed[:, None]
             if border_only is not None:
                 candidates = candidates | (border_only & fit)
-            similarity = self.bank.similarity(self.table.slot, self._bank_embeddings(dets), candidates)
+            floors = self._exact_floors(lost, border) if any_lost else None
+            similarity = self.bank.similarity(self.table.slot, self._bank_embeddings(dets), candidates, floors)
         else:
             similarity = filled((t, n), np.nan)
         looks = None
@@ -528,6 +529,25 @@ class TrackerCore:
         return _FrameView(
             iou, class_cost, gate, kalman_gate, similarity, reid_sim, det_xywh, dets, confirmed, looks, diagonal
         )
+
+    def _exact_floors(self, lost: np.ndarray, border: np.ndarray | None) -> np.ndarray:
+        """(T,) per track, the similarity below which no rule of this frame needs a pair's exact value
+        (`AppearanceBank.similarity`'s floors; -inf: every value needed): for a lost track, the lowest bound any
+        rule compares its pairs' looks with. Stage 1 prices a pair below its gate (`_match_bounds`, lowered to
+        the "match" bound where motion vouches) at inf whatever the value, and every later stage 1 rule reads a
+        lost track's look only where its cost is finite or against the "reid" bound (`weak_looks`, `_no_clear_look`,
+        `tentative_resort`); stage 4 takes a pair from its revival bound (never below `association.reid_threshold`)
+        and a rival counts within `association.reid_margin` of it. Tracked and tentative tracks' values are read
+        by the calibration, the border rule's tracks' by its own quantile: their floors are -inf. Asks the
+        calibration's bounds as stage 1 does in this frame (no sample is added in between: the same values)."""
+        floors = filled(len(lost), -np.inf)
+        cfg = self.config.association
+        reid, match = self.calibration.bound("reid"), self.calibration.bound("match")
+        lowest = min(reid, match, cfg.reid_threshold - cfg.reid_margin)
+        floors[lost] = np.minimum(self._match_bounds()[lost, 0], lowest)
+        if border is not None:
+            floors[border.any(axis=1)] = -np.inf
+        return floors
 
     def _border_pairs(
         self,
