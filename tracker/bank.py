@@ -310,48 +310,42 @@ class AppearanceBank:
         rows = ((floors > -np.inf) & (counts > 0)).nonzero()[0]
         if len(rows) == 0:
             return candidates
-        pair_rows, pair_cols = mask_pairs(candidates[rows])
-        if len(pair_rows) == 0:
+        asked = candidates.take(rows, axis=0)  # (R, N)
+        if not any_set(asked):
             return candidates
-        pair_rows = rows[pair_rows]
-        bounds = self._upper_bounds(slots[pair_rows], emb, pair_cols)
-        below = bounds < floors[pair_rows]
+        bounds = self._upper_bounds(slots.take(rows), emb)
+        below = asked & (bounds < floors.take(rows)[:, None])
         if not any_set(below):
             return candidates
-        pair_rows, pair_cols = pair_rows[below], pair_cols[below]
-        out[pair_rows, pair_cols] = bounds[below]
+        out[rows] = np.where(below, bounds, out.take(rows, axis=0))
         left = candidates.copy()
-        left[pair_rows, pair_cols] = False
+        left[rows] = asked & ~below
         return left
 
-    def _upper_bounds(self, pair_slots: np.ndarray, emb: torch.Tensor, pair_cols: np.ndarray) -> np.ndarray:
-        """(P,) float64 upper bounds of the similarity of P pairs (a slot's bank, (P,) `pair_slots`, against a row
-        of the (N, D) stored embeddings `emb`, (P,) `pair_cols`), whatever the aggregation (each is at most the
-        largest product): an entry b of a bank with centre c and radius r (|b - c| <= r) gives b . d <= c . d + r |d|
-        (Cauchy-Schwarz), plus `_BOUND_SLACK` for the product's rounding. A slot's centre and radius are made from its
-        stored entries when first asked after a write (`_bounded`)."""
+    def _upper_bounds(self, row_slots: np.ndarray, emb: torch.Tensor) -> np.ndarray:
+        """(R, N) float64 upper bounds of the similarity of the banks of (R,) slots `row_slots` against the (N, D)
+        stored embeddings `emb`, whatever the aggregation (each is at most the largest product): an entry b of a
+        bank with centre c and radius r (|b - c| <= r) gives b . d <= c . d + r |d| (Cauchy-Schwarz), plus
+        `_BOUND_SLACK` for the product's rounding. A slot's centre and radius are made from its stored entries when
+        first asked after a write (`_bounded`)."""
         assert self._data is not None and self.dim is not None
-        stale = np.unique(pair_slots[~self._bounded[pair_slots]])
-        if len(stale):
-            if self._centre.shape != (self.num_slots, self.dim):
-                self._centre = np.zeros((self.num_slots, self.dim))
-                self._bounded[:] = False
-                stale = np.unique(pair_slots)
-            for slot in stale.tolist():
-                entries = self._data[slot, : int(self._count[slot])].double().numpy()  # (count, D): filled first
-                centre = entries.mean(axis=0)
-                self._centre[slot] = centre
-                self._radius[slot] = np.sqrt(((entries - centre) ** 2).sum(axis=1)).max()
-            self._bounded[stale] = True
+        if self._centre.shape != (self.num_slots, self.dim):  # (the first bound asked, or the slots grew)
+            self._centre = np.zeros((self.num_slots, self.dim))
+            self._bounded[:] = False
+        for slot in row_slots[~self._bounded.take(row_slots)].tolist():  # (a bank written since: a newly lost track)
+            entries = self._data[slot, : int(self._count[slot])].double().numpy()  # (count, D): filled first
+            centre = entries.mean(axis=0)
+            self._centre[slot] = centre
+            self._radius[slot] = np.sqrt(((entries - centre) ** 2).sum(axis=1)).max()
+            self._bounded[slot] = True
         host = self._host_of(emb)
         dets = emb.double().numpy() if host is None else (host.astype(np.int32) << 16).view(np.float32)
-        used = np.unique(pair_cols)
-        det_rows = np.zeros(emb.shape[0], dtype=np.int64)
-        det_rows[used] = np.arange(len(used))
-        picked = dets.take(used, axis=0).astype(np.float64)  # (U, D) the detections asked about
-        norms = np.sqrt((picked**2).sum(axis=1))
-        centred = np.einsum("pd,pd->p", self._centre.take(pair_slots, axis=0), picked.take(det_rows[pair_cols], axis=0))
-        return centred + self._radius[pair_slots] * norms[det_rows[pair_cols]] + _BOUND_SLACK
+        dets = dets.astype(np.float64)  # (N, D) the stored values, exactly
+        norms = np.sqrt(np.einsum("nd,nd->n", dets, dets))
+        centred = self._centre.take(row_slots, axis=0) @ dets.T  # (R, N)
+        centred += self._radius.take(row_slots)[:, None] * norms[None, :]
+        centred += _BOUND_SLACK
+        return centred
 
     def _similarity_dense(self, slots: np.ndarray, counts: np.ndarray, emb: torch.Tensor, out: np.ndarray) -> None:
         """One matmul of all T banks against all N embeddings (the GPU path)."""
