@@ -353,3 +353,44 @@ def test_top_mean_of_bits_equals_the_float_path():
     expected = bank._aggregate_host(wide.copy(), counts)
     np.testing.assert_array_equal(bank._top_mean_of_bits(bits.copy(), counts), expected)
     np.testing.assert_array_equal(bank._top_mean_of_bits(bits[100:].copy(), counts[100:]), expected[100:])
+
+
+@pytest.mark.parametrize("aggregation", ["max", "topk_mean", "mean"])
+def test_floors_skip_only_pairs_proven_below_them(aggregation):
+    """A pair of a track with a floor is left uncomputed only where the centre/radius bound proves its similarity
+    below the floor: it then holds a value at least its similarity and below the floor; every other pair (and every
+    pair of a track without a floor) holds its exact value. Banks of one person each, full and partial."""
+    rng = np.random.default_rng(28)
+    people = _unit(6, 32, rng).numpy()
+    bank = AppearanceBank(8, "cpu", aggregation=aggregation, topk=3)
+    slots = np.array([bank.allocate() for _ in range(6)])
+    for step in range(10):
+        due = slots[: 6 - step // 3]  # the last slots hold fewer looks
+        looks = people[: len(due)] + rng.normal(scale=0.08, size=(len(due), 32))
+        bank.push(due, torch.nn.functional.normalize(torch.from_numpy(looks).float(), dim=1))
+    dets = torch.nn.functional.normalize(torch.from_numpy(people[[0, 1, 2, 3, 4, 5, 0, 3]]).float(), dim=1)
+    candidates = rng.random((6, 8)) < 0.8
+    exact = bank.similarity(slots, dets, candidates)
+    floors = np.array([0.5, 0.5, -np.inf, 0.5, 0.9, 0.5])
+    bounded = bank.similarity(slots, dets, candidates, floors)
+    skipped = candidates & (bounded != exact)
+    assert skipped.sum() >= 10  # the other people's pairs of the tracks with floors
+    assert not skipped[2].any()  # no floor: every value exact
+    row_floors = np.broadcast_to(floors[:, None], skipped.shape)
+    assert (bounded[skipped] >= exact[skipped]).all() and (bounded[skipped] < row_floors[skipped]).all()
+    assert (exact[candidates & ~skipped] == bounded[candidates & ~skipped]).all()
+    assert np.isnan(bounded[~candidates]).all()
+
+
+def test_a_written_bank_gets_a_new_bound():
+    """A bank's centre and radius are made again after a write: a track whose bank now holds the detection's
+    person gets the exact (high) similarity, never the bound of its old looks."""
+    rng = np.random.default_rng(29)
+    a, b = _unit(2, 32, rng)
+    bank = AppearanceBank(4, "cpu", aggregation="max")
+    slot = np.array([bank.allocate()])
+    bank.push(slot, a[None])
+    asked, floors = np.ones((1, 1), dtype=bool), np.array([0.5])
+    assert bank.similarity(slot, b[None], asked, floors)[0, 0] < 0.5  # proven below: a bound
+    bank.push(slot, b[None])
+    assert bank.similarity(slot, b[None], asked, floors)[0, 0] == bank.similarity(slot, b[None], asked)[0, 0] > 0.9

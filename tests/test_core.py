@@ -708,9 +708,9 @@ def test_the_bank_is_asked_only_for_pairs_a_stage_reads():
     asked = []
     ask = tracker.core.bank.similarity
 
-    def spy(slots, embeddings, candidates=None):
+    def spy(slots, embeddings, candidates=None, floors=None):
         asked.append((tracker.core.table.confirmed.copy(), candidates.copy()))
-        return ask(slots, embeddings, candidates)
+        return ask(slots, embeddings, candidates, floors)
 
     tracker.core.bank.similarity = spy
     ids = set()

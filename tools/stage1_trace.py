@@ -88,6 +88,9 @@ class StageTrace:
 
         core._stage1_cost, core._match = traced_stage1_cost, traced_match
         core._match_iou, core._reidentify = traced_match_iou, traced_reidentify
+        # every pair's exact similarity in the trace: a lost track's pair proven below every bound would otherwise
+        # show that proof's bound (`TrackerCore._exact_floors`; the matches are the same either way)
+        core._exact_floors = lambda lost, border: np.full(len(lost), -np.inf)
 
     def _candidates(self, core: TrackerCore, view, track_idx, det_idx, cost) -> None:
         table, bounds = core.table, core._match_bounds()

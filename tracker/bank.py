@@ -43,6 +43,10 @@ _WIDTHS = np.array(sorted({1 << e for e in range(31)} | {3 << (e - 2) for e in r
 _MIN_BIT_SORT_PAIRS = 128
 # `_top_mean_of_bits`: the sort key of an empty bank entry, below every bf16 value's (`_sort_keys` of 0xFFFF, a NaN)
 _EMPTY_KEY = np.int16(-(1 << 15))
+# `similarity`'s floors: what a pair's bound (`_upper_bounds`: centre . d + radius |d|, in float64 from the stored
+# bf16 values) adds for the rounding of the compared value: a bf16 product is its float32 dot product (error
+# ~D * 2**-24) rounded to 8 bits (relative 2**-9 <= 0.002 of a value of magnitude <= ~1.01): 0.01 covers both
+_BOUND_SLACK = 0.01
 
 
 _NO_STORED_HOST = (None, None)  # `AppearanceBank._stored_host` before `stored` returned any tensor
@@ -98,6 +102,11 @@ class AppearanceBank:
         self._in_use = np.zeros(0, dtype=bool)  # (S,)
         self._free: list[int] = []
         self._chunk_plans: dict[int, list[int]] = {}  # `_chunks`: gathered banks -> bmm batch sizes
+        # `_upper_bounds`: each slot's (D,) centre (the mean of its filled entries) and radius (the farthest entry's
+        # distance from it), valid until the slot is written (a lost track's bank is not: computed once)
+        self._centre = np.zeros((0, 0))  # (S, D) float64, (0, 0) until the first bound is asked
+        self._radius = np.zeros(0)  # (S,) float64
+        self._bounded = np.zeros(0, dtype=bool)  # (S,) centre and radius valid
         self._grow(self._initial_slots)
 
     # ----------------------------------------------------------------------------------------- slots
@@ -123,6 +132,7 @@ class AppearanceBank:
         self._in_use[slot] = True
         self._write[slot] = 0
         self._count[slot] = 0
+        self._bounded[slot] = False
         return slot
 
     def release(self, slot: int) -> None:
@@ -131,6 +141,7 @@ class AppearanceBank:
             raise ValueError(f"slot {slot} is not in use")
         self._in_use[slot] = False
         self._count[slot] = 0
+        self._bounded[slot] = False
         self._free.append(slot)
 
     def count(self, slots: np.ndarray) -> np.ndarray:
@@ -143,6 +154,10 @@ class AppearanceBank:
         self._write = np.concatenate([self._write, np.zeros(extra, dtype=np.int64)])
         self._count = np.concatenate([self._count, np.zeros(extra, dtype=np.int64)])
         self._in_use = np.concatenate([self._in_use, np.zeros(extra, dtype=bool)])
+        self._bounded = np.concatenate([self._bounded, np.zeros(extra, dtype=bool)])
+        self._radius = np.concatenate([self._radius, np.zeros(extra)])
+        if len(self._centre):
+            self._centre = np.concatenate([self._centre, np.zeros((extra, self._centre.shape[1]))])
         self._free.extend(range(num_slots - 1, old - 1, -1))  # pop() hands out the lowest first
         if self.dim is not None:
             self._resize_data(num_slots)
@@ -173,6 +188,9 @@ class AppearanceBank:
         self.__dict__.update(state)
         self._host = None if self._data is None else _host_view(self._data)
         self._stored_host = _NO_STORED_HOST  # (absent from a checkpoint of main a9675c0)
+        if "_bounded" not in state:  # (a checkpoint from before the bounds: none made yet)
+            self._centre, self._radius = np.zeros((0, 0)), np.zeros(len(self._in_use))
+            self._bounded = np.zeros(len(self._in_use), dtype=bool)
 
     # ----------------------------------------------------------------------------------------- write/read
     def push(self, slots: np.ndarray, embeddings: torch.Tensor, rows: np.ndarray | None = None) -> None:
@@ -207,6 +225,7 @@ class AppearanceBank:
             flat.index_copy_(0, torch.as_tensor(slots * self.capacity + pos, device=self.device), values)
         self._write[slots] = (pos + 1) % self.capacity
         self._count[slots] = np.minimum(self._count[slots] + 1, self.capacity)
+        self._bounded[slots] = False  # (their centres and radii are made anew when next asked)
 
     def stored(self, embeddings: torch.Tensor) -> torch.Tensor:
         """(N, D) embeddings in the bank's storage dtype and device: what `push` writes and `similarity` compares
@@ -233,7 +252,11 @@ class AppearanceBank:
         return self._data[slot, torch.as_tensor(order, device=self.device)].float()
 
     def similarity(
-        self, slots: np.ndarray, embeddings: torch.Tensor, candidates: np.ndarray | None = None
+        self,
+        slots: np.ndarray,
+        embeddings: torch.Tensor,
+        candidates: np.ndarray | None = None,
+        floors: np.ndarray | None = None,
     ) -> np.ndarray:
         """Aggregated cosine similarity of N embeddings against T slots' banks.
 
@@ -241,6 +264,10 @@ class AppearanceBank:
             slots: (T,) slot of each track.
             embeddings: (N, D) L2-normalised, on any device.
             candidates: optional (T, N) bool: only these pairs are asked for (on the CPU only they are computed).
+            floors: optional (T,) similarity below which the caller needs no track's exact value (-inf: every
+                value needed); with `candidates`, on the CPU. A candidate pair whose proven upper bound
+                (`_upper_bounds`) is below its track's floor is not computed: it holds that bound instead, a value
+                at least its similarity and below the floor.
         Returns:
             (T, N) float64 host array; NaN where a bank is empty or a pair is not a candidate.
         """
@@ -256,6 +283,8 @@ class AppearanceBank:
         counts = self._count[slots]
         emb = self.stored(embeddings)
         if candidates is not None and self.sparse:
+            if floors is not None and any_set(floors > -np.inf):
+                candidates = self._bound_pairs(slots, counts, emb, candidates, floors, out)
             self._similarity_sparse(slots, counts, emb, candidates, out)
         else:
             self._similarity_dense(slots, counts, emb, out)
@@ -265,6 +294,58 @@ class AppearanceBank:
         if any_set(empty):
             out[empty] = np.nan
         return out
+
+    def _bound_pairs(
+        self,
+        slots: np.ndarray,
+        counts: np.ndarray,
+        emb: torch.Tensor,
+        candidates: np.ndarray,
+        floors: np.ndarray,
+        out: np.ndarray,
+    ) -> np.ndarray:
+        """The (T, N) `candidates` still to compute: those of the tracks with a finite (T,) floor whose upper bound
+        (`_upper_bounds`, of the (N, D) stored `emb`) is below it are written into `out` as that bound and dropped
+        (a copy; `candidates` itself when none is)."""
+        rows = ((floors > -np.inf) & (counts > 0)).nonzero()[0]
+        if len(rows) == 0:
+            return candidates
+        asked = candidates.take(rows, axis=0)  # (R, N)
+        if not any_set(asked):
+            return candidates
+        bounds = self._upper_bounds(slots.take(rows), emb)
+        below = asked & (bounds < floors.take(rows)[:, None])
+        if not any_set(below):
+            return candidates
+        out[rows] = np.where(below, bounds, out.take(rows, axis=0))
+        left = candidates.copy()
+        left[rows] = asked & ~below
+        return left
+
+    def _upper_bounds(self, row_slots: np.ndarray, emb: torch.Tensor) -> np.ndarray:
+        """(R, N) float64 upper bounds of the similarity of the banks of (R,) slots `row_slots` against the (N, D)
+        stored embeddings `emb`, whatever the aggregation (each is at most the largest product): an entry b of a
+        bank with centre c and radius r (|b - c| <= r) gives b . d <= c . d + r |d| (Cauchy-Schwarz), plus
+        `_BOUND_SLACK` for the product's rounding. A slot's centre and radius are made from its stored entries when
+        first asked after a write (`_bounded`)."""
+        assert self._data is not None and self.dim is not None
+        if self._centre.shape != (self.num_slots, self.dim):  # (the first bound asked, or the slots grew)
+            self._centre = np.zeros((self.num_slots, self.dim))
+            self._bounded[:] = False
+        for slot in row_slots[~self._bounded.take(row_slots)].tolist():  # (a bank written since: a newly lost track)
+            entries = self._data[slot, : int(self._count[slot])].double().numpy()  # (count, D): filled first
+            centre = entries.mean(axis=0)
+            self._centre[slot] = centre
+            self._radius[slot] = np.sqrt(((entries - centre) ** 2).sum(axis=1)).max()
+            self._bounded[slot] = True
+        host = self._host_of(emb)
+        dets = emb.double().numpy() if host is None else (host.astype(np.int32) << 16).view(np.float32)
+        dets = dets.astype(np.float64)  # (N, D) the stored values, exactly
+        norms = np.sqrt(np.einsum("nd,nd->n", dets, dets))
+        centred = self._centre.take(row_slots, axis=0) @ dets.T  # (R, N)
+        centred += self._radius.take(row_slots)[:, None] * norms[None, :]
+        centred += _BOUND_SLACK
+        return centred
 
     def _similarity_dense(self, slots: np.ndarray, counts: np.ndarray, emb: torch.Tensor, out: np.ndarray) -> None:
         """One matmul of all T banks against all N embeddings (the GPU path)."""

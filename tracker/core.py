@@ -74,7 +74,9 @@ class _FrameView:
     class_cost: np.ndarray | None  # (T, N) added to every stage's cost: 0 same class, penalty, inf incompatible
     motion_gate: np.ndarray  # (T, N) bool: inside the Kalman gate, or overlapping
     kalman_gate: np.ndarray  # (T, N) bool: inside the Kalman gate (squared Mahalanobis distance within gate_chi2)
-    similarity: np.ndarray  # (T, N), NaN where unknown
+    # (T, N), NaN where unknown; a lost track's pair proven below every bound its look is compared with holds that
+    # proof's upper bound (`_exact_floors`), not its similarity
+    similarity: np.ndarray
     reid_sim: np.ndarray  # (T, N) similarity restricted to stage-4-plausible pairs, NaN elsewhere
     det_xywh: np.ndarray  # (N, 4)
     dets: Detections  # this frame's detections, with the embeddings computed on demand
@@ -518,7 +520,8 @@ class TrackerCore:
                 candidates &= confirmed[:, None]
             if border_only is not None:
                 candidates = candidates | (border_only & fit)
-            similarity = self.bank.similarity(self.table.slot, self._bank_embeddings(dets), candidates)
+            floors = self._exact_floors(lost, border) if any_lost else None
+            similarity = self.bank.similarity(self.table.slot, self._bank_embeddings(dets), candidates, floors)
         else:
             similarity = filled((t, n), np.nan)
         looks = None
@@ -533,6 +536,27 @@ class TrackerCore:
         return _FrameView(
             iou, class_cost, gate, kalman_gate, similarity, reid_sim, det_xywh, dets, confirmed, looks, diagonal
         )
+
+    def _exact_floors(self, lost: np.ndarray, border: np.ndarray | None) -> np.ndarray:
+        """(T,) per track, the similarity below which no rule of this frame needs a pair's exact value
+        (`AppearanceBank.similarity`'s floors; -inf: every value needed), from the (T,) bool `lost` tracks and this
+        frame's (T, N) `border` pairs (`_border_pairs`, None: none): for a lost track, the lowest bound any rule
+        compares its pairs' looks with. Stage 1 prices a pair below its gate at inf whatever the value (`_match_bounds`:
+        `Calibration.lost_match_bound`, between the "match" bound and the revival bound, which is never below the
+        "reid" bound; raised for late thin banks; lowered to the "match" bound where motion vouches), and every later
+        stage 1 rule reads a lost track's look only where its cost is finite or against the "reid" bound
+        (`weak_looks`, `_no_clear_look`, `tentative_resort`); stage 4 takes a pair from its revival bound (never below
+        `association.reid_threshold`) and a rival counts within `association.reid_margin` of it. Tracked and
+        tentative tracks' values are read by the calibration, the border rule's tracks' by their own quantile: their
+        floors are -inf. Asks the calibration's bounds as stage 1 does in this frame (with a lost track; no sample is
+        added in between: the same values). The bank's bound keeps a slack far above the bounds' float rounding."""
+        floors = filled(len(lost), -np.inf)
+        cfg = self.config.association
+        reid, match = self.calibration.bound("reid"), self.calibration.bound("match")
+        floors[lost] = min(reid, match, cfg.reid_threshold - cfg.reid_margin)
+        if border is not None:
+            floors[border.any(axis=1)] = -np.inf
+        return floors
 
     def _border_pairs(
         self,

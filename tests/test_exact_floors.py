@@ -1,0 +1,48 @@
+"""Lost tracks' pairs proven below every bound their looks meet are not computed (`TrackerCore._exact_floors`,
+`AppearanceBank.similarity`'s floors), and the tracker outputs exactly what it does when every pair is computed."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tracker import Tracker, load_config
+from tracker.bank import AppearanceBank
+from tracker.core import TrackerCore
+from tracker.testing import leave_and_return_world, noise_for_similarity, reid_like_identities, render
+
+FPS = 10.0
+DIM = 128
+
+
+def _run(monkeypatch, floors: bool) -> tuple[list[list[tuple]], int]:
+    """Every frame's (track ID, detection, box) of a world of people leaving and coming back, and the pairs left
+    uncomputed by the floors."""
+    skipped = [0]
+    bound_pairs = AppearanceBank._bound_pairs
+
+    def counted(self, slots, counts, emb, candidates, *rest):
+        left = bound_pairs(self, slots, counts, emb, candidates, *rest)
+        skipped[0] += int(candidates.sum() - left.sum())
+        return left
+
+    monkeypatch.setattr(AppearanceBank, "_bound_pairs", counted)
+    if not floors:
+        monkeypatch.setattr(TrackerCore, "_exact_floors", lambda self, lost, border: np.full(len(lost), -np.inf))
+    walkers, _, frames = leave_and_return_world(people=8, frame_rate=FPS, away_seconds=(2.0, 8.0), seed=3)
+    identities = reid_like_identities(8, DIM, different=0.2, seed=3)
+    noise, rng = noise_for_similarity(0.85, DIM), np.random.default_rng(103)
+    tracker = Tracker(load_config(overrides=["device=cpu"]), frame_rate=FPS)
+    shown = []
+    for f in range(frames):
+        det = render(walkers, f, identities, noise, rng)
+        out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+        shown.append([(o.track_id, o.detection_index, tuple(o.xyxy.tolist()), o.recovered) for o in out])
+    monkeypatch.undo()
+    return shown, skipped[0]
+
+
+def test_skipping_lost_pairs_below_every_bound_changes_no_output(monkeypatch):
+    with_floors, skipped = _run(monkeypatch, floors=True)
+    without, none_skipped = _run(monkeypatch, floors=False)
+    assert skipped > 50 and none_skipped == 0  # lost tracks' pairs were skipped, and only with the floors
+    assert with_floors == without
