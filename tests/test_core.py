@@ -1000,6 +1000,24 @@ def test_a_frame_size_that_changes_mid_video_is_warned_once_as_update_warns(capl
         assert caplog.text.count("frame size changed") == 1  # once per tracker
 
 
+def test_a_refused_call_neither_takes_its_frame_size_nor_uses_up_the_warning(caplog):
+    """A call refused with ValueError leaves the tracker as before it (the docstring's promise): its frame_size
+    was recorded before the arrays were checked, so a bad call with another size logged the mid-video change,
+    used up the once-per-tracker warning, and the next good call at the old size was taken as a change back."""
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    boxes = np.array([[0, 0, 10, 20], [40, 0, 50, 20.0]])
+    with caplog.at_level(logging.WARNING, logger="tracker"):
+        tracker.update_detections(boxes, [0.9, 0.8], frame_size=(480, 640))
+        with pytest.raises(ValueError, match="boxes_xyxy must have shape"):
+            tracker.update_detections(boxes[:, :3], [0.9, 0.8], frame_size=(240, 320))
+        with pytest.raises(ValueError, match="camera_motion"):
+            tracker.update_detections(boxes, [0.9, 0.8], camera_motion=np.zeros((2, 3)), frame_size=(240, 320))
+        tracker.update_detections(boxes + 1, [0.9, 0.8], frame_size=(480, 640))
+        assert "frame size" not in caplog.text  # no change was ever tracked
+        tracker.update_detections(boxes + 2, [0.9, 0.8], frame_size=(240, 320))
+        assert caplog.text.count("frame size changed mid-video from 480x640 to 240x320") == 1
+
+
 def test_a_second_call_while_one_runs_is_refused_and_changes_nothing():
     """One Tracker called from two threads at once: the calls interleaved their reads and writes of the tracks
     ("IndexError: boolean index did not match indexed array", or tracks silently wrong). Now a call made while

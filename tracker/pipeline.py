@@ -221,23 +221,26 @@ class Tracker:
         transform = None if camera_motion is None else as_homography(camera_motion)
         noise = _camera_noise(camera_motion_noise)
         size = None if frame_size is None else _frame_size(frame_size)
-        if size is not None:
-            self._note_frame_size(size)
         with torch_threads(self.config.core_threads) as callers_threads:  # validation and normalisation included
             dets = Detections.from_arrays(boxes_xyxy, scores, class_ids, embeddings, device=self.device)
             self._warn_once(dets.unusual())
             if size is not None:
                 dets = _inside(dets, size)
             if embed is None:
-                return self.core.step(dets, camera_motion=transform, frame_size=size, camera_motion_noise=noise)
+                objects = self.core.step(dets, camera_motion=transform, frame_size=size, camera_motion_noise=noise)
+            else:
 
-            def embed_rows(rows: np.ndarray) -> torch.Tensor:
-                with exact_torch_threads(callers_threads):  # the caller's ReID runs with the caller's threads
-                    return to_embedding_tensor(embed(dets.index[rows]), len(rows), self.device, name=EMBED_RESULT)
+                def embed_rows(rows: np.ndarray) -> torch.Tensor:
+                    with exact_torch_threads(callers_threads):  # the caller's ReID runs with the caller's threads
+                        rows_embedded = embed(dets.index[rows])
+                        return to_embedding_tensor(rows_embedded, len(rows), self.device, name=EMBED_RESULT)
 
-            return self.core.step(
-                dets, embed=embed_rows, camera_motion=transform, frame_size=size, camera_motion_noise=noise
-            )
+                objects = self.core.step(
+                    dets, embed=embed_rows, camera_motion=transform, frame_size=size, camera_motion_noise=noise
+                )
+        if size is not None:  # (once tracked: a refused call leaves the tracker as before it)
+            self._note_frame_size(size)
+        return objects
 
     def _warn_once(self, unusual: dict[str, str]) -> None:
         """Log each kind of unusual input the first time it is seen (they are used as given, not rejected)."""
@@ -321,24 +324,26 @@ class Tracker:
         transform = None if self.camera_motion is None else self.camera_motion.estimate(frame, dets.boxes_xyxy)
         noise = 0.0 if self.camera_motion is None else self.camera_motion.noise_px
         size = (frame.shape[0], frame.shape[1])
-        self._note_frame_size(size)
         try:
             with torch_threads(self.config.core_threads) as callers_threads:
                 if self.embedder is None:
-                    return self.core.step(dets, camera_motion=transform, frame_size=size, camera_motion_noise=noise)
+                    objects = self.core.step(dets, camera_motion=transform, frame_size=size, camera_motion_noise=noise)
+                else:
 
-                def embed(rows: np.ndarray) -> torch.Tensor:
-                    image = torch.from_numpy(frame).to(self.device, non_blocking=True)  # the one upload of the frame
-                    with exact_torch_threads(callers_threads):  # crops and a PyTorch ReID forward use all threads
-                        return self.embedder(image, dets.boxes_xyxy[rows])
+                    def embed(rows: np.ndarray) -> torch.Tensor:
+                        image = torch.from_numpy(frame).to(self.device, non_blocking=True)  # the one upload
+                        with exact_torch_threads(callers_threads):  # crops and a PyTorch ReID forward: all threads
+                            return self.embedder(image, dets.boxes_xyxy[rows])
 
-                return self.core.step(
-                    dets, embed=embed, camera_motion=transform, frame_size=size, camera_motion_noise=noise
-                )
+                    objects = self.core.step(
+                        dets, embed=embed, camera_motion=transform, frame_size=size, camera_motion_noise=noise
+                    )
         except BaseException:  # the frame was not tracked: its camera motion is estimated again when it is given again
             if before is not None:
                 self.camera_motion.rollback(before)
             raise
+        self._note_frame_size(size)  # (once tracked, as `update_detections`)
+        return objects
 
     _track_one = _one_call_at_a_time(_track)  # `stream`'s frames, one call at a time as `update`'s
 
