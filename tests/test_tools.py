@@ -171,6 +171,37 @@ def test_core_outputs_refuses_what_it_cannot_check_in_one_line(tmp_path, capsys)
     assert stop.value.code == 0 and "walking_t10: identical" in capsys.readouterr().out
 
 
+def test_update_outputs_refuses_what_it_cannot_do_before_loading_a_model(tmp_path, monkeypatch, capsys):
+    """`update_outputs.py check missing.pkl` tracked all three sources (minutes) and then died with a
+    FileNotFoundError traceback; `record` into a missing folder, the same; `--frames -3` recorded no street frame;
+    a bad `--set`, a ConfigError traceback. Each is now one usage line before any model loads."""
+    tool = load_tool("update_outputs")
+    monkeypatch.setattr(tool, "record", None)  # any call to it would be a TypeError, not the usage error
+    for argv, message in (
+        (["check", str(tmp_path / "ref.pkl")], f"no such reference file: {tmp_path / 'ref.pkl'}"),
+        (["record", str(tmp_path / "nope" / "ref.pkl")], f"no such folder: {tmp_path / 'nope'}"),
+        (["record", str(tmp_path / "ref.pkl"), "--frames", "-3"], "--frames: must be at least 1"),
+        (["record", str(tmp_path / "ref.pkl"), "--set", "detector.confidense=0.2"], "did you mean"),
+    ):
+        with pytest.raises(SystemExit) as stop:
+            tool.main(argv)
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and "usage:" in err and message in err, err
+
+
+def test_update_outputs_counts_no_crops_without_a_reid_model():
+    """With `--set reid.model=none` (motion only) the crop counter wrapped the absent embedder in a function, so
+    the tracker took it for one and called None: TypeError on the first frame with a detection."""
+    tool = load_tool("update_outputs")
+
+    class Motionless:
+        embedder = None
+
+    tracker, counts = Motionless(), {"crops": 0}
+    tool._count_crops(tracker, counts)
+    assert tracker.embedder is None and counts == {"crops": 0}
+
+
 def test_id_timeline_idf1_names_whose_track_took_a_persons_boxes(tmp_path, capsys):
     """`--idf1`: person 2's boxes were covered by ID 5, which the identity matching gave person 7."""
     tool = load_tool("id_timeline")

@@ -24,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_pipeline import read_frames, shared_config
 
 from tracker import Tracker
+from tracker.cli import positive_int
+from tracker.config import ConfigError, TrackerConfig
 
 STREET_FRAMES = 100  # frames of the 1080p street by default
 ALL_FRAMES = 10**6  # the image sequences: every frame they hold
@@ -39,8 +41,10 @@ def sources(shared: Path, street_frames: int) -> dict[str, tuple[Path, int]]:
 
 
 def _count_crops(tracker: Tracker, counts: dict[str, int]) -> None:
-    """Count the crops the embedder is asked for."""
+    """Count the crops the embedder is asked for (none without one: `reid.model=none`)."""
     embedder = tracker.embedder
+    if embedder is None:
+        return
 
     def counted(frame: Any, boxes: Any) -> Any:
         counts["crops"] += len(boxes)
@@ -49,8 +53,7 @@ def _count_crops(tracker: Tracker, counts: dict[str, int]) -> None:
     tracker.embedder = counted
 
 
-def record(street_frames: int, overrides: list[str]) -> tuple[dict[str, Any], dict[str, dict[str, int]]]:
-    shared, cfg = shared_config("cpu", overrides)
+def record(shared: Path, cfg: TrackerConfig, street_frames: int) -> tuple[dict[str, Any], dict[str, dict[str, int]]]:
     results, crops = {}, {}
     for name, (path, count) in sources(shared, street_frames).items():
         frames, _ = read_frames(path, count)
@@ -71,14 +74,23 @@ def record(street_frames: int, overrides: list[str]) -> tuple[dict[str, Any], di
     return results, crops
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=("record", "check"))
     parser.add_argument("path", type=Path)
-    parser.add_argument("--frames", type=int, default=STREET_FRAMES, help="frames of the 1080p street")
+    parser.add_argument("--frames", type=positive_int, default=STREET_FRAMES, help="frames of the 1080p street")
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override")
-    args = parser.parse_args()
-    results, crops = record(args.frames, args.overrides)
+    args = parser.parse_args(argv)
+    # one usage line before any model loads (else after minutes of tracking, a traceback)
+    if args.action == "check" and not args.path.is_file():
+        parser.error(f"no such reference file: {args.path} (make it with `record` before the change)")
+    if args.action == "record" and not args.path.parent.is_dir():
+        parser.error(f"no such folder: {args.path.parent}")
+    try:
+        shared, cfg = shared_config("cpu", args.overrides)
+    except (ConfigError, ValueError) as exc:
+        parser.error(str(exc))
+    results, crops = record(shared, cfg, args.frames)
     for name, counts in crops.items():
         print(f"{name}: crops embedded {counts['crops']}")
     if args.action == "record":
