@@ -1018,6 +1018,44 @@ def test_a_refused_call_neither_takes_its_frame_size_nor_uses_up_the_warning(cap
         assert caplog.text.count("frame size changed mid-video from 480x640 to 240x320") == 1
 
 
+def test_a_stream_frame_refused_while_another_call_runs_names_stream_not_a_private_method():
+    """`stream`'s frames are refused as `update`'s while another call runs, but the RuntimeError named
+    `Tracker._track`, a method the user never called: it now names `Tracker.stream`."""
+    import threading
+
+    boxes = np.array([[0, 0, 10, 20], [40, 0, 50, 20.0]])
+    looks = identity_embeddings(3, 16)
+    tracker = Tracker(
+        load_config(None, overrides=["device=cpu"]),
+        frame_rate=FPS,
+        detector=lambda frame: (boxes, np.array([0.9, 0.8]), np.zeros(2, dtype=np.int64)),
+    )
+    for f in range(3):
+        tracker.update_detections(boxes + f, [0.9, 0.8], embeddings=looks[:2])
+    inside, release = threading.Event(), threading.Event()
+    refused: list[BaseException] = []
+
+    def embed(rows):  # the call holding the tracker waits here while a stream's frame is tried
+        inside.set()
+        assert release.wait(30)
+        return looks[rows]
+
+    def other_thread():
+        try:
+            assert inside.wait(30)
+            next(tracker.stream([np.zeros((64, 64, 3), dtype=np.uint8)], detect_ahead=True))
+        except RuntimeError as exc:
+            refused.append(exc)
+        finally:
+            release.set()
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    tracker.update_detections(np.vstack([boxes + 3, [[200, 0, 210, 20]]]), [0.9, 0.8, 0.9], embed=embed)
+    thread.join()
+    assert len(refused) == 1 and "Tracker.stream called while another call" in str(refused[0]), refused
+
+
 def test_a_second_call_while_one_runs_is_refused_and_changes_nothing():
     """One Tracker called from two threads at once: the calls interleaved their reads and writes of the tracks
     ("IndexError: boolean index did not match indexed array", or tracks silently wrong). Now a call made while

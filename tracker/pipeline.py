@@ -31,16 +31,18 @@ EMBED_RESULT = "what the embed callback returned"  # how errors name an `update_
 DETECT_AHEAD = 1  # `stream`: frames detected ahead of the one being tracked (each holds a frame in memory)
 
 
-def _one_call_at_a_time(method: Callable) -> Callable:
+def _one_call_at_a_time(method: Callable, name: str | None = None) -> Callable:
     """`method` of a Tracker, refused with RuntimeError while another guarded call on the same tracker runs (from
     another thread, or from inside an `embed` callback): two calls at once interleave their reads and writes of
-    the tracks (IndexErrors, or tracks silently corrupted). The lock is only tried, never waited for."""
+    the tracks (IndexErrors, or tracks silently corrupted). The lock is only tried, never waited for. The error
+    names the public method `name` the user called (default: `method`'s own name)."""
+    called = name or method.__name__
 
     @functools.wraps(method)
     def guarded(self: Tracker, *args: Any, **kwargs: Any) -> Any:
         if not self._calling.acquire(blocking=False):
             raise RuntimeError(
-                f"Tracker.{method.__name__} called while another call on this tracker runs (another thread?): a "
+                f"Tracker.{called} called while another call on this tracker runs (another thread?): a "
                 "Tracker takes one call at a time; use one Tracker per thread or stream, or hold a lock around it"
             )
         try:
@@ -345,7 +347,7 @@ class Tracker:
         self._note_frame_size(size)  # (once tracked, as `update_detections`)
         return objects
 
-    _track_one = _one_call_at_a_time(_track)  # `stream`'s frames, one call at a time as `update`'s
+    _track_one = _one_call_at_a_time(_track, "stream")  # `stream`'s frames, one call at a time as `update`'s
 
     def _note_frame_size(self, size: tuple[int, int]) -> None:
         """Log once per tracker when frames change size mid-video (`update`'s frames, `update_detections`'
