@@ -187,6 +187,34 @@ def test_update_outputs_refuses_what_it_cannot_do_before_loading_a_model(tmp_pat
             tool.main(argv)
         err = capsys.readouterr().err
         assert stop.value.code == 2 and "usage:" in err and message in err, err
+    (tmp_path / "other.npz").write_bytes(b"PK\x03\x04 not a pickle")  # core_outputs' reference, given by mistake
+    with pytest.raises(SystemExit) as stop:
+        tool.main(["check", str(tmp_path / "other.npz")])
+    assert stop.value.code == 2 and "is not a record of `update_outputs.py record`" in capsys.readouterr().err
+
+
+def test_update_outputs_says_a_reference_of_other_frames_is_not_a_difference(tmp_path, monkeypatch, capsys):
+    """A reference recorded with `--frames 50` checked with the default 100: "people.mp4: DIFFERS at frame 51", as
+    if the outputs had changed; it now says the frame counts differ."""
+    tool = load_tool("update_outputs")
+    names = list(tool.sources(tmp_path, 1))
+
+    def fake_record(shared, cfg, street_frames):
+        frames = {name: [[(1, (0.0, 0.0, 1.0, 1.0))]] * (street_frames if name == names[-1] else 3) for name in names}
+        return {name: {"frames": f, "calibration": {}} for name, f in frames.items()}, {n: {"crops": 0} for n in names}
+
+    monkeypatch.setattr(tool, "shared_config", lambda device, overrides: (tmp_path, None))
+    monkeypatch.setattr(tool, "record", fake_record)
+    reference = tmp_path / "ref.pkl"
+    tool.main(["record", str(reference), "--frames", "50"])
+    with pytest.raises(SystemExit) as stop:
+        tool.main(["check", str(reference), "--frames", "50"])
+    assert stop.value.code == 0 and f"{names[-1]}: identical (50 frames" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as stop:
+        tool.main(["check", str(reference)])
+    out = capsys.readouterr().out
+    assert stop.value.code == 1 and f"{names[-1]}: the reference holds 50 frames, this run 100" in out, out
+    assert "DIFFERS" not in out
 
 
 def test_update_outputs_counts_no_crops_without_a_reid_model():

@@ -74,6 +74,18 @@ def record(shared: Path, cfg: TrackerConfig, street_frames: int) -> tuple[dict[s
     return results, crops
 
 
+def _reference(parser: argparse.ArgumentParser, path: Path) -> dict[str, Any]:
+    """The record `record` wrote to `path`, read before any model loads; anything else is the parser's usage error."""
+    try:
+        reference = pickle.loads(path.read_bytes())
+    except Exception as exc:  # (a pickle's load raises almost anything on a file that is not one)
+        parser.error(f"{path} is not a record of `update_outputs.py record`: {type(exc).__name__}: {exc}")
+    names = sources(Path(), STREET_FRAMES)
+    if not isinstance(reference, dict) or set(reference) != set(names):
+        parser.error(f"{path} is not a record of `update_outputs.py record` (it has no {', '.join(names)})")
+    return reference
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=("record", "check"))
@@ -86,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"no such reference file: {args.path} (make it with `record` before the change)")
     if args.action == "record" and not args.path.parent.is_dir():
         parser.error(f"no such folder: {args.path.parent}")
+    reference = _reference(parser, args.path) if args.action == "check" else None
     try:
         shared, cfg = shared_config("cpu", args.overrides)
     except (ConfigError, ValueError) as exc:
@@ -97,14 +110,17 @@ def main(argv: list[str] | None = None) -> None:
         args.path.write_bytes(pickle.dumps(results))
         print(f"recorded {args.path}")
         return
-    reference = pickle.loads(args.path.read_bytes())
+    assert reference is not None
     failed = False
     for name, result in results.items():
         ref = reference[name]
         frames = sum(len(f) for f in result["frames"])
-        diff = next((i for i, (a, b) in enumerate(zip(result["frames"], ref["frames"], strict=False)) if a != b), None)
-        if diff is None and len(result["frames"]) != len(ref["frames"]):
-            diff = min(len(result["frames"]), len(ref["frames"]))
+        if len(result["frames"]) != len(ref["frames"]):  # not a difference of outputs: of the frames asked for
+            failed = True
+            print(f"{name}: the reference holds {len(ref['frames'])} frames, this run {len(result['frames'])} "
+                  "(check with the --frames the reference was recorded with)")  # fmt: skip
+            continue
+        diff = next((i for i, (a, b) in enumerate(zip(result["frames"], ref["frames"], strict=True)) if a != b), None)
         same_calibration = result["calibration"] == ref["calibration"]
         if diff is None and same_calibration:
             print(f"{name}: identical ({len(result['frames'])} frames, {frames} objects, calibration summary)")
