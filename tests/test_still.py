@@ -522,6 +522,18 @@ def test_camera_motion_noise_must_be_a_finite_number_of_pixels():
             tracker.update_detections(SIGN[None], np.array([0.8]), camera_motion_noise=bad)
 
 
+def test_camera_motion_noise_without_a_camera_motion_is_ignored_with_one_warning(caplog):
+    """A noise for a motion that was not given changes nothing, and says so once (not silently, not every frame)."""
+    plain, noisy = Tracker(config(), frame_rate=FPS), Tracker(config(), frame_rate=FPS)
+    with caplog.at_level("WARNING", logger="tracker"):
+        for f in range(5):
+            box = SIGN[None] + f
+            expected = plain.update_detections(box, np.array([0.8]))
+            assert noisy.update_detections(box, np.array([0.8]), camera_motion_noise=2.0) == expected
+    warned = [r for r in caplog.records if "camera_motion_noise without a camera_motion" in r.getMessage()]
+    assert len(warned) == 1
+
+
 @pytest.mark.parametrize("seed", [2, 3, 4])
 @pytest.mark.parametrize("fps", [7, 12.5, 25])
 def test_a_person_standing_alone_filmed_by_a_panning_camera_stays_reported_when_a_second_person_enters(fps, seed):

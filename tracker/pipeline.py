@@ -28,6 +28,7 @@ __all__ = ["Tracker", "reid_model_identity"]
 log = logging.getLogger(__name__)
 
 EMBED_RESULT = "what the embed callback returned"  # how errors name an `update_detections(embed=...)` result
+NOISE_WITHOUT_MOTION = "camera_motion_noise"  # the warned-once kind: a motion's noise given without the motion
 DETECT_AHEAD = 1  # `stream`: frames detected ahead of the one being tracked (each holds a frame in memory)
 
 
@@ -203,7 +204,8 @@ class Tracker:
                 other than the last call's is used, with a warning logged once (as `update`'s frames): call
                 `reset()` between videos.
             camera_motion_noise: the error of `camera_motion` in pixels when it is an estimate (the `noise_px` of
-                `Tracker.camera_motion`, as `update(frame)` passes it); 0 (default): the motion is exact.
+                `Tracker.camera_motion`, as `update(frame)` passes it); 0 (default): the motion is exact. Without a
+                `camera_motion` it is ignored, with a warning logged once.
         Returns:
             The confirmed tracks matched this frame (fixed scene objects left out), each with the index of its
             detection.
@@ -226,6 +228,8 @@ class Tracker:
         with torch_threads(self.config.core_threads) as callers_threads:  # validation and normalisation included
             dets = Detections.from_arrays(boxes_xyxy, scores, class_ids, embeddings, device=self.device)
             self._warn_once(dets.unusual())
+            if transform is None and noise > 0:
+                self._warn_once({NOISE_WITHOUT_MOTION: "camera_motion_noise without a camera_motion is ignored"})
             if size is not None:
                 dets = _inside(dets, size)
             if embed is None:
