@@ -97,16 +97,7 @@ def track_variant(seq: Sequence, inputs: SequenceInputs, cfg: TrackerConfig, mod
                     motion = truth
             if mode != "exact":
                 noise = estimator.noise_px  # (the exact motion has none)
-        embed = None if frame.embeddings is None else frame.embeddings.__getitem__
-        objects = tracker.update_detections(
-            frame.boxes_xyxy,
-            frame.scores,
-            frame.class_ids,
-            embed=embed,
-            camera_motion=motion,
-            frame_size=size,
-            camera_motion_noise=noise,
-        )
+        objects = frame.track(tracker, motion, noise, size)
         lines.extend(format_mot_row(number, o.track_id, o.xyxy, o.score) for o in objects)
     return CellRun(lines, np.array(residuals), 0 if estimator is None else estimator.failures)
 

@@ -75,9 +75,7 @@ def run_ours(
     for k, clip in enumerate(clips):
         tracker = Tracker(cfg, frame_rate=fps, gallery=shared, source_name=f"clip{k + 1}")
         for number in clip:
-            f = frames[number - 1]
-            embed = None if f.embeddings is None else f.embeddings.__getitem__
-            for o in tracker.update_detections(f.boxes_xyxy, f.scores, f.class_ids, embed=embed, frame_size=frame_size):
+            for o in frames[number - 1].track(tracker, frame_size=frame_size):
                 tid = o.global_id if gallery else k * CLIP_ID_OFFSET + o.track_id
                 rows.append((number, int(tid), o.xyxy, o.score))
         tracker.reset()  # end of the clip: its people go to the gallery

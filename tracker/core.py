@@ -133,6 +133,7 @@ class TrackerCore:
         """Reported boxes' height against foot row: a detection far shorter than it predicts is a part of a person."""
         self._part_boxes = np.zeros(0, dtype=bool)  # (N,) this frame's detections judged parts of a person
         self._any_part_box = False  # whether any of them is
+        self._camera_noise_px = 0.0  # this frame's camera-motion error, px (0: no motion, or an exact one)
         self.measurement_noise = MeasurementNoise(config.motion)
         """The detector's box noise measured from the Kalman innovations: `measurement_noise.factor` (4,)."""
         self.table = TrackTable(self._vote_frames)  # the tracks and their per-frame scalars, row-aligned with _mean
@@ -223,7 +224,7 @@ class TrackerCore:
                 tracker's state is then as before the call (`_advance`), so the frame can be given again.
         """
         self._check_dim(dets)
-        self.still.camera_noise_px = camera_motion_noise if camera_motion is not None else 0.0
+        self._camera_noise_px = camera_motion_noise if camera_motion is not None else 0.0
         # a part of a person (far shorter than the ground line predicts) has no look and brings no lost track back
         self._part_boxes = self.ground.part_boxes(dets.boxes_xyxy, dets.class_ids, frame_size)
         self._any_part_box = any_set(self._part_boxes)  # most frames: none, and no mask to apply
@@ -1008,7 +1009,7 @@ class TrackerCore:
         self._mean[track_idx], self._cov[track_idx] = mean, cov
         self._obs_mean[track_idx], self._obs_cov[track_idx] = mean, cov
         self.table.vote(track_idx, dets.class_ids[det_idx], scores)  # each track's class: its detections' vote
-        self.still.judge(self.table, track_idx, measured, frame_size)
+        self.still.judge(self.table, track_idx, measured, frame_size, self._camera_noise_px)
         confirmed = self.table.mark_matched(track_idx, scores, measured, dets.index[det_idx], self._min_hits)
         for row in confirmed:
             self._issue_id(self.tracks[row])

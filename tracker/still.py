@@ -135,7 +135,6 @@ class StillBoxes:
         self._bounds: dict[int, float] = {}  # track ID -> the others' order statistic (`_others_bound`)
         self._hidden_ids: set[int] = set()  # track IDs whose box was ever withheld as a fixed object (`count_hidden`)
         self._hidden_frames = 0  # track-frames withheld: each hidden track counts once per frame it was matched
-        self.camera_noise_px = 0.0  # the error of this frame's camera-motion estimate, px (0: none, or a given one)
 
     def _rank(self, n: np.ndarray | int) -> np.ndarray | int:
         """Index of the `still_quantile` order statistic among n values (the lower quantile)."""
@@ -150,12 +149,18 @@ class StillBoxes:
         return float(self._sorted[self._rank(len(self._jitters))])
 
     def judge(
-        self, table: TrackTable, track_idx: np.ndarray, measured_xywh: np.ndarray, frame_size: tuple[int, int] | None
+        self,
+        table: TrackTable,
+        track_idx: np.ndarray,
+        measured_xywh: np.ndarray,
+        frame_size: tuple[int, int] | None,
+        camera_noise_px: float = 0.0,
     ) -> None:
         """Update the still shares (`TrackTable.still_share`) of the tracks `track_idx` (M,) matched this frame to
         the (M, 4) centre-size boxes `measured_xywh`, before the match is recorded (their `observed_xywh`,
         `frames_since_update` and `edge_step` still describe the previous match); learn the jitter of those that
-        teach (confirmed, matched in the previous frame too, not judged still)."""
+        teach (confirmed, matched in the previous frame too, not judged still). `camera_noise_px`: the error of
+        this frame's camera-motion estimate, pixels (0: no motion, or an exact one; `lifecycle.still_camera_noise`)."""
         if not self.enabled or len(track_idx) == 0:
             return
         if frame_size is None:  # nothing is judged; a later step must not be compared with a stale one
@@ -166,8 +171,8 @@ class StillBoxes:
         step = edge_step(observed, measured_xywh, gap + 1)
         previous = table.edge_step[track_idx]
         table.edge_drift[track_idx] += step * (gap + 1)[:, None] / measured_xywh[:, [2, 3, 2, 3]]
-        if self.camera_noise_px > 0.0 and self.cfg.still_camera_noise:  # each compensated frame adds its noise
-            spread = self.camera_noise_px / measured_xywh[:, [2, 3, 2, 3]]
+        if camera_noise_px > 0.0 and self.cfg.still_camera_noise:  # each compensated frame adds its noise
+            spread = camera_noise_px / measured_xywh[:, [2, 3, 2, 3]]
             table.drift_noise[track_idx] += (gap + 1)[:, None] * np.square(spread)
         whole = whole_boxes(measured_xywh, frame_size)
         cut_jitter, cut_owners = np.zeros(0), np.zeros(0, dtype=np.int64)

@@ -27,6 +27,9 @@ from tracker.weights import file_digest, resolve_weights
 if TYPE_CHECKING:  # torch is imported where images are embedded: `track eval --help` and usage errors need none
     import torch
 
+    from tracker.pipeline import Tracker
+    from tracker.types import TrackedObject
+
 __all__ = ["CACHE_ENV", "FrameInputs", "InputModels", "SequenceInputs", "default_cache_dir", "load_inputs"]
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,25 @@ class FrameInputs:
     scores: np.ndarray
     class_ids: np.ndarray
     embeddings: np.ndarray | None
+
+    def track(
+        self,
+        tracker: Tracker,
+        camera_motion: np.ndarray | None = None,
+        camera_motion_noise: float = 0.0,
+        frame_size: tuple[int, int] | None = None,
+    ) -> list[TrackedObject]:
+        """`tracker.update_detections` of this frame as `track` runs it: the embeddings given on demand, for the
+        detections whose appearance matters (`appearance.lazy_embedding`); the other arguments as there."""
+        return tracker.update_detections(
+            self.boxes_xyxy,
+            self.scores,
+            self.class_ids,
+            embed=None if self.embeddings is None else self.embeddings.__getitem__,
+            camera_motion=camera_motion,
+            frame_size=frame_size,
+            camera_motion_noise=camera_motion_noise,
+        )
 
 
 @dataclass(frozen=True)

@@ -131,17 +131,7 @@ def _track_ours(
         image = _read_image(seq, number) if estimator is not None else None
         start = time.perf_counter()
         motion = estimator.estimate(image, frame.boxes_xyxy) if estimator is not None else None
-        # Embeddings go in as `track` computes them: on demand, for the detections whose appearance matters.
-        embed = None if frame.embeddings is None else frame.embeddings.__getitem__
-        objects = tracker.update_detections(
-            frame.boxes_xyxy,
-            frame.scores,
-            frame.class_ids,
-            embed=embed,
-            camera_motion=motion,
-            frame_size=size,
-            camera_motion_noise=0.0 if estimator is None else estimator.noise_px,
-        )
+        objects = frame.track(tracker, motion, 0.0 if estimator is None else estimator.noise_px, size)
         elapsed += time.perf_counter() - start
         lines.extend(format_mot_row(number, o.track_id, o.xyxy, o.score) for o in objects)
     core = tracker.core
