@@ -203,10 +203,7 @@ class OpenVINOForward:
         """The infer request of lane `lane`'s own compiled copy for `batch` crops (made on first use)."""
         request = self._lanes[lane].get(batch)
         if request is None:
-            ir = self._ir.clone()
-            ir.reshape([batch, *self._input_hw, 3])
-            compiled = self._core.compile_model(ir, "CPU", self._settings)
-            request = self._lanes[lane][batch] = compiled.create_infer_request()  # type: ignore[attr-defined]
+            request = self._lanes[lane][batch] = self._compile(batch).create_infer_request()  # type: ignore[attr-defined]
         return request
 
     @property
@@ -239,10 +236,14 @@ class OpenVINOForward:
         """The model compiled for a static batch of `batch` crops (compiled on first use)."""
         compiled = self._compiled.get(batch)
         if compiled is None:
-            ir = self._ir.clone()
-            ir.reshape([batch, *self._input_hw, 3])
-            compiled = self._compiled[batch] = self._core.compile_model(ir, "CPU", self._settings)
+            compiled = self._compiled[batch] = self._compile(batch)
         return compiled
+
+    def _compile(self, batch: int) -> object:
+        """A new compiled copy of the model for a static batch of `batch` crops."""
+        ir = self._ir.clone()
+        ir.reshape([batch, *self._input_hw, 3])
+        return self._core.compile_model(ir, "CPU", self._settings)
 
 
 def use_model_cache(core: object) -> None:
