@@ -610,3 +610,12 @@ def test_an_openvino_cache_folder_that_cannot_take_the_converted_model_costs_the
         _save(ov, ir, path)
     assert "could not cache the OpenVINO model" in caplog.text and "bin file" in caplog.text
     assert sorted(p.name for p in tmp_path.iterdir()) == [f"model.{os.getpid()}.tmp.bin"], "no half-written files"
+
+
+def test_requests_on_the_pytorch_forward_is_logged_as_ignored(shared_weights, caplog):
+    """reid.requests splits calls over OpenVINO requests only; on the PyTorch forward the log says it does nothing."""
+    for backend, said in (("torch", True), ("openvino", False)):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="tracker.embedder"):
+            osnet(shared_weights, f"reid.backend={backend}", "reid.requests=2")
+        assert ("reid.requests=2 ignored" in caplog.text) is said, backend

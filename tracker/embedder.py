@@ -142,6 +142,8 @@ class OSNetEmbedder:
                 backend,
                 self.device,
             )
+        if isinstance(self.model, torch.nn.Module) and self.config.requests > 1:
+            log.info("reid.requests=%d ignored: the PyTorch ReID forward runs one call at a time", self.config.requests)
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
 
