@@ -25,6 +25,7 @@ from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.ground_line import GroundLine, complete_part_boxes
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.measurement_noise import MeasurementNoise
+from tracker.report_aspect import first_aspect, reported_xywh, update_aspect
 from tracker.still import StillBoxes
 from tracker.sweep import mask_pairs
 from tracker.tentative_resort import resort_with_tentative
@@ -1006,6 +1007,8 @@ class TrackerCore:
             )
         if cut is not None:
             mean[cut, 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
+        if self.config.motion.report_aspect_filter:
+            self._update_aspects(track_idx, measured, completed)
         self._mean[track_idx], self._cov[track_idx] = mean, cov
         self._obs_mean[track_idx], self._obs_cov[track_idx] = mean, cov
         self.table.vote(track_idx, dets.class_ids[det_idx], scores)  # each track's class: its detections' vote
@@ -1018,6 +1021,26 @@ class TrackerCore:
             track_idx, det_idx = track_idx[keep], det_idx[keep]
             uncut = None if uncut is None else uncut[keep]
         self._feed_banks(track_idx, det_idx, dets, uncut)
+
+    def _update_aspects(self, track_idx: np.ndarray, measured: np.ndarray, completed: np.ndarray | None) -> None:
+        """The reported aspect of the matched tracks `track_idx` (M,) from their measured (M, 4) xywh boxes, but for
+        the boxes `completed` (M,) bool (None: none) at the track's own width (`tracker.report_aspect`). Called
+        before `mark_matched`: `frames_since_update` still counts the frames since each track's last update."""
+        if completed is not None and any_set(completed):
+            keep = ~completed
+            track_idx, measured = track_idx[keep], measured[keep]
+        motion, table = self.config.motion, self.table
+        applied = self.measurement_noise.applied
+        table.aspect[track_idx], table.aspect_var[track_idx] = update_aspect(
+            table.aspect[track_idx],
+            table.aspect_var[track_idx],
+            measured,
+            table.frames_since_update[track_idx] + 1,
+            motion.report_aspect_process_factor,
+            motion.std_position,
+            self.kalman.step_ratio,
+            1.0 if applied is None else float(applied[2]),
+        )
 
     def _reupdate(self, track_idx: np.ndarray, xywh_now: np.ndarray) -> bool:
         """Observation-centric re-update (OC-SORT) of the matched tracks that missed frames: replay each one's gap
@@ -1109,6 +1132,7 @@ class TrackerCore:
         new = self.table.add(slots, class_ids, scores, xywh, dets.index[det_idx], votes, self.frame_index, time.time())
         uncut = ~touches_side(xywh, frame_size)
         self.table.width_seen[rows] = uncut
+        self.table.aspect[rows], self.table.aspect_var[rows] = first_aspect(xywh, self.config.motion.std_position)
         if (self.frame_index == 1 and self.config.lifecycle.confirm_first_frame) or self._min_hits <= 1:
             self.table.state[rows] = TRACKED
             for track in new:
@@ -1230,7 +1254,10 @@ class TrackerCore:
         shown = shown[table.track_id[shown].argsort()]
         gap = table.frames_since_update[shown] > 0 if report_gap else np.zeros(len(shown), dtype=bool)
         if self.config.motion.output_filtered_box:
-            boxes = xywh_to_xyxy(self._mean.take(shown, axis=0)[:, :4])
+            kalman = self._mean.take(shown, axis=0)[:, :4]
+            if self.config.motion.report_aspect_filter:  # the width of the smoothed aspect (`tracker.report_aspect`)
+                kalman = reported_xywh(kalman, self.table.aspect[shown])
+            boxes = xywh_to_xyxy(kalman)
         else:  # the detection's own box where there is one, the prediction in a gap
             boxes = xywh_to_xyxy(self._mean.take(shown, axis=0)[:, :4])
             matched = _indices(~gap)

@@ -1,0 +1,57 @@
+"""The reported box's width: a separately smoothed aspect (width / height) times the Kalman height.
+
+The Kalman filter's width serves association (gates, IoU, predictions); the box a track REPORTS may take a smoother
+width without changing any decision. Each track keeps its aspect `a` and that estimate's variance (`TrackTable.aspect`,
+`TrackTable.aspect_var`, aspect units squared), a scalar random-walk Kalman filter:
+
+- a new track starts at its first box's aspect, with that measurement's variance;
+- a matched uncut box (one whose width is measured: not completed at the track's width) updates it after the
+  `steps` frames since the last update: variance + steps x (`motion.report_aspect_process_factor` x std_position
+  x a)^2 x step_ratio (a random walk in per-second terms, as `KalmanFilter`'s position noise), then the gain
+  against the measurement's variance (std_position x a)^2 x the measured width noise factor (`MeasurementNoise`);
+- the reported width is `a` x the Kalman height, around the Kalman centre (`reported_xywh`).
+
+An aspect does not change with the camera's zoom, so camera-motion compensation leaves it alone. Below a process
+factor of 1 the aspect follows a person's true shape changes more slowly than the width's own noise: ByteTrack's
+(x, y, aspect, h) state with its small aspect noise, but for the report only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["first_aspect", "reported_xywh", "update_aspect"]
+
+
+def first_aspect(xywh: np.ndarray, std_position: float) -> tuple[np.ndarray, np.ndarray]:
+    """New tracks' (M, 4) first xywh boxes -> their aspects (M,) and variances (M,): one measurement's."""
+    aspect = xywh[:, 2] / np.maximum(xywh[:, 3], np.finfo(np.float64).tiny)
+    return aspect, (std_position * aspect) ** 2
+
+
+def update_aspect(
+    aspect: np.ndarray,
+    variance: np.ndarray,
+    measured_xywh: np.ndarray,
+    steps: np.ndarray,
+    process_factor: float,
+    std_position: float,
+    step_ratio: float,
+    width_noise: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One scalar Kalman update per track: aspects (M,) and variances (M,) estimated `steps` (M,) frames ago, the
+    matched boxes (M, 4, xywh pixels); `width_noise` the measured variance factor of the detector's widths (1: the
+    model's). Returns the new aspects and variances (the inputs are not changed)."""
+    measured = measured_xywh[:, 2] / np.maximum(measured_xywh[:, 3], np.finfo(np.float64).tiny)
+    relative = (std_position * aspect) ** 2
+    prior = variance + steps * process_factor**2 * step_ratio * relative
+    noise = relative * width_noise
+    gain = 1.0 - noise / (prior + noise)  # (this form and K R below: an unknown prior, inf, takes the measurement)
+    return aspect + gain * (measured - aspect), gain * noise
+
+
+def reported_xywh(kalman_xywh: np.ndarray, aspect: np.ndarray) -> np.ndarray:
+    """(M, 4) Kalman boxes -> (M, 4) reported boxes: the same centre and height, width aspect (M,) x height."""
+    boxes = np.array(kalman_xywh, dtype=np.float64)
+    boxes[:, 2] = aspect * boxes[:, 3]
+    return boxes
