@@ -1008,7 +1008,8 @@ class TrackerCore:
         if cut is not None:
             mean[cut, 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
         if self.config.motion.report_aspect_filter:
-            self._update_aspects(track_idx, measured, completed)
+            whole = uncut if completed is None else ~completed if uncut is None else uncut & ~completed
+            self._update_aspects(track_idx, measured, whole)
         self._mean[track_idx], self._cov[track_idx] = mean, cov
         self._obs_mean[track_idx], self._obs_cov[track_idx] = mean, cov
         self.table.vote(track_idx, dets.class_ids[det_idx], scores)  # each track's class: its detections' vote
@@ -1022,13 +1023,13 @@ class TrackerCore:
             uncut = None if uncut is None else uncut[keep]
         self._feed_banks(track_idx, det_idx, dets, uncut)
 
-    def _update_aspects(self, track_idx: np.ndarray, measured: np.ndarray, completed: np.ndarray | None) -> None:
-        """The reported aspect of the matched tracks `track_idx` (M,) from their measured (M, 4) xywh boxes, but for
-        the boxes `completed` (M,) bool (None: none) at the track's own width (`tracker.report_aspect`). Called
-        before `mark_matched`: `frames_since_update` still counts the frames since each track's last update."""
-        if completed is not None and any_set(completed):
-            keep = ~completed
-            track_idx, measured = track_idx[keep], measured[keep]
+    def _update_aspects(self, track_idx: np.ndarray, measured: np.ndarray, whole: np.ndarray | None) -> None:
+        """The reported aspect of the matched tracks `track_idx` (M,) from their measured (M, 4) xywh boxes that are
+        `whole` (M,) bool (None: all): no side border cuts them and none was completed at the track's size
+        (`tracker.report_aspect`). Called before `mark_matched`: `frames_since_update` still counts the frames
+        since each track's last update."""
+        if whole is not None and not all_set(whole):
+            track_idx, measured = track_idx[whole], measured[whole]
         motion, table = self.config.motion, self.table
         applied = self.measurement_noise.applied
         table.aspect[track_idx], table.aspect_var[track_idx] = update_aspect(
@@ -1132,7 +1133,9 @@ class TrackerCore:
         new = self.table.add(slots, class_ids, scores, xywh, dets.index[det_idx], votes, self.frame_index, time.time())
         uncut = ~touches_side(xywh, frame_size)
         self.table.width_seen[rows] = uncut
-        self.table.aspect[rows], self.table.aspect_var[rows] = first_aspect(xywh, self.config.motion.std_position)
+        self.table.aspect[rows], self.table.aspect_var[rows] = first_aspect(
+            xywh, self.config.motion.std_position, uncut
+        )
         if (self.frame_index == 1 and self.config.lifecycle.confirm_first_frame) or self._min_hits <= 1:
             self.table.state[rows] = TRACKED
             for track in new:

@@ -4,12 +4,14 @@ The Kalman filter's width serves association (gates, IoU, predictions); the box 
 width without changing any decision. Each track keeps its aspect `a` and that estimate's variance (`TrackTable.aspect`,
 `TrackTable.aspect_var`, aspect units squared), a scalar random-walk Kalman filter:
 
-- a new track starts at its first box's aspect, with that measurement's variance;
-- a matched uncut box (one whose width is measured: not completed at the track's width) updates it after the
+- a new track starts at its first box's aspect, with that measurement's variance, if no side border of the frame
+  cuts it (a box cut by a border measures a part of the person: a track born cut has none, NaN, until a whole box);
+- a matched box no side border cuts, and not completed at the track's size (a part box), updates it after the
   `steps` frames since the last update: variance + steps x (`motion.report_aspect_process_factor` x std_position
   x a)^2 x step_ratio (a random walk in per-second terms, as `KalmanFilter`'s position noise), then the gain
   against the measurement's variance (std_position x a)^2 x the measured width noise factor (`MeasurementNoise`);
-- the reported width is `a` x the Kalman height, around the Kalman centre (`reported_xywh`).
+- the reported width is `a` x the Kalman height, around the Kalman centre (`reported_xywh`); the Kalman width
+  while `a` is NaN.
 
 An aspect does not change with the camera's zoom, so camera-motion compensation leaves it alone. Below a process
 factor of 1 the aspect follows a person's true shape changes more slowly than the width's own noise: ByteTrack's
@@ -23,10 +25,16 @@ import numpy as np
 __all__ = ["first_aspect", "reported_xywh", "update_aspect"]
 
 
-def first_aspect(xywh: np.ndarray, std_position: float) -> tuple[np.ndarray, np.ndarray]:
-    """New tracks' (M, 4) first xywh boxes -> their aspects (M,) and variances (M,): one measurement's."""
+def first_aspect(
+    xywh: np.ndarray, std_position: float, whole: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """New tracks' (M, 4) first xywh boxes -> their aspects (M,) and variances (M,): one measurement's. A box not
+    `whole` (M,) bool (cut by a side border; None: all whole) measures no aspect: NaN, variance inf."""
     aspect = xywh[:, 2] / np.maximum(xywh[:, 3], np.finfo(np.float64).tiny)
-    return aspect, (std_position * aspect) ** 2
+    variance = (std_position * aspect) ** 2
+    if whole is not None:
+        aspect, variance = np.where(whole, aspect, np.nan), np.where(whole, variance, np.inf)
+    return aspect, variance
 
 
 def update_aspect(
@@ -43,6 +51,7 @@ def update_aspect(
     matched boxes (M, 4, xywh pixels); `width_noise` the measured variance factor of the detector's widths (1: the
     model's). Returns the new aspects and variances (the inputs are not changed)."""
     measured = measured_xywh[:, 2] / np.maximum(measured_xywh[:, 3], np.finfo(np.float64).tiny)
+    aspect = np.where(np.isnan(aspect), measured, aspect)  # none measured yet (variance inf): the gain is 1
     relative = (std_position * aspect) ** 2
     prior = variance + steps * process_factor**2 * step_ratio * relative
     noise = relative * width_noise
@@ -51,7 +60,8 @@ def update_aspect(
 
 
 def reported_xywh(kalman_xywh: np.ndarray, aspect: np.ndarray) -> np.ndarray:
-    """(M, 4) Kalman boxes -> (M, 4) reported boxes: the same centre and height, width aspect (M,) x height."""
+    """(M, 4) Kalman boxes -> (M, 4) reported boxes: the same centre and height, width aspect (M,) x height (the
+    Kalman width where the aspect is NaN: no whole box measured it yet)."""
     boxes = np.array(kalman_xywh, dtype=np.float64)
-    boxes[:, 2] = aspect * boxes[:, 3]
+    boxes[:, 2] = np.where(np.isnan(aspect), boxes[:, 2], aspect * boxes[:, 3])
     return boxes
