@@ -1256,18 +1256,24 @@ class TrackerCore:
         shown = _indices(shown)
         shown = shown[table.track_id[shown].argsort()]
         gap = table.frames_since_update[shown] > 0 if report_gap else np.zeros(len(shown), dtype=bool)
-        if self.config.motion.output_filtered_box:
-            kalman = self._mean.take(shown, axis=0)[:, :4]
-            if self.config.motion.report_aspect_filter:  # the width of the smoothed aspect (`tracker.report_aspect`)
-                kalman = reported_xywh(kalman, self.table.aspect[shown])
-            boxes = xywh_to_xyxy(kalman)
-        else:  # the detection's own box where there is one, the prediction in a gap
-            boxes = xywh_to_xyxy(self._mean.take(shown, axis=0)[:, :4])
+        kalman = self._mean.take(shown, axis=0)[:, :4]
+        judged = boxes = xywh_to_xyxy(kalman)  # judged: what is in view (the Kalman box, the person's whole width)
+        if (
+            not self.config.motion.output_filtered_box
+        ):  # the detection's own box where there is one, the prediction in a gap
+            boxes = boxes.copy()
             matched = _indices(~gap)
             boxes[matched] = dets.boxes_xyxy[np.searchsorted(dets.index, table.detection_index[shown[matched]])]
+            judged = boxes
+        elif self.config.motion.report_aspect_filter:  # the width of the smoothed aspect (`tracker.report_aspect`)
+            # but for a box a side border cuts: its inner edge is what was measured (`complete_truncated`)
+            aspect = table.aspect[shown]
+            if frame_size is not None:
+                aspect = np.where(touches_side(kalman, frame_size), np.nan, aspect)
+            boxes = xywh_to_xyxy(reported_xywh(kalman, aspect))
         if frame_size is not None:  # a filtered box (a completed cut one) may reach beyond the frame
             height, width = frame_size
-            in_view = self._mostly_in_view(boxes, table.class_id[shown], width, shown)
+            in_view = self._mostly_in_view(judged, table.class_id[shown], width, shown)
             if in_view is not None:
                 shown, boxes, gap = shown[in_view], boxes[in_view], gap[in_view]
             boxes = np.clip(boxes, 0.0, [width, height, width, height])
