@@ -134,3 +134,25 @@ def test_a_table_pickled_before_the_aspect_columns_reports_its_last_observed_asp
     restored.__setstate__(pickle.loads(pickle.dumps(state)))
     np.testing.assert_allclose(restored.aspect, [0.3])
     assert np.isinf(restored.aspect_var).all()
+
+
+def leaving(frame: int, rng: np.random.Generator) -> np.ndarray:
+    """(1, 4) xyxy: a 40 x 100 px person walking out by the right border at 3 px a frame, their detected width
+    jittering (whole until frame ~26, then cut by the border)."""
+    left = 520.0 + 3.0 * frame
+    width = 40.0 + rng.normal(scale=WIDTH_NOISE_PX)
+    box = np.array([[left, 200.0, min(left + width, FRAME[1]), 300.0]])
+    return box + rng.normal(scale=EDGE_NOISE_PX, size=box.shape) * [1, 1, 0, 1]
+
+
+def test_a_person_walking_out_by_a_border_is_reported_in_the_same_frames_and_boxes_once_cut():
+    """What is in view is judged on the Kalman box, and a box a side border cuts is reported at its Kalman width
+    (its inner edge is the measured one): the person leaves the report in the same frame, with the same boxes."""
+    frames = 40
+    on = run(leaving, frames)
+    off = run(leaving, frames, "motion.report_aspect_filter=false")
+    assert [bool(f) for f in on] == [bool(f) for f in off]
+    cut = [f for f in range(frames) if on[f] and on[f][0][1][2] >= FRAME[1] - 1]
+    assert len(cut) >= 3, "the person is reported while the border cuts them"
+    for f in cut:
+        np.testing.assert_allclose(on[f][0][1], off[f][0][1])
