@@ -186,6 +186,11 @@ class MotionConfig:
         lo=0,
         hi=100,
     )
+    report_aspect_weighting: bool = _key(
+        True,
+        "report_aspect_filter: weigh the aspect width against the Kalman width by this video's measured errors "
+        "against the next frame's box (false: the aspect width alone)",
+    )
     report_gap_frame: bool = _key(
         False, "report a confirmed track missed for one frame at its Kalman prediction (a one-frame detection gap)"
     )

@@ -26,6 +26,7 @@ from tracker.ground_line import GroundLine, complete_part_boxes
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.measurement_noise import MeasurementNoise
 from tracker.report_aspect import first_aspect, reported_xywh, update_aspect
+from tracker.report_weight import ReportWeight
 from tracker.still import StillBoxes
 from tracker.sweep import mask_pairs
 from tracker.tentative_resort import resort_with_tentative
@@ -137,6 +138,8 @@ class TrackerCore:
         self._camera_noise_px = 0.0  # this frame's camera-motion error, px (0: no motion, or an exact one)
         self.measurement_noise = MeasurementNoise(config.motion)
         """The detector's box noise measured from the Kalman innovations: `measurement_noise.factor` (4,)."""
+        self.report_weight = ReportWeight(config.motion.noise_min_updates)
+        """How far the reported width goes towards the smoothed-aspect width, measured (`tracker.report_weight`)."""
         self.table = TrackTable(self._vote_frames)  # the tracks and their per-frame scalars, row-aligned with _mean
         self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
         self._cov = np.zeros((0, 8, 8))  # (T, 8, 8) Kalman covariances
@@ -166,6 +169,8 @@ class TrackerCore:
         self._any_part_box = bool(self._part_boxes.any())  # not in a checkpoint of int24 69edf1c
         if "measurement_noise" not in state:
             self.measurement_noise = MeasurementNoise(self.config.motion)
+        if "report_weight" not in state:  # (main bad25d6): the weight is measured from the frames after the resume
+            self.report_weight = ReportWeight(self.config.motion.noise_min_updates)
 
     # ------------------------------------------------------------------------------------------ public
     @property
@@ -192,6 +197,7 @@ class TrackerCore:
         self.still.reset()
         self.ground.reset()
         self.measurement_noise.reset()
+        self.report_weight.reset()
 
     def step(
         self,
@@ -1031,6 +1037,11 @@ class TrackerCore:
         if whole is not None and not all_set(whole):
             track_idx, measured = track_idx[whole], measured[whole]
         motion, table = self.config.motion, self.table
+        if motion.report_aspect_weighting:  # each estimate the frame before against this frame's box
+            consecutive = table.frames_since_update[track_idx] == 0
+            rows = track_idx[consecutive]
+            before = self._obs_mean.take(rows, axis=0)  # the state reported the frame before (matched then)
+            self.report_weight.observe(measured[consecutive, 2], before[:, 2], table.aspect[rows] * before[:, 3])
         applied = self.measurement_noise.applied
         table.aspect[track_idx], table.aspect_var[track_idx] = update_aspect(
             table.aspect[track_idx],
@@ -1270,7 +1281,8 @@ class TrackerCore:
             aspect = table.aspect[shown]
             if frame_size is not None:
                 aspect = np.where(touches_side(kalman, frame_size), np.nan, aspect)
-            boxes = xywh_to_xyxy(reported_xywh(kalman, aspect))
+            weight = self.report_weight.weight if self.config.motion.report_aspect_weighting else 1.0
+            boxes = xywh_to_xyxy(reported_xywh(kalman, aspect, weight))
         if frame_size is not None:  # a filtered box (a completed cut one) may reach beyond the frame
             height, width = frame_size
             in_view = self._mostly_in_view(judged, table.class_id[shown], width, shown)

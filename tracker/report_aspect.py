@@ -59,9 +59,11 @@ def update_aspect(
     return aspect + gain * (measured - aspect), gain * noise
 
 
-def reported_xywh(kalman_xywh: np.ndarray, aspect: np.ndarray) -> np.ndarray:
-    """(M, 4) Kalman boxes -> (M, 4) reported boxes: the same centre and height, width aspect (M,) x height (the
-    Kalman width where the aspect is NaN: no whole box measured it yet)."""
+def reported_xywh(kalman_xywh: np.ndarray, aspect: np.ndarray, weight: float = 1.0) -> np.ndarray:
+    """(M, 4) Kalman boxes -> (M, 4) reported boxes: the same centre and height, width the Kalman width plus
+    `weight` (0-1, `tracker.report_weight`) x (aspect (M,) x height - the Kalman width); the Kalman width where the
+    aspect is NaN (no whole box measured it yet)."""
     boxes = np.array(kalman_xywh, dtype=np.float64)
-    boxes[:, 2] = np.where(np.isnan(aspect), boxes[:, 2], aspect * boxes[:, 3])
+    kalman_w = boxes[:, 2]
+    boxes[:, 2] = np.where(np.isnan(aspect), kalman_w, kalman_w + weight * (aspect * boxes[:, 3] - kalman_w))
     return boxes
