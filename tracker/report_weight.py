@@ -62,8 +62,13 @@ class ReportWeight:
         """Pooled pairs, the weight applied, and the relative RMS errors of the Kalman width, the aspect width and
         the blend against the next frame's box (NaN: no pair), for reports."""
         if self.pairs == 0:
-            return {"pairs": 0, "weight": self.weight, "rms_kalman": math.nan, "rms_aspect": math.nan,
-                    "rms_blend": math.nan}
+            return {
+                "pairs": 0,
+                "weight": self.weight,
+                "rms_kalman": math.nan,
+                "rms_aspect": math.nan,
+                "rms_blend": math.nan,
+            }
         n, w = self.pairs, self.weight
         aspect_sq = self._kalman_sq - 2.0 * self._cross + self._spread_sq  # sum (d_k - spread)^2
         blend_sq = self._kalman_sq - 2.0 * w * self._cross + w * w * self._spread_sq
