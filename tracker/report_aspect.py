@@ -10,8 +10,10 @@ width without changing any decision. Each track keeps its aspect `a` and that es
   `steps` frames since the last update: variance + steps x (`motion.report_aspect_process_factor` x std_position
   x a)^2 x step_ratio (a random walk in per-second terms, as `KalmanFilter`'s position noise), then the gain
   against the measurement's variance (std_position x a)^2 x the measured width noise factor (`MeasurementNoise`);
-- the reported width is `a` x the Kalman height, around the Kalman centre (`reported_xywh`); the Kalman width
-  while `a` is NaN.
+- the reported width is the Kalman width + w x (`a` x the Kalman height - the Kalman width), around the Kalman
+  centre (`reported_xywh`), w in 0-1 measured per video (`tracker.report_weight`: how much the aspect width beats the
+  Kalman width at predicting the next box; 1 with `motion.report_aspect_weighting` off); the Kalman width while `a`
+  is NaN.
 
 An aspect does not change with the camera's zoom, so camera-motion compensation leaves it alone. Below a process
 factor of 1 the aspect follows a person's true shape changes more slowly than the width's own noise: ByteTrack's
