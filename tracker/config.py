@@ -176,6 +176,21 @@ class MotionConfig:
     )
     gate_chi2: float = _key(9.4877, "Mahalanobis gate, chi-square 95% with 4 dof", lo=0)
     output_filtered_box: bool = _key(True, "report the Kalman-corrected box (false: the raw detection box)")
+    report_aspect_filter: bool = _key(
+        True,
+        "report the box width as a smoothed aspect times the Kalman height (association keeps the Kalman width)",
+    )
+    report_aspect_process_factor: float = _key(
+        0.5,
+        "report_aspect_filter: process noise of the reported aspect, times its measurement noise (1: as the width's)",
+        lo=0,
+        hi=100,
+    )
+    report_aspect_weighting: bool = _key(
+        True,
+        "report_aspect_filter: weigh the aspect width against the Kalman width by this video's measured errors "
+        "against the next frame's box (false: the aspect width alone)",
+    )
     report_gap_frame: bool = _key(
         False, "report a confirmed track missed for one frame at its Kalman prediction (a one-frame detection gap)"
     )

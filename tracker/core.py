@@ -25,6 +25,8 @@ from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.ground_line import GroundLine, complete_part_boxes
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.measurement_noise import MeasurementNoise
+from tracker.report_aspect import first_aspect, reported_xywh, update_aspect
+from tracker.report_weight import ReportWeight
 from tracker.still import StillBoxes
 from tracker.sweep import mask_pairs
 from tracker.tentative_resort import resort_with_tentative
@@ -136,6 +138,8 @@ class TrackerCore:
         self._camera_noise_px = 0.0  # this frame's camera-motion error, px (0: no motion, or an exact one)
         self.measurement_noise = MeasurementNoise(config.motion)
         """The detector's box noise measured from the Kalman innovations: `measurement_noise.factor` (4,)."""
+        self.report_weight = ReportWeight(config.motion.noise_min_updates)
+        """How far the reported width goes towards the smoothed-aspect width, measured (`tracker.report_weight`)."""
         self.table = TrackTable(self._vote_frames)  # the tracks and their per-frame scalars, row-aligned with _mean
         self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
         self._cov = np.zeros((0, 8, 8))  # (T, 8, 8) Kalman covariances
@@ -165,6 +169,8 @@ class TrackerCore:
         self._any_part_box = bool(self._part_boxes.any())  # not in a checkpoint of int24 69edf1c
         if "measurement_noise" not in state:
             self.measurement_noise = MeasurementNoise(self.config.motion)
+        if "report_weight" not in state:  # (main bad25d6): the weight is measured from the frames after the resume
+            self.report_weight = ReportWeight(self.config.motion.noise_min_updates)
 
     # ------------------------------------------------------------------------------------------ public
     @property
@@ -191,6 +197,7 @@ class TrackerCore:
         self.still.reset()
         self.ground.reset()
         self.measurement_noise.reset()
+        self.report_weight.reset()
 
     def step(
         self,
@@ -1006,6 +1013,9 @@ class TrackerCore:
             )
         if cut is not None:
             mean[cut, 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
+        if self.config.motion.report_aspect_filter:
+            whole = uncut if completed is None else ~completed if uncut is None else uncut & ~completed
+            self._update_aspects(track_idx, measured, whole)
         self._mean[track_idx], self._cov[track_idx] = mean, cov
         self._obs_mean[track_idx], self._obs_cov[track_idx] = mean, cov
         self.table.vote(track_idx, dets.class_ids[det_idx], scores)  # each track's class: its detections' vote
@@ -1018,6 +1028,31 @@ class TrackerCore:
             track_idx, det_idx = track_idx[keep], det_idx[keep]
             uncut = None if uncut is None else uncut[keep]
         self._feed_banks(track_idx, det_idx, dets, uncut)
+
+    def _update_aspects(self, track_idx: np.ndarray, measured: np.ndarray, whole: np.ndarray | None) -> None:
+        """The reported aspect of the matched tracks `track_idx` (M,) from their measured (M, 4) xywh boxes that are
+        `whole` (M,) bool (None: all): no side border cuts them and none was completed at the track's size
+        (`tracker.report_aspect`). Called before `mark_matched`: `frames_since_update` still counts the frames
+        since each track's last update."""
+        if whole is not None and not all_set(whole):
+            track_idx, measured = track_idx[whole], measured[whole]
+        motion, table = self.config.motion, self.table
+        if motion.report_aspect_weighting:  # each estimate the frame before against this frame's box
+            consecutive = table.frames_since_update[track_idx] == 0
+            rows = track_idx[consecutive]
+            before = self._obs_mean.take(rows, axis=0)  # the state reported the frame before (matched then)
+            self.report_weight.observe(measured[consecutive, 2], before[:, 2], table.aspect[rows] * before[:, 3])
+        applied = self.measurement_noise.applied
+        table.aspect[track_idx], table.aspect_var[track_idx] = update_aspect(
+            table.aspect[track_idx],
+            table.aspect_var[track_idx],
+            measured,
+            table.frames_since_update[track_idx] + 1,
+            motion.report_aspect_process_factor,
+            motion.std_position,
+            self.kalman.step_ratio,
+            1.0 if applied is None else float(applied[2]),
+        )
 
     def _reupdate(self, track_idx: np.ndarray, xywh_now: np.ndarray) -> bool:
         """Observation-centric re-update (OC-SORT) of the matched tracks that missed frames: replay each one's gap
@@ -1109,6 +1144,9 @@ class TrackerCore:
         new = self.table.add(slots, class_ids, scores, xywh, dets.index[det_idx], votes, self.frame_index, time.time())
         uncut = ~touches_side(xywh, frame_size)
         self.table.width_seen[rows] = uncut
+        self.table.aspect[rows], self.table.aspect_var[rows] = first_aspect(
+            xywh, self.config.motion.std_position, uncut
+        )
         if (self.frame_index == 1 and self.config.lifecycle.confirm_first_frame) or self._min_hits <= 1:
             self.table.state[rows] = TRACKED
             for track in new:
@@ -1229,15 +1267,25 @@ class TrackerCore:
         shown = _indices(shown)
         shown = shown[table.track_id[shown].argsort()]
         gap = table.frames_since_update[shown] > 0 if report_gap else np.zeros(len(shown), dtype=bool)
-        if self.config.motion.output_filtered_box:
-            boxes = xywh_to_xyxy(self._mean.take(shown, axis=0)[:, :4])
-        else:  # the detection's own box where there is one, the prediction in a gap
-            boxes = xywh_to_xyxy(self._mean.take(shown, axis=0)[:, :4])
+        kalman = self._mean.take(shown, axis=0)[:, :4]
+        judged = boxes = xywh_to_xyxy(kalman)  # judged: what is in view (the Kalman box, the person's whole width)
+        if (
+            not self.config.motion.output_filtered_box
+        ):  # the detection's own box where there is one, the prediction in a gap
+            boxes = boxes.copy()
             matched = _indices(~gap)
             boxes[matched] = dets.boxes_xyxy[np.searchsorted(dets.index, table.detection_index[shown[matched]])]
+            judged = boxes
+        elif self.config.motion.report_aspect_filter:  # the width of the smoothed aspect (`tracker.report_aspect`)
+            # but for a box a side border cuts: its inner edge is what was measured (`complete_truncated`)
+            aspect = table.aspect[shown]
+            if frame_size is not None:
+                aspect = np.where(touches_side(kalman, frame_size), np.nan, aspect)
+            weight = self.report_weight.weight if self.config.motion.report_aspect_weighting else 1.0
+            boxes = xywh_to_xyxy(reported_xywh(kalman, aspect, weight))
         if frame_size is not None:  # a filtered box (a completed cut one) may reach beyond the frame
             height, width = frame_size
-            in_view = self._mostly_in_view(boxes, table.class_id[shown], width, shown)
+            in_view = self._mostly_in_view(judged, table.class_id[shown], width, shown)
             if in_view is not None:
                 shown, boxes, gap = shown[in_view], boxes[in_view], gap[in_view]
             boxes = np.clip(boxes, 0.0, [width, height, width, height])

@@ -155,6 +155,9 @@ class TrackTable:
         # the last Kalman innovation per coordinate over its predicted std, when the track was matched in the frame
         # before too (NaN: not; `MeasurementNoise.observe`)
         self.innovation = np.zeros((0, 4))
+        # the reported box's aspect (width / height) and its variance (`tracker.report_aspect`)
+        self.aspect = np.zeros(0)
+        self.aspect_var = np.zeros(0)
 
     _COLUMNS = (
         "state",
@@ -179,6 +182,8 @@ class TrackTable:
         "edge_drift",
         "drift_noise",
         "innovation",
+        "aspect",
+        "aspect_var",
     )
 
     def __setstate__(self, state: dict) -> None:
@@ -191,6 +196,9 @@ class TrackTable:
             self.edge_drift = np.full((len(self.state), 4), np.inf)
         if "drift_noise" not in state:  # (main 704c4ff): no camera noise known, the drift judged as measured
             self.drift_noise = np.zeros((len(self.state), 4))
+        if "aspect" not in state:  # (main 704c4ff): the last observed box's aspect, unknown certainty
+            self.aspect = self.observed_xywh[:, 2] / np.maximum(self.observed_xywh[:, 3], np.finfo(np.float64).tiny)
+            self.aspect_var = np.full(len(self.state), np.inf)
 
     def __len__(self) -> int:
         return len(self.tracks)
@@ -235,6 +243,8 @@ class TrackTable:
             "edge_drift": np.zeros((m, 4)),
             "drift_noise": np.zeros((m, 4)),
             "innovation": np.full((m, 4), np.nan),
+            "aspect": np.full(m, np.nan),  # set by the core (`report_aspect.first_aspect`)
+            "aspect_var": np.full(m, np.inf),
         }
         for name, values in new.items():
             column = getattr(self, name)
