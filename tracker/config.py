@@ -166,10 +166,6 @@ class MotionConfig:
         1.0, "the measurement noise of the box width, times the height's (above 1 smooths the width)", lo=0, hi=100
     )
     confidence_scaled_noise: bool = _key(False, "scale measurement noise by (1 - score) (NSA Kalman)")
-    noise_whole_width_only: bool = _key(
-        False,
-        "measured noise: a track's update is pooled only once its width has been measured whole (uncut) before",
-    )
     adaptive_measurement_noise: bool = _key(
         True,
         "raise the measurement noise of box sizes to what this video's matched innovations measure while they stay "

@@ -1002,7 +1002,6 @@ class TrackerCore:
         track_idx, det_idx = matches[:, 0], matches[:, 1]
         # rows of 2-D and 3-D arrays by `take` (a third of fancy indexing's cost on a frame's few dozen rows)
         measured, cut = view.det_xywh.take(det_idx, axis=0), None  # cut: (M,) bool boxes completed; None: none
-        seen = None
         if frame_size is None:  # no side border: every box is uncut (None), none is completed (`touches_side`)
             uncut = None
             self.table.width_seen[track_idx] = True
@@ -1027,8 +1026,6 @@ class TrackerCore:
             pooled = (self.table.frames_since_update.take(track_idx) == 0) & view.confirmed.take(track_idx)
             if completed is not None:
                 pooled &= ~completed  # a completed box's size is the prediction's
-            if self.config.motion.noise_whole_width_only and seen is not None:
-                pooled &= seen  # the first whole box of a track born cut measures its cut-born width, not the noise
             pooled = None if all_set(pooled) else _indices(pooled)  # None: all of them (most frames), no row picked
             prior_var = _rows(cov.diagonal(0, 1, 2)[:, :4], pooled).copy()  # (H P^- H^T)_ii before the update
             prior_scale = _rows(mean.take(_MEASUREMENT_SCALE_COLUMNS, axis=1), pooled)
