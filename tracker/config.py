@@ -288,13 +288,7 @@ class AssociationConfig:
     )
     lookless_yields_recognised: bool = _key(
         False,
-        "stage 1: a track with no clear look does not take a detection that another track's look recognises "
-        "(similarity at the calibrated reid bound): it is that track's person",
-    )
-    lookless_return_needs_birth: bool = _key(
-        False,
-        "stage 1: a lost track with no clear look comes back (by motion alone) only on a detection that could start "
-        "a track (new_track_score)",
+        "stage 1: a track with no clear look does not take a detection that another track's look recognises (similarity at the calibrated reid bound): it is that track's person",
     )
     ungated_ties_by_motion: bool = _key(
         True,
@@ -330,9 +324,7 @@ class AssociationConfig:
     max_iou_distance_low: float = _key(0.5, "stage 2: highest 1 - IoU accepted for low-score detections", lo=0, hi=1)
     low_by_mahalanobis: bool = _key(
         False,
-        "stage 2: among the low-score detections a track's overlap admits (max_iou_distance_low), the assignment "
-        "prefers the smaller squared Mahalanobis distance to its prediction (full covariance, measured noise), not "
-        "the larger IoU",
+        "stage 2: among the low-score detections a track's overlap admits (max_iou_distance_low), the assignment prefers the smaller squared Mahalanobis distance to its prediction (full covariance, measured noise), not the larger IoU",
     )
     max_iou_distance_tentative: float = _key(0.7, "stage 3: highest 1 - IoU accepted for tentative tracks", lo=0, hi=1)
     reid_threshold: float = _key(0.7, "stage 4: minimum cosine similarity to revive a lost track", lo=-1, hi=1)

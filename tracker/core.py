@@ -680,12 +680,7 @@ class TrackerCore:
                 vouched &= ~late[rows]
             bounds = np.where(vouched, np.minimum(bounds, self.calibration.bound("match")), bounds)
         fused = assoc.fuse_appearance(motion, similarity, bounds, cfg)
-        wants_looks = (
-            cfg.weak_look_ties
-            or cfg.ungated_lookless_yields
-            or cfg.lookless_yields_recognised
-            or cfg.lookless_return_needs_birth
-        )
+        wants_looks = cfg.weak_look_ties or cfg.ungated_lookless_yields or cfg.lookless_yields_recognised
         no_look = self._no_clear_look(rows, similarity) if wants_looks else None
         if no_look is not None and not any_set(no_look):
             no_look = None  # every track has a clear look: the two look-less rules below change nothing
@@ -695,9 +690,6 @@ class TrackerCore:
         if cfg.lookless_yields_recognised and no_look is not None:  # another track's person is not its person
             recognised = recognised_lookless_pairs(similarity, cols, no_look & lost, self.calibration.bound("reid"))
             fused = np.where(recognised, np.inf, fused) if any_set(recognised) else fused
-        if cfg.lookless_return_needs_birth and no_look is not None and any_set(lost):  # motion alone brings it back
-            weak = no_look & lost & (view.dets.scores[cols] < cfg.new_track_score)
-            fused = np.where(weak, np.inf, fused) if any_set(weak) else fused
         if cfg.ungated_ties_by_motion and no_look is not None and any_set(tracked & ~gated & ~no_look):
             gateless = self._gateless_claims(rows, tracked, gated)  # a hidden person's look does not outbid motion
             fused = gateless_look_ties(fused, motion, gated, cols, no_look, tracked, gateless, cfg.max_cost)
