@@ -286,10 +286,6 @@ class AssociationConfig:
         "stage 1: a tracked track with no clear look does not keep, by overlap outside its Kalman gate, a detection "
         "that a lost track's look matches and stage 1 lets it take (cost within max_cost)",
     )
-    lookless_yields_recognised: bool = _key(
-        False,
-        "stage 1: a track with no clear look does not take a detection that another track's look recognises (similarity at the calibrated reid bound): it is that track's person",
-    )
     ungated_ties_by_motion: bool = _key(
         True,
         "stage 1: a tracked track whose Kalman gate holds no confident detection pays at least its motion cost for a "

@@ -38,13 +38,7 @@ from tracker.truncation import (
     visible_fraction,
 )
 from tracker.types import Detections, TrackedObject, TrackState
-from tracker.weak_looks import (
-    gateless_look_ties,
-    near_tie_costs,
-    outranked_thin_pairs,
-    recognised_lookless_pairs,
-    ungated_lookless_pairs,
-)
+from tracker.weak_looks import gateless_look_ties, near_tie_costs, outranked_thin_pairs, ungated_lookless_pairs
 
 __all__ = ["EmbedFn", "TrackerCore"]
 
@@ -680,16 +674,13 @@ class TrackerCore:
                 vouched &= ~late[rows]
             bounds = np.where(vouched, np.minimum(bounds, self.calibration.bound("match")), bounds)
         fused = assoc.fuse_appearance(motion, similarity, bounds, cfg)
-        wants_looks = cfg.weak_look_ties or cfg.ungated_lookless_yields or cfg.lookless_yields_recognised
+        wants_looks = cfg.weak_look_ties or cfg.ungated_lookless_yields
         no_look = self._no_clear_look(rows, similarity) if wants_looks else None
         if no_look is not None and not any_set(no_look):
             no_look = None  # every track has a clear look: the two look-less rules below change nothing
         if cfg.weak_look_ties and no_look is not None:  # weak appearance never decides a near-tie
             reid = self.calibration.bound("reid")
             fused = near_tie_costs(fused, motion, similarity, gated, cols, no_look, reid, cfg.max_cost)
-        if cfg.lookless_yields_recognised and no_look is not None:  # another track's person is not its person
-            recognised = recognised_lookless_pairs(similarity, cols, no_look & lost, self.calibration.bound("reid"))
-            fused = np.where(recognised, np.inf, fused) if any_set(recognised) else fused
         if cfg.ungated_ties_by_motion and no_look is not None and any_set(tracked & ~gated & ~no_look):
             gateless = self._gateless_claims(rows, tracked, gated)  # a hidden person's look does not outbid motion
             fused = gateless_look_ties(fused, motion, gated, cols, no_look, tracked, gateless, cfg.max_cost)

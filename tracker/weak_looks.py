@@ -35,13 +35,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = [
-    "gateless_look_ties",
-    "near_tie_costs",
-    "outranked_thin_pairs",
-    "recognised_lookless_pairs",
-    "ungated_lookless_pairs",
-]
+__all__ = ["gateless_look_ties", "near_tie_costs", "outranked_thin_pairs", "ungated_lookless_pairs"]
 
 
 def near_tie_costs(
@@ -83,31 +77,6 @@ def near_tie_costs(
     weak = held_back & ~no_look & ~(similarity >= reid_bound)  # (NaN similarity: no appearance term to weaken)
     cost[weak] = np.maximum(cost[weak], motion_cost[weak])
     return cost
-
-
-def recognised_lookless_pairs(
-    similarity: np.ndarray, cols: np.ndarray, no_look: np.ndarray, reid_bound: float
-) -> np.ndarray:
-    """Stage 1 pairs of look-less tracks whose detection another track's look recognises (module docstring: at or
-    above the calibrated "reid" bound a look is that track's person). A track with no clear look has only motion to
-    claim a detection; a detection that is another track's person is not its person, whoever takes it (that track,
-    or no one: a second box of a person already matched).
-
-    Args:
-        similarity: (P,) bank similarity of each pair, NaN where unknown.
-        cols: (P,) detection index of each pair, >= 0.
-        no_look: (P,) bool, the pair's track has no clear look (an empty bank, or only partial views).
-        reid_bound: cosine similarity from which two looks are one person (`Calibration.bound("reid")`).
-    Returns:
-        (P,) bool: the look-less pairs to refuse.
-    """
-    if len(cols) == 0 or not no_look.any():
-        return np.zeros(len(cols), dtype=bool)
-    recognises = ~no_look & (similarity >= reid_bound)  # (NaN: not compared, recognises nothing)
-    if not recognises.any():
-        return np.zeros(len(cols), dtype=bool)
-    recognised = np.bincount(cols, weights=recognises)[cols] > 0
-    return no_look & recognised
 
 
 def outranked_thin_pairs(
