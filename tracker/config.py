@@ -318,10 +318,6 @@ class AssociationConfig:
         300, "part_box_fraction: reported boxes kept per class for the ground line (FIFO)", lo=2, hi=10000000
     )
     max_iou_distance_low: float = _key(0.5, "stage 2: highest 1 - IoU accepted for low-score detections", lo=0, hi=1)
-    low_by_mahalanobis: bool = _key(
-        False,
-        "stage 2: among the low-score detections a track's overlap admits (max_iou_distance_low), the assignment prefers the smaller squared Mahalanobis distance to its prediction (full covariance, measured noise), not the larger IoU",
-    )
     max_iou_distance_tentative: float = _key(0.7, "stage 3: highest 1 - IoU accepted for tentative tracks", lo=0, hi=1)
     reid_threshold: float = _key(0.7, "stage 4: minimum cosine similarity to revive a lost track", lo=-1, hi=1)
     reid_margin: float = _key(0.05, "stage 4: best match must beat the runner-up by this similarity", lo=0, hi=2)

@@ -264,9 +264,7 @@ class TrackerCore:
 
         # Stage 2: tracked (not lost) leftovers x low-score detections, IoU only.
         tracked_left = left_tracks[self.table.state[left_tracks] == TRACKED]
-        m2, _, _ = self._match_iou(
-            view, tracked_left, low, cfg.max_iou_distance_low, fuse_score=False, by_distance=cfg.low_by_mahalanobis
-        )
+        m2, _, _ = self._match_iou(view, tracked_left, low, cfg.max_iou_distance_low, fuse_score=False)
 
         # Stage 3: tentative tracks x leftover confident detections, IoU only.
         m3, _, left_dets = self._match_iou(view, tentative, left_dets, cfg.max_iou_distance_tentative, cfg.fuse_score)
@@ -866,36 +864,14 @@ class TrackerCore:
         return pairs, track_idx[result.unmatched_rows], det_idx[result.unmatched_cols]
 
     def _match_iou(
-        self,
-        view: _FrameView,
-        track_idx: np.ndarray,
-        det_idx: np.ndarray,
-        max_cost: float,
-        fuse_score: bool,
-        by_distance: bool = False,
+        self, view: _FrameView, track_idx: np.ndarray, det_idx: np.ndarray, max_cost: float, fuse_score: bool
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """`_match` on the IoU cost (`assoc.iou_cost`, fused with the detection scores when `fuse_score`) plus the
-        class cost of those tracks and detections; no cost is built when either side is empty (most frames).
-
-        `by_distance` (`association.low_by_mahalanobis`): the pairs the IoU cost admits (at most `max_cost`) are
-        priced by their squared Mahalanobis distance d2 instead, as `max_cost * d2 / (d2 + gate_chi2)` (in
-        [0, max_cost), increasing with d2): the overlap decides which pairs may match, the motion model's
-        uncertainty which of them do."""
+        class cost of those tracks and detections; no cost is built when either side is empty (most frames)."""
         if len(track_idx) == 0 or len(det_idx) == 0:
             return _NO_PAIRS, track_idx, det_idx
         fused = view.dets.scores[det_idx] if fuse_score else None
         cost = assoc.iou_cost(_block(view.iou, track_idx, det_idx), fused) + view.class_block(track_idx, det_idx)
-        if by_distance:
-            admitted = cost <= max_cost
-            if admitted.sum() > 1:  # with one admitted pair at most, there is no choice to make
-                d2 = self.kalman.gating_distance(
-                    self._mean[track_idx],
-                    self._cov[track_idx],
-                    view.det_xywh[det_idx],
-                    self.measurement_noise.applied,
-                )
-                chi2 = self.config.motion.gate_chi2
-                cost = np.where(admitted, max_cost * d2 / (d2 + chi2), cost)
         return self._match(cost, track_idx, det_idx, max_cost)
 
     def _reidentify(
