@@ -1269,10 +1269,8 @@ class TrackerCore:
         gap = table.frames_since_update[shown] > 0 if report_gap else np.zeros(len(shown), dtype=bool)
         kalman = self._mean.take(shown, axis=0)[:, :4]
         judged = boxes = xywh_to_xyxy(kalman)  # judged: what is in view (the Kalman box, the person's whole width)
-        if (
-            not self.config.motion.output_filtered_box
-        ):  # the detection's own box where there is one, the prediction in a gap
-            boxes = boxes.copy()
+        if not self.config.motion.output_filtered_box:
+            boxes = boxes.copy()  # the detection's own box where there is one, the prediction in a gap
             matched = _indices(~gap)
             boxes[matched] = dets.boxes_xyxy[np.searchsorted(dets.index, table.detection_index[shown[matched]])]
             judged = boxes
