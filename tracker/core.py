@@ -1029,6 +1029,13 @@ class TrackerCore:
             uncut = None if uncut is None else uncut[keep]
         self._feed_banks(track_idx, det_idx, dets, uncut)
 
+    def _aspect_weight(self) -> float:
+        """How far the report goes from the Kalman width towards the smoothed aspect's, 0-1 (0: the Kalman width)."""
+        motion = self.config.motion
+        if not motion.report_aspect_filter:
+            return 0.0
+        return self.report_weight.weight if motion.report_aspect_weighting else 1.0
+
     def _update_aspects(self, track_idx: np.ndarray, measured: np.ndarray, whole: np.ndarray | None) -> None:
         """The reported aspect of the matched tracks `track_idx` (M,) from their measured (M, 4) xywh boxes that are
         `whole` (M,) bool (None: all): no side border cuts them and none was completed at the track's size
@@ -1037,8 +1044,9 @@ class TrackerCore:
         if whole is not None and not all_set(whole):
             track_idx, measured = track_idx[whole], measured[whole]
         motion, table = self.config.motion, self.table
+        since = table.frames_since_update[track_idx]
         if motion.report_aspect_weighting:  # each estimate the frame before against this frame's box
-            consecutive = table.frames_since_update[track_idx] == 0
+            consecutive = since == 0
             rows = track_idx[consecutive]
             before = self._obs_mean.take(rows, axis=0)  # the state reported the frame before (matched then)
             self.report_weight.observe(measured[consecutive, 2], before[:, 2], table.aspect[rows] * before[:, 3])
@@ -1047,7 +1055,7 @@ class TrackerCore:
             table.aspect[track_idx],
             table.aspect_var[track_idx],
             measured,
-            table.frames_since_update[track_idx] + 1,
+            since + 1,
             motion.report_aspect_process_factor,
             motion.std_position,
             self.kalman.step_ratio,
@@ -1274,12 +1282,11 @@ class TrackerCore:
             matched = _indices(~gap)
             boxes[matched] = dets.boxes_xyxy[np.searchsorted(dets.index, table.detection_index[shown[matched]])]
             judged = boxes
-        elif self.config.motion.report_aspect_filter:  # the width of the smoothed aspect (`tracker.report_aspect`)
+        elif (weight := self._aspect_weight()) > 0.0:  # towards the smoothed aspect's width (`tracker.report_aspect`)
             # but for a box a side border cuts: its inner edge is what was measured (`complete_truncated`)
             aspect = table.aspect[shown]
             if frame_size is not None:
                 aspect = np.where(touches_side(kalman, frame_size), np.nan, aspect)
-            weight = self.report_weight.weight if self.config.motion.report_aspect_weighting else 1.0
             boxes = xywh_to_xyxy(reported_xywh(kalman, aspect, weight))
         if frame_size is not None:  # a filtered box (a completed cut one) may reach beyond the frame
             height, width = frame_size
