@@ -6,6 +6,7 @@ whole box of them measures their aspect."""
 from __future__ import annotations
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -95,6 +96,20 @@ def test_a_person_walking_in_cut_by_a_border_is_not_reported_at_a_cut_boxs_aspec
         np.testing.assert_allclose(on[f][0][1], off[f][0][1])
     widths = [on[f][0][1][2] - on[f][0][1][0] for f in range(frames - 10, frames)]
     np.testing.assert_allclose(widths, 40.0, atol=3.0)
+
+
+def test_exact_boxes_std_position_0_are_reported_as_measured_without_a_numpy_warning():
+    """`motion.std_position` 0 (allowed: the detector's boxes taken as exact) gives the aspect filter a measurement
+    without noise and, with no process noise either, a prior of 0: the filter takes each box as it is (no 0 / 0, no
+    NaN aspect, no RuntimeWarning from numpy), so the aspect width is the detected width."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = run(noisy_walkers, 30, "motion.std_position=0", "motion.report_aspect_weighting=false")
+    rng = np.random.default_rng(5)
+    for f in range(30):
+        detected = noisy_walkers(f, rng)
+        for row, (_, box) in result[f].items():
+            assert box[2] - box[0] == pytest.approx(detected[row, 2] - detected[row, 0], abs=1e-6), (f, row)
 
 
 def test_the_aspect_filter_starts_at_a_whole_box_and_its_gain_grows_with_the_frames_between_updates():

@@ -51,13 +51,16 @@ def update_aspect(
 ) -> tuple[np.ndarray, np.ndarray]:
     """One scalar Kalman update per track: aspects (M,) and variances (M,) estimated `steps` (M,) frames ago, the
     matched boxes (M, 4, xywh pixels); `width_noise` the measured variance factor of the detector's widths (1: the
-    model's). Returns the new aspects and variances (the inputs are not changed)."""
+    model's). A measurement without noise (`std_position` 0) is taken as it is. Returns the new aspects and
+    variances (the inputs are not changed)."""
     measured = measured_xywh[:, 2] / np.maximum(measured_xywh[:, 3], np.finfo(np.float64).tiny)
     aspect = np.where(np.isnan(aspect), measured, aspect)  # none measured yet (variance inf): the gain is 1
     relative = (std_position * aspect) ** 2
     prior = variance + steps * process_factor**2 * step_ratio * relative
     noise = relative * width_noise
-    gain = 1.0 - noise / (prior + noise)  # (this form and K R below: an unknown prior, inf, takes the measurement)
+    # (this form and K R below: an unknown prior, inf, takes the measurement; so does an exact one, noise 0:
+    # `motion.std_position` 0, where the prior can be 0 too)
+    gain = 1.0 - np.divide(noise, prior + noise, out=np.zeros_like(noise), where=noise > 0.0)
     return aspect + gain * (measured - aspect), gain * noise
 
 
