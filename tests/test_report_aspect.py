@@ -132,23 +132,60 @@ def test_the_aspect_filter_starts_at_a_whole_box_and_its_gain_grows_with_the_fra
 
 
 def test_a_table_pickled_before_the_aspect_columns_reports_its_last_observed_aspect():
+    """A track a whole box measured has its last observed box's aspect; one only cut boxes measured has none."""
     table = TrackTable()
     table.add(
-        np.array([0]),
-        np.array([0]),
-        np.array([0.9]),
-        np.array([[50.0, 50.0, 30.0, 100.0]]),
-        np.array([0]),
-        [None],
+        np.array([0, 1]),
+        np.array([0, 0]),
+        np.array([0.9, 0.9]),
+        np.array([[50.0, 50.0, 30.0, 100.0], [5.0, 50.0, 10.0, 100.0]]),
+        np.array([0, 1]),
+        [None, None],
         1,
         0.0,
     )
+    table.width_seen[:] = [True, False]  # the second is born cut by the left border (as the core sets it)
     state = table.__dict__.copy()
     del state["aspect"], state["aspect_var"]
     restored = TrackTable.__new__(TrackTable)
     restored.__setstate__(pickle.loads(pickle.dumps(state)))
-    np.testing.assert_allclose(restored.aspect, [0.3])
+    np.testing.assert_allclose(restored.aspect, [0.3, np.nan])
     assert np.isinf(restored.aspect_var).all()
+
+
+def _old_checkpoint(tracker: Tracker) -> Tracker:
+    """`tracker` as a checkpoint of main bad25d6 holds it: no aspect columns, no report weight."""
+    state = pickle.loads(pickle.dumps(tracker))
+    table, core = state.core.table.__dict__.copy(), state.core.__dict__.copy()
+    del table["aspect"], table["aspect_var"], core["report_weight"]
+    core["table"] = TrackTable.__new__(TrackTable)
+    core["table"].__setstate__(table)
+    state.core.__dict__.clear()
+    state.core.__setstate__(core)
+    return state
+
+
+def test_a_track_born_cut_resumed_from_a_checkpoint_before_the_aspect_has_none_until_a_whole_box():
+    """A person walking in by the right border is cut when a checkpoint of main bad25d6 (before the aspect columns)
+    is taken. Resumed, their track has no aspect (a cut box measures a part of the person), as in a run of this
+    version, so the weight measured from the frames after the resume pools no pair against a cut box's aspect:
+    it is the weight a run of this version measures from the same frames."""
+    frames, stop = 120, 5
+    tracker, rng = Tracker(config(), frame_rate=FPS), np.random.default_rng(7)
+    boxes = [entering(f, rng) for f in range(frames)]
+    for box in boxes:  # jittering widths, the box cut by the right border while it reaches it
+        box[0, 2] = min(box[0, 0] + 40.0 + rng.normal(scale=WIDTH_NOISE_PX), FRAME[1])
+    for f in range(stop):
+        tracker.update_detections(boxes[f], [0.8], frame_size=FRAME)
+    assert not tracker.core.table.width_seen.any(), "the person is cut at the checkpoint"
+    resumed, reference = _old_checkpoint(tracker), pickle.loads(pickle.dumps(tracker))
+    assert np.isnan(resumed.core.table.aspect).all()
+    reference.core.report_weight.reset()  # what the resumed run does not know: the weight before the checkpoint
+    for f in range(stop, frames):
+        resumed.update_detections(boxes[f], [0.8], frame_size=FRAME)
+        reference.update_detections(boxes[f], [0.8], frame_size=FRAME)
+    assert resumed.core.report_weight.pairs > resumed.core.report_weight.min_pairs
+    assert resumed.core.report_weight.summary() == pytest.approx(reference.core.report_weight.summary())
 
 
 def leaving(frame: int, rng: np.random.Generator) -> np.ndarray:

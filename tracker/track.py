@@ -196,8 +196,10 @@ class TrackTable:
             self.edge_drift = np.full((len(self.state), 4), np.inf)
         if "drift_noise" not in state:  # (main 704c4ff): no camera noise known, the drift judged as measured
             self.drift_noise = np.zeros((len(self.state), 4))
-        if "aspect" not in state:  # (main 704c4ff): the last observed box's aspect, unknown certainty
-            self.aspect = self.observed_xywh[:, 2] / np.maximum(self.observed_xywh[:, 3], np.finfo(np.float64).tiny)
+        if "aspect" not in state:  # (main bad25d6): the last observed box's aspect, unknown certainty; none (NaN)
+            # for a track no whole box measured yet (born cut by a side border: its boxes measure a part of the person)
+            observed = self.observed_xywh[:, 2] / np.maximum(self.observed_xywh[:, 3], np.finfo(np.float64).tiny)
+            self.aspect = np.where(self.width_seen, observed, np.nan)
             self.aspect_var = np.full(len(self.state), np.inf)
 
     def __len__(self) -> int:
