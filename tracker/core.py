@@ -1036,6 +1036,22 @@ class TrackerCore:
             return 0.0
         return self.report_weight.weight if motion.report_aspect_weighting else 1.0
 
+    def report_width(self) -> dict[str, float] | None:
+        """How the reported widths are made, for reports (`track`'s summary, `summary.json`, `track eval`):
+        `ReportWeight.summary()` (pairs pooled, relative RMS errors against the next box) with `min_pairs` (pairs
+        needed before the weight is measured), `weight` the one applied (0: the Kalman width; 1: the aspect width,
+        and always 1 with `motion.report_aspect_weighting` off) and `measured` (1.0: the video's measured weight,
+        0.0: weighting off). None where the report takes no aspect width (`motion.report_aspect_filter` or
+        `motion.output_filtered_box` off)."""
+        motion = self.config.motion
+        if not (motion.report_aspect_filter and motion.output_filtered_box):
+            return None
+        return self.report_weight.summary() | {
+            "min_pairs": self.report_weight.min_pairs,
+            "weight": self._aspect_weight(),
+            "measured": float(motion.report_aspect_weighting),
+        }
+
     def _update_aspects(self, track_idx: np.ndarray, measured: np.ndarray, whole: np.ndarray | None) -> None:
         """The reported aspect of the matched tracks `track_idx` (M,) from their measured (M, 4) xywh boxes that are
         `whole` (M,) bool (None: all): no side border cuts them and none was completed at the track's size

@@ -120,6 +120,9 @@ class RunSummary:
     # `MeasurementNoise.summary()` of one source ({}: the measured box noise is off)
     measurement_noise: dict[str, float] = field(default_factory=dict)
     noise_per_source: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> measurement_noise
+    # `TrackerCore.report_width()` of one source ({}: the report takes no aspect width)
+    report_width: dict[str, float] = field(default_factory=dict)
+    report_width_per_source: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> report_width
     global_ids: bool = False  # the IDs are a gallery's global ones (the same person has one ID in every source)
     global_ids_replaced: dict[int, int] = field(default_factory=dict)  # `tracker.global_ids`: new ID -> final ID
     gallery_saved: tuple[Path, int] | None = None  # `--gallery`: the file and the identities it holds at the end
@@ -163,6 +166,8 @@ class RunSummary:
             **({"still_per_source": self.still_per_source} if self.still_per_source else {}),
             **({"measurement_noise": self.measurement_noise} if self.measurement_noise else {}),
             **({"measurement_noise_per_source": self.noise_per_source} if self.noise_per_source else {}),
+            **({"report_width": self.report_width} if self.report_width else {}),
+            **({"report_width_per_source": self.report_width_per_source} if self.report_width_per_source else {}),
             **({"global_ids_replaced": self.global_ids_replaced} if self.global_ids_replaced else {}),
             "outputs": [str(p) for p in self.outputs],
         }
@@ -189,6 +194,8 @@ class RunSummary:
         lines += [_describe_still(still, f" of {name}" if name else "") for name, still in stills.items() if still]
         noises = self.noise_per_source or {"": self.measurement_noise}
         lines += [_describe_noise(noise, f" of {name}" if name else "") for name, noise in noises.items() if noise]
+        widths = self.report_width_per_source or {"": self.report_width}
+        lines += [_describe_width(width, f" of {name}" if name else "") for name, width in widths.items() if width]
         if self.corrupt_frames:
             lines.append(f"{count(self.corrupt_frames, 'unreadable frame')} skipped")
         if self.size_changes:
@@ -250,6 +257,22 @@ def _describe_noise(noise: dict[str, float], where: str = "") -> str:
         for key, name in (("w", "width"), ("h", "height"))
     )
     return f"box size noise{where} (standard deviation against the model's, {noise['updates']:.0f} updates): {sizes}"
+
+
+def _describe_width(width: dict[str, float], where: str = "") -> str:
+    """One summary line for a `TrackerCore.report_width()`: which width the boxes were reported at, and why."""
+    if not width["measured"]:
+        return f"reported box widths{where}: the smoothed aspect x the Kalman height (report_aspect_weighting off)"
+    if width["pairs"] < width["min_pairs"]:
+        return (
+            f"reported box widths{where}: the Kalman width (too few pairs to measure the aspect's weight: "
+            f"{width['pairs']:.0f} of {width['min_pairs']:.0f})"
+        )
+    return (
+        f"reported box widths{where}: the Kalman width + {width['weight']:.2f} x (smoothed aspect width - Kalman "
+        f"width), measured on {width['pairs']:.0f} pairs (relative RMS error against the next box: Kalman "
+        f"{width['rms_kalman']:.3f}, aspect {width['rms_aspect']:.3f}, reported {width['rms_blend']:.3f})"
+    )
 
 
 @dataclass(frozen=True)
@@ -563,6 +586,7 @@ def track_source(
             summary.still = tracker.core.still.summary()
             if tracker.core.measurement_noise.enabled:
                 summary.measurement_noise = tracker.core.measurement_noise.summary()
+            summary.report_width = tracker.core.report_width() or {}
             if tracker.embedder is not None:  # without ReID there are no appearance bounds to report
                 summary.calibration = tracker.core.calibration.summary()
                 log.info("%s", tracker.core.calibration.describe())
@@ -994,6 +1018,8 @@ def _combine(summaries: list[RunSummary]) -> RunSummary:
             total.still_per_source[s.name] = s.still
         if s.measurement_noise:
             total.noise_per_source[s.name] = s.measurement_noise
+        if s.report_width:
+            total.report_width_per_source[s.name] = s.report_width
         total.camera_motion_failures += s.camera_motion_failures
         if s.camera_motion_estimates is not None:
             total.camera_motion_estimates = (total.camera_motion_estimates or 0) + s.camera_motion_estimates

@@ -248,6 +248,8 @@ def _report(
         "measurement_noise": {
             r.sequence: r.measurement_noise for r in results if r.tracker == OURS and r.measurement_noise
         },
+        # ours' reported box width per sequence (`TrackerCore.report_width()`: the aspect width's weight, measured)
+        "report_width": {r.sequence: r.report_width for r in results if r.tracker == OURS and r.report_width},
     }
     title = f"{Path(args.data).name}: {args.detections} detections, {args.split}"
     if variant is not None:

@@ -61,6 +61,8 @@ class RunResult:
             jitter bound, and the tracks and track-frames not reported); None for peers, {} before the rule applies.
         measurement_noise: ours' measured box noise at the end of the sequence (`MeasurementNoise.summary()`);
             None for peers and when the rule is off.
+        report_width: ours' reported box width at the end of the sequence (`TrackerCore.report_width()`: the
+            aspect width's weight, measured or fixed); None for peers and when the report takes no aspect width.
     """
 
     tracker: str
@@ -75,10 +77,11 @@ class RunResult:
     calibration: dict[str, Any] | None = None
     still: dict[str, float] | None = None
     measurement_noise: dict[str, float] | None = None
+    report_width: dict[str, float] | None = None
 
 
 # The summaries ours reports at the end of a sequence, beside its rows: RunResult fields and the note's keys.
-_REPORTS = ("calibration", "still", "measurement_noise")
+_REPORTS = ("calibration", "still", "measurement_noise", "report_width")
 
 
 def _init_worker() -> None:
@@ -118,7 +121,7 @@ def _track_ours(
     cfg: TrackerConfig, seq: Sequence, inputs: SequenceInputs
 ) -> tuple[list[str], float, dict[str, dict[str, Any] | None]]:
     """MOT rows, tracking seconds, and the reports of our tracker on one sequence (`_REPORTS`: the calibration,
-    still-rule and measured-noise summaries)."""
+    still-rule, measured-noise and reported-width summaries)."""
     from tracker import Tracker
 
     tracker = Tracker(cfg if inputs.appearance else cfg.replace(_MOTION_ONLY), frame_rate=seq.info.frame_rate)
@@ -137,7 +140,7 @@ def _track_ours(
     core = tracker.core
     noise = core.measurement_noise.summary() if core.measurement_noise.enabled else None
     return lines, elapsed, {"calibration": core.calibration.summary(), "still": core.still.summary(),
-                            "measurement_noise": noise}  # fmt: skip
+                            "measurement_noise": noise, "report_width": core.report_width()}  # fmt: skip
 
 
 def _read_image(seq: Sequence, number: int) -> np.ndarray:
