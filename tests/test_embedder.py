@@ -442,6 +442,17 @@ def test_a_file_that_is_no_checkpoint_is_one_clear_error(tmp_path, content):
     assert "get it again from torchreid's model zoo" in str(info.value)  # where a good copy comes from
 
 
+@pytest.mark.parametrize("name", ["osnet.onnx", "osnet.xml", "OSNET.ONNX"])
+def test_an_exported_network_given_as_weights_is_named_as_such(tmp_path, name):
+    """An ONNX / OpenVINO export is not a damaged checkpoint: the error says which file reid.weights takes."""
+    path = tmp_path / name
+    path.write_bytes(b"\x08\x01onnx")
+    cfg = load_config(None, overrides=[f"reid.weights={path}"])
+    with pytest.raises(ValueError, match=r"is an exported .* network; reid.weights takes a torchreid \.pth") as info:
+        build_embedder(cfg.reid, torch.device("cpu"))
+    assert "damaged" not in str(info.value)
+
+
 def test_weights_of_another_osnet_width_are_one_clear_error(tmp_path):
     path = tmp_path / "x0_25.pth"
     torch.save(osnet_x0_25().state_dict(), path)

@@ -234,11 +234,20 @@ def _fitting_architecture(state: dict, configured: str) -> str:
     return f"reid.model is {configured}, and no other OSNet here takes these weights either"
 
 
+# exported network formats a user may take for ReID weights (the tracker builds its OpenVINO model from the .pth)
+_EXPORTED_SUFFIXES = (".onnx", ".xml", ".bin", ".engine", ".tflite", ".pb")
+
+
 def load_osnet(cfg: ReIDConfig, device: torch.device) -> OSNetEmbedder:
     """Build the OSNet of `cfg.model` and load `cfg.weights` (torchreid state dict, strict keys)."""
     path = require_weights(cfg.weights, "reid")
     if not path.is_file():
         raise FileNotFoundError(f"reid weights {path} is not a file (a torchreid .pth state dict is expected)")
+    if path.suffix.lower() in _EXPORTED_SUFFIXES:  # an exported network, not a state dict: no pickle error to decode
+        raise ValueError(
+            f"reid weights {path} is an exported {path.suffix} network; reid.weights takes a torchreid .pth state dict "
+            f"(from {weights_source('reid')}), which the tracker converts for OpenVINO itself"
+        )
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=False)  # torchreid files are legacy pickles
     except Exception as exc:  # pickle, zip and EOF errors of a file that is no PyTorch checkpoint
