@@ -174,11 +174,6 @@ class MotionConfig:
     noise_min_updates: int = _key(
         50, "adaptive_measurement_noise: matched updates pooled before the measured noise applies", lo=1
     )
-    low_score_noise: bool = _key(
-        False,
-        "adaptive_measurement_noise: measure stage 2 (low-score) boxes' noise apart and give their updates the excess "
-        "measured beyond the confident boxes', in every coordinate",
-    )
     gate_chi2: float = _key(9.4877, "Mahalanobis gate, chi-square 95% with 4 dof", lo=0)
     output_filtered_box: bool = _key(True, "report the Kalman-corrected box (false: the raw detection box)")
     report_aspect_filter: bool = _key(

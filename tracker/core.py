@@ -24,7 +24,6 @@ from tracker.fast_numpy import all_set, any_set, filled
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.ground_line import GroundLine, complete_part_boxes
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
-from tracker.low_score_noise import LowScoreNoise
 from tracker.measurement_noise import MeasurementNoise
 from tracker.report_aspect import first_aspect, reported_xywh, update_aspect
 from tracker.report_weight import ReportWeight
@@ -139,8 +138,6 @@ class TrackerCore:
         self._camera_noise_px = 0.0  # this frame's camera-motion error, px (0: no motion, or an exact one)
         self.measurement_noise = MeasurementNoise(config.motion)
         """The detector's box noise measured from the Kalman innovations: `measurement_noise.factor` (4,)."""
-        self.low_score_noise = LowScoreNoise(config.motion)
-        """Stage 2 (low-score) boxes' noise measured apart (`motion.low_score_noise`)."""
         self.report_weight = ReportWeight(config.motion.noise_min_updates)
         """How far the reported width goes towards the smoothed-aspect width, measured (`tracker.report_weight`)."""
         self.table = TrackTable(self._vote_frames)  # the tracks and their per-frame scalars, row-aligned with _mean
@@ -172,8 +169,6 @@ class TrackerCore:
         self._any_part_box = bool(self._part_boxes.any())  # not in a checkpoint of int24 69edf1c
         if "measurement_noise" not in state:
             self.measurement_noise = MeasurementNoise(self.config.motion)
-        if "low_score_noise" not in state:  # (main 5c7d499): measured from the frames after the resume
-            self.low_score_noise = LowScoreNoise(self.config.motion)
         if "report_weight" not in state:  # (main bad25d6): the weight is measured from the frames after the resume
             self.report_weight = ReportWeight(self.config.motion.noise_min_updates)
 
@@ -202,7 +197,6 @@ class TrackerCore:
         self.still.reset()
         self.ground.reset()
         self.measurement_noise.reset()
-        self.low_score_noise.reset()
         self.report_weight.reset()
 
     def step(
@@ -993,44 +987,22 @@ class TrackerCore:
             completed = parts if cut is None else cut | parts
         replayed = self.config.motion.reupdate_after_loss and self._reupdate(track_idx, measured)
         mean, cov = self._mean.take(track_idx, axis=0), self._cov.take(track_idx, axis=0)  # copies, corrected in place
-        noise, low_noise = self.measurement_noise, self.low_score_noise
-        scores = dets.scores[det_idx]
-        applied = noise.applied  # (4,) or, with low-score boxes measured apart, (M, 4) per update
-        low, low_pooled = None, None  # (M,) bool the low-score (stage 2) updates; the rows of them pooled
-        if low_noise.enabled:
-            low = scores < self.config.association.high_score
-            if not any_set(low):
-                low = None
-            else:
-                low_factor = low_noise.factor(noise.excess, noise.count, noise.factor)
-                if low_factor is not noise.factor:
-                    applied = np.where(low[:, None], low_factor, noise.factor)
+        noise = self.measurement_noise
         if noise.enabled:  # a confirmed track matched in consecutive frames with a whole box measures the noise
             pooled = (self.table.frames_since_update.take(track_idx) == 0) & view.confirmed.take(track_idx)
             if completed is not None:
                 pooled &= ~completed  # a completed box's size is the prediction's
-            if low is not None:  # low-score boxes are pooled apart
-                low_pooled = _indices(pooled & low)
-                pooled &= ~low
-                low_var = cov.diagonal(0, 1, 2)[low_pooled, :4].copy()
-                low_scale = mean.take(_MEASUREMENT_SCALE_COLUMNS, axis=1)[low_pooled]
             pooled = None if all_set(pooled) else _indices(pooled)  # None: all of them (most frames), no row picked
             prior_var = _rows(cov.diagonal(0, 1, 2)[:, :4], pooled).copy()  # (H P^- H^T)_ii before the update
             prior_scale = _rows(mean.take(_MEASUREMENT_SCALE_COLUMNS, axis=1), pooled)
         # the innovation covariances the gate computed for the same states (none replayed since, no scores in them)
         diagonal = view.innovation_diagonal
-        if (
-            diagonal is not None
-            and not replayed
-            and not self.config.motion.confidence_scaled_noise
-            and applied is noise.applied
-        ):
+        if diagonal is not None and not replayed and not self.config.motion.confidence_scaled_noise:
             diagonal = diagonal.take(track_idx, axis=0)
         else:
             diagonal = None
-        innovation, variance = self.kalman.update_in_place(mean, cov, measured, scores, applied, diagonal)
-        if low_pooled is not None:
-            low_noise.observe(innovation[low_pooled], low_var, low_scale)
+        scores = dets.scores[det_idx]
+        innovation, variance = self.kalman.update_in_place(mean, cov, measured, scores, noise.applied, diagonal)
         if noise.enabled:
             rows = _rows(track_idx, pooled)
             previous = self.table.innovation.take(rows, axis=0)

@@ -80,11 +80,6 @@ class MeasurementNoise:
             self._white_list, self._factor_list = self.white.tolist(), self.factor.tolist()
 
     @property
-    def excess(self) -> np.ndarray:
-        """(4,) the pooled sum of (nu^2 - (H P^- H^T)_ii) / scale^2 per coordinate over `count` updates."""
-        return self._excess
-
-    @property
     def autocorrelation(self) -> np.ndarray:
         """(4,) lag-1 autocorrelation of the normalised innovations pooled for the whiteness test (NaN: no pair)."""
         if self.pairs == 0:
