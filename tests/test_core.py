@@ -931,6 +931,24 @@ def test_torch_inputs_of_any_dtype_agree_with_numpy(dtype):
         assert out_a == out_b
 
 
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
+def test_sparse_torch_inputs_are_taken_as_their_dense_values():
+    """A sparse (COO / CSR) tensor of boxes, scores, class ids or embeddings raised TypeError from `.numpy()` /
+    torch's strided-only ops; its dense values are what the user meant."""
+    rng = np.random.default_rng(0)
+    boxes = np.array([[0, 0, 10, 20], [40, 0, 50, 20.0]])
+    scores, emb = np.array([0.5, 0.75]), rng.normal(size=(2, 16)).astype(np.float32)
+    a = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    b = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    for f, sparse in enumerate((torch.Tensor.to_sparse, torch.Tensor.to_sparse_csr, torch.Tensor.to_sparse)):
+        shift = np.array([f, 0, f, 0.0])
+        out_a = a.update_detections(boxes + shift, scores, class_ids=[0, 1], embeddings=emb)
+        given = [torch.tensor(x) for x in (boxes + shift, [[s] for s in scores], [[0], [1]], emb)]
+        box_t, score_t, class_t, emb_t = (sparse(x) for x in given)
+        out_b = b.update_detections(box_t, score_t, class_ids=class_t, embeddings=emb_t)
+        assert out_a == out_b
+
+
 @pytest.mark.parametrize(
     "layout",
     [

@@ -324,7 +324,8 @@ def _normalise(emb: torch.Tensor, in_place: bool = False) -> tuple[torch.Tensor,
 def _as_float64(value: Any, name: str) -> np.ndarray:
     """A float64 numpy array of `value` (numpy, a list, a torch tensor of any dtype on any device), or ValueError."""
     if isinstance(value, torch.Tensor):  # converted by torch: numpy has no bfloat16 (`.numpy()` raised TypeError)
-        return value.detach().to(device=_CPU, dtype=torch.float64).numpy()
+        dense = value if value.layout == torch.strided else value.to_dense()  # a sparse tensor: its values in place
+        return dense.detach().to(device=_CPU, dtype=torch.float64).numpy()
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -345,7 +346,7 @@ def _embedding_tensor(
     # float32 array, a list, an object with an array interface) may share the caller's memory
     copied = isinstance(embeddings, np.ndarray) and embeddings.dtype != np.float32
     if isinstance(embeddings, torch.Tensor):
-        emb = embeddings.detach()
+        emb = embeddings.detach() if embeddings.layout == torch.strided else embeddings.detach().to_dense()
     else:
         try:
             values = np.asarray(embeddings, dtype=np.float32)
