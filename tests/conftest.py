@@ -24,6 +24,36 @@ def shared_root() -> Path | None:
     return None
 
 
+@pytest.fixture
+def track_boxes_video(tmp_path: Path):
+    """`track`'s run of a blank 800 x 480 video whose detector gives `boxes_at(frame)` ((N, 4) xyxy, score 0.9,
+    class 0), appearance off: `run(boxes_at, frames, fps, *overrides)` -> (the RunSummary, summary.json's dict)."""
+    import json
+
+    import numpy as np
+
+    from tracker import Tracker, load_config
+    from tracker import run as track_run
+    from tracker.io import sources
+
+    def run(boxes_at, frames: int, fps: float, *overrides: str):
+        def detector(_image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            boxes = np.asarray(boxes_at(detector.frame), dtype=np.float64)
+            detector.frame += 1
+            return boxes, np.full(len(boxes), 0.9), np.zeros(len(boxes), dtype=np.int64)
+
+        detector.frame = 0
+        blank = np.zeros((480, 800, 3), np.uint8)
+        frames_of = lambda _s: ((n, blank) for n in range(frames))  # noqa: E731
+        source = sources.FrameSource("walk", "video", fps, frames, _frames=frames_of)
+        cfg = load_config(None, overrides=["appearance.enabled=false", "device=cpu", *overrides])
+        tracker = Tracker(cfg, fps, detector=detector, embedder=None)
+        summary = track_run.track_source(tracker, source, tmp_path, save_video=False, progress=False)
+        return summary, json.loads((tmp_path / track_run.SUMMARY_NAME).read_text())
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     """The shared data folder; skips the test where it is absent."""

@@ -186,39 +186,26 @@ def test_a_noise_estimate_pickled_without_its_value_lists_resumes_and_keeps_esti
     assert resumed.applied is not None
 
 
-def _jittery_source_summary(tmp_path, width_jitter: float, overrides: tuple[str, ...] = ()):
-    """`track`'s run over the three walkers (boxes' width jittering by `width_jitter`), its summary and summary.json."""
-    import json
-
-    from tracker import run as track_run
-    from tracker.io import sources
-
+def _jittery_source_summary(run, width_jitter: float, overrides: tuple[str, ...] = ()):
+    """`track`'s run (the `track_boxes_video` fixture) over the three walkers (boxes' width jittering by
+    `width_jitter`), its summary and summary.json."""
     rng = np.random.default_rng(0)
-    frames, fps = 150, 25.0
 
-    def detector(_image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        f = detector.frame
-        detector.frame += 1
+    def boxes_at(f: int) -> np.ndarray:
         boxes = []
         for k, (x0, y0, vx) in enumerate(WALKERS):
             centre = np.array([x0 + vx * f, y0 + 0.3 * f * (k - 1)])
             size = SIZE * (1.0 + np.array([width_jitter, 0.01]) * rng.standard_normal(2))
             boxes.append(np.concatenate([centre - size / 2, centre + size / 2]))
-        return np.array(boxes), np.full(len(boxes), 0.9), np.zeros(len(boxes), dtype=np.int64)
+        return np.array(boxes)
 
-    detector.frame = 0
-    blank = np.zeros((480, 800, 3), np.uint8)
-    source = sources.FrameSource("walk", "video", fps, frames, _frames=lambda _s: ((n, blank) for n in range(frames)))
-    cfg = load_config(None, overrides=["appearance.enabled=false", "device=cpu", *overrides])
-    tracker = Tracker(cfg, fps, detector=detector, embedder=None)
-    summary = track_run.track_source(tracker, source, tmp_path, save_video=False, progress=False)
-    return summary, json.loads((tmp_path / track_run.SUMMARY_NAME).read_text())
+    return run(boxes_at, 150, 25.0, *overrides)
 
 
-def test_the_run_summary_reports_the_measured_box_noise(tmp_path):
+def test_the_run_summary_reports_the_measured_box_noise(track_boxes_video):
     """`track`'s summary (printed and in summary.json) says how noisy the detector's box sizes were measured to be:
     a width jittering by 20 % is ~(0.2 / std_position)^2 times the model's variance; the height keeps the model."""
-    summary, saved = _jittery_source_summary(tmp_path, width_jitter=0.2)
+    summary, saved = _jittery_source_summary(track_boxes_video, width_jitter=0.2)
     noise = summary.measurement_noise
     assert noise["updates"] > 300 and noise["white_w"] == 1.0, noise
     assert noise["factor_w"] == pytest.approx((0.2 / MODEL_STD) ** 2, rel=0.35) and noise["factor_h"] == 1.0
@@ -231,8 +218,8 @@ def test_the_run_summary_reports_the_measured_box_noise(tmp_path):
     )
 
 
-def test_the_run_summary_says_nothing_of_box_noise_when_the_rule_is_off(tmp_path):
-    summary, saved = _jittery_source_summary(tmp_path, 0.2, ("motion.adaptive_measurement_noise=false",))
+def test_the_run_summary_says_nothing_of_box_noise_when_the_rule_is_off(track_boxes_video):
+    summary, saved = _jittery_source_summary(track_boxes_video, 0.2, ("motion.adaptive_measurement_noise=false",))
     assert summary.measurement_noise == {} and "measurement_noise" not in saved
     assert "box size noise" not in summary.describe()
 
@@ -267,10 +254,10 @@ def test_a_zero_model_noise_is_never_raised_but_its_whiteness_is_still_reported(
     assert line.endswith(": width x1.00, height x1.00") and "as modelled" not in line, line
 
 
-def test_whiteness_is_null_in_summary_json_until_the_test_has_run(tmp_path):
+def test_whiteness_is_null_in_summary_json_until_the_test_has_run(track_boxes_video):
     """Before `motion.noise_min_updates` updates are pooled the whiteness test has not run: summary.json said
     `white_*: 0.0` (as if the innovations had failed it); now `null`, beside the autocorrelations measured so far."""
-    summary, saved = _jittery_source_summary(tmp_path, 0.2, ("motion.noise_min_updates=100000",))
+    summary, saved = _jittery_source_summary(track_boxes_video, 0.2, ("motion.noise_min_updates=100000",))
     noise = saved["measurement_noise"]
     assert noise["updates"] < noise["min_updates"] and noise["pairs"] > 0, noise
     assert [noise[f"white_{c}"] for c in "xywh"] == [None] * 4, noise

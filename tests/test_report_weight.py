@@ -66,40 +66,26 @@ WALKERS = ((100.0, 150.0, 2.0), (600.0, 300.0, -2.0), (350.0, 100.0, 1.0))  # (x
 SIZE = np.array([40.0, 100.0])  # their true width and height, px
 
 
-def _track_summary(tmp_path, width_jitter_px: float, *overrides: str):
-    """`track`'s run over three walkers whose detected widths jitter by `width_jitter_px` (std): its summary and
-    summary.json."""
-    import json
+def _track_summary(run, width_jitter_px: float, *overrides: str):
+    """`track`'s run (the `track_boxes_video` fixture) over three walkers whose detected widths jitter by
+    `width_jitter_px` (std): its summary and summary.json."""
+    rng = np.random.default_rng(0)
 
-    from tracker import Tracker, load_config
-    from tracker import run as track_run
-    from tracker.io import sources
-
-    rng, frames, fps = np.random.default_rng(0), 120, 25.0
-
-    def detector(_image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        f = detector.frame
-        detector.frame += 1
+    def boxes_at(f: int) -> np.ndarray:
         boxes = []
         for x0, y0, vx in WALKERS:
             centre = np.array([x0 + vx * f, y0])
             size = SIZE + [rng.normal(scale=width_jitter_px), 0.0]
             boxes.append(np.concatenate([centre - size / 2, centre + size / 2]))
-        return np.array(boxes), np.full(len(boxes), 0.9), np.zeros(len(boxes), dtype=np.int64)
+        return np.array(boxes)
 
-    detector.frame = 0
-    blank = np.zeros((480, 800, 3), np.uint8)
-    source = sources.FrameSource("walk", "video", fps, frames, _frames=lambda _s: ((n, blank) for n in range(frames)))
-    cfg = load_config(None, overrides=["appearance.enabled=false", "device=cpu", *overrides])
-    tracker = Tracker(cfg, fps, detector=detector, embedder=None)
-    summary = track_run.track_source(tracker, source, tmp_path, save_video=False, progress=False)
-    return summary, json.loads((tmp_path / track_run.SUMMARY_NAME).read_text())
+    return run(boxes_at, 120, 25.0, *overrides)
 
 
-def test_the_run_summary_says_which_width_the_boxes_were_reported_at(tmp_path):
+def test_the_run_summary_says_which_width_the_boxes_were_reported_at(track_boxes_video):
     """`track`'s summary (printed and in summary.json) gives the video's measured weight: jittering widths are
     reported at the smoothed aspect's (weight near 1), whose error against the next box is the smaller."""
-    summary, saved = _track_summary(tmp_path, 4.0)
+    summary, saved = _track_summary(track_boxes_video, 4.0)
     width = summary.report_width
     assert width["measured"] == 1.0 and width["pairs"] > 300 and width["min_pairs"] == 50, width
     assert width["weight"] > 0.8 and width["rms_aspect"] < width["rms_kalman"], width
@@ -118,8 +104,8 @@ def test_the_run_summary_says_which_width_the_boxes_were_reported_at(tmp_path):
         (("motion.output_filtered_box=false",), None),  # the detections' own boxes are reported
     ],
 )
-def test_the_run_summary_says_when_the_width_is_fixed_unmeasured_or_not_the_aspects(tmp_path, overrides, said):
-    summary, saved = _track_summary(tmp_path, 4.0, *overrides)
+def test_the_run_summary_says_when_the_width_is_fixed_unmeasured_or_not_the_aspects(track_boxes_video, overrides, said):
+    summary, saved = _track_summary(track_boxes_video, 4.0, *overrides)
     lines = [x for x in summary.describe().splitlines() if x.startswith("reported box widths")]
     if said is None:
         assert lines == [] and summary.report_width == {} and "report_width" not in saved
