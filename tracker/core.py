@@ -1293,11 +1293,9 @@ class TrackerCore:
         gap = table.frames_since_update[shown] > 0 if report_gap else np.zeros(len(shown), dtype=bool)
         kalman = self._mean.take(shown, axis=0)[:, :4]
         judged = boxes = xywh_to_xyxy(kalman)  # judged: what is in view (the Kalman box, the person's whole width)
-        if not self.config.motion.output_filtered_box:
-            boxes = boxes.copy()  # the detection's own box where there is one, the prediction in a gap
-            matched = _indices(~gap)
+        if not self.config.motion.output_filtered_box:  # the detection's own box where there is one (judged too)
+            matched = _indices(~gap)  # the prediction in a gap
             boxes[matched] = dets.boxes_xyxy[np.searchsorted(dets.index, table.detection_index[shown[matched]])]
-            judged = boxes
         elif (weight := self._aspect_weight()) > 0.0:  # towards the smoothed aspect's width (`tracker.report_aspect`)
             # but for a box a side border cuts: its inner edge is what was measured (`complete_truncated`)
             aspect = table.aspect[shown]

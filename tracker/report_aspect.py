@@ -24,7 +24,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["first_aspect", "reported_xywh", "update_aspect"]
+__all__ = ["box_aspect", "first_aspect", "reported_xywh", "update_aspect"]
+
+
+def box_aspect(xywh: np.ndarray) -> np.ndarray:
+    """(M, 4) xywh boxes -> (M,) aspects width / height (a zero height divides by the smallest float64)."""
+    return xywh[:, 2] / np.maximum(xywh[:, 3], np.finfo(np.float64).tiny)
 
 
 def first_aspect(
@@ -32,7 +37,7 @@ def first_aspect(
 ) -> tuple[np.ndarray, np.ndarray]:
     """New tracks' (M, 4) first xywh boxes -> their aspects (M,) and variances (M,): one measurement's. A box not
     `whole` (M,) bool (cut by a side border; None: all whole) measures no aspect: NaN, variance inf."""
-    aspect = xywh[:, 2] / np.maximum(xywh[:, 3], np.finfo(np.float64).tiny)
+    aspect = box_aspect(xywh)
     variance = (std_position * aspect) ** 2
     if whole is not None:
         aspect, variance = np.where(whole, aspect, np.nan), np.where(whole, variance, np.inf)
@@ -53,7 +58,7 @@ def update_aspect(
     matched boxes (M, 4, xywh pixels); `width_noise` the measured variance factor of the detector's widths (1: the
     model's). A measurement without noise (`std_position` 0) is taken as it is. Returns the new aspects and
     variances (the inputs are not changed)."""
-    measured = measured_xywh[:, 2] / np.maximum(measured_xywh[:, 3], np.finfo(np.float64).tiny)
+    measured = box_aspect(measured_xywh)
     aspect = np.where(np.isnan(aspect), measured, aspect)  # none measured yet (variance inf): the gain is 1
     relative = (std_position * aspect) ** 2
     prior = variance + steps * process_factor**2 * step_ratio * relative

@@ -13,6 +13,7 @@ import numpy as np
 
 from tracker.classes import ClassVote
 from tracker.fast_numpy import all_set, any_set
+from tracker.report_aspect import box_aspect
 from tracker.types import TrackState
 
 __all__ = ["LOST", "REMOVED", "TENTATIVE", "TRACKED", "Track", "TrackTable"]
@@ -198,8 +199,7 @@ class TrackTable:
             self.drift_noise = np.zeros((len(self.state), 4))
         if "aspect" not in state:  # (main bad25d6): the last observed box's aspect, unknown certainty; none (NaN)
             # for a track no whole box measured yet (born cut by a side border: its boxes measure a part of the person)
-            observed = self.observed_xywh[:, 2] / np.maximum(self.observed_xywh[:, 3], np.finfo(np.float64).tiny)
-            self.aspect = np.where(self.width_seen, observed, np.nan)
+            self.aspect = np.where(self.width_seen, box_aspect(self.observed_xywh), np.nan)
             self.aspect_var = np.full(len(self.state), np.inf)
 
     def __len__(self) -> int:
