@@ -283,6 +283,9 @@ def test_bench_against_times_two_copies_of_the_core_in_one_process(tmp_path):
         ("core_outputs", ["record", "ref.npz", "--frames", "0"], "--frames: must be at least 1"),  # empty reference
         ("bench_update_blocks", ["--passes", "0"], "--passes: must be at least 1"),  # after loading the models
         ("bench_update_blocks", ["--skip", "-1"], "--skip: must be at least 0"),
+        ("soak", ["--frames", "2000"], "--frames: must be at least 4,000"),  # run_soak's ValueError traceback
+        ("soak", ["--window", "0", "--frames", "10"], "--window: must be at least 1"),  # ZeroDivisionError
+        ("soak", ["--threads", "0", "--frames", "10"], "--threads: must be at least 1"),  # torch's RuntimeError
     ],
 )
 def test_a_benchmark_refuses_a_bad_argument_with_one_usage_line_before_measuring(

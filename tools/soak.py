@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from tracker import Tracker, load_config
+from tracker.cli import non_negative_int, positive_int
 
 __all__ = ["Snapshot", "SoakReport", "SoakScene", "rss_bytes", "run_soak"]
 
@@ -37,6 +38,7 @@ WIDTH, HEIGHT = 1920.0, 1080.0
 MAX_RSS_GROWTH = 50 * 1024 * 1024
 MAX_TIME_RATIO = 1.5
 TIME_SLACK_MS = 0.2
+MAX_WARMUP = 20_000  # frames: the longest default warm-up before the first snapshot
 
 
 def rss_bytes() -> int:
@@ -229,6 +231,12 @@ class SoakReport:
         return "\n".join(lines)
 
 
+def default_warmup(frames: int, window: int) -> int:
+    """Frames run before the first snapshot when none is given: 5 % of the run, at least `window`, at most
+    `MAX_WARMUP`."""
+    return min(MAX_WARMUP, max(window, frames // 20))
+
+
 def run_soak(
     frames: int,
     dim: int = 128,
@@ -247,7 +255,7 @@ def run_soak(
     lost tracks expiring).
     """
     if warmup is None:
-        warmup = min(20_000, max(window, frames // 20))
+        warmup = default_warmup(frames, window)
     if report_every is None:
         report_every = max(window, frames // 20)
     if frames < warmup + window:
@@ -298,21 +306,27 @@ def run_soak(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--frames", type=int, default=1_000_000, help="frames to run (default 1 000 000)")
+    parser.add_argument("--frames", type=positive_int, default=1_000_000, help="frames to run (default 1 000 000)")
     parser.add_argument("--dim", type=int, default=128, choices=(128, 512), help="embedding size D")
-    parser.add_argument("--people", type=int, default=8, help="people in the scene at once, on average")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--window", type=int, default=2000, help="frames per ms/frame median")
-    parser.add_argument("--report-every", type=int, default=None, help="frames between reports (default 5 %%)")
+    parser.add_argument("--people", type=non_negative_int, default=8, help="people in the scene at once, on average")
+    parser.add_argument("--seed", type=non_negative_int, default=0)
+    parser.add_argument("--window", type=positive_int, default=2000, help="frames per ms/frame median")
+    parser.add_argument("--report-every", type=positive_int, default=None, help="frames between reports (default 5 %%)")
     parser.add_argument(
         "--threads",
-        type=int,
+        type=positive_int,
         default=1,
         help="torch intra-op threads (default 1: the bank's ops are tiny, and on a busy machine a second"
         " OpenMP thread costs a scheduler time slice per op)",
     )
     parser.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="config override")
     args = parser.parse_args(argv)
+    least = default_warmup(args.frames, args.window) + args.window
+    if args.frames < least:  # was a ValueError traceback from run_soak (or a ZeroDivisionError for --window 0)
+        parser.error(
+            f"--frames: must be at least {least:,}, a warm-up of {least - args.window:,} frames and one --window"
+            f" of {args.window:,}; got {args.frames:,}"
+        )
     torch.set_num_threads(args.threads)
     print(
         f"soak: {args.frames:,} frames, D={args.dim}, ~{args.people} people, {args.threads} torch thread(s)",
