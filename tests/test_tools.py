@@ -8,9 +8,13 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from tool_scripts import load_tool
+
+from tracker import Tracker, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = sorted((ROOT / "tools").glob("*.py"))
@@ -244,6 +248,21 @@ def test_id_timeline_idf1_names_whose_track_took_a_persons_boxes(tmp_path, capsy
     assert out[0].startswith("ours: IDF1 60.00 | IDTP 6 | gt boxes 10 | result boxes 10")
     assert "2 | ours | 4 boxes | IDTP 0 (no ID) | 5:4>7" in out
     assert "7 | ours | 6 boxes | IDTP 6 (ID 5) | 5:6>7" in out
+
+
+def test_bench_update_bounds_deferred_stand_in_takes_the_frame_size_the_core_passes(monkeypatch):
+    """`bench_update_bounds.py`'s deferred tracker recorded each frame's detections by wrapping the core's
+    `_frame_view(dets, embed)`; the core now also passes the frame size, so its second table stopped at the first
+    frame with a TypeError (after the first table's minutes of measuring)."""
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))  # it imports bench_pipeline beside it, as when run
+    tool = load_tool("bench_update_bounds")
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=30)
+    tracker.embedder = SimpleNamespace(model=lambda crops: None)  # its forward runs only for late rows
+    deferred = tool.DeferredLateRows(tracker)
+    boxes, scores = np.array([[10.0, 10.0, 60.0, 150.0], [200.0, 20.0, 250.0, 160.0]]), np.array([0.9, 0.8])
+    for _ in range(3):
+        tracks = tracker.update_detections(boxes, scores, frame_size=(480, 640))
+    assert len(tracks) == 2 and len(deferred._dets) == 2
 
 
 def test_bench_against_times_two_copies_of_the_core_in_one_process(tmp_path):

@@ -183,9 +183,9 @@ class DeferredLateRows:
         self._forward = tracker.embedder.model
         self._size = (tracker.config.reid.crop_height, tracker.config.reid.crop_width)
 
-        def view_recording(_self: object, dets, embed):
+        def view_recording(_self: object, dets, embed, frame_size=None):
             self._dets = dets
-            return frame_view(dets, embed)
+            return frame_view(dets, embed, frame_size)
 
         def compared_only(_self: object, gate, gated_iou, lost, compare):
             now = compare.any(axis=0)
