@@ -292,7 +292,8 @@ def _report_variants(out: Path, rows: dict[str, dict[str, dict[str, Any]]], comp
     write_json_atomic(out / "variants.json", rows, indent=2)
 
 
-def _run(argv: list[str] | None, compare: bool) -> int:
+def command_parser(compare: bool) -> argparse.ArgumentParser:
+    """The argument parser of `track compare` (with `--peers`), else of `track eval`."""
     name = "compare" if compare else "eval"
     parser = _parser(f"track {name}", __doc__ or "", f"runs/{name}")
     if compare:
@@ -305,7 +306,12 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             help=f"peers to run (default: all): {', '.join(_PEER_SPECS)}; the BoxMOT-* ones are skipped when "
             "BoxMOT is not installed",
         )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _run(argv: list[str] | None, compare: bool) -> int:
+    name = "compare" if compare else "eval"
+    args = command_parser(compare).parse_args(argv)
     say = (lambda *_a: None) if args.quiet else print
     started = time.perf_counter()
     try:

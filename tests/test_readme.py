@@ -1,0 +1,138 @@
+"""README.md as a new user follows it: every `track ...` command it shows parses with the command's own parser and
+its `--set` overrides load, every option its prose names exists, every tool and file it names is in the checkout,
+and its Python API snippet runs as written on a scripted detector.
+
+Nothing here runs a model: commands are parsed, not executed (the commands themselves are exercised in
+test_cli.py, test_eval.py and test_batch.py)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tracker import Tracker, load_config
+from tracker.cli import _batch_parser, _gallery_parser, _parser
+from tracker.eval.cli import command_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def fenced_blocks(text: str, language: str) -> list[str]:
+    """The bodies of the ```language blocks, in order."""
+    return re.findall(rf"^```{language}\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
+
+
+def shell_commands(text: str) -> list[list[str]]:
+    """Each command line of the ```bash blocks as argv: continuation lines joined, comments cut, `$NAME` of an
+    assignment made earlier in the README (`W="--set ..."`) expanded, `&&`-chains split."""
+    variables: dict[str, str] = {}
+    commands = []
+    for block in fenced_blocks(text, "bash"):
+        for line in block.replace("\\\n", " ").splitlines():
+            words = shlex.split(line, comments=True)
+            if len(words) == 1 and re.fullmatch(r"[A-Z_]+=.*", words[0]):
+                name, value = words[0].split("=", 1)
+                variables[name] = value
+                continue
+            words = shlex.split(re.sub(r"\$(\w+)", lambda m: variables.get(m[1], m[0]), line), comments=True)
+            command: list[str] = []
+            for word in [*words, "&&"]:
+                if word == "&&":
+                    if command:
+                        commands.append(command)
+                    command = []
+                else:
+                    command.append(word)
+    return commands
+
+
+def track_parser(argv: list[str]) -> tuple[argparse.ArgumentParser, list[str]]:
+    """The parser `track ARGV` is read with (the subcommand's), and the arguments left for it."""
+    head = argv[0] if argv else ""
+    if head == "gallery":
+        return _gallery_parser(), argv[1:]
+    if head == "batch":
+        return _batch_parser(), argv[1:]
+    if head in ("eval", "compare"):
+        return command_parser(compare=head == "compare"), argv[1:]
+    return _parser(), argv
+
+
+def test_shell_commands_are_read_as_a_user_types_them():
+    text = 'x\n```bash\nW="--set a.b=1"\ntrack v.mp4 $W \\\n    --fps 5   # a comment\nmake demo && track x\n```\n'
+    expected = [["track", "v.mp4", "--set", "a.b=1", "--fps", "5"], ["make", "demo"], ["track", "x"]]
+    assert shell_commands(text) == expected
+
+
+def test_every_track_command_of_the_readme_parses_and_its_overrides_load():
+    """What the README shows is what `track` accepts: the option names, subcommands and values of each command line,
+    and every `--set KEY=VALUE` it gives is a config key with a valid value (parsed, not run)."""
+    commands = [c[1:] for c in shell_commands(README) if c[0] == "track"]
+    assert len(commands) >= 25, "the README's track commands were not found"
+    for argv in commands:
+        parser, rest = track_parser(argv)
+        try:
+            args = parser.parse_args(rest)
+        except SystemExit:
+            pytest.fail(f"the README's `track {shlex.join(argv)}` does not parse")
+        load_config(getattr(args, "config", None), overrides=getattr(args, "set", []) or [])
+
+
+def test_every_option_the_readme_prose_gives_a_track_command_exists():
+    """Inline spans such as `track video.mp4 --resume` or `track eval --engine ray`: each option is one of that
+    (sub)command's options."""
+    spans = re.findall(r"`track ([^`]*--[^`]*)`", README)
+    assert spans
+    for span in spans:
+        parser, rest = track_parser(shlex.split(span))
+        known = parser._option_string_actions  # every option string, also of mutually exclusive pairs
+        unknown = [w.split("=")[0] for w in rest if w.startswith("--") and w.split("=")[0] not in known]
+        assert not unknown, f"`track {span}`: {unknown} are no options of {parser.prog}"
+
+
+def test_every_tool_and_repository_file_the_readme_names_exists():
+    """A script the README tells you to run is in tools/; no command points outside the checkout (a path of the
+    machine the figures were measured on, such as /work/..., is nowhere for a new user)."""
+    named = set(re.findall(r"\btools/([\w.]+\.(?:py|sh))\b", README))
+    assert len(named) >= 20
+    assert not sorted(n for n in named if not (ROOT / "tools" / n).exists())
+    assert not re.findall(r"[\s`(]/work/\S*", README)
+    modules = set(re.findall(r"`(tracker/[\w/]+\.py)`", README))
+    assert modules and not sorted(m for m in modules if not (ROOT / m).exists())
+
+
+def test_the_layout_lists_every_module_and_tool():
+    """The Layout section names each module of tracker/ (and each sub-package) and each script of tools/."""
+    layout = README[README.index("## Layout") :]
+    words = set(re.findall(r"[\w]+", layout))
+    modules = [p.stem for p in (ROOT / "tracker").glob("*.py") if p.stem != "__init__"]
+    packages = [p.name for p in (ROOT / "tracker").iterdir() if (p / "__init__.py").exists()]
+    tools = [p.stem for p in (ROOT / "tools").iterdir() if p.suffix in (".py", ".sh")]
+    assert not sorted(m for m in [*modules, *packages, *tools] if m not in words)
+
+
+def test_the_python_api_snippet_runs_as_written():
+    """The `update_detections` snippet of the Python API section, run with the names it leaves to the reader: a
+    scripted detector's boxes, a ReID callback and a known camera motion."""
+    (snippet,) = [b for b in fenced_blocks(README, "python") if "update_detections" in b]
+    height, width = 480, 640
+    frame = np.zeros((height, width, 3), np.uint8)
+    boxes_xyxy = np.array([[100.0, 100.0, 150.0, 250.0], [400.0, 120.0, 450.0, 260.0]])
+    scores = np.array([0.9, 0.8])
+
+    def my_reid(frame: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        return np.eye(len(boxes), 8, dtype=np.float32) + 0.1
+
+    names = {"Tracker": Tracker, "load_config": load_config, "np": np, "frame": frame, "height": height}
+    names |= {"width": width, "boxes_xyxy": boxes_xyxy, "scores": scores, "my_reid": my_reid}
+    names["A"] = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 0.0]])
+    exec(compile(snippet, "README.md", "exec"), names)
+    tracker, tracks = names["tracker"], names["tracks"]
+    assert tracker.config.appearance.bank_capacity == 50
+    assert [t.track_id for t in tracks] == [1, 2] and [t.detection_index for t in tracks] == [0, 1]
