@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from tracker import Tracker, load_config
 from tracker.cli import _batch_parser, _gallery_parser, _parser
@@ -136,3 +137,24 @@ def test_the_python_api_snippet_runs_as_written():
     tracker, tracks = names["tracker"], names["tracks"]
     assert tracker.config.appearance.bank_capacity == 50
     assert [t.track_id for t in tracks] == [1, 2] and [t.detection_index for t in tracks] == [0, 1]
+
+
+def _as_lists(value: object) -> object:
+    """Tuples (the frozen config's lists) as lists, as YAML reads them."""
+    return [_as_lists(v) for v in value] if isinstance(value, (tuple, list)) else value
+
+
+def test_the_configuration_table_gives_each_keys_default():
+    """The Configuration table's default column is the value the config gets when nothing is set (test_demo.py
+    checks that the table names every key): a changed default with a stale row would mislead a user tuning it."""
+    section = README[README.index("## Configuration") : README.index("## Evaluation")]
+    rows = re.findall(r"^\| `([\w.]+)` \| ([^|]*?) \|", section, re.MULTILINE)
+    cfg = load_config(None)
+    stale = []
+    for key, written in rows:
+        value = cfg
+        for part in key.split("."):
+            value = getattr(value, part)
+        if _as_lists(value) != yaml.safe_load(written):
+            stale.append(f"{key}: README {written}, config {value!r}")
+    assert len(rows) > 100 and not stale, stale
