@@ -5,6 +5,7 @@ API change in tracker/ can break them without any other test noticing. One subpr
 are paid once), so the CLI state of one tool cannot leak into this test process."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,16 +30,18 @@ for path in sys.argv[1:]:
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
             runpy.run_path(path, run_name="__main__")
-        results[path] = ["no exit", "usage:" in out.getvalue(), out.getvalue()[-300:]]
+        results[path] = ["no exit", "usage:" in out.getvalue(), out.getvalue()]
     except SystemExit as stop:
-        results[path] = [stop.code or 0, "usage:" in out.getvalue(), out.getvalue()[-300:]]
+        results[path] = [stop.code or 0, "usage:" in out.getvalue(), out.getvalue()]
     except BaseException as error:
-        results[path] = [repr(error), "usage:" in out.getvalue(), out.getvalue()[-300:]]
+        results[path] = [repr(error), "usage:" in out.getvalue(), out.getvalue()]
 print(json.dumps(results))
 """
 
 
-def test_every_tool_prints_its_help():
+@pytest.fixture(scope="module")
+def tool_helps() -> dict[str, list]:
+    """Per tool file name: [exit code or error, whether a usage line was printed, what `--help` printed]."""
     assert len(TOOLS) >= 10, "tools/ lost its scripts"
     done = subprocess.run(
         [sys.executable, "-c", _RUNNER, *map(str, TOOLS)],
@@ -48,9 +51,27 @@ def test_every_tool_prints_its_help():
         timeout=HELP_TIMEOUT_S,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    results = json.loads(done.stdout.strip().splitlines()[-1])
-    failed = {Path(p).name: r for p, r in results.items() if r[0] != 0 or not r[1]}
+    return {Path(p).name: r for p, r in json.loads(done.stdout.strip().splitlines()[-1]).items()}
+
+
+def test_every_tool_prints_its_help(tool_helps):
+    failed = {name: [r[0], r[1], r[2][-300:]] for name, r in tool_helps.items() if r[0] != 0 or not r[1]}
     assert not failed, failed
+
+
+def test_every_option_the_readme_gives_a_tool_is_in_its_help(tool_helps):
+    """The README's tool command lines (`python tools/bench_core.py --quick --frames 150 --repeats 3`, ...) name
+    options each tool has: one renamed or dropped would leave a command that stops at a usage error."""
+    readme = (ROOT / "README.md").read_text()
+    spans = re.findall(r"`(?:python3? )?tools/(\w+\.py)([^`]*)`", readme)
+    spans += re.findall(r"^python3? tools/(\w+\.py)((?:.*\\\n)*.*)", readme, flags=re.MULTILINE)  # \ continues
+    assert len(spans) >= 15
+    missing = []
+    for name, rest in spans:
+        for option in re.findall(r"(?<![\w-])--[\w-]+", rest):
+            if not re.search(rf"(?<![\w-]){option}(?![\w-])", tool_helps[name][2]):
+                missing.append(f"tools/{name} {option}")
+    assert not missing, missing
 
 
 def test_bench_core_refuses_a_device_it_cannot_use_before_measuring(monkeypatch, capsys):
