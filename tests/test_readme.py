@@ -158,3 +158,17 @@ def test_the_configuration_table_gives_each_keys_default():
         if _as_lists(value) != yaml.safe_load(written):
             stale.append(f"{key}: README {written}, config {value!r}")
     assert len(rows) > 100 and not stale, stale
+
+
+def test_the_summary_keys_the_readme_names_are_the_ones_written():
+    """The `track` outputs table names the fields of summary.json's `measurement_noise` and `report_width` (it said
+    'pass' for the whiteness test's field, which is `white_x` ...)."""
+    row = next(line for line in README.splitlines() if line.startswith("| `summary.json`"))
+    core = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=30).core
+    for section, fields in (("measurement_noise", core.measurement_noise.summary()), ("report_width", None)):
+        fields = fields or core.report_width()
+        text = row[row.index(f"(`{section}`") :]
+        text = text[: text.index(" the printed summary") if section == "report_width" else text.index("), the")]
+        named = {re.sub(r"_x$", "", name) for name in re.findall(r"`([a-z_]+)`", text)} - {section}
+        written = {re.sub(r"_[xywh]$", "", key) for key in fields}
+        assert named == written, (section, sorted(named), sorted(written))
