@@ -326,6 +326,8 @@ def test_bench_against_times_two_copies_of_the_core_in_one_process(tmp_path):
         ("soak", ["--frames", "2000"], "--frames: must be at least 4,000"),  # run_soak's ValueError traceback
         ("soak", ["--window", "0", "--frames", "10"], "--window: must be at least 1"),  # ZeroDivisionError
         ("soak", ["--threads", "0", "--frames", "10"], "--threads: must be at least 1"),  # torch's RuntimeError
+        ("eval_cross_clip", ["--data", "no-such-folder"], "no such folder: no-such-folder"),  # a traceback
+        ("eval_cross_clip", ["--data", ".", "--set", "reid.weigths=x.pth"], "did you mean"),  # a ConfigError traceback
     ],
 )
 def test_a_benchmark_refuses_a_bad_argument_with_one_usage_line_before_measuring(
@@ -341,3 +343,18 @@ def test_a_benchmark_refuses_a_bad_argument_with_one_usage_line_before_measuring
         module.main()
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "usage:" in err and says in err, err
+
+
+def test_eval_cross_clip_names_a_missing_reid_weights_file_in_one_usage_line(shared, monkeypatch, capsys):
+    """The README's cross-clip command without its weights (`$W`): the library's message naming the file, as one usage
+    line before any tracking runs (it came after a traceback)."""
+    root = shared / "data" / "MOT15" / "train" / "TUD-Campus"
+    if not (root / "img1").is_dir():
+        pytest.skip(f"{root} is absent")
+    module = load_tool("eval_cross_clip")
+    argv = ["--data", str(root), "--detections", "public", "--peers", "--set", "reid.weights=no-such-osnet.pth"]
+    monkeypatch.setattr(sys, "argv", ["eval_cross_clip.py", *argv])
+    with pytest.raises(SystemExit) as stop:
+        module.main()
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "usage:" in err and "no-such-osnet.pth" in err, err

@@ -173,12 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", help="YAML config")
     p.add_argument("--out", type=Path, help="write the tables as JSON here")
     args = p.parse_args(argv)
-    cfg = load_config(args.config, overrides=["device=cpu", *args.set])
     source = "detector" if args.detections == "detector" else "public"
+    try:  # a bad key, folder or weights file: one usage line before anything runs (was a traceback)
+        cfg = load_config(args.config, overrides=["device=cpu", *args.set])
+        prepared = [(seq, load_inputs(seq, source, cfg, None)) for seq in (find_sequences(d)[0] for d in args.data)]
+    except (OSError, ValueError) as exc:  # (ConfigError is a ValueError)
+        p.error(str(exc))
     report: dict[str, dict] = {}
-    for data in args.data:
-        seq = find_sequences(data)[0]
-        inputs = load_inputs(seq, source, cfg, None)
+    for seq, inputs in prepared:
         fps = seq.info.frame_rate
         clips = clip_ranges(seq.num_frames, args.clips)
         gap_frames = [round(args.gaps[k % len(args.gaps)] * fps) for k in range(len(clips) - 1)]
