@@ -162,15 +162,17 @@ class RunSummary:
             **({"calibration_per_source": self.per_source} if self.per_source else {}),
             **({"birth_shapes": self.birth_shapes} if self.birth_shapes else {}),
             **({"birth_shapes_per_source": self.births_per_source} if self.births_per_source else {}),
-            **({"still": self.still} if self.still else {}),
-            **({"still_per_source": self.still_per_source} if self.still_per_source else {}),
-            **({"measurement_noise": self.measurement_noise} if self.measurement_noise else {}),
-            **({"measurement_noise_per_source": self.noise_per_source} if self.noise_per_source else {}),
-            **({"report_width": self.report_width} if self.report_width else {}),
-            **({"report_width_per_source": self.report_width_per_source} if self.report_width_per_source else {}),
+            **{key: value for key, value in self._source_reports() if value},
             **({"global_ids_replaced": self.global_ids_replaced} if self.global_ids_replaced else {}),
             "outputs": [str(p) for p in self.outputs],
         }
+
+    def _source_reports(self) -> list[tuple[str, dict[str, Any]]]:
+        """(summary.json key, value) of each `_SOURCE_REPORTS` report: of one source, then per source."""
+        pairs = []
+        for attribute, per_source, _describe in _SOURCE_REPORTS:
+            pairs += [(attribute, getattr(self, attribute)), (f"{attribute}_per_source", getattr(self, per_source))]
+        return pairs
 
     def describe(self) -> str:
         """A few lines for people: frames, speed, tracks, recoveries, problems, files."""
@@ -190,12 +192,9 @@ class RunSummary:
                 lines.append(
                     f"new tracks of class {class_id}{where}: width/height {low:.2f}-{high:.2f} ({looks} looks learnt)"
                 )
-        stills = self.still_per_source or {"": self.still}
-        lines += [_describe_still(still, f" of {name}" if name else "") for name, still in stills.items() if still]
-        noises = self.noise_per_source or {"": self.measurement_noise}
-        lines += [_describe_noise(noise, f" of {name}" if name else "") for name, noise in noises.items() if noise]
-        widths = self.report_width_per_source or {"": self.report_width}
-        lines += [_describe_width(width, f" of {name}" if name else "") for name, width in widths.items() if width]
+        for attribute, per_source, describe in _SOURCE_REPORTS:  # one line per source with the report
+            reports = getattr(self, per_source) or {"": getattr(self, attribute)}
+            lines += [describe(report, f" of {name}" if name else "") for name, report in reports.items() if report]
         if self.corrupt_frames:
             lines.append(f"{count(self.corrupt_frames, 'unreadable frame')} skipped")
         if self.size_changes:
@@ -273,6 +272,15 @@ def _describe_width(width: dict[str, float], where: str = "") -> str:
         f"width), measured on {width['pairs']:.0f} pairs (relative RMS error against the next box: Kalman "
         f"{width['rms_kalman']:.3f}, aspect {width['rms_aspect']:.3f}, reported {width['rms_blend']:.3f})"
     )
+
+
+# The end-of-source reports kept alike (a field of one source, its per-source map once sources are combined, its
+# summary line): `summary.json` holds each as KEY and KEY_per_source, `describe` one line per source.
+_SOURCE_REPORTS: tuple[tuple[str, str, Callable[[dict[str, float], str], str]], ...] = (
+    ("still", "still_per_source", _describe_still),
+    ("measurement_noise", "noise_per_source", _describe_noise),
+    ("report_width", "report_width_per_source", _describe_width),
+)
 
 
 @dataclass(frozen=True)
@@ -1014,12 +1022,9 @@ def _combine(summaries: list[RunSummary]) -> RunSummary:
             total.per_source[s.name] = s.calibration
         if s.birth_shapes:
             total.births_per_source[s.name] = s.birth_shapes
-        if s.still:
-            total.still_per_source[s.name] = s.still
-        if s.measurement_noise:
-            total.noise_per_source[s.name] = s.measurement_noise
-        if s.report_width:
-            total.report_width_per_source[s.name] = s.report_width
+        for attribute, per_source, _describe in _SOURCE_REPORTS:
+            if getattr(s, attribute):
+                getattr(total, per_source)[s.name] = getattr(s, attribute)
         total.camera_motion_failures += s.camera_motion_failures
         if s.camera_motion_estimates is not None:
             total.camera_motion_estimates = (total.camera_motion_estimates or 0) + s.camera_motion_estimates
