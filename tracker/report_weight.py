@@ -37,7 +37,14 @@ class ReportWeight:
         self._kalman_sq = 0.0  # sum of d_k^2
         self._cross = 0.0  # sum of d_k (d_k - d_a)
         self._spread_sq = 0.0  # sum of (d_k - d_a)^2
-        self.weight = 0.0
+
+    @property
+    def weight(self) -> float:
+        """The least-squares weight of the pairs pooled so far, clipped to 0-1; 0 before `min_pairs` pairs (or while
+        the two widths have never differed)."""
+        if self.pairs < self.min_pairs or self._spread_sq <= 0.0:
+            return 0.0
+        return min(1.0, max(0.0, self._cross / self._spread_sq))
 
     def observe(self, measured_w: np.ndarray, kalman_w: np.ndarray, aspect_w: np.ndarray) -> None:
         """Pool M pairs: the measured widths (M,) of whole boxes, pixels, against the Kalman widths (M,) and the
@@ -55,8 +62,6 @@ class ReportWeight:
         self._kalman_sq += float(d_k @ d_k)
         self._cross += float(d_k @ spread)
         self._spread_sq += float(spread @ spread)
-        if self.pairs >= self.min_pairs and self._spread_sq > 0.0:
-            self.weight = min(1.0, max(0.0, self._cross / self._spread_sq))
 
     def summary(self) -> dict[str, float]:
         """Pooled pairs, the weight applied, and the relative RMS errors of the Kalman width, the aspect width and
