@@ -648,6 +648,16 @@ def parse_config(data: dict[str, Any] | None) -> TrackerConfig:
     return _build(TrackerConfig, data, "")
 
 
+def validate_config(cfg: TrackerConfig) -> None:
+    """Check a config built in Python (`dataclasses.replace`, a `TrackerConfig(...)` call), which bypasses
+    `load_config`'s checks, against the same types, ranges and relations; O(keys), once per tracker.
+
+    Raises:
+        ConfigError: the first invalid key, named as in YAML (`appearance.bank_capacity: 0 is out of range ...`).
+    """
+    parse_config(config_to_dict(cfg))
+
+
 def _parse_value(text: str) -> Any:
     try:
         return yaml.safe_load(text)
@@ -658,6 +668,11 @@ def _parse_value(text: str) -> Any:
 def _apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any] | None) -> None:
     if not overrides:
         return
+    if not isinstance(overrides, dict | list | tuple):  # a lone "a.b=1" would be read one character at a time
+        raise ConfigError(
+            f"overrides must be a list of 'section.key=value' strings or a dict, got {type(overrides).__name__} "
+            f"{overrides!r}" + (f" (write [{overrides!r}])" if isinstance(overrides, str) else "")
+        )
     items = overrides.items() if isinstance(overrides, dict) else [_split_override(o) for o in overrides]
     for dotted, value in items:
         node = data

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from tracker.camera_motion import CameraMotionEstimator, as_homography
-from tracker.config import MAX_FRAME_RATE, TrackerConfig, load_config
+from tracker.config import MAX_FRAME_RATE, TrackerConfig, load_config, validate_config
 from tracker.core import TrackerCore
 from tracker.device import resolve_device
 from tracker.gallery import Gallery, ModelIdentity
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 EMBED_RESULT = "what the embed callback returned"  # how errors name an `update_detections(embed=...)` result
 NOISE_WITHOUT_MOTION = "camera_motion_noise"  # the warned-once kind: a motion's noise given without the motion
+FRAME_SHAPES = "(H, W, 3) BGR, (H, W) or (H, W, 1) gray, or (H, W, 4) BGRA"  # what `update` takes
+GALLERY_NEEDS_APPEARANCE = "a gallery needs appearance: set appearance.enabled=true and a reid.model"
 DETECT_AHEAD = 1  # `stream`: frames detected ahead of the one being tracked (each holds a frame in memory)
 
 
@@ -71,10 +73,14 @@ class Tracker:
         gallery: a `Gallery` of identities (e.g. `Gallery.load(path)`): expired tracks move into it and new
             tracks are searched in it, so IDs survive long absences, videos and cameras (`global_id` of each
             output). Call `reset()` at the end of a video (it stores the identities still alive), then
-            `tracker.gallery.save(path)`.
+            `tracker.gallery.save(path)`. `from_config` ties it to the ReID it builds; with your own embeddings
+            this Tracker cannot tell which model made them: tie it yourself, `gallery.bind_model(ModelIdentity(
+            "my-reid", "<weights hash or version>"))`, so that a gallery of another model is refused.
         source_name: the source's name, recorded with gallery sightings.
     Raises:
         TypeError: `config` is not a `TrackerConfig` (a dict or a YAML path: use `load_config`).
+        ConfigError: a `config` value `load_config` would refuse (one made with `dataclasses.replace`), named as in
+            YAML (`appearance.bank_capacity: 0 is out of range [1, 100000]`).
         ValueError: a frame rate that is not positive or above `MAX_FRAME_RATE` (1000), a gallery without
             appearance, a bad device.
     """
@@ -92,10 +98,12 @@ class Tracker:
             kind = type(config).__name__
             raise TypeError(f"config must be a TrackerConfig (load_config(path, overrides)), got {kind}")
         self.config = config if config is not None else TrackerConfig()
+        validate_config(self.config)  # one built with `dataclasses.replace` skipped `load_config`'s checks
         self.device = resolve_device(self.config.device)
         self.frame_rate = float(frame_rate if frame_rate is not None else self.config.frame_rate)
         if not 0 < self.frame_rate <= MAX_FRAME_RATE:
-            raise ValueError(f"frame_rate must be positive and at most {MAX_FRAME_RATE:g} frames/s, got {frame_rate}")
+            shown = frame_rate if frame_rate is not None else self.frame_rate
+            raise ValueError(f"frame_rate must be positive and at most {MAX_FRAME_RATE:g} frames/s, got {shown}")
         if not self.config.min_frame_rate <= self.frame_rate <= self.config.max_frame_rate:
             log.warning(
                 "frame_rate %g is outside the plausible range [%g, %g]: every time limit is converted with it",
@@ -109,7 +117,7 @@ class Tracker:
         self._warned: set[str] = set()  # kinds of unusual update_detections input already logged (once each)
         self._frame_size: tuple[int, int] | None = None  # (height, width) of the last `update` frame of this video
         if gallery is not None and not (self.config.appearance.enabled and self.config.reid.model != "none"):
-            raise ValueError("a gallery needs appearance: set appearance.enabled=true and a reid.model")
+            raise ValueError(GALLERY_NEEDS_APPEARANCE)
         self.core = TrackerCore(self.config, self.frame_rate, self.device, gallery, source_name)
         cmc = self.config.motion.camera_compensation != "none"
         self.camera_motion = CameraMotionEstimator(self.config.motion) if cmc else None
@@ -140,9 +148,12 @@ class Tracker:
         raises `GalleryModelError`.
 
         Raises:
+            TypeError: `config` is not a `TrackerConfig`, a path or None (a dict: `load_config(overrides=...)`).
+            ConfigError: an invalid config (a file's, or one made with `dataclasses.replace`), before any model loads.
             FileNotFoundError: missing ReID weights (checked first, before the detector loads or downloads) or a
                 missing detector model that ultralytics does not publish.
-            ValueError: a bad device, or a file that is not a model of the configured kind.
+            ValueError: a bad device, a file that is not a model of the configured kind, or a `gallery` with
+                appearance off (`reid.model=none`; refused before any model loads).
             OSError: ultralytics could not download an official detector (offline).
         """
         from tracker.detector import build_detector
@@ -150,9 +161,17 @@ class Tracker:
         from tracker.signal_stack import install_signal_stack
         from tracker.weights import require_weights
 
+        if config is not None and not isinstance(config, TrackerConfig | str | Path):  # a dict: say how
+            kind = type(config).__name__
+            raise TypeError(
+                f"config must be a TrackerConfig, a YAML path or None (load_config(path, overrides)), got {kind}"
+            )
         cfg = config if isinstance(config, TrackerConfig) else load_config(config)
+        validate_config(cfg)  # before any model loads
         device = resolve_device(cfg.device)
         use_reid = cfg.appearance.enabled and cfg.reid.model != "none"
+        if gallery is not None and not use_reid:  # (before its model check, which would name a model "none")
+            raise ValueError(GALLERY_NEEDS_APPEARANCE)
         if use_reid and cfg.reid.model != "auto":  # a missing file is named before a detector download can fail
             require_weights(cfg.reid.weights, "reid")
         detector = build_detector(cfg.detector, device, keep_features=use_reid and cfg.reid.model == "auto")
@@ -191,7 +210,7 @@ class Tracker:
                 class). The class policy (`classes.*`, see tracker/classes.py) decides which classes may continue
                 a track; a track's class is a vote.
             embeddings: (N, D) appearance embeddings (numpy or torch, any D; a tensor on another device is moved
-                to the tracker's), or None for motion only.
+                to the tracker's), or None for motion only. With no detections, any empty array (`np.empty(0)`).
             embed: instead of `embeddings`, your own ReID as a callable: (R,) row indices into this call's
                 arrays -> (R, D) embeddings. Called at most once per frame, for just the detections whose
                 appearance matters (`appearance.lazy_embedding`), as `update(frame)` does with its embedder.
@@ -210,7 +229,8 @@ class Tracker:
             The confirmed tracks matched this frame (fixed scene objects left out), each with the index of its
             detection.
         Raises:
-            ValueError: arrays of mismatched lengths or wrong shapes (invalid rows are dropped with a warning);
+            ValueError: arrays of mismatched lengths or wrong shapes, or None for `boxes_xyxy` or `scores` (invalid
+                rows are dropped with a warning);
                 non-integer `class_ids` (or beyond int64); embeddings of another D than the tracker's banks (or
                 gallery) hold; both `embeddings` and `embed`; `embed` returning the wrong number of rows; a
                 `camera_motion` that is not a finite, invertible (2, 3) or (3, 3) array, or that takes the tracks
@@ -268,7 +288,8 @@ class Tracker:
         Returns:
             The confirmed tracks matched in this frame (as `update_detections`).
         Raises:
-            ValueError: a frame that is not a numpy uint8 array of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4).
+            ValueError: a frame that is not a numpy uint8 array of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4),
+                or an empty one (H or W 0); the message says how to convert a float frame or a torch tensor.
             RuntimeError: a Tracker built without a detector (use `Tracker.from_config` or `update_detections`).
             Exception: whatever the detector or embedder raises (a GPU out of memory), unchanged; the tracker is then
                 as before the call (`_track`), so the frame can be given again.
@@ -434,13 +455,18 @@ def _as_bgr(frame: Any) -> np.ndarray:
     """HxWx3 uint8 BGR, contiguous and writable; grayscale (HxW or HxWx1) and BGRA (HxWx4) are converted, a read-only
     frame copied; anything else is an error."""
     if not isinstance(frame, np.ndarray):
-        raise ValueError(f"frame must be a numpy array (H, W, 3) uint8, got {type(frame).__name__}")
+        hint = " (a torch tensor: .cpu().numpy(), channels last)" if isinstance(frame, torch.Tensor) else ""
+        raise ValueError(f"frame must be a numpy uint8 array {FRAME_SHAPES}, got {type(frame).__name__}{hint}")
     if frame.dtype != np.uint8:
-        raise ValueError(f"frame must be uint8, got {frame.dtype}")
+        hint = " (floats in [0, 1]: (frame * 255).astype(np.uint8))" if frame.dtype.kind == "f" else ""
+        raise ValueError(f"frame must be uint8 (0-255, as OpenCV reads it), got {frame.dtype}{hint}")
+    shape = frame.shape
     if frame.ndim == 2:
         frame = frame[:, :, None]
-    if frame.ndim != 3 or frame.shape[2] not in (1, 3, 4) or frame.shape[0] == 0 or frame.shape[1] == 0:
-        raise ValueError(f"frame must have shape (H, W, 3), got {frame.shape}")
+    if frame.ndim != 3 or frame.shape[2] not in (1, 3, 4):
+        raise ValueError(f"frame must have shape {FRAME_SHAPES}, got {shape}")
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise ValueError(f"frame is empty: shape {shape} (a failed read or a crop outside the image?)")
     if frame.shape[2] == 1:
         frame = np.repeat(frame, 3, axis=2)
     elif frame.shape[2] == 4:
