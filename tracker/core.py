@@ -343,10 +343,12 @@ class TrackerCore:
         )
 
     def _check_dim(self, dets: Detections) -> None:
-        """Refuse embeddings of another size than the bank's (before any change, when they come with `dets`)."""
+        """Refuse embeddings of another size than the bank's (before any change, when they come with `dets`). A frame
+        without detections carries no look, whatever its empty array's shape (a ReID's `np.empty(0)`)."""
         dim = self.bank.dim
-        if dets.embeddings is not None and dim is not None and dets.embeddings.shape[1] != dim:
-            raise ValueError(f"embeddings have D = {dets.embeddings.shape[1]}, the tracker's banks hold D = {dim}")
+        emb = dets.embeddings
+        if emb is not None and dim is not None and emb.shape[1] != dim and emb.shape[0]:
+            raise ValueError(f"embeddings have D = {emb.shape[1]}, the tracker's banks hold D = {dim}")
 
     @property
     def _min_hits(self) -> int:

@@ -189,6 +189,9 @@ class Detections:
         dropped with a logged warning (a long CCTV run should not die on one bad box); their indices are
         simply absent from `index`.
         """
+        if boxes_xyxy is None or scores is None:  # (numpy reads None as one NaN row: "scores has 1 rows but ...")
+            name, shape = ("boxes_xyxy", "(N, 4)") if boxes_xyxy is None else ("scores", "(N,)")
+            raise ValueError(f"{name} must be an array {shape} (empty for no detections), got None")
         boxes = _as_float64(boxes_xyxy, "boxes_xyxy")
         if boxes.size == 0:
             boxes = boxes.reshape(0, 4)
