@@ -1,0 +1,168 @@
+"""What an application embedding the tracker hands it by mistake: each is one clear error naming the argument and
+what was expected (and the tracker as before the call), or, where it carries no information, is taken.
+
+Found by driving the library as a new user would (check31): frames of the wrong kind, `None` for an array, an
+empty frame's ReID output of another shape, configs made in Python with `dataclasses.replace` (which skip
+`load_config`'s checks), `load_config(overrides="...")` with one string, `Tracker.from_config({...})`, and a gallery
+given to a motion-only tracker. No model runs here: the detector is scripted."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from tracker import ConfigError, Tracker, load_config
+from tracker.gallery import Gallery
+from tracker.testing import identity_embeddings
+
+FPS = 30
+BOXES = np.array([[100, 100, 150, 250], [400, 120, 450, 260.0]])
+SCORES = np.array([0.9, 0.8])
+FRAME = np.zeros((480, 640, 3), np.uint8)
+
+
+def scripted_tracker() -> Tracker:
+    """A motion-only Tracker whose detector sees the same two people, a little further right, on every frame."""
+    calls = iter(range(1000))
+
+    def detector(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return BOXES + 3 * next(calls), SCORES, np.zeros(2, np.int64)
+
+    return Tracker(load_config(None, ["device=cpu", "reid.model=none"]), frame_rate=FPS, detector=detector)
+
+
+def outputs(tracker: Tracker, frames: int) -> list[list[tuple[int, tuple[float, ...]]]]:
+    return [[(o.track_id, tuple(np.round(o.xyxy, 3))) for o in tracker.update(FRAME)] for _ in range(frames)]
+
+
+@pytest.mark.parametrize(
+    ("frame", "expected"),
+    [
+        (FRAME.astype(np.float32) / 255, r"uint8 .*got float32 \(floats in \[0, 1\]: \(frame \* 255\)"),
+        (torch.zeros(480, 640, 3, dtype=torch.uint8), r"numpy uint8 array .*got Tensor \(a torch tensor: .cpu"),
+        (np.zeros((480, 640, 5), np.uint8), r"\(H, W, 3\) BGR, \(H, W\) or \(H, W, 1\) gray, or \(H, W, 4\) BGRA"),
+        (np.zeros((0, 640), np.uint8), r"frame is empty: shape \(0, 640\)"),
+        (np.zeros((480, 0, 3), np.uint8), r"frame is empty: shape \(480, 0, 3\)"),
+    ],
+)
+def test_a_frame_update_cannot_take_says_what_it_takes_and_changes_nothing(frame, expected):
+    """A (H, W, 5) frame was told "must have shape (H, W, 3)" though gray and BGRA are taken, an empty one (a failed
+    read) the same, and a float one or a tensor got no hint of the conversion."""
+    tracker, reference = scripted_tracker(), scripted_tracker()
+    before = outputs(tracker, 4)
+    assert before == outputs(reference, 4)
+    with pytest.raises(ValueError, match=expected):
+        tracker.update(frame)
+    assert outputs(tracker, 3) == outputs(reference, 3)  # the refused frame neither detected nor tracked
+
+
+def test_none_for_boxes_or_scores_is_named_not_read_as_one_row():
+    """`scores=None` was read by numpy as one NaN row: "scores has 1 rows but boxes_xyxy has 2"."""
+    tracker = Tracker(load_config(None, ["device=cpu"]), frame_rate=FPS)
+    with pytest.raises(ValueError, match=r"^scores must be an array \(N,\) \(empty for no detections\), got None"):
+        tracker.update_detections(BOXES, None)
+    with pytest.raises(ValueError, match=r"^boxes_xyxy must be an array \(N, 4\) .*got None"):
+        tracker.update_detections(None, SCORES)
+
+
+@pytest.mark.parametrize("empty", [np.zeros(0), np.zeros((0, 0)), np.zeros((0, 32)), [], torch.zeros(0)])
+def test_a_frame_without_detections_takes_any_empty_embeddings(empty):
+    """A ReID returns `np.empty(0)` for a frame with nobody in it: once the banks held D = 16 that raised "embeddings
+    have D = 0, the tracker's banks hold D = 16" (the first frames, before D was known, took it). No rows carry no
+    look; the tracks go on as after a frame given without embeddings."""
+    looks = identity_embeddings(2, 16)
+    tracker = Tracker(load_config(None, ["device=cpu"]), frame_rate=FPS)
+    reference = Tracker(load_config(None, ["device=cpu"]), frame_rate=FPS)
+    for f in range(5):
+        for t in (tracker, reference):
+            t.update_detections(BOXES + f, SCORES, embeddings=looks)
+    tracker.update_detections(np.zeros((0, 4)), [], embeddings=empty)
+    reference.update_detections(np.zeros((0, 4)), [], embeddings=np.zeros((0, 16)))
+    got = [(o.track_id, o.detection_index) for o in tracker.update_detections(BOXES + 6, SCORES, embeddings=looks)]
+    assert got == [
+        (o.track_id, o.detection_index) for o in reference.update_detections(BOXES + 6, SCORES, embeddings=looks)
+    ]
+    assert got == [(1, 0), (2, 1)]
+    with pytest.raises(ValueError, match="embeddings have D = 32, the tracker's banks hold D = 16"):
+        tracker.update_detections(BOXES + 7, SCORES, embeddings=np.ones((2, 32)))  # rows of another D: refused
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "message"),
+    [
+        ("appearance", "bank_capacity", 0, r"appearance.bank_capacity: 0 is out of range \[1, "),
+        ("appearance", "bank_capacity", "20", "appearance.bank_capacity: expected an integer, got '20'"),
+        ("appearance", "match_threshold", float("nan"), "appearance.match_threshold: nan is not a finite number"),
+        ("association", "low_score", 0.99, r"association.low_score \(0.99\) must not exceed"),
+    ],
+)
+def test_a_config_made_with_dataclasses_replace_is_checked_by_the_tracker(section, key, value, message):
+    """`dataclasses.replace` skips `load_config`'s checks: bank_capacity=0 was built and crashed at the first
+    look with "IndexError: index 0 is out of bounds for axis 0 with size 0"; "20" and NaN ran without a word."""
+    cfg = load_config(None, ["device=cpu"])
+    bad = dataclasses.replace(cfg, **{section: dataclasses.replace(getattr(cfg, section), **{key: value})})
+    with pytest.raises(ConfigError, match=message):
+        Tracker(bad, frame_rate=FPS)
+    with pytest.raises(ConfigError, match=message):  # before any model is loaded (there is none at this path)
+        Tracker.from_config(dataclasses.replace(bad, detector=dataclasses.replace(bad.detector, model="/no/such.pt")))
+
+
+def test_a_frame_rate_refused_from_the_config_names_its_value():
+    """`dataclasses.replace(cfg, frame_rate=0)` was refused with "got None" (the argument left out)."""
+    cfg = dataclasses.replace(load_config(None, ["device=cpu"]), frame_rate=0.0)
+    with pytest.raises(ConfigError, match=r"frame_rate: 0.0 is out of range"):
+        Tracker(cfg)
+    with pytest.raises(ValueError, match=r"frame_rate must be positive and at most 1000 frames/s, got 0$"):
+        Tracker(load_config(None, ["device=cpu"]), frame_rate=0)
+
+
+def test_overrides_given_as_one_string_are_refused_whole():
+    """`load_config(overrides="appearance.bank_capacity=50")` iterated the string: "override 'a' is not of the
+    form section.key=value"."""
+    with pytest.raises(
+        ConfigError, match=r"overrides must be a list .* got str .*write \['appearance.bank_capacity=50'\]"
+    ):
+        load_config(overrides="appearance.bank_capacity=50")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="overrides must be a list"):
+        load_config().replace("appearance.bank_capacity=50")  # type: ignore[arg-type]
+    assert load_config(overrides=("appearance.bank_capacity=50",)).appearance.bank_capacity == 50
+
+
+def test_from_config_given_a_dict_says_to_use_load_config():
+    """`Tracker.from_config({...})` failed in pathlib: "expected str, bytes or os.PathLike object, not dict"."""
+    with pytest.raises(TypeError, match=r"config must be a TrackerConfig, a YAML path or None \(load_config"):
+        Tracker.from_config({"appearance": {"bank_capacity": 5}})  # type: ignore[arg-type]
+
+
+def test_from_config_refuses_a_gallery_without_appearance_before_loading_models(tmp_path):
+    """`reid.model=none` with a loaded gallery was refused as a GalleryModelError naming a model "none" with the
+    (unused) OSNet weights, after the detector had loaded; it is the error `Tracker(...)` gives, at once."""
+    cfg = load_config(None, ["device=cpu", "reid.model=none", "detector.model=/no/such.pt"])
+    with pytest.raises(ValueError, match=r"a gallery needs appearance: set appearance\.enabled=true and a reid\.model"):
+        Tracker.from_config(cfg, gallery=Gallery(cfg.gallery))
+
+
+def test_a_gallery_tied_to_your_own_reid_refuses_a_file_of_another(tmp_path):
+    """README (Identity gallery): with your own embeddings the tracker cannot tell which model made them, so a gallery
+    of OSNet looks took 512-d looks of any other ReID without a word; `bind_model` with your model's identity makes
+    a file of another model (or D) refused, as `from_config` does for the ReID it builds."""
+    from tracker.gallery import GalleryModelError, ModelIdentity
+
+    cfg = load_config(None, ["device=cpu", "gallery.min_embeddings=1"])
+    looks = identity_embeddings(2, 16)
+    gallery = Gallery(cfg.gallery)
+    gallery.bind_model(ModelIdentity("my-reid", "v1"))
+    tracker = Tracker(cfg, frame_rate=FPS, gallery=gallery)
+    for f in range(12):
+        tracker.update_detections(BOXES + f, SCORES, embeddings=looks)
+    tracker.reset()  # the two people are stored
+    tracker.gallery.save(tmp_path / "site.gallery")
+    assert len(Gallery.load(tmp_path / "site.gallery", cfg.gallery)) == 2
+    Gallery.load(tmp_path / "site.gallery", cfg.gallery).bind_model(ModelIdentity("my-reid", "v1"))  # the same: taken
+    with pytest.raises(
+        GalleryModelError, match=r"made with ReID model my-reid \(weights v1, D = 16\), the tracker uses"
+    ):
+        Gallery.load(tmp_path / "site.gallery", cfg.gallery).bind_model(ModelIdentity("other-reid", "v7"))
