@@ -166,3 +166,22 @@ def test_a_gallery_tied_to_your_own_reid_refuses_a_file_of_another(tmp_path):
         GalleryModelError, match=r"made with ReID model my-reid \(weights v1, D = 16\), the tracker uses"
     ):
         Gallery.load(tmp_path / "site.gallery", cfg.gallery).bind_model(ModelIdentity("other-reid", "v7"))
+
+
+@pytest.mark.parametrize(("motion", "kind"), [([[1, 0, 2], [0, 1]], "list"), ("identity", "str"), (object(), "object")])
+def test_a_camera_motion_that_is_not_numbers_is_named(motion, kind):
+    """A ragged list or a string reached the caller as numpy's own words ("setting an array element with a
+    sequence", "could not convert string to float"), not naming `camera_motion`; the tracker is as before."""
+    looks = identity_embeddings(2, 16)
+    tracker = Tracker(load_config(None, ["device=cpu"]), frame_rate=FPS)
+    reference = Tracker(load_config(None, ["device=cpu"]), frame_rate=FPS)
+    for f in range(5):
+        for t in (tracker, reference):
+            t.update_detections(BOXES + f, SCORES, embeddings=looks)
+    with pytest.raises(
+        ValueError, match=rf"^camera_motion must be a numeric \(2, 3\) or \(3, 3\) array .*got {kind}: "
+    ):
+        tracker.update_detections(BOXES + 5, SCORES, embeddings=looks, camera_motion=motion)
+    after = tracker.update_detections(BOXES + 5, SCORES, embeddings=looks)
+    expected = reference.update_detections(BOXES + 5, SCORES, embeddings=looks)
+    assert [(o.track_id, o.xyxy.tolist()) for o in after] == [(o.track_id, o.xyxy.tolist()) for o in expected]

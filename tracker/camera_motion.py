@@ -67,10 +67,17 @@ def as_homography(transform: np.ndarray) -> np.ndarray:
     """A (2, 3) affine or (3, 3) homography as a (3, 3) homography.
 
     Raises:
-        ValueError: another shape, non-finite values, a singular transform, or one whose entries or area scale
-            overflow float64 once squared (a 1e300 scale or shift).
+        ValueError: not numbers (ragged rows, text, a tensor on a GPU), another shape, non-finite values, a singular
+            transform, or one whose entries or area scale overflow float64 once squared (a 1e300 scale or shift).
     """
-    a = np.asarray(transform, dtype=np.float64)
+    try:
+        a = np.asarray(transform, dtype=np.float64)
+    except (TypeError, ValueError, RuntimeError) as exc:  # numpy's own words do not name the argument
+        kind = type(transform).__name__
+        raise ValueError(
+            f"camera_motion must be a numeric (2, 3) or (3, 3) array (numpy, nested lists, a CPU "
+            f"tensor), got {kind}: {exc}"
+        ) from None
     shape = a.shape
     if a.shape == (2, 3):
         a = np.vstack([a, [0.0, 0.0, 1.0]])
