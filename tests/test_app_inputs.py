@@ -185,3 +185,18 @@ def test_a_camera_motion_that_is_not_numbers_is_named(motion, kind):
     after = tracker.update_detections(BOXES + 5, SCORES, embeddings=looks)
     expected = reference.update_detections(BOXES + 5, SCORES, embeddings=looks)
     assert [(o.track_id, o.xyxy.tolist()) for o in after] == [(o.track_id, o.xyxy.tolist()) for o in expected]
+
+
+def test_a_gallery_given_the_whole_config_says_to_pass_its_gallery_section(tmp_path):
+    """`Gallery(cfg)` or `Gallery.load(path, cfg)` (the whole TrackerConfig, not `cfg.gallery`) failed with
+    "AttributeError: 'TrackerConfig' object has no attribute 'prototypes'"; a dict the same."""
+    cfg = load_config(None, ["device=cpu"])
+    Gallery(cfg.gallery).save(tmp_path / "site.gallery")
+    expected = r"config must be a GalleryConfig \(load_config\(...\)\.gallery\), got TrackerConfig: pass its gallery"
+    with pytest.raises(TypeError, match=expected):
+        Gallery(cfg)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=expected):
+        Gallery.load(tmp_path / "site.gallery", cfg)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"config must be a GalleryConfig .*got dict$"):
+        Gallery.load(tmp_path / "site.gallery", {"margin": 0.1})  # type: ignore[arg-type]
+    assert len(Gallery.load(tmp_path / "site.gallery", cfg.gallery)) == 0

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from tracker.assignment import linear_assignment
-from tracker.config import GalleryConfig
+from tracker.config import GalleryConfig, TrackerConfig
 from tracker.gallery_index import IVF_MIN_ROWS, ExactIndex, InvertedFileIndex
 from tracker.io.mot import sync_folder
 from tracker.io.strict_json import to_json
@@ -191,6 +191,13 @@ def consistent_looks(embeddings: np.ndarray, min_similarity: float, min_count: i
     return kept if len(kept) >= min_count else None
 
 
+def _check_config(config: Any) -> None:
+    """TypeError unless `config` is None or a `GalleryConfig` (the whole `TrackerConfig` is the common mistake)."""
+    if config is not None and not isinstance(config, GalleryConfig):
+        hint = ": pass its gallery section, cfg.gallery" if isinstance(config, TrackerConfig) else ""
+        raise TypeError(f"config must be a GalleryConfig (load_config(...).gallery), got {type(config).__name__}{hint}")
+
+
 class Gallery:
     """Identities that outlive their tracks, searchable by appearance, saved to and loaded from disk.
 
@@ -199,9 +206,12 @@ class Gallery:
         model: the ReID model the embeddings come from (checked against files and other galleries); None
             until known (`bind_model`).
     Python: `Tracker(config, gallery=Gallery.load(path))`, ..., `tracker.reset()`, `tracker.gallery.save(path)`.
+    Raises:
+        TypeError: `config` is not a `GalleryConfig` (the whole `TrackerConfig`: pass `cfg.gallery`).
     """
 
     def __init__(self, config: GalleryConfig | None = None, model: ModelIdentity | None = None) -> None:
+        _check_config(config)
         self.config = config if config is not None else GalleryConfig()
         if self.config.prototypes >= ID_STRIDE:
             raise ValueError(f"gallery.prototypes must be below {ID_STRIDE}")
@@ -617,9 +627,11 @@ class Gallery:
 
         Args:
             path: a file written by `save`.
-            config: retention, bounds and index settings to use now (None: defaults).
+            config: retention, bounds and index settings to use now, the `gallery` section (`cfg.gallery`; None:
+                defaults).
             model: the ReID model in use; a gallery made with another is refused.
         Raises:
+            TypeError: `config` is not a `GalleryConfig` (the whole `TrackerConfig`: pass `cfg.gallery`).
             FileNotFoundError: no such file.
             GalleryError: `path` is a directory, not a gallery file, truncated or corrupt (the file is left as it
                 is), or a newer format version.
@@ -627,6 +639,7 @@ class Gallery:
         """
         from safetensors.numpy import load as st_load
 
+        _check_config(config)  # (before reading: a wrong one must not be reported as a corrupt file)
         path = Path(path)
         if path.is_dir():
             raise GalleryError(
