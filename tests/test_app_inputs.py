@@ -200,3 +200,39 @@ def test_a_gallery_given_the_whole_config_says_to_pass_its_gallery_section(tmp_p
     with pytest.raises(TypeError, match=r"config must be a GalleryConfig .*got dict$"):
         Gallery.load(tmp_path / "site.gallery", {"margin": 0.1})  # type: ignore[arg-type]
     assert len(Gallery.load(tmp_path / "site.gallery", cfg.gallery)) == 0
+
+
+def test_one_gallery_serves_trackers_in_several_threads_one_call_at_a_time(monkeypatch):
+    """Several camera streams in one process, one Tracker per stream in its own thread, one Gallery so a person keeps
+    one ID across cameras: a search in one thread ran while another thread stored an identity, and a tracker died
+    with "RuntimeError: dictionary changed size during iteration" (`Gallery.dim`, seen with three trackers of 1500
+    frames each). The gallery now takes one call at a time: here a store waits while a search is inside."""
+    import threading
+
+    from tracker.gallery import Sighting
+
+    looks = identity_embeddings(3, 16)
+    gallery = Gallery(load_config(None, ["device=cpu"]).gallery)
+    gallery.add(gallery.new_id(), looks[:1], 0, Sighting(0, 0.0, "cam1"))
+    inside, release = threading.Event(), threading.Event()
+    search = Gallery._search_identities
+
+    def paused_search(self, *args, **kwargs):
+        inside.set()
+        assert release.wait(30)
+        return search(self, *args, **kwargs)
+
+    monkeypatch.setattr(Gallery, "_search_identities", paused_search)
+    found: list[np.ndarray] = []
+    searcher = threading.Thread(target=lambda: found.append(gallery.match(looks[:1])))
+    searcher.start()
+    assert inside.wait(30)
+    stored = threading.Thread(target=lambda: gallery.add(gallery.new_id(), looks[1:2], 0, Sighting(0, 0.0, "cam2")))
+    stored.start()
+    stored.join(timeout=1.0)
+    waited = stored.is_alive()  # the store waits for the search to end
+    release.set()
+    searcher.join(30)
+    stored.join(30)
+    assert waited, "a gallery store ran in the middle of another thread's search"
+    assert found[0].tolist() == [1] and len(gallery) == 2
