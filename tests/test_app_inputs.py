@@ -41,7 +41,9 @@ def outputs(tracker: Tracker, frames: int) -> list[list[tuple[int, tuple[float, 
 @pytest.mark.parametrize(
     ("frame", "expected"),
     [
-        (FRAME.astype(np.float32) / 255, r"uint8 .*got float32 \(floats in \[0, 1\]: \(frame \* 255\)"),
+        (FRAME.astype(np.float32) / 255, r"uint8 .*got float32 \(\(frame \* 255\)\.astype\(np\.uint8\) for floats in"),
+        (np.zeros((3, 480, 640), np.uint8), r"got \(3, 480, 640\) \(channels first\? frame\.transpose\(1, 2, 0\)\)"),
+        (None, r"got NoneType \(cv2 reads None at the end of a video or on a failed read\)"),
         (torch.zeros(480, 640, 3, dtype=torch.uint8), r"numpy uint8 array .*got Tensor \(a torch tensor: .cpu"),
         (np.zeros((480, 640, 5), np.uint8), r"\(H, W, 3\) BGR, \(H, W\) or \(H, W, 1\) gray, or \(H, W, 4\) BGRA"),
         (np.zeros((0, 640), np.uint8), r"frame is empty: shape \(0, 640\)"),

@@ -456,15 +456,18 @@ def _as_bgr(frame: Any) -> np.ndarray:
     frame copied; anything else is an error."""
     if not isinstance(frame, np.ndarray):
         hint = " (a torch tensor: .cpu().numpy(), channels last)" if isinstance(frame, torch.Tensor) else ""
+        hint = " (cv2 reads None at the end of a video or on a failed read)" if frame is None else hint
         raise ValueError(f"frame must be a numpy uint8 array {FRAME_SHAPES}, got {type(frame).__name__}{hint}")
     if frame.dtype != np.uint8:
-        hint = " (floats in [0, 1]: (frame * 255).astype(np.uint8))" if frame.dtype.kind == "f" else ""
+        floats = " ((frame * 255).astype(np.uint8) for floats in [0, 1], frame.astype(np.uint8) in [0, 255])"
+        hint = floats if frame.dtype.kind == "f" else ""
         raise ValueError(f"frame must be uint8 (0-255, as OpenCV reads it), got {frame.dtype}{hint}")
     shape = frame.shape
     if frame.ndim == 2:
         frame = frame[:, :, None]
     if frame.ndim != 3 or frame.shape[2] not in (1, 3, 4):
-        raise ValueError(f"frame must have shape {FRAME_SHAPES}, got {shape}")
+        hint = " (channels first? frame.transpose(1, 2, 0))" if frame.ndim == 3 and shape[0] in (1, 3, 4) else ""
+        raise ValueError(f"frame must have shape {FRAME_SHAPES}, got {shape}{hint}")
     if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise ValueError(f"frame is empty: shape {shape} (a failed read or a crop outside the image?)")
     if frame.shape[2] == 1:
