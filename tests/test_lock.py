@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import errno
-import fcntl
 import logging
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -35,10 +36,10 @@ def test_a_folder_the_user_made_is_kept_even_when_empty(tmp_path):
 
 
 def test_a_file_system_without_locks_runs_unlocked_with_a_warning(tmp_path, monkeypatch, caplog):
-    def no_locks(_fd, _op):
+    def no_locks(_fd, blocking):
         raise OSError(errno.ENOLCK, "No locks available")
 
-    monkeypatch.setattr(lock.fcntl, "flock", no_locks)
+    monkeypatch.setattr(lock, "lock_descriptor", no_locks)
     out = tmp_path / "nfs"
     with caplog.at_level(logging.WARNING, logger="tracker.io.lock"), FolderLock(out):
         assert out.is_dir() and not (out / LOCK_NAME).exists()
@@ -51,20 +52,20 @@ def test_a_lock_file_removed_under_a_waiting_run_is_not_shared(tmp_path, monkeyp
     hold a lock on a file no one else can see; it locks the file now at the path."""
     out = tmp_path / "run"
     out.mkdir()
-    real_flock = fcntl.flock
+    real_lock = lock.lock_descriptor
     swapped = []
 
-    def flock_after_a_swap(fd, op):
+    def lock_after_a_swap(fd, blocking):
         if not swapped:  # between our open and our lock, the old holder removed the file and a third run made one
             swapped.append(True)
             (out / LOCK_NAME).unlink()
             (out / LOCK_NAME).write_text("")
-        return real_flock(fd, op)
+        return real_lock(fd, blocking=blocking)
 
-    monkeypatch.setattr(lock.fcntl, "flock", flock_after_a_swap)
+    monkeypatch.setattr(lock, "lock_descriptor", lock_after_a_swap)
     held = FolderLock(out)
     held.acquire()
-    monkeypatch.setattr(lock.fcntl, "flock", real_flock)
+    monkeypatch.setattr(lock, "lock_descriptor", real_lock)
     with pytest.raises(FolderInUse):
         FolderLock(out).acquire()  # the lock is on the file at the path
     held.release()
@@ -169,3 +170,19 @@ def test_a_lock_file_that_cannot_be_removed_still_lets_the_lock_go_without_hidin
             raise KeyboardInterrupt
     with FolderLock(out):  # released: the stale file locks nothing
         assert (out / LOCK_NAME).read_text() == f"{os.getpid()}\n"
+
+
+def test_the_lock_and_the_track_command_need_no_posix_only_module(tmp_path):
+    """Windows has no `fcntl`: the lock goes through filelock's portable primitive, so `track` (whose run module
+    imports the lock) starts there. Without fcntl filelock reports no locking, and the run goes on unlocked."""
+    script = (
+        "import sys; sys.modules['fcntl'] = None\n"  # `import fcntl` now fails, as on Windows
+        "import tracker.run, tracker.batch, tracker.cli\n"
+        "from tracker.io.lock import FolderLock\n"
+        f"with FolderLock(__import__('pathlib').Path({str(tmp_path / 'out')!r})): pass\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok"
+    assert "cannot be locked" in done.stderr, "no lock available: said so, once"

@@ -4,9 +4,11 @@ Two runs into the same `--out` would write the same `<name>.txt.partial`, JSONL,
 second to finish failed renaming a temp file the first had already moved, and the survivor's files mixed both
 runs. The second run is refused at its start instead, with one error naming the folder and the process holding it.
 
-The lock is `flock(2)` on `<folder>/.track.lock` (POSIX: Linux, macOS). The kernel releases it when its process
-ends, however it ends, so the lock of a killed run never blocks the next one (the file it leaves is reused); a run
-that ends normally removes the file. The file holds the holder's process ID, for the error message only. On a file
+The lock is the operating system's own on `<folder>/.track.lock`, taken through `filelock.lock_descriptor` (the
+filelock library's portable primitive: `flock(2)` on Linux and macOS, `LockFileEx` on its first byte on Windows).
+The kernel releases it when its process ends, however it ends, so the lock of a killed run never blocks the next
+one (the file it leaves is reused); a run that ends normally removes the file. The file holds the holder's process
+ID, for the error message only (Windows refuses reading a locked byte: the holder is then "unknown"). On a file
 system that refuses locks (some network mounts) the run goes on unlocked, with a warning.
 
 An identity gallery file is locked the same way (`gallery_lock`: `.<name>.lock` beside it): two runs that loaded
@@ -18,11 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import logging
 import os
+import sys
 from pathlib import Path
 from types import TracebackType
+
+from filelock import lock_descriptor
 
 from tracker.io.mot import make_output_folder
 
@@ -33,6 +37,7 @@ _NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)  # the lock file cannot
 log = logging.getLogger(__name__)
 
 _PID_BYTES = 32  # read back from the lock file for the message (a process ID and a newline)
+_OPEN_FILES_UNLINK = sys.platform != "win32"  # an open file can be removed (POSIX); Windows: after closing it
 
 
 class FolderInUse(OSError):
@@ -85,15 +90,7 @@ class FolderLock:
                     f"{self.subject} cannot be used: {self.folder} {why} ({exc.strerror}): choose another {self.option}"
                 ) from exc
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.read(fd, _PID_BYTES).decode(errors="replace").strip() or "unknown"
-                os.close(fd)
-                self._remove_if_empty()
-                raise FolderInUse(
-                    f"{self.subject} is in use by another track run (process {holder}): wait for it to end, or "
-                    f"choose another {self.option}"
-                ) from None
+                locked = lock_descriptor(fd, blocking=False)
             except OSError as exc:  # a file system without locks (some network mounts): run as before, unlocked
                 os.close(fd)
                 self.path.unlink(missing_ok=True)
@@ -103,6 +100,14 @@ class FolderLock:
             except BaseException:
                 os.close(fd)
                 raise
+            if not locked:
+                holder = _holder(fd)
+                os.close(fd)
+                self._remove_if_empty()
+                raise FolderInUse(
+                    f"{self.subject} is in use by another track run (process {holder}): wait for it to end, or "
+                    f"choose another {self.option}"
+                )
             try:  # the holder before us may have removed the file between our open and our lock: lock the new one
                 same = os.path.samestat(os.fstat(fd), os.stat(self.path))
             except FileNotFoundError:
@@ -115,18 +120,23 @@ class FolderLock:
         self._fd, self._held = fd, True
 
     def release(self) -> None:
-        """Remove the lock file, then let the lock go (in this order: a run waiting on the old file sees it gone);
-        the folder goes too if this run made it and wrote nothing. Idempotent."""
+        """Remove the lock file, then let the lock go (in this order: a run waiting on the old file sees it gone;
+        Windows removes no open file: there the other way round); the folder goes too if this run made it and wrote
+        nothing. Idempotent."""
         if not self._held:
             return
         if self._fd is not None:
             try:
-                self.path.unlink(missing_ok=True)
+                if _OPEN_FILES_UNLINK:
+                    self.path.unlink(missing_ok=True)
             except OSError as exc:  # the folder made read-only meanwhile: the lock still goes with its descriptor
                 log.warning("the lock file %s could not be removed (%s); it locks nothing", self.path, exc.strerror)
             finally:
                 os.close(self._fd)
                 self._fd = None
+            if not _OPEN_FILES_UNLINK:  # (a run that opened the file meanwhile keeps it: then it stays, harmless)
+                with contextlib.suppress(OSError):
+                    self.path.unlink(missing_ok=True)
         self._held = False
         self._remove_if_empty()
 
@@ -143,6 +153,15 @@ class FolderLock:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.release()
+
+
+def _holder(fd: int) -> str:
+    """The process ID the holder wrote into the lock file open as `fd`, or "unknown" (not written yet, or the file
+    unreadable while locked: Windows)."""
+    try:
+        return os.read(fd, _PID_BYTES).decode(errors="replace").strip() or "unknown"
+    except OSError:
+        return "unknown"
 
 
 def gallery_lock(path: str | Path, option: str = "--gallery") -> FolderLock | contextlib.nullcontext[None]:
