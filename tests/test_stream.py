@@ -205,3 +205,40 @@ def test_stream_gives_the_caller_back_its_torch_threads():
         assert (torch.get_num_threads(), seen) == (2, [2])
     finally:
         torch.set_num_threads(before)
+
+
+def test_close_releases_the_models_and_keeps_what_the_tracker_knows():
+    """`with Tracker(...) as tracker:` (or `close()`) lets the detector and ReID go at once; the tracks stay, so a
+    caller may go on with its own detections; `update` says the tracker was closed."""
+    import weakref
+
+    frames = scene()
+    detector = ScriptedDetector()
+    released = weakref.ref(detector)
+    with Tracker(TrackerConfig(), 25.0, detector=detector, embedder=colour_embedder) as tracker:
+        seen = [tracker.update(f) for f in frames[:10]]
+    del detector
+    assert released() is None, "close() kept the detector alive"
+    assert tracker.detector is None and tracker.embedder is None
+    with pytest.raises(RuntimeError, match="closed"):
+        tracker.update(frames[10])
+    with pytest.raises(RuntimeError, match="closed"):
+        next(tracker.stream(frames[10:]))
+    boxes, scores, classes = ScriptedDetector()(frames[10])
+    after = tracker.update_detections(boxes, scores, classes)
+    assert {o.track_id for o in after} == {o.track_id for o in seen[-1]} and len(after) == 3, "the tracks went on"
+    tracker.close()  # idempotent
+
+
+def test_close_during_a_stream_stops_it_at_the_next_frame():
+    frames = scene()
+    tracker = Tracker(TrackerConfig(), 25.0, detector=ScriptedDetector(), embedder=colour_embedder)
+    running = tracker.stream(iter(frames))
+    assert next(running) is not None and next(running) is not None
+    tracker.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        next(running)
+    deadline = time.monotonic() + 5
+    while any(t.name == "tracker-prefetch" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not any(t.name == "tracker-prefetch" for t in threading.enumerate()), "the detecting thread stayed"

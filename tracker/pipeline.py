@@ -116,6 +116,7 @@ class Tracker:
         self._calling = threading.Lock()  # held by the call running (`_one_call_at_a_time`)
         self._warned: set[str] = set()  # kinds of unusual update_detections input already logged (once each)
         self._frame_size: tuple[int, int] | None = None  # (height, width) of the last `update` frame of this video
+        self._closed = False  # `close()` released the detector and the embedder
         if gallery is not None and not (self.config.appearance.enabled and self.config.reid.model != "none"):
             raise ValueError(GALLERY_NEEDS_APPEARANCE)
         self.core = TrackerCore(self.config, self.frame_rate, self.device, gallery, source_name)
@@ -127,7 +128,7 @@ class Tracker:
         return {key: value for key, value in self.__dict__.items() if key != "_calling"}
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
+        self.__dict__.update({"_closed": False, **state})  # (a copy made before `close` existed)
         self._calling = threading.Lock()
 
     @property
@@ -180,6 +181,26 @@ class Tracker:
         if gallery is not None:
             gallery.bind_model(reid_model_identity(cfg))
         return cls(cfg, frame_rate, detector=detector, embedder=embedder, gallery=gallery)
+
+    @_one_call_at_a_time
+    def close(self) -> None:
+        """Release the detector and the embedder: their models' memory (OpenVINO compilations, weights, cached CUDA
+        blocks) goes as soon as nothing else holds them, not at some later garbage collection. Idempotent.
+
+        What the tracker knows stays: its tracks, `gallery` (save it yourself) and `update_detections` (your own
+        detector and ReID). `update` and `stream` raise RuntimeError after it; a `stream` running meanwhile raises
+        it at its next frame. `with Tracker.from_config(...) as tracker:` closes at the end of the block.
+        """
+        self.detector = self.embedder = None
+        self._closed = True
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()  # (only blocks nothing holds: other trackers' memory is theirs)
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @_one_call_at_a_time
     def reset(self) -> None:
@@ -290,12 +311,12 @@ class Tracker:
         Raises:
             ValueError: a frame that is not a numpy uint8 array of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4),
                 or an empty one (H or W 0); the message says how to convert a float frame or a torch tensor.
-            RuntimeError: a Tracker built without a detector (use `Tracker.from_config` or `update_detections`).
+            RuntimeError: a Tracker built without a detector (use `Tracker.from_config` or `update_detections`), or
+                closed (`close`).
             Exception: whatever the detector or embedder raises (a GPU out of memory), unchanged; the tracker is then
                 as before the call (`_track`), so the frame can be given again.
         """
-        if self.detector is None:
-            raise RuntimeError("this Tracker has no detector: build it with Tracker.from_config(...)")
+        self._check_detector()
         frame = _as_bgr(frame)
         return self._track(frame, self._detect(frame))
 
@@ -312,11 +333,11 @@ class Tracker:
 
         Raises (a generator: nothing runs at the call, so both come out of the first `next()` or loop step that
         reaches them, not out of `stream(...)` itself):
-            RuntimeError: a Tracker built without a detector (at the first `next()`).
+            RuntimeError: a Tracker built without a detector (at the first `next()`), or closed (`close`: at the
+                first frame after it).
             ValueError: a frame `update` refuses (raised when that frame is reached, after the frames before it).
         """
-        if self.detector is None:
-            raise RuntimeError("this Tracker has no detector: build it with Tracker.from_config(...)")
+        self._check_detector()
         from tracker.embedder import DetectorFeatureEmbedder  # reads the detector's last call: no detecting ahead
 
         if detect_ahead is None:
@@ -325,17 +346,26 @@ class Tracker:
             for frame in frames:
                 yield self.update(frame)
             return
-        detected = ((frame, self._detect(frame)) for frame in map(_as_bgr, frames))
+        detector = self.detector  # the thread detecting ahead keeps it: a `close()` meanwhile stops at the next frame
+        detected = ((frame, detector(frame)) for frame in map(_as_bgr, frames))
         callers_threads = torch.get_num_threads()
         try:
             with Prefetch(detected, depth=DETECT_AHEAD) as ahead:
                 for frame, boxes in ahead:
+                    self._check_detector()
                     yield self._track_one(frame, boxes)
         finally:
             # torch's thread count is process-wide: the detector's thread and this one each bound it around their
             # calls and put back what they read, so an unlucky interleaving can leave the bounded count behind
             # once the detector's thread is gone. The caller gets back the count it had.
             torch.set_num_threads(callers_threads)
+
+    def _check_detector(self) -> None:
+        """RuntimeError unless the tracker holds a detector (`update`, `stream`)."""
+        if self._closed:
+            raise RuntimeError("this Tracker was closed: close() released its detector and ReID (build a new one)")
+        if self.detector is None:
+            raise RuntimeError("this Tracker has no detector: build it with Tracker.from_config(...)")
 
     def _detect(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(boxes_xyxy, scores, class_ids) of a BGR frame from the detector (callers check there is one)."""
