@@ -106,3 +106,37 @@ def test_tud_campus_identities_survive_occlusion(tud_run):
     assert HIDDEN_PERSON in hidden
     assert purity[HIDDEN_PERSON] >= MIN_PURITY, f"gt {HIDDEN_PERSON} split across IDs: {purity}"
     assert sum(p >= MIN_PURITY for p in purity.values()) * 2 > len(purity), f"purity of hidden people {purity}"
+
+
+def test_a_deep_copy_forks_the_tracking_and_shares_the_openvino_models(shared, shared_weights):
+    """`copy.deepcopy` of a tracker with its (OpenVINO) models: the fork tracks on as the original does, shares
+    the models (they hold no tracking state; copying them raised "cannot pickle 'Core' object"), and what the fork
+    sees afterwards is not seen by the original."""
+    import copy
+
+    root = shared / "data" / "MOT15" / "train" / "TUD-Campus"
+    info = read_sequence_info(root)
+    cfg = load_config(
+        ROOT_CONFIG,
+        overrides=[
+            f"detector.model={shared_weights / 'yolov8n_int8_openvino_model'}",
+            f"reid.weights={shared_weights / 'osnet_x0_25_msmt17.pth'}",
+            "device=cpu",
+        ],
+    )
+    frames = [cv2.imread(str(info.image_path(f))) for f in range(1, 25)]
+
+    def ids_and_boxes(objects):
+        return [(o.track_id, tuple(np.round(o.xyxy, 4))) for o in objects]
+
+    with Tracker.from_config(cfg, frame_rate=info.frame_rate) as tracker:
+        for frame in frames[:12]:
+            tracker.update(frame)
+        fork = copy.deepcopy(tracker)
+        assert fork.detector is tracker.detector and fork.embedder is tracker.embedder, "the models are shared"
+        assert fork.core is not tracker.core and fork.core.bank is not tracker.core.bank
+        both = [(ids_and_boxes(tracker.update(f)), ids_and_boxes(fork.update(f))) for f in frames[12:18]]
+        assert all(a == b for a, b in both) and any(a for a, _ in both), "the fork tracks on as the original"
+        for frame in frames[18:]:
+            fork.update(frame)  # seen by the fork only
+        assert tracker.core.frame_index == 18 and fork.core.frame_index == 24

@@ -242,3 +242,18 @@ def test_close_during_a_stream_stops_it_at_the_next_frame():
     while any(t.name == "tracker-prefetch" for t in threading.enumerate()) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert not any(t.name == "tracker-prefetch" for t in threading.enumerate()), "the detecting thread stayed"
+
+
+def test_a_deep_copy_shares_the_models_and_forks_the_tracks():
+    import copy
+
+    frames = scene()
+    tracker = Tracker(TrackerConfig(), 25.0, detector=ScriptedDetector(), embedder=colour_embedder)
+    for frame in frames[:15]:
+        tracker.update(frame)
+    fork = copy.deepcopy(tracker)
+    assert fork.detector is tracker.detector and fork.embedder is colour_embedder
+    rest = [tracks([tracker.update(f)]) for f in frames[15:]]
+    assert [tracks([fork.update(f)]) for f in frames[15:]] == rest, "the fork goes on from the same state"
+    fork.reset()
+    assert tracker.core.frame_index == FRAMES and fork.core.frame_index == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import math
@@ -124,8 +125,22 @@ class Tracker:
         self.camera_motion = CameraMotionEstimator(self.config.motion) if cmc else None
 
     def __getstate__(self) -> dict:
-        """The state to copy or pickle (a Tracker without models: `copy.deepcopy` forks one): all but the lock."""
+        """The state to copy or pickle: all but the lock. Pickling takes the models too (OpenVINO's cannot be:
+        TypeError; `close()` first, or build the models in the other process)."""
         return {key: value for key, value in self.__dict__.items() if key != "_calling"}
+
+    def __deepcopy__(self, memo: dict) -> Tracker:
+        """`copy.deepcopy(tracker)` forks the tracking state (tracks, banks, gallery, camera motion) and shares the
+        detector and ReID models, which hold no tracking state: the fork costs no model memory and works with
+        OpenVINO models too. Two trackers sharing models run one frame at a time each; from several threads at once
+        they are as safe as the models (`reid.model=auto` is not: it reads the detector's last call)."""
+        for model in (self.detector, self.embedder):
+            if model is not None:
+                memo[id(model)] = model
+        fork = Tracker.__new__(Tracker)
+        memo[id(self)] = fork
+        fork.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        return fork
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update({"_closed": False, **state})  # (a copy made before `close` existed)
