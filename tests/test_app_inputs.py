@@ -70,17 +70,24 @@ def test_none_for_boxes_or_scores_is_named_not_read_as_one_row():
         tracker.update_detections(None, SCORES)
 
 
-@pytest.mark.parametrize("empty", [np.zeros(0), np.zeros((0, 0)), np.zeros((0, 32)), [], torch.zeros(0)])
-def test_a_frame_without_detections_takes_any_empty_embeddings(empty):
-    """A ReID returns `np.empty(0)` for a frame with nobody in it: once the banks held D = 16 that raised "embeddings
-    have D = 0, the tracker's banks hold D = 16" (the first frames, before D was known, took it). No rows carry no
-    look; the tracks go on as after a frame given without embeddings."""
+def twins_after_five_frames() -> tuple[Tracker, Tracker, np.ndarray]:
+    """Two trackers fed the same five frames of two people (16-d looks): one to give a bad input, one to compare
+    with; and the looks."""
     looks = identity_embeddings(2, 16)
     tracker = Tracker(load_config(None, ["device=cpu"]), frame_rate=FPS)
     reference = Tracker(load_config(None, ["device=cpu"]), frame_rate=FPS)
     for f in range(5):
         for t in (tracker, reference):
             t.update_detections(BOXES + f, SCORES, embeddings=looks)
+    return tracker, reference, looks
+
+
+@pytest.mark.parametrize("empty", [np.zeros(0), np.zeros((0, 0)), np.zeros((0, 32)), [], torch.zeros(0)])
+def test_a_frame_without_detections_takes_any_empty_embeddings(empty):
+    """A ReID returns `np.empty(0)` for a frame with nobody in it: once the banks held D = 16 that raised "embeddings
+    have D = 0, the tracker's banks hold D = 16" (the first frames, before D was known, took it). No rows carry no
+    look; the tracks go on as after a frame given without embeddings."""
+    tracker, reference, looks = twins_after_five_frames()
     tracker.update_detections(np.zeros((0, 4)), [], embeddings=empty)
     reference.update_detections(np.zeros((0, 4)), [], embeddings=np.zeros((0, 16)))
     got = [(o.track_id, o.detection_index) for o in tracker.update_detections(BOXES + 6, SCORES, embeddings=looks)]
@@ -174,12 +181,7 @@ def test_a_gallery_tied_to_your_own_reid_refuses_a_file_of_another(tmp_path):
 def test_a_camera_motion_that_is_not_numbers_is_named(motion, kind):
     """A ragged list or a string reached the caller as numpy's own words ("setting an array element with a
     sequence", "could not convert string to float"), not naming `camera_motion`; the tracker is as before."""
-    looks = identity_embeddings(2, 16)
-    tracker = Tracker(load_config(None, ["device=cpu"]), frame_rate=FPS)
-    reference = Tracker(load_config(None, ["device=cpu"]), frame_rate=FPS)
-    for f in range(5):
-        for t in (tracker, reference):
-            t.update_detections(BOXES + f, SCORES, embeddings=looks)
+    tracker, reference, looks = twins_after_five_frames()
     with pytest.raises(
         ValueError, match=rf"^camera_motion must be a numeric \(2, 3\) or \(3, 3\) array .*got {kind}: "
     ):

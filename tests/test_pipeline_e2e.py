@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -42,19 +43,24 @@ def _cover(gt_frame: np.ndarray) -> dict[int, float]:
     return dict(zip(gt_frame[:, 1].astype(int).tolist(), (inter.max(axis=1) / area).tolist(), strict=True))
 
 
+def tud_config(weights: Path):
+    """The default config with the shared yolov8n INT8 detector and OSNet, on the CPU."""
+    return load_config(
+        ROOT_CONFIG,
+        overrides=[
+            f"detector.model={weights / 'yolov8n_int8_openvino_model'}",
+            f"reid.weights={weights / 'osnet_x0_25_msmt17.pth'}",
+            "device=cpu",
+        ],
+    )
+
+
 @pytest.fixture(scope="module")
 def tud_run(shared, shared_weights):
     """Track TUD-Campus once: (gt rows, {frame: [(track_id, xyxy)]})."""
     root = shared / "data" / "MOT15" / "train" / "TUD-Campus"
     info = read_sequence_info(root)
-    cfg = load_config(
-        ROOT_CONFIG,
-        overrides=[
-            f"detector.model={shared_weights / 'yolov8n_int8_openvino_model'}",
-            f"reid.weights={shared_weights / 'osnet_x0_25_msmt17.pth'}",
-            "device=cpu",
-        ],
-    )
+    cfg = tud_config(shared_weights)
     tracker = Tracker.from_config(cfg, frame_rate=info.frame_rate)
     assert tracker.embedder is not None and tracker.embedder.dim == 512
     tracks = {}
@@ -116,14 +122,7 @@ def test_a_deep_copy_forks_the_tracking_and_shares_the_openvino_models(shared, s
 
     root = shared / "data" / "MOT15" / "train" / "TUD-Campus"
     info = read_sequence_info(root)
-    cfg = load_config(
-        ROOT_CONFIG,
-        overrides=[
-            f"detector.model={shared_weights / 'yolov8n_int8_openvino_model'}",
-            f"reid.weights={shared_weights / 'osnet_x0_25_msmt17.pth'}",
-            "device=cpu",
-        ],
-    )
+    cfg = tud_config(shared_weights)
     frames = [cv2.imread(str(info.image_path(f))) for f in range(1, 25)]
 
     def ids_and_boxes(objects):
