@@ -257,3 +257,26 @@ def test_a_deep_copy_shares_the_models_and_forks_the_tracks():
     assert [tracks([fork.update(f)]) for f in frames[15:]] == rest, "the fork goes on from the same state"
     fork.reset()
     assert tracker.core.frame_index == FRAMES and fork.core.frame_index == 0
+
+
+def test_a_deep_copy_taken_during_a_call_is_refused():
+    """A fork made while the tracker is in the middle of a frame (here from inside the frame's ReID callback, as
+    another thread would) would copy a half-made frame: it is refused as any second call is."""
+    import copy
+
+    from tracker.testing import identity_embeddings
+
+    looks = identity_embeddings(2, 16)
+    boxes = np.array([[0, 0, 10, 20], [40, 0, 50, 20.0]])
+    tracker = Tracker(TrackerConfig(), 25.0)
+    refused = []
+
+    def embed(rows):
+        with pytest.raises(RuntimeError, match=r"Tracker.__deepcopy__ called while another call"):
+            copy.deepcopy(tracker)
+        refused.append(True)
+        return looks[rows]
+
+    tracker.update_detections(boxes, [0.9, 0.8], embed=embed)
+    assert refused, "the frame asked for no look"
+    assert copy.deepcopy(tracker).core.frame_index == 1, "after the call, a copy is taken"

@@ -129,11 +129,14 @@ class Tracker:
         TypeError; `close()` first, or build the models in the other process)."""
         return {key: value for key, value in self.__dict__.items() if key != "_calling"}
 
+    @_one_call_at_a_time
     def __deepcopy__(self, memo: dict) -> Tracker:
         """`copy.deepcopy(tracker)` forks the tracking state (tracks, banks, gallery, camera motion) and shares the
         detector and ReID models, which hold no tracking state: the fork costs no model memory and works with
         OpenVINO models too. Two trackers sharing models run one frame at a time each; from several threads at once
-        they are as safe as the models (`reid.model=auto` is not: it reads the detector's last call)."""
+        they are as safe as the models (`reid.model=auto` is not: it reads the detector's last call). A copy taken
+        while another call on the tracker runs is refused (RuntimeError), as any call: it would copy a half-made
+        frame."""
         for model in (self.detector, self.embedder):
             if model is not None:
                 memo[id(model)] = model
