@@ -139,3 +139,25 @@ def test_a_deep_copy_forks_the_tracking_and_shares_the_openvino_models(shared, s
         for frame in frames[18:]:
             fork.update(frame)  # seen by the fork only
         assert tracker.core.frame_index == 18 and fork.core.frame_index == 24
+
+
+def test_pickling_a_tracker_with_openvino_models_says_what_to_do_instead(shared, shared_weights):
+    """OpenVINO's own error named a library object ("cannot pickle 'Core' object"); ours names the ways that work:
+    after `close()` the tracker pickles, and the restored copy tracks on from the same state."""
+    import pickle
+
+    root = shared / "data" / "MOT15" / "train" / "TUD-Campus"
+    info = read_sequence_info(root)
+    tracker = Tracker.from_config(tud_config(shared_weights), frame_rate=info.frame_rate)
+    frames = [cv2.imread(str(info.image_path(f))) for f in range(1, 9)]
+    for frame in frames[:6]:
+        tracker.update(frame)
+    for model in (tracker, tracker.detector, tracker.embedder):
+        with pytest.raises(TypeError, match=r"cannot be pickled .*close\(\), fork it with copy.deepcopy"):
+            pickle.dumps(model)
+    boxes, scores, classes = tracker.detector(frames[6])
+    tracker.close()
+    restored = pickle.loads(pickle.dumps(tracker))
+    got = [(o.track_id, o.detection_index) for o in restored.update_detections(boxes, scores, classes)]
+    assert got == [(o.track_id, o.detection_index) for o in tracker.update_detections(boxes, scores, classes)]
+    assert got, "the restored tracker went on with its tracks"

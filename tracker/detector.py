@@ -76,6 +76,17 @@ class UltralyticsDetector:
         head = self.model.model.model[-1]
         return sum(int(branch[0].conv.in_channels) for branch in head.cv2)
 
+    def __reduce_ex__(self, protocol: object) -> object:
+        """A PyTorch model pickles with its weights; an exported one (OpenVINO, ONNX, TensorRT: compiled for this
+        process) is refused with a TypeError that says what to do instead (theirs name a library object)."""
+        if not self.is_pytorch:
+            raise TypeError(
+                f"the exported detector {self.config.model} cannot be pickled (it is compiled for this process): "
+                "pickle the Tracker after close(), fork it with copy.deepcopy (the copy shares the models), or "
+                "build the models in the other process with Tracker.from_config"
+            )
+        return super().__reduce_ex__(protocol)
+
     def __call__(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         cfg = self.config
         options: dict[str, Any] = {"conf": cfg.confidence, "iou": cfg.iou, "imgsz": cfg.image_size, "verbose": False}

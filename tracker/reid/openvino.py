@@ -167,6 +167,14 @@ class OpenVINOForward:
         # lane l > 0: its own compiled copy per batch size and one infer request of it, made on first use
         self._lanes: list[dict[int, object]] = [{} for _ in range(requests - 1)]
 
+    def __reduce_ex__(self, protocol: object) -> object:
+        """Refused with a TypeError that says what to do instead (OpenVINO's own is "cannot pickle 'Core' object")."""
+        raise TypeError(
+            "an OpenVINO ReID model cannot be pickled (it is compiled for this process): pickle the Tracker after "
+            "close(), fork it with copy.deepcopy (the copy shares the models), or build the models in the other "
+            "process with Tracker.from_config"
+        )
+
     def __call__(self, crops: np.ndarray) -> np.ndarray:
         """(B, H, W, 3) uint8 BGR crops -> (B, D) float32 embeddings (not normalised)."""
         if crops.ndim != 4 or crops.shape[1:] != (*self._input_hw, 3) or crops.dtype != np.uint8:
