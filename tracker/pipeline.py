@@ -140,7 +140,7 @@ class Tracker:
         for model in (self.detector, self.embedder):
             if model is not None:
                 memo[id(model)] = model
-        fork = Tracker.__new__(Tracker)
+        fork = type(self).__new__(type(self))  # (a subclass copies as itself)
         memo[id(self)] = fork
         fork.__setstate__(copy.deepcopy(self.__getstate__(), memo))
         return fork
