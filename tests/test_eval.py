@@ -460,3 +460,45 @@ def test_the_detector_cache_key_ignores_thread_pinning_only(shared, shared_weigh
         for extra in ([], ["detector.cpu_pinning=true"], ["detector.confidence=0.2"])
     ]
     assert keys[0] == keys[1] != keys[2]
+
+
+def _two_people(frames: int, columns: int) -> list[list[float]]:
+    rows = []
+    for f in range(1, frames + 1):
+        rows += [[f, 1, 100, 100, 50, 120, 1, -1, -1, -1][:columns], [f, 2, 400, 100, 50, 120, 1, -1, -1, -1][:columns]]
+    return rows
+
+
+def test_sequences_are_named_as_their_folders_even_when_copies_share_a_seqinfo_name(tmp_path, capsys):
+    """Two copies of one sequence keep seqinfo's `name=`: they were scored under one name (TrackEval's
+    "File exists" error) and a `name=a/b` became a cache path; the folder names them, as `--sequences` does."""
+    for folder, length in (("copy1", 10), ("copy2", 8)):
+        seq = write_sequence(tmp_path / "data", folder, _two_people(length, 10), length)
+        (seq / "seqinfo.ini").write_text(SEQINFO.format(name="a/b", length=length))
+        np.savetxt(seq / "det" / "det.txt", np.array(_two_people(length, 7)), delimiter=",", fmt="%g")
+    assert [s.name for s in find_sequences(tmp_path / "data")] == ["copy1", "copy2"]
+    args = ["--data", str(tmp_path / "data"), "--detections", "public", "--workers", "1", "--quiet"]
+    assert eval_main([*args, "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert {"copy1", "copy2"} <= set(json.dumps(summary).replace('"', " ").split())
+    assert sorted(p.name for p in (tmp_path / "out" / OURS).glob("*.txt")) == ["copy1.txt", "copy2.txt"]
+
+
+def test_six_column_ground_truth_is_scored_like_mot15(tmp_path):
+    """`frame,id,x,y,w,h` gt crashed TrackEval ("not enough rows"); it is scored as MOT15 with conf 1."""
+    seq_root = write_sequence(tmp_path / "data", "SIX", _two_people(10, 6), 10)
+    result = tmp_path / "SIX.txt"
+    np.savetxt(result, np.array(_two_people(10, 10)), delimiter=",", fmt="%g")
+    for split in ("train", "val-half"):
+        seqs = find_sequences(seq_root, split=split)
+        assert seqs[0].benchmark == "MOT15" and seqs[0].ground_truth().shape[1] == 10
+    seqs = find_sequences(seq_root)
+    scores = score_results(seqs, {"SIX": result})["COMBINED"]
+    assert scores["HOTA"] == pytest.approx(100) and scores["FN"] == 0
+
+
+def test_ground_truth_with_too_few_columns_is_one_error_naming_it(tmp_path, capsys):
+    seq_root = write_sequence(tmp_path / "data", "FIVE", _two_people(4, 5), 4)
+    assert eval_main(["--data", str(seq_root), "--detections", "public", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(seq_root / "gt" / "gt.txt") in err[0] and "5 columns" in err[0]

@@ -66,9 +66,9 @@ def score_results(sequences: list[Sequence], result_files: dict[str, Path]) -> d
         for seq in sequences:
             seq_dir = gt_root / seq.name
             (seq_dir / "gt").mkdir(parents=True)
-            if seq.first == 1 and seq.last == seq.info.length:
+            if not seq.gt_needs_rewrite:
                 shutil.copyfile(seq.info.root / "gt" / "gt.txt", seq_dir / "gt" / "gt.txt")
-            else:  # val-half: the evaluated frames, renumbered from 1 like the results
+            else:  # val-half (the evaluated frames, renumbered from 1 like the results) or 6-column gt
                 np.savetxt(seq_dir / "gt" / "gt.txt", seq.ground_truth(), delimiter=",", fmt="%.6g")
             (seq_dir / "seqinfo.ini").write_text(
                 f"[Sequence]\nname={seq.name}\nseqLength={seq.num_frames}\nframeRate={seq.info.frame_rate}\n"

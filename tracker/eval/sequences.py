@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,9 @@ _TLWH_COLUMNS = slice(2, 6)
 _CLASS_COLUMN = 7  # MOT16/17 gt: class id (1 = pedestrian); MOT15 format: -1 or a ground-plane coordinate
 _VISIBILITY_COLUMN = 8  # MOT16/17 gt: visible fraction; MOT15 format: -1 or a ground-plane coordinate
 _MOT17_GT_COLUMNS = 9
+_MIN_GT_COLUMNS = 6  # frame, id, left, top, width, height: shorter gt rows are an error
+_SCORED_GT_COLUMNS = 7  # TrackEval reads column 7 (conf: 0 marks a box not to score); 6-column gt gets 1
+_GT_PAD = (1.0, -1.0, -1.0, -1.0)  # conf 1 (scored), then MOT15's unused x, y, z
 _FORMAT_PROBE_ROWS = 1000  # rows read to tell MOT17-format gt from MOT15-format
 _HALF_SCORE_QUANTILE = 0.1  # non-[0, 1] scores: this quantile of the sequence's scores maps to 0.5
 _HALF = 0.5
@@ -76,11 +79,23 @@ class Sequence:
         return {int(f): (boxes[frames == f], scores[frames == f]) for f in np.unique(frames)}
 
     def ground_truth(self) -> np.ndarray:
-        """gt rows of the evaluated frames, renumbered so `first` becomes frame 1."""
+        """(G, >= 7) gt rows of the evaluated frames, renumbered so `first` becomes frame 1; 6-column gt
+        (`frame,id,x,y,w,h`) gets conf 1 and MOT15's -1 columns (10 columns)."""
         gt = read_mot_rows(self.info.root / "gt" / "gt.txt")
+        if len(gt) and gt.shape[1] < _SCORED_GT_COLUMNS:
+            gt = np.hstack([gt, np.tile(_GT_PAD[gt.shape[1] - _MIN_GT_COLUMNS :], (len(gt), 1))])
         gt = gt[(gt[:, 0] >= self.first) & (gt[:, 0] <= self.last)].copy()
         gt[:, 0] -= self.first - 1
         return gt
+
+    @property
+    def gt_needs_rewrite(self) -> bool:
+        """Whether the scorer must be given `ground_truth()` rather than gt/gt.txt itself: val-half, or gt rows
+        with fewer columns than TrackEval reads."""
+        if self.first != 1 or self.last != self.info.length:
+            return True
+        gt = read_mot_rows(self.info.root / "gt" / "gt.txt")
+        return bool(len(gt)) and gt.shape[1] < _SCORED_GT_COLUMNS
 
 
 def require_ground_truth(sequences: list[Sequence]) -> None:
@@ -104,7 +119,11 @@ def require_ground_truth(sequences: list[Sequence]) -> None:
 
 def benchmark_of(root: Path) -> str:
     """The format of the sequence folder `root`'s gt/gt.txt: "MOT17" when it has the MOT16/17 columns (integer
-    class >= 1, visibility in [0, 1]), else "MOT15" (also with no gt)."""
+    class >= 1, visibility in [0, 1]), else "MOT15" (also with no gt, and 6-column `frame,id,x,y,w,h` gt).
+
+    Raises:
+        ValueError: gt.txt is not a numeric csv, or its rows have fewer than 6 columns (the message names it).
+    """
     gt = root / "gt" / "gt.txt"
     if not gt.is_file() or not gt.stat().st_size:
         return "MOT15"
@@ -112,6 +131,10 @@ def benchmark_of(root: Path) -> str:
         rows = np.loadtxt(gt, delimiter=",", ndmin=2, max_rows=_FORMAT_PROBE_ROWS)
     except ValueError as exc:
         raise ValueError(f"{gt}: not a MOTChallenge csv ({exc})") from None
+    if len(rows) and rows.shape[1] < _MIN_GT_COLUMNS:
+        raise ValueError(
+            f"{gt}: {rows.shape[1]} columns; MOTChallenge gt needs at least frame,id,left,top,width,height"
+        )
     if rows.shape[1] < _MOT17_GT_COLUMNS:
         return "MOT15"
     classes, visibility = rows[:, _CLASS_COLUMN], rows[:, _VISIBILITY_COLUMN]
@@ -128,6 +151,8 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
         data: the path given by the user.
         split: "train" (whole sequences) or "val-half" (frames after N // 2, the ByteTrack protocol).
         names: keep only these sequence names.
+    Each sequence is named as its folder (seqinfo.ini's `name` may differ, or be shared by copies).
+
     Raises:
         FileNotFoundError: `data` does not exist, nothing that looks like a MOTChallenge sequence is under it,
             or one of `names` is not there (the message names it and lists the sequences found).
@@ -152,7 +177,7 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
         raise FileNotFoundError(f"no MOTChallenge sequences (folders with seqinfo.ini) under {data}")
     sequences = []
     for root in roots:
-        info = read_sequence_info(root)
+        info = replace(read_sequence_info(root), name=root.name)  # named as its folder, like --sequences
         first = info.length // 2 + 1 if split == "val-half" else 1
         sequences.append(Sequence(info, first, info.length, benchmark_of(root)))
     return sequences
