@@ -7,9 +7,10 @@ borders, and dropped when less than `MIN_VISIBLE_FRACTION` of them stays inside 
 
 Variants are made on demand, seeded, never committed: each one is a MOTChallenge folder (seqinfo.ini, img1/,
 gt/gt.txt, det/det.txt, variant.json with the exact per-frame transforms) in a cache folder, keyed by
-(sequence, variant, seed, code version) and written atomically (temporary folder + rename), so the input
-cache, the runner and TrackEval work on them unchanged. Sequences with only a few images (MOT17 in
-../shared) get their images transformed as far as they go and their gt and detections in full.
+(sequence, its gt/det/seqinfo bytes and image sizes and times, variant, seed, code version) and written
+atomically (temporary folder + rename), so the input cache, the runner and TrackEval work on them unchanged.
+Sequences with only a few images (MOT17 in ../shared) get their images transformed as far as they go and their
+gt and detections in full.
 
 Kinds (names accepted by `track eval --variants`):
 - moving (`pan2`, `pan8`, `pan20`, `zoom`, `jitter`, `jump`): a window of `CROP_FRACTION` of the frame slides
@@ -37,7 +38,7 @@ import cv2
 import numpy as np
 
 from tracker.eval.sequences import Sequence
-from tracker.io.mot import read_mot_rows, read_sequence_info, tlwh_to_xyxy, xyxy_to_tlwh
+from tracker.io.mot import SequenceInfo, read_mot_rows, read_sequence_info, tlwh_to_xyxy, xyxy_to_tlwh
 from tracker.io.strict_json import to_json
 
 __all__ = [
@@ -244,8 +245,27 @@ def transform_rows(rows: np.ndarray, transforms: list[FrameTransform], width: in
     return rows[visible]
 
 
+def _source_state(info: SequenceInfo) -> dict[str, object]:
+    """What a variant is made of besides its spec: the bytes of seqinfo.ini, gt.txt and det.txt, and each image's
+    size and modification time, so a sequence edited in place (a corrected gt, new detections, new frames) gets
+    its variant made again instead of the stale one."""
+    state: dict[str, object] = {}
+    for part in ("seqinfo.ini", "gt/gt.txt", "det/det.txt"):
+        path = info.root / part
+        state[part] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    images = (info.image_path(frame).stat() for frame in range(1, info.frames_with_images() + 1))
+    state["images"] = [[st.st_size, st.st_mtime_ns] for st in images]
+    return state
+
+
 def _key(seq: Sequence, spec: VariantSpec, seed: int) -> str:
-    parts = {"version": VARIANTS_VERSION, "seq": str(seq.info.root.resolve()), "variant": spec.name, "seed": seed}
+    parts = {
+        "version": VARIANTS_VERSION,
+        "seq": str(seq.info.root.resolve()),
+        "source": _source_state(seq.info),
+        "variant": spec.name,
+        "seed": seed,
+    }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:_KEY_CHARS]
 
 
