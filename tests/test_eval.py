@@ -502,3 +502,19 @@ def test_ground_truth_with_too_few_columns_is_one_error_naming_it(tmp_path, caps
     assert eval_main(["--data", str(seq_root), "--detections", "public", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(seq_root / "gt" / "gt.txt") in err[0] and "5 columns" in err[0]
+
+
+@pytest.mark.parametrize(
+    ("first_frame", "length", "says"),
+    [(0, 10, "frame 0; MOTChallenge frames start at 1"), (1, 6, "frames up to 10, beyond seqLength=6")],
+)
+def test_gt_frames_outside_the_sequence_are_one_error_before_tracking(tmp_path, capsys, first_frame, length, says):
+    """0-based frames, or gt longer than seqLength, made TrackEval raise a traceback after everything was
+    tracked, leaving result files behind; now one line naming gt.txt, and no --out."""
+    rows = [[r[0] - 1 + first_frame, *r[1:]] for r in _two_people(10, 10)]
+    seq_root = write_sequence(tmp_path / "data", "OFF", rows, length)
+    out = tmp_path / "out"
+    assert eval_main(["--data", str(seq_root), "--detections", "public", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(seq_root / "gt" / "gt.txt") in err[0] and says in err[0]
+    assert not out.exists()

@@ -98,15 +98,38 @@ class Sequence:
         return bool(len(gt)) and gt.shape[1] < _SCORED_GT_COLUMNS
 
 
+def _check_gt_frames(seq: Sequence) -> None:
+    """TrackEval stops with a traceback, after everything was tracked, on gt frames outside 1..seqLength."""
+    gt = seq.info.root / "gt" / "gt.txt"
+    frames = read_mot_rows(gt)[:, 0]
+    if not len(frames):
+        return
+    if np.any(frames != np.round(frames)):
+        bad = frames[frames != np.round(frames)][0]
+        raise ValueError(f"{gt}: frame {bad:g} is not a whole number (MOTChallenge frames are 1, 2, ...)")
+    if frames.min() < 1:
+        raise ValueError(f"{gt}: frame {frames.min():g}; MOTChallenge frames start at 1 (add 1 to 0-based frames)")
+    if frames.max() > seq.info.length:
+        raise ValueError(
+            f"{gt}: frames up to {frames.max():g}, beyond seqLength={seq.info.length} in "
+            f"{seq.info.root / 'seqinfo.ini'}"
+        )
+
+
 def require_ground_truth(sequences: list[Sequence]) -> None:
-    """Scoring needs each sequence's gt/gt.txt: say so before anything is tracked, naming the sequences without it.
+    """Scoring needs each sequence's gt/gt.txt, its frames within 1..seqLength: say so before anything is
+    tracked, naming the sequences without it.
 
     Raises:
         FileNotFoundError: some sequence has no gt/gt.txt (the message names the file, how to leave the
             sequence out, and that `track SEQ` tracks a sequence without scoring it).
+        ValueError: a gt.txt is not a MOTChallenge csv, or has a frame that is not a whole number in
+            1..seqLength (the message names the file and the frame).
     """
     missing = [s for s in sequences if not (s.info.root / "gt" / "gt.txt").is_file()]
     if not missing:
+        for seq in sequences:
+            _check_gt_frames(seq)
         return
     first = missing[0].info.root
     others = f" (and {len(missing) - 1} more sequence(s) without one)" if len(missing) > 1 else ""
