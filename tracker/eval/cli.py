@@ -79,7 +79,12 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
         default="process",
         help="process pool (--workers), or Ray tasks (the cluster at $RAY_ADDRESS, else a local Ray)",
     )
-    p.add_argument("--no-cache", action="store_true", help="compute detections and embeddings afresh, store nothing")
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compute detections and embeddings afresh and store none (--variants are still made, or reused, "
+        "in the cache's variants/)",
+    )
     p.add_argument("--cache-dir", type=Path, help="input cache (default $TRACKER_CACHE or ~/.cache/tracker/eval)")
     p.add_argument("--sequences", nargs="+", metavar="NAME", help="only these sequences")
     p.add_argument(

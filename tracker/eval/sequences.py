@@ -68,7 +68,8 @@ class Sequence:
 
         Scores already in [0, 1] (MOT17's FRCNN, SDP) are kept. Other scales (MOT15's ACF reports margins
         such as 51.8) are mapped by `s / (s + q)`, q the sequence's 10th-percentile score: monotone, bounded,
-        and, as with FRCNN's public boxes, about nine in ten boxes score above 0.5.
+        and, as with FRCNN's public boxes, about nine in ten boxes score above 0.5. Negative scores count as 0
+        (score 0); where a tenth or more are <= 0, q is half the largest score.
         """
         rows = read_mot_rows(self.info.root / "det" / "det.txt")
         scores = public_scores(rows[:, _SCORE_COLUMN]) if len(rows) else np.zeros(0)
