@@ -518,3 +518,13 @@ def test_gt_frames_outside_the_sequence_are_one_error_before_tracking(tmp_path, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(seq_root / "gt" / "gt.txt") in err[0] and says in err[0]
     assert not out.exists()
+
+
+def test_public_detections_without_a_score_column_are_one_error_naming_det_txt(tmp_path, capsys):
+    """A 6-column det.txt (frame,id,x,y,w,h) raised an IndexError traceback."""
+    seq_root = write_sequence(tmp_path / "data", "NOSCORE", _two_people(4, 10), 4)
+    np.savetxt(seq_root / "det" / "det.txt", np.array(_two_people(4, 6)), delimiter=",", fmt="%g")
+    args = ["--data", str(seq_root), "--detections", "public", "--workers", "1", "--out", str(tmp_path / "o")]
+    assert eval_main([*args, "--cache-dir", str(tmp_path / "cache")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(seq_root / "det" / "det.txt") in err[0] and "6 columns" in err[0]

@@ -70,8 +70,16 @@ class Sequence:
         such as 51.8) are mapped by `s / (s + q)`, q the sequence's 10th-percentile score: monotone, bounded,
         and, as with FRCNN's public boxes, about nine in ten boxes score above 0.5. Negative scores count as 0
         (score 0); where a tenth or more are <= 0, q is half the largest score.
+
+        Raises:
+            ValueError: det.txt is not a numeric csv, or has no score column (the message names it).
         """
-        rows = read_mot_rows(self.info.root / "det" / "det.txt")
+        path = self.info.root / "det" / "det.txt"
+        rows = read_mot_rows(path)
+        if len(rows) and rows.shape[1] <= _SCORE_COLUMN:
+            raise ValueError(
+                f"{path}: {rows.shape[1]} columns; public detections need frame,id,left,top,width,height,score"
+            )
         scores = public_scores(rows[:, _SCORE_COLUMN]) if len(rows) else np.zeros(0)
         keep = (rows[:, 0] >= self.first) & (rows[:, 0] <= self.last)
         rows, scores = rows[keep], scores[keep]
