@@ -528,3 +528,16 @@ def test_public_detections_without_a_score_column_are_one_error_naming_det_txt(t
     assert eval_main([*args, "--cache-dir", str(tmp_path / "cache")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(seq_root / "det" / "det.txt") in err[0] and "6 columns" in err[0]
+
+
+def test_motion_only_names_the_first_image_a_sequence_lacks(tmp_path, capsys):
+    """Frames named `1.jpg ...` (or `.png` with imExt=.jpg) silently ran motion only, "img1/ lacks frames";
+    the line now says which file was looked for."""
+    seq_root = write_sequence(tmp_path / "data", "NUMBERED", _two_people(3, 10), 3)
+    np.savetxt(seq_root / "det" / "det.txt", np.array(_two_people(3, 7)), delimiter=",", fmt="%g")
+    (seq_root / "img1").mkdir()
+    for frame in (1, 2, 3):
+        (seq_root / "img1" / f"{frame}.jpg").write_bytes(b"")
+    args = ["--data", str(seq_root), "--detections", "public", "--workers", "1", "--out", str(tmp_path / "o")]
+    assert eval_main([*args, "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert "motion only (img1/ lacks frames, no ReID): NUMBERED (no img1/000001.jpg)" in capsys.readouterr().out

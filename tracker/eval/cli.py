@@ -14,7 +14,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +201,15 @@ def _trackers(
     return [OURS, *no_cmc, *peers]
 
 
+def _first_missing_image(seq: Sequence) -> str:
+    """`NAME (no img1/000021.jpg)`: the first frame's image the sequence lacks, as seqinfo.ini names it (a folder
+    of `1.jpg ...` or of `.png` with imExt=.jpg runs motion only, and this says why)."""
+    missing = seq.info.image_path(seq.info.frames_with_images() + 1)
+    with suppress(ValueError):  # imDir outside the sequence folder: the whole path
+        missing = missing.relative_to(seq.info.root)
+    return f"{seq.name} (no {missing})"
+
+
 def _report(
     args: argparse.Namespace,
     compare: bool,
@@ -219,7 +228,8 @@ def _report(
     motion_only = [s.name for s in sequences if not appearance[s.name]]
     with_reid = [s.name for s in sequences if appearance[s.name]]
     if motion_only and cfg.appearance.enabled and cfg.reid.model != "none":
-        say(f"motion only (img1/ lacks frames, no ReID): {', '.join(motion_only)}")
+        missing = [_first_missing_image(s) for s in sequences if not appearance[s.name]]
+        say(f"motion only (img1/ lacks frames, no ReID): {', '.join(missing)}")
     if with_reid:
         say(f"ReID on ({cfg.reid.model}): {', '.join(with_reid)}")
     # compensation estimates the motion from the images: without all of them it is off (scores as with `none`)
