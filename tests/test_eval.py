@@ -541,3 +541,19 @@ def test_motion_only_names_the_first_image_a_sequence_lacks(tmp_path, capsys):
     args = ["--data", str(seq_root), "--detections", "public", "--workers", "1", "--out", str(tmp_path / "o")]
     assert eval_main([*args, "--cache-dir", str(tmp_path / "cache")]) == 0
     assert "motion only (img1/ lacks frames, no ReID): NUMBERED (no img1/000001.jpg)" in capsys.readouterr().out
+
+
+def test_a_folder_with_one_frcnn_sequence_keeps_the_others(tmp_path):
+    """Any `-FRCNN` folder made every other sequence vanish silently (the MOT17 rule); only MOT17's -DPM and
+    -SDP copies of a sequence whose -FRCNN copy is there are left out."""
+    for name in ("cam1-FRCNN", "cam2", "MOT17-02-DPM", "MOT17-02-FRCNN", "MOT17-02-SDP", "MOT17-04-SDP"):
+        write_sequence(tmp_path / "data", name, _two_people(2, 10), 2)
+    names = [s.name for s in find_sequences(tmp_path / "data")]
+    assert names == ["MOT17-02-FRCNN", "MOT17-04-SDP", "cam1-FRCNN", "cam2"]
+
+
+def test_a_sequence_folder_without_seqinfo_is_named_in_the_error(tmp_path):
+    seq_root = write_sequence(tmp_path / "data", "NOINI", _two_people(2, 10), 2)
+    (seq_root / "seqinfo.ini").unlink()
+    with pytest.raises(FileNotFoundError, match=r"looks like a sequence: add .*NOINI/seqinfo\.ini"):
+        find_sequences(seq_root)

@@ -56,7 +56,12 @@ def _variant_names(text: str) -> list[str]:
 
 def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=description)
-    p.add_argument("--data", required=True, help="MOT root (train/*-FRCNN for MOT17), a folder of sequences, or one")
+    p.add_argument(
+        "--data",
+        required=True,
+        help="MOT root (train/; for MOT17 the -FRCNN copy of each sequence), a folder of sequences, or one "
+        "(a folder with seqinfo.ini; sequences are named as their folders)",
+    )
     p.add_argument(
         "--split",
         choices=["train", "val-half"],

@@ -19,6 +19,9 @@ _MOT17_GT_COLUMNS = 9
 _MIN_GT_COLUMNS = 6  # frame, id, left, top, width, height: shorter gt rows are an error
 _SCORED_GT_COLUMNS = 7  # TrackEval reads column 7 (conf: 0 marks a box not to score); 6-column gt gets 1
 _GT_PAD = (1.0, -1.0, -1.0, -1.0)  # conf 1 (scored), then MOT15's unused x, y, z
+_MOT17_KEPT_DETECTOR = "FRCNN"  # of MOT17's three copies of each sequence, the one evaluated
+_MOT17_OTHER_DETECTORS = ("DPM", "SDP")
+_IMAGE_DIR = "img1"  # MOTChallenge's image folder: a folder with it (or gt/) but no seqinfo.ini is named in the error
 _FORMAT_PROBE_ROWS = 1000  # rows read to tell MOT17-format gt from MOT15-format
 _HALF_SCORE_QUANTILE = 0.1  # non-[0, 1] scores: this quantile of the sequence's scores maps to 0.5
 _HALF = 0.5
@@ -176,8 +179,18 @@ def benchmark_of(root: Path) -> str:
     return "MOT17" if is_mot17 else "MOT15"
 
 
+def _mot17_duplicate(root: Path, roots: list[Path]) -> bool:
+    """MOT17 ships each sequence three times (-DPM, -FRCNN, -SDP: the same frames and gt, other public
+    detections): the -DPM and -SDP copies of a sequence whose -FRCNN copy is there are left out."""
+    stem, _, detector = root.name.rpartition("-")
+    if detector not in _MOT17_OTHER_DETECTORS:
+        return False
+    return any(p.name == f"{stem}-{_MOT17_KEPT_DETECTOR}" for p in roots)
+
+
 def find_sequences(data: str | Path, split: str = "train", names: list[str] | None = None) -> list[Sequence]:
-    """Sequences under `data`: a sequence folder, a folder of sequences, or a MOT17 root (train/*-FRCNN).
+    """Sequences under `data`: a sequence folder, a folder of sequences, or a MOT17 root (train/*-FRCNN: the
+    -DPM and -SDP copies of a sequence are left out where its -FRCNN copy is there; other folders are all kept).
 
     Args:
         data: the path given by the user.
@@ -197,8 +210,7 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
     else:
         base = data / "train" if (data / "train").is_dir() else data
         roots = sorted(p for p in base.iterdir() if (p / "seqinfo.ini").is_file()) if base.is_dir() else []
-        frcnn = [p for p in roots if p.name.endswith("-FRCNN")]
-        roots = frcnn or roots
+        roots = [p for p in roots if not _mot17_duplicate(p, roots)]
     if names and roots:
         unknown = [n for n in names if n not in {p.name for p in roots}]
         if unknown:
@@ -206,7 +218,10 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
             raise FileNotFoundError(f"no sequence {', '.join(unknown)} under {data} (there: {found})")
         roots = [p for p in roots if p.name in names]
     if not roots:
-        raise FileNotFoundError(f"no MOTChallenge sequences (folders with seqinfo.ini) under {data}")
+        hint = ""
+        if (data / "gt" / "gt.txt").is_file() or (data / _IMAGE_DIR).is_dir():
+            hint = f"; {data} looks like a sequence: add {data / 'seqinfo.ini'} ([Sequence] with frameRate, seqLength)"
+        raise FileNotFoundError(f"no MOTChallenge sequences (folders with seqinfo.ini) under {data}{hint}")
     sequences = []
     for root in roots:
         info = replace(read_sequence_info(root), name=root.name)  # named as its folder, like --sequences
