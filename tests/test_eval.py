@@ -557,3 +557,17 @@ def test_a_sequence_folder_without_seqinfo_is_named_in_the_error(tmp_path):
     (seq_root / "seqinfo.ini").unlink()
     with pytest.raises(FileNotFoundError, match=r"looks like a sequence: add .*NOINI/seqinfo\.ini"):
         find_sequences(seq_root)
+
+
+def test_files_saved_with_a_windows_byte_order_mark_are_read(tmp_path):
+    """Notepad's UTF-8 (a byte-order mark, CRLF): seqinfo.ini had "no section headers" and gt.txt's first frame
+    was "\\ufeff1"; both read, and scored like the plain files."""
+    plain = write_sequence(tmp_path / "plain", "WIN", _two_people(6, 10), 6)
+    bom = write_sequence(tmp_path / "bom", "WIN", _two_people(6, 10), 6)
+    for part in ("seqinfo.ini", "gt/gt.txt"):
+        path = bom / part
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes().replace(b"\n", b"\r\n"))
+    result = tmp_path / "WIN.txt"
+    np.savetxt(result, np.array(_two_people(5, 10)), delimiter=",", fmt="%g")
+    scores = [score_results(find_sequences(root), {"WIN": result})["COMBINED"] for root in (plain, bom)]
+    assert scores[1]["FN"] == 2 and scores[1] == scores[0]

@@ -22,6 +22,8 @@ _GT_PAD = (1.0, -1.0, -1.0, -1.0)  # conf 1 (scored), then MOT15's unused x, y, 
 _MOT17_KEPT_DETECTOR = "FRCNN"  # of MOT17's three copies of each sequence, the one evaluated
 _MOT17_OTHER_DETECTORS = ("DPM", "SDP")
 _IMAGE_DIR = "img1"  # MOTChallenge's image folder: a folder with it (or gt/) but no seqinfo.ini is named in the error
+_TEXT_ENCODING = "utf-8-sig"  # as tracker.io.mot reads them: a leading byte-order mark is skipped
+_UTF8_BOM = b"\xef\xbb\xbf"
 _FORMAT_PROBE_ROWS = 1000  # rows read to tell MOT17-format gt from MOT15-format
 _HALF_SCORE_QUANTILE = 0.1  # non-[0, 1] scores: this quantile of the sequence's scores maps to 0.5
 _HALF = 0.5
@@ -102,11 +104,15 @@ class Sequence:
 
     @property
     def gt_needs_rewrite(self) -> bool:
-        """Whether the scorer must be given `ground_truth()` rather than gt/gt.txt itself: val-half, or gt rows
-        with fewer columns than TrackEval reads."""
+        """Whether the scorer must be given `ground_truth()` rather than gt/gt.txt itself: val-half, gt rows
+        with fewer columns than TrackEval reads, or a file starting with a UTF-8 byte-order mark."""
         if self.first != 1 or self.last != self.info.length:
             return True
-        gt = read_mot_rows(self.info.root / "gt" / "gt.txt")
+        path = self.info.root / "gt" / "gt.txt"
+        with path.open("rb") as file:
+            if file.read(len(_UTF8_BOM)) == _UTF8_BOM:
+                return True  # TrackEval would read the first frame as "\ufeff1"
+        gt = read_mot_rows(path)
         return bool(len(gt)) and gt.shape[1] < _SCORED_GT_COLUMNS
 
 
@@ -163,7 +169,7 @@ def benchmark_of(root: Path) -> str:
     if not gt.is_file() or not gt.stat().st_size:
         return "MOT15"
     try:
-        rows = np.loadtxt(gt, delimiter=",", ndmin=2, max_rows=_FORMAT_PROBE_ROWS)
+        rows = np.loadtxt(gt, delimiter=",", ndmin=2, max_rows=_FORMAT_PROBE_ROWS, encoding=_TEXT_ENCODING)
     except ValueError as exc:
         raise ValueError(f"{gt}: not a MOTChallenge csv ({exc})") from None
     if len(rows) and rows.shape[1] < _MIN_GT_COLUMNS:

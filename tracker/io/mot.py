@@ -43,6 +43,7 @@ RESULT_COLUMNS = 10
 _PARTIAL_SUFFIX = ".partial"
 _DEFAULT_IMAGE_DIR = "img1"
 _DEFAULT_IMAGE_EXT = ".jpg"
+_TEXT_ENCODING = "utf-8-sig"  # UTF-8, and a leading byte-order mark (Windows editors write one) is skipped
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,8 @@ def read_sequence_info(root: str | Path) -> SequenceInfo:
         raise FileNotFoundError(f"{root} is not a MOTChallenge sequence folder (no seqinfo.ini)")
     parser = configparser.ConfigParser()
     try:
-        with ini_path.open(encoding="utf-8") as file:  # `parser.read` would skip a file it cannot open, silently
+        # utf-8-sig: Windows editors start the file with a byte-order mark, which hid the [Sequence] header
+        with ini_path.open(encoding=_TEXT_ENCODING) as file:  # `parser.read` would skip a file it cannot open
             parser.read_file(file)
         seq = parser["Sequence"]
     except OSError as exc:
@@ -123,18 +125,19 @@ def read_sequence_info(root: str | Path) -> SequenceInfo:
 
 
 def read_mot_rows(path: str | Path) -> np.ndarray:
-    """(R, C) float64 array of a MOTChallenge csv (det.txt, gt.txt or a result); (0, 10) if empty.
+    """(R, C) float64 array of a MOTChallenge csv (det.txt, gt.txt or a result); (0, 10) if empty. A UTF-8
+    byte-order mark is skipped.
 
     Raises:
         FileNotFoundError: `path` does not exist.
         ValueError: a row is not numeric or rows differ in length.
     """
     path = Path(path)
-    text = path.read_text()
+    text = path.read_text(encoding=_TEXT_ENCODING)
     if not text.strip():
         return np.zeros((0, RESULT_COLUMNS))
     try:
-        return np.loadtxt(path, delimiter=",", ndmin=2)
+        return np.loadtxt(path, delimiter=",", ndmin=2, encoding=_TEXT_ENCODING)
     except ValueError as exc:
         raise ValueError(f"{path}: not a MOTChallenge csv ({exc})") from None
 
