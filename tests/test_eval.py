@@ -571,3 +571,15 @@ def test_files_saved_with_a_windows_byte_order_mark_are_read(tmp_path):
     np.savetxt(result, np.array(_two_people(5, 10)), delimiter=",", fmt="%g")
     scores = [score_results(find_sequences(root), {"WIN": result})["COMBINED"] for root in (plain, bom)]
     assert scores[1]["FN"] == 2 and scores[1] == scores[0]
+
+
+def test_detector_on_frames_named_otherwise_names_the_image_it_looked_for(shared_weights, tmp_path, capsys):
+    seq_root = write_sequence(tmp_path / "data", "NUMBERED", _two_people(3, 10), 3)
+    (seq_root / "img1").mkdir()
+    for frame in (1, 2, 3):
+        (seq_root / "img1" / f"{frame}.jpg").write_bytes(b"")
+    args = ["--data", str(seq_root), "--detections", "detector", "--workers", "1", "--out", str(tmp_path / "o")]
+    args += ["--set", f"detector.model={shared_weights / 'yolov8n_int8_openvino_model'}", "--set", "reid.model=none"]
+    assert eval_main([*args, "--cache-dir", str(tmp_path / "cache")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "needs all 3 images" in err[0] and "(there is no 000001.jpg)" in err[0]

@@ -182,7 +182,8 @@ def load_inputs(
         )
     if source == "detector" and not seq.has_all_images:
         raise FileNotFoundError(
-            f"{seq.name}: --detections detector needs all {seq.info.length} images in {seq.info.image_dir}"
+            f"{seq.name}: --detections detector needs all {seq.info.length} images in {seq.info.image_dir} "
+            f"(there is no {seq.info.image_path(seq.info.frames_with_images() + 1).name})"
         )
     cache_dir = cache_dir or default_cache_dir()
     path = cache_dir / f"{seq.name}-{_cache_key(seq, source, cfg, appearance)}.npz"
