@@ -583,3 +583,23 @@ def test_detector_on_frames_named_otherwise_names_the_image_it_looked_for(shared
     assert eval_main([*args, "--cache-dir", str(tmp_path / "cache")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "needs all 3 images" in err[0] and "(there is no 000001.jpg)" in err[0]
+
+
+def test_frames_replaced_in_place_are_not_served_the_cached_detections_and_embeddings(tmp_path):
+    """The input cache was keyed by the sequence's path: frames extracted again from other footage into the same
+    img1/ got the old footage's boxes and embeddings (scores unchanged until --no-cache)."""
+    import cv2
+
+    from tracker.eval.inputs import _cache_key
+
+    seq_root = write_sequence(tmp_path / "data", "SWAP", _two_people(3, 10), 3)
+    (seq_root / "img1").mkdir()
+    for frame in (1, 2, 3):
+        cv2.imwrite(str(seq_root / "img1" / f"{frame:06d}.jpg"), np.full((48, 64, 3), 90, np.uint8))
+    seq = find_sequences(seq_root)[0]
+    cfg = load_config(None)
+    keys = [_cache_key(seq, "public", cfg, appearance=True), _cache_key(seq, "public", cfg, appearance=True)]
+    cv2.imwrite(str(seq_root / "img1" / "000002.jpg"), np.random.default_rng(0).integers(0, 255, (48, 64, 3), np.uint8))
+    keys.append(_cache_key(seq, "public", cfg, appearance=True))
+    assert keys[0] == keys[1] != keys[2]
+    assert _cache_key(seq, "public", cfg, appearance=False) == _cache_key(seq, "public", cfg, appearance=False)
