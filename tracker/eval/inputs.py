@@ -98,13 +98,6 @@ def _weights_id(name: str, kind: str) -> str:
     return file_digest(path) if path is not None else name
 
 
-def _image_stats(seq: Sequence) -> list[list[int]]:
-    """[size, modification time in ns] of each evaluated frame's image: frames replaced in place (a sequence
-    extracted again from other footage) must not be served the detections and embeddings of the old ones."""
-    stats = (seq.info.image_path(frame).stat() for frame in range(seq.first, seq.last + 1))
-    return [[st.st_size, st.st_mtime_ns] for st in stats]
-
-
 def _cache_key(seq: Sequence, source: str, cfg: TrackerConfig, appearance: bool) -> str:
     parts: dict[str, object] = {
         "version": _CACHE_VERSION,
@@ -116,7 +109,7 @@ def _cache_key(seq: Sequence, source: str, cfg: TrackerConfig, appearance: bool)
         from tracker.device import resolve_device
 
         parts["device"] = resolve_device(cfg.device).type  # CPU and CUDA kernels differ in the last digits
-        parts["images"] = _image_stats(seq)
+        parts["images"] = seq.info.image_stats(seq.first, seq.last)
     if source == "public":
         parts["det"] = file_digest(seq.info.root / "det" / "det.txt")
     else:

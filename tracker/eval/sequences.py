@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tracker.io.mot import SequenceInfo, read_mot_rows, read_sequence_info, tlwh_to_xyxy
+from tracker.io.mot import TEXT_ENCODING, SequenceInfo, read_mot_rows, read_sequence_info, tlwh_to_xyxy
 
 __all__ = ["Sequence", "benchmark_of", "find_sequences", "public_scores", "require_ground_truth"]
 
@@ -22,7 +22,6 @@ _GT_PAD = (1.0, -1.0, -1.0, -1.0)  # conf 1 (scored), then MOT15's unused x, y, 
 _MOT17_KEPT_DETECTOR = "FRCNN"  # of MOT17's three copies of each sequence, the one evaluated
 _MOT17_OTHER_DETECTORS = ("DPM", "SDP")
 _IMAGE_DIR = "img1"  # MOTChallenge's image folder: a folder with it (or gt/) but no seqinfo.ini is named in the error
-_TEXT_ENCODING = "utf-8-sig"  # as tracker.io.mot reads them: a leading byte-order mark is skipped
 _UTF8_BOM = b"\xef\xbb\xbf"
 _FORMAT_PROBE_ROWS = 1000  # rows read to tell MOT17-format gt from MOT15-format
 _HALF_SCORE_QUANTILE = 0.1  # non-[0, 1] scores: this quantile of the sequence's scores maps to 0.5
@@ -169,7 +168,7 @@ def benchmark_of(root: Path) -> str:
     if not gt.is_file() or not gt.stat().st_size:
         return "MOT15"
     try:
-        rows = np.loadtxt(gt, delimiter=",", ndmin=2, max_rows=_FORMAT_PROBE_ROWS, encoding=_TEXT_ENCODING)
+        rows = np.loadtxt(gt, delimiter=",", ndmin=2, max_rows=_FORMAT_PROBE_ROWS, encoding=TEXT_ENCODING)
     except ValueError as exc:
         raise ValueError(f"{gt}: not a MOTChallenge csv ({exc})") from None
     if len(rows) and rows.shape[1] < _MIN_GT_COLUMNS:

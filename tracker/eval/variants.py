@@ -253,8 +253,7 @@ def _source_state(info: SequenceInfo) -> dict[str, object]:
     for part in ("seqinfo.ini", "gt/gt.txt", "det/det.txt"):
         path = info.root / part
         state[part] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-    images = (info.image_path(frame).stat() for frame in range(1, info.frames_with_images() + 1))
-    state["images"] = [[st.st_size, st.st_mtime_ns] for st in images]
+    state["images"] = info.image_stats(1, info.frames_with_images())
     return state
 
 

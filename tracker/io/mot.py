@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # annotations only: `track --help` and usage errors need no t
     from tracker.types import TrackedObject
 
 __all__ = [
+    "TEXT_ENCODING",
     "MotWriter",
     "SequenceInfo",
     "format_mot_row",
@@ -43,7 +44,7 @@ RESULT_COLUMNS = 10
 _PARTIAL_SUFFIX = ".partial"
 _DEFAULT_IMAGE_DIR = "img1"
 _DEFAULT_IMAGE_EXT = ".jpg"
-_TEXT_ENCODING = "utf-8-sig"  # UTF-8, and a leading byte-order mark (Windows editors write one) is skipped
+TEXT_ENCODING = "utf-8-sig"  # UTF-8, and a leading byte-order mark (Windows editors write one) is skipped
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,13 @@ class SequenceInfo:
             count += 1
         return count
 
+    def image_stats(self, first: int, last: int) -> list[list[int]]:
+        """[size in bytes, modification time in ns] of the images of frames `first`..`last` (1-based, present):
+        part of a cache key, so frames replaced in place (a sequence extracted again from other footage) are not
+        served what was computed from the old ones."""
+        stats = (self.image_path(frame).stat() for frame in range(first, last + 1))
+        return [[st.st_size, st.st_mtime_ns] for st in stats]
+
 
 def read_sequence_info(root: str | Path) -> SequenceInfo:
     """Parse `root/seqinfo.ini`.
@@ -89,7 +97,7 @@ def read_sequence_info(root: str | Path) -> SequenceInfo:
     parser = configparser.ConfigParser()
     try:
         # utf-8-sig: Windows editors start the file with a byte-order mark, which hid the [Sequence] header
-        with ini_path.open(encoding=_TEXT_ENCODING) as file:  # `parser.read` would skip a file it cannot open
+        with ini_path.open(encoding=TEXT_ENCODING) as file:  # `parser.read` would skip a file it cannot open
             parser.read_file(file)
         seq = parser["Sequence"]
     except OSError as exc:
@@ -133,11 +141,11 @@ def read_mot_rows(path: str | Path) -> np.ndarray:
         ValueError: a row is not numeric or rows differ in length.
     """
     path = Path(path)
-    text = path.read_text(encoding=_TEXT_ENCODING)
+    text = path.read_text(encoding=TEXT_ENCODING)
     if not text.strip():
         return np.zeros((0, RESULT_COLUMNS))
     try:
-        return np.loadtxt(path, delimiter=",", ndmin=2, encoding=_TEXT_ENCODING)
+        return np.loadtxt(path, delimiter=",", ndmin=2, encoding=TEXT_ENCODING)
     except ValueError as exc:
         raise ValueError(f"{path}: not a MOTChallenge csv ({exc})") from None
 
