@@ -603,3 +603,20 @@ def test_frames_replaced_in_place_are_not_served_the_cached_detections_and_embed
     keys.append(_cache_key(seq, "public", cfg, appearance=True))
     assert keys[0] == keys[1] != keys[2]
     assert _cache_key(seq, "public", cfg, appearance=False) == _cache_key(seq, "public", cfg, appearance=False)
+
+
+def test_repeated_detection_rows_and_an_empty_ground_truth_are_said(tmp_path, capsys):
+    """A det.txt with rows written twice is tracked as it is (every tracker pays the copies as false positives),
+    and a gt.txt with no box in the evaluated frames scores every tracker 0: both silently before; now each is one
+    line of the run's output naming the sequence."""
+    doubled = write_sequence(tmp_path / "data", "DOUBLED", _two_people(4, 10), 4)
+    rows = np.array(_two_people(4, 7))
+    np.savetxt(doubled / "det" / "det.txt", np.vstack([rows, rows[:3]]), delimiter=",", fmt="%g")
+    empty = write_sequence(tmp_path / "data", "EMPTY", _two_people(4, 10), 4)
+    (empty / "gt" / "gt.txt").write_text("")
+    np.savetxt(empty / "det" / "det.txt", rows, delimiter=",", fmt="%g")
+    args = ["--data", str(tmp_path / "data"), "--detections", "public", "--workers", "1", "--out", str(tmp_path / "o")]
+    assert eval_main([*args, "--cache-dir", str(tmp_path / "cache")]) == 0
+    out = capsys.readouterr().out
+    assert "det.txt repeats rows exactly (each is tracked as a box of its own): DOUBLED (3)" in out
+    assert "gt.txt has no boxes in the evaluated frames (every tracker scores 0): EMPTY" in out

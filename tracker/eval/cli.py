@@ -237,6 +237,13 @@ def _report(
         say(f"motion only (img1/ lacks frames, no ReID): {', '.join(missing)}")
     if with_reid:
         say(f"ReID on ({cfg.reid.model}): {', '.join(with_reid)}")
+    if args.detections == "public":
+        repeated = [f"{s.name} ({n})" for s in sequences if (n := s.repeated_detections())]
+        if repeated:
+            say(f"det.txt repeats rows exactly (each is tracked as a box of its own): {', '.join(repeated)}")
+    unscored = [s.name for s in sequences if not len(s.ground_truth())]
+    if unscored:
+        say(f"gt.txt has no boxes in the evaluated frames (every tracker scores 0): {', '.join(unscored)}")
     # compensation estimates the motion from the images: without all of them it is off (scores as with `none`)
     uncompensated = (
         [s.name for s in sequences if not s.has_all_images] if cfg.motion.camera_compensation != "none" else []

@@ -91,6 +91,13 @@ class Sequence:
         frames = rows[:, 0].astype(int)
         return {int(f): (boxes[frames == f], scores[frames == f]) for f in np.unique(frames)}
 
+    def repeated_detections(self) -> int:
+        """Rows of det/det.txt in the evaluated frames that repeat an earlier row exactly (a detector run twice into
+        one file): each is tracked as a box of its own, so every tracker pays them as false positives."""
+        rows = read_mot_rows(self.info.root / "det" / "det.txt")
+        rows = rows[(rows[:, 0] >= self.first) & (rows[:, 0] <= self.last)]
+        return len(rows) - len(np.unique(rows, axis=0))
+
     def ground_truth(self) -> np.ndarray:
         """(G, >= 7) gt rows of the evaluated frames, renumbered so `first` becomes frame 1; 6-column gt
         (`frame,id,x,y,w,h`) gets conf 1 and MOT15's -1 columns (10 columns)."""
