@@ -78,12 +78,7 @@ class Sequence:
         Raises:
             ValueError: det.txt is not a numeric csv, or has no score column (the message names it).
         """
-        path = self.info.root / "det" / "det.txt"
-        rows = read_mot_rows(path)
-        if len(rows) and rows.shape[1] <= _SCORE_COLUMN:
-            raise ValueError(
-                f"{path}: {rows.shape[1]} columns; public detections need frame,id,left,top,width,height,score"
-            )
+        rows = self._detection_rows()
         scores = public_scores(rows[:, _SCORE_COLUMN]) if len(rows) else np.zeros(0)
         keep = (rows[:, 0] >= self.first) & (rows[:, 0] <= self.last)
         rows, scores = rows[keep], scores[keep]
@@ -94,9 +89,19 @@ class Sequence:
     def repeated_detections(self) -> int:
         """Rows of det/det.txt in the evaluated frames that repeat an earlier row exactly (a detector run twice into
         one file): each is tracked as a box of its own, so every tracker pays them as false positives."""
-        rows = read_mot_rows(self.info.root / "det" / "det.txt")
+        rows = self._detection_rows()
         rows = rows[(rows[:, 0] >= self.first) & (rows[:, 0] <= self.last)]
         return len(rows) - len(np.unique(rows, axis=0))
+
+    def _detection_rows(self) -> np.ndarray:
+        """Every row of det/det.txt (all frames); ValueError naming the file when it has no score column."""
+        path = self.info.root / "det" / "det.txt"
+        rows = read_mot_rows(path)
+        if len(rows) and rows.shape[1] <= _SCORE_COLUMN:
+            raise ValueError(
+                f"{path}: {rows.shape[1]} columns; public detections need frame,id,left,top,width,height,score"
+            )
+        return rows
 
     def ground_truth(self) -> np.ndarray:
         """(G, >= 7) gt rows of the evaluated frames, renumbered so `first` becomes frame 1; 6-column gt

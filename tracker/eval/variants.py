@@ -40,6 +40,7 @@ import numpy as np
 from tracker.eval.sequences import Sequence
 from tracker.io.mot import SequenceInfo, read_mot_rows, read_sequence_info, tlwh_to_xyxy, xyxy_to_tlwh
 from tracker.io.strict_json import to_json
+from tracker.weights import file_digest
 
 __all__ = [
     "GROUPS",
@@ -252,7 +253,7 @@ def _source_state(info: SequenceInfo) -> dict[str, object]:
     state: dict[str, object] = {}
     for part in ("seqinfo.ini", "gt/gt.txt", "det/det.txt"):
         path = info.root / part
-        state[part] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        state[part] = file_digest(path) if path.is_file() else None
     state["images"] = info.image_stats(1, info.frames_with_images())
     return state
 
