@@ -22,6 +22,9 @@ from tracker.eval.cli import command_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
+# The pages README.md links for the measurements behind it (docs/speed.md, docs/decisions.md): held to the same checks
+DOCS = {path.name: path.read_text() for path in sorted((ROOT / "docs").glob("*.md"))}
+ALL_TEXT = "\n".join([README, *DOCS.values()])
 
 
 def fenced_blocks(text: str, language: str) -> list[str]:
@@ -88,7 +91,7 @@ def test_every_track_command_of_the_readme_parses_and_its_overrides_load():
 def test_every_option_the_readme_prose_gives_a_track_command_exists():
     """Inline spans such as `track video.mp4 --resume` or `track eval --engine ray`: each option is one of that
     (sub)command's options."""
-    spans = re.findall(r"`track ([^`]*--[^`]*)`", README)
+    spans = re.findall(r"`track ([^`]*--[^`]*)`", ALL_TEXT)
     assert spans
     for span in spans:
         parser, rest = track_parser(shlex.split(span))
@@ -100,12 +103,30 @@ def test_every_option_the_readme_prose_gives_a_track_command_exists():
 def test_every_tool_and_repository_file_the_readme_names_exists():
     """A script the README tells you to run is in tools/; no command points outside the checkout (a path of the
     machine the figures were measured on, such as /work/..., is nowhere for a new user)."""
-    named = set(re.findall(r"\btools/([\w.]+\.(?:py|sh))\b", README))
-    assert len(named) >= 20
+    assert len(set(re.findall(r"\btools/([\w.]+\.(?:py|sh))\b", README))) >= 20
+    named = set(re.findall(r"\btools/([\w.]+\.(?:py|sh))\b", ALL_TEXT))
     assert not sorted(n for n in named if not (ROOT / "tools" / n).exists())
-    assert not re.findall(r"[\s`(]/work/\S*", README)
-    modules = set(re.findall(r"`(tracker/[\w/]+\.py)`", README))
+    assert not re.findall(r"[\s`(]/work/\S*", ALL_TEXT)
+    modules = set(re.findall(r"`(tracker/[\w/]+\.py)`", ALL_TEXT))
     assert modules and not sorted(m for m in modules if not (ROOT / m).exists())
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading: lower case, punctuation but `-` and `_` dropped, spaces as `-`."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_link_between_the_readme_and_its_pages_resolves():
+    """Each `[...](#anchor)` of the README is one of its headings, each `[...](docs/page.md)` a page in the checkout,
+    and each page's `[...](../README.md#anchor)` a heading of the README: a section moved or renamed leaves no link
+    going nowhere."""
+    anchors = {github_anchor(h) for h in re.findall(r"^#+ (.*)$", README, flags=re.MULTILINE)}
+    own = re.findall(r"\]\(#([\w-]+)\)", README)
+    pages = re.findall(r"\]\((docs/[\w.-]+)\)", README)
+    back = [a for text in DOCS.values() for a in re.findall(r"\]\(\.\./README\.md#([\w-]+)\)", text)]
+    assert own and pages and back and set(DOCS) == {Path(p).name for p in pages}
+    assert not sorted({*own, *back} - anchors)
+    assert not sorted(p for p in pages if not (ROOT / p).exists())
 
 
 def test_the_layout_lists_every_module_and_tool():

@@ -62,7 +62,7 @@ def test_every_tool_prints_its_help(tool_helps):
 def test_every_option_the_readme_gives_a_tool_is_in_its_help(tool_helps):
     """The README's tool command lines (`python tools/bench_core.py --quick --frames 150 --repeats 3`, ...) name
     options each tool has: one renamed or dropped would leave a command that stops at a usage error."""
-    readme = (ROOT / "README.md").read_text()
+    readme = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
     spans = re.findall(r"`(?:python3? )?tools/(\w+\.py)([^`]*)`", readme)
     spans += re.findall(r"^python3? tools/(\w+\.py)((?:.*\\\n)*.*)", readme, flags=re.MULTILINE)  # \ continues
     assert len(spans) >= 15

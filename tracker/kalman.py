@@ -5,7 +5,7 @@ scale with the box's width (for x, w) and height (for y, h), so a near person an
 certain relative to their size. Every function takes and returns T tracks at once: means (T, 8),
 covariances (T, 8, 8). `motion.width_process_factor` and `motion.width_measurement_factor` scale the width's process
 (width and width rate) and measurement noise stds: below / above 1 they smooth the width, as ByteTrack's (x, y,
-aspect, h) state with its small aspect noise does (1, the default: measured not to pay, README design decisions).
+aspect, h) state with its small aspect noise does (1, the default: measured not to pay, docs/decisions.md).
 
 Frame-rate invariance: `motion.std_position` / `motion.std_velocity` are per-frame noises at
 `motion.reference_frame_rate`. At another rate the filter is built with `step_ratio` = reference / actual (the frame
