@@ -118,15 +118,17 @@ def github_anchor(heading: str) -> str:
 
 def test_every_link_between_the_readme_and_its_pages_resolves():
     """Each `[...](#anchor)` of the README is one of its headings, each `[...](docs/page.md)` a page in the checkout,
-    and each page's `[...](../README.md#anchor)` a heading of the README: a section moved or renamed leaves no link
-    going nowhere."""
+    each page's `[...](../README.md#anchor)` a heading of the README and its `[...](page.md)` another page: a
+    section moved or renamed leaves no link going nowhere."""
     anchors = {github_anchor(h) for h in re.findall(r"^#+ (.*)$", README, flags=re.MULTILINE)}
     own = re.findall(r"\]\(#([\w-]+)\)", README)
     pages = re.findall(r"\]\((docs/[\w.-]+)\)", README)
     back = [a for text in DOCS.values() for a in re.findall(r"\]\(\.\./README\.md#([\w-]+)\)", text)]
+    between = [page for text in DOCS.values() for page in re.findall(r"\]\(([\w-]+\.md)\)", text)]
     assert own and pages and back and set(DOCS) == {Path(p).name for p in pages}
     assert not sorted({*own, *back} - anchors)
     assert not sorted(p for p in pages if not (ROOT / p).exists())
+    assert not sorted(set(between) - set(DOCS))
 
 
 def test_the_layout_lists_every_module_and_tool():
