@@ -117,6 +117,7 @@ class AppearanceBank:
 
     @property
     def slots_in_use(self) -> int:
+        """Slots holding a live track's bank (the rest are free for reuse)."""
         return int(self._in_use.sum())
 
     @property

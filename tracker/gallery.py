@@ -93,6 +93,8 @@ class ModelIdentity:
     dim: int | None = None
 
     def conflicts_with(self, other: ModelIdentity) -> bool:
+        """True when `other` is another model (name or weights digest differ) or gives embeddings of another D
+        (a D not known yet on either side conflicts with nothing): their embeddings cannot be compared."""
         same_weights = (self.name, self.weights_digest) == (other.name, other.weights_digest)
         dims_differ = self.dim is not None and other.dim is not None and self.dim != other.dim
         return not same_weights or dims_differ

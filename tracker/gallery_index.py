@@ -167,6 +167,7 @@ class InvertedFileIndex:
 
     @property
     def nprobe(self) -> int:
+        """Inverted lists searched per query (faiss' `nprobe`): more finds more of the exact results, slower."""
         return int(self.index.nprobe)
 
     @nprobe.setter
@@ -185,10 +186,13 @@ class InvertedFileIndex:
         return int(codes + self.index.nlist * self.index.d * 4)
 
     def add_with_ids(self, vectors: np.ndarray, ids: np.ndarray) -> None:
+        """Add (M, D) unit vectors with their (M,) int64 IDs, to the float rows and to the codes."""
         self.exact.add_with_ids(vectors, ids)
         self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
 
     def remove_ids(self, ids: np.ndarray) -> int:
+        """Remove the rows of (M,) IDs; returns how many were there. Their codes stay, dead, until more than
+        `IVF_MAX_DEAD_FRACTION` of the live rows are dead, then the live rows are encoded anew."""
         removed = self.exact.remove_ids(ids)
         self._dead += removed
         if self._dead > IVF_MAX_DEAD_FRACTION * max(1, self.exact.ntotal):

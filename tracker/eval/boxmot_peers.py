@@ -65,6 +65,7 @@ def boxmot_available() -> bool:
 
 
 def boxmot_version() -> str:
+    """The installed `boxmot` package's version (recorded with the peers' results); ImportError without it."""
     import boxmot
 
     return str(boxmot.__version__)

@@ -104,6 +104,8 @@ class OSNet(nn.Module):
         self.fc = nn.Sequential(nn.Linear(c3, FEATURE_DIM), nn.BatchNorm1d(FEATURE_DIM), nn.ReLU(inplace=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) RGB crops in [0, 1] normalised by IMAGENET_MEAN / IMAGENET_STD (256 x 128 as trained) -> (B,
+        FEATURE_DIM) features, not L2-normalised."""
         x = self.maxpool(self.conv1(x))
         x = self.conv5(self.conv4(self.conv3(self.conv2(x))))
         return self.fc(x.mean(dim=(2, 3)))
