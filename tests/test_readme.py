@@ -8,6 +8,8 @@ test_cli.py, test_eval.py and test_batch.py)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import fnmatch
 import re
 import shlex
 from pathlib import Path
@@ -16,7 +18,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tracker import Tracker, load_config
+from tracker import Tracker, TrackerConfig, load_config
 from tracker.cli import _batch_parser, _gallery_parser, _parser
 from tracker.eval.cli import command_parser
 
@@ -195,3 +197,16 @@ def test_the_summary_keys_the_readme_names_are_the_ones_written():
         named = {re.sub(r"_x$", "", name) for name in re.findall(r"`([a-z_]+)`", text)} - {section}
         written = {re.sub(r"_[xywh]$", "", key) for key in fields}
         assert named == written, (section, sorted(named), sorted(written))
+
+
+def test_every_config_key_the_readme_and_the_rules_page_name_exists():
+    """A `section.key` span (`motion.complete_part_boxes`, `association.border_look_*`) of the README or of
+    docs/rules.md is a key of the config (a `*` matching one or more): a renamed or removed key leaves no reader
+    setting a name `load_config` refuses. (docs/decisions.md names removed keys on purpose: the rules not taken.)"""
+    config = TrackerConfig()
+    sections = [f.name for f in dataclasses.fields(config) if dataclasses.is_dataclass(getattr(config, f.name))]
+    keys = [f"{s}.{f.name}" for s in sections for f in dataclasses.fields(getattr(config, s))]
+    pattern = rf"`((?:{'|'.join(sections)})\.[a-z_*]+)(?:[:=][^`]*)?`"
+    named = set(re.findall(pattern, README + DOCS["rules.md"])) - {"batch.json"}  # (a file name, not a key)
+    assert len(named) >= 100
+    assert not sorted(n for n in named if not fnmatch.filter(keys, n))
