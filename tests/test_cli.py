@@ -219,6 +219,36 @@ def test_a_folder_of_images_of_several_sizes_says_so_in_the_summary(fake_models,
     assert "size_changes" not in json.loads((plain / "summary.json").read_text())
 
 
+def test_the_video_keeps_one_frame_per_source_frame_across_unreadable_ones(fake_models, tmp_path, capsys):
+    """Unreadable frames are skipped in the txt (a gap in its frame numbers); the annotated video fills them (black
+    before the first readable frame, else the frame before), so its frame n is the txt's frame n, not n + 1."""
+    frames = scene(12)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, frame in enumerate(frames, start=1):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), frame)
+    for bad in (1, 6):
+        (folder / f"{bad:03d}.png").write_bytes(b"not a png")
+    out = tmp_path / "out"
+    assert main([str(folder), "--out", str(out)]) == 0
+    assert "2 unreadable frames skipped" in capsys.readouterr().out
+    assert sorted({int(r[0]) for r in read_mot_rows(out / "frames.txt")}) == [2, 3, 4, 5, 7, 8, 9, 10, 11, 12]
+    cap = cv2.VideoCapture(str(out / "frames.mp4"))
+    video = []
+    while (read := cap.read())[0]:
+        video.append(read[1].astype(np.float64))
+    assert len(video) == len(frames)
+    assert video[0].mean() < 1  # frame 1: nothing readable yet
+    assert mean_difference(video[5], video[4]) < mean_difference(video[6], video[5]) / 4  # frame 6 repeats frame 5
+    for k in (1, 6, 10):  # frames 2, 7, 11 show their own source frame (boxes drawn on it), not a neighbour
+        own = mean_difference(video[k], frames[k])
+        assert own < min(mean_difference(video[k], frames[k - 1]), mean_difference(video[k], frames[k + 1]))
+
+
+def mean_difference(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.float64) - b.astype(np.float64)).mean())
+
+
 def test_truncated_video_tracks_the_frames_before_the_damage(fake_models, tmp_path, capsys):
     rng = np.random.default_rng(0)
     frames = [np.maximum(f, rng.integers(0, 100, f.shape, dtype=np.uint8)) for f in scene(40)]  # big JPEGs

@@ -543,7 +543,7 @@ def track_source(
                     if save_video or show:
                         canvas = annotator.draw(_as_bgr(image), objects)
                         if save_video:
-                            outputs.write_video(canvas)
+                            outputs.write_video(number, canvas)
                         if show and _show(canvas):
                             stop.stopped = True
                     bar.update(1)
@@ -655,7 +655,7 @@ def _redraw(
         elif stopped():
             return
         elif number in saved:
-            outputs.write_video(annotator.draw(_as_bgr(image), saved[number]))
+            outputs.write_video(number, annotator.draw(_as_bgr(image), saved[number]))
 
 
 def _saved_tracks(path: Path, length: int, shown_global: bool) -> dict[int, list[TrackedObject]]:
@@ -695,6 +695,8 @@ class _Outputs:
         self._mot: MotWriter | None = None
         self._jsonl: _JsonlWriter | None = None
         self._video: VideoWriter | None = None
+        self._video_number = 0  # the source frame the video's last frame shows
+        self._last_canvas: np.ndarray | None = None
 
     def open(self, resume: Progress | None = None) -> None:
         """Create the files (`resume`: continue the txt and JSONL an earlier run left, cut to its checkpoint).
@@ -731,9 +733,15 @@ class _Outputs:
         """The first frame arrived and the files exist."""
         return self._mot is not None
 
-    def write_video(self, canvas: np.ndarray) -> None:
-        if self._video is not None:
-            self._video.write(canvas)
+    def write_video(self, number: int, canvas: np.ndarray) -> None:
+        """Source frame `number`, annotated. The positions skipped since the last one (unreadable frames) are filled
+        first, with the last canvas (black before the first), so video frame n is source frame n, as in the txt."""
+        if self._video is None:
+            return
+        for _ in range(self._video_number + 1, number):
+            self._video.write(self._last_canvas if self._last_canvas is not None else np.zeros_like(canvas))
+        self._video.write(canvas)
+        self._video_number, self._last_canvas = number, canvas
 
     def close(self) -> None:
         for writer in (self._mot, self._jsonl, self._video):
