@@ -690,3 +690,24 @@ def test_a_tracker_state_pickled_before_the_ground_line_and_the_measured_noise_e
         ]
 
     assert continued(pickle.loads(blob)) == continued(forgotten)
+
+
+def test_a_new_run_into_a_folder_leaves_nothing_of_the_earlier_run_beside_its_outputs(
+    clip, reference, tmp_path, monkeypatch, frame_clock, capsys
+):
+    """An explicit --out is reused: a run stopped there leaves a checkpoint and a video; a new run into it with
+    --checkpoint-seconds 0 and --no-save-video finished, yet `--resume` went on from the old checkpoint (cutting the
+    new txt to the old run's length, or refusing it), and the old run's annotated video stayed beside the new txt."""
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, kill)
+        assert main([str(clip), "--out", str(out), "--quiet"]) == 130
+    assert (out / CHECKPOINT_NAME).exists() and (out / "walk.mp4").exists()
+    args = [str(clip), "--out", str(out), "--quiet", "--no-save-video", "--checkpoint-seconds", "0"]
+    assert main(args + ["--max-frames", "20"]) == 0
+    assert not (out / CHECKPOINT_NAME).exists() and not (out / "walk.mp4").exists()
+    capsys.readouterr()
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 0
+    assert "finished (20 frames): nothing to resume" in capsys.readouterr().out
+    assert main(args) == 0
+    assert outputs(out, "walk") == reference

@@ -699,7 +699,9 @@ class _Outputs:
         self._last_canvas: np.ndarray | None = None
 
     def open(self, resume: Progress | None = None) -> None:
-        """Create the files (`resume`: continue the txt and JSONL an earlier run left, cut to its checkpoint).
+        """Create the files (`resume`: continue the txt and JSONL an earlier run left, cut to its checkpoint). Files
+        of an earlier run that this one would leave beside its own are removed: its checkpoint (unless resumed) and,
+        without a video, its `<name>.mp4`.
 
         Raises:
             ResumeError: the earlier run's txt or JSONL is missing or shorter than its checkpoint says.
@@ -711,8 +713,12 @@ class _Outputs:
             self._jsonl = _JsonlWriter(self.jsonl_path, jsonl_bytes)
         except (FileNotFoundError, ValueError) as exc:
             raise ResumeError(f"the outputs of the run being resumed differ from its checkpoint: {exc}") from None
+        if resume is None:  # this folder's outputs are replaced: an earlier run's checkpoint would resume onto them
+            (self.out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)  # (this run's own comes after its first frame)
         if self._video_rate is not None:
             self._video = VideoWriter(self.video_path, self._video_rate)
+        else:  # not written by this run: an earlier run's video of that name would not match the txt beside it
+            self.video_path.unlink(missing_ok=True)
 
     def sync(self) -> tuple[int, int]:
         """Make the txt and JSONL rows written so far durable; returns their lengths (bytes)."""
