@@ -711,3 +711,24 @@ def test_a_new_run_into_a_folder_leaves_nothing_of_the_earlier_run_beside_its_ou
     assert "finished (20 frames): nothing to resume" in capsys.readouterr().out
     assert main(args) == 0
     assert outputs(out, "walk") == reference
+
+
+def test_resume_finds_the_run_of_a_source_whose_name_ends_in_a_digit(tmp_path, monkeypatch, fake_models, capsys):
+    """Run folders are numbered `<name>2`, `<name>3`: `runs/track/cam12` is the folder of `cam12.avi` as well as the
+    name of a second run of `cam1.avi`. `track cam1.avi --resume` took cam12.avi's finished run for cam1.avi's
+    newest ("finished: nothing to resume") and never resumed the interrupted run in `runs/track/cam1`."""
+    monkeypatch.chdir(tmp_path)
+    frames = scene(FRAMES)
+    cam1, cam12 = (write_video(tmp_path / f"{name}.avi", frames) for name in ("cam1", "cam12"))
+    assert main([str(cam1), "--out", str(tmp_path / "whole"), "--quiet", "--no-save-video"]) == 0
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, lambda: signal.getsignal(signal.SIGINT)(signal.SIGINT, None))
+        assert main([str(cam1), "--quiet", "--no-save-video"]) == 130
+    assert main([str(cam12), "--quiet", "--no-save-video"]) == 0
+    runs = tmp_path / "runs" / "track"
+    assert sorted(p.name for p in runs.iterdir()) == ["cam1", "cam12"]
+    capsys.readouterr()
+    assert main([str(cam1), "--resume", "--quiet", "--no-save-video"]) == 0
+    assert "nothing to resume" not in capsys.readouterr().out
+    assert outputs(runs / "cam1", "cam1") == outputs(tmp_path / "whole", "cam1")
+    assert not (runs / "cam1" / CHECKPOINT_NAME).exists()

@@ -325,10 +325,13 @@ def next_run_dir(base: Path, name: str) -> Path:
 
 
 def newest_run_dir(base: Path, name: str) -> Path | None:
-    """The last of `base/name`, `base/name2`, ... that exists (the newest run `next_run_dir` made), or None."""
+    """The last of `base/name`, `base/name2`, ... that exists and holds outputs of `name` (the newest run
+    `next_run_dir` made for it: `cam12` may be the second run of `cam1` or a run of `cam12`), or None."""
     newest, n = None, 1
     while (candidate := _run_dir(base, name, n)).exists():
-        newest, n = candidate, n + 1
+        if (candidate / f"{name}.jsonl").exists():
+            newest = candidate
+        n += 1
     return newest
 
 
