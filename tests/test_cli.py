@@ -249,6 +249,19 @@ def mean_difference(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(a.astype(np.float64) - b.astype(np.float64)).mean())
 
 
+def test_a_raw_stream_file_has_no_length_and_max_frames_gives_the_bar_its_total(fake_models, tmp_path, capsys):
+    """A raw MJPEG or H.264 stream (`.mjpeg`, `.h264`: no container) has no frame count; OpenCV gives a huge
+    negative one, which became the source's length: the bar showed no total even with --max-frames, and a damaged
+    end would have said "after frame N of -192153584101141"."""
+    video = write_video(tmp_path / "raw.mjpeg", scene(8), "MJPG")
+    assert cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT) < 0, "OpenCV now knows the length: moot"
+    source = sources.open_source(video)
+    assert source.total is None and [n for n, _ in source] == list(range(1, 9))
+    assert main([str(video), "--out", str(tmp_path / "out"), "--max-frames", "5", "--no-save-video"]) == 0
+    bar = capsys.readouterr().err.replace("\r", "\n")
+    assert "5/5 [" in bar, bar
+
+
 def test_truncated_video_tracks_the_frames_before_the_damage(fake_models, tmp_path, capsys):
     rng = np.random.default_rng(0)
     frames = [np.maximum(f, rng.integers(0, 100, f.shape, dtype=np.uint8)) for f in scene(40)]  # big JPEGs

@@ -291,6 +291,7 @@ def _video_source(path: Path) -> FrameSource:
         cap.release()
     if not ok or first is None:
         raise SourceError(f"{path}: not a readable video (OpenCV could not decode a frame; not a video, or truncated)")
+    total = max(total, 0)  # a raw stream (.h264, .mjpeg) has no length: OpenCV gives a huge negative count
 
     def frames(src: FrameSource) -> FrameIterator:
         capture = cv2.VideoCapture(target)
