@@ -801,3 +801,14 @@ def test_summary_json_holds_what_the_printed_summary_says(tmp_path, fake_models,
         else:
             assert summary["camera_motion"]["estimates"] == FRAMES - 1, summary  # every frame after the first
             assert 0 <= summary["camera_motion"]["failures"] <= FRAMES - 1
+
+
+def test_summary_json_gives_the_frame_rate_the_source_was_tracked_at(fake_models, tmp_path):
+    """Every time limit and the motion model depend on the frame rate, chosen from --fps, the rate the video
+    declares or its timestamps, or the config: summary.json said which only when a warning was printed."""
+    video = write_video(tmp_path / "walk.avi", scene(), fps=12.5)
+    rates = {}
+    for name, extra in (("declared", []), ("forced", ["--fps", "7"])):
+        assert main([str(video), "--out", str(tmp_path / name), "--no-save-video", "--quiet", *extra]) == 0
+        rates[name] = json.loads((tmp_path / name / "summary.json").read_text())["frame_rate"]
+    assert rates == {"declared": 12.5, "forced": 7.0}

@@ -97,6 +97,7 @@ class RunSummary:
 
     frames: int = 0
     seconds: float = 0.0
+    frame_rate: float | None = None  # frames/s the source was tracked at (None: several sources combined)
     tracks: set[Hashable] = field(default_factory=set)  # IDs shown; (source, ID) once several sources are combined
     recovered: int = 0
     corrupt_frames: int = 0
@@ -138,6 +139,7 @@ class RunSummary:
             "frames": self.frames,
             "seconds": round(self.seconds, 3),
             "fps": round(self.fps, 2),
+            **({"frame_rate": round(self.frame_rate, 3)} if self.frame_rate is not None else {}),
             "tracks": len(self.tracks),
             "recovered": self.recovered,
             "corrupt_frames": self.corrupt_frames,
@@ -490,6 +492,7 @@ def track_source(
 
     stem = name or source.name
     summary = RunSummary(expected_frames=source.total, name=stem, global_ids=tracker.gallery is not None)
+    summary.frame_rate = tracker.frame_rate
     summary_name = SUMMARY_NAME if name is None else f"{stem}.{SUMMARY_NAME}"
     outputs = _Outputs(out_dir, stem, tracker.frame_rate if save_video else None, summary_name)
     summary.outputs = outputs.paths
