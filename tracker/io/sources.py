@@ -180,9 +180,9 @@ def open_source(spec: str | Path) -> FrameSource:
     """Open a video file, image folder or glob, MOTChallenge sequence folder, webcam index or URL.
 
     The string is resolved in the order of the module doc (an existing path always wins). Nothing is decoded
-    beyond the first frame of a video or the first decodable image of a folder or glob (to reject files that are
-    not videos, and image files none of which decodes); a URL is opened once to learn
-    whether it is a finite file or a live stream.
+    beyond the first decodable frame of a video (among its first `MAX_CONSECUTIVE_FAILURES`) or the first
+    decodable image of a folder or glob (to reject files that are not videos, and image files none of which
+    decodes); a URL is opened once to learn whether it is a finite file or a live stream.
 
     Raises:
         SourceError: missing path, nothing readable, a file that is not a video, or images none of which decodes.
@@ -283,14 +283,21 @@ def _video_source(path: Path) -> FrameSource:
         raise SourceError(f"{path}: empty file (0 bytes), not a video")
     target = str(path.absolute())  # FFmpeg reads a leading "name:" as a protocol ("http:/x"); "/..." is a file
     cap = cv2.VideoCapture(target)
+    ok, first = False, None
     try:
-        ok, first = cap.read() if cap.isOpened() else (False, None)
+        for _ in range(MAX_CONSECUTIVE_FAILURES if cap.isOpened() else 0):  # a damaged first frame is skipped later
+            ok, first = cap.read()
+            if ok and first is not None:
+                break
         fps = cap.get(cv2.CAP_PROP_FPS) if cap.isOpened() else 0.0
         total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
     finally:
         cap.release()
     if not ok or first is None:
-        raise SourceError(f"{path}: not a readable video (OpenCV could not decode a frame; not a video, or truncated)")
+        raise SourceError(
+            f"{path}: not a readable video (OpenCV could not decode any of its first {MAX_CONSECUTIVE_FAILURES} "
+            "frames; not a video, or truncated)"
+        )
     total = max(total, 0)  # a raw stream (.h264, .mjpeg) has no length: OpenCV gives a huge negative count
 
     def frames(src: FrameSource) -> FrameIterator:
