@@ -221,7 +221,8 @@ def test_a_folder_of_images_of_several_sizes_says_so_in_the_summary(fake_models,
 
 def test_the_video_keeps_one_frame_per_source_frame_across_unreadable_ones(fake_models, tmp_path, capsys):
     """Unreadable frames are skipped in the txt (a gap in its frame numbers); the annotated video fills them (black
-    before the first readable frame, else the frame before), so its frame n is the txt's frame n, not n + 1."""
+    before the first readable frame, else the frame before), so its frame n is the txt's frame n, not n + 1. The
+    summary says which frames they were (it gave only their count)."""
     frames = scene(12)
     folder = tmp_path / "frames"
     folder.mkdir()
@@ -231,7 +232,8 @@ def test_the_video_keeps_one_frame_per_source_frame_across_unreadable_ones(fake_
         (folder / f"{bad:03d}.png").write_bytes(b"not a png")
     out = tmp_path / "out"
     assert main([str(folder), "--out", str(out)]) == 0
-    assert "2 unreadable frames skipped" in capsys.readouterr().out
+    assert "2 unreadable frames skipped (frames 1, 6)" in capsys.readouterr().out  # where to look for the damage
+    assert json.loads((out / "summary.json").read_text())["corrupt_frame_numbers"] == [1, 6]
     assert sorted({int(r[0]) for r in read_mot_rows(out / "frames.txt")}) == [2, 3, 4, 5, 7, 8, 9, 10, 11, 12]
     cap = cv2.VideoCapture(str(out / "frames.mp4"))
     video = []

@@ -732,3 +732,22 @@ def test_resume_finds_the_run_of_a_source_whose_name_ends_in_a_digit(tmp_path, m
     assert "nothing to resume" not in capsys.readouterr().out
     assert outputs(runs / "cam1", "cam1") == outputs(tmp_path / "whole", "cam1")
     assert not (runs / "cam1" / CHECKPOINT_NAME).exists()
+
+
+def test_a_resumed_run_names_the_unreadable_frames_of_the_whole_source(tmp_path, monkeypatch, fake_models, capsys):
+    """The frames before the checkpoint are not read again without a video: their unreadable ones come from it."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, frame in enumerate(scene(FRAMES), start=1):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), frame)
+    for bad in (5, 50):
+        (folder / f"{bad:03d}.png").write_bytes(b"not a png")
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, lambda: signal.getsignal(signal.SIGINT)(signal.SIGINT, None))
+        assert main([str(folder), "--out", str(out), "--quiet", "--no-save-video"]) == 130
+    capsys.readouterr()
+    assert main([str(folder), "--resume", "--out", str(out), "--no-save-video"]) == 0
+    assert "2 unreadable frames skipped (frames 5, 50)" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["corrupt_frames"] == 2 and summary["corrupt_frame_numbers"] == [5, 50]

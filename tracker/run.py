@@ -85,6 +85,7 @@ JSON_SCORE_DECIMALS = 4
 OSNET_ZOO_URL = "https://kaiyangzhou.github.io/deep-person-reid/MODEL_ZOO"
 _PYTORCH_SUFFIX = ".pt"
 _STREAMS = ("url", "webcam")  # `resolve_source` kinds opened only when their turn comes (a stream may not wait)
+CORRUPT_NUMBERS_SHOWN = 5  # unreadable frames named in the printed summary (summary.json has more)
 SUMMARY_NAME = "summary.json"  # written beside the outputs at the end of a run (atomically)
 # Decode and detect the next frame in a background thread (`Tracker.stream`): None lets `stream` decide (ahead
 # unless the detector is a PyTorch model; tools/bench_pipeline.py, stream vs update rows).
@@ -101,6 +102,7 @@ class RunSummary:
     tracks: set[Hashable] = field(default_factory=set)  # IDs shown; (source, ID) once several sources are combined
     recovered: int = 0
     corrupt_frames: int = 0
+    corrupt_numbers: list[int] = field(default_factory=list)  # the first ones' positions (one source)
     size_changes: int = 0  # frames of another size than the frame before (tracks carry over in the old pixels)
     last_size: tuple[int, ...] = ()  # (height, width) of the last frame tracked, for `size_changes`
     ended_early: int | None = None
@@ -143,6 +145,7 @@ class RunSummary:
             "tracks": len(self.tracks),
             "recovered": self.recovered,
             "corrupt_frames": self.corrupt_frames,
+            **({"corrupt_frame_numbers": self.corrupt_numbers} if self.corrupt_numbers else {}),
             **({"size_changes": self.size_changes} if self.size_changes else {}),
             # what `describe` prints beside: the camera motion (compensation on), a video cut short, stream drops
             **(
@@ -198,7 +201,11 @@ class RunSummary:
             reports = getattr(self, per_source) or {"": getattr(self, attribute)}
             lines += [describe(report, f" of {name}" if name else "") for name, report in reports.items() if report]
         if self.corrupt_frames:
-            lines.append(f"{count(self.corrupt_frames, 'unreadable frame')} skipped")
+            shown, where = self.corrupt_numbers[:CORRUPT_NUMBERS_SHOWN], ""
+            if shown:  # where they are (one source), so the damage can be found
+                more = ", ..." if self.corrupt_frames > len(shown) else ""
+                where = f" ({'frames' if len(shown) > 1 or more else 'frame'} {', '.join(map(str, shown))}{more})"
+            lines.append(f"{count(self.corrupt_frames, 'unreadable frame')} skipped{where}")
         if self.size_changes:
             lines.append(
                 f"the frame size changed {count(self.size_changes, 'time')}: tracks carried over in the old frame's "
@@ -507,6 +514,7 @@ def track_source(
             history = GlobalIdHistory.from_jsonl(outputs.jsonl_path, resume.jsonl_bytes)
         if not save_video:  # nothing to draw: the frames before the checkpoint are not even decoded
             source.skip_to, source.corrupt_frames = resume.last_frame, resume.corrupt_frames
+            source.corrupt_numbers = list(resume.corrupt_numbers)
     total = min(source.total, max_frames) if source.total and max_frames else (source.total or max_frames)
     left = None if max_frames is None else max(max_frames - done.frames, 0)
     bar = tqdm(
@@ -580,6 +588,7 @@ def track_source(
             if tracker.camera_motion is not None:
                 summary.camera_motion_estimates = tracker.camera_motion.estimates
             summary.corrupt_frames = source.corrupt_frames
+            summary.corrupt_numbers = list(source.corrupt_numbers)
             summary.ended_early = source.ended_early
             summary.gaps = list(source.gaps)
             bar.close()
@@ -632,6 +641,7 @@ def _checkpoint(
         recovered=summary.recovered,
         seconds=done.seconds + time.perf_counter() - start,
         corrupt_frames=source.corrupt_frames,
+        corrupt_numbers=list(source.corrupt_numbers),
         size_changes=summary.size_changes,
         last_size=[int(n) for n in summary.last_size],
     )

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 GLOB_CHARS = "*?["
 MAX_CONSECUTIVE_FAILURES = 30  # a video that fails this many grabs in a row has ended (truncated or damaged)
+CORRUPT_NUMBERS_KEPT = 20  # positions of the first unreadable frames kept to name them (the count goes on)
 STREAM_RETRIES = 5  # reopen attempts for a dropped webcam/URL stream
 STREAM_BACKOFF_S = 0.5  # first wait before reopening; doubles on each retry
 STREAM_TIMEOUT_MS = 5000  # open/read timeout handed to FFmpeg for URLs, so a dead server cannot hang the run
@@ -72,6 +73,7 @@ class FrameSource:
         frame_rate: frames per second the source declares, or None (image folders, most streams).
         total: frames expected, or None where unknown (streams).
         corrupt_frames: frames skipped because they could not be decoded (grows while iterating).
+        corrupt_numbers: the positions of the first `CORRUPT_NUMBERS_KEPT` of them.
         ended_early: for a video whose data stops before `total` (truncated), the last frame number read.
         should_stop: polled during stream backoff waits; the run loop sets it to its stop flag.
         live: True for a live stream (reopened when it drops), False for anything with an end.
@@ -87,6 +89,7 @@ class FrameSource:
     frame_rate: float | None
     total: int | None
     corrupt_frames: int = 0
+    corrupt_numbers: list[int] = field(default_factory=list)
     ended_early: int | None = None
     should_stop: Callable[[], bool] = field(default=lambda: False, repr=False)
     live: bool = False
@@ -100,6 +103,11 @@ class FrameSource:
         if self._frames is None:
             raise SourceError(f"{self.name}: source has no frame reader")
         return self._frames(self)
+
+    def skipped(self, numbers: range | list[int]) -> None:
+        """Count the unreadable frames at `numbers` (source positions)."""
+        self.corrupt_frames += len(numbers)
+        self.corrupt_numbers += list(numbers)[: CORRUPT_NUMBERS_KEPT - len(self.corrupt_numbers)]
 
 
 def _exists(path: Path) -> bool:
@@ -262,7 +270,7 @@ def _image_source(name: str, files: list[Path], fps: float | None, kind: str) ->
                 continue
             image = cv2.imread(str(file), cv2.IMREAD_COLOR)  # grayscale and 4-channel files come back as BGR
             if image is None or image.size == 0:
-                src.corrupt_frames += 1
+                src.skipped([number])
                 log.warning("skipped unreadable image %s", file)
                 continue
             yield number, image
@@ -319,7 +327,7 @@ def _video_source(path: Path) -> FrameSource:
                     continue
                 skipped = position - last_good - 1
                 if skipped:
-                    src.corrupt_frames += skipped
+                    src.skipped(range(last_good + 1, position))
                     log.warning("%s: skipped %d unreadable frame(s) before frame %d", path, skipped, position)
                 last_good = position
                 yield position, image
