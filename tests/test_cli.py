@@ -278,9 +278,9 @@ def test_truncated_video_tracks_the_frames_before_the_damage(fake_models, tmp_pa
 
 @pytest.mark.parametrize(
     "case",
-    ["missing", "later_missing", "later_not_a_video", "later_empty_folder", "text_as_mp4", "empty", "truncated_mp4",
-     "bad_key", "bad_value", "bad_yaml", "missing_detector", "text_as_detector", "reid_weights_as_detector",
-     "empty_folder_as_detector"],
+    ["missing", "stdin", "later_missing", "later_not_a_video", "later_empty_folder", "text_as_mp4", "empty",
+     "truncated_mp4", "bad_key", "bad_value", "bad_yaml", "missing_detector", "text_as_detector",
+     "reid_weights_as_detector", "empty_folder_as_detector"],
 )  # fmt: skip
 def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
     (tmp_path / "notes.mp4").write_text("this is not a video\n" * 50)
@@ -297,6 +297,7 @@ def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
 
     args, expected = {
         "missing": ([str(tmp_path / "nope.mp4")], "nope.mp4"),
+        "stdin": (["-"], "no such file or folder: - (video is not read from standard input: save it to a file)"),
         "later_missing": ([video, str(tmp_path / "nope.mp4")], "nope.mp4"),
         "later_not_a_video": ([video, str(tmp_path / "notes.mp4")], "not a readable video"),
         "later_empty_folder": ([video, str(tmp_path / "no_images")], "holds no images"),

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 GLOB_CHARS = "*?["
+STDIN_NAME = "-"  # what other tools take for standard input (not read here)
 MAX_CONSECUTIVE_FAILURES = 30  # a video that fails this many grabs in a row has ended (truncated or damaged)
 CORRUPT_NUMBERS_KEPT = 20  # positions of the first unreadable frames kept to name them (the count goes on)
 STREAM_RETRIES = 5  # reopen attempts for a dropped webcam/URL stream
@@ -229,6 +230,8 @@ def check_named(spec: str | Path) -> None:
 
 
 def _nothing_named(spec: str) -> SourceError:
+    if spec == STDIN_NAME:  # the usual name for standard input: say so rather than "no such file"
+        return SourceError(f"no such file or folder: {spec} (video is not read from standard input: save it to a file)")
     return SourceError(f"no such file or folder: {spec}")
 
 
