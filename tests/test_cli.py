@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from media import write_video
+from media import set_display_rotation, write_video
 
 import tracker.io.sources as sources
 import tracker.run as run
@@ -262,6 +262,21 @@ def test_a_raw_stream_file_has_no_length_and_max_frames_gives_the_bar_its_total(
     assert main([str(video), "--out", str(tmp_path / "out"), "--max-frames", "5", "--no-save-video"]) == 0
     bar = capsys.readouterr().err.replace("\r", "\n")
     assert "5/5 [" in bar, bar
+
+
+def test_a_phone_video_with_a_rotation_flag_is_tracked_and_drawn_upright(fake_models, tmp_path):
+    """A phone stores a portrait video sideways with a rotation flag: the txt's boxes and the annotated video are in
+    the picture as it is shown (OpenCV applies the flag), as the README says."""
+    frames = scene()
+    upright = write_video(tmp_path / "upright.mp4", frames, "mp4v")
+    sideways = [cv2.rotate(f, cv2.ROTATE_90_COUNTERCLOCKWISE) for f in frames]
+    phone = set_display_rotation(write_video(tmp_path / "phone.mp4", sideways, "mp4v"), 90)
+    for video in (upright, phone):
+        assert main([str(video), "--out", str(tmp_path / video.stem), "--quiet"]) == 0
+    expected, got = (read_mot_rows(tmp_path / name / f"{name}.txt") for name in ("upright", "phone"))
+    assert len(got) == len(expected) > FRAMES
+    np.testing.assert_allclose(got[:, 2:6], expected[:, 2:6], atol=2)
+    assert video_info(tmp_path / "phone" / "phone.mp4")[1] == SIZE
 
 
 def test_truncated_video_tracks_the_frames_before_the_damage(fake_models, tmp_path, capsys):
