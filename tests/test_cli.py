@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -288,7 +289,22 @@ def test_truncated_video_tracks_the_frames_before_the_damage(fake_models, tmp_pa
     assert main([str(truncated), "--out", str(tmp_path / "out")]) == 0
     lines = (tmp_path / "out" / "truncated.jsonl").read_text().splitlines()
     assert 5 <= len(lines) < 40
-    assert f"readable after frame {len(lines)} of 40" in capsys.readouterr().out
+    assert f"readable after frame {len(lines)} of the 40 its header announces (cut short" in capsys.readouterr().out
+
+
+def test_a_video_whose_container_outlasts_its_picture_is_not_said_to_be_damaged_only(fake_models, tmp_path, capsys):
+    """A phone or screen recording whose sound runs longer than its picture: OpenCV counts its frames from the
+    container's duration, so the last frame came "before the end" and the summary said the video "stops being
+    readable" as if it were damaged; it now gives that cause too (simulated: the container's duration made longer)."""
+    video = write_video(tmp_path / "clip.mkv", scene(10), "MJPG")
+    data = bytearray(video.read_bytes())
+    at = data.find(b"\x44\x89\x88")  # Matroska Segment Info Duration, an 8-byte float in milliseconds
+    assert at > 0, "no Duration element where ffmpeg's muxer writes it"
+    struct.pack_into(">d", data, at + 3, struct.unpack_from(">d", data, at + 3)[0] * 2.5)
+    video.write_bytes(bytes(data))
+    assert main([str(video), "--out", str(tmp_path / "out"), "--no-save-video"]) == 0
+    said = capsys.readouterr().out
+    assert "after frame 10 of the 25 its header announces (cut short or damaged, or its sound runs longer" in said
 
 
 @pytest.mark.parametrize(

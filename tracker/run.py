@@ -214,7 +214,10 @@ class RunSummary:
         if self.camera_motion_failures:
             lines.append(f"camera motion not found on {count(self.camera_motion_failures, 'frame')} (identity used)")
         if self.ended_early is not None:
-            lines.append(f"the video stops being readable after frame {self.ended_early} of {self.expected_frames}")
+            lines.append(  # OpenCV counts frames from the container's duration, which a longer sound track sets
+                f"the video stops being readable after frame {self.ended_early} of the {self.expected_frames} its "
+                "header announces (cut short or damaged, or its sound runs longer than its picture)"
+            )
         if self.gaps:
             where = ", ".join(f"{seconds:.1f} s after frame {frame}" for frame, seconds in self.gaps)
             lines.append(f"the stream dropped {count(len(self.gaps), 'time')} and came back: no frames for {where}")

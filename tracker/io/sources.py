@@ -336,7 +336,12 @@ def _video_source(path: Path) -> FrameSource:
                 yield position, image
             if position > last_good:  # failures that never recovered: the data stops here
                 src.ended_early = last_good
-                log.warning("%s: no readable frames after frame %d of %d (truncated?)", path, last_good, total)
+                log.warning(
+                    "%s: no readable frames after frame %d of %d (truncated? or sound longer than the picture)",
+                    path,
+                    last_good,
+                    total,
+                )
         finally:
             capture.release()
 
