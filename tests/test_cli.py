@@ -846,3 +846,19 @@ def test_summary_json_gives_the_frame_rate_the_source_was_tracked_at(fake_models
         assert main([str(video), "--out", str(tmp_path / name), "--no-save-video", "--quiet", *extra]) == 0
         rates[name] = json.loads((tmp_path / name / "summary.json").read_text())["frame_rate"]
     assert rates == {"declared": 12.5, "forced": 7.0}
+
+
+def test_an_out_folder_where_the_video_would_replace_its_source_is_refused(fake_models, tmp_path, capfd):
+    """`track videos/cam.mp4 --out videos` (results beside the video) wrote the annotated `cam.mp4` over the video
+    being read: the user's video was lost and its results cut short. Now one error before anything is written."""
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    video = write_video(folder / "cam.mp4", scene(), "mp4v")
+    original = video.read_bytes()
+    capfd.readouterr()
+    assert main([str(video), "--out", str(folder), "--quiet"]) == 2
+    line = one_error_line(capfd.readouterr().err)
+    assert f"the output {folder / 'cam.mp4'} would replace this source: choose another --out or --no-save-video" in line
+    assert video.read_bytes() == original and sorted(p.name for p in folder.iterdir()) == ["cam.mp4"]
+    assert main([str(video), "--out", str(folder), "--quiet", "--no-save-video"]) == 0  # nothing of that name written
+    assert video.read_bytes() == original and len(read_mot_rows(folder / "cam.txt")) == 2 * FRAMES

@@ -504,7 +504,7 @@ def track_source(
     summary = RunSummary(expected_frames=source.total, name=stem, global_ids=tracker.gallery is not None)
     summary.frame_rate = tracker.frame_rate
     summary_name = SUMMARY_NAME if name is None else f"{stem}.{SUMMARY_NAME}"
-    outputs = _Outputs(out_dir, stem, tracker.frame_rate if save_video else None, summary_name)
+    outputs = _Outputs(out_dir, stem, tracker.frame_rate if save_video else None, summary_name, _source_files(source))
     summary.outputs = outputs.paths
     annotator = Annotator()
     done = resume or Progress()
@@ -704,8 +704,16 @@ class _Outputs:
     """`<name>.txt`, `<name>.jsonl` and `<name>.mp4` in `out_dir`, created when the first frame arrives: a source
     that never yields a frame leaves no files (and no folder) behind."""
 
-    def __init__(self, out_dir: Path, name: str, video_rate: float | None, summary_name: str = SUMMARY_NAME) -> None:
+    def __init__(
+        self,
+        out_dir: Path,
+        name: str,
+        video_rate: float | None,
+        summary_name: str = SUMMARY_NAME,
+        sources: Sequence[Path] = (),
+    ) -> None:
         self.out_dir = out_dir
+        self._sources = tuple(sources)  # the files read: never removed as an earlier run's output
         self.txt, self.jsonl_path, self.video_path = (out_dir / f"{name}{ext}" for ext in (".txt", ".jsonl", ".mp4"))
         self.summary_path = out_dir / summary_name
         self.paths = [self.txt, self.jsonl_path] + ([self.video_path] if video_rate is not None else [])
@@ -736,8 +744,8 @@ class _Outputs:
             (self.out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)  # (this run's own comes after its first frame)
         if self._video_rate is not None:
             self._video = VideoWriter(self.video_path, self._video_rate)
-        else:  # not written by this run: an earlier run's video of that name would not match the txt beside it
-            self.video_path.unlink(missing_ok=True)
+        elif self.video_path.exists() and not _is_one_of(self.video_path, self._sources):
+            self.video_path.unlink()  # not written by this run: an earlier run's video would not match this txt
 
     def sync(self) -> tuple[int, int]:
         """Make the txt and JSONL rows written so far durable; returns their lengths (bytes)."""
@@ -818,6 +826,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     cfg, note = reid_fallback(cfg, _asks_for_reid(options.config, options.overrides))
     rate = _frame_rate(opened[0], cfg, options, notify)
     out = options.out
+    if out is not None:
+        _check_sources_kept(out, names, opened, options.save_video)
     checkpointed = len(names) == 1 and options.checkpoint_seconds > 0 and resumable(options.source, opened[0])
     device = str(resolve_device(cfg.device))
     identity = (
@@ -905,6 +915,38 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         if gallery is not None and options.gallery is not None and options.gallery.exists():
             combined.gallery_saved = (options.gallery, len(gallery))
         return combined
+
+
+def _check_sources_kept(out: Path, names: Sequence[str], opened: dict[int, FrameSource], save_video: bool) -> None:
+    """Refuse an output folder where an output would replace a source file: `track v/cam.mp4 --out v` wrote the
+    annotated `cam.mp4` over the video it was reading (the video lost, the results cut short). Checked before
+    anything is written; the stems are those the run gives its sources (streams, opened in their turn, are not files).
+
+    Raises:
+        SourceError: naming the source, the output file and what to do instead.
+    """
+    stems: set[str] = set()
+    for i, name in enumerate(names):
+        source = opened.get(i)
+        if source is None:
+            continue
+        stem = unique_stem(source.name, stems)
+        summary = SUMMARY_NAME if len(names) == 1 else f"{stem}.{SUMMARY_NAME}"
+        written = [f"{stem}.txt", f"{stem}.jsonl", summary, CHECKPOINT_NAME] + ([f"{stem}.mp4"] if save_video else [])
+        for output in (out / w for w in written):
+            if _is_one_of(output, _source_files(source)):
+                hint = " or --no-save-video" if output.suffix == ".mp4" else ""
+                raise SourceError(f"{name}: the output {output} would replace this source: choose another --out{hint}")
+
+
+def _source_files(source: FrameSource) -> tuple[Path, ...]:
+    """The files a source reads (a video's, or its images)."""
+    return source.files or ((source.path,) if source.path is not None else ())
+
+
+def _is_one_of(path: Path, files: Sequence[Path]) -> bool:
+    """`path` exists and is one of `files` (the same file, whatever the path: relative, absolute, linked)."""
+    return path.exists() and any(file.exists() and os.path.samefile(path, file) for file in files)
 
 
 def _check_resumable(out: Path) -> None:

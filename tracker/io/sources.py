@@ -81,6 +81,7 @@ class FrameSource:
         gaps: for a live stream, one (last frame number before the drop, seconds without frames) per reopening.
         timestamp_rate: measures frames/s from the container's timestamps (None where there are none).
         files: the image files of an image folder, glob or sequence, in order (empty for videos and streams).
+        path: the file of a video file source (None for the others).
         skip_to: frames numbered up to this are passed over without being decoded (a resumed run starts after
             them); unreadable frames among them are not counted in `corrupt_frames`.
     """
@@ -97,6 +98,7 @@ class FrameSource:
     gaps: list[tuple[int, float]] = field(default_factory=list)
     timestamp_rate: Callable[[], float | None] = field(default=lambda: None, repr=False)
     files: tuple[Path, ...] = field(default=(), repr=False)
+    path: Path | None = field(default=None, repr=False)
     skip_to: int = 0
     _frames: Callable[[FrameSource], FrameIterator] | None = field(default=None, repr=False)
 
@@ -351,6 +353,7 @@ def _video_source(path: Path) -> FrameSource:
         fps if fps and fps > 0 else None,
         total or None,
         timestamp_rate=lambda: timestamp_rate(target),
+        path=path,
         _frames=frames,
     )
 
