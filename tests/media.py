@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import cv2
@@ -17,4 +18,17 @@ def write_video(path: Path, frames: list[np.ndarray], fourcc: str = "FFV1", fps:
     for frame in frames:
         writer.write(frame)
     writer.release()
+    return path
+
+
+def set_display_rotation(path: Path, degrees: int) -> Path:
+    """Give the (first) track of an mp4 the display matrix of a phone held sideways (`rotate=90` or 270 in ffmpeg's
+    terms: show the stored picture turned that many degrees clockwise), in place."""
+    one = 0x10000  # 16.16 fixed point
+    a, b, c, d = {90: (0, one, -one, 0), 270: (0, -one, one, 0)}[degrees]
+    data = bytearray(path.read_bytes())
+    box = data.find(b"tkhd") + 4  # version (1 byte), flags (3), then times, track id, duration, layer ... matrix
+    header = 4 + (8 + 8 + 4 + 4 + 8 if data[box] == 1 else 4 + 4 + 4 + 4 + 4) + 8 + 8
+    struct.pack_into(">9i", data, box + header, a, b, 0, c, d, 0, 0, 0, 0x40000000)
+    path.write_bytes(bytes(data))
     return path

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -19,7 +20,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from media import write_video
+from media import set_display_rotation, write_video
 
 import tracker.io.sources as sources
 import tracker.run as run
@@ -219,6 +220,66 @@ def test_a_folder_of_images_of_several_sizes_says_so_in_the_summary(fake_models,
     assert "size_changes" not in json.loads((plain / "summary.json").read_text())
 
 
+def test_the_video_keeps_one_frame_per_source_frame_across_unreadable_ones(fake_models, tmp_path, capsys):
+    """Unreadable frames are skipped in the txt (a gap in its frame numbers); the annotated video fills them (black
+    before the first readable frame, else the frame before), so its frame n is the txt's frame n, not n + 1. The
+    summary says which frames they were (it gave only their count)."""
+    frames = scene(12)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, frame in enumerate(frames, start=1):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), frame)
+    for bad in (1, 6):
+        (folder / f"{bad:03d}.png").write_bytes(b"not a png")
+    out = tmp_path / "out"
+    assert main([str(folder), "--out", str(out)]) == 0
+    assert "2 unreadable frames skipped (frames 1, 6)" in capsys.readouterr().out  # where to look for the damage
+    assert json.loads((out / "summary.json").read_text())["corrupt_frame_numbers"] == [1, 6]
+    assert sorted({int(r[0]) for r in read_mot_rows(out / "frames.txt")}) == [2, 3, 4, 5, 7, 8, 9, 10, 11, 12]
+    cap = cv2.VideoCapture(str(out / "frames.mp4"))
+    video = []
+    while (read := cap.read())[0]:
+        video.append(read[1].astype(np.float64))
+    assert len(video) == len(frames)
+    assert video[0].mean() < 1  # frame 1: nothing readable yet
+    assert mean_difference(video[5], video[4]) < mean_difference(video[6], video[5]) / 4  # frame 6 repeats frame 5
+    for k in (1, 6, 10):  # frames 2, 7, 11 show their own source frame (boxes drawn on it), not a neighbour
+        own = mean_difference(video[k], frames[k])
+        assert own < min(mean_difference(video[k], frames[k - 1]), mean_difference(video[k], frames[k + 1]))
+
+
+def mean_difference(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.float64) - b.astype(np.float64)).mean())
+
+
+def test_a_raw_stream_file_has_no_length_and_max_frames_gives_the_bar_its_total(fake_models, tmp_path, capsys):
+    """A raw MJPEG or H.264 stream (`.mjpeg`, `.h264`: no container) has no frame count; OpenCV gives a huge
+    negative one, which became the source's length: the bar showed no total even with --max-frames, and a damaged
+    end would have said "after frame N of -192153584101141"."""
+    video = write_video(tmp_path / "raw.mjpeg", scene(8), "MJPG")
+    assert cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT) < 0, "OpenCV now knows the length: moot"
+    source = sources.open_source(video)
+    assert source.total is None and [n for n, _ in source] == list(range(1, 9))
+    assert main([str(video), "--out", str(tmp_path / "out"), "--max-frames", "5", "--no-save-video"]) == 0
+    bar = capsys.readouterr().err.replace("\r", "\n")
+    assert "5/5 [" in bar, bar
+
+
+def test_a_phone_video_with_a_rotation_flag_is_tracked_and_drawn_upright(fake_models, tmp_path):
+    """A phone stores a portrait video sideways with a rotation flag: the txt's boxes and the annotated video are in
+    the picture as it is shown (OpenCV applies the flag), as the README says."""
+    frames = scene()
+    upright = write_video(tmp_path / "upright.mp4", frames, "mp4v")
+    sideways = [cv2.rotate(f, cv2.ROTATE_90_COUNTERCLOCKWISE) for f in frames]
+    phone = set_display_rotation(write_video(tmp_path / "phone.mp4", sideways, "mp4v"), 90)
+    for video in (upright, phone):
+        assert main([str(video), "--out", str(tmp_path / video.stem), "--quiet"]) == 0
+    expected, got = (read_mot_rows(tmp_path / name / f"{name}.txt") for name in ("upright", "phone"))
+    assert len(got) == len(expected) > FRAMES
+    np.testing.assert_allclose(got[:, 2:6], expected[:, 2:6], atol=2)
+    assert video_info(tmp_path / "phone" / "phone.mp4")[1] == SIZE
+
+
 def test_truncated_video_tracks_the_frames_before_the_damage(fake_models, tmp_path, capsys):
     rng = np.random.default_rng(0)
     frames = [np.maximum(f, rng.integers(0, 100, f.shape, dtype=np.uint8)) for f in scene(40)]  # big JPEGs
@@ -228,14 +289,29 @@ def test_truncated_video_tracks_the_frames_before_the_damage(fake_models, tmp_pa
     assert main([str(truncated), "--out", str(tmp_path / "out")]) == 0
     lines = (tmp_path / "out" / "truncated.jsonl").read_text().splitlines()
     assert 5 <= len(lines) < 40
-    assert f"readable after frame {len(lines)} of 40" in capsys.readouterr().out
+    assert f"readable after frame {len(lines)} of the 40 its header announces (cut short" in capsys.readouterr().out
+
+
+def test_a_video_whose_container_outlasts_its_picture_is_not_said_to_be_damaged_only(fake_models, tmp_path, capsys):
+    """A phone or screen recording whose sound runs longer than its picture: OpenCV counts its frames from the
+    container's duration, so the last frame came "before the end" and the summary said the video "stops being
+    readable" as if it were damaged; it now gives that cause too (simulated: the container's duration made longer)."""
+    video = write_video(tmp_path / "clip.mkv", scene(10), "MJPG")
+    data = bytearray(video.read_bytes())
+    at = data.find(b"\x44\x89\x88")  # Matroska Segment Info Duration, an 8-byte float in milliseconds
+    assert at > 0, "no Duration element where ffmpeg's muxer writes it"
+    struct.pack_into(">d", data, at + 3, struct.unpack_from(">d", data, at + 3)[0] * 2.5)
+    video.write_bytes(bytes(data))
+    assert main([str(video), "--out", str(tmp_path / "out"), "--no-save-video"]) == 0
+    said = capsys.readouterr().out
+    assert "after frame 10 of the 25 its header announces (cut short or damaged, or its sound runs longer" in said
 
 
 @pytest.mark.parametrize(
     "case",
-    ["missing", "later_missing", "later_not_a_video", "later_empty_folder", "text_as_mp4", "empty", "truncated_mp4",
-     "bad_key", "bad_value", "bad_yaml", "missing_detector", "text_as_detector", "reid_weights_as_detector",
-     "empty_folder_as_detector"],
+    ["missing", "stdin", "later_missing", "later_not_a_video", "later_empty_folder", "text_as_mp4", "empty",
+     "truncated_mp4", "bad_key", "bad_value", "bad_yaml", "missing_detector", "text_as_detector",
+     "reid_weights_as_detector", "empty_folder_as_detector"],
 )  # fmt: skip
 def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
     (tmp_path / "notes.mp4").write_text("this is not a video\n" * 50)
@@ -252,6 +328,7 @@ def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
 
     args, expected = {
         "missing": ([str(tmp_path / "nope.mp4")], "nope.mp4"),
+        "stdin": (["-"], "no such file or folder: - (video is not read from standard input: save it to a file)"),
         "later_missing": ([video, str(tmp_path / "nope.mp4")], "nope.mp4"),
         "later_not_a_video": ([video, str(tmp_path / "notes.mp4")], "not a readable video"),
         "later_empty_folder": ([video, str(tmp_path / "no_images")], "holds no images"),
@@ -758,3 +835,30 @@ def test_summary_json_holds_what_the_printed_summary_says(tmp_path, fake_models,
         else:
             assert summary["camera_motion"]["estimates"] == FRAMES - 1, summary  # every frame after the first
             assert 0 <= summary["camera_motion"]["failures"] <= FRAMES - 1
+
+
+def test_summary_json_gives_the_frame_rate_the_source_was_tracked_at(fake_models, tmp_path):
+    """Every time limit and the motion model depend on the frame rate, chosen from --fps, the rate the video
+    declares or its timestamps, or the config: summary.json said which only when a warning was printed."""
+    video = write_video(tmp_path / "walk.avi", scene(), fps=12.5)
+    rates = {}
+    for name, extra in (("declared", []), ("forced", ["--fps", "7"])):
+        assert main([str(video), "--out", str(tmp_path / name), "--no-save-video", "--quiet", *extra]) == 0
+        rates[name] = json.loads((tmp_path / name / "summary.json").read_text())["frame_rate"]
+    assert rates == {"declared": 12.5, "forced": 7.0}
+
+
+def test_an_out_folder_where_the_video_would_replace_its_source_is_refused(fake_models, tmp_path, capfd):
+    """`track videos/cam.mp4 --out videos` (results beside the video) wrote the annotated `cam.mp4` over the video
+    being read: the user's video was lost and its results cut short. Now one error before anything is written."""
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    video = write_video(folder / "cam.mp4", scene(), "mp4v")
+    original = video.read_bytes()
+    capfd.readouterr()
+    assert main([str(video), "--out", str(folder), "--quiet"]) == 2
+    line = one_error_line(capfd.readouterr().err)
+    assert f"the output {folder / 'cam.mp4'} would replace this source: choose another --out or --no-save-video" in line
+    assert video.read_bytes() == original and sorted(p.name for p in folder.iterdir()) == ["cam.mp4"]
+    assert main([str(video), "--out", str(folder), "--quiet", "--no-save-video"]) == 0  # nothing of that name written
+    assert video.read_bytes() == original and len(read_mot_rows(folder / "cam.txt")) == 2 * FRAMES

@@ -690,3 +690,64 @@ def test_a_tracker_state_pickled_before_the_ground_line_and_the_measured_noise_e
         ]
 
     assert continued(pickle.loads(blob)) == continued(forgotten)
+
+
+def test_a_new_run_into_a_folder_leaves_nothing_of_the_earlier_run_beside_its_outputs(
+    clip, reference, tmp_path, monkeypatch, frame_clock, capsys
+):
+    """An explicit --out is reused: a run stopped there leaves a checkpoint and a video; a new run into it with
+    --checkpoint-seconds 0 and --no-save-video finished, yet `--resume` went on from the old checkpoint (cutting the
+    new txt to the old run's length, or refusing it), and the old run's annotated video stayed beside the new txt."""
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, kill)
+        assert main([str(clip), "--out", str(out), "--quiet"]) == 130
+    assert (out / CHECKPOINT_NAME).exists() and (out / "walk.mp4").exists()
+    args = [str(clip), "--out", str(out), "--quiet", "--no-save-video", "--checkpoint-seconds", "0"]
+    assert main(args + ["--max-frames", "20"]) == 0
+    assert not (out / CHECKPOINT_NAME).exists() and not (out / "walk.mp4").exists()
+    capsys.readouterr()
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 0
+    assert "finished (20 frames): nothing to resume" in capsys.readouterr().out
+    assert main(args) == 0
+    assert outputs(out, "walk") == reference
+
+
+def test_resume_finds_the_run_of_a_source_whose_name_ends_in_a_digit(tmp_path, monkeypatch, fake_models, capsys):
+    """Run folders are numbered `<name>2`, `<name>3`: `runs/track/cam12` is the folder of `cam12.avi` as well as the
+    name of a second run of `cam1.avi`. `track cam1.avi --resume` took cam12.avi's finished run for cam1.avi's
+    newest ("finished: nothing to resume") and never resumed the interrupted run in `runs/track/cam1`."""
+    monkeypatch.chdir(tmp_path)
+    frames = scene(FRAMES)
+    cam1, cam12 = (write_video(tmp_path / f"{name}.avi", frames) for name in ("cam1", "cam12"))
+    assert main([str(cam1), "--out", str(tmp_path / "whole"), "--quiet", "--no-save-video"]) == 0
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, lambda: signal.getsignal(signal.SIGINT)(signal.SIGINT, None))
+        assert main([str(cam1), "--quiet", "--no-save-video"]) == 130
+    assert main([str(cam12), "--quiet", "--no-save-video"]) == 0
+    runs = tmp_path / "runs" / "track"
+    assert sorted(p.name for p in runs.iterdir()) == ["cam1", "cam12"]
+    capsys.readouterr()
+    assert main([str(cam1), "--resume", "--quiet", "--no-save-video"]) == 0
+    assert "nothing to resume" not in capsys.readouterr().out
+    assert outputs(runs / "cam1", "cam1") == outputs(tmp_path / "whole", "cam1")
+    assert not (runs / "cam1" / CHECKPOINT_NAME).exists()
+
+
+def test_a_resumed_run_names_the_unreadable_frames_of_the_whole_source(tmp_path, monkeypatch, fake_models, capsys):
+    """The frames before the checkpoint are not read again without a video: their unreadable ones come from it."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, frame in enumerate(scene(FRAMES), start=1):
+        cv2.imwrite(str(folder / f"{i:03d}.png"), frame)
+    for bad in (5, 50):
+        (folder / f"{bad:03d}.png").write_bytes(b"not a png")
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, lambda: signal.getsignal(signal.SIGINT)(signal.SIGINT, None))
+        assert main([str(folder), "--out", str(out), "--quiet", "--no-save-video"]) == 130
+    capsys.readouterr()
+    assert main([str(folder), "--resume", "--out", str(out), "--no-save-video"]) == 0
+    assert "2 unreadable frames skipped (frames 5, 50)" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["corrupt_frames"] == 2 and summary["corrupt_frame_numbers"] == [5, 50]

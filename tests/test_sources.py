@@ -79,6 +79,22 @@ def test_corrupt_frame_mid_video_is_skipped_counted_and_keeps_its_number(tmp_pat
     assert src.corrupt_frames == 1 and src.ended_early is None
 
 
+def test_a_video_whose_first_frames_are_damaged_is_tracked_from_the_first_readable_one(tmp_path):
+    """Undecodable frames are skipped, the first ones too (a CCTV export cut in a damaged spot): the video was
+    refused as "not a readable video" when its first frame did not decode."""
+    video = write_video(tmp_path / "clip.avi", noise_frames(10), "MJPG")
+    data = bytearray(video.read_bytes())
+    starts = [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xD8]  # JPEG start markers
+    for k in (0, 1):  # wipe frames 1 and 2, keeping the AVI chunk header before each next JPEG
+        end = starts[k + 1] - 16
+        data[starts[k] : end] = bytes(end - starts[k])
+    damaged = tmp_path / "damaged.avi"
+    damaged.write_bytes(bytes(data))
+    src = open_source(damaged)
+    assert [n for n, _ in src] == list(range(3, 11))
+    assert src.corrupt_frames == 2 and src.ended_early is None
+
+
 def test_truncated_video_gives_the_frames_before_the_damage(tmp_path):
     data = write_video(tmp_path / "clip.avi", noise_frames(40), "MJPG").read_bytes()
     truncated = tmp_path / "truncated.avi"

@@ -52,7 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--config", help="YAML config (default: built-in defaults, as in configs/default.yaml)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
-    p.add_argument("--out", type=Path, help="output folder (default runs/track/<name>, numbered, never overwritten)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="output folder (default runs/track/<name>, numbered, never overwritten; a folder given here is reused, "
+        "the outputs of an earlier run in it replaced)",
+    )
     p.add_argument("--save-video", action=argparse.BooleanOptionalAction, default=True, help="annotated mp4")
     p.add_argument("--show", action="store_true", help="show the annotated frames in a window (q stops)")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (same as --set device=...)")

@@ -79,6 +79,7 @@ class Progress:
     recovered: int = 0
     seconds: float = 0.0  # tracking time so far (all sessions)
     corrupt_frames: int = 0  # unreadable frames skipped up to `last_frame`
+    corrupt_numbers: list[int] = field(default_factory=list)  # the first ones' positions (`FrameSource`)
     size_changes: int = 0  # frames of another size than the frame tracked before them
     last_size: list[int] = field(default_factory=list)  # (height, width) of the last frame tracked ([]: none yet)
 

@@ -85,6 +85,7 @@ JSON_SCORE_DECIMALS = 4
 OSNET_ZOO_URL = "https://kaiyangzhou.github.io/deep-person-reid/MODEL_ZOO"
 _PYTORCH_SUFFIX = ".pt"
 _STREAMS = ("url", "webcam")  # `resolve_source` kinds opened only when their turn comes (a stream may not wait)
+CORRUPT_NUMBERS_SHOWN = 5  # unreadable frames named in the printed summary (summary.json has more)
 SUMMARY_NAME = "summary.json"  # written beside the outputs at the end of a run (atomically)
 # Decode and detect the next frame in a background thread (`Tracker.stream`): None lets `stream` decide (ahead
 # unless the detector is a PyTorch model; tools/bench_pipeline.py, stream vs update rows).
@@ -97,9 +98,11 @@ class RunSummary:
 
     frames: int = 0
     seconds: float = 0.0
+    frame_rate: float | None = None  # frames/s the source was tracked at (None: several sources combined)
     tracks: set[Hashable] = field(default_factory=set)  # IDs shown; (source, ID) once several sources are combined
     recovered: int = 0
     corrupt_frames: int = 0
+    corrupt_numbers: list[int] = field(default_factory=list)  # the first ones' positions (one source)
     size_changes: int = 0  # frames of another size than the frame before (tracks carry over in the old pixels)
     last_size: tuple[int, ...] = ()  # (height, width) of the last frame tracked, for `size_changes`
     ended_early: int | None = None
@@ -138,9 +141,11 @@ class RunSummary:
             "frames": self.frames,
             "seconds": round(self.seconds, 3),
             "fps": round(self.fps, 2),
+            **({"frame_rate": round(self.frame_rate, 3)} if self.frame_rate is not None else {}),
             "tracks": len(self.tracks),
             "recovered": self.recovered,
             "corrupt_frames": self.corrupt_frames,
+            **({"corrupt_frame_numbers": self.corrupt_numbers} if self.corrupt_numbers else {}),
             **({"size_changes": self.size_changes} if self.size_changes else {}),
             # what `describe` prints beside: the camera motion (compensation on), a video cut short, stream drops
             **(
@@ -196,7 +201,11 @@ class RunSummary:
             reports = getattr(self, per_source) or {"": getattr(self, attribute)}
             lines += [describe(report, f" of {name}" if name else "") for name, report in reports.items() if report]
         if self.corrupt_frames:
-            lines.append(f"{count(self.corrupt_frames, 'unreadable frame')} skipped")
+            shown, where = self.corrupt_numbers[:CORRUPT_NUMBERS_SHOWN], ""
+            if shown:  # where they are (one source), so the damage can be found
+                more = ", ..." if self.corrupt_frames > len(shown) else ""
+                where = f" ({'frames' if len(shown) > 1 or more else 'frame'} {', '.join(map(str, shown))}{more})"
+            lines.append(f"{count(self.corrupt_frames, 'unreadable frame')} skipped{where}")
         if self.size_changes:
             lines.append(
                 f"the frame size changed {count(self.size_changes, 'time')}: tracks carried over in the old frame's "
@@ -205,7 +214,10 @@ class RunSummary:
         if self.camera_motion_failures:
             lines.append(f"camera motion not found on {count(self.camera_motion_failures, 'frame')} (identity used)")
         if self.ended_early is not None:
-            lines.append(f"the video stops being readable after frame {self.ended_early} of {self.expected_frames}")
+            lines.append(  # OpenCV counts frames from the container's duration, which a longer sound track sets
+                f"the video stops being readable after frame {self.ended_early} of the {self.expected_frames} its "
+                "header announces (cut short or damaged, or its sound runs longer than its picture)"
+            )
         if self.gaps:
             where = ", ".join(f"{seconds:.1f} s after frame {frame}" for frame, seconds in self.gaps)
             lines.append(f"the stream dropped {count(len(self.gaps), 'time')} and came back: no frames for {where}")
@@ -325,10 +337,13 @@ def next_run_dir(base: Path, name: str) -> Path:
 
 
 def newest_run_dir(base: Path, name: str) -> Path | None:
-    """The last of `base/name`, `base/name2`, ... that exists (the newest run `next_run_dir` made), or None."""
+    """The last of `base/name`, `base/name2`, ... that exists and holds outputs of `name` (the newest run
+    `next_run_dir` made for it: `cam12` may be the second run of `cam1` or a run of `cam12`), or None."""
     newest, n = None, 1
     while (candidate := _run_dir(base, name, n)).exists():
-        newest, n = candidate, n + 1
+        if (candidate / f"{name}.jsonl").exists():
+            newest = candidate
+        n += 1
     return newest
 
 
@@ -487,8 +502,9 @@ def track_source(
 
     stem = name or source.name
     summary = RunSummary(expected_frames=source.total, name=stem, global_ids=tracker.gallery is not None)
+    summary.frame_rate = tracker.frame_rate
     summary_name = SUMMARY_NAME if name is None else f"{stem}.{SUMMARY_NAME}"
-    outputs = _Outputs(out_dir, stem, tracker.frame_rate if save_video else None, summary_name)
+    outputs = _Outputs(out_dir, stem, tracker.frame_rate if save_video else None, summary_name, _source_files(source))
     summary.outputs = outputs.paths
     annotator = Annotator()
     done = resume or Progress()
@@ -501,6 +517,7 @@ def track_source(
             history = GlobalIdHistory.from_jsonl(outputs.jsonl_path, resume.jsonl_bytes)
         if not save_video:  # nothing to draw: the frames before the checkpoint are not even decoded
             source.skip_to, source.corrupt_frames = resume.last_frame, resume.corrupt_frames
+            source.corrupt_numbers = list(resume.corrupt_numbers)
     total = min(source.total, max_frames) if source.total and max_frames else (source.total or max_frames)
     left = None if max_frames is None else max(max_frames - done.frames, 0)
     bar = tqdm(
@@ -543,7 +560,7 @@ def track_source(
                     if save_video or show:
                         canvas = annotator.draw(_as_bgr(image), objects)
                         if save_video:
-                            outputs.write_video(canvas)
+                            outputs.write_video(number, canvas)
                         if show and _show(canvas):
                             stop.stopped = True
                     bar.update(1)
@@ -574,6 +591,7 @@ def track_source(
             if tracker.camera_motion is not None:
                 summary.camera_motion_estimates = tracker.camera_motion.estimates
             summary.corrupt_frames = source.corrupt_frames
+            summary.corrupt_numbers = list(source.corrupt_numbers)
             summary.ended_early = source.ended_early
             summary.gaps = list(source.gaps)
             bar.close()
@@ -626,6 +644,7 @@ def _checkpoint(
         recovered=summary.recovered,
         seconds=done.seconds + time.perf_counter() - start,
         corrupt_frames=source.corrupt_frames,
+        corrupt_numbers=list(source.corrupt_numbers),
         size_changes=summary.size_changes,
         last_size=[int(n) for n in summary.last_size],
     )
@@ -655,7 +674,7 @@ def _redraw(
         elif stopped():
             return
         elif number in saved:
-            outputs.write_video(annotator.draw(_as_bgr(image), saved[number]))
+            outputs.write_video(number, annotator.draw(_as_bgr(image), saved[number]))
 
 
 def _saved_tracks(path: Path, length: int, shown_global: bool) -> dict[int, list[TrackedObject]]:
@@ -685,8 +704,16 @@ class _Outputs:
     """`<name>.txt`, `<name>.jsonl` and `<name>.mp4` in `out_dir`, created when the first frame arrives: a source
     that never yields a frame leaves no files (and no folder) behind."""
 
-    def __init__(self, out_dir: Path, name: str, video_rate: float | None, summary_name: str = SUMMARY_NAME) -> None:
+    def __init__(
+        self,
+        out_dir: Path,
+        name: str,
+        video_rate: float | None,
+        summary_name: str = SUMMARY_NAME,
+        sources: Sequence[Path] = (),
+    ) -> None:
         self.out_dir = out_dir
+        self._sources = tuple(sources)  # the files read: never removed as an earlier run's output
         self.txt, self.jsonl_path, self.video_path = (out_dir / f"{name}{ext}" for ext in (".txt", ".jsonl", ".mp4"))
         self.summary_path = out_dir / summary_name
         self.paths = [self.txt, self.jsonl_path] + ([self.video_path] if video_rate is not None else [])
@@ -695,9 +722,13 @@ class _Outputs:
         self._mot: MotWriter | None = None
         self._jsonl: _JsonlWriter | None = None
         self._video: VideoWriter | None = None
+        self._video_number = 0  # the source frame the video's last frame shows
+        self._last_canvas: np.ndarray | None = None
 
     def open(self, resume: Progress | None = None) -> None:
-        """Create the files (`resume`: continue the txt and JSONL an earlier run left, cut to its checkpoint).
+        """Create the files (`resume`: continue the txt and JSONL an earlier run left, cut to its checkpoint). Files
+        of an earlier run that this one would leave beside its own are removed: its checkpoint (unless resumed) and,
+        without a video, its `<name>.mp4`.
 
         Raises:
             ResumeError: the earlier run's txt or JSONL is missing or shorter than its checkpoint says.
@@ -709,8 +740,12 @@ class _Outputs:
             self._jsonl = _JsonlWriter(self.jsonl_path, jsonl_bytes)
         except (FileNotFoundError, ValueError) as exc:
             raise ResumeError(f"the outputs of the run being resumed differ from its checkpoint: {exc}") from None
+        if resume is None:  # this folder's outputs are replaced: an earlier run's checkpoint would resume onto them
+            (self.out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)  # (this run's own comes after its first frame)
         if self._video_rate is not None:
             self._video = VideoWriter(self.video_path, self._video_rate)
+        elif self.video_path.exists() and not _is_one_of(self.video_path, self._sources):
+            self.video_path.unlink()  # not written by this run: an earlier run's video would not match this txt
 
     def sync(self) -> tuple[int, int]:
         """Make the txt and JSONL rows written so far durable; returns their lengths (bytes)."""
@@ -731,9 +766,15 @@ class _Outputs:
         """The first frame arrived and the files exist."""
         return self._mot is not None
 
-    def write_video(self, canvas: np.ndarray) -> None:
-        if self._video is not None:
-            self._video.write(canvas)
+    def write_video(self, number: int, canvas: np.ndarray) -> None:
+        """Source frame `number`, annotated. The positions skipped since the last one (unreadable frames) are filled
+        first, with the last canvas (black before the first), so video frame n is source frame n, as in the txt."""
+        if self._video is None:
+            return
+        for _ in range(self._video_number + 1, number):
+            self._video.write(self._last_canvas if self._last_canvas is not None else np.zeros_like(canvas))
+        self._video.write(canvas)
+        self._video_number, self._last_canvas = number, canvas
 
     def close(self) -> None:
         for writer in (self._mot, self._jsonl, self._video):
@@ -785,6 +826,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     cfg, note = reid_fallback(cfg, _asks_for_reid(options.config, options.overrides))
     rate = _frame_rate(opened[0], cfg, options, notify)
     out = options.out
+    if out is not None:
+        _check_sources_kept(out, names, opened, options.save_video)
     checkpointed = len(names) == 1 and options.checkpoint_seconds > 0 and resumable(options.source, opened[0])
     device = str(resolve_device(cfg.device))
     identity = (
@@ -872,6 +915,38 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         if gallery is not None and options.gallery is not None and options.gallery.exists():
             combined.gallery_saved = (options.gallery, len(gallery))
         return combined
+
+
+def _check_sources_kept(out: Path, names: Sequence[str], opened: dict[int, FrameSource], save_video: bool) -> None:
+    """Refuse an output folder where an output would replace a source file: `track v/cam.mp4 --out v` wrote the
+    annotated `cam.mp4` over the video it was reading (the video lost, the results cut short). Checked before
+    anything is written; the stems are those the run gives its sources (streams, opened in their turn, are not files).
+
+    Raises:
+        SourceError: naming the source, the output file and what to do instead.
+    """
+    stems: set[str] = set()
+    for i, name in enumerate(names):
+        source = opened.get(i)
+        if source is None:
+            continue
+        stem = unique_stem(source.name, stems)
+        summary = SUMMARY_NAME if len(names) == 1 else f"{stem}.{SUMMARY_NAME}"
+        written = [f"{stem}.txt", f"{stem}.jsonl", summary, CHECKPOINT_NAME] + ([f"{stem}.mp4"] if save_video else [])
+        for output in (out / w for w in written):
+            if _is_one_of(output, _source_files(source)):
+                hint = " or --no-save-video" if output.suffix == ".mp4" else ""
+                raise SourceError(f"{name}: the output {output} would replace this source: choose another --out{hint}")
+
+
+def _source_files(source: FrameSource) -> tuple[Path, ...]:
+    """The files a source reads (a video's, or its images)."""
+    return source.files or ((source.path,) if source.path is not None else ())
+
+
+def _is_one_of(path: Path, files: Sequence[Path]) -> bool:
+    """`path` exists and is one of `files` (the same file, whatever the path: relative, absolute, linked)."""
+    return path.exists() and any(file.exists() and os.path.samefile(path, file) for file in files)
 
 
 def _check_resumable(out: Path) -> None:

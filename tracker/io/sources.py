@@ -42,7 +42,9 @@ log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 GLOB_CHARS = "*?["
+STDIN_NAME = "-"  # what other tools take for standard input (not read here)
 MAX_CONSECUTIVE_FAILURES = 30  # a video that fails this many grabs in a row has ended (truncated or damaged)
+CORRUPT_NUMBERS_KEPT = 20  # positions of the first unreadable frames kept to name them (the count goes on)
 STREAM_RETRIES = 5  # reopen attempts for a dropped webcam/URL stream
 STREAM_BACKOFF_S = 0.5  # first wait before reopening; doubles on each retry
 STREAM_TIMEOUT_MS = 5000  # open/read timeout handed to FFmpeg for URLs, so a dead server cannot hang the run
@@ -72,12 +74,14 @@ class FrameSource:
         frame_rate: frames per second the source declares, or None (image folders, most streams).
         total: frames expected, or None where unknown (streams).
         corrupt_frames: frames skipped because they could not be decoded (grows while iterating).
+        corrupt_numbers: the positions of the first `CORRUPT_NUMBERS_KEPT` of them.
         ended_early: for a video whose data stops before `total` (truncated), the last frame number read.
         should_stop: polled during stream backoff waits; the run loop sets it to its stop flag.
         live: True for a live stream (reopened when it drops), False for anything with an end.
         gaps: for a live stream, one (last frame number before the drop, seconds without frames) per reopening.
         timestamp_rate: measures frames/s from the container's timestamps (None where there are none).
         files: the image files of an image folder, glob or sequence, in order (empty for videos and streams).
+        path: the file of a video file source (None for the others).
         skip_to: frames numbered up to this are passed over without being decoded (a resumed run starts after
             them); unreadable frames among them are not counted in `corrupt_frames`.
     """
@@ -87,12 +91,14 @@ class FrameSource:
     frame_rate: float | None
     total: int | None
     corrupt_frames: int = 0
+    corrupt_numbers: list[int] = field(default_factory=list)
     ended_early: int | None = None
     should_stop: Callable[[], bool] = field(default=lambda: False, repr=False)
     live: bool = False
     gaps: list[tuple[int, float]] = field(default_factory=list)
     timestamp_rate: Callable[[], float | None] = field(default=lambda: None, repr=False)
     files: tuple[Path, ...] = field(default=(), repr=False)
+    path: Path | None = field(default=None, repr=False)
     skip_to: int = 0
     _frames: Callable[[FrameSource], FrameIterator] | None = field(default=None, repr=False)
 
@@ -100,6 +106,11 @@ class FrameSource:
         if self._frames is None:
             raise SourceError(f"{self.name}: source has no frame reader")
         return self._frames(self)
+
+    def skipped(self, numbers: range | list[int]) -> None:
+        """Count the unreadable frames at `numbers` (source positions)."""
+        self.corrupt_frames += len(numbers)
+        self.corrupt_numbers += list(numbers)[: CORRUPT_NUMBERS_KEPT - len(self.corrupt_numbers)]
 
 
 def _exists(path: Path) -> bool:
@@ -180,9 +191,9 @@ def open_source(spec: str | Path) -> FrameSource:
     """Open a video file, image folder or glob, MOTChallenge sequence folder, webcam index or URL.
 
     The string is resolved in the order of the module doc (an existing path always wins). Nothing is decoded
-    beyond the first frame of a video or the first decodable image of a folder or glob (to reject files that are
-    not videos, and image files none of which decodes); a URL is opened once to learn
-    whether it is a finite file or a live stream.
+    beyond the first decodable frame of a video (among its first `MAX_CONSECUTIVE_FAILURES`) or the first
+    decodable image of a folder or glob (to reject files that are not videos, and image files none of which
+    decodes); a URL is opened once to learn whether it is a finite file or a live stream.
 
     Raises:
         SourceError: missing path, nothing readable, a file that is not a video, or images none of which decodes.
@@ -221,6 +232,8 @@ def check_named(spec: str | Path) -> None:
 
 
 def _nothing_named(spec: str) -> SourceError:
+    if spec == STDIN_NAME:  # the usual name for standard input: say so rather than "no such file"
+        return SourceError(f"no such file or folder: {spec} (video is not read from standard input: save it to a file)")
     return SourceError(f"no such file or folder: {spec}")
 
 
@@ -262,7 +275,7 @@ def _image_source(name: str, files: list[Path], fps: float | None, kind: str) ->
                 continue
             image = cv2.imread(str(file), cv2.IMREAD_COLOR)  # grayscale and 4-channel files come back as BGR
             if image is None or image.size == 0:
-                src.corrupt_frames += 1
+                src.skipped([number])
                 log.warning("skipped unreadable image %s", file)
                 continue
             yield number, image
@@ -283,14 +296,22 @@ def _video_source(path: Path) -> FrameSource:
         raise SourceError(f"{path}: empty file (0 bytes), not a video")
     target = str(path.absolute())  # FFmpeg reads a leading "name:" as a protocol ("http:/x"); "/..." is a file
     cap = cv2.VideoCapture(target)
+    ok, first = False, None
     try:
-        ok, first = cap.read() if cap.isOpened() else (False, None)
+        for _ in range(MAX_CONSECUTIVE_FAILURES if cap.isOpened() else 0):  # a damaged first frame is skipped later
+            ok, first = cap.read()
+            if ok and first is not None:
+                break
         fps = cap.get(cv2.CAP_PROP_FPS) if cap.isOpened() else 0.0
         total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
     finally:
         cap.release()
     if not ok or first is None:
-        raise SourceError(f"{path}: not a readable video (OpenCV could not decode a frame; not a video, or truncated)")
+        raise SourceError(
+            f"{path}: not a readable video (OpenCV could not decode any of its first {MAX_CONSECUTIVE_FAILURES} "
+            "frames; not a video, or truncated)"
+        )
+    total = max(total, 0)  # a raw stream (.h264, .mjpeg) has no length: OpenCV gives a huge negative count
 
     def frames(src: FrameSource) -> FrameIterator:
         capture = cv2.VideoCapture(target)
@@ -311,13 +332,18 @@ def _video_source(path: Path) -> FrameSource:
                     continue
                 skipped = position - last_good - 1
                 if skipped:
-                    src.corrupt_frames += skipped
+                    src.skipped(range(last_good + 1, position))
                     log.warning("%s: skipped %d unreadable frame(s) before frame %d", path, skipped, position)
                 last_good = position
                 yield position, image
             if position > last_good:  # failures that never recovered: the data stops here
                 src.ended_early = last_good
-                log.warning("%s: no readable frames after frame %d of %d (truncated?)", path, last_good, total)
+                log.warning(
+                    "%s: no readable frames after frame %d of %d (truncated? or sound longer than the picture)",
+                    path,
+                    last_good,
+                    total,
+                )
         finally:
             capture.release()
 
@@ -327,6 +353,7 @@ def _video_source(path: Path) -> FrameSource:
         fps if fps and fps > 0 else None,
         total or None,
         timestamp_rate=lambda: timestamp_rate(target),
+        path=path,
         _frames=frames,
     )
 
