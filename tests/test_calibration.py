@@ -48,6 +48,16 @@ def test_queue_is_a_fifo_of_fixed_size():
         SimilarityQueue(0)
 
 
+def test_one_push_larger_than_the_queue_keeps_its_newest_values():
+    """A frame may give more samples than a small queue holds (`calibration_per_frame` above
+    `calibration_capacity`, both legal): the queue stays a FIFO, the push's last values stay, with their tags."""
+    queue = SimilarityQueue(3)
+    queue.push(np.array([0.9]), tags=np.array([9]))
+    queue.push(np.arange(5.0), tags=np.arange(10, 15))
+    values, tags = queue.oldest_first()
+    assert values.tolist() == [2.0, 3.0, 4.0] and tags.tolist() == [12, 13, 14]
+
+
 def test_fixed_thresholds_until_enough_negatives_then_the_quantile_plus_margin():
     cfg = config("appearance.calibration_min_samples=40", "appearance.calibration_per_frame=10")
     cal = Calibration(cfg, FPS)
