@@ -148,6 +148,24 @@ def test_a_look_alike_farther_than_a_person_can_walk_gets_a_new_id(distance, sam
     assert (after == before) == same_id
 
 
+def test_a_hidden_person_is_looked_for_at_the_size_last_seen():
+    """A person walking away (the box shrinking fast) then hidden for 1.3 s keeps their size while hidden: they are
+    looked for, by motion alone, at the box last seen, and taken back when they show up there again (a size that
+    went on shrinking with the last rate would have left them a new ID)."""
+    tracker = Tracker(load_config(None, overrides=["device=cpu", "appearance.enabled=false"]), frame_rate=FPS)
+
+    def box(w, h):
+        return np.array([[300 - w / 2, 300 - h / 2, 300 + w / 2, 300 + h / 2]])
+
+    ids = set()
+    for f in range(40):  # 100 x 250 -> 60 x 150
+        ids |= {o.track_id for o in tracker.update_detections(box(100 - f, 250 - 2.5 * f), [0.9])}
+    for _ in range(40):
+        tracker.update_detections(np.zeros((0, 4)), [])
+    back = {o.track_id for f in range(5) for o in tracker.update_detections(box(61, 152.5), [0.9])}
+    assert len(ids) == 1 and back == ids
+
+
 def test_swap_while_hidden_ids_follow_appearance():
     """A (top) and B (bottom) walk right side by side, vanish behind a pillar for 1.5 s and come out swapped."""
     hide_start, hide_end = 40, 40 + 45
