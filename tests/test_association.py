@@ -115,3 +115,12 @@ def test_stage1_cost_from_a_known_motion_cost_is_the_whole_cost_bit_for_bit(fuse
     np.testing.assert_array_equal(fused, expected)
     np.testing.assert_array_equal(fused, assoc.appearance_motion_cost(iou, similarity, scores, bounds, cfg))
     assert np.isinf(fused).any() and (np.isfinite(fused) & ~np.isnan(similarity)).any()  # vetoed and fused pairs
+
+
+def test_a_look_exactly_at_the_stage1_gate_is_let_through_and_one_just_below_it_is_not():
+    """`appearance.match_threshold` is the similarity a pair must reach: at it the pair is fused, below it refused."""
+    cfg = load_config(None).association
+    gate = 0.5
+    similarity = np.array([gate, np.nextafter(gate, 0.0), np.nan])
+    cost = assoc.appearance_motion_cost(np.full(3, 0.8), similarity, np.full(3, 0.9), gate, cfg)
+    assert np.isfinite(cost[0]) and np.isinf(cost[1]) and np.isfinite(cost[2])

@@ -48,6 +48,16 @@ def test_queue_is_a_fifo_of_fixed_size():
         SimilarityQueue(0)
 
 
+def test_one_push_larger_than_the_queue_keeps_its_newest_values():
+    """A frame may give more samples than a small queue holds (`calibration_per_frame` above
+    `calibration_capacity`, both legal): the queue stays a FIFO, the push's last values stay, with their tags."""
+    queue = SimilarityQueue(3)
+    queue.push(np.array([0.9]), tags=np.array([9]))
+    queue.push(np.arange(5.0), tags=np.arange(10, 15))
+    values, tags = queue.oldest_first()
+    assert values.tolist() == [2.0, 3.0, 4.0] and tags.tolist() == [12, 13, 14]
+
+
 def test_fixed_thresholds_until_enough_negatives_then_the_quantile_plus_margin():
     cfg = config("appearance.calibration_min_samples=40", "appearance.calibration_per_frame=10")
     cal = Calibration(cfg, FPS)
@@ -75,6 +85,22 @@ def test_fixed_thresholds_are_a_floor_and_fixed_mode_is_todays_behaviour():
     fixed.add_negatives(np.full(10, 0.95))
     assert not fixed.calibrated and len(fixed.negatives) == 0
     assert fixed.bound("reid") == 0.7 and float(fixed.revival_bound(100.0)) == 0.7
+
+
+def test_a_lost_tracks_stage1_gate_rises_from_the_match_to_the_revival_bound_over_the_ramp():
+    """`lost_match_bound`: the constant match threshold before calibration; once calibrated, the "match" bound for a
+    track just lost, the revival bound from `revival_ramp_seconds` on, and the straight line between them."""
+    ramp = "appearance.revival_ramp_seconds=2"
+    cfg = config("appearance.calibration_min_samples=20", "appearance.calibration_per_frame=20", ramp)
+    cal = Calibration(cfg, FPS)
+    seconds = np.array([0.0, 0.5, 1.0, 2.0, 4.0])
+    assert cal.lost_match_bound(seconds).tolist() == [cfg.appearance.match_threshold] * 5
+    cal.add_negatives(np.random.default_rng(0).uniform(0.75, 0.85, size=20))
+    assert cal.calibrated
+    match, revival = cal.bound("match"), cal.revival_bound(seconds)
+    assert revival[0] > match + 0.02, "the ramp has a height to climb"
+    expected = [match, match + 0.25 * (revival[1] - match), match + 0.5 * (revival[2] - match), *revival[3:]]
+    np.testing.assert_allclose(cal.lost_match_bound(seconds), expected, rtol=0, atol=1e-12)
 
 
 def test_summary_is_json_with_bounds_and_quantiles():
@@ -116,6 +142,17 @@ def run_world(walkers, frames, identities, *overrides):
 
 def ids(history, identity, frames):
     return {history[f][identity] for f in frames if identity in history[f]}
+
+
+@pytest.mark.parametrize(("gap", "negatives"), [(200.0, True), (20.0, False)])
+def test_only_people_apart_give_negatives_overlapping_crops_share_pixels(gap, negatives):
+    """Negatives are looks of two people matched in the same frame, but only of pairs whose boxes do not overlap:
+    two crops that share pixels are not two different looks, and would raise every calibrated bound."""
+    identities = reid_like_identities(2, DIM, different=0.45)
+    walkers = [Walker(i, lambda f, i=i: (200.0 + 2.0 * f + gap * i, 200.0), size=(40, 100)) for i in range(2)]
+    history, tracker = run_world(walkers, 60, identities)
+    assert all(len(set(ids(history, i, range(60)))) == 1 for i in range(2))
+    assert (tracker.core.calibration.negatives.total > 0) == negatives
 
 
 @pytest.mark.parametrize("mode", ["online", "fixed"])

@@ -80,6 +80,19 @@ def test_scene_cut_falls_back_to_identity_and_is_counted(method):
     assert est.failures == 2
 
 
+def test_a_jump_no_camera_makes_between_two_frames_is_a_failed_estimate():
+    """ORB matches features however far they moved: a fit that shifts the view by a third of its width between two
+    frames (a cut to a similar place, a repeated pattern) is no camera motion: the identity, counted as a failure;
+    a tenth of the width is a fast pan and is kept."""
+    scene = texture(4, width=2 * WIDTH, height=HEIGHT + 200)
+    for fraction, kept in ((0.1, True), (0.35, False)):
+        est = estimator("orb")
+        est.estimate(view(scene, 50, 100))
+        affine = est.estimate(view(scene, 50 + fraction * WIDTH, 100))
+        assert est.failures == (0 if kept else 1)
+        np.testing.assert_allclose(affine[0, 2], -fraction * WIDTH if kept else 0.0, atol=1.0)
+
+
 def test_warp_states_moves_means_and_covariances():
     mean = np.array([[100.0, 50.0, 20.0, 40.0, 1.0, 2.0, 0.1, 0.2]])
     cov = np.diag(np.arange(1.0, 9.0))[None]

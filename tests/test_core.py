@@ -131,6 +131,41 @@ def test_leave_and_return_on_the_other_side_after_5s():
     assert len(new_id) == 1 and not (new_id & before) and not (new_id & ids_of(history, 1, range(back)))
 
 
+@pytest.mark.parametrize(("distance", "same_id"), [(100.0, True), (900.0, False)])
+def test_a_look_alike_farther_than_a_person_can_walk_gets_a_new_id(distance, same_id):
+    """Stage 4 revives a lost track only within its reach (`association.reid_min_distance` + `reid_max_speed` box
+    heights per second lost): the same look 0.5 s later 1 height away is the person back; 9 heights away (a walk of
+    18 heights a second) it is someone else."""
+    hide, back = 60, 75
+
+    def path(f):
+        return (300.0, 300.0) if f < hide else (300.0 + distance, 300.0)
+
+    walker = Walker(0, path, size=(40, 100), visible=lambda f: not hide <= f < back)
+    history, _ = run_scene([walker], back + 20)
+    before, after = ids_of(history, 0, range(hide)), ids_of(history, 0, range(back, back + 20))
+    assert len(before) == 1 and len(after) == 1
+    assert (after == before) == same_id
+
+
+def test_a_hidden_person_is_looked_for_at_the_size_last_seen():
+    """A person walking away (the box shrinking fast) then hidden for 1.3 s keeps their size while hidden: they are
+    looked for, by motion alone, at the box last seen, and taken back when they show up there again (a size that
+    went on shrinking with the last rate would have left them a new ID)."""
+    tracker = Tracker(load_config(None, overrides=["device=cpu", "appearance.enabled=false"]), frame_rate=FPS)
+
+    def box(w, h):
+        return np.array([[300 - w / 2, 300 - h / 2, 300 + w / 2, 300 + h / 2]])
+
+    ids = set()
+    for f in range(40):  # 100 x 250 -> 60 x 150
+        ids |= {o.track_id for o in tracker.update_detections(box(100 - f, 250 - 2.5 * f), [0.9])}
+    for _ in range(40):
+        tracker.update_detections(np.zeros((0, 4)), [])
+    back = {o.track_id for f in range(5) for o in tracker.update_detections(box(61, 152.5), [0.9])}
+    assert len(ids) == 1 and back == ids
+
+
 def test_swap_while_hidden_ids_follow_appearance():
     """A (top) and B (bottom) walk right side by side, vanish behind a pillar for 1.5 s and come out swapped."""
     hide_start, hide_end = 40, 40 + 45
@@ -198,6 +233,22 @@ def test_bank_slots_are_reused_and_grow_by_doubling():
     bank.release(slots[0])
     assert bank.allocate() == slots[0]
     assert bank.num_slots == 4
+
+
+def test_people_passing_one_at_a_time_never_grow_the_banks_memory():
+    """Each removed track gives its bank slot back: 200 people who each pass and leave, one at a time, are held in
+    the slots allocated at the start (`appearance.initial_slots`), however long the video."""
+    cfg = load_config(None, overrides=["device=cpu", "lifecycle.max_seconds_lost=0.1", "appearance.initial_slots=8"])
+    tracker = Tracker(cfg, frame_rate=FPS)
+    looks = identity_embeddings(200, DIM)
+    box = np.array([[100, 100, 150, 220.0]])
+    for person in range(200):
+        for _ in range(4):
+            tracker.update_detections(box + 300 * (person % 2), [0.9], embeddings=looks[person : person + 1])
+        for _ in range(6):  # gone: lost, then removed after max_seconds_lost
+            tracker.update_detections(np.zeros((0, 4)), [])
+    core = tracker.core
+    assert len(core.tracks) == 0 and core.bank.slots_in_use == 0 and core.bank.num_slots == 8
 
 
 @pytest.mark.parametrize("aggregation", ["max", "mean", "topk_mean"])
@@ -434,6 +485,27 @@ def test_low_score_detections_keep_tracks_alive_but_start_none():
     assert tracker.update_detections(np.array([[600, 100, 650, 220.0]]), [0.3]) == []
 
 
+@pytest.mark.parametrize(("shift", "kept"), [(10.0, True), (20.0, False)])
+def test_a_low_score_box_continues_its_track_down_to_the_stage2_overlap_and_no_further(shift, kept):
+    """Stage 2 takes a low-score box for a tracked track while 1 - IoU is at most `association.max_iou_distance_low`
+    (0.5): a 50 px wide box moved 10 px (IoU 0.67) keeps the ID; moved 20 px (IoU 0.43) it is no one's."""
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    box = np.array([[100, 100, 150, 220.0]])
+    first = tracker.update_detections(box, [0.9])[0].track_id
+    out = tracker.update_detections(box + np.array([shift, 0, shift, 0]), [0.3])
+    assert [o.track_id for o in out] == ([first] if kept else [])
+
+
+@pytest.mark.parametrize(("score", "starts"), [(0.45, False), (0.55, True)])
+def test_only_a_box_at_the_new_track_score_starts_a_track(score, starts):
+    """A box between `association.high_score` (0.4) and `new_track_score` (0.5) takes part in stage 1 but starts
+    no track, however long it stays; one at 0.55 is reported as a new person."""
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    box = np.array([[100, 100, 150, 220.0]])
+    reported = [len(tracker.update_detections(box, [score])) for _ in range(10)]
+    assert any(reported) == starts
+
+
 def run_lazy(walkers, frames, lazy):
     """Track with `update_detections(embed=...)`, the pipeline's on-demand path; count embedded detections."""
     cfg = load_config(None, overrides=["device=cpu", f"appearance.lazy_embedding={str(lazy).lower()}"])
@@ -472,6 +544,15 @@ def test_lazy_embedding_keeps_ids_and_skips_most_crops():
     for identity in range(5, 9):
         assert len(ids_of(lazy_hist, identity, range(frames))) == 1
     assert lazy_hist == eager_hist
+
+
+def test_lazy_embedding_still_refreshes_a_lone_walkers_bank_every_refresh_period():
+    """A track nothing contests is cut only for its bank's refresh, but it is: once every
+    `appearance.refresh_seconds` (0.5 s = 15 frames), so its bank follows the person's look as it changes."""
+    _, embedded, _ = run_lazy([Walker(0, linear_path(200.0, 300.0, 2.0))], 4 * FPS, lazy=True)
+    frames = [f for f, _ in embedded]
+    gaps = np.diff(frames)
+    assert len(frames) >= 4 * 2 and gaps.max() <= FPS // 2 and gaps.min() >= 1, frames
 
 
 @pytest.mark.parametrize(("second_score", "min_embedded"), [(0.3, None), (0.9, 1.0)])

@@ -70,6 +70,19 @@ def test_unseen_looks_of_known_people_find_their_identity_in_one_batch():
     assert len(set(ids[ids != NO_ID].tolist())) == (ids != NO_ID).sum()  # one identity per query
 
 
+def test_a_stricter_bound_given_to_the_search_refuses_what_the_configured_one_accepts():
+    """The tracker searches with its calibrated gallery bound when that is stricter than `gallery.min_similarity`
+    (look-alikes in the video): `match(min_similarity=...)` is that bound, and a look below it gets no identity."""
+    gallery, looks = filled()
+    query = looks[:, 10]
+    best = np.array([(select_prototypes(looks[i, :8], 4) @ query[i]).max() for i in range(20)])
+    ids = gallery.match(query)
+    assert (ids == np.arange(1, 21)).mean() >= 0.95
+    strict = float(np.median(best))
+    ids = gallery.match(query, min_similarity=strict)
+    assert (ids[best < strict] == NO_ID).all() and (ids != NO_ID).any()
+
+
 def test_strangers_get_no_identity():
     gallery, _ = filled()
     strangers = people(10, 1, seed=7)[:, 0]
@@ -92,6 +105,30 @@ def test_excluded_and_other_class_identities_are_never_given():
     assert gallery.match(query)[0] == 4
     assert gallery.match(query, exclude=[4])[0] != 4
     assert gallery.match(query, class_ids=np.array([2]))[0] == NO_ID
+
+
+def test_look_alikes_in_view_do_not_hide_a_returning_persons_own_identity():
+    """Identities held by tracks in view are excluded, and the search fetches more candidates for each one: two
+    look-alikes in view (every prototype of theirs nearer the query than any of the person's own) still leave the
+    returning person's identity to be found."""
+    rng = np.random.default_rng(4)
+    unit = lambda x: x / np.linalg.norm(x, axis=-1, keepdims=True)  # noqa: E731
+    query = unit(rng.normal(size=DIM)).astype(np.float32)
+    side = unit(rng.normal(size=DIM) - (rng.normal(size=DIM) @ query) * query)
+
+    def around(centre: np.ndarray, spread: float) -> np.ndarray:
+        return unit(centre + spread * rng.normal(size=(8, DIM))).astype(np.float32)
+
+    gallery = Gallery(None, MODEL)
+    alike = [gallery.new_id(), gallery.new_id()]
+    for gid in alike:  # cosine ~0.98 to the query
+        gallery.add(gid, around(query, 0.02), 0, sighting())
+    own = gallery.new_id()
+    gallery.add(own, around(0.92 * query + 0.39 * side, 0.01), 0, sighting())  # cosine ~0.92
+    for _ in range(5):  # strangers
+        gallery.add(gallery.new_id(), around(unit(rng.normal(size=DIM)), 0.05), 0, sighting())
+    assert gallery.match(query[None])[0] == NO_ID, "two look-alikes nearer than its own: ambiguous without exclusions"
+    assert gallery.match(query[None], exclude=alike)[0] == own
 
 
 def test_two_queries_of_one_frame_never_share_an_identity():
@@ -125,6 +162,25 @@ def test_save_load_round_trip_keeps_ids_and_answers(tmp_path):
     assert np.array_equal(again.match(looks[:, 11]), gallery.match(looks[:, 11]))
     assert again.new_id() == gallery.new_id() == 21  # IDs are never reused across saves
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_save_that_fails_midway_keeps_the_previous_file_whole(tmp_path, monkeypatch):
+    """The gallery is written to a temporary file and renamed into place: a disk that fills up during a save leaves
+    the previous gallery as it was (all its identities load), and no partial file beside it."""
+    path = tmp_path / "site.gallery"
+    gallery, looks = filled(count=3)
+    gallery.save(path)
+    gallery.add(gallery.new_id(), looks[0, 8:], 0, sighting())
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        gallery.save(path)
+    monkeypatch.undo()
+    assert len(Gallery.load(path, model=MODEL)) == 3
+    assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")] == [path.name]
 
 
 def test_two_users_of_one_file_never_lose_each_others_identities(tmp_path):
