@@ -34,9 +34,10 @@ from typing import Any
 
 from tracker.batch_link import LinkedVideo, link_batch, save_video_identities
 from tracker.config import TrackerConfig, config_to_dict, parse_config
-from tracker.io.lock import gallery_lock
-from tracker.io.mot import make_output_folder, unique_stem
+from tracker.io.lock import FolderLock, gallery_lock
+from tracker.io.mot import unique_stem
 from tracker.io.strict_json import to_json
+from tracker.ray_engine import ADDRESS_ENV
 from tracker.wording import count
 
 __all__ = ["BatchSummary", "VideoResult", "VideoTask", "run_video", "track_many", "unnamed_sources"]
@@ -52,6 +53,7 @@ POLL_S = 0.2  # how often the driver looks at the progress queue and at finished
 THREADS_PER_VIDEO = 1  # torch threads in a task: one video per core is the unit of parallelism
 OMP_THREADS_ENV = "OMP_NUM_THREADS"
 INTERRUPTED = "interrupted"  # the reason of a video stopped by a signal
+EXIT_STOPPED = 128 + signal.SIGTERM  # a local worker stopped by SIGTERM between frames exits with this, as if killed
 _REASON_CHARS = 300  # failure reasons are cut to one short line
 
 TrackerFactory = Callable[..., Any]
@@ -566,9 +568,34 @@ def _child_threads(threads: int) -> Iterator[None]:
             os.environ[OMP_THREADS_ENV] = before
 
 
+def _stop_when_driver_dies() -> None:
+    """In a local engine process: when the driver process ends without stopping this one (`kill -9`, a crash, the
+    out-of-memory killer), stop as a SIGTERM from the driver would (finish the frame, drop the unfinished folder,
+    exit) instead of tracking the rest of the batch orphaned, into folders a re-run would then write too."""
+    driver = multiprocessing.parent_process()
+    if driver is None:  # not started by multiprocessing
+        return
+
+    def watch() -> None:
+        driver.join()  # returns when the driver's end of its sentinel pipe closes: the driver is gone
+        log.warning("the batch's driver process ended: stopping this worker (pid %d)", os.getpid())
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="driver-watch", daemon=True).start()
+
+
+def _exit_now(_signum: int, _frame: Any) -> None:
+    """SIGTERM to a local worker outside a video's frames (waiting for a video, loading models): exit through
+    Python, whose exit handlers release the process's semaphores; the default action left them to the resource
+    tracker, which warned "There appear to be N leaked semaphore objects" after every stopped batch."""
+    sys.exit(EXIT_STOPPED)
+
+
 def _local_worker(todo: Any, channel: Any, progress_seconds: float, start_gallery: bytes | None) -> None:
-    """A local engine process: tracks videos from `todo` until it gets None."""
+    """A local engine process: tracks videos from `todo` until it gets None (or its driver is gone)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it stops the processes
+    signal.signal(signal.SIGTERM, _exit_now)  # (while tracking, `track`'s loop finishes its frame first)
+    _stop_when_driver_dies()
     while (task := todo.get()) is not None:
         result = run_video(task, channel, progress_seconds, start_gallery)
         channel.put((task.index, "result", result))
@@ -639,6 +666,19 @@ def _check_gallery(gallery: Path, cfg: TrackerConfig) -> None:
         raise FileNotFoundError(f"gallery folder {gallery.parent} does not exist")
 
 
+def _check_weights(cfg: TrackerConfig) -> None:
+    """Fail before any task starts on weights the default tracker would not find (`Tracker.from_config`'s checks:
+    the ReID file first, then a detector that is neither a file here nor one ultralytics downloads), instead of one
+    identical failure per video, each after a process started and imported torch."""
+    from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
+
+    from tracker.weights import require_weights
+
+    if cfg.appearance.enabled and cfg.reid.model not in ("none", "auto"):
+        require_weights(cfg.reid.weights, "reid")
+    require_weights(cfg.detector.model, "detector", downloadable=GITHUB_ASSETS_NAMES)
+
+
 def track_many(
     sources: Sequence[str | Path],
     config: TrackerConfig | None,
@@ -675,7 +715,11 @@ def track_many(
         ImportError: engine "ray" without Ray installed.
         GalleryError: a gallery file that cannot be used: unreadable, corrupt, or made with another ReID model
             (checked before any video starts).
-        FolderInUse: another run uses the gallery file (`tracker.io.lock`; checked before any video starts).
+        FolderInUse: another run uses the gallery file, or another batch (or `track` run) writes into `out_dir`
+            (`tracker.io.lock`; checked before any video starts).
+        FileNotFoundError: missing detector or ReID weights (with the default tracker, on this machine: the local
+            engine or a local Ray; checked before any video starts; on a cluster each task checks on its node).
+        OSError: `out_dir` cannot be created or written (named).
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
@@ -691,12 +735,15 @@ def track_many(
         import_ray()  # the clear errors before any work
         check_reachable(address)
     cfg = config if config is not None else TrackerConfig()
+    if make_tracker is None and (engine == "local" or not (address or os.environ.get(ADDRESS_ENV))):
+        _check_weights(cfg)  # (a cluster's nodes look for weights on their own disks)
     gallery_path = None if gallery is None else Path(gallery)
     with ExitStack() as held:
         if gallery_path is not None:
             held.enter_context(gallery_lock(gallery_path))  # no other run adds to it until it is linked
             _check_gallery(gallery_path, cfg)
-        out = make_output_folder(out_dir)
+        out = Path(out_dir)  # one batch at a time: a second one would delete and rename this one's folders
+        held.enter_context(FolderLock(out, subject=f"the batch folder {out}"))
         start = gallery_path.read_bytes() if gallery_path is not None and gallery_path.exists() else None
         sources_ = [str(s) for s in sources]
         tasks = _make_tasks(sources_, cfg, out, save_video, max_frames, make_tracker, gallery_path, start)
