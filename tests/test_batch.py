@@ -739,3 +739,35 @@ def running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def test_a_read_only_batch_folder_is_one_error_before_any_task(tmp_path, capsys, monkeypatch):
+    """`track batch --out ro/` on a read-only mount (root passes chmod): every video started a process, loaded its
+    models and failed alone with `cannot create the output folder ro/.<name>.partial` (exit status 1, ~12 s for two
+    clips); now one error line naming the batch folder and the option, exit status 2, before any task."""
+    import errno
+
+    import tracker.batch as batch
+    import tracker.io.lock as lock
+
+    def no_tasks(*_args, **_kwargs):
+        raise AssertionError("a task was started in a folder that cannot be written")
+
+    real_open = os.open
+
+    def read_only(path, flags, *args):
+        if str(path).endswith(LOCK_NAME):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(batch, "_run_local", no_tasks)
+    monkeypatch.setattr(lock.os, "open", read_only)
+    video = clip(tmp_path / "cam.avi", 0, 3)
+    out = tmp_path / "ro"
+    out.mkdir()
+    assert main(["batch", str(video), "--out", str(out), "--quiet", "--set", "reid.model=none"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"track batch: error: the batch folder {out} cannot be used: {out} is not writable (Read-only file system): "
+        "choose another --out"
+    ]

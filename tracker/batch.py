@@ -5,10 +5,13 @@ Each video is one task that holds its own `Tracker` and runs all its frames in o
 ReID run inside the task, on the GPU share it asked for (Ray's `num_gpus`). Per-video outputs are the files
 `track` writes, in `out/<name>/`; a task writes them to `out/.<name>.partial/` and renames the folder when
 the video ends, so a task killed half-way and run again never leaves a mixed file, and a re-run of the batch
-reuses every video whose outputs were made from the same file and config (`batch.json` beside them).
+reuses every video whose outputs were made from the same file and config (`batch.json` beside them). One batch
+at a time writes into `out` (`tracker.io.lock`, as `track --out`): a second one would delete the first one's
+unfinished folders as leftovers of killed attempts.
 
 Engines: `ray` (one Ray task per video; Ray re-runs a task whose worker died, up to `batch.max_retries`)
-and `local` (the same task function in spawned processes, one per core, re-run the same way). Progress comes
+and `local` (the same task function in spawned processes, one per core, re-run the same way; a process whose
+driver is gone stops as a SIGTERM would stop it). Progress comes
 back from the tasks through a queue (`ray.util.queue.Queue` or a multiprocessing queue) as frame counts.
 """
 
