@@ -771,3 +771,31 @@ def test_a_read_only_batch_folder_is_one_error_before_any_task(tmp_path, capsys,
         f"track batch: error: the batch folder {out} cannot be used: {out} is not writable (Read-only file system): "
         "choose another --out"
     ]
+
+
+def test_a_stopped_local_batch_prints_no_leaked_semaphore_warning(tmp_path):
+    """SIGTERM (or Ctrl-C) to `track batch`: a worker waiting for its next video died of the driver's SIGTERM
+    without Python's exit handlers, and the resource tracker then printed "UserWarning: resource_tracker: There
+    appear to be 2 leaked semaphore objects to clean up at shutdown" under the interrupted line, every time."""
+    slow, quick = clip(tmp_path / "slow.avi", 0, SLOW_FRAMES), clip(tmp_path / "quick.avi", 40, 3)
+    pid_dir, out = tmp_path / "pids", tmp_path / "out"
+    pid_dir.mkdir()
+    script = DRIVER_KILLED.format(
+        delay=FRAME_DELAY_S * 4, pid_dir=str(pid_dir), sources=[str(slow), str(quick)], out=str(out)
+    ).replace("workers=1", "workers=2")
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    driver = subprocess.Popen(
+        [sys.executable, "-c", script], env=env, stderr=subprocess.PIPE, start_new_session=True, text=True
+    )
+    try:
+        deadline = time.monotonic() + KILL_TIMEOUT_S
+        while not (out / "quick").exists() and time.monotonic() < deadline and driver.poll() is None:
+            time.sleep(0.05)  # one worker is done with its video and waits for the next
+        assert (out / ".slow.partial").exists(), "the slow video should still be running"
+        driver.send_signal(signal.SIGTERM)
+        _, err = driver.communicate(timeout=KILL_TIMEOUT_S)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert "leaked semaphore" not in err, err[-500:]
+    assert not (out / "slow").exists() and (out / "quick").is_dir()
