@@ -789,9 +789,11 @@ def test_a_stopped_local_batch_prints_no_leaked_semaphore_warning(tmp_path):
     )
     try:
         deadline = time.monotonic() + KILL_TIMEOUT_S
-        while not (out / "quick").exists() and time.monotonic() < deadline and driver.poll() is None:
-            time.sleep(0.05)  # one worker is done with its video and waits for the next
-        assert (out / ".slow.partial").exists(), "the slow video should still be running"
+        while time.monotonic() < deadline and driver.poll() is None:  # one worker waits for a next video, the
+            if (out / "quick").exists() and (out / ".slow.partial").exists():  # other is into the slow one
+                break
+            time.sleep(0.05)
+        assert (out / ".slow.partial").exists() and (out / "quick").exists(), "the slow video should be running"
         driver.send_signal(signal.SIGTERM)
         _, err = driver.communicate(timeout=KILL_TIMEOUT_S)
     finally:
