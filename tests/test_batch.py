@@ -801,3 +801,26 @@ def test_a_stopped_local_batch_prints_no_leaked_semaphore_warning(tmp_path):
             driver.kill()
     assert "leaked semaphore" not in err, err[-500:]
     assert not (out / "slow").exists() and (out / "quick").is_dir()
+
+
+def test_a_rerun_with_the_sources_in_another_order_keeps_each_folder_with_its_source(tmp_path):
+    """`track batch a/clip.mp4 b/clip.mp4`, then the same two the other way round (or after a new camera that sorts
+    first): names by position gave `clip` to b and `clip_2` to a, so both were tracked again and each folder was
+    replaced by the other camera's outputs. Each source keeps its folder and is reused; a new source with the same
+    stem gets a new name, and a folder the batch did not make is never given to a source."""
+    sources = []
+    for k, cam in enumerate(("a", "b", "c")):
+        (tmp_path / cam).mkdir()
+        sources.append(clip(tmp_path / cam / "clip.avi", 40 * k, 5))
+    out = tmp_path / "out"
+    (out / "clip_3").mkdir(parents=True)  # the user's own folder
+    first = track_many(sources[:2], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    assert [(v.name, v.status) for v in first.videos] == [("clip", "done"), ("clip_2", "done")]
+    again = track_many(
+        [sources[2], sources[1], sources[0]], TrackerConfig(), out, workers=1, progress=False,
+        make_tracker=fake_tracker,
+    )  # fmt: skip
+    assert [(v.name, v.status) for v in again.videos] == [("clip_4", "done"), ("clip_2", "reused"), ("clip", "reused")]
+    for video in again.videos:
+        assert json.loads((out / video.name / NOTE_NAME).read_text())["source"] == video.source
+    assert not any((out / "clip_3").iterdir())

@@ -619,14 +619,49 @@ def _file_identity(source: str) -> Any:
     return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
 
 
-def _names(sources: Sequence[str]) -> list[str]:
-    """Unique output folder names: the file stem, then `<stem>_2`, `<stem>_3`, ... for repeats (as `track`)."""
-    taken: set[str] = set()
-    names: list[str] = []
-    for source in sources:
-        stem = Path(str(source).rstrip("/")).stem or "video"
-        names.append(unique_stem("".join(c if c.isalnum() or c in "-_." else "_" for c in stem), taken))
-    return names
+def _names(sources: Sequence[str], out: Path | None = None) -> list[str]:
+    """Unique output folder names: the file stem, then `<stem>_2`, `<stem>_3`, ... for repeats (as `track`).
+
+    With `out`, a folder there keeps its source across re-runs: a source an earlier batch published (its
+    `batch.json` names it, as given) gets that folder again, and no other source gets the name of a folder already
+    in `out`. Names by position alone gave `cam1/clip.mp4` and `cam2/clip.mp4`, listed the other way round (or after
+    a new `cam0/clip.mp4`), each other's folders: both tracked again, and each folder replaced by another camera's.
+    """
+    earlier = _earlier_sources(out) if out is not None else {}
+    taken = set(_folders(out)) if out is not None else set()
+    names: list[str | None] = [None] * len(sources)
+    claimed: set[str] = set()
+    for index, source in enumerate(sources):
+        name = earlier.get(str(source))
+        if name is not None and name not in claimed:
+            names[index] = name
+            claimed.add(name)
+    for index, source in enumerate(sources):
+        if names[index] is None:
+            stem = Path(str(source).rstrip("/")).stem or "video"
+            names[index] = unique_stem("".join(c if c.isalnum() or c in "-_." else "_" for c in stem), taken)
+    return [name for name in names if name is not None]
+
+
+def _folders(out: Path) -> list[str]:
+    """The names in `out` a video's folder could clash with (not the hidden `.partial`, `.old` and lock files)."""
+    try:
+        return [entry.name for entry in out.iterdir() if not entry.name.startswith(".")]
+    except OSError:  # not made yet
+        return []
+
+
+def _earlier_sources(out: Path) -> dict[str, str]:
+    """{source as given: folder name} of the videos earlier batches published in `out` (their `batch.json`)."""
+    found: dict[str, str] = {}
+    for name in sorted(_folders(out)):
+        try:
+            note = json.loads((out / name / NOTE_NAME).read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(note, dict) and isinstance(note.get("source"), str):
+            found.setdefault(note["source"], name)
+    return found
 
 
 def _make_tasks(
@@ -643,7 +678,7 @@ def _make_tasks(
     tracking = {k: v for k, v in cfg_dict.items() if k != "batch"}  # how a batch runs does not change outputs
     start_digest = None if start is None else hashlib.sha256(start).hexdigest()
     tasks = []
-    for index, (source, name) in enumerate(zip(sources, _names(sources), strict=True)):
+    for index, (source, name) in enumerate(zip(sources, _names(sources, out), strict=True)):
         identity = {"source": _file_identity(str(source)), "config": tracking, "video": save_video, "max": max_frames}
         identity["gallery"] = [gallery is not None, start_digest]
         digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
