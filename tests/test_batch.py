@@ -29,6 +29,7 @@ from tracker.batch import NOTE_NAME, track_many
 from tracker.cli import main
 from tracker.config import TrackerConfig
 from tracker.gallery import Gallery
+from tracker.io.lock import LOCK_NAME
 from tracker.io.mot import read_mot_rows
 from tracker.io.sources import open_source
 from tracker.pipeline import Tracker
@@ -144,7 +145,8 @@ def same_outputs(batch_dir: Path, sequential_dir: Path, name: str, folder: bool 
 
 
 def no_leftovers(out: Path) -> None:
-    hidden = [p.name for p in out.iterdir() if p.name.startswith(".")]
+    """No hidden folder or lock file in `out` (a batch that published nothing leaves no folder, as `track`)."""
+    hidden = [p.name for p in out.iterdir() if p.name.startswith(".")] if out.exists() else []
     assert not hidden, f"temporary folders left behind: {hidden}"
 
 
@@ -607,7 +609,8 @@ def test_a_source_that_names_nothing_fails_at_once_without_a_task(tmp_path, monk
     monkeypatch.setattr(batch, "_run_local", run_local)
     video = clip(tmp_path / "cam.avi", 0, 5)
     sources = [tmp_path / "missing.mp4", str(tmp_path / "none*.jpg"), video]
-    summary = track_many(sources, TrackerConfig(), tmp_path / "out", workers=1, progress=False)
+    out = tmp_path / "out"
+    summary = track_many(sources, TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
     assert started == ["cam"]
     missing, no_images, _ = summary.videos
     assert missing.status == no_images.status == "failed"
@@ -635,3 +638,189 @@ def test_a_batch_of_only_missing_sources_fails_before_importing_torch(tmp_path):
         f"track batch: error: none_: SourceError: no images match {no_images}",
     ]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_second_batch_into_a_folder_in_use_is_refused_before_any_video_starts(tmp_path, capsys, monkeypatch):
+    """Two `track batch --out same` at once: the second deleted the first's `.<name>.partial/` folders as "left by a
+    killed attempt", and the first's videos failed with `FileNotFoundError: ... .txt.partial -> ... .txt`. The
+    second is now refused at its start with one error line naming the folder, and touches nothing."""
+    import tracker.batch as batch
+    from tracker.io.lock import FolderInUse, FolderLock
+
+    def no_tasks(*_args, **_kwargs):
+        raise AssertionError("a task was started in a folder another batch uses")
+
+    monkeypatch.setattr(batch, "_run_local", no_tasks)
+    video = clip(tmp_path / "cam.avi", 0, 5)
+    out = tmp_path / "out"
+    partial = out / ".cam.partial"
+    with FolderLock(out):  # as the running batch holds it
+        partial.mkdir()
+        with pytest.raises(FolderInUse, match=f"the batch folder {out} is in use"):
+            track_many([video], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+        assert main(["batch", str(video), "--out", str(out), "--quiet", "--set", "reid.model=none"]) == 2
+        assert partial.is_dir(), "the running batch's unfinished folder was touched"
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"track batch: error: the batch folder {out} is in use"), err
+    assert "choose another --out" in err[0]
+
+
+def test_missing_weights_fail_the_batch_once_before_any_task(tmp_path, capsys, monkeypatch):
+    """`track batch a.mp4 b.mp4 --set detector.model=missing.pt`: every video started a process, imported torch and
+    failed alone with the same line (exit status 1); now one error line, exit status 2, as `track` says it."""
+    import tracker.batch as batch
+
+    def no_tasks(*_args, **_kwargs):
+        raise AssertionError("a task was started without weights")
+
+    monkeypatch.setattr(batch, "_run_local", no_tasks)
+    videos = [str(clip(tmp_path / f"cam{k}.avi", 10 * k, 3)) for k in range(2)]
+    out = tmp_path / "out"
+    for key, kind in (("detector.model", "detector"), ("reid.weights", "reid")):
+        missing = tmp_path / f"missing_{kind}.pt"
+        assert main(["batch", *videos, "--out", str(out), "--quiet", "--set", f"{key}={missing}"]) == 2
+        err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]  # (and the ReID note)
+        assert len(err) == 1 and err[0].startswith(f"track batch: error: {kind} weights '{missing}' not found"), err
+        assert not out.exists()
+
+
+DRIVER_KILLED = """
+import functools, sys
+from test_batch import fake_tracker
+from tracker.batch import track_many
+from tracker.config import TrackerConfig
+factory = functools.partial(fake_tracker, delay_s={delay}, pid_dir={pid_dir!r})
+track_many({sources!r}, TrackerConfig(), {out!r}, engine="local", workers=1, progress=False, make_tracker=factory)
+"""
+
+
+def test_a_worker_whose_driver_is_killed_stops_and_drops_its_unfinished_video(tmp_path):
+    """`kill -9` of `track batch` (or the out-of-memory killer) left its local workers tracking on, orphaned: they
+    finished the whole batch without a driver, into folders a re-run (no longer locked out) wrote too, and then
+    waited forever for work. A worker now stops when its driver is gone: the frame finished, its unfinished folder
+    dropped, no further video taken."""
+    slow = clip(tmp_path / "slow.avi", 0, SLOW_FRAMES)
+    other = clip(tmp_path / "other.avi", 40, 5)
+    pid_dir, out = tmp_path / "pids", tmp_path / "out"
+    pid_dir.mkdir()
+    script = DRIVER_KILLED.format(
+        delay=FRAME_DELAY_S * 4, pid_dir=str(pid_dir), sources=[str(slow), str(other)], out=str(out)
+    )
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    driver = subprocess.Popen([sys.executable, "-c", script], env=env, start_new_session=True)
+    worker = None
+    try:
+        deadline = time.monotonic() + KILL_TIMEOUT_S
+        while not (out / ".slow.partial").exists() and time.monotonic() < deadline and driver.poll() is None:
+            time.sleep(0.05)
+        (pid_file,) = pid_dir.iterdir()
+        worker = int(pid_file.read_text())
+        time.sleep(SLOW_FRAMES * FRAME_DELAY_S / 2)  # into the video
+        driver.kill()
+        driver.wait(timeout=KILL_TIMEOUT_S)
+        deadline = time.monotonic() + KILL_TIMEOUT_S / 4
+        while running(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not running(worker), "the worker kept running after its driver was killed"
+        assert [p.name for p in pid_dir.iterdir()] == [pid_file.name], "the orphaned worker took the next video"
+        assert not (out / "slow").exists() and not (out / "other").exists()
+        hidden = [p.name for p in out.iterdir() if p.name.startswith(".") and p.name != LOCK_NAME]
+        assert not hidden, f"unfinished folders left behind: {hidden}"  # (a killed driver's lock file is reused)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+        if worker is not None and running(worker):
+            os.kill(worker, signal.SIGKILL)
+
+
+def running(pid: int) -> bool:
+    """The process exists and is not a zombie (an orphan's parent may reap it late)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def test_a_read_only_batch_folder_is_one_error_before_any_task(tmp_path, capsys, monkeypatch):
+    """`track batch --out ro/` on a read-only mount (root passes chmod): every video started a process, loaded its
+    models and failed alone with `cannot create the output folder ro/.<name>.partial` (exit status 1, ~12 s for two
+    clips); now one error line naming the batch folder and the option, exit status 2, before any task."""
+    import errno
+
+    import tracker.batch as batch
+    import tracker.io.lock as lock
+
+    def no_tasks(*_args, **_kwargs):
+        raise AssertionError("a task was started in a folder that cannot be written")
+
+    real_open = os.open
+
+    def read_only(path, flags, *args):
+        if str(path).endswith(LOCK_NAME):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(batch, "_run_local", no_tasks)
+    monkeypatch.setattr(lock.os, "open", read_only)
+    video = clip(tmp_path / "cam.avi", 0, 3)
+    out = tmp_path / "ro"
+    out.mkdir()
+    assert main(["batch", str(video), "--out", str(out), "--quiet", "--set", "reid.model=none"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"track batch: error: the batch folder {out} cannot be used: {out} is not writable (Read-only file system): "
+        "choose another --out"
+    ]
+
+
+def test_a_stopped_local_batch_prints_no_leaked_semaphore_warning(tmp_path):
+    """SIGTERM (or Ctrl-C) to `track batch`: a worker waiting for its next video died of the driver's SIGTERM
+    without Python's exit handlers, and the resource tracker then printed "UserWarning: resource_tracker: There
+    appear to be 2 leaked semaphore objects to clean up at shutdown" under the interrupted line, every time."""
+    slow, quick = clip(tmp_path / "slow.avi", 0, SLOW_FRAMES), clip(tmp_path / "quick.avi", 40, 3)
+    pid_dir, out = tmp_path / "pids", tmp_path / "out"
+    pid_dir.mkdir()
+    script = DRIVER_KILLED.format(
+        delay=FRAME_DELAY_S * 4, pid_dir=str(pid_dir), sources=[str(slow), str(quick)], out=str(out)
+    ).replace("workers=1", "workers=2")
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    driver = subprocess.Popen(
+        [sys.executable, "-c", script], env=env, stderr=subprocess.PIPE, start_new_session=True, text=True
+    )
+    try:
+        deadline = time.monotonic() + KILL_TIMEOUT_S
+        while time.monotonic() < deadline and driver.poll() is None:  # one worker waits for a next video, the
+            if (out / "quick").exists() and (out / ".slow.partial").exists():  # other is into the slow one
+                break
+            time.sleep(0.05)
+        assert (out / ".slow.partial").exists() and (out / "quick").exists(), "the slow video should be running"
+        driver.send_signal(signal.SIGTERM)
+        _, err = driver.communicate(timeout=KILL_TIMEOUT_S)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert "leaked semaphore" not in err, err[-500:]
+    assert not (out / "slow").exists() and (out / "quick").is_dir()
+
+
+def test_a_rerun_with_the_sources_in_another_order_keeps_each_folder_with_its_source(tmp_path):
+    """`track batch a/clip.mp4 b/clip.mp4`, then the same two the other way round (or after a new camera that sorts
+    first): names by position gave `clip` to b and `clip_2` to a, so both were tracked again and each folder was
+    replaced by the other camera's outputs. Each source keeps its folder and is reused; a new source with the same
+    stem gets a new name, and a folder the batch did not make is never given to a source."""
+    sources = []
+    for k, cam in enumerate(("a", "b", "c")):
+        (tmp_path / cam).mkdir()
+        sources.append(clip(tmp_path / cam / "clip.avi", 40 * k, 5))
+    out = tmp_path / "out"
+    (out / "clip_3").mkdir(parents=True)  # the user's own folder
+    first = track_many(sources[:2], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    assert [(v.name, v.status) for v in first.videos] == [("clip", "done"), ("clip_2", "done")]
+    again = track_many(
+        [sources[2], sources[1], sources[0]], TrackerConfig(), out, workers=1, progress=False,
+        make_tracker=fake_tracker,
+    )  # fmt: skip
+    assert [(v.name, v.status) for v in again.videos] == [("clip_4", "done"), ("clip_2", "reused"), ("clip", "reused")]
+    for video in again.videos:
+        assert json.loads((out / video.name / NOTE_NAME).read_text())["source"] == video.source
+    assert not any((out / "clip_3").iterdir())

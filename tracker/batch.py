@@ -5,10 +5,13 @@ Each video is one task that holds its own `Tracker` and runs all its frames in o
 ReID run inside the task, on the GPU share it asked for (Ray's `num_gpus`). Per-video outputs are the files
 `track` writes, in `out/<name>/`; a task writes them to `out/.<name>.partial/` and renames the folder when
 the video ends, so a task killed half-way and run again never leaves a mixed file, and a re-run of the batch
-reuses every video whose outputs were made from the same file and config (`batch.json` beside them).
+reuses every video whose outputs were made from the same file and config (`batch.json` beside them). One batch
+at a time writes into `out` (`tracker.io.lock`, as `track --out`): a second one would delete the first one's
+unfinished folders as leftovers of killed attempts.
 
 Engines: `ray` (one Ray task per video; Ray re-runs a task whose worker died, up to `batch.max_retries`)
-and `local` (the same task function in spawned processes, one per core, re-run the same way). Progress comes
+and `local` (the same task function in spawned processes, one per core, re-run the same way; a process whose
+driver is gone stops as a SIGTERM would stop it). Progress comes
 back from the tasks through a queue (`ray.util.queue.Queue` or a multiprocessing queue) as frame counts.
 """
 
@@ -34,9 +37,10 @@ from typing import Any
 
 from tracker.batch_link import LinkedVideo, link_batch, save_video_identities
 from tracker.config import TrackerConfig, config_to_dict, parse_config
-from tracker.io.lock import gallery_lock
-from tracker.io.mot import make_output_folder, unique_stem
+from tracker.io.lock import FolderLock, gallery_lock
+from tracker.io.mot import unique_stem
 from tracker.io.strict_json import to_json
+from tracker.ray_engine import ADDRESS_ENV
 from tracker.wording import count
 
 __all__ = ["BatchSummary", "VideoResult", "VideoTask", "run_video", "track_many", "unnamed_sources"]
@@ -52,6 +56,7 @@ POLL_S = 0.2  # how often the driver looks at the progress queue and at finished
 THREADS_PER_VIDEO = 1  # torch threads in a task: one video per core is the unit of parallelism
 OMP_THREADS_ENV = "OMP_NUM_THREADS"
 INTERRUPTED = "interrupted"  # the reason of a video stopped by a signal
+EXIT_STOPPED = 128 + signal.SIGTERM  # a local worker stopped by SIGTERM between frames exits with this, as if killed
 _REASON_CHARS = 300  # failure reasons are cut to one short line
 
 TrackerFactory = Callable[..., Any]
@@ -566,9 +571,34 @@ def _child_threads(threads: int) -> Iterator[None]:
             os.environ[OMP_THREADS_ENV] = before
 
 
+def _stop_when_driver_dies() -> None:
+    """In a local engine process: when the driver process ends without stopping this one (`kill -9`, a crash, the
+    out-of-memory killer), stop as a SIGTERM from the driver would (finish the frame, drop the unfinished folder,
+    exit) instead of tracking the rest of the batch orphaned, into folders a re-run would then write too."""
+    driver = multiprocessing.parent_process()
+    if driver is None:  # not started by multiprocessing
+        return
+
+    def watch() -> None:
+        driver.join()  # returns when the driver's end of its sentinel pipe closes: the driver is gone
+        log.warning("the batch's driver process ended: stopping this worker (pid %d)", os.getpid())
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="driver-watch", daemon=True).start()
+
+
+def _exit_now(_signum: int, _frame: Any) -> None:
+    """SIGTERM to a local worker outside a video's frames (waiting for a video, loading models): exit through
+    Python, whose exit handlers release the process's semaphores; the default action left them to the resource
+    tracker, which warned "There appear to be N leaked semaphore objects" after every stopped batch."""
+    sys.exit(EXIT_STOPPED)
+
+
 def _local_worker(todo: Any, channel: Any, progress_seconds: float, start_gallery: bytes | None) -> None:
-    """A local engine process: tracks videos from `todo` until it gets None."""
+    """A local engine process: tracks videos from `todo` until it gets None (or its driver is gone)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it stops the processes
+    signal.signal(signal.SIGTERM, _exit_now)  # (while tracking, `track`'s loop finishes its frame first)
+    _stop_when_driver_dies()
     while (task := todo.get()) is not None:
         result = run_video(task, channel, progress_seconds, start_gallery)
         channel.put((task.index, "result", result))
@@ -589,14 +619,49 @@ def _file_identity(source: str) -> Any:
     return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
 
 
-def _names(sources: Sequence[str]) -> list[str]:
-    """Unique output folder names: the file stem, then `<stem>_2`, `<stem>_3`, ... for repeats (as `track`)."""
-    taken: set[str] = set()
-    names: list[str] = []
-    for source in sources:
-        stem = Path(str(source).rstrip("/")).stem or "video"
-        names.append(unique_stem("".join(c if c.isalnum() or c in "-_." else "_" for c in stem), taken))
-    return names
+def _names(sources: Sequence[str], out: Path | None = None) -> list[str]:
+    """Unique output folder names: the file stem, then `<stem>_2`, `<stem>_3`, ... for repeats (as `track`).
+
+    With `out`, a folder there keeps its source across re-runs: a source an earlier batch published (its
+    `batch.json` names it, as given) gets that folder again, and no other source gets the name of a folder already
+    in `out`. Names by position alone gave `cam1/clip.mp4` and `cam2/clip.mp4`, listed the other way round (or after
+    a new `cam0/clip.mp4`), each other's folders: both tracked again, and each folder replaced by another camera's.
+    """
+    earlier = _earlier_sources(out) if out is not None else {}
+    taken = set(_folders(out)) if out is not None else set()
+    names: list[str | None] = [None] * len(sources)
+    claimed: set[str] = set()
+    for index, source in enumerate(sources):
+        name = earlier.get(str(source))
+        if name is not None and name not in claimed:
+            names[index] = name
+            claimed.add(name)
+    for index, source in enumerate(sources):
+        if names[index] is None:
+            stem = Path(str(source).rstrip("/")).stem or "video"
+            names[index] = unique_stem("".join(c if c.isalnum() or c in "-_." else "_" for c in stem), taken)
+    return [name for name in names if name is not None]
+
+
+def _folders(out: Path) -> list[str]:
+    """The names in `out` a video's folder could clash with (not the hidden `.partial`, `.old` and lock files)."""
+    try:
+        return [entry.name for entry in out.iterdir() if not entry.name.startswith(".")]
+    except OSError:  # not made yet
+        return []
+
+
+def _earlier_sources(out: Path) -> dict[str, str]:
+    """{source as given: folder name} of the videos earlier batches published in `out` (their `batch.json`)."""
+    found: dict[str, str] = {}
+    for name in sorted(_folders(out)):
+        try:
+            note = json.loads((out / name / NOTE_NAME).read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(note, dict) and isinstance(note.get("source"), str):
+            found.setdefault(note["source"], name)
+    return found
 
 
 def _make_tasks(
@@ -613,7 +678,7 @@ def _make_tasks(
     tracking = {k: v for k, v in cfg_dict.items() if k != "batch"}  # how a batch runs does not change outputs
     start_digest = None if start is None else hashlib.sha256(start).hexdigest()
     tasks = []
-    for index, (source, name) in enumerate(zip(sources, _names(sources), strict=True)):
+    for index, (source, name) in enumerate(zip(sources, _names(sources, out), strict=True)):
         identity = {"source": _file_identity(str(source)), "config": tracking, "video": save_video, "max": max_frames}
         identity["gallery"] = [gallery is not None, start_digest]
         digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
@@ -637,6 +702,19 @@ def _check_gallery(gallery: Path, cfg: TrackerConfig) -> None:
         loaded.bind_model(reid_model_identity(cfg))  # GalleryModelError: made with another ReID model
     elif not gallery.parent.exists():
         raise FileNotFoundError(f"gallery folder {gallery.parent} does not exist")
+
+
+def _check_weights(cfg: TrackerConfig) -> None:
+    """Fail before any task starts on weights the default tracker would not find (`Tracker.from_config`'s checks:
+    the ReID file first, then a detector that is neither a file here nor one ultralytics downloads), instead of one
+    identical failure per video, each after a process started and imported torch."""
+    from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
+
+    from tracker.weights import require_weights
+
+    if cfg.appearance.enabled and cfg.reid.model not in ("none", "auto"):
+        require_weights(cfg.reid.weights, "reid")
+    require_weights(cfg.detector.model, "detector", downloadable=GITHUB_ASSETS_NAMES)
 
 
 def track_many(
@@ -675,7 +753,11 @@ def track_many(
         ImportError: engine "ray" without Ray installed.
         GalleryError: a gallery file that cannot be used: unreadable, corrupt, or made with another ReID model
             (checked before any video starts).
-        FolderInUse: another run uses the gallery file (`tracker.io.lock`; checked before any video starts).
+        FolderInUse: another run uses the gallery file, or another batch (or `track` run) writes into `out_dir`
+            (`tracker.io.lock`; checked before any video starts).
+        FileNotFoundError: missing detector or ReID weights (with the default tracker, on this machine: the local
+            engine or a local Ray; checked before any video starts; on a cluster each task checks on its node).
+        OSError: `out_dir` cannot be created or written (named).
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
@@ -691,12 +773,15 @@ def track_many(
         import_ray()  # the clear errors before any work
         check_reachable(address)
     cfg = config if config is not None else TrackerConfig()
+    if make_tracker is None and (engine == "local" or not (address or os.environ.get(ADDRESS_ENV))):
+        _check_weights(cfg)  # (a cluster's nodes look for weights on their own disks)
     gallery_path = None if gallery is None else Path(gallery)
     with ExitStack() as held:
         if gallery_path is not None:
             held.enter_context(gallery_lock(gallery_path))  # no other run adds to it until it is linked
             _check_gallery(gallery_path, cfg)
-        out = make_output_folder(out_dir)
+        out = Path(out_dir)  # one batch at a time: a second one would delete and rename this one's folders
+        held.enter_context(FolderLock(out, subject=f"the batch folder {out}"))
         start = gallery_path.read_bytes() if gallery_path is not None and gallery_path.exists() else None
         sources_ = [str(s) for s in sources]
         tasks = _make_tasks(sources_, cfg, out, save_video, max_frames, make_tracker, gallery_path, start)
