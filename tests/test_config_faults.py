@@ -208,6 +208,17 @@ OVERRIDE_FAULTS = {
     "low > high": (["association.low_score=0.6"], "association.low_score", "association.high_score"),
     "low > lowered high": (["association.high_score=0.05"], "association.low_score", "association.high_score"),
     "still samples > capacity": (["lifecycle.still_capacity=10"], "lifecycle.still_min_samples", "still_capacity"),
+    # the calibration queues could never hold enough negatives, or a frame's samples: calibration silently off
+    "calibration samples > capacity": (
+        ["appearance.calibration_capacity=40"],
+        "appearance.calibration_min_samples",
+        "calibration_capacity",
+    ),
+    "calibration per frame > capacity": (
+        ["appearance.calibration_capacity=60", "appearance.calibration_per_frame=61"],
+        "appearance.calibration_per_frame",
+        "calibration_capacity",
+    ),
     # 1e200 overflowed the width's noise (an OverflowError in the first update, NaN states with the process factor)
     "huge width noise": (["motion.width_measurement_factor=1e200"], "motion.width_measurement_factor", "out of range"),
     "huge width process": (["motion.width_process_factor=1e200"], "motion.width_process_factor", "out of range"),
@@ -351,6 +362,10 @@ def test_every_numeric_key_accepts_its_bounds(key):
             extra = {"max_frame_rate": value}
         if key == "lifecycle.still_capacity":
             extra = {"lifecycle.still_min_samples": 1}
+        if key == "appearance.calibration_capacity":
+            extra = {"appearance.calibration_min_samples": 1, "appearance.calibration_per_frame": 1}
+        if key in ("appearance.calibration_min_samples", "appearance.calibration_per_frame"):
+            extra = {"appearance.calibration_capacity": max(value, 2000)}  # (the other key keeps its default)
         cfg = load_config(None, {key: value, **extra})
         section, _, name = key.rpartition(".")
         assert getattr(getattr(cfg, section) if section else cfg, name) == value

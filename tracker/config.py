@@ -639,6 +639,13 @@ def _check_relations(cfg: Any, prefix: str) -> None:
         raise ConfigError(
             f"{prefix}width_process_factor and {prefix}width_measurement_factor must not both be 0 (no width noise)"
         )
+    if isinstance(cfg, AppearanceConfig):  # the queues could never hold enough: calibration off without a word
+        for key in ("calibration_min_samples", "calibration_per_frame"):
+            if getattr(cfg, key) > cfg.calibration_capacity:
+                raise ConfigError(
+                    f"{prefix}{key} ({getattr(cfg, key)}) must not exceed {prefix}calibration_capacity "
+                    f"({cfg.calibration_capacity})"
+                )
     if isinstance(cfg, AssociationConfig) and cfg.low_score > cfg.high_score:
         raise ConfigError(f"{prefix}low_score ({cfg.low_score}) must not exceed {prefix}high_score ({cfg.high_score})")
 
