@@ -623,3 +623,21 @@ def test_repeated_detection_rows_and_an_empty_ground_truth_are_said(tmp_path, ca
     out = capsys.readouterr().out
     assert "det.txt repeats rows exactly (each is tracked as a box of its own): DOUBLED (3)" in out
     assert "gt.txt has no boxes in the evaluated frames (every tracker scores 0): EMPTY" in out
+
+
+def test_our_result_rows_are_numbered_as_the_ground_truth_frames(tmp_path):
+    """`track eval` writes our MOT rows with the sequence's 1-based frame numbers: on public boxes equal to the gt
+    (two people standing apart, 12 frames), the result file holds each frame 1..12 (none 0, none 13) with both
+    people, and TrackEval scores it as the ground truth itself (MOTA 100, no switch). Rows numbered from 0 (checked:
+    TrackEval refuses timestep 0, and the run fails) were caught before only by the MOT17 score floor."""
+    frames = 12
+    seq = write_sequence(tmp_path / "data", "NUMBERED", _two_people(frames, 10), frames)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(frames, 10)), delimiter=",", fmt="%g")
+    out = tmp_path / "o"
+    args = ["--data", str(tmp_path / "data"), "--detections", "public", "--workers", "1", "--out", str(out)]
+    assert eval_main([*args, "--cache-dir", str(tmp_path / "cache")]) == 0
+    rows = np.loadtxt(out / "ours" / "NUMBERED.txt", delimiter=",", ndmin=2)
+    numbers, counts = np.unique(rows[:, 0].astype(int), return_counts=True)
+    assert numbers.tolist() == list(range(1, frames + 1)) and set(counts.tolist()) == {2}
+    scores = score_results(find_sequences(seq), {"NUMBERED": out / "ours" / "NUMBERED.txt"})["COMBINED"]
+    assert (scores["MOTA"], scores["IDSW"]) == (pytest.approx(100.0), 0)
