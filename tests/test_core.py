@@ -555,6 +555,29 @@ def test_lazy_embedding_still_refreshes_a_lone_walkers_bank_every_refresh_period
     assert len(frames) >= 4 * 2 and gaps.max() <= FPS // 2 and gaps.min() >= 1, frames
 
 
+def test_lazy_embedding_embeds_a_newcomer_away_from_every_track_in_the_frame_it_appears():
+    """A box with no track in its gate may start a track or bring a lost one back, so lazy mode embeds it at once:
+    a second person who walks in far from the first is cut in the very frame they appear, and their new track's
+    bank holds that look from then on (not first at the next bank refresh). Dropping the "no track in its gate"
+    reason was caught before only through an error-path test."""
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    identities = identity_embeddings(2, DIM)
+    arrival, embedded = FPS, []
+    for f in range(arrival + 3):
+        boxes = [[100.0 + 2 * f, 100, 150 + 2 * f, 220]]
+        if f >= arrival:  # the newcomer, 800 px away from the first walker
+            boxes.append([900.0 - 2 * f, 400, 950 - 2 * f, 520])
+
+        def embed(rows, f=f):
+            embedded.extend((f, int(r)) for r in rows)
+            return identities[rows]
+
+        tracker.update_detections(np.array(boxes), [0.9] * len(boxes), embed=embed)
+    assert (arrival, 1) in embedded, embedded
+    looks = tracker.core.bank.count(np.array([t.slot for t in tracker.core.tracks]))
+    assert len(looks) == 2 and looks.min() > 0, f"a track without a look in its bank: {looks}"
+
+
 @pytest.mark.parametrize(("second_score", "min_embedded"), [(0.3, None), (0.9, 1.0)])
 def test_a_low_score_box_beside_a_track_costs_no_crop(second_score, min_embedded):
     """A walker with a second box overlapping it (IoU ~0.4): a confident second box is a second candidate in
