@@ -503,8 +503,8 @@ def track_source(
     stem = name or source.name
     summary = RunSummary(expected_frames=source.total, name=stem, global_ids=tracker.gallery is not None)
     summary.frame_rate = tracker.frame_rate
-    summary_name = SUMMARY_NAME if name is None else f"{stem}.{SUMMARY_NAME}"
-    outputs = _Outputs(out_dir, stem, tracker.frame_rate if save_video else None, summary_name, _source_files(source))
+    outputs = _Outputs(out_dir, stem, tracker.frame_rate if save_video else None, _summary_name(stem, name is not None),
+                       _source_files(source))  # fmt: skip
     summary.outputs = outputs.paths
     annotator = Annotator()
     done = resume or Progress()
@@ -744,7 +744,7 @@ class _Outputs:
             (self.out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)  # (this run's own comes after its first frame)
         if self._video_rate is not None:
             self._video = VideoWriter(self.video_path, self._video_rate)
-        elif self.video_path.exists() and not _is_one_of(self.video_path, self._sources):
+        elif self.video_path.exists() and not _same_files([self.video_path], self._sources):
             self.video_path.unlink()  # not written by this run: an earlier run's video would not match this txt
 
     def sync(self) -> tuple[int, int]:
@@ -926,17 +926,17 @@ def _check_sources_kept(out: Path, names: Sequence[str], opened: dict[int, Frame
         SourceError: naming the source, the output file and what to do instead.
     """
     stems: set[str] = set()
+    several = len(names) > 1
     for i, name in enumerate(names):
         source = opened.get(i)
         if source is None:
             continue
         stem = unique_stem(source.name, stems)
-        summary = SUMMARY_NAME if len(names) == 1 else f"{stem}.{SUMMARY_NAME}"
-        written = [f"{stem}.txt", f"{stem}.jsonl", summary, CHECKPOINT_NAME] + ([f"{stem}.mp4"] if save_video else [])
-        for output in (out / w for w in written):
-            if _is_one_of(output, _source_files(source)):
-                hint = " or --no-save-video" if output.suffix == ".mp4" else ""
-                raise SourceError(f"{name}: the output {output} would replace this source: choose another --out{hint}")
+        outputs = _Outputs(out, stem, 1.0 if save_video else None, _summary_name(stem, several))  # (names only)
+        replaced = _same_files([*outputs.paths, out / CHECKPOINT_NAME], _source_files(source))
+        if replaced:
+            hint = " or --no-save-video" if replaced[0].suffix == ".mp4" else ""
+            raise SourceError(f"{name}: the output {replaced[0]} would replace this source: choose another --out{hint}")
 
 
 def _source_files(source: FrameSource) -> tuple[Path, ...]:
@@ -944,9 +944,29 @@ def _source_files(source: FrameSource) -> tuple[Path, ...]:
     return source.files or ((source.path,) if source.path is not None else ())
 
 
-def _is_one_of(path: Path, files: Sequence[Path]) -> bool:
-    """`path` exists and is one of `files` (the same file, whatever the path: relative, absolute, linked)."""
-    return path.exists() and any(file.exists() and os.path.samefile(path, file) for file in files)
+def _summary_name(stem: str, several: bool) -> str:
+    """The run summary's file name: `summary.json`, or `<stem>.summary.json` beside each source of several."""
+    return f"{stem}.{SUMMARY_NAME}" if several else SUMMARY_NAME
+
+
+def _same_files(paths: Sequence[Path], files: Sequence[Path]) -> list[Path]:
+    """Those of `paths` that exist and are one of `files` (the same file whatever the path: relative, absolute,
+    linked; compared as `os.path.samefile` does, by device and inode), in order. One stat a file: nothing more when
+    no path exists yet (a new output folder), one pass over an image folder's files otherwise."""
+    keys = {key: path for path in paths if (key := _file_key(path)) is not None}
+    if not keys:
+        return []
+    found = {_file_key(file) for file in files} & keys.keys()
+    return [path for key, path in keys.items() if key in found]
+
+
+def _file_key(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of an existing file, or None."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _check_resumable(out: Path) -> None:

@@ -110,7 +110,7 @@ class FrameSource:
     def skipped(self, numbers: range | list[int]) -> None:
         """Count the unreadable frames at `numbers` (source positions)."""
         self.corrupt_frames += len(numbers)
-        self.corrupt_numbers += list(numbers)[: CORRUPT_NUMBERS_KEPT - len(self.corrupt_numbers)]
+        self.corrupt_numbers += list(numbers[: max(0, CORRUPT_NUMBERS_KEPT - len(self.corrupt_numbers))])
 
 
 def _exists(path: Path) -> bool:
