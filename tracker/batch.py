@@ -704,19 +704,6 @@ def _check_gallery(gallery: Path, cfg: TrackerConfig) -> None:
         raise FileNotFoundError(f"gallery folder {gallery.parent} does not exist")
 
 
-def _check_weights(cfg: TrackerConfig) -> None:
-    """Fail before any task starts on weights the default tracker would not find (`Tracker.from_config`'s checks:
-    the ReID file first, then a detector that is neither a file here nor one ultralytics downloads), instead of one
-    identical failure per video, each after a process started and imported torch."""
-    from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
-
-    from tracker.weights import require_weights
-
-    if cfg.appearance.enabled and cfg.reid.model not in ("none", "auto"):
-        require_weights(cfg.reid.weights, "reid")
-    require_weights(cfg.detector.model, "detector", downloadable=GITHUB_ASSETS_NAMES)
-
-
 def track_many(
     sources: Sequence[str | Path],
     config: TrackerConfig | None,
@@ -774,7 +761,9 @@ def track_many(
         check_reachable(address)
     cfg = config if config is not None else TrackerConfig()
     if make_tracker is None and (engine == "local" or not (address or os.environ.get(ADDRESS_ENV))):
-        _check_weights(cfg)  # (a cluster's nodes look for weights on their own disks)
+        from tracker.pipeline import require_model_files
+
+        require_model_files(cfg)  # once, not per video (a cluster's nodes look for weights on their own disks)
     gallery_path = None if gallery is None else Path(gallery)
     with ExitStack() as held:
         if gallery_path is not None:

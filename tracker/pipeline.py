@@ -24,7 +24,7 @@ from tracker.io.prefetch import Prefetch
 from tracker.threads import exact_torch_threads, torch_threads
 from tracker.types import Detections, TrackedObject, to_embedding_tensor
 
-__all__ = ["Tracker", "reid_model_identity"]
+__all__ = ["Tracker", "reid_model_identity", "require_model_files"]
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,6 @@ class Tracker:
         from tracker.detector import build_detector
         from tracker.embedder import build_embedder
         from tracker.signal_stack import install_signal_stack
-        from tracker.weights import require_weights
 
         if config is not None and not isinstance(config, TrackerConfig | str | Path):  # a dict: say how
             kind = type(config).__name__
@@ -191,8 +190,7 @@ class Tracker:
         use_reid = cfg.appearance.enabled and cfg.reid.model != "none"
         if gallery is not None and not use_reid:  # (before its model check, which would name a model "none")
             raise ValueError(GALLERY_NEEDS_APPEARANCE)
-        if use_reid and cfg.reid.model != "auto":  # a missing file is named before a detector download can fail
-            require_weights(cfg.reid.weights, "reid")
+        require_model_files(cfg)
         detector = build_detector(cfg.detector, device, keep_features=use_reid and cfg.reid.model == "auto")
         embedder = build_embedder(cfg.reid, device, detector) if use_reid else None
         install_signal_stack()  # OpenVINO's plugins, when destroyed, may leave a dangling one (tracker.signal_stack)
@@ -440,6 +438,22 @@ class Tracker:
     def camera_motion_failures(self) -> int:
         """Frames whose camera-motion estimate failed and fell back to the identity (0 without compensation)."""
         return 0 if self.camera_motion is None else self.camera_motion.failures
+
+
+def require_model_files(cfg: TrackerConfig) -> None:
+    """Check, before any model loads, the weight files `Tracker.from_config(cfg)` reads: the ReID file first (named
+    before a detector download can fail), then a detector that is neither a file here nor one ultralytics downloads.
+
+    Raises:
+        FileNotFoundError: naming the file and where it can come from (`tracker.weights.require_weights`).
+    """
+    from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
+
+    from tracker.weights import require_weights
+
+    if cfg.appearance.enabled and cfg.reid.model not in ("none", "auto"):
+        require_weights(cfg.reid.weights, "reid")
+    require_weights(cfg.detector.model, "detector", downloadable=GITHUB_ASSETS_NAMES)
 
 
 def reid_model_identity(cfg: TrackerConfig) -> ModelIdentity:
