@@ -382,11 +382,8 @@ class _NullChannel:
 
 def _reused(task: VideoTask) -> VideoResult | None:
     """The result of an earlier run of this batch with the same fingerprint, if its outputs are there."""
-    try:
-        note = json.loads((task.out_dir / NOTE_NAME).read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(note, dict) or note.get("fingerprint") != task.fingerprint or note.get("error"):
+    note = _read_note(task.out_dir)
+    if note is None or note.get("fingerprint") != task.fingerprint or note.get("error"):
         return None
     frames, tracks = int(note.get("frames", 0)), int(note.get("tracks", 0))
     result = VideoResult(task.index, task.source, task.name, task.out_dir, "reused", frames, 0.0, tracks, 0)
@@ -655,13 +652,19 @@ def _earlier_sources(out: Path) -> dict[str, str]:
     """{source as given: folder name} of the videos earlier batches published in `out` (their `batch.json`)."""
     found: dict[str, str] = {}
     for name in sorted(_folders(out)):
-        try:
-            note = json.loads((out / name / NOTE_NAME).read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(note, dict) and isinstance(note.get("source"), str):
+        note = _read_note(out / name)
+        if note is not None and isinstance(note.get("source"), str):
             found.setdefault(note["source"], name)
     return found
+
+
+def _read_note(folder: Path) -> dict[str, Any] | None:
+    """The `batch.json` of a published video's folder, or None where there is none or it is not a JSON object."""
+    try:
+        note = json.loads((folder / NOTE_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    return note if isinstance(note, dict) else None
 
 
 def _make_tasks(
