@@ -228,6 +228,19 @@ OVERRIDE_FAULTS = {
         "motion.width_process_factor",
         "motion.width_measurement_factor",
     ),
+    # RANSAC with a 0 px inlier distance finds no inliers: every camera-motion estimate failed (the identity)
+    "no RANSAC distance": (["motion.camera_ransac_px=0"], "motion.camera_ransac_px", "out of range"),
+    # more inliers needed than features found: every sparse_flow / orb / auto estimate failed, compensation off
+    "camera inliers > features": (
+        ["motion.camera_compensation=sparse_flow", "motion.camera_min_inliers=300"],
+        "motion.camera_min_inliers",
+        "camera_max_features (200) with motion.camera_compensation=sparse_flow",
+    ),
+    "camera features < inliers": (
+        ["motion.camera_compensation=orb", "motion.camera_max_features=10"],
+        "motion.camera_min_inliers",
+        "camera_max_features (10)",
+    ),
     "into a scalar": (["device=cpu", "device.index=1"], "device", "not a section"),
     "into a bool": (["appearance.enabled=true", "appearance.enabled.x=1"], "appearance.enabled", None),
     "section set to scalar": (["appearance=3"], "appearance", "mapping"),
@@ -245,6 +258,13 @@ OVERRIDE_FAULTS = {
 @pytest.mark.parametrize("overrides,key,also", OVERRIDE_FAULTS.values(), ids=OVERRIDE_FAULTS.keys())
 def test_invalid_override_names_the_key(overrides, key, also):
     raises_config_error(key, lambda: load_config(None, overrides=overrides), also=also)
+
+
+@pytest.mark.parametrize("method", ["none", "ecc"])
+def test_camera_inliers_beyond_features_load_where_no_features_are_fitted(method):
+    """`camera_min_inliers` bounds only the sparse_flow / orb / auto fits: without them the pair is no error."""
+    sets = [f"motion.camera_compensation={method}", "motion.camera_min_inliers=300"]
+    assert load_config(None, overrides=sets).motion.camera_min_inliers == 300
 
 
 def test_override_into_a_scalar_from_a_file(tmp_path):

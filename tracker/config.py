@@ -223,7 +223,7 @@ class MotionConfig:
     camera_image_width: int = _key(320, "camera motion is estimated on a gray copy this wide, pixels", lo=16, hi=8192)
     camera_max_features: int = _key(200, "camera motion: corners (sparse_flow) or keypoints (orb) per frame", lo=8)
     camera_min_inliers: int = _key(12, "camera motion: fewer RANSAC inliers than this gives the identity", lo=3)
-    camera_ransac_px: float = _key(1.0, "camera motion: RANSAC inlier distance, pixels of the gray copy", lo=0)
+    camera_ransac_px: float = _key(1.0, "camera motion: RANSAC inlier distance, pixels of the gray copy", lo=0.01)
     reference_frame_rate: float = _key(
         25.0, "frames/s at which the two std_ keys are per-frame noises (rescaled at other rates)", lo=0.001
     )
@@ -638,6 +638,15 @@ def _check_relations(cfg: Any, prefix: str) -> None:
         # the width's innovation variance would reach 0: a division by zero and NaN states
         raise ConfigError(
             f"{prefix}width_process_factor and {prefix}width_measurement_factor must not both be 0 (no width noise)"
+        )
+    if (
+        isinstance(cfg, MotionConfig)
+        and cfg.camera_compensation in ("auto", "sparse_flow", "orb")
+        and cfg.camera_min_inliers > cfg.camera_max_features
+    ):  # a fit could never have enough inliers: every estimate the identity, compensation off without a word
+        raise ConfigError(
+            f"{prefix}camera_min_inliers ({cfg.camera_min_inliers}) must not exceed {prefix}camera_max_features "
+            f"({cfg.camera_max_features}) with {prefix}camera_compensation={cfg.camera_compensation}"
         )
     if isinstance(cfg, AppearanceConfig):  # the queues could never hold enough: calibration off without a word
         for key in ("calibration_min_samples", "calibration_per_frame"):
