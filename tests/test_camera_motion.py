@@ -93,6 +93,26 @@ def test_a_jump_no_camera_makes_between_two_frames_is_a_failed_estimate():
         np.testing.assert_allclose(affine[0, 2], -fraction * WIDTH if kept else 0.0, atol=1.0)
 
 
+def test_a_frame_of_another_size_is_a_failed_estimate():
+    """A stream that changes resolution: the pixels of two frames of different sizes do not correspond. A 640 -> 480
+    px wide frame has the same 320 px gray copy and was fitted as if nothing moved (no failure); a 160 px one, whose
+    copy differs, gave the identity uncounted, neither an estimate nor a failure. Both are now the identity, counted
+    as an estimate that failed, as the summary's camera-motion figures say; same-size frames are estimated again."""
+    scene = texture(5)
+    est = estimator("sparse_flow")
+    est.estimate(view(scene, 100, 100))
+    smaller = cv2.resize(view(scene, 110, 100), (WIDTH * 3 // 4, HEIGHT * 3 // 4), interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(est.estimate(smaller), np.eye(2, 3))
+    assert (est.estimates, est.failures) == (1, 1)
+    tiny = cv2.resize(view(scene, 110, 100), (WIDTH // 4, HEIGHT // 4), interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(est.estimate(tiny), np.eye(2, 3))
+    assert (est.estimates, est.failures) == (2, 2)
+    est.estimate(view(scene, 100, 100))  # back to the first size: a failure too (the frame before was tiny)
+    affine = est.estimate(view(scene, 106, 100))
+    np.testing.assert_allclose(affine[:, 2], [-6.0, 0.0], atol=0.5)
+    assert (est.estimates, est.failures) == (4, 3)
+
+
 def test_warp_states_moves_means_and_covariances():
     mean = np.array([[100.0, 50.0, 20.0, 40.0, 1.0, 2.0, 0.1, 0.2]])
     cov = np.diag(np.arange(1.0, 9.0))[None]
@@ -165,6 +185,20 @@ def test_bad_camera_motion_is_one_clear_error(bad):
         tracker.update_detections(np.zeros((0, 4)), np.zeros(0), camera_motion=bad)
     np.testing.assert_array_equal(tracker.core._mean, before)
     tracker.update_detections(np.array([[0.0, 0.0, 10.0, 20.0]]), [0.9])  # a singular one broke every later frame
+
+
+def test_a_complex_camera_motion_is_refused_not_cast_to_its_real_part():
+    """numpy cast a complex matrix to float with only a ComplexWarning: the imaginary parts were dropped and the
+    tracks moved by what was left. Now: one ValueError naming camera_motion, no warning, the tracker unchanged."""
+    tracker = Tracker(motion_only(), frame_rate=10)
+    tracker.update_detections(np.array([[0.0, 0.0, 10.0, 20.0]]), [0.9])
+    before = tracker.core._mean.copy()
+    for bad in (np.array([[1, 0, 5j], [0, 1, 0]]), [[1, 0, 5 + 0j], [0, 1, 0]]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(ValueError, match=r"camera_motion must be a numeric .* complex"):
+                tracker.update_detections(np.zeros((0, 4)), np.zeros(0), camera_motion=bad)
+    np.testing.assert_array_equal(tracker.core._mean, before)
 
 
 @pytest.mark.parametrize("bad", [np.full((2, 3), np.nan), np.array([[1.0, 0, np.inf], [0, 1, 0], [0, 0, 1]])])

@@ -10,7 +10,7 @@ as camera motion. Methods (all OpenCV; the idea and the names follow BoT-SORT's 
 - `ecc`: enhanced correlation coefficient maximisation (`findTransformECC`, Evangelidis & Psarakis 2008) of
   an affine warp.
 A failed estimate (too few points or inliers, a fit that does not converge or is implausible, such as a
-scene cut) gives the identity and is counted in `failures`.
+scene cut, or a frame of another size than the one before) gives the identity and is counted in `failures`.
 - `auto`: the `sparse_flow` estimate, applied only once the motion is distinguishable from the fit's own noise.
   Frame-to-frame estimates are composed while the held-back motion of k fits moves no corner of the frame by more
   than `camera_ransac_px` x sqrt(k) pixels of the gray copy (the RANSAC inlier distance: below it one motion cannot
@@ -67,13 +67,17 @@ def as_homography(transform: np.ndarray) -> np.ndarray:
     """A (2, 3) affine or (3, 3) homography as a (3, 3) homography.
 
     Raises:
-        ValueError: not numbers (ragged rows, text, a tensor on a GPU), another shape, non-finite values, a singular
-            transform, or one whose entries or area scale overflow float64 once squared (a 1e300 scale or shift).
+        ValueError: not real numbers (ragged rows, text, complex values, a tensor on a GPU), another shape, non-finite
+            values, a singular transform, or one whose entries or area scale overflow float64 once squared (a 1e300
+            scale or shift).
     """
+    kind = type(transform).__name__
     try:
-        a = np.asarray(transform, dtype=np.float64)
+        given = np.asarray(transform)
+        if np.iscomplexobj(given):  # numpy would drop the imaginary parts with only a warning
+            raise TypeError("complex values (a camera motion is real)")
+        a = np.asarray(given, dtype=np.float64)
     except (TypeError, ValueError, RuntimeError) as exc:  # numpy's own words do not name the argument
-        kind = type(transform).__name__
         raise ValueError(
             f"camera_motion must be a numeric (2, 3) or (3, 3) array (numpy, nested lists, a CPU "
             f"tensor), got {kind}: {exc}"
@@ -173,6 +177,7 @@ class CameraMotionEstimator:
     held: int = 0
     _previous: np.ndarray | None = field(default=None, repr=False)
     _previous_mask: np.ndarray | None = field(default=None, repr=False)
+    _previous_size: tuple[int, int] | None = None  # (height, width) of the previous frame, full resolution
     _scale: float = 1.0
     _pending: np.ndarray = field(default_factory=lambda: np.eye(3), repr=False)  # `auto`: motion held back
     _pending_fits: int = 0  # `auto`: frame-to-frame fits composed into `_pending`
@@ -189,7 +194,7 @@ class CameraMotionEstimator:
 
     def reset(self) -> None:
         """Forget the previous frame (a new video)."""
-        self._previous, self._previous_mask = None, None
+        self._previous, self._previous_mask, self._previous_size = None, None, None
         self.estimates = self.failures = self.held = 0
         self._pending, self._pending_fits = np.eye(3), 0
 
@@ -210,7 +215,7 @@ class CameraMotionEstimator:
 
     def estimate(self, frame: np.ndarray, boxes_xyxy: np.ndarray | None = None) -> np.ndarray:
         """(2, 3) affine from the previous frame's pixels to this frame's (the identity on the first frame or
-        when the estimate fails).
+        when the estimate fails, a frame of another size than the one before included: counted in `failures`).
 
         Args:
             frame: HxWx3 uint8 BGR (or HxW gray) image, full resolution.
@@ -218,11 +223,15 @@ class CameraMotionEstimator:
         """
         gray, scale = self._downscaled_gray(frame)
         mask = self._mask(gray.shape, boxes_xyxy, scale)
-        previous, previous_mask = self._previous, self._previous_mask
-        self._previous, self._previous_mask, self._scale = gray, mask, scale
-        if previous is None or previous.shape != gray.shape:
+        previous, previous_mask, previous_size = self._previous, self._previous_mask, self._previous_size
+        size = (frame.shape[0], frame.shape[1])
+        self._previous, self._previous_mask, self._previous_size, self._scale = gray, mask, size, scale
+        if previous is None:
             return IDENTITY.copy()
         self.estimates += 1
+        if size != previous_size:  # a stream that changed resolution: the two frames' pixels are not comparable
+            self.failures += 1
+            return IDENTITY.copy()
         small = self._fit(previous, previous_mask, gray, mask)
         if small is None or not self._plausible(small, gray.shape[1]):
             self.failures += 1

@@ -270,7 +270,7 @@ class Tracker:
                 rows are dropped with a warning);
                 non-integer `class_ids` (or beyond int64); embeddings of another D than the tracker's banks (or
                 gallery) hold; both `embeddings` and `embed`; `embed` returning the wrong number of rows; a
-                `camera_motion` that is not a finite, invertible (2, 3) or (3, 3) array, or that takes the tracks
+                `camera_motion` that is not a finite, real, invertible (2, 3) or (3, 3) array, or that takes the tracks
                 beyond floating-point range (`camera_motion.warp_states`); a `frame_size` that is not two positive
                 whole pixel counts (480.5 is refused, not truncated); a `camera_motion_noise` that is not a finite
                 number >= 0.
