@@ -260,6 +260,18 @@ def test_invalid_override_names_the_key(overrides, key, also):
     raises_config_error(key, lambda: load_config(None, overrides=overrides), also=also)
 
 
+@pytest.mark.parametrize("text,got", [("off", "False"), ("no", "False"), ("null", "None"), ("0", "0")])
+def test_a_choice_key_given_no_string_lists_the_allowed_values(text, got):
+    """`camera_compensation: off` is YAML's false: "expected a string, got False" named neither the values allowed
+    nor why a word became a boolean. Now the error lists the choices, and says how YAML read an unquoted off / no."""
+    error = raises_config_error(
+        "motion.camera_compensation",
+        lambda: load_config(None, overrides=[f"motion.camera_compensation={text}"]),
+        also=f"{got} is not one of none, auto, sparse_flow, orb, ecc",
+    )
+    assert ("YAML reads off, no" in str(error)) == (got == "False")
+
+
 @pytest.mark.parametrize("method", ["none", "ecc"])
 def test_camera_inliers_beyond_features_load_where_no_features_are_fitted(method):
     """`camera_min_inliers` bounds only the sparse_flow / orb / auto fits: without them the pair is no error."""

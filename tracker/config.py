@@ -566,6 +566,20 @@ def _coerce(value: Any, tp: Any, key: str, nested: bool = False) -> Any:
     raise ConfigError(f"{key}: unsupported type {tp!r}")
 
 
+def _coerce_choice(value: Any, tp: Any, key: str, choices: tuple[Any, ...] | None) -> Any:
+    """`_coerce`, and for a key with choices an error that lists them: YAML reads an unquoted off / no as false and
+    null as None, which "expected a string, got False" left the user to decode."""
+    try:
+        return _coerce(value, tp, key)
+    except ConfigError:
+        if choices is None:
+            raise
+        yaml_hint = ""
+        if isinstance(value, bool):
+            yaml_hint = " (YAML reads off, no, yes and on without quotes as true / false)"
+        raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(str, choices))}{yaml_hint}") from None
+
+
 def _check_range(value: Any, meta: typing.Mapping[str, Any], key: str) -> None:
     """`value` within the key's choices and [lo, hi]; a list's range applies to each item (class ids >= 0)."""
     if isinstance(value, tuple):
@@ -610,7 +624,7 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
         if is_dataclass(tp):
             kwargs[f.name] = _build(tp, data[f.name], full + ".")
         else:
-            value = _coerce(data[f.name], tp, full)
+            value = _coerce_choice(data[f.name], tp, full, f.metadata.get("choices"))
             _check_range(value, f.metadata, full)
             kwargs[f.name] = value
     cfg = cls(**kwargs)
