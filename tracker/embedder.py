@@ -246,7 +246,8 @@ def load_osnet(cfg: ReIDConfig, device: torch.device) -> OSNetEmbedder:
     if path.suffix.lower() in _EXPORTED_SUFFIXES:  # an exported network, not a state dict: no pickle error to decode
         raise ValueError(
             f"reid weights {path} is an exported {path.suffix} network; reid.weights takes a torchreid .pth state dict "
-            f"(from {weights_source('reid')}), which the tracker converts for OpenVINO itself"
+            f"(from {weights_source('reid')}), which the tracker converts for OpenVINO itself. To track with another "
+            "network, run it yourself and give its embeddings to Tracker.update_detections (embed=...)"
         )
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=False)  # torchreid files are legacy pickles
