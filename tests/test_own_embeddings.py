@@ -114,3 +114,19 @@ def test_an_exported_reid_network_is_refused_with_the_way_to_use_it(tmp_path):
     cfg = load_config(None, overrides=[f"reid.weights={onnx}"]).reid
     with pytest.raises(ValueError, match=r"exported \.onnx network.*update_detections \(embed=\.\.\.\)"):
         load_osnet(cfg, torch.device("cpu"))
+
+
+def test_an_exported_reid_network_is_refused_before_the_detector_loads(tmp_path, monkeypatch):
+    """Offline with ultralytics' default detector name, the download failure used to hide the ReID file's error."""
+    import tracker.detector
+
+    onnx = tmp_path / "my_reid.onnx"
+    onnx.write_bytes(b"not a state dict")
+
+    def no_detector(*args, **kwargs):
+        raise AssertionError("the detector was built before the ReID file was checked")
+
+    monkeypatch.setattr(tracker.detector, "build_detector", no_detector)
+    cfg = load_config(None, overrides=["device=cpu", "detector.model=yolo11n.pt", f"reid.weights={onnx}"])
+    with pytest.raises(ValueError, match=r"exported \.onnx network.*update_detections \(embed=\.\.\.\)"):
+        Tracker.from_config(cfg)

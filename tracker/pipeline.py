@@ -458,13 +458,15 @@ def require_model_files(cfg: TrackerConfig) -> None:
 
     Raises:
         FileNotFoundError: naming the file and where it can come from (`tracker.weights.require_weights`).
+        ValueError: ReID weights that are an exported network (`tracker.embedder.require_osnet_file`).
     """
     from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
 
+    from tracker.embedder import require_osnet_file
     from tracker.weights import require_weights
 
     if cfg.appearance.enabled and cfg.reid.model not in ("none", "auto"):
-        require_weights(cfg.reid.weights, "reid")
+        require_osnet_file(cfg.reid.weights)
     require_weights(cfg.detector.model, "detector", downloadable=GITHUB_ASSETS_NAMES)
 
 
