@@ -46,6 +46,7 @@ BOUND_KINDS = ("match", "reid", "gallery")
 _SEED = 0  # the per-frame subsampling is seeded: a run is reproducible
 _LOG_EVERY = 1000  # log the bounds each time this many new negatives have come in
 _REFRESH_SAMPLES = 32  # bounds are recomputed once this many new negatives have come in (quantiles cost a sort)
+_MAX_COSINE = 1.0  # no cosine similarity exceeds it: a bound above it refuses every pair
 _SUMMARY_QUANTILES = (0.05, 0.5, 0.95, 0.99)  # quantiles of each queue reported in the summary
 
 
@@ -172,6 +173,7 @@ class Calibration:
         self._bounds_at = 0  # negatives.total when the bounds were computed
         self._bounds_calibrated = False  # whether they came from the queues
         self._logged_at = 0
+        self._warned_blind = False  # the "appearance can match nothing" warning, once per video
 
     def reset(self) -> None:
         """Empty both queues (a new video)."""
@@ -183,6 +185,7 @@ class Calibration:
         self._bounds_at = 0
         self._bounds_calibrated = False
         self._logged_at = 0
+        self._warned_blind = False
 
     # ------------------------------------------------------------------------------------------ feeding
     @property
@@ -250,9 +253,27 @@ class Calibration:
             if self.calibrated:
                 values = self.negatives.quantiles([s.quantiles[k] for k in BOUND_KINDS]) + s.margin
                 self._bounds = {k: max(s.fixed[k], float(v)) for k, v in zip(BOUND_KINDS, values, strict=True)}
+                self._warn_if_blind()
             else:
                 self._bounds = dict(s.fixed)
         return self._bounds
+
+    def _warn_if_blind(self) -> None:
+        """Warn (once per video) when different people's looks are so alike that the stage-1 bound exceeds any
+        cosine similarity: appearance then refuses every pair, as from embeddings that carry no identity (one
+        constant vector for every detection). Logged only; the bounds are used as they are."""
+        if self._warned_blind or self._bounds is None or self._bounds["match"] <= _MAX_COSINE:
+            return
+        self._warned_blind = True
+        log.warning(
+            "different people's embeddings are as alike as cosine similarity allows (their %g quantile %.3f): the "
+            "calibrated appearance bounds (%s) exceed %g, so appearance matches nothing; are the embeddings the "
+            "same for every detection? Without a ReID, give none (motion only)",
+            self._settings.quantiles["match"],
+            self.negatives.quantile(self._settings.quantiles["match"]),
+            self._format(self._bounds),
+            _MAX_COSINE,
+        )
 
     def bound(self, kind: str) -> float:
         """The similarity a pair must reach for decision `kind`.

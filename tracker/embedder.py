@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -238,16 +239,28 @@ def _fitting_architecture(state: dict, configured: str) -> str:
 _EXPORTED_SUFFIXES = (".onnx", ".xml", ".bin", ".engine", ".tflite", ".pb")
 
 
-def load_osnet(cfg: ReIDConfig, device: torch.device) -> OSNetEmbedder:
-    """Build the OSNet of `cfg.model` and load `cfg.weights` (torchreid state dict, strict keys)."""
-    path = require_weights(cfg.weights, "reid")
+def require_osnet_file(name: str) -> Path:
+    """The path of the ReID weights `name` (`require_weights`), checked to be a file that is not an exported network.
+
+    Raises:
+        FileNotFoundError: not found, or not a file.
+        ValueError: an exported network (.onnx, OpenVINO .xml/.bin, ...), naming how to use one instead.
+    """
+    path = require_weights(name, "reid")
     if not path.is_file():
         raise FileNotFoundError(f"reid weights {path} is not a file (a torchreid .pth state dict is expected)")
     if path.suffix.lower() in _EXPORTED_SUFFIXES:  # an exported network, not a state dict: no pickle error to decode
         raise ValueError(
             f"reid weights {path} is an exported {path.suffix} network; reid.weights takes a torchreid .pth state dict "
-            f"(from {weights_source('reid')}), which the tracker converts for OpenVINO itself"
+            f"(from {weights_source('reid')}), which the tracker converts for OpenVINO itself. To track with another "
+            "network, run it yourself and give its embeddings to Tracker.update_detections (embed=...)"
         )
+    return path
+
+
+def load_osnet(cfg: ReIDConfig, device: torch.device) -> OSNetEmbedder:
+    """Build the OSNet of `cfg.model` and load `cfg.weights` (torchreid state dict, strict keys)."""
+    path = require_osnet_file(cfg.weights)
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=False)  # torchreid files are legacy pickles
     except Exception as exc:  # pickle, zip and EOF errors of a file that is no PyTorch checkpoint

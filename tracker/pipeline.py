@@ -269,16 +269,22 @@ class Tracker:
             ValueError: arrays of mismatched lengths or wrong shapes, or None for `boxes_xyxy` or `scores` (invalid
                 rows are dropped with a warning);
                 non-integer `class_ids` (or beyond int64); embeddings of another D than the tracker's banks (or
-                gallery) hold; both `embeddings` and `embed`; `embed` returning the wrong number of rows; a
-                `camera_motion` that is not a finite, real, invertible (2, 3) or (3, 3) array, or that takes the tracks
-                beyond floating-point range (`camera_motion.warp_states`); a `frame_size` that is not two positive
-                whole pixel counts (480.5 is refused, not truncated); a `camera_motion_noise` that is not a finite
-                number >= 0.
+                gallery) hold, of D = 0, or complex; both `embeddings` and `embed`; `embed` returning the wrong
+                number of rows or D; a `camera_motion` that is not a finite, real, invertible (2, 3) or (3, 3) array,
+                or that takes the tracks beyond floating-point range (`camera_motion.warp_states`); a `frame_size`
+                that is not two positive whole pixel counts (480.5 is refused, not truncated); a
+                `camera_motion_noise` that is not a finite number >= 0.
+            TypeError: an `embed` that is not callable (an array belongs in `embeddings`).
             Exception: whatever `embed` raises, unchanged. After any of these errors the tracker is as before the
                 call (for `embed`'s: the core's `_advance`), so the frame can be given again.
         """
         if embeddings is not None and embed is not None:
             raise ValueError("give either embeddings or embed, not both")
+        if embed is not None and not callable(embed):
+            raise TypeError(
+                f"embed must be a callable ((R,) row indices -> (R, D) embeddings), got {type(embed).__name__}; "
+                "to give this frame's embeddings themselves, pass embeddings="
+            )
         transform = None if camera_motion is None else as_homography(camera_motion)
         noise = _camera_noise(camera_motion_noise)
         size = None if frame_size is None else _frame_size(frame_size)
@@ -296,7 +302,12 @@ class Tracker:
                 def embed_rows(rows: np.ndarray) -> torch.Tensor:
                     with exact_torch_threads(callers_threads):  # the caller's ReID runs with the caller's threads
                         rows_embedded = embed(dets.index[rows])
-                        return to_embedding_tensor(rows_embedded, len(rows), self.device, name=EMBED_RESULT)
+                        out = to_embedding_tensor(rows_embedded, len(rows), self.device, name=EMBED_RESULT)
+                        dim = self.core.bank.dim  # (checked here too: the core's error cannot name the callback)
+                        if dim is not None and len(rows) and out.shape[1] != dim:
+                            got = out.shape[1]
+                            raise ValueError(f"{EMBED_RESULT} has D = {got}, the tracker's banks hold D = {dim}")
+                        return out
 
                 objects = self.core.step(
                     dets, embed=embed_rows, camera_motion=transform, frame_size=size, camera_motion_noise=noise
@@ -446,13 +457,15 @@ def require_model_files(cfg: TrackerConfig) -> None:
 
     Raises:
         FileNotFoundError: naming the file and where it can come from (`tracker.weights.require_weights`).
+        ValueError: ReID weights that are an exported network (`tracker.embedder.require_osnet_file`).
     """
     from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
 
+    from tracker.embedder import require_osnet_file
     from tracker.weights import require_weights
 
     if cfg.appearance.enabled and cfg.reid.model not in ("none", "auto"):
-        require_weights(cfg.reid.weights, "reid")
+        require_osnet_file(cfg.reid.weights)
     require_weights(cfg.detector.model, "detector", downloadable=GITHUB_ASSETS_NAMES)
 
 

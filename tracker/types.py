@@ -350,7 +350,12 @@ def _embedding_tensor(
     copied = isinstance(embeddings, np.ndarray) and embeddings.dtype != np.float32
     if isinstance(embeddings, torch.Tensor):
         emb = embeddings.detach() if embeddings.layout == torch.strided else embeddings.detach().to_dense()
+        if emb.is_complex():
+            raise ValueError(f"{name} must be real numbers, got a complex tensor ({emb.dtype})")
     else:
+        dtype = getattr(embeddings, "dtype", None)  # numpy, or any object with an array interface
+        if isinstance(dtype, np.dtype) and dtype.kind == "c":  # float32 would silently drop the imaginary parts
+            raise ValueError(f"{name} must be real numbers, got complex values")
         try:
             values = np.asarray(embeddings, dtype=np.float32)
         except (TypeError, ValueError) as exc:
@@ -363,6 +368,8 @@ def _embedding_tensor(
         if emb.numel() == 0 and n == 0:
             return emb.reshape(0, emb.shape[-1] if emb.ndim == 2 else 0).to(device=device, dtype=torch.float32), False
         raise ValueError(f"{name} must have shape (N, D) with N = {n} rows, got {tuple(emb.shape)}")
+    if n and emb.shape[1] == 0:  # a look of no numbers (a slicing slip): not "a zero embedding" matched by motion
+        raise ValueError(f"{name} must have shape (N, D) with D >= 1, got {tuple(emb.shape)}")
     if emb.dtype is torch.float32 and emb.is_cpu and device == _CPU:  # (already there: no `to` dispatch)
         return emb, copied
     out = emb.to(device=device, dtype=torch.float32)  # a tensor: a new one exactly when it was converted or moved
