@@ -35,8 +35,11 @@ log = logging.getLogger("tracker.core")  # the core's logger: its stage 1 messag
 class Stage1Cost:
     """The stage 1 cost of a frame's tracks x detections, with every rule that prices or refuses a pair there.
 
-    Holds references to the core's `TrackTable`, `AppearanceBank` and `Calibration` (read, never written) and the
-    video's frame rate (frames per second; the time lost is counted in seconds).
+    Holds references to the core's `TrackTable`, `AppearanceBank` and `Calibration` (it adds no sample and writes no
+    track or bank) and the video's frame rate (frames per second; the time lost is counted in seconds). The core
+    asks it, per frame: `border_pairs` and `exact_floors` while building the `FrameView` (which pairs the border rule
+    judges; below which similarity no rule needs a lost track's exact value), then `cost` for stage 1's block;
+    `match_bounds` is the appearance bound `cost` applies (for tools that show it).
     """
 
     def __init__(
