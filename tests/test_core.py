@@ -835,11 +835,11 @@ def test_the_bank_is_asked_only_for_pairs_a_stage_reads():
 
 
 def test_stage1_cost_from_the_gated_pairs_equals_the_dense_cost(monkeypatch):
-    """The stage 1 cost built from the gated pairs alone (`TrackerCore._stage1_cost`) is the dense formula, cut to the
+    """The stage 1 cost built from the gated pairs alone (`Stage1Cost.cost`) is the dense formula, cut to the
     block, bit for bit: fused cost where there is appearance, motion alone where not, inf outside the gate, below the
     appearance bound and for tracks out of the view (or pairs refused to tracks walking out of it). Twelve people
     crossing in a 640x480 frame, some leaving it."""
-    from tracker.core import TrackerCore
+    from tracker.stage1 import Stage1Cost
 
     def dense(view, rows, cols, away, bounds, cfg):
         overlap = view.iou * view.dets.scores[None, :]
@@ -852,15 +852,15 @@ def test_stage1_cost_from_the_gated_pairs_equals_the_dense_cost(monkeypatch):
         return np.where(forbidden, np.inf, cost)[rows[:, None], cols]
 
     checked = []
-    original = TrackerCore._stage1_cost
+    original = Stage1Cost.cost
 
-    def compare(self, view, rows, cols, away):
-        got = original(self, view, rows, cols, away)
-        np.testing.assert_array_equal(got, dense(view, rows, cols, away, self._match_bounds(), self.config.association))
+    def compare(self, view, rows, cols, away, *rest):
+        got = original(self, view, rows, cols, away, *rest)
+        np.testing.assert_array_equal(got, dense(view, rows, cols, away, self.match_bounds(), self.config.association))
         checked.append((np.isfinite(got).sum(), np.isfinite(view.similarity).sum(), away.sum()))
         return got
 
-    monkeypatch.setattr(TrackerCore, "_stage1_cost", compare)
+    monkeypatch.setattr(Stage1Cost, "cost", compare)
     rng = np.random.default_rng(3)
     walkers = [
         Walker(i, linear_path(rng.uniform(0, 640), rng.uniform(60, 420), rng.uniform(-6, 6), rng.uniform(-2, 2)))

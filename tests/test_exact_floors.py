@@ -1,4 +1,4 @@
-"""Lost tracks' pairs proven below every bound their looks meet are not computed (`TrackerCore._exact_floors`,
+"""Lost tracks' pairs proven below every bound their looks meet are not computed (`Stage1Cost.exact_floors`,
 `AppearanceBank.similarity`'s floors), and the tracker outputs exactly what it does when every pair is computed."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 
 from tracker import Tracker, load_config
 from tracker.bank import AppearanceBank
-from tracker.core import TrackerCore
+from tracker.stage1 import Stage1Cost
 from tracker.testing import leave_and_return_world, noise_for_similarity, reid_like_identities, render
 
 FPS = 10.0
@@ -27,7 +27,7 @@ def _run(monkeypatch, floors: bool) -> tuple[list[list[tuple]], int]:
 
     monkeypatch.setattr(AppearanceBank, "_bound_pairs", counted)
     if not floors:
-        monkeypatch.setattr(TrackerCore, "_exact_floors", lambda self, lost, border: np.full(len(lost), -np.inf))
+        monkeypatch.setattr(Stage1Cost, "exact_floors", lambda self, lost, border: np.full(len(lost), -np.inf))
     walkers, _, frames = leave_and_return_world(people=8, frame_rate=FPS, away_seconds=(2.0, 8.0), seed=3)
     identities = reid_like_identities(8, DIM, different=0.2, seed=3)
     noise, rng = noise_for_similarity(0.85, DIM), np.random.default_rng(103)

@@ -193,7 +193,7 @@ def _turn_back(weak_look_ties: bool, every_look_weak: bool = False) -> tuple[lis
     cfg = load_config(None, overrides=["device=cpu", f"association.weak_look_ties={str(weak_look_ties).lower()}"])
     tracker = Tracker(cfg, frame_rate=FPS)
     if every_look_weak:
-        tracker.core._no_clear_look = lambda rows, similarity: np.ones(len(rows), dtype=bool)
+        tracker.core.stage1._no_clear_look = lambda rows, similarity, given: np.ones(len(rows), dtype=bool)
     identities = reid_like_identities(2, DIM, different=0.78)
     rng = np.random.default_rng(0)
     rows, shown, clear_at_meeting = [], {0: set(), 1: set()}, False
@@ -211,7 +211,8 @@ def _turn_back(weak_look_ties: bool, every_look_weak: bool = False) -> tuple[lis
 def _no_clear_look(tracker: Tracker) -> np.ndarray:
     """(T,) bool: the tracks without a clear look on a pair of unknown similarity."""
     rows = np.arange(len(tracker.core.tracks))
-    return tracker.core._no_clear_look(rows, np.full(len(rows), np.nan))
+    core = tracker.core
+    return core.stage1._no_clear_look(rows, np.full(len(rows), np.nan), core._appearance_given)
 
 
 def test_tracks_with_clear_looks_are_tracked_as_without_the_rule():
@@ -518,13 +519,13 @@ def test_a_veto_stands_and_a_look_less_pair_is_not_touched():
 def test_gateless_claims_are_tracked_tracks_whose_gate_holds_no_confident_detection():
     """Track 0 (tracked) has a pair in its gate: its pairs outside it are a real ambiguity that looks may decide.
     Track 1 (tracked) has none: all its pairs rest on overlap and looks. Track 2 is lost: other rules judge it."""
-    from tracker.core import TrackerCore
+    from tracker.stage1 import Stage1Cost
 
     rows = np.array([0, 0, 1, 1, 2])
     tracked = np.array([True, True, True, True, False])
     gated = np.array([True, False, False, False, False])
-    assert TrackerCore._gateless_claims(rows, tracked, gated).tolist() == [False, False, True, True, False]
-    assert TrackerCore._gateless_claims(rows[:0], tracked[:0], gated[:0]).tolist() == []
+    assert Stage1Cost._gateless_claims(rows, tracked, gated).tolist() == [False, False, True, True, False]
+    assert Stage1Cost._gateless_claims(rows[:0], tracked[:0], gated[:0]).tolist() == []
 
 
 HIDDEN_FROM = 26  # the frame from which A is found only by a low-score box

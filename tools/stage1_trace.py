@@ -53,15 +53,15 @@ class StageTrace:
     def attach(self, core: TrackerCore) -> None:
         """Wrap this core's stage methods (on the instance only: other trackers are untouched)."""
         stage1_cost, match, match_iou, reidentify = (
-            core._stage1_cost,
+            core.stage1.cost,
             core._match,
             core._match_iou,
             core._reidentify,
         )
 
-        def traced_stage1_cost(view, track_idx, det_idx, away):
+        def traced_stage1_cost(view, track_idx, det_idx, *args):
             self._stage = 1
-            cost = stage1_cost(view, track_idx, det_idx, away)
+            cost = stage1_cost(view, track_idx, det_idx, *args)
             if self.wanted(core):
                 self._candidates(core, view, track_idx, det_idx, cost)
             return cost
@@ -86,14 +86,14 @@ class StageTrace:
             self._matches(core, pairs, 4)
             return pairs
 
-        core._stage1_cost, core._match = traced_stage1_cost, traced_match
+        core.stage1.cost, core._match = traced_stage1_cost, traced_match
         core._match_iou, core._reidentify = traced_match_iou, traced_reidentify
         # every pair's exact similarity in the trace: a lost track's pair proven below every bound would otherwise
-        # show that proof's bound (`TrackerCore._exact_floors`; the matches are the same either way)
-        core._exact_floors = lambda lost, border: np.full(len(lost), -np.inf)
+        # show that proof's bound (`Stage1Cost.exact_floors`; the matches are the same either way)
+        core.stage1.exact_floors = lambda lost, border: np.full(len(lost), -np.inf)
 
     def _candidates(self, core: TrackerCore, view, track_idx, det_idx, cost) -> None:
-        table, bounds = core.table, core._match_bounds()
+        table, bounds = core.table, core.stage1.match_bounds()
         for i, row in enumerate(track_idx):
             if int(table.track_id[row]) not in self.ids:
                 continue

@@ -6,7 +6,6 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -21,12 +20,14 @@ from tracker.classes import ClassPolicy
 from tracker.config import TrackerConfig
 from tracker.entry import entry_evidence, near_border
 from tracker.fast_numpy import all_set, any_set, filled
+from tracker.frame_view import BorderLooks, FrameView, block
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.ground_line import GroundLine, complete_part_boxes
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.measurement_noise import MeasurementNoise
 from tracker.report_aspect import first_aspect, reported_xywh, update_aspect
 from tracker.report_weight import ReportWeight
+from tracker.stage1 import Stage1Cost
 from tracker.still import StillBoxes
 from tracker.sweep import mask_pairs
 from tracker.tentative_resort import resort_with_tentative
@@ -40,7 +41,6 @@ from tracker.truncation import (
     visible_fraction,
 )
 from tracker.types import Detections, TrackedObject, TrackState
-from tracker.weak_looks import gateless_look_ties, near_tie_costs, outranked_thin_pairs, ungated_lookless_pairs
 
 __all__ = ["EmbedFn", "TrackerCore"]
 
@@ -55,42 +55,6 @@ _NO_PAIRS = np.zeros((0, 2), dtype=np.int64)  # (0, 2) matches of a stage with n
 _NO_PAIRS.flags.writeable = False
 _NO_VERSION = -1  # the in-place write count of a tensor that keeps none (made under `torch.inference_mode`)
 _NO_STORED_EMBEDDINGS = (None, _NO_VERSION, None)  # `TrackerCore._stored_embeddings` before any is stored
-
-
-@dataclass(frozen=True)
-class _BorderLooks:
-    """This frame's pairs cut by a side border where a track walks out (`TrackerCore._border_pairs`), whose looks
-    only `TrackerCore._border_cut_refusals` reads."""
-
-    pairs: np.ndarray  # (T, N) bool: the border-cut pairs
-    only: np.ndarray  # (T, N) bool: those of them compared for this rule alone (no other stage reads their looks)
-    similarity: np.ndarray | None  # (T, N) the looks of the `only` pairs, NaN elsewhere; None: none compared
-    embedded: np.ndarray | None  # (N,) bool: detections embedded for this rule alone (fed to no bank, no sample)
-
-
-@dataclass(frozen=True)
-class _FrameView:
-    """Everything about tracks x detections this frame that several stages share."""
-
-    iou: np.ndarray  # (T, N)
-    class_cost: np.ndarray | None  # (T, N) added to every stage's cost: 0 same class, penalty, inf incompatible
-    motion_gate: np.ndarray  # (T, N) bool: inside the Kalman gate, or overlapping
-    kalman_gate: np.ndarray  # (T, N) bool: inside the Kalman gate (squared Mahalanobis distance within gate_chi2)
-    # (T, N), NaN where unknown; a lost track's pair proven below every bound its look is compared with holds that
-    # proof's upper bound (`_exact_floors`), not its similarity
-    similarity: np.ndarray
-    reid_sim: np.ndarray  # (T, N) similarity restricted to stage-4-plausible pairs, NaN elsewhere
-    det_xywh: np.ndarray  # (N, 4)
-    dets: Detections  # this frame's detections, with the embeddings computed on demand
-    confirmed: np.ndarray  # (T,) bool: the tracks tracked or lost as the frame began (`TrackTable.confirmed`)
-    border: _BorderLooks | None = None  # the pairs cut by a side border (`association.border_look_quantile`)
-    # (T, 4) the diagonals of the tracks' innovation covariances when all are diagonal (without scores:
-    # `KalmanFilter.gate_and_diagonal`), for the matched update to reuse; None: not all diagonal, or not computed
-    innovation_diagonal: np.ndarray | None = None
-
-    def class_block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray | float:
-        """The class cost of the `rows` x `cols` block (`_block`); 0.0 when all are of one class."""
-        return 0.0 if self.class_cost is None else _block(self.class_cost, rows, cols)
 
 
 # The state columns holding each measured coordinate's box scale: width for cx and w, height for cy and h.
@@ -141,6 +105,8 @@ class TrackerCore:
         self.report_weight = ReportWeight(config.motion.noise_min_updates)
         """How far the reported width goes towards the smoothed-aspect width, measured (`tracker.report_weight`)."""
         self.table = TrackTable(self._vote_frames)  # the tracks and their per-frame scalars, row-aligned with _mean
+        self.stage1 = Stage1Cost(config, self.frame_rate, self.table, self.bank, self.calibration)
+        """Stage 1's cost of a frame's tracks x detections and its rules (reads the table, bank, calibration)."""
         self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
         self._cov = np.zeros((0, 8, 8))  # (T, 8, 8) Kalman covariances
         self._obs_mean = np.zeros((0, 8))  # (T, 8) state right after the last matched detection
@@ -171,6 +137,8 @@ class TrackerCore:
             self.measurement_noise = MeasurementNoise(self.config.motion)
         if "report_weight" not in state:  # (main bad25d6): the weight is measured from the frames after the resume
             self.report_weight = ReportWeight(self.config.motion.noise_min_updates)
+        if "stage1" not in state:  # (main 0a61e9f): the stage 1 rules were the core's methods; they keep no state
+            self.stage1 = Stage1Cost(self.config, self.frame_rate, self.table, self.bank, self.calibration)
 
     # ------------------------------------------------------------------------------------------ public
     @property
@@ -262,7 +230,9 @@ class TrackerCore:
                 pairs = np.zeros((len(away), len(dets)), dtype=bool)
                 pairs[lost_rows] = leaving
                 away = away[:, None] | pairs
-        cost = self._stage1_cost(view, confirmed, confident, away) + view.class_block(confirmed, confident)
+        part_boxes = self._part_boxes if self._any_part_box else None
+        cost = self.stage1.cost(view, confirmed, confident, away, part_boxes, self._appearance_given)
+        cost = cost + view.class_block(confirmed, confident)
         clear_margin = cfg.clear_pair_margin if cfg.clear_pairs_first else None
         m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost, clear_margin)
         m1, m1_tentative, left_tracks, left_dets, tentative = self._resort_with_tentative(
@@ -299,7 +269,7 @@ class TrackerCore:
 
     def _resort_with_tentative(
         self,
-        view: _FrameView,
+        view: FrameView,
         cost: np.ndarray,
         confirmed: np.ndarray,
         confident: np.ndarray,
@@ -317,14 +287,14 @@ class TrackerCore:
         if not cfg.tentative_resort or len(tentative) == 0 or len(m1) == 0:
             return m1, _NO_PAIRS, left_tracks, left_dets, tentative
         fused = view.dets.scores[confident] if cfg.fuse_score else None
-        tentative_cost = assoc.iou_cost(_block(view.iou, tentative, confident), fused)
+        tentative_cost = assoc.iou_cost(block(view.iou, tentative, confident), fused)
         tentative_cost = tentative_cost + view.class_block(tentative, confident)
         tentative_cost[tentative_cost > cfg.max_iou_distance_tentative] = np.inf
         local = index_pairs(np.searchsorted(confirmed, m1[:, 0]), np.searchsorted(confident, m1[:, 1]))
-        similarity = _block(view.similarity, confirmed, confident)
+        similarity = block(view.similarity, confirmed, confident)
         same_person = self.calibration.bound("reid")
         margin = cfg.tentative_resort_margin
-        expected = _block(view.kalman_gate, confirmed, confident)
+        expected = block(view.kalman_gate, confirmed, confident)
         joint = resort_with_tentative(
             cost, tentative_cost, local, similarity, same_person, cfg.max_cost, clear_margin, margin, expected
         )
@@ -361,33 +331,6 @@ class TrackerCore:
         """Matches in a track's class vote: `classes.vote_seconds` of frames, at least one."""
         return max(1, round(self.config.classes.vote_seconds * self.frame_rate))
 
-    def _match_bounds(self, counts: np.ndarray | None = None, late: np.ndarray | None = None) -> np.ndarray:
-        """(T, 1) stage 1 appearance gate: the fixed threshold for tracked tracks, the calibrated gate of lost
-        ones (rising with the time lost: taking back a long-lost track is a revival). With
-        `association.thin_bank_revival`, a lost track whose bank holds fewer than `appearance.topk` looks needs the
-        revival bound once lost longer than `lifecycle.max_seconds_lost_unbanked` (traced: TUD-Campus ACF jump, a
-        one-look track of a person who left, lost 32 frames, took another person at similarity 0.566). `counts`:
-        (T,) looks in each track's bank (`bank.count`), when the caller has them; `late`: (T,) bool, the late thin
-        banks (`_late_thin_banks`), when the caller has them."""
-        lost = self.table.state == LOST
-        if not any_set(lost):
-            return filled((len(self.tracks), 1), self.config.appearance.match_threshold)
-        seconds = self.table.frames_since_update / self.frame_rate
-        bounds = np.where(lost, self.calibration.lost_match_bound(seconds), self.config.appearance.match_threshold)
-        if self.config.association.thin_bank_revival:  # a thin bank's return after the unbanked lifetime: a revival
-            if late is None:
-                late = self._late_thin_banks(self.bank.count(self.table.slot) if counts is None else counts)
-            if any_set(late):
-                bounds = np.where(late, np.maximum(bounds, self.calibration.revival_bound(seconds)), bounds)
-        return bounds[:, None]
-
-    def _late_thin_banks(self, counts: np.ndarray) -> np.ndarray:
-        """(T,) bool: lost tracks whose bank holds fewer than `appearance.topk` looks (`counts`, (T,)), lost longer
-        than `lifecycle.max_seconds_lost_unbanked`: their return is a revival (`association.thin_bank_revival`)."""
-        thin = (self.table.state == LOST) & (counts > 0) & (counts < self.config.appearance.topk)
-        seconds = self.table.frames_since_update / self.frame_rate
-        return thin & (seconds > self.config.lifecycle.max_seconds_lost_unbanked)
-
     @property
     def _gallery_threshold(self) -> float:
         """Minimum similarity to revive a gallery identity: the calibrated "gallery" bound (the strictest
@@ -422,7 +365,7 @@ class TrackerCore:
         embed: EmbedFn | None,
         camera_motion: np.ndarray | None,
         frame_size: tuple[int, int] | None,
-    ) -> _FrameView:
+    ) -> FrameView:
         """Move every track into this frame (camera motion, Kalman predict), count the frame and build its view,
         embedding on demand: all or nothing. Until the view is built no array of the state is written in place,
         only replaced, so if `embed` (or anything else here) fails, putting the references back restores the state
@@ -458,9 +401,10 @@ class TrackerCore:
 
     def _frame_view(
         self, dets: Detections, embed: EmbedFn | None, frame_size: tuple[int, int] | None = None
-    ) -> _FrameView:
+    ) -> FrameView:
         """IoU, motion gate, embeddings where needed and ONE bank similarity call for all pairs any stage may
-        look at (with the frame's (height, width) `frame_size`, also the border-cut pairs of `_border_pairs`)."""
+        look at (with the frame's (height, width) `frame_size`, also the border-cut pairs of
+        `Stage1Cost.border_pairs`)."""
         n, t = len(dets), len(self.tracks)
         det_xywh = xyxy_to_xywh(dets.boxes_xyxy)
         confirmed = self.table.confirmed  # (T,) made once a frame: stage 1's tracks, the pairs compared, the noise
@@ -471,7 +415,7 @@ class TrackerCore:
             empty = np.zeros((t, n))
             no_pairs = empty.astype(bool)
             nan = empty + np.nan
-            return _FrameView(empty, empty, no_pairs, no_pairs, nan, empty + np.nan, det_xywh, dets, confirmed)
+            return FrameView(empty, empty, no_pairs, no_pairs, nan, empty + np.nan, det_xywh, dets, confirmed)
         mean, cov = self._mean, self._cov
         iou = assoc.buffered_iou_matrix(xywh_to_xyxy(mean[:, :4]), dets.boxes_xyxy, self._motion_buffer(cov))
         class_cost = self._class_cost(dets)
@@ -502,7 +446,7 @@ class TrackerCore:
         # Appearance is consulted where motion alone could be wrong: a lost track, or a track or detection
         # with a second candidate overlapping it. A clear one-to-one pair of a tracked track needs no similarity.
         compare = _appearance_pairs(gate, contested, lost_pairs, plausible)
-        border = self._border_pairs(gate, confirmed, det_xywh, dets.scores, frame_size)
+        border = self.stage1.border_pairs(gate, confirmed, det_xywh, dets.scores, frame_size, mean)
         border_only = None if border is None else border & ~compare
         border_embedded = None
         if embed is not None and self.config.appearance.enabled:
@@ -530,265 +474,22 @@ class TrackerCore:
                 candidates &= confirmed[:, None]
             if border_only is not None:
                 candidates = candidates | (border_only & fit)
-            floors = self._exact_floors(lost, border) if any_lost else None
+            floors = self.stage1.exact_floors(lost, border) if any_lost else None
             similarity = self.bank.similarity(self.table.slot, self._bank_embeddings(dets), candidates, floors)
         else:
             similarity = filled((t, n), np.nan)
         looks = None
         if border_only is not None and any_set(border_only):
-            # the looks of pairs compared only for the border rule are read by it alone (`_border_cut_refusals`):
+            # the looks of pairs compared only for the border rule are read by it alone (`Stage1Cost.cost`):
             # no other stage, rival or calibration sample sees them
-            looks = _BorderLooks(border, border_only, np.where(border_only, similarity, np.nan), border_embedded)
+            looks = BorderLooks(border, border_only, np.where(border_only, similarity, np.nan), border_embedded)
             similarity = np.where(border_only, np.nan, similarity)
         elif border is not None:
-            looks = _BorderLooks(border, border_only, None, border_embedded)
+            looks = BorderLooks(border, border_only, None, border_embedded)
         reid_sim = np.where(plausible, similarity, np.nan) if any_lost else filled((t, n), np.nan)
-        return _FrameView(
+        return FrameView(
             iou, class_cost, gate, kalman_gate, similarity, reid_sim, det_xywh, dets, confirmed, looks, diagonal
         )
-
-    def _exact_floors(self, lost: np.ndarray, border: np.ndarray | None) -> np.ndarray:
-        """(T,) per track, the similarity below which no rule of this frame needs a pair's exact value
-        (`AppearanceBank.similarity`'s floors; -inf: every value needed), from the (T,) bool `lost` tracks and this
-        frame's (T, N) `border` pairs (`_border_pairs`, None: none): for a lost track, the lowest bound any rule
-        compares its pairs' looks with. Stage 1 prices a pair below its gate at inf whatever the value (`_match_bounds`:
-        `Calibration.lost_match_bound`, between the "match" bound and the revival bound, which is never below the
-        "reid" bound; raised for late thin banks; lowered to the "match" bound where motion vouches), and every later
-        stage 1 rule reads a lost track's look only where its cost is finite or against the "reid" bound
-        (`weak_looks`, `_no_clear_look`, `tentative_resort`); stage 4 takes a pair from its revival bound (never below
-        `association.reid_threshold`) and a rival counts within `association.reid_margin` of it. Tracked and
-        tentative tracks' values are read by the calibration, the border rule's tracks' by their own quantile: their
-        floors are -inf. Asks the calibration's bounds as stage 1 does in this frame (with a lost track; no sample is
-        added in between: the same values). The bank's bound keeps a slack far above the bounds' float rounding."""
-        floors = filled(len(lost), -np.inf)
-        cfg = self.config.association
-        reid, match = self.calibration.bound("reid"), self.calibration.bound("match")
-        floors[lost] = min(reid, match, cfg.reid_threshold - cfg.reid_margin)
-        if border is not None:
-            floors[border.any(axis=1)] = -np.inf
-        return floors
-
-    def _border_pairs(
-        self,
-        gate: np.ndarray,
-        confirmed: np.ndarray,
-        det_xywh: np.ndarray,
-        scores: np.ndarray,
-        frame_size: tuple[int, int] | None,
-    ) -> np.ndarray | None:
-        """(T, N) bool, or None when there is none: the pairs inside the motion gate (`gate`, (T, N) bool) of a
-        confirmed track (`confirmed`, (T,) bool) and a stage 1 detection (`det_xywh`, (N, 4) pixels, `scores` (N,) at
-        least `association.high_score`) cut by a side border of the (height, width) frame (`truncation.TOUCH_PX`) that
-        the track was last seen near (`entry.near_border`, within `association.entry_border_heights` of its height, or
-        beyond it) and is walking out through (its Kalman x velocity points out: a person standing at the border or
-        walking in is not replaced there by a newcomer; PETS09 ACF pan2 frame 42, yolov8n scale0.35 frame 68 were
-        refused before this condition), wider than `association.lost_exit_fraction` of the track's width (a narrower
-        sliver is what the person walking out still shows; yolov8n TUD-Campus scale0.5, frames 50-53): there one person
-        may walk out just where another walks in, and motion alone cannot tell them apart
-        (`association.border_look_quantile`; off, or `frame_size` None: None). Only tracks holding
-        `association.border_look_min_looks` own same-identity similarities (`Calibration.own_positives`) can be judged,
-        so only their pairs are (and need a crop)."""
-        cfg = self.config.association
-        if frame_size is None or cfg.border_look_quantile <= 0 or not gate.size:
-            return None
-        width = frame_size[1]
-        left = (det_xywh[:, 0] - det_xywh[:, 2] / 2 <= TOUCH_PX) & (scores >= cfg.high_score)
-        right = (det_xywh[:, 0] + det_xywh[:, 2] / 2 >= width - TOUCH_PX) & (scores >= cfg.high_score)
-        if not (left.any() or right.any()):  # (most frames: no detection at a side border)
-            return None
-        near = near_border(xywh_to_xyxy(self.table.observed_xywh), frame_size, cfg.entry_border_heights)
-        vx = self._mean[:, 4]  # a track walking out through that border (its Kalman velocity, px/frame, points out)
-        at_side = ((near[:, 0] & (vx < 0))[:, None] & left[None, :]) | (
-            (near[:, 2] & (vx > 0))[:, None] & right[None, :]
-        )
-        # a sliver no wider than `lost_exit_fraction` of the track's width is the leaving person's last (no look)
-        whole_enough = det_xywh[None, :, 2] > cfg.lost_exit_fraction * self.table.observed_xywh[:, 2, None]
-        border = gate & confirmed[:, None] & at_side & whole_enough
-        for row in _indices(border.any(axis=1)):  # (a few tracks at a border)
-            own = self.calibration.own_positives(int(self.table.track_id[row]))
-            border[row] &= len(own) >= cfg.border_look_min_looks
-        return border if border.any() else None
-
-    def _border_cut_refusals(
-        self, border: _BorderLooks | None, rows: np.ndarray, cols: np.ndarray, similarity: np.ndarray
-    ) -> np.ndarray | None:
-        """(P,) bool, per stage 1 pair (`rows`, `cols`: (P,) track and detection indices; `similarity`: (P,), NaN
-        unknown) and this frame's `border` pairs (`_FrameView.border`), or None when none is refused: an uncontested
-        pair cut by a side border (`_border_pairs`) whose look is below the track's own bound, the
-        `association.border_look_quantile` quantile of the track's own same-identity similarities
-        (`Calibration.own_positives`: its new looks against its bank), once it holds `association.border_look_min_looks`
-        of them, and never above the calibrated "reid" bound (from which two looks are one person). Such a detection is
-        someone else walking in where the track's person walks out (traced: TUD-Campus ACF pan2, pan8, jitter, frame 35:
-        a person entering at the left border, inside the leaving person's Kalman gate at IoU 0.63, similarity 0.611
-        against that track's own 0.76-0.83, took its ID for good); it starts a track of its own or is re-identified."""
-        if border is None:
-            return None
-        tracked = self.table.state[rows] == TRACKED
-        # a tracked track's contested pair is already priced by its look; a lost track's pair always is, but its
-        # bound (`_match_bounds`) knows only the time lost, not this track's own looks
-        only = border.only[rows, cols]
-        judged = np.where(tracked, only, border.pairs[rows, cols])
-        if border.similarity is not None:  # (the looks compared for this rule alone)
-            similarity = np.where(only, border.similarity[rows, cols], similarity)
-        pick = judged & np.isfinite(similarity)
-        if not any_set(pick):
-            return None
-        cfg = self.config.association
-        reid = self.calibration.bound("reid")
-        bounds = filled(len(rows), -np.inf)
-        for row in np.unique(rows[pick]):
-            own = self.calibration.own_positives(int(self.table.track_id[row]))
-            if len(own) >= cfg.border_look_min_looks:
-                bounds[rows == row] = min(float(np.quantile(own, cfg.border_look_quantile)), reid)
-        refused = pick & (similarity < bounds)
-        if any_set(refused):
-            log.debug("stage 1: %d border-cut pair(s) refused by the track's own looks", int(refused.sum()))
-        return refused if any_set(refused) else None
-
-    def _stage1_cost(
-        self, view: _FrameView, track_idx: np.ndarray, det_idx: np.ndarray, away: np.ndarray
-    ) -> np.ndarray:
-        """(len(track_idx), len(det_idx)) stage 1 cost (`assoc.appearance_motion_cost`) of those tracks and
-        detections (ascending indices); inf outside the motion gate and for the tracks `away` (T,) from the view
-        (or the pairs `away` (T, N): `_leaving_pairs` too).
-        Built from the gated pairs alone (a few per track): a crowd's cost is not a (T, N) matrix of passes. With
-        `association.weak_look_ties`, weak appearance may veto a pair but not make it cheaper than its motion cost
-        (`weak_looks.near_tie_costs`). With `association.vouched_lost_match`, a lost track's pair inside its Kalman
-        gate that overlaps its prediction by `clear_iou` needs the "match" bound, not the bound rising with the time
-        lost (traced: PETS09 yolov8n jump, frame 92, a person out of view for the second between two jumps came back
-        at IoU 0.70 with the compensated prediction, similarity 0.645, refused and taken back a frame later)."""
-        t, n = view.iou.shape
-        rows, cols = mask_pairs(view.motion_gate)
-        row_at, col_at = filled(t, -1, np.int64), filled(n, -1, np.int64)
-        row_at[track_idx], col_at[det_idx] = np.arange(len(track_idx)), np.arange(len(det_idx))
-        keep = (row_at[rows] >= 0) & (col_at[cols] >= 0) & ~(away[rows] if away.ndim == 1 else away[rows, cols])
-        rows, cols = rows[keep], cols[keep]
-        cost = filled((len(track_idx), len(det_idx)), np.inf)
-        cfg, similarity = self.config.association, view.similarity[rows, cols]
-        motion = assoc.motion_cost(view.iou[rows, cols], view.dets.scores[cols], cfg)  # the pairs' cost without looks
-        state, gated = self.table.state[rows], view.kalman_gate[rows, cols]  # read by most rules below: taken once
-        tracked, lost = state == TRACKED, state == LOST
-        partial = None if cfg.partial_views_veto else self._partial_views(rows, tracked)
-        if partial is not None and any_set(partial):  # border-cut looks do not refuse what motion vouches for
-            similarity = np.where(partial & (gated | (motion <= cfg.max_cost)), np.nan, similarity)
-        refused = self._border_cut_refusals(view.border, rows, cols, similarity)  # a newcomer where the track walks out
-        counts = self.bank.count(self.table.slot)  # looks in each track's bank (thin banks: two rules below)
-        late = self._late_thin_banks(counts) if cfg.thin_bank_revival and any_set(lost) else None  # (T,), made once
-        bounds = self._match_bounds(counts, late)[rows, 0]
-        if cfg.vouched_lost_match and any_set(lost):  # motion that holds the person needs no revival's evidence
-            vouched = lost & gated & (view.iou[rows, cols] >= cfg.clear_iou)
-            if late is not None and not cfg.vouch_thin_banks:  # overlap does not vouch for a thin bank's revival
-                vouched &= ~late[rows]
-            bounds = np.where(vouched, np.minimum(bounds, self.calibration.bound("match")), bounds)
-        fused = assoc.fuse_appearance(motion, similarity, bounds, cfg)
-        wants_looks = cfg.weak_look_ties or cfg.ungated_lookless_yields
-        no_look = self._no_clear_look(rows, similarity) if wants_looks else None
-        if no_look is not None and not any_set(no_look):
-            no_look = None  # every track has a clear look: the two look-less rules below change nothing
-        if cfg.weak_look_ties and no_look is not None:  # weak appearance never decides a near-tie
-            reid = self.calibration.bound("reid")
-            fused = near_tie_costs(fused, motion, similarity, gated, cols, no_look, reid, cfg.max_cost)
-        if cfg.ungated_ties_by_motion and no_look is not None and any_set(tracked & ~gated & ~no_look):
-            gateless = self._gateless_claims(rows, tracked, gated)  # a hidden person's look does not outbid motion
-            fused = gateless_look_ties(fused, motion, gated, cols, no_look, tracked, gateless, cfg.max_cost)
-        any_lost = any_set(lost)  # (the two rules below favour or refuse lost tracks' pairs: none, nothing to do)
-        if cfg.ungated_lookless_yields and no_look is not None and any_lost:  # overlap alone yields to a look
-            yields = ungated_lookless_pairs(fused, similarity, gated, cols, no_look, tracked, lost, cfg.max_cost)
-            fused = np.where(yields, np.inf, fused) if any_set(yields) else fused
-        if cfg.thin_bank_outranked and any_lost:  # a thin bank's look another lost track's outranks: a new ID
-            pair_counts = counts[rows]
-            thin = (pair_counts > 0) & (pair_counts < self.config.appearance.topk)
-            outranked = outranked_thin_pairs(fused, similarity, cols, lost, thin)
-            fused = np.where(outranked, np.inf, fused) if any_set(outranked) else fused
-        if cfg.lost_pairs_plausible and any_lost:  # motion cannot vouch: a size stage 4 would refuse is refused
-            fused = self._implausible_sizes(fused, motion, rows, cols, lost, view)
-        if cfg.ungated_needs_reid:  # overlap alone admitted it and motion rejects it: only a sure look may take it
-            fused = self._ungated_floor(fused, motion, similarity, tracked & ~gated)
-        if any_lost and self._any_part_box:  # a part of a person is no evidence that a lost track is back
-            fused = np.where(lost & self._part_boxes[cols], np.inf, fused)
-        if refused is not None:
-            fused = np.where(refused, np.inf, fused)
-        cost[row_at[rows], col_at[cols]] = fused
-        return cost
-
-    @staticmethod
-    def _gateless_claims(rows: np.ndarray, tracked: np.ndarray, gated: np.ndarray) -> np.ndarray:
-        """(P,) bool, per stage 1 pair of the tracks `rows` ((P,) track index of each pair): a `tracked` track whose
-        Kalman gate (`gated`, (P,) bool) holds none of this frame's confident detections, so its every pair rests on
-        overlap and looks alone (its person is hidden or found only among the low-score boxes)."""
-        holds = np.bincount(rows, weights=gated, minlength=int(rows.max(initial=-1)) + 1)[rows] > 0
-        return tracked & ~holds
-
-    def _implausible_sizes(
-        self,
-        fused: np.ndarray,
-        motion: np.ndarray,
-        rows: np.ndarray,
-        cols: np.ndarray,
-        lost: np.ndarray,
-        view: _FrameView,
-    ) -> np.ndarray:
-        """(P,) stage 1 costs `fused`, inf where a `lost` track's pair ((P,) bool) that motion alone rejects (`motion`,
-        (P,) cost above `association.max_cost`: its grown Kalman gate or a sliver of overlap admitted it) has a
-        detection stage 4 would call implausible: a height outside `association.max_size_ratio` of the track's last
-        observed one (`assoc.plausible_size`). Such a pair rests on appearance alone, as a re-identification does,
-        and is held to stage 4's plausibility (traced: TUD-Campus ACF original frame 34, a person hidden for good
-        after frame 9 had their lost track take a neighbour's legs-only box, 39 x 96 px against its last 79 x 194
-        (ratio 2.02), at similarity 0.66 and IoU 0.12, then that neighbour's other part boxes: the run's false
-        positives 24 -> 19 with the rule).
-        `rows`, `cols`: (P,) the pairs' track and detection indices; `view`: this frame's `_FrameView`."""
-        pick = lost & (motion > self.config.association.max_cost)
-        if not any_set(pick):
-            return fused
-        track_h = self.table.observed_xywh[rows[pick], 3]
-        fits = assoc.plausible_size(track_h, view.det_xywh[cols[pick], 3], self.config.association.max_size_ratio)
-        if all_set(fits):
-            return fused
-        out = fused.copy()
-        out[_indices(pick)[~fits]] = np.inf
-        return out
-
-    def _ungated_floor(
-        self, fused: np.ndarray, motion: np.ndarray, similarity: np.ndarray, ungated: np.ndarray
-    ) -> np.ndarray:
-        """(P,) stage 1 costs `fused` where a tracked track's pair outside its Kalman gate (`ungated`, (P,) bool:
-        admitted by a sliver of overlap, `gate = kalman_gate | iou > 0`), which motion alone rejects (`motion`, (P,)
-        cost above `association.max_cost`), costs at least its motion cost unless its `similarity` reaches the
-        calibrated "reid" bound: a box the filter's innovation covariance calls implausible (a part of the person, a
-        neighbour) is not taken on a look that different people of this video also reach."""
-        if not any_set(ungated):  # (every pair inside its gate)
-            return fused
-        # A pair without a similarity already costs its motion cost: only looks below the bound can lower one.
-        looked = ungated & np.isfinite(similarity)
-        if not any_set(looked):  # (the bound is asked only then: it may recompute the calibration's quantiles)
-            return fused
-        reid, max_cost = self.calibration.bound("reid"), self.config.association.max_cost
-        floored = looked & (similarity < reid) & (motion > max_cost)
-        return np.where(floored, np.maximum(fused, motion), fused)
-
-    def _partial_views(self, rows: np.ndarray, tracked: np.ndarray) -> np.ndarray:
-        """(P,) bool: the tracks `rows` that are `tracked` ((P,) bool: not lost) and whose bank holds only
-        looks cut by a side border of the frame (`TrackTable.whole_look`). A person entering shows a shoulder, then
-        half a body: a fuller view of the same person resembles those partial views little (TUD-Campus at 0.35x,
-        issue 10: a person entering at the left border, IoU 0.90 with the prediction, similarity 0.43 against the
-        0.55 gate, refused and restarted under a new ID), so their similarity is no evidence against a detection that
-        the track's motion vouches for. A lost track's gate grows with the time lost: its pairs keep the veto."""
-        lacking = ~self.table.whole_look[rows]
-        return lacking & tracked if any_set(lacking) else lacking
-
-    def _no_clear_look(self, rows: np.ndarray, similarity: np.ndarray) -> np.ndarray | None:
-        """(P,) bool, per stage 1 pair of the tracks `rows` with its `similarity` (NaN: unknown): the track has no
-        clear look there (`tracker.weak_looks`): it was never seen uncut by the side borders of the frame, or its
-        bank holds no look uncut by them (an empty bank, or partial views only; a track can be seen uncut in a frame
-        that does not feed its bank) and this pair's similarity is below the calibrated "reid" bound (from which two
-        looks are one person). None when this video gives no appearance (then every bank is empty and motion alone
-        decides everywhere)."""
-        if not self.config.appearance.enabled or not self._appearance_given:
-            return None
-        unseen, lacking = ~self.table.width_seen[rows], ~self.table.whole_look[rows]
-        if not any_set(lacking):
-            return unseen
-        return unseen | (lacking & ~(similarity >= self.calibration.bound("reid")))
 
     def _class_cost(self, dets: Detections) -> np.ndarray | None:
         """(T, N) class cost of every track x detection pair (`ClassPolicy.cost`), or None when the tracks and the
@@ -873,19 +574,19 @@ class TrackerCore:
         return pairs, track_idx[result.unmatched_rows], det_idx[result.unmatched_cols]
 
     def _match_iou(
-        self, view: _FrameView, track_idx: np.ndarray, det_idx: np.ndarray, max_cost: float, fuse_score: bool
+        self, view: FrameView, track_idx: np.ndarray, det_idx: np.ndarray, max_cost: float, fuse_score: bool
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """`_match` on the IoU cost (`assoc.iou_cost`, fused with the detection scores when `fuse_score`) plus the
         class cost of those tracks and detections; no cost is built when either side is empty (most frames)."""
         if len(track_idx) == 0 or len(det_idx) == 0:
             return _NO_PAIRS, track_idx, det_idx
         fused = view.dets.scores[det_idx] if fuse_score else None
-        cost = assoc.iou_cost(_block(view.iou, track_idx, det_idx), fused) + view.class_block(track_idx, det_idx)
+        cost = assoc.iou_cost(block(view.iou, track_idx, det_idx), fused) + view.class_block(track_idx, det_idx)
         return self._match(cost, track_idx, det_idx, max_cost)
 
     def _reidentify(
         self,
-        view: _FrameView,
+        view: FrameView,
         lost: np.ndarray,
         det_idx: np.ndarray,
         frame_size: tuple[int, int] | None,
@@ -901,18 +602,18 @@ class TrackerCore:
         cfg = self.config.association
         observed = self.table.observed_xywh[lost]
         seconds = self.table.frames_since_update[lost] / self.frame_rate
-        sim = _block(view.reid_sim, lost, det_idx)
+        sim = block(view.reid_sim, lost, det_idx)
         entry = entry_evidence(view.dets.boxes_xyxy, det_idx, frame_size, cfg)
         bounds = self.calibration.revival_bound(seconds, entry)
         cost = assoc.reid_cost(sim, observed, seconds, view.det_xywh[det_idx], cfg, bounds, frame_size)
         cost = cost + view.class_block(lost, det_idx)
         result = linear_assignment(cost, 1.0 - float(bounds.min()))
-        rivals = np.concatenate([sim, _block(view.similarity, seen, det_idx)])  # lost rows first: pairs index them
+        rivals = np.concatenate([sim, block(view.similarity, seen, det_idx)])  # lost rows first: pairs index them
         keep = assoc.unambiguous(result.pairs, rivals, cfg.reid_margin)
         pairs = result.pairs[keep]
         return index_pairs(lost[pairs[:, 0]], det_idx[pairs[:, 1]])
 
-    def _calibrate(self, matches: np.ndarray, view: _FrameView) -> None:
+    def _calibrate(self, matches: np.ndarray, view: FrameView) -> None:
         """Feed the calibration queues from this frame's stage 1/2 matches of confirmed, visible tracks.
 
         Negatives: the bank of one matched track against the detection matched to another (two people seen in
@@ -956,12 +657,13 @@ class TrackerCore:
         extra = np.split(computed, [len(plan[0][1])])
         (neg_known, _), (pos_known, pos_missing) = plan
         self.calibration.add_negatives(np.concatenate([neg_known, extra[0]]))
-        # each positive tagged with its track's ID: a track's own looks are its evidence (`_border_cut_refusals`)
+        # each positive tagged with its track's ID: a track's own looks are its evidence (the border rule of
+        # `Stage1Cost.cost`)
         owners = self.table.track_id[np.concatenate([known_rows[1], pos_missing[:, 0]])]
         self.calibration.add_positives(np.concatenate([pos_known, extra[1]]), owners)
 
     def _update_matched(
-        self, matches: np.ndarray, dets: Detections, view: _FrameView, frame_size: tuple[int, int] | None = None
+        self, matches: np.ndarray, dets: Detections, view: FrameView, frame_size: tuple[int, int] | None = None
     ) -> None:
         """Kalman-correct all matched tracks at once, advance their state, feed their banks. A box cut by the
         left or right frame border is measured at the track's width (`motion.complete_truncated_boxes`)."""
@@ -1366,11 +1068,6 @@ def _indices(mask: np.ndarray) -> np.ndarray:
 def _rows(array: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
     """The rows `rows` (K,) of `array` (a copy, by `take`), or `array` itself where `rows` is None (all of them)."""
     return array if rows is None else array.take(rows, axis=0)
-
-
-def _block(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """(R, C) block of a (T, N) matrix at integer `rows` x `cols` (what `np.ix_` gives, for a third of its cost)."""
-    return matrix[rows[:, None], cols]
 
 
 def _clear_continuations(iou: np.ndarray, contested: np.ndarray, tracked: np.ndarray, clear_iou: float) -> np.ndarray:

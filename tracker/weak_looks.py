@@ -132,7 +132,7 @@ def ungated_lookless_pairs(
         similarity: (P,) bank similarity of each pair, NaN where unknown.
         kalman_gate: (P,) bool, the pair's squared Mahalanobis distance is within the chi-square gate.
         cols: (P,) detection index of each pair, >= 0.
-        no_look: (P,) bool, the pair's track has no clear look (`TrackerCore._no_clear_look`).
+        no_look: (P,) bool, the pair's track has no clear look (`Stage1Cost._no_clear_look`).
         tracked: (P,) bool, the pair's track is tracked (matched recently, not lost).
         lost: (P,) bool, the pair's track is lost.
         max_cost: the highest cost stage 1 accepts (`association.max_cost`).
@@ -173,7 +173,7 @@ def gateless_look_ties(
         motion_cost: (P,) the motion-only cost of the same pairs.
         kalman_gate: (P,) bool, the pair's squared Mahalanobis distance is within the chi-square gate.
         cols: (P,) detection index of each pair, >= 0.
-        no_look: (P,) bool, the pair's track has no clear look (`TrackerCore._no_clear_look`).
+        no_look: (P,) bool, the pair's track has no clear look (`Stage1Cost._no_clear_look`).
         tracked: (P,) bool, the pair's track is tracked (matched recently, not lost).
         gateless: (P,) bool, the pair's track is tracked and its gate holds no confident detection of the frame.
         max_cost: the highest cost stage 1 accepts (`association.max_cost`).

@@ -1,0 +1,52 @@
+"""`FrameView`: what the matching stages of one frame share about tracks x detections (built by `TrackerCore`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from tracker.types import Detections
+
+__all__ = ["BorderLooks", "FrameView", "block"]
+
+
+@dataclass(frozen=True)
+class BorderLooks:
+    """This frame's pairs cut by a side border where a track walks out (`Stage1Cost.border_pairs`), whose looks
+    only the border rule of the stage 1 cost (`Stage1Cost.cost`) reads."""
+
+    pairs: np.ndarray  # (T, N) bool: the border-cut pairs
+    only: np.ndarray  # (T, N) bool: those of them compared for this rule alone (no other stage reads their looks)
+    similarity: np.ndarray | None  # (T, N) the looks of the `only` pairs, NaN elsewhere; None: none compared
+    embedded: np.ndarray | None  # (N,) bool: detections embedded for this rule alone (fed to no bank, no sample)
+
+
+@dataclass(frozen=True)
+class FrameView:
+    """Everything about tracks x detections this frame that several stages share."""
+
+    iou: np.ndarray  # (T, N)
+    class_cost: np.ndarray | None  # (T, N) added to every stage's cost: 0 same class, penalty, inf incompatible
+    motion_gate: np.ndarray  # (T, N) bool: inside the Kalman gate, or overlapping
+    kalman_gate: np.ndarray  # (T, N) bool: inside the Kalman gate (squared Mahalanobis distance within gate_chi2)
+    # (T, N), NaN where unknown; a lost track's pair proven below every bound its look is compared with holds that
+    # proof's upper bound (`Stage1Cost.exact_floors`), not its similarity
+    similarity: np.ndarray
+    reid_sim: np.ndarray  # (T, N) similarity restricted to stage-4-plausible pairs, NaN elsewhere
+    det_xywh: np.ndarray  # (N, 4)
+    dets: Detections  # this frame's detections, with the embeddings computed on demand
+    confirmed: np.ndarray  # (T,) bool: the tracks tracked or lost as the frame began (`TrackTable.confirmed`)
+    border: BorderLooks | None = None  # the pairs cut by a side border (`association.border_look_quantile`)
+    # (T, 4) the diagonals of the tracks' innovation covariances when all are diagonal (without scores:
+    # `KalmanFilter.gate_and_diagonal`), for the matched update to reuse; None: not all diagonal, or not computed
+    innovation_diagonal: np.ndarray | None = None
+
+    def class_block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray | float:
+        """The class cost of the `rows` x `cols` block (`block`); 0.0 when all are of one class."""
+        return 0.0 if self.class_cost is None else block(self.class_cost, rows, cols)
+
+
+def block(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """(R, C) block of a (T, N) matrix at integer `rows` x `cols` (what `np.ix_` gives, for a third of its cost)."""
+    return matrix[rows[:, None], cols]
