@@ -665,3 +665,21 @@ def test_peer_rows_are_clipped_to_the_frame_as_ours_are(tmp_path, monkeypatch):
     frame = FrameInputs(np.array([[0.0, 100, 640, 480]]), np.array([0.9]), np.zeros(1, np.int64), None)
     lines, _ = runner._track_peer("ByteTrack", seq, SequenceInputs([frame], appearance=False, cache_hit=False))
     assert [float(v) for v in lines[0].split(",")[:6]] == [1, 7, 0, 100, 640, 380]
+
+
+def test_tracktrack_reid_rows_track_with_our_embeddings():
+    """`TrackTrack+ReID` (Ultralytics' TrackTrack with `with_reid`, fed our embeddings through `feats`) keeps each
+    walker's look on its track; plain TrackTrack (its yaml's default) keeps none."""
+    from tracker.eval.peers import PEERS, PeerTracker
+
+    assert PEERS["TrackTrack+ReID"].requires_embeddings and PEERS["TrackTrack+ReID+GMC"].uses_images
+    looks = np.eye(2, 512)
+    boxes = np.array([[100.0, 100, 160, 260], [400.0, 100, 460, 260]])
+    feats = {}
+    for name in ("TrackTrack+ReID", "TrackTrack"):
+        peer = PeerTracker.create(name)
+        for _ in range(4):
+            rows = peer.update(boxes, np.array([0.9, 0.9]), np.zeros(2), looks)
+        assert len(rows) == 2
+        feats[name] = [t.smooth_feat for t in sorted(peer.tracker.tracked_stracks, key=lambda t: t.tlwh[0])]
+    assert np.allclose(np.vstack(feats["TrackTrack+ReID"]), looks) and feats["TrackTrack"] == [None, None]
