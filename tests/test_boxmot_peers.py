@@ -58,3 +58,14 @@ def test_making_a_peer_prints_nothing(capfd):
     out, err = capfd.readouterr()
     assert "det_thresh" not in out + err and "max_age" not in out + err, err
     assert logging.getLogger("boxmot").filters == filters
+
+
+def test_the_tuned_bytetrack_row_gets_the_sequence_frame_rate_and_threshold():
+    """`BoxMOT-ByteTrack-fps-t0.5` keeps a lost track for 30 frames at 30 fps scaled to the sequence's rate (7 at
+    PETS09-S3-MF1's 7 fps) and starts tracks from 0.5; the package-default row keeps 30 frames at any rate."""
+    tuned = BoxmotPeer.create("BoxMOT-ByteTrack-fps-t0.5", 7.0)
+    default = BoxmotPeer.create("BoxMOT-ByteTrack", 7.0)
+    assert tuned._tracker.max_time_lost == 7 and default._tracker.max_time_lost == 30
+    box = np.array([[100.0, 100, 160, 260]])
+    rows = [peer.update(box, np.array([0.55]), np.zeros(1), None, None) for peer in (tuned, default)]
+    assert len(rows[0]) == 1 and len(rows[1]) == 0  # a 0.55 box starts a track at 0.5, not at BoxMOT's 0.6

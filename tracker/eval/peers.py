@@ -6,7 +6,8 @@ comparison on detections alone needs no images), and, in the "+GMC" rows, on wit
 (BoT-SORT's sparse optical flow) on the images, where every image of the sequence exists (they are
 skipped elsewhere). Ultralytics' trackers take no frame rate (`track_buffer` is 30 frames at any fps), so
 `frame_rate` is accepted for symmetry and not used. Peers with ReID get our embeddings through the `feats`
-argument of `update` with `model: auto` (the "pre-extracted features" path).
+argument of `update` with `model: auto` (the "pre-extracted features" path): BoT-SORT and TrackTrack (whose
+yamls turn ReID off: their "+ReID" rows turn it on, as their docs offer) and Deep OC-SORT.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ PEERS: dict[str, PeerSpec] = {
     "DeepOC-SORT+GMC": PeerSpec("deepocsort.yaml", _GMC | _FEATS, uses_embeddings=True, uses_images=True),
     "TrackTrack": PeerSpec("tracktrack.yaml", _NO_GMC),
     "TrackTrack+GMC": PeerSpec("tracktrack.yaml", {}, uses_images=True),
+    "TrackTrack+ReID": PeerSpec("tracktrack.yaml", _NO_GMC | _FEATS, uses_embeddings=True, requires_embeddings=True),
+    "TrackTrack+ReID+GMC": PeerSpec(
+        "tracktrack.yaml", _FEATS, uses_embeddings=True, requires_embeddings=True, uses_images=True
+    ),
     "FastTracker": PeerSpec("fasttrack.yaml"),
 }
 """Display name -> spec, in table order."""

@@ -40,6 +40,7 @@ OURS_NO_CMC = "ours-noCMC"
 _NO_CMC = ["motion.camera_compensation=none"]
 _MS_PER_S = 1e3
 _MOTION_ONLY = ["appearance.enabled=false"]
+_PEER_ROW_COLUMNS = 6  # a peer's row: track_id, x1, y1, x2, y2, score
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -159,6 +160,7 @@ def _track_peer(name: str, seq: Sequence, inputs: SequenceInputs) -> tuple[list[
     spec = BOXMOT_PEERS[name] if name in BOXMOT_PEERS else PEERS[name]
     peer = (BoxmotPeer if name in BOXMOT_PEERS else PeerTracker).create(name, seq.info.frame_rate)
     with_images = spec.uses_images and seq.has_all_images
+    size = (seq.info.height, seq.info.width) if seq.info.height > 0 and seq.info.width > 0 else None
     lines: list[str] = []
     elapsed = 0.0
     for number, frame in enumerate(inputs.frames, start=1):
@@ -166,8 +168,21 @@ def _track_peer(name: str, seq: Sequence, inputs: SequenceInputs) -> tuple[list[
         start = time.perf_counter()
         rows = peer.update(frame.boxes_xyxy, frame.scores, frame.class_ids, frame.embeddings, image)
         elapsed += time.perf_counter() - start
-        lines.extend(format_mot_row(number, row[0], row[1:5], row[5]) for row in rows)
+        boxes = _in_frame(rows, size)
+        lines.extend(format_mot_row(number, row[0], box, row[5]) for row, box in zip(rows, boxes, strict=True))
     return lines, elapsed
+
+
+def _in_frame(rows: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:
+    """The (M, 4) xyxy boxes of a peer's (M, 6) rows clipped to the frame (`size`: height, width in pixels), as
+    ours' reported boxes are (`TrackerCore` with `frame_size`) and as ultralytics' own `track` reports them
+    (`Results.update` clips): a peer's Kalman box reaching past the border would otherwise be scored against the
+    gt's in-frame box. Unclipped where the size is unknown (None)."""
+    boxes = np.asarray(rows, dtype=np.float64).reshape(-1, _PEER_ROW_COLUMNS)[:, 1:5]
+    if size is None:
+        return boxes
+    height, width = size
+    return np.clip(boxes, 0.0, [width, height, width, height])
 
 
 def _inputs_digest(frames: list[FrameInputs]) -> str:
