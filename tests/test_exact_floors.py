@@ -8,7 +8,7 @@ import numpy as np
 from tracker import Tracker, load_config
 from tracker.bank import AppearanceBank
 from tracker.stage1 import Stage1Cost
-from tracker.testing import leave_and_return_world, noise_for_similarity, reid_like_identities, render
+from tracker.testing import track_leave_and_return
 
 FPS = 10.0
 DIM = 128
@@ -28,15 +28,8 @@ def _run(monkeypatch, floors: bool) -> tuple[list[list[tuple]], int]:
     monkeypatch.setattr(AppearanceBank, "_bound_pairs", counted)
     if not floors:
         monkeypatch.setattr(Stage1Cost, "exact_floors", lambda self, lost, border: np.full(len(lost), -np.inf))
-    walkers, _, frames = leave_and_return_world(people=8, frame_rate=FPS, away_seconds=(2.0, 8.0), seed=3)
-    identities = reid_like_identities(8, DIM, different=0.2, seed=3)
-    noise, rng = noise_for_similarity(0.85, DIM), np.random.default_rng(103)
     tracker = Tracker(load_config(overrides=["device=cpu"]), frame_rate=FPS)
-    shown = []
-    for f in range(frames):
-        det = render(walkers, f, identities, noise, rng)
-        out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
-        shown.append([(o.track_id, o.detection_index, tuple(o.xyxy.tolist()), o.recovered) for o in out])
+    shown = track_leave_and_return(tracker, people=8, dim=DIM, away_seconds=(2.0, 8.0), seed=3, noise_seed=103)
     monkeypatch.undo()
     return shown, skipped[0]
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import pickle
 
-import numpy as np
 import pytest
 
 from tracker import Tracker, load_config
 from tracker.core import TrackerCore
-from tracker.testing import leave_and_return_world, noise_for_similarity, reid_like_identities, render
+from tracker.testing import track_leave_and_return
 
 FPS = 10.0
 DIM = 64
@@ -21,12 +20,9 @@ STOP = 40  # the frame after which the checkpoint is taken (people are away and 
 def _run(stop_and_resume: bool, without_stage1: bool = False) -> tuple[list[list[tuple]], TrackerCore]:
     """Every frame's (track ID, detection, box, recovered) of people leaving and coming back; with `stop_and_resume`
     the core is replaced after frame `STOP` by its pickled copy (without its `stage1` attribute: `without_stage1`)."""
-    walkers, _, frames = leave_and_return_world(people=6, frame_rate=FPS, away_seconds=(1.0, 4.0), seed=5)
-    identities = reid_like_identities(6, DIM, different=0.2, seed=5)
-    noise, rng = noise_for_similarity(0.85, DIM), np.random.default_rng(11)
     tracker = Tracker(load_config(overrides=["device=cpu"]), frame_rate=FPS)
-    shown = []
-    for f in range(frames):
+
+    def resume_at_stop(f: int) -> None:
         if stop_and_resume and f == STOP:
             state = tracker.core.__getstate__()
             if without_stage1:
@@ -34,9 +30,8 @@ def _run(stop_and_resume: bool, without_stage1: bool = False) -> tuple[list[list
             restored = TrackerCore.__new__(TrackerCore)
             restored.__setstate__(pickle.loads(pickle.dumps(state)))
             tracker.core = restored
-        det = render(walkers, f, identities, noise, rng)
-        out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
-        shown.append([(o.track_id, o.detection_index, tuple(o.xyxy.tolist()), o.recovered) for o in out])
+
+    shown = track_leave_and_return(tracker, 6, DIM, (1.0, 4.0), seed=5, noise_seed=11, before_frame=resume_at_stop)
     return shown, tracker.core
 
 

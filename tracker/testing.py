@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +26,7 @@ __all__ = [
     "reid_like_identities",
     "render",
     "score_reappearances",
+    "track_leave_and_return",
     "unit_vector",
 ]
 
@@ -137,6 +139,34 @@ def leave_and_return_world(
             length = max(length, visit.end)
             t += stay + rng.uniform(*away_seconds) * frame_rate
     return walkers, all_visits, length + 1
+
+
+def track_leave_and_return(
+    tracker: Any,
+    people: int,
+    dim: int,
+    away_seconds: tuple[float, float],
+    seed: int,
+    noise_seed: int,
+    before_frame: Callable[[int], None] | None = None,
+) -> list[list[tuple]]:
+    """Track a `leave_and_return_world` of `people` (at the tracker's frame rate; absences of `away_seconds`) with
+    `reid_like_identities` looks of size `dim` (different people ~0.2, one person's looks ~0.85) through
+    `tracker.update_detections`. Returns every frame's outputs as (track ID, detection index, xyxy box tuple,
+    recovered). `before_frame(f)`, when given, runs before frame f is tracked (e.g. to swap the core for a copy)."""
+    walkers, _, frames = leave_and_return_world(
+        people=people, frame_rate=tracker.frame_rate, away_seconds=away_seconds, seed=seed
+    )
+    identities = reid_like_identities(people, dim, different=0.2, seed=seed)
+    noise, rng = noise_for_similarity(0.85, dim), np.random.default_rng(noise_seed)
+    shown = []
+    for f in range(frames):
+        if before_frame is not None:
+            before_frame(f)
+        det = render(walkers, f, identities, noise, rng)
+        out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+        shown.append([(o.track_id, o.detection_index, tuple(o.xyxy.tolist()), o.recovered) for o in out])
+    return shown
 
 
 def reid_like_identities(count: int, dim: int, different: float = 0.45, seed: int = 0) -> np.ndarray:
