@@ -226,3 +226,45 @@ def test_the_gates_diagonals_give_the_update_its_projection_bit_for_bit():
     assert diagonal is None
     np.testing.assert_array_equal(passed, kf.gate(*warped, dets, 9.4877))
     assert kf.gate_and_diagonal(mean, cov, dets[:0], 9.4877)[1] is None  # no detections: nothing projected
+
+
+def _blockwise_state(t: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """States as the tracker holds them without camera motion: each coordinate coupled with its own velocity only."""
+    rng = np.random.default_rng(seed)
+    kf = KalmanFilter(MotionConfig())
+    mean, cov = kf.initiate(np.c_[rng.uniform(50, 500, (t, 2)), rng.uniform(20, 80, t), rng.uniform(60, 200, t)])
+    for _ in range(3):
+        mean, cov = kf.predict(mean, cov)
+        mean, cov = kf.update(mean, cov, mean[:, :4] + rng.normal(scale=3.0, size=(t, 4)))
+    mean[:, 4:] = rng.normal(size=(t, 4))
+    return mean, cov
+
+
+def test_replay_one_coordinate_at_a_time_gives_the_matrix_replay_bits():
+    """`replay` of states whose covariances couple each coordinate with its own velocity only (every state without
+    camera motion) steps each track and coordinate on Python floats: the bits of the per-track loop of the matrix
+    predict and update, at any frame rate, with a measured noise and width factors; one warped (coupled) covariance
+    or a non-finite value sends the whole batch back to the matrix steps, with the same bits as before."""
+    rng = np.random.default_rng(8)
+    for ratio, factor, noise in ((1.0, 1.0, None), (25 / 30, 3.0, np.array([1.5, 0.7, 4.0, 2.0])), (2.0, 0.5, None)):
+        config = MotionConfig(width_measurement_factor=factor, width_process_factor=1 / factor)
+        kf = KalmanFilter(config, step_ratio=ratio)
+        mean, cov = _blockwise_state(6, seed=int(ratio * 10))
+        start = mean[:, :4] + rng.normal(size=(6, 4))
+        end = start + rng.normal(scale=20.0, size=(6, 4))
+        gaps = np.array([3, 40, 1, 2, 9, 0])
+        for warped in (False, True):
+            if warped:  # a rotation's coupling of x and y in one track
+                cov[1, 0, 1] = cov[1, 1, 0] = 0.25
+            inputs = (mean.copy(), cov.copy())
+            got_mean, got_cov = kf.replay(mean, cov, start, end, gaps, noise)
+            for i, gap in enumerate(gaps):
+                m, c = mean[i : i + 1], cov[i : i + 1]
+                for k in range(1, gap):
+                    m, c = kf.predict(m, c)
+                    m, c = kf.update(m, c, (start[i] + (end[i] - start[i]) * k / gap)[None], noise=noise)
+                m, c = kf.predict(m, c)
+                np.testing.assert_array_equal(got_mean[i], m[0])
+                np.testing.assert_array_equal(got_cov[i], c[0])
+            np.testing.assert_array_equal(mean, inputs[0])  # inputs untouched
+            np.testing.assert_array_equal(cov, inputs[1])
