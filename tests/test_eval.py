@@ -74,7 +74,7 @@ def test_hand_made_sequence_gives_exact_counts(tmp_path):
 
 def test_val_half_starts_mid_sequence(shared):
     seq = find_sequences(shared / "data" / "MOT17", split="val-half", names=["MOT17-09-FRCNN"])[0]
-    assert seq.first == seq.info.length // 2 + 1 and seq.last == seq.info.length
+    assert (seq.first, seq.last, seq.num_frames) == (264, 525, 262), "ByteTrack's gt_val_half: frames 264..525"
     gt = seq.ground_truth()
     assert gt[:, 0].min() == 1 and gt[:, 0].max() == seq.num_frames
     dets = seq.public_detections()
@@ -167,8 +167,72 @@ def test_val_half_run_scores_the_second_half(shared, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["split"] == "val-half" and list(summary["sequences"]) == ["MOT17-09-FRCNN"]
     rows = read_mot_rows(out / OURS / "MOT17-09-FRCNN.txt")
-    assert rows[:, 0].min() == 1 and rows[:, 0].max() <= 525 - 525 // 2, "frames renumbered from the first val frame"
+    assert rows[:, 0].min() == 1 and rows[:, 0].max() <= 262, "frames renumbered from the first val frame"
     assert 0 < summary["combined"]["HOTA"] < 100 and (out / "metrics.png").stat().st_size > 0
+    # The result file, scored against ByteTrack's own gt_val_half.txt, gets the scores `track eval` reported
+    source = shared / "data" / "MOT17" / "train" / "MOT17-09-FRCNN"
+    theirs = _bytetrack_val_half(source, tmp_path / "bytetrack", 525)
+    official = score_results(find_sequences(theirs), {"MOT17-09-FRCNN": out / OURS / "MOT17-09-FRCNN.txt"})
+    for metric in ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "FP", "FN"):
+        assert official["MOT17-09-FRCNN"][metric] == pytest.approx(summary["sequences"]["MOT17-09-FRCNN"][metric])
+
+
+def _bytetrack_val_half(source: Path, folder: Path, length: int) -> Path:
+    """`source`'s val half made as ByteTrack's tools/convert_mot17_to_coco.py makes gt_val_half.txt (0-based frames
+    [N // 2 + 1, N - 1], frame numbers minus N // 2 + 1; integer boxes), as a sequence folder of its own."""
+    low, high = length // 2 + 1, length - 1
+    gt = np.loadtxt(source / "gt" / "gt.txt", delimiter=",", ndmin=2)
+    gt = gt[(gt[:, 0] - 1 >= low) & (gt[:, 0] - 1 <= high)]
+    gt[:, 0] -= low
+    seq = folder / source.name
+    (seq / "gt").mkdir(parents=True)
+    fmt = ["%d"] * 8 + ["%.6f"] * (gt.shape[1] - 8)
+    np.savetxt(seq / "gt" / "gt.txt", gt, delimiter=",", fmt=fmt)
+    (seq / "seqinfo.ini").write_text(SEQINFO.format(name=source.name, length=high - low + 1))
+    return seq
+
+
+# MOT17 train lengths -> the val-half lengths that ByteTrack's split gives (gt_val_half.txt's frames)
+_BYTETRACK_VAL_HALF = {600: 299, 1050: 524, 837: 418, 525: 262, 654: 326, 900: 449, 750: 374, 3: 1, 4: 1}
+
+
+def test_val_half_is_the_bytetrack_split(tmp_path):
+    """`--split val-half` evaluated one frame more than ByteTrack's and BoT-SORT's val half (N // 2 + 1 .. N), so
+    its result files, numbered from 1, were a frame off their gt_val_half.txt (HOTA 52.58 against 34.79 on
+    MOT17-13) and one frame past its end (TrackEval: "invalid timesteps")."""
+    for length, val_frames in _BYTETRACK_VAL_HALF.items():
+        root = tmp_path / f"L{length}"
+        root.mkdir()
+        (root / "seqinfo.ini").write_text(SEQINFO.format(name="L", length=length))
+        seq = find_sequences(root, split="val-half")[0]
+        assert (seq.first, seq.last, seq.num_frames) == (length - val_frames + 1, length, val_frames)
+
+
+def test_val_half_too_short_is_one_error_naming_it(tmp_path, capsys):
+    seq = write_sequence(tmp_path / "data", "TWO", _two_people(2, 10), 2)
+    assert eval_main(["--data", str(seq), "--split", "val-half", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(seq / "seqinfo.ini") in err[0] and "val-half" in err[0]
+
+
+def test_val_half_results_score_against_bytetracks_gt_as_track_eval_scored_them(tmp_path):
+    """A synthetic sequence, two people walking: the val-half result file, scored against gt_val_half.txt made
+    as ByteTrack makes it, gets what `track eval` reported (with frames a frame off, TrackEval refuses the file)."""
+    length, rows = 20, []
+    for f in range(1, length + 1):
+        rows += [[f, 1, 100 + 3 * f, 100, 50, 120, 1, 1, 1.0], [f, 2, 400 - 3 * f, 150, 60, 130, 1, 1, 1.0]]
+    seq = write_sequence(tmp_path / "data", "WALK", rows, length)
+    np.savetxt(seq / "det" / "det.txt", np.array(rows)[:, :7] * [1, 0, 1, 1, 1, 1, 0.9] - [0, 1, 0, 0, 0, 0, 0],
+               delimiter=",", fmt="%g")  # fmt: skip
+    out = tmp_path / "out"
+    argv = ["--data", str(seq), "--split", "val-half", "--detections", "public", "--out", str(out), "-q"]
+    assert eval_main([*argv, "--cache-dir", str(tmp_path / "cache")]) == 0
+    ours = json.loads((out / "summary.json").read_text())["sequences"]["WALK"]
+    theirs = _bytetrack_val_half(seq, tmp_path / "bytetrack", length)
+    official = score_results(find_sequences(theirs), {"WALK": out / OURS / "WALK.txt"})["WALK"]
+    assert official["HOTA"] > 50, "the tracker followed both people"
+    for metric in ("HOTA", "DetA", "AssA", "MOTA", "IDF1", "IDSW", "FP", "FN"):
+        assert official[metric] == pytest.approx(ours[metric])
 
 
 def test_mot15_scores_are_mapped_into_unit_range(shared):

@@ -358,3 +358,38 @@ def test_eval_cross_clip_names_a_missing_reid_weights_file_in_one_usage_line(sha
         module.main()
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "usage:" in err and "no-such-osnet.pth" in err, err
+
+
+def test_official_scores_agree_with_track_eval_and_flag_a_changed_figure(tmp_path, capsys):
+    """tools/official_scores.py scores `track eval` result files as TrackEval's run_mot_challenge.py does (gt copied
+    as it is; val-half gt made as ByteTrack makes gt_val_half.txt): the same figures on a synthetic run of each split;
+    a reported figure that is not TrackEval's is flagged, and the old val half (a frame early) is refused."""
+    from tracker.eval.cli import eval_main
+
+    tool = load_tool("official_scores")
+    seq = tmp_path / "data" / "WALK"
+    (seq / "gt").mkdir(parents=True)
+    (seq / "det").mkdir()
+    length = 20
+    (seq / "seqinfo.ini").write_text(f"[Sequence]\nname=WALK\nframeRate=10\nseqLength={length}\n")
+    gt = [[f, i, x0 + step * f, y, 50, 120, 1, 1, 1.0] for f in range(1, length + 1)
+          for i, x0, step, y in ((1, 100, 3, 100), (2, 400, -3, 150))]  # fmt: skip
+    np.savetxt(seq / "gt" / "gt.txt", np.array(gt), delimiter=",", fmt="%g")
+    np.savetxt(seq / "det" / "det.txt", [[r[0], -1, *r[2:6], 0.9] for r in gt], delimiter=",", fmt="%g")
+    for split in ("train", "val-half"):
+        out = tmp_path / split
+        argv = ["--data", str(seq), "--split", split, "--detections", "public", "--out", str(out), "-q"]
+        assert eval_main([*argv, "--cache-dir", str(tmp_path / "cache")]) == 0
+        assert tool.main([str(out)]) == 0, capsys.readouterr().out
+        assert "every figure agrees" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    summary["sequences"]["WALK"]["IDF1"] += 0.5
+    (out / "summary.json").write_text(json.dumps(summary))
+    assert tool.main([str(out)]) == 1 and "*" in capsys.readouterr().out
+    rows = np.loadtxt(out / "ours" / "WALK.txt", delimiter=",", ndmin=2)
+    rows[:, 0] += 1  # the val half one frame early: the last frame is past ByteTrack's gt_val_half
+    np.savetxt(out / "ours" / "WALK.txt", rows, delimiter=",", fmt="%g")
+    assert tool.main([str(out)]) == 1 and "refused" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as stop:
+        tool.main([str(tmp_path / "nowhere")])
+    assert stop.value.code == 2 and "summary.json" in capsys.readouterr().err

@@ -66,7 +66,8 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
         "--split",
         choices=["train", "val-half"],
         default="train",
-        help="whole sequences, or val-half: frames after N//2 (tracker starts there; gt renumbered from 1)",
+        help="whole sequences, or val-half: frames N//2+2..N, ByteTrack's and BoT-SORT's val half (tracker starts "
+        "there; results and gt renumbered from 1, as their gt_val_half.txt)",
     )
     p.add_argument(
         "--detections",

@@ -9,7 +9,7 @@ import numpy as np
 
 from tracker.io.mot import TEXT_ENCODING, SequenceInfo, read_mot_rows, read_sequence_info, tlwh_to_xyxy
 
-__all__ = ["Sequence", "benchmark_of", "find_sequences", "public_scores", "require_ground_truth"]
+__all__ = ["Sequence", "benchmark_of", "find_sequences", "public_scores", "require_ground_truth", "val_half_frames"]
 
 _SCORE_COLUMN = 6
 _TLWH_COLUMNS = slice(2, 6)
@@ -26,6 +26,26 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _FORMAT_PROBE_ROWS = 1000  # rows read to tell MOT17-format gt from MOT15-format
 _HALF_SCORE_QUANTILE = 0.1  # non-[0, 1] scores: this quantile of the sequence's scores maps to 0.5
 _HALF = 0.5
+# val-half as CenterTrack, FairMOT, ByteTrack and BoT-SORT split MOT17 train (their convert_mot17_to_coco.py): the
+# train half is 0-based frames [0, N // 2], the val half [N // 2 + 1, N - 1], i.e. 1-based N // 2 + 2 .. N
+_VAL_HALF_START = 2  # the first val-half frame (1-based) is N // 2 + this
+_VAL_HALF_MIN_LENGTH = 3  # shorter sequences have no val-half frame
+
+
+def val_half_frames(length: int) -> tuple[int, int]:
+    """The 1-based frames (first, last) of the val half of a `length`-frame sequence: N // 2 + 2 .. N.
+
+    This is CenterTrack's, FairMOT's, ByteTrack's and BoT-SORT's `val_half` (their `convert_mot17_to_coco.py`
+    keeps 0-based frames [N // 2 + 1, N - 1] and writes `gt_val_half.txt` renumbered from 1): MOT17-02 (600
+    frames) evaluates frames 302..600, 299 frames; our result files, numbered from 1 at `first`, score against
+    their `gt_val_half.txt` as they are.
+
+    Raises:
+        ValueError: `length` < 3 (no frame is left for the val half).
+    """
+    if length < _VAL_HALF_MIN_LENGTH:
+        raise ValueError(f"{length} frame(s); the val half needs at least {_VAL_HALF_MIN_LENGTH} (frames N//2+2..N)")
+    return length // 2 + _VAL_HALF_START, length
 
 
 def public_scores(raw: np.ndarray) -> np.ndarray:
@@ -46,7 +66,7 @@ class Sequence:
 
     Attributes:
         info: its seqinfo.ini.
-        first, last: the frames evaluated (val-half starts mid-sequence).
+        first, last: the frames evaluated (val-half: `val_half_frames`).
         benchmark: "MOT17" (class column in gt) or "MOT15" (no classes).
     """
 
@@ -211,13 +231,14 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
 
     Args:
         data: the path given by the user.
-        split: "train" (whole sequences) or "val-half" (frames after N // 2, the ByteTrack protocol).
+        split: "train" (whole sequences) or "val-half" (frames N // 2 + 2 .. N, `val_half_frames`).
         names: keep only these sequence names.
     Each sequence is named as its folder (seqinfo.ini's `name` may differ, or be shared by copies).
 
     Raises:
         FileNotFoundError: `data` does not exist, nothing that looks like a MOTChallenge sequence is under it,
             or one of `names` is not there (the message names it and lists the sequences found).
+        ValueError: split "val-half" and a sequence shorter than 3 frames (the message names its seqinfo.ini).
     """
     data = Path(data)
     if not data.exists():
@@ -242,6 +263,11 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
     sequences = []
     for root in roots:
         info = replace(read_sequence_info(root), name=root.name)  # named as its folder, like --sequences
-        first = info.length // 2 + 1 if split == "val-half" else 1
-        sequences.append(Sequence(info, first, info.length, benchmark_of(root)))
+        first, last = 1, info.length
+        if split == "val-half":
+            try:
+                first, last = val_half_frames(info.length)
+            except ValueError as exc:
+                raise ValueError(f"{root / 'seqinfo.ini'}: seqLength={info.length}: --split val-half: {exc}") from None
+        sequences.append(Sequence(info, first, last, benchmark_of(root)))
     return sequences
