@@ -1,14 +1,18 @@
-"""The tracker bounds torch's CPU threads for its own work only, and gives the caller's setting back."""
+"""The tracker bounds torch's and numpy's BLAS threads for its own work only, and gives the caller's setting back."""
 
 from __future__ import annotations
+
+import copy
+import pickle
 
 import numpy as np
 import pytest
 import torch
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from tracker import Tracker, load_config
 from tracker.testing import Walker, identity_embeddings, linear_path, render
-from tracker.threads import exact_torch_threads, torch_threads
+from tracker.threads import BlasThreads, exact_torch_threads, torch_threads
 
 
 @pytest.fixture
@@ -123,3 +127,71 @@ def test_results_do_not_depend_on_the_thread_count():
         outputs.append(ids)
     assert outputs[0] == outputs[1]
     assert {tid for frame in outputs[0] for tid, _ in frame} == {1, 2}
+
+
+def _blas_threads() -> set[int]:
+    """The thread counts of the BLAS libraries loaded (numpy's OpenBLAS or MKL)."""
+    return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+
+@pytest.fixture
+def two_blas_threads():
+    with threadpool_limits(2, user_api="blas"):
+        if _blas_threads() != {2}:
+            pytest.skip("numpy's BLAS cannot run 2 threads here (one core)")
+        yield
+
+
+def test_core_runs_numpys_blas_on_one_thread_and_callers_reid_gets_the_callers(two_blas_threads, monkeypatch):
+    """numpy's BLAS pool spin-waits as torch's does (a crossing world of 100 people: 25-48 ms a frame against 3.7-8.7
+    with one thread, `tools/bench_core.py --tracks-world crossing`): the frame runs with `core_threads` of it, the
+    caller's ReID callback with the caller's, and the caller's count is back after every frame (also after an error,
+    and in a copy or an unpickled tracker, which find the library again)."""
+    seen_core, seen_embed = set(), set()
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=30)
+    real = tracker.core.step
+
+    def spy_step(dets, embed=None, **kwargs):
+        seen_core.update(_blas_threads())
+        return real(dets, embed, **kwargs)
+
+    monkeypatch.setattr(tracker.core, "step", spy_step)
+    frames = _crossing_frames(20)
+    for det in frames[:10]:
+
+        def embed(rows, det=det):
+            seen_embed.update(_blas_threads())
+            return det.embeddings[rows]
+
+        tracker.update_detections(det.boxes_xyxy, det.scores, embed=embed)
+        assert _blas_threads() == {2}
+    assert seen_core == {1} and seen_embed == {2}
+    wrong = np.ones((len(frames[10].scores), 3))  # D = 3 against the banks' 64: refused inside the bounded block
+    with pytest.raises(ValueError, match="D = 3"):
+        tracker.update_detections(frames[10].boxes_xyxy, frames[10].scores, embeddings=wrong)
+    assert _blas_threads() == {2}
+    monkeypatch.undo()
+    for fork in (copy.deepcopy(tracker), pickle.loads(pickle.dumps(tracker))):
+        spied = set()
+
+        def spy(dets, embed=None, spied=spied, real=fork.core.step, **kwargs):
+            spied.update(_blas_threads())
+            return real(dets, embed, **kwargs)
+
+        fork.core.step = spy
+        for det in frames[10:]:
+            fork.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+        assert spied == {1} and _blas_threads() == {2}
+
+
+def test_blas_threads_zero_or_a_higher_limit_leaves_blas_alone(two_blas_threads):
+    for limit in (0, 8):
+        with BlasThreads(limit):
+            assert _blas_threads() == {2}
+    bounded = BlasThreads(1)
+    with bounded:
+        assert _blas_threads() == {1}
+        with bounded.released():
+            assert _blas_threads() == {2}
+        assert _blas_threads() == {1}
+    assert _blas_threads() == {2}

@@ -5,6 +5,7 @@
     python tools/bench_core.py --frames 300 --repeats 5
     python tools/bench_core.py --gallery         # ours with an identity gallery (1000 identities) vs without
     python tools/bench_core.py --tracks 50,100,200,300,500   # only the growth with T (walking, K=100), per step
+    python tools/bench_core.py --tracks 50,100,200 --tracks-world crossing --tracks-contended   # lost tracks
 
 Three worlds of synthetic people (embeddings: a fixed identity vector per person plus noise):
     walking   T people walking straight across a frame at 1-3 px/frame, bouncing off its edges; they cross
@@ -255,23 +256,28 @@ def gallery_ratio(args: argparse.Namespace) -> None:
 
 
 def growth_sweep(args: argparse.Namespace, counts: list[int]) -> None:
-    """Walking world at each T (K=100, quiet): ms, ratio, and each step's growth, ours against ByteTrack's.
+    """`--tracks-world` (walking by default) at each T (K=100), quiet or `--tracks-contended`: ms, ratio, and each
+    step's growth, ours against ByteTrack's.
 
-    Issue 14's goal: ours grows with T no faster than ByteTrack (each step's growth ours <= ByteTrack's).
+    Issue 14's goal: ours grows with T no faster than ByteTrack (each step's growth ours <= ByteTrack's). The
+    crossing world holds more lost tracks as T grows (about a quarter of the people hidden at a time), whose bank
+    bounds are one numpy BLAS product a frame (`tracker.threads.BlasThreads`).
     """
     clock = CLOCKS[args.clock]
     capacity = 100
-    print(f"load {os.getloadavg()[0]:.2f}, {args.clock} clock; walking, K={capacity}, D={args.dim}\n")
+    name, load = args.tracks_world, "contended" if args.tracks_contended else "quiet"
+    print(f"load {os.getloadavg()[0]:.2f}, {args.clock} clock; {name}, {load}, K={capacity}, D={args.dim}\n")
     print(f"{HEADER} {'growth ours/BT':>15}")
     previous: dict[str, float] | None = None
     for num in counts:
-        warm = capacity + 5
-        frames = world("walking", num, args.dim, warm + args.frames)
-        result = compare(frames, capacity, warm, args.repeats, clock, args.device)
+        warm = capacity + 5 if name == "walking" else round(CHURN_SECONDS * FPS)  # (crossing: people hidden by then)
+        frames = world(name, num, args.dim, warm + args.frames)
+        with competing_process(args.tracks_contended):
+            result = compare(frames, capacity, warm, args.repeats, clock, args.device)
         growth = ""
         if previous is not None:
             growth = f"{result['ours'] / previous['ours']:.2f}/{result['bt'] / previous['bt']:.2f}"
-        print(f"{row('walking', 'quiet', args.dim, capacity, result)} {growth:>15}", flush=True)
+        print(f"{row(name, load, args.dim, capacity, result)} {growth:>15}", flush=True)
         previous = result
 
 
@@ -311,6 +317,12 @@ def main() -> None:
         type=track_counts,
         default=None,
         help="only the growth sweep: walking at these T (e.g. 50,100,200,300,500), K=100",
+    )
+    parser.add_argument(
+        "--tracks-world", choices=["walking", "crossing"], default="walking", help="the growth sweep's world"
+    )
+    parser.add_argument(
+        "--tracks-contended", action="store_true", help="the growth sweep with a competing CPU-bound process"
     )
     args = parser.parse_args()
     try:

@@ -505,7 +505,10 @@ class TrackerConfig:
         240.0, "a source declaring more frames/s than this is not believed", lo=0.001, hi=MAX_FRAME_RATE
     )
     core_threads: int = _key(
-        1, "torch CPU threads for the tracker's own small ops, restored after each frame; 0 = torch's", lo=0, hi=1024
+        1,
+        "torch and numpy BLAS CPU threads for the tracker's own small ops, restored after each frame; 0 = unchanged",
+        lo=0,
+        hi=1024,
     )
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     reid: ReIDConfig = field(default_factory=ReIDConfig)

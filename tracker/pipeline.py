@@ -21,7 +21,7 @@ from tracker.core import TrackerCore
 from tracker.device import resolve_device
 from tracker.gallery import Gallery, ModelIdentity
 from tracker.io.prefetch import Prefetch
-from tracker.threads import exact_torch_threads, torch_threads
+from tracker.threads import BlasThreads, exact_torch_threads, torch_threads
 from tracker.types import Detections, TrackedObject, to_embedding_tensor
 
 __all__ = ["Tracker", "reid_model_identity", "require_model_files"]
@@ -118,6 +118,7 @@ class Tracker:
         self._warned: set[str] = set()  # kinds of unusual update_detections input already logged (once each)
         self._frame_size: tuple[int, int] | None = None  # (height, width) of the last `update` frame of this video
         self._closed = False  # `close()` released the detector and the embedder
+        self._blas = BlasThreads(self.config.core_threads)  # numpy's BLAS threads during a frame, as torch's
         if gallery is not None and not (self.config.appearance.enabled and self.config.reid.model != "none"):
             raise ValueError(GALLERY_NEEDS_APPEARANCE)
         self.core = TrackerCore(self.config, self.frame_rate, self.device, gallery, source_name)
@@ -146,7 +147,10 @@ class Tracker:
         return fork
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update({"_closed": False, **state})  # (a copy made before `close` existed)
+        # (a copy made before `close` existed; one made before numpy's BLAS threads were bounded)
+        self.__dict__.update({"_closed": False, **state})
+        if "_blas" not in state:
+            self._blas = BlasThreads(self.config.core_threads)
         self._calling = threading.Lock()
 
     @property
@@ -288,7 +292,8 @@ class Tracker:
         transform = None if camera_motion is None else as_homography(camera_motion)
         noise = _camera_noise(camera_motion_noise)
         size = None if frame_size is None else _frame_size(frame_size)
-        with torch_threads(self.config.core_threads) as callers_threads:  # validation and normalisation included
+        # validation and normalisation included
+        with torch_threads(self.config.core_threads) as callers_threads, self._blas:
             dets = Detections.from_arrays(boxes_xyxy, scores, class_ids, embeddings, device=self.device)
             self._warn_once(dets.unusual())
             if transform is None and noise > 0:
@@ -300,7 +305,8 @@ class Tracker:
             else:
 
                 def embed_rows(rows: np.ndarray) -> torch.Tensor:
-                    with exact_torch_threads(callers_threads):  # the caller's ReID runs with the caller's threads
+                    # the caller's ReID runs with the caller's threads
+                    with exact_torch_threads(callers_threads), self._blas.released():
                         rows_embedded = embed(dets.index[rows])
                         out = to_embedding_tensor(rows_embedded, len(rows), self.device, name=EMBED_RESULT)
                         dim = self.core.bank.dim  # (checked here too: the core's error cannot name the callback)
@@ -409,14 +415,15 @@ class Tracker:
         noise = 0.0 if self.camera_motion is None else self.camera_motion.noise_px
         size = (frame.shape[0], frame.shape[1])
         try:
-            with torch_threads(self.config.core_threads) as callers_threads:
+            with torch_threads(self.config.core_threads) as callers_threads, self._blas:
                 if self.embedder is None:
                     objects = self.core.step(dets, camera_motion=transform, frame_size=size, camera_motion_noise=noise)
                 else:
 
                     def embed(rows: np.ndarray) -> torch.Tensor:
                         image = torch.from_numpy(frame).to(self.device, non_blocking=True)  # the one upload
-                        with exact_torch_threads(callers_threads):  # crops and a PyTorch ReID forward: all threads
+                        # crops and a PyTorch ReID forward: all threads
+                        with exact_torch_threads(callers_threads), self._blas.released():
                             return self.embedder(image, dets.boxes_xyxy[rows])
 
                     objects = self.core.step(

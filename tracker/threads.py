@@ -1,4 +1,4 @@
-"""Bounded torch intra-op threads around the tracker's own work, restored afterwards.
+"""Bounded torch intra-op and numpy BLAS threads around the tracker's own work, restored afterwards.
 
 The core's tensor ops are tiny (a few hundred microseconds). With torch's default of one OpenMP thread per
 core, every such op wakes a team of threads that spin-wait for each other; when another process holds a core,
@@ -8,13 +8,24 @@ one (measured in `tools/bench_core.py`, contended rows). One thread does not wai
 `torch.set_num_threads` is process-wide: while the tracker runs a frame, torch work started by the caller's own
 threads at the same moment also sees the bounded count. The caller's setting is back as soon as the frame ends,
 and the count is only ever lowered, never raised.
+
+numpy's BLAS (the OpenBLAS its wheels ship, or MKL) keeps a thread pool of its own that spin-waits the same way
+and that torch's count does not bound: a product of R lost tracks' bank centres with a frame's detections
+(`AppearanceBank._upper_bounds`, (R, 512) x (512, N)) is split across threads once R x N x D passes OpenBLAS's
+threshold (R x N > 512 at D = 512), and a crossing world of 100 people took 25-48 ms a frame against 3.7-8.7 ms
+with the pool bounded (`tools/bench_core.py --tracks-world crossing`). `BlasThreads` bounds it around the same
+calls, through threadpoolctl (the library scikit-learn and joblib bound it with).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import torch
 
-__all__ = ["exact_torch_threads", "torch_threads"]
+__all__ = ["BlasThreads", "exact_torch_threads", "torch_threads"]
 
 
 class exact_torch_threads:  # lower-case: used like the functions it replaced
@@ -67,3 +78,61 @@ class torch_threads:  # lower-case: used like the function it replaced
         if self._before:
             torch.set_num_threads(self._before)
             self._before = 0
+
+
+class BlasThreads:
+    """At most `limit` threads (0: unchanged) in the BLAS libraries numpy loaded, around each `with` block of the
+    tracker's own work; each library's count before the block is restored after it, and only ever lowered.
+
+    The libraries are found with threadpoolctl when first entered (~1.5 ms, once per instance); a copy or an unpickled
+    tracker finds them again (their handles do not pickle). Entering costs ~1.5 us a library (two C calls).
+    Raises nothing for a library threadpoolctl cannot read (its count is left alone).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._libraries: list[Any] | None = None  # threadpoolctl's controllers of numpy's BLAS; None: not yet found
+        self._lowered: list[tuple[Any, int]] = []  # (library, its count before the block) of the block running
+
+    def __getstate__(self) -> dict[str, int]:
+        return {"limit": self.limit}
+
+    def __setstate__(self, state: dict[str, int]) -> None:
+        self.__init__(state["limit"])
+
+    def __enter__(self) -> None:
+        limit = self.limit
+        if limit <= 0:
+            return
+        if self._libraries is None:
+            self._libraries = _numpy_blas_libraries()
+        for library in self._libraries:
+            before = library.get_num_threads()
+            if before is not None and limit < before:
+                library.set_num_threads(limit)
+                self._lowered.append((library, before))
+
+    def __exit__(self, *exc: object) -> None:
+        while self._lowered:
+            library, before = self._lowered.pop()
+            library.set_num_threads(before)
+
+    @contextmanager
+    def released(self) -> Iterator[None]:
+        """Inside a bounded block: the callers' counts back for a nested block (a user's ReID callback runs with the
+        caller's threads, as `exact_torch_threads` gives it torch's), bounded again after it."""
+        lowered = list(self._lowered)
+        for library, before in lowered:
+            library.set_num_threads(before)
+        try:
+            yield
+        finally:
+            for library, _ in lowered:
+                library.set_num_threads(self.limit)
+
+
+def _numpy_blas_libraries() -> list[Any]:
+    """threadpoolctl's controllers of the BLAS libraries loaded in this process (numpy's, and scipy's if separate)."""
+    from threadpoolctl import ThreadpoolController  # imported when a tracker first runs a frame
+
+    return list(ThreadpoolController().select(user_api="blas").lib_controllers)
