@@ -289,7 +289,9 @@ class Tracker:
         noise = _camera_noise(camera_motion_noise)
         size = None if frame_size is None else _frame_size(frame_size)
         with torch_threads(self.config.core_threads) as callers_threads:  # validation and normalisation included
-            dets = Detections.from_arrays(boxes_xyxy, scores, class_ids, embeddings, device=self.device)
+            dets = Detections.from_arrays(
+                boxes_xyxy, scores, class_ids, embeddings, device=self.device, faults=self.core.embedding_faults
+            )
             self._warn_once(dets.unusual())
             if transform is None and noise > 0:
                 self._warn_once({NOISE_WITHOUT_MOTION: "camera_motion_noise without a camera_motion is ignored"})
@@ -444,6 +446,13 @@ class Tracker:
                 *previous,
                 *size,
             )
+
+    @property
+    def invalid_embeddings(self) -> int:
+        """Embedding rows of this video (since `reset()`) that were NaN, infinite or zero, whether given to
+        `update_detections` or returned by an embedder or `embed`: those detections were matched by motion only. The
+        first is warned, the later ones logged at debug level."""
+        return self.core.embedding_faults.count
 
     @property
     def camera_motion_failures(self) -> int:
