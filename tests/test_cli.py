@@ -160,6 +160,22 @@ def test_nan_embeddings_are_counted_in_the_summary(monkeypatch, tmp_path, capsys
     assert f"NaN, infinite or zero embeddings: {len(faults)} rows, matched by motion only" in said, said
 
 
+def test_the_summary_counts_the_camera_motion_fits_auto_held_back(fake_models, tmp_path):
+    """A still camera under `auto`: every fit is held back (no motion to tell from the fit's noise); summary.json's
+    `camera_motion` says so beside the frames estimated and failed."""
+    rng = np.random.default_rng(0)
+    still = cv2.GaussianBlur(rng.uniform(0, THRESHOLD - 10, (SIZE[1], SIZE[0])).astype(np.uint8), (0, 0), 2)
+    folder = tmp_path / "still"
+    folder.mkdir()
+    for i in range(1, 6):
+        cv2.imwrite(str(folder / f"{i:06d}.png"), cv2.cvtColor(still, cv2.COLOR_GRAY2BGR))
+    out = tmp_path / "out"
+    argv = [str(folder), "--out", str(out), "--no-save-video", "--quiet", "--set", "motion.camera_compensation=auto"]
+    assert main(argv) == 0
+    saved = json.loads((out / "summary.json").read_text())
+    assert saved["camera_motion"] == {"estimates": 4, "failures": 0, "held": 4}, saved
+
+
 def test_without_reid_no_appearance_bounds_are_reported(fake_models, tmp_path, capsys):
     video = write_video(tmp_path / "walk.avi", scene())
     assert main([str(video), "--out", str(tmp_path / "out")]) == 0

@@ -391,6 +391,26 @@ def test_a_result_of_an_earlier_version_without_the_noise_report_is_tracked_agai
     assert "measurement_noise" in json.loads(note.read_text())
 
 
+def test_eval_reports_the_camera_motion_estimates_per_sequence(tmp_path):
+    """`track`'s summary said how many camera-motion estimates failed; `track eval`'s summary.json said nothing of
+    them, nor of the fits `auto` held back. A textured still view for four frames (`auto` holds each of its three
+    fits back: no motion to tell from noise), then a blank frame (no corners: a failed estimate)."""
+    import cv2
+
+    seq = _sequence_with_images(tmp_path / "data", length=5)
+    rng = np.random.default_rng(0)
+    textured = cv2.GaussianBlur(rng.uniform(0, 255, (480, 640)).astype(np.uint8), (0, 0), 2)
+    for frame in range(1, 5):
+        cv2.imwrite(str(seq / "img1" / f"{frame:06d}.jpg"), cv2.cvtColor(textured, cv2.COLOR_GRAY2BGR))
+    args = ["--data", str(tmp_path / "data"), "--detections", "public", "--set", "reid.model=none", "--quiet",
+            "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    assert eval_main([*args, "--out", str(tmp_path / "auto"), "--set", "motion.camera_compensation=auto"]) == 0
+    summary = json.loads((tmp_path / "auto" / "summary.json").read_text())
+    assert summary["camera_motion"] == {"IMGS": {"estimates": 4, "failures": 1, "held": 3}}, summary["camera_motion"]
+    assert eval_main([*args, "--out", str(tmp_path / "none")]) == 0
+    assert json.loads((tmp_path / "none" / "summary.json").read_text())["camera_motion"] == {}, "compensation off"
+
+
 def _sequence_with_images(root: Path, length: int = 3) -> Path:
     """A toy sequence whose img1/ holds every frame (so detection and ReID apply), one public box a frame."""
     import cv2

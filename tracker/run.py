@@ -110,6 +110,7 @@ class RunSummary:
     interrupted: bool = False
     camera_motion_failures: int = 0
     camera_motion_estimates: int | None = None  # frames whose camera motion was estimated; None: compensation off
+    camera_motion_held: int = 0  # estimates `auto` held back as too small to tell from the fit's noise
     invalid_embeddings: int = 0  # embedding rows that were NaN, infinite or zero (matched by motion only)
     error: str | None = None
     outputs: list[Path] = field(default_factory=list)
@@ -151,7 +152,13 @@ class RunSummary:
             **({"invalid_embeddings": self.invalid_embeddings} if self.invalid_embeddings else {}),
             # what `describe` prints beside: the camera motion (compensation on), a video cut short, stream drops
             **(
-                {"camera_motion": {"estimates": self.camera_motion_estimates, "failures": self.camera_motion_failures}}
+                {
+                    "camera_motion": {
+                        "estimates": self.camera_motion_estimates,
+                        "failures": self.camera_motion_failures,
+                        "held": self.camera_motion_held,
+                    }
+                }
                 if self.camera_motion_estimates is not None
                 else {}
             ),
@@ -597,6 +604,7 @@ def track_source(
             summary.invalid_embeddings = tracker.invalid_embeddings
             if tracker.camera_motion is not None:
                 summary.camera_motion_estimates = tracker.camera_motion.estimates
+                summary.camera_motion_held = tracker.camera_motion.held
             summary.corrupt_frames = source.corrupt_frames
             summary.corrupt_numbers = list(source.corrupt_numbers)
             summary.ended_early = source.ended_early
@@ -1131,6 +1139,7 @@ def _combine(summaries: list[RunSummary]) -> RunSummary:
         total.invalid_embeddings += s.invalid_embeddings
         if s.camera_motion_estimates is not None:
             total.camera_motion_estimates = (total.camera_motion_estimates or 0) + s.camera_motion_estimates
+            total.camera_motion_held += s.camera_motion_held
         total.gaps += s.gaps
         if s.ended_early is not None:
             total.ended_early, total.expected_frames = s.ended_early, s.expected_frames
