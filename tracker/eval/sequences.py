@@ -77,6 +77,7 @@ class Sequence:
 
     @property
     def gt_path(self) -> Path:
+        """Its ground truth file, gt/gt.txt (which may be missing: `require_ground_truth` says so)."""
         return self.info.root / "gt" / "gt.txt"
 
     @cached_property
