@@ -49,13 +49,15 @@ def test_queue_is_a_fifo_of_fixed_size():
 
 
 def test_one_push_larger_than_the_queue_keeps_its_newest_values():
-    """A frame may give more samples than a small queue holds (`calibration_per_frame` above
-    `calibration_capacity`, both legal): the queue stays a FIFO, the push's last values stay, with their tags."""
+    """A frame may give more samples than a small queue holds (`still` and `birth` push every tracked box of a frame,
+    their `*_capacity` may be small): the queue stays a FIFO, the push's last values stay, with their tags; `total`
+    counts every finite value pushed, those dropped at once included."""
     queue = SimilarityQueue(3)
     queue.push(np.array([0.9]), tags=np.array([9]))
-    queue.push(np.arange(5.0), tags=np.arange(10, 15))
+    queue.push(np.array([0.0, 1.0, np.nan, 2.0, 3.0, 4.0]), tags=np.arange(10, 16))
     values, tags = queue.oldest_first()
-    assert values.tolist() == [2.0, 3.0, 4.0] and tags.tolist() == [12, 13, 14]
+    assert values.tolist() == [2.0, 3.0, 4.0] and tags.tolist() == [13, 14, 15]
+    assert queue.total == 6, "the push's five finite values and the first one, not only the three held"
 
 
 def test_fixed_thresholds_until_enough_negatives_then_the_quantile_plus_margin():

@@ -8,6 +8,7 @@ weights run the real OpenVINO detector and OSNet.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import struct
@@ -136,6 +137,43 @@ def test_outputs_summary_and_numbered_run_folders(fake_models_with_reid, tmp_pat
     assert saved["calibration"]["mode"] == "online"
     assert set(saved["calibration"]["bounds"]) == {"match", "reid", "gallery"}
     assert "birth_shapes" not in saved, "two walkers are too few people to learn a birth shape range from"
+    assert "invalid_embeddings" not in saved and "matched by motion only" not in summary, "every look was usable"
+
+
+def test_nan_embeddings_are_counted_in_the_summary(monkeypatch, tmp_path, capsys, caplog):
+    """A ReID that returns NaN for one walker's crops: one warning for the video (not one a frame), and the count of
+    such rows in the printed summary and summary.json."""
+
+    def nan_for_the_blue_walker(image: torch.Tensor, boxes: np.ndarray) -> torch.Tensor:
+        looks = colour_embedder(image, boxes)
+        looks[looks[:, 0] < THRESHOLD] = np.nan  # (BGR: the second walker's blue is 60)
+        return looks
+
+    use_fake_models(monkeypatch, nan_for_the_blue_walker)
+    out = tmp_path / "out"
+    with caplog.at_level(logging.DEBUG, logger="tracker.types"):
+        assert main([str(write_video(tmp_path / "walk.avi", scene())), "--out", str(out), "--no-save-video"]) == 0
+    faults = [r.levelno for r in caplog.records if "NaN, infinite or zero" in r.getMessage()]
+    saved = json.loads((out / "summary.json").read_text())
+    assert faults.count(logging.WARNING) == 1 and saved["invalid_embeddings"] == len(faults) > 1, (faults, saved)
+    said = capsys.readouterr().out
+    assert f"NaN, infinite or zero embeddings: {len(faults)} rows, matched by motion only" in said, said
+
+
+def test_the_summary_counts_the_camera_motion_fits_auto_held_back(fake_models, tmp_path):
+    """A still camera under `auto`: every fit is held back (no motion to tell from the fit's noise); summary.json's
+    `camera_motion` says so beside the frames estimated and failed."""
+    rng = np.random.default_rng(0)
+    still = cv2.GaussianBlur(rng.uniform(0, THRESHOLD - 10, (SIZE[1], SIZE[0])).astype(np.uint8), (0, 0), 2)
+    folder = tmp_path / "still"
+    folder.mkdir()
+    for i in range(1, 6):
+        cv2.imwrite(str(folder / f"{i:06d}.png"), cv2.cvtColor(still, cv2.COLOR_GRAY2BGR))
+    out = tmp_path / "out"
+    argv = [str(folder), "--out", str(out), "--no-save-video", "--quiet", "--set", "motion.camera_compensation=auto"]
+    assert main(argv) == 0
+    saved = json.loads((out / "summary.json").read_text())
+    assert saved["camera_motion"] == {"estimates": 4, "failures": 0, "held": 4}, saved
 
 
 def test_without_reid_no_appearance_bounds_are_reported(fake_models, tmp_path, capsys):

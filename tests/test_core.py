@@ -427,6 +427,33 @@ def test_bad_embeddings_fall_back_to_motion(caplog):
     assert len(out) == 2 and "matched by motion only" in caplog.text
 
 
+def test_bad_embeddings_are_warned_once_then_counted(caplog):
+    """A ReID returning NaN for tiny crops gave a warning on every frame of the video: the first is warned (saying
+    the later ones are counted), the later ones are logged at debug level; `invalid_embeddings` counts the rows of
+    the video, of `embeddings` and of `embed` alike, and `reset()` starts it (and the warning) anew."""
+    tracker = Tracker(load_config(None, overrides=["device=cpu", "appearance.lazy_embedding=false"]), frame_rate=FPS)
+    boxes = np.array([[0.0, 0, 10, 20], [50, 0, 60, 20]])
+    emb = np.eye(2, 4)
+    emb[1] = np.nan  # the second detection's look is NaN on every frame
+    with caplog.at_level(logging.DEBUG, logger="tracker.types"):
+        for frame in range(5):
+            tracker.update_detections(boxes + frame, [0.9, 0.9], embeddings=emb)
+        tracker.update_detections(boxes + 5, [0.9, 0.9], embed=lambda rows: emb[rows])
+    said = [(r.levelno, r.getMessage()) for r in caplog.records if "NaN, infinite or zero" in r.getMessage()]
+    assert [level for level, _ in said] == [logging.WARNING] + [logging.DEBUG] * 5, said
+    assert "later ones of this video are counted" in said[0][1]
+    assert tracker.invalid_embeddings == 6
+    tracker.reset()
+    assert tracker.invalid_embeddings == 0
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="tracker.types"):
+        tracker.update_detections(boxes, [0.9, 0.9], embeddings=emb)
+    assert tracker.invalid_embeddings == 1 and "NaN, infinite or zero" in caplog.text, "a new video warns again"
+    other = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    other.update_detections(boxes, [0.9, 0.9], embeddings=np.eye(2, 4))
+    assert other.invalid_embeddings == 0 and tracker.invalid_embeddings == 1, "one count per tracker"
+
+
 def test_embeddings_are_unit_vectors_with_the_clamped_formula_bits():
     """Rows are divided by their norms as `emb / norm.clamp_min(tiny)` gives them, bit for bit, whether every norm
     is ordinary (norms from 1e-15 to 1e15: no clamp needed) or some row's norm underflows to zero or is zero (those

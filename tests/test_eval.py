@@ -455,6 +455,76 @@ def test_a_result_of_an_earlier_version_without_the_noise_report_is_tracked_agai
     assert "measurement_noise" in json.loads(note.read_text())
 
 
+def test_eval_reports_the_camera_motion_estimates_per_sequence(tmp_path):
+    """`track`'s summary said how many camera-motion estimates failed; `track eval`'s summary.json said nothing of
+    them, nor of the fits `auto` held back. A textured still view for four frames (`auto` holds each of its three
+    fits back: no motion to tell from noise), then a blank frame (no corners: a failed estimate)."""
+    import cv2
+
+    seq = _sequence_with_images(tmp_path / "data", length=5)
+    rng = np.random.default_rng(0)
+    textured = cv2.GaussianBlur(rng.uniform(0, 255, (480, 640)).astype(np.uint8), (0, 0), 2)
+    for frame in range(1, 5):
+        cv2.imwrite(str(seq / "img1" / f"{frame:06d}.jpg"), cv2.cvtColor(textured, cv2.COLOR_GRAY2BGR))
+    args = ["--data", str(tmp_path / "data"), "--detections", "public", "--set", "reid.model=none", "--quiet",
+            "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    assert eval_main([*args, "--out", str(tmp_path / "auto"), "--set", "motion.camera_compensation=auto"]) == 0
+    summary = json.loads((tmp_path / "auto" / "summary.json").read_text())
+    assert summary["camera_motion"] == {"IMGS": {"estimates": 4, "failures": 1, "held": 3}}, summary["camera_motion"]
+    assert eval_main([*args, "--out", str(tmp_path / "none")]) == 0
+    assert json.loads((tmp_path / "none" / "summary.json").read_text())["camera_motion"] == {}, "compensation off"
+
+
+def _count_reads(monkeypatch, name: str) -> list[str]:
+    """The paths ending in `name` opened for reading from now on (by `open`, pathlib, numpy or shutil), in a list
+    that grows as they are opened."""
+    import builtins
+    import io
+
+    reads: list[str] = []
+    real_open = builtins.open
+
+    def counting_open(file, mode="r", *args, **kwargs):
+        if isinstance(file, str | Path) and str(file).endswith(name) and "r" in mode:
+            reads.append(str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting_open)
+    monkeypatch.setattr(io, "open", counting_open)
+    return reads
+
+
+@pytest.mark.parametrize("split", ["train", "val-half"])
+def test_eval_reads_each_ground_truth_file_once(tmp_path, monkeypatch, split):
+    """gt.txt was opened 12 times per sequence by one `track eval` (TUD-Campus): to tell its format, to check its
+    frames, to hash it for the scores' cache (twice), to tell whether the scorer needs it rewritten, to copy or
+    rewrite it, for the revival metrics and for the "no boxes" line. Now once, and the scores are those of the
+    file (val-half: the rewritten second half)."""
+    gt = [[f, p, 100 * p, 100, 50, 120, 1, 1, 1] for f in range(1, 11) for p in (1, 2)]
+    seq = write_sequence(tmp_path / "data", "TOY", gt, 10)
+    (seq / "det" / "det.txt").write_text("".join(f"{f},-1,{x},{y},{w},{h},0.9\n" for f, _, x, y, w, h, *_ in gt))
+    reads = _count_reads(monkeypatch, "gt.txt")
+    args = ["--data", str(tmp_path / "data"), "--detections", "public", "--split", split, "--quiet",
+            "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    assert eval_main([*args, "--out", str(tmp_path / "out")]) == 0
+    mine = [path for path in reads if path == str(seq / "gt" / "gt.txt")]
+    assert len(mine) == 1, reads
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["combined"]["IDSW"] == 0 and summary["combined"]["FN"] == 0, summary
+    assert summary["combined"]["HOTA"] > 90, "the boxes are the gt's"
+
+
+def test_a_pickled_sequence_leaves_its_ground_truth_read_behind(tmp_path):
+    """A worker gets the Sequence without the gt read (tracking jobs do not need it) and reads it itself."""
+    import pickle
+
+    seq = find_sequences(write_sequence(tmp_path / "data", "TOY", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 2))[0]
+    assert seq.benchmark == "MOT17" and seq.gt_rows.shape == (1, 9) and not seq.gt_rows.flags.writeable
+    copy = pickle.loads(pickle.dumps(seq))
+    assert copy == seq and "_gt_file" in vars(seq) and "_gt_file" not in vars(copy)
+    assert np.array_equal(copy.ground_truth(), seq.ground_truth()) and copy.gt_bytes == seq.gt_bytes
+
+
 def _sequence_with_images(root: Path, length: int = 3) -> Path:
     """A toy sequence whose img1/ holds every frame (so detection and ReID apply), one public box a frame."""
     import cv2

@@ -251,7 +251,8 @@ CONFIGS = st.sampled_from(
 
 
 def expect_logs(caplog, boxes, scores, embeddings) -> None:
-    """The documented warnings for dropped rows and unusable embeddings, and none without cause."""
+    """The documented messages for dropped rows and unusable embeddings (a warning for a tracker's first, debug
+    after it), and none without cause."""
     messages = [r.getMessage() for r in caplog.records if r.name.startswith("tracker")]
     valid = valid_rows(boxes, scores)
     dropped = any(DROP_WARNING in m for m in messages)
@@ -267,6 +268,7 @@ def expect_logs(caplog, boxes, scores, embeddings) -> None:
 @given(data=st.data(), overrides=CONFIGS, dim=st.sampled_from([4, 16, 128]))
 def test_random_sequences_keep_invariants(caplog, data, overrides, dim):
     caplog.set_level(logging.WARNING, logger="tracker")
+    caplog.set_level(logging.DEBUG, logger="tracker.types")  # unusable embeddings after a tracker's first: debug
     checker = Checker(make_tracker(*overrides))
     scene = data.draw(scenes(dim))
     embed_mode = data.draw(st.sampled_from(["none", "all", "mixed"]))
@@ -397,6 +399,7 @@ def test_huge_frames_of_5000_boxes(caplog, seed, with_embeddings, junk_fraction)
 
     (Two frames: the second builds the dense 5 000 x 5 000 matrices, ~5 s on a loaded 2-core machine.)"""
     caplog.set_level(logging.WARNING, logger="tracker")
+    caplog.set_level(logging.DEBUG, logger="tracker.types")  # unusable embeddings after a tracker's first: debug
     rng = np.random.default_rng(seed)
     n, dim = 5000, 32
     xy = rng.uniform(-500, 4000, size=(n, 2))

@@ -5,6 +5,7 @@ stand still, whose boxes jitter, are reported in every frame, and a still track 
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -520,6 +521,29 @@ def test_camera_motion_noise_must_be_a_finite_number_of_pixels():
     for bad in (-1.0, float("nan"), float("inf"), True, "1"):
         with pytest.raises(ValueError, match="camera_motion_noise"):
             tracker.update_detections(SIGN[None], np.array([0.8]), camera_motion_noise=bad)
+
+
+def test_camera_motion_noise_beyond_the_frame_is_refused_and_changes_nothing():
+    """1e300 px passed as finite: the still rule squared it over the box sides, overflowed float64 (a RuntimeWarning
+    every frame) and took every box for unmoved from then on. An error beyond the frame's larger side is no estimate:
+    refused naming the bound, the tracker as before the call; up to the frame's side it is used as given."""
+    shift = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    plain, refused = Tracker(config(), frame_rate=FPS), Tracker(config(), frame_rate=FPS)
+    for f in range(4):
+        box = SIGN[None] + f
+        expected = plain.update_detections(box, np.array([0.8]), camera_motion=shift, frame_size=FRAME)
+        for bad in (1e300, max(FRAME) + 0.5):
+            with pytest.raises(ValueError, match=rf"at most the frame's larger side \({max(FRAME)} px"):
+                refused.update_detections(
+                    box, np.array([0.8]), camera_motion=shift, frame_size=FRAME, camera_motion_noise=bad
+                )
+        assert refused.update_detections(box, np.array([0.8]), camera_motion=shift, frame_size=FRAME) == expected
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow at the bound
+        refused.update_detections(
+            SIGN[None] + 4, np.array([0.8]), camera_motion=shift, frame_size=FRAME, camera_motion_noise=max(FRAME)
+        )
+    assert np.isfinite(refused.core.table.drift_noise).all() and refused.core.table.drift_noise.max() > 0
 
 
 def test_camera_motion_noise_without_a_camera_motion_is_ignored_with_one_warning(caplog):

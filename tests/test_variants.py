@@ -184,14 +184,16 @@ def test_compare_on_a_moving_variant_shows_what_compensation_gains(shared, tmp_p
 
 def test_a_sequence_edited_in_place_gets_its_variant_made_again(syn, tmp_path):
     """The variant was keyed by the sequence's path only: a corrected gt.txt (or new det.txt) kept being scored
-    against the stale transformed copy, even with --no-cache."""
+    against the stale transformed copy, even with --no-cache. (A run's `Sequence` reads its gt once: the next run,
+    a new `find_sequences`, sees the edit.)"""
     root = tmp_path / "v"
     before = V.materialise(syn, "pan8", root=root)
     assert len(read_mot_rows(before.info.root / "gt" / "gt.txt")) > 0
     gt = syn.info.root / "gt" / "gt.txt"
     kept = [r for r in read_mot_rows(gt) if r[0] <= LENGTH // 2]  # the user drops the second half of the gt
     np.savetxt(gt, kept, delimiter=",", fmt="%g")
-    after = V.materialise(syn, "pan8", root=root)
+    edited = find_sequences(syn.info.root)[0]
+    after = V.materialise(edited, "pan8", root=root)
     assert after.info.root != before.info.root
     assert read_mot_rows(after.info.root / "gt" / "gt.txt")[:, 0].max() <= LENGTH // 2
-    assert V.materialise(syn, "pan8", root=root).info.root == after.info.root  # unchanged again: reused
+    assert V.materialise(edited, "pan8", root=root).info.root == after.info.root  # unchanged again: reused

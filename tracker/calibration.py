@@ -65,7 +65,7 @@ class SimilarityQueue:
         self._tags: np.ndarray | None = None  # (capacity,) int64 tags, allocated by the first tagged push
         self._write = 0
         self._count = 0
-        self.total = 0  # similarities ever pushed
+        self.total = 0  # finite similarities ever pushed (those a push longer than `capacity` dropped at once too)
 
     def __len__(self) -> int:
         return self._count
@@ -84,7 +84,9 @@ class SimilarityQueue:
         their tags) are skipped."""
         values = np.asarray(values, dtype=np.float64).ravel()
         finite = np.isfinite(values)
-        values = values[finite][-self.capacity :]
+        values = values[finite]
+        self.total += len(values)
+        values = values[-self.capacity :]
         m = len(values)
         if m == 0:
             return
@@ -96,7 +98,6 @@ class SimilarityQueue:
             self._tags[pos] = np.asarray(tags, dtype=np.int64).ravel()[finite][-self.capacity :]
         self._write = int((self._write + m) % self.capacity)
         self._count = min(self._count + m, self.capacity)
-        self.total += m
 
     def values(self) -> np.ndarray:
         """(len,) the similarities held (unordered)."""

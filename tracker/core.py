@@ -40,7 +40,7 @@ from tracker.truncation import (
     touches_side,
     visible_fraction,
 )
-from tracker.types import Detections, TrackedObject, TrackState
+from tracker.types import Detections, EmbeddingFaults, TrackedObject, TrackState
 
 __all__ = ["EmbedFn", "TrackerCore"]
 
@@ -100,6 +100,8 @@ class TrackerCore:
         self._part_boxes = np.zeros(0, dtype=bool)  # (N,) this frame's detections judged parts of a person
         self._any_part_box = False  # whether any of them is
         self._camera_noise_px = 0.0  # this frame's camera-motion error, px (0: no motion, or an exact one)
+        self.embedding_faults = EmbeddingFaults()
+        """Embedding rows of this video that were NaN, infinite or zero (`embedding_faults.count`; warned once)."""
         self.measurement_noise = MeasurementNoise(config.motion)
         """The detector's box noise measured from the Kalman innovations: `measurement_noise.factor` (4,)."""
         self.report_weight = ReportWeight(config.motion.noise_min_updates)
@@ -139,6 +141,8 @@ class TrackerCore:
             self.report_weight = ReportWeight(self.config.motion.noise_min_updates)
         if "stage1" not in state:  # (main 0a61e9f): the stage 1 rules were the core's methods; they keep no state
             self.stage1 = Stage1Cost(self.config, self.frame_rate, self.table, self.bank, self.calibration)
+        if "embedding_faults" not in state:  # (before fix40): the faulty embeddings after the resume are counted
+            self.embedding_faults = EmbeddingFaults()
 
     # ------------------------------------------------------------------------------------------ public
     @property
@@ -166,6 +170,7 @@ class TrackerCore:
         self.ground.reset()
         self.measurement_noise.reset()
         self.report_weight.reset()
+        self.embedding_faults.reset()
 
     def step(
         self,
@@ -552,7 +557,7 @@ class TrackerCore:
         rows = _indices(need & ~dets.has_embedding)
         if not len(rows):
             return dets
-        dets = dets.with_embeddings(rows, embed(rows))
+        dets = dets.with_embeddings(rows, embed(rows), self.embedding_faults)
         self._check_dim(dets)
         return dets
 

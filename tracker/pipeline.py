@@ -264,8 +264,10 @@ class Tracker:
                 other than the last call's is used, with a warning logged once (as `update`'s frames): call
                 `reset()` between videos.
             camera_motion_noise: the error of `camera_motion` in pixels when it is an estimate (the `noise_px` of
-                `Tracker.camera_motion`, as `update(frame)` passes it); 0 (default): the motion is exact. Without a
-                `camera_motion` it is ignored, with a warning logged once.
+                `Tracker.camera_motion`, as `update(frame)` passes it); 0 (default): the motion is exact. At most the
+                frame's larger side when `frame_size` is given (an error beyond the frame is no estimate of the
+                motion: give none; without `frame_size` it is not used, as the rule that reads it needs the frame,
+                `lifecycle.still_camera_noise`). Without a `camera_motion` it is ignored, with a warning logged once.
         Returns:
             The confirmed tracks matched this frame (fixed scene objects left out), each with the index of its
             detection.
@@ -277,7 +279,7 @@ class Tracker:
                 number of rows or D; a `camera_motion` that is not a finite, real, invertible (2, 3) or (3, 3) array,
                 or that takes the tracks beyond floating-point range (`camera_motion.warp_states`); a `frame_size`
                 that is not two positive whole pixel counts (480.5 is refused, not truncated); a
-                `camera_motion_noise` that is not a finite number >= 0.
+                `camera_motion_noise` that is not a finite number >= 0, or beyond the larger side of `frame_size`.
             TypeError: an `embed` that is not callable (an array belongs in `embeddings`).
             Exception: whatever `embed` raises, unchanged. After any of these errors the tracker is as before the
                 call (for `embed`'s: the core's `_advance`), so the frame can be given again.
@@ -290,11 +292,13 @@ class Tracker:
                 "to give this frame's embeddings themselves, pass embeddings="
             )
         transform = None if camera_motion is None else as_homography(camera_motion)
-        noise = _camera_noise(camera_motion_noise)
         size = None if frame_size is None else _frame_size(frame_size)
+        noise = _camera_noise(camera_motion_noise, size)
         # validation and normalisation included
         with torch_threads(self.config.core_threads) as callers_threads, self._blas:
-            dets = Detections.from_arrays(boxes_xyxy, scores, class_ids, embeddings, device=self.device)
+            dets = Detections.from_arrays(
+                boxes_xyxy, scores, class_ids, embeddings, device=self.device, faults=self.core.embedding_faults
+            )
             self._warn_once(dets.unusual())
             if transform is None and noise > 0:
                 self._warn_once({NOISE_WITHOUT_MOTION: "camera_motion_noise without a camera_motion is ignored"})
@@ -453,6 +457,13 @@ class Tracker:
             )
 
     @property
+    def invalid_embeddings(self) -> int:
+        """Embedding rows of this video (since `reset()`) that were NaN, infinite or zero, whether given to
+        `update_detections` or returned by an embedder or `embed`: those detections were matched by motion only. The
+        first is warned, the later ones logged at debug level."""
+        return self.core.embedding_faults.count
+
+    @property
     def camera_motion_failures(self) -> int:
         """Frames whose camera-motion estimate failed and fell back to the identity (0 without compensation)."""
         return 0 if self.camera_motion is None else self.camera_motion.failures
@@ -519,10 +530,18 @@ def _frame_size(size: Any) -> tuple[int, int]:
     return int(values[0]), int(values[1])
 
 
-def _camera_noise(value: Any) -> float:
-    """`camera_motion_noise` as a float, or ValueError: not a finite number >= 0 (a bool is not one)."""
+def _camera_noise(value: Any, size: tuple[int, int] | None = None) -> float:
+    """`camera_motion_noise` as a float, or ValueError: not a finite number >= 0 (a bool is not one), or more than
+    the larger side of the frame `size` (height, width) when it is known. An estimate off by more than the frame
+    tells nothing of the motion; the still rule (the only reader, and only with a frame size) squares the noise over
+    box sides: 1e300 px overflowed float64, warned of it every frame and took every box for unmoved."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
         raise ValueError(f"camera_motion_noise must be a finite number of pixels >= 0; got {value!r}")
+    if size is not None and value > max(size):
+        raise ValueError(
+            f"camera_motion_noise must be at most the frame's larger side ({max(size)} px of frame_size {size}): an "
+            f"estimate {value:g} px off tells nothing of the motion (pass camera_motion=None); got {value!r}"
+        )
     return float(value)
 
 

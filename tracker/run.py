@@ -110,6 +110,8 @@ class RunSummary:
     interrupted: bool = False
     camera_motion_failures: int = 0
     camera_motion_estimates: int | None = None  # frames whose camera motion was estimated; None: compensation off
+    camera_motion_held: int = 0  # estimates `auto` held back as too small to tell from the fit's noise
+    invalid_embeddings: int = 0  # embedding rows that were NaN, infinite or zero (matched by motion only)
     error: str | None = None
     outputs: list[Path] = field(default_factory=list)
     gaps: list[tuple[int, float]] = field(default_factory=list)
@@ -147,9 +149,16 @@ class RunSummary:
             "corrupt_frames": self.corrupt_frames,
             **({"corrupt_frame_numbers": self.corrupt_numbers} if self.corrupt_numbers else {}),
             **({"size_changes": self.size_changes} if self.size_changes else {}),
+            **({"invalid_embeddings": self.invalid_embeddings} if self.invalid_embeddings else {}),
             # what `describe` prints beside: the camera motion (compensation on), a video cut short, stream drops
             **(
-                {"camera_motion": {"estimates": self.camera_motion_estimates, "failures": self.camera_motion_failures}}
+                {
+                    "camera_motion": {
+                        "estimates": self.camera_motion_estimates,
+                        "failures": self.camera_motion_failures,
+                        "held": self.camera_motion_held,
+                    }
+                }
                 if self.camera_motion_estimates is not None
                 else {}
             ),
@@ -210,6 +219,10 @@ class RunSummary:
             lines.append(
                 f"the frame size changed {count(self.size_changes, 'time')}: tracks carried over in the old frame's "
                 "pixels, so IDs across those frames mean little (images of several sizes in one source?)"
+            )
+        if self.invalid_embeddings:
+            lines.append(
+                f"NaN, infinite or zero embeddings: {count(self.invalid_embeddings, 'row')}, matched by motion only"
             )
         if self.camera_motion_failures:
             lines.append(f"camera motion not found on {count(self.camera_motion_failures, 'frame')} (identity used)")
@@ -588,8 +601,10 @@ def track_source(
             stop.closing = True
             summary.seconds = done.seconds + time.perf_counter() - start
             summary.camera_motion_failures = tracker.camera_motion_failures
+            summary.invalid_embeddings = tracker.invalid_embeddings
             if tracker.camera_motion is not None:
                 summary.camera_motion_estimates = tracker.camera_motion.estimates
+                summary.camera_motion_held = tracker.camera_motion.held
             summary.corrupt_frames = source.corrupt_frames
             summary.corrupt_numbers = list(source.corrupt_numbers)
             summary.ended_early = source.ended_early
@@ -1121,8 +1136,10 @@ def _combine(summaries: list[RunSummary]) -> RunSummary:
             if getattr(s, attribute):
                 getattr(total, per_source)[s.name] = getattr(s, attribute)
         total.camera_motion_failures += s.camera_motion_failures
+        total.invalid_embeddings += s.invalid_embeddings
         if s.camera_motion_estimates is not None:
             total.camera_motion_estimates = (total.camera_motion_estimates or 0) + s.camera_motion_estimates
+            total.camera_motion_held += s.camera_motion_held
         total.gaps += s.gaps
         if s.ended_early is not None:
             total.ended_early, total.expected_frames = s.ended_early, s.expected_frames

@@ -17,7 +17,7 @@ import torch
 
 from tracker.fast_numpy import all_set, filled, largest, smallest
 
-__all__ = ["Detections", "TrackState", "TrackedObject", "to_embedding_tensor"]
+__all__ = ["Detections", "EmbeddingFaults", "TrackState", "TrackedObject", "to_embedding_tensor"]
 
 log = logging.getLogger(__name__)
 
@@ -181,13 +181,15 @@ class Detections:
         class_ids: Any = None,
         embeddings: Any = None,
         device: torch.device | str = "cpu",
+        faults: EmbeddingFaults | None = None,
     ) -> Detections:
         """Validate caller input.
 
         Mismatched lengths or wrong shapes raise ValueError naming the argument. Rows with a non-finite
         box or score, or a width or height below MIN_BOX_SIZE pixels (zero, negative) or overflowing, are
         dropped with a logged warning (a long CCTV run should not die on one bad box); their indices are
-        simply absent from `index`.
+        simply absent from `index`. Embedding rows that are NaN, infinite or zero get `has_embedding` False
+        (matched by motion only): counted in `faults` (a tracker's, which warns once), else warned each call.
         """
         if boxes_xyxy is None or scores is None:  # (numpy reads None as one NaN row: "scores has 1 rows but ...")
             name, shape = ("boxes_xyxy", "(N, 4)") if boxes_xyxy is None else ("scores", "(N,)")
@@ -248,7 +250,7 @@ class Detections:
 
         if emb is None:
             return cls(boxes, scores_arr, classes, None, np.zeros(len(index), dtype=bool), index)
-        emb, has_emb = _normalise(emb, in_place=owned)
+        emb, has_emb = _normalise(emb, in_place=owned, faults=faults)
         return cls(boxes, scores_arr, classes, emb, has_emb, index)
 
     def unusual(self) -> dict[str, str]:
@@ -269,8 +271,9 @@ class Detections:
             )
         return found
 
-    def with_embeddings(self, rows: np.ndarray, embeddings: Any) -> Detections:
-        """A copy whose `rows` get `embeddings` (R, D); other rows keep theirs (or have none)."""
+    def with_embeddings(self, rows: np.ndarray, embeddings: Any, faults: EmbeddingFaults | None = None) -> Detections:
+        """A copy whose `rows` get `embeddings` (R, D); other rows keep theirs (or have none). NaN, infinite or zero
+        rows are counted in `faults` as `from_arrays` counts them."""
         rows = np.asarray(rows, dtype=np.int64)
         emb = to_embedding_tensor(embeddings, len(rows), embeddings.device if torch.is_tensor(embeddings) else "cpu")
         full = torch.zeros((len(self), emb.shape[1]), dtype=emb.dtype, device=emb.device)
@@ -278,10 +281,43 @@ class Detections:
         if self.embeddings is not None and self.embeddings.shape[1] == emb.shape[1]:
             full.copy_(self.embeddings.to(emb.device))
             has |= self.has_embedding
-        emb, ok = _normalise(emb)
+        emb, ok = _normalise(emb, faults=faults)
         full[torch.as_tensor(rows, device=emb.device)] = emb
         has[rows] = ok
         return Detections(self.boxes_xyxy, self.scores, self.class_ids, full, has, self.index)
+
+
+_FAULT_MESSAGE = "embedding(s) were NaN, infinite or zero: matched by motion only"
+
+
+class EmbeddingFaults:
+    """The embedding rows one tracker was given that were NaN, infinite or zero (each such detection is matched by
+    motion only), counted: the first occurrence is a logged warning, later ones are logged at debug level (a ReID
+    that returns NaN for tiny crops would otherwise warn on every frame of a video). `count`: rows so far; `reset()`
+    (a new video) sets it to 0, so the next occurrence warns again."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def add(self, rows: int) -> None:
+        """Count `rows` (>= 0) more faulty embedding rows; log them (a warning if they are the first)."""
+        if rows <= 0:
+            return
+        first = self.count == 0
+        self.count += rows
+        if first:
+            log.warning(
+                "%d %s (later ones of this video are counted, not warned: Tracker.invalid_embeddings, the run "
+                "summary's invalid_embeddings)",
+                rows,
+                _FAULT_MESSAGE,
+            )
+        else:
+            log.debug("%d %s (%d so far)", rows, _FAULT_MESSAGE, self.count)
+
+    def reset(self) -> None:
+        """Start counting anew (a new video)."""
+        self.count = 0
 
 
 def _all_valid(size: np.ndarray, scores: np.ndarray, finite_size: bool = False) -> bool:
@@ -299,8 +335,11 @@ _CPU = torch.device("cpu")
 _TINY = {torch.float32: torch.finfo(torch.float32).tiny}  # `torch.finfo(dtype).tiny` of the usual dtype
 
 
-def _normalise(emb: torch.Tensor, in_place: bool = False) -> tuple[torch.Tensor, np.ndarray]:
-    """L2-normalise rows; rows with NaN, inf or zero norm become zero and are flagged False (logged).
+def _normalise(
+    emb: torch.Tensor, in_place: bool = False, faults: EmbeddingFaults | None = None
+) -> tuple[torch.Tensor, np.ndarray]:
+    """L2-normalise rows; rows with NaN, inf or zero norm become zero and are flagged False (counted in `faults`;
+    without it, a warning each call).
 
     `in_place`: `emb` is the tracker's own copy (nobody else reads it): the common case divides it in place (the
     same values as a new tensor, without allocating and writing a second (N, D) array a frame)."""
@@ -320,7 +359,11 @@ def _normalise(emb: torch.Tensor, in_place: bool = False) -> tuple[torch.Tensor,
     scaled = emb / norms.clamp_min(tiny)[:, None]
     emb = scaled if all_set(has_emb) else torch.where(torch.as_tensor(has_emb, device=emb.device)[:, None], scaled, 0.0)
     if not all_set(has_emb):
-        log.warning("%d embedding(s) were NaN, infinite or zero: matched by motion only", int((~has_emb).sum()))
+        bad = int((~has_emb).sum())
+        if faults is None:
+            log.warning("%d %s", bad, _FAULT_MESSAGE)
+        else:
+            faults.add(bad)
     return emb, has_emb
 
 

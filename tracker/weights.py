@@ -91,6 +91,11 @@ def weights_source(kind: str) -> str:
     return _SOURCES[kind]
 
 
+def content_digest(data: bytes) -> str:
+    """`file_digest` of a file whose bytes are `data` (already read)."""
+    return hashlib.sha256(data).hexdigest()[:_DIGEST_CHARS]
+
+
 def file_digest(path: Path) -> str:
     """Content hash (16 hex digits) of a file, or of every file in a folder (OpenVINO exports are folders)."""
     digest = hashlib.sha256()

@@ -278,6 +278,8 @@ def _report(
         },
         # ours' reported box width per sequence (`TrackerCore.report_width()`: the aspect width's weight, measured)
         "report_width": {r.sequence: r.report_width for r in results if r.tracker == OURS and r.report_width},
+        # ours' camera-motion estimates per sequence where compensation ran (frames estimated, failed, held back)
+        "camera_motion": {r.sequence: r.camera_motion for r in results if r.tracker == OURS and r.camera_motion},
     }
     title = f"{Path(args.data).name}: {args.detections} detections, {args.split}"
     if variant is not None:

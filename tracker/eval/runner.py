@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import cv2
 import numpy as np
 
+from tracker.camera_motion import CameraMotionEstimator
 from tracker.config import TrackerConfig, config_to_dict, parse_config
 from tracker.eval.inputs import FrameInputs, InputModels, SequenceInputs, load_inputs
 from tracker.eval.sequences import Sequence
@@ -64,6 +65,8 @@ class RunResult:
             None for peers and when the rule is off.
         report_width: ours' reported box width at the end of the sequence (`TrackerCore.report_width()`: the
             aspect width's weight, measured or fixed); None for peers and when the report takes no aspect width.
+        camera_motion: ours' camera-motion estimates of the sequence (`_camera_motion_report`: frames estimated,
+            failed estimates, fits `auto` held back); None for peers and where compensation did not run.
     """
 
     tracker: str
@@ -79,10 +82,11 @@ class RunResult:
     still: dict[str, float] | None = None
     measurement_noise: dict[str, float] | None = None
     report_width: dict[str, float] | None = None
+    camera_motion: dict[str, int] | None = None
 
 
 # The summaries ours reports at the end of a sequence, beside its rows: RunResult fields and the note's keys.
-_REPORTS = ("calibration", "still", "measurement_noise", "report_width")
+_REPORTS = ("calibration", "still", "measurement_noise", "report_width", "camera_motion")
 
 
 def _init_worker() -> None:
@@ -122,7 +126,7 @@ def _track_ours(
     cfg: TrackerConfig, seq: Sequence, inputs: SequenceInputs
 ) -> tuple[list[str], float, dict[str, dict[str, Any] | None]]:
     """MOT rows, tracking seconds, and the reports of our tracker on one sequence (`_REPORTS`: the calibration,
-    still-rule, measured-noise and reported-width summaries)."""
+    still-rule, measured-noise, reported-width and camera-motion summaries)."""
     from tracker import Tracker
 
     tracker = Tracker(cfg if inputs.appearance else cfg.replace(_MOTION_ONLY), frame_rate=seq.info.frame_rate)
@@ -141,7 +145,17 @@ def _track_ours(
     core = tracker.core
     noise = core.measurement_noise.summary() if core.measurement_noise.enabled else None
     return lines, elapsed, {"calibration": core.calibration.summary(), "still": core.still.summary(),
-                            "measurement_noise": noise, "report_width": core.report_width()}  # fmt: skip
+                            "measurement_noise": noise, "report_width": core.report_width(),
+                            "camera_motion": _camera_motion_report(estimator)}  # fmt: skip
+
+
+def _camera_motion_report(estimator: CameraMotionEstimator | None) -> dict[str, int] | None:
+    """What `track`'s summary says of the camera motion (`RunSummary.to_json`'s `camera_motion`): frames estimated,
+    failed estimates (the identity used) and fits `auto` held back as too small to tell from noise; None where
+    compensation did not run (off, or images missing)."""
+    if estimator is None:
+        return None
+    return {"estimates": estimator.estimates, "failures": estimator.failures, "held": estimator.held}
 
 
 def _read_image(seq: Sequence, number: int) -> np.ndarray:

@@ -67,7 +67,7 @@ def score_results(sequences: list[Sequence], result_files: dict[str, Path]) -> d
             seq_dir = gt_root / seq.name
             (seq_dir / "gt").mkdir(parents=True)
             if not seq.gt_needs_rewrite:
-                shutil.copyfile(seq.info.root / "gt" / "gt.txt", seq_dir / "gt" / "gt.txt")
+                (seq_dir / "gt" / "gt.txt").write_bytes(seq.gt_bytes)  # a copy of the file, as read once
             else:  # val-half (the evaluated frames, renumbered from 1 like the results) or 6-column gt
                 np.savetxt(seq_dir / "gt" / "gt.txt", seq.ground_truth(), delimiter=",", fmt="%.6g")
             (seq_dir / "seqinfo.ini").write_text(
@@ -110,7 +110,7 @@ def _scores_key(sequences: list[Sequence], result_files: dict[str, Path]) -> str
     digest = hashlib.sha256(f"{getattr(trackeval, '__version__', '')}|{_SCORES_VERSION}".encode())
     for seq in sequences:
         digest.update(f"{seq.name}|{seq.first}|{seq.last}|{seq.benchmark}|".encode())
-        digest.update((seq.info.root / "gt" / "gt.txt").read_bytes())
+        digest.update(seq.gt_bytes)
         digest.update(Path(result_files[seq.name]).read_bytes())
     return digest.hexdigest()
 

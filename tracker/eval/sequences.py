@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from tracker.io.mot import TEXT_ENCODING, SequenceInfo, read_mot_rows, read_sequence_info, tlwh_to_xyxy
+from tracker.io.mot import SequenceInfo, parse_mot_rows, read_mot_rows, read_sequence_info, tlwh_to_xyxy
 
 __all__ = ["Sequence", "benchmark_of", "find_sequences", "public_scores", "require_ground_truth", "val_half_frames"]
 
@@ -61,8 +63,22 @@ def public_scores(raw: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class _GroundTruthFile:
+    """gt/gt.txt as read once: its bytes (the scorer's copy, the scores' cache key) and every row parsed."""
+
+    data: bytes
+    rows: np.ndarray  # (G, C) float64, all frames, as `read_mot_rows` reads them (read-only)
+
+
+_GT_CACHE = "_gt_file"  # the attribute `Sequence._gt_file` caches its read under (left out of pickles)
+
+
+@dataclass(frozen=True)
 class Sequence:
     """One sequence to evaluate, restricted to a frame range (1-based, inclusive).
+
+    Its gt/gt.txt is read once, when first needed (by `find_sequences`, which takes `benchmark` from it), and kept:
+    every reader here and the scorer use that read. A pickled Sequence (a worker's) leaves it out and reads it again.
 
     Attributes:
         info: its seqinfo.ini.
@@ -74,6 +90,37 @@ class Sequence:
     first: int
     last: int
     benchmark: str
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields to pickle, without the gt read (a tracking job does not need it; a scoring one reads it)."""
+        return {key: value for key, value in self.__dict__.items() if key != _GT_CACHE}
+
+    @property
+    def gt_path(self) -> Path:
+        """Its ground truth file, gt/gt.txt (which may be missing: `require_ground_truth` says so)."""
+        return self.info.root / "gt" / "gt.txt"
+
+    @cached_property
+    def _gt_file(self) -> _GroundTruthFile:
+        data = self.gt_path.read_bytes()
+        rows = parse_mot_rows(data, self.gt_path)
+        rows.setflags(write=False)  # shared by every reader: a slip writing into it raises instead
+        return _GroundTruthFile(data, rows)
+
+    @property
+    def gt_bytes(self) -> bytes:
+        """The bytes of gt/gt.txt (read once; FileNotFoundError without one)."""
+        return self._gt_file.data
+
+    @property
+    def gt_rows(self) -> np.ndarray:
+        """(G, C) every row of gt/gt.txt, all frames, as in the file (read once; a read-only array).
+
+        Raises:
+            FileNotFoundError: no gt/gt.txt.
+            ValueError: it is not a numeric csv (the message names it).
+        """
+        return self._gt_file.rows
 
     @property
     def name(self) -> str:
@@ -125,8 +172,8 @@ class Sequence:
 
     def ground_truth(self) -> np.ndarray:
         """(G, >= 7) gt rows of the evaluated frames, renumbered so `first` becomes frame 1; 6-column gt
-        (`frame,id,x,y,w,h`) gets conf 1 and MOT15's -1 columns (10 columns)."""
-        gt = read_mot_rows(self.info.root / "gt" / "gt.txt")
+        (`frame,id,x,y,w,h`) gets conf 1 and MOT15's -1 columns (10 columns). A new array each call."""
+        gt = self.gt_rows
         if len(gt) and gt.shape[1] < _SCORED_GT_COLUMNS:
             gt = np.hstack([gt, np.tile(_GT_PAD[gt.shape[1] - _MIN_GT_COLUMNS :], (len(gt), 1))])
         gt = gt[(gt[:, 0] >= self.first) & (gt[:, 0] <= self.last)].copy()
@@ -139,18 +186,16 @@ class Sequence:
         with fewer columns than TrackEval reads, or a file starting with a UTF-8 byte-order mark."""
         if self.first != 1 or self.last != self.info.length:
             return True
-        path = self.info.root / "gt" / "gt.txt"
-        with path.open("rb") as file:
-            if file.read(len(_UTF8_BOM)) == _UTF8_BOM:
-                return True  # TrackEval would read the first frame as "\ufeff1"
-        gt = read_mot_rows(path)
+        if self.gt_bytes.startswith(_UTF8_BOM):
+            return True  # TrackEval would read the first frame as "\ufeff1"
+        gt = self.gt_rows
         return bool(len(gt)) and gt.shape[1] < _SCORED_GT_COLUMNS
 
 
 def _check_gt_frames(seq: Sequence) -> None:
     """TrackEval stops with a traceback, after everything was tracked, on gt frames outside 1..seqLength."""
-    gt = seq.info.root / "gt" / "gt.txt"
-    frames = read_mot_rows(gt)[:, 0]
+    gt = seq.gt_path
+    frames = seq.gt_rows[:, 0]
     if not len(frames):
         return
     if np.any(frames != np.round(frames)):
@@ -197,13 +242,16 @@ def benchmark_of(root: Path) -> str:
         ValueError: gt.txt is not a numeric csv, or its rows have fewer than 6 columns (the message names it).
     """
     gt = root / "gt" / "gt.txt"
-    if not gt.is_file() or not gt.stat().st_size:
+    return _benchmark_of_rows(read_mot_rows(gt), gt) if gt.is_file() else "MOT15"
+
+
+def _benchmark_of_rows(rows: np.ndarray, gt: Path) -> str:
+    """`benchmark_of` the gt file `gt` (named in errors) whose rows (G, C) are `rows`, judged by its first
+    _FORMAT_PROBE_ROWS rows."""
+    rows = rows[:_FORMAT_PROBE_ROWS]
+    if not len(rows):
         return "MOT15"
-    try:
-        rows = np.loadtxt(gt, delimiter=",", ndmin=2, max_rows=_FORMAT_PROBE_ROWS, encoding=TEXT_ENCODING)
-    except ValueError as exc:
-        raise ValueError(f"{gt}: not a MOTChallenge csv ({exc})") from None
-    if len(rows) and rows.shape[1] < _MIN_GT_COLUMNS:
+    if rows.shape[1] < _MIN_GT_COLUMNS:
         raise ValueError(
             f"{gt}: {rows.shape[1]} columns; MOTChallenge gt needs at least frame,id,left,top,width,height"
         )
@@ -269,5 +317,13 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
                 first, last = val_half_frames(info.length)
             except ValueError as exc:
                 raise ValueError(f"{root / 'seqinfo.ini'}: seqLength={info.length}: --split val-half: {exc}") from None
-        sequences.append(Sequence(info, first, last, benchmark_of(root)))
+        sequences.append(_with_benchmark(Sequence(info, first, last, "")))
     return sequences
+
+
+def _with_benchmark(seq: Sequence) -> Sequence:
+    """`seq` with its benchmark taken from its gt (read now, and kept: the one read of the file), as `benchmark_of`
+    tells it ("MOT15" without gt)."""
+    benchmark = _benchmark_of_rows(seq.gt_rows, seq.gt_path) if seq.gt_path.is_file() else "MOT15"
+    object.__setattr__(seq, "benchmark", benchmark)  # (frozen: set once, before anyone else holds the Sequence)
+    return seq

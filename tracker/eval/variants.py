@@ -38,9 +38,9 @@ import cv2
 import numpy as np
 
 from tracker.eval.sequences import Sequence
-from tracker.io.mot import SequenceInfo, read_mot_rows, read_sequence_info, tlwh_to_xyxy, xyxy_to_tlwh
+from tracker.io.mot import read_mot_rows, read_sequence_info, tlwh_to_xyxy, xyxy_to_tlwh
 from tracker.io.strict_json import to_json
-from tracker.weights import file_digest
+from tracker.weights import content_digest, file_digest
 
 __all__ = [
     "GROUPS",
@@ -246,14 +246,16 @@ def transform_rows(rows: np.ndarray, transforms: list[FrameTransform], width: in
     return rows[visible]
 
 
-def _source_state(info: SequenceInfo) -> dict[str, object]:
-    """What a variant is made of besides its spec: the bytes of seqinfo.ini, gt.txt and det.txt, and each image's
-    size and modification time, so a sequence edited in place (a corrected gt, new detections, new frames) gets
-    its variant made again instead of the stale one."""
+def _source_state(seq: Sequence) -> dict[str, object]:
+    """What a variant is made of besides its spec: the bytes of seqinfo.ini, gt.txt (as `seq` read it) and det.txt,
+    and each image's size and modification time, so a sequence edited in place (a corrected gt, new detections, new
+    frames) gets its variant made again instead of the stale one."""
+    info = seq.info
     state: dict[str, object] = {}
-    for part in ("seqinfo.ini", "gt/gt.txt", "det/det.txt"):
+    for part in ("seqinfo.ini", "det/det.txt"):
         path = info.root / part
         state[part] = file_digest(path) if path.is_file() else None
+    state["gt/gt.txt"] = content_digest(seq.gt_bytes) if seq.gt_path.is_file() else None  # (the key's order: sorted)
     state["images"] = info.image_stats(1, info.frames_with_images())
     return state
 
@@ -262,7 +264,7 @@ def _key(seq: Sequence, spec: VariantSpec, seed: int) -> str:
     parts = {
         "version": VARIANTS_VERSION,
         "seq": str(seq.info.root.resolve()),
-        "source": _source_state(seq.info),
+        "source": _source_state(seq),
         "variant": spec.name,
         "seed": seed,
     }
@@ -304,7 +306,8 @@ def _build(seq: Sequence, spec: VariantSpec, seed: int, folder: Path) -> None:
     for sub in ("gt", "det"):
         src = info.root / sub / f"{sub}.txt"
         if src.is_file():
-            _write_rows(folder / sub / f"{sub}.txt", transform_rows(read_mot_rows(src), transforms, width, height))
+            rows = seq.gt_rows if src == seq.gt_path else read_mot_rows(src)
+            _write_rows(folder / sub / f"{sub}.txt", transform_rows(rows, transforms, width, height))
     (folder / "seqinfo.ini").write_text(
         f"[Sequence]\nname={name}\nimDir=img1\nframeRate={fps:g}\nseqLength={len(transforms)}\n"
         f"imWidth={width}\nimHeight={height}\nimExt=.jpg\n"

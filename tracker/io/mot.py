@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import io
 import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -28,6 +29,7 @@ __all__ = [
     "format_mot_row",
     "make_output_folder",
     "open_truncated",
+    "parse_mot_rows",
     "read_mot_rows",
     "read_sequence_info",
     "resumed_file",
@@ -141,11 +143,21 @@ def read_mot_rows(path: str | Path) -> np.ndarray:
         ValueError: a row is not numeric or rows differ in length.
     """
     path = Path(path)
-    text = path.read_text(encoding=TEXT_ENCODING)
+    return parse_mot_rows(path.read_bytes(), path)
+
+
+def parse_mot_rows(data: bytes, path: str | Path) -> np.ndarray:
+    """`read_mot_rows` of `data`, the bytes of the MOTChallenge csv `path` (named in errors; not read): the same
+    array (newlines read as a text file reads them), for a caller that keeps the bytes too.
+
+    Raises:
+        ValueError: a row is not numeric or rows differ in length (UnicodeDecodeError: not UTF-8).
+    """
+    text = data.decode(TEXT_ENCODING)
     if not text.strip():
         return np.zeros((0, RESULT_COLUMNS))
     try:
-        return np.loadtxt(path, delimiter=",", ndmin=2, encoding=TEXT_ENCODING)
+        return np.loadtxt(io.StringIO(text, newline=None), delimiter=",", ndmin=2)
     except ValueError as exc:
         raise ValueError(f"{path}: not a MOTChallenge csv ({exc})") from None
 
