@@ -217,11 +217,10 @@ class KalmanFilter:
             (T, 8), (T, 8, 8) states predicted for the frame of `end_xywh` (not yet corrected by it): step k of a
             gap g (1 <= k < g) predicts and updates with start + (end - start) * k / g, then one last predict.
             All tracks step together; the ones with the longest gaps go on alone (the same values as one track at
-            a time).
+            a time). States no camera motion has coupled, a few tracks at a time, step on Python floats instead
+            (`_replay_scalar`: the same bits at ~1/10 of the cost).
         """
-        if _blockwise(mean, covariance, start_xywh, end_xywh) and int(gaps.sum()) <= _SCALAR_REPLAY_STEPS * int(
-            gaps.max(initial=0)
-        ):
+        if _blockwise(mean, covariance, start_xywh, end_xywh) and _few_steps(gaps):
             return self._replay_scalar(mean, covariance, start_xywh, end_xywh, gaps, noise)
         order = np.argsort(-gaps, kind="stable")  # longest gaps first: the tracks still stepping are a prefix
         mean, cov, gaps = mean[order], covariance[order], gaps[order]
@@ -402,6 +401,12 @@ def _blockwise(mean: np.ndarray, covariance: np.ndarray, start: np.ndarray, end:
     if any_set(flat[:, _OFF_BLOCK]):
         return False
     return all(np.isfinite(values).all() for values in (flat, mean, start, end))
+
+
+def _few_steps(gaps: np.ndarray) -> bool:
+    """Stepping the (T,) `gaps` one track at a time on Python floats costs less than the batched numpy steps: their
+    sum is at most `_SCALAR_REPLAY_STEPS` times the longest (the batched steps run the longest gap's count)."""
+    return int(gaps.sum()) <= _SCALAR_REPLAY_STEPS * int(gaps.max(initial=0))
 
 
 def _diagonal_or_none(s: np.ndarray) -> np.ndarray | None:
