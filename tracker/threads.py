@@ -81,10 +81,11 @@ class torch_threads:  # lower-case: used like the function it replaced
 
 
 class BlasThreads:
-    """At most `limit` threads (0: unchanged) in the BLAS libraries numpy loaded, around each `with` block of the
+    """At most `limit` threads (0: unchanged) in the BLAS libraries loaded (numpy's), around each `with` block of the
     tracker's own work; each library's count before the block is restored after it, and only ever lowered.
 
-    The libraries are found with threadpoolctl when first entered (~1.5 ms, once per instance); a copy or an unpickled
+    The libraries are found with threadpoolctl when first entered (once per instance: 1.5 ms with numpy alone, 26 ms
+    with torch, OpenCV and OpenVINO loaded, whose scan also finds OpenCV's own OpenBLAS); a copy or an unpickled
     tracker finds them again (their handles do not pickle). Entering costs ~1.5 us a library (two C calls).
     Raises nothing for a library threadpoolctl cannot read (its count is left alone).
     """
@@ -132,7 +133,7 @@ class BlasThreads:
 
 
 def _numpy_blas_libraries() -> list[Any]:
-    """threadpoolctl's controllers of the BLAS libraries loaded in this process (numpy's, and scipy's if separate)."""
+    """threadpoolctl's controllers of the BLAS libraries loaded in this process (numpy's; OpenCV's own OpenBLAS too)."""
     from threadpoolctl import ThreadpoolController  # imported when a tracker first runs a frame
 
     return list(ThreadpoolController().select(user_api="blas").lib_controllers)
