@@ -68,6 +68,19 @@ def test_estimate_on_a_downscaled_copy_matches_full_resolution():
     np.testing.assert_allclose(shifts[0], shifts[1], atol=0.5)
 
 
+@pytest.mark.parametrize("size", [(1920, 1080), (1280, 720), (3840, 2160), (768, 576), (640, 480)])
+def test_the_gray_copy_is_the_one_step_area_average_within_one_gray_level(size):
+    """The gray copy of a frame 4x or more the configured width is halved first (OpenCV's fast 2 x 2 area path):
+    for the usual sizes the chain of averages is the one-step INTER_AREA average, same size and scale, every pixel
+    within one gray level of it (the rounding of the half-size copies), on a texture with detail at every scale."""
+    frame = cv2.resize(texture(5, 900, 700), size, interpolation=cv2.INTER_NEAREST)
+    gray, scale = estimator("sparse_flow")._downscaled_gray(frame)
+    width = load_config(None).motion.camera_image_width
+    assert scale == width / size[0] and gray.shape == (round(size[1] * scale), width)
+    one_step = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), gray.shape[::-1], interpolation=cv2.INTER_AREA)
+    assert np.abs(gray.astype(int) - one_step).max() <= 1
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_scene_cut_falls_back_to_identity_and_is_counted(method):
     est = estimator(method)

@@ -60,6 +60,7 @@ _MASK_VALUE = 255
 _MIN_DETERMINANT = 1e-12  # a transform with |det| at most this maps the plane to a line or a point
 _OUT_OF_RANGE = "beyond floating-point range (not a camera motion)"
 _MIN_IMAGE_SIDE_PX = 16
+_HALVINGS_FROM = 4  # the gray copy is halved first while it is at least this many times the configured width
 _AUTO_FIT = "sparse_flow"  # the estimate `auto` runs (the cheapest and most accurate one, README: camera motion)
 
 
@@ -265,6 +266,12 @@ class CameraMotionEstimator:
         scale = min(1.0, self.config.camera_image_width / width)
         if scale < 1.0:
             size = (max(_MIN_IMAGE_SIDE_PX, round(width * scale)), max(_MIN_IMAGE_SIDE_PX, round(height * scale)))
+            # halvings first while at least 2x is left after one: OpenCV's area average of 2 x 2 blocks is its fast
+            # path, and a 6x resize is the same 6 x 6 average as 2x then 3x, up to the rounding of the half-size copy
+            # (a 1080p gray frame to 320 px: 1.0 ms against 1.56 in one step); 768 px (2.4x) resizes once, as before
+            while frame.shape[1] >= _HALVINGS_FROM * size[0] and frame.shape[0] >= _HALVINGS_FROM * size[1]:
+                half = (frame.shape[1] // 2, frame.shape[0] // 2)
+                frame = cv2.resize(frame, half, interpolation=cv2.INTER_AREA)
             frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
         return frame, scale
 
