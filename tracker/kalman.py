@@ -217,11 +217,17 @@ class KalmanFilter:
             (T, 8), (T, 8, 8) states predicted for the frame of `end_xywh` (not yet corrected by it): step k of a
             gap g (1 <= k < g) predicts and updates with start + (end - start) * k / g, then one last predict.
             All tracks step together; the ones with the longest gaps go on alone (the same values as one track at
-            a time). States no camera motion has coupled, a few tracks at a time, step on Python floats instead
-            (`_replay_scalar`: the same bits at ~1/10 of the cost).
+            a time). States no camera motion has coupled, a few tracks at a time, step one track at a time on
+            Python floats instead (`_replay_track`: the same bits at ~1/10 of the cost).
         """
         if _blockwise(mean, covariance, start_xywh, end_xywh) and _few_steps(gaps):
-            return self._replay_scalar(mean, covariance, start_xywh, end_xywh, gaps, noise)
+            factors = None if noise is None else np.asarray(noise, dtype=np.float64).tolist()
+            out_mean, out_cov = np.empty_like(mean), np.zeros_like(covariance)
+            for i in range(len(mean)):
+                out_mean[i] = self._replay_track(
+                    mean[i], covariance[i], start_xywh[i], end_xywh[i], int(gaps[i]), factors, out_cov[i]
+                )
+            return out_mean, out_cov
         order = np.argsort(-gaps, kind="stable")  # longest gaps first: the tracks still stepping are a prefix
         mean, cov, gaps = mean[order], covariance[order], gaps[order]
         start, end = start_xywh[order], end_xywh[order]
@@ -235,79 +241,80 @@ class KalmanFilter:
         restored_mean[order], restored_cov[order] = mean, cov
         return restored_mean, restored_cov
 
-    def _replay_scalar(
+    def _replay_track(
         self,
         mean: np.ndarray,
         covariance: np.ndarray,
-        start_xywh: np.ndarray,
-        end_xywh: np.ndarray,
-        gaps: np.ndarray,
-        noise: np.ndarray | None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """`replay` of tracks whose covariances couple each coordinate only with its own velocity (`_blockwise`:
-        no camera motion has warped them), one track and one coordinate at a time on Python floats.
+        start: np.ndarray,
+        end: np.ndarray,
+        gap: int,
+        noise_factors: list[float] | None,
+        out_covariance: np.ndarray,
+    ) -> list[float]:
+        """`replay` of one track, (8,) `mean` and (8, 8) `covariance` coupling each coordinate only with its own
+        velocity (`_blockwise`: no camera motion has warped it), on Python floats: its (8,) replayed mean, its
+        covariance written into the zeroed (8, 8) `out_covariance`; `start`, `end` (4,) and `gap` as in `replay`,
+        `noise_factors` the (4,) measurement variance factors as floats.
 
-        Each coordinate is then a filter of its own on a 2x2 block [[a, b], [c, d]] (position, velocity), and every
+        Each coordinate is a filter of its own on a 2x2 block [[a, b], [c, d]] (position, velocity), and every
         product of the matrix form with an exact zero drops out: the same operations in the same order as
         `predict_in_place` and `update_in_place` on the whole (8, 8) matrix, so the same bits (a test checks),
         without the ~40 numpy calls a step costs (a replayed gap of 2 s at 30 fps: ~3 ms, against ~0.3 ms here).
         """
-        sn = self._step_noise.tolist()
-        position_std, width_factor = self.config.std_position, self.config.width_measurement_factor
-        factors = [1.0] * _NDIM
-        if width_factor != 1.0:
-            factors[_WIDTH] = width_factor**2
-        noise_factors = None if noise is None else np.asarray(noise, dtype=np.float64).tolist()
-        out_mean = np.empty_like(mean)
-        out_cov = np.zeros_like(covariance)
+        step_noise, position_std, factors = self._scalar_noises
         rows = range(_NDIM)
-        for i in range(len(mean)):
-            m = mean[i].tolist()
-            cov = covariance[i]
-            a = [float(cov[k, k]) for k in rows]
-            b = [float(cov[k, k + _NDIM]) for k in rows]
-            c = [float(cov[k + _NDIM, k]) for k in rows]
-            d = [float(cov[k + _NDIM, k + _NDIM]) for k in rows]
-            start, end, gap = start_xywh[i].tolist(), end_xywh[i].tolist(), int(gaps[i])
-            for step in range(1, max(gap, 1) + 1):
-                # predict: the noise from the sizes before the step, then F P F^T as `predict_in_place` sums it
-                scale = (m[2], m[3], m[2], m[3])
-                for k in rows:
-                    q_pos, q_vel = scale[k] * sn[k], scale[k] * sn[k + _NDIM]
-                    m[k] += m[k + _NDIM]
-                    c_k = c[k] + d[k]
-                    a[k] = (a[k] + b[k]) + c_k + q_pos * q_pos
-                    b[k] = b[k] + d[k]
-                    c[k] = c_k
-                    d[k] = d[k] + q_vel * q_vel
-                if step >= gap:
-                    break  # the last step only predicts (the real detection corrects it)
-                # update with the virtual observation, as `project` and `update_in_place` with a diagonal S
-                scale = (m[2], m[3], m[2], m[3])
-                for k in rows:
-                    r = scale[k] * position_std
-                    var = r * r
-                    if factors[k] != 1.0:
-                        var *= factors[k]
-                    if noise_factors is not None:
-                        var = var * noise_factors[k]
-                    s = a[k] + var
-                    inverse = 1.0 / s
-                    gain_pos, gain_vel = a[k] * inverse, c[k] * inverse
-                    gs_pos, gs_vel = gain_pos * s, gain_vel * s
-                    innovation = (start[k] + (end[k] - start[k]) * step / gap) - m[k]
-                    m[k] += gain_pos * innovation
-                    m[k + _NDIM] += gain_vel * innovation
-                    a[k] -= gs_pos * gain_pos
-                    b[k] -= gs_pos * gain_vel
-                    c[k] -= gs_vel * gain_pos
-                    d[k] -= gs_vel * gain_vel
-            out_mean[i] = m
-            block = out_cov[i]
+        m = mean.tolist()
+        a = [float(covariance[k, k]) for k in rows]
+        b = [float(covariance[k, k + _NDIM]) for k in rows]
+        c = [float(covariance[k + _NDIM, k]) for k in rows]
+        d = [float(covariance[k + _NDIM, k + _NDIM]) for k in rows]
+        start_xywh, end_xywh = start.tolist(), end.tolist()
+        for step in range(1, max(gap, 1) + 1):
+            # predict: the noise from the sizes before the step, then F P F^T as `predict_in_place` sums it
+            scale = (m[2], m[3], m[2], m[3])
             for k in rows:
-                block[k, k], block[k, k + _NDIM] = a[k], b[k]
-                block[k + _NDIM, k], block[k + _NDIM, k + _NDIM] = c[k], d[k]
-        return out_mean, out_cov
+                q_pos, q_vel = scale[k] * step_noise[k], scale[k] * step_noise[k + _NDIM]
+                m[k] += m[k + _NDIM]
+                c_k = c[k] + d[k]
+                a[k] = (a[k] + b[k]) + c_k + q_pos * q_pos
+                b[k] = b[k] + d[k]
+                c[k] = c_k
+                d[k] = d[k] + q_vel * q_vel
+            if step >= gap:
+                break  # the last step only predicts (the real detection corrects it)
+            # update with the virtual observation, as `project` and `update_in_place` with a diagonal S
+            scale = (m[2], m[3], m[2], m[3])
+            for k in rows:
+                r = scale[k] * position_std
+                var = r * r
+                if factors[k] != 1.0:
+                    var *= factors[k]
+                if noise_factors is not None:
+                    var = var * noise_factors[k]
+                s = a[k] + var
+                inverse = 1.0 / s
+                gain_pos, gain_vel = a[k] * inverse, c[k] * inverse
+                gs_pos, gs_vel = gain_pos * s, gain_vel * s
+                innovation = (start_xywh[k] + (end_xywh[k] - start_xywh[k]) * step / gap) - m[k]
+                m[k] += gain_pos * innovation
+                m[k + _NDIM] += gain_vel * innovation
+                a[k] -= gs_pos * gain_pos
+                b[k] -= gs_pos * gain_vel
+                c[k] -= gs_vel * gain_pos
+                d[k] -= gs_vel * gain_vel
+        for k in rows:
+            out_covariance[k, k], out_covariance[k, k + _NDIM] = a[k], b[k]
+            out_covariance[k + _NDIM, k], out_covariance[k + _NDIM, k + _NDIM] = c[k], d[k]
+        return m
+
+    @cached_property
+    def _scalar_noises(self) -> tuple[list[float], float, list[float]]:
+        """`_replay_track`'s constants as floats: the (8,) per-step noises, the measurement std and the (4,)
+        measurement variance factors of `motion.width_measurement_factor` (1 elsewhere)."""
+        factors = [1.0] * _NDIM
+        if self.config.width_measurement_factor != 1.0:
+            factors[_WIDTH] = self.config.width_measurement_factor**2
+        return self._step_noise.tolist(), self.config.std_position, factors
 
     def velocity_std(self, covariance: np.ndarray) -> np.ndarray:
         """(T, 8, 8) covariances -> (T, 4) standard deviations of the velocities (pixels per frame)."""
@@ -396,7 +403,7 @@ def _near(projected: np.ndarray, measurements: np.ndarray, limit: np.ndarray) ->
 def _blockwise(mean: np.ndarray, covariance: np.ndarray, start: np.ndarray, end: np.ndarray) -> bool:
     """True when every (8, 8) covariance couples each coordinate with its own velocity only (the entries outside
     the 2x2 blocks (k, k + 4) are exact zeros, as the model keeps them until a camera motion warps a state) and
-    every value is finite: `KalmanFilter._replay_scalar` then gives `replay`'s bits."""
+    every value is finite: `KalmanFilter._replay_track` then gives `replay`'s bits."""
     flat = covariance.reshape(len(covariance), 2 * _NDIM * 2 * _NDIM)
     if any_set(flat[:, _OFF_BLOCK]):
         return False
