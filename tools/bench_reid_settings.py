@@ -6,6 +6,11 @@ a 1080p frame (its caches are as cold as in `update()`), and the tool reports me
 ReID runs one inference thread, on the calling thread). It checks every variant gives the base's embeddings. It also
 times compiling one static model against loading it from OpenVINO's model cache (`CACHE_DIR`).
 
+Two variants compute other embeddings (their max |embedding - tracker's| says how far): fp32 where the tracker lets
+OpenVINO pick bf16 (`reid.half=false`), and the INT8 model of `tools/quantize_reid.py` (`reid.int8=true`) when it has
+been made. Which is fastest depends on the CPU (stop 35's Xeon with AVX512-BF16 and no AMX: fp32 0.86x and INT8
+0.61-0.78x of bf16's time for 1-3 crops); each also moves tracking results (docs/decisions.md, ReID precision).
+
     python tools/bench_reid_settings.py [--calls 40]
 """
 
@@ -17,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +45,8 @@ VARIANTS = {  # compile settings added to the tracker's (`COMPILE_SETTINGS`, one
     "THROUGHPUT hint, 1 stream": {"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": 1},
     "pinned threads": {"ENABLE_CPU_PINNING": True},
 }
+FP32 = "fp32 (reid.half=false)"  # other embeddings: OpenVINO in fp32 where the tracker lets it pick bf16
+INT8 = "INT8 (reid.int8=true)"  # other embeddings: the NNCF INT8 model, when tools/quantize_reid.py made it
 SHARED_CORE = "the detector's ov.Core"  # the tracker's settings, compiled by the detector's OpenVINO core
 CACHE_REPEATS = 4  # compile-time measurements: an empty cache folder each time vs one kept folder
 DYNAMIC = "dynamic batch (one model)"  # the tracker's settings, one model for every batch size
@@ -80,6 +88,13 @@ def main() -> None:
         name: compile_static(ov.Core(), forward, {**base, **extra}, CALL_SIZES) for name, extra in VARIANTS.items()
     }
     variants[SHARED_CORE] = compile_static(detector_core, forward, base, CALL_SIZES)
+    variants[FP32] = compile_static(ov.Core(), forward, {**base, "INFERENCE_PRECISION_HINT": "f32"}, CALL_SIZES)
+    try:
+        int8 = build_embedder(replace(cfg.reid, int8=True), torch.device("cpu")).model
+    except FileNotFoundError as exc:
+        print(f"{INT8}: not timed ({exc})")
+    else:
+        variants[INT8] = compile_static(ov.Core(), int8, dict(int8._settings), CALL_SIZES)
     dynamic = ov.Core().compile_model(forward._ir, "CPU", base)
     variants[DYNAMIC] = dict.fromkeys(CALL_SIZES, dynamic)
     reference = {k: variants["tracker's settings"][k](crops[k])[0] for k in CALL_SIZES}
