@@ -84,6 +84,25 @@ def test_the_gray_copy_is_the_area_average_of_the_rows_read(size):
     assert np.abs(gray.astype(int) - one_step).max() <= (1 if step > 1 else 0)
 
 
+@pytest.mark.parametrize("factors", [(3, 1), (3, 3), (1, 3), (5, 1)])
+def test_an_odd_factor_downscale_gives_inter_areas_pixels_for_every_block_sum(factors):
+    """The box filter that stands for INTER_AREA at odd integer factors (`_area_downscale`) gives its pixels to the bit
+    for every sum a block can have (0 to 255 x its area), and at other factors it is INTER_AREA itself."""
+    kx, ky = factors
+    area = kx * ky
+    sums = np.arange(255 * area + 1)
+    blocks = np.clip(sums[:, None] - 255 * np.arange(area)[None, :], 0, 255).astype(np.uint8)  # (S, area)
+    side = int(np.ceil(np.sqrt(len(sums))))
+    blocks = np.concatenate([blocks, np.zeros((side * side - len(sums), area), np.uint8)])
+    image = blocks.reshape(side, side, ky, kx).transpose(0, 2, 1, 3).reshape(side * ky, side * kx)
+    expected = cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(camera_motion._area_downscale(image, (side, side)), expected)
+    texture_gray = cv2.cvtColor(texture(7, 768, 576), cv2.COLOR_BGR2GRAY)
+    for size in ((320, 240), (384, 288)):  # 2.4x and 2x: INTER_AREA's own paths
+        area_pixels = cv2.resize(texture_gray, size, interpolation=cv2.INTER_AREA)
+        np.testing.assert_array_equal(camera_motion._area_downscale(texture_gray, size), area_pixels)
+
+
 @pytest.mark.parametrize("size", [(1920, 1080), (3840, 2160)])
 def test_reading_every_kth_row_estimates_as_the_whole_frame_does(size, monkeypatch):
     """A 1080p or 4K frame read every k-th row (2 rows per row of the gray copy) gives the camera motion of a pan
