@@ -291,10 +291,14 @@ class CameraMotionEstimator:
         if frame.ndim == 3:
             frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         if scale < 1.0:
-            # halvings first while the width keeps at least 2x after one (and the height 1x: the rows read): OpenCV's
+            # rows skipped: halvings first while the width keeps at least 2x after one (and the height 1x): OpenCV's
             # area average of 2 x 2 blocks is its fast path, several times faster per pixel than its other integer
-            # factors (1080p: 1920 x 360 rows read -> 960 x 180 -> 320 x 180)
-            while frame.shape[1] >= _HALVINGS_FROM * size[0] and frame.shape[0] >= _ROWS_PER_GRAY_ROW * size[1]:
+            # factors (1080p: 1920 x 360 rows read -> 960 x 180 -> 320 x 180); a frame read whole resizes once
+            while (
+                step > 1
+                and frame.shape[1] >= _HALVINGS_FROM * size[0]
+                and frame.shape[0] >= _ROWS_PER_GRAY_ROW * size[1]
+            ):
                 half = (frame.shape[1] // 2, frame.shape[0] // 2)
                 frame = cv2.resize(frame, half, interpolation=cv2.INTER_AREA)
             frame = _area_downscale(frame, size)
