@@ -29,6 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench_cmc import _frames_of_video  # noqa: E402
+
 from tracker import camera_motion, load_config  # noqa: E402
 from tracker.cli import positive_int  # noqa: E402
 from tracker.eval.variants import GROUPS, VARIANTS, frame_transforms, relative_motion  # noqa: E402
@@ -41,20 +43,6 @@ SEED = 0  # the variants' seed (the jitter variant's walk)
 P95 = 95
 WHOLE = 1 << 30  # `_ROWS_PER_GRAY_ROW` above any frame's height: no row skipped
 COLUMNS = ("rows", "whole", "full")
-
-
-def _frames(limit: int) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(VIDEO))
-    frames = []
-    try:
-        while len(frames) < limit:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            frames.append(frame)
-    finally:
-        cap.release()
-    return frames
 
 
 def _boxes(frames: list[np.ndarray], model: str | None) -> list[np.ndarray]:
@@ -97,7 +85,7 @@ def main() -> None:
     if not 1.0 <= args.upscale <= 4.0:
         p.error(f"--upscale must be between 1 and 4, got {args.upscale}")
     cv2.setNumThreads(1)
-    source = _frames(args.frames)
+    source = _frames_of_video(VIDEO, args.frames)
     boxes = _boxes(source, args.detector)
     if args.upscale != 1.0:
         source = [cv2.resize(f, None, fx=args.upscale, fy=args.upscale, interpolation=cv2.INTER_CUBIC) for f in source]
