@@ -15,6 +15,11 @@ and that torch's count does not bound: a product of R lost tracks' bank centres 
 threshold (R x N > 512 at D = 512), and a crossing world of 100 people took 25-48 ms a frame against 3.7-8.7 ms
 with the pool bounded (`tools/bench_core.py --tracks-world crossing`). `BlasThreads` bounds it around the same
 calls, through threadpoolctl (the library scikit-learn and joblib bound it with).
+
+faiss (the gallery's IVF tier) needs nothing more: it is imported after torch, whose OpenMP runtime is loaded
+globally, so its parallel regions run on torch's threads, which `torch_threads` bounds (an IVF search of 10 queries
+inside a frame under contention: 1.0-1.1 ms, against 7.7-12 ms with torch's count at 2; setting faiss' own OpenMP
+runtime changes nothing then). Imported before torch, its OpenMP OpenBLAS is among the BLAS libraries found here.
 """
 
 from __future__ import annotations
