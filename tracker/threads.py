@@ -18,7 +18,7 @@ calls, through threadpoolctl (the library scikit-learn and joblib bound it with)
 
 faiss (the gallery's IVF tier) needs nothing more: it is imported after torch, whose OpenMP runtime is loaded
 globally, so its parallel regions run on torch's threads, which `torch_threads` bounds (an IVF search of 10-15
-queries inside a frame under contention: 1.0-1.1 ms, against 4.6-12 ms outside one with torch's count at 2; setting
+queries inside a frame under contention: 1.0-1.1 ms, against 4.6-12 ms outside one on 2 threads; setting
 faiss' own OpenMP runtime changes nothing then). Imported before torch, its OpenMP OpenBLAS is among the BLAS
 libraries found here (1.1 ms too).
 """
