@@ -167,7 +167,9 @@ def test_bench_update_blocks_alternates_modes_and_times_each_call(monkeypatch):
     detect, reid, update = (blocks.COLUMNS.index(c) for c in ("detect", "reid", "update"))
     slow, fast = rows["slow"], rows["fast"]
     assert (slow[:, detect] >= 4).all() and (slow[:, reid] >= 2).all() and (fast[:, reid] == 0).all()
-    assert (slow[:, update] >= slow[:, detect] + slow[:, reid]).all() and (fast[:, detect] < slow[:, detect]).all()
+    assert (slow[:, update] >= slow[:, detect] + slow[:, reid]).all()
+    # medians: a 1 ms sleep can overrun by a few ms on a loaded machine (once 4.7 ms in a fresh-clone CI run)
+    assert np.median(fast[:, detect]) < np.median(slow[:, detect])
     assert blocks.parse_mode("no reid=reid.model=none, detector.threads=0") == (
         "no reid",
         ["reid.model=none", "detector.threads=0"],
