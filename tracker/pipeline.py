@@ -313,10 +313,8 @@ class Tracker:
                     with exact_torch_threads(callers_threads), self._blas.released():
                         rows_embedded = embed(dets.index[rows])
                         out = to_embedding_tensor(rows_embedded, len(rows), self.device, name=EMBED_RESULT)
-                        dim = self.core.bank.dim  # (checked here too: the core's error cannot name the callback)
-                        if dim is not None and len(rows) and out.shape[1] != dim:
-                            got = out.shape[1]
-                            raise ValueError(f"{EMBED_RESULT} has D = {got}, the tracker's banks hold D = {dim}")
+                        if len(rows):  # (checked here too: the core's error cannot name the callback)
+                            self.core.check_embedding_dim(out.shape[1], EMBED_RESULT)
                         return out
 
                 objects = self.core.step(
