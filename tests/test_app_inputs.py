@@ -9,6 +9,7 @@ given to a motion-only tracker. No model runs here: the detector is scripted."""
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
 import pytest
@@ -175,6 +176,35 @@ def test_a_gallery_tied_to_your_own_reid_refuses_a_file_of_another(tmp_path):
         GalleryModelError, match=r"made with ReID model my-reid \(weights v1, D = 16\), the tracker uses"
     ):
         Gallery.load(tmp_path / "site.gallery", cfg.gallery).bind_model(ModelIdentity("other-reid", "v7"))
+
+
+def test_from_config_refuses_a_gallery_of_looks_of_another_d_than_its_reid(tmp_path, monkeypatch):
+    """A gallery saved from `update_detections` without `bind_model` (16-d looks, no model named) was taken by
+    `from_config` with OSNet: the gallery was bound to OSNet as "D = 16", and every `update` then failed. It is
+    refused at once, naming both D; a gallery of the ReID's D is bound with it."""
+    import tracker.detector
+    import tracker.embedder
+    import tracker.pipeline
+    from tracker.gallery import GalleryModelError, Sighting
+
+    class FakeReID:
+        dim = 512
+
+    monkeypatch.setattr(tracker.pipeline, "require_model_files", lambda cfg: None)
+    monkeypatch.setattr(tracker.detector, "build_detector", lambda *args, **kwargs: object())
+    monkeypatch.setattr(tracker.embedder, "build_embedder", lambda *args, **kwargs: FakeReID())
+    cfg = load_config(None, ["device=cpu"])
+    for dim, refused in ((16, True), (512, False)):
+        gallery = Gallery(cfg.gallery)
+        gallery.add(gallery.new_id(), identity_embeddings(1, dim), 0, Sighting(1, time.time(), "mine"))
+        gallery.save(tmp_path / f"{dim}.gallery")
+        loaded = Gallery.load(tmp_path / f"{dim}.gallery", cfg.gallery)
+        if refused:
+            with pytest.raises(GalleryModelError, match=r"holds embeddings of D = 16, the tracker uses osnet_x0_25 "):
+                Tracker.from_config(cfg, gallery=loaded)
+            assert loaded.model is None and loaded.dim == 16  # not bound: as loaded
+        else:
+            assert Tracker.from_config(cfg, gallery=loaded).gallery.model.dim == 512
 
 
 @pytest.mark.parametrize(("motion", "kind"), [([[1, 0, 2], [0, 1]], "list"), ("identity", "str"), (object(), "object")])

@@ -308,12 +308,20 @@ class Gallery:
         """Tie the gallery to the ReID model in use; refuse one made with another model.
 
         Raises:
-            GalleryModelError: the gallery's embeddings come from other weights or have another D.
+            GalleryModelError: the gallery's embeddings come from other weights or have another D (also a gallery
+                bound to no model yet, whose stored prototypes have another D than `model.dim`).
         """
         if self.model is not None and self.model.conflicts_with(model):
             raise GalleryModelError(
                 f"this gallery was made with ReID model {_describe(self.model)}, the tracker uses "
                 f"{_describe(model)}: their embeddings cannot be compared; use another gallery file"
+            )
+        first = next(iter(self._identities.values()), None)
+        stored = None if first is None else first.prototypes.shape[1]
+        if model.dim is not None and stored is not None and stored != model.dim:
+            raise GalleryModelError(
+                f"this gallery holds embeddings of D = {stored}, the tracker uses {_describe(model)}: their "
+                "embeddings cannot be compared; use another gallery file"
             )
         dim = self.dim if model.dim is None else model.dim
         self.model = ModelIdentity(model.name, model.weights_digest, dim)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import logging
 import math
@@ -198,8 +199,8 @@ class Tracker:
         detector = build_detector(cfg.detector, device, keep_features=use_reid and cfg.reid.model == "auto")
         embedder = build_embedder(cfg.reid, device, detector) if use_reid else None
         install_signal_stack()  # OpenVINO's plugins, when destroyed, may leave a dangling one (tracker.signal_stack)
-        if gallery is not None:
-            gallery.bind_model(reid_model_identity(cfg))
+        if gallery is not None:  # (with the ReID's D: a gallery bound to no model may hold looks of another D)
+            gallery.bind_model(dataclasses.replace(reid_model_identity(cfg), dim=getattr(embedder, "dim", None)))
         return cls(cfg, frame_rate, detector=detector, embedder=embedder, gallery=gallery)
 
     @_one_call_at_a_time
