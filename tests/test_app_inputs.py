@@ -83,6 +83,53 @@ def twins_after_five_frames() -> tuple[Tracker, Tracker, np.ndarray]:
     return tracker, reference, looks
 
 
+def test_embeddings_given_as_the_third_positional_argument_are_named_not_read_as_class_ids():
+    """`update_detections(boxes, scores, looks)` put (N, D) looks into `class_ids`: "class_ids has 32 rows but
+    boxes_xyxy has 2", an error that names neither the shape nor the slip."""
+    tracker, reference, looks = twins_after_five_frames()
+    with pytest.raises(
+        ValueError, match=r"class_ids must have shape \(N,\) with N = 2 .* got \(2, 16\) \(embeddings\? "
+    ):
+        tracker.update_detections(BOXES + 5, SCORES, looks)
+    with pytest.raises(ValueError, match=r"scores must have shape \(N,\) with N = 2 .* got \(2, 2\)$"):
+        tracker.update_detections(BOXES + 5, np.eye(2), embeddings=looks)
+    assert tracker.update_detections(BOXES + 5, SCORES[:, None], [[0], [0]], looks) == reference.update_detections(
+        BOXES + 5, SCORES, embeddings=looks
+    )  # (N, 1) columns are taken, and the refused calls changed nothing
+
+
+@pytest.mark.parametrize("name", ["boxes_xyxy", "scores", "class_ids"])
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_complex_boxes_scores_or_class_ids_are_refused_not_cut_to_their_real_parts(name, kind):
+    """Complex embeddings were refused, but complex boxes, scores and class ids were cast to their real parts with
+    numpy's ComplexWarning (torch's for a tensor): a slip upstream, taken silently."""
+    tracker, reference, looks = twins_after_five_frames()
+    given = {"boxes_xyxy": BOXES + 5, "scores": SCORES, "class_ids": np.zeros(2)}
+    given[name] = given[name] * (1 + 0j) if kind == "numpy" else torch.from_numpy(given[name] * (1 + 0j))
+    with pytest.raises(ValueError, match=f"^{name} must be real numbers, got (a )?complex"):
+        tracker.update_detections(**given, embeddings=looks)
+    assert tracker.update_detections(BOXES + 5, SCORES, embeddings=looks) == reference.update_detections(
+        BOXES + 5, SCORES, embeddings=looks
+    )
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("far", [1e300, 1e100])
+def test_boxes_beyond_any_pixel_are_dropped_as_invalid_ones(far, caplog):
+    """A box at 1e300 px (a detector's bug) was tracked: numpy overflow RuntimeWarnings in the Kalman gate and IoU on
+    every frame; one at 1e100 px made every later camera motion "beyond floating-point range" (its track's variances
+    squared), refused. Both are dropped with the warning invalid boxes get, as if never given."""
+    tracker, reference, looks = twins_after_five_frames()
+    shift = np.array([[1.0, 0, 2], [0, 1, 0]])
+    for f in range(5, 10):
+        boxes = np.vstack([BOXES + f, [far, far, 1.5 * far, 2 * far]])
+        got = tracker.update_detections(boxes, [*SCORES, 0.9], embeddings=np.vstack([looks, looks[:1]]))
+        assert got == reference.update_detections(BOXES + f, SCORES, embeddings=looks)
+    assert "dropped 1 invalid detection(s) (non-finite or beyond" in caplog.text
+    moved = tracker.update_detections(BOXES + 12, SCORES, embeddings=looks, camera_motion=shift)
+    assert moved == reference.update_detections(BOXES + 12, SCORES, embeddings=looks, camera_motion=shift)
+
+
 @pytest.mark.parametrize("empty", [np.zeros(0), np.zeros((0, 0)), np.zeros((0, 32)), [], torch.zeros(0)])
 def test_a_frame_without_detections_takes_any_empty_embeddings(empty):
     """A ReID returns `np.empty(0)` for a frame with nobody in it: once the banks held D = 16 that raised "embeddings
