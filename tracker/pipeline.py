@@ -147,6 +147,15 @@ class Tracker:
         fork.__setstate__(copy.deepcopy(self.__getstate__(), memo))
         return fork
 
+    def __copy__(self) -> Tracker:
+        """Refused (TypeError): a shallow copy would share this tracker's tracks with a lock of its own, so that two
+        "trackers" silently advanced one state, and from two threads at once corrupted it. Fork with
+        `copy.deepcopy(tracker)` (it shares the models, not the tracks)."""
+        raise TypeError(
+            "copy.copy(tracker) would share its tracks with the copy: fork it with copy.deepcopy(tracker) (which "
+            "shares the detector and ReID models), or build another Tracker"
+        )
+
     def __setstate__(self, state: dict) -> None:
         # (a copy made before `close` existed; one made before numpy's BLAS threads were bounded)
         self.__dict__.update({"_closed": False, **state})
