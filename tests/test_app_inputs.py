@@ -12,6 +12,7 @@ import dataclasses
 import time
 
 import numpy as np
+import PIL.Image
 import pytest
 import torch
 
@@ -49,6 +50,7 @@ def outputs(tracker: Tracker, frames: int) -> list[list[tuple[int, tuple[float, 
         (np.zeros((480, 640, 5), np.uint8), r"\(H, W, 3\) BGR, \(H, W\) or \(H, W, 1\) gray, or \(H, W, 4\) BGRA"),
         (np.zeros((0, 640), np.uint8), r"frame is empty: shape \(0, 640\)"),
         (np.zeros((480, 0, 3), np.uint8), r"frame is empty: shape \(480, 0, 3\)"),
+        (PIL.Image.new("RGB", (64, 48)), r"got Image \(np\.asarray\(frame\) first; PIL and imageio give RGB: "),
     ],
 )
 def test_a_frame_update_cannot_take_says_what_it_takes_and_changes_nothing(frame, expected):
@@ -81,6 +83,16 @@ def twins_after_five_frames() -> tuple[Tracker, Tracker, np.ndarray]:
         for t in (tracker, reference):
             t.update_detections(BOXES + f, SCORES, embeddings=looks)
     return tracker, reference, looks
+
+
+def test_one_box_given_alone_says_how_to_give_it():
+    """A single box as (4,) was refused as "must have shape (N, 4), got (4,)" without the way to give it."""
+    tracker, reference, looks = twins_after_five_frames()
+    with pytest.raises(ValueError, match=r"got \(4,\) \(one box: boxes_xyxy\[None\], with scores of shape \(1,\)\)"):
+        tracker.update_detections(BOXES[0] + 5, SCORES[:1], embeddings=looks[:1])
+    assert tracker.update_detections(BOXES[None, 0] + 5, SCORES[:1], embeddings=looks[:1]) == (
+        reference.update_detections(BOXES[None, 0] + 5, SCORES[:1], embeddings=looks[:1])
+    )
 
 
 def test_embeddings_given_as_the_third_positional_argument_are_named_not_read_as_class_ids():

@@ -567,6 +567,8 @@ def _as_bgr(frame: Any) -> np.ndarray:
     if not isinstance(frame, np.ndarray):
         hint = " (a torch tensor: .cpu().numpy(), channels last)" if isinstance(frame, torch.Tensor) else ""
         hint = " (cv2 reads None at the end of a video or on a failed read)" if frame is None else hint
+        if not hint and hasattr(frame, "__array_interface__"):  # a PIL image (RGB), or another array-like
+            hint = " (np.asarray(frame) first; PIL and imageio give RGB: np.asarray(image)[:, :, ::-1] for BGR)"
         raise ValueError(f"frame must be a numpy uint8 array {FRAME_SHAPES}, got {type(frame).__name__}{hint}")
     if frame.dtype != np.uint8:
         floats = " ((frame * 255).astype(np.uint8) for floats in [0, 1], frame.astype(np.uint8) in [0, 255])"

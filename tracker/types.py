@@ -202,7 +202,8 @@ class Detections:
         if boxes.size == 0:
             boxes = boxes.reshape(0, 4)
         if boxes.ndim != 2 or boxes.shape[1] != 4:
-            raise ValueError(f"boxes_xyxy must have shape (N, 4), got {boxes.shape}")
+            hint = " (one box: boxes_xyxy[None], with scores of shape (1,))" if boxes.shape == (4,) else ""
+            raise ValueError(f"boxes_xyxy must have shape (N, 4), got {boxes.shape}{hint}")
         n = len(boxes)
         scores_arr = _per_row(_as_float64(scores, "scores"), "scores", n)
         if class_ids is None:
