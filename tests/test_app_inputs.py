@@ -9,8 +9,10 @@ given to a motion-only tracker. No model runs here: the detector is scripted."""
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import numpy as np
+import PIL.Image
 import pytest
 import torch
 
@@ -48,6 +50,7 @@ def outputs(tracker: Tracker, frames: int) -> list[list[tuple[int, tuple[float, 
         (np.zeros((480, 640, 5), np.uint8), r"\(H, W, 3\) BGR, \(H, W\) or \(H, W, 1\) gray, or \(H, W, 4\) BGRA"),
         (np.zeros((0, 640), np.uint8), r"frame is empty: shape \(0, 640\)"),
         (np.zeros((480, 0, 3), np.uint8), r"frame is empty: shape \(480, 0, 3\)"),
+        (PIL.Image.new("RGB", (64, 48)), r"got Image \(np\.asarray\(frame\) first; PIL and imageio give RGB: "),
     ],
 )
 def test_a_frame_update_cannot_take_says_what_it_takes_and_changes_nothing(frame, expected):
@@ -80,6 +83,63 @@ def twins_after_five_frames() -> tuple[Tracker, Tracker, np.ndarray]:
         for t in (tracker, reference):
             t.update_detections(BOXES + f, SCORES, embeddings=looks)
     return tracker, reference, looks
+
+
+def test_one_box_given_alone_says_how_to_give_it():
+    """A single box as (4,) was refused as "must have shape (N, 4), got (4,)" without the way to give it."""
+    tracker, reference, looks = twins_after_five_frames()
+    with pytest.raises(ValueError, match=r"got \(4,\) \(one box: boxes_xyxy\[None\], with scores of shape \(1,\)\)"):
+        tracker.update_detections(BOXES[0] + 5, SCORES[:1], embeddings=looks[:1])
+    assert tracker.update_detections(BOXES[None, 0] + 5, SCORES[:1], embeddings=looks[:1]) == (
+        reference.update_detections(BOXES[None, 0] + 5, SCORES[:1], embeddings=looks[:1])
+    )
+
+
+def test_embeddings_given_as_the_third_positional_argument_are_named_not_read_as_class_ids():
+    """`update_detections(boxes, scores, looks)` put (N, D) looks into `class_ids`: "class_ids has 32 rows but
+    boxes_xyxy has 2", an error that names neither the shape nor the slip."""
+    tracker, reference, looks = twins_after_five_frames()
+    with pytest.raises(
+        ValueError, match=r"class_ids must have shape \(N,\) with N = 2 .* got \(2, 16\) \(embeddings\? "
+    ):
+        tracker.update_detections(BOXES + 5, SCORES, looks)
+    with pytest.raises(ValueError, match=r"scores must have shape \(N,\) with N = 2 .* got \(2, 2\)$"):
+        tracker.update_detections(BOXES + 5, np.eye(2), embeddings=looks)
+    assert tracker.update_detections(BOXES + 5, SCORES[:, None], [[0], [0]], looks) == reference.update_detections(
+        BOXES + 5, SCORES, embeddings=looks
+    )  # (N, 1) columns are taken, and the refused calls changed nothing
+
+
+@pytest.mark.parametrize("name", ["boxes_xyxy", "scores", "class_ids"])
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_complex_boxes_scores_or_class_ids_are_refused_not_cut_to_their_real_parts(name, kind):
+    """Complex embeddings were refused, but complex boxes, scores and class ids were cast to their real parts with
+    numpy's ComplexWarning (torch's for a tensor): a slip upstream, taken silently."""
+    tracker, reference, looks = twins_after_five_frames()
+    given = {"boxes_xyxy": BOXES + 5, "scores": SCORES, "class_ids": np.zeros(2)}
+    given[name] = given[name] * (1 + 0j) if kind == "numpy" else torch.from_numpy(given[name] * (1 + 0j))
+    with pytest.raises(ValueError, match=f"^{name} must be real numbers, got (a )?complex"):
+        tracker.update_detections(**given, embeddings=looks)
+    assert tracker.update_detections(BOXES + 5, SCORES, embeddings=looks) == reference.update_detections(
+        BOXES + 5, SCORES, embeddings=looks
+    )
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("far", [1e300, 1e100])
+def test_boxes_beyond_any_pixel_are_dropped_as_invalid_ones(far, caplog):
+    """A box at 1e300 px (a detector's bug) was tracked: numpy overflow RuntimeWarnings in the Kalman gate and IoU on
+    every frame; one at 1e100 px made every later camera motion "beyond floating-point range" (its track's variances
+    squared), refused. Both are dropped with the warning invalid boxes get, as if never given."""
+    tracker, reference, looks = twins_after_five_frames()
+    shift = np.array([[1.0, 0, 2], [0, 1, 0]])
+    for f in range(5, 10):
+        boxes = np.vstack([BOXES + f, [far, far, 1.5 * far, 2 * far]])
+        got = tracker.update_detections(boxes, [*SCORES, 0.9], embeddings=np.vstack([looks, looks[:1]]))
+        assert got == reference.update_detections(BOXES + f, SCORES, embeddings=looks)
+    assert "dropped 1 invalid detection(s) (non-finite or beyond" in caplog.text
+    moved = tracker.update_detections(BOXES + 12, SCORES, embeddings=looks, camera_motion=shift)
+    assert moved == reference.update_detections(BOXES + 12, SCORES, embeddings=looks, camera_motion=shift)
 
 
 @pytest.mark.parametrize("empty", [np.zeros(0), np.zeros((0, 0)), np.zeros((0, 32)), [], torch.zeros(0)])
@@ -175,6 +235,35 @@ def test_a_gallery_tied_to_your_own_reid_refuses_a_file_of_another(tmp_path):
         GalleryModelError, match=r"made with ReID model my-reid \(weights v1, D = 16\), the tracker uses"
     ):
         Gallery.load(tmp_path / "site.gallery", cfg.gallery).bind_model(ModelIdentity("other-reid", "v7"))
+
+
+def test_from_config_refuses_a_gallery_of_looks_of_another_d_than_its_reid(tmp_path, monkeypatch):
+    """A gallery saved from `update_detections` without `bind_model` (16-d looks, no model named) was taken by
+    `from_config` with OSNet: the gallery was bound to OSNet as "D = 16", and every `update` then failed. It is
+    refused at once, naming both D; a gallery of the ReID's D is bound with it."""
+    import tracker.detector
+    import tracker.embedder
+    import tracker.pipeline
+    from tracker.gallery import GalleryModelError, Sighting
+
+    class FakeReID:
+        dim = 512
+
+    monkeypatch.setattr(tracker.pipeline, "require_model_files", lambda cfg: None)
+    monkeypatch.setattr(tracker.detector, "build_detector", lambda *args, **kwargs: object())
+    monkeypatch.setattr(tracker.embedder, "build_embedder", lambda *args, **kwargs: FakeReID())
+    cfg = load_config(None, ["device=cpu"])
+    for dim, refused in ((16, True), (512, False)):
+        gallery = Gallery(cfg.gallery)
+        gallery.add(gallery.new_id(), identity_embeddings(1, dim), 0, Sighting(1, time.time(), "mine"))
+        gallery.save(tmp_path / f"{dim}.gallery")
+        loaded = Gallery.load(tmp_path / f"{dim}.gallery", cfg.gallery)
+        if refused:
+            with pytest.raises(GalleryModelError, match=r"holds embeddings of D = 16, the tracker uses osnet_x0_25 "):
+                Tracker.from_config(cfg, gallery=loaded)
+            assert loaded.model is None and loaded.dim == 16  # not bound: as loaded
+        else:
+            assert Tracker.from_config(cfg, gallery=loaded).gallery.model.dim == 512
 
 
 @pytest.mark.parametrize(("motion", "kind"), [([[1, 0, 2], [0, 1]], "list"), ("identity", "str"), (object(), "object")])

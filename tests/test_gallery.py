@@ -382,3 +382,64 @@ def test_a_first_save_into_a_missing_folder_is_locked_too(tmp_path, monkeypatch)
     base.save(path)
     assert refused == [path] and len(Gallery.load(path)) == 2
     assert sorted(p.name for p in path.parent.iterdir()) == ["people.gallery"]  # the lock file went with the lock
+
+
+def test_a_save_killed_before_its_rename_leaves_the_file_and_the_next_save_removes_its_temp(tmp_path):
+    """A save killed (SIGKILL) between writing and renaming its temp file left the gallery file intact, and the temp
+    file, a full copy of the identities, beside it for good (`track gallery rm` and retention never reach it). The
+    next save of that file, holding its lock, removes it; another gallery's temp in the folder is not touched."""
+    import signal
+    import subprocess
+    import sys
+
+    gallery, _ = filled()
+    path = tmp_path / "site.gallery"
+    gallery.save(path)
+    before = path.read_bytes()
+    killed = (
+        "import os, signal, sys\n"
+        "from tracker.gallery import Gallery\n"
+        "gallery = Gallery.load(sys.argv[1])\n"
+        "os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)  # dies with the temp file written, not renamed\n"
+        "gallery.save(sys.argv[1])\n"
+    )
+    run = subprocess.run([sys.executable, "-c", killed, str(path)], capture_output=True, timeout=60)
+    assert run.returncode == -signal.SIGKILL, run.stderr.decode()
+    assert path.read_bytes() == before and len(Gallery.load(path)) == 20
+    left = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(left) == 1 and left[0].startswith(".site.gallery.")
+    other = tmp_path / ".site.gallery.x.abcd1234.tmp"  # a temp of the gallery `site.gallery.x`
+    other.write_bytes(b"")
+    Gallery.load(path).save(path)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == [other.name]
+
+
+def test_a_save_to_a_directory_says_so(tmp_path):
+    """`save(folder)` was refused as "this gallery never read it" (GalleryConflictError), and with overwrite=True by
+    os.replace's IsADirectoryError: the folder was meant as the gallery's place."""
+    gallery, _ = filled()
+    for overwrite in (False, True):
+        with pytest.raises(GalleryError, match="is a directory, not a file") as refused:
+            gallery.save(tmp_path, overwrite=overwrite)
+        assert not isinstance(refused.value, GalleryConflictError)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_version_that_is_not_a_number_is_named_corrupt(tmp_path):
+    """A header whose version is the string "1" was refused as "format version 1, this tracker reads up to 1: upgrade
+    the tracker"."""
+    import json
+
+    gallery, _ = filled()
+    path = tmp_path / "site.gallery"
+    gallery.save(path)
+    blob = path.read_bytes()
+    size = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8 : 8 + size])
+    meta = json.loads(header["__metadata__"]["gallery"])
+    header["__metadata__"]["gallery"] = json.dumps({**meta, "version": "1"})
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    path.write_bytes(len(text).to_bytes(8, "little") + text + blob[8 + size :])
+    with pytest.raises(GalleryError, match=r"site\.gallery is corrupt: its format version '1' is not a whole number"):
+        Gallery.load(path)

@@ -130,3 +130,38 @@ def test_the_reported_gallery_bound_is_the_one_the_gallery_search_uses(frames):
     assert calibration.calibrated == bool(frames)
     assert calibration.bound("gallery") == tracker.core._gallery_threshold == cfg.gallery.min_similarity
     assert calibration.summary()["bounds"]["gallery"] == cfg.gallery.min_similarity
+
+
+@pytest.mark.parametrize("how", ["embeddings", "embed"])
+def test_embeddings_of_another_d_than_the_gallery_are_refused_and_change_nothing(how):
+    """A first frame of 16-d looks against a 512-d gallery was refused only when its new tracks were searched in the
+    gallery, after the banks had taken D = 16: the frame given again with 512-d looks was refused too ("the
+    tracker's banks hold D = 16"), so the tracker was lost for good."""
+    identities = reid_like_identities(2, DIM)
+    walkers = [Walker(i, linear_path(150 + 300 * i, 300, 1, 0)) for i in range(2)]
+    cfg = load_config(overrides=["device=cpu"])
+    rng = np.random.default_rng(0)
+    frames = [render(walkers, f, identities, noise_for_similarity(SAME, DIM), rng) for f in range(6)]
+
+    def remembering() -> Tracker:
+        gallery = Gallery(cfg.gallery)
+        gallery.add(gallery.new_id(), reid_like_identities(1, DIM, seed=7)[[0, 0, 0]], 0, Sighting(1, 0.0, "earlier"))
+        return Tracker(cfg, frame_rate=FPS, gallery=gallery)
+
+    def run(tracker: Tracker) -> list[list[tuple[int | None, int]]]:
+        return [
+            [
+                (o.global_id, o.detection_index)
+                for o in tracker.update_detections(d.boxes_xyxy, d.scores, embeddings=d.embeddings)
+            ]
+            for d in frames
+        ]
+
+    tracker = remembering()
+    small = frames[0].embeddings[:, :16]
+    given = {"embeddings": small} if how == "embeddings" else {"embed": lambda rows: small[rows]}
+    name = "embeddings have" if how == "embeddings" else "what the embed callback returned has"
+    with pytest.raises(ValueError, match=f"{name} D = 16, the gallery holds D = {DIM}"):
+        tracker.update_detections(frames[0].boxes_xyxy, frames[0].scores, **given)
+    assert tracker.core.bank.dim is None and tracker.core.frame_index == 0 and not tracker.core.tracks
+    assert run(tracker) == run(remembering())  # the frame given again: as if the refused call never happened

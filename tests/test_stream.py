@@ -259,6 +259,19 @@ def test_a_deep_copy_shares_the_models_and_forks_the_tracks():
     assert tracker.core.frame_index == FRAMES and fork.core.frame_index == 0
 
 
+def test_a_shallow_copy_is_refused_naming_deepcopy():
+    """`copy.copy(tracker)` made a second Tracker sharing the first one's tracks with a lock of its own: each call on
+    either advanced the one state (no fork, silently), and the two from two threads interleaved their writes."""
+    import copy
+
+    tracker = Tracker(TrackerConfig(), 25.0, detector=ScriptedDetector(), embedder=colour_embedder)
+    frames = scene()
+    tracker.update(frames[0])
+    with pytest.raises(TypeError, match=r"copy\.copy\(tracker\) would share its tracks .* copy\.deepcopy\(tracker\)"):
+        copy.copy(tracker)
+    assert copy.deepcopy(tracker).core is not tracker.core
+
+
 def test_a_deep_copy_taken_during_a_call_is_refused():
     """A fork made while the tracker is in the middle of a frame (here from inside the frame's ReID callback, as
     another thread would) would copy a half-made frame: it is refused as any second call is."""

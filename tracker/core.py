@@ -320,10 +320,20 @@ class TrackerCore:
     def _check_dim(self, dets: Detections) -> None:
         """Refuse embeddings of another size than the bank's (before any change, when they come with `dets`). A frame
         without detections carries no look, whatever its empty array's shape (a ReID's `np.empty(0)`)."""
-        dim = self.bank.dim
         emb = dets.embeddings
-        if emb is not None and dim is not None and emb.shape[1] != dim and emb.shape[0]:
-            raise ValueError(f"embeddings have D = {emb.shape[1]}, the tracker's banks hold D = {dim}")
+        if emb is not None and emb.shape[0]:
+            self.check_embedding_dim(emb.shape[1])
+
+    def check_embedding_dim(self, dim: int, name: str = "embeddings") -> None:
+        """Raise ValueError, naming `name` (the argument that gave them), when embeddings of size `dim` are not the
+        D the banks hold, or, before the banks hold any, the D the gallery holds: refused before anything changes (a
+        gallery's D, checked only when a new track was searched in it, had already given the banks this D)."""
+        verb = "has" if name != "embeddings" else "have"
+        if self.bank.dim is not None and dim != self.bank.dim:
+            raise ValueError(f"{name} {verb} D = {dim}, the tracker's banks hold D = {self.bank.dim}")
+        held = None if self.gallery is None else self.gallery.dim
+        if held is not None and dim != held:
+            raise ValueError(f"{name} {verb} D = {dim}, the gallery holds D = {held}")
 
     @property
     def _min_hits(self) -> int:

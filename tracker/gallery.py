@@ -28,6 +28,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import tempfile
 import threading
 import time
@@ -68,6 +69,7 @@ KMEANS_ITERATIONS = 20  # faiss.Kmeans iterations for `prototype_method: kmeans`
 SEARCH_NEIGHBOURS_PER_EXCLUDED = 1  # extra identities fetched per excluded one, so exclusion leaves candidates
 SEARCH_MIN_IDENTITIES = 2  # identities fetched per query at least: the best and the runner-up (margin test)
 NO_ID = -1
+TEMP_RANDOM_CHARS = 8  # the random part of `tempfile.mkstemp`'s names (`_write_atomic`'s temp files)
 FileVersion = tuple[int, int, int, int]  # (device, inode, size, modification ns) of a gallery file
 
 
@@ -308,12 +310,20 @@ class Gallery:
         """Tie the gallery to the ReID model in use; refuse one made with another model.
 
         Raises:
-            GalleryModelError: the gallery's embeddings come from other weights or have another D.
+            GalleryModelError: the gallery's embeddings come from other weights or have another D (also a gallery
+                bound to no model yet, whose stored prototypes have another D than `model.dim`).
         """
         if self.model is not None and self.model.conflicts_with(model):
             raise GalleryModelError(
                 f"this gallery was made with ReID model {_describe(self.model)}, the tracker uses "
                 f"{_describe(model)}: their embeddings cannot be compared; use another gallery file"
+            )
+        first = next(iter(self._identities.values()), None)
+        stored = None if first is None else first.prototypes.shape[1]
+        if model.dim is not None and stored is not None and stored != model.dim:
+            raise GalleryModelError(
+                f"this gallery holds embeddings of D = {stored}, the tracker uses {_describe(model)}: their "
+                "embeddings cannot be compared; use another gallery file"
             )
         dim = self.dim if model.dim is None else model.dim
         self.model = ModelIdentity(model.name, model.weights_digest, dim)
@@ -609,11 +619,13 @@ class Gallery:
         from tracker.io.lock import gallery_lock
 
         path = Path(path)
+        _refuse_directory(path)  # (else: "this gallery never read it", or os.replace's IsADirectoryError)
         if lock:  # a missing folder is made first, so that the save into it is locked too (two first saves race)
             path.parent.mkdir(parents=True, exist_ok=True)
         with gallery_lock(path, option="path") if lock else contextlib.nullcontext():
             if not overwrite:
                 self._check_unchanged(path)
+            _remove_interrupted_saves(path)
             self._write(path, prune)
             self._file = (os.path.realpath(path), file_version(path))
 
@@ -683,11 +695,7 @@ class Gallery:
 
         _check_config(config)  # (before reading: a wrong one must not be reported as a corrupt file)
         path = Path(path)
-        if path.is_dir():
-            raise GalleryError(
-                f"gallery file {path} is a directory, not a file (a gallery is one file, such as "
-                f"{path / 'site.gallery'})"
-            )
+        _refuse_directory(path)
         with path.open("rb") as file:  # the version and the bytes of one file, even if it is replaced meanwhile
             version = _version_of(os.fstat(file.fileno()))
             blob = file.read()
@@ -698,7 +706,10 @@ class Gallery:
             raise GalleryError(f"{path} is not a readable gallery file (truncated or corrupt?): {exc}") from None
         if header.get("format") != FORMAT_NAME:
             raise GalleryError(f"{path} is not a gallery file (format {header.get('format')!r})")
-        if not isinstance(header.get("version"), int) or header["version"] > FORMAT_VERSION:
+        version_read = header.get("version")
+        if not isinstance(version_read, int) or isinstance(version_read, bool):  # ("1" read "version 1 ... up to 1")
+            raise GalleryError(f"{path} is corrupt: its format version {version_read!r} is not a whole number")
+        if version_read > FORMAT_VERSION:
             raise GalleryError(
                 f"{path} has gallery format version {header.get('version')}, this tracker reads up to "
                 f"{FORMAT_VERSION}: upgrade the tracker"
@@ -802,6 +813,33 @@ def file_version(path: str | Path) -> FileVersion | None:
         return _version_of(os.stat(path))
     except FileNotFoundError:
         return None
+
+
+def _refuse_directory(path: Path) -> None:
+    """GalleryError when `path` is a directory: a gallery is one file."""
+    if path.is_dir():
+        raise GalleryError(
+            f"gallery file {path} is a directory, not a file (a gallery is one file, such as {path / 'site.gallery'})"
+        )
+
+
+def _temp_names(path: Path) -> re.Pattern[str]:
+    """The names `_write_atomic` gives its temp files for `path` (`tempfile.mkstemp`: 8 random characters), and no
+    other gallery's (the one of `site.gallery.x` is `.site.gallery.x.<8>.tmp`: two characters longer)."""
+    return re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{{TEMP_RANDOM_CHARS}}}\.tmp")
+
+
+def _remove_interrupted_saves(path: Path) -> None:
+    """Delete the temp files that saves of `path` killed before their rename left beside it (a full copy of the
+    gallery each: people's looks that `track gallery rm` and retention never reach). Only with the file's lock held,
+    when no other save of it can be under way."""
+    if not path.parent.is_dir():
+        return
+    pattern = _temp_names(path)
+    for left in path.parent.iterdir():
+        if pattern.fullmatch(left.name):
+            left.unlink(missing_ok=True)
+            log.info("removed %s, left by an interrupted save of %s", left, path)
 
 
 def _write_atomic(path: Path, blob: bytes) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import logging
 import math
@@ -146,6 +147,15 @@ class Tracker:
         fork.__setstate__(copy.deepcopy(self.__getstate__(), memo))
         return fork
 
+    def __copy__(self) -> Tracker:
+        """Refused (TypeError): a shallow copy would share this tracker's tracks with a lock of its own, so that two
+        "trackers" silently advanced one state, and from two threads at once corrupted it. Fork with
+        `copy.deepcopy(tracker)` (it shares the models, not the tracks)."""
+        raise TypeError(
+            "copy.copy(tracker) would share its tracks with the copy: fork it with copy.deepcopy(tracker) (which "
+            "shares the detector and ReID models), or build another Tracker"
+        )
+
     def __setstate__(self, state: dict) -> None:
         # (a copy made before `close` existed; one made before numpy's BLAS threads were bounded)
         self.__dict__.update({"_closed": False, **state})
@@ -198,8 +208,8 @@ class Tracker:
         detector = build_detector(cfg.detector, device, keep_features=use_reid and cfg.reid.model == "auto")
         embedder = build_embedder(cfg.reid, device, detector) if use_reid else None
         install_signal_stack()  # OpenVINO's plugins, when destroyed, may leave a dangling one (tracker.signal_stack)
-        if gallery is not None:
-            gallery.bind_model(reid_model_identity(cfg))
+        if gallery is not None:  # (with the ReID's D: a gallery bound to no model may hold looks of another D)
+            gallery.bind_model(dataclasses.replace(reid_model_identity(cfg), dim=getattr(embedder, "dim", None)))
         return cls(cfg, frame_rate, detector=detector, embedder=embedder, gallery=gallery)
 
     @_one_call_at_a_time
@@ -274,12 +284,13 @@ class Tracker:
         Raises:
             ValueError: arrays of mismatched lengths or wrong shapes, or None for `boxes_xyxy` or `scores` (invalid
                 rows are dropped with a warning);
-                non-integer `class_ids` (or beyond int64); embeddings of another D than the tracker's banks (or
-                gallery) hold, of D = 0, or complex; both `embeddings` and `embed`; `embed` returning the wrong
-                number of rows or D; a `camera_motion` that is not a finite, real, invertible (2, 3) or (3, 3) array,
-                or that takes the tracks beyond floating-point range (`camera_motion.warp_states`); a `frame_size`
-                that is not two positive whole pixel counts (480.5 is refused, not truncated); a
-                `camera_motion_noise` that is not a finite number >= 0, or beyond the larger side of `frame_size`.
+                non-integer `class_ids` (or beyond int64); complex boxes, scores or class ids; embeddings of another
+                D than the tracker's banks (or gallery) hold, of D = 0, or complex; both `embeddings` and `embed`;
+                `embed` returning the wrong number of rows or D; a `camera_motion` that is not a finite, real,
+                invertible (2, 3) or (3, 3) array, or that takes the tracks beyond floating-point range
+                (`camera_motion.warp_states`); a `frame_size` that is not two positive whole pixel counts (480.5 is
+                refused, not truncated); a `camera_motion_noise` that is not a finite number >= 0, or beyond the larger
+                side of `frame_size`.
             TypeError: an `embed` that is not callable (an array belongs in `embeddings`).
             Exception: whatever `embed` raises, unchanged. After any of these errors the tracker is as before the
                 call (for `embed`'s: the core's `_advance`), so the frame can be given again.
@@ -313,10 +324,8 @@ class Tracker:
                     with exact_torch_threads(callers_threads), self._blas.released():
                         rows_embedded = embed(dets.index[rows])
                         out = to_embedding_tensor(rows_embedded, len(rows), self.device, name=EMBED_RESULT)
-                        dim = self.core.bank.dim  # (checked here too: the core's error cannot name the callback)
-                        if dim is not None and len(rows) and out.shape[1] != dim:
-                            got = out.shape[1]
-                            raise ValueError(f"{EMBED_RESULT} has D = {got}, the tracker's banks hold D = {dim}")
+                        if len(rows):  # (checked here too: the core's error cannot name the callback)
+                            self.core.check_embedding_dim(out.shape[1], EMBED_RESULT)
                         return out
 
                 objects = self.core.step(
@@ -558,6 +567,8 @@ def _as_bgr(frame: Any) -> np.ndarray:
     if not isinstance(frame, np.ndarray):
         hint = " (a torch tensor: .cpu().numpy(), channels last)" if isinstance(frame, torch.Tensor) else ""
         hint = " (cv2 reads None at the end of a video or on a failed read)" if frame is None else hint
+        if not hint and hasattr(frame, "__array_interface__"):  # a PIL image (RGB), or another array-like
+            hint = " (np.asarray(frame) first; PIL and imageio give RGB: np.asarray(image)[:, :, ::-1] for BGR)"
         raise ValueError(f"frame must be a numpy uint8 array {FRAME_SHAPES}, got {type(frame).__name__}{hint}")
     if frame.dtype != np.uint8:
         floats = " ((frame * 255).astype(np.uint8) for floats in [0, 1], frame.astype(np.uint8) in [0, 255])"

@@ -22,7 +22,10 @@ __all__ = ["Detections", "EmbeddingFaults", "TrackState", "TrackedObject", "to_e
 log = logging.getLogger(__name__)
 
 MIN_BOX_SIZE = 1e-2  # pixels; smaller (or zero/negative) widths and heights are invalid boxes
-_HALF_MAX = float(np.finfo(np.float64).max) / 2  # coordinates within +-this: no difference of two overflows
+# |coordinate| beyond this is no pixel: the tracker squares distances and areas (1e300 overflowed float64: numpy
+# RuntimeWarnings in the Kalman gate and IoU) and the variances of box sides (fourth powers: tracks near 1e100 made
+# any camera motion "beyond floating-point range", `camera_motion.warp_states`), sums of a few of them
+MAX_COORDINATE = float(np.finfo(np.float64).max) ** 0.25 / 16  # ~7e75
 _INT64_SPAN = -float(np.iinfo(np.int64).min)  # 2**63: float class ids in [-2**63, 2**63) cast to int64 as they are
 SCORE_RANGE = (0.0, 1.0)  # detection confidences as the score thresholds (association.high_score, ...) expect them
 
@@ -185,11 +188,12 @@ class Detections:
     ) -> Detections:
         """Validate caller input.
 
-        Mismatched lengths or wrong shapes raise ValueError naming the argument. Rows with a non-finite
-        box or score, or a width or height below MIN_BOX_SIZE pixels (zero, negative) or overflowing, are
-        dropped with a logged warning (a long CCTV run should not die on one bad box); their indices are
-        simply absent from `index`. Embedding rows that are NaN, infinite or zero get `has_embedding` False
-        (matched by motion only): counted in `faults` (a tracker's, which warns once), else warned each call.
+        Mismatched lengths, wrong shapes or complex numbers raise ValueError naming the argument. Rows with a
+        non-finite box or score, a corner beyond +-MAX_COORDINATE (no pixel: its squares overflow), or a width or
+        height below MIN_BOX_SIZE pixels (zero, negative), are dropped with a logged warning (a long CCTV run should
+        not die on one bad box); their indices are simply absent from `index`. Embedding rows that are NaN,
+        infinite or zero get `has_embedding` False (matched by motion only): counted in `faults` (a tracker's,
+        which warns once), else warned each call.
         """
         if boxes_xyxy is None or scores is None:  # (numpy reads None as one NaN row: "scores has 1 rows but ...")
             name, shape = ("boxes_xyxy", "(N, 4)") if boxes_xyxy is None else ("scores", "(N,)")
@@ -198,17 +202,14 @@ class Detections:
         if boxes.size == 0:
             boxes = boxes.reshape(0, 4)
         if boxes.ndim != 2 or boxes.shape[1] != 4:
-            raise ValueError(f"boxes_xyxy must have shape (N, 4), got {boxes.shape}")
+            hint = " (one box: boxes_xyxy[None], with scores of shape (1,))" if boxes.shape == (4,) else ""
+            raise ValueError(f"boxes_xyxy must have shape (N, 4), got {boxes.shape}{hint}")
         n = len(boxes)
-        scores_arr = _as_float64(scores, "scores").reshape(-1)
-        if len(scores_arr) != n:
-            raise ValueError(f"scores has {len(scores_arr)} rows but boxes_xyxy has {n}")
+        scores_arr = _per_row(_as_float64(scores, "scores"), "scores", n)
         if class_ids is None:
             classes = np.zeros(n, dtype=np.int64)
         else:
-            classes_f = _as_float64(class_ids, "class_ids").reshape(-1)
-            if len(classes_f) != n:
-                raise ValueError(f"class_ids has {len(classes_f)} rows but boxes_xyxy has {n}")
+            classes_f = _per_row(_as_float64(class_ids, "class_ids"), "class_ids", n)
             if n and not (smallest(classes_f) >= -_INT64_SPAN and largest(classes_f) < _INT64_SPAN):  # NaN: False
                 bad = classes_f[~((classes_f >= -_INT64_SPAN) & (classes_f < _INT64_SPAN))][0]
                 raise ValueError(f"class_ids must be integers within int64 (detector class indices), got {bad:g}")
@@ -220,24 +221,24 @@ class Detections:
             classes = classes_f.astype(np.int64)
         emb, owned = (None, False) if embeddings is None else _embedding_tensor(embeddings, n, device)
 
-        bounded = bool(n) and smallest(boxes) >= -_HALF_MAX and largest(boxes) <= _HALF_MAX
+        bounded = not n or (smallest(boxes) >= -MAX_COORDINATE and largest(boxes) <= MAX_COORDINATE)  # (NaN: False)
         if bounded:  # no difference can overflow: every size is finite (the common case: no `errstate` context)
             size = boxes[:, 2:] - boxes[:, :2]
         else:
             with np.errstate(over="ignore", invalid="ignore"):
                 size = boxes[:, 2:] - boxes[:, :2]  # overflows to inf for absurd coordinates (NaN: not finite)
         index = np.arange(n, dtype=np.int64)
-        if not _all_valid(size, scores_arr, bounded):
+        if not (bounded and _all_valid(size, scores_arr)):
             valid = (
-                np.isfinite(boxes).all(axis=1)
+                (np.abs(boxes) <= MAX_COORDINATE).all(axis=1)  # (NaN compares False, inf is beyond)
                 & np.isfinite(scores_arr)
-                & np.isfinite(size).all(axis=1)
                 & (size >= MIN_BOX_SIZE).all(axis=1)
             )
             inverted = int((size < 0).any(axis=1).sum())  # NaN compares False: only finite, inverted corners
             log.warning(
-                "dropped %d invalid detection(s) (non-finite, or width/height under %g px)%s",
+                "dropped %d invalid detection(s) (non-finite or beyond +-%.1e px, or width/height under %g px)%s",
                 int((~valid).sum()),
+                MAX_COORDINATE,
                 MIN_BOX_SIZE,
                 f"; {inverted} with x2 < x1 or y2 < y1: boxes_xyxy are corners (x1, y1, x2, y2), not (x, y, w, h)"
                 if inverted
@@ -320,14 +321,10 @@ class EmbeddingFaults:
         self.count = 0
 
 
-def _all_valid(size: np.ndarray, scores: np.ndarray, finite_size: bool = False) -> bool:
-    """True when every row is valid (the common case, three reductions): every width and height (N, 2) is finite and
-    at least MIN_BOX_SIZE (which also makes the corners finite: an infinite or NaN corner gives an infinite or NaN
-    size) and every score (N,) is finite. `finite_size`: the sizes are known finite (corners within +-half the
-    float64 range): no test of their largest."""
-    return len(size) == 0 or bool(
-        smallest(size) >= MIN_BOX_SIZE and (finite_size or largest(size) < np.inf) and all_set(np.isfinite(scores))
-    )
+def _all_valid(size: np.ndarray, scores: np.ndarray) -> bool:
+    """True when every row of corners within +-MAX_COORDINATE is valid (the common case, two reductions): every width
+    and height (N, 2) is at least MIN_BOX_SIZE and every score (N,) is finite."""
+    return len(size) == 0 or bool(smallest(size) >= MIN_BOX_SIZE and all_set(np.isfinite(scores)))
 
 
 # The CPU device as `torch.device("cpu")` compares equal to (its `type` attribute formats a string: ~1 us)
@@ -367,11 +364,28 @@ def _normalise(
     return emb, has_emb
 
 
+def _per_row(values: np.ndarray, name: str, n: int) -> np.ndarray:
+    """`values` (one per detection: (N,), or (N, 1) / (1, N) / a scalar holding N of them) as (N,), or ValueError
+    naming `name`: another count, or a 2-D array of several columns (an (N, D) array of embeddings given as the third
+    positional argument, `class_ids`, was read as N x D class ids: "class_ids has 48 rows but boxes_xyxy has 3")."""
+    flat = values.reshape(-1)
+    if len(flat) == n and sum(side > 1 for side in values.shape) <= 1:
+        return flat
+    hint = " (embeddings? pass them as embeddings=...)" if name == "class_ids" and values.ndim == 2 else ""
+    raise ValueError(f"{name} must have shape (N,) with N = {n} (one per row of boxes_xyxy), got {values.shape}{hint}")
+
+
 def _as_float64(value: Any, name: str) -> np.ndarray:
-    """A float64 numpy array of `value` (numpy, a list, a torch tensor of any dtype on any device), or ValueError."""
+    """A float64 numpy array of `value` (numpy, a list, a torch tensor of any dtype on any device), or ValueError
+    (complex values too: float64 would silently drop their imaginary parts, as for embeddings)."""
     if isinstance(value, torch.Tensor):  # converted by torch: numpy has no bfloat16 (`.numpy()` raised TypeError)
+        if value.is_complex():
+            raise ValueError(f"{name} must be real numbers, got a complex tensor ({value.dtype})")
         dense = value if value.layout == torch.strided else value.to_dense()  # a sparse tensor: its values in place
         return dense.detach().to(device=_CPU, dtype=torch.float64).numpy()
+    dtype = getattr(value, "dtype", None)  # numpy, or any object with an array interface
+    if isinstance(dtype, np.dtype) and dtype.kind == "c":
+        raise ValueError(f"{name} must be real numbers, got complex values")
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
