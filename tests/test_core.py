@@ -454,6 +454,39 @@ def test_bad_embeddings_are_warned_once_then_counted(caplog):
     assert other.invalid_embeddings == 0 and tracker.invalid_embeddings == 1, "one count per tracker"
 
 
+@pytest.mark.parametrize("kind", ["invalid", "outside"])
+def test_dropped_detections_are_warned_once_then_counted(kind, caplog):
+    """A detector with one bad box a frame (NaN corners), or a `frame_size` given as (width, height), warned on every
+    frame of the video: the first drop is warned (saying where the later ones are counted), the later ones are
+    logged at debug level and counted (`invalid_detections`, `outside_detections`); `reset()` starts the count and
+    the warning anew; the other kind's count stays 0; a standalone `Detections.from_arrays` still warns each call."""
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    good = np.array([[10.0, 10, 30, 60]])
+    bad = np.array([[np.nan, 0, 10, 20]]) if kind == "invalid" else np.array([[600.0, 10, 630, 60]])
+    size = (480, 640) if kind == "invalid" else (640, 480)  # the second: (width, height), x 600 beyond width 480
+    message = "invalid detection" if kind == "invalid" else "wholly outside the frame"
+    with caplog.at_level(logging.DEBUG, logger="tracker.types"):
+        for frame in range(5):
+            out = tracker.update_detections(np.vstack([good + frame, bad]), [0.9, 0.9], frame_size=size)
+            assert all(o.detection_index == 0 for o in out), "only the good box is tracked"
+    said = [(r.levelno, r.getMessage()) for r in caplog.records if message in r.getMessage()]
+    assert [level for level, _ in said] == [logging.WARNING] + [logging.DEBUG] * 4, said
+    assert said[0][1].startswith("dropped 1 ") and "later ones of this video are counted" in said[0][1]
+    counts = (tracker.invalid_detections, tracker.outside_detections)
+    assert counts == ((5, 0) if kind == "invalid" else (0, 5))
+    tracker.reset()
+    assert (tracker.invalid_detections, tracker.outside_detections) == (0, 0)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="tracker.types"):
+        tracker.update_detections(np.vstack([good, bad]), [0.9, 0.9], frame_size=size)
+        assert message in caplog.text, "a new video warns again"
+        caplog.clear()
+        if kind == "invalid":
+            for _ in range(2):
+                Detections.from_arrays(bad, [0.9])
+            assert caplog.text.count("dropped 1 invalid detection") == 2, "no tracker: warned each call"
+
+
 def test_embeddings_are_unit_vectors_with_the_clamped_formula_bits():
     """Rows are divided by their norms as `emb / norm.clamp_min(tiny)` gives them, bit for bit, whether every norm
     is ordinary (norms from 1e-15 to 1e15: no clamp needed) or some row's norm underflows to zero or is zero (those

@@ -40,7 +40,7 @@ from tracker.truncation import (
     touches_side,
     visible_fraction,
 )
-from tracker.types import Detections, EmbeddingFaults, TrackedObject, TrackState
+from tracker.types import Detections, EmbeddingFaults, InvalidDetections, OutsideDetections, TrackedObject, TrackState
 
 __all__ = ["EmbedFn", "TrackerCore"]
 
@@ -102,6 +102,10 @@ class TrackerCore:
         self._camera_noise_px = 0.0  # this frame's camera-motion error, px (0: no motion, or an exact one)
         self.embedding_faults = EmbeddingFaults()
         """Embedding rows of this video that were NaN, infinite or zero (`embedding_faults.count`; warned once)."""
+        self.invalid_detections = InvalidDetections()
+        """Detection rows of this video dropped as invalid (`invalid_detections.count`; warned once)."""
+        self.outside_detections = OutsideDetections()
+        """Detection rows of this video dropped as wholly outside the frame (`.count`; warned once)."""
         self.measurement_noise = MeasurementNoise(config.motion)
         """The detector's box noise measured from the Kalman innovations: `measurement_noise.factor` (4,)."""
         self.report_weight = ReportWeight(config.motion.noise_min_updates)
@@ -143,6 +147,8 @@ class TrackerCore:
             self.stage1 = Stage1Cost(self.config, self.frame_rate, self.table, self.bank, self.calibration)
         if "embedding_faults" not in state:  # (before fix40): the faulty embeddings after the resume are counted
             self.embedding_faults = EmbeddingFaults()
+        if "invalid_detections" not in state:  # (before stop 36): the dropped detections after the resume are counted
+            self.invalid_detections, self.outside_detections = InvalidDetections(), OutsideDetections()
 
     # ------------------------------------------------------------------------------------------ public
     @property
@@ -171,6 +177,8 @@ class TrackerCore:
         self.measurement_noise.reset()
         self.report_weight.reset()
         self.embedding_faults.reset()
+        self.invalid_detections.reset()
+        self.outside_detections.reset()
 
     def step(
         self,

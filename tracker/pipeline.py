@@ -23,7 +23,7 @@ from tracker.device import resolve_device
 from tracker.gallery import Gallery, ModelIdentity
 from tracker.io.prefetch import Prefetch
 from tracker.threads import BlasThreads, exact_torch_threads, torch_threads
-from tracker.types import Detections, TrackedObject, to_embedding_tensor
+from tracker.types import Detections, OutsideDetections, TrackedObject, to_embedding_tensor
 
 __all__ = ["Tracker", "reid_model_identity", "require_model_files"]
 
@@ -307,14 +307,21 @@ class Tracker:
         noise = _camera_noise(camera_motion_noise, size)
         # validation and normalisation included
         with torch_threads(self.config.core_threads) as callers_threads, self._blas:
+            core = self.core
             dets = Detections.from_arrays(
-                boxes_xyxy, scores, class_ids, embeddings, device=self.device, faults=self.core.embedding_faults
+                boxes_xyxy,
+                scores,
+                class_ids,
+                embeddings,
+                device=self.device,
+                faults=core.embedding_faults,
+                dropped=core.invalid_detections,
             )
             self._warn_once(dets.unusual())
             if transform is None and noise > 0:
                 self._warn_once({NOISE_WITHOUT_MOTION: "camera_motion_noise without a camera_motion is ignored"})
             if size is not None:
-                dets = _inside(dets, size)
+                dets = _inside(dets, size, core.outside_detections)
             if embed is None:
                 objects = self.core.step(dets, camera_motion=transform, frame_size=size, camera_motion_noise=noise)
             else:
@@ -473,6 +480,20 @@ class Tracker:
         return self.core.embedding_faults.count
 
     @property
+    def invalid_detections(self) -> int:
+        """Detection rows of this video (since `reset()`) that `update_detections` dropped as invalid (a non-finite
+        box or score, a corner beyond any pixel, a width or height under `MIN_BOX_SIZE`). The first is warned, the
+        later ones logged at debug level."""
+        return self.core.invalid_detections.count
+
+    @property
+    def outside_detections(self) -> int:
+        """Detection rows of this video (since `reset()`) that `update_detections` dropped as wholly outside its
+        `frame_size` (a (width, height) given for (height, width)?). The first is warned, the later ones logged at
+        debug level."""
+        return self.core.outside_detections.count
+
+    @property
     def camera_motion_failures(self) -> int:
         """Frames whose camera-motion estimate failed and fell back to the identity (0 without compensation)."""
         return 0 if self.camera_motion is None else self.camera_motion.failures
@@ -509,20 +530,17 @@ def reid_model_identity(cfg: TrackerConfig) -> ModelIdentity:
     return ModelIdentity(name, digest)
 
 
-def _inside(dets: Detections, size: tuple[int, int]) -> Detections:
-    """The detections with some part inside the (height, width) frame. Rows wholly outside it are dropped with a
-    logged warning, as invalid rows are: no detector reports them, and a `frame_size` given as (width, height)
-    puts real people there (each would be born again every frame, as a track predicted out of view)."""
+def _inside(dets: Detections, size: tuple[int, int], dropped: OutsideDetections) -> Detections:
+    """The detections with some part inside the (height, width) frame. Rows wholly outside it are dropped and
+    counted in `dropped` (the first of a video warned), as invalid rows are: no detector reports them, and a
+    `frame_size` given as (width, height) puts real people there (each would be born again every frame, as a track
+    predicted out of view)."""
     height, width = size
     x1, y1, x2, y2 = dets.boxes_xyxy.T
     inside = (x1 < width) & (x2 > 0) & (y1 < height) & (y2 > 0)
     if inside.all():
         return dets
-    log.warning(
-        "dropped %d detection(s) wholly outside the frame: frame_size is (height, width), got %s",
-        int((~inside).sum()),
-        size,
-    )
+    dropped.add(int((~inside).sum()), f": frame_size is (height, width), got {size}")
     return dets.select(inside)
 
 

@@ -17,7 +17,16 @@ import torch
 
 from tracker.fast_numpy import all_set, filled, largest, smallest
 
-__all__ = ["Detections", "EmbeddingFaults", "TrackState", "TrackedObject", "to_embedding_tensor"]
+__all__ = [
+    "CountedFaults",
+    "Detections",
+    "EmbeddingFaults",
+    "InvalidDetections",
+    "OutsideDetections",
+    "TrackState",
+    "TrackedObject",
+    "to_embedding_tensor",
+]
 
 log = logging.getLogger(__name__)
 
@@ -185,13 +194,15 @@ class Detections:
         embeddings: Any = None,
         device: torch.device | str = "cpu",
         faults: EmbeddingFaults | None = None,
+        dropped: InvalidDetections | None = None,
     ) -> Detections:
         """Validate caller input.
 
         Mismatched lengths, wrong shapes or complex numbers raise ValueError naming the argument. Rows with a
         non-finite box or score, a corner beyond +-MAX_COORDINATE (no pixel: its squares overflow), or a width or
         height below MIN_BOX_SIZE pixels (zero, negative), are dropped with a logged warning (a long CCTV run should
-        not die on one bad box); their indices are simply absent from `index`. Embedding rows that are NaN,
+        not die on one bad box; counted in `dropped`, a tracker's, which warns once, else warned each call); their
+        indices are simply absent from `index`. Embedding rows that are NaN,
         infinite or zero get `has_embedding` False (matched by motion only): counted in `faults` (a tracker's,
         which warns once), else warned each call.
         """
@@ -235,15 +246,12 @@ class Detections:
                 & (size >= MIN_BOX_SIZE).all(axis=1)
             )
             inverted = int((size < 0).any(axis=1).sum())  # NaN compares False: only finite, inverted corners
-            log.warning(
-                "dropped %d invalid detection(s) (non-finite or beyond +-%.1e px, or width/height under %g px)%s",
-                int((~valid).sum()),
-                MAX_COORDINATE,
-                MIN_BOX_SIZE,
+            hint = (
                 f"; {inverted} with x2 < x1 or y2 < y1: boxes_xyxy are corners (x1, y1, x2, y2), not (x, y, w, h)"
                 if inverted
-                else "",
+                else ""
             )
+            InvalidDetections.report(dropped, int((~valid).sum()), hint)
             keep = np.flatnonzero(valid)
             boxes, scores_arr, classes, index = boxes[keep], scores_arr[keep], classes[keep], index[keep]
             if emb is not None:
@@ -288,37 +296,72 @@ class Detections:
         return Detections(self.boxes_xyxy, self.scores, self.class_ids, full, has, self.index)
 
 
-_FAULT_MESSAGE = "embedding(s) were NaN, infinite or zero: matched by motion only"
+class CountedFaults:
+    """Rows of one kind of bad input one tracker was given, counted: the first occurrence of a video is a logged
+    warning (saying where the later ones are counted), later ones are logged at debug level (a ReID that returns NaN
+    for tiny crops, or a detector with one bad box a frame, would otherwise warn on every frame of a video).
+    `count`: rows so far; `reset()` (a new video) sets it to 0, so the next occurrence warns again. A subclass names
+    the kind (`WHAT`: the message, `{}` where the row count goes) and where its count is read (`COUNTED`)."""
 
-
-class EmbeddingFaults:
-    """The embedding rows one tracker was given that were NaN, infinite or zero (each such detection is matched by
-    motion only), counted: the first occurrence is a logged warning, later ones are logged at debug level (a ReID
-    that returns NaN for tiny crops would otherwise warn on every frame of a video). `count`: rows so far; `reset()`
-    (a new video) sets it to 0, so the next occurrence warns again."""
+    WHAT = ""
+    COUNTED = ""
 
     def __init__(self) -> None:
         self.count = 0
 
-    def add(self, rows: int) -> None:
-        """Count `rows` (>= 0) more faulty embedding rows; log them (a warning if they are the first)."""
+    def add(self, rows: int, detail: str = "") -> None:
+        """Count `rows` (>= 0) more faulty rows; log them (a warning if they are the video's first), with `detail`
+        (this occurrence's particulars) after the kind's message."""
         if rows <= 0:
             return
         first = self.count == 0
         self.count += rows
         if first:
             log.warning(
-                "%d %s (later ones of this video are counted, not warned: Tracker.invalid_embeddings, the run "
-                "summary's invalid_embeddings)",
-                rows,
-                _FAULT_MESSAGE,
+                "%s%s (later ones of this video are counted, not warned: %s)",
+                self.WHAT.format(rows),
+                detail,
+                self.COUNTED,
             )
         else:
-            log.debug("%d %s (%d so far)", rows, _FAULT_MESSAGE, self.count)
+            log.debug("%s%s (%d so far)", self.WHAT.format(rows), detail, self.count)
 
     def reset(self) -> None:
         """Start counting anew (a new video)."""
         self.count = 0
+
+    @classmethod
+    def report(cls, counter: CountedFaults | None, rows: int, detail: str = "") -> None:
+        """`counter.add(rows, detail)`, or without a counter (no tracker's: a standalone `Detections`) a warning."""
+        if counter is not None:
+            counter.add(rows, detail)
+        elif rows > 0:
+            log.warning("%s%s", cls.WHAT.format(rows), detail)
+
+
+class EmbeddingFaults(CountedFaults):
+    """Embedding rows that were NaN, infinite or zero (each such detection is matched by motion only)."""
+
+    WHAT = "{} embedding(s) were NaN, infinite or zero: matched by motion only"
+    COUNTED = "Tracker.invalid_embeddings, the run summary's invalid_embeddings"
+
+
+class InvalidDetections(CountedFaults):
+    """Detection rows dropped as invalid (`Detections.from_arrays`): a non-finite box or score, a corner beyond
+    +-MAX_COORDINATE, or a width or height under MIN_BOX_SIZE."""
+
+    WHAT = (
+        f"dropped {{}} invalid detection(s) (non-finite or beyond +-{MAX_COORDINATE:.1e} px, or width/height under "
+        f"{MIN_BOX_SIZE:g} px)"
+    )
+    COUNTED = "Tracker.invalid_detections"
+
+
+class OutsideDetections(CountedFaults):
+    """Detection rows dropped as wholly outside the frame (`update_detections` with a `frame_size`)."""
+
+    WHAT = "dropped {} detection(s) wholly outside the frame"
+    COUNTED = "Tracker.outside_detections"
 
 
 def _all_valid(size: np.ndarray, scores: np.ndarray) -> bool:
@@ -357,10 +400,7 @@ def _normalise(
     emb = scaled if all_set(has_emb) else torch.where(torch.as_tensor(has_emb, device=emb.device)[:, None], scaled, 0.0)
     if not all_set(has_emb):
         bad = int((~has_emb).sum())
-        if faults is None:
-            log.warning("%d %s", bad, _FAULT_MESSAGE)
-        else:
-            faults.add(bad)
+        EmbeddingFaults.report(faults, bad)
     return emb, has_emb
 
 
