@@ -157,6 +157,37 @@ def test_a_key_given_twice_is_refused_not_silently_dropped(tmp_path, text, twice
     assert f"line {line}" in str(err) and str(path) in str(err), str(err)
 
 
+@pytest.mark.parametrize(
+    "text,key",
+    [
+        ("detector:\n  confidance: 0.2\n", "did you mean 'detector.confidence'"),
+        ("detector:\n  confidence: high\n", "detector.confidence: expected a number"),
+        ("association:\n  low_score: 0.6\n  high_score: 0.5\n", "association.low_score"),
+        ("detector: 5\n", "detector"),
+    ],
+    ids=["typo", "type", "relation", "scalar section"],
+)
+def test_a_fault_of_the_file_names_the_file(tmp_path, text, key):
+    """`track --config site.yaml --set ...` with a typo in site.yaml: the error names the file, else the user
+    cannot tell whether the key came from the file or from an override; with overrides of other keys too."""
+    path = tmp_path / "site.yaml"
+    path.write_text(text)
+    for overrides in (None, ["lifecycle.min_hits=3"], ["detector.model=x.pt"]):
+        err = raises_config_error(key, lambda: load_config(path, overrides))  # noqa: B023
+        assert str(err).startswith(f"{path}: "), str(err)
+
+
+def test_a_fault_of_an_override_does_not_blame_the_file(tmp_path):
+    path = tmp_path / "site.yaml"
+    path.write_text("lifecycle:\n  min_hits: 3\n")
+    typo = ["detector.confidance=1"]
+    err = raises_config_error("did you mean 'detector.confidence'", lambda: load_config(path, typo))
+    assert str(path) not in str(err), str(err)
+    # a file whose keys are wrong together is mended by an override, as before
+    path.write_text("association:\n  low_score: 0.6\n")
+    assert load_config(path, ["association.high_score=0.7"]).association.low_score == 0.6
+
+
 def test_missing_file_is_a_config_error(tmp_path):
     path = tmp_path / "nope.yaml"
     raises_config_error(str(path), lambda: load_config(path), also="cannot read")

@@ -750,7 +750,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
     """Load a YAML config (None: the defaults) and apply `section.key=value` overrides.
 
     Raises:
-        ConfigError: unknown key, wrong type, out-of-range value, a key given twice, or unreadable/invalid YAML.
+        ConfigError: unknown key, wrong type, out-of-range value, a key given twice, or unreadable/invalid YAML;
+            a fault of the file's own keys starts with the file's path (`cfg.yaml: unknown config key ...`).
     """
     data: dict[str, Any] = {}
     if path is not None:
@@ -770,8 +771,24 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the top level must be a mapping of sections")
         data = loaded or {}
-    _apply_overrides(data, overrides)
-    return parse_config(data)
+    file_error = _file_error(data) if path is not None else None
+    try:
+        _apply_overrides(data, overrides)
+        return parse_config(data)
+    except ConfigError as exc:
+        from_file = file_error is not None and (str(exc) == str(file_error) or "not a section" in str(exc))
+        if not from_file:
+            raise  # the overrides' own fault, named by the key typed
+        raise ConfigError(f"{path}: {exc}") from None  # the file's fault: say which file, not only the key
+
+
+def _file_error(data: dict[str, Any]) -> ConfigError | None:
+    """What is wrong with a config file's keys on their own (None: nothing); an override may still mend it."""
+    try:
+        parse_config(data)
+    except ConfigError as exc:
+        return exc
+    return None
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:
