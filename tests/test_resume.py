@@ -615,6 +615,17 @@ def test_the_summary_of_a_stopped_run_says_how_to_continue_it(clip, tmp_path, mo
     assert "--resume" not in capsys.readouterr().out, "a finished run has nothing to continue"
 
 
+def test_the_resume_note_counts_the_frames_before_in_words(clip, tmp_path, monkeypatch, fake_models, capsys):
+    """Killed before the second checkpoint: the only one is the first frame's, and the note said "1 frames"."""
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, 3, kill)
+        assert main([str(clip), "--out", str(out), "--quiet", "--no-save-video"]) == 130
+    capsys.readouterr()
+    assert main([str(clip), "--out", str(out), "--quiet", "--no-save-video", "--resume"]) == 0
+    assert f"resuming {out} after frame 1 (1 frame tracked before)" in capsys.readouterr().err
+
+
 def _drop_from_header(checkpoint: Path, *keys: tuple[str, ...]) -> None:
     """Remove config keys from a checkpoint's header, as if it was made before those keys existed."""
     head, _, payload = checkpoint.read_bytes().partition(b"\n")

@@ -881,7 +881,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
             if gallery is not None and options.gallery is not None:  # (before anything is written)
                 _check_gallery_unchanged(options.gallery, out, gallery.file)
             done = checkpoint.progress
-            notify(f"resuming {out} after frame {done.last_frame} ({done.frames} frames tracked before)")
+            notify(f"resuming {out} after frame {done.last_frame} ({count(done.frames, 'frame')} tracked before)")
         if note:
             notify(note)
         if out is None:
