@@ -840,6 +840,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     opened = {i: open_source(name) for i, name in enumerate(names) if i == 0 or resolve_source(name) not in _STREAMS}
     cfg, note = reid_fallback(cfg, _asks_for_reid(options.config, options.overrides))
     rate = _frame_rate(opened[0], cfg, options, notify)
+    _note_missing_images(opened[0], notify)
     out = options.out
     if out is not None:
         _check_sources_kept(out, names, opened, options.save_video)
@@ -907,6 +908,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                 tracker = first
                 if i > 0:
                     rate = _frame_rate(source, cfg, options, notify)
+                    _note_missing_images(source, notify)
                     tracker = Tracker(cfg, rate, detector=first.detector, embedder=first.embedder, gallery=gallery)
                 tracker.core.source_name = source.name
                 stem = unique_stem(source.name, stems)
@@ -1029,6 +1031,16 @@ def _check_resumed_outputs(out: Path, stem: str, progress: Progress) -> None:
                 f"the outputs of the run being resumed differ from its checkpoint: {path} {found}, the checkpoint "
                 f"recorded {length} bytes; run again without --resume"
             )
+
+
+def _note_missing_images(source: FrameSource, notify: Callable[[str], None]) -> None:
+    """Say so when a MOTChallenge sequence holds images for only its first frames: they were tracked without a word,
+    and "tracked 4 frames" of a 525-frame sequence read as a bug."""
+    if source.announced_frames is not None:
+        notify(
+            f"{source.name}: its seqinfo.ini announces {source.announced_frames} frames, its images stop after frame "
+            f"{source.total}: tracking those"
+        )
 
 
 def _frame_rate(source: FrameSource, cfg: TrackerConfig, options: TrackOptions, notify: Callable[[str], None]) -> float:
