@@ -773,6 +773,27 @@ def test_a_read_only_batch_folder_is_one_error_before_any_task(tmp_path, capsys,
     ]
 
 
+def test_an_interrupted_batch_says_how_many_finished_videos_it_kept(tmp_path, monkeypatch, capsys):
+    """Ctrl-C before any video finished said "finished videos are kept in OUT", a folder not even made yet."""
+    import tracker.batch as batch
+
+    source, out = clip(tmp_path / "cam.avi", 0, 3), tmp_path / "out"
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "track_many", interrupted)
+    assert main(["batch", str(source), "--out", str(out), "--quiet"]) == 130
+    said = capsys.readouterr().err.strip().splitlines()[-1]
+    assert said == "track batch: interrupted; no video had finished; re-run to resume", said
+    monkeypatch.undo()
+    track_many([source], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    monkeypatch.setattr(batch, "track_many", interrupted)
+    assert main(["batch", str(source), "--out", str(out), "--quiet"]) == 130
+    said = capsys.readouterr().err.strip().splitlines()[-1]
+    assert said == f"track batch: interrupted; 1 finished video kept in {out}; re-run to resume", said
+
+
 def test_a_stopped_local_batch_prints_no_leaked_semaphore_warning(tmp_path):
     """SIGTERM (or Ctrl-C) to `track batch`: a worker waiting for its next video died of the driver's SIGTERM
     without Python's exit handlers, and the resource tracker then printed "UserWarning: resource_tracker: There

@@ -43,7 +43,7 @@ from tracker.io.strict_json import to_json
 from tracker.ray_engine import ADDRESS_ENV
 from tracker.wording import count
 
-__all__ = ["BatchSummary", "VideoResult", "VideoTask", "run_video", "track_many", "unnamed_sources"]
+__all__ = ["BatchSummary", "VideoResult", "VideoTask", "published_videos", "run_video", "track_many", "unnamed_sources"]
 
 log = logging.getLogger(__name__)
 
@@ -656,6 +656,11 @@ def _earlier_sources(out: Path) -> dict[str, str]:
         if note is not None and isinstance(note.get("source"), str):
             found.setdefault(note["source"], name)
     return found
+
+
+def published_videos(out: str | Path) -> int:
+    """How many finished videos' folders `out` holds (by this batch or earlier ones; 0 where `out` is not there)."""
+    return len(_earlier_sources(Path(out)))
 
 
 def _read_note(folder: Path) -> dict[str, Any] | None:
