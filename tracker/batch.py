@@ -156,10 +156,8 @@ class BatchSummary:
         done = [v for v in self.videos if v.status == "done"]
         reused = [v for v in self.videos if v.status == "reused"]
         retried = [v for v in self.videos if v.retried]
-        lines = [
-            f"{len(done)} of {count(len(self.videos), 'video')} tracked ({self.engine}): "
-            f"{count(self.frames, 'frame')} in {self.seconds:.1f} s ({self.fps:.1f} frames/s)"
-        ]
+        rate = f": {count(self.frames, 'frame')} in {self.seconds:.1f} s ({self.fps:.1f} frames/s)" if done else ""
+        lines = [f"{len(done)} of {count(len(self.videos), 'video')} tracked ({self.engine}){rate}"]
         lines += [
             f"  done     {v.name}: {count(v.frames, 'frame')}, {count(v.tracks, 'track')} -> {v.out_dir}" for v in done
         ]
@@ -786,7 +784,7 @@ def track_many(
         reused = {t.index: r for t in tasks if (r := _reused(t)) is not None}
         unnamed = {t.index: r for t in tasks if t.index not in reused and (r := _names_nothing(t)) is not None}
         todo = [t for t in tasks if t.index not in reused and t.index not in unnamed]
-        monitor = _Monitor(todo, progress)
+        monitor = _Monitor(todo, progress and bool(todo))  # (every video reused or unnamed: no empty bar)
         try:
             with _sigterm_interrupts():
                 if not todo:
