@@ -29,7 +29,7 @@ from tracker.cli import main
 from tracker.config import load_config
 from tracker.gallery import Gallery
 from tracker.pipeline import Tracker
-from tracker.resume import CHECKPOINT_NAME, Checkpointer, read_checkpoint
+from tracker.resume import CHECKPOINT_NAME, Checkpointer, Progress, read_checkpoint
 
 FRAMES = 60  # the synthetic scene's length: the walkers cross (an occlusion) around frame 25
 STOP_AT = 37  # the frame in hand when the run is stopped or killed
@@ -624,6 +624,24 @@ def test_the_resume_note_counts_the_frames_before_in_words(clip, tmp_path, monke
     capsys.readouterr()
     assert main([str(clip), "--out", str(out), "--quiet", "--no-save-video", "--resume"]) == 0
     assert f"resuming {out} after frame 1 (1 frame tracked before)" in capsys.readouterr().err
+
+
+def test_a_checkpoint_write_interrupted_leaves_the_last_checkpoint_and_no_temp_file(tmp_path, monkeypatch):
+    """A second Ctrl-C while the stop's checkpoint was written aborted the write and left its 2 MB temp file,
+    `checkpoint.bin.partial`, beside the run; the checkpoint before it must stay as it was."""
+    path = tmp_path / CHECKPOINT_NAME
+    writer = Checkpointer(path, {"source": "walk.avi"}, EVERY)
+    writer.write({"tracks": [1, 2]}, Progress(last_frame=10, frames=10))
+    before = path.read_bytes()
+
+    def interrupted(descriptor):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("tracker.resume.os.fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        writer.write({"tracks": [1, 2, 3]}, Progress(last_frame=20, frames=20))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [CHECKPOINT_NAME]
+    assert path.read_bytes() == before
 
 
 def _drop_from_header(checkpoint: Path, *keys: tuple[str, ...]) -> None:
