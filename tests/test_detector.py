@@ -174,6 +174,27 @@ def test_official_asset_name_is_left_to_ultralytics_but_other_names_are_errors(t
         require_weights(str(tmp_path / "sub" / "yolo11n.pt"), "detector", downloadable=official)
 
 
+def test_a_missing_weights_file_says_where_it_was_looked_for(tmp_path, monkeypatch):
+    """The error said "looked at the path or in $TRACKER_WEIGHTS_DIR" whether or not that variable was set."""
+    from tracker.weights import require_weights
+
+    def error(name: str) -> str:
+        with pytest.raises(FileNotFoundError) as info:
+            require_weights(name, "reid")
+        return str(info.value)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TRACKER_WEIGHTS_DIR", raising=False)
+    said = error("osnet_x0_25_msmt17.pth")
+    assert "(looked at the path; $TRACKER_WEIGHTS_DIR, a folder of weights, is not set)" in said, said
+    assert "https://kaiyangzhou.github.io/deep-person-reid/MODEL_ZOO" in said, "where to get it, as a link"
+    monkeypatch.setenv("TRACKER_WEIGHTS_DIR", str(tmp_path / "weights"))
+    said = error("osnet_x0_25_msmt17.pth")
+    assert f"(looked at the path and in $TRACKER_WEIGHTS_DIR, {tmp_path / 'weights'})" in said, said
+    said = error(str(tmp_path / "osnet.pth"))  # a full path is looked for there only
+    assert "(looked at the path)" in said, said
+
+
 def test_weights_dir_environment_variable(shared_weights, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TRACKER_WEIGHTS_DIR", str(shared_weights))

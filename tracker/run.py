@@ -57,7 +57,7 @@ from tracker.resume import (
 )
 from tracker.signal_stack import install_signal_stack
 from tracker.types import TrackedObject, TrackState
-from tracker.weights import resolve_weights
+from tracker.weights import OSNET_ZOO_URL, resolve_weights
 from tracker.wording import count
 
 __all__ = [
@@ -82,7 +82,6 @@ QUIT_KEY = "q"
 SHOW_WAIT_MS = 1
 JSON_DECIMALS = 2  # pixels
 JSON_SCORE_DECIMALS = 4
-OSNET_ZOO_URL = "https://kaiyangzhou.github.io/deep-person-reid/MODEL_ZOO"
 _PYTORCH_SUFFIX = ".pt"
 _STREAMS = ("url", "webcam")  # `resolve_source` kinds opened only when their turn comes (a stream may not wait)
 CORRUPT_NUMBERS_SHOWN = 5  # unreadable frames named in the printed summary (summary.json has more)
