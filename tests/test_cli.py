@@ -418,6 +418,11 @@ def test_an_output_folder_that_cannot_be_made_is_named_as_such(command, fake_mod
     assert len(err.splitlines()) == 1 and "Errno" not in err
     assert f"cannot create the output folder {tmp_path / 'results'}: a file of that name exists" in err
     assert (tmp_path / "results").read_text() == "an earlier report"
+    argv[argv.index("--out") + 1] = str(tmp_path / "results" / "today")  # said "Not a directory"
+    assert main(argv if command == "track" else ["batch", *argv]) == 2
+    err = capfd.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Errno" not in err
+    assert f"cannot create the output folder {tmp_path / 'results' / 'today'}: {tmp_path / 'results'} is a file" in err
 
 
 def test_missing_reid_weights_are_named(shared_weights, tmp_path, capfd):
