@@ -193,6 +193,21 @@ def test_a_finished_run_is_not_resumed_and_live_sources_refuse(clip, tmp_path, f
     assert "--resume continues one source" in capsys.readouterr().err
 
 
+def test_a_resume_into_the_finished_run_of_another_source_says_so(clip, tmp_path, fake_models, capsys):
+    """`track other.avi --resume --out RUN` where RUN is walk.avi's finished run said "the run in RUN finished (60
+    frames): nothing to resume", exit status 0, though other.avi was never tracked there."""
+    out = tmp_path / "run"
+    assert main([str(clip), "--out", str(out), "--quiet", "--no-save-video"]) == 0
+    before = outputs(out, "walk")
+    other = write_video(tmp_path / "other.avi", scene(5))
+    capsys.readouterr()
+    assert main([str(other), "--resume", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"track: error: the run in {out} is not one of other (no other.txt there): name its own run "
+                   "folder with --out, or run again without --resume"], err
+    assert outputs(out, "walk") == before and not (out / "other.txt").exists()
+
+
 def test_tracker_state_pickles_and_continues_identically():
     """The core (tracks, Kalman, bank, calibration, still boxes, birth shapes, next ID) and a gallery pickle; the
     copy continues exactly as the original (`update_detections` on a scripted scene with embeddings)."""

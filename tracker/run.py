@@ -863,7 +863,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
             held.enter_context(FolderLock(out))
         checkpoint = None
         if options.resume:
-            _check_resumable(out)
+            _check_resumable(out, opened[0].name)
             checkpoint = read_checkpoint(out / CHECKPOINT_NAME, identity)  # checked before any model is loaded
             _check_resumed_outputs(out, opened[0].name, checkpoint.progress)
             if options.max_frames is not None and options.max_frames <= checkpoint.progress.frames:
@@ -985,13 +985,15 @@ def _file_key(path: Path) -> tuple[int, int] | None:
     return stat.st_dev, stat.st_ino
 
 
-def _check_resumable(out: Path) -> None:
-    """Check there is something to resume in `out`: a checkpoint, else a finished run (`AlreadyFinished`) or an error.
+def _check_resumable(out: Path, stem: str) -> None:
+    """Check there is something to resume in `out` for the source whose outputs are `stem.*`: a checkpoint, else a
+    finished run (`AlreadyFinished`) or an error.
 
     Raises:
-        AlreadyFinished: no checkpoint and a summary.json of a run that ended normally.
+        AlreadyFinished: no checkpoint and a summary.json of a run of this source that ended normally.
         ResumeError: no checkpoint and no finished run (not a run folder, a run killed before its first frame, or a
-            run stopped with --checkpoint-seconds 0).
+            run stopped with --checkpoint-seconds 0), or the finished run of another source (`--out` of another
+            video's run said "finished: nothing to resume").
     """
     if (out / CHECKPOINT_NAME).exists():
         return
@@ -999,6 +1001,11 @@ def _check_resumable(out: Path) -> None:
         summary = json.loads((out / SUMMARY_NAME).read_text())
     except (OSError, ValueError):
         summary = None
+    if isinstance(summary, dict) and not resumed_file(out / f"{stem}.txt").exists():
+        raise ResumeError(
+            f"the run in {out} is not one of {stem} (no {stem}.txt there): name its own run folder with --out, or "
+            "run again without --resume"
+        )
     if isinstance(summary, dict) and not summary.get("interrupted") and not summary.get("error"):
         raise AlreadyFinished(f"the run in {out} finished ({summary.get('frames')} frames): nothing to resume")
     if isinstance(summary, dict):
