@@ -82,6 +82,20 @@ def test_an_exported_model_that_fails_to_load_is_one_error_and_keeps_the_threads
         torch.set_num_threads(threads)
 
 
+def test_a_file_that_is_no_detector_is_not_called_a_damaged_copy(tmp_path):
+    """ReID weights given as detector.model said "a damaged copy: get it again from Ultralytics": the file is fine,
+    it is not a detector; the error says what detector.model takes."""
+    weights = tmp_path / "osnet_x0_25_msmt17.pth"
+    torch.save({"conv1.conv.weight": torch.zeros(1)}, weights)
+    cfg = load_config(None, overrides=[f"detector.model={weights}"]).detector
+    with pytest.raises(ValueError) as info:
+        build_detector(cfg, torch.device("cpu"))
+    said = str(info.value)
+    assert f"detector.model {weights} is not a model ultralytics can load" in said, said
+    assert "it takes a YOLO model (.pt, an OpenVINO export folder, .onnx, .engine ...)" in said, said
+    assert "a damaged copy:" not in said and f"if {weights} is one, the copy is damaged" in said, said
+
+
 @pytest.mark.parametrize("kept", [["metadata.yaml", "yolov8n.xml"], ["metadata.yaml", "yolov8n.bin"]])
 def test_an_incomplete_openvino_folder_names_the_missing_file(tmp_path, kept):
     """A half-copied export said "not a model ultralytics can load (RuntimeError: Exception from
