@@ -291,7 +291,31 @@ def test_invalid_override_names_the_key(overrides, key, also):
     raises_config_error(key, lambda: load_config(None, overrides=overrides), also=also)
 
 
-@pytest.mark.parametrize("text,got", [("off", "False"), ("no", "False"), ("null", "None"), ("0", "0")])
+@pytest.mark.parametrize(
+    "override,expected",
+    [
+        ("detector.model=", "expected a string"),
+        ("detector.confidence=", "expected a number"),
+        ("lifecycle.min_hits=~", "expected an integer"),
+        ("appearance.enabled=null", "expected true or false"),
+        ("detector.classes=", "expected a list written as in YAML"),
+        ("motion.camera_compensation=", "expected one of none, auto, sparse_flow, orb, ecc"),
+    ],
+)
+def test_a_key_given_no_value_says_so(override, expected, tmp_path):
+    """`--set detector.model=` (a shell variable that was empty) said "expected a string, got None", and an empty
+    camera_compensation "None is not one of none, ...": the user never typed None."""
+    key = override.partition("=")[0]
+    error = raises_config_error(key, lambda: load_config(None, overrides=[override]), also="no value given")
+    assert expected in str(error) and "None" not in str(error), str(error)
+    section, _, name = key.partition(".")
+    path = tmp_path / "cfg.yaml"
+    path.write_text(f"{section}:\n  {name}:\n")
+    error = raises_config_error(key, lambda: load_config(path), also="no value given")
+    assert str(error).startswith(f"{path}: "), str(error)
+
+
+@pytest.mark.parametrize("text,got", [("off", "False"), ("no", "False"), ("0", "0")])
 def test_a_choice_key_given_no_string_lists_the_allowed_values(text, got):
     """`camera_compensation: off` is YAML's false: "expected a string, got False" named neither the values allowed
     nor why a word became a boolean. Now the error lists the choices, and says how YAML read an unquoted off / no."""

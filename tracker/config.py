@@ -531,10 +531,19 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+def _expected(tp: Any) -> str:
+    """What a value of the annotation `tp` is written as, for errors."""
+    if typing.get_origin(tp) is tuple:
+        return "a list written as in YAML, e.g. [0, 2]"
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(tp, _type_name(tp))
+
+
 def _coerce(value: Any, tp: Any, key: str, nested: bool = False) -> Any:
     """Check `value` against the annotation `tp` (no silent conversions but int -> float). A lone item stands for
     a list of one (`detector.classes: 0`), but not inside a list of lists: `compatible_groups: [2, 5, 7]` is one
     group written without its brackets, not three groups of one (`nested`: `value` is an item of a list)."""
+    if value is None:  # `--set key=` or `key:` with nothing after it: "expected a string, got None" puzzled
+        raise ConfigError(f"{key}: no value given (empty, or null); expected {_expected(tp)}")
     origin = typing.get_origin(tp)
     if origin is tuple:
         (item_tp, _ellipsis) = typing.get_args(tp)
@@ -577,6 +586,9 @@ def _coerce_choice(value: Any, tp: Any, key: str, choices: tuple[Any, ...] | Non
     except ConfigError:
         if choices is None:
             raise
+        if value is None:
+            allowed = ", ".join(map(str, choices))
+            raise ConfigError(f"{key}: no value given (empty, or null); expected one of {allowed}") from None
         yaml_hint = ""
         if isinstance(value, bool):
             yaml_hint = " (YAML reads off, no, yes and on without quotes as true / false)"
