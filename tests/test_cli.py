@@ -574,6 +574,16 @@ def test_help_names_every_subcommand(capsys):
     assert all(f"track {name}" in text for name in ("eval", "compare", "batch", "gallery"))
 
 
+def test_version_is_printed_for_bug_reports(capsys):
+    """`track --version` said "the following arguments are required: source"."""
+    import tracker
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"track {tracker.__version__}"
+
+
 def test_python_dash_m_tracker_is_the_track_command(tmp_path):
     """Where the `track` script is not on PATH (a venv not activated), `python -m tracker` must run it."""
     done = subprocess.run(

@@ -17,6 +17,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+from tracker import __version__
 from tracker.resume import DEFAULT_CHECKPOINT_SECONDS
 from tracker.wording import count
 
@@ -38,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         "(side by side with other trackers), `track batch ...` (many videos at once, local processes or Ray) and "
         "`track gallery ls|rm|prune FILE` (the identities of a --gallery file).",
     )
+    p.add_argument("--version", action="version", version=f"track {__version__}")  # (what a bug report needs)
     p.add_argument(
         "source",
         nargs="+",
