@@ -169,6 +169,21 @@ def test_batch_of_four_equals_four_sequential_track_runs(engine, request, clips,
     assert [v.status for v in again.videos] == ["reused"] * CLIPS and again.frames == 0
 
 
+def test_a_batch_with_nothing_left_to_track_shows_no_empty_bar_nor_rate(tmp_path, capsys):
+    """A re-run that reuses every video drew an empty progress bar ("0/0 videos: : 0frame") and said "0 frames in
+    0.0 s (0.0 frames/s)" above the lines saying each video was reused."""
+    source, out = clip(tmp_path / "cam.avi", 0, 3), tmp_path / "out"
+    first = track_many([source], TrackerConfig(), out, workers=1, progress=True, make_tracker=fake_tracker)
+    assert first.describe().splitlines()[0].startswith("1 of 1 video tracked (local): 3 frames in ")
+    capsys.readouterr()
+    again = track_many([source], TrackerConfig(), out, workers=1, progress=True, make_tracker=fake_tracker)
+    assert "videos" not in capsys.readouterr().err, "no bar over no videos"
+    assert again.describe().splitlines() == [
+        "0 of 1 video tracked (local)",
+        "  reused   cam: outputs of an earlier run with the same inputs",
+    ]
+
+
 def kill_first_worker(pid_dir: Path, stop: threading.Event, killed: list[int]) -> None:
     """SIGKILL the first process that starts tracking the slow clip, once it is well into the video."""
     deadline = time.monotonic() + KILL_TIMEOUT_S
@@ -771,6 +786,27 @@ def test_a_read_only_batch_folder_is_one_error_before_any_task(tmp_path, capsys,
         f"track batch: error: the batch folder {out} cannot be used: {out} is not writable (Read-only file system): "
         "choose another --out"
     ]
+
+
+def test_an_interrupted_batch_says_how_many_finished_videos_it_kept(tmp_path, monkeypatch, capsys):
+    """Ctrl-C before any video finished said "finished videos are kept in OUT", a folder not even made yet."""
+    import tracker.batch as batch
+
+    source, out = clip(tmp_path / "cam.avi", 0, 3), tmp_path / "out"
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "track_many", interrupted)
+    assert main(["batch", str(source), "--out", str(out), "--quiet"]) == 130
+    said = capsys.readouterr().err.strip().splitlines()[-1]
+    assert said == "track batch: interrupted; no video had finished; re-run to resume", said
+    monkeypatch.undo()
+    track_many([source], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    monkeypatch.setattr(batch, "track_many", interrupted)
+    assert main(["batch", str(source), "--out", str(out), "--quiet"]) == 130
+    said = capsys.readouterr().err.strip().splitlines()[-1]
+    assert said == f"track batch: interrupted; 1 finished video kept in {out}; re-run to resume", said
 
 
 def test_a_stopped_local_batch_prints_no_leaked_semaphore_warning(tmp_path):

@@ -237,6 +237,24 @@ def test_folder_glob_sequence_and_lossless_video_give_the_same_tracks(fake_model
         np.testing.assert_array_equal(results[name], results["sequence"], err_msg=name)
 
 
+def test_a_sequence_with_images_for_only_its_first_frames_says_so(fake_models, tmp_path, capsys):
+    """seqinfo.ini announces 60 frames, img1 holds 20 (a partial download, MOT17 copies with their first frames):
+    `track SEQ` tracked the 20 without a word, and "tracked 20 frames" of a 60-frame sequence read as a bug."""
+    seq = tmp_path / "SYNTH-02"
+    (seq / "img1").mkdir(parents=True)
+    for i, frame in enumerate(scene()[:20], start=1):
+        cv2.imwrite(str(seq / "img1" / f"{i:06d}.png"), frame)
+    ini = "[Sequence]\nname=SYNTH-02\nimDir=img1\nframeRate=25\nseqLength={}\nimExt=.png\n"
+    (seq / "seqinfo.ini").write_text(ini.format(60))
+    assert main([str(seq), "--out", str(tmp_path / "out"), "--quiet", "--no-save-video"]) == 0
+    err = capsys.readouterr().err
+    assert "SYNTH-02: its seqinfo.ini announces 60 frames, its images stop after frame 20: tracking those" in err, err
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["frames"] == 20
+    (seq / "seqinfo.ini").write_text(ini.format(20))
+    assert main([str(seq), "--out", str(tmp_path / "whole"), "--quiet", "--no-save-video"]) == 0
+    assert "seqinfo.ini announces" not in capsys.readouterr().err, "a whole sequence gets no note"
+
+
 def test_a_folder_of_images_of_several_sizes_says_so_in_the_summary(fake_models, tmp_path, capsys):
     """Frames of another size are tracked in the old frame's pixels (the library warns once, but `track` shows no
     warnings without --verbose): the user saw only "an ID came back after occlusion N times"."""
@@ -400,6 +418,11 @@ def test_an_output_folder_that_cannot_be_made_is_named_as_such(command, fake_mod
     assert len(err.splitlines()) == 1 and "Errno" not in err
     assert f"cannot create the output folder {tmp_path / 'results'}: a file of that name exists" in err
     assert (tmp_path / "results").read_text() == "an earlier report"
+    argv[argv.index("--out") + 1] = str(tmp_path / "results" / "today")  # said "Not a directory"
+    assert main(argv if command == "track" else ["batch", *argv]) == 2
+    err = capfd.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Errno" not in err
+    assert f"cannot create the output folder {tmp_path / 'results' / 'today'}: {tmp_path / 'results'} is a file" in err
 
 
 def test_missing_reid_weights_are_named(shared_weights, tmp_path, capfd):
@@ -549,6 +572,16 @@ def test_help_names_every_subcommand(capsys):
         main(["--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert all(f"track {name}" in text for name in ("eval", "compare", "batch", "gallery"))
+
+
+def test_version_is_printed_for_bug_reports(capsys):
+    """`track --version` said "the following arguments are required: source"."""
+    import tracker
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"track {tracker.__version__}"
 
 
 def test_python_dash_m_tracker_is_the_track_command(tmp_path):

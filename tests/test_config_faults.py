@@ -157,6 +157,37 @@ def test_a_key_given_twice_is_refused_not_silently_dropped(tmp_path, text, twice
     assert f"line {line}" in str(err) and str(path) in str(err), str(err)
 
 
+@pytest.mark.parametrize(
+    "text,key",
+    [
+        ("detector:\n  confidance: 0.2\n", "did you mean 'detector.confidence'"),
+        ("detector:\n  confidence: high\n", "detector.confidence: expected a number"),
+        ("association:\n  low_score: 0.6\n  high_score: 0.5\n", "association.low_score"),
+        ("detector: 5\n", "detector"),
+    ],
+    ids=["typo", "type", "relation", "scalar section"],
+)
+def test_a_fault_of_the_file_names_the_file(tmp_path, text, key):
+    """`track --config site.yaml --set ...` with a typo in site.yaml: the error names the file, else the user
+    cannot tell whether the key came from the file or from an override; with overrides of other keys too."""
+    path = tmp_path / "site.yaml"
+    path.write_text(text)
+    for overrides in (None, ["lifecycle.min_hits=3"], ["detector.model=x.pt"]):
+        err = raises_config_error(key, lambda: load_config(path, overrides))  # noqa: B023
+        assert str(err).startswith(f"{path}: "), str(err)
+
+
+def test_a_fault_of_an_override_does_not_blame_the_file(tmp_path):
+    path = tmp_path / "site.yaml"
+    path.write_text("lifecycle:\n  min_hits: 3\n")
+    typo = ["detector.confidance=1"]
+    err = raises_config_error("did you mean 'detector.confidence'", lambda: load_config(path, typo))
+    assert str(path) not in str(err), str(err)
+    # a file whose keys are wrong together is mended by an override, as before
+    path.write_text("association:\n  low_score: 0.6\n")
+    assert load_config(path, ["association.high_score=0.7"]).association.low_score == 0.6
+
+
 def test_missing_file_is_a_config_error(tmp_path):
     path = tmp_path / "nope.yaml"
     raises_config_error(str(path), lambda: load_config(path), also="cannot read")
@@ -260,7 +291,31 @@ def test_invalid_override_names_the_key(overrides, key, also):
     raises_config_error(key, lambda: load_config(None, overrides=overrides), also=also)
 
 
-@pytest.mark.parametrize("text,got", [("off", "False"), ("no", "False"), ("null", "None"), ("0", "0")])
+@pytest.mark.parametrize(
+    "override,expected",
+    [
+        ("detector.model=", "expected a string"),
+        ("detector.confidence=", "expected a number"),
+        ("lifecycle.min_hits=~", "expected an integer"),
+        ("appearance.enabled=null", "expected true or false"),
+        ("detector.classes=", "expected a list written as in YAML"),
+        ("motion.camera_compensation=", "expected one of none, auto, sparse_flow, orb, ecc"),
+    ],
+)
+def test_a_key_given_no_value_says_so(override, expected, tmp_path):
+    """`--set detector.model=` (a shell variable that was empty) said "expected a string, got None", and an empty
+    camera_compensation "None is not one of none, ...": the user never typed None."""
+    key = override.partition("=")[0]
+    error = raises_config_error(key, lambda: load_config(None, overrides=[override]), also="no value given")
+    assert expected in str(error) and "None" not in str(error), str(error)
+    section, _, name = key.partition(".")
+    path = tmp_path / "cfg.yaml"
+    path.write_text(f"{section}:\n  {name}:\n")
+    error = raises_config_error(key, lambda: load_config(path), also="no value given")
+    assert str(error).startswith(f"{path}: "), str(error)
+
+
+@pytest.mark.parametrize("text,got", [("off", "False"), ("no", "False"), ("0", "0")])
 def test_a_choice_key_given_no_string_lists_the_allowed_values(text, got):
     """`camera_compensation: off` is YAML's false: "expected a string, got False" named neither the values allowed
     nor why a word became a boolean. Now the error lists the choices, and says how YAML read an unquoted off / no."""

@@ -82,6 +82,20 @@ def test_an_exported_model_that_fails_to_load_is_one_error_and_keeps_the_threads
         torch.set_num_threads(threads)
 
 
+def test_a_file_that_is_no_detector_is_not_called_a_damaged_copy(tmp_path):
+    """ReID weights given as detector.model said "a damaged copy: get it again from Ultralytics": the file is fine,
+    it is not a detector; the error says what detector.model takes."""
+    weights = tmp_path / "osnet_x0_25_msmt17.pth"
+    torch.save({"conv1.conv.weight": torch.zeros(1)}, weights)
+    cfg = load_config(None, overrides=[f"detector.model={weights}"]).detector
+    with pytest.raises(ValueError) as info:
+        build_detector(cfg, torch.device("cpu"))
+    said = str(info.value)
+    assert f"detector.model {weights} is not a model ultralytics can load" in said, said
+    assert "it takes a YOLO model (.pt, an OpenVINO export folder, .onnx, .engine ...)" in said, said
+    assert "a damaged copy:" not in said and f"if {weights} is one, the copy is damaged" in said, said
+
+
 @pytest.mark.parametrize("kept", [["metadata.yaml", "yolov8n.xml"], ["metadata.yaml", "yolov8n.bin"]])
 def test_an_incomplete_openvino_folder_names_the_missing_file(tmp_path, kept):
     """A half-copied export said "not a model ultralytics can load (RuntimeError: Exception from
@@ -172,6 +186,27 @@ def test_official_asset_name_is_left_to_ultralytics_but_other_names_are_errors(t
         require_weights("my_model.pt", "detector", downloadable=official)
     with pytest.raises(FileNotFoundError, match=r"yolo11n\.pt"):  # an official name inside a folder is a path
         require_weights(str(tmp_path / "sub" / "yolo11n.pt"), "detector", downloadable=official)
+
+
+def test_a_missing_weights_file_says_where_it_was_looked_for(tmp_path, monkeypatch):
+    """The error said "looked at the path or in $TRACKER_WEIGHTS_DIR" whether or not that variable was set."""
+    from tracker.weights import require_weights
+
+    def error(name: str) -> str:
+        with pytest.raises(FileNotFoundError) as info:
+            require_weights(name, "reid")
+        return str(info.value)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TRACKER_WEIGHTS_DIR", raising=False)
+    said = error("osnet_x0_25_msmt17.pth")
+    assert "(looked at the path; $TRACKER_WEIGHTS_DIR, a folder of weights, is not set)" in said, said
+    assert "https://kaiyangzhou.github.io/deep-person-reid/MODEL_ZOO" in said, "where to get it, as a link"
+    monkeypatch.setenv("TRACKER_WEIGHTS_DIR", str(tmp_path / "weights"))
+    said = error("osnet_x0_25_msmt17.pth")
+    assert f"(looked at the path and in $TRACKER_WEIGHTS_DIR, {tmp_path / 'weights'})" in said, said
+    said = error(str(tmp_path / "osnet.pth"))  # a full path is looked for there only
+    assert "(looked at the path)" in said, said
 
 
 def test_weights_dir_environment_variable(shared_weights, monkeypatch, tmp_path):

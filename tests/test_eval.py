@@ -272,6 +272,18 @@ def test_bad_data_path_is_one_clear_error(tmp_path, capsys):
     assert eval_main(["--data", str(tmp_path)]) == 2  # a folder without sequences
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no MOTChallenge sequences" in err[0]
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"not scored")
+    assert eval_main(["--data", str(video)]) == 2  # said "no MOTChallenge sequences ... under" the file
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{video} is a file, not a folder" in err[0], err
+    assert f"`track {video}` tracks it unscored" in err[0], err
+    ini = tmp_path / "seq" / "seqinfo.ini"
+    ini.parent.mkdir()
+    ini.write_text("[Sequence]\nframeRate=25\nseqLength=3\n")
+    assert eval_main(["--data", str(ini)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"its folder, {ini.parent}" in err[0], err
 
 
 def test_compare_help_names_each_peer_once(capsys):

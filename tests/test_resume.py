@@ -29,7 +29,7 @@ from tracker.cli import main
 from tracker.config import load_config
 from tracker.gallery import Gallery
 from tracker.pipeline import Tracker
-from tracker.resume import CHECKPOINT_NAME, Checkpointer, read_checkpoint
+from tracker.resume import CHECKPOINT_NAME, Checkpointer, Progress, read_checkpoint
 
 FRAMES = 60  # the synthetic scene's length: the walkers cross (an occlusion) around frame 25
 STOP_AT = 37  # the frame in hand when the run is stopped or killed
@@ -191,6 +191,21 @@ def test_a_finished_run_is_not_resumed_and_live_sources_refuse(clip, tmp_path, f
     assert "cannot be resumed: a webcam, a stream or a URL" in capsys.readouterr().err
     assert main([str(clip), str(clip), "--resume", "--quiet"]) == 2
     assert "--resume continues one source" in capsys.readouterr().err
+
+
+def test_a_resume_into_the_finished_run_of_another_source_says_so(clip, tmp_path, fake_models, capsys):
+    """`track other.avi --resume --out RUN` where RUN is walk.avi's finished run said "the run in RUN finished (60
+    frames): nothing to resume", exit status 0, though other.avi was never tracked there."""
+    out = tmp_path / "run"
+    assert main([str(clip), "--out", str(out), "--quiet", "--no-save-video"]) == 0
+    before = outputs(out, "walk")
+    other = write_video(tmp_path / "other.avi", scene(5))
+    capsys.readouterr()
+    assert main([str(other), "--resume", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"track: error: the run in {out} is not one of other (no other.txt there): name its own run "
+                   "folder with --out, or run again without --resume"], err
+    assert outputs(out, "walk") == before and not (out / "other.txt").exists()
 
 
 def test_tracker_state_pickles_and_continues_identically():
@@ -613,6 +628,35 @@ def test_the_summary_of_a_stopped_run_says_how_to_continue_it(clip, tmp_path, mo
     assert f"the same command with --resume continues the run from {out / CHECKPOINT_NAME}" in said, said
     assert main([str(clip), "--out", str(out), "--no-save-video", "--resume"]) == 0
     assert "--resume" not in capsys.readouterr().out, "a finished run has nothing to continue"
+
+
+def test_the_resume_note_counts_the_frames_before_in_words(clip, tmp_path, monkeypatch, fake_models, capsys):
+    """Killed before the second checkpoint: the only one is the first frame's, and the note said "1 frames"."""
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, 3, kill)
+        assert main([str(clip), "--out", str(out), "--quiet", "--no-save-video"]) == 130
+    capsys.readouterr()
+    assert main([str(clip), "--out", str(out), "--quiet", "--no-save-video", "--resume"]) == 0
+    assert f"resuming {out} after frame 1 (1 frame tracked before)" in capsys.readouterr().err
+
+
+def test_a_checkpoint_write_interrupted_leaves_the_last_checkpoint_and_no_temp_file(tmp_path, monkeypatch):
+    """A second Ctrl-C while the stop's checkpoint was written aborted the write and left its 2 MB temp file,
+    `checkpoint.bin.partial`, beside the run; the checkpoint before it must stay as it was."""
+    path = tmp_path / CHECKPOINT_NAME
+    writer = Checkpointer(path, {"source": "walk.avi"}, EVERY)
+    writer.write({"tracks": [1, 2]}, Progress(last_frame=10, frames=10))
+    before = path.read_bytes()
+
+    def interrupted(descriptor):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("tracker.resume.os.fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        writer.write({"tracks": [1, 2, 3]}, Progress(last_frame=20, frames=20))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [CHECKPOINT_NAME]
+    assert path.read_bytes() == before
 
 
 def _drop_from_header(checkpoint: Path, *keys: tuple[str, ...]) -> None:

@@ -43,7 +43,7 @@ from tracker.io.strict_json import to_json
 from tracker.ray_engine import ADDRESS_ENV
 from tracker.wording import count
 
-__all__ = ["BatchSummary", "VideoResult", "VideoTask", "run_video", "track_many", "unnamed_sources"]
+__all__ = ["BatchSummary", "VideoResult", "VideoTask", "published_videos", "run_video", "track_many", "unnamed_sources"]
 
 log = logging.getLogger(__name__)
 
@@ -156,10 +156,8 @@ class BatchSummary:
         done = [v for v in self.videos if v.status == "done"]
         reused = [v for v in self.videos if v.status == "reused"]
         retried = [v for v in self.videos if v.retried]
-        lines = [
-            f"{len(done)} of {count(len(self.videos), 'video')} tracked ({self.engine}): "
-            f"{count(self.frames, 'frame')} in {self.seconds:.1f} s ({self.fps:.1f} frames/s)"
-        ]
+        rate = f": {count(self.frames, 'frame')} in {self.seconds:.1f} s ({self.fps:.1f} frames/s)" if done else ""
+        lines = [f"{len(done)} of {count(len(self.videos), 'video')} tracked ({self.engine}){rate}"]
         lines += [
             f"  done     {v.name}: {count(v.frames, 'frame')}, {count(v.tracks, 'track')} -> {v.out_dir}" for v in done
         ]
@@ -658,6 +656,11 @@ def _earlier_sources(out: Path) -> dict[str, str]:
     return found
 
 
+def published_videos(out: str | Path) -> int:
+    """How many finished videos' folders `out` holds (by this batch or earlier ones; 0 where `out` is not there)."""
+    return len(_earlier_sources(Path(out)))
+
+
 def _read_note(folder: Path) -> dict[str, Any] | None:
     """The `batch.json` of a published video's folder, or None where there is none or it is not a JSON object."""
     try:
@@ -781,7 +784,7 @@ def track_many(
         reused = {t.index: r for t in tasks if (r := _reused(t)) is not None}
         unnamed = {t.index: r for t in tasks if t.index not in reused and (r := _names_nothing(t)) is not None}
         todo = [t for t in tasks if t.index not in reused and t.index not in unnamed]
-        monitor = _Monitor(todo, progress)
+        monitor = _Monitor(todo, progress and bool(todo))  # (every video reused or unnamed: no empty bar)
         try:
             with _sigterm_interrupts():
                 if not todo:

@@ -17,6 +17,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+from tracker import __version__
 from tracker.resume import DEFAULT_CHECKPOINT_SECONDS
 from tracker.wording import count
 
@@ -38,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         "(side by side with other trackers), `track batch ...` (many videos at once, local processes or Ray) and "
         "`track gallery ls|rm|prune FILE` (the identities of a --gallery file).",
     )
+    p.add_argument("--version", action="version", version=f"track {__version__}")  # (what a bug report needs)
     p.add_argument(
         "source",
         nargs="+",
@@ -115,7 +117,7 @@ def _batch(argv: list[str]) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s"
     )
-    from tracker.batch import track_many, unnamed_sources
+    from tracker.batch import published_videos, track_many, unnamed_sources
 
     unnamed = unnamed_sources(args.sources)
     if len(unnamed) == len(args.sources):  # nothing to track: told before tracker.run imports torch
@@ -140,7 +142,9 @@ def _batch(argv: list[str]) -> int:
         print(f"track batch: error: {' '.join(str(exc).split()) or type(exc).__name__}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print(f"track batch: interrupted; finished videos are kept in {args.out}; re-run to resume", file=sys.stderr)
+        kept = published_videos(args.out)  # "finished videos are kept in OUT" sent users to a folder not made yet
+        where = f"{count(kept, 'finished video')} kept in {args.out}" if kept else "no video had finished"
+        print(f"track batch: interrupted; {where}; re-run to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
     if not args.quiet:
         print(summary.describe())

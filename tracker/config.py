@@ -531,10 +531,19 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+def _expected(tp: Any) -> str:
+    """What a value of the annotation `tp` is written as, for errors."""
+    if typing.get_origin(tp) is tuple:
+        return "a list written as in YAML, e.g. [0, 2]"
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(tp, _type_name(tp))
+
+
 def _coerce(value: Any, tp: Any, key: str, nested: bool = False) -> Any:
     """Check `value` against the annotation `tp` (no silent conversions but int -> float). A lone item stands for
     a list of one (`detector.classes: 0`), but not inside a list of lists: `compatible_groups: [2, 5, 7]` is one
     group written without its brackets, not three groups of one (`nested`: `value` is an item of a list)."""
+    if value is None:  # `--set key=` or `key:` with nothing after it: "expected a string, got None" puzzled
+        raise ConfigError(f"{key}: no value given (empty, or null); expected {_expected(tp)}")
     origin = typing.get_origin(tp)
     if origin is tuple:
         (item_tp, _ellipsis) = typing.get_args(tp)
@@ -577,6 +586,9 @@ def _coerce_choice(value: Any, tp: Any, key: str, choices: tuple[Any, ...] | Non
     except ConfigError:
         if choices is None:
             raise
+        if value is None:
+            allowed = ", ".join(map(str, choices))
+            raise ConfigError(f"{key}: no value given (empty, or null); expected one of {allowed}") from None
         yaml_hint = ""
         if isinstance(value, bool):
             yaml_hint = " (YAML reads off, no, yes and on without quotes as true / false)"
@@ -750,7 +762,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
     """Load a YAML config (None: the defaults) and apply `section.key=value` overrides.
 
     Raises:
-        ConfigError: unknown key, wrong type, out-of-range value, a key given twice, or unreadable/invalid YAML.
+        ConfigError: unknown key, wrong type, out-of-range value, a key given twice, or unreadable/invalid YAML;
+            a fault of the file's own keys starts with the file's path (`cfg.yaml: unknown config key ...`).
     """
     data: dict[str, Any] = {}
     if path is not None:
@@ -770,8 +783,24 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the top level must be a mapping of sections")
         data = loaded or {}
-    _apply_overrides(data, overrides)
-    return parse_config(data)
+    file_error = _file_error(data) if path is not None else None
+    try:
+        _apply_overrides(data, overrides)
+        return parse_config(data)
+    except ConfigError as exc:
+        from_file = file_error is not None and (str(exc) == str(file_error) or "not a section" in str(exc))
+        if not from_file:
+            raise  # the overrides' own fault, named by the key typed
+        raise ConfigError(f"{path}: {exc}") from None  # the file's fault: say which file, not only the key
+
+
+def _file_error(data: dict[str, Any]) -> ConfigError | None:
+    """What is wrong with a config file's keys on their own (None: nothing); an override may still mend it."""
+    try:
+        parse_config(data)
+    except ConfigError as exc:
+        return exc
+    return None
 
 
 def config_to_dict(cfg: Any) -> dict[str, Any]:

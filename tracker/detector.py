@@ -317,7 +317,8 @@ def _load_error(model: str, exc: Exception) -> Exception:
     cause = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
     if len(lines) > 1:
         cause += f" ... {lines[-1]}"
-    return ValueError(
-        f"detector.model {model} is not a model ultralytics can load ({cause}); a damaged copy: get it again from "
+    return ValueError(  # (not only a damaged copy: ReID weights or another file given as the detector)
+        f"detector.model {model} is not a model ultralytics can load ({cause}); it takes a YOLO model (.pt, an "
+        f"OpenVINO export folder, .onnx, .engine ...): if {model} is one, the copy is damaged: get it again from "
         f"{weights_source('detector')}"
     )

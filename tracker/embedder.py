@@ -266,7 +266,8 @@ def load_osnet(cfg: ReIDConfig, device: torch.device) -> OSNetEmbedder:
     except Exception as exc:  # pickle, zip and EOF errors of a file that is no PyTorch checkpoint
         raise ValueError(
             f"reid weights {path} cannot be read as a PyTorch checkpoint ({type(exc).__name__}: {exc}); "
-            f"a torchreid .pth state dict is expected (a damaged copy: get it again from {weights_source('reid')})"
+            f"a torchreid .pth state dict is expected (if it is one, the copy is damaged: get it again from "
+            f"{weights_source('reid')})"
         ) from None
     state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else checkpoint
     if not isinstance(state, dict):

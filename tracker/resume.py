@@ -271,12 +271,16 @@ class Checkpointer:
             "payload_sha256": hashlib.sha256(payload).hexdigest(),
         }
         tmp = self.path.with_name(self.path.name + _PARTIAL_SUFFIX)
-        with tmp.open("wb") as f:
-            f.write(json.dumps(header).encode() + _HEADER_END)
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        try:
+            with tmp.open("wb") as f:
+                f.write(json.dumps(header).encode() + _HEADER_END)
+                f.write(payload)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:  # a second Ctrl-C mid-write left a few MB of `checkpoint.bin.partial` beside the run
+            tmp.unlink(missing_ok=True)
+            raise
         self._last = self._clock()
         self.written += 1
         self.last_frame = progress.last_frame

@@ -57,7 +57,7 @@ from tracker.resume import (
 )
 from tracker.signal_stack import install_signal_stack
 from tracker.types import TrackedObject, TrackState
-from tracker.weights import resolve_weights
+from tracker.weights import OSNET_ZOO_URL, resolve_weights
 from tracker.wording import count
 
 __all__ = [
@@ -82,7 +82,6 @@ QUIT_KEY = "q"
 SHOW_WAIT_MS = 1
 JSON_DECIMALS = 2  # pixels
 JSON_SCORE_DECIMALS = 4
-OSNET_ZOO_URL = "https://kaiyangzhou.github.io/deep-person-reid/MODEL_ZOO"
 _PYTORCH_SUFFIX = ".pt"
 _STREAMS = ("url", "webcam")  # `resolve_source` kinds opened only when their turn comes (a stream may not wait)
 CORRUPT_NUMBERS_SHOWN = 5  # unreadable frames named in the printed summary (summary.json has more)
@@ -840,6 +839,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     opened = {i: open_source(name) for i, name in enumerate(names) if i == 0 or resolve_source(name) not in _STREAMS}
     cfg, note = reid_fallback(cfg, _asks_for_reid(options.config, options.overrides))
     rate = _frame_rate(opened[0], cfg, options, notify)
+    _note_missing_images(opened[0], notify)
     out = options.out
     if out is not None:
         _check_sources_kept(out, names, opened, options.save_video)
@@ -863,7 +863,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
             held.enter_context(FolderLock(out))
         checkpoint = None
         if options.resume:
-            _check_resumable(out)
+            _check_resumable(out, opened[0].name)
             checkpoint = read_checkpoint(out / CHECKPOINT_NAME, identity)  # checked before any model is loaded
             _check_resumed_outputs(out, opened[0].name, checkpoint.progress)
             if options.max_frames is not None and options.max_frames <= checkpoint.progress.frames:
@@ -881,7 +881,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
             if gallery is not None and options.gallery is not None:  # (before anything is written)
                 _check_gallery_unchanged(options.gallery, out, gallery.file)
             done = checkpoint.progress
-            notify(f"resuming {out} after frame {done.last_frame} ({done.frames} frames tracked before)")
+            notify(f"resuming {out} after frame {done.last_frame} ({count(done.frames, 'frame')} tracked before)")
         if note:
             notify(note)
         if out is None:
@@ -907,6 +907,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                 tracker = first
                 if i > 0:
                     rate = _frame_rate(source, cfg, options, notify)
+                    _note_missing_images(source, notify)
                     tracker = Tracker(cfg, rate, detector=first.detector, embedder=first.embedder, gallery=gallery)
                 tracker.core.source_name = source.name
                 stem = unique_stem(source.name, stems)
@@ -984,13 +985,15 @@ def _file_key(path: Path) -> tuple[int, int] | None:
     return stat.st_dev, stat.st_ino
 
 
-def _check_resumable(out: Path) -> None:
-    """Check there is something to resume in `out`: a checkpoint, else a finished run (`AlreadyFinished`) or an error.
+def _check_resumable(out: Path, stem: str) -> None:
+    """Check there is something to resume in `out` for the source whose outputs are `stem.*`: a checkpoint, else a
+    finished run (`AlreadyFinished`) or an error.
 
     Raises:
-        AlreadyFinished: no checkpoint and a summary.json of a run that ended normally.
+        AlreadyFinished: no checkpoint and a summary.json of a run of this source that ended normally.
         ResumeError: no checkpoint and no finished run (not a run folder, a run killed before its first frame, or a
-            run stopped with --checkpoint-seconds 0).
+            run stopped with --checkpoint-seconds 0), or the finished run of another source (`--out` of another
+            video's run said "finished: nothing to resume").
     """
     if (out / CHECKPOINT_NAME).exists():
         return
@@ -998,6 +1001,11 @@ def _check_resumable(out: Path) -> None:
         summary = json.loads((out / SUMMARY_NAME).read_text())
     except (OSError, ValueError):
         summary = None
+    if isinstance(summary, dict) and not resumed_file(out / f"{stem}.txt").exists():
+        raise ResumeError(
+            f"the run in {out} is not one of {stem} (no {stem}.txt there): name its own run folder with --out, or "
+            "run again without --resume"
+        )
     if isinstance(summary, dict) and not summary.get("interrupted") and not summary.get("error"):
         raise AlreadyFinished(f"the run in {out} finished ({summary.get('frames')} frames): nothing to resume")
     if isinstance(summary, dict):
@@ -1029,6 +1037,16 @@ def _check_resumed_outputs(out: Path, stem: str, progress: Progress) -> None:
                 f"the outputs of the run being resumed differ from its checkpoint: {path} {found}, the checkpoint "
                 f"recorded {length} bytes; run again without --resume"
             )
+
+
+def _note_missing_images(source: FrameSource, notify: Callable[[str], None]) -> None:
+    """Say so when a MOTChallenge sequence holds images for only its first frames: they were tracked without a word,
+    and "tracked 4 frames" of a 525-frame sequence read as a bug."""
+    if source.announced_frames is not None:
+        notify(
+            f"{source.name}: its seqinfo.ini announces {source.announced_frames} frames, its images stop after frame "
+            f"{source.total}: tracking those"
+        )
 
 
 def _frame_rate(source: FrameSource, cfg: TrackerConfig, options: TrackOptions, notify: Callable[[str], None]) -> float:

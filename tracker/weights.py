@@ -12,6 +12,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 __all__ = [
+    "OSNET_ZOO_URL",
     "WEIGHTS_DIR_ENV",
     "file_digest",
     "how_to_set",
@@ -24,8 +25,12 @@ __all__ = [
 WEIGHTS_DIR_ENV = "TRACKER_WEIGHTS_DIR"
 """Environment variable naming a folder searched for weights given by bare file name."""
 
+OSNET_ZOO_URL = "https://kaiyangzhou.github.io/deep-person-reid/MODEL_ZOO"
+"""torchreid's model zoo, where the OSNet weights come from (never downloaded by the tracker)."""
+
 _SOURCES = {
-    "reid": "torchreid's model zoo (OSNet ImageNet/MSMT17/Market-1501 checkpoints, torchreid state-dict format)",
+    "reid": f"torchreid's model zoo, {OSNET_ZOO_URL} (OSNet ImageNet/MSMT17/Market-1501 checkpoints, torchreid "
+    "state-dict format)",
     "detector": "Ultralytics (official names like yolo11n.pt are downloaded by ultralytics on first use)",
 }
 _CONFIG_KEYS = {"reid": "reid.weights", "detector": "detector.model"}
@@ -73,8 +78,13 @@ def require_weights(name: str, kind: str, downloadable: Collection[str] = ()) ->
 
 
 def missing_weights(name: str, kind: str) -> FileNotFoundError:
-    """The error for a weights file that is not there."""
-    where = f" or in ${WEIGHTS_DIR_ENV}" if not Path(name).is_absolute() else ""
+    """The error for a weights file that is not there (for a relative name: where `$TRACKER_WEIGHTS_DIR` points, or
+    that it is not set; "or in $TRACKER_WEIGHTS_DIR" alone sent users looking in a folder never set)."""
+    folder = os.environ.get(WEIGHTS_DIR_ENV)
+    where = ""
+    if not Path(name).is_absolute():
+        unset = f"; ${WEIGHTS_DIR_ENV}, a folder of weights, is not set"
+        where = f" and in ${WEIGHTS_DIR_ENV}, {folder}" if folder else unset
     return FileNotFoundError(
         f"{kind} weights '{name}' not found (looked at the path{where}); get them from {_SOURCES[kind]} "
         f"and set {_CONFIG_KEYS[kind]} to its path ({how_to_set(_CONFIG_KEYS[kind])})"

@@ -284,13 +284,19 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
     Each sequence is named as its folder (seqinfo.ini's `name` may differ, or be shared by copies).
 
     Raises:
-        FileNotFoundError: `data` does not exist, nothing that looks like a MOTChallenge sequence is under it,
-            or one of `names` is not there (the message names it and lists the sequences found).
+        FileNotFoundError: `data` does not exist or is a file, nothing that looks like a MOTChallenge sequence is
+            under it, or one of `names` is not there (the message names it and lists the sequences found).
         ValueError: split "val-half" and a sequence shorter than 3 frames (the message names its seqinfo.ini).
     """
     data = Path(data)
     if not data.exists():
         raise FileNotFoundError(f"no such folder: {data} (a MOTChallenge root, a folder of sequences, or one sequence)")
+    if not data.is_dir():  # a video or a seqinfo.ini: said "no MOTChallenge sequences under" the file
+        hint = f"its folder, {data.parent}" if data.name == "seqinfo.ini" else f"`track {data}` tracks it unscored"
+        raise FileNotFoundError(
+            f"{data} is a file, not a folder: --data takes a MOTChallenge root, a folder of sequences, or one "
+            f"sequence ({hint})"
+        )
     if (data / "seqinfo.ini").is_file():
         roots = [data]
     else:

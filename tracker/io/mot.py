@@ -202,7 +202,12 @@ def make_output_folder(path: str | Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        reason = "a file of that name exists" if path.is_file() else exc.strerror or str(exc)
+        blocker = next((parent for parent in path.parents if parent.is_file()), None)  # ("Not a directory")
+        reason = (
+            "a file of that name exists" if path.is_file()
+            else f"{blocker} is a file, not a folder" if blocker is not None
+            else exc.strerror or str(exc)
+        )  # fmt: skip
         raise type(exc)(f"cannot create the output folder {path}: {reason}") from None  # FileExistsError, ...
     return path
 

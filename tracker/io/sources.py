@@ -84,6 +84,8 @@ class FrameSource:
         path: the file of a video file source (None for the others).
         skip_to: frames numbered up to this are passed over without being decoded (a resumed run starts after
             them); unreadable frames among them are not counted in `corrupt_frames`.
+        announced_frames: a MOTChallenge sequence whose image folder holds images for fewer frames than its
+            seqinfo.ini's seqLength: that length (the frames with images, `total`, are tracked); else None.
     """
 
     name: str
@@ -100,6 +102,7 @@ class FrameSource:
     files: tuple[Path, ...] = field(default=(), repr=False)
     path: Path | None = field(default=None, repr=False)
     skip_to: int = 0
+    announced_frames: int | None = None
     _frames: Callable[[FrameSource], FrameIterator] | None = field(default=None, repr=False)
 
     def __iter__(self) -> FrameIterator:
@@ -253,7 +256,9 @@ def _folder_source(path: Path) -> FrameSource:
         if count < info.length:
             log.info("%s: images for %d of %d frames; tracking those", info.name, count, info.length)
         files = [info.image_path(f) for f in range(1, count + 1)]
-        return _image_source(safe_name(info.name), files, info.frame_rate, "sequence")
+        source = _image_source(safe_name(info.name), files, info.frame_rate, "sequence")
+        source.announced_frames = info.length if count < info.length else None
+        return source
     if (path / "img1").is_dir():
         return _folder_source(path / "img1")  # a sequence folder without seqinfo.ini
     files = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS), key=_natural_order)
