@@ -203,8 +203,10 @@ def test_a_resume_into_the_finished_run_of_another_source_says_so(clip, tmp_path
     capsys.readouterr()
     assert main([str(other), "--resume", "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"track: error: the run in {out} is not one of other (no other.txt there): name its own run "
-                   "folder with --out, or run again without --resume"], err
+    assert err == [
+        f"track: error: the run in {out} is not one of other (no other.txt there): name its own run "
+        "folder with --out, or run again without --resume"
+    ], err
     assert outputs(out, "walk") == before and not (out / "other.txt").exists()
 
 
