@@ -330,6 +330,7 @@ def test_compensation_without_images_says_it_is_off(tmp_path, capsys, method):
     assert eval_main(argv) == 0
     said = capsys.readouterr().out
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert " frames/s; 1 sequence in " in said, said  # (it said "1 sequence(s)")
     if method == "none":
         assert "camera-motion compensation" not in said and summary["no_camera_compensation"] == []
     else:

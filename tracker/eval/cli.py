@@ -32,6 +32,7 @@ from tracker.eval.variants import default_variants_dir, parse_variants, variant_
 from tracker.io.mot import make_output_folder
 from tracker.io.strict_json import write_json_atomic
 from tracker.ray_engine import ray_session
+from tracker.wording import count
 
 __all__ = ["compare_main", "eval_main"]
 
@@ -378,7 +379,7 @@ def _run(argv: list[str] | None, compare: bool) -> int:
         print(message, file=sys.stderr)
         return _EXIT_INTERRUPTED
     elapsed = time.perf_counter() - started
-    say(f"tracking {combined['fps']:.0f} frames/s; {len(sequences)} sequence(s) in {elapsed:.1f} s")
+    say(f"tracking {combined['fps']:.0f} frames/s; {count(len(sequences), 'sequence')} in {elapsed:.1f} s")
     say(f"results in {args.out}")
     return 0
 
