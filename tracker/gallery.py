@@ -281,6 +281,10 @@ class Gallery:
         """D of the stored embeddings (None while empty and no model dimension is known)."""
         if self.model is not None and self.model.dim is not None:
             return self.model.dim
+        return self._stored_dim()
+
+    def _stored_dim(self) -> int | None:
+        """D of the stored prototypes (those of the first identity: all have one D); None while empty."""
         first = next(iter(self._identities.values()), None)
         return None if first is None else first.prototypes.shape[1]
 
@@ -318,8 +322,7 @@ class Gallery:
                 f"this gallery was made with ReID model {_describe(self.model)}, the tracker uses "
                 f"{_describe(model)}: their embeddings cannot be compared; use another gallery file"
             )
-        first = next(iter(self._identities.values()), None)
-        stored = None if first is None else first.prototypes.shape[1]
+        stored = self._stored_dim()
         if model.dim is not None and stored is not None and stored != model.dim:
             raise GalleryModelError(
                 f"this gallery holds embeddings of D = {stored}, the tracker uses {_describe(model)}: their "
