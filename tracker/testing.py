@@ -25,6 +25,7 @@ __all__ = [
     "noise_for_similarity",
     "reid_like_identities",
     "render",
+    "score_leave_and_return",
     "score_reappearances",
     "track_leave_and_return",
     "unit_vector",
@@ -167,6 +168,36 @@ def track_leave_and_return(
         out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
         shown.append([(o.track_id, o.detection_index, tuple(o.xyxy.tolist()), o.recovered) for o in out])
     return shown
+
+
+def score_leave_and_return(
+    seed: int,
+    with_gallery: bool,
+    people: int = 8,
+    dim: int = 512,
+    same: float = 0.85,
+    frame_rate: float = 10.0,
+) -> ReappearanceScores:
+    """Score how a fresh default-config CPU `Tracker` keeps IDs across the returns of a `leave_and_return_world`
+    (`people` people, seed `seed`, at `frame_rate` frames/s) with `reid_like_identities` looks of size `dim` (two
+    looks of one person ~`same` cosine; the looks' noise drawn with seed `seed + 100`). With `with_gallery` the
+    tracker holds a new `Gallery` and a person is known by the global ID shown, without it by the track ID
+    (`score_reappearances`). The leave-and-return test and `tools/eval_leave_return.py` run this one world."""
+    from tracker import Tracker, load_config  # (here: the tracker package imports nothing of this module)
+    from tracker.gallery import Gallery
+
+    walkers, visits, frames = leave_and_return_world(people=people, frame_rate=frame_rate, seed=seed)
+    identities = reid_like_identities(people, dim, seed=seed)
+    noise = noise_for_similarity(same, dim)
+    rng = np.random.default_rng(seed + 100)
+    cfg = load_config(overrides=["device=cpu"])
+    tracker = Tracker(cfg, frame_rate=frame_rate, gallery=Gallery(cfg.gallery) if with_gallery else None)
+    shown = []
+    for f in range(frames):
+        det = render(walkers, f, identities, noise, rng)
+        out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+        shown.append({int(det.identities[o.detection_index]): o.global_id if with_gallery else o.track_id for o in out})
+    return score_reappearances(visits, shown)
 
 
 def reid_like_identities(count: int, dim: int, different: float = 0.45, seed: int = 0) -> np.ndarray:
