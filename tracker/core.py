@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 
@@ -20,6 +19,7 @@ from tracker.classes import ClassPolicy
 from tracker.config import TrackerConfig
 from tracker.entry import entry_evidence, near_border
 from tracker.fast_numpy import all_set, any_set, filled
+from tracker.frame_rate import frames_at_least
 from tracker.frame_view import BorderLooks, FrameView, block
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.ground_line import GroundLine, complete_part_boxes
@@ -347,7 +347,7 @@ class TrackerCore:
     def _min_hits(self) -> int:
         """Matches that confirm a track: `min_hits`, and at least `min_seconds_tentative` of frames."""
         life = self.config.lifecycle
-        return max(life.min_hits, math.ceil(life.min_seconds_tentative * self.frame_rate - 1e-9))
+        return max(life.min_hits, frames_at_least(life.min_seconds_tentative, self.frame_rate))
 
     @property
     def _vote_frames(self) -> int:
