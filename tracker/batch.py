@@ -92,10 +92,12 @@ class VideoTask:
 
     @property
     def out_dir(self) -> Path:
+        """out/<name>/: the video's outputs once its task is done."""
         return self.out_root / self.name
 
     @property
     def partial_dir(self) -> Path:
+        """out/.<name>.partial/: the video's outputs while its task runs (renamed to `out_dir` at its end)."""
         return self.out_root / f".{self.name}{PARTIAL_SUFFIX}"
 
 
@@ -118,6 +120,7 @@ class VideoResult:
 
     @property
     def retried(self) -> bool:
+        """Whether the video was run more than once (a worker died)."""
         return self.attempts > 1
 
 
@@ -141,6 +144,7 @@ class BatchSummary:
 
     @property
     def frames(self) -> int:
+        """Frames tracked by the videos done in this batch."""
         return sum(v.frames for v in self.videos if v.status == "done")
 
     @property
@@ -150,6 +154,7 @@ class BatchSummary:
 
     @property
     def failed(self) -> list[VideoResult]:
+        """The videos that failed, in the batch's order."""
         return [v for v in self.videos if v.status == "failed"]
 
     def describe(self) -> str:

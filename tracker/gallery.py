@@ -154,6 +154,9 @@ def select_prototypes(embeddings: np.ndarray, count: int, method: str = "farthes
     farthest_point: start from the embedding nearest the mean, then repeatedly add the one least similar to
     those chosen (Gonzalez' 2-approximation of k-centre), so different poses and lightings are kept.
     kmeans: faiss k-means centroids (spherical), for smoother prototypes.
+
+    Raises:
+        ValueError: another `method`.
     """
     emb = _normalised(np.asarray(embeddings, dtype=np.float32))
     n = len(emb)

@@ -56,6 +56,7 @@ class Walker:
     score: float = 0.9
 
     def box_xyxy(self, frame: int) -> np.ndarray:
+        """(4,) the walker's box at `frame`, pixel corners (x1, y1, x2, y2)."""
         cx, cy = self.path(frame)
         w, h = self.size
         return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
