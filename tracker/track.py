@@ -93,7 +93,7 @@ class Track:
 
     @property
     def state(self) -> TrackState:
-        """Tentative, tracked or lost (removed once deleted), held in the table's row."""
+        """Tentative, tracked or lost; removed when it expires (or misses while tentative). Held in its table row."""
         return _STATES[self._table.state[self._row]]
 
     @state.setter
