@@ -11,7 +11,7 @@ from test_cli import fake_models, scene  # noqa: F401  (fixture)
 from tracker import Tracker, load_config
 from tracker.cli import main
 from tracker.config import ConfigError
-from tracker.frame_rate import FrameRateChoice, choose_frame_rate
+from tracker.frame_rate import FrameRateChoice, choose_frame_rate, frames_at_least
 from tracker.io.mot import read_mot_rows
 from tracker.io.sources import timestamp_rate
 from tracker.testing import Walker, identity_embeddings, render
@@ -138,3 +138,9 @@ def test_tracker_built_with_an_implausible_rate_warns(caplog):
     with caplog.at_level("WARNING", logger="tracker.pipeline"):
         Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=1000)
     assert "frame_rate 1000 is outside the plausible range [1, 240]" in caplog.text
+
+
+@pytest.mark.parametrize(("seconds", "rate", "frames"), [(0.14, 50, 7), (0.15, 50, 8), (0.3, 10, 3), (0.0, 25, 0)])
+def test_a_time_in_frames_is_not_one_frame_longer_for_a_float_rounding_error(seconds, rate, frames):
+    """0.14 s x 50 frames/s is 7.000000000000001 in float64: a track confirmed after 0.14 s needs 7 frames, not 8."""
+    assert frames_at_least(seconds, rate) == frames

@@ -10,12 +10,11 @@ from tracker import Tracker, load_config
 from tracker.gallery import Gallery, Sighting
 from tracker.testing import (
     Walker,
-    leave_and_return_world,
     linear_path,
     noise_for_similarity,
     reid_like_identities,
     render,
-    score_reappearances,
+    score_leave_and_return,
 )
 
 DIM = 512  # OSNet's D
@@ -23,24 +22,8 @@ SAME = 0.85  # cosine of two looks of one person (OSNet on MOT17 crops: ~0.96 wi
 FPS = 10.0
 
 
-def run_world(seed: int, with_gallery: bool):
-    walkers, visits, frames = leave_and_return_world(people=8, frame_rate=FPS, seed=seed)
-    identities = reid_like_identities(8, DIM, seed=seed)
-    noise = noise_for_similarity(SAME, DIM)
-    rng = np.random.default_rng(seed + 100)
-    cfg = load_config(overrides=["device=cpu"])
-    tracker = Tracker(cfg, frame_rate=FPS, gallery=Gallery(cfg.gallery) if with_gallery else None)
-    shown = []
-    for f in range(frames):
-        det = render(walkers, f, identities, noise, rng)
-        out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
-        key = (lambda o: o.global_id) if with_gallery else (lambda o: o.track_id)
-        shown.append({int(det.identities[o.detection_index]): key(o) for o in out})
-    return score_reappearances(visits, shown)
-
-
 def test_people_back_after_10_to_60_s_keep_their_id_with_the_gallery_and_not_without():
-    with_gallery = [run_world(seed, True) for seed in (0, 1)]
+    with_gallery = [score_leave_and_return(seed, True, 8, DIM, SAME, FPS) for seed in (0, 1)]
     reappearances = sum(s.reappearances for s in with_gallery)
     kept = sum(s.kept for s in with_gallery)
     revivals = sum(s.revivals for s in with_gallery)
@@ -48,7 +31,7 @@ def test_people_back_after_10_to_60_s_keep_their_id_with_the_gallery_and_not_wit
     assert kept / reappearances >= 0.95
     assert kept / revivals >= 0.98
     assert all(s.shared_frames == 0 for s in with_gallery)
-    without = run_world(0, False)
+    without = score_leave_and_return(0, False, 8, DIM, SAME, FPS)
     assert without.recall < 0.2  # beyond max_seconds_lost the lost tracks are gone: the gallery earns its place
 
 

@@ -3,43 +3,18 @@
     python tools/eval_leave_return.py                 # seeds 0-4, 8 people x 3 visits, D=512, 10 fps
     python tools/eval_leave_return.py --seeds 0 1 2 --same 0.8
 
-Each seed is a new world (`tracker.testing.leave_and_return_world`); embeddings are ReID-like (two people
-~0.45 cosine, two looks of one person ~`--same`). Reported per seed, with the gallery and without it:
-reappearances (visits after a person's first), kept (shown under the ID the person had before), revival
-precision (revived IDs that went to the right person), frames where two people in view shared an ID.
+Each seed is a new world (`tracker.testing.leave_and_return_world`, tracked by `score_leave_and_return`);
+embeddings are ReID-like (two people ~0.45 cosine, two looks of one person ~`--same`). Reported per seed, with the
+gallery and without it: reappearances (visits after a person's first), kept (shown under the ID the person had
+before), revival precision (revived IDs that went to the right person), frames where two people in view shared an
+ID.
 """
 
 from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
-from tracker import Tracker, load_config
-from tracker.gallery import Gallery
-from tracker.testing import (
-    ReappearanceScores,
-    leave_and_return_world,
-    noise_for_similarity,
-    reid_like_identities,
-    render,
-    score_reappearances,
-)
-
-
-def run(seed: int, gallery: bool, people: int, dim: int, same: float, fps: float) -> ReappearanceScores:
-    walkers, visits, frames = leave_and_return_world(people=people, frame_rate=fps, seed=seed)
-    identities = reid_like_identities(people, dim, seed=seed)
-    noise = noise_for_similarity(same, dim)
-    rng = np.random.default_rng(seed + 100)
-    cfg = load_config(overrides=["device=cpu"])
-    tracker = Tracker(cfg, frame_rate=fps, gallery=Gallery(cfg.gallery) if gallery else None)
-    shown = []
-    for f in range(frames):
-        det = render(walkers, f, identities, noise, rng)
-        out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
-        shown.append({int(det.identities[o.detection_index]): o.global_id if gallery else o.track_id for o in out})
-    return score_reappearances(visits, shown)
+from tracker.testing import score_leave_and_return
 
 
 def main() -> None:
@@ -54,7 +29,7 @@ def main() -> None:
     totals = {True: [0, 0, 0], False: [0, 0, 0]}
     for seed in args.seeds:
         for gallery in (True, False):
-            s = run(seed, gallery, args.people, args.dim, args.same, args.fps)
+            s = score_leave_and_return(seed, gallery, args.people, args.dim, args.same, args.fps)
             counts = (s.reappearances, s.kept, s.revivals)
             totals[gallery] = [a + b for a, b in zip(totals[gallery], counts, strict=True)]
             print(

@@ -17,6 +17,9 @@ __all__ = ["Matches", "assign_around", "clear_pairs", "index_pairs", "linear_ass
 # cost holds a few per row): a sort of those instead of two partitions and two argmins of the whole matrix (measured,
 # three finite entries a row: 100 x 100 0.05 ms either way, 200 x 200 0.19 -> 0.11 ms, 500 x 500 3.0 -> 0.6 ms).
 _SPARSE_MIN_ENTRIES = 10_000
+# `lap.lapjv`'s cost limit sits this far above `max_cost`: a pair costing exactly `max_cost` stays assignable under
+# the solver's float rounding (the blocked pairs, set to max_cost + 1, stay beyond it)
+_COST_LIMIT_SLACK = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +160,7 @@ def _assign(cost: np.ndarray, max_cost: float) -> Matches:
         return Matches(np.zeros((0, 2), np.int64), np.arange(rows, dtype=np.int64), np.arange(cols, dtype=np.int64))
     blocked = ~np.isfinite(cost) | (cost > max_cost)
     finite = np.where(blocked, max_cost + 1.0, cost)
-    _, row_to_col, _ = lap.lapjv(finite, extend_cost=True, cost_limit=max_cost + 1e-9)
+    _, row_to_col, _ = lap.lapjv(finite, extend_cost=True, cost_limit=max_cost + _COST_LIMIT_SLACK)
     matched_rows = (row_to_col >= 0).nonzero()[0]
     matched_cols = row_to_col[matched_rows]
     ok = ~blocked[matched_rows, matched_cols]

@@ -162,7 +162,11 @@ class AppearanceBank:
         return slot
 
     def release(self, slot: int) -> None:
-        """Give a slot back (its track was removed)."""
+        """Give a slot back (its track was removed); its entries are forgotten.
+
+        Raises:
+            ValueError: `slot` is not in use (given back twice, or never taken).
+        """
         if not self._in_use[slot]:
             raise ValueError(f"slot {slot} is not in use")
         self._in_use[slot] = False
@@ -226,6 +230,8 @@ class AppearanceBank:
             slots: (M,) distinct slots.
             embeddings: (M, D), or with `rows` any (N, D) of which rows (M,) are pushed (a frame's embeddings: no
                 copy of the pushed rows is made first).
+        Raises:
+            ValueError: embeddings of another D than the bank holds (the first push sets D), or not one per slot.
         """
         slots = np.asarray(slots, dtype=np.int64)
         if len(slots) == 0:
@@ -296,6 +302,8 @@ class AppearanceBank:
                 at least its similarity and below the floor.
         Returns:
             (T, N) float64 host array; NaN where a bank is empty or a pair is not a candidate.
+        Raises:
+            ValueError: embeddings of another D than the bank holds.
         """
         slots = np.asarray(slots, dtype=np.int64)
         t, n = len(slots), embeddings.shape[0]  # (`shape`: no Python-level Tensor.__len__)

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.batch_link import LinkedVideo, link_batch, save_video_identities
-from tracker.config import TrackerConfig, config_to_dict, parse_config
+from tracker.config import BatchConfig, TrackerConfig, config_to_dict, parse_config
 from tracker.io.lock import FolderLock, gallery_lock
 from tracker.io.mot import unique_stem
 from tracker.io.strict_json import to_json
@@ -58,6 +58,7 @@ OMP_THREADS_ENV = "OMP_NUM_THREADS"
 INTERRUPTED = "interrupted"  # the reason of a video stopped by a signal
 EXIT_STOPPED = 128 + signal.SIGTERM  # a local worker stopped by SIGTERM between frames exits with this, as if killed
 _REASON_CHARS = 300  # failure reasons are cut to one short line
+_TASK_KEY_CHARS = 16  # hex digits of the hash over what makes a video's outputs (its `batch.json` key)
 
 TrackerFactory = Callable[..., Any]
 """(config, source frame rate, gallery=None) -> a `Tracker`; the default is `Tracker.from_config`."""
@@ -91,10 +92,12 @@ class VideoTask:
 
     @property
     def out_dir(self) -> Path:
+        """out/<name>/: the video's outputs once its task is done."""
         return self.out_root / self.name
 
     @property
     def partial_dir(self) -> Path:
+        """out/.<name>.partial/: the video's outputs while its task runs (renamed to `out_dir` at its end)."""
         return self.out_root / f".{self.name}{PARTIAL_SUFFIX}"
 
 
@@ -117,6 +120,7 @@ class VideoResult:
 
     @property
     def retried(self) -> bool:
+        """Whether the video was run more than once (a worker died)."""
         return self.attempts > 1
 
 
@@ -140,6 +144,7 @@ class BatchSummary:
 
     @property
     def frames(self) -> int:
+        """Frames tracked by the videos done in this batch."""
         return sum(v.frames for v in self.videos if v.status == "done")
 
     @property
@@ -149,6 +154,7 @@ class BatchSummary:
 
     @property
     def failed(self) -> list[VideoResult]:
+        """The videos that failed, in the batch's order."""
         return [v for v in self.videos if v.status == "failed"]
 
     def describe(self) -> str:
@@ -310,7 +316,10 @@ def _publish(partial: Path, final: Path) -> None:
 
 
 def run_video(
-    task: VideoTask, channel: Any = None, progress_seconds: float = 0.5, start_gallery: bytes | None = None
+    task: VideoTask,
+    channel: Any = None,
+    progress_seconds: float = BatchConfig.progress_seconds,
+    start_gallery: bytes | None = None,
 ) -> VideoResult:
     """Track one video from its first frame to its last, in this process; the body of every batch task.
 
@@ -687,7 +696,7 @@ def _make_tasks(
     for index, (source, name) in enumerate(zip(sources, _names(sources, out), strict=True)):
         identity = {"source": _file_identity(str(source)), "config": tracking, "video": save_video, "max": max_frames}
         identity["gallery"] = [gallery is not None, start_digest]
-        digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+        digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:_TASK_KEY_CHARS]
         tasks.append(
             VideoTask(
                 index, str(source), name, out, cfg_dict, digest, save_video, max_frames, factory, gallery is not None

@@ -78,6 +78,7 @@ class BirthShapes:
 
     @property
     def enabled(self) -> bool:
+        """Whether the shape rule is on (`association.birth_shape_quantile` > 0)."""
         return self.cfg.birth_shape_quantile > 0.0
 
     def reset(self) -> None:

@@ -72,6 +72,7 @@ class SimilarityQueue:
 
     @property
     def capacity(self) -> int:
+        """How many similarities the queue holds at most."""
         return len(self._data)
 
     @property

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 
@@ -20,6 +19,7 @@ from tracker.classes import ClassPolicy
 from tracker.config import TrackerConfig
 from tracker.entry import entry_evidence, near_border
 from tracker.fast_numpy import all_set, any_set, filled
+from tracker.frame_rate import frames_at_least
 from tracker.frame_view import BorderLooks, FrameView, block
 from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
 from tracker.ground_line import GroundLine, complete_part_boxes
@@ -349,7 +349,7 @@ class TrackerCore:
     def _min_hits(self) -> int:
         """Matches that confirm a track: `min_hits`, and at least `min_seconds_tentative` of frames."""
         life = self.config.lifecycle
-        return max(life.min_hits, math.ceil(life.min_seconds_tentative * self.frame_rate - 1e-9))
+        return max(life.min_hits, frames_at_least(life.min_seconds_tentative, self.frame_rate))
 
     @property
     def _vote_frames(self) -> int:
@@ -458,15 +458,7 @@ class TrackerCore:
         # Without lost tracks (the common frame) only contested pairs need appearance: no re-identification pairs.
         plausible, lost_pairs = None, None
         if any_lost:
-            # A detection that plainly continues one tracked track is not a lost track's to take: skip comparing.
-            tracked = self.table.state == TRACKED
-            clear = _clear_continuations(gated_iou, contested, tracked, self.config.association.clear_iou)
-            plausible = np.zeros((t, n), dtype=bool)
-            seconds = self.table.frames_since_update[lost] / self.frame_rate
-            observed = self.table.observed_xywh[lost]
-            plausible[lost] = assoc.plausible_reid_pairs(observed, seconds, det_xywh, self.config.association)
-            plausible &= compatible & ~clear[None, :]
-            lost_pairs = lost[:, None] & ~clear[None, :]
+            plausible, lost_pairs = self._reid_candidates(gated_iou, contested, lost, det_xywh, compatible)
 
         # Appearance is consulted where motion alone could be wrong: a lost track, or a track or detection
         # with a second candidate overlapping it. A clear one-to-one pair of a tracked track needs no similarity.
@@ -515,6 +507,29 @@ class TrackerCore:
         return FrameView(
             iou, class_cost, gate, kalman_gate, similarity, reid_sim, det_xywh, dets, confirmed, looks, diagonal
         )
+
+    def _reid_candidates(
+        self,
+        gated_iou: np.ndarray,
+        contested: np.ndarray,
+        lost: np.ndarray,
+        det_xywh: np.ndarray,
+        compatible: np.ndarray | bool,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The re-identification pairs of a frame with lost tracks, (T, N) bool each: those `plausible` for a
+        revival (`assoc.plausible_reid_pairs`: the detection (N, 4 xywh) within reach of the lost track's last box
+        for the time lost, of a plausible size; and of a `compatible` class) and every lost track's pairs
+        (`lost` (T,) bool). Neither holds a detection that plainly continues one tracked track (`gated_iou` (T, N)
+        inside the gate, not `contested`: `_clear_continuations`): it is not a lost track's to take."""
+        t, n = gated_iou.shape
+        tracked = self.table.state == TRACKED
+        clear = _clear_continuations(gated_iou, contested, tracked, self.config.association.clear_iou)
+        plausible = np.zeros((t, n), dtype=bool)
+        seconds = self.table.frames_since_update[lost] / self.frame_rate
+        observed = self.table.observed_xywh[lost]
+        plausible[lost] = assoc.plausible_reid_pairs(observed, seconds, det_xywh, self.config.association)
+        plausible &= compatible & ~clear[None, :]
+        return plausible, lost[:, None] & ~clear[None, :]
 
     def _class_cost(self, dets: Detections) -> np.ndarray | None:
         """(T, N) class cost of every track x detection pair (`ClassPolicy.cost`), or None when the tracks and the

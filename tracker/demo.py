@@ -54,7 +54,11 @@ def _draw_pillar(view: np.ndarray, left: int) -> None:
 
 
 def make_clip(path: Path, seconds: float = SECONDS) -> Path:
-    """Write the demo clip (mp4) from ultralytics' bundled photo and return its path."""
+    """Write the demo clip (mp4, `seconds` long at `FPS`) from ultralytics' bundled photo and return its path.
+
+    Raises:
+        FileNotFoundError: ultralytics' bundled photo is missing (a damaged install).
+    """
     from ultralytics.utils import ASSETS
 
     photo = cv2.imread(str(ASSETS / PHOTO))

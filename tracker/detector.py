@@ -66,6 +66,7 @@ class UltralyticsDetector:
 
     @property
     def is_pytorch(self) -> bool:
+        """Whether the model runs in PyTorch (a .pt file: its own threads take every core), not an export."""
         return isinstance(getattr(self.model, "model", None), torch.nn.Module)
 
     @property

@@ -259,7 +259,14 @@ def require_osnet_file(name: str) -> Path:
 
 
 def load_osnet(cfg: ReIDConfig, device: torch.device) -> OSNetEmbedder:
-    """Build the OSNet of `cfg.model` and load `cfg.weights` (torchreid state dict, strict keys)."""
+    """Build the OSNet of `cfg.model` (Zhou et al., "Omni-Scale Feature Learning for Person Re-Identification",
+    ICCV 2019) and load `cfg.weights` (torchreid state dict, strict keys), through OpenVINO where `cfg` asks for it.
+
+    Raises:
+        FileNotFoundError: no weights file (`require_osnet_file`, naming where to get one).
+        ValueError: a file that is not a torchreid state dict or whose keys fit another architecture (named), or
+            `reid.int8` off OpenVINO's CPU path.
+    """
     path = require_osnet_file(cfg.weights)
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=False)  # torchreid files are legacy pickles

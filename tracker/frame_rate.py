@@ -9,12 +9,17 @@ and the fallback.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from tracker.config import TrackerConfig
 
-__all__ = ["FrameRateChoice", "choose_frame_rate"]
+__all__ = ["FrameRateChoice", "choose_frame_rate", "frames_at_least"]
+
+# frames: a product of seconds and frames/s a float64 rounding error above a whole count (0.14 s x 50 frames/s is
+# 7.000000000000001) is that count, not the next
+_ROUNDING_SLACK = 1e-9
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,12 @@ def choose_frame_rate(
         f"{why}; its timestamps do not give a plausible rate either, so using frame_rate = {cfg.frame_rate:g} "
         "from the config (--fps N forces a rate)",
     )
+
+
+def frames_at_least(seconds: float, frame_rate: float) -> int:
+    """The fewest whole frames that last at least `seconds` (>= 0) at `frame_rate` frames/s: ceil(seconds x rate),
+    where a product within float rounding of a whole count (`_ROUNDING_SLACK`) is that count."""
+    return math.ceil(seconds * frame_rate - _ROUNDING_SLACK)
 
 
 def _plausible(rate: float, cfg: TrackerConfig) -> bool:

@@ -66,6 +66,7 @@ ID_STRIDE = 1 << 12  # faiss row id = global_id * ID_STRIDE + prototype index (s
 SECONDS_PER_DAY = 86400.0
 IVF_REBUILD_GROWTH = 4  # retrain the inverted file when the gallery has grown this many times since training
 KMEANS_ITERATIONS = 20  # faiss.Kmeans iterations for `prototype_method: kmeans`
+KMEANS_SEED = 1  # faiss.Kmeans' fixed seed: the same bank gives the same prototypes, run after run
 SEARCH_NEIGHBOURS_PER_EXCLUDED = 1  # extra identities fetched per excluded one, so exclusion leaves candidates
 SEARCH_MIN_IDENTITIES = 2  # identities fetched per query at least: the best and the runner-up (margin test)
 NO_ID = -1
@@ -154,6 +155,9 @@ def select_prototypes(embeddings: np.ndarray, count: int, method: str = "farthes
     farthest_point: start from the embedding nearest the mean, then repeatedly add the one least similar to
     those chosen (Gonzalez' 2-approximation of k-centre), so different poses and lightings are kept.
     kmeans: faiss k-means centroids (spherical), for smoother prototypes.
+
+    Raises:
+        ValueError: another `method`.
     """
     emb = _normalised(np.asarray(embeddings, dtype=np.float32))
     n = len(emb)
@@ -162,7 +166,7 @@ def select_prototypes(embeddings: np.ndarray, count: int, method: str = "farthes
     if method == "kmeans":
         import faiss
 
-        km = faiss.Kmeans(emb.shape[1], count, niter=KMEANS_ITERATIONS, spherical=True, seed=1, verbose=False)
+        km = faiss.Kmeans(emb.shape[1], count, niter=KMEANS_ITERATIONS, spherical=True, seed=KMEANS_SEED, verbose=False)
         km.train(emb)
         return _normalised(km.centroids.astype(np.float32))
     if method != "farthest_point":

@@ -59,6 +59,7 @@ class ExactIndex:
 
     @property
     def ntotal(self) -> int:
+        """Rows held (faiss' name)."""
         return self._size
 
     @property
@@ -67,7 +68,11 @@ class ExactIndex:
         return self._vectors.nbytes + self._ids.nbytes
 
     def add_with_ids(self, vectors: np.ndarray, ids: np.ndarray) -> None:
-        """Append (N, D) vectors with their (N,) IDs (IDs already present are an error)."""
+        """Append (N, D) vectors with their (N,) IDs.
+
+        Raises:
+            ValueError: an ID already in the index (nothing is added).
+        """
         n = len(ids)
         if n == 0:
             return

@@ -97,6 +97,7 @@ class GroundLine:
 
     @property
     def enabled(self) -> bool:
+        """Whether the part-box rule is on (`association.part_box_fraction` > 0)."""
         return self.fraction > 0.0
 
     def reset(self) -> None:

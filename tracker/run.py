@@ -561,12 +561,7 @@ def track_source(
                         objects = [replace(o, track_id=o.global_id) for o in objects]
                         history.observe(number, local)
                     outputs.write(number, objects, local)
-                    summary.frames += 1
-                    summary.tracks.update(o.track_id for o in objects)
-                    summary.recovered += sum(o.recovered for o in objects)
-                    if summary.last_size and image.shape[:2] != summary.last_size:
-                        summary.size_changes += 1
-                    summary.last_size = image.shape[:2]
+                    _count_frame(summary, objects, image)
                     if after_frame is not None:
                         after_frame()
                     if save_video or show:
@@ -599,15 +594,7 @@ def track_source(
         finally:
             stop.closing = True
             summary.seconds = done.seconds + time.perf_counter() - start
-            summary.camera_motion_failures = tracker.camera_motion_failures
-            summary.invalid_embeddings = tracker.invalid_embeddings
-            if tracker.camera_motion is not None:
-                summary.camera_motion_estimates = tracker.camera_motion.estimates
-                summary.camera_motion_held = tracker.camera_motion.held
-            summary.corrupt_frames = source.corrupt_frames
-            summary.corrupt_numbers = list(source.corrupt_numbers)
-            summary.ended_early = source.ended_early
-            summary.gaps = list(source.gaps)
+            _note_counts(summary, tracker, source)
             bar.close()
             outputs.close()
             if tracker.gallery is not None and outputs.opened and not (summary.interrupted or summary.error):
@@ -622,19 +609,50 @@ def track_source(
                 import cv2
 
                 cv2.destroyAllWindows()
-            summary.birth_shapes = tracker.core.births.summary()
-            summary.still = tracker.core.still.summary()
-            if tracker.core.measurement_noise.enabled:
-                summary.measurement_noise = tracker.core.measurement_noise.summary()
-            summary.report_width = tracker.core.report_width() or {}
-            if tracker.embedder is not None:  # without ReID there are no appearance bounds to report
-                summary.calibration = tracker.core.calibration.summary()
-                log.info("%s", tracker.core.calibration.describe())
+            _note_reports(summary, tracker)
             if outputs.opened:  # a source that never yielded a frame leaves nothing behind
                 write_json_atomic(outputs.summary_path, summary.to_json(), indent=2)
     if checkpointer is not None and not (summary.interrupted or summary.error):
         checkpointer.remove()  # finished: nothing to resume
     return summary
+
+
+def _count_frame(summary: RunSummary, objects: list[TrackedObject], image: np.ndarray) -> None:
+    """Add one tracked frame to `summary`: its (H, W[, C]) `image`'s size (a change counted) and its outputs' IDs
+    and recoveries."""
+    summary.frames += 1
+    summary.tracks.update(o.track_id for o in objects)
+    summary.recovered += sum(o.recovered for o in objects)
+    if summary.last_size and image.shape[:2] != summary.last_size:
+        summary.size_changes += 1
+    summary.last_size = image.shape[:2]
+
+
+def _note_counts(summary: RunSummary, tracker: Tracker, source: FrameSource) -> None:
+    """What the tracker and the source counted over the run into `summary`: camera-motion failures and estimates,
+    invalid embeddings, corrupt frames, an early end and a stream's gaps."""
+    summary.camera_motion_failures = tracker.camera_motion_failures
+    summary.invalid_embeddings = tracker.invalid_embeddings
+    if tracker.camera_motion is not None:
+        summary.camera_motion_estimates = tracker.camera_motion.estimates
+        summary.camera_motion_held = tracker.camera_motion.held
+    summary.corrupt_frames = source.corrupt_frames
+    summary.corrupt_numbers = list(source.corrupt_numbers)
+    summary.ended_early = source.ended_early
+    summary.gaps = list(source.gaps)
+
+
+def _note_reports(summary: RunSummary, tracker: Tracker) -> None:
+    """The tracker's reports of the source into `summary` (births' shapes, still boxes, measured noise, reported
+    width, and with a ReID the calibration, also logged)."""
+    summary.birth_shapes = tracker.core.births.summary()
+    summary.still = tracker.core.still.summary()
+    if tracker.core.measurement_noise.enabled:
+        summary.measurement_noise = tracker.core.measurement_noise.summary()
+    summary.report_width = tracker.core.report_width() or {}
+    if tracker.embedder is not None:  # without ReID there are no appearance bounds to report
+        summary.calibration = tracker.core.calibration.summary()
+        log.info("%s", tracker.core.calibration.describe())
 
 
 def _checkpoint(

@@ -124,6 +124,7 @@ class StillBoxes:
 
     @property
     def enabled(self) -> bool:
+        """Whether the still rule is on (`lifecycle.still_quantile` > 0)."""
         return self.cfg.still_quantile > 0.0
 
     def reset(self) -> None:

@@ -25,10 +25,16 @@ __all__ = [
     "noise_for_similarity",
     "reid_like_identities",
     "render",
+    "score_leave_and_return",
     "score_reappearances",
     "track_leave_and_return",
     "unit_vector",
 ]
+
+# cosine of two looks of one person in the leave-and-return runs (OSNet on MOT17 crops: ~0.96 within a video, lower
+# across)
+_SAME_PERSON = 0.85
+_NOISE_SEED_OFFSET = 100  # `score_leave_and_return` draws the looks' noise from its seed plus this
 
 
 @dataclass
@@ -50,6 +56,7 @@ class Walker:
     score: float = 0.9
 
     def box_xyxy(self, frame: int) -> np.ndarray:
+        """(4,) the walker's box at `frame`, pixel corners (x1, y1, x2, y2)."""
         cx, cy = self.path(frame)
         w, h = self.size
         return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
@@ -158,7 +165,7 @@ def track_leave_and_return(
         people=people, frame_rate=tracker.frame_rate, away_seconds=away_seconds, seed=seed
     )
     identities = reid_like_identities(people, dim, different=0.2, seed=seed)
-    noise, rng = noise_for_similarity(0.85, dim), np.random.default_rng(noise_seed)
+    noise, rng = noise_for_similarity(_SAME_PERSON, dim), np.random.default_rng(noise_seed)
     shown = []
     for f in range(frames):
         if before_frame is not None:
@@ -167,6 +174,36 @@ def track_leave_and_return(
         out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
         shown.append([(o.track_id, o.detection_index, tuple(o.xyxy.tolist()), o.recovered) for o in out])
     return shown
+
+
+def score_leave_and_return(
+    seed: int,
+    with_gallery: bool,
+    people: int = 8,
+    dim: int = 512,
+    same: float = _SAME_PERSON,
+    frame_rate: float = 10.0,
+) -> ReappearanceScores:
+    """Score how a fresh default-config CPU `Tracker` keeps IDs across the returns of a `leave_and_return_world`
+    (`people` people, seed `seed`, at `frame_rate` frames/s) with `reid_like_identities` looks of size `dim` (two
+    looks of one person ~`same` cosine; the looks' noise drawn with seed `seed + _NOISE_SEED_OFFSET`). With
+    `with_gallery` the tracker holds a new `Gallery` and a person is known by the global ID shown, without it by the
+    track ID (`score_reappearances`). The leave-and-return test and `tools/eval_leave_return.py` run this world."""
+    from tracker import Tracker, load_config  # (here: the tracker package imports nothing of this module)
+    from tracker.gallery import Gallery
+
+    walkers, visits, frames = leave_and_return_world(people=people, frame_rate=frame_rate, seed=seed)
+    identities = reid_like_identities(people, dim, seed=seed)
+    noise = noise_for_similarity(same, dim)
+    rng = np.random.default_rng(seed + _NOISE_SEED_OFFSET)
+    cfg = load_config(overrides=["device=cpu"])
+    tracker = Tracker(cfg, frame_rate=frame_rate, gallery=Gallery(cfg.gallery) if with_gallery else None)
+    shown = []
+    for f in range(frames):
+        det = render(walkers, f, identities, noise, rng)
+        out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+        shown.append({int(det.identities[o.detection_index]): o.global_id if with_gallery else o.track_id for o in out})
+    return score_reappearances(visits, shown)
 
 
 def reid_like_identities(count: int, dim: int, different: float = 0.45, seed: int = 0) -> np.ndarray:

@@ -93,6 +93,7 @@ class Track:
 
     @property
     def state(self) -> TrackState:
+        """Tentative, tracked or lost; removed when it expires (or misses while tentative). Held in its table row."""
         return _STATES[self._table.state[self._row]]
 
     @state.setter
@@ -101,6 +102,7 @@ class Track:
 
     @property
     def track_id(self) -> int | None:
+        """The ID shown for the track, given when it is confirmed; None while tentative."""
         value = int(self._table.track_id[self._row])
         return None if value == _NO_TRACK_ID else value
 
@@ -110,6 +112,7 @@ class Track:
 
     @property
     def is_confirmed(self) -> bool:
+        """Tracked or lost: the track has an ID."""
         return self.state in (TrackState.TRACKED, TrackState.LOST)
 
     def __repr__(self) -> str:
@@ -270,6 +273,7 @@ class TrackTable:
                 track._table, track._row = table, row
 
     def clear(self) -> None:
+        """Remove every track (`keep` of none)."""
         self.keep(np.zeros(len(self.tracks), dtype=bool))
 
     @property

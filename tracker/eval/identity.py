@@ -63,6 +63,7 @@ class IdentityBreakdown:
 
     @property
     def idtp(self) -> int:
+        """Boxes matched to the right identity, all people together (TrackEval's IDTP)."""
         return sum(p.idtp for p in self.people.values())
 
     @property

@@ -28,7 +28,8 @@ import numpy as np
 from tracker.assignment import linear_assignment
 from tracker.association import iou_matrix
 from tracker.eval.sequences import Sequence
-from tracker.io.mot import read_mot_rows, tlwh_to_xyxy
+from tracker.frame_rate import frames_at_least
+from tracker.io.mot import RESULT_COLUMNS, read_mot_rows, tlwh_to_xyxy
 
 __all__ = ["REVIVAL_METRICS", "RevivalCounts", "identity_timeline", "revival_counts", "revival_scores"]
 
@@ -85,7 +86,7 @@ def _frame_matches(gt: np.ndarray, results: np.ndarray) -> Iterable[tuple[int, n
     frames = np.union1d(gt[:, 0], results[:, 0]).astype(int)
     gt_by_frame = {int(f): gt[gt[:, 0] == f] for f in np.unique(gt[:, 0])}
     res_by_frame = {int(f): results[results[:, 0] == f] for f in np.unique(results[:, 0])}
-    empty = np.zeros((0, results.shape[1] if results.ndim == 2 else 10))
+    empty = np.zeros((0, results.shape[1] if results.ndim == 2 else RESULT_COLUMNS))
     for frame in frames:
         g, r = gt_by_frame.get(int(frame), empty), res_by_frame.get(int(frame), empty)
         if len(g) == 0 or len(r) == 0:
@@ -122,7 +123,7 @@ def revival_counts(gt: np.ndarray, results: np.ndarray, frame_rate: float, bench
     """
     if benchmark == _MOT17 and len(gt) and gt.shape[1] > _CLASS_COLUMN:
         gt = gt[(gt[:, _CLASS_COLUMN] == _PEDESTRIAN) & (gt[:, _FLAG_COLUMN] != 0)]
-    min_gap = max(1, math.ceil(MIN_GAP_SECONDS * frame_rate - 1e-9))
+    min_gap = max(1, frames_at_least(MIN_GAP_SECONDS, frame_rate))
     # Presence: every frame an ID is in the results (precision) / matched to a box (recall).
     by_track: dict[int, list[tuple[int, int]]] = {}  # track id -> [(frame, gt id)] of frames it matched someone
     by_gt: dict[int, list[tuple[int, int]]] = {}  # gt id -> [(frame, track id)] of frames it was matched

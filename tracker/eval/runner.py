@@ -42,6 +42,7 @@ _NO_CMC = ["motion.camera_compensation=none"]
 _MS_PER_S = 1e3
 _MOTION_ONLY = ["appearance.enabled=false"]
 _PEER_ROW_COLUMNS = 6  # a peer's row: track_id, x1, y1, x2, y2, score
+_INPUTS_KEY_CHARS = 16  # hex digits of the hash over a sequence's detector inputs (in a result's identity)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -206,7 +207,7 @@ def _inputs_digest(frames: list[FrameInputs]) -> str:
             if array is not None:
                 digest.update(array.tobytes())
         digest.update(b"|")
-    return digest.hexdigest()[:16]
+    return digest.hexdigest()[:_INPUTS_KEY_CHARS]
 
 
 def _tracker_identity(name: str, cfg_dict: dict[str, Any]) -> Any:

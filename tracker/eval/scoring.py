@@ -53,6 +53,9 @@ def score_results(sequences: list[Sequence], result_files: dict[str, Path]) -> d
 
     Returns:
         {sequence name: metrics, ..., "COMBINED": metrics}, metrics in percent (counts as integers).
+    Raises:
+        ValueError: MOT15- and MOT17-format sequences together (their gt is read differently).
+        RuntimeError: TrackEval returned no combined result (its messages attached).
     """
     import trackeval
 

@@ -124,14 +124,17 @@ class Sequence:
 
     @property
     def name(self) -> str:
+        """The sequence's name (its folder's, as seqinfo.ini gives it)."""
         return self.info.name
 
     @property
     def num_frames(self) -> int:
+        """Frames evaluated: `first` to `last`, both included."""
         return self.last - self.first + 1
 
     @property
     def has_all_images(self) -> bool:
+        """Whether the image folder holds the images of frames 1 to `last` (every evaluated frame's)."""
         return self.info.frames_with_images() >= self.last
 
     def public_detections(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:

@@ -312,7 +312,11 @@ class MotWriter:
 
     @property
     def bytes_written(self) -> int:
-        """Length of the file so far (every row is flushed)."""
+        """Length of the file so far in bytes (every row is flushed).
+
+        Raises:
+            ValueError: the writer is closed.
+        """
         if self._file is None:
             raise ValueError(f"MotWriter for {self.path} is closed")
         return self._file.tell()
@@ -323,7 +327,11 @@ class MotWriter:
             os.fsync(self._file.fileno())
 
     def write(self, frame: int, objects: Iterable[TrackedObject]) -> None:
-        """Append the objects of 1-based `frame`."""
+        """Append the objects of 1-based `frame`, one MOTChallenge row each, flushed.
+
+        Raises:
+            ValueError: the writer is closed.
+        """
         if self._file is None:
             raise ValueError(f"MotWriter for {self.path} is closed")
         self._file.writelines(_format_objects(frame, objects))

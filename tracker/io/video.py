@@ -115,7 +115,12 @@ class VideoWriter:
         self.frames = 0
 
     def write(self, frame: np.ndarray) -> None:
-        """Append one BGR frame."""
+        """Append one (H, W, 3) uint8 BGR frame; the first sets the video's size, a later one of another size is
+        resized to it.
+
+        Raises:
+            OSError: OpenCV cannot open the file for writing (at the first frame).
+        """
         if self._writer is None:
             self._size = (frame.shape[1], frame.shape[0])
             self.path.parent.mkdir(parents=True, exist_ok=True)

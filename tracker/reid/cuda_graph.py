@@ -28,7 +28,11 @@ _CAPTURE_MODE = "thread_local"  # cudaStreamCaptureMode: other threads (the dete
 
 
 def padded_batch(count: int, largest: int) -> int:
-    """The batch a graph is captured for: the next power of two >= count, at most `largest` (count <= largest)."""
+    """The batch a graph is captured for: the next power of two >= count, at most `largest`.
+
+    Raises:
+        ValueError: `count` outside 1..`largest`.
+    """
     if not 1 <= count <= largest:
         raise ValueError(f"batch of {count} outside 1..{largest}")
     return min(1 << (count - 1).bit_length(), largest)
