@@ -1,4 +1,5 @@
-"""The bank's CPU similarity path (sparse bmm, numpy aggregation) gives the device path's values bit for bit."""
+"""The bank's CPU similarity paths (float32: per-track products in numpy; bfloat16: padded bmm layouts) give the
+device path's values: bf16 bit for bit, float32 to within the BLAS's summation order."""
 
 from __future__ import annotations
 
@@ -7,17 +8,23 @@ import pytest
 import torch
 
 from tracker import bank as bank_module
-from tracker.bank import AppearanceBank, _chunk_sizes, _next_pow2, _padded_width, _prev_pow2
+from tracker.bank import AppearanceBank, _chunk_sizes, _next_pow2, _padded_width, _prev_pow2, storage_dtype
+
+# float32 products of one pair may differ in the last bit with the number of its track's candidates (the BLAS's
+# summation order): the values agree to this, bf16's (rounded to 8 bits) exactly
+FLOAT32_ATOL = {"float32": 1e-6, "bfloat16": 0.0}
 
 
 def _unit(rows: int, dim: int, rng: np.random.Generator) -> torch.Tensor:
     return torch.nn.functional.normalize(torch.from_numpy(rng.normal(size=(rows, dim)).astype(np.float32)), dim=1)
 
 
-def _filled_bank(aggregation: str, fills: list[int], capacity: int = 6, dim: int = 16, topk: int = 3):
+def _filled_bank(
+    aggregation: str, fills: list[int], capacity: int = 6, dim: int = 16, topk: int = 3, dtype: str = "auto"
+):
     """A bank with one slot per entry of `fills`, holding that many pushes (more than K: the FIFO wrapped)."""
     rng = np.random.default_rng(len(fills))
-    bank = AppearanceBank(capacity, "cpu", initial_slots=2, aggregation=aggregation, topk=topk)
+    bank = AppearanceBank(capacity, "cpu", initial_slots=2, aggregation=aggregation, topk=topk, dtype=dtype)
     slots = np.array([bank.allocate() for _ in fills])
     for step in range(max(fills)):
         due = slots[np.array(fills) > step]
@@ -43,12 +50,14 @@ def test_host_aggregation_equals_the_device_one(aggregation):
         np.testing.assert_array_equal(host, device)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 @pytest.mark.parametrize("aggregation", ["max", "topk_mean"])
-def test_sparse_similarity_equals_the_dense_one_bit_for_bit(aggregation):
-    """Candidate pairs computed on the CPU path have exactly the dense path's values, in the gather layout (few
-    tracks with candidates) and the view layout (most of them); other pairs and empty banks are NaN."""
+def test_sparse_similarity_equals_the_dense_one(aggregation, dtype):
+    """Candidate pairs computed on the CPU path have the dense path's values (bf16 exactly, in the gather layout
+    (few tracks with candidates) and the view layout (most of them); float32 to its summation order); other pairs
+    and empty banks are NaN."""
     fills = np.array([1, 0, 3, 14, 6, 6, 7, 2, 9, 5])  # 0: an empty bank; 14 > K: a wrapped FIFO
-    bank, slots, rng = _filled_bank(aggregation, list(fills))
+    bank, slots, rng = _filled_bank(aggregation, list(fills), dtype=dtype)
     emb = _unit(7, 16, rng)
     dense = bank.similarity(slots, emb)
     assert np.isfinite(dense[fills > 0]).all() and np.isnan(dense[fills == 0]).all()
@@ -58,18 +67,18 @@ def test_sparse_similarity_equals_the_dense_one_bit_for_bit(aggregation):
     for candidates in (few, most):
         sparse = bank.similarity(slots, emb, candidates)
         known = candidates & (fills > 0)[:, None]
-        np.testing.assert_array_equal(sparse[known], dense[known])
+        np.testing.assert_allclose(sparse[known], dense[known], rtol=0, atol=FLOAT32_ATOL[dtype])
         assert np.isnan(sparse[~known]).all()
 
 
 @pytest.mark.parametrize("tracks_with_candidates", [1, 3, 9, 17, 41, 130])
 def test_chunked_gather_batches_equal_the_dense_values(monkeypatch, tracks_with_candidates):
-    """Tracks with candidates that fill no power of two are compared in chunks (`_chunk_sizes`): each chunk's values
-    are the dense path's, whatever chunk a bank falls in and however many padded banks it has."""
+    """bf16 banks: tracks with candidates that fill no power of two are compared in chunks (`_chunk_sizes`): each
+    chunk's values are the dense path's, whatever chunk a bank falls in and however many padded banks it has."""
     monkeypatch.setattr(bank_module, "_CALL_COST_ENTRIES", 1)  # chunks even for these tiny banks
     rng = np.random.default_rng(tracks_with_candidates)
     slots_total = 2 * tracks_with_candidates + 40  # few of them take part: the gather layout, not the view
-    bank = AppearanceBank(5, "cpu", initial_slots=8, aggregation="topk_mean", topk=3)
+    bank = AppearanceBank(5, "cpu", dtype="bfloat16", initial_slots=8, aggregation="topk_mean", topk=3)
     slots = np.array([bank.allocate() for _ in range(slots_total)])
     for _ in range(7):
         bank.push(slots, _unit(slots_total, 16, rng))
@@ -85,12 +94,12 @@ def test_chunked_gather_batches_equal_the_dense_values(monkeypatch, tracks_with_
 
 @pytest.mark.parametrize("chunk_bytes", [1, 5 * 16 * 2 * 4, 5 * 16 * 2 * 5, 1 << 30])
 def test_cache_sized_chunks_equal_the_dense_values(monkeypatch, chunk_bytes):
-    """Gathers capped at `_CHUNK_BYTES` (one bank each, four banks each, four and a rest joined up to five, uncapped)
-    give the dense path's values."""
+    """bf16 banks: gathers capped at `_CHUNK_BYTES` (one bank each, four banks each, four and a rest joined up to five,
+    uncapped) give the dense path's values."""
     monkeypatch.setattr(bank_module, "_CALL_COST_ENTRIES", 1)
     monkeypatch.setattr(bank_module, "_CHUNK_BYTES", chunk_bytes)
     rng = np.random.default_rng(5)
-    bank = AppearanceBank(5, "cpu", initial_slots=8, aggregation="topk_mean", topk=3)
+    bank = AppearanceBank(5, "cpu", dtype="bfloat16", initial_slots=8, aggregation="topk_mean", topk=3)
     slots = np.array([bank.allocate() for _ in range(120)])
     for _ in range(7):
         bank.push(slots, _unit(120, 16, rng))
@@ -142,12 +151,13 @@ def test_the_device_path_gives_nan_outside_the_candidates_as_the_cpu_path():
     assert np.isnan(dense[~candidates]).all() and np.isfinite(dense[2:][candidates[2:]]).all()
 
 
-def test_cpu_writes_through_numpy_equal_index_copy_across_growth():
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_cpu_writes_through_numpy_equal_index_copy_across_growth(dtype):
     """`push` on the CPU writes the bank's memory through numpy (`_host`): the entries are index_copy_'s bit for bit,
     also after the slot count doubled (a new tensor: the numpy view must follow it)."""
     rng = np.random.default_rng(3)
-    fast = AppearanceBank(4, "cpu", initial_slots=2, aggregation="topk_mean")
-    slow = AppearanceBank(4, "cpu", initial_slots=2, aggregation="topk_mean")
+    fast = AppearanceBank(4, "cpu", initial_slots=2, aggregation="topk_mean", dtype=dtype)
+    slow = AppearanceBank(4, "cpu", initial_slots=2, aggregation="topk_mean", dtype=dtype)
     slow._host = None  # the device path's index_copy_
     slow._resize_data = lambda n, bank=slow: (AppearanceBank._resize_data(bank, n), setattr(bank, "_host", None))
     for step in range(7):  # 1, then 3 slots (one doubling), then 5 (another), the FIFO wraps
@@ -273,10 +283,10 @@ def test_padded_width_is_a_power_of_two_or_three_quarters_of_one_from_six():
 
 @pytest.mark.parametrize("widest", [5, 6, 7, 11, 12, 13])
 def test_three_quarter_widths_give_the_dense_values(widest):
-    """A batch whose widest track has `widest` candidates (padded to 6, 8, 12 or 16 rows) gives the dense path's
-    values for every pair, the widest track's and the narrow ones'."""
+    """bf16 banks: a batch whose widest track has `widest` candidates (padded to 6, 8, 12 or 16 rows) gives the dense
+    path's values for every pair, the widest track's and the narrow ones'."""
     rng = np.random.default_rng(widest)
-    bank = AppearanceBank(5, "cpu", initial_slots=8, aggregation="topk_mean", topk=3)
+    bank = AppearanceBank(5, "cpu", dtype="bfloat16", initial_slots=8, aggregation="topk_mean", topk=3)
     slots = np.array([bank.allocate() for _ in range(40)])
     for _ in range(7):
         bank.push(slots, _unit(40, 16, rng))
@@ -300,7 +310,7 @@ def test_width_groups_split_only_where_rows_saved_outweigh_calls(monkeypatch):
     """A churn frame's counts (many narrow tracks, one with most detections) are grouped by width class, each
     group's bound an allowed width and the last the widest's padding (48 rows for 33 of 64); counts of one
     class, or a call dearer than every padded row, stay one batch."""
-    bank = AppearanceBank(100, "cpu", dim=64)
+    bank = AppearanceBank(100, "cpu", dtype="bfloat16", dim=64)
     widths = np.array([1] * 20 + [3] * 14 + [12] * 20 + [21] * 30 + [33])
     monkeypatch.setattr(bank_module, "_CALL_COST_PRODUCTS", 50 * 100 * 64)  # a call: 50 padded rows
     groups = bank._width_groups(widths, 33, 64)
@@ -313,12 +323,12 @@ def test_width_groups_split_only_where_rows_saved_outweigh_calls(monkeypatch):
 
 @pytest.mark.parametrize("aggregation", ["max", "topk_mean", "mean"])
 def test_grouped_batches_give_the_dense_values(monkeypatch, aggregation):
-    """Tracks split into groups of similar candidate counts (`_width_groups`: one with most detections, many with a
-    few, banks full and partial) give the dense path's values for every pair, aggregated together (topk_mean of
-    over `_MIN_BIT_SORT_PAIRS` pairs ranked on the bf16 bits)."""
+    """bf16 banks: tracks split into groups of similar candidate counts (`_width_groups`: one with most detections,
+    many with a few, banks full and partial) give the dense path's values for every pair, aggregated together
+    (topk_mean of over `_MIN_BIT_SORT_PAIRS` pairs ranked on the bf16 bits)."""
     monkeypatch.setattr(bank_module, "_CALL_COST_PRODUCTS", 1)  # groups even for these small banks
     rng = np.random.default_rng(27)
-    bank = AppearanceBank(12, "cpu", initial_slots=8, aggregation=aggregation, topk=3)
+    bank = AppearanceBank(12, "cpu", dtype="bfloat16", initial_slots=8, aggregation=aggregation, topk=3)
     slots = np.array([bank.allocate() for _ in range(60)])
     for step in range(14):
         due = slots[: 60 - 3 * step]
@@ -341,7 +351,7 @@ def test_top_mean_of_bits_equals_the_float_path():
     """The topk_mean ranked on int16 keys of the bf16 bits gives the float32 path's values: negative values, signed
     zeros, ties, and banks holding 0 to K entries included."""
     rng = np.random.default_rng(3)
-    bank = AppearanceBank(10, "cpu", aggregation="topk_mean", topk=3)
+    bank = AppearanceBank(10, "cpu", dtype="bfloat16", aggregation="topk_mean", topk=3)
     values = torch.from_numpy(rng.normal(size=(300, 10)).astype(np.float32)).to(torch.bfloat16)
     values[:40] = values[:40].round()  # ties
     values[40:60, :5] = -0.0
@@ -355,14 +365,15 @@ def test_top_mean_of_bits_equals_the_float_path():
     np.testing.assert_array_equal(bank._top_mean_of_bits(bits[100:].copy(), counts[100:]), expected[100:])
 
 
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 @pytest.mark.parametrize("aggregation", ["max", "topk_mean", "mean"])
-def test_floors_skip_only_pairs_proven_below_them(aggregation):
+def test_floors_skip_only_pairs_proven_below_them(aggregation, dtype):
     """A pair of a track with a floor is left uncomputed only where the centre/radius bound proves its similarity
     below the floor: it then holds a value at least its similarity and below the floor; every other pair (and every
     pair of a track without a floor) holds its exact value. Banks of one person each, full and partial."""
     rng = np.random.default_rng(28)
     people = _unit(6, 32, rng).numpy()
-    bank = AppearanceBank(8, "cpu", aggregation=aggregation, topk=3)
+    bank = AppearanceBank(8, "cpu", aggregation=aggregation, topk=3, dtype=dtype)
     slots = np.array([bank.allocate() for _ in range(6)])
     for step in range(10):
         due = slots[: 6 - step // 3]  # the last slots hold fewer looks
@@ -373,12 +384,13 @@ def test_floors_skip_only_pairs_proven_below_them(aggregation):
     exact = bank.similarity(slots, dets, candidates)
     floors = np.array([0.5, 0.5, -np.inf, 0.5, 0.9, 0.5])
     bounded = bank.similarity(slots, dets, candidates, floors)
-    skipped = candidates & (bounded != exact)
+    atol = FLOAT32_ATOL[dtype]  # (the computed pairs' values, to their summation order)
+    skipped = candidates & ~np.isclose(bounded, exact, rtol=0, atol=atol)
     assert skipped.sum() >= 10  # the other people's pairs of the tracks with floors
     assert not skipped[2].any()  # no floor: every value exact
     row_floors = np.broadcast_to(floors[:, None], skipped.shape)
     assert (bounded[skipped] >= exact[skipped]).all() and (bounded[skipped] < row_floors[skipped]).all()
-    assert (exact[candidates & ~skipped] == bounded[candidates & ~skipped]).all()
+    np.testing.assert_allclose(bounded[candidates & ~skipped], exact[candidates & ~skipped], rtol=0, atol=atol)
     assert np.isnan(bounded[~candidates]).all()
 
 
@@ -394,3 +406,30 @@ def test_a_written_bank_gets_a_new_bound():
     assert bank.similarity(slot, b[None], asked, floors)[0, 0] < 0.5  # proven below: a bound
     bank.push(slot, b[None])
     assert bank.similarity(slot, b[None], asked, floors)[0, 0] == bank.similarity(slot, b[None], asked)[0, 0] > 0.9
+
+
+def test_bank_storage_is_float32_on_the_cpu_and_float16_on_a_gpu_unless_set():
+    """`appearance.bank_dtype`: auto stores float32 on the CPU (its per-track products) and float16 on a GPU;
+    bfloat16 is taken anywhere, float16 only on a GPU; a wrong name is one error naming the key."""
+    assert storage_dtype("auto", "cpu") == torch.float32 and storage_dtype("auto", "cuda") == torch.float16
+    assert storage_dtype("bfloat16", "cpu") == torch.bfloat16 and storage_dtype("float32", "cuda") == torch.float32
+    with pytest.raises(ValueError, match="bank_dtype=float16 needs a GPU"):
+        AppearanceBank(4, "cpu", dtype="float16")
+    with pytest.raises(ValueError, match="bank_dtype must be auto"):
+        storage_dtype("fp8", "cpu")
+    bank = AppearanceBank(4, "cpu", initial_slots=2, dim=8)
+    assert bank._data.dtype == torch.float32 and bank.nbytes == 2 * 4 * 8 * 4
+
+
+@pytest.mark.parametrize("aggregation", ["max", "topk_mean", "mean"])
+def test_float32_and_bfloat16_banks_agree_to_bf16_rounding(aggregation):
+    """The two CPU storages compare the same looks: their similarities differ by bf16's rounding of the stored
+    looks and products only (relative 2**-8 of values of magnitude <= 1)."""
+    fills = [1, 3, 14, 6, 9]
+    wide, slots, rng = _filled_bank(aggregation, fills, dtype="float32")
+    half, _, _ = _filled_bank(aggregation, fills, dtype="bfloat16")
+    emb = _unit(6, 16, rng)
+    candidates = rng.random((len(slots), 6)) < 0.7
+    a, b = wide.similarity(slots, emb, candidates), half.similarity(slots, emb, candidates)
+    assert np.array_equal(np.isnan(a), np.isnan(b)) and not np.isnan(a).all()
+    np.testing.assert_allclose(a[candidates], b[candidates], atol=2e-2)

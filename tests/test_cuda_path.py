@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-import tracker.bank
 from tracker import Tracker, load_config
 from tracker.bank import AppearanceBank
 from tracker.testing import Walker, identity_embeddings, linear_path, render
@@ -17,13 +16,11 @@ def _unit(rows: int, dim: int, seed: int) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("aggregation", ["max", "mean", "topk_mean"])
-def test_fp16_bank_dense_similarity_matches_fp32(monkeypatch, aggregation):
+def test_fp16_bank_dense_similarity_matches_fp32(aggregation):
     """The bank as it is on CUDA (fp16 storage, one dense matmul) gives the fp32 similarities within fp16 rounding."""
-    reference = AppearanceBank(5, "cpu", initial_slots=4, aggregation=aggregation)
-    reference.dtype = torch.float32
-    monkeypatch.setattr(tracker.bank, "_storage_dtype", lambda device: torch.float16)
+    reference = AppearanceBank(5, "cpu", initial_slots=4, aggregation=aggregation, dtype="float32")
     half = AppearanceBank(5, "cpu", initial_slots=4, aggregation=aggregation)
-    assert half.dtype == torch.float16
+    half.dtype = torch.float16  # CUDA's storage ("auto" there), on the CPU: its dense path
     for bank in (reference, half):
         assert [bank.allocate() for _ in range(4)] == [0, 1, 2, 3]
     slots = np.arange(4)

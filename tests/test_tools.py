@@ -395,3 +395,18 @@ def test_official_scores_agree_with_track_eval_and_flag_a_changed_figure(tmp_pat
     with pytest.raises(SystemExit) as stop:
         tool.main([str(tmp_path / "nowhere")])
     assert stop.value.code == 2 and "summary.json" in capsys.readouterr().err
+
+
+def test_every_tool_runs_the_tracker_of_its_own_checkout():
+    """A tool run as `python tools/X.py` from a worktree or a second clone measures that checkout's `tracker/`: its
+    root goes first on sys.path before the first top-level tracker import (Python puts only tools/ there, and the
+    venv's editable install points at another checkout: a check there compared that checkout with itself)."""
+    missing = []
+    for path in TOOLS:
+        lines = path.read_text().splitlines()
+        first = next((i for i, line in enumerate(lines) if re.match(r"(from|import) tracker\b", line)), None)
+        if first is None:
+            continue
+        if not any(re.match(r"sys\.path\.insert\(0, str\((ROOT|here\.parent)\)\)", line) for line in lines[:first]):
+            missing.append(path.name)
+    assert not missing, missing

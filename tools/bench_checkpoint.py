@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from tracker import Tracker, load_config
-from tracker.cli import positive_int
-from tracker.resume import CHECKPOINT_NAME, DEFAULT_CHECKPOINT_SECONDS, Checkpointer, Progress
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
+
+from tracker import Tracker, load_config  # noqa: E402
+from tracker.cli import positive_int  # noqa: E402
+from tracker.resume import CHECKPOINT_NAME, DEFAULT_CHECKPOINT_SECONDS, Checkpointer, Progress  # noqa: E402
 
 WIDTH, HEIGHT = 1920, 1080
 BOX = (40.0, 100.0)  # width, height of each person's box, pixels

@@ -35,16 +35,20 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import torch
 
-from tracker import Tracker, load_config
-from tracker.cli import positive_int
-from tracker.device import resolve_device
-from tracker.gallery import Gallery, Sighting
-from tracker.testing import FrameDetections, Walker, identity_embeddings, render
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
+
+from tracker import Tracker, load_config  # noqa: E402
+from tracker.cli import positive_int  # noqa: E402
+from tracker.device import resolve_device  # noqa: E402
+from tracker.gallery import Gallery, Sighting  # noqa: E402
+from tracker.testing import FrameDetections, Walker, identity_embeddings, render  # noqa: E402
 
 WIDTH, HEIGHT = 1920, 1080
 REFERENCE_TRACKS = 50  # the frame is 1080p at this many people; it grows with T to keep the density

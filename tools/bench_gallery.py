@@ -23,14 +23,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
-from tracker.cli import positive_int
-from tracker.config import GalleryConfig
-from tracker.gallery import Gallery, Sighting
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
+
+from tracker.cli import positive_int  # noqa: E402
+from tracker.config import GalleryConfig  # noqa: E402
+from tracker.gallery import Gallery, Sighting  # noqa: E402
 
 DIM = 512
 PROTOTYPES = 4

@@ -18,12 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_core import CHURN_DIM, FPS, world
+from bench_core import CHURN_DIM, FPS, world  # noqa: E402
 
-from tracker import Tracker, load_config
-from tracker.cli import positive_int
+from tracker import Tracker, load_config  # noqa: E402
+from tracker.cli import positive_int  # noqa: E402
 
 CAPACITY = 100  # K of the benchmark
 DIM = 512  # D of the walking and crossing worlds

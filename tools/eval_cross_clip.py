@@ -32,17 +32,20 @@ from pathlib import Path
 
 import numpy as np
 
-from tracker import Tracker, load_config
-from tracker.assignment import linear_assignment
-from tracker.association import iou_matrix
-from tracker.config import TrackerConfig
-from tracker.eval.inputs import FrameInputs, load_inputs
-from tracker.eval.peers import PEERS, PeerTracker
-from tracker.eval.scoring import score_results
-from tracker.eval.sequences import Sequence, find_sequences
-from tracker.gallery import Gallery
-from tracker.io.mot import format_mot_row, read_mot_rows, tlwh_to_xyxy
-from tracker.io.strict_json import write_json_atomic
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
+
+from tracker import Tracker, load_config  # noqa: E402
+from tracker.assignment import linear_assignment  # noqa: E402
+from tracker.association import iou_matrix  # noqa: E402
+from tracker.config import TrackerConfig  # noqa: E402
+from tracker.eval.inputs import FrameInputs, load_inputs  # noqa: E402
+from tracker.eval.peers import PEERS, PeerTracker  # noqa: E402
+from tracker.eval.scoring import score_results  # noqa: E402
+from tracker.eval.sequences import Sequence, find_sequences  # noqa: E402
+from tracker.gallery import Gallery  # noqa: E402
+from tracker.io.mot import format_mot_row, read_mot_rows, tlwh_to_xyxy  # noqa: E402
+from tracker.io.strict_json import write_json_atomic  # noqa: E402
 
 CLIP_ID_OFFSET = 100000  # without a gallery, clip k's IDs are k * this + the tracker's own (new IDs per clip)
 MIN_IOU = 0.5  # a result box is a ground-truth person's when their IoU is at least this

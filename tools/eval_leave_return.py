@@ -13,8 +13,13 @@ ID.
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from tracker.testing import score_leave_and_return
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
+
+from tracker.testing import score_leave_and_return  # noqa: E402
 
 
 def main() -> None:

@@ -15,9 +15,10 @@ import os
 import sys
 from pathlib import Path
 
-from tracker.eval.cli import compare_main, eval_main
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
+
+from tracker.eval.cli import compare_main, eval_main  # noqa: E402
 
 
 def default_data() -> Path:

@@ -38,8 +38,11 @@ from pathlib import Path
 
 import numpy as np
 
-from tracker.assignment import linear_assignment
-from tracker.eval.variants import MIN_VISIBLE_FRACTION, NAME_SEPARATOR, FrameTransform, default_variants_dir
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
+
+from tracker.assignment import linear_assignment  # noqa: E402
+from tracker.eval.variants import MIN_VISIBLE_FRACTION, NAME_SEPARATOR, FrameTransform, default_variants_dir  # noqa: E402
 
 MATCH_IOU = 0.5  # CLEAR MOT's match threshold
 DUPLICATE_IOU = 0.3  # mean IoU with a matched box of ours that makes a duplicate

@@ -25,12 +25,16 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from tracker import Tracker, load_config
-from tracker.cli import non_negative_int, positive_int
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
+
+from tracker import Tracker, load_config  # noqa: E402
+from tracker.cli import non_negative_int, positive_int  # noqa: E402
 
 __all__ = ["Snapshot", "SoakReport", "SoakScene", "rss_bytes", "run_soak"]
 

@@ -19,13 +19,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_pipeline import read_frames, shared_config
+from bench_pipeline import read_frames, shared_config  # noqa: E402
 
-from tracker import Tracker
-from tracker.cli import positive_int
-from tracker.config import ConfigError, TrackerConfig
+from tracker import Tracker  # noqa: E402
+from tracker.cli import positive_int  # noqa: E402
+from tracker.config import ConfigError, TrackerConfig  # noqa: E402
 
 STREET_FRAMES = 100  # frames of the 1080p street by default
 ALL_FRAMES = 10**6  # the image sequences: every frame they hold

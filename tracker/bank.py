@@ -5,6 +5,10 @@ entries, written round-robin, so the bank always holds the track's last K confid
 in one (S, K, D) tensor on the configured device; a slot is freed when its track is removed and reused by
 the next track; S doubles only when more tracks are alive at once. Memory is O(S * K * D) whatever the
 video length.
+
+Storage (`appearance.bank_dtype`, `storage_dtype`): float32 on the CPU, where each track's candidate detections are
+multiplied with its bank in place (numpy's BLAS, no gather); float16 on CUDA, one matmul of all pairs. bfloat16 on
+the CPU halves the memory and takes the gathered, padded bf16 bmm path (fast where the CPU multiplies bf16 natively).
 """
 
 from __future__ import annotations
@@ -52,9 +56,28 @@ _BOUND_SLACK = 0.01
 _NO_STORED_HOST = (None, None)  # `AppearanceBank._stored_host` before `stored` returned any tensor
 
 
-def _storage_dtype(device: torch.device) -> torch.dtype:
-    """16-bit storage halves memory traffic: fp16 on CUDA, bf16 on the CPU (fast matmul there)."""
-    return torch.float16 if device.type == "cuda" else torch.bfloat16
+# `appearance.bank_dtype` names -> torch dtypes ("auto": `storage_dtype`)
+BANK_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def storage_dtype(name: str, device: torch.device | str) -> torch.dtype:
+    """The banks' storage dtype for `appearance.bank_dtype` `name` on `device`.
+
+    "auto": float16 on a GPU (one matmul of all pairs, half the memory traffic) and float32 on the CPU, where each
+    contested track's products are one small BLAS call on its bank in place: 0.5-0.7x the CPU time of the gathered
+    bf16 bmm for a walking frame of 50 people (K=100, D=512) on an Intel Xeon with AVX512-BF16 but no AMX (stop 37;
+    docs/speed.md), for twice the bank memory (K=30, D=512: 60 KB a track).
+    Raises:
+        ValueError: an unknown name, or float16 on the CPU (its sparse path reads bf16 bits; numpy has no bf16).
+    """
+    device = torch.device(device)
+    if name == "auto":
+        return torch.float32 if device.type == "cpu" else torch.float16
+    if name not in BANK_DTYPES:
+        raise ValueError(f"appearance.bank_dtype must be auto, {', '.join(BANK_DTYPES)}, got {name!r}")
+    if name == "float16" and device.type == "cpu":
+        raise ValueError("appearance.bank_dtype=float16 needs a GPU: on the CPU use float32 or bfloat16")
+    return BANK_DTYPES[name]
 
 
 class AppearanceBank:
@@ -67,6 +90,7 @@ class AppearanceBank:
         aggregation: "max", "mean" or "topk_mean" over a bank's similarities.
         topk: k for "topk_mean".
         dim: D; None to take it from the first embeddings pushed.
+        dtype: storage dtype (`appearance.bank_dtype`: "auto", "float32", "bfloat16" or "float16"; `storage_dtype`).
 
     Attributes:
         sparse: `similarity` computes only the candidate pairs it is given (True on the CPU); False computes every
@@ -82,19 +106,20 @@ class AppearanceBank:
         aggregation: str = "max",
         topk: int = 3,
         dim: int | None = None,
+        dtype: str = "auto",
     ) -> None:
         if aggregation not in ("max", "mean", "topk_mean"):
             raise ValueError(f"aggregation must be max, mean or topk_mean, got {aggregation!r}")
         self.capacity = int(capacity)
         self.device = torch.device(device)
-        self.dtype = _storage_dtype(self.device)
+        self.dtype = storage_dtype(dtype, self.device)
         self.sparse = self.device.type == "cpu"  # only candidate pairs are computed (CPU); a device computes all
         self.aggregation = aggregation
         self.topk = int(topk)
         self._initial_slots = int(initial_slots)
         self.dim = dim
         self._data: torch.Tensor | None = None  # (S, K, D)
-        self._host: np.ndarray | None = None  # `_data`'s memory as numpy int16 (CPU only): `_rows_of`, `push`
+        self._host: np.ndarray | None = None  # `_data`'s memory in numpy (CPU only; bf16 as int16): `push`, products
         # the last tensor `stored` returned and its `_host_view` (a frame's embeddings: `push` and `_rows_of` read it)
         self._stored_host: tuple[torch.Tensor | None, np.ndarray | None] = _NO_STORED_HOST
         self._write = np.zeros(0, dtype=np.int64)  # (S,) next position to write
@@ -348,7 +373,10 @@ class AppearanceBank:
             self._radius[slot] = np.sqrt(((entries - centre) ** 2).sum(axis=1)).max()
             self._bounded[slot] = True
         host = self._host_of(emb)
-        dets = emb.double().numpy() if host is None else (host.astype(np.int32) << 16).view(np.float32)
+        if host is not None and host.dtype == np.int16:  # bf16 bits: the top half of a float32
+            dets = (host.astype(np.int32) << 16).view(np.float32)
+        else:
+            dets = emb.double().numpy()
         dets = dets.astype(np.float64)  # (N, D) the stored values, exactly
         norms = np.sqrt(np.einsum("nd,nd->n", dets, dets))
         centred = self._centre.take(row_slots, axis=0) @ dets.T  # (R, N)
@@ -367,17 +395,24 @@ class AppearanceBank:
         self, slots: np.ndarray, counts: np.ndarray, emb: torch.Tensor, candidates: np.ndarray, out: np.ndarray
     ) -> None:
         """Only candidate pairs (the CPU path): each track with candidates gets its bank compared with its own
-        padded list of candidate detections, and only the real pairs are aggregated.
+        candidate detections, and only the real pairs are aggregated.
 
-        One bmm (B, W, D) x (B, D, K), where B covers the R tracks with candidates and W is the most candidates any
-        of them has (when W reaches N, one matmul of all N detections against the B banks instead). When most slots
-        take part, the banks are a view of the slot range (no gather copy). The (P, K) similarities of the P
-        candidate pairs are then aggregated in numpy (`_aggregate_host`). Every layout gives the same values.
+        float32 banks: one BLAS call per track, its candidates (W, D) x its bank in place (D, K)
+        (`_pair_products_float32`). bf16 banks: one bmm (B, W, D) x (B, D, K), where B covers the R tracks with
+        candidates and W is the most candidates any of them has (when W reaches N, one matmul of all N detections
+        against the B banks instead); when most slots take part, the banks are a view of the slot range (no
+        gather copy). The (P, K) similarities of the P candidate pairs are then aggregated in numpy
+        (`_aggregate_host`). Every bf16 layout gives the same values; float32 ones equal the dense path's to
+        within the BLAS's summation order.
         """
         assert self._data is not None
         cand = candidates & (counts > 0)[:, None]
         pair_rows, pair_cols = mask_pairs(cand)  # (P,) row-major: a row's candidates are consecutive
         if len(pair_rows) == 0:
+            return
+        if self.dtype == torch.float32:
+            pair_sims = self._pair_products_float32(slots, pair_rows, pair_cols, emb)
+            out[pair_rows, pair_cols] = self._aggregate_host(pair_sims, counts[pair_rows])
             return
         per_row = np.bincount(pair_rows, minlength=len(slots))  # candidates per track, from the pairs (no grid pass)
         rows = per_row.nonzero()[0]
@@ -405,6 +440,24 @@ class AppearanceBank:
             low = high
         pair_rows, pair_cols = np.concatenate(group_rows), np.concatenate(group_cols)
         out[pair_rows, pair_cols] = self._aggregate_pairs(np.concatenate(parts), counts[pair_rows])
+
+    def _pair_products_float32(
+        self, slots: np.ndarray, pair_rows: np.ndarray, pair_cols: np.ndarray, emb: torch.Tensor
+    ) -> np.ndarray:
+        """(P, K) float32 products of the P pairs (`pair_rows`, `pair_cols`: track and detection index, row-major:
+        a track's pairs are consecutive) of float32 banks of the (T,) `slots` with the (N, D) float32 `emb`: one
+        matmul per track of its candidates' rows with its bank read in place (no gather, no padding). A product is
+        its float32 dot product; the BLAS may sum it in another order for another number of candidates (last-bit
+        differences, far below any bound's `_BOUND_SLACK`)."""
+        assert self._host is not None
+        dets = self._host_of(emb)
+        sims = np.empty((len(pair_rows), self.capacity), dtype=np.float32)
+        cuts = ((pair_rows[1:] != pair_rows[:-1]).nonzero()[0] + 1).tolist()
+        starts, ends = [0, *cuts], [*cuts, len(pair_rows)]
+        banks = self._host
+        for start, end, slot in zip(starts, ends, slots.take(pair_rows.take(starts)).tolist(), strict=True):
+            np.matmul(dets.take(pair_cols[start:end], axis=0), banks[slot].T, out=sims[start:end])
+        return sims
 
     def _pair_products(
         self,
@@ -602,11 +655,13 @@ class AppearanceBank:
 
 
 def _host_view(values: torch.Tensor) -> np.ndarray | None:
-    """A CPU tensor of a 16-bit float dtype as a numpy int16 array on the same memory (numpy has no bfloat16: the
-    bits are moved as they are); None on another device or for another element size (a float32 bank)."""
-    if not values.is_cpu or values.element_size() != 2:
+    """A CPU float32 tensor as a numpy float32 array, or one of a 16-bit float dtype as a numpy int16 array (numpy
+    has no bfloat16: the bits are moved as they are), on the same memory; None on another device or dtype."""
+    if not values.is_cpu:
         return None
-    return values.view(torch.int16).numpy()
+    if values.dtype == torch.float32:
+        return values.numpy()
+    return values.view(torch.int16).numpy() if values.element_size() == 2 else None
 
 
 def _bits_of_rows(values: torch.Tensor, rows: np.ndarray) -> np.ndarray:

@@ -123,6 +123,11 @@ class AppearanceConfig:
         0.3, "quality gate: maximum fraction of the box covered by a box in front of it", lo=0, hi=1
     )
     initial_slots: int = _key(64, "bank slots preallocated; doubles when more tracks are alive", lo=1, hi=1000000)
+    bank_dtype: str = _key(
+        "auto",
+        "bank storage: auto (CPU float32, GPU float16) | float32 | bfloat16 (half the memory) | float16 (GPU only)",
+        choices=("auto", "float32", "bfloat16", "float16"),
+    )
     lazy_embedding: bool = _key(True, "embed only detections whose appearance matters (ambiguous, new, stale bank)")
     refresh_seconds: float = _key(0.5, "lazy mode: an unambiguous track's bank gets a new embedding this often", lo=0)
     calibration: str = _key(

@@ -86,7 +86,9 @@ class TrackerCore:
         self.device = torch.device(device)
         self.kalman = KalmanFilter(config.motion, step_ratio=config.motion.reference_frame_rate / self.frame_rate)
         app = config.appearance
-        self.bank = AppearanceBank(app.bank_capacity, self.device, app.initial_slots, app.aggregation, app.topk)
+        self.bank = AppearanceBank(
+            app.bank_capacity, self.device, app.initial_slots, app.aggregation, app.topk, dtype=app.bank_dtype
+        )
         self.classes = ClassPolicy(config.classes)
         self.calibration = Calibration(config, self.frame_rate)
         """Appearance bounds of this video: `calibration.bound("match" | "reid" | "gallery")`,
