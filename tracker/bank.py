@@ -450,13 +450,13 @@ class AppearanceBank:
         its float32 dot product; the BLAS may sum it in another order for another number of candidates (last-bit
         differences, far below any bound's `_BOUND_SLACK`)."""
         assert self._host is not None
-        dets = self._host_of(emb)
+        rows = self._host_of(emb).take(pair_cols, axis=0)  # (P, D) each pair's detection, in pair order: one copy
         sims = np.empty((len(pair_rows), self.capacity), dtype=np.float32)
         cuts = ((pair_rows[1:] != pair_rows[:-1]).nonzero()[0] + 1).tolist()
         starts, ends = [0, *cuts], [*cuts, len(pair_rows)]
         banks = self._host
         for start, end, slot in zip(starts, ends, slots.take(pair_rows.take(starts)).tolist(), strict=True):
-            np.matmul(dets.take(pair_cols[start:end], axis=0), banks[slot].T, out=sims[start:end])
+            np.matmul(rows[start:end], banks[slot].T, out=sims[start:end])
         return sims
 
     def _pair_products(
