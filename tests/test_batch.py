@@ -28,7 +28,7 @@ import tracker.run as run
 from tracker.batch import NOTE_NAME, track_many
 from tracker.cli import main
 from tracker.config import TrackerConfig
-from tracker.gallery import Gallery
+from tracker.gallery import Gallery, Sighting
 from tracker.io.lock import LOCK_NAME
 from tracker.io.mot import read_mot_rows
 from tracker.io.sources import open_source
@@ -860,3 +860,27 @@ def test_a_rerun_with_the_sources_in_another_order_keeps_each_folder_with_its_so
     for video in again.videos:
         assert json.loads((out / video.name / NOTE_NAME).read_text())["source"] == video.source
     assert not any((out / "clip_3").iterdir())
+
+
+def test_tracks_too_short_for_the_gallery_get_the_next_global_ids_not_ones_far_beyond(tmp_path):
+    """The reduce drew a new global ID for every track of a video, linked or not, and gave the short ones the
+    last of them: a batch of p1 + p2 (people.mp4, 20 identities) numbered its short tracks 21, 24, 29, 41, 42,
+    and the gallery's next ID leapt by the batch's track count."""
+    from tracker.batch_link import LinkedVideo, link_batch, save_video_identities
+
+    cfg = TrackerConfig()
+    rng = np.random.default_rng(0)
+    looks = rng.normal(size=(3, 4, 16)).astype(np.float32)  # three people, far apart, 4 looks each
+    task = Gallery(cfg.gallery)  # what a task's gallery holds at the end of its video: global IDs 1-3 stored
+    for gid in (1, 2, 3):
+        task.add(gid, looks[gid - 1], 0, Sighting(1, 0.0, "clip"))
+    out = tmp_path / "clip"
+    out.mkdir()
+    frame = [{"id": t, "global_id": t, "xyxy": [10.0 * t, 0.0, 10.0 * t + 5, 10.0]} for t in (1, 2, 3, 4)]
+    (out / "clip.jsonl").write_text(json.dumps({"frame": 1, "tracks": frame}) + "\n")  # track 4: never stored
+    (out / "clip.txt").write_text("".join(f"1,{t},{10 * t},0,5,10,0.9,-1,-1,-1\n" for t in (1, 2, 3, 4)))
+    save_video_identities(task, out, "clip")
+
+    [ids] = link_batch([LinkedVideo(out, "clip")], tmp_path / "site.gallery", cfg)
+    assert ids == {1: 1, 2: 2, 3: 3, 4: 4}
+    assert Gallery.load(tmp_path / "site.gallery", cfg.gallery).new_id() == 5
