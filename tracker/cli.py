@@ -307,12 +307,12 @@ def _gallery(argv: list[str]) -> int:
                     print(line)
             elif args.action == "rm":
                 gallery = Gallery.load(args.file, prune=False)
-                missing = [i for i in args.ids if i not in gallery]
+                missing = [i for i in dict.fromkeys(args.ids) if i not in gallery]
                 if missing:
                     raise GalleryError(f"no identity {', '.join(map(str, missing))} in {args.file}")
-                gallery.remove(args.ids)
+                removed = gallery.remove(args.ids)  # (an ID given twice is removed once)
                 gallery.save(args.file, prune=False, lock=False)  # held above
-                print(f"removed {count(len(args.ids), 'identity', 'identities')}; {len(gallery)} left")
+                print(f"removed {count(len(removed), 'identity', 'identities')}; {len(gallery)} left")
             else:
                 cfg = load_config(args.config, overrides=list(args.set))
                 gallery = Gallery.load(args.file, cfg.gallery, prune=False)
