@@ -292,6 +292,17 @@ def test_cli_batch_rejects_a_gpu_share_without_ray(tmp_path, monkeypatch, capsys
     assert "need --engine ray" in capsys.readouterr().err
 
 
+def test_cli_batch_refuses_workers_with_ray_instead_of_ignoring_them(tmp_path, monkeypatch, capsys):
+    """`--engine ray --workers 1` ran every video at once anyway (the option is the local engine's)."""
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)  # nothing starts: refused before Ray is imported
+    monkeypatch.chdir(tmp_path)
+    Path("a.mp4").touch()
+    assert main(["batch", "a.mp4", "--out", "out", "--engine", "ray", "--workers", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # (after a note on missing ReID weights, if any)
+    assert err.startswith("track batch: error: --workers is for --engine local"), err
+    assert not Path("out").exists()
+
+
 @pytest.mark.parametrize("share", ["nan", "inf", "-1", "x"])
 def test_cli_batch_refuses_a_gpu_share_that_is_no_finite_number_before_starting_anything(tmp_path, capsys, share):
     """`--gpus-per-video nan` started Ray, then failed with "cannot convert float NaN to integer"."""

@@ -732,7 +732,7 @@ def track_many(
         out_dir: the batch folder; a re-run reuses videos whose outputs came from the same inputs.
         engine: "ray" (Ray tasks; `address` joins a cluster, None starts a local Ray) or "local" (processes).
         gpus_per_video: GPU share each Ray task asks for (e.g. 0.25: four videos per GPU); Ray only.
-        workers: local engine: processes at a time (default: one per core).
+        workers: local engine: processes at a time (default: one per core); Ray: must be None.
         make_tracker: (config, frame rate, gallery=None) -> Tracker, picklable (a module-level function);
             default `Tracker.from_config`. Tests give a fake detector this way.
         gallery: an identity gallery file (`tracker.gallery`; created if absent). Every task starts from it
@@ -742,7 +742,8 @@ def track_many(
     Returns:
         A `BatchSummary` with one result per source, in order.
     Raises:
-        ValueError: unknown engine, no sources, a GPU share with the local engine, a gallery without ReID.
+        ValueError: unknown engine, no sources, a GPU share with the local engine, `workers` with Ray, a gallery
+            without ReID.
         ImportError: engine "ray" without Ray installed.
         GalleryError: a gallery file that cannot be used: unreadable, corrupt, or made with another ReID model
             (checked before any video starts).
@@ -760,6 +761,11 @@ def track_many(
         raise ValueError(f"gpus_per_video must be a finite number >= 0, got {gpus_per_video}")
     if engine == "local" and (gpus_per_video or address):
         raise ValueError("--gpus-per-video and --address need --engine ray (local processes share the device)")
+    if engine == "ray" and workers is not None:  # (it was ignored: every video of the batch ran at once anyway)
+        raise ValueError(
+            "--workers is for --engine local: Ray runs one task per free CPU of its nodes (a local Ray: all this "
+            "machine's cores); leave --workers out, or use the local engine"
+        )
     if engine == "ray":
         from tracker.ray_engine import check_reachable, import_ray
 
