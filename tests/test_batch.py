@@ -418,6 +418,21 @@ def test_batch_summary_says_when_the_gallery_keeps_fewer_identities_than_it_repo
     assert f"{expected} (5 identities)" in summary.describe()
 
 
+def test_the_summary_names_the_source_of_videos_whose_stems_repeat():
+    """`track batch cams/*` over a.avi and a.mp4 listed "done a" and "done a_2": which clip is which?"""
+    from tracker.batch import BatchSummary, VideoResult
+
+    videos = [
+        VideoResult(0, "cams/a.avi", "a", Path("out/a"), "done", frames=20),
+        VideoResult(1, "cams/a.mp4", "a_2", Path("out/a_2"), "failed", reason="SourceError: unreadable"),
+        VideoResult(2, "cams/b.mp4", "b", Path("out/b"), "reused"),
+    ]
+    lines = BatchSummary(videos, 1.0, "local").describe().splitlines()
+    assert lines[1].startswith("  done     a (cams/a.avi): 20 frames"), lines
+    assert "  reused   b: outputs of an earlier run with the same inputs" in lines, "a stem of its own: name only"
+    assert "  failed   a_2 (cams/a.mp4): SourceError: unreadable" in lines, lines
+
+
 def test_two_lookalikes_seen_together_stay_two_identities(tmp_path):
     """The cannot-link constraint: two walkers of the same colour (same embedding) visible in one frame."""
     twins = [np.where((f == (60, 220, 240)).all(axis=2, keepdims=True), np.uint8((240, 200, 60)), f) for f in scene()]

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -157,13 +158,15 @@ class BatchSummary:
         reused = [v for v in self.videos if v.status == "reused"]
         retried = [v for v in self.videos if v.retried]
         rate = f": {count(self.frames, 'frame')} in {self.seconds:.1f} s ({self.fps:.1f} frames/s)" if done else ""
+        label = dict(zip(map(id, self.videos), _labels([(v.source, v.name) for v in self.videos]), strict=True))
         lines = [f"{len(done)} of {count(len(self.videos), 'video')} tracked ({self.engine}){rate}"]
         lines += [
-            f"  done     {v.name}: {count(v.frames, 'frame')}, {count(v.tracks, 'track')} -> {v.out_dir}" for v in done
+            f"  done     {label[id(v)]}: {count(v.frames, 'frame')}, {count(v.tracks, 'track')} -> {v.out_dir}"
+            for v in done
         ]
-        lines += [f"  reused   {v.name}: outputs of an earlier run with the same inputs" for v in reused]
-        lines += [f"  retried  {v.name}: {count(v.attempts, 'attempt')}" for v in retried]
-        lines += [f"  failed   {v.name}: {v.reason}" for v in self.failed]
+        lines += [f"  reused   {label[id(v)]}: outputs of an earlier run with the same inputs" for v in reused]
+        lines += [f"  retried  {label[id(v)]}: {count(v.attempts, 'attempt')}" for v in retried]
+        lines += [f"  failed   {label[id(v)]}: {v.reason}" for v in self.failed]
         if self.gallery is not None:
             unsaved = self.unsaved_identities
             note = f" ({unsaved} from tracks too short for the gallery)" if unsaved else ""
@@ -207,7 +210,7 @@ class _Monitor:
     def __init__(self, tasks: list[VideoTask], show: bool) -> None:
         from tqdm import tqdm
 
-        self._names = {t.index: t.name for t in tasks}
+        self._names = dict(zip([t.index for t in tasks], _labels([(t.source, t.name) for t in tasks]), strict=True))
         self.attempts = dict.fromkeys(self._names, 0)
         self._frames = dict.fromkeys(self._names, 0)
         self._totals: dict[int, int] = {}
@@ -240,10 +243,11 @@ class _Monitor:
         self._frames[result.index] = result.frames
         self._totals.setdefault(result.index, result.frames)
         self._bar.total = sum(self._totals.values())
+        name = self._names[result.index]
         if result.status == "failed":
-            self.line(f"{result.name}: failed: {result.reason}")
+            self.line(f"{name}: failed: {result.reason}")
         else:
-            self.line(f"{result.name}: {result.status}, {result.frames} frames")
+            self.line(f"{name}: {result.status}, {result.frames} frames")
         self._bar.set_description(f"{self._finished}/{len(self._names)} videos")
         self._refresh()
 
@@ -612,6 +616,18 @@ def _file_identity(source: str) -> Any:
     except OSError:
         return None
     return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+
+
+def _labels(videos: Sequence[tuple[str, str]]) -> list[str]:
+    """How the progress lines and the summary name each (source, output name): the name, with the source beside
+    it where the name alone does not tell which source it is (two sources of one stem, `a.mp4` and `a.avi`, or a
+    folder named by an earlier batch): "a_2 (cams/a.mp4)"."""
+    own = [_names([source])[0] for source, _ in videos]
+    shared = Counter(own)
+    return [
+        f"{name} ({source})" if name != base or shared[base] > 1 else name
+        for (source, name), base in zip(videos, own, strict=True)
+    ]
 
 
 def _names(sources: Sequence[str], out: Path | None = None) -> list[str]:
