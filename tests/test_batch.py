@@ -548,6 +548,24 @@ def test_gallery_of_another_model_is_refused_before_any_video_starts(tmp_path, c
     assert not (tmp_path / "out" / "cam").exists() and (tmp_path / "g.gallery").read_bytes() == before
 
 
+def test_gallery_of_another_d_bound_to_no_model_is_refused_before_any_video_starts(tmp_path, capsys):
+    """A gallery saved from `update_detections` without `bind_model` (16-d, no model named): `track --gallery`
+    refuses it at once, but `track batch --gallery` started every video, each failing after loading its models
+    ("a: GalleryModelError ... D = 16", exit 1)."""
+    weights = tmp_path / "osnet.pth"
+    weights.write_bytes(b"some weights")
+    gallery = Gallery(TrackerConfig().gallery)
+    gallery.add(1, np.eye(3, 16, dtype=np.float32), 0, Sighting(1, time.time(), "cam"))
+    gallery.save(tmp_path / "g.gallery")
+    before = (tmp_path / "g.gallery").read_bytes()
+    video = clip(tmp_path / "cam.avi", 0, 5)
+    argv = ["batch", str(video), "--out", str(tmp_path / "out"), "--gallery", str(tmp_path / "g.gallery")]
+    assert main([*argv, "--set", f"reid.weights={weights}", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("track batch: error: this gallery holds embeddings of D = 16"), err
+    assert not (tmp_path / "out" / "cam").exists() and (tmp_path / "g.gallery").read_bytes() == before
+
+
 def test_a_task_prints_no_ultralytics_lines(shared_weights, tmp_path, capfd):
     """Each batch task loads its own detector; ultralytics' "Loading ... / Using OpenVINO LATENCY mode" lines,
     once per video, cut through the batch's progress bar and showed even with --quiet."""

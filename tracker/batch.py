@@ -17,6 +17,7 @@ back from the tasks through a queue (`ray.util.queue.Queue` or a multiprocessing
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -721,7 +722,12 @@ def _check_gallery(gallery: Path, cfg: TrackerConfig) -> None:
         raise ValueError("--gallery needs appearance embeddings: a ReID model and appearance.enabled=true")
     if gallery.exists():
         loaded = Gallery.load(gallery, cfg.gallery)  # GalleryError: unreadable, corrupt, newer format
-        loaded.bind_model(reid_model_identity(cfg))  # GalleryModelError: made with another ReID model
+        model = reid_model_identity(cfg)
+        if cfg.reid.model != "auto":  # an OSNet's D is known unloaded (auto's: the detector's channels, unknown here)
+            from tracker.reid.osnet import FEATURE_DIM
+
+            model = dataclasses.replace(model, dim=FEATURE_DIM)  # a gallery bound to no model may hold another D
+        loaded.bind_model(model)  # GalleryModelError: made with another ReID model, or of another D
     elif not gallery.parent.exists():
         raise FileNotFoundError(f"gallery folder {gallery.parent} does not exist")
 
