@@ -418,6 +418,21 @@ def test_batch_summary_says_when_the_gallery_keeps_fewer_identities_than_it_repo
     assert f"{expected} (5 identities)" in summary.describe()
 
 
+def test_track_many_takes_a_yaml_config_and_refuses_one_string_of_sources(tmp_path, monkeypatch):
+    """`track_many("b.mp4", ...)` tracked "b", "." ... and opened webcam 4 (one task per character); a YAML path
+    as `config` (as `Tracker.from_config` takes) ended in "AttributeError: 'str' object has no attribute ..."."""
+    monkeypatch.chdir(tmp_path)
+    video = clip(tmp_path / "cam.avi", 0, 5)
+    with pytest.raises(TypeError, match="list of sources"):
+        track_many(str(video), None, tmp_path / "out", make_tracker=fake_tracker, progress=False)
+    with pytest.raises(TypeError, match="config must be a TrackerConfig, a YAML path or None"):
+        track_many([video], {"detector": {}}, tmp_path / "out", make_tracker=fake_tracker, progress=False)
+    assert not (tmp_path / "out").exists()
+    summary = track_many([video], ROOT / "configs" / "default.yaml", tmp_path / "out", workers=1, save_video=False,
+                         make_tracker=fake_tracker, progress=False)  # fmt: skip
+    assert [v.status for v in summary.videos] == ["done"], summary.describe()
+
+
 def test_the_summary_names_the_source_of_videos_whose_stems_repeat():
     """`track batch cams/*` over a.avi and a.mp4 listed "done a" and "done a_2": which clip is which?"""
     from tracker.batch import BatchSummary, VideoResult

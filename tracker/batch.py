@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.batch_link import LinkedVideo, link_batch, save_video_identities
-from tracker.config import TrackerConfig, config_to_dict, parse_config
+from tracker.config import TrackerConfig, config_to_dict, load_config, parse_config
 from tracker.io.lock import FolderLock, gallery_lock
 from tracker.io.mot import unique_stem
 from tracker.io.strict_json import to_json
@@ -734,7 +734,7 @@ def _check_gallery(gallery: Path, cfg: TrackerConfig) -> None:
 
 def track_many(
     sources: Sequence[str | Path],
-    config: TrackerConfig | None,
+    config: TrackerConfig | str | Path | None,
     out_dir: str | Path,
     engine: str = "local",
     address: str | None = None,
@@ -750,7 +750,8 @@ def track_many(
 
     Args:
         sources: what `track` accepts, one per video (missing or broken ones fail alone).
-        config: the tracker config for every video (None: the defaults).
+        config: the tracker config for every video: a `TrackerConfig`, a YAML file (`load_config`), or None
+            (the defaults).
         out_dir: the batch folder; a re-run reuses videos whose outputs came from the same inputs.
         engine: "ray" (Ray tasks; `address` joins a cluster, None starts a local Ray) or "local" (processes).
         gpus_per_video: GPU share each Ray task asks for (e.g. 0.25: four videos per GPU); Ray only.
@@ -764,6 +765,8 @@ def track_many(
     Returns:
         A `BatchSummary` with one result per source, in order.
     Raises:
+        TypeError: `sources` given as one string or path (a list is needed), `config` of another type.
+        ConfigError: a YAML `config` that cannot be used.
         ValueError: unknown engine, no sources, a GPU share with the local engine, `workers` with Ray, a gallery
             without ReID.
         ImportError: engine "ray" without Ray installed.
@@ -775,6 +778,13 @@ def track_many(
             engine or a local Ray; checked before any video starts; on a cluster each task checks on its node).
         OSError: `out_dir` cannot be created or written (named).
     """
+    if isinstance(sources, str | Path):  # (a string was tracked character by character: "b.mp4" opened webcam 4)
+        raise TypeError(f"sources must be a list of sources, one per video, got one: [{str(sources)!r}]")
+    if config is not None and not isinstance(config, TrackerConfig | str | Path):
+        raise TypeError(
+            f"config must be a TrackerConfig, a YAML path or None (load_config(path, overrides)), got "
+            f"{type(config).__name__}"
+        )
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if not sources:
@@ -793,7 +803,7 @@ def track_many(
 
         import_ray()  # the clear errors before any work
         check_reachable(address)
-    cfg = config if config is not None else TrackerConfig()
+    cfg = config if isinstance(config, TrackerConfig) else load_config(config)  # (None: the defaults)
     if make_tracker is None and (engine == "local" or not (address or os.environ.get(ADDRESS_ENV))):
         from tracker.pipeline import require_model_files
 
