@@ -427,6 +427,8 @@ def test_track_many_takes_a_yaml_config_and_refuses_one_string_of_sources(tmp_pa
         track_many(str(video), None, tmp_path / "out", make_tracker=fake_tracker, progress=False)
     with pytest.raises(TypeError, match="config must be a TrackerConfig, a YAML path or None"):
         track_many([video], {"detector": {}}, tmp_path / "out", make_tracker=fake_tracker, progress=False)
+    with pytest.raises(TypeError, match="gallery must be the path of a gallery file"):
+        track_many([video], None, tmp_path / "out", gallery=Gallery(), make_tracker=fake_tracker, progress=False)
     assert not (tmp_path / "out").exists()
     summary = track_many([video], ROOT / "configs" / "default.yaml", tmp_path / "out", workers=1, save_video=False,
                          make_tracker=fake_tracker, progress=False)  # fmt: skip

@@ -765,7 +765,8 @@ def track_many(
     Returns:
         A `BatchSummary` with one result per source, in order.
     Raises:
-        TypeError: `sources` given as one string or path (a list is needed), `config` of another type.
+        TypeError: `sources` given as one string or path (a list is needed), `config` of another type, `gallery`
+            not a path (a `Gallery` object).
         ConfigError: a YAML `config` that cannot be used.
         ValueError: unknown engine, no sources, a GPU share with the local engine, `workers` with Ray, a gallery
             without ReID.
@@ -784,6 +785,11 @@ def track_many(
         raise TypeError(
             f"config must be a TrackerConfig, a YAML path or None (load_config(path, overrides)), got "
             f"{type(config).__name__}"
+        )
+    if gallery is not None and not isinstance(gallery, str | os.PathLike):  # (a `Gallery`: "expected str, bytes ...")
+        raise TypeError(
+            f"gallery must be the path of a gallery file (every task reads it, the batch saves it), got "
+            f"{type(gallery).__name__}"
         )
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
