@@ -7,6 +7,7 @@ and only the tests that ask for it pay for it.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -229,6 +230,26 @@ def test_a_killed_worker_is_rerun_and_outputs_are_whole(engine, request, tmp_pat
     same_outputs(tmp_path / "out", tmp_path / "direct", "slow", folder=False)
     assert "retried  slow: 2 attempts" in summary.describe()
     no_leftovers(tmp_path / "out")
+
+
+def test_a_worker_killed_with_no_retries_left_fails_its_video_in_words(tmp_path):
+    """`--set batch.max_retries=0` and a local worker killed: "worker process died (exit code -9) 1 times"."""
+    slow = clip(tmp_path / "slow.avi", 0, SLOW_FRAMES)
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    factory = functools.partial(fake_tracker, delay_s=FRAME_DELAY_S, pid_dir=str(pid_dir))
+    cfg = TrackerConfig(batch=dataclasses.replace(TrackerConfig().batch, max_retries=0))
+    stop, killed = threading.Event(), []
+    killer = threading.Thread(target=kill_first_worker, args=(pid_dir, stop, killed))
+    killer.start()
+    try:
+        summary = track_many([slow], cfg, tmp_path / "out", engine="local", progress=False, make_tracker=factory)
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "the worker was never killed"
+    (video,) = summary.videos
+    assert video.status == "failed" and video.reason == "worker process died (exit code -9) 1 time", video.reason
 
 
 def test_missing_and_corrupt_videos_fail_alone(ray_cluster, clips, sequential, tmp_path):

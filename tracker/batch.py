@@ -485,7 +485,7 @@ def _run_local(
     by_index = {t.index: t for t in tasks}
     for task in tasks:
         todo.put(task)
-    count = min(workers, len(tasks))
+    at_once = min(workers, len(tasks))
 
     def start() -> Any:
         process = context.Process(
@@ -495,7 +495,7 @@ def _run_local(
             process.start()
         return process
 
-    processes = [start() for _ in range(count)]
+    processes = [start() for _ in range(at_once)]
     results: dict[int, VideoResult] = {}
     reruns = dict.fromkeys(by_index, 0)
     running: dict[int, int] = {}  # pid -> index of the video it is tracking
@@ -518,7 +518,8 @@ def _run_local(
                         reruns[index] += 1
                         todo.put(by_index[index])
                     else:
-                        reason = f"worker process died (exit code {process.exitcode}) {reruns[index] + 1} times"
+                        died = count(reruns[index] + 1, "time")  # ("died ... 1 times" with batch.max_retries=0)
+                        reason = f"worker process died (exit code {process.exitcode}) {died}"
                         results[index] = _failed(by_index[index], reason, monitor.attempts[index])
                         monitor.finish(results[index])
                 if len(results) < len(tasks):
@@ -755,7 +756,8 @@ def track_many(
         out_dir: the batch folder; a re-run reuses videos whose outputs came from the same inputs.
         engine: "ray" (Ray tasks; `address` joins a cluster, None starts a local Ray) or "local" (processes).
         gpus_per_video: GPU share each Ray task asks for (e.g. 0.25: four videos per GPU); Ray only.
-        workers: local engine: processes at a time (default: one per core); Ray: must be None.
+        workers: local engine: processes at a time (default: one per core); not used by Ray (one task per free
+            CPU; `track batch --engine ray --workers N` is refused).
         make_tracker: (config, frame rate, gallery=None) -> Tracker, picklable (a module-level function);
             default `Tracker.from_config`. Tests give a fake detector this way.
         gallery: an identity gallery file (`tracker.gallery`; created if absent). Every task starts from it
@@ -768,8 +770,7 @@ def track_many(
         TypeError: `sources` given as one string or path (a list is needed), `config` of another type, `gallery`
             not a path (a `Gallery` object).
         ConfigError: a YAML `config` that cannot be used.
-        ValueError: unknown engine, no sources, a GPU share with the local engine, `workers` with Ray, a gallery
-            without ReID.
+        ValueError: unknown engine, no sources, a GPU share with the local engine, a gallery without ReID.
         ImportError: engine "ray" without Ray installed.
         GalleryError: a gallery file that cannot be used: unreadable, corrupt, or made with another ReID model
             (checked before any video starts).
@@ -799,11 +800,6 @@ def track_many(
         raise ValueError(f"gpus_per_video must be a finite number >= 0, got {gpus_per_video}")
     if engine == "local" and (gpus_per_video or address):
         raise ValueError("--gpus-per-video and --address need --engine ray (local processes share the device)")
-    if engine == "ray" and workers is not None:  # (it was ignored: every video of the batch ran at once anyway)
-        raise ValueError(
-            "--workers is for --engine local: Ray runs one task per free CPU of its nodes (a local Ray: all this "
-            "machine's cores); leave --workers out, or use the local engine"
-        )
     if engine == "ray":
         from tracker.ray_engine import check_reachable, import_ray
 

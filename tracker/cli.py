@@ -114,6 +114,13 @@ def _batch_parser() -> argparse.ArgumentParser:
 
 def _batch(argv: list[str]) -> int:
     args = _batch_parser().parse_args(argv)
+    if args.engine == "ray" and args.workers is not None:  # (ignored: every video of the batch ran at once anyway)
+        print(
+            "track batch: error: --workers is for --engine local: Ray runs one task per free CPU of its nodes (a "
+            "local Ray: all this machine's cores); leave --workers out, or use the local engine",
+            file=sys.stderr,
+        )
+        return EXIT_USER_ERROR
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s"
     )
