@@ -714,8 +714,9 @@ def _make_tasks(
     return tasks
 
 
-def _check_gallery(gallery: Path, cfg: TrackerConfig) -> None:
-    """Fail before any work on a gallery that cannot be used (one clear error)."""
+def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool = False) -> None:
+    """Fail before any work on a gallery that cannot be used (one clear error). `own_tracker`: the caller's
+    `make_tracker`, whose embeddings' D this cannot know."""
     from tracker.gallery import Gallery
     from tracker.pipeline import reid_model_identity
 
@@ -724,7 +725,7 @@ def _check_gallery(gallery: Path, cfg: TrackerConfig) -> None:
     if gallery.exists():
         loaded = Gallery.load(gallery, cfg.gallery)  # GalleryError: unreadable, corrupt, newer format
         model = reid_model_identity(cfg)
-        if cfg.reid.model != "auto":  # an OSNet's D is known unloaded (auto's: the detector's channels, unknown here)
+        if cfg.reid.model != "auto" and not own_tracker:  # OSNet's D is known unloaded (auto's: the detector's)
             from tracker.reid.osnet import FEATURE_DIM
 
             model = dataclasses.replace(model, dim=FEATURE_DIM)  # a gallery bound to no model may hold another D
@@ -814,7 +815,7 @@ def track_many(
     with ExitStack() as held:
         if gallery_path is not None:
             held.enter_context(gallery_lock(gallery_path))  # no other run adds to it until it is linked
-            _check_gallery(gallery_path, cfg)
+            _check_gallery(gallery_path, cfg, own_tracker=make_tracker is not None)
         out = Path(out_dir)  # one batch at a time: a second one would delete and rename this one's folders
         held.enter_context(FolderLock(out, subject=f"the batch folder {out}"))
         start = gallery_path.read_bytes() if gallery_path is not None and gallery_path.exists() else None
