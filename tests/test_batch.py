@@ -7,6 +7,7 @@ and only the tests that ask for it pay for it.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -28,7 +29,7 @@ import tracker.run as run
 from tracker.batch import NOTE_NAME, track_many
 from tracker.cli import main
 from tracker.config import TrackerConfig
-from tracker.gallery import Gallery
+from tracker.gallery import Gallery, Sighting
 from tracker.io.lock import LOCK_NAME
 from tracker.io.mot import read_mot_rows
 from tracker.io.sources import open_source
@@ -231,6 +232,26 @@ def test_a_killed_worker_is_rerun_and_outputs_are_whole(engine, request, tmp_pat
     no_leftovers(tmp_path / "out")
 
 
+def test_a_worker_killed_with_no_retries_left_fails_its_video_in_words(tmp_path):
+    """`--set batch.max_retries=0` and a local worker killed: "worker process died (exit code -9) 1 times"."""
+    slow = clip(tmp_path / "slow.avi", 0, SLOW_FRAMES)
+    pid_dir = tmp_path / "pids"
+    pid_dir.mkdir()
+    factory = functools.partial(fake_tracker, delay_s=FRAME_DELAY_S, pid_dir=str(pid_dir))
+    cfg = TrackerConfig(batch=dataclasses.replace(TrackerConfig().batch, max_retries=0))
+    stop, killed = threading.Event(), []
+    killer = threading.Thread(target=kill_first_worker, args=(pid_dir, stop, killed))
+    killer.start()
+    try:
+        summary = track_many([slow], cfg, tmp_path / "out", engine="local", progress=False, make_tracker=factory)
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "the worker was never killed"
+    (video,) = summary.videos
+    assert video.status == "failed" and video.reason == "worker process died (exit code -9) 1 time", video.reason
+
+
 def test_missing_and_corrupt_videos_fail_alone(ray_cluster, clips, sequential, tmp_path):
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(os.urandom(4096))
@@ -290,6 +311,17 @@ def test_cli_batch_rejects_a_gpu_share_without_ray(tmp_path, monkeypatch, capsys
     Path("a.mp4").touch()
     assert main(["batch", "a.mp4", "--out", str(tmp_path), "--gpus-per-video", "0.5"]) == 2
     assert "need --engine ray" in capsys.readouterr().err
+
+
+def test_cli_batch_refuses_workers_with_ray_instead_of_ignoring_them(tmp_path, monkeypatch, capsys):
+    """`--engine ray --workers 1` ran every video at once anyway (the option is the local engine's)."""
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)  # nothing starts: refused before Ray is imported
+    monkeypatch.chdir(tmp_path)
+    Path("a.mp4").touch()
+    assert main(["batch", "a.mp4", "--out", "out", "--engine", "ray", "--workers", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # (after a note on missing ReID weights, if any)
+    assert err.startswith("track batch: error: --workers is for --engine local"), err
+    assert not Path("out").exists()
 
 
 @pytest.mark.parametrize("share", ["nan", "inf", "-1", "x"])
@@ -407,6 +439,38 @@ def test_batch_summary_says_when_the_gallery_keeps_fewer_identities_than_it_repo
     assert f"{expected} (5 identities)" in summary.describe()
 
 
+def test_track_many_takes_a_yaml_config_and_refuses_one_string_of_sources(tmp_path, monkeypatch):
+    """`track_many("b.mp4", ...)` tracked "b", "." ... and opened webcam 4 (one task per character); a YAML path
+    as `config` (as `Tracker.from_config` takes) ended in "AttributeError: 'str' object has no attribute ..."."""
+    monkeypatch.chdir(tmp_path)
+    video = clip(tmp_path / "cam.avi", 0, 5)
+    with pytest.raises(TypeError, match="list of sources"):
+        track_many(str(video), None, tmp_path / "out", make_tracker=fake_tracker, progress=False)
+    with pytest.raises(TypeError, match="config must be a TrackerConfig, a YAML path or None"):
+        track_many([video], {"detector": {}}, tmp_path / "out", make_tracker=fake_tracker, progress=False)
+    with pytest.raises(TypeError, match="gallery must be the path of a gallery file"):
+        track_many([video], None, tmp_path / "out", gallery=Gallery(), make_tracker=fake_tracker, progress=False)
+    assert not (tmp_path / "out").exists()
+    summary = track_many([video], ROOT / "configs" / "default.yaml", tmp_path / "out", workers=1, save_video=False,
+                         make_tracker=fake_tracker, progress=False)  # fmt: skip
+    assert [v.status for v in summary.videos] == ["done"], summary.describe()
+
+
+def test_the_summary_names_the_source_of_videos_whose_stems_repeat():
+    """`track batch cams/*` over a.avi and a.mp4 listed "done a" and "done a_2": which clip is which?"""
+    from tracker.batch import BatchSummary, VideoResult
+
+    videos = [
+        VideoResult(0, "cams/a.avi", "a", Path("out/a"), "done", frames=20),
+        VideoResult(1, "cams/a.mp4", "a_2", Path("out/a_2"), "failed", reason="SourceError: unreadable"),
+        VideoResult(2, "cams/b.mp4", "b", Path("out/b"), "reused"),
+    ]
+    lines = BatchSummary(videos, 1.0, "local").describe().splitlines()
+    assert lines[1].startswith("  done     a (cams/a.avi): 20 frames"), lines
+    assert "  reused   b: outputs of an earlier run with the same inputs" in lines, "a stem of its own: name only"
+    assert "  failed   a_2 (cams/a.mp4): SourceError: unreadable" in lines, lines
+
+
 def test_two_lookalikes_seen_together_stay_two_identities(tmp_path):
     """The cannot-link constraint: two walkers of the same colour (same embedding) visible in one frame."""
     twins = [np.where((f == (60, 220, 240)).all(axis=2, keepdims=True), np.uint8((240, 200, 60)), f) for f in scene()]
@@ -503,6 +567,20 @@ def test_progress_total_counts_only_the_frames_max_frames_lets_through(tmp_path)
     assert [value for _, kind, value in channel if kind == "total"] == [5]
 
 
+def _refused_batch_error(tmp_path: Path, capsys, gallery: Gallery, weights: Path) -> str:
+    """Save `gallery` as g.gallery, run `track batch` of one clip on it with `weights`: it must exit 2 with one error
+    line, start no video and leave the gallery file as it was. Returns that line."""
+    gallery.save(tmp_path / "g.gallery")
+    before = (tmp_path / "g.gallery").read_bytes()
+    video = clip(tmp_path / "cam.avi", 0, 5)
+    argv = ["batch", str(video), "--out", str(tmp_path / "out"), "--gallery", str(tmp_path / "g.gallery")]
+    assert main([*argv, "--set", f"reid.weights={weights}", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert not (tmp_path / "out" / "cam").exists() and (tmp_path / "g.gallery").read_bytes() == before
+    return err[0]
+
+
 def test_gallery_of_another_model_is_refused_before_any_video_starts(tmp_path, capsys):
     """`track batch --gallery g` with other ReID weights than g's: one error line and exit 2 at once, not one
     failed video per source after each loaded its models (and 'gallery saved' at the end)."""
@@ -512,14 +590,20 @@ def test_gallery_of_another_model_is_refused_before_any_video_starts(tmp_path, c
     weights.write_bytes(b"not the gallery's weights")
     gallery = Gallery(TrackerConfig().gallery)
     gallery.bind_model(ModelIdentity("osnet_x0_25", "0123456789abcdef", 512))
-    gallery.save(tmp_path / "g.gallery")
-    before = (tmp_path / "g.gallery").read_bytes()
-    video = clip(tmp_path / "cam.avi", 0, 5)
-    argv = ["batch", str(video), "--out", str(tmp_path / "out"), "--gallery", str(tmp_path / "g.gallery")]
-    assert main([*argv, "--set", f"reid.weights={weights}", "--quiet"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "track batch: error:" in err[0] and "cannot be compared" in err[0]
-    assert not (tmp_path / "out" / "cam").exists() and (tmp_path / "g.gallery").read_bytes() == before
+    err = _refused_batch_error(tmp_path, capsys, gallery, weights)
+    assert "track batch: error:" in err and "cannot be compared" in err
+
+
+def test_gallery_of_another_d_bound_to_no_model_is_refused_before_any_video_starts(tmp_path, capsys):
+    """A gallery saved from `update_detections` without `bind_model` (16-d, no model named): `track --gallery`
+    refuses it at once, but `track batch --gallery` started every video, each failing after loading its models
+    ("a: GalleryModelError ... D = 16", exit 1)."""
+    weights = tmp_path / "osnet.pth"
+    weights.write_bytes(b"some weights")
+    gallery = Gallery(TrackerConfig().gallery)
+    gallery.add(1, np.eye(3, 16, dtype=np.float32), 0, Sighting(1, time.time(), "cam"))
+    err = _refused_batch_error(tmp_path, capsys, gallery, weights)
+    assert err.startswith("track batch: error: this gallery holds embeddings of D = 16"), err
 
 
 def test_a_task_prints_no_ultralytics_lines(shared_weights, tmp_path, capfd):
@@ -860,3 +944,27 @@ def test_a_rerun_with_the_sources_in_another_order_keeps_each_folder_with_its_so
     for video in again.videos:
         assert json.loads((out / video.name / NOTE_NAME).read_text())["source"] == video.source
     assert not any((out / "clip_3").iterdir())
+
+
+def test_tracks_too_short_for_the_gallery_get_the_next_global_ids_not_ones_far_beyond(tmp_path):
+    """The reduce drew a new global ID for every track of a video, linked or not, and gave the short ones the
+    last of them: a batch of p1 + p2 (people.mp4, 20 identities) numbered its short tracks 21, 24, 29, 41, 42,
+    and the gallery's next ID leapt by the batch's track count."""
+    from tracker.batch_link import LinkedVideo, link_batch, save_video_identities
+
+    cfg = TrackerConfig()
+    rng = np.random.default_rng(0)
+    looks = rng.normal(size=(3, 4, 16)).astype(np.float32)  # three people, far apart, 4 looks each
+    task = Gallery(cfg.gallery)  # what a task's gallery holds at the end of its video: global IDs 1-3 stored
+    for gid in (1, 2, 3):
+        task.add(gid, looks[gid - 1], 0, Sighting(1, 0.0, "clip"))
+    out = tmp_path / "clip"
+    out.mkdir()
+    frame = [{"id": t, "global_id": t, "xyxy": [10.0 * t, 0.0, 10.0 * t + 5, 10.0]} for t in (1, 2, 3, 4)]
+    (out / "clip.jsonl").write_text(json.dumps({"frame": 1, "tracks": frame}) + "\n")  # track 4: never stored
+    (out / "clip.txt").write_text("".join(f"1,{t},{10 * t},0,5,10,0.9,-1,-1,-1\n" for t in (1, 2, 3, 4)))
+    save_video_identities(task, out, "clip")
+
+    [ids] = link_batch([LinkedVideo(out, "clip")], tmp_path / "site.gallery", cfg)
+    assert ids == {1: 1, 2: 2, 3: 3, 4: 4}
+    assert Gallery.load(tmp_path / "site.gallery", cfg.gallery).new_id() == 5

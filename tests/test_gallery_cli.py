@@ -11,6 +11,7 @@ import io
 import json
 import os
 import stat
+import time
 
 import numpy as np
 import pytest
@@ -309,3 +310,17 @@ def test_a_track_whose_global_id_is_found_late_has_that_id_in_all_its_txt_rows(c
     assert sorted(set(rows[:, 1].astype(int))) == [1, 2] and colour_ids(rows, second) == ids_a
     summary = json.loads((out / "summary.json").read_text())
     assert summary["tracks"] == 2 and summary["global_ids_replaced"] == {"3": 1, "4": 2}
+
+
+def test_gallery_rm_of_an_id_given_twice_removes_it_once(tmp_path, capsys):
+    """`track gallery rm site.gallery 3 3` (a repeated ID, e.g. pasted twice) ended in a KeyError traceback."""
+    path = tmp_path / "site.gallery"
+    gallery = Gallery(model=ModelIdentity("test", "test", 3))
+    for gid, look in ((1, [1.0, 0.0, 0.0]), (2, [0.0, 1.0, 0.0])):
+        gallery.add(gid, np.array([look], dtype=np.float32), 0, Sighting(1, time.time(), "cam1"))
+    gallery.save(path)
+    assert main(["gallery", "rm", str(path), "1", "1"]) == 0
+    assert "removed 1 identity; 1 left" in capsys.readouterr().out
+    assert [i.global_id for i in Gallery.load(path, prune=False).identities] == [2]
+    assert main(["gallery", "rm", str(path), "7", "7"]) == 2
+    assert "no identity 7 in" in capsys.readouterr().err, "named once"

@@ -221,3 +221,19 @@ def test_image_folder_skips_unreadable_images(tmp_path):
     (tmp_path / "000002.png").write_bytes(b"broken")
     src = open_source(tmp_path)
     assert [n for n, _ in src] == [1, 3] and src.corrupt_frames == 1
+
+
+def test_a_folder_of_videos_says_how_to_track_the_videos_in_it(tmp_path):
+    """`track batch cams/ --out ...` (a folder of clips) said only "folder holds no images (.jpg, ...)"."""
+    cams = tmp_path / "cams"
+    cams.mkdir()
+    write_video(cams / "cam1.avi", [np.zeros((32, 32, 3), np.uint8)] * 2)
+    (cams / ".hidden").write_text("not named")
+    with pytest.raises(SourceError) as err:
+        open_source(cams)
+    message = str(err.value)
+    assert "holds no images" in message and "1 other file, e.g." in message and "cam1.avi" in message, message
+    assert f"`track batch {cams / '*'} --out OUT`" in message
+    (cams / "cam1.avi").unlink()
+    with pytest.raises(SourceError, match=r"holds no images \(\.jpg[^(]*\)$"):  # an empty folder: nothing to add
+        open_source(cams)

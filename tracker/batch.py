@@ -17,6 +17,7 @@ back from the tasks through a queue (`ray.util.queue.Queue` or a multiprocessing
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -36,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.batch_link import LinkedVideo, link_batch, save_video_identities
-from tracker.config import BatchConfig, TrackerConfig, config_to_dict, parse_config
+from tracker.config import BatchConfig, TrackerConfig, config_to_dict, load_config, parse_config
 from tracker.io.lock import FolderLock, gallery_lock
 from tracker.io.mot import unique_stem
 from tracker.io.strict_json import to_json
@@ -163,13 +165,15 @@ class BatchSummary:
         reused = [v for v in self.videos if v.status == "reused"]
         retried = [v for v in self.videos if v.retried]
         rate = f": {count(self.frames, 'frame')} in {self.seconds:.1f} s ({self.fps:.1f} frames/s)" if done else ""
+        label = dict(zip(map(id, self.videos), _labels([(v.source, v.name) for v in self.videos]), strict=True))
         lines = [f"{len(done)} of {count(len(self.videos), 'video')} tracked ({self.engine}){rate}"]
         lines += [
-            f"  done     {v.name}: {count(v.frames, 'frame')}, {count(v.tracks, 'track')} -> {v.out_dir}" for v in done
+            f"  done     {label[id(v)]}: {count(v.frames, 'frame')}, {count(v.tracks, 'track')} -> {v.out_dir}"
+            for v in done
         ]
-        lines += [f"  reused   {v.name}: outputs of an earlier run with the same inputs" for v in reused]
-        lines += [f"  retried  {v.name}: {count(v.attempts, 'attempt')}" for v in retried]
-        lines += [f"  failed   {v.name}: {v.reason}" for v in self.failed]
+        lines += [f"  reused   {label[id(v)]}: outputs of an earlier run with the same inputs" for v in reused]
+        lines += [f"  retried  {label[id(v)]}: {count(v.attempts, 'attempt')}" for v in retried]
+        lines += [f"  failed   {label[id(v)]}: {v.reason}" for v in self.failed]
         if self.gallery is not None:
             unsaved = self.unsaved_identities
             note = f" ({unsaved} from tracks too short for the gallery)" if unsaved else ""
@@ -213,7 +217,7 @@ class _Monitor:
     def __init__(self, tasks: list[VideoTask], show: bool) -> None:
         from tqdm import tqdm
 
-        self._names = {t.index: t.name for t in tasks}
+        self._names = dict(zip([t.index for t in tasks], _labels([(t.source, t.name) for t in tasks]), strict=True))
         self.attempts = dict.fromkeys(self._names, 0)
         self._frames = dict.fromkeys(self._names, 0)
         self._totals: dict[int, int] = {}
@@ -246,10 +250,11 @@ class _Monitor:
         self._frames[result.index] = result.frames
         self._totals.setdefault(result.index, result.frames)
         self._bar.total = sum(self._totals.values())
+        name = self._names[result.index]
         if result.status == "failed":
-            self.line(f"{result.name}: failed: {result.reason}")
+            self.line(f"{name}: failed: {result.reason}")
         else:
-            self.line(f"{result.name}: {result.status}, {result.frames} frames")
+            self.line(f"{name}: {result.status}, {result.frames} frames")
         self._bar.set_description(f"{self._finished}/{len(self._names)} videos")
         self._refresh()
 
@@ -489,7 +494,7 @@ def _run_local(
     by_index = {t.index: t for t in tasks}
     for task in tasks:
         todo.put(task)
-    count = min(workers, len(tasks))
+    at_once = min(workers, len(tasks))
 
     def start() -> Any:
         process = context.Process(
@@ -499,7 +504,7 @@ def _run_local(
             process.start()
         return process
 
-    processes = [start() for _ in range(count)]
+    processes = [start() for _ in range(at_once)]
     results: dict[int, VideoResult] = {}
     reruns = dict.fromkeys(by_index, 0)
     running: dict[int, int] = {}  # pid -> index of the video it is tracking
@@ -522,7 +527,8 @@ def _run_local(
                         reruns[index] += 1
                         todo.put(by_index[index])
                     else:
-                        reason = f"worker process died (exit code {process.exitcode}) {reruns[index] + 1} times"
+                        died = count(reruns[index] + 1, "time")  # ("died ... 1 times" with batch.max_retries=0)
+                        reason = f"worker process died (exit code {process.exitcode}) {died}"
                         results[index] = _failed(by_index[index], reason, monitor.attempts[index])
                         monitor.finish(results[index])
                 if len(results) < len(tasks):
@@ -623,6 +629,18 @@ def _file_identity(source: str) -> Any:
     return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
 
 
+def _labels(videos: Sequence[tuple[str, str]]) -> list[str]:
+    """How the progress lines and the summary name each (source, output name): the name, with the source beside
+    it where the name alone does not tell which source it is (two sources of one stem, `a.mp4` and `a.avi`, or a
+    folder named by an earlier batch): "a_2 (cams/a.mp4)"."""
+    own = [_names([source])[0] for source, _ in videos]
+    shared = Counter(own)
+    return [
+        f"{name} ({source})" if name != base or shared[base] > 1 else name
+        for (source, name), base in zip(videos, own, strict=True)
+    ]
+
+
 def _names(sources: Sequence[str], out: Path | None = None) -> list[str]:
     """Unique output folder names: the file stem, then `<stem>_2`, `<stem>_3`, ... for repeats (as `track`).
 
@@ -705,8 +723,9 @@ def _make_tasks(
     return tasks
 
 
-def _check_gallery(gallery: Path, cfg: TrackerConfig) -> None:
-    """Fail before any work on a gallery that cannot be used (one clear error)."""
+def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool = False) -> None:
+    """Fail before any work on a gallery that cannot be used (one clear error). `own_tracker`: the caller's
+    `make_tracker`, whose embeddings' D this cannot know."""
     from tracker.gallery import Gallery
     from tracker.pipeline import reid_model_identity
 
@@ -714,14 +733,19 @@ def _check_gallery(gallery: Path, cfg: TrackerConfig) -> None:
         raise ValueError("--gallery needs appearance embeddings: a ReID model and appearance.enabled=true")
     if gallery.exists():
         loaded = Gallery.load(gallery, cfg.gallery)  # GalleryError: unreadable, corrupt, newer format
-        loaded.bind_model(reid_model_identity(cfg))  # GalleryModelError: made with another ReID model
+        model = reid_model_identity(cfg)
+        if cfg.reid.model != "auto" and not own_tracker:  # OSNet's D is known unloaded (auto's: the detector's)
+            from tracker.reid.osnet import FEATURE_DIM
+
+            model = dataclasses.replace(model, dim=FEATURE_DIM)  # a gallery bound to no model may hold another D
+        loaded.bind_model(model)  # GalleryModelError: made with another ReID model, or of another D
     elif not gallery.parent.exists():
         raise FileNotFoundError(f"gallery folder {gallery.parent} does not exist")
 
 
 def track_many(
     sources: Sequence[str | Path],
-    config: TrackerConfig | None,
+    config: TrackerConfig | str | Path | None,
     out_dir: str | Path,
     engine: str = "local",
     address: str | None = None,
@@ -737,11 +761,13 @@ def track_many(
 
     Args:
         sources: what `track` accepts, one per video (missing or broken ones fail alone).
-        config: the tracker config for every video (None: the defaults).
+        config: the tracker config for every video: a `TrackerConfig`, a YAML file (`load_config`), or None
+            (the defaults).
         out_dir: the batch folder; a re-run reuses videos whose outputs came from the same inputs.
         engine: "ray" (Ray tasks; `address` joins a cluster, None starts a local Ray) or "local" (processes).
         gpus_per_video: GPU share each Ray task asks for (e.g. 0.25: four videos per GPU); Ray only.
-        workers: local engine: processes at a time (default: one per core).
+        workers: local engine: processes at a time (default: one per core); not used by Ray (one task per free
+            CPU; `track batch --engine ray --workers N` is refused).
         make_tracker: (config, frame rate, gallery=None) -> Tracker, picklable (a module-level function);
             default `Tracker.from_config`. Tests give a fake detector this way.
         gallery: an identity gallery file (`tracker.gallery`; created if absent). Every task starts from it
@@ -751,6 +777,9 @@ def track_many(
     Returns:
         A `BatchSummary` with one result per source, in order.
     Raises:
+        TypeError: `sources` given as one string or path (a list is needed), `config` of another type, `gallery`
+            not a path (a `Gallery` object).
+        ConfigError: a YAML `config` that cannot be used.
         ValueError: unknown engine, no sources, a GPU share with the local engine, a gallery without ReID.
         ImportError: engine "ray" without Ray installed.
         GalleryError: a gallery file that cannot be used: unreadable, corrupt, or made with another ReID model
@@ -761,6 +790,18 @@ def track_many(
             engine or a local Ray; checked before any video starts; on a cluster each task checks on its node).
         OSError: `out_dir` cannot be created or written (named).
     """
+    if isinstance(sources, str | Path):  # (a string was tracked character by character: "b.mp4" opened webcam 4)
+        raise TypeError(f"sources must be a list of sources, one per video, got one: [{str(sources)!r}]")
+    if config is not None and not isinstance(config, TrackerConfig | str | Path):
+        raise TypeError(
+            f"config must be a TrackerConfig, a YAML path or None (load_config(path, overrides)), got "
+            f"{type(config).__name__}"
+        )
+    if gallery is not None and not isinstance(gallery, str | os.PathLike):  # (a `Gallery`: "expected str, bytes ...")
+        raise TypeError(
+            f"gallery must be the path of a gallery file (every task reads it, the batch saves it), got "
+            f"{type(gallery).__name__}"
+        )
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if not sources:
@@ -774,7 +815,7 @@ def track_many(
 
         import_ray()  # the clear errors before any work
         check_reachable(address)
-    cfg = config if config is not None else TrackerConfig()
+    cfg = config if isinstance(config, TrackerConfig) else load_config(config)  # (None: the defaults)
     if make_tracker is None and (engine == "local" or not (address or os.environ.get(ADDRESS_ENV))):
         from tracker.pipeline import require_model_files
 
@@ -783,7 +824,7 @@ def track_many(
     with ExitStack() as held:
         if gallery_path is not None:
             held.enter_context(gallery_lock(gallery_path))  # no other run adds to it until it is linked
-            _check_gallery(gallery_path, cfg)
+            _check_gallery(gallery_path, cfg, own_tracker=make_tracker is not None)
         out = Path(out_dir)  # one batch at a time: a second one would delete and rename this one's folders
         held.enter_context(FolderLock(out, subject=f"the batch folder {out}"))
         start = gallery_path.read_bytes() if gallery_path is not None and gallery_path.exists() else None

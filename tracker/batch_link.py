@@ -125,7 +125,8 @@ def link_batch(videos: list[LinkedVideo], gallery_path: Path, cfg: TrackerConfig
     result: list[dict[int, int]] = []
     for v, (video, meta) in enumerate(zip(videos, metas, strict=True)):
         for gid in sorted(set(meta["tracks"].values())):  # identities too short for the gallery: IDs of their own
-            final.setdefault((v, gid), gallery.new_id())
+            if (v, gid) not in final:  # (not `setdefault(..., new_id())`: it drew an ID for every track, linked or not)
+                final[(v, gid)] = gallery.new_id()
         tracks = {int(t): final[(v, g)] for t, g in meta["tracks"].items()}
         by_task_gid = {int(g): final[(v, last)] for g, last in meta["ended_as"].items()}
         _write_global(video, tracks, by_task_gid)

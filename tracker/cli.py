@@ -114,6 +114,13 @@ def _batch_parser() -> argparse.ArgumentParser:
 
 def _batch(argv: list[str]) -> int:
     args = _batch_parser().parse_args(argv)
+    if args.engine == "ray" and args.workers is not None:  # (ignored: every video of the batch ran at once anyway)
+        print(
+            "track batch: error: --workers is for --engine local: Ray runs one task per free CPU of its nodes (a "
+            "local Ray: all this machine's cores); leave --workers out, or use the local engine",
+            file=sys.stderr,
+        )
+        return EXIT_USER_ERROR
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s"
     )
@@ -307,12 +314,12 @@ def _gallery(argv: list[str]) -> int:
                     print(line)
             elif args.action == "rm":
                 gallery = Gallery.load(args.file, prune=False)
-                missing = [i for i in args.ids if i not in gallery]
+                missing = [i for i in dict.fromkeys(args.ids) if i not in gallery]
                 if missing:
                     raise GalleryError(f"no identity {', '.join(map(str, missing))} in {args.file}")
-                gallery.remove(args.ids)
+                removed = gallery.remove(args.ids)  # (an ID given twice is removed once)
                 gallery.save(args.file, prune=False, lock=False)  # held above
-                print(f"removed {count(len(args.ids), 'identity', 'identities')}; {len(gallery)} left")
+                print(f"removed {count(len(removed), 'identity', 'identities')}; {len(gallery)} left")
             else:
                 cfg = load_config(args.config, overrides=list(args.set))
                 gallery = Gallery.load(args.file, cfg.gallery, prune=False)

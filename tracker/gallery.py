@@ -385,8 +385,8 @@ class Gallery:
 
     @_locked
     def remove(self, global_ids: Iterable[int]) -> list[int]:
-        """Forget these identities; returns those that were present."""
-        gone = [int(g) for g in global_ids if int(g) in self._identities]
+        """Forget these identities; returns those that were present (each once, however often it is given)."""
+        gone = [g for g in dict.fromkeys(int(g) for g in global_ids) if g in self._identities]
         if gone:
             self._index_remove([self._identities.pop(gid) for gid in gone])
             self._dirty = True

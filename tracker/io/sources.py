@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 
 from tracker.io.mot import read_sequence_info
+from tracker.wording import count
 
 __all__ = ["FrameSource", "SourceError", "check_named", "open_source", "resolve_source", "safe_name", "timestamp_rate"]
 
@@ -184,6 +185,17 @@ def _other_matches(path: Path) -> str:
     )
 
 
+def _other_files(folder: Path) -> str:
+    """Why a folder of other files gave no frames: e.g. `track batch cams/`, meant as the videos in it."""
+    others = sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")), key=_natural_order)
+    if not others:
+        return ""
+    return (
+        f" (it holds {count(len(others), 'other file')}, e.g. {others[0]}: a folder is one sequence of images; to"
+        f" track the videos in it, name them: `track {folder / '*'}`, or `track batch {folder / '*'} --out OUT`)"
+    )
+
+
 def safe_name(text: str, default: str = "source") -> str:
     """`text` usable as an output file stem: characters that are illegal or glob-special in names become `_`."""
     name = UNSAFE_NAME_CHARS.sub("_", text).strip(" .")
@@ -263,7 +275,7 @@ def _folder_source(path: Path) -> FrameSource:
         return _folder_source(path / "img1")  # a sequence folder without seqinfo.ini
     files = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS), key=_natural_order)
     if not files:
-        raise SourceError(f"{path}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+        raise SourceError(f"{path}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)}){_other_files(path)}")
     return _image_source(safe_name(path.name, "images"), files, None, "images")
 
 
