@@ -214,6 +214,16 @@ def test_from_config_refuses_a_gallery_without_appearance_before_loading_models(
         Tracker.from_config(cfg, gallery=Gallery(cfg.gallery))
 
 
+def test_from_config_refuses_float16_banks_on_the_cpu_before_loading_models():
+    """`appearance.bank_dtype=float16` is a GPU's storage: on the CPU it is one error before the detector or the
+    ReID loads (a missing model file here would otherwise be the error), and `Tracker(...)` gives the same."""
+    cfg = load_config(None, ["device=cpu", "appearance.bank_dtype=float16", "detector.model=/no/such.pt"])
+    with pytest.raises(ValueError, match=r"appearance\.bank_dtype=float16 needs a GPU: on the CPU use float32"):
+        Tracker.from_config(cfg)
+    with pytest.raises(ValueError, match=r"bank_dtype=float16 needs a GPU"):
+        Tracker(cfg)
+
+
 def test_a_gallery_tied_to_your_own_reid_refuses_a_file_of_another(tmp_path):
     """README (Identity gallery): with your own embeddings the tracker cannot tell which model made them, so a gallery
     of OSNet looks took 512-d looks of any other ReID without a word; `bind_model` with your model's identity makes

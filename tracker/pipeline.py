@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from tracker.bank import storage_dtype
 from tracker.camera_motion import CameraMotionEstimator, as_homography
 from tracker.config import MAX_FRAME_RATE, TrackerConfig, load_config, validate_config
 from tracker.core import TrackerCore
@@ -185,8 +186,9 @@ class Tracker:
             ConfigError: an invalid config (a file's, or one made with `dataclasses.replace`), before any model loads.
             FileNotFoundError: missing ReID weights (checked first, before the detector loads or downloads) or a
                 missing detector model that ultralytics does not publish.
-            ValueError: a bad device, a file that is not a model of the configured kind, or a `gallery` with
-                appearance off (`reid.model=none`; refused before any model loads).
+            ValueError: a bad device, a file that is not a model of the configured kind, a `gallery` with
+                appearance off (`reid.model=none`), or `appearance.bank_dtype=float16` on the CPU (both refused
+                before any model loads).
             OSError: ultralytics could not download an official detector (offline).
         """
         from tracker.detector import build_detector
@@ -201,6 +203,7 @@ class Tracker:
         cfg = config if isinstance(config, TrackerConfig) else load_config(config)
         validate_config(cfg)  # before any model loads
         device = resolve_device(cfg.device)
+        storage_dtype(cfg.appearance.bank_dtype, device)  # ValueError before any model loads (float16 on the CPU)
         use_reid = cfg.appearance.enabled and cfg.reid.model != "none"
         if gallery is not None and not use_reid:  # (before its model check, which would name a model "none")
             raise ValueError(GALLERY_NEEDS_APPEARANCE)
