@@ -211,3 +211,38 @@ def test_one_stream_offers_nothing_and_a_gone_stream_stops_sharing():
 
     gc.collect()
     assert not gallery.shared
+
+
+def test_two_cameras_in_their_own_threads_share_the_person_in_both_views():
+    """The same scene with each camera's tracker driven from its own thread (the README's set-up): the gallery's
+    lock serialises the offers and searches, and the person in both views still gets one global ID."""
+    import threading
+
+    identities = reid_like_identities(3, DIM)
+    cfg = load_config(overrides=["device=cpu"])
+    gallery = Gallery(cfg.gallery)
+    scenes = [
+        [Walker(0, linear_path(300, 300, 1, 0)), Walker(1, linear_path(500, 600, 1, 0))],
+        [Walker(0, linear_path(700, 300, -1, 0)), Walker(2, linear_path(500, 600, -1, 0))],
+    ]
+    trackers = [Tracker(cfg, frame_rate=FPS, gallery=gallery) for _ in scenes]
+    seen: list[dict[int, set]] = [{}, {}]
+    errors: list[BaseException] = []
+
+    def run(cam: int) -> None:
+        rng = np.random.default_rng(cam)
+        try:
+            for f in range(60):
+                det = render(scenes[cam], f, identities, 0.01, rng)
+                for o in trackers[cam].update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings):
+                    seen[cam].setdefault(int(det.identities[o.detection_index]), set()).add(o.global_id)
+        except BaseException as error:  # (reported below: an exception in a thread does not fail the test)
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(cam,)) for cam in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert seen[0][0] & seen[1][0] and not seen[0][1] & seen[1][2]
