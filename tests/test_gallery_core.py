@@ -148,3 +148,101 @@ def test_embeddings_of_another_d_than_the_gallery_are_refused_and_change_nothing
         tracker.update_detections(frames[0].boxes_xyxy, frames[0].scores, **given)
     assert tracker.core.bank.dim is None and tracker.core.frame_index == 0 and not tracker.core.tracks
     assert run(tracker) == run(remembering())  # the frame given again: as if the refused call never happened
+
+
+def _two_cameras(identities: np.ndarray, both: list[Walker], left_only: list[Walker], right_only: list[Walker]):
+    """Two streams on one gallery, frame by frame (each `Tracker` a camera): the global IDs each gives each
+    identity, {camera: {identity: set of global IDs}}, and the gallery."""
+    cfg = load_config(overrides=["device=cpu"])
+    gallery = Gallery(cfg.gallery)
+    cameras = [Tracker(cfg, frame_rate=FPS, gallery=gallery) for _ in range(2)]
+    seen: list[dict[int, set]] = [{}, {}]
+    rng = np.random.default_rng(3)
+    for f in range(60):
+        for cam, (tracker, own) in enumerate(zip(cameras, (left_only, right_only), strict=True)):
+            det = render(both + own, f, identities, 0.01, rng)
+            out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+            for o in out:
+                seen[cam].setdefault(int(det.identities[o.detection_index]), set()).add(o.global_id)
+    return seen, gallery, cameras
+
+
+def test_a_person_in_view_of_two_cameras_at_once_gets_one_global_id():
+    """Two trackers sharing one gallery, the same person in both views at once: the second camera's newcomer takes
+    the first's live identity (it was only stored when a track ended, so each camera gave its own); people in one
+    view only keep their own IDs, and two people are never given one."""
+    identities = reid_like_identities(4, DIM)
+    both = [Walker(0, linear_path(300, 300, 1, 0)), Walker(1, linear_path(700, 300, -1, 0))]
+    seen, gallery, cameras = _two_cameras(
+        identities, both, [Walker(2, linear_path(500, 600, 1, 0))], [Walker(3, linear_path(500, 600, -1, 0))]
+    )
+    left, right = seen
+    for person in (0, 1):  # the last ID the right camera gave each shared person is the left camera's
+        assert left[person] & right[person], (person, left, right)
+    assert not left[2] & right[3]
+    assert not left[0] & left[1] and not right[0] & right[1]
+    assert gallery.shared and len(gallery) == 0  # live tracks are offered, not stored, until they end
+    for tracker in cameras:
+        tracker.reset()  # the ends of the videos: one identity per person in both views, one each for the others
+    assert len(gallery) == 4 and not gallery._live  # (withdrawn as they ended)
+
+
+def test_one_stream_offers_nothing_and_a_gone_stream_stops_sharing():
+    """A gallery serving one tracker holds no live tracks (no cost for one camera, and no change); a second tracker
+    makes it shared, and deleting it makes it unshared again (held weakly)."""
+    cfg = load_config(overrides=["device=cpu"])
+    gallery = Gallery(cfg.gallery)
+    first = Tracker(cfg, frame_rate=FPS, gallery=gallery)
+    identities = reid_like_identities(1, DIM)
+    walker = [Walker(0, linear_path(300, 300, 1, 0))]
+    rng = np.random.default_rng(0)
+    for f in range(20):
+        det = render(walker, f, identities, 0.01, rng)
+        first.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+    assert not gallery.shared and not gallery.searchable(None)
+    second = Tracker(cfg, frame_rate=FPS, gallery=gallery)
+    assert gallery.shared
+    for f in range(20, 30):
+        det = render(walker, f, identities, 0.01, rng)
+        first.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+    assert gallery.searchable(second.core) and not gallery.searchable(first.core)  # the first's live track
+    del second
+    import gc
+
+    gc.collect()
+    assert not gallery.shared
+
+
+def test_two_cameras_in_their_own_threads_share_the_person_in_both_views():
+    """The same scene with each camera's tracker driven from its own thread (the README's set-up): the gallery's
+    lock serialises the offers and searches, and the person in both views still gets one global ID."""
+    import threading
+
+    identities = reid_like_identities(3, DIM)
+    cfg = load_config(overrides=["device=cpu"])
+    gallery = Gallery(cfg.gallery)
+    scenes = [
+        [Walker(0, linear_path(300, 300, 1, 0)), Walker(1, linear_path(500, 600, 1, 0))],
+        [Walker(0, linear_path(700, 300, -1, 0)), Walker(2, linear_path(500, 600, -1, 0))],
+    ]
+    trackers = [Tracker(cfg, frame_rate=FPS, gallery=gallery) for _ in scenes]
+    seen: list[dict[int, set]] = [{}, {}]
+    errors: list[BaseException] = []
+
+    def run(cam: int) -> None:
+        rng = np.random.default_rng(cam)
+        try:
+            for f in range(60):
+                det = render(scenes[cam], f, identities, 0.01, rng)
+                for o in trackers[cam].update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings):
+                    seen[cam].setdefault(int(det.identities[o.detection_index]), set()).add(o.global_id)
+        except BaseException as error:  # (reported below: an exception in a thread does not fail the test)
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(cam,)) for cam in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert seen[0][0] & seen[1][0] and not seen[0][1] & seen[1][2]

@@ -275,6 +275,14 @@ class AppearanceBank:
         tensor, host = self._stored_host
         return host if values is tensor else _host_view(values)
 
+    def looks(self, slot: int) -> np.ndarray:
+        """(count, D) float32 numpy entries of one slot, oldest first: `entries` on the host, read straight from a
+        float32 CPU bank (no torch indexing: a gallery publishing live tracks reads a few a frame)."""
+        if self._host is None or self._host.dtype != np.float32:
+            return self.entries(slot).cpu().numpy()
+        n = int(self._count[slot])
+        return self._host[slot].take((np.arange(n) + (self._write[slot] - n)) % self.capacity, axis=0)
+
     def entries(self, slot: int) -> torch.Tensor:
         """(count, D) float32 entries of one slot, oldest first."""
         n = int(self._count[slot])

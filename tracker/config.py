@@ -482,6 +482,9 @@ class GalleryConfig:
     margin: float = _key(0.1, "the best identity must beat the runner-up by this similarity, else a new ID", lo=0, hi=2)
     search_seconds: float = _key(2.0, "a new track is searched again each time its bank grows, for this long", lo=0)
     min_embeddings: int = _key(3, "a track enters the gallery only with at least this many bank entries", lo=1)
+    live_seconds: float = _key(
+        2.0, "streams sharing a gallery: a live track's looks are offered to the others again at most this often", lo=0
+    )
     ivf_min_identities: int = _key(4000, "from this many identities on, search an IVF index instead of exact", lo=1)
     ivf_nprobe: int = _key(64, "IVF: inverted lists visited per query (recall vs speed)", lo=1, hi=65536)
     save_every_seconds: float = _key(60.0, "the track command also saves the gallery this often (wall time)", lo=0)

@@ -81,6 +81,8 @@ class TrackerCore:
     ) -> None:
         self.config = config
         self.gallery = gallery
+        if gallery is not None:  # (a stream searching it: with another, each offers its live tracks)
+            gallery.attach(self)
         self.source_name = source_name  # recorded with gallery sightings
         self.frame_rate = float(frame_rate)
         self.device = torch.device(device)
@@ -123,6 +125,7 @@ class TrackerCore:
         self._next_id = 1  # the ID the next confirmed track gets (an int, not a counter: the state pickles)
         self._newborn: list[Track] = []  # tracks given an ID this frame, to look up in the gallery
         self._searching: dict[Track, int] = {}  # young tracks searched in the gallery -> bank_frame when last searched
+        self._published: dict[Track, tuple[int, int]] = {}  # live tracks offered (`_publish_live`) -> (ID, frame)
         # (this frame's embeddings, their in-place write count, the same as the bank stores them): `_bank_embeddings`
         self._stored_embeddings: tuple[torch.Tensor | None, int, torch.Tensor | None] = _NO_STORED_EMBEDDINGS
         # This video has fed a bank (the bank's `dim` outlives `reset`: it cannot tell a new video's state)
@@ -151,6 +154,10 @@ class TrackerCore:
             self.embedding_faults = EmbeddingFaults()
         if "invalid_detections" not in state:  # (before stop 36): the dropped detections after the resume are counted
             self.invalid_detections, self.outside_detections = InvalidDetections(), OutsideDetections()
+        # a copy's gallery holds no live tracks (`Gallery.__getstate__`): this stream attaches and offers them again
+        self._published = {}
+        if self.gallery is not None:
+            self.gallery.attach(self)
 
     # ------------------------------------------------------------------------------------------ public
     @property
@@ -164,6 +171,9 @@ class TrackerCore:
         for track in self.tracks:
             self._to_gallery(track)
             self.bank.release(track.slot)
+        if self.gallery is not None:
+            self.gallery.withdraw(self)
+        self._published = {}
         self.table.clear()
         self._mean, self._cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
         self._obs_mean, self._obs_cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
@@ -280,6 +290,7 @@ class TrackerCore:
         self._mark_missed(matches[:, 0])
         self._start_tracks(left_dets, dets, frame_size)
         self._link_newborn()
+        self._publish_live()
         return self._outputs(dets, frame_size)
 
     def _resort_with_tentative(
@@ -948,6 +959,7 @@ class TrackerCore:
         for row in removed:
             track = self.tracks[row]
             self._to_gallery(track)
+            self._withdraw(track)
             self.bank.release(track.slot)
         keep = filled(len(self.tracks), True, bool)
         keep[removed] = False
@@ -977,18 +989,51 @@ class TrackerCore:
             if track.state is TrackState.REMOVED or self.frame_index - track.born_frame > window:
                 del self._searching[track]
         ready = [t for t, searched_at in self._searching.items() if t.bank_frame > searched_at]
-        if not ready or not len(self.gallery) or not self.config.appearance.enabled:
+        if not ready or not self.gallery.searchable(self) or not self.config.appearance.enabled:
             return
         for track in ready:
             self._searching[track] = track.bank_frame
         query = torch.stack([self.bank.entries(t.slot).mean(dim=0) for t in ready]).cpu().numpy()
         held = {t.global_id for t in self.tracks if t.global_id is not None}
         classes = np.array([t.class_id for t in ready])
-        ids = self.gallery.match(query, exclude=held, class_ids=classes, min_similarity=self._gallery_threshold)
+        ids = self.gallery.match(
+            query, exclude=held, class_ids=classes, min_similarity=self._gallery_threshold, source=self
+        )
         for track, gid in zip(ready, ids, strict=True):
             if gid != NO_ID:
                 track.global_id, track.recovered = int(gid), True
                 del self._searching[track]
+
+    def _publish_live(self) -> None:
+        """Streams sharing the gallery (`Gallery.shared`): each offers its live tracks to the others' newcomers
+        (`Gallery.publish`), so a person in view of two cameras at once gets one global ID. A reported track with
+        a global ID and enough looks that agree (`consistent_looks`, as `_to_gallery` keeps them) is offered, again
+        when its bank grew and `gallery.live_seconds` have passed, and withdrawn when it ends (`_withdraw`)."""
+        if self.gallery is None or not self.config.appearance.enabled or not self.gallery.shared:
+            return
+        gallery, cfg = self.gallery, self.config.gallery
+        every = round(cfg.live_seconds * self.frame_rate)
+        counts = self.bank.count(self.table.slot)
+        for track, count in zip(self.tracks, counts.tolist(), strict=True):
+            offered, at = self._published.get(track, (None, NO_BANK_FRAME))
+            fresh = track.bank_frame > at and self.frame_index - at >= every
+            if track.global_id is None or track.state is not TrackState.TRACKED or count < cfg.min_embeddings:
+                continue
+            if (not fresh and offered == track.global_id) or self.still.hidden(track.still_share):
+                continue
+            looks = consistent_looks(self.bank.looks(track.slot), cfg.min_similarity, cfg.min_embeddings)
+            if looks is None:
+                continue
+            if offered is not None and offered != track.global_id:  # (its search gave it a stored identity's ID)
+                gallery.withdraw(self, [offered])
+            gallery.publish(self, track.global_id, looks, track.class_id)
+            self._published[track] = (track.global_id, self.frame_index)
+
+    def _withdraw(self, track: Track) -> None:
+        """A track that ends is no longer offered to the other streams (it is in the gallery, if it has looks)."""
+        offered = self._published.pop(track, None)
+        if offered is not None and self.gallery is not None:
+            self.gallery.withdraw(self, [offered[0]])
 
     def _to_gallery(self, track: Track) -> None:
         """An expiring (or, at the end of a video, still alive) track's identity moves to the gallery: the looks

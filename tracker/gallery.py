@@ -32,6 +32,7 @@ import re
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -201,6 +202,20 @@ def consistent_looks(embeddings: np.ndarray, min_similarity: float, min_count: i
     return kept if len(kept) >= min_count else None
 
 
+@dataclass(frozen=True)
+class LiveLooks:
+    """A track alive in one stream, offered to the other streams sharing the gallery (`Gallery.publish`): a person
+    in view of two cameras at once gets one global ID. Held in memory only, never saved.
+
+    Attributes:
+        prototypes: (P, D) float32 L2-normalised, P <= `gallery.prototypes`.
+        class_id: detector class.
+    """
+
+    prototypes: np.ndarray = field(repr=False)
+    class_id: int
+
+
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 
 
@@ -233,7 +248,9 @@ class Gallery:
             until known (`bind_model`).
     Python: `Tracker(config, gallery=Gallery.load(path))`, ..., `tracker.reset()`, `tracker.gallery.save(path)`.
     One Gallery may serve several Trackers (one per camera stream, each in its own thread): its methods take one
-    call at a time (a lock of its own, ~0.6 us a call), so a person keeps one global ID across the streams.
+    call at a time (a lock of its own, ~0.6 us a call), so a person keeps one global ID across the streams: one
+    who walks from one view to another through the stored identities, one in two views at once through the live
+    tracks each stream publishes while the gallery serves more than one (`attach`, `publish`).
     Raises:
         TypeError: `config` is not a `GalleryConfig` (the whole `TrackerConfig`: pass `cfg.gallery`).
     """
@@ -251,13 +268,17 @@ class Gallery:
         self._dirty = False
         self._file: tuple[str, FileVersion] | None = None  # (real path, version) of the file last read or written
         self._guard = threading.RLock()  # held by every public method (`_locked`): Trackers in several threads
+        self._sources: weakref.WeakSet[Any] = weakref.WeakSet()  # the streams searching this gallery (`attach`)
+        self._live: dict[Any, dict[int, LiveLooks]] = {}  # stream -> global ID -> its live track's looks
 
     def __getstate__(self) -> dict[str, Any]:
-        """The state to copy or pickle (a checkpoint): all but the lock."""
-        return {key: value for key, value in self.__dict__.items() if key != "_guard"}
+        """The state to copy or pickle (a checkpoint): all but the lock and the live streams' tracks (a copy
+        serves no stream until one attaches to it)."""
+        return {key: value for key, value in self.__dict__.items() if key not in ("_guard", "_sources", "_live")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:  # a checkpoint pickled before `_file` existed
         self.__dict__.update({"_file": None, **state})
+        self._sources, self._live = weakref.WeakSet(), {}
         self._guard = threading.RLock()
 
     # ------------------------------------------------------------------------------------------ content
@@ -384,6 +405,63 @@ class Gallery:
         return identity
 
     @_locked
+    def attach(self, source: object) -> None:
+        """Register a stream (a weak-referenceable object that stands for it: a `TrackerCore`) as searching this
+        gallery. Held weakly: a stream whose object is gone no longer counts. See `shared`."""
+        self._sources.add(source)
+
+    @property
+    @_locked
+    def shared(self) -> bool:
+        """Whether more than one stream searches this gallery now: only then do streams `publish` live tracks."""
+        return len(self._sources) > 1
+
+    @_locked
+    def publish(self, source: object, global_id: int, embeddings: np.ndarray, class_id: int) -> None:
+        """Offer a track alive in `source` to the other streams' newcomers (`match(..., source=)`), replacing what
+        that stream offered under `global_id` before: its prototypes are picked from (N, D) `embeddings` as `add`
+        picks them. Kept in memory only (not saved, not copied) until `withdraw`.
+
+        Raises:
+            ValueError: no embeddings, another D than the gallery's, or a row that is no look (as `add`).
+        """
+        emb = np.asarray(embeddings, dtype=np.float32)
+        if emb.ndim != 2 or len(emb) == 0:
+            raise ValueError(f"embeddings must have shape (N, D) with N >= 1, got {emb.shape}")
+        self._check_dim(emb.shape[1])
+        _check_looks(emb, "embeddings")
+        prototypes = select_prototypes(emb, self.config.prototypes, self.config.prototype_method)
+        self._live.setdefault(source, {})[int(global_id)] = LiveLooks(prototypes, int(class_id))
+
+    @_locked
+    def withdraw(self, source: object, global_ids: Iterable[int] | None = None) -> None:
+        """Stop offering `source`'s live tracks `global_ids` (None: all of them): they ended, or changed ID."""
+        live = self._live.get(source)
+        if live is None:
+            return
+        for gid in list(live) if global_ids is None else global_ids:
+            live.pop(int(gid), None)
+        if not live:
+            del self._live[source]
+
+    def _live_of_others(self, source: object | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The live tracks other streams than `source` offer: (L,) global IDs and (L,) classes of L prototype rows,
+        (L, D) the prototypes, each track's rows consecutive."""
+        offered = [(g, look) for s, live in self._live.items() if s is not source for g, look in live.items()]
+        if not offered:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        counts = [len(look.prototypes) for _, look in offered]
+        gids = np.repeat(np.array([g for g, _ in offered], dtype=np.int64), counts)
+        classes = np.repeat(np.array([look.class_id for _, look in offered], dtype=np.int64), counts)
+        return gids, classes, np.concatenate([look.prototypes for _, look in offered])
+
+    @_locked
+    def searchable(self, source: object | None = None) -> bool:
+        """Whether a newcomer of `source` has anything to be matched with: stored identities, or live tracks of
+        other streams."""
+        return bool(self._identities) or any(s is not source and live for s, live in self._live.items())
+
+    @_locked
     def remove(self, global_ids: Iterable[int]) -> list[int]:
         """Forget these identities; returns those that were present (each once, however often it is given)."""
         gone = [g for g in dict.fromkeys(int(g) for g in global_ids) if g in self._identities]
@@ -417,6 +495,7 @@ class Gallery:
         class_ids: np.ndarray | None = None,
         min_similarity: float | None = None,
         margin: float | None = None,
+        source: object | None = None,
     ) -> np.ndarray:
         """Identities for Q newcomers, in one batched search; `NO_ID` (-1) where there is no sure match.
 
@@ -432,30 +511,34 @@ class Gallery:
                 cannot-link).
             class_ids: (Q,) classes of the queries, or None to ignore classes.
             min_similarity, margin: bounds; None takes the config's.
+            source: the stream the newcomers are in (`attach`): the live tracks the other streams `publish` are
+                candidates too (an identity's similarity: the best over its stored and live prototypes).
         Returns:
             (Q,) int64 global IDs or -1.
         """
         raw = np.asarray(queries, dtype=np.float32)
         out = np.full(len(raw), NO_ID, dtype=np.int64)
-        if len(raw) == 0 or not self._identities:  # (0, D) queries too: nothing to search
+        live_ids, live_classes, live_looks = self._live_of_others(source)
+        if len(raw) == 0 or not (self._identities or len(live_ids)):  # (0, D) queries too: nothing to search
             return out
         q = _normalised(raw.reshape(len(raw), -1))
         self._check_dim(q.shape[1])
         min_similarity = self.config.min_similarity if min_similarity is None else min_similarity
         margin = self.config.margin if margin is None else margin
         excluded = {int(g) for g in exclude}
-        cand_ids, cand_sims = self._search_identities(q, len(excluded & self._identities.keys()))
-        ranked: list[dict[int, float]] = []  # per query: allowed identity -> similarity, best first
-        for qi in range(len(q)):
-            ranked.append(
-                {
+        ranked: list[dict[int, float]] = [{} for _ in range(len(q))]  # per query: allowed identity -> similarity
+        if self._identities:
+            cand_ids, cand_sims = self._search_identities(q, len(excluded & self._identities.keys()))
+            for qi in range(len(q)):
+                ranked[qi] = {
                     int(g): float(s)
                     for g, s in zip(cand_ids[qi], cand_sims[qi], strict=True)
                     if g != NO_ID
                     and g not in excluded
                     and (class_ids is None or self._identities[g].class_id == int(class_ids[qi]))
                 }
-            )
+        if len(live_ids):
+            self._rank_live(q, class_ids, excluded, (live_ids, live_classes, live_looks), ranked)
         columns = sorted({g for r in ranked for g, s in r.items() if s >= min_similarity})
         if not columns:
             return out
@@ -476,6 +559,36 @@ class Gallery:
         for qi, g in accepted.items():
             out[qi] = g
         return out
+
+    def _rank_live(
+        self,
+        q: np.ndarray,
+        class_ids: np.ndarray | None,
+        excluded: set[int],
+        live: tuple[np.ndarray, np.ndarray, np.ndarray],
+        ranked: list[dict[int, float]],
+    ) -> None:
+        """Add the other streams' live tracks to each query's `ranked` candidates (in place), as many per query as
+        the stored search fetches (`SEARCH_MIN_IDENTITIES`, the best and the runner-up, plus one per excluded ID):
+        an identity's similarity is the best over its live prototypes and what `ranked` holds (its stored ones);
+        excluded IDs and another class (a stored identity's own, else the live track's) are left out. `live`:
+        (L,) global IDs, (L,) classes, (L, D) prototypes, each ID's rows consecutive (`_live_of_others`); `q`:
+        (Q, D) normalised queries."""
+        gids, classes, looks = live
+        starts = np.flatnonzero(np.r_[True, gids[1:] != gids[:-1]])  # each live track's first prototype row
+        best = np.maximum.reduceat(q @ looks.T, starts, axis=1)  # (Q, G) each track's best prototype
+        ids, kinds = gids[starts], classes[starts]
+        stored = [self._identities.get(int(g)) for g in ids]
+        kinds = np.array([k if i is None else i.class_id for k, i in zip(kinds.tolist(), stored, strict=True)])
+        allowed = ~np.isin(ids, list(excluded))
+        wanted = SEARCH_MIN_IDENTITIES + SEARCH_NEIGHBOURS_PER_EXCLUDED * len(excluded)
+        for qi in range(len(q)):
+            ok = allowed if class_ids is None else allowed & (kinds == int(class_ids[qi]))
+            sims = np.where(ok, best[qi], -np.inf)
+            for j in np.argsort(-sims)[:wanted].tolist():
+                g, s = int(ids[j]), float(sims[j])
+                if s > ranked[qi].get(g, -np.inf):
+                    ranked[qi][g] = s
 
     def _search_identities(self, q: np.ndarray, excluded: int) -> tuple[np.ndarray, np.ndarray]:
         """(Q, M) identity IDs (-1 padded) and their best prototype similarity, best first."""
