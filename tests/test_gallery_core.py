@@ -211,6 +211,11 @@ def test_one_stream_offers_nothing_and_a_gone_stream_stops_sharing():
 
     gc.collect()
     assert not gallery.shared
+    third = Tracker(cfg, frame_rate=FPS, gallery=gallery)
+    assert gallery.searchable(third.core)
+    del first  # deleted without `reset`: its live track is no longer offered (nor stored: `reset` stores)
+    gc.collect()
+    assert not gallery.searchable(third.core) and len(gallery) == 0
 
 
 def test_two_cameras_in_their_own_threads_share_the_person_in_both_views():

@@ -269,7 +269,8 @@ class Gallery:
         self._file: tuple[str, FileVersion] | None = None  # (real path, version) of the file last read or written
         self._guard = threading.RLock()  # held by every public method (`_locked`): Trackers in several threads
         self._sources: weakref.WeakSet[Any] = weakref.WeakSet()  # the streams searching this gallery (`attach`)
-        self._live: dict[Any, dict[int, LiveLooks]] = {}  # stream -> global ID -> its live track's looks
+        # stream -> global ID -> its live track's looks, held weakly: a stream deleted without `reset` offers none
+        self._live: weakref.WeakKeyDictionary[Any, dict[int, LiveLooks]] = weakref.WeakKeyDictionary()
 
     def __getstate__(self) -> dict[str, Any]:
         """The state to copy or pickle (a checkpoint): all but the lock and the live streams' tracks (a copy
@@ -278,7 +279,7 @@ class Gallery:
 
     def __setstate__(self, state: dict[str, Any]) -> None:  # a checkpoint pickled before `_file` existed
         self.__dict__.update({"_file": None, **state})
-        self._sources, self._live = weakref.WeakSet(), {}
+        self._sources, self._live = weakref.WeakSet(), weakref.WeakKeyDictionary()
         self._guard = threading.RLock()
 
     # ------------------------------------------------------------------------------------------ content
@@ -447,7 +448,7 @@ class Gallery:
     def _live_of_others(self, source: object | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The live tracks other streams than `source` offer: (L,) global IDs and (L,) classes of L prototype rows,
         (L, D) the prototypes, each track's rows consecutive."""
-        offered = [(g, look) for s, live in self._live.items() if s is not source for g, look in live.items()]
+        offered = [(g, look) for s, live in list(self._live.items()) if s is not source for g, look in live.items()]
         if not offered:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
         counts = [len(look.prototypes) for _, look in offered]
@@ -459,7 +460,7 @@ class Gallery:
     def searchable(self, source: object | None = None) -> bool:
         """Whether a newcomer of `source` has anything to be matched with: stored identities, or live tracks of
         other streams."""
-        return bool(self._identities) or any(s is not source and live for s, live in self._live.items())
+        return bool(self._identities) or any(s is not source and live for s, live in list(self._live.items()))
 
     @_locked
     def remove(self, global_ids: Iterable[int]) -> list[int]:
