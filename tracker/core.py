@@ -1011,17 +1011,16 @@ class TrackerCore:
         when its bank grew and `gallery.live_seconds` have passed, and withdrawn when it ends (`_withdraw`)."""
         if self.gallery is None or not self.config.appearance.enabled or not self.gallery.shared:
             return
-        gallery, cfg = self.gallery, self.config.gallery
-        every = round(cfg.live_seconds * self.frame_rate)
-        counts = self.bank.count(self.table.slot)
-        for track, count in zip(self.tracks, counts.tolist(), strict=True):
+        gallery = self.gallery
+        every = round(self.config.gallery.live_seconds * self.frame_rate)
+        for track in self.tracks:
+            if track.state is not TrackState.TRACKED:
+                continue
             offered, at = self._published.get(track, (None, NO_BANK_FRAME))
             fresh = track.bank_frame > at and self.frame_index - at >= every
-            if track.global_id is None or track.state is not TrackState.TRACKED or count < cfg.min_embeddings:
+            if not fresh and offered == track.global_id:
                 continue
-            if (not fresh and offered == track.global_id) or self.still.hidden(track.still_share):
-                continue
-            looks = consistent_looks(self.bank.looks(track.slot), cfg.min_similarity, cfg.min_embeddings)
+            looks = self._identity_looks(track)
             if looks is None:
                 continue
             if offered is not None and offered != track.global_id:  # (its search gave it a stored identity's ID)
@@ -1035,19 +1034,24 @@ class TrackerCore:
         if offered is not None and self.gallery is not None:
             self.gallery.withdraw(self, [offered[0]])
 
+    def _identity_looks(self, track: Track) -> np.ndarray | None:
+        """(M, D) the looks of `track`'s bank that agree with the person it is on now (`consistent_looks`): what the
+        gallery stores (`_to_gallery`) or is offered (`_publish_live`); None without a global ID, for a fixed
+        scene object (`StillBoxes.hidden`: no identity), or with fewer than `gallery.min_embeddings` such looks."""
+        min_count = self.config.gallery.min_embeddings
+        if track.global_id is None or self.still.hidden(track.still_share):
+            return None
+        if self.bank.count([track.slot])[0] < min_count:
+            return None
+        # Agreement with the person the track is on is judged at the gallery's floor, not the calibrated bound:
+        # with look-alikes in a video that bound can exceed any similarity, and no identity would be kept.
+        return consistent_looks(self.bank.looks(track.slot), self.config.gallery.min_similarity, min_count)
+
     def _to_gallery(self, track: Track) -> None:
         """An expiring (or, at the end of a video, still alive) track's identity moves to the gallery: the looks
         of its bank that agree with the person it ended on (`consistent_looks`), if there are enough. A track that
         ends judged a fixed scene object (`StillBoxes.hidden`: not reported) is no identity and is not kept."""
-        if self.gallery is None or track.global_id is None or self.still.hidden(track.still_share):
-            return
-        min_count = self.config.gallery.min_embeddings
-        if self.bank.count([track.slot])[0] < min_count:
-            return
-        # Agreement with the person the track ended on is judged at the gallery's floor, not the calibrated bound:
-        # with look-alikes in a video that bound can exceed any similarity, and no identity would be kept.
-        agree = self.config.gallery.min_similarity
-        looks = consistent_looks(self.bank.entries(track.slot).cpu().numpy(), agree, min_count)
+        looks = None if self.gallery is None else self._identity_looks(track)
         if looks is None:
             return
         # Both sightings are dated back from now by video time: one clock, so "last seen" never precedes "first

@@ -382,11 +382,7 @@ class Gallery:
             ValueError: no embeddings, another D than the gallery's, or a row that is NaN, infinite or zero (no
                 look: it would be stored as a prototype that matches nothing, or NaN in the file).
         """
-        emb = np.asarray(embeddings, dtype=np.float32)
-        if emb.ndim != 2 or len(emb) == 0:
-            raise ValueError(f"embeddings must have shape (N, D) with N >= 1, got {emb.shape}")
-        self._check_dim(emb.shape[1])
-        _check_looks(emb, "embeddings")
+        emb = self._checked_looks(embeddings)
         gid = int(global_id)
         old = self._identities.get(gid)
         pool = emb if old is None else np.concatenate([old.prototypes, emb])
@@ -426,11 +422,7 @@ class Gallery:
         Raises:
             ValueError: no embeddings, another D than the gallery's, or a row that is no look (as `add`).
         """
-        emb = np.asarray(embeddings, dtype=np.float32)
-        if emb.ndim != 2 or len(emb) == 0:
-            raise ValueError(f"embeddings must have shape (N, D) with N >= 1, got {emb.shape}")
-        self._check_dim(emb.shape[1])
-        _check_looks(emb, "embeddings")
+        emb = self._checked_looks(embeddings)
         prototypes = select_prototypes(emb, self.config.prototypes, self.config.prototype_method)
         self._live.setdefault(source, {})[int(global_id)] = LiveLooks(prototypes, int(class_id))
 
@@ -661,6 +653,19 @@ class Gallery:
         return ids
 
     # ------------------------------------------------------------------------------------------ index
+    def _checked_looks(self, embeddings: np.ndarray) -> np.ndarray:
+        """(N, D) `embeddings` as float32, N >= 1, of the gallery's D, every row a look (`add`, `publish`).
+
+        Raises:
+            ValueError: another shape, another D, or a row that is NaN, infinite or zero.
+        """
+        emb = np.asarray(embeddings, dtype=np.float32)
+        if emb.ndim != 2 or len(emb) == 0:
+            raise ValueError(f"embeddings must have shape (N, D) with N >= 1, got {emb.shape}")
+        self._check_dim(emb.shape[1])
+        _check_looks(emb, "embeddings")
+        return emb
+
     def _check_dim(self, dim: int) -> None:
         if self.dim is not None and dim != self.dim:
             raise ValueError(f"embeddings have D = {dim}, the gallery holds D = {self.dim}")
