@@ -111,7 +111,7 @@ def test_the_reported_gallery_bound_is_the_one_the_gallery_search_uses(frames):
     for _ in range(frames):  # different people's looks, 16 a frame kept: calibrated after 4 frames
         calibration.add_negatives(rng.uniform(0.2, 0.5, size=cfg.appearance.calibration_per_frame))
     assert calibration.calibrated == bool(frames)
-    assert calibration.bound("gallery") == tracker.core._gallery_threshold == cfg.gallery.min_similarity
+    assert calibration.bound("gallery") == tracker.core.gallery_link.threshold == cfg.gallery.min_similarity
     assert calibration.summary()["bounds"]["gallery"] == cfg.gallery.min_similarity
 
 

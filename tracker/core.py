@@ -21,7 +21,8 @@ from tracker.entry import entry_evidence, near_border
 from tracker.fast_numpy import all_set, any_set, filled
 from tracker.frame_rate import frames_at_least
 from tracker.frame_view import BorderLooks, FrameView, block
-from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
+from tracker.gallery import Gallery
+from tracker.gallery_link import GalleryLink
 from tracker.ground_line import GroundLine, complete_part_boxes
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.measurement_noise import MeasurementNoise
@@ -50,7 +51,6 @@ EmbedFn = Callable[[np.ndarray], torch.Tensor]
 log = logging.getLogger(__name__)
 
 _BUFFER_SIGMAS = 1.96  # motion buffer in velocity stds: the two-sided 95% normal quantile, as the 95% motion gate
-NO_BANK_FRAME = -1  # `Track.bank_frame` before any embedding entered its bank
 _NO_PAIRS = np.zeros((0, 2), dtype=np.int64)  # (0, 2) matches of a stage with nothing to match (shared, read-only)
 _NO_PAIRS.flags.writeable = False
 _NO_VERSION = -1  # the in-place write count of a tensor that keeps none (made under `torch.inference_mode`)
@@ -62,6 +62,8 @@ _MEASUREMENT_SCALE_COLUMNS = np.array([2, 3, 2, 3])
 # The core's attributes `_advance` replaces (never writes in place) before a frame's view is built: kept, and put
 # back if building it fails (with the table's observed boxes).
 _ADVANCE_STATE = ("frame_index", "_mean", "_cov", "_obs_mean", "_obs_cov", "_stored_embeddings")
+# The gallery tier's state in a checkpoint pickled before it moved into `GalleryLink` (split38).
+_GALLERY_TIER_STATE = ("gallery", "source_name", "_newborn", "_searching", "_published")
 
 
 class TrackerCore:
@@ -80,10 +82,6 @@ class TrackerCore:
         source_name: str = "",
     ) -> None:
         self.config = config
-        self.gallery = gallery
-        if gallery is not None:  # (a stream searching it: with another, each offers its live tracks)
-            gallery.attach(self)
-        self.source_name = source_name  # recorded with gallery sightings
         self.frame_rate = float(frame_rate)
         self.device = torch.device(device)
         self.kalman = KalmanFilter(config.motion, step_ratio=config.motion.reference_frame_rate / self.frame_rate)
@@ -117,15 +115,17 @@ class TrackerCore:
         self.table = TrackTable(self._vote_frames)  # the tracks and their per-frame scalars, row-aligned with _mean
         self.stage1 = Stage1Cost(config, self.frame_rate, self.table, self.bank, self.calibration)
         """Stage 1's cost of a frame's tracks x detections and its rules (reads the table, bank, calibration)."""
+        self.gallery_link = GalleryLink(
+            config, self.frame_rate, self.table, self.bank, self.calibration, self.still, gallery, source_name
+        )
+        """The gallery tier: new tracks searched in `gallery`, ended ones stored there, live ones offered."""
+        self.gallery_link.attach(self)
         self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
         self._cov = np.zeros((0, 8, 8))  # (T, 8, 8) Kalman covariances
         self._obs_mean = np.zeros((0, 8))  # (T, 8) state right after the last matched detection
         self._obs_cov = np.zeros((0, 8, 8))  # (T, 8, 8)
         self.frame_index = 0
         self._next_id = 1  # the ID the next confirmed track gets (an int, not a counter: the state pickles)
-        self._newborn: list[Track] = []  # tracks given an ID this frame, to look up in the gallery
-        self._searching: dict[Track, int] = {}  # young tracks searched in the gallery -> bank_frame when last searched
-        self._published: dict[Track, tuple[int, int]] = {}  # live tracks offered (`_publish_live`) -> (ID, frame)
         # (this frame's embeddings, their in-place write count, the same as the bank stores them): `_bank_embeddings`
         self._stored_embeddings: tuple[torch.Tensor | None, int, torch.Tensor | None] = _NO_STORED_EMBEDDINGS
         # This video has fed a bank (the bank's `dim` outlives `reset`: it cannot tell a new video's state)
@@ -154,10 +154,22 @@ class TrackerCore:
             self.embedding_faults = EmbeddingFaults()
         if "invalid_detections" not in state:  # (before stop 36): the dropped detections after the resume are counted
             self.invalid_detections, self.outside_detections = InvalidDetections(), OutsideDetections()
+        if "gallery_link" not in state:  # (before split38): the gallery tier's state was the core's own
+            old = {key: self.__dict__.pop(key, None) for key in _GALLERY_TIER_STATE}
+            self.gallery_link = GalleryLink(
+                self.config,
+                self.frame_rate,
+                self.table,
+                self.bank,
+                self.calibration,
+                self.still,
+                old["gallery"],
+                old["source_name"] or "",
+                newborn=old["_newborn"] or (),
+                searching=old["_searching"],
+            )
         # a copy's gallery holds no live tracks (`Gallery.__getstate__`): this stream attaches and offers them again
-        self._published = {}
-        if self.gallery is not None:
-            self.gallery.attach(self)
+        self.gallery_link.attach(self)
 
     # ------------------------------------------------------------------------------------------ public
     @property
@@ -165,21 +177,32 @@ class TrackerCore:
         """The live tracks (tentative, tracked and lost), row-aligned with the Kalman arrays."""
         return self.table.tracks
 
+    @property
+    def gallery(self) -> Gallery | None:
+        """The identity gallery this stream searches and stores into (`gallery_link`), or None."""
+        return self.gallery_link.gallery
+
+    @property
+    def source_name(self) -> str:
+        """This stream's name, recorded with the gallery sightings it stores (settable: a new video's name)."""
+        return self.gallery_link.source_name
+
+    @source_name.setter
+    def source_name(self, name: str) -> None:
+        self.gallery_link.source_name = name
+
     def reset(self) -> None:
         """Forget all tracks (the video ended); IDs restart at 1. With a gallery, the identities of the
         confirmed tracks still alive are stored in it first."""
         for track in self.tracks:
-            self._to_gallery(track)
+            self.gallery_link.store(track, self.frame_index)
             self.bank.release(track.slot)
-        if self.gallery is not None:
-            self.gallery.withdraw(self)
-        self._published = {}
+        self.gallery_link.reset(self)
         self.table.clear()
         self._mean, self._cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
         self._obs_mean, self._obs_cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
         self.frame_index = 0
         self._next_id = 1
-        self._newborn, self._searching = [], {}
         self._stored_embeddings = _NO_STORED_EMBEDDINGS
         self._appearance_given = False
         self.calibration.reset()
@@ -289,8 +312,8 @@ class TrackerCore:
         self._update_matched(matches, dets, view, frame_size)
         self._mark_missed(matches[:, 0])
         self._start_tracks(left_dets, dets, frame_size)
-        self._link_newborn()
-        self._publish_live()
+        self.gallery_link.link_newborn(self, self.frame_index)  # gallery tier: new tracks searched
+        self.gallery_link.publish_live(self, self.frame_index)  # and live ones offered to the other streams
         return self._outputs(dets, frame_size)
 
     def _resort_with_tentative(
@@ -366,14 +389,6 @@ class TrackerCore:
     def _vote_frames(self) -> int:
         """Matches in a track's class vote: `classes.vote_seconds` of frames, at least one."""
         return max(1, round(self.config.classes.vote_seconds * self.frame_rate))
-
-    @property
-    def _gallery_threshold(self) -> float:
-        """Minimum similarity to revive a gallery identity: the calibrated "gallery" bound (the strictest
-        quantile of this video's different-identity similarities), never below `gallery.min_similarity` nor the
-        stage 4 bound."""
-        calibration = self.calibration
-        return max(self.config.gallery.min_similarity, calibration.bound("gallery"), calibration.bound("reid"))
 
     # ------------------------------------------------------------------------------------------ steps
     def _compensate_camera_motion(self, transform: np.ndarray, frame_size: tuple[int, int] | None = None) -> None:
@@ -958,8 +973,7 @@ class TrackerCore:
             return
         for row in removed:
             track = self.tracks[row]
-            self._to_gallery(track)
-            self._withdraw(track)
+            self.gallery_link.track_ended(self, track, self.frame_index)
             self.bank.release(track.slot)
         keep = filled(len(self.tracks), True, bool)
         keep[removed] = False
@@ -969,105 +983,7 @@ class TrackerCore:
 
     def _issue_id(self, track: Track) -> None:
         track.track_id, self._next_id = self._next_id, self._next_id + 1
-        self._newborn.append(track)
-
-    # ------------------------------------------------------------------------------------------ gallery tier
-    def _link_newborn(self) -> None:
-        """Gallery tier: a track given an ID gets a new global ID, and is searched in the gallery by appearance
-        alone each time its bank grows during its first `gallery.search_seconds` (all such tracks of a frame in
-        one batch). A match revives that identity's global ID. IDs held by this source's live tracks are never
-        given (two tracks visible at once are two people)."""
-        if self.gallery is None:
-            self._newborn.clear()
-            return
-        for track in self._newborn:
-            track.global_id = self.gallery.new_id()
-            self._searching[track] = NO_BANK_FRAME
-        self._newborn = []
-        window = round(self.config.gallery.search_seconds * self.frame_rate)
-        for track in list(self._searching):
-            if track.state is TrackState.REMOVED or self.frame_index - track.born_frame > window:
-                del self._searching[track]
-        ready = [t for t, searched_at in self._searching.items() if t.bank_frame > searched_at]
-        if not ready or not self.gallery.searchable(self) or not self.config.appearance.enabled:
-            return
-        for track in ready:
-            self._searching[track] = track.bank_frame
-        query = torch.stack([self.bank.entries(t.slot).mean(dim=0) for t in ready]).cpu().numpy()
-        held = {t.global_id for t in self.tracks if t.global_id is not None}
-        classes = np.array([t.class_id for t in ready])
-        ids = self.gallery.match(
-            query, exclude=held, class_ids=classes, min_similarity=self._gallery_threshold, source=self
-        )
-        for track, gid in zip(ready, ids, strict=True):
-            if gid != NO_ID:
-                track.global_id, track.recovered = int(gid), True
-                del self._searching[track]
-
-    def _publish_live(self) -> None:
-        """Streams sharing the gallery (`Gallery.shared`): each offers its live tracks to the others' newcomers
-        (`Gallery.publish`), so a person in view of two cameras at once gets one global ID. A reported track with
-        a global ID and enough looks that agree (`consistent_looks`, as `_to_gallery` keeps them) is offered, again
-        when its bank grew and `gallery.live_seconds` have passed, and withdrawn when it ends (`_withdraw`)."""
-        if self.gallery is None or not self.config.appearance.enabled or not self.gallery.shared:
-            return
-        gallery = self.gallery
-        every = round(self.config.gallery.live_seconds * self.frame_rate)
-        for track in self.tracks:
-            if track.state is not TrackState.TRACKED:
-                continue
-            offered, at = self._published.get(track, (None, NO_BANK_FRAME))
-            fresh = track.bank_frame > at and self.frame_index - at >= every
-            if not fresh and offered == track.global_id:
-                continue
-            looks = self._identity_looks(track)
-            if looks is None:
-                continue
-            if offered is not None and offered != track.global_id:  # (its search gave it a stored identity's ID)
-                gallery.withdraw(self, [offered])
-            gallery.publish(self, track.global_id, looks, track.class_id)
-            self._published[track] = (track.global_id, self.frame_index)
-
-    def _withdraw(self, track: Track) -> None:
-        """A track that ends is no longer offered to the other streams (it is in the gallery, if it has looks)."""
-        offered = self._published.pop(track, None)
-        if offered is not None and self.gallery is not None:
-            self.gallery.withdraw(self, [offered[0]])
-
-    def _identity_looks(self, track: Track) -> np.ndarray | None:
-        """(M, D) the looks of `track`'s bank that agree with the person it is on now (`consistent_looks`): what the
-        gallery stores (`_to_gallery`) or is offered (`_publish_live`); None without a global ID, for a fixed
-        scene object (`StillBoxes.hidden`: no identity), or with fewer than `gallery.min_embeddings` such looks."""
-        min_count = self.config.gallery.min_embeddings
-        if track.global_id is None or self.still.hidden(track.still_share):
-            return None
-        if self.bank.count([track.slot])[0] < min_count:
-            return None
-        # Agreement with the person the track is on is judged at the gallery's floor, not the calibrated bound:
-        # with look-alikes in a video that bound can exceed any similarity, and no identity would be kept.
-        return consistent_looks(self.bank.looks(track.slot), self.config.gallery.min_similarity, min_count)
-
-    def _to_gallery(self, track: Track) -> None:
-        """An expiring (or, at the end of a video, still alive) track's identity moves to the gallery: the looks
-        of its bank that agree with the person it ended on (`consistent_looks`), if there are enough. A track that
-        ends judged a fixed scene object (`StillBoxes.hidden`: not reported) is no identity and is not kept."""
-        looks = None if self.gallery is None else self._identity_looks(track)
-        if looks is None:
-            return
-        # Both sightings are dated back from now by video time: one clock, so "last seen" never precedes "first
-        # seen" and neither lies in the future, however fast the video was processed.
-        now, last = time.time(), self.frame_index - track.frames_since_update
-
-        def dated(frame: int) -> float:
-            return now - (self.frame_index - frame) / self.frame_rate
-
-        self.gallery.add(
-            track.global_id,
-            looks,
-            track.class_id,
-            Sighting(last, dated(last), self.source_name),
-            first_seen=Sighting(track.born_frame, dated(track.born_frame), self.source_name),
-        )
+        self.gallery_link.newborn(track)
 
     def _outputs(self, dets: Detections, frame_size: tuple[int, int] | None = None) -> list[TrackedObject]:
         """The confirmed tracks matched this frame, by track ID, but for fixed scene objects (`StillBoxes.hidden`);

@@ -1,7 +1,7 @@
 """One global ID for all the MOT txt rows of a track, in a `track --gallery` run.
 
 A new track gets a new global ID when it is given its track ID, and during its first `gallery.search_seconds` it is
-searched in the gallery again each time its bank grows (`TrackerCore._link_newborn`): a match replaces the new ID by
+searched in the gallery again each time its bank grows (`GalleryLink.link_newborn`): a match replaces the new ID by
 the remembered identity's. The rows written before the match carry the new ID, which in the MOT txt (one ID column)
 reads as an ID switch. So when a source has been tracked to its end, `GlobalIdHistory.replace_in` rewrites its txt
 (atomically: temp file and rename) so that every row of such a track carries the global ID the track ended with:

@@ -1,0 +1,127 @@
+"""`GalleryLink` (tracker/gallery_link.py), the core's gallery tier: a core restored from a checkpoint (also one
+written while the tier was the core's own state) goes on giving the global IDs the uninterrupted core gives; the
+stream's name set on the core is the one its stored sightings carry; a deleted tracker stops sharing the gallery at
+once (the link keeps no reference to its core)."""
+
+from __future__ import annotations
+
+import gc
+import pickle
+
+import numpy as np
+import pytest
+
+from tracker import Tracker, load_config
+from tracker.core import TrackerCore
+from tracker.gallery import Gallery
+from tracker.testing import (
+    Walker,
+    leave_and_return_world,
+    linear_path,
+    noise_for_similarity,
+    reid_like_identities,
+    render,
+)
+
+FPS = 10.0
+DIM = 64
+PEOPLE = 4
+AWAY_SECONDS = (12.0, 20.0)  # beyond `lifecycle.max_seconds_lost` (10 s): only the gallery brings a person back
+SAME = 0.7  # cosine of two looks of one person: weak looks, so one return is found only by a later search
+
+
+def _old_layout(state: dict) -> dict:
+    """A core's pickled state as a checkpoint written before `GalleryLink` held it: the tier's state in the core's."""
+    link = state.pop("gallery_link")
+    state.update(
+        gallery=link.gallery,
+        source_name=link.source_name,
+        _newborn=link._newborn,
+        _searching=link._searching,
+        _published=link._published,
+    )
+    return state
+
+
+def _run(resume: str | None) -> tuple[list[list[tuple]], list[bool], TrackerCore]:
+    """Every frame's (track ID, global ID, detection, box, recovered) of people leaving for longer than a lost track
+    is kept, tracked with a gallery; with `resume` ("checkpoint" or "old_checkpoint") the core is replaced after every
+    frame by its pickled copy. Also, per replacement, whether a new track was being searched."""
+    cfg = load_config(overrides=["device=cpu"])
+    tracker = Tracker(cfg, frame_rate=FPS, gallery=Gallery(cfg.gallery), source_name="cam")
+    walkers, _, frames = leave_and_return_world(people=PEOPLE, visits=2, frame_rate=FPS, away_seconds=AWAY_SECONDS)
+    identities = reid_like_identities(PEOPLE, DIM, different=0.2)
+    noise, rng = noise_for_similarity(SAME, DIM), np.random.default_rng(1)
+    shown, searching = [], []
+    for f in range(frames):
+        if resume is not None and f > 0:
+            searching.append(bool(tracker.core.gallery_link._searching))
+            state = tracker.core.__getstate__()
+            if resume == "old_checkpoint":
+                state = _old_layout(state)
+            restored = TrackerCore.__new__(TrackerCore)
+            restored.__setstate__(pickle.loads(pickle.dumps(state)))
+            tracker.core = restored
+        det = render(walkers, f, identities, noise, rng)
+        out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+        shown.append([(o.track_id, o.global_id, o.detection_index, tuple(o.xyxy.tolist()), o.recovered) for o in out])
+    return shown, searching, tracker.core
+
+
+@pytest.mark.parametrize("resume", ["checkpoint", "old_checkpoint"])
+def test_a_resumed_core_gives_the_global_ids_of_the_uninterrupted_one(resume):
+    straight, _, _ = _run(None)
+    resumed, searching, core = _run(resume)
+    assert resumed == straight
+    tracks = {o[0] for row in straight for o in row}
+    global_ids = {o[1] for row in straight for o in row}
+    assert len(global_ids) < len(tracks), "a person came back from the gallery under their global ID"
+    # (one of them only at a later search of the new track: the searches in progress survive the checkpoint)
+    assert any(searching), "a checkpoint was taken while a new track was being searched"
+    link = core.gallery_link
+    assert core.gallery is link.gallery is not None and core.source_name == link.source_name == "cam"
+    assert link.table is core.table and link.bank is core.bank and link.calibration is core.calibration
+    assert link.still is core.still
+    assert not {"gallery", "source_name", "_newborn", "_searching", "_published"} & core.__dict__.keys()
+
+
+def test_the_source_name_set_on_the_core_is_recorded_with_the_sightings():
+    """`track` and `track batch` name each source on the core (`tracker.core.source_name = name`) before tracking it:
+    the identities it stores carry that name, first and last sighting."""
+    cfg = load_config(overrides=["device=cpu"])
+    gallery = Gallery(cfg.gallery)
+    tracker = Tracker(cfg, frame_rate=FPS, gallery=gallery, source_name="first")
+    tracker.core.source_name = "lobby.mp4"
+    identities = reid_like_identities(1, DIM)
+    rng = np.random.default_rng(0)
+    for f in range(20):
+        det = render([Walker(0, linear_path(300, 300, 2, 0))], f, identities, 0.01, rng)
+        tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+    tracker.reset()  # the end of the video: the live track is stored
+    (identity,) = gallery.identities
+    assert identity.first_seen.source == identity.last_seen.source == "lobby.mp4"
+
+
+def test_a_deleted_tracker_stops_sharing_the_gallery_at_once():
+    """Two cameras on one gallery each offer their live tracks; deleting one tracker withdraws it at once, without
+    waiting for the garbage collector (a reference cycle through the core would keep it, and its tracks offered)."""
+    cfg = load_config(overrides=["device=cpu"])
+    gallery = Gallery(cfg.gallery)
+    cameras = [Tracker(cfg, frame_rate=FPS, gallery=gallery) for _ in range(2)]
+    identities = reid_like_identities(2, DIM)
+    scenes = [[Walker(0, linear_path(300, 300, 2, 0))], [Walker(1, linear_path(600, 300, -2, 0))]]
+    rng = np.random.default_rng(0)
+    for f in range(20):
+        for tracker, scene in zip(cameras, scenes, strict=True):
+            det = render(scene, f, identities, 0.01, rng)
+            tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+    first = cameras[0]
+    assert gallery.shared and gallery.searchable(first.core)  # the second camera's live track is offered
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del cameras, tracker  # (the loop's last `tracker` is the second camera)
+        assert not gallery.shared and not gallery.searchable(first.core)
+    finally:
+        if enabled:
+            gc.enable()
