@@ -1022,7 +1022,7 @@ class TrackerCore:
                 shown, boxes, gap = shown[inside], boxes[inside], gap[inside]
         self.ground.learn(boxes, table.class_id[shown], frame_size)  # the ground line learns from the reported boxes
         rows = shown.tolist()
-        # global IDs exist only with a gallery (`_link_newborn`); without one every output's is None
+        # global IDs exist only with a gallery (`GalleryLink.link_newborn`); without one every output's is None
         global_ids = [self.tracks[row].global_id for row in rows] if self.gallery is not None else [None] * len(rows)
         tracked, lost = TrackState.TRACKED, TrackState.LOST
         states = [lost if g else tracked for g in gap.tolist()] if report_gap else [tracked] * len(rows)
