@@ -968,3 +968,46 @@ def test_tracks_too_short_for_the_gallery_get_the_next_global_ids_not_ones_far_b
     [ids] = link_batch([LinkedVideo(out, "clip")], tmp_path / "site.gallery", cfg)
     assert ids == {1: 1, 2: 2, 3: 3, 4: 4}
     assert Gallery.load(tmp_path / "site.gallery", cfg.gallery).new_id() == 5
+
+
+def test_a_batch_whose_every_video_fails_leaves_the_gallery_as_it_was(tmp_path, capsys, monkeypatch):
+    """`track batch bad.mp4 --gallery g` where no video could be tracked still linked nothing into g and saved it:
+    a gallery file made empty from nothing (or an existing one rewritten, pruned), and "gallery saved" said. Now no
+    file is written (none created, an existing one byte-identical), exit status 1, and the summary (or, with
+    --quiet, an error line) says no video was tracked, so the gallery was not saved."""
+    import tracker.batch as batch
+
+    corrupt, gallery = tmp_path / "corrupt.mp4", tmp_path / "g.gallery"
+    corrupt.write_bytes(os.urandom(4096))
+    argv = ["batch", str(corrupt), "--out", str(tmp_path / "out"), "--gallery", str(gallery), "--workers", "1"]
+    assert main(argv) == 1
+    said = capsys.readouterr().out
+    assert "failed   corrupt: SourceError:" in said and not gallery.exists(), said
+    assert f"no video was tracked, so the gallery {gallery} was not saved" in said
+    assert "gallery saved" not in said
+
+    Gallery(TrackerConfig().gallery).save(gallery)  # an existing gallery, and the failed videos failed fast
+    before = gallery.read_bytes()
+    monkeypatch.setattr(batch, "_run_local", lambda todo, *_args: [batch._failed(t, "unreadable", 1) for t in todo])
+    assert main([*argv, "--quiet"]) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]  # (and the ReID fallback note)
+    assert err == [
+        "track batch: error: corrupt: unreadable",
+        f"track batch: error: no video was tracked, so the gallery {gallery} was not saved",
+    ]
+    assert gallery.read_bytes() == before
+
+
+def test_a_batch_with_some_failed_videos_links_the_others_into_the_gallery(tmp_path):
+    """The videos that failed are left out of the reduce; the ones tracked are linked and saved."""
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(os.urandom(4096))
+    good = write_video(tmp_path / "good.avi", scene()[:15])
+    gallery = tmp_path / "g.gallery"
+    summary = track_many([corrupt, good], EVERY_FRAME, tmp_path / "out", workers=1, gallery=gallery, save_video=False,
+                         progress=False, make_tracker=gallery_tracker)  # fmt: skip
+    assert [v.status for v in summary.videos] == ["failed", "done"], summary.describe()
+    assert summary.gallery_saved and list(summary.global_ids) == ["good"]
+    people = set(summary.global_ids["good"].values())
+    assert len(people) == 2 and {i.global_id for i in Gallery.load(gallery).identities} == people
+    assert f"gallery saved to {gallery} (2 identities)" in summary.describe()

@@ -138,6 +138,12 @@ class BatchSummary:
     gallery: Path | None = None
     gallery_identities: int = 0  # identities the gallery file holds after the reduce
     unsaved_identities: int = 0  # the batch's identities the gallery file does not hold (tracks too short for it)
+    gallery_saved: bool = True  # False: no video was tracked to its end, so the gallery file was left as it was
+
+    @property
+    def ok(self) -> bool:
+        """Every video done or reused, and the gallery (if any) saved: `track batch` exits 0 only then."""
+        return not self.failed and self.gallery_saved
 
     @property
     def identities(self) -> set[int]:
@@ -174,7 +180,9 @@ class BatchSummary:
         lines += [f"  reused   {label[id(v)]}: outputs of an earlier run with the same inputs" for v in reused]
         lines += [f"  retried  {label[id(v)]}: {count(v.attempts, 'attempt')}" for v in retried]
         lines += [f"  failed   {label[id(v)]}: {v.reason}" for v in self.failed]
-        if self.gallery is not None:
+        if self.gallery is not None and not self.gallery_saved:
+            lines.append(f"no video was tracked, so the gallery {self.gallery} was not saved (it is as it was)")
+        elif self.gallery is not None:
             unsaved = self.unsaved_identities
             note = f" ({unsaved} from tracks too short for the gallery)" if unsaved else ""
             lines.append(
@@ -773,7 +781,8 @@ def track_many(
         gallery: an identity gallery file (`tracker.gallery`; created if absent). Every task starts from it
             as it is now; when all videos have ended, their identities are linked into it in one reduce
             step (`tracker.batch_link`), global IDs are written beside each video's outputs, and the file
-            is saved atomically.
+            is saved atomically. When no video was tracked to its end (every one failed), nothing is linked and
+            the file is left as it was, or not created (`BatchSummary.gallery_saved` False).
     Returns:
         A `BatchSummary` with one result per source, in order.
     Raises:
@@ -853,9 +862,13 @@ def track_many(
 
             finished = [LinkedVideo(v.out_dir, v.stem) for v in videos if v.status != "failed" and v.stem]
             names = [v.name for v in videos if v.status != "failed" and v.stem]
-            summary.global_ids = dict(zip(names, link_batch(finished, gallery_path, cfg), strict=True))
-            saved = {i.global_id for i in Gallery.load(gallery_path, cfg.gallery, prune=False).identities}
-            summary.gallery_identities = len(saved)  # with a start gallery: its identities too, not only the batch's
-            summary.unsaved_identities = len(summary.identities - saved)
+            if finished:
+                summary.global_ids = dict(zip(names, link_batch(finished, gallery_path, cfg), strict=True))
+                saved = {i.global_id for i in Gallery.load(gallery_path, cfg.gallery, prune=False).identities}
+                summary.gallery_identities = len(saved)  # a start gallery's identities too, not only the batch's
+                summary.unsaved_identities = len(summary.identities - saved)
+            else:  # nothing to link: the file is left as it was (it used to be saved: pruned, or made empty)
+                summary.gallery_saved = False
+                log.warning("no video was tracked, so the gallery %s was not saved", gallery_path)
         summary.seconds = time.perf_counter() - started
         return summary
