@@ -1011,3 +1011,57 @@ def test_a_batch_with_some_failed_videos_links_the_others_into_the_gallery(tmp_p
     people = set(summary.global_ids["good"].values())
     assert len(people) == 2 and {i.global_id for i in Gallery.load(gallery).identities} == people
     assert f"gallery saved to {gallery} (2 identities)" in summary.describe()
+
+
+def test_a_gallery_that_cannot_be_saved_stops_the_batch_before_any_video(tmp_path, capsys, monkeypatch):
+    """`track batch --gallery notes.txt/site.gallery` (its folder a regular file: refused even to root) tracked
+    every video and then failed in the reduce with a bare "[Errno 20] Not a directory", after writing each video's
+    global IDs; now one error line naming the gallery and its folder, exit status 2, before any task."""
+    import tracker.batch as batch
+
+    def no_tasks(*_args, **_kwargs):
+        raise AssertionError("a task was started with a gallery that cannot be saved")
+
+    monkeypatch.setattr(batch, "_run_local", no_tasks)
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    gallery, video, out = tmp_path / "notes.txt" / "site.gallery", clip(tmp_path / "cam.avi", 0, 3), tmp_path / "out"
+    assert main(["batch", str(video), "--out", str(out), "--gallery", str(gallery), "--quiet"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]  # (and the ReID fallback note)
+    assert err == [
+        f"track batch: error: the gallery {gallery} cannot be saved: {tmp_path / 'notes.txt'} is a file, not a "
+        "folder: choose another --gallery"
+    ]
+    assert not out.exists()
+
+
+def test_a_gallery_save_that_fails_in_the_reduce_leaves_the_file_whole_and_a_rerun_links(tmp_path, monkeypatch):
+    """A save that fails at the end (a full disk): the gallery file is byte-identical, no temp file is left beside
+    it, no video's global IDs were written (they would name identities the gallery lacks), and the error names the
+    gallery and says a re-run links the kept videos, which it does without tracking them again."""
+    import errno
+
+    import tracker.gallery as gallery_module
+
+    video, gallery, out = write_video(tmp_path / "cam.avi", scene()[:15]), tmp_path / "g.gallery", tmp_path / "out"
+    Gallery(EVERY_FRAME.gallery).save(gallery)
+    before = gallery.read_bytes()
+    real_replace = os.replace
+
+    def disk_full(src, dst, *args, **kwargs):
+        if Path(dst) == gallery:
+            raise OSError(errno.ENOSPC, "No space left on device", str(src))
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(gallery_module.os, "replace", disk_full)  # (the driver's: the local worker is spawned)
+    run_batch = functools.partial(track_many, [video], EVERY_FRAME, out, workers=1, gallery=gallery, save_video=False,
+                                  progress=False, make_tracker=gallery_tracker)  # fmt: skip
+    with pytest.raises(OSError, match=f"the gallery {gallery} could not be saved \\(No space left on device\\)") as e:
+        run_batch()
+    assert "it is as it was" in str(e.value) and "re-run the batch to link them" in str(e.value)
+    assert gallery.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".g.gallery")) == [], "a temp file left"
+    assert (out / "cam" / "cam.txt").is_file() and not (out / "cam" / "cam.global.json").exists()
+    monkeypatch.undo()
+    again = run_batch()
+    assert [v.status for v in again.videos] == ["reused"] and again.gallery_saved
+    assert len(Gallery.load(gallery).identities) == 2 and (out / "cam" / "cam.global.json").is_file()

@@ -734,11 +734,12 @@ def _make_tasks(
 def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool = False) -> None:
     """Fail before any work on a gallery that cannot be used (one clear error). `own_tracker`: the caller's
     `make_tracker`, whose embeddings' D this cannot know."""
-    from tracker.gallery import Gallery
+    from tracker.gallery import Gallery, check_saveable
     from tracker.pipeline import reid_model_identity
 
     if not (cfg.appearance.enabled and cfg.reid.model != "none"):
         raise ValueError("--gallery needs appearance embeddings: a ReID model and appearance.enabled=true")
+    check_saveable(gallery)  # the reduce saves it when every video has ended: found then, the batch's work was spent
     if gallery.exists():
         loaded = Gallery.load(gallery, cfg.gallery)  # GalleryError: unreadable, corrupt, newer format
         model = reid_model_identity(cfg)
@@ -747,8 +748,6 @@ def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool = False)
 
             model = dataclasses.replace(model, dim=FEATURE_DIM)  # a gallery bound to no model may hold another D
         loaded.bind_model(model)  # GalleryModelError: made with another ReID model, or of another D
-    elif not gallery.parent.exists():
-        raise FileNotFoundError(f"gallery folder {gallery.parent} does not exist")
 
 
 def track_many(
