@@ -252,6 +252,27 @@ def test_a_worker_killed_with_no_retries_left_fails_its_video_in_words(tmp_path)
     assert video.status == "failed" and video.reason == "worker process died (exit code -9) 1 time", video.reason
 
 
+def crashing_tracker(cfg, frame_rate, gallery=None):
+    """A worker that dies as it builds its tracker (a segfault in a native library, the out-of-memory killer)."""
+    os._exit(1)
+
+
+def test_a_crashed_ray_worker_says_where_its_logs_are(ray_cluster, tmp_path):
+    """`--engine ray`: a worker that died left "WorkerCrashedError: The worker died unexpectedly ... Check
+    python-core-worker-*.log files", and the driver (log_to_driver off) shows no traceback: where are those files?
+    The reason names the session's log folder, which holds them."""
+    cfg = TrackerConfig(batch=dataclasses.replace(TrackerConfig().batch, max_retries=0))
+    video = clip(tmp_path / "cam.avi", 0, 3)
+    summary = track_many([video], cfg, tmp_path / "out", engine="ray", progress=False, make_tracker=crashing_tracker)
+    (failed,) = summary.failed
+    assert failed.reason.startswith("WorkerCrashedError: "), failed.reason
+    assert "the worker's logs (its traceback) are in " in failed.reason, failed.reason
+    said = failed.reason.split("the worker's logs (its traceback) are in ", 1)[1]
+    logs = Path(said.removesuffix(", on the node that ran it"))
+    assert logs.is_dir() and logs.is_relative_to(Path("/tmp") / f"ray{os.getpid()}"), failed.reason  # the fixture's
+    assert any(logs.glob("python-core-worker-*.log")), sorted(p.name for p in logs.iterdir())
+
+
 def test_missing_and_corrupt_videos_fail_alone(ray_cluster, clips, sequential, tmp_path):
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(os.urandom(4096))

@@ -452,10 +452,12 @@ def _run_ray(
     gpus_per_video: float,
     start_gallery: bytes | None,
 ) -> list[VideoResult]:
-    from tracker.ray_engine import ray_session
+    from tracker.ray_engine import ray_session, worker_logs_hint
 
     with ray_session(address, quiet=not monitor.show) as ray:
         from ray.util.queue import Queue
+
+        logs = worker_logs_hint(ray)  # (the driver logs only Ray's errors: a worker's traceback stays in its log)
 
         channel = Queue(actor_options={"num_cpus": 0})
         remote = ray.remote(run_video).options(
@@ -473,7 +475,8 @@ def _run_ray(
                     try:
                         result = ray.get(ref)
                     except ray.exceptions.RayError as exc:  # the worker died more than max_retries times
-                        result = _failed(task, f"{type(exc).__name__}: {_one_line(exc)}", monitor.attempts[task.index])
+                        reason = f"{type(exc).__name__}: {_one_line(exc)}; {logs}"
+                        result = _failed(task, reason, monitor.attempts[task.index])
                     result.attempts = max(monitor.attempts[task.index], 1)
                     monitor.finish(result)
                     results.append(result)
