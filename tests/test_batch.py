@@ -588,6 +588,45 @@ def test_progress_total_counts_only_the_frames_max_frames_lets_through(tmp_path)
     assert [value for _, kind, value in channel if kind == "total"] == [5]
 
 
+def test_the_progress_bar_counts_finished_videos_and_no_percentage_before_every_video_started(tmp_path, capsys):
+    """The bar's frame total summed the started videos only: one worker at the end of its second video of three
+    showed "94% 66/70", as if the batch were nearly done, with an 80-frame video still to start. The percentage now
+    waits for every video's frame count; the description counts the videos finished and the ones running; a
+    video's end is told before the next one's start when both wait in the queue (the start came first), and a late
+    word of a finished video changes nothing."""
+    import queue
+
+    from tracker.batch import VideoResult, _drain, _make_tasks, _Monitor
+
+    sources = [str(tmp_path / f"cam{k}.avi") for k in range(3)]
+    tasks = _make_tasks(sources, TrackerConfig(), tmp_path / "out", False, None, None, None, None)
+    monitor = _Monitor(tasks, show=True)
+    channel = queue.Queue()
+
+    def tell(*messages) -> str:
+        for message in messages:
+            channel.put(message)
+        _drain(channel, monitor)
+        return str(monitor._bar)  # the bar's line as the user sees it
+
+    def done(index: int, frames: int) -> VideoResult:
+        return VideoResult(index, sources[index], f"cam{index}", tmp_path / "out", "done", frames=frames)
+
+    first = tell((0, "start", 11), (0, "total", 20), (1, "start", 12), (1, "total", 50), (0, "frames", 20))
+    assert first.startswith("0/3 videos done, 2 running: ") and "%" not in first and ": 20 frames [" in first, first
+    second = tell((0, "result", done(0, 20)), (2, "start", 11), (2, "total", 80), (1, "frames", 46))
+    assert second.startswith("1/3 videos done, 2 running:") and "66/150" in second and " 44%" in second, second
+    assert "66/150" in tell((0, "frames", 3)), "a late word of cam0 (finished: 20 frames) took 17 frames back"
+    assert tell((1, "result", done(1, 50)), (2, "result", done(2, 80))).startswith("3/3 videos done: 100%")
+    monitor.close()
+    lines = [line for line in capsys.readouterr().err.replace("\r", "\n").splitlines() if ": " in line]
+    events = [line for line in lines if line.startswith("cam") and ("started" in line or "done," in line)]
+    assert events == [
+        "cam0: started (pid 11)", "cam1: started (pid 12)", "cam0: done, 20 frames", "cam2: started (pid 11)",
+        "cam1: done, 50 frames", "cam2: done, 80 frames",
+    ], events  # fmt: skip
+
+
 def _refused_batch_error(tmp_path: Path, capsys, gallery: Gallery, weights: Path) -> str:
     """Save `gallery` as g.gallery, run `track batch` of one clip on it with `weights`: it must exit 2 with one error
     line, start no video and leave the gallery file as it was. Returns that line."""

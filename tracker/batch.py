@@ -61,6 +61,7 @@ INTERRUPTED = "interrupted"  # the reason of a video stopped by a signal
 EXIT_STOPPED = 128 + signal.SIGTERM  # a local worker stopped by SIGTERM between frames exits with this, as if killed
 _REASON_CHARS = 300  # failure reasons are cut to one short line
 _TASK_KEY_CHARS = 16  # hex digits of the hash over what makes a video's outputs (its `batch.json` key)
+_FRAMES_ONLY = "{desc}{n_fmt} frames [{elapsed}, {rate_fmt}]"  # the bar's line while a video's frame count is unknown
 
 TrackerFactory = Callable[..., Any]
 """(config, source frame rate, gallery=None) -> a `Tracker`; the default is `Tracker.from_config`."""
@@ -220,7 +221,12 @@ class _Progress:
 
 
 class _Monitor:
-    """The driver's view: a progress bar over the whole batch counted in frames, and one line per event."""
+    """The driver's view: a progress bar over the whole batch counted in frames, and one line per event.
+
+    The bar's description counts the videos finished ("1/3 videos done, 2 running"); its frame total, and so its
+    percentage and ETA, only once every video has told its frame count (when it starts): a total of the started
+    videos alone read 100 % between videos while others had not started (one worker: "94% 66/70" with a third
+    video of 80 frames still to come)."""
 
     def __init__(self, tasks: list[VideoTask], show: bool) -> None:
         from tqdm import tqdm
@@ -229,10 +235,13 @@ class _Monitor:
         self.attempts = dict.fromkeys(self._names, 0)
         self._frames = dict.fromkeys(self._names, 0)
         self._totals: dict[int, int] = {}
+        self._running: set[int] = set()
+        self._finished: set[int] = set()
         self.show = show  # progress and event lines (not --quiet)
-        self._bar = tqdm(total=0, unit="frame", disable=not show, file=sys.stderr, dynamic_ncols=True)
-        self._bar.set_description(f"0/{len(tasks)} videos")
-        self._finished = 0
+        self._bar = tqdm(
+            total=None, desc=f"0/{len(tasks)} videos done: ", bar_format=_FRAMES_ONLY, unit="frame", disable=not show,
+            file=sys.stderr, dynamic_ncols=True,
+        )  # fmt: skip
 
     def line(self, text: str) -> None:
         if self.show:
@@ -240,33 +249,39 @@ class _Monitor:
         log.info(text)
 
     def message(self, index: int, kind: str, value: Any) -> None:
+        if index in self._finished:  # a late word of a video already finished (Ray's queue): it is not running
+            return
         name = self._names[index]
         if kind == "start":
             self.attempts[index] += 1
             self._frames[index] = 0  # a re-run starts from the first frame
+            self._running.add(index)
             attempt = self.attempts[index]
             self.line(f"{name}: started (pid {value})" if attempt == 1 else f"{name}: running again, attempt {attempt}")
         elif kind == "total" and value:
             self._totals[index] = int(value)
-            self._bar.total = sum(self._totals.values())
         elif kind == "frames":
             self._frames[index] = int(value)
         self._refresh()
 
     def finish(self, result: VideoResult) -> None:
-        self._finished += 1
+        self._finished.add(result.index)
+        self._running.discard(result.index)
         self._frames[result.index] = result.frames
         self._totals.setdefault(result.index, result.frames)
-        self._bar.total = sum(self._totals.values())
         name = self._names[result.index]
         if result.status == "failed":
             self.line(f"{name}: failed: {result.reason}")
         else:
             self.line(f"{name}: {result.status}, {result.frames} frames")
-        self._bar.set_description(f"{self._finished}/{len(self._names)} videos")
         self._refresh()
 
     def _refresh(self) -> None:
+        running = f", {len(self._running)} running" if self._running else ""
+        self._bar.set_description(f"{len(self._finished)}/{len(self._names)} videos done{running}", refresh=False)
+        known = len(self._totals) == len(self._names)  # (a stream tells no count: no percentage until it ends)
+        self._bar.total = sum(self._totals.values()) if known else None
+        self._bar.bar_format = None if known else _FRAMES_ONLY
         self._bar.n = sum(self._frames.values())
         self._bar.refresh()
 
@@ -275,7 +290,8 @@ class _Monitor:
 
 
 def _drain(channel: Any, monitor: _Monitor) -> list[tuple[int, str, Any]]:
-    """Hand every waiting message to the monitor; returns them (the local engine reads results from them)."""
+    """Hand every waiting message to the monitor, in the order sent (a video's result before the next video's
+    start: one worker's "b: started" came before "a: done"); returns them (the local engine reads results)."""
     messages = []
     while True:
         try:
@@ -283,8 +299,11 @@ def _drain(channel: Any, monitor: _Monitor) -> list[tuple[int, str, Any]]:
         except queue_module.Empty:  # Ray's queue raises a subclass of it
             return messages
         messages.append(message)
-        if message[1] != "result":
-            monitor.message(*message)
+        index, kind, value = message
+        if kind == "result":
+            monitor.finish(value)
+        else:
+            monitor.message(index, kind, value)
 
 
 # ------------------------------------------------------------------------------------------------ the task
@@ -526,10 +545,9 @@ def _run_local(
             for index, kind, value in _drain(channel, monitor):  # after the liveness check: sees last words
                 if kind == "start":
                     running[value] = index
-                elif kind == "result":
+                elif kind == "result":  # (told to the monitor by `_drain`)
                     value.attempts = max(monitor.attempts[index], 1)
                     results[index] = value
-                    monitor.finish(value)
             for process in dead:
                 processes.remove(process)
                 index = running.pop(process.pid, None)
