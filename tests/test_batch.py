@@ -252,6 +252,27 @@ def test_a_worker_killed_with_no_retries_left_fails_its_video_in_words(tmp_path)
     assert video.status == "failed" and video.reason == "worker process died (exit code -9) 1 time", video.reason
 
 
+def crashing_tracker(cfg, frame_rate, gallery=None):
+    """A worker that dies as it builds its tracker (a segfault in a native library, the out-of-memory killer)."""
+    os._exit(1)
+
+
+def test_a_crashed_ray_worker_says_where_its_logs_are(ray_cluster, tmp_path):
+    """`--engine ray`: a worker that died left "WorkerCrashedError: The worker died unexpectedly ... Check
+    python-core-worker-*.log files", and the driver (log_to_driver off) shows no traceback: where are those files?
+    The reason names the session's log folder, which holds them."""
+    cfg = TrackerConfig(batch=dataclasses.replace(TrackerConfig().batch, max_retries=0))
+    video = clip(tmp_path / "cam.avi", 0, 3)
+    summary = track_many([video], cfg, tmp_path / "out", engine="ray", progress=False, make_tracker=crashing_tracker)
+    (failed,) = summary.failed
+    assert failed.reason.startswith("WorkerCrashedError: "), failed.reason
+    assert "the worker's logs (its traceback) are in " in failed.reason, failed.reason
+    said = failed.reason.split("the worker's logs (its traceback) are in ", 1)[1]
+    logs = Path(said.removesuffix(", on the node that ran it"))
+    assert logs.is_dir() and logs.is_relative_to(Path("/tmp") / f"ray{os.getpid()}"), failed.reason  # the fixture's
+    assert any(logs.glob("python-core-worker-*.log")), sorted(p.name for p in logs.iterdir())
+
+
 def test_missing_and_corrupt_videos_fail_alone(ray_cluster, clips, sequential, tmp_path):
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(os.urandom(4096))
@@ -565,6 +586,45 @@ def test_progress_total_counts_only_the_frames_max_frames_lets_through(tmp_path)
     channel = Channel()
     assert run_video(task, channel).status == "done"
     assert [value for _, kind, value in channel if kind == "total"] == [5]
+
+
+def test_the_progress_bar_counts_finished_videos_and_no_percentage_before_every_video_started(tmp_path, capsys):
+    """The bar's frame total summed the started videos only: one worker at the end of its second video of three
+    showed "94% 66/70", as if the batch were nearly done, with an 80-frame video still to start. The percentage now
+    waits for every video's frame count; the description counts the videos finished and the ones running; a
+    video's end is told before the next one's start when both wait in the queue (the start came first), and a late
+    word of a finished video changes nothing."""
+    import queue
+
+    from tracker.batch import VideoResult, _drain, _make_tasks, _Monitor
+
+    sources = [str(tmp_path / f"cam{k}.avi") for k in range(3)]
+    tasks = _make_tasks(sources, TrackerConfig(), tmp_path / "out", False, None, None, None, None)
+    monitor = _Monitor(tasks, show=True)
+    channel = queue.Queue()
+
+    def tell(*messages) -> str:
+        for message in messages:
+            channel.put(message)
+        _drain(channel, monitor)
+        return str(monitor._bar)  # the bar's line as the user sees it
+
+    def done(index: int, frames: int) -> VideoResult:
+        return VideoResult(index, sources[index], f"cam{index}", tmp_path / "out", "done", frames=frames)
+
+    first = tell((0, "start", 11), (0, "total", 20), (1, "start", 12), (1, "total", 50), (0, "frames", 20))
+    assert first.startswith("0/3 videos done, 2 running: ") and "%" not in first and ": 20 frames [" in first, first
+    second = tell((0, "result", done(0, 20)), (2, "start", 11), (2, "total", 80), (1, "frames", 46))
+    assert second.startswith("1/3 videos done, 2 running:") and "66/150" in second and " 44%" in second, second
+    assert "66/150" in tell((0, "frames", 3)), "a late word of cam0 (finished: 20 frames) took 17 frames back"
+    assert tell((1, "result", done(1, 50)), (2, "result", done(2, 80))).startswith("3/3 videos done: 100%")
+    monitor.close()
+    lines = [line for line in capsys.readouterr().err.replace("\r", "\n").splitlines() if ": " in line]
+    events = [line for line in lines if line.startswith("cam") and ("started" in line or "done," in line)]
+    assert events == [
+        "cam0: started (pid 11)", "cam1: started (pid 12)", "cam0: done, 20 frames", "cam2: started (pid 11)",
+        "cam1: done, 50 frames", "cam2: done, 80 frames",
+    ], events  # fmt: skip
 
 
 def _refused_batch_error(tmp_path: Path, capsys, gallery: Gallery, weights: Path) -> str:
@@ -968,3 +1028,100 @@ def test_tracks_too_short_for_the_gallery_get_the_next_global_ids_not_ones_far_b
     [ids] = link_batch([LinkedVideo(out, "clip")], tmp_path / "site.gallery", cfg)
     assert ids == {1: 1, 2: 2, 3: 3, 4: 4}
     assert Gallery.load(tmp_path / "site.gallery", cfg.gallery).new_id() == 5
+
+
+def test_a_batch_whose_every_video_fails_leaves_the_gallery_as_it_was(tmp_path, capsys, monkeypatch):
+    """`track batch bad.mp4 --gallery g` where no video could be tracked still linked nothing into g and saved it:
+    a gallery file made empty from nothing (or an existing one rewritten, pruned), and "gallery saved" said. Now no
+    file is written (none created, an existing one byte-identical), exit status 1, and the summary (or, with
+    --quiet, an error line) says no video was tracked, so the gallery was not saved."""
+    import tracker.batch as batch
+
+    corrupt, gallery = tmp_path / "corrupt.mp4", tmp_path / "g.gallery"
+    corrupt.write_bytes(os.urandom(4096))
+    argv = ["batch", str(corrupt), "--out", str(tmp_path / "out"), "--gallery", str(gallery), "--workers", "1"]
+    assert main(argv) == 1
+    said = capsys.readouterr().out
+    assert "failed   corrupt: SourceError:" in said and not gallery.exists(), said
+    assert f"no video was tracked, so the gallery {gallery} was not saved" in said
+    assert "gallery saved" not in said
+
+    Gallery(TrackerConfig().gallery).save(gallery)  # an existing gallery, and the failed videos failed fast
+    before = gallery.read_bytes()
+    monkeypatch.setattr(batch, "_run_local", lambda todo, *_args: [batch._failed(t, "unreadable", 1) for t in todo])
+    assert main([*argv, "--quiet"]) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]  # (and the ReID fallback note)
+    assert err == [
+        "track batch: error: corrupt: unreadable",
+        f"track batch: error: no video was tracked, so the gallery {gallery} was not saved",
+    ]
+    assert gallery.read_bytes() == before
+
+
+def test_a_batch_with_some_failed_videos_links_the_others_into_the_gallery(tmp_path):
+    """The videos that failed are left out of the reduce; the ones tracked are linked and saved."""
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(os.urandom(4096))
+    good = write_video(tmp_path / "good.avi", scene()[:15])
+    gallery = tmp_path / "g.gallery"
+    summary = track_many([corrupt, good], EVERY_FRAME, tmp_path / "out", workers=1, gallery=gallery, save_video=False,
+                         progress=False, make_tracker=gallery_tracker)  # fmt: skip
+    assert [v.status for v in summary.videos] == ["failed", "done"], summary.describe()
+    assert summary.gallery_saved and list(summary.global_ids) == ["good"]
+    people = set(summary.global_ids["good"].values())
+    assert len(people) == 2 and {i.global_id for i in Gallery.load(gallery).identities} == people
+    assert f"gallery saved to {gallery} (2 identities)" in summary.describe()
+
+
+def test_a_gallery_that_cannot_be_saved_stops_the_batch_before_any_video(tmp_path, capsys, monkeypatch):
+    """`track batch --gallery notes.txt/site.gallery` (its folder a regular file: refused even to root) tracked
+    every video and then failed in the reduce with a bare "[Errno 20] Not a directory", after writing each video's
+    global IDs; now one error line naming the gallery and its folder, exit status 2, before any task."""
+    import tracker.batch as batch
+
+    def no_tasks(*_args, **_kwargs):
+        raise AssertionError("a task was started with a gallery that cannot be saved")
+
+    monkeypatch.setattr(batch, "_run_local", no_tasks)
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    gallery, video, out = tmp_path / "notes.txt" / "site.gallery", clip(tmp_path / "cam.avi", 0, 3), tmp_path / "out"
+    assert main(["batch", str(video), "--out", str(out), "--gallery", str(gallery), "--quiet"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]  # (and the ReID fallback note)
+    assert err == [
+        f"track batch: error: the gallery {gallery} cannot be saved: {tmp_path / 'notes.txt'} is a file, not a "
+        "folder: choose another --gallery"
+    ]
+    assert not out.exists()
+
+
+def test_a_gallery_save_that_fails_in_the_reduce_leaves_the_file_whole_and_a_rerun_links(tmp_path, monkeypatch):
+    """A save that fails at the end (a full disk): the gallery file is byte-identical, no temp file is left beside
+    it, no video's global IDs were written (they would name identities the gallery lacks), and the error names the
+    gallery and says a re-run links the kept videos, which it does without tracking them again."""
+    import errno
+
+    import tracker.gallery as gallery_module
+
+    video, gallery, out = write_video(tmp_path / "cam.avi", scene()[:15]), tmp_path / "g.gallery", tmp_path / "out"
+    Gallery(EVERY_FRAME.gallery).save(gallery)
+    before = gallery.read_bytes()
+    real_replace = os.replace
+
+    def disk_full(src, dst, *args, **kwargs):
+        if Path(dst) == gallery:
+            raise OSError(errno.ENOSPC, "No space left on device", str(src))
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(gallery_module.os, "replace", disk_full)  # (the driver's: the local worker is spawned)
+    run_batch = functools.partial(track_many, [video], EVERY_FRAME, out, workers=1, gallery=gallery, save_video=False,
+                                  progress=False, make_tracker=gallery_tracker)  # fmt: skip
+    with pytest.raises(OSError, match=f"the gallery {gallery} could not be saved \\(No space left on device\\)") as e:
+        run_batch()
+    assert "it is as it was" in str(e.value) and "re-run the batch to link them" in str(e.value)
+    assert gallery.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".g.gallery")) == [], "a temp file left"
+    assert (out / "cam" / "cam.txt").is_file() and not (out / "cam" / "cam.global.json").exists()
+    monkeypatch.undo()
+    again = run_batch()
+    assert [v.status for v in again.videos] == ["reused"] and again.gallery_saved
+    assert len(Gallery.load(gallery).identities) == 2 and (out / "cam" / "cam.global.json").is_file()

@@ -599,6 +599,35 @@ def test_fully_cached_eval_never_builds_the_detector_or_the_reid_model(tmp_path,
     assert built == [], "a fully cached eval built models it does not use"
 
 
+def test_eval_counts_the_embeddings_it_refused_as_track_does(tmp_path, monkeypatch, capsys):
+    """`track`'s summary counts the embedding rows refused as NaN, infinite or zero (`invalid_embeddings`: matched by
+    motion only); `track eval`'s summary.json said nothing of them. An embedder giving NaN for every box of a 3-frame
+    sequence (one box a frame, every box embedded): 3, in summary.json and said in one line; kept by a resumed run."""
+    import torch
+
+    import tracker.detector
+    import tracker.embedder
+
+    def fake_detector(cfg, device, keep_features=False):
+        return lambda image: (np.array([[10.0, 10.0, 30.0, 50.0]]), np.array([0.9]), np.array([0]))
+
+    def nan_embedder(cfg, device, detector=None):
+        return lambda image, boxes: torch.full((len(boxes), 8), float("nan"))
+
+    monkeypatch.setattr(tracker.detector, "build_detector", fake_detector)
+    monkeypatch.setattr(tracker.embedder, "build_embedder", nan_embedder)
+    _sequence_with_images(tmp_path / "data")
+    args = ["--data", str(tmp_path / "data"), "--detections", "detector", "--set", "device=cpu", "--workers", "1",
+            "--set", "appearance.lazy_embedding=false", "--cache-dir", str(tmp_path / "cache"),
+            "--out", str(tmp_path / "out")]  # fmt: skip
+    for resumed in (0, 1):
+        assert eval_main(args) == 0
+        summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+        assert (summary["invalid_embeddings"], summary["resumed"]) == (3, resumed), summary
+        said = capsys.readouterr().out
+        assert "NaN, infinite or zero embeddings, those detections matched by motion only: IMGS (3)" in said, said
+
+
 def test_the_detector_cache_key_ignores_thread_pinning_only(shared, shared_weights):
     """The eval input cache holds a detector's boxes: `detector.cpu_pinning` (where OpenVINO's threads run) does not
     change them, so both values share one entry (as when the setting did not exist: the warm caches stay valid); a

@@ -19,6 +19,7 @@ from tracker.gallery import (
     GalleryModelError,
     ModelIdentity,
     Sighting,
+    check_saveable,
     consistent_looks,
     select_prototypes,
 )
@@ -181,6 +182,34 @@ def test_a_save_that_fails_midway_keeps_the_previous_file_whole(tmp_path, monkey
     monkeypatch.undo()
     assert len(Gallery.load(path, model=MODEL)) == 3
     assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")] == [path.name]
+
+
+def test_a_gallery_that_cannot_be_saved_is_named_before_any_work(tmp_path, monkeypatch):
+    """`check_saveable`, which `track --gallery` and `track batch --gallery` ask before the first frame: a missing
+    folder, a folder that is a file, a directory for the file, and a folder a save cannot create its temp file in
+    (chmod 0o500 as a user; root passes permissions, so that is emulated here) are each one error naming the gallery
+    or its folder; a folder that can be written passes, and nothing is left in it."""
+    import errno
+    import tempfile
+
+    check_saveable(tmp_path / "site.gallery")
+    assert list(tmp_path.iterdir()) == [], "the probe's temp file was left"
+    with pytest.raises(FileNotFoundError, match=f"gallery folder {tmp_path / 'none'} does not exist"):
+        check_saveable(tmp_path / "none" / "site.gallery")
+    (tmp_path / "notes.txt").write_text("")
+    with pytest.raises(NotADirectoryError, match=f"{tmp_path / 'notes.txt'} is a file, not a folder"):
+        check_saveable(tmp_path / "notes.txt" / "site.gallery")
+    (tmp_path / "dir.gallery").mkdir()
+    with pytest.raises(GalleryError, match="is a directory, not a file"):
+        check_saveable(tmp_path / "dir.gallery")
+
+    def refused(*_args, **_kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    expected = f"the gallery {tmp_path / 'site.gallery'} cannot be saved: its folder {tmp_path} is not writable"
+    with pytest.raises(OSError, match=f"{expected} \\(Permission denied\\): choose another --gallery"):
+        check_saveable(tmp_path / "site.gallery")
 
 
 def test_two_users_of_one_file_never_lose_each_others_identities(tmp_path):

@@ -61,6 +61,7 @@ INTERRUPTED = "interrupted"  # the reason of a video stopped by a signal
 EXIT_STOPPED = 128 + signal.SIGTERM  # a local worker stopped by SIGTERM between frames exits with this, as if killed
 _REASON_CHARS = 300  # failure reasons are cut to one short line
 _TASK_KEY_CHARS = 16  # hex digits of the hash over what makes a video's outputs (its `batch.json` key)
+_FRAMES_ONLY = "{desc}{n_fmt} frames [{elapsed}, {rate_fmt}]"  # the bar's line while a video's frame count is unknown
 
 TrackerFactory = Callable[..., Any]
 """(config, source frame rate, gallery=None) -> a `Tracker`; the default is `Tracker.from_config`."""
@@ -138,6 +139,12 @@ class BatchSummary:
     gallery: Path | None = None
     gallery_identities: int = 0  # identities the gallery file holds after the reduce
     unsaved_identities: int = 0  # the batch's identities the gallery file does not hold (tracks too short for it)
+    gallery_saved: bool = True  # False: no video was tracked to its end, so the gallery file was left as it was
+
+    @property
+    def ok(self) -> bool:
+        """Every video done or reused, and the gallery (if any) saved: `track batch` exits 0 only then."""
+        return not self.failed and self.gallery_saved
 
     @property
     def identities(self) -> set[int]:
@@ -174,7 +181,9 @@ class BatchSummary:
         lines += [f"  reused   {label[id(v)]}: outputs of an earlier run with the same inputs" for v in reused]
         lines += [f"  retried  {label[id(v)]}: {count(v.attempts, 'attempt')}" for v in retried]
         lines += [f"  failed   {label[id(v)]}: {v.reason}" for v in self.failed]
-        if self.gallery is not None:
+        if self.gallery is not None and not self.gallery_saved:
+            lines.append(f"no video was tracked, so the gallery {self.gallery} was not saved (it is as it was)")
+        elif self.gallery is not None:
             unsaved = self.unsaved_identities
             note = f" ({unsaved} from tracks too short for the gallery)" if unsaved else ""
             lines.append(
@@ -212,7 +221,12 @@ class _Progress:
 
 
 class _Monitor:
-    """The driver's view: a progress bar over the whole batch counted in frames, and one line per event."""
+    """The driver's view: a progress bar over the whole batch counted in frames, and one line per event.
+
+    The bar's description counts the videos finished ("1/3 videos done, 2 running"); its frame total, and so its
+    percentage and ETA, only once every video has told its frame count (when it starts): a total of the started
+    videos alone read 100 % between videos while others had not started (one worker: "94% 66/70" with a third
+    video of 80 frames still to come)."""
 
     def __init__(self, tasks: list[VideoTask], show: bool) -> None:
         from tqdm import tqdm
@@ -221,10 +235,13 @@ class _Monitor:
         self.attempts = dict.fromkeys(self._names, 0)
         self._frames = dict.fromkeys(self._names, 0)
         self._totals: dict[int, int] = {}
+        self._running: set[int] = set()
+        self._finished: set[int] = set()
         self.show = show  # progress and event lines (not --quiet)
-        self._bar = tqdm(total=0, unit="frame", disable=not show, file=sys.stderr, dynamic_ncols=True)
-        self._bar.set_description(f"0/{len(tasks)} videos")
-        self._finished = 0
+        self._bar = tqdm(
+            total=None, desc=f"0/{len(tasks)} videos done: ", bar_format=_FRAMES_ONLY, unit="frame", disable=not show,
+            file=sys.stderr, dynamic_ncols=True,
+        )  # fmt: skip
 
     def line(self, text: str) -> None:
         if self.show:
@@ -232,33 +249,39 @@ class _Monitor:
         log.info(text)
 
     def message(self, index: int, kind: str, value: Any) -> None:
+        if index in self._finished:  # a late word of a video already finished (Ray's queue): it is not running
+            return
         name = self._names[index]
         if kind == "start":
             self.attempts[index] += 1
             self._frames[index] = 0  # a re-run starts from the first frame
+            self._running.add(index)
             attempt = self.attempts[index]
             self.line(f"{name}: started (pid {value})" if attempt == 1 else f"{name}: running again, attempt {attempt}")
         elif kind == "total" and value:
             self._totals[index] = int(value)
-            self._bar.total = sum(self._totals.values())
         elif kind == "frames":
             self._frames[index] = int(value)
         self._refresh()
 
     def finish(self, result: VideoResult) -> None:
-        self._finished += 1
+        self._finished.add(result.index)
+        self._running.discard(result.index)
         self._frames[result.index] = result.frames
         self._totals.setdefault(result.index, result.frames)
-        self._bar.total = sum(self._totals.values())
         name = self._names[result.index]
         if result.status == "failed":
             self.line(f"{name}: failed: {result.reason}")
         else:
             self.line(f"{name}: {result.status}, {result.frames} frames")
-        self._bar.set_description(f"{self._finished}/{len(self._names)} videos")
         self._refresh()
 
     def _refresh(self) -> None:
+        running = f", {len(self._running)} running" if self._running else ""
+        self._bar.set_description(f"{len(self._finished)}/{len(self._names)} videos done{running}", refresh=False)
+        known = len(self._totals) == len(self._names)  # (a stream tells no count: no percentage until it ends)
+        self._bar.total = sum(self._totals.values()) if known else None
+        self._bar.bar_format = None if known else _FRAMES_ONLY
         self._bar.n = sum(self._frames.values())
         self._bar.refresh()
 
@@ -267,7 +290,8 @@ class _Monitor:
 
 
 def _drain(channel: Any, monitor: _Monitor) -> list[tuple[int, str, Any]]:
-    """Hand every waiting message to the monitor; returns them (the local engine reads results from them)."""
+    """Hand every waiting message to the monitor, in the order sent (a video's result before the next video's
+    start: one worker's "b: started" came before "a: done"); returns them (the local engine reads results)."""
     messages = []
     while True:
         try:
@@ -275,8 +299,11 @@ def _drain(channel: Any, monitor: _Monitor) -> list[tuple[int, str, Any]]:
         except queue_module.Empty:  # Ray's queue raises a subclass of it
             return messages
         messages.append(message)
-        if message[1] != "result":
-            monitor.message(*message)
+        index, kind, value = message
+        if kind == "result":
+            monitor.finish(value)
+        else:
+            monitor.message(index, kind, value)
 
 
 # ------------------------------------------------------------------------------------------------ the task
@@ -444,10 +471,12 @@ def _run_ray(
     gpus_per_video: float,
     start_gallery: bytes | None,
 ) -> list[VideoResult]:
-    from tracker.ray_engine import ray_session
+    from tracker.ray_engine import ray_session, worker_logs_hint
 
     with ray_session(address, quiet=not monitor.show) as ray:
         from ray.util.queue import Queue
+
+        logs = worker_logs_hint(ray)  # (the driver logs only Ray's errors: a worker's traceback stays in its log)
 
         channel = Queue(actor_options={"num_cpus": 0})
         remote = ray.remote(run_video).options(
@@ -465,7 +494,8 @@ def _run_ray(
                     try:
                         result = ray.get(ref)
                     except ray.exceptions.RayError as exc:  # the worker died more than max_retries times
-                        result = _failed(task, f"{type(exc).__name__}: {_one_line(exc)}", monitor.attempts[task.index])
+                        reason = f"{type(exc).__name__}: {_one_line(exc)}; {logs}"
+                        result = _failed(task, reason, monitor.attempts[task.index])
                     result.attempts = max(monitor.attempts[task.index], 1)
                     monitor.finish(result)
                     results.append(result)
@@ -515,10 +545,9 @@ def _run_local(
             for index, kind, value in _drain(channel, monitor):  # after the liveness check: sees last words
                 if kind == "start":
                     running[value] = index
-                elif kind == "result":
+                elif kind == "result":  # (told to the monitor by `_drain`)
                     value.attempts = max(monitor.attempts[index], 1)
                     results[index] = value
-                    monitor.finish(value)
             for process in dead:
                 processes.remove(process)
                 index = running.pop(process.pid, None)
@@ -726,11 +755,12 @@ def _make_tasks(
 def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool = False) -> None:
     """Fail before any work on a gallery that cannot be used (one clear error). `own_tracker`: the caller's
     `make_tracker`, whose embeddings' D this cannot know."""
-    from tracker.gallery import Gallery
+    from tracker.gallery import Gallery, check_saveable
     from tracker.pipeline import reid_model_identity
 
     if not (cfg.appearance.enabled and cfg.reid.model != "none"):
         raise ValueError("--gallery needs appearance embeddings: a ReID model and appearance.enabled=true")
+    check_saveable(gallery)  # the reduce saves it when every video has ended: found then, the batch's work was spent
     if gallery.exists():
         loaded = Gallery.load(gallery, cfg.gallery)  # GalleryError: unreadable, corrupt, newer format
         model = reid_model_identity(cfg)
@@ -739,8 +769,6 @@ def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool = False)
 
             model = dataclasses.replace(model, dim=FEATURE_DIM)  # a gallery bound to no model may hold another D
         loaded.bind_model(model)  # GalleryModelError: made with another ReID model, or of another D
-    elif not gallery.parent.exists():
-        raise FileNotFoundError(f"gallery folder {gallery.parent} does not exist")
 
 
 def track_many(
@@ -773,7 +801,8 @@ def track_many(
         gallery: an identity gallery file (`tracker.gallery`; created if absent). Every task starts from it
             as it is now; when all videos have ended, their identities are linked into it in one reduce
             step (`tracker.batch_link`), global IDs are written beside each video's outputs, and the file
-            is saved atomically.
+            is saved atomically. When no video was tracked to its end (every one failed), nothing is linked and
+            the file is left as it was, or not created (`BatchSummary.gallery_saved` False).
     Returns:
         A `BatchSummary` with one result per source, in order.
     Raises:
@@ -853,9 +882,13 @@ def track_many(
 
             finished = [LinkedVideo(v.out_dir, v.stem) for v in videos if v.status != "failed" and v.stem]
             names = [v.name for v in videos if v.status != "failed" and v.stem]
-            summary.global_ids = dict(zip(names, link_batch(finished, gallery_path, cfg), strict=True))
-            saved = {i.global_id for i in Gallery.load(gallery_path, cfg.gallery, prune=False).identities}
-            summary.gallery_identities = len(saved)  # with a start gallery: its identities too, not only the batch's
-            summary.unsaved_identities = len(summary.identities - saved)
+            if finished:
+                summary.global_ids = dict(zip(names, link_batch(finished, gallery_path, cfg), strict=True))
+                saved = {i.global_id for i in Gallery.load(gallery_path, cfg.gallery, prune=False).identities}
+                summary.gallery_identities = len(saved)  # a start gallery's identities too, not only the batch's
+                summary.unsaved_identities = len(summary.identities - saved)
+            else:  # nothing to link: the file is left as it was (it used to be saved: pruned, or made empty)
+                summary.gallery_saved = False
+                log.warning("no video was tracked, so the gallery %s was not saved", gallery_path)
         summary.seconds = time.perf_counter() - started
         return summary

@@ -8,9 +8,9 @@ the same frame (two people).
 
 `link_batch` is the reduce step, run once when every video has finished: it loads the gallery as it was
 at the start, hands all videos' identities to `Gallery.link` (issue 11's linking function: each matched
-against the gallery as it grows, never to an identity held by one it was seen with), writes each video's
-`<name>.global.json` (track -> global ID) and `<name>.global.txt` (the MOT result with global IDs), and
-saves the gallery atomically.
+against the gallery as it grows, never to an identity held by one it was seen with), saves the gallery
+atomically, then writes each video's `<name>.global.json` (track -> global ID) and `<name>.global.txt` (the MOT
+result with global IDs): a save that fails leaves the gallery as it was and no video's global IDs written.
 """
 
 from __future__ import annotations
@@ -95,8 +95,8 @@ def link_batch(videos: list[LinkedVideo], gallery_path: Path, cfg: TrackerConfig
 
     Returns {track id: global ID} per video, in the order of `videos`. Files written beside each video:
     `<stem>.global.json`, `<stem>.global.txt`.
-    Raises GalleryError / GalleryModelError for a gallery or a video's identities that cannot be used
-    (nothing is written then).
+    Raises GalleryError / GalleryModelError for a gallery or a video's identities that cannot be used, OSError
+    (naming the file) for a gallery that cannot be saved: nothing is written then (the gallery is saved first).
     """
     gallery = _open_start_gallery(gallery_path, cfg)
     units: list[tuple[int, Any]] = []  # (video position, Identity) in the order they are linked
@@ -123,17 +123,30 @@ def link_batch(videos: list[LinkedVideo], gallery_path: Path, cfg: TrackerConfig
     ) if units else []  # fmt: skip
     final = {(v, ident.global_id): int(g) for (v, ident), g in zip(units, ids, strict=True)}
     result: list[dict[int, int]] = []
-    for v, (video, meta) in enumerate(zip(videos, metas, strict=True)):
+    by_task_gids: list[dict[int, int]] = []
+    for v, meta in enumerate(metas):
         for gid in sorted(set(meta["tracks"].values())):  # identities too short for the gallery: IDs of their own
             if (v, gid) not in final:  # (not `setdefault(..., new_id())`: it drew an ID for every track, linked or not)
                 final[(v, gid)] = gallery.new_id()
-        tracks = {int(t): final[(v, g)] for t, g in meta["tracks"].items()}
-        by_task_gid = {int(g): final[(v, last)] for g, last in meta["ended_as"].items()}
+        result.append({int(t): final[(v, g)] for t, g in meta["tracks"].items()})
+        by_task_gids.append({int(g): final[(v, last)] for g, last in meta["ended_as"].items()})
+    _save(gallery, gallery_path)  # first: a save that fails leaves no video with global IDs the gallery lacks
+    for video, tracks, by_task_gid in zip(videos, result, by_task_gids, strict=True):
         _write_global(video, tracks, by_task_gid)
-        result.append(tracks)
-    gallery.save(gallery_path, lock=False)  # `track_many` holds its lock from the start of the batch
     log.info("gallery %s: %d identities after linking %d", gallery_path, len(gallery), len(units))
     return result
+
+
+def _save(gallery: Gallery, path: Path) -> None:
+    """Save the linked gallery (atomically: a failed save leaves the file as it was and no temp file), or raise an
+    OSError naming the file, what is kept and how to link again."""
+    try:
+        gallery.save(path, lock=False)  # `track_many` holds its lock from the start of the batch
+    except OSError as exc:  # (a full disk, its folder made read-only during the batch)
+        raise OSError(
+            f"the gallery {path} could not be saved ({exc.strerror or exc}): it is as it was; the videos' outputs are "
+            "kept: re-run the batch to link them (it reuses the finished videos)"
+        ) from exc
 
 
 def _write_global(video: LinkedVideo, tracks: dict[int, int], by_task_gid: dict[int, int]) -> None:

@@ -158,7 +158,10 @@ def _batch(argv: list[str]) -> int:
     else:  # --quiet silences progress and the summary, not the errors (exit status 1 alone says nothing)
         for video in summary.failed:
             print(f"track batch: error: {video.name}: {video.reason}", file=sys.stderr)
-    return EXIT_SOME_FAILED if summary.failed else EXIT_OK
+        if not summary.gallery_saved:
+            said = f"no video was tracked, so the gallery {args.gallery} was not saved"
+            print(f"track batch: error: {said}", file=sys.stderr)
+    return EXIT_OK if summary.ok else EXIT_SOME_FAILED
 
 
 def _parse(text: str, convert: type[int] | type[float], what: str) -> Any:

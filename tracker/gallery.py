@@ -54,6 +54,7 @@ __all__ = [
     "Identity",
     "ModelIdentity",
     "Sighting",
+    "check_saveable",
     "consistent_looks",
     "select_prototypes",
 ]
@@ -947,6 +948,37 @@ def _refuse_directory(path: Path) -> None:
         raise GalleryError(
             f"gallery file {path} is a directory, not a file (a gallery is one file, such as {path / 'site.gallery'})"
         )
+
+
+def check_saveable(path: str | Path, option: str = "--gallery") -> None:
+    """Fail at once, before any video is tracked, where a save of the gallery file `path` could not be written: its
+    folder missing, a file, or not writable (a temp file such as a save makes cannot be created there: the check a
+    save makes itself, so it also holds where root passes permissions, and on read-only mounts). Writes nothing
+    (the probe's temp file is removed at once). `option` names, in the errors, what chooses another file.
+
+    Raises:
+        FileNotFoundError: the folder does not exist. NotADirectoryError: the folder is a file.
+        GalleryError: `path` is a directory. OSError: the folder cannot be written (the reason given). Each error
+            names the gallery file and its folder.
+    """
+    path = Path(path)
+    folder = path.parent
+    if not folder.exists():
+        raise FileNotFoundError(f"gallery folder {folder} does not exist: create it, or choose another {option}")
+    if not folder.is_dir():
+        raise NotADirectoryError(
+            f"the gallery {path} cannot be saved: {folder} is a file, not a folder: choose another {option}"
+        )
+    _refuse_directory(path)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)  # as `_write_atomic`
+    except OSError as exc:
+        raise OSError(
+            f"the gallery {path} cannot be saved: its folder {folder} is not writable ({exc.strerror or exc}): "
+            f"choose another {option}"
+        ) from exc
+    os.close(fd)
+    Path(probe).unlink(missing_ok=True)
 
 
 def _temp_names(path: Path) -> re.Pattern[str]:

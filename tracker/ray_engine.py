@@ -14,10 +14,11 @@ import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
-__all__ = ["check_reachable", "import_ray", "ray_map", "ray_session"]
+__all__ = ["check_reachable", "import_ray", "ray_map", "ray_session", "worker_logs_hint"]
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ R = TypeVar("R")
 INSTALL_HINT = "pip install -e '.[ray]' (or pip install 'ray>=2.40')"
 ADDRESS_ENV = "RAY_ADDRESS"  # where Ray looks for a cluster when no address is given
 CONNECT_TIMEOUT_S = 5.0  # a cluster address that accepts no TCP connection within this is unreachable
+DEFAULT_LOGS = "/tmp/ray/session_latest/logs"  # where Ray keeps a node's logs unless its temp folder was changed
 
 
 def import_ray() -> ModuleType:
@@ -78,6 +80,29 @@ def _python_signal_handlers_kept() -> Iterator[None]:
         for sig, handler in before.items():
             if callable(handler):
                 signal.signal(sig, handler)
+
+
+def worker_logs(ray: ModuleType) -> Path | None:
+    """The log folder of the Ray session this process is connected to (`<temp folder>/<session>/logs`), where Ray
+    writes each worker's stderr (`worker-*.err`: a task's traceback) and `python-core-worker-*.log`; on a cluster the
+    same path on each node. None where Ray cannot tell (not connected, a Ray without the calls)."""
+    try:  # the public runtime context (`get_session_name`: Ray 2.5x), else the driver's node (Ray's own attribute)
+        context = ray.get_runtime_context()
+        return Path(context.get_temp_dir()) / context.get_session_name() / "logs"
+    except Exception:  # (AttributeError on an older Ray, AssertionError when not connected, a Ray Client's refusal)
+        log.debug("the runtime context gives no session folder", exc_info=True)
+    try:
+        return Path(ray._private.worker._global_node.get_logs_dir_path())
+    except Exception:
+        log.debug("Ray's node gives no log folder", exc_info=True)
+        return None
+
+
+def worker_logs_hint(ray: ModuleType) -> str:
+    """Where a crashed task's worker left its traceback, for an error line: "the worker's logs are in <folder> ..."."""
+    folder = worker_logs(ray)
+    where = f"{folder}" if folder is not None else f"Ray's session folder ({DEFAULT_LOGS} by default)"
+    return f"the worker's logs (its traceback) are in {where}, on the node that ran it"
 
 
 def check_reachable(address: str | None) -> None:

@@ -34,7 +34,7 @@ import yaml
 from tracker.config import TrackerConfig, load_config
 from tracker.device import resolve_device
 from tracker.frame_rate import choose_frame_rate
-from tracker.gallery import FileVersion, Gallery, file_version
+from tracker.gallery import FileVersion, Gallery, check_saveable, file_version
 from tracker.global_ids import GlobalIdHistory
 from tracker.io.lock import FolderLock, gallery_lock
 from tracker.io.mot import MotWriter, make_output_folder, open_truncated, resumed_file, unique_stem
@@ -1081,10 +1081,9 @@ def _open_gallery(path: Path | None, cfg: TrackerConfig) -> Gallery | None:
         return None
     if not (cfg.appearance.enabled and cfg.reid.model != "none"):
         raise ValueError("--gallery needs appearance embeddings: a ReID model and appearance.enabled=true")
+    check_saveable(path)  # before any frame: a gallery that cannot be saved was found only at the run's end
     if path.exists():
         return Gallery.load(path, cfg.gallery)
-    if not path.parent.exists():
-        raise FileNotFoundError(f"gallery folder {path.parent} does not exist")
     return Gallery(cfg.gallery)
 
 

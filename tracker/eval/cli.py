@@ -243,6 +243,9 @@ def _report(
         repeated = [f"{s.name} ({n})" for s in sequences if (n := s.repeated_detections())]
         if repeated:
             say(f"det.txt repeats rows exactly (each is tracked as a box of its own): {', '.join(repeated)}")
+    refused = [f"{r.sequence} ({r.invalid_embeddings})" for r in results if r.tracker == OURS and r.invalid_embeddings]
+    if refused:
+        say(f"NaN, infinite or zero embeddings, those detections matched by motion only: {', '.join(refused)}")
     unscored = [s.name for s in sequences if not len(s.ground_truth())]
     if unscored:
         say(f"gt.txt has no boxes in the evaluated frames (every tracker scores 0): {', '.join(unscored)}")
@@ -267,6 +270,8 @@ def _report(
         "cache_hits": sum(r.cache_hit for r in results if r.tracker == OURS),
         "inputs_s": sum(r.inputs_seconds for r in results if r.tracker == OURS),
         "resumed": sum(r.resumed for r in results),
+        # ours' embedding rows refused as NaN, infinite or zero, all sequences (matched by motion only; as `track`'s)
+        "invalid_embeddings": sum(r.invalid_embeddings for r in results if r.tracker == OURS),
         "motion_only": motion_only,
         "no_camera_compensation": uncompensated,  # compensation configured, but no images to estimate it from
         # ours' calibrated appearance bounds per sequence (`Calibration.summary()` at the end of each)

@@ -68,6 +68,8 @@ class RunResult:
             aspect width's weight, measured or fixed); None for peers and when the report takes no aspect width.
         camera_motion: ours' camera-motion estimates of the sequence (`_camera_motion_report`: frames estimated,
             failed estimates, fits `auto` held back); None for peers and where compensation did not run.
+        invalid_embeddings: ours' embedding rows refused as NaN, infinite or zero (`Tracker.invalid_embeddings`:
+            those detections were matched by motion only, as `track`'s summary counts them); 0 for peers.
     """
 
     tracker: str
@@ -84,10 +86,12 @@ class RunResult:
     measurement_noise: dict[str, float] | None = None
     report_width: dict[str, float] | None = None
     camera_motion: dict[str, int] | None = None
+    invalid_embeddings: int = 0
 
 
 # The summaries ours reports at the end of a sequence, beside its rows: RunResult fields and the note's keys.
 _REPORTS = ("calibration", "still", "measurement_noise", "report_width", "camera_motion")
+_COUNTS = ("invalid_embeddings",)  # ours' counters of a sequence (ints), kept the same way
 
 
 def _init_worker() -> None:
@@ -127,7 +131,7 @@ def _track_ours(
     cfg: TrackerConfig, seq: Sequence, inputs: SequenceInputs
 ) -> tuple[list[str], float, dict[str, dict[str, Any] | None]]:
     """MOT rows, tracking seconds, and the reports of our tracker on one sequence (`_REPORTS`: the calibration,
-    still-rule, measured-noise, reported-width and camera-motion summaries)."""
+    still-rule, measured-noise, reported-width and camera-motion summaries; `_COUNTS`: the invalid embeddings)."""
     from tracker import Tracker
 
     tracker = Tracker(cfg if inputs.appearance else cfg.replace(_MOTION_ONLY), frame_rate=seq.info.frame_rate)
@@ -147,7 +151,8 @@ def _track_ours(
     noise = core.measurement_noise.summary() if core.measurement_noise.enabled else None
     return lines, elapsed, {"calibration": core.calibration.summary(), "still": core.still.summary(),
                             "measurement_noise": noise, "report_width": core.report_width(),
-                            "camera_motion": _camera_motion_report(estimator)}  # fmt: skip
+                            "camera_motion": _camera_motion_report(estimator),
+                            "invalid_embeddings": tracker.invalid_embeddings}  # fmt: skip
 
 
 def _camera_motion_report(estimator: CameraMotionEstimator | None) -> dict[str, int] | None:
@@ -234,13 +239,20 @@ class _Job:
     fingerprint: str
 
     def result(self, ms_per_frame: float, resumed: bool, reports: dict[str, Any] | None = None) -> RunResult:
-        """The RunResult of this job; `reports`: ours' summaries by `_REPORTS` name (missing or not a dict: None)."""
+        """The RunResult of this job; `reports`: ours' summaries by `_REPORTS` name (missing or not a dict: None)
+        and counters by `_COUNTS` name (missing or not an int: 0)."""
         inputs = self.inputs
         kept = {name: value for name, value in (reports or {}).items() if name in _REPORTS and isinstance(value, dict)}
+        counts = {name: value for name, value in (reports or {}).items() if name in _COUNTS and _is_count(value)}
         return RunResult(
             self.tracker, self.seq.name, self.path, ms_per_frame, self.seq.num_frames, inputs.appearance,
-            inputs.cache_hit, inputs.seconds, resumed, **kept,
+            inputs.cache_hit, inputs.seconds, resumed, **kept, **counts,
         )  # fmt: skip
+
+
+def _is_count(value: Any) -> bool:
+    """A counter as a note holds it: an int >= 0 (not a bool, which JSON also reads as an int)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _make_job(name: str, cfg_dict: dict[str, Any], seq: Sequence, inputs: SequenceInputs, out_dir: Path) -> _Job:
@@ -268,7 +280,7 @@ def _finished(job: _Job) -> RunResult | None:
         return None
     if not isinstance(note, dict) or note.get("fingerprint") != job.fingerprint:
         return None
-    missing = [name for name in _REPORTS if name not in note] if job.tracker in (OURS, OURS_NO_CMC) else []
+    missing = [name for name in (*_REPORTS, *_COUNTS) if name not in note] if job.tracker in (OURS, OURS_NO_CMC) else []
     if missing:  # a note of an earlier version (before these reports existed): its summary would lack them
         log.info("%s / %s: the earlier result has no %s: tracking again", job.tracker, job.seq.name, ", ".join(missing))
         return None
