@@ -422,3 +422,20 @@ def test_out_of_view_needs_the_border_the_track_was_last_seen_at():
     mean[:, :4] = predicted
     np.testing.assert_array_equal(_out_of_view(mean, observed, (HEIGHT, WIDTH), 0.25), [False, False, True])
     assert not _out_of_view(mean, observed, None, 0.25).any()  # frame size unknown: nobody is out of view
+
+
+@pytest.mark.parametrize(("width", "height"), [(4000, 150), (6000, 200)])
+def test_a_gray_copy_thinner_than_its_floor_keeps_the_frames_aspect(width, height):
+    """A frame wider than 20:1 (a stitched or line-scan panorama) made a 320 px gray copy under 16 px high, and the
+    copy's height alone was raised to 16 px: the copy lost the frame's aspect, and every vertical motion came back
+    stretched by 16 / its height (4000 x 150: 8 px for a 6 px tilt), a wrong warp counted as a good estimate (or
+    no fit at all). Both sides now scale alike: the copy is 16 px high and wider than 320 px."""
+    scene = texture(7, width=width + 200, height=height + 200)
+    est = estimator("sparse_flow")
+    shifts = []
+    for step in range(4):
+        x0, y0 = 50 + 3.0 * step, 50 + 6.0 * step  # the camera moves right and down: the scene moves left and up
+        frame = cv2.warpAffine(scene, np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]]), (width, height))
+        shifts.append(est.estimate(frame)[:, 2])
+    assert est.failures == 0
+    np.testing.assert_allclose(np.median(shifts[1:], axis=0), [-3.0, -6.0], atol=0.6)

@@ -277,6 +277,9 @@ class CameraMotionEstimator:
     def _downscaled_gray(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
         """The gray copy of `frame` (HxW or HxWx3 BGR uint8), `motion.camera_image_width` wide, and its scale.
 
+        One scale for both sides (the motion is scaled back by it): a frame whose copy would be under 16 px high
+        (over 20:1 at 320 px, a panorama) gets a copy 16 px high and wider, never one stretched to 16 px.
+
         A frame at least 4 times the copy's height is read every k-th row only (k = height // (2 x the copy's),
         `_ROWS_PER_GRAY_ROW`; centred: rows 1 and 4 of every 6 at 1080p): each row of the copy averages 2 rows of
         the frame instead of all k x 2, and all columns. Reading the frame is most of the copy's cost (6 MB at
@@ -284,6 +287,8 @@ class CameraMotionEstimator:
         """
         height, width = frame.shape[:2]
         scale = min(1.0, self.config.camera_image_width / width)
+        if round(height * scale) < _MIN_IMAGE_SIDE_PX:  # a panorama: 16 px high, not stretched to it
+            scale = min(1.0, _MIN_IMAGE_SIDE_PX / height)
         size = (max(_MIN_IMAGE_SIDE_PX, round(width * scale)), max(_MIN_IMAGE_SIDE_PX, round(height * scale)))
         step = height // (_ROWS_PER_GRAY_ROW * size[1])
         if step > 1:
