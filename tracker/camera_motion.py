@@ -3,7 +3,9 @@
 `CameraMotionEstimator` estimates a 2x3 affine (rotation, uniform scale and shift: OpenCV's "partial
 affine") taking pixels of the previous frame to pixels of the current one, on a gray copy of the frame
 downscaled to `motion.camera_image_width`, with the detected boxes masked out so people walking do not count
-as camera motion. Methods (all OpenCV; the idea and the names follow BoT-SORT's GMC, Aharon et al. 2022):
+as camera motion (and the regions of `motion.camera_exclude`: what stays still on the screen, a car's hood or
+burned-in text, would outvote the scene). Methods (all OpenCV; the idea and the names follow BoT-SORT's GMC,
+Aharon et al. 2022):
 - `sparse_flow`: Shi-Tomasi corners (`goodFeaturesToTrack`) followed by pyramidal Lucas-Kanade
   (`calcOpticalFlowPyrLK`), then `estimateAffinePartial2D` with RANSAC;
 - `orb`: ORB keypoints matched by a brute-force Hamming matcher with cross-check, then the same RANSAC fit;
@@ -309,10 +311,13 @@ class CameraMotionEstimator:
             frame = _area_downscale(frame, size)
         return frame, scale
 
-    @staticmethod
-    def _mask(shape: tuple[int, ...], boxes_xyxy: np.ndarray | None, scale: float) -> np.ndarray:
-        """uint8 mask of the downscaled frame: 255 where features may be, 0 inside the detected boxes."""
+    def _mask(self, shape: tuple[int, ...], boxes_xyxy: np.ndarray | None, scale: float) -> np.ndarray:
+        """uint8 mask of the downscaled frame: 255 where features may be, 0 inside the detected boxes and the regions
+        `motion.camera_exclude` names (fractions of the frame: still on the screen while the scene moves)."""
         mask = np.full(shape[:2], _MASK_VALUE, np.uint8)
+        height, width = shape[:2]
+        for x1, y1, x2, y2 in self.config.camera_exclude:
+            mask[round(y1 * height) : round(y2 * height), round(x1 * width) : round(x2 * width)] = 0
         if boxes_xyxy is not None and len(boxes_xyxy):
             boxes = np.round(np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4) * scale).astype(np.int64)
             boxes = np.clip(boxes, 0, [shape[1], shape[0], shape[1], shape[0]])
