@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import cv2
@@ -10,6 +11,7 @@ import pytest
 
 from tracker import Tracker, camera_motion, load_config
 from tracker.camera_motion import CameraMotionEstimator, warp_boxes_xywh, warp_states
+from tracker.config import ConfigError
 from tracker.testing import reid_like_identities
 from tracker.types import TrackState
 
@@ -422,3 +424,63 @@ def test_out_of_view_needs_the_border_the_track_was_last_seen_at():
     mean[:, :4] = predicted
     np.testing.assert_array_equal(_out_of_view(mean, observed, (HEIGHT, WIDTH), 0.25), [False, False, True])
     assert not _out_of_view(mean, observed, None, 0.25).any()  # frame size unknown: nobody is out of view
+
+
+@pytest.mark.parametrize(("width", "height"), [(4000, 150), (6000, 200)])
+def test_a_gray_copy_thinner_than_its_floor_keeps_the_frames_aspect(width, height):
+    """A frame wider than 20:1 (a stitched or line-scan panorama) made a 320 px gray copy under 16 px high, and the
+    copy's height alone was raised to 16 px: the copy lost the frame's aspect, and every vertical motion came back
+    stretched by 16 / its height (4000 x 150: 8 px for a 6 px tilt), a wrong warp counted as a good estimate (or
+    no fit at all). Both sides now scale alike: the copy is 16 px high and wider than 320 px."""
+    scene = texture(7, width=width + 200, height=height + 200)
+    est = estimator("sparse_flow")
+    shifts = []
+    for step in range(4):
+        x0, y0 = 50 + 3.0 * step, 50 + 6.0 * step  # the camera moves right and down: the scene moves left and up
+        frame = cv2.warpAffine(scene, np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]]), (width, height))
+        shifts.append(est.estimate(frame)[:, 2])
+    assert est.failures == 0
+    np.testing.assert_allclose(np.median(shifts[1:], axis=0), [-3.0, -6.0], atol=0.6)
+
+
+def on_screen_text(height: int) -> np.ndarray:
+    """A strip of burned-in white text on black, WIDTH wide (a timestamp and telemetry): the strongest corners."""
+    strip = np.full((height, WIDTH, 3), 20, np.uint8)
+    for row in range(height // 30):
+        line = "2026-12-02 04:35:17 CAM 3 REC N 51.50 W 0.12"
+        cv2.putText(strip, line, (5, 25 + 30 * row), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2)
+    return strip
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_still_on_screen_text_outvotes_the_scene_unless_excluded(method):
+    """Burned-in text (a drone's telemetry, a dashcam's timestamp) or a car's hood stays still on the screen while
+    the scene moves: its corners agree exactly on no motion and outvoted a softer scene's, counted as good estimates
+    (sparse_flow and orb 0.0 px for a 7 px pan here; a 120 px jump of a 960 x 540 clip of people.mp4 under a hood
+    and a timestamp came back as 0.0; ecc ~2 px off). `camera_exclude` keeps a region out of every method's
+    features: the pan comes back."""
+    strip = on_screen_text(HEIGHT // 5)
+    scene = (texture(9).astype(np.float32) * 0.4 + 70).astype(np.uint8)  # a softer scene than white text
+    first, second = view(scene, 100, 100), view(scene, 107, 100)
+    first[-len(strip) :], second[-len(strip) :] = strip, strip
+    fooled = estimator(method)
+    fooled.estimate(first)
+    assert abs(fooled.estimate(second)[0, 2] + 7.0) > 1.5  # what users got: the text's "no motion" (ecc: pulled)
+    est = estimator(method, camera_exclude="[[0, 0.8, 1, 1]]")
+    est.estimate(first)
+    np.testing.assert_allclose(est.estimate(second)[:, 2], [-7.0, 0.0], atol=0.75)  # orb: its 320 px keypoints
+    assert (est.estimates, est.failures) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("[[0, 0.8, 1]]", "camera_exclude[0]: expected [x1, y1, x2, y2]"),
+        ("[[0.5, 0.8, 0.2, 1]]", "x1 < x2"),
+        ("[[0, 0.8, 1, 1.5]]", "camera_exclude[0][3]: 1.5 is out of range [0, 1]"),
+        ("[0, 0.8, 1, 1]", "a list of lists is written with both brackets"),
+    ],
+)
+def test_a_bad_excluded_region_is_one_clear_error(value, says):
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        load_config(overrides=[f"motion.camera_exclude={value}"])

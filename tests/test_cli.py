@@ -933,3 +933,25 @@ def test_an_out_folder_where_the_video_would_replace_its_source_is_refused(fake_
     assert video.read_bytes() == original and sorted(p.name for p in folder.iterdir()) == ["cam.mp4"]
     assert main([str(video), "--out", str(folder), "--quiet", "--no-save-video"]) == 0  # nothing of that name written
     assert video.read_bytes() == original and len(read_mot_rows(folder / "cam.txt")) == 2 * FRAMES
+
+
+def test_the_summary_names_the_frames_whose_camera_motion_was_not_found(fake_models, tmp_path, capsys):
+    """A scene cut at frame 5 of 7: the summary said "camera motion not found on 1 frame" and nowhere which, so a
+    user could not tell a cut from a blur or a bug; it now names the frame (source positions, as for unreadable
+    frames), in summary.json's `camera_motion.failure_frames` too."""
+    rng = np.random.default_rng(0)
+    places = [
+        cv2.GaussianBlur(rng.uniform(0, THRESHOLD - 10, (SIZE[1], SIZE[0])).astype(np.uint8), (0, 0), 2)
+        for _ in range(2)
+    ]
+    folder = tmp_path / "cut"
+    folder.mkdir()
+    for i in range(1, 8):
+        cv2.imwrite(str(folder / f"{i:06d}.png"), cv2.cvtColor(places[i >= 5], cv2.COLOR_GRAY2BGR))
+    out = tmp_path / "out"
+    argv = [str(folder), "--out", str(out), "--no-save-video", "--set", "motion.camera_compensation=sparse_flow"]
+    assert main(argv) == 0
+    saved = json.loads((out / "summary.json").read_text())
+    assert saved["camera_motion"] == {"estimates": 6, "failures": 1, "held": 0, "failure_frames": [5]}, saved
+    said = capsys.readouterr().out
+    assert "camera motion not found on 1 frame (frame 5; identity used)" in said, said

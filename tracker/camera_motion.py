@@ -3,7 +3,9 @@
 `CameraMotionEstimator` estimates a 2x3 affine (rotation, uniform scale and shift: OpenCV's "partial
 affine") taking pixels of the previous frame to pixels of the current one, on a gray copy of the frame
 downscaled to `motion.camera_image_width`, with the detected boxes masked out so people walking do not count
-as camera motion. Methods (all OpenCV; the idea and the names follow BoT-SORT's GMC, Aharon et al. 2022):
+as camera motion (and the regions of `motion.camera_exclude`: what stays still on the screen, a car's hood or
+burned-in text, would outvote the scene). Methods (all OpenCV; the idea and the names follow BoT-SORT's GMC,
+Aharon et al. 2022):
 - `sparse_flow`: Shi-Tomasi corners (`goodFeaturesToTrack`) followed by pyramidal Lucas-Kanade
   (`calcOpticalFlowPyrLK`), then `estimateAffinePartial2D` with RANSAC;
 - `orb`: ORB keypoints matched by a brute-force Hamming matcher with cross-check, then the same RANSAC fit;
@@ -277,6 +279,9 @@ class CameraMotionEstimator:
     def _downscaled_gray(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
         """The gray copy of `frame` (HxW or HxWx3 BGR uint8), `motion.camera_image_width` wide, and its scale.
 
+        One scale for both sides (the motion is scaled back by it): a frame whose copy would be under 16 px high
+        (over 20:1 at 320 px, a panorama) gets a copy 16 px high and wider, never one stretched to 16 px.
+
         A frame at least 4 times the copy's height is read every k-th row only (k = height // (2 x the copy's),
         `_ROWS_PER_GRAY_ROW`; centred: rows 1 and 4 of every 6 at 1080p): each row of the copy averages 2 rows of
         the frame instead of all k x 2, and all columns. Reading the frame is most of the copy's cost (6 MB at
@@ -284,6 +289,8 @@ class CameraMotionEstimator:
         """
         height, width = frame.shape[:2]
         scale = min(1.0, self.config.camera_image_width / width)
+        if round(height * scale) < _MIN_IMAGE_SIDE_PX:  # a panorama: 16 px high, not stretched to it
+            scale = min(1.0, _MIN_IMAGE_SIDE_PX / height)
         size = (max(_MIN_IMAGE_SIDE_PX, round(width * scale)), max(_MIN_IMAGE_SIDE_PX, round(height * scale)))
         step = height // (_ROWS_PER_GRAY_ROW * size[1])
         if step > 1:
@@ -304,10 +311,13 @@ class CameraMotionEstimator:
             frame = _area_downscale(frame, size)
         return frame, scale
 
-    @staticmethod
-    def _mask(shape: tuple[int, ...], boxes_xyxy: np.ndarray | None, scale: float) -> np.ndarray:
-        """uint8 mask of the downscaled frame: 255 where features may be, 0 inside the detected boxes."""
+    def _mask(self, shape: tuple[int, ...], boxes_xyxy: np.ndarray | None, scale: float) -> np.ndarray:
+        """uint8 mask of the downscaled frame: 255 where features may be, 0 inside the detected boxes and the regions
+        `motion.camera_exclude` names (fractions of the frame: still on the screen while the scene moves)."""
         mask = np.full(shape[:2], _MASK_VALUE, np.uint8)
+        height, width = shape[:2]
+        for x1, y1, x2, y2 in self.config.camera_exclude:
+            mask[round(y1 * height) : round(y2 * height), round(x1 * width) : round(x2 * width)] = 0
         if boxes_xyxy is not None and len(boxes_xyxy):
             boxes = np.round(np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4) * scale).astype(np.int64)
             boxes = np.clip(boxes, 0, [shape[1], shape[0], shape[1], shape[0]])

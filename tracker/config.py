@@ -229,6 +229,13 @@ class MotionConfig:
     camera_max_features: int = _key(200, "camera motion: corners (sparse_flow) or keypoints (orb) per frame", lo=8)
     camera_min_inliers: int = _key(12, "camera motion: fewer RANSAC inliers than this gives the identity", lo=3)
     camera_ransac_px: float = _key(1.0, "camera motion: RANSAC inlier distance, pixels of the gray copy", lo=0.01)
+    camera_exclude: tuple[tuple[float, ...], ...] = _key(
+        (),
+        "camera motion: frame regions [x1, y1, x2, y2] (fractions of the frame) never used for the estimate, such as "
+        "a car's hood or burned-in text, which stay still while the scene moves",
+        lo=0,
+        hi=1,
+    )
     reference_frame_rate: float = _key(
         25.0, "frames/s at which the two std_ keys are per-frame noises (rescaled at other rates)", lo=0.001
     )
@@ -685,6 +692,13 @@ def _check_relations(cfg: Any, prefix: str) -> None:
             f"{prefix}camera_min_inliers ({cfg.camera_min_inliers}) must not exceed {prefix}camera_max_features "
             f"({cfg.camera_max_features}) with {prefix}camera_compensation={cfg.camera_compensation}"
         )
+    if isinstance(cfg, MotionConfig):
+        for i, region in enumerate(cfg.camera_exclude):
+            if len(region) != 4 or not (region[0] < region[2] and region[1] < region[3]):
+                raise ConfigError(
+                    f"{prefix}camera_exclude[{i}]: expected [x1, y1, x2, y2] fractions of the frame with x1 < x2 and "
+                    f"y1 < y2, e.g. [0, 0.8, 1, 1] for the bottom fifth, got {list(region)}"
+                )
     if isinstance(cfg, AppearanceConfig):  # the queues could never hold enough: calibration off without a word
         for key in ("calibration_min_samples", "calibration_per_frame"):
             if getattr(cfg, key) > cfg.calibration_capacity:

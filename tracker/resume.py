@@ -82,6 +82,7 @@ class Progress:
     corrupt_numbers: list[int] = field(default_factory=list)  # the first ones' positions (`FrameSource`)
     size_changes: int = 0  # frames of another size than the frame tracked before them
     last_size: list[int] = field(default_factory=list)  # (height, width) of the last frame tracked ([]: none yet)
+    camera_motion_failure_numbers: list[int] = field(default_factory=list)  # the first failed estimates' positions
 
 
 @dataclass

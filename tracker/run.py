@@ -38,7 +38,7 @@ from tracker.gallery import FileVersion, Gallery, check_saveable, file_version
 from tracker.global_ids import GlobalIdHistory
 from tracker.io.lock import FolderLock, gallery_lock
 from tracker.io.mot import MotWriter, make_output_folder, open_truncated, resumed_file, unique_stem
-from tracker.io.sources import FrameSource, SourceError, open_source, resolve_source
+from tracker.io.sources import CORRUPT_NUMBERS_KEPT, FrameSource, SourceError, open_source, resolve_source
 from tracker.io.strict_json import to_json, write_json_atomic
 from tracker.io.video import Annotator, VideoWriter
 from tracker.pipeline import Tracker
@@ -84,7 +84,8 @@ JSON_DECIMALS = 2  # pixels
 JSON_SCORE_DECIMALS = 4
 _PYTORCH_SUFFIX = ".pt"
 _STREAMS = ("url", "webcam")  # `resolve_source` kinds opened only when their turn comes (a stream may not wait)
-CORRUPT_NUMBERS_SHOWN = 5  # unreadable frames named in the printed summary (summary.json has more)
+CORRUPT_NUMBERS_SHOWN = 5  # unreadable frames (and failed camera-motion estimates) named in the printed summary
+CAMERA_FAILURES_KEPT = CORRUPT_NUMBERS_KEPT  # positions of the first failed camera-motion estimates in summary.json
 SUMMARY_NAME = "summary.json"  # written beside the outputs at the end of a run (atomically)
 # Decode and detect the next frame in a background thread (`Tracker.stream`): None lets `stream` decide (ahead
 # unless the detector is a PyTorch model; tools/bench_pipeline.py, stream vs update rows).
@@ -110,6 +111,7 @@ class RunSummary:
     camera_motion_failures: int = 0
     camera_motion_estimates: int | None = None  # frames whose camera motion was estimated; None: compensation off
     camera_motion_held: int = 0  # estimates `auto` held back as too small to tell from the fit's noise
+    camera_motion_failure_numbers: list[int] = field(default_factory=list)  # the first failures' positions (one source)
     invalid_embeddings: int = 0  # embedding rows that were NaN, infinite or zero (matched by motion only)
     error: str | None = None
     outputs: list[Path] = field(default_factory=list)
@@ -156,6 +158,11 @@ class RunSummary:
                         "estimates": self.camera_motion_estimates,
                         "failures": self.camera_motion_failures,
                         "held": self.camera_motion_held,
+                        **(
+                            {"failure_frames": self.camera_motion_failure_numbers}
+                            if self.camera_motion_failure_numbers
+                            else {}
+                        ),
                     }
                 }
                 if self.camera_motion_estimates is not None
@@ -208,12 +215,9 @@ class RunSummary:
         for attribute, per_source, describe in _SOURCE_REPORTS:  # one line per source with the report
             reports = getattr(self, per_source) or {"": getattr(self, attribute)}
             lines += [describe(report, f" of {name}" if name else "") for name, report in reports.items() if report]
-        if self.corrupt_frames:
-            shown, where = self.corrupt_numbers[:CORRUPT_NUMBERS_SHOWN], ""
-            if shown:  # where they are (one source), so the damage can be found
-                more = ", ..." if self.corrupt_frames > len(shown) else ""
-                where = f" ({'frames' if len(shown) > 1 or more else 'frame'} {', '.join(map(str, shown))}{more})"
-            lines.append(f"{count(self.corrupt_frames, 'unreadable frame')} skipped{where}")
+        if self.corrupt_frames:  # where they are (one source), so the damage can be found
+            where = _frames_named(self.corrupt_numbers, self.corrupt_frames)
+            lines.append(f"{count(self.corrupt_frames, 'unreadable frame')} skipped{where and f' ({where})'}")
         if self.size_changes:
             lines.append(
                 f"the frame size changed {count(self.size_changes, 'time')}: tracks carried over in the old frame's "
@@ -223,8 +227,12 @@ class RunSummary:
             lines.append(
                 f"NaN, infinite or zero embeddings: {count(self.invalid_embeddings, 'row')}, matched by motion only"
             )
-        if self.camera_motion_failures:
-            lines.append(f"camera motion not found on {count(self.camera_motion_failures, 'frame')} (identity used)")
+        if self.camera_motion_failures:  # where (one source): a scene cut, a blank frame, a blur to look at
+            where = _frames_named(self.camera_motion_failure_numbers, self.camera_motion_failures)
+            lines.append(
+                f"camera motion not found on {count(self.camera_motion_failures, 'frame')} "
+                f"({where and f'{where}; '}identity used)"
+            )
         if self.ended_early is not None:
             lines.append(  # OpenCV counts frames from the container's duration, which a longer sound track sets
                 f"the video stops being readable after frame {self.ended_early} of the {self.expected_frames} its "
@@ -522,6 +530,7 @@ def track_source(
     done = resume or Progress()
     summary.frames, summary.tracks, summary.recovered = done.frames, set(done.tracks), done.recovered
     summary.size_changes, summary.last_size = done.size_changes, tuple(done.last_size)
+    summary.camera_motion_failure_numbers = list(done.camera_motion_failure_numbers)
     history = GlobalIdHistory()  # with a gallery: each track's global IDs, one for all its rows at the end
     if resume is not None:
         outputs.open(resume)
@@ -553,9 +562,11 @@ def track_source(
                     yield image
 
             tracked = tracker.stream(images(), detect_ahead=DETECT_AHEAD)
+            failures = tracker.camera_motion_failures  # (a resumed run's, restored)
             try:
                 for objects in tracked:
                     number, image = in_flight.popleft()
+                    failures = _note_camera_failure(summary, tracker, number, failures)
                     local = objects
                     if tracker.gallery is not None:
                         objects = [replace(o, track_id=o.global_id) for o in objects]
@@ -617,6 +628,16 @@ def track_source(
     return summary
 
 
+def _frames_named(numbers: list[int], total: int) -> str:
+    """'frame 7' or 'frames 7, 9, ...': the first `CORRUPT_NUMBERS_SHOWN` of `numbers` (positions in the source) of
+    `total` frames; '' when none is known (several sources' summary)."""
+    shown = numbers[:CORRUPT_NUMBERS_SHOWN]
+    if not shown:
+        return ""
+    more = ", ..." if total > len(shown) else ""
+    return f"{'frames' if len(shown) > 1 or more else 'frame'} {', '.join(map(str, shown))}{more}"
+
+
 def _count_frame(summary: RunSummary, objects: list[TrackedObject], image: np.ndarray) -> None:
     """Add one tracked frame to `summary`: its (H, W[, C]) `image`'s size (a change counted) and its outputs' IDs
     and recoveries."""
@@ -626,6 +647,15 @@ def _count_frame(summary: RunSummary, objects: list[TrackedObject], image: np.nd
     if summary.last_size and image.shape[:2] != summary.last_size:
         summary.size_changes += 1
     summary.last_size = image.shape[:2]
+
+
+def _note_camera_failure(summary: RunSummary, tracker: Tracker, number: int, failures: int) -> int:
+    """Note source frame `number` in `summary` when its camera-motion estimate failed (the tracker's count went up
+    from `failures`; the first `CAMERA_FAILURES_KEPT` kept); returns the count now."""
+    now = tracker.camera_motion_failures
+    if now > failures and len(summary.camera_motion_failure_numbers) < CAMERA_FAILURES_KEPT:
+        summary.camera_motion_failure_numbers.append(number)
+    return now
 
 
 def _note_counts(summary: RunSummary, tracker: Tracker, source: FrameSource) -> None:
@@ -679,6 +709,7 @@ def _checkpoint(
         corrupt_numbers=list(source.corrupt_numbers),
         size_changes=summary.size_changes,
         last_size=[int(n) for n in summary.last_size],
+        camera_motion_failure_numbers=list(summary.camera_motion_failure_numbers),
     )
     return (tracker.core, tracker.camera_motion), progress
 
