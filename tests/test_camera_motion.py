@@ -484,3 +484,78 @@ def test_still_on_screen_text_outvotes_the_scene_unless_excluded(method):
 def test_a_bad_excluded_region_is_one_clear_error(value, says):
     with pytest.raises(ConfigError, match=re.escape(says)):
         load_config(overrides=[f"motion.camera_exclude={value}"])
+
+
+class _PanningPerson:
+    """A detector for `view`s of a still person filmed by a camera whose crop starts at `lefts[i]` on frame i: the
+    person's box in each frame's pixels. Counts its calls."""
+
+    def __init__(self, lefts: list[float], person=(500.0, 200.0, 550.0, 320.0)):
+        self.lefts, self.person, self.calls = lefts, person, 0
+
+    def __call__(self, _image):
+        x0, (x1, y1, x2, y2) = self.lefts[self.calls], self.person
+        self.calls += 1
+        return np.array([[x1 - x0, y1 - 100, x2 - x0, y2 - 100]]), np.array([0.9]), np.zeros(1, np.int64)
+
+
+def _known_shift(lefts: list[float], i: int) -> np.ndarray:
+    """The exact (2, 3) motion from frame i - 1's pixels to frame i's: the crop moved right, the scene left."""
+    return np.array([[1.0, 0.0, lefts[i - 1] - lefts[i]], [0.0, 1.0, 0.0]])
+
+
+def test_update_uses_a_camera_motion_given_as_is():
+    """`update(frame, camera_motion=A)`: a PTZ's known motion moves the tracks with compensation off (a still
+    person under a 12 px/frame pan with a 60 px jump keeps one ID; without it the jump breaks the ID), and with an
+    estimator configured the given motion is used instead of an estimate, which restarts from that frame."""
+    scene = texture(4, width=WIDTH + 400)
+    lefts = [20.0 + 12 * f + (60 if f >= 6 else 0) for f in range(10)]
+
+    def run(method: str, given_on) -> tuple[set[int], Tracker]:
+        tracker = Tracker(motion_only(f"motion.camera_compensation={method}"), 10, detector=_PanningPerson(lefts))
+        ids = set()
+        for i, x0 in enumerate(lefts):
+            motion = _known_shift(lefts, i) if i in given_on else None
+            ids |= {o.track_id for o in tracker.update(view(scene, x0, 100), camera_motion=motion)}
+        return ids, tracker
+
+    assert run("none", range(1, 10))[0] == {1}
+    assert len(run("none", ())[0]) == 2
+    ids, tracker = run("sparse_flow", {6})  # the jump's motion given; the others estimated from the frame before
+    assert ids == {1}
+    assert tracker.camera_motion.estimates == 8 and tracker.camera_motion_failures == 0
+
+
+def test_observe_makes_the_next_estimate_start_from_that_frame():
+    """A frame whose motion was given is the one the next estimate starts from: 12 px, not the 72 px since the
+    frame estimated before it."""
+    scene = texture(5, width=WIDTH + 400)
+    person = np.array([[300.0, 150.0, 360.0, 330.0]])
+    est = estimator("sparse_flow")
+    est.estimate(view(scene, 100, 100), person)
+    est.observe(view(scene, 160, 100), person)
+    shift = est.estimate(view(scene, 172, 100), person)
+    assert abs(shift[0, 2] + 12) < 0.5 and abs(shift[1, 2]) < 0.5
+    assert (est.estimates, est.failures) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("motion", "noise", "match"),
+    [
+        (np.zeros((2, 2)), 0.0, "camera_motion"),
+        (np.full((2, 3), np.nan), 0.0, "camera_motion"),
+        (np.eye(2, 3), -1.0, "camera_motion_noise"),
+        (None, float("nan"), "camera_motion_noise"),
+    ],
+)
+def test_update_refuses_a_bad_camera_motion_before_detecting(motion, noise, match):
+    scene = texture(6, width=WIDTH + 400)
+    detector = _PanningPerson([20.0, 32.0, 44.0])
+    tracker = Tracker(motion_only("motion.camera_compensation=sparse_flow"), 10, detector=detector)
+    first = tracker.update(view(scene, 20.0, 100))
+    state = tracker.core.frame_index, tracker.camera_motion.checkpoint()
+    with pytest.raises(ValueError, match=match):
+        tracker.update(view(scene, 32.0, 100), camera_motion=motion, camera_motion_noise=noise)
+    assert detector.calls == 1 and tracker.core.frame_index == state[0]
+    assert tracker.camera_motion.checkpoint() == state[1]
+    assert [o.track_id for o in tracker.update(view(scene, 32.0, 100))] == [o.track_id for o in first] == [1]

@@ -184,9 +184,10 @@ def warp_boxes_xywh(boxes_xywh: np.ndarray, transform: np.ndarray) -> np.ndarray
 class CameraMotionEstimator:
     """Estimates the camera motion between consecutive frames (see the module docstring).
 
-    Call `estimate(frame, boxes_xyxy)` once per frame, in order. The first frame, and every failed estimate,
-    give the identity. `estimates` counts calls after the first frame, `failures` those that fell back, `held`
-    those whose motion `auto` held back as too small to tell from noise.
+    Call `estimate(frame, boxes_xyxy)` once per frame, in order (`observe` instead for a frame whose motion is known
+    otherwise). The first frame, and every failed estimate, give the identity. `estimates` counts calls after the
+    first frame, `failures` those that fell back, `held` those whose motion `auto` held back as too small to tell
+    from noise.
     """
 
     config: MotionConfig
@@ -230,6 +231,19 @@ class CameraMotionEstimator:
         """The error of one estimate, full-resolution pixels: the RANSAC inlier distance of the gray copy
         (`motion.camera_ransac_px`, also `auto`'s noise floor) over the copy's scale (that of the last frame)."""
         return self.config.camera_ransac_px / self._scale
+
+    def observe(self, frame: np.ndarray, boxes_xyxy: np.ndarray | None = None) -> None:
+        """Take `frame` as the previous frame without estimating its motion (a frame whose motion the caller gave,
+        `Tracker.update(frame, camera_motion=...)`): the next `estimate` is from this frame, not from an older one.
+        Counts nothing; any motion `auto` held back is dropped (the given motion supersedes it).
+
+        Args: as `estimate`'s.
+        """
+        gray, scale = self._downscaled_gray(frame)
+        mask = self._mask(gray.shape, boxes_xyxy, scale)
+        self._previous, self._previous_mask, self._scale = gray, mask, scale
+        self._previous_size = (frame.shape[0], frame.shape[1])
+        self._pending, self._pending_fits = np.eye(3), 0
 
     def estimate(self, frame: np.ndarray, boxes_xyxy: np.ndarray | None = None) -> np.ndarray:
         """(2, 3) affine from the previous frame's pixels to this frame's (the identity on the first frame or

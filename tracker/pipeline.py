@@ -353,7 +353,9 @@ class Tracker:
                 log.warning("update_detections: %s (used as given; warned once)", message)
 
     @_one_call_at_a_time
-    def update(self, frame: np.ndarray) -> list[TrackedObject]:
+    def update(
+        self, frame: np.ndarray, camera_motion: Any = None, camera_motion_noise: float = 0.0
+    ) -> list[TrackedObject]:
         """Detect, embed and track one HxWx3 uint8 BGR frame (as OpenCV reads it).
 
         The frame is uploaded to the device once, and only if some detection needs an embedding; the core
@@ -362,11 +364,20 @@ class Tracker:
         (HxWx4) frames are converted. A frame of another size than the last one is tracked, with a warning logged
         once: call `reset()` between videos.
 
+        Args:
+            frame: the image.
+            camera_motion: the camera motion you know for this frame (a PTZ's encoder, a vehicle's odometry), used as
+                is instead of `motion.camera_compensation`'s estimate (which then only takes this frame as the one
+                its next estimate starts from): as `update_detections`' (a (2, 3) affine or (3, 3) homography from
+                the previous frame's pixels to this frame's). None (default): the configured estimate, if any.
+            camera_motion_noise: the error of `camera_motion` in pixels (0, default: exact), as `update_detections`'.
+
         Returns:
             The confirmed tracks matched in this frame (as `update_detections`).
         Raises:
             ValueError: a frame that is not a numpy uint8 array of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4),
-                or an empty one (H or W 0); the message says how to convert a float frame or a torch tensor.
+                or an empty one (H or W 0); the message says how to convert a float frame or a torch tensor; a
+                `camera_motion` or `camera_motion_noise` `update_detections` refuses (checked before detecting).
             RuntimeError: a Tracker built without a detector (use `Tracker.from_config` or `update_detections`), or
                 closed (`close`).
             Exception: whatever the detector or embedder raises (a GPU out of memory), unchanged; the tracker is then
@@ -374,7 +385,13 @@ class Tracker:
         """
         self._check_detector()
         frame = _as_bgr(frame)
-        return self._track(frame, self._detect(frame))
+        given = None
+        if camera_motion is not None:
+            given = (as_homography(camera_motion), _camera_noise(camera_motion_noise, frame.shape[:2]))
+        elif camera_motion_noise != 0.0:
+            _camera_noise(camera_motion_noise, frame.shape[:2])  # (refused as update_detections refuses it)
+            self._warn_once({NOISE_WITHOUT_MOTION: "camera_motion_noise without a camera_motion is ignored"})
+        return self._track(frame, self._detect(frame), given)
 
     def stream(self, frames: Iterable[np.ndarray], detect_ahead: bool | None = None) -> Iterator[list[TrackedObject]]:
         """`update` each frame of `frames` in turn, yielding its tracks; the same outputs, in the same order.
@@ -427,15 +444,27 @@ class Tracker:
         """(boxes_xyxy, scores, class_ids) of a BGR frame from the detector (callers check there is one)."""
         return self.detector(frame)
 
-    def _track(self, frame: np.ndarray, detected: tuple[np.ndarray, np.ndarray, np.ndarray]) -> list[TrackedObject]:
-        """Embed (on demand) and associate the detections of `frame`. If the embedder fails (a GPU out of memory),
-        the error goes on unchanged and the tracker is as before the call (the core's state, `TrackerCore._advance`,
-        and the camera-motion estimator's), so the frame can be given again."""
+    def _track(
+        self,
+        frame: np.ndarray,
+        detected: tuple[np.ndarray, np.ndarray, np.ndarray],
+        given: tuple[np.ndarray, float] | None = None,
+    ) -> list[TrackedObject]:
+        """Embed (on demand) and associate the detections of `frame`, moved by the camera motion `given` ((3, 3)
+        homography and its noise in pixels, checked), else by the estimator's, if any. If the embedder fails (a GPU
+        out of memory), the error goes on unchanged and the tracker is as before the call (the core's state,
+        `TrackerCore._advance`, and the camera-motion estimator's), so the frame can be given again."""
         boxes, scores, class_ids = detected
         dets = Detections.from_arrays(boxes, scores, class_ids, device=self.device)
-        before = None if self.camera_motion is None else self.camera_motion.checkpoint()
-        transform = None if self.camera_motion is None else self.camera_motion.estimate(frame, dets.boxes_xyxy)
-        noise = 0.0 if self.camera_motion is None else self.camera_motion.noise_px
+        estimator = self.camera_motion
+        before = None if estimator is None else estimator.checkpoint()
+        if given is not None:
+            transform, noise = given
+            if estimator is not None:  # its next estimate starts from this frame
+                estimator.observe(frame, dets.boxes_xyxy)
+        else:
+            transform = None if estimator is None else estimator.estimate(frame, dets.boxes_xyxy)
+            noise = 0.0 if estimator is None else estimator.noise_px
         size = (frame.shape[0], frame.shape[1])
         try:
             with torch_threads(self.config.core_threads) as callers_threads, self._blas:
@@ -454,7 +483,7 @@ class Tracker:
                     )
         except BaseException:  # the frame was not tracked: its camera motion is estimated again when it is given again
             if before is not None:
-                self.camera_motion.rollback(before)
+                estimator.rollback(before)
             raise
         self._note_frame_size(size)  # (once tracked, as `update_detections`)
         return objects
