@@ -559,3 +559,22 @@ def test_update_refuses_a_bad_camera_motion_before_detecting(motion, noise, matc
     assert detector.calls == 1 and tracker.core.frame_index == state[0]
     assert tracker.camera_motion.checkpoint() == state[1]
     assert [o.track_id for o in tracker.update(view(scene, 32.0, 100))] == [o.track_id for o in first] == [1]
+
+
+@pytest.mark.parametrize(
+    ("region", "rows", "columns"),
+    [
+        ((0.5, 0.5, 0.5 + 1 / 1920, 0.5 + 1 / 1080), (90, 91), (160, 161)),  # one full-resolution pixel
+        ((0.0, 0.01, 1.0, 0.02), (1, 4), (0, 320)),  # a thin strip: rows 1.8 to 3.6 of the gray copy
+    ],
+)
+def test_an_excluded_region_masks_every_gray_pixel_it_touches(region, rows, columns):
+    """A region's edges were rounded to the nearest gray-copy pixel (320 x 180 for 1920 x 1080): one under a gray
+    pixel excluded nothing at all (a user's one-pixel region: features still taken there), and a thin strip lost the
+    row its top edge falls in (burned-in text half in it still outvotes the scene). Every gray pixel the region
+    touches is now left out, and no other."""
+    est = estimator("sparse_flow", camera_exclude=f"[{list(region)}]")
+    est.estimate(np.zeros((1080, 1920, 3), np.uint8))
+    expected = np.full((180, 320), 255, np.uint8)
+    expected[rows[0] : rows[1], columns[0] : columns[1]] = 0
+    np.testing.assert_array_equal(est._previous_mask, expected)

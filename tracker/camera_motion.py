@@ -327,11 +327,12 @@ class CameraMotionEstimator:
 
     def _mask(self, shape: tuple[int, ...], boxes_xyxy: np.ndarray | None, scale: float) -> np.ndarray:
         """uint8 mask of the downscaled frame: 255 where features may be, 0 inside the detected boxes and the regions
-        `motion.camera_exclude` names (fractions of the frame: still on the screen while the scene moves)."""
+        `motion.camera_exclude` names (fractions of the frame: still on the screen while the scene moves; every gray
+        pixel a region touches, so that one under a gray pixel still leaves it out)."""
         mask = np.full(shape[:2], _MASK_VALUE, np.uint8)
         height, width = shape[:2]
         for x1, y1, x2, y2 in self.config.camera_exclude:
-            mask[round(y1 * height) : round(y2 * height), round(x1 * width) : round(x2 * width)] = 0
+            mask[math.floor(y1 * height) : math.ceil(y2 * height), math.floor(x1 * width) : math.ceil(x2 * width)] = 0
         if boxes_xyxy is not None and len(boxes_xyxy):
             boxes = np.round(np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4) * scale).astype(np.int64)
             boxes = np.clip(boxes, 0, [shape[1], shape[0], shape[1], shape[0]])
