@@ -578,3 +578,27 @@ def test_an_excluded_region_masks_every_gray_pixel_it_touches(region, rows, colu
     expected = np.full((180, 320), 255, np.uint8)
     expected[rows[0] : rows[1], columns[0] : columns[1]] = 0
     np.testing.assert_array_equal(est._previous_mask, expected)
+
+
+def test_a_given_motion_with_auto_brings_the_motion_auto_held_back():
+    """`auto` holds back a slow pan's frame-to-frame motion until it stands out of the fits' noise (0.5 px a frame:
+    4.5 px over 9 frames, all held here), then moves the tracks by all of it at once. A frame whose motion was given
+    (`update(frame, camera_motion=A)`, A from the frame before) dropped what was held: the tracks were left 4.5 px
+    behind the scene for good. The tracks now get A and the held motion together: all the camera moved."""
+    scene = texture(8, width=WIDTH + 400)
+    lefts = [20.0 + 0.5 * f for f in range(10)]
+    lefts.append(lefts[-1] + 12.0)  # frame 10: a 12 px step the PTZ's encoder reports
+    tracker = Tracker(motion_only("motion.camera_compensation=auto"), 10, detector=_PanningPerson(lefts))
+    applied, step = [], tracker.core.step
+
+    def recording(*args, **kwargs):
+        given = kwargs.get("camera_motion")
+        applied.append(np.eye(3) if given is None else camera_motion.as_homography(given))
+        return step(*args, **kwargs)
+
+    tracker.core.step = recording
+    for i, x0 in enumerate(lefts):
+        tracker.update(view(scene, x0, 100), camera_motion=_known_shift(lefts, 10) if i == 10 else None)
+    assert tracker.camera_motion.held == 9  # the slow pan: held back on every estimated frame
+    total = np.linalg.multi_dot(applied[::-1])
+    np.testing.assert_allclose(total[:2, 2], [lefts[0] - lefts[-1], 0.0], atol=1.0)  # -16.5 px (it was -12)

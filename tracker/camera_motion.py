@@ -232,18 +232,23 @@ class CameraMotionEstimator:
         (`motion.camera_ransac_px`, also `auto`'s noise floor) over the copy's scale (that of the last frame)."""
         return self.config.camera_ransac_px / self._scale
 
-    def observe(self, frame: np.ndarray, boxes_xyxy: np.ndarray | None = None) -> None:
+    def observe(self, frame: np.ndarray, boxes_xyxy: np.ndarray | None = None) -> np.ndarray:
         """Take `frame` as the previous frame without estimating its motion (a frame whose motion the caller gave,
         `Tracker.update(frame, camera_motion=...)`): the next `estimate` is from this frame, not from an older one.
-        Counts nothing; any motion `auto` held back is dropped (the given motion supersedes it).
+        Counts nothing.
 
         Args: as `estimate`'s.
+        Returns:
+            (3, 3) the motion `auto` held back from the frames before (the identity for the other methods, or none
+            held), released now: the caller applies it before the given motion (given @ held), which starts from the
+            previous frame's pixels. Dropped, the tracks would stay behind the scene by it for good.
         """
         gray, scale = self._downscaled_gray(frame)
         mask = self._mask(gray.shape, boxes_xyxy, scale)
         self._previous, self._previous_mask, self._scale = gray, mask, scale
         self._previous_size = (frame.shape[0], frame.shape[1])
-        self._pending, self._pending_fits = np.eye(3), 0
+        held, self._pending, self._pending_fits = self._pending, np.eye(3), 0
+        return held
 
     def estimate(self, frame: np.ndarray, boxes_xyxy: np.ndarray | None = None) -> np.ndarray:
         """(2, 3) affine from the previous frame's pixels to this frame's (the identity on the first frame or
