@@ -479,11 +479,16 @@ def test_still_on_screen_text_outvotes_the_scene_unless_excluded(method):
         ("[[0.5, 0.8, 0.2, 1]]", "x1 < x2"),
         ("[[0, 0.8, 1, 1.5]]", "camera_exclude[0][3]: 1.5 is out of range [0, 1]"),
         ("[0, 0.8, 1, 1]", "a list of lists is written with both brackets"),
+        ("[[0, 0, 1, 1]]", "camera_exclude covers the whole frame"),
+        ("[[0, 0, 0.6, 1], [0.5, 0, 1, 0.5], [0.4, 0.5, 1, 1]]", "camera_exclude covers the whole frame"),
     ],
 )
 def test_a_bad_excluded_region_is_one_clear_error(value, says):
+    """Regions that leave nothing of the frame were taken: every estimate then failed, the identity used, and the
+    compensation configured was off without a word but a failure count."""
     with pytest.raises(ConfigError, match=re.escape(says)):
         load_config(overrides=[f"motion.camera_exclude={value}"])
+    load_config(overrides=["motion.camera_exclude=[[0, 0, 0.6, 1], [0.5, 0, 1, 0.5], [0.4, 0.5, 1, 0.99]]"])
 
 
 class _PanningPerson:

@@ -9,6 +9,7 @@ wrong types and out-of-range values with a `ConfigError` naming the key.
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 import re
 import types
@@ -629,6 +630,18 @@ def _check_range(value: Any, meta: typing.Mapping[str, Any], key: str) -> None:
         raise ConfigError(f"{key}: {value!r} is out of range [{lo_s}, {hi_s}]")
 
 
+def _covers_frame(regions: tuple[tuple[float, ...], ...]) -> bool:
+    """Whether the union of `regions` ([x1, y1, x2, y2] fractions of the frame, checked) is the whole frame: every
+    cell of the grid their edges make holds its centre in one of them."""
+    xs = sorted({0.0, 1.0, *(r[0] for r in regions), *(r[2] for r in regions)})
+    ys = sorted({0.0, 1.0, *(r[1] for r in regions), *(r[3] for r in regions)})
+    return bool(regions) and all(
+        any(x1 <= (a + b) / 2 <= x2 and y1 <= (c + d) / 2 <= y2 for x1, y1, x2, y2 in regions)
+        for a, b in itertools.pairwise(xs)
+        for c, d in itertools.pairwise(ys)
+    )
+
+
 def _unknown_key(key: str, known: list[str], prefix: str) -> ConfigError:
     close = difflib.get_close_matches(key, known, n=1)
     hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; known keys: {', '.join(known)}"
@@ -699,6 +712,11 @@ def _check_relations(cfg: Any, prefix: str) -> None:
                     f"{prefix}camera_exclude[{i}]: expected [x1, y1, x2, y2] fractions of the frame with x1 < x2 and "
                     f"y1 < y2, e.g. [0, 0.8, 1, 1] for the bottom fifth, got {list(region)}"
                 )
+        if _covers_frame(cfg.camera_exclude):  # every estimate would fail: compensation off but for a failure count
+            raise ConfigError(
+                f"{prefix}camera_exclude covers the whole frame: no part is left for the camera-motion estimate; "
+                f"exclude only what stays still on the screen, or set {prefix}camera_compensation=none"
+            )
     if isinstance(cfg, AppearanceConfig):  # the queues could never hold enough: calibration off without a word
         for key in ("calibration_min_samples", "calibration_per_frame"):
             if getattr(cfg, key) > cfg.calibration_capacity:
