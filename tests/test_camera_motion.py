@@ -607,3 +607,24 @@ def test_a_given_motion_with_auto_brings_the_motion_auto_held_back():
     assert tracker.camera_motion.held == 9  # the slow pan: held back on every estimated frame
     total = np.linalg.multi_dot(applied[::-1])
     np.testing.assert_allclose(total[:2, 2], [lefts[0] - lefts[-1], 0.0], atol=1.0)  # -16.5 px (it was -12)
+
+
+def test_an_estimator_pickled_before_camera_exclude_existed_still_estimates(monkeypatch):
+    """A `track --resume` checkpoint holds the estimator with its config; one written before `camera_exclude`
+    existed is resumed (the key had its default in that run), but its config had no such attribute: the first frame
+    after the resume raised AttributeError (a key with a list default has no class attribute to fall back on). A key
+    added since the pickle now reads its default."""
+    import pickle
+
+    from tracker.config import MotionConfig
+
+    est = estimator("sparse_flow")
+    old_state = lambda self: {k: v for k, v in vars(self).items() if k != "camera_exclude"}  # noqa: E731
+    with monkeypatch.context() as patch:
+        patch.setattr(MotionConfig, "__getstate__", old_state, raising=False)
+        blob = pickle.dumps(est)
+    resumed = pickle.loads(blob)
+    assert resumed.config.camera_exclude == ()
+    scene = texture(3)
+    resumed.estimate(view(scene, 100, 100))
+    np.testing.assert_allclose(resumed.estimate(view(scene, 105, 100))[:, 2], [-5.0, 0.0], atol=0.5)
