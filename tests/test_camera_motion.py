@@ -479,11 +479,16 @@ def test_still_on_screen_text_outvotes_the_scene_unless_excluded(method):
         ("[[0.5, 0.8, 0.2, 1]]", "x1 < x2"),
         ("[[0, 0.8, 1, 1.5]]", "camera_exclude[0][3]: 1.5 is out of range [0, 1]"),
         ("[0, 0.8, 1, 1]", "a list of lists is written with both brackets"),
+        ("[[0, 0, 1, 1]]", "camera_exclude covers the whole frame"),
+        ("[[0, 0, 0.6, 1], [0.5, 0, 1, 0.5], [0.4, 0.5, 1, 1]]", "camera_exclude covers the whole frame"),
     ],
 )
 def test_a_bad_excluded_region_is_one_clear_error(value, says):
+    """Regions that leave nothing of the frame were taken: every estimate then failed, the identity used, and the
+    compensation configured was off without a word but a failure count."""
     with pytest.raises(ConfigError, match=re.escape(says)):
         load_config(overrides=[f"motion.camera_exclude={value}"])
+    load_config(overrides=["motion.camera_exclude=[[0, 0, 0.6, 1], [0.5, 0, 1, 0.5], [0.4, 0.5, 1, 0.99]]"])
 
 
 class _PanningPerson:
@@ -559,3 +564,67 @@ def test_update_refuses_a_bad_camera_motion_before_detecting(motion, noise, matc
     assert detector.calls == 1 and tracker.core.frame_index == state[0]
     assert tracker.camera_motion.checkpoint() == state[1]
     assert [o.track_id for o in tracker.update(view(scene, 32.0, 100))] == [o.track_id for o in first] == [1]
+
+
+@pytest.mark.parametrize(
+    ("region", "rows", "columns"),
+    [
+        ((0.5, 0.5, 0.5 + 1 / 1920, 0.5 + 1 / 1080), (90, 91), (160, 161)),  # one full-resolution pixel
+        ((0.0, 0.01, 1.0, 0.02), (1, 4), (0, 320)),  # a thin strip: rows 1.8 to 3.6 of the gray copy
+    ],
+)
+def test_an_excluded_region_masks_every_gray_pixel_it_touches(region, rows, columns):
+    """A region's edges were rounded to the nearest gray-copy pixel (320 x 180 for 1920 x 1080): one under a gray
+    pixel excluded nothing at all (a user's one-pixel region: features still taken there), and a thin strip lost the
+    row its top edge falls in (burned-in text half in it still outvotes the scene). Every gray pixel the region
+    touches is now left out, and no other."""
+    est = estimator("sparse_flow", camera_exclude=f"[{list(region)}]")
+    est.estimate(np.zeros((1080, 1920, 3), np.uint8))
+    expected = np.full((180, 320), 255, np.uint8)
+    expected[rows[0] : rows[1], columns[0] : columns[1]] = 0
+    np.testing.assert_array_equal(est._previous_mask, expected)
+
+
+def test_a_given_motion_with_auto_brings_the_motion_auto_held_back():
+    """`auto` holds back a slow pan's frame-to-frame motion until it stands out of the fits' noise (0.5 px a frame:
+    4.5 px over 9 frames, all held here), then moves the tracks by all of it at once. A frame whose motion was given
+    (`update(frame, camera_motion=A)`, A from the frame before) dropped what was held: the tracks were left 4.5 px
+    behind the scene for good. The tracks now get A and the held motion together: all the camera moved."""
+    scene = texture(8, width=WIDTH + 400)
+    lefts = [20.0 + 0.5 * f for f in range(10)]
+    lefts.append(lefts[-1] + 12.0)  # frame 10: a 12 px step the PTZ's encoder reports
+    tracker = Tracker(motion_only("motion.camera_compensation=auto"), 10, detector=_PanningPerson(lefts))
+    applied, step = [], tracker.core.step
+
+    def recording(*args, **kwargs):
+        given = kwargs.get("camera_motion")
+        applied.append(np.eye(3) if given is None else camera_motion.as_homography(given))
+        return step(*args, **kwargs)
+
+    tracker.core.step = recording
+    for i, x0 in enumerate(lefts):
+        tracker.update(view(scene, x0, 100), camera_motion=_known_shift(lefts, 10) if i == 10 else None)
+    assert tracker.camera_motion.held == 9  # the slow pan: held back on every estimated frame
+    total = np.linalg.multi_dot(applied[::-1])
+    np.testing.assert_allclose(total[:2, 2], [lefts[0] - lefts[-1], 0.0], atol=1.0)  # -16.5 px (it was -12)
+
+
+def test_an_estimator_pickled_before_camera_exclude_existed_still_estimates(monkeypatch):
+    """A `track --resume` checkpoint holds the estimator with its config; one written before `camera_exclude`
+    existed is resumed (the key had its default in that run), but its config had no such attribute: the first frame
+    after the resume raised AttributeError (a key with a list default has no class attribute to fall back on). A key
+    added since the pickle now reads its default."""
+    import pickle
+
+    from tracker.config import MotionConfig
+
+    est = estimator("sparse_flow")
+    old_state = lambda self: {k: v for k, v in vars(self).items() if k != "camera_exclude"}  # noqa: E731
+    with monkeypatch.context() as patch:
+        patch.setattr(MotionConfig, "__getstate__", old_state, raising=False)
+        blob = pickle.dumps(est)
+    resumed = pickle.loads(blob)
+    assert resumed.config.camera_exclude == ()
+    scene = texture(3)
+    resumed.estimate(view(scene, 100, 100))
+    np.testing.assert_allclose(resumed.estimate(view(scene, 105, 100))[:, 2], [-5.0, 0.0], atol=0.5)

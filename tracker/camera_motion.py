@@ -232,18 +232,23 @@ class CameraMotionEstimator:
         (`motion.camera_ransac_px`, also `auto`'s noise floor) over the copy's scale (that of the last frame)."""
         return self.config.camera_ransac_px / self._scale
 
-    def observe(self, frame: np.ndarray, boxes_xyxy: np.ndarray | None = None) -> None:
+    def observe(self, frame: np.ndarray, boxes_xyxy: np.ndarray | None = None) -> np.ndarray:
         """Take `frame` as the previous frame without estimating its motion (a frame whose motion the caller gave,
         `Tracker.update(frame, camera_motion=...)`): the next `estimate` is from this frame, not from an older one.
-        Counts nothing; any motion `auto` held back is dropped (the given motion supersedes it).
+        Counts nothing.
 
         Args: as `estimate`'s.
+        Returns:
+            (3, 3) the motion `auto` held back from the frames before (the identity for the other methods, or none
+            held), released now: the caller applies it before the given motion (given @ held), which starts from the
+            previous frame's pixels. Dropped, the tracks would stay behind the scene by it for good.
         """
         gray, scale = self._downscaled_gray(frame)
         mask = self._mask(gray.shape, boxes_xyxy, scale)
         self._previous, self._previous_mask, self._scale = gray, mask, scale
         self._previous_size = (frame.shape[0], frame.shape[1])
-        self._pending, self._pending_fits = np.eye(3), 0
+        held, self._pending, self._pending_fits = self._pending, np.eye(3), 0
+        return held
 
     def estimate(self, frame: np.ndarray, boxes_xyxy: np.ndarray | None = None) -> np.ndarray:
         """(2, 3) affine from the previous frame's pixels to this frame's (the identity on the first frame or
@@ -327,11 +332,12 @@ class CameraMotionEstimator:
 
     def _mask(self, shape: tuple[int, ...], boxes_xyxy: np.ndarray | None, scale: float) -> np.ndarray:
         """uint8 mask of the downscaled frame: 255 where features may be, 0 inside the detected boxes and the regions
-        `motion.camera_exclude` names (fractions of the frame: still on the screen while the scene moves)."""
+        `motion.camera_exclude` names (fractions of the frame: still on the screen while the scene moves; every gray
+        pixel a region touches, so that one under a gray pixel still leaves it out)."""
         mask = np.full(shape[:2], _MASK_VALUE, np.uint8)
         height, width = shape[:2]
         for x1, y1, x2, y2 in self.config.camera_exclude:
-            mask[round(y1 * height) : round(y2 * height), round(x1 * width) : round(x2 * width)] = 0
+            mask[math.floor(y1 * height) : math.ceil(y2 * height), math.floor(x1 * width) : math.ceil(x2 * width)] = 0
         if boxes_xyxy is not None and len(boxes_xyxy):
             boxes = np.round(np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4) * scale).astype(np.int64)
             boxes = np.clip(boxes, 0, [shape[1], shape[0], shape[1], shape[0]])

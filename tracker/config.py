@@ -9,11 +9,12 @@ wrong types and out-of-range values with a `ConfigError` naming the key.
 from __future__ import annotations
 
 import difflib
+import itertools
 import math
 import re
 import types
 import typing
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, Field, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,22 @@ class ConfigError(ValueError):
     """A configuration key is unknown, of the wrong type or out of range."""
 
 
+class _Section:
+    """Base of the config dataclasses. Unpickled (a `track --resume` checkpoint holds the run's config), a key added
+    since the pickle was made gets its default, as `tracker.resume` takes such a checkpoint (that run had the
+    default): a key with a list default has no class attribute to fall back on, and its first read raised
+    AttributeError (`motion.camera_exclude` in a checkpoint of before stop 38, on the first frame after the resume)."""
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        added = {f.name: _default(f) for f in fields(self) if f.name not in state}
+        self.__dict__.update({**added, **state})
+
+
+def _default(key: Field) -> Any:
+    """A config key's default value (a fresh one for a list or section default)."""
+    return key.default_factory() if key.default is MISSING else key.default
+
+
 def _key(
     default: Any,
     doc: str,
@@ -63,7 +80,7 @@ def _key(
 
 
 @dataclass(frozen=True)
-class DetectorConfig:
+class DetectorConfig(_Section):
     """The ultralytics detector (any model ultralytics can load)."""
 
     model: str = _key("yolo11n.pt", "any ultralytics-loadable model: .pt, OpenVINO folder, .onnx, .engine")
@@ -79,7 +96,7 @@ class DetectorConfig:
 
 
 @dataclass(frozen=True)
-class ReIDConfig:
+class ReIDConfig(_Section):
     """The appearance embedder."""
 
     model: str = _key(
@@ -106,7 +123,7 @@ class ReIDConfig:
 
 
 @dataclass(frozen=True)
-class AppearanceConfig:
+class AppearanceConfig(_Section):
     """The per-track FIFO bank of embeddings and how it is compared."""
 
     enabled: bool = _key(True, "use appearance in matching (false = motion only)")
@@ -156,7 +173,7 @@ class AppearanceConfig:
 
 
 @dataclass(frozen=True)
-class MotionConfig:
+class MotionConfig(_Section):
     """The constant-velocity Kalman filter on (cx, cy, w, h)."""
 
     std_position: float = _key(0.05, "position noise as a fraction of box size", lo=0, hi=10)
@@ -242,7 +259,7 @@ class MotionConfig:
 
 
 @dataclass(frozen=True)
-class AssociationConfig:
+class AssociationConfig(_Section):
     """Scores and gates of the four matching stages."""
 
     high_score: float = _key(0.4, "detections at or above this score take part in stage 1", lo=0, hi=1)
@@ -414,7 +431,7 @@ class AssociationConfig:
 
 
 @dataclass(frozen=True)
-class ClassConfig:
+class ClassConfig(_Section):
     """The class policy of all four matching stages (see tracker/classes.py)."""
 
     compatible_groups: tuple[tuple[int, ...], ...] = _key(
@@ -431,7 +448,7 @@ class ClassConfig:
 
 
 @dataclass(frozen=True)
-class LifecycleConfig:
+class LifecycleConfig(_Section):
     """Tentative -> confirmed -> lost -> removed."""
 
     min_hits: int = _key(2, "consecutive matches before a track is confirmed and gets an ID", lo=1, hi=1000)
@@ -476,7 +493,7 @@ class LifecycleConfig:
 
 
 @dataclass(frozen=True)
-class GalleryConfig:
+class GalleryConfig(_Section):
     """The persistent identity gallery (`--gallery FILE`): expired tracks' identities, searched by newcomers."""
 
     prototypes: int = _key(4, "K_g: prototype embeddings kept per identity, picked from its bank", lo=1, hi=1024)
@@ -500,7 +517,7 @@ class GalleryConfig:
 
 
 @dataclass(frozen=True)
-class BatchConfig:
+class BatchConfig(_Section):
     """`track batch`: many videos as parallel tasks (tracker.batch)."""
 
     max_retries: int = _key(3, "times a video whose worker died is run again from its first frame", lo=0, hi=100)
@@ -508,7 +525,7 @@ class BatchConfig:
 
 
 @dataclass(frozen=True)
-class TrackerConfig:
+class TrackerConfig(_Section):
     """The whole tracker."""
 
     device: str = _key("auto", "auto (CUDA when present) | cpu | cuda | cuda:N")
@@ -629,6 +646,18 @@ def _check_range(value: Any, meta: typing.Mapping[str, Any], key: str) -> None:
         raise ConfigError(f"{key}: {value!r} is out of range [{lo_s}, {hi_s}]")
 
 
+def _covers_frame(regions: tuple[tuple[float, ...], ...]) -> bool:
+    """Whether the union of `regions` ([x1, y1, x2, y2] fractions of the frame, checked) is the whole frame: every
+    cell of the grid their edges make holds its centre in one of them."""
+    xs = sorted({0.0, 1.0, *(r[0] for r in regions), *(r[2] for r in regions)})
+    ys = sorted({0.0, 1.0, *(r[1] for r in regions), *(r[3] for r in regions)})
+    return bool(regions) and all(
+        any(x1 <= (a + b) / 2 <= x2 and y1 <= (c + d) / 2 <= y2 for x1, y1, x2, y2 in regions)
+        for a, b in itertools.pairwise(xs)
+        for c, d in itertools.pairwise(ys)
+    )
+
+
 def _unknown_key(key: str, known: list[str], prefix: str) -> ConfigError:
     close = difflib.get_close_matches(key, known, n=1)
     hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; known keys: {', '.join(known)}"
@@ -699,6 +728,11 @@ def _check_relations(cfg: Any, prefix: str) -> None:
                     f"{prefix}camera_exclude[{i}]: expected [x1, y1, x2, y2] fractions of the frame with x1 < x2 and "
                     f"y1 < y2, e.g. [0, 0.8, 1, 1] for the bottom fifth, got {list(region)}"
                 )
+        if _covers_frame(cfg.camera_exclude):  # every estimate would fail: compensation off but for a failure count
+            raise ConfigError(
+                f"{prefix}camera_exclude covers the whole frame: no part is left for the camera-motion estimate; "
+                f"exclude only what stays still on the screen, or set {prefix}camera_compensation=none"
+            )
     if isinstance(cfg, AppearanceConfig):  # the queues could never hold enough: calibration off without a word
         for key in ("calibration_min_samples", "calibration_per_frame"):
             if getattr(cfg, key) > cfg.calibration_capacity:

@@ -368,8 +368,9 @@ class Tracker:
             frame: the image.
             camera_motion: the camera motion you know for this frame (a PTZ's encoder, a vehicle's odometry), used as
                 is instead of `motion.camera_compensation`'s estimate (which then only takes this frame as the one
-                its next estimate starts from): as `update_detections`' (a (2, 3) affine or (3, 3) homography from
-                the previous frame's pixels to this frame's). None (default): the configured estimate, if any.
+                its next estimate starts from; with `auto`, the motion it held back from the frames before is applied
+                with it): as `update_detections`' (a (2, 3) affine or (3, 3) homography from the previous frame's
+                pixels to this frame's). None (default): the configured estimate, if any.
             camera_motion_noise: the error of `camera_motion` in pixels (0, default: exact), as `update_detections`'.
 
         Returns:
@@ -460,8 +461,8 @@ class Tracker:
         before = None if estimator is None else estimator.checkpoint()
         if given is not None:
             transform, noise = given
-            if estimator is not None:  # its next estimate starts from this frame
-                estimator.observe(frame, dets.boxes_xyxy)
+            if estimator is not None:  # its next estimate starts from this frame; `auto`'s held-back motion comes too
+                transform = transform @ estimator.observe(frame, dets.boxes_xyxy)
         else:
             transform = None if estimator is None else estimator.estimate(frame, dets.boxes_xyxy)
             noise = 0.0 if estimator is None else estimator.noise_px
