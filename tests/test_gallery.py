@@ -185,22 +185,20 @@ def test_a_save_that_fails_midway_keeps_the_previous_file_whole(tmp_path, monkey
 
 
 def test_a_gallery_that_cannot_be_saved_is_named_before_any_work(tmp_path, monkeypatch):
-    """`check_saveable`, which `track --gallery` and `track batch --gallery` ask before the first frame: a folder
-    that is a file (or under one), a directory for the file, and a folder a save cannot create its temp file in
+    """`check_saveable`, which `track --gallery` and `track batch --gallery` ask before the first frame: a missing
+    folder, a folder that is a file, a directory for the file, and a folder a save cannot create its temp file in
     (chmod 0o500 as a user; root passes permissions, so that is emulated here) are each one error naming the gallery
-    and the folder; a folder that can be written passes, and so does one a save would make (nothing is made or left)."""
+    or its folder; a folder that can be written passes, and nothing is left in it."""
     import errno
     import tempfile
 
     check_saveable(tmp_path / "site.gallery")
     assert list(tmp_path.iterdir()) == [], "the probe's temp file was left"
-    check_saveable(tmp_path / "new" / "cams" / "site.gallery")  # a save makes the missing folders
-    assert list(tmp_path.iterdir()) == [], "the check made a folder or left its probe"
+    with pytest.raises(FileNotFoundError, match=f"gallery folder {tmp_path / 'none'} does not exist"):
+        check_saveable(tmp_path / "none" / "site.gallery")
     (tmp_path / "notes.txt").write_text("")
     with pytest.raises(NotADirectoryError, match=f"{tmp_path / 'notes.txt'} is a file, not a folder"):
         check_saveable(tmp_path / "notes.txt" / "site.gallery")
-    with pytest.raises(NotADirectoryError, match=f"gallery {tmp_path / 'notes.txt' / 'new' / 'site.gallery'}"):
-        check_saveable(tmp_path / "notes.txt" / "new" / "site.gallery")
     (tmp_path / "dir.gallery").mkdir()
     with pytest.raises(GalleryError, match="is a directory, not a file"):
         check_saveable(tmp_path / "dir.gallery")

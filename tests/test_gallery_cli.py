@@ -355,13 +355,3 @@ def test_a_gallery_that_cannot_be_saved_stops_track_before_any_frame(colour_mode
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"the gallery {gallery} cannot be " in err[0] and why in err[0], err  # (used: its lock)
     assert "choose another --gallery" in err[0] and not out.exists()
-
-
-def test_a_gallery_in_a_folder_not_made_yet_is_saved_there(colour_models, tmp_path, capsys):
-    """`track cam.avi --gallery new/cams/site.gallery`: a save makes the missing folders (`Gallery.save`), so the
-    check before the first frame lets the run go (it refused it: 'gallery folder ... does not exist') and the
-    gallery is saved there."""
-    video = write_video(tmp_path / "cam1.avi", scene()[:5])
-    gallery = tmp_path / "new" / "cams" / "site.gallery"
-    assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o"), *ARGS]) == 0, capsys.readouterr()
-    assert gallery.is_file()

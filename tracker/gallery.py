@@ -952,19 +952,19 @@ def _refuse_directory(path: Path) -> None:
 
 def check_saveable(path: str | Path, option: str = "--gallery") -> None:
     """Fail at once, before any video is tracked, where a save of the gallery file `path` could not be written: its
-    folder, or the nearest one of its parents that exists (a save makes the missing ones), is a file or not writable
-    (a temp file such as a save makes cannot be created there: the check a save makes itself, so it also holds where
-    root passes permissions, and on read-only mounts). Writes nothing: no folder is made, and the probe's temp file
-    is removed at once. `option` names, in the errors, what chooses another file.
+    folder missing, a file, or not writable (a temp file such as a save makes cannot be created there: the check a
+    save makes itself, so it also holds where root passes permissions, and on read-only mounts). Writes nothing
+    (the probe's temp file is removed at once). `option` names, in the errors, what chooses another file.
 
     Raises:
-        NotADirectoryError: that folder is a file. GalleryError: `path` is a directory. OSError: that folder cannot
-            be written (the reason given). Each error names the gallery file and the folder.
+        FileNotFoundError: the folder does not exist. NotADirectoryError: the folder is a file.
+        GalleryError: `path` is a directory. OSError: the folder cannot be written (the reason given). Each error
+            names the gallery file and its folder.
     """
     path = Path(path)
     folder = path.parent
-    while not folder.exists() and folder != folder.parent:  # the folders a save would make do not exist yet
-        folder = folder.parent
+    if not folder.exists():
+        raise FileNotFoundError(f"gallery folder {folder} does not exist: create it, or choose another {option}")
     if not folder.is_dir():
         raise NotADirectoryError(
             f"the gallery {path} cannot be saved: {folder} is a file, not a folder: choose another {option}"

@@ -41,7 +41,7 @@ from tracker.io.mot import MotWriter, make_output_folder, open_truncated, resume
 from tracker.io.sources import CORRUPT_NUMBERS_KEPT, FrameSource, SourceError, open_source, resolve_source
 from tracker.io.strict_json import to_json, write_json_atomic
 from tracker.io.video import Annotator, VideoWriter
-from tracker.pipeline import Tracker, require_gallery_appearance
+from tracker.pipeline import Tracker
 from tracker.resume import (
     CHECKPOINT_NAME,
     DEFAULT_CHECKPOINT_SECONDS,
@@ -1110,7 +1110,8 @@ def _open_gallery(path: Path | None, cfg: TrackerConfig) -> Gallery | None:
     """The gallery at `path` (checked, retention applied), a new one when the file does not exist yet, or None."""
     if path is None:
         return None
-    require_gallery_appearance(cfg)
+    if not (cfg.appearance.enabled and cfg.reid.model != "none"):
+        raise ValueError("--gallery needs appearance embeddings: a ReID model and appearance.enabled=true")
     check_saveable(path)  # before any frame: a gallery that cannot be saved was found only at the run's end
     if path.exists():
         return Gallery.load(path, cfg.gallery)
