@@ -350,7 +350,7 @@ class CameraMotionEstimator:
     ) -> np.ndarray | None:
         method = self._method
         if method == "ecc":
-            return self._fit_ecc(previous, previous_mask, current)
+            return self._fit_ecc(previous, previous_mask, current, mask)
         if method == "sparse_flow":
             points = self._flow_pairs(previous, previous_mask, current)
         else:
@@ -403,13 +403,23 @@ class CameraMotionEstimator:
         dst = np.float32([kp1[m.trainIdx].pt for m in matches])
         return src, dst
 
-    def _fit_ecc(self, previous: np.ndarray, previous_mask: np.ndarray, current: np.ndarray) -> np.ndarray | None:
+    def _fit_ecc(
+        self, previous: np.ndarray, previous_mask: np.ndarray, current: np.ndarray, mask: np.ndarray
+    ) -> np.ndarray | None:
+        """ECC's affine from `previous` to `current` (Evangelidis & Psarakis 2008, OpenCV), each frame's people masked
+        out of its own pixels: `findTransformECCWithMask` (OpenCV >= 4.13, PR #27952) takes both masks; the older
+        `findTransformECC` takes only the input's, `current`'s (its mask is warped with the input image)."""
         warp = np.eye(2, 3, dtype=np.float32)
         criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, _ECC_ITERATIONS, _ECC_EPSILON)
         try:
-            rho, warp = cv2.findTransformECC(
-                previous, current, warp, cv2.MOTION_AFFINE, criteria, previous_mask, _ECC_GAUSS_FILTER
-            )
+            if hasattr(cv2, "findTransformECCWithMask"):
+                rho, warp = cv2.findTransformECCWithMask(
+                    previous, current, previous_mask, mask, warp, cv2.MOTION_AFFINE, criteria, _ECC_GAUSS_FILTER
+                )
+            else:
+                rho, warp = cv2.findTransformECC(
+                    previous, current, warp, cv2.MOTION_AFFINE, criteria, mask, _ECC_GAUSS_FILTER
+                )
         except cv2.error:  # did not converge (e.g. a scene cut or a blank frame)
             return None
         return warp.astype(np.float64) if rho >= _ECC_MIN_CORRELATION else None
