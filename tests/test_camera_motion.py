@@ -665,3 +665,42 @@ def test_ecc_masks_each_frames_people_in_that_frames_pixels(monkeypatch, with_bo
     assert not input_mask[120:380, 200:340].any() and input_mask[120:380, 400:540].all()
     if template_mask is not None:
         assert not template_mask[120:380, 400:540].any() and template_mask[120:380, 200:340].all()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_the_motion_across_a_blackout_reaches_the_tracks(method):
+    """A pan of 7 px a frame with two black frames in it (a tunnel, a flash, a dropped signal): the black frames
+    fail (identity, counted), and the first frame after them is estimated from the last frame before them: all
+    21 px the tracks did not get meanwhile. Before, it was estimated from the black frame: it failed too and the
+    motion across the blackout was lost for good."""
+    scene, black = texture(6), np.zeros((HEIGHT, WIDTH, 3), np.uint8)
+    est = estimator(method)
+    est.estimate(view(scene, 100, 100))
+    np.testing.assert_allclose(est.estimate(view(scene, 107, 100))[:, 2], [-7.0, 0.0], atol=0.5)
+    for _ in range(2):
+        np.testing.assert_array_equal(est.estimate(black), np.eye(2, 3))
+    affine = est.estimate(view(scene, 128, 100))
+    np.testing.assert_allclose(affine[:, 2], [-21.0, 0.0], atol=0.5)
+    assert (est.estimates, est.failures, est.bridged) == (4, 2, 1)
+    np.testing.assert_allclose(est.estimate(view(scene, 135, 100))[:, 2], [-7.0, 0.0], atol=0.5)  # on as usual
+
+
+def test_the_bridge_ends_after_camera_bridge_frames_and_at_a_scene_cut():
+    """The last frame before a failure is tried for `camera_bridge_frames` frames only (a longer blackout: the motion
+    is lost, as without the bridge), and never once the frames follow on from each other again (a scene cut: the
+    new scene's next frame is estimated from its first, and the old scene is not tried)."""
+    scene, black = texture(6), np.zeros((HEIGHT, WIDTH, 3), np.uint8)
+    for bridge_frames, bridged in ((2, True), (1, False), (0, False)):
+        est = estimator("sparse_flow", camera_bridge_frames=bridge_frames)
+        est.estimate(view(scene, 100, 100))
+        for _ in range(2):
+            est.estimate(black)
+        affine = est.estimate(view(scene, 121, 100))  # the 2nd frame after the first failure
+        np.testing.assert_allclose(affine[:, 2], [-21.0, 0.0] if bridged else [0.0, 0.0], atol=0.5)
+        assert est.bridged == int(bridged)
+    cut = texture(7)
+    est = estimator("sparse_flow")
+    est.estimate(view(scene, 100, 100))
+    np.testing.assert_array_equal(est.estimate(view(cut, 100, 100)), np.eye(2, 3))  # the cut: a failure
+    np.testing.assert_allclose(est.estimate(view(cut, 105, 100))[:, 2], [-5.0, 0.0], atol=0.5)
+    assert (est.failures, est.bridged, est._bridge) == (1, 0, None)

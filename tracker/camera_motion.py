@@ -185,21 +185,28 @@ class CameraMotionEstimator:
     """Estimates the camera motion between consecutive frames (see the module docstring).
 
     Call `estimate(frame, boxes_xyxy)` once per frame, in order (`observe` instead for a frame whose motion is known
-    otherwise). The first frame, and every failed estimate, give the identity. `estimates` counts calls after the
-    first frame, `failures` those that fell back, `held` those whose motion `auto` held back as too small to tell
-    from noise.
+    otherwise). The first frame, and every failed estimate, give the identity. After a failure, a frame whose own
+    estimate fails too is estimated from the last frame before the failure (the bridge, for up to
+    `motion.camera_bridge_frames` frames): the tracks were not moved at the failed frames, so that motion is all
+    they missed (a blackout, a flash, a frame too blurred for features). `estimates` counts calls after the first
+    frame, `failures` those that fell back, `bridged` those estimated across failed frames, `held` those whose
+    motion `auto` held back as too small to tell from noise.
     """
 
     config: MotionConfig
     estimates: int = 0
     failures: int = 0
     held: int = 0
+    bridged: int = 0
     _previous: np.ndarray | None = field(default=None, repr=False)
     _previous_mask: np.ndarray | None = field(default=None, repr=False)
     _previous_size: tuple[int, int] | None = None  # (height, width) of the previous frame, full resolution
     _scale: float = 1.0
     _pending: np.ndarray = field(default_factory=lambda: np.eye(3), repr=False)  # `auto`: motion held back
     _pending_fits: int = 0  # `auto`: frame-to-frame fits composed into `_pending`
+    # the last frame before a failed estimate (gray copy, mask, full-resolution size) and the frames since it
+    _bridge: tuple[np.ndarray, np.ndarray, tuple[int, int]] | None = field(default=None, repr=False)
+    _bridge_age: int = 0
 
     def __post_init__(self) -> None:
         if self.config.camera_compensation not in METHODS[1:]:
@@ -214,8 +221,9 @@ class CameraMotionEstimator:
     def reset(self) -> None:
         """Forget the previous frame (a new video)."""
         self._previous, self._previous_mask, self._previous_size = None, None, None
-        self.estimates = self.failures = self.held = 0
+        self.estimates = self.failures = self.held = self.bridged = 0
         self._pending, self._pending_fits = np.eye(3), 0
+        self._bridge, self._bridge_age = None, 0
 
     def checkpoint(self) -> dict[str, Any]:
         """This estimator's state, to `rollback` to when the frame just estimated is not tracked after all. No copies:
@@ -247,12 +255,15 @@ class CameraMotionEstimator:
         mask = self._mask(gray.shape, boxes_xyxy, scale)
         self._previous, self._previous_mask, self._scale = gray, mask, scale
         self._previous_size = (frame.shape[0], frame.shape[1])
+        self._bridge, self._bridge_age = None, 0  # the given motion spans any failed frames before it
         held, self._pending, self._pending_fits = self._pending, np.eye(3), 0
         return held
 
     def estimate(self, frame: np.ndarray, boxes_xyxy: np.ndarray | None = None) -> np.ndarray:
         """(2, 3) affine from the previous frame's pixels to this frame's (the identity on the first frame or
         when the estimate fails, a frame of another size than the one before included: counted in `failures`).
+        After failed frames, an estimate from the last frame before them when this frame's own fails (the class
+        docstring): the motion since that frame, which the tracks did not get at the failed ones.
 
         Args:
             frame: HxWx3 uint8 BGR (or HxW gray) image, full resolution.
@@ -268,16 +279,46 @@ class CameraMotionEstimator:
         self.estimates += 1
         if size != previous_size:  # a stream that changed resolution: the two frames' pixels are not comparable
             self.failures += 1
+            self._bridge, self._bridge_age = None, 0
             return IDENTITY.copy()
-        small = self._fit(previous, previous_mask, gray, mask)
-        if small is None or not self._plausible(small, gray.shape[1]):
+        small = self._checked_fit(previous, previous_mask, gray, mask)
+        if small is None:
+            small = self._fit_across_bridge(gray, mask, size)
+        elif self._bridge is not None:  # this frame follows on from the one before: the chain is whole again
+            self._bridge, self._bridge_age = None, 0
+        if small is None:
             self.failures += 1
+            if self._bridge is None and self.config.camera_bridge_frames > 0:
+                self._bridge, self._bridge_age = (previous, previous_mask, previous_size), 0
             return IDENTITY.copy()
         affine = small.copy()
         affine[:, 2] /= scale  # same rotation and scale at full resolution; the shift grows with the image
         if self.config.camera_compensation == "auto":
             return self._release_when_significant(affine, frame.shape[1], frame.shape[0], scale)
         return affine
+
+    def _checked_fit(
+        self, previous: np.ndarray, previous_mask: np.ndarray, current: np.ndarray, mask: np.ndarray
+    ) -> np.ndarray | None:
+        """The gray copies' affine from `previous` to `current`, or None where the fit failed or is implausible."""
+        small = self._fit(previous, previous_mask, current, mask)
+        return small if small is not None and self._plausible(small, current.shape[1]) else None
+
+    def _fit_across_bridge(self, gray: np.ndarray, mask: np.ndarray, size: tuple[int, int]) -> np.ndarray | None:
+        """The affine from the last frame before failed estimates to this one (None without one, once it is older
+        than `motion.camera_bridge_frames` frames, or where the fit fails: it is kept for the next frame then)."""
+        if self._bridge is None:
+            return None
+        self._bridge_age += 1
+        bridge_gray, bridge_mask, bridge_size = self._bridge
+        if self._bridge_age > self.config.camera_bridge_frames or bridge_size != size:
+            self._bridge, self._bridge_age = None, 0
+            return None
+        small = self._checked_fit(bridge_gray, bridge_mask, gray, mask)
+        if small is not None:
+            self.bridged += 1
+            self._bridge, self._bridge_age = None, 0
+        return small
 
     def _release_when_significant(self, affine: np.ndarray, width: int, height: int, scale: float) -> np.ndarray:
         """`auto`: compose `affine` into the held-back motion; return it (and hold nothing) once it moves a frame

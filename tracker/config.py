@@ -246,6 +246,12 @@ class MotionConfig(_Section):
     camera_max_features: int = _key(200, "camera motion: corners (sparse_flow) or keypoints (orb) per frame", lo=8)
     camera_min_inliers: int = _key(12, "camera motion: fewer RANSAC inliers than this gives the identity", lo=3)
     camera_ransac_px: float = _key(1.0, "camera motion: RANSAC inlier distance, pixels of the gray copy", lo=0.01)
+    camera_bridge_frames: int = _key(
+        5,
+        "camera motion: after a failed estimate, this many frames are also estimated from the last frame before it "
+        "when their own fails (the motion across a blackout or a flash is kept); 0: off",
+        lo=0,
+    )
     camera_exclude: tuple[tuple[float, ...], ...] = _key(
         (),
         "camera motion: frame regions [x1, y1, x2, y2] (fractions of the frame) never used for the estimate, such as "
