@@ -859,3 +859,33 @@ def test_tracktrack_reid_rows_track_with_our_embeddings():
         assert len(rows) == 2
         feats[name] = [t.smooth_feat for t in sorted(peer.tracker.tracked_stracks, key=lambda t: t.tlwh[0])]
     assert np.allclose(np.vstack(feats["TrackTrack+ReID"]), looks) and feats["TrackTrack"] == [None, None]
+
+
+@pytest.mark.parametrize("source", ["public", "detector"])
+def test_a_sequence_without_a_single_box_is_scored_not_a_crash_in_the_cache(tmp_path, monkeypatch, capsys, source):
+    """An empty det.txt (or a detector finding no one) on a sequence with images, ReID on: writing the input cache
+    stopped the run with "cannot reshape array of size 0 into shape (0)", naming nothing. Now it is tracked (every
+    gt box a miss), said in one line for det.txt, and a second run reads the cache back."""
+    import torch
+
+    import tracker.detector
+    import tracker.embedder
+
+    monkeypatch.setattr(
+        tracker.detector,
+        "build_detector",
+        lambda cfg, device, keep_features=False: lambda image: (np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64)),
+    )
+    monkeypatch.setattr(
+        tracker.embedder, "build_embedder", lambda cfg, device, detector=None: lambda image, b: torch.ones((len(b), 8))
+    )
+    seq = _sequence_with_images(tmp_path / "data")
+    (seq / "det" / "det.txt").write_text("")
+    args = ["--data", str(seq), "--detections", source, "--set", "device=cpu", "--cache-dir", str(tmp_path / "c")]
+    for run in ("a", "b"):
+        assert eval_main([*args, "--out", str(tmp_path / run)]) == 0, capsys.readouterr().err
+        summary = json.loads((tmp_path / run / "summary.json").read_text())
+        assert (summary["combined"]["FN"], summary["combined"]["FP"], summary["motion_only"]) == (3, 0, [])
+        said = "det.txt has no boxes in the evaluated frames (every tracker reports nothing): IMGS"
+        assert (said in capsys.readouterr().out) == (source == "public")
+    assert summary["cache_hits"] == 1
