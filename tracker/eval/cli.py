@@ -243,7 +243,7 @@ def _report(
         repeated = [f"{s.name} ({n})" for s in sequences if (n := s.repeated_detections())]
         if repeated:
             say(f"det.txt repeats rows exactly (each is tracked as a box of its own): {', '.join(repeated)}")
-        no_boxes = [s.name for s in sequences if not s.public_detections()]
+        no_boxes = [s.name for s in sequences if not s.public_box_count()]
         if no_boxes:
             say(f"det.txt has no boxes in the evaluated frames (every tracker reports nothing): {', '.join(no_boxes)}")
     refused = [f"{r.sequence} ({r.invalid_embeddings})" for r in results if r.tracker == OURS and r.invalid_embeddings]
