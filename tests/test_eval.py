@@ -923,3 +923,28 @@ def test_a_result_of_other_tracking_code_is_made_again_not_reused(tmp_path, monk
     assert resumed_after("kalman.py") == 0, "a result of other code was reused"
     assert resumed_after("eval/peers.py") == 1, "ours was tracked again for a change in the peers' code"
     assert resumed_after("eval/runner.py") == 0
+
+
+@pytest.mark.parametrize(
+    ("blocked", "says"),
+    [("boxmot", "BoxMOT not installed (pip install tracker[peers])"), ("boxmot.trackers.factory", "cannot be used")],
+)
+def test_compare_without_a_usable_boxmot_skips_its_peers_saying_so_and_runs_the_others(
+    tmp_path, monkeypatch, capsys, blocked, says
+):
+    """BoxMOT missing: its peers are skipped with one line, the others run. BoxMOT installed but not importable as
+    BoxMOT 25 (another version, a broken install): `track compare` tracked ours and every other peer, then stopped
+    with "error: No module named 'boxmot.trackers.factory'" and no table; now its peers are skipped the same way,
+    the line naming the cause, before anything is tracked."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, blocked, None)  # import fails as for a package that is not there
+    seq = write_sequence(tmp_path / "data", "TOY", _two_people(6, 10), 6)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(6, 7)), delimiter=",", fmt="%g")
+    out = tmp_path / "out"
+    argv = ["--data", str(seq), "--out", str(out), "--cache-dir", str(tmp_path / "c"), "--peers", "ByteTrack",
+            "BoxMOT-OC-SORT", "BoxMOT-ByteTrack"]  # fmt: skip
+    assert compare_main(argv) == 0, capsys.readouterr().err
+    said = capsys.readouterr().out
+    assert says in said and said.count("skipping BoxMOT-OC-SORT, BoxMOT-ByteTrack") == 1, said
+    assert list(json.loads((out / "summary.json").read_text())["trackers"]) == [OURS, "ByteTrack"]
