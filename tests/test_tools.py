@@ -437,3 +437,15 @@ def test_official_scores_checks_both_runs_of_an_out_used_with_and_without_varian
     summary["combined"]["HOTA"] += 0.5
     (out / "summary.json").write_text(json.dumps(summary))
     assert tool.main([str(out), "--cache-dir", str(cache)]) == 1 and "*" in capsys.readouterr().out
+
+
+def test_eval_mot17_takes_data_in_either_spelling_argparse_takes(tmp_path, monkeypatch, capsys):
+    """`--data=PATH` (one word, as argparse accepts it) was not seen as --data: with ../shared absent the tool refused
+    with "not found; pass --data MOT17_ROOT" although the user had passed it."""
+    tool = load_tool("eval_mot17")
+    monkeypatch.setenv("TRACKER_SHARED", str(tmp_path / "absent"))
+    got = []
+    monkeypatch.setattr(tool, "eval_main", lambda argv: got.append(argv) or 0)
+    assert tool.main([f"--data={tmp_path}", "-q"]) == 0, capsys.readouterr().err
+    assert got == [[f"--data={tmp_path}", "-q"]]
+    assert tool.main(["-q"]) == 2 and "pass --data" in capsys.readouterr().err
