@@ -859,3 +859,92 @@ def test_tracktrack_reid_rows_track_with_our_embeddings():
         assert len(rows) == 2
         feats[name] = [t.smooth_feat for t in sorted(peer.tracker.tracked_stracks, key=lambda t: t.tlwh[0])]
     assert np.allclose(np.vstack(feats["TrackTrack+ReID"]), looks) and feats["TrackTrack"] == [None, None]
+
+
+@pytest.mark.parametrize("source", ["public", "detector"])
+def test_a_sequence_without_a_single_box_is_scored_not_a_crash_in_the_cache(tmp_path, monkeypatch, capsys, source):
+    """An empty det.txt (or a detector finding no one) on a sequence with images, ReID on: writing the input cache
+    stopped the run with "cannot reshape array of size 0 into shape (0)", naming nothing. Now it is tracked (every
+    gt box a miss), said in one line for det.txt, and a second run reads the cache back."""
+    import torch
+
+    import tracker.detector
+    import tracker.embedder
+
+    monkeypatch.setattr(
+        tracker.detector,
+        "build_detector",
+        lambda cfg, device, keep_features=False: lambda image: (np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64)),
+    )
+    monkeypatch.setattr(
+        tracker.embedder, "build_embedder", lambda cfg, device, detector=None: lambda image, b: torch.ones((len(b), 8))
+    )
+    seq = _sequence_with_images(tmp_path / "data")
+    (seq / "det" / "det.txt").write_text("")
+    args = ["--data", str(seq), "--detections", source, "--set", "device=cpu", "--cache-dir", str(tmp_path / "c")]
+    for run in ("a", "b"):
+        assert eval_main([*args, "--out", str(tmp_path / run)]) == 0, capsys.readouterr().err
+        summary = json.loads((tmp_path / run / "summary.json").read_text())
+        assert (summary["combined"]["FN"], summary["combined"]["FP"], summary["motion_only"]) == (3, 0, [])
+        said = "det.txt has no boxes in the evaluated frames (every tracker reports nothing): IMGS"
+        assert (said in capsys.readouterr().out) == (source == "public")
+    assert summary["cache_hits"] == 1
+
+
+def test_a_result_of_other_tracking_code_is_made_again_not_reused(tmp_path, monkeypatch):
+    """A re-run into the same --out reused every result whose settings and inputs matched, whatever code made it:
+    after an update that changes tracking (measured: a change halving ours' rows on MOT17-09, 26.47 HOTA when run
+    afresh), `track eval` into the old folder printed the old code's 50.83 as the new code's. The code is read from
+    a copy of the package here: the same code resumes; a line added to one tracking module is other code, tracked
+    again; an edit of a peer adapter leaves ours' result alone."""
+    import shutil
+
+    import tracker
+    from tracker.eval import code_digest
+
+    copy = tmp_path / "checkout" / "tracker"
+    shutil.copytree(Path(tracker.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(code_digest, "_PACKAGE", copy)
+    monkeypatch.setattr(code_digest, "_EVAL", copy / "eval")
+    seq = write_sequence(tmp_path / "data", "TOY", _two_people(4, 10), 4)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    args = ["--data", str(seq), "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), "--quiet"]
+
+    def resumed_after(edit: str | None) -> int:
+        if edit is not None:
+            with (copy / edit).open("a") as module:
+                module.write("# an update\n")
+        code_digest.code_digest.cache_clear()
+        assert eval_main(args) == 0
+        return json.loads((tmp_path / "out" / "summary.json").read_text())["resumed"]
+
+    assert resumed_after(None) == 0
+    assert resumed_after(None) == 1
+    assert resumed_after("kalman.py") == 0, "a result of other code was reused"
+    assert resumed_after("eval/peers.py") == 1, "ours was tracked again for a change in the peers' code"
+    assert resumed_after("eval/runner.py") == 0
+
+
+@pytest.mark.parametrize(
+    ("blocked", "says"),
+    [("boxmot", "BoxMOT not installed (pip install tracker[peers])"), ("boxmot.trackers.factory", "cannot be used")],
+)
+def test_compare_without_a_usable_boxmot_skips_its_peers_saying_so_and_runs_the_others(
+    tmp_path, monkeypatch, capsys, blocked, says
+):
+    """BoxMOT missing: its peers are skipped with one line, the others run. BoxMOT installed but not importable as
+    BoxMOT 25 (another version, a broken install): `track compare` tracked ours and every other peer, then stopped
+    with "error: No module named 'boxmot.trackers.factory'" and no table; now its peers are skipped the same way,
+    the line naming the cause, before anything is tracked."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, blocked, None)  # import fails as for a package that is not there
+    seq = write_sequence(tmp_path / "data", "TOY", _two_people(6, 10), 6)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(6, 7)), delimiter=",", fmt="%g")
+    out = tmp_path / "out"
+    argv = ["--data", str(seq), "--out", str(out), "--cache-dir", str(tmp_path / "c"), "--peers", "ByteTrack",
+            "BoxMOT-OC-SORT", "BoxMOT-ByteTrack"]  # fmt: skip
+    assert compare_main(argv) == 0, capsys.readouterr().err
+    said = capsys.readouterr().out
+    assert says in said and said.count("skipping BoxMOT-OC-SORT, BoxMOT-ByteTrack") == 1, said
+    assert list(json.loads((out / "summary.json").read_text())["trackers"]) == [OURS, "ByteTrack"]

@@ -200,3 +200,23 @@ def test_an_atomic_text_file_is_utf8_whatever_the_locale(tmp_path):
     env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
     subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
     assert path.read_bytes() == "Straße,1\n".encode()
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b"1,-1,5,5,9,9,0.9\n2,-1,5,5,9,9,0.9\n3,-1,abc,5,9,9,0.9\n", "line 3, '3,-1,abc,5,9,9,0.9': not all numbers"),
+        (b"1,-1,5,5,9,9,0.9\n\n2,-1,5,5,9,9\n", "line 3, '2,-1,5,5,9,9': 6 columns, where the first row has 7"),
+        (b"# made by hand\n1,-1,5,5,9,9,0.9\n2,-1,5,5,9,9,0.9,\n", "line 3, '2,-1,5,5,9,9,0.9,': not all numbers"),
+        (b"1,-1,5,5,9,9,0.9\n2,-1,5,5,9,9,0.9 caf\xe9\n", "line 2 is not UTF-8 text"),
+    ],
+)
+def test_a_malformed_line_is_named_by_the_line_number_an_editor_shows(tmp_path: Path, data: bytes, says: str) -> None:
+    """numpy numbered a bad cell's row from 0 ("at row 2" for line 3) and a short row's from 1 skipping blank lines
+    (line 3 after a blank one was "row 2"), with advice on its `usecols`; bytes that are not UTF-8 were a
+    UnicodeDecodeError naming no file. Each is one ValueError naming the file and the file's own line number."""
+    det = tmp_path / "det.txt"
+    det.write_bytes(data)
+    with pytest.raises(ValueError) as caught:
+        read_mot_rows(det)
+    assert str(caught.value).startswith(f"{det}: not a MOTChallenge csv ({says}"), str(caught.value)

@@ -410,3 +410,42 @@ def test_every_tool_runs_the_tracker_of_its_own_checkout():
         if not any(re.match(r"sys\.path\.insert\(0, str\((ROOT|here\.parent)\)\)", line) for line in lines[:first]):
             missing.append(path.name)
     assert not missing, missing
+
+
+def test_official_scores_checks_both_runs_of_an_out_used_with_and_without_variants(tmp_path, capsys):
+    """`track eval --variants ...` and then `track eval` into the same --out leave OUT/variants.json and
+    OUT/summary.json side by side; tools/official_scores.py OUT checked the variant folders only and said "every
+    figure agrees" with the newest run, OUT/summary.json, never scored (a changed figure there went unflagged)."""
+    from tracker.eval.cli import eval_main
+
+    tool = load_tool("official_scores")
+    seq = tmp_path / "data" / "WALK"
+    (seq / "gt").mkdir(parents=True)
+    (seq / "det").mkdir()
+    (seq / "seqinfo.ini").write_text("[Sequence]\nname=WALK\nframeRate=10\nseqLength=12\nimWidth=640\nimHeight=480\n")
+    gt = [[f, i, x0 + 3 * f, 100, 50, 120, 1, 1, 1.0] for f in range(1, 13) for i, x0 in ((1, 100), (2, 400))]
+    np.savetxt(seq / "gt" / "gt.txt", np.array(gt), delimiter=",", fmt="%g")
+    np.savetxt(seq / "det" / "det.txt", [[r[0], -1, *r[2:6], 0.9] for r in gt], delimiter=",", fmt="%g")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    argv = ["--data", str(seq), "--out", str(out), "--cache-dir", str(cache), "-q"]
+    assert eval_main([*argv, "--variants", "scale0.5"]) == 0
+    assert eval_main(argv) == 0
+    assert tool.main([str(out), "--cache-dir", str(cache)]) == 0
+    said = capsys.readouterr().out
+    assert f"{out} (" in said and f"{out / 'scale0.5'} (" in said, said
+    summary = json.loads((out / "summary.json").read_text())
+    summary["combined"]["HOTA"] += 0.5
+    (out / "summary.json").write_text(json.dumps(summary))
+    assert tool.main([str(out), "--cache-dir", str(cache)]) == 1 and "*" in capsys.readouterr().out
+
+
+def test_eval_mot17_takes_data_in_either_spelling_argparse_takes(tmp_path, monkeypatch, capsys):
+    """`--data=PATH` (one word, as argparse accepts it) was not seen as --data: with ../shared absent the tool refused
+    with "not found; pass --data MOT17_ROOT" although the user had passed it."""
+    tool = load_tool("eval_mot17")
+    monkeypatch.setenv("TRACKER_SHARED", str(tmp_path / "absent"))
+    got = []
+    monkeypatch.setattr(tool, "eval_main", lambda argv: got.append(argv) or 0)
+    assert tool.main([f"--data={tmp_path}", "-q"]) == 0, capsys.readouterr().err
+    assert got == [[f"--data={tmp_path}", "-q"]]
+    assert tool.main(["-q"]) == 2 and "pass --data" in capsys.readouterr().err

@@ -30,7 +30,7 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     compare = "--compare" in argv
     argv = [a for a in argv if a != "--compare"]
-    if "--data" not in argv:
+    if not any(a == "--data" or a.startswith("--data=") for a in argv):  # argparse takes both spellings
         data = default_data()
         if not data.is_dir():
             print(f"eval_mot17: {data} not found; pass --data MOT17_ROOT", file=sys.stderr)

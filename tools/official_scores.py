@@ -11,7 +11,8 @@ files under `trackers/<BENCH>-train/<tracker>/data/`; the evaluation is `scripts
 dataset and eval configs, HOTA, CLEAR and Identity at threshold 0.5). A `--split val-half` run is scored against
 gt made as ByteTrack's `tools/convert_mot17_to_coco.py` makes `gt_val_half.txt` (0-based frames [N//2+1, N-1],
 renumbered from 1, integer boxes); a variant's against the gt `track eval` generated for it (`<cache>/variants/`).
-A folder with `variants.json` is checked variant by variant.
+A folder with `variants.json` is checked variant by variant, and its own summary.json too where a run without
+--variants wrote one there.
 
 Without `--trackeval-repo`, the installed `trackeval` package runs (PyPI's 1.3.0, the kovalp/TrackEval packaging,
 differs from JonathonLuiten/TrackEval only by numpy-2 spellings: `float`/`int` for the removed `np.float`/`np.int`).
@@ -216,10 +217,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--variant-seed", type=int, default=0, help="the run's --variant-seed")
     p.add_argument("--trackeval-repo", type=Path, help="a checkout of JonathonLuiten/TrackEval to run instead")
     args = p.parse_args(argv)
+    # a run with --variants writes each variant's summary.json under OUT/<variant>/, one without it OUT/summary.json:
+    # an OUT used for both holds both, and each is checked
+    folders = [args.out] if (args.out / "summary.json").is_file() or not (args.out / "variants.json").is_file() else []
     if (args.out / "variants.json").is_file():
-        folders = [args.out / v for v in json.loads((args.out / "variants.json").read_text())]
-    else:
-        folders = [args.out]
+        folders += [args.out / v for v in json.loads((args.out / "variants.json").read_text())]
     for folder in folders:
         if not (folder / "summary.json").is_file():
             p.error(f"no {folder / 'summary.json'}: OUT is the --out folder of a `track eval` or `track compare` run")

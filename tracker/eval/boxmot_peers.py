@@ -15,6 +15,7 @@ are below 0.6).
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import logging
 from collections.abc import Iterator
@@ -24,10 +25,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BOXMOT_PEERS", "BoxmotPeer", "BoxmotSpec", "boxmot_available", "boxmot_version"]
+__all__ = ["BOXMOT_PEERS", "BoxmotPeer", "BoxmotSpec", "boxmot_available", "boxmot_unusable", "boxmot_version"]
 
 _ROW_COLUMNS = 6  # track_id, x1, y1, x2, y2, score
 _PACKAGE = "boxmot"
+_FACTORY = "boxmot.trackers.factory"  # where BoxMOT 25 builds its trackers (`BoxmotPeer`)
+_PINNED = "boxmot==25.0.0 (pip install tracker[peers])"  # the version the [peers] extra installs
 _TUNED_TRACK_THRESH = 0.5  # ByteTrack's track_thresh in its tuned row (BoxMOT default 0.6)
 _OSNET_DIM = 512  # embedding size of OSNet, for frames without detections before any embedding was seen
 
@@ -74,6 +77,23 @@ BOXMOT_PEERS: dict[str, BoxmotSpec] = {
 def boxmot_available() -> bool:
     """True when the `boxmot` package is installed (`pip install tracker[peers]`)."""
     return importlib.util.find_spec(_PACKAGE) is not None
+
+
+def boxmot_unusable() -> str | None:
+    """Why the BoxMOT peers cannot run here, or None when they can: BoxMOT not installed, or installed but its
+    tracker factory (`boxmot.trackers.factory`, BoxMOT 25's) does not import (another BoxMOT version, or a broken
+    install). Imports that factory (a second or two: torch) so that `track compare` finds out before tracking."""
+    if not boxmot_available():
+        return "BoxMOT not installed (pip install tracker[peers])"
+    try:
+        importlib.import_module(_FACTORY)
+    except Exception as exc:  # ImportError, or whatever a broken install raises while importing
+        try:
+            version = f" {boxmot_version()}"
+        except Exception:  # the package itself does not import
+            version = ""
+        return f"BoxMOT{version} cannot be used ({type(exc).__name__}: {exc}; the peers need {_PINNED})"
+    return None
 
 
 def boxmot_version() -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 from tracker.cli import non_negative_int, positive_int
 from tracker.config import ConfigError, TrackerConfig, config_to_dict, load_config
-from tracker.eval.boxmot_peers import BOXMOT_PEERS, boxmot_available
+from tracker.eval.boxmot_peers import BOXMOT_PEERS, boxmot_unusable
 from tracker.eval.inputs import SequenceInputs
 from tracker.eval.peers import PEERS, REID_PEERS
 from tracker.eval.report import format_table, write_chart, write_csv, write_summary
@@ -188,11 +188,11 @@ def _trackers(
     """Ours, then the requested peers; ReID-only peers are dropped where no sequence has embeddings, and
     peers with GMC where no sequence has all its images."""
     peers = list(args.peers) if compare else []
-    if not boxmot_available():
+    unusable = boxmot_unusable() if any(p in BOXMOT_PEERS for p in peers) else None
+    if unusable:  # not installed, or another version / a broken install: said now, not after the other trackers ran
         skipped = [p for p in peers if p in BOXMOT_PEERS]
         peers = [p for p in peers if p not in skipped]
-        if skipped:
-            say(f"BoxMOT not installed (pip install tracker[peers]): skipping {', '.join(skipped)}")
+        say(f"{unusable}: skipping {', '.join(skipped)}")
     if not any_embeddings:
         skipped = [p for p in peers if _PEER_SPECS[p].requires_embeddings]
         peers = [p for p in peers if p not in skipped]
@@ -243,6 +243,9 @@ def _report(
         repeated = [f"{s.name} ({n})" for s in sequences if (n := s.repeated_detections())]
         if repeated:
             say(f"det.txt repeats rows exactly (each is tracked as a box of its own): {', '.join(repeated)}")
+        no_boxes = [s.name for s in sequences if not s.public_box_count()]
+        if no_boxes:
+            say(f"det.txt has no boxes in the evaluated frames (every tracker reports nothing): {', '.join(no_boxes)}")
     refused = [f"{r.sequence} ({r.invalid_embeddings})" for r in results if r.tracker == OURS and r.invalid_embeddings]
     if refused:
         say(f"NaN, infinite or zero embeddings, those detections matched by motion only: {', '.join(refused)}")

@@ -251,9 +251,9 @@ def _write(path: Path, frames: list[FrameInputs]) -> None:
         "classes": np.concatenate([f.class_ids for f in frames]) if frames else np.zeros(0, np.int64),
     }
     if frames and frames[0].embeddings is not None:
-        dim = max(f.embeddings.shape[1] for f in frames if f.embeddings is not None)
+        dim = max(f.embeddings.shape[1] for f in frames if f.embeddings is not None)  # 0: no box in any frame
         arrays["embeddings"] = np.concatenate(
-            [f.embeddings.reshape(-1, dim) for f in frames if f.embeddings is not None]
+            [f.embeddings.reshape(len(f.embeddings), dim) for f in frames if f.embeddings is not None]
         ).astype(_EMBEDDING_DTYPE)
     tmp = path.with_name(path.name + ".partial.npz")
     np.savez(tmp, **arrays)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from tracker.eval.scoring import METRICS
 from tracker.io.mot import write_text_atomic
 from tracker.io.strict_json import write_json_atomic
 
-__all__ = ["format_table", "write_chart", "write_csv", "write_summary"]
+__all__ = ["chart_figure", "format_table", "write_chart", "write_csv", "write_summary"]
 
 _CHART_METRICS = ("HOTA", "IDF1", "MOTA", "AssA")
 _CHART_DPI = 120
@@ -23,6 +24,9 @@ _CHART_WIDTH_PER_GROUP_IN = 1.2
 _CHART_MARGIN_IN = 2.0
 _CHART_HEADROOM = 1.2
 _GROUP_WIDTH = 0.8  # fraction of a category slot the bars of one group fill
+_LABEL_LINE_CHARS = 12  # tick labels are wrapped to lines of this many characters (a group is ~16 wide)
+_LABEL_WORD = r"[^-+]+[-+]*|[-+]+"  # a label's words: each ends at (and keeps) its '-' or '+'
+_LABEL_FONT = "small"
 _MIN_NAME_WIDTH = 8
 _CELL_WIDTH = 8
 _HEADERS = {"ms_per_frame": "ms/frame"}
@@ -50,8 +54,11 @@ def write_summary(
 
 
 def write_csv(path: Path, rows: dict[str, dict[str, Any]], key: str = "name") -> None:
-    """One line per row name; the metric columns first, in METRICS order."""
-    columns = sorted({c for metrics in rows.values() for c in metrics}, key=lambda c: (c not in METRICS, c))
+    """One line per row name; the metric columns first, in METRICS order (the table's), then the others by name."""
+    columns = sorted(
+        {c for metrics in rows.values() for c in metrics},
+        key=lambda c: (METRICS.index(c), "") if c in METRICS else (len(METRICS), c),
+    )
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([key, *columns])
@@ -61,14 +68,44 @@ def write_csv(path: Path, rows: dict[str, dict[str, Any]], key: str = "name") ->
 
 
 def write_chart(path: Path, rows: dict[str, dict[str, Any]], title: str) -> None:
-    """Grouped bars (matplotlib Agg): one group per row name, one bar per metric of _CHART_METRICS."""
+    """Grouped bars (matplotlib Agg): one group per row name, one bar per metric of _CHART_METRICS; a PNG at
+    `path`, written atomically. Row names are the tick labels (long ones broken into lines, `_wrap_label`)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    fig = chart_figure(rows, title)
+    tmp = path.with_name(path.name + ".partial")
+    fig.savefig(tmp, dpi=_CHART_DPI, format="png")
+    plt.close(fig)
+    os.replace(tmp, path)
+
+
+def _wrap_label(name: str) -> str:
+    """`name` word-wrapped to lines of at most `_LABEL_LINE_CHARS` characters, broken after a '-' or '+'
+    (a word longer than that keeps a line of its own): tracker names such as BoxMOT-ByteTrack-fps-t0.5 are wider
+    than their group of bars, and side by side on one line they overlapped. Its own line breaks are kept."""
+    lines = []
+    for line in name.split("\n"):
+        current = ""
+        for word in re.findall(_LABEL_WORD, line):
+            if current and len(current + word.rstrip()) > _LABEL_LINE_CHARS:
+                lines.append(current.rstrip())
+                current = ""
+            current += word
+        lines.append(current.rstrip())
+    return "\n".join(lines)
+
+
+def chart_figure(rows: dict[str, dict[str, Any]], title: str) -> Any:
+    """The matplotlib Figure `write_chart` saves (the caller closes it): one group of bars per row, each
+    `_CHART_WIDTH_PER_GROUP_IN` wide, its name under it wrapped (`_wrap_label`)."""
+    import matplotlib.pyplot as plt
     import numpy as np
 
     names = list(rows)
+    labels = [_wrap_label(n) for n in names]
     x = np.arange(len(names))
     bar = _GROUP_WIDTH / len(_CHART_METRICS)
     width_in = max(_CHART_MIN_WIDTH_IN, _CHART_WIDTH_PER_GROUP_IN * len(names) + _CHART_MARGIN_IN)
@@ -80,13 +117,10 @@ def write_chart(path: Path, rows: dict[str, dict[str, Any]], title: str) -> None
         tallest = max([tallest, *(v for v in values if v == v)])
         ax.bar(x + offset, values, bar, label=metric)
     ax.set_ylim(0, tallest * _CHART_HEADROOM or 1.0)  # room for the legend above the bars
-    ax.set_xticks(x, names, fontsize="small")
+    ax.set_xticks(x, labels, fontsize=_LABEL_FONT)
     ax.set_ylabel("%")
     ax.set_title(title, fontsize="medium")
-    ax.legend(ncols=len(_CHART_METRICS), fontsize="small", loc="upper center")
+    ax.legend(ncols=len(_CHART_METRICS), fontsize=_LABEL_FONT, loc="upper center")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    tmp = path.with_name(path.name + ".partial")
-    fig.savefig(tmp, dpi=_CHART_DPI, format="png")
-    plt.close(fig)
-    os.replace(tmp, path)
+    return fig

@@ -1,8 +1,9 @@
 """Running trackers over sequences in a process pool and writing MOTChallenge result files.
 
 Each (tracker, sequence) result is written atomically beside a small JSON note holding a fingerprint of
-everything that produced it (tracker config, inputs, frame range). A re-run into the same folder reuses
-every result whose fingerprint still matches, so an interrupted evaluation resumes where it stopped.
+everything that produced it (tracker config, the code that tracked: `code_digest`, inputs, frame range). A re-run
+into the same folder reuses every result whose fingerprint still matches, so an interrupted evaluation resumes where
+it stopped, and a result of other code or settings is made again.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 
 from tracker.camera_motion import CameraMotionEstimator
 from tracker.config import TrackerConfig, config_to_dict, parse_config
+from tracker.eval.code_digest import OURS_CODE, PEER_CODE, code_digest
 from tracker.eval.inputs import FrameInputs, InputModels, SequenceInputs, load_inputs
 from tracker.eval.sequences import Sequence
 from tracker.io.mot import format_mot_row, write_text_atomic
@@ -258,6 +260,7 @@ def _is_count(value: Any) -> bool:
 def _make_job(name: str, cfg_dict: dict[str, Any], seq: Sequence, inputs: SequenceInputs, out_dir: Path) -> _Job:
     identity = {
         "tracker": _tracker_identity(name, cfg_dict),
+        "code": code_digest(OURS_CODE if name in (OURS, OURS_NO_CMC) else PEER_CODE),  # a result of other code: redo
         "inputs": _inputs_digest(inputs.frames),
         "appearance": inputs.appearance,
         "frames": [seq.first, seq.last],

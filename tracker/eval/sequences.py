@@ -159,9 +159,16 @@ class Sequence:
     def repeated_detections(self) -> int:
         """Rows of det/det.txt in the evaluated frames that repeat an earlier row exactly (a detector run twice into
         one file): each is tracked as a box of its own, so every tracker pays them as false positives."""
-        rows = self._detection_rows()
-        rows = rows[(rows[:, 0] >= self.first) & (rows[:, 0] <= self.last)]
+        rows = self._evaluated_detection_rows()
         return len(rows) - len(np.unique(rows, axis=0))
+
+    def public_box_count(self) -> int:
+        """Rows of det/det.txt in the evaluated frames (0: an empty file, or boxes only outside them)."""
+        return len(self._evaluated_detection_rows())
+
+    def _evaluated_detection_rows(self) -> np.ndarray:
+        rows = self._detection_rows()
+        return rows[(rows[:, 0] >= self.first) & (rows[:, 0] <= self.last)]
 
     def _detection_rows(self) -> np.ndarray:
         """Every row of det/det.txt (all frames); ValueError naming the file when it has no score column."""

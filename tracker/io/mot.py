@@ -151,15 +151,44 @@ def parse_mot_rows(data: bytes, path: str | Path) -> np.ndarray:
     array (newlines read as a text file reads them), for a caller that keeps the bytes too.
 
     Raises:
-        ValueError: a row is not numeric or rows differ in length (UnicodeDecodeError: not UTF-8).
+        ValueError: a row is not numeric, rows differ in length, or the bytes are not UTF-8; the message names `path`
+            and the file's first such line by its 1-based line number, as an editor shows it.
     """
-    text = data.decode(TEXT_ENCODING)
+    try:
+        text = data.decode(TEXT_ENCODING)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ValueError(f"{path}: not a MOTChallenge csv (line {line} is not UTF-8 text: {exc.reason})") from None
     if not text.strip():
         return np.zeros((0, RESULT_COLUMNS))
     try:
         return np.loadtxt(io.StringIO(text, newline=None), delimiter=",", ndmin=2)
-    except ValueError as exc:
-        raise ValueError(f"{path}: not a MOTChallenge csv ({exc})") from None
+    except ValueError as exc:  # numpy counts rows from 0 or from 1, skipping blank lines: say the file's line
+        raise ValueError(f"{path}: not a MOTChallenge csv ({_first_bad_line(text) or exc})") from None
+
+
+_QUOTED_LINE_CHARS = 60  # a bad line is quoted in the error up to this many characters
+
+
+def _first_bad_line(text: str) -> str | None:
+    """Why `np.loadtxt` refused the csv `text`, naming its first offending line (1-based, blank and `#` lines
+    counted as the file has them): a cell that is not a number, or a row whose column count differs from the first
+    row's; None where no line is found (numpy's own message is then kept)."""
+    columns = 0
+    for number, line in enumerate(io.StringIO(text, newline=None), start=1):
+        row = line.split("#", 1)[0].strip()  # np.loadtxt's comments="#"
+        if not row:
+            continue
+        cells = row.split(",")
+        quoted = repr(row[:_QUOTED_LINE_CHARS])
+        try:
+            np.array(cells, dtype=np.float64)
+        except ValueError:
+            return f"line {number}, {quoted}: not all numbers"
+        if columns and len(cells) != columns:
+            return f"line {number}, {quoted}: {len(cells)} columns, where the first row has {columns}"
+        columns = columns or len(cells)
+    return None
 
 
 def tlwh_to_xyxy(tlwh: np.ndarray) -> np.ndarray:

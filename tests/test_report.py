@@ -1,0 +1,53 @@
+"""`track eval` / `track compare` outputs: the chart's labels and the CSV's columns."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+from tracker.eval.cli import _PEER_SPECS
+from tracker.eval.report import chart_figure, format_table, write_csv
+from tracker.eval.runner import OURS
+from tracker.eval.scoring import METRICS
+
+matplotlib.use("Agg")
+
+
+def _rows(names: list[str]) -> dict[str, dict[str, float]]:
+    return {name: {"HOTA": 50.0, "IDF1": 60.0, "MOTA": 55.0, "AssA": 45.0} for name in names}
+
+
+def test_every_tracker_of_a_compare_chart_is_named_without_overlapping_its_neighbours():
+    """compare.png names each of its 26 groups as `track compare` labels them (tracker, then its ms/frame); the
+    names sat on one line each, wider than their group: 'BoT-SORT+ReIDBoT-SORT+ReID+GMC', 'BoxMOT-DeepOC-SORT-noCMC'
+    ran into their neighbours and could not be read. Each label's extent now ends before the next one starts."""
+    import matplotlib.pyplot as plt
+
+    names = [f"{name}\n{138.01:.2f} ms/frame" for name in [OURS, *_PEER_SPECS]]
+    fig = chart_figure(_rows(names), "TUD-Campus: public detections, train")
+    try:
+        renderer = fig.canvas.get_renderer()
+        labels = fig.axes[0].get_xticklabels()
+        assert [label.get_text().replace("\n", "") for label in labels] == [n.replace("\n", "") for n in names]
+        boxes = [label.get_window_extent(renderer) for label in labels]
+        overlaps = [labels[i].get_text() for i in range(len(boxes) - 1) if boxes[i].x1 >= boxes[i + 1].x0]
+        assert not overlaps, overlaps
+    finally:
+        plt.close(fig)
+
+
+@pytest.mark.parametrize("key", ["tracker", "sequence"])
+def test_the_csv_has_the_table_s_metric_columns_first_in_its_order(tmp_path: Path, key: str):
+    """compare.csv / metrics.csv promised "the metric columns first, in METRICS order" (the table's: HOTA, DetA,
+    AssA, MOTA, IDF1, ...) but sorted them alphabetically (AssA, DetA, FN, FP, HOTA, ...)."""
+    metrics = dict.fromkeys(["fps", "RevP", *reversed(METRICS), "ms_per_frame"], 1.0)
+    path = tmp_path / "out.csv"
+    write_csv(path, {"a": metrics}, key=key)
+    with path.open(newline="") as file:
+        header = next(csv.reader(file))
+    assert header[: len(METRICS) + 1] == [key, *METRICS]
+    assert sorted(header[len(METRICS) + 1 :]) == ["RevP", "fps", "ms_per_frame"]
+    assert format_table({"a": metrics}).split()[: len(METRICS)] == list(METRICS)
