@@ -330,7 +330,7 @@ def test_update_estimates_the_camera_motion_from_frames():
 
 
 def test_run_summary_reports_failed_estimates():
-    from tracker.run import RunSummary
+    from tracker.run_summary import RunSummary
 
     assert "camera motion not found on 3 frames" in RunSummary(frames=10, camera_motion_failures=3).describe()
     assert "camera motion" not in RunSummary(frames=10).describe()
@@ -339,12 +339,12 @@ def test_run_summary_reports_failed_estimates():
 def test_run_summary_json_counts_the_fits_auto_held_back():
     """summary.json's `camera_motion` said frames estimated and failed, not the fits `auto` held back (each a frame
     tracked as if the camera stood still); several sources add theirs up."""
-    from tracker.run import RunSummary, _combine
+    from tracker.run_summary import RunSummary, combine
 
     one = RunSummary(frames=10, camera_motion_estimates=9, camera_motion_failures=1, camera_motion_held=6, name="a")
     assert one.to_json()["camera_motion"] == {"estimates": 9, "failures": 1, "held": 6}
     other = RunSummary(frames=5, camera_motion_estimates=4, camera_motion_held=2, name="b")
-    assert _combine([one, other]).to_json()["camera_motion"] == {"estimates": 13, "failures": 1, "held": 8}
+    assert combine([one, other]).to_json()["camera_motion"] == {"estimates": 13, "failures": 1, "held": 8}
     assert "camera_motion" not in RunSummary(frames=10).to_json(), "compensation off"
 
 

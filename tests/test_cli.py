@@ -25,6 +25,7 @@ from media import set_display_rotation, write_video
 
 import tracker.io.sources as sources
 import tracker.run as run
+import tracker.run_summary as run_summary
 from tracker.cli import main
 from tracker.config import load_config
 from tracker.io.mot import read_mot_rows
@@ -205,9 +206,9 @@ def test_several_sources_count_the_tracks_of_each(fake_models_with_reid, tmp_pat
 
 def test_several_sources_report_the_birth_range_of_each():
     """With several sources, each source's birth shape range is a line of its own (none is dropped)."""
-    first = run.RunSummary(name="first", frames=5, birth_shapes={0: [0.21, 0.63, 250]})
-    second = run.RunSummary(name="second", frames=5, birth_shapes={0: [0.3, 0.7, 40], 2: [1.1, 2.4, 30]})
-    text = run._combine([first, second]).describe()
+    first = run_summary.RunSummary(name="first", frames=5, birth_shapes={0: [0.21, 0.63, 250]})
+    second = run_summary.RunSummary(name="second", frames=5, birth_shapes={0: [0.3, 0.7, 40], 2: [1.1, 2.4, 30]})
+    text = run_summary.combine([first, second]).describe()
     lines = [x for x in text.splitlines() if x.startswith("new tracks")]
     assert lines == [
         "new tracks of class 0 of first: width/height 0.21-0.63 (250 looks learnt)",
@@ -495,12 +496,12 @@ def test_summaries_say_one_track_and_one_frame_in_the_singular():
     """ "1 tracks" and "1 identities" read wrong: the noun follows the count, in `track` and `track batch`."""
     from tracker.batch import BatchSummary, VideoResult
 
-    one = run.RunSummary(frames=1, seconds=1.0, tracks={3}, recovered=1, corrupt_frames=1, gaps=[(1, 0.5)])
+    one = run_summary.RunSummary(frames=1, seconds=1.0, tracks={3}, recovered=1, corrupt_frames=1, gaps=[(1, 0.5)])
     text = one.describe()
     for phrase in ("tracked 1 frame in", "1 track;", "after occlusion 1 time", "1 unreadable frame skipped",
                    "dropped 1 time and came back"):  # fmt: skip
         assert phrase in text, text
-    two = run.RunSummary(frames=2, seconds=1.0, tracks={3, 4}, recovered=2).describe()
+    two = run_summary.RunSummary(frames=2, seconds=1.0, tracks={3, 4}, recovered=2).describe()
     assert "tracked 2 frames in" in two and "2 tracks;" in two and "occlusion 2 times" in two, two
     video = VideoResult(0, "a.mp4", "a", Path("out/a"), "done", frames=1, tracks=1)
     batch = BatchSummary([video], 1.0, "local", {"a": {1: 1}}, Path("g.gallery"), 1, 0).describe()
@@ -632,7 +633,7 @@ def test_compare_help_names_both_peer_families(capsys):
 
 
 def test_summary_gives_the_birth_shape_range():
-    summary = run.RunSummary(birth_shapes={0: [0.21, 0.63, 250]})
+    summary = run_summary.RunSummary(birth_shapes={0: [0.21, 0.63, 250]})
     assert "new tracks of class 0: width/height 0.21-0.63 (250 looks learnt)" in summary.describe()
     assert summary.to_json()["birth_shapes"] == {0: [0.21, 0.63, 250]}
 
@@ -640,7 +641,7 @@ def test_summary_gives_the_birth_shape_range():
 def test_summary_says_why_the_bounds_are_fixed():
     """With the default `appearance.calibration: online`, a short run that never calibrated must not read as if
     calibration were off: the summary says which of the two it is."""
-    from tracker.run import RunSummary
+    from tracker.run_summary import RunSummary
 
     def line(mode: str, calibrated: bool) -> str:
         cal = {"mode": mode, "calibrated": calibrated, "bounds": {"match": 0.55}, "negatives": {"held": 7}}
@@ -668,7 +669,7 @@ def test_second_signal_aborts_and_the_summary_says_interrupted(tmp_path):
         run.track_source(
             tracker, sources.open_source(str(video)), tmp_path / "out", progress=False, after_frame=two_signals
         )
-    summary = json.loads((tmp_path / "out" / run.SUMMARY_NAME).read_text())
+    summary = json.loads((tmp_path / "out" / run_summary.SUMMARY_NAME).read_text())
     assert summary["interrupted"] and summary["frames"] == 5
     assert (tmp_path / "out" / "walk.txt").exists() and not list((tmp_path / "out").glob("*.partial"))
 
@@ -889,11 +890,11 @@ def test_summary_json_holds_what_the_printed_summary_says(tmp_path, fake_models,
     """The printed summary gave the camera-motion failures, a video cut short and a stream's drops; summary.json
     ("the run's figures") had none of them. They are there when they happened (camera motion: whenever compensation
     is on, so 0 failures differs from compensation off), and absent otherwise."""
-    short = run.RunSummary(frames=50, ended_early=50, expected_frames=80, gaps=[(12, 1.5), (30, 0.25)])
+    short = run_summary.RunSummary(frames=50, ended_early=50, expected_frames=80, gaps=[(12, 1.5), (30, 0.25)])
     saved = short.to_json()
     assert saved["ended_early"] == {"last_frame": 50, "expected_frames": 80}
     assert saved["stream_gaps"] == [{"after_frame": 12, "seconds": 1.5}, {"after_frame": 30, "seconds": 0.25}]
-    assert not {"camera_motion", "ended_early", "stream_gaps"} & run.RunSummary(frames=3).to_json().keys()
+    assert not {"camera_motion", "ended_early", "stream_gaps"} & run_summary.RunSummary(frames=3).to_json().keys()
     video = write_video(tmp_path / "walk.avi", scene())
     for method, out in (("sparse_flow", tmp_path / "on"), ("none", tmp_path / "off")):
         assert (
