@@ -35,10 +35,11 @@ from tracker.device import resolve_device
 from tracker.frame_rate import choose_frame_rate
 from tracker.gallery import FileVersion, Gallery, check_saveable, file_version
 from tracker.global_ids import GlobalIdHistory
+from tracker.io.jsonl import JsonlWriter, read_jsonl_tracks
 from tracker.io.lock import FolderLock, gallery_lock
-from tracker.io.mot import MotWriter, make_output_folder, open_truncated, resumed_file, unique_stem
+from tracker.io.mot import MotWriter, make_output_folder, resumed_file, unique_stem
 from tracker.io.sources import FrameSource, SourceError, open_source, resolve_source
-from tracker.io.strict_json import to_json, write_json_atomic
+from tracker.io.strict_json import write_json_atomic
 from tracker.io.video import Annotator, VideoWriter
 from tracker.pipeline import Tracker
 from tracker.resume import (
@@ -64,7 +65,7 @@ from tracker.run_summary import (
     note_reports,
 )
 from tracker.signal_stack import install_signal_stack
-from tracker.types import TrackedObject, TrackState
+from tracker.types import TrackedObject
 from tracker.weights import OSNET_ZOO_URL, resolve_weights
 from tracker.wording import count
 
@@ -88,8 +89,6 @@ DEFAULT_RUNS_DIR = Path("runs") / "track"
 WINDOW_NAME = "track"
 QUIT_KEY = "q"
 SHOW_WAIT_MS = 1
-JSON_DECIMALS = 2  # pixels
-JSON_SCORE_DECIMALS = 4
 _PYTORCH_SUFFIX = ".pt"
 _STREAMS = ("url", "webcam")  # `resolve_source` kinds opened only when their turn comes (a stream may not wait)
 # Decode and detect the next frame in a background thread (`Tracker.stream`): None lets `stream` decide (ahead
@@ -226,38 +225,6 @@ class _StopFlag:
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
-
-
-class _JsonlWriter:
-    """`<name>.jsonl`: one line per frame, flushed every frame (`resume_bytes`: an earlier run's file, cut to that
-    length and continued)."""
-
-    def __init__(self, path: Path, resume_bytes: int | None = None) -> None:
-        self._file = path.open("w") if resume_bytes is None else open_truncated(path, resume_bytes)
-
-    def sync(self) -> int:
-        """Make the lines written so far durable (fsync); returns the file's length."""
-        os.fsync(self._file.fileno())
-        return self._file.tell()
-
-    def write(self, frame: int, objects: list[TrackedObject]) -> None:
-        tracks = [
-            {
-                "id": o.track_id,
-                **({} if o.global_id is None else {"global_id": o.global_id}),
-                "xyxy": [round(float(v), JSON_DECIMALS) for v in o.xyxy],
-                "score": round(float(o.score), JSON_SCORE_DECIMALS),
-                "class": int(o.class_id),
-                "recovered": bool(o.recovered),
-                **({"predicted": True} if o.state is TrackState.LOST else {}),  # a gap frame (report_gap_frame)
-            }
-            for o in objects
-        ]
-        self._file.write(to_json({"frame": frame, "tracks": tracks}) + "\n")
-        self._file.flush()
-
-    def close(self) -> None:
-        self._file.close()
 
 
 def _show(canvas: np.ndarray) -> bool:
@@ -454,7 +421,7 @@ def _redraw(
 ) -> Iterator[tuple[int, np.ndarray]]:
     """The frames after `resume.last_frame`, once those up to it are drawn again into the video from the rows the
     JSONL holds for them (no detection or ReID). A stop while redrawing ends the frames (the checkpoint stays)."""
-    saved = _saved_tracks(outputs.jsonl_path, resume.jsonl_bytes, shown_global)
+    saved = read_jsonl_tracks(outputs.jsonl_path, resume.jsonl_bytes, shown_global)
     log.info("drawing the %d frames before the checkpoint into the video again", len(saved))
     for number, image in frames:
         if number > resume.last_frame:
@@ -463,29 +430,6 @@ def _redraw(
             return
         elif number in saved:
             outputs.write_video(number, annotator.draw(_as_bgr(image), saved[number]))
-
-
-def _saved_tracks(path: Path, length: int, shown_global: bool) -> dict[int, list[TrackedObject]]:
-    """frame -> the tracks the first `length` bytes of a `<name>.jsonl` give it (the IDs the video showed: global
-    ones with a gallery)."""
-    with path.open("rb") as f:
-        lines = f.read(length).decode().splitlines()
-    out = {}
-    for line in lines:
-        row = json.loads(line)
-        out[row["frame"]] = [
-            TrackedObject(
-                track_id=t.get("global_id", t["id"]) if shown_global else t["id"],
-                xyxy=np.asarray(t["xyxy"], dtype=np.float64),
-                score=t["score"],
-                class_id=t["class"],
-                state=TrackState.LOST if t.get("predicted") else TrackState.TRACKED,
-                detection_index=-1,
-                recovered=t["recovered"],
-            )
-            for t in row["tracks"]
-        ]
-    return out
 
 
 class _Outputs:
@@ -508,7 +452,7 @@ class _Outputs:
         self.paths.append(self.summary_path)
         self._video_rate = video_rate
         self._mot: MotWriter | None = None
-        self._jsonl: _JsonlWriter | None = None
+        self._jsonl: JsonlWriter | None = None
         self._video: VideoWriter | None = None
         self._video_number = 0  # the source frame the video's last frame shows
         self._last_canvas: np.ndarray | None = None
@@ -525,7 +469,7 @@ class _Outputs:
         txt_bytes, jsonl_bytes = (None, None) if resume is None else (resume.txt_bytes, resume.jsonl_bytes)
         try:
             self._mot = MotWriter(self.txt, txt_bytes)  # `<name>.txt.partial`, flushed per frame, renamed on close
-            self._jsonl = _JsonlWriter(self.jsonl_path, jsonl_bytes)
+            self._jsonl = JsonlWriter(self.jsonl_path, jsonl_bytes)
         except (FileNotFoundError, ValueError) as exc:
             raise ResumeError(f"the outputs of the run being resumed differ from its checkpoint: {exc}") from None
         if resume is None:  # this folder's outputs are replaced: an earlier run's checkpoint would resume onto them
