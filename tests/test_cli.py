@@ -25,6 +25,7 @@ from media import set_display_rotation, write_video
 
 import tracker.io.sources as sources
 import tracker.run as run
+import tracker.run_outputs as run_outputs
 import tracker.run_summary as run_summary
 from tracker.cli import main
 from tracker.config import load_config
@@ -678,13 +679,13 @@ def test_a_signal_while_the_outputs_close_does_not_cut_them_short(tmp_path, monk
     """Ctrl-C twice in quick succession: the second may land while the files are being closed; they still are."""
     video = write_video(tmp_path / "walk.avi", scene())
     tracker = Tracker(load_config(None, overrides=["reid.model=none"]), 25.0, detector=blob_detector, embedder=None)
-    close = run._Outputs.close
+    close = run_outputs.RunOutputs.close
 
     def close_under_a_second_signal(self) -> None:
         os.kill(os.getpid(), signal.SIGINT)
         close(self)
 
-    monkeypatch.setattr(run._Outputs, "close", close_under_a_second_signal)
+    monkeypatch.setattr(run_outputs.RunOutputs, "close", close_under_a_second_signal)
     first = lambda: os.kill(os.getpid(), signal.SIGINT)  # noqa: E731
     try:
         summary = run.track_source(
@@ -756,11 +757,12 @@ def test_runs_started_together_get_their_own_numbered_folders(fake_models, tmp_p
     first frame): one failed renaming the other's files, the survivor mixed both runs' outputs. The folder is now
     claimed when chosen; a run that writes nothing (here a stream that never opens) removes its claim again."""
     monkeypatch.chdir(tmp_path)
-    first, second = (run.next_run_dir(run.DEFAULT_RUNS_DIR, "walk") for _ in range(2))
+    first, second = (run_outputs.next_run_dir(run_outputs.DEFAULT_RUNS_DIR, "walk") for _ in range(2))
     assert (first.name, second.name) == ("walk", "walk2") and first.is_dir() and second.is_dir()
     monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
     assert main(["rtsp://127.0.0.1:9/camera", "--quiet", "--set", "reid.model=none"]) == 2
-    assert sorted(p.name for p in run.DEFAULT_RUNS_DIR.iterdir()) == ["walk", "walk2"], "no folder left by the stream"
+    made = sorted(p.name for p in run_outputs.DEFAULT_RUNS_DIR.iterdir())
+    assert made == ["walk", "walk2"], "no folder left by the stream"
 
 
 def test_exported_detector_loads_before_the_progress_bar_starts(shared, shared_weights, tmp_path):

@@ -24,6 +24,7 @@ from media import write_video
 from test_cli import blob_detector, child_env, colour_embedder, scene, use_fake_models, weights_args
 
 import tracker.run as run
+import tracker.run_outputs as run_outputs
 from tracker.bank import AppearanceBank
 from tracker.cli import main
 from tracker.config import load_config
@@ -60,14 +61,14 @@ def outputs(folder: Path, stem: str) -> dict[str, bytes]:
 
 def stop_at(monkeypatch, frame: int, how) -> None:
     """Call `how()` when frame `frame` is about to be written (the run is stopped with that frame in hand)."""
-    write = run._Outputs.write
+    write = run_outputs.RunOutputs.write
 
     def write_then_stop(self, number, objects, local=None):
         if number == frame:
             how()
         write(self, number, objects, local)
 
-    monkeypatch.setattr(run._Outputs, "write", write_then_stop)
+    monkeypatch.setattr(run_outputs.RunOutputs, "write", write_then_stop)
 
 
 def kill() -> None:
