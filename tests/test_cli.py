@@ -25,12 +25,14 @@ from media import set_display_rotation, write_video
 
 import tracker.io.sources as sources
 import tracker.run as run
+import tracker.run_config as run_config
 import tracker.run_outputs as run_outputs
 import tracker.run_summary as run_summary
 from tracker.cli import main
 from tracker.config import load_config
 from tracker.io.mot import read_mot_rows
 from tracker.pipeline import Tracker
+from tracker.weights import OSNET_ZOO_URL
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = (320, 240)  # width, height of the synthetic scene
@@ -439,15 +441,16 @@ def test_reid_falls_back_only_when_the_user_did_not_ask(tmp_path, monkeypatch):
     monkeypatch.delenv("TRACKER_WEIGHTS_DIR", raising=False)
     monkeypatch.chdir(tmp_path)
     cfg = load_config(None)  # default: osnet_x0_25_msmt17.pth, not here
-    fallback, note = run.reid_fallback(cfg, asked=False)
-    assert fallback.reid.model == "auto" and "osnet_x0_25_msmt17.pth" in note and run.OSNET_ZOO_URL in note
+    fallback, note = run_config.reid_fallback(cfg, asked=False)
+    assert fallback.reid.model == "auto" and "osnet_x0_25_msmt17.pth" in note and OSNET_ZOO_URL in note
     openvino = cfg.replace(["detector.model=some_openvino_model"])
-    assert run.reid_fallback(openvino, asked=False)[0].reid.model == "none", "no detector features to pool"
-    assert run.reid_fallback(cfg, asked=True) == (cfg, None), "an explicit request fails loudly instead"
-    assert run._asks_for_reid(None, ("reid.weights=x.pth",)) and not run._asks_for_reid(None, ("device=cpu",))
+    assert run_config.reid_fallback(openvino, asked=False)[0].reid.model == "none", "no detector features to pool"
+    assert run_config.reid_fallback(cfg, asked=True) == (cfg, None), "an explicit request fails loudly instead"
+    assert run_config.asks_for_reid(None, ("reid.weights=x.pth",))
+    assert not run_config.asks_for_reid(None, ("device=cpu",))
     yaml_file = tmp_path / "mine.yaml"
     yaml_file.write_text("reid:\n  weights: mine.pth\n")
-    assert run._asks_for_reid(str(yaml_file), ())
+    assert run_config.asks_for_reid(str(yaml_file), ())
 
 
 def test_dropped_stream_fails_clearly_after_retries(fake_models, tmp_path, monkeypatch, capfd):

@@ -132,7 +132,7 @@ def _batch(argv: list[str]) -> int:
             print(f"track batch: error: {name}: {reason}", file=sys.stderr)
         return EXIT_SOME_FAILED
     from tracker.config import ConfigError
-    from tracker.run import load_run_config
+    from tracker.run_config import load_run_config
 
     overrides = list(args.set) + ([f"device={args.device}"] if args.device else [])
     try:

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,7 +28,6 @@ from types import FrameType
 from typing import Any
 
 import numpy as np
-import yaml
 
 from tracker.config import TrackerConfig, load_config
 from tracker.device import resolve_device
@@ -55,6 +54,7 @@ from tracker.resume import (
     resumable,
     run_identity,
 )
+from tracker.run_config import asks_for_reid, load_run_config, reid_fallback
 from tracker.run_outputs import (
     DEFAULT_RUNS_DIR,
     RunOutputs,
@@ -74,7 +74,6 @@ from tracker.run_summary import (
     note_reports,
 )
 from tracker.signal_stack import install_signal_stack
-from tracker.weights import OSNET_ZOO_URL, resolve_weights
 from tracker.wording import count
 
 __all__ = [
@@ -96,7 +95,6 @@ log = logging.getLogger(__name__)
 WINDOW_NAME = "track"
 QUIT_KEY = "q"
 SHOW_WAIT_MS = 1
-_PYTORCH_SUFFIX = ".pt"
 _STREAMS = ("url", "webcam")  # `resolve_source` kinds opened only when their turn comes (a stream may not wait)
 # Decode and detect the next frame in a background thread (`Tracker.stream`): None lets `stream` decide (ahead
 # unless the detector is a PyTorch model; tools/bench_pipeline.py, stream vs update rows).
@@ -124,51 +122,6 @@ class TrackOptions:
 
 class AlreadyFinished(Exception):
     """`--resume` of a run that finished: there is nothing to do (the message says where it is)."""
-
-
-def _asks_for_reid(config_path: str | None, overrides: tuple[str, ...]) -> bool:
-    """Did the user name ReID settings (in --set or in their YAML), rather than take the defaults?"""
-    keys = [o.partition("=")[0].strip() for o in overrides]
-    if any(k.startswith(("reid.model", "reid.weights")) for k in keys):
-        return True
-    if config_path is None:
-        return False
-    try:
-        data = yaml.safe_load(Path(config_path).read_text()) or {}
-    except (OSError, yaml.YAMLError):
-        return False  # load_config reports it
-    reid = data.get("reid") if isinstance(data, dict) else None
-    return isinstance(reid, dict) and bool({"model", "weights"} & set(reid))
-
-
-def reid_fallback(cfg: TrackerConfig, asked: bool) -> tuple[TrackerConfig, str | None]:
-    """Where the default OSNet weights are absent and the user did not ask for them, run without them.
-
-    The fallback is the detector's own features (`reid.model=auto`) for a PyTorch detector, else motion
-    only (`reid.model=none`). Returns the config to use and a note for the user (None: nothing changed).
-    An explicit request for OSNet with a missing file is not softened: `Tracker.from_config` raises.
-    """
-    uses_osnet = cfg.appearance.enabled and cfg.reid.model.startswith("osnet")
-    if asked or not uses_osnet or resolve_weights(cfg.reid.weights, "reid") is not None:
-        return cfg, None
-    fallback = "auto" if cfg.detector.model.endswith(_PYTORCH_SUFFIX) else "none"
-    what = "the detector's own features" if fallback == "auto" else "motion only"
-    note = (
-        f"OSNet weights '{cfg.reid.weights}' not found, so appearance uses {what} (reid.model={fallback}). "
-        f"For the full ReID get osnet_x0_25_msmt17.pth from {OSNET_ZOO_URL} and pass --set reid.weights=PATH "
-        f"(or put it in $TRACKER_WEIGHTS_DIR)."
-    )
-    return cfg.replace({"reid.model": fallback}), note
-
-
-def load_run_config(config_path: str | None, overrides: Sequence[str]) -> tuple[TrackerConfig, str | None]:
-    """The config of a `track` run: YAML and `--set` overrides, then `reid_fallback` (note: None or a line).
-
-    Raises:
-        ConfigError: bad config key or value.
-    """
-    cfg = load_config(config_path, overrides=list(overrides))
-    return reid_fallback(cfg, _asks_for_reid(config_path, tuple(overrides)))
 
 
 class _StopFlag:
@@ -446,7 +399,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     # tracked: a typo or a non-video in the last name must not cost a long first video. Webcams and URLs are opened
     # in turn (a stream may not wait).
     opened = {i: open_source(name) for i, name in enumerate(names) if i == 0 or resolve_source(name) not in _STREAMS}
-    cfg, note = reid_fallback(cfg, _asks_for_reid(options.config, options.overrides))
+    cfg, note = reid_fallback(cfg, asks_for_reid(options.config, options.overrides))
     rate = _frame_rate(opened[0], cfg, options, notify)
     _note_missing_images(opened[0], notify)
     out = options.out
