@@ -25,6 +25,7 @@ from tracker.gallery import Gallery, ModelIdentity, Sighting
 from tracker.global_ids import GlobalIdHistory
 from tracker.io.mot import read_mot_rows
 from tracker.pipeline import Tracker
+from tracker.run_gallery import GallerySaver
 
 COLOUR_MODEL = ModelIdentity("mean-colour", "test", 3)
 GREY = 128.0  # colours are centred on mid-grey, so different colours point in different directions
@@ -205,7 +206,7 @@ def test_a_second_run_on_a_gallery_in_use_is_refused_and_the_first_loses_nothing
     second = write_video(tmp_path / "cam2.avi", scene()[::-1])
     started: list[int] = []
     errors: list[str] = []
-    saving = run._GallerySaver.maybe_save
+    saving = GallerySaver.maybe_save
 
     def second_run_meanwhile(saver):  # after the first run's frames: another `track` on the same gallery
         if not started:
@@ -216,7 +217,7 @@ def test_a_second_run_on_a_gallery_in_use_is_refused_and_the_first_loses_nothing
             errors.append(err.getvalue())
         saving(saver)
 
-    monkeypatch.setattr(run._GallerySaver, "maybe_save", second_run_meanwhile)
+    monkeypatch.setattr(GallerySaver, "maybe_save", second_run_meanwhile)
     assert main([str(first), "--gallery", str(gallery), "--out", str(tmp_path / "a"), *ARGS]) == 0
     assert started == [2], "the second run is refused"
     lines = [line for line in errors[0].splitlines() if line.strip()]

@@ -32,7 +32,6 @@ import numpy as np
 from tracker.config import TrackerConfig, load_config
 from tracker.device import resolve_device
 from tracker.frame_rate import choose_frame_rate
-from tracker.gallery import FileVersion, Gallery, check_saveable, file_version
 from tracker.global_ids import GlobalIdHistory
 from tracker.io.jsonl import read_jsonl_tracks
 from tracker.io.lock import FolderLock, gallery_lock
@@ -55,6 +54,7 @@ from tracker.resume import (
     run_identity,
 )
 from tracker.run_config import asks_for_reid, load_run_config, reid_fallback
+from tracker.run_gallery import GallerySaver, check_gallery_unchanged, open_gallery
 from tracker.run_outputs import (
     DEFAULT_RUNS_DIR,
     RunOutputs,
@@ -433,15 +433,15 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                     f"the run in {out} already tracked {checkpoint.progress.frames} frames, so --max-frames "
                     f"{options.max_frames} leaves nothing to do: give a larger --max-frames, or none"
                 )
-        if options.gallery is not None:  # (a missing folder is not locked: _open_gallery's error names it)
+        if options.gallery is not None:  # (a missing folder is not locked: open_gallery's error names it)
             held.enter_context(gallery_lock(options.gallery))  # read, added to and written back by one run at a time
-        gallery = _open_gallery(options.gallery, cfg)
+        gallery = open_gallery(options.gallery, cfg)
         first = Tracker.from_config(cfg, frame_rate=rate, gallery=gallery)
         if checkpoint is not None:
             restore_state(first, checkpoint)  # with a gallery, the one saved with the state (the file may be newer)
             gallery = first.gallery
             if gallery is not None and options.gallery is not None:  # (before anything is written)
-                _check_gallery_unchanged(options.gallery, out, gallery.file)
+                check_gallery_unchanged(options.gallery, out, gallery.file)
             done = checkpoint.progress
             notify(f"resuming {out} after frame {done.last_frame} ({count(done.frames, 'frame')} tracked before)")
         if note:
@@ -458,7 +458,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         record = out / GALLERY_RECORD_NAME if resumable_here and options.gallery is not None else None
         if checkpoint is None:  # a new run: a record an earlier run left in this folder belongs to no checkpoint of it
             (out / GALLERY_RECORD_NAME).unlink(missing_ok=True)
-        saver = _GallerySaver(
+        saver = GallerySaver(
             gallery, options.gallery, cfg.gallery.save_every_seconds, resumed=checkpoint is not None, record=record
         )
         summaries: list[RunSummary] = []
@@ -565,75 +565,3 @@ def _frame_rate(source: FrameSource, cfg: TrackerConfig, options: TrackOptions, 
     if rate.warning:
         notify(rate.warning)
     return rate.frame_rate
-
-
-def _open_gallery(path: Path | None, cfg: TrackerConfig) -> Gallery | None:
-    """The gallery at `path` (checked, retention applied), a new one when the file does not exist yet, or None."""
-    if path is None:
-        return None
-    if not (cfg.appearance.enabled and cfg.reid.model != "none"):
-        raise ValueError("--gallery needs appearance embeddings: a ReID model and appearance.enabled=true")
-    check_saveable(path)  # before any frame: a gallery that cannot be saved was found only at the run's end
-    if path.exists():
-        return Gallery.load(path, cfg.gallery)
-    return Gallery(cfg.gallery)
-
-
-def _check_gallery_unchanged(gallery: Path, out: Path, at_checkpoint: tuple[str, FileVersion] | None) -> None:
-    """Refuse (`ResumeError`, before anything is written) to resume a run whose gallery file another run saved
-    after this one stopped: the resumed run continues from the gallery of its checkpoint and writes it over the
-    file, which would drop the other run's identities. The file this run left is the one in its record
-    (`GALLERY_RECORD_NAME`, written after each of its saves), else the one its checkpoint's gallery last read or
-    wrote (`at_checkpoint`, `Gallery.file`: no save since)."""
-    record = out / GALLERY_RECORD_NAME
-    try:
-        left = json.loads(record.read_text())["version"]
-    except FileNotFoundError:
-        same = at_checkpoint is not None and at_checkpoint[0] == os.path.realpath(gallery)
-        left = list(at_checkpoint[1]) if same and at_checkpoint[1] is not None else None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ResumeError(f"{record} cannot be read ({exc}): resuming could overwrite another run's gallery") from None
-    now = file_version(gallery)
-    if left != (None if now is None else list(now)):
-        raise ResumeError(
-            f"the gallery {gallery} was {'removed' if now is None else 'saved by another run'} after the run in {out} "
-            "stopped; resuming would replace it with this run's checkpoint and lose that run's identities: start a "
-            "new run instead (without --resume)"
-        )
-
-
-class _GallerySaver:
-    """Writes the gallery back when it changed: at most every `every` seconds from the loop, and on demand.
-
-    The run holds the file's lock (`gallery_lock`) from its load to its last save. A resumed run (`resumed`)
-    continues from the gallery saved with its checkpoint, which replaces the file its own run wrote after that.
-    With `record` (a run that can be resumed), which file is at the path after each save is written there, so that
-    a resume can tell the file its own run left from another run's save (`_check_gallery_unchanged`).
-    """
-
-    def __init__(
-        self, gallery: Gallery | None, path: Path | None, every: float, resumed: bool = False,
-        record: Path | None = None,
-    ) -> None:  # fmt: skip
-        self.gallery, self.path, self.every, self.resumed, self.record = gallery, path, every, resumed, record
-        self._last = time.monotonic()
-
-    def maybe_save(self) -> None:
-        if self.gallery is not None and time.monotonic() - self._last >= self.every:
-            self.save()
-
-    def save(self) -> None:
-        if self.gallery is None or self.path is None:
-            return
-        if self.gallery.modified or not self.path.exists():
-            try:
-                self.gallery.save(self.path, lock=False, overwrite=self.resumed)
-            except OSError as exc:  # (its folder made read-only, a full disk): name the gallery, not a temp file
-                where = f" ({exc.filename})" if exc.filename else ""
-                raise OSError(
-                    f"the gallery {self.path} could not be saved: {exc.strerror or exc}{where}; the file is as it was "
-                    "and the tracking outputs are kept"
-                ) from exc
-            if self.record is not None:
-                write_json_atomic(self.record, {"gallery": str(self.path), "version": file_version(self.path)})
-        self._last = time.monotonic()
