@@ -12,7 +12,6 @@ a time writes into a folder (`tracker.io.lock`): a second one, or a resume of a 
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import os
 import signal
@@ -35,7 +34,7 @@ from tracker.frame_rate import choose_frame_rate
 from tracker.global_ids import GlobalIdHistory
 from tracker.io.jsonl import read_jsonl_tracks
 from tracker.io.lock import FolderLock, gallery_lock
-from tracker.io.mot import resumed_file, unique_stem
+from tracker.io.mot import unique_stem
 from tracker.io.sources import FrameSource, SourceError, open_source, resolve_source
 from tracker.io.strict_json import write_json_atomic
 from tracker.io.video import Annotator
@@ -44,12 +43,10 @@ from tracker.resume import (
     CHECKPOINT_NAME,
     DEFAULT_CHECKPOINT_SECONDS,
     GALLERY_RECORD_NAME,
-    Checkpoint,
     Checkpointer,
     Progress,
     ResumeError,
     not_resumable,
-    read_checkpoint,
     resumable,
     run_identity,
 )
@@ -64,8 +61,8 @@ from tracker.run_outputs import (
     source_files,
     summary_name,
 )
+from tracker.run_resume import AlreadyFinished, checkpoint_of, read_resumed_run, restore_state
 from tracker.run_summary import (
-    SUMMARY_NAME,
     RunSummary,
     combine,
     count_frame,
@@ -118,10 +115,6 @@ class TrackOptions:
     gallery: Path | None = None  # identity gallery file: loaded if present, written back
     resume: bool = False  # continue the run in `out` (default: the newest run folder of the source) from its checkpoint
     checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS  # wall time between resume checkpoints; 0: none
-
-
-class AlreadyFinished(Exception):
-    """`--resume` of a run that finished: there is nothing to do (the message says where it is)."""
 
 
 class _StopFlag:
@@ -259,7 +252,7 @@ def track_source(
                     bar.update(1)
                     last_number = number
                     if checkpointer is not None and checkpointer.due():
-                        checkpointer.write(*_checkpoint(tracker, outputs, summary, source, last_number, start, done))
+                        checkpointer.write(*checkpoint_of(tracker, outputs, summary, source, last_number, start, done))
                     if stop.stopped:
                         break
             except SourceError as exc:
@@ -270,7 +263,7 @@ def track_source(
             # A stop between frames leaves a consistent state: checkpoint it, so a resume loses nothing.
             stopped = summary.interrupted or summary.error
             if checkpointer is not None and stopped and outputs.opened and checkpointer.last_frame != last_number:
-                checkpointer.write(*_checkpoint(tracker, outputs, summary, source, last_number, start, done))
+                checkpointer.write(*checkpoint_of(tracker, outputs, summary, source, last_number, start, done))
         except KeyboardInterrupt:  # a second signal aborts at once: the summary still says so
             summary.interrupted = True
             raise
@@ -301,40 +294,6 @@ def track_source(
     if checkpointer is not None and not (summary.interrupted or summary.error):
         checkpointer.remove()  # finished: nothing to resume
     return summary
-
-
-def _checkpoint(
-    tracker: Tracker,
-    outputs: RunOutputs,
-    summary: RunSummary,
-    source: FrameSource,
-    last: int,
-    start: float,
-    done: Progress,
-) -> tuple[Any, Progress]:
-    """(state, progress) of a checkpoint after source frame `last`: the tracker's state and how far the run got;
-    the outputs are synced to disk first, so they are never shorter than the checkpoint says."""
-    txt_bytes, jsonl_bytes = outputs.sync()
-    progress = Progress(
-        frames=summary.frames,
-        last_frame=last,
-        txt_bytes=txt_bytes,
-        jsonl_bytes=jsonl_bytes,
-        tracks=sorted(int(t) for t in summary.tracks),
-        recovered=summary.recovered,
-        seconds=done.seconds + time.perf_counter() - start,
-        corrupt_frames=source.corrupt_frames,
-        corrupt_numbers=list(source.corrupt_numbers),
-        size_changes=summary.size_changes,
-        last_size=[int(n) for n in summary.last_size],
-        camera_motion_failure_numbers=list(summary.camera_motion_failure_numbers),
-    )
-    return (tracker.core, tracker.camera_motion), progress
-
-
-def restore_state(tracker: Tracker, checkpoint: Checkpoint) -> None:
-    """Put the state a checkpoint saved (`_checkpoint`) into `tracker` (built with the same config and models)."""
-    tracker.core, tracker.camera_motion = checkpoint.state()
 
 
 def _redraw(
@@ -424,15 +383,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         if out is not None:
             held.enter_context(FolderLock(out))
         checkpoint = None
-        if options.resume:
-            _check_resumable(out, opened[0].name)
-            checkpoint = read_checkpoint(out / CHECKPOINT_NAME, identity)  # checked before any model is loaded
-            _check_resumed_outputs(out, opened[0].name, checkpoint.progress)
-            if options.max_frames is not None and options.max_frames <= checkpoint.progress.frames:
-                raise ResumeError(  # it would track nothing, and deleting the checkpoint would end the run there
-                    f"the run in {out} already tracked {checkpoint.progress.frames} frames, so --max-frames "
-                    f"{options.max_frames} leaves nothing to do: give a larger --max-frames, or none"
-                )
+        if options.resume:  # checked before any model is loaded
+            checkpoint = read_resumed_run(out, opened[0].name, identity, options.max_frames)
         if options.gallery is not None:  # (a missing folder is not locked: open_gallery's error names it)
             held.enter_context(gallery_lock(options.gallery))  # read, added to and written back by one run at a time
         gallery = open_gallery(options.gallery, cfg)
@@ -493,60 +445,6 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         if gallery is not None and options.gallery is not None and options.gallery.exists():
             combined.gallery_saved = (options.gallery, len(gallery))
         return combined
-
-
-def _check_resumable(out: Path, stem: str) -> None:
-    """Check there is something to resume in `out` for the source whose outputs are `stem.*`: a checkpoint, else a
-    finished run (`AlreadyFinished`) or an error.
-
-    Raises:
-        AlreadyFinished: no checkpoint and a summary.json of a run of this source that ended normally.
-        ResumeError: no checkpoint and no finished run (not a run folder, a run killed before its first frame, or a
-            run stopped with --checkpoint-seconds 0), or the finished run of another source (`--out` of another
-            video's run said "finished: nothing to resume").
-    """
-    if (out / CHECKPOINT_NAME).exists():
-        return
-    try:
-        summary = json.loads((out / SUMMARY_NAME).read_text())
-    except (OSError, ValueError):
-        summary = None
-    if isinstance(summary, dict) and not resumed_file(out / f"{stem}.txt").exists():
-        raise ResumeError(
-            f"the run in {out} is not one of {stem} (no {stem}.txt there): name its own run folder with --out, or "
-            "run again without --resume"
-        )
-    if isinstance(summary, dict) and not summary.get("interrupted") and not summary.get("error"):
-        raise AlreadyFinished(f"the run in {out} finished ({summary.get('frames')} frames): nothing to resume")
-    if isinstance(summary, dict):
-        raise ResumeError(
-            f"the run in {out} stopped after {summary.get('frames')} frames but left no checkpoint (was it run with "
-            "--checkpoint-seconds 0?): run again without --resume"
-        )
-    raise ResumeError(
-        f"no checkpoint in {out}: not a `track` run folder, or its run was killed before its first frame or ran with "
-        "--checkpoint-seconds 0: run again without --resume"
-    )
-
-
-def _check_resumed_outputs(out: Path, stem: str, progress: Progress) -> None:
-    """Check the txt and JSONL of the run being resumed are there and at least as long as its checkpoint says,
-    before anything in `out` is changed (a refused resume leaves the folder as it was).
-
-    Raises:
-        ResumeError: a file missing or shorter than the checkpoint recorded (named).
-    """
-    for path, length in (
-        (resumed_file(out / f"{stem}.txt"), progress.txt_bytes),
-        (out / f"{stem}.jsonl", progress.jsonl_bytes),
-    ):
-        size = path.stat().st_size if path.exists() else None
-        if size is None or size < length:
-            found = "is missing" if size is None else f"holds {size} bytes"
-            raise ResumeError(
-                f"the outputs of the run being resumed differ from its checkpoint: {path} {found}, the checkpoint "
-                f"recorded {length} bytes; run again without --resume"
-            )
 
 
 def _note_missing_images(source: FrameSource, notify: Callable[[str], None]) -> None:
