@@ -7,6 +7,11 @@ released in a `finally`; SIGINT/SIGTERM only set a flag, so the frame in hand is
 second signal aborts at once, still closing the files). A run of one re-readable source writes a resume
 checkpoint into its folder (`tracker.resume`); `--resume` continues it where the checkpoint stands. One run at
 a time writes into a folder (`tracker.io.lock`): a second one, or a resume of a running one, is refused at its start.
+
+The pieces around the loop have their own modules: `tracker.run_config` (the config and its ReID fallback),
+`tracker.run_outputs` (run folders, output files), `tracker.run_summary` (`RunSummary`, summary.json),
+`tracker.run_resume` (checking and restoring a checkpoint), `tracker.run_gallery` (`--gallery`'s file) and
+`tracker.stop_flag` (SIGINT/SIGTERM).
 """
 
 from __future__ import annotations
@@ -14,17 +19,13 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import signal
 import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import FrameType
-from typing import Any
 
 import numpy as np
 
@@ -70,7 +71,7 @@ from tracker.run_summary import (
     note_counts,
     note_reports,
 )
-from tracker.signal_stack import install_signal_stack
+from tracker.stop_flag import StopFlag
 from tracker.wording import count
 
 __all__ = [
@@ -115,35 +116,6 @@ class TrackOptions:
     gallery: Path | None = None  # identity gallery file: loaded if present, written back
     resume: bool = False  # continue the run in `out` (default: the newest run folder of the source) from its checkpoint
     checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS  # wall time between resume checkpoints; 0: none
-
-
-class _StopFlag:
-    """SIGINT/SIGTERM set a flag (the loop finishes the frame and closes the outputs); a second one aborts, except
-    while the outputs are closing (`closing`), which takes milliseconds and must not be cut short."""
-
-    def __init__(self) -> None:
-        self.stopped = False
-        self.closing = False
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _StopFlag:
-        if threading.current_thread() is threading.main_thread():  # signals can only be caught there
-            install_signal_stack()  # never a dangling one left by OpenVINO: the signal would be a SIGSEGV
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                if signal.getsignal(sig) is signal.SIG_IGN:  # ignored by who started us (a batch worker: Ctrl-C
-                    continue  # is its driver's, which then stops it with one SIGTERM; nohup): stays ignored
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum: int, _frame: FrameType | None) -> None:
-        if self.stopped and not self.closing:
-            raise KeyboardInterrupt
-        self.stopped = True
-        log.info("signal %d: finishing the current frame and closing the outputs", signum)
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
 
 
 def _show(canvas: np.ndarray) -> bool:
@@ -215,7 +187,7 @@ def track_source(
     start = time.perf_counter()
     last_number = done.last_frame
     # The handlers stay while the outputs close: a second signal then cannot cut the files short.
-    with _StopFlag() as stop:
+    with StopFlag() as stop:
         try:
             source.should_stop = lambda: stop.stopped
             frames = iter(source)
