@@ -17,6 +17,7 @@ from pathlib import Path
 from tracker.config import TrackerConfig
 from tracker.gallery import FileVersion, Gallery, check_saveable, file_version
 from tracker.io.strict_json import write_json_atomic
+from tracker.pipeline import require_gallery_appearance
 from tracker.resume import GALLERY_RECORD_NAME, ResumeError
 
 __all__ = ["GallerySaver", "check_gallery_unchanged", "open_gallery"]
@@ -26,8 +27,7 @@ def open_gallery(path: Path | None, cfg: TrackerConfig) -> Gallery | None:
     """The gallery at `path` (checked, retention applied), a new one when the file does not exist yet, or None."""
     if path is None:
         return None
-    if not (cfg.appearance.enabled and cfg.reid.model != "none"):
-        raise ValueError("--gallery needs appearance embeddings: a ReID model and appearance.enabled=true")
+    require_gallery_appearance(cfg)
     check_saveable(path)  # before any frame: a gallery that cannot be saved was found only at the run's end
     if path.exists():
         return Gallery.load(path, cfg.gallery)
