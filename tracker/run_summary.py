@@ -37,7 +37,7 @@ __all__ = [
     "note_reports",
 ]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("tracker.run")  # the run's logger: its messages keep their source
 
 CORRUPT_NUMBERS_SHOWN = 5  # unreadable frames (and failed camera-motion estimates) named in the printed summary
 CAMERA_FAILURES_KEPT = CORRUPT_NUMBERS_KEPT  # positions of the first failed camera-motion estimates in summary.json

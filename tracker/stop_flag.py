@@ -17,7 +17,7 @@ from tracker.signal_stack import install_signal_stack
 
 __all__ = ["StopFlag"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("tracker.run")  # the run's logger: its messages keep their source
 
 
 class StopFlag:
