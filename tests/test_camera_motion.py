@@ -413,8 +413,8 @@ def test_out_of_view_needs_the_border_the_track_was_last_seen_at():
     after an occluder cut the box short (the demo's hidden person) is not out of view, nor is one beyond the
     bottom whose box was last seen at the right border; one last seen at the left border and predicted beyond
     it is."""
-    from tracker.core import _out_of_view
     from tracker.kalman import xyxy_to_xywh
+    from tracker.view_exit import out_of_view
 
     observed = xyxy_to_xywh(np.array([[300.0, 200.0, 360.0, 380.0], [580.0, 200.0, 630.0, 380.0], [5.0, 100, 55, 220]]))
     predicted = xyxy_to_xywh(
@@ -422,8 +422,8 @@ def test_out_of_view_needs_the_border_the_track_was_last_seen_at():
     )
     mean = np.zeros((3, 8))
     mean[:, :4] = predicted
-    np.testing.assert_array_equal(_out_of_view(mean, observed, (HEIGHT, WIDTH), 0.25), [False, False, True])
-    assert not _out_of_view(mean, observed, None, 0.25).any()  # frame size unknown: nobody is out of view
+    np.testing.assert_array_equal(out_of_view(mean, observed, (HEIGHT, WIDTH), 0.25), [False, False, True])
+    assert not out_of_view(mean, observed, None, 0.25).any()  # frame size unknown: nobody is out of view
 
 
 @pytest.mark.parametrize(("width", "height"), [(4000, 150), (6000, 200)])
