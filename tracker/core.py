@@ -119,7 +119,7 @@ class TrackerCore:
         )
         """The gallery tier: new tracks searched in `gallery`, ended ones stored there, live ones offered."""
         self.gallery_link.attach(self)
-        self.frame_report = FrameReport(config, self.table, self.still, self.ground, self.births, self.report_weight)
+        self.frame_report = self._frame_report()
         """What each frame reports: the tracks shown and their boxes (`outputs`), how their widths are made."""
         self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
         self._cov = np.zeros((0, 8, 8))  # (T, 8, 8) Kalman covariances
@@ -133,8 +133,11 @@ class TrackerCore:
         self._appearance_given = False
 
     def __getstate__(self) -> dict:
-        """The state to pickle (a `track` resume checkpoint): all but this frame's embedding cache."""
-        return {**self.__dict__, "_stored_embeddings": _NO_STORED_EMBEDDINGS}
+        """The state to pickle (a `track` resume checkpoint): all but this frame's embedding cache and the stateless
+        `frame_report` (made again from the restored parts on unpickling)."""
+        state = {**self.__dict__, "_stored_embeddings": _NO_STORED_EMBEDDINGS}
+        del state["frame_report"]
+        return state
 
     def __setstate__(self, state: dict) -> None:
         """Restore a pickled state. One pickled before the ground line and the measured measurement noise existed
@@ -149,10 +152,6 @@ class TrackerCore:
             self.measurement_noise = MeasurementNoise(self.config.motion)
         if "report_weight" not in state:  # (main bad25d6): the weight is measured from the frames after the resume
             self.report_weight = ReportWeight(self.config.motion.noise_min_updates)
-        if "frame_report" not in state:  # (before code39): the report was the core's methods; it keeps no state
-            self.frame_report = FrameReport(
-                self.config, self.table, self.still, self.ground, self.births, self.report_weight
-            )
         if "stage1" not in state:  # (main 0a61e9f): the stage 1 rules were the core's methods; they keep no state
             self.stage1 = Stage1Cost(self.config, self.frame_rate, self.table, self.bank, self.calibration)
         if "embedding_faults" not in state:  # (before fix40): the faulty embeddings after the resume are counted
@@ -175,6 +174,12 @@ class TrackerCore:
             )
         # a copy's gallery holds no live tracks (`Gallery.__getstate__`): this stream attaches and offers them again
         self.gallery_link.attach(self)
+        # stateless: made from the restored parts (also for a checkpoint from before it was a module of its own)
+        self.frame_report = self._frame_report()
+
+    def _frame_report(self) -> FrameReport:
+        """A `FrameReport` of this core's table, still boxes, ground line, birth shapes and report weight."""
+        return FrameReport(self.config, self.table, self.still, self.ground, self.births, self.report_weight)
 
     # ------------------------------------------------------------------------------------------ public
     @property
