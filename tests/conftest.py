@@ -32,7 +32,7 @@ def track_boxes_video(tmp_path: Path):
 
     import numpy as np
 
-    from tracker import Tracker, load_config
+    from tracker import Tracker, load_config, run_summary
     from tracker import run as track_run
     from tracker.io import sources
 
@@ -49,7 +49,7 @@ def track_boxes_video(tmp_path: Path):
         cfg = load_config(None, overrides=["appearance.enabled=false", "device=cpu", *overrides])
         tracker = Tracker(cfg, fps, detector=detector, embedder=None)
         summary = track_run.track_source(tracker, source, tmp_path, save_video=False, progress=False)
-        return summary, json.loads((tmp_path / track_run.SUMMARY_NAME).read_text())
+        return summary, json.loads((tmp_path / run_summary.SUMMARY_NAME).read_text())
 
     return run
 

@@ -330,7 +330,7 @@ def test_update_estimates_the_camera_motion_from_frames():
 
 
 def test_run_summary_reports_failed_estimates():
-    from tracker.run import RunSummary
+    from tracker.run_summary import RunSummary
 
     assert "camera motion not found on 3 frames" in RunSummary(frames=10, camera_motion_failures=3).describe()
     assert "camera motion" not in RunSummary(frames=10).describe()
@@ -339,12 +339,12 @@ def test_run_summary_reports_failed_estimates():
 def test_run_summary_json_counts_the_fits_auto_held_back():
     """summary.json's `camera_motion` said frames estimated and failed, not the fits `auto` held back (each a frame
     tracked as if the camera stood still); several sources add theirs up."""
-    from tracker.run import RunSummary, _combine
+    from tracker.run_summary import RunSummary, combine
 
     one = RunSummary(frames=10, camera_motion_estimates=9, camera_motion_failures=1, camera_motion_held=6, name="a")
     assert one.to_json()["camera_motion"] == {"estimates": 9, "failures": 1, "held": 6}
     other = RunSummary(frames=5, camera_motion_estimates=4, camera_motion_held=2, name="b")
-    assert _combine([one, other]).to_json()["camera_motion"] == {"estimates": 13, "failures": 1, "held": 8}
+    assert combine([one, other]).to_json()["camera_motion"] == {"estimates": 13, "failures": 1, "held": 8}
     assert "camera_motion" not in RunSummary(frames=10).to_json(), "compensation off"
 
 
@@ -413,8 +413,8 @@ def test_out_of_view_needs_the_border_the_track_was_last_seen_at():
     after an occluder cut the box short (the demo's hidden person) is not out of view, nor is one beyond the
     bottom whose box was last seen at the right border; one last seen at the left border and predicted beyond
     it is."""
-    from tracker.core import _out_of_view
     from tracker.kalman import xyxy_to_xywh
+    from tracker.view_exit import out_of_view
 
     observed = xyxy_to_xywh(np.array([[300.0, 200.0, 360.0, 380.0], [580.0, 200.0, 630.0, 380.0], [5.0, 100, 55, 220]]))
     predicted = xyxy_to_xywh(
@@ -422,8 +422,8 @@ def test_out_of_view_needs_the_border_the_track_was_last_seen_at():
     )
     mean = np.zeros((3, 8))
     mean[:, :4] = predicted
-    np.testing.assert_array_equal(_out_of_view(mean, observed, (HEIGHT, WIDTH), 0.25), [False, False, True])
-    assert not _out_of_view(mean, observed, None, 0.25).any()  # frame size unknown: nobody is out of view
+    np.testing.assert_array_equal(out_of_view(mean, observed, (HEIGHT, WIDTH), 0.25), [False, False, True])
+    assert not out_of_view(mean, observed, None, 0.25).any()  # frame size unknown: nobody is out of view
 
 
 @pytest.mark.parametrize(("width", "height"), [(4000, 150), (6000, 200)])

@@ -25,10 +25,14 @@ from media import set_display_rotation, write_video
 
 import tracker.io.sources as sources
 import tracker.run as run
+import tracker.run_config as run_config
+import tracker.run_outputs as run_outputs
+import tracker.run_summary as run_summary
 from tracker.cli import main
 from tracker.config import load_config
 from tracker.io.mot import read_mot_rows
 from tracker.pipeline import Tracker
+from tracker.weights import OSNET_ZOO_URL
 
 ROOT = Path(__file__).resolve().parents[1]
 SIZE = (320, 240)  # width, height of the synthetic scene
@@ -205,9 +209,9 @@ def test_several_sources_count_the_tracks_of_each(fake_models_with_reid, tmp_pat
 
 def test_several_sources_report_the_birth_range_of_each():
     """With several sources, each source's birth shape range is a line of its own (none is dropped)."""
-    first = run.RunSummary(name="first", frames=5, birth_shapes={0: [0.21, 0.63, 250]})
-    second = run.RunSummary(name="second", frames=5, birth_shapes={0: [0.3, 0.7, 40], 2: [1.1, 2.4, 30]})
-    text = run._combine([first, second]).describe()
+    first = run_summary.RunSummary(name="first", frames=5, birth_shapes={0: [0.21, 0.63, 250]})
+    second = run_summary.RunSummary(name="second", frames=5, birth_shapes={0: [0.3, 0.7, 40], 2: [1.1, 2.4, 30]})
+    text = run_summary.combine([first, second]).describe()
     lines = [x for x in text.splitlines() if x.startswith("new tracks")]
     assert lines == [
         "new tracks of class 0 of first: width/height 0.21-0.63 (250 looks learnt)",
@@ -437,15 +441,16 @@ def test_reid_falls_back_only_when_the_user_did_not_ask(tmp_path, monkeypatch):
     monkeypatch.delenv("TRACKER_WEIGHTS_DIR", raising=False)
     monkeypatch.chdir(tmp_path)
     cfg = load_config(None)  # default: osnet_x0_25_msmt17.pth, not here
-    fallback, note = run.reid_fallback(cfg, asked=False)
-    assert fallback.reid.model == "auto" and "osnet_x0_25_msmt17.pth" in note and run.OSNET_ZOO_URL in note
+    fallback, note = run_config.reid_fallback(cfg, asked=False)
+    assert fallback.reid.model == "auto" and "osnet_x0_25_msmt17.pth" in note and OSNET_ZOO_URL in note
     openvino = cfg.replace(["detector.model=some_openvino_model"])
-    assert run.reid_fallback(openvino, asked=False)[0].reid.model == "none", "no detector features to pool"
-    assert run.reid_fallback(cfg, asked=True) == (cfg, None), "an explicit request fails loudly instead"
-    assert run._asks_for_reid(None, ("reid.weights=x.pth",)) and not run._asks_for_reid(None, ("device=cpu",))
+    assert run_config.reid_fallback(openvino, asked=False)[0].reid.model == "none", "no detector features to pool"
+    assert run_config.reid_fallback(cfg, asked=True) == (cfg, None), "an explicit request fails loudly instead"
+    assert run_config.asks_for_reid(None, ("reid.weights=x.pth",))
+    assert not run_config.asks_for_reid(None, ("device=cpu",))
     yaml_file = tmp_path / "mine.yaml"
     yaml_file.write_text("reid:\n  weights: mine.pth\n")
-    assert run._asks_for_reid(str(yaml_file), ())
+    assert run_config.asks_for_reid(str(yaml_file), ())
 
 
 def test_dropped_stream_fails_clearly_after_retries(fake_models, tmp_path, monkeypatch, capfd):
@@ -495,12 +500,12 @@ def test_summaries_say_one_track_and_one_frame_in_the_singular():
     """ "1 tracks" and "1 identities" read wrong: the noun follows the count, in `track` and `track batch`."""
     from tracker.batch import BatchSummary, VideoResult
 
-    one = run.RunSummary(frames=1, seconds=1.0, tracks={3}, recovered=1, corrupt_frames=1, gaps=[(1, 0.5)])
+    one = run_summary.RunSummary(frames=1, seconds=1.0, tracks={3}, recovered=1, corrupt_frames=1, gaps=[(1, 0.5)])
     text = one.describe()
     for phrase in ("tracked 1 frame in", "1 track;", "after occlusion 1 time", "1 unreadable frame skipped",
                    "dropped 1 time and came back"):  # fmt: skip
         assert phrase in text, text
-    two = run.RunSummary(frames=2, seconds=1.0, tracks={3, 4}, recovered=2).describe()
+    two = run_summary.RunSummary(frames=2, seconds=1.0, tracks={3, 4}, recovered=2).describe()
     assert "tracked 2 frames in" in two and "2 tracks;" in two and "occlusion 2 times" in two, two
     video = VideoResult(0, "a.mp4", "a", Path("out/a"), "done", frames=1, tracks=1)
     batch = BatchSummary([video], 1.0, "local", {"a": {1: 1}}, Path("g.gallery"), 1, 0).describe()
@@ -632,7 +637,7 @@ def test_compare_help_names_both_peer_families(capsys):
 
 
 def test_summary_gives_the_birth_shape_range():
-    summary = run.RunSummary(birth_shapes={0: [0.21, 0.63, 250]})
+    summary = run_summary.RunSummary(birth_shapes={0: [0.21, 0.63, 250]})
     assert "new tracks of class 0: width/height 0.21-0.63 (250 looks learnt)" in summary.describe()
     assert summary.to_json()["birth_shapes"] == {0: [0.21, 0.63, 250]}
 
@@ -640,7 +645,7 @@ def test_summary_gives_the_birth_shape_range():
 def test_summary_says_why_the_bounds_are_fixed():
     """With the default `appearance.calibration: online`, a short run that never calibrated must not read as if
     calibration were off: the summary says which of the two it is."""
-    from tracker.run import RunSummary
+    from tracker.run_summary import RunSummary
 
     def line(mode: str, calibrated: bool) -> str:
         cal = {"mode": mode, "calibrated": calibrated, "bounds": {"match": 0.55}, "negatives": {"held": 7}}
@@ -668,7 +673,7 @@ def test_second_signal_aborts_and_the_summary_says_interrupted(tmp_path):
         run.track_source(
             tracker, sources.open_source(str(video)), tmp_path / "out", progress=False, after_frame=two_signals
         )
-    summary = json.loads((tmp_path / "out" / run.SUMMARY_NAME).read_text())
+    summary = json.loads((tmp_path / "out" / run_summary.SUMMARY_NAME).read_text())
     assert summary["interrupted"] and summary["frames"] == 5
     assert (tmp_path / "out" / "walk.txt").exists() and not list((tmp_path / "out").glob("*.partial"))
 
@@ -677,13 +682,13 @@ def test_a_signal_while_the_outputs_close_does_not_cut_them_short(tmp_path, monk
     """Ctrl-C twice in quick succession: the second may land while the files are being closed; they still are."""
     video = write_video(tmp_path / "walk.avi", scene())
     tracker = Tracker(load_config(None, overrides=["reid.model=none"]), 25.0, detector=blob_detector, embedder=None)
-    close = run._Outputs.close
+    close = run_outputs.RunOutputs.close
 
     def close_under_a_second_signal(self) -> None:
         os.kill(os.getpid(), signal.SIGINT)
         close(self)
 
-    monkeypatch.setattr(run._Outputs, "close", close_under_a_second_signal)
+    monkeypatch.setattr(run_outputs.RunOutputs, "close", close_under_a_second_signal)
     first = lambda: os.kill(os.getpid(), signal.SIGINT)  # noqa: E731
     try:
         summary = run.track_source(
@@ -755,11 +760,12 @@ def test_runs_started_together_get_their_own_numbered_folders(fake_models, tmp_p
     first frame): one failed renaming the other's files, the survivor mixed both runs' outputs. The folder is now
     claimed when chosen; a run that writes nothing (here a stream that never opens) removes its claim again."""
     monkeypatch.chdir(tmp_path)
-    first, second = (run.next_run_dir(run.DEFAULT_RUNS_DIR, "walk") for _ in range(2))
+    first, second = (run_outputs.next_run_dir(run_outputs.DEFAULT_RUNS_DIR, "walk") for _ in range(2))
     assert (first.name, second.name) == ("walk", "walk2") and first.is_dir() and second.is_dir()
     monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
     assert main(["rtsp://127.0.0.1:9/camera", "--quiet", "--set", "reid.model=none"]) == 2
-    assert sorted(p.name for p in run.DEFAULT_RUNS_DIR.iterdir()) == ["walk", "walk2"], "no folder left by the stream"
+    made = sorted(p.name for p in run_outputs.DEFAULT_RUNS_DIR.iterdir())
+    assert made == ["walk", "walk2"], "no folder left by the stream"
 
 
 def test_exported_detector_loads_before_the_progress_bar_starts(shared, shared_weights, tmp_path):
@@ -889,11 +895,11 @@ def test_summary_json_holds_what_the_printed_summary_says(tmp_path, fake_models,
     """The printed summary gave the camera-motion failures, a video cut short and a stream's drops; summary.json
     ("the run's figures") had none of them. They are there when they happened (camera motion: whenever compensation
     is on, so 0 failures differs from compensation off), and absent otherwise."""
-    short = run.RunSummary(frames=50, ended_early=50, expected_frames=80, gaps=[(12, 1.5), (30, 0.25)])
+    short = run_summary.RunSummary(frames=50, ended_early=50, expected_frames=80, gaps=[(12, 1.5), (30, 0.25)])
     saved = short.to_json()
     assert saved["ended_early"] == {"last_frame": 50, "expected_frames": 80}
     assert saved["stream_gaps"] == [{"after_frame": 12, "seconds": 1.5}, {"after_frame": 30, "seconds": 0.25}]
-    assert not {"camera_motion", "ended_early", "stream_gaps"} & run.RunSummary(frames=3).to_json().keys()
+    assert not {"camera_motion", "ended_early", "stream_gaps"} & run_summary.RunSummary(frames=3).to_json().keys()
     video = write_video(tmp_path / "walk.avi", scene())
     for method, out in (("sparse_flow", tmp_path / "on"), ("none", tmp_path / "off")):
         assert (

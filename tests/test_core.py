@@ -907,7 +907,7 @@ def test_stage1_cost_from_the_gated_pairs_equals_the_dense_cost(monkeypatch):
         has_app = np.isfinite(view.similarity)
         fused = cfg.appearance_weight * (1.0 - view.similarity) + (1.0 - cfg.appearance_weight) * motion
         cost = np.where(has_app, fused, motion)
-        away_pairs = away if away.ndim == 2 else away[:, None]  # tracks, or pairs (`_leaving_pairs`)
+        away_pairs = away if away.ndim == 2 else away[:, None]  # tracks, or pairs (`view_exit.leaving_pairs`)
         forbidden = ~(view.motion_gate & ~away_pairs) | (has_app & (view.similarity < bounds))
         return np.where(forbidden, np.inf, cost)[rows[:, None], cols]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tracker.fast_numpy import all_set, any_set, einsum, filled, largest, smallest
+from tracker.fast_numpy import all_set, any_set, einsum, filled, indices, largest, smallest
 
 
 @pytest.mark.parametrize(
@@ -86,3 +86,11 @@ def test_smallest_of_nothing_raises_as_ndarray_min():
         smallest(np.zeros(0))
     with pytest.raises(ValueError):
         largest(np.zeros(0))
+
+
+@pytest.mark.parametrize(
+    "mask", [np.zeros(0, dtype=bool), np.zeros(5, dtype=bool), np.ones(4, dtype=bool), np.eye(5, dtype=bool)[2]]
+)
+def test_indices_is_np_flatnonzero(mask):
+    got, want = indices(mask), np.flatnonzero(mask)
+    assert got.dtype == want.dtype and got.tolist() == want.tolist()

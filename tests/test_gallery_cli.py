@@ -25,6 +25,7 @@ from tracker.gallery import Gallery, ModelIdentity, Sighting
 from tracker.global_ids import GlobalIdHistory
 from tracker.io.mot import read_mot_rows
 from tracker.pipeline import Tracker
+from tracker.run_gallery import GallerySaver
 
 COLOUR_MODEL = ModelIdentity("mean-colour", "test", 3)
 GREY = 128.0  # colours are centred on mid-grey, so different colours point in different directions
@@ -205,7 +206,7 @@ def test_a_second_run_on_a_gallery_in_use_is_refused_and_the_first_loses_nothing
     second = write_video(tmp_path / "cam2.avi", scene()[::-1])
     started: list[int] = []
     errors: list[str] = []
-    saving = run._GallerySaver.maybe_save
+    saving = GallerySaver.maybe_save
 
     def second_run_meanwhile(saver):  # after the first run's frames: another `track` on the same gallery
         if not started:
@@ -216,7 +217,7 @@ def test_a_second_run_on_a_gallery_in_use_is_refused_and_the_first_loses_nothing
             errors.append(err.getvalue())
         saving(saver)
 
-    monkeypatch.setattr(run._GallerySaver, "maybe_save", second_run_meanwhile)
+    monkeypatch.setattr(GallerySaver, "maybe_save", second_run_meanwhile)
     assert main([str(first), "--gallery", str(gallery), "--out", str(tmp_path / "a"), *ARGS]) == 0
     assert started == [2], "the second run is refused"
     lines = [line for line in errors[0].splitlines() if line.strip()]
@@ -355,3 +356,17 @@ def test_a_gallery_that_cannot_be_saved_stops_track_before_any_frame(colour_mode
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"the gallery {gallery} cannot be " in err[0] and why in err[0], err  # (used: its lock)
     assert "choose another --gallery" in err[0] and not out.exists()
+
+
+@pytest.mark.parametrize("command", ["track", "batch"])
+def test_a_gallery_without_appearance_embeddings_is_one_error_from_track_and_batch(tmp_path, command, capsys):
+    """`--gallery` with appearance off (nothing to store or search) is refused by `track` and `track batch` alike,
+    with the same line, before any model loads, and no gallery file is made (one check both commands call)."""
+    video = write_video(tmp_path / "cam1.avi", scene()[:3])
+    gallery = tmp_path / "site.gallery"
+    args = [str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o"), "--set", "appearance.enabled=false"]
+    assert main(args if command == "track" else ["batch", *args]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if ": error: " in line]
+    assert len(errors) == 1, errors
+    assert errors[0].endswith("--gallery needs appearance embeddings: a ReID model and appearance.enabled=true")
+    assert not gallery.exists()

@@ -61,17 +61,17 @@ def test_the_jsonl_marks_the_gap_frames_box_as_predicted_and_a_resume_reads_it_b
     writes the same lines as before), and the resume's redraw reads it back as a gap report."""
     import json
 
-    import tracker.run as track_run
+    from tracker.io.jsonl import JsonlWriter, read_jsonl_tracks
 
     shown = _walk(True)
     path = tmp_path / "walk.jsonl"
-    writer = track_run._JsonlWriter(path)
+    writer = JsonlWriter(path)
     for f, objects in shown.items():
         writer.write(f, objects)
     writer.close()
     lines = {row["frame"]: row["tracks"] for row in map(json.loads, path.read_text().splitlines())}
     assert [f for f, tracks in lines.items() if any(t.get("predicted") for t in tracks)] == [GAP]
     assert all("predicted" not in t for f, tracks in lines.items() if f != GAP for t in tracks)
-    saved = track_run._saved_tracks(path, path.stat().st_size, shown_global=False)
+    saved = read_jsonl_tracks(path, path.stat().st_size, shown_global=False)
     assert [o.state for o in saved[GAP]] == [TrackState.LOST]
     assert all(o.state is TrackState.TRACKED for f in saved if f != GAP for o in saved[f])

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from tracker import Tracker, load_config
-from tracker.core import _leaving_pairs
 from tracker.kalman import xyxy_to_xywh
 from tracker.testing import reid_like_identities
+from tracker.view_exit import leaving_pairs
 
 WIDTH, HEIGHT = 640, 480
 LOOKS = reid_like_identities(2, 64, different=0.6)  # two people alike enough for a stage 1 appearance match
@@ -77,7 +77,7 @@ def test_the_fraction_inside_decides_and_only_at_the_border_last_seen():
         ]
     )
     entering = np.array([[0.0, 100, 40, 220]])
-    refused = _leaving_pairs(now, before, observed, entering, (HEIGHT, WIDTH), 0.5)
+    refused = leaving_pairs(now, before, observed, entering, (HEIGHT, WIDTH), 0.5)
     np.testing.assert_array_equal(refused[:, 0], [True, False, True, False, False])
 
 
@@ -87,7 +87,7 @@ def test_a_sliver_the_leaving_person_still_shows_may_continue_the_track():
     observed = xyxy_to_xywh(np.array([[-10.0, 100, 50, 220]]))
     now, before = _means([[-40.0, 100, 20, 220]]), _means([[-30.0, 100, 30, 220]])
     boxes = np.array([[0.0, 100, 12, 220], [0.0, 100, 30, 220], [0.0, 100, 31, 220]])
-    refused = _leaving_pairs(now, before, observed, boxes, (HEIGHT, WIDTH), 0.5)
+    refused = leaving_pairs(now, before, observed, boxes, (HEIGHT, WIDTH), 0.5)
     np.testing.assert_array_equal(refused[0], [False, False, True])
 
 
@@ -122,7 +122,7 @@ def test_coming_back_in_is_judged_against_the_previous_frame():
     # the first was further out a frame ago (coming back in), the second further in (leaving)
     before = _means([[-40.0, 100, 20, 220], [-20.0, 100, 40, 220]])
     entering = np.array([[0.0, 100, 40, 220]])
-    refused = _leaving_pairs(now, before, observed, entering, (HEIGHT, WIDTH), 0.5)
+    refused = leaving_pairs(now, before, observed, entering, (HEIGHT, WIDTH), 0.5)
     np.testing.assert_array_equal(refused[:, 0], [False, True])
 
 

@@ -225,14 +225,14 @@ def test_the_run_summary_says_nothing_of_box_noise_when_the_rule_is_off(track_bo
 
 
 def test_the_box_noise_of_several_sources_is_each_reported_and_a_short_one_says_so():
-    from tracker import run as track_run
+    from tracker import run_summary
 
     measured = {"updates": 400, "min_updates": 50, "pairs": 390, "white_w": 1.0, "factor_w": 5.2, "white_h": 0.0,
                 "factor_h": 1.0}  # fmt: skip
     short = {**measured, "updates": 12, "pairs": 9, "factor_w": 1.0}
-    first = track_run.RunSummary(name="first", measurement_noise=measured)
-    second = track_run.RunSummary(name="second", measurement_noise=short)
-    total = track_run._combine([first, second])
+    first = run_summary.RunSummary(name="first", measurement_noise=measured)
+    second = run_summary.RunSummary(name="second", measurement_noise=short)
+    total = run_summary.combine([first, second])
     lines = [x for x in total.describe().splitlines() if x.startswith("box size noise")]
     assert lines == [
         "box size noise of first (standard deviation against the model's, 400 updates): width x2.28, height as "
@@ -245,12 +245,12 @@ def test_the_box_noise_of_several_sources_is_each_reported_and_a_short_one_says_
 def test_a_zero_model_noise_is_never_raised_but_its_whiteness_is_still_reported():
     """`motion.std_position=0`: no scale to raise, so the factors stay 1, but the whiteness test is made: white
     innovations were reported as not white (`white` all 0 in summary.json, "as modelled" in the summary)."""
-    from tracker import run as track_run
+    from tracker import run_summary
 
     noise = MeasurementNoise(MotionConfig(std_position=0.0))
     _pooled(noise, np.array([0.02, 0.05, 0.2, 0.01]), 1000)
     assert noise.white.all() and np.array_equal(noise.factor, np.ones(4)) and noise.applied is None
-    line = track_run._describe_noise(noise.summary())
+    line = run_summary._describe_noise(noise.summary())
     assert line.endswith(": width x1.00, height x1.00") and "as modelled" not in line, line
 
 

@@ -15,6 +15,7 @@ from test_cli import blob_detector
 
 import tracker.io.sources as sources
 import tracker.run as run
+import tracker.run_summary as run_summary
 from tracker.cli import main
 from tracker.io.mot import read_mot_rows
 from tracker.io.sources import SourceError, open_source
@@ -142,7 +143,7 @@ def test_live_stream_reconnects_keeps_counting_and_records_the_gap(monkeypatch):
 
 
 def test_summary_reports_stream_gaps():
-    summary = run.RunSummary(frames=25, seconds=1.0, gaps=[(10, 0.5)])
+    summary = run_summary.RunSummary(frames=25, seconds=1.0, gaps=[(10, 0.5)])
     assert "dropped 1 time and came back: no frames for 0.5 s after frame 10" in summary.describe()
 
 

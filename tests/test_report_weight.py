@@ -115,15 +115,15 @@ def test_the_run_summary_says_when_the_width_is_fixed_unmeasured_or_not_the_aspe
 
 
 def test_the_width_of_several_sources_is_each_reported():
-    from tracker import run as track_run
+    from tracker import run_summary
 
     measured = {"pairs": 400, "min_pairs": 50, "weight": 0.25, "measured": 1.0, "rms_kalman": 0.2, "rms_aspect": 0.3,
                 "rms_blend": 0.19}  # fmt: skip
     short = {**measured, "pairs": 12, "weight": 0.0}
-    total = track_run._combine(
+    total = run_summary.combine(
         [
-            track_run.RunSummary(name="first", report_width=measured),
-            track_run.RunSummary(name="second", report_width=short),
+            run_summary.RunSummary(name="first", report_width=measured),
+            run_summary.RunSummary(name="second", report_width=short),
         ]
     )
     lines = [x for x in total.describe().splitlines() if x.startswith("reported box widths")]

@@ -24,12 +24,14 @@ from media import write_video
 from test_cli import blob_detector, child_env, colour_embedder, scene, use_fake_models, weights_args
 
 import tracker.run as run
+import tracker.run_outputs as run_outputs
 from tracker.bank import AppearanceBank
 from tracker.cli import main
 from tracker.config import load_config
 from tracker.gallery import Gallery
 from tracker.pipeline import Tracker
-from tracker.resume import CHECKPOINT_NAME, Checkpointer, Progress, read_checkpoint
+from tracker.resume import CHECKPOINT_NAME, GALLERY_RECORD_NAME, Checkpointer, Progress, read_checkpoint
+from tracker.run_gallery import GallerySaver
 
 FRAMES = 60  # the synthetic scene's length: the walkers cross (an occlusion) around frame 25
 STOP_AT = 37  # the frame in hand when the run is stopped or killed
@@ -60,14 +62,14 @@ def outputs(folder: Path, stem: str) -> dict[str, bytes]:
 
 def stop_at(monkeypatch, frame: int, how) -> None:
     """Call `how()` when frame `frame` is about to be written (the run is stopped with that frame in hand)."""
-    write = run._Outputs.write
+    write = run_outputs.RunOutputs.write
 
     def write_then_stop(self, number, objects, local=None):
         if number == frame:
             how()
         write(self, number, objects, local)
 
-    monkeypatch.setattr(run._Outputs, "write", write_then_stop)
+    monkeypatch.setattr(run_outputs.RunOutputs, "write", write_then_stop)
 
 
 def kill() -> None:
@@ -327,10 +329,10 @@ def test_a_resume_never_replaces_a_gallery_another_run_saved_meanwhile(
     args, other, gallery, out = _gallery_runs(tmp_path, monkeypatch)
     with monkeypatch.context() as m:
         if not final_save:
-            m.setattr(run._GallerySaver, "save", lambda self: None)  # as after a kill -9 before the first save
+            m.setattr(GallerySaver, "save", lambda self: None)  # as after a kill -9 before the first save
         stop_at(m, 25, kill)
         assert main([*args, "--out", str(out)]) == 130
-    assert (out / run.GALLERY_RECORD_NAME).exists() == final_save
+    assert (out / GALLERY_RECORD_NAME).exists() == final_save
     assert main(other) == 0
     theirs = gallery.read_bytes()
     capsys.readouterr()
@@ -392,7 +394,7 @@ def test_a_run_resumed_without_checkpoints_and_stopped_again_resumes_again(tmp_p
         assert main([*args, "--out", str(out), "--resume", "--checkpoint-seconds", "0"]) == 130
     capsys.readouterr()
     assert main([*args, "--out", str(out), "--resume"]) == 0, capsys.readouterr().err
-    assert not (out / CHECKPOINT_NAME).exists() and not (out / run.GALLERY_RECORD_NAME).exists()
+    assert not (out / CHECKPOINT_NAME).exists() and not (out / GALLERY_RECORD_NAME).exists()
     known = {i.global_id for i in Gallery.load(tmp_path / "known.gallery").identities}
     assert known <= {i.global_id for i in Gallery.load(gallery).identities}
 
@@ -407,11 +409,11 @@ def test_a_record_left_by_an_earlier_run_in_the_folder_does_not_refuse_a_later_r
     with monkeypatch.context() as m:
         stop_at(m, 25, ctrl_c)
         assert main([*args, "--out", str(out)]) == 130
-    assert (out / run.GALLERY_RECORD_NAME).exists()
+    assert (out / GALLERY_RECORD_NAME).exists()
     assert main(other) == 0
     theirs = {i.global_id for i in Gallery.load(gallery).identities}
     with monkeypatch.context() as m:
-        m.setattr(run._GallerySaver, "save", lambda self: None)  # as after a kill -9 before the first save
+        m.setattr(GallerySaver, "save", lambda self: None)  # as after a kill -9 before the first save
         stop_at(m, 25, kill)
         assert main([*args, "--out", str(out)]) == 130
     capsys.readouterr()
@@ -444,7 +446,7 @@ def test_a_gallery_that_cannot_be_saved_is_one_error_naming_it_and_the_outputs_s
 def test_a_finished_run_with_a_gallery_leaves_no_gallery_record(tmp_path, monkeypatch, frame_clock):
     args, _, _, out = _gallery_runs(tmp_path, monkeypatch)
     assert main([*args, "--out", str(out)]) == 0
-    assert not (out / run.GALLERY_RECORD_NAME).exists() and not (out / CHECKPOINT_NAME).exists()
+    assert not (out / GALLERY_RECORD_NAME).exists() and not (out / CHECKPOINT_NAME).exists()
 
 
 def test_an_image_folder_resumes_without_reading_the_frames_before_the_checkpoint(

@@ -12,6 +12,7 @@ import pytest
 
 import tracker.io.sources as sources
 import tracker.run as track_run
+import tracker.run_summary as run_summary
 from tracker import Tracker, load_config
 from tracker.config import TrackerConfig
 from tracker.gallery import Gallery
@@ -247,7 +248,7 @@ def test_a_fixed_object_hidden_before_any_bound_is_learnt_is_reported_in_the_sum
     assert still.bound is None and still.hidden(table.still_share).tolist() == [True, False]
     summary = still.summary()
     assert summary["bound"] is None and summary["hidden_tracks"] == 1 and summary["hidden_frames"] > 0, summary
-    line = track_run._describe_still(summary)
+    line = run_summary._describe_still(summary)
     assert line.startswith("fixed scene objects: jitter bound not learnt (") and "1 track not reported" in line
 
 
@@ -324,19 +325,19 @@ def test_the_run_summary_reports_the_still_rule_and_what_it_hid(tmp_path):
     assert withheld > 40, "the scene hides the sign (the test can fail)"
     assert summary.still["hidden_tracks"] == 1 and summary.still["hidden_frames"] == withheld, summary.still
     assert summary.still["bound"] >= 0 and summary.still["jitters"] >= 20  # the sign taught zeros before it was judged
-    assert json.loads((tmp_path / track_run.SUMMARY_NAME).read_text())["still"] == summary.still
+    assert json.loads((tmp_path / run_summary.SUMMARY_NAME).read_text())["still"] == summary.still
     assert "fixed scene objects: jitter bound" in summary.describe()
     assert f"1 track not reported, for {withheld} track-frames" in summary.describe()
 
 
 def test_the_still_figures_of_several_sources_are_each_reported():
-    first = track_run.RunSummary(
+    first = run_summary.RunSummary(
         name="first", still={"bound": 0.001, "jitters": 50, "hidden_tracks": 1, "hidden_frames": 80}
     )
-    second = track_run.RunSummary(
+    second = run_summary.RunSummary(
         name="second", still={"bound": 0.002, "jitters": 60, "hidden_tracks": 0, "hidden_frames": 0}
     )
-    total = track_run._combine([first, second])
+    total = run_summary.combine([first, second])
     lines = [x for x in total.describe().splitlines() if x.startswith("fixed scene objects")]
     assert lines == [
         "fixed scene objects of first: jitter bound 0.0010 box heights (50 jitters learnt); 1 track not reported, "
@@ -345,7 +346,7 @@ def test_the_still_figures_of_several_sources_are_each_reported():
         "for 0 track-frames",
     ]
     assert total.to_json()["still_per_source"] == {"first": first.still, "second": second.still}
-    assert "still" not in track_run.RunSummary().to_json(), "no still figures before the rule applies"
+    assert "still" not in run_summary.RunSummary().to_json(), "no still figures before the rule applies"
 
 
 def _gallery_run(frames: int, sign_moves_from: int | None = None) -> tuple[dict[int, int], Gallery]:

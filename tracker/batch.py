@@ -756,10 +756,9 @@ def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool = False)
     """Fail before any work on a gallery that cannot be used (one clear error). `own_tracker`: the caller's
     `make_tracker`, whose embeddings' D this cannot know."""
     from tracker.gallery import Gallery, check_saveable
-    from tracker.pipeline import reid_model_identity
+    from tracker.pipeline import reid_model_identity, require_gallery_appearance
 
-    if not (cfg.appearance.enabled and cfg.reid.model != "none"):
-        raise ValueError("--gallery needs appearance embeddings: a ReID model and appearance.enabled=true")
+    require_gallery_appearance(cfg)
     check_saveable(gallery)  # the reduce saves it when every video has ended: found then, the batch's work was spent
     if gallery.exists():
         loaded = Gallery.load(gallery, cfg.gallery)  # GalleryError: unreadable, corrupt, newer format

@@ -132,7 +132,7 @@ def _batch(argv: list[str]) -> int:
             print(f"track batch: error: {name}: {reason}", file=sys.stderr)
         return EXIT_SOME_FAILED
     from tracker.config import ConfigError
-    from tracker.run import load_run_config
+    from tracker.run_config import load_run_config
 
     overrides = list(args.set) + ([f"device={args.device}"] if args.device else [])
     try:
@@ -221,7 +221,8 @@ def _track(argv: list[str]) -> int:
     except SourceError as exc:
         print(f"track: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_USER_ERROR
-    from tracker.run import AlreadyFinished, TrackOptions, run_track
+    from tracker.run import TrackOptions, run_track
+    from tracker.run_resume import AlreadyFinished
 
     if not args.verbose:  # OpenCV's own warnings (a camera index that does not open, a stream retried): our one line
         import cv2

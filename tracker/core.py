@@ -17,16 +17,17 @@ from tracker.calibration import Calibration
 from tracker.camera_motion import warp_boxes_xywh, warp_states
 from tracker.classes import ClassPolicy
 from tracker.config import TrackerConfig
-from tracker.entry import entry_evidence, near_border
-from tracker.fast_numpy import all_set, any_set, filled
+from tracker.entry import entry_evidence
+from tracker.fast_numpy import all_set, any_set, filled, indices
 from tracker.frame_rate import frames_at_least
+from tracker.frame_report import FrameReport
 from tracker.frame_view import BorderLooks, FrameView, block
 from tracker.gallery import Gallery
 from tracker.gallery_link import GalleryLink
 from tracker.ground_line import GroundLine, complete_part_boxes
 from tracker.kalman import KalmanFilter, xywh_to_xyxy, xyxy_to_xywh
 from tracker.measurement_noise import MeasurementNoise
-from tracker.report_aspect import first_aspect, reported_xywh, update_aspect
+from tracker.report_aspect import first_aspect, update_aspect
 from tracker.report_weight import ReportWeight
 from tracker.stage1 import Stage1Cost
 from tracker.still import StillBoxes
@@ -34,14 +35,12 @@ from tracker.sweep import mask_pairs
 from tracker.tentative_resort import resort_with_tentative
 from tracker.track import LOST, REMOVED, TRACKED, Track, TrackTable
 from tracker.truncation import (
-    TOUCH_PX,
     complete_truncated,
-    narrowest_whole_ratio,
     pin_cut_edges,
     touches_side,
-    visible_fraction,
 )
-from tracker.types import Detections, EmbeddingFaults, InvalidDetections, OutsideDetections, TrackedObject, TrackState
+from tracker.types import Detections, EmbeddingFaults, InvalidDetections, OutsideDetections, TrackedObject
+from tracker.view_exit import away_from_view
 
 __all__ = ["EmbedFn", "TrackerCore"]
 
@@ -120,6 +119,8 @@ class TrackerCore:
         )
         """The gallery tier: new tracks searched in `gallery`, ended ones stored there, live ones offered."""
         self.gallery_link.attach(self)
+        self.frame_report = self._frame_report()
+        """What each frame reports: the tracks shown and their boxes (`outputs`), how their widths are made."""
         self._mean = np.zeros((0, 8))  # (T, 8) Kalman means, row-aligned with self.tracks
         self._cov = np.zeros((0, 8, 8))  # (T, 8, 8) Kalman covariances
         self._obs_mean = np.zeros((0, 8))  # (T, 8) state right after the last matched detection
@@ -132,8 +133,11 @@ class TrackerCore:
         self._appearance_given = False
 
     def __getstate__(self) -> dict:
-        """The state to pickle (a `track` resume checkpoint): all but this frame's embedding cache."""
-        return {**self.__dict__, "_stored_embeddings": _NO_STORED_EMBEDDINGS}
+        """The state to pickle (a `track` resume checkpoint): all but this frame's embedding cache and the stateless
+        `frame_report` (made again from the restored parts on unpickling)."""
+        state = {**self.__dict__, "_stored_embeddings": _NO_STORED_EMBEDDINGS}
+        del state["frame_report"]
+        return state
 
     def __setstate__(self, state: dict) -> None:
         """Restore a pickled state. One pickled before the ground line and the measured measurement noise existed
@@ -170,6 +174,12 @@ class TrackerCore:
             )
         # a copy's gallery holds no live tracks (`Gallery.__getstate__`): this stream attaches and offers them again
         self.gallery_link.attach(self)
+        # stateless: made from the restored parts (also for a checkpoint from before it was a module of its own)
+        self.frame_report = self._frame_report()
+
+    def _frame_report(self) -> FrameReport:
+        """A `FrameReport` of this core's table, still boxes, ground line, birth shapes and report weight."""
+        return FrameReport(self.config, self.table, self.still, self.ground, self.births, self.report_weight)
 
     # ------------------------------------------------------------------------------------------ public
     @property
@@ -256,28 +266,15 @@ class TrackerCore:
         dets = view.dets
         cfg = self.config.association
 
-        confident = _indices(dets.scores >= cfg.high_score)
-        low = _indices((dets.scores >= cfg.low_score) & (dets.scores < cfg.high_score))
+        confident = indices(dets.scores >= cfg.high_score)
+        low = indices((dets.scores >= cfg.low_score) & (dets.scores < cfg.high_score))
         is_confirmed = view.confirmed  # (the table's states change only once the stages have matched)
-        confirmed, tentative = _indices(is_confirmed), _indices(~is_confirmed)
+        confirmed, tentative = indices(is_confirmed), indices(~is_confirmed)
 
         # Stage 1: confirmed and lost tracks x confident detections (appearance + motion). A track predicted out of
         # the view (the camera turned away, or the person walked out) can come back by re-identification only.
-        away = _out_of_view(self._mean, self.table.observed_xywh, frame_size, cfg.entry_border_heights)
-        lost_rows = _indices(self.table.state == LOST)
-        if frame_size is not None and cfg.lost_exit_fraction > 0 and len(lost_rows):
-            leaving = _leaving_pairs(
-                self._mean[lost_rows],
-                before[lost_rows],
-                self.table.observed_xywh[lost_rows],
-                dets.boxes_xyxy,
-                frame_size,
-                cfg.lost_exit_fraction,
-            )
-            if leaving.any():  # (rare: a lost track walking out of the view)
-                pairs = np.zeros((len(away), len(dets)), dtype=bool)
-                pairs[lost_rows] = leaving
-                away = away[:, None] | pairs
+        lost = self.table.state == LOST
+        away = away_from_view(self._mean, before, self.table.observed_xywh, lost, dets.boxes_xyxy, frame_size, cfg)
         part_boxes = self._part_boxes if self._any_part_box else None
         cost = self.stage1.cost(view, confirmed, confident, away, part_boxes, self._appearance_given)
         cost = cost + view.class_block(confirmed, confident)
@@ -314,7 +311,7 @@ class TrackerCore:
         self._start_tracks(left_dets, dets, frame_size)
         self.gallery_link.link_newborn(self, self.frame_index)  # gallery tier: new tracks searched
         self.gallery_link.publish_live(self, self.frame_index)  # and live ones offered to the other streams
-        return self._outputs(dets, frame_size)
+        return self.frame_report.outputs(self._mean, dets, frame_size, self.gallery is not None)
 
     def _resort_with_tentative(
         self,
@@ -590,7 +587,7 @@ class TrackerCore:
         refresh = max(1, round(app.refresh_seconds * self.frame_rate))
         stale = ~lost & (self.frame_index - self.table.bank_frame >= refresh)
         need = compare.any(axis=0) | ~gate.any(axis=0)
-        rows = _indices(stale & (gated_iou > 0).any(axis=1))
+        rows = indices(stale & (gated_iou > 0).any(axis=1))
         need[gated_iou[rows].argmax(axis=1)] = True
         return need
 
@@ -600,7 +597,7 @@ class TrackerCore:
         gate (`_fit_for_bank`: a low score or a box in front), so no bank, calibration sample or new track's bank takes
         it either. A stale bank's refresh of an occluded walker and an unmatched low-score box were cut and embedded
         for nothing (1080p street, first 100 frames: 2.36 -> 2.09 crops a frame); outputs are unchanged."""
-        rows = _indices(need & ~compared)
+        rows = indices(need & ~compared)
         if not self.config.appearance.lazy_embedding or len(rows) == 0:
             return need
         need = need.copy()
@@ -615,7 +612,7 @@ class TrackerCore:
         return usable & ~self._part_boxes if self._any_part_box else usable
 
     def _embed(self, dets: Detections, need: np.ndarray, embed: EmbedFn) -> Detections:
-        rows = _indices(need & ~dets.has_embedding)
+        rows = indices(need & ~dets.has_embedding)
         if not len(rows):
             return dets
         dets = dets.with_embeddings(rows, embed(rows), self.embedding_faults)
@@ -762,7 +759,7 @@ class TrackerCore:
             pooled = (self.table.frames_since_update.take(track_idx) == 0) & view.confirmed.take(track_idx)
             if completed is not None:
                 pooled &= ~completed  # a completed box's size is the prediction's
-            pooled = None if all_set(pooled) else _indices(pooled)  # None: all of them (most frames), no row picked
+            pooled = None if all_set(pooled) else indices(pooled)  # None: all of them (most frames), no row picked
             prior_var = _rows(cov.diagonal(0, 1, 2)[:, :4], pooled).copy()  # (H P^- H^T)_ii before the update
             prior_scale = _rows(mean.take(_MEASUREMENT_SCALE_COLUMNS, axis=1), pooled)
         # the innovation covariances the gate computed for the same states (none replayed since, no scores in them)
@@ -799,29 +796,6 @@ class TrackerCore:
             uncut = None if uncut is None else uncut[keep]
         self._feed_banks(track_idx, det_idx, dets, uncut)
 
-    def _aspect_weight(self) -> float:
-        """How far the report goes from the Kalman width towards the smoothed aspect's, 0-1 (0: the Kalman width)."""
-        motion = self.config.motion
-        if not motion.report_aspect_filter:
-            return 0.0
-        return self.report_weight.weight if motion.report_aspect_weighting else 1.0
-
-    def report_width(self) -> dict[str, float] | None:
-        """How the reported widths are made, for reports (`track`'s summary, `summary.json`, `track eval`):
-        `ReportWeight.summary()` (pairs pooled, relative RMS errors against the next box) with `min_pairs` (pairs
-        needed before the weight is measured), `weight` the one applied (0: the Kalman width; 1: the aspect width,
-        and always 1 with `motion.report_aspect_weighting` off) and `measured` (1.0: the video's measured weight,
-        0.0: weighting off). None where the report takes no aspect width (`motion.report_aspect_filter` or
-        `motion.output_filtered_box` off)."""
-        motion = self.config.motion
-        if not (motion.report_aspect_filter and motion.output_filtered_box):
-            return None
-        return self.report_weight.summary() | {
-            "min_pairs": self.report_weight.min_pairs,
-            "weight": self._aspect_weight(),
-            "measured": float(motion.report_aspect_weighting),
-        }
-
     def _update_aspects(self, track_idx: np.ndarray, measured: np.ndarray, whole: np.ndarray | None) -> None:
         """The reported aspect of the matched tracks `track_idx` (M,) from their measured (M, 4) xywh boxes that are
         `whole` (M,) bool (None: all): no side border cuts them and none was completed at the track's size
@@ -847,6 +821,11 @@ class TrackerCore:
             self.kalman.step_ratio,
             1.0 if applied is None else float(applied[2]),
         )
+
+    def report_width(self) -> dict[str, float] | None:
+        """How the reported widths are made, for reports (`track`'s summary, `summary.json`, `track eval`):
+        `FrameReport.report_width` (None where the report takes no aspect width)."""
+        return self.frame_report.report_width()
 
     def _reupdate(self, track_idx: np.ndarray, xywh_now: np.ndarray) -> bool:
         """Observation-centric re-update (OC-SORT) of the matched tracks that missed frames: replay each one's gap
@@ -957,7 +936,7 @@ class TrackerCore:
         video has given appearance: beyond it a return would be a revival, and there is no look to judge one by."""
         missed = filled(len(self.tracks), True, bool)
         missed[matched_track_idx] = False
-        missed = _indices(missed)
+        missed = indices(missed)
         if len(missed) == 0:  # every track matched: none ages, none is removed
             return
         life = self.config.lifecycle
@@ -968,7 +947,7 @@ class TrackerCore:
         frames_motion_only = round(seconds_without_bank * self.frame_rate)
         has_bank = self.config.appearance.enabled & (self.bank.count(self.table.slot) > 0)
         self.table.mark_missed(missed, np.where(has_bank[missed], frames_with_bank, frames_motion_only))
-        removed = _indices(self.table.state == REMOVED)
+        removed = indices(self.table.state == REMOVED)
         if len(removed) == 0:
             return
         for row in removed:
@@ -984,90 +963,6 @@ class TrackerCore:
     def _issue_id(self, track: Track) -> None:
         track.track_id, self._next_id = self._next_id, self._next_id + 1
         self.gallery_link.newborn(track)
-
-    def _outputs(self, dets: Detections, frame_size: tuple[int, int] | None = None) -> list[TrackedObject]:
-        """The confirmed tracks matched this frame, by track ID, but for fixed scene objects (`StillBoxes.hidden`);
-        their boxes inside the frame when its size is known."""
-        table = self.table
-        shown = (table.state == TRACKED) & (table.frames_since_update == 0) & (table.track_id > 0)
-        report_gap = self.config.motion.report_gap_frame
-        if report_gap:  # missed this frame only: reported at its prediction
-            shown |= (table.state == LOST) & (table.frames_since_update == 1) & (table.track_id > 0)
-        hidden = self.still.hidden(table.still_share)
-        if any_set(hidden):  # (most frames: no fixed object among the tracks)
-            self.still.count_hidden(table.track_id[shown & hidden])
-            shown &= ~hidden
-        shown = _indices(shown)
-        shown = shown[table.track_id[shown].argsort()]
-        gap = table.frames_since_update[shown] > 0 if report_gap else np.zeros(len(shown), dtype=bool)
-        kalman = self._mean.take(shown, axis=0)[:, :4]
-        judged = boxes = xywh_to_xyxy(kalman)  # judged: what is in view (the Kalman box, the person's whole width)
-        if not self.config.motion.output_filtered_box:  # the detection's own box where there is one (judged too)
-            matched = _indices(~gap)  # the prediction in a gap
-            boxes[matched] = dets.boxes_xyxy[np.searchsorted(dets.index, table.detection_index[shown[matched]])]
-        elif (weight := self._aspect_weight()) > 0.0:  # towards the smoothed aspect's width (`tracker.report_aspect`)
-            # but for a box a side border cuts: its inner edge is what was measured (`complete_truncated`)
-            aspect = table.aspect[shown]
-            if frame_size is not None:
-                aspect = np.where(touches_side(kalman, frame_size), np.nan, aspect)
-            boxes = xywh_to_xyxy(reported_xywh(kalman, aspect, weight))
-        if frame_size is not None:  # a filtered box (a completed cut one) may reach beyond the frame
-            height, width = frame_size
-            in_view = self._mostly_in_view(judged, table.class_id[shown], width, shown)
-            if in_view is not None:
-                shown, boxes, gap = shown[in_view], boxes[in_view], gap[in_view]
-            boxes = np.clip(boxes, 0.0, [width, height, width, height])
-            if report_gap and any_set(gap):  # a prediction that left the frame is not reported
-                inside = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
-                shown, boxes, gap = shown[inside], boxes[inside], gap[inside]
-        self.ground.learn(boxes, table.class_id[shown], frame_size)  # the ground line learns from the reported boxes
-        rows = shown.tolist()
-        # global IDs exist only with a gallery (`GalleryLink.link_newborn`); without one every output's is None
-        global_ids = [self.tracks[row].global_id for row in rows] if self.gallery is not None else [None] * len(rows)
-        tracked, lost = TrackState.TRACKED, TrackState.LOST
-        states = [lost if g else tracked for g in gap.tolist()] if report_gap else [tracked] * len(rows)
-        fields = (
-            table.track_id[shown].tolist(),
-            boxes,
-            table.score[shown].tolist(),
-            table.class_id[shown].tolist(),
-            states,
-            table.detection_index[shown].tolist(),
-            table.recovered[shown].tolist(),
-            global_ids,
-        )
-        return TrackedObject.many(len(rows), *fields)
-
-    def _mostly_in_view(
-        self, boxes_xyxy: np.ndarray, class_ids: np.ndarray, frame_width: float, rows: np.ndarray | None = None
-    ) -> np.ndarray | None:
-        """(M,) bool: the reported boxes (M, 4, not clipped) that may show at least `motion.min_visible_fraction`
-        of their person's width (`truncation.visible_fraction`, with the narrowest shape the births learnt); None
-        when all do without measuring (the rule off, or no box at a side border: most frames). Until the births'
-        shape range of a class applies, and with `motion.visible_fraction_from_tracks`, the narrowest width/height
-        among this frame's reported boxes of that class that no side border cuts and whose track (`rows` (M,), the
-        boxes' table rows) had its width measured uncut stands in for it (`truncation.narrowest_whole_ratio`)."""
-        least = self.config.motion.min_visible_fraction
-        if least <= 0.0 or len(boxes_xyxy) == 0:
-            return None
-        if boxes_xyxy[:, 0].min() > TOUCH_PX and boxes_xyxy[:, 2].max() < frame_width - TOUCH_PX:
-            return None
-        at_side = _indices((boxes_xyxy[:, 0] <= TOUCH_PX) | (boxes_xyxy[:, 2] >= frame_width - TOUCH_PX))
-        keep = filled(len(boxes_xyxy), True, bool)
-        ratio = self.births.narrowest_ratio(class_ids[at_side])
-        if rows is not None and self.config.motion.visible_fraction_from_tracks and any_set(np.isnan(ratio)):
-            whole = self.table.width_seen[rows]  # (a copy: fancy indexing)
-            whole[at_side] = False
-            live = narrowest_whole_ratio(boxes_xyxy[whole], class_ids[whole], class_ids[at_side])
-            ratio = np.where(np.isnan(ratio), live, ratio)
-        keep[at_side] = visible_fraction(boxes_xyxy[at_side], ratio, frame_width) >= least
-        return keep
-
-
-def _indices(mask: np.ndarray) -> np.ndarray:
-    """(K,) int64 indices of the True entries of a 1-D bool `mask`: `np.flatnonzero`'s, without its wrapper calls
-    (0.1 against 1.3 us; about ten a frame)."""
-    return mask.nonzero()[0]
 
 
 def _rows(array: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
@@ -1099,79 +994,6 @@ def _appearance_pairs(
     if lost_pairs is None or plausible is None:
         return gate & contested
     return (gate & (lost_pairs | contested)) | plausible
-
-
-def _out_of_view(
-    mean: np.ndarray, observed_xywh: np.ndarray, frame_size: tuple[int, int] | None, border_heights: float
-) -> np.ndarray:
-    """(T,) bool: tracks that left the view: the predicted box (Kalman means (T, 8)) lies wholly beyond a border
-    of the (height, width) frame, and the last observed box (T, 4; moved with the camera) was at that same
-    border (`entry.near_border`, within `border_heights` of its heights) or beyond it.
-
-    No detection can continue such a track by motion: a box at that border is another person, or the same one
-    coming back into view, which only appearance can tell. A person leaves the view only across a border they
-    were near; a track last seen elsewhere whose prediction drifted out (a box cut short by an occluder gives a
-    wild velocity) was hidden, not gone. None (size unknown): no track is out of view.
-    """
-    if frame_size is None or len(mean) == 0:
-        return np.zeros(len(mean), dtype=bool)
-    beyond = _inside_fractions(mean, frame_size) <= 0
-    return (beyond & near_border(xywh_to_xyxy(observed_xywh), frame_size, border_heights)).any(axis=1)
-
-
-def _inside_fractions(mean: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
-    """(T, 4): the share of each box's (Kalman means (T, 8)) width (left, right border) or height (top, bottom)
-    on the inner side of the left, top, right and bottom border of the (height, width) frame (<= 0: wholly beyond
-    it; above 1 where the box ends short of it)."""
-    height, width = frame_size
-    box = xywh_to_xyxy(mean[:, :4])
-    size = np.tile(np.maximum(mean[:, 2:4], np.finfo(np.float64).tiny), 2)
-    return np.stack([box[:, 2], box[:, 3], width - box[:, 0], height - box[:, 1]], axis=1) / size
-
-
-def _leaving_pairs(
-    mean: np.ndarray,
-    previous_mean: np.ndarray,
-    observed_xywh: np.ndarray,
-    boxes_xyxy: np.ndarray,
-    frame_size: tuple[int, int],
-    exit_fraction: float,
-) -> np.ndarray:
-    """(T, N) bool: pairs no detection (N, 4, pixels) may make by motion with a track leaving the view
-    (`association.lost_exit_fraction`): the track's predicted box (Kalman means (T, 8)) keeps no more than
-    `exit_fraction` (0 to 1) of its width (left, right border) or height (top, bottom) inside a
-    border of the (height, width) frame, no more than its box of the previous frame did (`previous_mean` (T, 8),
-    in that frame's pixels: a track the camera brings back into the view is not leaving), its last observed box
-    (T, 4; moved with the camera) was cut by that border (within `truncation.TOUCH_PX` of it, or beyond it: the
-    person was walking out, not hidden near it), and the detection reaches further into the view from that
-    border than `exit_fraction` of the track's width (height): it shows more of a person than the one walking
-    out has left in view, so it is someone entering, or them turning back, which only appearance can tell
-    (stage 4). A sliver at the border the leaving person still shows may continue it.
-
-    Traced: TUD-Campus ACF, a static crop of it and its pan2, pan8 and jitter variants, frame 38: a person
-    leaving by the left border, lost for 3 frames and predicted 30 % inside, was taken by a person entering there
-    (64 px in view, the track 74 px wide) at similarity 0.568; yolov8n TUD-Campus scale0.5, frames 51-53: the
-    slivers (10-11 px wide) of a person walking out keep their track; PETS09 ACF, frame 70: a person hidden 5 px
-    from the right border, whose prediction drifted out, is not leaving.
-    """
-    height, width = frame_size
-    nothing = np.zeros((len(mean), len(boxes_xyxy)), dtype=bool)
-    cx, cy, w, h = mean[:, 0], mean[:, 1], mean[:, 2], mean[:, 3]
-    # most frames: every lost track's box keeps more than the fraction inside every border (a few small ops)
-    if (np.minimum(cx, width - cx) > (exit_fraction - 0.5) * w).all() and (
-        np.minimum(cy, height - cy) > (exit_fraction - 0.5) * h
-    ).all():
-        return nothing
-    inside = _inside_fractions(mean, frame_size)
-    leaving = (inside <= exit_fraction) & (inside <= _inside_fractions(previous_mean, frame_size))
-    seen = xywh_to_xyxy(observed_xywh)
-    leaving &= np.stack([seen[:, 0], seen[:, 1], width - seen[:, 2], height - seen[:, 3]], axis=1) <= TOUCH_PX
-    if not leaving.any():
-        return nothing
-    # how far each detection reaches into the view from each border, px (N, 4), against the allowed (T, 4)
-    reach = np.stack([boxes_xyxy[:, 2], boxes_xyxy[:, 3], width - boxes_xyxy[:, 0], height - boxes_xyxy[:, 1]], axis=1)
-    allowed = exit_fraction * np.tile(mean[:, 2:4], 2)
-    return (leaving[:, None, :] & (reach[None, :, :] > allowed[:, None, :])).any(axis=2)
 
 
 def _contested(iou: np.ndarray, threshold: float) -> np.ndarray:

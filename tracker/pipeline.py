@@ -26,7 +26,7 @@ from tracker.io.prefetch import Prefetch
 from tracker.threads import BlasThreads, exact_torch_threads, torch_threads
 from tracker.types import Detections, OutsideDetections, TrackedObject, to_embedding_tensor
 
-__all__ = ["Tracker", "reid_model_identity", "require_model_files"]
+__all__ = ["Tracker", "has_appearance", "reid_model_identity", "require_gallery_appearance", "require_model_files"]
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class Tracker:
         self._frame_size: tuple[int, int] | None = None  # (height, width) of the last `update` frame of this video
         self._closed = False  # `close()` released the detector and the embedder
         self._blas = BlasThreads(self.config.core_threads)  # numpy's BLAS threads during a frame, as torch's
-        if gallery is not None and not (self.config.appearance.enabled and self.config.reid.model != "none"):
+        if gallery is not None and not has_appearance(self.config):
             raise ValueError(GALLERY_NEEDS_APPEARANCE)
         self.core = TrackerCore(self.config, self.frame_rate, self.device, gallery, source_name)
         cmc = self.config.motion.camera_compensation != "none"
@@ -204,7 +204,7 @@ class Tracker:
         validate_config(cfg)  # before any model loads
         device = resolve_device(cfg.device)
         storage_dtype(cfg.appearance.bank_dtype, device)  # ValueError before any model loads (float16 on the CPU)
-        use_reid = cfg.appearance.enabled and cfg.reid.model != "none"
+        use_reid = has_appearance(cfg)
         if gallery is not None and not use_reid:  # (before its model check, which would name a model "none")
             raise ValueError(GALLERY_NEEDS_APPEARANCE)
         require_model_files(cfg)
@@ -530,6 +530,22 @@ class Tracker:
     def camera_motion_failures(self) -> int:
         """Frames whose camera-motion estimate failed and fell back to the identity (0 without compensation)."""
         return 0 if self.camera_motion is None else self.camera_motion.failures
+
+
+def has_appearance(cfg: TrackerConfig) -> bool:
+    """Whether `cfg` computes appearance embeddings (what a gallery stores and searches): appearance on and a ReID
+    model (OSNet, or `auto`: the detector's features)."""
+    return cfg.appearance.enabled and cfg.reid.model != "none"
+
+
+def require_gallery_appearance(cfg: TrackerConfig, option: str = "--gallery") -> None:
+    """The check `track --gallery` and `track batch --gallery` make before anything loads.
+
+    Raises:
+        ValueError: `cfg` computes no appearance embeddings (`has_appearance`), naming `option`.
+    """
+    if not has_appearance(cfg):
+        raise ValueError(f"{option} needs appearance embeddings: a ReID model and appearance.enabled=true")
 
 
 def require_model_files(cfg: TrackerConfig) -> None:

@@ -1,0 +1,62 @@
+"""The config of a `track` run: the YAML and `--set` overrides, then the ReID fallback where OSNet's weights are
+absent and the user did not ask for them (`load_run_config`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from tracker.config import TrackerConfig, load_config
+from tracker.weights import OSNET_ZOO_URL, resolve_weights
+
+__all__ = ["asks_for_reid", "load_run_config", "reid_fallback"]
+
+
+_PYTORCH_SUFFIX = ".pt"  # a PyTorch detector: its own features can pool a look (reid.model=auto)
+
+
+def asks_for_reid(config_path: str | None, overrides: tuple[str, ...]) -> bool:
+    """Did the user name ReID settings (in --set or in their YAML), rather than take the defaults?"""
+    keys = [o.partition("=")[0].strip() for o in overrides]
+    if any(k.startswith(("reid.model", "reid.weights")) for k in keys):
+        return True
+    if config_path is None:
+        return False
+    try:
+        data = yaml.safe_load(Path(config_path).read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return False  # load_config reports it
+    reid = data.get("reid") if isinstance(data, dict) else None
+    return isinstance(reid, dict) and bool({"model", "weights"} & set(reid))
+
+
+def reid_fallback(cfg: TrackerConfig, asked: bool) -> tuple[TrackerConfig, str | None]:
+    """Where the default OSNet weights are absent and the user did not ask for them, run without them.
+
+    The fallback is the detector's own features (`reid.model=auto`) for a PyTorch detector, else motion
+    only (`reid.model=none`). Returns the config to use and a note for the user (None: nothing changed).
+    An explicit request for OSNet with a missing file is not softened: `Tracker.from_config` raises.
+    """
+    uses_osnet = cfg.appearance.enabled and cfg.reid.model.startswith("osnet")
+    if asked or not uses_osnet or resolve_weights(cfg.reid.weights, "reid") is not None:
+        return cfg, None
+    fallback = "auto" if cfg.detector.model.endswith(_PYTORCH_SUFFIX) else "none"
+    what = "the detector's own features" if fallback == "auto" else "motion only"
+    note = (
+        f"OSNet weights '{cfg.reid.weights}' not found, so appearance uses {what} (reid.model={fallback}). "
+        f"For the full ReID get osnet_x0_25_msmt17.pth from {OSNET_ZOO_URL} and pass --set reid.weights=PATH "
+        f"(or put it in $TRACKER_WEIGHTS_DIR)."
+    )
+    return cfg.replace({"reid.model": fallback}), note
+
+
+def load_run_config(config_path: str | None, overrides: Sequence[str]) -> tuple[TrackerConfig, str | None]:
+    """The config of a `track` run: YAML and `--set` overrides, then `reid_fallback` (note: None or a line).
+
+    Raises:
+        ConfigError: bad config key or value.
+    """
+    cfg = load_config(config_path, overrides=list(overrides))
+    return reid_fallback(cfg, asks_for_reid(config_path, tuple(overrides)))

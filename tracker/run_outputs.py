@@ -1,0 +1,206 @@
+"""Where a `track` run writes: its run folder, its output files' names, and the files themselves.
+
+`next_run_dir` claims a new run folder (`runs/track/<name>`, `<name>2`, ...), `newest_run_dir` finds the last
+one (`--resume` without `--out`). `RunOutputs` writes one source's `<name>.txt` (MOTChallenge), `<name>.jsonl`
+and `<name>.mp4`, created when its first frame arrives. `check_sources_kept` refuses an output folder where an
+output would replace a file being read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from tracker.io.jsonl import JsonlWriter
+from tracker.io.mot import MotWriter, make_output_folder, unique_stem
+from tracker.io.sources import FrameSource, SourceError
+from tracker.io.video import VideoWriter
+from tracker.resume import CHECKPOINT_NAME, Progress, ResumeError
+from tracker.run_summary import SUMMARY_NAME
+from tracker.types import TrackedObject
+
+__all__ = [
+    "DEFAULT_RUNS_DIR",
+    "RunOutputs",
+    "check_sources_kept",
+    "newest_run_dir",
+    "next_run_dir",
+    "same_files",
+    "source_files",
+    "summary_name",
+]
+
+
+DEFAULT_RUNS_DIR = Path("runs") / "track"  # run folders when no --out is given: `<name>`, `<name>2`, ...
+
+
+def next_run_dir(base: Path, name: str) -> Path:
+    """`base/name`, or `base/name2`, `base/name3`, ... : never an existing folder. The folder is created here
+    (claimed: two runs started together never share one); a run that writes nothing removes it again.
+
+    Raises:
+        OSError: `base` cannot be created, naming it as the output folder.
+    """
+    make_output_folder(base)
+    n = 1
+    while True:
+        candidate = _run_dir(base, name, n)
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            n += 1
+
+
+def newest_run_dir(base: Path, name: str) -> Path | None:
+    """The last of `base/name`, `base/name2`, ... that exists and holds outputs of `name` (the newest run
+    `next_run_dir` made for it: `cam12` may be the second run of `cam1` or a run of `cam12`), or None."""
+    newest, n = None, 1
+    while (candidate := _run_dir(base, name, n)).exists():
+        if (candidate / f"{name}.jsonl").exists():
+            newest = candidate
+        n += 1
+    return newest
+
+
+def _run_dir(base: Path, name: str, n: int) -> Path:
+    """The n-th run folder of `name` (from 1): `base/name`, `base/name2`, ..."""
+    return base / (name if n == 1 else f"{name}{n}")
+
+
+class RunOutputs:
+    """`<name>.txt`, `<name>.jsonl` and `<name>.mp4` in `out_dir`, created when the first frame arrives: a source
+    that never yields a frame leaves no files (and no folder) behind."""
+
+    def __init__(
+        self,
+        out_dir: Path,
+        name: str,
+        video_rate: float | None,
+        summary_name: str = SUMMARY_NAME,
+        sources: Sequence[Path] = (),
+    ) -> None:
+        self.out_dir = out_dir
+        self._sources = tuple(sources)  # the files read: never removed as an earlier run's output
+        self.txt, self.jsonl_path, self.video_path = (out_dir / f"{name}{ext}" for ext in (".txt", ".jsonl", ".mp4"))
+        self.summary_path = out_dir / summary_name
+        self.paths = [self.txt, self.jsonl_path] + ([self.video_path] if video_rate is not None else [])
+        self.paths.append(self.summary_path)
+        self._video_rate = video_rate
+        self._mot: MotWriter | None = None
+        self._jsonl: JsonlWriter | None = None
+        self._video: VideoWriter | None = None
+        self._video_number = 0  # the source frame the video's last frame shows
+        self._last_canvas: np.ndarray | None = None
+
+    def open(self, resume: Progress | None = None) -> None:
+        """Create the files (`resume`: continue the txt and JSONL an earlier run left, cut to its checkpoint). Files
+        of an earlier run that this one would leave beside its own are removed: its checkpoint (unless resumed) and,
+        without a video, its `<name>.mp4`.
+
+        Raises:
+            ResumeError: the earlier run's txt or JSONL is missing or shorter than its checkpoint says.
+        """
+        make_output_folder(self.out_dir)
+        txt_bytes, jsonl_bytes = (None, None) if resume is None else (resume.txt_bytes, resume.jsonl_bytes)
+        try:
+            self._mot = MotWriter(self.txt, txt_bytes)  # `<name>.txt.partial`, flushed per frame, renamed on close
+            self._jsonl = JsonlWriter(self.jsonl_path, jsonl_bytes)
+        except (FileNotFoundError, ValueError) as exc:
+            raise ResumeError(f"the outputs of the run being resumed differ from its checkpoint: {exc}") from None
+        if resume is None:  # this folder's outputs are replaced: an earlier run's checkpoint would resume onto them
+            (self.out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)  # (this run's own comes after its first frame)
+        if self._video_rate is not None:
+            self._video = VideoWriter(self.video_path, self._video_rate)
+        elif self.video_path.exists() and not same_files([self.video_path], self._sources):
+            self.video_path.unlink()  # not written by this run: an earlier run's video would not match this txt
+
+    def sync(self) -> tuple[int, int]:
+        """Make the txt and JSONL rows written so far durable; returns their lengths (bytes)."""
+        assert self._mot is not None and self._jsonl is not None, "no frame written yet"
+        self._mot.sync()
+        return self._mot.bytes_written, self._jsonl.sync()
+
+    def write(self, number: int, objects: list[TrackedObject], local: list[TrackedObject] | None = None) -> None:
+        """One frame: `objects` (the IDs shown: global ones with a gallery) to the MOT txt, `local` (the source's
+        own track IDs, with `global_id`) to the JSONL."""
+        if self._mot is None:
+            self.open()
+        self._mot.write(number, objects)
+        self._jsonl.write(number, objects if local is None else local)
+
+    @property
+    def opened(self) -> bool:
+        """The first frame arrived and the files exist."""
+        return self._mot is not None
+
+    def write_video(self, number: int, canvas: np.ndarray) -> None:
+        """Source frame `number`, annotated. The positions skipped since the last one (unreadable frames) are filled
+        first, with the last canvas (black before the first), so video frame n is source frame n, as in the txt."""
+        if self._video is None:
+            return
+        for _ in range(self._video_number + 1, number):
+            self._video.write(self._last_canvas if self._last_canvas is not None else np.zeros_like(canvas))
+        self._video.write(canvas)
+        self._video_number, self._last_canvas = number, canvas
+
+    def close(self) -> None:
+        """Close the files opened (the txt renamed into place); what was written stays."""
+        for writer in (self._mot, self._jsonl, self._video):
+            if writer is not None:
+                writer.close()
+
+
+def check_sources_kept(out: Path, names: Sequence[str], opened: dict[int, FrameSource], save_video: bool) -> None:
+    """Refuse an output folder where an output would replace a source file: `track v/cam.mp4 --out v` wrote the
+    annotated `cam.mp4` over the video it was reading (the video lost, the results cut short). Checked before
+    anything is written; the stems are those the run gives its sources (streams, opened in their turn, are not files).
+
+    Raises:
+        SourceError: naming the source, the output file and what to do instead.
+    """
+    stems: set[str] = set()
+    several = len(names) > 1
+    for i, name in enumerate(names):
+        source = opened.get(i)
+        if source is None:
+            continue
+        stem = unique_stem(source.name, stems)
+        outputs = RunOutputs(out, stem, 1.0 if save_video else None, summary_name(stem, several))  # (names only)
+        replaced = same_files([*outputs.paths, out / CHECKPOINT_NAME], source_files(source))
+        if replaced:
+            hint = " or --no-save-video" if replaced[0].suffix == ".mp4" else ""
+            raise SourceError(f"{name}: the output {replaced[0]} would replace this source: choose another --out{hint}")
+
+
+def source_files(source: FrameSource) -> tuple[Path, ...]:
+    """The files a source reads (a video's, or its images)."""
+    return source.files or ((source.path,) if source.path is not None else ())
+
+
+def summary_name(stem: str, several: bool) -> str:
+    """The run summary's file name: `summary.json`, or `<stem>.summary.json` beside each source of several."""
+    return f"{stem}.{SUMMARY_NAME}" if several else SUMMARY_NAME
+
+
+def same_files(paths: Sequence[Path], files: Sequence[Path]) -> list[Path]:
+    """Those of `paths` that exist and are one of `files` (the same file whatever the path: relative, absolute,
+    linked; compared as `os.path.samefile` does, by device and inode), in order. One stat a file: nothing more when
+    no path exists yet (a new output folder), one pass over an image folder's files otherwise."""
+    keys = {key: path for path in paths if (key := _file_key(path)) is not None}
+    if not keys:
+        return []
+    found = {_file_key(file) for file in files} & keys.keys()
+    return [path for key, path in keys.items() if key in found]
+
+
+def _file_key(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of an existing file, or None."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino

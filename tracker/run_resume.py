@@ -1,0 +1,141 @@
+"""Resuming a `track` run: what its folder must hold, the checkpoint's (state, progress), and its state restored.
+
+`read_resumed_run` checks a run folder before anything in it changes or any model loads (a checkpoint, outputs at
+least as long as it says, frames left to track) and returns its checkpoint; a finished run is `AlreadyFinished`.
+`checkpoint_of` is what a run checkpoints after a frame (`tracker.resume.Checkpointer` writes it), and
+`restore_state` puts a checkpoint's state back into a tracker. The file format is `tracker.resume`'s.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tracker.io.mot import resumed_file
+from tracker.resume import CHECKPOINT_NAME, Checkpoint, Progress, ResumeError, read_checkpoint
+from tracker.run_summary import SUMMARY_NAME, RunSummary
+
+if TYPE_CHECKING:
+    from tracker.io.sources import FrameSource
+    from tracker.pipeline import Tracker
+    from tracker.run_outputs import RunOutputs
+
+__all__ = ["AlreadyFinished", "checkpoint_of", "read_resumed_run", "restore_state"]
+
+
+class AlreadyFinished(Exception):
+    """`--resume` of a run that finished: there is nothing to do (the message says where it is)."""
+
+
+def checkpoint_of(
+    tracker: Tracker,
+    outputs: RunOutputs,
+    summary: RunSummary,
+    source: FrameSource,
+    last: int,
+    start: float,
+    done: Progress,
+) -> tuple[Any, Progress]:
+    """(state, progress) of a checkpoint after source frame `last`: the tracker's state and how far the run got;
+    the outputs are synced to disk first, so they are never shorter than the checkpoint says."""
+    txt_bytes, jsonl_bytes = outputs.sync()
+    progress = Progress(
+        frames=summary.frames,
+        last_frame=last,
+        txt_bytes=txt_bytes,
+        jsonl_bytes=jsonl_bytes,
+        tracks=sorted(int(t) for t in summary.tracks),
+        recovered=summary.recovered,
+        seconds=done.seconds + time.perf_counter() - start,
+        corrupt_frames=source.corrupt_frames,
+        corrupt_numbers=list(source.corrupt_numbers),
+        size_changes=summary.size_changes,
+        last_size=[int(n) for n in summary.last_size],
+        camera_motion_failure_numbers=list(summary.camera_motion_failure_numbers),
+    )
+    return (tracker.core, tracker.camera_motion), progress
+
+
+def restore_state(tracker: Tracker, checkpoint: Checkpoint) -> None:
+    """Put the state a checkpoint saved (`checkpoint_of`) into `tracker` (built with the same config and models)."""
+    tracker.core, tracker.camera_motion = checkpoint.state()
+
+
+def read_resumed_run(out: Path, stem: str, identity: dict[str, Any], max_frames: int | None) -> Checkpoint:
+    """The checkpoint of the run in `out` of the source whose outputs are `stem.*`, checked before any model is
+    loaded and before anything in `out` is changed (a refused resume leaves the folder as it was).
+
+    Args:
+        identity: the run being started (`tracker.resume.run_identity`): the checkpoint's must match it.
+        max_frames: the run's `--max-frames` (None: no limit).
+
+    Raises:
+        AlreadyFinished: the run in `out` finished. ResumeError: nothing to resume there (`_check_resumable`), a
+            checkpoint of another run or a damaged one (`read_checkpoint`), outputs shorter than it says, or a
+            `max_frames` the run already reached.
+    """
+    _check_resumable(out, stem)
+    checkpoint = read_checkpoint(out / CHECKPOINT_NAME, identity)
+    _check_resumed_outputs(out, stem, checkpoint.progress)
+    if max_frames is not None and max_frames <= checkpoint.progress.frames:
+        raise ResumeError(  # it would track nothing, and deleting the checkpoint would end the run there
+            f"the run in {out} already tracked {checkpoint.progress.frames} frames, so --max-frames "
+            f"{max_frames} leaves nothing to do: give a larger --max-frames, or none"
+        )
+    return checkpoint
+
+
+def _check_resumable(out: Path, stem: str) -> None:
+    """Check there is something to resume in `out` for the source whose outputs are `stem.*`: a checkpoint, else a
+    finished run (`AlreadyFinished`) or an error.
+
+    Raises:
+        AlreadyFinished: no checkpoint and a summary.json of a run of this source that ended normally.
+        ResumeError: no checkpoint and no finished run (not a run folder, a run killed before its first frame, or a
+            run stopped with --checkpoint-seconds 0), or the finished run of another source (`--out` of another
+            video's run said "finished: nothing to resume").
+    """
+    if (out / CHECKPOINT_NAME).exists():
+        return
+    try:
+        summary = json.loads((out / SUMMARY_NAME).read_text())
+    except (OSError, ValueError):
+        summary = None
+    if isinstance(summary, dict) and not resumed_file(out / f"{stem}.txt").exists():
+        raise ResumeError(
+            f"the run in {out} is not one of {stem} (no {stem}.txt there): name its own run folder with --out, or "
+            "run again without --resume"
+        )
+    if isinstance(summary, dict) and not summary.get("interrupted") and not summary.get("error"):
+        raise AlreadyFinished(f"the run in {out} finished ({summary.get('frames')} frames): nothing to resume")
+    if isinstance(summary, dict):
+        raise ResumeError(
+            f"the run in {out} stopped after {summary.get('frames')} frames but left no checkpoint (was it run with "
+            "--checkpoint-seconds 0?): run again without --resume"
+        )
+    raise ResumeError(
+        f"no checkpoint in {out}: not a `track` run folder, or its run was killed before its first frame or ran with "
+        "--checkpoint-seconds 0: run again without --resume"
+    )
+
+
+def _check_resumed_outputs(out: Path, stem: str, progress: Progress) -> None:
+    """Check the txt and JSONL of the run being resumed are there and at least as long as its checkpoint says,
+    before anything in `out` is changed (a refused resume leaves the folder as it was).
+
+    Raises:
+        ResumeError: a file missing or shorter than the checkpoint recorded (named).
+    """
+    for path, length in (
+        (resumed_file(out / f"{stem}.txt"), progress.txt_bytes),
+        (out / f"{stem}.jsonl", progress.jsonl_bytes),
+    ):
+        size = path.stat().st_size if path.exists() else None
+        if size is None or size < length:
+            found = "is missing" if size is None else f"holds {size} bytes"
+            raise ResumeError(
+                f"the outputs of the run being resumed differ from its checkpoint: {path} {found}, the checkpoint "
+                f"recorded {length} bytes; run again without --resume"
+            )

@@ -1,0 +1,358 @@
+"""The summary of a `track` run: what it did (frames, speed, tracks, problems, reports) and where its files are.
+
+`RunSummary` is filled frame by frame (`count_frame`, `note_camera_failure`) and at the end (`note_counts`,
+`note_reports`); `combine` makes one of several sources' summaries. `RunSummary.describe` gives the lines printed
+after a run, `RunSummary.to_json` the `summary.json` written beside the outputs.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tracker.io.sources import CORRUPT_NUMBERS_KEPT
+from tracker.resume import CHECKPOINT_NAME
+from tracker.types import TrackedObject
+from tracker.wording import count
+
+if TYPE_CHECKING:
+    from tracker.io.sources import FrameSource
+    from tracker.pipeline import Tracker
+
+__all__ = [
+    "CAMERA_FAILURES_KEPT",
+    "CORRUPT_NUMBERS_SHOWN",
+    "SUMMARY_NAME",
+    "RunSummary",
+    "combine",
+    "count_frame",
+    "note_camera_failure",
+    "note_counts",
+    "note_reports",
+]
+
+log = logging.getLogger("tracker.run")  # the run's logger: its messages keep their source
+
+CORRUPT_NUMBERS_SHOWN = 5  # unreadable frames (and failed camera-motion estimates) named in the printed summary
+CAMERA_FAILURES_KEPT = CORRUPT_NUMBERS_KEPT  # positions of the first failed camera-motion estimates in summary.json
+SUMMARY_NAME = "summary.json"  # written beside the outputs at the end of a run (atomically)
+
+
+@dataclass
+class RunSummary:
+    """What a run did and where its files are."""
+
+    frames: int = 0
+    seconds: float = 0.0
+    frame_rate: float | None = None  # frames/s the source was tracked at (None: several sources combined)
+    tracks: set[Hashable] = field(default_factory=set)  # IDs shown; (source, ID) once several sources are combined
+    recovered: int = 0
+    corrupt_frames: int = 0
+    corrupt_numbers: list[int] = field(default_factory=list)  # the first ones' positions (one source)
+    size_changes: int = 0  # frames of another size than the frame before (tracks carry over in the old pixels)
+    last_size: tuple[int, ...] = ()  # (height, width) of the last frame tracked, for `size_changes`
+    ended_early: int | None = None
+    expected_frames: int | None = None
+    interrupted: bool = False
+    camera_motion_failures: int = 0
+    camera_motion_estimates: int | None = None  # frames whose camera motion was estimated; None: compensation off
+    camera_motion_held: int = 0  # estimates `auto` held back as too small to tell from the fit's noise
+    camera_motion_failure_numbers: list[int] = field(default_factory=list)  # the first failures' positions (one source)
+    invalid_embeddings: int = 0  # embedding rows that were NaN, infinite or zero (matched by motion only)
+    error: str | None = None
+    outputs: list[Path] = field(default_factory=list)
+    gaps: list[tuple[int, float]] = field(default_factory=list)
+    calibration: dict[str, Any] = field(default_factory=dict)  # `Calibration.summary()` at the end; {}: no ReID
+    name: str = ""  # the source's output stem
+    birth_shapes: dict[int, list[float]] = field(default_factory=dict)  # `BirthShapes.summary()` of one source
+    per_source: dict[str, dict[str, Any]] = field(default_factory=dict)  # several sources: name -> calibration
+    births_per_source: dict[str, dict[int, list[float]]] = field(default_factory=dict)  # name -> birth_shapes
+    still: dict[str, float] = field(default_factory=dict)  # `StillBoxes.summary()` of one source ({}: rule not applied)
+    still_per_source: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> still
+    # `MeasurementNoise.summary()` of one source ({}: the measured box noise is off)
+    measurement_noise: dict[str, float] = field(default_factory=dict)
+    noise_per_source: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> measurement_noise
+    # `TrackerCore.report_width()` of one source ({}: the report takes no aspect width)
+    report_width: dict[str, float] = field(default_factory=dict)
+    report_width_per_source: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> report_width
+    global_ids: bool = False  # the IDs are a gallery's global ones (the same person has one ID in every source)
+    global_ids_replaced: dict[int, int] = field(default_factory=dict)  # `tracker.global_ids`: new ID -> final ID
+    gallery_saved: tuple[Path, int] | None = None  # `--gallery`: the file and the identities it holds at the end
+
+    @property
+    def fps(self) -> float:
+        """Frames per second over the whole loop (detector, ReID, tracking and writing)."""
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready: what `describe` says, for `summary.json` beside the outputs."""
+        return {
+            "frames": self.frames,
+            "seconds": round(self.seconds, 3),
+            "fps": round(self.fps, 2),
+            **({"frame_rate": round(self.frame_rate, 3)} if self.frame_rate is not None else {}),
+            "tracks": len(self.tracks),
+            "recovered": self.recovered,
+            "corrupt_frames": self.corrupt_frames,
+            **({"corrupt_frame_numbers": self.corrupt_numbers} if self.corrupt_numbers else {}),
+            **({"size_changes": self.size_changes} if self.size_changes else {}),
+            **({"invalid_embeddings": self.invalid_embeddings} if self.invalid_embeddings else {}),
+            # what `describe` prints beside: the camera motion (compensation on), a video cut short, stream drops
+            **(
+                {
+                    "camera_motion": {
+                        "estimates": self.camera_motion_estimates,
+                        "failures": self.camera_motion_failures,
+                        "held": self.camera_motion_held,
+                        **(
+                            {"failure_frames": self.camera_motion_failure_numbers}
+                            if self.camera_motion_failure_numbers
+                            else {}
+                        ),
+                    }
+                }
+                if self.camera_motion_estimates is not None
+                else {}
+            ),
+            **(
+                {"ended_early": {"last_frame": self.ended_early, "expected_frames": self.expected_frames}}
+                if self.ended_early is not None
+                else {}
+            ),
+            **(
+                {"stream_gaps": [{"after_frame": f, "seconds": round(s, 3)} for f, s in self.gaps]} if self.gaps else {}
+            ),
+            "interrupted": self.interrupted,
+            "error": self.error,
+            "calibration": self.calibration,
+            **({"calibration_per_source": self.per_source} if self.per_source else {}),
+            **({"birth_shapes": self.birth_shapes} if self.birth_shapes else {}),
+            **({"birth_shapes_per_source": self.births_per_source} if self.births_per_source else {}),
+            **{key: value for key, value in self._source_reports() if value},
+            **({"global_ids_replaced": self.global_ids_replaced} if self.global_ids_replaced else {}),
+            "outputs": [str(p) for p in self.outputs],
+        }
+
+    def _source_reports(self) -> list[tuple[str, dict[str, Any]]]:
+        """(summary.json key, value) of each `_SOURCE_REPORTS` report: of one source, then per source."""
+        pairs = []
+        for attribute, per_source, _describe in _SOURCE_REPORTS:
+            pairs += [(attribute, getattr(self, attribute)), (f"{attribute}_per_source", getattr(self, per_source))]
+        return pairs
+
+    def describe(self) -> str:
+        """A few lines for people: frames, speed, tracks, recoveries, problems, files."""
+        verb = "stopped after" if self.interrupted or self.error else "tracked"
+        lines = [
+            f"{verb} {count(self.frames, 'frame')} in {self.seconds:.1f} s ({self.fps:.1f} frames/s)",
+            f"{count(len(self.tracks), 'track')}; an ID came back after occlusion {count(self.recovered, 'time')}",
+        ]
+        if self.per_source:
+            lines += [_describe_bounds(cal, f" of {name}") for name, cal in self.per_source.items()]
+        elif self.calibration:
+            lines.append(_describe_bounds(self.calibration))
+        births = self.births_per_source or {"": self.birth_shapes}
+        for name, shapes in births.items():
+            where = f" of {name}" if name else ""
+            for class_id, (low, high, looks) in shapes.items():
+                lines.append(
+                    f"new tracks of class {class_id}{where}: width/height {low:.2f}-{high:.2f} ({looks} looks learnt)"
+                )
+        for attribute, per_source, describe in _SOURCE_REPORTS:  # one line per source with the report
+            reports = getattr(self, per_source) or {"": getattr(self, attribute)}
+            lines += [describe(report, f" of {name}" if name else "") for name, report in reports.items() if report]
+        if self.corrupt_frames:  # where they are (one source), so the damage can be found
+            where = _frames_named(self.corrupt_numbers, self.corrupt_frames)
+            lines.append(f"{count(self.corrupt_frames, 'unreadable frame')} skipped{where and f' ({where})'}")
+        if self.size_changes:
+            lines.append(
+                f"the frame size changed {count(self.size_changes, 'time')}: tracks carried over in the old frame's "
+                "pixels, so IDs across those frames mean little (images of several sizes in one source?)"
+            )
+        if self.invalid_embeddings:
+            lines.append(
+                f"NaN, infinite or zero embeddings: {count(self.invalid_embeddings, 'row')}, matched by motion only"
+            )
+        if self.camera_motion_failures:  # where (one source): a scene cut, a blank frame, a blur to look at
+            where = _frames_named(self.camera_motion_failure_numbers, self.camera_motion_failures)
+            lines.append(
+                f"camera motion not found on {count(self.camera_motion_failures, 'frame')} "
+                f"({where and f'{where}; '}identity used)"
+            )
+        if self.ended_early is not None:
+            lines.append(  # OpenCV counts frames from the container's duration, which a longer sound track sets
+                f"the video stops being readable after frame {self.ended_early} of the {self.expected_frames} its "
+                "header announces (cut short or damaged, or its sound runs longer than its picture)"
+            )
+        if self.gaps:
+            where = ", ".join(f"{seconds:.1f} s after frame {frame}" for frame, seconds in self.gaps)
+            lines.append(f"the stream dropped {count(len(self.gaps), 'time')} and came back: no frames for {where}")
+        if self.gallery_saved is not None:  # as `track batch` says it: was it written, and how many it holds
+            path, size = self.gallery_saved
+            lines.append(f"gallery {path}: {count(size, 'identity', 'identities')} saved")
+        if not any(p.exists() for p in self.outputs):
+            lines.append("no frames were read, so no outputs were written")
+            return "\n".join(lines)
+        lines.append("outputs:")
+        lines += [f"  {p}" for p in self.outputs if p.exists()]
+        checkpoint = self.outputs[0].parent / CHECKPOINT_NAME
+        if (self.interrupted or self.error) and checkpoint.exists():  # else a user may not know the run can go on
+            lines.append(f"the same command with --resume continues the run from {checkpoint}")
+        return "\n".join(lines)
+
+
+def _describe_bounds(cal: dict[str, Any], where: str = "") -> str:
+    """One summary line for a `Calibration.summary()`: the bounds and why they are what they are."""
+    bounds = ", ".join(f"{k} {v:.3f}" for k, v in cal["bounds"].items())
+    if cal["calibrated"]:
+        state = "calibrated online"
+    elif cal.get("mode") == "online":  # too few different-identity pairs seen for the queues to decide
+        state = f"fixed: not calibrated yet, {cal.get('negatives', {}).get('held', 0)} negatives"
+    else:
+        state = "fixed: calibration off"
+    return f"appearance bounds{where} ({state}): {bounds}"
+
+
+def _describe_still(still: dict[str, float], where: str = "") -> str:
+    """One summary line for a `StillBoxes.summary()`: the learnt jitter bound and what it hid."""
+    tracks = count(still["hidden_tracks"], "track")
+    bound = "not learnt" if still["bound"] is None else f"{still['bound']:.4f} box heights"
+    return (
+        f"fixed scene objects{where}: jitter bound {bound} ({still['jitters']} jitters "
+        f"learnt); {tracks} not reported, for {count(still['hidden_frames'], 'track-frame')}"
+    )
+
+
+def _describe_noise(noise: dict[str, float], where: str = "") -> str:
+    """One summary line for a `MeasurementNoise.summary()`: the box sizes' noise as measured, against the model."""
+    if noise["updates"] < noise["min_updates"]:
+        return f"box size noise{where}: the model's (too few updates to measure: {noise['updates']:.0f})"
+    sizes = ", ".join(  # the factor is on the variance; people read a standard deviation (jitter in pixels)
+        f"{name} x{math.sqrt(noise[f'factor_{key}']):.2f}"
+        if noise[f"white_{key}"]
+        else f"{name} as modelled (its excess is motion: correlated frame to frame)"
+        for key, name in (("w", "width"), ("h", "height"))
+    )
+    return f"box size noise{where} (standard deviation against the model's, {noise['updates']:.0f} updates): {sizes}"
+
+
+def _describe_width(width: dict[str, float], where: str = "") -> str:
+    """One summary line for a `TrackerCore.report_width()`: which width the boxes were reported at, and why."""
+    if not width["measured"]:
+        return f"reported box widths{where}: the smoothed aspect x the Kalman height (report_aspect_weighting off)"
+    if width["pairs"] < width["min_pairs"]:
+        return (
+            f"reported box widths{where}: the Kalman width (too few pairs to measure the aspect's weight: "
+            f"{width['pairs']:.0f} of {width['min_pairs']:.0f})"
+        )
+    return (
+        f"reported box widths{where}: the Kalman width + {width['weight']:.2f} x (smoothed aspect width - Kalman "
+        f"width), measured on {width['pairs']:.0f} pairs (relative RMS error against the next box: Kalman "
+        f"{width['rms_kalman']:.3f}, aspect {width['rms_aspect']:.3f}, reported {width['rms_blend']:.3f})"
+    )
+
+
+# The end-of-source reports kept alike (a field of one source, its per-source map once sources are combined, its
+# summary line): `summary.json` holds each as KEY and KEY_per_source, `describe` one line per source.
+_SOURCE_REPORTS: tuple[tuple[str, str, Callable[[dict[str, float], str], str]], ...] = (
+    ("still", "still_per_source", _describe_still),
+    ("measurement_noise", "noise_per_source", _describe_noise),
+    ("report_width", "report_width_per_source", _describe_width),
+)
+
+
+def _frames_named(numbers: list[int], total: int) -> str:
+    """'frame 7' or 'frames 7, 9, ...': the first `CORRUPT_NUMBERS_SHOWN` of `numbers` (positions in the source) of
+    `total` frames; '' when none is known (several sources' summary)."""
+    shown = numbers[:CORRUPT_NUMBERS_SHOWN]
+    if not shown:
+        return ""
+    more = ", ..." if total > len(shown) else ""
+    return f"{'frames' if len(shown) > 1 or more else 'frame'} {', '.join(map(str, shown))}{more}"
+
+
+def count_frame(summary: RunSummary, objects: list[TrackedObject], image: np.ndarray) -> None:
+    """Add one tracked frame to `summary`: its (H, W[, C]) `image`'s size (a change counted) and its outputs' IDs
+    and recoveries."""
+    summary.frames += 1
+    summary.tracks.update(o.track_id for o in objects)
+    summary.recovered += sum(o.recovered for o in objects)
+    if summary.last_size and image.shape[:2] != summary.last_size:
+        summary.size_changes += 1
+    summary.last_size = image.shape[:2]
+
+
+def note_camera_failure(summary: RunSummary, tracker: Tracker, number: int, failures: int) -> int:
+    """Note source frame `number` in `summary` when its camera-motion estimate failed (the tracker's count went up
+    from `failures`; the first `CAMERA_FAILURES_KEPT` kept); returns the count now."""
+    now = tracker.camera_motion_failures
+    if now > failures and len(summary.camera_motion_failure_numbers) < CAMERA_FAILURES_KEPT:
+        summary.camera_motion_failure_numbers.append(number)
+    return now
+
+
+def note_counts(summary: RunSummary, tracker: Tracker, source: FrameSource) -> None:
+    """What the tracker and the source counted over the run into `summary`: camera-motion failures and estimates,
+    invalid embeddings, corrupt frames, an early end and a stream's gaps."""
+    summary.camera_motion_failures = tracker.camera_motion_failures
+    summary.invalid_embeddings = tracker.invalid_embeddings
+    if tracker.camera_motion is not None:
+        summary.camera_motion_estimates = tracker.camera_motion.estimates
+        summary.camera_motion_held = tracker.camera_motion.held
+    summary.corrupt_frames = source.corrupt_frames
+    summary.corrupt_numbers = list(source.corrupt_numbers)
+    summary.ended_early = source.ended_early
+    summary.gaps = list(source.gaps)
+
+
+def note_reports(summary: RunSummary, tracker: Tracker) -> None:
+    """The tracker's reports of the source into `summary` (births' shapes, still boxes, measured noise, reported
+    width, and with a ReID the calibration, also logged)."""
+    summary.birth_shapes = tracker.core.births.summary()
+    summary.still = tracker.core.still.summary()
+    if tracker.core.measurement_noise.enabled:
+        summary.measurement_noise = tracker.core.measurement_noise.summary()
+    summary.report_width = tracker.core.report_width() or {}
+    if tracker.embedder is not None:  # without ReID there are no appearance bounds to report
+        summary.calibration = tracker.core.calibration.summary()
+        log.info("%s", tracker.core.calibration.describe())
+
+
+def combine(summaries: list[RunSummary]) -> RunSummary:
+    """One summary for several sources (a single source's summary is returned as it is)."""
+    if len(summaries) == 1:
+        return summaries[0]
+    total = RunSummary()
+    for s in summaries:
+        total.frames += s.frames
+        total.seconds += s.seconds
+        # Without a gallery each source numbers its tracks from 1: the same ID in two sources is two tracks.
+        total.tracks |= s.tracks if s.global_ids else {(s.name, t) for t in s.tracks}
+        total.recovered += s.recovered
+        total.corrupt_frames += s.corrupt_frames
+        total.size_changes += s.size_changes
+        total.outputs += s.outputs
+        total.interrupted |= s.interrupted
+        total.error = total.error or s.error
+        if s.calibration:
+            total.per_source[s.name] = s.calibration
+        if s.birth_shapes:
+            total.births_per_source[s.name] = s.birth_shapes
+        for attribute, per_source, _describe in _SOURCE_REPORTS:
+            if getattr(s, attribute):
+                getattr(total, per_source)[s.name] = getattr(s, attribute)
+        total.camera_motion_failures += s.camera_motion_failures
+        total.invalid_embeddings += s.invalid_embeddings
+        if s.camera_motion_estimates is not None:
+            total.camera_motion_estimates = (total.camera_motion_estimates or 0) + s.camera_motion_estimates
+            total.camera_motion_held += s.camera_motion_held
+        total.gaps += s.gaps
+        if s.ended_early is not None:
+            total.ended_early, total.expected_frames = s.ended_early, s.expected_frames
+    return total

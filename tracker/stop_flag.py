@@ -1,0 +1,49 @@
+"""Stopping a `track` run cleanly: SIGINT/SIGTERM set a flag the loop reads between frames (`StopFlag`).
+
+The frame in hand is finished and the outputs closed; a second signal aborts at once (`KeyboardInterrupt`), except
+while the outputs are closing. Signals are caught only in the main thread, and a signal ignored by whoever started
+the process (a batch worker, nohup) stays ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+from tracker.signal_stack import install_signal_stack
+
+__all__ = ["StopFlag"]
+
+log = logging.getLogger("tracker.run")  # the run's logger: its messages keep their source
+
+
+class StopFlag:
+    """SIGINT/SIGTERM set a flag (the loop finishes the frame and closes the outputs); a second one aborts, except
+    while the outputs are closing (`closing`), which takes milliseconds and must not be cut short."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+        self.closing = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopFlag:
+        if threading.current_thread() is threading.main_thread():  # signals can only be caught there
+            install_signal_stack()  # never a dangling one left by OpenVINO: the signal would be a SIGSEGV
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(sig) is signal.SIG_IGN:  # ignored by who started us (a batch worker: Ctrl-C
+                    continue  # is its driver's, which then stops it with one SIGTERM; nohup): stays ignored
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.stopped and not self.closing:
+            raise KeyboardInterrupt
+        self.stopped = True
+        log.info("signal %d: finishing the current frame and closing the outputs", signum)
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,131 @@
+"""Tracks that left the view, or are walking out of it: no detection may continue them by motion (stage 1).
+
+A track predicted wholly beyond a border it was last seen at has left the view (`out_of_view`); a lost track
+walking out across a border may not take, by motion, a detection that shows more of a person than it has left in
+view (`leaving_pairs`, `association.lost_exit_fraction`). `away_from_view` is what stage 1 refuses: per track,
+or per pair where a lost track is walking out. Only appearance (stage 4) can tell someone coming back from
+someone entering there.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tracker.config import AssociationConfig
+from tracker.entry import near_border
+from tracker.kalman import xywh_to_xyxy
+from tracker.truncation import TOUCH_PX
+
+__all__ = ["away_from_view", "leaving_pairs", "out_of_view"]
+
+
+def away_from_view(
+    mean: np.ndarray,
+    previous_mean: np.ndarray,
+    observed_xywh: np.ndarray,
+    lost: np.ndarray,
+    boxes_xyxy: np.ndarray,
+    frame_size: tuple[int, int] | None,
+    config: AssociationConfig,
+) -> np.ndarray:
+    """What stage 1 may not match by motion: (T,) bool, the tracks out of the view (`out_of_view`), or (T, N) bool
+    pairs where a lost track is walking out of it (`leaving_pairs`: rare; those rows' refused pairs added).
+
+    Args:
+        mean: (T, 8) the tracks' Kalman means, predicted for this frame.
+        previous_mean: (T, 8) their means of the frame before, in that frame's pixels.
+        observed_xywh: (T, 4) their last observed boxes (moved with the camera).
+        lost: (T,) bool, the lost tracks.
+        boxes_xyxy: (N, 4) this frame's detections, pixels.
+        frame_size: (height, width) of the frame; None (unknown): nothing is away.
+        config: `entry_border_heights` and `lost_exit_fraction` (0: no track is walking out).
+    """
+    away = out_of_view(mean, observed_xywh, frame_size, config.entry_border_heights)
+    lost_rows = lost.nonzero()[0]
+    if frame_size is not None and config.lost_exit_fraction > 0 and len(lost_rows):
+        leaving = leaving_pairs(
+            mean[lost_rows],
+            previous_mean[lost_rows],
+            observed_xywh[lost_rows],
+            boxes_xyxy,
+            frame_size,
+            config.lost_exit_fraction,
+        )
+        if leaving.any():  # (rare: a lost track walking out of the view)
+            pairs = np.zeros((len(away), len(boxes_xyxy)), dtype=bool)
+            pairs[lost_rows] = leaving
+            away = away[:, None] | pairs
+    return away
+
+
+def out_of_view(
+    mean: np.ndarray, observed_xywh: np.ndarray, frame_size: tuple[int, int] | None, border_heights: float
+) -> np.ndarray:
+    """(T,) bool: tracks that left the view: the predicted box (Kalman means (T, 8)) lies wholly beyond a border
+    of the (height, width) frame, and the last observed box (T, 4; moved with the camera) was at that same
+    border (`entry.near_border`, within `border_heights` of its heights) or beyond it.
+
+    No detection can continue such a track by motion: a box at that border is another person, or the same one
+    coming back into view, which only appearance can tell. A person leaves the view only across a border they
+    were near; a track last seen elsewhere whose prediction drifted out (a box cut short by an occluder gives a
+    wild velocity) was hidden, not gone. None (size unknown): no track is out of view.
+    """
+    if frame_size is None or len(mean) == 0:
+        return np.zeros(len(mean), dtype=bool)
+    beyond = _inside_fractions(mean, frame_size) <= 0
+    return (beyond & near_border(xywh_to_xyxy(observed_xywh), frame_size, border_heights)).any(axis=1)
+
+
+def _inside_fractions(mean: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+    """(T, 4): the share of each box's (Kalman means (T, 8)) width (left, right border) or height (top, bottom)
+    on the inner side of the left, top, right and bottom border of the (height, width) frame (<= 0: wholly beyond
+    it; above 1 where the box ends short of it)."""
+    height, width = frame_size
+    box = xywh_to_xyxy(mean[:, :4])
+    size = np.tile(np.maximum(mean[:, 2:4], np.finfo(np.float64).tiny), 2)
+    return np.stack([box[:, 2], box[:, 3], width - box[:, 0], height - box[:, 1]], axis=1) / size
+
+
+def leaving_pairs(
+    mean: np.ndarray,
+    previous_mean: np.ndarray,
+    observed_xywh: np.ndarray,
+    boxes_xyxy: np.ndarray,
+    frame_size: tuple[int, int],
+    exit_fraction: float,
+) -> np.ndarray:
+    """(T, N) bool: pairs no detection (N, 4, pixels) may make by motion with a track leaving the view
+    (`association.lost_exit_fraction`): the track's predicted box (Kalman means (T, 8)) keeps no more than
+    `exit_fraction` (0 to 1) of its width (left, right border) or height (top, bottom) inside a
+    border of the (height, width) frame, no more than its box of the previous frame did (`previous_mean` (T, 8),
+    in that frame's pixels: a track the camera brings back into the view is not leaving), its last observed box
+    (T, 4; moved with the camera) was cut by that border (within `truncation.TOUCH_PX` of it, or beyond it: the
+    person was walking out, not hidden near it), and the detection reaches further into the view from that
+    border than `exit_fraction` of the track's width (height): it shows more of a person than the one walking
+    out has left in view, so it is someone entering, or them turning back, which only appearance can tell
+    (stage 4). A sliver at the border the leaving person still shows may continue it.
+
+    Traced: TUD-Campus ACF, a static crop of it and its pan2, pan8 and jitter variants, frame 38: a person
+    leaving by the left border, lost for 3 frames and predicted 30 % inside, was taken by a person entering there
+    (64 px in view, the track 74 px wide) at similarity 0.568; yolov8n TUD-Campus scale0.5, frames 51-53: the
+    slivers (10-11 px wide) of a person walking out keep their track; PETS09 ACF, frame 70: a person hidden 5 px
+    from the right border, whose prediction drifted out, is not leaving.
+    """
+    height, width = frame_size
+    nothing = np.zeros((len(mean), len(boxes_xyxy)), dtype=bool)
+    cx, cy, w, h = mean[:, 0], mean[:, 1], mean[:, 2], mean[:, 3]
+    # most frames: every lost track's box keeps more than the fraction inside every border (a few small ops)
+    if (np.minimum(cx, width - cx) > (exit_fraction - 0.5) * w).all() and (
+        np.minimum(cy, height - cy) > (exit_fraction - 0.5) * h
+    ).all():
+        return nothing
+    inside = _inside_fractions(mean, frame_size)
+    leaving = (inside <= exit_fraction) & (inside <= _inside_fractions(previous_mean, frame_size))
+    seen = xywh_to_xyxy(observed_xywh)
+    leaving &= np.stack([seen[:, 0], seen[:, 1], width - seen[:, 2], height - seen[:, 3]], axis=1) <= TOUCH_PX
+    if not leaving.any():
+        return nothing
+    # how far each detection reaches into the view from each border, px (N, 4), against the allowed (T, 4)
+    reach = np.stack([boxes_xyxy[:, 2], boxes_xyxy[:, 3], width - boxes_xyxy[:, 0], height - boxes_xyxy[:, 1]], axis=1)
+    allowed = exit_fraction * np.tile(mean[:, 2:4], 2)
+    return (leaving[:, None, :] & (reach[None, :, :] > allowed[:, None, :])).any(axis=2)
