@@ -961,3 +961,23 @@ def test_the_summary_names_the_frames_whose_camera_motion_was_not_found(fake_mod
     assert saved["camera_motion"] == {"estimates": 6, "failures": 1, "held": 0, "failure_frames": [5]}, saved
     said = capsys.readouterr().out
     assert "camera motion not found on 1 frame (frame 5; identity used)" in said, said
+
+
+def test_the_summary_counts_the_camera_motion_bridged_across_a_black_frame(fake_models, tmp_path, capsys):
+    """A pan with frame 4 black: its estimate fails (identity, named), and frame 5's, which fails from the black
+    frame, is made from frame 3 (`motion.camera_bridge_frames`): summary.json's `camera_motion.bridged` and the
+    printed line say so."""
+    rng = np.random.default_rng(1)
+    scene = cv2.GaussianBlur(rng.uniform(0, THRESHOLD - 10, (SIZE[1], SIZE[0] + 60)).astype(np.uint8), (0, 0), 2)
+    folder = tmp_path / "tunnel"
+    folder.mkdir()
+    for i in range(1, 8):
+        frame = np.zeros((SIZE[1], SIZE[0]), np.uint8) if i == 4 else scene[:, 4 * i : 4 * i + SIZE[0]]
+        cv2.imwrite(str(folder / f"{i:06d}.png"), cv2.cvtColor(np.ascontiguousarray(frame), cv2.COLOR_GRAY2BGR))
+    out = tmp_path / "out"
+    argv = [str(folder), "--out", str(out), "--no-save-video", "--set", "motion.camera_compensation=sparse_flow"]
+    assert main(argv) == 0
+    saved = json.loads((out / "summary.json").read_text())
+    assert saved["camera_motion"] == {"estimates": 6, "failures": 1, "held": 0, "bridged": 1, "failure_frames": [4]}
+    said = capsys.readouterr().out
+    assert "(frame 4; identity used); 1 frame after them estimated from the frame before them" in said, said

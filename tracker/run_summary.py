@@ -63,6 +63,7 @@ class RunSummary:
     camera_motion_failures: int = 0
     camera_motion_estimates: int | None = None  # frames whose camera motion was estimated; None: compensation off
     camera_motion_held: int = 0  # estimates `auto` held back as too small to tell from the fit's noise
+    camera_motion_bridged: int = 0  # estimates made from the last frame before failed ones (a blackout)
     camera_motion_failure_numbers: list[int] = field(default_factory=list)  # the first failures' positions (one source)
     invalid_embeddings: int = 0  # embedding rows that were NaN, infinite or zero (matched by motion only)
     error: str | None = None
@@ -110,6 +111,7 @@ class RunSummary:
                         "estimates": self.camera_motion_estimates,
                         "failures": self.camera_motion_failures,
                         "held": self.camera_motion_held,
+                        **({"bridged": self.camera_motion_bridged} if self.camera_motion_bridged else {}),
                         **(
                             {"failure_frames": self.camera_motion_failure_numbers}
                             if self.camera_motion_failure_numbers
@@ -184,6 +186,11 @@ class RunSummary:
             lines.append(
                 f"camera motion not found on {count(self.camera_motion_failures, 'frame')} "
                 f"({where and f'{where}; '}identity used)"
+                + (
+                    f"; {count(self.camera_motion_bridged, 'frame')} after them estimated from the frame before them"
+                    if self.camera_motion_bridged
+                    else ""
+                )
             )
         if self.ended_early is not None:
             lines.append(  # OpenCV counts frames from the container's duration, which a longer sound track sets
@@ -305,6 +312,7 @@ def note_counts(summary: RunSummary, tracker: Tracker, source: FrameSource) -> N
     if tracker.camera_motion is not None:
         summary.camera_motion_estimates = tracker.camera_motion.estimates
         summary.camera_motion_held = tracker.camera_motion.held
+        summary.camera_motion_bridged = tracker.camera_motion.bridged
     summary.corrupt_frames = source.corrupt_frames
     summary.corrupt_numbers = list(source.corrupt_numbers)
     summary.ended_early = source.ended_early
@@ -352,6 +360,7 @@ def combine(summaries: list[RunSummary]) -> RunSummary:
         if s.camera_motion_estimates is not None:
             total.camera_motion_estimates = (total.camera_motion_estimates or 0) + s.camera_motion_estimates
             total.camera_motion_held += s.camera_motion_held
+            total.camera_motion_bridged += s.camera_motion_bridged
         total.gaps += s.gaps
         if s.ended_early is not None:
             total.ended_early, total.expected_frames = s.ended_early, s.expected_frames

@@ -159,11 +159,12 @@ def _track_ours(
 
 def _camera_motion_report(estimator: CameraMotionEstimator | None) -> dict[str, int] | None:
     """What `track`'s summary says of the camera motion (`RunSummary.to_json`'s `camera_motion`): frames estimated,
-    failed estimates (the identity used) and fits `auto` held back as too small to tell from noise; None where
-    compensation did not run (off, or images missing)."""
+    failed estimates (the identity used), fits `auto` held back as too small to tell from noise and, where any,
+    estimates bridged across failed frames; None where compensation did not run (off, or images missing)."""
     if estimator is None:
         return None
-    return {"estimates": estimator.estimates, "failures": estimator.failures, "held": estimator.held}
+    report = {"estimates": estimator.estimates, "failures": estimator.failures, "held": estimator.held}
+    return report | ({"bridged": estimator.bridged} if estimator.bridged else {})
 
 
 def _read_image(seq: Sequence, number: int) -> np.ndarray:
