@@ -704,3 +704,32 @@ def test_the_bridge_ends_after_camera_bridge_frames_and_at_a_scene_cut():
     np.testing.assert_array_equal(est.estimate(view(cut, 100, 100)), np.eye(2, 3))  # the cut: a failure
     np.testing.assert_allclose(est.estimate(view(cut, 105, 100))[:, 2], [-5.0, 0.0], atol=0.5)
     assert (est.failures, est.bridged, est._bridge) == (1, 0, None)
+
+
+def test_a_frame_given_again_after_a_rollback_is_bridged_as_once_in_an_estimator_of_an_old_checkpoint(monkeypatch):
+    """A frame whose embedder failed (`Tracker.update` rolls the estimator back) is given again. An estimator pickled
+    before the bridge existed (a `track --resume` checkpoint of before stop 39) has no `bridged` / `_bridge` of its
+    own: `rollback` updated its state with the checkpoint's keys and kept the ones the undone frame had added, so the
+    frame given again after the blackout was counted bridged twice (summary.json's camera_motion.bridged)."""
+    import pickle
+
+    scene, black = texture(6), np.zeros((HEIGHT, WIDTH, 3), np.uint8)
+    est = estimator("sparse_flow")
+    est.estimate(view(scene, 100, 100))
+    est.estimate(view(scene, 107, 100))
+    new_keys = ("bridged", "_bridge", "_bridge_age")
+    old_state = lambda self: {k: v for k, v in vars(self).items() if k not in new_keys}  # noqa: E731
+    with monkeypatch.context() as patch:
+        patch.setattr(CameraMotionEstimator, "__getstate__", old_state, raising=False)
+        blob = pickle.dumps(est)
+    once, retried = pickle.loads(blob), pickle.loads(blob)
+    for resumed in (once, retried):
+        np.testing.assert_array_equal(resumed.estimate(black), np.eye(2, 3))
+    before = retried.checkpoint()
+    retried.estimate(view(scene, 121, 100))  # bridged; then the frame's embedder fails
+    retried.rollback(before)
+    affines = [resumed.estimate(view(scene, 121, 100)) for resumed in (once, retried)]
+    np.testing.assert_allclose(affines[0][:, 2], [-14.0, 0.0], atol=0.5)
+    np.testing.assert_array_equal(affines[1], affines[0])
+    counts = [(resumed.estimates, resumed.failures, resumed.bridged) for resumed in (once, retried)]
+    assert counts == [(3, 1, 1), (3, 1, 1)]

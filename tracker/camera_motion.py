@@ -231,7 +231,10 @@ class CameraMotionEstimator:
         return dict(vars(self))
 
     def rollback(self, checkpoint: dict[str, Any]) -> None:
-        """Back to the state `checkpoint` returned: the next `estimate` is from the frame before the undone one."""
+        """Back to the state `checkpoint` returned: the next `estimate` is from the frame before the undone one. The
+        whole state is replaced, not updated: what the undone frame set that `checkpoint` lacks (an estimator of an
+        old `track --resume` checkpoint has none of the attributes added since, such as `bridged`) goes too."""
+        vars(self).clear()
         vars(self).update(checkpoint)
 
     @property
