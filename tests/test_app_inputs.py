@@ -188,6 +188,40 @@ def test_a_frame_rate_refused_from_the_config_names_its_value():
         Tracker(load_config(None, ["device=cpu"]), frame_rate=0)
 
 
+@pytest.mark.parametrize("section", [None, {"high_score": 0.3}, "motion"])
+def test_a_section_replaced_by_something_else_is_named(section):
+    """`dataclasses.replace(cfg, association=None)` (or a dict of its keys, or another section) passed the check,
+    which read it as the section's defaults, and the Tracker then failed with "AttributeError: 'NoneType' object
+    has no attribute 'reid_threshold'". One ConfigError naming the section now, before any model loads."""
+    cfg = load_config(None, ["device=cpu", "reid.model=none"])
+    bad = dataclasses.replace(cfg, association=cfg.motion if section == "motion" else section)
+    message = r"^association: expected AssociationConfig \(dataclasses.replace\(cfg.association, key=value\)"
+    with pytest.raises(ConfigError, match=message):
+        Tracker(bad)
+    with pytest.raises(ConfigError, match=message):  # before the detector (none at this path)
+        Tracker.from_config(dataclasses.replace(bad, detector=dataclasses.replace(bad.detector, model="/no/such.pt")))
+
+
+def test_numpy_numbers_in_a_config_made_in_python_are_taken_as_python_numbers():
+    """`dataclasses.replace(cfg.appearance, bank_capacity=np.int64(50))` or `overrides={"...": np.float32(0.5)}`
+    (a value computed with numpy) was refused: "expected an integer, got np.int64(50)". Taken now, and the
+    tracker computes with the Python number (float32 arithmetic would round its thresholds)."""
+    cfg = load_config(None, ["device=cpu", "reid.model=none"])
+    plain = cfg.replace(["appearance.bank_capacity=50", "association.high_score=0.5", "detector.classes=[0, 2]"])
+    made = dataclasses.replace(
+        cfg,
+        appearance=dataclasses.replace(cfg.appearance, bank_capacity=np.int64(50)),
+        association=dataclasses.replace(cfg.association, high_score=np.float32(0.5)),
+        detector=dataclasses.replace(cfg.detector, classes=[np.int64(0), np.int64(2)]),
+    )
+    config = Tracker(made).config
+    assert config == plain
+    assert type(config.appearance.bank_capacity) is int and type(config.association.high_score) is float
+    assert config.detector.classes == (0, 2) and all(type(c) is int for c in config.detector.classes)
+    given = {"appearance.bank_capacity": np.int64(50), "association.high_score": np.float32(0.5)}
+    assert load_config(None, given).replace(["detector.classes=[0, 2]", "device=cpu", "reid.model=none"]) == plain
+
+
 def test_overrides_given_as_one_string_are_refused_whole():
     """`load_config(overrides="appearance.bank_capacity=50")` iterated the string: "override 'a' is not of the
     form section.key=value"."""

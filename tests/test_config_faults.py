@@ -315,6 +315,21 @@ def test_a_key_given_no_value_says_so(override, expected, tmp_path):
     assert str(error).startswith(f"{path}: "), str(error)
 
 
+@pytest.mark.parametrize("key", ["detector.model", "reid.weights"])
+@pytest.mark.parametrize("empty", ["''", "'  '"])
+def test_an_empty_string_for_a_path_or_name_says_no_value_was_given(key, empty, tmp_path):
+    """`detector.model: ''` loaded, and the run then failed in ultralytics naming the model '.' ("detector.model is
+    not a model ultralytics can load (... model='.' ...): if  is one, the copy is damaged"); `reid.weights: ''`
+    said "reid weights . is not a file". Now the config refuses it, naming the key (file and override alike)."""
+    error = raises_config_error(key, lambda: load_config(None, overrides=[f"{key}={empty}"]), also="no value given")
+    assert "empty string" in str(error), str(error)
+    section, _, name = key.rpartition(".")
+    path = tmp_path / "cfg.yaml"
+    path.write_text(f"{section}:\n  {name}: {empty}\n" if section else f"{name}: {empty}\n")
+    error = raises_config_error(key, lambda: load_config(path))
+    assert str(error).startswith(f"{path}: "), str(error)
+
+
 @pytest.mark.parametrize("text,got", [("off", "False"), ("no", "False"), ("0", "0")])
 def test_a_choice_key_given_no_string_lists_the_allowed_values(text, got):
     """`camera_compensation: off` is YAML's false: "expected a string, got False" named neither the values allowed

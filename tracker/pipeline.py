@@ -100,8 +100,8 @@ class Tracker:
         if config is not None and not isinstance(config, TrackerConfig):  # a dict or a YAML path: say how
             kind = type(config).__name__
             raise TypeError(f"config must be a TrackerConfig (load_config(path, overrides)), got {kind}")
-        self.config = config if config is not None else TrackerConfig()
-        validate_config(self.config)  # one built with `dataclasses.replace` skipped `load_config`'s checks
+        # one built with `dataclasses.replace` skipped `load_config`'s checks (and may hold numpy numbers)
+        self.config = validate_config(config if config is not None else TrackerConfig())
         self.device = resolve_device(self.config.device)
         self.frame_rate = float(frame_rate if frame_rate is not None else self.config.frame_rate)
         if not 0 < self.frame_rate <= MAX_FRAME_RATE:
