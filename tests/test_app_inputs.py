@@ -188,6 +188,27 @@ def test_a_frame_rate_refused_from_the_config_names_its_value():
         Tracker(load_config(None, ["device=cpu"]), frame_rate=0)
 
 
+@pytest.mark.parametrize("frame_rate", ["30", True, [30], {"fps": 30}, b"30"])
+def test_a_frame_rate_that_is_no_number_is_named_before_any_model_loads(frame_rate):
+    """`Tracker(cfg, frame_rate="30")` ran at 30 and `frame_rate=True` at 1 frame/s (every time limit 30 times
+    longer, without a word); `[30]` raised float()'s TypeError, which named no argument; `from_config` found out
+    only after loading its models. One ValueError naming `frame_rate` now, before any model (none at that path)."""
+    cfg = load_config(None, ["device=cpu"])
+    with pytest.raises(ValueError, match=r"^frame_rate must be a number of frames/s \(or None"):
+        Tracker(cfg, frame_rate=frame_rate)
+    missing = cfg.replace(["detector.model=/no/such.pt", "reid.model=none"])
+    with pytest.raises(ValueError, match=r"^frame_rate must be a number of frames/s"):
+        Tracker.from_config(missing, frame_rate=frame_rate)
+    with pytest.raises(ValueError, match=r"^frame_rate must be positive"):
+        Tracker.from_config(missing, frame_rate=0)
+
+
+@pytest.mark.parametrize("frame_rate", [np.float32(25), np.int64(25), torch.tensor(25.0), np.array([25.0]), 25])
+def test_a_frame_rate_of_numpy_or_torch_is_its_value(frame_rate):
+    tracker = Tracker(load_config(None, ["device=cpu"]), frame_rate=frame_rate)
+    assert tracker.frame_rate == 25.0 and type(tracker.frame_rate) is float
+
+
 @pytest.mark.parametrize("section", [None, {"high_score": 0.3}, "motion"])
 def test_a_section_replaced_by_something_else_is_named(section):
     """`dataclasses.replace(cfg, association=None)` (or a dict of its keys, or another section) passed the check,

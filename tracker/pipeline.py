@@ -84,8 +84,8 @@ class Tracker:
         TypeError: `config` is not a `TrackerConfig` (a dict or a YAML path: use `load_config`).
         ConfigError: a `config` value `load_config` would refuse (one made with `dataclasses.replace`), named as in
             YAML (`appearance.bank_capacity: 0 is out of range [1, 100000]`).
-        ValueError: a frame rate that is not positive or above `MAX_FRAME_RATE` (1000), a gallery without
-            appearance, a bad device.
+        ValueError: a frame rate that is not a number, not positive or above `MAX_FRAME_RATE` (1000), a gallery
+            without appearance, a bad device.
     """
 
     def __init__(
@@ -103,10 +103,7 @@ class Tracker:
         # one built with `dataclasses.replace` skipped `load_config`'s checks (and may hold numpy numbers)
         self.config = validate_config(config if config is not None else TrackerConfig())
         self.device = resolve_device(self.config.device)
-        self.frame_rate = float(frame_rate if frame_rate is not None else self.config.frame_rate)
-        if not 0 < self.frame_rate <= MAX_FRAME_RATE:
-            shown = frame_rate if frame_rate is not None else self.frame_rate
-            raise ValueError(f"frame_rate must be positive and at most {MAX_FRAME_RATE:g} frames/s, got {shown}")
+        self.frame_rate = _frame_rate(frame_rate, self.config)
         if not self.config.min_frame_rate <= self.frame_rate <= self.config.max_frame_rate:
             log.warning(
                 "frame_rate %g is outside the plausible range [%g, %g]: every time limit is converted with it",
@@ -186,7 +183,8 @@ class Tracker:
             ConfigError: an invalid config (a file's, or one made with `dataclasses.replace`), before any model loads.
             FileNotFoundError: missing ReID weights (checked first, before the detector loads or downloads) or a
                 missing detector model that ultralytics does not publish.
-            ValueError: a bad device, a file that is not a model of the configured kind, a `gallery` with
+            ValueError: a bad `frame_rate` (before any model loads), a bad device, a file that is not a model of
+                the configured kind, a `gallery` with
                 appearance off (`reid.model=none`), or `appearance.bank_dtype=float16` on the CPU (both refused
                 before any model loads).
             OSError: ultralytics could not download an official detector (offline).
@@ -202,6 +200,7 @@ class Tracker:
             )
         cfg = config if isinstance(config, TrackerConfig) else load_config(config)
         validate_config(cfg)  # before any model loads
+        _frame_rate(frame_rate, cfg)  # (a ValueError after the models loaded cost seconds)
         device = resolve_device(cfg.device)
         storage_dtype(cfg.appearance.bank_dtype, device)  # ValueError before any model loads (float16 on the CPU)
         use_reid = cfg.appearance.enabled and cfg.reid.model != "none"
@@ -575,6 +574,26 @@ def _inside(dets: Detections, size: tuple[int, int], dropped: OutsideDetections)
         return dets
     dropped.add(int((~inside).sum()), f": frame_size is (height, width), got {size}")
     return dets.select(inside)
+
+
+def _frame_rate(value: Any, cfg: TrackerConfig) -> float:
+    """`Tracker(frame_rate=)` as a float in (0, MAX_FRAME_RATE] frames/s (None: `cfg.frame_rate`), or ValueError:
+    not a number (a string, a bool, a list: "30" was taken as 30, True as 1 frame/s, [30] raised float()'s
+    TypeError naming no argument), not positive, or above the maximum. A one-element array or tensor is its value."""
+    if value is None:
+        return float(cfg.frame_rate)
+    one = (isinstance(value, np.ndarray) and value.size == 1) or (
+        isinstance(value, torch.Tensor) and value.numel() == 1
+    )
+    number = value.item() if one else value
+    if isinstance(number, bool) or not isinstance(number, numbers.Real):
+        raise ValueError(
+            f"frame_rate must be a number of frames/s (or None: the config's frame_rate), got "
+            f"{type(value).__name__} {value!r}"
+        )
+    if not 0 < number <= MAX_FRAME_RATE:  # (NaN: False)
+        raise ValueError(f"frame_rate must be positive and at most {MAX_FRAME_RATE:g} frames/s, got {value}")
+    return float(number)
 
 
 def _frame_size(size: Any) -> tuple[int, int]:
