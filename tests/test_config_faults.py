@@ -177,6 +177,49 @@ def test_a_fault_of_the_file_names_the_file(tmp_path, text, key):
         assert str(err).startswith(f"{path}: "), str(err)
 
 
+CONFIG_WITH_COMMENTS = """# site config
+device: cpu
+
+association:
+  high_score: 0.5   # a comment
+  {association}
+classes:
+  compatible_groups:
+    - [2, 5, 7]
+    - {group}
+"""
+
+
+@pytest.mark.parametrize(
+    "association,group,line,named",
+    [
+        ("low_scor: 0.2", "[1, 3]", 6, "did you mean 'association.low_score'"),
+        ("low_score: high", "[1, 3]", 6, "association.low_score: expected a number"),
+        ("low_score: 0.6", "[1, 3]", 6, "association.low_score (0.6) must not exceed"),
+        ("low_score: 0.2", "[1, bike]", 10, "classes.compatible_groups[1][1]: expected an integer"),
+        ("low_score: 0.2", "[1, 5]", 8, "classes.compatible_groups: class 5 is in more than one group"),
+    ],
+    ids=["typo", "type", "relation", "list item", "list"],
+)
+def test_a_fault_of_the_file_names_its_line(tmp_path, association, group, line, named):
+    """A typo in a long config file was named by key only ("site.yaml: unknown config key ..."): which of its
+    lines to fix was left to a search. The error names the line the key (or list item) is written on."""
+    path = tmp_path / "site.yaml"
+    path.write_text(CONFIG_WITH_COMMENTS.format(association=association, group=group))
+    for overrides in (None, ["lifecycle.min_hits=3"]):
+        err = raises_config_error(named, lambda: load_config(path, overrides))  # noqa: B023
+        assert str(err).startswith(f"{path}: line {line}: "), str(err)
+
+
+def test_a_file_fault_of_a_key_it_does_not_write_names_no_line_of_another(tmp_path):
+    """`high_score: 0.05` with the default low_score 0.1: the relation names low_score, which the file does not
+    write; the line given is its section's (where to add or fix it), never an unrelated line."""
+    path = tmp_path / "site.yaml"
+    path.write_text("device: cpu\nassociation:\n  high_score: 0.05\n")
+    err = raises_config_error("association.low_score", lambda: load_config(path))
+    assert str(err).startswith(f"{path}: line 2: "), str(err)
+
+
 def test_a_fault_of_an_override_does_not_blame_the_file(tmp_path):
     path = tmp_path / "site.yaml"
     path.write_text("lifecycle:\n  min_hits: 3\n")

@@ -874,7 +874,37 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
         from_file = file_error is not None and (str(exc) == str(file_error) or "not a section" in str(exc))
         if not from_file:
             raise  # the overrides' own fault, named by the key typed
-        raise ConfigError(f"{path}: {exc}") from None  # the file's fault: say which file, not only the key
+        line = _key_line(text, str(exc))
+        where = "" if line is None else f"line {line}: "
+        raise ConfigError(f"{path}: {where}{exc}") from None  # the file's fault: say which file and line, the key
+
+
+# The key a ConfigError names first: `unknown config key 'a.b'...`, `a.b: ...`, `a.b[0][1]: ...`, `a.b (0.6) must ...`
+_MESSAGE_KEY = re.compile(r"(?:unknown config key ')?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)((?:\[\d+\])*)")
+
+
+def _key_line(text: str, message: str) -> int | None:
+    """The line (from 1) of the YAML `text` where the key that `message` names first is written, or of the deepest
+    section of it that is (a key the file does not set); None when the file does not write its section (the key
+    came from an override) or `message` names no key."""
+    match = _MESSAGE_KEY.match(message)
+    if match is None:
+        return None
+    node: Any = yaml.compose(text, Loader=_UniqueKeyLoader)  # (the text loaded: no YAMLError here)
+    line = None
+    for part in match[1].split("."):
+        found = isinstance(node, yaml.MappingNode) and next(
+            ((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part), None
+        )
+        if not found:
+            return line
+        line, node = found[0].start_mark.line + 1, found[1]
+    for index in map(int, re.findall(r"\d+", match[2])):
+        if not isinstance(node, yaml.SequenceNode) or index >= len(node.value):
+            break
+        node = node.value[index]
+        line = node.start_mark.line + 1
+    return line
 
 
 def _file_error(data: dict[str, Any]) -> ConfigError | None:
