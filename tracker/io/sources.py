@@ -273,10 +273,17 @@ def _folder_source(path: Path) -> FrameSource:
         return source
     if (path / "img1").is_dir():
         return _folder_source(path / "img1")  # a sequence folder without seqinfo.ini
-    files = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS), key=_natural_order)
+    files = sorted((p for p in path.iterdir() if _listed_image(p)), key=_natural_order)
     if not files:
         raise SourceError(f"{path}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)}){_other_files(path)}")
     return _image_source(safe_name(path.name, "images"), files, None, "images")
+
+
+def _listed_image(path: Path) -> bool:
+    """An image file of a folder as its glob (`folder/*`) lists it: not hidden (macOS's `._0001.jpg` resource
+    forks, which OpenCV cannot decode, became frame 1 of the folder, shifting every frame number by one against
+    the same images given as a glob), and a file (a folder named `x.jpg` is none)."""
+    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".") and path.is_file()
 
 
 def _image_source(name: str, files: list[Path], fps: float | None, kind: str) -> FrameSource:
