@@ -425,6 +425,34 @@ def test_an_output_folder_that_cannot_be_made_is_named_as_such(command, fake_mod
     assert f"cannot create the output folder {tmp_path / 'results' / 'today'}: {tmp_path / 'results'} is a file" in err
 
 
+@pytest.mark.parametrize("option", ["--out", "--config", "--gallery", "source", "batch --out"])
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(option, fake_models, tmp_path, monkeypatch, capfd):
+    """`track walk.avi --out "$OUT"` with OUT unset wrote walk.txt, .jsonl, .mp4 and summary.json into the current
+    folder (replacing files of those names there); `--config ""` said "cannot read config file .: Is a directory";
+    an empty source "no such file or folder: " naming nothing. One error saying the path is empty; nothing made."""
+    video = str(write_video(tmp_path / "walk.avi", scene(3)))
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    common = ["--quiet", "--set", "reid.model=none"]
+    argv = {
+        "source": ["", *common],
+        "batch --out": ["batch", video, "--out", "", *common],
+    }.get(option, [video, option, "", *common])
+    capfd.readouterr()
+    if option == "source":
+        assert main(argv) == 2
+        err = one_error_line(capfd.readouterr().err)
+    else:  # a usage error of the option (argparse's: usage lines, then the error)
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        assert stop.value.code == 2
+        err = capfd.readouterr().err.strip().splitlines()[-1]
+        assert f"error: argument {option.split()[-1]}: an empty path" in err, err
+    assert "empty" in err and "a shell variable left unset?" in err, err
+    assert not list(here.iterdir())
+
+
 def test_missing_reid_weights_are_named(shared_weights, tmp_path, capfd):
     video = write_video(tmp_path / "ok.avi", scene(5))
     args = [str(video), "--quiet", "--set", f"detector.model={shared_weights / 'yolov8n_int8_openvino_model'}",

@@ -247,6 +247,8 @@ def check_named(spec: str | Path) -> None:
 
 
 def _nothing_named(spec: str) -> SourceError:
+    if not spec.strip():  # `track "$VIDEO"` with VIDEO unset: "no such file or folder: " named nothing
+        return SourceError(f"an empty source name {spec!r} (a shell variable left unset?): name a file, folder or URL")
     if spec == STDIN_NAME:  # the usual name for standard input: say so rather than "no such file"
         return SourceError(f"no such file or folder: {spec} (video is not read from standard input: save it to a file)")
     return SourceError(f"no such file or folder: {spec}")
