@@ -64,6 +64,18 @@ def test_a_frame_update_cannot_take_says_what_it_takes_and_changes_nothing(frame
     assert outputs(tracker, 3) == outputs(reference, 3)  # the refused frame neither detected nor tracked
 
 
+@pytest.mark.parametrize("frame", [FRAME, FRAME[:, :, 0], FRAME[:, :, :1], torch.from_numpy(FRAME)])
+def test_one_frame_given_to_stream_is_named_not_tracked_row_by_row(frame):
+    """`tracker.stream(frame)` (one frame where frames belong) iterated the frame: its 480 rows were tracked as 480
+    gray frames of 640 x 3 pixels, with a size-change warning and no error. One ValueError now, at the first step,
+    the tracker as before; a stack of frames (N, H, W, C) is still frames."""
+    tracker = scripted_tracker()
+    with pytest.raises(ValueError, match=r"^frames must be an iterable of frames .* got one frame of shape"):
+        next(tracker.stream(frame))
+    got = [[(o.track_id, tuple(np.round(o.xyxy, 3))) for o in out] for out in tracker.stream(np.stack([FRAME] * 4))]
+    assert got == outputs(scripted_tracker(), 4) and got[-1]
+
+
 def test_none_for_boxes_or_scores_is_named_not_read_as_one_row():
     """`scores=None` was read by numpy as one NaN row: "scores has 1 rows but boxes_xyxy has 2"."""
     tracker = Tracker(load_config(None, ["device=cpu"]), frame_rate=FPS)

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 EMBED_RESULT = "what the embed callback returned"  # how errors name an `update_detections(embed=...)` result
 NOISE_WITHOUT_MOTION = "camera_motion_noise"  # the warned-once kind: a motion's noise given without the motion
 FRAME_SHAPES = "(H, W, 3) BGR, (H, W) or (H, W, 1) gray, or (H, W, 4) BGRA"  # what `update` takes
+_CHANNELS = (1, 3, 4)  # the channel counts of FRAME_SHAPES's 3-D frames
 GALLERY_NEEDS_APPEARANCE = "a gallery needs appearance: set appearance.enabled=true and a reid.model"
 DETECT_AHEAD = 1  # `stream`: frames detected ahead of the one being tracked (each holds a frame in memory)
 
@@ -408,9 +409,16 @@ class Tracker:
         reaches them, not out of `stream(...)` itself):
             RuntimeError: a Tracker built without a detector (at the first `next()`), or closed (`close`: at the
                 first frame after it).
-            ValueError: a frame `update` refuses (raised when that frame is reached, after the frames before it).
+            ValueError: a frame `update` refuses (raised when that frame is reached, after the frames before it);
+                one frame given as `frames` (an (H, W) or (H, W, C) array, C 1, 3 or 4: its rows were tracked as
+                H frames of one pixel row each; `update(frame)` or `stream([frame])`), at the first `next()`.
         """
         self._check_detector()
+        if _one_frame(frames):
+            raise ValueError(
+                f"frames must be an iterable of frames (a generator, a list, an (N, H, W, C) array), got one frame of "
+                f"shape {frames.shape}: update(frame) tracks one frame, stream([frame]) a list of one"
+            )
         from tracker.embedder import DetectorFeatureEmbedder  # reads the detector's last call: no detecting ahead
 
         if detect_ahead is None:
@@ -576,6 +584,13 @@ def _inside(dets: Detections, size: tuple[int, int], dropped: OutsideDetections)
     return dets.select(inside)
 
 
+def _one_frame(frames: Any) -> bool:
+    """Whether `stream(frames)` was given one frame, not frames: a 2-D array, or a 3-D one of 1, 3 or 4 channels last
+    (a stack of N gray frames (N, H, W) is taken: a width of 1, 3 or 4 pixels is no picture)."""
+    shape = getattr(frames, "shape", None) if isinstance(frames, np.ndarray | torch.Tensor) else None
+    return shape is not None and (len(shape) == 2 or (len(shape) == 3 and shape[-1] in _CHANNELS))
+
+
 def _frame_rate(value: Any, cfg: TrackerConfig) -> float:
     """`Tracker(frame_rate=)` as a float in (0, MAX_FRAME_RATE] frames/s (None: `cfg.frame_rate`), or ValueError:
     not a number (a string, a bool, a list: "30" was taken as 30, True as 1 frame/s, [30] raised float()'s
@@ -647,8 +662,8 @@ def _as_bgr(frame: Any) -> np.ndarray:
     shape = frame.shape
     if frame.ndim == 2:
         frame = frame[:, :, None]
-    if frame.ndim != 3 or frame.shape[2] not in (1, 3, 4):
-        hint = " (channels first? frame.transpose(1, 2, 0))" if frame.ndim == 3 and shape[0] in (1, 3, 4) else ""
+    if frame.ndim != 3 or frame.shape[2] not in _CHANNELS:
+        hint = " (channels first? frame.transpose(1, 2, 0))" if frame.ndim == 3 and shape[0] in _CHANNELS else ""
         raise ValueError(f"frame must have shape {FRAME_SHAPES}, got {shape}{hint}")
     if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise ValueError(f"frame is empty: shape {shape} (a failed read or a crop outside the image?)")
