@@ -187,8 +187,12 @@ def test_several_sources_report_the_bounds_of_each(fake_models_with_reid, tmp_pa
     first = write_video(tmp_path / "first.avi", scene())
     second = write_video(tmp_path / "second.avi", scene(12))
     assert main([str(first), str(second), "--out", str(tmp_path / "out")]) == 0
-    lines = [x for x in capsys.readouterr().out.splitlines() if "appearance bounds" in x]
+    printed = capsys.readouterr()
+    lines = [x for x in printed.out.splitlines() if "appearance bounds" in x]
     assert len(lines) == 2 and "of first" in lines[0] and "of second" in lines[1], lines
+    # each source's progress bar says whose it is (two bars of frames, no names, before)
+    bars = printed.err.replace("\r", "\n").splitlines()
+    assert any(b.startswith("first: 100%") for b in bars) and any(b.startswith("second: 100%") for b in bars)
 
 
 def test_several_sources_count_the_tracks_of_each(fake_models_with_reid, tmp_path, capsys):

@@ -541,9 +541,10 @@ def track_source(
             source.corrupt_numbers = list(resume.corrupt_numbers)
     total = min(source.total, max_frames) if source.total and max_frames else (source.total or max_frames)
     left = None if max_frames is None else max(max_frames - done.frames, 0)
-    bar = tqdm(
-        total=total, initial=done.frames, unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True
-    )
+    bar = tqdm(  # (named when several sources run in turn: each has a bar of its own)
+        total=total, initial=done.frames, desc=name, unit="frame", disable=not progress, file=sys.stderr,
+        dynamic_ncols=True,
+    )  # fmt: skip
     start = time.perf_counter()
     last_number = done.last_frame
     # The handlers stay while the outputs close: a second signal then cannot cut the files short.
