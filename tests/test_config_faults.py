@@ -276,6 +276,13 @@ OVERRIDE_FAULTS = {
     "unknown key": (["appearance.bank_capcity=3"], "did you mean 'appearance.bank_capacity'", None),
     "unknown section": (["nosuch.key=1"], "unknown config key 'nosuch'", None),
     "bad type": (["appearance.enabled=maybe"], "appearance.enabled", None),
+    # a dot too many said "association.high_score: expected a number, got {'x': 0.5}", a value nobody typed
+    "key below a key": (
+        ["association.high_score.x=0.5"],
+        "association.high_score",
+        "a key, not a section, so association.high_score.x names nothing; expected a number",
+    ),
+    "key below a list": (["detector.classes.a=0"], "detector.classes.a names nothing", None),
     "negative capacity": (["appearance.bank_capacity=-1"], "appearance.bank_capacity", None),
     "threshold > 1": (["association.high_score=2"], "association.high_score", None),
     "NaN": (["association.low_score=.nan"], "association.low_score", None),

@@ -578,6 +578,9 @@ def _coerce(value: Any, tp: Any, key: str, nested: bool = False) -> Any:
     group written without its brackets, not three groups of one (`nested`: `value` is an item of a list)."""
     if value is None:  # `--set key=` or `key:` with nothing after it: "expected a string, got None" puzzled
         raise ConfigError(f"{key}: no value given (empty, or null); expected {_expected(tp)}")
+    if isinstance(value, dict) and value and not nested:  # `--set association.high_score.x=1`: "got {'x': 1}"
+        inner = f"{key}.{next(iter(value))}"
+        raise ConfigError(f"{key}: a key, not a section, so {inner} names nothing; expected {_expected(tp)}")
     origin = typing.get_origin(tp)
     if origin is tuple:
         (item_tp, _ellipsis) = typing.get_args(tp)
