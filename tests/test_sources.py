@@ -253,7 +253,16 @@ def test_a_folder_of_videos_says_how_to_track_the_videos_in_it(tmp_path):
         open_source(cams)
     message = str(err.value)
     assert "holds no images" in message and "1 other file, e.g." in message and "cam1.avi" in message, message
-    assert f"`track batch {cams / '*'} --out OUT`" in message
+    assert f"`track batch {cams / '*.avi'} --out OUT`" in message
+    # a LICENSE beside the clips (the shared videos folder): `*` named it too, and it was the example given
+    write_video(cams / "cam2.avi", [np.zeros((32, 32, 3), np.uint8)] * 2)
+    (cams / "intel-sample-videos.LICENSE").write_text("licence text")
+    with pytest.raises(SourceError) as err:
+        open_source(cams)
+    message = str(err.value)
+    assert f"e.g. {cams / 'cam1.avi'}:" in message and f"`track {cams / '*.avi'}`" in message, message
+    (cams / "cam2.avi").unlink()
+    (cams / "intel-sample-videos.LICENSE").unlink()
     (cams / "cam1.avi").unlink()
     with pytest.raises(SourceError, match=r"holds no images \(\.jpg[^(]*\)$"):  # an empty folder: nothing to add
         open_source(cams)

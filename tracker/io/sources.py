@@ -22,6 +22,7 @@ after the end of their data; frame numbers keep counting up across a reopening a
 
 from __future__ import annotations
 
+import collections
 import glob
 import logging
 import os
@@ -190,9 +191,18 @@ def _other_files(folder: Path) -> str:
     others = sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")), key=_natural_order)
     if not others:
         return ""
+    # the commonest suffix names the videos: `*` would also name a LICENSE or notes beside them (not videos)
+    suffixes = collections.Counter(p.suffix.lower() for p in others)
+    suffix = max(suffixes, key=lambda x: (suffixes[x], x != ""))
+    example = next(p for p in others if p.suffix.lower() == suffix)
+    pattern = (
+        folder / f"*{suffix}"
+        if suffix and all(p.suffix == suffix for p in others if p.suffix.lower() == suffix)
+        else folder / "*"
+    )
     return (
-        f" (it holds {count(len(others), 'other file')}, e.g. {others[0]}: a folder is one sequence of images; to"
-        f" track the videos in it, name them: `track {folder / '*'}`, or `track batch {folder / '*'} --out OUT`)"
+        f" (it holds {count(len(others), 'other file')}, e.g. {example}: a folder is one sequence of images; to"
+        f" track the videos in it, name them: `track {pattern}`, or `track batch {pattern} --out OUT`)"
     )
 
 
