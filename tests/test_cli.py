@@ -457,6 +457,28 @@ def test_an_empty_path_is_refused_not_read_as_the_current_folder(option, fake_mo
     assert not list(here.iterdir())
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="DISPLAY is X11's (Linux)")
+def test_show_on_a_display_that_cannot_be_opened_is_one_error_before_anything(
+    fake_models, tmp_path, monkeypatch, capfd
+):
+    """`--show` with DISPLAY set to an X server that is not there (a stale SSH session, a container): Qt aborted the
+    process at the first frame (SIGABRT, exit 134) leaving walk.txt.partial, an unplayable mp4 and the folder's
+    lock, with no summary. One error naming the display now, before any model or output; none set: as before."""
+    video = str(write_video(tmp_path / "walk.avi", scene(3)))
+    out = tmp_path / "out"
+    argv = [video, "--show", "--quiet", "--set", "reid.model=none", "--out", str(out)]
+    monkeypatch.setenv("DISPLAY", ":9876")  # no X server has this number
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    capfd.readouterr()
+    assert main(argv) == 2
+    assert "--show cannot open a window on DISPLAY=':9876'" in one_error_line(capfd.readouterr().err)
+    assert not out.exists()
+    monkeypatch.delenv("DISPLAY")
+    assert main(argv) == 2
+    assert "--show needs a display (DISPLAY is not set)" in one_error_line(capfd.readouterr().err)
+    assert not out.exists()
+
+
 def test_missing_reid_weights_are_named(shared_weights, tmp_path, capfd):
     video = write_video(tmp_path / "ok.avi", scene(5))
     args = [str(video), "--quiet", "--set", f"detector.model={shared_weights / 'yolov8n_int8_openvino_model'}",

@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -80,6 +81,7 @@ DEFAULT_RUNS_DIR = Path("runs") / "track"
 WINDOW_NAME = "track"
 QUIT_KEY = "q"
 SHOW_WAIT_MS = 1
+DISPLAY_PROBE_SECONDS = 10.0  # `--show`: the most a child process may take to open and close a window first
 JSON_DECIMALS = 2  # pixels
 JSON_SCORE_DECIMALS = 4
 _PYTORCH_SUFFIX = ".pt"
@@ -847,9 +849,29 @@ class _Outputs:
 
 
 def _check_display(show: bool) -> None:
+    """SourceError unless `--show` can open a window: on Linux a display must be set, and OpenCV's window backend
+    must start on it. A DISPLAY whose X server is gone (a stale SSH session, a container) made Qt abort the whole
+    process at the first frame (SIGABRT, exit 134): no summary, a `.txt.partial` and an unplayable mp4 left; a
+    headless OpenCV raised at that frame. The backend is tried in a child process, before any model loads."""
+    if not show:
+        return
     has_display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    if show and sys.platform.startswith("linux") and not has_display:
+    if sys.platform.startswith("linux") and not has_display:
         raise SourceError("--show needs a display (DISPLAY is not set); use the saved video instead")
+    probe = f"import cv2; cv2.namedWindow({WINDOW_NAME!r}); cv2.waitKey({SHOW_WAIT_MS}); cv2.destroyAllWindows()"
+    try:
+        tried = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, timeout=DISPLAY_PROBE_SECONDS
+        )
+    except subprocess.TimeoutExpired:  # a slow remote display: let the run try it
+        return
+    if tried.returncode != 0:
+        said = [line.strip() for line in (tried.stderr or "").splitlines() if line.strip()]
+        shown = f"DISPLAY={os.environ.get('DISPLAY')!r}" if os.environ.get("DISPLAY") else "the display"
+        raise SourceError(
+            f"--show cannot open a window on {shown} (OpenCV's window backend failed"
+            f"{': ' + said[0] if said else ''}); use the saved video instead"
+        )
 
 
 def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None) -> RunSummary:
