@@ -289,18 +289,19 @@ def test_the_video_keeps_one_frame_per_source_frame_across_unreadable_ones(fake_
     folder.mkdir()
     for i, frame in enumerate(frames, start=1):
         cv2.imwrite(str(folder / f"{i:03d}.png"), frame)
-    for bad in (1, 6):
+    for bad in (1, 6, 13, 14):  # 13 and 14: unreadable images at the end (the video stopped at frame 12)
         (folder / f"{bad:03d}.png").write_bytes(b"not a png")
     out = tmp_path / "out"
     assert main([str(folder), "--out", str(out)]) == 0
-    assert "2 unreadable frames skipped (frames 1, 6)" in capsys.readouterr().out  # where to look for the damage
-    assert json.loads((out / "summary.json").read_text())["corrupt_frame_numbers"] == [1, 6]
+    assert "4 unreadable frames skipped (frames 1, 6, 13, 14)" in capsys.readouterr().out  # where to look
+    assert json.loads((out / "summary.json").read_text())["corrupt_frame_numbers"] == [1, 6, 13, 14]
     assert sorted({int(r[0]) for r in read_mot_rows(out / "frames.txt")}) == [2, 3, 4, 5, 7, 8, 9, 10, 11, 12]
     cap = cv2.VideoCapture(str(out / "frames.mp4"))
     video = []
     while (read := cap.read())[0]:
         video.append(read[1].astype(np.float64))
-    assert len(video) == len(frames)
+    assert len(video) == len(frames) + 2  # one video frame per source frame, the last two repeating frame 12
+    assert mean_difference(video[13], video[11]) < 1
     assert video[0].mean() < 1  # frame 1: nothing readable yet
     assert mean_difference(video[5], video[4]) < mean_difference(video[6], video[5]) / 4  # frame 6 repeats frame 5
     for k in (1, 6, 10):  # frames 2, 7, 11 show their own source frame (boxes drawn on it), not a neighbour

@@ -610,6 +610,8 @@ def track_source(
             summary.seconds = done.seconds + time.perf_counter() - start
             _note_counts(summary, tracker, source)
             bar.close()
+            if not (summary.interrupted or summary.error):  # (a stopped run's video ends at its last frame tracked)
+                outputs.finish_video(source.last_skipped)
             outputs.close()
             if tracker.gallery is not None and outputs.opened and not (summary.interrupted or summary.error):
                 replaced = history.replacements()  # a track's rows: the global ID it ended with
@@ -841,6 +843,15 @@ class _Outputs:
             self._video.write(self._last_canvas if self._last_canvas is not None else np.zeros_like(canvas))
         self._video.write(canvas)
         self._video_number, self._last_canvas = number, canvas
+
+    def finish_video(self, last: int) -> None:
+        """Fill the video up to source frame `last` with the last canvas: unreadable frames at the source's end
+        (the last images of a folder) had no video frame, so the video was shorter than the source."""
+        if self._video is None or self._last_canvas is None:
+            return
+        for _ in range(self._video_number + 1, last + 1):
+            self._video.write(self._last_canvas)
+        self._video_number = max(self._video_number, last)
 
     def close(self) -> None:
         for writer in (self._mot, self._jsonl, self._video):

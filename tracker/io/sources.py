@@ -77,6 +77,7 @@ class FrameSource:
         total: frames expected, or None where unknown (streams).
         corrupt_frames: frames skipped because they could not be decoded (grows while iterating).
         corrupt_numbers: the positions of the first `CORRUPT_NUMBERS_KEPT` of them.
+        last_skipped: the position of the last of them (0: none), e.g. unreadable images at a folder's end.
         ended_early: for a video whose data stops before `total` (truncated), the last frame number read.
         should_stop: polled during stream backoff waits; the run loop sets it to its stop flag.
         live: True for a live stream (reopened when it drops), False for anything with an end.
@@ -96,6 +97,7 @@ class FrameSource:
     total: int | None
     corrupt_frames: int = 0
     corrupt_numbers: list[int] = field(default_factory=list)
+    last_skipped: int = 0
     ended_early: int | None = None
     should_stop: Callable[[], bool] = field(default=lambda: False, repr=False)
     live: bool = False
@@ -116,6 +118,8 @@ class FrameSource:
         """Count the unreadable frames at `numbers` (source positions)."""
         self.corrupt_frames += len(numbers)
         self.corrupt_numbers += list(numbers[: max(0, CORRUPT_NUMBERS_KEPT - len(self.corrupt_numbers))])
+        if len(numbers):
+            self.last_skipped = max(self.last_skipped, numbers[-1])
 
 
 def _exists(path: Path) -> bool:
