@@ -64,6 +64,18 @@ def test_a_frame_update_cannot_take_says_what_it_takes_and_changes_nothing(frame
     assert outputs(tracker, 3) == outputs(reference, 3)  # the refused frame neither detected nor tracked
 
 
+@pytest.mark.parametrize("frame", [FRAME, FRAME[:, :, 0], FRAME[:, :, :1], torch.from_numpy(FRAME)])
+def test_one_frame_given_to_stream_is_named_not_tracked_row_by_row(frame):
+    """`tracker.stream(frame)` (one frame where frames belong) iterated the frame: its 480 rows were tracked as 480
+    gray frames of 640 x 3 pixels, with a size-change warning and no error. One ValueError now, at the first step,
+    the tracker as before; a stack of frames (N, H, W, C) is still frames."""
+    tracker = scripted_tracker()
+    with pytest.raises(ValueError, match=r"^frames must be an iterable of frames .* got one frame of shape"):
+        next(tracker.stream(frame))
+    got = [[(o.track_id, tuple(np.round(o.xyxy, 3))) for o in out] for out in tracker.stream(np.stack([FRAME] * 4))]
+    assert got == outputs(scripted_tracker(), 4) and got[-1]
+
+
 def test_none_for_boxes_or_scores_is_named_not_read_as_one_row():
     """`scores=None` was read by numpy as one NaN row: "scores has 1 rows but boxes_xyxy has 2"."""
     tracker = Tracker(load_config(None, ["device=cpu"]), frame_rate=FPS)
@@ -186,6 +198,61 @@ def test_a_frame_rate_refused_from_the_config_names_its_value():
         Tracker(cfg)
     with pytest.raises(ValueError, match=r"frame_rate must be positive and at most 1000 frames/s, got 0$"):
         Tracker(load_config(None, ["device=cpu"]), frame_rate=0)
+
+
+@pytest.mark.parametrize("frame_rate", ["30", True, [30], {"fps": 30}, b"30"])
+def test_a_frame_rate_that_is_no_number_is_named_before_any_model_loads(frame_rate):
+    """`Tracker(cfg, frame_rate="30")` ran at 30 and `frame_rate=True` at 1 frame/s (every time limit 30 times
+    longer, without a word); `[30]` raised float()'s TypeError, which named no argument; `from_config` found out
+    only after loading its models. One ValueError naming `frame_rate` now, before any model (none at that path)."""
+    cfg = load_config(None, ["device=cpu"])
+    with pytest.raises(ValueError, match=r"^frame_rate must be a number of frames/s \(or None"):
+        Tracker(cfg, frame_rate=frame_rate)
+    missing = cfg.replace(["detector.model=/no/such.pt", "reid.model=none"])
+    with pytest.raises(ValueError, match=r"^frame_rate must be a number of frames/s"):
+        Tracker.from_config(missing, frame_rate=frame_rate)
+    with pytest.raises(ValueError, match=r"^frame_rate must be positive"):
+        Tracker.from_config(missing, frame_rate=0)
+
+
+@pytest.mark.parametrize("frame_rate", [np.float32(25), np.int64(25), torch.tensor(25.0), np.array([25.0]), 25])
+def test_a_frame_rate_of_numpy_or_torch_is_its_value(frame_rate):
+    tracker = Tracker(load_config(None, ["device=cpu"]), frame_rate=frame_rate)
+    assert tracker.frame_rate == 25.0 and type(tracker.frame_rate) is float
+
+
+@pytest.mark.parametrize("section", [None, {"high_score": 0.3}, "motion"])
+def test_a_section_replaced_by_something_else_is_named(section):
+    """`dataclasses.replace(cfg, association=None)` (or a dict of its keys, or another section) passed the check,
+    which read it as the section's defaults, and the Tracker then failed with "AttributeError: 'NoneType' object
+    has no attribute 'reid_threshold'". One ConfigError naming the section now, before any model loads."""
+    cfg = load_config(None, ["device=cpu", "reid.model=none"])
+    bad = dataclasses.replace(cfg, association=cfg.motion if section == "motion" else section)
+    message = r"^association: expected AssociationConfig \(dataclasses.replace\(cfg.association, key=value\)"
+    with pytest.raises(ConfigError, match=message):
+        Tracker(bad)
+    with pytest.raises(ConfigError, match=message):  # before the detector (none at this path)
+        Tracker.from_config(dataclasses.replace(bad, detector=dataclasses.replace(bad.detector, model="/no/such.pt")))
+
+
+def test_numpy_numbers_in_a_config_made_in_python_are_taken_as_python_numbers():
+    """`dataclasses.replace(cfg.appearance, bank_capacity=np.int64(50))` or `overrides={"...": np.float32(0.5)}`
+    (a value computed with numpy) was refused: "expected an integer, got np.int64(50)". Taken now, and the
+    tracker computes with the Python number (float32 arithmetic would round its thresholds)."""
+    cfg = load_config(None, ["device=cpu", "reid.model=none"])
+    plain = cfg.replace(["appearance.bank_capacity=50", "association.high_score=0.5", "detector.classes=[0, 2]"])
+    made = dataclasses.replace(
+        cfg,
+        appearance=dataclasses.replace(cfg.appearance, bank_capacity=np.int64(50)),
+        association=dataclasses.replace(cfg.association, high_score=np.float32(0.5)),
+        detector=dataclasses.replace(cfg.detector, classes=[np.int64(0), np.int64(2)]),
+    )
+    config = Tracker(made).config
+    assert config == plain
+    assert type(config.appearance.bank_capacity) is int and type(config.association.high_score) is float
+    assert config.detector.classes == (0, 2) and all(type(c) is int for c in config.detector.classes)
+    given = {"appearance.bank_capacity": np.int64(50), "association.high_score": np.float32(0.5)}
+    assert load_config(None, given).replace(["detector.classes=[0, 2]", "device=cpu", "reid.model=none"]) == plain
 
 
 def test_overrides_given_as_one_string_are_refused_whole():

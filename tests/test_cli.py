@@ -191,8 +191,12 @@ def test_several_sources_report_the_bounds_of_each(fake_models_with_reid, tmp_pa
     first = write_video(tmp_path / "first.avi", scene())
     second = write_video(tmp_path / "second.avi", scene(12))
     assert main([str(first), str(second), "--out", str(tmp_path / "out")]) == 0
-    lines = [x for x in capsys.readouterr().out.splitlines() if "appearance bounds" in x]
+    printed = capsys.readouterr()
+    lines = [x for x in printed.out.splitlines() if "appearance bounds" in x]
     assert len(lines) == 2 and "of first" in lines[0] and "of second" in lines[1], lines
+    # each source's progress bar says whose it is (two bars of frames, no names, before)
+    bars = printed.err.replace("\r", "\n").splitlines()
+    assert any(b.startswith("first: 100%") for b in bars) and any(b.startswith("second: 100%") for b in bars)
 
 
 def test_several_sources_count_the_tracks_of_each(fake_models_with_reid, tmp_path, capsys):
@@ -289,18 +293,19 @@ def test_the_video_keeps_one_frame_per_source_frame_across_unreadable_ones(fake_
     folder.mkdir()
     for i, frame in enumerate(frames, start=1):
         cv2.imwrite(str(folder / f"{i:03d}.png"), frame)
-    for bad in (1, 6):
+    for bad in (1, 6, 13, 14):  # 13 and 14: unreadable images at the end (the video stopped at frame 12)
         (folder / f"{bad:03d}.png").write_bytes(b"not a png")
     out = tmp_path / "out"
     assert main([str(folder), "--out", str(out)]) == 0
-    assert "2 unreadable frames skipped (frames 1, 6)" in capsys.readouterr().out  # where to look for the damage
-    assert json.loads((out / "summary.json").read_text())["corrupt_frame_numbers"] == [1, 6]
+    assert "4 unreadable frames skipped (frames 1, 6, 13, 14)" in capsys.readouterr().out  # where to look
+    assert json.loads((out / "summary.json").read_text())["corrupt_frame_numbers"] == [1, 6, 13, 14]
     assert sorted({int(r[0]) for r in read_mot_rows(out / "frames.txt")}) == [2, 3, 4, 5, 7, 8, 9, 10, 11, 12]
     cap = cv2.VideoCapture(str(out / "frames.mp4"))
     video = []
     while (read := cap.read())[0]:
         video.append(read[1].astype(np.float64))
-    assert len(video) == len(frames)
+    assert len(video) == len(frames) + 2  # one video frame per source frame, the last two repeating frame 12
+    assert mean_difference(video[13], video[11]) < 1
     assert video[0].mean() < 1  # frame 1: nothing readable yet
     assert mean_difference(video[5], video[4]) < mean_difference(video[6], video[5]) / 4  # frame 6 repeats frame 5
     for k in (1, 6, 10):  # frames 2, 7, 11 show their own source frame (boxes drawn on it), not a neighbour
@@ -427,6 +432,56 @@ def test_an_output_folder_that_cannot_be_made_is_named_as_such(command, fake_mod
     err = capfd.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Errno" not in err
     assert f"cannot create the output folder {tmp_path / 'results' / 'today'}: {tmp_path / 'results'} is a file" in err
+
+
+@pytest.mark.parametrize("option", ["--out", "--config", "--gallery", "source", "batch --out"])
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(option, fake_models, tmp_path, monkeypatch, capfd):
+    """`track walk.avi --out "$OUT"` with OUT unset wrote walk.txt, .jsonl, .mp4 and summary.json into the current
+    folder (replacing files of those names there); `--config ""` said "cannot read config file .: Is a directory";
+    an empty source "no such file or folder: " naming nothing. One error saying the path is empty; nothing made."""
+    video = str(write_video(tmp_path / "walk.avi", scene(3)))
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    common = ["--quiet", "--set", "reid.model=none"]
+    argv = {
+        "source": ["", *common],
+        "batch --out": ["batch", video, "--out", "", *common],
+    }.get(option, [video, option, "", *common])
+    capfd.readouterr()
+    if option == "source":
+        assert main(argv) == 2
+        err = one_error_line(capfd.readouterr().err)
+    else:  # a usage error of the option (argparse's: usage lines, then the error)
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        assert stop.value.code == 2
+        err = capfd.readouterr().err.strip().splitlines()[-1]
+        assert f"error: argument {option.split()[-1]}: an empty path" in err, err
+    assert "empty" in err and "a shell variable left unset?" in err, err
+    assert not list(here.iterdir())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="DISPLAY is X11's (Linux)")
+def test_show_on_a_display_that_cannot_be_opened_is_one_error_before_anything(
+    fake_models, tmp_path, monkeypatch, capfd
+):
+    """`--show` with DISPLAY set to an X server that is not there (a stale SSH session, a container): Qt aborted the
+    process at the first frame (SIGABRT, exit 134) leaving walk.txt.partial, an unplayable mp4 and the folder's
+    lock, with no summary. One error naming the display now, before any model or output; none set: as before."""
+    video = str(write_video(tmp_path / "walk.avi", scene(3)))
+    out = tmp_path / "out"
+    argv = [video, "--show", "--quiet", "--set", "reid.model=none", "--out", str(out)]
+    monkeypatch.setenv("DISPLAY", ":9876")  # no X server has this number
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    capfd.readouterr()
+    assert main(argv) == 2
+    assert "--show cannot open a window on DISPLAY=':9876'" in one_error_line(capfd.readouterr().err)
+    assert not out.exists()
+    monkeypatch.delenv("DISPLAY")
+    assert main(argv) == 2
+    assert "--show needs a display (DISPLAY is not set)" in one_error_line(capfd.readouterr().err)
+    assert not out.exists()
 
 
 def test_missing_reid_weights_are_named(shared_weights, tmp_path, capfd):

@@ -177,6 +177,49 @@ def test_a_fault_of_the_file_names_the_file(tmp_path, text, key):
         assert str(err).startswith(f"{path}: "), str(err)
 
 
+CONFIG_WITH_COMMENTS = """# site config
+device: cpu
+
+association:
+  high_score: 0.5   # a comment
+  {association}
+classes:
+  compatible_groups:
+    - [2, 5, 7]
+    - {group}
+"""
+
+
+@pytest.mark.parametrize(
+    "association,group,line,named",
+    [
+        ("low_scor: 0.2", "[1, 3]", 6, "did you mean 'association.low_score'"),
+        ("low_score: high", "[1, 3]", 6, "association.low_score: expected a number"),
+        ("low_score: 0.6", "[1, 3]", 6, "association.low_score (0.6) must not exceed"),
+        ("low_score: 0.2", "[1, bike]", 10, "classes.compatible_groups[1][1]: expected an integer"),
+        ("low_score: 0.2", "[1, 5]", 8, "classes.compatible_groups: class 5 is in more than one group"),
+    ],
+    ids=["typo", "type", "relation", "list item", "list"],
+)
+def test_a_fault_of_the_file_names_its_line(tmp_path, association, group, line, named):
+    """A typo in a long config file was named by key only ("site.yaml: unknown config key ..."): which of its
+    lines to fix was left to a search. The error names the line the key (or list item) is written on."""
+    path = tmp_path / "site.yaml"
+    path.write_text(CONFIG_WITH_COMMENTS.format(association=association, group=group))
+    for overrides in (None, ["lifecycle.min_hits=3"]):
+        err = raises_config_error(named, lambda: load_config(path, overrides))  # noqa: B023
+        assert str(err).startswith(f"{path}: line {line}: "), str(err)
+
+
+def test_a_file_fault_of_a_key_it_does_not_write_names_no_line_of_another(tmp_path):
+    """`high_score: 0.05` with the default low_score 0.1: the relation names low_score, which the file does not
+    write; the line given is its section's (where to add or fix it), never an unrelated line."""
+    path = tmp_path / "site.yaml"
+    path.write_text("device: cpu\nassociation:\n  high_score: 0.05\n")
+    err = raises_config_error("association.low_score", lambda: load_config(path))
+    assert str(err).startswith(f"{path}: line 2: "), str(err)
+
+
 def test_a_fault_of_an_override_does_not_blame_the_file(tmp_path):
     path = tmp_path / "site.yaml"
     path.write_text("lifecycle:\n  min_hits: 3\n")
@@ -233,6 +276,13 @@ OVERRIDE_FAULTS = {
     "unknown key": (["appearance.bank_capcity=3"], "did you mean 'appearance.bank_capacity'", None),
     "unknown section": (["nosuch.key=1"], "unknown config key 'nosuch'", None),
     "bad type": (["appearance.enabled=maybe"], "appearance.enabled", None),
+    # a dot too many said "association.high_score: expected a number, got {'x': 0.5}", a value nobody typed
+    "key below a key": (
+        ["association.high_score.x=0.5"],
+        "association.high_score",
+        "a key, not a section, so association.high_score.x names nothing; expected a number",
+    ),
+    "key below a list": (["detector.classes.a=0"], "detector.classes.a names nothing", None),
     "negative capacity": (["appearance.bank_capacity=-1"], "appearance.bank_capacity", None),
     "threshold > 1": (["association.high_score=2"], "association.high_score", None),
     "NaN": (["association.low_score=.nan"], "association.low_score", None),
@@ -312,6 +362,21 @@ def test_a_key_given_no_value_says_so(override, expected, tmp_path):
     path = tmp_path / "cfg.yaml"
     path.write_text(f"{section}:\n  {name}:\n")
     error = raises_config_error(key, lambda: load_config(path), also="no value given")
+    assert str(error).startswith(f"{path}: "), str(error)
+
+
+@pytest.mark.parametrize("key", ["detector.model", "reid.weights"])
+@pytest.mark.parametrize("empty", ["''", "'  '"])
+def test_an_empty_string_for_a_path_or_name_says_no_value_was_given(key, empty, tmp_path):
+    """`detector.model: ''` loaded, and the run then failed in ultralytics naming the model '.' ("detector.model is
+    not a model ultralytics can load (... model='.' ...): if  is one, the copy is damaged"); `reid.weights: ''`
+    said "reid weights . is not a file". Now the config refuses it, naming the key (file and override alike)."""
+    error = raises_config_error(key, lambda: load_config(None, overrides=[f"{key}={empty}"]), also="no value given")
+    assert "empty string" in str(error), str(error)
+    section, _, name = key.rpartition(".")
+    path = tmp_path / "cfg.yaml"
+    path.write_text(f"{section}:\n  {name}: {empty}\n" if section else f"{name}: {empty}\n")
+    error = raises_config_error(key, lambda: load_config(path))
     assert str(error).startswith(f"{path}: "), str(error)
 
 

@@ -215,6 +215,26 @@ def test_frames_numbered_without_zero_padding_are_read_in_numeric_order(tmp_path
         assert all(np.array_equal(a, b) for a, b in zip(images, frames, strict=True)), folder.name
 
 
+@pytest.mark.parametrize("extra", ["._000001.png", ".thumbnail.png", "folder.png/"])
+def test_an_image_folder_lists_the_images_its_glob_does(tmp_path, extra):
+    """A folder copied from a Mac holds `._000001.png` beside `000001.png` (a resource fork OpenCV cannot decode):
+    it was read as frame 1, a corrupt one, and every image after it one frame later than the same images given as
+    a glob (which skips hidden names): the MOT file's frame numbers were off by one against the ground truth. A
+    folder named like an image was a corrupt frame too."""
+    frames = noise_frames(3)
+    for i, frame in enumerate(frames, start=1):
+        cv2.imwrite(str(tmp_path / f"{i:06d}.png"), frame)
+    if extra.endswith("/"):
+        (tmp_path / extra).mkdir()
+    else:
+        (tmp_path / extra).write_bytes(b"\x00\x05\x16\x07 not an image")
+    src = open_source(tmp_path)
+    numbers, images = zip(*src, strict=True)
+    assert list(numbers) == [1, 2, 3] and src.corrupt_frames == 0
+    assert all(np.array_equal(a, b) for a, b in zip(images, frames, strict=True))
+    assert read_all(str(tmp_path / "*.png"))[0] == [1, 2, 3]
+
+
 def test_image_folder_skips_unreadable_images(tmp_path):
     for i, frame in enumerate(noise_frames(3), start=1):
         cv2.imwrite(str(tmp_path / f"{i:06d}.png"), frame)
@@ -233,7 +253,16 @@ def test_a_folder_of_videos_says_how_to_track_the_videos_in_it(tmp_path):
         open_source(cams)
     message = str(err.value)
     assert "holds no images" in message and "1 other file, e.g." in message and "cam1.avi" in message, message
-    assert f"`track batch {cams / '*'} --out OUT`" in message
+    assert f"`track batch {cams / '*.avi'} --out OUT`" in message
+    # a LICENSE beside the clips (the shared videos folder): `*` named it too, and it was the example given
+    write_video(cams / "cam2.avi", [np.zeros((32, 32, 3), np.uint8)] * 2)
+    (cams / "intel-sample-videos.LICENSE").write_text("licence text")
+    with pytest.raises(SourceError) as err:
+        open_source(cams)
+    message = str(err.value)
+    assert f"e.g. {cams / 'cam1.avi'}:" in message and f"`track {cams / '*.avi'}`" in message, message
+    (cams / "cam2.avi").unlink()
+    (cams / "intel-sample-videos.LICENSE").unlink()
     (cams / "cam1.avi").unlink()
     with pytest.raises(SourceError, match=r"holds no images \(\.jpg[^(]*\)$"):  # an empty folder: nothing to add
         open_source(cams)

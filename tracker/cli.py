@@ -48,15 +48,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--gallery",
-        type=Path,
+        type=path_arg,
         metavar="FILE",
         help="identity gallery: loaded if the file exists, written back (IDs survive long absences, videos, cameras)",
     )
-    p.add_argument("--config", help="YAML config (default: built-in defaults, as in configs/default.yaml)")
+    p.add_argument(
+        "--config", type=path_text, help="YAML config (default: built-in defaults, as in configs/default.yaml)"
+    )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
     p.add_argument(
         "--out",
-        type=Path,
+        type=path_arg,
         help="output folder (default runs/track/<name>, numbered, never overwritten; a folder given here is reused, "
         "the outputs of an earlier run in it replaced)",
     )
@@ -90,7 +92,7 @@ def _batch_parser() -> argparse.ArgumentParser:
         "outputs (the files `track` writes) appear in OUT/<name>/ when it ends; a re-run resumes.",
     )
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="videos (or anything `track` accepts), one per task")
-    p.add_argument("--out", type=Path, required=True, help="batch folder: OUT/<name>/ per video")
+    p.add_argument("--out", type=path_arg, required=True, help="batch folder: OUT/<name>/ per video")
     p.add_argument("--engine", choices=["local", "ray"], default="local", help="local processes or Ray tasks")
     p.add_argument("--address", help="Ray cluster to join (e.g. auto, ray://head:10001); default: a local Ray")
     p.add_argument(
@@ -101,8 +103,12 @@ def _batch_parser() -> argparse.ArgumentParser:
         help="GPU share per Ray task, e.g. 0.25: four videos per GPU (default 0: none)",
     )
     p.add_argument("--workers", type=positive_int, metavar="N", help="local engine: processes (default: cores)")
-    p.add_argument("--gallery", type=Path, metavar="FILE", help="one set of identities: linked into FILE at the end")
-    p.add_argument("--config", help="YAML config (default: built-in defaults, as in configs/default.yaml)")
+    p.add_argument(
+        "--gallery", type=path_arg, metavar="FILE", help="one set of identities: linked into FILE at the end"
+    )
+    p.add_argument(
+        "--config", type=path_text, help="YAML config (default: built-in defaults, as in configs/default.yaml)"
+    )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
     p.add_argument("--save-video", action=argparse.BooleanOptionalAction, default=True, help="annotated mp4s")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (same as --set device=...)")
@@ -171,6 +177,20 @@ def _parse(text: str, convert: type[int] | type[float], what: str) -> Any:
         return convert(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+
+
+def path_text(text: str) -> str:
+    """argparse type of a file or folder name: `text`, or the option's usage error for an empty one. `--out ""` (a
+    shell variable left unset) wrote a run's outputs into the current folder, replacing files of those names, and
+    `--config ""` said "cannot read config file .: Is a directory"."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path (a shell variable left unset?): name a file or folder")
+    return text
+
+
+def path_arg(text: str) -> Path:
+    """`path_text` as a Path."""
+    return Path(path_text(text))
 
 
 def positive_int(text: str) -> int:
@@ -290,13 +310,15 @@ def _gallery_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="action", required=True)
     ls = sub.add_parser("ls", help="list the identities")
-    ls.add_argument("file", type=Path)
+    ls.add_argument("file", type=path_arg)
     rm = sub.add_parser("rm", help="forget identities by global ID")
-    rm.add_argument("file", type=Path)
+    rm.add_argument("file", type=path_arg)
     rm.add_argument("ids", type=positive_int, nargs="+", metavar="ID")
     prune = sub.add_parser("prune", help="apply the retention policy (gallery.max_days_unseen, max_identities)")
-    prune.add_argument("file", type=Path)
-    prune.add_argument("--config", help="YAML config with the retention keys (default: built-in defaults)")
+    prune.add_argument("file", type=path_arg)
+    prune.add_argument(
+        "--config", type=path_text, help="YAML config with the retention keys (default: built-in defaults)"
+    )
     prune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     return p
 

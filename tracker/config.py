@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import math
+import numbers
 import re
 import types
 import typing
@@ -41,6 +42,7 @@ MAX_FRAME_RATE = 1000.0
 """Frames/s, the most any frame rate may be (config keys, `Tracker(frame_rate=)`, `track --fps`): beyond the cameras
 people are tracked with; per-second windows (the class vote) hold this many frames a second."""
 MAX_VOTE_SECONDS = 10.0  # classes.vote_seconds at most: a vote window of 10 s x MAX_FRAME_RATE floats per track
+_SHOWN_CHARS = 80  # a wrong value longer than this is named by its type in an error, not printed whole
 _EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")  # 1e9, 5e-3: YAML 1.1 reads these as text
 
 
@@ -582,6 +584,9 @@ def _coerce(value: Any, tp: Any, key: str, nested: bool = False) -> Any:
     group written without its brackets, not three groups of one (`nested`: `value` is an item of a list)."""
     if value is None:  # `--set key=` or `key:` with nothing after it: "expected a string, got None" puzzled
         raise ConfigError(f"{key}: no value given (empty, or null); expected {_expected(tp)}")
+    if isinstance(value, dict) and value and not nested:  # `--set association.high_score.x=1`: "got {'x': 1}"
+        inner = f"{key}.{next(iter(value))}"
+        raise ConfigError(f"{key}: a key, not a section, so {inner} names nothing; expected {_expected(tp)}")
     origin = typing.get_origin(tp)
     if origin is tuple:
         (item_tp, _ellipsis) = typing.get_args(tp)
@@ -599,19 +604,21 @@ def _coerce(value: Any, tp: Any, key: str, nested: bool = False) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(f"{key}: expected true or false, got {value!r}")
         return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
+    if tp is int:  # (numbers.Integral: numpy's integers too, as Python ints; never a bool)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise ConfigError(f"{key}: expected an integer, got {value!r}")
-        return value
+        return int(value)
     if tp is float:
         if isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value.strip()):  # YAML 1.1 wants 1.0e+9
             value = float(value)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):  # (numpy's floats too)
             raise ConfigError(f"{key}: expected a number, got {value!r}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{key}: expected a string, got {value!r}")
+        if not value.strip():  # `detector.model: ''` reached ultralytics as '.': "if  is one, the copy is damaged"
+            raise ConfigError(f"{key}: no value given (an empty string); expected a non-empty string")
         return value
     raise ConfigError(f"{key}: unsupported type {tp!r}")
 
@@ -755,14 +762,37 @@ def parse_config(data: dict[str, Any] | None) -> TrackerConfig:
     return _build(TrackerConfig, data, "")
 
 
-def validate_config(cfg: TrackerConfig) -> None:
+def validate_config(cfg: TrackerConfig) -> TrackerConfig:
     """Check a config built in Python (`dataclasses.replace`, a `TrackerConfig(...)` call), which bypasses
     `load_config`'s checks, against the same types, ranges and relations; O(keys), once per tracker.
 
+    Returns:
+        the config as `load_config` would have made it: equal to `cfg`, with numpy numbers as Python's and lists
+        as tuples (a tracker computes with these, not with a caller's float32).
     Raises:
-        ConfigError: the first invalid key, named as in YAML (`appearance.bank_capacity: 0 is out of range ...`).
+        ConfigError: the first invalid key, named as in YAML (`appearance.bank_capacity: 0 is out of range ...`);
+            a section replaced by something else (None, a dict) too, where it was read as that section's defaults
+            and the tracker then failed with AttributeError.
     """
-    parse_config(config_to_dict(cfg))
+    _check_sections(cfg, "")
+    return parse_config(config_to_dict(cfg))
+
+
+def _check_sections(cfg: Any, prefix: str) -> None:
+    """Each section of `cfg` (a config dataclass) is an instance of its dataclass, recursively."""
+    hints = typing.get_type_hints(type(cfg))
+    for f in fields(cfg):
+        tp = hints[f.name]
+        if not is_dataclass(tp):
+            continue
+        value = getattr(cfg, f.name)
+        if not isinstance(value, tp):
+            shown = repr(value) if len(repr(value)) <= _SHOWN_CHARS else type(value).__name__
+            raise ConfigError(
+                f"{prefix}{f.name}: expected {tp.__name__} (dataclasses.replace(cfg.{prefix}{f.name}, key=value) or"
+                f" load_config(overrides=...)), got {shown}"
+            )
+        _check_sections(value, f"{prefix}{f.name}.")
 
 
 def _parse_value(text: str) -> Any:
@@ -853,7 +883,37 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
         from_file = file_error is not None and (str(exc) == str(file_error) or "not a section" in str(exc))
         if not from_file:
             raise  # the overrides' own fault, named by the key typed
-        raise ConfigError(f"{path}: {exc}") from None  # the file's fault: say which file, not only the key
+        line = _key_line(text, str(exc))
+        where = "" if line is None else f"line {line}: "
+        raise ConfigError(f"{path}: {where}{exc}") from None  # the file's fault: say which file and line, the key
+
+
+# The key a ConfigError names first: `unknown config key 'a.b'...`, `a.b: ...`, `a.b[0][1]: ...`, `a.b (0.6) must ...`
+_MESSAGE_KEY = re.compile(r"(?:unknown config key ')?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)((?:\[\d+\])*)")
+
+
+def _key_line(text: str, message: str) -> int | None:
+    """The line (from 1) of the YAML `text` where the key that `message` names first is written, or of the deepest
+    section of it that is (a key the file does not set); None when the file does not write its section (the key
+    came from an override) or `message` names no key."""
+    match = _MESSAGE_KEY.match(message)
+    if match is None:
+        return None
+    node: Any = yaml.compose(text, Loader=_UniqueKeyLoader)  # (the text loaded: no YAMLError here)
+    line = None
+    for part in match[1].split("."):
+        found = isinstance(node, yaml.MappingNode) and next(
+            ((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part), None
+        )
+        if not found:
+            return line
+        line, node = found[0].start_mark.line + 1, found[1]
+    for index in map(int, re.findall(r"\d+", match[2])):
+        if not isinstance(node, yaml.SequenceNode) or index >= len(node.value):
+            break
+        node = node.value[index]
+        line = node.start_mark.line + 1
+    return line
 
 
 def _file_error(data: dict[str, Any]) -> ConfigError | None:

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 EMBED_RESULT = "what the embed callback returned"  # how errors name an `update_detections(embed=...)` result
 NOISE_WITHOUT_MOTION = "camera_motion_noise"  # the warned-once kind: a motion's noise given without the motion
 FRAME_SHAPES = "(H, W, 3) BGR, (H, W) or (H, W, 1) gray, or (H, W, 4) BGRA"  # what `update` takes
+_CHANNELS = (1, 3, 4)  # the channel counts of FRAME_SHAPES's 3-D frames
 GALLERY_NEEDS_APPEARANCE = "a gallery needs appearance: set appearance.enabled=true and a reid.model"
 DETECT_AHEAD = 1  # `stream`: frames detected ahead of the one being tracked (each holds a frame in memory)
 
@@ -84,8 +85,8 @@ class Tracker:
         TypeError: `config` is not a `TrackerConfig` (a dict or a YAML path: use `load_config`).
         ConfigError: a `config` value `load_config` would refuse (one made with `dataclasses.replace`), named as in
             YAML (`appearance.bank_capacity: 0 is out of range [1, 100000]`).
-        ValueError: a frame rate that is not positive or above `MAX_FRAME_RATE` (1000), a gallery without
-            appearance, a bad device.
+        ValueError: a frame rate that is not a number, not positive or above `MAX_FRAME_RATE` (1000), a gallery
+            without appearance, a bad device.
     """
 
     def __init__(
@@ -100,13 +101,10 @@ class Tracker:
         if config is not None and not isinstance(config, TrackerConfig):  # a dict or a YAML path: say how
             kind = type(config).__name__
             raise TypeError(f"config must be a TrackerConfig (load_config(path, overrides)), got {kind}")
-        self.config = config if config is not None else TrackerConfig()
-        validate_config(self.config)  # one built with `dataclasses.replace` skipped `load_config`'s checks
+        # one built with `dataclasses.replace` skipped `load_config`'s checks (and may hold numpy numbers)
+        self.config = validate_config(config if config is not None else TrackerConfig())
         self.device = resolve_device(self.config.device)
-        self.frame_rate = float(frame_rate if frame_rate is not None else self.config.frame_rate)
-        if not 0 < self.frame_rate <= MAX_FRAME_RATE:
-            shown = frame_rate if frame_rate is not None else self.frame_rate
-            raise ValueError(f"frame_rate must be positive and at most {MAX_FRAME_RATE:g} frames/s, got {shown}")
+        self.frame_rate = _frame_rate(frame_rate, self.config)
         if not self.config.min_frame_rate <= self.frame_rate <= self.config.max_frame_rate:
             log.warning(
                 "frame_rate %g is outside the plausible range [%g, %g]: every time limit is converted with it",
@@ -186,7 +184,8 @@ class Tracker:
             ConfigError: an invalid config (a file's, or one made with `dataclasses.replace`), before any model loads.
             FileNotFoundError: missing ReID weights (checked first, before the detector loads or downloads) or a
                 missing detector model that ultralytics does not publish.
-            ValueError: a bad device, a file that is not a model of the configured kind, a `gallery` with
+            ValueError: a bad `frame_rate` (before any model loads), a bad device, a file that is not a model of
+                the configured kind, a `gallery` with
                 appearance off (`reid.model=none`), or `appearance.bank_dtype=float16` on the CPU (both refused
                 before any model loads).
             OSError: ultralytics could not download an official detector (offline).
@@ -202,6 +201,7 @@ class Tracker:
             )
         cfg = config if isinstance(config, TrackerConfig) else load_config(config)
         validate_config(cfg)  # before any model loads
+        _frame_rate(frame_rate, cfg)  # (a ValueError after the models loaded cost seconds)
         device = resolve_device(cfg.device)
         storage_dtype(cfg.appearance.bank_dtype, device)  # ValueError before any model loads (float16 on the CPU)
         use_reid = has_appearance(cfg)
@@ -409,9 +409,16 @@ class Tracker:
         reaches them, not out of `stream(...)` itself):
             RuntimeError: a Tracker built without a detector (at the first `next()`), or closed (`close`: at the
                 first frame after it).
-            ValueError: a frame `update` refuses (raised when that frame is reached, after the frames before it).
+            ValueError: a frame `update` refuses (raised when that frame is reached, after the frames before it);
+                one frame given as `frames` (an (H, W) or (H, W, C) array, C 1, 3 or 4: its rows were tracked as
+                H frames of one pixel row each; `update(frame)` or `stream([frame])`), at the first `next()`.
         """
         self._check_detector()
+        if _one_frame(frames):
+            raise ValueError(
+                f"frames must be an iterable of frames (a generator, a list, an (N, H, W, C) array), got one frame of "
+                f"shape {frames.shape}: update(frame) tracks one frame, stream([frame]) a list of one"
+            )
         from tracker.embedder import DetectorFeatureEmbedder  # reads the detector's last call: no detecting ahead
 
         if detect_ahead is None:
@@ -593,6 +600,33 @@ def _inside(dets: Detections, size: tuple[int, int], dropped: OutsideDetections)
     return dets.select(inside)
 
 
+def _one_frame(frames: Any) -> bool:
+    """Whether `stream(frames)` was given one frame, not frames: a 2-D array, or a 3-D one of 1, 3 or 4 channels last
+    (a stack of N gray frames (N, H, W) is taken: a width of 1, 3 or 4 pixels is no picture)."""
+    shape = getattr(frames, "shape", None) if isinstance(frames, np.ndarray | torch.Tensor) else None
+    return shape is not None and (len(shape) == 2 or (len(shape) == 3 and shape[-1] in _CHANNELS))
+
+
+def _frame_rate(value: Any, cfg: TrackerConfig) -> float:
+    """`Tracker(frame_rate=)` as a float in (0, MAX_FRAME_RATE] frames/s (None: `cfg.frame_rate`), or ValueError:
+    not a number (a string, a bool, a list: "30" was taken as 30, True as 1 frame/s, [30] raised float()'s
+    TypeError naming no argument), not positive, or above the maximum. A one-element array or tensor is its value."""
+    if value is None:
+        return float(cfg.frame_rate)
+    one = (isinstance(value, np.ndarray) and value.size == 1) or (
+        isinstance(value, torch.Tensor) and value.numel() == 1
+    )
+    number = value.item() if one else value
+    if isinstance(number, bool) or not isinstance(number, numbers.Real):
+        raise ValueError(
+            f"frame_rate must be a number of frames/s (or None: the config's frame_rate), got "
+            f"{type(value).__name__} {value!r}"
+        )
+    if not 0 < number <= MAX_FRAME_RATE:  # (NaN: False)
+        raise ValueError(f"frame_rate must be positive and at most {MAX_FRAME_RATE:g} frames/s, got {value}")
+    return float(number)
+
+
 def _frame_size(size: Any) -> tuple[int, int]:
     """(height, width) as two positive ints, or ValueError: a count that is not a whole number (480.5 is not
     rounded), NaN, infinite, not positive, a string, or not two of them."""
@@ -644,8 +678,8 @@ def _as_bgr(frame: Any) -> np.ndarray:
     shape = frame.shape
     if frame.ndim == 2:
         frame = frame[:, :, None]
-    if frame.ndim != 3 or frame.shape[2] not in (1, 3, 4):
-        hint = " (channels first? frame.transpose(1, 2, 0))" if frame.ndim == 3 and shape[0] in (1, 3, 4) else ""
+    if frame.ndim != 3 or frame.shape[2] not in _CHANNELS:
+        hint = " (channels first? frame.transpose(1, 2, 0))" if frame.ndim == 3 and shape[0] in _CHANNELS else ""
         raise ValueError(f"frame must have shape {FRAME_SHAPES}, got {shape}{hint}")
     if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise ValueError(f"frame is empty: shape {shape} (a failed read or a crop outside the image?)")

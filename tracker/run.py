@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import subprocess
 import sys
 import time
 from collections import deque
@@ -93,6 +94,7 @@ log = logging.getLogger(__name__)
 WINDOW_NAME = "track"
 QUIT_KEY = "q"
 SHOW_WAIT_MS = 1
+DISPLAY_PROBE_SECONDS = 10.0  # `--show`: the most a child process may take to open and close a window first
 _STREAMS = ("url", "webcam")  # `resolve_source` kinds opened only when their turn comes (a stream may not wait)
 # Decode and detect the next frame in a background thread (`Tracker.stream`): None lets `stream` decide (ahead
 # unless the detector is a PyTorch model; tools/bench_pipeline.py, stream vs update rows).
@@ -181,9 +183,10 @@ def track_source(
             source.corrupt_numbers = list(resume.corrupt_numbers)
     total = min(source.total, max_frames) if source.total and max_frames else (source.total or max_frames)
     left = None if max_frames is None else max(max_frames - done.frames, 0)
-    bar = tqdm(
-        total=total, initial=done.frames, unit="frame", disable=not progress, file=sys.stderr, dynamic_ncols=True
-    )
+    bar = tqdm(  # (named when several sources run in turn: each has a bar of its own)
+        total=total, initial=done.frames, desc=name, unit="frame", disable=not progress, file=sys.stderr,
+        dynamic_ncols=True,
+    )  # fmt: skip
     start = time.perf_counter()
     last_number = done.last_frame
     # The handlers stay while the outputs close: a second signal then cannot cut the files short.
@@ -247,6 +250,8 @@ def track_source(
             summary.seconds = done.seconds + time.perf_counter() - start
             note_counts(summary, tracker, source)
             bar.close()
+            if not (summary.interrupted or summary.error):  # (a stopped run's video ends at its last frame tracked)
+                outputs.finish_video(source.last_skipped)
             outputs.close()
             if tracker.gallery is not None and outputs.opened and not (summary.interrupted or summary.error):
                 replaced = history.replacements()  # a track's rows: the global ID it ended with
@@ -290,9 +295,29 @@ def _redraw(
 
 
 def _check_display(show: bool) -> None:
+    """SourceError unless `--show` can open a window: on Linux a display must be set, and OpenCV's window backend
+    must start on it. A DISPLAY whose X server is gone (a stale SSH session, a container) made Qt abort the whole
+    process at the first frame (SIGABRT, exit 134): no summary, a `.txt.partial` and an unplayable mp4 left; a
+    headless OpenCV raised at that frame. The backend is tried in a child process, before any model loads."""
+    if not show:
+        return
     has_display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    if show and sys.platform.startswith("linux") and not has_display:
+    if sys.platform.startswith("linux") and not has_display:
         raise SourceError("--show needs a display (DISPLAY is not set); use the saved video instead")
+    probe = f"import cv2; cv2.namedWindow({WINDOW_NAME!r}); cv2.waitKey({SHOW_WAIT_MS}); cv2.destroyAllWindows()"
+    try:
+        tried = subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, timeout=DISPLAY_PROBE_SECONDS
+        )
+    except subprocess.TimeoutExpired:  # a slow remote display: let the run try it
+        return
+    if tried.returncode != 0:
+        said = [line.strip() for line in (tried.stderr or "").splitlines() if line.strip()]
+        shown = f"DISPLAY={os.environ.get('DISPLAY')!r}" if os.environ.get("DISPLAY") else "the display"
+        raise SourceError(
+            f"--show cannot open a window on {shown} (OpenCV's window backend failed"
+            f"{': ' + said[0] if said else ''}); use the saved video instead"
+        )
 
 
 def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None) -> RunSummary:

@@ -147,6 +147,15 @@ class RunOutputs:
         self._video.write(canvas)
         self._video_number, self._last_canvas = number, canvas
 
+    def finish_video(self, last: int) -> None:
+        """Fill the video up to source frame `last` with the last canvas: unreadable frames at the source's end
+        (the last images of a folder) had no video frame, so the video was shorter than the source."""
+        if self._video is None or self._last_canvas is None:
+            return
+        for _ in range(self._video_number + 1, last + 1):
+            self._video.write(self._last_canvas)
+        self._video_number = max(self._video_number, last)
+
     def close(self) -> None:
         """Close the files opened (the txt renamed into place); what was written stays."""
         for writer in (self._mot, self._jsonl, self._video):

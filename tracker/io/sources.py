@@ -22,6 +22,7 @@ after the end of their data; frame numbers keep counting up across a reopening a
 
 from __future__ import annotations
 
+import collections
 import glob
 import logging
 import os
@@ -76,6 +77,7 @@ class FrameSource:
         total: frames expected, or None where unknown (streams).
         corrupt_frames: frames skipped because they could not be decoded (grows while iterating).
         corrupt_numbers: the positions of the first `CORRUPT_NUMBERS_KEPT` of them.
+        last_skipped: the position of the last of them (0: none), e.g. unreadable images at a folder's end.
         ended_early: for a video whose data stops before `total` (truncated), the last frame number read.
         should_stop: polled during stream backoff waits; the run loop sets it to its stop flag.
         live: True for a live stream (reopened when it drops), False for anything with an end.
@@ -95,6 +97,7 @@ class FrameSource:
     total: int | None
     corrupt_frames: int = 0
     corrupt_numbers: list[int] = field(default_factory=list)
+    last_skipped: int = 0
     ended_early: int | None = None
     should_stop: Callable[[], bool] = field(default=lambda: False, repr=False)
     live: bool = False
@@ -115,6 +118,8 @@ class FrameSource:
         """Count the unreadable frames at `numbers` (source positions)."""
         self.corrupt_frames += len(numbers)
         self.corrupt_numbers += list(numbers[: max(0, CORRUPT_NUMBERS_KEPT - len(self.corrupt_numbers))])
+        if len(numbers):
+            self.last_skipped = max(self.last_skipped, numbers[-1])
 
 
 def _exists(path: Path) -> bool:
@@ -190,9 +195,18 @@ def _other_files(folder: Path) -> str:
     others = sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")), key=_natural_order)
     if not others:
         return ""
+    # the commonest suffix names the videos: `*` would also name a LICENSE or notes beside them (not videos)
+    suffixes = collections.Counter(p.suffix.lower() for p in others)
+    suffix = max(suffixes, key=lambda x: (suffixes[x], x != ""))
+    example = next(p for p in others if p.suffix.lower() == suffix)
+    pattern = (
+        folder / f"*{suffix}"
+        if suffix and all(p.suffix == suffix for p in others if p.suffix.lower() == suffix)
+        else folder / "*"
+    )
     return (
-        f" (it holds {count(len(others), 'other file')}, e.g. {others[0]}: a folder is one sequence of images; to"
-        f" track the videos in it, name them: `track {folder / '*'}`, or `track batch {folder / '*'} --out OUT`)"
+        f" (it holds {count(len(others), 'other file')}, e.g. {example}: a folder is one sequence of images; to"
+        f" track the videos in it, name them: `track {pattern}`, or `track batch {pattern} --out OUT`)"
     )
 
 
@@ -247,6 +261,8 @@ def check_named(spec: str | Path) -> None:
 
 
 def _nothing_named(spec: str) -> SourceError:
+    if not spec.strip():  # `track "$VIDEO"` with VIDEO unset: "no such file or folder: " named nothing
+        return SourceError(f"an empty source name {spec!r} (a shell variable left unset?): name a file, folder or URL")
     if spec == STDIN_NAME:  # the usual name for standard input: say so rather than "no such file"
         return SourceError(f"no such file or folder: {spec} (video is not read from standard input: save it to a file)")
     return SourceError(f"no such file or folder: {spec}")
@@ -273,10 +289,17 @@ def _folder_source(path: Path) -> FrameSource:
         return source
     if (path / "img1").is_dir():
         return _folder_source(path / "img1")  # a sequence folder without seqinfo.ini
-    files = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS), key=_natural_order)
+    files = sorted((p for p in path.iterdir() if _listed_image(p)), key=_natural_order)
     if not files:
         raise SourceError(f"{path}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)}){_other_files(path)}")
     return _image_source(safe_name(path.name, "images"), files, None, "images")
+
+
+def _listed_image(path: Path) -> bool:
+    """An image file of a folder as its glob (`folder/*`) lists it: not hidden (macOS's `._0001.jpg` resource
+    forks, which OpenCV cannot decode, became frame 1 of the folder, shifting every frame number by one against
+    the same images given as a glob), and a file (a folder named `x.jpg` is none)."""
+    return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".") and path.is_file()
 
 
 def _image_source(name: str, files: list[Path], fps: float | None, kind: str) -> FrameSource:
