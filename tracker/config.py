@@ -691,7 +691,7 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
     for f in fields(cls):
         if f.name not in data:
             continue
-        tp = hints[f.name]
+        tp = _section_class(f) or hints[f.name]
         full = prefix + f.name
         if is_dataclass(tp):
             kwargs[f.name] = _build(tp, data[f.name], full + ".")
@@ -778,12 +778,19 @@ def validate_config(cfg: TrackerConfig) -> TrackerConfig:
     return parse_config(config_to_dict(cfg))
 
 
+def _section_class(f: Any) -> type | None:
+    """The config dataclass of section field `f` (its default factory, bound where the class was defined), or None
+    for a key. Not the annotation: `typing.get_type_hints` resolves it by module name, so with a second copy of this
+    package loaded in one process (tools/bench_against.py) one copy built and checked the other's sections."""
+    factory = f.default_factory
+    return factory if isinstance(factory, type) and is_dataclass(factory) else None
+
+
 def _check_sections(cfg: Any, prefix: str) -> None:
-    """Each section of `cfg` (a config dataclass) is an instance of its dataclass, recursively."""
-    hints = typing.get_type_hints(type(cfg))
+    """Each section of `cfg` (a config dataclass) is an instance of its dataclass (`_section_class`), recursively."""
     for f in fields(cfg):
-        tp = hints[f.name]
-        if not is_dataclass(tp):
+        tp = _section_class(f)
+        if tp is None:
             continue
         value = getattr(cfg, f.name)
         if not isinstance(value, tp):
