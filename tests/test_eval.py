@@ -286,6 +286,20 @@ def test_bad_data_path_is_one_clear_error(tmp_path, capsys):
     assert len(err) == 1 and f"its folder, {ini.parent}" in err[0], err
 
 
+@pytest.mark.parametrize("option", ["--data", "--out", "--config", "--cache-dir"])
+@pytest.mark.parametrize("command", [eval_main, compare_main])
+def test_an_empty_path_is_a_usage_error_naming_the_option(command, option, tmp_path, monkeypatch, capsys):
+    """`track eval --out "$OUT"` with OUT unset evaluated into the current folder (`--data ""` read it as the data,
+    `--cache-dir ""` cached there); as `track`'s options (usr39), an empty path is the option's usage error."""
+    monkeypatch.chdir(tmp_path)
+    argv = {"--data": str(tmp_path / "data"), option: ""}
+    with pytest.raises(SystemExit) as stop:
+        command([arg for pair in argv.items() for arg in pair])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and f"argument {option}: an empty path" in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_compare_help_names_each_peer_once(capsys):
     """`track compare --help` printed the 22 peer names twice in the usage and twice more in the option line."""
     with pytest.raises(SystemExit) as stop:

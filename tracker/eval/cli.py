@@ -18,7 +18,7 @@ from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
-from tracker.cli import non_negative_int, positive_int
+from tracker.cli import non_negative_int, path_arg, path_text, positive_int
 from tracker.config import ConfigError, TrackerConfig, config_to_dict, load_config
 from tracker.eval.boxmot_peers import BOXMOT_PEERS, boxmot_unusable
 from tracker.eval.inputs import SequenceInputs
@@ -60,6 +60,7 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
     p.add_argument(
         "--data",
         required=True,
+        type=path_text,
         help="MOT root (train/; for MOT17 the -FRCNN copy of each sequence), a folder of sequences, or one "
         "(a folder with seqinfo.ini; sequences are named as their folders)",
     )
@@ -76,9 +77,11 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
         default="public",
         help="public det/det.txt, or the configured detector on img1/ (needs every image)",
     )
-    p.add_argument("--config", help="tracker YAML (default: built-in defaults)")
+    p.add_argument("--config", type=path_text, help="tracker YAML (default: built-in defaults)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
-    p.add_argument("--out", default=default_out, help=f"output folder (default {default_out}); a re-run resumes")
+    p.add_argument(
+        "--out", type=path_text, default=default_out, help=f"output folder (default {default_out}); a re-run resumes"
+    )
     p.add_argument("--workers", type=positive_int, default=1, help="processes tracking and scoring in parallel")
     p.add_argument(
         "--engine",
@@ -92,7 +95,7 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
         help="compute detections and embeddings afresh and store none (--variants are still made, or reused, "
         "in the cache's variants/)",
     )
-    p.add_argument("--cache-dir", type=Path, help="input cache (default $TRACKER_CACHE or ~/.cache/tracker/eval)")
+    p.add_argument("--cache-dir", type=path_arg, help="input cache (default $TRACKER_CACHE or ~/.cache/tracker/eval)")
     p.add_argument("--sequences", nargs="+", metavar="NAME", help="only these sequences")
     p.add_argument(
         "--variants",
