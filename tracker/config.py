@@ -34,6 +34,7 @@ __all__ = [
     "ReIDConfig",
     "TrackerConfig",
     "config_to_dict",
+    "has_appearance",
     "load_config",
     "parse_config",
 ]
@@ -760,6 +761,12 @@ def _check_relations(cfg: Any, prefix: str) -> None:
 def parse_config(data: dict[str, Any] | None) -> TrackerConfig:
     """Validate a nested mapping (as read from YAML) into a `TrackerConfig`."""
     return _build(TrackerConfig, data, "")
+
+
+def has_appearance(cfg: TrackerConfig) -> bool:
+    """Whether `cfg` computes appearance embeddings (what banks, a gallery and stage 4 read): appearance on and a
+    ReID model (OSNet, or `auto`: the detector's features)."""
+    return cfg.appearance.enabled and cfg.reid.model != "none"
 
 
 def validate_config(cfg: TrackerConfig) -> TrackerConfig:

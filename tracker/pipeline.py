@@ -18,7 +18,7 @@ import torch
 
 from tracker.bank import storage_dtype
 from tracker.camera_motion import CameraMotionEstimator, as_homography
-from tracker.config import MAX_FRAME_RATE, TrackerConfig, load_config, validate_config
+from tracker.config import MAX_FRAME_RATE, TrackerConfig, has_appearance, load_config, validate_config
 from tracker.core import TrackerCore
 from tracker.device import resolve_device
 from tracker.gallery import Gallery, ModelIdentity
@@ -537,12 +537,6 @@ class Tracker:
     def camera_motion_failures(self) -> int:
         """Frames whose camera-motion estimate failed and fell back to the identity (0 without compensation)."""
         return 0 if self.camera_motion is None else self.camera_motion.failures
-
-
-def has_appearance(cfg: TrackerConfig) -> bool:
-    """Whether `cfg` computes appearance embeddings (what a gallery stores and searches): appearance on and a ReID
-    model (OSNet, or `auto`: the detector's features)."""
-    return cfg.appearance.enabled and cfg.reid.model != "none"
 
 
 def require_gallery_appearance(cfg: TrackerConfig, option: str = "--gallery") -> None:

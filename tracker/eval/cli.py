@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.cli import non_negative_int, path_arg, path_text, positive_int
-from tracker.config import ConfigError, TrackerConfig, config_to_dict, load_config
+from tracker.config import ConfigError, TrackerConfig, config_to_dict, has_appearance, load_config
 from tracker.eval.boxmot_peers import BOXMOT_PEERS, boxmot_unusable
 from tracker.eval.inputs import SequenceInputs
 from tracker.eval.peers import PEERS, REID_PEERS
@@ -237,7 +237,7 @@ def _report(
     appearance = {r.sequence: r.appearance for r in results if r.tracker == OURS}
     motion_only = [s.name for s in sequences if not appearance[s.name]]
     with_reid = [s.name for s in sequences if appearance[s.name]]
-    if motion_only and cfg.appearance.enabled and cfg.reid.model != "none":
+    if motion_only and has_appearance(cfg):
         missing = [_first_missing_image(s) for s in sequences if not appearance[s.name]]
         say(f"motion only (img1/ lacks frames, no ReID): {', '.join(missing)}")
     if with_reid:
@@ -362,7 +362,7 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             sequences = find_sequences(args.data, args.split, args.sequences)
             require_ground_truth(sequences)
             make_output_folder(args.out)
-            reid_possible = cfg.appearance.enabled and cfg.reid.model != "none"
+            reid_possible = has_appearance(cfg)
             any_images = any(s.has_all_images for s in sequences)
             cmc = cfg.motion.camera_compensation != "none"
             trackers = _trackers(args, compare, reid_possible and any_images, any_images, cmc, say)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from tracker.config import TrackerConfig, config_to_dict
+from tracker.config import TrackerConfig, config_to_dict, has_appearance
 from tracker.eval.sequences import Sequence
 from tracker.weights import file_digest, resolve_weights
 
@@ -174,7 +174,7 @@ def load_inputs(
         FileNotFoundError: `source` is "detector" but the sequence lacks images; `source` is "public" but it has
             no det/det.txt; missing weights.
     """
-    appearance = cfg.appearance.enabled and cfg.reid.model != "none" and seq.has_all_images
+    appearance = has_appearance(cfg) and seq.has_all_images
     public = seq.info.root / "det" / "det.txt"
     if source == "public" and not public.is_file():
         raise FileNotFoundError(
