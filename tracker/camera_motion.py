@@ -204,8 +204,8 @@ class CameraMotionEstimator:
     _scale: float = 1.0
     _pending: np.ndarray = field(default_factory=lambda: np.eye(3), repr=False)  # `auto`: motion held back
     _pending_fits: int = 0  # `auto`: frame-to-frame fits composed into `_pending`
-    # the last frame before a failed estimate (gray copy, mask, full-resolution size) and the frames since it
-    _bridge: tuple[np.ndarray, np.ndarray, tuple[int, int]] | None = field(default=None, repr=False)
+    # the last frame before a failed estimate (gray copy, mask; a size change ends it) and the frames since it
+    _bridge: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     _bridge_age: int = 0
 
     def __post_init__(self) -> None:
@@ -286,13 +286,13 @@ class CameraMotionEstimator:
             return IDENTITY.copy()
         small = self._checked_fit(previous, previous_mask, gray, mask)
         if small is None:
-            small = self._fit_across_bridge(gray, mask, size)
+            small = self._fit_across_bridge(gray, mask)
         elif self._bridge is not None:  # this frame follows on from the one before: the chain is whole again
             self._bridge, self._bridge_age = None, 0
         if small is None:
             self.failures += 1
             if self._bridge is None and self.config.camera_bridge_frames > 0:
-                self._bridge, self._bridge_age = (previous, previous_mask, previous_size), 0
+                self._bridge, self._bridge_age = (previous, previous_mask), 0
             return IDENTITY.copy()
         affine = small.copy()
         affine[:, 2] /= scale  # same rotation and scale at full resolution; the shift grows with the image
@@ -307,14 +307,14 @@ class CameraMotionEstimator:
         small = self._fit(previous, previous_mask, current, mask)
         return small if small is not None and self._plausible(small, current.shape[1]) else None
 
-    def _fit_across_bridge(self, gray: np.ndarray, mask: np.ndarray, size: tuple[int, int]) -> np.ndarray | None:
+    def _fit_across_bridge(self, gray: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
         """The affine from the last frame before failed estimates to this one (None without one, once it is older
         than `motion.camera_bridge_frames` frames, or where the fit fails: it is kept for the next frame then)."""
         if self._bridge is None:
             return None
         self._bridge_age += 1
-        bridge_gray, bridge_mask, bridge_size = self._bridge
-        if self._bridge_age > self.config.camera_bridge_frames or bridge_size != size:
+        bridge_gray, bridge_mask = self._bridge
+        if self._bridge_age > self.config.camera_bridge_frames:
             self._bridge, self._bridge_age = None, 0
             return None
         small = self._checked_fit(bridge_gray, bridge_mask, gray, mask)
