@@ -1036,3 +1036,39 @@ def test_the_summary_counts_the_camera_motion_bridged_across_a_black_frame(fake_
     assert saved["camera_motion"] == {"estimates": 6, "failures": 1, "held": 0, "bridged": 1, "failure_frames": [4]}
     said = capsys.readouterr().out
     assert "(frame 4; identity used); 1 frame after them estimated from the frame before them" in said, said
+
+
+@pytest.mark.parametrize(
+    ("argv", "flag"),
+    [
+        (["--classes", "2", "--set", "detector.classes=[0]"], "--classes"),
+        (["--set", "detector.classes=[0]", "--classes", "0", "2"], "--classes"),
+        (["--device", "cpu", "--set", "device=cuda"], "--device"),
+        (["batch", "--device", "cpu", "--set", "device=auto"], "--device"),
+    ],
+)
+def test_a_shorthand_option_and_a_set_that_disagree_are_a_usage_error(tmp_path, capsys, monkeypatch, argv, flag):
+    """`--classes 2 --set detector.classes=[0]` tracked class 2 without a word (the option was applied last, wherever
+    it stood on the line): a usage error naming both, before anything loads."""
+    video = tmp_path / "a.mp4"
+    video.write_bytes(b"\0")
+    monkeypatch.setattr(run, "run_track", lambda *a, **k: pytest.fail("ran despite the contradiction"))
+    head, rest = (argv[:1], argv[1:]) if argv[0] == "batch" else ([], argv)
+    with pytest.raises(SystemExit) as stop:
+        main([*head, str(video), "--out", str(tmp_path / "out"), *rest])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{flag} and --set " in err and "say different things" in err
+
+
+def test_a_shorthand_option_that_agrees_with_a_set_runs_with_it(tmp_path, monkeypatch):
+    """The same value given both ways is no contradiction: the run gets it (and the option's own form)."""
+    video = tmp_path / "a.mp4"
+    video.write_bytes(b"\0")
+    seen = {}
+    monkeypatch.setattr(run, "run_track", lambda options, **_: seen.setdefault("options", options) and 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        main([str(video), "--out", str(tmp_path), "--classes", "0", "--set", "detector.classes=[0]", "--device", "cpu"])
+    overrides = seen["options"].overrides
+    assert load_config(None, overrides=list(overrides)).detector.classes == (0,)
+    assert "device=cpu" in overrides

@@ -119,7 +119,8 @@ def _batch_parser() -> argparse.ArgumentParser:
 
 
 def _batch(argv: list[str]) -> int:
-    args = _batch_parser().parse_args(argv)
+    parser = _batch_parser()
+    args = parser.parse_args(argv)
     if args.engine == "ray" and args.workers is not None:  # (ignored: every video of the batch ran at once anyway)
         print(
             "track batch: error: --workers is for --engine local: Ray runs one task per free CPU of its nodes (a "
@@ -140,7 +141,7 @@ def _batch(argv: list[str]) -> int:
     from tracker.config import ConfigError
     from tracker.run_config import load_run_config
 
-    overrides = list(args.set) + ([f"device={args.device}"] if args.device else [])
+    overrides = option_overrides(parser, args.set, {"device": args.device or None})
     try:
         cfg, note = load_run_config(args.config, overrides)
         if note:
@@ -227,6 +228,29 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def option_overrides(parser: argparse.ArgumentParser, sets: list[str], options: dict[str, Any]) -> list[str]:
+    """`--set` overrides followed by those of the shorthand options (`options`: dotted key -> value, None where the
+    option is not given), which are applied last. A `--set` of the same key with another value is the parser's usage
+    error naming both: `--classes 2 --set detector.classes=[0]` used to track class 2 without a word."""
+    from tracker.config import ConfigError, split_override
+
+    given = {key: _yaml_flow(value) for key, value in options.items() if value is not None}
+    for text in sets:
+        try:
+            key, value = split_override(text)
+        except ConfigError:
+            continue  # (the config's own error, when it loads)
+        if key in given and value != split_override(f"{key}={given[key]}")[1]:  # (both read as YAML)
+            flag = {"device": "--device", "detector.classes": "--classes"}.get(key, key)
+            parser.error(f"{flag} and --set {text} say different things: give one of them")
+    return list(sets) + [f"{key}={text}" for key, text in given.items()]
+
+
+def _yaml_flow(value: Any) -> str:
+    """`value` as the YAML a `--set` reads back to it (a list of ints: `[0, 2]`)."""
+    return f"[{', '.join(map(str, value))}]" if isinstance(value, list) else str(value)
+
+
 def _track(argv: list[str]) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -253,11 +277,7 @@ def _track(argv: list[str]) -> int:
 
         quiet_ultralytics()  # --quiet: not ultralytics' lines either
 
-    overrides = list(args.set)
-    if args.device:
-        overrides.append(f"device={args.device}")
-    if args.classes is not None:
-        overrides.append(f"detector.classes=[{', '.join(map(str, args.classes))}]")
+    overrides = option_overrides(parser, args.set, {"device": args.device or None, "detector.classes": args.classes})
     options = TrackOptions(
         source=args.source[0],
         more_sources=tuple(args.source[1:]),

@@ -824,7 +824,7 @@ def _apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any]
             f"overrides must be a list of 'section.key=value' strings or a dict, got {type(overrides).__name__} "
             f"{overrides!r}" + (f" (write [{overrides!r}])" if isinstance(overrides, str) else "")
         )
-    items = overrides.items() if isinstance(overrides, dict) else [_split_override(o) for o in overrides]
+    items = overrides.items() if isinstance(overrides, dict) else [split_override(o) for o in overrides]
     for dotted, value in items:
         node = data
         parts = dotted.split(".")
@@ -836,7 +836,8 @@ def _apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any]
         node[parts[-1]] = value
 
 
-def _split_override(text: str) -> tuple[str, Any]:
+def split_override(text: str) -> tuple[str, Any]:
+    """A `section.key=value` override as (dotted key, value read as YAML), or ConfigError for another form."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"override {text!r} is not of the form section.key=value")
