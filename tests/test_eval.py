@@ -962,3 +962,18 @@ def test_compare_without_a_usable_boxmot_skips_its_peers_saying_so_and_runs_the_
     said = capsys.readouterr().out
     assert says in said and said.count("skipping BoxMOT-OC-SORT, BoxMOT-ByteTrack") == 1, said
     assert list(json.loads((out / "summary.json").read_text())["trackers"]) == [OURS, "ByteTrack"]
+
+
+def test_peer_names_are_read_whatever_their_letter_case(capsys):
+    """`--peers bytetrack` was refused with the list of names (argparse's exact match): names are read as the table
+    spells them; a name of no peer is still one usage error listing the choices."""
+    from tracker.eval.cli import command_parser
+
+    args = command_parser(compare=True).parse_args(
+        ["--data", "d", "--peers", "bytetrack", "BOT-SORT+GMC", "boxmot-bytetrack"]
+    )
+    assert args.peers == ["ByteTrack", "BoT-SORT+GMC", "BoxMOT-ByteTrack"]
+    with pytest.raises(SystemExit) as stop:
+        command_parser(compare=True).parse_args(["--data", "d", "--peers", "bytetrak"])
+    assert stop.value.code == 2
+    assert "invalid choice: 'bytetrak'" in capsys.readouterr().err

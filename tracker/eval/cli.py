@@ -334,6 +334,12 @@ def _report_variants(out: Path, rows: dict[str, dict[str, dict[str, Any]]], comp
     write_json_atomic(out / "variants.json", rows, indent=2)
 
 
+def _peer_name(text: str) -> str:
+    """A `--peers` name as the peer table spells it, whatever its letter case (`bytetrack`, `boxmot-ocsort`); a name
+    of no peer is returned as given, for argparse's error listing the choices."""
+    return next((name for name in _PEER_SPECS if name.casefold() == text.casefold()), text)
+
+
 def command_parser(compare: bool) -> argparse.ArgumentParser:
     """The argument parser of `track compare` (with `--peers`), else of `track eval`."""
     name = "compare" if compare else "eval"
@@ -342,6 +348,7 @@ def command_parser(compare: bool) -> argparse.ArgumentParser:
         parser.add_argument(
             "--peers",
             nargs="+",
+            type=_peer_name,
             choices=list(_PEER_SPECS),
             default=list(_PEER_SPECS),
             metavar="NAME",  # not the 22 names twice in the usage lines
