@@ -34,7 +34,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -43,6 +43,16 @@ import numpy as np
 from tracker.assignment import linear_assignment
 from tracker.config import GalleryConfig, TrackerConfig
 from tracker.gallery_index import IVF_MIN_ROWS, ExactIndex, InvertedFileIndex
+from tracker.gallery_records import (
+    GalleryConflictError,
+    GalleryError,
+    GalleryModelError,
+    Identity,
+    LiveLooks,
+    ModelIdentity,
+    Sighting,
+    describe_model,
+)
 from tracker.io.mot import sync_folder
 from tracker.io.strict_json import to_json
 
@@ -74,81 +84,6 @@ SEARCH_MIN_IDENTITIES = 2  # identities fetched per query at least: the best and
 NO_ID = -1
 TEMP_RANDOM_CHARS = 8  # the random part of `tempfile.mkstemp`'s names (`_write_atomic`'s temp files)
 FileVersion = tuple[int, int, int, int]  # (device, inode, size, modification ns) of a gallery file
-
-
-class GalleryError(ValueError):
-    """A gallery file cannot be used: unreadable, truncated, corrupt, or of an unknown format version."""
-
-
-class GalleryModelError(GalleryError):
-    """A gallery made with another ReID model (embeddings of different spaces cannot be compared)."""
-
-
-class GalleryConflictError(GalleryError):
-    """`Gallery.save` found the file written by someone else since this gallery read (or last wrote) it: writing
-    would drop their identities, and both may have given the same new global ID to different people."""
-
-
-@dataclass(frozen=True)
-class ModelIdentity:
-    """What made the embeddings: the ReID model's name, its weights' content hash and D."""
-
-    name: str
-    weights_digest: str
-    dim: int | None = None
-
-    def conflicts_with(self, other: ModelIdentity) -> bool:
-        """True when `other` is another model (name or weights digest differ) or gives embeddings of another D
-        (a D not known yet on either side conflicts with nothing): their embeddings cannot be compared."""
-        same_weights = (self.name, self.weights_digest) == (other.name, other.weights_digest)
-        dims_differ = self.dim is not None and other.dim is not None and self.dim != other.dim
-        return not same_weights or dims_differ
-
-
-def _describe(model: ModelIdentity) -> str:
-    """`name (weights <digest>, D = <dim>)`; D is left out while unknown (before the first embedding)."""
-    dim = "" if model.dim is None else f", D = {model.dim}"
-    return f"{model.name} (weights {model.weights_digest}{dim})"
-
-
-@dataclass(frozen=True)
-class Sighting:
-    """Where and when an identity was seen: frame (1-based, of its source), wall time (Unix s), source name."""
-
-    frame: int
-    time: float
-    source: str
-
-
-@dataclass
-class Identity:
-    """One person (or object) the gallery remembers.
-
-    Attributes:
-        global_id: the ID it keeps across tracks, videos and cameras.
-        class_id: detector class.
-        first_seen, last_seen: the first and the latest sighting.
-        sightings: how many tracks (in any source) were this identity.
-        prototypes: (P, D) float32 L2-normalised embeddings, P <= `gallery.prototypes`.
-    """
-
-    global_id: int
-    class_id: int
-    first_seen: Sighting
-    last_seen: Sighting
-    sightings: int
-    prototypes: np.ndarray = field(repr=False)
-
-    def describe(self) -> dict[str, Any]:
-        """JSON-ready metadata (no embeddings)."""
-        return {
-            "global_id": self.global_id,
-            "class_id": self.class_id,
-            "first_seen": asdict(self.first_seen),
-            "last_seen": asdict(self.last_seen),
-            "sightings": self.sightings,
-            "prototypes": len(self.prototypes),
-        }
 
 
 def select_prototypes(embeddings: np.ndarray, count: int, method: str = "farthest_point") -> np.ndarray:
@@ -201,20 +136,6 @@ def consistent_looks(embeddings: np.ndarray, min_similarity: float, min_count: i
     reference = _normalised(emb[-min_count:].mean(axis=0, keepdims=True))[0]
     kept = emb[emb @ reference >= min_similarity]
     return kept if len(kept) >= min_count else None
-
-
-@dataclass(frozen=True)
-class LiveLooks:
-    """A track alive in one stream, offered to the other streams sharing the gallery (`Gallery.publish`): a person
-    in view of two cameras at once gets one global ID. Held in memory only, never saved.
-
-    Attributes:
-        prototypes: (P, D) float32 L2-normalised, P <= `gallery.prototypes`.
-        class_id: detector class.
-    """
-
-    prototypes: np.ndarray = field(repr=False)
-    class_id: int
 
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
@@ -346,13 +267,13 @@ class Gallery:
         """
         if self.model is not None and self.model.conflicts_with(model):
             raise GalleryModelError(
-                f"this gallery was made with ReID model {_describe(self.model)}, the tracker uses "
-                f"{_describe(model)}: their embeddings cannot be compared; use another gallery file"
+                f"this gallery was made with ReID model {describe_model(self.model)}, the tracker uses "
+                f"{describe_model(model)}: their embeddings cannot be compared; use another gallery file"
             )
         stored = self._stored_dim()
         if model.dim is not None and stored is not None and stored != model.dim:
             raise GalleryModelError(
-                f"this gallery holds embeddings of D = {stored}, the tracker uses {_describe(model)}: their "
+                f"this gallery holds embeddings of D = {stored}, the tracker uses {describe_model(model)}: their "
                 "embeddings cannot be compared; use another gallery file"
             )
         dim = self.dim if model.dim is None else model.dim
