@@ -20,9 +20,8 @@ from tracker.gallery import (
     ModelIdentity,
     Sighting,
     check_saveable,
-    consistent_looks,
-    select_prototypes,
 )
+from tracker.gallery_prototypes import consistent_looks, select_prototypes
 
 DIM = 64
 MODEL = ModelIdentity("osnet_x0_25", "abcdef0123456789", DIM)

@@ -43,6 +43,7 @@ import numpy as np
 from tracker.assignment import linear_assignment
 from tracker.config import GalleryConfig, TrackerConfig
 from tracker.gallery_index import IVF_MIN_ROWS, ExactIndex, InvertedFileIndex
+from tracker.gallery_prototypes import check_looks, normalised, select_prototypes
 from tracker.gallery_records import (
     GalleryConflictError,
     GalleryError,
@@ -65,8 +66,6 @@ __all__ = [
     "ModelIdentity",
     "Sighting",
     "check_saveable",
-    "consistent_looks",
-    "select_prototypes",
 ]
 
 log = logging.getLogger(__name__)
@@ -77,65 +76,11 @@ FILE_MODE = 0o600  # owner read/write only: the file holds biometric-like data
 ID_STRIDE = 1 << 12  # faiss row id = global_id * ID_STRIDE + prototype index (so K_g < ID_STRIDE)
 SECONDS_PER_DAY = 86400.0
 IVF_REBUILD_GROWTH = 4  # retrain the inverted file when the gallery has grown this many times since training
-KMEANS_ITERATIONS = 20  # faiss.Kmeans iterations for `prototype_method: kmeans`
-KMEANS_SEED = 1  # faiss.Kmeans' fixed seed: the same bank gives the same prototypes, run after run
 SEARCH_NEIGHBOURS_PER_EXCLUDED = 1  # extra identities fetched per excluded one, so exclusion leaves candidates
 SEARCH_MIN_IDENTITIES = 2  # identities fetched per query at least: the best and the runner-up (margin test)
 NO_ID = -1
 TEMP_RANDOM_CHARS = 8  # the random part of `tempfile.mkstemp`'s names (`_write_atomic`'s temp files)
 FileVersion = tuple[int, int, int, int]  # (device, inode, size, modification ns) of a gallery file
-
-
-def select_prototypes(embeddings: np.ndarray, count: int, method: str = "farthest_point") -> np.ndarray:
-    """A few embeddings that cover a bank: (N, D) -> (min(count, N), D), L2-normalised float32.
-
-    farthest_point: start from the embedding nearest the mean, then repeatedly add the one least similar to
-    those chosen (Gonzalez' 2-approximation of k-centre), so different poses and lightings are kept.
-    kmeans: faiss k-means centroids (spherical), for smoother prototypes.
-
-    Raises:
-        ValueError: another `method`.
-    """
-    emb = _normalised(np.asarray(embeddings, dtype=np.float32))
-    n = len(emb)
-    if n <= count:
-        return emb
-    if method == "kmeans":
-        import faiss
-
-        km = faiss.Kmeans(emb.shape[1], count, niter=KMEANS_ITERATIONS, spherical=True, seed=KMEANS_SEED, verbose=False)
-        km.train(emb)
-        return _normalised(km.centroids.astype(np.float32))
-    if method != "farthest_point":
-        raise ValueError(f"prototype method must be farthest_point or kmeans, got {method!r}")
-    mean = emb.mean(axis=0)
-    chosen = [int(np.argmax(emb @ mean))]
-    nearest = emb @ emb[chosen[0]]  # (N,) similarity to the closest chosen one
-    for _ in range(count - 1):
-        pick = int(np.argmin(nearest))
-        chosen.append(pick)
-        nearest = np.maximum(nearest, emb @ emb[pick])
-    return emb[chosen]
-
-
-def consistent_looks(embeddings: np.ndarray, min_similarity: float, min_count: int) -> np.ndarray | None:
-    """The looks of a bank that belong to the person its track ended on, or None when too few do.
-
-    A track can switch people (a crossing the tracker got wrong); its bank then mixes two identities, and the
-    gallery would carry the mix into the next video. The reference is the mean of the last `min_count` looks;
-    looks less similar to it than `min_similarity` (the gallery's bound) are dropped.
-
-    Args:
-        embeddings: (N, D) bank entries, oldest first.
-    Returns:
-        (M, D) the kept looks (M >= min_count), or None.
-    """
-    emb = _normalised(np.asarray(embeddings, dtype=np.float32))
-    if len(emb) < min_count:
-        return None
-    reference = _normalised(emb[-min_count:].mean(axis=0, keepdims=True))[0]
-    kept = emb[emb @ reference >= min_similarity]
-    return kept if len(kept) >= min_count else None
 
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
@@ -436,7 +381,7 @@ class Gallery:
         live_ids, live_classes, live_looks = self._live_of_others(source)
         if len(raw) == 0 or not (self._identities or len(live_ids)):  # (0, D) queries too: nothing to search
             return out
-        q = _normalised(raw.reshape(len(raw), -1))
+        q = normalised(raw.reshape(len(raw), -1))
         self._check_dim(q.shape[1])
         min_similarity = self.config.min_similarity if min_similarity is None else min_similarity
         margin = self.config.margin if margin is None else margin
@@ -564,10 +509,10 @@ class Gallery:
             rows = np.asarray(rows, dtype=np.float32)
             if rows.ndim != 2 or len(rows) == 0:
                 raise ValueError(f"track {i}: prototypes must have shape (P, D) with P >= 1, got {rows.shape}")
-            _check_looks(rows, f"track {i}: prototypes")
+            check_looks(rows, f"track {i}: prototypes")
             cls = 0 if class_ids is None else int(class_ids[i])
             held = {int(ids[j]) for j in forbid[i] if ids[j] != NO_ID}
-            query = _normalised(rows).mean(axis=0, keepdims=True)
+            query = normalised(rows).mean(axis=0, keepdims=True)
             gid = int(self.match(query, exclude=held, class_ids=np.array([cls]))[0])
             ids[i] = self.new_id() if gid == NO_ID else gid
             seen = sightings[i] if sightings is not None else Sighting(0, now, "link")
@@ -585,7 +530,7 @@ class Gallery:
         if emb.ndim != 2 or len(emb) == 0:
             raise ValueError(f"embeddings must have shape (N, D) with N >= 1, got {emb.shape}")
         self._check_dim(emb.shape[1])
-        _check_looks(emb, "embeddings")
+        check_looks(emb, "embeddings")
         return emb
 
     def _check_dim(self, dim: int) -> None:
@@ -815,21 +760,6 @@ def _unambiguous(qi: int, g: int, accepted: dict[int, int], ranked: list[dict[in
             if loss < margin:
                 return False
     return True
-
-
-def _check_looks(rows: np.ndarray, name: str) -> None:
-    """Raise ValueError naming `name` when a row of (N, D) `rows` is no look: a NaN or infinite value, or all zero."""
-    bad = np.flatnonzero(~np.isfinite(rows).all(axis=1) | ~rows.any(axis=1))
-    if len(bad):
-        raise ValueError(
-            f"{name}: {len(bad)} of {len(rows)} rows are NaN, infinite or zero (the first: row {bad[0]}): "
-            "no look to store"
-        )
-
-
-def _normalised(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
-    return np.ascontiguousarray(x / np.maximum(norms, np.finfo(np.float32).tiny), dtype=np.float32)
 
 
 def _tensor_digest(tensors: dict[str, np.ndarray]) -> str:
