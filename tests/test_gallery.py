@@ -19,8 +19,8 @@ from tracker.gallery import (
     GalleryModelError,
     ModelIdentity,
     Sighting,
-    check_saveable,
 )
+from tracker.gallery_file import check_saveable
 from tracker.gallery_prototypes import consistent_looks, select_prototypes
 
 DIM = 64

@@ -26,10 +26,7 @@ import contextlib
 import functools
 import hashlib
 import json
-import logging
 import os
-import re
-import tempfile
 import threading
 import time
 import weakref
@@ -42,6 +39,15 @@ import numpy as np
 
 from tracker.assignment import linear_assignment
 from tracker.config import GalleryConfig, TrackerConfig
+from tracker.gallery_file import (
+    FileVersion,
+    check_unchanged,
+    file_version,
+    refuse_directory,
+    remove_interrupted_saves,
+    version_of,
+    write_atomic,
+)
 from tracker.gallery_index import IVF_MIN_ROWS, ExactIndex, InvertedFileIndex
 from tracker.gallery_prototypes import check_looks, normalised, select_prototypes
 from tracker.gallery_records import (
@@ -54,7 +60,6 @@ from tracker.gallery_records import (
     Sighting,
     describe_model,
 )
-from tracker.io.mot import sync_folder
 from tracker.io.strict_json import to_json
 
 __all__ = [
@@ -65,22 +70,16 @@ __all__ = [
     "Identity",
     "ModelIdentity",
     "Sighting",
-    "check_saveable",
 ]
-
-log = logging.getLogger(__name__)
 
 FORMAT_NAME = "tracker-gallery"
 FORMAT_VERSION = 1
-FILE_MODE = 0o600  # owner read/write only: the file holds biometric-like data
 ID_STRIDE = 1 << 12  # faiss row id = global_id * ID_STRIDE + prototype index (so K_g < ID_STRIDE)
 SECONDS_PER_DAY = 86400.0
 IVF_REBUILD_GROWTH = 4  # retrain the inverted file when the gallery has grown this many times since training
 SEARCH_NEIGHBOURS_PER_EXCLUDED = 1  # extra identities fetched per excluded one, so exclusion leaves candidates
 SEARCH_MIN_IDENTITIES = 2  # identities fetched per query at least: the best and the runner-up (margin test)
 NO_ID = -1
-TEMP_RANDOM_CHARS = 8  # the random part of `tempfile.mkstemp`'s names (`_write_atomic`'s temp files)
-FileVersion = tuple[int, int, int, int]  # (device, inode, size, modification ns) of a gallery file
 
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
@@ -612,28 +611,15 @@ class Gallery:
         from tracker.io.lock import gallery_lock
 
         path = Path(path)
-        _refuse_directory(path)  # (else: "this gallery never read it", or os.replace's IsADirectoryError)
+        refuse_directory(path)  # (else: "this gallery never read it", or os.replace's IsADirectoryError)
         if lock:  # a missing folder is made first, so that the save into it is locked too (two first saves race)
             path.parent.mkdir(parents=True, exist_ok=True)
         with gallery_lock(path, option="path") if lock else contextlib.nullcontext():
             if not overwrite:
-                self._check_unchanged(path)
-            _remove_interrupted_saves(path)
+                check_unchanged(path, self._file)
+            remove_interrupted_saves(path)
             self._write(path, prune)
             self._file = (os.path.realpath(path), file_version(path))
-
-    def _check_unchanged(self, path: Path) -> None:
-        """Raise `GalleryConflictError` if `path` holds a file this gallery did not last read or write."""
-        now = file_version(path)
-        if now is None or self._file == (os.path.realpath(path), now):
-            return
-        why = "this gallery never read it" if self._file is None or self._file[0] != os.path.realpath(path) else (
-            "another process saved it after this gallery read it"
-        )  # fmt: skip
-        raise GalleryConflictError(
-            f"the gallery file {path} was not written: {why}, and its identities would be lost; load it again, add "
-            "to that and save, or save with overwrite=True to replace it"
-        )
 
     def _write(self, path: Path, prune: bool) -> None:
         from safetensors.numpy import save as st_save
@@ -655,7 +641,7 @@ class Gallery:
             "sha256": _tensor_digest(tensors),
         }
         blob = st_save(tensors, metadata={"gallery": to_json(header)})
-        _write_atomic(path, blob)
+        write_atomic(path, blob)
         self._dirty = False
 
     @classmethod
@@ -688,9 +674,9 @@ class Gallery:
 
         _check_config(config)  # (before reading: a wrong one must not be reported as a corrupt file)
         path = Path(path)
-        _refuse_directory(path)
+        refuse_directory(path)
         with path.open("rb") as file:  # the version and the bytes of one file, even if it is replaced meanwhile
-            version = _version_of(os.fstat(file.fileno()))
+            version = version_of(os.fstat(file.fileno()))
             blob = file.read()
         try:
             tensors = st_load(blob)
@@ -778,91 +764,3 @@ def _read_header(blob: bytes) -> dict[str, Any]:
     if not isinstance(header, dict):
         raise ValueError("gallery metadata is not a mapping")
     return header
-
-
-def _version_of(stat: os.stat_result) -> FileVersion:
-    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
-
-
-def file_version(path: str | Path) -> FileVersion | None:
-    """Which file is at `path` now, as (device, inode, size, modification ns) (a save replaces it by a new one:
-    another inode), or None if none is."""
-    try:
-        return _version_of(os.stat(path))
-    except FileNotFoundError:
-        return None
-
-
-def _refuse_directory(path: Path) -> None:
-    """GalleryError when `path` is a directory: a gallery is one file."""
-    if path.is_dir():
-        raise GalleryError(
-            f"gallery file {path} is a directory, not a file (a gallery is one file, such as {path / 'site.gallery'})"
-        )
-
-
-def check_saveable(path: str | Path, option: str = "--gallery") -> None:
-    """Fail at once, before any video is tracked, where a save of the gallery file `path` could not be written: its
-    folder missing, a file, or not writable (a temp file such as a save makes cannot be created there: the check a
-    save makes itself, so it also holds where root passes permissions, and on read-only mounts). Writes nothing
-    (the probe's temp file is removed at once). `option` names, in the errors, what chooses another file.
-
-    Raises:
-        FileNotFoundError: the folder does not exist. NotADirectoryError: the folder is a file.
-        GalleryError: `path` is a directory. OSError: the folder cannot be written (the reason given). Each error
-            names the gallery file and its folder.
-    """
-    path = Path(path)
-    folder = path.parent
-    if not folder.exists():
-        raise FileNotFoundError(f"gallery folder {folder} does not exist: create it, or choose another {option}")
-    if not folder.is_dir():
-        raise NotADirectoryError(
-            f"the gallery {path} cannot be saved: {folder} is a file, not a folder: choose another {option}"
-        )
-    _refuse_directory(path)
-    try:
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)  # as `_write_atomic`
-    except OSError as exc:
-        raise OSError(
-            f"the gallery {path} cannot be saved: its folder {folder} is not writable ({exc.strerror or exc}): "
-            f"choose another {option}"
-        ) from exc
-    os.close(fd)
-    Path(probe).unlink(missing_ok=True)
-
-
-def _temp_names(path: Path) -> re.Pattern[str]:
-    """The names `_write_atomic` gives its temp files for `path` (`tempfile.mkstemp`: 8 random characters), and no
-    other gallery's (the one of `site.gallery.x` is `.site.gallery.x.<8>.tmp`: two characters longer)."""
-    return re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{{TEMP_RANDOM_CHARS}}}\.tmp")
-
-
-def _remove_interrupted_saves(path: Path) -> None:
-    """Delete the temp files that saves of `path` killed before their rename left beside it (a full copy of the
-    gallery each: people's looks that `track gallery rm` and retention never reach). Only with the file's lock held,
-    when no other save of it can be under way."""
-    if not path.parent.is_dir():
-        return
-    pattern = _temp_names(path)
-    for left in path.parent.iterdir():
-        if pattern.fullmatch(left.name):
-            left.unlink(missing_ok=True)
-            log.info("removed %s, left by an interrupted save of %s", left, path)
-
-
-def _write_atomic(path: Path, blob: bytes) -> None:
-    """Write to a temp file in the same folder (mode 0600), fsync, rename over `path`, fsync the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    sync_folder(path.parent)
