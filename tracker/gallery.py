@@ -24,19 +24,18 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
-import json
 import os
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
+from tracker import gallery_format
 from tracker.assignment import linear_assignment
 from tracker.config import GalleryConfig, TrackerConfig
 from tracker.gallery_file import (
@@ -60,7 +59,6 @@ from tracker.gallery_records import (
     Sighting,
     describe_model,
 )
-from tracker.io.strict_json import to_json
 
 __all__ = [
     "Gallery",
@@ -72,8 +70,6 @@ __all__ = [
     "Sighting",
 ]
 
-FORMAT_NAME = "tracker-gallery"
-FORMAT_VERSION = 1
 ID_STRIDE = 1 << 12  # faiss row id = global_id * ID_STRIDE + prototype index (so K_g < ID_STRIDE)
 SECONDS_PER_DAY = 86400.0
 IVF_REBUILD_GROWTH = 4  # retrain the inverted file when the gallery has grown this many times since training
@@ -622,26 +618,13 @@ class Gallery:
             self._file = (os.path.realpath(path), file_version(path))
 
     def _write(self, path: Path, prune: bool) -> None:
-        from safetensors.numpy import save as st_save
-
         if prune:
             self.prune()
-        ids, vectors = self._all_vectors(self.identities)
-        dim = self.dim or 0
-        tensors = {
-            "prototypes": vectors.reshape(len(ids), dim),
-            "owners": (ids // ID_STRIDE).astype(np.int64),
-        }
-        header = {
-            "format": FORMAT_NAME,
-            "version": FORMAT_VERSION,
-            "model": None if self.model is None else {**asdict(self.model), "dim": self.dim},
-            "next_id": self._next_id,
-            "identities": [i.describe() for i in self.identities],
-            "sha256": _tensor_digest(tensors),
-        }
-        blob = st_save(tensors, metadata={"gallery": to_json(header)})
-        write_atomic(path, blob)
+        identities = self.identities
+        ids, vectors = self._all_vectors(identities)
+        model = None if self.model is None else replace(self.model, dim=self.dim)
+        prototypes, owners = vectors.reshape(len(ids), self.dim or 0), (ids // ID_STRIDE).astype(np.int64)
+        write_atomic(path, gallery_format.encode(prototypes, owners, model, self._next_id, identities))
         self._dirty = False
 
     @classmethod
@@ -670,31 +653,13 @@ class Gallery:
                 is), or a newer format version.
             GalleryModelError: made with another ReID model.
         """
-        from safetensors.numpy import load as st_load
-
         _check_config(config)  # (before reading: a wrong one must not be reported as a corrupt file)
         path = Path(path)
         refuse_directory(path)
         with path.open("rb") as file:  # the version and the bytes of one file, even if it is replaced meanwhile
             version = version_of(os.fstat(file.fileno()))
             blob = file.read()
-        try:
-            tensors = st_load(blob)
-            header = _read_header(blob)
-        except Exception as exc:  # safetensors raises its own error types, JSON its own
-            raise GalleryError(f"{path} is not a readable gallery file (truncated or corrupt?): {exc}") from None
-        if header.get("format") != FORMAT_NAME:
-            raise GalleryError(f"{path} is not a gallery file (format {header.get('format')!r})")
-        version_read = header.get("version")
-        if not isinstance(version_read, int) or isinstance(version_read, bool):  # ("1" read "version 1 ... up to 1")
-            raise GalleryError(f"{path} is corrupt: its format version {version_read!r} is not a whole number")
-        if version_read > FORMAT_VERSION:
-            raise GalleryError(
-                f"{path} has gallery format version {header.get('version')}, this tracker reads up to "
-                f"{FORMAT_VERSION}: upgrade the tracker"
-            )
-        if set(tensors) != {"prototypes", "owners"} or header.get("sha256") != _tensor_digest(tensors):
-            raise GalleryError(f"{path} is corrupt: its embeddings do not match the checksum in its header")
+        tensors, header = gallery_format.decode(blob, path)
         try:
             gallery = cls._from_parts(tensors, header, config)
         except (KeyError, TypeError, ValueError) as exc:
@@ -711,23 +676,8 @@ class Gallery:
     def _from_parts(
         cls, tensors: dict[str, np.ndarray], header: dict[str, Any], config: GalleryConfig | None
     ) -> Gallery:
-        stored = header.get("model")
-        model = None if stored is None else ModelIdentity(**stored)
-        gallery = cls(config, model)
-        owners, vectors = tensors["owners"], tensors["prototypes"].astype(np.float32)
-        for rec in header["identities"]:
-            gid = int(rec["global_id"])
-            rows = vectors[owners == gid]
-            if len(rows) != int(rec["prototypes"]) or len(rows) == 0:
-                raise ValueError(f"identity {gid} has {len(rows)} prototype rows, the header says {rec['prototypes']}")
-            gallery._identities[gid] = Identity(
-                gid,
-                int(rec["class_id"]),
-                Sighting(**rec["first_seen"]),
-                Sighting(**rec["last_seen"]),
-                int(rec["sightings"]),
-                rows,
-            )
+        gallery = cls(config, gallery_format.read_model(header))
+        gallery._identities.update(gallery_format.read_identities(tensors, header))
         gallery._next_id = max([int(header["next_id"]), *(g + 1 for g in gallery._identities)])
         return gallery
 
@@ -746,21 +696,3 @@ def _unambiguous(qi: int, g: int, accepted: dict[int, int], ranked: list[dict[in
             if loss < margin:
                 return False
     return True
-
-
-def _tensor_digest(tensors: dict[str, np.ndarray]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(tensors):
-        digest.update(name.encode())
-        digest.update(np.ascontiguousarray(tensors[name]).tobytes())
-    return digest.hexdigest()
-
-
-def _read_header(blob: bytes) -> dict[str, Any]:
-    """The JSON metadata in a safetensors header (8-byte little-endian length, then JSON)."""
-    length = int.from_bytes(blob[:8], "little")
-    meta = json.loads(blob[8 : 8 + length])["__metadata__"]
-    header = json.loads(meta["gallery"])
-    if not isinstance(header, dict):
-        raise ValueError("gallery metadata is not a mapping")
-    return header

@@ -38,7 +38,7 @@ __all__ = [
 log = logging.getLogger("tracker.gallery")  # (the logger of the gallery's saves, before this module was split off)
 
 FILE_MODE = 0o600  # owner read/write only: the file holds biometric-like data
-TEMP_RANDOM_CHARS = 8  # the random part of `tempfile.mkstemp`'s names (`_write_atomic`'s temp files)
+TEMP_RANDOM_CHARS = 8  # the random part of `tempfile.mkstemp`'s names (`write_atomic`'s temp files)
 FileVersion = tuple[int, int, int, int]  # (device, inode, size, modification ns) of a gallery file
 
 
