@@ -36,8 +36,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from tracker import gallery_format
-from tracker.assignment import linear_assignment
 from tracker.config import GalleryConfig, TrackerConfig
+from tracker.gallery_assign import assign_unambiguous
 from tracker.gallery_file import (
     FileVersion,
     check_unchanged,
@@ -394,23 +394,7 @@ class Gallery:
                 }
         if len(live_ids):
             self._rank_live(q, class_ids, excluded, (live_ids, live_classes, live_looks), ranked)
-        columns = sorted({g for r in ranked for g, s in r.items() if s >= min_similarity})
-        if not columns:
-            return out
-        cost = np.full((len(q), len(columns)), np.inf)
-        for qi, r in enumerate(ranked):
-            for c, g in enumerate(columns):
-                if r.get(g, -np.inf) >= min_similarity:
-                    cost[qi, c] = 1.0 - r[g]
-        pairs = {int(a): columns[b] for a, b in linear_assignment(cost, 1.0 - min_similarity).pairs}
-        # Ratio test with the cannot-link constraint: an identity another newcomer of this frame takes is not a
-        # rival (two people visible together are two people), but swapping the two must cost at least `margin`.
-        accepted = dict(pairs)
-        for _ in range(len(pairs) + 1):
-            kept = {qi: g for qi, g in pairs.items() if _unambiguous(qi, g, accepted, ranked, margin)}
-            if kept == accepted:
-                break
-            accepted = kept
+        accepted = assign_unambiguous(ranked, min_similarity, margin)
         for qi, g in accepted.items():
             out[qi] = g
         return out
@@ -680,19 +664,3 @@ class Gallery:
         gallery._identities.update(gallery_format.read_identities(tensors, header))
         gallery._next_id = max([int(header["next_id"]), *(g + 1 for g in gallery._identities)])
         return gallery
-
-
-def _unambiguous(qi: int, g: int, accepted: dict[int, int], ranked: list[dict[int, float]], margin: float) -> bool:
-    """Does query `qi` taking identity `g` beat every alternative by `margin`: any identity no other query
-    takes, and swapping identities with any other query of the batch (sum of the two similarities)?"""
-    sims = ranked[qi]
-    taken = {h: other for other, h in accepted.items() if other != qi}
-    free = [s for h, s in sims.items() if h != g and h not in taken]
-    if free and sims[g] - max(free) < margin:
-        return False
-    for h, other in taken.items():
-        if h in sims and g in ranked[other]:
-            loss = sims[g] + ranked[other][h] - sims[h] - ranked[other][g]
-            if loss < margin:
-                return False
-    return True
