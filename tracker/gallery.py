@@ -17,6 +17,13 @@ A gallery file is data, never code: safetensors for the arrays and JSON in its h
 another model is refused: different embedding spaces cannot be compared). Files are written atomically
 (temp file, fsync, rename) with mode 0600: they hold biometric-like data.
 
+This module is the gallery's core (its identities, index upkeep, search, linking and retention, one call at a
+time); the pieces it uses live beside it: `tracker.gallery_records` (Identity, Sighting, ModelIdentity, the
+errors), `tracker.gallery_prototypes` (which looks an identity keeps), `tracker.gallery_assign` (a frame's
+newcomers to identities: assignment and ratio test), `tracker.gallery_index` (the search indexes),
+`tracker.gallery_format` (the bytes of a file) and `tracker.gallery_file` (the file on disk: atomic writes,
+versions, conflicts).
+
 Shape letters: Q queries, D embedding size, P prototypes of one identity (<= K_g = `gallery.prototypes`).
 """
 
