@@ -220,6 +220,145 @@ def test_a_file_fault_of_a_key_it_does_not_write_names_no_line_of_another(tmp_pa
     assert str(err).startswith(f"{path}: line 2: "), str(err)
 
 
+@pytest.mark.parametrize(
+    "text,line",
+    [
+        ("device: cpu\nassociation:\n  # the people's thresholds\n  high_score: 2\n", 4),
+        ("detector:\n  model: yolo11n.pt\n  confidance: 0.2\n", 3),
+        ("classes:\n  compatible_groups:\n    - [2, 5]\n    - [1, bike]\n", 4),
+        ("motion:\n  camera_exclude:\n    - [0, 0.8, 1, 1]\n    - [0.5, 0.2, 0.1, 0.9]\n", 4),
+    ],
+    ids=["nested key", "unknown nested key", "item of a nested list", "list item of a relation"],
+)
+def test_the_line_of_a_file_fault_comes_from_the_key_the_error_carries_not_its_wording(
+    tmp_path, monkeypatch, text, line
+):
+    """The line was found by reading the key back out of the message: a message reworded so that it no longer
+    starts with the key lost the line without a word. It comes from the key (and list item) the error carries:
+    with every message reworded, the same line is named."""
+    import tracker.config as config_module
+
+    real_parse = config_module.parse_config
+
+    def reworded(data):
+        try:
+            return real_parse(data)
+        except ConfigError as exc:
+            raise ConfigError(f"in this config, {exc}", key=exc.key, index=exc.index) from None
+
+    path = tmp_path / "site.yaml"
+    path.write_text(text)
+    first = raises_config_error("", lambda: load_config(path))
+    assert str(first).startswith(f"{path}: line {line}: "), str(first)
+    monkeypatch.setattr(config_module, "parse_config", reworded)
+    err = raises_config_error("in this config, ", lambda: load_config(path))
+    assert str(err).startswith(f"{path}: line {line}: in this config, "), str(err)
+    assert (err.key, err.index) == (first.key, first.index)
+
+
+def _nested(dotted: str, value: object) -> dict:
+    data: dict = {}
+    node = data
+    *sections, key = dotted.split(".")
+    for section in sections:
+        node = node.setdefault(section, {})
+    node[key] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    "data,key,index",
+    [
+        ({"association": {"low_scor": 0.2}}, "association.low_scor", ()),
+        ({"detector": 5}, "detector", ()),
+        (_nested("detector.confidence", "high"), "detector.confidence", ()),
+        (_nested("detector.confidence", None), "detector.confidence", ()),
+        (_nested("association.high_score", {"x": 1}), "association.high_score", ()),
+        (_nested("detector.classes", "0,2"), "detector.classes", ()),
+        (_nested("detector.model", ""), "detector.model", ()),
+        (_nested("detector.half", 1), "detector.half", ()),
+        (_nested("lifecycle.min_hits", 1.5), "lifecycle.min_hits", ()),
+        (_nested("classes.compatible_groups", [[2, 5], [1, "bike"]]), "classes.compatible_groups", (1, 1)),
+        (_nested("classes.compatible_groups", [[2, 5], 7]), "classes.compatible_groups", (1,)),
+        (_nested("detector.classes", [0, -1]), "detector.classes", (1,)),
+        (_nested("detector.confidence", 2.0), "detector.confidence", ()),
+        (_nested("detector.confidence", math.nan), "detector.confidence", ()),
+        (_nested("reid.model", False), "reid.model", ()),
+        (_nested("reid.model", None), "reid.model", ()),
+        ({"min_frame_rate": 100.0, "max_frame_rate": 10.0}, "min_frame_rate", ()),
+        (_nested("classes.compatible_groups", [[2, 5], [5]]), "classes.compatible_groups", ()),
+        ({"lifecycle": {"still_min_samples": 50, "still_capacity": 10}}, "lifecycle.still_min_samples", ()),
+        ({"motion": {"width_process_factor": 0, "width_measurement_factor": 0}}, "motion.width_process_factor", ()),
+        (
+            {"motion": {"camera_compensation": "orb", "camera_min_inliers": 50, "camera_max_features": 10}},
+            "motion.camera_min_inliers",
+            (),
+        ),
+        (_nested("motion.camera_exclude", [[0, 0.8, 1, 1], [0.5, 0.2, 0.1, 0.9]]), "motion.camera_exclude", (1,)),
+        (_nested("motion.camera_exclude", [[0, 0, 1, 1]]), "motion.camera_exclude", ()),
+        (
+            {"appearance": {"calibration_min_samples": 50, "calibration_capacity": 10}},
+            "appearance.calibration_min_samples",
+            (),
+        ),
+        ({"association": {"low_score": 0.6, "high_score": 0.5}}, "association.low_score", ()),
+    ],
+)
+def test_every_fault_of_a_key_carries_the_key_and_list_item(tmp_path, data, key, index):
+    """`ConfigError.key` and `.index` name what is at fault wherever it is found (type, range, choices, relations,
+    unknown keys, sections), the same in a file's error (which adds the file and line) as in the mapping's; the
+    message names the same key and item. An error raised without them would lose the file line."""
+    name = key + "".join(f"[{i}]" for i in index)
+    err = raises_config_error(name, lambda: parse_config(data))
+    assert (err.key, err.index) == (key, index), str(err)
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(data))
+    in_file = raises_config_error(name, lambda: load_config(path))
+    assert (in_file.key, in_file.index) == (key, index)
+    assert re.match(rf"{re.escape(str(path))}: line \d+: ", str(in_file)), str(in_file)
+
+
+def test_faults_of_overrides_and_python_configs_carry_their_key():
+    """An override into a key that is not a section names the override's key; a section replaced in Python by
+    something else names the section."""
+    import dataclasses
+
+    err = raises_config_error("", lambda: load_config(None, ["association.low_score=0.2", "association.low_score.x=1"]))
+    assert (err.key, err.index) == ("association.low_score.x", ())
+    err = raises_config_error("association", lambda: TrackerConfig().replace(["association=3"]))
+    assert err.key == "association"
+    with pytest.raises(ConfigError) as info:
+        from tracker.config import validate_config
+
+        validate_config(dataclasses.replace(TrackerConfig(), association=None))
+    assert info.value.key == "association"
+
+
+def test_every_config_error_raised_says_which_key_it_is_about():
+    """Each `ConfigError(...)` in tracker/config.py passes `key=` (None where the error is about no key: a file
+    that cannot be read, invalid YAML, a malformed override): one raised without it would report no file line."""
+    import ast
+
+    import tracker.config as config_module
+
+    tree = ast.parse(Path(config_module.__file__).read_text())
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "ConfigError"
+    ]
+    missing = [node.lineno for node in calls if not any(k.arg == "key" for k in node.keywords)]
+    assert len(calls) > 20 and not missing, f"tracker/config.py lines {missing}: ConfigError without key="
+
+
+def test_a_config_error_keeps_its_key_through_pickle():
+    """Errors cross process boundaries (the batch's workers): the key and list item come along."""
+    import pickle
+
+    err = pickle.loads(pickle.dumps(ConfigError("a.b[1]: bad", key="a.b", index=(1,))))
+    assert (str(err), err.key, err.index) == ("a.b[1]: bad", "a.b", (1,))
+
+
 def test_a_fault_of_an_override_does_not_blame_the_file(tmp_path):
     path = tmp_path / "site.yaml"
     path.write_text("lifecycle:\n  min_hits: 3\n")

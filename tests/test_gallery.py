@@ -19,10 +19,9 @@ from tracker.gallery import (
     GalleryModelError,
     ModelIdentity,
     Sighting,
-    check_saveable,
-    consistent_looks,
-    select_prototypes,
 )
+from tracker.gallery_file import check_saveable
+from tracker.gallery_prototypes import consistent_looks, select_prototypes
 
 DIM = 64
 MODEL = ModelIdentity("osnet_x0_25", "abcdef0123456789", DIM)
@@ -388,6 +387,60 @@ def test_a_gallery_from_a_checkpoint_of_an_older_version_still_saves(tmp_path):
         pickle.loads(pickle.dumps(old)).save(path)
     pickle.loads(pickle.dumps(old)).save(tmp_path / "new.gallery")
     assert len(Gallery.load(tmp_path / "new.gallery")) == 3
+
+
+# A gallery file written by the tracker before the gallery was split into modules (commit ca35e17): identity 1 (class
+# 0, two looks along the first axes, seen from frame 5 to 30 of cam1) and identity 2 (class 2, cam2), D = 4.
+BEFORE_THE_SPLIT = (
+    "cAMAAAAAAAB7Il9fbWV0YWRhdGFfXyI6eyJnYWxsZXJ5Ijoie1wiZm9ybWF0XCI6IFwidHJhY2tlci1nYWxsZXJ5XCIsIFwidmVyc2lvblwiOiAx"
+    "LCBcIm1vZGVsXCI6IHtcIm5hbWVcIjogXCJvc25ldF94MF8yNVwiLCBcIndlaWdodHNfZGlnZXN0XCI6IFwiYWJjZGVmMDEyMzQ1Njc4OVwiLCBc"
+    "ImRpbVwiOiA0fSwgXCJuZXh0X2lkXCI6IDMsIFwiaWRlbnRpdGllc1wiOiBbe1wiZ2xvYmFsX2lkXCI6IDEsIFwiY2xhc3NfaWRcIjogMCwgXCJm"
+    "aXJzdF9zZWVuXCI6IHtcImZyYW1lXCI6IDUsIFwidGltZVwiOiAxNzAwMDAwMDAwLjAsIFwic291cmNlXCI6IFwiY2FtMVwifSwgXCJsYXN0X3Nl"
+    "ZW5cIjoge1wiZnJhbWVcIjogMzAsIFwidGltZVwiOiAxNzAwMDAwMDYwLjAsIFwic291cmNlXCI6IFwiY2FtMVwifSwgXCJzaWdodGluZ3NcIjog"
+    "MSwgXCJwcm90b3R5cGVzXCI6IDJ9LCB7XCJnbG9iYWxfaWRcIjogMiwgXCJjbGFzc19pZFwiOiAyLCBcImZpcnN0X3NlZW5cIjoge1wiZnJhbWVc"
+    "IjogMTIsIFwidGltZVwiOiAxNzAwMDAwMDA5LjUsIFwic291cmNlXCI6IFwiY2FtMlwifSwgXCJsYXN0X3NlZW5cIjoge1wiZnJhbWVcIjogMTIs"
+    "IFwidGltZVwiOiAxNzAwMDAwMDA5LjUsIFwic291cmNlXCI6IFwiY2FtMlwifSwgXCJzaWdodGluZ3NcIjogMSwgXCJwcm90b3R5cGVzXCI6IDJ9"
+    "XSwgXCJzaGEyNTZcIjogXCI3YjczZDQ5ZDc2ZjM2MTU4ZWFmMDc1Njk4YWE1NzA2ZTRhYzEwMmFiNzAyNjU2Mzk2MjYyODBmMTk0NmViYWQ5XCJ9"
+    "In0sIm93bmVycyI6eyJkdHlwZSI6Ikk2NCIsInNoYXBlIjpbNF0sImRhdGFfb2Zmc2V0cyI6WzAsMzJdfSwicHJvdG90eXBlcyI6eyJkdHlwZSI6"
+    "IkYzMiIsInNoYXBlIjpbNCw0XSwiZGF0YV9vZmZzZXRzIjpbMzIsOTZdfX0gICAgAQAAAAAAAAABAAAAAAAAAAIAAAAAAAAAAgAAAAAAAAAAAIA/"
+    "AAAAAAAAAAAAAAAAzcxMP5qZGT8AAAAAAAAAAAAAAAAAAAAAAACAPwAAAAAAAAAAAAAAAJqZGT/NzEw/"
+)
+
+
+def test_a_gallery_file_written_before_the_split_loads_and_saves_byte_for_byte(tmp_path):
+    """Galleries people keep were written by older versions: one loads with its identities, model and next ID, is
+    searched as before, and saving it unchanged writes the very same bytes (the format did not move)."""
+    import base64
+
+    path, again = tmp_path / "old.gallery", tmp_path / "again.gallery"
+    path.write_bytes(base64.b64decode("".join(BEFORE_THE_SPLIT)))
+    gallery = Gallery.load(path, prune=False)
+    assert [(i.global_id, i.class_id, i.first_seen.frame, i.last_seen, i.sightings) for i in gallery.identities] == [
+        (1, 0, 5, Sighting(30, 1.7e9 + 60, "cam1"), 1),
+        (2, 2, 12, Sighting(12, 1.7e9 + 9.5, "cam2"), 1),
+    ]
+    assert gallery.model == ModelIdentity("osnet_x0_25", "abcdef0123456789", 4) and gallery.new_id() == 3
+    queries = np.array([[0.9, 0.3, 0, 0], [0, 0, 0.8, 0.7]], dtype=np.float32)
+    assert gallery.match(queries, min_similarity=0.5, margin=0.1).tolist() == [1, 2]
+    Gallery.load(path, prune=False).save(again, prune=False)
+    assert again.read_bytes() == path.read_bytes()
+
+
+def test_a_checkpoint_pickled_before_the_records_moved_still_loads(tmp_path):
+    """Resume checkpoints pickle the gallery with its records, which older versions named `tracker.gallery.Identity`,
+    `.Sighting` and `.ModelIdentity` (they now live in `tracker.gallery_records`): such a checkpoint unpickles to
+    the same gallery, which answers and saves as the one pickled."""
+    import pickle
+
+    gallery, looks = filled(5)
+    current = pickle.dumps(gallery, protocol=2)  # (protocol 2 names classes as text lines: `c<module>\n<name>\n`)
+    assert current.count(b"ctracker.gallery_records\n") == 3  # Identity, Sighting, ModelIdentity
+    old = pickle.loads(current.replace(b"ctracker.gallery_records\n", b"ctracker.gallery\n"))
+    assert [i.describe() for i in old.identities] == [i.describe() for i in gallery.identities]
+    assert np.array_equal(old.match(looks[:, -1]), gallery.match(looks[:, -1]))
+    old.save(tmp_path / "old.gallery", prune=False)
+    gallery.save(tmp_path / "now.gallery", prune=False)
+    assert (tmp_path / "old.gallery").read_bytes() == (tmp_path / "now.gallery").read_bytes()
 
 
 def test_a_first_save_into_a_missing_folder_is_locked_too(tmp_path, monkeypatch):

@@ -755,7 +755,8 @@ def _make_tasks(
 def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool = False) -> None:
     """Fail before any work on a gallery that cannot be used (one clear error). `own_tracker`: the caller's
     `make_tracker`, whose embeddings' D this cannot know."""
-    from tracker.gallery import Gallery, check_saveable
+    from tracker.gallery import Gallery
+    from tracker.gallery_file import check_saveable
     from tracker.pipeline import reid_model_identity, require_gallery_appearance
 
     require_gallery_appearance(cfg)

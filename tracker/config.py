@@ -48,7 +48,20 @@ _EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")  # 1e9, 5e-
 
 
 class ConfigError(ValueError):
-    """A configuration key is unknown, of the wrong type or out of range."""
+    """A configuration key is unknown, of the wrong type or out of range.
+
+    Attributes:
+        key: the dotted key the error is about, as written in YAML (`association.low_score`), set where the error
+            is raised; None for an error about no key (an unreadable file, invalid YAML, a malformed override).
+            `load_config` finds the file line of a file's fault from it (and `index`), never from the message.
+        index: the positions of the list item at fault within `key`'s list, outermost first (`(1, 1)` for
+            `classes.compatible_groups[1][1]`); () when the error is about the key itself.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None, index: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.key = key
+        self.index = tuple(index)
 
 
 class _Section:
@@ -579,49 +592,61 @@ def _expected(tp: Any) -> str:
     return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(tp, _type_name(tp))
 
 
-def _coerce(value: Any, tp: Any, key: str, nested: bool = False) -> Any:
+def _item_name(key: str, index: tuple[int, ...]) -> str:
+    """`key` with the list positions `index` as written in errors: `classes.compatible_groups[1][1]`."""
+    return key + "".join(f"[{i}]" for i in index)
+
+
+def _coerce(value: Any, tp: Any, key: str, index: tuple[int, ...] = ()) -> Any:
     """Check `value` against the annotation `tp` (no silent conversions but int -> float). A lone item stands for
     a list of one (`detector.classes: 0`), but not inside a list of lists: `compatible_groups: [2, 5, 7]` is one
-    group written without its brackets, not three groups of one (`nested`: `value` is an item of a list)."""
+    group written without its brackets, not three groups of one. `index`: the positions of `value` in `key`'s
+    list (and its nested lists), () for the key's own value; errors carry both (`ConfigError.key`, `.index`)."""
+    nested = bool(index)  # `value` is an item of a list
+    name = _item_name(key, index)
+
+    def error(message: str) -> ConfigError:
+        return ConfigError(f"{name}: {message}", key=key, index=index)
+
     if value is None:  # `--set key=` or `key:` with nothing after it: "expected a string, got None" puzzled
-        raise ConfigError(f"{key}: no value given (empty, or null); expected {_expected(tp)}")
+        raise error(f"no value given (empty, or null); expected {_expected(tp)}")
     if isinstance(value, dict) and value and not nested:  # `--set association.high_score.x=1`: "got {'x': 1}"
-        inner = f"{key}.{next(iter(value))}"
-        raise ConfigError(f"{key}: a key, not a section, so {inner} names nothing; expected {_expected(tp)}")
+        inner = f"{name}.{next(iter(value))}"
+        raise error(f"a key, not a section, so {inner} names nothing; expected {_expected(tp)}")
     origin = typing.get_origin(tp)
     if origin is tuple:
         (item_tp, _ellipsis) = typing.get_args(tp)
         if isinstance(value, str) and item_tp is not str:  # `--set detector.classes=0,2`: YAML reads one string
-            raise ConfigError(f"{key}: expected a list written as in YAML, e.g. [0, 2], got the text {value!r}")
+            raise error(f"expected a list written as in YAML, e.g. [0, 2], got the text {value!r}")
         if isinstance(value, (int, str)) and not isinstance(value, bool) and not nested:
             value = [value]
         if not isinstance(value, (list, tuple)):
             inner = " (a list of lists is written with both brackets, e.g. [[2, 5, 7], [1, 3]])" if nested else ""
-            raise ConfigError(f"{key}: expected a list of {_type_name(item_tp)}, got {value!r}{inner}")
-        return tuple(_coerce(v, item_tp, f"{key}[{i}]", nested=True) for i, v in enumerate(value))
+            raise error(f"expected a list of {_type_name(item_tp)}, got {value!r}{inner}")
+        return tuple(_coerce(v, item_tp, key, (*index, i)) for i, v in enumerate(value))
     if origin in (typing.Union, types.UnionType):
-        raise ConfigError(f"{key}: union types are not supported in configs")
+        raise error("union types are not supported in configs")
     if tp is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{key}: expected true or false, got {value!r}")
+            raise error(f"expected true or false, got {value!r}")
         return value
     if tp is int:  # (numbers.Integral: numpy's integers too, as Python ints; never a bool)
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise ConfigError(f"{key}: expected an integer, got {value!r}")
+            raise error(f"expected an integer, got {value!r}")
         return int(value)
     if tp is float:
         if isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value.strip()):  # YAML 1.1 wants 1.0e+9
             value = float(value)
         if isinstance(value, bool) or not isinstance(value, numbers.Real):  # (numpy's floats too)
-            raise ConfigError(f"{key}: expected a number, got {value!r}")
+            raise error(f"expected a number, got {value!r}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{key}: expected a string, got {value!r}")
+            raise error(f"expected a string, got {value!r}")
         if not value.strip():  # `detector.model: ''` reached ultralytics as '.': "if  is one, the copy is damaged"
-            raise ConfigError(f"{key}: no value given (an empty string); expected a non-empty string")
+            raise error("no value given (an empty string); expected a non-empty string")
         return value
-    raise ConfigError(f"{key}: unsupported type {tp!r}")
+    raise error(f"unsupported type {tp!r}")
 
 
 def _coerce_choice(value: Any, tp: Any, key: str, choices: tuple[Any, ...] | None) -> Any:
@@ -634,30 +659,33 @@ def _coerce_choice(value: Any, tp: Any, key: str, choices: tuple[Any, ...] | Non
             raise
         if value is None:
             allowed = ", ".join(map(str, choices))
-            raise ConfigError(f"{key}: no value given (empty, or null); expected one of {allowed}") from None
+            raise ConfigError(f"{key}: no value given (empty, or null); expected one of {allowed}", key=key) from None
         yaml_hint = ""
         if isinstance(value, bool):
             yaml_hint = " (YAML reads off, no, yes and on without quotes as true / false)"
-        raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(str, choices))}{yaml_hint}") from None
+        allowed = ", ".join(map(str, choices))
+        raise ConfigError(f"{key}: {value!r} is not one of {allowed}{yaml_hint}", key=key) from None
 
 
-def _check_range(value: Any, meta: typing.Mapping[str, Any], key: str) -> None:
-    """`value` within the key's choices and [lo, hi]; a list's range applies to each item (class ids >= 0)."""
+def _check_range(value: Any, meta: typing.Mapping[str, Any], key: str, index: tuple[int, ...] = ()) -> None:
+    """`value` within the key's choices and [lo, hi]; a list's range applies to each item (class ids >= 0).
+    `index`: the positions of `value` in `key`'s list, as in `_coerce`."""
     if isinstance(value, tuple):
         for i, item in enumerate(value):
-            _check_range(item, meta, f"{key}[{i}]")
+            _check_range(item, meta, key, (*index, i))
         return
+    name = _item_name(key, index)
     lo, hi, choices = meta.get("lo"), meta.get("hi"), meta.get("choices")
     if choices is not None and value not in choices:
-        raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(str, choices))}")
+        raise ConfigError(f"{name}: {value!r} is not one of {', '.join(map(str, choices))}", key=key, index=index)
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return
     if not math.isfinite(value):
-        raise ConfigError(f"{key}: {value!r} is not a finite number")
+        raise ConfigError(f"{name}: {value!r} is not a finite number", key=key, index=index)
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         lo_s = "-inf" if lo is None else f"{lo:g}"
         hi_s = "inf" if hi is None else f"{hi:g}"
-        raise ConfigError(f"{key}: {value!r} is out of range [{lo_s}, {hi_s}]")
+        raise ConfigError(f"{name}: {value!r} is out of range [{lo_s}, {hi_s}]", key=key, index=index)
 
 
 def _covers_frame(regions: tuple[tuple[float, ...], ...]) -> bool:
@@ -675,14 +703,15 @@ def _covers_frame(regions: tuple[tuple[float, ...], ...]) -> bool:
 def _unknown_key(key: str, known: list[str], prefix: str) -> ConfigError:
     close = difflib.get_close_matches(key, known, n=1)
     hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; known keys: {', '.join(known)}"
-    return ConfigError(f"unknown config key '{prefix}{key}'{hint}")
+    return ConfigError(f"unknown config key '{prefix}{key}'{hint}", key=f"{prefix}{key}")
 
 
 def _build(cls: type, data: Any, prefix: str) -> Any:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{prefix.rstrip('.') or 'config'}: expected a mapping, got {data!r}")
+        section = prefix.rstrip(".") or None  # (None: the whole config, no key)
+        raise ConfigError(f"{section or 'config'}: expected a mapping, got {data!r}", key=section)
     hints = typing.get_type_hints(cls)
     known = [f.name for f in fields(cls)]
     for key in data:
@@ -709,22 +738,25 @@ def _check_relations(cfg: Any, prefix: str) -> None:
     """Constraints between keys of one section."""
     if isinstance(cfg, TrackerConfig) and cfg.min_frame_rate > cfg.max_frame_rate:
         low, high = cfg.min_frame_rate, cfg.max_frame_rate
-        raise ConfigError(f"min_frame_rate ({low}) must not exceed max_frame_rate ({high})")
+        raise ConfigError(f"min_frame_rate ({low}) must not exceed max_frame_rate ({high})", key="min_frame_rate")
     if isinstance(cfg, ClassConfig):
         listed = [c for group in cfg.compatible_groups for c in group]
         twice = sorted({c for c in listed if listed.count(c) > 1})
         if twice:
-            raise ConfigError(f"{prefix}compatible_groups: class {twice[0]} is in more than one group")
+            key = f"{prefix}compatible_groups"
+            raise ConfigError(f"{key}: class {twice[0]} is in more than one group", key=key)
     if isinstance(cfg, LifecycleConfig) and cfg.still_min_samples > cfg.still_capacity:
         # the FIFO could never hold enough jitters: the rule would be off without a word
         raise ConfigError(
             f"{prefix}still_min_samples ({cfg.still_min_samples}) must not exceed {prefix}still_capacity "
-            f"({cfg.still_capacity})"
+            f"({cfg.still_capacity})",
+            key=f"{prefix}still_min_samples",
         )
     if isinstance(cfg, MotionConfig) and cfg.width_process_factor == 0 and cfg.width_measurement_factor == 0:
         # the width's innovation variance would reach 0: a division by zero and NaN states
         raise ConfigError(
-            f"{prefix}width_process_factor and {prefix}width_measurement_factor must not both be 0 (no width noise)"
+            f"{prefix}width_process_factor and {prefix}width_measurement_factor must not both be 0 (no width noise)",
+            key=f"{prefix}width_process_factor",
         )
     if (
         isinstance(cfg, MotionConfig)
@@ -733,29 +765,37 @@ def _check_relations(cfg: Any, prefix: str) -> None:
     ):  # a fit could never have enough inliers: every estimate the identity, compensation off without a word
         raise ConfigError(
             f"{prefix}camera_min_inliers ({cfg.camera_min_inliers}) must not exceed {prefix}camera_max_features "
-            f"({cfg.camera_max_features}) with {prefix}camera_compensation={cfg.camera_compensation}"
+            f"({cfg.camera_max_features}) with {prefix}camera_compensation={cfg.camera_compensation}",
+            key=f"{prefix}camera_min_inliers",
         )
     if isinstance(cfg, MotionConfig):
         for i, region in enumerate(cfg.camera_exclude):
             if len(region) != 4 or not (region[0] < region[2] and region[1] < region[3]):
                 raise ConfigError(
                     f"{prefix}camera_exclude[{i}]: expected [x1, y1, x2, y2] fractions of the frame with x1 < x2 and "
-                    f"y1 < y2, e.g. [0, 0.8, 1, 1] for the bottom fifth, got {list(region)}"
+                    f"y1 < y2, e.g. [0, 0.8, 1, 1] for the bottom fifth, got {list(region)}",
+                    key=f"{prefix}camera_exclude",
+                    index=(i,),
                 )
         if _covers_frame(cfg.camera_exclude):  # every estimate would fail: compensation off but for a failure count
             raise ConfigError(
                 f"{prefix}camera_exclude covers the whole frame: no part is left for the camera-motion estimate; "
-                f"exclude only what stays still on the screen, or set {prefix}camera_compensation=none"
+                f"exclude only what stays still on the screen, or set {prefix}camera_compensation=none",
+                key=f"{prefix}camera_exclude",
             )
     if isinstance(cfg, AppearanceConfig):  # the queues could never hold enough: calibration off without a word
         for key in ("calibration_min_samples", "calibration_per_frame"):
             if getattr(cfg, key) > cfg.calibration_capacity:
                 raise ConfigError(
                     f"{prefix}{key} ({getattr(cfg, key)}) must not exceed {prefix}calibration_capacity "
-                    f"({cfg.calibration_capacity})"
+                    f"({cfg.calibration_capacity})",
+                    key=f"{prefix}{key}",
                 )
     if isinstance(cfg, AssociationConfig) and cfg.low_score > cfg.high_score:
-        raise ConfigError(f"{prefix}low_score ({cfg.low_score}) must not exceed {prefix}high_score ({cfg.high_score})")
+        raise ConfigError(
+            f"{prefix}low_score ({cfg.low_score}) must not exceed {prefix}high_score ({cfg.high_score})",
+            key=f"{prefix}low_score",
+        )
 
 
 def parse_config(data: dict[str, Any] | None) -> TrackerConfig:
@@ -804,7 +844,8 @@ def _check_sections(cfg: Any, prefix: str) -> None:
             shown = repr(value) if len(repr(value)) <= _SHOWN_CHARS else type(value).__name__
             raise ConfigError(
                 f"{prefix}{f.name}: expected {tp.__name__} (dataclasses.replace(cfg.{prefix}{f.name}, key=value) or"
-                f" load_config(overrides=...)), got {shown}"
+                f" load_config(overrides=...)), got {shown}",
+                key=f"{prefix}{f.name}",
             )
         _check_sections(value, f"{prefix}{f.name}.")
 
@@ -822,7 +863,8 @@ def _apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any]
     if not isinstance(overrides, dict | list | tuple):  # a lone "a.b=1" would be read one character at a time
         raise ConfigError(
             f"overrides must be a list of 'section.key=value' strings or a dict, got {type(overrides).__name__} "
-            f"{overrides!r}" + (f" (write [{overrides!r}])" if isinstance(overrides, str) else "")
+            f"{overrides!r}" + (f" (write [{overrides!r}])" if isinstance(overrides, str) else ""),
+            key=None,
         )
     items = overrides.items() if isinstance(overrides, dict) else [split_override(o) for o in overrides]
     for dotted, value in items:
@@ -831,7 +873,7 @@ def _apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any]
         for part in parts[:-1]:
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
-                raise ConfigError(f"{dotted}: '{part}' is {child!r}, not a section")
+                raise ConfigError(f"{dotted}: '{part}' is {child!r}, not a section", key=dotted)
             node = child
         node[parts[-1]] = value
 
@@ -840,7 +882,7 @@ def split_override(text: str) -> tuple[str, Any]:
     """A `section.key=value` override as (dotted key, value read as YAML), or ConfigError for another form."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise ConfigError(f"override {text!r} is not of the form section.key=value")
+        raise ConfigError(f"override {text!r} is not of the form section.key=value", key=None)
     return key.strip(), _parse_value(value.strip())
 
 
@@ -878,17 +920,18 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
         try:
             text = path.read_text(encoding="utf-8")  # YAML's own encoding, whatever the locale's is
         except OSError as exc:
-            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}", key=None) from None
         except UnicodeDecodeError as exc:
-            raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start}): not a YAML file?") from None
+            message = f"config file {path} is not UTF-8 text (byte {exc.start}): not a YAML file?"
+            raise ConfigError(message, key=None) from None
         try:
             loaded = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: builds no objects
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" (line {mark.line + 1})" if mark is not None else ""
-            raise ConfigError(f"invalid YAML in {path}{where}: {getattr(exc, 'problem', exc)}") from None
+            raise ConfigError(f"invalid YAML in {path}{where}: {getattr(exc, 'problem', exc)}", key=None) from None
         if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: the top level must be a mapping of sections")
+            raise ConfigError(f"{path}: the top level must be a mapping of sections", key=None)
         data = loaded or {}
     file_error = _file_error(data) if path is not None else None
     try:
@@ -898,35 +941,31 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
         from_file = file_error is not None and (str(exc) == str(file_error) or "not a section" in str(exc))
         if not from_file:
             raise  # the overrides' own fault, named by the key typed
-        line = _key_line(text, str(exc))
+        line = _key_line(text, exc.key, exc.index)
         where = "" if line is None else f"line {line}: "
-        raise ConfigError(f"{path}: {where}{exc}") from None  # the file's fault: say which file and line, the key
+        # the file's fault: say which file and line, the key
+        raise ConfigError(f"{path}: {where}{exc}", key=exc.key, index=exc.index) from None
 
 
-# The key a ConfigError names first: `unknown config key 'a.b'...`, `a.b: ...`, `a.b[0][1]: ...`, `a.b (0.6) must ...`
-_MESSAGE_KEY = re.compile(r"(?:unknown config key ')?([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)((?:\[\d+\])*)")
-
-
-def _key_line(text: str, message: str) -> int | None:
-    """The line (from 1) of the YAML `text` where the key that `message` names first is written, or of the deepest
-    section of it that is (a key the file does not set); None when the file does not write its section (the key
-    came from an override) or `message` names no key."""
-    match = _MESSAGE_KEY.match(message)
-    if match is None:
+def _key_line(text: str, key: str | None, index: tuple[int, ...] = ()) -> int | None:
+    """The line (from 1) of the YAML `text` where `key` (dotted; its list item `index`, outermost first) is written,
+    or of the deepest section of it that is (a key the file does not set); None when the file does not write its
+    section (the key came from an override) or there is no key (`ConfigError.key` None)."""
+    if key is None:
         return None
     node: Any = yaml.compose(text, Loader=_UniqueKeyLoader)  # (the text loaded: no YAMLError here)
     line = None
-    for part in match[1].split("."):
+    for part in key.split("."):
         found = isinstance(node, yaml.MappingNode) and next(
             ((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part), None
         )
         if not found:
             return line
         line, node = found[0].start_mark.line + 1, found[1]
-    for index in map(int, re.findall(r"\d+", match[2])):
-        if not isinstance(node, yaml.SequenceNode) or index >= len(node.value):
+    for position in index:
+        if not isinstance(node, yaml.SequenceNode) or position >= len(node.value):
             break
-        node = node.value[index]
+        node = node.value[position]
         line = node.start_mark.line + 1
     return line
 

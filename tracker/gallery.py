@@ -17,6 +17,13 @@ A gallery file is data, never code: safetensors for the arrays and JSON in its h
 another model is refused: different embedding spaces cannot be compared). Files are written atomically
 (temp file, fsync, rename) with mode 0600: they hold biometric-like data.
 
+This module is the gallery's core (its identities, index upkeep, search, linking and retention, one call at a
+time); the pieces it uses live beside it: `tracker.gallery_records` (Identity, Sighting, ModelIdentity, the
+errors), `tracker.gallery_prototypes` (which looks an identity keeps), `tracker.gallery_assign` (a frame's
+newcomers to identities: assignment and ratio test), `tracker.gallery_index` (the search indexes),
+`tracker.gallery_format` (the bytes of a file) and `tracker.gallery_file` (the file on disk: atomic writes,
+versions, conflicts).
+
 Shape letters: Q queries, D embedding size, P prototypes of one identity (<= K_g = `gallery.prototypes`).
 """
 
@@ -24,27 +31,41 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
-import json
-import logging
 import os
-import re
-import tempfile
 import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
-from tracker.assignment import linear_assignment
+from tracker import gallery_format
 from tracker.config import GalleryConfig, TrackerConfig
+from tracker.gallery_assign import assign_unambiguous
+from tracker.gallery_file import (
+    FileVersion,
+    check_unchanged,
+    file_version,
+    refuse_directory,
+    remove_interrupted_saves,
+    version_of,
+    write_atomic,
+)
 from tracker.gallery_index import IVF_MIN_ROWS, ExactIndex, InvertedFileIndex
-from tracker.io.mot import sync_folder
-from tracker.io.strict_json import to_json
+from tracker.gallery_prototypes import check_looks, normalised, select_prototypes
+from tracker.gallery_records import (
+    GalleryConflictError,
+    GalleryError,
+    GalleryModelError,
+    Identity,
+    LiveLooks,
+    ModelIdentity,
+    Sighting,
+    describe_model,
+)
 
 __all__ = [
     "Gallery",
@@ -54,167 +75,14 @@ __all__ = [
     "Identity",
     "ModelIdentity",
     "Sighting",
-    "check_saveable",
-    "consistent_looks",
-    "select_prototypes",
 ]
 
-log = logging.getLogger(__name__)
-
-FORMAT_NAME = "tracker-gallery"
-FORMAT_VERSION = 1
-FILE_MODE = 0o600  # owner read/write only: the file holds biometric-like data
 ID_STRIDE = 1 << 12  # faiss row id = global_id * ID_STRIDE + prototype index (so K_g < ID_STRIDE)
 SECONDS_PER_DAY = 86400.0
 IVF_REBUILD_GROWTH = 4  # retrain the inverted file when the gallery has grown this many times since training
-KMEANS_ITERATIONS = 20  # faiss.Kmeans iterations for `prototype_method: kmeans`
-KMEANS_SEED = 1  # faiss.Kmeans' fixed seed: the same bank gives the same prototypes, run after run
 SEARCH_NEIGHBOURS_PER_EXCLUDED = 1  # extra identities fetched per excluded one, so exclusion leaves candidates
 SEARCH_MIN_IDENTITIES = 2  # identities fetched per query at least: the best and the runner-up (margin test)
 NO_ID = -1
-TEMP_RANDOM_CHARS = 8  # the random part of `tempfile.mkstemp`'s names (`_write_atomic`'s temp files)
-FileVersion = tuple[int, int, int, int]  # (device, inode, size, modification ns) of a gallery file
-
-
-class GalleryError(ValueError):
-    """A gallery file cannot be used: unreadable, truncated, corrupt, or of an unknown format version."""
-
-
-class GalleryModelError(GalleryError):
-    """A gallery made with another ReID model (embeddings of different spaces cannot be compared)."""
-
-
-class GalleryConflictError(GalleryError):
-    """`Gallery.save` found the file written by someone else since this gallery read (or last wrote) it: writing
-    would drop their identities, and both may have given the same new global ID to different people."""
-
-
-@dataclass(frozen=True)
-class ModelIdentity:
-    """What made the embeddings: the ReID model's name, its weights' content hash and D."""
-
-    name: str
-    weights_digest: str
-    dim: int | None = None
-
-    def conflicts_with(self, other: ModelIdentity) -> bool:
-        """True when `other` is another model (name or weights digest differ) or gives embeddings of another D
-        (a D not known yet on either side conflicts with nothing): their embeddings cannot be compared."""
-        same_weights = (self.name, self.weights_digest) == (other.name, other.weights_digest)
-        dims_differ = self.dim is not None and other.dim is not None and self.dim != other.dim
-        return not same_weights or dims_differ
-
-
-def _describe(model: ModelIdentity) -> str:
-    """`name (weights <digest>, D = <dim>)`; D is left out while unknown (before the first embedding)."""
-    dim = "" if model.dim is None else f", D = {model.dim}"
-    return f"{model.name} (weights {model.weights_digest}{dim})"
-
-
-@dataclass(frozen=True)
-class Sighting:
-    """Where and when an identity was seen: frame (1-based, of its source), wall time (Unix s), source name."""
-
-    frame: int
-    time: float
-    source: str
-
-
-@dataclass
-class Identity:
-    """One person (or object) the gallery remembers.
-
-    Attributes:
-        global_id: the ID it keeps across tracks, videos and cameras.
-        class_id: detector class.
-        first_seen, last_seen: the first and the latest sighting.
-        sightings: how many tracks (in any source) were this identity.
-        prototypes: (P, D) float32 L2-normalised embeddings, P <= `gallery.prototypes`.
-    """
-
-    global_id: int
-    class_id: int
-    first_seen: Sighting
-    last_seen: Sighting
-    sightings: int
-    prototypes: np.ndarray = field(repr=False)
-
-    def describe(self) -> dict[str, Any]:
-        """JSON-ready metadata (no embeddings)."""
-        return {
-            "global_id": self.global_id,
-            "class_id": self.class_id,
-            "first_seen": asdict(self.first_seen),
-            "last_seen": asdict(self.last_seen),
-            "sightings": self.sightings,
-            "prototypes": len(self.prototypes),
-        }
-
-
-def select_prototypes(embeddings: np.ndarray, count: int, method: str = "farthest_point") -> np.ndarray:
-    """A few embeddings that cover a bank: (N, D) -> (min(count, N), D), L2-normalised float32.
-
-    farthest_point: start from the embedding nearest the mean, then repeatedly add the one least similar to
-    those chosen (Gonzalez' 2-approximation of k-centre), so different poses and lightings are kept.
-    kmeans: faiss k-means centroids (spherical), for smoother prototypes.
-
-    Raises:
-        ValueError: another `method`.
-    """
-    emb = _normalised(np.asarray(embeddings, dtype=np.float32))
-    n = len(emb)
-    if n <= count:
-        return emb
-    if method == "kmeans":
-        import faiss
-
-        km = faiss.Kmeans(emb.shape[1], count, niter=KMEANS_ITERATIONS, spherical=True, seed=KMEANS_SEED, verbose=False)
-        km.train(emb)
-        return _normalised(km.centroids.astype(np.float32))
-    if method != "farthest_point":
-        raise ValueError(f"prototype method must be farthest_point or kmeans, got {method!r}")
-    mean = emb.mean(axis=0)
-    chosen = [int(np.argmax(emb @ mean))]
-    nearest = emb @ emb[chosen[0]]  # (N,) similarity to the closest chosen one
-    for _ in range(count - 1):
-        pick = int(np.argmin(nearest))
-        chosen.append(pick)
-        nearest = np.maximum(nearest, emb @ emb[pick])
-    return emb[chosen]
-
-
-def consistent_looks(embeddings: np.ndarray, min_similarity: float, min_count: int) -> np.ndarray | None:
-    """The looks of a bank that belong to the person its track ended on, or None when too few do.
-
-    A track can switch people (a crossing the tracker got wrong); its bank then mixes two identities, and the
-    gallery would carry the mix into the next video. The reference is the mean of the last `min_count` looks;
-    looks less similar to it than `min_similarity` (the gallery's bound) are dropped.
-
-    Args:
-        embeddings: (N, D) bank entries, oldest first.
-    Returns:
-        (M, D) the kept looks (M >= min_count), or None.
-    """
-    emb = _normalised(np.asarray(embeddings, dtype=np.float32))
-    if len(emb) < min_count:
-        return None
-    reference = _normalised(emb[-min_count:].mean(axis=0, keepdims=True))[0]
-    kept = emb[emb @ reference >= min_similarity]
-    return kept if len(kept) >= min_count else None
-
-
-@dataclass(frozen=True)
-class LiveLooks:
-    """A track alive in one stream, offered to the other streams sharing the gallery (`Gallery.publish`): a person
-    in view of two cameras at once gets one global ID. Held in memory only, never saved.
-
-    Attributes:
-        prototypes: (P, D) float32 L2-normalised, P <= `gallery.prototypes`.
-        class_id: detector class.
-    """
-
-    prototypes: np.ndarray = field(repr=False)
-    class_id: int
 
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
@@ -346,13 +214,13 @@ class Gallery:
         """
         if self.model is not None and self.model.conflicts_with(model):
             raise GalleryModelError(
-                f"this gallery was made with ReID model {_describe(self.model)}, the tracker uses "
-                f"{_describe(model)}: their embeddings cannot be compared; use another gallery file"
+                f"this gallery was made with ReID model {describe_model(self.model)}, the tracker uses "
+                f"{describe_model(model)}: their embeddings cannot be compared; use another gallery file"
             )
         stored = self._stored_dim()
         if model.dim is not None and stored is not None and stored != model.dim:
             raise GalleryModelError(
-                f"this gallery holds embeddings of D = {stored}, the tracker uses {_describe(model)}: their "
+                f"this gallery holds embeddings of D = {stored}, the tracker uses {describe_model(model)}: their "
                 "embeddings cannot be compared; use another gallery file"
             )
         dim = self.dim if model.dim is None else model.dim
@@ -515,7 +383,7 @@ class Gallery:
         live_ids, live_classes, live_looks = self._live_of_others(source)
         if len(raw) == 0 or not (self._identities or len(live_ids)):  # (0, D) queries too: nothing to search
             return out
-        q = _normalised(raw.reshape(len(raw), -1))
+        q = normalised(raw.reshape(len(raw), -1))
         self._check_dim(q.shape[1])
         min_similarity = self.config.min_similarity if min_similarity is None else min_similarity
         margin = self.config.margin if margin is None else margin
@@ -533,23 +401,7 @@ class Gallery:
                 }
         if len(live_ids):
             self._rank_live(q, class_ids, excluded, (live_ids, live_classes, live_looks), ranked)
-        columns = sorted({g for r in ranked for g, s in r.items() if s >= min_similarity})
-        if not columns:
-            return out
-        cost = np.full((len(q), len(columns)), np.inf)
-        for qi, r in enumerate(ranked):
-            for c, g in enumerate(columns):
-                if r.get(g, -np.inf) >= min_similarity:
-                    cost[qi, c] = 1.0 - r[g]
-        pairs = {int(a): columns[b] for a, b in linear_assignment(cost, 1.0 - min_similarity).pairs}
-        # Ratio test with the cannot-link constraint: an identity another newcomer of this frame takes is not a
-        # rival (two people visible together are two people), but swapping the two must cost at least `margin`.
-        accepted = dict(pairs)
-        for _ in range(len(pairs) + 1):
-            kept = {qi: g for qi, g in pairs.items() if _unambiguous(qi, g, accepted, ranked, margin)}
-            if kept == accepted:
-                break
-            accepted = kept
+        accepted = assign_unambiguous(ranked, min_similarity, margin)
         for qi, g in accepted.items():
             out[qi] = g
         return out
@@ -643,10 +495,10 @@ class Gallery:
             rows = np.asarray(rows, dtype=np.float32)
             if rows.ndim != 2 or len(rows) == 0:
                 raise ValueError(f"track {i}: prototypes must have shape (P, D) with P >= 1, got {rows.shape}")
-            _check_looks(rows, f"track {i}: prototypes")
+            check_looks(rows, f"track {i}: prototypes")
             cls = 0 if class_ids is None else int(class_ids[i])
             held = {int(ids[j]) for j in forbid[i] if ids[j] != NO_ID}
-            query = _normalised(rows).mean(axis=0, keepdims=True)
+            query = normalised(rows).mean(axis=0, keepdims=True)
             gid = int(self.match(query, exclude=held, class_ids=np.array([cls]))[0])
             ids[i] = self.new_id() if gid == NO_ID else gid
             seen = sightings[i] if sightings is not None else Sighting(0, now, "link")
@@ -664,7 +516,7 @@ class Gallery:
         if emb.ndim != 2 or len(emb) == 0:
             raise ValueError(f"embeddings must have shape (N, D) with N >= 1, got {emb.shape}")
         self._check_dim(emb.shape[1])
-        _check_looks(emb, "embeddings")
+        check_looks(emb, "embeddings")
         return emb
 
     def _check_dim(self, dim: int) -> None:
@@ -746,50 +598,24 @@ class Gallery:
         from tracker.io.lock import gallery_lock
 
         path = Path(path)
-        _refuse_directory(path)  # (else: "this gallery never read it", or os.replace's IsADirectoryError)
+        refuse_directory(path)  # (else: "this gallery never read it", or os.replace's IsADirectoryError)
         if lock:  # a missing folder is made first, so that the save into it is locked too (two first saves race)
             path.parent.mkdir(parents=True, exist_ok=True)
         with gallery_lock(path, option="path") if lock else contextlib.nullcontext():
             if not overwrite:
-                self._check_unchanged(path)
-            _remove_interrupted_saves(path)
+                check_unchanged(path, self._file)
+            remove_interrupted_saves(path)
             self._write(path, prune)
             self._file = (os.path.realpath(path), file_version(path))
 
-    def _check_unchanged(self, path: Path) -> None:
-        """Raise `GalleryConflictError` if `path` holds a file this gallery did not last read or write."""
-        now = file_version(path)
-        if now is None or self._file == (os.path.realpath(path), now):
-            return
-        why = "this gallery never read it" if self._file is None or self._file[0] != os.path.realpath(path) else (
-            "another process saved it after this gallery read it"
-        )  # fmt: skip
-        raise GalleryConflictError(
-            f"the gallery file {path} was not written: {why}, and its identities would be lost; load it again, add "
-            "to that and save, or save with overwrite=True to replace it"
-        )
-
     def _write(self, path: Path, prune: bool) -> None:
-        from safetensors.numpy import save as st_save
-
         if prune:
             self.prune()
-        ids, vectors = self._all_vectors(self.identities)
-        dim = self.dim or 0
-        tensors = {
-            "prototypes": vectors.reshape(len(ids), dim),
-            "owners": (ids // ID_STRIDE).astype(np.int64),
-        }
-        header = {
-            "format": FORMAT_NAME,
-            "version": FORMAT_VERSION,
-            "model": None if self.model is None else {**asdict(self.model), "dim": self.dim},
-            "next_id": self._next_id,
-            "identities": [i.describe() for i in self.identities],
-            "sha256": _tensor_digest(tensors),
-        }
-        blob = st_save(tensors, metadata={"gallery": to_json(header)})
-        _write_atomic(path, blob)
+        identities = self.identities
+        ids, vectors = self._all_vectors(identities)
+        model = None if self.model is None else replace(self.model, dim=self.dim)
+        prototypes, owners = vectors.reshape(len(ids), self.dim or 0), (ids // ID_STRIDE).astype(np.int64)
+        write_atomic(path, gallery_format.encode(prototypes, owners, model, self._next_id, identities))
         self._dirty = False
 
     @classmethod
@@ -818,31 +644,13 @@ class Gallery:
                 is), or a newer format version.
             GalleryModelError: made with another ReID model.
         """
-        from safetensors.numpy import load as st_load
-
         _check_config(config)  # (before reading: a wrong one must not be reported as a corrupt file)
         path = Path(path)
-        _refuse_directory(path)
+        refuse_directory(path)
         with path.open("rb") as file:  # the version and the bytes of one file, even if it is replaced meanwhile
-            version = _version_of(os.fstat(file.fileno()))
+            version = version_of(os.fstat(file.fileno()))
             blob = file.read()
-        try:
-            tensors = st_load(blob)
-            header = _read_header(blob)
-        except Exception as exc:  # safetensors raises its own error types, JSON its own
-            raise GalleryError(f"{path} is not a readable gallery file (truncated or corrupt?): {exc}") from None
-        if header.get("format") != FORMAT_NAME:
-            raise GalleryError(f"{path} is not a gallery file (format {header.get('format')!r})")
-        version_read = header.get("version")
-        if not isinstance(version_read, int) or isinstance(version_read, bool):  # ("1" read "version 1 ... up to 1")
-            raise GalleryError(f"{path} is corrupt: its format version {version_read!r} is not a whole number")
-        if version_read > FORMAT_VERSION:
-            raise GalleryError(
-                f"{path} has gallery format version {header.get('version')}, this tracker reads up to "
-                f"{FORMAT_VERSION}: upgrade the tracker"
-            )
-        if set(tensors) != {"prototypes", "owners"} or header.get("sha256") != _tensor_digest(tensors):
-            raise GalleryError(f"{path} is corrupt: its embeddings do not match the checksum in its header")
+        tensors, header = gallery_format.decode(blob, path)
         try:
             gallery = cls._from_parts(tensors, header, config)
         except (KeyError, TypeError, ValueError) as exc:
@@ -859,159 +667,7 @@ class Gallery:
     def _from_parts(
         cls, tensors: dict[str, np.ndarray], header: dict[str, Any], config: GalleryConfig | None
     ) -> Gallery:
-        stored = header.get("model")
-        model = None if stored is None else ModelIdentity(**stored)
-        gallery = cls(config, model)
-        owners, vectors = tensors["owners"], tensors["prototypes"].astype(np.float32)
-        for rec in header["identities"]:
-            gid = int(rec["global_id"])
-            rows = vectors[owners == gid]
-            if len(rows) != int(rec["prototypes"]) or len(rows) == 0:
-                raise ValueError(f"identity {gid} has {len(rows)} prototype rows, the header says {rec['prototypes']}")
-            gallery._identities[gid] = Identity(
-                gid,
-                int(rec["class_id"]),
-                Sighting(**rec["first_seen"]),
-                Sighting(**rec["last_seen"]),
-                int(rec["sightings"]),
-                rows,
-            )
+        gallery = cls(config, gallery_format.read_model(header))
+        gallery._identities.update(gallery_format.read_identities(tensors, header))
         gallery._next_id = max([int(header["next_id"]), *(g + 1 for g in gallery._identities)])
         return gallery
-
-
-def _unambiguous(qi: int, g: int, accepted: dict[int, int], ranked: list[dict[int, float]], margin: float) -> bool:
-    """Does query `qi` taking identity `g` beat every alternative by `margin`: any identity no other query
-    takes, and swapping identities with any other query of the batch (sum of the two similarities)?"""
-    sims = ranked[qi]
-    taken = {h: other for other, h in accepted.items() if other != qi}
-    free = [s for h, s in sims.items() if h != g and h not in taken]
-    if free and sims[g] - max(free) < margin:
-        return False
-    for h, other in taken.items():
-        if h in sims and g in ranked[other]:
-            loss = sims[g] + ranked[other][h] - sims[h] - ranked[other][g]
-            if loss < margin:
-                return False
-    return True
-
-
-def _check_looks(rows: np.ndarray, name: str) -> None:
-    """Raise ValueError naming `name` when a row of (N, D) `rows` is no look: a NaN or infinite value, or all zero."""
-    bad = np.flatnonzero(~np.isfinite(rows).all(axis=1) | ~rows.any(axis=1))
-    if len(bad):
-        raise ValueError(
-            f"{name}: {len(bad)} of {len(rows)} rows are NaN, infinite or zero (the first: row {bad[0]}): "
-            "no look to store"
-        )
-
-
-def _normalised(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
-    return np.ascontiguousarray(x / np.maximum(norms, np.finfo(np.float32).tiny), dtype=np.float32)
-
-
-def _tensor_digest(tensors: dict[str, np.ndarray]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(tensors):
-        digest.update(name.encode())
-        digest.update(np.ascontiguousarray(tensors[name]).tobytes())
-    return digest.hexdigest()
-
-
-def _read_header(blob: bytes) -> dict[str, Any]:
-    """The JSON metadata in a safetensors header (8-byte little-endian length, then JSON)."""
-    length = int.from_bytes(blob[:8], "little")
-    meta = json.loads(blob[8 : 8 + length])["__metadata__"]
-    header = json.loads(meta["gallery"])
-    if not isinstance(header, dict):
-        raise ValueError("gallery metadata is not a mapping")
-    return header
-
-
-def _version_of(stat: os.stat_result) -> FileVersion:
-    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
-
-
-def file_version(path: str | Path) -> FileVersion | None:
-    """Which file is at `path` now, as (device, inode, size, modification ns) (a save replaces it by a new one:
-    another inode), or None if none is."""
-    try:
-        return _version_of(os.stat(path))
-    except FileNotFoundError:
-        return None
-
-
-def _refuse_directory(path: Path) -> None:
-    """GalleryError when `path` is a directory: a gallery is one file."""
-    if path.is_dir():
-        raise GalleryError(
-            f"gallery file {path} is a directory, not a file (a gallery is one file, such as {path / 'site.gallery'})"
-        )
-
-
-def check_saveable(path: str | Path, option: str = "--gallery") -> None:
-    """Fail at once, before any video is tracked, where a save of the gallery file `path` could not be written: its
-    folder missing, a file, or not writable (a temp file such as a save makes cannot be created there: the check a
-    save makes itself, so it also holds where root passes permissions, and on read-only mounts). Writes nothing
-    (the probe's temp file is removed at once). `option` names, in the errors, what chooses another file.
-
-    Raises:
-        FileNotFoundError: the folder does not exist. NotADirectoryError: the folder is a file.
-        GalleryError: `path` is a directory. OSError: the folder cannot be written (the reason given). Each error
-            names the gallery file and its folder.
-    """
-    path = Path(path)
-    folder = path.parent
-    if not folder.exists():
-        raise FileNotFoundError(f"gallery folder {folder} does not exist: create it, or choose another {option}")
-    if not folder.is_dir():
-        raise NotADirectoryError(
-            f"the gallery {path} cannot be saved: {folder} is a file, not a folder: choose another {option}"
-        )
-    _refuse_directory(path)
-    try:
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)  # as `_write_atomic`
-    except OSError as exc:
-        raise OSError(
-            f"the gallery {path} cannot be saved: its folder {folder} is not writable ({exc.strerror or exc}): "
-            f"choose another {option}"
-        ) from exc
-    os.close(fd)
-    Path(probe).unlink(missing_ok=True)
-
-
-def _temp_names(path: Path) -> re.Pattern[str]:
-    """The names `_write_atomic` gives its temp files for `path` (`tempfile.mkstemp`: 8 random characters), and no
-    other gallery's (the one of `site.gallery.x` is `.site.gallery.x.<8>.tmp`: two characters longer)."""
-    return re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{{TEMP_RANDOM_CHARS}}}\.tmp")
-
-
-def _remove_interrupted_saves(path: Path) -> None:
-    """Delete the temp files that saves of `path` killed before their rename left beside it (a full copy of the
-    gallery each: people's looks that `track gallery rm` and retention never reach). Only with the file's lock held,
-    when no other save of it can be under way."""
-    if not path.parent.is_dir():
-        return
-    pattern = _temp_names(path)
-    for left in path.parent.iterdir():
-        if pattern.fullmatch(left.name):
-            left.unlink(missing_ok=True)
-            log.info("removed %s, left by an interrupted save of %s", left, path)
-
-
-def _write_atomic(path: Path, blob: bytes) -> None:
-    """Write to a temp file in the same folder (mode 0600), fsync, rename over `path`, fsync the folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    sync_folder(path.parent)

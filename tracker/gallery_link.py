@@ -29,7 +29,8 @@ import torch
 from tracker.bank import AppearanceBank
 from tracker.calibration import Calibration
 from tracker.config import TrackerConfig
-from tracker.gallery import NO_ID, Gallery, Sighting, consistent_looks
+from tracker.gallery import NO_ID, Gallery, Sighting
+from tracker.gallery_prototypes import consistent_looks
 from tracker.still import StillBoxes
 from tracker.track import Track, TrackTable
 from tracker.types import TrackState

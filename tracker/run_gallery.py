@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 
 from tracker.config import TrackerConfig
-from tracker.gallery import FileVersion, Gallery, check_saveable, file_version
+from tracker.gallery import Gallery
+from tracker.gallery_file import FileVersion, check_saveable, file_version
 from tracker.io.strict_json import write_json_atomic
 from tracker.pipeline import require_gallery_appearance
 from tracker.resume import GALLERY_RECORD_NAME, ResumeError

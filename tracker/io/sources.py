@@ -430,6 +430,30 @@ def _reopen_after(
     return _open_capture(target)
 
 
+class _Backoff:
+    """The reconnection budget of a lost stream or server: at most `STREAM_RETRIES` reopenings in a row, the first
+    after `STREAM_BACKOFF_S`, each next one after twice the wait before it; a frame read restores it (`restore`)."""
+
+    def __init__(self) -> None:
+        self.restore()
+
+    def restore(self) -> None:
+        """A frame came: the next loss gets the whole budget again."""
+        self.retries, self.wait = 0, STREAM_BACKOFF_S
+
+    def next_wait(self, give_up: str) -> float:
+        """Count one more reopening and return the seconds to wait before it (twice the last one's).
+
+        Raises:
+            SourceError: `give_up`, the budget spent.
+        """
+        if self.retries >= STREAM_RETRIES:
+            raise SourceError(give_up)
+        self.retries += 1
+        wait, self.wait = self.wait, self.wait * 2
+        return wait
+
+
 def _wait(seconds: float, should_stop: Callable[[], bool]) -> bool:
     """Sleep up to `seconds`; True when asked to stop meanwhile."""
     deadline = time.monotonic() + seconds
@@ -477,14 +501,15 @@ def _finite_url_frames(url: str, total: int, first: cv2.VideoCapture) -> Callabl
     """
 
     def frames(src: FrameSource) -> FrameIterator:
-        capture, position, retries, wait = first, 0, 0, STREAM_BACKOFF_S
+        capture, position, backoff = first, 0, _Backoff()
         reopened = False  # the server answered the last reopening
         try:
             while position < total:
                 ok, image = capture.read() if capture.isOpened() else (False, None)
                 if ok and image is not None:
                     position += 1
-                    retries, wait, reopened = 0, STREAM_BACKOFF_S, False
+                    reopened = False
+                    backoff.restore()
                     yield position, image
                     continue
                 if reopened and not position:  # the header opens, nothing decodes: nothing to track at all
@@ -496,17 +521,15 @@ def _finite_url_frames(url: str, total: int, first: cv2.VideoCapture) -> Callabl
                     src.ended_early = position
                     log.warning("%s: no readable frames after frame %d of %d (truncated?)", url, position, total)
                     return
-                if retries >= STREAM_RETRIES:
-                    raise SourceError(
-                        f"{url}: connection lost after frame {position} of {total} and did not come back "
-                        f"({STREAM_RETRIES} retries with backoff)"
-                    )
-                retries += 1
+                wait = backoff.next_wait(
+                    f"{url}: connection lost after frame {position} of {total} and did not come back "
+                    f"({STREAM_RETRIES} retries with backoff)"
+                )
                 log.warning("%s: no frame after %d of %d; reopening in %.1f s", url, position, total, wait)
                 reopened_capture = _reopen_after(capture, url, wait, src.should_stop)
                 if reopened_capture is None:
                     return
-                capture, wait = reopened_capture, wait * 2
+                capture = reopened_capture
                 reopened = capture.isOpened()
                 if reopened and position:
                     _seek(capture, position)
@@ -533,7 +556,7 @@ def _live_frames(
     """A live stream: read until it stops, then reopen with backoff; numbers keep counting, gaps are recorded."""
 
     def frames(src: FrameSource) -> FrameIterator:
-        number, retries, wait = 0, 0, STREAM_BACKOFF_S
+        number, backoff = 0, _Backoff()
         dropped_at: float | None = None
         capture = first if first is not None else _open_capture(target)
         try:
@@ -544,19 +567,18 @@ def _live_frames(
                         src.gaps.append((number, time.monotonic() - dropped_at))
                     dropped_at = None
                     number += 1
-                    retries, wait = 0, STREAM_BACKOFF_S
+                    backoff.restore()
                     yield number, image
                     continue
                 dropped_at = time.monotonic() if dropped_at is None else dropped_at
-                if retries >= STREAM_RETRIES:
-                    what = "did not open" if number == 0 else f"dropped after {number} frames and did not come back"
-                    raise SourceError(f"stream {label} {what} ({STREAM_RETRIES} retries with backoff)")
-                retries += 1
+                what = "did not open" if number == 0 else f"dropped after {number} frames and did not come back"
+                wait = backoff.next_wait(f"stream {label} {what} ({STREAM_RETRIES} retries with backoff)")
+                retries = backoff.retries
                 log.warning("stream %s: no frame; reopening in %.1f s (%d/%d)", label, wait, retries, STREAM_RETRIES)
                 reopened_capture = _reopen_after(capture, target, wait, src.should_stop)
                 if reopened_capture is None:
                     return
-                capture, wait = reopened_capture, wait * 2
+                capture = reopened_capture
         finally:
             capture.release()
 

@@ -1,0 +1,146 @@
+"""The gallery file on disk: written atomically and privately, told apart from a newer version, never overwritten
+unawares.
+
+- A save writes a temp file beside the gallery (mode 0600: it holds biometric-like data), fsyncs it and renames it
+  over the file (`write_atomic`), so a reader sees one whole version, never a half-written one; the temp files of
+  saves killed before their rename are removed by the next save (`remove_interrupted_saves`).
+- Which file is at a path is its `file_version` (device, inode, size, modification ns): a save replaces the file
+  by a new one. A gallery remembers the version it read or wrote, and `check_unchanged` refuses to write over
+  another (another process saved it meanwhile).
+- `check_saveable` finds, before any video is tracked, a path where a save could not be written.
+
+The bytes written are `tracker.gallery_format`'s; the lock two processes take around a save is
+`tracker.io.lock.gallery_lock`. Log records keep the logger name `tracker.gallery`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from tracker.gallery_records import GalleryConflictError, GalleryError
+from tracker.io.mot import sync_folder
+
+__all__ = [
+    "FileVersion",
+    "check_saveable",
+    "check_unchanged",
+    "file_version",
+    "refuse_directory",
+    "remove_interrupted_saves",
+    "version_of",
+    "write_atomic",
+]
+
+log = logging.getLogger("tracker.gallery")  # (the logger of the gallery's saves, before this module was split off)
+
+FILE_MODE = 0o600  # owner read/write only: the file holds biometric-like data
+TEMP_RANDOM_CHARS = 8  # the random part of `tempfile.mkstemp`'s names (`write_atomic`'s temp files)
+FileVersion = tuple[int, int, int, int]  # (device, inode, size, modification ns) of a gallery file
+
+
+def version_of(stat: os.stat_result) -> FileVersion:
+    """The `FileVersion` of the file `stat` describes (`os.stat` of a path, `os.fstat` of an open file)."""
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def file_version(path: str | Path) -> FileVersion | None:
+    """Which file is at `path` now, as (device, inode, size, modification ns) (a save replaces it by a new one:
+    another inode), or None if none is."""
+    try:
+        return version_of(os.stat(path))
+    except FileNotFoundError:
+        return None
+
+
+def refuse_directory(path: Path) -> None:
+    """GalleryError when `path` is a directory: a gallery is one file."""
+    if path.is_dir():
+        raise GalleryError(
+            f"gallery file {path} is a directory, not a file (a gallery is one file, such as {path / 'site.gallery'})"
+        )
+
+
+def check_saveable(path: str | Path, option: str = "--gallery") -> None:
+    """Fail at once, before any video is tracked, where a save of the gallery file `path` could not be written: its
+    folder missing, a file, or not writable (a temp file such as a save makes cannot be created there: the check a
+    save makes itself, so it also holds where root passes permissions, and on read-only mounts). Writes nothing
+    (the probe's temp file is removed at once). `option` names, in the errors, what chooses another file.
+
+    Raises:
+        FileNotFoundError: the folder does not exist. NotADirectoryError: the folder is a file.
+        GalleryError: `path` is a directory. OSError: the folder cannot be written (the reason given). Each error
+            names the gallery file and its folder.
+    """
+    path = Path(path)
+    folder = path.parent
+    if not folder.exists():
+        raise FileNotFoundError(f"gallery folder {folder} does not exist: create it, or choose another {option}")
+    if not folder.is_dir():
+        raise NotADirectoryError(
+            f"the gallery {path} cannot be saved: {folder} is a file, not a folder: choose another {option}"
+        )
+    refuse_directory(path)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)  # as `write_atomic`
+    except OSError as exc:
+        raise OSError(
+            f"the gallery {path} cannot be saved: its folder {folder} is not writable ({exc.strerror or exc}): "
+            f"choose another {option}"
+        ) from exc
+    os.close(fd)
+    Path(probe).unlink(missing_ok=True)
+
+
+def temp_names(path: Path) -> re.Pattern[str]:
+    """The names `write_atomic` gives its temp files for `path` (`tempfile.mkstemp`: 8 random characters), and no
+    other gallery's (the one of `site.gallery.x` is `.site.gallery.x.<8>.tmp`: two characters longer)."""
+    return re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{{TEMP_RANDOM_CHARS}}}\.tmp")
+
+
+def remove_interrupted_saves(path: Path) -> None:
+    """Delete the temp files that saves of `path` killed before their rename left beside it (a full copy of the
+    gallery each: people's looks that `track gallery rm` and retention never reach). Only with the file's lock held,
+    when no other save of it can be under way."""
+    if not path.parent.is_dir():
+        return
+    pattern = temp_names(path)
+    for left in path.parent.iterdir():
+        if pattern.fullmatch(left.name):
+            left.unlink(missing_ok=True)
+            log.info("removed %s, left by an interrupted save of %s", left, path)
+
+
+def write_atomic(path: Path, blob: bytes) -> None:
+    """Write to a temp file in the same folder (mode 0600), fsync, rename over `path`, fsync the folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    sync_folder(path.parent)
+
+
+def check_unchanged(path: Path, last: tuple[str, FileVersion] | None) -> None:
+    """Raise `GalleryConflictError` if `path` holds a file other than `last`, the (real path, version) of the file
+    a gallery last read or wrote (`Gallery.file`; None: neither). A missing file is no conflict."""
+    now = file_version(path)
+    if now is None or last == (os.path.realpath(path), now):
+        return
+    why = "this gallery never read it" if last is None or last[0] != os.path.realpath(path) else (
+        "another process saved it after this gallery read it"
+    )  # fmt: skip
+    raise GalleryConflictError(
+        f"the gallery file {path} was not written: {why}, and its identities would be lost; load it again, add "
+        "to that and save, or save with overwrite=True to replace it"
+    )

@@ -1,0 +1,143 @@
+"""The bytes of a gallery file: data, never code.
+
+A safetensors file: tensors `prototypes` (M, D) float32 and `owners` (M,) int64 (the global ID of each row), and
+in its header, as JSON under `gallery`: the format name and version, the ReID model that made the embeddings, the
+next global ID, the identities' records (`Identity.describe`) and a SHA-256 of the tensors. No pickle: loading a
+file cannot run code. `encode` makes the bytes; `decode` checks them (format, version, checksum) and
+`read_model` / `read_identities` turn the header back into records. Writing them to disk is
+`tracker.gallery_file`'s job.
+
+Shape letters: M prototype rows of all identities, D embedding size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tracker.gallery_records import GalleryError, Identity, ModelIdentity, Sighting
+from tracker.io.strict_json import to_json
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "decode", "encode", "read_identities", "read_model"]
+
+FORMAT_NAME = "tracker-gallery"
+FORMAT_VERSION = 1
+
+
+def encode(
+    prototypes: np.ndarray,
+    owners: np.ndarray,
+    model: ModelIdentity | None,
+    next_id: int,
+    identities: Sequence[Identity],
+) -> bytes:
+    """The file's bytes.
+
+    Args:
+        prototypes: (M, D) float32, each identity's rows consecutive, in the order of `identities`.
+        owners: (M,) int64 the global ID of each row.
+        model: the ReID model (with its D), or None when not known.
+        next_id: the next global ID the gallery gives.
+        identities: the records, by global ID.
+    """
+    from safetensors.numpy import save as st_save
+
+    tensors = {"prototypes": prototypes, "owners": owners}
+    header = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "model": None if model is None else asdict(model),
+        "next_id": next_id,
+        "identities": [i.describe() for i in identities],
+        "sha256": _tensor_digest(tensors),
+    }
+    return st_save(tensors, metadata={"gallery": to_json(header)})
+
+
+def decode(blob: bytes, path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The tensors (`prototypes`, `owners`) and the header of the bytes of the file `path` (named in errors).
+
+    Raises:
+        GalleryError: not a gallery file, truncated or corrupt (a checksum that does not match), or a newer
+            format version.
+    """
+    from safetensors.numpy import load as st_load
+
+    try:
+        tensors = st_load(blob)
+        header = _read_header(blob)
+    except Exception as exc:  # safetensors raises its own error types, JSON its own
+        raise GalleryError(f"{path} is not a readable gallery file (truncated or corrupt?): {exc}") from None
+    if header.get("format") != FORMAT_NAME:
+        raise GalleryError(f"{path} is not a gallery file (format {header.get('format')!r})")
+    version_read = header.get("version")
+    if not isinstance(version_read, int) or isinstance(version_read, bool):  # ("1" read "version 1 ... up to 1")
+        raise GalleryError(f"{path} is corrupt: its format version {version_read!r} is not a whole number")
+    if version_read > FORMAT_VERSION:
+        raise GalleryError(
+            f"{path} has gallery format version {header.get('version')}, this tracker reads up to "
+            f"{FORMAT_VERSION}: upgrade the tracker"
+        )
+    if set(tensors) != {"prototypes", "owners"} or header.get("sha256") != _tensor_digest(tensors):
+        raise GalleryError(f"{path} is corrupt: its embeddings do not match the checksum in its header")
+    return tensors, header
+
+
+def read_model(header: dict[str, Any]) -> ModelIdentity | None:
+    """The ReID model a decoded header names (None: not known when it was saved).
+
+    Raises:
+        TypeError: a model record with other fields.
+    """
+    stored = header.get("model")
+    return None if stored is None else ModelIdentity(**stored)
+
+
+def read_identities(tensors: dict[str, np.ndarray], header: dict[str, Any]) -> dict[int, Identity]:
+    """The identities of a decoded file, by global ID in the header's order, each with its (P, D) float32 rows.
+
+    Raises:
+        KeyError, TypeError, ValueError: a bad record (a field missing or of another type, or a count of
+            prototype rows that does not match the tensors).
+    """
+    owners, vectors = tensors["owners"], tensors["prototypes"].astype(np.float32)
+    identities: dict[int, Identity] = {}
+    for rec in header["identities"]:
+        gid = int(rec["global_id"])
+        rows = vectors[owners == gid]
+        if len(rows) != int(rec["prototypes"]) or len(rows) == 0:
+            raise ValueError(f"identity {gid} has {len(rows)} prototype rows, the header says {rec['prototypes']}")
+        identities[gid] = Identity(
+            gid,
+            int(rec["class_id"]),
+            Sighting(**rec["first_seen"]),
+            Sighting(**rec["last_seen"]),
+            int(rec["sightings"]),
+            rows,
+        )
+    return identities
+
+
+def _tensor_digest(tensors: dict[str, np.ndarray]) -> str:
+    """SHA-256 (hex) over each tensor's name and bytes, by name: the checksum in the header."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(tensors[name]).tobytes())
+    return digest.hexdigest()
+
+
+def _read_header(blob: bytes) -> dict[str, Any]:
+    """The JSON metadata in a safetensors header (8-byte little-endian length, then JSON)."""
+    length = int.from_bytes(blob[:8], "little")
+    meta = json.loads(blob[8 : 8 + length])["__metadata__"]
+    header = json.loads(meta["gallery"])
+    if not isinstance(header, dict):
+        raise ValueError("gallery metadata is not a mapping")
+    return header

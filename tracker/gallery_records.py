@@ -1,0 +1,116 @@
+"""The identity gallery's records and errors: who an identity is, where it was seen, what made its looks.
+
+Plain data, shared by the gallery (`tracker.gallery`), its file format (`tracker.gallery_format`) and the trackers
+that search it (`tracker.gallery_link`). `Identity`, `Sighting` and `ModelIdentity` are pickled inside checkpoints
+(a `Gallery` in a resumable run); `tracker.gallery` still exports them, so checkpoints pickled when they lived
+there load.
+
+Shape letters: D embedding size, P prototypes of one identity (<= `gallery.prototypes`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "GalleryConflictError",
+    "GalleryError",
+    "GalleryModelError",
+    "Identity",
+    "LiveLooks",
+    "ModelIdentity",
+    "Sighting",
+    "describe_model",
+]
+
+
+class GalleryError(ValueError):
+    """A gallery file cannot be used: unreadable, truncated, corrupt, or of an unknown format version."""
+
+
+class GalleryModelError(GalleryError):
+    """A gallery made with another ReID model (embeddings of different spaces cannot be compared)."""
+
+
+class GalleryConflictError(GalleryError):
+    """`Gallery.save` found the file written by someone else since this gallery read (or last wrote) it: writing
+    would drop their identities, and both may have given the same new global ID to different people."""
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    """What made the embeddings: the ReID model's name, its weights' content hash and D."""
+
+    name: str
+    weights_digest: str
+    dim: int | None = None
+
+    def conflicts_with(self, other: ModelIdentity) -> bool:
+        """True when `other` is another model (name or weights digest differ) or gives embeddings of another D
+        (a D not known yet on either side conflicts with nothing): their embeddings cannot be compared."""
+        same_weights = (self.name, self.weights_digest) == (other.name, other.weights_digest)
+        dims_differ = self.dim is not None and other.dim is not None and self.dim != other.dim
+        return not same_weights or dims_differ
+
+
+def describe_model(model: ModelIdentity) -> str:
+    """`name (weights <digest>, D = <dim>)`; D is left out while unknown (before the first embedding)."""
+    dim = "" if model.dim is None else f", D = {model.dim}"
+    return f"{model.name} (weights {model.weights_digest}{dim})"
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """Where and when an identity was seen: frame (1-based, of its source), wall time (Unix s), source name."""
+
+    frame: int
+    time: float
+    source: str
+
+
+@dataclass
+class Identity:
+    """One person (or object) the gallery remembers.
+
+    Attributes:
+        global_id: the ID it keeps across tracks, videos and cameras.
+        class_id: detector class.
+        first_seen, last_seen: the first and the latest sighting.
+        sightings: how many tracks (in any source) were this identity.
+        prototypes: (P, D) float32 L2-normalised embeddings, P <= `gallery.prototypes`.
+    """
+
+    global_id: int
+    class_id: int
+    first_seen: Sighting
+    last_seen: Sighting
+    sightings: int
+    prototypes: np.ndarray = field(repr=False)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready metadata (no embeddings)."""
+        return {
+            "global_id": self.global_id,
+            "class_id": self.class_id,
+            "first_seen": asdict(self.first_seen),
+            "last_seen": asdict(self.last_seen),
+            "sightings": self.sightings,
+            "prototypes": len(self.prototypes),
+        }
+
+
+@dataclass(frozen=True)
+class LiveLooks:
+    """A track alive in one stream, offered to the other streams sharing the gallery (`Gallery.publish`): a person
+    in view of two cameras at once gets one global ID. Held in memory only, never saved.
+
+    Attributes:
+        prototypes: (P, D) float32 L2-normalised, P <= `gallery.prototypes`.
+        class_id: detector class.
+    """
+
+    prototypes: np.ndarray = field(repr=False)
+    class_id: int
