@@ -739,3 +739,18 @@ def test_a_tracker_given_a_dict_or_a_path_says_to_use_load_config(config):
 
     with pytest.raises(TypeError, match=r"config must be a TrackerConfig \(load_config\(path, overrides\)\)"):
         Tracker(config, frame_rate=30)
+
+
+def test_an_overrides_own_fault_is_not_blamed_on_a_faulty_file(tmp_path):
+    """With a file that has a fault of its own (an unknown key in `lifecycle`), the override
+    `association.max_cost.x=1` (below a key the file does not write) was reported as the file's fault
+    ("bad.yaml: association.max_cost: a key, not a section ..."), because its message said "not a section". It is
+    the override's; an override below a key the file wrote as a value is still the file's."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("lifecycle:\n  bogus: 1\nassociation:\n  max_cost: 0.5\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(bad, overrides=["association.reid_threshold.x=1"])
+    assert str(caught.value).startswith("association.reid_threshold: a key, not a section")
+    with pytest.raises(ConfigError) as caught:
+        load_config(bad, overrides=["association.max_cost.x=1"])
+    assert str(caught.value).startswith(f"{bad}: line 4: association.max_cost.x: 'max_cost' is 0.5, not a section")

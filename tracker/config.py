@@ -935,16 +935,24 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
         data = loaded or {}
     file_error = _file_error(data) if path is not None else None
     try:
-        _apply_overrides(data, overrides)
+        _apply_overrides(data, overrides)  # (its one fault: an override below a key the file wrote as a value)
+    except ConfigError as exc:
+        if file_error is None:
+            raise  # the file is sound: the override's own fault, named by the key typed
+        raise _in_file(exc, path, text) from None
+    try:
         return parse_config(data)
     except ConfigError as exc:
-        from_file = file_error is not None and (str(exc) == str(file_error) or "not a section" in str(exc))
-        if not from_file:
+        if file_error is None or str(exc) != str(file_error):
             raise  # the overrides' own fault, named by the key typed
-        line = _key_line(text, exc.key, exc.index)
-        where = "" if line is None else f"line {line}: "
-        # the file's fault: say which file and line, the key
-        raise ConfigError(f"{path}: {where}{exc}", key=exc.key, index=exc.index) from None
+        raise _in_file(exc, path, text) from None
+
+
+def _in_file(exc: ConfigError, path: Path, text: str) -> ConfigError:
+    """`exc`, a fault of the config file at `path` (whose text is `text`), said with the file and the key's line."""
+    line = _key_line(text, exc.key, exc.index)
+    where = "" if line is None else f"line {line}: "
+    return ConfigError(f"{path}: {where}{exc}", key=exc.key, index=exc.index)
 
 
 def _key_line(text: str, key: str | None, index: tuple[int, ...] = ()) -> int | None:
