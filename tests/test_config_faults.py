@@ -754,3 +754,22 @@ def test_an_overrides_own_fault_is_not_blamed_on_a_faulty_file(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_config(bad, overrides=["association.max_cost.x=1"])
     assert str(caught.value).startswith(f"{bad}: line 4: association.max_cost.x: 'max_cost' is 0.5, not a section")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "said"),
+    [
+        (["nokv"], "override 'nokv' is not of the form section.key=value"),
+        ("lifecycle.min_hits=2", "overrides must be a list of 'section.key=value' strings or a dict"),
+        (["device=cpu", "device.index=0"], "device.index: 'device' is 'cpu', not a section"),
+    ],
+)
+def test_a_malformed_override_is_not_blamed_on_a_faulty_file(tmp_path, overrides, said):
+    """With a file that has a fault of its own, a malformed override (no `=`, a lone string, a key below a value
+    another override gave) was reported as the file's: `bad.yaml: override 'nokv' is not of the form ...`. It is the
+    override's, said as with a sound file."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("lifecycle:\n  bogus: 1\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(bad, overrides=overrides)
+    assert str(caught.value).startswith(said), str(caught.value)

@@ -8,6 +8,7 @@ wrong types and out-of-range values with a `ConfigError` naming the key.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import itertools
 import math
@@ -934,18 +935,32 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
             raise ConfigError(f"{path}: the top level must be a mapping of sections", key=None)
         data = loaded or {}
     file_error = _file_error(data) if path is not None else None
+    written = copy.deepcopy(data) if file_error is not None else {}  # (the overrides change `data`)
     try:
-        _apply_overrides(data, overrides)  # (its one fault: an override below a key the file wrote as a value)
+        _apply_overrides(data, overrides)
     except ConfigError as exc:
-        if file_error is None:
-            raise  # the file is sound: the override's own fault, named by the key typed
-        raise _in_file(exc, path, text) from None
+        if file_error is None or not _below_a_value(written, exc.key):
+            raise  # the override's own fault (malformed, or below a value an override gave): the key typed
+        raise _in_file(exc, path, text) from None  # below a value the faulty file wrote: its line
     try:
         return parse_config(data)
     except ConfigError as exc:
         if file_error is None or str(exc) != str(file_error):
             raise  # the overrides' own fault, named by the key typed
         raise _in_file(exc, path, text) from None
+
+
+def _below_a_value(data: dict[str, Any], key: str | None) -> bool:
+    """Whether the config `data` holds a value, not a section, on the way to the dotted `key` (`detector.model`
+    with `detector: 5`); False for no key (a malformed override) or a path `data` does not write."""
+    if key is None:
+        return False
+    node: Any = data
+    for part in key.split(".")[:-1]:
+        if not isinstance(node, dict) or part not in node:
+            break
+        node = node[part]
+    return not isinstance(node, dict)
 
 
 def _in_file(exc: ConfigError, path: Path, text: str) -> ConfigError:
