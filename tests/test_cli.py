@@ -1072,3 +1072,16 @@ def test_a_shorthand_option_that_agrees_with_a_set_runs_with_it(tmp_path, monkey
     overrides = seen["options"].overrides
     assert load_config(None, overrides=list(overrides)).detector.classes == (0,)
     assert "device=cpu" in overrides
+
+
+@pytest.mark.parametrize("written", ["detector.classes=0", "detector.classes = [0]", "detector.classes=[ 0 ]"])
+def test_a_set_that_says_what_the_option_says_in_another_form_is_no_contradiction(tmp_path, monkeypatch, written):
+    """`--set detector.classes=0` is the list [0] to the config (a lone item stands for a list of one), so with
+    `--classes 0` it says the same thing: it was a usage error ('say different things'), comparing 0 with [0]."""
+    video = tmp_path / "a.mp4"
+    video.write_bytes(b"\0")
+    seen = {}
+    monkeypatch.setattr(run, "run_track", lambda options, **_: seen.setdefault("options", options) and 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        main([str(video), "--out", str(tmp_path), "--classes", "0", "--set", written])
+    assert load_config(None, overrides=list(seen["options"].overrides)).detector.classes == (0,)

@@ -240,10 +240,24 @@ def option_overrides(parser: argparse.ArgumentParser, sets: list[str], options: 
             key, value = split_override(text)
         except ConfigError:
             continue  # (the config's own error, when it loads)
-        if key in given and value != split_override(f"{key}={given[key]}")[1]:  # (both read as YAML)
+        if key in given and _setting(key, value) != _setting(key, split_override(f"{key}={given[key]}")[1]):
             flag = {"device": "--device", "detector.classes": "--classes"}.get(key, key)
             parser.error(f"{flag} and --set {text} say different things: give one of them")
     return list(sets) + [f"{key}={text}" for key, text in given.items()]
+
+
+def _setting(key: str, value: Any) -> Any:
+    """What the config makes of `value` (read as YAML) at the dotted `key`: `detector.classes: 0` is `(0,)`, as is
+    `[0]`; `value` itself where the config refuses it (its own error comes when the config loads)."""
+    from tracker.config import ConfigError, load_config
+
+    try:
+        setting: Any = load_config(None, {key: value})
+    except ConfigError:
+        return value
+    for part in key.split("."):
+        setting = getattr(setting, part)
+    return setting
 
 
 def _yaml_flow(value: Any) -> str:
