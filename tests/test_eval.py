@@ -977,3 +977,13 @@ def test_peer_names_are_read_whatever_their_letter_case(capsys):
         command_parser(compare=True).parse_args(["--data", "d", "--peers", "bytetrak"])
     assert stop.value.code == 2
     assert "invalid choice: 'bytetrak'" in capsys.readouterr().err
+
+
+def test_a_peer_named_twice_runs_once():
+    """`--peers bytetrack ByteTrack` (one peer in two letter cases, now both read) ran ByteTrack twice over every
+    sequence, the second run's scores replacing the first's: each peer runs once, in the order first named."""
+    from tracker.eval.cli import _trackers, command_parser
+
+    args = command_parser(compare=True).parse_args(["--data", "d", "--peers", "bytetrack", "OC-SORT", "ByteTrack"])
+    trackers = _trackers(args, True, any_embeddings=True, any_images=False, cmc=False, say=print)
+    assert trackers == [OURS, "ByteTrack", "OC-SORT"]

@@ -188,9 +188,9 @@ def _track_and_score(
 def _trackers(
     args: argparse.Namespace, compare: bool, any_embeddings: bool, any_images: bool, cmc: bool, say: Any
 ) -> list[str]:
-    """Ours, then the requested peers; ReID-only peers are dropped where no sequence has embeddings, and
-    peers with GMC where no sequence has all its images."""
-    peers = list(args.peers) if compare else []
+    """Ours, then the requested peers, each once; ReID-only peers are dropped where no sequence has embeddings,
+    and peers with GMC where no sequence has all its images."""
+    peers = list(dict.fromkeys(args.peers)) if compare else []  # (`--peers bytetrack ByteTrack`: one run)
     unusable = boxmot_unusable() if any(p in BOXMOT_PEERS for p in peers) else None
     if unusable:  # not installed, or another version / a broken install: said now, not after the other trackers ran
         skipped = [p for p in peers if p in BOXMOT_PEERS]
