@@ -525,3 +525,67 @@ def test_a_version_that_is_not_a_number_is_named_corrupt(tmp_path):
     path.write_bytes(len(text).to_bytes(8, "little") + text + blob[8 + size :])
     with pytest.raises(GalleryError, match=r"site\.gallery is corrupt: its format version '1' is not a whole number"):
         Gallery.load(path)
+
+
+def _with_header(path, change) -> None:
+    """Rewrite the gallery file `path` with `change(header)` applied to its JSON header (the embeddings, and so the
+    checksum, left as they are)."""
+    import json
+
+    blob = path.read_bytes()
+    size = int.from_bytes(blob[:8], "little")
+    outer = json.loads(blob[8 : 8 + size])
+    header = json.loads(outer["__metadata__"]["gallery"])
+    change(header)
+    outer["__metadata__"]["gallery"] = json.dumps(header)
+    text = json.dumps(outer).encode()
+    text += b" " * (-len(text) % 8)
+    path.write_bytes(len(text).to_bytes(8, "little") + text + blob[8 + size :])
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "said"),
+    [
+        ("last_seen", {"frame": 1, "time": "yesterday", "source": "cam1"}, "last_seen time 'yesterday'"),
+        ("last_seen", {"frame": 1, "time": None, "source": "cam1"}, "last_seen time None"),
+        ("first_seen", {"frame": "1", "time": 0.0, "source": "cam1"}, "first_seen frame '1'"),
+        ("first_seen", {"frame": 1, "time": 0.0, "source": ["cam1"]}, "first_seen source ['cam1']"),
+        ("class_id", 1.5, "class_id 1.5 is not a whole number"),
+        ("global_id", True, "global_id True is not a whole number"),
+    ],
+)
+def test_a_record_field_of_another_type_is_named_corrupt(tmp_path, field, value, said):
+    """A damaged field of an identity record (the checksum covers only the embeddings) was read as it stood: a last
+    sighting's time that is text reached retention as a bare TypeError ("'<' not supported ..."), a class 1.5 was
+    read as class 1. Each is one GalleryError naming the file, and the file is left alone."""
+    gallery, _ = filled()
+    path = tmp_path / "site.gallery"
+    gallery.save(path)
+    _with_header(path, lambda header: header["identities"][0].update({field: value}))
+    damaged = path.read_bytes()
+    with pytest.raises(GalleryError, match=r"site\.gallery is corrupt") as caught:
+        Gallery.load(path)
+    assert said in str(caught.value)
+    assert path.read_bytes() == damaged
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda header: header["identities"].pop(), "have prototype rows but no record"),
+        (lambda header: header["identities"].clear(), "20 global IDs have prototype rows but no record"),
+        (lambda header: header["identities"].append(dict(header["identities"][0])), "has two records"),
+        (lambda header: header.update(identities={}), "are not a list"),
+        (lambda header: header["model"].update(name=5), "name and weights digest must be text"),
+    ],
+)
+def test_records_that_do_not_account_for_the_embeddings_are_named_corrupt(tmp_path, change, said):
+    """Rows of the embeddings no identity record names were dropped without a word (the next save lost those
+    people's looks); a record given twice was read twice. Each is one GalleryError naming the file."""
+    gallery, _ = filled()
+    path = tmp_path / "site.gallery"
+    gallery.save(path)
+    _with_header(path, change)
+    with pytest.raises(GalleryError, match=r"site\.gallery is corrupt") as caught:
+        Gallery.load(path)
+    assert said in str(caught.value)

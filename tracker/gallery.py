@@ -654,7 +654,7 @@ class Gallery:
         try:
             gallery = cls._from_parts(tensors, header, config)
         except (KeyError, TypeError, ValueError) as exc:
-            raise GalleryError(f"{path} is corrupt: bad identity record ({exc})") from None
+            raise GalleryError(f"{path} is corrupt: a bad record in its header ({exc})") from None
         if model is not None:
             gallery.bind_model(model)
         if prune:

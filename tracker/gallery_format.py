@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -93,35 +94,84 @@ def read_model(header: dict[str, Any]) -> ModelIdentity | None:
     """The ReID model a decoded header names (None: not known when it was saved).
 
     Raises:
-        TypeError: a model record with other fields.
+        TypeError: a model record with other fields, or of other types (name and weights digest text, D a whole
+            number or null).
     """
     stored = header.get("model")
-    return None if stored is None else ModelIdentity(**stored)
+    if stored is None:
+        return None
+    if not isinstance(stored, dict):
+        raise TypeError(f"the model record {stored!r} is not a mapping")
+    model = ModelIdentity(**stored)
+    if not isinstance(model.name, str) or not isinstance(model.weights_digest, str):
+        names = f"{model.name!r}, {model.weights_digest!r}"
+        raise TypeError(f"the model's name and weights digest must be text, got {names}")
+    if model.dim is not None:
+        _whole(stored, "dim", "the model's")
+    return model
 
 
 def read_identities(tensors: dict[str, np.ndarray], header: dict[str, Any]) -> dict[int, Identity]:
     """The identities of a decoded file, by global ID in the header's order, each with its (P, D) float32 rows.
 
     Raises:
-        KeyError, TypeError, ValueError: a bad record (a field missing or of another type, or a count of
-            prototype rows that does not match the tensors).
+        KeyError, TypeError, ValueError: a bad record (a field missing or of another type: IDs, classes, counts and
+            frames whole numbers, times finite numbers, sources text), a global ID given twice, a count of
+            prototype rows that does not match the tensors, or rows of a global ID no record names.
     """
     owners, vectors = tensors["owners"], tensors["prototypes"].astype(np.float32)
+    records = header["identities"]
+    if not isinstance(records, list):
+        raise TypeError(f"the identity records are not a list: {type(records).__name__}")
     identities: dict[int, Identity] = {}
-    for rec in header["identities"]:
-        gid = int(rec["global_id"])
+    for rec in records:
+        if not isinstance(rec, dict):
+            raise TypeError(f"an identity record is not a mapping: {rec!r}")
+        gid = _whole(rec, "global_id", "an identity's")
+        if gid in identities:
+            raise ValueError(f"identity {gid} has two records")
         rows = vectors[owners == gid]
-        if len(rows) != int(rec["prototypes"]) or len(rows) == 0:
-            raise ValueError(f"identity {gid} has {len(rows)} prototype rows, the header says {rec['prototypes']}")
+        count = _whole(rec, "prototypes", f"identity {gid}'s")
+        if len(rows) != count or len(rows) == 0:
+            raise ValueError(f"identity {gid} has {len(rows)} prototype rows, the header says {count}")
         identities[gid] = Identity(
             gid,
-            int(rec["class_id"]),
-            Sighting(**rec["first_seen"]),
-            Sighting(**rec["last_seen"]),
-            int(rec["sightings"]),
+            _whole(rec, "class_id", f"identity {gid}'s"),
+            _sighting(rec, "first_seen", gid),
+            _sighting(rec, "last_seen", gid),
+            _whole(rec, "sightings", f"identity {gid}'s"),
             rows,
         )
+    orphans = sorted(set(owners.tolist()) - set(identities))
+    if orphans:  # (their looks would be dropped without a word by the next save)
+        raise ValueError(f"{len(orphans)} global IDs have prototype rows but no record (the first: {orphans[0]})")
     return identities
+
+
+def _whole(record: dict[str, Any], name: str, whose: str) -> int:
+    """`record[name]`, a whole number (not a bool); TypeError naming it as `whose` `name` otherwise."""
+    value = record[name]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{whose} {name} {value!r} is not a whole number")
+    return value
+
+
+def _sighting(record: dict[str, Any], name: str, gid: int) -> Sighting:
+    """The `Sighting` `record[name]` of identity `gid`: a whole frame, a finite time (Unix s) and a source name.
+
+    Raises:
+        TypeError: another field, or one of another type.
+    """
+    stored = record[name]
+    if not isinstance(stored, dict):
+        raise TypeError(f"identity {gid}'s {name} {stored!r} is not a mapping")
+    seen = Sighting(**stored)
+    _whole(stored, "frame", f"identity {gid}'s {name}")
+    if isinstance(seen.time, bool) or not isinstance(seen.time, (int, float)) or not math.isfinite(seen.time):
+        raise TypeError(f"identity {gid}'s {name} time {seen.time!r} is not a finite number")
+    if not isinstance(seen.source, str):
+        raise TypeError(f"identity {gid}'s {name} source {seen.source!r} is not text")
+    return seen
 
 
 def _tensor_digest(tensors: dict[str, np.ndarray]) -> str:
