@@ -266,3 +266,19 @@ def test_a_folder_of_videos_says_how_to_track_the_videos_in_it(tmp_path):
     (cams / "cam1.avi").unlink()
     with pytest.raises(SourceError, match=r"holds no images \(\.jpg[^(]*\)$"):  # an empty folder: nothing to add
         open_source(cams)
+
+
+def test_a_stream_that_comes_back_gets_the_whole_backoff_again(monkeypatch):
+    """The reconnection budget is per loss: frames after a reopening restore it, so a camera that drops now and then
+    is not given up on after STREAM_RETRIES losses in all, and each loss waits from STREAM_BACKOFF_S again."""
+    waits = []
+    monkeypatch.setattr(sources, "_wait", lambda seconds, stop: waits.append(seconds) or False)
+    cameras = iter([_Camera(opened=True, frames=3), _Camera(opened=True, frames=2), _Camera(opened=False)])
+    monkeypatch.setattr(sources, "_open_capture", lambda target: next(cameras, _Camera(opened=False)))
+    src = open_source("7")
+    numbers = []
+    with pytest.raises(SourceError, match=f"webcam 7 dropped after 5 frames .*{sources.STREAM_RETRIES} retries"):
+        numbers.extend(number for number, _ in src)
+    assert numbers == [1, 2, 3, 4, 5]
+    first = sources.STREAM_BACKOFF_S
+    assert waits == [first] + [first * 2**i for i in range(sources.STREAM_RETRIES)]
