@@ -335,20 +335,23 @@ def test_faults_of_overrides_and_python_configs_carry_their_key():
 
 
 def test_every_config_error_raised_says_which_key_it_is_about():
-    """Each `ConfigError(...)` in tracker/config.py passes `key=` (None where the error is about no key: a file
-    that cannot be read, invalid YAML, a malformed override): one raised without it would report no file line."""
+    """Each `ConfigError(...)` in the package (tracker/config.py and any other module: `ConfigError(...)` or
+    `config.ConfigError(...)`) passes `key=` (None where the error is about no key: a file that cannot be read,
+    invalid YAML, a malformed override): one raised without it would report no file line."""
     import ast
 
-    import tracker.config as config_module
+    import tracker
 
-    tree = ast.parse(Path(config_module.__file__).read_text())
-    calls = [
-        node
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "ConfigError"
-    ]
-    missing = [node.lineno for node in calls if not any(k.arg == "key" for k in node.keywords)]
-    assert len(calls) > 20 and not missing, f"tracker/config.py lines {missing}: ConfigError without key="
+    calls, missing = 0, []
+    for module in sorted(Path(tracker.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            func = node.func if isinstance(node, ast.Call) else None
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+            if name == "ConfigError":
+                calls += 1
+                if not any(k.arg == "key" for k in node.keywords):
+                    missing.append(f"{module.name}:{node.lineno}")
+    assert calls > 20 and not missing, f"ConfigError without key= at {missing}"
 
 
 def test_a_config_error_keeps_its_key_through_pickle():
