@@ -589,3 +589,14 @@ def test_records_that_do_not_account_for_the_embeddings_are_named_corrupt(tmp_pa
     with pytest.raises(GalleryError, match=r"site\.gallery is corrupt") as caught:
         Gallery.load(path)
     assert said in str(caught.value)
+
+
+def test_the_gallery_modules_public_names_outlive_its_split():
+    """tracker/gallery.py was split into gallery_records / _prototypes / _file / _format / _assign (stop 40): code
+    that imported a public name of tracker.gallery before must still find it there."""
+    import tracker.gallery as gallery
+
+    before = ["Gallery", "GalleryConflictError", "GalleryError", "GalleryModelError", "Identity", "ModelIdentity"]
+    before += ["Sighting", "check_saveable", "consistent_looks", "select_prototypes"]
+    assert set(before) <= set(gallery.__all__)
+    assert all(callable(getattr(gallery, name)) for name in before)

@@ -47,6 +47,7 @@ from tracker.config import GalleryConfig, TrackerConfig
 from tracker.gallery_assign import assign_unambiguous
 from tracker.gallery_file import (
     FileVersion,
+    check_saveable,
     check_unchanged,
     file_version,
     refuse_directory,
@@ -55,7 +56,7 @@ from tracker.gallery_file import (
     write_atomic,
 )
 from tracker.gallery_index import IVF_MIN_ROWS, ExactIndex, InvertedFileIndex
-from tracker.gallery_prototypes import check_looks, normalised, select_prototypes
+from tracker.gallery_prototypes import check_looks, consistent_looks, normalised, select_prototypes
 from tracker.gallery_records import (
     GalleryConflictError,
     GalleryError,
@@ -75,6 +76,9 @@ __all__ = [
     "Identity",
     "ModelIdentity",
     "Sighting",
+    "check_saveable",  # (public here before the split: gallery_file's)
+    "consistent_looks",  # (gallery_prototypes')
+    "select_prototypes",  # (gallery_prototypes')
 ]
 
 ID_STRIDE = 1 << 12  # faiss row id = global_id * ID_STRIDE + prototype index (so K_g < ID_STRIDE)
