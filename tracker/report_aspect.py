@@ -65,7 +65,7 @@ def update_aspect(
     noise = relative * width_noise
     # (this form and K R below: an unknown prior, inf, takes the measurement; so does an exact one, noise 0:
     # `motion.std_position` 0, where the prior can be 0 too)
-    gain = 1.0 - np.divide(noise, prior + noise, out=np.zeros_like(noise), where=noise > 0.0)
+    gain = 1.0 - np.divide(noise, prior + noise, out=np.zeros(noise.shape), where=noise > 0.0)
     return aspect + gain * (measured - aspect), gain * noise
 
 
