@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tracker.fast_numpy import all_set, any_set, einsum, filled, indices, largest, smallest
+from tracker.fast_numpy import all_set, any_set, count_set, einsum, filled, indices, largest, smallest
 
 
 @pytest.mark.parametrize(
@@ -24,6 +24,21 @@ from tracker.fast_numpy import all_set, any_set, einsum, filled, indices, larges
 )
 def test_any_set_is_ndarray_any(array):
     assert any_set(array) is bool(array.any())
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.zeros(0, dtype=bool),
+        np.array([True, False, True, True]),
+        np.array([0.0, np.nan, -0.0, 2.0]),  # NaN counts, -0.0 does not
+        np.eye(4, dtype=bool)[:, ::2],  # a strided view
+        np.arange(6, dtype=np.int64).reshape(2, 3),
+    ],
+)
+def test_count_set_is_np_count_nonzero(array):
+    got = count_set(array)
+    assert type(got) is int and got == np.count_nonzero(array)
 
 
 @pytest.mark.parametrize(

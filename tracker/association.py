@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from tracker.config import AssociationConfig
-from tracker.fast_numpy import any_set, largest
+from tracker.fast_numpy import all_set, any_set, largest
 from tracker.sweep import SWEEP_MIN_PAIRS, pairs_in_ranges
 from tracker.truncation import TOUCH_PX
 
@@ -66,7 +66,7 @@ def _sparse(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> bool:
     takes the dense path, which gives it the same NaN or inf values as before)."""
     if len(a_xyxy) * len(b_xyxy) < SWEEP_MIN_PAIRS:
         return False
-    return bool(np.isfinite(a_xyxy).all() and np.isfinite(b_xyxy).all())
+    return all_set(np.isfinite(a_xyxy)) and all_set(np.isfinite(b_xyxy))
 
 
 def _area(boxes_xyxy: np.ndarray) -> np.ndarray:

@@ -626,7 +626,8 @@ class AppearanceBank:
         return _mean_of_best(best, counts, any_partial)
 
     def _aggregate_host(self, sims: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        """(M, K) float32 similarities of M pairs with each pair's (M,) filled count -> (M,) float32.
+        """(M, K) float32 similarities of M pairs (overwritten: masked and sorted in place) with each pair's (M,) filled
+        count -> (M,) float32.
 
         Entries [count:] of a bank are empty and ignored. Gives the same values as `_aggregate_device`: the top k
         are summed largest first, as torch.topk orders them ("mean" sums in numpy's order: last-bit differences).
@@ -640,7 +641,8 @@ class AppearanceBank:
         if self.aggregation == "max":
             return sims.max(axis=1)
         top = min(self.topk, k)
-        best = np.sort(sims, axis=1)[:, k - top :][:, ::-1]  # (M, top), largest first, -inf past count
+        sims.sort(axis=1)  # in place: `np.sort`'s sort without its (M, K) copy and wrapper calls
+        best = sims[:, k - top :][:, ::-1]  # (M, top), largest first, -inf past count
         return _mean_of_best(best, counts, any_partial)
 
     def _aggregate_device(self, sims: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:

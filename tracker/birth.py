@@ -45,7 +45,7 @@ import numpy as np
 from tracker.calibration import SimilarityQueue
 from tracker.camera_motion import warp_boxes_xywh
 from tracker.config import AssociationConfig, TrackerConfig
-from tracker.fast_numpy import filled
+from tracker.fast_numpy import all_set, filled
 
 __all__ = ["BirthShapes"]
 
@@ -120,7 +120,7 @@ class BirthShapes:
             return
         ratios, classes = _log_ratio(boxes_xyxy[rows]), class_ids[rows]
         first = int(classes[0])
-        if (classes == first).all():  # the usual frame: one class, one push
+        if all_set(classes == first):  # the usual frame: one class, one push
             self._add(first, ratios, track_ids)
             return
         for class_id in np.unique(classes).tolist():

@@ -19,6 +19,8 @@ from tracker.config import AssociationConfig
 
 __all__ = ["ENTRY", "HIDDEN", "UNKNOWN", "entry_evidence", "near_border"]
 
+_TINY = np.finfo(np.float64).tiny  # smallest normal float64, looked up once (each `np.finfo` call ~1 us)
+
 ENTRY = 1
 """A newcomer could have entered here: near a frame border, or partly behind another box."""
 HIDDEN = -1
@@ -62,6 +64,6 @@ def near_border(boxes_xyxy: np.ndarray, frame_size: tuple[int, int], border_heig
     left, top, right and bottom border of the (height, width) frame, or beyond it: where a person can walk into
     or out of the view."""
     height, width = frame_size
-    box_h = np.maximum(boxes_xyxy[:, 3] - boxes_xyxy[:, 1], np.finfo(np.float64).tiny)
+    box_h = np.maximum(boxes_xyxy[:, 3] - boxes_xyxy[:, 1], _TINY)
     gaps = np.stack([boxes_xyxy[:, 0], boxes_xyxy[:, 1], width - boxes_xyxy[:, 2], height - boxes_xyxy[:, 3]], axis=1)
     return gaps / box_h[:, None] < border_heights

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["all_set", "any_set", "einsum", "filled", "indices", "largest", "smallest"]
+__all__ = ["all_set", "any_set", "count_set", "einsum", "filled", "indices", "largest", "smallest"]
 
 try:  # the C functions behind numpy's wrappers (numpy 2's layout); the same calls the wrappers make
     from numpy._core.multiarray import c_einsum as _c_einsum
@@ -37,6 +37,12 @@ def all_set(array: np.ndarray) -> bool:
     """True when every element of `array` (any shape and dtype; True for an empty one) is nonzero, as
     `ndarray.all()` answers, by `np.count_nonzero`'s C loop (`any_set`)."""
     return bool(_count_nonzero(array) == array.size)
+
+
+def count_set(array: np.ndarray) -> int:
+    """The number of nonzero elements of `array` (any shape and dtype): `np.count_nonzero(array)` without its Python
+    wrapper (`any_set`)."""
+    return int(_count_nonzero(array))
 
 
 def indices(mask: np.ndarray) -> np.ndarray:

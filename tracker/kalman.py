@@ -23,7 +23,7 @@ from functools import cached_property
 import numpy as np
 
 from tracker.config import MotionConfig
-from tracker.fast_numpy import any_set, einsum
+from tracker.fast_numpy import all_set, any_set, einsum
 from tracker.sweep import SWEEP_MIN_PAIRS, mask_pairs, pairs_in_ranges
 
 __all__ = ["KalmanFilter", "xywh_to_xyxy", "xyxy_to_xywh"]
@@ -386,7 +386,7 @@ def _near(projected: np.ndarray, measurements: np.ndarray, limit: np.ndarray) ->
     to at most the track's `limit` (T, 4; columns 0 and 1 are used). On the (T, N) grid, or with many pairs on the
     candidates of a sweep on x (the same pairs)."""
     few = len(projected) * len(measurements) < SWEEP_MIN_PAIRS
-    if few or not (np.isfinite(projected).all() and np.isfinite(limit).all()):  # non-finite: the grid, as before
+    if few or not (all_set(np.isfinite(projected)) and all_set(np.isfinite(limit))):  # non-finite: the grid, as before
         near = (measurements[None, :, 0] - projected[:, None, 0]) ** 2 <= limit[:, None, 0]
         near &= (measurements[None, :, 1] - projected[:, None, 1]) ** 2 <= limit[:, None, 1]
         rows, cols = mask_pairs(near)

@@ -34,7 +34,7 @@ from statistics import NormalDist
 import numpy as np
 
 from tracker.config import MotionConfig
-from tracker.fast_numpy import einsum
+from tracker.fast_numpy import count_set, einsum
 
 __all__ = ["MeasurementNoise"]
 
@@ -112,7 +112,7 @@ class MeasurementNoise:
             return normalised
         first = previous[:, 0]
         paired = first == first  # not NaN (rows are set whole: all NaN or all finite), one operation
-        count = int(np.count_nonzero(paired))
+        count = count_set(paired)
         if count:  # the whiteness test's pairs (z_prev, z): the sums of z_prev * z, z_prev^2, z^2 in one product
             before, now = (previous, normalised) if count == len(paired) else (previous[paired], normalised[paired])
             self.pairs += count

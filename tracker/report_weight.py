@@ -18,6 +18,8 @@ import math
 
 import numpy as np
 
+from tracker.fast_numpy import all_set
+
 __all__ = ["ReportWeight"]
 
 _TINY = float(np.finfo(np.float64).tiny)
@@ -51,7 +53,7 @@ class ReportWeight:
         aspect widths (M,) each track reported the frame before (pixels; rows with a NaN aspect width are
         skipped)."""
         known = ~np.isnan(aspect_w)
-        if not known.all():
+        if not all_set(known):
             measured_w, kalman_w, aspect_w = measured_w[known], kalman_w[known], aspect_w[known]
         if len(measured_w) == 0:
             return

@@ -132,7 +132,7 @@ class Stage1Cost:
         width = frame_size[1]
         left = (det_xywh[:, 0] - det_xywh[:, 2] / 2 <= TOUCH_PX) & (scores >= cfg.high_score)
         right = (det_xywh[:, 0] + det_xywh[:, 2] / 2 >= width - TOUCH_PX) & (scores >= cfg.high_score)
-        if not (left.any() or right.any()):  # (most frames: no detection at a side border)
+        if not (any_set(left) or any_set(right)):  # (most frames: no detection at a side border)
             return None
         near = near_border(xywh_to_xyxy(self.table.observed_xywh), frame_size, cfg.entry_border_heights)
         vx = mean[:, 4]  # a track walking out through that border (its Kalman velocity, px/frame, points out)
@@ -145,7 +145,7 @@ class Stage1Cost:
         for row in border.any(axis=1).nonzero()[0]:  # (a few tracks at a border)
             own = self.calibration.own_positives(int(self.table.track_id[row]))
             border[row] &= len(own) >= cfg.border_look_min_looks
-        return border if border.any() else None
+        return border if any_set(border) else None
 
     def _border_cut_refusals(
         self, border: BorderLooks | None, rows: np.ndarray, cols: np.ndarray, similarity: np.ndarray

@@ -79,6 +79,8 @@ from tracker.truncation import TOUCH_PX
 
 __all__ = ["StillBoxes", "box_jitter", "edge_step", "model_jitter_quantile", "whole_boxes"]
 
+_TINY = np.finfo(np.float64).tiny  # smallest normal float64, looked up once (each `np.finfo` call ~1 us)
+
 _MAJORITY = 0.5  # a track whose still share exceeds this (most recent observations were still) is not reported
 # The Kalman measurement model (`kalman.KalmanFilter.project`): centre and size of a box are measured with independent
 # noises of the same std (`motion.std_position` of the box's width for x and w, of its height for y and h). An edge
@@ -382,7 +384,7 @@ def box_jitter(
         change = np.where(edges, change, -np.inf)
     largest = change.max(axis=1)
     largest[np.isneginf(largest)] = np.nan
-    return largest / np.maximum(heights, np.finfo(np.float64).tiny)
+    return largest / np.maximum(heights, _TINY)
 
 
 def free_edges(boxes_xywh: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:

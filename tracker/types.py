@@ -457,7 +457,7 @@ def _embedding_tensor(
             values = np.asarray(embeddings, dtype=np.float32)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{name} must be a numeric array: {exc}") from None
-        if not values.flags.writeable or any(stride < 0 for stride in values.strides):
+        if not values.flags.writeable or min(values.strides, default=0) < 0:
             # torch.from_numpy refuses negative strides (a flipped view) and warns about read-only memory: a copy
             values, copied = values.copy(), True
         emb = torch.from_numpy(values)
