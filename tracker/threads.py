@@ -25,9 +25,9 @@ libraries found here (1.1 ms too).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 
@@ -92,15 +92,14 @@ class BlasThreads:
 
     The libraries are found with threadpoolctl when first entered (once per instance: 1.5 ms with numpy alone, 26 ms
     with torch, OpenCV and OpenVINO loaded, whose scan also finds OpenCV's own OpenBLAS); a copy or an unpickled
-    tracker finds them again (their handles do not pickle). An OpenBLAS on its own threads (numpy's wheels) is read
-    and set by its C functions, resolved once (`_counts`): like torch's count, process-wide, from the thread running
-    the frame. Raises nothing for a library threadpoolctl cannot read (its count is left alone).
+    tracker finds them again (their handles do not pickle). Entering costs ~1.5 us a library (two C calls).
+    Raises nothing for a library threadpoolctl cannot read (its count is left alone).
     """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._libraries: list[_Counts] | None = None  # numpy's BLAS libraries' count functions; None: not yet found
-        self._lowered: list[tuple[_Counts, int]] = []  # (library, its count before the block) of the block running
+        self._libraries: list[Any] | None = None  # threadpoolctl's controllers of numpy's BLAS; None: not yet found
+        self._lowered: list[tuple[Any, int]] = []  # (library, its count before the block) of the block running
 
     def __getstate__(self) -> dict[str, int]:
         return {"limit": self.limit}
@@ -113,17 +112,17 @@ class BlasThreads:
         if limit <= 0:
             return
         if self._libraries is None:
-            self._libraries = [_counts(library) for library in _numpy_blas_libraries()]
+            self._libraries = _numpy_blas_libraries()
         for library in self._libraries:
-            before = library.get()
+            before = library.get_num_threads()
             if before is not None and limit < before:
-                library.set(limit)
+                library.set_num_threads(limit)
                 self._lowered.append((library, before))
 
     def __exit__(self, *exc: object) -> None:
         while self._lowered:
             library, before = self._lowered.pop()
-            library.set(before)
+            library.set_num_threads(before)
 
     @contextmanager
     def released(self) -> Iterator[None]:
@@ -131,34 +130,12 @@ class BlasThreads:
         caller's threads, as `exact_torch_threads` gives it torch's), bounded again after it."""
         lowered = list(self._lowered)
         for library, before in lowered:
-            library.set(before)
+            library.set_num_threads(before)
         try:
             yield
         finally:
             for library, _ in lowered:
-                library.set(self.limit)
-
-
-class _Counts(NamedTuple):
-    """A BLAS library's thread count: `get()` (None: unreadable) and `set(count)`."""
-
-    get: Callable[[], int | None]
-    set: Callable[[int], Any]
-
-
-def _counts(library: Any) -> _Counts:
-    """The count functions of one of threadpoolctl's library controllers. For an OpenBLAS on its own threads (not
-    OpenMP's), its C `openblas_get_num_threads` / `openblas_set_num_threads` (under the symbol names threadpoolctl
-    resolved, e.g. `scipy_openblas_set_num_threads64_`), which the controller's methods end in: they look the symbol
-    up and check which Python thread controls the pool on every call, ~20 of a walking frame's ~1000 us (cold, two
-    calls a frame; 3 us in a loop). Any other library, or a threadpoolctl without `_get_symbol` (before 3.5): the
-    controller's own methods."""
-    methods = _Counts(library.get_num_threads, library.set_num_threads)
-    symbol = getattr(library, "_get_symbol", None)
-    if library.internal_api != "openblas" or library.threading_layer == "openmp" or symbol is None:
-        return methods
-    get, set_ = symbol("openblas_get_num_threads"), symbol("openblas_set_num_threads")
-    return methods if get is None or set_ is None else _Counts(get, set_)
+                library.set_num_threads(self.limit)
 
 
 def _numpy_blas_libraries() -> list[Any]:
