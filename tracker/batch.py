@@ -471,10 +471,12 @@ def _run_ray(
     gpus_per_video: float,
     start_gallery: bytes | None,
 ) -> list[VideoResult]:
-    from tracker.ray_engine import ray_session, worker_logs_hint
+    from tracker.ray_engine import check_gpus, ray_session, worker_logs_hint
 
     with ray_session(address, quiet=not monitor.show) as ray:
         from ray.util.queue import Queue
+
+        check_gpus(ray, gpus_per_video, cluster=bool(address or os.environ.get(ADDRESS_ENV)))  # before any task
 
         logs = worker_logs_hint(ray)  # (the driver logs only Ray's errors: a worker's traceback stays in its log)
 
