@@ -750,7 +750,7 @@ class Gallery:
         """
         from tracker.io.lock import gallery_lock
 
-        path = Path(path)
+        path = Path(os.path.realpath(path))  # a symbolic link's file is replaced (os.replace replaced the link itself)
         _refuse_directory(path)  # (else: "this gallery never read it", or os.replace's IsADirectoryError)
         if lock:  # a missing folder is made first, so that the save into it is locked too (two first saves race)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -967,7 +967,7 @@ def check_saveable(path: str | Path, option: str = "--gallery") -> None:
             names the gallery file and its folder.
     """
     path = Path(path)
-    folder = path.parent
+    folder = Path(os.path.realpath(path)).parent  # where a save writes: a symbolic link's file's folder (`save`)
     if not folder.exists():
         raise FileNotFoundError(f"gallery folder {folder} does not exist: create it, or choose another {option}")
     if not folder.is_dir():
