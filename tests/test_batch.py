@@ -1157,3 +1157,17 @@ def test_a_ray_cluster_short_of_gpus_is_only_warned_about(caplog):
         check_gpus(Ray(1.0), 2.0, cluster=False)
     check_gpus(Ray(0.0), 0.5, cluster=True)
     assert "wait until a node with a GPU joins" in caplog.text
+
+
+def test_a_video_cut_short_is_reported_so_in_the_batch_summary(tmp_path):
+    """A clip still being copied in (or damaged) ends before the frames its header announces: `track` says so, but
+    the batch said "done  cut: 13 frames" alone, also when it reused it. Now both lines say where it stopped."""
+    data = write_video(tmp_path / "whole.avi", scene(FRAMES), "MJPG").read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "out"
+    for status in ("done", "reused"):
+        summary = track_many([cut], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+        (video,) = summary.videos
+        assert video.status == status and video.ended_early == (video.frames, FRAMES) and 0 < video.frames < FRAMES
+        assert f"stop being readable after frame {video.frames} of the {FRAMES}" in summary.describe()
