@@ -1171,3 +1171,21 @@ def test_a_video_cut_short_is_reported_so_in_the_batch_summary(tmp_path):
         (video,) = summary.videos
         assert video.status == status and video.ended_early == (video.frames, FRAMES) and 0 < video.frames < FRAMES
         assert f"stop being readable after frame {video.frames} of the {FRAMES}" in summary.describe()
+
+
+def test_globs_of_images_are_named_after_their_folders_as_track_names_them(tmp_path):
+    """`track batch 'cam1/*.jpg' 'cam2/*.jpg'` named the folders by the pattern's stem, `*`: `_` and `__2` (the
+    summary: "done  _ (cam1/*.jpg)"), where `track` names the same source `cam1`. Now: cam1/ and cam2/."""
+    import cv2
+
+    sources = []
+    for cam in ("cam1", "cam2"):
+        (tmp_path / cam).mkdir()
+        for k, frame in enumerate(scene(6)):
+            cv2.imwrite(str(tmp_path / cam / f"{k:04d}.png"), frame)
+        sources.append(str(tmp_path / cam / "*.png"))
+    out = tmp_path / "out"
+    summary = track_many(sources, TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    assert [(v.status, v.name) for v in summary.videos] == [("done", "cam1"), ("done", "cam2")]
+    assert (out / "cam1" / "cam1.txt").is_file() and (out / "cam2" / "cam2.txt").is_file()
+    assert "done     cam1:" in summary.describe()

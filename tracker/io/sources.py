@@ -38,7 +38,16 @@ import numpy as np
 from tracker.io.mot import read_sequence_info
 from tracker.wording import count
 
-__all__ = ["FrameSource", "SourceError", "check_named", "open_source", "resolve_source", "safe_name", "timestamp_rate"]
+__all__ = [
+    "FrameSource",
+    "SourceError",
+    "check_named",
+    "glob_name",
+    "open_source",
+    "resolve_source",
+    "safe_name",
+    "timestamp_rate",
+]
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +225,21 @@ def safe_name(text: str, default: str = "source") -> str:
     return name or default
 
 
+def glob_name(spec: str | Path) -> str | None:
+    """The name `open_source` gives a glob of images (`cams/cam1/*.jpg`: cam1, its longest existing folder), found
+    without opening an image; None for a source that is not a glob (a path that exists, a URL, a webcam)."""
+    text = str(spec)
+    if resolve_source(text) != "glob":
+        return None
+    path = _as_path(text)
+    return _glob_source_name(path, _literal_glob(path)[1])
+
+
+def _glob_source_name(path: Path, folder: Path | None) -> str:
+    """A glob's output name: its longest existing `folder`'s name, else the pattern's parent's."""
+    return safe_name((folder if folder is not None else path.parent).name, "images")
+
+
 def open_source(spec: str | Path) -> FrameSource:
     """Open a video file, image folder or glob, MOTChallenge sequence folder, webcam index or URL.
 
@@ -236,8 +260,7 @@ def open_source(spec: str | Path) -> FrameSource:
         files, folder = _glob_images(path)
         if not files:
             raise _no_images(spec, path)
-        name = folder.name if folder is not None else path.parent.name
-        return _image_source(safe_name(name, "images"), files, None, "images")
+        return _image_source(_glob_source_name(path, folder), files, None, "images")
     if kind == "url":
         return _url_source(spec)
     if kind == "webcam":
