@@ -1173,19 +1173,20 @@ def test_a_video_cut_short_is_reported_so_in_the_batch_summary(tmp_path):
         assert f"stop being readable after frame {video.frames} of the {FRAMES}" in summary.describe()
 
 
-def test_globs_of_images_are_named_after_their_folders_as_track_names_them(tmp_path):
-    """`track batch 'cam1/*.jpg' 'cam2/*.jpg'` named the folders by the pattern's stem, `*`: `_` and `__2` (the
-    summary: "done  _ (cam1/*.jpg)"), where `track` names the same source `cam1`. Now: cam1/ and cam2/."""
+def test_images_are_named_as_track_names_them(tmp_path):
+    """`track batch 'cam1/*.png' 'cam2/*.png' day.cam3/ day.cam4/` named the folders by path stems: the globs' `*`
+    gave `_` and `__2` (the summary: "done  _ (cam1/*.png)"), the folders `day` and `day_2`, where `track` names
+    them cam1, cam2, day.cam3, day.cam4. Now the batch's folders carry those names."""
     import cv2
 
-    sources = []
-    for cam in ("cam1", "cam2"):
+    sources, names = [], ["cam1", "cam2", "day.cam3", "day.cam4"]
+    for cam in names:
         (tmp_path / cam).mkdir()
         for k, frame in enumerate(scene(6)):
             cv2.imwrite(str(tmp_path / cam / f"{k:04d}.png"), frame)
-        sources.append(str(tmp_path / cam / "*.png"))
+        sources.append(str(tmp_path / cam / "*.png") if cam.startswith("cam") else str(tmp_path / cam))
     out = tmp_path / "out"
     summary = track_many(sources, TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
-    assert [(v.status, v.name) for v in summary.videos] == [("done", "cam1"), ("done", "cam2")]
-    assert (out / "cam1" / "cam1.txt").is_file() and (out / "cam2" / "cam2.txt").is_file()
+    assert [(v.status, v.name) for v in summary.videos] == [("done", name) for name in names]
+    assert all((out / name / f"{name}.txt").is_file() for name in names)
     assert "done     cam1:" in summary.describe()

@@ -701,7 +701,7 @@ def _names(sources: Sequence[str], out: Path | None = None) -> list[str]:
     in `out`. Names by position alone gave `cam1/clip.mp4` and `cam2/clip.mp4`, listed the other way round (or after
     a new `cam0/clip.mp4`), each other's folders: both tracked again, and each folder replaced by another camera's.
     """
-    from tracker.io.sources import glob_name  # (lazily, as the other source checks: OpenCV loads with it)
+    from tracker.io.sources import image_source_name  # (lazily, as the other source checks: OpenCV loads with it)
 
     earlier = _earlier_sources(out) if out is not None else {}
     taken = set(_folders(out)) if out is not None else set()
@@ -714,8 +714,8 @@ def _names(sources: Sequence[str], out: Path | None = None) -> list[str]:
             claimed.add(name)
     for index, source in enumerate(sources):
         if names[index] is None:
-            # a glob of images is named after its folder, as `track` names it (`cam1/*.jpg`: cam1; its stem gave `_`)
-            stem = glob_name(source) or Path(str(source).rstrip("/")).stem or "video"
+            # images are named as `track` names them (`cam1/*.jpg`: cam1, `day.cam1/`: day.cam1; stems gave `_`, `day`)
+            stem = image_source_name(source) or Path(str(source).rstrip("/")).stem or "video"
             names[index] = unique_stem("".join(c if c.isalnum() or c in "-_." else "_" for c in stem), taken)
     return [name for name in names if name is not None]
 

@@ -42,7 +42,7 @@ __all__ = [
     "FrameSource",
     "SourceError",
     "check_named",
-    "glob_name",
+    "image_source_name",
     "open_source",
     "resolve_source",
     "safe_name",
@@ -225,14 +225,26 @@ def safe_name(text: str, default: str = "source") -> str:
     return name or default
 
 
-def glob_name(spec: str | Path) -> str | None:
-    """The name `open_source` gives a glob of images (`cams/cam1/*.jpg`: cam1, its longest existing folder), found
-    without opening an image; None for a source that is not a glob (a path that exists, a URL, a webcam)."""
+def image_source_name(spec: str | Path) -> str | None:
+    """The name `open_source` gives a glob of images (`cams/cam1/*.jpg`: cam1, its longest existing folder), a
+    folder of images (`day.cam1/`: day.cam1, not the stem `day`) or a MOTChallenge sequence (its seqinfo.ini's
+    name), found without opening an image; None for the other sources (a video file's is its stem) and for a
+    folder `open_source` would refuse or name otherwise (a bad seqinfo.ini, a sequence folder without one)."""
     text = str(spec)
-    if resolve_source(text) != "glob":
-        return None
+    kind = resolve_source(text)
     path = _as_path(text)
-    return _glob_source_name(path, _literal_glob(path)[1])
+    if kind == "glob":
+        return _glob_source_name(path, _literal_glob(path)[1])
+    if kind != "path" or not path.is_dir():
+        return None
+    if (path / "seqinfo.ini").is_file():
+        try:
+            return safe_name(read_sequence_info(path).name)
+        except (OSError, ValueError):
+            return None
+    if (path / "img1").is_dir():  # (`open_source` tracks its img1 folder, and names it so)
+        return None
+    return safe_name(path.name, "images")
 
 
 def _glob_source_name(path: Path, folder: Path | None) -> str:
