@@ -228,14 +228,18 @@ def safe_name(text: str, default: str = "source") -> str:
 def image_source_name(spec: str | Path) -> str | None:
     """The name `open_source` gives a glob of images (`cams/cam1/*.jpg`: cam1, its longest existing folder), a
     folder of images (`day.cam1/`: day.cam1, not the stem `day`) or a MOTChallenge sequence (its seqinfo.ini's
-    name), found without opening an image; None for the other sources (a video file's is its stem) and for a
-    folder `open_source` would refuse or name otherwise (a bad seqinfo.ini, a sequence folder without one)."""
+    name), found without opening an image; None for the other sources (a video file's is its stem), a glob that
+    matches no image (it names nothing: its error is told with the pattern's stem), and a folder `open_source`
+    would refuse or name otherwise (a bad seqinfo.ini, a sequence folder without one). In `resolve_source`'s order:
+    an existing path first."""
     text = str(spec)
-    kind = resolve_source(text)
     path = _as_path(text)
-    if kind == "glob":
-        return _glob_source_name(path, _literal_glob(path)[1])
-    if kind != "path" or not path.is_dir():
+    if not (text and _exists(path)):
+        if not any(ch in text for ch in GLOB_CHARS):
+            return None
+        files, folder = _glob_images(path)
+        return _glob_source_name(path, folder) if files else None
+    if not path.is_dir():
         return None
     if (path / "seqinfo.ini").is_file():
         try:
