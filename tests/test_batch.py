@@ -1125,3 +1125,68 @@ def test_a_gallery_save_that_fails_in_the_reduce_leaves_the_file_whole_and_a_rer
     again = run_batch()
     assert [v.status for v in again.videos] == ["reused"] and again.gallery_saved
     assert len(Gallery.load(gallery).identities) == 2 and (out / "cam" / "cam.global.json").is_file()
+
+
+def test_a_gpu_share_a_local_ray_cannot_give_is_refused_before_any_task(ray_cluster, clips, tmp_path):
+    """`--engine ray --gpus-per-video 0.25` on a machine without a GPU: the local Ray never scheduled the tasks and
+    the batch printed "0/1 videos done" until interrupted (2 minutes here, then Ctrl-C). Now: one ValueError naming
+    --gpus-per-video and the GPUs the Ray has, before any task; nothing written in OUT."""
+    if ray_cluster.cluster_resources().get("GPU", 0):
+        pytest.skip("this Ray has a GPU")
+    out = tmp_path / "out"
+    with pytest.raises(ValueError, match=r"--gpus-per-video 0.25 .* has 0 GPUs: its tasks would wait forever"):
+        track_many([clips[0]], TrackerConfig(), out, engine="ray", gpus_per_video=0.25, progress=False,
+                   make_tracker=fake_tracker)  # fmt: skip
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_ray_cluster_short_of_gpus_is_only_warned_about(caplog):
+    """A cluster (--address) may add GPU nodes later (an autoscaler): the share is not refused there."""
+    from tracker.ray_engine import check_gpus
+
+    class Ray:
+        def __init__(self, gpus):
+            self.gpus = gpus
+
+        def cluster_resources(self):
+            return {"CPU": 8.0} | ({"GPU": self.gpus} if self.gpus else {})
+
+    check_gpus(Ray(1.0), 0.25, cluster=False)  # enough
+    check_gpus(Ray(0.0), 0.0, cluster=False)  # no share asked
+    with pytest.raises(ValueError, match=r"--gpus-per-video 2 .* has 1 GPUs"):
+        check_gpus(Ray(1.0), 2.0, cluster=False)
+    check_gpus(Ray(0.0), 0.5, cluster=True)
+    assert "wait until a node with a GPU joins" in caplog.text
+
+
+def test_a_video_cut_short_is_reported_so_in_the_batch_summary(tmp_path):
+    """A clip still being copied in (or damaged) ends before the frames its header announces: `track` says so, but
+    the batch said "done  cut: 13 frames" alone, also when it reused it. Now both lines say where it stopped."""
+    data = write_video(tmp_path / "whole.avi", scene(FRAMES), "MJPG").read_bytes()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(data[: len(data) // 2])
+    out = tmp_path / "out"
+    for status in ("done", "reused"):
+        summary = track_many([cut], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+        (video,) = summary.videos
+        assert video.status == status and video.ended_early == (video.frames, FRAMES) and 0 < video.frames < FRAMES
+        assert f"stop being readable after frame {video.frames} of the {FRAMES}" in summary.describe()
+
+
+def test_images_are_named_as_track_names_them(tmp_path):
+    """`track batch 'cam1/*.png' 'cam2/*.png' day.cam3/ day.cam4/` named the folders by path stems: the globs' `*`
+    gave `_` and `__2` (the summary: "done  _ (cam1/*.png)"), the folders `day` and `day_2`, where `track` names
+    them cam1, cam2, day.cam3, day.cam4. Now the batch's folders carry those names."""
+    import cv2
+
+    sources, names = [], ["cam1", "cam2", "day.cam3", "day.cam4"]
+    for cam in names:
+        (tmp_path / cam).mkdir()
+        for k, frame in enumerate(scene(6)):
+            cv2.imwrite(str(tmp_path / cam / f"{k:04d}.png"), frame)
+        sources.append(str(tmp_path / cam / "*.png") if cam.startswith("cam") else str(tmp_path / cam))
+    out = tmp_path / "out"
+    summary = track_many(sources, TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    assert [(v.status, v.name) for v in summary.videos] == [("done", name) for name in names]
+    assert all((out / name / f"{name}.txt").is_file() for name in names)
+    assert "done     cam1:" in summary.describe()

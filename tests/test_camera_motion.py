@@ -733,3 +733,41 @@ def test_a_frame_given_again_after_a_rollback_is_bridged_as_once_in_an_estimator
     np.testing.assert_array_equal(affines[1], affines[0])
     counts = [(resumed.estimates, resumed.failures, resumed.bridged) for resumed in (once, retried)]
     assert counts == [(3, 1, 1), (3, 1, 1)]
+
+
+def test_a_homography_whose_horizon_crosses_a_tracks_last_box_is_refused_and_changes_nothing():
+    """A (3, 3) homography divides by x * h20 + y * h21 + h22, zero on its horizon line. One through the centre of a
+    track's last observed box (here x = 135: h20 = -1/135) was accepted with three numpy RuntimeWarnings (divide by
+    zero, invalid values) and left inf / NaN in that box, although the same motion through a Kalman centre was
+    refused. Now: the ValueError naming camera_motion that `warp_states` gives, no warning, the tracker as before."""
+    boxes, scores = np.array([[110.0, 100.0, 160.0, 220.0], [400.0, 100.0, 450.0, 220.0]]), np.array([0.9, 0.9])
+    tracker = Tracker(motion_only(), frame_rate=10)
+    for _ in range(5):
+        ids = [o.track_id for o in tracker.update_detections(boxes, scores, frame_size=(480, 640))]
+    assert tracker.core.table.observed_xywh[0, 0] == 135.0
+    before = tracker.core._mean.copy(), tracker.core.table.observed_xywh.copy(), tracker.core.frame_index
+    horizon = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [-1.0 / 135.0, 0.0, 1.0]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"camera_motion takes .* beyond floating-point range"):
+            tracker.update_detections(boxes, scores, camera_motion=horizon, frame_size=(480, 640))
+    np.testing.assert_array_equal(tracker.core._mean, before[0])
+    np.testing.assert_array_equal(tracker.core.table.observed_xywh, before[1])
+    assert tracker.core.frame_index == before[2]
+    assert [o.track_id for o in tracker.update_detections(boxes, scores, frame_size=(480, 640))] == ids == [1, 2]
+
+
+def test_birth_looks_on_a_homographys_horizon_are_forgotten_not_made_nan():
+    """The births' refused looks follow the camera once the frame is in (nothing may be refused then): a look that
+    the homography sends to infinity is forgotten, with no warning and no NaN kept."""
+    from tracker.birth import BirthShapes
+
+    shapes = BirthShapes(load_config(), 10.0)
+    shapes._hold(np.array([[135.0, 160.0, 50.0, 120.0]]), np.array([0]), np.array([[135.0, 160.0]]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        shapes.follow_camera(np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [-1.0 / 135.0, 0.0, 1.0]]))
+    assert len(shapes._refused) == len(shapes._origin) == 0
+    shapes._hold(np.array([[135.0, 160.0, 50.0, 120.0]]), np.array([0]), np.array([[135.0, 160.0]]))
+    shapes.follow_camera(np.array([[1.0, 0.0, 5.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]))  # a plain shift still moves
+    np.testing.assert_allclose(shapes._refused, [[140.0, 160.0, 50.0, 120.0]])

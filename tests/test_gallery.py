@@ -600,3 +600,29 @@ def test_the_gallery_modules_public_names_outlive_its_split():
     before += ["Sighting", "check_saveable", "consistent_looks", "select_prototypes"]
     assert set(before) <= set(gallery.__all__)
     assert all(callable(getattr(gallery, name)) for name in before)
+
+
+def test_a_gallery_reached_through_a_symbolic_link_is_saved_into_its_file_and_locked_as_it(tmp_path):
+    """`site.gallery -> store/site-2026.gallery` (a link naming the current file): a save through the link replaced
+    the link by a regular file (os.replace renames over the link itself), so the real file was never updated and
+    two runs, one naming the link and one the file, took two different locks and wrote two diverging galleries.
+    Now the file the link points to is saved (the link stays) and both names take one lock."""
+    from tracker.io.lock import FolderInUse, gallery_lock
+
+    store = tmp_path / "store"
+    store.mkdir()
+    real, link = store / "site-2026.gallery", tmp_path / "site.gallery"
+    gallery, looks = filled(3)
+    gallery.save(real)
+    link.symlink_to(real)
+    loaded = Gallery.load(link)
+    loaded.add(loaded.new_id(), looks[0, 8:], 0, sighting())
+    loaded.save(link)
+    assert link.is_symlink() and len(Gallery.load(real)) == 4
+    check_saveable(link)  # the link's folder and the file's both writable here; nothing left behind
+    assert sorted(p.name for p in store.iterdir()) == ["site-2026.gallery"]
+    with gallery_lock(link):
+        with pytest.raises(FolderInUse, match=f"the gallery {real} is in use"):
+            gallery_lock(real).acquire()
+        with pytest.raises(FolderInUse):
+            Gallery.load(real).save(real)  # a save takes the lock too

@@ -125,3 +125,30 @@ def test_a_deleted_tracker_stops_sharing_the_gallery_at_once():
     finally:
         if enabled:
             gc.enable()
+
+
+def test_a_camera_of_another_d_is_refused_by_the_live_tracks_others_offer():
+    """A gallery that holds no identity yet but serves two cameras knows its D from the live tracks they offer. A
+    third camera giving embeddings of another D failed deep in `Gallery.match` with numpy's "matmul: Input operand 1
+    has a mismatch in its core dimension 0 ..." after its frame had been half tracked. Now: the ValueError that a
+    stored identity of another D gives ("embeddings have D = 16, the gallery holds D = 8"), before anything
+    changes; embeddings of the gallery's D then track as usual."""
+    cfg = load_config(overrides=["device=cpu"])
+    gallery = Gallery(cfg.gallery)
+    cameras = [Tracker(cfg, frame_rate=FPS, gallery=gallery) for _ in range(3)]
+    identities = reid_like_identities(2, 8)
+    scenes = [[Walker(0, linear_path(300, 300, 2, 0))], [Walker(1, linear_path(600, 300, -2, 0))]]
+    rng = np.random.default_rng(0)
+    for f in range(20):
+        for tracker, scene in zip(cameras, scenes, strict=False):
+            det = render(scene, f, identities, 0.01, rng)
+            tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+    assert len(gallery) == 0 and gallery.shared  # nothing stored: the D is that of the looks offered
+    third, box = cameras[2], np.array([[100.0, 100.0, 150.0, 220.0]])
+    for _ in range(3):
+        with pytest.raises(ValueError, match="embeddings have D = 16, the gallery holds D = 8"):
+            third.update_detections(box, [0.9], embeddings=rng.normal(size=(1, 16)))
+    assert third.core.frame_index == 0 and len(third.core.tracks) == 0
+    for _ in range(5):
+        out = third.update_detections(box, [0.9], embeddings=identities[1][None] + rng.normal(scale=0.01, size=(1, 8)))
+    assert [o.track_id for o in out] == [1] and gallery.dim == 8

@@ -120,6 +120,7 @@ class VideoResult:
     reason: str | None = None
     outputs: list[Path] = field(default_factory=list)
     stem: str | None = None  # the outputs' file stem (`<stem>.txt`, ...)
+    ended_early: tuple[int, int] | None = None  # (last frame read, frames its header announces): cut short, damaged
 
     @property
     def retried(self) -> bool:
@@ -176,9 +177,12 @@ class BatchSummary:
         lines = [f"{len(done)} of {count(len(self.videos), 'video')} tracked ({self.engine}){rate}"]
         lines += [
             f"  done     {label[id(v)]}: {count(v.frames, 'frame')}, {count(v.tracks, 'track')} -> {v.out_dir}"
+            + _cut_short(v)
             for v in done
         ]
-        lines += [f"  reused   {label[id(v)]}: outputs of an earlier run with the same inputs" for v in reused]
+        lines += [
+            f"  reused   {label[id(v)]}: outputs of an earlier run with the same inputs{_cut_short(v)}" for v in reused
+        ]
         lines += [f"  retried  {label[id(v)]}: {count(v.attempts, 'attempt')}" for v in retried]
         lines += [f"  failed   {label[id(v)]}: {v.reason}" for v in self.failed]
         if self.gallery is not None and not self.gallery_saved:
@@ -191,6 +195,18 @@ class BatchSummary:
                 f"{self.gallery} ({count(self.gallery_identities, 'identity', 'identities')})"
             )
         return "\n".join(lines)
+
+
+def _cut_short(video: VideoResult) -> str:
+    """ "; only N of the M frames ..." for a video whose data stopped before the frames its header announces (a file
+    still being copied or uploaded: `track` says so, the batch said "done" alone), else ""."""
+    if video.ended_early is None:
+        return ""
+    last, announced = video.ended_early
+    return (
+        f"; its frames stop being readable after frame {last} of the {announced} its header announces (cut short, "
+        "damaged, or still being written: a re-run tracks it again once the file has changed)"
+    )
 
 
 # ------------------------------------------------------------------------------------------------ progress
@@ -397,12 +413,14 @@ def run_video(
         result.reason = f"{type(exc).__name__}: {_one_line(exc)}"
         return result
     result.frames, result.seconds, result.tracks = summary.frames, summary.seconds, len(summary.tracks)
+    if summary.ended_early is not None and summary.expected_frames:
+        result.ended_early = (summary.ended_early, summary.expected_frames)
     if summary.interrupted:
         shutil.rmtree(task.partial_dir, ignore_errors=True)
         result.reason = INTERRUPTED
         return result
     note = {"fingerprint": task.fingerprint, "source": task.source, "frames": summary.frames, "error": summary.error}
-    note |= {"tracks": result.tracks, "seconds": summary.seconds, "stem": stem}
+    note |= {"tracks": result.tracks, "seconds": summary.seconds, "stem": stem, "ended_early": result.ended_early}
     (task.partial_dir / NOTE_NAME).write_text(to_json(note, indent=1))
     _publish(task.partial_dir, task.out_dir)
     result.outputs = [task.out_dir / p.name for p in summary.outputs]
@@ -427,6 +445,9 @@ def _reused(task: VideoTask) -> VideoResult | None:
     frames, tracks = int(note.get("frames", 0)), int(note.get("tracks", 0))
     result = VideoResult(task.index, task.source, task.name, task.out_dir, "reused", frames, 0.0, tracks, 0)
     result.stem = note.get("stem")
+    cut = note.get("ended_early")
+    if isinstance(cut, list) and len(cut) == 2 and all(isinstance(n, int) for n in cut):
+        result.ended_early = (cut[0], cut[1])
     return result
 
 
@@ -471,10 +492,12 @@ def _run_ray(
     gpus_per_video: float,
     start_gallery: bytes | None,
 ) -> list[VideoResult]:
-    from tracker.ray_engine import ray_session, worker_logs_hint
+    from tracker.ray_engine import check_gpus, ray_session, worker_logs_hint
 
     with ray_session(address, quiet=not monitor.show) as ray:
         from ray.util.queue import Queue
+
+        check_gpus(ray, gpus_per_video, cluster=bool(address or os.environ.get(ADDRESS_ENV)))  # before any task
 
         logs = worker_logs_hint(ray)  # (the driver logs only Ray's errors: a worker's traceback stays in its log)
 
@@ -678,6 +701,8 @@ def _names(sources: Sequence[str], out: Path | None = None) -> list[str]:
     in `out`. Names by position alone gave `cam1/clip.mp4` and `cam2/clip.mp4`, listed the other way round (or after
     a new `cam0/clip.mp4`), each other's folders: both tracked again, and each folder replaced by another camera's.
     """
+    from tracker.io.sources import image_source_name  # (lazily, as the other source checks: OpenCV loads with it)
+
     earlier = _earlier_sources(out) if out is not None else {}
     taken = set(_folders(out)) if out is not None else set()
     names: list[str | None] = [None] * len(sources)
@@ -689,7 +714,8 @@ def _names(sources: Sequence[str], out: Path | None = None) -> list[str]:
             claimed.add(name)
     for index, source in enumerate(sources):
         if names[index] is None:
-            stem = Path(str(source).rstrip("/")).stem or "video"
+            # images are named as `track` names them (`cam1/*.jpg`: cam1, `day.cam1/`: day.cam1; stems gave `_`, `day`)
+            stem = image_source_name(source) or Path(str(source).rstrip("/")).stem or "video"
             names[index] = unique_stem("".join(c if c.isalnum() or c in "-_." else "_" for c in stem), taken)
     return [name for name in names if name is not None]
 

@@ -96,8 +96,12 @@ class BirthShapes:
         the previous frame's pixels), so a static false detection seen by a moving camera still stands still."""
         if len(self._refused):
             origins = np.concatenate([self._origin, np.ones((len(self._origin), 2))], axis=1)
-            self._refused = warp_boxes_xywh(self._refused, transform)
-            self._origin = warp_boxes_xywh(origins, transform)[:, :2]
+            try:
+                refused, moved_origins = warp_boxes_xywh(self._refused, transform), warp_boxes_xywh(origins, transform)
+            except ValueError:  # a homography's horizon crosses a refused look: it is nowhere in this frame (run once
+                self._hold(np.zeros((0, 4)), np.zeros(0, dtype=np.int64), np.zeros((0, 2)))  # the frame is in)
+                return
+            self._refused, self._origin = refused, moved_origins[:, :2]
 
     def learn(
         self,

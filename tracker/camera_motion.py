@@ -160,7 +160,7 @@ def warp_states(mean: np.ndarray, covariance: np.ndarray, transform: np.ndarray)
     if len(mean) == 0:
         return mean, covariance
     h = as_homography(transform)
-    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, not warned about
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # refused below, not warned about
         m, uv = _state_maps(h, mean[:, :2])
         new_mean = np.einsum("tij,tj->ti", m, mean)
         new_mean[:, :2] = uv
@@ -171,13 +171,24 @@ def warp_states(mean: np.ndarray, covariance: np.ndarray, transform: np.ndarray)
 
 
 def warp_boxes_xywh(boxes_xywh: np.ndarray, transform: np.ndarray) -> np.ndarray:
-    """(T, 4) xywh boxes moved like the states of `warp_states` (centre mapped, size scaled)."""
+    """(T, 4) xywh boxes moved like the states of `warp_states` (centre mapped, size scaled).
+
+    Raises:
+        ValueError: `transform` is refused by `as_homography`, or moves a box beyond the range whose square float64
+            holds: a homography whose horizon (where it divides by zero) passes through a box's centre sends it to
+            infinity, as `warp_states` refuses for a state.
+    """
     boxes = np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4)
     if not len(boxes):
         return boxes
-    uv, jac = _jacobians(as_homography(transform), boxes[:, :2])
-    scale = np.sqrt(np.abs(np.linalg.det(jac)))
-    return np.concatenate([uv, boxes[:, 2:] * scale[:, None]], axis=1)
+    h = as_homography(transform)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # refused below, not warned about
+        uv, jac = _jacobians(h, boxes[:, :2])
+        scale = np.sqrt(np.abs(np.linalg.det(jac)))
+        moved = np.concatenate([uv, boxes[:, 2:] * scale[:, None]], axis=1)
+        if not _squares_finite(moved):
+            raise ValueError(f"camera_motion takes the tracks' boxes {_OUT_OF_RANGE}, got {h.tolist()}")
+    return moved
 
 
 @dataclass

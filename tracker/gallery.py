@@ -177,10 +177,15 @@ class Gallery:
     @property
     @_locked
     def dim(self) -> int | None:
-        """D of the stored embeddings (None while empty and no model dimension is known)."""
+        """D of the stored embeddings, or while none is stored, of the live tracks streams offer (`publish`): None
+        while both are empty and no model dimension is known."""
         if self.model is not None and self.model.dim is not None:
             return self.model.dim
-        return self._stored_dim()
+        stored = self._stored_dim()
+        if stored is not None:
+            return stored
+        offered = next((look for live in list(self._live.values()) for look in live.values()), None)
+        return None if offered is None else offered.prototypes.shape[1]
 
     def _stored_dim(self) -> int | None:
         """D of the stored prototypes (those of the first identity: all have one D); None while empty."""
@@ -601,7 +606,7 @@ class Gallery:
         """
         from tracker.io.lock import gallery_lock
 
-        path = Path(path)
+        path = Path(os.path.realpath(path))  # a symbolic link's file is replaced (os.replace replaced the link itself)
         refuse_directory(path)  # (else: "this gallery never read it", or os.replace's IsADirectoryError)
         if lock:  # a missing folder is made first, so that the save into it is locked too (two first saves race)
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -76,7 +76,7 @@ def check_saveable(path: str | Path, option: str = "--gallery") -> None:
             names the gallery file and its folder.
     """
     path = Path(path)
-    folder = path.parent
+    folder = Path(os.path.realpath(path)).parent  # where a save writes: a symbolic link's file's folder (`save`)
     if not folder.exists():
         raise FileNotFoundError(f"gallery folder {folder} does not exist: create it, or choose another {option}")
     if not folder.is_dir():

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
-__all__ = ["check_reachable", "import_ray", "ray_map", "ray_session", "worker_logs_hint"]
+__all__ = ["check_gpus", "check_reachable", "import_ray", "ray_map", "ray_session", "worker_logs_hint"]
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,32 @@ def check_reachable(address: str | None) -> None:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as exc:
         raise ConnectionError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
+
+
+def check_gpus(ray: ModuleType, gpus_per_task: float, cluster: bool) -> None:
+    """Refuse a GPU share no node of a Ray that cannot grow can give: its tasks would wait forever.
+
+    A local Ray (`cluster` False: started here, or a fixture's) has the GPUs it was started with, so tasks asking
+    for more than it has are never scheduled: `track batch --engine ray --gpus-per-video 0.25` on a machine without
+    a GPU printed nothing and waited ("0/1 videos done") until interrupted. A cluster (`--address`, `$RAY_ADDRESS`)
+    may add GPU nodes later (an autoscaler): it is only logged there.
+
+    Raises:
+        ValueError: `cluster` is False and the Ray's GPUs are fewer than `gpus_per_task`, naming both.
+    """
+    if gpus_per_task <= 0:
+        return
+    have = float(ray.cluster_resources().get("GPU", 0.0))
+    if have >= gpus_per_task:
+        return
+    what = f"--gpus-per-video {gpus_per_task:g} asks each video's task for a GPU share, but the Ray"
+    if cluster:
+        log.warning("%s cluster has %g GPUs now: the tasks wait until a node with a GPU joins", what, have)
+        return
+    raise ValueError(
+        f"{what} started on this machine has {have:g} GPUs: its tasks would wait forever; leave --gpus-per-video out "
+        "(the videos run on the CPUs) or join a cluster with GPUs (--address)"
+    )
 
 
 def ray_map(fn: Callable[[T], R], items: Iterable[T], address: str | None = None, num_cpus: float = 1) -> list[R]:

@@ -170,9 +170,12 @@ def gallery_lock(path: str | Path, option: str = "--gallery") -> FolderLock | co
     `option` names, in the errors, what chooses another gallery file.
 
     A gallery whose folder does not exist is not locked (a lock would create the folder): the caller's own error
-    names the missing folder or file, and with no folder there is no gallery another run could be writing.
+    names the missing folder or file, and with no folder there is no gallery another run could be writing. A
+    symbolic link is followed: the lock is the file's it points to, whichever name a run gives (`Gallery.save`
+    replaces that file, not the link).
     """
     path = Path(path)
-    if not path.parent.is_dir():
+    real = Path(os.path.realpath(path))
+    if not real.parent.is_dir():
         return contextlib.nullcontext()
-    return FolderLock(path.parent, lock_name=f".{path.name}.lock", subject=f"the gallery {path}", option=option)
+    return FolderLock(real.parent, lock_name=f".{real.name}.lock", subject=f"the gallery {path}", option=option)

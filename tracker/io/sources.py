@@ -38,7 +38,16 @@ import numpy as np
 from tracker.io.mot import read_sequence_info
 from tracker.wording import count
 
-__all__ = ["FrameSource", "SourceError", "check_named", "open_source", "resolve_source", "safe_name", "timestamp_rate"]
+__all__ = [
+    "FrameSource",
+    "SourceError",
+    "check_named",
+    "image_source_name",
+    "open_source",
+    "resolve_source",
+    "safe_name",
+    "timestamp_rate",
+]
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +225,37 @@ def safe_name(text: str, default: str = "source") -> str:
     return name or default
 
 
+def image_source_name(spec: str | Path) -> str | None:
+    """The name `open_source` gives a glob of images (`cams/cam1/*.jpg`: cam1, its longest existing folder), a
+    folder of images (`day.cam1/`: day.cam1, not the stem `day`) or a MOTChallenge sequence (its seqinfo.ini's
+    name), found without opening an image; None for the other sources (a video file's is its stem), a glob that
+    matches no image (it names nothing: its error is told with the pattern's stem), and a folder `open_source`
+    would refuse or name otherwise (a bad seqinfo.ini, a sequence folder without one). In `resolve_source`'s order:
+    an existing path first."""
+    text = str(spec)
+    path = _as_path(text)
+    if not (text and _exists(path)):
+        if not any(ch in text for ch in GLOB_CHARS):
+            return None
+        files, folder = _glob_images(path)
+        return _glob_source_name(path, folder) if files else None
+    if not path.is_dir():
+        return None
+    if (path / "seqinfo.ini").is_file():
+        try:
+            return safe_name(read_sequence_info(path).name)
+        except (OSError, ValueError):
+            return None
+    if (path / "img1").is_dir():  # (`open_source` tracks its img1 folder, and names it so)
+        return None
+    return safe_name(path.name, "images")
+
+
+def _glob_source_name(path: Path, folder: Path | None) -> str:
+    """A glob's output name: its longest existing `folder`'s name, else the pattern's parent's."""
+    return safe_name((folder if folder is not None else path.parent).name, "images")
+
+
 def open_source(spec: str | Path) -> FrameSource:
     """Open a video file, image folder or glob, MOTChallenge sequence folder, webcam index or URL.
 
@@ -236,8 +276,7 @@ def open_source(spec: str | Path) -> FrameSource:
         files, folder = _glob_images(path)
         if not files:
             raise _no_images(spec, path)
-        name = folder.name if folder is not None else path.parent.name
-        return _image_source(safe_name(name, "images"), files, None, "images")
+        return _image_source(_glob_source_name(path, folder), files, None, "images")
     if kind == "url":
         return _url_source(spec)
     if kind == "webcam":
