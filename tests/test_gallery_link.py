@@ -102,25 +102,32 @@ def test_the_source_name_set_on_the_core_is_recorded_with_the_sightings():
     assert identity.first_seen.source == identity.last_seen.source == "lobby.mp4"
 
 
-def test_a_deleted_tracker_stops_sharing_the_gallery_at_once():
-    """Two cameras on one gallery each offer their live tracks; deleting one tracker withdraws it at once, without
-    waiting for the garbage collector (a reference cycle through the core would keep it, and its tracks offered)."""
+def _cameras_sharing(gallery: Gallery, count: int, dim: int) -> tuple[list[Tracker], np.ndarray, np.random.Generator]:
+    """`count` trackers on `gallery`, the first two each tracking one walker (D = `dim`) for 20 frames, so that each
+    offers its live track to the others; the walkers' (2, D) identities, and the generator that drew their looks."""
     cfg = load_config(overrides=["device=cpu"])
-    gallery = Gallery(cfg.gallery)
-    cameras = [Tracker(cfg, frame_rate=FPS, gallery=gallery) for _ in range(2)]
-    identities = reid_like_identities(2, DIM)
+    cameras = [Tracker(cfg, frame_rate=FPS, gallery=gallery) for _ in range(count)]
+    identities = reid_like_identities(2, dim)
     scenes = [[Walker(0, linear_path(300, 300, 2, 0))], [Walker(1, linear_path(600, 300, -2, 0))]]
     rng = np.random.default_rng(0)
     for f in range(20):
-        for tracker, scene in zip(cameras, scenes, strict=True):
+        for tracker, scene in zip(cameras, scenes, strict=False):
             det = render(scene, f, identities, 0.01, rng)
             tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
-    first = cameras[0]
+    return cameras, identities, rng
+
+
+def test_a_deleted_tracker_stops_sharing_the_gallery_at_once():
+    """Two cameras on one gallery each offer their live tracks; deleting one tracker withdraws it at once, without
+    waiting for the garbage collector (a reference cycle through the core would keep it, and its tracks offered)."""
+    gallery = Gallery(load_config(overrides=["device=cpu"]).gallery)
+    cameras, _, _ = _cameras_sharing(gallery, 2, DIM)
+    first, tracker = cameras
     assert gallery.shared and gallery.searchable(first.core)  # the second camera's live track is offered
     enabled = gc.isenabled()
     gc.disable()
     try:
-        del cameras, tracker  # (the loop's last `tracker` is the second camera)
+        del cameras, tracker  # (`tracker`: the second camera)
         assert not gallery.shared and not gallery.searchable(first.core)
     finally:
         if enabled:
@@ -133,16 +140,8 @@ def test_a_camera_of_another_d_is_refused_by_the_live_tracks_others_offer():
     has a mismatch in its core dimension 0 ..." after its frame had been half tracked. Now: the ValueError that a
     stored identity of another D gives ("embeddings have D = 16, the gallery holds D = 8"), before anything
     changes; embeddings of the gallery's D then track as usual."""
-    cfg = load_config(overrides=["device=cpu"])
-    gallery = Gallery(cfg.gallery)
-    cameras = [Tracker(cfg, frame_rate=FPS, gallery=gallery) for _ in range(3)]
-    identities = reid_like_identities(2, 8)
-    scenes = [[Walker(0, linear_path(300, 300, 2, 0))], [Walker(1, linear_path(600, 300, -2, 0))]]
-    rng = np.random.default_rng(0)
-    for f in range(20):
-        for tracker, scene in zip(cameras, scenes, strict=False):
-            det = render(scene, f, identities, 0.01, rng)
-            tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+    gallery = Gallery(load_config(overrides=["device=cpu"]).gallery)
+    cameras, identities, rng = _cameras_sharing(gallery, 3, 8)
     assert len(gallery) == 0 and gallery.shared  # nothing stored: the D is that of the looks offered
     third, box = cameras[2], np.array([[100.0, 100.0, 150.0, 220.0]])
     for _ in range(3):
