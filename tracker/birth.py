@@ -98,8 +98,10 @@ class BirthShapes:
             origins = np.concatenate([self._origin, np.ones((len(self._origin), 2))], axis=1)
             try:
                 refused, moved_origins = warp_boxes_xywh(self._refused, transform), warp_boxes_xywh(origins, transform)
-            except ValueError:  # a homography's horizon crosses a refused look: it is nowhere in this frame (run once
-                self._hold(np.zeros((0, 4)), np.zeros(0, dtype=np.int64), np.zeros((0, 2)))  # the frame is in)
+            except ValueError:
+                # a homography's horizon crosses a refused look, which is then nowhere in this frame: all are
+                # forgotten (this runs once the frame is in, so nothing is left to refuse)
+                self._hold(np.zeros((0, 4)), np.zeros(0, dtype=np.int64), np.zeros((0, 2)))
                 return
             self._refused, self._origin = refused, moved_origins[:, :2]
 
