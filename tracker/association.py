@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from tracker.config import AssociationConfig
-from tracker.fast_numpy import all_set, any_set, largest
+from tracker.fast_numpy import TINY, all_set, any_set, largest
 from tracker.sweep import SWEEP_MIN_PAIRS, pairs_in_ranges
 from tracker.truncation import TOUCH_PX
 
@@ -29,7 +29,6 @@ __all__ = [
 ]
 
 
-_TINY = np.finfo(np.float64).tiny  # smallest normal float64: a floor for areas and heights, looked up once
 _SWEEP_SLACK = 1e-9  # relative widening of the sweep's bound: covers float rounding, only adds pairs that give 0
 
 
@@ -57,7 +56,7 @@ def _sweep(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> tuple[np.ndarray, np.ndarr
     out has zero intersection), by a sort-and-sweep: box i of a can only meet the b boxes whose left edge lies in
     [a_x1 - widest b, a_x2]."""
     widest = float(np.max(b_xyxy[:, 2] - b_xyxy[:, 0]))
-    slack = _SWEEP_SLACK * (np.abs(a_xyxy[:, 0]) + widest) + _TINY
+    slack = _SWEEP_SLACK * (np.abs(a_xyxy[:, 0]) + widest) + TINY
     return pairs_in_ranges(b_xyxy[:, 0], a_xyxy[:, 0] - widest - slack, a_xyxy[:, 2])
 
 
@@ -85,11 +84,11 @@ def iou_matrix(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
         inter = _pair_intersection(a_xyxy[rows], b_xyxy[cols])
         union = _area(a_xyxy)[rows] + _area(b_xyxy)[cols] - inter
         out = np.zeros((len(a_xyxy), len(b_xyxy)))
-        out[rows, cols] = inter / np.maximum(union, _TINY)
+        out[rows, cols] = inter / np.maximum(union, TINY)
         return out
     inter = _intersection(a_xyxy, b_xyxy)
     union = _area(a_xyxy)[:, None] + _area(b_xyxy)[None, :] - inter
-    return inter / np.maximum(union, _TINY)
+    return inter / np.maximum(union, TINY)
 
 
 def buffered_iou_matrix(a_xyxy: np.ndarray, b_xyxy: np.ndarray, buffer_xy: np.ndarray) -> np.ndarray:
@@ -113,7 +112,7 @@ def buffered_iou_matrix(a_xyxy: np.ndarray, b_xyxy: np.ndarray, buffer_xy: np.nd
     inter = iw * ih
     area_a = (a[..., 2] - a[..., 0]) * (a[..., 3] - a[..., 1])
     area_b = (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])
-    return inter / np.maximum(area_a + area_b - inter, _TINY)
+    return inter / np.maximum(area_a + area_b - inter, TINY)
 
 
 def occlusion(boxes_xyxy: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
@@ -140,7 +139,7 @@ def occlusion(boxes_xyxy: np.ndarray, rows: np.ndarray | None = None) -> np.ndar
         inter = _intersection(targets, boxes_xyxy)  # (R, N)
         inter[boxes_xyxy[None, :, 3] <= targets[:, None, 3]] = 0.0  # only boxes in front of the target count
         covered = largest(inter, 1)
-    return covered / np.maximum(_area(targets), _TINY)
+    return covered / np.maximum(_area(targets), TINY)
 
 
 def appearance_motion_cost(
@@ -274,7 +273,7 @@ def around_view_distance(track_xywh: np.ndarray, det_xywh: np.ndarray, frame_siz
 def plausible_size(track_heights: np.ndarray, det_heights: np.ndarray, max_ratio: float) -> np.ndarray:
     """Elementwise (broadcast shapes) bool: a detection height within `max_ratio` of a lost track's last observed
     height, either way (`association.max_size_ratio`: a person's size does not halve or double while hidden)."""
-    ratio = det_heights / np.maximum(track_heights, _TINY)
+    ratio = det_heights / np.maximum(track_heights, TINY)
     return (ratio <= max_ratio) & (ratio >= 1.0 / max_ratio)
 
 

@@ -45,7 +45,7 @@ import numpy as np
 from tracker.calibration import SimilarityQueue
 from tracker.camera_motion import warp_boxes_xywh
 from tracker.config import AssociationConfig, TrackerConfig
-from tracker.fast_numpy import all_set, filled
+from tracker.fast_numpy import TINY, all_set, filled
 
 __all__ = ["BirthShapes"]
 
@@ -241,9 +241,8 @@ class BirthShapes:
 
 def _log_ratio(boxes_xyxy: np.ndarray) -> np.ndarray:
     """(R, 4) pixel boxes -> (R,) log(width / height) (symmetric: a box twice too wide is as far as twice too tall)."""
-    tiny = np.finfo(np.float64).tiny
-    width = np.maximum(boxes_xyxy[:, 2] - boxes_xyxy[:, 0], tiny)
-    height = np.maximum(boxes_xyxy[:, 3] - boxes_xyxy[:, 1], tiny)
+    width = np.maximum(boxes_xyxy[:, 2] - boxes_xyxy[:, 0], TINY)
+    height = np.maximum(boxes_xyxy[:, 3] - boxes_xyxy[:, 1], TINY)
     return np.log(width / height)
 
 

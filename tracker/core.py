@@ -18,7 +18,7 @@ from tracker.camera_motion import warp_boxes_xywh, warp_states
 from tracker.classes import ClassPolicy
 from tracker.config import TrackerConfig
 from tracker.entry import entry_evidence
-from tracker.fast_numpy import all_set, any_set, filled, indices
+from tracker.fast_numpy import all_set, any_along, any_set, filled, indices
 from tracker.frame_rate import frames_at_least
 from tracker.frame_report import FrameReport
 from tracker.frame_view import BorderLooks, FrameView, block
@@ -498,9 +498,9 @@ class TrackerCore:
             in_stage1 = _appearance_pairs(gate, contested_in_stage1, lost_pairs, plausible)
             usable = self._can_use_appearance(dets)
             need = self._needs_embedding(gate, gated_iou, lost, in_stage1) & usable
-            need = self._drop_unread(dets, need, _any_along(compare, 0))
+            need = self._drop_unread(dets, need, any_along(compare, 0))
             if border_only is not None:  # embedded for the border rule alone: read by it, fed to no bank
-                extra = _any_along(border_only, 0) & usable & ~need & ~dets.has_embedding
+                extra = any_along(border_only, 0) & usable & ~need & ~dets.has_embedding
                 border_embedded = extra if any_set(extra) else None
                 need = need | extra
             dets = self._embed(dets, need, embed)
@@ -586,8 +586,8 @@ class TrackerCore:
             return filled(gate.shape[1], True, bool)
         refresh = max(1, round(app.refresh_seconds * self.frame_rate))
         stale = ~lost & (self.frame_index - self.table.bank_frame >= refresh)
-        need = _any_along(compare, 0) | ~_any_along(gate, 0)
-        rows = indices(stale & _any_along(gated_iou > 0, 1))
+        need = any_along(compare, 0) | ~any_along(gate, 0)
+        rows = indices(stale & any_along(gated_iou > 0, 1))
         need[gated_iou[rows].argmax(axis=1)] = True
         return need
 
@@ -963,11 +963,6 @@ class TrackerCore:
     def _issue_id(self, track: Track) -> None:
         track.track_id, self._next_id = self._next_id, self._next_id + 1
         self.gallery_link.newborn(track)
-
-
-_any_along = np.logical_or.reduce
-"""`_any_along(mask, axis)`: `mask.any(axis)` of a bool array by the ufunc reduction it runs, without numpy's Python
-`_methods._any` wrapper (~0.5 us a call)."""
 
 
 def _rows(array: np.ndarray, rows: np.ndarray | None) -> np.ndarray:

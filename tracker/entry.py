@@ -16,10 +16,9 @@ import numpy as np
 
 from tracker.association import occlusion
 from tracker.config import AssociationConfig
+from tracker.fast_numpy import TINY
 
 __all__ = ["ENTRY", "HIDDEN", "UNKNOWN", "entry_evidence", "near_border"]
-
-_TINY = np.finfo(np.float64).tiny  # smallest normal float64, looked up once (each `np.finfo` call ~1 us)
 
 ENTRY = 1
 """A newcomer could have entered here: near a frame border, or partly behind another box."""
@@ -64,6 +63,6 @@ def near_border(boxes_xyxy: np.ndarray, frame_size: tuple[int, int], border_heig
     left, top, right and bottom border of the (height, width) frame, or beyond it: where a person can walk into
     or out of the view."""
     height, width = frame_size
-    box_h = np.maximum(boxes_xyxy[:, 3] - boxes_xyxy[:, 1], _TINY)
+    box_h = np.maximum(boxes_xyxy[:, 3] - boxes_xyxy[:, 1], TINY)
     gaps = np.stack([boxes_xyxy[:, 0], boxes_xyxy[:, 1], width - boxes_xyxy[:, 2], height - boxes_xyxy[:, 3]], axis=1)
     return gaps / box_h[:, None] < border_heights

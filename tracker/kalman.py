@@ -23,7 +23,7 @@ from functools import cached_property
 import numpy as np
 
 from tracker.config import MotionConfig
-from tracker.fast_numpy import all_set, any_set, einsum
+from tracker.fast_numpy import TINY, all_set, any_set, einsum
 from tracker.sweep import SWEEP_MIN_PAIRS, mask_pairs, pairs_in_ranges
 
 __all__ = ["KalmanFilter", "xywh_to_xyxy", "xyxy_to_xywh"]
@@ -50,7 +50,7 @@ _OFF_BLOCK = np.flatnonzero((np.arange(2 * _NDIM)[:, None] % _NDIM) != (np.arang
 # `replay` steps one track at a time on Python floats (~1/10 of a batched numpy step's cost) while the replayed
 # tracks' gaps sum to at most this many times the longest gap; beyond, the batched steps are cheaper.
 _SCALAR_REPLAY_STEPS = 6
-_TINY, _EPS = np.finfo(np.float64).tiny, np.finfo(np.float64).eps  # looked up once (each `np.finfo` call ~1 us)
+_EPS = np.finfo(np.float64).eps  # looked up once (each `np.finfo` call ~1 us)
 
 
 def xyxy_to_xywh(boxes_xyxy: np.ndarray) -> np.ndarray:
@@ -392,7 +392,7 @@ def _near(projected: np.ndarray, measurements: np.ndarray, limit: np.ndarray) ->
         rows, cols = mask_pairs(near)
     else:
         x, gap = projected[:, 0], np.sqrt(limit[:, 0])
-        reach = gap + _SWEEP_SLACK * (np.abs(x) + gap) + _TINY  # a superset of dx^2 <= limit
+        reach = gap + _SWEEP_SLACK * (np.abs(x) + gap) + TINY  # a superset of dx^2 <= limit
         rows, cols = pairs_in_ranges(measurements[:, 0], x - reach, x + reach)
         near = (measurements[cols, 0] - projected[rows, 0]) ** 2 <= limit[rows, 0]
         near &= (measurements[cols, 1] - projected[rows, 1]) ** 2 <= limit[rows, 1]

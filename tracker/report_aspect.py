@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["box_aspect", "first_aspect", "reported_xywh", "update_aspect"]
+from tracker.fast_numpy import TINY
 
-_TINY = np.finfo(np.float64).tiny  # smallest normal float64, looked up once (each `np.finfo` call ~1 us)
+__all__ = ["box_aspect", "first_aspect", "reported_xywh", "update_aspect"]
 
 
 def box_aspect(xywh: np.ndarray) -> np.ndarray:
     """(M, 4) xywh boxes -> (M,) aspects width / height (a zero height divides by the smallest float64)."""
-    return xywh[:, 2] / np.maximum(xywh[:, 3], _TINY)
+    return xywh[:, 2] / np.maximum(xywh[:, 3], TINY)
 
 
 def first_aspect(

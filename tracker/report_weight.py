@@ -18,11 +18,9 @@ import math
 
 import numpy as np
 
-from tracker.fast_numpy import all_set
+from tracker.fast_numpy import TINY, all_set
 
 __all__ = ["ReportWeight"]
-
-_TINY = float(np.finfo(np.float64).tiny)
 
 
 class ReportWeight:
@@ -57,7 +55,7 @@ class ReportWeight:
             measured_w, kalman_w, aspect_w = measured_w[known], kalman_w[known], aspect_w[known]
         if len(measured_w) == 0:
             return
-        scale = np.maximum(measured_w, _TINY)
+        scale = np.maximum(measured_w, TINY)
         d_k = (measured_w - kalman_w) / scale
         spread = (aspect_w - kalman_w) / scale  # d_k - d_a
         self.pairs += len(measured_w)

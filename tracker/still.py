@@ -73,13 +73,12 @@ import numpy as np
 
 from tracker.calibration import SimilarityQueue
 from tracker.config import TrackerConfig
+from tracker.fast_numpy import TINY
 from tracker.kalman import xywh_to_xyxy
 from tracker.track import TRACKED, TrackTable
 from tracker.truncation import TOUCH_PX
 
 __all__ = ["StillBoxes", "box_jitter", "edge_step", "model_jitter_quantile", "whole_boxes"]
-
-_TINY = np.finfo(np.float64).tiny  # smallest normal float64, looked up once (each `np.finfo` call ~1 us)
 
 _MAJORITY = 0.5  # a track whose still share exceeds this (most recent observations were still) is not reported
 # The Kalman measurement model (`kalman.KalmanFilter.project`): centre and size of a box are measured with independent
@@ -384,7 +383,7 @@ def box_jitter(
         change = np.where(edges, change, -np.inf)
     largest = change.max(axis=1)
     largest[np.isneginf(largest)] = np.nan
-    return largest / np.maximum(heights, _TINY)
+    return largest / np.maximum(heights, TINY)
 
 
 def free_edges(boxes_xywh: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:

@@ -46,6 +46,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tracker.fast_numpy import TINY
+
 __all__ = [
     "TOUCH_PX",
     "complete_truncated",
@@ -54,8 +56,6 @@ __all__ = [
     "touches_side",
     "visible_fraction",
 ]
-
-_TINY = np.finfo(np.float64).tiny  # smallest normal float64, looked up once (each `np.finfo` call ~1 us)
 
 TOUCH_PX = 1.0  # a box edge within this many pixels of a frame border is cut by it (detectors clip to the image)
 
@@ -166,7 +166,7 @@ def visible_fraction(boxes_xyxy: np.ndarray, narrowest_ratio: np.ndarray, frame_
     inside = np.clip(boxes[:, 2], 0.0, frame_width) - np.clip(boxes[:, 0], 0.0, frame_width)
     whole = np.asarray(narrowest_ratio, dtype=np.float64) * (boxes[:, 3] - boxes[:, 1])  # NaN: unknown
     cut = ((boxes[:, 0] <= TOUCH_PX) | (boxes[:, 2] >= frame_width - TOUCH_PX)) & np.isfinite(whole)
-    share = np.maximum(inside, 0.0) / np.maximum(whole, _TINY)
+    share = np.maximum(inside, 0.0) / np.maximum(whole, TINY)
     return np.where(cut, np.minimum(share, 1.0), 1.0)
 
 
@@ -185,7 +185,7 @@ def narrowest_whole_ratio(whole_xyxy: np.ndarray, whole_classes: np.ndarray, cla
     out = np.full(len(classes), np.nan)
     if len(boxes) == 0:
         return out
-    ratios = (boxes[:, 2] - boxes[:, 0]) / np.maximum(boxes[:, 3] - boxes[:, 1], _TINY)
+    ratios = (boxes[:, 2] - boxes[:, 0]) / np.maximum(boxes[:, 3] - boxes[:, 1], TINY)
     whole_classes = np.asarray(whole_classes, dtype=np.int64).reshape(-1)
     for class_id in np.unique(classes).tolist():
         mine = whole_classes == class_id

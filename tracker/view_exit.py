@@ -13,12 +13,11 @@ import numpy as np
 
 from tracker.config import AssociationConfig
 from tracker.entry import near_border
+from tracker.fast_numpy import TINY
 from tracker.kalman import xywh_to_xyxy
 from tracker.truncation import TOUCH_PX
 
 __all__ = ["away_from_view", "leaving_pairs", "out_of_view"]
-
-_TINY = np.finfo(np.float64).tiny  # smallest normal float64, looked up once (each `np.finfo` call ~1 us)
 
 
 def away_from_view(
@@ -84,7 +83,7 @@ def _inside_fractions(mean: np.ndarray, frame_size: tuple[int, int]) -> np.ndarr
     it; above 1 where the box ends short of it)."""
     height, width = frame_size
     box = xywh_to_xyxy(mean[:, :4])
-    size = np.tile(np.maximum(mean[:, 2:4], _TINY), 2)
+    size = np.tile(np.maximum(mean[:, 2:4], TINY), 2)
     return np.stack([box[:, 2], box[:, 3], width - box[:, 0], height - box[:, 1]], axis=1) / size
 
 
