@@ -141,7 +141,7 @@ def _batch(argv: list[str]) -> int:
     from tracker.config import ConfigError
     from tracker.run_config import load_run_config
 
-    overrides = option_overrides(parser, args.set, {"device": args.device or None})
+    overrides = option_overrides(parser, args.set, {"--device": ("device", args.device or None)})
     try:
         cfg, note = load_run_config(args.config, overrides)
         if note:
@@ -228,22 +228,25 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
-def option_overrides(parser: argparse.ArgumentParser, sets: list[str], options: dict[str, Any]) -> list[str]:
-    """`--set` overrides followed by those of the shorthand options (`options`: dotted key -> value, None where the
-    option is not given), which are applied last. A `--set` of the same key with another value is the parser's usage
-    error naming both: `--classes 2 --set detector.classes=[0]` used to track class 2 without a word."""
+def option_overrides(
+    parser: argparse.ArgumentParser, sets: list[str], options: dict[str, tuple[str, Any]]
+) -> list[str]:
+    """`--set` overrides followed by those of the shorthand options (`options`: flag -> (dotted key, value), value
+    None where the option is not given), which are applied last. A `--set` of the same key with another value is the
+    parser's usage error naming both: `--classes 2 --set detector.classes=[0]` used to track class 2 without a word."""
     from tracker.config import ConfigError, split_override
 
-    given = {key: _yaml_flow(value) for key, value in options.items() if value is not None}
+    given = {key: (flag, _yaml_flow(value)) for flag, (key, value) in options.items() if value is not None}
     for text in sets:
         try:
             key, value = split_override(text)
         except ConfigError:
             continue  # (the config's own error, when it loads)
-        if key in given and _setting(key, value) != _setting(key, split_override(f"{key}={given[key]}")[1]):
-            flag = {"device": "--device", "detector.classes": "--classes"}.get(key, key)
-            parser.error(f"{flag} and --set {text} say different things: give one of them")
-    return list(sets) + [f"{key}={text}" for key, text in given.items()]
+        if key in given:
+            flag, option = given[key]
+            if _setting(key, value) != _setting(key, split_override(f"{key}={option}")[1]):
+                parser.error(f"{flag} and --set {text} say different things: give one of them")
+    return list(sets) + [f"{key}={option}" for key, (_, option) in given.items()]
 
 
 def _setting(key: str, value: Any) -> Any:
@@ -291,7 +294,9 @@ def _track(argv: list[str]) -> int:
 
         quiet_ultralytics()  # --quiet: not ultralytics' lines either
 
-    overrides = option_overrides(parser, args.set, {"device": args.device or None, "detector.classes": args.classes})
+    overrides = option_overrides(
+        parser, args.set, {"--device": ("device", args.device or None), "--classes": ("detector.classes", args.classes)}
+    )
     options = TrackOptions(
         source=args.source[0],
         more_sources=tuple(args.source[1:]),
