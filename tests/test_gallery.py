@@ -626,3 +626,28 @@ def test_a_gallery_reached_through_a_symbolic_link_is_saved_into_its_file_and_lo
             gallery_lock(real).acquire()
         with pytest.raises(FolderInUse):
             Gallery.load(real).save(real)  # a save takes the lock too
+
+
+def test_a_files_rows_reach_their_identities_in_file_order_wherever_they_lie():
+    """Loading picks each identity's prototype rows by its global ID (one sort of the owners, not one scan of every
+    row per identity, which made loading quadratic: 5.4-5.7 s at 20 000 identities, now ~1 s): rows interleaved in
+    the file reach their owners in file order, and a row whose owner has no record is still refused."""
+    from tracker.gallery_format import read_identities
+
+    seen = {"frame": 1, "time": 0.0, "source": "cam"}
+    record = {"class_id": 0, "first_seen": seen, "last_seen": seen, "sightings": 1}
+    vectors = np.arange(10, dtype=np.float32).reshape(5, 2)
+    owners = np.array([7, 3, 7, 3, 7], dtype=np.int64)
+    header = {"identities": [{**record, "global_id": 7, "prototypes": 3}, {**record, "global_id": 3, "prototypes": 2}]}
+    identities = read_identities({"prototypes": vectors, "owners": owners}, header)
+    assert list(identities) == [7, 3]
+    np.testing.assert_array_equal(identities[7].prototypes, vectors[[0, 2, 4]])
+    np.testing.assert_array_equal(identities[3].prototypes, vectors[[1, 3]])
+    with pytest.raises(ValueError, match="prototype rows but no record"):
+        read_identities({"prototypes": np.zeros((6, 2), np.float32), "owners": np.array([7, 3, 7, 3, 7, 9])}, header)
+    assert (
+        read_identities(
+            {"prototypes": np.zeros((0, 2), np.float32), "owners": np.zeros(0, np.int64)}, {"identities": []}
+        )
+        == {}
+    )

@@ -123,6 +123,8 @@ def read_identities(tensors: dict[str, np.ndarray], header: dict[str, Any]) -> d
     records = header["identities"]
     if not isinstance(records, list):
         raise TypeError(f"the identity records are not a list: {type(records).__name__}")
+    rows_of = _rows_by_owner(owners)
+    no_rows = np.zeros(0, dtype=np.int64)
     identities: dict[int, Identity] = {}
     for rec in records:
         if not isinstance(rec, dict):
@@ -130,7 +132,7 @@ def read_identities(tensors: dict[str, np.ndarray], header: dict[str, Any]) -> d
         gid = _whole(rec, "global_id", "an identity's")
         if gid in identities:
             raise ValueError(f"identity {gid} has two records")
-        rows = vectors[owners == gid]
+        rows = vectors[rows_of.get(gid, no_rows)]
         count = _whole(rec, "prototypes", f"identity {gid}'s")
         if len(rows) != count or len(rows) == 0:
             raise ValueError(f"identity {gid} has {len(rows)} prototype rows, the header says {count}")
@@ -142,10 +144,20 @@ def read_identities(tensors: dict[str, np.ndarray], header: dict[str, Any]) -> d
             _whole(rec, "sightings", f"identity {gid}'s"),
             rows,
         )
-    orphans = sorted(set(owners.tolist()) - set(identities))
+    orphans = sorted(set(rows_of) - set(identities))
     if orphans:  # (their looks would be dropped without a word by the next save)
         raise ValueError(f"{len(orphans)} global IDs have prototype rows but no record (the first: {orphans[0]})")
     return identities
+
+
+def _rows_by_owner(owners: np.ndarray) -> dict[int, np.ndarray]:
+    """Each global ID of the (M,) `owners` -> the indices of its rows, in file order (one stable sort: a mask of all
+    M rows per identity made loading quadratic, ~6 s at 20 000 identities)."""
+    if len(owners) == 0:  # (np.split of nothing still gives one piece)
+        return {}
+    order = np.argsort(owners, kind="stable")
+    ids, starts = np.unique(owners[order], return_index=True)
+    return dict(zip(ids.tolist(), np.split(order, starts[1:]), strict=True))
 
 
 def _whole(record: dict[str, Any], name: str, whose: str) -> int:
