@@ -46,8 +46,11 @@ KILL_TIMEOUT_S = 60
 
 def fake_tracker(cfg, frame_rate, gallery=None, delay_s: float = 0.0, pid_dir: str | None = None):
     """A Tracker around the blob detector; optionally slow, and writing its pid to `pid_dir` (picklable)."""
-    if pid_dir is not None:
-        Path(pid_dir, f"{os.getpid()}-{time.monotonic_ns()}").write_text(str(os.getpid()))
+    if pid_dir is not None:  # written beside the folder and renamed in: a reader never sees an empty pid file
+        name = f"{os.getpid()}-{time.monotonic_ns()}"
+        temp = Path(pid_dir).parent / f".{name}.pid"
+        temp.write_text(str(os.getpid()))
+        os.replace(temp, Path(pid_dir, name))
 
     def detect(frame):
         if delay_s:
