@@ -185,18 +185,35 @@ def test_the_configuration_table_gives_each_keys_default():
     assert len(rows) > 100 and not stale, stale
 
 
+def _summary_fields() -> tuple[str, dict[str, str]]:
+    """The README's list of summary.json fields: its text, and {the field a bullet starts with: the bullet}."""
+    block = README[README.index("The fields of `summary.json`") :]
+    block = block[: block.index("\n\n")]
+    bullets = re.split(r"\n- ", block)[1:]
+    return block, {re.match(r"`([a-z_]+)`", b).group(1): b for b in bullets if b.startswith("`")}
+
+
 def test_the_summary_keys_the_readme_names_are_the_ones_written():
-    """The `track` outputs table names the fields of summary.json's `measurement_noise` and `report_width` (it said
+    """The `track` outputs' list of summary.json fields names each top-level key `RunSummary.to_json` can write (with
+    every optional part filled) and no other, and the fields of `measurement_noise` and `report_width` (it said
     'pass' for the whiteness test's field, which is `white_x` ...)."""
-    row = next(line for line in README.splitlines() if line.startswith("| `summary.json`"))
+    from tracker.run_summary import RunSummary
+
+    block, fields = _summary_fields()
+    full = RunSummary(
+        frames=3, frame_rate=30.0, corrupt_numbers=[2], size_changes=1, invalid_embeddings=1, ended_early=2,
+        expected_frames=3, camera_motion_estimates=2, gaps=[(1, 0.5)], birth_shapes={0: [0.3, 0.5, 4.0]},
+        per_source={"a": {}}, births_per_source={"a": {}}, still={"bound": 1.0}, still_per_source={"a": {"b": 1.0}},
+        measurement_noise={"updates": 1.0}, noise_per_source={"a": {"u": 1.0}}, report_width={"weight": 0.0},
+        report_width_per_source={"a": {"w": 0.0}}, global_ids_replaced={3: 1},
+    ).to_json()  # fmt: skip
+    assert not sorted(set(full) - set(re.findall(r"`([a-z_]+)`", block))), "a field summary.json has is not listed"
+    assert not sorted(set(fields) - set(full)), "a bullet starts with a field summary.json never has"
     core = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=30).core
-    for section, fields in (("measurement_noise", core.measurement_noise.summary()), ("report_width", None)):
-        fields = fields or core.report_width()
-        text = row[row.index(f"(`{section}`") :]
-        text = text[: text.index(" the printed summary") if section == "report_width" else text.index("), the")]
-        named = {re.sub(r"_x$", "", name) for name in re.findall(r"`([a-z_]+)`", text)} - {section}
-        written = {re.sub(r"_[xywh]$", "", key) for key in fields}
-        assert named == written, (section, sorted(named), sorted(written))
+    for section, written in (("measurement_noise", core.measurement_noise.summary()), ("report_width", None)):
+        written = written or core.report_width()
+        said = {re.sub(r"_x$", "", name) for name in re.findall(r"`([a-z_]+)`", fields[section])} - {section}
+        assert said == {re.sub(r"_[xywh]$", "", key) for key in written}, (section, sorted(said))
 
 
 def test_every_config_key_the_readme_and_the_rules_page_name_exists():
