@@ -336,6 +336,18 @@ def test_run_summary_reports_failed_estimates():
     assert "camera motion" not in RunSummary(frames=10).describe()
 
 
+def test_run_summary_says_compensation_ran_when_nothing_failed():
+    """With compensation on and no failed estimate the printed summary said nothing of the camera motion, so a user
+    could not tell `--set motion.camera_compensation=...` had been applied; `auto`'s held-back fits are counted."""
+    from tracker.run_summary import RunSummary
+
+    said = RunSummary(frames=10, camera_motion_estimates=9).describe()
+    assert "camera motion estimated on 9 frames" in said and "not found" not in said and "held" not in said
+    said = RunSummary(frames=10, camera_motion_estimates=9, camera_motion_held=1, camera_motion_failures=2).describe()
+    assert "camera motion estimated on 9 frames, 1 small fit held back by `auto` as noise" in said
+    assert "camera motion not found on 2 frames" in said
+
+
 def test_run_summary_json_counts_the_fits_auto_held_back():
     """summary.json's `camera_motion` said frames estimated and failed, not the fits `auto` held back (each a frame
     tracked as if the camera stood still); several sources add theirs up."""

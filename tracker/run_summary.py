@@ -181,6 +181,12 @@ class RunSummary:
             lines.append(
                 f"NaN, infinite or zero embeddings: {count(self.invalid_embeddings, 'row')}, matched by motion only"
             )
+        if self.camera_motion_estimates is not None:  # compensation on: that it ran, even when nothing failed
+            held = self.camera_motion_held
+            lines.append(
+                f"camera motion estimated on {count(self.camera_motion_estimates, 'frame')}"
+                + (f", {count(held, 'small fit')} held back by `auto` as noise" if held else "")
+            )
         if self.camera_motion_failures:  # where (one source): a scene cut, a blank frame, a blur to look at
             where = _frames_named(self.camera_motion_failure_numbers, self.camera_motion_failures)
             lines.append(
