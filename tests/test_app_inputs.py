@@ -277,7 +277,8 @@ def test_from_config_refuses_a_gallery_without_appearance_before_loading_models(
     """`reid.model=none` with a loaded gallery was refused as a GalleryModelError naming a model "none" with the
     (unused) OSNet weights, after the detector had loaded; it is the error `Tracker(...)` gives, at once."""
     cfg = load_config(None, ["device=cpu", "reid.model=none", "detector.model=/no/such.pt"])
-    with pytest.raises(ValueError, match=r"a gallery needs appearance: set appearance\.enabled=true and a reid\.model"):
+    needs = r"a gallery needs appearance embeddings: set appearance\.enabled=true and a reid\.model"
+    with pytest.raises(ValueError, match=needs):
         Tracker.from_config(cfg, gallery=Gallery(cfg.gallery))
 
 

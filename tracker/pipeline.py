@@ -34,7 +34,8 @@ EMBED_RESULT = "what the embed callback returned"  # how errors name an `update_
 NOISE_WITHOUT_MOTION = "camera_motion_noise"  # the warned-once kind: a motion's noise given without the motion
 FRAME_SHAPES = "(H, W, 3) BGR, (H, W) or (H, W, 1) gray, or (H, W, 4) BGRA"  # what `update` takes
 _CHANNELS = (1, 3, 4)  # the channel counts of FRAME_SHAPES's 3-D frames
-GALLERY_NEEDS_APPEARANCE = "a gallery needs appearance: set appearance.enabled=true and a reid.model"
+# what a gallery without appearance is refused with, by the Python API ("a gallery") and the CLI (its option)
+GALLERY_NEEDS_APPEARANCE = "{what} needs appearance embeddings: set appearance.enabled=true and a reid.model"
 DETECT_AHEAD = 1  # `stream`: frames detected ahead of the one being tracked (each holds a frame in memory)
 
 
@@ -120,7 +121,7 @@ class Tracker:
         self._closed = False  # `close()` released the detector and the embedder
         self._blas = BlasThreads(self.config.core_threads)  # numpy's BLAS threads during a frame, as torch's
         if gallery is not None and not has_appearance(self.config):
-            raise ValueError(GALLERY_NEEDS_APPEARANCE)
+            raise ValueError(GALLERY_NEEDS_APPEARANCE.format(what="a gallery"))
         self.core = TrackerCore(self.config, self.frame_rate, self.device, gallery, source_name)
         cmc = self.config.motion.camera_compensation != "none"
         self.camera_motion = CameraMotionEstimator(self.config.motion) if cmc else None
@@ -206,7 +207,7 @@ class Tracker:
         storage_dtype(cfg.appearance.bank_dtype, device)  # ValueError before any model loads (float16 on the CPU)
         use_reid = has_appearance(cfg)
         if gallery is not None and not use_reid:  # (before its model check, which would name a model "none")
-            raise ValueError(GALLERY_NEEDS_APPEARANCE)
+            raise ValueError(GALLERY_NEEDS_APPEARANCE.format(what="a gallery"))
         require_model_files(cfg)
         detector = build_detector(cfg.detector, device, keep_features=use_reid and cfg.reid.model == "auto")
         embedder = build_embedder(cfg.reid, device, detector) if use_reid else None
@@ -547,7 +548,7 @@ def require_gallery_appearance(cfg: TrackerConfig, option: str = "--gallery") ->
         ValueError: `cfg` computes no appearance embeddings (`has_appearance`), naming `option`.
     """
     if not has_appearance(cfg):
-        raise ValueError(f"{option} needs appearance embeddings: a ReID model and appearance.enabled=true")
+        raise ValueError(GALLERY_NEEDS_APPEARANCE.format(what=option))
 
 
 def require_model_files(cfg: TrackerConfig) -> None:
