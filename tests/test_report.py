@@ -24,19 +24,33 @@ def test_every_tracker_of_a_compare_chart_is_named_without_overlapping_its_neigh
     """compare.png names each of its 26 groups as `track compare` labels them (tracker, then its ms/frame); the
     names sat on one line each, wider than their group: 'BoT-SORT+ReIDBoT-SORT+ReID+GMC', 'BoxMOT-DeepOC-SORT-noCMC'
     ran into their neighbours and could not be read. Each label's extent now ends before the next one starts."""
-    import matplotlib.pyplot as plt
-
     names = [f"{name}\n{138.01:.2f} ms/frame" for name in [OURS, *_PEER_SPECS]]
     fig = chart_figure(_rows(names), "TUD-Campus: public detections, train")
+    renderer = fig.canvas.get_renderer()
+    labels = fig.axes[0].get_xticklabels()
+    assert [label.get_text().replace("\n", "") for label in labels] == [n.replace("\n", "") for n in names]
+    boxes = [label.get_window_extent(renderer) for label in labels]
+    overlaps = [labels[i].get_text() for i in range(len(boxes) - 1) if boxes[i].x1 >= boxes[i + 1].x0]
+    assert not overlaps, overlaps
+
+
+def test_a_chart_leaves_the_process_s_matplotlib_backend_and_pyplot_figures_alone(tmp_path: Path):
+    """write_chart switched the whole process to the Agg backend (`matplotlib.use`) and went through pyplot, so a
+    notebook or GUI user calling `track eval`'s API lost their interactive backend; now it draws on its own canvas."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from tracker.eval.report import write_chart
+
+    was = matplotlib.get_backend()
+    matplotlib.use("svg")  # a backend of the user's other than Agg (a non-interactive one: this runs headless)
     try:
-        renderer = fig.canvas.get_renderer()
-        labels = fig.axes[0].get_xticklabels()
-        assert [label.get_text().replace("\n", "") for label in labels] == [n.replace("\n", "") for n in names]
-        boxes = [label.get_window_extent(renderer) for label in labels]
-        overlaps = [labels[i].get_text() for i in range(len(boxes) - 1) if boxes[i].x1 >= boxes[i + 1].x0]
-        assert not overlaps, overlaps
+        figures = plt.get_fignums()
+        write_chart(tmp_path / "c.png", _rows(["a", "b"]), "t")
+        assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert matplotlib.get_backend() == "svg" and plt.get_fignums() == figures
     finally:
-        plt.close(fig)
+        matplotlib.use(was)
 
 
 @pytest.mark.parametrize("key", ["tracker", "sequence"])

@@ -70,15 +70,8 @@ def write_csv(path: Path, rows: dict[str, dict[str, Any]], key: str = "name") ->
 def write_chart(path: Path, rows: dict[str, dict[str, Any]], title: str) -> None:
     """Grouped bars (matplotlib Agg): one group per row name, one bar per metric of _CHART_METRICS; a PNG at
     `path`, written atomically. Row names are the tick labels (long ones broken into lines, `_wrap_label`)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig = chart_figure(rows, title)
     tmp = path.with_name(path.name + ".partial")
-    fig.savefig(tmp, dpi=_CHART_DPI, format="png")
-    plt.close(fig)
+    chart_figure(rows, title).savefig(tmp, dpi=_CHART_DPI, format="png")
     os.replace(tmp, path)
 
 
@@ -99,17 +92,21 @@ def _wrap_label(name: str) -> str:
 
 
 def chart_figure(rows: dict[str, dict[str, Any]], title: str) -> Any:
-    """The matplotlib Figure `write_chart` saves (the caller closes it): one group of bars per row, each
-    `_CHART_WIDTH_PER_GROUP_IN` wide, its name under it wrapped (`_wrap_label`)."""
-    import matplotlib.pyplot as plt
+    """The matplotlib Figure `write_chart` saves: one group of bars per row, each `_CHART_WIDTH_PER_GROUP_IN` wide,
+    its name under it wrapped (`_wrap_label`). Drawn on its own Agg canvas, not through pyplot: the process's backend
+    and pyplot's figures (a notebook's, a GUI's) are left as they were, and nothing needs closing."""
     import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     names = list(rows)
     labels = [_wrap_label(n) for n in names]
     x = np.arange(len(names))
     bar = _GROUP_WIDTH / len(_CHART_METRICS)
     width_in = max(_CHART_MIN_WIDTH_IN, _CHART_WIDTH_PER_GROUP_IN * len(names) + _CHART_MARGIN_IN)
-    fig, ax = plt.subplots(figsize=(width_in, _CHART_HEIGHT_IN))
+    fig = Figure(figsize=(width_in, _CHART_HEIGHT_IN))
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
     tallest = 0.0
     for i, metric in enumerate(_CHART_METRICS):
         offset = (i - (len(_CHART_METRICS) - 1) / 2) * bar
