@@ -26,7 +26,8 @@ from media import write_video
 from test_cli import blob_detector, scene
 
 import tracker.run as run
-from tracker.batch import NOTE_NAME, track_many
+from tracker.batch import track_many
+from tracker.batch_work import NOTE_NAME, failed_result
 from tracker.cli import main
 from tracker.config import TrackerConfig
 from tracker.gallery import Gallery, Sighting
@@ -577,7 +578,8 @@ def test_sigterm_to_a_local_batch_stops_its_workers(tmp_path, engine, ctrl_c):
 
 def test_progress_total_counts_only_the_frames_max_frames_lets_through(tmp_path):
     """`track batch --max-frames 20` on long videos: the bar's total (and its ETA) is 20 per video, not the length."""
-    from tracker.batch import _make_tasks, run_video
+    from tracker.batch import run_video
+    from tracker.batch_work import make_tasks
 
     video = clip(tmp_path / "cam.avi", 0)
 
@@ -585,7 +587,7 @@ def test_progress_total_counts_only_the_frames_max_frames_lets_through(tmp_path)
         def put(self, message):
             self.append(message)
 
-    (task,) = _make_tasks([str(video)], TrackerConfig(), tmp_path / "out", False, 5, fake_tracker, None, None)
+    (task,) = make_tasks([str(video)], TrackerConfig(), tmp_path / "out", False, 5, fake_tracker, None, None)
     channel = Channel()
     assert run_video(task, channel).status == "done"
     assert [value for _, kind, value in channel if kind == "total"] == [5]
@@ -599,17 +601,19 @@ def test_the_progress_bar_counts_finished_videos_and_no_percentage_before_every_
     word of a finished video changes nothing."""
     import queue
 
-    from tracker.batch import VideoResult, _drain, _make_tasks, _Monitor
+    from tracker.batch import VideoResult
+    from tracker.batch_progress import Monitor, drain
+    from tracker.batch_work import make_tasks
 
     sources = [str(tmp_path / f"cam{k}.avi") for k in range(3)]
-    tasks = _make_tasks(sources, TrackerConfig(), tmp_path / "out", False, None, None, None, None)
-    monitor = _Monitor(tasks, show=True)
+    tasks = make_tasks(sources, TrackerConfig(), tmp_path / "out", False, None, None, None, None)
+    monitor = Monitor(tasks, show=True)
     channel = queue.Queue()
 
     def tell(*messages) -> str:
         for message in messages:
             channel.put(message)
-        _drain(channel, monitor)
+        drain(channel, monitor)
         return str(monitor._bar)  # the bar's line as the user sees it
 
     def done(index: int, frames: int) -> VideoResult:
@@ -674,12 +678,13 @@ def test_a_task_prints_no_ultralytics_lines(shared_weights, tmp_path, capfd):
     once per video, cut through the batch's progress bar and showed even with --quiet."""
     import logging
 
-    from tracker.batch import _make_tasks, run_video
+    from tracker.batch import run_video
+    from tracker.batch_work import make_tasks
 
     video = clip(tmp_path / "cam.avi", 0, 3)
     overrides = [f"detector.model={shared_weights / 'yolov8n_int8_openvino_model'}", "reid.model=none"]
     cfg = TrackerConfig().replace(overrides)
-    (task,) = _make_tasks([str(video)], cfg, tmp_path / "out", False, 2, None, None, None)
+    (task,) = make_tasks([str(video)], cfg, tmp_path / "out", False, 2, None, None, None)
     ultralytics_log = logging.getLogger("ultralytics")
     level = ultralytics_log.level
     ultralytics_log.setLevel(logging.INFO)  # as a fresh worker process has it
@@ -766,9 +771,9 @@ def test_a_source_that_names_nothing_fails_at_once_without_a_task(tmp_path, monk
 
     def run_local(todo, *_args):
         started.extend(t.name for t in todo)
-        return [batch._failed(t, "not run in this test", 1) for t in todo]
+        return [failed_result(t, "not run in this test", 1) for t in todo]
 
-    monkeypatch.setattr(batch, "_run_local", run_local)
+    monkeypatch.setattr(batch, "run_local", run_local)
     video = clip(tmp_path / "cam.avi", 0, 5)
     sources = [tmp_path / "missing.mp4", str(tmp_path / "none*.jpg"), video]
     out = tmp_path / "out"
@@ -812,7 +817,7 @@ def test_a_second_batch_into_a_folder_in_use_is_refused_before_any_video_starts(
     def no_tasks(*_args, **_kwargs):
         raise AssertionError("a task was started in a folder another batch uses")
 
-    monkeypatch.setattr(batch, "_run_local", no_tasks)
+    monkeypatch.setattr(batch, "run_local", no_tasks)
     video = clip(tmp_path / "cam.avi", 0, 5)
     out = tmp_path / "out"
     partial = out / ".cam.partial"
@@ -835,7 +840,7 @@ def test_missing_weights_fail_the_batch_once_before_any_task(tmp_path, capsys, m
     def no_tasks(*_args, **_kwargs):
         raise AssertionError("a task was started without weights")
 
-    monkeypatch.setattr(batch, "_run_local", no_tasks)
+    monkeypatch.setattr(batch, "run_local", no_tasks)
     videos = [str(clip(tmp_path / f"cam{k}.avi", 10 * k, 3)) for k in range(2)]
     out = tmp_path / "out"
     for key, kind in (("detector.model", "detector"), ("reid.weights", "reid")):
@@ -922,7 +927,7 @@ def test_a_read_only_batch_folder_is_one_error_before_any_task(tmp_path, capsys,
             raise OSError(errno.EROFS, "Read-only file system", str(path))
         return real_open(path, flags, *args)
 
-    monkeypatch.setattr(batch, "_run_local", no_tasks)
+    monkeypatch.setattr(batch, "run_local", no_tasks)
     monkeypatch.setattr(lock.os, "open", read_only)
     video = clip(tmp_path / "cam.avi", 0, 3)
     out = tmp_path / "ro"
@@ -1051,7 +1056,7 @@ def test_a_batch_whose_every_video_fails_leaves_the_gallery_as_it_was(tmp_path, 
 
     Gallery(TrackerConfig().gallery).save(gallery)  # an existing gallery, and the failed videos failed fast
     before = gallery.read_bytes()
-    monkeypatch.setattr(batch, "_run_local", lambda todo, *_args: [batch._failed(t, "unreadable", 1) for t in todo])
+    monkeypatch.setattr(batch, "run_local", lambda todo, *_args: [failed_result(t, "unreadable", 1) for t in todo])
     assert main([*argv, "--quiet"]) == 1
     err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]  # (and the ReID fallback note)
     assert err == [
@@ -1085,7 +1090,7 @@ def test_a_gallery_that_cannot_be_saved_stops_the_batch_before_any_video(tmp_pat
     def no_tasks(*_args, **_kwargs):
         raise AssertionError("a task was started with a gallery that cannot be saved")
 
-    monkeypatch.setattr(batch, "_run_local", no_tasks)
+    monkeypatch.setattr(batch, "run_local", no_tasks)
     (tmp_path / "notes.txt").write_text("a file, not a folder")
     gallery, video, out = tmp_path / "notes.txt" / "site.gallery", clip(tmp_path / "cam.avi", 0, 3), tmp_path / "out"
     assert main(["batch", str(video), "--out", str(out), "--gallery", str(gallery), "--quiet"]) == 2

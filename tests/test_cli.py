@@ -1045,7 +1045,10 @@ def test_the_summary_counts_the_camera_motion_bridged_across_a_black_frame(fake_
         (["--set", "detector.classes=[0]", "--classes", "0", "2"], "--classes"),
         (["--device", "cpu", "--set", "device=cuda"], "--device"),
         (["batch", "--device", "cpu", "--set", "device=auto"], "--device"),
+        (["--classes", "2", "--set", "detector={classes: [0]}"], "--classes"),
+        (["--set", "detector={model: yolo11n.pt, classes: 0}", "--classes", "0", "2"], "--classes"),
     ],
+    ids=["key", "key-before", "device", "batch-device", "section", "section-before"],
 )
 def test_a_shorthand_option_and_a_set_that_disagree_are_a_usage_error(tmp_path, capsys, monkeypatch, argv, flag):
     """`--classes 2 --set detector.classes=[0]` tracked class 2 without a word (the option was applied last, wherever
@@ -1074,14 +1077,30 @@ def test_a_shorthand_option_that_agrees_with_a_set_runs_with_it(tmp_path, monkey
     assert "device=cpu" in overrides
 
 
-@pytest.mark.parametrize("written", ["detector.classes=0", "detector.classes = [0]", "detector.classes=[ 0 ]"])
-def test_a_set_that_says_what_the_option_says_in_another_form_is_no_contradiction(tmp_path, monkeypatch, written):
+@pytest.mark.parametrize(
+    ("classes", "written"),
+    [
+        (["0"], "detector.classes=0"),
+        (["0"], "detector.classes = [0]"),
+        (["0"], "detector.classes=[ 0 ]"),
+        (["0"], "detector={classes: [0]}"),
+        (["0"], "detector={model: yolo11n.pt}"),
+        (["0", "0"], "detector.classes=[0]"),
+        (["2", "0"], "detector.classes=[0, 2, 2]"),
+    ],
+)
+def test_a_set_that_says_what_the_option_says_in_another_form_is_no_contradiction(
+    tmp_path, monkeypatch, classes, written
+):
     """`--set detector.classes=0` is the list [0] to the config (a lone item stands for a list of one), so with
-    `--classes 0` it says the same thing: it was a usage error ('say different things'), comparing 0 with [0]."""
+    `--classes 0` it says the same thing: it was a usage error ('say different things'), comparing 0 with [0]. The
+    classes are a set to the tracker (a box of a listed class is kept): `--classes 0 0` against [0] was refused too.
+    A section given whole that does not set the key says nothing about it."""
     video = tmp_path / "a.mp4"
     video.write_bytes(b"\0")
     seen = {}
     monkeypatch.setattr(run, "run_track", lambda options, **_: seen.setdefault("options", options) and 1 / 0)
     with pytest.raises(ZeroDivisionError):
-        main([str(video), "--out", str(tmp_path), "--classes", "0", "--set", written])
-    assert load_config(None, overrides=list(seen["options"].overrides)).detector.classes == (0,)
+        main([str(video), "--out", str(tmp_path), "--classes", *classes, "--set", written])
+    used = load_config(None, overrides=list(seen["options"].overrides)).detector.classes
+    assert set(used) == {int(c) for c in classes}

@@ -30,7 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tracker.batch import OMP_THREADS_ENV, THREADS_PER_VIDEO, track_many  # noqa: E402
+from tracker.batch import track_many  # noqa: E402
+from tracker.batch_engines import OMP_THREADS_ENV  # noqa: E402
+from tracker.batch_task import THREADS_PER_VIDEO  # noqa: E402
 from tracker.cli import positive_int  # noqa: E402
 from tracker.config import load_config  # noqa: E402
 from tracker.io.strict_json import to_json  # noqa: E402

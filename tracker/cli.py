@@ -29,6 +29,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXIT_SOME_FAILED = 1  # track batch: some videos failed, the others finished
 _FFMPEG_QUIET = "-8"  # AV_LOG_QUIET: our one-line errors, not FFmpeg's chatter
 _SUBCOMMANDS = ("eval", "compare", "gallery", "batch")
+_SET_KEYS = frozenset({"detector.classes"})  # keys read as sets (a box of a listed class is kept): order, repeats moot
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -233,25 +234,42 @@ def option_overrides(
 ) -> list[str]:
     """`--set` overrides followed by those of the shorthand options (`options`: flag -> (dotted key, value), value
     None where the option is not given), which are applied last. A `--set` of the same key with another value is the
-    parser's usage error naming both: `--classes 2 --set detector.classes=[0]` used to track class 2 without a word."""
+    parser's usage error naming both: `--classes 2 --set detector.classes=[0]` used to track class 2 without a word;
+    a `--set` of the key's section as a whole (`--set 'detector={classes: [0]}'`) is compared by the key it holds."""
     from tracker.config import ConfigError, split_override
 
     given = {key: (flag, _yaml_flow(value)) for flag, (key, value) in options.items() if value is not None}
     for text in sets:
         try:
-            key, value = split_override(text)
+            dotted, value = split_override(text)
         except ConfigError:
             continue  # (the config's own error, when it loads)
-        if key in given:
-            flag, option = given[key]
-            if _setting(key, value) != _setting(key, split_override(f"{key}={option}")[1]):
+        for key, (flag, option) in given.items():
+            found, said = _value_at(dotted, value, key)
+            if found and _setting(key, said) != _setting(key, split_override(f"{key}={option}")[1]):
                 parser.error(f"{flag} and --set {text} say different things: give one of them")
     return list(sets) + [f"{key}={option}" for key, (_, option) in given.items()]
 
 
+def _value_at(dotted: str, value: Any, key: str) -> tuple[bool, Any]:
+    """(True, what a `--set dotted=value` gives the dotted `key`), or (False, None) where it gives it nothing: `key`
+    itself (`detector.classes=[0]`), or a section above it given whole as a mapping that holds it
+    (`detector={classes: [0]}`)."""
+    if dotted == key:
+        return True, value
+    if not key.startswith(f"{dotted}."):
+        return False, None
+    for part in key[len(dotted) + 1 :].split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False, None
+        value = value[part]
+    return True, value
+
+
 def _setting(key: str, value: Any) -> Any:
-    """What the config makes of `value` (read as YAML) at the dotted `key`: `detector.classes: 0` is `(0,)`, as is
-    `[0]`; `value` itself where the config refuses it (its own error comes when the config loads)."""
+    """What the config makes of `value` (read as YAML) at the dotted `key`, as the tracker uses it: `detector.classes:
+    0` is `(0,)`, as is `[0]`, and a key read as a set (`_SET_KEYS`) is compared as one (`[0, 0]` is `[0]`); `value`
+    itself where the config refuses it (its own error comes when the config loads)."""
     from tracker.config import ConfigError, load_config
 
     try:
@@ -260,7 +278,7 @@ def _setting(key: str, value: Any) -> Any:
         return value
     for part in key.split("."):
         setting = getattr(setting, part)
-    return setting
+    return frozenset(setting) if key in _SET_KEYS else setting
 
 
 def _yaml_flow(value: Any) -> str:

@@ -14,9 +14,11 @@ from tracker.assignment import index_pairs, linear_assignment
 from tracker.bank import AppearanceBank
 from tracker.birth import BirthShapes
 from tracker.calibration import Calibration
+from tracker.calibration_samples import add_frame_samples
 from tracker.camera_motion import warp_boxes_xywh, warp_states
 from tracker.classes import ClassPolicy
 from tracker.config import TrackerConfig
+from tracker.core_checkpoint import restore_state
 from tracker.entry import entry_evidence
 from tracker.fast_numpy import all_set, any_along, any_set, filled, indices
 from tracker.frame_rate import frames_at_least
@@ -61,8 +63,6 @@ _MEASUREMENT_SCALE_COLUMNS = np.array([2, 3, 2, 3])
 # The core's attributes `_advance` replaces (never writes in place) before a frame's view is built: kept, and put
 # back if building it fails (with the table's observed boxes).
 _ADVANCE_STATE = ("frame_index", "_mean", "_cov", "_obs_mean", "_obs_cov", "_stored_embeddings")
-# The gallery tier's state in a checkpoint pickled before it moved into `GalleryLink` (split38).
-_GALLERY_TIER_STATE = ("gallery", "source_name", "_newborn", "_searching", "_published")
 
 
 class TrackerCore:
@@ -140,40 +140,8 @@ class TrackerCore:
         return state
 
     def __setstate__(self, state: dict) -> None:
-        """Restore a pickled state. One pickled before the ground line and the measured measurement noise existed
-        (a checkpoint of main a9675c0) gets both empty: they learn from the frames after the resume, as from a
-        video's first frames."""
-        self.__dict__.update(state)
-        if "ground" not in state:
-            self.ground = GroundLine(self.config)
-            self._part_boxes = np.zeros(0, dtype=bool)
-        self._any_part_box = bool(self._part_boxes.any())  # not in a checkpoint of int24 69edf1c
-        if "measurement_noise" not in state:
-            self.measurement_noise = MeasurementNoise(self.config.motion)
-        if "report_weight" not in state:  # (main bad25d6): the weight is measured from the frames after the resume
-            self.report_weight = ReportWeight(self.config.motion.noise_min_updates)
-        if "stage1" not in state:  # (main 0a61e9f): the stage 1 rules were the core's methods; they keep no state
-            self.stage1 = Stage1Cost(self.config, self.frame_rate, self.table, self.bank, self.calibration)
-        if "embedding_faults" not in state:  # (before fix40): the faulty embeddings after the resume are counted
-            self.embedding_faults = EmbeddingFaults()
-        if "invalid_detections" not in state:  # (before stop 36): the dropped detections after the resume are counted
-            self.invalid_detections, self.outside_detections = InvalidDetections(), OutsideDetections()
-        if "gallery_link" not in state:  # (before split38): the gallery tier's state was the core's own
-            old = {key: self.__dict__.pop(key, None) for key in _GALLERY_TIER_STATE}
-            self.gallery_link = GalleryLink(
-                self.config,
-                self.frame_rate,
-                self.table,
-                self.bank,
-                self.calibration,
-                self.still,
-                old["gallery"],
-                old["source_name"] or "",
-                newborn=old["_newborn"] or (),
-                searching=old["_searching"],
-            )
-        # a copy's gallery holds no live tracks (`Gallery.__getstate__`): this stream attaches and offers them again
-        self.gallery_link.attach(self)
+        """Restore a pickled state; one of an earlier version gets the parts it lacks (`core_checkpoint`)."""
+        restore_state(self, state)
         # stateless: made from the restored parts (also for a checkpoint from before it was a module of its own)
         self.frame_report = self._frame_report()
 
@@ -677,15 +645,9 @@ class TrackerCore:
         return index_pairs(lost[pairs[:, 0]], det_idx[pairs[:, 1]])
 
     def _calibrate(self, matches: np.ndarray, view: FrameView) -> None:
-        """Feed the calibration queues from this frame's stage 1/2 matches of confirmed, visible tracks.
-
-        Negatives: the bank of one matched track against the detection matched to another (two people seen in
-        the same frame); positives: a track's bank against its own new detection. Only detections fit for a bank
-        (the quality gate) and, for negatives, pairs that do not overlap (a shared crop is not a different look)
-        count. Pairs whose similarity the frame already computed come free; a capped random few more are
-        computed in one sparse bank call (`AppearanceBank.similarity`). Every frame until calibrated, then once per
-        `calibration_sample_seconds`.
-        """
+        """Feed the calibration queues from this frame's stage 1/2 matches of confirmed, visible tracks
+        (`calibration_samples.add_frame_samples`) whose detections are fit for a bank (the quality gate), every
+        frame until calibrated, then once per `calibration_sample_seconds`."""
         dets = view.dets
         if not self.calibration.wants_samples or dets.embeddings is None or len(matches) < 1:
             return
@@ -698,32 +660,9 @@ class TrackerCore:
         rows, cols = rows[keep], cols[keep]
         if len(rows) == 0:
             return
-        t, n = view.similarity.shape
-        positive = np.zeros((t, n), dtype=bool)
-        positive[rows, cols] = True
-        negative = np.zeros((t, n), dtype=bool)
-        negative[rows[:, None], cols] = True  # every matched track x every matched detection
-        negative &= ~positive & (view.iou == 0)
-        plan, known_rows = [], []
-        for mask in (negative, positive):
-            known = mask & np.isfinite(view.similarity)
-            missing = np.stack(mask_pairs(mask & ~known), axis=1)
-            plan.append((view.similarity[known], missing[self.calibration.subsample(len(missing), int(known.sum()))]))
-            known_rows.append(mask_pairs(known)[0])  # (row-major, as the boolean index above reads them)
-        pairs = np.concatenate([missing for _, missing in plan])  # both queues' pairs in one batched call
-        computed = np.zeros(0)
-        if len(pairs):  # one sparse call: each track's bank is read once, however many of its pairs are sampled
-            wanted = np.zeros((t, n), dtype=bool)
-            wanted[pairs[:, 0], pairs[:, 1]] = True
-            stored = self._bank_embeddings(dets)
-            computed = self.bank.similarity(self.table.slot, stored, wanted)[pairs[:, 0], pairs[:, 1]]
-        extra = np.split(computed, [len(plan[0][1])])
-        (neg_known, _), (pos_known, pos_missing) = plan
-        self.calibration.add_negatives(np.concatenate([neg_known, extra[0]]))
-        # each positive tagged with its track's ID: a track's own looks are its evidence (the border rule of
-        # `Stage1Cost.cost`)
-        owners = self.table.track_id[np.concatenate([known_rows[1], pos_missing[:, 0]])]
-        self.calibration.add_positives(np.concatenate([pos_known, extra[1]]), owners)
+        add_frame_samples(
+            self.calibration, self.table, self.bank, view, rows, cols, lambda: self._bank_embeddings(dets)
+        )
 
     def _update_matched(
         self, matches: np.ndarray, dets: Detections, view: FrameView, frame_size: tuple[int, int] | None = None

@@ -35,7 +35,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tracker.io.mot import read_sequence_info
+from tracker.io.mot import SequenceInfo, read_sequence_info
 from tracker.wording import count
 
 __all__ = [
@@ -57,7 +57,8 @@ STDIN_NAME = "-"  # what other tools take for standard input (not read here)
 MAX_CONSECUTIVE_FAILURES = 30  # a video that fails this many grabs in a row has ended (truncated or damaged)
 CORRUPT_NUMBERS_KEPT = 20  # positions of the first unreadable frames kept to name them (the count goes on)
 STREAM_RETRIES = 5  # reopen attempts for a dropped webcam/URL stream
-STREAM_BACKOFF_S = 0.5  # first wait before reopening; doubles on each retry
+STREAM_BACKOFF_S = 0.5  # first wait before reopening; multiplied by STREAM_BACKOFF_FACTOR on each retry
+STREAM_BACKOFF_FACTOR = 2.0  # each reopening of a lost stream waits this many times longer than the one before
 STREAM_TIMEOUT_MS = 5000  # open/read timeout handed to FFmpeg for URLs, so a dead server cannot hang the run
 STOP_POLL_S = 0.1  # how often a backoff wait checks whether the run was asked to stop
 TIMESTAMP_PROBE_FRAMES = 12  # frames whose container timestamps measure a video's real frame rate
@@ -243,17 +244,24 @@ def image_source_name(spec: str | Path) -> str | None:
         return None
     if (path / "seqinfo.ini").is_file():
         try:
-            return safe_name(read_sequence_info(path).name)
+            return _folder_name(path, read_sequence_info(path))
         except (OSError, ValueError):
             return None
     if (path / "img1").is_dir():  # (`open_source` tracks its img1 folder, and names it so)
         return None
-    return safe_name(path.name, "images")
+    return _folder_name(path, None)
+
+
+def _folder_name(folder: Path, info: SequenceInfo | None) -> str:
+    """The output name of the images of `folder`: its MOTChallenge sequence's name (`info`, read from its
+    seqinfo.ini), else the folder's own name (`day.cam1/`: day.cam1). The one rule of `open_source` and
+    `image_source_name`."""
+    return safe_name(info.name) if info is not None else safe_name(folder.name, "images")
 
 
 def _glob_source_name(path: Path, folder: Path | None) -> str:
     """A glob's output name: its longest existing `folder`'s name, else the pattern's parent's."""
-    return safe_name((folder if folder is not None else path.parent).name, "images")
+    return _folder_name(folder if folder is not None else path.parent, None)
 
 
 def open_source(spec: str | Path) -> FrameSource:
@@ -323,7 +331,7 @@ def _folder_source(path: Path) -> FrameSource:
         if count < info.length:
             log.info("%s: images for %d of %d frames; tracking those", info.name, count, info.length)
         files = [info.image_path(f) for f in range(1, count + 1)]
-        source = _image_source(safe_name(info.name), files, info.frame_rate, "sequence")
+        source = _image_source(_folder_name(path, info), files, info.frame_rate, "sequence")
         source.announced_frames = info.length if count < info.length else None
         return source
     if (path / "img1").is_dir():
@@ -331,7 +339,7 @@ def _folder_source(path: Path) -> FrameSource:
     files = sorted((p for p in path.iterdir() if _listed_image(p)), key=_natural_order)
     if not files:
         raise SourceError(f"{path}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)}){_other_files(path)}")
-    return _image_source(safe_name(path.name, "images"), files, None, "images")
+    return _image_source(_folder_name(path, None), files, None, "images")
 
 
 def _listed_image(path: Path) -> bool:
@@ -471,7 +479,8 @@ def _reopen_after(
 
 class _Backoff:
     """The reconnection budget of a lost stream or server: at most `STREAM_RETRIES` reopenings in a row, the first
-    after `STREAM_BACKOFF_S`, each next one after twice the wait before it; a frame read restores it (`restore`)."""
+    after `STREAM_BACKOFF_S`, each next one after `STREAM_BACKOFF_FACTOR` times the wait before it; a frame read
+    restores it (`restore`)."""
 
     def __init__(self) -> None:
         self.restore()
@@ -481,7 +490,8 @@ class _Backoff:
         self.retries, self.wait = 0, STREAM_BACKOFF_S
 
     def next_wait(self, give_up: str) -> float:
-        """Count one more reopening and return the seconds to wait before it (twice the last one's).
+        """Count one more reopening and return the seconds to wait before it (`STREAM_BACKOFF_FACTOR` times the last
+        one's).
 
         Raises:
             SourceError: `give_up`, the budget spent.
@@ -489,7 +499,7 @@ class _Backoff:
         if self.retries >= STREAM_RETRIES:
             raise SourceError(give_up)
         self.retries += 1
-        wait, self.wait = self.wait, self.wait * 2
+        wait, self.wait = self.wait, self.wait * STREAM_BACKOFF_FACTOR
         return wait
 
 

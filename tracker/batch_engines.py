@@ -1,0 +1,200 @@
+"""The engines of `track batch`: `run_ray` (one Ray task per video; Ray re-runs a task whose worker died) and
+`run_local` (the same task function in spawned processes, one per core, re-run the same way; a process whose driver
+is gone stops as a SIGTERM would stop it). Both take the tasks to run and return their results, told to the monitor
+as they end.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tracker.batch_progress import Monitor, drain
+from tracker.batch_task import INTERRUPTED, THREADS_PER_VIDEO, run_video
+from tracker.batch_work import VideoResult, VideoTask, failed_result, one_line
+from tracker.ray_engine import ADDRESS_ENV
+from tracker.wording import count
+
+__all__ = ["EXIT_STOPPED", "OMP_THREADS_ENV", "run_local", "run_ray"]
+
+log = logging.getLogger("tracker.batch")  # the batch's logger: its messages keep their source
+
+STOP_TIMEOUT_S = 30  # a stopped batch waits this long for a local worker to finish its frame
+POLL_S = 0.2  # how often the driver looks at the progress queue and at finished tasks
+OMP_THREADS_ENV = "OMP_NUM_THREADS"
+EXIT_STOPPED = 128 + signal.SIGTERM  # a local worker stopped by SIGTERM between frames exits with this, as if killed
+
+
+def run_ray(
+    tasks: list[VideoTask],
+    batch: Any,
+    monitor: Monitor,
+    address: str | None,
+    gpus_per_video: float,
+    start_gallery: bytes | None,
+) -> list[VideoResult]:
+    from tracker.ray_engine import check_gpus, ray_session, worker_logs_hint
+
+    with ray_session(address, quiet=not monitor.show) as ray:
+        from ray.util.queue import Queue
+
+        check_gpus(ray, gpus_per_video, cluster=bool(address or os.environ.get(ADDRESS_ENV)))  # before any task
+
+        logs = worker_logs_hint(ray)  # (the driver logs only Ray's errors: a worker's traceback stays in its log)
+
+        channel = Queue(actor_options={"num_cpus": 0})
+        remote = ray.remote(run_video).options(
+            num_cpus=THREADS_PER_VIDEO, num_gpus=gpus_per_video, max_retries=batch.max_retries, retry_exceptions=False
+        )
+        start = ray.put(start_gallery)  # one copy in the object store for all tasks
+        refs = {remote.remote(t, channel, batch.progress_seconds, start): t for t in tasks}
+        pending, results = list(refs), []
+        try:
+            while pending:
+                ready, pending = ray.wait(pending, num_returns=1, timeout=POLL_S)
+                drain(channel, monitor)
+                for ref in ready:
+                    task = refs[ref]
+                    try:
+                        result = ray.get(ref)
+                    except ray.exceptions.RayError as exc:  # the worker died more than max_retries times
+                        reason = f"{type(exc).__name__}: {one_line(exc)}; {logs}"
+                        result = failed_result(task, reason, monitor.attempts[task.index])
+                    result.attempts = max(monitor.attempts[task.index], 1)
+                    monitor.finish(result)
+                    results.append(result)
+        except BaseException:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            # a cancelled task's worker is killed mid-frame: once it is gone, drop the folder it was writing, as a
+            # stopped local worker does (a re-run would, but until then a `.<name>.partial/` stays in --out)
+            if pending:
+                ray.wait(pending, num_returns=len(pending), timeout=STOP_TIMEOUT_S)
+            for ref in pending:
+                shutil.rmtree(refs[ref].partial_dir, ignore_errors=True)
+            raise
+        finally:
+            ray.kill(channel.actor)
+    return results
+
+
+def run_local(
+    tasks: list[VideoTask], batch: Any, monitor: Monitor, workers: int, start_gallery: bytes | None
+) -> list[VideoResult]:
+    """The same task function in `workers` spawned processes that take videos from a queue. A process that
+    dies in a video is replaced, and the video is run again, up to `batch.max_retries` times, as Ray does."""
+    context = multiprocessing.get_context("spawn")  # a fork after torch started its thread pools can deadlock
+    channel, todo = context.Queue(), context.Queue()
+    by_index = {t.index: t for t in tasks}
+    for task in tasks:
+        todo.put(task)
+    at_once = min(workers, len(tasks))
+
+    def start() -> Any:
+        process = context.Process(
+            target=_local_worker, args=(todo, channel, batch.progress_seconds, start_gallery), daemon=True
+        )
+        with _child_threads(THREADS_PER_VIDEO):
+            process.start()
+        return process
+
+    processes = [start() for _ in range(at_once)]
+    results: dict[int, VideoResult] = {}
+    reruns = dict.fromkeys(by_index, 0)
+    running: dict[int, int] = {}  # pid -> index of the video it is tracking
+    try:
+        while len(results) < len(tasks):
+            time.sleep(POLL_S)
+            dead = [p for p in processes if not p.is_alive()]
+            for index, kind, value in drain(channel, monitor):  # after the liveness check: sees last words
+                if kind == "start":
+                    running[value] = index
+                elif kind == "result":  # (told to the monitor by `_drain`)
+                    value.attempts = max(monitor.attempts[index], 1)
+                    results[index] = value
+            for process in dead:
+                processes.remove(process)
+                index = running.pop(process.pid, None)
+                if index is not None and index not in results:
+                    if reruns[index] < batch.max_retries:
+                        reruns[index] += 1
+                        todo.put(by_index[index])
+                    else:
+                        died = count(reruns[index] + 1, "time")  # ("died ... 1 times" with batch.max_retries=0)
+                        reason = f"worker process died (exit code {process.exitcode}) {died}"
+                        results[index] = failed_result(by_index[index], reason, monitor.attempts[index])
+                        monitor.finish(results[index])
+                if len(results) < len(tasks):
+                    processes.append(start())
+    except BaseException:
+        for process in processes:
+            process.terminate()  # the worker finishes its frame, drops the video's partial outputs and exits
+        for process in processes:
+            process.join(STOP_TIMEOUT_S)  # before Python's exit handler signals them a second time (an abort)
+            if process.is_alive():
+                process.kill()
+        raise
+    for _ in processes:
+        todo.put(None)
+    for process in processes:
+        process.join()
+    return list(results.values())
+
+
+@contextmanager
+def _child_threads(threads: int) -> Iterator[None]:
+    """Processes started inside see OMP_NUM_THREADS=threads (as Ray sets it for a task of that many CPUs), so
+    the native thread pools (OpenMP, oneDNN, OpenVINO) of one video do not spread over the other videos' cores."""
+    before = os.environ.get(OMP_THREADS_ENV)
+    os.environ[OMP_THREADS_ENV] = str(threads)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(OMP_THREADS_ENV, None)
+        else:
+            os.environ[OMP_THREADS_ENV] = before
+
+
+def _stop_when_driver_dies() -> None:
+    """In a local engine process: when the driver process ends without stopping this one (`kill -9`, a crash, the
+    out-of-memory killer), stop as a SIGTERM from the driver would (finish the frame, drop the unfinished folder,
+    exit) instead of tracking the rest of the batch orphaned, into folders a re-run would then write too."""
+    driver = multiprocessing.parent_process()
+    if driver is None:  # not started by multiprocessing
+        return
+
+    def watch() -> None:
+        driver.join()  # returns when the driver's end of its sentinel pipe closes: the driver is gone
+        log.warning("the batch's driver process ended: stopping this worker (pid %d)", os.getpid())
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="driver-watch", daemon=True).start()
+
+
+def _exit_now(_signum: int, _frame: Any) -> None:
+    """SIGTERM to a local worker outside a video's frames (waiting for a video, loading models): exit through
+    Python, whose exit handlers release the process's semaphores; the default action left them to the resource
+    tracker, which warned "There appear to be N leaked semaphore objects" after every stopped batch."""
+    sys.exit(EXIT_STOPPED)
+
+
+def _local_worker(todo: Any, channel: Any, progress_seconds: float, start_gallery: bytes | None) -> None:
+    """A local engine process: tracks videos from `todo` until it gets None (or its driver is gone)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it stops the processes
+    signal.signal(signal.SIGTERM, _exit_now)  # (while tracking, `track`'s loop finishes its frame first)
+    _stop_when_driver_dies()
+    while (task := todo.get()) is not None:
+        result = run_video(task, channel, progress_seconds, start_gallery)
+        channel.put((task.index, "result", result))
+        if result.reason == INTERRUPTED:  # the driver stopped the batch: take no further video
+            return

@@ -1,0 +1,142 @@
+"""Progress of a batch: tasks send frame counts through a queue (`Progress`), the driver shows them as one bar
+over the whole batch and one line per event (`Monitor`, fed by `drain`).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue as queue_module
+import sys
+import time
+from typing import Any
+
+from tracker.batch_work import VideoResult, VideoTask, labels
+
+__all__ = ["Monitor", "NullChannel", "Progress", "drain"]
+
+log = logging.getLogger("tracker.batch")  # the batch's logger: its messages keep their source
+
+_FRAMES_ONLY = "{desc}{n_fmt} frames [{elapsed}, {rate_fmt}]"  # the bar's line while a video's frame count is unknown
+
+
+class Progress:
+    """Sent from a task to the driver through a queue: ("start", pid), ("total", frames), ("frames", done)."""
+
+    def __init__(self, channel: Any, index: int, every_s: float) -> None:
+        self._channel = channel
+        self._index = index
+        self._every_s = every_s
+        self._last = 0.0
+        self._frames = 0
+
+    def send(self, kind: str, value: Any) -> None:
+        """Put (task index, `kind`, `value`) on the channel; a lost message is logged, never raised."""
+        try:
+            self._channel.put((self._index, kind, value))
+        except Exception:  # progress is a courtesy: losing it never fails a video
+            log.debug("progress message lost", exc_info=True)
+
+    def frame_done(self) -> None:
+        """Count one more frame tracked; sends the count at most once per `every_s` seconds."""
+        self._frames += 1
+        now = time.monotonic()
+        if now - self._last >= self._every_s:
+            self._last = now
+            self.send("frames", self._frames)
+
+
+class NullChannel:
+    """A channel that drops every message (`run_video` called without one)."""
+
+    def put(self, _message: Any) -> None:
+        pass
+
+
+class Monitor:
+    """The driver's view: a progress bar over the whole batch counted in frames, and one line per event.
+
+    The bar's description counts the videos finished ("1/3 videos done, 2 running"); its frame total, and so its
+    percentage and ETA, only once every video has told its frame count (when it starts): a total of the started
+    videos alone read 100 % between videos while others had not started (one worker: "94% 66/70" with a third
+    video of 80 frames still to come)."""
+
+    def __init__(self, tasks: list[VideoTask], show: bool) -> None:
+        from tqdm import tqdm
+
+        self._names = dict(zip([t.index for t in tasks], labels([(t.source, t.name) for t in tasks]), strict=True))
+        self.attempts = dict.fromkeys(self._names, 0)
+        self._frames = dict.fromkeys(self._names, 0)
+        self._totals: dict[int, int] = {}
+        self._running: set[int] = set()
+        self._finished: set[int] = set()
+        self.show = show  # progress and event lines (not --quiet)
+        self._bar = tqdm(
+            total=None, desc=f"0/{len(tasks)} videos done: ", bar_format=_FRAMES_ONLY, unit="frame", disable=not show,
+            file=sys.stderr, dynamic_ncols=True,
+        )  # fmt: skip
+
+    def line(self, text: str) -> None:
+        """Write one event line above the bar (unless quiet) and log it."""
+        if self.show:
+            self._bar.write(text, file=sys.stderr)
+        log.info(text)
+
+    def message(self, index: int, kind: str, value: Any) -> None:
+        """Take a task's progress message ("start", "total" or "frames") for the video at `index`."""
+        if index in self._finished:  # a late word of a video already finished (Ray's queue): it is not running
+            return
+        name = self._names[index]
+        if kind == "start":
+            self.attempts[index] += 1
+            self._frames[index] = 0  # a re-run starts from the first frame
+            self._running.add(index)
+            attempt = self.attempts[index]
+            self.line(f"{name}: started (pid {value})" if attempt == 1 else f"{name}: running again, attempt {attempt}")
+        elif kind == "total" and value:
+            self._totals[index] = int(value)
+        elif kind == "frames":
+            self._frames[index] = int(value)
+        self._refresh()
+
+    def finish(self, result: VideoResult) -> None:
+        """Take a video's result: it is finished, its line says how it went."""
+        self._finished.add(result.index)
+        self._running.discard(result.index)
+        self._frames[result.index] = result.frames
+        self._totals.setdefault(result.index, result.frames)
+        name = self._names[result.index]
+        if result.status == "failed":
+            self.line(f"{name}: failed: {result.reason}")
+        else:
+            self.line(f"{name}: {result.status}, {result.frames} frames")
+        self._refresh()
+
+    def _refresh(self) -> None:
+        running = f", {len(self._running)} running" if self._running else ""
+        self._bar.set_description(f"{len(self._finished)}/{len(self._names)} videos done{running}", refresh=False)
+        known = len(self._totals) == len(self._names)  # (a stream tells no count: no percentage until it ends)
+        self._bar.total = sum(self._totals.values()) if known else None
+        self._bar.bar_format = None if known else _FRAMES_ONLY
+        self._bar.n = sum(self._frames.values())
+        self._bar.refresh()
+
+    def close(self) -> None:
+        """Close the bar."""
+        self._bar.close()
+
+
+def drain(channel: Any, monitor: Monitor) -> list[tuple[int, str, Any]]:
+    """Hand every waiting message to the monitor, in the order sent (a video's result before the next video's
+    start: one worker's "b: started" came before "a: done"); returns them (the local engine reads results)."""
+    messages = []
+    while True:
+        try:
+            message = channel.get_nowait()
+        except queue_module.Empty:  # Ray's queue raises a subclass of it
+            return messages
+        messages.append(message)
+        index, kind, value = message
+        if kind == "result":
+            monitor.finish(value)
+        else:
+            monitor.message(index, kind, value)

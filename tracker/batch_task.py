@@ -1,0 +1,128 @@
+"""The body of every `track batch` task: one video tracked from its first frame to its last in this process, its
+outputs written to `out/.<name>.partial/` and renamed to `out/<name>/` when it ends (`run_video`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tracker.batch_link import save_video_identities
+from tracker.batch_progress import NullChannel, Progress
+from tracker.batch_work import NOTE_NAME, VideoResult, VideoTask, one_line
+from tracker.config import BatchConfig, TrackerConfig, parse_config
+from tracker.io.strict_json import to_json
+
+__all__ = ["INTERRUPTED", "THREADS_PER_VIDEO", "run_video"]
+
+log = logging.getLogger("tracker.batch")  # the batch's logger: its messages keep their source
+
+OLD_SUFFIX = ".old"  # out/.<name>.old/: outputs of an earlier run, while being replaced
+THREADS_PER_VIDEO = 1  # torch threads in a task: one video per core is the unit of parallelism
+INTERRUPTED = "interrupted"  # the reason of a video stopped by a signal
+
+
+def _default_tracker(cfg: TrackerConfig, frame_rate: float | None, gallery: Any = None) -> Any:
+    from tracker.detector import quiet_ultralytics
+    from tracker.pipeline import Tracker
+
+    quiet_ultralytics()  # its "Loading ..." lines, once per video, would cut through the batch's progress bar
+    return Tracker.from_config(cfg, frame_rate=frame_rate, gallery=gallery)
+
+
+def _start_gallery(task: VideoTask, cfg: TrackerConfig, start: bytes | None) -> Any:
+    """The gallery as the batch began (`start`: its file's bytes, None: empty), private to this task (None
+    without --gallery)."""
+    if not task.use_gallery:
+        return None
+    from tracker.gallery import Gallery
+
+    if start is None:
+        return Gallery(cfg.gallery)
+    with tempfile.TemporaryDirectory() as folder:  # Gallery.load reads a file
+        path = Path(folder) / "start.gallery"
+        path.write_bytes(start)
+        return Gallery.load(path, cfg.gallery)
+
+
+def _publish(partial: Path, final: Path) -> None:
+    """Move a finished video's folder into place; outputs of an earlier run are replaced whole."""
+    old = final.with_name(f".{final.name}{OLD_SUFFIX}")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(partial, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def run_video(
+    task: VideoTask,
+    channel: Any = None,
+    progress_seconds: float = BatchConfig.progress_seconds,
+    start_gallery: bytes | None = None,
+) -> VideoResult:
+    """Track one video from its first frame to its last, in this process; the body of every batch task.
+
+    `start_gallery`: the gallery file as the batch began (with `task.use_gallery`; None: an empty gallery).
+
+    Outputs appear in `task.out_dir` only when the video ends (written to `task.partial_dir`, then renamed).
+    Errors of the video (missing, unreadable, bad weights, a stream that fails) come back as a "failed"
+    result with a one-line reason; a crash of the process is the engine's to retry.
+    """
+    import torch
+
+    from tracker.frame_rate import choose_frame_rate
+    from tracker.io.sources import open_source
+    from tracker.run import track_source
+
+    progress = Progress(channel if channel is not None else NullChannel(), task.index, progress_seconds)
+    progress.send("start", os.getpid())
+    torch.set_num_threads(THREADS_PER_VIDEO)
+    result = VideoResult(task.index, task.source, task.name, task.out_dir, "failed")
+    shutil.rmtree(task.partial_dir, ignore_errors=True)  # what a killed attempt left
+    try:
+        cfg = parse_config(task.cfg_dict)
+        source = open_source(task.source)
+        progress.send("total", min(source.total, task.max_frames) if source.total and task.max_frames else source.total)
+        rate = choose_frame_rate(source.frame_rate, cfg, None, source.timestamp_rate, source.name)
+        if rate.warning:
+            log.warning("%s", rate.warning)
+        tracker = (task.make_tracker or _default_tracker)(
+            cfg, rate.frame_rate, gallery=_start_gallery(task, cfg, start_gallery)
+        )
+        tracker.core.source_name = task.name  # recorded with gallery sightings
+        summary = track_source(
+            tracker, source, task.partial_dir, task.save_video, show=False, progress=False,
+            max_frames=task.max_frames, after_frame=progress.frame_done,
+        )  # fmt: skip
+        stem = summary.outputs[0].stem
+        if task.use_gallery and not summary.interrupted:
+            tracker.reset()  # the identities still in view go to the task's gallery
+            save_video_identities(tracker.gallery, task.partial_dir, stem)
+    except Exception as exc:
+        shutil.rmtree(task.partial_dir, ignore_errors=True)
+        log.info("%s failed", task.name, exc_info=True)
+        result.reason = f"{type(exc).__name__}: {one_line(exc)}"
+        return result
+    result.frames, result.seconds, result.tracks = summary.frames, summary.seconds, len(summary.tracks)
+    if summary.ended_early is not None and summary.expected_frames:
+        result.ended_early = (summary.ended_early, summary.expected_frames)
+    if summary.interrupted:
+        shutil.rmtree(task.partial_dir, ignore_errors=True)
+        result.reason = INTERRUPTED
+        return result
+    note = {"fingerprint": task.fingerprint, "source": task.source, "frames": summary.frames, "error": summary.error}
+    note |= {"tracks": result.tracks, "seconds": summary.seconds, "stem": stem, "ended_early": result.ended_early}
+    (task.partial_dir / NOTE_NAME).write_text(to_json(note, indent=1))
+    _publish(task.partial_dir, task.out_dir)
+    result.outputs = [task.out_dir / p.name for p in summary.outputs]
+    result.stem = stem
+    if summary.error:  # the frames read before a stream failed are kept, as `track` keeps them
+        result.reason = summary.error
+        return result
+    result.status = "done"
+    return result

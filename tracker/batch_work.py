@@ -1,0 +1,267 @@
+"""The work list of `track batch`: one `VideoTask` per source, its output folder's name, the fingerprint of what
+makes its outputs, and the bookkeeping that lets a re-run reuse a video (`batch.json` beside its outputs) or fail a
+source that names nothing at once; `VideoResult`, how a video went.
+
+Names: the file stem, then `<stem>_2`, ... (as `track`); a folder of `out` keeps the source its `batch.json` names.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tracker.config import TrackerConfig, config_to_dict
+from tracker.io.mot import unique_stem
+
+__all__ = [
+    "NOTE_NAME",
+    "PARTIAL_SUFFIX",
+    "TrackerFactory",
+    "VideoResult",
+    "VideoTask",
+    "failed_result",
+    "labels",
+    "make_tasks",
+    "names_nothing",
+    "one_line",
+    "output_names",
+    "published_videos",
+    "read_note",
+    "reused_result",
+    "unnamed_sources",
+]
+
+NOTE_NAME = "batch.json"  # beside each video's outputs: what made them (for resuming) and how the task went
+PARTIAL_SUFFIX = ".partial"  # out/.<name>.partial/: a video's outputs while its task runs
+_REASON_CHARS = 300  # failure reasons are cut to one short line
+_TASK_KEY_CHARS = 16  # hex digits of the hash over what makes a video's outputs (its `batch.json` key)
+
+TrackerFactory = Callable[..., Any]
+"""(config, source frame rate, gallery=None) -> a `Tracker`; the default is `Tracker.from_config`."""
+
+
+@dataclass(frozen=True)
+class VideoTask:
+    """One video of a batch, as a task receives it (picklable).
+
+    Attributes:
+        index: position in the batch (the order of `sources`).
+        source: what `track` accepts: a video file, an image folder or glob, a MOTChallenge sequence, a URL.
+        name: output folder name, unique in the batch (`<stem>`, then `<stem>2`, ...).
+        out_root: the batch folder; outputs go to `out_root/name/`.
+        cfg_dict: the tracker config as a dict (`config_to_dict`).
+        fingerprint: what made the outputs (source file identity, config, options, gallery), for resuming.
+        use_gallery: track with the gallery as the batch began (handed to `run_video` once for all tasks)
+            and keep the identities seen for the reduce step (`tracker.batch_link`).
+    """
+
+    index: int
+    source: str
+    name: str
+    out_root: Path
+    cfg_dict: dict[str, Any]
+    fingerprint: str
+    save_video: bool = True
+    max_frames: int | None = None
+    make_tracker: TrackerFactory | None = None
+    use_gallery: bool = False
+
+    @property
+    def out_dir(self) -> Path:
+        """out/<name>/: the video's outputs once its task is done."""
+        return self.out_root / self.name
+
+    @property
+    def partial_dir(self) -> Path:
+        """out/.<name>.partial/: the video's outputs while its task runs (renamed to `out_dir` at its end)."""
+        return self.out_root / f".{self.name}{PARTIAL_SUFFIX}"
+
+
+@dataclass
+class VideoResult:
+    """How one video went. `status`: "done", "reused" (outputs of an earlier identical run), or "failed"."""
+
+    index: int
+    source: str
+    name: str
+    out_dir: Path
+    status: str
+    frames: int = 0
+    seconds: float = 0.0
+    tracks: int = 0
+    attempts: int = 1
+    reason: str | None = None
+    outputs: list[Path] = field(default_factory=list)
+    stem: str | None = None  # the outputs' file stem (`<stem>.txt`, ...)
+    ended_early: tuple[int, int] | None = None  # (last frame read, frames its header announces): cut short, damaged
+
+    @property
+    def retried(self) -> bool:
+        """Whether the video was run more than once (a worker died)."""
+        return self.attempts > 1
+
+
+def failed_result(task: VideoTask, reason: str, attempts: int) -> VideoResult:
+    """The "failed" result of `task` after `attempts` runs, with its one-line `reason`."""
+    return VideoResult(task.index, task.source, task.name, task.out_dir, "failed", attempts=attempts, reason=reason)
+
+
+def one_line(exc: BaseException) -> str:
+    """`exc`'s message on one line, cut to a short reason (its type's name where it says nothing)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:_REASON_CHARS]
+
+
+def make_tasks(
+    sources: Sequence[str],
+    cfg: TrackerConfig,
+    out: Path,
+    save_video: bool,
+    max_frames: int | None,
+    factory: Any,
+    gallery: Path | None,
+    start: bytes | None,
+) -> list[VideoTask]:
+    """One task per source, in order: its unique output name (`output_names`, which keeps a folder of `out` for the
+    source that made it) and the fingerprint of what makes its outputs (the source file's identity, the tracking
+    config without `batch`, the options, the gallery's bytes), which a re-run compares to reuse them."""
+    cfg_dict = config_to_dict(cfg)
+    tracking = {k: v for k, v in cfg_dict.items() if k != "batch"}  # how a batch runs does not change outputs
+    start_digest = None if start is None else hashlib.sha256(start).hexdigest()
+    tasks = []
+    for index, (source, name) in enumerate(zip(sources, output_names(sources, out), strict=True)):
+        identity = {"source": _file_identity(str(source)), "config": tracking, "video": save_video, "max": max_frames}
+        identity["gallery"] = [gallery is not None, start_digest]
+        digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:_TASK_KEY_CHARS]
+        tasks.append(
+            VideoTask(
+                index, str(source), name, out, cfg_dict, digest, save_video, max_frames, factory, gallery is not None
+            )
+        )
+    return tasks
+
+
+def _file_identity(source: str) -> Any:
+    """Size and modification time of a file or folder source (None for streams and globs)."""
+    path = Path(source)
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return [str(path.resolve()), stat.st_size, stat.st_mtime_ns]
+
+
+def output_names(sources: Sequence[str], out: Path | None = None) -> list[str]:
+    """Unique output folder names: the file stem, then `<stem>_2`, `<stem>_3`, ... for repeats (as `track`).
+
+    With `out`, a folder there keeps its source across re-runs: a source an earlier batch published (its
+    `batch.json` names it, as given) gets that folder again, and no other source gets the name of a folder already
+    in `out`. Names by position alone gave `cam1/clip.mp4` and `cam2/clip.mp4`, listed the other way round (or after
+    a new `cam0/clip.mp4`), each other's folders: both tracked again, and each folder replaced by another camera's.
+    """
+    from tracker.io.sources import image_source_name  # (lazily, as the other source checks: OpenCV loads with it)
+
+    earlier = _earlier_sources(out) if out is not None else {}
+    taken = set(_folders(out)) if out is not None else set()
+    names: list[str | None] = [None] * len(sources)
+    claimed: set[str] = set()
+    for index, source in enumerate(sources):
+        name = earlier.get(str(source))
+        if name is not None and name not in claimed:
+            names[index] = name
+            claimed.add(name)
+    for index, source in enumerate(sources):
+        if names[index] is None:
+            # images are named as `track` names them (`cam1/*.jpg`: cam1, `day.cam1/`: day.cam1; stems gave `_`, `day`)
+            stem = image_source_name(source) or Path(str(source).rstrip("/")).stem or "video"
+            names[index] = unique_stem("".join(c if c.isalnum() or c in "-_." else "_" for c in stem), taken)
+    return [name for name in names if name is not None]
+
+
+def labels(videos: Sequence[tuple[str, str]]) -> list[str]:
+    """How the progress lines and the summary name each (source, output name): the name, with the source beside
+    it where the name alone does not tell which source it is (two sources of one stem, `a.mp4` and `a.avi`, or a
+    folder named by an earlier batch): "a_2 (cams/a.mp4)"."""
+    own = [output_names([source])[0] for source, _ in videos]
+    shared = Counter(own)
+    return [
+        f"{name} ({source})" if name != base or shared[base] > 1 else name
+        for (source, name), base in zip(videos, own, strict=True)
+    ]
+
+
+def _folders(out: Path) -> list[str]:
+    """The names in `out` a video's folder could clash with (not the hidden `.partial`, `.old` and lock files)."""
+    try:
+        return [entry.name for entry in out.iterdir() if not entry.name.startswith(".")]
+    except OSError:  # not made yet
+        return []
+
+
+def _earlier_sources(out: Path) -> dict[str, str]:
+    """{source as given: folder name} of the videos earlier batches published in `out` (their `batch.json`)."""
+    found: dict[str, str] = {}
+    for name in sorted(_folders(out)):
+        note = read_note(out / name)
+        if note is not None and isinstance(note.get("source"), str):
+            found.setdefault(note["source"], name)
+    return found
+
+
+def published_videos(out: str | Path) -> int:
+    """How many finished videos' folders `out` holds (by this batch or earlier ones; 0 where `out` is not there)."""
+    return len(_earlier_sources(Path(out)))
+
+
+def read_note(folder: Path) -> dict[str, Any] | None:
+    """The `batch.json` of a published video's folder, or None where there is none or it is not a JSON object."""
+    try:
+        note = json.loads((folder / NOTE_NAME).read_text())
+    except (OSError, ValueError):
+        return None
+    return note if isinstance(note, dict) else None
+
+
+def reused_result(task: VideoTask) -> VideoResult | None:
+    """The result of an earlier run of this batch with the same fingerprint, if its outputs are there."""
+    note = read_note(task.out_dir)
+    if note is None or note.get("fingerprint") != task.fingerprint or note.get("error"):
+        return None
+    frames, tracks = int(note.get("frames", 0)), int(note.get("tracks", 0))
+    result = VideoResult(task.index, task.source, task.name, task.out_dir, "reused", frames, 0.0, tracks, 0)
+    result.stem = note.get("stem")
+    cut = note.get("ended_early")
+    if isinstance(cut, list) and len(cut) == 2 and all(isinstance(n, int) for n in cut):
+        result.ended_early = (cut[0], cut[1])
+    return result
+
+
+def names_nothing(task: VideoTask) -> VideoResult | None:
+    """The failed result of a source that names nothing (no such file or folder, a glob matching no images), told
+    at once as `track` tells it: a task started for it imported torch and loaded the models first (~10 s, 0.7 GB)."""
+    reason = _why_unnamed(task.source)
+    return None if reason is None else failed_result(task, reason, 0)
+
+
+def _why_unnamed(source: str) -> str | None:
+    """Why `source` names nothing (`SourceError: ...`, one line), or None when it names something (milliseconds)."""
+    from tracker.io.sources import SourceError, check_named
+
+    try:
+        check_named(source)
+    except SourceError as exc:
+        return f"{type(exc).__name__}: {one_line(exc)}"
+    return None
+
+
+def unnamed_sources(sources: Sequence[str | Path]) -> list[tuple[str, str]]:
+    """(output name, reason) of each source that names nothing (no such file or folder, a glob matching no
+    images), without importing torch: `track batch` refuses a batch of only these at once (3.6-4.7 s sooner)."""
+    names = output_names([str(s) for s in sources])
+    found = [(name, _why_unnamed(str(source))) for source, name in zip(sources, names, strict=True)]
+    return [(name, reason) for name, reason in found if reason is not None]

@@ -1,0 +1,66 @@
+"""One frame's calibration samples (`tracker.calibration`), taken from its matches of confirmed, visible tracks.
+
+Negatives: the bank of one matched track against the detection matched to another (two people seen in the same
+frame, whose boxes do not overlap: a shared crop is not a different look); positives: a track's bank against its
+own new detection. Pairs whose similarity the frame already computed come free; a capped random few more
+(`Calibration.subsample`) are computed in one sparse bank call (`AppearanceBank.similarity`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from tracker.bank import AppearanceBank
+from tracker.calibration import Calibration
+from tracker.frame_view import FrameView
+from tracker.sweep import mask_pairs
+from tracker.track import TrackTable
+
+__all__ = ["add_frame_samples"]
+
+
+def add_frame_samples(
+    calibration: Calibration,
+    table: TrackTable,
+    bank: AppearanceBank,
+    view: FrameView,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    stored: Callable[[], torch.Tensor],
+) -> None:
+    """Feed `calibration`'s queues from this frame's matched pairs: track rows `rows` (M,) of `table` x detection
+    columns `cols` (M,) of `view`, each a confirmed, visible track and a detection fit for a bank (M >= 1).
+
+    Args:
+        view: the frame's view; its `similarity` (T, N) gives the pairs already compared (NaN: not), its `iou`
+            (T, N) the overlapping pairs, which are no negatives.
+        stored: () -> (N, D) this frame's embeddings as the bank stores them, called only when a pair is computed.
+    """
+    t, n = view.similarity.shape
+    positive = np.zeros((t, n), dtype=bool)
+    positive[rows, cols] = True
+    negative = np.zeros((t, n), dtype=bool)
+    negative[rows[:, None], cols] = True  # every matched track x every matched detection
+    negative &= ~positive & (view.iou == 0)
+    plan, known_rows = [], []
+    for mask in (negative, positive):
+        known = mask & np.isfinite(view.similarity)
+        missing = np.stack(mask_pairs(mask & ~known), axis=1)
+        plan.append((view.similarity[known], missing[calibration.subsample(len(missing), int(known.sum()))]))
+        known_rows.append(mask_pairs(known)[0])  # (row-major, as the boolean index above reads them)
+    pairs = np.concatenate([missing for _, missing in plan])  # both queues' pairs in one batched call
+    computed = np.zeros(0)
+    if len(pairs):  # one sparse call: each track's bank is read once, however many of its pairs are sampled
+        wanted = np.zeros((t, n), dtype=bool)
+        wanted[pairs[:, 0], pairs[:, 1]] = True
+        computed = bank.similarity(table.slot, stored(), wanted)[pairs[:, 0], pairs[:, 1]]
+    extra = np.split(computed, [len(plan[0][1])])
+    (neg_known, _), (pos_known, pos_missing) = plan
+    calibration.add_negatives(np.concatenate([neg_known, extra[0]]))
+    # each positive tagged with its track's ID: a track's own looks are its evidence (the border rule of
+    # `Stage1Cost.cost`)
+    owners = table.track_id[np.concatenate([known_rows[1], pos_missing[:, 0]])]
+    calibration.add_positives(np.concatenate([pos_known, extra[1]]), owners)

@@ -1,0 +1,219 @@
+"""Checking a nested mapping (as read from YAML) against the config dataclasses of `tracker.config`.
+
+`build_section(cls, data, prefix)` refuses unknown keys (with a did-you-mean), checks each value's type (no silent
+conversions but int -> float), range and choices, then the section's relations (`Section.check_relations`), and
+builds the frozen dataclass; `check_sections` guards a config built in Python; `config_to_dict` is the way back.
+Every fault is a `ConfigError` naming the key (and list item) as written in YAML.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import numbers
+import re
+import types
+import typing
+from dataclasses import fields, is_dataclass
+from typing import Any
+
+from tracker.config_keys import ConfigError
+
+__all__ = ["build_section", "check_sections", "config_to_dict"]
+
+_SHOWN_CHARS = 80  # a wrong value longer than this is named by its type in an error, not printed whole
+_EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")  # 1e9, 5e-3: YAML 1.1 reads these as text
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _expected(tp: Any) -> str:
+    """What a value of the annotation `tp` is written as, for errors."""
+    if typing.get_origin(tp) is tuple:
+        return "a list written as in YAML, e.g. [0, 2]"
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}.get(tp, _type_name(tp))
+
+
+def _item_name(key: str, index: tuple[int, ...]) -> str:
+    """`key` with the list positions `index` as written in errors: `classes.compatible_groups[1][1]`."""
+    return key + "".join(f"[{i}]" for i in index)
+
+
+def _coerce(value: Any, tp: Any, key: str, index: tuple[int, ...] = ()) -> Any:
+    """Check `value` against the annotation `tp` (no silent conversions but int -> float). A lone item stands for
+    a list of one (`detector.classes: 0`), but not inside a list of lists: `compatible_groups: [2, 5, 7]` is one
+    group written without its brackets, not three groups of one. `index`: the positions of `value` in `key`'s
+    list (and its nested lists), () for the key's own value; errors carry both (`ConfigError.key`, `.index`)."""
+    nested = bool(index)  # `value` is an item of a list
+    name = _item_name(key, index)
+
+    def error(message: str) -> ConfigError:
+        return ConfigError(f"{name}: {message}", key=key, index=index)
+
+    if value is None:  # `--set key=` or `key:` with nothing after it: "expected a string, got None" puzzled
+        raise error(f"no value given (empty, or null); expected {_expected(tp)}")
+    if isinstance(value, dict) and value and not nested:  # `--set association.high_score.x=1`: "got {'x': 1}"
+        inner = f"{name}.{next(iter(value))}"
+        raise error(f"a key, not a section, so {inner} names nothing; expected {_expected(tp)}")
+    origin = typing.get_origin(tp)
+    if origin is tuple:
+        (item_tp, _ellipsis) = typing.get_args(tp)
+        if isinstance(value, str) and item_tp is not str:  # `--set detector.classes=0,2`: YAML reads one string
+            raise error(f"expected a list written as in YAML, e.g. [0, 2], got the text {value!r}")
+        if isinstance(value, (int, str)) and not isinstance(value, bool) and not nested:
+            value = [value]
+        if not isinstance(value, (list, tuple)):
+            inner = " (a list of lists is written with both brackets, e.g. [[2, 5, 7], [1, 3]])" if nested else ""
+            raise error(f"expected a list of {_type_name(item_tp)}, got {value!r}{inner}")
+        return tuple(_coerce(v, item_tp, key, (*index, i)) for i, v in enumerate(value))
+    if origin in (typing.Union, types.UnionType):
+        raise error("union types are not supported in configs")
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise error(f"expected true or false, got {value!r}")
+        return value
+    if tp is int:  # (numbers.Integral: numpy's integers too, as Python ints; never a bool)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise error(f"expected an integer, got {value!r}")
+        return int(value)
+    if tp is float:
+        if isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value.strip()):  # YAML 1.1 wants 1.0e+9
+            value = float(value)
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):  # (numpy's floats too)
+            raise error(f"expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise error(f"expected a string, got {value!r}")
+        if not value.strip():  # `detector.model: ''` reached ultralytics as '.': "if  is one, the copy is damaged"
+            raise error("no value given (an empty string); expected a non-empty string")
+        return value
+    raise error(f"unsupported type {tp!r}")
+
+
+def _coerce_choice(value: Any, tp: Any, key: str, choices: tuple[Any, ...] | None) -> Any:
+    """`_coerce`, and for a key with choices an error that lists them: YAML reads an unquoted off / no as false and
+    null as None, which "expected a string, got False" left the user to decode."""
+    try:
+        return _coerce(value, tp, key)
+    except ConfigError:
+        if choices is None:
+            raise
+        if value is None:
+            allowed = ", ".join(map(str, choices))
+            raise ConfigError(f"{key}: no value given (empty, or null); expected one of {allowed}", key=key) from None
+        yaml_hint = ""
+        if isinstance(value, bool):
+            yaml_hint = " (YAML reads off, no, yes and on without quotes as true / false)"
+        allowed = ", ".join(map(str, choices))
+        raise ConfigError(f"{key}: {value!r} is not one of {allowed}{yaml_hint}", key=key) from None
+
+
+def _check_range(value: Any, meta: typing.Mapping[str, Any], key: str, index: tuple[int, ...] = ()) -> None:
+    """`value` within the key's choices and [lo, hi]; a list's range applies to each item (class ids >= 0).
+    `index`: the positions of `value` in `key`'s list, as in `_coerce`."""
+    if isinstance(value, tuple):
+        for i, item in enumerate(value):
+            _check_range(item, meta, key, (*index, i))
+        return
+    name = _item_name(key, index)
+    lo, hi, choices = meta.get("lo"), meta.get("hi"), meta.get("choices")
+    if choices is not None and value not in choices:
+        raise ConfigError(f"{name}: {value!r} is not one of {', '.join(map(str, choices))}", key=key, index=index)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return
+    if not math.isfinite(value):
+        raise ConfigError(f"{name}: {value!r} is not a finite number", key=key, index=index)
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        lo_s = "-inf" if lo is None else f"{lo:g}"
+        hi_s = "inf" if hi is None else f"{hi:g}"
+        raise ConfigError(f"{name}: {value!r} is out of range [{lo_s}, {hi_s}]", key=key, index=index)
+
+
+def _unknown_key(key: str, known: list[str], prefix: str) -> ConfigError:
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; known keys: {', '.join(known)}"
+    return ConfigError(f"unknown config key '{prefix}{key}'{hint}", key=f"{prefix}{key}")
+
+
+def build_section(cls: type, data: Any, prefix: str = "") -> Any:
+    """The config dataclass `cls` built from the mapping `data` (None: the defaults), its sections recursively.
+
+    Args:
+        cls: a config dataclass (a `tracker.config_keys.Section`).
+        data: its keys as read from YAML; a key not given keeps its default.
+        prefix: `cls`'s dotted name with a trailing dot (`motion.`), "" for the whole config.
+    Raises:
+        ConfigError: the first unknown key, wrong type, out-of-range value or broken relation, named as in YAML.
+    """
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        section = prefix.rstrip(".") or None  # (None: the whole config, no key)
+        raise ConfigError(f"{section or 'config'}: expected a mapping, got {data!r}", key=section)
+    hints = typing.get_type_hints(cls)
+    known = [f.name for f in fields(cls)]
+    for key in data:
+        if key not in known:
+            raise _unknown_key(str(key), known, prefix)
+    kwargs = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        tp = _section_class(f) or hints[f.name]
+        full = prefix + f.name
+        if is_dataclass(tp):
+            kwargs[f.name] = build_section(tp, data[f.name], full + ".")
+        else:
+            value = _coerce_choice(data[f.name], tp, full, f.metadata.get("choices"))
+            _check_range(value, f.metadata, full)
+            kwargs[f.name] = value
+    cfg = cls(**kwargs)
+    cfg.check_relations(prefix)
+    return cfg
+
+
+def _section_class(f: Any) -> type | None:
+    """The config dataclass of section field `f` (its default factory, bound where the class was defined), or None
+    for a key. Not the annotation: `typing.get_type_hints` resolves it by module name, so with a second copy of this
+    package loaded in one process (tools/bench_against.py) one copy built and checked the other's sections."""
+    factory = f.default_factory
+    return factory if isinstance(factory, type) and is_dataclass(factory) else None
+
+
+def check_sections(cfg: Any, prefix: str = "") -> None:
+    """Each section of `cfg` (a config dataclass) is an instance of its dataclass (`_section_class`), recursively.
+
+    Raises:
+        ConfigError: the first section replaced by something else (None, a dict), named as in YAML.
+    """
+    for f in fields(cfg):
+        tp = _section_class(f)
+        if tp is None:
+            continue
+        value = getattr(cfg, f.name)
+        if not isinstance(value, tp):
+            shown = repr(value) if len(repr(value)) <= _SHOWN_CHARS else type(value).__name__
+            raise ConfigError(
+                f"{prefix}{f.name}: expected {tp.__name__} (dataclasses.replace(cfg.{prefix}{f.name}, key=value) or"
+                f" load_config(overrides=...)), got {shown}",
+                key=f"{prefix}{f.name}",
+            )
+        check_sections(value, f"{prefix}{f.name}.")
+
+
+def config_to_dict(cfg: Any) -> dict[str, Any]:
+    """A plain nested dict (tuples as lists) suitable for YAML/JSON."""
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, tuple):
+            return [plain(x) for x in v]
+        return v
+
+    return {
+        f.name: config_to_dict(value) if is_dataclass(value) else plain(value)
+        for f in fields(cfg)
+        for value in [getattr(cfg, f.name)]
+    }

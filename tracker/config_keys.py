@@ -1,0 +1,78 @@
+"""How a config key is declared: `key(default, doc, lo=, hi=, choices=)`, the `Section` base of the config
+dataclasses, and `ConfigError`, the one error every config fault raises.
+
+The sections themselves (the schema a user reads) are in `tracker.config`; checking a mapping against them is
+`tracker.config_build`, reading YAML and overrides `tracker.config_load`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, Field, field, fields
+from typing import Any
+
+__all__ = ["ConfigError", "Section", "key", "key_default"]
+
+
+class ConfigError(ValueError):
+    """A configuration key is unknown, of the wrong type or out of range.
+
+    Attributes:
+        key: the dotted key the error is about, as written in YAML (`association.low_score`), set where the error
+            is raised; None for an error about no key (an unreadable file, invalid YAML, a malformed override).
+            `load_config` finds the file line of a file's fault from it (and `index`), never from the message.
+        index: the positions of the list item at fault within `key`'s list, outermost first (`(1, 1)` for
+            `classes.compatible_groups[1][1]`); () when the error is about the key itself.
+    """
+
+    def __init__(self, message: str, *, key: str | None = None, index: tuple[int, ...] = ()) -> None:
+        super().__init__(message)
+        self.key = key
+        self.index = tuple(index)
+
+
+class Section:
+    """Base of the config dataclasses. Unpickled (a `track --resume` checkpoint holds the run's config), a key added
+    since the pickle was made gets its default, as `tracker.resume` takes such a checkpoint (that run had the
+    default): a key with a list default has no class attribute to fall back on, and its first read raised
+    AttributeError (`motion.camera_exclude` in a checkpoint of before stop 38, on the first frame after the resume)."""
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        added = {f.name: key_default(f) for f in fields(self) if f.name not in state}
+        self.__dict__.update({**added, **state})
+
+    def check_relations(self, prefix: str) -> None:
+        """Check the constraints between this section's keys (each already of its type and in its range).
+
+        Args:
+            prefix: the section's dotted name with a trailing dot as written in YAML (`motion.`; "" for the whole
+                config), which the errors start their keys with.
+        Raises:
+            ConfigError: the first broken constraint, naming the key it is about.
+        """
+
+
+def key_default(key: Field) -> Any:
+    """A config key's default value (a fresh one for a list or section default)."""
+    return key.default_factory() if key.default is MISSING else key.default
+
+
+def key(
+    default: Any,
+    doc: str,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    choices: tuple[Any, ...] | None = None,
+) -> Any:
+    """A dataclass field carrying its documentation and allowed range.
+
+    Args:
+        default: the key's default; a list or tuple becomes a tuple (a fresh one per instance).
+        doc: the one-line meaning, as the README's table and configs/default.yaml give it.
+        lo, hi: the closed range a number (each item of a list) must lie in; None: unbounded on that side.
+        choices: the only values allowed, or None.
+    """
+    meta = {"doc": doc, "lo": lo, "hi": hi, "choices": choices}
+    if isinstance(default, (list, tuple)):
+        return field(default_factory=lambda: tuple(default), metadata=meta)
+    return field(default=default, metadata=meta)

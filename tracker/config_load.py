@@ -1,0 +1,188 @@
+"""Reading a config: YAML with no key given twice, `section.key=value` overrides, and a file's faults named
+with the file and the line of the key at fault.
+
+Generic over the schema: `load_file` is given the function that checks the mapping it read (`parse_config` of
+`tracker.config`, whose `load_config` is the public entry point).
+"""
+
+from __future__ import annotations
+
+import copy
+import typing
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from tracker.config_keys import ConfigError
+
+__all__ = ["apply_overrides", "load_file", "split_override"]
+
+_Config = TypeVar("_Config")
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any] | None) -> None:
+    """Write `overrides` (`section.key=value` strings, or a dict of dotted keys to values) into the nested mapping
+    `data`, in place, creating the sections they name; None or empty: nothing.
+
+    Raises:
+        ConfigError: `overrides` is neither a list nor a dict, an override is malformed, or its path runs through a
+            value that is not a section.
+    """
+    if not overrides:
+        return
+    if not isinstance(overrides, dict | list | tuple):  # a lone "a.b=1" would be read one character at a time
+        raise ConfigError(
+            f"overrides must be a list of 'section.key=value' strings or a dict, got {type(overrides).__name__} "
+            f"{overrides!r}" + (f" (write [{overrides!r}])" if isinstance(overrides, str) else ""),
+            key=None,
+        )
+    items = overrides.items() if isinstance(overrides, dict) else [split_override(o) for o in overrides]
+    for dotted, value in items:
+        node = data
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"{dotted}: '{part}' is {child!r}, not a section", key=dotted)
+            node = child
+        node[parts[-1]] = value
+
+
+def split_override(text: str) -> tuple[str, Any]:
+    """A `section.key=value` override as (dotted key, value read as YAML), or ConfigError for another form."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {text!r} is not of the form section.key=value", key=None)
+    return key.strip(), _parse_value(value.strip())
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` refusing a key given twice in one mapping (PyYAML keeps the last one without a word, so a
+    second `association:` section would silently drop every key of the first)."""
+
+
+def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: set[Any] = set()
+    for key_node, _value in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if isinstance(key, typing.Hashable) and key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{key!r} is given twice in one mapping (the first would be ignored)", key_node.start_mark
+            )
+        if isinstance(key, typing.Hashable):
+            seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+
+
+def load_file(
+    path: str | Path | None,
+    overrides: list[str] | dict[str, Any] | None,
+    parse: Callable[[dict[str, Any]], _Config],
+) -> _Config:
+    """Read the YAML config file at `path` (None: no file, the defaults), apply `overrides` and check the result.
+
+    Args:
+        path: a UTF-8 YAML file whose top level is a mapping of sections, or None.
+        overrides: as `apply_overrides` takes them; they win over the file.
+        parse: checks the nested mapping and builds the config (`tracker.config.parse_config`).
+    Raises:
+        ConfigError: unknown key, wrong type, out-of-range value, a key given twice, or unreadable/invalid YAML;
+            a fault of the file's own keys starts with the file's path and its line (`cfg.yaml: line 3: ...`).
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")  # YAML's own encoding, whatever the locale's is
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}", key=None) from None
+        except UnicodeDecodeError as exc:
+            message = f"config file {path} is not UTF-8 text (byte {exc.start}): not a YAML file?"
+            raise ConfigError(message, key=None) from None
+        try:
+            loaded = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: builds no objects
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1})" if mark is not None else ""
+            raise ConfigError(f"invalid YAML in {path}{where}: {getattr(exc, 'problem', exc)}", key=None) from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the top level must be a mapping of sections", key=None)
+        data = loaded or {}
+    file_error = _file_error(data, parse) if path is not None else None
+    written = copy.deepcopy(data) if file_error is not None else {}  # (the overrides change `data`)
+    try:
+        apply_overrides(data, overrides)
+    except ConfigError as exc:
+        if file_error is None or not _below_a_value(written, exc.key):
+            raise  # the override's own fault (malformed, or below a value an override gave): the key typed
+        raise _in_file(exc, path, text) from None  # below a value the faulty file wrote: its line
+    try:
+        return parse(data)
+    except ConfigError as exc:
+        if file_error is None or str(exc) != str(file_error):
+            raise  # the overrides' own fault, named by the key typed
+        raise _in_file(exc, path, text) from None
+
+
+def _below_a_value(data: dict[str, Any], key: str | None) -> bool:
+    """Whether the config `data` holds a value, not a section, on the way to the dotted `key` (`detector.model`
+    with `detector: 5`); False for no key (a malformed override) or a path `data` does not write."""
+    if key is None:
+        return False
+    node: Any = data
+    for part in key.split(".")[:-1]:
+        if not isinstance(node, dict) or part not in node:
+            break
+        node = node[part]
+    return not isinstance(node, dict)
+
+
+def _in_file(exc: ConfigError, path: Path, text: str) -> ConfigError:
+    """`exc`, a fault of the config file at `path` (whose text is `text`), said with the file and the key's line."""
+    line = _key_line(text, exc.key, exc.index)
+    where = "" if line is None else f"line {line}: "
+    return ConfigError(f"{path}: {where}{exc}", key=exc.key, index=exc.index)
+
+
+def _key_line(text: str, key: str | None, index: tuple[int, ...] = ()) -> int | None:
+    """The line (from 1) of the YAML `text` where `key` (dotted; its list item `index`, outermost first) is written,
+    or of the deepest section of it that is (a key the file does not set); None when the file does not write its
+    section (the key came from an override) or there is no key (`ConfigError.key` None)."""
+    if key is None:
+        return None
+    node: Any = yaml.compose(text, Loader=_UniqueKeyLoader)  # (the text loaded: no YAMLError here)
+    line = None
+    for part in key.split("."):
+        found = isinstance(node, yaml.MappingNode) and next(
+            ((k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == part), None
+        )
+        if not found:
+            return line
+        line, node = found[0].start_mark.line + 1, found[1]
+    for position in index:
+        if not isinstance(node, yaml.SequenceNode) or position >= len(node.value):
+            break
+        node = node.value[position]
+        line = node.start_mark.line + 1
+    return line
+
+
+def _file_error(data: dict[str, Any], parse: Callable[[dict[str, Any]], Any]) -> ConfigError | None:
+    """What is wrong with a config file's keys on their own (None: nothing); an override may still mend it."""
+    try:
+        parse(data)
+    except ConfigError as exc:
+        return exc
+    return None
