@@ -27,7 +27,7 @@ from tracker.eval.report import format_table, write_chart, write_csv, write_summ
 from tracker.eval.revival import revival_scores
 from tracker.eval.runner import OURS, OURS_NO_CMC, RunResult, load_all_inputs, parallel_map, run_all
 from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
-from tracker.eval.sequences import Sequence, find_sequences, require_ground_truth
+from tracker.eval.sequences import Sequence, find_sequences, require_ground_truth, require_public_detections
 from tracker.eval.variants import default_variants_dir, parse_variants, variant_sequences
 from tracker.io.mot import make_output_folder
 from tracker.io.strict_json import write_json_atomic
@@ -368,6 +368,8 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             cfg = load_config(args.config, overrides=args.set)
             sequences = find_sequences(args.data, args.split, args.sequences)
             require_ground_truth(sequences)
+            if args.detections == "public":
+                require_public_detections(sequences)
             make_output_folder(args.out)
             reid_possible = has_appearance(cfg)
             any_images = any(s.has_all_images for s in sequences)
