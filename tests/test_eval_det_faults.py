@@ -100,3 +100,18 @@ def test_a_sequence_folder_without_seqinfo_is_one_error_not_left_out_of_the_comb
     assert not (tmp_path / "out").exists()
     assert _eval(tmp_path, data, "--sequences", "A") == 0, "--sequences leaves it out"
     assert sorted(p.name for p in (tmp_path / "out" / "ours").glob("*.txt")) == ["A.txt"]
+
+
+def test_a_sequence_named_in_any_script_charts_without_a_warning_per_missing_glyph(tmp_path):
+    """`track eval` on TUD-Câmpus-行人 printed four matplotlib UserWarnings with their source lines (the font has
+    no CJK glyphs); the chart is written, a box drawn for each, and nothing is printed."""
+    import warnings
+
+    from tracker.eval.report import write_chart
+
+    rows = {"TUD-Câmpus-行人": {"HOTA": 40.0, "IDF1": 50.0, "MOTA": 60.0, "AssA": 30.0}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        write_chart(tmp_path / "metrics.png", rows, "données: public detections, train")
+    assert (tmp_path / "metrics.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.png"]
