@@ -27,7 +27,7 @@ from tracker.eval.report import format_table, write_chart, write_csv, write_summ
 from tracker.eval.revival import revival_scores
 from tracker.eval.runner import OURS, OURS_NO_CMC, RunResult, load_all_inputs, parallel_map, run_all
 from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
-from tracker.eval.sequences import Sequence, find_sequences, require_ground_truth
+from tracker.eval.sequences import Sequence, find_sequences, require_ground_truth, require_public_detections
 from tracker.eval.variants import default_variants_dir, parse_variants, variant_sequences
 from tracker.io.mot import make_output_folder
 from tracker.io.strict_json import write_json_atomic
@@ -171,6 +171,8 @@ def _track_and_score(
         trackers, cfg, sequences, args.detections, out, args.cache_dir, use_cache, workers, engine, inputs
     )
     suffix = "" if args.split == "train" else f"-{args.split}"
+    failed = {r.tracker for r in results if r.failure is not None}  # a peer that raised on a sequence: no row
+    trackers = [t for t in trackers if t not in failed]
     jobs = [
         (sequences, {r.sequence: r.path for r in results if r.tracker == t}, out / t / f"scores{suffix}.json")
         for t in trackers
@@ -249,6 +251,10 @@ def _report(
         no_boxes = [s.name for s in sequences if not s.public_box_count()]
         if no_boxes:
             say(f"det.txt has no boxes in the evaluated frames (every tracker reports nothing): {', '.join(no_boxes)}")
+    failures = [r for r in results if r.failure is not None]
+    if failures:  # on stderr, also with --quiet: the table lacks these rows
+        crashed = "; ".join(f"{r.tracker} on {r.sequence} ({r.failure})" for r in failures)
+        print(f"left out of the table, a peer failed (its other sequences are kept): {crashed}", file=sys.stderr)
     refused = [f"{r.sequence} ({r.invalid_embeddings})" for r in results if r.tracker == OURS and r.invalid_embeddings]
     if refused:
         say(f"NaN, infinite or zero embeddings, those detections matched by motion only: {', '.join(refused)}")
@@ -278,6 +284,11 @@ def _report(
         "resumed": sum(r.resumed for r in results),
         # ours' embedding rows refused as NaN, infinite or zero, all sequences (matched by motion only; as `track`'s)
         "invalid_embeddings": sum(r.invalid_embeddings for r in results if r.tracker == OURS),
+        # peers that raised, left out of the table: {tracker: {sequence: "frame N: Error: message"}}
+        "peer_failures": {
+            t: {r.sequence: r.failure for r in failures if r.tracker == t}
+            for t in dict.fromkeys(r.tracker for r in failures)
+        },
         "motion_only": motion_only,
         "no_camera_compensation": uncompensated,  # compensation configured, but no images to estimate it from
         # ours' calibrated appearance bounds per sequence (`Calibration.summary()` at the end of each)
@@ -368,6 +379,8 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             cfg = load_config(args.config, overrides=args.set)
             sequences = find_sequences(args.data, args.split, args.sequences)
             require_ground_truth(sequences)
+            if args.detections == "public":
+                require_public_detections(sequences)
             make_output_folder(args.out)
             reid_possible = has_appearance(cfg)
             any_images = any(s.has_all_images for s in sequences)

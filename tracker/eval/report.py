@@ -6,6 +6,7 @@ import csv
 import io
 import os
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ _LABEL_FONT = "small"
 _MIN_NAME_WIDTH = 8
 _CELL_WIDTH = 8
 _HEADERS = {"ms_per_frame": "ms/frame"}
+# matplotlib warns, with its source line, for each character of a label its font lacks (a sequence named in CJK):
+# the chart draws a box there, and the names are in the table, CSV and JSON as they are
+_MISSING_GLYPH_WARNING = r"Glyph \d+ .* missing from font"
 
 
 def format_table(rows: dict[str, dict[str, Any]], columns: Sequence[str] = METRICS) -> str:
@@ -71,7 +75,14 @@ def write_chart(path: Path, rows: dict[str, dict[str, Any]], title: str) -> None
     """Grouped bars (matplotlib Agg): one group per row name, one bar per metric of _CHART_METRICS; a PNG at
     `path`, written atomically. Row names are the tick labels (long ones broken into lines, `_wrap_label`)."""
     tmp = path.with_name(path.name + ".partial")
-    chart_figure(rows, title).savefig(tmp, dpi=_CHART_DPI, format="png")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_MISSING_GLYPH_WARNING, category=UserWarning)
+        fig = chart_figure(rows, title)
+        try:
+            fig.savefig(tmp, dpi=_CHART_DPI, format="png")
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
     os.replace(tmp, path)
 
 

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import math
 import multiprocessing
 import signal
 import time
@@ -32,7 +33,7 @@ from tracker.eval.sequences import Sequence
 from tracker.io.mot import format_mot_row, write_text_atomic
 from tracker.io.strict_json import nan_for_null, write_json_atomic
 
-__all__ = ["OURS", "OURS_NO_CMC", "RunResult", "load_all_inputs", "parallel_map", "run_all"]
+__all__ = ["OURS", "OURS_NO_CMC", "PeerFailure", "RunResult", "load_all_inputs", "parallel_map", "run_all"]
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ class RunResult:
             failed estimates, fits `auto` held back); None for peers and where compensation did not run.
         invalid_embeddings: ours' embedding rows refused as NaN, infinite or zero (`Tracker.invalid_embeddings`:
             those detections were matched by motion only, as `track`'s summary counts them); 0 for peers.
+        failure: a peer that raised on this sequence: where and what (`frame 12: IndexError: ...`); no result
+            file was written (a re-run tries it again). None where it ran (ours never gets one: ours raises).
     """
 
     tracker: str
@@ -89,6 +92,12 @@ class RunResult:
     report_width: dict[str, float] | None = None
     camera_motion: dict[str, int] | None = None
     invalid_embeddings: int = 0
+    failure: str | None = None
+
+
+class PeerFailure(Exception):
+    """A peer tracker raised on a sequence (its package's fault, not the run's): the message says at which frame
+    and what it raised."""
 
 
 # The summaries ours reports at the end of a sequence, beside its rows: RunResult fields and the note's keys.
@@ -177,6 +186,23 @@ def _read_image(seq: Sequence, number: int) -> np.ndarray:
 
 
 def _track_peer(name: str, seq: Sequence, inputs: SequenceInputs) -> tuple[list[str], float]:
+    """MOT rows and tracking seconds of peer `name` on one sequence.
+
+    Raises:
+        PeerFailure: the peer raised while starting or on a frame (the message names the frame and the error).
+    """
+    progress = [0]
+    try:
+        return _track_peer_frames(name, seq, inputs, progress)
+    except Exception as exc:  # whatever the peer's package raises: a numpy, scipy, torch or its own error
+        where = f"frame {progress[0]}" if progress[0] else "starting"
+        raise PeerFailure(f"{where}: {type(exc).__name__}: {exc}") from exc
+
+
+def _track_peer_frames(
+    name: str, seq: Sequence, inputs: SequenceInputs, progress: list[int]
+) -> tuple[list[str], float]:
+    """`_track_peer`'s work; `progress[0]` holds the frame being tracked (0 while the peer is built)."""
     from tracker.eval.boxmot_peers import BOXMOT_PEERS, BoxmotPeer
     from tracker.eval.peers import PEERS, PeerTracker
 
@@ -187,6 +213,7 @@ def _track_peer(name: str, seq: Sequence, inputs: SequenceInputs) -> tuple[list[
     lines: list[str] = []
     elapsed = 0.0
     for number, frame in enumerate(inputs.frames, start=1):
+        progress[0] = number
         image = _read_image(seq, number) if with_images else None
         start = time.perf_counter()
         rows = peer.update(frame.boxes_xyxy, frame.scores, frame.class_ids, frame.embeddings, image)
@@ -298,7 +325,11 @@ def _run_job(job: _Job) -> RunResult:
     if job.tracker in (OURS, OURS_NO_CMC):
         lines, elapsed, reports = _track_ours(parse_config(job.cfg_dict), seq, inputs)
     else:
-        lines, elapsed = _track_peer(job.tracker, seq, inputs)
+        try:
+            lines, elapsed = _track_peer(job.tracker, seq, inputs)
+        except PeerFailure as exc:  # the other trackers and sequences go on; the table leaves this peer out
+            log.warning("%s / %s: the peer failed at %s", job.tracker, seq.name, exc)
+            return dataclasses.replace(job.result(math.nan, False), failure=str(exc))
     ms = _MS_PER_S * elapsed / max(len(inputs.frames), 1)
     job.path.parent.mkdir(parents=True, exist_ok=True)
     _note_path(job).unlink(missing_ok=True)  # result and note are replaced together: never a stale note

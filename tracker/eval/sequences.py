@@ -9,12 +9,29 @@ from typing import Any
 
 import numpy as np
 
-from tracker.io.mot import SequenceInfo, parse_mot_rows, read_mot_rows, read_sequence_info, tlwh_to_xyxy
+from tracker.io.mot import (
+    SequenceInfo,
+    csv_row_line,
+    parse_mot_rows,
+    read_mot_rows,
+    read_sequence_info,
+    tlwh_to_xyxy,
+)
 
-__all__ = ["Sequence", "benchmark_of", "find_sequences", "public_scores", "require_ground_truth", "val_half_frames"]
+__all__ = [
+    "Sequence",
+    "benchmark_of",
+    "find_sequences",
+    "public_scores",
+    "require_ground_truth",
+    "require_public_detections",
+    "val_half_frames",
+]
 
 _SCORE_COLUMN = 6
 _TLWH_COLUMNS = slice(2, 6)
+_TLWH_NAMES = ("left", "top", "width", "height")
+_SIZE_COLUMNS = slice(4, 6)  # width, height
 _CLASS_COLUMN = 7  # MOT16/17 gt: class id (1 = pedestrian); MOT15 format: -1 or a ground-plane coordinate
 _VISIBILITY_COLUMN = 8  # MOT16/17 gt: visible fraction; MOT15 format: -1 or a ground-plane coordinate
 _MOT17_GT_COLUMNS = 9
@@ -180,6 +197,53 @@ class Sequence:
             )
         return rows
 
+    def check_public_detections(self) -> None:
+        """Refuse a det/det.txt that would be tracked wrongly without a word: a frame that is not a whole number in
+        1..seqLength (0-based frames were tracked a frame early, frame 0 dropped; frames past the sequence and
+        fractions were dropped or truncated), a non-finite box or score, or a box without a positive width and
+        height (each tracker did its own thing with it: ours dropped it, the peers tracked it).
+
+        Raises:
+            FileNotFoundError: no det/det.txt (the message points at `--detections detector`).
+            ValueError: det.txt is not a numeric csv, has no score column, or has such a row; the message names
+                the file, the first such row's line and what was expected.
+        """
+        path = self.info.root / "det" / "det.txt"
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{self.name}: no public detections ({path} is missing); "
+                "--detections detector runs the detector on the images instead"
+            )
+        rows = self._detection_rows()
+        if not len(rows):
+            return
+        frames, tlwh, scores = rows[:, 0], rows[:, _TLWH_COLUMNS], rows[:, _SCORE_COLUMN]
+        faults = [
+            (frames != np.round(frames), lambda r: f"frame {r[0]:g} is not a whole number (frames are 1, 2, ...)"),
+            (frames < 1, lambda r: f"frame {r[0]:g}; MOTChallenge frames start at 1 (add 1 to 0-based frames)"),
+            (
+                frames > self.info.length,
+                lambda r: f"frame {r[0]:g}, beyond seqLength={self.info.length} in {self.info.root / 'seqinfo.ini'}",
+            ),
+            (
+                ~np.isfinite(np.column_stack([tlwh, scores])).all(axis=1),
+                lambda r: "left, top, width, height and score must be finite numbers",
+            ),
+            (
+                (rows[:, _SIZE_COLUMNS] <= 0).any(axis=1),
+                lambda r: (
+                    f"{_TLWH_NAMES[2]} {r[4]:g}, {_TLWH_NAMES[3]} {r[5]:g}: a box needs both > 0 "
+                    "(columns 3-6 are left, top, width, height)"
+                ),
+            ),
+        ]
+        bad = [(int(np.argmax(mask)), why) for mask, why in faults if mask.any()]
+        if not bad:
+            return
+        row, why = min(bad, key=lambda fault: fault[0])
+        line, quoted = csv_row_line(path.read_bytes(), row)
+        raise ValueError(f"{path}: line {line}, {quoted}: {why(rows[row])}")
+
     def ground_truth(self) -> np.ndarray:
         """(G, >= 7) gt rows of the evaluated frames, renumbered so `first` becomes frame 1; 6-column gt
         (`frame,id,x,y,w,h`) gets conf 1 and MOT15's -1 columns (10 columns). A new array each call."""
@@ -242,6 +306,17 @@ def require_ground_truth(sequences: list[Sequence]) -> None:
         f"{missing[0].name}: no ground truth to score against ({first / 'gt' / 'gt.txt'} is missing){others}"
         f"{leave_out}; `track {first}` tracks a sequence without scoring it"
     )
+
+
+def require_public_detections(sequences: list[Sequence]) -> None:
+    """`--detections public` reads each sequence's det/det.txt: check every one (`Sequence.check_public_detections`)
+    before anything is tracked or written.
+
+    Raises:
+        FileNotFoundError, ValueError: as `Sequence.check_public_detections`, for the first faulty sequence.
+    """
+    for seq in sequences:
+        seq.check_public_detections()
 
 
 def benchmark_of(root: Path) -> str:
@@ -313,6 +388,8 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
         base = data / "train" if (data / "train").is_dir() else data
         roots = sorted(p for p in base.iterdir() if (p / "seqinfo.ini").is_file()) if base.is_dir() else []
         roots = [p for p in roots if not _mot17_duplicate(p, roots)]
+        if roots:
+            _refuse_sequences_without_seqinfo(base, names)
     if names and roots:
         unknown = [n for n in names if n not in {p.name for p in roots}]
         if unknown:
@@ -335,6 +412,30 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
                 raise ValueError(f"{root / 'seqinfo.ini'}: seqLength={info.length}: --split val-half: {exc}") from None
         sequences.append(_with_benchmark(Sequence(info, first, last, "")))
     return sequences
+
+
+def _looks_like_a_sequence(folder: Path) -> bool:
+    """A folder with MOTChallenge's gt/gt.txt, det/det.txt or image folder: a sequence, seqinfo.ini or not."""
+    files = (folder / "gt" / "gt.txt", folder / "det" / "det.txt")
+    return any(path.is_file() for path in files) or (folder / _IMAGE_DIR).is_dir()
+
+
+def _refuse_sequences_without_seqinfo(base: Path, names: list[str] | None) -> None:
+    """A folder of sequences where one lacks its seqinfo.ini was evaluated without it, silently: the COMBINED row
+    covered fewer sequences than the folder holds. Raise FileNotFoundError naming the first such folder (one that
+    `--sequences` leaves out is not asked about)."""
+    lacking = sorted(
+        p for p in base.iterdir()
+        if p.is_dir() and not (p / "seqinfo.ini").is_file() and _looks_like_a_sequence(p)
+        and (not names or p.name in names)
+    )  # fmt: skip
+    if lacking:
+        others = f" (and {len(lacking) - 1} more folder(s) without one)" if len(lacking) > 1 else ""
+        raise FileNotFoundError(
+            f"{lacking[0]} looks like a sequence but has no seqinfo.ini{others}: add "
+            f"{lacking[0] / 'seqinfo.ini'} ([Sequence] with frameRate, seqLength), or --sequences NAME... to "
+            "evaluate the others"
+        )
 
 
 def _with_benchmark(seq: Sequence) -> Sequence:

@@ -26,6 +26,7 @@ __all__ = [
     "TEXT_ENCODING",
     "MotWriter",
     "SequenceInfo",
+    "csv_row_line",
     "format_mot_row",
     "make_output_folder",
     "open_truncated",
@@ -189,6 +190,24 @@ def _first_bad_line(text: str) -> str | None:
             return f"line {number}, {quoted}: {len(cells)} columns, where the first row has {columns}"
         columns = columns or len(cells)
     return None
+
+
+def csv_row_line(data: bytes, row: int) -> tuple[int, str]:
+    """(1-based line number, the line quoted up to _QUOTED_LINE_CHARS) of the 0-based `row` of the MOTChallenge
+    csv bytes `data`, as `parse_mot_rows` counts rows (blank and `#` lines skipped): an error about a row can name
+    the line an editor shows.
+
+    Raises:
+        IndexError: `data` holds no such row.
+    """
+    rows = -1
+    for number, line in enumerate(io.StringIO(data.decode(TEXT_ENCODING), newline=None), start=1):
+        text = line.split("#", 1)[0].strip()
+        if text:
+            rows += 1
+            if rows == row:
+                return number, repr(text[:_QUOTED_LINE_CHARS])
+    raise IndexError(f"row {row} of {rows + 1}")
 
 
 def tlwh_to_xyxy(tlwh: np.ndarray) -> np.ndarray:

@@ -1,0 +1,61 @@
+"""`track compare` where a peer raises on one sequence: the other trackers and sequences are kept, the table leaves
+that peer out and says so (also with --quiet), and a re-run tries it again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from tracker.eval.cli import compare_main
+from tracker.eval.peers import PeerTracker
+from tracker.eval.runner import OURS
+
+SEQINFO = "[Sequence]\nname={name}\nframeRate=10\nseqLength={length}\nimWidth=640\nimHeight=480\n"
+LENGTH = 8
+CRASH_FRAME = 5
+
+
+def _sequence(root: Path, name: str) -> Path:
+    seq = root / name
+    (seq / "gt").mkdir(parents=True)
+    (seq / "det").mkdir()
+    (seq / "seqinfo.ini").write_text(SEQINFO.format(name=name, length=LENGTH))
+    rows = [[f, i, 100 + 300 * (i - 1) + 2 * f, 100, 50, 120] for f in range(1, LENGTH + 1) for i in (1, 2)]
+    np.savetxt(seq / "gt" / "gt.txt", [[*r, 1, -1, -1, -1] for r in rows], delimiter=",", fmt="%g")
+    np.savetxt(seq / "det" / "det.txt", [[r[0], -1, *r[2:], 0.9] for r in rows], delimiter=",", fmt="%g")
+    return seq
+
+
+def test_a_peer_failing_on_one_sequence_is_left_out_and_named_and_the_rest_is_kept(tmp_path, capsys, monkeypatch):
+    data = tmp_path / "data"
+    for name in ("A", "B"):
+        _sequence(data, name)
+    update = PeerTracker.update
+    frames = {"seen": 0}
+
+    def crashing(self, boxes, *args, **kwargs):  # ByteTrack raises at frame 5 of its second sequence (B)
+        if self.name == "ByteTrack":
+            frames["seen"] += 1
+            if frames["seen"] == LENGTH + CRASH_FRAME:
+                raise IndexError("index 3 is out of bounds")
+        return update(self, boxes, *args, **kwargs)
+
+    monkeypatch.setattr(PeerTracker, "update", crashing)
+    out = tmp_path / "out"
+    argv = ["--data", str(data), "--detections", "public", "--workers", "1", "--out", str(out), "--quiet",
+            "--cache-dir", str(tmp_path / "cache"), "--peers", "ByteTrack", "OC-SORT"]  # fmt: skip
+    assert compare_main(argv) == 0  # it used to end in the peer's traceback, with no table at all
+    err = capsys.readouterr().err
+    assert "ByteTrack on B (frame 5: IndexError: index 3 is out of bounds)" in err, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary["trackers"]) == [OURS, "OC-SORT"]
+    assert summary["peer_failures"] == {"ByteTrack": {"B": "frame 5: IndexError: index 3 is out of bounds"}}
+    assert (out / "ByteTrack" / "A.txt").is_file() and not (out / "ByteTrack" / "B.txt").exists()
+
+    monkeypatch.setattr(PeerTracker, "update", update)  # fixed: the re-run runs B again and keeps A
+    assert compare_main(argv) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary["trackers"]) == [OURS, "ByteTrack", "OC-SORT"] and summary["peer_failures"] == {}
+    assert summary["resumed"] == 5, "ours A, B; OC-SORT A, B; ByteTrack A"
