@@ -5,11 +5,12 @@
 
 1. **Phases.** Each step of a save (`Gallery.save` as `track` runs it, and the Python API's with its lock) timed
    alone, wall and CPU time of the thread, the median over `--repeats`: the lock, the conflict check, the removal
-   of interrupted saves' temp files, retention, the snapshot (the identities' records), gathering the prototypes
-   into one array, the JSON header, the SHA-256 of the tensors, safetensors' serialisation, the write, the fsync
-   and the rename (with the folder's fsync). With `--gil`, each phase also runs in a second thread while this one
-   ticks (a few microseconds of Python between `time.perf_counter` calls): the longest gap between two ticks is
-   how long that phase held the GIL at a stretch (on a loaded machine it also counts time slices others took).
+   of interrupted saves' temp files, the snapshot (retention and the identities' records: what `track` does in its
+   loop), gathering the prototypes into one array, the SHA-256 of the tensors, the gallery JSON, the safetensors
+   header, the write, all of `gallery_format.write`, the fsync and the rename (with the folder's fsync). With
+   `--gil`, each phase also runs in a second thread while this one ticks (a few microseconds of Python between
+   `time.perf_counter` calls): the longest gap between two ticks is how long that phase held the GIL at a stretch
+   (on a loaded machine it also counts time slices others took).
 2. **Loop.** A `Tracker` fed a synthetic walking scene (`tools/bench_core.py`'s walking world, 512-d, the
    gallery attached) is driven frame by frame with the `GallerySaver` `track` uses after each frame
    (`maybe_save`); at frame `--save-at` the gallery is marked changed and a periodic save comes due. Reported: the
@@ -24,6 +25,7 @@ N identities briefly holds ~3 copies of the prototypes (gathered, serialised, th
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -45,16 +47,16 @@ from bench_gallery import Looks, build  # noqa: E402
 from tracker import Tracker, load_config  # noqa: E402
 from tracker.cli import positive_int  # noqa: E402
 from tracker.config import GalleryConfig  # noqa: E402
-from tracker.gallery import ID_STRIDE, Gallery  # noqa: E402
+from tracker.gallery import Gallery  # noqa: E402
 from tracker.gallery_file import check_unchanged, remove_interrupted_saves  # noqa: E402
 from tracker.io.lock import gallery_lock  # noqa: E402
 from tracker.io.mot import sync_folder  # noqa: E402
-from tracker.io.strict_json import to_json  # noqa: E402
 from tracker.run_gallery import GallerySaver  # noqa: E402
 
 DIM = 512  # bench_gallery's looks
 WALKERS = 20  # people in the loop's scene
-WARMUP_FRAMES = 40  # frames before the save (the tracks' gallery searches are over by then)
+WARMUP_FRAMES = 150  # frames before the save (the tracks' gallery searches are over by then)
+QUIET_FRAMES = 100  # the frames before the save whose median and longest are reported
 FPS = 30.0
 TICK_GAP_S = 1e-3  # `--gil`: gaps between ticks longer than this are counted as stalls
 
@@ -87,8 +89,6 @@ def _held_gil(fn: Callable[[], Any]) -> tuple[Any, float, float]:
 def phases(gallery: Gallery, path: Path, gil: bool) -> dict[str, tuple[float, float, float]]:
     """One save of `gallery` to `path`, step by step as `Gallery.save` does it: phase -> (wall s, CPU s, longest
     GIL hold s; NaN without `gil`)."""
-    from safetensors.numpy import save as st_save
-
     from tracker import gallery_format
 
     out: dict[str, tuple[float, float, float]] = {}
@@ -103,24 +103,29 @@ def phases(gallery: Gallery, path: Path, gil: bool) -> dict[str, tuple[float, fl
     step("lock (Python API)", lambda: gallery_lock(path, option="path").__enter__().__exit__(None, None, None))
     step("conflict check", lambda: check_unchanged(path, gallery.file))
     step("interrupted saves", lambda: remove_interrupted_saves(path))
-    step("retention", lambda: gallery.prune())
-    identities = step("snapshot (records)", lambda: gallery.identities)
-    ids, vectors = step("gather prototypes", lambda: Gallery._all_vectors(identities))
-    prototypes, owners = vectors.reshape(len(ids), DIM), (ids // ID_STRIDE).astype(np.int64)
-    step("header JSON", lambda: to_json([i.describe() for i in identities]))
-    tensors = {"prototypes": prototypes, "owners": owners}
-    step("sha256", lambda: gallery_format._tensor_digest(tensors))
-    step("safetensors bytes", lambda: st_save(tensors, metadata={"gallery": "{}"}))
-    blob = step("encode (all of it)", lambda: gallery_format.encode(prototypes, owners, None, 1, identities))
+    snapshot = step("snapshot (+ retention)", lambda: gallery._snapshot(prune=True))
+    tensors = step("gather prototypes", lambda: gallery_format._gather(snapshot))
+    digest = step("sha256", lambda: gallery_format._tensor_digest(tensors))
+    text = step("gallery JSON", lambda: gallery_format._gallery_json(snapshot, digest))
+    head = step("safetensors header", lambda: gallery_format._safetensors_header(text, tensors))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     file = os.fdopen(fd, "wb")
 
-    def write() -> None:
+    def write_tensors() -> None:
         file.seek(0)
-        file.write(blob)
+        file.write(head)
+        for name in ("owners", "prototypes"):
+            file.write(tensors[name].reshape(-1).view(np.uint8))
         file.flush()
 
-    step("write", write)
+    step("write", write_tensors)
+
+    def write_all() -> None:
+        file.seek(0)
+        gallery_format.write(file, snapshot)
+        file.flush()
+
+    step("gallery_format.write (all)", write_all)
     step("fsync", lambda: os.fsync(file.fileno()))
     file.close()
 
@@ -137,22 +142,25 @@ def loop(gallery: Gallery, path: Path, frames: int, save_at: int) -> dict[str, f
     docstring. Returns ms figures and the frames the save spanned."""
     from bench_core import world
 
-    cfg = load_config(None, overrides=["gallery.save_every_seconds=0"])
+    cfg = load_config(None)
     detections = world("walking", WALKERS, DIM, frames)
     tracker = Tracker(cfg, frame_rate=FPS, gallery=gallery)
-    gallery.save(path, lock=False, overwrite=True)  # the file is there and up to date: no save until frame save_at
-    saver = GallerySaver(gallery, path, cfg.gallery.save_every_seconds)
+    gallery.save(path, lock=False, overwrite=True)
+    saver = GallerySaver(gallery, path, math.inf)  # no save until frame save_at
     times: list[float] = []
     before = gallery.file
     started = done = None
     for i, det in enumerate(detections):
         w0 = time.perf_counter()
         if i == save_at:
-            gallery.new_id()  # changed: the saver writes it at this frame's `maybe_save`
-            started = w0
+            gallery.new_id()  # changed (it is already: its tracks took global IDs), and due at this frame
+            saver.every, started = 0.0, w0
         tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+        s0 = time.perf_counter()
         saver.maybe_save()
         now = time.perf_counter()
+        if i == save_at:
+            saver.every, in_loop = math.inf, now - s0
         times.append(now - w0)
         if started is not None and done is None and gallery.file != before:
             done = i
@@ -160,7 +168,7 @@ def loop(gallery: Gallery, path: Path, frames: int, save_at: int) -> dict[str, f
     saver.save()
     if done is None:
         raise SystemExit(f"the save due at frame {save_at} had not finished after {frames} frames: give more --frames")
-    quiet = times[WARMUP_FRAMES // 2 : save_at]
+    quiet = times[max(save_at - QUIET_FRAMES, 0) : save_at]
     during = times[save_at : done + 1]
     return {
         "median_ms": 1e3 * statistics.median(quiet),
@@ -169,15 +177,16 @@ def loop(gallery: Gallery, path: Path, frames: int, save_at: int) -> dict[str, f
         "median_during_ms": 1e3 * statistics.median(during),
         "frames_during": len(during),
         "save_s": save_s,
+        "in_loop_ms": 1e3 * in_loop,
     }
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--identities", type=positive_int, default=20000)
-    p.add_argument("--repeats", type=positive_int, default=3, help="saves measured phase by phase")
+    p.add_argument("--repeats", type=positive_int, default=3, help="saves measured phase by phase, and loops")
     p.add_argument("--gil", action="store_true", help="also the longest GIL hold of each phase (runs each twice)")
-    p.add_argument("--frames", type=positive_int, default=600, help="loop frames (0 phases only: see --no-loop)")
+    p.add_argument("--frames", type=positive_int, default=1500, help="frames of each loop (one save in each)")
     p.add_argument("--save-at", type=positive_int, default=WARMUP_FRAMES, help="the frame the periodic save is due")
     p.add_argument("--no-loop", action="store_true", help="phases only")
     p.add_argument("--no-phases", action="store_true", help="loop only")
@@ -203,12 +212,13 @@ def main() -> None:
             for name, figures in rows.items():
                 wall, cpu, hold = (statistics.median(column) for column in zip(*figures, strict=True))
                 print(f"{name:<28} {1e3 * wall:>9.1f} {1e3 * cpu:>9.1f} {1e3 * hold:>11.1f}", flush=True)
-        if not args.no_loop:
+        for _ in range(0 if args.no_loop else args.repeats):
             r = loop(gallery, path, args.frames, args.save_at)
             print(
                 f"loop: median frame {r['median_ms']:.1f} ms (longest before the save {r['max_quiet_ms']:.1f}); "
                 f"during the save ({r['frames_during']} frames): longest {r['max_during_ms']:.1f} ms, median "
-                f"{r['median_during_ms']:.1f} ms; the file replaced {r['save_s']:.2f} s after the save came due",
+                f"{r['median_during_ms']:.1f} ms; the file replaced {r['save_s']:.2f} s after the save came due; "
+                f"maybe_save took {r['in_loop_ms']:.1f} ms of the frame it came due in",
                 flush=True,
             )
 
