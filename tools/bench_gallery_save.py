@@ -7,7 +7,7 @@
    alone, wall and CPU time of the thread, the median over `--repeats`: the lock, the conflict check, the removal
    of interrupted saves' temp files, the snapshot (retention and the identities' records: what `track` does in its
    loop), gathering the prototypes into one array, the SHA-256 of the tensors, the gallery JSON, the safetensors
-   header, the write, all of `gallery_format.write`, the fsync and the rename (with the folder's fsync). With
+   header, the write, the fsync and the rename (with the folder's fsync); then whole saves. With
    `--gil`, each phase also runs in a second thread while this one ticks (a few microseconds of Python between
    `time.perf_counter` calls): the longest gap between two ticks is how long that phase held the GIL at a stretch
    (on a loaded machine it also counts time slices others took).
@@ -15,11 +15,12 @@
    gallery attached) is driven frame by frame with the `GallerySaver` `track` uses after each frame
    (`maybe_save`); at frame `--save-at` the gallery is marked changed and a periodic save comes due. Reported: the
    median frame before it, the longest frame while the save is under way, the frames it spanned and the wall time
-   until the file was replaced (the gallery's `file` version changes). The same script measures any version of the
-   saver: run it in a checkout of another commit to compare.
+   until the file was replaced (the gallery's `file` version changes), and the time `maybe_save` took in the frame
+   the save came due in (the snapshot). This part measures any version of the saver: copy the script into a
+   checkout of another commit and run it there with `--no-phases` (the phases need `gallery_format.write`).
 
-Times are wall seconds unless marked CPU (`time.thread_time` of the thread doing the phase). Memory: the save of
-N identities briefly holds ~3 copies of the prototypes (gathered, serialised, the bytes to write).
+Times are wall unless marked CPU (`time.thread_time` of the thread doing the phase). Memory: a save briefly holds
+one more copy of the prototypes (gathered into the tensor written); `phases` holds a few.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ DIM = 512  # bench_gallery's looks
 WALKERS = 20  # people in the loop's scene
 WARMUP_FRAMES = 150  # frames before the save (the tracks' gallery searches are over by then)
 QUIET_FRAMES = 100  # the frames before the save whose median and longest are reported
+AFTER_FRAMES = 20  # frames run after the save ended
 FPS = 30.0
 TICK_GAP_S = 1e-3  # `--gil`: gaps between ticks longer than this are counted as stalls
 
@@ -118,14 +120,7 @@ def phases(gallery: Gallery, path: Path, gil: bool) -> dict[str, tuple[float, fl
             file.write(tensors[name].reshape(-1).view(np.uint8))
         file.flush()
 
-    step("write", write_tensors)
-
-    def write_all() -> None:
-        file.seek(0)
-        gallery_format.write(file, snapshot)
-        file.flush()
-
-    step("gallery_format.write (all)", write_all)
+    step("write", write_tensors, again=False)  # (a second write over pages being written back can wait for them)
     step("fsync", lambda: os.fsync(file.fileno()))
     file.close()
 
@@ -165,6 +160,8 @@ def loop(gallery: Gallery, path: Path, frames: int, save_at: int) -> dict[str, f
         if started is not None and done is None and gallery.file != before:
             done = i
             save_s = now - started
+        if done is not None and i >= done + AFTER_FRAMES:
+            break
     saver.save()
     if done is None:
         raise SystemExit(f"the save due at frame {save_at} had not finished after {frames} frames: give more --frames")
@@ -186,7 +183,7 @@ def main() -> None:
     p.add_argument("--identities", type=positive_int, default=20000)
     p.add_argument("--repeats", type=positive_int, default=3, help="saves measured phase by phase, and loops")
     p.add_argument("--gil", action="store_true", help="also the longest GIL hold of each phase (runs each twice)")
-    p.add_argument("--frames", type=positive_int, default=1500, help="frames of each loop (one save in each)")
+    p.add_argument("--frames", type=positive_int, default=10000, help="the most frames of each loop (one save in each)")
     p.add_argument("--save-at", type=positive_int, default=WARMUP_FRAMES, help="the frame the periodic save is due")
     p.add_argument("--no-loop", action="store_true", help="phases only")
     p.add_argument("--no-phases", action="store_true", help="loop only")

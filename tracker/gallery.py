@@ -592,7 +592,8 @@ class Gallery:
         (`tracker.io.lock.gallery_lock`, `.<name>.lock` beside it, as `track --gallery` does for a whole run), and
         refuses, writing nothing, when the file there is not the one this gallery last read (`load`) or wrote
         (`save`): another process saved it meanwhile, or this gallery never read it. Load it again, add to that,
-        and save; or pass `overwrite=True` to replace it. A missing file is simply written.
+        and save; or pass `overwrite=True` to replace it. A missing file is simply written. Synchronous: the file
+        is there when it returns (`begin_save` writes it from another thread instead).
 
         Args:
             path: the gallery file (its folder is created if missing).
