@@ -83,7 +83,7 @@ def galleries() -> dict[str, Gallery]:
 
 @pytest.mark.parametrize("name", ["empty", "empty of a model", "one", "many"])
 def test_a_file_is_byte_for_byte_what_the_code_before_wrote_and_loads_both_ways(tmp_path, name):
-    """The background save writes the safetensors layout itself, in pieces, off the GIL: the bytes are those
+    """The background save gathers the prototypes in pieces (short holds of the GIL): the bytes are those one gather,
     safetensors and one `json.dumps` made before (so the code before loads every file written now), and a file
     written before loads with every identity."""
     gallery = galleries()[name]

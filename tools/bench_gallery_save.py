@@ -6,8 +6,8 @@
 1. **Phases.** Each step of a save (`Gallery.save` as `track` runs it, and the Python API's with its lock) timed
    alone, wall and CPU time of the thread, the median over `--repeats`: the lock, the conflict check, the removal
    of interrupted saves' temp files, the snapshot (retention and the identities' records: what `track` does in its
-   loop), gathering the prototypes into one array, the SHA-256 of the tensors, the gallery JSON, the safetensors
-   header, the write, the fsync and the rename (with the folder's fsync); then whole saves. With
+   loop), gathering the prototypes into one array, the SHA-256 of the tensors, the gallery JSON, the whole encoding
+   (safetensors), the write, the fsync and the rename (with the folder's fsync); then whole saves. With
    `--gil`, each phase also runs in a second thread while this one ticks (a few microseconds of Python between
    `time.perf_counter` calls): the longest gap between two ticks is how long that phase held the GIL at a stretch
    (on a loaded machine it also counts time slices others took).
@@ -37,8 +37,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 sys.path.insert(0, str(ROOT / "tools"))
@@ -52,6 +50,7 @@ from tracker.gallery import Gallery  # noqa: E402
 from tracker.gallery_file import check_unchanged, remove_interrupted_saves  # noqa: E402
 from tracker.io.lock import gallery_lock  # noqa: E402
 from tracker.io.mot import sync_folder  # noqa: E402
+from tracker.io.strict_json import to_json  # noqa: E402
 from tracker.run_gallery import GallerySaver  # noqa: E402
 
 DIM = 512  # bench_gallery's looks
@@ -108,16 +107,14 @@ def phases(gallery: Gallery, path: Path, gil: bool) -> dict[str, tuple[float, fl
     snapshot = step("snapshot (+ retention)", lambda: gallery._snapshot(prune=True))
     tensors = step("gather prototypes", lambda: gallery_format._gather(snapshot))
     digest = step("sha256", lambda: gallery_format._tensor_digest(tensors))
-    text = step("gallery JSON", lambda: gallery_format._gallery_json(snapshot, digest))
-    head = step("safetensors header", lambda: gallery_format._safetensors_header(text, tensors))
+    step("gallery JSON", lambda: to_json([i.describe() for i in snapshot.identities] + [digest]))
+    blob = step("encode (all of the above + safetensors)", lambda: gallery_format.encode(snapshot))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     file = os.fdopen(fd, "wb")
 
     def write_tensors() -> None:
         file.seek(0)
-        file.write(head)
-        for name in ("owners", "prototypes"):
-            file.write(tensors[name].reshape(-1).view(np.uint8))
+        file.write(blob)
         file.flush()
 
     step("write", write_tensors, again=False)  # (a second write over pages being written back can wait for them)

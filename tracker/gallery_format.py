@@ -7,12 +7,11 @@ file cannot run code. `write` puts the bytes of a `Snapshot` (what a save takes 
 returns them; `decode` checks them (format, version, checksum) and `read_model` / `read_identities` turn the header
 back into records. Writing them to disk atomically is `tracker.gallery_file`'s job.
 
-`write` lays out the safetensors file itself (8-byte header length, header JSON padded to 8 bytes, then the
-tensors' bytes), byte for byte as `safetensors.numpy.save` does (tests/test_gallery_save.py compares them), so that
-`track` can write a gallery in a background thread without stalling its loop: the prototypes are gathered and the
-JSON made in pieces of `RECORDS_PER_PIECE` records, each a short hold of the GIL, and the large steps (the
-SHA-256, the tensors' write) run without it. `safetensors.numpy.save` copied the tensors twice holding the GIL
-(~120 ms at 20 000 identities) and `json.dumps` of all the records held it ~90-160 ms (tools/bench_gallery_save.py).
+`track` writes a gallery in a background thread (`tracker.run_gallery`): the prototypes are gathered
+`RECORDS_PER_PIECE` identities per copy, so the tracking loop runs between the copies; safetensors serialises the
+file (`safetensors.numpy.save`, its copies and the header's `json.dumps` each one hold of the GIL, ~100-200 ms at 20 000
+identities: measured with tools/bench_gallery_save.py, the longest loop frame during a background save stays
+within ~0.2 s, docs/decisions.md).
 
 Shape letters: M prototype rows of all identities, D embedding size.
 """
@@ -20,7 +19,6 @@ Shape letters: M prototype rows of all identities, D embedding size.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
 from dataclasses import asdict, dataclass
@@ -36,13 +34,9 @@ __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "Snapshot", "decode", "encode", "rea
 
 FORMAT_NAME = "tracker-gallery"
 FORMAT_VERSION = 1
-# Identities gathered into the tensors, or turned into JSON, per numpy / json call: each call holds the GIL, ~1-5 ms
-# for this many (a background save lets the tracking loop run between them).
+# Identities gathered into the tensors per numpy call: each call holds the GIL ~1-5 ms for this many (a background
+# save lets the tracking loop run between them).
 RECORDS_PER_PIECE = 1000
-CHARS_PER_PIECE = 1 << 18  # characters of the gallery JSON escaped into the safetensors header per call (~1 ms)
-_ST_ALIGN = 8  # safetensors pads its header JSON with spaces to a multiple of this many bytes
-_ST_LENGTH_BYTES = 8  # the header's length, little-endian, before it
-_ST_TENSORS = (("owners", "I64"), ("prototypes", "F32"))  # in safetensors' order (larger dtypes first), its dtypes
 
 
 @dataclass(frozen=True)
@@ -67,76 +61,41 @@ class Snapshot:
 
 
 def write(file: BinaryIO, snapshot: Snapshot) -> None:
-    """Write the file's bytes of `snapshot` to `file` (opened for binary writing, at its start).
-
-    The bytes are those `safetensors.numpy.save` makes of the tensors `prototypes` (M, D) float32 (each identity's
-    rows consecutive, in the order of `snapshot.identities`) and `owners` (M,) int64 (the global ID of each row),
-    with the gallery JSON as its metadata `gallery`.
-    """
-    tensors = _gather(snapshot)
-    header = _gallery_json(snapshot, _tensor_digest(tensors))
-    file.write(_safetensors_header(header, tensors))
-    for name, _ in _ST_TENSORS:  # (a large write releases the GIL)
-        file.write(tensors[name].reshape(-1).view(np.uint8))
+    """Write the file's bytes of `snapshot` to `file` (opened for binary writing, at its start): `encode`'s."""
+    file.write(encode(snapshot))
 
 
 def encode(snapshot: Snapshot) -> bytes:
-    """The file's bytes of `snapshot` (`write` into memory)."""
-    out = io.BytesIO()
-    write(out, snapshot)
-    return out.getvalue()
+    """The file's bytes of `snapshot`: safetensors' (`safetensors.numpy.save`) of the tensors `prototypes` (M, D)
+    float32 (each identity's rows consecutive, in the order of `snapshot.identities`) and `owners` (M,) int64 (the
+    global ID of each row), with the gallery JSON as its metadata `gallery`."""
+    from safetensors.numpy import save as st_save
+
+    tensors = _gather(snapshot)
+    header = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "model": None if snapshot.model is None else asdict(snapshot.model),
+        "next_id": snapshot.next_id,
+        "identities": [i.describe() for i in snapshot.identities],
+        "sha256": _tensor_digest(tensors),
+    }
+    return st_save(tensors, metadata={"gallery": to_json(header)})
 
 
 def _gather(snapshot: Snapshot) -> dict[str, np.ndarray]:
-    """The tensors of `snapshot`: `prototypes` (M, D) float32 and `owners` (M,) int64, little-endian, gathered
-    `RECORDS_PER_PIECE` identities per copy."""
+    """The tensors of `snapshot`: `prototypes` (M, D) float32 and `owners` (M,) int64, gathered `RECORDS_PER_PIECE`
+    identities per copy (each copy a short hold of the GIL: a background save lets the tracking loop run between)."""
     identities = snapshot.identities
     counts = np.fromiter((len(i.prototypes) for i in identities), dtype=np.int64, count=len(identities))
     ids = np.fromiter((i.global_id for i in identities), dtype=np.int64, count=len(identities))
     ends = np.cumsum(counts)
-    prototypes = np.empty((int(ends[-1]) if len(ends) else 0, snapshot.dim), dtype="<f4")
+    prototypes = np.empty((int(ends[-1]) if len(ends) else 0, snapshot.dim), dtype=np.float32)
     for lo in range(0, len(identities), RECORDS_PER_PIECE):
         hi = min(lo + RECORDS_PER_PIECE, len(identities))
         rows = slice(int(ends[lo - 1]) if lo else 0, int(ends[hi - 1]))
         np.concatenate([i.prototypes for i in identities[lo:hi]], out=prototypes[rows])
-    return {"owners": np.repeat(ids, counts).astype("<i8", copy=False), "prototypes": prototypes}
-
-
-def _gallery_json(snapshot: Snapshot, digest: str) -> str:
-    """The gallery header as `to_json` writes it, the identities' records turned into JSON `RECORDS_PER_PIECE` at a
-    time (`json.dumps` of a dict or a list is its items' JSON joined by ", ", between braces or brackets)."""
-    identities = snapshot.identities
-    pieces = (
-        to_json([i.describe() for i in identities[lo : lo + RECORDS_PER_PIECE]])[1:-1]
-        for lo in range(0, len(identities), RECORDS_PER_PIECE)
-    )
-    fields = {
-        "format": to_json(FORMAT_NAME),
-        "version": to_json(FORMAT_VERSION),
-        "model": to_json(None if snapshot.model is None else asdict(snapshot.model)),
-        "next_id": to_json(snapshot.next_id),
-        "identities": "[" + ", ".join(pieces) + "]",
-        "sha256": to_json(digest),
-    }
-    return "{" + ", ".join(f"{to_json(key)}: {text}" for key, text in fields.items()) + "}"
-
-
-def _safetensors_header(metadata: str, tensors: dict[str, np.ndarray]) -> bytes:
-    """The length and header safetensors writes before the tensors' bytes: compact JSON of the metadata
-    (`{"gallery": metadata}`) and of each tensor's dtype, shape and byte range, padded with spaces."""
-    escaped = "".join(  # (one character's escape never depends on its neighbours)
-        json.dumps(metadata[lo : lo + CHARS_PER_PIECE], ensure_ascii=False)[1:-1]
-        for lo in range(0, len(metadata), CHARS_PER_PIECE)
-    )
-    parts = ['"__metadata__":{"gallery":"' + escaped + '"}']
-    start = 0
-    for name, dtype in _ST_TENSORS:
-        shape, end = ",".join(str(n) for n in tensors[name].shape), start + tensors[name].nbytes
-        parts.append(f'"{name}":{{"dtype":"{dtype}","shape":[{shape}],"data_offsets":[{start},{end}]}}')
-        start = end
-    text = ("{" + ",".join(parts) + "}").encode()
-    text += b" " * (-len(text) % _ST_ALIGN)
-    return len(text).to_bytes(_ST_LENGTH_BYTES, "little") + text
+    return {"owners": np.repeat(ids, counts), "prototypes": prototypes}
 
 
 def decode(blob: bytes, path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
