@@ -166,14 +166,16 @@ def test_gallery_ls_rm_prune(colour_models, tmp_path, capsys):
 
 
 def test_gallery_is_saved_during_the_run_not_only_at_the_end(colour_models, tmp_path, monkeypatch):
+    from tracker import gallery_format
+
     saves = []
-    original = Gallery.save
+    original = gallery_format.write
 
-    def counting_save(self, path, prune=True, **how):
-        saves.append(len(self))
-        original(self, path, prune, **how)
+    def counting_write(file, snapshot):  # what each save wrote (the periodic ones in the background too)
+        saves.append(len(snapshot.identities))
+        original(file, snapshot)
 
-    monkeypatch.setattr(Gallery, "save", counting_save)
+    monkeypatch.setattr(gallery_format, "write", counting_write)
     video = write_video(tmp_path / "cam1.avi", scene())
     gallery = tmp_path / "site.gallery"
     args = [*ARGS, "--set", "gallery.save_every_seconds=0"]

@@ -75,6 +75,7 @@ __all__ = [
     "GalleryModelError",
     "Identity",
     "ModelIdentity",
+    "PendingSave",
     "Sighting",
     "check_saveable",  # (public here before the split: gallery_file's)
     "consistent_looks",  # (gallery_prototypes')
@@ -139,6 +140,7 @@ class Gallery:
         self._index: ExactIndex | InvertedFileIndex | None = None  # over all prototypes, built on first use
         self._ivf_trained_at = 0  # vectors in the gallery when the inverted file was trained (0: exact index)
         self._dirty = False
+        self._saving = 0  # saves begun (`begin_save`) and neither written nor failed yet
         self._file: tuple[str, FileVersion] | None = None  # (real path, version) of the file last read or written
         self._guard = threading.RLock()  # held by every public method (`_locked`): Trackers in several threads
         self._sources: weakref.WeakSet[Any] = weakref.WeakSet()  # the streams searching this gallery (`attach`)
@@ -146,14 +148,17 @@ class Gallery:
         self._live: weakref.WeakKeyDictionary[Any, dict[int, LiveLooks]] = weakref.WeakKeyDictionary()
 
     def __getstate__(self) -> dict[str, Any]:
-        """The state to copy or pickle (a checkpoint): all but the lock and the live streams' tracks (a copy
-        serves no stream until one attaches to it)."""
-        return {key: value for key, value in self.__dict__.items() if key not in ("_guard", "_sources", "_live")}
+        """The state to copy or pickle (a checkpoint): all but the lock, the live streams' tracks (a copy serves no
+        stream until one attaches to it) and the saves under way (a copy taken while one is being written counts as
+        changed: nothing says that save will reach the file)."""
+        skipped = ("_guard", "_sources", "_live", "_saving")
+        return {key: value for key, value in self.__dict__.items() if key not in skipped} | {"_dirty": self.modified}
 
     def __setstate__(self, state: dict[str, Any]) -> None:  # a checkpoint pickled before `_file` existed
         self.__dict__.update({"_file": None, **state})
         self._sources, self._live = weakref.WeakSet(), weakref.WeakKeyDictionary()
         self._guard = threading.RLock()
+        self._saving = 0
 
     # ------------------------------------------------------------------------------------------ content
     @_locked
@@ -202,8 +207,8 @@ class Gallery:
 
     @property
     def modified(self) -> bool:
-        """Changed since it was loaded or last saved."""
-        return self._dirty
+        """Changed since it was loaded or last saved (also while a save `begin_save` began is not written yet)."""
+        return self._dirty or self._saving > 0
 
     @_locked
     def new_id(self) -> int:
@@ -587,7 +592,8 @@ class Gallery:
         (`tracker.io.lock.gallery_lock`, `.<name>.lock` beside it, as `track --gallery` does for a whole run), and
         refuses, writing nothing, when the file there is not the one this gallery last read (`load`) or wrote
         (`save`): another process saved it meanwhile, or this gallery never read it. Load it again, add to that,
-        and save; or pass `overwrite=True` to replace it. A missing file is simply written.
+        and save; or pass `overwrite=True` to replace it. A missing file is simply written. Synchronous: the file
+        is there when it returns (`begin_save` writes it from another thread instead).
 
         Args:
             path: the gallery file (its folder is created if missing).
@@ -618,14 +624,48 @@ class Gallery:
             self._file = (os.path.realpath(path), file_version(path))
 
     def _write(self, path: Path, prune: bool) -> None:
+        write_atomic(path, functools.partial(gallery_format.write, snapshot=self._snapshot(prune)))
+        self._dirty = False
+
+    def _snapshot(self, prune: bool) -> gallery_format.Snapshot:
+        """What a save writes, as the gallery is now (after retention, unless `prune` is False)."""
         if prune:
             self.prune()
-        identities = self.identities
-        ids, vectors = self._all_vectors(identities)
         model = None if self.model is None else replace(self.model, dim=self.dim)
-        prototypes, owners = vectors.reshape(len(ids), self.dim or 0), (ids // ID_STRIDE).astype(np.int64)
-        write_atomic(path, gallery_format.encode(prototypes, owners, model, self._next_id, identities))
+        return gallery_format.Snapshot(tuple(self.identities), model, self._next_id, self.dim or 0)
+
+    @_locked
+    def begin_save(
+        self, path: str | Path, prune: bool = True, *, lock: bool = True, overwrite: bool = False
+    ) -> PendingSave:
+        """`save`, in two halves, the second for another thread: a large gallery is written while this one goes on
+        (`track` saves so every `gallery.save_every_seconds`, its loop running meanwhile).
+
+        Now, holding the gallery's own lock: retention (unless `prune` is False) and a snapshot of what the file
+        will hold (~5 ms at 20 000 identities). Then `PendingSave.write()`, from any thread: what `save` does with
+        it (the file's lock unless `lock` is False, the conflict check unless `overwrite`, the atomic write), the
+        gallery serving searches and additions meanwhile. Until it is written the gallery counts as `modified`;
+        if the write fails, as changed (its next save writes all of it). One save at a time: write it, or let it
+        fail, before another `begin_save` or `save` of this gallery.
+
+        Raises:
+            GalleryError: `path` is a directory.
+        """
+        path = Path(os.path.realpath(path))  # (as `save`: a symbolic link's file is replaced)
+        refuse_directory(path)
+        pending = PendingSave(self, path, self._snapshot(prune), lock, overwrite)
         self._dirty = False
+        self._saving += 1
+        return pending
+
+    def _end_save(self, written: tuple[str, FileVersion] | None) -> None:
+        """A `PendingSave` ended: it wrote the file `written`, or (None) failed and the gallery is changed again."""
+        with self._guard:
+            if written is None:
+                self._dirty = True
+            else:
+                self._file = written
+            self._saving -= 1
 
     @classmethod
     def load(
@@ -680,3 +720,43 @@ class Gallery:
         gallery._identities.update(gallery_format.read_identities(tensors, header))
         gallery._next_id = max([int(header["next_id"]), *(g + 1 for g in gallery._identities)])
         return gallery
+
+
+class PendingSave:
+    """A save `Gallery.begin_save` began: a snapshot of the gallery, written to its file by `write`, once, from any
+    thread."""
+
+    def __init__(
+        self, gallery: Gallery, path: Path, snapshot: gallery_format.Snapshot, lock: bool, overwrite: bool
+    ) -> None:  # fmt: skip
+        self.gallery, self.path, self.snapshot = gallery, path, snapshot
+        self._lock, self._overwrite, self._written = lock, overwrite, False
+
+    def write(self) -> None:
+        """Write the snapshot as `Gallery.save` writes a gallery: under the file's lock (unless begun with
+        `lock=False`: the caller holds it), refused when the file there is not the one the gallery last read or
+        wrote (unless `overwrite`), into a temp file renamed over the file. The gallery's own lock is held only
+        to read and record which file it last wrote, so it goes on serving meanwhile.
+
+        Raises:
+            RuntimeError: written already. GalleryConflictError: the file changed since the gallery read or wrote
+            it. FolderInUse: another process holds the file's lock. OSError: the folder cannot be written. After
+            any error nothing is written and the gallery counts as changed.
+        """
+        from tracker.io.lock import gallery_lock
+
+        if self._written:
+            raise RuntimeError(f"this save of {self.path} was written already")
+        self._written = True
+        path, written = self.path, None
+        try:
+            if self._lock:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            with gallery_lock(path, option="path") if self._lock else contextlib.nullcontext():
+                if not self._overwrite:
+                    check_unchanged(path, self.gallery.file)
+                remove_interrupted_saves(path)
+                write_atomic(path, functools.partial(gallery_format.write, snapshot=self.snapshot))
+                written = (os.path.realpath(path), file_version(path))
+        finally:
+            self.gallery._end_save(written)

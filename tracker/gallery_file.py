@@ -19,7 +19,9 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from tracker.gallery_records import GalleryConflictError, GalleryError
 from tracker.io.mot import sync_folder
@@ -114,14 +116,22 @@ def remove_interrupted_saves(path: Path) -> None:
             log.info("removed %s, left by an interrupted save of %s", left, path)
 
 
-def write_atomic(path: Path, blob: bytes) -> None:
-    """Write to a temp file in the same folder (mode 0600), fsync, rename over `path`, fsync the folder."""
+def write_atomic(path: Path, content: bytes | Callable[[BinaryIO], None]) -> None:
+    """Write to a temp file in the same folder (mode 0600), fsync, rename over `path`, fsync the folder.
+
+    `content`: the bytes, or a function that writes them into the open temp file (`gallery_format.write`).
+    Raises whatever the write raises (OSError: the folder cannot be written, the disk is full), the temp file then
+    removed and `path` left as it was.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as f:
-            f.write(blob)
+            if callable(content):
+                content(f)
+            else:
+                f.write(content)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

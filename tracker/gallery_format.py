@@ -3,9 +3,15 @@
 A safetensors file: tensors `prototypes` (M, D) float32 and `owners` (M,) int64 (the global ID of each row), and
 in its header, as JSON under `gallery`: the format name and version, the ReID model that made the embeddings, the
 next global ID, the identities' records (`Identity.describe`) and a SHA-256 of the tensors. No pickle: loading a
-file cannot run code. `encode` makes the bytes; `decode` checks them (format, version, checksum) and
-`read_model` / `read_identities` turn the header back into records. Writing them to disk is
-`tracker.gallery_file`'s job.
+file cannot run code. `write` puts the bytes of a `Snapshot` (what a save takes of a gallery) into a file, `encode`
+returns them; `decode` checks them (format, version, checksum) and `read_model` / `read_identities` turn the header
+back into records. Writing them to disk atomically is `tracker.gallery_file`'s job.
+
+`track` writes a gallery in a background thread (`tracker.run_gallery`): the prototypes are gathered
+`RECORDS_PER_PIECE` identities per copy, so the tracking loop runs between the copies; safetensors serialises the
+file (`safetensors.numpy.save`, its copies and the header's `json.dumps` each one hold of the GIL, ~100-200 ms at 20 000
+identities: measured with tools/bench_gallery_save.py, the longest loop frame during a background save stays
+within ~0.2 s, docs/decisions.md).
 
 Shape letters: M prototype rows of all identities, D embedding size.
 """
@@ -15,50 +21,81 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from tracker.gallery_records import GalleryError, Identity, ModelIdentity, Sighting
 from tracker.io.strict_json import to_json
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "decode", "encode", "read_identities", "read_model"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "Snapshot", "decode", "encode", "read_identities", "read_model", "write"]
 
 FORMAT_NAME = "tracker-gallery"
 FORMAT_VERSION = 1
+# Identities gathered into the tensors per numpy call: each call holds the GIL ~1-5 ms for this many (a background
+# save lets the tracking loop run between them).
+RECORDS_PER_PIECE = 1000
 
 
-def encode(
-    prototypes: np.ndarray,
-    owners: np.ndarray,
-    model: ModelIdentity | None,
-    next_id: int,
-    identities: Sequence[Identity],
-) -> bytes:
-    """The file's bytes.
+@dataclass(frozen=True)
+class Snapshot:
+    """What one save writes, as the gallery was at one moment (`Gallery.save`, `Gallery.begin_save`).
 
-    Args:
-        prototypes: (M, D) float32, each identity's rows consecutive, in the order of `identities`.
-        owners: (M,) int64 the global ID of each row.
+    The records are the gallery's own, not copies: the gallery replaces an identity's record when it changes (a new
+    `Identity` with new prototype arrays), never changes one in place, so a snapshot stays as it was taken while
+    the gallery goes on (taking it costs ~1 ms at 20 000 identities: the sorted list of records).
+
+    Attributes:
+        identities: the records, by global ID, each with its (P, D) prototypes.
         model: the ReID model (with its D), or None when not known.
         next_id: the next global ID the gallery gives.
-        identities: the records, by global ID.
+        dim: D of the prototypes (0 while none is known: an empty gallery of no model).
     """
+
+    identities: tuple[Identity, ...]
+    model: ModelIdentity | None
+    next_id: int
+    dim: int
+
+
+def write(file: BinaryIO, snapshot: Snapshot) -> None:
+    """Write the file's bytes of `snapshot` to `file` (opened for binary writing, at its start): `encode`'s."""
+    file.write(encode(snapshot))
+
+
+def encode(snapshot: Snapshot) -> bytes:
+    """The file's bytes of `snapshot`: safetensors' (`safetensors.numpy.save`) of the tensors `prototypes` (M, D)
+    float32 (each identity's rows consecutive, in the order of `snapshot.identities`) and `owners` (M,) int64 (the
+    global ID of each row), with the gallery JSON as its metadata `gallery`."""
     from safetensors.numpy import save as st_save
 
-    tensors = {"prototypes": prototypes, "owners": owners}
+    tensors = _gather(snapshot)
     header = {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
-        "model": None if model is None else asdict(model),
-        "next_id": next_id,
-        "identities": [i.describe() for i in identities],
+        "model": None if snapshot.model is None else asdict(snapshot.model),
+        "next_id": snapshot.next_id,
+        "identities": [i.describe() for i in snapshot.identities],
         "sha256": _tensor_digest(tensors),
     }
     return st_save(tensors, metadata={"gallery": to_json(header)})
+
+
+def _gather(snapshot: Snapshot) -> dict[str, np.ndarray]:
+    """The tensors of `snapshot`: `prototypes` (M, D) float32 and `owners` (M,) int64, gathered `RECORDS_PER_PIECE`
+    identities per copy (each copy a short hold of the GIL: a background save lets the tracking loop run between)."""
+    identities = snapshot.identities
+    counts = np.fromiter((len(i.prototypes) for i in identities), dtype=np.int64, count=len(identities))
+    ids = np.fromiter((i.global_id for i in identities), dtype=np.int64, count=len(identities))
+    ends = np.cumsum(counts)
+    prototypes = np.empty((int(ends[-1]) if len(ends) else 0, snapshot.dim), dtype=np.float32)
+    for lo in range(0, len(identities), RECORDS_PER_PIECE):
+        hi = min(lo + RECORDS_PER_PIECE, len(identities))
+        rows = slice(int(ends[lo - 1]) if lo else 0, int(ends[hi - 1]))
+        np.concatenate([i.prototypes for i in identities[lo:hi]], out=prototypes[rows])
+    return {"owners": np.repeat(ids, counts), "prototypes": prototypes}
 
 
 def decode(blob: bytes, path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -187,11 +224,12 @@ def _sighting(record: dict[str, Any], name: str, gid: int) -> Sighting:
 
 
 def _tensor_digest(tensors: dict[str, np.ndarray]) -> str:
-    """SHA-256 (hex) over each tensor's name and bytes, by name: the checksum in the header."""
+    """SHA-256 (hex) over each tensor's name and bytes, by name: the checksum in the header. (The bytes are read in
+    place, not copied: hashlib releases the GIL over a large buffer.)"""
     digest = hashlib.sha256()
     for name in sorted(tensors):
         digest.update(name.encode())
-        digest.update(np.ascontiguousarray(tensors[name]).tobytes())
+        digest.update(np.ascontiguousarray(tensors[name]).reshape(-1).view(np.uint8))
     return digest.hexdigest()
 
 

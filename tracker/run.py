@@ -325,8 +325,9 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
 
     Several sources are tracked in turn, each with its own frame rate, frame numbers and output files
     (`<name>.txt/.jsonl/.mp4` in one output folder); with `options.gallery` they share one identity gallery,
-    loaded from the file if it exists and written back atomically every `gallery.save_every_seconds`, after
-    each source and when the run stops (also on an error or an interruption).
+    loaded from the file if it exists and written back atomically every `gallery.save_every_seconds` (in a
+    background thread while the frames go on: `tracker.run_gallery.GallerySaver`), after each source and when the
+    run stops (also on an error or an interruption; those saves are complete, and the thread joined, on return).
 
     Args:
         options: what to track and where to write.

@@ -1,0 +1,338 @@
+"""A gallery save that does not stall `track`'s loop: the periodic save is written in a background thread from a
+snapshot taken in the loop, the other saves stay complete when they return, and the file is what it always was.
+
+- The file: `gallery_format.write` gives the bytes the code before it wrote (safetensors' own serialisation and
+  one `json.dumps` of the header), so files written before load and files written now load in the code before.
+- `Gallery.begin_save` / `PendingSave.write`: the snapshot is written while the gallery goes on; a failure
+  writes nothing and leaves the gallery changed.
+- `GallerySaver`: at most one save in flight (one that comes due meanwhile is skipped), `save` waits for it, a
+  background failure is logged when it happens and raised at the next frame or save, no thread outlives `track`,
+  and a run killed with a save in flight resumes with the outputs and gallery of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import logging
+import pickle
+import re
+import threading
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from media import write_video
+from safetensors.numpy import save as safetensors_save
+from test_cli import scene
+from test_gallery import MODEL, filled, people, sighting
+from test_gallery_cli import ARGS, colour_models  # noqa: F401  (a fixture, used by name)
+from test_resume import _gallery_runs, frame_clock, kill, outputs, stop_at  # noqa: F401  (frame_clock: the same)
+
+from tracker import gallery_format
+from tracker.cli import main
+from tracker.gallery import ID_STRIDE, Gallery, GalleryConflictError, Sighting
+from tracker.gallery_file import file_version
+from tracker.io.strict_json import to_json
+from tracker.resume import GALLERY_RECORD_NAME
+from tracker.run_gallery import SAVE_THREAD_NAME, GallerySaver
+
+WAIT_S = 20.0  # the most a test waits for a background save (they take milliseconds)
+
+
+def bytes_before(gallery: Gallery) -> bytes:
+    """The file's bytes as the code before the background save wrote them (e13ccb6's `Gallery._write`, retention
+    aside): one gather of all prototypes, the header in one `json.dumps`, safetensors' own serialisation."""
+    identities = gallery.identities
+    ids = [i.global_id * ID_STRIDE + np.arange(len(i.prototypes), dtype=np.int64) for i in identities]
+    ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+    vectors = np.concatenate([i.prototypes for i in identities]) if identities else np.zeros((0, 0), np.float32)
+    tensors = {
+        "prototypes": np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(ids), gallery.dim or 0),
+        "owners": (ids // ID_STRIDE).astype(np.int64),
+    }
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        digest.update(name.encode())
+        digest.update(np.ascontiguousarray(tensors[name]).tobytes())
+    model = None if gallery.model is None else asdict(replace(gallery.model, dim=gallery.dim))
+    header = {
+        "format": gallery_format.FORMAT_NAME,
+        "version": gallery_format.FORMAT_VERSION,
+        "model": model,
+        "next_id": gallery._next_id,
+        "identities": [i.describe() for i in identities],
+        "sha256": digest.hexdigest(),
+    }
+    return safetensors_save(tensors, metadata={"gallery": to_json(header)})
+
+
+def galleries() -> dict[str, Gallery]:
+    """Empty ones (no model, and a model of known D), one identity, and more identities than one piece of the
+    writer holds, with 1 to 4 prototypes each and sources of quotes, backslashes and accents."""
+    many = Gallery(model=MODEL)
+    looks = people(2 * gallery_format.RECORDS_PER_PIECE + 3, 4, seed=3)
+    for i, rows in enumerate(looks):
+        source = ['cam "1"', "caméra\\2", "cam3"][i % 3]
+        many.add(many.new_id(), rows[: 1 + i % 4], i % 2, Sighting(i + 1, 1.7e9 + i / 7, source))
+    return {"empty": Gallery(), "empty of a model": Gallery(model=MODEL), "one": filled(1)[0], "many": many}
+
+
+@pytest.mark.parametrize("name", ["empty", "empty of a model", "one", "many"])
+def test_a_file_is_byte_for_byte_what_the_code_before_wrote_and_loads_both_ways(tmp_path, name):
+    """The background save gathers the prototypes in pieces (short holds of the GIL): the bytes are those one gather,
+    safetensors and one `json.dumps` made before (so the code before loads every file written now), and a file
+    written before loads with every identity."""
+    gallery = galleries()[name]
+    gallery.save(tmp_path / "now.gallery", prune=False)
+    before = bytes_before(gallery)
+    assert (tmp_path / "now.gallery").read_bytes() == before
+    (tmp_path / "before.gallery").write_bytes(before)
+    loaded = Gallery.load(tmp_path / "before.gallery", prune=False)
+    assert [i.describe() for i in loaded.identities] == [i.describe() for i in gallery.identities]
+    for was, now in zip(gallery.identities, loaded.identities, strict=True):
+        np.testing.assert_array_equal(was.prototypes, now.prototypes)
+
+
+def test_a_save_begun_writes_the_gallery_as_it_was_then_while_it_goes_on(tmp_path):
+    path = tmp_path / "site.gallery"
+    gallery, looks = filled(3)
+    pending = gallery.begin_save(path)
+    gallery.add(gallery.new_id(), looks[0, 8:], 0, sighting())  # while the save is under way
+    assert gallery.modified
+    pending.write()
+    assert len(Gallery.load(path, model=MODEL)) == 3 and gallery.file is not None
+    assert gallery.modified, "the identity added after the snapshot is not in the file"
+    gallery.save(path)  # no conflict: the gallery knows the file it wrote
+    assert len(Gallery.load(path, model=MODEL)) == 4 and not gallery.modified
+    with pytest.raises(RuntimeError, match="written already"):
+        pending.write()
+
+
+def test_a_save_begun_that_fails_writes_nothing_and_leaves_the_gallery_changed(tmp_path, monkeypatch):
+    path = tmp_path / "site.gallery"
+    gallery, looks = filled(3)
+    gallery.save(path)
+    before = path.read_bytes()
+    gallery.add(gallery.new_id(), looks[0, 8:], 0, sighting())
+    pending = gallery.begin_save(path)
+    with monkeypatch.context() as m:
+        m.setattr("os.fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")))
+        with pytest.raises(OSError, match="No space left"):
+            pending.write()
+    assert path.read_bytes() == before and gallery.modified
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site.gallery"], "no temp file left"
+
+    pending = gallery.begin_save(path)
+    Gallery.load(path, model=MODEL).save(path)  # another program saves the file meanwhile
+    theirs = path.read_bytes()
+    with pytest.raises(GalleryConflictError):
+        pending.write()
+    assert path.read_bytes() == theirs and gallery.modified
+
+
+def test_a_copy_taken_while_a_save_is_written_counts_as_changed(tmp_path):
+    """A checkpoint pickles the gallery while a periodic save may be under way: nothing says that save reaches
+    the file (a kill), so the copy counts as changed, and its run saves it."""
+    gallery, _ = filled(3)
+    pending = gallery.begin_save(tmp_path / "site.gallery")
+    assert pickle.loads(pickle.dumps(gallery)).modified
+    pending.write()
+    assert not gallery.modified and not pickle.loads(pickle.dumps(gallery)).modified
+
+
+class Gate:
+    """`gallery_format.write` held until `open()`: a background save that takes as long as a test needs. Counts
+    the writes and the threads they ran in."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.event, self.entered, self.threads = threading.Event(), threading.Semaphore(0), []
+        write = gallery_format.write
+
+        def held(file, snapshot):
+            self.threads.append(threading.current_thread().name)
+            self.entered.release()
+            assert self.event.wait(WAIT_S)
+            write(file, snapshot)
+
+        monkeypatch.setattr(gallery_format, "write", held)
+
+    def reached(self) -> None:
+        """Return once a write has reached the gate."""
+        assert self.entered.acquire(timeout=WAIT_S)
+
+    def open(self) -> None:
+        self.event.set()
+
+
+def save_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == SAVE_THREAD_NAME]
+
+
+def wait_idle(saver: GallerySaver) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while saver.saving and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert not saver.saving
+
+
+def test_at_most_one_periodic_save_is_in_flight_and_one_due_meanwhile_is_skipped(tmp_path, monkeypatch):
+    """Every frame asks (`gallery.save_every_seconds` 0) and the gallery changes every frame: while one save is
+    written no other starts or waits in a queue; the first frame after it ends starts the next, with the gallery as
+    it is then."""
+    path = tmp_path / "site.gallery"
+    gallery, looks = filled(2)
+    gate = Gate(monkeypatch)
+    saver = GallerySaver(gallery, path, every=0.0)
+    for i in range(20):  # frames
+        gallery.add(gallery.new_id(), looks[i % 2, 8:], 0, sighting())
+        saver.maybe_save()
+        if i == 0:
+            gate.reached()
+        assert len(save_threads()) == 1 and gate.threads == [SAVE_THREAD_NAME]
+    gate.open()
+    wait_idle(saver)
+    assert len(Gallery.load(path, model=MODEL)) == 3, "the gallery of the frame the save started at"
+    saver.maybe_save()
+    wait_idle(saver)
+    assert gate.threads == [SAVE_THREAD_NAME] * 2 and len(Gallery.load(path, model=MODEL)) == 22
+    saver.maybe_save()  # nothing changed since: nothing written
+    assert not saver.saving and len(gate.threads) == 2
+
+
+def test_save_waits_for_the_background_save_and_leaves_the_file_complete(tmp_path, monkeypatch):
+    """The save after a source, at the end or on Ctrl-C: it returns once the file holds the whole gallery,
+    identities added while the background save ran included, the record names that file, and no thread runs."""
+    path, record = tmp_path / "site.gallery", tmp_path / GALLERY_RECORD_NAME
+    gallery, looks = filled(2)
+    gate = Gate(monkeypatch)
+    saver = GallerySaver(gallery, path, every=0.0, record=record)
+    saver.maybe_save()
+    gate.reached()
+    gallery.add(gallery.new_id(), looks[0, 8:], 0, sighting())
+    threading.Timer(0.05, gate.open).start()
+    saver.save()
+    assert not saver.saving and save_threads() == []
+    assert len(Gallery.load(path, model=MODEL)) == 3 and not gallery.modified
+    assert recorded(record) == list(file_version(path))
+
+
+def recorded(record: Path) -> list[int]:
+    """The file version a gallery record names (`GallerySaver`'s record beside a checkpoint)."""
+    return json.loads(record.read_text())["version"]
+
+
+def test_a_background_failure_is_logged_when_it_happens_and_raised_at_the_next_frame(tmp_path, monkeypatch, caplog):
+    """The folder turned read-only under a periodic save: the error is logged as it happens, raised (naming the
+    gallery, not the temp file) by the next frame's `maybe_save`, the file is as it was, and the next `save`
+    writes the whole gallery (it still counts as changed). A failure no frame saw is raised by `save`."""
+    path = tmp_path / "site.gallery"
+    gallery, looks = filled(2)
+    gallery.save(path)
+    before = path.read_bytes()
+    saver = GallerySaver(gallery, path, every=0.0)
+
+    def read_only(file, snapshot):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path.parent / ".site.gallery.x.tmp"))
+
+    for frame_sees_it in (True, False):
+        gallery.add(gallery.new_id(), looks[0, 8:], 0, sighting())
+        with monkeypatch.context() as m, caplog.at_level(logging.ERROR, logger="tracker.run_gallery"):
+            m.setattr(gallery_format, "write", read_only)
+            caplog.clear()
+            saver.maybe_save()
+            wait_idle(saver)
+            assert [r.levelno for r in caplog.records] == [logging.ERROR] and str(path) in caplog.text
+        said = re.escape(f"the gallery {path} could not be saved: Permission denied")
+        with pytest.raises(OSError, match=said):
+            saver.maybe_save() if frame_sees_it else saver.save()
+        assert path.read_bytes() == before and gallery.modified
+    saver.save()
+    assert len(Gallery.load(path, model=MODEL)) == 4 and save_threads() == []
+
+
+@pytest.mark.usefixtures("colour_models")
+def test_track_returns_with_no_save_thread_left_and_the_whole_gallery_in_the_file(tmp_path, monkeypatch):
+    """Periodic saves every frame, each written slowly in the background: `track` returns with the file holding
+    the gallery as the run ended and no thread of its saves running."""
+    threads: list[str] = []
+    write = gallery_format.write
+
+    def slow(file, snapshot):
+        threads.append(threading.current_thread().name)
+        time.sleep(0.02)
+        write(file, snapshot)
+
+    monkeypatch.setattr(gallery_format, "write", slow)
+    video = write_video(tmp_path / "cam1.avi", scene())
+    gallery = tmp_path / "site.gallery"
+    args = [*ARGS, "--set", "gallery.save_every_seconds=0"]
+    assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o"), *args]) == 0
+    assert save_threads() == []
+    assert SAVE_THREAD_NAME in threads and threads[-1] == "MainThread", "periodic saves in the background, the last not"
+    assert len(Gallery.load(gallery)) == 2
+
+
+@pytest.mark.usefixtures("colour_models")
+def test_track_raises_a_background_failure_and_still_saves_the_gallery_at_the_end(tmp_path, monkeypatch, capsys):
+    """A periodic save fails in the background (a full disk while it ran): the run stops with that error, naming
+    the gallery, its outputs kept; its last save, in the loop's thread, writes the gallery."""
+    write = gallery_format.write
+
+    def full_in_background(file, snapshot):
+        if threading.current_thread().name == SAVE_THREAD_NAME:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        write(file, snapshot)
+
+    monkeypatch.setattr(gallery_format, "write", full_in_background)
+    video = write_video(tmp_path / "cam1.avi", scene())
+    gallery, out = tmp_path / "site.gallery", tmp_path / "o"
+    args = [*ARGS, "--set", "gallery.save_every_seconds=0"]
+    assert main([str(video), "--gallery", str(gallery), "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert f"the gallery {gallery} could not be saved: No space left on device" in err, err
+    assert (out / "cam1.txt").stat().st_size > 0 and (out / "summary.json").is_file()
+    assert save_threads() == [] and gallery.is_file()
+    Gallery.load(gallery)
+
+
+@pytest.mark.usefixtures("frame_clock")
+@pytest.mark.parametrize("written", [True, False], ids=["save-written-before-the-kill", "killed-mid-write"])
+def test_a_run_killed_with_background_saves_resumes_as_an_uninterrupted_one(tmp_path, monkeypatch, written):
+    """Periodic saves every frame in the background, then a kill (no last save): either the save under way reached
+    the file (and its record) first, or it died mid-write (the file and record as before). Either way the resume
+    is not refused, and gives the outputs and the gallery of a run never stopped."""
+    args, _, gallery, out = _gallery_runs(tmp_path, monkeypatch)
+    args = [*args, "--set", "gallery.save_every_seconds=0"]
+    known = gallery.read_bytes()
+    assert main([*args, "--out", str(tmp_path / "whole")]) == 0
+    whole = {(i.global_id, i.sightings) for i in Gallery.load(gallery).identities}
+    gallery.write_bytes(known)
+
+    died = threading.Event()
+    write = gallery_format.write
+
+    def dies_mid_write(file, snapshot):
+        assert died.wait(WAIT_S)
+        raise OSError(errno.EIO, "killed")  # (the write of a killed process never reaches the file)
+
+    with monkeypatch.context() as m:
+        if not written:
+            m.setattr(gallery_format, "write", dies_mid_write)
+        m.setattr(GallerySaver, "save", lambda self: None)  # killed: no last save
+        stop_at(m, 25, kill)
+        assert main([*args, "--out", str(out)]) == 130
+        died.set()
+        for thread in save_threads():  # (the thread a kill would have taken with it)
+            thread.join(WAIT_S)
+    if written:
+        assert recorded(out / GALLERY_RECORD_NAME) == list(file_version(gallery)) and gallery.read_bytes() != known
+    else:
+        assert gallery.read_bytes() == known and not (out / GALLERY_RECORD_NAME).exists()
+    monkeypatch.setattr(gallery_format, "write", write)
+    assert main([*args, "--resume", "--out", str(out)]) == 0
+    assert outputs(out, "cam2") == outputs(tmp_path / "whole", "cam2")
+    assert {(i.global_id, i.sightings) for i in Gallery.load(gallery).identities} == whole
