@@ -293,3 +293,28 @@ def test_a_deep_copy_taken_during_a_call_is_refused():
     tracker.update_detections(boxes, [0.9, 0.8], embed=embed)
     assert refused, "the frame asked for no look"
     assert copy.deepcopy(tracker).core.frame_index == 1, "after the call, a copy is taken"
+
+
+def test_a_pickle_taken_during_a_call_is_refused():
+    """A service checkpointing a stream's tracker from another thread while it runs a frame pickled the half-made
+    frame (the Kalman state moved on, the tracks not yet matched): refused as a deep copy is, and taken after."""
+    import pickle
+
+    from tracker.testing import identity_embeddings
+
+    looks = identity_embeddings(2, 16)
+    boxes = np.array([[0, 0, 10, 20], [40, 0, 50, 20.0]])
+    tracker = Tracker(TrackerConfig(), 25.0)
+    refused = []
+
+    def embed(rows):
+        with pytest.raises(RuntimeError, match=r"Tracker.__reduce_ex__ called while another call"):
+            pickle.dumps(tracker)
+        refused.append(True)
+        return looks[rows]
+
+    tracker.update_detections(boxes, [0.9, 0.8], embed=embed)
+    assert refused, "the frame asked for no look"
+    restored = pickle.loads(pickle.dumps(tracker))
+    assert restored.core.frame_index == 1, "after the call, a pickle is taken"
+    assert [o.track_id for o in restored.update_detections(boxes, [0.9, 0.8], embeddings=looks)] == [1, 2]

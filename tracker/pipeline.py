@@ -132,6 +132,12 @@ class Tracker:
         return {key: value for key, value in self.__dict__.items() if key != "_calling"}
 
     @_one_call_at_a_time
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """`pickle` (a service's checkpoint): refused with RuntimeError while another call on the tracker runs, as a
+        deep copy is; it would pickle a half-made frame (the Kalman state moved on, the table not yet)."""
+        return super().__reduce_ex__(protocol)
+
+    @_one_call_at_a_time
     def __deepcopy__(self, memo: dict) -> Tracker:
         """`copy.deepcopy(tracker)` forks the tracking state (tracks, banks, gallery, camera motion) and shares the
         detector and ReID models, which hold no tracking state: the fork costs no model memory and works with
