@@ -272,34 +272,23 @@ def test_a_shallow_copy_is_refused_naming_deepcopy():
     assert copy.deepcopy(tracker).core is not tracker.core
 
 
-def test_a_deep_copy_taken_during_a_call_is_refused():
-    """A fork made while the tracker is in the middle of a frame (here from inside the frame's ReID callback, as
-    another thread would) would copy a half-made frame: it is refused as any second call is."""
+def _deep_copy(tracker: Tracker) -> Tracker:
     import copy
 
-    from tracker.testing import identity_embeddings
-
-    looks = identity_embeddings(2, 16)
-    boxes = np.array([[0, 0, 10, 20], [40, 0, 50, 20.0]])
-    tracker = Tracker(TrackerConfig(), 25.0)
-    refused = []
-
-    def embed(rows):
-        with pytest.raises(RuntimeError, match=r"Tracker.__deepcopy__ called while another call"):
-            copy.deepcopy(tracker)
-        refused.append(True)
-        return looks[rows]
-
-    tracker.update_detections(boxes, [0.9, 0.8], embed=embed)
-    assert refused, "the frame asked for no look"
-    assert copy.deepcopy(tracker).core.frame_index == 1, "after the call, a copy is taken"
+    return copy.deepcopy(tracker)
 
 
-def test_a_pickle_taken_during_a_call_is_refused():
-    """A service checkpointing a stream's tracker from another thread while it runs a frame pickled the half-made
-    frame (the Kalman state moved on, the tracks not yet matched): refused as a deep copy is, and taken after."""
+def _pickled(tracker: Tracker) -> Tracker:
     import pickle
 
+    return pickle.loads(pickle.dumps(tracker))
+
+
+@pytest.mark.parametrize(("fork", "method"), [(_deep_copy, "__deepcopy__"), (_pickled, "__reduce_ex__")])
+def test_a_copy_or_pickle_taken_during_a_call_is_refused(fork, method):
+    """A fork made while the tracker is in the middle of a frame (here from inside the frame's ReID callback, as
+    another thread would: a service checkpointing a stream's tracker) would copy a half-made frame (the Kalman state
+    moved on, the tracks not yet matched; a pickle was taken so): refused as any second call is, and taken after."""
     from tracker.testing import identity_embeddings
 
     looks = identity_embeddings(2, 16)
@@ -308,13 +297,13 @@ def test_a_pickle_taken_during_a_call_is_refused():
     refused = []
 
     def embed(rows):
-        with pytest.raises(RuntimeError, match=r"Tracker.__reduce_ex__ called while another call"):
-            pickle.dumps(tracker)
+        with pytest.raises(RuntimeError, match=rf"Tracker.{method} called while another call"):
+            fork(tracker)
         refused.append(True)
         return looks[rows]
 
     tracker.update_detections(boxes, [0.9, 0.8], embed=embed)
     assert refused, "the frame asked for no look"
-    restored = pickle.loads(pickle.dumps(tracker))
-    assert restored.core.frame_index == 1, "after the call, a pickle is taken"
+    restored = fork(tracker)
+    assert restored.core.frame_index == 1, "after the call, a copy is taken"
     assert [o.track_id for o in restored.update_detections(boxes, [0.9, 0.8], embeddings=looks)] == [1, 2]
