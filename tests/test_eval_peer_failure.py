@@ -59,3 +59,24 @@ def test_a_peer_failing_on_one_sequence_is_left_out_and_named_and_the_rest_is_ke
     summary = json.loads((out / "summary.json").read_text())
     assert list(summary["trackers"]) == [OURS, "ByteTrack", "OC-SORT"] and summary["peer_failures"] == {}
     assert summary["resumed"] == 5, "ours A, B; OC-SORT A, B; ByteTrack A"
+
+
+def test_a_peer_failing_on_every_sequence_leaves_the_table_of_the_others(tmp_path, capsys, monkeypatch):
+    data = tmp_path / "data"
+    for name in ("A", "B"):
+        _sequence(data, name)
+
+    def crashing(self, *args, **kwargs):  # ByteTrack raises at its first frame of each sequence
+        raise ValueError("broken install")
+
+    monkeypatch.setattr(PeerTracker, "update", crashing)
+    out = tmp_path / "out"
+    argv = ["--data", str(data), "--detections", "public", "--workers", "1", "--out", str(out), "--quiet",
+            "--cache-dir", str(tmp_path / "cache"), "--peers", "ByteTrack"]  # fmt: skip
+    assert compare_main(argv) == 0
+    err = capsys.readouterr().err
+    assert "ByteTrack on A (frame 1: ValueError: broken install); ByteTrack on B" in err, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary["trackers"]) == [OURS]
+    assert summary["peer_failures"] == {"ByteTrack": {s: "frame 1: ValueError: broken install" for s in "AB"}}
+    assert not (out / "ByteTrack" / "A.txt").exists() and not (out / "ByteTrack" / "B.txt").exists()
