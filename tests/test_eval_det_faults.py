@@ -127,3 +127,16 @@ def test_a_sequence_named_in_any_script_charts_without_a_warning_per_missing_gly
         write_chart(tmp_path / "metrics.png", rows, "données: public detections, train")
     assert (tmp_path / "metrics.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.png"]
+
+
+def test_the_line_named_counts_a_windows_files_lines_as_an_editor_shows_them(tmp_path):
+    """A det.txt saved on Windows (byte-order mark, CRLF, a `#` header, blank lines): the faulty row's line is the
+    one an editor shows, as for a Unix file."""
+    from tracker.eval.sequences import find_sequences
+
+    lines = _fault(_det_lines(), 4, 5, "0")
+    seq = _sequence(tmp_path / "data", "OWN", [])
+    text = "\r\n".join(["# frame,id,left,top,width,height,score", *lines[:2], "", *lines[2:]]) + "\r\n"
+    (seq / "det" / "det.txt").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    with pytest.raises(ValueError, match=r"line 7, '3,-1,100,100,50,0,0.9': width 50, height 0"):
+        find_sequences(seq)[0].check_public_detections()

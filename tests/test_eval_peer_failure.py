@@ -59,3 +59,51 @@ def test_a_peer_failing_on_one_sequence_is_left_out_and_named_and_the_rest_is_ke
     summary = json.loads((out / "summary.json").read_text())
     assert list(summary["trackers"]) == [OURS, "ByteTrack", "OC-SORT"] and summary["peer_failures"] == {}
     assert summary["resumed"] == 5, "ours A, B; OC-SORT A, B; ByteTrack A"
+
+
+def test_a_peer_failing_on_every_sequence_leaves_the_table_of_the_others(tmp_path, capsys, monkeypatch):
+    data = tmp_path / "data"
+    for name in ("A", "B"):
+        _sequence(data, name)
+
+    def crashing(self, *args, **kwargs):  # ByteTrack raises at its first frame of each sequence
+        raise ValueError("broken install")
+
+    monkeypatch.setattr(PeerTracker, "update", crashing)
+    out = tmp_path / "out"
+    argv = ["--data", str(data), "--detections", "public", "--workers", "1", "--out", str(out), "--quiet",
+            "--cache-dir", str(tmp_path / "cache"), "--peers", "ByteTrack"]  # fmt: skip
+    assert compare_main(argv) == 0
+    err = capsys.readouterr().err
+    assert "ByteTrack on A (frame 1: ValueError: broken install); ByteTrack on B" in err, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary["trackers"]) == [OURS]
+    assert summary["peer_failures"] == {"ByteTrack": {s: "frame 1: ValueError: broken install" for s in "AB"}}
+    assert not (out / "ByteTrack" / "A.txt").exists() and not (out / "ByteTrack" / "B.txt").exists()
+
+
+def test_a_peer_failing_where_an_earlier_run_succeeded_leaves_no_result_of_that_run(tmp_path, monkeypatch):
+    """B's det.txt changed since a run where ByteTrack finished it; ByteTrack now fails on B: the folder held the
+    earlier run's ByteTrack/B.txt (of the old detections) beside a summary saying B failed."""
+    data = tmp_path / "data"
+    for name in ("A", "B"):
+        _sequence(data, name)
+    out = tmp_path / "out"
+    argv = ["--data", str(data), "--detections", "public", "--workers", "1", "--out", str(out), "--quiet",
+            "--cache-dir", str(tmp_path / "cache"), "--peers", "ByteTrack"]  # fmt: skip
+    assert compare_main(argv) == 0 and (out / "ByteTrack" / "B.txt").is_file()
+    det = data / "B" / "det" / "det.txt"
+    det.write_text(det.read_text().replace(",0.9", ",0.8", 1))  # new detections for B: B is tracked again
+    update = PeerTracker.update
+
+    def crashing(self, *args, **kwargs):
+        if self.name == "ByteTrack" and np.isclose(args[1], 0.8).any():  # B's first frame
+            raise IndexError("index 3 is out of bounds")
+        return update(self, *args, **kwargs)
+
+    monkeypatch.setattr(PeerTracker, "update", crashing)
+    assert compare_main(argv) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["peer_failures"] == {"ByteTrack": {"B": "frame 1: IndexError: index 3 is out of bounds"}}
+    assert (out / "ByteTrack" / "A.txt").is_file()
+    assert not (out / "ByteTrack" / "B.txt").exists() and not (out / "ByteTrack" / "B.json").exists()

@@ -336,3 +336,20 @@ def test_a_run_killed_with_background_saves_resumes_as_an_uninterrupted_one(tmp_
     assert main([*args, "--resume", "--out", str(out)]) == 0
     assert outputs(out, "cam2") == outputs(tmp_path / "whole", "cam2")
     assert {(i.global_id, i.sightings) for i in Gallery.load(gallery).identities} == whole
+
+
+def test_a_save_while_a_begun_one_is_not_written_is_refused_and_loses_nothing(tmp_path):
+    """`save` (or another `begin_save`) before the save begun is written used to go ahead: the begun one, written
+    after, put its older snapshot over the newer file (no conflict: the gallery knew that file), and the gallery,
+    no longer `modified`, never wrote the identity again."""
+    path = tmp_path / "site.gallery"
+    gallery, looks = filled(3)
+    pending = gallery.begin_save(path)
+    gallery.add(gallery.new_id(), looks[0, 8:], 0, sighting())
+    for second in (lambda: gallery.save(path), lambda: gallery.begin_save(path)):
+        with pytest.raises(RuntimeError, match="not written yet"):
+            second()
+    pending.write()
+    assert gallery.modified, "the identity added after the snapshot is not in the file yet"
+    gallery.save(path)
+    assert len(Gallery.load(path, model=MODEL)) == 4 and not gallery.modified

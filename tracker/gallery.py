@@ -605,6 +605,7 @@ class Gallery:
             GalleryConflictError: the file changed since this gallery read or wrote it (nothing written).
             FolderInUse: another process holds the file's lock (a `track` run using it).
             OSError: the folder cannot be written.
+            RuntimeError: a save `begin_save` began is not written yet (nothing written).
 
         Format: a safetensors file, tensors `prototypes` (M, D) float32 and `owners` (M,) int64 (the global
         ID of each row), JSON metadata in the header (format, version, model, next ID, identities, a SHA-256
@@ -612,6 +613,7 @@ class Gallery:
         """
         from tracker.io.lock import gallery_lock
 
+        self._refuse_second_save(path)
         path = Path(os.path.realpath(path))  # a symbolic link's file is replaced (os.replace replaced the link itself)
         refuse_directory(path)  # (else: "this gallery never read it", or os.replace's IsADirectoryError)
         if lock:  # a missing folder is made first, so that the save into it is locked too (two first saves race)
@@ -650,13 +652,25 @@ class Gallery:
 
         Raises:
             GalleryError: `path` is a directory.
+            RuntimeError: another save begun is not written yet.
         """
+        self._refuse_second_save(path)
         path = Path(os.path.realpath(path))  # (as `save`: a symbolic link's file is replaced)
         refuse_directory(path)
         pending = PendingSave(self, path, self._snapshot(prune), lock, overwrite)
         self._dirty = False
         self._saving += 1
         return pending
+
+    def _refuse_second_save(self, path: str | Path) -> None:
+        """RuntimeError while a save `begin_save` began is not written yet: written after this one, its older
+        snapshot would replace the newer file (no conflict: this gallery wrote that file), and the identities only
+        this one held would be lost with the gallery no longer `modified`."""
+        if self._saving:
+            raise RuntimeError(
+                f"cannot save the gallery to {path}: a save begun with begin_save is not written yet (call its "
+                "PendingSave.write(), or wait for the thread that does, first)"
+            )
 
     def _end_save(self, written: tuple[str, FileVersion] | None) -> None:
         """A `PendingSave` ended: it wrote the file `written`, or (None) failed and the gallery is changed again."""

@@ -74,7 +74,8 @@ class RunResult:
         invalid_embeddings: ours' embedding rows refused as NaN, infinite or zero (`Tracker.invalid_embeddings`:
             those detections were matched by motion only, as `track`'s summary counts them); 0 for peers.
         failure: a peer that raised on this sequence: where and what (`frame 12: IndexError: ...`); no result
-            file was written (a re-run tries it again). None where it ran (ours never gets one: ours raises).
+            file is left for it (an earlier run's is removed; a re-run tries it again). None where it ran (ours
+            never gets one: ours raises).
     """
 
     tracker: str
@@ -329,6 +330,8 @@ def _run_job(job: _Job) -> RunResult:
             lines, elapsed = _track_peer(job.tracker, seq, inputs)
         except PeerFailure as exc:  # the other trackers and sequences go on; the table leaves this peer out
             log.warning("%s / %s: the peer failed at %s", job.tracker, seq.name, exc)
+            _note_path(job).unlink(missing_ok=True)  # an earlier run's result (other inputs, other code) is not
+            job.path.unlink(missing_ok=True)  # this run's: the folder holds none for a sequence the peer failed on
             return dataclasses.replace(job.result(math.nan, False), failure=str(exc))
     ms = _MS_PER_S * elapsed / max(len(inputs.frames), 1)
     job.path.parent.mkdir(parents=True, exist_ok=True)
