@@ -146,7 +146,9 @@ class GallerySaver:
             pending.write()
             self._write_record()
         except Exception as exc:
-            log.error("the gallery %s could not be saved in the background: %s", self.path, exc)
+            # a warning: the error itself is raised at the next frame or save (`track` prints it as its one error
+            # line; its log shows errors only, so a failure was said twice)
+            log.warning("the gallery %s could not be saved in the background: %s", self.path, exc)
             raise
 
     def _write_record(self) -> None:
