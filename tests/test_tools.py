@@ -362,6 +362,32 @@ def test_eval_cross_clip_names_a_missing_reid_weights_file_in_one_usage_line(sha
     assert stop.value.code == 2 and "usage:" in err and "no-such-osnet.pth" in err, err
 
 
+def _walking_sequence(seq: Path, length: int = 20) -> Path:
+    """A MOTChallenge folder `seq`: two people walking `length` frames, gt and public detections (the gt boxes)."""
+    (seq / "gt").mkdir(parents=True)
+    (seq / "det").mkdir()
+    (seq / "seqinfo.ini").write_text(f"[Sequence]\nname={seq.name}\nframeRate=10\nseqLength={length}\n")
+    gt = [[f, i, x0 + step * f, y, 50, 120, 1, 1, 1.0] for f in range(1, length + 1)
+          for i, x0, step, y in ((1, 100, 3, 100), (2, 400, -3, 150))]  # fmt: skip
+    np.savetxt(seq / "gt" / "gt.txt", np.array(gt), delimiter=",", fmt="%g")
+    np.savetxt(seq / "det" / "det.txt", [[r[0], -1, *r[2:6], 0.9] for r in gt], delimiter=",", fmt="%g")
+    return seq
+
+
+def test_official_scores_finds_the_data_of_a_run_given_a_relative_path(tmp_path, capsys, monkeypatch):
+    """summary.json kept `--data` as typed, so tools/official_scores.py run from another folder than the eval's could
+    not find a run's sequences (usr41); it is the absolute path now."""
+    from tracker.eval.cli import eval_main
+
+    _walking_sequence(tmp_path / "data" / "WALK")
+    monkeypatch.chdir(tmp_path)
+    argv = ["--data", "data/WALK", "--detections", "public", "--out", "run", "-q", "--cache-dir", "cache"]
+    assert eval_main(argv) == 0
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["data"] == str(tmp_path / "data" / "WALK")
+    monkeypatch.chdir(tmp_path / "run")
+    assert load_tool("official_scores").main([str(tmp_path / "run")]) == 0, capsys.readouterr().out
+
+
 def test_official_scores_agree_with_track_eval_and_flag_a_changed_figure(tmp_path, capsys):
     """tools/official_scores.py scores `track eval` result files as TrackEval's run_mot_challenge.py does (gt copied
     as it is; val-half gt made as ByteTrack makes gt_val_half.txt): the same figures on a synthetic run of each split;
@@ -369,15 +395,7 @@ def test_official_scores_agree_with_track_eval_and_flag_a_changed_figure(tmp_pat
     from tracker.eval.cli import eval_main
 
     tool = load_tool("official_scores")
-    seq = tmp_path / "data" / "WALK"
-    (seq / "gt").mkdir(parents=True)
-    (seq / "det").mkdir()
-    length = 20
-    (seq / "seqinfo.ini").write_text(f"[Sequence]\nname=WALK\nframeRate=10\nseqLength={length}\n")
-    gt = [[f, i, x0 + step * f, y, 50, 120, 1, 1, 1.0] for f in range(1, length + 1)
-          for i, x0, step, y in ((1, 100, 3, 100), (2, 400, -3, 150))]  # fmt: skip
-    np.savetxt(seq / "gt" / "gt.txt", np.array(gt), delimiter=",", fmt="%g")
-    np.savetxt(seq / "det" / "det.txt", [[r[0], -1, *r[2:6], 0.9] for r in gt], delimiter=",", fmt="%g")
+    seq = _walking_sequence(tmp_path / "data" / "WALK")
     for split in ("train", "val-half"):
         out = tmp_path / split
         argv = ["--data", str(seq), "--split", split, "--detections", "public", "--out", str(out), "-q"]

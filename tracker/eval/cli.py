@@ -75,7 +75,7 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
         "--detections",
         choices=["public", "detector"],
         default="public",
-        help="public det/det.txt, or the configured detector on img1/ (needs every image)",
+        help="public det/det.txt (the default), or the configured detector on img1/ (needs every image)",
     )
     p.add_argument("--config", type=path_text, help="tracker YAML (default: built-in defaults)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
@@ -275,7 +275,7 @@ def _report(
     per_seq = {s.name: ours[s.name] | _timing([r for r in results if r.sequence == s.name], OURS) for s in sequences}
     combined = ours[_COMBINED] | _timing(results, OURS)
     extra: dict[str, Any] = {
-        "data": str(args.data),
+        "data": str(Path(args.data).resolve()),  # (as typed, a relative path was of no use from another folder)
         "split": args.split,
         "detections": args.detections,
         "elapsed_s": elapsed,
