@@ -451,15 +451,15 @@ def test_a_first_save_into_a_missing_folder_is_locked_too(tmp_path, monkeypatch)
 
     path = tmp_path / "site" / "people.gallery"
     refused = []
-    write = Gallery._write
+    snapshot = Gallery._snapshot
 
-    def another_program_tries(self, target, prune):  # what a second process's save would meet mid-write
-        with pytest.raises(FolderInUse):
-            gallery_lock(target, option="path").acquire()
-        refused.append(target)
-        return write(self, target, prune)
+    def another_program_tries(self, prune):  # what a second process's save would meet mid-write (the snapshot is
+        with pytest.raises(FolderInUse):  # taken inside the lock, just before the write)
+            gallery_lock(path, option="path").acquire()
+        refused.append(path)
+        return snapshot(self, prune)
 
-    monkeypatch.setattr(Gallery, "_write", another_program_tries)
+    monkeypatch.setattr(Gallery, "_snapshot", another_program_tries)
     base, _ = filled(2)
     base.save(path)
     assert refused == [path] and len(Gallery.load(path)) == 2

@@ -25,6 +25,7 @@ from test_cli import blob_detector, child_env, colour_embedder, scene, use_fake_
 
 import tracker.run as run
 import tracker.run_outputs as run_outputs
+from tracker import gallery_format
 from tracker.bank import AppearanceBank
 from tracker.cli import main
 from tracker.config import load_config
@@ -430,10 +431,10 @@ def test_a_gallery_that_cannot_be_saved_is_one_error_naming_it_and_the_outputs_s
     args, _, gallery, out = _gallery_runs(tmp_path, monkeypatch)
     before = gallery.read_bytes()
 
-    def read_only(self, path, prune):
-        raise PermissionError(errno.EPERM, "Operation not permitted", str(path.parent / f".{path.name}.x.tmp"))
+    def read_only(file, snapshot):  # the write into the save's temp file
+        raise PermissionError(errno.EPERM, "Operation not permitted", str(gallery.parent / f".{gallery.name}.x.tmp"))
 
-    monkeypatch.setattr(Gallery, "_write", read_only)
+    monkeypatch.setattr(gallery_format, "write", read_only)
     capsys.readouterr()
     assert main([*args, "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()

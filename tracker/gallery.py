@@ -611,22 +611,10 @@ class Gallery:
         ID of each row), JSON metadata in the header (format, version, model, next ID, identities, a SHA-256
         of the tensors). Never pickle: loading it cannot run code.
         """
-        from tracker.io.lock import gallery_lock
-
         self._refuse_second_save(path)
         path = Path(os.path.realpath(path))  # a symbolic link's file is replaced (os.replace replaced the link itself)
         refuse_directory(path)  # (else: "this gallery never read it", or os.replace's IsADirectoryError)
-        if lock:  # a missing folder is made first, so that the save into it is locked too (two first saves race)
-            path.parent.mkdir(parents=True, exist_ok=True)
-        with gallery_lock(path, option="path") if lock else contextlib.nullcontext():
-            if not overwrite:
-                check_unchanged(path, self._file)
-            remove_interrupted_saves(path)
-            self._write(path, prune)
-            self._file = (os.path.realpath(path), file_version(path))
-
-    def _write(self, path: Path, prune: bool) -> None:
-        write_atomic(path, functools.partial(gallery_format.write, snapshot=self._snapshot(prune)))
+        self._file = _write_file(path, self._file, lock, overwrite, lambda: self._snapshot(prune))
         self._dirty = False
 
     def _snapshot(self, prune: bool) -> gallery_format.Snapshot:
@@ -757,20 +745,35 @@ class PendingSave:
             it. FolderInUse: another process holds the file's lock. OSError: the folder cannot be written. After
             any error nothing is written and the gallery counts as changed.
         """
-        from tracker.io.lock import gallery_lock
-
         if self._written:
             raise RuntimeError(f"this save of {self.path} was written already")
         self._written = True
-        path, written = self.path, None
+        written = None
         try:
-            if self._lock:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            with gallery_lock(path, option="path") if self._lock else contextlib.nullcontext():
-                if not self._overwrite:
-                    check_unchanged(path, self.gallery.file)
-                remove_interrupted_saves(path)
-                write_atomic(path, functools.partial(gallery_format.write, snapshot=self.snapshot))
-                written = (os.path.realpath(path), file_version(path))
+            written = _write_file(self.path, self.gallery.file, self._lock, self._overwrite, lambda: self.snapshot)
         finally:
             self.gallery._end_save(written)
+
+
+def _write_file(
+    path: Path,
+    last: tuple[str, FileVersion] | None,
+    lock: bool,
+    overwrite: bool,
+    snapshot: Callable[[], gallery_format.Snapshot],
+) -> tuple[str, FileVersion]:
+    """A save's steps, shared by `Gallery.save` and `PendingSave.write`: under the file's lock (unless `lock` is
+    False: the caller holds it; a missing folder is made first, so two first saves into it race for the lock), the
+    conflict check against the file the gallery last read or wrote (`last`, unless `overwrite`), the removal of
+    interrupted saves' temp files, and the atomic write of `snapshot()` (taken inside the lock). Returns the file
+    written: (real path, version). Raises what `Gallery.save` documents."""
+    from tracker.io.lock import gallery_lock
+
+    if lock:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with gallery_lock(path, option="path") if lock else contextlib.nullcontext():
+        if not overwrite:
+            check_unchanged(path, last)
+        remove_interrupted_saves(path)
+        write_atomic(path, functools.partial(gallery_format.write, snapshot=snapshot()))
+        return os.path.realpath(path), file_version(path)
