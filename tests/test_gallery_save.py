@@ -7,7 +7,8 @@ snapshot taken in the loop, the other saves stay complete when they return, and 
   writes nothing and leaves the gallery changed.
 - `GallerySaver`: at most one save in flight (one that comes due meanwhile is skipped), `save` waits for it, a
   background failure is logged when it happens and raised at the next frame or save, no thread outlives `track`,
-  and a run killed with a save in flight resumes with the outputs and gallery of an uninterrupted run.
+  and a run killed with a save in flight resumes with the outputs and gallery of an uninterrupted run. Ctrl-C
+  while `save` waits lets the save finish before the gallery's lock goes; a second one abandons it.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ import json
 import logging
 import pickle
 import re
+import signal
+import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -32,10 +36,11 @@ from test_gallery import MODEL, filled, people, sighting
 from test_gallery_cli import ARGS, colour_models  # noqa: F401  (a fixture, used by name)
 from test_resume import _gallery_runs, frame_clock, kill, outputs, stop_at  # noqa: F401  (frame_clock: the same)
 
-from tracker import gallery_format
+from tracker import background_job, gallery_format
 from tracker.cli import main
 from tracker.gallery import ID_STRIDE, Gallery, GalleryConflictError, Sighting
 from tracker.gallery_file import file_version
+from tracker.io.lock import gallery_lock
 from tracker.io.strict_json import to_json
 from tracker.resume import GALLERY_RECORD_NAME
 from tracker.run_gallery import SAVE_THREAD_NAME, GallerySaver
@@ -353,3 +358,105 @@ def test_a_save_while_a_begun_one_is_not_written_is_refused_and_loses_nothing(tm
     assert gallery.modified, "the identity added after the snapshot is not in the file yet"
     gallery.save(path)
     assert len(Gallery.load(path, model=MODEL)) == 4 and not gallery.modified
+
+
+class Interrupter:
+    """Ctrl-C (SIGINT, Python's default handler) sent to the main thread from a helper thread: each one once the
+    main thread waits for a background save (blocked joining its thread) after `GallerySaver` logged the ones
+    before; then `then()`, once it logged the last."""
+
+    def __init__(self, caplog) -> None:
+        self.caplog, self.main = caplog, threading.main_thread().ident
+
+    def waiting(self) -> bool:
+        """Whether the main thread is blocked in `threading` under `BackgroundJob.wait`."""
+        top = frame = sys._current_frames().get(self.main)
+        while frame is not None and frame.f_code.co_filename != background_job.__file__:
+            frame = frame.f_back
+        return frame is not None and top.f_code.co_filename == threading.__file__
+
+    def said(self) -> int:
+        return sum(r.name == "tracker.run_gallery" for r in self.caplog.records)
+
+    def send(self, times: int, then: Callable[[], None]) -> threading.Thread:
+        def until(ready: Callable[[], bool]) -> None:
+            deadline = time.monotonic() + WAIT_S
+            while not ready() and time.monotonic() < deadline:
+                time.sleep(0.001)
+
+        def run() -> None:
+            for i in range(times):
+                until(lambda: self.said() >= i and self.waiting())  # noqa: B023  (called at once)
+                signal.pthread_kill(self.main, signal.SIGINT)
+            until(lambda: self.said() >= times)
+            then()
+
+        helper = threading.Thread(target=run, name="interrupter")
+        helper.start()
+        return helper
+
+
+@pytest.fixture
+def ctrl_c():
+    """SIGINT raises KeyboardInterrupt in the main thread (Python's default handler) during the test."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def interrupted_last_save(tmp_path, monkeypatch, caplog, times: int) -> tuple[Gallery, GallerySaver, bytes, list]:
+    """A saved gallery with one identity added, its background save held, and `save` (as at the end of a run,
+    inside the gallery's lock) interrupted `times` times while it waits: (the gallery, the saver, the file's bytes
+    before, [the save threads, the folder's files] when the lock went)."""
+    path = tmp_path / "site.gallery"
+    gallery, looks = filled(2)
+    gallery.save(path)
+    before = path.read_bytes()
+    gallery.add(gallery.new_id(), looks[0, 8:], 0, sighting())
+    gate = Gate(monkeypatch)
+    saver = GallerySaver(gallery, path, every=0.0)
+    at_release: list[object] = []
+    caplog.set_level(logging.WARNING, logger="tracker.run_gallery")
+    helper = None
+    with pytest.raises(KeyboardInterrupt):
+        try:
+            with gallery_lock(path):  # as `run_track` holds it from the load to the last save
+                saver.maybe_save()
+                gate.reached()
+                helper = Interrupter(caplog).send(times, then=gate.open)
+                saver.save()
+        finally:
+            at_release[:] = [save_threads(), sorted(p.name for p in tmp_path.iterdir())]
+            if helper is not None:
+                helper.join(WAIT_S)
+    return gallery, saver, before, at_release
+
+
+@pytest.mark.usefixtures("ctrl_c")
+def test_ctrl_c_while_the_last_save_waits_lets_the_gallery_lock_go_only_once_the_write_is_done(
+    tmp_path, monkeypatch, caplog
+):
+    """Ctrl-C while `track` waits for its background save at the end of a run: the wait raised, the run released
+    the gallery's lock while the worker still wrote the file, and another process could take the lock, remove the
+    temp file being written or save the gallery meanwhile. Now the save is finished first (the log says so), the
+    interrupt raised after; the lock goes with the whole new file in place and no temp file left."""
+    path = tmp_path / "site.gallery"
+    gallery, _, _, (threads, files) = interrupted_last_save(tmp_path, monkeypatch, caplog, times=1)
+    assert threads == [], "the writer had ended when the lock went"
+    assert files == ["site.gallery"], "no temp file, and the lock file removed"
+    assert len(Gallery.load(path, model=MODEL)) == 3 and not gallery.modified
+    assert "finishing that save" in caplog.text and str(path) in caplog.text
+
+
+@pytest.mark.usefixtures("ctrl_c")
+def test_a_second_ctrl_c_abandons_the_last_save_leaving_the_file_it_had(tmp_path, monkeypatch, caplog):
+    """A second Ctrl-C still stops the run: the save under way stops before it replaces the file (the log says
+    so), the writer has ended when the lock goes, the file is the complete one it was, no temp file is left, and
+    the saver writes nothing after (the run's last `save`, in its `finally`, returns at once)."""
+    path = tmp_path / "site.gallery"
+    gallery, saver, before, (threads, files) = interrupted_last_save(tmp_path, monkeypatch, caplog, times=2)
+    assert threads == [], "the writer had ended when the lock went"
+    assert files == ["site.gallery"] and path.read_bytes() == before
+    assert "abandoning the save" in caplog.text and gallery.modified
+    saver.save()
+    assert path.read_bytes() == before

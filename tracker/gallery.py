@@ -64,6 +64,7 @@ from tracker.gallery_records import (
     Identity,
     LiveLooks,
     ModelIdentity,
+    SaveAbandoned,
     Sighting,
     describe_model,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "Identity",
     "ModelIdentity",
     "PendingSave",
+    "SaveAbandoned",
     "Sighting",
     "check_saveable",  # (public here before the split: gallery_file's)
     "consistent_looks",  # (gallery_prototypes')
@@ -733,6 +735,7 @@ class PendingSave:
     ) -> None:  # fmt: skip
         self.gallery, self.path, self.snapshot = gallery, path, snapshot
         self._lock, self._overwrite, self._written = lock, overwrite, False
+        self._abandon = threading.Event()  # set by `abandon`, from another thread than the writer's
 
     def write(self) -> None:
         """Write the snapshot as `Gallery.save` writes a gallery: under the file's lock (unless begun with
@@ -742,17 +745,27 @@ class PendingSave:
 
         Raises:
             RuntimeError: written already. GalleryConflictError: the file changed since the gallery read or wrote
-            it. FolderInUse: another process holds the file's lock. OSError: the folder cannot be written. After
-            any error nothing is written and the gallery counts as changed.
+            it. FolderInUse: another process holds the file's lock. OSError: the folder cannot be written.
+            SaveAbandoned: `abandon` was called. After any error nothing is written (no temp file is left) and the
+            gallery counts as changed.
         """
         if self._written:
             raise RuntimeError(f"this save of {self.path} was written already")
         self._written = True
         written = None
         try:
-            written = _write_file(self.path, self.gallery.file, self._lock, self._overwrite, lambda: self.snapshot)
+            written = _write_file(
+                self.path, self.gallery.file, self._lock, self._overwrite, lambda: self.snapshot, self._abandon
+            )
         finally:
             self.gallery._end_save(written)
+
+    def abandon(self) -> None:
+        """Ask the `write` under way in another thread (or the one to come) to stop before it replaces the file:
+        it raises `SaveAbandoned` at its next step (before it writes, or once the bytes are in its temp file), the
+        file left as it was. Once its fsync and rename have begun it completes. Wait for that thread to end before
+        letting the file's lock go: this only asks."""
+        self._abandon.set()
 
 
 def _write_file(
@@ -761,12 +774,14 @@ def _write_file(
     lock: bool,
     overwrite: bool,
     snapshot: Callable[[], gallery_format.Snapshot],
+    abandon: threading.Event | None = None,
 ) -> tuple[str, FileVersion]:
     """A save's steps, shared by `Gallery.save` and `PendingSave.write`: under the file's lock (unless `lock` is
     False: the caller holds it; a missing folder is made first, so two first saves into it race for the lock), the
     conflict check against the file the gallery last read or wrote (`last`, unless `overwrite`), the removal of
-    interrupted saves' temp files, and the atomic write of `snapshot()` (taken inside the lock). Returns the file
-    written: (real path, version). Raises what `Gallery.save` documents."""
+    interrupted saves' temp files, and the atomic write of `snapshot()` (taken inside the lock), stopped when
+    `abandon` is set (`write_atomic`). Returns the file written: (real path, version). Raises what `Gallery.save`
+    documents (and SaveAbandoned)."""
     from tracker.io.lock import gallery_lock
 
     if lock:
@@ -775,5 +790,5 @@ def _write_file(
         if not overwrite:
             check_unchanged(path, last)
         remove_interrupted_saves(path)
-        write_atomic(path, functools.partial(gallery_format.write, snapshot=snapshot()))
+        write_atomic(path, functools.partial(gallery_format.write, snapshot=snapshot()), abandon)
         return os.path.realpath(path), file_version(path)

@@ -19,11 +19,12 @@ import logging
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from tracker.gallery_records import GalleryConflictError, GalleryError
+from tracker.gallery_records import GalleryConflictError, GalleryError, SaveAbandoned
 from tracker.io.mot import sync_folder
 
 __all__ = [
@@ -116,13 +117,18 @@ def remove_interrupted_saves(path: Path) -> None:
             log.info("removed %s, left by an interrupted save of %s", left, path)
 
 
-def write_atomic(path: Path, content: bytes | Callable[[BinaryIO], None]) -> None:
+def write_atomic(
+    path: Path, content: bytes | Callable[[BinaryIO], None], abandon: threading.Event | None = None
+) -> None:
     """Write to a temp file in the same folder (mode 0600), fsync, rename over `path`, fsync the folder.
 
     `content`: the bytes, or a function that writes them into the open temp file (`gallery_format.write`).
-    Raises whatever the write raises (OSError: the folder cannot be written, the disk is full), the temp file then
-    removed and `path` left as it was.
+    `abandon`: set (from another thread) to stop the write before it starts or once the content is written, before
+    its fsync and rename (`SaveAbandoned`); once those have begun the file is replaced.
+    Raises whatever the write raises (OSError: the folder cannot be written, the disk is full; SaveAbandoned), the
+    temp file then removed and `path` left as it was.
     """
+    _check_not_abandoned(path, abandon)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -133,12 +139,18 @@ def write_atomic(path: Path, content: bytes | Callable[[BinaryIO], None]) -> Non
             else:
                 f.write(content)
             f.flush()
+            _check_not_abandoned(path, abandon)
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     sync_folder(path.parent)
+
+
+def _check_not_abandoned(path: Path, abandon: threading.Event | None) -> None:
+    if abandon is not None and abandon.is_set():
+        raise SaveAbandoned(f"the save of {path} was abandoned: the file was left as it was")
 
 
 def check_unchanged(path: Path, last: tuple[str, FileVersion] | None) -> None:

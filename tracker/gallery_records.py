@@ -22,6 +22,7 @@ __all__ = [
     "Identity",
     "LiveLooks",
     "ModelIdentity",
+    "SaveAbandoned",
     "Sighting",
     "describe_model",
 ]
@@ -38,6 +39,11 @@ class GalleryModelError(GalleryError):
 class GalleryConflictError(GalleryError):
     """`Gallery.save` found the file written by someone else since this gallery read (or last wrote) it: writing
     would drop their identities, and both may have given the same new global ID to different people."""
+
+
+class SaveAbandoned(Exception):
+    """A save stopped on request (`PendingSave.abandon`: a second Ctrl-C while `track` waits for it) before it
+    replaced the file: the file is the one it replaced, no temp file is left, and the gallery counts as changed."""
 
 
 @dataclass(frozen=True)

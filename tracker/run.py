@@ -409,8 +409,9 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         if checkpoint is None:  # a new run: a record an earlier run left in this folder belongs to no checkpoint of it
             (out / GALLERY_RECORD_NAME).unlink(missing_ok=True)
         saver = GallerySaver(
-            gallery, options.gallery, cfg.gallery.save_every_seconds, resumed=checkpoint is not None, record=record
-        )
+            gallery, options.gallery, cfg.gallery.save_every_seconds, resumed=checkpoint is not None, record=record,
+            notify=notify,
+        )  # fmt: skip
         summaries: list[RunSummary] = []
         stems: set[str] = set()
         try:

@@ -15,11 +15,12 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tracker.background_job import BackgroundJob
 from tracker.config import TrackerConfig
-from tracker.gallery import Gallery, PendingSave
+from tracker.gallery import Gallery, PendingSave, SaveAbandoned
 from tracker.gallery_file import FileVersion, check_saveable, file_version
 from tracker.io.strict_json import write_json_atomic
 from tracker.pipeline import require_gallery_appearance
@@ -30,6 +31,7 @@ __all__ = ["GallerySaver", "check_gallery_unchanged", "open_gallery"]
 log = logging.getLogger(__name__)
 
 SAVE_THREAD_NAME = "gallery-save"  # the worker thread of the periodic saves (`GallerySaver`)
+ABANDONING_INTERRUPT = 2  # the interrupt (Ctrl-C) during `GallerySaver.save`'s wait that abandons the background save
 
 
 def open_gallery(path: Path | None, cfg: TrackerConfig) -> Gallery | None:
@@ -73,19 +75,26 @@ class GallerySaver:
     writes it in one background thread while the loop goes on (a synchronous save of 20 000 identities stopped it
     for 1.5-5 s); at most one is under way. `save` (after each source, at the end, on an error or a stop) waits
     for it and writes synchronously: the file is complete when it returns, and no thread is left running.
-    The run holds the file's lock (`gallery_lock`) from its load to its last save. A resumed run (`resumed`)
-    continues from the gallery saved with its checkpoint, which replaces the file its own run wrote after that.
+    The run holds the file's lock (`gallery_lock`) from its load to its last save, so `save` returns or raises
+    only once no background save runs: Ctrl-C while it waits lets the save finish (logged), and is raised then; a
+    second one abandons it (the file keeps the version it had; this saver writes nothing more).
+    A resumed run (`resumed`) continues from the gallery saved with its checkpoint, which replaces the file its own
+    run wrote after that.
     With `record` (a run that can be resumed), which file is at the path after each save is written there, so that
-    a resume can tell the file its own run left from another run's save (`check_gallery_unchanged`).
+    a resume can tell the file its own run left from another run's save (`check_gallery_unchanged`). `notify`
+    receives what an interrupt while `save` waits does (None: logged as warnings; `track` prints its notes).
     """
 
     def __init__(
         self, gallery: Gallery | None, path: Path | None, every: float, resumed: bool = False,
-        record: Path | None = None,
+        record: Path | None = None, notify: Callable[[str], None] | None = None,
     ) -> None:  # fmt: skip
         self.gallery, self.path, self.every, self.resumed, self.record = gallery, path, every, resumed, record
+        self._notify = notify or log.warning
         self._last = time.monotonic()  # when the last save ended
         self._job = BackgroundJob(SAVE_THREAD_NAME)
+        self._pending: PendingSave | None = None  # the background save started last
+        self._abandoned = False  # a second interrupt abandoned a background save: no save after it
 
     @property
     def saving(self) -> bool:
@@ -102,14 +111,14 @@ class GallerySaver:
                 frame after, as a failed synchronous save was): the file was left as it was, the gallery still
                 counts as changed, and `save` writes it.
         """
-        if self.gallery is None or self.path is None or self._job.running:
+        if self.gallery is None or self.path is None or self._abandoned or self._job.running:
             return
         self._take_outcome()
         if time.monotonic() - self._last >= self.every:
             if not (self.gallery.modified or not self.path.exists()):
                 self._last = time.monotonic()
                 return
-            pending = self.gallery.begin_save(self.path, lock=False, overwrite=self.resumed)
+            pending = self._pending = self.gallery.begin_save(self.path, lock=False, overwrite=self.resumed)
             try:
                 self._job.start(functools.partial(self._write, pending))
             except RuntimeError:  # no thread could be started: written here, as before
@@ -123,14 +132,20 @@ class GallerySaver:
         """Write the gallery to its file when it changed or the file is not there yet (and the record after it),
         once the background save under way, if any, has ended: complete on return.
 
+        An interrupt (KeyboardInterrupt) while it waits for the background save does not end the wait (the caller
+        lets the file's lock go when this returns or raises): the save is finished, and the interrupt raised after
+        it; a second one abandons the save (`PendingSave.abandon`: the file keeps the version it had, no temp file
+        is left) once it reaches its next step, and this saver writes nothing more (`save` returns at once).
+
         Raises:
             OSError: this save, or a background save whose failure was not raised yet, failed, naming the gallery
                 file (which is left as it was; after a background failure the gallery still counts as changed and
                 the next `save` writes it). GalleryConflictError: another program replaced the file meanwhile.
+            KeyboardInterrupt: interrupted while it waited, raised once the background save ended.
         """
-        if self.gallery is None or self.path is None:
+        if self.gallery is None or self.path is None or self._abandoned:
             return
-        self._job.wait()
+        self._job.wait(on_interrupt=self._interrupted)
         self._take_outcome()
         if self.gallery.modified or not self.path.exists():
             try:
@@ -140,11 +155,29 @@ class GallerySaver:
             self._write_record()
         self._last = time.monotonic()
 
+    def _interrupted(self, count: int) -> None:
+        """The `count`-th interrupt while `save` waits for the background save: say it is being finished, or, at
+        `ABANDONING_INTERRUPT`, abandon it."""
+        if count < ABANDONING_INTERRUPT:
+            self._notify(
+                f"interrupted while the gallery {self.path} is being saved: finishing that save first (interrupt "
+                "again to abandon it: the file then keeps the version it had)"
+            )
+        elif count == ABANDONING_INTERRUPT and self._pending is not None:
+            self._abandoned = True
+            self._pending.abandon()
+            self._notify(
+                f"abandoning the save of the gallery {self.path}: the file keeps the version it had, without this "
+                "run's changes since; stopping once the save has stopped"
+            )
+
     def _write(self, pending: PendingSave) -> None:
         """Write a background save and the record after it (in the worker thread); a failure is logged now."""
         try:
             pending.write()
             self._write_record()
+        except SaveAbandoned:  # (on request: said when asked)
+            raise
         except Exception as exc:
             # a warning: the error itself is raised at the next frame or save (`track` prints it as its one error
             # line; its log shows errors only, so a failure was said twice)
