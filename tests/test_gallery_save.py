@@ -149,6 +149,39 @@ def test_a_copy_taken_while_a_save_is_written_counts_as_changed(tmp_path):
     assert not gallery.modified and not pickle.loads(pickle.dumps(gallery)).modified
 
 
+def test_a_copy_taken_while_another_thread_adds_and_saves_is_whole(tmp_path):
+    """A checkpoint pickles the gallery while another thread adds to it (a camera stream) and saves it:
+    `__getstate__` took the state without the gallery's lock, so a copy could hold an index of other rows than its
+    identities' prototypes, or a next ID below one it holds, or the pickle failed (a dict changed size)."""
+    path = tmp_path / "site.gallery"
+    gallery, looks = filled(3)
+    gallery.match(looks[:1, 8])  # the index is built: copies hold it
+    stop, errors = threading.Event(), []
+
+    def writer() -> None:
+        try:
+            for i in range(100_000):
+                if stop.is_set():
+                    return
+                gallery.add(gallery.new_id(), looks[i % 3, 8:], 0, sighting())
+                if i % 10 == 0:
+                    gallery.begin_save(path, prune=False).write()
+        except BaseException as error:  # (reported below: an exception in a thread does not fail the test)
+            errors.append(error)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        for _ in range(200):
+            copy = pickle.loads(pickle.dumps(gallery))
+            assert copy.num_vectors == sum(len(i.prototypes) for i in copy.identities), "index and identities"
+            assert copy._next_id > max(i.global_id for i in copy.identities)
+    finally:
+        stop.set()
+        thread.join(WAIT_S)
+    assert not errors, errors
+
+
 class Gate:
     """`gallery_format.write` held until `open()`: a background save that takes as long as a test needs. Counts
     the writes and the threads they ran in."""

@@ -30,6 +30,7 @@ Shape letters: Q queries, D embedding size, P prototypes of one identity (<= K_g
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import os
 import threading
@@ -152,9 +153,20 @@ class Gallery:
     def __getstate__(self) -> dict[str, Any]:
         """The state to copy or pickle (a checkpoint): all but the lock, the live streams' tracks (a copy serves no
         stream until one attaches to it) and the saves under way (a copy taken while one is being written counts as
-        changed: nothing says that save will reach the file)."""
+        changed: nothing says that save will reach the file).
+
+        Taken as of one moment, holding the gallery's lock (re-entrant: also from a method that holds it), while
+        other threads add to it or a save ends: the identities and the index (changed in place) are copied then,
+        as pickle reads the state only after this returns (the index's copy costs a copy of its prototypes).
+        """
         skipped = ("_guard", "_sources", "_live", "_saving")
-        return {key: value for key, value in self.__dict__.items() if key not in skipped} | {"_dirty": self.modified}
+        with self._guard:
+            state = {key: value for key, value in self.__dict__.items() if key not in skipped}
+            return state | {
+                "_dirty": self.modified,
+                "_identities": dict(self._identities),  # (records are replaced, never changed in place)
+                "_index": copy.deepcopy(self._index),
+            }
 
     def __setstate__(self, state: dict[str, Any]) -> None:  # a checkpoint pickled before `_file` existed
         self.__dict__.update({"_file": None, **state})
