@@ -602,6 +602,30 @@ def test_the_gallery_modules_public_names_outlive_its_split():
     assert all(callable(getattr(gallery, name)) for name in before)
 
 
+GALLERY_MODULES = [
+    "tracker.gallery", "tracker.gallery_assign", "tracker.gallery_file", "tracker.gallery_format",
+    "tracker.gallery_index", "tracker.gallery_link", "tracker.gallery_prototypes", "tracker.gallery_records",
+    "tracker.run_gallery", "tracker.background_job",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", GALLERY_MODULES)
+def test_a_gallery_module_exports_each_public_function_and_class_it_defines(name):
+    """`__all__` is what a module offers (`from ... import *`, the API docs); a public name defined there and not
+    in it (gallery_file's `temp_names`, used inside the module only) was neither private nor offered."""
+    import importlib
+    import inspect
+
+    module = importlib.import_module(name)
+    defined = {
+        key for key, value in vars(module).items()
+        if not key.startswith("_") and (inspect.isfunction(value) or inspect.isclass(value))
+        and value.__module__ == name
+    }  # fmt: skip
+    assert defined <= set(module.__all__), f"public but not in __all__: {sorted(defined - set(module.__all__))}"
+    assert all(hasattr(module, key) for key in module.__all__)
+
+
 def test_a_gallery_reached_through_a_symbolic_link_is_saved_into_its_file_and_locked_as_it(tmp_path):
     """`site.gallery -> store/site-2026.gallery` (a link naming the current file): a save through the link replaced
     the link by a regular file (os.replace renames over the link itself), so the real file was never updated and

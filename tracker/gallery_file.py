@@ -98,7 +98,7 @@ def check_saveable(path: str | Path, option: str = "--gallery") -> None:
     Path(probe).unlink(missing_ok=True)
 
 
-def temp_names(path: Path) -> re.Pattern[str]:
+def _temp_names(path: Path) -> re.Pattern[str]:
     """The names `write_atomic` gives its temp files for `path` (`tempfile.mkstemp`: 8 random characters), and no
     other gallery's (the one of `site.gallery.x` is `.site.gallery.x.<8>.tmp`: two characters longer)."""
     return re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{{TEMP_RANDOM_CHARS}}}\.tmp")
@@ -110,7 +110,7 @@ def remove_interrupted_saves(path: Path) -> None:
     when no other save of it can be under way."""
     if not path.parent.is_dir():
         return
-    pattern = temp_names(path)
+    pattern = _temp_names(path)
     for left in path.parent.iterdir():
         if pattern.fullmatch(left.name):
             left.unlink(missing_ok=True)
