@@ -1233,3 +1233,26 @@ def test_track_manys_errors_name_its_parameters_and_track_batchs_its_options(tmp
         err = [line for line in capsys.readouterr().err.splitlines() if ": error: " in line]
         assert len(err) == 1 and err[0].endswith(from_cli), err
     assert not out.exists()
+
+
+def invalid_box_tracker(cfg, frame_rate, gallery=None):
+    """`fake_tracker` whose detector adds a box of NaNs to each frame: the library logs a warning about it."""
+
+    def detect(frame):
+        boxes, scores, classes = blob_detector(frame)
+        return np.vstack([boxes, [[np.nan] * 4]]), np.append(scores, 0.9), np.append(classes, 0)
+
+    return Tracker(cfg, frame_rate, detector=detect, embedder=None)
+
+
+def test_the_librarys_warnings_in_a_batch_name_their_video(tmp_path, capfd):
+    """The warnings a task's tracker logs ("dropped 1 invalid detection(s) ...") said nothing of the video they were
+    about, two videos' warnings alike. Now each starts with its video's name, also when one worker tracks both in
+    turn (--workers 1: the first video's name is not left on the second's)."""
+    sources = [clip(tmp_path / "cam1.avi", 0, 3), clip(tmp_path / "cam2.avi", 40, 3)]
+    capfd.readouterr()
+    summary = track_many(sources, TrackerConfig(), tmp_path / "out", workers=1, progress=False,
+                         make_tracker=invalid_box_tracker)  # fmt: skip
+    assert [v.status for v in summary.videos] == ["done", "done"]
+    warned = [line for line in capfd.readouterr().err.splitlines() if "invalid detection(s)" in line]
+    assert {line.partition(": dropped ")[0] for line in warned} == {"cam1", "cam2"}, warned
