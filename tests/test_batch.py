@@ -27,6 +27,7 @@ from test_cli import blob_detector, scene
 
 import tracker.run as run
 from tracker.batch import track_many
+from tracker.batch_names import OPTIONS
 from tracker.batch_work import NOTE_NAME, failed_result
 from tracker.cli import main
 from tracker.config import TrackerConfig
@@ -1138,11 +1139,12 @@ def test_a_gallery_save_that_fails_in_the_reduce_leaves_the_file_whole_and_a_rer
 def test_a_gpu_share_a_local_ray_cannot_give_is_refused_before_any_task(ray_cluster, clips, tmp_path):
     """`--engine ray --gpus-per-video 0.25` on a machine without a GPU: the local Ray never scheduled the tasks and
     the batch printed "0/1 videos done" until interrupted (2 minutes here, then Ctrl-C). Now: one ValueError naming
-    --gpus-per-video and the GPUs the Ray has, before any task; nothing written in OUT."""
+    --gpus-per-video and the GPUs the Ray has, before any task; nothing written in OUT (here from Python: naming the
+    parameter, gpus_per_video)."""
     if ray_cluster.cluster_resources().get("GPU", 0):
         pytest.skip("this Ray has a GPU")
     out = tmp_path / "out"
-    with pytest.raises(ValueError, match=r"--gpus-per-video 0.25 .* has 0 GPUs: its tasks would wait forever"):
+    with pytest.raises(ValueError, match=r"gpus_per_video=0.25 .* has 0 GPUs: its tasks would wait forever"):
         track_many([clips[0]], TrackerConfig(), out, engine="ray", gpus_per_video=0.25, progress=False,
                    make_tracker=fake_tracker)  # fmt: skip
     assert not out.exists() or not any(out.iterdir())
@@ -1159,11 +1161,11 @@ def test_a_ray_cluster_short_of_gpus_is_only_warned_about(caplog):
         def cluster_resources(self):
             return {"CPU": 8.0} | ({"GPU": self.gpus} if self.gpus else {})
 
-    check_gpus(Ray(1.0), 0.25, cluster=False)  # enough
-    check_gpus(Ray(0.0), 0.0, cluster=False)  # no share asked
+    check_gpus(Ray(1.0), 0.25, False, OPTIONS)  # enough
+    check_gpus(Ray(0.0), 0.0, False, OPTIONS)  # no share asked
     with pytest.raises(ValueError, match=r"--gpus-per-video 2 .* has 1 GPUs"):
-        check_gpus(Ray(1.0), 2.0, cluster=False)
-    check_gpus(Ray(0.0), 0.5, cluster=True)
+        check_gpus(Ray(1.0), 2.0, False, OPTIONS)
+    check_gpus(Ray(0.0), 0.5, True, OPTIONS)
     assert "wait until a node with a GPU joins" in caplog.text
 
 
@@ -1198,3 +1200,59 @@ def test_images_are_named_as_track_names_them(tmp_path):
     assert [(v.status, v.name) for v in summary.videos] == [("done", name) for name in names]
     assert all((out / name / f"{name}.txt").is_file() for name in names)
     assert "done     cam1:" in summary.describe()
+
+
+def test_track_manys_errors_name_its_parameters_and_track_batchs_its_options(tmp_path, capsys):
+    """`track_many(..., gallery=...)` from Python raised "--gallery needs appearance embeddings", "choose another
+    --gallery", "--gpus-per-video and --address need --engine ray": flags a Python caller never typed. The same
+    checks name the parameters there and the options from `track batch` (one wording, `tracker.batch_names`)."""
+    video, out = clip(tmp_path / "cam.avi", 0, 3), tmp_path / "out"
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    unsaveable = tmp_path / "notes.txt" / "site.gallery"
+    no_appearance = TrackerConfig().replace(["appearance.enabled=false"])
+    cases = [  # (track_many's keywords, track batch's options, the error from Python, the error from track batch)
+        ({"config": no_appearance, "gallery": tmp_path / "g.gallery"},
+         ["--set", "appearance.enabled=false", "--gallery", str(tmp_path / "g.gallery")],
+         "gallery needs appearance embeddings: set appearance.enabled=true and a reid.model",
+         "--gallery needs appearance embeddings: set appearance.enabled=true and a reid.model"),
+        ({"gallery": unsaveable}, ["--gallery", str(unsaveable)],
+         f"{tmp_path / 'notes.txt'} is a file, not a folder: choose another gallery",
+         f"{tmp_path / 'notes.txt'} is a file, not a folder: choose another --gallery"),
+        ({"gpus_per_video": 0.5}, ["--gpus-per-video", "0.5"],
+         "gpus_per_video and address need engine='ray' (local processes share the device)",
+         "--gpus-per-video and --address need --engine ray (local processes share the device)"),
+    ]  # fmt: skip
+    for keywords, options, from_python, from_cli in cases:
+        kwargs = {"config": TrackerConfig()} | keywords
+        with pytest.raises((ValueError, OSError)) as error:
+            track_many([video], kwargs.pop("config"), out, workers=1, progress=False, make_tracker=fake_tracker,
+                       **kwargs)  # fmt: skip
+        assert str(error.value).endswith(from_python) and "--" not in str(error.value), error.value
+        capsys.readouterr()
+        assert main(["batch", str(video), "--out", str(out), "--quiet", *options]) == 2
+        err = [line for line in capsys.readouterr().err.splitlines() if ": error: " in line]
+        assert len(err) == 1 and err[0].endswith(from_cli), err
+    assert not out.exists()
+
+
+def invalid_box_tracker(cfg, frame_rate, gallery=None):
+    """`fake_tracker` whose detector adds a box of NaNs to each frame: the library logs a warning about it."""
+
+    def detect(frame):
+        boxes, scores, classes = blob_detector(frame)
+        return np.vstack([boxes, [[np.nan] * 4]]), np.append(scores, 0.9), np.append(classes, 0)
+
+    return Tracker(cfg, frame_rate, detector=detect, embedder=None)
+
+
+def test_the_librarys_warnings_in_a_batch_name_their_video(tmp_path, capfd):
+    """The warnings a task's tracker logs ("dropped 1 invalid detection(s) ...") said nothing of the video they were
+    about, two videos' warnings alike. Now each starts with its video's name, also when one worker tracks both in
+    turn (--workers 1: the first video's name is not left on the second's)."""
+    sources = [clip(tmp_path / "cam1.avi", 0, 3), clip(tmp_path / "cam2.avi", 40, 3)]
+    capfd.readouterr()
+    summary = track_many(sources, TrackerConfig(), tmp_path / "out", workers=1, progress=False,
+                         make_tracker=invalid_box_tracker)  # fmt: skip
+    assert [v.status for v in summary.videos] == ["done", "done"]
+    warned = [line for line in capfd.readouterr().err.splitlines() if "invalid detection(s)" in line]
+    assert {line.partition(": dropped ")[0] for line in warned} == {"cam1", "cam2"}, warned

@@ -1104,3 +1104,22 @@ def test_a_set_that_says_what_the_option_says_in_another_form_is_no_contradictio
         main([str(video), "--out", str(tmp_path), "--classes", *classes, "--set", written])
     used = load_config(None, overrides=list(seen["options"].overrides)).detector.classes
     assert set(used) == {int(c) for c in classes}
+
+
+def test_the_librarys_warnings_of_several_sources_name_their_source(monkeypatch, tmp_path, caplog):
+    """`track first.avi second.avi`: the library's warnings ("dropped 1 invalid detection(s) ...") said nothing of the
+    source they were about. Each now starts with its source's name, as its progress bar does."""
+
+    def with_a_nan_box(frame):
+        boxes, scores, classes = blob_detector(frame)
+        return np.vstack([boxes, [[np.nan] * 4]]), np.append(scores, 0.9), np.append(classes, 0)
+
+    def from_config(cfg, frame_rate=None, gallery=None):
+        return Tracker(cfg, frame_rate, detector=with_a_nan_box, embedder=None)
+
+    monkeypatch.setattr(run.Tracker, "from_config", staticmethod(from_config))
+    first, second = write_video(tmp_path / "first.avi", scene(3)), write_video(tmp_path / "second.avi", scene(3))
+    caplog.set_level(logging.WARNING, logger="tracker")
+    assert main([str(first), str(second), "--out", str(tmp_path / "out"), "--no-save-video", "--quiet"]) == 0
+    warned = [r.getMessage() for r in caplog.records if "invalid detection(s)" in r.getMessage()]
+    assert {m.partition(": dropped ")[0] for m in warned} == {"first", "second"}, warned

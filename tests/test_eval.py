@@ -541,6 +541,27 @@ def test_eval_reads_each_ground_truth_file_once(tmp_path, monkeypatch, split):
     assert summary["combined"]["HOTA"] > 90, "the boxes are the gt's"
 
 
+def test_eval_reads_each_public_detections_file_once(tmp_path, monkeypatch):
+    """det.txt was read 5 times per sequence by one `track eval --detections public` (3 before tracking: the check
+    of its rows, the inputs' cache key, the tracked boxes; then the repeated-rows and no-boxes lines), 4 with the
+    inputs cached. Now once per sequence, and the re-run still finds its inputs in the cache."""
+    gt = [[f, p, 100 * p, 100, 50, 120, 1, 1, 1] for f in range(1, 11) for p in (1, 2)]
+    dets = {}
+    for name in ("A", "B"):
+        seq = write_sequence(tmp_path / "data", name, gt, 10)
+        dets[name] = seq / "det" / "det.txt"
+        dets[name].write_text("".join(f"{f},-1,{x},{y},{w},{h},0.9\n" for f, _, x, y, w, h, *_ in gt))
+    args = ["--data", str(tmp_path / "data"), "--detections", "public", "--quiet", "--out", str(tmp_path / "out"),
+            "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    for run, cache_hits in ((1, 0), (2, 2)):
+        reads = _count_reads(monkeypatch, "det.txt")
+        assert eval_main(args) == 0
+        assert sorted(reads) == sorted(str(path) for path in dets.values()), (run, reads)
+        summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+        assert summary["cache_hits"] == cache_hits and summary["combined"]["IDSW"] == 0, summary
+        monkeypatch.undo()
+
+
 def test_a_pickled_sequence_leaves_its_ground_truth_read_behind(tmp_path):
     """A worker gets the Sequence without the gt read (tracking jobs do not need it) and reads it itself."""
     import pickle

@@ -107,3 +107,28 @@ def test_a_peer_failing_where_an_earlier_run_succeeded_leaves_no_result_of_that_
     assert summary["peer_failures"] == {"ByteTrack": {"B": "frame 1: IndexError: index 3 is out of bounds"}}
     assert (out / "ByteTrack" / "A.txt").is_file()
     assert not (out / "ByteTrack" / "B.txt").exists() and not (out / "ByteTrack" / "B.json").exists()
+
+
+def test_an_unreadable_image_of_the_sequence_is_one_error_naming_it_not_a_peer_failure(tmp_path, capsys):
+    """A damaged img1/000005.jpg, read only for BoT-SORT+GMC's GMC (ours motion only, no compensation): it was
+    reported as BoT-SORT+GMC's failure (`peer_failures`, exit 0). It is the sequence's input error: one error line
+    naming the file, as `track eval` gives where ours reads it (its camera-motion compensation), exit status 2."""
+    import cv2
+
+    from tracker.eval.cli import eval_main
+
+    data = tmp_path / "data"
+    seq = _sequence(data, "A")
+    (seq / "img1").mkdir()
+    for f in range(1, LENGTH + 1):
+        cv2.imwrite(str(seq / "img1" / f"{f:06d}.jpg"), np.full((480, 640, 3), 20 * f, np.uint8))
+    damaged = seq / "img1" / f"{CRASH_FRAME:06d}.jpg"
+    damaged.write_bytes(b"not a jpeg")
+    argv = ["--data", str(data), "--workers", "1", "--quiet", "--cache-dir", str(tmp_path / "cache"),
+            "--set", "appearance.enabled=false"]  # fmt: skip
+    assert compare_main([*argv, "--out", str(tmp_path / "out"), "--peers", "BoT-SORT+GMC"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"track compare: error: cannot read {damaged}", err
+    assert not (tmp_path / "out" / "summary.json").exists()
+    assert eval_main([*argv, "--out", str(tmp_path / "eval"), "--set", "motion.camera_compensation=auto"]) == 2
+    assert capsys.readouterr().err.strip() == f"track eval: error: cannot read {damaged}"

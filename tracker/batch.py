@@ -34,6 +34,7 @@ from typing import Any
 
 from tracker.batch_engines import run_local, run_ray
 from tracker.batch_link import LinkedVideo, link_batch
+from tracker.batch_names import PARAMETERS, SettingNames
 from tracker.batch_progress import Monitor
 from tracker.batch_summary import BatchSummary
 from tracker.batch_task import run_video
@@ -76,15 +77,15 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool = False) -> None:
-    """Fail before any work on a gallery that cannot be used (one clear error). `own_tracker`: the caller's
-    `make_tracker`, whose embeddings' D this cannot know."""
+def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool, option: str) -> None:
+    """Fail before any work on a gallery that cannot be used (one clear error, naming `option`: what chose the
+    gallery). `own_tracker`: the caller's `make_tracker`, whose embeddings' D this cannot know."""
     from tracker.gallery import Gallery
     from tracker.gallery_file import check_saveable
     from tracker.pipeline import reid_model_identity, require_gallery_appearance
 
-    require_gallery_appearance(cfg)
-    check_saveable(gallery)  # the reduce saves it when every video has ended: found then, the batch's work was spent
+    require_gallery_appearance(cfg, option)
+    check_saveable(gallery, option)  # the reduce saves it once every video has ended: found then, the work was spent
     if gallery.exists():
         loaded = Gallery.load(gallery, cfg.gallery)  # GalleryError: unreadable, corrupt, newer format
         model = reid_model_identity(cfg)
@@ -108,6 +109,7 @@ def track_many(
     progress: bool = True,
     make_tracker: TrackerFactory | None = None,
     gallery: str | Path | None = None,
+    names: SettingNames = PARAMETERS,
 ) -> BatchSummary:
     """Track every source in its own task; outputs in `out_dir/<name>/` (the files `track` writes).
 
@@ -127,6 +129,8 @@ def track_many(
             step (`tracker.batch_link`), global IDs are written beside each video's outputs, and the file
             is saved atomically. When no video was tracked to its end (every one failed), nothing is linked and
             the file is left as it was, or not created (`BatchSummary.gallery_saved` False).
+        names: what the errors call these settings: the parameters (`PARAMETERS`), or `track batch`'s options
+            (`tracker.batch_names.OPTIONS`, the CLI's).
     Returns:
         A `BatchSummary` with one result per source, in order.
     Raises:
@@ -162,7 +166,8 @@ def track_many(
     if not 0 <= gpus_per_video < float("inf"):  # NaN too: Ray failed on it after starting ("cannot convert")
         raise ValueError(f"gpus_per_video must be a finite number >= 0, got {gpus_per_video}")
     if engine == "local" and (gpus_per_video or address):
-        raise ValueError("--gpus-per-video and --address need --engine ray (local processes share the device)")
+        needs = f"{names.gpus_per_video} and {names.address} need {names.setting('engine', 'ray')}"
+        raise ValueError(f"{needs} (local processes share the device)")
     if engine == "ray":
         from tracker.ray_engine import check_reachable, import_ray
 
@@ -176,10 +181,10 @@ def track_many(
     gallery_path = None if gallery is None else Path(gallery)
     with ExitStack() as held:
         if gallery_path is not None:
-            held.enter_context(gallery_lock(gallery_path))  # no other run adds to it until it is linked
-            _check_gallery(gallery_path, cfg, own_tracker=make_tracker is not None)
+            held.enter_context(gallery_lock(gallery_path, names.gallery))  # no other run adds to it until linked
+            _check_gallery(gallery_path, cfg, make_tracker is not None, names.gallery)
         out = Path(out_dir)  # one batch at a time: a second one would delete and rename this one's folders
-        held.enter_context(FolderLock(out, subject=f"the batch folder {out}"))
+        held.enter_context(FolderLock(out, subject=f"the batch folder {out}", option=names.out_dir))
         start = gallery_path.read_bytes() if gallery_path is not None and gallery_path.exists() else None
         sources_ = [str(s) for s in sources]
         tasks = make_tasks(sources_, cfg, out, save_video, max_frames, make_tracker, gallery_path, start)
@@ -193,7 +198,7 @@ def track_many(
                 if not todo:
                     results = []
                 elif engine == "ray":
-                    results = run_ray(todo, cfg.batch, monitor, address, gpus_per_video, start)
+                    results = run_ray(todo, cfg.batch, monitor, address, gpus_per_video, start, names)
                 else:
                     results = run_local(todo, cfg.batch, monitor, workers or os.cpu_count() or 1, start)
         finally:

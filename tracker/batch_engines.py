@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from tracker.batch_names import SettingNames
 from tracker.batch_progress import Monitor, drain
 from tracker.batch_task import INTERRUPTED, THREADS_PER_VIDEO, run_video
 from tracker.batch_work import VideoResult, VideoTask, failed_result, one_line
@@ -41,13 +42,16 @@ def run_ray(
     address: str | None,
     gpus_per_video: float,
     start_gallery: bytes | None,
+    names: SettingNames,
 ) -> list[VideoResult]:
+    """One Ray task per video (`names`: what errors call the settings, `tracker.batch_names`)."""
     from tracker.ray_engine import check_gpus, ray_session, worker_logs_hint
 
     with ray_session(address, quiet=not monitor.show) as ray:
         from ray.util.queue import Queue
 
-        check_gpus(ray, gpus_per_video, cluster=bool(address or os.environ.get(ADDRESS_ENV)))  # before any task
+        cluster = bool(address or os.environ.get(ADDRESS_ENV))
+        check_gpus(ray, gpus_per_video, cluster, names)  # before any task
 
         logs = worker_logs_hint(ray)  # (the driver logs only Ray's errors: a worker's traceback stays in its log)
 

@@ -16,6 +16,7 @@ from tracker.batch_progress import NullChannel, Progress
 from tracker.batch_work import NOTE_NAME, VideoResult, VideoTask, one_line
 from tracker.config import BatchConfig, TrackerConfig, parse_config
 from tracker.io.strict_json import to_json
+from tracker.log_source import naming_source
 
 __all__ = ["INTERRUPTED", "THREADS_PER_VIDEO", "run_video"]
 
@@ -71,8 +72,15 @@ def run_video(
 
     Outputs appear in `task.out_dir` only when the video ends (written to `task.partial_dir`, then renamed).
     Errors of the video (missing, unreadable, bad weights, a stream that fails) come back as a "failed"
-    result with a one-line reason; a crash of the process is the engine's to retry.
+    result with a one-line reason; a crash of the process is the engine's to retry. The library's log records of
+    the task start with the video's name (`tracker.log_source`): the batch's workers interleave several videos.
     """
+    with naming_source(task.name):
+        return _run_video(task, channel, progress_seconds, start_gallery)
+
+
+def _run_video(task: VideoTask, channel: Any, progress_seconds: float, start_gallery: bytes | None) -> VideoResult:
+    """`run_video`'s work."""
     import torch
 
     from tracker.frame_rate import choose_frame_rate

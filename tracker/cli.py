@@ -133,6 +133,7 @@ def _batch(argv: list[str]) -> int:
         level=logging.INFO if args.verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s"
     )
     from tracker.batch import published_videos, track_many, unnamed_sources
+    from tracker.batch_names import OPTIONS
 
     unnamed = unnamed_sources(args.sources)
     if len(unnamed) == len(args.sources):  # nothing to track: told before tracker.run imports torch
@@ -150,7 +151,7 @@ def _batch(argv: list[str]) -> int:
         summary = track_many(
             args.sources, cfg, args.out, engine=args.engine, address=args.address, gpus_per_video=args.gpus_per_video,
             workers=args.workers, save_video=args.save_video, max_frames=args.max_frames, progress=not args.quiet,
-            gallery=args.gallery,
+            gallery=args.gallery, names=OPTIONS,
         )  # fmt: skip
     except (ConfigError, FileNotFoundError, PermissionError, ValueError, OSError, ImportError) as exc:
         logging.getLogger("tracker.cli").info("error details", exc_info=True)  # --verbose only

@@ -16,7 +16,10 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from tracker.batch_names import SettingNames
 
 __all__ = ["check_gpus", "check_reachable", "import_ray", "ray_map", "ray_session", "worker_logs_hint"]
 
@@ -124,8 +127,10 @@ def check_reachable(address: str | None) -> None:
         raise ConnectionError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
 
 
-def check_gpus(ray: ModuleType, gpus_per_task: float, cluster: bool) -> None:
-    """Refuse a GPU share no node of a Ray that cannot grow can give: its tasks would wait forever.
+def check_gpus(ray: ModuleType, gpus_per_task: float, cluster: bool, names: SettingNames) -> None:
+    """Refuse a GPU share no node of a Ray that cannot grow can give: its tasks would wait forever. `names`: what
+    the messages call the share and the address (`tracker.batch_names`: `track batch`'s options, or `track_many`'s
+    parameters).
 
     A local Ray (`cluster` False: started here, or a fixture's) has the GPUs it was started with, so tasks asking
     for more than it has are never scheduled: `track batch --engine ray --gpus-per-video 0.25` on a machine without
@@ -140,13 +145,13 @@ def check_gpus(ray: ModuleType, gpus_per_task: float, cluster: bool) -> None:
     have = float(ray.cluster_resources().get("GPU", 0.0))
     if have >= gpus_per_task:
         return
-    what = f"--gpus-per-video {gpus_per_task:g} asks each video's task for a GPU share, but the Ray"
+    what = f"{names.setting('gpus_per_video', gpus_per_task)} asks each video's task for a GPU share, but the Ray"
     if cluster:
         log.warning("%s cluster has %g GPUs now: the tasks wait until a node with a GPU joins", what, have)
         return
     raise ValueError(
-        f"{what} started on this machine has {have:g} GPUs: its tasks would wait forever; leave --gpus-per-video out "
-        "(the videos run on the CPUs) or join a cluster with GPUs (--address)"
+        f"{what} started on this machine has {have:g} GPUs: its tasks would wait forever; leave "
+        f"{names.gpus_per_video} out (the videos run on the CPUs) or join a cluster with GPUs ({names.address})"
     )
 
 

@@ -24,7 +24,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -40,6 +40,7 @@ from tracker.io.mot import unique_stem
 from tracker.io.sources import FrameSource, SourceError, open_source, resolve_source
 from tracker.io.strict_json import write_json_atomic
 from tracker.io.video import Annotator
+from tracker.log_source import naming_source
 from tracker.pipeline import Tracker
 from tracker.resume import (
     CHECKPOINT_NAME,
@@ -417,25 +418,26 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         try:
             for i, name in enumerate(names):
                 source = opened[i] if i in opened else open_source(name)
-                tracker = first
-                if i > 0:
-                    rate = _frame_rate(source, cfg, options, notify)
-                    _note_missing_images(source, notify)
-                    tracker = Tracker(cfg, rate, detector=first.detector, embedder=first.embedder, gallery=gallery)
-                tracker.core.source_name = source.name
                 stem = unique_stem(source.name, stems)
-                summary = track_source(
-                    tracker, source, out, options.save_video, options.show, options.progress, options.max_frames,
-                    name=stem if len(names) > 1 else None, after_frame=saver.maybe_save, checkpointer=checkpointer,
-                    resume=None if checkpoint is None else checkpoint.progress,
-                )  # fmt: skip
-                tracker.reset()  # the identities still in view go to the gallery
-                saver.save()
-                summaries.append(summary)
-                if summary.interrupted or summary.error:
-                    break
-                if checkpoint is not None and checkpointer is None:  # resumed with --checkpoint-seconds 0: finished,
-                    checkpoint.path.unlink(missing_ok=True)  # so the checkpoint it started from is spent
+                with naming_source(stem) if len(names) > 1 else nullcontext():  # whose the log records are
+                    tracker = first
+                    if i > 0:
+                        rate = _frame_rate(source, cfg, options, notify)
+                        _note_missing_images(source, notify)
+                        tracker = Tracker(cfg, rate, detector=first.detector, embedder=first.embedder, gallery=gallery)
+                    tracker.core.source_name = source.name
+                    summary = track_source(
+                        tracker, source, out, options.save_video, options.show, options.progress, options.max_frames,
+                        name=stem if len(names) > 1 else None, after_frame=saver.maybe_save, checkpointer=checkpointer,
+                        resume=None if checkpoint is None else checkpoint.progress,
+                    )  # fmt: skip
+                    tracker.reset()  # the identities still in view go to the gallery
+                    saver.save()
+                    summaries.append(summary)
+                    if summary.interrupted or summary.error:
+                        break
+                    if checkpoint is not None and checkpointer is None:  # resumed, --checkpoint-seconds 0: finished,
+                        checkpoint.path.unlink(missing_ok=True)  # so the checkpoint it started from is spent
         finally:
             saver.save()
             if record is not None and not (out / CHECKPOINT_NAME).exists():  # finished: nothing to resume

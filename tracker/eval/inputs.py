@@ -22,7 +22,7 @@ import numpy as np
 
 from tracker.config import TrackerConfig, config_to_dict, has_appearance
 from tracker.eval.sequences import Sequence
-from tracker.weights import file_digest, resolve_weights
+from tracker.weights import content_digest, file_digest, resolve_weights
 
 if TYPE_CHECKING:  # torch is imported where images are embedded: `track eval --help` and usage errors need none
     import torch
@@ -111,7 +111,7 @@ def _cache_key(seq: Sequence, source: str, cfg: TrackerConfig, appearance: bool)
         parts["device"] = resolve_device(cfg.device).type  # CPU and CUDA kernels differ in the last digits
         parts["images"] = seq.info.image_stats(seq.first, seq.last)
     if source == "public":
-        parts["det"] = file_digest(seq.info.root / "det" / "det.txt")
+        parts["det"] = content_digest(seq.det_bytes)  # (`file_digest` of the file, from the sequence's one read)
     else:
         parts["detector"] = _detector_part(cfg)
     if appearance:

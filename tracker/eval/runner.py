@@ -101,6 +101,11 @@ class PeerFailure(Exception):
     and what it raised."""
 
 
+class UnreadableImage(FileNotFoundError):
+    """An image of the sequence that cannot be read (missing, or not an image OpenCV decodes): the sequence's input
+    error, whichever tracker it was read for; never a peer's failure (`_track_peer` lets it through)."""
+
+
 # The summaries ours reports at the end of a sequence, beside its rows: RunResult fields and the note's keys.
 _REPORTS = ("calibration", "still", "measurement_noise", "report_width", "camera_motion")
 _COUNTS = ("invalid_embeddings",)  # ours' counters of a sequence (ints), kept the same way
@@ -182,7 +187,7 @@ def _read_image(seq: Sequence, number: int) -> np.ndarray:
     path = seq.info.image_path(seq.first + number - 1)
     image = cv2.imread(str(path))
     if image is None:
-        raise FileNotFoundError(f"cannot read {path}")
+        raise UnreadableImage(f"cannot read {path}")
     return image
 
 
@@ -191,10 +196,14 @@ def _track_peer(name: str, seq: Sequence, inputs: SequenceInputs) -> tuple[list[
 
     Raises:
         PeerFailure: the peer raised while starting or on a frame (the message names the frame and the error).
+        UnreadableImage: an image of the sequence the peer is given cannot be read (the sequence's error, as
+            `track eval` raises it for ours; not the peer's).
     """
     progress = [0]
     try:
         return _track_peer_frames(name, seq, inputs, progress)
+    except UnreadableImage:  # our reading of the sequence's input, not the peer's package
+        raise
     except Exception as exc:  # whatever the peer's package raises: a numpy, scipy, torch or its own error
         where = f"frame {progress[0]}" if progress[0] else "starting"
         raise PeerFailure(f"{where}: {type(exc).__name__}: {exc}") from exc

@@ -80,14 +80,16 @@ def public_scores(raw: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class _GroundTruthFile:
-    """gt/gt.txt as read once: its bytes (the scorer's copy, the scores' cache key) and every row parsed."""
+class _MotFile:
+    """A sequence's gt/gt.txt or det/det.txt as read once: its bytes (the scorer's copy of the gt, the cache keys)
+    and every row parsed."""
 
     data: bytes
-    rows: np.ndarray  # (G, C) float64, all frames, as `read_mot_rows` reads them (read-only)
+    rows: np.ndarray  # (R, C) float64, all frames, as `read_mot_rows` reads them (read-only)
 
 
 _GT_CACHE = "_gt_file"  # the attribute `Sequence._gt_file` caches its read under (left out of pickles)
+_DET_CACHE = "_det_file"  # the attribute `Sequence._det_file` caches det/det.txt's read under (left out of pickles)
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,9 @@ class Sequence:
     """One sequence to evaluate, restricted to a frame range (1-based, inclusive).
 
     Its gt/gt.txt is read once, when first needed (by `find_sequences`, which takes `benchmark` from it), and kept:
-    every reader here and the scorer use that read. A pickled Sequence (a worker's) leaves it out and reads it again.
+    every reader here and the scorer use that read. So is its det/det.txt (public detections: checked, hashed for
+    the inputs' cache key, tracked and reported from one read). A pickled Sequence (a worker's) leaves both reads out
+    and reads again what it needs.
 
     Attributes:
         info: its seqinfo.ini.
@@ -109,8 +113,9 @@ class Sequence:
     benchmark: str
 
     def __getstate__(self) -> dict[str, Any]:
-        """The fields to pickle, without the gt read (a tracking job does not need it; a scoring one reads it)."""
-        return {key: value for key, value in self.__dict__.items() if key != _GT_CACHE}
+        """The fields to pickle, without the gt and det reads (a tracking job needs neither; a scoring one reads
+        the gt)."""
+        return {key: value for key, value in self.__dict__.items() if key not in (_GT_CACHE, _DET_CACHE)}
 
     @property
     def gt_path(self) -> Path:
@@ -118,11 +123,29 @@ class Sequence:
         return self.info.root / "gt" / "gt.txt"
 
     @cached_property
-    def _gt_file(self) -> _GroundTruthFile:
+    def _gt_file(self) -> _MotFile:
         data = self.gt_path.read_bytes()
         rows = parse_mot_rows(data, self.gt_path)
         rows.setflags(write=False)  # shared by every reader: a slip writing into it raises instead
-        return _GroundTruthFile(data, rows)
+        return _MotFile(data, rows)
+
+    @property
+    def det_path(self) -> Path:
+        """Its public detections, det/det.txt (which may be missing: `check_public_detections` says so)."""
+        return self.info.root / "det" / "det.txt"
+
+    @cached_property
+    def _det_file(self) -> _MotFile:
+        data = self.det_path.read_bytes()
+        rows = parse_mot_rows(data, self.det_path)
+        rows.setflags(write=False)  # shared by every reader, as the gt's
+        return _MotFile(data, rows)
+
+    @property
+    def det_bytes(self) -> bytes:
+        """The bytes of det/det.txt (read once, with its rows; FileNotFoundError without one): the inputs' cache key
+        hashes them."""
+        return self._det_file.data
 
     @property
     def gt_bytes(self) -> bytes:
@@ -188,9 +211,10 @@ class Sequence:
         return rows[(rows[:, 0] >= self.first) & (rows[:, 0] <= self.last)]
 
     def _detection_rows(self) -> np.ndarray:
-        """Every row of det/det.txt (all frames); ValueError naming the file when it has no score column."""
-        path = self.info.root / "det" / "det.txt"
-        rows = read_mot_rows(path)
+        """Every row of det/det.txt (all frames, read once: `_det_file`); ValueError naming the file when it has no
+        score column."""
+        path = self.det_path
+        rows = self._det_file.rows
         if len(rows) and rows.shape[1] <= _SCORE_COLUMN:
             raise ValueError(
                 f"{path}: {rows.shape[1]} columns; public detections need frame,id,left,top,width,height,score"
@@ -208,7 +232,7 @@ class Sequence:
             ValueError: det.txt is not a numeric csv, has no score column, or has such a row; the message names
                 the file, the first such row's line and what was expected.
         """
-        path = self.info.root / "det" / "det.txt"
+        path = self.det_path
         if not path.is_file():
             raise FileNotFoundError(
                 f"{self.name}: no public detections ({path} is missing); "
@@ -241,7 +265,7 @@ class Sequence:
         if not bad:
             return
         row, why = min(bad, key=lambda fault: fault[0])
-        line, quoted = csv_row_line(path.read_bytes(), row)
+        line, quoted = csv_row_line(self.det_bytes, row)
         raise ValueError(f"{path}: line {line}, {quoted}: {why(rows[row])}")
 
     def ground_truth(self) -> np.ndarray:
