@@ -487,6 +487,23 @@ def test_dropped_detections_are_warned_once_then_counted(kind, caplog):
             assert caplog.text.count("dropped 1 invalid detection") == 2, "no tracker: warned each call"
 
 
+def test_invalid_boxes_of_the_trackers_own_detector_are_warned_once_then_counted(caplog):
+    """`update(frame)` with a detector that gives one NaN box a frame (what `track` and `track batch` run): the
+    first drop is warned and the later ones counted in `invalid_detections`, as `update_detections` does; they were
+    warned on every frame and never counted (usr42)."""
+
+    def detect(frame):
+        return np.array([[10.0, 10, 30, 60], [np.nan, 0, 10, 20]]), np.array([0.9, 0.9]), np.zeros(2, dtype=np.int64)
+
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS, detector=detect, embedder=None)
+    frame = np.zeros((120, 160, 3), dtype=np.uint8)
+    with caplog.at_level(logging.WARNING, logger="tracker.types"):
+        for _ in range(5):
+            tracker.update(frame)
+    assert caplog.text.count("invalid detection") == 1, caplog.text
+    assert tracker.invalid_detections == 5
+
+
 def test_embeddings_are_unit_vectors_with_the_clamped_formula_bits():
     """Rows are divided by their norms as `emb / norm.clamp_min(tiny)` gives them, bit for bit, whether every norm
     is ordinary (norms from 1e-15 to 1e15: no clamp needed) or some row's norm underflows to zero or is zero (those

@@ -471,7 +471,9 @@ class Tracker:
         out of memory), the error goes on unchanged and the tracker is as before the call (the core's state,
         `TrackerCore._advance`, and the camera-motion estimator's), so the frame can be given again."""
         boxes, scores, class_ids = detected
-        dets = Detections.from_arrays(boxes, scores, class_ids, device=self.device)
+        dets = Detections.from_arrays(
+            boxes, scores, class_ids, device=self.device, dropped=self.core.invalid_detections
+        )
         estimator = self.camera_motion
         before = None if estimator is None else estimator.checkpoint()
         if given is not None:
