@@ -344,8 +344,10 @@ def test_run_summary_says_compensation_ran_when_nothing_failed():
     said = RunSummary(frames=10, camera_motion_estimates=9).describe()
     assert "camera motion estimated on 9 frames" in said and "not found" not in said and "held" not in said
     said = RunSummary(frames=10, camera_motion_estimates=9, camera_motion_held=1, camera_motion_failures=2).describe()
-    assert "camera motion estimated on 9 frames, 1 small fit held back by `auto` as noise" in said
+    assert "camera motion estimated on 7 of 9 frames, 1 small fit held back by `auto` as noise" in said
     assert "camera motion not found on 2 frames" in said
+    said = RunSummary(frames=12, camera_motion_estimates=11, camera_motion_failures=11).describe()
+    assert "camera motion estimated on 0 of 11 frames" in said, "the estimates counted are the tries (new42)"
 
 
 def test_run_summary_json_counts_the_fits_auto_held_back():

@@ -61,7 +61,7 @@ class RunSummary:
     expected_frames: int | None = None
     interrupted: bool = False
     camera_motion_failures: int = 0
-    camera_motion_estimates: int | None = None  # frames whose camera motion was estimated; None: compensation off
+    camera_motion_estimates: int | None = None  # frames estimated, failures included; None: compensation off
     camera_motion_held: int = 0  # estimates `auto` held back as too small to tell from the fit's noise
     camera_motion_bridged: int = 0  # estimates made from the last frame before failed ones (a blackout)
     camera_motion_failure_numbers: list[int] = field(default_factory=list)  # the first failures' positions (one source)
@@ -182,9 +182,10 @@ class RunSummary:
                 f"NaN, infinite or zero embeddings: {count(self.invalid_embeddings, 'row')}, matched by motion only"
             )
         if self.camera_motion_estimates is not None:  # compensation on: that it ran, even when nothing failed
-            held = self.camera_motion_held
+            held, tried = self.camera_motion_held, self.camera_motion_estimates
+            found = f"{tried - self.camera_motion_failures} of " if self.camera_motion_failures else ""
             lines.append(
-                f"camera motion estimated on {count(self.camera_motion_estimates, 'frame')}"
+                f"camera motion estimated on {found}{count(tried, 'frame')}"
                 + (f", {count(held, 'small fit')} held back by `auto` as noise" if held else "")
             )
         if self.camera_motion_failures:  # where (one source): a scene cut, a blank frame, a blur to look at
