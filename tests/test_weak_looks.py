@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from tool_scripts import load_tool
+from traced_cpu import unlike_traced_cpu
 
 from tracker import Tracker, load_config
 from tracker.assignment import linear_assignment
@@ -435,6 +436,8 @@ def tud_pan8_yolo(shared, tmp_path_factory):
     missing = [str(path) for path in (root / "img1", model, reid) if not path.exists()]
     if missing:
         pytest.skip(f"absent: {', '.join(missing)}")
+    if reason := unlike_traced_cpu("avx512_vnni", "avx512_bf16"):
+        pytest.skip(reason)
     tmp = tmp_path_factory.mktemp("lookless_yields")
     seq = materialise(find_sequences(root)[0], "pan8", 0, root=tmp / "variants")
     overrides = [f"detector.model={model}", f"reid.weights={reid}", "motion.camera_compensation=sparse_flow"]
