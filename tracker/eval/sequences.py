@@ -88,6 +88,14 @@ class _MotFile:
     rows: np.ndarray  # (R, C) float64, all frames, as `read_mot_rows` reads them (read-only)
 
 
+def _read_mot_file(path: Path) -> _MotFile:
+    """The bytes of a MOT text file (gt.txt, det.txt) and its parsed rows, read once for every reader."""
+    data = path.read_bytes()
+    rows = parse_mot_rows(data, path)
+    rows.setflags(write=False)  # shared by every reader: a slip writing into it raises instead
+    return _MotFile(data, rows)
+
+
 _GT_CACHE = "_gt_file"  # the attribute `Sequence._gt_file` caches its read under (left out of pickles)
 _DET_CACHE = "_det_file"  # the attribute `Sequence._det_file` caches det/det.txt's read under (left out of pickles)
 
@@ -124,10 +132,7 @@ class Sequence:
 
     @cached_property
     def _gt_file(self) -> _MotFile:
-        data = self.gt_path.read_bytes()
-        rows = parse_mot_rows(data, self.gt_path)
-        rows.setflags(write=False)  # shared by every reader: a slip writing into it raises instead
-        return _MotFile(data, rows)
+        return _read_mot_file(self.gt_path)
 
     @property
     def det_path(self) -> Path:
@@ -136,10 +141,7 @@ class Sequence:
 
     @cached_property
     def _det_file(self) -> _MotFile:
-        data = self.det_path.read_bytes()
-        rows = parse_mot_rows(data, self.det_path)
-        rows.setflags(write=False)  # shared by every reader, as the gt's
-        return _MotFile(data, rows)
+        return _read_mot_file(self.det_path)
 
     @property
     def det_bytes(self) -> bytes:
