@@ -140,3 +140,14 @@ def test_the_line_named_counts_a_windows_files_lines_as_an_editor_shows_them(tmp
     (seq / "det" / "det.txt").write_bytes(b"\xef\xbb\xbf" + text.encode())
     with pytest.raises(ValueError, match=r"line 7, '3,-1,100,100,50,0,0.9': width 50, height 0"):
         find_sequences(seq)[0].check_public_detections()
+
+
+def test_a_root_whose_only_sequence_lacks_seqinfo_names_it(tmp_path, capsys):
+    """The same folder alone under a MOTChallenge root (train/S1 with gt and images, no seqinfo.ini) said only "no
+    MOTChallenge sequences under" the root, where the README promises an error naming it (new42)."""
+    root = tmp_path / "root"
+    lacking = _sequence(root / "train", "S1", _det_lines())
+    (lacking / "seqinfo.ini").unlink()
+    assert _eval(tmp_path, root) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{lacking} looks like a sequence: add {lacking / 'seqinfo.ini'}" in err[0], err

@@ -408,10 +408,10 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
             f"{data} is a file, not a folder: --data takes a MOTChallenge root, a folder of sequences, or one "
             f"sequence ({hint})"
         )
+    base = data / "train" if (data / "train").is_dir() else data
     if (data / "seqinfo.ini").is_file():
         roots = [data]
     else:
-        base = data / "train" if (data / "train").is_dir() else data
         roots = sorted(p for p in base.iterdir() if (p / "seqinfo.ini").is_file()) if base.is_dir() else []
         roots = [p for p in roots if not _mot17_duplicate(p, roots)]
         if roots:
@@ -424,8 +424,11 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
         roots = [p for p in roots if p.name in names]
     if not roots:
         hint = ""
-        if (data / "gt" / "gt.txt").is_file() or (data / _IMAGE_DIR).is_dir():
-            hint = f"; {data} looks like a sequence: add {data / 'seqinfo.ini'} ([Sequence] with frameRate, seqLength)"
+        if _looks_like_a_sequence(data):
+            hint = f"; {data} looks like a sequence: {_add_seqinfo(data)}"
+        elif lacking := _sequences_without_seqinfo(base, names):  # (a root whose every sequence lacks one)
+            others = f" (and {len(lacking) - 1} more folder(s) without one)" if len(lacking) > 1 else ""
+            hint = f"; {lacking[0]} looks like a sequence{others}: {_add_seqinfo(lacking[0])}"
         raise FileNotFoundError(f"no MOTChallenge sequences (folders with seqinfo.ini) under {data}{hint}")
     sequences = []
     for root in roots:
@@ -446,21 +449,32 @@ def _looks_like_a_sequence(folder: Path) -> bool:
     return any(path.is_file() for path in files) or (folder / _IMAGE_DIR).is_dir()
 
 
-def _refuse_sequences_without_seqinfo(base: Path, names: list[str] | None) -> None:
-    """A folder of sequences where one lacks its seqinfo.ini was evaluated without it, silently: the COMBINED row
-    covered fewer sequences than the folder holds. Raise FileNotFoundError naming the first such folder (one that
-    `--sequences` leaves out is not asked about)."""
-    lacking = sorted(
+def _add_seqinfo(folder: Path) -> str:
+    """What to do for a sequence `folder` without its seqinfo.ini."""
+    return f"add {folder / 'seqinfo.ini'} ([Sequence] with frameRate, seqLength)"
+
+
+def _sequences_without_seqinfo(base: Path, names: list[str] | None) -> list[Path]:
+    """The folders under `base` that look like sequences but have no seqinfo.ini (those `names` asks for, if any)."""
+    if not base.is_dir():
+        return []
+    return sorted(
         p for p in base.iterdir()
         if p.is_dir() and not (p / "seqinfo.ini").is_file() and _looks_like_a_sequence(p)
         and (not names or p.name in names)
     )  # fmt: skip
+
+
+def _refuse_sequences_without_seqinfo(base: Path, names: list[str] | None) -> None:
+    """A folder of sequences where one lacks its seqinfo.ini was evaluated without it, silently: the COMBINED row
+    covered fewer sequences than the folder holds. Raise FileNotFoundError naming the first such folder (one that
+    `--sequences` leaves out is not asked about)."""
+    lacking = _sequences_without_seqinfo(base, names)
     if lacking:
         others = f" (and {len(lacking) - 1} more folder(s) without one)" if len(lacking) > 1 else ""
         raise FileNotFoundError(
-            f"{lacking[0]} looks like a sequence but has no seqinfo.ini{others}: add "
-            f"{lacking[0] / 'seqinfo.ini'} ([Sequence] with frameRate, seqLength), or --sequences NAME... to "
-            "evaluate the others"
+            f"{lacking[0]} looks like a sequence but has no seqinfo.ini{others}: {_add_seqinfo(lacking[0])}, or "
+            "--sequences NAME... to evaluate the others"
         )
 
 
