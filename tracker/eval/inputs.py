@@ -175,12 +175,8 @@ def load_inputs(
             no det/det.txt; missing weights.
     """
     appearance = has_appearance(cfg) and seq.has_all_images
-    public = seq.info.root / "det" / "det.txt"
-    if source == "public" and not public.is_file():
-        raise FileNotFoundError(
-            f"{seq.name}: no public detections ({public} is missing); "
-            "--detections detector runs the detector on the images instead"
-        )
+    if source == "public":
+        seq.require_public_detections()
     if source == "detector" and not seq.has_all_images:
         raise FileNotFoundError(
             f"{seq.name}: --detections detector needs all {seq.info.length} images in {seq.info.image_dir} "

@@ -223,6 +223,14 @@ class Sequence:
             )
         return rows
 
+    def require_public_detections(self) -> None:
+        """FileNotFoundError (pointing at `--detections detector`) when the sequence has no det/det.txt."""
+        if not self.det_path.is_file():
+            raise FileNotFoundError(
+                f"{self.name}: no public detections ({self.det_path} is missing); "
+                "--detections detector runs the detector on the images instead"
+            )
+
     def check_public_detections(self) -> None:
         """Refuse a det/det.txt that would be tracked wrongly without a word: a frame that is not a whole number in
         1..seqLength (0-based frames were tracked a frame early, frame 0 dropped; frames past the sequence and
@@ -234,12 +242,8 @@ class Sequence:
             ValueError: det.txt is not a numeric csv, has no score column, or has such a row; the message names
                 the file, the first such row's line and what was expected.
         """
+        self.require_public_detections()
         path = self.det_path
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"{self.name}: no public detections ({path} is missing); "
-                "--detections detector runs the detector on the images instead"
-            )
         rows = self._detection_rows()
         if not len(rows):
             return
@@ -427,8 +431,7 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
         if _looks_like_a_sequence(data):
             hint = f"; {data} looks like a sequence: {_add_seqinfo(data)}"
         elif lacking := _sequences_without_seqinfo(base, names):  # (a root whose every sequence lacks one)
-            others = f" (and {len(lacking) - 1} more folder(s) without one)" if len(lacking) > 1 else ""
-            hint = f"; {lacking[0]} looks like a sequence{others}: {_add_seqinfo(lacking[0])}"
+            hint = f"; {lacking[0]} looks like a sequence{_more_without(lacking)}: {_add_seqinfo(lacking[0])}"
         raise FileNotFoundError(f"no MOTChallenge sequences (folders with seqinfo.ini) under {data}{hint}")
     sequences = []
     for root in roots:
@@ -454,6 +457,11 @@ def _add_seqinfo(folder: Path) -> str:
     return f"add {folder / 'seqinfo.ini'} ([Sequence] with frameRate, seqLength)"
 
 
+def _more_without(lacking: list[Path]) -> str:
+    """How many more folders than the first named lack their seqinfo.ini (empty for one)."""
+    return f" (and {len(lacking) - 1} more folder(s) without one)" if len(lacking) > 1 else ""
+
+
 def _sequences_without_seqinfo(base: Path, names: list[str] | None) -> list[Path]:
     """The folders under `base` that look like sequences but have no seqinfo.ini (those `names` asks for, if any)."""
     if not base.is_dir():
@@ -471,10 +479,9 @@ def _refuse_sequences_without_seqinfo(base: Path, names: list[str] | None) -> No
     `--sequences` leaves out is not asked about)."""
     lacking = _sequences_without_seqinfo(base, names)
     if lacking:
-        others = f" (and {len(lacking) - 1} more folder(s) without one)" if len(lacking) > 1 else ""
         raise FileNotFoundError(
-            f"{lacking[0]} looks like a sequence but has no seqinfo.ini{others}: {_add_seqinfo(lacking[0])}, or "
-            "--sequences NAME... to evaluate the others"
+            f"{lacking[0]} looks like a sequence but has no seqinfo.ini{_more_without(lacking)}: "
+            f"{_add_seqinfo(lacking[0])}, or --sequences NAME... to evaluate the others"
         )
 
 
