@@ -8,7 +8,8 @@
 Runs our tracker on one sequence (or one of its variants, `tracker.eval.variants`) from the eval input cache, as
 `track eval` does (the same --set values reuse its cache; its result rows are the same), and prints, for each chosen
 track ID in each chosen frame, one line with its state (1 tracked, 2 lost), frames lost, stage 1 appearance bound
-and Kalman prediction (centre x, y, w x h, px), then one line per detection inside its stage 1 gate or overlapping
+and Kalman prediction (centre x, y, w x h, px), its last observed box, x velocity, the calibrated bounds and its own
+looks' quantile (`_evidence`), then one line per detection inside its stage 1 gate or overlapping
 its prediction: box (x, y, w x h), score, IoU with the prediction, bank similarity (nan: none), inside the Kalman
 gate (1/0) and the stage 1 cost after every rule (inf: refused; `association.max_cost` is the highest accepted).
 Then each match a chosen track got, with its stage (1 appearance + motion, 2 low-score IoU, 3 tentative IoU,
@@ -101,7 +102,7 @@ class StageTrace:
             self.lines.append(
                 f"f{core.frame_index} T{table.track_id[row]} state={table.state[row]} "
                 f"lost={table.frames_since_update[row]} bound={bounds[row, 0]:.3f} "
-                f"pred=[{cx:.0f},{cy:.0f},{w:.0f}x{h:.0f}]"
+                f"pred=[{cx:.0f},{cy:.0f},{w:.0f}x{h:.0f}] {_evidence(core, row)}"
             )
             for j, d in enumerate(det_idx):
                 if not (np.isfinite(cost[i, j]) or view.iou[row, d] > 0 or view.kalman_gate[row, d]):
@@ -119,6 +120,22 @@ class StageTrace:
         for row, d in pairs:
             if int(core.table.track_id[row]) in self.ids:
                 self.lines.append(f"f{core.frame_index} T{core.table.track_id[row]} <- d{d} (stage {stage})")
+
+
+def _evidence(core: TrackerCore, row: int) -> str:
+    """The track's last observed box (centre x, y, w x h, px), Kalman x velocity (px/frame), the calibrated "reid"
+    and "match" bounds, whether its bank holds a look uncut by the side borders, and its own same-identity
+    similarities (how many, and their `association.border_look_quantile` quantile: the border rule's bound)."""
+    table = core.table
+    cx, cy, w, h = table.observed_xywh[row]
+    own = core.calibration.own_positives(int(table.track_id[row]))
+    q = core.config.association.border_look_quantile
+    own_text = f"{len(own)} q{q:g}={np.quantile(own, q):.3f}" if len(own) else "0"
+    return (
+        f"seen=[{cx:.0f},{cy:.0f},{w:.0f}x{h:.0f}] vx={core._mean[row, 4]:.1f} "
+        f"reid={core.calibration.bound('reid'):.3f} match={core.calibration.bound('match'):.3f} "
+        f"whole_look={int(table.whole_look[row])} own={own_text}"
+    )
 
 
 def trace_sequence(tracker: Tracker, frames, images, frame_size, trace: StageTrace) -> list[str]:

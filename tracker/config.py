@@ -407,6 +407,13 @@ class AssociationConfig(Section):
     border_look_min_looks: int = key(
         5, "border_look_quantile: the track's own same-identity similarities needed before it refuses", lo=1
     )
+    border_sliver_frames: int = key(
+        1,
+        "border_look_quantile: a detection no wider than lost_exit_fraction of the track's width is the leaving "
+        "person's last view, not judged, only while the track was missed no more than this many frames (after a "
+        "longer absence its look is judged as any other)",
+        lo=0,
+    )
     entry_border_heights: float = key(
         0.25, "stage 4: a detection nearer a frame border than this many box heights may be a newcomer", lo=0
     )

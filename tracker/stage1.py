@@ -121,8 +121,12 @@ class Stage1Cost:
         out: a person standing at the border or walking in is not replaced there by a newcomer; PETS09 ACF pan2 frame
         42, yolov8n scale0.35 frame 68 were refused before this condition), wider than
         `association.lost_exit_fraction` of the track's width (a narrower sliver is what the person walking out still
-        shows; yolov8n TUD-Campus scale0.5, frames 50-53): there one person may walk out just where another walks in,
-        and motion alone cannot tell them apart
+        shows; yolov8n TUD-Campus scale0.5, frames 50-53), unless the track was missed more than
+        `association.border_sliver_frames` frames (then a sliver is no last view of its person: yolov8n TUD-Campus
+        zoom with compensation, frame 44, a person entering at the left border, 32 px in view, took the track of one
+        who had walked out there, missed for 12 frames, at similarity 0.574 against that track's own 0.05 quantile
+        0.605, and kept it): there one person may walk out just where another walks in, and motion alone cannot tell
+        them apart
         (`association.border_look_quantile`; off, or `frame_size` None: None). Only tracks holding
         `association.border_look_min_looks` own same-identity similarities (`Calibration.own_positives`) can be judged,
         so only their pairs are (and need a crop)."""
@@ -139,8 +143,10 @@ class Stage1Cost:
         at_side = ((near[:, 0] & (vx < 0))[:, None] & left[None, :]) | (
             (near[:, 2] & (vx > 0))[:, None] & right[None, :]
         )
-        # a sliver no wider than `lost_exit_fraction` of the track's width is the leaving person's last (no look)
+        # a sliver no wider than `lost_exit_fraction` of the track's width is the leaving person's last (no look),
+        # while the track was seen a moment ago: after a longer absence it is anyone's look
         whole_enough = det_xywh[None, :, 2] > cfg.lost_exit_fraction * self.table.observed_xywh[:, 2, None]
+        whole_enough |= (self.table.frames_since_update > cfg.border_sliver_frames)[:, None]
         border = gate & confirmed[:, None] & at_side & whole_enough
         for row in border.any(axis=1).nonzero()[0]:  # (a few tracks at a border)
             own = self.calibration.own_positives(int(self.table.track_id[row]))
