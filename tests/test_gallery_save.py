@@ -34,7 +34,15 @@ from safetensors.numpy import save as safetensors_save
 from test_cli import scene
 from test_gallery import MODEL, filled, people, sighting
 from test_gallery_cli import ARGS, colour_models  # noqa: F401  (a fixture, used by name)
-from test_resume import _gallery_runs, frame_clock, kill, outputs, stop_at  # noqa: F401  (frame_clock: the same)
+from test_resume import (  # noqa: F401  (frame_clock: the same fixture)
+    Killed,
+    _gallery_runs,
+    frame_clock,
+    kill,
+    killed_after_the_gallery_rename,
+    outputs,
+    stop_at,
+)
 
 from tracker import background_job, gallery_format
 from tracker.cli import main
@@ -42,8 +50,8 @@ from tracker.gallery import ID_STRIDE, Gallery, GalleryConflictError, Sighting
 from tracker.gallery_file import file_version
 from tracker.io.lock import gallery_lock
 from tracker.io.strict_json import to_json
-from tracker.resume import GALLERY_RECORD_NAME
-from tracker.run_gallery import SAVE_THREAD_NAME, GallerySaver
+from tracker.resume import GALLERY_RECORD_NAME, ResumeError
+from tracker.run_gallery import SAVE_THREAD_NAME, GallerySaver, check_gallery_unchanged
 
 WAIT_S = 20.0  # the most a test waits for a background save (they take milliseconds)
 
@@ -263,6 +271,30 @@ def recorded(record: Path) -> list[int]:
     return json.loads(record.read_text())["version"]
 
 
+@pytest.mark.parametrize("background", [False, True], ids=["save", "background-save"])
+def test_a_save_killed_between_its_rename_and_its_record_is_still_this_runs_file(tmp_path, monkeypatch, background):
+    """A run's save, after an earlier one it recorded, is killed once its temp file is renamed over the gallery and
+    before the record of that file: a resume takes the file as the run's own (the record still named the earlier
+    save's file: "saved by another run"); once another run saves the gallery, it is refused."""
+    path, record = tmp_path / "site.gallery", tmp_path / GALLERY_RECORD_NAME
+    gallery, looks = filled(2)
+    saver = GallerySaver(gallery, path, every=0.0, record=record)
+    saver.save()
+    gallery.add(gallery.new_id(), looks[0, 8:], 0, sighting())
+    with monkeypatch.context() as m, pytest.raises(Killed):
+        killed_after_the_gallery_rename(m, path)
+        if background:
+            saver.maybe_save()
+            wait_idle(saver)
+        saver.save()  # (after a background save: raises what it raised)
+    assert len(Gallery.load(path, model=MODEL)) == 3, "the save reached the file"
+    check_gallery_unchanged(path, tmp_path, None)
+    assert json.loads(record.read_text())["pending"] == list(file_version(path)), "recorded before the rename"
+    Gallery.load(path, model=MODEL).save(path)  # another run adds to the file and saves it
+    with pytest.raises(ResumeError, match="saved by another run"):
+        check_gallery_unchanged(path, tmp_path, None)
+
+
 def test_a_background_failure_is_logged_when_it_happens_and_raised_at_the_next_frame(tmp_path, monkeypatch, caplog):
     """The folder turned read-only under a periodic save: the error is logged as it happens, raised (naming the
     gallery, not the temp file) by the next frame's `maybe_save`, the file is as it was, and the next `save`
@@ -338,11 +370,12 @@ def test_track_raises_a_background_failure_and_still_saves_the_gallery_at_the_en
 
 
 @pytest.mark.usefixtures("frame_clock")
-@pytest.mark.parametrize("written", [True, False], ids=["save-written-before-the-kill", "killed-mid-write"])
-def test_a_run_killed_with_background_saves_resumes_as_an_uninterrupted_one(tmp_path, monkeypatch, written):
-    """Periodic saves every frame in the background, then a kill (no last save): either the save under way reached
-    the file (and its record) first, or it died mid-write (the file and record as before). Either way the resume
-    is not refused, and gives the outputs and the gallery of a run never stopped."""
+@pytest.mark.parametrize("killed", ["after-the-save", "mid-write", "after-the-rename"])
+def test_a_run_killed_with_background_saves_resumes_as_an_uninterrupted_one(tmp_path, monkeypatch, killed):
+    """Periodic saves every frame in the background, then a kill (no last save): the save under way reached the
+    file (and its record) first, or it died mid-write (the file and record as before), or between renaming its
+    temp file over the gallery and recording that file (the file new, the record not). Each time the resume is not
+    refused, and gives the outputs and the gallery of a run never stopped."""
     args, _, gallery, out = _gallery_runs(tmp_path, monkeypatch)
     args = [*args, "--set", "gallery.save_every_seconds=0"]
     known = gallery.read_bytes()
@@ -358,18 +391,22 @@ def test_a_run_killed_with_background_saves_resumes_as_an_uninterrupted_one(tmp_
         raise OSError(errno.EIO, "killed")  # (the write of a killed process never reaches the file)
 
     with monkeypatch.context() as m:
-        if not written:
+        if killed == "mid-write":
             m.setattr(gallery_format, "write", dies_mid_write)
+        elif killed == "after-the-rename":
+            came = killed_after_the_gallery_rename(m, gallery, save=2, dies=lambda: died.wait(WAIT_S))
         m.setattr(GallerySaver, "save", lambda self: None)  # killed: no last save
         stop_at(m, 25, kill)
         assert main([*args, "--out", str(out)]) == 130
         died.set()
         for thread in save_threads():  # (the thread a kill would have taken with it)
             thread.join(WAIT_S)
-    if written:
+    if killed == "after-the-save":
         assert recorded(out / GALLERY_RECORD_NAME) == list(file_version(gallery)) and gallery.read_bytes() != known
-    else:
+    elif killed == "mid-write":
         assert gallery.read_bytes() == known and not (out / GALLERY_RECORD_NAME).exists()
+    else:  # (its second save: the record names its first, the checkpoint's gallery may be either)
+        assert came.is_set() and gallery.read_bytes() != known
     monkeypatch.setattr(gallery_format, "write", write)
     assert main([*args, "--resume", "--out", str(out)]) == 0
     assert outputs(out, "cam2") == outputs(tmp_path / "whole", "cam2")
@@ -438,16 +475,18 @@ def ctrl_c():
 
 
 def interrupted_last_save(tmp_path, monkeypatch, caplog, times: int) -> tuple[Gallery, GallerySaver, bytes, list]:
-    """A saved gallery with one identity added, its background save held, and `save` (as at the end of a run,
-    inside the gallery's lock) interrupted `times` times while it waits: (the gallery, the saver, the file's bytes
-    before, [the save threads, the folder's files] when the lock went)."""
+    """A gallery saved by a resumable run's saver (its record in `tmp_path / "run"`) with one identity added, its
+    background save held, and `save` (as at the end of a run, inside the gallery's lock) interrupted `times` times
+    while it waits: (the gallery, the saver, the file's bytes before, [the save threads, the folder's files] when
+    the lock went)."""
     path = tmp_path / "site.gallery"
     gallery, looks = filled(2)
-    gallery.save(path)
+    (tmp_path / "run").mkdir()
+    saver = GallerySaver(gallery, path, every=0.0, record=tmp_path / "run" / GALLERY_RECORD_NAME)
+    saver.save()
     before = path.read_bytes()
     gallery.add(gallery.new_id(), looks[0, 8:], 0, sighting())
     gate = Gate(monkeypatch)
-    saver = GallerySaver(gallery, path, every=0.0)
     at_release: list[object] = []
     caplog.set_level(logging.WARNING, logger="tracker.run_gallery")
     helper = None
@@ -472,11 +511,12 @@ def test_ctrl_c_while_the_last_save_waits_lets_the_gallery_lock_go_only_once_the
     """Ctrl-C while `track` waits for its background save at the end of a run: the wait raised, the run released
     the gallery's lock while the worker still wrote the file, and another process could take the lock, remove the
     temp file being written or save the gallery meanwhile. Now the save is finished first (the log says so), the
-    interrupt raised after; the lock goes with the whole new file in place and no temp file left."""
+    interrupt raised after; the lock goes with the whole new file in place, recorded, and no temp file left."""
     path = tmp_path / "site.gallery"
     gallery, _, _, (threads, files) = interrupted_last_save(tmp_path, monkeypatch, caplog, times=1)
     assert threads == [], "the writer had ended when the lock went"
-    assert files == ["site.gallery"], "no temp file, and the lock file removed"
+    assert files == ["run", "site.gallery"], "no temp file, and the lock file removed"
+    assert json.loads((tmp_path / "run" / GALLERY_RECORD_NAME).read_text())["version"] == list(file_version(path))
     assert len(Gallery.load(path, model=MODEL)) == 3 and not gallery.modified
     assert "finishing that save" in caplog.text and str(path) in caplog.text
 
@@ -485,11 +525,13 @@ def test_ctrl_c_while_the_last_save_waits_lets_the_gallery_lock_go_only_once_the
 def test_a_second_ctrl_c_abandons_the_last_save_leaving_the_file_it_had(tmp_path, monkeypatch, caplog):
     """A second Ctrl-C still stops the run: the save under way stops before it replaces the file (the log says
     so), the writer has ended when the lock goes, the file is the complete one it was, no temp file is left, and
-    the saver writes nothing after (the run's last `save`, in its `finally`, returns at once)."""
+    the saver writes nothing after (the run's last `save`, in its `finally`, returns at once). The run's record
+    still names that file: a resume takes it as the run's own."""
     path = tmp_path / "site.gallery"
     gallery, saver, before, (threads, files) = interrupted_last_save(tmp_path, monkeypatch, caplog, times=2)
     assert threads == [], "the writer had ended when the lock went"
-    assert files == ["site.gallery"] and path.read_bytes() == before
+    assert files == ["run", "site.gallery"] and path.read_bytes() == before
     assert "abandoning the save" in caplog.text and gallery.modified
     saver.save()
     assert path.read_bytes() == before
+    check_gallery_unchanged(path, tmp_path / "run", None)

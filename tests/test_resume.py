@@ -13,7 +13,9 @@ import pickle
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -24,12 +26,14 @@ from media import write_video
 from test_cli import blob_detector, child_env, colour_embedder, scene, use_fake_models, weights_args
 
 import tracker.run as run
+import tracker.run_gallery as run_gallery
 import tracker.run_outputs as run_outputs
 from tracker import gallery_format
 from tracker.bank import AppearanceBank
 from tracker.cli import main
 from tracker.config import load_config
 from tracker.gallery import Gallery
+from tracker.gallery_file import file_version
 from tracker.pipeline import Tracker
 from tracker.resume import CHECKPOINT_NAME, GALLERY_RECORD_NAME, Checkpointer, Progress, read_checkpoint
 from tracker.run_gallery import GallerySaver
@@ -341,6 +345,66 @@ def test_a_resume_never_replaces_a_gallery_another_run_saved_meanwhile(
     err = capsys.readouterr().err
     assert f"the gallery {gallery} was saved by another run after the run in {out} stopped" in err, err
     assert gallery.read_bytes() == theirs and (out / CHECKPOINT_NAME).exists()
+
+
+@pytest.mark.parametrize("another_run_saved", [False, True], ids=["own-file", "another-run-saved-after"])
+def test_a_run_killed_between_its_gallery_save_and_its_record_resumes(
+    tmp_path, monkeypatch, frame_clock, capsys, another_run_saved
+):
+    """Ctrl-C, and the process is killed (SIGKILL, a power cut) while its last save ends: the gallery file is
+    already this run's new one (renamed over the gallery), its record not written yet. The resume takes that file
+    as the run's own (it refused it as "saved by another run": the run could not be resumed); a save by another
+    run after that is still refused."""
+    args, other, gallery, out = _gallery_runs(tmp_path, monkeypatch)
+    before = gallery.read_bytes()
+    with monkeypatch.context() as m:
+        stop_at(m, 25, ctrl_c)
+        came = killed_after_the_gallery_rename(m, gallery)
+        with pytest.raises(Killed):
+            main([*args, "--out", str(out)])
+    assert came.is_set() and gallery.read_bytes() != before and (out / CHECKPOINT_NAME).exists()
+    if another_run_saved:
+        assert main(other) == 0
+    theirs = gallery.read_bytes()
+    capsys.readouterr()
+    code = main([*args, "--resume", "--out", str(out)])
+    err = capsys.readouterr().err
+    if another_run_saved:
+        assert code == 2 and f"the gallery {gallery} was saved by another run" in err, err
+        assert gallery.read_bytes() == theirs and (out / CHECKPOINT_NAME).exists()
+    else:
+        assert code == 0, err
+        known = {i.global_id for i in Gallery.load(tmp_path / "known.gallery").identities}
+        assert known <= {i.global_id for i in Gallery.load(gallery).identities}
+
+
+class Killed(BaseException):
+    """The process killed (SIGKILL, a power cut) at this point: nothing of it runs on (no `except Exception`
+    handles it); the test catches it."""
+
+
+def killed_after_the_gallery_rename(
+    m, gallery: Path, save: int = 1, dies: Callable[[], None] | None = None
+) -> threading.Event:
+    """Kill the run (`Killed`) at its first write of its gallery record (`GALLERY_RECORD_NAME`) after its `save`-th
+    save replaced the gallery file: between that save's rename and the record of the file it left (the saves
+    before are recorded). `dies`: called first (a background save waits there for the test's kill of the run).
+    Returns an event set when the kill came."""
+    write, came = run_gallery.write_json_atomic, threading.Event()
+    files = [file_version(gallery)]  # the gallery's versions the record writes saw, the one at the start first
+
+    def write_unless_replaced(path, obj, indent=None):
+        if file_version(gallery) != files[-1]:
+            files.append(file_version(gallery))
+            if len(files) > save:
+                came.set()
+                if dies is not None:
+                    dies()
+                raise Killed
+        write(path, obj, indent)
+
+    m.setattr(run_gallery, "write_json_atomic", write_unless_replaced)
+    return came
 
 
 def _colour_gallery(tmp_path, monkeypatch) -> tuple[Path, Path, Path]:

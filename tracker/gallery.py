@@ -598,7 +598,15 @@ class Gallery:
         return self._file
 
     @_locked
-    def save(self, path: str | Path, prune: bool = True, *, lock: bool = True, overwrite: bool = False) -> None:
+    def save(
+        self,
+        path: str | Path,
+        prune: bool = True,
+        *,
+        lock: bool = True,
+        overwrite: bool = False,
+        before_replace: Callable[[FileVersion], None] | None = None,
+    ) -> None:
         """Write the gallery atomically (temp file + fsync + rename) with mode 0600; applies retention first
         (unless `prune` is False).
 
@@ -615,6 +623,8 @@ class Gallery:
             lock: take the file's lock for the save; False when the caller already holds `gallery_lock(path)`
                 (the `track` commands hold it from load to their last save).
             overwrite: write even over a file this gallery did not last read or write (its identities are lost).
+            before_replace: called with the version the file will have, just before the new file is renamed over
+                it (`write_atomic`: to record it before it is there); an error it raises stops the save.
         Raises:
             GalleryConflictError: the file changed since this gallery read or wrote it (nothing written).
             FolderInUse: another process holds the file's lock (a `track` run using it).
@@ -628,7 +638,7 @@ class Gallery:
         self._refuse_second_save(path)
         path = Path(os.path.realpath(path))  # a symbolic link's file is replaced (os.replace replaced the link itself)
         refuse_directory(path)  # (else: "this gallery never read it", or os.replace's IsADirectoryError)
-        self._file = _write_file(path, self._file, lock, overwrite, lambda: self._snapshot(prune))
+        self._file = _write_file(path, self._file, lock, overwrite, lambda: self._snapshot(prune), before_replace)
         self._dirty = False
 
     def _snapshot(self, prune: bool) -> gallery_format.Snapshot:
@@ -640,17 +650,23 @@ class Gallery:
 
     @_locked
     def begin_save(
-        self, path: str | Path, prune: bool = True, *, lock: bool = True, overwrite: bool = False
+        self,
+        path: str | Path,
+        prune: bool = True,
+        *,
+        lock: bool = True,
+        overwrite: bool = False,
+        before_replace: Callable[[FileVersion], None] | None = None,
     ) -> PendingSave:
         """`save`, in two halves, the second for another thread: a large gallery is written while this one goes on
         (`track` saves so every `gallery.save_every_seconds`, its loop running meanwhile).
 
         Now, holding the gallery's own lock: retention (unless `prune` is False) and a snapshot of what the file
         will hold (~5 ms at 20 000 identities). Then `PendingSave.write()`, from any thread: what `save` does with
-        it (the file's lock unless `lock` is False, the conflict check unless `overwrite`, the atomic write), the
-        gallery serving searches and additions meanwhile. Until it is written the gallery counts as `modified`;
-        if the write fails, as changed (its next save writes all of it). One save at a time: write it, or let it
-        fail, before another `begin_save` or `save` of this gallery.
+        it (the file's lock unless `lock` is False, the conflict check unless `overwrite`, the atomic write, and
+        `before_replace` called in the writing thread), the gallery serving searches and additions meanwhile. Until
+        it is written the gallery counts as `modified`; if the write fails, as changed (its next save writes all of
+        it). One save at a time: write it, or let it fail, before another `begin_save` or `save` of this gallery.
 
         Raises:
             GalleryError: `path` is a directory.
@@ -659,7 +675,7 @@ class Gallery:
         self._refuse_second_save(path)
         path = Path(os.path.realpath(path))  # (as `save`: a symbolic link's file is replaced)
         refuse_directory(path)
-        pending = PendingSave(self, path, self._snapshot(prune), lock, overwrite)
+        pending = PendingSave(self, path, self._snapshot(prune), lock, overwrite, before_replace)
         self._dirty = False
         self._saving += 1
         return pending
@@ -743,10 +759,12 @@ class PendingSave:
     thread."""
 
     def __init__(
-        self, gallery: Gallery, path: Path, snapshot: gallery_format.Snapshot, lock: bool, overwrite: bool
+        self, gallery: Gallery, path: Path, snapshot: gallery_format.Snapshot, lock: bool, overwrite: bool,
+        before_replace: Callable[[FileVersion], None] | None = None,
     ) -> None:  # fmt: skip
         self.gallery, self.path, self.snapshot = gallery, path, snapshot
         self._lock, self._overwrite, self._written = lock, overwrite, False
+        self._before_replace = before_replace  # (`Gallery.begin_save`)
         self._abandon = threading.Event()  # set by `abandon`, from another thread than the writer's
 
     def write(self) -> None:
@@ -767,8 +785,9 @@ class PendingSave:
         written = None
         try:
             written = _write_file(
-                self.path, self.gallery.file, self._lock, self._overwrite, lambda: self.snapshot, self._abandon
-            )
+                self.path, self.gallery.file, self._lock, self._overwrite, lambda: self.snapshot,
+                self._before_replace, self._abandon,
+            )  # fmt: skip
         finally:
             self.gallery._end_save(written)
 
@@ -786,14 +805,15 @@ def _write_file(
     lock: bool,
     overwrite: bool,
     snapshot: Callable[[], gallery_format.Snapshot],
+    before_replace: Callable[[FileVersion], None] | None = None,
     abandon: threading.Event | None = None,
 ) -> tuple[str, FileVersion]:
     """A save's steps, shared by `Gallery.save` and `PendingSave.write`: under the file's lock (unless `lock` is
     False: the caller holds it; a missing folder is made first, so two first saves into it race for the lock), the
     conflict check against the file the gallery last read or wrote (`last`, unless `overwrite`), the removal of
-    interrupted saves' temp files, and the atomic write of `snapshot()` (taken inside the lock), stopped when
-    `abandon` is set (`write_atomic`). Returns the file written: (real path, version). Raises what `Gallery.save`
-    documents (and SaveAbandoned)."""
+    interrupted saves' temp files, and the atomic write of `snapshot()` (taken inside the lock), calling
+    `before_replace` just before its rename and stopped when `abandon` is set (`write_atomic`). Returns the file
+    written: (real path, version). Raises what `Gallery.save` documents (and SaveAbandoned)."""
     from tracker.io.lock import gallery_lock
 
     if lock:
@@ -802,5 +822,5 @@ def _write_file(
         if not overwrite:
             check_unchanged(path, last)
         remove_interrupted_saves(path)
-        write_atomic(path, functools.partial(gallery_format.write, snapshot=snapshot()), abandon)
+        write_atomic(path, functools.partial(gallery_format.write, snapshot=snapshot()), abandon, before_replace)
         return os.path.realpath(path), file_version(path)

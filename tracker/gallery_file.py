@@ -118,13 +118,21 @@ def remove_interrupted_saves(path: Path) -> None:
 
 
 def write_atomic(
-    path: Path, content: bytes | Callable[[BinaryIO], None], abandon: threading.Event | None = None
+    path: Path,
+    content: bytes | Callable[[BinaryIO], None],
+    abandon: threading.Event | None = None,
+    before_replace: Callable[[FileVersion], None] | None = None,
 ) -> None:
     """Write to a temp file in the same folder (mode 0600), fsync, rename over `path`, fsync the folder.
 
     `content`: the bytes, or a function that writes them into the open temp file (`gallery_format.write`).
     `abandon`: set (from another thread) to stop the write before it starts or once the content is written, before
     its fsync and rename (`SaveAbandoned`); once those have begun the file is replaced.
+    `before_replace`: called with the complete, fsynced temp file's `file_version` just before the rename, which
+    keeps it (same device, inode, size and modification time): the version `path` will have. Whoever records which
+    file a save left records it there, so a process killed between the rename and a record written after it has
+    not left a record naming the file before (`tracker.run_gallery.GallerySaver`). An error it raises stops the
+    write like any other.
     Raises whatever the write raises (OSError: the folder cannot be written, the disk is full; SaveAbandoned), the
     temp file then removed and `path` left as it was.
     """
@@ -141,6 +149,8 @@ def write_atomic(
             f.flush()
             _check_not_abandoned(path, abandon)
             os.fsync(f.fileno())
+        if before_replace is not None:
+            before_replace(version_of(os.stat(tmp)))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -50,7 +50,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CHECKPOINT_NAME = "checkpoint.bin"  # in the run folder, beside the outputs
-# In the run folder while it holds a checkpoint: the gallery file (`--gallery`) as the run last wrote it.
+# In the run folder while it holds a checkpoint: the gallery file (`--gallery`) as the run last wrote it, and while
+# a save renames its file over the gallery, the file it leaves (`tracker.run_gallery.recorded_versions`).
 GALLERY_RECORD_NAME = "checkpoint.gallery.json"
 FORMAT = 1  # version of the checkpoint layout; another one is refused
 # Wall time between checkpoints: a kill loses at most this much tracking. A checkpoint of 20-50 tracks takes

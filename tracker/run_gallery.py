@@ -6,6 +6,12 @@
 loop goes on; after each source and at the end before it returns) and, in a run that can be resumed, records which
 file it left (`GALLERY_RECORD_NAME`), which `check_gallery_unchanged` compares with the file there now before a
 resume writes over it.
+
+The record is written twice a save, atomically each time: just before the save renames its temp file over the
+gallery, naming the file there and the one the rename will leave ("pending": the temp file's version, which the
+rename keeps), and once it has, naming that one alone. A run killed at any point of a save thus left a record that
+names the file at the path (the old one before the rename, the pending one after), and a file that is neither was
+saved by another run.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tracker.background_job import BackgroundJob
 from tracker.config import TrackerConfig
@@ -26,7 +33,7 @@ from tracker.io.strict_json import write_json_atomic
 from tracker.pipeline import require_gallery_appearance
 from tracker.resume import GALLERY_RECORD_NAME, ResumeError
 
-__all__ = ["GallerySaver", "check_gallery_unchanged", "open_gallery"]
+__all__ = ["GallerySaver", "check_gallery_unchanged", "open_gallery", "recorded_versions"]
 
 log = logging.getLogger(__name__)
 
@@ -48,24 +55,38 @@ def open_gallery(path: Path | None, cfg: TrackerConfig) -> Gallery | None:
 def check_gallery_unchanged(gallery: Path, out: Path, at_checkpoint: tuple[str, FileVersion] | None) -> None:
     """Refuse (`ResumeError`, before anything is written) to resume a run whose gallery file another run saved
     after this one stopped: the resumed run continues from the gallery of its checkpoint and writes it over the
-    file, which would drop the other run's identities. The file this run left is the one in its record
-    (`GALLERY_RECORD_NAME`, written after each of its saves), else the one its checkpoint's gallery last read or
-    wrote (`at_checkpoint`, `Gallery.file`: no save since)."""
+    file, which would drop the other run's identities. The files this run may have left are the ones in its record
+    (`GALLERY_RECORD_NAME`, written before and after the rename of each of its saves: `recorded_versions`), else
+    the one its checkpoint's gallery last read or wrote (`at_checkpoint`, `Gallery.file`: no save since)."""
     record = out / GALLERY_RECORD_NAME
     try:
-        left = json.loads(record.read_text())["version"]
+        left = recorded_versions(json.loads(record.read_text()))
     except FileNotFoundError:
         same = at_checkpoint is not None and at_checkpoint[0] == os.path.realpath(gallery)
-        left = list(at_checkpoint[1]) if same and at_checkpoint[1] is not None else None
+        left = [list(at_checkpoint[1]) if same and at_checkpoint[1] is not None else None]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ResumeError(f"{record} cannot be read ({exc}): resuming could overwrite another run's gallery") from None
     now = file_version(gallery)
-    if left != (None if now is None else list(now)):
+    if (None if now is None else list(now)) not in left:
         raise ResumeError(
             f"the gallery {gallery} was {'removed' if now is None else 'saved by another run'} after the run in {out} "
             "stopped; resuming would replace it with this run's checkpoint and lose that run's identities: start a "
             "new run instead (without --resume)"
         )
+
+
+def recorded_versions(record: dict[str, Any]) -> list[list[int] | None]:
+    """The gallery files a run's record (`GallerySaver._write_record`, read from JSON) names as the run's own: the
+    file it left ("version"; None: none), and, when a save was about to replace it, the file that save's rename
+    leaves ("pending": the run may have been killed after the rename, before the record of it). A record written
+    without "pending" (after a save, or by an earlier version of `track`) names the first alone.
+
+    Raises:
+        KeyError, TypeError: not such a record.
+    """
+    left = record["version"]  # (first: a record that is no JSON object fails here, with a TypeError)
+    pending = record.get("pending")
+    return [left, *([] if pending is None else [pending])]
 
 
 class GallerySaver:
@@ -80,9 +101,10 @@ class GallerySaver:
     second one abandons it (the file keeps the version it had; this saver writes nothing more).
     A resumed run (`resumed`) continues from the gallery saved with its checkpoint, which replaces the file its own
     run wrote after that.
-    With `record` (a run that can be resumed), which file is at the path after each save is written there, so that
-    a resume can tell the file its own run left from another run's save (`check_gallery_unchanged`). `notify`
-    receives what an interrupt while `save` waits does (None: logged as warnings; `track` prints its notes).
+    With `record` (a run that can be resumed), which file is at the path is written there before each save's rename
+    (with the file the rename leaves) and after it, so that a resume can tell the file its own run left, even one
+    killed mid-save, from another run's save (`check_gallery_unchanged`). `notify` receives what an interrupt while
+    `save` waits does (None: logged as warnings; `track` prints its notes).
     """
 
     def __init__(
@@ -118,7 +140,9 @@ class GallerySaver:
             if not (self.gallery.modified or not self.path.exists()):
                 self._last = time.monotonic()
                 return
-            pending = self._pending = self.gallery.begin_save(self.path, lock=False, overwrite=self.resumed)
+            pending = self._pending = self.gallery.begin_save(
+                self.path, lock=False, overwrite=self.resumed, before_replace=self._before_replace
+            )
             try:
                 self._job.start(functools.partial(self._write, pending))
             except RuntimeError:  # no thread could be started: written here, as before
@@ -149,7 +173,7 @@ class GallerySaver:
         self._take_outcome()
         if self.gallery.modified or not self.path.exists():
             try:
-                self.gallery.save(self.path, lock=False, overwrite=self.resumed)
+                self.gallery.save(self.path, lock=False, overwrite=self.resumed, before_replace=self._before_replace)
             except OSError as exc:  # (its folder made read-only, a full disk): name the gallery, not a temp file
                 raise self._failure(exc) from exc
             self._write_record()
@@ -184,9 +208,21 @@ class GallerySaver:
             log.warning("the gallery %s could not be saved in the background: %s", self.path, exc)
             raise
 
-    def _write_record(self) -> None:
+    @property
+    def _before_replace(self) -> Callable[[FileVersion], None] | None:
+        """What a save calls just before its rename (`write_atomic`): the record of the file it will leave, when
+        this saver keeps a record."""
+        return None if self.record is None else self._write_record
+
+    def _write_record(self, pending: FileVersion | None = None) -> None:
+        """Record (atomically) which file is at the gallery's path now, and, with `pending`, the version of the file
+        a save is about to rename over it (`recorded_versions` reads both): written before each save's rename and
+        after it, so the record names the file at the path wherever a kill stops the save."""
         if self.record is not None:
-            write_json_atomic(self.record, {"gallery": str(self.path), "version": file_version(self.path)})
+            record: dict[str, Any] = {"gallery": str(self.path), "version": file_version(self.path)}
+            if pending is not None:
+                record["pending"] = pending
+            write_json_atomic(self.record, record)
 
     def _take_outcome(self) -> None:
         """Take what became of the background save that ended (if one did): when, and its error, raised here."""
