@@ -8,7 +8,15 @@ import pytest
 import torch
 
 from tracker import bank as bank_module
-from tracker.bank import AppearanceBank, _chunk_sizes, _next_pow2, _padded_width, _prev_pow2, storage_dtype
+from tracker.bank import (
+    _MATVEC_MAX_ROWS,
+    AppearanceBank,
+    _chunk_sizes,
+    _next_pow2,
+    _padded_width,
+    _prev_pow2,
+    storage_dtype,
+)
 
 # float32 products of one pair may differ in the last bit with the number of its track's candidates (the BLAS's
 # summation order): the values agree to this, bf16's (rounded to 8 bits) exactly
@@ -69,6 +77,22 @@ def test_sparse_similarity_equals_the_dense_one(aggregation, dtype):
         known = candidates & (fills > 0)[:, None]
         np.testing.assert_allclose(sparse[known], dense[known], rtol=0, atol=FLOAT32_ATOL[dtype])
         assert np.isnan(sparse[~known]).all()
+
+
+@pytest.mark.parametrize("per_track", [1, 2, _MATVEC_MAX_ROWS, _MATVEC_MAX_ROWS + 1, 9])
+def test_float32_pair_products_by_rows_or_by_matmul_give_the_dense_values(per_track):
+    """A float32 track with up to `_MATVEC_MAX_ROWS` candidates has a matrix-vector product per candidate, more
+    have one matmul: both give the dense path's values (to the summation order)."""
+    fills = [3, 14, 6, 9]
+    bank, slots, rng = _filled_bank("topk_mean", fills, dtype="float32")
+    emb = _unit(9, 16, rng)
+    dense = bank.similarity(slots, emb)
+    candidates = np.zeros(dense.shape, dtype=bool)
+    for row in range(len(slots)):
+        candidates[row, rng.choice(9, size=per_track, replace=False)] = True
+    sparse = bank.similarity(slots, emb, candidates)
+    np.testing.assert_allclose(sparse[candidates], dense[candidates], rtol=0, atol=FLOAT32_ATOL["float32"])
+    assert np.isnan(sparse[~candidates]).all()
 
 
 @pytest.mark.parametrize("tracks_with_candidates", [1, 3, 9, 17, 41, 130])

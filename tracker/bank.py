@@ -47,6 +47,13 @@ _WIDTHS = np.array(sorted({1 << e for e in range(31)} | {3 << (e - 2) for e in r
 _MIN_BIT_SORT_PAIRS = 128
 # `_top_mean_of_bits`: the sort key of an empty bank entry, below every bf16 value's (`_sort_keys` of 0xFFFF, a NaN)
 _EMPTY_KEY = np.int16(-(1 << 15))
+# `_pair_products_float32`: a track with at most this many candidates has each one's looks taken by a matrix-vector
+# product (one pass over its bank per candidate), more by one matrix product. OpenBLAS's sgemm for 2-3 rows against
+# a (K, D) bank costs about twice its sgemv per row (K=100, D=512, AMD EPYC, AVX2: 2 rows 29 against 16 us, 3 rows
+# 33 against 17; 4 rows 19 against 18; 8 rows 34 against 35; 16 rows 25 against 66); either way a product is its
+# float32 dot product, summed in another order (the core's outputs on the benchmark worlds and the shared videos
+# were identical with and without it).
+_MATVEC_MAX_ROWS = 4
 # `similarity`'s floors: what a pair's bound (`_upper_bounds`: centre . d + radius |d|, in float64 from the stored
 # bf16 values) adds for the rounding of the compared value: a bf16 product is its float32 dot product (error
 # ~D * 2**-24) rounded to 8 bits (relative 2**-9 <= 0.002 of a value of magnitude <= ~1.01): 0.01 covers both
@@ -453,8 +460,9 @@ class AppearanceBank:
         self, slots: np.ndarray, pair_rows: np.ndarray, pair_cols: np.ndarray, emb: torch.Tensor
     ) -> np.ndarray:
         """(P, K) float32 products of the P pairs (`pair_rows`, `pair_cols`: track and detection index, row-major:
-        a track's pairs are consecutive) of float32 banks of the (T,) `slots` with the (N, D) float32 `emb`: one
-        matmul per track of its candidates' rows with its bank read in place (no gather, no padding). A product is
+        a track's pairs are consecutive) of float32 banks of the (T,) `slots` with the (N, D) float32 `emb`, each bank
+        read in place (no gather, no padding): a matrix-vector product per candidate of a track with at most
+        `_MATVEC_MAX_ROWS` of them, else one matmul of its candidates' rows with its bank. A product is
         its float32 dot product; the BLAS may sum it in another order for another number of candidates (last-bit
         differences, far below any bound's `_BOUND_SLACK`)."""
         assert self._host is not None
@@ -464,7 +472,12 @@ class AppearanceBank:
         starts, ends = [0, *cuts], [*cuts, len(pair_rows)]
         banks = self._host
         for start, end, slot in zip(starts, ends, slots.take(pair_rows.take(starts)).tolist(), strict=True):
-            np.matmul(rows[start:end], banks[slot].T, out=sims[start:end])
+            if end - start > _MATVEC_MAX_ROWS:
+                np.matmul(rows[start:end], banks[slot].T, out=sims[start:end])
+                continue
+            bank = banks[slot]
+            for i in range(start, end):  # (a few candidates: a pass over the bank each, `_MATVEC_MAX_ROWS`)
+                np.dot(bank, rows[i], out=sims[i])
         return sims
 
     def _pair_products(
