@@ -378,6 +378,31 @@ def test_a_run_killed_between_its_gallery_save_and_its_record_resumes(
         assert known <= {i.global_id for i in Gallery.load(gallery).identities}
 
 
+def test_a_run_killed_in_its_last_gallery_save_resumes_and_saves_its_people(tmp_path, monkeypatch, frame_clock):
+    """A run that tracked its last frame is killed as it saves the identities still in view to the gallery (its
+    last save, after `tracker.reset`; a large gallery's write takes seconds): its checkpoint is still there, so
+    `--resume` tracks the frames since it again and saves the gallery an uninterrupted run saves. (The checkpoint
+    went before that save: the resume said "finished: nothing to resume" and the people were never saved.)"""
+    args, _, gallery, out = _gallery_runs(tmp_path, monkeypatch)
+    whole = tmp_path / "whole.gallery"
+    whole.write_bytes(gallery.read_bytes())
+    assert main([str(a) if a != str(gallery) else str(whole) for a in args] + ["--out", str(tmp_path / "whole")]) == 0
+    with monkeypatch.context() as m:
+
+        def killed(self):
+            raise Killed
+
+        m.setattr(GallerySaver, "save", killed)  # the run's first synchronous save: the one after its last frame
+        with pytest.raises(Killed):
+            main([*args, "--out", str(out)])
+    assert (out / CHECKPOINT_NAME).exists()
+    assert main([*args, "--resume", "--out", str(out)]) == 0
+    assert not (out / CHECKPOINT_NAME).exists()
+    ids = sorted(i.global_id for i in Gallery.load(gallery).identities)
+    assert ids == sorted(i.global_id for i in Gallery.load(whole).identities)
+    assert outputs(out, Path(args[0]).stem) == outputs(tmp_path / "whole", Path(args[0]).stem)
+
+
 class Killed(BaseException):
     """The process killed (SIGKILL, a power cut) at this point: nothing of it runs on (no `except Exception`
     handles it); the test catches it."""

@@ -155,8 +155,8 @@ def track_source(
     Args:
         name: file stem of the outputs (default: the source's name).
         after_frame: called after each frame (e.g. a periodic gallery save).
-        checkpointer: writes the resume checkpoint (after the first frame, when `due`, at a stop); the run
-            deletes it when it finishes.
+        checkpointer: writes the resume checkpoint (after the first frame, when `due`, at a stop); the caller
+            deletes it once the run finished and its gallery was saved (a run killed before that resumes).
         resume: where the run being resumed stopped (the tracker's state must be restored already): the txt and
             JSONL are cut to its lengths and continued, the video is drawn again up to it from the JSONL, the
             source is read on from the frame after it, and the summary counts the frames before it.
@@ -269,8 +269,6 @@ def track_source(
             note_reports(summary, tracker)
             if outputs.opened:  # a source that never yielded a frame leaves nothing behind
                 write_json_atomic(outputs.summary_path, summary.to_json(), indent=2)
-    if checkpointer is not None and not (summary.interrupted or summary.error):
-        checkpointer.remove()  # finished: nothing to resume
     return summary
 
 
@@ -436,6 +434,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                     summaries.append(summary)
                     if summary.interrupted or summary.error:
                         break
+                    if checkpointer is not None:  # finished, its identities saved: nothing to resume (a run killed
+                        checkpointer.remove()  # before the save above resumes and saves them)
                     if checkpoint is not None and checkpointer is None:  # resumed, --checkpoint-seconds 0: finished,
                         checkpoint.path.unlink(missing_ok=True)  # so the checkpoint it started from is spent
         finally:
