@@ -51,7 +51,7 @@ from tracker.gallery_file import file_version
 from tracker.io.lock import gallery_lock
 from tracker.io.strict_json import to_json
 from tracker.resume import GALLERY_RECORD_NAME, ResumeError
-from tracker.run_gallery import SAVE_THREAD_NAME, GallerySaver, check_gallery_unchanged
+from tracker.run_gallery import SAVE_THREAD_NAME, GallerySaver, RecordNotWritten, check_gallery_unchanged
 
 WAIT_S = 20.0  # the most a test waits for a background save (they take milliseconds)
 
@@ -293,6 +293,38 @@ def test_a_save_killed_between_its_rename_and_its_record_is_still_this_runs_file
     Gallery.load(path, model=MODEL).save(path)  # another run adds to the file and saves it
     with pytest.raises(ResumeError, match="saved by another run"):
         check_gallery_unchanged(path, tmp_path, None)
+
+
+@pytest.mark.parametrize("background", [False, True], ids=["save", "background-save"])
+def test_a_record_that_fails_after_the_rename_says_the_gallery_was_saved(tmp_path, monkeypatch, background):
+    """The record written after a save's rename fails (a full disk, the run folder turned read-only): the error
+    says the gallery was saved and its record for --resume was not (it said "could not be saved ... the file was
+    left as it was", the file being the new one), and the record written before the rename names that file."""
+    import tracker.run_gallery as run_gallery
+
+    path, record = tmp_path / "site.gallery", tmp_path / GALLERY_RECORD_NAME
+    gallery, _ = filled(2)
+    saver = GallerySaver(gallery, path, every=0.0, record=record)
+    write = run_gallery.write_json_atomic
+
+    def fails_after_the_rename(target, obj, indent=None):
+        if "pending" not in obj:
+            raise OSError(errno.EROFS, "Read-only file system", str(target))
+        write(target, obj, indent)
+
+    monkeypatch.setattr(run_gallery, "write_json_atomic", fails_after_the_rename)
+    with pytest.raises(RecordNotWritten) as raised:
+        if background:
+            saver.maybe_save()
+            wait_idle(saver)
+            saver.maybe_save()  # (the next frame raises what the background save raised)
+        saver.save()
+    message = str(raised.value)
+    assert f"the gallery {path} was saved, but the record of it for --resume ({record})" in message, message
+    assert "left as it was" not in message
+    assert len(Gallery.load(path, model=MODEL)) == 2
+    assert json.loads(record.read_text())["pending"] == list(file_version(path))
+    check_gallery_unchanged(path, tmp_path, None)
 
 
 def test_a_background_failure_is_logged_when_it_happens_and_raised_at_the_next_frame(tmp_path, monkeypatch, caplog):

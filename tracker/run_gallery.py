@@ -33,7 +33,7 @@ from tracker.io.strict_json import write_json_atomic
 from tracker.pipeline import require_gallery_appearance
 from tracker.resume import GALLERY_RECORD_NAME, ResumeError
 
-__all__ = ["GallerySaver", "check_gallery_unchanged", "open_gallery", "recorded_versions"]
+__all__ = ["GallerySaver", "RecordNotWritten", "check_gallery_unchanged", "open_gallery", "recorded_versions"]
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,11 @@ def recorded_versions(record: dict[str, Any]) -> list[list[int] | None]:
     left = record["version"]  # (first: a record that is no JSON object fails here, with a TypeError)
     pending = record.get("pending")
     return [left, *([] if pending is None else [pending])]
+
+
+class RecordNotWritten(OSError):
+    """A save replaced the gallery file, but the run's record of it (`GALLERY_RECORD_NAME`) could not be written
+    after: the gallery is saved (the record written before the rename names it as pending)."""
 
 
 class GallerySaver:
@@ -176,7 +181,7 @@ class GallerySaver:
                 self.gallery.save(self.path, lock=False, overwrite=self.resumed, before_replace=self._before_replace)
             except OSError as exc:  # (its folder made read-only, a full disk): name the gallery, not a temp file
                 raise self._failure(exc) from exc
-            self._write_record()
+            self._record_saved()
         self._last = time.monotonic()
 
     def _interrupted(self, count: int) -> None:
@@ -199,8 +204,11 @@ class GallerySaver:
         """Write a background save and the record after it (in the worker thread); a failure is logged now."""
         try:
             pending.write()
-            self._write_record()
+            self._record_saved()
         except SaveAbandoned:  # (on request: said when asked)
+            raise
+        except RecordNotWritten as exc:  # (saved: said as it is)
+            log.warning("%s", exc)
             raise
         except Exception as exc:
             # a warning: the error itself is raised at the next frame or save (`track` prints it as its one error
@@ -224,13 +232,24 @@ class GallerySaver:
                 record["pending"] = pending
             write_json_atomic(self.record, record)
 
+    def _record_saved(self) -> None:
+        """The record after a save's rename (`_write_record`); a failure is `RecordNotWritten`: the gallery is saved,
+        only its record is not (it was reported as a failed save, "the file was left as it was")."""
+        try:
+            self._write_record()
+        except OSError as exc:
+            raise RecordNotWritten(
+                f"the gallery {self.path} was saved, but the record of it for --resume ({self.record}) could not be "
+                f"written: {exc.strerror or exc}; the tracking outputs are kept"
+            ) from exc
+
     def _take_outcome(self) -> None:
         """Take what became of the background save that ended (if one did): when, and its error, raised here."""
         outcome = self._job.take_outcome()
         if outcome is None:
             return
         self._last, error = outcome
-        if isinstance(error, OSError):
+        if isinstance(error, OSError) and not isinstance(error, RecordNotWritten):
             raise self._failure(error, background=True) from error
         if error is not None:
             raise error
