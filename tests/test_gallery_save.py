@@ -506,11 +506,31 @@ def ctrl_c():
     signal.signal(signal.SIGINT, previous)
 
 
-def interrupted_last_save(tmp_path, monkeypatch, caplog, times: int) -> tuple[Gallery, GallerySaver, bytes, list]:
+class LateGate(Gate):
+    """A background save held past where it can be abandoned: at the record written just before its rename (after
+    its fsync), until `open()`."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.event, self.entered, self.threads = threading.Event(), threading.Semaphore(0), []
+        write_record = GallerySaver._write_record
+
+        def held(saver, pending=None):
+            if pending is not None:
+                self.threads.append(threading.current_thread().name)
+                self.entered.release()
+                assert self.event.wait(WAIT_S)
+            write_record(saver, pending)
+
+        monkeypatch.setattr(GallerySaver, "_write_record", held)
+
+
+def interrupted_last_save(
+    tmp_path, monkeypatch, caplog, times: int, gate: type[Gate] = Gate
+) -> tuple[Gallery, GallerySaver, bytes, list]:
     """A gallery saved by a resumable run's saver (its record in `tmp_path / "run"`) with one identity added, its
-    background save held, and `save` (as at the end of a run, inside the gallery's lock) interrupted `times` times
-    while it waits: (the gallery, the saver, the file's bytes before, [the save threads, the folder's files] when
-    the lock went)."""
+    background save held (by `gate`), and `save` (as at the end of a run, inside the gallery's lock) interrupted
+    `times` times while it waits: (the gallery, the saver, the file's bytes before, [the save threads, the folder's
+    files] when the lock went)."""
     path = tmp_path / "site.gallery"
     gallery, looks = filled(2)
     (tmp_path / "run").mkdir()
@@ -518,7 +538,7 @@ def interrupted_last_save(tmp_path, monkeypatch, caplog, times: int) -> tuple[Ga
     saver.save()
     before = path.read_bytes()
     gallery.add(gallery.new_id(), looks[0, 8:], 0, sighting())
-    gate = Gate(monkeypatch)
+    gate = gate(monkeypatch)
     at_release: list[object] = []
     caplog.set_level(logging.WARNING, logger="tracker.run_gallery")
     helper = None
@@ -564,6 +584,19 @@ def test_a_second_ctrl_c_abandons_the_last_save_leaving_the_file_it_had(tmp_path
     assert threads == [], "the writer had ended when the lock went"
     assert files == ["run", "site.gallery"] and path.read_bytes() == before
     assert "abandoning the save" in caplog.text and gallery.modified
+    assert f"the save of the gallery {path} was abandoned: the file keeps the version it had" in caplog.text
     saver.save()
     assert path.read_bytes() == before
+    check_gallery_unchanged(path, tmp_path / "run", None)
+
+
+@pytest.mark.usefixtures("ctrl_c")
+def test_a_second_ctrl_c_too_late_to_abandon_the_save_says_it_completed(tmp_path, monkeypatch, caplog):
+    """The second Ctrl-C comes once the save is past where it can stop (its fsync done, its rename to come): the
+    save completes, and the log says so (it said "the file keeps the version it had", the file being replaced)."""
+    path = tmp_path / "site.gallery"
+    _, _, before, (threads, _) = interrupted_last_save(tmp_path, monkeypatch, caplog, times=2, gate=LateGate)
+    assert threads == [] and path.read_bytes() != before and len(Gallery.load(path, model=MODEL)) == 3
+    assert f"too late to abandon the save of the gallery {path}" in caplog.text
+    assert "was abandoned" not in caplog.text
     check_gallery_unchanged(path, tmp_path / "run", None)

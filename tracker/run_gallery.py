@@ -174,7 +174,11 @@ class GallerySaver:
         """
         if self.gallery is None or self.path is None or self._abandoned:
             return
-        self._job.wait(on_interrupt=self._interrupted)
+        try:
+            self._job.wait(on_interrupt=self._interrupted)
+        finally:
+            if self._abandoned:
+                self._say_how_the_abandoned_save_ended()
         self._take_outcome()
         if self.gallery.modified or not self.path.exists():
             try:
@@ -195,9 +199,21 @@ class GallerySaver:
         elif count == ABANDONING_INTERRUPT and self._pending is not None:
             self._abandoned = True
             self._pending.abandon()
+            self._notify(f"abandoning the save of the gallery {self.path}: stopping once the save has stopped")
+
+    def _say_how_the_abandoned_save_ended(self) -> None:
+        """Once the save a second interrupt abandoned has ended: whether it stopped (the file keeps the version it
+        had) or had begun replacing the file, past where it can stop (its fsync and rename), and completed."""
+        outcome = self._job.take_outcome()
+        if outcome is not None and isinstance(outcome[1], SaveAbandoned):
             self._notify(
-                f"abandoning the save of the gallery {self.path}: the file keeps the version it had, without this "
-                "run's changes since; stopping once the save has stopped"
+                f"the save of the gallery {self.path} was abandoned: the file keeps the version it had, without this "
+                "run's changes since"
+            )
+        elif outcome is not None and outcome[1] is None:
+            self._notify(
+                f"too late to abandon the save of the gallery {self.path}: it was already replacing the file and "
+                "completed (the file holds the gallery as that save took it)"
             )
 
     def _write(self, pending: PendingSave) -> None:
