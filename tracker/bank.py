@@ -412,7 +412,7 @@ class AppearanceBank:
         """Only candidate pairs (the CPU path): each track with candidates gets its bank compared with its own
         candidate detections, and only the real pairs are aggregated.
 
-        float32 banks: one BLAS call per track, its candidates (W, D) x its bank in place (D, K)
+        float32 banks: per track, its candidates (W, D) x its bank in place (D, K), by rows up to `_MATVEC_MAX_ROWS`
         (`_pair_products_float32`). bf16 banks: one bmm (B, W, D) x (B, D, K), where B covers the R tracks with
         candidates and W is the most candidates any of them has (when W reaches N, one matmul of all N detections
         against the B banks instead); when most slots take part, the banks are a view of the slot range (no
