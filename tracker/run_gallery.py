@@ -205,16 +205,23 @@ class GallerySaver:
         """Once the save a second interrupt abandoned has ended: whether it stopped (the file keeps the version it
         had) or had begun replacing the file, past where it can stop (its fsync and rename), and completed."""
         outcome = self._job.take_outcome()
-        if outcome is not None and isinstance(outcome[1], SaveAbandoned):
+        if outcome is None:
+            return
+        error = outcome[1]
+        if isinstance(error, SaveAbandoned):
             self._notify(
                 f"the save of the gallery {self.path} was abandoned: the file keeps the version it had, without this "
                 "run's changes since"
             )
-        elif outcome is not None and outcome[1] is None:
+        elif error is None:
             self._notify(
                 f"too late to abandon the save of the gallery {self.path}: it was already replacing the file and "
                 "completed (the file holds the gallery as that save took it)"
             )
+        elif isinstance(error, RecordNotWritten):  # (saved, its record not: said as it is)
+            self._notify(str(error))
+        else:  # (it failed on its own before its rename: the file was left as it was)
+            self._notify(f"the abandoned save of the gallery {self.path} failed ({error}): the file was left as it was")
 
     def _write(self, pending: PendingSave) -> None:
         """Write a background save and the record after it (in the worker thread); a failure is logged now."""
