@@ -586,6 +586,23 @@ def test_numbers_in_exponent_notation_are_numbers(tmp_path):
     raises_config_error("out of range", lambda: load_config(None, ["appearance.reid_evidence_per_second=1e9"]))
 
 
+def test_integers_read_as_they_are_written_not_as_yaml_1_1_octal_or_base_60(tmp_path):
+    """PyYAML's YAML 1.1 read `--set appearance.bank_capacity=010` as octal 8, and `1:20` as base-60 80, without a
+    word. Digits are decimal (YAML 1.2); hex and binary prefixes and `_` keep their meaning; base 60 is refused."""
+    written = {"010": 10, "0x10": 16, "0b101": 5, "1_000": 1000, "+012": 12, "7": 7}
+    for text, value in written.items():
+        assert load_config(None, [f"appearance.bank_capacity={text}"]).appearance.bank_capacity == value, text
+        path = tmp_path / "c.yaml"
+        path.write_text(f"appearance:\n  bank_capacity: {text}\n")
+        assert load_config(path).appearance.bank_capacity == value, text
+    raises_config_error(
+        "appearance.bank_capacity: expected", lambda: load_config(None, ["appearance.bank_capacity=1:20"])
+    )
+    path.write_text("appearance:\n  bank_capacity: 1:20\n")
+    with pytest.raises(ConfigError, match=r"line 2.*base-60"):
+        load_config(path)
+
+
 def test_huge_values_that_would_size_memory_are_refused_naming_the_key():
     """`classes.vote_seconds` x the frame rate is each track's class-vote window: 1.0e+9 s allocated hundreds of
     GiB on the first new track (MemoryError mid-run); 1e9 frames/s the same through `frame_rate`."""

@@ -24,7 +24,7 @@ _Config = TypeVar("_Config")
 
 def _parse_value(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # read as a file's value is (a SafeLoader: no objects)
     except yaml.YAMLError:
         return text
 
@@ -83,7 +83,25 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, 
     return loader.construct_mapping(node, deep=deep)
 
 
+def _construct_int(loader: _UniqueKeyLoader, node: yaml.ScalarNode) -> int:
+    """An integer as it reads: YAML 1.1 (PyYAML's) takes `010` for octal 8 and `1:20` for base-60 80, so
+    `--set appearance.bank_capacity=010` silently gave 8. Digits are decimal, as in YAML 1.2 (`010` is 10); `0x`,
+    `0b` and `_` between digits keep their meaning; base 60 is refused."""
+    text = str(loader.construct_scalar(node))
+    if ":" in text:
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"{text!r} would be read as a base-60 number (YAML 1.1); write the number in decimal",
+            node.start_mark,
+        )
+    digits = text.replace("_", "")
+    prefix = digits.lstrip("+-")[:2].lower()
+    return int(digits, 0) if prefix in ("0x", "0b") else int(digits, 10)
+
+
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def load_file(
