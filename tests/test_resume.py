@@ -94,6 +94,23 @@ def reference(clip, tmp_path, fake_models) -> dict[str, bytes]:
     return outputs(tmp_path / "whole", "walk")
 
 
+def test_an_aborted_run_says_that_it_can_be_resumed(clip, tmp_path, monkeypatch, fake_models, frame_clock, capsys):
+    """A second Ctrl-C aborts with no summary; it printed "track: interrupted" alone, so the user did not know the
+    run could go on. Now it names the checkpoint; an abort before the first checkpoint says nothing of resuming."""
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, kill)
+        assert main([str(clip), "--out", str(out), "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert f"--resume continues the run from {out / CHECKPOINT_NAME}" in err, err
+    with monkeypatch.context() as m:
+        m.setattr(run, "Checkpointer", lambda path, identity, every: Checkpointer(path, identity, 10**9))
+        stop_at(m, 1, kill)  # the first checkpoint comes after the first frame: none yet
+        assert main([str(clip), "--out", str(tmp_path / "early"), "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert "track: interrupted" in err and "--resume" not in err, err
+
+
 def test_a_killed_run_resumed_writes_the_outputs_of_an_uninterrupted_one(
     clip, reference, tmp_path, monkeypatch, frame_clock
 ):

@@ -301,7 +301,7 @@ def _track(argv: list[str]) -> int:
     except SourceError as exc:
         print(f"track: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_USER_ERROR
-    from tracker.run import TrackOptions, run_track
+    from tracker.run import RunAborted, TrackOptions, run_track
     from tracker.run_resume import AlreadyFinished
 
     if not args.verbose:  # OpenCV's own warnings (a camera index that does not open, a stream retried): our one line
@@ -350,8 +350,10 @@ def _track(argv: list[str]) -> int:
         message = " ".join(str(exc).split()) or type(exc).__name__  # one line, always
         print(f"track: error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print("track: interrupted", file=sys.stderr)
+        if isinstance(exc, RunAborted):  # no summary is printed after an abort: say here that the run can go on
+            print(f"track: the same command with --resume continues the run from {exc.checkpoint}", file=sys.stderr)
         return EXIT_INTERRUPTED
     if not args.quiet:
         print(summary.describe())

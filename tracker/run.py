@@ -24,7 +24,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -78,6 +78,7 @@ from tracker.wording import count
 
 __all__ = [
     "AlreadyFinished",
+    "RunAborted",
     "RunSummary",
     "TrackOptions",
     "load_run_config",
@@ -100,6 +101,30 @@ _STREAMS = ("url", "webcam")  # `resolve_source` kinds opened only when their tu
 # Decode and detect the next frame in a background thread (`Tracker.stream`): None lets `stream` decide (ahead
 # unless the detector is a PyTorch model; tools/bench_pipeline.py, stream vs update rows).
 DETECT_AHEAD: bool | None = None
+
+
+class RunAborted(KeyboardInterrupt):
+    """A run aborted by a second Ctrl-C (or a KeyboardInterrupt of the caller's) after it wrote a checkpoint: the
+    `checkpoint` file a `--resume` continues from (outputs are cut back to it then; at most one checkpoint interval
+    is tracked again)."""
+
+    def __init__(self, checkpoint: Path) -> None:
+        super().__init__(f"aborted; {checkpoint} resumes the run")
+        self.checkpoint = checkpoint
+
+
+@contextmanager
+def _aborted_with_checkpoint(folder: Callable[[], Path | None]) -> Iterator[None]:
+    """An abort (KeyboardInterrupt) inside raises `RunAborted` when the run's `folder()` holds a checkpoint, so
+    that the command can say the run can go on (a first Ctrl-C's summary says it; an abort printed no summary)."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        where = folder()
+        checkpoint = None if where is None else where / CHECKPOINT_NAME
+        if isinstance(exc, RunAborted) or checkpoint is None or not checkpoint.exists():
+            raise
+        raise RunAborted(checkpoint) from exc
 
 
 @dataclass(frozen=True)
@@ -341,7 +366,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         or one made with another ReID model. ResumeError: `--resume` with several sources, a live source, no
         checkpoint, a checkpoint of another run or a damaged one, or a `max_frames` its run already reached.
         AlreadyFinished: `--resume` of a run that finished. FolderInUse: another live run is writing into the
-        output folder, or uses the gallery file (`tracker.io.lock`).
+        output folder, or uses the gallery file (`tracker.io.lock`). RunAborted: a KeyboardInterrupt (a second
+        Ctrl-C) once a checkpoint was written, naming it (before that: the KeyboardInterrupt as it came).
     """
     notify = notify or log.warning
     _check_display(options.show)
@@ -377,6 +403,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     # The output folder is locked from here to the end: another run into it (or a resume of it) is refused now,
     # before any model loads, and this run's lock goes however it ends (the kernel drops it if the process dies).
     with ExitStack() as held:
+        held.enter_context(_aborted_with_checkpoint(lambda: out))  # (left last: the folder's lock is gone by then)
         if out is not None:
             held.enter_context(FolderLock(out))
         checkpoint = None
