@@ -83,10 +83,11 @@ def test_trace_sequence_with_images_and_either_compensation():
     [
         (["--ids", "a,b"], "argument --ids: track IDs must be positive integers separated by commas, got 'a,b'"),
         (["--ids", "0"], "argument --ids: track IDs start at 1"),
-        (["--ids", "1", "--frames", "x"], "argument --frames: a frame or a range FIRST-LAST"),
+        (["--ids", "1", "--frames", "x"], "argument --frames: a frame, a range FIRST-LAST or FIRST-"),
         (["--ids", "1", "--frames", "9-3"], "with 1 <= FIRST <= LAST, got '9-3'"),
         (["--ids", "1", "--set", "motion.nope=1"], "unknown config key"),
         (["--ids", "1"], "no such folder"),
+        (["--ids", "1", "--frames", "0-"], "with 1 <= FIRST <= LAST, got '0-'"),
     ],
 )
 def test_bad_arguments_give_one_error_line_not_a_traceback(tmp_path, capsys, args, says):
@@ -100,3 +101,15 @@ def test_bad_arguments_give_one_error_line_not_a_traceback(tmp_path, capsys, arg
     error_lines = [line for line in err.splitlines() if "error:" in line]
     assert len(error_lines) == 1 and says in error_lines[0], err
     assert "Traceback" not in err
+
+
+def test_frames_to_the_end_and_a_seqinfo_path_are_understood(tmp_path, capsys):
+    """`--frames 3-` read as frame 3 alone; a sequence's seqinfo.ini (as a shell completes the path) was refused
+    naming `--data`, an option this tool does not have. Now FIRST- runs to the last frame, and the file's folder is
+    the sequence."""
+    tool = load_tool("stage1_trace")
+    assert tool._frames("3-") == (3, None) and tool._frames("3") == (3, 3) and tool._frames("3-5") == (3, 5)
+    with pytest.raises(SystemExit):
+        tool.main([str(tmp_path / "seq" / "seqinfo.ini"), "--ids", "1"])
+    err = capsys.readouterr().err
+    assert f"no such folder: {tmp_path / 'seq'}" in err and "--data" not in err, err

@@ -164,16 +164,19 @@ def _ids(text: str) -> set[int]:
     return ids
 
 
-def _frames(text: str) -> set[int]:
-    """`--frames`: a frame FIRST or a range FIRST-LAST, 1 <= FIRST <= LAST (the core counts frames from 1)."""
-    first, _, last = text.partition("-")
+def _frames(text: str) -> tuple[int, int | None]:
+    """`--frames`: a frame FIRST, a range FIRST-LAST, or FIRST- (to the sequence's last frame), 1 <= FIRST <= LAST
+    (the core counts frames from 1), as (FIRST, LAST or None)."""
+    first, dash, last = text.partition("-")
     try:
-        low, high = int(first), int(last or first)
+        low, high = int(first), (int(last) if last else None if dash else int(first))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"a frame or a range FIRST-LAST of frames from 1, got {text!r}") from None
-    if not 1 <= low <= high:
+        raise argparse.ArgumentTypeError(
+            f"a frame, a range FIRST-LAST or FIRST- of frames from 1, got {text!r}"
+        ) from None
+    if not 1 <= low <= (low if high is None else high):
         raise argparse.ArgumentTypeError(f"a frame or a range FIRST-LAST with 1 <= FIRST <= LAST, got {text!r}")
-    return set(range(low, high + 1))
+    return low, high
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,10 +187,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compensation", default=None, help="motion.camera_compensation (default: the config's)")
     parser.add_argument("--ids", required=True, type=_ids, help="track IDs, comma-separated")
     parser.add_argument(
-        "--frames", default=None, type=_frames, help="a frame or range FIRST-LAST (default: every frame)"
+        "--frames", default=None, type=_frames, help="a frame, a range FIRST-LAST or FIRST- (default: every frame)"
     )
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override, repeatable")
     args = parser.parse_args(argv)
+    if args.sequence.name == "seqinfo.ini":  # the sequence's own file, as a shell completes it: its folder
+        args.sequence = args.sequence.parent
     try:  # a wrong sequence, variant, key or weights path: one line, not a traceback
         sets = list(args.set) + ([f"motion.camera_compensation={args.compensation}"] if args.compensation else [])
         cfg = load_config(None, sets)
@@ -198,13 +203,17 @@ def main(argv: list[str] | None = None) -> int:
         inputs = load_inputs(seq, args.detections, cfg, None)
     except (OSError, ValueError) as exc:  # (ConfigError is a ValueError)
         parser.error(str(exc))
-    if args.frames is not None and max(args.frames) > len(inputs.frames):
-        parser.error(f"{seq.name} has frames 1-{len(inputs.frames)}, --frames asks for up to {max(args.frames)}")
+    frames = None
+    if args.frames is not None:
+        low, high = args.frames
+        if max(low, high or low) > len(inputs.frames):
+            parser.error(f"{seq.name} has frames 1-{len(inputs.frames)}, --frames asks for {max(low, high or low)}")
+        frames = set(range(low, (high or len(inputs.frames)) + 1))
     tracker = Tracker(cfg if inputs.appearance else cfg.replace(MOTION_ONLY), frame_rate=seq.info.frame_rate)
     numbers = range(seq.first, seq.first + len(inputs.frames))
     images = (cv2.imread(str(seq.info.image_path(n))) for n in numbers) if seq.has_all_images else None
     images = images if images is not None else [None] * len(inputs.frames)
-    trace = StageTrace(args.ids, args.frames)
+    trace = StageTrace(args.ids, frames)
     size = (seq.info.height, seq.info.width) if seq.info.height > 0 and seq.info.width > 0 else None
     lines = trace_sequence(tracker, inputs.frames, images, size, trace)
     if lines:
