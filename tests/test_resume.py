@@ -364,6 +364,23 @@ def test_a_resume_never_replaces_a_gallery_another_run_saved_meanwhile(
     assert gallery.read_bytes() == theirs and (out / CHECKPOINT_NAME).exists()
 
 
+def test_a_resume_does_not_write_back_a_gallery_removed_meanwhile(tmp_path, monkeypatch, frame_clock, capsys):
+    """The gallery file is deleted after the run stopped (it holds biometric-like data): the resume is refused, as
+    before, but saying what it would do (write the file again) instead of "lose that run's identities" (no other
+    run is involved), and nothing is written."""
+    args, _other, gallery, out = _gallery_runs(tmp_path, monkeypatch)
+    with monkeypatch.context() as m:
+        stop_at(m, 25, kill)
+        assert main([*args, "--out", str(out)]) == 130
+    gallery.unlink()
+    capsys.readouterr()
+    assert main([*args, "--resume", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"the gallery {gallery} was removed after the run in {out} stopped" in err, err
+    assert "would write it again" in err and "another run" not in err, err
+    assert not gallery.exists() and (out / CHECKPOINT_NAME).exists()
+
+
 @pytest.mark.parametrize("another_run_saved", [False, True], ids=["own-file", "another-run-saved-after"])
 def test_a_run_killed_between_its_gallery_save_and_its_record_resumes(
     tmp_path, monkeypatch, frame_clock, capsys, another_run_saved

@@ -67,12 +67,18 @@ def check_gallery_unchanged(gallery: Path, out: Path, at_checkpoint: tuple[str, 
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ResumeError(f"{record} cannot be read ({exc}): resuming could overwrite another run's gallery") from None
     now = file_version(gallery)
-    if (None if now is None else list(now)) not in left:
+    if (None if now is None else list(now)) in left:
+        return
+    if now is None:  # deleted on purpose, maybe (it holds biometric-like data): not written back unasked
         raise ResumeError(
-            f"the gallery {gallery} was {'removed' if now is None else 'saved by another run'} after the run in {out} "
-            "stopped; resuming would replace it with this run's checkpoint and lose that run's identities: start a "
-            "new run instead (without --resume)"
+            f"the gallery {gallery} was removed after the run in {out} stopped; resuming would write it again from "
+            "this run's checkpoint, with the identities it held then: put the file back, or start a new run instead "
+            "(without --resume)"
         )
+    raise ResumeError(
+        f"the gallery {gallery} was saved by another run after the run in {out} stopped; resuming would replace it "
+        "with this run's checkpoint and lose that run's identities: start a new run instead (without --resume)"
+    )
 
 
 def recorded_versions(record: dict[str, Any]) -> list[list[int] | None]:
