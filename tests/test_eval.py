@@ -789,6 +789,20 @@ def test_files_saved_with_a_windows_byte_order_mark_are_read(tmp_path):
     assert scores[1]["FN"] == 2 and scores[1] == scores[0]
 
 
+def test_gt_with_blank_and_comment_lines_is_scored_like_the_plain_file(tmp_path):
+    """Our reader skips blank and `#` lines in gt.txt, as numpy does; TrackEval stopped with a traceback on them after
+    everything was tracked. Such a file is scored like the same rows without them."""
+    plain = write_sequence(tmp_path / "plain", "NOTES", _two_people(6, 10), 6)
+    noted = write_sequence(tmp_path / "noted", "NOTES", _two_people(6, 10), 6)
+    lines = (noted / "gt" / "gt.txt").read_text().splitlines()
+    lines = ["# frame,id,left,top,width,height,flag,class,visibility", *lines[:3], "", *lines[3:], "  ", ""]
+    (noted / "gt" / "gt.txt").write_text("\n".join(lines) + "\n")
+    result = tmp_path / "NOTES.txt"
+    np.savetxt(result, np.array(_two_people(5, 10)), delimiter=",", fmt="%g")
+    scores = [score_results(find_sequences(root), {"NOTES": result})["COMBINED"] for root in (plain, noted)]
+    assert scores[1]["FN"] == 2 and scores[1] == scores[0]
+
+
 def test_detector_on_frames_named_otherwise_names_the_image_it_looked_for(shared_weights, tmp_path, capsys):
     seq_root = write_sequence(tmp_path / "data", "NUMBERED", _two_people(3, 10), 3)
     (seq_root / "img1").mkdir()

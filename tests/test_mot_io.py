@@ -94,6 +94,10 @@ def test_sequence_info_and_present_images(tmp_path: Path) -> None:
     assert (info.name, info.frame_rate, info.length, info.width, info.height) == ("TOY", 25.0, 5, 640, 480)
     assert info.image_path(2) == tmp_path / "img1" / "000002.jpg"
     assert info.frames_with_images() == 3, "stops at the first missing image (shared MOT17 holds a few frames)"
+    (tmp_path / "img1" / "000005.jpg").write_bytes(b"")  # first and last present, frame 4 missing in the middle
+    assert info.frames_with_images() == 3, "a gap in the middle stops it too (it counted all 5 and frame 4 failed)"
+    (tmp_path / "img1" / "000004.jpg").write_bytes(b"")
+    assert info.frames_with_images() == 5
 
 
 def test_sequence_info_errors(tmp_path: Path) -> None:

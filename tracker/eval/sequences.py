@@ -287,11 +287,14 @@ class Sequence:
     @property
     def gt_needs_rewrite(self) -> bool:
         """Whether the scorer must be given `ground_truth()` rather than gt/gt.txt itself: val-half, gt rows
-        with fewer columns than TrackEval reads, or a file starting with a UTF-8 byte-order mark."""
+        with fewer columns than TrackEval reads, a file starting with a UTF-8 byte-order mark, or one with blank or
+        `#` comment lines (our reader skips them, as numpy does; TrackEval stopped on them with a traceback)."""
         if self.first != 1 or self.last != self.info.length:
             return True
         if self.gt_bytes.startswith(_UTF8_BOM):
             return True  # TrackEval would read the first frame as "\ufeff1"
+        if b"#" in self.gt_bytes or any(not line.strip() for line in self.gt_bytes.splitlines()):
+            return True
         gt = self.gt_rows
         return bool(len(gt)) and gt.shape[1] < _SCORED_GT_COLUMNS
 

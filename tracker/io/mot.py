@@ -68,11 +68,14 @@ class SequenceInfo:
         return self.image_dir / f"{frame:06d}{self.image_ext}"
 
     def frames_with_images(self) -> int:
-        """How many frames from 1 on have their image present (stops at the first missing one)."""
-        if self.image_path(self.length).is_file() and self.image_path(1).is_file():
-            return self.length  # the common case, without a stat per frame
+        """How many frames from 1 on have their image present (stops at the first missing one, also one missing
+        in the middle of the folder: every frame is checked, against one listing of the folder)."""
+        try:
+            present = set(os.listdir(self.image_dir))
+        except OSError:  # no image folder (det.txt only) or one that cannot be read: no frame has its image
+            return 0
         count = 0
-        while count < self.length and self.image_path(count + 1).is_file():
+        while count < self.length and self.image_path(count + 1).name in present:
             count += 1
         return count
 
@@ -163,7 +166,9 @@ def parse_mot_rows(data: bytes, path: str | Path) -> np.ndarray:
     if not text.strip():
         return np.zeros((0, RESULT_COLUMNS))
     try:
-        return np.loadtxt(io.StringIO(text, newline=None), delimiter=",", ndmin=2)
+        # a line of spaces only is blank, as it reads in an editor (numpy read it as a row of one empty column)
+        lines = (line if line.strip() else "\n" for line in io.StringIO(text, newline=None))
+        return np.loadtxt(lines, delimiter=",", ndmin=2)
     except ValueError as exc:  # numpy counts rows from 0 or from 1, skipping blank lines: say the file's line
         raise ValueError(f"{path}: not a MOTChallenge csv ({_first_bad_line(text) or exc})") from None
 
