@@ -48,6 +48,19 @@ def test_unmatched_boxes_and_mot17_distractors_are_ignored():
     assert counts.revivals == 0 and counts.returns == 0
 
 
+@pytest.mark.parametrize("benchmark", ["MOT15", "MOT17"])
+def test_gt_rows_flagged_zero_are_not_people_to_recall_in_either_format(benchmark):
+    """TrackEval drops gt rows whose flag (column 7) is 0 for MOT15 as for MOT17; RevR counted them for MOT15, so a
+    person marked to ignore who came back under a new ID was a missed return."""
+    before, after = range(1, 11), range(26, 41)
+    gt = rows({(1, 0.0): [*before, *after]})
+    gt[:, 6], gt[:, 7] = 0, 1 if benchmark == "MOT17" else -1  # MOT17's class 1 (pedestrian); MOT15 has none
+    results = rows({(1, 0.0): before, (2, 0.0): after})
+    assert revival_counts(gt, results, FPS, benchmark=benchmark).returns == 0
+    gt[:, 6] = 1
+    assert revival_counts(gt, results, FPS, benchmark=benchmark) == RevivalCounts(returns=1, kept_returns=0)
+
+
 @pytest.mark.parametrize("fps", [5, 30])
 def test_the_gap_is_one_second_at_any_frame_rate(fps):
     gt = rows({(1, 0.0): [*range(1, 11), *range(11 + fps, 20 + fps)]})

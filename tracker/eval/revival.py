@@ -12,7 +12,8 @@ tracker:
   whose boxes before and after the gap match the same ground-truth person (returns where either side matches
   nobody cannot be judged and are not counted).
 
-Gt rows are those TrackEval scores as pedestrians: MOT17 format keeps class 1 with a non-zero `conf` flag.
+Gt rows are those TrackEval scores as pedestrians: a non-zero `conf` flag (column 7) in both formats, and in MOT17
+format class 1.
 """
 
 from __future__ import annotations
@@ -119,10 +120,12 @@ def revival_counts(gt: np.ndarray, results: np.ndarray, frame_rate: float, bench
         gt: (G, >=6) MOTChallenge gt rows (frame, id, left, top, width, height, flag, class, ...).
         results: (R, >=6) MOTChallenge result rows of one tracker, frames numbered like `gt`.
         frame_rate: frames per second (turns MIN_GAP_SECONDS into frames).
-        benchmark: "MOT17" keeps only gt class 1 with a non-zero flag; "MOT15" keeps every gt row.
+        benchmark: gt rows with a zero flag are dropped in both formats; "MOT17" also keeps only gt class 1.
     """
+    if len(gt) and gt.shape[1] > _FLAG_COLUMN:  # TrackEval ignores flag-0 rows in both formats
+        gt = gt[gt[:, _FLAG_COLUMN] != 0]
     if benchmark == _MOT17 and len(gt) and gt.shape[1] > _CLASS_COLUMN:
-        gt = gt[(gt[:, _CLASS_COLUMN] == _PEDESTRIAN) & (gt[:, _FLAG_COLUMN] != 0)]
+        gt = gt[gt[:, _CLASS_COLUMN] == _PEDESTRIAN]
     min_gap = max(1, frames_at_least(MIN_GAP_SECONDS, frame_rate))
     # Presence: every frame an ID is in the results (precision) / matched to a box (recall).
     by_track: dict[int, list[tuple[int, int]]] = {}  # track id -> [(frame, gt id)] of frames it matched someone
