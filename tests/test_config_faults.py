@@ -793,3 +793,21 @@ def test_a_malformed_override_is_not_blamed_on_a_faulty_file(tmp_path, overrides
     with pytest.raises(ConfigError) as caught:
         load_config(bad, overrides=overrides)
     assert str(caught.value).startswith(said), str(caught.value)
+
+
+@pytest.mark.parametrize("device", ["gpu", "cuda:x", "CPU", "cuda0", "mps", "cuda:-1"])
+def test_a_device_that_is_not_one_is_refused_on_loading_naming_its_line(tmp_path, device):
+    """`device: gpu` loaded, and the ValueError came only when a Tracker was built, naming no file or line (after a
+    `track eval` had read every sequence). The file's line and the accepted forms are named on loading."""
+    path = tmp_path / "site.yaml"
+    path.write_text(f"# site\ndevice: {device}\n")
+    err = raises_config_error("device", lambda: load_config(path), also="auto, cpu, cuda or cuda:N")
+    assert str(err).startswith(f"{path}: line 2: "), str(err)
+    raises_config_error("device", lambda: load_config(None, overrides=[f"device={device}"]))
+
+
+@pytest.mark.parametrize("device", ["auto", "cpu", "cpu:0", "cuda", "cuda:0", "cuda:3"])
+def test_every_device_form_loads_whatever_this_machine_has(device):
+    """cuda and cuda:N load on a machine without CUDA (a config written for the GPU server): building a Tracker from
+    it is what says CUDA is missing here."""
+    assert load_config(None, overrides=[f"device={device}"]).device == device

@@ -87,27 +87,28 @@ def test_auto_prefers_cuda_when_present(one_gpu):
     assert resolve_device("auto") == torch.device("cuda")
 
 
-# Explicit ids: a parameter id "gpu" would become the `gpu` marker keyword, which conftest skips without CUDA.
+# Explicit ids keep the test ids free of odd characters ("", "cpu,cuda").
 BAD_NAMES = ["gpu", "GPU", "CPU", "tpu", "", "cuda:x", "cuda:-1", "cuda0", "0", "cpu,cuda"]
 
 
 @pytest.mark.parametrize("name", BAD_NAMES, ids=[f"name{i}" for i in range(len(BAD_NAMES))])
 def test_unknown_device_strings_are_a_clear_error(name):
-    """One short line naming what is accepted: `device=gpu` used to end with torch's ~20 device types. An empty
-    value is the config's own error, when it is loaded (usr39: every empty string key), before a device is looked at."""
+    """One short line naming what is accepted: `device=gpu` used to end with torch's ~20 device types, and came only
+    when a Tracker was built. The config refuses it on loading; `resolve_device` (a caller's own string) too."""
     if not name:
         single_line_value_error(lambda: load_config(None, overrides={"device": name}), "device", "no value given")
         return
-    cfg = load_config(None, overrides={"device": name})
-    error = single_line_value_error(lambda: Tracker(cfg, frame_rate=30), "device", repr(name))
+    error = single_line_value_error(lambda: load_config(None, overrides={"device": name}), "device", repr(name))
+    assert "use auto, cpu, cuda or cuda:N" in str(error) and "mkldnn" not in str(error), str(error)
+    error = single_line_value_error(lambda: resolve_device(name), "device", repr(name))
     assert "use auto, cpu, cuda or cuda:N" in str(error) and "mkldnn" not in str(error), str(error)
 
 
 @pytest.mark.parametrize("name", ["mps", "meta", "xla", "xpu"])
 def test_unsupported_torch_devices_are_a_clear_error(name):
     """Valid torch device types the tracker does not support are refused up front, not at the first frame."""
-    cfg = load_config(None, overrides={"device": name})
-    single_line_value_error(lambda: Tracker(cfg, frame_rate=30), "device", "not supported")
+    single_line_value_error(lambda: load_config(None, overrides={"device": name}), "device", "cuda:N")
+    single_line_value_error(lambda: resolve_device(name), "device", "not supported")
 
 
 @pytest.mark.parametrize("name", ["cpu", "cpu:0"])

@@ -10,6 +10,7 @@ YAML reading and overrides `tracker.config_load`.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,10 @@ MAX_FRAME_RATE = 1000.0
 """Frames/s, the most any frame rate may be (config keys, `Tracker(frame_rate=)`, `track --fps`): beyond the cameras
 people are tracked with; per-second windows (the class vote) hold this many frames a second."""
 MAX_VOTE_SECONDS = 10.0  # classes.vote_seconds at most: a vote window of 10 s x MAX_FRAME_RATE floats per track
+
+
+DEVICE_FORMS = "auto, cpu, cuda or cuda:N"  # the `device` values accepted (torch's names, lower case)
+_DEVICE_FORM = re.compile(r"auto|cpu(:0)?|cuda(:[0-9]+)?")  # cpu:0 is torch's name of the CPU too
 
 
 @dataclass(frozen=True)
@@ -600,7 +605,11 @@ class TrackerConfig(Section):
     batch: BatchConfig = field(default_factory=BatchConfig)
 
     def check_relations(self, prefix: str) -> None:
-        """The believed frame rates form a range (`Section.check_relations`)."""
+        """`device` is one of the accepted forms, and the believed frame rates form a range
+        (`Section.check_relations`). Whether this machine has that device is for `tracker.device.resolve_device`
+        (a config written for the GPU server loads anywhere)."""
+        if not _DEVICE_FORM.fullmatch(self.device):
+            raise ConfigError(f"device: {self.device!r} is not a device; use {DEVICE_FORMS}", key="device")
         if self.min_frame_rate > self.max_frame_rate:
             low, high = self.min_frame_rate, self.max_frame_rate
             raise ConfigError(f"min_frame_rate ({low}) must not exceed max_frame_rate ({high})", key="min_frame_rate")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["resolve_device"]
+from tracker.config import DEVICE_FORMS
 
-VALID_DEVICES = "auto, cpu, cuda or cuda:N"  # what `resolve_device` accepts, for its error messages
+__all__ = ["resolve_device"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -20,12 +20,12 @@ def resolve_device(name: str) -> torch.device:
     try:
         device = torch.device(name)
     except (RuntimeError, TypeError):  # torch's message lists its ~20 device types, most of which we do not run on
-        raise ValueError(f"device: {name!r} is not a device; use {VALID_DEVICES}") from None
+        raise ValueError(f"device: {name!r} is not a device; use {DEVICE_FORMS}") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise ValueError(f"device: {name!r} was requested but CUDA is not available here; use device=cpu or auto")
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise ValueError(f"device: {name!r} does not exist; this machine has {torch.cuda.device_count()} GPU(s)")
     elif device.type != "cpu":
-        raise ValueError(f"device: {name!r} is not supported; use {VALID_DEVICES}")
+        raise ValueError(f"device: {name!r} is not supported; use {DEVICE_FORMS}")
     return device
