@@ -1022,3 +1022,17 @@ def test_a_peer_named_twice_runs_once():
     args = command_parser(compare=True).parse_args(["--data", "d", "--peers", "bytetrack", "OC-SORT", "ByteTrack"])
     trackers = _trackers(args, True, any_embeddings=True, any_images=False, cmc=False, say=print)
     assert trackers == [OURS, "ByteTrack", "OC-SORT"]
+
+
+def test_a_folder_mixing_mot15_and_mot17_formats_is_refused_before_tracking_naming_a_sequence_of_each(tmp_path, capsys):
+    """Their gt is read differently, so TrackEval cannot score them together: that error came after every sequence
+    was tracked, naming none. It comes first, naming one sequence of each format and how to score them apart."""
+    data = tmp_path / "data"
+    write_sequence(data, "OLD", _two_people(4, 10), 4)
+    write_sequence(data, "NEW", [[*row[:6], 1, 1, 1.0] for row in _two_people(4, 10)], 4)
+    out = tmp_path / "out"
+    args = ["--data", str(data), "--detections", "public", "--workers", "1", "--out", str(out)]
+    assert eval_main([*args, "--cache-dir", str(tmp_path / "cache")]) == 2
+    err = capsys.readouterr().err
+    assert "NEW" in err and "OLD" in err and "MOT15" in err and "MOT17" in err and "--sequences" in err, err
+    assert not out.exists(), "refused before anything was tracked or written"

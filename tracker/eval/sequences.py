@@ -325,12 +325,14 @@ def require_ground_truth(sequences: list[Sequence]) -> None:
         FileNotFoundError: some sequence has no gt/gt.txt (the message names the file, how to leave the
             sequence out, and that `track SEQ` tracks a sequence without scoring it).
         ValueError: a gt.txt is not a MOTChallenge csv, or has a frame that is not a whole number in
-            1..seqLength (the message names the file and the frame).
+            1..seqLength (the message names the file and the frame); MOT15- and MOT17-format sequences together
+            (TrackEval reads their gt differently: the message names one of each).
     """
     missing = [s for s in sequences if not (s.info.root / "gt" / "gt.txt").is_file()]
     if not missing:
         for seq in sequences:
             _check_gt_frames(seq)
+        _require_one_format(sequences)
         return
     first = missing[0].info.root
     others = f" (and {len(missing) - 1} more sequence(s) without one)" if len(missing) > 1 else ""
@@ -339,6 +341,17 @@ def require_ground_truth(sequences: list[Sequence]) -> None:
         f"{missing[0].name}: no ground truth to score against ({first / 'gt' / 'gt.txt'} is missing){others}"
         f"{leave_out}; `track {first}` tracks a sequence without scoring it"
     )
+
+
+def _require_one_format(sequences: list[Sequence]) -> None:
+    """TrackEval scores one format per call (MOT17's class and flag columns, MOT15 without): refuse a mix up front."""
+    by_format = {seq.benchmark: seq for seq in sequences}
+    if len(by_format) > 1:
+        named = ", ".join(f"{seq.name} is {fmt}" for fmt, seq in sorted(by_format.items()))
+        raise ValueError(
+            f"cannot score MOT15- and MOT17-format ground truth together ({named}: the MOT17 format has class and "
+            "visibility columns); run one format at a time with --sequences NAME..."
+        )
 
 
 def require_public_detections(sequences: list[Sequence]) -> None:
