@@ -840,19 +840,22 @@ def test_frames_replaced_in_place_are_not_served_the_cached_detections_and_embed
 
 def test_repeated_detection_rows_and_an_empty_ground_truth_are_said(tmp_path, capsys):
     """A det.txt with rows written twice is tracked as it is (every tracker pays the copies as false positives),
-    and a gt.txt with no box in the evaluated frames scores every tracker 0: both silently before; now each is one
-    line of the run's output naming the sequence."""
+    and a gt.txt with no one to score in the evaluated frames (no box, or every box flagged 0) scores every tracker 0:
+    both silently before; now each is one line of the run's output naming the sequence."""
     doubled = write_sequence(tmp_path / "data", "DOUBLED", _two_people(4, 10), 4)
     rows = np.array(_two_people(4, 7))
     np.savetxt(doubled / "det" / "det.txt", np.vstack([rows, rows[:3]]), delimiter=",", fmt="%g")
     empty = write_sequence(tmp_path / "data", "EMPTY", _two_people(4, 10), 4)
     (empty / "gt" / "gt.txt").write_text("")
     np.savetxt(empty / "det" / "det.txt", rows, delimiter=",", fmt="%g")
+    ignored = write_sequence(tmp_path / "data", "IGNORED", [[*r[:6], 0, *r[7:]] for r in _two_people(4, 10)], 4)
+    np.savetxt(ignored / "det" / "det.txt", rows, delimiter=",", fmt="%g")  # every gt row flagged 0: no one either
     args = ["--data", str(tmp_path / "data"), "--detections", "public", "--workers", "1", "--out", str(tmp_path / "o")]
     assert eval_main([*args, "--cache-dir", str(tmp_path / "cache")]) == 0
     out = capsys.readouterr().out
     assert "det.txt repeats rows exactly (each is tracked as a box of its own): DOUBLED (3)" in out
-    assert "gt.txt has no boxes in the evaluated frames (every tracker scores 0): EMPTY" in out
+    said = "gt.txt has no one to score in the evaluated frames (no rows, or all flagged 0 or of other classes): "
+    assert f"{said}HOTA and IDF1 are 0 and MOTA meaningless for EMPTY, IGNORED" in out, out
 
 
 def test_our_result_rows_are_numbered_as_the_ground_truth_frames(tmp_path):

@@ -27,7 +27,13 @@ from tracker.eval.report import format_table, write_chart, write_csv, write_summ
 from tracker.eval.revival import revival_scores
 from tracker.eval.runner import OURS, OURS_NO_CMC, RunResult, load_all_inputs, parallel_map, run_all
 from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
-from tracker.eval.sequences import Sequence, find_sequences, require_ground_truth, require_public_detections
+from tracker.eval.sequences import (
+    Sequence,
+    find_sequences,
+    require_ground_truth,
+    require_public_detections,
+    scored_gt_rows,
+)
 from tracker.eval.variants import default_variants_dir, parse_variants, variant_sequences
 from tracker.io.mot import make_output_folder
 from tracker.io.strict_json import write_json_atomic
@@ -258,9 +264,12 @@ def _report(
     refused = [f"{r.sequence} ({r.invalid_embeddings})" for r in results if r.tracker == OURS and r.invalid_embeddings]
     if refused:
         say(f"NaN, infinite or zero embeddings, those detections matched by motion only: {', '.join(refused)}")
-    unscored = [s.name for s in sequences if not len(s.ground_truth())]
-    if unscored:
-        say(f"gt.txt has no boxes in the evaluated frames (every tracker scores 0): {', '.join(unscored)}")
+    unscored = [s.name for s in sequences if not len(scored_gt_rows(s.ground_truth(), s.benchmark))]
+    if unscored:  # TrackEval's COMBINED MOTA then counts every reported box against none: -100 x boxes
+        say(
+            "gt.txt has no one to score in the evaluated frames (no rows, or all flagged 0 or of other classes): "
+            f"HOTA and IDF1 are 0 and MOTA meaningless for {', '.join(unscored)}"
+        )
     # compensation estimates the motion from the images: without all of them it is off (scores as with `none`)
     uncompensated = (
         [s.name for s in sequences if not s.has_all_images] if cfg.motion.camera_compensation != "none" else []

@@ -28,7 +28,7 @@ import numpy as np
 
 from tracker.assignment import linear_assignment
 from tracker.association import iou_matrix
-from tracker.eval.sequences import Sequence
+from tracker.eval.sequences import Sequence, scored_gt_rows
 from tracker.frame_rate import frames_at_least
 from tracker.io.mot import RESULT_COLUMNS, read_mot_rows, tlwh_to_xyxy
 
@@ -38,9 +38,6 @@ REVIVAL_METRICS = ("RevP", "RevR", "Revivals", "Returns")
 """Columns: revival precision and recall (fractions), revivals judged, gt returns after a gap."""
 MIN_IOU = 0.5  # a result box matches a gt box at this IoU (CLEAR MOT's threshold)
 MIN_GAP_SECONDS = 1.0  # an absence at least this long makes a return a revival
-_PEDESTRIAN = 1  # MOT17 gt class of pedestrians
-_CLASS_COLUMN, _FLAG_COLUMN = 7, 6
-_MOT17 = "MOT17"
 
 
 @dataclass(frozen=True)
@@ -122,10 +119,7 @@ def revival_counts(gt: np.ndarray, results: np.ndarray, frame_rate: float, bench
         frame_rate: frames per second (turns MIN_GAP_SECONDS into frames).
         benchmark: gt rows with a zero flag are dropped in both formats; "MOT17" also keeps only gt class 1.
     """
-    if len(gt) and gt.shape[1] > _FLAG_COLUMN:  # TrackEval ignores flag-0 rows in both formats
-        gt = gt[gt[:, _FLAG_COLUMN] != 0]
-    if benchmark == _MOT17 and len(gt) and gt.shape[1] > _CLASS_COLUMN:
-        gt = gt[gt[:, _CLASS_COLUMN] == _PEDESTRIAN]
+    gt = scored_gt_rows(gt, benchmark)
     min_gap = max(1, frames_at_least(MIN_GAP_SECONDS, frame_rate))
     # Presence: every frame an ID is in the results (precision) / matched to a box (recall).
     by_track: dict[int, list[tuple[int, int]]] = {}  # track id -> [(frame, gt id)] of frames it matched someone

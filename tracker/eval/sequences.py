@@ -25,6 +25,7 @@ __all__ = [
     "public_scores",
     "require_ground_truth",
     "require_public_detections",
+    "scored_gt_rows",
     "val_half_frames",
 ]
 
@@ -37,6 +38,8 @@ _VISIBILITY_COLUMN = 8  # MOT16/17 gt: visible fraction; MOT15 format: -1 or a g
 _MOT17_GT_COLUMNS = 9
 _MIN_GT_COLUMNS = 6  # frame, id, left, top, width, height: shorter gt rows are an error
 _SCORED_GT_COLUMNS = 7  # TrackEval reads column 7 (conf: 0 marks a box not to score); 6-column gt gets 1
+_FLAG_COLUMN = _SCORE_COLUMN  # gt's column 7 (0-based 6): 0 marks a box not to score, in both formats
+_PEDESTRIAN = 1  # MOT16/17 gt class scored as pedestrians
 _GT_PAD = (1.0, -1.0, -1.0, -1.0)  # conf 1 (scored), then MOT15's unused x, y, z
 _MOT17_KEPT_DETECTOR = "FRCNN"  # of MOT17's three copies of each sequence, the one evaluated
 _MOT17_OTHER_DETECTORS = ("DPM", "SDP")
@@ -315,6 +318,16 @@ def _check_gt_frames(seq: Sequence) -> None:
             f"{gt}: frames up to {frames.max():g}, beyond seqLength={seq.info.length} in "
             f"{seq.info.root / 'seqinfo.ini'}"
         )
+
+
+def scored_gt_rows(gt: np.ndarray, benchmark: str) -> np.ndarray:
+    """The rows of gt `gt` (G, >= 6) that TrackEval scores as people: a non-zero flag (column 7) in both formats,
+    and in "MOT17" format class 1 (pedestrian). Its other MOT17 rows are distractors or ignored classes."""
+    if len(gt) and gt.shape[1] > _FLAG_COLUMN:
+        gt = gt[gt[:, _FLAG_COLUMN] != 0]
+    if benchmark == "MOT17" and len(gt) and gt.shape[1] > _CLASS_COLUMN:
+        gt = gt[gt[:, _CLASS_COLUMN] == _PEDESTRIAN]
+    return gt
 
 
 def require_ground_truth(sequences: list[Sequence]) -> None:
