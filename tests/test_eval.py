@@ -1039,3 +1039,43 @@ def test_a_folder_mixing_mot15_and_mot17_formats_is_refused_before_tracking_nami
     err = capsys.readouterr().err
     assert "NEW" in err and "OLD" in err and "MOT15" in err and "MOT17" in err and "--sequences" in err, err
     assert not out.exists(), "refused before anything was tracked or written"
+
+
+GT_ROW_FAULTS = {
+    "nan box": ("1,9,nan,20,30,40,1,-1,-1,-1", "every column must be a finite number"),
+    "inf box": ("1,9,10,20,inf,40,1,-1,-1,-1", "every column must be a finite number"),
+    "id twice in a frame": (
+        "1,1,100,100,50,120,1,-1,-1,-1",
+        "id 1 is in frame 1 already, on line 1: an id is one person per frame",
+    ),
+    "fractional id": ("1,9.5,10,20,30,40,1,-1,-1,-1", "id 9.5: gt ids are whole numbers >= 0"),
+    "negative id": ("1,-3,10,20,30,40,1,-1,-1,-1", "id -3: gt ids are whole numbers >= 0"),
+}
+
+
+@pytest.mark.parametrize(("row", "says"), GT_ROW_FAULTS.values(), ids=GT_ROW_FAULTS.keys())
+def test_a_gt_row_trackeval_cannot_score_is_refused_before_tracking_naming_its_line(tmp_path, capsys, row, says):
+    """TrackEval stopped with a traceback after every tracker had run (a NaN: "matrix contains invalid numeric
+    entries"; an id twice in a frame; a negative id indexed an array from its end, a fractional one was truncated):
+    one error line naming gt.txt's line, before anything is tracked or written."""
+    seq = write_sequence(tmp_path / "data", "BAD", _two_people(4, 10), 4)
+    gt = seq / "gt" / "gt.txt"
+    gt.write_text(gt.read_text() + row + "\n")
+    out = tmp_path / "out"
+    args = ["--data", str(seq), "--detections", "public", "--workers", "1", "--out", str(out)]
+    assert eval_main([*args, "--cache-dir", str(tmp_path / "cache")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"track eval: error: {gt}: line 9, {row!r}: {says}", err
+    assert not out.exists()
+
+
+def test_huge_gt_ids_are_scored_like_small_ones(tmp_path):
+    """TrackEval sizes an array by the largest gt id: an id of 1e14 asked for 728 TiB, 1e9 took 8 GB. Ids above
+    100000 are renumbered for it; the scores are those of the same gt with small ids."""
+    small = write_sequence(tmp_path / "small", "IDS", _two_people(6, 10), 6)
+    huge_rows = [[r[0], r[1] * 10**14, *r[2:]] for r in _two_people(6, 10)]
+    huge = write_sequence(tmp_path / "huge", "IDS", huge_rows, 6)
+    result = tmp_path / "IDS.txt"
+    np.savetxt(result, np.array(_two_people(5, 10)), delimiter=",", fmt="%g")
+    scores = [score_results(find_sequences(root), {"IDS": result})["COMBINED"] for root in (small, huge)]
+    assert scores[1]["FN"] == 2 and scores[1] == scores[0]

@@ -72,7 +72,7 @@ def score_results(sequences: list[Sequence], result_files: dict[str, Path]) -> d
             if not seq.gt_needs_rewrite:
                 (seq_dir / "gt" / "gt.txt").write_bytes(seq.gt_bytes)  # a copy of the file, as read once
             else:  # val-half (the evaluated frames, renumbered from 1 like the results) or 6-column gt
-                np.savetxt(seq_dir / "gt" / "gt.txt", seq.ground_truth(), delimiter=",", fmt="%.6g")
+                np.savetxt(seq_dir / "gt" / "gt.txt", seq.ground_truth(dense_ids=True), delimiter=",", fmt="%.6g")
             (seq_dir / "seqinfo.ini").write_text(
                 f"[Sequence]\nname={seq.name}\nseqLength={seq.num_frames}\nframeRate={seq.info.frame_rate}\n"
             )

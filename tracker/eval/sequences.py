@@ -30,6 +30,8 @@ __all__ = [
 ]
 
 _SCORE_COLUMN = 6
+_ID_COLUMN = 1  # gt: the person's id (a result: the track's)
+_MAX_SCORED_ID = 100_000  # larger gt ids are renumbered 1..n for TrackEval, which sizes arrays by the largest id
 _TLWH_COLUMNS = slice(2, 6)
 _TLWH_NAMES = ("left", "top", "width", "height")
 _SIZE_COLUMNS = slice(4, 6)  # width, height
@@ -277,27 +279,34 @@ class Sequence:
         line, quoted = csv_row_line(self.det_bytes, row)
         raise ValueError(f"{path}: line {line}, {quoted}: {why(rows[row])}")
 
-    def ground_truth(self) -> np.ndarray:
+    def ground_truth(self, dense_ids: bool = False) -> np.ndarray:
         """(G, >= 7) gt rows of the evaluated frames, renumbered so `first` becomes frame 1; 6-column gt
-        (`frame,id,x,y,w,h`) gets conf 1 and MOT15's -1 columns (10 columns). A new array each call."""
+        (`frame,id,x,y,w,h`) gets conf 1 and MOT15's -1 columns (10 columns). With `dense_ids`, the ids are
+        renumbered 1..n in their order (what TrackEval is given: it sizes arrays by the largest id, and a file is
+        written with 6 significant digits). A new array each call."""
         gt = self.gt_rows
         if len(gt) and gt.shape[1] < _SCORED_GT_COLUMNS:
             gt = np.hstack([gt, np.tile(_GT_PAD[gt.shape[1] - _MIN_GT_COLUMNS :], (len(gt), 1))])
         gt = gt[(gt[:, 0] >= self.first) & (gt[:, 0] <= self.last)].copy()
         gt[:, 0] -= self.first - 1
+        if dense_ids and len(gt):
+            gt[:, _ID_COLUMN] = np.unique(gt[:, _ID_COLUMN], return_inverse=True)[1] + 1
         return gt
 
     @property
     def gt_needs_rewrite(self) -> bool:
         """Whether the scorer must be given `ground_truth()` rather than gt/gt.txt itself: val-half, gt rows
         with fewer columns than TrackEval reads, a file starting with a UTF-8 byte-order mark, or one with blank or
-        `#` comment lines (our reader skips them, as numpy does; TrackEval stopped on them with a traceback)."""
+        `#` comment lines (our reader skips them, as numpy does; TrackEval stopped on them with a traceback), or
+        ids above _MAX_SCORED_ID (renumbered: `ground_truth(dense_ids=True)`)."""
         if self.first != 1 or self.last != self.info.length:
             return True
         if self.gt_bytes.startswith(_UTF8_BOM):
             return True  # TrackEval would read the first frame as "\ufeff1"
         if b"#" in self.gt_bytes or any(not line.strip() for line in self.gt_bytes.splitlines()):
             return True
+        if len(self.gt_rows) and self.gt_rows[:, _ID_COLUMN].max() > _MAX_SCORED_ID:
+            return True  # TrackEval sizes an array by the largest id: 1e14 asked for 728 TiB
         gt = self.gt_rows
         return bool(len(gt)) and gt.shape[1] < _SCORED_GT_COLUMNS
 
@@ -318,6 +327,34 @@ def _check_gt_frames(seq: Sequence) -> None:
             f"{gt}: frames up to {frames.max():g}, beyond seqLength={seq.info.length} in "
             f"{seq.info.root / 'seqinfo.ini'}"
         )
+    _check_gt_rows(seq)
+
+
+def _check_gt_rows(seq: Sequence) -> None:
+    """TrackEval stops with a traceback, after everything was tracked, on a gt row with a value that is not a finite
+    number ("matrix contains invalid numeric entries") or an ID given twice in one frame; it truncates a fractional
+    ID and indexes an array with a negative one. Refuse each, naming the file's line."""
+    rows = seq.gt_rows
+    ids = rows[:, _ID_COLUMN]
+    first_of = {}  # (frame, id) -> row of its first line
+    repeated = np.zeros(len(rows), dtype=bool)
+    for row, pair in enumerate(zip(rows[:, 0].tolist(), ids.tolist(), strict=True)):
+        repeated[row] = first_of.setdefault(pair, row) != row
+
+    def again(r: np.ndarray) -> str:
+        line, _ = csv_row_line(seq.gt_bytes, first_of[(r[0], r[_ID_COLUMN])])
+        return f"id {r[_ID_COLUMN]:g} is in frame {r[0]:g} already, on line {line}: an id is one person per frame"
+
+    faults = [
+        (~np.isfinite(rows).all(axis=1), lambda r: "every column must be a finite number"),
+        ((ids != np.round(ids)) | (ids < 0), lambda r: f"id {r[_ID_COLUMN]:g}: gt ids are whole numbers >= 0"),
+        (repeated, again),
+    ]
+    bad = [(int(np.argmax(mask)), why) for mask, why in faults if mask.any()]
+    if bad:
+        row, why = min(bad, key=lambda fault: fault[0])
+        line, quoted = csv_row_line(seq.gt_bytes, row)
+        raise ValueError(f"{seq.gt_path}: line {line}, {quoted}: {why(rows[row])}")
 
 
 def scored_gt_rows(gt: np.ndarray, benchmark: str) -> np.ndarray:
@@ -338,7 +375,9 @@ def require_ground_truth(sequences: list[Sequence]) -> None:
         FileNotFoundError: some sequence has no gt/gt.txt (the message names the file, how to leave the
             sequence out, and that `track SEQ` tracks a sequence without scoring it).
         ValueError: a gt.txt is not a MOTChallenge csv, or has a frame that is not a whole number in
-            1..seqLength (the message names the file and the frame); MOT15- and MOT17-format sequences together
+            1..seqLength (the message names the file and the frame), a value that is not a finite number, an id
+            that is not a whole number >= 0, or an id twice in one frame (the message names the file's line);
+            MOT15- and MOT17-format sequences together
             (TrackEval reads their gt differently: the message names one of each).
     """
     missing = [s for s in sequences if not (s.info.root / "gt" / "gt.txt").is_file()]
