@@ -1079,3 +1079,37 @@ def test_huge_gt_ids_are_scored_like_small_ones(tmp_path):
     np.savetxt(result, np.array(_two_people(5, 10)), delimiter=",", fmt="%g")
     scores = [score_results(find_sequences(root), {"IDS": result})["COMBINED"] for root in (small, huge)]
     assert scores[1]["FN"] == 2 and scores[1] == scores[0]
+
+
+def _with_images(seq: Path, frames: int, width: int, height: int) -> None:
+    import cv2
+
+    (seq / "img1").mkdir()
+    for frame in range(1, frames + 1):
+        cv2.imwrite(str(seq / "img1" / f"{frame:06d}.jpg"), np.zeros((height, width, 3), np.uint8))
+
+
+def test_a_seqinfo_size_that_contradicts_the_images_is_refused_before_tracking(tmp_path, capsys):
+    """imWidth=100 on 1920-pixel frames was believed: every tracker clipped its boxes to it and dropped the rest
+    (HOTA 0.83 instead of 51, with a warning about dropped boxes only). One error line naming both sizes."""
+    seq = write_sequence(tmp_path / "data", "NARROW", _two_people(3, 10), 3)
+    _with_images(seq, 3, 320, 240)  # seqinfo.ini says 640x480
+    out = tmp_path / "out"
+    args = ["--data", str(seq), "--detections", "public", "--workers", "1", "--out", str(out)]
+    assert eval_main([*args, "--cache-dir", str(tmp_path / "cache")]) == 2
+    err = capsys.readouterr().err.strip()
+    expected = f"{seq / 'seqinfo.ini'}: imWidth=640, imHeight=480, but {seq / 'img1' / '000001.jpg'} is 320x240"
+    assert err.startswith(f"track eval: error: {expected}"), err
+    assert not out.exists()
+
+
+def test_a_size_seqinfo_leaves_out_is_taken_from_the_first_image(tmp_path):
+    """imWidth=0 (or no imWidth) switched the border rules off without a word; the first image gives the size."""
+    seq = write_sequence(tmp_path / "data", "UNSIZED", _two_people(3, 10), 3)
+    ini = seq / "seqinfo.ini"
+    ini.write_text(ini.read_text().replace("imWidth=640", "imWidth=0"))
+    assert find_sequences(seq)[0].frame_size is None, "no image: no size to clip to"
+    _with_images(seq, 3, 320, 240)
+    assert find_sequences(seq)[0].frame_size == (240, 320)
+    ini.write_text(ini.read_text().replace("imWidth=0", "imWidth=640"))
+    assert find_sequences(seq)[0].frame_size == (480, 640)

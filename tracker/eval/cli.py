@@ -30,6 +30,7 @@ from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
 from tracker.eval.sequences import (
     Sequence,
     find_sequences,
+    require_frame_sizes,
     require_ground_truth,
     require_public_detections,
     scored_gt_rows,
@@ -388,6 +389,7 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             cfg = load_config(args.config, overrides=args.set)
             sequences = find_sequences(args.data, args.split, args.sequences)
             require_ground_truth(sequences)
+            require_frame_sizes(sequences)
             if args.detections == "public":
                 require_public_detections(sequences)
             make_output_folder(args.out)

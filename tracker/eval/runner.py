@@ -154,7 +154,7 @@ def _track_ours(
     tracker = Tracker(cfg if inputs.appearance else cfg.replace(_MOTION_ONLY), frame_rate=seq.info.frame_rate)
     # Camera motion is estimated from the images where they all exist (its time counts as tracking time).
     estimator = tracker.camera_motion if seq.has_all_images else None
-    size = (seq.info.height, seq.info.width) if seq.info.height > 0 and seq.info.width > 0 else None
+    size = seq.frame_size
     lines: list[str] = []
     elapsed = 0.0
     for number, frame in enumerate(inputs.frames, start=1):
@@ -219,7 +219,7 @@ def _track_peer_frames(
     spec = BOXMOT_PEERS[name] if name in BOXMOT_PEERS else PEERS[name]
     peer = (BoxmotPeer if name in BOXMOT_PEERS else PeerTracker).create(name, seq.info.frame_rate)
     with_images = spec.uses_images and seq.has_all_images
-    size = (seq.info.height, seq.info.width) if seq.info.height > 0 and seq.info.width > 0 else None
+    size = seq.frame_size
     lines: list[str] = []
     elapsed = 0.0
     for number, frame in enumerate(inputs.frames, start=1):
