@@ -65,6 +65,18 @@ def test_mot17_sequence_stops_at_the_images_that_exist(shared):
     assert numbers == list(range(1, len(numbers) + 1)) and images[0].shape == (1080, 1920, 3)
 
 
+def test_a_sequence_whose_seqinfo_says_no_frames_is_named_as_such(shared, tmp_path):
+    """seqLength=0 beside its images said "MOTChallenge sequence without images": the fault is the length."""
+    seq = tmp_path / "ZERO"
+    shutil.copytree(shared / "data" / "MOT15" / "train" / "TUD-Campus", seq)
+    ini = seq / "seqinfo.ini"
+    ini.write_text(
+        "\n".join("seqLength=0" if line.startswith("seqLength") else line for line in ini.read_text().splitlines())
+    )
+    with pytest.raises(SourceError, match=r"seqinfo\.ini says seqLength=0 \(set it to the number of frames\)"):
+        open_source(str(seq))
+
+
 def test_corrupt_frame_mid_video_is_skipped_counted_and_keeps_its_number(tmp_path):
     video = write_video(tmp_path / "clip.avi", noise_frames(10), "MJPG")
     data = bytearray(video.read_bytes())

@@ -326,6 +326,8 @@ def _folder_source(path: Path) -> FrameSource:
         except (OSError, ValueError) as exc:
             raise SourceError(f"{path}: bad MOTChallenge seqinfo.ini: {exc}") from None
         count = info.frames_with_images()  # some copies hold only the first frames: stop where images stop
+        if info.length == 0:
+            raise SourceError(f"{path}: seqinfo.ini says seqLength=0 (set it to the number of frames)")
         if count == 0:
             raise SourceError(f"{path}: MOTChallenge sequence without images in {info.image_dir}")
         if count < info.length:
