@@ -811,3 +811,12 @@ def test_every_device_form_loads_whatever_this_machine_has(device):
     """cuda and cuda:N load on a machine without CUDA (a config written for the GPU server): building a Tracker from
     it is what says CUDA is missing here."""
     assert load_config(None, overrides=[f"device={device}"]).device == device
+
+
+@pytest.mark.parametrize("path", [["appearance.bank_capacity=50"], {"appearance.bank_capacity": 50}, 3])
+def test_overrides_given_as_the_path_are_a_config_error_saying_so(path):
+    """`load_config(["a.b=1"])` (the overrides given first, as the path) raised Path's bare TypeError "expected str,
+    bytes or os.PathLike object, not list", naming neither the argument nor the fix."""
+    err = raises_config_error("config path", lambda: load_config(path))
+    if not isinstance(path, int):
+        assert "overrides=" in str(err), str(err)

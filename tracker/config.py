@@ -652,8 +652,9 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
     """Load a YAML config (None: the defaults) and apply `section.key=value` overrides.
 
     Raises:
-        ConfigError: unknown key, wrong type, out-of-range value, a key given twice, or unreadable/invalid YAML;
-            a fault of the file's own keys starts with the file's path (`cfg.yaml: unknown config key ...`).
+        ConfigError: unknown key, wrong type, out-of-range value, a key given twice, unreadable/invalid YAML, or a
+            `path` that is no path (`load_config(["a.b=1"])`: overrides go by name); a fault of the file's own keys
+            starts with the file's path (`cfg.yaml: unknown config key ...`).
     """
     return load_file(path, overrides, parse_config)  # (parse_config looked up here, as tests replace it)
 

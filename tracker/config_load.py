@@ -8,6 +8,7 @@ Generic over the schema: `load_file` is given the function that checks the mappi
 from __future__ import annotations
 
 import copy
+import os
 import typing
 from collections.abc import Callable
 from pathlib import Path
@@ -116,10 +117,15 @@ def load_file(
         overrides: as `apply_overrides` takes them; they win over the file.
         parse: checks the nested mapping and builds the config (`tracker.config.parse_config`).
     Raises:
-        ConfigError: unknown key, wrong type, out-of-range value, a key given twice, or unreadable/invalid YAML;
-            a fault of the file's own keys starts with the file's path and its line (`cfg.yaml: line 3: ...`).
+        ConfigError: unknown key, wrong type, out-of-range value, a key given twice, unreadable/invalid YAML, or a
+            `path` that is no path (the overrides given first); a fault of the file's own keys starts with the
+            file's path and its line (`cfg.yaml: line 3: ...`).
     """
     data: dict[str, Any] = {}
+    if path is not None and not isinstance(path, str | os.PathLike):  # overrides given first: Path's TypeError
+        hint = " (overrides go by name: load_config(overrides=...))" if isinstance(path, list | tuple | dict) else ""
+        message = f"the config path must be a YAML file path or None, got {type(path).__name__} {path!r}{hint}"
+        raise ConfigError(message, key=None)
     if path is not None:
         path = Path(path)
         try:
