@@ -1304,3 +1304,25 @@ def test_a_second_call_while_one_runs_is_refused_and_changes_nothing():
         tracker.update_detections(np.vstack([boxes + 4, [[400, 0, 410, 20]]]), [0.9, 0.8, 0.9], embed=tracker.reset)
     assert tracker.core.frame_index == 4
     assert [o.track_id for o in tracker.update_detections(boxes + 4, [0.9, 0.8], embeddings=emb)] == [1, 2]
+
+
+@pytest.mark.parametrize("scale", [1e-30, 1e-22, 1e20, 1e30])
+def test_finite_embeddings_of_any_scale_are_looks_not_faults(scale):
+    """README: embeddings of "any scale (rows are L2-normalised)". Rows of D = 64 at 1e20 had a float32 norm that
+    overflowed, at 1e-30 one that underflowed to zero: finite looks dropped as "NaN, infinite or zero" (motion only,
+    counted in `invalid_embeddings`); at 1e-22 their squares were subnormal and the rows came out ~1e-3 off unit
+    length. Each row is the unit vector of its direction at any finite scale whose largest value is a normal float32."""
+    rng = np.random.default_rng(5)
+    looks = rng.normal(size=(3, 64))
+    dets = Detections.from_arrays(np.tile([0.0, 0.0, 10.0, 20.0], (3, 1)), np.full(3, 0.9), None, looks * scale)
+    assert dets.has_embedding.all()
+    want = looks / np.linalg.norm(looks, axis=1, keepdims=True)
+    np.testing.assert_allclose(dets.embeddings.numpy(), want, rtol=0, atol=1e-6)
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    for frame in range(3):
+        tracker.update_detections(
+            np.tile([0.0, 0.0, 10.0, 20.0], (3, 1)) + [[100 * i + frame, 0, 100 * i + frame, 0] for i in range(3)],
+            [0.9] * 3,
+            embeddings=looks * scale,
+        )
+    assert tracker.invalid_embeddings == 0

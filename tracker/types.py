@@ -373,21 +373,26 @@ def _all_valid(size: np.ndarray, scores: np.ndarray) -> bool:
 # The CPU device as `torch.device("cpu")` compares equal to (its `type` attribute formats a string: ~1 us)
 _CPU = torch.device("cpu")
 _TINY = {torch.float32: torch.finfo(torch.float32).tiny}  # `torch.finfo(dtype).tiny` of the usual dtype
+# The least norm whose squares' sum is a normal number (sqrt(tiny), ~1.1e-19 in float32): below it the squares of the
+# rows' values fell into subnormals or to zero, and the norm is imprecise or zero though the row is a look
+_LEAST_EXACT_NORM = {dtype: tiny**0.5 for dtype, tiny in _TINY.items()}
 
 
 def _normalise(
     emb: torch.Tensor, in_place: bool = False, faults: EmbeddingFaults | None = None
 ) -> tuple[torch.Tensor, np.ndarray]:
-    """L2-normalise rows; rows with NaN, inf or zero norm become zero and are flagged False (counted in `faults`;
-    without it, a warning each call).
+    """L2-normalise rows; rows holding a NaN or inf, or nothing but zeros (or subnormals), become zero and are flagged
+    False (counted in `faults`; without it, a warning each call). A finite row whose norm is beyond float32's range
+    (`_within_range`: values of ~1e19 and up, ~1e-19 and down) is a look of another scale, normalised as any other.
 
     `in_place`: `emb` is the tracker's own copy (nobody else reads it): the common case divides it in place (the
     same values as a new tensor, without allocating and writing a second (N, D) array a frame)."""
     norms = torch.linalg.vector_norm(emb, dim=1, keepdim=True)  # (N, 1): the same reduction, no unsqueeze after
     host = (norms if norms.is_cpu else norms.cpu()).numpy()  # (`is_cpu`: no device object made)
     tiny = _TINY.get(emb.dtype) or torch.finfo(emb.dtype).tiny
+    least = _LEAST_EXACT_NORM.get(emb.dtype) or tiny**0.5
     # the common case: no norm to clamp or zero (a NaN norm fails the first test, an infinite one the second)
-    if len(host) and smallest(host) >= tiny and largest(host) < np.inf:
+    if len(host) and smallest(host) >= least and largest(host) < np.inf:
         if in_place and emb.is_cpu:  # numpy's division of the same memory: IEEE division, the same floats as torch's
             values = emb.numpy()
             np.divide(values, host, out=values)  # (one ufunc call; no torch kernel dispatched)
@@ -395,6 +400,8 @@ def _normalise(
         return (emb.div_(norms) if in_place else emb / norms), filled(len(host), True, bool)
     host = host[:, 0]
     norms = norms[:, 0]
+    if not all_set((host >= least) & (host < np.inf)):  # (finite looks of any scale: their norm out of range)
+        emb, norms, host = _within_range(emb, norms, host, least, tiny)
     has_emb = np.isfinite(host) & (host > 0)
     scaled = emb / norms.clamp_min(tiny)[:, None]
     emb = scaled if all_set(has_emb) else torch.where(torch.as_tensor(has_emb, device=emb.device)[:, None], scaled, 0.0)
@@ -402,6 +409,22 @@ def _normalise(
         bad = int((~has_emb).sum())
         EmbeddingFaults.report(faults, bad)
     return emb, has_emb
+
+
+def _within_range(
+    emb: torch.Tensor, norms: torch.Tensor, host: np.ndarray, least: float, tiny: float
+) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
+    """`emb`, `norms` (N,) and their host copy `host` with each row whose norm is out of range, overflowed (inf: in
+    float32 values of ~1.8e19 / sqrt(D) and up) or below `least` (imprecise or zero: values of ~1e-19 and down),
+    though all its values are finite and the largest is a normal number (at least `tiny`), divided by that largest
+    magnitude first: its norm, now between 1 and sqrt(D), is exact, its direction the same. Other rows (NaN, inf,
+    zero or subnormal values) as they were; a new tensor."""
+    peak = emb.abs().amax(dim=1)  # (N,): inf for a row holding an infinite value, NaN for one holding a NaN
+    out_of_range = torch.as_tensor(~((host >= least) & (host < np.inf)), device=emb.device)
+    redo = out_of_range & torch.isfinite(peak) & (peak >= tiny)
+    emb = torch.where(redo[:, None], emb / torch.where(redo, peak, 1.0)[:, None], emb)
+    norms = torch.where(redo, torch.linalg.vector_norm(emb, dim=1), norms)
+    return emb, norms, (norms if norms.is_cpu else norms.cpu()).numpy()
 
 
 def _per_row(values: np.ndarray, name: str, n: int) -> np.ndarray:
