@@ -808,6 +808,18 @@ def test_a_batch_of_only_missing_sources_fails_before_importing_torch(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_folder_of_videos_in_batch_is_told_whole_what_to_do_even_under_a_long_path(tmp_path, capsys):
+    """`track batch cams/` (a folder of videos, not images) under a long path: its error, which ends with what to do
+    (`track batch cams/*.mp4 --out OUT`), was cut at 300 characters, mid-word, before saying it."""
+    cams = tmp_path / ("deep_folder_" * 8) / "cams"
+    cams.mkdir(parents=True)
+    for name in ("a.mp4", "b.mp4"):
+        (cams / name).write_bytes(b"x")
+    assert main(["batch", str(cams), "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith(f"`track batch {cams / '*.mp4'} --out OUT`)") and "\n" not in err
+
+
 def test_a_second_batch_into_a_folder_in_use_is_refused_before_any_video_starts(tmp_path, capsys, monkeypatch):
     """Two `track batch --out same` at once: the second deleted the first's `.<name>.partial/` folders as "left by a
     killed attempt", and the first's videos failed with `FileNotFoundError: ... .txt.partial -> ... .txt`. The
