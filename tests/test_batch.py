@@ -820,6 +820,18 @@ def test_a_folder_of_videos_in_batch_is_told_whole_what_to_do_even_under_a_long_
     assert err.endswith(f"`track batch {cams / '*.mp4'} --out OUT`)") and "\n" not in err
 
 
+def test_a_quoted_glob_of_videos_in_batch_says_to_unquote_it_not_to_use_track_batch(tmp_path, capsys):
+    """`track batch "cams/*.mp4"` (quoted: one source) said "... let the shell expand the pattern, without quotes,
+    or use `track batch`": the command it was. The error now shows both commands with the pattern as given."""
+    for name in ("a.mp4", "b.mp4"):
+        (tmp_path / name).write_bytes(b"x")
+    pattern = tmp_path / "*.mp4"
+    assert main(["batch", str(pattern), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert f"`track batch {pattern} --out OUT`" in err and f"`track {pattern}`" in err and "\n" not in err.strip()
+    assert "or use `track batch`)" not in err
+
+
 def test_a_second_batch_into_a_folder_in_use_is_refused_before_any_video_starts(tmp_path, capsys, monkeypatch):
     """Two `track batch --out same` at once: the second deleted the first's `.<name>.partial/` folders as "left by a
     killed attempt", and the first's videos failed with `FileNotFoundError: ... .txt.partial -> ... .txt`. The
