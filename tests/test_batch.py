@@ -659,7 +659,8 @@ def test_gallery_of_another_model_is_refused_before_any_video_starts(tmp_path, c
     gallery = Gallery(TrackerConfig().gallery)
     gallery.bind_model(ModelIdentity("osnet_x0_25", "0123456789abcdef", 512))
     err = _refused_batch_error(tmp_path, capsys, gallery, weights)
-    assert "track batch: error:" in err and "cannot be compared" in err
+    # named: "this gallery was made with ..." did not say which file
+    assert err.startswith(f"track batch: error: {tmp_path / 'g.gallery'}: this gallery") and "cannot be compared" in err
 
 
 def test_gallery_of_another_d_bound_to_no_model_is_refused_before_any_video_starts(tmp_path, capsys):
@@ -671,7 +672,7 @@ def test_gallery_of_another_d_bound_to_no_model_is_refused_before_any_video_star
     gallery = Gallery(TrackerConfig().gallery)
     gallery.add(1, np.eye(3, 16, dtype=np.float32), 0, Sighting(1, time.time(), "cam"))
     err = _refused_batch_error(tmp_path, capsys, gallery, weights)
-    assert err.startswith("track batch: error: this gallery holds embeddings of D = 16"), err
+    assert err.startswith(f"track batch: error: {tmp_path / 'g.gallery'}: this gallery holds embeddings of D = 16"), err
 
 
 def test_a_task_prints_no_ultralytics_lines(shared_weights, tmp_path, capfd):
