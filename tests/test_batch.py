@@ -659,7 +659,8 @@ def test_gallery_of_another_model_is_refused_before_any_video_starts(tmp_path, c
     gallery = Gallery(TrackerConfig().gallery)
     gallery.bind_model(ModelIdentity("osnet_x0_25", "0123456789abcdef", 512))
     err = _refused_batch_error(tmp_path, capsys, gallery, weights)
-    assert "track batch: error:" in err and "cannot be compared" in err
+    # named: "this gallery was made with ..." did not say which file
+    assert err.startswith(f"track batch: error: {tmp_path / 'g.gallery'}: this gallery") and "cannot be compared" in err
 
 
 def test_gallery_of_another_d_bound_to_no_model_is_refused_before_any_video_starts(tmp_path, capsys):
@@ -671,7 +672,7 @@ def test_gallery_of_another_d_bound_to_no_model_is_refused_before_any_video_star
     gallery = Gallery(TrackerConfig().gallery)
     gallery.add(1, np.eye(3, 16, dtype=np.float32), 0, Sighting(1, time.time(), "cam"))
     err = _refused_batch_error(tmp_path, capsys, gallery, weights)
-    assert err.startswith("track batch: error: this gallery holds embeddings of D = 16"), err
+    assert err.startswith(f"track batch: error: {tmp_path / 'g.gallery'}: this gallery holds embeddings of D = 16"), err
 
 
 def test_a_task_prints_no_ultralytics_lines(shared_weights, tmp_path, capfd):
@@ -806,6 +807,30 @@ def test_a_batch_of_only_missing_sources_fails_before_importing_torch(tmp_path):
         f"track batch: error: none_: SourceError: no images match {no_images}",
     ]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_of_videos_in_batch_is_told_whole_what_to_do_even_under_a_long_path(tmp_path, capsys):
+    """`track batch cams/` (a folder of videos, not images) under a long path: its error, which ends with what to do
+    (`track batch cams/*.mp4 --out OUT`), was cut at 300 characters, mid-word, before saying it."""
+    cams = tmp_path / ("deep_folder_" * 8) / "cams"
+    cams.mkdir(parents=True)
+    for name in ("a.mp4", "b.mp4"):
+        (cams / name).write_bytes(b"x")
+    assert main(["batch", str(cams), "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith(f"`track batch {cams / '*.mp4'} --out OUT`)") and "\n" not in err
+
+
+def test_a_quoted_glob_of_videos_in_batch_says_to_unquote_it_not_to_use_track_batch(tmp_path, capsys):
+    """`track batch "cams/*.mp4"` (quoted: one source) said "... let the shell expand the pattern, without quotes,
+    or use `track batch`": the command it was. The error now shows both commands with the pattern as given."""
+    for name in ("a.mp4", "b.mp4"):
+        (tmp_path / name).write_bytes(b"x")
+    pattern = tmp_path / "*.mp4"
+    assert main(["batch", str(pattern), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert f"`track batch {pattern} --out OUT`" in err and f"`track {pattern}`" in err and "\n" not in err.strip()
+    assert "or use `track batch`)" not in err
 
 
 def test_a_second_batch_into_a_folder_in_use_is_refused_before_any_video_starts(tmp_path, capsys, monkeypatch):

@@ -140,7 +140,8 @@ def test_gallery_of_another_model_is_refused_by_track(colour_models, tmp_path, c
     before = path.read_bytes()
     video = write_video(tmp_path / "cam1.avi", scene())
     assert main([str(video), "--gallery", str(path), "--out", str(tmp_path / "o"), *ARGS]) == 2
-    assert "cannot be compared" in capsys.readouterr().err
+    err = capsys.readouterr().err  # named: "this gallery was made with ..." did not say which file
+    assert f"track: error: {path}: this gallery was made with" in err and "cannot be compared" in err
     assert path.read_bytes() == before
 
 

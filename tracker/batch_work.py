@@ -112,9 +112,12 @@ def failed_result(task: VideoTask, reason: str, attempts: int) -> VideoResult:
 
 
 def one_line(exc: BaseException) -> str:
-    """`exc`'s message on one line, cut to a short reason (its type's name where it says nothing)."""
+    """`exc`'s message on one line, cut to a short reason (its type's name where it says nothing). A source's error
+    is kept whole: it ends with what to do, which the cut took off under a long path (`track batch cams/`)."""
+    from tracker.io.sources import SourceError
+
     text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:_REASON_CHARS]
+    return text if isinstance(exc, SourceError) else text[:_REASON_CHARS]
 
 
 def make_tasks(
