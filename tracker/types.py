@@ -400,8 +400,9 @@ def _normalise(
         return (emb.div_(norms) if in_place else emb / norms), filled(len(host), True, bool)
     host = host[:, 0]
     norms = norms[:, 0]
-    if not all_set((host >= least) & (host < np.inf)):  # (finite looks of any scale: their norm out of range)
-        emb, norms, host = _within_range(emb, norms, host, least, tiny)
+    out_of_range = ~((host >= least) & (host < np.inf))  # (finite looks of any scale among them, rescaled below)
+    if out_of_range.any():
+        emb, norms, host = _within_range(emb, norms, out_of_range, tiny)
     has_emb = np.isfinite(host) & (host > 0)
     scaled = emb / norms.clamp_min(tiny)[:, None]
     emb = scaled if all_set(has_emb) else torch.where(torch.as_tensor(has_emb, device=emb.device)[:, None], scaled, 0.0)
@@ -412,16 +413,15 @@ def _normalise(
 
 
 def _within_range(
-    emb: torch.Tensor, norms: torch.Tensor, host: np.ndarray, least: float, tiny: float
+    emb: torch.Tensor, norms: torch.Tensor, out_of_range: np.ndarray, tiny: float
 ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
-    """`emb`, `norms` (N,) and their host copy `host` with each row whose norm is out of range, overflowed (inf: in
-    float32 values of ~1.8e19 / sqrt(D) and up) or below `least` (imprecise or zero: values of ~1e-19 and down),
+    """`emb`, `norms` (N,) and their host copy with each row whose norm is out of range (`out_of_range`, (N,) bool:
+    overflowed, inf in float32 for values of ~1.8e19 / sqrt(D) and up, or imprecise or zero, values of ~1e-19 and down),
     though all its values are finite and the largest is a normal number (at least `tiny`), divided by that largest
     magnitude first: its norm, now between 1 and sqrt(D), is exact, its direction the same. Other rows (NaN, inf,
     zero or subnormal values) as they were; a new tensor."""
     peak = emb.abs().amax(dim=1)  # (N,): inf for a row holding an infinite value, NaN for one holding a NaN
-    out_of_range = torch.as_tensor(~((host >= least) & (host < np.inf)), device=emb.device)
-    redo = out_of_range & torch.isfinite(peak) & (peak >= tiny)
+    redo = torch.as_tensor(out_of_range, device=emb.device) & torch.isfinite(peak) & (peak >= tiny)
     emb = torch.where(redo[:, None], emb / torch.where(redo, peak, 1.0)[:, None], emb)
     norms = torch.where(redo, torch.linalg.vector_norm(emb, dim=1), norms)
     return emb, norms, (norms if norms.is_cpu else norms.cpu()).numpy()
