@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import time
 
@@ -268,11 +269,17 @@ def test_gallery_of_another_model_is_refused(tmp_path):
     gallery, _ = filled()
     path = tmp_path / "site.gallery"
     gallery.save(path)
-    with pytest.raises(GalleryModelError, match="cannot be compared"):
+    named = f"^{re.escape(os.path.realpath(path))}: this gallery"  # which file, with several in use
+    with pytest.raises(GalleryModelError, match=named + " was made with .* cannot be compared"):
         Gallery.load(path, model=ModelIdentity("osnet_x0_25", "ffffffffffffffff", DIM))
-    with pytest.raises(GalleryModelError):
+    with pytest.raises(GalleryModelError, match=named + r" .*D = 512"):
         Gallery.load(path, model=ModelIdentity("osnet_x0_25", MODEL.weights_digest, 512))
+    loaded = Gallery.load(path)
+    with pytest.raises(GalleryModelError, match=named):  # bound after loading (what `Tracker` does)
+        loaded.bind_model(ModelIdentity("osnet_x0_25", "ffffffffffffffff", DIM))
     assert len(Gallery.load(path, model=MODEL)) == 20
+    with pytest.raises(GalleryModelError, match=r"^this gallery"):  # never read or written: no file to name
+        filled()[0].bind_model(ModelIdentity("osnet_x0_25", "ffffffffffffffff", DIM))
 
 
 def test_file_holds_no_pickle(tmp_path):

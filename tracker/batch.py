@@ -80,7 +80,7 @@ def _sigterm_interrupts() -> Iterator[None]:
 def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool, option: str) -> None:
     """Fail before any work on a gallery that cannot be used (one clear error, naming `option`: what chose the
     gallery). `own_tracker`: the caller's `make_tracker`, whose embeddings' D this cannot know."""
-    from tracker.gallery import Gallery, GalleryModelError
+    from tracker.gallery import Gallery
     from tracker.gallery_file import check_saveable
     from tracker.pipeline import reid_model_identity, require_gallery_appearance
 
@@ -93,10 +93,7 @@ def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool, option:
             from tracker.reid.osnet import FEATURE_DIM
 
             model = dataclasses.replace(model, dim=FEATURE_DIM)  # a gallery bound to no model may hold another D
-        try:
-            loaded.bind_model(model)  # GalleryModelError: made with another ReID model, or of another D
-        except GalleryModelError as exc:  # (it said "this gallery", not which file)
-            raise GalleryModelError(f"{gallery}: {exc}") from None
+        loaded.bind_model(model)  # GalleryModelError (naming the file): made with another ReID model, or of another D
 
 
 def track_many(

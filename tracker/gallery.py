@@ -238,18 +238,20 @@ class Gallery:
 
         Raises:
             GalleryModelError: the gallery's embeddings come from other weights or have another D (also a gallery
-                bound to no model yet, whose stored prototypes have another D than `model.dim`).
+                bound to no model yet, whose stored prototypes have another D than `model.dim`); the message
+                starts with the gallery's file when it was loaded or saved.
         """
+        named = "" if self._file is None else f"{self._file[0]}: "  # which file, with several in use
         if self.model is not None and self.model.conflicts_with(model):
             raise GalleryModelError(
-                f"this gallery was made with ReID model {describe_model(self.model)}, the tracker uses "
+                f"{named}this gallery was made with ReID model {describe_model(self.model)}, the tracker uses "
                 f"{describe_model(model)}: their embeddings cannot be compared; use another gallery file"
             )
         stored = self._stored_dim()
         if model.dim is not None and stored is not None and stored != model.dim:
             raise GalleryModelError(
-                f"this gallery holds embeddings of D = {stored}, the tracker uses {describe_model(model)}: their "
-                "embeddings cannot be compared; use another gallery file"
+                f"{named}this gallery holds embeddings of D = {stored}, the tracker uses {describe_model(model)}: "
+                "their embeddings cannot be compared; use another gallery file"
             )
         dim = self.dim if model.dim is None else model.dim
         self.model = ModelIdentity(model.name, model.weights_digest, dim)
@@ -736,12 +738,12 @@ class Gallery:
             gallery = cls._from_parts(tensors, header, config)
         except (KeyError, TypeError, ValueError) as exc:
             raise GalleryError(f"{path} is corrupt: a bad record in its header ({exc})") from None
+        gallery._file = (os.path.realpath(path), version)  # (first: a model refused names the file)
         if model is not None:
             gallery.bind_model(model)
         if prune:
             gallery.prune()
         gallery._dirty = False
-        gallery._file = (os.path.realpath(path), version)
         return gallery
 
     @classmethod

@@ -33,7 +33,6 @@ import numpy as np
 from tracker.config import TrackerConfig, load_config
 from tracker.device import resolve_device
 from tracker.frame_rate import choose_frame_rate
-from tracker.gallery_records import GalleryModelError
 from tracker.global_ids import GlobalIdHistory
 from tracker.io.jsonl import read_jsonl_tracks
 from tracker.io.lock import FolderLock, gallery_lock
@@ -413,10 +412,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         if options.gallery is not None:  # (a missing folder is not locked: open_gallery's error names it)
             held.enter_context(gallery_lock(options.gallery))  # read, added to and written back by one run at a time
         gallery = open_gallery(options.gallery, cfg)
-        try:
-            first = Tracker.from_config(cfg, frame_rate=rate, gallery=gallery)
-        except GalleryModelError as exc:  # "this gallery was made with ...": which file, with several in use?
-            raise GalleryModelError(f"{options.gallery}: {exc}") from None
+        first = Tracker.from_config(cfg, frame_rate=rate, gallery=gallery)  # GalleryModelError names the file
         if checkpoint is not None:
             restore_state(first, checkpoint)  # with a gallery, the one saved with the state (the file may be newer)
             gallery = first.gallery
