@@ -175,7 +175,7 @@ def test_a_frame_without_detections_takes_any_empty_embeddings(empty):
     ("section", "key", "value", "message"),
     [
         ("appearance", "bank_capacity", 0, r"appearance.bank_capacity: 0 is out of range \[1, "),
-        ("appearance", "bank_capacity", "20", "appearance.bank_capacity: expected an integer, got '20'"),
+        ("appearance", "bank_capacity", "20", r"appearance.bank_capacity: expected an integer, got the text '20' \("),
         ("appearance", "match_threshold", float("nan"), "appearance.match_threshold: nan is not a finite number"),
         ("association", "low_score", 0.99, r"association.low_score \(0.99\) must not exceed"),
     ],

@@ -820,3 +820,25 @@ def test_overrides_given_as_the_path_are_a_config_error_saying_so(path):
     err = raises_config_error("config path", lambda: load_config(path))
     if not isinstance(path, int):
         assert "overrides=" in str(err), str(err)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "text"),
+    [
+        ({"detector.half": "false"}, "'false'"),
+        ({"appearance.bank_capacity": "20"}, "'20'"),
+        ({"detector.confidence": "0.3"}, "'0.3'"),
+        (['detector.half="true"'], "'true'"),  # quoted on the command line
+    ],
+)
+def test_a_bool_or_number_given_as_text_is_named_as_text(overrides, text):
+    """`{"detector.half": "false"}` said "expected true or false, got 'false'", which read as a contradiction: the
+    error says the value is text, and to write it unquoted."""
+    with pytest.raises(ConfigError, match=f"got the text {text} \\(quoted in YAML, or a str in a Python dict"):
+        load_config(None, overrides)
+
+
+def test_text_that_is_no_bool_or_number_gets_no_quoting_hint():
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, ["appearance.bank_capacity=ten"])
+    assert str(caught.value) == "appearance.bank_capacity: expected an integer, got 'ten'"

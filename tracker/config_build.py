@@ -41,6 +41,26 @@ def _item_name(key: str, index: tuple[int, ...]) -> str:
     return key + "".join(f"[{i}]" for i in index)
 
 
+def _shown(value: Any, tp: type) -> str:
+    """`value` as an error shows it. Text that reads as a `tp` when written unquoted says so: "expected true or
+    false, got 'false'" (a dict override `{"detector.half": "false"}`, or a value quoted in YAML) read as a
+    contradiction."""
+    if isinstance(value, str) and _reads_as(value, tp):
+        return f"the text {value!r} (quoted in YAML, or a str in a Python dict: write the value itself, unquoted)"
+    return repr(value)
+
+
+def _reads_as(text: str, tp: type) -> bool:
+    """Whether `text`, written unquoted, is a value of `tp` (bool, int or float)."""
+    if tp is bool:
+        return text.strip().lower() in {"true", "false"}
+    try:
+        tp(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _coerce(value: Any, tp: Any, key: str, index: tuple[int, ...] = ()) -> Any:
     """Check `value` against the annotation `tp` (no silent conversions but int -> float). A lone item stands for
     a list of one (`detector.classes: 0`), but not inside a list of lists: `compatible_groups: [2, 5, 7]` is one
@@ -72,17 +92,17 @@ def _coerce(value: Any, tp: Any, key: str, index: tuple[int, ...] = ()) -> Any:
         raise error("union types are not supported in configs")
     if tp is bool:
         if not isinstance(value, bool):
-            raise error(f"expected true or false, got {value!r}")
+            raise error(f"expected true or false, got {_shown(value, bool)}")
         return value
     if tp is int:  # (numbers.Integral: numpy's integers too, as Python ints; never a bool)
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise error(f"expected an integer, got {value!r}")
+            raise error(f"expected an integer, got {_shown(value, int)}")
         return int(value)
     if tp is float:
         if isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value.strip()):  # YAML 1.1 wants 1.0e+9
             value = float(value)
         if isinstance(value, bool) or not isinstance(value, numbers.Real):  # (numpy's floats too)
-            raise error(f"expected a number, got {value!r}")
+            raise error(f"expected a number, got {_shown(value, float)}")
         return float(value)
     if tp is str:
         if not isinstance(value, str):
