@@ -45,6 +45,15 @@ def test_an_embed_of_another_d_is_named_as_the_callbacks_result():
     assert t.core.frame_index == before + 1
 
 
+def test_an_embed_that_returns_nothing_is_named_as_such():
+    """A callback missing its `return` said "... must have shape (N, D) with N = 2 rows, got ()" (numpy reads None
+    as a NaN of no shape)."""
+    t = tracker()
+    with pytest.raises(ValueError, match=r"^what the embed callback returned is None; expected an \(N, D\) array"):
+        t.update_detections(BOXES, SCORES, embed=lambda rows: None)
+    assert t.core.frame_index == 0
+
+
 @pytest.mark.parametrize("kind", ["numpy", "torch"])
 @pytest.mark.parametrize("how", ["embeddings", "embed"])
 def test_complex_embeddings_are_refused_not_cut_to_their_real_parts(kind, how):

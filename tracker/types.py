@@ -468,6 +468,8 @@ def _embedding_tensor(
     # converted from a numpy array of another dtype (e.g. float64): surely a new array; any other numpy input (a
     # float32 array, a list, an object with an array interface) may share the caller's memory
     copied = isinstance(embeddings, np.ndarray) and embeddings.dtype != np.float32
+    if embeddings is None:  # (numpy reads None as a NaN of shape (): "got ()", a callback's missing `return`)
+        raise ValueError(f"{name} is None; expected an (N, D) array with N = {n} rows")
     if isinstance(embeddings, torch.Tensor):
         emb = embeddings.detach() if embeddings.layout == torch.strided else embeddings.detach().to_dense()
         if emb.is_complex():
