@@ -44,6 +44,8 @@ def outputs(tracker: Tracker, frames: int) -> list[list[tuple[int, tuple[float, 
     ("frame", "expected"),
     [
         (FRAME.astype(np.float32) / 255, r"uint8 .*got float32 \(\(frame \* 255\)\.astype\(np\.uint8\) for floats in"),
+        (FRAME.astype(np.uint16) * 257, r"uint8 .*got uint16 \(\(frame // 257\)\.astype\(np\.uint8\) for 16 bits"),
+        (FRAME.astype(np.int64), r"uint8 .*got int64 \(.* frame\.astype\(np\.uint8\) for values in \[0, 255\]\)"),
         (np.zeros((3, 480, 640), np.uint8), r"got \(3, 480, 640\) \(channels first\? frame\.transpose\(1, 2, 0\)\)"),
         (None, r"got NoneType \(cv2 reads None at the end of a video or on a failed read\)"),
         (torch.zeros(480, 640, 3, dtype=torch.uint8), r"numpy uint8 array .*got Tensor \(a torch tensor: .cpu"),
@@ -55,7 +57,7 @@ def outputs(tracker: Tracker, frames: int) -> list[list[tuple[int, tuple[float, 
 )
 def test_a_frame_update_cannot_take_says_what_it_takes_and_changes_nothing(frame, expected):
     """A (H, W, 5) frame was told "must have shape (H, W, 3)" though gray and BGRA are taken, an empty one (a failed
-    read) the same, and a float one or a tensor got no hint of the conversion."""
+    read) the same, and a float one, a 16-bit one or a tensor got no hint of the conversion."""
     tracker, reference = scripted_tracker(), scripted_tracker()
     before = outputs(tracker, 4)
     assert before == outputs(reference, 4)

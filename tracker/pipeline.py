@@ -677,7 +677,11 @@ def _as_bgr(frame: Any) -> np.ndarray:
         raise ValueError(f"frame must be a numpy uint8 array {FRAME_SHAPES}, got {type(frame).__name__}{hint}")
     if frame.dtype != np.uint8:
         floats = " ((frame * 255).astype(np.uint8) for floats in [0, 1], frame.astype(np.uint8) in [0, 255])"
-        hint = floats if frame.dtype.kind == "f" else ""
+        integers = (  # 16-bit sensors and PNGs (cv2.IMREAD_UNCHANGED), or integer arithmetic that widened the type
+            " ((frame // 257).astype(np.uint8) for 16 bits in [0, 65535],"
+            " frame.astype(np.uint8) for values in [0, 255])"
+        )
+        hint = {"f": floats, "u": integers, "i": integers}.get(frame.dtype.kind, "")
         raise ValueError(f"frame must be uint8 (0-255, as OpenCV reads it), got {frame.dtype}{hint}")
     shape = frame.shape
     if frame.ndim == 2:
