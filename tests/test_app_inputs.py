@@ -277,9 +277,10 @@ def test_from_config_given_a_dict_says_to_use_load_config():
 
 def test_from_config_refuses_a_gallery_without_appearance_before_loading_models(tmp_path):
     """`reid.model=none` with a loaded gallery was refused as a GalleryModelError naming a model "none" with the
-    (unused) OSNet weights, after the detector had loaded; it is the error `Tracker(...)` gives, at once."""
+    (unused) OSNet weights, after the detector had loaded; it is the error `Tracker(...)` gives, at once. It names
+    only the key to change ("set appearance.enabled=true and a reid.model" sent users to a key already true)."""
     cfg = load_config(None, ["device=cpu", "reid.model=none", "detector.model=/no/such.pt"])
-    needs = r"a gallery needs appearance embeddings: set appearance\.enabled=true and a reid\.model"
+    needs = r"a gallery needs appearance embeddings: set reid\.model to a model, not none \(osnet_x0_25 \| osnet"
     with pytest.raises(ValueError, match=needs):
         Tracker.from_config(cfg, gallery=Gallery(cfg.gallery))
 

@@ -1238,8 +1238,8 @@ def test_track_manys_errors_name_its_parameters_and_track_batchs_its_options(tmp
     cases = [  # (track_many's keywords, track batch's options, the error from Python, the error from track batch)
         ({"config": no_appearance, "gallery": tmp_path / "g.gallery"},
          ["--set", "appearance.enabled=false", "--gallery", str(tmp_path / "g.gallery")],
-         "gallery needs appearance embeddings: set appearance.enabled=true and a reid.model",
-         "--gallery needs appearance embeddings: set appearance.enabled=true and a reid.model"),
+         "gallery needs appearance embeddings: set appearance.enabled=true",
+         "--gallery needs appearance embeddings: set appearance.enabled=true"),
         ({"gallery": unsaveable}, ["--gallery", str(unsaveable)],
          f"{tmp_path / 'notes.txt'} is a file, not a folder: choose another gallery",
          f"{tmp_path / 'notes.txt'} is a file, not a folder: choose another --gallery"),

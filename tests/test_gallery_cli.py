@@ -371,5 +371,5 @@ def test_a_gallery_without_appearance_embeddings_is_one_error_from_track_and_bat
     assert main(args if command == "track" else ["batch", *args]) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if ": error: " in line]
     assert len(errors) == 1, errors
-    assert errors[0].endswith("--gallery needs appearance embeddings: set appearance.enabled=true and a reid.model")
+    assert errors[0].endswith("--gallery needs appearance embeddings: set appearance.enabled=true")
     assert not gallery.exists()

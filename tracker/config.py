@@ -65,6 +65,9 @@ class DetectorConfig(Section):
     cpu_pinning: bool = key(False, "OpenVINO on the CPU: pin inference threads to cores (OpenVINO's default)")
 
 
+REID_MODELS = ("osnet_x0_25", "osnet_x1_0", "auto")  # the `reid.model` values that compute embeddings
+
+
 @dataclass(frozen=True)
 class ReIDConfig(Section):
     """The appearance embedder."""
@@ -72,7 +75,7 @@ class ReIDConfig(Section):
     model: str = key(
         "osnet_x0_25",
         "osnet_x0_25 | osnet_x1_0 (torchreid weights) | auto (detector features) | none (motion only)",
-        choices=("osnet_x0_25", "osnet_x1_0", "auto", "none"),
+        choices=(*REID_MODELS, "none"),
     )
     weights: str = key("osnet_x0_25_msmt17.pth", "torchreid-format state dict for the OSNet models")
     batch_size: int = key(128, "crops per forward pass; larger batches are chunked", lo=1, hi=65536)

@@ -18,7 +18,14 @@ import torch
 
 from tracker.bank import storage_dtype
 from tracker.camera_motion import CameraMotionEstimator, as_homography
-from tracker.config import MAX_FRAME_RATE, TrackerConfig, has_appearance, load_config, validate_config
+from tracker.config import (
+    MAX_FRAME_RATE,
+    REID_MODELS,
+    TrackerConfig,
+    has_appearance,
+    load_config,
+    validate_config,
+)
 from tracker.core import TrackerCore
 from tracker.device import resolve_device
 from tracker.gallery import Gallery, ModelIdentity
@@ -35,7 +42,6 @@ NOISE_WITHOUT_MOTION = "camera_motion_noise"  # the warned-once kind: a motion's
 FRAME_SHAPES = "(H, W, 3) BGR, (H, W) or (H, W, 1) gray, or (H, W, 4) BGRA"  # what `update` takes
 _CHANNELS = (1, 3, 4)  # the channel counts of FRAME_SHAPES's 3-D frames
 # what a gallery without appearance is refused with, by the Python API ("a gallery") and the CLI (its option)
-GALLERY_NEEDS_APPEARANCE = "{what} needs appearance embeddings: set appearance.enabled=true and a reid.model"
 DETECT_AHEAD = 1  # `stream`: frames detected ahead of the one being tracked (each holds a frame in memory)
 
 
@@ -121,7 +127,7 @@ class Tracker:
         self._closed = False  # `close()` released the detector and the embedder
         self._blas = BlasThreads(self.config.core_threads)  # numpy's BLAS threads during a frame, as torch's
         if gallery is not None and not has_appearance(self.config):
-            raise ValueError(GALLERY_NEEDS_APPEARANCE.format(what="a gallery"))
+            raise ValueError(needs_appearance("a gallery", self.config))
         self.core = TrackerCore(self.config, self.frame_rate, self.device, gallery, source_name)
         cmc = self.config.motion.camera_compensation != "none"
         self.camera_motion = CameraMotionEstimator(self.config.motion) if cmc else None
@@ -213,7 +219,7 @@ class Tracker:
         storage_dtype(cfg.appearance.bank_dtype, device)  # ValueError before any model loads (float16 on the CPU)
         use_reid = has_appearance(cfg)
         if gallery is not None and not use_reid:  # (before its model check, which would name a model "none")
-            raise ValueError(GALLERY_NEEDS_APPEARANCE.format(what="a gallery"))
+            raise ValueError(needs_appearance("a gallery", cfg))
         require_model_files(cfg)
         detector = build_detector(cfg.detector, device, keep_features=use_reid and cfg.reid.model == "auto")
         embedder = build_embedder(cfg.reid, device, detector) if use_reid else None
@@ -549,6 +555,15 @@ class Tracker:
         return 0 if self.camera_motion is None else self.camera_motion.failures
 
 
+def needs_appearance(what: str, cfg: TrackerConfig) -> str:
+    """The error for `what` (a gallery) under a `cfg` that computes no appearance embeddings, naming only the keys
+    to change: with `reid.model=none` alone, "set appearance.enabled=true" sent users to a key already true."""
+    missing = [] if cfg.appearance.enabled else ["appearance.enabled=true"]
+    if cfg.reid.model == "none":
+        missing.append(f"reid.model to a model, not none ({' | '.join(REID_MODELS)})")
+    return f"{what} needs appearance embeddings: set {' and '.join(missing)}"
+
+
 def require_gallery_appearance(cfg: TrackerConfig, option: str = "--gallery") -> None:
     """The check `track --gallery` and `track batch --gallery` make before anything loads.
 
@@ -556,7 +571,7 @@ def require_gallery_appearance(cfg: TrackerConfig, option: str = "--gallery") ->
         ValueError: `cfg` computes no appearance embeddings (`has_appearance`), naming `option`.
     """
     if not has_appearance(cfg):
-        raise ValueError(GALLERY_NEEDS_APPEARANCE.format(what=option))
+        raise ValueError(needs_appearance(option, cfg))
 
 
 def require_model_files(cfg: TrackerConfig) -> None:
