@@ -252,19 +252,28 @@ def names_nothing(task: VideoTask) -> VideoResult | None:
 
 
 def _why_unnamed(source: str) -> str | None:
-    """Why `source` names nothing (`SourceError: ...`, one line), or None when it names something (milliseconds)."""
+    """Why `source` names nothing (`SourceError: ...`, one line, as a failed video's reason), or None when it names
+    something (milliseconds)."""
+    from tracker.io.sources import SourceError
+
+    message = _unnamed_message(source)
+    return None if message is None else f"{SourceError.__name__}: {message}"
+
+
+def _unnamed_message(source: str) -> str | None:
+    """The error of a `source` that names nothing (one line, naming the source), or None when it names something."""
     from tracker.io.sources import SourceError, check_named
 
     try:
         check_named(source)
     except SourceError as exc:
-        return f"{type(exc).__name__}: {one_line(exc)}"
+        return one_line(exc)
     return None
 
 
-def unnamed_sources(sources: Sequence[str | Path]) -> list[tuple[str, str]]:
-    """(output name, reason) of each source that names nothing (no such file or folder, a glob matching no
-    images), without importing torch: `track batch` refuses a batch of only these at once (3.6-4.7 s sooner)."""
-    names = output_names([str(s) for s in sources])
-    found = [(name, _why_unnamed(str(source))) for source, name in zip(sources, names, strict=True)]
-    return [(name, reason) for name, reason in found if reason is not None]
+def unnamed_sources(sources: Sequence[str | Path]) -> list[str]:
+    """The error of each source that names nothing (no such file or folder, a glob matching no images; each names
+    its source), without importing torch: `track batch` refuses a batch of only these at once (3.6-4.7 s sooner).
+    No output name goes with them: nothing is written for such a batch, and a quoted glob's name was `_`."""
+    found = [_unnamed_message(str(source)) for source in sources]
+    return [message for message in found if message is not None]

@@ -137,8 +137,8 @@ def _batch(argv: list[str]) -> int:
 
     unnamed = unnamed_sources(args.sources)
     if len(unnamed) == len(args.sources):  # nothing to track: told before tracker.run imports torch
-        for name, reason in unnamed:
-            print(f"track batch: error: {name}: {reason}", file=sys.stderr)
+        for message in unnamed:
+            print(f"track batch: error: {message}", file=sys.stderr)
         return EXIT_SOME_FAILED
     from tracker.config import ConfigError
     from tracker.run_config import load_run_config
