@@ -467,3 +467,19 @@ def test_eval_mot17_takes_data_in_either_spelling_argparse_takes(tmp_path, monke
     assert tool.main([f"--data={tmp_path}", "-q"]) == 0, capsys.readouterr().err
     assert got == [[f"--data={tmp_path}", "-q"]]
     assert tool.main(["-q"]) == 2 and "pass --data" in capsys.readouterr().err
+
+
+def test_bench_core_street_world_is_the_shared_videos_real_boxes_and_looks(shared, monkeypatch):
+    """`bench_core.py`'s street world: the default detector's boxes of ../shared/videos/people.mp4 and one OSNet
+    look (512-d, unit length) per box, at the video's frame size; None (the bench says so) without ../shared."""
+    bench_core = load_tool("bench_core")
+    monkeypatch.setenv("TRACKER_SHARED", str(shared))
+    frames, size = bench_core.street_world("cpu", 3)
+    assert size == (1080, 1920) and len(frames) == 3
+    for frame in frames:
+        assert len(frame.scores) == len(frame.boxes_xyxy) == len(frame.embeddings) > 0
+        assert frame.embeddings.shape[1] == 512
+        np.testing.assert_allclose(np.linalg.norm(frame.embeddings, axis=1), 1.0, atol=1e-4)
+        assert frame.scores.min() >= 0.1  # detector.confidence, the default's
+    monkeypatch.setenv("TRACKER_SHARED", str(shared / "no-such-folder"))
+    assert bench_core.street_world("cpu", 3) is None

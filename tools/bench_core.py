@@ -14,6 +14,12 @@ Three worlds of synthetic people (embeddings: a fixed identity vector per person
               re-identification when they come back);
     churn     a new person every 5 frames, detected for 10 s and then gone for good (~60 visible, ~120 tracks
               counting the lost ones kept for re-identification), 64-d embeddings.
+And one world of real boxes, where ../shared (or $TRACKER_SHARED) is there:
+    street    the 302 frames of ../shared/videos/people.mp4 (1080p, ~12 people) as the default detector (yolov8n INT8
+              OpenVINO, detector.confidence 0.1) and OSNet x0.25 see them, computed once at the start (~1 min);
+              ours gets every box's embedding and the frame size, ByteTrack the same boxes. Real boxes run what
+              synthetic ones do not (standing people, the image border, low-score boxes): the per-frame cost
+              beside the T and N of the synthetic worlds.
 
 "Contended" runs the same timings while a second CPU-bound process spins (a video decoder, a web server,
 another model: every real deployment shares its cores). No environment variable (OMP_WAIT_POLICY...) is set.
@@ -62,6 +68,8 @@ CHURN_EVERY = 5  # churn world: frames between two newcomers
 CHURN_SECONDS = 10.0  # churn world: how long each newcomer is detected
 CHURN_DIM = 64
 FPS = 30.0
+STREET_VIDEO = "people.mp4"  # the street world's video in ../shared/videos
+STREET_WARMUP = 30  # street world: frames before timing (its people are all in view from the start)
 BUSY_LOOP = "while True: pass"
 CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}  # `--clock`: seconds, wall or this thread's CPU time
 
@@ -138,6 +146,35 @@ def world(name: str, num_tracks: int, dim: int, count: int, seed: int = 0) -> li
     return [render(people, f, identities, NOISE_NORM / np.sqrt(dim), rng) for f in range(count)]
 
 
+def street_world(device: str, count: int) -> tuple[list[FrameDetections], tuple[int, int]] | None:
+    """The `street` world's first `count` frames (at most the video's: boxes, scores and OSNet embeddings;
+    identities unknown: -1) and its frame size (height, width), or None where ../shared is absent."""
+    root = Path(os.environ.get("TRACKER_SHARED") or ROOT.parent / "shared")
+    video = root / "videos" / STREET_VIDEO
+    if not video.is_file():
+        return None
+    sys.path.insert(0, str(ROOT / "tools"))
+    import cv2
+    from bench_pipeline import shared_config  # the detector and ReID `tools/bench_pipeline.py` times
+
+    tracker = Tracker.from_config(shared_config(device, [])[1])
+    capture = cv2.VideoCapture(str(video))
+    frames, size = [], (0, 0)
+    try:
+        while len(frames) < count:
+            ok, image = capture.read()
+            if not ok:
+                break
+            size = image.shape[:2]
+            boxes, scores, _ = tracker.detector(image)
+            looks = tracker.embedder(torch.from_numpy(image), boxes) if len(boxes) else torch.zeros(0, 1)
+            frames.append(FrameDetections(boxes, scores, looks.cpu().numpy(), np.full(len(boxes), -1)))
+    finally:
+        capture.release()
+        tracker.close()
+    return frames, size
+
+
 def time_ours(
     frames: list[FrameDetections],
     capacity: int,
@@ -145,6 +182,7 @@ def time_ours(
     gallery: Gallery | None = None,
     clock: Callable[[], float] = time.perf_counter,
     device: str = "cpu",
+    frame_size: tuple[int, int] | None = None,
 ) -> tuple[float, int]:
     """Median ms/frame after `warmup` frames, and the number of tracks held at the end (lost ones included).
 
@@ -157,7 +195,7 @@ def time_ours(
     times = []
     for i, det in enumerate(frames):
         start = clock()
-        tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+        tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings, frame_size=frame_size)
         if i >= warmup:
             times.append(clock() - start)
     return 1e3 * float(np.median(times)), len(tracker.core.tracks)
@@ -207,11 +245,12 @@ def compare(
     repeats: int,
     clock: Callable[[], float] = time.perf_counter,
     device: str = "cpu",
+    frame_size: tuple[int, int] | None = None,
 ) -> dict[str, float]:
     """Alternating ours / ByteTrack runs: medians, ratio median and range, tracks held, detections per frame."""
     ours, bt, tracks = [], [], 0
     for _ in range(repeats):
-        ms, tracks = time_ours(frames, capacity, warmup, clock=clock, device=device)
+        ms, tracks = time_ours(frames, capacity, warmup, clock=clock, device=device, frame_size=frame_size)
         ours.append(ms)
         bt.append(time_bytetrack(frames, warmup, clock))
     ratios = np.array(ours) / np.array(bt)
@@ -350,6 +389,7 @@ def main() -> None:
     worlds = [("walking", 50, args.dim), ("crossing", 50, args.dim), ("churn", 0, CHURN_DIM)]
     capacity = 100
     warmup = round(CHURN_SECONDS * FPS)  # long enough for the churn world to fill up its lost tracks
+    street = street_world(args.device, STREET_WARMUP + args.frames)
     for contended in (False, True):
         load = "contended" if contended else "quiet"
         for name, num, dim in worlds:
@@ -357,6 +397,13 @@ def main() -> None:
             with competing_process(contended):
                 result = compare(frames, capacity, warmup, args.repeats, clock, args.device)
                 print(row(name, load, dim, capacity, result), flush=True)
+        if street is not None:
+            frames, size = street
+            with competing_process(contended):
+                result = compare(frames, capacity, STREET_WARMUP, args.repeats, clock, args.device, size)
+            print(row("street", load, max(f.embeddings.shape[1] for f in frames), capacity, result), flush=True)
+    if street is None:
+        print(f"(no street world: ../shared/videos/{STREET_VIDEO} not found; set TRACKER_SHARED)")
     if args.quick:
         return
     print("\nsweeps (walking world, quiet)")
