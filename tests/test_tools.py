@@ -483,3 +483,12 @@ def test_bench_core_street_world_is_the_shared_videos_real_boxes_and_looks(share
         assert frame.scores.min() >= 0.1  # detector.confidence, the default's
     monkeypatch.setenv("TRACKER_SHARED", str(shared / "no-such-folder"))
     assert bench_core.street_world("cpu", 3) is None
+
+
+def test_bench_core_street_ablation_turns_off_real_keys():
+    """Each rule `--street-ablation` turns off is a config key that exists and changes the config (a renamed key
+    would be refused; one set to its default would time nothing)."""
+    bench_core = load_tool("bench_core")
+    defaults = load_config(None)
+    for name, overrides in bench_core.STREET_RULES.items():
+        assert load_config(None, list(overrides)) != defaults, name

@@ -4,6 +4,7 @@
     python tools/bench_core.py --quick          # the three worlds only (quiet and contended)
     python tools/bench_core.py --frames 300 --repeats 5
     python tools/bench_core.py --gallery         # ours with an identity gallery (1000 identities) vs without
+    python tools/bench_core.py --street-ablation # the street world with each rule off, against the defaults
     python tools/bench_core.py --tracks 50,100,200,300,500   # only the growth with T (walking, K=100), per step
     python tools/bench_core.py --tracks 50,100,200 --tracks-world crossing --tracks-contended   # lost tracks
 
@@ -183,6 +184,7 @@ def time_ours(
     clock: Callable[[], float] = time.perf_counter,
     device: str = "cpu",
     frame_size: tuple[int, int] | None = None,
+    overrides: tuple[str, ...] = (),
 ) -> tuple[float, int]:
     """Median ms/frame after `warmup` frames, and the number of tracks held at the end (lost ones included).
 
@@ -190,7 +192,7 @@ def time_ours(
     frame, as a GPU embedder's would already be there); each frame's outputs come back to the host, so the time
     includes the device's synchronisation.
     """
-    cfg = load_config(None, overrides=[f"appearance.bank_capacity={capacity}", f"device={device}"])
+    cfg = load_config(None, overrides=[f"appearance.bank_capacity={capacity}", f"device={device}", *overrides])
     tracker = Tracker(cfg, frame_rate=FPS, gallery=gallery)
     times = []
     for i, det in enumerate(frames):
@@ -324,6 +326,41 @@ def growth_sweep(args: argparse.Namespace, counts: list[int]) -> None:
         previous = result
 
 
+STREET_RULES = {  # `--street-ablation`: each rule that real boxes run and synthetic ones hardly do, turned off
+    "still objects": ("lifecycle.still_quantile=0",),
+    "walking out of view": ("association.lost_exit_fraction=0",),
+    "part-of-a-person boxes": ("association.part_box_fraction=0",),
+    "looks cut by a border": ("association.border_look_quantile=0",),
+    "birth shapes": ("association.birth_shape_quantile=0",),
+    "cut boxes reported": ("motion.min_visible_fraction=0",),
+    "appearance (motion only)": ("appearance.enabled=false",),
+}
+
+
+def street_ablation(args: argparse.Namespace) -> None:
+    """What each rule costs on real boxes: ours on the street world with it off, alternating with the defaults,
+    and with no frame size (every border rule off); ms/frame medians, ratio to the defaults."""
+    street = street_world(args.device, STREET_WARMUP + args.frames)
+    if street is None:
+        sys.exit(f"no street world: ../shared/videos/{STREET_VIDEO} not found (set TRACKER_SHARED)")
+    frames, size = street
+    clock = CLOCKS[args.clock]
+    print(f"load {os.getloadavg()[0]:.2f}, {args.clock} clock; street world, ours with a rule off against the defaults")
+    print(f"{'off':>26} {'ms':>6} {'defaults ms':>12} {'ratio':>6}")
+    cases = [(name, size, rules) for name, rules in STREET_RULES.items()] + [("the frame size (all borders)", None, ())]
+    for name, frame_size, rules in cases:
+        runs = [
+            (
+                time_ours(frames, 100, STREET_WARMUP, clock=clock, device=args.device, frame_size=frame_size,
+                          overrides=rules)[0],
+                time_ours(frames, 100, STREET_WARMUP, clock=clock, device=args.device, frame_size=size)[0],
+            )
+            for _ in range(args.repeats)
+        ]  # fmt: skip
+        off, on = (float(np.median(column)) for column in zip(*runs, strict=True))
+        print(f"{name:>26} {off:>6.2f} {on:>12.2f} {off / on:>6.2f}", flush=True)
+
+
 def row(name: str, load: str, dim: int, capacity: int, r: dict[str, float]) -> str:
     return (
         f"{name:>9} {load:>9} {r['tracks']:>5} {r['dets']:>5.0f} {dim:>4} {capacity:>5} {r['ours']:>8.2f} "
@@ -352,6 +389,9 @@ def main() -> None:
     )
     parser.add_argument("--quick", action="store_true", help="the three worlds only, no K and T sweeps")
     parser.add_argument("--gallery", action="store_true", help="compare ours with a gallery to ours without")
+    parser.add_argument(
+        "--street-ablation", action="store_true", help="the street world with each rule off, against the defaults"
+    )
     parser.add_argument("--gallery-size", type=positive_int, default=1000, help="identities in the gallery (--gallery)")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="time frames by wall or CPU time")
     parser.add_argument("--device", default="cpu", help="where our banks and similarities live (cpu, cuda)")
@@ -374,6 +414,9 @@ def main() -> None:
         parser.error(str(exc))
     if args.gallery:
         gallery_ratio(args)
+        return
+    if args.street_ablation:
+        street_ablation(args)
         return
     if args.tracks is not None:
         growth_sweep(args, args.tracks)
