@@ -1,7 +1,7 @@
 """Benchmark `Tracker.update_detections` against Ultralytics' BYTETracker on the same boxes, same run.
 
-    python tools/bench_core.py                  # the three worlds, quiet and contended, plus the K and T sweeps
-    python tools/bench_core.py --quick          # the three worlds only (quiet and contended)
+    python tools/bench_core.py                  # the four worlds, quiet and contended, plus the K and T sweeps
+    python tools/bench_core.py --quick          # the four worlds only (quiet and contended)
     python tools/bench_core.py --frames 300 --repeats 5
     python tools/bench_core.py --gallery         # ours with an identity gallery (1000 identities) vs without
     python tools/bench_core.py --street-ablation # the street world with each rule off, against the defaults
@@ -387,7 +387,7 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=positive_int, default=3, help="alternating ours/ByteTrack runs; medians reported"
     )
-    parser.add_argument("--quick", action="store_true", help="the three worlds only, no K and T sweeps")
+    parser.add_argument("--quick", action="store_true", help="the four worlds only, no K and T sweeps")
     parser.add_argument("--gallery", action="store_true", help="compare ours with a gallery to ours without")
     parser.add_argument(
         "--street-ablation", action="store_true", help="the street world with each rule off, against the defaults"
