@@ -440,6 +440,19 @@ def test_out_of_view_needs_the_border_the_track_was_last_seen_at():
     assert not out_of_view(mean, observed, None, 0.25).any()  # frame size unknown: nobody is out of view
 
 
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("shape", [(1, 1), (1, 700), (64, 1)])
+def test_a_frame_one_pixel_thin_is_a_failed_estimate_not_an_opencv_error(method, shape):
+    """A frame one pixel high or wide (a line-scan camera, a crop that came out thin) has a gray copy of that side too:
+    ORB's scale pyramid cannot shrink it, and `Tracker.update` raised OpenCV's bare `cv2.error` ("Assertion failed
+    inv_scale_x > 0 in function 'resize'") instead of the identity counted as a failure that README promises."""
+    est = estimator(method)
+    frames = np.random.default_rng(0).integers(0, 255, size=(2, *shape, 3), dtype=np.uint8)
+    for frame in frames:
+        np.testing.assert_array_equal(est.estimate(frame), np.eye(2, 3))
+    assert (est.estimates, est.failures) == (1, 1)
+
+
 @pytest.mark.parametrize(("width", "height"), [(4000, 150), (6000, 200)])
 def test_a_gray_copy_thinner_than_its_floor_keeps_the_frames_aspect(width, height):
     """A frame wider than 20:1 (a stitched or line-scan panorama) made a 320 px gray copy under 16 px high, and the

@@ -50,6 +50,7 @@ _CORNER_BLOCK_SIZE = 3  # goodFeaturesToTrack: neighbourhood of the corner measu
 _LK_WINDOW_PX = 9  # Lucas-Kanade window side, downscaled pixels (README: camera-motion compensation, window)
 _LK_LEVELS = 3  # Lucas-Kanade pyramid levels above the base image
 _ORB_FAST_THRESHOLD = 10  # ORB: FAST corner threshold (lower than OpenCV's 20: downscaled frames are soft)
+_ORB_MIN_SIDE_PX = 2  # ORB: a gray copy with a thinner side has no scale pyramid (a 1 px high or wide frame)
 _ECC_ITERATIONS = 50  # findTransformECC: maximum iterations
 _ECC_EPSILON = 1e-4  # findTransformECC: stop when the correlation changes less than this
 _ECC_GAUSS_FILTER = 3  # findTransformECC: Gaussian blur before the fit
@@ -446,6 +447,8 @@ class CameraMotionEstimator:
     def _orb_pairs(
         self, previous: np.ndarray, previous_mask: np.ndarray, current: np.ndarray, mask: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray] | None:
+        if min(previous.shape[:2]) < _ORB_MIN_SIDE_PX or min(current.shape[:2]) < _ORB_MIN_SIDE_PX:
+            return None  # ORB's scale pyramid cannot shrink a 1 px side (cv2.error in its resize): nothing to match
         orb = cv2.ORB_create(nfeatures=self.config.camera_max_features, fastThreshold=_ORB_FAST_THRESHOLD)
         kp0, des0 = orb.detectAndCompute(previous, previous_mask)
         kp1, des1 = orb.detectAndCompute(current, mask)
