@@ -135,6 +135,28 @@ def test_the_callback_error_goes_on_unchanged():
     assert tracker.core.frame_index == 0 and not tracker.core.tracks
 
 
+def test_a_frame_given_again_counts_its_dropped_detections_once():
+    """`Tracker.invalid_detections` and `outside_detections` count a video's dropped rows; a frame whose embed failed
+    was not tracked, yet its dropped rows stayed counted: given three times (two failures), one NaN box and one box
+    outside `frame_size` read 3 and 3. The counts are now as before the failed call, as the rest of the tracker."""
+    tracker = Tracker(load_config(None, overrides=["device=cpu", "appearance.lazy_embedding=false"]), frame_rate=FPS)
+    boxes = np.array([[10.0, 10, 60, 130], [200, 10, 250, 130], [np.nan, 0, 1, 1], [900, 900, 950, 990]])
+    scores = np.full(len(boxes), 0.9)
+    fails = [True, True, False]
+
+    def embed(rows: np.ndarray) -> np.ndarray:
+        if fails.pop(0):
+            raise EmbedFailure("out of memory")
+        return np.eye(len(rows), DIM)
+
+    for _ in range(2):
+        with pytest.raises(EmbedFailure):
+            tracker.update_detections(boxes, scores, embed=embed, frame_size=(480, 640))
+    assert (tracker.invalid_detections, tracker.outside_detections) == (0, 0)
+    tracker.update_detections(boxes, scores, embed=embed, frame_size=(480, 640))
+    assert (tracker.invalid_detections, tracker.outside_detections, tracker.core.frame_index) == (1, 1, 1)
+
+
 def test_wrong_rows_from_the_callback_are_named():
     tracker = Tracker(load_config(None, overrides=["device=cpu", "appearance.lazy_embedding=false"]), frame_rate=FPS)
     with pytest.raises(ValueError, match=r"what the embed callback returned must have shape \(N, D\) with N = 2"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import functools
@@ -322,8 +323,8 @@ class Tracker:
         transform = None if camera_motion is None else as_homography(camera_motion)
         size = None if frame_size is None else _frame_size(frame_size)
         noise = _camera_noise(camera_motion_noise, size)
-        # validation and normalisation included
-        with torch_threads(self.config.core_threads) as callers_threads, self._blas:
+        # validation and normalisation included; a failed call (given again) leaves its dropped rows uncounted
+        with _faults_undone_on_error(self.core), torch_threads(self.config.core_threads) as callers_threads, self._blas:
             core = self.core
             dets = Detections.from_arrays(
                 boxes_xyxy,
@@ -406,7 +407,8 @@ class Tracker:
         elif camera_motion_noise != 0.0:
             _camera_noise(camera_motion_noise, frame.shape[:2])  # (refused as update_detections refuses it)
             self._warn_once({NOISE_WITHOUT_MOTION: "camera_motion_noise without a camera_motion is ignored"})
-        return self._track(frame, self._detect(frame), given)
+        with _faults_undone_on_error(self.core):  # (a failed frame, given again, counts its dropped rows once)
+            return self._track(frame, self._detect(frame), given)
 
     def stream(self, frames: Iterable[np.ndarray], detect_ahead: bool | None = None) -> Iterator[list[TrackedObject]]:
         """`update` each frame of `frames` in turn, yielding its tracks; the same outputs, in the same order.
@@ -603,6 +605,21 @@ def reid_model_identity(cfg: TrackerConfig) -> ModelIdentity:
     path = resolve_weights(weights, "reid")
     digest = file_digest(path) if path is not None else f"name:{weights}"
     return ModelIdentity(name, digest)
+
+
+@contextlib.contextmanager
+def _faults_undone_on_error(core: TrackerCore) -> Iterator[None]:
+    """Put the core's counts of dropped detections and faulty embeddings back as they were if the block raises: the
+    frame was not tracked (`TrackerCore._advance` restores the rest), and given again it counts its rows again
+    (three tries of a frame with one NaN box read `invalid_detections` 3)."""
+    counters = (core.invalid_detections, core.outside_detections, core.embedding_faults)
+    counts = [counter.count for counter in counters]
+    try:
+        yield
+    except BaseException:
+        for counter, count in zip(counters, counts, strict=True):
+            counter.count = count
+        raise
 
 
 def _inside(dets: Detections, size: tuple[int, int], dropped: OutsideDetections) -> Detections:
