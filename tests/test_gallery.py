@@ -152,6 +152,26 @@ def test_link_respects_cannot_link_and_merges_the_same_person():
     assert len(fresh) == 4
 
 
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        ({"cannot_link": [(0, 5)]}, r"cannot_link: \(0, 5\) names track 5; there are 3 tracks \(positions 0-2\)"),
+        ({"cannot_link": [(-1, 0)]}, r"cannot_link: \(-1, 0\) names track -1; there are 3 tracks"),
+        ({"class_ids": [0]}, r"class_ids has 1 entries, one per track is needed: 3"),
+        ({"sightings": [sighting()]}, r"sightings has 1 entries, one per track is needed: 3"),
+    ],
+)
+def test_link_refuses_arguments_that_do_not_fit_the_tracks_before_storing_any(arguments, says):
+    """`Gallery.link` with a cannot-link pair naming no track raised a bare `KeyError: 5`; with fewer classes or
+    sightings than tracks, an `IndexError: list index out of range` after the tracks before had been stored (the
+    gallery half linked). One ValueError naming the argument now, before anything is stored."""
+    gallery = Gallery(GalleryConfig(), MODEL)
+    looks = people(3, 4, seed=5)
+    with pytest.raises(ValueError, match=says):
+        gallery.link(list(looks), **arguments)
+    assert len(gallery) == 0 and not gallery.modified
+
+
 def test_save_load_round_trip_keeps_ids_and_answers(tmp_path):
     gallery, looks = filled()
     path = tmp_path / "site.gallery"

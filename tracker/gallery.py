@@ -511,12 +511,17 @@ class Gallery:
         Returns:
             (T,) int64 global IDs.
         Raises:
-            ValueError: a track's rows not of shape (P, D) with P >= 1, of another D than the gallery's, or with a
+            ValueError: a `cannot_link` pair naming no track, or `class_ids` or `sightings` not one per track (nothing
+                stored); a track's rows not of shape (P, D) with P >= 1, of another D than the gallery's, or with a
                 NaN, infinite or zero row (tracks before it are stored already).
         """
         count = len(prototypes_per_track)
+        pairs = _track_pairs(cannot_link, count)
+        for name, given in (("class_ids", class_ids), ("sightings", sightings)):
+            if given is not None and len(given) != count:
+                raise ValueError(f"{name} has {len(given)} entries, one per track is needed: {count}")
         forbid: dict[int, set[int]] = {i: set() for i in range(count)}
-        for i, j in cannot_link:
+        for i, j in pairs:
             forbid[int(i)].add(int(j))
             forbid[int(j)].add(int(i))
         ids = np.full(count, NO_ID, dtype=np.int64)
@@ -754,6 +759,19 @@ class Gallery:
         gallery._identities.update(gallery_format.read_identities(tensors, header))
         gallery._next_id = max([int(header["next_id"]), *(g + 1 for g in gallery._identities)])
         return gallery
+
+
+def _track_pairs(cannot_link: Iterable[tuple[int, int]], count: int) -> list[tuple[int, int]]:
+    """`Gallery.link`'s `cannot_link` as a list of pairs of track positions, or ValueError naming a pair with a
+    position that is not one of the `count` tracks' (before anything is stored)."""
+    pairs = [(int(i), int(j)) for i, j in cannot_link]
+    for pair in pairs:
+        outside = [p for p in pair if not 0 <= p < count]
+        if outside:
+            raise ValueError(
+                f"cannot_link: {pair} names track {outside[0]}; there are {count} tracks (positions 0-{count - 1})"
+            )
+    return pairs
 
 
 class PendingSave:
