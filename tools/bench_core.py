@@ -154,7 +154,8 @@ def street_world(device: str, count: int) -> tuple[list[FrameDetections], tuple[
     video = root / "videos" / STREET_VIDEO
     if not video.is_file():
         return None
-    sys.path.insert(0, str(ROOT / "tools"))
+    if str(ROOT / "tools") not in sys.path:  # (run as a script, tools/ is there already)
+        sys.path.insert(0, str(ROOT / "tools"))
     import cv2
     from bench_pipeline import shared_config  # the detector and ReID `tools/bench_pipeline.py` times
 

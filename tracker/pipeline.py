@@ -42,7 +42,6 @@ EMBED_RESULT = "what the embed callback returned"  # how errors name an `update_
 NOISE_WITHOUT_MOTION = "camera_motion_noise"  # the warned-once kind: a motion's noise given without the motion
 FRAME_SHAPES = "(H, W, 3) BGR, (H, W) or (H, W, 1) gray, or (H, W, 4) BGRA"  # what `update` takes
 _CHANNELS = (1, 3, 4)  # the channel counts of FRAME_SHAPES's 3-D frames
-# what a gallery without appearance is refused with, by the Python API ("a gallery") and the CLI (its option)
 DETECT_AHEAD = 1  # `stream`: frames detected ahead of the one being tracked (each holds a frame in memory)
 
 
