@@ -16,7 +16,7 @@ import tracker.run_summary as run_summary
 from tracker import Tracker, load_config
 from tracker.config import TrackerConfig
 from tracker.gallery import Gallery
-from tracker.still import StillBoxes, box_jitter, edge_step, free_edges, model_jitter_quantile, whole_boxes
+from tracker.still import StillBoxes, box_jitter, edge_step, free_edges, model_jitter_quantile
 from tracker.testing import noise_for_similarity, reid_like_identities
 from tracker.track import TRACKED, TrackTable
 
@@ -91,8 +91,6 @@ def test_boxes_are_judged_only_uncut_by_the_borders_and_with_a_frame_size():
             [320.0, 60.0, 40.0, 100.0],
         ]
     )
-    assert whole_boxes(boxes, FRAME).tolist() == [True, False, False, True]
-    assert not whole_boxes(boxes, None).any()
     free = [[True] * 4, [False, True, True, True], [True, True, True, False], [True] * 4]
     assert free_edges(boxes, FRAME).tolist() == free, "edge by edge: the border holds only the edge it cuts"
 

@@ -389,10 +389,9 @@ class AppearanceBank:
             self._bounded[slot] = True
         host = self._host_of(emb)
         if host is not None and host.dtype == np.int16:  # bf16 bits: the top half of a float32
-            dets = (host.astype(np.int32) << 16).view(np.float32)
-        else:
-            dets = emb.double().numpy()
-        dets = dets.astype(np.float64)  # (N, D) the stored values, exactly
+            host = (host.astype(np.int32) << 16).view(np.float32)
+        # (N, D) the stored values, exactly (float32 -> float64: one numpy conversion, no torch dispatch)
+        dets = emb.double().numpy() if host is None else host.astype(np.float64)
         norms = np.sqrt(np.einsum("nd,nd->n", dets, dets))
         centred = self._centre.take(row_slots, axis=0) @ dets.T  # (R, N)
         centred += self._radius.take(row_slots)[:, None] * norms[None, :]

@@ -331,7 +331,8 @@ class Calibration:
         if not self.calibrated:
             return np.full(seconds.shape, match)
         ramp = self._settings.ramp_seconds
-        weight = np.clip(seconds / ramp, 0.0, 1.0) if ramp > 0 else np.ones(seconds.shape)
+        # np.clip to [0, 1] without its wrappers (called every frame with a lost track)
+        weight = np.minimum(np.maximum(seconds / ramp, 0.0), 1.0) if ramp > 0 else np.ones(seconds.shape)
         return match + (self.revival_bound(seconds) - match) * weight
 
     def subsample(self, count: int, have: int = 0) -> np.ndarray:

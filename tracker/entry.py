@@ -62,7 +62,12 @@ def near_border(boxes_xyxy: np.ndarray, frame_size: tuple[int, int], border_heig
     """(N, 4) bool: whether each box (N, 4, pixels) is closer than `border_heights` of its own height to the
     left, top, right and bottom border of the (height, width) frame, or beyond it: where a person can walk into
     or out of the view."""
-    height, width = frame_size
     box_h = np.maximum(boxes_xyxy[:, 3] - boxes_xyxy[:, 1], TINY)
-    gaps = np.stack([boxes_xyxy[:, 0], boxes_xyxy[:, 1], width - boxes_xyxy[:, 2], height - boxes_xyxy[:, 3]], axis=1)
-    return gaps / box_h[:, None] < border_heights
+    return border_gaps(boxes_xyxy, frame_size) / box_h[:, None] < border_heights
+
+
+def border_gaps(boxes_xyxy: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+    """(N, 4) the gaps, pixels, between each box (N, 4, pixels) and the left, top, right and bottom border of the
+    (height, width) frame: x1, y1, width - x2, height - y2 (negative beyond the border)."""
+    height, width = frame_size
+    return np.concatenate([boxes_xyxy[:, :2], (width, height) - boxes_xyxy[:, 2:]], axis=1)

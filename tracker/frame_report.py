@@ -118,7 +118,7 @@ class FrameReport:
             in_view = self._mostly_in_view(judged, table.class_id[shown], width, shown)
             if in_view is not None:
                 shown, boxes, gap = shown[in_view], boxes[in_view], gap[in_view]
-            boxes = np.clip(boxes, 0.0, [width, height, width, height])
+            boxes = np.minimum(np.maximum(boxes, 0.0), (width, height, width, height))  # np.clip, without its wrappers
             if report_gap and any_set(gap):  # a prediction that left the frame is not reported
                 inside = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
                 shown, boxes, gap = shown[inside], boxes[inside], gap[inside]

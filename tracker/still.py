@@ -73,12 +73,13 @@ import numpy as np
 
 from tracker.calibration import SimilarityQueue
 from tracker.config import TrackerConfig
-from tracker.fast_numpy import TINY
+from tracker.entry import border_gaps
+from tracker.fast_numpy import TINY, all_set, any_set
 from tracker.kalman import xywh_to_xyxy
 from tracker.track import TRACKED, TrackTable
 from tracker.truncation import TOUCH_PX
 
-__all__ = ["StillBoxes", "box_jitter", "edge_step", "model_jitter_quantile", "whole_boxes"]
+__all__ = ["StillBoxes", "box_jitter", "edge_step", "free_edges", "model_jitter_quantile"]
 
 _MAJORITY = 0.5  # a track whose still share exceeds this (most recent observations were still) is not reported
 # The Kalman measurement model (`kalman.KalmanFilter.project`): centre and size of a box are measured with independent
@@ -168,46 +169,56 @@ class StillBoxes:
         if frame_size is None:  # nothing is judged; a later step must not be compared with a stale one
             table.edge_step[track_idx] = np.nan
             return
-        gap = table.frames_since_update[track_idx]
-        observed = table.observed_xywh[track_idx]
-        step = edge_step(observed, measured_xywh, gap + 1)
-        previous = table.edge_step[track_idx]
-        table.edge_drift[track_idx] += step * (gap + 1)[:, None] / measured_xywh[:, [2, 3, 2, 3]]
+        gap = table.frames_since_update.take(track_idx)
+        observed = table.observed_xywh.take(track_idx, axis=0)
+        frames = (gap + 1)[:, None]  # (M, 1) frames since the last match
+        step = edge_step(observed, measured_xywh, frames)
+        previous = table.edge_step.take(track_idx, axis=0)
+        sizes = np.concatenate([measured_xywh[:, 2:], measured_xywh[:, 2:]], axis=1)  # (M, 4) each edge's w or h
+        table.edge_drift[track_idx] += step * frames / sizes
         if camera_noise_px > 0.0 and self.cfg.still_camera_noise:  # each compensated frame adds its noise
-            spread = camera_noise_px / measured_xywh[:, [2, 3, 2, 3]]
-            table.drift_noise[track_idx] += (gap + 1)[:, None] * np.square(spread)
-        whole = whole_boxes(measured_xywh, frame_size)
+            table.drift_noise[track_idx] += frames * np.square(camera_noise_px / sizes)
+        free = free_edges(measured_xywh, frame_size)  # (M, 4) the edges no border holds
+        whole = np.logical_and.reduce(free, axis=1)  # (M,) boxes no border cuts (`all(axis=1)`, no wrappers)
         cut_jitter, cut_owners = np.zeros(0), np.zeros(0, dtype=np.int64)
-        if self.cfg.still_teach_cut_boxes and not whole.all():  # a cut box: its free edges' jitter, to teach
-            free = free_edges(measured_xywh[~whole], frame_size) & free_edges(observed[~whole], frame_size)
-            jitter = box_jitter(previous[~whole], step[~whole], measured_xywh[~whole, 3], free)
-            cut_jitter, cut_owners = self._cut_teaching(table, track_idx[~whole], jitter, gap[~whole])
+        if self.cfg.still_teach_cut_boxes and not all_set(whole):  # a cut box: its free edges' jitter, to teach
+            cut = ~whole
+            free = free[cut] & free_edges(observed[cut], frame_size)
+            jitter = box_jitter(previous[cut], step[cut], measured_xywh[cut, 3], free)
+            cut_jitter, cut_owners = self._cut_teaching(table, track_idx[cut], jitter, gap[cut])
         jitter = box_jitter(previous, step, measured_xywh[:, 3])
         table.edge_step[track_idx] = step
         judged = np.isfinite(jitter) & whole
-        if not judged.any():
+        if not any_set(judged):
             if len(cut_jitter):
-                self._learn(cut_jitter, cut_owners)
+                self._learn([cut_jitter], [cut_owners])
             return
-        rows, jitter = track_idx[judged], jitter[judged]
-        share, owners = table.still_share[rows], table.track_id[rows]
-        consecutive = gap[judged] == 0
-        learn = (table.state[rows] == TRACKED) & consecutive & ~(share > _MAJORITY)
-        if learn.any() or len(cut_jitter):
-            self._learn(np.concatenate([jitter[learn], cut_jitter]), np.concatenate([owners[learn], cut_owners]))
+        all_judged = all_set(judged)  # (most frames: every matched box; no rows picked)
+        rows = track_idx if all_judged else track_idx[judged]
+        jitter = jitter if all_judged else jitter[judged]
+        share, owners = table.still_share.take(rows), table.track_id.take(rows)
+        consecutive = (gap if all_judged else gap[judged]) == 0
+        learn = (table.state.take(rows) == TRACKED) & consecutive & ~(share > _MAJORITY)
+        if any_set(learn) or len(cut_jitter):
+            self._learn([jitter[learn], cut_jitter], [owners[learn], cut_owners])
         still, enough = self._still(jitter, owners)
         first = enough & np.isnan(share)  # judged for the first time: by the jitters it taught before
-        share[first] = [self._taught_share(owner) for owner in owners[first].tolist()]
+        if any_set(first):
+            share[first] = [self._taught_share(owner) for owner in owners[first].tolist()]
         prior = ~enough & consecutive if self.cfg.still_prior else np.zeros_like(enough)
-        if prior.any():  # too few learnt: judged by the measurement model, from its first jitter
+        if any_set(prior):  # too few learnt: judged by the measurement model, from its first jitter
             moved = np.abs(step - previous)[judged][prior]
             verdict, capped = self._model_still(moved, measured_xywh[judged][prior], jitter[prior], owners[prior])
             prior[np.flatnonzero(prior)[~capped]] = False  # no other track's jitter yet: not judged at all
             still[prior] = verdict[capped]
             share[prior & np.isnan(share)] = 0.0
             enough = enough | prior
-        updated = share[enough] + (still[enough] - share[enough]) / self.window
-        if prior.any() and self.cfg.still_prior_unmoved:  # a box that never moved: by all the jitters it taught
+        if all_set(enough):  # (most frames: every judged track; no rows picked)
+            updated, at_rows = share + (still - share) / self.window, rows
+        else:
+            kept = share[enough]
+            updated, at_rows = kept + (still[enough] - kept) / self.window, rows[enough]
+        if any_set(prior) and self.cfg.still_prior_unmoved:  # a box that never moved: by all the jitters it taught
             unmoved = prior & self._unmoved(table.edge_drift[rows], table.drift_noise[rows])
             at = np.flatnonzero(unmoved[enough])
             taught = [
@@ -215,7 +226,7 @@ class StillBoxes:
                 for owner, box in zip(owners[unmoved].tolist(), measured_xywh[judged][unmoved], strict=True)
             ]
             updated[at] = np.maximum(updated[at], taught)
-        table.still_share[rows[enough]] = updated
+        table.still_share[at_rows] = updated
 
     def _cut_teaching(
         self, table: TrackTable, rows: np.ndarray, jitter: np.ndarray, gap: np.ndarray
@@ -327,12 +338,13 @@ class StillBoxes:
             bound = self._bounds[owner] = float(np.partition(others, rank)[rank])
         return bound
 
-    def _learn(self, jitters: np.ndarray, owners: np.ndarray) -> None:
-        """Push (L,) jitters of the tracks `owners` (L,) into the FIFO (once per sampling period once it is full)."""
+    def _learn(self, jitters: list[np.ndarray], owners: list[np.ndarray]) -> None:
+        """Push the jitters (parts of (L,) together) of the tracks `owners` (parts of (L,) alike) into the FIFO (once
+        per sampling period once it is full: the parts are joined only then)."""
         self._calls += 1
         if self._jitters.full and self._calls % self._period:
             return
-        self._jitters.push(jitters, tags=owners)
+        self._jitters.push(np.concatenate(jitters), tags=np.concatenate(owners))
         self._sorted = np.sort(self._jitters.values())
         self._owner_ids, self._owner_counts = np.unique(self._jitters.tags(), return_counts=True)
         self._bounds.clear()
@@ -367,7 +379,7 @@ class StillBoxes:
 def edge_step(previous_xywh: np.ndarray, current_xywh: np.ndarray, frames: np.ndarray) -> np.ndarray:
     """(M, 4) displacement per frame of the left, top, right and bottom edges (pixels) from the (M, 4) centre-size
     boxes `previous_xywh` to `current_xywh`, `frames` (M,) frames apart."""
-    moved = (current_xywh - previous_xywh) / np.asarray(frames, dtype=np.float64)[:, None]  # centre and size
+    moved = (current_xywh - previous_xywh) / np.asarray(frames, dtype=np.float64).reshape(-1, 1)  # centre and size
     half = moved[:, 2:] / 2
     return np.concatenate([moved[:, :2] - half, moved[:, :2] + half], axis=1)
 
@@ -379,30 +391,19 @@ def box_jitter(
     the box strayed from moving on as it moved, in `heights` (M,) of the new box. NaN where the previous step is not
     known (a track's first match). `edges` (M, 4) bool: only those edges count (`free_edges`); NaN with none."""
     change = np.abs(step - previous_step)
-    if edges is not None:
-        change = np.where(edges, change, -np.inf)
-    largest = change.max(axis=1)
-    largest[np.isneginf(largest)] = np.nan
+    if edges is None:  # (every edge: a change is >= 0 or NaN, the largest too)
+        return change.max(axis=1) / np.maximum(heights, TINY)
+    largest = np.where(edges, change, -np.inf).max(axis=1)
+    largest[largest == -np.inf] = np.nan
     return largest / np.maximum(heights, TINY)
 
 
 def free_edges(boxes_xywh: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
     """(M, 4) bool: the left, top, right and bottom edges of the (M, 4) centre-size boxes that no border of the
-    (height, width) frame holds: more than `truncation.TOUCH_PX` inside it (as `whole_boxes`, edge by edge)."""
-    height, width = frame_size
+    (height, width) frame holds: more than `truncation.TOUCH_PX` inside it (detectors clip boxes to the image, so a
+    cut box reaches the border). A box with every edge free is whole: the still rule judges only those."""
     boxes = xywh_to_xyxy(np.asarray(boxes_xywh, dtype=np.float64).reshape(-1, 4))
-    gaps = np.stack([boxes[:, 0], boxes[:, 1], width - boxes[:, 2], height - boxes[:, 3]], axis=1)
-    return gaps > TOUCH_PX
-
-
-def whole_boxes(boxes_xywh: np.ndarray, frame_size: tuple[int, int] | None) -> np.ndarray:
-    """(M,) bool: the (M, 4) centre-size boxes no frame border cuts: every edge more than `truncation.TOUCH_PX`
-    inside the (height, width) frame (detectors clip boxes to the image, so a cut box reaches the border). None of
-    them when the frame size is unknown: a box cut by a border cannot be told from a whole one, so the rule stays
-    off (as `birth.BirthShapes`)."""
-    if frame_size is None:
-        return np.zeros(len(boxes_xywh), dtype=bool)
-    return free_edges(boxes_xywh, frame_size).all(axis=1)
+    return border_gaps(boxes, frame_size) > TOUCH_PX
 
 
 def _both_within(bound: float, correlation: float) -> float:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from tracker.config import AssociationConfig
-from tracker.entry import near_border
-from tracker.fast_numpy import TINY
+from tracker.entry import border_gaps, near_border
+from tracker.fast_numpy import TINY, all_set, any_along, any_set
 from tracker.kalman import xywh_to_xyxy
 from tracker.truncation import TOUCH_PX
 
@@ -42,17 +42,20 @@ def away_from_view(
         config: `entry_border_heights` and `lost_exit_fraction` (0: no track is walking out).
     """
     away = out_of_view(mean, observed_xywh, frame_size, config.entry_border_heights)
+    if frame_size is None or config.lost_exit_fraction <= 0 or not any_set(lost):
+        return away
     lost_rows = lost.nonzero()[0]
-    if frame_size is not None and config.lost_exit_fraction > 0 and len(lost_rows):
+    lost_mean = mean.take(lost_rows, axis=0)
+    if _near_exit(lost_mean, frame_size, config.lost_exit_fraction):  # (else no lost track is near an exit)
         leaving = leaving_pairs(
-            mean[lost_rows],
-            previous_mean[lost_rows],
-            observed_xywh[lost_rows],
+            lost_mean,
+            previous_mean.take(lost_rows, axis=0),
+            observed_xywh.take(lost_rows, axis=0),
             boxes_xyxy,
             frame_size,
             config.lost_exit_fraction,
         )
-        if leaving.any():  # (rare: a lost track walking out of the view)
+        if any_set(leaving):  # (a lost track walking out of the view)
             pairs = np.zeros((len(away), len(boxes_xyxy)), dtype=bool)
             pairs[lost_rows] = leaving
             away = away[:, None] | pairs
@@ -73,7 +76,10 @@ def out_of_view(
     """
     if frame_size is None or len(mean) == 0:
         return np.zeros(len(mean), dtype=bool)
-    beyond = _inside_fractions(mean, frame_size) <= 0
+    # wholly beyond the left, top, right, bottom border (`_inside_fractions` <= 0, without its division)
+    beyond = _reach(xywh_to_xyxy(mean[:, :4]), frame_size) <= 0.0
+    if not any_set(beyond):  # (most frames: every predicted box reaches into the view)
+        return np.zeros(len(mean), dtype=bool)
     return (beyond & near_border(xywh_to_xyxy(observed_xywh), frame_size, border_heights)).any(axis=1)
 
 
@@ -81,10 +87,27 @@ def _inside_fractions(mean: np.ndarray, frame_size: tuple[int, int]) -> np.ndarr
     """(T, 4): the share of each box's (Kalman means (T, 8)) width (left, right border) or height (top, bottom)
     on the inner side of the left, top, right and bottom border of the (height, width) frame (<= 0: wholly beyond
     it; above 1 where the box ends short of it)."""
-    height, width = frame_size
     box = xywh_to_xyxy(mean[:, :4])
-    size = np.tile(np.maximum(mean[:, 2:4], TINY), 2)
-    return np.stack([box[:, 2], box[:, 3], width - box[:, 0], height - box[:, 1]], axis=1) / size
+    size = np.maximum(mean[:, 2:4], TINY)
+    return _reach(box, frame_size) / np.concatenate([size, size], axis=1)
+
+
+def _reach(boxes_xyxy: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+    """(N, 4) how far each box (N, 4, pixels) reaches into the (height, width) frame from its left, top, right and
+    bottom border, pixels (x2, y2, width - x1, height - y1; <= 0: wholly beyond that border)."""
+    height, width = frame_size
+    return np.concatenate([boxes_xyxy[:, 2:], (width, height) - boxes_xyxy[:, :2]], axis=1)
+
+
+def _near_exit(mean: np.ndarray, frame_size: tuple[int, int], exit_fraction: float) -> bool:
+    """Whether any box (Kalman means (T, 8)) keeps no more than `exit_fraction` of its width or height inside a
+    border of the (height, width) frame (a few small ops: most frames, none does, and `leaving_pairs` is empty)."""
+    height, width = frame_size
+    cx, cy, w, h = mean[:, 0], mean[:, 1], mean[:, 2], mean[:, 3]
+    return not (
+        all_set(np.minimum(cx, width - cx) > (exit_fraction - 0.5) * w)
+        and all_set(np.minimum(cy, height - cy) > (exit_fraction - 0.5) * h)
+    )
 
 
 def leaving_pairs(
@@ -112,21 +135,16 @@ def leaving_pairs(
     slivers (10-11 px wide) of a person walking out keep their track; PETS09 ACF, frame 70: a person hidden 5 px
     from the right border, whose prediction drifted out, is not leaving.
     """
-    height, width = frame_size
     nothing = np.zeros((len(mean), len(boxes_xyxy)), dtype=bool)
-    cx, cy, w, h = mean[:, 0], mean[:, 1], mean[:, 2], mean[:, 3]
-    # most frames: every lost track's box keeps more than the fraction inside every border (a few small ops)
-    if (np.minimum(cx, width - cx) > (exit_fraction - 0.5) * w).all() and (
-        np.minimum(cy, height - cy) > (exit_fraction - 0.5) * h
-    ).all():
+    if not _near_exit(mean, frame_size, exit_fraction):
         return nothing
-    inside = _inside_fractions(mean, frame_size)
-    leaving = (inside <= exit_fraction) & (inside <= _inside_fractions(previous_mean, frame_size))
-    seen = xywh_to_xyxy(observed_xywh)
-    leaving &= np.stack([seen[:, 0], seen[:, 1], width - seen[:, 2], height - seen[:, 3]], axis=1) <= TOUCH_PX
-    if not leaving.any():
+    # both frames' boxes at once: (2T, 4) fractions inside, this frame's first
+    inside = _inside_fractions(np.concatenate([mean[:, :4], previous_mean[:, :4]]), frame_size)
+    now = inside[: len(mean)]
+    leaving = (now <= exit_fraction) & (now <= inside[len(mean) :])
+    leaving &= border_gaps(xywh_to_xyxy(observed_xywh), frame_size) <= TOUCH_PX  # the last box was cut there
+    if not any_set(leaving):
         return nothing
     # how far each detection reaches into the view from each border, px (N, 4), against the allowed (T, 4)
-    reach = np.stack([boxes_xyxy[:, 2], boxes_xyxy[:, 3], width - boxes_xyxy[:, 0], height - boxes_xyxy[:, 1]], axis=1)
-    allowed = exit_fraction * np.tile(mean[:, 2:4], 2)
-    return (leaving[:, None, :] & (reach[None, :, :] > allowed[:, None, :])).any(axis=2)
+    allowed = exit_fraction * np.concatenate([mean[:, 2:4], mean[:, 2:4]], axis=1)
+    return any_along(leaving[:, None, :] & (_reach(boxes_xyxy, frame_size)[None, :, :] > allowed[:, None, :]), 2)
