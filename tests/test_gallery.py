@@ -71,6 +71,19 @@ def test_unseen_looks_of_known_people_find_their_identity_in_one_batch():
     assert len(set(ids[ids != NO_ID].tolist())) == (ids != NO_ID).sum()  # one identity per query
 
 
+def test_one_look_not_given_as_a_row_and_class_ids_not_one_per_query_are_refused_by_name():
+    """A 1-D look was read as D queries of one number each (an error about "D = 1"), and a short `class_ids` list
+    raised a bare IndexError mid-search: each is now one ValueError naming the argument and its shape."""
+    gallery, looks = filled()
+    one_look = r"queries must have shape \(Q, D\), got \(64,\) \(one query: queries\[None\]\)"
+    with pytest.raises(ValueError, match=one_look):
+        gallery.match(looks[0, 10])
+    with pytest.raises(ValueError, match=r"class_ids must have shape \(Q,\) with Q = 3, got \(2,\)"):
+        gallery.match(looks[:3, 10], class_ids=[0, 0])
+    assert gallery.match(looks[0, 10][None])[0] == 1  # the same look as one row: found
+    assert len(gallery.match(np.zeros((0, DIM)))) == 0  # no queries: nothing to search
+
+
 def test_a_stricter_bound_given_to_the_search_refuses_what_the_configured_one_accepts():
     """The tracker searches with its calibrated gallery bound when that is stricter than `gallery.min_similarity`
     (look-alikes in the video): `match(min_similarity=...)` is that bound, and a look below it gets no identity."""

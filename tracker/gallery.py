@@ -407,8 +407,15 @@ class Gallery:
                 candidates too (an identity's similarity: the best over its stored and live prototypes).
         Returns:
             (Q,) int64 global IDs or -1.
+        Raises:
+            ValueError: `queries` not 2-D (one query is `queries[None]`), or `class_ids` not one per query.
         """
         raw = np.asarray(queries, dtype=np.float32)
+        if raw.ndim != 2 and raw.size:  # a 1-D look was read as D queries of one number each ("D = 1")
+            hint = " (one query: queries[None])" if raw.ndim == 1 else ""
+            raise ValueError(f"queries must have shape (Q, D), got {raw.shape}{hint}")
+        if class_ids is not None and np.shape(class_ids) != (len(raw),):
+            raise ValueError(f"class_ids must have shape (Q,) with Q = {len(raw)}, got {np.shape(class_ids)}")
         out = np.full(len(raw), NO_ID, dtype=np.int64)
         live_ids, live_classes, live_looks = self._live_of_others(source)
         if len(raw) == 0 or not (self._identities or len(live_ids)):  # (0, D) queries too: nothing to search
