@@ -339,8 +339,8 @@ class StillBoxes:
         return bound
 
     def _learn(self, jitters: list[np.ndarray], owners: list[np.ndarray]) -> None:
-        """Push the jitters (parts of (L,) together) of the tracks `owners` (parts of (L,) alike) into the FIFO (once
-        per sampling period once it is full: the parts are joined only then)."""
+        """Push jitters into the FIFO, given in parts (arrays joined in order; `owners`: the track IDs of each part's
+        jitters, part for part), once per sampling period once it is full: the parts are joined only then."""
         self._calls += 1
         if self._jitters.full and self._calls % self._period:
             return

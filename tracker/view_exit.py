@@ -45,20 +45,18 @@ def away_from_view(
     if frame_size is None or config.lost_exit_fraction <= 0 or not any_set(lost):
         return away
     lost_rows = lost.nonzero()[0]
-    lost_mean = mean.take(lost_rows, axis=0)
-    if _near_exit(lost_mean, frame_size, config.lost_exit_fraction):  # (else no lost track is near an exit)
-        leaving = leaving_pairs(
-            lost_mean,
-            previous_mean.take(lost_rows, axis=0),
-            observed_xywh.take(lost_rows, axis=0),
-            boxes_xyxy,
-            frame_size,
-            config.lost_exit_fraction,
-        )
-        if any_set(leaving):  # (a lost track walking out of the view)
-            pairs = np.zeros((len(away), len(boxes_xyxy)), dtype=bool)
-            pairs[lost_rows] = leaving
-            away = away[:, None] | pairs
+    leaving = leaving_pairs(
+        mean.take(lost_rows, axis=0),
+        previous_mean.take(lost_rows, axis=0),
+        observed_xywh.take(lost_rows, axis=0),
+        boxes_xyxy,
+        frame_size,
+        config.lost_exit_fraction,
+    )
+    if any_set(leaving):  # (a lost track walking out of the view)
+        pairs = np.zeros((len(away), len(boxes_xyxy)), dtype=bool)
+        pairs[lost_rows] = leaving
+        away = away[:, None] | pairs
     return away
 
 
@@ -80,13 +78,13 @@ def out_of_view(
     beyond = _reach(xywh_to_xyxy(mean[:, :4]), frame_size) <= 0.0
     if not any_set(beyond):  # (most frames: every predicted box reaches into the view)
         return np.zeros(len(mean), dtype=bool)
-    return (beyond & near_border(xywh_to_xyxy(observed_xywh), frame_size, border_heights)).any(axis=1)
+    return any_along(beyond & near_border(xywh_to_xyxy(observed_xywh), frame_size, border_heights), 1)
 
 
 def _inside_fractions(mean: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
-    """(T, 4): the share of each box's (Kalman means (T, 8)) width (left, right border) or height (top, bottom)
-    on the inner side of the left, top, right and bottom border of the (height, width) frame (<= 0: wholly beyond
-    it; above 1 where the box ends short of it)."""
+    """(T, 4): the share of each box's (Kalman means (T, 8), or their (T, 4) xywh columns) width (left, right
+    border) or height (top, bottom) on the inner side of the left, top, right and bottom border of the (height,
+    width) frame (<= 0: wholly beyond it; above 1 where the box ends short of it)."""
     box = xywh_to_xyxy(mean[:, :4])
     size = np.maximum(mean[:, 2:4], TINY)
     return _reach(box, frame_size) / np.concatenate([size, size], axis=1)
@@ -101,7 +99,7 @@ def _reach(boxes_xyxy: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
 
 def _near_exit(mean: np.ndarray, frame_size: tuple[int, int], exit_fraction: float) -> bool:
     """Whether any box (Kalman means (T, 8)) keeps no more than `exit_fraction` of its width or height inside a
-    border of the (height, width) frame (a few small ops: most frames, none does, and `leaving_pairs` is empty)."""
+    border of the (height, width) frame (a few small ops: where none does, `leaving_pairs` is empty)."""
     height, width = frame_size
     cx, cy, w, h = mean[:, 0], mean[:, 1], mean[:, 2], mean[:, 3]
     return not (
