@@ -5,6 +5,7 @@ API change in tracker/ can break them without any other test noticing. One subpr
 are paid once), so the CLI state of one tool cannot leak into this test process."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -301,6 +302,13 @@ def test_bench_against_times_two_copies_of_the_core_in_one_process(tmp_path):
     assert float(row[1]) > 0 and float(row[2]) > 0 and float(row[3]) > 0
     refused = subprocess.run([sys.executable, tool, str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
     assert refused.returncode == 2 and "holds no tracker/ package" in refused.stderr
+    # the street world (real boxes, asked by name) without ../shared: one line saying so, the other worlds still run
+    env = {**os.environ, "TRACKER_SHARED": str(tmp_path)}
+    street = run[:3] + ["--worlds", "street,walking", "--frames", "2", "--repeats", "1"]
+    done = subprocess.run(street, capture_output=True, text=True, cwd=ROOT, timeout=HELP_TIMEOUT_S, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "street (no street world: ../shared/videos/people.mp4 not found" in done.stdout
+    assert any(line.strip().startswith("walking") for line in done.stdout.splitlines())
 
 
 @pytest.mark.parametrize(

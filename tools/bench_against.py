@@ -3,8 +3,11 @@
     git archive BASE | tar -x -C /tmp/base         # a copy of the code to compare with
     python tools/bench_against.py /tmp/base         # walking, crossing, churn, walking T=500
     python tools/bench_against.py /tmp/base --worlds walking --frames 150 --repeats 5
+    python tools/bench_against.py /tmp/base --worlds street --frames 250   # real boxes (../shared), frame size given
 
-Both trackers see the same frames of `tools/bench_core.py`'s worlds (K=100) and take turns frame by frame (who goes
+Both trackers see the same frames of `tools/bench_core.py`'s worlds (K=100; *street*: the real boxes and looks of
+../shared/videos/people.mp4 with its frame size, made once by this checkout's detector and ReID, skipped with a line
+where ../shared is absent) and take turns frame by frame (who goes
 first alternates too), so a load change on a shared machine hits both alike. Each frame is timed by the CPU time of
 this thread (`time.thread_time`). Per repeat: the sum of each side's frame times after the warm-up, and their ratio
 (this checkout / the other); the tool prints every repeat's ratio, their median and range. The other copy is
@@ -33,7 +36,9 @@ WORLDS = {
     "crossing": ("crossing", 50, 512),
     "churn": ("churn", 0, 64),
     "walking_t500": ("walking", 500, 512),
+    "street": ("street", 0, 0),  # T and D: the video's (bench_core.street_world)
 }
+DEFAULT_WORLDS = ("walking", "crossing", "churn", "walking_t500")  # street (a minute of detection first) when asked
 
 
 def import_other(root: Path) -> ModuleType:
@@ -53,8 +58,11 @@ def import_other(root: Path) -> ModuleType:
     return other
 
 
-def run(frames: list, packages: list[ModuleType], warmup: int, fps: float) -> list[float]:
-    """Seconds of CPU time per package over the frames after `warmup`, the packages taking turns frame by frame."""
+def run(
+    frames: list, packages: list[ModuleType], warmup: int, fps: float, frame_size: tuple[int, int] | None = None
+) -> list[float]:
+    """Seconds of CPU time per package over the frames after `warmup`, the packages taking turns frame by frame
+    (`frame_size`: (height, width) given with each frame, None: none)."""
     trackers = []
     for package in packages:
         cfg = package.load_config(None, overrides=[f"appearance.bank_capacity={CAPACITY}", "device=cpu"])
@@ -64,7 +72,7 @@ def run(frames: list, packages: list[ModuleType], warmup: int, fps: float) -> li
         order = range(len(trackers)) if i % 2 == 0 else reversed(range(len(trackers)))
         for k in order:
             start = time.thread_time()
-            trackers[k].update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+            trackers[k].update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings, frame_size=frame_size)
             if i >= warmup:
                 totals[k] += time.thread_time() - start
     return totals
@@ -85,7 +93,7 @@ def _count(text: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("other", type=Path, help="root of the other checkout (holding its tracker/ package)")
-    parser.add_argument("--worlds", default=",".join(WORLDS), help=f"comma-separated, of {', '.join(WORLDS)}")
+    parser.add_argument("--worlds", default=",".join(DEFAULT_WORLDS), help=f"comma-separated, of {', '.join(WORLDS)}")
     parser.add_argument("--frames", type=_count, default=150, help="timed frames per repeat (after the warm-up)")
     parser.add_argument("--repeats", type=_count, default=5, help="fresh tracker pairs per world")
     args = parser.parse_args()
@@ -99,7 +107,7 @@ def main() -> None:
     sys.path.insert(0, str(here.parent))
     sys.path.insert(0, str(here))
     ours = importlib.import_module(PACKAGE)
-    from bench_core import CHURN_SECONDS, FPS, world  # (this checkout's worlds, for both)
+    from bench_core import CHURN_SECONDS, FPS, STREET_VIDEO, STREET_WARMUP, street_world, world  # (for both)
 
     for package in (ours, other):  # each Tracker's core comes from its own copy
         core = package.Tracker(package.load_config(None, overrides=["device=cpu"]), frame_rate=FPS).core
@@ -108,14 +116,23 @@ def main() -> None:
     print(f"{'world':>13} {'ours ms':>8} {'other ms':>9} {'ratio':>6} {'range':>12}  per repeat")
     for name in args.worlds.split(","):
         kind, num, dim = WORLDS[name]
-        warmup = round(CHURN_SECONDS * FPS) if kind == "churn" else CAPACITY + 5
-        frames = world(kind, num, dim, warmup + args.frames)
+        size = None
+        if kind == "street":
+            warmup, street = STREET_WARMUP, street_world("cpu", STREET_WARMUP + args.frames)
+            if street is None:
+                print(f"{name:>13} (no street world: ../shared/videos/{STREET_VIDEO} not found; set TRACKER_SHARED)")
+                continue
+            frames, size = street
+        else:
+            warmup = round(CHURN_SECONDS * FPS) if kind == "churn" else CAPACITY + 5
+            frames = world(kind, num, dim, warmup + args.frames)
+        timed = len(frames) - warmup  # (the street video may hold fewer than asked)
         ratios, ours_ms, other_ms = [], [], []
         for _ in range(args.repeats):
-            mine, theirs = run(frames, [ours, other], warmup, FPS)
+            mine, theirs = run(frames, [ours, other], warmup, FPS, size)
             ratios.append(mine / theirs)
-            ours_ms.append(1e3 * mine / args.frames)
-            other_ms.append(1e3 * theirs / args.frames)
+            ours_ms.append(1e3 * mine / timed)
+            other_ms.append(1e3 * theirs / timed)
         each = " ".join(f"{r:.3f}" for r in ratios)
         print(
             f"{name:>13} {np.median(ours_ms):>8.3f} {np.median(other_ms):>9.3f} {np.median(ratios):>6.3f} "
