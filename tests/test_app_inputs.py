@@ -202,6 +202,20 @@ def test_a_frame_rate_refused_from_the_config_names_its_value():
         Tracker(load_config(None, ["device=cpu"]), frame_rate=0)
 
 
+@pytest.mark.parametrize("frame_rate", [1e-300, 1e-210, 0.0009])
+def test_a_frame_rate_below_the_configs_floor_is_refused_when_the_tracker_is_built(frame_rate):
+    """`Tracker(frame_rate=1e-300)` was built, and its first `update_detections` raised a bare "OverflowError: (34,
+    'Numerical result out of range')" from the Kalman noise ((25 / rate)^1.5); the config's frame_rate stops at
+    0.001 frames/s. One ValueError naming `frame_rate` and the floor now, and 0.001 itself still tracks."""
+    cfg = load_config(None, ["device=cpu"])
+    with pytest.raises(ValueError, match=r"^frame_rate must be at least 0.001 frames/s .*; got " + f"{frame_rate}$"):
+        Tracker(cfg, frame_rate=frame_rate)
+    tracker = Tracker(cfg, frame_rate=0.001)
+    boxes, scores = np.array([[10.0, 10.0, 50.0, 100.0]]), np.array([0.9])
+    for _ in range(3):
+        tracker.update_detections(boxes, scores, frame_size=(480, 640))
+
+
 @pytest.mark.parametrize("frame_rate", ["30", True, [30], {"fps": 30}, b"30"])
 def test_a_frame_rate_that_is_no_number_is_named_before_any_model_loads(frame_rate):
     """`Tracker(cfg, frame_rate="30")` ran at 30 and `frame_rate=True` at 1 frame/s (every time limit 30 times

@@ -21,6 +21,7 @@ from tracker.bank import storage_dtype
 from tracker.camera_motion import CameraMotionEstimator, as_homography
 from tracker.config import (
     MAX_FRAME_RATE,
+    MIN_FRAME_RATE,
     REID_MODELS,
     TrackerConfig,
     has_appearance,
@@ -92,8 +93,8 @@ class Tracker:
         TypeError: `config` is not a `TrackerConfig` (a dict or a YAML path: use `load_config`).
         ConfigError: a `config` value `load_config` would refuse (one made with `dataclasses.replace`), named as in
             YAML (`appearance.bank_capacity: 0 is out of range [1, 100000]`).
-        ValueError: a frame rate that is not a number, not positive or above `MAX_FRAME_RATE` (1000), a gallery
-            without appearance, a bad device.
+        ValueError: a frame rate that is not a number, not positive, below `MIN_FRAME_RATE` (0.001) or above
+            `MAX_FRAME_RATE` (1000), a gallery without appearance, a bad device.
     """
 
     def __init__(
@@ -643,9 +644,10 @@ def _one_frame(frames: Any) -> bool:
 
 
 def _frame_rate(value: Any, cfg: TrackerConfig) -> float:
-    """`Tracker(frame_rate=)` as a float in (0, MAX_FRAME_RATE] frames/s (None: `cfg.frame_rate`), or ValueError:
-    not a number (a string, a bool, a list: "30" was taken as 30, True as 1 frame/s, [30] raised float()'s
-    TypeError naming no argument), not positive, or above the maximum. A one-element array or tensor is its value."""
+    """`Tracker(frame_rate=)` as a float in [MIN_FRAME_RATE, MAX_FRAME_RATE] frames/s (None: `cfg.frame_rate`), or
+    ValueError: not a number (a string, a bool, a list: "30" was taken as 30, True as 1 frame/s, [30] raised float()'s
+    TypeError naming no argument), not positive, below the minimum or above the maximum. A one-element array or
+    tensor is its value."""
     if value is None:
         return float(cfg.frame_rate)
     one = (isinstance(value, np.ndarray) and value.size == 1) or (
@@ -659,6 +661,11 @@ def _frame_rate(value: Any, cfg: TrackerConfig) -> float:
         )
     if not 0 < number <= MAX_FRAME_RATE:  # (NaN: False)
         raise ValueError(f"frame_rate must be positive and at most {MAX_FRAME_RATE:g} frames/s, got {value}")
+    if number < MIN_FRAME_RATE:  # (1e-300 overflowed the Kalman noises at the first frame: a bare OverflowError)
+        raise ValueError(
+            f"frame_rate must be at least {MIN_FRAME_RATE:g} frames/s (one frame every "
+            f"{1 / MIN_FRAME_RATE:g} s), as the config's frame_rate; got {value}"
+        )
     return float(number)
 
 
