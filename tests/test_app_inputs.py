@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 
 import numpy as np
 import PIL.Image
@@ -76,6 +77,31 @@ def test_one_frame_given_to_stream_is_named_not_tracked_row_by_row(frame):
         next(tracker.stream(frame))
     got = [[(o.track_id, tuple(np.round(o.xyxy, 3))) for o in out] for out in tracker.stream(np.stack([FRAME] * 4))]
     assert got == outputs(scripted_tracker(), 4) and got[-1]
+
+
+class NotIterable:
+    """Stands for a cv2.VideoCapture: frames come from its read(), it has no __iter__."""
+
+
+@pytest.mark.parametrize(
+    ("frames", "expected"),
+    [
+        ("clip.mp4", r"got the path 'clip.mp4': stream does not read videos"),
+        (Path("clip.mp4"), r"got the path 'clip.mp4': stream does not read videos"),
+        (b"clip.mp4", r"got the path 'clip.mp4': stream does not read videos"),
+        (NotIterable(), r"got NotIterable, which is not iterable \(a video capture\? stream does not read videos"),
+        (None, r"got NoneType, which is not iterable"),
+    ],
+)
+def test_a_path_or_a_capture_given_to_stream_is_named_as_no_frames(frames, expected):
+    """`tracker.stream("clip.mp4")` took the path's characters for frames and said "frame must be a numpy uint8 array
+    ..., got str" (the frame blamed, not the argument); `tracker.stream(cv2.VideoCapture(path))` raised a bare
+    "TypeError: 'cv2.VideoCapture' object is not iterable". One ValueError naming `frames` and what it got now, at
+    the first step, the tracker as before."""
+    tracker = scripted_tracker()
+    with pytest.raises(ValueError, match=r"^frames must be an iterable of frames .*" + expected):
+        next(tracker.stream(frames))
+    assert outputs(tracker, 3) == outputs(scripted_tracker(), 3)
 
 
 def test_none_for_boxes_or_scores_is_named_not_read_as_one_row():

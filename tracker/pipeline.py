@@ -9,6 +9,7 @@ import functools
 import logging
 import math
 import numbers
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -427,13 +428,19 @@ class Tracker:
                 first frame after it).
             ValueError: a frame `update` refuses (raised when that frame is reached, after the frames before it);
                 one frame given as `frames` (an (H, W) or (H, W, C) array, C 1, 3 or 4: its rows were tracked as
-                H frames of one pixel row each; `update(frame)` or `stream([frame])`), at the first `next()`.
+                H frames of one pixel row each; `update(frame)` or `stream([frame])`), a path (its characters were
+                taken for frames: "frame must be a numpy uint8 array ..., got str") or something not iterable (a
+                `cv2.VideoCapture`: a bare "TypeError: ... object is not iterable"), at the first `next()`.
         """
         self._check_detector()
         if _one_frame(frames):
             raise ValueError(
                 f"frames must be an iterable of frames (a generator, a list, an (N, H, W, C) array), got one frame of "
                 f"shape {frames.shape}: update(frame) tracks one frame, stream([frame]) a list of one"
+            )
+        if (no_frames := _no_frames(frames)) is not None:
+            raise ValueError(
+                f"frames must be an iterable of frames (a generator, a list, an (N, H, W, C) array), {no_frames}"
             )
         from tracker.embedder import DetectorFeatureEmbedder  # reads the detector's last call: no detecting ahead
 
@@ -641,6 +648,19 @@ def _one_frame(frames: Any) -> bool:
     (a stack of N gray frames (N, H, W) is taken: a width of 1, 3 or 4 pixels is no picture)."""
     shape = getattr(frames, "shape", None) if isinstance(frames, np.ndarray | torch.Tensor) else None
     return shape is not None and (len(shape) == 2 or (len(shape) == 3 and shape[-1] in _CHANNELS))
+
+
+def _no_frames(frames: Any) -> str | None:
+    """What `stream(frames)` was given instead of frames, with what to do (None: an iterable, frames or not): a path
+    (str, bytes, os.PathLike; stream does not open videos) or an object that is not iterable (a cv2.VideoCapture)."""
+    read = "stream does not read videos: give the frames cv2.VideoCapture(path).read() returns, from a generator"
+    if isinstance(frames, str | bytes | os.PathLike):
+        return f"got the path {os.fsdecode(frames)!r}: {read}"
+    try:
+        iter(frames)  # (what the loop calls: a class with only __getitem__ is iterable too)
+    except TypeError:
+        return f"got {type(frames).__name__}, which is not iterable (a video capture? {read})"
+    return None
 
 
 def _frame_rate(value: Any, cfg: TrackerConfig) -> float:
