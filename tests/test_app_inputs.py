@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 
 import numpy as np
 import PIL.Image
@@ -76,6 +77,31 @@ def test_one_frame_given_to_stream_is_named_not_tracked_row_by_row(frame):
         next(tracker.stream(frame))
     got = [[(o.track_id, tuple(np.round(o.xyxy, 3))) for o in out] for out in tracker.stream(np.stack([FRAME] * 4))]
     assert got == outputs(scripted_tracker(), 4) and got[-1]
+
+
+class NotIterable:
+    """Stands for a cv2.VideoCapture: frames come from its read(), it has no __iter__."""
+
+
+@pytest.mark.parametrize(
+    ("frames", "expected"),
+    [
+        ("clip.mp4", r"got the path 'clip.mp4': stream does not read videos"),
+        (Path("clip.mp4"), r"got the path 'clip.mp4': stream does not read videos"),
+        (b"clip.mp4", r"got the path 'clip.mp4': stream does not read videos"),
+        (NotIterable(), r"got NotIterable, which is not iterable \(a video capture\? stream does not read videos"),
+        (None, r"got NoneType, which is not iterable"),
+    ],
+)
+def test_a_path_or_a_capture_given_to_stream_is_named_as_no_frames(frames, expected):
+    """`tracker.stream("clip.mp4")` took the path's characters for frames and said "frame must be a numpy uint8 array
+    ..., got str" (the frame blamed, not the argument); `tracker.stream(cv2.VideoCapture(path))` raised a bare
+    "TypeError: 'cv2.VideoCapture' object is not iterable". One ValueError naming `frames` and what it got now, at
+    the first step, the tracker as before."""
+    tracker = scripted_tracker()
+    with pytest.raises(ValueError, match=r"^frames must be an iterable of frames .*" + expected):
+        next(tracker.stream(frames))
+    assert outputs(tracker, 3) == outputs(scripted_tracker(), 3)
 
 
 def test_none_for_boxes_or_scores_is_named_not_read_as_one_row():
@@ -200,6 +226,20 @@ def test_a_frame_rate_refused_from_the_config_names_its_value():
         Tracker(cfg)
     with pytest.raises(ValueError, match=r"frame_rate must be positive and at most 1000 frames/s, got 0$"):
         Tracker(load_config(None, ["device=cpu"]), frame_rate=0)
+
+
+@pytest.mark.parametrize("frame_rate", [1e-300, 1e-210, 0.0009])
+def test_a_frame_rate_below_the_configs_floor_is_refused_when_the_tracker_is_built(frame_rate):
+    """`Tracker(frame_rate=1e-300)` was built, and its first `update_detections` raised a bare "OverflowError: (34,
+    'Numerical result out of range')" from the Kalman noise ((25 / rate)^1.5); the config's frame_rate stops at
+    0.001 frames/s. One ValueError naming `frame_rate` and the floor now, and 0.001 itself still tracks."""
+    cfg = load_config(None, ["device=cpu"])
+    with pytest.raises(ValueError, match=r"^frame_rate must be at least 0.001 frames/s .*; got " + f"{frame_rate}$"):
+        Tracker(cfg, frame_rate=frame_rate)
+    tracker = Tracker(cfg, frame_rate=0.001)
+    boxes, scores = np.array([[10.0, 10.0, 50.0, 100.0]]), np.array([0.9])
+    for _ in range(3):
+        tracker.update_detections(boxes, scores, frame_size=(480, 640))
 
 
 @pytest.mark.parametrize("frame_rate", ["30", True, [30], {"fps": 30}, b"30"])

@@ -284,6 +284,24 @@ def test_a_folder_of_images_of_several_sizes_says_so_in_the_summary(fake_models,
     assert "size_changes" not in json.loads((plain / "summary.json").read_text())
 
 
+@pytest.mark.parametrize("rate", [["--fps", "0.001"], ["--set", "frame_rate=0.001"]])
+def test_a_time_lapse_at_the_least_frame_rate_gets_its_video(rate, fake_models, tmp_path, capfd):
+    """0.001 frames/s is the least frame_rate (and --fps) takes, but OpenCV's mp4 writer cannot store it: an image
+    folder tracked at it stopped after its first frame with "track: error: cannot write video .../lapse.mp4" (the
+    rate unnamed; txt, JSONL and a summary of 1 frame left). The video is written at the least rate it stores."""
+    folder = tmp_path / "lapse"
+    folder.mkdir()
+    frames = scene()[:5]
+    for i, frame in enumerate(frames, start=1):
+        cv2.imwrite(str(folder / f"{i:06d}.png"), frame)
+    out = tmp_path / "out"
+    assert main([str(folder), "--out", str(out), "--quiet", *rate]) == 0, capfd.readouterr().err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["error"] is None and summary["frames"] == len(frames) and summary["frame_rate"] == 0.001
+    count, _, whole = video_info(out / "lapse.mp4")
+    assert count == len(frames) and whole
+
+
 def test_the_video_keeps_one_frame_per_source_frame_across_unreadable_ones(fake_models, tmp_path, capsys):
     """Unreadable frames are skipped in the txt (a gap in its frame numbers); the annotated video fills them (black
     before the first readable frame, else the frame before), so its frame n is the txt's frame n, not n + 1. The

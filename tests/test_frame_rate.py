@@ -134,6 +134,18 @@ def test_video_declaring_1000_fps_warns_and_still_tracks(fake_models, tmp_path, 
     assert exit_info.value.code == 2 and "--fps: must be a positive number" in capfd.readouterr().err
 
 
+@pytest.mark.parametrize("fps", ["1e-300", "0.0009"])
+def test_fps_below_the_configs_floor_is_a_usage_error(fps, tmp_path, capfd):
+    """`track clip.mp4 --fps 1e-300` tracked with Kalman noises of (25 / rate)^1.5 ("RuntimeWarning: overflow
+    encountered in square"), then stopped after its first frame with "track: error: cannot write video ...mp4"
+    (OpenCV's writer refuses the rate); `--set frame_rate=` stops at 0.001 frames/s, and so does --fps now."""
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path / "clip.mp4"), "--out", str(tmp_path / "out"), "--quiet", "--fps", fps])
+    err = capfd.readouterr().err
+    assert exit_info.value.code == 2 and f"--fps: must be at least 0.001 frames/s, got {fps}" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_tracker_built_with_an_implausible_rate_warns(caplog):
     with caplog.at_level("WARNING", logger="tracker.pipeline"):
         Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=1000)

@@ -213,13 +213,15 @@ def non_negative_int(text: str) -> int:
 
 
 def _frame_rate(text: str) -> float:
-    from tracker.config import MAX_FRAME_RATE
+    from tracker.config import MAX_FRAME_RATE, MIN_FRAME_RATE
 
     value = _parse(text, float, "a positive number")
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
     if value > MAX_FRAME_RATE:  # per-second windows are sized by the rate: 1e9 would allocate gigabytes
         raise argparse.ArgumentTypeError(f"must be at most {MAX_FRAME_RATE:g} frames/s, got {text}")
+    if value < MIN_FRAME_RATE:  # the Kalman noises scale with (25 / rate)^1.5: 1e-300 overflowed them
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_FRAME_RATE:g} frames/s, got {text}")
     return value
 
 

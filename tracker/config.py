@@ -42,6 +42,10 @@ __all__ = [
 MAX_FRAME_RATE = 1000.0
 """Frames/s, the most any frame rate may be (config keys, `Tracker(frame_rate=)`, `track --fps`): beyond the cameras
 people are tracked with; per-second windows (the class vote) hold this many frames a second."""
+MIN_FRAME_RATE = 0.001
+"""Frames/s, the least any frame rate may be (config keys, `Tracker(frame_rate=)`, `track --fps`): one frame every
+~17 minutes. Time limits are converted with the rate and the Kalman noises scale with (25 / rate)^1.5: at 1e-300
+frames/s that overflowed float64 (a bare OverflowError at the first frame)."""
 MAX_VOTE_SECONDS = 10.0  # classes.vote_seconds at most: a vote window of 10 s x MAX_FRAME_RATE floats per track
 
 
@@ -584,12 +588,14 @@ class TrackerConfig(Section):
     """The whole tracker."""
 
     device: str = key("auto", "auto (CUDA when present) | cpu | cuda | cuda:N")
-    frame_rate: float = key(30.0, "frames per second when the source does not say", lo=0.001, hi=MAX_FRAME_RATE)
+    frame_rate: float = key(
+        30.0, "frames per second when the source does not say", lo=MIN_FRAME_RATE, hi=MAX_FRAME_RATE
+    )
     min_frame_rate: float = key(
-        1.0, "a source declaring fewer frames/s than this is not believed", lo=0.001, hi=MAX_FRAME_RATE
+        1.0, "a source declaring fewer frames/s than this is not believed", lo=MIN_FRAME_RATE, hi=MAX_FRAME_RATE
     )
     max_frame_rate: float = key(
-        240.0, "a source declaring more frames/s than this is not believed", lo=0.001, hi=MAX_FRAME_RATE
+        240.0, "a source declaring more frames/s than this is not believed", lo=MIN_FRAME_RATE, hi=MAX_FRAME_RATE
     )
     core_threads: int = key(
         1,

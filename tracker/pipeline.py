@@ -9,6 +9,7 @@ import functools
 import logging
 import math
 import numbers
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ from tracker.bank import storage_dtype
 from tracker.camera_motion import CameraMotionEstimator, as_homography
 from tracker.config import (
     MAX_FRAME_RATE,
+    MIN_FRAME_RATE,
     REID_MODELS,
     TrackerConfig,
     has_appearance,
@@ -92,8 +94,8 @@ class Tracker:
         TypeError: `config` is not a `TrackerConfig` (a dict or a YAML path: use `load_config`).
         ConfigError: a `config` value `load_config` would refuse (one made with `dataclasses.replace`), named as in
             YAML (`appearance.bank_capacity: 0 is out of range [1, 100000]`).
-        ValueError: a frame rate that is not a number, not positive or above `MAX_FRAME_RATE` (1000), a gallery
-            without appearance, a bad device.
+        ValueError: a frame rate that is not a number, not positive, below `MIN_FRAME_RATE` (0.001) or above
+            `MAX_FRAME_RATE` (1000), a gallery without appearance, a bad device.
     """
 
     def __init__(
@@ -426,13 +428,19 @@ class Tracker:
                 first frame after it).
             ValueError: a frame `update` refuses (raised when that frame is reached, after the frames before it);
                 one frame given as `frames` (an (H, W) or (H, W, C) array, C 1, 3 or 4: its rows were tracked as
-                H frames of one pixel row each; `update(frame)` or `stream([frame])`), at the first `next()`.
+                H frames of one pixel row each; `update(frame)` or `stream([frame])`), a path (its characters were
+                taken for frames: "frame must be a numpy uint8 array ..., got str") or something not iterable (a
+                `cv2.VideoCapture`: a bare "TypeError: ... object is not iterable"), at the first `next()`.
         """
         self._check_detector()
         if _one_frame(frames):
             raise ValueError(
                 f"frames must be an iterable of frames (a generator, a list, an (N, H, W, C) array), got one frame of "
                 f"shape {frames.shape}: update(frame) tracks one frame, stream([frame]) a list of one"
+            )
+        if (no_frames := _no_frames(frames)) is not None:
+            raise ValueError(
+                f"frames must be an iterable of frames (a generator, a list, an (N, H, W, C) array), {no_frames}"
             )
         from tracker.embedder import DetectorFeatureEmbedder  # reads the detector's last call: no detecting ahead
 
@@ -642,10 +650,24 @@ def _one_frame(frames: Any) -> bool:
     return shape is not None and (len(shape) == 2 or (len(shape) == 3 and shape[-1] in _CHANNELS))
 
 
+def _no_frames(frames: Any) -> str | None:
+    """What `stream(frames)` was given instead of frames, with what to do (None: an iterable, frames or not): a path
+    (str, bytes, os.PathLike; stream does not open videos) or an object that is not iterable (a cv2.VideoCapture)."""
+    read = "stream does not read videos: give the frames cv2.VideoCapture(path).read() returns, from a generator"
+    if isinstance(frames, str | bytes | os.PathLike):
+        return f"got the path {os.fsdecode(frames)!r}: {read}"
+    try:
+        iter(frames)  # (what the loop calls: a class with only __getitem__ is iterable too)
+    except TypeError:
+        return f"got {type(frames).__name__}, which is not iterable (a video capture? {read})"
+    return None
+
+
 def _frame_rate(value: Any, cfg: TrackerConfig) -> float:
-    """`Tracker(frame_rate=)` as a float in (0, MAX_FRAME_RATE] frames/s (None: `cfg.frame_rate`), or ValueError:
-    not a number (a string, a bool, a list: "30" was taken as 30, True as 1 frame/s, [30] raised float()'s
-    TypeError naming no argument), not positive, or above the maximum. A one-element array or tensor is its value."""
+    """`Tracker(frame_rate=)` as a float in [MIN_FRAME_RATE, MAX_FRAME_RATE] frames/s (None: `cfg.frame_rate`), or
+    ValueError: not a number (a string, a bool, a list: "30" was taken as 30, True as 1 frame/s, [30] raised float()'s
+    TypeError naming no argument), not positive, below the minimum or above the maximum. A one-element array or
+    tensor is its value."""
     if value is None:
         return float(cfg.frame_rate)
     one = (isinstance(value, np.ndarray) and value.size == 1) or (
@@ -659,6 +681,11 @@ def _frame_rate(value: Any, cfg: TrackerConfig) -> float:
         )
     if not 0 < number <= MAX_FRAME_RATE:  # (NaN: False)
         raise ValueError(f"frame_rate must be positive and at most {MAX_FRAME_RATE:g} frames/s, got {value}")
+    if number < MIN_FRAME_RATE:  # (1e-300 overflowed the Kalman noises at the first frame: a bare OverflowError)
+        raise ValueError(
+            f"frame_rate must be at least {MIN_FRAME_RATE:g} frames/s (one frame every "
+            f"{1 / MIN_FRAME_RATE:g} s), as the config's frame_rate; got {value}"
+        )
     return float(number)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from tracker.types import TrackedObject
 
-__all__ = ["Annotator", "VideoWriter", "id_colour"]
+__all__ = ["MIN_VIDEO_FRAME_RATE", "Annotator", "VideoWriter", "id_colour"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,9 @@ _GOLDEN = 0.618033988749895  # hue step: consecutive IDs get well-separated colo
 _SATURATION, _VALUE = 0.85, 1.0
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _FOURCC = "mp4v"
+# frames/s: OpenCV's FFmpeg writer stores a rate as a fraction n / 10^k within 0.001 of it and cannot open one that
+# comes out 0 / 1 (0.001 frames/s, the least `frame_rate` may be): slower rates are written at this one
+MIN_VIDEO_FRAME_RATE = 0.002
 _MAX_BYTE = 255
 
 
@@ -104,12 +107,21 @@ def _bottom_centre(obj: TrackedObject) -> tuple[int, int]:
 class VideoWriter:
     """mp4 (mp4v) writer that fixes its size on the first frame; later frames of another size are resized.
 
-    Use as a context manager or call `close()` (in a `finally`): the file is only playable once released.
+    The video plays at `frame_rate` frames/s, or at `MIN_VIDEO_FRAME_RATE` for a slower rate (a time-lapse), which
+    the container cannot store (logged). Use as a context manager or call `close()` (in a `finally`): the file is
+    only playable once released.
     """
 
     def __init__(self, path: str | Path, frame_rate: float) -> None:
         self.path = Path(path)
-        self.frame_rate = frame_rate
+        self.frame_rate = max(frame_rate, MIN_VIDEO_FRAME_RATE)
+        if frame_rate < MIN_VIDEO_FRAME_RATE:  # (it raised "cannot write video" after the first frame was tracked)
+            log.warning(
+                "%s plays at %g frames/s, the least an mp4 stores (the source's %g frames/s is slower)",
+                self.path,
+                MIN_VIDEO_FRAME_RATE,
+                frame_rate,
+            )
         self._writer: cv2.VideoWriter | None = None
         self._size: tuple[int, int] | None = None
         self.frames = 0
