@@ -656,9 +656,9 @@ def _no_frames(frames: Any) -> str | None:
     read = "stream does not read videos: give the frames cv2.VideoCapture(path).read() returns, from a generator"
     if isinstance(frames, str | bytes | os.PathLike):
         return f"got the path {os.fsdecode(frames)!r}: {read}"
-    try:
-        iter(frames)  # (what the loop calls: a class with only __getitem__ is iterable too)
-    except TypeError:
+    # what makes `iter` work, asked of the type without calling it (an iterator made and dropped here could start a
+    # DataLoader's workers or open a file twice); a class with only __getitem__ is iterable too
+    if not (hasattr(type(frames), "__iter__") or hasattr(type(frames), "__getitem__")):
         return f"got {type(frames).__name__}, which is not iterable (a video capture? {read})"
     return None
 
