@@ -1014,6 +1014,21 @@ def test_an_out_folder_where_the_video_would_replace_its_source_is_refused(fake_
     assert video.read_bytes() == original and len(read_mot_rows(folder / "cam.txt")) == 2 * FRAMES
 
 
+def test_a_folder_named_like_an_output_in_a_reused_out_is_refused_before_tracking(fake_models, tmp_path, capfd):
+    """A folder `walk.txt/` (or `summary.json/`) in a reused --out: the run tracked every frame, then failed at its
+    end with a raw "[Errno 21] Is a directory: '.../walk.txt.partial' -> '.../walk.txt'", leaving a checkpoint and
+    partial outputs and no summary. Now one error line naming the folder, before anything is written."""
+    video = write_video(tmp_path / "walk.avi", scene())
+    for taken in ("walk.txt", "summary.json"):
+        out = tmp_path / f"out_{taken}"
+        (out / taken).mkdir(parents=True)
+        capfd.readouterr()
+        assert main([str(video), "--out", str(out), "--quiet", "--no-save-video"]) == 2
+        line = one_error_line(capfd.readouterr().err)
+        assert f"the output {out / taken} is a folder: a run writes a file there" in line, line
+        assert sorted(p.name for p in out.iterdir()) == [taken]  # nothing written beside it
+
+
 def test_the_summary_names_the_frames_whose_camera_motion_was_not_found(fake_models, tmp_path, capsys):
     """A scene cut at frame 5 of 7: the summary said "camera motion not found on 1 frame" and nowhere which, so a
     user could not tell a cut from a blur or a bug; it now names the frame (source positions, as for unreadable

@@ -58,7 +58,7 @@ from tracker.run_gallery import GallerySaver, check_gallery_unchanged, open_gall
 from tracker.run_outputs import (
     DEFAULT_RUNS_DIR,
     RunOutputs,
-    check_sources_kept,
+    check_output_paths,
     newest_run_dir,
     next_run_dir,
     source_files,
@@ -386,7 +386,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     _note_missing_images(opened[0], notify)
     out = options.out
     if out is not None:
-        check_sources_kept(out, names, opened, options.save_video)
+        check_output_paths(out, names, opened, options.save_video)
     checkpointed = len(names) == 1 and options.checkpoint_seconds > 0 and resumable(options.source, opened[0])
     device = str(resolve_device(cfg.device))
     identity = (

@@ -2,8 +2,8 @@
 
 `next_run_dir` claims a new run folder (`runs/track/<name>`, `<name>2`, ...), `newest_run_dir` finds the last
 one (`--resume` without `--out`). `RunOutputs` writes one source's `<name>.txt` (MOTChallenge), `<name>.jsonl`
-and `<name>.mp4`, created when its first frame arrives. `check_sources_kept` refuses an output folder where an
-output would replace a file being read.
+and `<name>.mp4`, created when its first frame arrives. `check_output_paths` refuses an output folder where an
+output would replace a file being read, or where a folder has an output's name.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from tracker.types import TrackedObject
 __all__ = [
     "DEFAULT_RUNS_DIR",
     "RunOutputs",
-    "check_sources_kept",
+    "check_output_paths",
     "newest_run_dir",
     "next_run_dir",
     "same_files",
@@ -163,13 +163,17 @@ class RunOutputs:
                 writer.close()
 
 
-def check_sources_kept(out: Path, names: Sequence[str], opened: dict[int, FrameSource], save_video: bool) -> None:
-    """Refuse an output folder where an output would replace a source file: `track v/cam.mp4 --out v` wrote the
-    annotated `cam.mp4` over the video it was reading (the video lost, the results cut short). Checked before
-    anything is written; the stems are those the run gives its sources (streams, opened in their turn, are not files).
+def check_output_paths(out: Path, names: Sequence[str], opened: dict[int, FrameSource], save_video: bool) -> None:
+    """Refuse an output folder (an explicit, reused `--out`) where an output could not be written or would replace a
+    source file, before anything is tracked: `track v/cam.mp4 --out v` wrote the annotated `cam.mp4` over the video
+    it was reading (the video lost, the results cut short), and a folder named like an output (`cam.txt/`) failed the
+    run only at its end, with a raw "[Errno 21] Is a directory" when the txt was renamed into place (every frame
+    tracked for nothing). The stems are those the run gives its sources (streams, opened in their turn, are not
+    files).
 
     Raises:
-        SourceError: naming the source, the output file and what to do instead.
+        SourceError: an output would replace a source, naming it, the output file and what to do instead.
+        IsADirectoryError: an output's name is taken by a folder, naming it and what to do.
     """
     stems: set[str] = set()
     several = len(names) > 1
@@ -179,10 +183,17 @@ def check_sources_kept(out: Path, names: Sequence[str], opened: dict[int, FrameS
             continue
         stem = unique_stem(source.name, stems)
         outputs = RunOutputs(out, stem, 1.0 if save_video else None, summary_name(stem, several))  # (names only)
-        replaced = same_files([*outputs.paths, out / CHECKPOINT_NAME], source_files(source))
+        paths = [*outputs.paths, out / CHECKPOINT_NAME]
+        replaced = same_files(paths, source_files(source))
         if replaced:
             hint = " or --no-save-video" if replaced[0].suffix == ".mp4" else ""
             raise SourceError(f"{name}: the output {replaced[0]} would replace this source: choose another --out{hint}")
+        folders = [path for path in paths if path.is_dir()]
+        if folders:
+            raise IsADirectoryError(
+                f"{name}: the output {folders[0]} is a folder: a run writes a file there; move that folder, or "
+                "choose another --out"
+            )
 
 
 def source_files(source: FrameSource) -> tuple[Path, ...]:
