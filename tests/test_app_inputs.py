@@ -104,6 +104,35 @@ def test_a_path_or_a_capture_given_to_stream_is_named_as_no_frames(frames, expec
     assert outputs(tracker, 3) == outputs(scripted_tracker(), 3)
 
 
+@pytest.mark.parametrize(
+    ("returned", "got"),
+    [
+        ((BOXES, SCORES), "tuple of 2"),  # class ids forgotten
+        (None, "NoneType"),
+        ((BOXES, SCORES, np.zeros(2, np.int64), None), "tuple of 4"),
+        ([object()], "list of 1"),  # an ultralytics Results list
+    ],
+)
+@pytest.mark.parametrize("via_stream", [False, True])
+def test_a_detector_returning_other_than_three_parts_is_named_and_changes_nothing(returned, got, via_stream):
+    """`Tracker(detector=...)` takes a callable frame -> (boxes_xyxy, scores, class_ids); one returning (boxes, scores)
+    or None made `update` and `stream` raise a bare "not enough values to unpack (expected 3, got 2)" or "cannot
+    unpack non-iterable NoneType object", naming neither the detector nor what it must return. One ValueError now,
+    the tracker as before (the next frames track as a reference tracker's)."""
+    tracker, reference = scripted_tracker(), scripted_tracker()
+    assert outputs(tracker, 4) == outputs(reference, 4)
+    detector = tracker.detector
+    tracker.detector = lambda frame: returned
+    expected = rf"^the detector must return \(boxes_xyxy, scores, class_ids\): .*; got {got}$"
+    with pytest.raises(ValueError, match=expected):
+        if via_stream:
+            next(tracker.stream([FRAME], detect_ahead=True))
+        else:
+            tracker.update(FRAME)
+    tracker.detector = detector
+    assert outputs(tracker, 3) == outputs(reference, 3)
+
+
 def test_none_for_boxes_or_scores_is_named_not_read_as_one_row():
     """`scores=None` was read by numpy as one NaN row: "scores has 1 rows but boxes_xyxy has 2"."""
     tracker = Tracker(load_config(None, ["device=cpu"]), frame_rate=FPS)

@@ -81,7 +81,8 @@ class Tracker:
     Args:
         config: a `TrackerConfig` (see `load_config`).
         frame_rate: frames per second of the source; None takes `config.frame_rate`.
-        detector: callable frame -> (boxes_xyxy, scores, class_ids); `from_config` builds one.
+        detector: callable frame -> (boxes_xyxy, scores, class_ids) ((N, 4), (N,), (N,) or None); `from_config`
+            builds one.
         embedder: callable (frame tensor, boxes_xyxy) -> (N, D) embeddings; `from_config` builds one.
         gallery: a `Gallery` of identities (e.g. `Gallery.load(path)`): expired tracks move into it and new
             tracks are searched in it, so IDs survive long absences, videos and cameras (`global_id` of each
@@ -395,6 +396,8 @@ class Tracker:
             ValueError: a frame that is not a numpy uint8 array of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4),
                 or an empty one (H or W 0); the message says how to convert a float frame or a torch tensor; a
                 `camera_motion` or `camera_motion_noise` `update_detections` refuses (checked before detecting).
+                A detector that returns something other than (boxes_xyxy, scores, class_ids) (checked before
+                anything is tracked).
             RuntimeError: a Tracker built without a detector (use `Tracker.from_config` or `update_detections`), or
                 closed (`close`).
             Exception: whatever the detector or embedder raises (a GPU out of memory), unchanged; the tracker is then
@@ -485,7 +488,7 @@ class Tracker:
         homography and its noise in pixels, checked), else by the estimator's, if any. If the embedder fails (a GPU
         out of memory), the error goes on unchanged and the tracker is as before the call (the core's state,
         `TrackerCore._advance`, and the camera-motion estimator's), so the frame can be given again."""
-        boxes, scores, class_ids = detected
+        boxes, scores, class_ids = _detector_output(detected)
         dets = Detections.from_arrays(
             boxes, scores, class_ids, device=self.device, dropped=self.core.invalid_detections
         )
@@ -641,6 +644,26 @@ def _inside(dets: Detections, size: tuple[int, int], dropped: OutsideDetections)
         return dets
     dropped.add(int((~inside).sum()), f": frame_size is (height, width), got {size}")
     return dets.select(inside)
+
+
+def _detector_output(detected: Any) -> tuple[Any, Any, Any]:
+    """The detector's result as its three parts (boxes_xyxy (N, 4), scores (N,), class_ids (N,) or None), checked
+    by `Detections.from_arrays` later.
+
+    Raises:
+        ValueError: the detector returned something other than three values (a bare "not enough values to unpack
+            (expected 3, got 2)" or "cannot unpack non-iterable NoneType object" named neither the detector nor
+            what it must return).
+    """
+    try:
+        boxes, scores, class_ids = detected
+    except (TypeError, ValueError):
+        size = f" of {len(detected)}" if isinstance(detected, tuple | list) else ""
+        raise ValueError(
+            f"the detector must return (boxes_xyxy, scores, class_ids): (N, 4) pixel corners, (N,) scores and (N,) "
+            f"class ids or None; got {type(detected).__name__}{size}"
+        ) from None
+    return boxes, scores, class_ids
 
 
 def _one_frame(frames: Any) -> bool:
