@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -100,6 +101,36 @@ def test_the_source_name_set_on_the_core_is_recorded_with_the_sightings():
     tracker.reset()  # the end of the video: the live track is stored
     (identity,) = gallery.identities
     assert identity.first_seen.source == identity.last_seen.source == "lobby.mp4"
+
+
+def test_reset_names_the_next_video_in_its_sightings():
+    """`Tracker(source_name="cam1")` driven over two cameras with `reset()` between them recorded the second's
+    identities under "cam1": the public API had no way to name the next video (only `tracker.core.source_name`).
+    `reset(source_name=...)` names it; the identities still alive at the reset keep the name of the video that
+    ended, and `reset()` alone keeps the name so far. A name that is not a str is refused with the tracker as
+    before."""
+    cfg = load_config(overrides=["device=cpu"])
+    gallery = Gallery(cfg.gallery)
+    tracker = Tracker(cfg, frame_rate=FPS, gallery=gallery, source_name="cam1")
+    identities = reid_like_identities(3, DIM)
+    rng = np.random.default_rng(0)
+
+    def one_video(person: int) -> None:
+        for f in range(20):
+            det = render([Walker(person, linear_path(300, 300, 2, 0))], f, identities, 0.01, rng)
+            tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+
+    one_video(0)
+    with pytest.raises(TypeError, match=r"^source_name must be a str .*got PosixPath"):
+        tracker.reset(source_name=Path("cam2.mp4"))
+    assert len(gallery) == 0 and tracker.core.frame_index == 20, "the refused reset stored and forgot nothing"
+    tracker.reset(source_name="cam2")
+    one_video(1)
+    tracker.reset()
+    one_video(2)
+    tracker.reset()
+    sources = {i.global_id: (i.first_seen.source, i.last_seen.source) for i in gallery.identities}
+    assert sorted(sources.values()) == [("cam1", "cam1"), ("cam2", "cam2"), ("cam2", "cam2")]
 
 
 def _cameras_sharing(gallery: Gallery, count: int, dim: int) -> tuple[list[Tracker], np.ndarray, np.random.Generator]:

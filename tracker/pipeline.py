@@ -90,7 +90,7 @@ class Tracker:
             `tracker.gallery.save(path)`. `from_config` ties it to the ReID it builds; with your own embeddings
             this Tracker cannot tell which model made them: tie it yourself, `gallery.bind_model(ModelIdentity(
             "my-reid", "<weights hash or version>"))`, so that a gallery of another model is refused.
-        source_name: the source's name, recorded with gallery sightings.
+        source_name: the source's name, recorded with gallery sightings; `reset(source_name=)` names the next one.
     Raises:
         TypeError: `config` is not a `TrackerConfig` (a dict or a YAML path: use `load_config`).
         ConfigError: a `config` value `load_config` would refuse (one made with `dataclasses.replace`), named as in
@@ -252,9 +252,24 @@ class Tracker:
         self.close()
 
     @_one_call_at_a_time
-    def reset(self) -> None:
-        """Forget all tracks (a new video); IDs restart at 1. The embedding size D stays (another D: a new Tracker)."""
+    def reset(self, source_name: str | None = None) -> None:
+        """Forget all tracks (a new video); IDs restart at 1. The embedding size D stays (another D: a new Tracker).
+
+        With a gallery, the identities still alive are stored first, under the name of the video that ended.
+
+        Args:
+            source_name: the next video's name, recorded with its gallery sightings (as `Tracker(source_name=)`);
+                None keeps the name so far.
+        Raises:
+            TypeError: a `source_name` that is not a str (checked before anything is forgotten).
+        """
+        if source_name is not None and not isinstance(source_name, str):
+            raise TypeError(
+                f"source_name must be a str (or None: keep the name so far), got {type(source_name).__name__}"
+            )
         self.core.reset()
+        if source_name is not None:
+            self.core.source_name = source_name
         self._frame_size = None
         if self.camera_motion is not None:
             self.camera_motion.reset()
