@@ -233,6 +233,42 @@ def test_update_with_an_embedder_that_raises_once_tracks_as_if_it_never_failed(c
         assert failed.camera_motion.estimates == reference.camera_motion.estimates == FAIL_AT + AFTER - 1
 
 
+@pytest.mark.parametrize(
+    ("bad", "expected"),
+    [
+        (lambda looks: None, r"^what the embedder returned is None; expected an \(N, D\) array with N = \d+ rows$"),
+        (lambda looks: looks[:-1], r"^what the embedder returned must have shape \(N, D\) with N = \d+ rows, got"),
+        (
+            lambda looks: looks[:, :-1],
+            rf"^what the embedder returned has D = {DIM - 1}, the tracker's banks hold D = {DIM}$",
+        ),
+    ],
+)
+def test_update_names_a_bad_embedder_result_as_the_embedders_and_changes_nothing(bad, expected):
+    """`Tracker.update`: an embedder returning None, too few rows or another D mid-video was told as "embeddings is
+    None", "embeddings must have shape ..." or "embeddings have D = 31, ...": an argument `update` does not have (the
+    README's errors for `update_detections(embed=...)` name the callback). Named as the embedder's result now, the
+    frame then given again tracks as from a tracker whose embedder never failed."""
+    cfg = load_config(None, overrides=["device=cpu", "appearance.lazy_embedding=false"])
+    runs = []
+    for fail in (False, True):
+        detector = _SceneDetector()
+        embedder = _Embedder(detector, None)
+        tracker = Tracker(cfg, frame_rate=FPS, detector=detector, embedder=embedder)
+        outputs = []
+        for f, frame in enumerate(_frames(FAIL_AT + 5)):
+            if fail and f == FAIL_AT:
+                tracker.embedder = lambda image, boxes, good=embedder: bad(good(image, boxes))
+                with pytest.raises(ValueError, match=expected):
+                    tracker.update(frame)
+                tracker.embedder = embedder
+            outputs.append(_outputs(tracker.update(frame)))
+        runs.append((outputs, _state(tracker)))
+    (expected_outputs, reference), (got, state) = runs
+    assert got == expected_outputs
+    _assert_same_state(state, reference)
+
+
 def test_the_camera_motion_estimator_rolls_back_one_frame():
     cfg = load_config(None, overrides=["motion.camera_compensation=sparse_flow"]).motion
     estimator = CameraMotionEstimator(cfg)

@@ -41,6 +41,7 @@ __all__ = ["Tracker", "has_appearance", "reid_model_identity", "require_gallery_
 log = logging.getLogger(__name__)
 
 EMBED_RESULT = "what the embed callback returned"  # how errors name an `update_detections(embed=...)` result
+EMBEDDER_RESULT = "what the embedder returned"  # how errors name the result of `update`'s embedder
 NOISE_WITHOUT_MOTION = "camera_motion_noise"  # the warned-once kind: a motion's noise given without the motion
 FRAME_SHAPES = "(H, W, 3) BGR, (H, W) or (H, W, 1) gray, or (H, W, 4) BGRA"  # what `update` takes
 _CHANNELS = (1, 3, 4)  # the channel counts of FRAME_SHAPES's 3-D frames
@@ -412,7 +413,9 @@ class Tracker:
                 or an empty one (H or W 0); the message says how to convert a float frame or a torch tensor; a
                 `camera_motion` or `camera_motion_noise` `update_detections` refuses (checked before detecting).
                 A detector that returns something other than (boxes_xyxy, scores, class_ids) (checked before
-                anything is tracked).
+                anything is tracked). An embedder returning other than (R, D) embeddings for the R boxes it was
+                given, or another D than the tracker's banks (or gallery) hold: named as what the embedder returned
+                (it said "embeddings", an argument `update` has not), the tracker as before the call.
             RuntimeError: a Tracker built without a detector (use `Tracker.from_config` or `update_detections`), or
                 closed (`close`).
             Exception: whatever the detector or embedder raises (a GPU out of memory), unchanged; the tracker is then
@@ -527,7 +530,11 @@ class Tracker:
                         image = torch.from_numpy(frame).to(self.device, non_blocking=True)  # the one upload
                         # crops and a PyTorch ReID forward: all threads
                         with exact_torch_threads(callers_threads), self._blas.released():
-                            return self.embedder(image, dets.boxes_xyxy[rows])
+                            looks = self.embedder(image, dets.boxes_xyxy[rows])
+                        out = to_embedding_tensor(looks, len(rows), self.device, name=EMBEDDER_RESULT)
+                        if len(rows):  # (checked here too: the core's error would name an `embeddings` not given)
+                            self.core.check_embedding_dim(out.shape[1], EMBEDDER_RESULT)
+                        return out
 
                     objects = self.core.step(
                         dets, embed=embed, camera_motion=transform, frame_size=size, camera_motion_noise=noise
