@@ -366,10 +366,7 @@ class Tracker:
                     # the caller's ReID runs with the caller's threads
                     with exact_torch_threads(callers_threads), self._blas.released():
                         rows_embedded = embed(dets.index[rows])
-                        out = to_embedding_tensor(rows_embedded, len(rows), self.device, name=EMBED_RESULT)
-                        if len(rows):  # (checked here too: the core's error cannot name the callback)
-                            self.core.check_embedding_dim(out.shape[1], EMBED_RESULT)
-                        return out
+                        return self._looks_returned(rows_embedded, len(rows), EMBED_RESULT)
 
                 objects = self.core.step(
                     dets, embed=embed_rows, camera_motion=transform, frame_size=size, camera_motion_noise=noise
@@ -377,6 +374,16 @@ class Tracker:
         if size is not None:  # (once tracked: a refused call leaves the tracker as before it)
             self._note_frame_size(size)
         return objects
+
+    def _looks_returned(self, looks: Any, count: int, name: str) -> torch.Tensor:
+        """What a ReID callback returned for `count` boxes as (count, D) float32 embeddings on the tracker's device,
+        or ValueError naming it as `name` (`EMBED_RESULT`, `EMBEDDER_RESULT`): other rows, D = 0, or another D than
+        the banks (or gallery) hold. Checked here, not left to the core, whose errors name an `embeddings` argument
+        neither `update` nor an `embed=` call has."""
+        out = to_embedding_tensor(looks, count, self.device, name=name)
+        if count:
+            self.core.check_embedding_dim(out.shape[1], name)
+        return out
 
     def _warn_once(self, unusual: dict[str, str]) -> None:
         """Log each kind of unusual input the first time it is seen (they are used as given, not rejected)."""
@@ -531,10 +538,7 @@ class Tracker:
                         # crops and a PyTorch ReID forward: all threads
                         with exact_torch_threads(callers_threads), self._blas.released():
                             looks = self.embedder(image, dets.boxes_xyxy[rows])
-                        out = to_embedding_tensor(looks, len(rows), self.device, name=EMBEDDER_RESULT)
-                        if len(rows):  # (checked here too: the core's error would name an `embeddings` not given)
-                            self.core.check_embedding_dim(out.shape[1], EMBEDDER_RESULT)
-                        return out
+                        return self._looks_returned(looks, len(rows), EMBEDDER_RESULT)
 
                     objects = self.core.step(
                         dets, embed=embed, camera_motion=transform, frame_size=size, camera_motion_noise=noise
