@@ -373,3 +373,32 @@ def test_a_gallery_without_appearance_embeddings_is_one_error_from_track_and_bat
     assert len(errors) == 1, errors
     assert errors[0].endswith("--gallery needs appearance embeddings: set appearance.enabled=true")
     assert not gallery.exists()
+
+
+def test_a_read_only_gallery_file_is_not_replaced_by_track_rm_or_save(colour_models, tmp_path, capsys):
+    """A gallery its owner made read-only (`chmod a-w`) was replaced by the next save all the same (a save renames a
+    new file over it, which only the folder's permissions govern): `track --gallery` tracked and saved into it,
+    `track gallery rm` removed the identity. Now each is one error line naming the file, before any frame, and the
+    file keeps its bytes and mode."""
+    video = write_video(tmp_path / "cam1.avi", scene()[:5])
+    gallery = tmp_path / "site.gallery"
+    assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o1"), *ARGS]) == 0
+    gallery.chmod(0o444)
+    before = gallery.read_bytes()
+    out = tmp_path / "o2"
+    for argv in (
+        [str(video), "--gallery", str(gallery), "--out", str(out), *ARGS],
+        ["gallery", "rm", str(gallery), "1"],
+    ):
+        capsys.readouterr()
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"gallery file {gallery} is read-only (mode 444)" in err[0], err
+        assert "chmod u+w" in err[0] and ("choose another --gallery" in err[0]) == (argv[0] != "gallery"), err
+    assert not out.exists(), "refused before any frame"
+    with pytest.raises(PermissionError, match="read-only"):
+        Gallery.load(gallery).save(gallery, overwrite=True)
+    assert gallery.read_bytes() == before and (gallery.stat().st_mode & 0o777) == 0o444
+    assert main(["gallery", "ls", str(gallery)]) == 0, "reading it is still fine"
+    gallery.chmod(0o600)
+    assert main(["gallery", "rm", str(gallery), "1"]) == 0, "writable again: saved"

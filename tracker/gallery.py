@@ -52,6 +52,7 @@ from tracker.gallery_file import (
     check_unchanged,
     file_version,
     refuse_directory,
+    refuse_read_only,
     remove_interrupted_saves,
     version_of,
     write_atomic,
@@ -642,6 +643,7 @@ class Gallery:
         Raises:
             GalleryConflictError: the file changed since this gallery read or wrote it (nothing written).
             FolderInUse: another process holds the file's lock (a `track` run using it).
+            PermissionError: the file there is read-only (`gallery_file.refuse_read_only`; nothing written).
             OSError: the folder cannot be written.
             RuntimeError: a save `begin_save` began is not written yet (nothing written).
 
@@ -652,6 +654,7 @@ class Gallery:
         self._refuse_second_save(path)
         path = Path(os.path.realpath(path))  # a symbolic link's file is replaced (os.replace replaced the link itself)
         refuse_directory(path)  # (else: "this gallery never read it", or os.replace's IsADirectoryError)
+        refuse_read_only(path)  # (else: replaced, whatever its mode)
         self._file = _write_file(path, self._file, lock, overwrite, lambda: self._snapshot(prune), before_replace)
         self._dirty = False
 
@@ -684,11 +687,13 @@ class Gallery:
 
         Raises:
             GalleryError: `path` is a directory.
+            PermissionError: the file there is read-only (`gallery_file.refuse_read_only`).
             RuntimeError: another save begun is not written yet.
         """
         self._refuse_second_save(path)
         path = Path(os.path.realpath(path))  # (as `save`: a symbolic link's file is replaced)
         refuse_directory(path)
+        refuse_read_only(path)
         pending = PendingSave(self, path, self._snapshot(prune), lock, overwrite, before_replace)
         self._dirty = False
         self._saving += 1

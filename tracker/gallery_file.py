@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 import tempfile
 import threading
 from collections.abc import Callable
@@ -33,6 +34,7 @@ __all__ = [
     "check_unchanged",
     "file_version",
     "refuse_directory",
+    "refuse_read_only",
     "remove_interrupted_saves",
     "version_of",
     "write_atomic",
@@ -41,6 +43,7 @@ __all__ = [
 log = logging.getLogger("tracker.gallery")  # (the logger of the gallery's saves, before this module was split off)
 
 FILE_MODE = 0o600  # owner read/write only: the file holds biometric-like data
+WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH  # a file with none of these set is read-only (`chmod a-w`)
 TEMP_RANDOM_CHARS = 8  # the random part of `tempfile.mkstemp`'s names (`write_atomic`'s temp files)
 FileVersion = tuple[int, int, int, int]  # (device, inode, size, modification ns) of a gallery file
 
@@ -67,6 +70,25 @@ def refuse_directory(path: Path) -> None:
         )
 
 
+def refuse_read_only(path: Path, option: str | None = None) -> None:
+    """PermissionError when the gallery file `path` exists and is read-only: none of its write permission bits set
+    (`chmod a-w`: also for root, whom permissions do not stop) or not writable by this process. A save renames a new
+    file over the old one (`write_atomic`), which only the folder's permissions govern, so without this check a file
+    its owner made read-only to keep it as it is would be replaced. `option`: what chooses another file, named in
+    the error (None: none is named)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    if mode & WRITE_BITS and os.access(path, os.W_OK):
+        return
+    other = f", or choose another {option}" if option else ""
+    raise PermissionError(
+        f"gallery file {path} is read-only (mode {stat.S_IMODE(mode):o}) and a save would replace it: make it "
+        f"writable (chmod u+w {path}) to save into it{other}"
+    )
+
+
 def check_saveable(path: str | Path, option: str = "--gallery") -> None:
     """Fail at once, before any video is tracked, where a save of the gallery file `path` could not be written: its
     folder missing, a file, or not writable (a temp file such as a save makes cannot be created there: the check a
@@ -75,8 +97,8 @@ def check_saveable(path: str | Path, option: str = "--gallery") -> None:
 
     Raises:
         FileNotFoundError: the folder does not exist. NotADirectoryError: the folder is a file.
-        GalleryError: `path` is a directory. OSError: the folder cannot be written (the reason given). Each error
-            names the gallery file and its folder.
+        GalleryError: `path` is a directory. PermissionError: the file is read-only (`refuse_read_only`).
+            OSError: the folder cannot be written (the reason given). Each error names the gallery file or its folder.
     """
     path = Path(path)
     folder = Path(os.path.realpath(path)).parent  # where a save writes: a symbolic link's file's folder (`save`)
@@ -87,6 +109,7 @@ def check_saveable(path: str | Path, option: str = "--gallery") -> None:
             f"the gallery {path} cannot be saved: {folder} is a file, not a folder: choose another {option}"
         )
     refuse_directory(path)
+    refuse_read_only(path, option)
     try:
         fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)  # as `write_atomic`
     except OSError as exc:
