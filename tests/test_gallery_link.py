@@ -182,3 +182,34 @@ def test_a_camera_of_another_d_is_refused_by_the_live_tracks_others_offer():
     for _ in range(5):
         out = third.update_detections(box, [0.9], embeddings=identities[1][None] + rng.normal(scale=0.01, size=(1, 8)))
     assert [o.track_id for o in out] == [1] and gallery.dim == 8
+
+
+def test_from_config_names_the_first_video_and_a_name_that_is_not_a_str_is_refused(monkeypatch):
+    """`Tracker.from_config` had no `source_name`, so the README's gallery example recorded its sightings as "-"
+    (`Tracker(source_name=...)` was the only way, and took a Path or a number silently). Both take the name and refuse
+    one that is not a str, `from_config` before any model loads."""
+    import tracker.detector
+    import tracker.embedder
+    import tracker.pipeline
+
+    class FakeReID:
+        dim = DIM
+
+    built = []
+    monkeypatch.setattr(tracker.pipeline, "require_model_files", lambda cfg: None)
+    monkeypatch.setattr(tracker.detector, "build_detector", lambda *args, **kwargs: built.append("detector"))
+    monkeypatch.setattr(tracker.embedder, "build_embedder", lambda *args, **kwargs: FakeReID())
+    cfg = load_config(overrides=["device=cpu"])
+    with pytest.raises(TypeError, match=r"^source_name must be a str, got PosixPath"):
+        Tracker.from_config(cfg, gallery=Gallery(cfg.gallery), source_name=Path("cam1.mp4"))
+    assert built == [], "refused before any model loads"
+    with pytest.raises(TypeError, match=r"^source_name must be a str, got int"):
+        Tracker(cfg, gallery=Gallery(cfg.gallery), source_name=1)
+    gallery = Gallery(cfg.gallery)
+    made = Tracker.from_config(cfg, frame_rate=FPS, gallery=gallery, source_name="cam1")
+    rng, identities = np.random.default_rng(0), reid_like_identities(1, DIM)
+    for f in range(20):
+        det = render([Walker(0, linear_path(300, 300, 2, 0))], f, identities, 0.01, rng)
+        made.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+    made.reset()
+    assert [(i.first_seen.source, i.last_seen.source) for i in gallery.identities] == [("cam1", "cam1")]

@@ -93,7 +93,8 @@ class Tracker:
             "my-reid", "<weights hash or version>"))`, so that a gallery of another model is refused.
         source_name: the source's name, recorded with gallery sightings; `reset(source_name=)` names the next one.
     Raises:
-        TypeError: `config` is not a `TrackerConfig` (a dict or a YAML path: use `load_config`).
+        TypeError: `config` is not a `TrackerConfig` (a dict or a YAML path: use `load_config`), a `source_name`
+            that is not a str.
         ConfigError: a `config` value `load_config` would refuse (one made with `dataclasses.replace`), named as in
             YAML (`appearance.bank_capacity: 0 is out of range [1, 100000]`).
         ValueError: a frame rate that is not a number, not positive, below `MIN_FRAME_RATE` (0.001) or above
@@ -114,6 +115,7 @@ class Tracker:
             raise TypeError(f"config must be a TrackerConfig (load_config(path, overrides)), got {kind}")
         # one built with `dataclasses.replace` skipped `load_config`'s checks (and may hold numpy numbers)
         self.config = validate_config(config if config is not None else TrackerConfig())
+        _check_source_name(source_name)
         self.device = resolve_device(self.config.device)
         self.frame_rate = _frame_rate(frame_rate, self.config)
         if not self.config.min_frame_rate <= self.frame_rate <= self.config.max_frame_rate:
@@ -190,14 +192,16 @@ class Tracker:
         config: TrackerConfig | str | Path | None = None,
         frame_rate: float | None = None,
         gallery: Gallery | None = None,
+        source_name: str = "",
     ) -> Tracker:
         """Build the detector, the embedder (per `reid.model`) and the core from a config or a YAML path.
 
         A `gallery` is tied to the ReID model built here (`reid_model_identity`); one made with another model
-        raises `GalleryModelError`.
+        raises `GalleryModelError`. `source_name`: the first video's name in its sightings (as `Tracker`'s).
 
         Raises:
-            TypeError: `config` is not a `TrackerConfig`, a path or None (a dict: `load_config(overrides=...)`).
+            TypeError: `config` is not a `TrackerConfig`, a path or None (a dict: `load_config(overrides=...)`); a
+                `source_name` that is not a str (before any model loads).
             ConfigError: an invalid config (a file's, or one made with `dataclasses.replace`), before any model loads.
             FileNotFoundError: missing ReID weights (checked first, before the detector loads or downloads) or a
                 missing detector model that ultralytics does not publish.
@@ -219,6 +223,7 @@ class Tracker:
         cfg = config if isinstance(config, TrackerConfig) else load_config(config)
         validate_config(cfg)  # before any model loads
         _frame_rate(frame_rate, cfg)  # (a ValueError after the models loaded cost seconds)
+        _check_source_name(source_name)
         device = resolve_device(cfg.device)
         storage_dtype(cfg.appearance.bank_dtype, device)  # ValueError before any model loads (float16 on the CPU)
         use_reid = has_appearance(cfg)
@@ -230,7 +235,7 @@ class Tracker:
         install_signal_stack()  # OpenVINO's plugins, when destroyed, may leave a dangling one (tracker.signal_stack)
         if gallery is not None:  # (with the ReID's D: a gallery bound to no model may hold looks of another D)
             gallery.bind_model(dataclasses.replace(reid_model_identity(cfg), dim=getattr(embedder, "dim", None)))
-        return cls(cfg, frame_rate, detector=detector, embedder=embedder, gallery=gallery)
+        return cls(cfg, frame_rate, detector=detector, embedder=embedder, gallery=gallery, source_name=source_name)
 
     @_one_call_at_a_time
     def close(self) -> None:
@@ -264,10 +269,8 @@ class Tracker:
         Raises:
             TypeError: a `source_name` that is not a str (checked before anything is forgotten).
         """
-        if source_name is not None and not isinstance(source_name, str):
-            raise TypeError(
-                f"source_name must be a str (or None: keep the name so far), got {type(source_name).__name__}"
-            )
+        if source_name is not None:
+            _check_source_name(source_name, "(or None: keep the name so far)")
         self.core.reset()
         if source_name is not None:
             self.core.source_name = source_name
@@ -710,6 +713,14 @@ def _no_frames(frames: Any) -> str | None:
     if not (hasattr(type(frames), "__iter__") or hasattr(type(frames), "__getitem__")):
         return f"got {type(frames).__name__}, which is not iterable (a video capture? {read})"
     return None
+
+
+def _check_source_name(name: object, alternative: str = "") -> None:
+    """TypeError unless `name` (a video's name in gallery sightings) is a str; `alternative`: what else the caller
+    accepts, said after "a str"."""
+    if not isinstance(name, str):
+        accepted = f"a str {alternative}" if alternative else "a str"
+        raise TypeError(f"source_name must be {accepted}, got {type(name).__name__}")
 
 
 def _frame_rate(value: Any, cfg: TrackerConfig) -> float:
