@@ -370,6 +370,8 @@ BAD_FRAME_SIZES = [
     (None, 640),
     (True, 640),
     ("480", "640"),
+    (torch.tensor(480.5), 640),
+    torch.tensor([[480, 640]]),
 ]
 
 
@@ -390,9 +392,21 @@ def test_a_bad_frame_size_is_one_clear_error(size):
     np.testing.assert_array_equal(tracker.core._cov, before[2])
 
 
-@pytest.mark.parametrize("size", [(480, 640), (480.0, 640.0), (np.int64(480), np.int32(640)), np.array([480, 640])])
+WHOLE_FRAME_SIZES = [
+    (480, 640),
+    (480.0, 640.0),
+    (np.int64(480), np.int32(640)),
+    np.array([480, 640]),
+    torch.tensor([480, 640]),  # was refused: iterating a tensor gives 0-d tensors
+    (torch.tensor(480), torch.tensor(640.0)),
+    (np.array(480), 640),
+]
+
+
+@pytest.mark.parametrize("size", WHOLE_FRAME_SIZES, ids=[repr(s) for s in WHOLE_FRAME_SIZES])
 def test_whole_frame_sizes_of_any_numeric_type_are_taken(size):
-    """Integral floats (an array of sizes read as float) and numpy integers are pixel counts: same outputs."""
+    """Integral floats (an array of sizes read as float), numpy integers and 0-d arrays or tensors are pixel counts:
+    same outputs."""
     # the first box is most of a person in view (78 of 100 px), so it is reported (`motion.min_visible_fraction`)
     boxes = np.array([[560.0, 100.0, 660.0, 300.0], [10.0, 10.0, 60.0, 130.0]])
     outputs = []

@@ -750,13 +750,15 @@ def _frame_rate(value: Any, cfg: TrackerConfig) -> float:
 
 
 def _frame_size(size: Any) -> tuple[int, int]:
-    """(height, width) as two positive ints, or ValueError: a count that is not a whole number (480.5 is not
-    rounded), NaN, infinite, not positive, a string, or not two of them."""
+    """(height, width) as two positive ints (numbers, or 0-d arrays or tensors of one: iterating a tensor gives
+    those), or ValueError: a count that is not a whole number (480.5 is not rounded), NaN, infinite, not positive, a
+    string, or not two of them."""
     hint = f"frame_size must be two positive whole pixel counts (height, width), e.g. frame.shape[:2]; got {size!r}"
     try:
         values = tuple(size) if not isinstance(size, str | bytes) else ()
     except TypeError:
         raise ValueError(hint) from None
+    values = tuple(v.item() if getattr(v, "ndim", None) == 0 else v for v in values)  # (0-d tensors and arrays)
     if len(values) != 2 or not all(_is_pixel_count(v) for v in values):
         raise ValueError(hint)
     return int(values[0]), int(values[1])
