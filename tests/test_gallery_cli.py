@@ -224,7 +224,7 @@ def test_a_second_run_on_a_gallery_in_use_is_refused_and_the_first_loses_nothing
     assert main([str(first), "--gallery", str(gallery), "--out", str(tmp_path / "a"), *ARGS]) == 0
     assert started == [2], "the second run is refused"
     lines = [line for line in errors[0].splitlines() if line.strip()]
-    assert len(lines) == 1 and f"track: error: the gallery {gallery} is in use by another track run" in lines[0]
+    assert len(lines) == 1 and f"track: error: the gallery {gallery} is in use by " in lines[0]  # (this process here)
     assert not (tmp_path / "b" / "cam2.txt").exists()
     assert len(Gallery.load(gallery)) == 2 and [p.name for p in tmp_path.glob(".*.lock")] == []
 
@@ -242,7 +242,7 @@ def test_gallery_rm_while_a_run_uses_the_gallery_is_refused(colour_models, tmp_p
     with gallery_lock(gallery):
         assert main(["gallery", "rm", str(gallery), "1"]) == 2
         err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1 and f"the gallery {gallery} is in use by another track run" in err[0], err
+        assert len(err) == 1 and f"the gallery {gallery} is in use by " in err[0], err
         assert err[0].endswith("or choose another gallery FILE"), "gallery rm has no --gallery option"
         assert main(["gallery", "ls", str(gallery)]) == 0  # reading it is fine
     assert gallery.read_bytes() == before

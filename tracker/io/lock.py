@@ -54,9 +54,12 @@ class FolderLock:
         lock_name: the lock file's name in `folder`.
         subject: what the lock guards, for the error (default: "the output folder <folder>").
         option: the command-line option that chooses another one, for the error.
+        nested_hint: how to take the lock once, for the error when this process holds it already (through another
+            open file of the lock: another `FolderLock`, or another thread's).
     Raises (on acquire):
-        FolderInUse: another live process holds the lock. OSError: the folder cannot be created (named) or
-            written (the error names the subject and the option, not the lock file).
+        FolderInUse: another live process holds the lock, or this one under another `FolderLock` (said so).
+        OSError: the folder cannot be created (named) or written (the error names the subject and the option, not
+            the lock file).
     """
 
     def __init__(
@@ -67,11 +70,13 @@ class FolderLock:
         lock_name: str = LOCK_NAME,
         subject: str | None = None,
         option: str = "--out",
+        nested_hint: str = "one lock per folder in a process",
     ) -> None:
         self.folder = Path(folder)
         self.path = self.folder / lock_name
         self.subject = subject if subject is not None else f"the output folder {self.folder}"
         self.option = option
+        self.nested_hint = nested_hint
         self._made_here = made_here
         self._fd: int | None = None  # the locked file's descriptor while held (None: not held, or held unlocked)
         self._held = False
@@ -104,6 +109,11 @@ class FolderLock:
                 holder = _holder(fd)
                 os.close(fd)
                 self._remove_if_empty()
+                if holder == str(os.getpid()):  # (a lock per open file: this process's other one, e.g. save in lock)
+                    raise FolderInUse(
+                        f"{self.subject} is in use by this process (process {holder}) already, under another of its "
+                        f"locks: take it once ({self.nested_hint}), or choose another {self.option}"
+                    )
                 raise FolderInUse(
                     f"{self.subject} is in use by another track run (process {holder}): wait for it to end, or "
                     f"choose another {self.option}"
@@ -178,4 +188,10 @@ def gallery_lock(path: str | Path, option: str = "--gallery") -> FolderLock | co
     real = Path(os.path.realpath(path))
     if not real.parent.is_dir():
         return contextlib.nullcontext()
-    return FolderLock(real.parent, lock_name=f".{real.name}.lock", subject=f"the gallery {path}", option=option)
+    return FolderLock(
+        real.parent,
+        lock_name=f".{real.name}.lock",
+        subject=f"the gallery {path}",
+        option=option,
+        nested_hint="a save inside `with gallery_lock(path):` passes lock=False",
+    )
