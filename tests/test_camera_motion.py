@@ -391,6 +391,22 @@ def test_auto_delays_a_slow_pan_but_drops_none_of_it():
     np.testing.assert_allclose(applied[0, 2], -0.25 * 30, atol=0.5 + held_now)  # ... none of it was lost
 
 
+def test_auto_drops_the_motion_it_held_back_at_a_frame_of_another_size():
+    """`auto` held a slow pan's motion back across a change of resolution and released it later in the new size's
+    pixels (a shift of the old frame's pixels applied to the new frame's, where nothing moved). The size change is a
+    failed estimate: what was held is dropped with it (it was under the fit's noise, as the frames are not
+    comparable), and the new size starts from nothing held."""
+    scene = texture(6)
+    est = estimator("auto", camera_image_width=WIDTH)
+    for k in range(4):  # 0.25 px/frame: held back
+        assert np.array_equal(est.estimate(view(scene, 100 + 0.25 * k, 100)), np.eye(2, 3))
+    assert est.held == 3 and est._pending_fits == 3
+    smaller = cv2.resize(view(scene, 101, 100), (WIDTH // 2, HEIGHT // 2), interpolation=cv2.INTER_AREA)
+    np.testing.assert_array_equal(est.estimate(smaller), np.eye(2, 3))
+    assert est.failures == 1 and est._pending_fits == 0
+    np.testing.assert_array_equal(est._pending, np.eye(3))
+
+
 LOOKS = reid_like_identities(2, 64, different=0.6)  # two people alike enough for a stage 1 appearance match
 
 

@@ -295,6 +295,7 @@ class CameraMotionEstimator:
         if size != previous_size:  # a stream that changed resolution: the two frames' pixels are not comparable
             self.failures += 1
             self._bridge, self._bridge_age = None, 0
+            self._pending, self._pending_fits = np.eye(3), 0  # `auto`: the old size's pixels, under its noise
             return IDENTITY.copy()
         small = self._checked_fit(previous, previous_mask, gray, mask)
         if small is None:
