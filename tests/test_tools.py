@@ -338,6 +338,15 @@ def test_bench_against_times_two_copies_of_the_core_in_one_process(tmp_path):
         ("soak", ["--threads", "0", "--frames", "10"], "--threads: must be at least 1"),  # torch's RuntimeError
         ("eval_cross_clip", ["--data", "no-such-folder"], "no such folder: no-such-folder"),  # a traceback
         ("eval_cross_clip", ["--data", ".", "--set", "reid.weigths=x.pth"], "did you mean"),  # a ConfigError traceback
+        # a ConfigError traceback (before loading the frames, or after: --mode's overrides)
+        ("eval_own_looks", ["--set", "reid.weigths=x.pth"], "did you mean"),
+        ("eval_real_pipeline", ["--set", "reid.weigths=x.pth"], "did you mean"),
+        ("profile_pipeline", ["--set", "reid.weigths=x.pth"], "did you mean"),
+        ("quantize_reid", ["--set", "reid.weigths=x.pth"], "did you mean"),
+        ("bench_update_bounds", ["--set", "reid.weigths=x.pth"], "did you mean"),
+        ("bench_update_blocks", ["--set", "reid.weigths=x.pth"], "did you mean"),
+        ("bench_update_blocks", ["--mode", "x=reid.weigths=x.pth", "--baseline", "x"], "--mode 'x': unknown config"),
+        ("cmc_exact", ["--set", "reid.weigths=x.pth"], "did you mean"),
     ],
 )
 def test_a_benchmark_refuses_a_bad_argument_with_one_usage_line_before_measuring(
@@ -347,6 +356,7 @@ def test_a_benchmark_refuses_a_bad_argument_with_one_usage_line_before_measuring
     not exist, and failed with a traceback, a table of NaN or a hang after loading models or starting Ray."""
     monkeypatch.setenv("TRACKER_SHARED", str(tmp_path))  # bench_pipeline's models are never reached
     monkeypatch.chdir(tmp_path)  # a tool that ran anyway writes nothing into the checkout (core_outputs' ref.npz)
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))  # some import bench_pipeline beside them, as when run
     module = load_tool(tool)
     monkeypatch.setattr(sys, "argv", [f"{tool}.py", *argv])
     with pytest.raises(SystemExit) as stop:

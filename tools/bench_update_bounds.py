@@ -41,7 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_pipeline import WARMUP, read_frames, shared_config  # noqa: E402
+from bench_pipeline import WARMUP, read_frames, shared_config_or_usage  # noqa: E402
 
 from tracker import Tracker  # noqa: E402
 from tracker.embedder import cut_crops  # noqa: E402
@@ -272,7 +272,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=40, help="timed ReID calls per size and context")
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override key=value")
     args = parser.parse_args()
-    shared, cfg = shared_config("cpu", args.overrides)
+    shared, cfg = shared_config_or_usage(parser, "cpu", args.overrides)
     sources = {"768x576": shared / "data" / "PETS09-S3-MF1", "1080p": shared / "videos" / "people.mp4"}
     print(f"load average {os.getloadavg()[0]:.2f}; {args.frames} frames x {args.repeats} passes, modes rotating")
     for label, source in sources.items():

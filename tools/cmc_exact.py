@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from tracker import Tracker, load_config  # noqa: E402
 from tracker.cli import non_negative_int  # noqa: E402
-from tracker.config import TrackerConfig  # noqa: E402
+from tracker.config import ConfigError, TrackerConfig  # noqa: E402
 from tracker.eval.inputs import SequenceInputs, load_inputs  # noqa: E402
 from tracker.eval.scoring import score_results  # noqa: E402
 from tracker.eval.sequences import Sequence, find_sequences  # noqa: E402
@@ -119,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not SHARED.is_dir():
         sys.exit(f"{SHARED} is absent: this tool needs the shared sequences")
-    cfg = load_config(overrides=args.set)
+    try:  # a bad --set: one usage line before any sequence loads, not a traceback
+        cfg = load_config(overrides=args.set)
+    except ConfigError as exc:
+        p.error(str(exc))
     if cfg.motion.camera_compensation == "none":
         cfg = cfg.replace(["motion.camera_compensation=sparse_flow"])
     print(f"{args.detections} boxes, estimate: {cfg.motion.camera_compensation}; HOTA / IDF1 / IDSW per mode")

@@ -25,7 +25,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_pipeline import shared_config  # noqa: E402
+from bench_pipeline import shared_config, shared_config_or_usage  # noqa: E402
 
 from tracker import Tracker, TrackerConfig  # noqa: E402
 from tracker.eval.inputs import FrameInputs, load_inputs  # noqa: E402
@@ -75,7 +75,7 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override key=value")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
-    shared = shared_config("cpu", args.overrides)[0]
+    shared = shared_config_or_usage(parser, "cpu", args.overrides)[0]
     print("D     sequence         boxes     " + "".join(f"{name:>22s}" for name in MODES))
     for dim in args.dims:
         projection = None
