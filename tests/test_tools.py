@@ -347,6 +347,18 @@ def test_bench_against_times_two_copies_of_the_core_in_one_process(tmp_path):
         ("bench_update_blocks", ["--set", "reid.weigths=x.pth"], "did you mean"),
         ("bench_update_blocks", ["--mode", "x=reid.weigths=x.pth", "--baseline", "x"], "--mode 'x': unknown config"),
         ("cmc_exact", ["--set", "reid.weigths=x.pth"], "did you mean"),
+        # counts of 0: a traceback (IndexError, a TypeError printing the table, NNCF's or numpy's error), or after
+        # loading the models (FileNotFoundError here, where the models are absent)
+        ("bench_reid_settings", ["--calls", "0"], "--calls: must be at least 1"),
+        ("bench_reid_settings", ["--frames", "0"], "--frames: must be at least 1"),
+        ("eval_own_looks", ["--dims", "0"], "--dims: must be at least 1"),
+        ("eval_own_looks", ["--seed", "-1"], "--seed: must be at least 0"),
+        ("quantize_reid", ["--crops", "0"], "--crops: must be at least 1"),
+        ("profile_pipeline", ["--frames", "0"], "--frames: must be at least 1"),
+        ("profile_pipeline", ["--repeats", "0"], "--repeats: must be at least 1"),
+        ("bench_update_bounds", ["--frames", "0"], "--frames: must be at least 1"),
+        ("bench_update_bounds", ["--repeats", "0"], "--repeats: must be at least 1"),
+        ("bench_update_bounds", ["--calls", "0"], "--calls: must be at least 1"),
     ],
 )
 def test_a_benchmark_refuses_a_bad_argument_with_one_usage_line_before_measuring(

@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from bench_pipeline import WARMUP, read_frames, shared_config_or_usage  # noqa: E402
 
 from tracker import Tracker  # noqa: E402
+from tracker.cli import positive_int  # noqa: E402
 from tracker.embedder import cut_crops  # noqa: E402
 
 MS = 1000.0
@@ -267,9 +268,9 @@ def call_contexts(tracker: Tracker, frames: list[np.ndarray], calls: int) -> dic
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=100, help="frames per source")
-    parser.add_argument("--repeats", type=int, default=3, help="passes over the frames")
-    parser.add_argument("--calls", type=int, default=40, help="timed ReID calls per size and context")
+    parser.add_argument("--frames", type=positive_int, default=100, help="frames per source")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="passes over the frames")
+    parser.add_argument("--calls", type=positive_int, default=40, help="timed ReID calls per size and context")
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override key=value")
     args = parser.parse_args()
     shared, cfg = shared_config_or_usage(parser, "cpu", args.overrides)

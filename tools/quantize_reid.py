@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tracker import load_config  # noqa: E402
+from tracker.cli import positive_int  # noqa: E402
 from tracker.config import ConfigError  # noqa: E402
 from tracker.embedder import IMAGENET_MEAN, IMAGENET_STD, crop_boxes, load_osnet  # noqa: E402
 from tracker.io.mot import read_mot_rows, read_sequence_info, tlwh_to_xyxy  # noqa: E402
@@ -59,7 +60,7 @@ def calibration_batches(data: Path, size: tuple[int, int], limit: int) -> list[n
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override key=value")
-    parser.add_argument("--crops", type=int, default=300, help="calibration crops at most")
+    parser.add_argument("--crops", type=positive_int, default=300, help="calibration crops at most")
     parser.add_argument("--data", type=Path, default=None, help="folder of sequences (default ../shared/data)")
     args = parser.parse_args()
     shared = Path(os.environ.get("TRACKER_SHARED", ROOT.parent / "shared"))
