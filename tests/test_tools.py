@@ -522,3 +522,24 @@ def test_bench_core_street_ablation_turns_off_real_keys():
     defaults = load_config(None)
     for name, overrides in bench_core.STREET_RULES.items():
         assert load_config(None, list(overrides)) != defaults, name
+
+
+@pytest.mark.parametrize(
+    ("tool", "argv"),
+    [
+        ("bench_cmc", ["--skip-accuracy", "--skip-cost"]),
+        ("cmc_exact", ["--sequences", "PETS09-S3-MF1"]),
+        ("cmc_large_frames", ["--frames", "1"]),
+    ],
+)
+def test_camera_motion_tools_read_the_shared_data_tracker_shared_names(tool, argv, monkeypatch, tmp_path):
+    """These three looked only at ../shared beside the checkout: with $TRACKER_SHARED set (as the README and every
+    other tool take it) they said '../shared is absent' where there was none, or measured ../shared's data instead."""
+    elsewhere = tmp_path / "shared-elsewhere"
+    monkeypatch.setenv("TRACKER_SHARED", str(elsewhere))
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))
+    module = load_tool(tool)
+    monkeypatch.setattr(sys, "argv", [f"{tool}.py", *argv])
+    with pytest.raises(SystemExit) as stop:
+        module.main()
+    assert str(elsewhere) in str(stop.value.code), stop.value.code

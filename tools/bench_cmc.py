@@ -17,6 +17,7 @@ processes' time slices; with one OpenCV thread the estimate runs on the timing t
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -35,7 +36,7 @@ from tracker.config import ConfigError  # noqa: E402
 from tracker.eval.sequences import find_sequences  # noqa: E402
 from tracker.eval.variants import GROUPS, load_transforms, materialise, relative_motion  # noqa: E402
 
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("TRACKER_SHARED") or ROOT.parent / "shared")  # as every tool: $TRACKER_SHARED first
 IMAGE_SEQUENCES = ["MOT15/train/TUD-Campus", "PETS09-S3-MF1"]
 GRID = 3  # error measured on a GRID x GRID lattice of image points
 FULL = "full"

@@ -21,6 +21,7 @@ Prints a table. Its result files are temporary; the variants and inputs it makes
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ from tracker.eval.sequences import Sequence, find_sequences  # noqa: E402
 from tracker.eval.variants import GROUPS, load_transforms, materialise, relative_motion  # noqa: E402
 from tracker.io.mot import format_mot_row  # noqa: E402
 
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("TRACKER_SHARED") or ROOT.parent / "shared")  # as every tool: $TRACKER_SHARED first
 IMAGE_SEQUENCES = ["MOT15/train/TUD-Campus", "PETS09-S3-MF1"]
 MODES = ("none", "estimate", "exact")
 GRID = 3  # the residual is measured on a GRID x GRID lattice of image points

@@ -18,6 +18,7 @@ mean +- its standard error. One OpenCV thread. Prints a table; writes nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +36,7 @@ from tracker import camera_motion, load_config  # noqa: E402
 from tracker.cli import positive_int  # noqa: E402
 from tracker.eval.variants import GROUPS, VARIANTS, frame_transforms, relative_motion  # noqa: E402
 
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("TRACKER_SHARED") or ROOT.parent / "shared")  # as every tool: $TRACKER_SHARED first
 VIDEO = SHARED / "videos" / "people.mp4"
 GRID = 3  # error measured on a GRID x GRID lattice of image points (as bench_cmc.py)
 FRAME_RATE = 30.0  # people.mp4's frames/s (the jump variant's period)
