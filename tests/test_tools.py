@@ -529,7 +529,7 @@ def test_bench_core_street_ablation_turns_off_real_keys():
     [
         ("bench_cmc", ["--skip-accuracy", "--skip-cost"]),
         ("cmc_exact", ["--sequences", "PETS09-S3-MF1"]),
-        ("cmc_large_frames", ["--frames", "1"]),
+        ("cmc_large_frames", ["--frames", "2"]),
     ],
 )
 def test_camera_motion_tools_read_the_shared_data_tracker_shared_names(tool, argv, monkeypatch, tmp_path):
@@ -543,3 +543,22 @@ def test_camera_motion_tools_read_the_shared_data_tracker_shared_names(tool, arg
     with pytest.raises(SystemExit) as stop:
         module.main()
     assert str(elsewhere) in str(stop.value.code), stop.value.code
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--frames", "1"], "--frames must be at least 2"),  # IndexError in numpy's percentile of no motion
+        (["--frames", "2", "--detector", "no-such-model"], "detector weights 'no-such-model' not found"),  # traceback
+    ],
+)
+def test_cmc_large_frames_refuses_what_it_cannot_measure_in_one_usage_line(argv, says, shared, monkeypatch, capsys):
+    """One frame has no motion to measure, and a detector that is not there is the library's message, as one usage
+    line before any frame is measured: they were an IndexError from numpy and a FileNotFoundError traceback."""
+    monkeypatch.setenv("TRACKER_SHARED", str(shared))
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))  # it imports bench_cmc beside it, as when run
+    monkeypatch.setattr(sys, "argv", ["cmc_large_frames.py", *argv])
+    with pytest.raises(SystemExit) as stop:
+        load_tool("cmc_large_frames").main()
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "usage:" in err and says in err, err
