@@ -359,6 +359,12 @@ def test_bench_against_times_two_copies_of_the_core_in_one_process(tmp_path):
         ("bench_update_bounds", ["--frames", "0"], "--frames: must be at least 1"),
         ("bench_update_bounds", ["--repeats", "0"], "--repeats: must be at least 1"),
         ("bench_update_bounds", ["--calls", "0"], "--calls: must be at least 1"),
+        # a ZeroDivisionError after tracking, in the noise's sigma, a table of NaN looks scored, Tracker's ValueError
+        ("eval_leave_return", ["--people", "0"], "--people: must be at least 1"),
+        ("eval_leave_return", ["--dim", "0"], "--dim: must be at least 1"),
+        ("eval_leave_return", ["--seeds", "-1"], "--seeds: must be at least 0"),
+        ("eval_leave_return", ["--same", "2"], "--same: a cosine in (0, 1], got 2"),
+        ("eval_leave_return", ["--fps", "0"], "--fps: must be between"),
     ],
 )
 def test_a_benchmark_refuses_a_bad_argument_with_one_usage_line_before_measuring(
