@@ -365,6 +365,9 @@ def test_bench_against_times_two_copies_of_the_core_in_one_process(tmp_path):
         ("eval_leave_return", ["--seeds", "-1"], "--seeds: must be at least 0"),
         ("eval_leave_return", ["--same", "2"], "--same: a cosine in (0, 1], got 2"),
         ("eval_leave_return", ["--fps", "0"], "--fps: must be between"),
+        # after tracking every clip: a table of zeros (exit status 0), a traceback on a temporary seqinfo.ini
+        ("eval_cross_clip", ["--data", ".", "--clips", "0"], "--clips: must be at least 1"),
+        ("eval_cross_clip", ["--data", ".", "--gaps", "5", "-5"], "--gaps: seconds >= 0, got -5"),
     ],
 )
 def test_a_benchmark_refuses_a_bad_argument_with_one_usage_line_before_measuring(
