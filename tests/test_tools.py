@@ -572,3 +572,16 @@ def test_cmc_large_frames_refuses_what_it_cannot_measure_in_one_usage_line(argv,
         load_tool("cmc_large_frames").main()
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "usage:" in err and says in err, err
+
+
+def test_eval_mot17_help_names_its_own_compare_flag_and_data_default(tmp_path, monkeypatch, capsys):
+    """`eval_mot17.py --help` printed `track eval`'s usage alone ('--data DATA' required, no word of the tool's own
+    --compare or of --data's default), and with ../shared absent no help at all: 'not found; pass --data'."""
+    tool = load_tool("eval_mot17")
+    monkeypatch.setenv("TRACKER_SHARED", str(tmp_path / "absent"))
+    for flag in ("--help", "-h"):
+        with pytest.raises(SystemExit) as stop:
+            tool.main([flag])
+        out = capsys.readouterr().out
+        assert stop.value.code == 0 and "--compare" in out and "defaults to $TRACKER_SHARED" in out, out
+        assert "usage: track eval" in out, "then `track eval`'s options, as before"
