@@ -332,6 +332,9 @@ def test_bench_against_times_two_copies_of_the_core_in_one_process(tmp_path):
         ("bench_against", [".", "--frames", "0"], "--frames: must be at least 1"),  # ZeroDivisionError
         ("bench_against", [".", "--worlds", "bogus"], "--worlds: no world 'bogus'"),  # KeyError
         ("core_outputs", ["record", "ref.npz", "--frames", "0"], "--frames: must be at least 1"),  # empty reference
+        # a check that called identical boxes different (up to 0 px, exit status 1), or any boxes identical (NaN)
+        ("core_outputs", ["check", "ref.npz", "--atol", "-1"], "--atol: must be a number >= 0, got -1"),
+        ("core_outputs", ["check", "ref.npz", "--atol", "nan"], "--atol: must be a number >= 0, got nan"),
         ("bench_update_blocks", ["--passes", "0"], "--passes: must be at least 1"),  # after loading the models
         ("bench_update_blocks", ["--skip", "-1"], "--skip: must be at least 0"),
         ("soak", ["--frames", "2000"], "--frames: must be at least 4,000"),  # run_soak's ValueError traceback
