@@ -323,6 +323,9 @@ def test_bench_against_times_two_copies_of_the_core_in_one_process(tmp_path):
         ("bench_gallery", ["--sizes", "0"], "--sizes: must be at least 1"),  # AssertionError
         ("bench_checkpoint", ["--tracks", "-1"], "--tracks: must be at least 1"),  # ValueError: NaN to integer
         ("bench_batch", ["--frames", "0"], "--frames: must be at least 1"),  # started Ray, then hung
+        # the phases measured, then 'the save due at frame 100 had not finished after 50 frames'; a FileNotFoundError
+        ("bench_gallery_save", ["--identities", "10", "--frames", "50", "--save-at", "100"], "must be below --frames"),
+        ("bench_gallery_save", ["--identities", "10", "--folder", "no-such-folder"], "--folder: no such folder"),
         ("bench_batch", ["--gpus-per-video", "-1"], "--gpus-per-video: must be a number >= 0"),  # after Ray started
         ("bench_cmc", ["--methods", "bogus"], "invalid choice: 'bogus'"),  # a ConfigError traceback
         ("bench_cmc", ["--widths", "0"], "motion.camera_image_width: 0 is out of range"),  # a ConfigError traceback
