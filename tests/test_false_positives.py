@@ -70,3 +70,18 @@ def test_a_folder_without_results_is_a_usage_error_not_an_empty_table(tmp_path, 
         assert exit_info.value.code == 2
         out = capsys.readouterr()
         assert f"no results (ours/*.txt) under {folder}" in out.err and out.out == "", out
+
+
+def test_a_data_folder_that_is_not_there_is_a_usage_error_not_skipped_sequences(tmp_path, monkeypatch, capsys):
+    """A mistyped --data printed 'skipped ...: no --data folder ... named SeqA' for every sequence and an empty table,
+    exit status 0; it is one usage line naming the folder, before any result is read."""
+    tool = load_tool("false_positives")
+    _sequence(tmp_path / "data", "SeqA")
+    (tmp_path / "out" / "ours").mkdir(parents=True)
+    np.savetxt(tmp_path / "out" / "ours" / "SeqA.txt", [[1, 1, 100, 100, 40, 100, 1, -1, -1, -1]], fmt="%g")
+    typo = tmp_path / "dat"
+    monkeypatch.setattr("sys.argv", ["false_positives.py", str(tmp_path / "out"), "--data", str(typo)])
+    with pytest.raises(SystemExit) as exit_info:
+        tool.main()
+    out = capsys.readouterr()
+    assert exit_info.value.code == 2 and f"--data: no such folder: {typo}" in out.err and out.out == "", out

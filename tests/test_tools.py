@@ -323,14 +323,22 @@ def test_bench_against_times_two_copies_of_the_core_in_one_process(tmp_path):
         ("bench_gallery", ["--sizes", "0"], "--sizes: must be at least 1"),  # AssertionError
         ("bench_checkpoint", ["--tracks", "-1"], "--tracks: must be at least 1"),  # ValueError: NaN to integer
         ("bench_batch", ["--frames", "0"], "--frames: must be at least 1"),  # started Ray, then hung
+        # the phases measured, then 'the save due at frame 100 had not finished after 50 frames'; a FileNotFoundError
+        ("bench_gallery_save", ["--identities", "10", "--frames", "50", "--save-at", "100"], "must be below --frames"),
+        ("bench_gallery_save", ["--identities", "10", "--folder", "no-such-folder"], "--folder: no such folder"),
+        ("bench_batch", ["--gpus-per-video", "-1"], "--gpus-per-video: must be a number >= 0"),  # after Ray started
         ("bench_cmc", ["--methods", "bogus"], "invalid choice: 'bogus'"),  # a ConfigError traceback
         ("bench_cmc", ["--widths", "0"], "motion.camera_image_width: 0 is out of range"),  # a ConfigError traceback
         ("bench_cmc", ["--seed", "-1"], "--seed: must be at least 0"),  # numpy's 'expected non-negative integer'
+        ("bench_cmc", ["--variants", "bogus"], "invalid choice: 'bogus'"),  # ValueError after reading the sequence
         ("cmc_exact", ["--seed", "-1"], "--seed: must be at least 0"),  # the same, after loading the sequences
         ("bench_against", [".", "--repeats", "0"], "--repeats: must be at least 1"),  # min() of an empty sequence
         ("bench_against", [".", "--frames", "0"], "--frames: must be at least 1"),  # ZeroDivisionError
         ("bench_against", [".", "--worlds", "bogus"], "--worlds: no world 'bogus'"),  # KeyError
         ("core_outputs", ["record", "ref.npz", "--frames", "0"], "--frames: must be at least 1"),  # empty reference
+        # a check that called identical boxes different (up to 0 px, exit status 1), or any boxes identical (NaN)
+        ("core_outputs", ["check", "ref.npz", "--atol", "-1"], "--atol: must be a number >= 0, got -1"),
+        ("core_outputs", ["check", "ref.npz", "--atol", "nan"], "--atol: must be a number >= 0, got nan"),
         ("bench_update_blocks", ["--passes", "0"], "--passes: must be at least 1"),  # after loading the models
         ("bench_update_blocks", ["--skip", "-1"], "--skip: must be at least 0"),
         ("soak", ["--frames", "2000"], "--frames: must be at least 4,000"),  # run_soak's ValueError traceback
@@ -338,6 +346,36 @@ def test_bench_against_times_two_copies_of_the_core_in_one_process(tmp_path):
         ("soak", ["--threads", "0", "--frames", "10"], "--threads: must be at least 1"),  # torch's RuntimeError
         ("eval_cross_clip", ["--data", "no-such-folder"], "no such folder: no-such-folder"),  # a traceback
         ("eval_cross_clip", ["--data", ".", "--set", "reid.weigths=x.pth"], "did you mean"),  # a ConfigError traceback
+        # a ConfigError traceback (before loading the frames, or after: --mode's overrides)
+        ("eval_own_looks", ["--set", "reid.weigths=x.pth"], "did you mean"),
+        ("eval_real_pipeline", ["--set", "reid.weigths=x.pth"], "did you mean"),
+        ("profile_pipeline", ["--set", "reid.weigths=x.pth"], "did you mean"),
+        ("quantize_reid", ["--set", "reid.weigths=x.pth"], "did you mean"),
+        ("bench_update_bounds", ["--set", "reid.weigths=x.pth"], "did you mean"),
+        ("bench_update_blocks", ["--set", "reid.weigths=x.pth"], "did you mean"),
+        ("bench_update_blocks", ["--mode", "x=reid.weigths=x.pth", "--baseline", "x"], "--mode 'x': unknown config"),
+        ("cmc_exact", ["--set", "reid.weigths=x.pth"], "did you mean"),
+        # counts of 0: a traceback (IndexError, a TypeError printing the table, NNCF's or numpy's error), or after
+        # loading the models (FileNotFoundError here, where the models are absent)
+        ("bench_reid_settings", ["--calls", "0"], "--calls: must be at least 1"),
+        ("bench_reid_settings", ["--frames", "0"], "--frames: must be at least 1"),
+        ("eval_own_looks", ["--dims", "0"], "--dims: must be at least 1"),
+        ("eval_own_looks", ["--seed", "-1"], "--seed: must be at least 0"),
+        ("quantize_reid", ["--crops", "0"], "--crops: must be at least 1"),
+        ("profile_pipeline", ["--frames", "0"], "--frames: must be at least 1"),
+        ("profile_pipeline", ["--repeats", "0"], "--repeats: must be at least 1"),
+        ("bench_update_bounds", ["--frames", "0"], "--frames: must be at least 1"),
+        ("bench_update_bounds", ["--repeats", "0"], "--repeats: must be at least 1"),
+        ("bench_update_bounds", ["--calls", "0"], "--calls: must be at least 1"),
+        # a ZeroDivisionError after tracking, in the noise's sigma, a table of NaN looks scored, Tracker's ValueError
+        ("eval_leave_return", ["--people", "0"], "--people: must be at least 1"),
+        ("eval_leave_return", ["--dim", "0"], "--dim: must be at least 1"),
+        ("eval_leave_return", ["--seeds", "-1"], "--seeds: must be at least 0"),
+        ("eval_leave_return", ["--same", "2"], "--same: a cosine in (0, 1], got 2"),
+        ("eval_leave_return", ["--fps", "0"], "--fps: must be between"),
+        # after tracking every clip: a table of zeros (exit status 0), a traceback on a temporary seqinfo.ini
+        ("eval_cross_clip", ["--data", ".", "--clips", "0"], "--clips: must be at least 1"),
+        ("eval_cross_clip", ["--data", ".", "--gaps", "5", "-5"], "--gaps: seconds >= 0, got -5"),
     ],
 )
 def test_a_benchmark_refuses_a_bad_argument_with_one_usage_line_before_measuring(
@@ -347,6 +385,7 @@ def test_a_benchmark_refuses_a_bad_argument_with_one_usage_line_before_measuring
     not exist, and failed with a traceback, a table of NaN or a hang after loading models or starting Ray."""
     monkeypatch.setenv("TRACKER_SHARED", str(tmp_path))  # bench_pipeline's models are never reached
     monkeypatch.chdir(tmp_path)  # a tool that ran anyway writes nothing into the checkout (core_outputs' ref.npz)
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))  # some import bench_pipeline beside them, as when run
     module = load_tool(tool)
     monkeypatch.setattr(sys, "argv", [f"{tool}.py", *argv])
     with pytest.raises(SystemExit) as stop:
@@ -500,3 +539,56 @@ def test_bench_core_street_ablation_turns_off_real_keys():
     defaults = load_config(None)
     for name, overrides in bench_core.STREET_RULES.items():
         assert load_config(None, list(overrides)) != defaults, name
+
+
+@pytest.mark.parametrize(
+    ("tool", "argv"),
+    [
+        ("bench_cmc", ["--skip-accuracy", "--skip-cost"]),
+        ("cmc_exact", ["--sequences", "PETS09-S3-MF1"]),
+        ("cmc_large_frames", ["--frames", "2"]),
+    ],
+)
+def test_camera_motion_tools_read_the_shared_data_tracker_shared_names(tool, argv, monkeypatch, tmp_path):
+    """These three looked only at ../shared beside the checkout: with $TRACKER_SHARED set (as the README and every
+    other tool take it) they said '../shared is absent' where there was none, or measured ../shared's data instead."""
+    elsewhere = tmp_path / "shared-elsewhere"
+    monkeypatch.setenv("TRACKER_SHARED", str(elsewhere))
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))
+    module = load_tool(tool)
+    monkeypatch.setattr(sys, "argv", [f"{tool}.py", *argv])
+    with pytest.raises(SystemExit) as stop:
+        module.main()
+    assert str(elsewhere) in str(stop.value.code), stop.value.code
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--frames", "1"], "--frames must be at least 2"),  # IndexError in numpy's percentile of no motion
+        (["--frames", "2", "--detector", "no-such-model"], "detector weights 'no-such-model' not found"),  # traceback
+    ],
+)
+def test_cmc_large_frames_refuses_what_it_cannot_measure_in_one_usage_line(argv, says, shared, monkeypatch, capsys):
+    """One frame has no motion to measure, and a detector that is not there is the library's message, as one usage
+    line before any frame is measured: they were an IndexError from numpy and a FileNotFoundError traceback."""
+    monkeypatch.setenv("TRACKER_SHARED", str(shared))
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))  # it imports bench_cmc beside it, as when run
+    monkeypatch.setattr(sys, "argv", ["cmc_large_frames.py", *argv])
+    with pytest.raises(SystemExit) as stop:
+        load_tool("cmc_large_frames").main()
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "usage:" in err and says in err, err
+
+
+def test_eval_mot17_help_names_its_own_compare_flag_and_data_default(tmp_path, monkeypatch, capsys):
+    """`eval_mot17.py --help` printed `track eval`'s usage alone ('--data DATA' required, no word of the tool's own
+    --compare or of --data's default), and with ../shared absent no help at all: 'not found; pass --data'."""
+    tool = load_tool("eval_mot17")
+    monkeypatch.setenv("TRACKER_SHARED", str(tmp_path / "absent"))
+    for flag in ("--help", "-h"):
+        with pytest.raises(SystemExit) as stop:
+            tool.main([flag])
+        out = capsys.readouterr().out
+        assert stop.value.code == 0 and "--compare" in out and "defaults to $TRACKER_SHARED" in out, out
+        assert "usage: track eval" in out, "then `track eval`'s options, as before"

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from tracker.batch import track_many  # noqa: E402
 from tracker.batch_engines import OMP_THREADS_ENV  # noqa: E402
 from tracker.batch_task import THREADS_PER_VIDEO  # noqa: E402
-from tracker.cli import positive_int  # noqa: E402
+from tracker.cli import non_negative_float, positive_int  # noqa: E402
 from tracker.config import load_config  # noqa: E402
 from tracker.io.strict_json import to_json  # noqa: E402
 
@@ -107,7 +107,9 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=positive_int, default=2, help="alternating repeats of the overhead run")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
-    parser.add_argument("--gpus-per-video", type=float, default=0.0, help="GPU share each Ray task asks for (cuda)")
+    parser.add_argument(
+        "--gpus-per-video", type=non_negative_float, default=0.0, help="GPU share each Ray task asks for (cuda)"
+    )
     parser.add_argument("--direct-child", type=Path, help=argparse.SUPPRESS)  # internal: the in-process baseline
     args = parser.parse_args()
     if args.direct_child:

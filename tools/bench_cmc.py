@@ -17,6 +17,7 @@ processes' time slices; with one OpenCV thread the estimate runs on the timing t
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -33,9 +34,9 @@ from tracker.camera_motion import METHODS, CameraMotionEstimator  # noqa: E402
 from tracker.cli import non_negative_int, positive_int  # noqa: E402
 from tracker.config import ConfigError  # noqa: E402
 from tracker.eval.sequences import find_sequences  # noqa: E402
-from tracker.eval.variants import GROUPS, load_transforms, materialise, relative_motion  # noqa: E402
+from tracker.eval.variants import GROUPS, VARIANTS, load_transforms, materialise, relative_motion  # noqa: E402
 
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("TRACKER_SHARED") or ROOT.parent / "shared")  # as every tool: $TRACKER_SHARED first
 IMAGE_SEQUENCES = ["MOT15/train/TUD-Campus", "PETS09-S3-MF1"]
 GRID = 3  # error measured on a GRID x GRID lattice of image points
 FULL = "full"
@@ -127,7 +128,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--methods", nargs="+", choices=METHODS[1:], default=["sparse_flow", "orb", "ecc"])
     p.add_argument("--widths", nargs="+", default=["160", "320", "480", FULL], help="gray-copy widths, or full")
-    p.add_argument("--variants", nargs="+", default=GROUPS["moving"])
+    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=GROUPS["moving"])
     p.add_argument("--seed", type=non_negative_int, default=0, help="the variants' seed")
     p.add_argument("--frames", type=positive_int, default=302, help="frames of people.mp4 timed")
     p.add_argument("--skip-accuracy", action="store_true")

@@ -186,6 +186,10 @@ def main() -> None:
     p.add_argument("--no-phases", action="store_true", help="loop only")
     p.add_argument("--folder", type=Path, help="where the gallery file is written (default: a temp folder)")
     args = p.parse_args()
+    if not args.no_loop and args.save_at >= args.frames:  # else every frame ran, then 'the save ... had not finished'
+        p.error(f"--save-at {args.save_at} must be below --frames {args.frames}: the save is due inside the loop")
+    if args.folder is not None and not args.folder.is_dir():  # else tempfile's FileNotFoundError, as a traceback
+        p.error(f"--folder: no such folder: {args.folder}")
     with tempfile.TemporaryDirectory(dir=args.folder) as folder:
         path = Path(folder) / "bench.gallery"
         t0 = time.perf_counter()

@@ -67,6 +67,17 @@ def shared_config(device: str, overrides: list[str]) -> tuple[Path, TrackerConfi
     return shared, cfg
 
 
+def shared_config_or_usage(
+    parser: argparse.ArgumentParser, device: str, overrides: list[str]
+) -> tuple[Path, TrackerConfig]:
+    """`shared_config`, where a bad --set (an unknown key, a value out of range) is one usage line before any frame
+    or model loads, not a ConfigError traceback."""
+    try:
+        return shared_config(device, overrides)
+    except ConfigError as exc:
+        parser.error(str(exc))
+
+
 def read_frames(source: Path, count: int) -> tuple[list[np.ndarray], float]:
     """The first `count` frames and the decode time per frame in ms."""
     start = time.perf_counter()

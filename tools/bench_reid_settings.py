@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench_pipeline import read_frames, shared_config  # noqa: E402
 
+from tracker.cli import positive_int  # noqa: E402
 from tracker.detector import build_detector  # noqa: E402
 from tracker.embedder import build_embedder, cut_crops  # noqa: E402
 
@@ -64,8 +65,8 @@ def compile_static(core, forward, settings: dict, sizes) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=40, help="timed calls per variant and crop count")
-    parser.add_argument("--frames", type=int, default=30, help="1080p frames the detector cycles through")
+    parser.add_argument("--calls", type=positive_int, default=40, help="timed calls per variant and crop count")
+    parser.add_argument("--frames", type=positive_int, default=30, help="1080p frames the detector cycles through")
     args = parser.parse_args()
     import openvino as ov
 

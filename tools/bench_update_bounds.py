@@ -41,9 +41,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_pipeline import WARMUP, read_frames, shared_config  # noqa: E402
+from bench_pipeline import WARMUP, read_frames, shared_config_or_usage  # noqa: E402
 
 from tracker import Tracker  # noqa: E402
+from tracker.cli import positive_int  # noqa: E402
 from tracker.embedder import cut_crops  # noqa: E402
 
 MS = 1000.0
@@ -267,12 +268,12 @@ def call_contexts(tracker: Tracker, frames: list[np.ndarray], calls: int) -> dic
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=100, help="frames per source")
-    parser.add_argument("--repeats", type=int, default=3, help="passes over the frames")
-    parser.add_argument("--calls", type=int, default=40, help="timed ReID calls per size and context")
+    parser.add_argument("--frames", type=positive_int, default=100, help="frames per source")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="passes over the frames")
+    parser.add_argument("--calls", type=positive_int, default=40, help="timed ReID calls per size and context")
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override key=value")
     args = parser.parse_args()
-    shared, cfg = shared_config("cpu", args.overrides)
+    shared, cfg = shared_config_or_usage(parser, "cpu", args.overrides)
     sources = {"768x576": shared / "data" / "PETS09-S3-MF1", "1080p": shared / "videos" / "people.mp4"}
     print(f"load average {os.getloadavg()[0]:.2f}; {args.frames} frames x {args.repeats} passes, modes rotating")
     for label, source in sources.items():

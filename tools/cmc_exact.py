@@ -21,6 +21,7 @@ Prints a table. Its result files are temporary; the variants and inputs it makes
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -34,14 +35,14 @@ sys.path.insert(0, str(ROOT))
 
 from tracker import Tracker, load_config  # noqa: E402
 from tracker.cli import non_negative_int  # noqa: E402
-from tracker.config import TrackerConfig  # noqa: E402
+from tracker.config import ConfigError, TrackerConfig  # noqa: E402
 from tracker.eval.inputs import SequenceInputs, load_inputs  # noqa: E402
 from tracker.eval.scoring import score_results  # noqa: E402
 from tracker.eval.sequences import Sequence, find_sequences  # noqa: E402
 from tracker.eval.variants import GROUPS, load_transforms, materialise, relative_motion  # noqa: E402
 from tracker.io.mot import format_mot_row  # noqa: E402
 
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("TRACKER_SHARED") or ROOT.parent / "shared")  # as every tool: $TRACKER_SHARED first
 IMAGE_SEQUENCES = ["MOT15/train/TUD-Campus", "PETS09-S3-MF1"]
 MODES = ("none", "estimate", "exact")
 GRID = 3  # the residual is measured on a GRID x GRID lattice of image points
@@ -119,7 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not SHARED.is_dir():
         sys.exit(f"{SHARED} is absent: this tool needs the shared sequences")
-    cfg = load_config(overrides=args.set)
+    try:  # a bad --set: one usage line before any sequence loads, not a traceback
+        cfg = load_config(overrides=args.set)
+    except ConfigError as exc:
+        p.error(str(exc))
     if cfg.motion.camera_compensation == "none":
         cfg = cfg.replace(["motion.camera_compensation=sparse_flow"])
     print(f"{args.detections} boxes, estimate: {cfg.motion.camera_compensation}; HOTA / IDF1 / IDSW per mode")

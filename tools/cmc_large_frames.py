@@ -18,6 +18,7 @@ mean +- its standard error. One OpenCV thread. Prints a table; writes nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,12 +36,13 @@ from tracker import camera_motion, load_config  # noqa: E402
 from tracker.cli import positive_int  # noqa: E402
 from tracker.eval.variants import GROUPS, VARIANTS, frame_transforms, relative_motion  # noqa: E402
 
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("TRACKER_SHARED") or ROOT.parent / "shared")  # as every tool: $TRACKER_SHARED first
 VIDEO = SHARED / "videos" / "people.mp4"
 GRID = 3  # error measured on a GRID x GRID lattice of image points (as bench_cmc.py)
 FRAME_RATE = 30.0  # people.mp4's frames/s (the jump variant's period)
 SEED = 0  # the variants' seed (the jitter variant's walk)
 P95 = 95
+MIN_FRAMES = 2  # a motion is measured between two frames
 WHOLE = 1 << 30  # `_ROWS_PER_GRAY_ROW` above any frame's height: no row skipped
 COLUMNS = ("rows", "whole", "full")
 
@@ -84,9 +86,14 @@ def main() -> None:
         sys.exit(f"{VIDEO} is absent: this tool needs shared/videos/people.mp4")
     if not 1.0 <= args.upscale <= 4.0:
         p.error(f"--upscale must be between 1 and 4, got {args.upscale}")
+    if args.frames < MIN_FRAMES:
+        p.error(f"--frames must be at least {MIN_FRAMES} (a motion is between two frames), got {args.frames}")
     cv2.setNumThreads(1)
     source = _frames_of_video(VIDEO, args.frames)
-    boxes = _boxes(source, args.detector)
+    try:  # a detector that is not there: the library's message as one usage line, not a traceback
+        boxes = _boxes(source, args.detector)
+    except FileNotFoundError as exc:
+        p.error(str(exc))
     if args.upscale != 1.0:
         source = [cv2.resize(f, None, fx=args.upscale, fy=args.upscale, interpolation=cv2.INTER_CUBIC) for f in source]
     height, width = source[0].shape[:2]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import sys
 import tempfile
 from collections import Counter
@@ -38,6 +39,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 from tracker import Tracker, load_config  # noqa: E402
 from tracker.assignment import linear_assignment  # noqa: E402
 from tracker.association import iou_matrix  # noqa: E402
+from tracker.cli import positive_int  # noqa: E402
 from tracker.config import TrackerConfig  # noqa: E402
 from tracker.eval.inputs import FrameInputs, load_inputs  # noqa: E402
 from tracker.eval.peers import PEERS, PeerTracker  # noqa: E402
@@ -169,13 +171,16 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", nargs="+", required=True, help="MOTChallenge sequence folders with images")
     p.add_argument("--detections", choices=("detector", "public"), default="detector")
-    p.add_argument("--clips", type=int, default=3, help="clips per sequence (2-3)")
+    p.add_argument("--clips", type=positive_int, default=3, help="clips per sequence (2-3)")
     p.add_argument("--gaps", type=float, nargs="+", default=[5.0, 15.0], help="seconds between clips (cycled)")
     p.add_argument("--peers", nargs="*", choices=list(PEERS), default=list(PEERS))
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override")
     p.add_argument("--config", help="YAML config")
     p.add_argument("--out", type=Path, help="write the tables as JSON here")
     args = p.parse_args(argv)
+    bad_gaps = [gap for gap in args.gaps if not 0 <= gap < math.inf]  # a negative gap made clips overlap
+    if bad_gaps:
+        p.error(f"argument --gaps: seconds >= 0, got {bad_gaps[0]:g}")
     source = "detector" if args.detections == "detector" else "public"
     try:  # a bad key, folder or weights file: one usage line before anything runs (was a traceback)
         cfg = load_config(args.config, overrides=["device=cpu", *args.set])

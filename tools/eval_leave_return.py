@@ -19,17 +19,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 
+from tracker.cli import non_negative_int, positive_int  # noqa: E402
+from tracker.config import MAX_FRAME_RATE, MIN_FRAME_RATE  # noqa: E402
 from tracker.testing import score_leave_and_return  # noqa: E402
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    p.add_argument("--people", type=int, default=8)
-    p.add_argument("--dim", type=int, default=512)
-    p.add_argument("--same", type=float, default=0.85, help="cosine of two looks of one person")
+    p.add_argument("--seeds", type=non_negative_int, nargs="+", default=[0, 1, 2, 3, 4])
+    p.add_argument("--people", type=positive_int, default=8)
+    p.add_argument("--dim", type=positive_int, default=512)
+    p.add_argument("--same", type=float, default=0.85, help="cosine of two looks of one person, in (0, 1]")
     p.add_argument("--fps", type=float, default=10.0)
     args = p.parse_args()
+    if not 0 < args.same <= 1:  # the looks' noise is sqrt((1 / same - 1) / dim): NaN looks above 1, none at 0
+        p.error(f"argument --same: a cosine in (0, 1], got {args.same:g}")
+    if not MIN_FRAME_RATE <= args.fps <= MAX_FRAME_RATE:  # else the Tracker's ValueError, as a traceback
+        p.error(f"argument --fps: must be between {MIN_FRAME_RATE:g} and {MAX_FRAME_RATE:g} frames/s, got {args.fps:g}")
     print(f"{'seed':>4} {'gallery':>8} {'returns':>7} {'kept':>5} {'recall':>7} {'precision':>9} {'shared':>6}")
     totals = {True: [0, 0, 0], False: [0, 0, 0]}
     for seed in args.seeds:

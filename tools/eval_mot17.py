@@ -20,6 +20,8 @@ sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 
 from tracker.eval.cli import compare_main, eval_main  # noqa: E402
 
+HELP_FLAGS = ("-h", "--help")
+
 
 def default_data() -> Path:
     shared = Path(os.environ["TRACKER_SHARED"]) if os.environ.get("TRACKER_SHARED") else ROOT.parent / "shared"
@@ -30,7 +32,10 @@ def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     compare = "--compare" in argv
     argv = [a for a in argv if a != "--compare"]
-    if not any(a == "--data" or a.startswith("--data=") for a in argv):  # argparse takes both spellings
+    wants_help = any(a in HELP_FLAGS for a in argv)
+    if wants_help:  # the tool's own --compare and --data default, then `track eval`'s / `track compare`'s options
+        print(__doc__)
+    if not wants_help and not any(a == "--data" or a.startswith("--data=") for a in argv):  # both spellings
         data = default_data()
         if not data.is_dir():
             print(f"eval_mot17: {data} not found; pass --data MOT17_ROOT", file=sys.stderr)

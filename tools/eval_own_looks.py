@@ -25,9 +25,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_pipeline import shared_config  # noqa: E402
+from bench_pipeline import shared_config, shared_config_or_usage  # noqa: E402
 
 from tracker import Tracker, TrackerConfig  # noqa: E402
+from tracker.cli import non_negative_int, positive_int  # noqa: E402
 from tracker.eval.inputs import FrameInputs, load_inputs  # noqa: E402
 from tracker.eval.scoring import score_results  # noqa: E402
 from tracker.eval.sequences import Sequence, find_sequences  # noqa: E402
@@ -70,12 +71,14 @@ def track(seq: Sequence, frames: list[FrameInputs], looks: Callable, how: str, c
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dims", type=int, nargs="+", default=[OSNET_DIM, 128], help="look sizes D (512: as is)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random projections")
+    parser.add_argument(
+        "--dims", type=positive_int, nargs="+", default=[OSNET_DIM, 128], help="look sizes D (512: as is)"
+    )
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the random projections")
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override key=value")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
-    shared = shared_config("cpu", args.overrides)[0]
+    shared = shared_config_or_usage(parser, "cpu", args.overrides)[0]
     print("D     sequence         boxes     " + "".join(f"{name:>22s}" for name in MODES))
     for dim in args.dims:
         projection = None

@@ -23,7 +23,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_pipeline import shared_config  # noqa: E402
+from bench_pipeline import shared_config_or_usage  # noqa: E402
 
 from tracker import Tracker, TrackerConfig  # noqa: E402
 from tracker.eval.scoring import score_results  # noqa: E402
@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--stream", action="store_true", help="Tracker.stream (detect ahead) instead of update")
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override key=value")
     args = parser.parse_args()
-    shared, cfg = shared_config("cpu", args.overrides)
+    shared, cfg = shared_config_or_usage(parser, "cpu", args.overrides)
     print(f"{'sequence':>14} " + " ".join(f"{c:>7}" for c in COLUMNS) + "  crops/frame  calls/frame")
     with tempfile.TemporaryDirectory() as tmp:
         for name in SEQUENCES:

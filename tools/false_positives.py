@@ -190,6 +190,9 @@ def main() -> None:
     for folder in (args.results, args.ref):
         if folder is not None and not any(folder.rglob("ours/*.txt")):  # else an empty table of zeros, no word
             parser.error(f"no results (ours/*.txt) under {folder}: give a `track eval --out` folder")
+    missing = [str(folder) for folder in args.data if not folder.is_dir()]
+    if missing:  # else each of its sequences 'skipped' and a table without them, exit status 0
+        parser.error(f"--data: no such folder: {', '.join(missing)}")
     ours = cells(args.results, args.data)
     ref = cells(args.ref, args.data) if args.ref else {}
     print("| cell | FP | " + " | ".join(CLASSES) + " | cut-out |" + (" FP ref |" if ref else ""))

@@ -26,10 +26,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_pipeline import WARMUP, read_frames, shared_config  # noqa: E402
+from bench_pipeline import WARMUP, read_frames, shared_config_or_usage  # noqa: E402
 
 import tracker.embedder as embedder_module  # noqa: E402
 from tracker import Tracker  # noqa: E402
+from tracker.cli import positive_int  # noqa: E402
 from tracker.io.video import Annotator, VideoWriter  # noqa: E402
 
 MS = 1000.0
@@ -121,11 +122,11 @@ def run(tracker: Tracker, frames: list[np.ndarray], clock: StageClock, decode_ms
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=100, help="frames per source")
-    parser.add_argument("--repeats", type=int, default=3, help="alternating runs of ReID on / detection only")
+    parser.add_argument("--frames", type=positive_int, default=100, help="frames per source")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="alternating runs of ReID on / detection only")
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override key=value")
     args = parser.parse_args()
-    shared, cfg = shared_config("cpu", args.overrides)
+    shared, cfg = shared_config_or_usage(parser, "cpu", args.overrides)
     sources = {
         "640x480": shared / "data" / "MOT15" / "train" / "TUD-Campus",
         "768x576": shared / "data" / "PETS09-S3-MF1",

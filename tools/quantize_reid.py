@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tracker import load_config  # noqa: E402
+from tracker.cli import positive_int  # noqa: E402
+from tracker.config import ConfigError  # noqa: E402
 from tracker.embedder import IMAGENET_MEAN, IMAGENET_STD, crop_boxes, load_osnet  # noqa: E402
 from tracker.io.mot import read_mot_rows, read_sequence_info, tlwh_to_xyxy  # noqa: E402
 from tracker.reid.openvino import save_int8  # noqa: E402
@@ -58,12 +60,15 @@ def calibration_batches(data: Path, size: tuple[int, int], limit: int) -> list[n
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override key=value")
-    parser.add_argument("--crops", type=int, default=300, help="calibration crops at most")
+    parser.add_argument("--crops", type=positive_int, default=300, help="calibration crops at most")
     parser.add_argument("--data", type=Path, default=None, help="folder of sequences (default ../shared/data)")
     args = parser.parse_args()
     shared = Path(os.environ.get("TRACKER_SHARED", ROOT.parent / "shared"))
     data = args.data or shared / "data"
-    cfg = load_config(ROOT / "configs" / "default.yaml", overrides=[*args.overrides, "reid.backend=torch"])
+    try:  # a bad --set: one usage line before any crop or model loads, not a traceback
+        cfg = load_config(ROOT / "configs" / "default.yaml", overrides=[*args.overrides, "reid.backend=torch"])
+    except ConfigError as exc:
+        parser.error(str(exc))
     if cfg.reid.weights == load_config(None).reid.weights and not Path(cfg.reid.weights).is_file():
         cfg = cfg.replace([f"reid.weights={shared / 'weights' / cfg.reid.weights}"])
     size = (cfg.reid.crop_height, cfg.reid.crop_width)

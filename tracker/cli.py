@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--checkpoint-seconds",
-        type=_non_negative_float,
+        type=non_negative_float,
         default=DEFAULT_CHECKPOINT_SECONDS,
         metavar="S",
         help=f"write the resume checkpoint this often, wall time (default {DEFAULT_CHECKPOINT_SECONDS:g}; 0: never)",
@@ -98,7 +98,7 @@ def _batch_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", help="Ray cluster to join (e.g. auto, ray://head:10001); default: a local Ray")
     p.add_argument(
         "--gpus-per-video",
-        type=_non_negative_float,
+        type=non_negative_float,
         default=0.0,
         metavar="F",
         help="GPU share per Ray task, e.g. 0.25: four videos per GPU (default 0: none)",
@@ -225,7 +225,9 @@ def _frame_rate(text: str) -> float:
     return value
 
 
-def _non_negative_float(text: str) -> float:
+def non_negative_float(text: str) -> float:
+    """argparse type of amounts where 0 means none (seconds, GPU shares): a finite number >= 0, else the option's
+    usage error."""
     value = _parse(text, float, "a number >= 0")
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
