@@ -13,7 +13,6 @@ world differs, and exits 1 if any does.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -27,24 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_core import CHURN_DIM, FPS, world  # noqa: E402
 
 from tracker import Tracker, load_config  # noqa: E402
-from tracker.cli import positive_int  # noqa: E402
+from tracker.cli import non_negative_float, positive_int  # noqa: E402
 
 CAPACITY = 100  # K of the benchmark
 DIM = 512  # D of the walking and crossing worlds
 NUM_TRACKS = 50  # T of the walking and crossing worlds
 BOX_ATOL = 1e-6  # pixels: float differences in the last bits that flip no decision
-
-
-def tolerance(text: str) -> float:
-    """argparse type of --atol: a finite number of pixels >= 0. A negative one called identical boxes different
-    ('differ by up to 0 px'), and NaN called any boxes identical (no difference is > NaN)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}") from None
-    if not 0 <= value < math.inf:
-        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
-    return value
 
 
 def runs(frames: int) -> dict[str, tuple[str, int, int, bool]]:
@@ -98,7 +85,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("mode", choices=["record", "check"])
     parser.add_argument("reference", type=Path, help=".npz file")
     parser.add_argument("--frames", type=positive_int, default=300, help="frames per world")
-    parser.add_argument("--atol", type=tolerance, default=BOX_ATOL, help="box tolerance in pixels (check)")
+    parser.add_argument(
+        "--atol", type=non_negative_float, default=BOX_ATOL, help="box tolerance in pixels, >= 0 (check)"
+    )
     parser.add_argument("--only", nargs="*", help="runs to do (default: all)")
     args = parser.parse_args(argv)
     known = runs(args.frames)
