@@ -726,6 +726,23 @@ def test_an_unreachable_ray_address_fails_at_once(tmp_path, capsys, monkeypatch)
         ray_map(str, [1])
 
 
+def unreadable_image(_item: int) -> None:
+    """A Ray task failing as `track eval`'s does on a damaged frame (picklable)."""
+    raise FileNotFoundError("cannot read seq/img1/000030.jpg")
+
+
+def test_a_failed_ray_task_raises_its_own_error_not_rays_traceback(ray_cluster, capsys):
+    """`track eval --engine ray` on a sequence with an unreadable image printed `track eval: error: ray::_run_job()
+    (pid=..., ip=...)`, Ray's colour codes and the worker's traceback, where the process pool prints one line
+    `track eval: error: cannot read ...`. `ray_map` now raises the task's own exception."""
+    from tracker.ray_engine import ray_map
+
+    with pytest.raises(FileNotFoundError) as caught:
+        ray_map(unreadable_image, [1])
+    assert str(caught.value) == "cannot read seq/img1/000030.jpg"
+    assert type(caught.value) is FileNotFoundError
+
+
 @pytest.mark.parametrize("quiet", [False, True])
 def test_quiet_ray_sessions_do_not_print_rays_start_up_lines(monkeypatch, quiet):
     """`track eval --engine ray --quiet` printed Ray's "Started a local Ray instance" and token notice (INFO and

@@ -158,7 +158,10 @@ def check_gpus(ray: ModuleType, gpus_per_task: float, cluster: bool, names: Sett
 def ray_map(fn: Callable[[T], R], items: Iterable[T], address: str | None = None, num_cpus: float = 1) -> list[R]:
     """`[fn(x) for x in items]`, one Ray task per item (each asking for `num_cpus`), results in item order.
 
-    An exception in a task is raised here (Ray wraps it; its original type is kept as the cause).
+    Raises:
+        Exception: what a task raised, as `fn` raised it (type and message; Ray's wrapper, whose message is the
+            worker's traceback with colour codes, is kept as its `__cause__`), so a caller's one error line reads
+            as with the process pool.
     """
     items = list(items)
     with ray_session(address) as ray:
@@ -166,7 +169,10 @@ def ray_map(fn: Callable[[T], R], items: Iterable[T], address: str | None = None
         refs: list[Any] = [remote.remote(x) for x in items]
         try:
             return ray.get(refs)
-        except BaseException:
+        except BaseException as exc:
             for ref in refs:
                 ray.cancel(ref)
+            cause = getattr(exc, "cause", None) if isinstance(exc, ray.exceptions.RayTaskError) else None
+            if isinstance(cause, Exception):
+                raise cause from exc
             raise
