@@ -602,6 +602,21 @@ def test_ray_engine_reports_missing_reid_weights_before_starting_ray(tmp_path, c
     assert len(err) == 1 and "no_such_osnet.pth" in err[0], err
 
 
+@pytest.mark.parametrize("main", [eval_main, compare_main])
+def test_ray_engine_refuses_workers_instead_of_ignoring_them(tmp_path, capsys, monkeypatch, main):
+    """README: with `--engine ray`, `--workers` is refused (`track eval --engine ray` runs sequences as `track batch`
+    does); `track eval --engine ray --workers 1` started Ray and ran one task per free CPU anyway."""
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)  # nothing starts: refused before Ray is imported
+    out = tmp_path / "out"
+    args = ["--data", str(_sequence_with_images(tmp_path / "data")), "--engine", "ray", "--workers", "1",
+            "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--quiet"]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    expected = "--workers is for --engine process: Ray runs one task per free CPU of its nodes; leave --workers out"
+    assert len(err) == 1 and err[0].endswith(f"error: {expected}, or use --engine process"), err
+    assert not out.exists()
+
+
 def test_fully_cached_eval_never_builds_the_detector_or_the_reid_model(tmp_path, monkeypatch):
     """The first run detects and embeds (one detector, one embedder); a second run of the same inputs reads them
     from the cache and builds neither (ultralytics' loading lines and seconds of model loading are not paid)."""

@@ -51,6 +51,7 @@ _MS_PER_S = 1e3
 _COMPARE_COLUMNS = ("HOTA", "IDF1", "IDSW", "MOTA", "AssA", "DetA", "FP", "FN", "RevP", "RevR", "ms_per_frame")
 _EVAL_COLUMNS = (*METRICS, "RevP", "RevR", "Revivals", "Returns", "fps")
 _COMBINED = "COMBINED"
+_DEFAULT_WORKERS = 1  # --workers of the process engine when not given
 _PEER_SPECS: dict[str, Any] = {**PEERS, **BOXMOT_PEERS}  # every peer: Ultralytics', then BoxMOT's
 _BOXMOT_REID = [name for name, spec in BOXMOT_PEERS.items() if spec.requires_embeddings]
 
@@ -89,12 +90,16 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
     p.add_argument(
         "--out", type=path_text, default=default_out, help=f"output folder (default {default_out}); a re-run resumes"
     )
-    p.add_argument("--workers", type=positive_int, default=1, help="processes tracking and scoring in parallel")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        help=f"--engine process: processes tracking and scoring in parallel (default {_DEFAULT_WORKERS})",
+    )
     p.add_argument(
         "--engine",
         choices=["process", "ray"],
         default="process",
-        help="process pool (--workers), or Ray tasks (the cluster at $RAY_ADDRESS, else a local Ray)",
+        help="process pool (--workers), or Ray tasks, one per free CPU (the cluster at $RAY_ADDRESS, else a local Ray)",
     )
     p.add_argument(
         "--no-cache",
@@ -382,6 +387,15 @@ def command_parser(compare: bool) -> argparse.ArgumentParser:
 def _run(argv: list[str] | None, compare: bool) -> int:
     name = "compare" if compare else "eval"
     args = command_parser(compare).parse_args(argv)
+    if args.engine == "ray" and args.workers is not None:  # (ignored: one Ray task per free CPU ran anyway)
+        print(
+            f"track {name}: error: --workers is for --engine process: Ray runs one task per free CPU of its nodes; "
+            "leave --workers out, or use --engine process",
+            file=sys.stderr,
+        )
+        return _EXIT_USER_ERROR
+    if args.workers is None:
+        args.workers = _DEFAULT_WORKERS
     say = (lambda *_a: None) if args.quiet else print
     started = time.perf_counter()
     try:
