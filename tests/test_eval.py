@@ -617,6 +617,22 @@ def test_ray_engine_refuses_workers_instead_of_ignoring_them(tmp_path, capsys, m
     assert not out.exists()
 
 
+def test_ray_engine_without_ray_fails_before_inputs_are_made(tmp_path, capsys, monkeypatch):
+    """`--engine ray` where Ray is not installed: every sequence's detections and embeddings were made first (minutes
+    with `--detections detector`), and --out created, before "the ray engine needs Ray"; now that comes first."""
+    import tracker.eval.cli
+
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)
+    monkeypatch.setattr(tracker.eval.cli, "load_all_inputs", lambda *a, **k: pytest.fail("inputs were made"))
+    out = tmp_path / "out"
+    args = ["--data", str(_sequence_with_images(tmp_path / "data")), "--engine", "ray",
+            "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--quiet"]  # fmt: skip
+    assert eval_main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("track eval: error: the ray engine needs Ray"), err
+    assert not out.exists()
+
+
 def test_fully_cached_eval_never_builds_the_detector_or_the_reid_model(tmp_path, monkeypatch):
     """The first run detects and embeds (one detector, one embedder); a second run of the same inputs reads them
     from the cache and builds neither (ultralytics' loading lines and seconds of model loading are not paid)."""

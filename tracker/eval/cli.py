@@ -38,7 +38,7 @@ from tracker.eval.sequences import (
 from tracker.eval.variants import default_variants_dir, parse_variants, variant_sequences
 from tracker.io.mot import make_output_folder
 from tracker.io.strict_json import write_json_atomic
-from tracker.ray_engine import ray_session
+from tracker.ray_engine import import_ray, ray_session
 from tracker.wording import count
 
 __all__ = ["compare_main", "eval_main"]
@@ -400,6 +400,8 @@ def _run(argv: list[str] | None, compare: bool) -> int:
     started = time.perf_counter()
     try:
         with _sigterm_as_interrupt():
+            if args.engine == "ray":  # Ray missing: said now, not after every sequence's inputs were made
+                import_ray()
             cfg = load_config(args.config, overrides=args.set)
             sequences = find_sequences(args.data, args.split, args.sequences)
             require_ground_truth(sequences)
