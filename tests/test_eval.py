@@ -633,6 +633,21 @@ def test_ray_engine_without_ray_fails_before_inputs_are_made(tmp_path, capsys, m
     assert not out.exists()
 
 
+def test_a_cache_dir_that_is_a_file_is_one_clear_error_before_inputs_are_made(tmp_path, capsys, monkeypatch):
+    """`--cache-dir FILE`: the detections and embeddings of the first sequence were made (minutes with `--detections
+    detector`), then thrown away with "track eval: error: [Errno 17] File exists: 'FILE'", naming no option."""
+    import tracker.eval.cli
+
+    monkeypatch.setattr(tracker.eval.cli, "load_all_inputs", lambda *a, **k: pytest.fail("inputs were made"))
+    cache = tmp_path / "cache"
+    cache.write_text("not a folder")
+    args = ["--data", str(_sequence_with_images(tmp_path / "data")), "--cache-dir", str(cache),
+            "--out", str(tmp_path / "out"), "--quiet"]  # fmt: skip
+    assert eval_main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"track eval: error: cannot create the input cache folder {cache}: a file of that name exists"]
+
+
 def test_fully_cached_eval_never_builds_the_detector_or_the_reid_model(tmp_path, monkeypatch):
     """The first run detects and embeds (one detector, one embedder); a second run of the same inputs reads them
     from the cache and builds neither (ultralytics' loading lines and seconds of model loading are not paid)."""

@@ -21,7 +21,7 @@ from typing import Any
 from tracker.cli import non_negative_int, path_arg, path_text, positive_int
 from tracker.config import ConfigError, TrackerConfig, config_to_dict, has_appearance, load_config
 from tracker.eval.boxmot_peers import BOXMOT_PEERS, boxmot_unusable
-from tracker.eval.inputs import SequenceInputs
+from tracker.eval.inputs import SequenceInputs, default_cache_dir
 from tracker.eval.peers import PEERS, REID_PEERS
 from tracker.eval.report import format_table, write_chart, write_csv, write_summary
 from tracker.eval.revival import revival_scores
@@ -409,6 +409,9 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             if args.detections == "public":
                 require_public_detections(sequences)
             make_output_folder(args.out)
+            if not args.no_cache or args.variants:  # (variants are made there too) a cache that cannot be made
+                # fails now, not after the first sequence's detections and embeddings were computed
+                make_output_folder(args.cache_dir or default_cache_dir(), role="input cache folder")
             reid_possible = has_appearance(cfg)
             any_images = any(s.has_all_images for s in sequences)
             cmc = cfg.motion.camera_compensation != "none"
