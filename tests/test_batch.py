@@ -743,6 +743,21 @@ def test_a_failed_ray_task_raises_its_own_error_not_rays_traceback(ray_cluster, 
     assert type(caught.value) is FileNotFoundError
 
 
+def worker_killed(_item: int) -> None:
+    """A Ray task whose worker dies as under the out-of-memory killer (picklable)."""
+    os._exit(1)
+
+
+def test_a_dead_ray_worker_in_eval_is_one_error_not_a_traceback(ray_cluster):
+    """`track eval --engine ray` whose task's worker died (killed, out of memory; after Ray's retries) ended with Ray's
+    WorkerCrashedError traceback; `parallel_map` now raises WorkerDied, one line with where the worker's logs are."""
+    from tracker.eval.runner import WorkerDied, parallel_map
+
+    with pytest.raises(WorkerDied, match=r"a Ray worker died \(WorkerCrashedError") as caught:
+        parallel_map(worker_killed, [1], 1, "ray")
+    assert "\n" not in str(caught.value) and "the worker's logs (its traceback) are in" in str(caught.value)
+
+
 @pytest.mark.parametrize("quiet", [False, True])
 def test_quiet_ray_sessions_do_not_print_rays_start_up_lines(monkeypatch, quiet):
     """`track eval --engine ray --quiet` printed Ray's "Started a local Ray instance" and token notice (INFO and

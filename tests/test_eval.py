@@ -648,6 +648,39 @@ def test_a_cache_dir_that_is_a_file_is_one_clear_error_before_inputs_are_made(tm
     assert err == [f"track eval: error: cannot create the input cache folder {cache}: a file of that name exists"]
 
 
+def _worker_killed(item: int) -> int:
+    """A pool job whose process dies as under the out-of-memory killer (item 1), or returns (picklable)."""
+    import os
+
+    if item == 1:
+        os._exit(1)
+    return item
+
+
+def test_a_dead_pool_worker_is_one_error_not_a_traceback(tmp_path, capsys, monkeypatch):
+    """A `--workers 2` process killed (`kill -9`, the out-of-memory killer) ended `track compare` with 40 lines of
+    concurrent.futures' traceback ending in BrokenProcessPool; now `parallel_map` raises WorkerDied, which the command
+    prints as one line, exit status 1, saying that finished sequences are kept."""
+    import tracker.eval.runner as runner
+
+    with pytest.raises(runner.WorkerDied, match="a worker process died"):
+        runner.parallel_map(_worker_killed, [1, 2], workers=2)
+
+    def died(*_args, **_kwargs):
+        raise runner.WorkerDied("a worker process died (killed, or out of memory)")
+
+    monkeypatch.setattr(runner, "parallel_map", died)
+    out = tmp_path / "out"
+    args = ["--data", str(write_sequence(tmp_path / "data", "TOY", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 2)),
+            "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--quiet", "--peers", "ByteTrack"]  # fmt: skip
+    (tmp_path / "data" / "TOY" / "det").mkdir(exist_ok=True)
+    (tmp_path / "data" / "TOY" / "det" / "det.txt").write_text("1,-1,10,10,20,40,0.9,-1,-1,-1\n")
+    assert compare_main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"track compare: error: a worker process died (killed, or out of memory); finished sequences are "
+                   f"kept in {out}; re-run to resume"], err  # fmt: skip
+
+
 def test_fully_cached_eval_never_builds_the_detector_or_the_reid_model(tmp_path, monkeypatch):
     """The first run detects and embeds (one detector, one embedder); a second run of the same inputs reads them
     from the cache and builds neither (ultralytics' loading lines and seconds of model loading are not paid)."""

@@ -25,7 +25,15 @@ from tracker.eval.inputs import SequenceInputs, default_cache_dir
 from tracker.eval.peers import PEERS, REID_PEERS
 from tracker.eval.report import format_table, write_chart, write_csv, write_summary
 from tracker.eval.revival import revival_scores
-from tracker.eval.runner import OURS, OURS_NO_CMC, RunResult, load_all_inputs, parallel_map, run_all
+from tracker.eval.runner import (
+    OURS,
+    OURS_NO_CMC,
+    RunResult,
+    WorkerDied,
+    load_all_inputs,
+    parallel_map,
+    run_all,
+)
 from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
 from tracker.eval.sequences import (
     Sequence,
@@ -45,6 +53,7 @@ __all__ = ["compare_main", "eval_main"]
 
 log = logging.getLogger(__name__)
 
+_EXIT_FAILED = 1  # a worker died: the run's fault, not the input's
 _EXIT_USER_ERROR = 2
 _EXIT_INTERRUPTED = 130
 _MS_PER_S = 1e3
@@ -435,6 +444,11 @@ def _run(argv: list[str] | None, compare: bool) -> int:
     except (ConfigError, FileNotFoundError, ValueError, OSError, ImportError) as exc:
         print(f"track {name}: error: {exc}", file=sys.stderr)
         return _EXIT_USER_ERROR
+    except WorkerDied as exc:  # (not the user's input: exit status 1)
+        print(
+            f"track {name}: error: {exc}; finished sequences are kept in {args.out}; re-run to resume", file=sys.stderr
+        )
+        return _EXIT_FAILED
     except KeyboardInterrupt:
         message = f"track {name}: interrupted; finished sequences are kept in {args.out}; re-run to resume"
         print(message, file=sys.stderr)
