@@ -118,6 +118,50 @@ def test_a_ray_session_keeps_the_python_sigterm_handler(tmp_path):
     assert done.returncode == 0 and "caught [15]" in done.stdout, (done.returncode, done.stdout, done.stderr[-2000:])
 
 
+_SIGTERM_DURING_RAY_INIT = r"""
+import os, signal, threading
+from tracker.ray_engine import ray_session
+
+
+def interrupt(signum, frame):  # as `track eval` and `track batch` set it: SIGTERM stops the run as Ctrl-C does
+    raise KeyboardInterrupt
+
+
+signal.signal(signal.SIGTERM, interrupt)
+threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()  # while ray.init starts Ray (seconds)
+try:
+    with ray_session(None, quiet=True):
+        print("started")
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+def test_a_sigterm_while_ray_starts_stops_the_run_as_ctrl_c_does(tmp_path):
+    """A `kill` of `track eval --engine ray` in the seconds `ray.init` takes ran Ray's own handler (`sys.exit(15)`):
+    the run ended with exit status 15 and no word, where before and after Ray's start it says "interrupted; finished
+    sequences are kept" (130). Ray's processes are stopped and the SIGTERM is given to the handler set before."""
+    pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
+    temp = Path("/tmp") / f"ray{os.getpid()}ini"  # Ray's socket paths must stay short
+    env = {
+        **os.environ,
+        "RAY_TMPDIR": str(temp),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    env.pop("RAY_ADDRESS", None)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _SIGTERM_DURING_RAY_INIT], env=env, capture_output=True, text=True, timeout=120
+        )
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    assert done.returncode == 0 and done.stdout.split() == ["interrupted"], (
+        done.returncode,
+        done.stdout,
+        done.stderr[-2000:],
+    )
+
+
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> list[Path]:
     folder = tmp_path_factory.mktemp("clips")
