@@ -823,6 +823,34 @@ def test_quiet_ray_sessions_do_not_print_rays_start_up_lines(monkeypatch, quiet)
     assert calls[0]["logging_level"] == (logging.ERROR if quiet else logging.INFO) and calls[1] == "shutdown"
 
 
+def test_no_ray_cluster_at_ray_address_says_where_the_address_came_from(tmp_path, capsys, monkeypatch):
+    """`RAY_ADDRESS=auto track eval --engine ray` with no cluster running: Ray's "Could not find any running Ray
+    instance. Please specify the one to connect to by setting `--address` flag or `RAY_ADDRESS` environment variable"
+    sent the user to a flag `track eval` does not have; the error now names $RAY_ADDRESS and how to start a local Ray.
+    """
+    import tracker.ray_engine as ray_engine
+
+    class FakeRay:
+        is_initialized = staticmethod(lambda: False)
+        shutdown = staticmethod(lambda: None)
+
+        @staticmethod
+        def init(**_kwargs):
+            raise ConnectionError(
+                "Could not find any running Ray instance. Please specify the one to connect to by setting `--address` "
+                "flag or `RAY_ADDRESS` environment variable."
+            )
+
+    monkeypatch.setattr(ray_engine, "import_ray", lambda: FakeRay)
+    monkeypatch.setenv("RAY_ADDRESS", "auto")
+    with pytest.raises(ConnectionError) as caught, ray_engine.ray_session():
+        pass
+    assert str(caught.value) == (
+        "no Ray cluster at RAY_ADDRESS=auto (Could not find any running Ray instance); start one, or unset "
+        "RAY_ADDRESS to start a local Ray"
+    )
+
+
 def test_a_batch_on_a_gallery_another_run_uses_is_refused_before_any_video_starts(tmp_path, capsys):
     """`track batch --gallery g` while a `track --gallery g` run goes on: linking into g at the end would drop the
     run's identities (or the run's save would drop the batch's); one error line, nothing tracked."""

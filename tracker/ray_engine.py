@@ -68,6 +68,16 @@ def ray_session(address: str | None = None, quiet: bool = False) -> Iterator[Mod
     with _python_signal_handlers_kept():
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=level)
+        except ConnectionError as exc:
+            env = os.environ.get(ADDRESS_ENV)
+            if address or not env:  # (an address given: Ray's own message names it)
+                raise
+            # Ray's message asks for an `--address` flag, which `track eval` has not: say where the address came from
+            reason = str(exc).split(". ", 1)[0].rstrip(".")
+            raise ConnectionError(
+                f"no Ray cluster at {ADDRESS_ENV}={env} ({reason}); start one, or unset {ADDRESS_ENV} to start a "
+                "local Ray"
+            ) from None
         except SystemExit as exc:  # Ray's own SIGTERM handler, installed by init, ran while Ray was starting
             if exc.code not in _RAY_SIGTERM_EXIT_CODES:
                 raise
