@@ -118,6 +118,50 @@ def test_a_ray_session_keeps_the_python_sigterm_handler(tmp_path):
     assert done.returncode == 0 and "caught [15]" in done.stdout, (done.returncode, done.stdout, done.stderr[-2000:])
 
 
+_SIGTERM_DURING_RAY_INIT = r"""
+import os, signal, threading
+from tracker.ray_engine import ray_session
+
+
+def interrupt(signum, frame):  # as `track eval` and `track batch` set it: SIGTERM stops the run as Ctrl-C does
+    raise KeyboardInterrupt
+
+
+signal.signal(signal.SIGTERM, interrupt)
+threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()  # while ray.init starts Ray (seconds)
+try:
+    with ray_session(None, quiet=True):
+        print("started")
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+def test_a_sigterm_while_ray_starts_stops_the_run_as_ctrl_c_does(tmp_path):
+    """A `kill` of `track eval --engine ray` in the seconds `ray.init` takes ran Ray's own handler (`sys.exit(15)`):
+    the run ended with exit status 15 and no word, where before and after Ray's start it says "interrupted; finished
+    sequences are kept" (130). Ray's processes are stopped and the SIGTERM is given to the handler set before."""
+    pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
+    temp = Path("/tmp") / f"ray{os.getpid()}ini"  # Ray's socket paths must stay short
+    env = {
+        **os.environ,
+        "RAY_TMPDIR": str(temp),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    env.pop("RAY_ADDRESS", None)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _SIGTERM_DURING_RAY_INIT], env=env, capture_output=True, text=True, timeout=120
+        )
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    assert done.returncode == 0 and done.stdout.split() == ["interrupted"], (
+        done.returncode,
+        done.stdout,
+        done.stderr[-2000:],
+    )
+
+
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> list[Path]:
     folder = tmp_path_factory.mktemp("clips")
@@ -726,6 +770,38 @@ def test_an_unreachable_ray_address_fails_at_once(tmp_path, capsys, monkeypatch)
         ray_map(str, [1])
 
 
+def unreadable_image(_item: int) -> None:
+    """A Ray task failing as `track eval`'s does on a damaged frame (picklable)."""
+    raise FileNotFoundError("cannot read seq/img1/000030.jpg")
+
+
+def test_a_failed_ray_task_raises_its_own_error_not_rays_traceback(ray_cluster, capsys):
+    """`track eval --engine ray` on a sequence with an unreadable image printed `track eval: error: ray::_run_job()
+    (pid=..., ip=...)`, Ray's colour codes and the worker's traceback, where the process pool prints one line
+    `track eval: error: cannot read ...`. `ray_map` now raises the task's own exception."""
+    from tracker.ray_engine import ray_map
+
+    with pytest.raises(FileNotFoundError) as caught:
+        ray_map(unreadable_image, [1])
+    assert str(caught.value) == "cannot read seq/img1/000030.jpg"
+    assert type(caught.value) is FileNotFoundError
+
+
+def worker_killed(_item: int) -> None:
+    """A Ray task whose worker dies as under the out-of-memory killer (picklable)."""
+    os._exit(1)
+
+
+def test_a_dead_ray_worker_in_eval_is_one_error_not_a_traceback(ray_cluster):
+    """`track eval --engine ray` whose task's worker died (killed, out of memory; after Ray's retries) ended with Ray's
+    WorkerCrashedError traceback; `parallel_map` now raises WorkerDied, one line with where the worker's logs are."""
+    from tracker.eval.runner import WorkerDied, parallel_map
+
+    with pytest.raises(WorkerDied, match=r"a Ray worker died \(WorkerCrashedError") as caught:
+        parallel_map(worker_killed, [1], 1, "ray")
+    assert "\n" not in str(caught.value) and "the worker's logs (its traceback) are in" in str(caught.value)
+
+
 @pytest.mark.parametrize("quiet", [False, True])
 def test_quiet_ray_sessions_do_not_print_rays_start_up_lines(monkeypatch, quiet):
     """`track eval --engine ray --quiet` printed Ray's "Started a local Ray instance" and token notice (INFO and
@@ -745,6 +821,34 @@ def test_quiet_ray_sessions_do_not_print_rays_start_up_lines(monkeypatch, quiet)
     with ray_engine.ray_session(quiet=quiet):
         pass
     assert calls[0]["logging_level"] == (logging.ERROR if quiet else logging.INFO) and calls[1] == "shutdown"
+
+
+def test_no_ray_cluster_at_ray_address_says_where_the_address_came_from(tmp_path, capsys, monkeypatch):
+    """`RAY_ADDRESS=auto track eval --engine ray` with no cluster running: Ray's "Could not find any running Ray
+    instance. Please specify the one to connect to by setting `--address` flag or `RAY_ADDRESS` environment variable"
+    sent the user to a flag `track eval` does not have; the error now names $RAY_ADDRESS and how to start a local Ray.
+    """
+    import tracker.ray_engine as ray_engine
+
+    class FakeRay:
+        is_initialized = staticmethod(lambda: False)
+        shutdown = staticmethod(lambda: None)
+
+        @staticmethod
+        def init(**_kwargs):
+            raise ConnectionError(
+                "Could not find any running Ray instance. Please specify the one to connect to by setting `--address` "
+                "flag or `RAY_ADDRESS` environment variable."
+            )
+
+    monkeypatch.setattr(ray_engine, "import_ray", lambda: FakeRay)
+    monkeypatch.setenv("RAY_ADDRESS", "auto")
+    with pytest.raises(ConnectionError) as caught, ray_engine.ray_session():
+        pass
+    assert str(caught.value) == (
+        "no Ray cluster at RAY_ADDRESS=auto (Could not find any running Ray instance); start one, or unset "
+        "RAY_ADDRESS to start a local Ray"
+    )
 
 
 def test_a_batch_on_a_gallery_another_run_uses_is_refused_before_any_video_starts(tmp_path, capsys):

@@ -602,6 +602,85 @@ def test_ray_engine_reports_missing_reid_weights_before_starting_ray(tmp_path, c
     assert len(err) == 1 and "no_such_osnet.pth" in err[0], err
 
 
+@pytest.mark.parametrize("main", [eval_main, compare_main])
+def test_ray_engine_refuses_workers_instead_of_ignoring_them(tmp_path, capsys, monkeypatch, main):
+    """README: with `--engine ray`, `--workers` is refused (`track eval --engine ray` runs sequences as `track batch`
+    does); `track eval --engine ray --workers 1` started Ray and ran one task per free CPU anyway."""
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)  # nothing starts: refused before Ray is imported
+    out = tmp_path / "out"
+    args = ["--data", str(_sequence_with_images(tmp_path / "data")), "--engine", "ray", "--workers", "1",
+            "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--quiet"]  # fmt: skip
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    expected = "--workers is for --engine process: Ray runs one task per free CPU of its nodes; leave --workers out"
+    assert len(err) == 1 and err[0].endswith(f"error: {expected}, or use --engine process"), err
+    assert not out.exists()
+
+
+def test_ray_engine_without_ray_fails_before_inputs_are_made(tmp_path, capsys, monkeypatch):
+    """`--engine ray` where Ray is not installed: every sequence's detections and embeddings were made first (minutes
+    with `--detections detector`), and --out created, before "the ray engine needs Ray"; now that comes first."""
+    import tracker.eval.cli
+
+    monkeypatch.setitem(__import__("sys").modules, "ray", None)
+    monkeypatch.setattr(tracker.eval.cli, "load_all_inputs", lambda *a, **k: pytest.fail("inputs were made"))
+    out = tmp_path / "out"
+    args = ["--data", str(_sequence_with_images(tmp_path / "data")), "--engine", "ray",
+            "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--quiet"]  # fmt: skip
+    assert eval_main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("track eval: error: the ray engine needs Ray"), err
+    assert not out.exists()
+
+
+def test_a_cache_dir_that_is_a_file_is_one_clear_error_before_inputs_are_made(tmp_path, capsys, monkeypatch):
+    """`--cache-dir FILE`: the detections and embeddings of the first sequence were made (minutes with `--detections
+    detector`), then thrown away with "track eval: error: [Errno 17] File exists: 'FILE'", naming no option."""
+    import tracker.eval.cli
+
+    monkeypatch.setattr(tracker.eval.cli, "load_all_inputs", lambda *a, **k: pytest.fail("inputs were made"))
+    cache = tmp_path / "cache"
+    cache.write_text("not a folder")
+    args = ["--data", str(_sequence_with_images(tmp_path / "data")), "--cache-dir", str(cache),
+            "--out", str(tmp_path / "out"), "--quiet"]  # fmt: skip
+    assert eval_main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"track eval: error: cannot create the input cache folder {cache}: a file of that name exists"]
+
+
+def _worker_killed(item: int) -> int:
+    """A pool job whose process dies as under the out-of-memory killer (item 1), or returns (picklable)."""
+    import os
+
+    if item == 1:
+        os._exit(1)
+    return item
+
+
+def test_a_dead_pool_worker_is_one_error_not_a_traceback(tmp_path, capsys, monkeypatch):
+    """A `--workers 2` process killed (`kill -9`, the out-of-memory killer) ended `track compare` with 40 lines of
+    concurrent.futures' traceback ending in BrokenProcessPool; now `parallel_map` raises WorkerDied, which the command
+    prints as one line, exit status 1, saying that finished sequences are kept."""
+    import tracker.eval.runner as runner
+
+    with pytest.raises(runner.WorkerDied, match="a worker process died"):
+        runner.parallel_map(_worker_killed, [1, 2], workers=2)
+
+    def died(*_args, **_kwargs):
+        raise runner.WorkerDied("a worker process died (killed, or out of memory)")
+
+    monkeypatch.setattr(runner, "parallel_map", died)
+    out = tmp_path / "out"
+    args = ["--data", str(write_sequence(tmp_path / "data", "TOY", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 2)),
+            "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--quiet", "--peers", "ByteTrack"]  # fmt: skip
+    (tmp_path / "data" / "TOY" / "det").mkdir(exist_ok=True)
+    (tmp_path / "data" / "TOY" / "det" / "det.txt").write_text("1,-1,10,10,20,40,0.9,-1,-1,-1\n")
+    assert compare_main(args) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"track compare: error: a worker process died (killed, or out of memory); finished sequences are "
+                   f"kept in {out}; re-run to resume"], err  # fmt: skip
+
+
 def test_fully_cached_eval_never_builds_the_detector_or_the_reid_model(tmp_path, monkeypatch):
     """The first run detects and embeds (one detector, one embedder); a second run of the same inputs reads them
     from the cache and builds neither (ultralytics' loading lines and seconds of model loading are not paid)."""

@@ -31,6 +31,9 @@ R = TypeVar("R")
 INSTALL_HINT = "pip install -e '.[ray]' (or pip install 'ray>=2.40')"
 ADDRESS_ENV = "RAY_ADDRESS"  # where Ray looks for a cluster when no address is given
 CONNECT_TIMEOUT_S = 5.0  # a cluster address that accepts no TCP connection within this is unreachable
+# how Ray's SIGTERM handlers, which `ray.init` installs, end the process: the driver's with the signal's number, a
+# local head node's (after stopping its processes) with 1
+_RAY_SIGTERM_EXIT_CODES = (signal.SIGTERM, 1)
 DEFAULT_LOGS = "/tmp/ray/session_latest/logs"  # where Ray keeps a node's logs unless its temp folder was changed
 
 
@@ -51,7 +54,8 @@ def ray_session(address: str | None = None, quiet: bool = False) -> Iterator[Mod
     start-up lines ("Started a local Ray instance", its token notice) are not printed, only its errors. The Python
     handlers of SIGTERM and SIGINT set before (`track batch`'s: stop the tasks, drop unfinished folders) stay in
     force: `ray.init` installs its own C handler, which ended the driver at once (SIGTERM: an abort, orphaned
-    `.partial` folders, the gallery not linked).
+    `.partial` folders, the gallery not linked). A SIGTERM while `ray.init` runs (Ray's Python handler: `sys.exit`)
+    stops the Ray it was starting and is then given to that handler (`track eval`'s raises KeyboardInterrupt).
     """
     ray = import_ray()
     if ray.is_initialized():
@@ -60,8 +64,29 @@ def ray_session(address: str | None = None, quiet: bool = False) -> Iterator[Mod
     check_reachable(address)
     # No dashboard: it needs extra packages and a port, and nothing here reads it.
     level = logging.ERROR if quiet else logging.INFO  # INFO: Ray's default
+    stopped: SystemExit | None = None
     with _python_signal_handlers_kept():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=level)
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=level)
+        except ConnectionError as exc:
+            env = os.environ.get(ADDRESS_ENV)
+            if address or not env:  # (an address given: Ray's own message names it)
+                raise
+            # Ray's message asks for an `--address` flag, which `track eval` has not: say where the address came from
+            reason = str(exc).split(". ", 1)[0].rstrip(".")
+            raise ConnectionError(
+                f"no Ray cluster at {ADDRESS_ENV}={env} ({reason}); start one, or unset {ADDRESS_ENV} to start a "
+                "local Ray"
+            ) from None
+        except SystemExit as exc:  # Ray's own SIGTERM handler, installed by init, ran while Ray was starting
+            if exc.code not in _RAY_SIGTERM_EXIT_CODES:
+                raise
+            stopped = exc
+    if stopped is not None:  # Ray's processes stopped; the SIGTERM goes to the handler set before (`track eval`'s,
+        ray.shutdown()  # `track batch`'s: stop as Ctrl-C does), else ends the process as a SIGTERM does
+        log.info("ray: SIGTERM while Ray was starting")
+        signal.raise_signal(signal.SIGTERM)
+        raise stopped  # (SIGTERM ignored, or a handler that returns: Ray did not start)
     log.info("ray: %s", "connected to " + address if address else "started a local instance")
     try:
         yield ray
@@ -158,7 +183,10 @@ def check_gpus(ray: ModuleType, gpus_per_task: float, cluster: bool, names: Sett
 def ray_map(fn: Callable[[T], R], items: Iterable[T], address: str | None = None, num_cpus: float = 1) -> list[R]:
     """`[fn(x) for x in items]`, one Ray task per item (each asking for `num_cpus`), results in item order.
 
-    An exception in a task is raised here (Ray wraps it; its original type is kept as the cause).
+    Raises:
+        Exception: what a task raised, as `fn` raised it (type and message; Ray's wrapper, whose message is the
+            worker's traceback with colour codes, is kept as its `__cause__`), so a caller's one error line reads
+            as with the process pool.
     """
     items = list(items)
     with ray_session(address) as ray:
@@ -166,7 +194,10 @@ def ray_map(fn: Callable[[T], R], items: Iterable[T], address: str | None = None
         refs: list[Any] = [remote.remote(x) for x in items]
         try:
             return ray.get(refs)
-        except BaseException:
+        except BaseException as exc:
             for ref in refs:
                 ray.cancel(ref)
+            cause = getattr(exc, "cause", None) if isinstance(exc, ray.exceptions.RayTaskError) else None
+            if isinstance(cause, Exception):
+                raise cause from exc
             raise

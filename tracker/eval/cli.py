@@ -21,11 +21,19 @@ from typing import Any
 from tracker.cli import non_negative_int, path_arg, path_text, positive_int
 from tracker.config import ConfigError, TrackerConfig, config_to_dict, has_appearance, load_config
 from tracker.eval.boxmot_peers import BOXMOT_PEERS, boxmot_unusable
-from tracker.eval.inputs import SequenceInputs
+from tracker.eval.inputs import SequenceInputs, default_cache_dir
 from tracker.eval.peers import PEERS, REID_PEERS
 from tracker.eval.report import format_table, write_chart, write_csv, write_summary
 from tracker.eval.revival import revival_scores
-from tracker.eval.runner import OURS, OURS_NO_CMC, RunResult, load_all_inputs, parallel_map, run_all
+from tracker.eval.runner import (
+    OURS,
+    OURS_NO_CMC,
+    RunResult,
+    WorkerDied,
+    load_all_inputs,
+    parallel_map,
+    run_all,
+)
 from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
 from tracker.eval.sequences import (
     Sequence,
@@ -38,19 +46,21 @@ from tracker.eval.sequences import (
 from tracker.eval.variants import default_variants_dir, parse_variants, variant_sequences
 from tracker.io.mot import make_output_folder
 from tracker.io.strict_json import write_json_atomic
-from tracker.ray_engine import ray_session
+from tracker.ray_engine import import_ray, ray_session
 from tracker.wording import count
 
 __all__ = ["compare_main", "eval_main"]
 
 log = logging.getLogger(__name__)
 
+_EXIT_FAILED = 1  # a worker died: the run's fault, not the input's
 _EXIT_USER_ERROR = 2
 _EXIT_INTERRUPTED = 130
 _MS_PER_S = 1e3
 _COMPARE_COLUMNS = ("HOTA", "IDF1", "IDSW", "MOTA", "AssA", "DetA", "FP", "FN", "RevP", "RevR", "ms_per_frame")
 _EVAL_COLUMNS = (*METRICS, "RevP", "RevR", "Revivals", "Returns", "fps")
 _COMBINED = "COMBINED"
+_DEFAULT_WORKERS = 1  # --workers of the process engine when not given
 _PEER_SPECS: dict[str, Any] = {**PEERS, **BOXMOT_PEERS}  # every peer: Ultralytics', then BoxMOT's
 _BOXMOT_REID = [name for name, spec in BOXMOT_PEERS.items() if spec.requires_embeddings]
 
@@ -89,12 +99,16 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
     p.add_argument(
         "--out", type=path_text, default=default_out, help=f"output folder (default {default_out}); a re-run resumes"
     )
-    p.add_argument("--workers", type=positive_int, default=1, help="processes tracking and scoring in parallel")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        help=f"--engine process: processes tracking and scoring in parallel (default {_DEFAULT_WORKERS})",
+    )
     p.add_argument(
         "--engine",
         choices=["process", "ray"],
         default="process",
-        help="process pool (--workers), or Ray tasks (the cluster at $RAY_ADDRESS, else a local Ray)",
+        help="process pool (--workers), or Ray tasks, one per free CPU (the cluster at $RAY_ADDRESS, else a local Ray)",
     )
     p.add_argument(
         "--no-cache",
@@ -382,10 +396,21 @@ def command_parser(compare: bool) -> argparse.ArgumentParser:
 def _run(argv: list[str] | None, compare: bool) -> int:
     name = "compare" if compare else "eval"
     args = command_parser(compare).parse_args(argv)
+    if args.engine == "ray" and args.workers is not None:  # (ignored: one Ray task per free CPU ran anyway)
+        print(
+            f"track {name}: error: --workers is for --engine process: Ray runs one task per free CPU of its nodes; "
+            "leave --workers out, or use --engine process",
+            file=sys.stderr,
+        )
+        return _EXIT_USER_ERROR
+    if args.workers is None:
+        args.workers = _DEFAULT_WORKERS
     say = (lambda *_a: None) if args.quiet else print
     started = time.perf_counter()
     try:
         with _sigterm_as_interrupt():
+            if args.engine == "ray":  # Ray missing: said now, not after every sequence's inputs were made
+                import_ray()
             cfg = load_config(args.config, overrides=args.set)
             sequences = find_sequences(args.data, args.split, args.sequences)
             require_ground_truth(sequences)
@@ -393,6 +418,9 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             if args.detections == "public":
                 require_public_detections(sequences)
             make_output_folder(args.out)
+            if not args.no_cache or args.variants:  # (variants are made there too) a cache that cannot be made
+                # fails now, not after the first sequence's detections and embeddings were computed
+                make_output_folder(args.cache_dir or default_cache_dir(), role="input cache folder")
             reid_possible = has_appearance(cfg)
             any_images = any(s.has_all_images for s in sequences)
             cmc = cfg.motion.camera_compensation != "none"
@@ -416,6 +444,11 @@ def _run(argv: list[str] | None, compare: bool) -> int:
     except (ConfigError, FileNotFoundError, ValueError, OSError, ImportError) as exc:
         print(f"track {name}: error: {exc}", file=sys.stderr)
         return _EXIT_USER_ERROR
+    except WorkerDied as exc:  # (not the user's input: exit status 1)
+        print(
+            f"track {name}: error: {exc}; finished sequences are kept in {args.out}; re-run to resume", file=sys.stderr
+        )
+        return _EXIT_FAILED
     except KeyboardInterrupt:
         message = f"track {name}: interrupted; finished sequences are kept in {args.out}; re-run to resume"
         print(message, file=sys.stderr)

@@ -192,9 +192,10 @@ def load_inputs(
             log.warning("unreadable cache file %s (%s): recomputing", path, exc)
         else:
             return SequenceInputs(frames, appearance, cache_hit=True, seconds=time.perf_counter() - start)
+    if use_cache:  # before computing: a cache folder that cannot be made fails before minutes of detection
+        cache_dir.mkdir(parents=True, exist_ok=True)
     frames = _compute(seq, source, appearance, models or InputModels(cfg))
     if use_cache:
-        cache_dir.mkdir(parents=True, exist_ok=True)
         _write(path, frames)
     return SequenceInputs(frames, appearance, cache_hit=False, seconds=time.perf_counter() - start)
 

@@ -18,6 +18,7 @@ import signal
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,7 +34,16 @@ from tracker.eval.sequences import Sequence
 from tracker.io.mot import format_mot_row, write_text_atomic
 from tracker.io.strict_json import nan_for_null, write_json_atomic
 
-__all__ = ["OURS", "OURS_NO_CMC", "PeerFailure", "RunResult", "load_all_inputs", "parallel_map", "run_all"]
+__all__ = [
+    "OURS",
+    "OURS_NO_CMC",
+    "PeerFailure",
+    "RunResult",
+    "WorkerDied",
+    "load_all_inputs",
+    "parallel_map",
+    "run_all",
+]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +55,7 @@ _NO_CMC = ["motion.camera_compensation=none"]
 _MS_PER_S = 1e3
 _MOTION_ONLY = ["appearance.enabled=false"]
 _PEER_ROW_COLUMNS = 6  # a peer's row: track_id, x1, y1, x2, y2, score
+_REASON_CHARS = 300  # a lost Ray worker's message is cut to this (Ray's run on with the task's whole description)
 _INPUTS_KEY_CHARS = 16  # hex digits of the hash over a sequence's detector inputs (in a result's identity)
 
 T = TypeVar("T")
@@ -101,6 +112,11 @@ class PeerFailure(Exception):
     and what it raised."""
 
 
+class WorkerDied(RuntimeError):
+    """A process running jobs died without raising (`kill -9`, the out-of-memory killer; a lost Ray worker or node):
+    the message says so; jobs that finished before kept their files."""
+
+
 class UnreadableImage(FileNotFoundError):
     """An image of the sequence that cannot be read (missing, or not an image OpenCV decodes): the sequence's input
     error, whichever tracker it was read for; never a peer's failure (`_track_peer` lets it through)."""
@@ -125,18 +141,32 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int, engine:
     Spawned, not forked: a fork after torch has started its thread pools can deadlock the child.
     On an interrupt, items not yet started are cancelled; running ones finish (their writes are atomic).
     engine "ray": tasks on the Ray session in use, else on $RAY_ADDRESS or a local Ray (`tracker.ray_engine`).
+
+    Raises:
+        WorkerDied: a pool process, or a Ray worker or node (after Ray's retries), died without raising.
+        Exception: what `fn` raised, as it raised it.
     """
     items = list(items)
     if engine == "ray" and items:
-        from tracker.ray_engine import ray_map
+        from tracker.ray_engine import import_ray, ray_map, worker_logs_hint
 
-        return ray_map(fn, items)
+        ray = import_ray()
+        try:
+            return ray_map(fn, items)
+        except ray.exceptions.RayError as exc:  # (a task's own error is raised as itself by ray_map)
+            if isinstance(exc, ray.exceptions.RayTaskError):  # (one whose error Ray could not give back)
+                raise
+            reason = " ".join(str(exc).split())[:_REASON_CHARS]
+            raise WorkerDied(f"a Ray worker died ({type(exc).__name__}: {reason}); {worker_logs_hint(ray)}") from exc
     if workers <= 1 or len(items) <= 1:
         return [fn(x) for x in items]
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=context, initializer=_init_worker)
     try:
         results = list(pool.map(fn, items))
+    except BrokenProcessPool as exc:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise WorkerDied("a worker process died (killed, or out of memory)") from exc
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise

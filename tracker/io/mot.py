@@ -244,8 +244,9 @@ def write_mot_rows(path: str | Path, frames: Iterable[tuple[int, Iterable[Tracke
             writer.write(frame, objects)
 
 
-def make_output_folder(path: str | Path) -> Path:
-    """Create the output folder `path` (and its parents) if needed.
+def make_output_folder(path: str | Path, role: str = "output folder") -> Path:
+    """Create the output folder `path` (and its parents) if needed; `role` names it in the error (`track eval`'s
+    "input cache folder").
 
     Raises:
         OSError: it cannot be created (a file of that name, a read-only or missing parent), saying that it is the
@@ -261,7 +262,7 @@ def make_output_folder(path: str | Path) -> Path:
             else f"{blocker} is a file, not a folder" if blocker is not None
             else exc.strerror or str(exc)
         )  # fmt: skip
-        raise type(exc)(f"cannot create the output folder {path}: {reason}") from None  # FileExistsError, ...
+        raise type(exc)(f"cannot create the {role} {path}: {reason}") from None  # FileExistsError, ...
     return path
 
 
