@@ -97,12 +97,11 @@ print("caught", caught)
 """
 
 
-def test_a_ray_session_keeps_the_python_sigterm_handler(tmp_path):
-    """`ray.init` installs Ray's own C handler of SIGTERM: a `kill` of `track batch --engine ray` killed the driver
-    at once (Ray's "SIGTERM received", an abort: .partial folders left, the gallery not linked) instead of stopping
-    the tasks as Ctrl-C does. The handler set before the session still runs inside it."""
+def _run_with_a_local_ray(script: str, tag: str) -> subprocess.CompletedProcess:
+    """Run `script` in a fresh Python (this checkout's tracker first) that starts its own local Ray in a short temp
+    folder named by `tag` (Ray's socket paths must stay short), removed after; skipped without Ray."""
     pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
-    temp = Path("/tmp") / f"ray{os.getpid()}sig"  # Ray's socket paths must stay short
+    temp = Path("/tmp") / f"ray{os.getpid()}{tag}"
     env = {
         **os.environ,
         "RAY_TMPDIR": str(temp),
@@ -110,11 +109,16 @@ def test_a_ray_session_keeps_the_python_sigterm_handler(tmp_path):
     }
     env.pop("RAY_ADDRESS", None)
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", _SIGTERM_AFTER_RAY_INIT], env=env, capture_output=True, text=True, timeout=120
-        )
+        return subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
+
+
+def test_a_ray_session_keeps_the_python_sigterm_handler(tmp_path):
+    """`ray.init` installs Ray's own C handler of SIGTERM: a `kill` of `track batch --engine ray` killed the driver
+    at once (Ray's "SIGTERM received", an abort: .partial folders left, the gallery not linked) instead of stopping
+    the tasks as Ctrl-C does. The handler set before the session still runs inside it."""
+    done = _run_with_a_local_ray(_SIGTERM_AFTER_RAY_INIT, "sig")
     assert done.returncode == 0 and "caught [15]" in done.stdout, (done.returncode, done.stdout, done.stderr[-2000:])
 
 
@@ -141,20 +145,7 @@ def test_a_sigterm_while_ray_starts_stops_the_run_as_ctrl_c_does(tmp_path):
     """A `kill` of `track eval --engine ray` in the seconds `ray.init` takes ran Ray's own handler (`sys.exit(15)`):
     the run ended with exit status 15 and no word, where before and after Ray's start it says "interrupted; finished
     sequences are kept" (130). Ray's processes are stopped and the SIGTERM is given to the handler set before."""
-    pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
-    temp = Path("/tmp") / f"ray{os.getpid()}ini"  # Ray's socket paths must stay short
-    env = {
-        **os.environ,
-        "RAY_TMPDIR": str(temp),
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    env.pop("RAY_ADDRESS", None)
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", _SIGTERM_DURING_RAY_INIT], env=env, capture_output=True, text=True, timeout=120
-        )
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
+    done = _run_with_a_local_ray(_SIGTERM_DURING_RAY_INIT, "ini")
     assert done.returncode == 0 and done.stdout.split() == ["interrupted"], (
         done.returncode,
         done.stdout,
