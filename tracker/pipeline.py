@@ -758,7 +758,7 @@ def _frame_size(size: Any) -> tuple[int, int]:
         values = tuple(size) if not isinstance(size, str | bytes) else ()
     except TypeError:
         raise ValueError(hint) from None
-    values = tuple(v.item() if getattr(v, "ndim", None) == 0 else v for v in values)  # (0-d tensors and arrays)
+    values = tuple(v.item() if getattr(v, "ndim", None) == 0 and hasattr(v, "item") else v for v in values)  # 0-d
     if len(values) != 2 or not all(_is_pixel_count(v) for v in values):
         raise ValueError(hint)
     return int(values[0]), int(values[1])
