@@ -1156,3 +1156,16 @@ def test_the_librarys_warnings_of_several_sources_name_their_source(monkeypatch,
     assert main([str(first), str(second), "--out", str(tmp_path / "out"), "--no-save-video", "--quiet"]) == 0
     warned = [r.getMessage() for r in caplog.records if "invalid detection(s)" in r.getMessage()]
     assert {m.partition(": dropped ")[0] for m in warned} == {"first", "second"}, warned
+
+
+def test_q_is_quiet_in_every_command_as_in_track_eval():
+    """`track eval` and `track compare` took `-q` for `--quiet`; `track` and `track batch` refused it ("unrecognized
+    arguments: -q"). All four take both spellings now."""
+    from tracker.cli import _batch_parser, _parser
+    from tracker.eval.cli import command_parser
+
+    assert _parser().parse_args(["walk.mp4", "-q"]).quiet
+    assert _batch_parser().parse_args(["walk.mp4", "--out", "o", "-q"]).quiet
+    for compare in (False, True):
+        assert command_parser(compare).parse_args(["--data", "d", "-q"]).quiet
+    assert not _parser().parse_args(["walk.mp4"]).quiet

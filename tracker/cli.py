@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help=f"write the resume checkpoint this often, wall time (default {DEFAULT_CHECKPOINT_SECONDS:g}; 0: never)",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument("--verbose", action="store_true", help="log library messages (and tracebacks of errors)")
     return p
 
@@ -114,7 +114,7 @@ def _batch_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-video", action=argparse.BooleanOptionalAction, default=True, help="annotated mp4s")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (same as --set device=...)")
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop each video after N frames")
-    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument("--verbose", action="store_true", help="log library messages (and tracebacks of errors)")
     return p
 
