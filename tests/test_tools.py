@@ -376,6 +376,11 @@ def test_bench_against_times_two_copies_of_the_core_in_one_process(tmp_path):
         # after tracking every clip: a table of zeros (exit status 0), a traceback on a temporary seqinfo.ini
         ("eval_cross_clip", ["--data", ".", "--clips", "0"], "--clips: must be at least 1"),
         ("eval_cross_clip", ["--data", ".", "--gaps", "5", "-5"], "--gaps: seconds >= 0, got -5"),
+        # the shared weights absent (an empty $TRACKER_SHARED here): a FileNotFoundError traceback once models loaded
+        ("bench_reid_settings", [], "osnet_x0_25_msmt17.pth"),
+        ("eval_real_pipeline", [], "osnet_x0_25_msmt17.pth"),
+        ("profile_pipeline", [], "osnet_x0_25_msmt17.pth"),
+        ("bench_update_blocks", [], "osnet_x0_25_msmt17.pth"),
     ],
 )
 def test_a_benchmark_refuses_a_bad_argument_with_one_usage_line_before_measuring(

@@ -33,6 +33,7 @@ from tracker.detector import build_detector  # noqa: E402
 from tracker.device import resolve_device  # noqa: E402
 from tracker.embedder import IMAGENET_MEAN, IMAGENET_STD, build_embedder, crop_boxes, cut_crops  # noqa: E402
 from tracker.io.prefetch import Prefetch  # noqa: E402
+from tracker.pipeline import require_model_files  # noqa: E402
 
 BOX_COUNTS = (10, 50, 200)
 BOX_HEIGHT = (0.1, 0.5)  # person boxes between 10% and 50% of the frame height
@@ -68,13 +69,25 @@ def shared_config(device: str, overrides: list[str]) -> tuple[Path, TrackerConfi
 
 
 def shared_config_or_usage(
-    parser: argparse.ArgumentParser, device: str, overrides: list[str]
+    parser: argparse.ArgumentParser, device: str, overrides: list[str], check_models: bool = True
 ) -> tuple[Path, TrackerConfig]:
-    """`shared_config`, where a bad --set (an unknown key, a value out of range) is one usage line before any frame
-    or model loads, not a ConfigError traceback."""
+    """`shared_config`, where a bad --set (an unknown key, a value out of range) or, with `check_models`, a weights
+    file that is not there (`models_or_usage`) is one usage line before any frame or model loads, not a traceback."""
     try:
-        return shared_config(device, overrides)
+        shared, cfg = shared_config(device, overrides)
     except ConfigError as exc:
+        parser.error(str(exc))
+    if check_models:
+        models_or_usage(parser, cfg)
+    return shared, cfg
+
+
+def models_or_usage(parser: argparse.ArgumentParser, cfg: TrackerConfig) -> None:
+    """One usage line, naming the file and where it can come from, where a weights file `Tracker.from_config(cfg)`
+    reads is not there (`require_model_files`); it was a traceback once the frames had been read."""
+    try:
+        require_model_files(cfg)
+    except (FileNotFoundError, ValueError) as exc:
         parser.error(str(exc))
 
 

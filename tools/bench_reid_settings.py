@@ -31,7 +31,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_pipeline import read_frames, shared_config  # noqa: E402
+from bench_pipeline import read_frames, shared_config_or_usage  # noqa: E402
 
 from tracker.cli import positive_int  # noqa: E402
 from tracker.detector import build_detector  # noqa: E402
@@ -70,7 +70,7 @@ def main() -> None:
     args = parser.parse_args()
     import openvino as ov
 
-    shared, cfg = shared_config("cpu", ["reid.backend=openvino"])
+    shared, cfg = shared_config_or_usage(parser, "cpu", ["reid.backend=openvino"])
     frames, _ = read_frames(shared / "videos" / "people.mp4", args.frames)
     detector_core, make_core = ov.Core(), ov.Core
     ov.Core = lambda: detector_core  # ultralytics builds its OpenVINO core through this name on the first call

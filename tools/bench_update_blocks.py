@@ -30,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench_pipeline import WARMUP, read_frames, shared_config_or_usage  # noqa: E402
+from bench_pipeline import WARMUP, models_or_usage, read_frames, shared_config_or_usage  # noqa: E402
 
 from tracker import Tracker  # noqa: E402
 from tracker.cli import non_negative_int, positive_int  # noqa: E402
@@ -116,12 +116,14 @@ def main() -> None:
         parser.error(f"--baseline {args.baseline!r} is not one of the modes {list(modes)}")
     if args.skip >= args.block:
         parser.error("--skip must be smaller than --block (nothing would be counted)")
-    shared, cfg = shared_config_or_usage(parser, "cpu", args.overrides)
+    shared, cfg = shared_config_or_usage(parser, "cpu", args.overrides, check_models=False)
     for name, over in modes.items():  # a mode's bad override: one usage line before the frames and models load
         try:
             cfg.replace(over)
         except ConfigError as exc:
             parser.error(f"--mode {name!r}: {exc}")
+    for over in modes.values():  # and each mode's weights (a mode may name its own)
+        models_or_usage(parser, cfg.replace(over))
     source = shared / "videos" / "people.mp4" if args.source == "1080p" else shared / "data" / "PETS09-S3-MF1"
     frames, _ = read_frames(source, args.frames)
     trackers = {name: Tracker.from_config(cfg.replace(over), frame_rate=cfg.frame_rate) for name, over in modes.items()}
