@@ -651,10 +651,7 @@ class Gallery:
         ID of each row), JSON metadata in the header (format, version, model, next ID, identities, a SHA-256
         of the tensors). Never pickle: loading it cannot run code.
         """
-        self._refuse_second_save(path)
-        path = Path(os.path.realpath(path))  # a symbolic link's file is replaced (os.replace replaced the link itself)
-        refuse_directory(path)  # (else: "this gallery never read it", or os.replace's IsADirectoryError)
-        refuse_read_only(path)  # (else: replaced, whatever its mode)
+        path = self._save_target(path)
         self._file = _write_file(path, self._file, lock, overwrite, lambda: self._snapshot(prune), before_replace)
         self._dirty = False
 
@@ -690,14 +687,22 @@ class Gallery:
             PermissionError: the file there is read-only (`gallery_file.refuse_read_only`).
             RuntimeError: another save begun is not written yet.
         """
-        self._refuse_second_save(path)
-        path = Path(os.path.realpath(path))  # (as `save`: a symbolic link's file is replaced)
-        refuse_directory(path)
-        refuse_read_only(path)
+        path = self._save_target(path)
         pending = PendingSave(self, path, self._snapshot(prune), lock, overwrite, before_replace)
         self._dirty = False
         self._saving += 1
         return pending
+
+    def _save_target(self, path: str | Path) -> Path:
+        """The file a save of `path` writes, checked before anything is: its real path (a symbolic link's file is
+        replaced; os.replace would replace the link itself), refused while a begun save is unwritten
+        (`_refuse_second_save`), when it is a directory (else "this gallery never read it", or os.replace's
+        IsADirectoryError) or a read-only file (else replaced, whatever its mode)."""
+        self._refuse_second_save(path)
+        real = Path(os.path.realpath(path))
+        refuse_directory(real)
+        refuse_read_only(real)
+        return real
 
     def _refuse_second_save(self, path: str | Path) -> None:
         """RuntimeError while a save `begin_save` began is not written yet: written after this one, its older

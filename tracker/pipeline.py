@@ -758,10 +758,19 @@ def _frame_size(size: Any) -> tuple[int, int]:
         values = tuple(size) if not isinstance(size, str | bytes) else ()
     except TypeError:
         raise ValueError(hint) from None
-    values = tuple(v.item() if getattr(v, "ndim", None) == 0 and hasattr(v, "item") else v for v in values)  # 0-d
-    if len(values) != 2 or not all(_is_pixel_count(v) for v in values):
+    if len(values) != 2:
+        raise ValueError(hint)
+    values = (_number(values[0]), _number(values[1]))
+    if not (_is_pixel_count(values[0]) and _is_pixel_count(values[1])):
         raise ValueError(hint)
     return int(values[0]), int(values[1])
+
+
+def _number(value: Any) -> Any:
+    """A 0-d array or tensor (what iterating a tensor of sizes gives) as its Python number; anything else as it is."""
+    if not isinstance(value, numbers.Number) and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        return value.item()
+    return value
 
 
 def _camera_noise(value: Any, size: tuple[int, int] | None = None) -> float:

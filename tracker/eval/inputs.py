@@ -22,6 +22,7 @@ import numpy as np
 
 from tracker.config import TrackerConfig, config_to_dict, has_appearance
 from tracker.eval.sequences import Sequence
+from tracker.io.mot import make_output_folder
 from tracker.weights import content_digest, file_digest, resolve_weights
 
 if TYPE_CHECKING:  # torch is imported where images are embedded: `track eval --help` and usage errors need none
@@ -193,7 +194,7 @@ def load_inputs(
         else:
             return SequenceInputs(frames, appearance, cache_hit=True, seconds=time.perf_counter() - start)
     if use_cache:  # before computing: a cache folder that cannot be made fails before minutes of detection
-        cache_dir.mkdir(parents=True, exist_ok=True)
+        make_output_folder(cache_dir, role="input cache folder")
     frames = _compute(seq, source, appearance, models or InputModels(cfg))
     if use_cache:
         _write(path, frames)
