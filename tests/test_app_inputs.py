@@ -479,3 +479,24 @@ def test_one_gallery_serves_trackers_in_several_threads_one_call_at_a_time(monke
     stored.join(30)
     assert waited, "a gallery store ran in the middle of another thread's search"
     assert found[0].tolist() == [1] and len(gallery) == 2
+
+
+@pytest.mark.parametrize(
+    "given", ["gallery.npz", Path("gallery.npz"), {}, Gallery], ids=["str", "path", "dict", "class"]
+)
+def test_a_gallery_that_is_not_a_gallery_is_one_type_error_before_any_model_loads(monkeypatch, given):
+    """`Tracker(gallery="gallery.npz")` raised "AttributeError: 'str' object has no attribute 'attach'" (the class
+    itself: "'TrackerCore' object has no attribute '_guard'"), and `from_config` only after the models had loaded."""
+    import tracker.detector
+    import tracker.pipeline
+
+    built = []
+    monkeypatch.setattr(tracker.pipeline, "require_model_files", lambda cfg: None)
+    monkeypatch.setattr(tracker.detector, "build_detector", lambda *args, **kwargs: built.append("detector"))
+    cfg = load_config(None, ["device=cpu"])
+    expected = r"^gallery must be a Gallery \(Gallery\(\) or Gallery\.load\(path\)\) or None, got "
+    with pytest.raises(TypeError, match=expected):
+        Tracker(cfg, frame_rate=FPS, gallery=given)
+    with pytest.raises(TypeError, match=expected):
+        Tracker.from_config(cfg, frame_rate=FPS, gallery=given)
+    assert built == [], "refused before any model loads"

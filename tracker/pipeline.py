@@ -94,7 +94,7 @@ class Tracker:
         source_name: the source's name, recorded with gallery sightings; `reset(source_name=)` names the next one.
     Raises:
         TypeError: `config` is not a `TrackerConfig` (a dict or a YAML path: use `load_config`), a `source_name`
-            that is not a str.
+            that is not a str, a `gallery` that is not a `Gallery` (a path: `Gallery.load(path)`).
         ConfigError: a `config` value `load_config` would refuse (one made with `dataclasses.replace`), named as in
             YAML (`appearance.bank_capacity: 0 is out of range [1, 100000]`).
         ValueError: a frame rate that is not a number, not positive, below `MIN_FRAME_RATE` (0.001) or above
@@ -116,6 +116,7 @@ class Tracker:
         # one built with `dataclasses.replace` skipped `load_config`'s checks (and may hold numpy numbers)
         self.config = validate_config(config if config is not None else TrackerConfig())
         _check_source_name(source_name)
+        _check_gallery(gallery)
         self.device = resolve_device(self.config.device)
         self.frame_rate = _frame_rate(frame_rate, self.config)
         if not self.config.min_frame_rate <= self.frame_rate <= self.config.max_frame_rate:
@@ -201,7 +202,7 @@ class Tracker:
 
         Raises:
             TypeError: `config` is not a `TrackerConfig`, a path or None (a dict: `load_config(overrides=...)`); a
-                `source_name` that is not a str (before any model loads).
+                `source_name` that is not a str, a `gallery` that is not a `Gallery` (before any model loads).
             ConfigError: an invalid config (a file's, or one made with `dataclasses.replace`), before any model loads.
             FileNotFoundError: missing ReID weights (checked first, before the detector loads or downloads) or a
                 missing detector model that ultralytics does not publish.
@@ -224,6 +225,7 @@ class Tracker:
         validate_config(cfg)  # before any model loads
         _frame_rate(frame_rate, cfg)  # (a ValueError after the models loaded cost seconds)
         _check_source_name(source_name)
+        _check_gallery(gallery)
         device = resolve_device(cfg.device)
         storage_dtype(cfg.appearance.bank_dtype, device)  # ValueError before any model loads (float16 on the CPU)
         use_reid = has_appearance(cfg)
@@ -721,6 +723,16 @@ def _check_source_name(name: object, alternative: str = "") -> None:
     if not isinstance(name, str):
         accepted = f"a str {alternative}" if alternative else "a str"
         raise TypeError(f"source_name must be {accepted}, got {type(name).__name__}")
+
+
+def _check_gallery(gallery: object) -> None:
+    """TypeError unless `gallery` is a `Gallery` instance or None: a path, a dict or the class itself failed at
+    construction with an AttributeError ("'str' object has no attribute 'attach'"), in `from_config` only after the
+    models had loaded."""
+    if gallery is not None and not isinstance(gallery, Gallery):
+        got = "the class Gallery" if gallery is Gallery else type(gallery).__name__
+        hint = " (Gallery.load(path) reads a saved one)" if isinstance(gallery, str | os.PathLike) else ""
+        raise TypeError(f"gallery must be a Gallery (Gallery() or Gallery.load(path)) or None, got {got}{hint}")
 
 
 def _frame_rate(value: Any, cfg: TrackerConfig) -> float:
