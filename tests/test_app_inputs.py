@@ -399,8 +399,11 @@ def test_from_config_refuses_a_gallery_of_looks_of_another_d_than_its_reid(tmp_p
     class FakeReID:
         dim = 512
 
+        def __call__(self, image: torch.Tensor, boxes: np.ndarray) -> torch.Tensor:
+            raise AssertionError("no frame is embedded here")
+
     monkeypatch.setattr(tracker.pipeline, "require_model_files", lambda cfg: None)
-    monkeypatch.setattr(tracker.detector, "build_detector", lambda *args, **kwargs: object())
+    monkeypatch.setattr(tracker.detector, "build_detector", lambda *args, **kwargs: lambda frame: None)
     monkeypatch.setattr(tracker.embedder, "build_embedder", lambda *args, **kwargs: FakeReID())
     cfg = load_config(None, ["device=cpu"])
     for dim, refused in ((16, True), (512, False)):
@@ -500,3 +503,12 @@ def test_a_gallery_that_is_not_a_gallery_is_one_type_error_before_any_model_load
     with pytest.raises(TypeError, match=expected):
         Tracker.from_config(cfg, frame_rate=FPS, gallery=given)
     assert built == [], "refused before any model loads"
+
+
+@pytest.mark.parametrize("argument", ["detector", "embedder"])
+def test_a_detector_or_embedder_that_is_not_callable_is_refused_when_the_tracker_is_built(argument):
+    """`Tracker(detector="yolo11n.pt")` (or an embedder given as a model name) was built, and its first `update`
+    raised a bare "TypeError: 'str' object is not callable"; it is refused at once, pointing to `from_config`."""
+    models = {"detector": scripted_tracker().detector, argument: "yolo11n.pt"}
+    with pytest.raises(TypeError, match=rf"^{argument} must be a callable .* got str: .*Tracker\.from_config"):
+        Tracker(load_config(None, ["device=cpu"]), frame_rate=FPS, **models)

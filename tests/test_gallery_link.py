@@ -195,6 +195,9 @@ def test_from_config_names_the_first_video_and_a_name_that_is_not_a_str_is_refus
     class FakeReID:
         dim = DIM
 
+        def __call__(self, image: object, boxes: np.ndarray) -> np.ndarray:
+            raise AssertionError("no frame is embedded here")
+
     built = []
     monkeypatch.setattr(tracker.pipeline, "require_model_files", lambda cfg: None)
     monkeypatch.setattr(tracker.detector, "build_detector", lambda *args, **kwargs: built.append("detector"))

@@ -94,7 +94,8 @@ class Tracker:
         source_name: the source's name, recorded with gallery sightings; `reset(source_name=)` names the next one.
     Raises:
         TypeError: `config` is not a `TrackerConfig` (a dict or a YAML path: use `load_config`), a `source_name`
-            that is not a str, a `gallery` that is not a `Gallery` (a path: `Gallery.load(path)`).
+            that is not a str, a `gallery` that is not a `Gallery` (a path: `Gallery.load(path)`), a `detector` or
+            `embedder` that is not callable (a model path: `Tracker.from_config` builds both from the config).
         ConfigError: a `config` value `load_config` would refuse (one made with `dataclasses.replace`), named as in
             YAML (`appearance.bank_capacity: 0 is out of range [1, 100000]`).
         ValueError: a frame rate that is not a number, not positive, below `MIN_FRAME_RATE` (0.001) or above
@@ -117,6 +118,8 @@ class Tracker:
         self.config = validate_config(config if config is not None else TrackerConfig())
         _check_source_name(source_name)
         _check_gallery(gallery)
+        _check_model(detector, "detector", "frame -> (boxes_xyxy, scores, class_ids)")
+        _check_model(embedder, "embedder", "(frame tensor, boxes_xyxy) -> (N, D) embeddings")
         self.device = resolve_device(self.config.device)
         self.frame_rate = _frame_rate(frame_rate, self.config)
         if not self.config.min_frame_rate <= self.frame_rate <= self.config.max_frame_rate:
@@ -733,6 +736,16 @@ def _check_gallery(gallery: object) -> None:
         got = "the class Gallery" if gallery is Gallery else type(gallery).__name__
         hint = " (Gallery.load(path) reads a saved one)" if isinstance(gallery, str | os.PathLike) else ""
         raise TypeError(f"gallery must be a Gallery (Gallery() or Gallery.load(path)) or None, got {got}{hint}")
+
+
+def _check_model(model: object, name: str, signature: str) -> None:
+    """TypeError unless `model` (`Tracker`'s `detector` or `embedder`, called as `signature`) is callable or None: a
+    model path or a config key's value was taken, and the first `update` failed with "'str' object is not callable"."""
+    if model is not None and not callable(model):
+        raise TypeError(
+            f"{name} must be a callable {signature} or None, got {type(model).__name__}: to build the detector and "
+            "ReID from model files, use Tracker.from_config(load_config(overrides=[...]))"
+        )
 
 
 def _frame_rate(value: Any, cfg: TrackerConfig) -> float:
