@@ -512,3 +512,28 @@ def test_a_detector_or_embedder_that_is_not_callable_is_refused_when_the_tracker
     models = {"detector": scripted_tracker().detector, argument: "yolo11n.pt"}
     with pytest.raises(TypeError, match=rf"^{argument} must be a callable .* got str: .*Tracker\.from_config"):
         Tracker(load_config(None, ["device=cpu"]), frame_rate=FPS, **models)
+
+
+def test_numpy_bools_and_arrays_in_a_config_made_in_python_are_taken_as_python_values():
+    """`dataclasses.replace(cfg.appearance, enabled=np.True_)` (a bool computed with numpy) was refused at
+    `Tracker(...)` as "appearance.enabled: expected true or false, got np.True_", and `classes=np.unique(labels)`
+    (or a lone `np.int64(0)`) as "detector.classes: expected a list of int, got array([0, 2])"; numpy's numbers were
+    already taken. Taken as Python's now; a wrong type is still refused."""
+    cfg = load_config(None, ["device=cpu", "reid.model=none"])
+    plain = cfg.replace(["appearance.enabled=false", "detector.classes=[0, 2]", "classes.compatible_groups=[[2, 5]]"])
+    made = dataclasses.replace(
+        cfg,
+        appearance=dataclasses.replace(cfg.appearance, enabled=np.bool_(False)),
+        detector=dataclasses.replace(cfg.detector, classes=np.array([0, 2])),
+        classes=dataclasses.replace(cfg.classes, compatible_groups=np.array([[2, 5]])),
+    )
+    config = Tracker(made).config
+    assert config == plain
+    assert type(config.appearance.enabled) is bool and all(type(c) is int for c in config.detector.classes)
+    given = {"appearance.enabled": np.False_, "detector.classes": np.array([0, 2]), "device": "cpu"}
+    assert load_config(None, given).detector.classes == (0, 2)
+    assert load_config(None, {"detector.classes": np.int64(2)}).detector.classes == (2,)
+    with pytest.raises(ConfigError, match=r"^appearance\.enabled: expected true or false, got np\.int64\(1\)"):
+        load_config(None, {"appearance.enabled": np.int64(1)})
+    with pytest.raises(ConfigError, match=r"^detector\.classes\[0\]: expected an integer, got 0\.5"):
+        load_config(None, {"detector.classes": np.array([0.5])})

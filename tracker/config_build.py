@@ -61,6 +61,19 @@ def _reads_as(text: str, tp: type) -> bool:
     return True
 
 
+def _from_numpy(value: Any) -> Any:
+    """A numpy bool as Python's, a numpy (or torch) array of one or more dimensions as nested lists, as numpy's
+    numbers are taken (`numbers.Integral`, `numbers.Real`): `dataclasses.replace(cfg.appearance,
+    enabled=np.True_)` was refused as "expected true or false, got np.True_", `classes=np.unique(labels)` as
+    "expected a list of int, got array([0, 2])". Anything else as it is."""
+    if isinstance(value, str | bytes) or not hasattr(value, "tolist"):
+        return value
+    ndim = getattr(value, "ndim", None)
+    if ndim == 0 and getattr(getattr(value, "dtype", None), "kind", None) == "b":
+        return bool(value)
+    return value.tolist() if isinstance(ndim, int) and ndim >= 1 else value
+
+
 def _coerce(value: Any, tp: Any, key: str, index: tuple[int, ...] = ()) -> Any:
     """Check `value` against the annotation `tp` (no silent conversions but int -> float). A lone item stands for
     a list of one (`detector.classes: 0`), but not inside a list of lists: `compatible_groups: [2, 5, 7]` is one
@@ -72,6 +85,7 @@ def _coerce(value: Any, tp: Any, key: str, index: tuple[int, ...] = ()) -> Any:
     def error(message: str) -> ConfigError:
         return ConfigError(f"{name}: {message}", key=key, index=index)
 
+    value = _from_numpy(value)
     if value is None:  # `--set key=` or `key:` with nothing after it: "expected a string, got None" puzzled
         raise error(f"no value given (empty, or null); expected {_expected(tp)}")
     if isinstance(value, dict) and value and not nested:  # `--set association.high_score.x=1`: "got {'x': 1}"
@@ -82,7 +96,7 @@ def _coerce(value: Any, tp: Any, key: str, index: tuple[int, ...] = ()) -> Any:
         (item_tp, _ellipsis) = typing.get_args(tp)
         if isinstance(value, str) and item_tp is not str:  # `--set detector.classes=0,2`: YAML reads one string
             raise error(f"expected a list written as in YAML, e.g. [0, 2], got the text {value!r}")
-        if isinstance(value, (int, str)) and not isinstance(value, bool) and not nested:
+        if isinstance(value, numbers.Integral | str) and not isinstance(value, bool) and not nested:
             value = [value]
         if not isinstance(value, (list, tuple)):
             inner = " (a list of lists is written with both brackets, e.g. [[2, 5, 7], [1, 3]])" if nested else ""
