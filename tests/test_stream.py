@@ -307,3 +307,41 @@ def test_a_copy_or_pickle_taken_during_a_call_is_refused(fork, method):
     restored = fork(tracker)
     assert restored.core.frame_index == 1, "after the call, a copy is taken"
     assert [o.track_id for o in restored.update_detections(boxes, [0.9, 0.8], embeddings=looks)] == [1, 2]
+
+
+def test_stream_of_a_reader_refilling_one_buffer_tracks_each_frame_as_it_was_read():
+    """A source that yields one buffer filled anew for each frame (`ok, buf = cap.read(buf)`, a camera SDK's ring
+    buffer): detecting ahead, the background thread read frame k + 1 into it while frame k was embedded, so frame
+    k's boxes were embedded (and its camera motion estimated) on the next frame's pixels; `update` saw each frame
+    as read. The embedder here waits until the source has filled the buffer again, as a slower ReID would."""
+    frames = scene()
+    config = TrackerConfig().replace(["appearance.lazy_embedding=false"])  # (the embedder sees every frame)
+    seen: list[int] = []
+
+    def recording(image: torch.Tensor, boxes_xyxy: np.ndarray) -> torch.Tensor:
+        seen.append(int(image.sum()))
+        return colour_embedder(image, boxes_xyxy)
+
+    serial = Tracker(config, 25.0, detector=ScriptedDetector(), embedder=recording)
+    expected = tracks(serial.update(f) for f in frames)
+    expected_seen, seen[:] = list(seen), []
+    filled = threading.Condition()
+    read = [0]  # frames the source has written into its buffer
+
+    def one_buffer():
+        buffer = np.empty_like(frames[0])
+        for frame in frames:
+            with filled:
+                buffer[...] = frame
+                read[0] += 1
+                filled.notify_all()
+            yield buffer
+
+    def after_the_next_read(image: torch.Tensor, boxes_xyxy: np.ndarray) -> torch.Tensor:
+        with filled:  # (the last frame has no next: the wait ends at its timeout)
+            filled.wait_for(lambda: read[0] > len(seen) + 1, timeout=0.5)
+        return recording(image, boxes_xyxy)
+
+    tracker = Tracker(config, 25.0, detector=ScriptedDetector(), embedder=after_the_next_read)
+    assert tracks(tracker.stream(one_buffer())) == expected
+    assert seen == expected_seen, "each frame was embedded on its own pixels"

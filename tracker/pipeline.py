@@ -487,7 +487,7 @@ class Tracker:
                 yield self.update(frame)
             return
         detector = self.detector  # the thread detecting ahead keeps it: a `close()` meanwhile stops at the next frame
-        detected = ((frame, detector(frame)) for frame in map(_as_bgr, frames))
+        detected = ((frame, detector(frame)) for frame in map(_own_bgr, frames))
         callers_threads = torch.get_num_threads()
         try:
             with Prefetch(detected, depth=DETECT_AHEAD) as ahead:
@@ -818,6 +818,15 @@ def _is_pixel_count(value: Any) -> bool:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return False
     return math.isfinite(value) and value > 0 and value == int(value)
+
+
+def _own_bgr(frame: Any) -> np.ndarray:
+    """`_as_bgr(frame)` in memory of its own (a copy where it is the caller's array or a view of it): `stream` holds
+    a frame detected ahead while the caller's iterable makes the next, and a source that fills one buffer anew for
+    each frame (`ok, buf = cap.read(buf)`, a camera SDK's ring buffer) overwrote the frame being embedded and
+    tracked with the next one's pixels."""
+    bgr = _as_bgr(frame)
+    return bgr.copy() if np.may_share_memory(bgr, frame) else bgr
 
 
 def _as_bgr(frame: Any) -> np.ndarray:
