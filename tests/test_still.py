@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 
 import tracker.io.sources as sources
 import tracker.run as track_run
@@ -585,3 +586,33 @@ def test_a_person_standing_alone_filmed_by_a_panning_camera_stays_reported_when_
         shown.append({o.detection_index for o in out})
     first = next(f for f, rows in enumerate(shown) if 0 in rows)
     assert all(0 in rows for rows in shown[first:]), [f for f, rows in enumerate(shown) if 0 not in rows]
+
+
+def test_camera_motion_noise_given_as_a_0d_array_or_tensor_is_its_number():
+    """An estimator computing in numpy or torch returns its noise as a 0-d array or tensor: it was refused as "must
+    be a finite number of pixels >= 0; got tensor(2.)" (a finite number >= 0), while `frame_rate` and `frame_size`
+    took them. Taken as the number, with the same results as the float."""
+    shift = np.array([[1.0, 0.0, 2.0], [0.0, 1.0, 0.0]])
+    runs = []
+    for noise in (2.0, np.float64(2.0), np.array(2.0), torch.tensor(2.0)):
+        tracker = Tracker(config(), frame_rate=FPS)
+        runs.append(
+            [
+                [
+                    (o.track_id, o.xyxy.tolist())
+                    for o in tracker.update_detections(
+                        SIGN[None] + 2.0 * f,
+                        np.array([0.8]),
+                        camera_motion=shift,
+                        camera_motion_noise=noise,
+                        frame_size=(480, 640),
+                    )
+                ]
+                for f in range(5)
+            ]
+        )
+    assert runs[1:] == runs[:1] * 3 and runs[0][-1], "tracked as with the float"
+    with pytest.raises(ValueError, match=r"camera_motion_noise must be a finite number of pixels >= 0; got -1\.0"):
+        Tracker(config(), frame_rate=FPS).update_detections(
+            SIGN[None], np.array([0.8]), camera_motion=shift, camera_motion_noise=torch.tensor(-1.0)
+        )

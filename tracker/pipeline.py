@@ -802,7 +802,9 @@ def _camera_noise(value: Any, size: tuple[int, int] | None = None) -> float:
     """`camera_motion_noise` as a float, or ValueError: not a finite number >= 0 (a bool is not one), or more than
     the larger side of the frame `size` (height, width) when it is known. An estimate off by more than the frame
     tells nothing of the motion; the still rule (the only reader, and only with a frame size) squares the noise over
-    box sides: 1e300 px overflowed float64, warned of it every frame and took every box for unmoved."""
+    box sides: 1e300 px overflowed float64, warned of it every frame and took every box for unmoved. A 0-d array or
+    tensor (an estimator's result) is its number, as `frame_rate`'s and `frame_size`'s are."""
+    value = _number(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
         raise ValueError(f"camera_motion_noise must be a finite number of pixels >= 0; got {value!r}")
     if size is not None and value > max(size):
