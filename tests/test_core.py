@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
 import numpy as np
 import pytest
@@ -1340,3 +1341,22 @@ def test_finite_embeddings_of_any_scale_are_looks_not_faults(scale):
             embeddings=looks * scale,
         )
     assert tracker.invalid_embeddings == 0
+
+
+@pytest.mark.parametrize("container", ["numpy", "list", "torch"])
+@pytest.mark.parametrize("scale", [1e39, 1e300])
+def test_float64_embeddings_beyond_float32_range_are_looks_not_faults(scale, container):
+    """README: embeddings of "any scale", float16 to float64. float64 looks of values beyond float32's range (~3.4e38)
+    were cast to rows of inf: finite looks matched by motion only and counted in `invalid_embeddings`, with numpy's
+    "RuntimeWarning: overflow encountered in cast" on stderr. Each is now the unit vector of its direction; a NaN
+    row beside them is still a fault."""
+    rng = np.random.default_rng(6)
+    looks = rng.normal(size=(3, 64))
+    given = np.vstack([looks * scale, np.full((1, 64), np.nan)])
+    given = {"numpy": given, "list": given.tolist(), "torch": torch.from_numpy(given)}[container]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dets = Detections.from_arrays(np.tile([0.0, 0.0, 10.0, 20.0], (4, 1)), np.full(4, 0.9), None, given)
+    assert dets.has_embedding.tolist() == [True, True, True, False]
+    want = looks / np.linalg.norm(looks, axis=1, keepdims=True)
+    np.testing.assert_allclose(dets.embeddings.numpy()[:3], want, rtol=0, atol=1e-6)

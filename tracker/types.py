@@ -35,6 +35,7 @@ MIN_BOX_SIZE = 1e-2  # pixels; smaller (or zero/negative) widths and heights are
 # RuntimeWarnings in the Kalman gate and IoU) and the variances of box sides (fourth powers: tracks near 1e100 made
 # any camera motion "beyond floating-point range", `camera_motion.warp_states`), sums of a few of them
 MAX_COORDINATE = float(np.finfo(np.float64).max) ** 0.25 / 16  # ~7e75
+_FLOAT32_MAX = float(np.finfo(np.float32).max)  # a look's values beyond it are rescaled before the float32 cast
 _INT64_SPAN = -float(np.iinfo(np.int64).min)  # 2**63: float class ids in [-2**63, 2**63) cast to int64 as they are
 SCORE_RANGE = (0.0, 1.0)  # detection confidences as the score thresholds (association.high_score, ...) expect them
 
@@ -455,6 +456,21 @@ def _as_float64(value: Any, name: str) -> np.ndarray:
         raise ValueError(f"{name} must be a numeric array: {exc}") from None
 
 
+def _within_float32(values: np.ndarray) -> np.ndarray:
+    """`values` ((N, D) looks, or anything `np.asarray` made) with each row of float64 (or wider) numbers beyond
+    float32's range divided by its largest magnitude, so that the float32 cast keeps its direction: a look of
+    values of 1e39 became a row of inf (matched by motion only, with numpy's "overflow encountered in cast" on
+    stderr), though looks may have any scale. Other rows and arrays (float32 and narrower, ints, NaN or inf rows)
+    as they are."""
+    if values.dtype.kind != "f" or values.dtype.itemsize <= 4 or values.ndim == 0 or not values.size:
+        return values
+    if smallest(values) >= -_FLOAT32_MAX and largest(values) <= _FLOAT32_MAX:  # the common case (a NaN: checked)
+        return values
+    peak = np.abs(values).max(axis=-1, keepdims=True)
+    beyond = np.isfinite(peak) & (peak > _FLOAT32_MAX)
+    return np.where(beyond, values / np.where(beyond, peak, 1.0), values)
+
+
 def to_embedding_tensor(embeddings: Any, n: int, device: torch.device | str, name: str = "embeddings") -> torch.Tensor:
     """(N, D) numpy array or tensor -> float32 tensor on `device`; validates the row count (errors say `name`)."""
     return _embedding_tensor(embeddings, n, device, name)[0]
@@ -474,12 +490,17 @@ def _embedding_tensor(
         emb = embeddings.detach() if embeddings.layout == torch.strided else embeddings.detach().to_dense()
         if emb.is_complex():
             raise ValueError(f"{name} must be real numbers, got a complex tensor ({emb.dtype})")
+        if emb.dtype is torch.float64 and emb.numel():
+            peak = emb.abs().amax(dim=-1, keepdim=True)  # (the rows' largest magnitudes: beyond float32's range?)
+            beyond = torch.isfinite(peak) & (peak > _FLOAT32_MAX)
+            if bool(beyond.any()):
+                emb = torch.where(beyond, emb / torch.where(beyond, peak, 1.0), emb)
     else:
         dtype = getattr(embeddings, "dtype", None)  # numpy, or any object with an array interface
         if isinstance(dtype, np.dtype) and dtype.kind == "c":  # float32 would silently drop the imaginary parts
             raise ValueError(f"{name} must be real numbers, got complex values")
         try:
-            values = np.asarray(embeddings, dtype=np.float32)
+            values = np.asarray(_within_float32(np.asarray(embeddings)), dtype=np.float32)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{name} must be a numeric array: {exc}") from None
         if not values.flags.writeable or min(values.strides, default=0) < 0:
