@@ -537,3 +537,20 @@ def test_numpy_bools_and_arrays_in_a_config_made_in_python_are_taken_as_python_v
         load_config(None, {"appearance.enabled": np.int64(1)})
     with pytest.raises(ConfigError, match=r"^detector\.classes\[0\]: expected an integer, got 0\.5"):
         load_config(None, {"detector.classes": np.array([0.5])})
+
+
+def test_a_pathlib_path_for_a_model_or_weights_key_is_taken_as_its_string():
+    """`load_config(overrides={"reid.weights": WEIGHTS / "osnet.pth"})` or `dataclasses.replace(cfg.detector,
+    model=Path(...))` was refused as "expected a string, got PosixPath(...)", though `load_config` takes the config
+    file itself as a Path. Taken as the path's string."""
+    cfg = load_config(None, ["device=cpu"])
+    plain = cfg.replace(["reid.weights=/models/osnet.pth", "detector.model=/models/yolo.pt"])
+    given = {"reid.weights": Path("/models/osnet.pth"), "detector.model": Path("/models/yolo.pt")}
+    assert cfg.replace(given) == plain and load_config(None, {**given, "device": "cpu"}) == plain
+    made = dataclasses.replace(
+        cfg,
+        reid=dataclasses.replace(cfg.reid, weights=Path("/models/osnet.pth")),
+        detector=dataclasses.replace(cfg.detector, model=Path("/models/yolo.pt")),
+    )
+    config = Tracker(made).config
+    assert config == plain and type(config.reid.weights) is str

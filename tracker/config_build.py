@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import os
 import re
 import types
 import typing
@@ -119,6 +120,8 @@ def _coerce(value: Any, tp: Any, key: str, index: tuple[int, ...] = ()) -> Any:
             raise error(f"expected a number, got {_shown(value, float)}")
         return float(value)
     if tp is str:
+        if isinstance(value, os.PathLike):  # a model or weights path built with pathlib, as `load_config(path)` takes
+            value = os.fspath(value)
         if not isinstance(value, str):
             raise error(f"expected a string, got {value!r}")
         if not value.strip():  # `detector.model: ''` reached ultralytics as '.': "if  is one, the copy is damaged"
