@@ -253,8 +253,21 @@ def test_a_frame_rate_refused_from_the_config_names_its_value():
     cfg = dataclasses.replace(load_config(None, ["device=cpu"]), frame_rate=0.0)
     with pytest.raises(ConfigError, match=r"frame_rate: 0.0 is out of range"):
         Tracker(cfg)
-    with pytest.raises(ValueError, match=r"frame_rate must be positive and at most 1000 frames/s, got 0$"):
+    with pytest.raises(ValueError, match=r"frame_rate must be positive and at most 1000 frames/s, got 0 \("):
         Tracker(load_config(None, ["device=cpu"]), frame_rate=0)
+
+
+def test_a_frame_rate_of_0_from_opencv_says_to_pass_none():
+    """`Tracker.from_config(cfg, frame_rate=cap.get(cv2.CAP_PROP_FPS))` (the README's example without its `or None`)
+    on a video that does not say its rate: OpenCV reads 0.0, refused as "frame_rate must be positive ..., got 0.0",
+    which left the user to find that None takes the config's rate. The error says so, before any model loads."""
+    expected = r"got 0\.0 \(OpenCV reads 0 for a video that does not say its rate: pass None, the config's\)$"
+    with pytest.raises(ValueError, match=expected):
+        Tracker(load_config(None, ["device=cpu"]), frame_rate=0.0)
+    with pytest.raises(ValueError, match=expected):
+        Tracker.from_config(load_config(None, ["device=cpu", "detector.model=/no/such.pt"]), frame_rate=0.0)
+    with pytest.raises(ValueError, match=r"got -1\.0$"):
+        Tracker(load_config(None, ["device=cpu"]), frame_rate=-1.0)
 
 
 @pytest.mark.parametrize("frame_rate", [1e-300, 1e-210, 0.0009])

@@ -765,7 +765,10 @@ def _frame_rate(value: Any, cfg: TrackerConfig) -> float:
             f"{type(value).__name__} {value!r}"
         )
     if not 0 < number <= MAX_FRAME_RATE:  # (NaN: False)
-        raise ValueError(f"frame_rate must be positive and at most {MAX_FRAME_RATE:g} frames/s, got {value}")
+        unknown = (
+            " (OpenCV reads 0 for a video that does not say its rate: pass None, the config's)" if number == 0 else ""
+        )
+        raise ValueError(f"frame_rate must be positive and at most {MAX_FRAME_RATE:g} frames/s, got {value}{unknown}")
     if number < MIN_FRAME_RATE:  # (1e-300 overflowed the Kalman noises at the first frame: a bare OverflowError)
         raise ValueError(
             f"frame_rate must be at least {MIN_FRAME_RATE:g} frames/s (one frame every "
