@@ -1386,3 +1386,33 @@ def test_the_librarys_warnings_in_a_batch_name_their_video(tmp_path, capfd):
     assert [v.status for v in summary.videos] == ["done", "done"]
     warned = [line for line in capfd.readouterr().err.splitlines() if "invalid detection(s)" in line]
     assert {line.partition(": dropped ")[0] for line in warned} == {"cam1", "cam2"}, warned
+
+
+def test_no_ray_cluster_at_address_auto_names_the_option_given(monkeypatch):
+    """`track batch --engine ray --address auto` with no cluster running: Ray's "Could not find any running Ray
+    instance. Please specify the one to connect to by setting `--address` flag or `RAY_ADDRESS` environment variable"
+    told the user to set the `--address` they had just given; the error now names it and how to start a local Ray
+    (`track_many`'s parameter for a Python caller)."""
+    import tracker.ray_engine as ray_engine
+    from tracker.batch_names import OPTIONS, PARAMETERS
+
+    class FakeRay:
+        is_initialized = staticmethod(lambda: False)
+        shutdown = staticmethod(lambda: None)
+
+        @staticmethod
+        def init(**_kwargs):
+            raise ConnectionError(
+                "Could not find any running Ray instance. Please specify the one to connect to by setting `--address` "
+                "flag or `RAY_ADDRESS` environment variable."
+            )
+
+    monkeypatch.setattr(ray_engine, "import_ray", lambda: FakeRay)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    for names, given, leave in ((OPTIONS, "--address auto", "--address"), (PARAMETERS, "address='auto'", "address")):
+        with pytest.raises(ConnectionError) as caught, ray_engine.ray_session("auto", names=names):
+            pass
+        assert str(caught.value) == (
+            f"no Ray cluster at {given} (Could not find any running Ray instance); start one, or leave {leave} out "
+            "to start a local Ray"
+        )

@@ -402,3 +402,18 @@ def test_a_read_only_gallery_file_is_not_replaced_by_track_rm_or_save(colour_mod
     assert main(["gallery", "ls", str(gallery)]) == 0, "reading it is still fine"
     gallery.chmod(0o600)
     assert main(["gallery", "rm", str(gallery), "1"]) == 0, "writable again: saved"
+
+
+def test_gallery_rm_with_an_unknown_id_says_nothing_was_removed(tmp_path, capsys):
+    """`track gallery rm site.gallery 12 31` (the README's line) where 31 is not there: the error named 31 only, and
+    did not say whether 12 had gone; it now says the file is unchanged and how to list the IDs it holds."""
+    path = tmp_path / "site.gallery"
+    gallery = Gallery(model=ModelIdentity("test", "test", 3))
+    for gid, look in ((12, [1.0, 0.0, 0.0]), (13, [0.0, 1.0, 0.0])):
+        gallery.add(gid, np.array([look], dtype=np.float32), 0, Sighting(1, time.time(), "cam1"))
+    gallery.save(path)
+    before = path.read_bytes()
+    assert main(["gallery", "rm", str(path), "12", "31"]) == 2
+    err = capsys.readouterr().err
+    assert f"no identity 31 in {path}: nothing removed (`track gallery ls {path}` lists its IDs)" in err
+    assert path.read_bytes() == before

@@ -597,3 +597,22 @@ def test_eval_mot17_help_names_its_own_compare_flag_and_data_default(tmp_path, m
         out = capsys.readouterr().out
         assert stop.value.code == 0 and "--compare" in out and "defaults to $TRACKER_SHARED" in out, out
         assert "usage: track eval" in out, "then `track eval`'s options, as before"
+
+
+def test_bench_pipeline_offline_detector_download_is_one_usage_line(monkeypatch, capsys):
+    """`python tools/bench_pipeline.py --set detector.model=yolov8n.pt` (the README's GPU line before it named
+    ../shared's file) on a machine without a network: ultralytics' download failed in a ConnectionError traceback
+    after the config was read; it is now one usage line with the message that says what to do."""
+    bench = load_tool("bench_pipeline")
+    said = "Download failure for yolov8n.pt (detector.model yolov8n.pt is downloaded by ultralytics on first use)"
+
+    def offline(*_args, **_kwargs):
+        raise ConnectionError(said)
+
+    monkeypatch.setattr(bench, "build_detector", offline)
+    argv = ["bench_pipeline.py", "--set", "detector.model=yolov8n.pt", "--set", "reid.model=none", "--skip-stages"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as stop:
+        bench.main()
+    assert stop.value.code == 2
+    assert f"error: {said}" in capsys.readouterr().err

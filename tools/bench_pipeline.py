@@ -178,7 +178,10 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    detector = build_detector(cfg.detector, device)
+    try:  # a model name ultralytics downloads, on a machine without a network: one usage line, not a traceback
+        detector = build_detector(cfg.detector, device)
+    except ConnectionError as exc:
+        parser.error(str(exc))
     embedder = build_embedder(cfg.reid, device, detector)
     torch_embedder = build_embedder(cfg.replace(["reid.backend=torch", "reid.int8=false"]).reid, device, detector)
     size = (cfg.reid.crop_height, cfg.reid.crop_width)

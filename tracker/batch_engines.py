@@ -47,7 +47,7 @@ def run_ray(
     """One Ray task per video (`names`: what errors call the settings, `tracker.batch_names`)."""
     from tracker.ray_engine import check_gpus, ray_session, worker_logs_hint
 
-    with ray_session(address, quiet=not monitor.show) as ray:
+    with ray_session(address, quiet=not monitor.show, names=names) as ray:
         from ray.util.queue import Queue
 
         cluster = bool(address or os.environ.get(ADDRESS_ENV))

@@ -406,7 +406,10 @@ def _gallery(argv: list[str]) -> int:
                 gallery = Gallery.load(args.file, prune=False)
                 missing = [i for i in dict.fromkeys(args.ids) if i not in gallery]
                 if missing:
-                    raise GalleryError(f"no identity {', '.join(map(str, missing))} in {args.file}")
+                    raise GalleryError(
+                        f"no identity {', '.join(map(str, missing))} in {args.file}: nothing removed "
+                        f"(`track gallery ls {args.file}` lists its IDs)"
+                    )
                 removed = gallery.remove(args.ids)  # (an ID given twice is removed once)
                 gallery.save(args.file, prune=False, lock=False)  # held above
                 print(f"removed {count(len(removed), 'identity', 'identities')}; {len(gallery)} left")

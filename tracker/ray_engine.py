@@ -16,10 +16,9 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-if TYPE_CHECKING:
-    from tracker.batch_names import SettingNames
+from tracker.batch_names import PARAMETERS, SettingNames
 
 __all__ = ["check_gpus", "check_reachable", "import_ray", "ray_map", "ray_session", "worker_logs_hint"]
 
@@ -47,7 +46,9 @@ def import_ray() -> ModuleType:
 
 
 @contextmanager
-def ray_session(address: str | None = None, quiet: bool = False) -> Iterator[ModuleType]:
+def ray_session(
+    address: str | None = None, quiet: bool = False, names: SettingNames = PARAMETERS
+) -> Iterator[ModuleType]:
     """Ray, initialised: joins `address` ("auto", "ray://host:10001", ...) or starts a local instance.
 
     Yields the `ray` module. A session this function started is shut down on exit. `quiet` (`--quiet`): Ray's own
@@ -56,6 +57,8 @@ def ray_session(address: str | None = None, quiet: bool = False) -> Iterator[Mod
     force: `ray.init` installs its own C handler, which ended the driver at once (SIGTERM: an abort, orphaned
     `.partial` folders, the gallery not linked). A SIGTERM while `ray.init` runs (Ray's Python handler: `sys.exit`)
     stops the Ray it was starting and is then given to that handler (`track eval`'s raises KeyboardInterrupt).
+    `names` (`tracker.batch_names`): what the error of an `address` with no cluster calls it (`--address`, or
+    `track_many`'s `address=`).
     """
     ray = import_ray()
     if ray.is_initialized():
@@ -70,13 +73,17 @@ def ray_session(address: str | None = None, quiet: bool = False) -> Iterator[Mod
             ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=level)
         except ConnectionError as exc:
             env = os.environ.get(ADDRESS_ENV)
-            if address or not env:  # (an address given: Ray's own message names it)
+            if not address and not env:
                 raise
-            # Ray's message asks for an `--address` flag, which `track eval` has not: say where the address came from
+            # Ray's message asks for an `--address` flag, which `track eval` has not and `track batch --address auto`
+            # was given: say where the address came from
             reason = str(exc).split(". ", 1)[0].rstrip(".")
+            if address:
+                where, instead = names.setting("address", address), f"leave {names.address} out"
+            else:
+                where, instead = f"{ADDRESS_ENV}={env}", f"unset {ADDRESS_ENV}"
             raise ConnectionError(
-                f"no Ray cluster at {ADDRESS_ENV}={env} ({reason}); start one, or unset {ADDRESS_ENV} to start a "
-                "local Ray"
+                f"no Ray cluster at {where} ({reason}); start one, or {instead} to start a local Ray"
             ) from None
         except SystemExit as exc:  # Ray's own SIGTERM handler, installed by init, ran while Ray was starting
             if exc.code not in _RAY_SIGTERM_EXIT_CODES:
