@@ -1191,3 +1191,14 @@ def test_a_gallery_named_like_an_output_of_the_run_is_refused_before_tracking(ou
     assert not out.exists() or not any(out.iterdir())
     assert main([str(video), "--out", str(out), "--gallery", str(out / "site.gallery"), "-q"]) == 0
     assert (out / "site.gallery").is_file() and len(read_mot_rows(out / "walk.txt")) == 2 * 5
+
+
+def test_a_class_name_for_classes_is_told_the_ids(capfd):
+    """`track walk.mp4 --classes person` said only "invalid int value: 'person'"; now the usage error says that
+    classes are ids and which id a person is."""
+    with pytest.raises(SystemExit) as stop:
+        main(["walk.mp4", "--classes", "person", "car"])
+    assert stop.value.code == 2
+    err = capfd.readouterr().err.strip().splitlines()[-1]
+    assert "argument --classes: must be a class id, a whole number (COCO: 0 person, 2 car" in err, err
+    assert err.endswith("got 'person'"), err
