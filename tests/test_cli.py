@@ -1169,3 +1169,36 @@ def test_q_is_quiet_in_every_command_as_in_track_eval():
     for compare in (False, True):
         assert command_parser(compare).parse_args(["--data", "d", "-q"]).quiet
     assert not _parser().parse_args(["walk.mp4"]).quiet
+
+
+@pytest.mark.parametrize("output", ["walk.txt", "walk.mp4", "summary.json"])
+def test_a_gallery_named_like_an_output_of_the_run_is_refused_before_tracking(output, monkeypatch, tmp_path, capfd):
+    """`track walk.avi --out OUT --gallery OUT/walk.txt`: the run tracked every frame, then its gallery save failed
+    on the txt it had just written there ("... save with overwrite=True to replace it"), leaving a checkpoint, exit
+    2. Now one error line naming both before anything is written (with --no-save-video too: the run removes an
+    earlier run's mp4)."""
+
+    def from_config(cfg, frame_rate=None, gallery=None):
+        return Tracker(cfg, frame_rate, detector=blob_detector, embedder=colour_embedder, gallery=gallery)
+
+    monkeypatch.setattr(run.Tracker, "from_config", staticmethod(from_config))
+    video = write_video(tmp_path / "walk.avi", scene(5))
+    out = tmp_path / "out"
+    capfd.readouterr()
+    assert main([str(video), "--out", str(out), "--gallery", str(out / output), "--no-save-video", "-q"]) == 2
+    line = one_error_line(capfd.readouterr().err)
+    assert f"--gallery {out / output} is the run's output {out / output}" in line, line
+    assert not out.exists() or not any(out.iterdir())
+    assert main([str(video), "--out", str(out), "--gallery", str(out / "site.gallery"), "-q"]) == 0
+    assert (out / "site.gallery").is_file() and len(read_mot_rows(out / "walk.txt")) == 2 * 5
+
+
+def test_a_class_name_for_classes_is_told_the_ids(capfd):
+    """`track walk.mp4 --classes person` said only "invalid int value: 'person'"; now the usage error says that
+    classes are ids and which id a person is."""
+    with pytest.raises(SystemExit) as stop:
+        main(["walk.mp4", "--classes", "person", "car"])
+    assert stop.value.code == 2
+    err = capfd.readouterr().err.strip().splitlines()[-1]
+    assert "argument --classes: must be a class id, a whole number (COCO: 0 person, 2 car" in err, err
+    assert err.endswith("got 'person'"), err

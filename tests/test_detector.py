@@ -352,3 +352,14 @@ def test_after_quiet_ultralytics_building_and_tracking_print_nothing(shared_weig
         capture_output=True, text=True, timeout=300, env=env,
     )  # fmt: skip
     assert loud.returncode == 0 and "Loading" in loud.stdout
+
+
+def test_a_class_the_model_does_not_have_is_an_error_not_an_empty_run(shared_weights):
+    """`--classes 99` with an 80-class COCO model tracked nothing, exit 0: ultralytics keeps no box of an id it does
+    not have. It is one error naming the id and the model's numbering."""
+    model = shared_weights / "yolov8n_int8_openvino_model"
+    cfg = load_config(None, overrides=[f"detector.model={model}", "detector.classes=[0, 99]"])
+    with pytest.raises(ValueError, match=r"detector\.classes: 99 is not a class .*ids 0-79: 0 person"):
+        build_detector(cfg.detector, torch.device("cpu"))
+    ok = load_config(None, overrides=[f"detector.model={model}", "detector.classes=[0, 79]"])
+    assert build_detector(ok.detector, torch.device("cpu")).model is not None

@@ -156,3 +156,15 @@ def test_tracker_built_with_an_implausible_rate_warns(caplog):
 def test_a_time_in_frames_is_not_one_frame_longer_for_a_float_rounding_error(seconds, rate, frames):
     """0.14 s x 50 frames/s is 7.000000000000001 in float64: a track confirmed after 0.14 s needs 7 frames, not 8."""
     assert frames_at_least(seconds, rate) == frames
+
+
+def test_a_video_declaring_no_rate_is_tracked_at_its_timestamps_rate():
+    """A video whose header says 0 frames/s (OpenCV's CAP_PROP_FPS of some VFR or muxed files) was tracked at the
+    config's 30 frames/s without a word, though its timestamps said 10 (every time limit 3 times too short);
+    the README says a rate outside the plausible range falls back to the timestamps, with a warning. Now it does."""
+    cfg = load_config(None)
+    choice = choose_frame_rate(None, cfg, timestamp_rate=lambda: 10.0, source_name="cam.webm")
+    assert (choice.frame_rate, choice.origin) == (10.0, "timestamps")
+    assert "cam.webm declares no frame rate; using 10 frames/s from its timestamps" in choice.warning
+    assert choose_frame_rate(None, cfg, timestamp_rate=lambda: None) == FrameRateChoice(30.0, "config")
+    assert choose_frame_rate(None, cfg, timestamp_rate=lambda: 5000.0) == FrameRateChoice(30.0, "config")

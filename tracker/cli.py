@@ -29,6 +29,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXIT_SOME_FAILED = 1  # track batch: some videos failed, the others finished
 _FFMPEG_QUIET = "-8"  # AV_LOG_QUIET: our one-line errors, not FFmpeg's chatter
 _SUBCOMMANDS = ("eval", "compare", "gallery", "batch")
+_CLASS_EXAMPLES = "COCO: 0 person, 2 car, 5 bus, 7 truck"  # `--classes person` is told the ids it takes
 _SET_KEYS = frozenset({"detector.classes"})  # keys read as sets (a box of a listed class is kept): order, repeats moot
 
 
@@ -66,7 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--save-video", action=argparse.BooleanOptionalAction, default=True, help="annotated mp4")
     p.add_argument("--show", action="store_true", help="show the annotated frames in a window (q stops)")
     p.add_argument("--device", help="auto, cpu, cuda or cuda:N (same as --set device=...)")
-    p.add_argument("--classes", type=int, nargs="+", help="class ids to track (same as --set detector.classes=...)")
+    p.add_argument(
+        "--classes", type=class_id, nargs="+", help="class ids to track (same as --set detector.classes=...)"
+    )
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop each source after N frames")
     p.add_argument("--fps", type=_frame_rate, metavar="N", help="frames/s of the source, whatever it declares")
     p.add_argument(
@@ -202,6 +205,12 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def class_id(text: str) -> int:
+    """argparse type of `--classes`: a whole number; a name (`--classes person`) is told the ids (argparse's own
+    "invalid int value: 'person'" did not say that classes are numbered, nor which number a person is)."""
+    return _parse(text, int, f"a class id, a whole number ({_CLASS_EXAMPLES}), not a name")
 
 
 def non_negative_int(text: str) -> int:

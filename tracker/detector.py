@@ -19,6 +19,7 @@ __all__ = ["UltralyticsDetector", "build_detector", "quiet_ultralytics", "set_op
 log = logging.getLogger(__name__)
 
 _COLOUR_CHANNELS = 3  # BGR frames
+_NAMED_CLASSES = 3  # a detector.classes error names the model's first classes, as a reminder of its numbering
 _OPENVINO_FOLDER_SUFFIX = "_openvino_model"  # how ultralytics tells an OpenVINO export folder (NAME.xml + NAME.bin)
 _PINNING = "ENABLE_CPU_PINNING"  # OpenVINO's property: inference threads bound to cores
 _KEPT_PROPERTIES = (  # what a recompile with other pinning copies from ultralytics' compiled model: same threads
@@ -183,8 +184,9 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
     Raises:
         FileNotFoundError: the model is not found and is not an official ultralytics asset, or an OpenVINO export
             folder lacks its .xml or .bin file (naming it).
-        ValueError: `keep_features` with a model that is not PyTorch, or a file ultralytics cannot load (not a
-            model, truncated, of a format it does not know), naming the file.
+        ValueError: `keep_features` with a model that is not PyTorch, a file ultralytics cannot load (not a
+            model, truncated, of a format it does not know), naming the file, or a `cfg.classes` id the model
+            does not have (it would never detect it).
         ImportError: the model's format needs a runtime that is not installed (e.g. onnxruntime for .onnx).
     """
     from ultralytics import YOLO
@@ -206,6 +208,7 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
     log.info("detector %s on %s", source, device)
     detector = UltralyticsDetector(model, cfg, device, keep_features=keep_features)
     detector.load()  # an exported model loads here, not on the first frame (its lines would break the progress bar)
+    _check_classes(cfg, getattr(model, "names", None))
     if path.exists():
         set_openvino_pinning(model, path, cfg.cpu_pinning)
     return detector
@@ -305,6 +308,24 @@ def _check_openvino_folder(path: Path) -> None:
         f"detector.model {path} is an incomplete OpenVINO export: {problem} (copy the whole folder, "
         f"or export it again from the model you have with ultralytics' format=openvino; models come from "
         f"{weights_source('detector')})"
+    )
+
+
+def _check_classes(cfg: DetectorConfig, names: Any) -> None:
+    """ValueError for `cfg.classes` ids the model does not have (`--classes 99` with an 80-class COCO model):
+    ultralytics keeps no box of them, so the run tracked nothing without a word. A model that names no classes
+    is not checked."""
+    known = dict(names) if isinstance(names, dict) else dict(enumerate(names or ()))
+    unknown = [c for c in cfg.classes if c not in known]
+    if not known or not unknown:
+        return
+    ids = sorted(known)
+    named = ", ".join(f"{i} {known[i]}" for i in ids[:_NAMED_CLASSES])
+    verb = "is not a class" if len(unknown) == 1 else "are not classes"
+    raise ValueError(
+        f"detector.classes: {', '.join(map(str, unknown))} {verb} of detector.model {cfg.model}, which has "
+        f"{len(ids)} (ids {ids[0]}-{ids[-1]}: {named}, ...): "
+        "it would detect nothing of them; give ids it has (--classes ...)"
     )
 
 

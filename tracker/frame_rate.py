@@ -41,10 +41,11 @@ def choose_frame_rate(
     """Pick the frame rate of a run.
 
     Args:
-        declared: frames/s the source's header declares, or None (image folders, streams).
+        declared: frames/s the source's header declares, or None (image folders, streams, a video whose header
+            says 0: its timestamps are asked then).
         cfg: gives `frame_rate` (the fallback) and the plausible range `min_frame_rate`..`max_frame_rate`.
         forced: `--fps`, used as given (must be positive).
-        timestamp_rate: called only when `declared` is implausible; frames/s measured from the container's
+        timestamp_rate: called only when `declared` is implausible or missing; frames/s measured from the container's
             timestamps (e.g. `CAP_PROP_POS_MSEC` over the first frames), or None where there are none.
         source_name: names the source in the warning.
     Raises:
@@ -54,11 +55,18 @@ def choose_frame_rate(
         if not 0 < forced < float("inf"):
             raise ValueError(f"--fps must be a positive number, got {forced}")
         return FrameRateChoice(float(forced), "forced")
-    if declared is None or declared <= 0:
-        return FrameRateChoice(cfg.frame_rate, "config")
-    if _plausible(declared, cfg):
+    if declared is not None and declared > 0 and _plausible(declared, cfg):
         return FrameRateChoice(float(declared), "source")
     measured = timestamp_rate() if timestamp_rate is not None else None
+    if declared is None or declared <= 0:  # a video whose header gives no rate (0): its timestamps, else the config's
+        if measured is not None and _plausible(measured, cfg):
+            return FrameRateChoice(
+                measured,
+                "timestamps",
+                f"{source_name} declares no frame rate; using {measured:g} frames/s from its timestamps (--fps N "
+                "forces a rate)",
+            )
+        return FrameRateChoice(cfg.frame_rate, "config")
     why = (
         f"{source_name} declares {declared:g} frames/s, outside the plausible range "
         f"[{cfg.min_frame_rate:g}, {cfg.max_frame_rate:g}] (min_frame_rate, max_frame_rate)"

@@ -386,7 +386,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     _note_missing_images(opened[0], notify)
     out = options.out
     if out is not None:
-        check_output_paths(out, names, opened, options.save_video)
+        check_output_paths(out, names, opened, options.save_video, options.gallery)
     checkpointed = len(names) == 1 and options.checkpoint_seconds > 0 and resumable(options.source, opened[0])
     device = str(resolve_device(cfg.device))
     identity = (

@@ -18,7 +18,7 @@ from tracker.io.jsonl import JsonlWriter
 from tracker.io.mot import MotWriter, make_output_folder, unique_stem
 from tracker.io.sources import FrameSource, SourceError
 from tracker.io.video import VideoWriter
-from tracker.resume import CHECKPOINT_NAME, Progress, ResumeError
+from tracker.resume import CHECKPOINT_NAME, GALLERY_RECORD_NAME, Progress, ResumeError
 from tracker.run_summary import SUMMARY_NAME
 from tracker.types import TrackedObject
 
@@ -163,19 +163,25 @@ class RunOutputs:
                 writer.close()
 
 
-def check_output_paths(out: Path, names: Sequence[str], opened: dict[int, FrameSource], save_video: bool) -> None:
+def check_output_paths(
+    out: Path, names: Sequence[str], opened: dict[int, FrameSource], save_video: bool, gallery: Path | None = None
+) -> None:
     """Refuse an output folder (an explicit, reused `--out`) where an output could not be written or would replace a
     source file, before anything is tracked: `track v/cam.mp4 --out v` wrote the annotated `cam.mp4` over the video
     it was reading (the video lost, the results cut short), and a folder named like an output (`cam.txt/`) failed the
     run only at its end, with a raw "[Errno 21] Is a directory" when the txt was renamed into place (every frame
     tracked for nothing). The stems are those the run gives its sources (streams, opened in their turn, are not
-    files).
+    files). A `gallery` file named like an output (`--gallery OUT/cam.txt`) is refused too: the run tracked every
+    frame, then its gallery save failed at the end on the txt it had written there, naming `overwrite=True`.
 
     Raises:
         SourceError: an output would replace a source, naming it, the output file and what to do instead.
         IsADirectoryError: an output's name is taken by a folder, naming it and what to do.
+        ValueError: `gallery` is one of the run's output files (the mp4 too with `--no-save-video`, which removes
+            an earlier run's), naming it.
     """
     stems: set[str] = set()
+    written: list[Path] = [out / CHECKPOINT_NAME, out / GALLERY_RECORD_NAME]
     several = len(names) > 1
     for i, name in enumerate(names):
         source = opened.get(i)
@@ -184,6 +190,7 @@ def check_output_paths(out: Path, names: Sequence[str], opened: dict[int, FrameS
         stem = unique_stem(source.name, stems)
         outputs = RunOutputs(out, stem, 1.0 if save_video else None, summary_name(stem, several))  # (names only)
         paths = [*outputs.paths, out / CHECKPOINT_NAME]
+        written += RunOutputs(out, stem, 1.0, outputs.summary_path.name).paths
         replaced = same_files(paths, source_files(source))
         if replaced:
             hint = " or --no-save-video" if replaced[0].suffix == ".mp4" else ""
@@ -194,6 +201,19 @@ def check_output_paths(out: Path, names: Sequence[str], opened: dict[int, FrameS
                 f"{name}: the output {folders[0]} is a folder: a run writes a file there; move that folder, or "
                 "choose another --out"
             )
+    if gallery is not None:
+        _check_gallery_path(gallery, written)
+
+
+def _check_gallery_path(gallery: Path, outputs: Sequence[Path]) -> None:
+    """ValueError when the gallery file is one of `outputs` (the same path once resolved, or the same file)."""
+    target = os.path.realpath(gallery)
+    taken = [path for path in outputs if os.path.realpath(path) == target] or same_files(outputs, [gallery])
+    if taken:
+        raise ValueError(
+            f"--gallery {gallery} is the run's output {taken[0]}: one would replace the other; name a gallery "
+            "file that is not an output (such as site.gallery)"
+        )
 
 
 def source_files(source: FrameSource) -> tuple[Path, ...]:
