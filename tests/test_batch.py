@@ -826,6 +826,20 @@ def test_quiet_ray_sessions_do_not_print_rays_start_up_lines(monkeypatch, quiet)
     assert calls[0]["logging_level"] == (logging.ERROR if quiet else logging.INFO) and calls[1] == "shutdown"
 
 
+class RayWithNoCluster:
+    """A stand-in for the `ray` module whose `init` finds no cluster, with Ray's own message."""
+
+    is_initialized = staticmethod(lambda: False)
+    shutdown = staticmethod(lambda: None)
+
+    @staticmethod
+    def init(**_kwargs):
+        raise ConnectionError(
+            "Could not find any running Ray instance. Please specify the one to connect to by setting `--address` "
+            "flag or `RAY_ADDRESS` environment variable."
+        )
+
+
 def test_no_ray_cluster_at_ray_address_says_where_the_address_came_from(tmp_path, capsys, monkeypatch):
     """`RAY_ADDRESS=auto track eval --engine ray` with no cluster running: Ray's "Could not find any running Ray
     instance. Please specify the one to connect to by setting `--address` flag or `RAY_ADDRESS` environment variable"
@@ -833,18 +847,7 @@ def test_no_ray_cluster_at_ray_address_says_where_the_address_came_from(tmp_path
     """
     import tracker.ray_engine as ray_engine
 
-    class FakeRay:
-        is_initialized = staticmethod(lambda: False)
-        shutdown = staticmethod(lambda: None)
-
-        @staticmethod
-        def init(**_kwargs):
-            raise ConnectionError(
-                "Could not find any running Ray instance. Please specify the one to connect to by setting `--address` "
-                "flag or `RAY_ADDRESS` environment variable."
-            )
-
-    monkeypatch.setattr(ray_engine, "import_ray", lambda: FakeRay)
+    monkeypatch.setattr(ray_engine, "import_ray", lambda: RayWithNoCluster)
     monkeypatch.setenv("RAY_ADDRESS", "auto")
     with pytest.raises(ConnectionError) as caught, ray_engine.ray_session():
         pass
@@ -1396,18 +1399,7 @@ def test_no_ray_cluster_at_address_auto_names_the_option_given(monkeypatch):
     import tracker.ray_engine as ray_engine
     from tracker.batch_names import OPTIONS, PARAMETERS
 
-    class FakeRay:
-        is_initialized = staticmethod(lambda: False)
-        shutdown = staticmethod(lambda: None)
-
-        @staticmethod
-        def init(**_kwargs):
-            raise ConnectionError(
-                "Could not find any running Ray instance. Please specify the one to connect to by setting `--address` "
-                "flag or `RAY_ADDRESS` environment variable."
-            )
-
-    monkeypatch.setattr(ray_engine, "import_ray", lambda: FakeRay)
+    monkeypatch.setattr(ray_engine, "import_ray", lambda: RayWithNoCluster)
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     for names, given, leave in ((OPTIONS, "--address auto", "--address"), (PARAMETERS, "address='auto'", "address")):
         with pytest.raises(ConnectionError) as caught, ray_engine.ray_session("auto", names=names):
