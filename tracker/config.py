@@ -585,7 +585,14 @@ class BatchConfig(Section):
 
 @dataclass(frozen=True)
 class TrackerConfig(Section):
-    """The whole tracker."""
+    """The whole tracker: a frozen dataclass of top-level keys and one section per YAML mapping (`detector`,
+    `reid`, `appearance`, `motion`, `association`, `classes`, `lifecycle`, `gallery`, `batch`). Time limits are
+    mostly in seconds (`*_seconds`, converted to frames with the frame rate; a few `*_frames` keys count frames),
+    similarities are cosine.
+
+    Build it with `load_config` (checked); `TrackerConfig(...)` or `dataclasses.replace` skip the checks until a
+    `Tracker` is built (`validate_config`, ConfigError).
+    """
 
     device: str = key("auto", "auto (CUDA when present) | cpu | cuda | cuda:N")
     frame_rate: float = key(
@@ -624,7 +631,8 @@ class TrackerConfig(Section):
             raise ConfigError(f"min_frame_rate ({low}) must not exceed max_frame_rate ({high})", key="min_frame_rate")
 
     def replace(self, overrides: list[str] | dict[str, Any]) -> TrackerConfig:
-        """A copy with `section.key=value` overrides applied and validated."""
+        """A copy with `section.key=value` overrides (a list of strings, or a {dotted key: value} dict) applied and
+        validated; ConfigError as `load_config`'s."""
         data = config_to_dict(self)
         apply_overrides(data, overrides)
         return parse_config(data)
