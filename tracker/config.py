@@ -587,8 +587,8 @@ class BatchConfig(Section):
 class TrackerConfig(Section):
     """The whole tracker: a frozen dataclass of top-level keys and one section per YAML mapping (`detector`,
     `reid`, `appearance`, `motion`, `association`, `classes`, `lifecycle`, `gallery`, `batch`). Time limits are
-    mostly in seconds (`*_seconds`, converted to frames with the frame rate; a few `*_frames` keys count frames),
-    similarities are cosine.
+    mostly in seconds (keys naming seconds, e.g. `lifecycle.max_seconds_lost`, converted to frames with the frame
+    rate; a few `*_frames` keys count frames), similarities are cosine.
 
     Build it with `load_config` (checked); `TrackerConfig(...)` or `dataclasses.replace` skip the checks until a
     `Tracker` is built (`validate_config`, ConfigError).
