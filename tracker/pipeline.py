@@ -328,8 +328,8 @@ class Tracker:
                 motion: give none; without `frame_size` it is not used, as the rule that reads it needs the frame,
                 `lifecycle.still_camera_noise`). Without a `camera_motion` it is ignored, with a warning logged once.
         Returns:
-            The confirmed tracks matched this frame (fixed scene objects left out), each with the index of its
-            detection.
+            The confirmed tracks matched this frame (fixed scene objects left out) as a list of `TrackedObject`,
+            in increasing `track_id`, each with the index of its detection.
         Raises:
             ValueError: arrays of mismatched lengths or wrong shapes, or None for `boxes_xyxy` or `scores` (invalid
                 rows are dropped with a warning);
