@@ -104,7 +104,8 @@ class Tracker:
         ValueError: a frame rate that is not a number, not positive, below `MIN_FRAME_RATE` (0.001) or above
             `MAX_FRAME_RATE` (1000) frames/s, a gallery without appearance (`reid.model=none` or
             `appearance.enabled=false`), a bad device (`tracker.device.resolve_device`: CUDA asked for where there is
-            none, or a GPU index this machine lacks).
+            none, or a GPU index this machine lacks), `appearance.bank_dtype=float16` on the CPU
+            (`tracker.bank.storage_dtype`).
     """
 
     def __init__(
