@@ -668,9 +668,16 @@ def validate_config(cfg: TrackerConfig) -> TrackerConfig:
 def load_config(path: str | Path | None = None, overrides: list[str] | dict[str, Any] | None = None) -> TrackerConfig:
     """Load a YAML config (None: the defaults) and apply `section.key=value` overrides.
 
+    Args:
+        path: the YAML file, or None for the defaults.
+        overrides: a list of `section.key=value` strings (values read as YAML) or a {`section.key`: value} dict,
+            applied after the file; None: none.
+    Returns:
+        The validated `TrackerConfig`.
     Raises:
-        ConfigError: unknown key, wrong type, out-of-range value, a key given twice, unreadable/invalid YAML, or a
-            `path` that is no path (`load_config(["a.b=1"])`: overrides go by name); a fault of the file's own keys
+        ConfigError: unknown key, wrong type, out-of-range value, a key given twice, unreadable (missing)/invalid
+            YAML, `overrides` given as one string, or a `path` that is no path (`load_config(["a.b=1"])`: overrides
+            go by name); a fault of the file's own keys
             starts with the file's path (`cfg.yaml: unknown config key ...`).
     """
     return load_file(path, overrides, parse_config)  # (parse_config looked up here, as tests replace it)
