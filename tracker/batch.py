@@ -141,7 +141,8 @@ def track_many(
     Raises:
         TypeError: `sources` given as one string or path (a list is needed), `config` of another type, `gallery`
             not a path (a `Gallery` object).
-        ConfigError: a YAML `config` that cannot be used.
+        ConfigError: a YAML `config` that cannot be used. (A `TrackerConfig` made in Python, `dataclasses.replace`,
+            is not checked here: each video's `Tracker` checks it.)
         ValueError: unknown engine, no sources, a GPU share that is not a finite number >= 0, a GPU share or an
             `address` with the local engine, a GPU share a local Ray has no GPUs for, a gallery without ReID.
         ImportError: engine "ray" without Ray installed.
