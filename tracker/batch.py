@@ -142,7 +142,7 @@ def track_many(
         TypeError: `sources` given as one string or path (a list is needed), `config` of another type, `gallery`
             not a path (a `Gallery` object).
         ConfigError: a YAML `config` that cannot be used. (A `TrackerConfig` made in Python, `dataclasses.replace`,
-            is not checked here: each video's `Tracker` checks it.)
+            is not checked here but in each video's task: an invalid one fails every video, each with its reason.)
         ValueError: unknown engine, no sources, a GPU share that is not a finite number >= 0, a GPU share or an
             `address` with the local engine, a GPU share a local Ray has no GPUs for, a gallery without ReID.
         ImportError: engine "ray" without Ray installed.
