@@ -750,6 +750,7 @@ class Gallery:
         Raises:
             TypeError: `config` is not a `GalleryConfig` (the whole `TrackerConfig`: pass `cfg.gallery`).
             FileNotFoundError: no such file.
+            OSError: the file cannot be read (PermissionError: no read permission).
             GalleryError: `path` is a directory, not a gallery file, truncated or corrupt (the file is left as it
                 is), or a newer format version.
             GalleryModelError: made with another ReID model.
