@@ -221,6 +221,8 @@ class Tracker:
                 appearance off (`reid.model=none`), or `appearance.bank_dtype=float16` on the CPU (both refused
                 before any model loads).
             OSError: ultralytics could not download an official detector (offline).
+            GalleryModelError: a `gallery` made with another ReID model or D (`Gallery.bind_model`, once the models
+                are built).
         """
         from tracker.detector import build_detector
         from tracker.embedder import build_embedder
