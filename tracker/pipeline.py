@@ -266,9 +266,11 @@ class Tracker:
             torch.cuda.empty_cache()  # (only blocks nothing holds: other trackers' memory is theirs)
 
     def __enter__(self) -> Tracker:
+        """`with Tracker.from_config(...) as tracker:` gives the tracker itself."""
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        """`close()` at the end of the block, whether it raised or not (its error goes on)."""
         self.close()
 
     @_one_call_at_a_time
