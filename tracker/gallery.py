@@ -180,6 +180,7 @@ class Gallery:
     # ------------------------------------------------------------------------------------------ content
     @_locked
     def __len__(self) -> int:
+        """Identities stored (not the live tracks streams offer)."""
         return len(self._identities)
 
     @_locked
@@ -188,6 +189,7 @@ class Gallery:
 
     @_locked
     def __getitem__(self, global_id: int) -> Identity:
+        """The stored identity of `global_id`; KeyError when there is none."""
         return self._identities[int(global_id)]
 
     @property
