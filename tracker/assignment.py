@@ -28,8 +28,8 @@ class Matches:
 
     Attributes:
         pairs: (M, 2) int64 rows of (row, col).
-        unmatched_rows: (R,) int64.
-        unmatched_cols: (C,) int64.
+        unmatched_rows: (R,) int64 rows in no pair, ascending.
+        unmatched_cols: (C,) int64 columns in no pair, ascending.
     """
 
     pairs: np.ndarray
@@ -123,11 +123,16 @@ def _cheapest_two(order: np.ndarray, group: np.ndarray, value: np.ndarray) -> tu
 def linear_assignment(cost: np.ndarray, max_cost: float, clear_margin: float | None = None) -> Matches:
     """Match rows to columns minimising total cost; pairs costing more than `max_cost` (or inf/NaN) never match.
 
+    The Jonker-Volgenant solver of `lap.lapjv` (Jonker & Volgenant 1987) with `extend_cost` and a `cost_limit` just
+    above `max_cost`, as ByteTrack's `matching.linear_assignment`; blocked pairs are set above the limit first.
+
     Args:
         cost: (R, C) float cost matrix, lower is better.
         max_cost: the highest cost a pair may have.
         clear_margin: when given, the `clear_pairs` at this margin are matched first and the rest are assigned
             among the remaining rows and columns; None: one assignment over everything.
+    Returns:
+        `Matches` in the indices of `cost`.
     """
     if clear_margin is None or cost.size == 0:
         return _assign(cost, max_cost)

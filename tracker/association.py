@@ -73,7 +73,7 @@ def _area(boxes_xyxy: np.ndarray) -> np.ndarray:
 
 
 def iou_matrix(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
-    """(A, 4) x (B, 4) corner boxes -> (A, B) intersection over union.
+    """(A, 4) x (B, 4) corner boxes (x1, y1, x2, y2), pixels -> (A, B) float64 intersection over union in [0, 1].
 
     Many boxes: only the pairs a sort-and-sweep (`_sweep`) finds are computed (the same values), the rest is 0.
     """
@@ -154,7 +154,7 @@ def appearance_motion_cost(
 
     Args:
         iou: IoU of predicted track boxes with detections.
-        similarity: bank similarity, NaN where either side has no appearance.
+        similarity: bank cosine similarity, NaN where either side has no appearance.
         det_scores: each pair's detection score.
         match_threshold: appearance pairs below this similarity are forbidden: a scalar or one per pair.
     Returns:
@@ -186,7 +186,7 @@ def fuse_appearance(
 
 
 def iou_cost(iou: np.ndarray, det_scores: np.ndarray | None = None) -> np.ndarray:
-    """(T, N) 1 - IoU, optionally fused with detection scores."""
+    """(T, N) float64 1 - IoU; with `det_scores` (N,), 1 - IoU x score (ByteTrack's score fusion)."""
     overlap = iou if det_scores is None else iou * det_scores[None, :]
     return 1.0 - overlap
 
@@ -200,18 +200,22 @@ def reid_cost(
     min_similarity: np.ndarray | float | None = None,
     frame_size: tuple[int, int] | None = None,
 ) -> np.ndarray:
-    """Stage 4 cost: 1 - similarity for plausible pairs of lost tracks and detections.
+    """Stage 4 cost: 1 - similarity for plausible pairs of lost tracks and detections: the detection's centre within
+    `association.reid_min_distance` + `reid_max_speed` x seconds lost track heights of the track's last centre, and
+    heights within `association.max_size_ratio` of each other.
 
     Args:
-        similarity: (T, N) bank similarity (NaN: no appearance).
-        track_xywh: (T, 4) last observed box of each lost track.
-        seconds_lost: (T,) time since each track was last matched.
-        det_xywh: (N, 4) detection boxes.
+        similarity: (T, N) bank cosine similarity (NaN: no appearance).
+        track_xywh: (T, 4) last observed box of each lost track, (cx, cy, w, h) pixels.
+        seconds_lost: (T,) time since each track was last matched, seconds.
+        det_xywh: (N, 4) detection boxes, (cx, cy, w, h) pixels.
         min_similarity: (T, N), (T,) or scalar bound a pair must reach (see `Calibration.revival_bound`);
             None: `cfg.reid_threshold`.
         frame_size: optional (height, width) of the frame in pixels: with `association.reid_around_view`, a track
             that left the view by one side border reaches a detection entering by the other only around the view
             (`around_view_distance`). None: straight-line reach only.
+    Returns:
+        (T, N) float64 costs, inf for pairs out of reach, without appearance or below the bound.
     """
     bound = cfg.reid_threshold if min_similarity is None else np.asarray(min_similarity, dtype=np.float64)
     bound = np.reshape(bound, (-1, 1)) if np.ndim(bound) == 1 else bound
@@ -286,7 +290,8 @@ def plausible_reid_pairs(
 
 
 def unambiguous(pairs: np.ndarray, similarity: np.ndarray, margin: float) -> np.ndarray:
-    """(M,) bool: matched pairs whose similarity beats every rival in its row and column by `margin`."""
+    """(M,) bool: matched pairs ((M, 2) (row, col) into the (T, N) `similarity`) whose similarity beats every rival in
+    its row and column by `margin` (NaN similarities are no rivals)."""
     if len(pairs) == 0:
         return np.zeros(0, dtype=bool)
     sim = np.nan_to_num(similarity, nan=-np.inf)

@@ -88,7 +88,8 @@ def storage_dtype(name: str, device: torch.device | str) -> torch.dtype:
 
 
 class AppearanceBank:
-    """FIFO banks for many tracks.
+    """FIFO banks for many tracks: MoCo's queue (He et al., CVPR 2020) and cross-batch memory (XBM, Wang et al.,
+    CVPR 2020) kept per track (module docstring); similarities are cosine (embeddings are L2-normalised).
 
     Args:
         capacity: K, entries kept per track.
@@ -103,6 +104,10 @@ class AppearanceBank:
         sparse: `similarity` computes only the candidate pairs it is given (True on the CPU); False computes every
             pair in one matmul (the GPU path, where one big call beats many small ones). Both give the same values;
             tests set it to run the device path on the CPU.
+    Raises:
+        ValueError: an unknown `aggregation`, or a `dtype` `storage_dtype` refuses (float16 on the CPU).
+        MemoryError: the (S, K, D) tensor cannot be allocated (here when `dim` is given; else at the first `push`,
+            or an `allocate` that doubles S), naming its size and the keys that bound it.
     """
 
     def __init__(
@@ -158,7 +163,7 @@ class AppearanceBank:
         return 0 if self._data is None else self._data.numel() * self._data.element_size()
 
     def allocate(self) -> int:
-        """A free slot, emptied; doubles the slot count when none is free."""
+        """A free slot, emptied; doubles the slot count when none is free (MemoryError if that cannot be allocated)."""
         if not self._free:
             self._grow(2 * self.num_slots)
         slot = self._free.pop()
@@ -239,6 +244,7 @@ class AppearanceBank:
                 copy of the pushed rows is made first).
         Raises:
             ValueError: embeddings of another D than the bank holds (the first push sets D), or not one per slot.
+            MemoryError: the first push (D now known) cannot allocate the (S, K, D) tensor.
         """
         slots = np.asarray(slots, dtype=np.int64)
         if len(slots) == 0:
@@ -291,7 +297,7 @@ class AppearanceBank:
         return self._host[slot].take((np.arange(n) + (self._write[slot] - n)) % self.capacity, axis=0)
 
     def entries(self, slot: int) -> torch.Tensor:
-        """(count, D) float32 entries of one slot, oldest first."""
+        """(count, D) float32 entries of one slot, oldest first, on the bank's device (an empty one on the CPU)."""
         n = int(self._count[slot])
         if n == 0 or self._data is None:
             return torch.zeros((0, self.dim or 0))

@@ -119,9 +119,14 @@ def track_many(
             (the defaults).
         out_dir: the batch folder; a re-run reuses videos whose outputs came from the same inputs.
         engine: "ray" (Ray tasks; `address` joins a cluster, None starts a local Ray) or "local" (processes).
+        address: Ray only: the cluster to join (`host:port`, `ray://host:port`, "auto"); None: `$RAY_ADDRESS`, else
+            a local Ray.
         gpus_per_video: GPU share each Ray task asks for (e.g. 0.25: four videos per GPU); Ray only.
         workers: local engine: processes at a time (default: one per core); not used by Ray (one task per free
             CPU; `track batch --engine ray --workers N` is refused).
+        save_video: write each video's annotated video too (as `track`; the MOT txt and JSONL always).
+        max_frames: track at most this many frames of each video (None: all).
+        progress: show the videos' progress while they run (`tracker.batch_progress`).
         make_tracker: (config, frame rate, gallery=None) -> Tracker, picklable (a module-level function);
             default `Tracker.from_config`. Tests give a fake detector this way.
         gallery: an identity gallery file (`tracker.gallery`; created if absent). Every task starts from it
@@ -136,9 +141,12 @@ def track_many(
     Raises:
         TypeError: `sources` given as one string or path (a list is needed), `config` of another type, `gallery`
             not a path (a `Gallery` object).
-        ConfigError: a YAML `config` that cannot be used.
-        ValueError: unknown engine, no sources, a GPU share with the local engine, a gallery without ReID.
+        ConfigError: a YAML `config` that cannot be used. (A `TrackerConfig` made in Python, `dataclasses.replace`,
+            is not checked here but in each video's task: an invalid one fails every video, each with its reason.)
+        ValueError: unknown engine, no sources, a GPU share that is not a finite number >= 0, a GPU share or an
+            `address` with the local engine, a GPU share a local Ray has no GPUs for, a gallery without ReID.
         ImportError: engine "ray" without Ray installed.
+        ConnectionError: an `address` (host:port) where nothing accepts a connection (checked before any video).
         GalleryError: a gallery file that cannot be used: unreadable, corrupt, or made with another ReID model
             (checked before any video starts).
         FolderInUse: another run uses the gallery file, or another batch (or `track` run) writes into `out_dir`

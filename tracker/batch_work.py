@@ -84,7 +84,13 @@ class VideoTask:
 
 @dataclass
 class VideoResult:
-    """How one video went. `status`: "done", "reused" (outputs of an earlier identical run), or "failed"."""
+    """How one video went. `status`: "done", "reused" (outputs of an earlier identical run), or "failed" (`reason`
+    says why, one line; a stream that failed part-way keeps the outputs of the frames read before, in `outputs`).
+
+    `index`: its position in `sources`; `name`: its output folder's name under the batch folder (`out_dir`);
+    `frames`: frames tracked; `seconds`: wall time of its run (0 when reused); `tracks`: track IDs in its outputs;
+    `attempts`: runs (more than 1: a worker died and it was run again; 0: never started, its source names nothing).
+    """
 
     index: int
     source: str

@@ -56,6 +56,8 @@ class SimilarityQueue:
 
     Args:
         capacity: most similarities held.
+    Raises:
+        ValueError: `capacity` below 1.
     """
 
     def __init__(self, capacity: int) -> None:
@@ -144,9 +146,10 @@ class Calibration:
     """The two similarity queues of one video and the appearance bounds they give.
 
     Args:
-        frame_rate: frames per second of the video (paces the sampling).
         config: the tracker config (reads `appearance.calibration*`, the quantiles, and the fixed thresholds
-            `appearance.match_threshold` and `association.reid_threshold`, which stay as floors).
+            `appearance.match_threshold`, `association.reid_threshold` and `gallery.min_similarity`, which stay as
+            floors).
+        frame_rate: frames per second of the video (paces the sampling: `appearance.calibration_sample_seconds`).
 
     `core.py` feeds it (`add_negatives`, `add_positives`) and asks it (`bound`, `revival_bound`); it never
     computes a threshold itself.
@@ -295,11 +298,11 @@ class Calibration:
         candidate detection appeared (`tracker.entry`).
 
         Args:
-            seconds_lost: (T,) or scalar, time since each track was last matched.
+            seconds_lost: (T,) or scalar, time since each track was last matched, seconds.
             entry: optional (N,) classes of the candidate detections from `entry.entry_evidence`: ENTRY adds
                 `association.reid_entry_evidence`, HIDDEN takes off `association.reid_hidden_relief`.
         Returns:
-            (T,) (or 0-d) bounds without `entry`, (T, N) with it: `bound("reid")`, plus
+            (T,) (or 0-d) float64 cosine bounds without `entry`, (T, N) with it: `bound("reid")`, plus
             `reid_evidence_per_second` per second and the entry offsets once calibrated, never below
             `association.reid_threshold` (in `fixed` mode that constant, today's behaviour).
         """
@@ -322,9 +325,9 @@ class Calibration:
         mode) the constant `appearance.match_threshold`.
 
         Args:
-            seconds_lost: (T,) or scalar time since each track was last matched.
+            seconds_lost: (T,) or scalar time since each track was last matched, seconds.
         Returns:
-            (T,) (or 0-d) bounds.
+            (T,) (or 0-d) float64 cosine bounds.
         """
         seconds = np.asarray(seconds_lost, dtype=np.float64)
         match = self.bound("match")

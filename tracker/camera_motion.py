@@ -10,9 +10,7 @@ Aharon et al. 2022):
   (`calcOpticalFlowPyrLK`), then `estimateAffinePartial2D` with RANSAC;
 - `orb`: ORB keypoints matched by a brute-force Hamming matcher with cross-check, then the same RANSAC fit;
 - `ecc`: enhanced correlation coefficient maximisation (`findTransformECC`, Evangelidis & Psarakis 2008) of
-  an affine warp.
-A failed estimate (too few points or inliers, a fit that does not converge or is implausible, such as a
-scene cut, or a frame of another size than the one before) gives the identity and is counted in `failures`.
+  an affine warp;
 - `auto`: the `sparse_flow` estimate, applied only once the motion is distinguishable from the fit's own noise.
   Frame-to-frame estimates are composed while the held-back motion of k fits moves no corner of the frame by more
   than `camera_ransac_px` x sqrt(k) pixels of the gray copy (the RANSAC inlier distance: below it one motion cannot
@@ -20,6 +18,9 @@ scene cut, or a frame of another size than the one before) gives the identity an
   returned meanwhile, and the composed motion in one go once a corner moves further. A static camera then leaves
   the tracks as without compensation, while a slow pan still reaches them in steps (no motion is dropped, only
   delayed).
+
+A failed estimate (too few points or inliers, a fit that does not converge or is implausible, such as a
+scene cut, or a frame of another size than the one before) gives the identity and is counted in `failures`.
 
 `warp_states` applies a 2x3 affine or a 3x3 homography to Kalman states (cx, cy, w, h and their velocities)
 and covariances of all tracks at once.
@@ -154,6 +155,9 @@ def warp_states(mean: np.ndarray, covariance: np.ndarray, transform: np.ndarray)
     sqrt(|det J|). Covariances become M P M^T. One batched operation for all tracks (BoT-SORT's
     `multi_gmc`, with a uniform size scale instead of rotating w and h).
 
+    Returns:
+        (T, 8) means and (T, 8, 8) covariances, new float64 arrays (the inputs as they are when T = 0).
+
     Raises:
         ValueError: `transform` is refused by `as_homography`, or moves a state or covariance entry beyond the range
             whose square float64 holds (an absurd but finite motion such as a 1e150 scale): nothing is moved.
@@ -203,6 +207,12 @@ class CameraMotionEstimator:
     they missed (a blackout, a flash, a frame too blurred for features). `estimates` counts calls after the first
     frame, `failures` those that fell back, `bridged` those estimated across failed frames, `held` those whose
     motion `auto` held back as too small to tell from noise.
+
+    Args:
+        config: the `motion` section of the tracker config (`camera_compensation`, `camera_image_width`,
+            `camera_ransac_px`, `camera_bridge_frames`, `camera_exclude`).
+    Raises:
+        ValueError: `config.camera_compensation` is "none" (no estimator: `Tracker` builds none then) or unknown.
     """
 
     config: MotionConfig
@@ -283,6 +293,8 @@ class CameraMotionEstimator:
         Args:
             frame: HxWx3 uint8 BGR (or HxW gray) image, full resolution.
             boxes_xyxy: (N, 4) detections of this frame in full-resolution pixels, masked out of the features.
+        Returns:
+            (2, 3) float64 affine in full-resolution pixels; with `auto`, the identity while the motion is held back.
         """
         gray, scale = self._downscaled_gray(frame)
         mask = self._mask(gray.shape, boxes_xyxy, scale)

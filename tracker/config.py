@@ -585,7 +585,14 @@ class BatchConfig(Section):
 
 @dataclass(frozen=True)
 class TrackerConfig(Section):
-    """The whole tracker."""
+    """The whole tracker: a frozen dataclass of top-level keys and one section per YAML mapping (`detector`,
+    `reid`, `appearance`, `motion`, `association`, `classes`, `lifecycle`, `gallery`, `batch`). Time limits are
+    mostly in seconds (keys naming seconds, e.g. `lifecycle.max_seconds_lost`, converted to frames with the frame
+    rate; a few `*_frames` keys count frames), similarities are cosine.
+
+    Build it with `load_config` (checked); `TrackerConfig(...)` or `dataclasses.replace` skip the checks until a
+    `Tracker` is built (`validate_config`, ConfigError).
+    """
 
     device: str = key("auto", "auto (CUDA when present) | cpu | cuda | cuda:N")
     frame_rate: float = key(
@@ -624,7 +631,8 @@ class TrackerConfig(Section):
             raise ConfigError(f"min_frame_rate ({low}) must not exceed max_frame_rate ({high})", key="min_frame_rate")
 
     def replace(self, overrides: list[str] | dict[str, Any]) -> TrackerConfig:
-        """A copy with `section.key=value` overrides applied and validated."""
+        """A copy with `section.key=value` overrides (a list of strings, or a {dotted key: value} dict) applied and
+        validated; ConfigError as `load_config`'s."""
         data = config_to_dict(self)
         apply_overrides(data, overrides)
         return parse_config(data)
@@ -660,9 +668,16 @@ def validate_config(cfg: TrackerConfig) -> TrackerConfig:
 def load_config(path: str | Path | None = None, overrides: list[str] | dict[str, Any] | None = None) -> TrackerConfig:
     """Load a YAML config (None: the defaults) and apply `section.key=value` overrides.
 
+    Args:
+        path: the YAML file, or None for the defaults.
+        overrides: a list of `section.key=value` strings (values read as YAML) or a {`section.key`: value} dict,
+            applied after the file; None: none.
+    Returns:
+        The validated `TrackerConfig`.
     Raises:
-        ConfigError: unknown key, wrong type, out-of-range value, a key given twice, unreadable/invalid YAML, or a
-            `path` that is no path (`load_config(["a.b=1"])`: overrides go by name); a fault of the file's own keys
+        ConfigError: unknown key, wrong type, out-of-range value, a key given twice, unreadable (missing)/invalid
+            YAML, `overrides` given as one string, or a `path` that is no path (`load_config(["a.b=1"])`: overrides
+            go by name); a fault of the file's own keys
             starts with the file's path (`cfg.yaml: unknown config key ...`).
     """
     return load_file(path, overrides, parse_config)  # (parse_config looked up here, as tests replace it)

@@ -14,7 +14,8 @@ __all__ = ["ConfigError", "Section", "key", "key_default"]
 
 
 class ConfigError(ValueError):
-    """A configuration key is unknown, of the wrong type or out of range.
+    """A configuration key is unknown, of the wrong type or out of range, keys disagree (`min_frame_rate` above
+    `max_frame_rate`), or a config file cannot be read or is no valid YAML. A subclass of ValueError.
 
     Attributes:
         key: the dotted key the error is about, as written in YAML (`association.low_score`), set where the error

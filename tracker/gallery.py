@@ -131,6 +131,8 @@ class Gallery:
     tracks each stream publishes while the gallery serves more than one (`attach`, `publish`).
     Raises:
         TypeError: `config` is not a `GalleryConfig` (the whole `TrackerConfig`: pass `cfg.gallery`).
+        ValueError: `config.prototypes` of `ID_STRIDE` (4096) or more (only a config `load_config` did not check:
+            its range is 1-1024).
     """
 
     def __init__(self, config: GalleryConfig | None = None, model: ModelIdentity | None = None) -> None:
@@ -178,6 +180,7 @@ class Gallery:
     # ------------------------------------------------------------------------------------------ content
     @_locked
     def __len__(self) -> int:
+        """Identities stored (not the live tracks streams offer)."""
         return len(self._identities)
 
     @_locked
@@ -186,6 +189,7 @@ class Gallery:
 
     @_locked
     def __getitem__(self, global_id: int) -> Identity:
+        """The stored identity of `global_id`; KeyError when there is none."""
         return self._identities[int(global_id)]
 
     @property
@@ -365,8 +369,9 @@ class Gallery:
 
     @_locked
     def prune(self, now: float | None = None) -> list[int]:
-        """Apply the retention policy: forget identities unseen for `max_days_unseen` days, then the least
-        recently seen beyond `max_identities`. Returns the removed global IDs."""
+        """Apply the retention policy: forget identities unseen for `max_days_unseen` days before `now` (Unix
+        seconds, as `time.time()`; None: now), then the least recently seen beyond `max_identities`. Returns the
+        removed global IDs."""
         now = time.time() if now is None else now
         limit = now - self.config.max_days_unseen * SECONDS_PER_DAY
         stale = [g for g, i in self._identities.items() if i.last_seen.time < limit]
@@ -396,7 +401,7 @@ class Gallery:
         identity when that similarity is >= `min_similarity`, beats the query's runner-up identity by
         `margin` (else it is ambiguous: a new ID is safer than a wrong one), the class agrees, and the
         identity is not excluded. Several queries of one frame never get the same identity (Hungarian
-        assignment over the candidates).
+        assignment over the candidates: `tracker.assignment.linear_assignment`, `lap.lapjv`).
 
         Args:
             queries: (Q, D) embeddings (normalised here).
@@ -409,7 +414,8 @@ class Gallery:
         Returns:
             (Q,) int64 global IDs or -1.
         Raises:
-            ValueError: `queries` not 2-D (one query is `queries[None]`), or `class_ids` not one per query.
+            ValueError: `queries` not 2-D (one query is `queries[None]`), `class_ids` not one per query, or queries
+                of another D than the gallery's (when it has anything to search).
         """
         raw = np.asarray(queries, dtype=np.float32)
         if raw.ndim != 2 and raw.size:  # a 1-D look was read as D queries of one number each ("D = 1")
@@ -641,6 +647,7 @@ class Gallery:
             before_replace: called with the version the file will have, just before the new file is renamed over
                 it (`write_atomic`: to record it before it is there); an error it raises stops the save.
         Raises:
+            GalleryError: `path` is a directory (nothing written).
             GalleryConflictError: the file changed since this gallery read or wrote it (nothing written).
             FolderInUse: another process holds the file's lock (a `track` run using it).
             PermissionError: the file there is read-only (`gallery_file.refuse_read_only`; nothing written).
@@ -745,6 +752,7 @@ class Gallery:
         Raises:
             TypeError: `config` is not a `GalleryConfig` (the whole `TrackerConfig`: pass `cfg.gallery`).
             FileNotFoundError: no such file.
+            OSError: the file cannot be read (PermissionError: no read permission).
             GalleryError: `path` is a directory, not a gallery file, truncated or corrupt (the file is left as it
                 is), or a newer format version.
             GalleryModelError: made with another ReID model.

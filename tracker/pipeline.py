@@ -81,10 +81,13 @@ class Tracker:
 
     Args:
         config: a `TrackerConfig` (see `load_config`).
-        frame_rate: frames per second of the source; None takes `config.frame_rate`.
-        detector: callable frame -> (boxes_xyxy, scores, class_ids) ((N, 4), (N,), (N,) or None); `from_config`
-            builds one.
-        embedder: callable (frame tensor, boxes_xyxy) -> (N, D) embeddings; `from_config` builds one.
+        frame_rate: frames per second of the source; None takes `config.frame_rate`. Every time limit of the
+            config (seconds) is converted to frames with it.
+        detector: callable frame ((H, W, 3) uint8 BGR numpy array) -> (boxes_xyxy, scores, class_ids): (N, 4) pixel
+            corners, (N,) confidences in [0, 1], (N,) integer classes or None; `from_config` builds one.
+        embedder: callable (frame, boxes_xyxy) -> (R, D) embeddings, one row per box: the frame as an (H, W, 3)
+            uint8 BGR torch tensor on the tracker's device, the boxes as an (R, 4) float64 numpy array of pixel
+            corners (the detections whose appearance matters); `from_config` builds one.
         gallery: a `Gallery` of identities (e.g. `Gallery.load(path)`): expired tracks move into it and new
             tracks are searched in it, so IDs survive long absences, videos and cameras (`global_id` of each
             output). Call `reset()` at the end of a video (it stores the identities still alive), then
@@ -99,7 +102,10 @@ class Tracker:
         ConfigError: a `config` value `load_config` would refuse (one made with `dataclasses.replace`), named as in
             YAML (`appearance.bank_capacity: 0 is out of range [1, 100000]`).
         ValueError: a frame rate that is not a number, not positive, below `MIN_FRAME_RATE` (0.001) or above
-            `MAX_FRAME_RATE` (1000), a gallery without appearance, a bad device.
+            `MAX_FRAME_RATE` (1000) frames/s, a gallery without appearance (`reid.model=none` or
+            `appearance.enabled=false`), a bad device (`tracker.device.resolve_device`: CUDA asked for where there is
+            none, or a GPU index this machine lacks), `appearance.bank_dtype=float16` on the CPU
+            (`tracker.bank.storage_dtype`).
     """
 
     def __init__(
@@ -206,7 +212,8 @@ class Tracker:
         Raises:
             TypeError: `config` is not a `TrackerConfig`, a path or None (a dict: `load_config(overrides=...)`); a
                 `source_name` that is not a str, a `gallery` that is not a `Gallery` (before any model loads).
-            ConfigError: an invalid config (a file's, or one made with `dataclasses.replace`), before any model loads.
+            ConfigError: an invalid config (a file's, one made with `dataclasses.replace`) or a config file that
+                cannot be read, before any model loads.
             FileNotFoundError: missing ReID weights (checked first, before the detector loads or downloads) or a
                 missing detector model that ultralytics does not publish.
             ValueError: a bad `frame_rate` (before any model loads), a bad device, a file that is not a model of
@@ -214,6 +221,8 @@ class Tracker:
                 appearance off (`reid.model=none`), or `appearance.bank_dtype=float16` on the CPU (both refused
                 before any model loads).
             OSError: ultralytics could not download an official detector (offline).
+            GalleryModelError: a `gallery` made with another ReID model or D (`Gallery.bind_model`, once the models
+                are built).
         """
         from tracker.detector import build_detector
         from tracker.embedder import build_embedder
@@ -257,9 +266,11 @@ class Tracker:
             torch.cuda.empty_cache()  # (only blocks nothing holds: other trackers' memory is theirs)
 
     def __enter__(self) -> Tracker:
+        """`with Tracker.from_config(...) as tracker:` gives the tracker itself."""
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        """`close()` at the end of the block, whether it raised or not (its error goes on)."""
         self.close()
 
     @_one_call_at_a_time
@@ -322,8 +333,8 @@ class Tracker:
                 motion: give none; without `frame_size` it is not used, as the rule that reads it needs the frame,
                 `lifecycle.still_camera_noise`). Without a `camera_motion` it is ignored, with a warning logged once.
         Returns:
-            The confirmed tracks matched this frame (fixed scene objects left out), each with the index of its
-            detection.
+            The confirmed tracks matched this frame (fixed scene objects left out) as a list of `TrackedObject`,
+            in increasing `track_id`, each with the index of its detection.
         Raises:
             ValueError: arrays of mismatched lengths or wrong shapes, or None for `boxes_xyxy` or `scores` (invalid
                 rows are dropped with a warning);
@@ -413,7 +424,7 @@ class Tracker:
         once: call `reset()` between videos.
 
         Args:
-            frame: the image.
+            frame: the image, a numpy uint8 array (H, W, 3) BGR, (H, W) or (H, W, 1) gray, or (H, W, 4) BGRA.
             camera_motion: the camera motion you know for this frame (a PTZ's encoder, a vehicle's odometry), used as
                 is instead of `motion.camera_compensation`'s estimate (which then only takes this frame as the one
                 its next estimate starts from; with `auto`, the motion it held back from the frames before is applied
@@ -457,6 +468,12 @@ class Tracker:
         is a PyTorch model, whose own threads already take every core (README: detect ahead; measured 0.90-0.92x
         the frames/s of `update` with yolov8n.pt on 2 cores, 1.13-1.27x with the OpenVINO export). Close the
         generator (or exhaust it) to stop the thread.
+
+        Args:
+            frames: an iterable of frames as `update` takes them (a generator, a list, an (N, H, W, C) array).
+            detect_ahead: True / False to detect ahead or not; None: as said above.
+        Yields:
+            One list of `TrackedObject` per frame, as `update` returns.
 
         Raises (a generator: nothing runs at the call, so both come out of the first `next()` or loop step that
         reaches them, not out of `stream(...)` itself):
@@ -583,8 +600,9 @@ class Tracker:
 
     @property
     def invalid_detections(self) -> int:
-        """Detection rows of this video (since `reset()`) that `update_detections` dropped as invalid (a non-finite
-        box or score, a corner beyond any pixel, a width or height under `MIN_BOX_SIZE`). The first is warned, the
+        """Detection rows of this video (since `reset()`) dropped as invalid, whether given to `update_detections`
+        or returned by `update`'s detector (a non-finite box or score, a corner beyond any pixel, a width or height
+        under `MIN_BOX_SIZE`, 0.01 px). The first is warned, the
         later ones logged at debug level."""
         return self.core.invalid_detections.count
 
@@ -597,7 +615,8 @@ class Tracker:
 
     @property
     def camera_motion_failures(self) -> int:
-        """Frames whose camera-motion estimate failed and fell back to the identity (0 without compensation)."""
+        """Frames of this video (since `reset()`) whose camera-motion estimate failed and fell back to the identity
+        (0 without compensation, `motion.camera_compensation=none`)."""
         return 0 if self.camera_motion is None else self.camera_motion.failures
 
 

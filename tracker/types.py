@@ -41,7 +41,8 @@ SCORE_RANGE = (0.0, 1.0)  # detection confidences as the score thresholds (assoc
 
 
 class TrackState(enum.Enum):
-    """Lifecycle of a track: TENTATIVE -> TRACKED <-> LOST -> REMOVED."""
+    """Lifecycle of a track: TENTATIVE -> TRACKED <-> LOST -> REMOVED (a tentative track that misses a frame is
+    removed). Outputs (`TrackedObject.state`) are TRACKED, or LOST for a `motion.report_gap_frame` report."""
 
     TENTATIVE = "tentative"
     TRACKED = "tracked"
@@ -55,9 +56,10 @@ class TrackedObject:
 
     Attributes:
         track_id: identity shown to users, consecutive from 1 per tracker.
-        xyxy: (4,) the track's box this frame, pixels: Kalman-corrected (`motion.output_filtered_box`) or the
-            matched detection's own box.
-        score: that detection's score.
+        xyxy: (4,) float64 the track's box this frame, pixel corners (x1, y1, x2, y2): Kalman-corrected
+            (`motion.output_filtered_box`) or the matched detection's own box; clipped to the frame when its size is
+            known (`update`, `update_detections(frame_size=)`).
+        score: that detection's score (float, as the detector gave it; for a gap report, the last matched one's).
         class_id: the track's class: the score-weighted vote of its detections over `classes.vote_seconds`
             (tracker/classes.py), which may differ from this detection's own class (a flickering label).
         state: TRACKED for returned objects, but LOST for a track reported through a one-frame detection gap at
@@ -155,9 +157,10 @@ class Detections:
 
     Attributes:
         boxes_xyxy: (N, 4) float64 pixels.
-        scores: (N,) float64.
+        scores: (N,) float64 confidences (expected in [0, 1], `SCORE_RANGE`).
         class_ids: (N,) int64.
-        embeddings: (N, D) L2-normalised float tensor on the bank's device, or None.
+        embeddings: (N, D) L2-normalised float32 tensor on the bank's device (zero rows where `has_embedding` is
+            False), or None.
         has_embedding: (N,) bool, False where the embedding was missing, NaN or zero.
         index: (N,) int64, each row's position in the caller's input.
     """
@@ -197,7 +200,9 @@ class Detections:
         faults: EmbeddingFaults | None = None,
         dropped: InvalidDetections | None = None,
     ) -> Detections:
-        """Validate caller input.
+        """Validate caller input: `boxes_xyxy` (N, 4) pixel corners, `scores` (N,), `class_ids` (N,) integers or
+        None (all 0), `embeddings` (N, D) or None (numpy, lists or torch of any dtype and device), moved to `device`;
+        `faults` and `dropped` count the rows of bad embeddings and the invalid rows (a tracker's counters).
 
         Mismatched lengths, wrong shapes or complex numbers raise ValueError naming the argument. Rows with a
         non-finite box or score, a corner beyond +-MAX_COORDINATE (no pixel: its squares overflow), or a width or
@@ -206,6 +211,10 @@ class Detections:
         indices are simply absent from `index`. Embedding rows that are NaN,
         infinite or zero get `has_embedding` False (matched by motion only): counted in `faults` (a tracker's,
         which warns once), else warned each call.
+
+        Raises:
+            ValueError: None for `boxes_xyxy` or `scores`; a shape or row count other than the above (D = 0 too);
+                values that are not numbers or are complex; `class_ids` that are not whole numbers or lie beyond int64.
         """
         if boxes_xyxy is None or scores is None:  # (numpy reads None as one NaN row: "scores has 1 rows but ...")
             name, shape = ("boxes_xyxy", "(N, 4)") if boxes_xyxy is None else ("scores", "(N,)")
@@ -282,8 +291,10 @@ class Detections:
         return found
 
     def with_embeddings(self, rows: np.ndarray, embeddings: Any, faults: EmbeddingFaults | None = None) -> Detections:
-        """A copy whose `rows` get `embeddings` (R, D); other rows keep theirs (or have none). NaN, infinite or zero
-        rows are counted in `faults` as `from_arrays` counts them."""
+        """A copy whose `rows` ((R,) int positions in this object) get `embeddings` (R, D); other rows keep theirs
+        (or have none; all dropped if theirs are of another D). NaN, infinite or zero rows are counted in `faults` as
+        `from_arrays` counts them. ValueError for embeddings that are not (R, D) real numbers
+        (`to_embedding_tensor`)."""
         rows = np.asarray(rows, dtype=np.int64)
         emb = to_embedding_tensor(embeddings, len(rows), embeddings.device if torch.is_tensor(embeddings) else "cpu")
         full = torch.zeros((len(self), emb.shape[1]), dtype=emb.dtype, device=emb.device)
@@ -472,7 +483,8 @@ def _within_float32(values: np.ndarray) -> np.ndarray:
 
 
 def to_embedding_tensor(embeddings: Any, n: int, device: torch.device | str, name: str = "embeddings") -> torch.Tensor:
-    """(N, D) numpy array or tensor -> float32 tensor on `device`; validates the row count (errors say `name`)."""
+    """(N, D) numpy array or tensor -> float32 tensor on `device` (not normalised); ValueError (naming `name`) for
+    None, another row count than `n`, D = 0 with rows, complex or non-numeric values."""
     return _embedding_tensor(embeddings, n, device, name)[0]
 
 
