@@ -515,6 +515,22 @@ def test_track_many_takes_a_yaml_config_and_refuses_one_string_of_sources(tmp_pa
     assert [v.status for v in summary.videos] == ["done"], summary.describe()
 
 
+def test_an_invalid_config_made_in_python_fails_the_batch_once_before_any_video(tmp_path):
+    """A `TrackerConfig` made with `dataclasses.replace` skips `load_config`'s checks: `track_many` passed it to each
+    video's task, so an invalid one failed every video in turn, each with the same reason, after output folders were
+    made; it is now one ConfigError before any video starts, as `Tracker(config)` gives."""
+    import dataclasses
+
+    from tracker.config import ConfigError
+
+    cfg = TrackerConfig()
+    bad = dataclasses.replace(cfg, appearance=dataclasses.replace(cfg.appearance, bank_capacity=0))
+    videos = [clip(tmp_path / f"cam{k}.avi", 40 * k, 5) for k in range(2)]
+    with pytest.raises(ConfigError, match=r"appearance\.bank_capacity"):
+        track_many(videos, bad, tmp_path / "out", workers=1, make_tracker=fake_tracker, progress=False)
+    assert not (tmp_path / "out").exists()
+
+
 def test_the_summary_names_the_source_of_videos_whose_stems_repeat():
     """`track batch cams/*` over a.avi and a.mp4 listed "done a" and "done a_2": which clip is which?"""
     from tracker.batch import BatchSummary, VideoResult

@@ -716,3 +716,20 @@ def test_a_files_rows_reach_their_identities_in_file_order_wherever_they_lie():
         )
         == {}
     )
+
+
+def test_a_config_of_too_many_prototypes_is_a_config_error_not_a_corrupt_gallery_file(tmp_path):
+    """`Gallery.load(path, dataclasses.replace(cfg.gallery, prototypes=5000))`, a config `load_config` would refuse,
+    said "<path> is corrupt: a bad record in its header": the user was sent to a good file. Now the config's error,
+    before the file is read, as `Gallery(config)` gives it."""
+    import dataclasses
+
+    from tracker.gallery import ID_STRIDE
+
+    path = tmp_path / "site.gallery"
+    Gallery().save(path)
+    bad = dataclasses.replace(GalleryConfig(), prototypes=ID_STRIDE + 1)
+    for make in (lambda: Gallery.load(path, bad), lambda: Gallery(bad)):
+        with pytest.raises(ValueError, match=f"gallery.prototypes must be below {ID_STRIDE}, got {ID_STRIDE + 1}"):
+            make()
+    assert len(Gallery.load(path)) == 0

@@ -48,7 +48,7 @@ from tracker.batch_work import (
     reused_result,
     unnamed_sources,
 )
-from tracker.config import TrackerConfig, load_config
+from tracker.config import TrackerConfig, load_config, validate_config
 from tracker.io.lock import FolderLock, gallery_lock
 from tracker.ray_engine import ADDRESS_ENV
 
@@ -141,8 +141,8 @@ def track_many(
     Raises:
         TypeError: `sources` given as one string or path (a list is needed), `config` of another type, `gallery`
             not a path (a `Gallery` object).
-        ConfigError: a YAML `config` that cannot be used. (A `TrackerConfig` made in Python, `dataclasses.replace`,
-            is not checked here but in each video's task: an invalid one fails every video, each with its reason.)
+        ConfigError: a `config` that cannot be used: a YAML file's, or one made in Python (`dataclasses.replace`),
+            checked before any video starts.
         ValueError: unknown engine, no sources, a GPU share that is not a finite number >= 0, a GPU share or an
             `address` with the local engine, a GPU share a local Ray has no GPUs for, a gallery without ReID.
         ImportError: engine "ray" without Ray installed.
@@ -181,7 +181,9 @@ def track_many(
 
         import_ray()  # the clear errors before any work
         check_reachable(address)
-    cfg = config if isinstance(config, TrackerConfig) else load_config(config)  # (None: the defaults)
+    # (None: the defaults; one built in Python, `dataclasses.replace`, checked here as `Tracker` checks it: else an
+    # invalid one failed every video in turn)
+    cfg = validate_config(config) if isinstance(config, TrackerConfig) else load_config(config)
     if make_tracker is None and (engine == "local" or not (address or os.environ.get(ADDRESS_ENV))):
         from tracker.pipeline import require_model_files
 

@@ -111,10 +111,14 @@ def _locked(method: _Method) -> _Method:
 
 
 def _check_config(config: Any) -> None:
-    """TypeError unless `config` is None or a `GalleryConfig` (the whole `TrackerConfig` is the common mistake)."""
+    """TypeError unless `config` is None or a `GalleryConfig` (the whole `TrackerConfig` is the common mistake);
+    ValueError for `prototypes` of `ID_STRIDE` or more (a config `load_config` did not check: `Gallery.load` called
+    the file corrupt)."""
     if config is not None and not isinstance(config, GalleryConfig):
         hint = ": pass its gallery section, cfg.gallery" if isinstance(config, TrackerConfig) else ""
         raise TypeError(f"config must be a GalleryConfig (load_config(...).gallery), got {type(config).__name__}{hint}")
+    if config is not None and config.prototypes >= ID_STRIDE:
+        raise ValueError(f"gallery.prototypes must be below {ID_STRIDE}, got {config.prototypes}")
 
 
 class Gallery:
@@ -138,8 +142,6 @@ class Gallery:
     def __init__(self, config: GalleryConfig | None = None, model: ModelIdentity | None = None) -> None:
         _check_config(config)
         self.config = config if config is not None else GalleryConfig()
-        if self.config.prototypes >= ID_STRIDE:
-            raise ValueError(f"gallery.prototypes must be below {ID_STRIDE}")
         self.model = model
         self._identities: dict[int, Identity] = {}
         self._next_id = 1
@@ -751,6 +753,8 @@ class Gallery:
             model: the ReID model in use; a gallery made with another is refused.
         Raises:
             TypeError: `config` is not a `GalleryConfig` (the whole `TrackerConfig`: pass `cfg.gallery`).
+            ValueError: `config.prototypes` of `ID_STRIDE` (4096) or more (a config `load_config` did not check),
+                before the file is read.
             FileNotFoundError: no such file.
             OSError: the file cannot be read (PermissionError: no read permission).
             GalleryError: `path` is a directory, not a gallery file, truncated or corrupt (the file is left as it
