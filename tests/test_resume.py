@@ -437,6 +437,39 @@ def test_a_run_killed_in_its_last_gallery_save_resumes_and_saves_its_people(tmp_
     assert outputs(out, Path(args[0]).stem) == outputs(tmp_path / "whole", Path(args[0]).stem)
 
 
+def test_a_run_whose_global_ids_were_replaced_killed_in_its_last_gallery_save_resumes(
+    tmp_path, monkeypatch, frame_clock
+):
+    """As above, in a run whose txt gets the global IDs its tracks ended with (`GlobalIdHistory.replace_in`): its
+    checkpoint went before that rewrite, so a kill in the last save left the gallery without the run's people and
+    `--resume` said the run had finished. Now the rows as written stay for the resume until the checkpoint goes."""
+    args, _, gallery, out = _gallery_runs(tmp_path, monkeypatch)
+    monkeypatch.setattr(  # every global ID replaced: a pure function of the history, as the real one
+        run.GlobalIdHistory, "replacements", lambda self: {gid: gid + REPLACED_OFFSET for _, gid in self._spans}
+    )
+    whole = tmp_path / "whole.gallery"
+    whole.write_bytes(gallery.read_bytes())
+    assert main([str(a) if a != str(gallery) else str(whole) for a in args] + ["--out", str(tmp_path / "whole")]) == 0
+    with monkeypatch.context() as m:
+
+        def killed(self):
+            raise Killed
+
+        m.setattr(GallerySaver, "save", killed)
+        with pytest.raises(Killed):
+            main([*args, "--out", str(out)])
+    assert (out / CHECKPOINT_NAME).exists()
+    assert main([*args, "--resume", "--out", str(out)]) == 0
+    stem = Path(args[0]).stem
+    assert not (out / CHECKPOINT_NAME).exists() and not (out / f"{stem}.txt.partial").exists()
+    ids = sorted(i.global_id for i in Gallery.load(gallery).identities)
+    assert ids == sorted(i.global_id for i in Gallery.load(whole).identities)
+    assert outputs(out, stem) == outputs(tmp_path / "whole", stem)
+
+
+REPLACED_OFFSET = 1000  # the forced replacements above: global ID n -> n + this
+
+
 class Killed(BaseException):
     """The process killed (SIGKILL, a power cut) at this point: nothing of it runs on (no `except Exception`
     handles it); the test catches it."""

@@ -33,10 +33,10 @@ import numpy as np
 from tracker.config import TrackerConfig, load_config
 from tracker.device import resolve_device
 from tracker.frame_rate import choose_frame_rate
-from tracker.global_ids import GlobalIdHistory
+from tracker.global_ids import GlobalIdHistory, keep_rows
 from tracker.io.jsonl import read_jsonl_tracks
 from tracker.io.lock import FolderLock, gallery_lock
-from tracker.io.mot import unique_stem
+from tracker.io.mot import partial_file, unique_stem
 from tracker.io.sources import FrameSource, SourceError, open_source, resolve_source
 from tracker.io.strict_json import write_json_atomic
 from tracker.io.video import Annotator
@@ -281,9 +281,9 @@ def track_source(
             outputs.close()
             if tracker.gallery is not None and outputs.opened and not (summary.interrupted or summary.error):
                 replaced = history.replacements()  # a track's rows: the global ID it ended with
-                if replaced:  # finished, so its checkpoint goes first: a resume would cut the rewritten txt
+                if replaced:  # the rows as written stay for a resume (it cuts them) until the checkpoint goes
                     if checkpointer is not None or resume is not None:
-                        (out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
+                        keep_rows(outputs.txt)
                     history.replace_in(outputs.txt, replaced)
                 summary.global_ids_replaced = replaced
                 summary.tracks = {replaced.get(t, t) for t in summary.tracks}
@@ -465,6 +465,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                         checkpointer.remove()  # before the save above resumes and saves them)
                     if checkpoint is not None and checkpointer is None:  # resumed, --checkpoint-seconds 0: finished,
                         checkpoint.path.unlink(missing_ok=True)  # so the checkpoint it started from is spent
+                    partial_file(out / f"{stem}.txt").unlink(missing_ok=True)  # (`keep_rows`: spent with it)
         finally:
             saver.save()
             if record is not None and not (out / CHECKPOINT_NAME).exists():  # finished: nothing to resume
