@@ -759,6 +759,40 @@ def test_a_resume_with_max_frames_the_run_already_reached_is_refused_and_keeps_t
     assert outputs(out, "walk") == reference
 
 
+def test_a_run_killed_while_it_closed_after_a_checkpoint_at_its_max_frames_resumes_and_finishes(
+    clip, tmp_path, monkeypatch, fake_models, frame_clock, capsys
+):
+    """`--max-frames N`, a checkpoint at frame N, and the process killed as it closes (before its summary.json and
+    the checkpoint's removal): `--resume` with the same N refused ("already tracked N frames, so --max-frames N
+    leaves nothing to do: give a larger --max-frames"), so the run could never be finished as asked. It now finishes
+    it: the outputs of the uninterrupted run, a summary, no checkpoint."""
+    frames = str(MAX_FRAMES_AT_A_CHECKPOINT)
+    whole, out = tmp_path / "whole", tmp_path / "run"
+    assert main([str(clip), "--out", str(whole), "--quiet", "--max-frames", frames]) == 0
+    with monkeypatch.context() as m:
+
+        def killed(*args, **kwargs):
+            raise Killed
+
+        m.setattr(run, "write_json_atomic", killed)  # the summary: after the outputs closed, before the checkpoint goes
+        with pytest.raises(Killed):
+            main([str(clip), "--out", str(out), "--quiet", "--max-frames", frames])
+    assert read_checkpoint_frames(out / CHECKPOINT_NAME) == MAX_FRAMES_AT_A_CHECKPOINT
+    capsys.readouterr()
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet", "--max-frames", frames]) == 0, capsys.readouterr()
+    assert outputs(out, "walk") == outputs(whole, "walk")
+    assert (out / "summary.json").exists() and not (out / CHECKPOINT_NAME).exists()
+
+
+MAX_FRAMES_AT_A_CHECKPOINT = 1  # a checkpoint is always written after the first frame
+
+
+def read_checkpoint_frames(path: Path) -> int:
+    """The frames tracked that the checkpoint at `path` records (its JSON header line)."""
+    with path.open("rb") as f:
+        return json.loads(f.readline())["progress"]["frames"]
+
+
 def test_a_resume_refused_for_a_missing_jsonl_leaves_the_folder_as_it_was(
     clip, tmp_path, monkeypatch, fake_models, frame_clock, capsys
 ):

@@ -364,7 +364,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         ConfigError: bad config key or value. SourceError: source missing or not readable.
         FileNotFoundError: missing weights (named). GalleryError: unreadable gallery file (left untouched),
         or one made with another ReID model. ResumeError: `--resume` with several sources, a live source, no
-        checkpoint, a checkpoint of another run or a damaged one, or a `max_frames` its run already reached.
+        checkpoint, a checkpoint of another run or a damaged one, or a `max_frames` below the frames its run tracked.
         AlreadyFinished: `--resume` of a run that finished. FolderInUse: another live run is writing into the
         output folder, or uses the gallery file (`tracker.io.lock`). RunAborted: a KeyboardInterrupt (a second
         Ctrl-C) once a checkpoint was written, naming it (before that: the KeyboardInterrupt as it came).
