@@ -13,8 +13,8 @@ a frame (the remembered identity's earlier track of this source still reported w
 keeps its switch. A run that stops early (Ctrl-C, an error) keeps its txt as written, so that `--resume` continues it
 byte for byte. A run that can be resumed keeps its rows as written in `<name>.txt.partial` (`keep_rows`, the file a
 resume continues: it cuts it at the checkpoint's byte length, which the rewritten txt no longer has) until its
-checkpoint goes, after its last gallery save: a run killed in that save resumes. (The checkpoint went before the
-rewrite: a kill in the save left the gallery without the run's people and nothing to resume.)
+checkpoint goes (`drop_kept_rows`), after its last gallery save: a run killed in that save resumes. (The checkpoint
+went before the rewrite: a kill in the save left the gallery without the run's people and nothing to resume.)
 The JSONL keeps, each frame, the global ID shown then (what the video shows: drawn frames cannot change), beside
 the track's local `id`; `summary.json` lists the replaced IDs (`global_ids_replaced`: new ID -> final ID).
 """
@@ -30,7 +30,7 @@ from pathlib import Path
 from tracker.io.mot import atomic_file, partial_file
 from tracker.types import TrackedObject
 
-__all__ = ["GlobalIdHistory", "keep_rows"]
+__all__ = ["GlobalIdHistory", "drop_kept_rows", "keep_rows"]
 
 _ID_COLUMN = 1  # the ID is the second comma-separated field of a MOT row (frame, id, x, y, w, h, conf, ...)
 # Temp files beside the txt: the rewrite's (not `.partial`, which holds the rows a resume continues) and the copy
@@ -50,6 +50,12 @@ def keep_rows(txt: Path) -> None:
     except BaseException:
         copy.unlink(missing_ok=True)
         raise
+
+
+def drop_kept_rows(txt: Path) -> None:
+    """The run's checkpoint went: remove the rows `keep_rows` kept for it (and a copy a kill left half made)."""
+    for file in (partial_file(txt), txt.with_name(txt.name + _COPY_SUFFIX)):
+        file.unlink(missing_ok=True)
 
 
 class GlobalIdHistory:

@@ -33,10 +33,10 @@ import numpy as np
 from tracker.config import TrackerConfig, load_config
 from tracker.device import resolve_device
 from tracker.frame_rate import choose_frame_rate
-from tracker.global_ids import GlobalIdHistory, keep_rows
+from tracker.global_ids import GlobalIdHistory, drop_kept_rows, keep_rows
 from tracker.io.jsonl import read_jsonl_tracks
 from tracker.io.lock import FolderLock, gallery_lock
-from tracker.io.mot import partial_file, unique_stem
+from tracker.io.mot import unique_stem
 from tracker.io.sources import FrameSource, SourceError, open_source, resolve_source
 from tracker.io.strict_json import write_json_atomic
 from tracker.io.video import Annotator
@@ -465,7 +465,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                         checkpointer.remove()  # before the save above resumes and saves them)
                     if checkpoint is not None and checkpointer is None:  # resumed, --checkpoint-seconds 0: finished,
                         checkpoint.path.unlink(missing_ok=True)  # so the checkpoint it started from is spent
-                    partial_file(out / f"{stem}.txt").unlink(missing_ok=True)  # (`keep_rows`: spent with it)
+                    drop_kept_rows(out / f"{stem}.txt")  # (`keep_rows`: spent with the checkpoint)
         finally:
             saver.save()
             if record is not None and not (out / CHECKPOINT_NAME).exists():  # finished: nothing to resume
