@@ -298,12 +298,14 @@ def test_a_track_whose_global_id_is_found_late_has_that_id_in_all_its_txt_rows(c
     replace_in, checkpoint_left = GlobalIdHistory.replace_in, []
 
     def replace_in_spying(self, txt, replaced=None):  # a resume would cut a rewritten txt at the checkpoint's lengths
-        checkpoint_left.append((out / "checkpoint.bin").exists())
+        kept = txt.with_name(txt.name + ".partial")  # so the rows as written are kept for it, the file it continues
+        checkpoint_left.append((out / "checkpoint.bin").exists() and kept.read_bytes() == txt.read_bytes())
         return replace_in(self, txt, replaced)
 
     monkeypatch.setattr(GlobalIdHistory, "replace_in", replace_in_spying)
     assert main([str(b), "--gallery", str(gallery), "--out", str(out), *ARGS]) == 0
-    assert checkpoint_left == [False]  # the finished run's checkpoint went before its txt was rewritten
+    assert checkpoint_left == [True]  # the checkpoint stays until the last gallery save, with the rows it continues
+    assert not (out / "checkpoint.bin").exists() and not (out / "cam2.txt.partial").exists()
     shown: dict[int, list[int]] = {}  # local track ID -> the global IDs the JSONL gives it, in order
     for line in (out / "cam2.jsonl").read_text().splitlines():
         for t in json.loads(line)["tracks"]:

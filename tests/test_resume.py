@@ -437,6 +437,40 @@ def test_a_run_killed_in_its_last_gallery_save_resumes_and_saves_its_people(tmp_
     assert outputs(out, Path(args[0]).stem) == outputs(tmp_path / "whole", Path(args[0]).stem)
 
 
+def test_a_run_whose_global_ids_were_replaced_killed_in_its_last_gallery_save_resumes(
+    tmp_path, monkeypatch, frame_clock
+):
+    """As above, in a run whose txt gets the global IDs its tracks ended with (`GlobalIdHistory.replace_in`): its
+    checkpoint went before that rewrite, so a kill in the last save left the gallery without the run's people and
+    `--resume` said the run had finished. Now the rows as written stay for the resume until the checkpoint goes."""
+    args, _, gallery, out = _gallery_runs(tmp_path, monkeypatch)
+    monkeypatch.setattr(  # every global ID replaced: a pure function of the history, as the real one
+        run.GlobalIdHistory, "replacements", lambda self: {gid: gid + REPLACED_OFFSET for _, gid in self._spans}
+    )
+    whole = tmp_path / "whole.gallery"
+    whole.write_bytes(gallery.read_bytes())
+    assert main([str(a) if a != str(gallery) else str(whole) for a in args] + ["--out", str(tmp_path / "whole")]) == 0
+    with monkeypatch.context() as m:
+
+        def killed(self):
+            raise Killed
+
+        m.setattr(GallerySaver, "save", killed)
+        with pytest.raises(Killed):
+            main([*args, "--out", str(out)])
+    assert (out / CHECKPOINT_NAME).exists()
+    stem = Path(args[0]).stem
+    (out / f"{stem}.txt.copy").write_text("half a copy of the rows")  # a kill in `keep_rows` of an earlier try
+    assert main([*args, "--resume", "--out", str(out)]) == 0
+    assert {p.name for p in out.iterdir()} == {f"{stem}.txt", f"{stem}.jsonl", "summary.json"}
+    ids = sorted(i.global_id for i in Gallery.load(gallery).identities)
+    assert ids == sorted(i.global_id for i in Gallery.load(whole).identities)
+    assert outputs(out, stem) == outputs(tmp_path / "whole", stem)
+
+
+REPLACED_OFFSET = 1000  # the forced replacements above: global ID n -> n + this
+
+
 class Killed(BaseException):
     """The process killed (SIGKILL, a power cut) at this point: nothing of it runs on (no `except Exception`
     handles it); the test catches it."""
@@ -724,6 +758,40 @@ def test_a_resume_with_max_frames_the_run_already_reached_is_refused_and_keeps_t
     assert (out / CHECKPOINT_NAME).read_bytes() == checkpoint
     assert main([str(clip), "--resume", "--out", str(out), "--quiet", "--no-save-video"]) == 0
     assert outputs(out, "walk") == reference
+
+
+def test_a_run_killed_while_it_closed_after_a_checkpoint_at_its_max_frames_resumes_and_finishes(
+    clip, tmp_path, monkeypatch, fake_models, frame_clock, capsys
+):
+    """`--max-frames N`, a checkpoint at frame N, and the process killed as it closes (before its summary.json and
+    the checkpoint's removal): `--resume` with the same N refused ("already tracked N frames, so --max-frames N
+    leaves nothing to do: give a larger --max-frames"), so the run could never be finished as asked. It now finishes
+    it: the outputs of the uninterrupted run, a summary, no checkpoint."""
+    frames = str(MAX_FRAMES_AT_A_CHECKPOINT)
+    whole, out = tmp_path / "whole", tmp_path / "run"
+    assert main([str(clip), "--out", str(whole), "--quiet", "--max-frames", frames]) == 0
+    with monkeypatch.context() as m:
+
+        def killed(*args, **kwargs):
+            raise Killed
+
+        m.setattr(run, "write_json_atomic", killed)  # the summary: after the outputs closed, before the checkpoint goes
+        with pytest.raises(Killed):
+            main([str(clip), "--out", str(out), "--quiet", "--max-frames", frames])
+    assert read_checkpoint_frames(out / CHECKPOINT_NAME) == MAX_FRAMES_AT_A_CHECKPOINT
+    capsys.readouterr()
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet", "--max-frames", frames]) == 0, capsys.readouterr()
+    assert outputs(out, "walk") == outputs(whole, "walk")
+    assert (out / "summary.json").exists() and not (out / CHECKPOINT_NAME).exists()
+
+
+MAX_FRAMES_AT_A_CHECKPOINT = 1  # a checkpoint is always written after the first frame
+
+
+def read_checkpoint_frames(path: Path) -> int:
+    """The frames tracked that the checkpoint at `path` records (its JSON header line)."""
+    with path.open("rb") as f:
+        return json.loads(f.readline())["progress"]["frames"]
 
 
 def test_a_resume_refused_for_a_missing_jsonl_leaves_the_folder_as_it_was(

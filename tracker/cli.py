@@ -19,6 +19,7 @@ from typing import Any
 
 from tracker import __version__
 from tracker.resume import DEFAULT_CHECKPOINT_SECONDS
+from tracker.stop_flag import terminating_interrupts
 from tracker.wording import count
 
 __all__ = ["main"]
@@ -481,7 +482,8 @@ def main(argv: list[str] | None = None) -> int:
             from tracker.eval.cli import compare_main, eval_main
 
             return (eval_main if argv[0] == "eval" else compare_main)(argv[1:])
-        return _track(argv)
+        with terminating_interrupts():  # `kill PID` while the models load: as Ctrl-C (exit 130, nothing left)
+            return _track(argv)
     except KeyboardInterrupt:  # Ctrl-C outside a run's own handling (start-up, a second one while the summary prints)
         print("track: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -11,24 +11,51 @@ A replaced ID is always a new one, given to that track alone (`Gallery.new_id` n
 rows are exactly that track's rows before the match. A replacement is not made where it would show one ID twice in
 a frame (the remembered identity's earlier track of this source still reported while the new one began): that track
 keeps its switch. A run that stops early (Ctrl-C, an error) keeps its txt as written, so that `--resume` continues it
-byte for byte; the finished resumed run rewrites it, after deleting its checkpoint (a resume cuts the txt at the
-checkpoint's byte lengths, which a rewritten file no longer has). The JSONL keeps, each frame, the global ID shown
-then (what the video shows: drawn frames cannot change), beside the track's local `id`; `summary.json` lists the
-replaced IDs (`global_ids_replaced`: new ID -> final ID).
+byte for byte. A run that can be resumed keeps its rows as written in `<name>.txt.partial` (`keep_rows`, the file a
+resume continues: it cuts it at the checkpoint's byte length, which the rewritten txt no longer has) until its
+checkpoint goes (`drop_kept_rows`), after its last gallery save: a run killed in that save resumes. (The checkpoint
+went before the rewrite: a kill in the save left the gallery without the run's people and nothing to resume.)
+The JSONL keeps, each frame, the global ID shown then (what the video shows: drawn frames cannot change), beside
+the track's local `id`; `summary.json` lists the replaced IDs (`global_ids_replaced`: new ID -> final ID).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from tracker.io.mot import atomic_file
+from tracker.io.mot import atomic_file, partial_file
 from tracker.types import TrackedObject
 
-__all__ = ["GlobalIdHistory"]
+__all__ = ["GlobalIdHistory", "drop_kept_rows", "keep_rows"]
 
 _ID_COLUMN = 1  # the ID is the second comma-separated field of a MOT row (frame, id, x, y, w, h, conf, ...)
+# Temp files beside the txt: the rewrite's (not `.partial`, which holds the rows a resume continues) and the copy
+# of the rows as written before it is renamed to `.partial` (a resume never sees half a copy).
+_REWRITE_SUFFIX = ".rewrite"
+_COPY_SUFFIX = ".copy"
+
+
+def keep_rows(txt: Path) -> None:
+    """Keep the rows of the finished `txt` as written in `<txt>.partial`, atomically: a run killed after its txt is
+    rewritten (`GlobalIdHistory.replace_in`) but before its checkpoint goes resumes from them. The caller removes it
+    after the checkpoint."""
+    copy = txt.with_name(txt.name + _COPY_SUFFIX)
+    try:
+        shutil.copyfile(txt, copy)
+        os.replace(copy, partial_file(txt))
+    except BaseException:
+        copy.unlink(missing_ok=True)
+        raise
+
+
+def drop_kept_rows(txt: Path) -> None:
+    """The run's checkpoint went: remove the rows `keep_rows` kept for it (and a copy a kill left half made)."""
+    for file in (partial_file(txt), txt.with_name(txt.name + _COPY_SUFFIX)):
+        file.unlink(missing_ok=True)
 
 
 class GlobalIdHistory:
@@ -95,7 +122,7 @@ class GlobalIdHistory:
         replaced = self.replacements() if replaced is None else replaced
         if not replaced:
             return replaced
-        with txt.open() as rows, atomic_file(txt) as out:
+        with txt.open() as rows, atomic_file(txt, _REWRITE_SUFFIX) as out:
             for row in rows:
                 fields = row.split(",", _ID_COLUMN + 1)
                 gid = int(fields[_ID_COLUMN])

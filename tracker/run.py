@@ -33,7 +33,7 @@ import numpy as np
 from tracker.config import TrackerConfig, load_config
 from tracker.device import resolve_device
 from tracker.frame_rate import choose_frame_rate
-from tracker.global_ids import GlobalIdHistory
+from tracker.global_ids import GlobalIdHistory, drop_kept_rows, keep_rows
 from tracker.io.jsonl import read_jsonl_tracks
 from tracker.io.lock import FolderLock, gallery_lock
 from tracker.io.mot import unique_stem
@@ -281,9 +281,9 @@ def track_source(
             outputs.close()
             if tracker.gallery is not None and outputs.opened and not (summary.interrupted or summary.error):
                 replaced = history.replacements()  # a track's rows: the global ID it ended with
-                if replaced:  # finished, so its checkpoint goes first: a resume would cut the rewritten txt
+                if replaced:  # the rows as written stay for a resume (it cuts them) until the checkpoint goes
                     if checkpointer is not None or resume is not None:
-                        (out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)
+                        keep_rows(outputs.txt)
                     history.replace_in(outputs.txt, replaced)
                 summary.global_ids_replaced = replaced
                 summary.tracks = {replaced.get(t, t) for t in summary.tracks}
@@ -364,7 +364,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         ConfigError: bad config key or value. SourceError: source missing or not readable.
         FileNotFoundError: missing weights (named). GalleryError: unreadable gallery file (left untouched),
         or one made with another ReID model. ResumeError: `--resume` with several sources, a live source, no
-        checkpoint, a checkpoint of another run or a damaged one, or a `max_frames` its run already reached.
+        checkpoint, a checkpoint of another run or a damaged one, or a `max_frames` below the frames its run tracked.
         AlreadyFinished: `--resume` of a run that finished. FolderInUse: another live run is writing into the
         output folder, or uses the gallery file (`tracker.io.lock`). RunAborted: a KeyboardInterrupt (a second
         Ctrl-C) once a checkpoint was written, naming it (before that: the KeyboardInterrupt as it came).
@@ -465,6 +465,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                         checkpointer.remove()  # before the save above resumes and saves them)
                     if checkpoint is not None and checkpointer is None:  # resumed, --checkpoint-seconds 0: finished,
                         checkpoint.path.unlink(missing_ok=True)  # so the checkpoint it started from is spent
+                    drop_kept_rows(out / f"{stem}.txt")  # (`keep_rows`: spent with the checkpoint)
         finally:
             saver.save()
             if record is not None and not (out / CHECKPOINT_NAME).exists():  # finished: nothing to resume

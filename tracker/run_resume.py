@@ -69,18 +69,20 @@ def read_resumed_run(out: Path, stem: str, identity: dict[str, Any], max_frames:
 
     Args:
         identity: the run being started (`tracker.resume.run_identity`): the checkpoint's must match it.
-        max_frames: the run's `--max-frames` (None: no limit).
+        max_frames: the run's `--max-frames` (None: no limit); as many as the checkpoint holds finish the run.
 
     Raises:
         AlreadyFinished: the run in `out` finished. ResumeError: nothing to resume there (`_check_resumable`), a
             checkpoint of another run or a damaged one (`read_checkpoint`), outputs shorter than it says, or a
-            `max_frames` the run already reached.
+            `max_frames` below the frames the run already tracked.
     """
     _check_resumable(out, stem)
     checkpoint = read_checkpoint(out / CHECKPOINT_NAME, identity)
     _check_resumed_outputs(out, stem, checkpoint.progress)
-    if max_frames is not None and max_frames <= checkpoint.progress.frames:
-        raise ResumeError(  # it would track nothing, and deleting the checkpoint would end the run there
+    # Fewer frames than the checkpoint holds cannot be given (its outputs are not cut back); as many only finish the
+    # run (one killed while it closed, after a checkpoint at its last frame: this refusal left it unfinishable).
+    if max_frames is not None and max_frames < checkpoint.progress.frames:
+        raise ResumeError(
             f"the run in {out} already tracked {checkpoint.progress.frames} frames, so --max-frames "
             f"{max_frames} leaves nothing to do: give a larger --max-frames, or none"
         )

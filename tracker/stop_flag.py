@@ -2,20 +2,24 @@
 
 The frame in hand is finished and the outputs closed; a second signal aborts at once (`KeyboardInterrupt`), except
 while the outputs are closing. Signals are caught only in the main thread, and a signal ignored by whoever started
-the process (a batch worker, nohup) stays ignored.
+the process (a batch worker, nohup) stays ignored. Outside a run's own handling (start-up, the models loading, the
+summary), `terminating_interrupts` makes SIGTERM a `KeyboardInterrupt`, as Ctrl-C is: `kill PID` while the models
+loaded ended the process at once (exit status 143, no word, the run folder it had claimed left behind).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
+from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
 from tracker.signal_stack import install_signal_stack
 
-__all__ = ["StopFlag"]
+__all__ = ["StopFlag", "terminating_interrupts"]
 
 log = logging.getLogger("tracker.run")  # the run's logger: its messages keep their source
 
@@ -47,3 +51,23 @@ class StopFlag:
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+
+
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def terminating_interrupts() -> Iterator[None]:
+    """SIGTERM raises `KeyboardInterrupt` inside (as SIGINT does by default), so that the command's cleanup runs and it
+    ends as after Ctrl-C; the handler before is restored after. Not in another thread (signals are the main
+    thread's) nor where SIGTERM is ignored or already handled by Python code (a caller's own handler stays)."""
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -31,6 +31,7 @@ __all__ = [
     "make_output_folder",
     "open_truncated",
     "parse_mot_rows",
+    "partial_file",
     "read_mot_rows",
     "read_sequence_info",
     "resumed_file",
@@ -289,15 +290,16 @@ def write_text_atomic(path: str | Path, text: str) -> None:
 
 
 @contextlib.contextmanager
-def atomic_file(path: str | Path) -> Iterator[TextIO]:
-    """A UTF-8 text file to write `path` through: `<path>.partial`, then on a clean exit flush, fsync, rename over
-    `path` and fsync of the folder; on any exception the temporary file is removed and `path` is as it was.
+def atomic_file(path: str | Path, temp_suffix: str = _PARTIAL_SUFFIX) -> Iterator[TextIO]:
+    """A UTF-8 text file to write `path` through: `<path>.partial` (or `<path><temp_suffix>`), then on a clean exit
+    flush, fsync, rename over `path` and fsync of the folder; on any exception the temporary file is removed and
+    `path` is as it was.
 
     Raises:
         OSError: the folder cannot be written.
     """
     path = Path(path)
-    tmp = path.with_name(path.name + _PARTIAL_SUFFIX)
+    tmp = path.with_name(path.name + temp_suffix)
     try:
         with tmp.open("w", encoding="utf-8") as file:
             yield file
@@ -338,9 +340,14 @@ def open_truncated(path: Path, length: int) -> TextIO:
     return path.open("a")
 
 
+def partial_file(path: Path) -> Path:
+    """`<path>.partial`: where a `MotWriter` writes `path`'s rows until it closes, and the rows a resume continues."""
+    return path.with_name(path.name + _PARTIAL_SUFFIX)
+
+
 def resumed_file(path: Path) -> Path:
     """The result file an earlier run left for `path`: `<path>.partial` if that run was killed, else `path`."""
-    partial = path.with_name(path.name + _PARTIAL_SUFFIX)
+    partial = partial_file(path)
     return partial if partial.exists() or not path.exists() else path
 
 

@@ -1,0 +1,44 @@
+"""SIGTERM (`kill PID`, `docker stop`) before a `track` run handles signals itself (the models loading) ends the
+command as Ctrl-C does: "track: interrupted", exit status 130, and the run folder it had claimed removed. (It ended
+the process at once: exit status 143, no word, an empty run folder left behind.)"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from media import write_video
+from test_cli import child_env, scene
+
+from tracker.cli import EXIT_INTERRUPTED
+
+CHILD_SECONDS = 120  # the child imports torch and cv2: seconds, not minutes
+# The child: models "load" (Tracker.from_config) when the process gets SIGTERM; the sleep is where it arrives.
+CHILD = """
+import os, signal, sys, time
+import tracker.run as run
+from tracker.cli import main
+
+def loading(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(60)
+
+run.Tracker.from_config = staticmethod(loading)
+sys.exit(main([sys.argv[1], "--out", sys.argv[2], "--quiet"]))
+"""
+
+
+def test_sigterm_while_the_models_load_ends_as_ctrl_c_and_leaves_no_run_folder(tmp_path):
+    clip = write_video(tmp_path / "walk.avi", scene(5))
+    out: Path = tmp_path / "run"
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, str(clip), str(out)],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=CHILD_SECONDS,
+    )
+    assert child.returncode == EXIT_INTERRUPTED, (child.returncode, child.stderr[-500:])
+    assert "track: interrupted" in child.stderr
+    assert not out.exists(), sorted(p.name for p in out.iterdir())
