@@ -4,14 +4,19 @@ the process at once: exit status 143, no word, an empty run folder left behind.)
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
 from media import write_video
 from test_cli import child_env, scene
 
 from tracker.cli import EXIT_INTERRUPTED
+from tracker.stop_flag import terminating_interrupts
 
 CHILD_SECONDS = 120  # the child imports torch and cv2: seconds, not minutes
 # The child: models "load" (Tracker.from_config) when the process gets SIGTERM; the sleep is where it arrives.
@@ -42,3 +47,22 @@ def test_sigterm_while_the_models_load_ends_as_ctrl_c_and_leaves_no_run_folder(t
     assert child.returncode == EXIT_INTERRUPTED, (child.returncode, child.stderr[-500:])
     assert "track: interrupted" in child.stderr
     assert not out.exists(), sorted(p.name for p in out.iterdir())
+
+
+def test_sigterm_is_an_interrupt_inside_the_commands_unless_the_process_was_started_ignoring_it():
+    """`track`, `track batch` and `track eval` share one rule (`terminating_interrupts`; batch and eval had copies of
+    their own, which also took over a SIGTERM the process was started ignoring): inside, SIGTERM raises
+    KeyboardInterrupt, as Ctrl-C; an ignored SIGTERM stays ignored; the handler before is back after."""
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        with pytest.raises(KeyboardInterrupt), terminating_interrupts():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)  # (the handler runs at the next bytecode: never reached)
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        with terminating_interrupts():
+            os.kill(os.getpid(), signal.SIGTERM)  # ignored: nothing happens
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, before)

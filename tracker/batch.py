@@ -24,13 +24,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import signal
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 from tracker.batch_engines import run_local, run_ray
 from tracker.batch_link import LinkedVideo, link_batch
@@ -51,30 +48,13 @@ from tracker.batch_work import (
 from tracker.config import TrackerConfig, load_config, validate_config
 from tracker.io.lock import FolderLock, gallery_lock
 from tracker.ray_engine import ADDRESS_ENV
+from tracker.stop_flag import terminating_interrupts
 
 __all__ = ["BatchSummary", "VideoResult", "VideoTask", "published_videos", "run_video", "track_many", "unnamed_sources"]
 
 log = logging.getLogger(__name__)
 
 ENGINES = ("local", "ray")
-
-
-@contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM (`kill`, a scheduler, systemd) stops the batch as Ctrl-C does: the engines' cleanup stops the
-    tasks, instead of the driver dying at once and leaving its worker processes tracking on, orphaned."""
-    if threading.current_thread() is not threading.main_thread():  # signals can only be caught there
-        yield
-        return
-
-    def interrupt(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool, option: str) -> None:
@@ -204,7 +184,7 @@ def track_many(
         todo = [t for t in tasks if t.index not in reused and t.index not in unnamed]
         monitor = Monitor(todo, progress and bool(todo))  # (every video reused or unnamed: no empty bar)
         try:
-            with _sigterm_interrupts():
+            with terminating_interrupts():  # the engines' cleanup stops the tasks
                 if not todo:
                     results = []
                 elif engine == "ray":

@@ -59,11 +59,12 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
 
 @contextlib.contextmanager
 def terminating_interrupts() -> Iterator[None]:
-    """SIGTERM raises `KeyboardInterrupt` inside (as SIGINT does by default), so that the command's cleanup runs and it
-    ends as after Ctrl-C; the handler before is restored after. Not in another thread (signals are the main
-    thread's) nor where SIGTERM is ignored or already handled by Python code (a caller's own handler stays)."""
+    """SIGTERM (`kill`, a scheduler, systemd) raises `KeyboardInterrupt` inside, as SIGINT does by default, so that a
+    command's cleanup runs and it ends as after Ctrl-C (`track` while its models load, `track batch`: its engines
+    stop their tasks, `track eval`: finished sequences kept); the handler before is restored after. Not in another
+    thread (signals are the main thread's), and a SIGTERM ignored by whoever started the process stays ignored."""
     main = threading.current_thread() is threading.main_thread()
-    if not main or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+    if not main or signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
         yield
         return
     previous = signal.signal(signal.SIGTERM, _interrupt)

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +45,7 @@ from tracker.eval.variants import default_variants_dir, parse_variants, variant_
 from tracker.io.mot import make_output_folder
 from tracker.io.strict_json import write_json_atomic
 from tracker.ray_engine import import_ray, ray_session
+from tracker.stop_flag import terminating_interrupts
 from tracker.wording import count
 
 __all__ = ["compare_main", "eval_main"]
@@ -133,24 +132,6 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print only the table")
     return p
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM behaves like Ctrl-C: finished sequences stay on disk, the rest is cancelled."""
-
-    def handler(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _score_job(job: tuple[list[Sequence], dict[str, Path], Path]) -> dict[str, dict[str, float]]:
@@ -408,7 +389,7 @@ def _run(argv: list[str] | None, compare: bool) -> int:
     say = (lambda *_a: None) if args.quiet else print
     started = time.perf_counter()
     try:
-        with _sigterm_as_interrupt():
+        with terminating_interrupts():  # finished sequences stay, the rest is cancelled
             if args.engine == "ray":  # Ray missing: said now, not after every sequence's inputs were made
                 import_ray()
             cfg = load_config(args.config, overrides=args.set)
