@@ -234,6 +234,28 @@ def test_a_resume_into_the_finished_run_of_another_source_says_so(clip, tmp_path
     assert outputs(out, "walk") == before and not (out / "other.txt").exists()
 
 
+def test_a_resume_of_another_source_of_the_same_name_is_refused(clip, tmp_path, fake_models, capsys):
+    """`track b/walk.avi --resume` into a/walk.avi's finished run (the same stem, so the same `walk.txt`; or the
+    newest `runs/walk-N` without --out) said "finished (60 frames): nothing to resume", exit 0: b/walk.avi was never
+    tracked and the user was told it was done. summary.json now names the source; the refusal names both."""
+    out = tmp_path / "run"
+    assert main([str(clip), "--out", str(out), "--quiet", "--no-save-video"]) == 0
+    assert json.loads((out / "summary.json").read_text())["source"] == str(clip.resolve())
+    before = outputs(out, "walk")
+    (tmp_path / "b").mkdir()
+    other = write_video(tmp_path / "b" / "walk.avi", scene(5))
+    capsys.readouterr()
+    assert main([str(other), "--resume", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"track: error: the run in {out} is one of {clip.resolve()}, not of {other.resolve()}: name its own run "
+        "folder with --out, or run again without --resume"
+    ], err
+    assert outputs(out, "walk") == before
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 0  # its own source: finished
+    assert "finished (60 frames): nothing to resume" in capsys.readouterr().out
+
+
 def test_tracker_state_pickles_and_continues_identically():
     """The core (tracks, Kalman, bank, calibration, still boxes, birth shapes, next ID) and a gallery pickle; the
     copy continues exactly as the original (`update_detections` on a scripted scene with embeddings)."""

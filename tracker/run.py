@@ -191,6 +191,8 @@ def track_source(
     stem = name or source.name
     summary = RunSummary(expected_frames=source.total, name=stem, global_ids=tracker.gallery is not None)
     summary.frame_rate = tracker.frame_rate
+    if checkpointer is not None:  # what a `--resume` of this folder is checked against, once it finished too
+        summary.source = checkpointer.identity.get("source")
     video_rate = tracker.frame_rate if save_video else None
     outputs = RunOutputs(out_dir, stem, video_rate, summary_name(stem, name is not None), source_files(source))
     summary.outputs = outputs.paths

@@ -76,7 +76,7 @@ def read_resumed_run(out: Path, stem: str, identity: dict[str, Any], max_frames:
             checkpoint of another run or a damaged one (`read_checkpoint`), outputs shorter than it says, or a
             `max_frames` below the frames the run already tracked.
     """
-    _check_resumable(out, stem)
+    _check_resumable(out, stem, identity.get("source"))
     checkpoint = read_checkpoint(out / CHECKPOINT_NAME, identity)
     _check_resumed_outputs(out, stem, checkpoint.progress)
     # Fewer frames than the checkpoint holds cannot be given (its outputs are not cut back); as many only finish the
@@ -89,15 +89,17 @@ def read_resumed_run(out: Path, stem: str, identity: dict[str, Any], max_frames:
     return checkpoint
 
 
-def _check_resumable(out: Path, stem: str) -> None:
+def _check_resumable(out: Path, stem: str, source: str | None) -> None:
     """Check there is something to resume in `out` for the source whose outputs are `stem.*`: a checkpoint, else a
     finished run (`AlreadyFinished`) or an error.
 
     Raises:
         AlreadyFinished: no checkpoint and a summary.json of a run of this source that ended normally.
         ResumeError: no checkpoint and no finished run (not a run folder, a run killed before its first frame, or a
-            run stopped with --checkpoint-seconds 0), or the finished run of another source (`--out` of another
-            video's run said "finished: nothing to resume").
+            run stopped with --checkpoint-seconds 0), or the finished run of another source: one whose outputs have
+            another stem, or one of the same stem whose summary names another `source` (the real path
+            `tracker.resume.run_identity` gives; `cam1/v.mp4`'s finished run said "finished: nothing to resume" to a
+            resume of `cam2/v.mp4`, which was never tracked).
     """
     if (out / CHECKPOINT_NAME).exists():
         return
@@ -109,6 +111,12 @@ def _check_resumable(out: Path, stem: str) -> None:
         raise ResumeError(
             f"the run in {out} is not one of {stem} (no {stem}.txt there): name its own run folder with --out, or "
             "run again without --resume"
+        )
+    recorded = summary.get("source") if isinstance(summary, dict) else None
+    if recorded is not None and source is not None and recorded != source:
+        raise ResumeError(
+            f"the run in {out} is one of {recorded}, not of {source}: name its own run folder with --out, or run "
+            "again without --resume"
         )
     if isinstance(summary, dict) and not summary.get("interrupted") and not summary.get("error"):
         raise AlreadyFinished(f"the run in {out} finished ({summary.get('frames')} frames): nothing to resume")

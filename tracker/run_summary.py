@@ -71,6 +71,7 @@ class RunSummary:
     gaps: list[tuple[int, float]] = field(default_factory=list)
     calibration: dict[str, Any] = field(default_factory=dict)  # `Calibration.summary()` at the end; {}: no ReID
     name: str = ""  # the source's output stem
+    source: str | None = None  # the real path of a checkpointed run's source (a resume of another one is refused)
     birth_shapes: dict[int, list[float]] = field(default_factory=dict)  # `BirthShapes.summary()` of one source
     per_source: dict[str, dict[str, Any]] = field(default_factory=dict)  # several sources: name -> calibration
     births_per_source: dict[str, dict[int, list[float]]] = field(default_factory=dict)  # name -> birth_shapes
@@ -94,6 +95,7 @@ class RunSummary:
     def to_json(self) -> dict[str, Any]:
         """JSON-ready: what `describe` says, for `summary.json` beside the outputs."""
         return {
+            **({"source": self.source} if self.source is not None else {}),
             "frames": self.frames,
             "seconds": round(self.seconds, 3),
             "fps": round(self.fps, 2),
