@@ -842,3 +842,28 @@ def test_text_that_is_no_bool_or_number_gets_no_quoting_hint():
     with pytest.raises(ConfigError) as caught:
         load_config(None, ["appearance.bank_capacity=ten"])
     assert str(caught.value) == "appearance.bank_capacity: expected an integer, got 'ten'"
+
+
+def test_a_section_given_as_a_mapping_keeps_the_keys_set_before_it(tmp_path):
+    """`--set 'appearance={topk: 2}'` after a file setting `appearance.bank_capacity: 5`, or `cfg.replace({"appearance":
+    {"topk": 2}})`, replaced the whole section: bank_capacity silently went back to its default 30. A mapping given
+    for a section sets the keys it names and leaves the others as they were."""
+    path = tmp_path / "cfg.yaml"
+    path.write_text("appearance:\n  bank_capacity: 5\n")
+    merged = load_config(path, ["appearance={topk: 2}"]).appearance
+    assert (merged.bank_capacity, merged.topk) == (5, 2)
+    cfg = load_config(None, ["appearance.bank_capacity=5"]).replace({"appearance": {"topk": 2}})
+    assert (cfg.appearance.bank_capacity, cfg.appearance.topk) == (5, 2)
+    both = load_config(None, {"appearance.bank_capacity": 5, "appearance": {"topk": 2}}).appearance
+    assert (both.bank_capacity, both.topk) == (5, 2)
+    assert load_config(path, ["appearance={}"]).appearance.bank_capacity == 5
+
+
+@pytest.mark.parametrize(
+    "overrides, said",
+    [([3], "3"), (["appearance.topk=2", None], "None"), ({3: 5}, "3"), ({("appearance", "topk"): 2}, "appearance")],
+)
+def test_an_override_that_is_no_text_is_a_config_error_not_an_attribute_error(overrides, said):
+    """`load_config(None, overrides=[3])` or `{3: 5}` failed with AttributeError ('int' object has no attribute
+    'partition'/'split'), a traceback: it is the caller's config fault, said in one line naming what was given."""
+    raises_config_error(said, lambda: load_config(None, overrides=overrides), also="override")

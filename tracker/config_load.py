@@ -48,6 +48,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any] 
         )
     items = overrides.items() if isinstance(overrides, dict) else [split_override(o) for o in overrides]
     for dotted, value in items:
+        if not isinstance(dotted, str):  # ({3: 5}: AttributeError on .split)
+            raise ConfigError(f"override key {dotted!r} is not a 'section.key' string", key=None)
         node = data
         parts = dotted.split(".")
         for part in parts[:-1]:
@@ -55,11 +57,26 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any] 
             if not isinstance(child, dict):
                 raise ConfigError(f"{dotted}: '{part}' is {child!r}, not a section", key=dotted)
             node = child
-        node[parts[-1]] = value
+        _merge(node, parts[-1], value)
+
+
+def _merge(node: dict[str, Any], name: str, value: Any) -> None:
+    """Set `node[name]` to `value` (a copy: the caller's dict is not written into later); a mapping given for a
+    section already there sets the keys it names and keeps the others (`--set 'appearance={topk: 2}'` used to
+    drop the file's `appearance.bank_capacity`)."""
+    old = node.get(name)
+    if not (isinstance(value, dict) and isinstance(old, dict)):
+        node[name] = copy.deepcopy(value)
+        return
+    for key, item in value.items():
+        _merge(old, key, item)
 
 
 def split_override(text: str) -> tuple[str, Any]:
     """A `section.key=value` override as (dotted key, value read as YAML), or ConfigError for another form."""
+    if not isinstance(text, str):  # ([3] or None in the list: AttributeError on .partition)
+        message = f"override {text!r} ({type(text).__name__}) is not a 'section.key=value' string"
+        raise ConfigError(message, key=None)
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"override {text!r} is not of the form section.key=value", key=None)
