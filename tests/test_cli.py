@@ -526,6 +526,14 @@ def test_reid_falls_back_only_when_the_user_did_not_ask(tmp_path, monkeypatch):
     assert run_config.asks_for_reid(str(yaml_file), ())
 
 
+@pytest.mark.parametrize("override", ["reid={weights: mine.pth}", "reid={model: osnet_x0_25}", " reid.weights = x.pth"])
+def test_reid_asked_for_through_its_section_is_not_replaced_by_the_fallback(override):
+    """`--set 'reid={weights: mine.pth}'` asks for OSNet as `--set reid.weights=mine.pth` does; it was not seen as
+    asked, so a missing mine.pth was silently replaced by the detector's features instead of failing loudly."""
+    assert run_config.asks_for_reid(None, (override,))
+    assert not run_config.asks_for_reid(None, ("reid={batch_size: 4}",))
+
+
 def test_dropped_stream_fails_clearly_after_retries(fake_models, tmp_path, monkeypatch, capfd):
     monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
     capfd.readouterr()

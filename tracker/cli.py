@@ -251,7 +251,7 @@ def option_overrides(
     None where the option is not given), which are applied last. A `--set` of the same key with another value is the
     parser's usage error naming both: `--classes 2 --set detector.classes=[0]` used to track class 2 without a word;
     a `--set` of the key's section as a whole (`--set 'detector={classes: [0]}'`) is compared by the key it holds."""
-    from tracker.config import ConfigError, split_override
+    from tracker.config import ConfigError, split_override, value_at
 
     given = {key: (flag, _yaml_flow(value)) for flag, (key, value) in options.items() if value is not None}
     for text in sets:
@@ -260,25 +260,10 @@ def option_overrides(
         except ConfigError:
             continue  # (the config's own error, when it loads)
         for key, (flag, option) in given.items():
-            found, said = _value_at(dotted, value, key)
+            found, said = value_at(dotted, value, key)
             if found and _setting(key, said) != _setting(key, split_override(f"{key}={option}")[1]):
                 parser.error(f"{flag} and --set {text} say different things: give one of them")
     return list(sets) + [f"{key}={option}" for key, (_, option) in given.items()]
-
-
-def _value_at(dotted: str, value: Any, key: str) -> tuple[bool, Any]:
-    """(True, what a `--set dotted=value` gives the dotted `key`), or (False, None) where it gives it nothing: `key`
-    itself (`detector.classes=[0]`), or a section above it given whole as a mapping that holds it
-    (`detector={classes: [0]}`)."""
-    if dotted == key:
-        return True, value
-    if not key.startswith(f"{dotted}."):
-        return False, None
-    for part in key[len(dotted) + 1 :].split("."):
-        if not isinstance(value, dict) or part not in value:
-            return False, None
-        value = value[part]
-    return True, value
 
 
 def _setting(key: str, value: Any) -> Any:

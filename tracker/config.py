@@ -17,7 +17,7 @@ from typing import Any
 
 from tracker.config_build import build_section, check_sections, config_to_dict
 from tracker.config_keys import ConfigError, Section, key
-from tracker.config_load import apply_overrides, load_file, split_override
+from tracker.config_load import apply_overrides, load_file, split_override, value_at
 
 __all__ = [
     "AppearanceConfig",
@@ -37,6 +37,7 @@ __all__ = [
     "parse_config",
     "split_override",
     "validate_config",
+    "value_at",
 ]
 
 MAX_FRAME_RATE = 1000.0

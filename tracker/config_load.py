@@ -18,7 +18,7 @@ import yaml
 
 from tracker.config_keys import ConfigError
 
-__all__ = ["apply_overrides", "load_file", "split_override"]
+__all__ = ["apply_overrides", "load_file", "split_override", "value_at"]
 
 _Config = TypeVar("_Config")
 
@@ -81,6 +81,21 @@ def split_override(text: str) -> tuple[str, Any]:
     if not sep or not key.strip():
         raise ConfigError(f"override {text!r} is not of the form section.key=value", key=None)
     return key.strip(), _parse_value(value.strip())
+
+
+def value_at(dotted: str, value: Any, key: str) -> tuple[bool, Any]:
+    """(True, what a `--set dotted=value` gives the dotted `key`), or (False, None) where it gives it nothing: `key`
+    itself (`detector.classes=[0]`), or a section above it given whole as a mapping that holds it
+    (`detector={classes: [0]}`)."""
+    if dotted == key:
+        return True, value
+    if not key.startswith(f"{dotted}."):
+        return False, None
+    for part in key[len(dotted) + 1 :].split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False, None
+        value = value[part]
+    return True, value
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

@@ -8,19 +8,19 @@ from pathlib import Path
 
 import yaml
 
-from tracker.config import TrackerConfig, load_config
+from tracker.config import ConfigError, TrackerConfig, load_config, split_override, value_at
 from tracker.weights import OSNET_ZOO_URL, resolve_weights
 
 __all__ = ["asks_for_reid", "load_run_config", "reid_fallback"]
 
 
+_REID_KEYS = ("reid.model", "reid.weights")  # the keys that ask for a ReID model
 _PYTORCH_SUFFIX = ".pt"  # a PyTorch detector: its own features can pool a look (reid.model=auto)
 
 
 def asks_for_reid(config_path: str | None, overrides: tuple[str, ...]) -> bool:
     """Did the user name ReID settings (in --set or in their YAML), rather than take the defaults?"""
-    keys = [o.partition("=")[0].strip() for o in overrides]
-    if any(k.startswith(("reid.model", "reid.weights")) for k in keys):
+    if any(_sets_reid(text) for text in overrides):
         return True
     if config_path is None:
         return False
@@ -30,6 +30,16 @@ def asks_for_reid(config_path: str | None, overrides: tuple[str, ...]) -> bool:
         return False  # load_config reports it
     reid = data.get("reid") if isinstance(data, dict) else None
     return isinstance(reid, dict) and bool({"model", "weights"} & set(reid))
+
+
+def _sets_reid(text: str) -> bool:
+    """Whether the `--set` override `text` gives a `_REID_KEYS` key: itself, or its `reid` section as a mapping
+    (`reid={weights: mine.pth}`); False for a malformed one (load_config reports it)."""
+    try:
+        dotted, value = split_override(text)
+    except ConfigError:
+        return False
+    return any(value_at(dotted, value, key)[0] for key in _REID_KEYS)
 
 
 def reid_fallback(cfg: TrackerConfig, asked: bool) -> tuple[TrackerConfig, str | None]:
