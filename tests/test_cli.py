@@ -1105,6 +1105,41 @@ def test_a_shorthand_option_and_a_set_that_disagree_are_a_usage_error(tmp_path, 
     assert f"{flag} and --set " in err and "say different things" in err
 
 
+@pytest.mark.parametrize(
+    "sets",
+    [
+        ["appearance.bank_capacity=3", "appearance.bank_capacity=4"],
+        ["appearance={bank_capacity: 3}", "appearance.bank_capacity=4"],
+        ["appearance.bank_capacity=4", "appearance={topk: 2, bank_capacity: 3}"],
+    ],
+    ids=["key", "section-first", "section-last"],
+)
+def test_two_sets_of_one_key_that_disagree_are_a_usage_error(tmp_path, capsys, monkeypatch, sets):
+    """`--set appearance.bank_capacity=3 --set appearance.bank_capacity=4` ran with 4 without a word (a key given
+    twice in a YAML file is refused): a usage error naming both, as for `--classes` against `--set`."""
+    video = tmp_path / "a.mp4"
+    video.write_bytes(b"\0")
+    monkeypatch.setattr(run, "run_track", lambda *a, **k: pytest.fail("ran despite the contradiction"))
+    with pytest.raises(SystemExit) as stop:
+        main([str(video), "--out", str(tmp_path / "out"), *(a for text in sets for a in ("--set", text))])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert f"--set {sets[0]} and --set {sets[1]} say different things" in err
+
+
+def test_two_sets_that_agree_or_name_different_keys_run(tmp_path, monkeypatch):
+    """The same setting twice (in two forms), or a section's other keys, is no contradiction."""
+    video = tmp_path / "a.mp4"
+    video.write_bytes(b"\0")
+    seen = {}
+    monkeypatch.setattr(run, "run_track", lambda options, **_: seen.setdefault("options", options) and 1 / 0)
+    sets = ["appearance.topk=2", "appearance={topk: 2, bank_capacity: 5}", "appearance.topk = 2", "device=cpu"]
+    with pytest.raises(ZeroDivisionError):
+        main([str(video), "--out", str(tmp_path), *(a for text in sets for a in ("--set", text))])
+    cfg = load_config(None, overrides=list(seen["options"].overrides))
+    assert (cfg.appearance.topk, cfg.appearance.bank_capacity) == (2, 5)
+
+
 def test_a_shorthand_option_that_agrees_with_a_set_runs_with_it(tmp_path, monkeypatch):
     """The same value given both ways is no contradiction: the run gets it (and the option's own form)."""
     video = tmp_path / "a.mp4"

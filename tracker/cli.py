@@ -248,22 +248,33 @@ def option_overrides(
     parser: argparse.ArgumentParser, sets: list[str], options: dict[str, tuple[str, Any]]
 ) -> list[str]:
     """`--set` overrides followed by those of the shorthand options (`options`: flag -> (dotted key, value), value
-    None where the option is not given), which are applied last. A `--set` of the same key with another value is the
-    parser's usage error naming both: `--classes 2 --set detector.classes=[0]` used to track class 2 without a word;
-    a `--set` of the key's section as a whole (`--set 'detector={classes: [0]}'`) is compared by the key it holds."""
-    from tracker.config import ConfigError, split_override, value_at
+    None where the option is not given), which are applied last. Two of them giving one key different settings is
+    the parser's usage error naming both: `--classes 2 --set detector.classes=[0]` used to track class 2 without a
+    word, `--set appearance.bank_capacity=3 --set appearance.bank_capacity=4` ran with 4 (a key given twice in a
+    YAML file is refused); a `--set` of a section as a whole (`--set 'detector={classes: [0]}'`) is compared by the
+    keys it holds."""
+    from tracker.config import ConfigError, split_override
 
     given = {key: (flag, _yaml_flow(value)) for flag, (key, value) in options.items() if value is not None}
+    seen = {key: (flag, split_override(f"{key}={option}")[1]) for key, (flag, option) in given.items()}
     for text in sets:
         try:
             dotted, value = split_override(text)
         except ConfigError:
             continue  # (the config's own error, when it loads)
-        for key, (flag, option) in given.items():
-            found, said = value_at(dotted, value, key)
-            if found and _setting(key, said) != _setting(key, split_override(f"{key}={option}")[1]):
-                parser.error(f"{flag} and --set {text} say different things: give one of them")
+        for key, said in _leaves(dotted, value):
+            first = seen.setdefault(key, (f"--set {text}", said))
+            if _setting(key, first[1]) != _setting(key, said):
+                parser.error(f"{first[0]} and --set {text} say different things: give one of them")
     return list(sets) + [f"{key}={option}" for key, (_, option) in given.items()]
+
+
+def _leaves(dotted: str, value: Any) -> list[tuple[str, Any]]:
+    """The (dotted key, value) pairs a `--set dotted=value` gives: itself, or for a section given as a mapping
+    (`detector={classes: [0]}`) each key it holds (`detector.classes`, [0])."""
+    if not isinstance(value, dict) or not value:
+        return [(dotted, value)]
+    return [leaf for name, item in value.items() for leaf in _leaves(f"{dotted}.{name}", item)]
 
 
 def _setting(key: str, value: Any) -> Any:
