@@ -867,3 +867,19 @@ def test_an_override_that_is_no_text_is_a_config_error_not_an_attribute_error(ov
     """`load_config(None, overrides=[3])` or `{3: 5}` failed with AttributeError ('int' object has no attribute
     'partition'/'split'), a traceback: it is the caller's config fault, said in one line naming what was given."""
     raises_config_error(said, lambda: load_config(None, overrides=overrides), also="override")
+
+
+def test_a_yaml_merge_key_loads_and_its_keys_may_be_overridden(tmp_path):
+    """`<<: *common` (YAML's merge key) was refused as "invalid YAML ... could not determine a constructor for the
+    tag 'tag:yaml.org,2002:merge'"; it merges as YAML says, a key written beside it winning over the merged one,
+    while a key written twice beside it is still refused."""
+    path = tmp_path / "cfg.yaml"
+    text = "appearance:\n  <<: {topk: 2, min_score: 0.4}\n"
+    path.write_text(text + "  topk: 3\n")
+    cfg = load_config(path)
+    assert (cfg.appearance.topk, cfg.appearance.min_score) == (3, 0.4)
+    path.write_text(text + "  topk: 3\n  topk: 5\n")
+    raises_config_error("topk", lambda: load_config(path), also="twice")
+    path.write_text("detector: &cpu {threads: 2, half: false}\nreid:\n  <<: *cpu\n  batch_size: 8\n")
+    reid = load_config(path).reid
+    assert (reid.threads, reid.half, reid.batch_size) == (2, False, 8)

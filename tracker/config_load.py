@@ -103,9 +103,14 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     second `association:` section would silently drop every key of the first)."""
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"  # the tag of YAML's merge key, `<<`
+
+
 def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
     seen: set[Any] = set()
     for key_node, _value in node.value:
+        if key_node.tag == _MERGE_TAG:
+            continue  # `<<: *common`: merged by construct_mapping, the keys written beside it winning
         key = loader.construct_object(key_node, deep=deep)
         if isinstance(key, typing.Hashable) and key in seen:
             raise yaml.constructor.ConstructorError(
