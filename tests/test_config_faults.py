@@ -883,3 +883,13 @@ def test_a_yaml_merge_key_loads_and_its_keys_may_be_overridden(tmp_path):
     path.write_text("detector: &cpu {threads: 2, half: false}\nreid:\n  <<: *cpu\n  batch_size: 8\n")
     reid = load_config(path).reid
     assert (reid.threads, reid.half, reid.batch_size) == (2, False, 8)
+
+
+@pytest.mark.parametrize("text", ["inf", "nan", "-Infinity", "NaN"])
+def test_unquoted_inf_or_nan_is_not_told_to_be_written_unquoted(text):
+    """`--set lifecycle.max_seconds_lost=inf` said "got the text 'inf' (quoted in YAML ...: write the value itself,
+    unquoted)", but it was written unquoted: YAML reads inf and nan as text (its own forms, .inf and .nan, are
+    numbers), and the key takes finite numbers only, so no hint to unquote it."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, [f"lifecycle.max_seconds_lost={text}"])
+    assert str(caught.value) == f"lifecycle.max_seconds_lost: expected a number, got {text!r}"

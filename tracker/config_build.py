@@ -52,14 +52,15 @@ def _shown(value: Any, tp: type) -> str:
 
 
 def _reads_as(text: str, tp: type) -> bool:
-    """Whether `text`, written unquoted, is a value of `tp` (bool, int or float)."""
+    """Whether `text`, written unquoted, is a value of `tp` (bool, int or float); not `inf` or `nan`, which YAML
+    reads as text unquoted too (its own forms are .inf and .nan)."""
     if tp is bool:
         return text.strip().lower() in {"true", "false"}
     try:
-        tp(text)
+        value = tp(text)
     except ValueError:
         return False
-    return True
+    return not isinstance(value, float) or math.isfinite(value)
 
 
 def _from_numpy(value: Any) -> Any:
