@@ -893,3 +893,19 @@ def test_unquoted_inf_or_nan_is_not_told_to_be_written_unquoted(text):
     with pytest.raises(ConfigError) as caught:
         load_config(None, [f"lifecycle.max_seconds_lost={text}"])
     assert str(caught.value) == f"lifecycle.max_seconds_lost: expected a number, got {text!r}"
+
+
+@pytest.mark.parametrize(
+    ("override", "meant"),
+    [
+        ("bank_capacity=3", "did you mean 'appearance.bank_capacity'?"),
+        ("threads=2", "did you mean 'detector.threads' or 'reid.threads'?"),
+        ("appearance.TopK=2", "did you mean 'appearance.topk'?"),
+        ("appearance.BANK_CAPACITY=3", "did you mean 'appearance.bank_capacity'?"),
+    ],
+)
+def test_a_key_without_its_section_or_in_capitals_suggests_the_key(override, meant):
+    """`--set bank_capacity=3` (the section left out) and `--set appearance.TopK=2` listed every known key of the
+    level instead of naming the one meant; the section's key (or keys) holding that name, or the key in its case,
+    is suggested."""
+    raises_config_error(meant, lambda: load_config(None, [override]))

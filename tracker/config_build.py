@@ -170,10 +170,27 @@ def _check_range(value: Any, meta: typing.Mapping[str, Any], key: str, index: tu
         raise ConfigError(f"{name}: {value!r} is out of range [{lo_s}, {hi_s}]", key=key, index=index)
 
 
-def _unknown_key(key: str, known: list[str], prefix: str) -> ConfigError:
-    close = difflib.get_close_matches(key, known, n=1)
-    hint = f"; did you mean '{prefix}{close[0]}'?" if close else f"; known keys: {', '.join(known)}"
+def _unknown_key(key: str, cls: type, prefix: str) -> ConfigError:
+    """The error of `key`, not a key of the config dataclass `cls` (at `prefix`): a did-you-mean of the keys of
+    `cls`'s sections it is (`bank_capacity`: `appearance.bank_capacity`), else of the closest key in any case
+    (`TopK`: `topk`), else the known keys."""
+    known = [f.name for f in fields(cls)]
+    close = _keys_of_sections(cls, key, prefix)
+    close = close or [f"{prefix}{name}" for name in difflib.get_close_matches(key.lower(), known, n=1)]
+    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else f"; known keys: {', '.join(known)}"
     return ConfigError(f"unknown config key '{prefix}{key}'{hint}", key=f"{prefix}{key}")
+
+
+def _keys_of_sections(cls: type, key: str, prefix: str) -> list[str]:
+    """The dotted keys named `key` (any case) of the sections of the config dataclass `cls` (at `prefix`)."""
+    sections = [(f.name, _section_class(f)) for f in fields(cls)]
+    return [
+        f"{prefix}{name}.{inner.name}"
+        for name, section in sections
+        if section is not None
+        for inner in fields(section)
+        if inner.name == key.lower()
+    ]
 
 
 def build_section(cls: type, data: Any, prefix: str = "") -> Any:
@@ -195,7 +212,7 @@ def build_section(cls: type, data: Any, prefix: str = "") -> Any:
     known = [f.name for f in fields(cls)]
     for key in data:
         if key not in known:
-            raise _unknown_key(str(key), known, prefix)
+            raise _unknown_key(str(key), cls, prefix)
     kwargs = {}
     for f in fields(cls):
         if f.name not in data:
