@@ -909,3 +909,14 @@ def test_a_key_without_its_section_or_in_capitals_suggests_the_key(override, mea
     level instead of naming the one meant; the section's key (or keys) holding that name, or the key in its case,
     is suggested."""
     raises_config_error(meant, lambda: load_config(None, [override]))
+
+
+@pytest.mark.parametrize("override", ["appearance=", "appearance=null", "appearance=~"])
+def test_a_section_given_no_value_does_not_drop_the_keys_set_before_it(tmp_path, override):
+    """`--set appearance=` after a file setting `appearance.bank_capacity: 5` silently reset the whole section to
+    its defaults (bank_capacity 30), as did `cfg.replace({"appearance": None})`: a ConfigError naming the section."""
+    path = tmp_path / "cfg.yaml"
+    path.write_text("appearance:\n  bank_capacity: 5\n")
+    raises_config_error("appearance", lambda: load_config(path, [override]), also="section")
+    cfg = load_config(path)
+    raises_config_error("appearance", lambda: cfg.replace({"appearance": None}), also="section")

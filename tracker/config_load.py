@@ -35,8 +35,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any] 
     `data`, in place, creating the sections they name; None or empty: nothing.
 
     Raises:
-        ConfigError: `overrides` is neither a list nor a dict, an override is malformed, or its path runs through a
-            value that is not a section.
+        ConfigError: `overrides` is neither a list nor a dict, an override is malformed (or no text), its path
+            runs through a value that is not a section, or it gives a section already set no value.
     """
     if not overrides:
         return
@@ -57,6 +57,9 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any] 
             if not isinstance(child, dict):
                 raise ConfigError(f"{dotted}: '{part}' is {child!r}, not a section", key=dotted)
             node = child
+        if value is None and isinstance(node.get(parts[-1]), dict):  # (it reset the section to its defaults)
+            message = f"{dotted}: a section, given no value; set its keys ({dotted}.KEY=value)"
+            raise ConfigError(message, key=dotted)
         _merge(node, parts[-1], value)
 
 
