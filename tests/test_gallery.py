@@ -733,3 +733,20 @@ def test_a_config_of_too_many_prototypes_is_a_config_error_not_a_corrupt_gallery
         with pytest.raises(ValueError, match=f"gallery.prototypes must be below {ID_STRIDE}, got {ID_STRIDE + 1}"):
             make()
     assert len(Gallery.load(path)) == 0
+
+
+@pytest.mark.parametrize("ids", ["12", b"12", [1.7], [True], ["1"]])
+def test_remove_refuses_ids_that_are_not_whole_numbers_and_forgets_nobody(ids):
+    """`remove("12")` iterated the characters and forgot identities 1 and 2; `remove([1.7])` forgot 1."""
+    gallery, _ = filled(15)
+    with pytest.raises(TypeError, match="global IDs must be whole numbers"):
+        gallery.remove(ids)
+    assert len(gallery) == 15
+
+
+def test_remove_takes_one_id_as_well_as_several():
+    gallery, _ = filled(5)
+    assert gallery.remove(np.int64(2)) == [2]
+    assert gallery.remove(3) == [3]
+    assert gallery.remove(np.array([4, 4, 9])) == [4]
+    assert sorted(i.global_id for i in gallery.identities) == [1, 5]

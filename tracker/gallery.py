@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import numbers
 import os
 import threading
 import time
@@ -361,9 +362,15 @@ class Gallery:
         return bool(self._identities) or any(s is not source and live for s, live in list(self._live.items()))
 
     @_locked
-    def remove(self, global_ids: Iterable[int]) -> list[int]:
-        """Forget these identities; returns those that were present (each once, however often it is given)."""
-        gone = [g for g in dict.fromkeys(int(g) for g in global_ids) if g in self._identities]
+    def remove(self, global_ids: Iterable[int] | int) -> list[int]:
+        """Forget these identities (one global ID, or several); returns those that were present (each once, however
+        often it is given).
+
+        Raises:
+            TypeError: an ID that is not a whole number (a string such as "12" would be read as IDs 1 and 2, 1.7
+                as 1), before any is forgotten.
+        """
+        gone = [g for g in dict.fromkeys(_whole_ids(global_ids)) if g in self._identities]
         if gone:
             self._index_remove([self._identities.pop(gid) for gid in gone])
             self._dirty = True
@@ -788,6 +795,18 @@ class Gallery:
         gallery._identities.update(gallery_format.read_identities(tensors, header))
         gallery._next_id = max([int(header["next_id"]), *(g + 1 for g in gallery._identities)])
         return gallery
+
+
+def _whole_ids(global_ids: Iterable[int] | int) -> list[int]:
+    """`global_ids` (one whole number, or an iterable of them: Python's or numpy's) as a list of ints; TypeError for
+    text (its characters are no IDs) or any other value (a float would be truncated into another identity's ID)."""
+    if isinstance(global_ids, numbers.Integral) and not isinstance(global_ids, bool):
+        return [int(global_ids)]
+    given = [global_ids] if isinstance(global_ids, str | bytes) else list(global_ids)
+    wrong = [g for g in given if isinstance(g, bool) or not isinstance(g, numbers.Integral)]
+    if wrong:
+        raise TypeError(f"global IDs must be whole numbers (remove([12, 31]) or remove(12)), got {wrong[0]!r}")
+    return [int(g) for g in given]
 
 
 def _track_pairs(cannot_link: Iterable[tuple[int, int]], count: int) -> list[tuple[int, int]]:
