@@ -750,3 +750,16 @@ def test_remove_takes_one_id_as_well_as_several():
     assert gallery.remove(3) == [3]
     assert gallery.remove(np.array([4, 4, 9])) == [4]
     assert sorted(i.global_id for i in gallery.identities) == [1, 5]
+
+
+def test_another_programs_safetensors_file_is_named_not_a_gallery(tmp_path):
+    """A valid safetensors file of other tensors was reported as "truncated or corrupt?: '__metadata__'"."""
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "model.safetensors"
+    save_file({"weight": np.zeros(3, dtype=np.float32)}, str(path))
+    with pytest.raises(GalleryError, match=r"model\.safetensors is not a gallery file: a safetensors file without"):
+        Gallery.load(path)
+    save_file({"weight": np.zeros(3, dtype=np.float32)}, str(path), metadata={"format": "pt"})
+    with pytest.raises(GalleryError, match=r"model\.safetensors is not a gallery file: a safetensors file without"):
+        Gallery.load(path)

@@ -112,6 +112,10 @@ def decode(blob: bytes, path: Path) -> tuple[dict[str, np.ndarray], dict[str, An
         header = _read_header(blob)
     except Exception as exc:  # safetensors raises its own error types, JSON its own
         raise GalleryError(f"{path} is not a readable gallery file (truncated or corrupt?): {exc}") from None
+    if header is None:
+        raise GalleryError(
+            f"{path} is not a gallery file: a safetensors file without a gallery header (another program's file?)"
+        )
     if header.get("format") != FORMAT_NAME:
         raise GalleryError(f"{path} is not a gallery file (format {header.get('format')!r})")
     version_read = header.get("version")
@@ -233,10 +237,13 @@ def _tensor_digest(tensors: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-def _read_header(blob: bytes) -> dict[str, Any]:
-    """The JSON metadata in a safetensors header (8-byte little-endian length, then JSON)."""
+def _read_header(blob: bytes) -> dict[str, Any] | None:
+    """The gallery's JSON metadata in a safetensors header (8-byte little-endian length, then JSON); None when the
+    header holds none (a safetensors file of another program)."""
     length = int.from_bytes(blob[:8], "little")
-    meta = json.loads(blob[8 : 8 + length])["__metadata__"]
+    meta = json.loads(blob[8 : 8 + length]).get("__metadata__") or {}
+    if "gallery" not in meta:
+        return None
     header = json.loads(meta["gallery"])
     if not isinstance(header, dict):
         raise ValueError("gallery metadata is not a mapping")
