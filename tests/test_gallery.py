@@ -763,3 +763,29 @@ def test_another_programs_safetensors_file_is_named_not_a_gallery(tmp_path):
     save_file({"weight": np.zeros(3, dtype=np.float32)}, str(path), metadata={"format": "pt"})
     with pytest.raises(GalleryError, match=r"model\.safetensors is not a gallery file: a safetensors file without"):
         Gallery.load(path)
+
+
+@pytest.mark.parametrize("lock", [True, False])
+def test_a_save_whose_folder_cannot_be_made_or_written_names_the_gallery_and_its_folder(tmp_path, monkeypatch, lock):
+    """`Gallery.save` into a folder it could not write said "[Errno 13] Permission denied:
+    '/data/.site.gallery.bho_xvhv.tmp'" (a temp file the user never named), and under a file where a folder should be
+    "[Errno 20] Not a directory: '.../notes.txt/sub/site.gallery'" (with lock=False: "[Errno 17] File exists")."""
+    import errno
+    import tempfile
+
+    gallery, _ = filled(2)
+    (tmp_path / "notes.txt").write_text("keep")
+    path = tmp_path / "notes.txt" / "sub" / "site.gallery"
+    with pytest.raises(NotADirectoryError, match=f"the gallery {path} cannot be saved: {tmp_path / 'notes.txt'} is a "):
+        gallery.save(path, lock=lock)
+    assert (tmp_path / "notes.txt").read_text() == "keep"
+
+    def refused(*_args, **_kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    path = tmp_path / "site.gallery"
+    expected = f"the gallery {path} cannot be saved: its folder {tmp_path} is not writable \\(Permission denied\\)"
+    with pytest.raises(PermissionError, match=expected):
+        gallery.save(path, lock=lock)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]

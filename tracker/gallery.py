@@ -52,6 +52,7 @@ from tracker.gallery_file import (
     check_saveable,
     check_unchanged,
     file_version,
+    make_folder,
     refuse_directory,
     refuse_read_only,
     remove_interrupted_saves,
@@ -660,7 +661,8 @@ class Gallery:
             GalleryConflictError: the file changed since this gallery read or wrote it (nothing written).
             FolderInUse: another process holds the file's lock (a `track` run using it).
             PermissionError: the file there is read-only (`gallery_file.refuse_read_only`; nothing written).
-            OSError: the folder cannot be written.
+            OSError: the folder cannot be made or written (NotADirectoryError: a file where a folder of `path`
+                should be; each names the gallery and the folder).
             RuntimeError: a save `begin_save` began is not written yet (nothing written).
 
         Format: a safetensors file, tensors `prototypes` (M, D) float32 and `owners` (M,) int64 (the global
@@ -885,7 +887,7 @@ def _write_file(
     from tracker.io.lock import gallery_lock
 
     if lock:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path)
     with gallery_lock(path, option="path") if lock else contextlib.nullcontext():
         if not overwrite:
             check_unchanged(path, last)
