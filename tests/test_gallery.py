@@ -789,3 +789,38 @@ def test_a_save_whose_folder_cannot_be_made_or_written_names_the_gallery_and_its
     with pytest.raises(PermissionError, match=expected):
         gallery.save(path, lock=lock)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize(
+    ("global_id", "error", "said"),
+    [
+        (2**62, ValueError, "global_id 4611686018427387904 is out of range"),
+        (0, ValueError, "global_id 0 is out of range"),
+        (NO_ID, ValueError, "global_id -1 is out of range"),
+        (7.9, TypeError, "global_id must be a whole number, got 7.9"),
+        ("7", TypeError, "global_id must be a whole number, got '7'"),
+    ],
+)
+def test_add_refuses_a_global_id_it_cannot_keep_and_changes_nothing(global_id, error, said):
+    """`add(2**62, ...)` stored the identity, raised OverflowError from the index (left out of step with it) and
+    made every later `new_id()` overflow too; `add(7.9)` merged the looks into identity 7, `add(-1)` stored NO_ID."""
+    gallery, looks = filled(5)
+    gallery.match(looks[:1, 0])  # (the index is built)
+    with pytest.raises(error, match=re.escape(said)):
+        gallery.add(global_id, looks[0, :4], 0, sighting())
+    assert sorted(i.global_id for i in gallery.identities) == [1, 2, 3, 4, 5]
+    assert gallery[1].sightings == 1 and gallery.num_vectors == sum(len(i.prototypes) for i in gallery.identities)
+    assert gallery.new_id() == 6
+
+
+def test_add_refuses_sightings_that_are_not_sightings_before_a_save_would_fail_on_them(tmp_path):
+    """`add(..., sighting=(1, t, "cam"))` was stored, and every later save of the gallery failed with
+    "AttributeError: 'tuple' object has no attribute 'time'"."""
+    gallery, looks = filled(2)
+    for bad in [{"sighting": (1, time.time(), "cam1")}, {"sighting": sighting(), "first_seen": (1, 0.0, "cam1")}]:
+        with pytest.raises(TypeError, match="must be a Sighting"):
+            gallery.add(3, looks[0, :4], 0, **bad)
+    with pytest.raises(TypeError, match="class_id must be a whole number"):
+        gallery.add(3, looks[0, :4], "person", sighting())
+    assert len(gallery) == 2
+    gallery.save(tmp_path / "site.gallery")

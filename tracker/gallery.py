@@ -89,6 +89,7 @@ __all__ = [
 ]
 
 ID_STRIDE = 1 << 12  # faiss row id = global_id * ID_STRIDE + prototype index (so K_g < ID_STRIDE)
+MAX_GLOBAL_ID = np.iinfo(np.int64).max // ID_STRIDE - 1  # the largest whose row ids fit int64
 SECONDS_PER_DAY = 86400.0
 IVF_REBUILD_GROWTH = 4  # retrain the inverted file when the gallery has grown this many times since training
 SEARCH_NEIGHBOURS_PER_EXCLUDED = 1  # extra identities fetched per excluded one, so exclusion leaves candidates
@@ -288,10 +289,15 @@ class Gallery:
             first_seen: its first sighting, for a new identity (default: `sighting`).
         Raises:
             ValueError: no embeddings, another D than the gallery's, or a row that is NaN, infinite or zero (no
-                look: it would be stored as a prototype that matches nothing, or NaN in the file).
+                look: it would be stored as a prototype that matches nothing, or NaN in the file); a `global_id`
+                outside [1, `MAX_GLOBAL_ID`].
+            TypeError: a `global_id` or `class_id` that is not a whole number (7.9 would merge into identity 7), a
+                `sighting` or `first_seen` that is not a `Sighting` (no later save could write it).
+        Nothing is stored when it raises.
         """
+        gid = _checked_global_id(global_id)
+        _check_record(class_id, sighting, first_seen)
         emb = self._checked_looks(embeddings)
-        gid = int(global_id)
         old = self._identities.get(gid)
         pool = emb if old is None else np.concatenate([old.prototypes, emb])
         prototypes = select_prototypes(pool, self.config.prototypes, self.config.prototype_method)
@@ -799,13 +805,39 @@ class Gallery:
         return gallery
 
 
+def _is_whole(value: object) -> bool:
+    """Whether `value` is a whole number, Python's or numpy's (not a bool, a float or text)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _checked_global_id(global_id: object) -> int:
+    """`global_id` as an int: TypeError unless a whole number, ValueError outside [1, `MAX_GLOBAL_ID`] (`NO_ID`, or
+    one whose index row ids would overflow int64)."""
+    if not _is_whole(global_id):
+        raise TypeError(f"global_id must be a whole number, got {global_id!r}")
+    gid = int(global_id)
+    if not 1 <= gid <= MAX_GLOBAL_ID:
+        raise ValueError(f"global_id {gid} is out of range [1, {MAX_GLOBAL_ID}] (a new one: new_id())")
+    return gid
+
+
+def _check_record(class_id: object, sighting: object, first_seen: object) -> None:
+    """TypeError unless `class_id` is a whole number and `sighting` (and `first_seen`, when given) a `Sighting`: what
+    `Gallery.add` keeps in an identity's record, which every later save writes."""
+    if not _is_whole(class_id):
+        raise TypeError(f"class_id must be a whole number, got {class_id!r}")
+    for name, seen in (("sighting", sighting), ("first_seen", first_seen)):
+        if not isinstance(seen, Sighting) and not (name == "first_seen" and seen is None):
+            raise TypeError(f"{name} must be a Sighting(frame, time, source), got {seen!r}")
+
+
 def _whole_ids(global_ids: Iterable[int] | int) -> list[int]:
     """`global_ids` (one whole number, or an iterable of them: Python's or numpy's) as a list of ints; TypeError for
     text (its characters are no IDs) or any other value (a float would be truncated into another identity's ID)."""
-    if isinstance(global_ids, numbers.Integral) and not isinstance(global_ids, bool):
+    if _is_whole(global_ids):
         return [int(global_ids)]
     given = [global_ids] if isinstance(global_ids, str | bytes) else list(global_ids)
-    wrong = [g for g in given if isinstance(g, bool) or not isinstance(g, numbers.Integral)]
+    wrong = [g for g in given if not _is_whole(g)]
     if wrong:
         raise TypeError(f"global IDs must be whole numbers (remove([12, 31]) or remove(12)), got {wrong[0]!r}")
     return [int(g) for g in given]
