@@ -824,3 +824,24 @@ def test_add_refuses_sightings_that_are_not_sightings_before_a_save_would_fail_o
         gallery.add(3, looks[0, :4], "person", sighting())
     assert len(gallery) == 2
     gallery.save(tmp_path / "site.gallery")
+
+
+def test_sightings_of_numpy_numbers_are_stored_as_python_ones_and_a_nan_time_is_refused(tmp_path):
+    """A sighting of numpy numbers (`Sighting(np.int64(3), np.float64(t), "cam1")`) was stored and every later save
+    failed ("Object of type int64 is not JSON serializable"); one of time NaN was saved, and the file then refused
+    as corrupt by `Gallery.load`: the whole gallery lost."""
+    gallery, looks = filled(2)
+    now = time.time()
+    gallery.add(3, looks[0, :4], np.int64(0), Sighting(np.int64(3), np.float64(now), "cam1"))
+    path = tmp_path / "site.gallery"
+    gallery.save(path)
+    stored = Gallery.load(path)[3]
+    assert stored.last_seen == Sighting(3, now, "cam1") and type(stored.last_seen.frame) is int
+    for bad, error in [(Sighting(1, float("nan"), "cam1"), ValueError), (Sighting(1, now, 5), TypeError)]:
+        with pytest.raises(error, match="sighting"):
+            gallery.add(4, looks[0, :4], 0, bad)
+        with pytest.raises(error, match="first_seen"):
+            gallery.add(4, looks[0, :4], 0, sighting(), first_seen=bad)
+    with pytest.raises(TypeError, match="sighting's frame must be a whole number, got '1'"):
+        gallery.add(4, looks[0, :4], 0, Sighting("1", now, "cam1"))
+    assert len(gallery) == 3

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import math
 import numbers
 import os
 import threading
@@ -292,11 +293,13 @@ class Gallery:
                 look: it would be stored as a prototype that matches nothing, or NaN in the file); a `global_id`
                 outside [1, `MAX_GLOBAL_ID`].
             TypeError: a `global_id` or `class_id` that is not a whole number (7.9 would merge into identity 7), a
-                `sighting` or `first_seen` that is not a `Sighting` (no later save could write it).
+                `sighting` or `first_seen` that is not a `Sighting` of a whole frame, a real time and a text source
+                (no later save could write it; numpy numbers are taken as Python's).
+            ValueError (also): a sighting's time NaN or infinite (the file saved would be refused as corrupt).
         Nothing is stored when it raises.
         """
         gid = _checked_global_id(global_id)
-        _check_record(class_id, sighting, first_seen)
+        class_id, sighting, first_seen = _checked_record(class_id, sighting, first_seen)
         emb = self._checked_looks(embeddings)
         old = self._identities.get(gid)
         pool = emb if old is None else np.concatenate([old.prototypes, emb])
@@ -821,14 +824,30 @@ def _checked_global_id(global_id: object) -> int:
     return gid
 
 
-def _check_record(class_id: object, sighting: object, first_seen: object) -> None:
-    """TypeError unless `class_id` is a whole number and `sighting` (and `first_seen`, when given) a `Sighting`: what
-    `Gallery.add` keeps in an identity's record, which every later save writes."""
+def _checked_record(class_id: Any, sighting: Any, first_seen: Any) -> tuple[int, Sighting, Sighting | None]:
+    """What `Gallery.add` keeps in an identity's record, which every later save writes (as JSON: Python numbers):
+    `class_id` and the sightings (`first_seen` may be None) with numpy numbers made Python's. TypeError for a class
+    that is not a whole number or a sighting that is not a `Sighting` (`_checked_sighting`)."""
     if not _is_whole(class_id):
         raise TypeError(f"class_id must be a whole number, got {class_id!r}")
-    for name, seen in (("sighting", sighting), ("first_seen", first_seen)):
-        if not isinstance(seen, Sighting) and not (name == "first_seen" and seen is None):
-            raise TypeError(f"{name} must be a Sighting(frame, time, source), got {seen!r}")
+    last = _checked_sighting(sighting, "sighting")
+    return int(class_id), last, None if first_seen is None else _checked_sighting(first_seen, "first_seen")
+
+
+def _checked_sighting(seen: Any, name: str) -> Sighting:
+    """`seen` as a `Sighting` of Python numbers; TypeError naming it `name` unless it is a `Sighting` of a whole
+    frame, a real time and a text source, ValueError for a time NaN or infinite."""
+    if not isinstance(seen, Sighting):
+        raise TypeError(f"{name} must be a Sighting(frame, time, source), got {seen!r}")
+    if not _is_whole(seen.frame):
+        raise TypeError(f"{name}'s frame must be a whole number, got {seen.frame!r}")
+    if isinstance(seen.time, bool) or not isinstance(seen.time, numbers.Real):
+        raise TypeError(f"{name}'s time must be a number (Unix seconds), got {seen.time!r}")
+    if not math.isfinite(seen.time):
+        raise ValueError(f"{name}'s time must be finite (Unix seconds), got {seen.time!r}")
+    if not isinstance(seen.source, str):
+        raise TypeError(f"{name}'s source must be text, got {seen.source!r}")
+    return Sighting(int(seen.frame), float(seen.time), seen.source)
 
 
 def _whole_ids(global_ids: Iterable[int] | int) -> list[int]:
