@@ -845,3 +845,31 @@ def test_sightings_of_numpy_numbers_are_stored_as_python_ones_and_a_nan_time_is_
     with pytest.raises(TypeError, match="sighting's frame must be a whole number, got '1'"):
         gallery.add(4, looks[0, :4], 0, Sighting("1", now, "cam1"))
     assert len(gallery) == 3
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "said"),
+    [
+        (("my-reid", None), TypeError, "name and weights digest must be text, got 'my-reid', None"),
+        ((None, "v1"), TypeError, "name and weights digest must be text, got None, 'v1'"),
+        (("my-reid", b"v1"), TypeError, "name and weights digest must be text"),
+        (("my-reid", "v1", 8.0), TypeError, "the model's dim must be a whole number, got 8.0"),
+        (("my-reid", "v1", 0), ValueError, "the model's dim must be at least 1, got 0"),
+    ],
+)
+def test_a_model_identity_that_no_file_could_hold_is_refused_when_made(fields, error, said):
+    """`bind_model(ModelIdentity(None, "v1"))` was taken, saved, and the file then refused by `Gallery.load` as
+    corrupt (the whole gallery lost); a digest of bytes or a dim of 8.0 failed every later save."""
+    with pytest.raises(error, match=re.escape(said)):
+        ModelIdentity(*fields)
+
+
+def test_a_model_identity_of_a_numpy_dim_saves_and_loads(tmp_path):
+    """`ModelIdentity("my-reid", "v1", embeddings.shape[1])` of a numpy D failed every save ("Object of type int64 is
+    not JSON serializable")."""
+    model = ModelIdentity("my-reid", "v1", np.int64(DIM))
+    assert type(model.dim) is int and model == ModelIdentity("my-reid", "v1", DIM)
+    gallery = Gallery(None, model)
+    gallery.add(1, people(1, 4)[0], 0, sighting())
+    gallery.save(tmp_path / "site.gallery")
+    assert Gallery.load(tmp_path / "site.gallery").model == ModelIdentity("my-reid", "v1", DIM)
