@@ -873,3 +873,16 @@ def test_a_model_identity_of_a_numpy_dim_saves_and_loads(tmp_path):
     gallery.add(1, people(1, 4)[0], 0, sighting())
     gallery.save(tmp_path / "site.gallery")
     assert Gallery.load(tmp_path / "site.gallery").model == ModelIdentity("my-reid", "v1", DIM)
+
+
+@pytest.mark.parametrize("content", [b"", b"meeting notes\n", b"\x93NUMPY" + bytes(100)])
+def test_a_save_over_a_file_that_is_no_gallery_says_so_and_leaves_it(tmp_path, content):
+    """`save("notes.txt")` over a file of another program said "this gallery never read it, and its identities
+    would be lost": the file has no identities; it is no gallery, which is what the user needs to hear."""
+    gallery, _ = filled(2)
+    path = tmp_path / "notes.txt"
+    path.write_bytes(content)
+    with pytest.raises(GalleryConflictError, match=r"notes\.txt is not a gallery file.*overwrite=True") as refused:
+        gallery.save(path)
+    assert "identities" not in str(refused.value)
+    assert path.read_bytes() == content

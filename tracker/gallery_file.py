@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from tracker.gallery_format import is_gallery_file
 from tracker.gallery_records import GalleryConflictError, GalleryError, SaveAbandoned
 from tracker.io.mot import sync_folder
 
@@ -219,10 +220,16 @@ def _check_not_abandoned(path: Path, abandon: threading.Event | None) -> None:
 
 def check_unchanged(path: Path, last: tuple[str, FileVersion] | None) -> None:
     """Raise `GalleryConflictError` if `path` holds a file other than `last`, the (real path, version) of the file
-    a gallery last read or wrote (`Gallery.file`; None: neither). A missing file is no conflict."""
+    a gallery last read or wrote (`Gallery.file`; None: neither), or another program's file (no gallery: said so).
+    A missing file is no conflict."""
     now = file_version(path)
     if now is None or last == (os.path.realpath(path), now):
         return
+    if not is_gallery_file(path):
+        raise GalleryConflictError(
+            f"the gallery was not written: {path} is not a gallery file (another program's?) and would be replaced; "
+            "choose another path, or save with overwrite=True to replace it"
+        )
     why = "this gallery never read it" if last is None or last[0] != os.path.realpath(path) else (
         "another process saved it after this gallery read it"
     )  # fmt: skip

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -30,7 +31,17 @@ import numpy as np
 from tracker.gallery_records import GalleryError, Identity, ModelIdentity, Sighting
 from tracker.io.strict_json import to_json
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "Snapshot", "decode", "encode", "read_identities", "read_model", "write"]
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "Snapshot",
+    "decode",
+    "encode",
+    "is_gallery_file",
+    "read_identities",
+    "read_model",
+    "write",
+]
 
 FORMAT_NAME = "tracker-gallery"
 FORMAT_VERSION = 1
@@ -229,6 +240,19 @@ def _tensor_digest(tensors: dict[str, np.ndarray]) -> str:
         digest.update(name.encode())
         digest.update(np.ascontiguousarray(tensors[name]).reshape(-1).view(np.uint8))
     return digest.hexdigest()
+
+
+def is_gallery_file(path: Path) -> bool:
+    """Whether the file `path` holds a gallery header (a safetensors header with the gallery's metadata; its
+    embeddings are not read or checked): False for another program's file, an empty one or one that cannot be read."""
+    try:
+        with path.open("rb") as file:
+            length = int.from_bytes(file.read(8), "little")
+            if not 0 < length <= os.fstat(file.fileno()).st_size - 8:
+                return False
+            return _read_header(length.to_bytes(8, "little") + file.read(length)) is not None
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):  # (unreadable, not JSON, not a mapping)
+        return False
 
 
 def _read_header(blob: bytes) -> dict[str, Any] | None:
