@@ -886,3 +886,14 @@ def test_a_save_over_a_file_that_is_no_gallery_says_so_and_leaves_it(tmp_path, c
         gallery.save(path)
     assert "identities" not in str(refused.value)
     assert path.read_bytes() == content
+
+
+def test_a_model_that_is_not_a_model_identity_is_refused_by_name():
+    """`bind_model(("my-reid", "v1", 64))` raised "AttributeError: 'tuple' object has no attribute 'dim'", and
+    `Gallery(None, ("my-reid", "v1", 64))` was taken and failed later ("no attribute 'conflicts_with'")."""
+    with pytest.raises(TypeError, match=r"model must be a ModelIdentity\(name, weights_digest, dim\), got tuple"):
+        Gallery(None, ("my-reid", "v1", DIM))
+    gallery, _ = filled(2)
+    with pytest.raises(TypeError, match=r"model must be a ModelIdentity\(name, weights_digest, dim\), got tuple"):
+        gallery.bind_model(("my-reid", "v1", DIM))
+    assert gallery.model == MODEL

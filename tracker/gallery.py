@@ -114,6 +114,12 @@ def _locked(method: _Method) -> _Method:
     return guarded  # type: ignore[return-value]
 
 
+def _check_model(model: Any) -> None:
+    """TypeError unless `model` is None or a `ModelIdentity` (a tuple of its fields is the common mistake)."""
+    if model is not None and not isinstance(model, ModelIdentity):
+        raise TypeError(f"model must be a ModelIdentity(name, weights_digest, dim), got {type(model).__name__}")
+
+
 def _check_config(config: Any) -> None:
     """TypeError unless `config` is None or a `GalleryConfig` (the whole `TrackerConfig` is the common mistake);
     ValueError for `prototypes` of `ID_STRIDE` or more (a config `load_config` did not check: `Gallery.load` called
@@ -138,13 +144,15 @@ class Gallery:
     who walks from one view to another through the stored identities, one in two views at once through the live
     tracks each stream publishes while the gallery serves more than one (`attach`, `publish`).
     Raises:
-        TypeError: `config` is not a `GalleryConfig` (the whole `TrackerConfig`: pass `cfg.gallery`).
+        TypeError: `config` is not a `GalleryConfig` (the whole `TrackerConfig`: pass `cfg.gallery`), `model` not a
+            `ModelIdentity`.
         ValueError: `config.prototypes` of `ID_STRIDE` (4096) or more (only a config `load_config` did not check:
             its range is 1-1024).
     """
 
     def __init__(self, config: GalleryConfig | None = None, model: ModelIdentity | None = None) -> None:
         _check_config(config)
+        _check_model(model)
         self.config = config if config is not None else GalleryConfig()
         self.model = model
         self._identities: dict[int, Identity] = {}
@@ -251,7 +259,9 @@ class Gallery:
             GalleryModelError: the gallery's embeddings come from other weights or have another D (also a gallery
                 bound to no model yet, whose stored prototypes have another D than `model.dim`); the message
                 starts with the gallery's file when it was loaded or saved.
+            TypeError: `model` is not a `ModelIdentity`.
         """
+        _check_model(model)
         named = "" if self._file is None else f"{self._file[0]}: "  # which file, with several in use
         if self.model is not None and self.model.conflicts_with(model):
             raise GalleryModelError(
@@ -770,7 +780,8 @@ class Gallery:
                 defaults).
             model: the ReID model in use; a gallery made with another is refused.
         Raises:
-            TypeError: `config` is not a `GalleryConfig` (the whole `TrackerConfig`: pass `cfg.gallery`).
+            TypeError: `config` is not a `GalleryConfig` (the whole `TrackerConfig`: pass `cfg.gallery`), `model`
+                not a `ModelIdentity`.
             ValueError: `config.prototypes` of `ID_STRIDE` (4096) or more (a config `load_config` did not check),
                 before the file is read.
             FileNotFoundError: no such file.
