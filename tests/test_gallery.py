@@ -897,3 +897,14 @@ def test_a_model_that_is_not_a_model_identity_is_refused_by_name():
     with pytest.raises(TypeError, match=r"model must be a ModelIdentity\(name, weights_digest, dim\), got tuple"):
         gallery.bind_model(("my-reid", "v1", DIM))
     assert gallery.model == MODEL
+
+
+def test_looking_up_an_id_that_is_not_a_whole_number_finds_nobody():
+    """`1.9 in gallery` was True and `gallery[1.9]` identity 1 (the ID truncated), `"x" in gallery` raised
+    "ValueError: invalid literal for int()": a lookup is a dict's (numpy whole numbers still find theirs)."""
+    gallery, _ = filled(3)
+    assert 1.9 not in gallery and "1" not in gallery and "x" not in gallery and None not in gallery
+    assert np.int64(2) in gallery and 2.0 in gallery and gallery[np.int64(2)].global_id == 2
+    for missing in (1.9, "1"):
+        with pytest.raises(KeyError):
+            gallery[missing]

@@ -38,7 +38,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -198,13 +198,15 @@ class Gallery:
         return len(self._identities)
 
     @_locked
-    def __contains__(self, global_id: int) -> bool:
-        return int(global_id) in self._identities
+    def __contains__(self, global_id: object) -> bool:
+        """Whether `global_id` (a whole number, Python's or numpy's) is a stored identity; anything else is none (an
+        ID is not truncated: 1.9 is not identity 1)."""
+        return isinstance(global_id, Hashable) and global_id in self._identities
 
     @_locked
     def __getitem__(self, global_id: int) -> Identity:
-        """The stored identity of `global_id`; KeyError when there is none."""
-        return self._identities[int(global_id)]
+        """The stored identity of `global_id` (a whole number, Python's or numpy's); KeyError when there is none."""
+        return self._identities[global_id]
 
     @property
     @_locked
