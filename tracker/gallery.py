@@ -263,6 +263,14 @@ class Gallery:
                 starts with the gallery's file when it was loaded or saved.
             TypeError: `model` is not a `ModelIdentity`.
         """
+        self.check_model(model)
+        dim = self.dim if model.dim is None else model.dim
+        self.model = ModelIdentity(model.name, model.weights_digest, dim)
+
+    @_locked
+    def check_model(self, model: ModelIdentity) -> None:
+        """Raise what `bind_model` raises for `model`, binding nothing (`Tracker.from_config` asks before it loads
+        any model)."""
         _check_model(model)
         named = "" if self._file is None else f"{self._file[0]}: "  # which file, with several in use
         if self.model is not None and self.model.conflicts_with(model):
@@ -276,8 +284,6 @@ class Gallery:
                 f"{named}this gallery holds embeddings of D = {stored}, the tracker uses {describe_model(model)}: "
                 "their embeddings cannot be compared; use another gallery file"
             )
-        dim = self.dim if model.dim is None else model.dim
-        self.model = ModelIdentity(model.name, model.weights_digest, dim)
 
     @_locked
     def add(
