@@ -908,3 +908,17 @@ def test_looking_up_an_id_that_is_not_a_whole_number_finds_nobody():
     for missing in (1.9, "1"):
         with pytest.raises(KeyError):
             gallery[missing]
+
+
+def test_prune_refuses_a_now_that_is_not_unix_seconds_and_forgets_nobody():
+    """`prune(now=datetime.now())` raised "unsupported operand type(s) for -: 'datetime.datetime' and 'float'";
+    `prune(now=float("nan"))` forgot nobody without a word (every comparison with NaN is False)."""
+    import datetime
+
+    gallery, _ = filled(3)
+    with pytest.raises(TypeError, match=r"now must be Unix seconds \(time\.time\(\)\), got datetime: \.timestamp\(\)"):
+        gallery.prune(now=datetime.datetime.now())
+    with pytest.raises(ValueError, match="now must be finite Unix seconds, got nan"):
+        gallery.prune(now=float("nan"))
+    assert len(gallery) == 3
+    assert gallery.prune(now=np.float64(time.time())) == []

@@ -408,8 +408,12 @@ class Gallery:
     def prune(self, now: float | None = None) -> list[int]:
         """Apply the retention policy: forget identities unseen for `max_days_unseen` days before `now` (Unix
         seconds, as `time.time()`; None: now), then the least recently seen beyond `max_identities`. Returns the
-        removed global IDs."""
-        now = time.time() if now is None else now
+        removed global IDs.
+
+        Raises:
+            TypeError: `now` not a number (a `datetime`: its `.timestamp()`). ValueError: `now` NaN or infinite.
+        """
+        now = time.time() if now is None else _unix_seconds(now)
         limit = now - self.config.max_days_unseen * SECONDS_PER_DAY
         stale = [g for g, i in self._identities.items() if i.last_seen.time < limit]
         return self.remove(stale) + self._enforce_capacity()
@@ -830,6 +834,17 @@ class Gallery:
 def _is_whole(value: object) -> bool:
     """Whether `value` is a whole number, Python's or numpy's (not a bool, a float or text)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _unix_seconds(now: Any) -> float:
+    """`now` (`Gallery.prune`'s) as a float: TypeError unless a real number (a datetime: its `.timestamp()`),
+    ValueError unless finite (NaN would forget nobody without a word)."""
+    if isinstance(now, bool) or not isinstance(now, numbers.Real):
+        hint = ": .timestamp()" if hasattr(now, "timestamp") else ""
+        raise TypeError(f"now must be Unix seconds (time.time()), got {type(now).__name__}{hint}")
+    if not math.isfinite(now):
+        raise ValueError(f"now must be finite Unix seconds, got {now!r}")
+    return float(now)
 
 
 def _checked_global_id(global_id: object) -> int:
