@@ -922,3 +922,14 @@ def test_prune_refuses_a_now_that_is_not_unix_seconds_and_forgets_nobody():
         gallery.prune(now=float("nan"))
     assert len(gallery) == 3
     assert gallery.prune(now=np.float64(time.time())) == []
+
+
+def test_link_refuses_classes_that_are_not_whole_numbers_before_storing_any():
+    """`link(tracks, class_ids=[0.5, 0])` stored the first track as class 0 (int() truncated it)."""
+    gallery = Gallery(None, MODEL)
+    looks = people(2, 4)
+    with pytest.raises(TypeError, match=r"class_ids\[0\] must be a whole number, got 0\.5"):
+        gallery.link([looks[0], looks[1]], class_ids=[0.5, 0])
+    assert len(gallery) == 0
+    assert gallery.link([looks[0], looks[1]], class_ids=np.array([0, 2])).tolist() == [1, 2]
+    assert gallery[2].class_id == 2

@@ -569,12 +569,16 @@ class Gallery:
             ValueError: a `cannot_link` pair naming no track, or `class_ids` or `sightings` not one per track (nothing
                 stored); a track's rows not of shape (P, D) with P >= 1, of another D than the gallery's, or with a
                 NaN, infinite or zero row (tracks before it are stored already).
+            TypeError: a class that is not a whole number (nothing stored).
         """
         count = len(prototypes_per_track)
         pairs = _track_pairs(cannot_link, count)
         for name, given in (("class_ids", class_ids), ("sightings", sightings)):
             if given is not None and len(given) != count:
                 raise ValueError(f"{name} has {len(given)} entries, one per track is needed: {count}")
+        wrong = [i for i, c in enumerate([] if class_ids is None else class_ids) if not _is_whole(c)]
+        if wrong:  # (int() would give 0.5 class 0)
+            raise TypeError(f"class_ids[{wrong[0]}] must be a whole number, got {class_ids[wrong[0]]!r}")
         forbid: dict[int, set[int]] = {i: set() for i in range(count)}
         for i, j in pairs:
             forbid[int(i)].add(int(j))
