@@ -567,3 +567,21 @@ def test_a_pathlib_path_for_a_model_or_weights_key_is_taken_as_its_string():
     )
     config = Tracker(made).config
     assert config == plain and type(config.reid.weights) is str
+
+
+def test_from_config_refuses_a_gallery_of_another_reid_model_before_loading_models(monkeypatch):
+    """`Tracker.from_config(cfg, gallery=other_models_gallery)` loaded (or, offline, failed to download) the detector
+    first: the user waited seconds for the refusal, or was told about a detector download instead of the gallery."""
+    import tracker.detector
+    import tracker.pipeline
+    from tracker.gallery import GalleryModelError, ModelIdentity
+
+    built = []
+    monkeypatch.setattr(tracker.pipeline, "require_model_files", lambda cfg: None)
+    monkeypatch.setattr(tracker.detector, "build_detector", lambda *args, **kwargs: built.append("detector"))
+    cfg = load_config(None, ["device=cpu"])
+    gallery = Gallery(cfg.gallery, ModelIdentity("other-reid", "v7", 256))
+    with pytest.raises(GalleryModelError, match="made with ReID model other-reid"):
+        Tracker.from_config(cfg, gallery=gallery)
+    assert built == [], "refused before any model loads"
+    assert gallery.model == ModelIdentity("other-reid", "v7", 256)

@@ -733,3 +733,203 @@ def test_a_config_of_too_many_prototypes_is_a_config_error_not_a_corrupt_gallery
         with pytest.raises(ValueError, match=f"gallery.prototypes must be below {ID_STRIDE}, got {ID_STRIDE + 1}"):
             make()
     assert len(Gallery.load(path)) == 0
+
+
+@pytest.mark.parametrize("ids", ["12", b"12", [1.7], [True], ["1"]])
+def test_remove_refuses_ids_that_are_not_whole_numbers_and_forgets_nobody(ids):
+    """`remove("12")` iterated the characters and forgot identities 1 and 2; `remove([1.7])` forgot 1."""
+    gallery, _ = filled(15)
+    with pytest.raises(TypeError, match="global IDs must be whole numbers"):
+        gallery.remove(ids)
+    assert len(gallery) == 15
+
+
+def test_remove_takes_one_id_as_well_as_several():
+    gallery, _ = filled(5)
+    assert gallery.remove(np.int64(2)) == [2]
+    assert gallery.remove(3) == [3]
+    assert gallery.remove(np.array([4, 4, 9])) == [4]
+    assert sorted(i.global_id for i in gallery.identities) == [1, 5]
+
+
+def test_another_programs_safetensors_file_is_named_not_a_gallery(tmp_path):
+    """A valid safetensors file of other tensors was reported as "truncated or corrupt?: '__metadata__'"."""
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "model.safetensors"
+    save_file({"weight": np.zeros(3, dtype=np.float32)}, str(path))
+    with pytest.raises(GalleryError, match=r"model\.safetensors is not a gallery file: a safetensors file without"):
+        Gallery.load(path)
+    save_file({"weight": np.zeros(3, dtype=np.float32)}, str(path), metadata={"format": "pt"})
+    with pytest.raises(GalleryError, match=r"model\.safetensors is not a gallery file: a safetensors file without"):
+        Gallery.load(path)
+
+
+@pytest.mark.parametrize("lock", [True, False])
+def test_a_save_whose_folder_cannot_be_made_or_written_names_the_gallery_and_its_folder(tmp_path, monkeypatch, lock):
+    """`Gallery.save` into a folder it could not write said "[Errno 13] Permission denied:
+    '/data/.site.gallery.bho_xvhv.tmp'" (a temp file the user never named), and under a file where a folder should be
+    "[Errno 20] Not a directory: '.../notes.txt/sub/site.gallery'" (with lock=False: "[Errno 17] File exists")."""
+    import errno
+    import tempfile
+
+    gallery, _ = filled(2)
+    (tmp_path / "notes.txt").write_text("keep")
+    path = tmp_path / "notes.txt" / "sub" / "site.gallery"
+    with pytest.raises(NotADirectoryError, match=f"the gallery {path} cannot be saved: {tmp_path / 'notes.txt'} is a "):
+        gallery.save(path, lock=lock)
+    assert (tmp_path / "notes.txt").read_text() == "keep"
+
+    def refused(*_args, **_kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    path = tmp_path / "site.gallery"
+    expected = f"the gallery {path} cannot be saved: its folder {tmp_path} is not writable \\(Permission denied\\)"
+    with pytest.raises(PermissionError, match=expected):
+        gallery.save(path, lock=lock)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize(
+    ("global_id", "error", "said"),
+    [
+        (2**62, ValueError, "global_id 4611686018427387904 is out of range"),
+        (0, ValueError, "global_id 0 is out of range"),
+        (NO_ID, ValueError, "global_id -1 is out of range"),
+        (7.9, TypeError, "global_id must be a whole number, got 7.9"),
+        ("7", TypeError, "global_id must be a whole number, got '7'"),
+    ],
+)
+def test_add_refuses_a_global_id_it_cannot_keep_and_changes_nothing(global_id, error, said):
+    """`add(2**62, ...)` stored the identity, raised OverflowError from the index (left out of step with it) and
+    made every later `new_id()` overflow too; `add(7.9)` merged the looks into identity 7, `add(-1)` stored NO_ID."""
+    gallery, looks = filled(5)
+    gallery.match(looks[:1, 0])  # (the index is built)
+    with pytest.raises(error, match=re.escape(said)):
+        gallery.add(global_id, looks[0, :4], 0, sighting())
+    assert sorted(i.global_id for i in gallery.identities) == [1, 2, 3, 4, 5]
+    assert gallery[1].sightings == 1 and gallery.num_vectors == sum(len(i.prototypes) for i in gallery.identities)
+    assert gallery.new_id() == 6
+
+
+def test_add_refuses_sightings_that_are_not_sightings_before_a_save_would_fail_on_them(tmp_path):
+    """`add(..., sighting=(1, t, "cam"))` was stored, and every later save of the gallery failed with
+    "AttributeError: 'tuple' object has no attribute 'time'"."""
+    gallery, looks = filled(2)
+    for bad in [{"sighting": (1, time.time(), "cam1")}, {"sighting": sighting(), "first_seen": (1, 0.0, "cam1")}]:
+        with pytest.raises(TypeError, match="must be a Sighting"):
+            gallery.add(3, looks[0, :4], 0, **bad)
+    with pytest.raises(TypeError, match="class_id must be a whole number"):
+        gallery.add(3, looks[0, :4], "person", sighting())
+    assert len(gallery) == 2
+    gallery.save(tmp_path / "site.gallery")
+
+
+def test_sightings_of_numpy_numbers_are_stored_as_python_ones_and_a_nan_time_is_refused(tmp_path):
+    """A sighting of numpy numbers (`Sighting(np.int64(3), np.float64(t), "cam1")`) was stored and every later save
+    failed ("Object of type int64 is not JSON serializable"); one of time NaN was saved, and the file then refused
+    as corrupt by `Gallery.load`: the whole gallery lost."""
+    gallery, looks = filled(2)
+    now = time.time()
+    gallery.add(3, looks[0, :4], np.int64(0), Sighting(np.int64(3), np.float64(now), "cam1"))
+    path = tmp_path / "site.gallery"
+    gallery.save(path)
+    stored = Gallery.load(path)[3]
+    assert stored.last_seen == Sighting(3, now, "cam1") and type(stored.last_seen.frame) is int
+    for bad, error in [(Sighting(1, float("nan"), "cam1"), ValueError), (Sighting(1, now, 5), TypeError)]:
+        with pytest.raises(error, match="sighting"):
+            gallery.add(4, looks[0, :4], 0, bad)
+        with pytest.raises(error, match="first_seen"):
+            gallery.add(4, looks[0, :4], 0, sighting(), first_seen=bad)
+    with pytest.raises(TypeError, match="sighting's frame must be a whole number, got '1'"):
+        gallery.add(4, looks[0, :4], 0, Sighting("1", now, "cam1"))
+    assert len(gallery) == 3
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "said"),
+    [
+        (("my-reid", None), TypeError, "name and weights digest must be text, got 'my-reid', None"),
+        ((None, "v1"), TypeError, "name and weights digest must be text, got None, 'v1'"),
+        (("my-reid", b"v1"), TypeError, "name and weights digest must be text"),
+        (("my-reid", "v1", 8.0), TypeError, "the model's dim must be a whole number, got 8.0"),
+        (("my-reid", "v1", 0), ValueError, "the model's dim must be at least 1, got 0"),
+    ],
+)
+def test_a_model_identity_that_no_file_could_hold_is_refused_when_made(fields, error, said):
+    """`bind_model(ModelIdentity(None, "v1"))` was taken, saved, and the file then refused by `Gallery.load` as
+    corrupt (the whole gallery lost); a digest of bytes or a dim of 8.0 failed every later save."""
+    with pytest.raises(error, match=re.escape(said)):
+        ModelIdentity(*fields)
+
+
+def test_a_model_identity_of_a_numpy_dim_saves_and_loads(tmp_path):
+    """`ModelIdentity("my-reid", "v1", embeddings.shape[1])` of a numpy D failed every save ("Object of type int64 is
+    not JSON serializable")."""
+    model = ModelIdentity("my-reid", "v1", np.int64(DIM))
+    assert type(model.dim) is int and model == ModelIdentity("my-reid", "v1", DIM)
+    gallery = Gallery(None, model)
+    gallery.add(1, people(1, 4)[0], 0, sighting())
+    gallery.save(tmp_path / "site.gallery")
+    assert Gallery.load(tmp_path / "site.gallery").model == ModelIdentity("my-reid", "v1", DIM)
+
+
+@pytest.mark.parametrize("content", [b"", b"meeting notes\n", b"\x93NUMPY" + bytes(100)])
+def test_a_save_over_a_file_that_is_no_gallery_says_so_and_leaves_it(tmp_path, content):
+    """`save("notes.txt")` over a file of another program said "this gallery never read it, and its identities
+    would be lost": the file has no identities; it is no gallery, which is what the user needs to hear."""
+    gallery, _ = filled(2)
+    path = tmp_path / "notes.txt"
+    path.write_bytes(content)
+    with pytest.raises(GalleryConflictError, match=r"notes\.txt is not a gallery file.*overwrite=True") as refused:
+        gallery.save(path)
+    assert "identities" not in str(refused.value)
+    assert path.read_bytes() == content
+
+
+def test_a_model_that_is_not_a_model_identity_is_refused_by_name():
+    """`bind_model(("my-reid", "v1", 64))` raised "AttributeError: 'tuple' object has no attribute 'dim'", and
+    `Gallery(None, ("my-reid", "v1", 64))` was taken and failed later ("no attribute 'conflicts_with'")."""
+    with pytest.raises(TypeError, match=r"model must be a ModelIdentity\(name, weights_digest, dim\), got tuple"):
+        Gallery(None, ("my-reid", "v1", DIM))
+    gallery, _ = filled(2)
+    with pytest.raises(TypeError, match=r"model must be a ModelIdentity\(name, weights_digest, dim\), got tuple"):
+        gallery.bind_model(("my-reid", "v1", DIM))
+    assert gallery.model == MODEL
+
+
+def test_looking_up_an_id_that_is_not_a_whole_number_finds_nobody():
+    """`1.9 in gallery` was True and `gallery[1.9]` identity 1 (the ID truncated), `"x" in gallery` raised
+    "ValueError: invalid literal for int()": a lookup is a dict's (numpy whole numbers still find theirs)."""
+    gallery, _ = filled(3)
+    assert 1.9 not in gallery and "1" not in gallery and "x" not in gallery and None not in gallery
+    assert np.int64(2) in gallery and 2.0 in gallery and gallery[np.int64(2)].global_id == 2
+    for missing in (1.9, "1"):
+        with pytest.raises(KeyError):
+            gallery[missing]
+
+
+def test_prune_refuses_a_now_that_is_not_unix_seconds_and_forgets_nobody():
+    """`prune(now=datetime.now())` raised "unsupported operand type(s) for -: 'datetime.datetime' and 'float'";
+    `prune(now=float("nan"))` forgot nobody without a word (every comparison with NaN is False)."""
+    import datetime
+
+    gallery, _ = filled(3)
+    with pytest.raises(TypeError, match=r"now must be Unix seconds \(time\.time\(\)\), got datetime: \.timestamp\(\)"):
+        gallery.prune(now=datetime.datetime.now())
+    with pytest.raises(ValueError, match="now must be finite Unix seconds, got nan"):
+        gallery.prune(now=float("nan"))
+    assert len(gallery) == 3
+    assert gallery.prune(now=np.float64(time.time())) == []
+
+
+def test_link_refuses_classes_that_are_not_whole_numbers_before_storing_any():
+    """`link(tracks, class_ids=[0.5, 0])` stored the first track as class 0 (int() truncated it)."""
+    gallery = Gallery(None, MODEL)
+    looks = people(2, 4)
+    with pytest.raises(TypeError, match=r"class_ids\[0\] must be a whole number, got 0\.5"):
+        gallery.link([looks[0], looks[1]], class_ids=[0.5, 0])
+    assert len(gallery) == 0
+    assert gallery.link([looks[0], looks[1]], class_ids=np.array([0, 2])).tolist() == [1, 2]
+    assert gallery[2].class_id == 2

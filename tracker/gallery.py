@@ -32,11 +32,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import math
+import numbers
 import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,6 +53,7 @@ from tracker.gallery_file import (
     check_saveable,
     check_unchanged,
     file_version,
+    make_folder,
     refuse_directory,
     refuse_read_only,
     remove_interrupted_saves,
@@ -87,6 +90,7 @@ __all__ = [
 ]
 
 ID_STRIDE = 1 << 12  # faiss row id = global_id * ID_STRIDE + prototype index (so K_g < ID_STRIDE)
+MAX_GLOBAL_ID = np.iinfo(np.int64).max // ID_STRIDE - 1  # the largest whose row ids fit int64
 SECONDS_PER_DAY = 86400.0
 IVF_REBUILD_GROWTH = 4  # retrain the inverted file when the gallery has grown this many times since training
 SEARCH_NEIGHBOURS_PER_EXCLUDED = 1  # extra identities fetched per excluded one, so exclusion leaves candidates
@@ -108,6 +112,12 @@ def _locked(method: _Method) -> _Method:
             return method(self, *args, **kwargs)
 
     return guarded  # type: ignore[return-value]
+
+
+def _check_model(model: Any) -> None:
+    """TypeError unless `model` is None or a `ModelIdentity` (a tuple of its fields is the common mistake)."""
+    if model is not None and not isinstance(model, ModelIdentity):
+        raise TypeError(f"model must be a ModelIdentity(name, weights_digest, dim), got {type(model).__name__}")
 
 
 def _check_config(config: Any) -> None:
@@ -134,13 +144,15 @@ class Gallery:
     who walks from one view to another through the stored identities, one in two views at once through the live
     tracks each stream publishes while the gallery serves more than one (`attach`, `publish`).
     Raises:
-        TypeError: `config` is not a `GalleryConfig` (the whole `TrackerConfig`: pass `cfg.gallery`).
+        TypeError: `config` is not a `GalleryConfig` (the whole `TrackerConfig`: pass `cfg.gallery`), `model` not a
+            `ModelIdentity`.
         ValueError: `config.prototypes` of `ID_STRIDE` (4096) or more (only a config `load_config` did not check:
             its range is 1-1024).
     """
 
     def __init__(self, config: GalleryConfig | None = None, model: ModelIdentity | None = None) -> None:
         _check_config(config)
+        _check_model(model)
         self.config = config if config is not None else GalleryConfig()
         self.model = model
         self._identities: dict[int, Identity] = {}
@@ -186,13 +198,15 @@ class Gallery:
         return len(self._identities)
 
     @_locked
-    def __contains__(self, global_id: int) -> bool:
-        return int(global_id) in self._identities
+    def __contains__(self, global_id: object) -> bool:
+        """Whether `global_id` (a whole number, Python's or numpy's) is a stored identity; anything else is none (an
+        ID is not truncated: 1.9 is not identity 1)."""
+        return isinstance(global_id, Hashable) and global_id in self._identities
 
     @_locked
     def __getitem__(self, global_id: int) -> Identity:
-        """The stored identity of `global_id`; KeyError when there is none."""
-        return self._identities[int(global_id)]
+        """The stored identity of `global_id` (a whole number, Python's or numpy's); KeyError when there is none."""
+        return self._identities[global_id]
 
     @property
     @_locked
@@ -247,7 +261,17 @@ class Gallery:
             GalleryModelError: the gallery's embeddings come from other weights or have another D (also a gallery
                 bound to no model yet, whose stored prototypes have another D than `model.dim`); the message
                 starts with the gallery's file when it was loaded or saved.
+            TypeError: `model` is not a `ModelIdentity`.
         """
+        self.check_model(model)
+        dim = self.dim if model.dim is None else model.dim
+        self.model = ModelIdentity(model.name, model.weights_digest, dim)
+
+    @_locked
+    def check_model(self, model: ModelIdentity) -> None:
+        """Raise what `bind_model` raises for `model`, binding nothing (`Tracker.from_config` asks before it loads
+        any model)."""
+        _check_model(model)
         named = "" if self._file is None else f"{self._file[0]}: "  # which file, with several in use
         if self.model is not None and self.model.conflicts_with(model):
             raise GalleryModelError(
@@ -260,8 +284,6 @@ class Gallery:
                 f"{named}this gallery holds embeddings of D = {stored}, the tracker uses {describe_model(model)}: "
                 "their embeddings cannot be compared; use another gallery file"
             )
-        dim = self.dim if model.dim is None else model.dim
-        self.model = ModelIdentity(model.name, model.weights_digest, dim)
 
     @_locked
     def add(
@@ -286,10 +308,17 @@ class Gallery:
             first_seen: its first sighting, for a new identity (default: `sighting`).
         Raises:
             ValueError: no embeddings, another D than the gallery's, or a row that is NaN, infinite or zero (no
-                look: it would be stored as a prototype that matches nothing, or NaN in the file).
+                look: it would be stored as a prototype that matches nothing, or NaN in the file); a `global_id`
+                outside [1, `MAX_GLOBAL_ID`].
+            TypeError: a `global_id` or `class_id` that is not a whole number (7.9 would merge into identity 7), a
+                `sighting` or `first_seen` that is not a `Sighting` of a whole frame, a real time and a text source
+                (no later save could write it; numpy numbers are taken as Python's).
+            ValueError (also): a sighting's time NaN or infinite (the file saved would be refused as corrupt).
+        Nothing is stored when it raises.
         """
+        gid = _checked_global_id(global_id)
+        class_id, sighting, first_seen = _checked_record(class_id, sighting, first_seen)
         emb = self._checked_looks(embeddings)
-        gid = int(global_id)
         old = self._identities.get(gid)
         pool = emb if old is None else np.concatenate([old.prototypes, emb])
         prototypes = select_prototypes(pool, self.config.prototypes, self.config.prototype_method)
@@ -361,9 +390,15 @@ class Gallery:
         return bool(self._identities) or any(s is not source and live for s, live in list(self._live.items()))
 
     @_locked
-    def remove(self, global_ids: Iterable[int]) -> list[int]:
-        """Forget these identities; returns those that were present (each once, however often it is given)."""
-        gone = [g for g in dict.fromkeys(int(g) for g in global_ids) if g in self._identities]
+    def remove(self, global_ids: Iterable[int] | int) -> list[int]:
+        """Forget these identities (one global ID, or several); returns those that were present (each once, however
+        often it is given).
+
+        Raises:
+            TypeError: an ID that is not a whole number (a string such as "12" would be read as IDs 1 and 2, 1.7
+                as 1), before any is forgotten.
+        """
+        gone = [g for g in dict.fromkeys(_whole_ids(global_ids)) if g in self._identities]
         if gone:
             self._index_remove([self._identities.pop(gid) for gid in gone])
             self._dirty = True
@@ -373,8 +408,12 @@ class Gallery:
     def prune(self, now: float | None = None) -> list[int]:
         """Apply the retention policy: forget identities unseen for `max_days_unseen` days before `now` (Unix
         seconds, as `time.time()`; None: now), then the least recently seen beyond `max_identities`. Returns the
-        removed global IDs."""
-        now = time.time() if now is None else now
+        removed global IDs.
+
+        Raises:
+            TypeError: `now` not a number (a `datetime`: its `.timestamp()`). ValueError: `now` NaN or infinite.
+        """
+        now = time.time() if now is None else _unix_seconds(now)
         limit = now - self.config.max_days_unseen * SECONDS_PER_DAY
         stale = [g for g, i in self._identities.items() if i.last_seen.time < limit]
         return self.remove(stale) + self._enforce_capacity()
@@ -530,12 +569,16 @@ class Gallery:
             ValueError: a `cannot_link` pair naming no track, or `class_ids` or `sightings` not one per track (nothing
                 stored); a track's rows not of shape (P, D) with P >= 1, of another D than the gallery's, or with a
                 NaN, infinite or zero row (tracks before it are stored already).
+            TypeError: a class that is not a whole number (nothing stored).
         """
         count = len(prototypes_per_track)
         pairs = _track_pairs(cannot_link, count)
         for name, given in (("class_ids", class_ids), ("sightings", sightings)):
             if given is not None and len(given) != count:
                 raise ValueError(f"{name} has {len(given)} entries, one per track is needed: {count}")
+        wrong = [i for i, c in enumerate([] if class_ids is None else class_ids) if not _is_whole(c)]
+        if wrong:  # (int() would give 0.5 class 0)
+            raise TypeError(f"class_ids[{wrong[0]}] must be a whole number, got {class_ids[wrong[0]]!r}")
         forbid: dict[int, set[int]] = {i: set() for i in range(count)}
         for i, j in pairs:
             forbid[int(i)].add(int(j))
@@ -653,7 +696,8 @@ class Gallery:
             GalleryConflictError: the file changed since this gallery read or wrote it (nothing written).
             FolderInUse: another process holds the file's lock (a `track` run using it).
             PermissionError: the file there is read-only (`gallery_file.refuse_read_only`; nothing written).
-            OSError: the folder cannot be written.
+            OSError: the folder cannot be made or written (NotADirectoryError: a file where a folder of `path`
+                should be; each names the gallery and the folder).
             RuntimeError: a save `begin_save` began is not written yet (nothing written).
 
         Format: a safetensors file, tensors `prototypes` (M, D) float32 and `owners` (M,) int64 (the global
@@ -752,7 +796,8 @@ class Gallery:
                 defaults).
             model: the ReID model in use; a gallery made with another is refused.
         Raises:
-            TypeError: `config` is not a `GalleryConfig` (the whole `TrackerConfig`: pass `cfg.gallery`).
+            TypeError: `config` is not a `GalleryConfig` (the whole `TrackerConfig`: pass `cfg.gallery`), `model`
+                not a `ModelIdentity`.
             ValueError: `config.prototypes` of `ID_STRIDE` (4096) or more (a config `load_config` did not check),
                 before the file is read.
             FileNotFoundError: no such file.
@@ -788,6 +833,71 @@ class Gallery:
         gallery._identities.update(gallery_format.read_identities(tensors, header))
         gallery._next_id = max([int(header["next_id"]), *(g + 1 for g in gallery._identities)])
         return gallery
+
+
+def _is_whole(value: object) -> bool:
+    """Whether `value` is a whole number, Python's or numpy's (not a bool, a float or text)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _unix_seconds(now: Any) -> float:
+    """`now` (`Gallery.prune`'s) as a float: TypeError unless a real number (a datetime: its `.timestamp()`),
+    ValueError unless finite (NaN would forget nobody without a word)."""
+    if isinstance(now, bool) or not isinstance(now, numbers.Real):
+        hint = ": .timestamp()" if hasattr(now, "timestamp") else ""
+        raise TypeError(f"now must be Unix seconds (time.time()), got {type(now).__name__}{hint}")
+    if not math.isfinite(now):
+        raise ValueError(f"now must be finite Unix seconds, got {now!r}")
+    return float(now)
+
+
+def _checked_global_id(global_id: object) -> int:
+    """`global_id` as an int: TypeError unless a whole number, ValueError outside [1, `MAX_GLOBAL_ID`] (`NO_ID`, or
+    one whose index row ids would overflow int64)."""
+    if not _is_whole(global_id):
+        raise TypeError(f"global_id must be a whole number, got {global_id!r}")
+    gid = int(global_id)
+    if not 1 <= gid <= MAX_GLOBAL_ID:
+        raise ValueError(f"global_id {gid} is out of range [1, {MAX_GLOBAL_ID}] (a new one: new_id())")
+    return gid
+
+
+def _checked_record(class_id: Any, sighting: Any, first_seen: Any) -> tuple[int, Sighting, Sighting | None]:
+    """What `Gallery.add` keeps in an identity's record, which every later save writes (as JSON: Python numbers):
+    `class_id` and the sightings (`first_seen` may be None) with numpy numbers made Python's. TypeError for a class
+    that is not a whole number or a sighting that is not a `Sighting` (`_checked_sighting`)."""
+    if not _is_whole(class_id):
+        raise TypeError(f"class_id must be a whole number, got {class_id!r}")
+    last = _checked_sighting(sighting, "sighting")
+    return int(class_id), last, None if first_seen is None else _checked_sighting(first_seen, "first_seen")
+
+
+def _checked_sighting(seen: Any, name: str) -> Sighting:
+    """`seen` as a `Sighting` of Python numbers; TypeError naming it `name` unless it is a `Sighting` of a whole
+    frame, a real time and a text source, ValueError for a time NaN or infinite."""
+    if not isinstance(seen, Sighting):
+        raise TypeError(f"{name} must be a Sighting(frame, time, source), got {seen!r}")
+    if not _is_whole(seen.frame):
+        raise TypeError(f"{name}'s frame must be a whole number, got {seen.frame!r}")
+    if isinstance(seen.time, bool) or not isinstance(seen.time, numbers.Real):
+        raise TypeError(f"{name}'s time must be a number (Unix seconds), got {seen.time!r}")
+    if not math.isfinite(seen.time):
+        raise ValueError(f"{name}'s time must be finite (Unix seconds), got {seen.time!r}")
+    if not isinstance(seen.source, str):
+        raise TypeError(f"{name}'s source must be text, got {seen.source!r}")
+    return Sighting(int(seen.frame), float(seen.time), seen.source)
+
+
+def _whole_ids(global_ids: Iterable[int] | int) -> list[int]:
+    """`global_ids` (one whole number, or an iterable of them: Python's or numpy's) as a list of ints; TypeError for
+    text (its characters are no IDs) or any other value (a float would be truncated into another identity's ID)."""
+    if _is_whole(global_ids):
+        return [int(global_ids)]
+    given = [global_ids] if isinstance(global_ids, str | bytes) else list(global_ids)
+    wrong = [g for g in given if not _is_whole(g)]
+    if wrong:
+        raise TypeError(f"global IDs must be whole numbers (remove([12, 31]) or remove(12)), got {wrong[0]!r}")
+    return [int(g) for g in given]
 
 
 def _track_pairs(cannot_link: Iterable[tuple[int, int]], count: int) -> list[tuple[int, int]]:
@@ -866,7 +976,7 @@ def _write_file(
     from tracker.io.lock import gallery_lock
 
     if lock:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path)
     with gallery_lock(path, option="path") if lock else contextlib.nullcontext():
         if not overwrite:
             check_unchanged(path, last)

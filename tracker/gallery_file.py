@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from tracker.gallery_format import is_gallery_file
 from tracker.gallery_records import GalleryConflictError, GalleryError, SaveAbandoned
 from tracker.io.mot import sync_folder
 
@@ -33,6 +34,7 @@ __all__ = [
     "check_saveable",
     "check_unchanged",
     "file_version",
+    "make_folder",
     "refuse_directory",
     "refuse_read_only",
     "remove_interrupted_saves",
@@ -58,7 +60,7 @@ def file_version(path: str | Path) -> FileVersion | None:
     another inode), or None if none is."""
     try:
         return version_of(os.stat(path))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # (a file where a folder of the path should be: no file)
         return None
 
 
@@ -78,7 +80,7 @@ def refuse_read_only(path: Path, option: str | None = None) -> None:
     the error (None: none is named)."""
     try:
         mode = os.stat(path).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # (no file: a missing folder, or a file where one should be)
         return
     if mode & WRITE_BITS and os.access(path, os.W_OK):
         return
@@ -105,20 +107,47 @@ def check_saveable(path: str | Path, option: str = "--gallery") -> None:
     if not folder.exists():
         raise FileNotFoundError(f"gallery folder {folder} does not exist: create it, or choose another {option}")
     if not folder.is_dir():
-        raise NotADirectoryError(
-            f"the gallery {path} cannot be saved: {folder} is a file, not a folder: choose another {option}"
-        )
+        raise _not_a_folder(path, folder, option)
     refuse_directory(path)
     refuse_read_only(path, option)
     try:
         fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)  # as `write_atomic`
     except OSError as exc:
-        raise OSError(
-            f"the gallery {path} cannot be saved: its folder {folder} is not writable ({exc.strerror or exc}): "
-            f"choose another {option}"
-        ) from exc
+        raise OSError(_unwritable(path, folder, exc, option)) from exc
     os.close(fd)
     Path(probe).unlink(missing_ok=True)
+
+
+def make_folder(path: Path, option: str = "path") -> None:
+    """Create the folder of the gallery file `path` (and its parents) where missing, as a save does.
+
+    Raises:
+        NotADirectoryError: a file stands where a folder of the path should be. OSError (of the kind the system
+            gave): the folder cannot be made. Each names the gallery and the folder; `option`: what chooses another
+            file.
+    """
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        in_the_way = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        if in_the_way is not None:
+            raise _not_a_folder(path, in_the_way, option) from exc
+        reason = f"the gallery {path} cannot be saved: its folder {folder} cannot be made ({exc.strerror or exc})"
+        raise type(exc)(f"{reason}: choose another {option}") from exc
+
+
+def _not_a_folder(path: Path, file: Path, option: str) -> NotADirectoryError:
+    """The error for the gallery `path` whose folder (or one above it), `file`, is a file."""
+    return NotADirectoryError(
+        f"the gallery {path} cannot be saved: {file} is a file, not a folder: choose another {option}"
+    )
+
+
+def _unwritable(path: Path, folder: Path, exc: OSError, option: str) -> str:
+    """The message for the gallery `path` whose `folder` cannot hold a new file (`exc`: the system's reason)."""
+    reason = f"its folder {folder} is not writable ({exc.strerror or exc})"
+    return f"the gallery {path} cannot be saved: {reason}: choose another {option}"
 
 
 def _temp_names(path: Path) -> re.Pattern[str]:
@@ -160,8 +189,11 @@ def write_atomic(
     temp file then removed and `path` left as it was.
     """
     _check_not_abandoned(path, abandon)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    make_folder(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise type(exc)(_unwritable(path, path.parent, exc, "path")) from exc
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as f:
@@ -188,10 +220,16 @@ def _check_not_abandoned(path: Path, abandon: threading.Event | None) -> None:
 
 def check_unchanged(path: Path, last: tuple[str, FileVersion] | None) -> None:
     """Raise `GalleryConflictError` if `path` holds a file other than `last`, the (real path, version) of the file
-    a gallery last read or wrote (`Gallery.file`; None: neither). A missing file is no conflict."""
+    a gallery last read or wrote (`Gallery.file`; None: neither), or another program's file (no gallery: said so).
+    A missing file is no conflict."""
     now = file_version(path)
     if now is None or last == (os.path.realpath(path), now):
         return
+    if not is_gallery_file(path):
+        raise GalleryConflictError(
+            f"the gallery was not written: {path} is not a gallery file (another program's?) and would be replaced; "
+            "choose another path, or save with overwrite=True to replace it"
+        )
     why = "this gallery never read it" if last is None or last[0] != os.path.realpath(path) else (
         "another process saved it after this gallery read it"
     )  # fmt: skip

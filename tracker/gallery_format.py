@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -30,7 +31,17 @@ import numpy as np
 from tracker.gallery_records import GalleryError, Identity, ModelIdentity, Sighting
 from tracker.io.strict_json import to_json
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "Snapshot", "decode", "encode", "read_identities", "read_model", "write"]
+__all__ = [
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "Snapshot",
+    "decode",
+    "encode",
+    "is_gallery_file",
+    "read_identities",
+    "read_model",
+    "write",
+]
 
 FORMAT_NAME = "tracker-gallery"
 FORMAT_VERSION = 1
@@ -112,6 +123,10 @@ def decode(blob: bytes, path: Path) -> tuple[dict[str, np.ndarray], dict[str, An
         header = _read_header(blob)
     except Exception as exc:  # safetensors raises its own error types, JSON its own
         raise GalleryError(f"{path} is not a readable gallery file (truncated or corrupt?): {exc}") from None
+    if header is None:
+        raise GalleryError(
+            f"{path} is not a gallery file: a safetensors file without a gallery header (another program's file?)"
+        )
     if header.get("format") != FORMAT_NAME:
         raise GalleryError(f"{path} is not a gallery file (format {header.get('format')!r})")
     version_read = header.get("version")
@@ -132,20 +147,14 @@ def read_model(header: dict[str, Any]) -> ModelIdentity | None:
 
     Raises:
         TypeError: a model record with other fields, or of other types (name and weights digest text, D a whole
-            number or null).
+            number or null: `ModelIdentity`'s checks). ValueError: a D below 1.
     """
     stored = header.get("model")
     if stored is None:
         return None
     if not isinstance(stored, dict):
         raise TypeError(f"the model record {stored!r} is not a mapping")
-    model = ModelIdentity(**stored)
-    if not isinstance(model.name, str) or not isinstance(model.weights_digest, str):
-        names = f"{model.name!r}, {model.weights_digest!r}"
-        raise TypeError(f"the model's name and weights digest must be text, got {names}")
-    if model.dim is not None:
-        _whole(stored, "dim", "the model's")
-    return model
+    return ModelIdentity(**stored)
 
 
 def read_identities(tensors: dict[str, np.ndarray], header: dict[str, Any]) -> dict[int, Identity]:
@@ -233,10 +242,26 @@ def _tensor_digest(tensors: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()
 
 
-def _read_header(blob: bytes) -> dict[str, Any]:
-    """The JSON metadata in a safetensors header (8-byte little-endian length, then JSON)."""
+def is_gallery_file(path: Path) -> bool:
+    """Whether the file `path` holds a gallery header (a safetensors header with the gallery's metadata; its
+    embeddings are not read or checked): False for another program's file, an empty one or one that cannot be read."""
+    try:
+        with path.open("rb") as file:
+            length = int.from_bytes(file.read(8), "little")
+            if not 0 < length <= os.fstat(file.fileno()).st_size - 8:
+                return False
+            return _read_header(length.to_bytes(8, "little") + file.read(length)) is not None
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):  # (unreadable, not JSON, not a mapping)
+        return False
+
+
+def _read_header(blob: bytes) -> dict[str, Any] | None:
+    """The gallery's JSON metadata in a safetensors header (8-byte little-endian length, then JSON); None when the
+    header holds none (a safetensors file of another program)."""
     length = int.from_bytes(blob[:8], "little")
-    meta = json.loads(blob[8 : 8 + length])["__metadata__"]
+    meta = json.loads(blob[8 : 8 + length]).get("__metadata__") or {}
+    if "gallery" not in meta:
+        return None
     header = json.loads(meta["gallery"])
     if not isinstance(header, dict):
         raise ValueError("gallery metadata is not a mapping")

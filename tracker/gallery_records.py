@@ -10,6 +10,7 @@ Shape letters: D embedding size, P prototypes of one identity (<= `gallery.proto
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -48,11 +49,27 @@ class SaveAbandoned(Exception):
 
 @dataclass(frozen=True)
 class ModelIdentity:
-    """What made the embeddings: the ReID model's name, its weights' content hash and D."""
+    """What made the embeddings: the ReID model's name, its weights' content hash and D (None: not known yet).
+
+    Checked when made, as a gallery file must hold it (JSON text and a whole number; a numpy D is taken as Python's):
+    TypeError for a name or digest that is not text or a D that is not a whole number, ValueError for a D below 1.
+    """
 
     name: str
     weights_digest: str
     dim: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not isinstance(self.weights_digest, str):
+            given = f"{self.name!r}, {self.weights_digest!r}"
+            raise TypeError(f"the model's name and weights digest must be text, got {given}")
+        if self.dim is None:
+            return
+        if isinstance(self.dim, bool) or not isinstance(self.dim, numbers.Integral):
+            raise TypeError(f"the model's dim must be a whole number, got {self.dim!r}")
+        if self.dim < 1:
+            raise ValueError(f"the model's dim must be at least 1, got {self.dim!r}")
+        object.__setattr__(self, "dim", int(self.dim))  # (frozen)
 
     def conflicts_with(self, other: ModelIdentity) -> bool:
         """True when `other` is another model (name or weights digest differ) or gives embeddings of another D

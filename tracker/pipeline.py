@@ -221,7 +221,8 @@ class Tracker:
                 appearance off (`reid.model=none`), or `appearance.bank_dtype=float16` on the CPU (both refused
                 before any model loads).
             OSError: ultralytics could not download an official detector (offline).
-            GalleryModelError: a `gallery` made with another ReID model or D (`Gallery.bind_model`, once the models
+            GalleryModelError: a `gallery` made with another ReID model (before any model loads, but for
+                `reid.model=auto`, whose weights a first run downloads) or D (`Gallery.bind_model`, once the models
                 are built).
         """
         from tracker.detector import build_detector
@@ -244,6 +245,8 @@ class Tracker:
         if gallery is not None and not use_reid:  # (before its model check, which would name a model "none")
             raise ValueError(needs_appearance("a gallery", cfg))
         require_model_files(cfg)
+        if gallery is not None and cfg.reid.model != "auto":  # (its weights are there: `require_model_files`)
+            gallery.check_model(reid_model_identity(cfg))  # now: the models take seconds to load, or to fail to
         detector = build_detector(cfg.detector, device, keep_features=use_reid and cfg.reid.model == "auto")
         embedder = build_embedder(cfg.reid, device, detector) if use_reid else None
         install_signal_stack()  # OpenVINO's plugins, when destroyed, may leave a dangling one (tracker.signal_stack)
