@@ -1192,3 +1192,19 @@ def test_a_size_seqinfo_leaves_out_is_taken_from_the_first_image(tmp_path):
     assert find_sequences(seq)[0].frame_size == (240, 320)
     ini.write_text(ini.read_text().replace("imWidth=0", "imWidth=640"))
     assert find_sequences(seq)[0].frame_size == (480, 640)
+
+
+def test_a_rerun_says_which_results_it_reused_from_the_earlier_run(tmp_path, capsys):
+    """A re-run of `track eval` into the same --out reused the finished sequences without a word: the table and
+    "tracking N frames/s" looked freshly computed (the frames/s was the earlier run's). Now one line names what was
+    reused and from where; a run into a new folder, or with other settings, says nothing of the kind."""
+    for name in ("A", "B"):
+        seq = write_sequence(tmp_path / "data", name, _two_people(4, 10), 4)
+        np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    out = tmp_path / "out"
+    args = ["--data", str(tmp_path / "data"), "--workers", "1", "--out", str(out), "--cache-dir", str(tmp_path / "c")]
+    assert eval_main([*args, "--sequences", "A"]) == 0
+    assert "earlier run" not in capsys.readouterr().out
+    assert eval_main(args) == 0
+    said = capsys.readouterr().out
+    assert f"reused from an earlier run in {out} (its timing too): ours on A; tracked now: ours on B" in said, said

@@ -314,6 +314,9 @@ def _report(
         extra["variant"] = variant
         title += f", variant {variant}"
         say(f"variant {variant}:")
+    reuse = _reuse_line(results, out)
+    if reuse:
+        say(reuse)
     reused = [t for t in trackers if any(r.resumed for r in results if r.tracker == t)]
     extra["timing_from_earlier_run"] = reused
     if compare and reused and len(reused) < len(trackers):
@@ -339,6 +342,28 @@ def _report(
         write_csv(out / "metrics.csv", rows, key="sequence")
         write_chart(out / "metrics.png", rows, title)
     return {OURS: combined}
+
+
+def _by_tracker(results: list[RunResult]) -> str:
+    """`results` as "ours on A, B; ByteTrack on A", trackers in their first order."""
+    trackers = dict.fromkeys(r.tracker for r in results)
+    return "; ".join(f"{t} on {', '.join(r.sequence for r in results if r.tracker == t)}" for t in trackers)
+
+
+def _reuse_line(results: list[RunResult], out: Path) -> str | None:
+    """The line saying which results a re-run into `out` took from an earlier run (None where it took none): the
+    table and the frames/s looked freshly computed otherwise."""
+    reused = [r for r in results if r.resumed]
+    if not reused:
+        return None
+    fresh = [r for r in results if not r.resumed]
+    if not fresh:
+        return (
+            f"all {count(len(reused), 'result')} reused from an earlier run in {out} (their timing too): "
+            f"{_by_tracker(reused)}; a new --out runs them again"
+        )
+    tracked = _by_tracker(fresh)
+    return f"reused from an earlier run in {out} (its timing too): {_by_tracker(reused)}; tracked now: {tracked}"
 
 
 def _report_variants(out: Path, rows: dict[str, dict[str, dict[str, Any]]], compare: bool) -> None:
