@@ -1208,3 +1208,23 @@ def test_a_rerun_says_which_results_it_reused_from_the_earlier_run(tmp_path, cap
     assert eval_main(args) == 0
     said = capsys.readouterr().out
     assert f"reused from an earlier run in {out} (its timing too): ours on A; tracked now: ours on B" in said, said
+
+
+def test_an_eval_into_a_folder_another_run_is_writing_is_refused(tmp_path, capsys):
+    """Two `track eval` runs into one --out at once both wrote the same result files, notes and summary.json (the
+    summary of one run's settings could sit beside the other's results); the second is now refused with one line
+    naming the folder (the lock `track` and `track batch` take), before anything is tracked or written."""
+    from tracker.io.lock import FolderLock
+
+    seq = write_sequence(tmp_path / "data", "A", _two_people(4, 10), 4)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    out = tmp_path / "out"
+    args = ["--data", str(seq), "--workers", "1", "--out", str(out), "--cache-dir", str(tmp_path / "c")]
+    with FolderLock(out):  # as a running eval holds it
+        capsys.readouterr()
+        assert eval_main(args) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"track eval: error: the output folder {out} is in use" in err[0], err
+        assert [p.name for p in out.iterdir()] == [".track.lock"]
+    assert eval_main(args) == 0
+    assert not (out / ".track.lock").exists(), "a finished eval leaves no lock file"

@@ -12,7 +12,7 @@ import argparse
 import logging
 import sys
 import time
-from contextlib import nullcontext, suppress
+from contextlib import ExitStack, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from tracker.eval.sequences import (
     scored_gt_rows,
 )
 from tracker.eval.variants import default_variants_dir, parse_variants, variant_sequences
+from tracker.io.lock import FolderLock
 from tracker.io.mot import make_output_folder
 from tracker.io.strict_json import write_json_atomic
 from tracker.ray_engine import import_ray, ray_session
@@ -414,7 +415,7 @@ def _run(argv: list[str] | None, compare: bool) -> int:
     say = (lambda *_a: None) if args.quiet else print
     started = time.perf_counter()
     try:
-        with terminating_interrupts():  # finished sequences stay, the rest is cancelled
+        with terminating_interrupts(), ExitStack() as held:  # finished sequences stay, the rest is cancelled
             if args.engine == "ray":  # Ray missing: said now, not after every sequence's inputs were made
                 import_ray()
             cfg = load_config(args.config, overrides=args.set)
@@ -423,7 +424,8 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             require_frame_sizes(sequences)
             if args.detections == "public":
                 require_public_detections(sequences)
-            make_output_folder(args.out)
+            make_output_folder(args.out)  # (a file of that name: said as such, before the lock's own message)
+            held.enter_context(FolderLock(Path(args.out)))  # one run at a time writes results and summary there
             if not args.no_cache or args.variants:  # (variants are made there too) a cache that cannot be made
                 # fails now, not after the first sequence's detections and embeddings were computed
                 make_output_folder(args.cache_dir or default_cache_dir(), role="input cache folder")
