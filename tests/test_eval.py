@@ -1208,6 +1208,9 @@ def test_a_rerun_says_which_results_it_reused_from_the_earlier_run(tmp_path, cap
     assert eval_main(args) == 0
     said = capsys.readouterr().out
     assert f"reused from an earlier run in {out} (its timing too): ours on A; tracked now: ours on B" in said, said
+    assert eval_main(args) == 0
+    said = capsys.readouterr().out
+    assert f"all 2 results reused from an earlier run in {out} (timing too): ours on A, B; a new --out" in said, said
 
 
 def test_an_eval_into_a_folder_another_run_is_writing_is_refused(tmp_path, capsys):

@@ -359,9 +359,10 @@ def _reuse_line(results: list[RunResult], out: Path) -> str | None:
         return None
     fresh = [r for r in results if not r.resumed]
     if not fresh:
+        every = f"all {count(len(reused), 'result')}" if len(reused) > 1 else "the result"
         return (
-            f"all {count(len(reused), 'result')} reused from an earlier run in {out} (their timing too): "
-            f"{_by_tracker(reused)}; a new --out runs them again"
+            f"{every} reused from an earlier run in {out} (timing too): "
+            f"{_by_tracker(reused)}; a new --out tracks afresh"
         )
     tracked = _by_tracker(fresh)
     return f"reused from an earlier run in {out} (its timing too): {_by_tracker(reused)}; tracked now: {tracked}"
