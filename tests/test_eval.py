@@ -1231,3 +1231,32 @@ def test_an_eval_into_a_folder_another_run_is_writing_is_refused(tmp_path, capsy
         assert [p.name for p in out.iterdir()] == [".track.lock"]
     assert eval_main(args) == 0
     assert not (out / ".track.lock").exists(), "a finished eval leaves no lock file"
+
+
+def test_an_interrupted_eval_says_how_many_results_it_kept(tmp_path, capsys, monkeypatch):
+    """Ctrl-C said "finished sequences are kept in OUT" also when none had finished (the folder held nothing); now
+    the line counts the results kept, and says when there are none. The kept one is reused by the re-run."""
+    import tracker.eval.runner as runner
+
+    for name in ("A", "B"):
+        seq = write_sequence(tmp_path / "data", name, _two_people(4, 10), 4)
+        np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    out = tmp_path / "out"
+    args = ["--data", str(tmp_path / "data"), "--workers", "1", "--out", str(out), "--cache-dir", str(tmp_path / "c")]
+    real = runner.parallel_map
+
+    def interrupted_after(n: int):
+        def parallel_map(func, items, workers, engine):
+            yield from real(func, items[:n], workers, engine)
+            raise KeyboardInterrupt
+
+        return parallel_map
+
+    for n, says in ((0, f"no result finished yet in {out}"), (1, f"1 of 2 results finished, kept in {out}")):
+        monkeypatch.setattr(runner, "parallel_map", interrupted_after(n))
+        assert eval_main(args) == 130
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"track eval: interrupted; {says}; re-run to resume"], err
+    monkeypatch.setattr(runner, "parallel_map", real)
+    assert eval_main(args) == 0
+    assert "reused from an earlier run" in capsys.readouterr().out

@@ -26,6 +26,7 @@ from tracker.eval.revival import revival_scores
 from tracker.eval.runner import (
     OURS,
     OURS_NO_CMC,
+    EvalInterrupted,
     RunResult,
     WorkerDied,
     load_all_inputs,
@@ -458,14 +459,24 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             f"track {name}: error: {exc}; finished sequences are kept in {args.out}; re-run to resume", file=sys.stderr
         )
         return _EXIT_FAILED
-    except KeyboardInterrupt:
-        message = f"track {name}: interrupted; finished sequences are kept in {args.out}; re-run to resume"
+    except KeyboardInterrupt as exc:
+        message = f"track {name}: interrupted; {_kept(exc, args.out)}; re-run to resume"
         print(message, file=sys.stderr)
         return _EXIT_INTERRUPTED
     elapsed = time.perf_counter() - started
     say(f"tracking {combined['fps']:.0f} frames/s; {count(len(sequences), 'sequence')} in {elapsed:.1f} s")
     say(f"results in {args.out}")
     return 0
+
+
+def _kept(exc: KeyboardInterrupt, out: str) -> str:
+    """What an interrupted run left in `out`: how many results, where the interruption says (`EvalInterrupted`)."""
+    if not isinstance(exc, EvalInterrupted):  # (before any tracking: inputs were being made)
+        return f"finished sequences are kept in {out}"
+    if not exc.finished:
+        return f"no result finished yet in {exc.out_dir}"
+    earlier = f", {exc.reused} of them from an earlier run" if exc.reused else ""
+    return f"{exc.finished} of {exc.total} results finished, kept in {exc.out_dir}{earlier}"
 
 
 def eval_main(argv: list[str] | None = None) -> int:
