@@ -1192,3 +1192,71 @@ def test_a_size_seqinfo_leaves_out_is_taken_from_the_first_image(tmp_path):
     assert find_sequences(seq)[0].frame_size == (240, 320)
     ini.write_text(ini.read_text().replace("imWidth=0", "imWidth=640"))
     assert find_sequences(seq)[0].frame_size == (480, 640)
+
+
+def test_a_rerun_says_which_results_it_reused_from_the_earlier_run(tmp_path, capsys):
+    """A re-run of `track eval` into the same --out reused the finished sequences without a word: the table and
+    "tracking N frames/s" looked freshly computed (the frames/s was the earlier run's). Now one line names what was
+    reused and from where; a run into a new folder, or with other settings, says nothing of the kind."""
+    for name in ("A", "B"):
+        seq = write_sequence(tmp_path / "data", name, _two_people(4, 10), 4)
+        np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    out = tmp_path / "out"
+    args = ["--data", str(tmp_path / "data"), "--workers", "1", "--out", str(out), "--cache-dir", str(tmp_path / "c")]
+    assert eval_main([*args, "--sequences", "A"]) == 0
+    assert "earlier run" not in capsys.readouterr().out
+    assert eval_main(args) == 0
+    said = capsys.readouterr().out
+    assert f"reused from an earlier run in {out} (its timing too): ours on A; tracked now: ours on B" in said, said
+    assert eval_main(args) == 0
+    said = capsys.readouterr().out
+    assert f"all 2 results reused from an earlier run in {out} (timing too): ours on A, B; a new --out" in said, said
+
+
+def test_an_eval_into_a_folder_another_run_is_writing_is_refused(tmp_path, capsys):
+    """Two `track eval` runs into one --out at once both wrote the same result files, notes and summary.json (the
+    summary of one run's settings could sit beside the other's results); the second is now refused with one line
+    naming the folder (the lock `track` and `track batch` take), before anything is tracked or written."""
+    from tracker.io.lock import FolderLock
+
+    seq = write_sequence(tmp_path / "data", "A", _two_people(4, 10), 4)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    out = tmp_path / "out"
+    args = ["--data", str(seq), "--workers", "1", "--out", str(out), "--cache-dir", str(tmp_path / "c")]
+    with FolderLock(out):  # as a running eval holds it
+        capsys.readouterr()
+        assert eval_main(args) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"track eval: error: the output folder {out} is in use" in err[0], err
+        assert [p.name for p in out.iterdir()] == [".track.lock"]
+    assert eval_main(args) == 0
+    assert not (out / ".track.lock").exists(), "a finished eval leaves no lock file"
+
+
+def test_an_interrupted_eval_says_how_many_results_it_kept(tmp_path, capsys, monkeypatch):
+    """Ctrl-C said "finished sequences are kept in OUT" also when none had finished (the folder held nothing); now
+    the line counts the results kept, and says when there are none. The kept one is reused by the re-run."""
+    import tracker.eval.runner as runner
+
+    for name in ("A", "B"):
+        seq = write_sequence(tmp_path / "data", name, _two_people(4, 10), 4)
+        np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    out = tmp_path / "out"
+    args = ["--data", str(tmp_path / "data"), "--workers", "1", "--out", str(out), "--cache-dir", str(tmp_path / "c")]
+    real = runner.parallel_map
+
+    def interrupted_after(n: int):
+        def parallel_map(func, items, workers, engine):
+            yield from real(func, items[:n], workers, engine)
+            raise KeyboardInterrupt
+
+        return parallel_map
+
+    for n, says in ((0, f"no result finished yet in {out}"), (1, f"1 of 2 results finished, kept in {out}")):
+        monkeypatch.setattr(runner, "parallel_map", interrupted_after(n))
+        assert eval_main(args) == 130
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"track eval: interrupted; {says}; re-run to resume"], err
+    monkeypatch.setattr(runner, "parallel_map", real)
+    assert eval_main(args) == 0
+    assert "reused from an earlier run" in capsys.readouterr().out

@@ -12,7 +12,7 @@ import argparse
 import logging
 import sys
 import time
-from contextlib import nullcontext, suppress
+from contextlib import ExitStack, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from tracker.eval.revival import revival_scores
 from tracker.eval.runner import (
     OURS,
     OURS_NO_CMC,
+    EvalInterrupted,
     RunResult,
     WorkerDied,
     load_all_inputs,
@@ -42,6 +43,7 @@ from tracker.eval.sequences import (
     scored_gt_rows,
 )
 from tracker.eval.variants import default_variants_dir, parse_variants, variant_sequences
+from tracker.io.lock import FolderLock
 from tracker.io.mot import make_output_folder
 from tracker.io.strict_json import write_json_atomic
 from tracker.ray_engine import import_ray, ray_session
@@ -314,6 +316,9 @@ def _report(
         extra["variant"] = variant
         title += f", variant {variant}"
         say(f"variant {variant}:")
+    reuse = _reuse_line(results, out)
+    if reuse:
+        say(reuse)
     reused = [t for t in trackers if any(r.resumed for r in results if r.tracker == t)]
     extra["timing_from_earlier_run"] = reused
     if compare and reused and len(reused) < len(trackers):
@@ -339,6 +344,29 @@ def _report(
         write_csv(out / "metrics.csv", rows, key="sequence")
         write_chart(out / "metrics.png", rows, title)
     return {OURS: combined}
+
+
+def _by_tracker(results: list[RunResult]) -> str:
+    """`results` as "ours on A, B; ByteTrack on A", trackers in their first order."""
+    trackers = dict.fromkeys(r.tracker for r in results)
+    return "; ".join(f"{t} on {', '.join(r.sequence for r in results if r.tracker == t)}" for t in trackers)
+
+
+def _reuse_line(results: list[RunResult], out: Path) -> str | None:
+    """The line saying which results a re-run into `out` took from an earlier run (None where it took none): the
+    table and the frames/s looked freshly computed otherwise."""
+    reused = [r for r in results if r.resumed]
+    if not reused:
+        return None
+    fresh = [r for r in results if not r.resumed]
+    if not fresh:
+        every = f"all {count(len(reused), 'result')}" if len(reused) > 1 else "the result"
+        return (
+            f"{every} reused from an earlier run in {out} (timing too): "
+            f"{_by_tracker(reused)}; a new --out tracks afresh"
+        )
+    tracked = _by_tracker(fresh)
+    return f"reused from an earlier run in {out} (its timing too): {_by_tracker(reused)}; tracked now: {tracked}"
 
 
 def _report_variants(out: Path, rows: dict[str, dict[str, dict[str, Any]]], compare: bool) -> None:
@@ -389,7 +417,7 @@ def _run(argv: list[str] | None, compare: bool) -> int:
     say = (lambda *_a: None) if args.quiet else print
     started = time.perf_counter()
     try:
-        with terminating_interrupts():  # finished sequences stay, the rest is cancelled
+        with terminating_interrupts(), ExitStack() as held:  # finished sequences stay, the rest is cancelled
             if args.engine == "ray":  # Ray missing: said now, not after every sequence's inputs were made
                 import_ray()
             cfg = load_config(args.config, overrides=args.set)
@@ -398,7 +426,8 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             require_frame_sizes(sequences)
             if args.detections == "public":
                 require_public_detections(sequences)
-            make_output_folder(args.out)
+            make_output_folder(args.out)  # (a file of that name: said as such, before the lock's own message)
+            held.enter_context(FolderLock(Path(args.out)))  # one run at a time writes results and summary there
             if not args.no_cache or args.variants:  # (variants are made there too) a cache that cannot be made
                 # fails now, not after the first sequence's detections and embeddings were computed
                 make_output_folder(args.cache_dir or default_cache_dir(), role="input cache folder")
@@ -430,14 +459,24 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             f"track {name}: error: {exc}; finished sequences are kept in {args.out}; re-run to resume", file=sys.stderr
         )
         return _EXIT_FAILED
-    except KeyboardInterrupt:
-        message = f"track {name}: interrupted; finished sequences are kept in {args.out}; re-run to resume"
+    except KeyboardInterrupt as exc:
+        message = f"track {name}: interrupted; {_kept(exc, args.out)}; re-run to resume"
         print(message, file=sys.stderr)
         return _EXIT_INTERRUPTED
     elapsed = time.perf_counter() - started
     say(f"tracking {combined['fps']:.0f} frames/s; {count(len(sequences), 'sequence')} in {elapsed:.1f} s")
     say(f"results in {args.out}")
     return 0
+
+
+def _kept(exc: KeyboardInterrupt, out: str) -> str:
+    """What an interrupted run left in `out`: how many results, where the interruption says (`EvalInterrupted`)."""
+    if not isinstance(exc, EvalInterrupted):  # (before any tracking: inputs were being made)
+        return f"finished sequences are kept in {out}"
+    if not exc.finished:
+        return f"no result finished yet in {exc.out_dir}"
+    earlier = f", {exc.reused} of them from an earlier run" if exc.reused else ""
+    return f"{exc.finished} of {exc.total} results finished, kept in {exc.out_dir}{earlier}"
 
 
 def eval_main(argv: list[str] | None = None) -> int:

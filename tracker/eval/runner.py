@@ -37,6 +37,7 @@ from tracker.io.strict_json import nan_for_null, write_json_atomic
 __all__ = [
     "OURS",
     "OURS_NO_CMC",
+    "EvalInterrupted",
     "PeerFailure",
     "RunResult",
     "WorkerDied",
@@ -115,6 +116,15 @@ class PeerFailure(Exception):
 class WorkerDied(RuntimeError):
     """A process running jobs died without raising (`kill -9`, the out-of-memory killer; a lost Ray worker or node):
     the message says so; jobs that finished before kept their files."""
+
+
+class EvalInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM) while `run_all` ran its jobs: `finished` of its `total` results are in `out_dir` (`reused`
+    of them taken from an earlier run), kept for a re-run to resume."""
+
+    def __init__(self, finished: int, reused: int, total: int, out_dir: Path) -> None:
+        super().__init__(f"interrupted with {finished} of {total} results in {out_dir}")
+        self.finished, self.reused, self.total, self.out_dir = finished, reused, total, out_dir
 
 
 class UnreadableImage(FileNotFoundError):
@@ -425,6 +435,10 @@ def run_all(
     ]
     results: list[RunResult | None] = [_finished(job) for job in jobs]
     pending = [i for i, r in enumerate(results) if r is None]
-    for i, result in zip(pending, parallel_map(_run_job, [jobs[i] for i in pending], workers, engine), strict=True):
-        results[i] = result
+    try:
+        for i, result in zip(pending, parallel_map(_run_job, [jobs[i] for i in pending], workers, engine), strict=True):
+            results[i] = result
+    except KeyboardInterrupt:  # the message says how many are on disk (a worker may have written one not yet
+        finished = sum(_finished(job) is not None for job in jobs)  # handed back here: counted from the files)
+        raise EvalInterrupted(finished, len(jobs) - len(pending), len(jobs), Path(out_dir)) from None
     return [r for r in results if r is not None]
