@@ -1424,3 +1424,17 @@ def test_no_ray_cluster_at_address_auto_names_the_option_given(monkeypatch):
             f"no Ray cluster at {given} (Could not find any running Ray instance); start one, or leave {leave} out "
             "to start a local Ray"
         )
+
+
+def test_a_source_named_another_way_keeps_its_folder_and_is_reused(tmp_path, monkeypatch):
+    """`track batch clip.avi --out OUT`, then the same file as /abs/clip.avi or sub/../clip.avi: the earlier folder
+    was matched by the source's spelling, so each spelling was tracked again into a new folder (clip_2, clip_3)."""
+    monkeypatch.chdir(tmp_path)
+    clip(tmp_path / "clip.avi", 0, 5)
+    (tmp_path / "sub").mkdir()
+    out = tmp_path / "out"
+    for source in ("clip.avi", str(tmp_path / "clip.avi"), "sub/../clip.avi"):
+        summary = track_many([source], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+        assert [v.name for v in summary.videos] == ["clip"], source
+    assert summary.videos[0].status == "reused"
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["clip"]

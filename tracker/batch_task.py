@@ -13,7 +13,7 @@ from typing import Any
 
 from tracker.batch_link import save_video_identities
 from tracker.batch_progress import NullChannel, Progress
-from tracker.batch_work import NOTE_NAME, VideoResult, VideoTask, one_line
+from tracker.batch_work import NOTE_NAME, VideoResult, VideoTask, one_line, source_key
 from tracker.config import BatchConfig, TrackerConfig, parse_config
 from tracker.io.strict_json import to_json
 from tracker.log_source import naming_source
@@ -123,7 +123,8 @@ def _run_video(task: VideoTask, channel: Any, progress_seconds: float, start_gal
         shutil.rmtree(task.partial_dir, ignore_errors=True)
         result.reason = INTERRUPTED
         return result
-    note = {"fingerprint": task.fingerprint, "source": task.source, "frames": summary.frames, "error": summary.error}
+    note = {"fingerprint": task.fingerprint, "source": task.source, "path": source_key(task.source)}
+    note |= {"frames": summary.frames, "error": summary.error}
     note |= {"tracks": result.tracks, "seconds": summary.seconds, "stem": stem, "ended_early": result.ended_early}
     (task.partial_dir / NOTE_NAME).write_text(to_json(note, indent=1))
     _publish(task.partial_dir, task.out_dir)

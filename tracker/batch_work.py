@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ __all__ = [
     "published_videos",
     "read_note",
     "reused_result",
+    "source_key",
     "unnamed_sources",
 ]
 
@@ -180,7 +182,7 @@ def output_names(sources: Sequence[str], out: Path | None = None) -> list[str]:
     names: list[str | None] = [None] * len(sources)
     claimed: set[str] = set()
     for index, source in enumerate(sources):
-        name = earlier.get(str(source))
+        name = earlier.get(source_key(str(source)), earlier.get(str(source)))
         if name is not None and name not in claimed:
             names[index] = name
             claimed.add(name)
@@ -212,13 +214,21 @@ def _folders(out: Path) -> list[str]:
         return []
 
 
+def source_key(source: str) -> str:
+    """What finds a source's folder again in a re-run (`batch.json`'s "path"): the absolute path of a file or folder,
+    however it was spelled (`clip.mp4`, `/data/clip.mp4`, `cams/../clip.mp4`), else the source as given."""
+    return os.path.abspath(source) if Path(source).exists() else source
+
+
 def _earlier_sources(out: Path) -> dict[str, str]:
-    """{source as given: folder name} of the videos earlier batches published in `out` (their `batch.json`)."""
+    """{source key (`source_key`; the source as given in a `batch.json` written before keys): folder name} of the
+    videos earlier batches published in `out` (their `batch.json`)."""
     found: dict[str, str] = {}
     for name in sorted(_folders(out)):
         note = read_note(out / name)
-        if note is not None and isinstance(note.get("source"), str):
-            found.setdefault(note["source"], name)
+        key = None if note is None else note.get("path", note.get("source"))
+        if isinstance(key, str):
+            found.setdefault(key, name)
     return found
 
 
