@@ -1438,3 +1438,18 @@ def test_a_source_named_another_way_keeps_its_folder_and_is_reused(tmp_path, mon
         assert [v.name for v in summary.videos] == ["clip"], source
     assert summary.videos[0].status == "reused"
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["clip"]
+
+
+def test_a_long_failure_reason_keeps_what_to_do_at_its_end():
+    """Offline, every video of `track batch` failed with ultralytics' download error cut at 300 characters:
+    "... set detector.model to a local model (`--set detector.model=PATH` on the command line," and no more. The
+    reason keeps its end (what to do) and its start (what failed); only a very long middle is cut."""
+    from tracker.batch_work import one_line
+    from tracker.detector import _download_error
+
+    url = "https://github.com/ultralytics/assets/releases/download/v8.4.0/yolo11n.pt"
+    offline = ConnectionError(f"❌ Download failure for {url}. Environment may be offline.")
+    reason = one_line(_download_error("yolo11n.pt", offline))
+    assert reason.startswith("❌ Download failure") and reason.endswith("$TRACKER_WEIGHTS_DIR)")
+    huge = one_line(RuntimeError("boom: " + "x" * 5000 + " (do this)"))
+    assert huge.startswith("boom: ") and huge.endswith(" (do this)") and len(huge) < 1000

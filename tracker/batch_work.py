@@ -40,7 +40,9 @@ __all__ = [
 
 NOTE_NAME = "batch.json"  # beside each video's outputs: what made them (for resuming) and how the task went
 PARTIAL_SUFFIX = ".partial"  # out/.<name>.partial/: a video's outputs while its task runs
-_REASON_CHARS = 300  # failure reasons are cut to one short line
+_REASON_CHARS = 600  # failure reasons longer than this lose their middle, to stay one line ...
+_REASON_HEAD_CHARS = 200  # ... keeping this much of their start (what failed) and the rest of their end (what to do)
+_REASON_CUT = " [...] "
 _TASK_KEY_CHARS = 16  # hex digits of the hash over what makes a video's outputs (its `batch.json` key)
 
 TrackerFactory = Callable[..., Any]
@@ -119,13 +121,21 @@ def failed_result(task: VideoTask, reason: str, attempts: int) -> VideoResult:
     return VideoResult(task.index, task.source, task.name, task.out_dir, "failed", attempts=attempts, reason=reason)
 
 
-def one_line(exc: BaseException) -> str:
-    """`exc`'s message on one line, cut to a short reason (its type's name where it says nothing). A source's error
-    is kept whole: it ends with what to do, which the cut took off under a long path (`track batch cams/`)."""
+def one_line(exc: BaseException, keep_end: bool = True) -> str:
+    """`exc`'s message on one line (its type's name where it says nothing), a long one cut in its middle: its start
+    says what failed, its end what to do (cut at the end, an offline download's "set detector.model to a local model
+    (`--set detector.model=PATH` on the command line," stopped there). A source's error is kept whole: it ends with
+    what to do, and its start names the source (`track batch cams/`). `keep_end` False: a long one keeps only its
+    start (Ray's lost-worker errors end with the task's whole description)."""
     from tracker.io.sources import SourceError
 
     text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if isinstance(exc, SourceError) else text[:_REASON_CHARS]
+    if isinstance(exc, SourceError) or len(text) <= _REASON_CHARS:
+        return text
+    if not keep_end:
+        return text[:_REASON_CHARS]
+    tail = _REASON_CHARS - _REASON_HEAD_CHARS - len(_REASON_CUT)
+    return f"{text[:_REASON_HEAD_CHARS]}{_REASON_CUT}{text[-tail:]}"
 
 
 def make_tasks(
