@@ -1453,3 +1453,27 @@ def test_a_long_failure_reason_keeps_what_to_do_at_its_end():
     assert reason.startswith("❌ Download failure") and reason.endswith("$TRACKER_WEIGHTS_DIR)")
     huge = one_line(RuntimeError("boom: " + "x" * 5000 + " (do this)"))
     assert huge.startswith("boom: ") and huge.endswith(" (do this)") and len(huge) < 1000
+
+
+def test_a_rerun_tracks_again_the_images_a_glob_or_sequence_reads_when_they_change(tmp_path):
+    """`track batch 'cam/*.png' seq/ --out OUT`, more frames copied in (into cam/, into seq/img1/), the same command
+    again: a glob's fingerprint held no file at all and a sequence folder's only its own date (img1/'s files do not
+    change it), so both were "reused" with the outputs of the first frames. The fingerprint now holds the image files
+    a source reads."""
+    import cv2
+
+    frames = scene(8)
+    (tmp_path / "cam").mkdir()
+    (tmp_path / "seq" / "img1").mkdir(parents=True)
+    for folder, count in ((tmp_path / "cam", 4), (tmp_path / "seq" / "img1", 4)):
+        for k in range(count):
+            cv2.imwrite(str(folder / f"{k:06d}.png"), frames[k])
+    sources = [str(tmp_path / "cam" / "*.png"), str(tmp_path / "seq")]
+    out = tmp_path / "out"
+    first = track_many(sources, TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    assert [(v.status, v.frames) for v in first.videos] == [("done", 4), ("done", 4)]
+    for folder in (tmp_path / "cam", tmp_path / "seq" / "img1"):
+        for k in range(4, 8):
+            cv2.imwrite(str(folder / f"{k:06d}.png"), frames[k])
+    again = track_many(sources, TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    assert [(v.status, v.frames) for v in again.videos] == [("done", 8), ("done", 8)]

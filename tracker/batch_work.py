@@ -168,8 +168,23 @@ def make_tasks(
 
 
 def _file_identity(source: str) -> Any:
-    """Size and modification time of a file or folder source (None for streams and globs)."""
+    """Path, size and modification time of a video file, or of each image file a folder, sequence or glob source
+    reads (a folder's own date missed frames copied into its `img1/`; a glob had none: both were reused stale); None
+    for streams and sources that cannot be opened."""
+    from tracker.io.sources import SourceError, open_source, resolve_source
+
     path = Path(source)
+    if not path.is_dir() and resolve_source(source) != "glob":
+        return _stat_identity(path)
+    try:
+        files = open_source(source).files  # lists the images and decodes the first one only
+    except SourceError:
+        return None
+    return [_stat_identity(file) for file in files]
+
+
+def _stat_identity(path: Path) -> list[Any] | None:
+    """[resolved path, size, modification time] of a file, or None where it cannot be read."""
     try:
         stat = path.stat()
     except OSError:
