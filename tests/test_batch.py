@@ -1477,3 +1477,30 @@ def test_a_rerun_tracks_again_the_images_a_glob_or_sequence_reads_when_they_chan
             cv2.imwrite(str(folder / f"{k:06d}.png"), frames[k])
     again = track_many(sources, TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
     assert [(v.status, v.frames) for v in again.videos] == [("done", 8), ("done", 8)]
+
+
+class _Recorder:
+    """A task's channel that keeps what it is sent."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple] = []
+
+    def put(self, message: tuple) -> None:
+        self.messages.append(message)
+
+
+def test_a_task_tells_which_video_it_holds_before_its_slow_imports(tmp_path, monkeypatch):
+    """A local worker killed in its first seconds (importing torch: 2-4 s here) after taking a video from the queue
+    had not yet said it held it: `kill -9` of that worker hung `track batch room.mp4 --workers 1` at "0/1 videos
+    done: 0 frames" for good (the video was never run again). Now "start" is sent before anything slow, so the
+    driver knows the video to run again."""
+    from tracker.batch import run_video
+    from tracker.batch_work import make_tasks
+
+    task = make_tasks([str(clip(tmp_path / "a.avi", 0, 3))], TrackerConfig(), tmp_path / "out", False, None,
+                      fake_tracker, None, None)[0]  # fmt: skip
+    channel = _Recorder()
+    monkeypatch.setitem(sys.modules, "torch", None)  # the import fails: as far as a worker killed there got
+    with pytest.raises(ImportError):
+        run_video(task, channel)
+    assert channel.messages == [(0, "start", os.getpid())]

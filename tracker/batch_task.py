@@ -81,14 +81,16 @@ def run_video(
 
 def _run_video(task: VideoTask, channel: Any, progress_seconds: float, start_gallery: bytes | None) -> VideoResult:
     """`run_video`'s work."""
+    progress = Progress(channel if channel is not None else NullChannel(), task.index, progress_seconds)
+    # first, before the imports (torch: seconds): a local worker killed after taking the video but before saying so
+    # left the driver waiting for it for good; told, the driver runs it again
+    progress.send("start", os.getpid())
     import torch
 
     from tracker.frame_rate import choose_frame_rate
     from tracker.io.sources import open_source
     from tracker.run import track_source
 
-    progress = Progress(channel if channel is not None else NullChannel(), task.index, progress_seconds)
-    progress.send("start", os.getpid())
     torch.set_num_threads(THREADS_PER_VIDEO)
     result = VideoResult(task.index, task.source, task.name, task.out_dir, "failed")
     shutil.rmtree(task.partial_dir, ignore_errors=True)  # what a killed attempt left
