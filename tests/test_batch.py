@@ -1504,3 +1504,19 @@ def test_a_task_tells_which_video_it_holds_before_its_slow_imports(tmp_path, mon
     with pytest.raises(ImportError):
         run_video(task, channel)
     assert channel.messages == [(0, "start", os.getpid())]
+
+
+def test_a_rerun_tracks_again_a_video_whose_outputs_were_deleted(tmp_path):
+    """`track batch m.avi --out OUT`, `rm OUT/m/m.txt`, the same command again: "reused m: outputs of an earlier run
+    with the same inputs", and m.txt stayed missing (only batch.json was looked at). A video is reused only with all
+    its outputs there, and its result lists them (a reused result's `outputs` was empty)."""
+    video = clip(tmp_path / "m.avi", 0, 4)
+    out = tmp_path / "out"
+    first = track_many([video], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    again = track_many([video], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    assert again.videos[0].status == "reused"
+    assert sorted(again.videos[0].outputs) == sorted(first.videos[0].outputs)
+    (out / "m" / "m.txt").unlink()
+    third = track_many([video], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    assert third.videos[0].status == "done"
+    assert (out / "m" / "m.txt").is_file()

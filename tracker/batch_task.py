@@ -128,6 +128,7 @@ def _run_video(task: VideoTask, channel: Any, progress_seconds: float, start_gal
     note = {"fingerprint": task.fingerprint, "source": task.source, "path": source_key(task.source)}
     note |= {"frames": summary.frames, "error": summary.error}
     note |= {"tracks": result.tracks, "seconds": summary.seconds, "stem": stem, "ended_early": result.ended_early}
+    note["outputs"] = [p.name for p in summary.outputs]  # a re-run reuses the video only with all of them there
     (task.partial_dir / NOTE_NAME).write_text(to_json(note, indent=1))
     _publish(task.partial_dir, task.out_dir)
     result.outputs = [task.out_dir / p.name for p in summary.outputs]

@@ -272,13 +272,19 @@ def read_note(folder: Path) -> dict[str, Any] | None:
 
 
 def reused_result(task: VideoTask) -> VideoResult | None:
-    """The result of an earlier run of this batch with the same fingerprint, if its outputs are there."""
+    """The result of an earlier run of this batch with the same fingerprint, if its outputs are there (all those its
+    `batch.json` lists: one deleted since, `m.txt`, was "reused" and stayed missing)."""
     note = read_note(task.out_dir)
     if note is None or note.get("fingerprint") != task.fingerprint or note.get("error"):
+        return None
+    names = note.get("outputs")
+    outputs = [task.out_dir / str(name) for name in names] if isinstance(names, list) else []
+    if not all(path.is_file() for path in outputs):
         return None
     frames, tracks = int(note.get("frames", 0)), int(note.get("tracks", 0))
     result = VideoResult(task.index, task.source, task.name, task.out_dir, "reused", frames, 0.0, tracks, 0)
     result.stem = note.get("stem")
+    result.outputs = outputs
     cut = note.get("ended_early")
     if isinstance(cut, list) and len(cut) == 2 and all(isinstance(n, int) for n in cut):
         result.ended_early = (cut[0], cut[1])
