@@ -1440,6 +1440,20 @@ def test_a_source_named_another_way_keeps_its_folder_and_is_reused(tmp_path, mon
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["clip"]
 
 
+def test_a_glob_named_another_way_keeps_its_folder_and_is_reused(tmp_path, monkeypatch):
+    """`track batch 'imgs/*.png'`, then `track batch "$PWD/imgs/*.png"`: tracked again into imgs_2."""
+    import cv2
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "imgs").mkdir()
+    for k, frame in enumerate(scene(3)):
+        cv2.imwrite(str(tmp_path / "imgs" / f"{k:04d}.png"), frame)
+    out = tmp_path / "out"
+    for source in ("imgs/*.png", str(tmp_path / "imgs" / "*.png")):
+        summary = track_many([source], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    assert [(v.name, v.status) for v in summary.videos] == [("imgs", "reused")]
+
+
 def test_a_long_failure_reason_keeps_what_to_do_at_its_end():
     """Offline, every video of `track batch` failed with ultralytics' download error cut at 300 characters:
     "... set detector.model to a local model (`--set detector.model=PATH` on the command line," and no more. The

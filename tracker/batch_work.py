@@ -240,9 +240,11 @@ def _folders(out: Path) -> list[str]:
 
 
 def source_key(source: str) -> str:
-    """What finds a source's folder again in a re-run (`batch.json`'s "path"): the absolute path of a file or folder,
-    however it was spelled (`clip.mp4`, `/data/clip.mp4`, `cams/../clip.mp4`), else the source as given."""
-    return os.path.abspath(source) if Path(source).exists() else source
+    """What finds a source's folder again in a re-run (`batch.json`'s "path"): the absolute path of a file, folder or
+    glob, however it was spelled (`clip.mp4`, `/data/clip.mp4`, `cams/../clip.mp4`), else the source as given."""
+    from tracker.io.sources import resolve_source
+
+    return os.path.abspath(source) if resolve_source(source) in ("path", "glob") else source
 
 
 def _earlier_sources(out: Path) -> dict[str, str]:
