@@ -1424,3 +1424,113 @@ def test_no_ray_cluster_at_address_auto_names_the_option_given(monkeypatch):
             f"no Ray cluster at {given} (Could not find any running Ray instance); start one, or leave {leave} out "
             "to start a local Ray"
         )
+
+
+def test_a_source_named_another_way_keeps_its_folder_and_is_reused(tmp_path, monkeypatch):
+    """`track batch clip.avi --out OUT`, then the same file as /abs/clip.avi or sub/../clip.avi: the earlier folder
+    was matched by the source's spelling, so each spelling was tracked again into a new folder (clip_2, clip_3)."""
+    monkeypatch.chdir(tmp_path)
+    clip(tmp_path / "clip.avi", 0, 5)
+    (tmp_path / "sub").mkdir()
+    out = tmp_path / "out"
+    for source in ("clip.avi", str(tmp_path / "clip.avi"), "sub/../clip.avi"):
+        summary = track_many([source], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+        assert [v.name for v in summary.videos] == ["clip"], source
+    assert summary.videos[0].status == "reused"
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["clip"]
+
+
+def test_a_glob_named_another_way_keeps_its_folder_and_is_reused(tmp_path, monkeypatch):
+    """`track batch 'imgs/*.png'`, then `track batch "$PWD/imgs/*.png"`: tracked again into imgs_2."""
+    import cv2
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "imgs").mkdir()
+    for k, frame in enumerate(scene(3)):
+        cv2.imwrite(str(tmp_path / "imgs" / f"{k:04d}.png"), frame)
+    out = tmp_path / "out"
+    for source in ("imgs/*.png", str(tmp_path / "imgs" / "*.png")):
+        summary = track_many([source], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    assert [(v.name, v.status) for v in summary.videos] == [("imgs", "reused")]
+
+
+def test_a_long_failure_reason_keeps_what_to_do_at_its_end():
+    """Offline, every video of `track batch` failed with ultralytics' download error cut at 300 characters:
+    "... set detector.model to a local model (`--set detector.model=PATH` on the command line," and no more. The
+    reason keeps its end (what to do) and its start (what failed); only a very long middle is cut."""
+    from tracker.batch_work import one_line
+    from tracker.detector import _download_error
+
+    url = "https://github.com/ultralytics/assets/releases/download/v8.4.0/yolo11n.pt"
+    offline = ConnectionError(f"❌ Download failure for {url}. Environment may be offline.")
+    reason = one_line(_download_error("yolo11n.pt", offline))
+    assert reason.startswith("❌ Download failure") and reason.endswith("$TRACKER_WEIGHTS_DIR)")
+    huge = one_line(RuntimeError("boom: " + "x" * 5000 + " (do this)"))
+    assert huge.startswith("boom: ") and huge.endswith(" (do this)") and len(huge) < 1000
+
+
+def test_a_rerun_tracks_again_the_images_a_glob_or_sequence_reads_when_they_change(tmp_path):
+    """`track batch 'cam/*.png' seq/ --out OUT`, more frames copied in (into cam/, into seq/img1/), the same command
+    again: a glob's fingerprint held no file at all and a sequence folder's only its own date (img1/'s files do not
+    change it), so both were "reused" with the outputs of the first frames. The fingerprint now holds the image files
+    a source reads."""
+    import cv2
+
+    frames = scene(8)
+    (tmp_path / "cam").mkdir()
+    (tmp_path / "seq" / "img1").mkdir(parents=True)
+    for folder, count in ((tmp_path / "cam", 4), (tmp_path / "seq" / "img1", 4)):
+        for k in range(count):
+            cv2.imwrite(str(folder / f"{k:06d}.png"), frames[k])
+    sources = [str(tmp_path / "cam" / "*.png"), str(tmp_path / "seq")]
+    out = tmp_path / "out"
+    first = track_many(sources, TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    assert [(v.status, v.frames) for v in first.videos] == [("done", 4), ("done", 4)]
+    for folder in (tmp_path / "cam", tmp_path / "seq" / "img1"):
+        for k in range(4, 8):
+            cv2.imwrite(str(folder / f"{k:06d}.png"), frames[k])
+    again = track_many(sources, TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    assert [(v.status, v.frames) for v in again.videos] == [("done", 8), ("done", 8)]
+
+
+class _Recorder:
+    """A task's channel that keeps what it is sent."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple] = []
+
+    def put(self, message: tuple) -> None:
+        self.messages.append(message)
+
+
+def test_a_task_tells_which_video_it_holds_before_its_slow_imports(tmp_path, monkeypatch):
+    """A local worker killed in its first seconds (importing torch: 2-4 s here) after taking a video from the queue
+    had not yet said it held it: `kill -9` of that worker hung `track batch room.mp4 --workers 1` at "0/1 videos
+    done: 0 frames" for good (the video was never run again). Now "start" is sent before anything slow, so the
+    driver knows the video to run again."""
+    from tracker.batch import run_video
+    from tracker.batch_work import make_tasks
+
+    task = make_tasks([str(clip(tmp_path / "a.avi", 0, 3))], TrackerConfig(), tmp_path / "out", False, None,
+                      fake_tracker, None, None)[0]  # fmt: skip
+    channel = _Recorder()
+    monkeypatch.setitem(sys.modules, "torch", None)  # the import fails: as far as a worker killed there got
+    with pytest.raises(ImportError):
+        run_video(task, channel)
+    assert channel.messages == [(0, "start", os.getpid())]
+
+
+def test_a_rerun_tracks_again_a_video_whose_outputs_were_deleted(tmp_path):
+    """`track batch m.avi --out OUT`, `rm OUT/m/m.txt`, the same command again: "reused m: outputs of an earlier run
+    with the same inputs", and m.txt stayed missing (only batch.json was looked at). A video is reused only with all
+    its outputs there, and its result lists them (a reused result's `outputs` was empty)."""
+    video = clip(tmp_path / "m.avi", 0, 4)
+    out = tmp_path / "out"
+    first = track_many([video], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    again = track_many([video], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    assert again.videos[0].status == "reused"
+    assert sorted(again.videos[0].outputs) == sorted(first.videos[0].outputs)
+    (out / "m" / "m.txt").unlink()
+    third = track_many([video], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    assert third.videos[0].status == "done"
+    assert (out / "m" / "m.txt").is_file()

@@ -71,7 +71,7 @@ def run_ray(
                     try:
                         result = ray.get(ref)
                     except ray.exceptions.RayError as exc:  # the worker died more than max_retries times
-                        reason = f"{type(exc).__name__}: {one_line(exc)}; {logs}"
+                        reason = f"{type(exc).__name__}: {one_line(exc, keep_end=False)}; {logs}"
                         result = failed_result(task, reason, monitor.attempts[task.index])
                     result.attempts = max(monitor.attempts[task.index], 1)
                     monitor.finish(result)

@@ -13,7 +13,7 @@ from typing import Any
 
 from tracker.batch_link import save_video_identities
 from tracker.batch_progress import NullChannel, Progress
-from tracker.batch_work import NOTE_NAME, VideoResult, VideoTask, one_line
+from tracker.batch_work import NOTE_NAME, VideoResult, VideoTask, one_line, source_key
 from tracker.config import BatchConfig, TrackerConfig, parse_config
 from tracker.io.strict_json import to_json
 from tracker.log_source import naming_source
@@ -81,14 +81,16 @@ def run_video(
 
 def _run_video(task: VideoTask, channel: Any, progress_seconds: float, start_gallery: bytes | None) -> VideoResult:
     """`run_video`'s work."""
+    progress = Progress(channel if channel is not None else NullChannel(), task.index, progress_seconds)
+    # first, before the imports (torch: seconds): a local worker killed after taking the video but before saying so
+    # left the driver waiting for it for good; told, the driver runs it again
+    progress.send("start", os.getpid())
     import torch
 
     from tracker.frame_rate import choose_frame_rate
     from tracker.io.sources import open_source
     from tracker.run import track_source
 
-    progress = Progress(channel if channel is not None else NullChannel(), task.index, progress_seconds)
-    progress.send("start", os.getpid())
     torch.set_num_threads(THREADS_PER_VIDEO)
     result = VideoResult(task.index, task.source, task.name, task.out_dir, "failed")
     shutil.rmtree(task.partial_dir, ignore_errors=True)  # what a killed attempt left
@@ -123,8 +125,10 @@ def _run_video(task: VideoTask, channel: Any, progress_seconds: float, start_gal
         shutil.rmtree(task.partial_dir, ignore_errors=True)
         result.reason = INTERRUPTED
         return result
-    note = {"fingerprint": task.fingerprint, "source": task.source, "frames": summary.frames, "error": summary.error}
+    note = {"fingerprint": task.fingerprint, "source": task.source, "path": source_key(task.source)}
+    note |= {"frames": summary.frames, "error": summary.error}
     note |= {"tracks": result.tracks, "seconds": summary.seconds, "stem": stem, "ended_early": result.ended_early}
+    note["outputs"] = [p.name for p in summary.outputs]  # a re-run reuses the video only with all of them there
     (task.partial_dir / NOTE_NAME).write_text(to_json(note, indent=1))
     _publish(task.partial_dir, task.out_dir)
     result.outputs = [task.out_dir / p.name for p in summary.outputs]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,12 +34,15 @@ __all__ = [
     "published_videos",
     "read_note",
     "reused_result",
+    "source_key",
     "unnamed_sources",
 ]
 
 NOTE_NAME = "batch.json"  # beside each video's outputs: what made them (for resuming) and how the task went
 PARTIAL_SUFFIX = ".partial"  # out/.<name>.partial/: a video's outputs while its task runs
-_REASON_CHARS = 300  # failure reasons are cut to one short line
+_REASON_CHARS = 600  # failure reasons longer than this lose their middle, to stay one line ...
+_REASON_HEAD_CHARS = 200  # ... keeping this much of their start (what failed) and the rest of their end (what to do)
+_REASON_CUT = " [...] "
 _TASK_KEY_CHARS = 16  # hex digits of the hash over what makes a video's outputs (its `batch.json` key)
 
 TrackerFactory = Callable[..., Any]
@@ -117,13 +121,21 @@ def failed_result(task: VideoTask, reason: str, attempts: int) -> VideoResult:
     return VideoResult(task.index, task.source, task.name, task.out_dir, "failed", attempts=attempts, reason=reason)
 
 
-def one_line(exc: BaseException) -> str:
-    """`exc`'s message on one line, cut to a short reason (its type's name where it says nothing). A source's error
-    is kept whole: it ends with what to do, which the cut took off under a long path (`track batch cams/`)."""
+def one_line(exc: BaseException, keep_end: bool = True) -> str:
+    """`exc`'s message on one line (its type's name where it says nothing), a long one cut in its middle: its start
+    says what failed, its end what to do (cut at the end, an offline download's "set detector.model to a local model
+    (`--set detector.model=PATH` on the command line," stopped there). A source's error is kept whole: it ends with
+    what to do, and its start names the source (`track batch cams/`). `keep_end` False: a long one keeps only its
+    start (Ray's lost-worker errors end with the task's whole description)."""
     from tracker.io.sources import SourceError
 
     text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if isinstance(exc, SourceError) else text[:_REASON_CHARS]
+    if isinstance(exc, SourceError) or len(text) <= _REASON_CHARS:
+        return text
+    if not keep_end:
+        return text[:_REASON_CHARS]
+    tail = _REASON_CHARS - _REASON_HEAD_CHARS - len(_REASON_CUT)
+    return f"{text[:_REASON_HEAD_CHARS]}{_REASON_CUT}{text[-tail:]}"
 
 
 def make_tasks(
@@ -156,8 +168,23 @@ def make_tasks(
 
 
 def _file_identity(source: str) -> Any:
-    """Size and modification time of a file or folder source (None for streams and globs)."""
+    """Path, size and modification time of a video file, or of each image file a folder, sequence or glob source
+    reads (a folder's own date missed frames copied into its `img1/`; a glob had none: both were reused stale); None
+    for streams and sources that cannot be opened."""
+    from tracker.io.sources import SourceError, open_source, resolve_source
+
     path = Path(source)
+    if not path.is_dir() and resolve_source(source) != "glob":
+        return _stat_identity(path)
+    try:
+        files = open_source(source).files  # lists the images and decodes the first one only
+    except SourceError:
+        return None
+    return [_stat_identity(file) for file in files]
+
+
+def _stat_identity(path: Path) -> list[Any] | None:
+    """[resolved path, size, modification time] of a file, or None where it cannot be read."""
     try:
         stat = path.stat()
     except OSError:
@@ -180,7 +207,7 @@ def output_names(sources: Sequence[str], out: Path | None = None) -> list[str]:
     names: list[str | None] = [None] * len(sources)
     claimed: set[str] = set()
     for index, source in enumerate(sources):
-        name = earlier.get(str(source))
+        name = earlier.get(source_key(str(source)), earlier.get(str(source)))
         if name is not None and name not in claimed:
             names[index] = name
             claimed.add(name)
@@ -212,13 +239,23 @@ def _folders(out: Path) -> list[str]:
         return []
 
 
+def source_key(source: str) -> str:
+    """What finds a source's folder again in a re-run (`batch.json`'s "path"): the absolute path of a file, folder or
+    glob, however it was spelled (`clip.mp4`, `/data/clip.mp4`, `cams/../clip.mp4`), else the source as given."""
+    from tracker.io.sources import resolve_source
+
+    return os.path.abspath(source) if resolve_source(source) in ("path", "glob") else source
+
+
 def _earlier_sources(out: Path) -> dict[str, str]:
-    """{source as given: folder name} of the videos earlier batches published in `out` (their `batch.json`)."""
+    """{source key (`source_key`; the source as given in a `batch.json` written before keys): folder name} of the
+    videos earlier batches published in `out` (their `batch.json`)."""
     found: dict[str, str] = {}
     for name in sorted(_folders(out)):
         note = read_note(out / name)
-        if note is not None and isinstance(note.get("source"), str):
-            found.setdefault(note["source"], name)
+        key = None if note is None else note.get("path", note.get("source"))
+        if isinstance(key, str):
+            found.setdefault(key, name)
     return found
 
 
@@ -237,13 +274,19 @@ def read_note(folder: Path) -> dict[str, Any] | None:
 
 
 def reused_result(task: VideoTask) -> VideoResult | None:
-    """The result of an earlier run of this batch with the same fingerprint, if its outputs are there."""
+    """The result of an earlier run of this batch with the same fingerprint, if its outputs are there (all those its
+    `batch.json` lists: one deleted since, `m.txt`, was "reused" and stayed missing)."""
     note = read_note(task.out_dir)
     if note is None or note.get("fingerprint") != task.fingerprint or note.get("error"):
+        return None
+    names = note.get("outputs")
+    outputs = [task.out_dir / str(name) for name in names] if isinstance(names, list) else []
+    if not all(path.is_file() for path in outputs):
         return None
     frames, tracks = int(note.get("frames", 0)), int(note.get("tracks", 0))
     result = VideoResult(task.index, task.source, task.name, task.out_dir, "reused", frames, 0.0, tracks, 0)
     result.stem = note.get("stem")
+    result.outputs = outputs
     cut = note.get("ended_early")
     if isinstance(cut, list) and len(cut) == 2 and all(isinstance(n, int) for n in cut):
         result.ended_early = (cut[0], cut[1])
