@@ -151,3 +151,17 @@ def test_a_root_whose_only_sequence_lacks_seqinfo_names_it(tmp_path, capsys):
     assert _eval(tmp_path, root) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"{lacking} looks like a sequence: add {lacking / 'seqinfo.ini'}" in err[0], err
+
+
+@pytest.mark.parametrize("file", ["det/det.txt", "gt/gt.txt"])
+def test_a_det_or_gt_txt_that_is_a_folder_is_said_to_be_one(tmp_path, capsys, file):
+    """A det/det.txt (or gt/gt.txt) that was a directory (an archive unpacked one level too deep) was reported as
+    missing: the user looked and saw it there. The error line now says it is a folder; nothing is written."""
+    seq = _sequence(tmp_path / "data", "OWN", _det_lines())
+    path = seq / file
+    path.unlink()
+    path.mkdir()
+    assert _eval(tmp_path, seq) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{path} is a folder, not a file" in err[0] and "missing" not in err[0], err
+    assert not (tmp_path / "out").exists()

@@ -264,10 +264,11 @@ class Sequence:
         return rows
 
     def require_public_detections(self) -> None:
-        """FileNotFoundError (pointing at `--detections detector`) when the sequence has no det/det.txt."""
+        """FileNotFoundError (pointing at `--detections detector`) when the sequence has no det/det.txt file (a
+        folder of that name is said to be one)."""
         if not self.det_path.is_file():
             raise FileNotFoundError(
-                f"{self.name}: no public detections ({self.det_path} is missing); "
+                f"{self.name}: no public detections ({_absent(self.det_path)}); "
                 "--detections detector runs the detector on the images instead"
             )
 
@@ -425,9 +426,15 @@ def require_ground_truth(sequences: list[Sequence]) -> None:
     others = f" (and {len(missing) - 1} more sequence(s) without one)" if len(missing) > 1 else ""
     leave_out = "; --sequences NAME... scores the others" if len(missing) < len(sequences) else ""
     raise FileNotFoundError(
-        f"{missing[0].name}: no ground truth to score against ({first / 'gt' / 'gt.txt'} is missing){others}"
+        f"{missing[0].name}: no ground truth to score against ({_absent(first / 'gt' / 'gt.txt')}){others}"
         f"{leave_out}; `track {first}` tracks a sequence without scoring it"
     )
+
+
+def _absent(path: Path) -> str:
+    """Why a file a sequence needs cannot be read, for its error line: `PATH is missing`, or `PATH is a folder, not a
+    file` (a det.txt or gt.txt unpacked as a directory was reported missing, and the user saw it there)."""
+    return f"{path} is a folder, not a file" if path.is_dir() else f"{path} is missing"
 
 
 def _require_one_format(sequences: list[Sequence]) -> None:
