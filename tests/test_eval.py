@@ -1260,3 +1260,26 @@ def test_an_interrupted_eval_says_how_many_results_it_kept(tmp_path, capsys, mon
     monkeypatch.setattr(runner, "parallel_map", real)
     assert eval_main(args) == 0
     assert "reused from an earlier run" in capsys.readouterr().out
+
+
+def test_eval_and_compare_refuse_a_folder_the_other_command_wrote(tmp_path, capsys):
+    """`track eval --out` a `track compare` folder overwrote its summary.json (the compare table lost) and left
+    compare.csv and compare.png beside the new metrics files: one folder, two runs' outputs. Each command now
+    refuses the other's folder with one line, before anything is tracked, and leaves it as it was."""
+    seq = write_sequence(tmp_path / "data", "A", _two_people(4, 10), 4)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    common = ["--data", str(seq), "--workers", "1", "--cache-dir", str(tmp_path / "c"), "-q"]
+    for first, second, name, other, mark in (
+        (compare_main, eval_main, "eval", "compare", "compare.csv"),
+        (eval_main, compare_main, "compare", "eval", "metrics.csv"),
+    ):
+        out = tmp_path / f"{other}-out"
+        peers = ["--peers", "ByteTrack"] if first is compare_main else []
+        assert first([*common, "--out", str(out), *peers]) == 0
+        before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+        capsys.readouterr()
+        assert second([*common, "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        said = f"track {name}: error: {out} holds a `track {other}` run ({mark}); choose another --out"
+        assert len(err) == 1 and err[0].startswith(said), err
+        assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before

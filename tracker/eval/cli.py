@@ -61,6 +61,8 @@ _MS_PER_S = 1e3
 _COMPARE_COLUMNS = ("HOTA", "IDF1", "IDSW", "MOTA", "AssA", "DetA", "FP", "FN", "RevP", "RevR", "ms_per_frame")
 _EVAL_COLUMNS = (*METRICS, "RevP", "RevR", "Revivals", "Returns", "fps")
 _COMBINED = "COMBINED"
+_EVAL_TABLE = "metrics"  # `track eval`'s CSV and chart: metrics.csv, metrics.png
+_COMPARE_TABLE = "compare"  # `track compare`'s: compare.csv, compare.png
 _DEFAULT_WORKERS = 1  # --workers of the process engine when not given
 _PEER_SPECS: dict[str, Any] = {**PEERS, **BOXMOT_PEERS}  # every peer: Ultralytics', then BoxMOT's
 _BOXMOT_REID = [name for name, spec in BOXMOT_PEERS.items() if spec.requires_embeddings]
@@ -333,17 +335,31 @@ def _report(
         extra["peer_sequences"] = {t: {k: v for k, v in scores[t].items() if k != _COMBINED} for t in trackers[1:]}
         print(format_table(table, _COMPARE_COLUMNS))
         write_summary(out / "summary.json", combined, per_seq, config_to_dict(cfg), trackers=table, **extra)
-        write_csv(out / "compare.csv", table, key="tracker")
+        write_csv(out / f"{_COMPARE_TABLE}.csv", table, key="tracker")
         labelled = {f"{t}\n{row['ms_per_frame']:.2f} ms/frame": row for t, row in table.items()}
-        write_chart(out / "compare.png", labelled, title)
+        write_chart(out / f"{_COMPARE_TABLE}.png", labelled, title)
         return table
     else:
         rows = per_seq | {_COMBINED: combined}
         print(format_table(rows, _EVAL_COLUMNS))
         write_summary(out / "summary.json", combined, per_seq, config_to_dict(cfg), **extra)
-        write_csv(out / "metrics.csv", rows, key="sequence")
-        write_chart(out / "metrics.png", rows, title)
+        write_csv(out / f"{_EVAL_TABLE}.csv", rows, key="sequence")
+        write_chart(out / f"{_EVAL_TABLE}.png", rows, title)
     return {OURS: combined}
+
+
+def _refuse_other_command(out: Path, compare: bool) -> None:
+    """ValueError when `out` holds the other command's run (its CSV there, or in a variant's folder): this run's
+    summary.json would replace that run's (a compare table lost) and that run's CSV and chart would stay beside
+    this run's files, one folder mixing two runs' outputs."""
+    other, table = ("eval", _EVAL_TABLE) if compare else ("compare", _COMPARE_TABLE)
+    written = [out / f"{table}.csv", *sorted(out.glob(f"*/{table}.csv"))]
+    found = next((path for path in written if path.is_file()), None)
+    if found is not None:
+        raise ValueError(
+            f"{out} holds a `track {other}` run ({found.relative_to(out)}); choose another --out (this run's "
+            "summary.json would replace that run's)"
+        )
 
 
 def _by_tracker(results: list[RunResult]) -> str:
@@ -428,6 +444,7 @@ def _run(argv: list[str] | None, compare: bool) -> int:
                 require_public_detections(sequences)
             make_output_folder(args.out)  # (a file of that name: said as such, before the lock's own message)
             held.enter_context(FolderLock(Path(args.out)))  # one run at a time writes results and summary there
+            _refuse_other_command(Path(args.out), compare)
             if not args.no_cache or args.variants:  # (variants are made there too) a cache that cannot be made
                 # fails now, not after the first sequence's detections and embeddings were computed
                 make_output_folder(args.cache_dir or default_cache_dir(), role="input cache folder")
