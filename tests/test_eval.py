@@ -1283,3 +1283,23 @@ def test_eval_and_compare_refuse_a_folder_the_other_command_wrote(tmp_path, caps
         said = f"track {name}: error: {out} holds a `track {other}` run ({mark}); choose another --out"
         assert len(err) == 1 and err[0].startswith(said), err
         assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+
+
+def test_a_partly_reused_compare_says_so_in_one_line(tmp_path, capsys):
+    """A `track compare` re-run that reused some results printed two overlapping notes: "reused from an earlier run
+    in OUT (its timing too): ..." and "ms/frame of ours, ByteTrack comes from an earlier run; use a new --out ...".
+    Now one line names what was reused (timing too), what was tracked now, and how to get same-run timings."""
+    seq = write_sequence(tmp_path / "data", "A", _two_people(4, 10), 4)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    out = tmp_path / "out"
+    args = ["--data", str(seq), "--workers", "1", "--cache-dir", str(tmp_path / "c"), "--out", str(out), "--peers"]
+    assert compare_main([*args, "ByteTrack"]) == 0
+    capsys.readouterr()
+    assert compare_main([*args, "ByteTrack", "OC-SORT"]) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if "earlier run" in line]
+    assert said == [
+        f"reused from an earlier run in {out} (its timing too): ours on A; ByteTrack on A; tracked now: OC-SORT on A; "
+        "a new --out tracks all afresh, timed in one run"
+    ], said
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["timing_from_earlier_run"] == [OURS, "ByteTrack"]

@@ -321,10 +321,7 @@ def _report(
     reuse = _reuse_line(results, out)
     if reuse:
         say(reuse)
-    reused = [t for t in trackers if any(r.resumed for r in results if r.tracker == t)]
-    extra["timing_from_earlier_run"] = reused
-    if compare and reused and len(reused) < len(trackers):
-        say(f"ms/frame of {', '.join(reused)} comes from an earlier run; use a new --out for same-run timings")
+    extra["timing_from_earlier_run"] = [t for t in trackers if any(r.resumed for r in results if r.tracker == t)]
     if compare:
         table = {t: scores[t][_COMBINED] | _timing(results, t) for t in trackers}
         extra["embeddings_fed_to"] = (
@@ -369,8 +366,9 @@ def _by_tracker(results: list[RunResult]) -> str:
 
 
 def _reuse_line(results: list[RunResult], out: Path) -> str | None:
-    """The line saying which results a re-run into `out` took from an earlier run (None where it took none): the
-    table and the frames/s looked freshly computed otherwise."""
+    """The one line saying which results a re-run into `out` took from an earlier run, their timing too, and how
+    to have every timing from one run (None where it took none): the table and the frames/s looked freshly
+    computed otherwise."""
     reused = [r for r in results if r.resumed]
     if not reused:
         return None
@@ -382,7 +380,10 @@ def _reuse_line(results: list[RunResult], out: Path) -> str | None:
             f"{_by_tracker(reused)}; a new --out tracks afresh"
         )
     tracked = _by_tracker(fresh)
-    return f"reused from an earlier run in {out} (its timing too): {_by_tracker(reused)}; tracked now: {tracked}"
+    return (
+        f"reused from an earlier run in {out} (its timing too): {_by_tracker(reused)}; tracked now: {tracked}; "
+        "a new --out tracks all afresh, timed in one run"
+    )
 
 
 def _report_variants(out: Path, rows: dict[str, dict[str, dict[str, Any]]], compare: bool) -> None:
