@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import matplotlib
@@ -65,3 +66,17 @@ def test_the_csv_has_the_table_s_metric_columns_first_in_its_order(tmp_path: Pat
     assert header[: len(METRICS) + 1] == [key, *METRICS]
     assert sorted(header[len(METRICS) + 1 :]) == ["RevP", "fps", "ms_per_frame"]
     assert format_table({"a": metrics}).split()[: len(METRICS)] == list(METRICS)
+
+
+def test_an_undefined_rate_is_a_dash_in_the_table_and_nan_in_the_csv(tmp_path: Path):
+    """`track compare` showed `nan` in RevP for a peer with no revivals (the rate has nothing to count): it read as a
+    fault. The printed table shows `-` there, as the README's revival table says; figures and the CSV are as they
+    were (NaN in the CSV, the other cells unchanged)."""
+    rows = {"ours": {"HOTA": 50.834, "RevP": 0.6667, "Revivals": 3}, "ByteTrack": {"HOTA": 47.96, "RevP": math.nan}}
+    lines = format_table(rows, ("HOTA", "RevP", "Revivals")).splitlines()
+    assert lines[1].split() == ["ours", "50.83", "0.67", "3"]
+    assert lines[2].split() == ["ByteTrack", "47.96", "-", "-"], lines
+    assert len({len(line) for line in lines}) == 1, "the dash keeps the columns aligned"
+    path = tmp_path / "compare.csv"
+    write_csv(path, rows, key="tracker")
+    assert path.read_text().splitlines()[2] == "ByteTrack,47.96,nan,", path.read_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import re
 import warnings
@@ -31,22 +32,31 @@ _LABEL_FONT = "small"
 _MIN_NAME_WIDTH = 8
 _CELL_WIDTH = 8
 _HEADERS = {"ms_per_frame": "ms/frame"}
+_NO_VALUE = "-"  # a table cell whose value is undefined (NaN: a rate with nothing to count, RevP without revivals)
 # matplotlib warns, with its source line, for each character of a label its font lacks (a sequence named in CJK):
 # the chart draws a box there, and the names are in the table, CSV and JSON as they are
 _MISSING_GLYPH_WARNING = r"Glyph \d+ .* missing from font"
 
 
 def format_table(rows: dict[str, dict[str, Any]], columns: Sequence[str] = METRICS) -> str:
-    """A fixed-width text table: one row per name, one column per metric (integers shown as such)."""
+    """A fixed-width text table: one row per name, one column per metric (`_cell`: integers shown as such, an
+    undefined value, or one the row lacks, as `-`)."""
     width = max([len(name) for name in rows] + [_MIN_NAME_WIDTH])
     lines = [f"{'':<{width}} " + " ".join(f"{_HEADERS.get(c, c):>{_CELL_WIDTH}}" for c in columns)]
     for name, metrics in rows.items():
-        cells = []
-        for c in columns:
-            value = metrics.get(c, float("nan"))
-            cells.append(f"{value:>{_CELL_WIDTH}d}" if isinstance(value, int) else f"{value:>{_CELL_WIDTH}.2f}")
+        cells = [_cell(metrics.get(c, math.nan)) for c in columns]
         lines.append(f"{name:<{width}} " + " ".join(cells))
     return "\n".join(lines)
+
+
+def _cell(value: float) -> str:
+    """One table cell: an int as it is, a NaN as `_NO_VALUE` (RevP of a tracker with no revivals printed `nan`,
+    which read as a fault; the CSV and JSON files keep NaN and null), else two decimals."""
+    if isinstance(value, int):
+        return f"{value:>{_CELL_WIDTH}d}"
+    if math.isnan(value):
+        return f"{_NO_VALUE:>{_CELL_WIDTH}}"
+    return f"{value:>{_CELL_WIDTH}.2f}"
 
 
 def write_summary(
