@@ -814,3 +814,15 @@ def test_birth_looks_on_a_homographys_horizon_are_forgotten_not_made_nan():
     shapes._hold(np.array([[135.0, 160.0, 50.0, 120.0]]), np.array([0]), np.array([[135.0, 160.0]]))
     shapes.follow_camera(np.array([[1.0, 0.0, 5.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]))  # a plain shift still moves
     np.testing.assert_allclose(shapes._refused, [[140.0, 160.0, 50.0, 120.0]])
+
+
+@pytest.mark.parametrize("box", [[0.0, 0.0, 1e30, 1e30], [-1e30, -1e30, 1e30, 1e30], [-1e70, 0.0, 1e70, 1e70]])
+def test_a_detection_beyond_int64_masks_the_whole_frame_without_a_numpy_warning(box):
+    """A box whose corners, in gray-copy pixels, are beyond int64 (a custom detector's 1e30) was cast to int64 before
+    being clipped to the copy: numpy warned "invalid value encountered in cast" and the corners became garbage (-2^63,
+    clipped to 0), so a box covering the whole frame masked none of it. Clipped first, it masks every pixel."""
+    est = estimator("sparse_flow")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est.estimate(np.zeros((1080, 1920, 3), np.uint8), np.array([box]))
+    assert not est._previous_mask.any()

@@ -408,8 +408,9 @@ class CameraMotionEstimator:
         for x1, y1, x2, y2 in self.config.camera_exclude:
             mask[math.floor(y1 * height) : math.ceil(y2 * height), math.floor(x1 * width) : math.ceil(x2 * width)] = 0
         if boxes_xyxy is not None and len(boxes_xyxy):
-            boxes = np.round(np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4) * scale).astype(np.int64)
-            boxes = np.clip(boxes, 0, [shape[1], shape[0], shape[1], shape[0]])
+            # clipped to the copy before the cast: a corner beyond int64 (1e30 px) would be cast to garbage
+            boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4) * scale
+            boxes = np.round(np.clip(boxes, 0, [shape[1], shape[0], shape[1], shape[0]])).astype(np.int64)
             for x1, y1, x2, y2 in boxes:
                 mask[y1:y2, x1:x2] = 0
         return mask
