@@ -826,3 +826,33 @@ def test_a_detection_beyond_int64_masks_the_whole_frame_without_a_numpy_warning(
         warnings.simplefilter("error")
         est.estimate(np.zeros((1080, 1920, 3), np.uint8), np.array([box]))
     assert not est._previous_mask.any()
+
+
+@pytest.mark.parametrize("factor", [1e-5, -1.0, 1e-160, 1e160])
+def test_a_homography_given_at_another_scale_moves_the_tracks_as_the_normalised_one(factor):
+    """A homography is defined up to scale (H and kH map every pixel alike), but one scaled by 1e-5 was refused as
+    "must be invertible" (its determinant is k^3 det H) and one scaled by 1e160 as "beyond floating-point range". Any
+    non-zero scale of a valid homography now moves the tracks as H itself does."""
+    shift = np.array([[1.0, 0.0, 20.0], [0.0, 1.0, 5.0], [0.0, 0.0, 1.0]])
+    boxes, scores = np.array([[100.0, 100.0, 150.0, 250.0]]), np.array([0.9])
+    moved = []
+    for given in (shift, shift * factor):
+        tracker = Tracker(motion_only(), frame_rate=10)
+        for _ in range(3):
+            tracker.update_detections(boxes, scores)
+        tracker.update_detections(np.zeros((0, 4)), np.zeros(0), camera_motion=given)
+        moved.append(tracker.core._mean[:, :4].copy())
+    np.testing.assert_allclose(moved[1], moved[0], rtol=1e-12)
+    np.testing.assert_allclose(moved[0][0, :2], [145.0, 180.0], atol=0.5)  # previous -> current: the boxes follow
+
+
+def test_a_camera_motion_tensor_is_read_as_boxes_are_whatever_its_dtype_or_grad():
+    """Boxes, scores and embeddings are read from any torch tensor, but camera_motion went through numpy: a bfloat16
+    tensor ("Got unsupported ScalarType BFloat16") or one that requires grad (a homography from a differentiable
+    estimator: "Can't call numpy() on Tensor that requires grad") was refused. Both are now used as their values."""
+    torch = pytest.importorskip("torch")
+    shift = [[1.0, 0.0, 20.0], [0.0, 1.0, 4.0]]
+    for given in (torch.tensor(shift, dtype=torch.bfloat16), torch.tensor(shift, requires_grad=True)):
+        assert camera_motion.as_homography(given).tolist() == [*shift, [0.0, 0.0, 1.0]]
+    with pytest.raises(ValueError, match="camera_motion must be real numbers"):
+        camera_motion.as_homography(torch.tensor(shift, dtype=torch.complex64))
