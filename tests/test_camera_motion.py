@@ -856,3 +856,21 @@ def test_a_camera_motion_tensor_is_read_as_boxes_are_whatever_its_dtype_or_grad(
         assert camera_motion.as_homography(given).tolist() == [*shift, [0.0, 0.0, 1.0]]
     with pytest.raises(ValueError, match="camera_motion must be real numbers"):
         camera_motion.as_homography(torch.tensor(shift, dtype=torch.complex64))
+
+
+def test_update_detections_says_once_that_the_configured_compensation_needs_frames(caplog):
+    """`motion.camera_compensation=sparse_flow` with your own detector (`update_detections`, no frame) compensated
+    nothing and said nothing: a panning camera's tracks were lost as with `none`. Now warned once, saying how to
+    give the estimate (`tracker.camera_motion.estimate(frame, boxes_xyxy)`); a given motion is not warned about."""
+    boxes, scores = np.array([[100.0, 100.0, 150.0, 250.0]]), np.array([0.9])
+    given = Tracker(motion_only("motion.camera_compensation=sparse_flow"), frame_rate=10)
+    with caplog.at_level("WARNING", logger="tracker"):
+        given.update_detections(boxes, scores, camera_motion=np.eye(3))
+    assert not caplog.records
+    tracker = Tracker(motion_only("motion.camera_compensation=sparse_flow"), frame_rate=10)
+    with caplog.at_level("WARNING", logger="tracker"):
+        for _ in range(3):
+            tracker.update_detections(boxes, scores)
+    assert len(caplog.records) == 1
+    assert "motion.camera_compensation=sparse_flow" in caplog.text
+    assert "camera_motion=tracker.camera_motion.estimate(frame, boxes_xyxy)" in caplog.text
