@@ -874,3 +874,17 @@ def test_update_detections_says_once_that_the_configured_compensation_needs_fram
     assert len(caplog.records) == 1
     assert "motion.camera_compensation=sparse_flow" in caplog.text
     assert "camera_motion=tracker.camera_motion.estimate(frame, boxes_xyxy)" in caplog.text
+
+
+def test_a_boolean_camera_motion_is_refused_not_read_as_zeros_and_ones():
+    """A boolean (2, 3) array (a mask or a flag passed by mistake) was read as 0 and 1 and used: np.eye(2, 3,
+    dtype=bool) moved the tracks as the identity, without a word. Refused as a bool camera_motion_noise is."""
+    torch = pytest.importorskip("torch")
+    tracker = Tracker(motion_only(), frame_rate=10)
+    tracker.update_detections(np.array([[0.0, 0.0, 10.0, 20.0]]), [0.9])
+    before = tracker.core._mean.copy(), tracker.core.frame_index
+    for bad in (np.eye(2, 3, dtype=bool), torch.eye(3, dtype=torch.bool), [[True, False, False], [False, True, False]]):
+        with pytest.raises(ValueError, match=r"camera_motion must be numbers, got booleans"):
+            tracker.update_detections(np.zeros((0, 4)), np.zeros(0), camera_motion=bad)
+    np.testing.assert_array_equal(tracker.core._mean, before[0])
+    assert tracker.core.frame_index == before[1]

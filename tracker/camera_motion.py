@@ -118,19 +118,25 @@ def as_homography(transform: Any) -> np.ndarray:
 def _real_matrix(transform: Any) -> np.ndarray:
     """`transform` as a float64 numpy array: a torch tensor of any dtype, device or grad read as boxes are
     (`tracker.types._as_float64`), anything else through numpy; ValueError naming camera_motion for what is not real
-    numbers (complex values: numpy would drop the imaginary parts with only a warning)."""
+    numbers (complex values: numpy would drop the imaginary parts with only a warning) or booleans (a mask or a flag:
+    read as 0 and 1, `np.eye(2, 3, dtype=bool)` moved the tracks as the identity)."""
     if isinstance(transform, torch.Tensor):
+        if transform.dtype == torch.bool:
+            raise ValueError(f"camera_motion must be numbers, got booleans ({transform.dtype})")
         return _as_float64(transform, "camera_motion")
     kind = type(transform).__name__
     try:
         given = np.asarray(transform)
         if np.iscomplexobj(given):
             raise TypeError("complex values (a camera motion is real)")
-        return np.asarray(given, dtype=np.float64)
+        values = np.asarray(given, dtype=np.float64)
     except (TypeError, ValueError, RuntimeError) as exc:  # numpy's own words do not name the argument
         raise ValueError(
             f"camera_motion must be a numeric (2, 3) or (3, 3) array (numpy, nested lists, a tensor), got {kind}: {exc}"
         ) from None
+    if given.dtype.kind == "b":
+        raise ValueError(f"camera_motion must be numbers, got booleans ({given.dtype})")
+    return values
 
 
 def _squares_finite(values: np.ndarray) -> bool:
