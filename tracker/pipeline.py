@@ -324,8 +324,10 @@ class Tracker:
                 arrays -> (R, D) embeddings. Called at most once per frame, for just the detections whose
                 appearance matters (`appearance.lazy_embedding`), as `update(frame)` does with its embedder.
             camera_motion: the camera motion you know (vehicle odometry, PTZ encoder), used as is: a (2, 3)
-                affine or (3, 3) homography from the previous frame's pixels to this frame's. None: no
-                compensation this frame (this call has no frame to estimate it from).
+                affine or (3, 3) homography (at any scale) from the previous frame's pixels to this frame's: numpy,
+                a list or a torch tensor of any dtype but bool, on any device. None: no compensation this frame (this
+                call has no frame to estimate it from; with `motion.camera_compensation` on, warned once: pass
+                `tracker.camera_motion.estimate(frame, boxes_xyxy)`).
             frame_size: (height, width) of the frame in pixels, if known: a revival candidate away from the
                 borders needs less evidence than one where a newcomer could have walked in (`tracker.entry`),
                 and a track predicted wholly outside the frame comes back by re-identification only. A size
