@@ -888,3 +888,21 @@ def test_a_boolean_camera_motion_is_refused_not_read_as_zeros_and_ones():
             tracker.update_detections(np.zeros((0, 4)), np.zeros(0), camera_motion=bad)
     np.testing.assert_array_equal(tracker.core._mean, before[0])
     assert tracker.core.frame_index == before[1]
+
+
+def test_the_estimator_takes_the_frames_and_boxes_update_takes():
+    """`tracker.camera_motion.estimate(frame, boxes_xyxy)` (README: the estimate for `update_detections`) failed on a
+    (H, W, 1) gray frame, which `update` takes ("OpenCV ... Bad number of channels"), and on boxes given as a
+    tensor that requires grad ("Can't call numpy() on Tensor that requires grad"). Both now estimate as a (H, W)
+    frame and numpy boxes do."""
+    torch = pytest.importorskip("torch")
+    scene = texture(3)
+    frames = [cv2.cvtColor(view(scene, x, 0.0), cv2.COLOR_BGR2GRAY) for x in (0.0, 6.0)]
+    boxes = np.array([[100.0, 100.0, 180.0, 300.0]])
+    plain, given = estimator("sparse_flow"), estimator("sparse_flow")
+    for frame in frames:
+        expected = plain.estimate(frame, boxes)
+        got = given.estimate(frame[:, :, None], torch.tensor(boxes, requires_grad=True))
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(given._previous_mask, plain._previous_mask)
+    assert abs(expected[0, 2] + 6.0) < 0.5

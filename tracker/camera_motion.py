@@ -312,8 +312,9 @@ class CameraMotionEstimator:
         docstring): the motion since that frame, which the tracks did not get at the failed ones.
 
         Args:
-            frame: HxWx3 uint8 BGR (or HxW gray) image, full resolution.
-            boxes_xyxy: (N, 4) detections of this frame in full-resolution pixels, masked out of the features.
+            frame: HxWx3 uint8 BGR (HxWx4 BGRA, HxW or HxWx1 gray) image, full resolution.
+            boxes_xyxy: (N, 4) detections of this frame in full-resolution pixels, masked out of the features
+                (numpy, a list or a torch tensor on any device).
         Returns:
             (2, 3) float64 affine in full-resolution pixels; with `auto`, the identity while the motion is held back.
         """
@@ -404,6 +405,8 @@ class CameraMotionEstimator:
         step = height // (_ROWS_PER_GRAY_ROW * size[1])
         if step > 1:
             frame = frame[step // 2 :: step]  # a view: the rows between are never read
+        if frame.ndim == 3 and frame.shape[2] == 1:  # (H, W, 1) gray, as `Tracker.update` takes it
+            frame = frame[:, :, 0]
         if frame.ndim == 3:
             frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         if scale < 1.0:
@@ -430,7 +433,7 @@ class CameraMotionEstimator:
             mask[math.floor(y1 * height) : math.ceil(y2 * height), math.floor(x1 * width) : math.ceil(x2 * width)] = 0
         if boxes_xyxy is not None and len(boxes_xyxy):
             # clipped to the copy before the cast: a corner beyond int64 (1e30 px) would be cast to garbage
-            boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4) * scale
+            boxes = _as_float64(boxes_xyxy, "boxes_xyxy").reshape(-1, 4) * scale  # numpy, a list, any tensor
             boxes = np.round(np.clip(boxes, 0, [shape[1], shape[0], shape[1], shape[0]])).astype(np.int64)
             for x1, y1, x2, y2 in boxes:
                 mask[y1:y2, x1:x2] = 0
