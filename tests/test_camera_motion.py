@@ -814,3 +814,95 @@ def test_birth_looks_on_a_homographys_horizon_are_forgotten_not_made_nan():
     shapes._hold(np.array([[135.0, 160.0, 50.0, 120.0]]), np.array([0]), np.array([[135.0, 160.0]]))
     shapes.follow_camera(np.array([[1.0, 0.0, 5.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]))  # a plain shift still moves
     np.testing.assert_allclose(shapes._refused, [[140.0, 160.0, 50.0, 120.0]])
+
+
+@pytest.mark.parametrize("box", [[0.0, 0.0, 1e30, 1e30], [-1e30, -1e30, 1e30, 1e30], [-1e70, 0.0, 1e70, 1e70]])
+def test_a_detection_beyond_int64_masks_the_whole_frame_without_a_numpy_warning(box):
+    """A box whose corners, in gray-copy pixels, are beyond int64 (a custom detector's 1e30) was cast to int64 before
+    being clipped to the copy: numpy warned "invalid value encountered in cast" and the corners became garbage (-2^63,
+    clipped to 0), so a box covering the whole frame masked none of it. Clipped first, it masks every pixel."""
+    est = estimator("sparse_flow")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est.estimate(np.zeros((1080, 1920, 3), np.uint8), np.array([box]))
+    assert not est._previous_mask.any()
+
+
+@pytest.mark.parametrize("factor", [1e-5, -1.0, 1e-160, 1e160])
+def test_a_homography_given_at_another_scale_moves_the_tracks_as_the_normalised_one(factor):
+    """A homography is defined up to scale (H and kH map every pixel alike), but one scaled by 1e-5 was refused as
+    "must be invertible" (its determinant is k^3 det H) and one scaled by 1e160 as "beyond floating-point range". Any
+    non-zero scale of a valid homography now moves the tracks as H itself does."""
+    shift = np.array([[1.0, 0.0, 20.0], [0.0, 1.0, 5.0], [0.0, 0.0, 1.0]])
+    boxes, scores = np.array([[100.0, 100.0, 150.0, 250.0]]), np.array([0.9])
+    moved = []
+    for given in (shift, shift * factor):
+        tracker = Tracker(motion_only(), frame_rate=10)
+        for _ in range(3):
+            tracker.update_detections(boxes, scores)
+        tracker.update_detections(np.zeros((0, 4)), np.zeros(0), camera_motion=given)
+        moved.append(tracker.core._mean[:, :4].copy())
+    np.testing.assert_allclose(moved[1], moved[0], rtol=1e-12)
+    np.testing.assert_allclose(moved[0][0, :2], [145.0, 180.0], atol=0.5)  # previous -> current: the boxes follow
+
+
+def test_a_camera_motion_tensor_is_read_as_boxes_are_whatever_its_dtype_or_grad():
+    """Boxes, scores and embeddings are read from any torch tensor, but camera_motion went through numpy: a bfloat16
+    tensor ("Got unsupported ScalarType BFloat16") or one that requires grad (a homography from a differentiable
+    estimator: "Can't call numpy() on Tensor that requires grad") was refused. Both are now used as their values."""
+    torch = pytest.importorskip("torch")
+    shift = [[1.0, 0.0, 20.0], [0.0, 1.0, 4.0]]
+    for given in (torch.tensor(shift, dtype=torch.bfloat16), torch.tensor(shift, requires_grad=True)):
+        assert camera_motion.as_homography(given).tolist() == [*shift, [0.0, 0.0, 1.0]]
+    with pytest.raises(ValueError, match="camera_motion must be real numbers"):
+        camera_motion.as_homography(torch.tensor(shift, dtype=torch.complex64))
+
+
+def test_update_detections_says_once_that_the_configured_compensation_needs_frames(caplog):
+    """`motion.camera_compensation=sparse_flow` with your own detector (`update_detections`, no frame) compensated
+    nothing and said nothing: a panning camera's tracks were lost as with `none`. Now warned once, saying how to
+    give the estimate (`tracker.camera_motion.estimate(frame, boxes_xyxy)`); a given motion is not warned about."""
+    boxes, scores = np.array([[100.0, 100.0, 150.0, 250.0]]), np.array([0.9])
+    given = Tracker(motion_only("motion.camera_compensation=sparse_flow"), frame_rate=10)
+    with caplog.at_level("WARNING", logger="tracker"):
+        given.update_detections(boxes, scores, camera_motion=np.eye(3))
+    assert not caplog.records
+    tracker = Tracker(motion_only("motion.camera_compensation=sparse_flow"), frame_rate=10)
+    with caplog.at_level("WARNING", logger="tracker"):
+        for _ in range(3):
+            tracker.update_detections(boxes, scores)
+    assert len(caplog.records) == 1
+    assert "motion.camera_compensation=sparse_flow" in caplog.text
+    assert "camera_motion=tracker.camera_motion.estimate(frame, boxes_xyxy)" in caplog.text
+
+
+def test_a_boolean_camera_motion_is_refused_not_read_as_zeros_and_ones():
+    """A boolean (2, 3) array (a mask or a flag passed by mistake) was read as 0 and 1 and used: np.eye(2, 3,
+    dtype=bool) moved the tracks as the identity, without a word. Refused as a bool camera_motion_noise is."""
+    torch = pytest.importorskip("torch")
+    tracker = Tracker(motion_only(), frame_rate=10)
+    tracker.update_detections(np.array([[0.0, 0.0, 10.0, 20.0]]), [0.9])
+    before = tracker.core._mean.copy(), tracker.core.frame_index
+    for bad in (np.eye(2, 3, dtype=bool), torch.eye(3, dtype=torch.bool), [[True, False, False], [False, True, False]]):
+        with pytest.raises(ValueError, match=r"camera_motion must be numbers, got booleans"):
+            tracker.update_detections(np.zeros((0, 4)), np.zeros(0), camera_motion=bad)
+    np.testing.assert_array_equal(tracker.core._mean, before[0])
+    assert tracker.core.frame_index == before[1]
+
+
+def test_the_estimator_takes_the_frames_and_boxes_update_takes():
+    """`tracker.camera_motion.estimate(frame, boxes_xyxy)` (README: the estimate for `update_detections`) failed on a
+    (H, W, 1) gray frame, which `update` takes ("OpenCV ... Bad number of channels"), and on boxes given as a
+    tensor that requires grad ("Can't call numpy() on Tensor that requires grad"). Both now estimate as a (H, W)
+    frame and numpy boxes do."""
+    torch = pytest.importorskip("torch")
+    scene = texture(3)
+    frames = [cv2.cvtColor(view(scene, x, 0.0), cv2.COLOR_BGR2GRAY) for x in (0.0, 6.0)]
+    boxes = np.array([[100.0, 100.0, 180.0, 300.0]])
+    plain, given = estimator("sparse_flow"), estimator("sparse_flow")
+    for frame in frames:
+        expected = plain.estimate(frame, boxes)
+        got = given.estimate(frame[:, :, None], torch.tensor(boxes, requires_grad=True))
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(given._previous_mask, plain._previous_mask)
+    assert abs(expected[0, 2] + 6.0) < 0.5

@@ -35,8 +35,10 @@ from typing import Any
 
 import cv2
 import numpy as np
+import torch
 
 from tracker.config import MotionConfig
+from tracker.types import _as_float64
 
 __all__ = ["METHODS", "CameraMotionEstimator", "as_homography", "warp_boxes_xywh", "warp_states"]
 
@@ -83,25 +85,17 @@ def _area_downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.ascontiguousarray(cv2.blur(image, (kx, ky))[ky // 2 :: ky, kx // 2 :: kx])
 
 
-def as_homography(transform: np.ndarray) -> np.ndarray:
-    """A (2, 3) affine or (3, 3) homography as a (3, 3) homography.
+def as_homography(transform: Any) -> np.ndarray:
+    """A (2, 3) affine or (3, 3) homography as a (3, 3) homography; a homography (defined up to scale: H and kH map
+    every pixel alike) divided by its bottom-right entry where that is not 0, so that the checks below judge the
+    motion, not the scale it was written at (1e-5 H is as invertible as H).
 
     Raises:
-        ValueError: not real numbers (ragged rows, text, complex values, a tensor on a GPU), another shape, non-finite
-            values, a singular transform, or one whose entries or area scale overflow float64 once squared (a 1e300
-            scale or shift).
+        ValueError: not real numbers (ragged rows, text, complex values), another shape, non-finite values, a
+            singular transform, or one whose entries or area scale overflow float64 once squared (a 1e300 scale or
+            shift).
     """
-    kind = type(transform).__name__
-    try:
-        given = np.asarray(transform)
-        if np.iscomplexobj(given):  # numpy would drop the imaginary parts with only a warning
-            raise TypeError("complex values (a camera motion is real)")
-        a = np.asarray(given, dtype=np.float64)
-    except (TypeError, ValueError, RuntimeError) as exc:  # numpy's own words do not name the argument
-        raise ValueError(
-            f"camera_motion must be a numeric (2, 3) or (3, 3) array (numpy, nested lists, a CPU "
-            f"tensor), got {kind}: {exc}"
-        ) from None
+    a = _real_matrix(transform)
     shape = a.shape
     if a.shape == (2, 3):
         a = np.vstack([a, [0.0, 0.0, 1.0]])
@@ -109,13 +103,40 @@ def as_homography(transform: np.ndarray) -> np.ndarray:
         raise ValueError(f"camera_motion must be a (2, 3) affine or (3, 3) homography, got shape {shape}")
     if not np.isfinite(a).all():
         raise ValueError(f"camera_motion must be finite, got NaN or inf in {a[: shape[0]].tolist()}")
+    given = a[: shape[0]].tolist()  # as the caller wrote it, for the messages
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, not warned about
+        if a[2, 2] not in (0.0, 1.0):
+            a = a / a[2, 2]
         determinant = np.linalg.det(a)
         if not (_squares_finite(a) and math.isfinite(determinant)):
-            raise ValueError(f"camera_motion takes pixel coordinates {_OUT_OF_RANGE}, got {a[: shape[0]].tolist()}")
+            raise ValueError(f"camera_motion takes pixel coordinates {_OUT_OF_RANGE}, got {given}")
     if abs(determinant) <= _MIN_DETERMINANT:  # it would collapse every track's covariance for good
-        raise ValueError(f"camera_motion must be invertible, got {a.tolist()}")
+        raise ValueError(f"camera_motion must be invertible, got {given}")
     return a
+
+
+def _real_matrix(transform: Any) -> np.ndarray:
+    """`transform` as a float64 numpy array: a torch tensor of any dtype, device or grad read as boxes are
+    (`tracker.types._as_float64`), anything else through numpy; ValueError naming camera_motion for what is not real
+    numbers (complex values: numpy would drop the imaginary parts with only a warning) or booleans (a mask or a flag:
+    read as 0 and 1, `np.eye(2, 3, dtype=bool)` moved the tracks as the identity)."""
+    if isinstance(transform, torch.Tensor):
+        if transform.dtype == torch.bool:
+            raise ValueError(f"camera_motion must be numbers, got booleans ({transform.dtype})")
+        return _as_float64(transform, "camera_motion")
+    kind = type(transform).__name__
+    try:
+        given = np.asarray(transform)
+        if np.iscomplexobj(given):
+            raise TypeError("complex values (a camera motion is real)")
+        values = np.asarray(given, dtype=np.float64)
+    except (TypeError, ValueError, RuntimeError) as exc:  # numpy's own words do not name the argument
+        raise ValueError(
+            f"camera_motion must be a numeric (2, 3) or (3, 3) array (numpy, nested lists, a tensor), got {kind}: {exc}"
+        ) from None
+    if given.dtype.kind == "b":
+        raise ValueError(f"camera_motion must be numbers, got booleans ({given.dtype})")
+    return values
 
 
 def _squares_finite(values: np.ndarray) -> bool:
@@ -291,8 +312,9 @@ class CameraMotionEstimator:
         docstring): the motion since that frame, which the tracks did not get at the failed ones.
 
         Args:
-            frame: HxWx3 uint8 BGR (or HxW gray) image, full resolution.
-            boxes_xyxy: (N, 4) detections of this frame in full-resolution pixels, masked out of the features.
+            frame: HxWx3 uint8 BGR (HxWx4 BGRA, HxW or HxWx1 gray) image, full resolution.
+            boxes_xyxy: (N, 4) detections of this frame in full-resolution pixels, masked out of the features
+                (numpy, a list or a torch tensor on any device).
         Returns:
             (2, 3) float64 affine in full-resolution pixels; with `auto`, the identity while the motion is held back.
         """
@@ -383,6 +405,8 @@ class CameraMotionEstimator:
         step = height // (_ROWS_PER_GRAY_ROW * size[1])
         if step > 1:
             frame = frame[step // 2 :: step]  # a view: the rows between are never read
+        if frame.ndim == 3 and frame.shape[2] == 1:  # (H, W, 1) gray, as `Tracker.update` takes it
+            frame = frame[:, :, 0]
         if frame.ndim == 3:
             frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         if scale < 1.0:
@@ -408,8 +432,9 @@ class CameraMotionEstimator:
         for x1, y1, x2, y2 in self.config.camera_exclude:
             mask[math.floor(y1 * height) : math.ceil(y2 * height), math.floor(x1 * width) : math.ceil(x2 * width)] = 0
         if boxes_xyxy is not None and len(boxes_xyxy):
-            boxes = np.round(np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4) * scale).astype(np.int64)
-            boxes = np.clip(boxes, 0, [shape[1], shape[0], shape[1], shape[0]])
+            # clipped to the copy before the cast: a corner beyond int64 (1e30 px) would be cast to garbage
+            boxes = _as_float64(boxes_xyxy, "boxes_xyxy").reshape(-1, 4) * scale  # numpy, a list, any tensor
+            boxes = np.round(np.clip(boxes, 0, [shape[1], shape[0], shape[1], shape[0]])).astype(np.int64)
             for x1, y1, x2, y2 in boxes:
                 mask[y1:y2, x1:x2] = 0
         return mask

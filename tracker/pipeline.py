@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 EMBED_RESULT = "what the embed callback returned"  # how errors name an `update_detections(embed=...)` result
 EMBEDDER_RESULT = "what the embedder returned"  # how errors name the result of `update`'s embedder
 NOISE_WITHOUT_MOTION = "camera_motion_noise"  # the warned-once kind: a motion's noise given without the motion
+COMPENSATION_WITHOUT_FRAMES = "camera_compensation"  # warned once: compensation on, update_detections without a motion
 FRAME_SHAPES = "(H, W, 3) BGR, (H, W) or (H, W, 1) gray, or (H, W, 4) BGRA"  # what `update` takes
 _CHANNELS = (1, 3, 4)  # the channel counts of FRAME_SHAPES's 3-D frames
 DETECT_AHEAD = 1  # `stream`: frames detected ahead of the one being tracked (each holds a frame in memory)
@@ -323,8 +324,10 @@ class Tracker:
                 arrays -> (R, D) embeddings. Called at most once per frame, for just the detections whose
                 appearance matters (`appearance.lazy_embedding`), as `update(frame)` does with its embedder.
             camera_motion: the camera motion you know (vehicle odometry, PTZ encoder), used as is: a (2, 3)
-                affine or (3, 3) homography from the previous frame's pixels to this frame's. None: no
-                compensation this frame (this call has no frame to estimate it from).
+                affine or (3, 3) homography (at any scale) from the previous frame's pixels to this frame's: numpy,
+                a list or a torch tensor of any dtype but bool, on any device. None: no compensation this frame (this
+                call has no frame to estimate it from; with `motion.camera_compensation` on, warned once: pass
+                `tracker.camera_motion.estimate(frame, boxes_xyxy)`).
             frame_size: (height, width) of the frame in pixels, if known: a revival candidate away from the
                 borders needs less evidence than one where a newcomer could have walked in (`tracker.entry`),
                 and a track predicted wholly outside the frame comes back by re-identification only. A size
@@ -378,6 +381,8 @@ class Tracker:
             self._warn_once(dets.unusual())
             if transform is None and noise > 0:
                 self._warn_once({NOISE_WITHOUT_MOTION: "camera_motion_noise without a camera_motion is ignored"})
+            if transform is None and self.camera_motion is not None:
+                self._warn_once(self._compensation_without_frames())
             if size is not None:
                 dets = _inside(dets, size, core.outside_detections)
             if embed is None:
@@ -396,6 +401,17 @@ class Tracker:
         if size is not None:  # (once tracked: a refused call leaves the tracker as before it)
             self._note_frame_size(size)
         return objects
+
+    def _compensation_without_frames(self) -> dict[str, str]:
+        """The warned-once kind and message of an `update_detections` call without a `camera_motion` while
+        `motion.camera_compensation` is on: the estimate needs the frames, which that call has none of."""
+        method = self.config.motion.camera_compensation
+        return {
+            COMPENSATION_WITHOUT_FRAMES: f"motion.camera_compensation={method} estimates the camera motion from "
+            "frames, and update_detections has none: no camera motion is applied; pass "
+            "camera_motion=tracker.camera_motion.estimate(frame, boxes_xyxy) (and camera_motion_noise="
+            "tracker.camera_motion.noise_px), or track with update(frame)"
+        }
 
     def _looks_returned(self, looks: Any, count: int, name: str) -> torch.Tensor:
         """What a ReID callback returned for `count` boxes as (count, D) float32 embeddings on the tracker's device,

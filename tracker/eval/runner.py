@@ -55,6 +55,7 @@ OURS_NO_CMC = "ours-noCMC"
 _NO_CMC = ["motion.camera_compensation=none"]
 _MS_PER_S = 1e3
 _MOTION_ONLY = ["appearance.enabled=false"]
+_NO_COMPENSATION = ["motion.camera_compensation=none"]  # a sequence without its images: nothing to estimate from
 _PEER_ROW_COLUMNS = 6  # a peer's row: track_id, x1, y1, x2, y2, score
 _REASON_CHARS = 300  # a lost Ray worker's message is cut to this (Ray's run on with the task's whole description)
 _INPUTS_KEY_CHARS = 16  # hex digits of the hash over a sequence's detector inputs (in a result's identity)
@@ -191,9 +192,11 @@ def _track_ours(
     still-rule, measured-noise, reported-width and camera-motion summaries; `_COUNTS`: the invalid embeddings)."""
     from tracker import Tracker
 
-    tracker = Tracker(cfg if inputs.appearance else cfg.replace(_MOTION_ONLY), frame_rate=seq.info.frame_rate)
-    # Camera motion is estimated from the images where they all exist (its time counts as tracking time).
-    estimator = tracker.camera_motion if seq.has_all_images else None
+    # Camera motion is estimated from the images where they all exist (its time counts as tracking time); without
+    # them compensation is off (as it could not run: `update_detections` would warn that it gets no motion)
+    overrides = ([] if inputs.appearance else _MOTION_ONLY) + ([] if seq.has_all_images else _NO_COMPENSATION)
+    tracker = Tracker(cfg.replace(overrides) if overrides else cfg, frame_rate=seq.info.frame_rate)
+    estimator = tracker.camera_motion
     size = seq.frame_size
     lines: list[str] = []
     elapsed = 0.0
