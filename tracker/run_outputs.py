@@ -3,8 +3,8 @@
 `next_run_dir` claims a new run folder (`runs/track/<name>`, `<name>2`, ...), `newest_run_dir` finds the last
 one (`--resume` without `--out`). `RunOutputs` writes one source's `<name>.txt` (MOTChallenge), `<name>.jsonl`
 and `<name>.mp4`, and the folder's `config.yaml` (the config the run tracked with), created when its first frame
-arrives. `check_output_paths` refuses an output folder where an
-output would replace a file being read, or where a folder has an output's name.
+arrives. `check_output_paths` refuses an output folder where an output would replace a file being read, or where a
+folder has an output's name.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ __all__ = [
 DEFAULT_RUNS_DIR = Path("runs") / "track"  # run folders when no --out is given: `<name>`, `<name>2`, ...
 CONFIG_NAME = "config.yaml"  # the config a run tracked with, one for its folder (`track SOURCE --config` reads it)
 CONFIG_HEADER = (
-    "# The config this run tracked with: the YAML file, the --set overrides and the ReID fallback applied.\n"
+    "# The config this run tracked with: the YAML file, the --set overrides and any ReID fallback applied.\n"
     "# `track SOURCE --config config.yaml` tracks with the same config.\n"
 )
 
