@@ -30,12 +30,13 @@ from tracker.batch import track_many
 from tracker.batch_names import OPTIONS
 from tracker.batch_work import NOTE_NAME, failed_result
 from tracker.cli import main
-from tracker.config import TrackerConfig
+from tracker.config import TrackerConfig, load_config
 from tracker.gallery import Gallery, Sighting
 from tracker.io.lock import LOCK_NAME
 from tracker.io.mot import read_mot_rows
 from tracker.io.sources import open_source
 from tracker.pipeline import Tracker
+from tracker.run_outputs import CONFIG_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -515,6 +516,21 @@ def test_track_many_takes_a_yaml_config_and_refuses_one_string_of_sources(tmp_pa
     assert [v.status for v in summary.videos] == ["done"], summary.describe()
 
 
+def test_each_video_folder_of_a_batch_holds_the_config_it_was_tracked_with(tmp_path):
+    """A batch's video folders held `track`'s outputs but not the config: each now has `config.yaml`, read back
+    equal to the batch's config, listed among the video's outputs (a re-run reuses the video with it there)."""
+    video = clip(tmp_path / "cam.avi", 0, 5)
+    cfg = TrackerConfig().replace(["appearance.bank_capacity=20", "batch.max_retries=0"])
+    out = tmp_path / "out"
+    summary = track_many([video], cfg, out, workers=1, save_video=False, make_tracker=fake_tracker, progress=False)
+    (done,) = summary.videos
+    saved = out / "cam" / CONFIG_NAME
+    assert done.status == "done" and saved in done.outputs, summary.describe()
+    assert load_config(saved) == cfg
+    again = track_many([video], cfg, out, workers=1, save_video=False, make_tracker=fake_tracker, progress=False)
+    assert [v.status for v in again.videos] == ["reused"] and load_config(saved) == cfg
+
+
 def test_an_invalid_config_made_in_python_fails_the_batch_once_before_any_video(tmp_path):
     """A `TrackerConfig` made with `dataclasses.replace` skips `load_config`'s checks: `track_many` passed it to each
     video's task, so an invalid one failed every video in turn, each with the same reason, after output folders were
@@ -564,7 +580,7 @@ signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, ev
 from pathlib import Path
 from test_batch import fake_tracker
 from tracker.batch import track_many
-from tracker.config import TrackerConfig
+from tracker.config import TrackerConfig, load_config
 factory = functools.partial(fake_tracker, delay_s={delay}, pid_dir={pid_dir!r})
 track_many([{slow!r}], TrackerConfig(), {out!r}, engine={engine!r}, workers={workers}, progress=False,
            make_tracker=factory)
@@ -1005,7 +1021,7 @@ DRIVER_KILLED = """
 import functools, sys
 from test_batch import fake_tracker
 from tracker.batch import track_many
-from tracker.config import TrackerConfig
+from tracker.config import TrackerConfig, load_config
 factory = functools.partial(fake_tracker, delay_s={delay}, pid_dir={pid_dir!r})
 track_many({sources!r}, TrackerConfig(), {out!r}, engine="local", workers=1, progress=False, make_tracker=factory)
 """

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+import yaml
 from media import set_display_rotation, write_video
 
 import tracker.io.sources as sources
@@ -29,7 +30,7 @@ import tracker.run_config as run_config
 import tracker.run_outputs as run_outputs
 import tracker.run_summary as run_summary
 from tracker.cli import main
-from tracker.config import load_config
+from tracker.config import TrackerConfig, config_to_dict, load_config
 from tracker.io.mot import read_mot_rows
 from tracker.pipeline import Tracker
 from tracker.weights import OSNET_ZOO_URL
@@ -41,6 +42,9 @@ BLOB = (30, 60)  # width, height of each walker
 THRESHOLD = 128  # the fake detector's brightness threshold
 MIN_AREA = 200  # ... and smallest blob it reports
 PEOPLE_BY_FRAME = 90  # one-by-one-person-detection.mp4: someone is tracked by this frame
+
+
+WALK_OUTPUTS = ["config.yaml", "summary.json", "walk.jsonl", "walk.mp4", "walk.txt"]  # a run's folder, of walk.avi
 
 
 def blob_detector(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -71,13 +75,17 @@ def colour_embedder(image: torch.Tensor, boxes: np.ndarray) -> torch.Tensor:
     return torch.stack(crops) if crops else torch.zeros((0, 3))
 
 
-def use_fake_models(monkeypatch, embedder=None) -> None:
-    """`track` builds a Tracker around the blob detector (no model files) and `embedder` as its ReID."""
+def use_fake_models(monkeypatch, embedder=None) -> list[TrackerConfig]:
+    """`track` builds a Tracker around the blob detector (no model files) and `embedder` as its ReID. Returns the
+    list of the configs it is built with, one a run, in order."""
+    configs: list[TrackerConfig] = []
 
     def from_config(cfg, frame_rate=None, gallery=None):
+        configs.append(cfg)
         return Tracker(cfg, frame_rate, detector=blob_detector, embedder=embedder)
 
     monkeypatch.setattr(run.Tracker, "from_config", staticmethod(from_config))
+    return configs
 
 
 @pytest.fixture
@@ -209,6 +217,48 @@ def test_several_sources_count_the_tracks_of_each(fake_models_with_reid, tmp_pat
     assert "4 tracks" in out, out
     saved = [json.loads((tmp_path / "out" / f"{n}.summary.json").read_text()) for n in ("first", "second")]
     assert [s["tracks"] for s in saved] == [2, 2]
+
+
+def test_a_run_writes_the_config_it_tracked_with_and_that_file_tracks_alike(monkeypatch, tmp_path):
+    """A run's folder held its outputs but not its config (a YAML file, --set overrides, the ReID fallback): it
+    could not be reproduced or compared from its outputs. Now `config.yaml` holds every key of the config the
+    tracker got, listed in summary.json's outputs, and `--config OUT/config.yaml` tracks with that same config."""
+    configs = use_fake_models(monkeypatch)
+    monkeypatch.setattr(run_config, "resolve_weights", lambda name, kind: None)  # no OSNet weights: the fallback
+    site = tmp_path / "site.yaml"
+    site.write_text("appearance:\n  bank_capacity: 20\nmotion:\n  camera_exclude: [[0.0, 0.0, 0.5, 0.2]]\n")
+    video = write_video(tmp_path / "walk.avi", scene(5))
+    out = tmp_path / "run"
+    argv = [str(video), "--out", str(out), "--quiet", "--config", str(site), "--set", "motion.std_position=0.04"]
+    assert main(argv) == 0
+    used = configs[-1]
+    assert used.reid.model == "auto" and used.appearance.bank_capacity == 20 and used.motion.std_position == 0.04
+    saved = out / run_outputs.CONFIG_NAME
+    assert load_config(saved) == used
+    assert yaml.safe_load(saved.read_text()) == config_to_dict(used), "every key, as the tracker got it"
+    assert str(saved) in json.loads((out / "summary.json").read_text())["outputs"]
+    assert main([str(video), "--out", str(tmp_path / "again"), "--quiet", "--config", str(saved)]) == 0
+    assert configs[-1] == used
+    assert (tmp_path / "again" / run_outputs.CONFIG_NAME).read_text() == saved.read_text()
+    assert (tmp_path / "again" / "walk.txt").read_bytes() == (out / "walk.txt").read_bytes()
+
+
+def test_several_sources_write_one_config_for_their_folder(monkeypatch, tmp_path, capsys):
+    """Sources tracked in turn into one folder track with one config: one `config.yaml`, which each source's
+    summary lists, and which the printed outputs name once."""
+    configs = use_fake_models(monkeypatch)
+    first = write_video(tmp_path / "first.avi", scene(5))
+    second = write_video(tmp_path / "second.avi", scene(5))
+    out = tmp_path / "out"
+    assert main([str(first), str(second), "--out", str(out), "--set", "appearance.bank_capacity=20"]) == 0
+    names = {f"{n}{ext}" for n in ("first", "second") for ext in (".txt", ".jsonl", ".mp4", ".summary.json")}
+    assert {p.name for p in out.iterdir()} == names | {run_outputs.CONFIG_NAME}
+    saved = out / run_outputs.CONFIG_NAME
+    assert load_config(saved) == configs[0] and configs[0].appearance.bank_capacity == 20
+    for n in ("first", "second"):
+        assert str(saved) in json.loads((out / f"{n}.summary.json").read_text())["outputs"]
+    printed = capsys.readouterr().out
+    assert printed.count(str(saved)) == 1, printed
 
 
 def test_several_sources_report_the_birth_range_of_each():
@@ -908,7 +958,7 @@ def test_two_runs_into_one_out_folder_one_is_refused_at_start(tmp_path):
     line = one_error_line(err)
     assert f"the output folder {out} is in use by another track run (process " in line and "--out" in line, line
     assert "Errno" not in line and ".partial" not in line
-    assert sorted(p.name for p in out.iterdir()) == ["summary.json", "walk.jsonl", "walk.mp4", "walk.txt"]
+    assert sorted(p.name for p in out.iterdir()) == WALK_OUTPUTS
     assert len((out / "walk.jsonl").read_text().splitlines()) == 60, "one run's frames, not two runs' mixed"
     assert json.loads((out / "summary.json").read_text())["frames"] == 60
 
@@ -923,7 +973,7 @@ def test_the_lock_of_a_killed_run_does_not_block_the_next(fake_models, tmp_path,
     assert killed.returncode == -signal.SIGKILL and (out / ".track.lock").is_file()
     video = write_video(tmp_path / "walk.avi", scene(5))
     assert main([str(video), "--out", str(out), "--quiet", "--set", "reid.model=none"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["summary.json", "walk.jsonl", "walk.mp4", "walk.txt"]
+    assert sorted(p.name for p in out.iterdir()) == WALK_OUTPUTS
 
 
 def test_a_resume_of_a_folder_a_run_is_writing_is_refused(fake_models, tmp_path, capfd):
@@ -1027,7 +1077,7 @@ def test_a_folder_named_like_an_output_in_a_reused_out_is_refused_before_trackin
     end with a raw "[Errno 21] Is a directory: '.../walk.txt.partial' -> '.../walk.txt'", leaving a checkpoint and
     partial outputs and no summary. Now one error line naming the folder, before anything is written."""
     video = write_video(tmp_path / "walk.avi", scene())
-    for taken in ("walk.txt", "summary.json"):
+    for taken in ("walk.txt", "summary.json", "config.yaml"):
         out = tmp_path / f"out_{taken}"
         (out / taken).mkdir(parents=True)
         capfd.readouterr()
@@ -1214,7 +1264,7 @@ def test_q_is_quiet_in_every_command_as_in_track_eval():
     assert not _parser().parse_args(["walk.mp4"]).quiet
 
 
-@pytest.mark.parametrize("output", ["walk.txt", "walk.mp4", "summary.json"])
+@pytest.mark.parametrize("output", ["walk.txt", "walk.mp4", "summary.json", "config.yaml"])
 def test_a_gallery_named_like_an_output_of_the_run_is_refused_before_tracking(output, monkeypatch, tmp_path, capfd):
     """`track walk.avi --out OUT --gallery OUT/walk.txt`: the run tracked every frame, then its gallery save failed
     on the txt it had just written there ("... save with overwrite=True to replace it"), leaving a checkpoint, exit

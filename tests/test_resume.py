@@ -165,6 +165,26 @@ def test_ctrl_c_checkpoints_the_frame_in_hand_and_resume_skips_undecoded_frames(
     assert json.loads((out / "summary.json").read_text())["frames"] == FRAMES
 
 
+def test_a_resumed_run_leaves_the_config_file_of_the_config_it_resumed_with(clip, tmp_path, monkeypatch, frame_clock):
+    """A stopped run's folder holds its `config.yaml` already; the resume (checked against the checkpoint's config)
+    leaves the same file, writing it again where it went missing, and that file given back as `--config` resumes
+    the run: it is the config the run tracked with."""
+    configs = use_fake_models(monkeypatch, embedder=colour_embedder)
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, kill)
+        assert main([str(clip), "--out", str(out), "--quiet", "--set", "appearance.bank_capacity=20"]) == 130
+    saved = out / run_outputs.CONFIG_NAME
+    written = saved.read_text()
+    assert load_config(saved) == configs[0] and configs[0].appearance.bank_capacity == 20
+    kept = tmp_path / "kept.yaml"
+    saved.rename(kept)
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet", "--config", str(kept)]) == 0
+    assert not (out / CHECKPOINT_NAME).exists(), "resumed to the end"
+    assert configs[-1] == configs[0] and saved.read_text() == written
+    assert str(saved) in json.loads((out / "summary.json").read_text())["outputs"]
+
+
 def test_a_checkpoint_of_another_config_or_source_is_refused(clip, tmp_path, monkeypatch, fake_models, capsys):
     out = tmp_path / "run"
     with monkeypatch.context() as m:
@@ -467,7 +487,7 @@ def test_a_run_killed_in_its_last_gallery_save_resumes_and_saves_its_people(
     assert main([*args, "--resume", "--out", str(out)]) == 0
     assert not (out / CHECKPOINT_NAME).exists()
     if replaced:
-        assert {p.name for p in out.iterdir()} == {f"{stem}.txt", f"{stem}.jsonl", "summary.json"}
+        assert {p.name for p in out.iterdir()} == {f"{stem}.txt", f"{stem}.jsonl", "summary.json", "config.yaml"}
     ids = sorted(i.global_id for i in Gallery.load(gallery).identities)
     assert ids == sorted(i.global_id for i in Gallery.load(whole).identities)
     assert outputs(out, stem) == outputs(tmp_path / "whole", stem)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from tracker.config_build import build_section, check_sections, config_to_dict
 from tracker.config_keys import ConfigError, Section, key
 from tracker.config_load import apply_overrides, load_file, split_override, value_at
@@ -32,6 +34,7 @@ __all__ = [
     "ReIDConfig",
     "TrackerConfig",
     "config_to_dict",
+    "config_to_yaml",
     "has_appearance",
     "load_config",
     "parse_config",
@@ -642,6 +645,12 @@ class TrackerConfig(Section):
 def parse_config(data: dict[str, Any] | None) -> TrackerConfig:
     """Validate a nested mapping (as read from YAML) into a `TrackerConfig`."""
     return build_section(TrackerConfig, data, "")
+
+
+def config_to_yaml(cfg: TrackerConfig) -> str:
+    """`cfg` as YAML text, every key of every section in the schema's order (`config_to_dict`): a file that
+    `load_config` reads back equal to `cfg` (what a `track` run writes as its `config.yaml`)."""
+    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False, default_flow_style=False)
 
 
 def has_appearance(cfg: TrackerConfig) -> bool:

@@ -171,7 +171,8 @@ def track_source(
     checkpointer: Checkpointer | None = None,
     resume: Progress | None = None,
 ) -> RunSummary:
-    """Track every frame of `source`, writing `<name>.txt`, `<name>.jsonl` and `<name>.mp4` to `out_dir`.
+    """Track every frame of `source`, writing `<name>.txt`, `<name>.jsonl`, `<name>.mp4`, `config.yaml` (the
+    tracker's config) and the summary to `out_dir`.
 
     With a gallery, the MOT txt and the video show the global IDs (the same person has the same ID in every
     output); the JSONL carries both (`id` local to this source, `global_id`).
@@ -194,7 +195,9 @@ def track_source(
     if checkpointer is not None:  # what a `--resume` of this folder is checked against, once it finished too
         summary.source = checkpointer.identity.get("source")
     video_rate = tracker.frame_rate if save_video else None
-    outputs = RunOutputs(out_dir, stem, video_rate, summary_name(stem, name is not None), source_files(source))
+    outputs = RunOutputs(
+        out_dir, stem, video_rate, summary_name(stem, name is not None), source_files(source), tracker.config
+    )
     summary.outputs = outputs.paths
     annotator = Annotator()
     done = resume or Progress()

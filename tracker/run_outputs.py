@@ -2,8 +2,9 @@
 
 `next_run_dir` claims a new run folder (`runs/track/<name>`, `<name>2`, ...), `newest_run_dir` finds the last
 one (`--resume` without `--out`). `RunOutputs` writes one source's `<name>.txt` (MOTChallenge), `<name>.jsonl`
-and `<name>.mp4`, created when its first frame arrives. `check_output_paths` refuses an output folder where an
-output would replace a file being read, or where a folder has an output's name.
+and `<name>.mp4`, and the folder's `config.yaml` (the config the run tracked with), created when its first frame
+arrives. `check_output_paths` refuses an output folder where an output would replace a file being read, or where a
+folder has an output's name.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from tracker.config import TrackerConfig, config_to_yaml
 from tracker.io.jsonl import JsonlWriter
-from tracker.io.mot import MotWriter, make_output_folder, unique_stem
+from tracker.io.mot import MotWriter, make_output_folder, unique_stem, write_text_atomic
 from tracker.io.sources import FrameSource, SourceError
 from tracker.io.video import VideoWriter
 from tracker.resume import CHECKPOINT_NAME, GALLERY_RECORD_NAME, Progress, ResumeError
@@ -23,6 +25,7 @@ from tracker.run_summary import SUMMARY_NAME
 from tracker.types import TrackedObject
 
 __all__ = [
+    "CONFIG_NAME",
     "DEFAULT_RUNS_DIR",
     "RunOutputs",
     "check_output_paths",
@@ -35,6 +38,11 @@ __all__ = [
 
 
 DEFAULT_RUNS_DIR = Path("runs") / "track"  # run folders when no --out is given: `<name>`, `<name>2`, ...
+CONFIG_NAME = "config.yaml"  # the config a run tracked with, one for its folder (`track SOURCE --config` reads it)
+CONFIG_HEADER = (
+    "# The config this run tracked with: the YAML file, the --set overrides and any ReID fallback applied.\n"
+    "# `track SOURCE --config config.yaml` tracks with the same config.\n"
+)
 
 
 def next_run_dir(base: Path, name: str) -> Path:
@@ -72,8 +80,12 @@ def _run_dir(base: Path, name: str, n: int) -> Path:
 
 
 class RunOutputs:
-    """`<name>.txt`, `<name>.jsonl` and `<name>.mp4` in `out_dir`, created when the first frame arrives: a source
-    that never yields a frame leaves no files (and no folder) behind."""
+    """`<name>.txt`, `<name>.jsonl`, `<name>.mp4` and `config.yaml` in `out_dir`, created when the first frame
+    arrives: a source that never yields a frame leaves no files (and no folder) behind.
+
+    `config`: the tracker's config, written as `config.yaml` (`config_to_yaml`); several sources of one run write
+    the same file, as they track with one config. None: only the names are wanted (`check_output_paths`).
+    """
 
     def __init__(
         self,
@@ -82,13 +94,16 @@ class RunOutputs:
         video_rate: float | None,
         summary_name: str = SUMMARY_NAME,
         sources: Sequence[Path] = (),
+        config: TrackerConfig | None = None,
     ) -> None:
         self.out_dir = out_dir
         self._sources = tuple(sources)  # the files read: never removed as an earlier run's output
         self.txt, self.jsonl_path, self.video_path = (out_dir / f"{name}{ext}" for ext in (".txt", ".jsonl", ".mp4"))
         self.summary_path = out_dir / summary_name
+        self.config_path = out_dir / CONFIG_NAME
         self.paths = [self.txt, self.jsonl_path] + ([self.video_path] if video_rate is not None else [])
-        self.paths.append(self.summary_path)
+        self.paths += [self.config_path, self.summary_path]
+        self._config = config
         self._video_rate = video_rate
         self._mot: MotWriter | None = None
         self._jsonl: JsonlWriter | None = None
@@ -97,8 +112,9 @@ class RunOutputs:
         self._last_canvas: np.ndarray | None = None
 
     def open(self, resume: Progress | None = None) -> None:
-        """Create the files (`resume`: continue the txt and JSONL an earlier run left, cut to its checkpoint). Files
-        of an earlier run that this one would leave beside its own are removed: its checkpoint (unless resumed) and,
+        """Create the files (`resume`: continue the txt and JSONL an earlier run left, cut to its checkpoint) and
+        write `config.yaml` (atomically; a resume writes the same config again: its checkpoint's, checked). Files of
+        an earlier run that this one would leave beside its own are removed: its checkpoint (unless resumed) and,
         without a video, its `<name>.mp4`.
 
         Raises:
@@ -111,6 +127,8 @@ class RunOutputs:
             self._jsonl = JsonlWriter(self.jsonl_path, jsonl_bytes)
         except (FileNotFoundError, ValueError) as exc:
             raise ResumeError(f"the outputs of the run being resumed differ from its checkpoint: {exc}") from None
+        if self._config is not None:
+            write_text_atomic(self.config_path, CONFIG_HEADER + config_to_yaml(self._config))
         if resume is None:  # this folder's outputs are replaced: an earlier run's checkpoint would resume onto them
             (self.out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)  # (this run's own comes after its first frame)
         if self._video_rate is not None:

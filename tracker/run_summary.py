@@ -354,7 +354,7 @@ def combine(summaries: list[RunSummary]) -> RunSummary:
         total.recovered += s.recovered
         total.corrupt_frames += s.corrupt_frames
         total.size_changes += s.size_changes
-        total.outputs += s.outputs
+        total.outputs += [p for p in s.outputs if p not in total.outputs]  # (the folder's one config.yaml once)
         total.interrupted |= s.interrupted
         total.error = total.error or s.error
         if s.calibration:
