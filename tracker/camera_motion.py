@@ -30,15 +30,14 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
 import numpy as np
-import torch
 
 from tracker.config import MotionConfig
-from tracker.types import _as_float64
 
 __all__ = ["METHODS", "CameraMotionEstimator", "as_homography", "warp_boxes_xywh", "warp_states"]
 
@@ -120,7 +119,8 @@ def _real_matrix(transform: Any) -> np.ndarray:
     (`tracker.types._as_float64`), anything else through numpy; ValueError naming camera_motion for what is not real
     numbers (complex values: numpy would drop the imaginary parts with only a warning) or booleans (a mask or a flag:
     read as 0 and 1, `np.eye(2, 3, dtype=bool)` moved the tracks as the identity)."""
-    if isinstance(transform, torch.Tensor):
+    torch = sys.modules.get("torch")  # (a tensor means torch is loaded: not imported for `track eval --help`)
+    if torch is not None and isinstance(transform, torch.Tensor):
         if transform.dtype == torch.bool:
             raise ValueError(f"camera_motion must be numbers, got booleans ({transform.dtype})")
         return _as_float64(transform, "camera_motion")
@@ -137,6 +137,14 @@ def _real_matrix(transform: Any) -> np.ndarray:
     if given.dtype.kind == "b":
         raise ValueError(f"camera_motion must be numbers, got booleans ({given.dtype})")
     return values
+
+
+def _as_float64(values: Any, name: str) -> np.ndarray:
+    """`tracker.types._as_float64` (numpy, a list or a torch tensor of any dtype, device or grad, as float64),
+    imported at its first use: `tracker.eval` imports this module, and `track eval --help` must not wait for torch."""
+    from tracker.types import _as_float64 as read
+
+    return read(values, name)
 
 
 def _squares_finite(values: np.ndarray) -> bool:
