@@ -237,41 +237,31 @@ def test_a_finished_run_is_not_resumed_and_live_sources_refuse(clip, tmp_path, f
     assert "--resume continues one source" in capsys.readouterr().err
 
 
-def test_a_resume_into_the_finished_run_of_another_source_says_so(clip, tmp_path, fake_models, capsys):
+@pytest.mark.parametrize("other_name", ["other.avi", "b/walk.avi"])
+def test_a_resume_into_the_finished_run_of_another_source_is_refused(other_name, clip, tmp_path, fake_models, capsys):
     """`track other.avi --resume --out RUN` where RUN is walk.avi's finished run said "the run in RUN finished (60
-    frames): nothing to resume", exit status 0, though other.avi was never tracked there."""
-    out = tmp_path / "run"
-    assert main([str(clip), "--out", str(out), "--quiet", "--no-save-video"]) == 0
-    before = outputs(out, "walk")
-    other = write_video(tmp_path / "other.avi", scene(5))
-    capsys.readouterr()
-    assert main([str(other), "--resume", "--out", str(out), "--quiet"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err == [
-        f"track: error: the run in {out} is not one of other (no other.txt there): name its own run "
-        "folder with --out, or run again without --resume"
-    ], err
-    assert outputs(out, "walk") == before and not (out / "other.txt").exists()
-
-
-def test_a_resume_of_another_source_of_the_same_name_is_refused(clip, tmp_path, fake_models, capsys):
-    """`track b/walk.avi --resume` into a/walk.avi's finished run (the same stem, so the same `walk.txt`; or the
-    newest `runs/walk-N` without --out) said "finished (60 frames): nothing to resume", exit 0: b/walk.avi was never
-    tracked and the user was told it was done. summary.json now names the source; the refusal names both."""
+    frames): nothing to resume", exit status 0, though other.avi was never tracked there; so did `b/walk.avi` (the same
+    stem, so the same `walk.txt`; or the newest `runs/walk-N` without --out). summary.json names the source, and the
+    refusal names both; the run's own source still finds it finished."""
     out = tmp_path / "run"
     assert main([str(clip), "--out", str(out), "--quiet", "--no-save-video"]) == 0
     assert json.loads((out / "summary.json").read_text())["source"] == str(clip.resolve())
     before = outputs(out, "walk")
-    (tmp_path / "b").mkdir()
-    other = write_video(tmp_path / "b" / "walk.avi", scene(5))
+    other = tmp_path / other_name
+    other.parent.mkdir(exist_ok=True)
+    write_video(other, scene(5))
     capsys.readouterr()
     assert main([str(other), "--resume", "--out", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
+    why = (
+        f"is one of {clip.resolve()}, not of {other.resolve()}"
+        if other.stem == clip.stem
+        else "is not one of other (no other.txt there)"
+    )
     assert err == [
-        f"track: error: the run in {out} is one of {clip.resolve()}, not of {other.resolve()}: name its own run "
-        "folder with --out, or run again without --resume"
+        f"track: error: the run in {out} {why}: name its own run folder with --out, or run again without --resume"
     ], err
-    assert outputs(out, "walk") == before
+    assert outputs(out, "walk") == before and not (out / "other.txt").exists()
     assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 0  # its own source: finished
     assert "finished (60 frames): nothing to resume" in capsys.readouterr().out
 

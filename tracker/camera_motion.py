@@ -116,14 +116,16 @@ def as_homography(transform: Any) -> np.ndarray:
 
 def _real_matrix(transform: Any) -> np.ndarray:
     """`transform` as a float64 numpy array: a torch tensor of any dtype, device or grad read as boxes are
-    (`tracker.types._as_float64`), anything else through numpy; ValueError naming camera_motion for what is not real
+    (`tracker.types.as_float64`), anything else through numpy; ValueError naming camera_motion for what is not real
     numbers (complex values: numpy would drop the imaginary parts with only a warning) or booleans (a mask or a flag:
     read as 0 and 1, `np.eye(2, 3, dtype=bool)` moved the tracks as the identity)."""
     torch = sys.modules.get("torch")  # (a tensor means torch is loaded: not imported for `track eval --help`)
     if torch is not None and isinstance(transform, torch.Tensor):
         if transform.dtype == torch.bool:
             raise ValueError(f"camera_motion must be numbers, got booleans ({transform.dtype})")
-        return _as_float64(transform, "camera_motion")
+        from tracker.types import as_float64  # (imported with torch, which this module leaves to its callers)
+
+        return as_float64(transform, "camera_motion")
     kind = type(transform).__name__
     try:
         given = np.asarray(transform)
@@ -137,14 +139,6 @@ def _real_matrix(transform: Any) -> np.ndarray:
     if given.dtype.kind == "b":
         raise ValueError(f"camera_motion must be numbers, got booleans ({given.dtype})")
     return values
-
-
-def _as_float64(values: Any, name: str) -> np.ndarray:
-    """`tracker.types._as_float64` (numpy, a list or a torch tensor of any dtype, device or grad, as float64),
-    imported at its first use: `tracker.eval` imports this module, and `track eval --help` must not wait for torch."""
-    from tracker.types import _as_float64 as read
-
-    return read(values, name)
 
 
 def _squares_finite(values: np.ndarray) -> bool:
@@ -441,7 +435,9 @@ class CameraMotionEstimator:
             mask[math.floor(y1 * height) : math.ceil(y2 * height), math.floor(x1 * width) : math.ceil(x2 * width)] = 0
         if boxes_xyxy is not None and len(boxes_xyxy):
             # clipped to the copy before the cast: a corner beyond int64 (1e30 px) would be cast to garbage
-            boxes = _as_float64(boxes_xyxy, "boxes_xyxy").reshape(-1, 4) * scale  # numpy, a list, any tensor
+            from tracker.types import as_float64  # (torch: `tracker.eval` imports this module for `--help` too)
+
+            boxes = as_float64(boxes_xyxy, "boxes_xyxy").reshape(-1, 4) * scale  # numpy, a list, any tensor
             boxes = np.round(np.clip(boxes, 0, [shape[1], shape[0], shape[1], shape[0]])).astype(np.int64)
             for x1, y1, x2, y2 in boxes:
                 mask[y1:y2, x1:x2] = 0

@@ -72,6 +72,7 @@ from tracker.gallery_records import (
     SaveAbandoned,
     Sighting,
     describe_model,
+    is_whole,
 )
 
 __all__ = [
@@ -576,7 +577,7 @@ class Gallery:
         for name, given in (("class_ids", class_ids), ("sightings", sightings)):
             if given is not None and len(given) != count:
                 raise ValueError(f"{name} has {len(given)} entries, one per track is needed: {count}")
-        wrong = [i for i, c in enumerate([] if class_ids is None else class_ids) if not _is_whole(c)]
+        wrong = [i for i, c in enumerate([] if class_ids is None else class_ids) if not is_whole(c)]
         if wrong:  # (int() would give 0.5 class 0)
             raise TypeError(f"class_ids[{wrong[0]}] must be a whole number, got {class_ids[wrong[0]]!r}")
         forbid: dict[int, set[int]] = {i: set() for i in range(count)}
@@ -835,11 +836,6 @@ class Gallery:
         return gallery
 
 
-def _is_whole(value: object) -> bool:
-    """Whether `value` is a whole number, Python's or numpy's (not a bool, a float or text)."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def _unix_seconds(now: Any) -> float:
     """`now` (`Gallery.prune`'s) as a float: TypeError unless a real number (a datetime: its `.timestamp()`),
     ValueError unless finite (NaN would forget nobody without a word)."""
@@ -854,7 +850,7 @@ def _unix_seconds(now: Any) -> float:
 def _checked_global_id(global_id: object) -> int:
     """`global_id` as an int: TypeError unless a whole number, ValueError outside [1, `MAX_GLOBAL_ID`] (`NO_ID`, or
     one whose index row ids would overflow int64)."""
-    if not _is_whole(global_id):
+    if not is_whole(global_id):
         raise TypeError(f"global_id must be a whole number, got {global_id!r}")
     gid = int(global_id)
     if not 1 <= gid <= MAX_GLOBAL_ID:
@@ -866,7 +862,7 @@ def _checked_record(class_id: Any, sighting: Any, first_seen: Any) -> tuple[int,
     """What `Gallery.add` keeps in an identity's record, which every later save writes (as JSON: Python numbers):
     `class_id` and the sightings (`first_seen` may be None) with numpy numbers made Python's. TypeError for a class
     that is not a whole number or a sighting that is not a `Sighting` (`_checked_sighting`)."""
-    if not _is_whole(class_id):
+    if not is_whole(class_id):
         raise TypeError(f"class_id must be a whole number, got {class_id!r}")
     last = _checked_sighting(sighting, "sighting")
     return int(class_id), last, None if first_seen is None else _checked_sighting(first_seen, "first_seen")
@@ -877,7 +873,7 @@ def _checked_sighting(seen: Any, name: str) -> Sighting:
     frame, a real time and a text source, ValueError for a time NaN or infinite."""
     if not isinstance(seen, Sighting):
         raise TypeError(f"{name} must be a Sighting(frame, time, source), got {seen!r}")
-    if not _is_whole(seen.frame):
+    if not is_whole(seen.frame):
         raise TypeError(f"{name}'s frame must be a whole number, got {seen.frame!r}")
     if isinstance(seen.time, bool) or not isinstance(seen.time, numbers.Real):
         raise TypeError(f"{name}'s time must be a number (Unix seconds), got {seen.time!r}")
@@ -891,10 +887,10 @@ def _checked_sighting(seen: Any, name: str) -> Sighting:
 def _whole_ids(global_ids: Iterable[int] | int) -> list[int]:
     """`global_ids` (one whole number, or an iterable of them: Python's or numpy's) as a list of ints; TypeError for
     text (its characters are no IDs) or any other value (a float would be truncated into another identity's ID)."""
-    if _is_whole(global_ids):
+    if is_whole(global_ids):
         return [int(global_ids)]
     given = [global_ids] if isinstance(global_ids, str | bytes) else list(global_ids)
-    wrong = [g for g in given if not _is_whole(g)]
+    wrong = [g for g in given if not is_whole(g)]
     if wrong:
         raise TypeError(f"global IDs must be whole numbers (remove([12, 31]) or remove(12)), got {wrong[0]!r}")
     return [int(g) for g in given]

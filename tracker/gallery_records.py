@@ -26,7 +26,14 @@ __all__ = [
     "SaveAbandoned",
     "Sighting",
     "describe_model",
+    "is_whole",
 ]
+
+
+def is_whole(value: object) -> bool:
+    """Whether `value` is a whole number, Python's or numpy's (not a bool, a float or text): what a gallery file
+    stores as an ID, a class, a frame or a D."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 class GalleryError(ValueError):
@@ -65,7 +72,7 @@ class ModelIdentity:
             raise TypeError(f"the model's name and weights digest must be text, got {given}")
         if self.dim is None:
             return
-        if isinstance(self.dim, bool) or not isinstance(self.dim, numbers.Integral):
+        if not is_whole(self.dim):
             raise TypeError(f"the model's dim must be a whole number, got {self.dim!r}")
         if self.dim < 1:
             raise ValueError(f"the model's dim must be at least 1, got {self.dim!r}")

@@ -25,6 +25,7 @@ __all__ = [
     "OutsideDetections",
     "TrackState",
     "TrackedObject",
+    "as_float64",
     "to_embedding_tensor",
 ]
 
@@ -219,18 +220,18 @@ class Detections:
         if boxes_xyxy is None or scores is None:  # (numpy reads None as one NaN row: "scores has 1 rows but ...")
             name, shape = ("boxes_xyxy", "(N, 4)") if boxes_xyxy is None else ("scores", "(N,)")
             raise ValueError(f"{name} must be an array {shape} (empty for no detections), got None")
-        boxes = _as_float64(boxes_xyxy, "boxes_xyxy")
+        boxes = as_float64(boxes_xyxy, "boxes_xyxy")
         if boxes.size == 0:
             boxes = boxes.reshape(0, 4)
         if boxes.ndim != 2 or boxes.shape[1] != 4:
             hint = " (one box: boxes_xyxy[None], with scores of shape (1,))" if boxes.shape == (4,) else ""
             raise ValueError(f"boxes_xyxy must have shape (N, 4), got {boxes.shape}{hint}")
         n = len(boxes)
-        scores_arr = _per_row(_as_float64(scores, "scores"), "scores", n)
+        scores_arr = _per_row(as_float64(scores, "scores"), "scores", n)
         if class_ids is None:
             classes = np.zeros(n, dtype=np.int64)
         else:
-            classes_f = _per_row(_as_float64(class_ids, "class_ids"), "class_ids", n)
+            classes_f = _per_row(as_float64(class_ids, "class_ids"), "class_ids", n)
             if n and not (smallest(classes_f) >= -_INT64_SPAN and largest(classes_f) < _INT64_SPAN):  # NaN: False
                 bad = classes_f[~((classes_f >= -_INT64_SPAN) & (classes_f < _INT64_SPAN))][0]
                 raise ValueError(f"class_ids must be integers within int64 (detector class indices), got {bad:g}")
@@ -450,7 +451,7 @@ def _per_row(values: np.ndarray, name: str, n: int) -> np.ndarray:
     raise ValueError(f"{name} must have shape (N,) with N = {n} (one per row of boxes_xyxy), got {values.shape}{hint}")
 
 
-def _as_float64(value: Any, name: str) -> np.ndarray:
+def as_float64(value: Any, name: str) -> np.ndarray:
     """A float64 numpy array of `value` (numpy, a list, a torch tensor of any dtype on any device), or ValueError
     (complex values too: float64 would silently drop their imaginary parts, as for embeddings)."""
     if isinstance(value, torch.Tensor):  # converted by torch: numpy has no bfloat16 (`.numpy()` raised TypeError)
