@@ -1550,3 +1550,36 @@ def test_a_rerun_tracks_again_a_video_whose_outputs_were_deleted(tmp_path):
     third = track_many([video], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
     assert third.videos[0].status == "done"
     assert (out / "m" / "m.txt").is_file()
+
+
+class DiesWhenUnpickled:
+    """Stands in for `make_tracker`: the local worker that unpickles the video's task dies on the spot, after taking
+    the video and before it can tell the driver it started (the narrowest window of a kill)."""
+
+    def __reduce__(self):
+        return (os._exit, (1,))
+
+    def __call__(self, cfg, frame_rate, gallery=None):  # (never reached)
+        return fake_tracker(cfg, frame_rate, gallery)
+
+
+def test_a_worker_that_dies_before_saying_it_started_is_retried_then_failed_not_waited_for(tmp_path):
+    """A local worker killed between taking a video and its first message left the batch waiting for good (the
+    videos came from a shared queue, so the driver did not know which one the dead worker held). The driver hands
+    each worker its video: the video is run again, then fails in words."""
+    cfg = TrackerConfig(batch=dataclasses.replace(TrackerConfig().batch, max_retries=1))
+    doomed = clip(tmp_path / "doomed.avi", 0, 3)
+    box: list = []
+    batch = threading.Thread(
+        target=lambda: box.append(
+            track_many([doomed], cfg, tmp_path / "out", workers=1, progress=False, make_tracker=DiesWhenUnpickled())
+        ),
+        daemon=True,
+    )
+    batch.start()
+    batch.join(KILL_TIMEOUT_S)
+    assert not batch.is_alive(), "the batch waited for a video whose worker had died"
+    (video,) = box[0].videos
+    assert video.status == "failed" and video.attempts == 2, video
+    assert video.reason == "worker process died (exit code 1) 2 times", video.reason
+    no_leftovers(tmp_path / "out")

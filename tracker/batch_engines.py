@@ -14,8 +14,10 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from tracker.batch_names import SettingNames
@@ -91,67 +93,99 @@ def run_ray(
     return results
 
 
+@dataclass
+class _LocalWorker:
+    """A local engine process, its own inbox, and the video it holds (None: idle). The driver hands each worker
+    one video at a time, so it knows the video of a worker that dies, whenever it dies (from a shared queue, a
+    worker killed after taking a video but before telling the driver left the batch waiting for it for good)."""
+
+    process: Any
+    inbox: Any
+    index: int | None = None
+
+
 def run_local(
     tasks: list[VideoTask], batch: Any, monitor: Monitor, workers: int, start_gallery: bytes | None
 ) -> list[VideoResult]:
-    """The same task function in `workers` spawned processes that take videos from a queue. A process that
+    """The same task function in `workers` spawned processes, each handed one video at a time. A process that
     dies in a video is replaced, and the video is run again, up to `batch.max_retries` times, as Ray does."""
     context = multiprocessing.get_context("spawn")  # a fork after torch started its thread pools can deadlock
-    channel, todo = context.Queue(), context.Queue()
+    channel = context.Queue()
     by_index = {t.index: t for t in tasks}
-    for task in tasks:
-        todo.put(task)
-    at_once = min(workers, len(tasks))
+    waiting = deque(by_index)  # videos not handed out yet (or to run again), in batch order
+    handed = dict.fromkeys(by_index, 0)  # times each video was handed to a worker
 
-    def start() -> Any:
+    def start() -> _LocalWorker:
+        inbox = context.Queue()
         process = context.Process(
-            target=_local_worker, args=(todo, channel, batch.progress_seconds, start_gallery), daemon=True
+            target=_local_worker, args=(inbox, channel, batch.progress_seconds, start_gallery), daemon=True
         )
         with _child_threads(THREADS_PER_VIDEO):
             process.start()
-        return process
+        return _LocalWorker(process, inbox)
 
-    processes = [start() for _ in range(at_once)]
+    def hand_out() -> None:
+        for worker in live:
+            if worker.index is None and waiting:
+                worker.index = waiting.popleft()
+                handed[worker.index] += 1
+                worker.inbox.put(by_index[worker.index])
+
+    live = [start() for _ in range(min(workers, len(tasks)))]
     results: dict[int, VideoResult] = {}
-    reruns = dict.fromkeys(by_index, 0)
-    running: dict[int, int] = {}  # pid -> index of the video it is tracking
     try:
         while len(results) < len(tasks):
+            hand_out()
             time.sleep(POLL_S)
-            dead = [p for p in processes if not p.is_alive()]
+            dead = [w for w in live if not w.process.is_alive()]
             for index, kind, value in drain(channel, monitor):  # after the liveness check: sees last words
-                if kind == "start":
-                    running[value] = index
-                elif kind == "result":  # (told to the monitor by `_drain`)
-                    value.attempts = max(monitor.attempts[index], 1)
+                if kind == "result":  # (told to the monitor by `drain`)
+                    value.attempts = handed[index]
                     results[index] = value
-            for process in dead:
-                processes.remove(process)
-                index = running.pop(process.pid, None)
-                if index is not None and index not in results:
-                    if reruns[index] < batch.max_retries:
-                        reruns[index] += 1
-                        todo.put(by_index[index])
-                    else:
-                        died = count(reruns[index] + 1, "time")  # ("died ... 1 times" with batch.max_retries=0)
-                        reason = f"worker process died (exit code {process.exitcode}) {died}"
-                        results[index] = failed_result(by_index[index], reason, monitor.attempts[index])
-                        monitor.finish(results[index])
-                if len(results) < len(tasks):
-                    processes.append(start())
+                    for worker in live:
+                        if worker.index == index:
+                            worker.index = None
+            for worker in dead:
+                live.remove(worker)
+                if worker.index is not None and worker.index not in results:
+                    _after_death(worker, batch.max_retries, handed, waiting, results, by_index, monitor)
+            held = sum(w.index is not None for w in live)
+            while len(live) < min(workers, len(waiting) + held):  # a dead worker's place, while there is work
+                live.append(start())
     except BaseException:
-        for process in processes:
-            process.terminate()  # the worker finishes its frame, drops the video's partial outputs and exits
-        for process in processes:
-            process.join(STOP_TIMEOUT_S)  # before Python's exit handler signals them a second time (an abort)
-            if process.is_alive():
-                process.kill()
+        for worker in live:
+            worker.process.terminate()  # the worker finishes its frame, drops the video's partial outputs and exits
+        for worker in live:
+            worker.process.join(STOP_TIMEOUT_S)  # before Python's exit handler signals them a second time (an abort)
+            if worker.process.is_alive():
+                worker.process.kill()
         raise
-    for _ in processes:
-        todo.put(None)
-    for process in processes:
-        process.join()
+    for worker in live:
+        worker.inbox.put(None)
+    for worker in live:
+        worker.process.join()
     return list(results.values())
+
+
+def _after_death(
+    worker: _LocalWorker,
+    max_retries: int,
+    handed: dict[int, int],
+    waiting: deque[int],
+    results: dict[int, VideoResult],
+    by_index: dict[int, VideoTask],
+    monitor: Monitor,
+) -> None:
+    """The video of a worker that died in it: to be run again (first in line) while `max_retries` allow, else
+    failed, in words."""
+    index = worker.index
+    if handed[index] <= max_retries:
+        waiting.appendleft(index)
+        return
+    died = count(handed[index], "time")  # ("died ... 1 times" with batch.max_retries=0)
+    reason = f"worker process died (exit code {worker.process.exitcode}) {died}"
+    results[index] = failed_result(by_index[index], reason, handed[index])
+    monitor.finish(results[index])
 
 
 @contextmanager
@@ -192,12 +226,13 @@ def _exit_now(_signum: int, _frame: Any) -> None:
     sys.exit(EXIT_STOPPED)
 
 
-def _local_worker(todo: Any, channel: Any, progress_seconds: float, start_gallery: bytes | None) -> None:
-    """A local engine process: tracks videos from `todo` until it gets None (or its driver is gone)."""
+def _local_worker(inbox: Any, channel: Any, progress_seconds: float, start_gallery: bytes | None) -> None:
+    """A local engine process: tracks the videos the driver puts in its `inbox`, one at a time, until it gets
+    None (or its driver is gone)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it stops the processes
     signal.signal(signal.SIGTERM, _exit_now)  # (while tracking, `track`'s loop finishes its frame first)
     _stop_when_driver_dies()
-    while (task := todo.get()) is not None:
+    while (task := inbox.get()) is not None:
         result = run_video(task, channel, progress_seconds, start_gallery)
         channel.put((task.index, "result", result))
         if result.reason == INTERRUPTED:  # the driver stopped the batch: take no further video

@@ -82,8 +82,7 @@ def run_video(
 def _run_video(task: VideoTask, channel: Any, progress_seconds: float, start_gallery: bytes | None) -> VideoResult:
     """`run_video`'s work."""
     progress = Progress(channel if channel is not None else NullChannel(), task.index, progress_seconds)
-    # first, before the imports (torch: seconds): a local worker killed after taking the video but before saying so
-    # left the driver waiting for it for good; told, the driver runs it again
+    # first, before the imports (torch: seconds), so that the progress lines say at once which video started where
     progress.send("start", os.getpid())
     import torch
 
