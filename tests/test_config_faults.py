@@ -844,6 +844,17 @@ def test_text_that_is_no_bool_or_number_gets_no_quoting_hint():
     assert str(caught.value) == "appearance.bank_capacity: expected an integer, got 'ten'"
 
 
+@pytest.mark.parametrize(
+    ("value", "shown"), [("1e3", "'1e3' (write 1000)"), ("100.0", "100.0 (write 100)"), ("1.5", "1.5")]
+)
+def test_a_whole_number_written_another_way_for_an_integer_key_says_how_to_write_it(value, shown):
+    """`--set appearance.bank_capacity=1e3` was refused as "expected an integer, got '1e3'" with no word of what
+    to write instead; a whole number in another form (an exponent, a decimal point) is now given as an integer."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, [f"appearance.bank_capacity={value}"])
+    assert str(caught.value) == f"appearance.bank_capacity: expected an integer, got {shown}"
+
+
 def test_a_section_given_as_a_mapping_keeps_the_keys_set_before_it(tmp_path):
     """`--set 'appearance={topk: 2}'` after a file setting `appearance.bank_capacity: 5`, or `cfg.replace({"appearance":
     {"topk": 2}})`, replaced the whole section: bank_capacity silently went back to its default 30. A mapping given

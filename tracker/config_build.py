@@ -51,6 +51,15 @@ def _shown(value: Any, tp: type) -> str:
     return repr(value)
 
 
+def _whole_hint(value: Any) -> str:
+    """For an integer key given a whole number in another form (100.0, 1e3, '1e3'): how to write it."""
+    if isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value.strip()):
+        value = float(value)
+    if isinstance(value, float) and value.is_integer():
+        return f" (write {int(value)})"
+    return ""
+
+
 def _reads_as(text: str, tp: type) -> bool:
     """Whether `text`, written unquoted, is a value of `tp` (bool, int or float); not `inf` or `nan`, which YAML
     reads as text unquoted too (its own forms are .inf and .nan)."""
@@ -112,7 +121,7 @@ def _coerce(value: Any, tp: Any, key: str, index: tuple[int, ...] = ()) -> Any:
         return value
     if tp is int:  # (numbers.Integral: numpy's integers too, as Python ints; never a bool)
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise error(f"expected an integer, got {_shown(value, int)}")
+            raise error(f"expected an integer, got {_shown(value, int)}{_whole_hint(value)}")
         return int(value)
     if tp is float:
         if isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value.strip()):  # YAML 1.1 wants 1.0e+9
