@@ -419,3 +419,33 @@ def test_gallery_rm_with_an_unknown_id_says_nothing_was_removed(tmp_path, capsys
     err = capsys.readouterr().err
     assert f"no identity 31 in {path}: nothing removed (`track gallery ls {path}` lists its IDs)" in err
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("step", ["tracker.gallery_format.write", "tracker.gallery_file.sync_folder"])
+def test_ctrl_c_during_gallery_rm_says_which_version_the_file_holds(tmp_path, monkeypatch, capsys, step):
+    """Ctrl-C while `track gallery rm` saved said only `track: interrupted`: whether the identities were gone was
+    left to guess. Before the save's rename the file is as it was, no temp file left, and the line says so; after
+    it (the folder's fsync interrupted), the line says the identities are removed."""
+    path = tmp_path / "site.gallery"
+    gallery = Gallery(model=ModelIdentity("test", "test", 3))
+    for gid, look in ((12, [1.0, 0.0, 0.0]), (13, [0.0, 1.0, 0.0])):
+        gallery.add(gid, np.array([look], dtype=np.float32), 0, Sighting(1, time.time(), "cam1"))
+    gallery.save(path)
+    before = path.read_bytes()
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(step, ctrl_c)
+    assert main(["gallery", "rm", str(path), "12"]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    if step.endswith(".write"):  # before the rename
+        assert err == [f"track gallery: interrupted: nothing removed, {path} is as it was"]
+        assert path.read_bytes() == before
+    else:
+        assert err == [
+            f"track gallery: interrupted once {path} was written: the identities are removed "
+            f"(`track gallery ls {path}` lists what is left)"
+        ]
+        assert 12 not in Gallery.load(path, prune=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site.gallery"], "a temp or lock file was left"

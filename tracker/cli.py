@@ -402,6 +402,7 @@ def _gallery(argv: list[str]) -> int:
 
     # rm and prune rewrite the file: not while a run that loaded it is going to write it back (its copy would win)
     edits = args.action != "ls"
+    gallery = None  # (once loaded: what a Ctrl-C compares the file with)
     try:
         with gallery_lock(args.file, option="gallery FILE") if edits else nullcontext():
             if args.action == "ls":
@@ -429,6 +430,9 @@ def _gallery(argv: list[str]) -> int:
     except BrokenPipeError:  # the reader left early (`| head`): not a failure of the command
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so Python's exit flush cannot fail
         return EXIT_OK
+    except KeyboardInterrupt:  # the save is atomic: say which version the file holds
+        print(f"track gallery: interrupted{_edit_interrupted(args.file, gallery) if edits else ''}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except FileNotFoundError:  # ls / rm / prune edit an existing gallery; `track --gallery FILE` makes a new one
         print(f"track gallery: error: no such gallery file: {args.file}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -437,6 +441,16 @@ def _gallery(argv: list[str]) -> int:
         print(f"track gallery: error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR
     return EXIT_OK
+
+
+def _edit_interrupted(path: Path, gallery: Any) -> str:
+    """What a Ctrl-C during `track gallery rm|prune` left: the file as it was (before the save's rename, which is
+    atomic), or the edited one (the rename done, the folder's fsync interrupted)."""
+    from tracker.gallery_file import file_version
+
+    if gallery is None or gallery.file is None or file_version(path) == gallery.file[1]:
+        return f": nothing removed, {path} is as it was"
+    return f" once {path} was written: the identities are removed (`track gallery ls {path}` lists what is left)"
 
 
 _UNNAMED_SOURCE = "-"  # `track gallery ls`: a sighting recorded by a `Tracker` made without a `source_name`
