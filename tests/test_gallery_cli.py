@@ -449,3 +449,12 @@ def test_ctrl_c_during_gallery_rm_says_which_version_the_file_holds(tmp_path, mo
         ]
         assert 12 not in Gallery.load(path, prune=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site.gallery"], "a temp or lock file was left"
+
+
+def test_track_gallery_without_a_command_names_the_commands(capsys):
+    """`track gallery` alone said "the following arguments are required: action", an internal name."""
+    with pytest.raises(SystemExit) as stop:
+        main(["gallery"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "track gallery: error: the following arguments are required: {ls,rm,prune}", err

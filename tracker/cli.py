@@ -378,7 +378,8 @@ def _gallery_parser() -> argparse.ArgumentParser:
         prog="track gallery",
         description="Inspect and edit an identity gallery file (it holds biometric-like data: keep it private).",
     )
-    sub = p.add_subparsers(dest="action", required=True)
+    # (the metavar names the choices where argparse said "the following arguments are required: action")
+    sub = p.add_subparsers(dest="action", required=True, metavar="{ls,rm,prune}")
     ls = sub.add_parser("ls", help="list the identities")
     ls.add_argument("file", type=path_arg)
     rm = sub.add_parser("rm", help="forget identities by global ID")
