@@ -458,3 +458,20 @@ def test_track_gallery_without_a_command_names_the_commands(capsys):
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == "track gallery: error: the following arguments are required: {ls,rm,prune}", err
+
+
+def test_gallery_prune_of_many_identities_answers_in_one_readable_line(tmp_path, capsys):
+    """`track gallery prune big.gallery --set gallery.max_identities=1` over 40 000 identities printed every removed
+    ID: one 268 885-character line. The line names the first ones and how many more (so does rm's error)."""
+    path = tmp_path / "site.gallery"
+    gallery = Gallery(model=ModelIdentity("test", "test", 3))
+    now = time.time()
+    for gid in range(1, 101):
+        gallery.add(gid, np.array([[1.0, gid, 0.0]], dtype=np.float32), 0, Sighting(1, now - 1000 + gid, "cam1"))
+    gallery.save(path)
+    assert main(["gallery", "prune", str(path), "--set", "gallery.max_identities=1"]) == 0
+    first = ", ".join(map(str, range(1, 21)))
+    assert capsys.readouterr().out.strip() == f"removed 99 identities ({first} and 79 more); 1 left"
+    assert main(["gallery", "rm", str(path), *map(str, range(1, 100))]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"no identity {first} and 79 more in {path}: nothing removed" in err

@@ -20,7 +20,7 @@ from typing import Any
 from tracker import __version__
 from tracker.resume import DEFAULT_CHECKPOINT_SECONDS
 from tracker.stop_flag import terminating_interrupts
-from tracker.wording import count
+from tracker.wording import count, listed
 
 __all__ = ["main"]
 
@@ -415,7 +415,7 @@ def _gallery(argv: list[str]) -> int:
                 missing = [i for i in dict.fromkeys(args.ids) if i not in gallery]
                 if missing:
                     raise GalleryError(
-                        f"no identity {', '.join(map(str, missing))} in {args.file}: nothing removed "
+                        f"no identity {listed(missing)} in {args.file}: nothing removed "
                         f"(`track gallery ls {args.file}` lists its IDs)"
                     )
                 removed = gallery.remove(args.ids)  # (an ID given twice is removed once)
@@ -426,8 +426,8 @@ def _gallery(argv: list[str]) -> int:
                 gallery = Gallery.load(args.file, cfg.gallery, prune=False)
                 removed = gallery.prune()
                 gallery.save(args.file, lock=False)
-                listed = ", ".join(map(str, removed)) or "none"
-                print(f"removed {count(len(removed), 'identity', 'identities')} ({listed}); {len(gallery)} left")
+                which = listed(removed) or "none"
+                print(f"removed {count(len(removed), 'identity', 'identities')} ({which}); {len(gallery)} left")
     except BrokenPipeError:  # the reader left early (`| head`): not a failure of the command
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so Python's exit flush cannot fail
         return EXIT_OK
