@@ -475,3 +475,13 @@ def test_gallery_prune_of_many_identities_answers_in_one_readable_line(tmp_path,
     assert main(["gallery", "rm", str(path), *map(str, range(1, 100))]) == 2
     err = capsys.readouterr().err.strip()
     assert f"no identity {first} and 79 more in {path}: nothing removed" in err
+
+
+@pytest.mark.parametrize("command", ["ls", "rm", "prune"])
+def test_gallery_command_help_says_what_file_and_ids_are(command, capsys):
+    """`track gallery rm -h` listed its arguments as a bare "file" and "ID", with nothing said of either."""
+    with pytest.raises(SystemExit):
+        main(["gallery", command, "-h"])
+    out = capsys.readouterr().out
+    assert "FILE" in out and "the gallery file (`track --gallery FILE`)" in out, out
+    assert command != "rm" or "global IDs to forget (`track gallery ls` lists them)" in out, out

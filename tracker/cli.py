@@ -381,17 +381,24 @@ def _gallery_parser() -> argparse.ArgumentParser:
     # (the metavar names the choices where argparse said "the following arguments are required: action")
     sub = p.add_subparsers(dest="action", required=True, metavar="{ls,rm,prune}")
     ls = sub.add_parser("ls", help="list the identities")
-    ls.add_argument("file", type=path_arg)
+    _gallery_file_arg(ls)
     rm = sub.add_parser("rm", help="forget identities by global ID")
-    rm.add_argument("file", type=path_arg)
-    rm.add_argument("ids", type=positive_int, nargs="+", metavar="ID")
+    _gallery_file_arg(rm)
+    rm.add_argument(
+        "ids", type=positive_int, nargs="+", metavar="ID", help="global IDs to forget (`track gallery ls` lists them)"
+    )
     prune = sub.add_parser("prune", help="apply the retention policy (gallery.max_days_unseen, max_identities)")
-    prune.add_argument("file", type=path_arg)
+    _gallery_file_arg(prune)
     prune.add_argument(
         "--config", type=path_text, help="YAML config with the retention keys (default: built-in defaults)"
     )
     prune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     return p
+
+
+def _gallery_file_arg(parser: argparse.ArgumentParser) -> None:
+    """The FILE of a `track gallery` command, named and explained in its help (it was a bare "file")."""
+    parser.add_argument("file", type=path_arg, metavar="FILE", help="the gallery file (`track --gallery FILE`)")
 
 
 def _gallery(argv: list[str]) -> int:
