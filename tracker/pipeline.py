@@ -809,8 +809,8 @@ def _paired(frames: Iterable[Any], motions: Iterator[Any]) -> Iterator[tuple[Any
         motion = next(motions, ended)
         if motion is ended:
             raise ValueError(
-                f"camera_motions ended after {tracked} motions, before frame {tracked} (counting from 0): one camera "
-                f"motion per frame (None where it is not known)"
+                f"camera_motions ended before frame {tracked} (counting from 0; the frames before it were tracked): "
+                f"one camera motion per frame (None where it is not known)"
             )
         yield frame, motion
         tracked += 1
