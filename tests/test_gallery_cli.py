@@ -485,3 +485,17 @@ def test_gallery_command_help_says_what_file_and_ids_are(command, capsys):
     out = capsys.readouterr().out
     assert "FILE" in out and "the gallery file (`track --gallery FILE`)" in out, out
     assert command != "rm" or "global IDs to forget (`track gallery ls` lists them)" in out, out
+
+
+def test_gallery_prune_with_nothing_to_forget_leaves_the_file_as_it_was(tmp_path, capsys):
+    """`track gallery prune` rewrote the file when it removed nothing: another file (inode, time) for no change,
+    which a `track --resume` of the run that saved it takes for another program's save."""
+    path = tmp_path / "site.gallery"
+    gallery = Gallery(model=ModelIdentity("test", "test", 3))
+    gallery.add(12, np.array([[1.0, 0.0, 0.0]], dtype=np.float32), 0, Sighting(1, time.time(), "cam1"))
+    gallery.save(path)
+    before = os.stat(path)
+    assert main(["gallery", "prune", str(path)]) == 0
+    assert capsys.readouterr().out.strip() == "removed 0 identities (none); 1 left"
+    after = os.stat(path)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns), "the file was rewritten"

@@ -432,7 +432,8 @@ def _gallery(argv: list[str]) -> int:
                 cfg = load_config(args.config, overrides=list(args.set))
                 gallery = Gallery.load(args.file, cfg.gallery, prune=False)
                 removed = gallery.prune()
-                gallery.save(args.file, lock=False)
+                if removed:  # (nothing to forget: the file stays the one a `--resume` of its run expects)
+                    gallery.save(args.file, lock=False)
                 which = listed(removed) or "none"
                 print(f"removed {count(len(removed), 'identity', 'identities')} ({which}); {len(gallery)} left")
     except BrokenPipeError:  # the reader left early (`| head`): not a failure of the command
