@@ -499,3 +499,35 @@ def test_gallery_prune_with_nothing_to_forget_leaves_the_file_as_it_was(tmp_path
     assert capsys.readouterr().out.strip() == "removed 0 identities (none); 1 left"
     after = os.stat(path)
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns), "the file was rewritten"
+
+
+def test_sigterm_during_gallery_rm_is_one_line_and_leaves_no_temp_file(tmp_path, monkeypatch, capsys):
+    """`kill PID` during `track gallery rm`'s save ended the process at once: no line, exit -15, and a temp file of
+    the gallery's size left beside it until the next save. It now ends as Ctrl-C does."""
+    import signal
+
+    import tracker.gallery_format as gallery_format
+
+    path = tmp_path / "site.gallery"
+    gallery = Gallery(model=ModelIdentity("test", "test", 3))
+    gallery.add(12, np.array([[1.0, 0.0, 0.0]], dtype=np.float32), 0, Sighting(1, time.time(), "cam1"))
+    gallery.save(path)
+    before = path.read_bytes()
+    write = gallery_format.write
+
+    def killed(*args, **kwargs):
+        write(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)  # (delivered to the main thread before this returns)
+
+    def default_term(signum, frame):  # stands in for the default action (ending the process) in this test
+        raise RuntimeError("SIGTERM was left to its default action")
+
+    monkeypatch.setattr(gallery_format, "write", killed)
+    previous = signal.signal(signal.SIGTERM, default_term)
+    try:
+        assert main(["gallery", "rm", str(path), "12"]) == 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert capsys.readouterr().err.strip() == f"track gallery: interrupted: nothing removed, {path} is as it was"
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site.gallery"], "a temp or lock file was left"

@@ -494,7 +494,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         if argv and argv[0] == "gallery":
-            return _gallery(argv[1:])
+            with terminating_interrupts():  # `kill PID` during rm's save: as Ctrl-C (one line, no temp file left)
+                return _gallery(argv[1:])
         if argv and argv[0] == "batch":
             return _batch(argv[1:])
         if argv and argv[0] in _SUBCOMMANDS:
