@@ -574,6 +574,63 @@ def test_update_uses_a_camera_motion_given_as_is():
     assert tracker.camera_motion.estimates == 8 and tracker.camera_motion_failures == 0
 
 
+def _boxes_and_ids(outputs) -> list[list[tuple[int, tuple[float, ...]]]]:
+    return [[(o.track_id, tuple(np.round(o.xyxy, 6))) for o in objects] for objects in outputs]
+
+
+@pytest.mark.parametrize("method", ["none", "sparse_flow"])
+@pytest.mark.parametrize("detect_ahead", [True, False])
+def test_stream_takes_a_known_motion_per_frame_as_update_does(method, detect_ahead):
+    """`stream(frames)` had no way to take the motion a PTZ's encoder reports, which `update(frame, camera_motion=A)`
+    takes. `stream(frames, camera_motions=...)` pairs each frame with its motion (None: estimated), also when frames
+    are detected ahead in a thread, and gives what `update` gives frame by frame."""
+    scene = texture(4, width=WIDTH + 400)
+    lefts = [20.0 + 12 * f + (60 if f >= 6 else 0) - (30 if f >= 8 else 0) for f in range(10)]
+    frames = [view(scene, x0, 100) for x0 in lefts]
+    motions = [None] + [_known_shift(lefts, i) if method == "none" or i == 6 else None for i in range(1, 10)]
+
+    def tracker() -> Tracker:
+        return Tracker(motion_only(f"motion.camera_compensation={method}"), 10, detector=_PanningPerson(lefts))
+
+    by_update = tracker()
+    expected = _boxes_and_ids(
+        by_update.update(f, camera_motion=m, camera_motion_noise=1.5) for f, m in zip(frames, motions, strict=True)
+    )
+    by_stream = tracker()
+    got = by_stream.stream(iter(frames), detect_ahead, camera_motions=iter(motions), camera_motion_noise=1.5)
+    assert _boxes_and_ids(got) == expected
+    assert {tid for objects in expected for tid, _ in objects} == {1}
+    if method == "sparse_flow":
+        assert by_stream.camera_motion.estimates == by_update.camera_motion.estimates == 8
+
+
+@pytest.mark.parametrize("detect_ahead", [True, False])
+def test_stream_refuses_camera_motions_that_are_not_one_per_frame(detect_ahead):
+    scene = texture(4, width=WIDTH + 400)
+    lefts = [20.0, 32.0, 44.0]
+    frames = [view(scene, x0, 100) for x0 in lefts]
+    shifts = [None, _known_shift(lefts, 1), _known_shift(lefts, 2)]
+
+    def stream(frames, motions):
+        tracker = Tracker(motion_only(), 10, detector=_PanningPerson(lefts))
+        return tracker.stream(frames, detect_ahead, camera_motions=motions)
+
+    with pytest.raises(ValueError, match="2 motions for 3 frames"):  # both sized: before any frame is tracked
+        next(stream(frames, shifts[:2]))
+    with pytest.raises(ValueError, match=r"one motion of shape \(2, 3\)"):
+        next(stream(frames, shifts[1]))
+    short = stream(iter(frames), iter(shifts[:2]))
+    assert len(next(short)) == len(next(short)) == 1
+    with pytest.raises(ValueError, match="camera_motions ended before frame 2"):
+        next(short)
+    long = stream(iter(frames[:2]), iter(shifts))
+    assert len(next(long)) == len(next(long)) == 1
+    with pytest.raises(ValueError, match="more items than the 2 frames"):
+        next(long)
+    with pytest.raises(ValueError, match="camera_motion"):  # a bad motion: as update refuses it, at its frame
+        list(stream(iter(frames), iter([None, np.zeros((2, 2)), None])))
+
+
 def test_observe_makes_the_next_estimate_start_from_that_frame():
     """A frame whose motion was given is the one the next estimate starts from: 12 px, not the 72 px since the
     frame estimated before it."""

@@ -419,3 +419,115 @@ def test_gallery_rm_with_an_unknown_id_says_nothing_was_removed(tmp_path, capsys
     err = capsys.readouterr().err
     assert f"no identity 31 in {path}: nothing removed (`track gallery ls {path}` lists its IDs)" in err
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("step", ["tracker.gallery_format.write", "tracker.gallery_file.sync_folder"])
+def test_ctrl_c_during_gallery_rm_says_which_version_the_file_holds(tmp_path, monkeypatch, capsys, step):
+    """Ctrl-C while `track gallery rm` saved said only `track: interrupted`: whether the identities were gone was
+    left to guess. Before the save's rename the file is as it was, no temp file left, and the line says so; after
+    it (the folder's fsync interrupted), the line says the identities are removed."""
+    path = tmp_path / "site.gallery"
+    gallery = Gallery(model=ModelIdentity("test", "test", 3))
+    for gid, look in ((12, [1.0, 0.0, 0.0]), (13, [0.0, 1.0, 0.0])):
+        gallery.add(gid, np.array([look], dtype=np.float32), 0, Sighting(1, time.time(), "cam1"))
+    gallery.save(path)
+    before = path.read_bytes()
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(step, ctrl_c)
+    assert main(["gallery", "rm", str(path), "12"]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    if step.endswith(".write"):  # before the rename
+        assert err == [f"track gallery: interrupted: nothing removed, {path} is as it was"]
+        assert path.read_bytes() == before
+    else:
+        assert err == [
+            f"track gallery: interrupted once {path} was written: the identities are removed "
+            f"(`track gallery ls {path}` lists what is left)"
+        ]
+        assert 12 not in Gallery.load(path, prune=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site.gallery"], "a temp or lock file was left"
+
+
+def test_track_gallery_without_a_command_names_the_commands(capsys):
+    """`track gallery` alone said "the following arguments are required: action", an internal name."""
+    with pytest.raises(SystemExit) as stop:
+        main(["gallery"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "track gallery: error: the following arguments are required: {ls,rm,prune}", err
+
+
+def test_gallery_prune_of_many_identities_answers_in_one_readable_line(tmp_path, capsys):
+    """`track gallery prune big.gallery --set gallery.max_identities=1` over 40 000 identities printed every removed
+    ID: one 268 885-character line. The line names the first ones and how many more (so does rm's error)."""
+    path = tmp_path / "site.gallery"
+    gallery = Gallery(model=ModelIdentity("test", "test", 3))
+    now = time.time()
+    for gid in range(1, 101):
+        gallery.add(gid, np.array([[1.0, gid, 0.0]], dtype=np.float32), 0, Sighting(1, now - 1000 + gid, "cam1"))
+    gallery.save(path)
+    assert main(["gallery", "prune", str(path), "--set", "gallery.max_identities=1"]) == 0
+    first = ", ".join(map(str, range(1, 21)))
+    assert capsys.readouterr().out.strip() == f"removed 99 identities ({first} and 79 more); 1 left"
+    assert main(["gallery", "rm", str(path), *map(str, range(1, 100))]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"no identity {first} and 79 more in {path}: nothing removed" in err
+
+
+@pytest.mark.parametrize("command", ["ls", "rm", "prune"])
+def test_gallery_command_help_says_what_file_and_ids_are(command, capsys):
+    """`track gallery rm -h` listed its arguments as a bare "file" and "ID", with nothing said of either."""
+    with pytest.raises(SystemExit):
+        main(["gallery", command, "-h"])
+    out = capsys.readouterr().out
+    assert "FILE" in out and "the gallery file (`track --gallery FILE`)" in out, out
+    assert command != "rm" or "global IDs to forget (`track gallery ls` lists them)" in out, out
+
+
+def test_gallery_prune_with_nothing_to_forget_leaves_the_file_as_it_was(tmp_path, capsys):
+    """`track gallery prune` rewrote the file when it removed nothing: another file (inode, time) for no change,
+    which a `track --resume` of the run that saved it takes for another program's save."""
+    path = tmp_path / "site.gallery"
+    gallery = Gallery(model=ModelIdentity("test", "test", 3))
+    gallery.add(12, np.array([[1.0, 0.0, 0.0]], dtype=np.float32), 0, Sighting(1, time.time(), "cam1"))
+    gallery.save(path)
+    before = os.stat(path)
+    assert main(["gallery", "prune", str(path)]) == 0
+    assert capsys.readouterr().out.strip() == "removed 0 identities (none); 1 left"
+    after = os.stat(path)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns), "the file was rewritten"
+
+
+def test_sigterm_during_gallery_rm_is_one_line_and_leaves_no_temp_file(tmp_path, monkeypatch, capsys):
+    """`kill PID` during `track gallery rm`'s save ended the process at once: no line, exit -15, and a temp file of
+    the gallery's size left beside it until the next save. It now ends as Ctrl-C does."""
+    import signal
+
+    import tracker.gallery_format as gallery_format
+
+    path = tmp_path / "site.gallery"
+    gallery = Gallery(model=ModelIdentity("test", "test", 3))
+    gallery.add(12, np.array([[1.0, 0.0, 0.0]], dtype=np.float32), 0, Sighting(1, time.time(), "cam1"))
+    gallery.save(path)
+    before = path.read_bytes()
+    write = gallery_format.write
+
+    def killed(*args, **kwargs):
+        write(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)  # (delivered to the main thread before this returns)
+
+    def default_term(signum, frame):  # stands in for the default action (ending the process) in this test
+        raise RuntimeError("SIGTERM was left to its default action")
+
+    monkeypatch.setattr(gallery_format, "write", killed)
+    previous = signal.signal(signal.SIGTERM, default_term)
+    try:
+        assert main(["gallery", "rm", str(path), "12"]) == 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert capsys.readouterr().err.strip() == f"track gallery: interrupted: nothing removed, {path} is as it was"
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site.gallery"], "a temp or lock file was left"

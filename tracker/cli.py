@@ -20,7 +20,7 @@ from typing import Any
 from tracker import __version__
 from tracker.resume import DEFAULT_CHECKPOINT_SECONDS
 from tracker.stop_flag import terminating_interrupts
-from tracker.wording import count
+from tracker.wording import count, listed
 
 __all__ = ["main"]
 
@@ -378,19 +378,27 @@ def _gallery_parser() -> argparse.ArgumentParser:
         prog="track gallery",
         description="Inspect and edit an identity gallery file (it holds biometric-like data: keep it private).",
     )
-    sub = p.add_subparsers(dest="action", required=True)
+    # (the metavar names the choices where argparse said "the following arguments are required: action")
+    sub = p.add_subparsers(dest="action", required=True, metavar="{ls,rm,prune}")
     ls = sub.add_parser("ls", help="list the identities")
-    ls.add_argument("file", type=path_arg)
+    _gallery_file_arg(ls)
     rm = sub.add_parser("rm", help="forget identities by global ID")
-    rm.add_argument("file", type=path_arg)
-    rm.add_argument("ids", type=positive_int, nargs="+", metavar="ID")
+    _gallery_file_arg(rm)
+    rm.add_argument(
+        "ids", type=positive_int, nargs="+", metavar="ID", help="global IDs to forget (`track gallery ls` lists them)"
+    )
     prune = sub.add_parser("prune", help="apply the retention policy (gallery.max_days_unseen, max_identities)")
-    prune.add_argument("file", type=path_arg)
+    _gallery_file_arg(prune)
     prune.add_argument(
         "--config", type=path_text, help="YAML config with the retention keys (default: built-in defaults)"
     )
     prune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     return p
+
+
+def _gallery_file_arg(parser: argparse.ArgumentParser) -> None:
+    """The FILE of a `track gallery` command, named and explained in its help (it was a bare "file")."""
+    parser.add_argument("file", type=path_arg, metavar="FILE", help="the gallery file (`track --gallery FILE`)")
 
 
 def _gallery(argv: list[str]) -> int:
@@ -402,6 +410,7 @@ def _gallery(argv: list[str]) -> int:
 
     # rm and prune rewrite the file: not while a run that loaded it is going to write it back (its copy would win)
     edits = args.action != "ls"
+    gallery = None  # (once loaded: what a Ctrl-C compares the file with)
     try:
         with gallery_lock(args.file, option="gallery FILE") if edits else nullcontext():
             if args.action == "ls":
@@ -413,7 +422,7 @@ def _gallery(argv: list[str]) -> int:
                 missing = [i for i in dict.fromkeys(args.ids) if i not in gallery]
                 if missing:
                     raise GalleryError(
-                        f"no identity {', '.join(map(str, missing))} in {args.file}: nothing removed "
+                        f"no identity {listed(missing)} in {args.file}: nothing removed "
                         f"(`track gallery ls {args.file}` lists its IDs)"
                     )
                 removed = gallery.remove(args.ids)  # (an ID given twice is removed once)
@@ -423,12 +432,16 @@ def _gallery(argv: list[str]) -> int:
                 cfg = load_config(args.config, overrides=list(args.set))
                 gallery = Gallery.load(args.file, cfg.gallery, prune=False)
                 removed = gallery.prune()
-                gallery.save(args.file, lock=False)
-                listed = ", ".join(map(str, removed)) or "none"
-                print(f"removed {count(len(removed), 'identity', 'identities')} ({listed}); {len(gallery)} left")
+                if removed:  # (nothing to forget: the file stays the one a `--resume` of its run expects)
+                    gallery.save(args.file, lock=False)
+                which = listed(removed) or "none"
+                print(f"removed {count(len(removed), 'identity', 'identities')} ({which}); {len(gallery)} left")
     except BrokenPipeError:  # the reader left early (`| head`): not a failure of the command
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so Python's exit flush cannot fail
         return EXIT_OK
+    except KeyboardInterrupt:  # the save is atomic: say which version the file holds
+        print(f"track gallery: interrupted{_edit_interrupted(args.file, gallery) if edits else ''}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except FileNotFoundError:  # ls / rm / prune edit an existing gallery; `track --gallery FILE` makes a new one
         print(f"track gallery: error: no such gallery file: {args.file}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -437,6 +450,16 @@ def _gallery(argv: list[str]) -> int:
         print(f"track gallery: error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR
     return EXIT_OK
+
+
+def _edit_interrupted(path: Path, gallery: Any) -> str:
+    """What a Ctrl-C during `track gallery rm|prune` left: the file as it was (before the save's rename, which is
+    atomic), or the edited one (the rename done, the folder's fsync interrupted)."""
+    from tracker.gallery_file import file_version
+
+    if gallery is None or gallery.file is None or file_version(path) == gallery.file[1]:
+        return f": nothing removed, {path} is as it was"
+    return f" once {path} was written: the identities are removed (`track gallery ls {path}` lists what is left)"
 
 
 _UNNAMED_SOURCE = "-"  # `track gallery ls`: a sighting recorded by a `Tracker` made without a `source_name`
@@ -471,7 +494,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         if argv and argv[0] == "gallery":
-            return _gallery(argv[1:])
+            with terminating_interrupts():  # `kill PID` during rm's save: as Ctrl-C (one line, no temp file left)
+                return _gallery(argv[1:])
         if argv and argv[0] == "batch":
             return _batch(argv[1:])
         if argv and argv[0] in _SUBCOMMANDS:

@@ -468,16 +468,30 @@ class Tracker:
         """
         self._check_detector()
         frame = _as_bgr(frame)
-        given = None
-        if camera_motion is not None:
-            given = (as_homography(camera_motion), _camera_noise(camera_motion_noise, frame.shape[:2]))
-        elif camera_motion_noise != 0.0:
-            _camera_noise(camera_motion_noise, frame.shape[:2])  # (refused as update_detections refuses it)
-            self._warn_once({NOISE_WITHOUT_MOTION: "camera_motion_noise without a camera_motion is ignored"})
+        given = self._given_motion(camera_motion, camera_motion_noise, frame.shape[:2])
         with _faults_undone_on_error(self.core):  # (a failed frame, given again, counts its dropped rows once)
             return self._track(frame, self._detect(frame), given)
 
-    def stream(self, frames: Iterable[np.ndarray], detect_ahead: bool | None = None) -> Iterator[list[TrackedObject]]:
+    def _given_motion(
+        self, camera_motion: Any, camera_motion_noise: Any, size: tuple[int, int]
+    ) -> tuple[np.ndarray, float] | None:
+        """A frame's known `camera_motion` and its noise, checked, as `_track` takes them (None: none given; a noise
+        without a motion is checked, then ignored with a warning logged once). ValueError as `update_detections`'."""
+        if camera_motion is not None:
+            return as_homography(camera_motion), _camera_noise(camera_motion_noise, size)
+        if camera_motion_noise != 0.0:
+            _camera_noise(camera_motion_noise, size)  # (refused as update_detections refuses it)
+            self._warn_once({NOISE_WITHOUT_MOTION: "camera_motion_noise without a camera_motion is ignored"})
+        return None
+
+    def stream(
+        self,
+        frames: Iterable[np.ndarray],
+        detect_ahead: bool | None = None,
+        *,
+        camera_motions: Iterable[Any] | None = None,
+        camera_motion_noise: float = 0.0,
+    ) -> Iterator[list[TrackedObject]]:
         """`update` each frame of `frames` in turn, yielding its tracks; the same outputs, in the same order.
 
         With `detect_ahead`, the next frame is read and detected in a background thread while this one is
@@ -491,6 +505,13 @@ class Tracker:
         Args:
             frames: an iterable of frames as `update` takes them (a generator, a list, an (N, H, W, C) array).
             detect_ahead: True / False to detect ahead or not; None: as said above.
+            camera_motions: the camera motion you know for each frame (a PTZ's encoder, a vehicle's odometry), an
+                iterable read in step with `frames` (a generator, a list, an (N, 3, 3) array): its i-th item is frame
+                i's `camera_motion` as `update` takes it (from frame i - 1's pixels to frame i's), None for a frame
+                whose motion is not known (the configured estimate, if any). Frames and motions stay paired when
+                frames are detected ahead. None (default): no motion given, as `update(frame)`.
+            camera_motion_noise: the error in pixels of every motion given (not of the None items), as `update`'s
+                (0, default: exact).
         Yields:
             One list of `TrackedObject` per frame, as `update` returns.
 
@@ -502,7 +523,12 @@ class Tracker:
                 one frame given as `frames` (an (H, W) or (H, W, C) array, C 1, 3 or 4: its rows were tracked as
                 H frames of one pixel row each; `update(frame)` or `stream([frame])`), a path (its characters were
                 taken for frames: "frame must be a numpy uint8 array ..., got str") or something not iterable (a
-                `cv2.VideoCapture`: a bare "TypeError: ... object is not iterable"), at the first `next()`.
+                `cv2.VideoCapture`: a bare "TypeError: ... object is not iterable"), at the first `next()`. A
+                `camera_motions` item `update` refuses as a `camera_motion`, when its frame is reached;
+                `camera_motions` that is not iterable or is one motion (a (2, 3) or (3, 3) array), or a list or
+                array of another length than a list or array of frames, at the first `next()`; motions that end
+                before the frames do, at the frame left without one (the frames before it were tracked), or go on
+                after the last frame, after its tracks were yielded.
         """
         self._check_detector()
         if _one_frame(frames):
@@ -516,20 +542,28 @@ class Tracker:
             )
         from tracker.embedder import DetectorFeatureEmbedder  # reads the detector's last call: no detecting ahead
 
+        paired = _with_motions(frames, camera_motions)
+        if camera_motions is None:
+            self._given_motion(None, camera_motion_noise, None)  # a noise without motions: checked, warned, ignored
+        else:
+            _camera_noise(camera_motion_noise)  # checked now (against each frame's size when it has a motion)
         if detect_ahead is None:
             detect_ahead = not getattr(self.detector, "is_pytorch", False)
         if not detect_ahead or isinstance(self.embedder, DetectorFeatureEmbedder):
-            for frame in frames:
-                yield self.update(frame)
+            for frame, motion in paired:
+                noise = 0.0 if motion is None else camera_motion_noise  # (the noise of the motions given)
+                yield self.update(frame, camera_motion=motion, camera_motion_noise=noise)
             return
         detector = self.detector  # the thread detecting ahead keeps it: a `close()` meanwhile stops at the next frame
-        detected = ((frame, detector(frame)) for frame in map(_own_bgr, frames))
+        # each frame travels with its motion through the queue: a motion cannot meet another frame's detections
+        detected = ((frame, motion, detector(frame)) for frame, motion in _own_frames(paired))
         callers_threads = torch.get_num_threads()
         try:
             with Prefetch(detected, depth=DETECT_AHEAD) as ahead:
-                for frame, boxes in ahead:
+                for frame, motion, boxes in ahead:
                     self._check_detector()
-                    yield self._track_one(frame, boxes)
+                    noise = 0.0 if motion is None else camera_motion_noise
+                    yield self._track_one(frame, boxes, self._given_motion(motion, noise, frame.shape[:2]))
         finally:
             # torch's thread count is process-wide: the detector's thread and this one each bound it around their
             # calls and put back what they read, so an unlucky interleaving can leave the bounded count behind
@@ -743,6 +777,54 @@ def _one_frame(frames: Any) -> bool:
     (a stack of N gray frames (N, H, W) is taken: a width of 1, 3 or 4 pixels is no picture)."""
     shape = getattr(frames, "shape", None) if isinstance(frames, np.ndarray | torch.Tensor) else None
     return shape is not None and (len(shape) == 2 or (len(shape) == 3 and shape[-1] in _CHANNELS))
+
+
+def _with_motions(frames: Iterable[Any], motions: Iterable[Any] | None) -> Iterator[tuple[Any, Any]]:
+    """`stream`'s (frame, camera motion) pairs: each frame with the next item of `motions` (None for every frame when
+    `motions` is None). ValueError, before any frame, for `motions` not iterable, one motion, or a length other than
+    the frames' (both sized); else when one runs out before the other (at the frame without a motion, or after the
+    last frame)."""
+    if motions is None:
+        return ((frame, None) for frame in frames)
+    if isinstance(motions, np.ndarray | torch.Tensor) and motions.ndim == 2:
+        raise ValueError(
+            f"camera_motions must hold one camera motion per frame, got one motion of shape {tuple(motions.shape)}: "
+            f"give [A] for one frame, or update(frame, camera_motion=A)"
+        )
+    if not (hasattr(type(motions), "__iter__") or hasattr(type(motions), "__getitem__")):
+        raise ValueError(f"camera_motions must be an iterable of camera motions (one per frame), got {motions!r}")
+    if hasattr(frames, "__len__") and hasattr(motions, "__len__") and len(frames) != len(motions):
+        raise ValueError(
+            f"camera_motions must hold one camera motion per frame (None where it is not known): "
+            f"{len(motions)} motions for {len(frames)} frames"
+        )
+    return _paired(frames, iter(motions))
+
+
+def _paired(frames: Iterable[Any], motions: Iterator[Any]) -> Iterator[tuple[Any, Any]]:
+    """Each frame with the next motion; ValueError when the motions end first or outlast the frames."""
+    ended = object()
+    tracked = 0
+    for frame in frames:
+        motion = next(motions, ended)
+        if motion is ended:
+            raise ValueError(
+                f"camera_motions ended before frame {tracked} (counting from 0; the frames before it were tracked): "
+                f"one camera motion per frame (None where it is not known)"
+            )
+        yield frame, motion
+        tracked += 1
+    if next(motions, ended) is not ended:
+        raise ValueError(
+            f"camera_motions has more items than the {tracked} frames: one camera motion per frame (the first "
+            f"motion is frame 0's, from the frame before it)"
+        )
+
+
+def _own_frames(paired: Iterable[tuple[Any, Any]]) -> Iterator[tuple[np.ndarray, Any]]:
+    """The (frame, motion) pairs, each frame a BGR copy of its own (`_own_bgr`: a reader may refill its buffer)."""
+    for frame, motion in paired:
+        yield _own_bgr(frame), motion
 
 
 def _no_frames(frames: Any) -> str | None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["count"]
+__all__ = ["count", "listed"]
+
+LISTED_MOST = 20  # `listed`: the items a one-line message names before "and N more"
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:
@@ -14,3 +16,10 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
         plural: the plural where it is not `noun` + "s" ("identities").
     """
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def listed(items: list[object], most: int = LISTED_MOST) -> str:
+    """The first `most` of `items`, comma-separated, then how many more: "3, 5, 8 and 39989 more" (a command's
+    one-line answer stays one readable line however many IDs it names)."""
+    shown = ", ".join(map(str, items[:most]))
+    return shown if len(items) <= most else f"{shown} and {len(items) - most} more"
