@@ -221,9 +221,30 @@ def test_a_batch_with_nothing_left_to_track_shows_no_empty_bar_nor_rate(tmp_path
     again = track_many([source], TrackerConfig(), out, workers=1, progress=True, make_tracker=fake_tracker)
     assert "videos" not in capsys.readouterr().err, "no bar over no videos"
     assert again.describe().splitlines() == [
-        "0 of 1 video tracked (local)",
-        "  reused   cam: outputs of an earlier run with the same inputs",
+        "1 video reused (local): nothing tracked, outputs of an earlier run with the same inputs",
+        f"  reused   cam: 3 frames, {first.videos[0].tracks} tracks -> {out / 'cam'} (outputs of an earlier run with "
+        "the same inputs)",
     ]
+
+
+def test_a_summary_says_every_video_was_reused_and_names_each_folder():
+    """A re-run that reused every video said "0 of 2 videos tracked", as if nothing had come out, and its lines named
+    no folder where those of tracked videos did ("done a: ... -> out/a"); a failed stream's kept outputs were not
+    named either."""
+    from tracker.batch import BatchSummary, VideoResult
+
+    def reused(index: int, name: str) -> VideoResult:
+        return VideoResult(index, f"{name}.mp4", name, Path("out", name), "reused", frames=5, tracks=2, attempts=0)
+
+    every = BatchSummary([reused(0, "a"), reused(1, "b")], 0.1, "ray").describe().splitlines()
+    assert every[0] == "all 2 videos reused (ray): nothing tracked, outputs of an earlier run with the same inputs"
+    assert every[1] == "  reused   a: 5 frames, 2 tracks -> out/a (outputs of an earlier run with the same inputs)"
+    stream = VideoResult(2, "rtsp://cam", "cam", Path("out/cam"), "failed", reason="stream lost")
+    stream.outputs = [Path("out/cam/cam.txt")]
+    done = VideoResult(3, "c.mp4", "c", Path("out/c"), "done", frames=4, tracks=1)
+    mixed = BatchSummary([reused(0, "a"), stream, done], 2.0, "local").describe().splitlines()
+    assert mixed[0] == "1 of 3 videos tracked, 1 reused (local): 4 frames in 2.0 s (2.0 frames/s)"
+    assert "  failed   cam: stream lost; the outputs of the frames read before are in out/cam" in mixed, mixed
 
 
 def kill_first_worker(pid_dir: Path, stop: threading.Event, killed: list[int]) -> None:
@@ -558,7 +579,9 @@ def test_the_summary_names_the_source_of_videos_whose_stems_repeat():
     ]
     lines = BatchSummary(videos, 1.0, "local").describe().splitlines()
     assert lines[1].startswith("  done     a (cams/a.avi): 20 frames"), lines
-    assert "  reused   b: outputs of an earlier run with the same inputs" in lines, "a stem of its own: name only"
+    assert "  reused   b: 0 frames, 0 tracks -> out/b (outputs of an earlier run with the same inputs)" in lines, (
+        "a stem of its own: name only"
+    )
     assert "  failed   a_2 (cams/a.mp4): SourceError: unreadable" in lines, lines
 
 
