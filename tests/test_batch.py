@@ -816,6 +816,42 @@ def test_an_unreachable_ray_address_fails_at_once(tmp_path, capsys, monkeypatch)
         ray_map(str, [1])
 
 
+@pytest.mark.parametrize("address", ["junk", "foo bar", "head:port"])
+def test_an_address_that_is_no_ray_address_is_one_line_naming_where_it_came_from(
+    tmp_path, capsys, monkeypatch, address
+):
+    """`track batch --engine ray --address junk` (or `RAY_ADDRESS=junk`, `track eval --engine ray` too) loaded Ray,
+    drew the progress bar and said "Invalid address format: junk", naming neither the option nor the variable (and
+    `track eval` left an empty output folder); now one line at once, before Ray starts, naming where it came from."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
+    from tracker.eval.cli import eval_main
+
+    monkeypatch.setattr(ray, "init", lambda *_a, **_k: pytest.fail("ray.init was reached"))
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    out = tmp_path / "out"
+    argv = ["batch", "a.mp4", "--out", str(out), "--engine", "ray", "--set", "reid.model=none"]
+    with open(tmp_path / "a.mp4", "wb"):
+        pass
+    monkeypatch.chdir(tmp_path)
+    assert main([*argv, "--address", address]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"track batch: error: {address!r} (given by --address) is no Ray cluster address: give host:port (the head "
+        "node's), ray://host:10001 or auto; or leave --address out to start a local Ray"
+    ]
+    with pytest.raises(ValueError, match=r"\(given by address\) is no Ray cluster address.* leave address out"):
+        track_many(["a.mp4"], None, out, engine="ray", address=address)
+    monkeypatch.setenv("RAY_ADDRESS", address)
+    assert main(argv) == 2
+    assert "(given by RAY_ADDRESS) is no Ray cluster address" in capsys.readouterr().err
+    assert eval_main(["--data", str(tmp_path / "data"), "--engine", "ray", "--out", str(tmp_path / "ev"), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"track eval: error: {address!r} (given by RAY_ADDRESS)"), err
+    assert "unset RAY_ADDRESS to start a local Ray" in err[0]
+    assert not out.exists() and not (tmp_path / "ev").exists()
+
+
 def unreadable_image(_item: int) -> None:
     """A Ray task failing as `track eval`'s does on a damaged frame (picklable)."""
     raise FileNotFoundError("cannot read seq/img1/000030.jpg")

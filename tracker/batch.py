@@ -124,7 +124,8 @@ def track_many(
         ConfigError: a `config` that cannot be used: a YAML file's, or one made in Python (`dataclasses.replace`),
             checked before any video starts.
         ValueError: unknown engine, no sources, a GPU share that is not a finite number >= 0, a GPU share or an
-            `address` with the local engine, a GPU share a local Ray has no GPUs for, a gallery without ReID.
+            `address` with the local engine, an `address` (or `$RAY_ADDRESS`) that is no cluster address, a GPU
+            share a local Ray has no GPUs for, a gallery without ReID.
         ImportError: engine "ray" without Ray installed.
         ConnectionError: an `address` (host:port) where nothing accepts a connection (checked before any video).
         GalleryError: a gallery file that cannot be used: unreadable, corrupt, or made with another ReID model
@@ -160,7 +161,7 @@ def track_many(
         from tracker.ray_engine import check_reachable, import_ray
 
         import_ray()  # the clear errors before any work
-        check_reachable(address)
+        check_reachable(address, names)
     # (None: the defaults; one built in Python, `dataclasses.replace`, checked here as `Tracker` checks it: else an
     # invalid one failed every video in turn)
     cfg = validate_config(config) if isinstance(config, TrackerConfig) else load_config(config)
