@@ -1374,6 +1374,31 @@ def test_a_gpu_share_a_local_ray_cannot_give_is_refused_before_any_task(ray_clus
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_address_local_is_a_ray_on_this_machine_not_a_cluster(ray_cluster, clips, tmp_path, monkeypatch):
+    """`--address local` (Ray's word for: start a Ray here) was taken for a cluster that may grow: with
+    `--gpus-per-video 0.5` on a machine without a GPU the share was only logged (unseen without --verbose) and the
+    batch waited "0/1 videos done" until killed; the weights were not looked for either. It is now this machine's
+    Ray, whose GPU share is checked as a local Ray's (here the check is recorded and stops the batch)."""
+    import tracker.ray_engine as ray_engine
+
+    seen = []
+
+    def record(_ray, _share, cluster, _names):
+        seen.append(cluster)
+        raise ValueError("stopped at the GPU check")
+
+    monkeypatch.setattr(ray_engine, "check_gpus", record)
+    for address, env in (("local", None), (None, "local"), ("auto", None)):
+        if env is None:
+            monkeypatch.delenv("RAY_ADDRESS", raising=False)
+        else:
+            monkeypatch.setenv("RAY_ADDRESS", env)
+        with pytest.raises(ValueError, match="stopped at the GPU check"):
+            track_many([clips[0]], TrackerConfig(), tmp_path / "out", engine="ray", address=address,
+                       gpus_per_video=0.5, progress=False, make_tracker=fake_tracker)  # fmt: skip
+    assert seen == [False, False, True]
+
+
 def test_a_ray_cluster_short_of_gpus_is_only_warned_about(caplog):
     """A cluster (--address) may add GPU nodes later (an autoscaler): the share is not refused there."""
     from tracker.ray_engine import check_gpus

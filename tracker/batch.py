@@ -47,7 +47,7 @@ from tracker.batch_work import (
 )
 from tracker.config import TrackerConfig, load_config, validate_config
 from tracker.io.lock import FolderLock, gallery_lock
-from tracker.ray_engine import ADDRESS_ENV
+from tracker.ray_engine import joins_cluster
 from tracker.stop_flag import terminating_interrupts
 
 __all__ = ["BatchSummary", "VideoResult", "VideoTask", "published_videos", "run_video", "track_many", "unnamed_sources"]
@@ -165,7 +165,7 @@ def track_many(
     # (None: the defaults; one built in Python, `dataclasses.replace`, checked here as `Tracker` checks it: else an
     # invalid one failed every video in turn)
     cfg = validate_config(config) if isinstance(config, TrackerConfig) else load_config(config)
-    if make_tracker is None and (engine == "local" or not (address or os.environ.get(ADDRESS_ENV))):
+    if make_tracker is None and (engine == "local" or not joins_cluster(address)):
         from tracker.pipeline import require_model_files
 
         require_model_files(cfg)  # once, not per video (a cluster's nodes look for weights on their own disks)

@@ -20,7 +20,15 @@ from typing import Any, TypeVar
 
 from tracker.batch_names import PARAMETERS, SettingNames
 
-__all__ = ["check_gpus", "check_reachable", "import_ray", "ray_map", "ray_session", "worker_logs_hint"]
+__all__ = [
+    "check_gpus",
+    "check_reachable",
+    "import_ray",
+    "joins_cluster",
+    "ray_map",
+    "ray_session",
+    "worker_logs_hint",
+]
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +41,8 @@ CONNECT_TIMEOUT_S = 5.0  # a cluster address that accepts no TCP connection with
 # how Ray's SIGTERM handlers, which `ray.init` installs, end the process: the driver's with the signal's number, a
 # local head node's (after stopping its processes) with 1
 _RAY_SIGTERM_EXIT_CODES = (signal.SIGTERM, 1)
-RAY_WORDS = ("auto", "local")  # addresses Ray reads as words: find the running cluster, start one here
+LOCAL_WORD = "local"  # the address Ray reads as: start a Ray on this machine
+RAY_WORDS = ("auto", LOCAL_WORD)  # addresses Ray reads as words: find the running cluster, start one here
 DEFAULT_LOGS = "/tmp/ray/session_latest/logs"  # where Ray keeps a node's logs unless its temp folder was changed
 
 
@@ -137,6 +146,14 @@ def worker_logs_hint(ray: ModuleType) -> str:
     folder = worker_logs(ray)
     where = f"{folder}" if folder is not None else f"Ray's session folder ({DEFAULT_LOGS} by default)"
     return f"the worker's logs (its traceback) are in {where}, on the node that ran it"
+
+
+def joins_cluster(address: str | None) -> bool:
+    """Whether Ray joins a cluster (`address`, else `$RAY_ADDRESS`), which may grow and whose nodes look for files on
+    their own disks, rather than starting one on this machine (no address, or Ray's "local": `--address local` was
+    taken for a cluster, so a GPU share this machine has no GPU for was only logged and the tasks waited forever)."""
+    given = address or os.environ.get(ADDRESS_ENV, "")
+    return bool(given) and given != LOCAL_WORD
 
 
 def check_reachable(address: str | None, names: SettingNames = PARAMETERS) -> None:
