@@ -1399,6 +1399,36 @@ def test_address_local_is_a_ray_on_this_machine_not_a_cluster(ray_cluster, clips
     assert seen == [False, False, True]
 
 
+def test_a_gpu_share_above_one_that_is_not_whole_is_refused_before_ray_starts(tmp_path, capsys, monkeypatch):
+    """`--engine ray --gpus-per-video 1.5` (on a cluster, or a Ray with 2 GPUs) started Ray, then printed `track
+    batch: error: ('GPU resource quantities >1 must', ' be whole numbers. The specified quantity 1.5 is invalid.')`,
+    Ray's tuple naming no option; now one line naming the option, before Ray starts. Whole shares (2) are Ray's."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
+    monkeypatch.setattr(ray, "init", lambda *_a, **_k: pytest.fail("ray.init was reached"))
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    out = tmp_path / "out"
+    argv = [
+        "batch",
+        "a.mp4",
+        "--out",
+        str(out),
+        "--engine",
+        "ray",
+        "--gpus-per-video",
+        "1.5",
+        "--set",
+        "reid.model=none",
+    ]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "track batch: error: --gpus-per-video 1.5: a share above 1 must be whole GPUs (Ray gives a task part of one "
+        "GPU, or whole GPUs): 0.25, 0.5, 1, 2, ..."
+    ]
+    with pytest.raises(ValueError, match=r"^gpus_per_video=1.5: a share above 1 must be whole GPUs"):
+        track_many(["a.mp4"], None, out, engine="ray", gpus_per_video=1.5)
+    assert not out.exists()
+
+
 def test_a_ray_cluster_short_of_gpus_is_only_warned_about(caplog):
     """A cluster (--address) may add GPU nodes later (an autoscaler): the share is not refused there."""
     from tracker.ray_engine import check_gpus
