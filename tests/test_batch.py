@@ -1556,6 +1556,25 @@ def test_no_ray_cluster_at_address_auto_names_the_option_given(monkeypatch):
         )
 
 
+def test_a_batch_that_stops_before_any_task_leaves_no_empty_bar_above_its_error(tmp_path, capsys, monkeypatch):
+    """`track batch --engine ray --address auto` with no cluster running: "0/1 videos done: 0 frames [00:00,
+    ?frame/s]" stayed on the screen above the error line; a bar that never showed a video is now wiped."""
+    import tracker.ray_engine as ray_engine
+
+    monkeypatch.setattr(ray_engine, "import_ray", lambda: RayWithNoCluster)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    video = clip(tmp_path / "cam.avi", 0, 3)
+    argv = ["batch", str(video), "--out", str(tmp_path / "out"), "--engine", "ray", "--address", "auto"]
+    assert main([*argv, "--set", "reid.model=none"]) == 2
+    err = capsys.readouterr().err
+    assert "videos done" in err, "the bar was drawn (the test can fail)"
+    shown = [line.rsplit("\r", 1)[-1].strip() for line in err.split("\n")]  # what a terminal keeps of each line
+    assert [line for line in shown if line] == [
+        "track batch: error: no Ray cluster at --address auto (Could not find any running Ray instance); start one, "
+        "or leave --address out to start a local Ray"
+    ]
+
+
 def test_a_source_named_another_way_keeps_its_folder_and_is_reused(tmp_path, monkeypatch):
     """`track batch clip.avi --out OUT`, then the same file as /abs/clip.avi or sub/../clip.avi: the earlier folder
     was matched by the source's spelling, so each spelling was tracked again into a new folder (clip_2, clip_3)."""
