@@ -843,8 +843,9 @@ def test_an_address_that_is_no_ray_address_is_one_line_naming_where_it_came_from
     with pytest.raises(ValueError, match=r"\(given by address\) is no Ray cluster address.* leave address out"):
         track_many(["a.mp4"], None, out, engine="ray", address=address)
     monkeypatch.setenv("RAY_ADDRESS", address)
-    assert main(argv) == 2
-    assert "(given by RAY_ADDRESS) is no Ray cluster address" in capsys.readouterr().err
+    for given in ([], ["--address", "auto"]):  # (Ray's "auto" reads $RAY_ADDRESS first)
+        assert main([*argv, *given]) == 2
+        assert "(given by RAY_ADDRESS) is no Ray cluster address" in capsys.readouterr().err
     assert eval_main(["--data", str(tmp_path / "data"), "--engine", "ray", "--out", str(tmp_path / "ev"), "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"track eval: error: {address!r} (given by RAY_ADDRESS)"), err

@@ -42,7 +42,8 @@ CONNECT_TIMEOUT_S = 5.0  # a cluster address that accepts no TCP connection with
 # local head node's (after stopping its processes) with 1
 _RAY_SIGTERM_EXIT_CODES = (signal.SIGTERM, 1)
 LOCAL_WORD = "local"  # the address Ray reads as: start a Ray on this machine
-RAY_WORDS = ("auto", LOCAL_WORD)  # addresses Ray reads as words: find the running cluster, start one here
+AUTO_WORD = "auto"  # the address Ray reads as: $RAY_ADDRESS if set, else the cluster last started on this machine
+RAY_WORDS = (AUTO_WORD, LOCAL_WORD)  # addresses Ray reads as words: find the running cluster, start one here
 DEFAULT_LOGS = "/tmp/ray/session_latest/logs"  # where Ray keeps a node's logs unless its temp folder was changed
 
 
@@ -170,10 +171,12 @@ def check_reachable(address: str | None, names: SettingNames = PARAMETERS) -> No
             from.
         ConnectionError: nothing accepts a TCP connection at that host and port, naming them and where they came from.
     """
-    given = address or os.environ.get(ADDRESS_ENV, "")
+    env = os.environ.get(ADDRESS_ENV, "")
+    from_env = bool(env) and address in (None, "", AUTO_WORD)  # (Ray's "auto" reads $RAY_ADDRESS first)
+    given = env if from_env else address or ""
     if not given or given in RAY_WORDS:
         return
-    origin, instead = _address_origin(address, names)
+    origin, instead = _address_origin(None if from_env else address, names)
     host, _, port = given.removeprefix("ray://").rpartition(":")
     if "://" not in given and not (host and port.isdigit()):
         raise ValueError(
