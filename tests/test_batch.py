@@ -221,9 +221,30 @@ def test_a_batch_with_nothing_left_to_track_shows_no_empty_bar_nor_rate(tmp_path
     again = track_many([source], TrackerConfig(), out, workers=1, progress=True, make_tracker=fake_tracker)
     assert "videos" not in capsys.readouterr().err, "no bar over no videos"
     assert again.describe().splitlines() == [
-        "0 of 1 video tracked (local)",
-        "  reused   cam: outputs of an earlier run with the same inputs",
+        "1 video reused (local): nothing tracked, outputs of an earlier run with the same inputs",
+        f"  reused   cam: 3 frames, {first.videos[0].tracks} tracks -> {out / 'cam'} (outputs of an earlier run with "
+        "the same inputs)",
     ]
+
+
+def test_a_summary_says_every_video_was_reused_and_names_each_folder():
+    """A re-run that reused every video said "0 of 2 videos tracked", as if nothing had come out, and its lines named
+    no folder where those of tracked videos did ("done a: ... -> out/a"); a failed stream's kept outputs were not
+    named either."""
+    from tracker.batch import BatchSummary, VideoResult
+
+    def reused(index: int, name: str) -> VideoResult:
+        return VideoResult(index, f"{name}.mp4", name, Path("out", name), "reused", frames=5, tracks=2, attempts=0)
+
+    every = BatchSummary([reused(0, "a"), reused(1, "b")], 0.1, "ray").describe().splitlines()
+    assert every[0] == "all 2 videos reused (ray): nothing tracked, outputs of an earlier run with the same inputs"
+    assert every[1] == "  reused   a: 5 frames, 2 tracks -> out/a (outputs of an earlier run with the same inputs)"
+    stream = VideoResult(2, "rtsp://cam", "cam", Path("out/cam"), "failed", reason="stream lost")
+    stream.outputs = [Path("out/cam/cam.txt")]
+    done = VideoResult(3, "c.mp4", "c", Path("out/c"), "done", frames=4, tracks=1)
+    mixed = BatchSummary([reused(0, "a"), stream, done], 2.0, "local").describe().splitlines()
+    assert mixed[0] == "1 of 3 videos tracked, 1 reused (local): 4 frames in 2.0 s (2.0 frames/s)"
+    assert "  failed   cam: stream lost; the outputs of the frames read before are in out/cam" in mixed, mixed
 
 
 def kill_first_worker(pid_dir: Path, stop: threading.Event, killed: list[int]) -> None:
@@ -558,7 +579,9 @@ def test_the_summary_names_the_source_of_videos_whose_stems_repeat():
     ]
     lines = BatchSummary(videos, 1.0, "local").describe().splitlines()
     assert lines[1].startswith("  done     a (cams/a.avi): 20 frames"), lines
-    assert "  reused   b: outputs of an earlier run with the same inputs" in lines, "a stem of its own: name only"
+    assert "  reused   b: 0 frames, 0 tracks -> out/b (outputs of an earlier run with the same inputs)" in lines, (
+        "a stem of its own: name only"
+    )
     assert "  failed   a_2 (cams/a.mp4): SourceError: unreadable" in lines, lines
 
 
@@ -791,6 +814,43 @@ def test_an_unreachable_ray_address_fails_at_once(tmp_path, capsys, monkeypatch)
     monkeypatch.setenv("RAY_ADDRESS", f"ray://127.0.0.1:{port}")  # `track eval --engine ray` reads it
     with pytest.raises(ConnectionError, match="cannot reach the Ray cluster"):
         ray_map(str, [1])
+
+
+@pytest.mark.parametrize("address", ["junk", "foo bar", "head:port"])
+def test_an_address_that_is_no_ray_address_is_one_line_naming_where_it_came_from(
+    tmp_path, capsys, monkeypatch, address
+):
+    """`track batch --engine ray --address junk` (or `RAY_ADDRESS=junk`, `track eval --engine ray` too) loaded Ray,
+    drew the progress bar and said "Invalid address format: junk", naming neither the option nor the variable (and
+    `track eval` left an empty output folder); now one line at once, before Ray starts, naming where it came from."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
+    from tracker.eval.cli import eval_main
+
+    monkeypatch.setattr(ray, "init", lambda *_a, **_k: pytest.fail("ray.init was reached"))
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    out = tmp_path / "out"
+    argv = ["batch", "a.mp4", "--out", str(out), "--engine", "ray", "--set", "reid.model=none"]
+    with open(tmp_path / "a.mp4", "wb"):
+        pass
+    monkeypatch.chdir(tmp_path)
+    assert main([*argv, "--address", address]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"track batch: error: {address!r} (given by --address) is no Ray cluster address: give host:port (the head "
+        "node's), ray://host:10001 or auto; or leave --address out to start a local Ray"
+    ]
+    with pytest.raises(ValueError, match=r"\(given by address\) is no Ray cluster address.* leave address out"):
+        track_many(["a.mp4"], None, out, engine="ray", address=address)
+    monkeypatch.setenv("RAY_ADDRESS", address)
+    for given in ([], ["--address", "auto"]):  # (Ray's "auto" reads $RAY_ADDRESS first)
+        assert main([*argv, *given]) == 2
+        assert "(given by RAY_ADDRESS) is no Ray cluster address" in capsys.readouterr().err
+    assert eval_main(["--data", str(tmp_path / "data"), "--engine", "ray", "--out", str(tmp_path / "ev"), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"track eval: error: {address!r} (given by RAY_ADDRESS)"), err
+    assert "unset RAY_ADDRESS to start a local Ray" in err[0]
+    assert not out.exists() and not (tmp_path / "ev").exists()
 
 
 def unreadable_image(_item: int) -> None:
@@ -1315,6 +1375,61 @@ def test_a_gpu_share_a_local_ray_cannot_give_is_refused_before_any_task(ray_clus
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_address_local_is_a_ray_on_this_machine_not_a_cluster(ray_cluster, clips, tmp_path, monkeypatch):
+    """`--address local` (Ray's word for: start a Ray here) was taken for a cluster that may grow: with
+    `--gpus-per-video 0.5` on a machine without a GPU the share was only logged (unseen without --verbose) and the
+    batch waited "0/1 videos done" until killed; the weights were not looked for either. It is now this machine's
+    Ray, whose GPU share is checked as a local Ray's (here the check is recorded and stops the batch)."""
+    import tracker.ray_engine as ray_engine
+
+    seen = []
+
+    def record(_ray, _share, cluster, _names):
+        seen.append(cluster)
+        raise ValueError("stopped at the GPU check")
+
+    monkeypatch.setattr(ray_engine, "check_gpus", record)
+    for address, env in (("local", None), (None, "local"), ("auto", None)):
+        if env is None:
+            monkeypatch.delenv("RAY_ADDRESS", raising=False)
+        else:
+            monkeypatch.setenv("RAY_ADDRESS", env)
+        with pytest.raises(ValueError, match="stopped at the GPU check"):
+            track_many([clips[0]], TrackerConfig(), tmp_path / "out", engine="ray", address=address,
+                       gpus_per_video=0.5, progress=False, make_tracker=fake_tracker)  # fmt: skip
+    assert seen == [False, False, True]
+
+
+def test_a_gpu_share_above_one_that_is_not_whole_is_refused_before_ray_starts(tmp_path, capsys, monkeypatch):
+    """`--engine ray --gpus-per-video 1.5` (on a cluster, or a Ray with 2 GPUs) started Ray, then printed `track
+    batch: error: ('GPU resource quantities >1 must', ' be whole numbers. The specified quantity 1.5 is invalid.')`,
+    Ray's tuple naming no option; now one line naming the option, before Ray starts. Whole shares (2) are Ray's."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
+    monkeypatch.setattr(ray, "init", lambda *_a, **_k: pytest.fail("ray.init was reached"))
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    out = tmp_path / "out"
+    argv = [
+        "batch",
+        "a.mp4",
+        "--out",
+        str(out),
+        "--engine",
+        "ray",
+        "--gpus-per-video",
+        "1.5",
+        "--set",
+        "reid.model=none",
+    ]
+    assert main(argv) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "track batch: error: --gpus-per-video 1.5: a share above 1 must be whole GPUs (Ray gives a task part of one "
+        "GPU, or whole GPUs): 0.25, 0.5, 1, 2, ..."
+    ]
+    with pytest.raises(ValueError, match=r"^gpus_per_video=1.5: a share above 1 must be whole GPUs"):
+        track_many(["a.mp4"], None, out, engine="ray", gpus_per_video=1.5)
+    assert not out.exists()
+
+
 def test_a_ray_cluster_short_of_gpus_is_only_warned_about(caplog):
     """A cluster (--address) may add GPU nodes later (an autoscaler): the share is not refused there."""
     from tracker.ray_engine import check_gpus
@@ -1440,6 +1555,25 @@ def test_no_ray_cluster_at_address_auto_names_the_option_given(monkeypatch):
             f"no Ray cluster at {given} (Could not find any running Ray instance); start one, or leave {leave} out "
             "to start a local Ray"
         )
+
+
+def test_a_batch_that_stops_before_any_task_leaves_no_empty_bar_above_its_error(tmp_path, capsys, monkeypatch):
+    """`track batch --engine ray --address auto` with no cluster running: "0/1 videos done: 0 frames [00:00,
+    ?frame/s]" stayed on the screen above the error line; a bar that never showed a video is now wiped."""
+    import tracker.ray_engine as ray_engine
+
+    monkeypatch.setattr(ray_engine, "import_ray", lambda: RayWithNoCluster)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    video = clip(tmp_path / "cam.avi", 0, 3)
+    argv = ["batch", str(video), "--out", str(tmp_path / "out"), "--engine", "ray", "--address", "auto"]
+    assert main([*argv, "--set", "reid.model=none"]) == 2
+    err = capsys.readouterr().err
+    assert "videos done" in err, "the bar was drawn (the test can fail)"
+    shown = [line.rsplit("\r", 1)[-1].strip() for line in err.split("\n")]  # what a terminal keeps of each line
+    assert [line for line in shown if line] == [
+        "track batch: error: no Ray cluster at --address auto (Could not find any running Ray instance); start one, "
+        "or leave --address out to start a local Ray"
+    ]
 
 
 def test_a_source_named_another_way_keeps_its_folder_and_is_reused(tmp_path, monkeypatch):

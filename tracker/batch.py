@@ -47,7 +47,7 @@ from tracker.batch_work import (
 )
 from tracker.config import TrackerConfig, load_config, validate_config
 from tracker.io.lock import FolderLock, gallery_lock
-from tracker.ray_engine import ADDRESS_ENV
+from tracker.ray_engine import joins_cluster
 from tracker.stop_flag import terminating_interrupts
 
 __all__ = ["BatchSummary", "VideoResult", "VideoTask", "published_videos", "run_video", "track_many", "unnamed_sources"]
@@ -123,8 +123,9 @@ def track_many(
             not a path (a `Gallery` object).
         ConfigError: a `config` that cannot be used: a YAML file's, or one made in Python (`dataclasses.replace`),
             checked before any video starts.
-        ValueError: unknown engine, no sources, a GPU share that is not a finite number >= 0, a GPU share or an
-            `address` with the local engine, a GPU share a local Ray has no GPUs for, a gallery without ReID.
+        ValueError: unknown engine, no sources, a GPU share that is not a finite number >= 0 (or above 1 and not
+            whole), a GPU share or an `address` with the local engine, an `address` (or `$RAY_ADDRESS`) that is no
+            cluster address, a GPU share a local Ray has no GPUs for, a gallery without ReID.
         ImportError: engine "ray" without Ray installed.
         ConnectionError: an `address` (host:port) where nothing accepts a connection (checked before any video).
         GalleryError: a gallery file that cannot be used: unreadable, corrupt, or made with another ReID model
@@ -153,6 +154,11 @@ def track_many(
         raise ValueError("no sources to track")
     if not 0 <= gpus_per_video < float("inf"):  # NaN too: Ray failed on it after starting ("cannot convert")
         raise ValueError(f"gpus_per_video must be a finite number >= 0, got {gpus_per_video}")
+    if gpus_per_video > 1 and not float(gpus_per_video).is_integer():  # (Ray refused it once started, as a tuple)
+        raise ValueError(
+            f"{names.setting('gpus_per_video', float(gpus_per_video))}: a share above 1 must be whole GPUs (Ray gives "
+            "a task part of one GPU, or whole GPUs): 0.25, 0.5, 1, 2, ..."
+        )
     if engine == "local" and (gpus_per_video or address):
         needs = f"{names.gpus_per_video} and {names.address} need {names.setting('engine', 'ray')}"
         raise ValueError(f"{needs} (local processes share the device)")
@@ -160,11 +166,11 @@ def track_many(
         from tracker.ray_engine import check_reachable, import_ray
 
         import_ray()  # the clear errors before any work
-        check_reachable(address)
+        check_reachable(address, names)
     # (None: the defaults; one built in Python, `dataclasses.replace`, checked here as `Tracker` checks it: else an
     # invalid one failed every video in turn)
     cfg = validate_config(config) if isinstance(config, TrackerConfig) else load_config(config)
-    if make_tracker is None and (engine == "local" or not (address or os.environ.get(ADDRESS_ENV))):
+    if make_tracker is None and (engine == "local" or not joins_cluster(address)):
         from tracker.pipeline import require_model_files
 
         require_model_files(cfg)  # once, not per video (a cluster's nodes look for weights on their own disks)

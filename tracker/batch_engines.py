@@ -24,7 +24,6 @@ from tracker.batch_names import SettingNames
 from tracker.batch_progress import Monitor, drain
 from tracker.batch_task import INTERRUPTED, THREADS_PER_VIDEO, run_video
 from tracker.batch_work import VideoResult, VideoTask, failed_result, one_line
-from tracker.ray_engine import ADDRESS_ENV
 from tracker.wording import count
 
 __all__ = ["EXIT_STOPPED", "OMP_THREADS_ENV", "run_local", "run_ray"]
@@ -47,13 +46,12 @@ def run_ray(
     names: SettingNames,
 ) -> list[VideoResult]:
     """One Ray task per video (`names`: what errors call the settings, `tracker.batch_names`)."""
-    from tracker.ray_engine import check_gpus, ray_session, worker_logs_hint
+    from tracker.ray_engine import check_gpus, joins_cluster, ray_session, worker_logs_hint
 
     with ray_session(address, quiet=not monitor.show, names=names) as ray:
         from ray.util.queue import Queue
 
-        cluster = bool(address or os.environ.get(ADDRESS_ENV))
-        check_gpus(ray, gpus_per_video, cluster, names)  # before any task
+        check_gpus(ray, gpus_per_video, joins_cluster(address), names)  # before any task
 
         logs = worker_logs_hint(ray)  # (the driver logs only Ray's errors: a worker's traceback stays in its log)
 

@@ -121,7 +121,11 @@ class Monitor:
         self._bar.refresh()
 
     def close(self) -> None:
-        """Close the bar."""
+        """Close the bar; one that never showed a video (the batch stopped before any task started: no Ray cluster at
+        the address, a GPU share it cannot give, Ctrl-C while Ray starts) is wiped, not left as "0/1 videos done: 0
+        frames [00:00, ?frame/s]" above the one error line."""
+        if not self._finished and not any(self.attempts.values()):
+            self._bar.leave = False
         self._bar.close()
 
 

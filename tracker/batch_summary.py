@@ -10,6 +10,8 @@ from tracker.wording import count
 
 __all__ = ["BatchSummary"]
 
+REUSED = "outputs of an earlier run with the same inputs"  # what a reused video's folder holds
+
 
 @dataclass
 class BatchSummary:
@@ -51,23 +53,17 @@ class BatchSummary:
         return [v for v in self.videos if v.status == "failed"]
 
     def describe(self) -> str:
-        """Lines for people: totals, then videos done, reused, retried and failed (with reasons)."""
+        """Lines for people: totals, then videos done, reused, retried and failed (with reasons); each video done or
+        reused, and each failed one that kept outputs, names its folder."""
         done = [v for v in self.videos if v.status == "done"]
         reused = [v for v in self.videos if v.status == "reused"]
         retried = [v for v in self.videos if v.retried]
-        rate = f": {count(self.frames, 'frame')} in {self.seconds:.1f} s ({self.fps:.1f} frames/s)" if done else ""
         label = dict(zip(map(id, self.videos), labels([(v.source, v.name) for v in self.videos]), strict=True))
-        lines = [f"{len(done)} of {count(len(self.videos), 'video')} tracked ({self.engine}){rate}"]
-        lines += [
-            f"  done     {label[id(v)]}: {count(v.frames, 'frame')}, {count(v.tracks, 'track')} -> {v.out_dir}"
-            + _cut_short(v)
-            for v in done
-        ]
-        lines += [
-            f"  reused   {label[id(v)]}: outputs of an earlier run with the same inputs{_cut_short(v)}" for v in reused
-        ]
+        lines = [self._headline(done, reused)]
+        lines += [f"  done     {label[id(v)]}: {_figures(v)}{_cut_short(v)}" for v in done]
+        lines += [f"  reused   {label[id(v)]}: {_figures(v)} ({REUSED}){_cut_short(v)}" for v in reused]
         lines += [f"  retried  {label[id(v)]}: {count(v.attempts, 'attempt')}" for v in retried]
-        lines += [f"  failed   {label[id(v)]}: {v.reason}" for v in self.failed]
+        lines += [f"  failed   {label[id(v)]}: {v.reason}{_kept(v)}" for v in self.failed]
         if self.gallery is not None and not self.gallery_saved:
             lines.append(f"no video was tracked, so the gallery {self.gallery} was not saved (it is as it was)")
         elif self.gallery is not None:
@@ -78,6 +74,28 @@ class BatchSummary:
                 f"{self.gallery} ({count(self.gallery_identities, 'identity', 'identities')})"
             )
         return "\n".join(lines)
+
+    def _headline(self, done: list[VideoResult], reused: list[VideoResult]) -> str:
+        """The first line: videos tracked of all, reused, the engine and the rate. A batch that reused every video
+        says so ("0 of 2 videos tracked" read as if nothing had been done)."""
+        videos = len(self.videos)
+        if reused and len(reused) == videos:
+            every = "all " if videos > 1 else ""
+            return f"{every}{count(videos, 'video')} reused ({self.engine}): nothing tracked, {REUSED}"
+        also = f", {len(reused)} reused" if reused else ""
+        rate = f": {count(self.frames, 'frame')} in {self.seconds:.1f} s ({self.fps:.1f} frames/s)" if done else ""
+        return f"{len(done)} of {count(videos, 'video')} tracked{also} ({self.engine}){rate}"
+
+
+def _figures(video: VideoResult) -> str:
+    """ "N frames, M tracks -> OUT/name": what a video done or reused holds, and where."""
+    return f"{count(video.frames, 'frame')}, {count(video.tracks, 'track')} -> {video.out_dir}"
+
+
+def _kept(video: VideoResult) -> str:
+    """ "; the outputs of the frames read before are in OUT/name" for a failed video that kept them (a stream that
+    failed part-way, as `track` keeps them), else ""."""
+    return f"; the outputs of the frames read before are in {video.out_dir}" if video.outputs else ""
 
 
 def _cut_short(video: VideoResult) -> str:

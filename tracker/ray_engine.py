@@ -20,7 +20,15 @@ from typing import Any, TypeVar
 
 from tracker.batch_names import PARAMETERS, SettingNames
 
-__all__ = ["check_gpus", "check_reachable", "import_ray", "ray_map", "ray_session", "worker_logs_hint"]
+__all__ = [
+    "check_gpus",
+    "check_reachable",
+    "import_ray",
+    "joins_cluster",
+    "ray_map",
+    "ray_session",
+    "worker_logs_hint",
+]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +41,9 @@ CONNECT_TIMEOUT_S = 5.0  # a cluster address that accepts no TCP connection with
 # how Ray's SIGTERM handlers, which `ray.init` installs, end the process: the driver's with the signal's number, a
 # local head node's (after stopping its processes) with 1
 _RAY_SIGTERM_EXIT_CODES = (signal.SIGTERM, 1)
+LOCAL_WORD = "local"  # the address Ray reads as: start a Ray on this machine
+AUTO_WORD = "auto"  # the address Ray reads as: $RAY_ADDRESS if set, else the cluster last started on this machine
+RAY_WORDS = (AUTO_WORD, LOCAL_WORD)  # addresses Ray reads as words: find the running cluster, start one here
 DEFAULT_LOGS = "/tmp/ray/session_latest/logs"  # where Ray keeps a node's logs unless its temp folder was changed
 
 
@@ -64,7 +75,7 @@ def ray_session(
     if ray.is_initialized():
         yield ray
         return
-    check_reachable(address)
+    check_reachable(address, names)
     # No dashboard: it needs extra packages and a port, and nothing here reads it.
     level = logging.ERROR if quiet else logging.INFO  # INFO: Ray's default
     stopped: SystemExit | None = None
@@ -78,10 +89,8 @@ def ray_session(
             # Ray's message asks for an `--address` flag, which `track eval` has not and `track batch --address auto`
             # was given: say where the address came from
             reason = str(exc).split(". ", 1)[0].rstrip(".")
-            if address:
-                where, instead = names.setting("address", address), f"leave {names.address} out"
-            else:
-                where, instead = f"{ADDRESS_ENV}={env}", f"unset {ADDRESS_ENV}"
+            where = names.setting("address", address) if address else f"{ADDRESS_ENV}={env}"
+            instead = _address_origin(address, names)[1]
             raise ConnectionError(
                 f"no Ray cluster at {where} ({reason}); start one, or {instead} to start a local Ray"
             ) from None
@@ -140,23 +149,57 @@ def worker_logs_hint(ray: ModuleType) -> str:
     return f"the worker's logs (its traceback) are in {where}, on the node that ran it"
 
 
-def check_reachable(address: str | None) -> None:
-    """Fail at once on a `host:port` (or `ray://host:port`) cluster address that accepts no connection.
+def joins_cluster(address: str | None) -> bool:
+    """Whether Ray joins a cluster (`address`, else `$RAY_ADDRESS`), which may grow and whose nodes look for files on
+    their own disks, rather than starting one on this machine (no address, or Ray's "local": `--address local` was
+    taken for a cluster, so a GPU share this machine has no GPU for was only logged and the tasks waited forever)."""
+    given = address or os.environ.get(ADDRESS_ENV, "")
+    return bool(given) and given != LOCAL_WORD
 
-    Ray itself retries an unreachable address for minutes, printing a warning every few seconds. None means
-    `$RAY_ADDRESS`, as in Ray; addresses without a port ("auto", "local", none at all) are left to Ray.
+
+def check_reachable(address: str | None, names: SettingNames = PARAMETERS) -> None:
+    """Fail at once on a cluster address that is no address, or a `host:port` (or `ray://host:port`) that accepts no
+    connection. `names`: what the errors call the address given (`--address`, or `track_many`'s `address=`).
+
+    Ray itself retries an unreachable address for minutes, printing a warning every few seconds, and says of one
+    that is no address only "Invalid address format: junk" once it has loaded (seconds), naming neither the option
+    nor $RAY_ADDRESS. None means `$RAY_ADDRESS`, as in Ray; Ray's words ("auto", "local") and other schemes
+    (`ray://host` on Ray Client's port) are left to Ray.
 
     Raises:
-        ConnectionError: nothing accepts a TCP connection at that host and port, naming them.
+        ValueError: an address that is neither one of Ray's words, nor `host:port`, nor a URL, naming where it came
+            from.
+        ConnectionError: nothing accepts a TCP connection at that host and port, naming them and where they came from.
     """
-    address = address or os.environ.get(ADDRESS_ENV, "")
-    host, _, port = address.removeprefix("ray://").rpartition(":")
+    env = os.environ.get(ADDRESS_ENV, "")
+    from_env = bool(env) and address in (None, "", AUTO_WORD)  # (Ray's "auto" reads $RAY_ADDRESS first)
+    given = env if from_env else address or ""
+    if not given or given in RAY_WORDS:
+        return
+    origin, instead = _address_origin(None if from_env else address, names)
+    host, _, port = given.removeprefix("ray://").rpartition(":")
+    if "://" not in given and not (host and port.isdigit()):
+        raise ValueError(
+            f"{given!r} ({origin}) is no Ray cluster address: give host:port (the head node's), ray://host:10001 or "
+            f"auto; or {instead} to start a local Ray"
+        )
     if not host or not port.isdigit():
         return
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
     except OSError as exc:
-        raise ConnectionError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
+        raise ConnectionError(
+            f"cannot reach the Ray cluster at {given} ({origin}): {exc.strerror or exc}; start it, or {instead} to "
+            "start a local Ray"
+        ) from None
+
+
+def _address_origin(address: str | None, names: SettingNames) -> tuple[str, str]:
+    """(where the cluster address came from, how to start a local Ray instead): ("given by --address", "leave
+    --address out") for `address`, ("given by RAY_ADDRESS", "unset RAY_ADDRESS") when it is None."""
+    if address:
+        return f"given by {names.address}", f"leave {names.address} out"
+    return f"given by {ADDRESS_ENV}", f"unset {ADDRESS_ENV}"
 
 
 def check_gpus(ray: ModuleType, gpus_per_task: float, cluster: bool, names: SettingNames) -> None:

@@ -46,7 +46,7 @@ from tracker.eval.variants import default_variants_dir, parse_variants, variant_
 from tracker.io.lock import FolderLock
 from tracker.io.mot import make_output_folder
 from tracker.io.strict_json import write_json_atomic
-from tracker.ray_engine import import_ray, ray_session
+from tracker.ray_engine import check_reachable, import_ray, ray_session
 from tracker.stop_flag import terminating_interrupts
 from tracker.wording import count
 
@@ -435,8 +435,9 @@ def _run(argv: list[str] | None, compare: bool) -> int:
     started = time.perf_counter()
     try:
         with terminating_interrupts(), ExitStack() as held:  # finished sequences stay, the rest is cancelled
-            if args.engine == "ray":  # Ray missing: said now, not after every sequence's inputs were made
-                import_ray()
+            if args.engine == "ray":  # Ray missing, or $RAY_ADDRESS no cluster's: said now, not after every
+                import_ray()  # sequence's inputs were made
+                check_reachable(None)
             cfg = load_config(args.config, overrides=args.set)
             sequences = find_sequences(args.data, args.split, args.sequences)
             require_ground_truth(sequences)
