@@ -56,20 +56,28 @@ def _parser() -> argparse.ArgumentParser:
         help="identity gallery: loaded if the file exists, written back (IDs survive long absences, videos, cameras)",
     )
     p.add_argument(
-        "--config", type=path_text, help="YAML config (default: built-in defaults, as in configs/default.yaml)"
+        "--config",
+        type=path_text,
+        metavar="FILE",
+        help="YAML config (default: built-in defaults, as in configs/default.yaml)",
     )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
     p.add_argument(
         "--out",
         type=path_arg,
+        metavar="DIR",
         help="output folder (default runs/track/<name>, numbered, never overwritten; a folder given here is reused, "
         "the outputs of an earlier run in it replaced)",
     )
     p.add_argument("--save-video", action=argparse.BooleanOptionalAction, default=True, help="annotated mp4")
     p.add_argument("--show", action="store_true", help="show the annotated frames in a window (q stops)")
-    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (same as --set device=...)")
+    p.add_argument("--device", metavar="DEV", help="auto, cpu, cuda or cuda:N (same as --set device=...)")
     p.add_argument(
-        "--classes", type=class_id, nargs="+", help="class ids to track (same as --set detector.classes=...)"
+        "--classes",
+        type=class_id,
+        nargs="+",
+        metavar="ID",
+        help="class ids to track (default: 0, person; same as --set detector.classes=...)",
     )
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop each source after N frames")
     p.add_argument("--fps", type=_frame_rate, metavar="N", help="frames/s of the source, whatever it declares")
