@@ -157,7 +157,7 @@ def _batch(argv: list[str]) -> int:
 
     overrides = option_overrides(parser, args.set, {"--device": ("device", args.device or None)})
     try:
-        cfg, note = load_run_config(args.config, overrides)
+        cfg, note = load_run_config(args.config, overrides, gallery=args.gallery is not None)
         if note:
             print(f"track batch: note: {note}", file=sys.stderr)
         summary = track_many(
