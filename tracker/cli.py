@@ -120,11 +120,14 @@ def _batch_parser() -> argparse.ArgumentParser:
         "--gallery", type=path_arg, metavar="FILE", help="one set of identities: linked into FILE at the end"
     )
     p.add_argument(
-        "--config", type=path_text, help="YAML config (default: built-in defaults, as in configs/default.yaml)"
+        "--config",
+        type=path_text,
+        metavar="FILE",
+        help="YAML config (default: built-in defaults, as in configs/default.yaml)",
     )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
     p.add_argument("--save-video", action=argparse.BooleanOptionalAction, default=True, help="annotated mp4s")
-    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (same as --set device=...)")
+    p.add_argument("--device", metavar="DEV", help="auto, cpu, cuda or cuda:N (same as --set device=...)")
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop each video after N frames")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument("--verbose", action="store_true", help="log library messages (and tracebacks of errors)")
