@@ -1206,6 +1206,33 @@ def test_two_sets_of_one_key_that_disagree_are_a_usage_error(tmp_path, capsys, m
     assert f"--set {sets[0]} and --set {sets[1]} say different things" in err
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--classes", "0", "--classes", "2"], "--classes 0 and --classes 2"),
+        (["--classes", "0", "2", "--classes", "2"], "--classes 0 2 and --classes 2"),
+        (["--device", "cpu", "--device", "auto"], "--device cpu and --device auto"),
+        (["batch", "--device", "cpu", "--device", "cuda"], "--device cpu and --device cuda"),
+    ],
+    ids=["classes", "classes-subset", "device", "batch-device"],
+)
+def test_a_setting_option_given_twice_with_different_values_is_a_usage_error(tmp_path, capsys, monkeypatch, argv, said):
+    """`track v.mp4 --classes 0 --classes 2` tracked class 2 alone without a word (argparse keeps the last), and
+    `--device cpu --device auto` ran on CUDA where there is one: a usage error naming both, as two `--set` of one key
+    are; the same value twice is no contradiction."""
+    video = tmp_path / "a.mp4"
+    video.write_bytes(b"\0")
+    monkeypatch.setattr(run, "run_track", lambda *a, **k: pytest.fail("ran despite the contradiction"))
+    head, rest = (argv[:1], argv[1:]) if argv[0] == "batch" else ([], argv)
+    with pytest.raises(SystemExit) as stop:
+        main([*head, str(video), "--out", str(tmp_path / "out"), *rest])
+    assert stop.value.code == 2
+    assert f"{said} say different things" in capsys.readouterr().err
+    from tracker.cli import _parser
+
+    assert _parser().parse_args(["v.mp4", "--classes", "0", "--classes", "0", "--device", "cpu", "--device", "cpu"])
+
+
 def test_two_sets_that_agree_or_name_different_keys_run(tmp_path, monkeypatch):
     """The same setting twice (in two forms), or a section's other keys, is no contradiction."""
     video = tmp_path / "a.mp4"
