@@ -576,6 +576,35 @@ def test_reid_falls_back_only_when_the_user_did_not_ask(tmp_path, monkeypatch):
     assert run_config.asks_for_reid(str(yaml_file), ())
 
 
+def test_a_gallery_run_without_osnet_weights_is_told_the_weights_not_a_key_it_never_set(tmp_path, monkeypatch, capfd):
+    """`track cam.avi --gallery site.gallery` with an exported detector and no OSNet file: the fallback to motion only
+    (`reid.model=none`) was made for it, then refused: "--gallery needs appearance embeddings: set reid.model to a
+    model, not none", a key the user had left at osnet_x0_25. A gallery needs looks: the missing weights are the
+    error, as where ReID is asked for, before anything is written."""
+    monkeypatch.delenv("TRACKER_WEIGHTS_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    openvino = load_config(None, ["detector.model=some_openvino_model"])
+    assert run_config.reid_fallback(openvino, asked=False, gallery=True) == (openvino, None)
+    assert run_config.reid_fallback(load_config(None), asked=False, gallery=True)[0].reid.model == "auto"
+    video = write_video(tmp_path / "cam.avi", scene(3))
+    out, gallery = tmp_path / "out", tmp_path / "site.gallery"
+    capfd.readouterr()
+    argv = [
+        str(video),
+        "--quiet",
+        "--gallery",
+        str(gallery),
+        "--out",
+        str(out),
+        "--set",
+        "detector.model=x_openvino_model",
+    ]
+    assert main(argv) == 2
+    err = one_error_line(capfd.readouterr().err)
+    assert "osnet_x0_25_msmt17.pth" in err and "not found" in err and "not none" not in err, err
+    assert not out.exists() and not gallery.exists()
+
+
 @pytest.mark.parametrize("override", ["reid={weights: mine.pth}", "reid={model: osnet_x0_25}", " reid.weights = x.pth"])
 def test_reid_asked_for_through_its_section_is_not_replaced_by_the_fallback(override):
     """`--set 'reid={weights: mine.pth}'` asks for OSNet as `--set reid.weights=mine.pth` does; it was not seen as
@@ -1175,6 +1204,33 @@ def test_two_sets_of_one_key_that_disagree_are_a_usage_error(tmp_path, capsys, m
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert f"--set {sets[0]} and --set {sets[1]} say different things" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--classes", "0", "--classes", "2"], "--classes 0 and --classes 2"),
+        (["--classes", "0", "2", "--classes", "2"], "--classes 0 2 and --classes 2"),
+        (["--device", "cpu", "--device", "auto"], "--device cpu and --device auto"),
+        (["batch", "--device", "cpu", "--device", "cuda"], "--device cpu and --device cuda"),
+    ],
+    ids=["classes", "classes-subset", "device", "batch-device"],
+)
+def test_a_setting_option_given_twice_with_different_values_is_a_usage_error(tmp_path, capsys, monkeypatch, argv, said):
+    """`track v.mp4 --classes 0 --classes 2` tracked class 2 alone without a word (argparse keeps the last), and
+    `--device cpu --device auto` ran on CUDA where there is one: a usage error naming both, as two `--set` of one key
+    are; the same value twice is no contradiction."""
+    video = tmp_path / "a.mp4"
+    video.write_bytes(b"\0")
+    monkeypatch.setattr(run, "run_track", lambda *a, **k: pytest.fail("ran despite the contradiction"))
+    head, rest = (argv[:1], argv[1:]) if argv[0] == "batch" else ([], argv)
+    with pytest.raises(SystemExit) as stop:
+        main([*head, str(video), "--out", str(tmp_path / "out"), *rest])
+    assert stop.value.code == 2
+    assert f"{said} say different things" in capsys.readouterr().err
+    from tracker.cli import _parser
+
+    assert _parser().parse_args(["v.mp4", "--classes", "0", "--classes", "0", "--device", "cpu", "--device", "cpu"])
 
 
 def test_two_sets_that_agree_or_name_different_keys_run(tmp_path, monkeypatch):

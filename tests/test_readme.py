@@ -102,6 +102,30 @@ def test_every_option_the_readme_prose_gives_a_track_command_exists():
         assert not unknown, f"`track {span}`: {unknown} are no options of {parser.prog}"
 
 
+def test_the_track_options_table_spells_each_option_as_track_help_does():
+    """Each row of the `track` options table (`--config FILE`, `--classes ID ...`) names the option and its argument
+    as `track --help` prints them: the table said `--config FILE`, `--out DIR`, `--device DEV`, the help `--config
+    CONFIG`, `--out OUT`, `--device DEVICE`, so a new user comparing the two saw two different commands."""
+    section = README[README.index("## The `track` command") : README.index("### Frame rate")]
+    cells = re.findall(r"^\| (`-[^|]*?) \|", section, flags=re.MULTILINE)
+    spellings = [s for cell in cells for span in re.findall(r"`(-[^`]*)`", cell) for s in span.split(" / ")]
+    assert len(spellings) >= 15, "the README's track options table was not found"
+    shown = " ".join(_parser().format_help().split())
+    for spelling in spellings:
+        written = spelling.removesuffix(" ...")  # `--classes ID ...`: nargs="+" prints `--classes ID [ID ...]`
+        assert re.search(rf"[\[ ]{re.escape(written)}[\],| ]", shown), f"README `{spelling}`, track --help: {shown}"
+
+
+def test_the_options_track_batch_shares_with_track_are_spelled_alike():
+    """`track batch --help` said `--config CONFIG` and `--device DEVICE` where `track --help` (and the README's table)
+    say `--config FILE` and `--device DEV`: an option both commands take names its argument the same way."""
+    ours, batch = _parser(), _batch_parser()
+    shared = set(ours._option_string_actions) & set(batch._option_string_actions)
+    assert {"--config", "--device", "--gallery", "--set", "--max-frames"} <= shared
+    differ = [o for o in shared if ours._option_string_actions[o].metavar != batch._option_string_actions[o].metavar]
+    assert sorted(differ) == ["--out"], differ  # (--out: track's run folder DIR, the batch's folder OUT of OUT/<name>/)
+
+
 def test_every_tool_and_repository_file_the_readme_names_exists():
     """A script the README tells you to run is in tools/; no command points outside the checkout (a path of the
     machine the figures were measured on, such as /work/..., is nowhere for a new user)."""

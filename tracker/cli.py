@@ -34,6 +34,21 @@ _CLASS_EXAMPLES = "COCO: 0 person, 2 car, 5 bus, 7 truck"  # `--classes person` 
 _SET_KEYS = frozenset({"detector.classes"})  # keys read as sets (a box of a listed class is kept): order, repeats moot
 
 
+class _GivenOnce(argparse.Action):
+    """Store the option's value; the same option given again with another value is the parser's usage error naming
+    both, as two `--set` of one key are (`option_overrides`): `--classes 0 --classes 2` tracked class 2 alone
+    without a word, `--device cpu --device cuda` ran on CUDA."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
+    ) -> None:
+        earlier = getattr(namespace, self.dest, None)
+        if earlier is not None and earlier != values:
+            said = [" ".join(map(str, v)) if isinstance(v, list) else str(v) for v in (earlier, values)]
+            parser.error(f"{option} {said[0]} and {option} {said[1]} say different things: give it once")
+        setattr(namespace, self.dest, values)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="track",
@@ -56,20 +71,31 @@ def _parser() -> argparse.ArgumentParser:
         help="identity gallery: loaded if the file exists, written back (IDs survive long absences, videos, cameras)",
     )
     p.add_argument(
-        "--config", type=path_text, help="YAML config (default: built-in defaults, as in configs/default.yaml)"
+        "--config",
+        type=path_text,
+        metavar="FILE",
+        help="YAML config (default: built-in defaults, as in configs/default.yaml)",
     )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
     p.add_argument(
         "--out",
         type=path_arg,
+        metavar="DIR",
         help="output folder (default runs/track/<name>, numbered, never overwritten; a folder given here is reused, "
         "the outputs of an earlier run in it replaced)",
     )
     p.add_argument("--save-video", action=argparse.BooleanOptionalAction, default=True, help="annotated mp4")
     p.add_argument("--show", action="store_true", help="show the annotated frames in a window (q stops)")
-    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (same as --set device=...)")
     p.add_argument(
-        "--classes", type=class_id, nargs="+", help="class ids to track (same as --set detector.classes=...)"
+        "--device", action=_GivenOnce, metavar="DEV", help="auto, cpu, cuda or cuda:N (same as --set device=...)"
+    )
+    p.add_argument(
+        "--classes",
+        action=_GivenOnce,
+        type=class_id,
+        nargs="+",
+        metavar="ID",
+        help="class ids to track (default: 0, person; same as --set detector.classes=...)",
     )
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop each source after N frames")
     p.add_argument("--fps", type=_frame_rate, metavar="N", help="frames/s of the source, whatever it declares")
@@ -112,11 +138,16 @@ def _batch_parser() -> argparse.ArgumentParser:
         "--gallery", type=path_arg, metavar="FILE", help="one set of identities: linked into FILE at the end"
     )
     p.add_argument(
-        "--config", type=path_text, help="YAML config (default: built-in defaults, as in configs/default.yaml)"
+        "--config",
+        type=path_text,
+        metavar="FILE",
+        help="YAML config (default: built-in defaults, as in configs/default.yaml)",
     )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
     p.add_argument("--save-video", action=argparse.BooleanOptionalAction, default=True, help="annotated mp4s")
-    p.add_argument("--device", help="auto, cpu, cuda or cuda:N (same as --set device=...)")
+    p.add_argument(
+        "--device", action=_GivenOnce, metavar="DEV", help="auto, cpu, cuda or cuda:N (same as --set device=...)"
+    )
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop each video after N frames")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument("--verbose", action="store_true", help="log library messages (and tracebacks of errors)")
@@ -149,7 +180,7 @@ def _batch(argv: list[str]) -> int:
 
     overrides = option_overrides(parser, args.set, {"--device": ("device", args.device or None)})
     try:
-        cfg, note = load_run_config(args.config, overrides)
+        cfg, note = load_run_config(args.config, overrides, gallery=args.gallery is not None)
         if note:
             print(f"track batch: note: {note}", file=sys.stderr)
         summary = track_many(

@@ -386,7 +386,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     # tracked: a typo or a non-video in the last name must not cost a long first video. Webcams and URLs are opened
     # in turn (a stream may not wait).
     opened = {i: open_source(name) for i, name in enumerate(names) if i == 0 or resolve_source(name) not in _STREAMS}
-    cfg, note = reid_fallback(cfg, asks_for_reid(options.config, options.overrides))
+    cfg, note = reid_fallback(cfg, asks_for_reid(options.config, options.overrides), options.gallery is not None)
     rate = _frame_rate(opened[0], cfg, options, notify)
     _note_missing_images(opened[0], notify)
     out = options.out

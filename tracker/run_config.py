@@ -42,17 +42,22 @@ def _sets_reid(text: str) -> bool:
     return any(value_at(dotted, value, key)[0] for key in _REID_KEYS)
 
 
-def reid_fallback(cfg: TrackerConfig, asked: bool) -> tuple[TrackerConfig, str | None]:
+def reid_fallback(cfg: TrackerConfig, asked: bool, gallery: bool = False) -> tuple[TrackerConfig, str | None]:
     """Where the default OSNet weights are absent and the user did not ask for them, run without them.
 
     The fallback is the detector's own features (`reid.model=auto`) for a PyTorch detector, else motion
     only (`reid.model=none`). Returns the config to use and a note for the user (None: nothing changed).
-    An explicit request for OSNet with a missing file is not softened: `Tracker.from_config` raises.
+    An explicit request for OSNet with a missing file is not softened: `Tracker.from_config` raises. Nor is a
+    run with a gallery (`gallery`), which needs looks, where only motion is left: the missing weights are its
+    error (it was "--gallery needs appearance embeddings: set reid.model to a model, not none", a key the user had
+    left at its default, osnet_x0_25).
     """
     uses_osnet = cfg.appearance.enabled and cfg.reid.model.startswith("osnet")
     if asked or not uses_osnet or resolve_weights(cfg.reid.weights, "reid") is not None:
         return cfg, None
     fallback = "auto" if cfg.detector.model.endswith(_PYTORCH_SUFFIX) else "none"
+    if fallback == "none" and gallery:
+        return cfg, None
     what = "the detector's own features" if fallback == "auto" else "motion only"
     note = (
         f"OSNet weights '{cfg.reid.weights}' not found, so appearance uses {what} (reid.model={fallback}). "
@@ -62,11 +67,14 @@ def reid_fallback(cfg: TrackerConfig, asked: bool) -> tuple[TrackerConfig, str |
     return cfg.replace({"reid.model": fallback}), note
 
 
-def load_run_config(config_path: str | None, overrides: Sequence[str]) -> tuple[TrackerConfig, str | None]:
-    """The config of a `track` run: YAML and `--set` overrides, then `reid_fallback` (note: None or a line).
+def load_run_config(
+    config_path: str | None, overrides: Sequence[str], gallery: bool = False
+) -> tuple[TrackerConfig, str | None]:
+    """The config of a `track` run: YAML and `--set` overrides, then `reid_fallback` (note: None or a line; `gallery`:
+    the run has one).
 
     Raises:
         ConfigError: bad config key or value.
     """
     cfg = load_config(config_path, overrides=list(overrides))
-    return reid_fallback(cfg, asks_for_reid(config_path, tuple(overrides)))
+    return reid_fallback(cfg, asks_for_reid(config_path, tuple(overrides)), gallery)
