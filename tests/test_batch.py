@@ -1407,10 +1407,10 @@ def test_a_gpu_share_above_one_that_is_not_whole_is_refused_before_ray_starts(tm
     ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
     monkeypatch.setattr(ray, "init", lambda *_a, **_k: pytest.fail("ray.init was reached"))
     monkeypatch.setattr(ray, "is_initialized", lambda: False)
-    out = tmp_path / "out"
+    out, video = tmp_path / "out", str(clip(tmp_path / "a.avi", 0, 3))
     argv = [
         "batch",
-        "a.mp4",
+        video,
         "--out",
         str(out),
         "--engine",
@@ -1426,7 +1426,7 @@ def test_a_gpu_share_above_one_that_is_not_whole_is_refused_before_ray_starts(tm
         "GPU, or whole GPUs): 0.25, 0.5, 1, 2, ..."
     ]
     with pytest.raises(ValueError, match=r"^gpus_per_video=1.5: a share above 1 must be whole GPUs"):
-        track_many(["a.mp4"], None, out, engine="ray", gpus_per_video=1.5)
+        track_many([video], None, out, engine="ray", gpus_per_video=1.5)
     assert not out.exists()
 
 
