@@ -949,6 +949,27 @@ def test_no_ray_cluster_at_ray_address_says_where_the_address_came_from(tmp_path
     )
 
 
+@pytest.mark.parametrize("existed", [False, True])
+def test_eval_with_no_ray_cluster_leaves_no_new_output_folder(tmp_path, capsys, monkeypatch, existed):
+    """`RAY_ADDRESS=auto track eval --engine ray --out OUT` with no cluster running: the error was right, but an empty
+    OUT was left behind (made before Ray starts); now OUT is removed again if this run made it, kept if it existed."""
+    from test_eval import _sequence_with_images
+
+    import tracker.ray_engine as ray_engine
+    from tracker.eval.cli import eval_main
+
+    monkeypatch.setattr(ray_engine, "import_ray", lambda: RayWithNoCluster)
+    monkeypatch.setenv("RAY_ADDRESS", "auto")
+    out = tmp_path / "out"
+    if existed:
+        out.mkdir()
+    args = ["--data", str(_sequence_with_images(tmp_path / "data")), "--engine", "ray", "--set", "reid.model=none",
+            "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--quiet"]  # fmt: skip
+    assert eval_main(args) == 2
+    assert "no Ray cluster at RAY_ADDRESS=auto" in capsys.readouterr().err
+    assert out.is_dir() == existed and (not existed or not any(out.iterdir()))
+
+
 def test_a_batch_on_a_gallery_another_run_uses_is_refused_before_any_video_starts(tmp_path, capsys):
     """`track batch --gallery g` while a `track --gallery g` run goes on: linking into g at the end would drop the
     run's identities (or the run's save would drop the batch's); one error line, nothing tracked."""
