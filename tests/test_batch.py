@@ -1578,6 +1578,23 @@ def test_no_ray_cluster_at_address_auto_names_the_option_given(monkeypatch):
         )
 
 
+def test_no_ray_cluster_at_address_auto_with_ray_address_set_names_the_variable(monkeypatch):
+    """`RAY_ADDRESS=auto track batch --engine ray --address auto` with no cluster running: the error said "no Ray
+    cluster at --address auto ...; leave --address out", but Ray's "auto" reads $RAY_ADDRESS first, and without
+    --address Ray reads it too: the error now names the variable and its value, and that both must go."""
+    import tracker.ray_engine as ray_engine
+    from tracker.batch_names import OPTIONS
+
+    monkeypatch.setattr(ray_engine, "import_ray", lambda: RayWithNoCluster)
+    monkeypatch.setenv("RAY_ADDRESS", "auto")
+    with pytest.raises(ConnectionError) as caught, ray_engine.ray_session("auto", names=OPTIONS):
+        pass
+    assert str(caught.value) == (
+        "no Ray cluster at RAY_ADDRESS=auto (Could not find any running Ray instance); start one, or unset "
+        "RAY_ADDRESS and leave --address out to start a local Ray"
+    )
+
+
 def test_a_batch_that_stops_before_any_task_leaves_no_empty_bar_above_its_error(tmp_path, capsys, monkeypatch):
     """`track batch --engine ray --address auto` with no cluster running: "0/1 videos done: 0 frames [00:00,
     ?frame/s]" stayed on the screen above the error line; a bar that never showed a video is now wiped."""
