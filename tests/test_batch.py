@@ -417,6 +417,15 @@ def test_cli_batch_refuses_a_gpu_share_that_is_no_finite_number_before_starting_
         track_many(["a.mp4"], None, tmp_path, engine="ray", gpus_per_video=float(share.replace("x", "nan")))
 
 
+@pytest.mark.parametrize("share", ["0.5", None, True])
+def test_track_many_refuses_a_gpu_share_that_is_no_number_naming_it(tmp_path, share):
+    """`track_many(..., gpus_per_video="0.5")` raised "'<=' not supported between instances of 'int' and 'str'",
+    naming neither the parameter nor what it takes; now one TypeError saying both, before anything is made."""
+    with pytest.raises(TypeError, match=r"^gpus_per_video must be a number \(a GPU share: 0\.25, 0\.5, 1, .*\), got "):
+        track_many(["a.mp4"], None, tmp_path / "out", engine="ray", gpus_per_video=share)
+    assert not (tmp_path / "out").exists()
+
+
 def test_eval_on_ray_gives_the_process_pool_results(ray_cluster, shared, tmp_path):
     from tracker.eval.cli import eval_main
 

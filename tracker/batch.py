@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import numbers
 import os
 import time
 from collections.abc import Sequence
@@ -120,7 +121,7 @@ def track_many(
         A `BatchSummary` with one result per source, in order.
     Raises:
         TypeError: `sources` given as one string or path (a list is needed), `config` of another type, `gallery`
-            not a path (a `Gallery` object).
+            not a path (a `Gallery` object), `gpus_per_video` not a number (a string such as "0.5").
         ConfigError: a `config` that cannot be used: a YAML file's, or one made in Python (`dataclasses.replace`),
             checked before any video starts.
         ValueError: unknown engine, no sources, a GPU share that is not a finite number >= 0 (or above 1 and not
@@ -152,6 +153,11 @@ def track_many(
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if not sources:
         raise ValueError("no sources to track")
+    if isinstance(gpus_per_video, bool) or not isinstance(gpus_per_video, numbers.Real):  # ("0.5": a bare "'<=' not
+        raise TypeError(  # supported between instances of 'int' and 'str'")
+            f"gpus_per_video must be a number (a GPU share: 0.25, 0.5, 1, ...; 0: none), got "
+            f"{type(gpus_per_video).__name__} {gpus_per_video!r}"
+        )
     if not 0 <= gpus_per_video < float("inf"):  # NaN too: Ray failed on it after starting ("cannot convert")
         raise ValueError(f"gpus_per_video must be a finite number >= 0, got {gpus_per_video}")
     if gpus_per_video > 1 and not float(gpus_per_video).is_integer():  # (Ray refused it once started, as a tuple)
