@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import logging
 import os
 import shutil
 import signal
@@ -424,6 +425,19 @@ def test_track_many_refuses_a_gpu_share_that_is_no_number_naming_it(tmp_path, sh
     with pytest.raises(TypeError, match=r"^gpus_per_video must be a number \(a GPU share: 0\.25, 0\.5, 1, .*\), got "):
         track_many(["a.mp4"], None, tmp_path / "out", engine="ray", gpus_per_video=share)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("workers", [None, 2])
+def test_track_many_on_ray_warns_that_workers_is_not_used(tmp_path, caplog, monkeypatch, workers):
+    """`track_many(..., engine="ray", workers=2)` ignored `workers` without a word (`track batch --engine ray
+    --workers 2` is refused); now one warning says so (the call goes on, as before); none when it is left out."""
+    monkeypatch.setitem(sys.modules, "ray", None)  # (stops the call right after the warning: Ray "missing")
+    with caplog.at_level(logging.WARNING, logger="tracker.batch"), pytest.raises(ImportError):
+        track_many(["a.mp4"], None, tmp_path / "out", engine="ray", workers=workers)
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warned == ([] if workers is None else [
+        "workers=2 is not used with engine='ray': Ray runs one task per free CPU of its nodes"
+    ])  # fmt: skip
 
 
 def test_eval_on_ray_gives_the_process_pool_results(ray_cluster, shared, tmp_path):

@@ -104,7 +104,7 @@ def track_many(
             a local Ray.
         gpus_per_video: GPU share each Ray task asks for (e.g. 0.25: four videos per GPU); Ray only.
         workers: local engine: processes at a time (default: one per core); not used by Ray (one task per free
-            CPU; `track batch --engine ray --workers N` is refused).
+            CPU: a warning is logged if given; `track batch --engine ray --workers N` is refused).
         save_video: write each video's annotated video too (as `track`; the MOT txt and JSONL always).
         max_frames: track at most this many frames of each video (None: all).
         progress: show the videos' progress while they run (`tracker.batch_progress`).
@@ -171,6 +171,10 @@ def track_many(
     if engine == "ray":
         from tracker.ray_engine import check_reachable, import_ray
 
+        if workers is not None:  # (the CLI refuses `--workers` with Ray; a caller's call goes on, as it did)
+            log.warning(
+                "workers=%s is not used with engine='ray': Ray runs one task per free CPU of its nodes", workers
+            )
         import_ray()  # the clear errors before any work
         check_reachable(address, names)
     # (None: the defaults; one built in Python, `dataclasses.replace`, checked here as `Tracker` checks it: else an
