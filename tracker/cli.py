@@ -461,7 +461,7 @@ def _gallery(argv: list[str]) -> int:
     edits = args.action != "ls"
     gallery = None  # (once loaded: what a Ctrl-C compares the file with)
     try:
-        with gallery_lock(args.file, option="gallery FILE") if edits else nullcontext():
+        with gallery_lock(args.file, option=None) if edits else nullcontext():  # (its FILE is the one to edit)
             if args.action == "ls":
                 gallery = Gallery.load(args.file, prune=False)
                 for line in _gallery_listing(gallery):
