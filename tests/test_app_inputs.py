@@ -270,6 +270,17 @@ def test_a_frame_rate_of_0_from_opencv_says_to_pass_none():
         Tracker(load_config(None, ["device=cpu"]), frame_rate=-1.0)
 
 
+def test_a_streams_bogus_frame_rate_says_what_to_pass():
+    """`Tracker.from_config(cfg, frame_rate=cap.get(cv2.CAP_PROP_FPS))` on an RTSP stream: OpenCV often reads 90000
+    frames/s, refused as "frame_rate must be positive and at most 1000 frames/s, got 90000.0", which left the user
+    to find that the declared rate is wrong and what to pass instead. The error says so, before any model loads."""
+    expected = r"got 90000\.0 \(a stream's declared rate is often bogus.*: pass the real rate, or None.*\)$"
+    with pytest.raises(ValueError, match=expected):
+        Tracker(load_config(None, ["device=cpu"]), frame_rate=90000.0)
+    with pytest.raises(ValueError, match=expected):
+        Tracker.from_config(load_config(None, ["device=cpu", "detector.model=/no/such.pt"]), frame_rate=90000.0)
+
+
 @pytest.mark.parametrize("frame_rate", [1e-300, 1e-210, 0.0009])
 def test_a_frame_rate_below_the_configs_floor_is_refused_when_the_tracker_is_built(frame_rate):
     """`Tracker(frame_rate=1e-300)` was built, and its first `update_detections` raised a bare "OverflowError: (34,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import logging
 import os
 import shutil
 import signal
@@ -415,6 +416,28 @@ def test_cli_batch_refuses_a_gpu_share_that_is_no_finite_number_before_starting_
     assert err.startswith("track batch: error: argument --gpus-per-video: must be a number >= 0"), err
     with pytest.raises(ValueError, match="finite number >= 0"):
         track_many(["a.mp4"], None, tmp_path, engine="ray", gpus_per_video=float(share.replace("x", "nan")))
+
+
+@pytest.mark.parametrize("share", ["0.5", None, True])
+def test_track_many_refuses_a_gpu_share_that_is_no_number_naming_it(tmp_path, share):
+    """`track_many(..., gpus_per_video="0.5")` raised "'<=' not supported between instances of 'int' and 'str'",
+    naming neither the parameter nor what it takes; now one TypeError saying both, before anything is made."""
+    with pytest.raises(TypeError, match=r"^gpus_per_video must be a number \(a GPU share: 0\.25, 0\.5, 1, .*\), got "):
+        track_many(["a.mp4"], None, tmp_path / "out", engine="ray", gpus_per_video=share)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("workers", [None, 2])
+def test_track_many_on_ray_warns_that_workers_is_not_used(tmp_path, caplog, monkeypatch, workers):
+    """`track_many(..., engine="ray", workers=2)` ignored `workers` without a word (`track batch --engine ray
+    --workers 2` is refused); now one warning says so (the call goes on, as before); none when it is left out."""
+    monkeypatch.setitem(sys.modules, "ray", None)  # (stops the call right after the warning: Ray "missing")
+    with caplog.at_level(logging.WARNING, logger="tracker.batch"), pytest.raises(ImportError):
+        track_many(["a.mp4"], None, tmp_path / "out", engine="ray", workers=workers)
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warned == ([] if workers is None else [
+        "workers=2 is not used with engine='ray': Ray runs one task per free CPU of its nodes"
+    ])  # fmt: skip
 
 
 def test_eval_on_ray_gives_the_process_pool_results(ray_cluster, shared, tmp_path):
@@ -947,6 +970,27 @@ def test_no_ray_cluster_at_ray_address_says_where_the_address_came_from(tmp_path
         "no Ray cluster at RAY_ADDRESS=auto (Could not find any running Ray instance); start one, or unset "
         "RAY_ADDRESS to start a local Ray"
     )
+
+
+@pytest.mark.parametrize("existed", [False, True])
+def test_eval_with_no_ray_cluster_leaves_no_new_output_folder(tmp_path, capsys, monkeypatch, existed):
+    """`RAY_ADDRESS=auto track eval --engine ray --out OUT` with no cluster running: the error was right, but an empty
+    OUT was left behind (made before Ray starts); now OUT is removed again if this run made it, kept if it existed."""
+    from test_eval import _sequence_with_images
+
+    import tracker.ray_engine as ray_engine
+    from tracker.eval.cli import eval_main
+
+    monkeypatch.setattr(ray_engine, "import_ray", lambda: RayWithNoCluster)
+    monkeypatch.setenv("RAY_ADDRESS", "auto")
+    out = tmp_path / "out"
+    if existed:
+        out.mkdir()
+    args = ["--data", str(_sequence_with_images(tmp_path / "data")), "--engine", "ray", "--set", "reid.model=none",
+            "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--quiet"]  # fmt: skip
+    assert eval_main(args) == 2
+    assert "no Ray cluster at RAY_ADDRESS=auto" in capsys.readouterr().err
+    assert out.is_dir() == existed and (not existed or not any(out.iterdir()))
 
 
 def test_a_batch_on_a_gallery_another_run_uses_is_refused_before_any_video_starts(tmp_path, capsys):
@@ -1555,6 +1599,23 @@ def test_no_ray_cluster_at_address_auto_names_the_option_given(monkeypatch):
             f"no Ray cluster at {given} (Could not find any running Ray instance); start one, or leave {leave} out "
             "to start a local Ray"
         )
+
+
+def test_no_ray_cluster_at_address_auto_with_ray_address_set_names_the_variable(monkeypatch):
+    """`RAY_ADDRESS=auto track batch --engine ray --address auto` with no cluster running: the error said "no Ray
+    cluster at --address auto ...; leave --address out", but Ray's "auto" reads $RAY_ADDRESS first, and without
+    --address Ray reads it too: the error now names the variable and its value, and that both must go."""
+    import tracker.ray_engine as ray_engine
+    from tracker.batch_names import OPTIONS
+
+    monkeypatch.setattr(ray_engine, "import_ray", lambda: RayWithNoCluster)
+    monkeypatch.setenv("RAY_ADDRESS", "auto")
+    with pytest.raises(ConnectionError) as caught, ray_engine.ray_session("auto", names=OPTIONS):
+        pass
+    assert str(caught.value) == (
+        "no Ray cluster at RAY_ADDRESS=auto (Could not find any running Ray instance); start one, or unset "
+        "RAY_ADDRESS and leave --address out to start a local Ray"
+    )
 
 
 def test_a_batch_that_stops_before_any_task_leaves_no_empty_bar_above_its_error(tmp_path, capsys, monkeypatch):

@@ -1233,6 +1233,21 @@ def test_a_setting_option_given_twice_with_different_values_is_a_usage_error(tmp
     assert _parser().parse_args(["v.mp4", "--classes", "0", "--classes", "0", "--device", "cpu", "--device", "cpu"])
 
 
+@pytest.mark.parametrize("command", [[], ["batch"]])
+@pytest.mark.parametrize("device", ["", " "])
+def test_an_empty_device_is_a_usage_error(tmp_path, capsys, monkeypatch, command, device):
+    """`track v.mp4 --device "$DEV"` with DEV unset ran on the automatic device without a word, as if --device were
+    left out; now the option's usage error, as an empty path is."""
+    video = tmp_path / "a.mp4"
+    video.write_bytes(b"\0")
+    monkeypatch.setattr(run, "run_track", lambda *a, **k: pytest.fail("ran with an empty --device"))
+    with pytest.raises(SystemExit) as stop:
+        main([*command, str(video), "--out", str(tmp_path / "out"), "--device", device])
+    assert stop.value.code == 2
+    assert "argument --device: an empty device (a shell variable left unset?)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_two_sets_that_agree_or_name_different_keys_run(tmp_path, monkeypatch):
     """The same setting twice (in two forms), or a section's other keys, is no contradiction."""
     video = tmp_path / "a.mp4"

@@ -188,6 +188,26 @@ def test_the_python_api_snippet_runs_as_written():
     assert [t.track_id for t in tracks] == [1, 2] and [t.detection_index for t in tracks] == [0, 1]
 
 
+@pytest.mark.parametrize(("declared", "used"), [(25.0, 25.0), (0.0, None), (90000.0, None)])
+def test_the_quick_start_snippet_passes_a_plausible_frame_rate(monkeypatch, declared, used):
+    """The quick-start's `frame_rate=cap.get(cv2.CAP_PROP_FPS) or None` passed the 90000 frames/s OpenCV reads for
+    many RTSP streams, which `Tracker` refuses ("at most 1000 frames/s"); the snippet now passes a declared rate
+    outside the config's plausible range as None (the config's frame_rate), as `track` does (`choose_frame_rate`)."""
+    import sys
+    import types
+
+    (snippet,) = [b for b in fenced_blocks(README, "python") if "cv2.VideoCapture" in b]
+    capture = types.SimpleNamespace(get=lambda _prop: declared, read=lambda: (False, None))
+    fake_cv2 = types.SimpleNamespace(VideoCapture=lambda _source: capture, CAP_PROP_FPS=5)
+    monkeypatch.setitem(sys.modules, "cv2", fake_cv2)
+    given = {}
+    monkeypatch.setattr(
+        Tracker, "from_config", classmethod(lambda _cls, cfg, frame_rate: given.update(rate=frame_rate))
+    )
+    exec(compile(snippet, "README.md", "exec"), {})
+    assert given == {"rate": used}
+
+
 def _as_lists(value: object) -> object:
     """Tuples (the frozen config's lists) as lists, as YAML reads them."""
     return [_as_lists(v) for v in value] if isinstance(value, (tuple, list)) else value

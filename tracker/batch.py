@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import numbers
 import os
 import time
 from collections.abc import Sequence
@@ -103,7 +104,7 @@ def track_many(
             a local Ray.
         gpus_per_video: GPU share each Ray task asks for (e.g. 0.25: four videos per GPU); Ray only.
         workers: local engine: processes at a time (default: one per core); not used by Ray (one task per free
-            CPU; `track batch --engine ray --workers N` is refused).
+            CPU: a warning is logged if given; `track batch --engine ray --workers N` is refused).
         save_video: write each video's annotated video too (as `track`; the MOT txt and JSONL always).
         max_frames: track at most this many frames of each video (None: all).
         progress: show the videos' progress while they run (`tracker.batch_progress`).
@@ -120,7 +121,7 @@ def track_many(
         A `BatchSummary` with one result per source, in order.
     Raises:
         TypeError: `sources` given as one string or path (a list is needed), `config` of another type, `gallery`
-            not a path (a `Gallery` object).
+            not a path (a `Gallery` object), `gpus_per_video` not a number (a string such as "0.5").
         ConfigError: a `config` that cannot be used: a YAML file's, or one made in Python (`dataclasses.replace`),
             checked before any video starts.
         ValueError: unknown engine, no sources, a GPU share that is not a finite number >= 0 (or above 1 and not
@@ -152,6 +153,11 @@ def track_many(
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if not sources:
         raise ValueError("no sources to track")
+    if isinstance(gpus_per_video, bool) or not isinstance(gpus_per_video, numbers.Real):  # ("0.5": a bare "'<=' not
+        raise TypeError(  # supported between instances of 'int' and 'str'")
+            f"gpus_per_video must be a number (a GPU share: 0.25, 0.5, 1, ...; 0: none), got "
+            f"{type(gpus_per_video).__name__} {gpus_per_video!r}"
+        )
     if not 0 <= gpus_per_video < float("inf"):  # NaN too: Ray failed on it after starting ("cannot convert")
         raise ValueError(f"gpus_per_video must be a finite number >= 0, got {gpus_per_video}")
     if gpus_per_video > 1 and not float(gpus_per_video).is_integer():  # (Ray refused it once started, as a tuple)
@@ -165,6 +171,10 @@ def track_many(
     if engine == "ray":
         from tracker.ray_engine import check_reachable, import_ray
 
+        if workers is not None:  # (the CLI refuses `--workers` with Ray; a caller's call goes on, as it did)
+            log.warning(
+                "workers=%s is not used with engine='ray': Ray runs one task per free CPU of its nodes", workers
+            )
         import_ray()  # the clear errors before any work
         check_reachable(address, names)
     # (None: the defaults; one built in Python, `dataclasses.replace`, checked here as `Tracker` checks it: else an

@@ -87,7 +87,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--save-video", action=argparse.BooleanOptionalAction, default=True, help="annotated mp4")
     p.add_argument("--show", action="store_true", help="show the annotated frames in a window (q stops)")
     p.add_argument(
-        "--device", action=_GivenOnce, metavar="DEV", help="auto, cpu, cuda or cuda:N (same as --set device=...)"
+        "--device",
+        action=_GivenOnce,
+        type=device_text,
+        metavar="DEV",
+        help="auto, cpu, cuda or cuda:N (same as --set device=...)",
     )
     p.add_argument(
         "--classes",
@@ -146,7 +150,11 @@ def _batch_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
     p.add_argument("--save-video", action=argparse.BooleanOptionalAction, default=True, help="annotated mp4s")
     p.add_argument(
-        "--device", action=_GivenOnce, metavar="DEV", help="auto, cpu, cuda or cuda:N (same as --set device=...)"
+        "--device",
+        action=_GivenOnce,
+        type=device_text,
+        metavar="DEV",
+        help="auto, cpu, cuda or cuda:N (same as --set device=...)",
     )
     p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop each video after N frames")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
@@ -223,6 +231,16 @@ def path_text(text: str) -> str:
     `--config ""` said "cannot read config file .: Is a directory"."""
     if not text.strip():
         raise argparse.ArgumentTypeError("an empty path (a shell variable left unset?): name a file or folder")
+    return text
+
+
+def device_text(text: str) -> str:
+    """argparse type of `--device`: `text`, or the option's usage error for an empty one. `--device ""` (a shell
+    variable left unset) ran on the automatic device, as if the option were left out."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "an empty device (a shell variable left unset?): give auto, cpu, cuda or cuda:N, or leave --device out"
+        )
     return text
 
 
@@ -443,7 +461,7 @@ def _gallery(argv: list[str]) -> int:
     edits = args.action != "ls"
     gallery = None  # (once loaded: what a Ctrl-C compares the file with)
     try:
-        with gallery_lock(args.file, option="gallery FILE") if edits else nullcontext():
+        with gallery_lock(args.file, option=None) if edits else nullcontext():  # (its FILE is the one to edit)
             if args.action == "ls":
                 gallery = Gallery.load(args.file, prune=False)
                 for line in _gallery_listing(gallery):

@@ -885,10 +885,13 @@ def _frame_rate(value: Any, cfg: TrackerConfig) -> float:
             f"{type(value).__name__} {value!r}"
         )
     if not 0 < number <= MAX_FRAME_RATE:  # (NaN: False)
-        unknown = (
-            " (OpenCV reads 0 for a video that does not say its rate: pass None, the config's)" if number == 0 else ""
-        )
-        raise ValueError(f"frame_rate must be positive and at most {MAX_FRAME_RATE:g} frames/s, got {value}{unknown}")
+        hint = (
+            " (OpenCV reads 0 for a video that does not say its rate: pass None, the config's)" if number == 0
+            else " (a stream's declared rate is often bogus, e.g. OpenCV's 90000 for RTSP: pass the real rate, or None "
+            "for the config's frame_rate)" if number > MAX_FRAME_RATE
+            else ""
+        )  # fmt: skip
+        raise ValueError(f"frame_rate must be positive and at most {MAX_FRAME_RATE:g} frames/s, got {value}{hint}")
     if number < MIN_FRAME_RATE:  # (1e-300 overflowed the Kalman noises at the first frame: a bare OverflowError)
         raise ValueError(
             f"frame_rate must be at least {MIN_FRAME_RATE:g} frames/s (one frame every "

@@ -89,7 +89,7 @@ def ray_session(
             # Ray's message asks for an `--address` flag, which `track eval` has not and `track batch --address auto`
             # was given: say where the address came from
             reason = str(exc).split(". ", 1)[0].rstrip(".")
-            where = names.setting("address", address) if address else f"{ADDRESS_ENV}={env}"
+            where = f"{ADDRESS_ENV}={env}" if _reads_env(address) else names.setting("address", address)
             instead = _address_origin(address, names)[1]
             raise ConnectionError(
                 f"no Ray cluster at {where} ({reason}); start one, or {instead} to start a local Ray"
@@ -171,12 +171,11 @@ def check_reachable(address: str | None, names: SettingNames = PARAMETERS) -> No
             from.
         ConnectionError: nothing accepts a TCP connection at that host and port, naming them and where they came from.
     """
-    env = os.environ.get(ADDRESS_ENV, "")
-    from_env = bool(env) and address in (None, "", AUTO_WORD)  # (Ray's "auto" reads $RAY_ADDRESS first)
-    given = env if from_env else address or ""
+    from_env = _reads_env(address)
+    given = os.environ[ADDRESS_ENV] if from_env else address or ""
     if not given or given in RAY_WORDS:
         return
-    origin, instead = _address_origin(None if from_env else address, names)
+    origin, instead = _address_origin(address, names)
     host, _, port = given.removeprefix("ray://").rpartition(":")
     if "://" not in given and not (host and port.isdigit()):
         raise ValueError(
@@ -194,12 +193,20 @@ def check_reachable(address: str | None, names: SettingNames = PARAMETERS) -> No
         ) from None
 
 
+def _reads_env(address: str | None) -> bool:
+    """Whether Ray takes the cluster address from `$RAY_ADDRESS` for `address`: it is set, and `address` is none or
+    Ray's "auto" (which reads `$RAY_ADDRESS` first)."""
+    return bool(os.environ.get(ADDRESS_ENV)) and address in (None, "", AUTO_WORD)
+
+
 def _address_origin(address: str | None, names: SettingNames) -> tuple[str, str]:
     """(where the cluster address came from, how to start a local Ray instead): ("given by --address", "leave
-    --address out") for `address`, ("given by RAY_ADDRESS", "unset RAY_ADDRESS") when it is None."""
-    if address:
+    --address out") for `address`; ("given by RAY_ADDRESS", "unset RAY_ADDRESS") where Ray reads `$RAY_ADDRESS`
+    (no `address`, or "auto": then "unset RAY_ADDRESS and leave --address out", as Ray reads it without one too)."""
+    if not _reads_env(address):
         return f"given by {names.address}", f"leave {names.address} out"
-    return f"given by {ADDRESS_ENV}", f"unset {ADDRESS_ENV}"
+    leave = f" and leave {names.address} out" if address else ""
+    return f"given by {ADDRESS_ENV}", f"unset {ADDRESS_ENV}{leave}"
 
 
 def check_gpus(ray: ModuleType, gpus_per_task: float, cluster: bool, names: SettingNames) -> None:

@@ -444,8 +444,9 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             require_frame_sizes(sequences)
             if args.detections == "public":
                 require_public_detections(sequences)
+            made = not Path(args.out).exists()  # removed again if nothing was written (no Ray cluster, an error)
             make_output_folder(args.out)  # (a file of that name: said as such, before the lock's own message)
-            held.enter_context(FolderLock(Path(args.out)))  # one run at a time writes results and summary there
+            held.enter_context(FolderLock(Path(args.out), made_here=made))  # one run at a time writes there
             _refuse_other_command(Path(args.out), compare)
             if not args.no_cache or args.variants:  # (variants are made there too) a cache that cannot be made
                 # fails now, not after the first sequence's detections and embeddings were computed

@@ -32,6 +32,7 @@ from tracker.io.mot import make_output_folder
 
 __all__ = ["LOCK_NAME", "FolderInUse", "FolderLock", "gallery_lock"]
 
+GALLERY_HOLDERS = "another run or gallery edit"  # who holds a gallery's lock: track, track batch, gallery rm, a save
 LOCK_NAME = ".track.lock"  # in the output folder, beside the outputs, while a run writes there
 _NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)  # the lock file cannot be made: the folder is not writable
 log = logging.getLogger(__name__)
@@ -53,7 +54,9 @@ class FolderLock:
             written into it.
         lock_name: the lock file's name in `folder`.
         subject: what the lock guards, for the error (default: "the output folder <folder>").
-        option: the command-line option that chooses another one, for the error.
+        option: the command-line option that chooses another one, for the error; None where there is no other
+            choice (`track gallery rm FILE` edits that file).
+        holders: who else may hold it, for the error ("another track run": the output folder's).
         nested_hint: how to take the lock once, for the error when this process holds it already (through another
             open file of the lock: another `FolderLock`, or another thread's).
     Raises (on acquire):
@@ -69,14 +72,16 @@ class FolderLock:
         *,
         lock_name: str = LOCK_NAME,
         subject: str | None = None,
-        option: str = "--out",
+        option: str | None = "--out",
         nested_hint: str = "one lock per folder in a process",
+        holders: str = "another track run",
     ) -> None:
         self.folder = Path(folder)
         self.path = self.folder / lock_name
         self.subject = subject if subject is not None else f"the output folder {self.folder}"
         self.option = option
         self.nested_hint = nested_hint
+        self.holders = holders
         self._made_here = made_here
         self._fd: int | None = None  # the locked file's descriptor while held (None: not held, or held unlocked)
         self._held = False
@@ -92,7 +97,7 @@ class FolderLock:
                 self._remove_if_empty()
                 why = "is not writable" if exc.errno in _NOT_WRITABLE else f"cannot hold the lock file {self.path.name}"
                 raise OSError(
-                    f"{self.subject} cannot be used: {self.folder} {why} ({exc.strerror}): choose another {self.option}"
+                    f"{self.subject} cannot be used: {self.folder} {why} ({exc.strerror}){self._instead(': ')}"
                 ) from exc
             try:
                 locked = lock_descriptor(fd, blocking=False)
@@ -112,11 +117,11 @@ class FolderLock:
                 if holder == str(os.getpid()):  # (a lock per open file: this process's other one, e.g. save in lock)
                     raise FolderInUse(
                         f"{self.subject} is in use by this process (process {holder}) already, under another of its "
-                        f"locks: take it once ({self.nested_hint}), or choose another {self.option}"
+                        f"locks: take it once ({self.nested_hint}){self._instead(', or ')}"
                     )
                 raise FolderInUse(
-                    f"{self.subject} is in use by another track run (process {holder}): wait for it to end, or "
-                    f"choose another {self.option}"
+                    f"{self.subject} is in use by {self.holders} (process {holder}): wait for it to end"
+                    f"{self._instead(', or ')}"
                 )
             try:  # the holder before us may have removed the file between our open and our lock: lock the new one
                 same = os.path.samestat(os.fstat(fd), os.stat(self.path))
@@ -128,6 +133,10 @@ class FolderLock:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd, self._held = fd, True
+
+    def _instead(self, joined_by: str) -> str:
+        """The error's last words, "<joined_by>choose another <option>"; none where there is no option."""
+        return f"{joined_by}choose another {self.option}" if self.option else ""
 
     def release(self) -> None:
         """Remove the lock file, then let the lock go (in this order: a run waiting on the old file sees it gone;
@@ -174,10 +183,10 @@ def _holder(fd: int) -> str:
         return "unknown"
 
 
-def gallery_lock(path: str | Path, option: str = "--gallery") -> FolderLock | contextlib.nullcontext[None]:
+def gallery_lock(path: str | Path, option: str | None = "--gallery") -> FolderLock | contextlib.nullcontext[None]:
     """The lock of the identity gallery file `path` (`.<name>.lock` in its folder): one run at a time loads it, adds
     to it and writes it back (`track --gallery`, `track batch --gallery`, `track gallery rm|prune`, `Gallery.save`).
-    `option` names, in the errors, what chooses another gallery file.
+    `option` names, in the errors, what chooses another gallery file (None: nothing does, `track gallery rm FILE`).
 
     A gallery whose folder does not exist is not locked (a lock would create the folder): the caller's own error
     names the missing folder or file, and with no folder there is no gallery another run could be writing. A
@@ -194,4 +203,5 @@ def gallery_lock(path: str | Path, option: str = "--gallery") -> FolderLock | co
         subject=f"the gallery {path}",
         option=option,
         nested_hint="a save inside `with gallery_lock(path):` passes lock=False",
+        holders=GALLERY_HOLDERS,
     )
