@@ -475,6 +475,8 @@ def test_gallery_prune_of_many_identities_answers_in_one_readable_line(tmp_path,
     assert main(["gallery", "rm", str(path), *map(str, range(1, 100))]) == 2
     err = capsys.readouterr().err.strip()
     assert f"no identity {first} and 79 more in {path}: nothing removed" in err
+    assert main(["gallery", "rm", str(path), *map(str, range(1, 22))]) == 2  # one past the 20: named, not counted
+    assert f"no identity {first}, 21 in {path}: nothing removed" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", ["ls", "rm", "prune"])
