@@ -496,8 +496,10 @@ def _gallery(argv: list[str]) -> int:
                 removed = gallery.prune()
                 if removed:  # (nothing to forget: the file stays the one a `--resume` of its run expects)
                     gallery.save(args.file, lock=False)
-                which = listed(removed) or "none"
-                print(f"removed {count(len(removed), 'identity', 'identities')} ({which}); {len(gallery)} left")
+                    gone = count(len(removed), "identity", "identities")
+                    print(f"removed {gone} ({listed(removed)}); {len(gallery)} left")
+                else:  # (it said "removed 0 identities (none)")
+                    print(_nothing_pruned(args.file, len(gallery), cfg.gallery))
     except BrokenPipeError:  # the reader left early (`| head`): not a failure of the command
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so Python's exit flush cannot fail
         return EXIT_OK
@@ -512,6 +514,14 @@ def _gallery(argv: list[str]) -> int:
         print(f"track gallery: error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR
     return EXIT_OK
+
+
+def _nothing_pruned(path: Path, identities: int, retention: Any) -> str:
+    """`track gallery prune`'s line when the retention policy (`GalleryConfig`) forgets no identity."""
+    return (
+        f"nothing to remove: gallery.max_days_unseen ({retention.max_days_unseen:g} days) and max_identities "
+        f"({retention.max_identities}) keep every identity of {path} ({identities}); the file is as it was"
+    )
 
 
 def _edit_interrupted(path: Path, gallery: Any) -> str:
