@@ -230,7 +230,7 @@ def test_a_batch_with_nothing_left_to_track_shows_no_empty_bar_nor_rate(tmp_path
 def test_a_summary_says_every_video_was_reused_and_names_each_folder():
     """A re-run that reused every video said "0 of 2 videos tracked", as if nothing had come out, and its lines named
     no folder where those of tracked videos did ("done a: ... -> out/a"); a failed stream's kept outputs were not
-    named either."""
+    named either; "0 of 3 videos tracked, 2 reused" did not count the third, failed."""
     from tracker.batch import BatchSummary, VideoResult
 
     def reused(index: int, name: str) -> VideoResult:
@@ -243,7 +243,7 @@ def test_a_summary_says_every_video_was_reused_and_names_each_folder():
     stream.outputs = [Path("out/cam/cam.txt")]
     done = VideoResult(3, "c.mp4", "c", Path("out/c"), "done", frames=4, tracks=1)
     mixed = BatchSummary([reused(0, "a"), stream, done], 2.0, "local").describe().splitlines()
-    assert mixed[0] == "1 of 3 videos tracked, 1 reused (local): 4 frames in 2.0 s (2.0 frames/s)"
+    assert mixed[0] == "1 of 3 videos tracked, 1 reused, 1 failed (local): 4 frames in 2.0 s (2.0 frames/s)"
     assert "  failed   cam: stream lost; the outputs of the frames read before are in out/cam" in mixed, mixed
 
 
