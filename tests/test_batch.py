@@ -29,7 +29,7 @@ from test_cli import blob_detector, scene
 import tracker.run as run
 from tracker.batch import track_many
 from tracker.batch_names import OPTIONS
-from tracker.batch_work import NOTE_NAME, failed_result
+from tracker.batch_work import NOTE_NAME, VideoTask, failed_result
 from tracker.cli import main
 from tracker.config import TrackerConfig, load_config
 from tracker.gallery import Gallery, Sighting
@@ -231,7 +231,7 @@ def test_a_batch_with_nothing_left_to_track_shows_no_empty_bar_nor_rate(tmp_path
 def test_a_summary_says_every_video_was_reused_and_names_each_folder():
     """A re-run that reused every video said "0 of 2 videos tracked", as if nothing had come out, and its lines named
     no folder where those of tracked videos did ("done a: ... -> out/a"); a failed stream's kept outputs were not
-    named either."""
+    named either; "0 of 3 videos tracked, 2 reused" did not count the third, failed."""
     from tracker.batch import BatchSummary, VideoResult
 
     def reused(index: int, name: str) -> VideoResult:
@@ -244,7 +244,7 @@ def test_a_summary_says_every_video_was_reused_and_names_each_folder():
     stream.outputs = [Path("out/cam/cam.txt")]
     done = VideoResult(3, "c.mp4", "c", Path("out/c"), "done", frames=4, tracks=1)
     mixed = BatchSummary([reused(0, "a"), stream, done], 2.0, "local").describe().splitlines()
-    assert mixed[0] == "1 of 3 videos tracked, 1 reused (local): 4 frames in 2.0 s (2.0 frames/s)"
+    assert mixed[0] == "1 of 3 videos tracked, 1 reused, 1 failed (local): 4 frames in 2.0 s (2.0 frames/s)"
     assert "  failed   cam: stream lost; the outputs of the frames read before are in out/cam" in mixed, mixed
 
 
@@ -1778,3 +1778,36 @@ def test_a_worker_that_dies_before_saying_it_started_is_retried_then_failed_not_
     assert video.status == "failed" and video.attempts == 2, video
     assert video.reason == "worker process died (exit code 1) 2 times", video.reason
     no_leftovers(tmp_path / "out")
+
+
+def test_a_local_worker_keeps_no_process_semaphore_a_kill_would_leak(monkeypatch):
+    """A local worker killed (`kill -9`) after its first video ended the batch with "UserWarning: resource_tracker:
+    There appear to be 1 leaked semaphore objects to clean up at shutdown": tqdm's default lock, made by the video's
+    hidden bar, is a process-shared semaphore. The worker's bars take a thread lock instead."""
+    import queue
+    from multiprocessing.synchronize import SemLock
+
+    from tqdm import tqdm
+    from tqdm.std import TqdmDefaultWriteLock
+
+    import tracker.batch_engines as engines
+
+    for owner, name in ((tqdm, "_lock"), (TqdmDefaultWriteLock, "mp_lock")):  # as in a fresh worker process
+        monkeypatch.setattr(owner, name, None, raising=False)
+        monkeypatch.delattr(owner, name)
+    monkeypatch.setattr(engines.signal, "signal", lambda *a: None)  # (the worker's handlers: not in pytest)
+    monkeypatch.setattr(engines, "_stop_when_driver_dies", lambda: None)
+
+    def run_video(task, channel, progress_seconds, start_gallery):
+        tqdm(total=1, disable=True).close()  # what `track`'s loop makes, hidden, in a batch task
+        return failed_result(task, "tracked", 1)
+
+    monkeypatch.setattr(engines, "run_video", run_video)
+    inbox, channel = queue.Queue(), queue.Queue()
+    inbox.put(VideoTask(0, "a.mp4", "a", Path("out"), {}, "print"))
+    inbox.put(None)
+    engines._local_worker(inbox, channel, 1.0, None)
+    assert channel.get_nowait()[1] == "result"
+    lock = tqdm.get_lock()  # (tqdm's default holds a multiprocessing RLock, a named semaphore in a spawned worker)
+    held = getattr(lock, "locks", [lock])
+    assert not [h for h in held if isinstance(h, SemLock)], "a semaphore the resource tracker reports leaked"

@@ -1213,24 +1213,36 @@ def test_two_sets_of_one_key_that_disagree_are_a_usage_error(tmp_path, capsys, m
         (["--classes", "0", "2", "--classes", "2"], "--classes 0 2 and --classes 2"),
         (["--device", "cpu", "--device", "auto"], "--device cpu and --device auto"),
         (["batch", "--device", "cpu", "--device", "cuda"], "--device cpu and --device cuda"),
+        (["--gallery", "a.gallery", "--gallery", "b.gallery"], "--gallery a.gallery and --gallery b.gallery"),
+        (["--max-frames", "20", "--max-frames", "5"], "--max-frames 20 and --max-frames 5"),
+        (["batch", "--engine", "local", "--engine", "ray"], "--engine local and --engine ray"),
+        (["batch", "--workers", "2", "--workers", "3"], "--workers 2 and --workers 3"),
+        (["gallery", "prune", "--config", "a.yaml", "--config", "b.yaml"], "--config a.yaml and --config b.yaml"),
     ],
-    ids=["classes", "classes-subset", "device", "batch-device"],
+    ids=["classes", "classes-subset", "device", "batch-device", "gallery", "max-frames", "engine", "workers", "prune"],
 )
 def test_a_setting_option_given_twice_with_different_values_is_a_usage_error(tmp_path, capsys, monkeypatch, argv, said):
     """`track v.mp4 --classes 0 --classes 2` tracked class 2 alone without a word (argparse keeps the last), and
     `--device cpu --device auto` ran on CUDA where there is one: a usage error naming both, as two `--set` of one key
-    are; the same value twice is no contradiction."""
+    are; the same value twice is no contradiction. Likewise `--gallery a.gallery --gallery b.gallery` (wrote b alone),
+    `--max-frames`, batch's `--engine` / `--workers` and gallery prune's `--config`."""
     video = tmp_path / "a.mp4"
     video.write_bytes(b"\0")
     monkeypatch.setattr(run, "run_track", lambda *a, **k: pytest.fail("ran despite the contradiction"))
     head, rest = (argv[:1], argv[1:]) if argv[0] == "batch" else ([], argv)
+    where = [str(tmp_path / "site.gallery")] if argv[0] == "gallery" else [str(video), "--out", str(tmp_path / "out")]
     with pytest.raises(SystemExit) as stop:
-        main([*head, str(video), "--out", str(tmp_path / "out"), *rest])
+        main([*argv[:2], *where, *argv[2:]] if argv[0] == "gallery" else [*head, *where, *rest])
     assert stop.value.code == 2
     assert f"{said} say different things" in capsys.readouterr().err
-    from tracker.cli import _parser
+    from tracker.cli import _batch_parser, _parser
 
     assert _parser().parse_args(["v.mp4", "--classes", "0", "--classes", "0", "--device", "cpu", "--device", "cpu"])
+    # an option's default is no earlier value: `--engine ray` alone (default local) is no contradiction
+    batch = _batch_parser().parse_args(
+        ["v.mp4", "--out", "o", "--engine", "ray", "--out", "o", "--gpus-per-video", "2"]
+    )
+    assert (batch.engine, batch.gpus_per_video) == ("ray", 2.0)
 
 
 @pytest.mark.parametrize("command", [[], ["batch"]])

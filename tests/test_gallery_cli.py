@@ -486,6 +486,8 @@ def test_gallery_prune_of_many_identities_answers_in_one_readable_line(tmp_path,
     assert main(["gallery", "rm", str(path), *map(str, range(1, 100))]) == 2
     err = capsys.readouterr().err.strip()
     assert f"no identity {first} and 79 more in {path}: nothing removed" in err
+    assert main(["gallery", "rm", str(path), *map(str, range(1, 22))]) == 2  # one past the 20: named, not counted
+    assert f"no identity {first}, 21 in {path}: nothing removed" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", ["ls", "rm", "prune"])
@@ -496,6 +498,7 @@ def test_gallery_command_help_says_what_file_and_ids_are(command, capsys):
     out = capsys.readouterr().out
     assert "FILE" in out and "the gallery file (`track --gallery FILE`)" in out, out
     assert command != "rm" or "global IDs to forget (`track gallery ls` lists them)" in out, out
+    assert command != "prune" or "--config FILE" in out, out  # as `track --help` spells it (it said CONFIG)
 
 
 def test_gallery_prune_with_nothing_to_forget_leaves_the_file_as_it_was(tmp_path, capsys):
@@ -507,7 +510,11 @@ def test_gallery_prune_with_nothing_to_forget_leaves_the_file_as_it_was(tmp_path
     gallery.save(path)
     before = os.stat(path)
     assert main(["gallery", "prune", str(path)]) == 0
-    assert capsys.readouterr().out.strip() == "removed 0 identities (none); 1 left"
+    out = capsys.readouterr().out.strip()  # (it said "removed 0 identities (none); 1 left")
+    assert out == (
+        f"nothing to remove: gallery.max_days_unseen (30 days) and max_identities (100000) keep every identity of "
+        f"{path} (1); the file is as it was"
+    )
     after = os.stat(path)
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns), "the file was rewritten"
 

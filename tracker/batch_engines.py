@@ -201,6 +201,16 @@ def _child_threads(threads: int) -> Iterator[None]:
             os.environ[OMP_THREADS_ENV] = before
 
 
+def _bars_lock_in_this_process() -> None:
+    """tqdm's lock as a thread lock, not its default process-shared semaphore: a worker's bars are hidden (the
+    driver draws the batch's), and a worker killed (`kill -9`, the out-of-memory killer) after its first video left
+    that semaphore to the resource tracker, which ended the batch with "UserWarning: resource_tracker: There appear
+    to be 1 leaked semaphore objects to clean up at shutdown" under a summary that was fine."""
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())
+
+
 def _stop_when_driver_dies() -> None:
     """In a local engine process: when the driver process ends without stopping this one (`kill -9`, a crash, the
     out-of-memory killer), stop as a SIGTERM from the driver would (finish the frame, drop the unfinished folder,
@@ -230,6 +240,7 @@ def _local_worker(inbox: Any, channel: Any, progress_seconds: float, start_galle
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it stops the processes
     signal.signal(signal.SIGTERM, _exit_now)  # (while tracking, `track`'s loop finishes its frame first)
     _stop_when_driver_dies()
+    _bars_lock_in_this_process()
     while (task := inbox.get()) is not None:
         result = run_video(task, channel, progress_seconds, start_gallery)
         channel.put((task.index, "result", result))

@@ -76,13 +76,15 @@ class BatchSummary:
         return "\n".join(lines)
 
     def _headline(self, done: list[VideoResult], reused: list[VideoResult]) -> str:
-        """The first line: videos tracked of all, reused, the engine and the rate. A batch that reused every video
-        says so ("0 of 2 videos tracked" read as if nothing had been done)."""
+        """The first line: videos tracked of all, reused, failed, the engine and the rate. A batch that reused every
+        video says so ("0 of 2 videos tracked" read as if nothing had been done); one with failures counts them ("0 of
+        3 videos tracked, 2 reused" left the third to be found below)."""
         videos = len(self.videos)
         if reused and len(reused) == videos:
             every = "all " if videos > 1 else ""
             return f"{every}{count(videos, 'video')} reused ({self.engine}): nothing tracked, {REUSED}"
         also = f", {len(reused)} reused" if reused else ""
+        also += f", {len(self.failed)} failed" if self.failed else ""
         rate = f": {count(self.frames, 'frame')} in {self.seconds:.1f} s ({self.fps:.1f} frames/s)" if done else ""
         return f"{len(done)} of {count(videos, 'video')} tracked{also} ({self.engine}){rate}"
 

@@ -34,19 +34,25 @@ _CLASS_EXAMPLES = "COCO: 0 person, 2 car, 5 bus, 7 truck"  # `--classes person` 
 _SET_KEYS = frozenset({"detector.classes"})  # keys read as sets (a box of a listed class is kept): order, repeats moot
 
 
+_GIVEN_PREFIX = "given_"  # namespace attribute marking an option `_GivenOnce` has seen
+
+
 class _GivenOnce(argparse.Action):
     """Store the option's value; the same option given again with another value is the parser's usage error naming
     both, as two `--set` of one key are (`option_overrides`): `--classes 0 --classes 2` tracked class 2 alone
-    without a word, `--device cpu --device cuda` ran on CUDA."""
+    without a word, `--device cpu --device cuda` ran on CUDA, `--gallery a.gallery --gallery b.gallery` wrote b
+    alone, `--out a --out b` wrote into b."""
 
     def __call__(
         self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
     ) -> None:
+        given = f"{_GIVEN_PREFIX}{self.dest}"  # (not the option's default: `--engine ray` alone is no contradiction)
         earlier = getattr(namespace, self.dest, None)
-        if earlier is not None and earlier != values:
+        if getattr(namespace, given, False) and earlier != values:
             said = [" ".join(map(str, v)) if isinstance(v, list) else str(v) for v in (earlier, values)]
             parser.error(f"{option} {said[0]} and {option} {said[1]} say different things: give it once")
         setattr(namespace, self.dest, values)
+        setattr(namespace, given, True)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,12 +72,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--gallery",
+        action=_GivenOnce,
         type=path_arg,
         metavar="FILE",
         help="identity gallery: loaded if the file exists, written back (IDs survive long absences, videos, cameras)",
     )
     p.add_argument(
         "--config",
+        action=_GivenOnce,
         type=path_text,
         metavar="FILE",
         help="YAML config (default: built-in defaults, as in configs/default.yaml)",
@@ -79,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
     p.add_argument(
         "--out",
+        action=_GivenOnce,
         type=path_arg,
         metavar="DIR",
         help="output folder (default runs/track/<name>, numbered, never overwritten; a folder given here is reused, "
@@ -101,8 +110,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="class ids to track (default: 0, person; same as --set detector.classes=...)",
     )
-    p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop each source after N frames")
-    p.add_argument("--fps", type=_frame_rate, metavar="N", help="frames/s of the source, whatever it declares")
+    p.add_argument(
+        "--max-frames", action=_GivenOnce, type=positive_int, metavar="N", help="stop each source after N frames"
+    )
+    p.add_argument(
+        "--fps", action=_GivenOnce, type=_frame_rate, metavar="N", help="frames/s of the source, whatever it declares"
+    )
     p.add_argument(
         "--resume",
         action="store_true",
@@ -127,22 +140,34 @@ def _batch_parser() -> argparse.ArgumentParser:
         "outputs (the files `track` writes) appear in OUT/<name>/ when it ends; a re-run resumes.",
     )
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="videos (or anything `track` accepts), one per task")
-    p.add_argument("--out", type=path_arg, required=True, help="batch folder: OUT/<name>/ per video")
-    p.add_argument("--engine", choices=["local", "ray"], default="local", help="local processes or Ray tasks")
-    p.add_argument("--address", help="Ray cluster to join (e.g. auto, ray://head:10001); default: a local Ray")
+    p.add_argument("--out", action=_GivenOnce, type=path_arg, required=True, help="batch folder: OUT/<name>/ per video")
+    p.add_argument(
+        "--engine", action=_GivenOnce, choices=["local", "ray"], default="local", help="local processes or Ray tasks"
+    )
+    p.add_argument(
+        "--address", action=_GivenOnce, help="Ray cluster to join (e.g. auto, ray://head:10001); default: a local Ray"
+    )
     p.add_argument(
         "--gpus-per-video",
+        action=_GivenOnce,
         type=non_negative_float,
         default=0.0,
         metavar="F",
         help="GPU share per Ray task, e.g. 0.25: four videos per GPU (default 0: none)",
     )
-    p.add_argument("--workers", type=positive_int, metavar="N", help="local engine: processes (default: cores)")
     p.add_argument(
-        "--gallery", type=path_arg, metavar="FILE", help="one set of identities: linked into FILE at the end"
+        "--workers", action=_GivenOnce, type=positive_int, metavar="N", help="local engine: processes (default: cores)"
+    )
+    p.add_argument(
+        "--gallery",
+        action=_GivenOnce,
+        type=path_arg,
+        metavar="FILE",
+        help="one set of identities: linked into FILE at the end",
     )
     p.add_argument(
         "--config",
+        action=_GivenOnce,
         type=path_text,
         metavar="FILE",
         help="YAML config (default: built-in defaults, as in configs/default.yaml)",
@@ -156,7 +181,9 @@ def _batch_parser() -> argparse.ArgumentParser:
         metavar="DEV",
         help="auto, cpu, cuda or cuda:N (same as --set device=...)",
     )
-    p.add_argument("--max-frames", type=positive_int, metavar="N", help="stop each video after N frames")
+    p.add_argument(
+        "--max-frames", action=_GivenOnce, type=positive_int, metavar="N", help="stop each video after N frames"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     p.add_argument("--verbose", action="store_true", help="log library messages (and tracebacks of errors)")
     return p
@@ -439,7 +466,11 @@ def _gallery_parser() -> argparse.ArgumentParser:
     prune = sub.add_parser("prune", help="apply the retention policy (gallery.max_days_unseen, max_identities)")
     _gallery_file_arg(prune)
     prune.add_argument(
-        "--config", type=path_text, help="YAML config with the retention keys (default: built-in defaults)"
+        "--config",
+        action=_GivenOnce,
+        type=path_text,
+        metavar="FILE",  # (as `track --help` spells it; it said CONFIG)
+        help="YAML config with the retention keys (default: built-in defaults)",
     )
     prune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     return p
@@ -483,8 +514,10 @@ def _gallery(argv: list[str]) -> int:
                 removed = gallery.prune()
                 if removed:  # (nothing to forget: the file stays the one a `--resume` of its run expects)
                     gallery.save(args.file, lock=False)
-                which = listed(removed) or "none"
-                print(f"removed {count(len(removed), 'identity', 'identities')} ({which}); {len(gallery)} left")
+                    gone = count(len(removed), "identity", "identities")
+                    print(f"removed {gone} ({listed(removed)}); {len(gallery)} left")
+                else:  # (it said "removed 0 identities (none)")
+                    print(_nothing_pruned(args.file, len(gallery), cfg.gallery))
     except BrokenPipeError:  # the reader left early (`| head`): not a failure of the command
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so Python's exit flush cannot fail
         return EXIT_OK
@@ -499,6 +532,14 @@ def _gallery(argv: list[str]) -> int:
         print(f"track gallery: error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR
     return EXIT_OK
+
+
+def _nothing_pruned(path: Path, identities: int, retention: Any) -> str:
+    """`track gallery prune`'s line when the retention policy (`GalleryConfig`) forgets no identity."""
+    return (
+        f"nothing to remove: gallery.max_days_unseen ({retention.max_days_unseen:g} days) and max_identities "
+        f"({retention.max_identities}) keep every identity of {path} ({identities}); the file is as it was"
+    )
 
 
 def _edit_interrupted(path: Path, gallery: Any) -> str:

@@ -20,6 +20,8 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
 
 def listed(items: list[object], most: int = LISTED_MOST) -> str:
     """The first `most` of `items`, comma-separated, then how many more: "3, 5, 8 and 39989 more" (a command's
-    one-line answer stays one readable line however many IDs it names)."""
-    shown = ", ".join(map(str, items[:most]))
-    return shown if len(items) <= most else f"{shown} and {len(items) - most} more"
+    one-line answer stays one readable line however many IDs it names). One item past `most` is named, not
+    counted: "and 1 more" is longer than the ID it hides."""
+    if len(items) <= most + 1:
+        return ", ".join(map(str, items))
+    return f"{', '.join(map(str, items[:most]))} and {len(items) - most} more"
