@@ -14,6 +14,7 @@ import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -329,13 +330,19 @@ def test_a_track_whose_global_id_is_found_late_has_that_id_in_all_its_txt_rows(c
     assert summary["tracks"] == 2 and summary["global_ids_replaced"] == {"3": 1, "4": 2}
 
 
+def saved_gallery(path: Path, ids: tuple[int, ...] = (12, 13)) -> Path:
+    """A gallery of 3-d looks saved at `path`: one identity per ID, seen now by "cam1" (each look its own axis, so
+    none links to another)."""
+    gallery = Gallery(model=ModelIdentity("test", "test", 3))
+    for gid, axis in zip(ids, range(len(ids)), strict=True):
+        gallery.add(gid, np.eye(3, dtype=np.float32)[[axis % 3]], 0, Sighting(1, time.time(), "cam1"))
+    gallery.save(path)
+    return path
+
+
 def test_gallery_rm_of_an_id_given_twice_removes_it_once(tmp_path, capsys):
     """`track gallery rm site.gallery 3 3` (a repeated ID, e.g. pasted twice) ended in a KeyError traceback."""
-    path = tmp_path / "site.gallery"
-    gallery = Gallery(model=ModelIdentity("test", "test", 3))
-    for gid, look in ((1, [1.0, 0.0, 0.0]), (2, [0.0, 1.0, 0.0])):
-        gallery.add(gid, np.array([look], dtype=np.float32), 0, Sighting(1, time.time(), "cam1"))
-    gallery.save(path)
+    path = saved_gallery(tmp_path / "site.gallery", (1, 2))
     assert main(["gallery", "rm", str(path), "1", "1"]) == 0
     assert "removed 1 identity; 1 left" in capsys.readouterr().out
     assert [i.global_id for i in Gallery.load(path, prune=False).identities] == [2]
@@ -420,11 +427,7 @@ def test_a_read_only_gallery_file_is_not_replaced_by_track_rm_or_save(colour_mod
 def test_gallery_rm_with_an_unknown_id_says_nothing_was_removed(tmp_path, capsys):
     """`track gallery rm site.gallery 12 31` (the README's line) where 31 is not there: the error named 31 only, and
     did not say whether 12 had gone; it now says the file is unchanged and how to list the IDs it holds."""
-    path = tmp_path / "site.gallery"
-    gallery = Gallery(model=ModelIdentity("test", "test", 3))
-    for gid, look in ((12, [1.0, 0.0, 0.0]), (13, [0.0, 1.0, 0.0])):
-        gallery.add(gid, np.array([look], dtype=np.float32), 0, Sighting(1, time.time(), "cam1"))
-    gallery.save(path)
+    path = saved_gallery(tmp_path / "site.gallery")
     before = path.read_bytes()
     assert main(["gallery", "rm", str(path), "12", "31"]) == 2
     err = capsys.readouterr().err
@@ -437,11 +440,7 @@ def test_ctrl_c_during_gallery_rm_says_which_version_the_file_holds(tmp_path, mo
     """Ctrl-C while `track gallery rm` saved said only `track: interrupted`: whether the identities were gone was
     left to guess. Before the save's rename the file is as it was, no temp file left, and the line says so; after
     it (the folder's fsync interrupted), the line says the identities are removed."""
-    path = tmp_path / "site.gallery"
-    gallery = Gallery(model=ModelIdentity("test", "test", 3))
-    for gid, look in ((12, [1.0, 0.0, 0.0]), (13, [0.0, 1.0, 0.0])):
-        gallery.add(gid, np.array([look], dtype=np.float32), 0, Sighting(1, time.time(), "cam1"))
-    gallery.save(path)
+    path = saved_gallery(tmp_path / "site.gallery")
     before = path.read_bytes()
 
     def ctrl_c(*args, **kwargs):
@@ -504,10 +503,7 @@ def test_gallery_command_help_says_what_file_and_ids_are(command, capsys):
 def test_gallery_prune_with_nothing_to_forget_leaves_the_file_as_it_was(tmp_path, capsys):
     """`track gallery prune` rewrote the file when it removed nothing: another file (inode, time) for no change,
     which a `track --resume` of the run that saved it takes for another program's save."""
-    path = tmp_path / "site.gallery"
-    gallery = Gallery(model=ModelIdentity("test", "test", 3))
-    gallery.add(12, np.array([[1.0, 0.0, 0.0]], dtype=np.float32), 0, Sighting(1, time.time(), "cam1"))
-    gallery.save(path)
+    path = saved_gallery(tmp_path / "site.gallery", (12,))
     before = os.stat(path)
     assert main(["gallery", "prune", str(path)]) == 0
     out = capsys.readouterr().out.strip()  # (it said "removed 0 identities (none); 1 left")
@@ -526,10 +522,7 @@ def test_sigterm_during_gallery_rm_is_one_line_and_leaves_no_temp_file(tmp_path,
 
     import tracker.gallery_format as gallery_format
 
-    path = tmp_path / "site.gallery"
-    gallery = Gallery(model=ModelIdentity("test", "test", 3))
-    gallery.add(12, np.array([[1.0, 0.0, 0.0]], dtype=np.float32), 0, Sighting(1, time.time(), "cam1"))
-    gallery.save(path)
+    path = saved_gallery(tmp_path / "site.gallery", (12,))
     before = path.read_bytes()
     write = gallery_format.write
 

@@ -55,6 +55,28 @@ class _GivenOnce(argparse.Action):
         setattr(namespace, given, True)
 
 
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    """`--config FILE`, as `track` and `track batch` both take it."""
+    parser.add_argument(
+        "--config",
+        action=_GivenOnce,
+        type=path_text,
+        metavar="FILE",
+        help="YAML config (default: built-in defaults, as in configs/default.yaml)",
+    )
+
+
+def _device_option(parser: argparse.ArgumentParser) -> None:
+    """`--device DEV`, as `track` and `track batch` both take it."""
+    parser.add_argument(
+        "--device",
+        action=_GivenOnce,
+        type=device_text,
+        metavar="DEV",
+        help="auto, cpu, cuda or cuda:N (same as --set device=...)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="track",
@@ -77,13 +99,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="identity gallery: loaded if the file exists, written back (IDs survive long absences, videos, cameras)",
     )
-    p.add_argument(
-        "--config",
-        action=_GivenOnce,
-        type=path_text,
-        metavar="FILE",
-        help="YAML config (default: built-in defaults, as in configs/default.yaml)",
-    )
+    _config_option(p)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
     p.add_argument(
         "--out",
@@ -95,13 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--save-video", action=argparse.BooleanOptionalAction, default=True, help="annotated mp4")
     p.add_argument("--show", action="store_true", help="show the annotated frames in a window (q stops)")
-    p.add_argument(
-        "--device",
-        action=_GivenOnce,
-        type=device_text,
-        metavar="DEV",
-        help="auto, cpu, cuda or cuda:N (same as --set device=...)",
-    )
+    _device_option(p)
     p.add_argument(
         "--classes",
         action=_GivenOnce,
@@ -165,22 +175,10 @@ def _batch_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="one set of identities: linked into FILE at the end",
     )
-    p.add_argument(
-        "--config",
-        action=_GivenOnce,
-        type=path_text,
-        metavar="FILE",
-        help="YAML config (default: built-in defaults, as in configs/default.yaml)",
-    )
+    _config_option(p)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
     p.add_argument("--save-video", action=argparse.BooleanOptionalAction, default=True, help="annotated mp4s")
-    p.add_argument(
-        "--device",
-        action=_GivenOnce,
-        type=device_text,
-        metavar="DEV",
-        help="auto, cpu, cuda or cuda:N (same as --set device=...)",
-    )
+    _device_option(p)
     p.add_argument(
         "--max-frames", action=_GivenOnce, type=positive_int, metavar="N", help="stop each video after N frames"
     )
