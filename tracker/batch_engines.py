@@ -145,8 +145,14 @@ def run_local(
                             worker.index = None
             for worker in dead:
                 live.remove(worker)
-                if worker.index is not None and worker.index not in results:
-                    _after_death(worker, batch.max_retries, handed, waiting, results, by_index, monitor)
+                index = worker.index
+                if index is None or index in results:
+                    continue
+                if handed[index] <= batch.max_retries:  # run again, first in line
+                    waiting.appendleft(index)
+                else:
+                    results[index] = _died(by_index[index], worker.process.exitcode, handed[index])
+                    monitor.finish(results[index])
             held = sum(w.index is not None for w in live)
             while len(live) < min(workers, len(waiting) + held):  # a dead worker's place, while there is work
                 live.append(start())
@@ -165,25 +171,10 @@ def run_local(
     return list(results.values())
 
 
-def _after_death(
-    worker: _LocalWorker,
-    max_retries: int,
-    handed: dict[int, int],
-    waiting: deque[int],
-    results: dict[int, VideoResult],
-    by_index: dict[int, VideoTask],
-    monitor: Monitor,
-) -> None:
-    """The video of a worker that died in it: to be run again (first in line) while `max_retries` allow, else
-    failed, in words."""
-    index = worker.index
-    if handed[index] <= max_retries:
-        waiting.appendleft(index)
-        return
-    died = count(handed[index], "time")  # ("died ... 1 times" with batch.max_retries=0)
-    reason = f"worker process died (exit code {worker.process.exitcode}) {died}"
-    results[index] = failed_result(by_index[index], reason, handed[index])
-    monitor.finish(results[index])
+def _died(task: VideoTask, exit_code: int | None, attempts: int) -> VideoResult:
+    """The failed result of a video whose worker died in each of its `attempts`, in words."""
+    died = count(attempts, "time")  # ("died ... 1 times" with batch.max_retries=0)
+    return failed_result(task, f"worker process died (exit code {exit_code}) {died}", attempts)
 
 
 @contextmanager

@@ -211,7 +211,7 @@ def _batch(argv: list[str]) -> int:
     from tracker.config import ConfigError
     from tracker.run_config import load_run_config
 
-    overrides = option_overrides(parser, args.set, {"--device": ("device", args.device or None)})
+    overrides = option_overrides(parser, args.set, {"--device": ("device", args.device)})
     try:
         cfg, note = load_run_config(args.config, overrides, gallery=args.gallery is not None)
         if note:
@@ -398,7 +398,7 @@ def _track(argv: list[str]) -> int:
         quiet_ultralytics()  # --quiet: not ultralytics' lines either
 
     overrides = option_overrides(
-        parser, args.set, {"--device": ("device", args.device or None), "--classes": ("detector.classes", args.classes)}
+        parser, args.set, {"--device": ("device", args.device), "--classes": ("detector.classes", args.classes)}
     )
     options = TrackOptions(
         source=args.source[0],

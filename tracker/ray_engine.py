@@ -153,7 +153,7 @@ def joins_cluster(address: str | None) -> bool:
     """Whether Ray joins a cluster (`address`, else `$RAY_ADDRESS`), which may grow and whose nodes look for files on
     their own disks, rather than starting one on this machine (no address, or Ray's "local": `--address local` was
     taken for a cluster, so a GPU share this machine has no GPU for was only logged and the tasks waited forever)."""
-    given = address or os.environ.get(ADDRESS_ENV, "")
+    given = _effective_address(address)
     return bool(given) and given != LOCAL_WORD
 
 
@@ -171,8 +171,7 @@ def check_reachable(address: str | None, names: SettingNames = PARAMETERS) -> No
             from.
         ConnectionError: nothing accepts a TCP connection at that host and port, naming them and where they came from.
     """
-    from_env = _reads_env(address)
-    given = os.environ[ADDRESS_ENV] if from_env else address or ""
+    given = _effective_address(address)
     if not given or given in RAY_WORDS:
         return
     origin, instead = _address_origin(address, names)
@@ -191,6 +190,12 @@ def check_reachable(address: str | None, names: SettingNames = PARAMETERS) -> No
             f"cannot reach the Ray cluster at {given} ({origin}): {exc.strerror or exc}; start it, or {instead} to "
             "start a local Ray"
         ) from None
+
+
+def _effective_address(address: str | None) -> str:
+    """The address Ray will use for `address`: `$RAY_ADDRESS` where Ray reads it (`_reads_env`), else `address` ("":
+    none, start a local Ray)."""
+    return os.environ[ADDRESS_ENV] if _reads_env(address) else address or ""
 
 
 def _reads_env(address: str | None) -> bool:
