@@ -1245,6 +1245,16 @@ def test_a_setting_option_given_twice_with_different_values_is_a_usage_error(tmp
     assert (batch.engine, batch.gpus_per_video) == ("ray", 2.0)
 
 
+def test_the_same_classes_given_twice_in_another_order_are_one_value():
+    """`track v.mp4 --classes 0 2 --classes 2 0` was refused as "say different things": the classes are a set (a box
+    of a listed class is kept), so the same set in another order, or with a repeat, says the same thing."""
+    from tracker.cli import _parser
+
+    for again in (["2", "0"], ["0", "2", "2"]):
+        args = _parser().parse_args(["v.mp4", "--classes", "0", "2", "--classes", *again])
+        assert set(args.classes) == {0, 2}
+
+
 @pytest.mark.parametrize("command", [[], ["batch"]])
 @pytest.mark.parametrize("device", ["", " "])
 def test_an_empty_device_is_a_usage_error(tmp_path, capsys, monkeypatch, command, device):

@@ -43,16 +43,31 @@ class _GivenOnce(argparse.Action):
     without a word, `--device cpu --device cuda` ran on CUDA, `--gallery a.gallery --gallery b.gallery` wrote b
     alone, `--out a --out b` wrote into b."""
 
+    @staticmethod
+    def same(earlier: Any, values: Any) -> bool:
+        """Whether two values of the option say the same thing."""
+        return bool(earlier == values)
+
     def __call__(
         self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
     ) -> None:
         given = f"{_GIVEN_PREFIX}{self.dest}"  # (not the option's default: `--engine ray` alone is no contradiction)
         earlier = getattr(namespace, self.dest, None)
-        if getattr(namespace, given, False) and earlier != values:
+        if getattr(namespace, given, False) and not self.same(earlier, values):
             said = [" ".join(map(str, v)) if isinstance(v, list) else str(v) for v in (earlier, values)]
             parser.error(f"{option} {said[0]} and {option} {said[1]} say different things: give it once")
         setattr(namespace, self.dest, values)
         setattr(namespace, given, True)
+
+
+class _GivenOnceAsSet(_GivenOnce):
+    """`_GivenOnce` of an option read as a set (`--classes`, as `_SET_KEYS`): `--classes 0 2 --classes 2 0` is one
+    value given twice (it was refused as two different ones)."""
+
+    @staticmethod
+    def same(earlier: Any, values: Any) -> bool:
+        """Whether the two lists hold the same items, whatever their order and repeats."""
+        return set(earlier) == set(values)
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
@@ -114,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     _device_option(p)
     p.add_argument(
         "--classes",
-        action=_GivenOnce,
+        action=_GivenOnceAsSet,
         type=class_id,
         nargs="+",
         metavar="ID",
