@@ -542,3 +542,106 @@ def test_sigterm_during_gallery_rm_is_one_line_and_leaves_no_temp_file(tmp_path,
     assert capsys.readouterr().err.strip() == f"track gallery: interrupted: nothing removed, {path} is as it was"
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site.gallery"], "a temp or lock file was left"
+
+
+def test_gallery_ls_prints_times_in_utc_with_a_z_whatever_the_local_zone(tmp_path, monkeypatch, capsys):
+    """`track gallery ls` printed local times without a zone ('2023-11-14 17:13:20' in New York): which moment that
+    was depended on the machine that listed it. Times are ISO 8601 in UTC, marked 'Z'."""
+    gallery = Gallery(model=ModelIdentity("test", "test", 3))
+    gallery.add(gallery.new_id(), np.ones((1, 3)), 0, Sighting(5, 1_700_000_000.0, "cam1"))
+    path = tmp_path / "site.gallery"
+    gallery.save(path, prune=False)
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        assert main(["gallery", "ls", str(path)]) == 0
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["ID", "class", "seen", "first", "seen", "last", "seen", "last", "source", "(frame)"]
+    assert lines[2].split() == ["1", "0", "1", "2023-11-14T22:13:20Z", "2023-11-14T22:13:20Z", "cam1", "(5)"], lines
+
+
+def test_gallery_ls_names_the_classes_a_gallery_knows_and_numbers_those_of_an_older_file(tmp_path, capsys):
+    """`track gallery ls` printed class numbers ('2'), not the detector's names: the gallery now saves the names
+    (`Gallery.name_classes`, a `class_names` key in its header) and ls prints them. A file saved without names (as
+    every file was before) still loads, prints numbers, and has no such key; a class the names lack is a number."""
+    from tracker import gallery_format
+
+    older = saved_gallery(tmp_path / "older.gallery", (12,))
+    assert "class_names" not in gallery_format.decode(older.read_bytes(), older)[1], "older files' header unchanged"
+    assert main(["gallery", "ls", str(older)]) == 0
+    assert capsys.readouterr().out.splitlines()[2].split()[:2] == ["12", "0"]
+    gallery = Gallery.load(older, prune=False)
+    assert gallery.class_names == {}
+    gallery.add(13, np.eye(3, dtype=np.float32)[[1]], 2, Sighting(1, time.time(), "cam1"))
+    gallery.add(14, np.eye(3, dtype=np.float32)[[2]], 7, Sighting(1, time.time(), "cam1"))
+    gallery.name_classes({0: "person", 2: "car", 3: "motorcycle"})
+    gallery.save(older, prune=False)
+    assert Gallery.load(older).class_names == {0: "person", 2: "car", 3: "motorcycle"}
+    assert main(["gallery", "ls", str(older)]) == 0
+    rows = capsys.readouterr().out.splitlines()[2:]
+    assert [row.split()[:2] for row in rows] == [["12", "person"], ["13", "car"], ["14", "7"]], rows
+    with pytest.raises(TypeError, match="class names must map whole-number IDs to text"):
+        gallery.name_classes({"0": "person"})
+
+
+def test_a_gallery_pickled_before_class_names_were_kept_knows_none():
+    """A checkpoint's gallery pickled before `_class_names` existed restores with no names (not an AttributeError)."""
+    gallery = Gallery(model=ModelIdentity("test", "test", 3))
+    state = gallery.__getstate__()
+    del state["_class_names"]
+    restored = Gallery.__new__(Gallery)
+    restored.__setstate__(state)
+    assert restored.class_names == {}
+
+
+def test_from_config_gives_the_gallery_the_detectors_class_names(monkeypatch):
+    """`Tracker.from_config` names the gallery's classes after its detector's (ultralytics' `model.names`), so that
+    the file it saves lists them by name."""
+    import types
+
+    import tracker.detector
+    import tracker.embedder
+    import tracker.pipeline
+    from tracker.config import load_config
+
+    class FakeReID:
+        dim = 3
+
+        def __call__(self, image: object, boxes: np.ndarray) -> np.ndarray:
+            raise AssertionError("no frame is embedded here")
+
+    class FakeDetector:
+        model = types.SimpleNamespace(names={0: "person", 2: "car"})  # (ultralytics' YOLO.names)
+
+        def __call__(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            raise AssertionError("no frame is detected here")
+
+    detector = FakeDetector()
+    monkeypatch.setattr(tracker.pipeline, "require_model_files", lambda cfg: None)
+    monkeypatch.setattr(tracker.detector, "build_detector", lambda *args, **kwargs: detector)
+    monkeypatch.setattr(tracker.embedder, "build_embedder", lambda *args, **kwargs: FakeReID())
+    cfg = load_config(overrides=["device=cpu"])
+    gallery = Gallery(cfg.gallery)
+    Tracker.from_config(cfg, frame_rate=25, gallery=gallery)
+    assert gallery.class_names == {0: "person", 2: "car"}
+
+
+def test_gallery_prune_dry_run_says_what_it_would_remove_and_leaves_the_file_untouched(tmp_path, capsys):
+    """`track gallery prune` had no dry run: the only way to see what a retention setting would forget was to forget
+    it. `--dry-run` says it and leaves the file as it was (the same bytes, inode and time)."""
+    path = saved_gallery(tmp_path / "site.gallery", (12, 13))
+    before, stat_before = path.read_bytes(), os.stat(path)
+    argv = ["gallery", "prune", str(path), "--set", "gallery.max_identities=1"]
+    assert main([*argv, "--dry-run"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        f"would remove 1 identity (12); 1 would be left (a dry run: {path} is as it was)"
+    )
+    after = os.stat(path)
+    assert path.read_bytes() == before
+    assert (after.st_ino, after.st_mtime_ns) == (stat_before.st_ino, stat_before.st_mtime_ns)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site.gallery"], "a temp or lock file was left"
+    assert main(argv) == 0
+    assert capsys.readouterr().out.strip() == "removed 1 identity (12); 1 left"

@@ -73,6 +73,7 @@ def save_video_identities(gallery: Gallery, out_dir: Path, stem: str) -> None:
     """
     last_gid, owner, together = _read_jsonl_ids(out_dir / f"{stem}.jsonl")
     kept = Gallery(gallery.config, gallery.model)
+    kept.name_classes(gallery.class_names)
     for gid in sorted(set(last_gid.values())):
         if gid in gallery:
             ident = gallery[gid]
@@ -105,6 +106,7 @@ def link_batch(videos: list[LinkedVideo], gallery_path: Path, cfg: TrackerConfig
         kept = Gallery.load(video.out_dir / f"{video.stem}{IDENTITIES_SUFFIX}", cfg.gallery, prune=False)
         if kept.model is not None:
             gallery.bind_model(kept.model)  # identities of another ReID model are refused
+        gallery.name_classes(kept.class_names)
         metas.append(json.loads((video.out_dir / f"{video.stem}{META_SUFFIX}").read_text()))
         order = sorted(kept.identities, key=lambda i: (i.first_seen.frame, i.global_id))
         units += [(v, ident) for ident in order]

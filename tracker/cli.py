@@ -486,6 +486,9 @@ def _gallery_parser() -> argparse.ArgumentParser:
         help="YAML config with the retention keys (default: built-in defaults)",
     )
     prune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    prune.add_argument(
+        "--dry-run", action="store_true", help="say which identities it would remove, and leave the file as it is"
+    )
     return p
 
 
@@ -502,7 +505,7 @@ def _gallery(argv: list[str]) -> int:
     from tracker.io.lock import gallery_lock
 
     # rm and prune rewrite the file: not while a run that loaded it is going to write it back (its copy would win)
-    edits = args.action != "ls"
+    edits = args.action == "rm" or (args.action == "prune" and not args.dry_run)
     gallery = None  # (once loaded: what a Ctrl-C compares the file with)
     try:
         with gallery_lock(args.file, option=None) if edits else nullcontext():  # (its FILE is the one to edit)
@@ -525,9 +528,12 @@ def _gallery(argv: list[str]) -> int:
                 cfg = load_config(args.config, overrides=list(args.set))
                 gallery = Gallery.load(args.file, cfg.gallery, prune=False)
                 removed = gallery.prune()
-                if removed:  # (nothing to forget: the file stays the one a `--resume` of its run expects)
+                gone = count(len(removed), "identity", "identities")
+                if removed and args.dry_run:  # (in memory only: the file is not written)
+                    kept = f"{len(gallery)} would be left (a dry run: {args.file} is as it was)"
+                    print(f"would remove {gone} ({listed(removed)}); {kept}")
+                elif removed:  # (nothing to forget: the file stays the one a `--resume` of its run expects)
                     gallery.save(args.file, lock=False)
-                    gone = count(len(removed), "identity", "identities")
                     print(f"removed {gone} ({listed(removed)}); {len(gallery)} left")
                 else:  # (it said "removed 0 identities (none)")
                     print(_nothing_pruned(args.file, len(gallery), cfg.gallery))
@@ -568,25 +574,33 @@ def _edit_interrupted(path: Path, gallery: Any) -> str:
 _UNNAMED_SOURCE = "-"  # `track gallery ls`: a sighting recorded by a `Tracker` made without a `source_name`
 
 
+_UTC_TIME = "%Y-%m-%dT%H:%M:%SZ"  # `track gallery ls`: ISO 8601 in UTC, the same on every machine (not local time)
+
+
 def _gallery_listing(gallery: Any) -> list[str]:
+    """`track gallery ls`'s lines: a headline, then one row per identity: its class by name where the gallery knows
+    the detector's names (else its number), times in UTC (`_UTC_TIME`: local times without a zone were ambiguous)."""
     import time
 
     def when(t: float) -> str:
-        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+        return time.strftime(_UTC_TIME, time.gmtime(t))
 
     model = gallery.model
     made_by = "" if model is None else f", ReID model {model.name} (weights {model.weights_digest})"
     if not len(gallery):  # not "0 identities, D = None" over an empty table
         return [f"empty gallery: no identities{made_by}"]
+    names = gallery.class_names
+    classes = {i.global_id: names.get(i.class_id, str(i.class_id)) for i in gallery.identities}
+    wide = max(len("class"), *map(len, classes.values()))
     lines = [
         f"{count(len(gallery), 'identity', 'identities')}, D = {gallery.dim}{made_by}",
-        f"{'ID':>6} {'class':>5} {'seen':>5} {'first seen':<19} {'last seen':<19} last source (frame)",
+        f"{'ID':>6} {'class':>{wide}} {'seen':>5} {'first seen':<20} {'last seen':<20} last source (frame)",
     ]
     for i in gallery.identities:
         last = i.last_seen
         lines.append(
-            f"{i.global_id:>6} {i.class_id:>5} {i.sightings:>5} {when(i.first_seen.time):<19} "
-            f"{when(last.time):<19} {last.source or _UNNAMED_SOURCE} ({last.frame})"
+            f"{i.global_id:>6} {classes[i.global_id]:>{wide}} {i.sightings:>5} {when(i.first_seen.time):<20} "
+            f"{when(last.time):<20} {last.source or _UNNAMED_SOURCE} ({last.frame})"
         )
     return lines
 

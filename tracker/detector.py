@@ -14,7 +14,7 @@ import torch
 from tracker.config import DetectorConfig
 from tracker.weights import WEIGHTS_DIR_ENV, how_to_set, require_weights, weights_source
 
-__all__ = ["UltralyticsDetector", "build_detector", "quiet_ultralytics", "set_openvino_pinning"]
+__all__ = ["UltralyticsDetector", "build_detector", "class_names", "quiet_ultralytics", "set_openvino_pinning"]
 
 log = logging.getLogger(__name__)
 
@@ -315,7 +315,7 @@ def _check_classes(cfg: DetectorConfig, names: Any) -> None:
     """ValueError for `cfg.classes` ids the model does not have (`--classes 99` with an 80-class COCO model):
     ultralytics keeps no box of them, so the run tracked nothing without a word. A model that names no classes
     is not checked."""
-    known = dict(names) if isinstance(names, dict) else dict(enumerate(names or ()))
+    known = _by_id(names)
     unknown = [c for c in cfg.classes if c not in known]
     if not known or not unknown:
         return
@@ -327,6 +327,18 @@ def _check_classes(cfg: DetectorConfig, names: Any) -> None:
         f"{len(ids)} (ids {ids[0]}-{ids[-1]}: {named}, ...): "
         "it would detect nothing of them; give ids it has (--classes ...)"
     )
+
+
+def _by_id(names: Any) -> dict[int, str]:
+    """A model's class names (ultralytics' `model.names`: a dict, or a list in class order) by class ID."""
+    return dict(names) if isinstance(names, dict) else dict(enumerate(names or ()))
+
+
+def class_names(detector: Any) -> dict[int, str]:
+    """The class names of a detector (`UltralyticsDetector`: its model's, `{0: "person", ...}`), by class ID; {}
+    for one that names none (a function of the caller's)."""
+    names = _by_id(getattr(getattr(detector, "model", None), "names", None))
+    return {int(c): str(n) for c, n in names.items()}
 
 
 def _load_error(model: str, exc: Exception) -> Exception:

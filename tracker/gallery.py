@@ -38,7 +38,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -158,6 +158,7 @@ class Gallery:
         self.model = model
         self._identities: dict[int, Identity] = {}
         self._next_id = 1
+        self._class_names: dict[int, str] = {}  # the detector's name of each class ID, when known (`name_classes`)
         self._index: ExactIndex | InvertedFileIndex | None = None  # over all prototypes, built on first use
         self._ivf_trained_at = 0  # vectors in the gallery when the inverted file was trained (0: exact index)
         self._dirty = False
@@ -187,7 +188,7 @@ class Gallery:
             }
 
     def __setstate__(self, state: dict[str, Any]) -> None:  # a checkpoint pickled before `_file` existed
-        self.__dict__.update({"_file": None, **state})
+        self.__dict__.update({"_file": None, "_class_names": {}, **state})
         self._sources, self._live = weakref.WeakSet(), weakref.WeakKeyDictionary()
         self._guard = threading.RLock()
         self._saving = 0
@@ -658,6 +659,25 @@ class Gallery:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
         return np.concatenate(ids), np.ascontiguousarray(np.concatenate(vectors), dtype=np.float32)
 
+    @property
+    def class_names(self) -> dict[int, str]:
+        """The detector's name of each class ID (`track gallery ls` shows them), as far as known: saved with the
+        gallery; {} for a gallery whose detector never named its classes (and a file saved before names were)."""
+        return dict(self._class_names)
+
+    @_locked
+    def name_classes(self, names: Mapping[int, str]) -> None:
+        """Record the detector's class names (`{0: "person", ...}`, ultralytics' `model.names`); they replace those
+        known for the same IDs and are saved with the gallery.
+
+        Raises:
+            TypeError: an ID that is not a whole number or a name that is not text (nothing recorded).
+        """
+        wrong = [(c, n) for c, n in names.items() if not is_whole(c) or not isinstance(n, str)]
+        if wrong:
+            raise TypeError(f"class names must map whole-number IDs to text, got {wrong[0][0]!r}: {wrong[0][1]!r}")
+        self._class_names.update({int(c): n for c, n in names.items()})
+
     # ------------------------------------------------------------------------------------------ files
     @property
     def file(self) -> tuple[str, FileVersion] | None:
@@ -714,7 +734,9 @@ class Gallery:
         if prune:
             self.prune()
         model = None if self.model is None else replace(self.model, dim=self.dim)
-        return gallery_format.Snapshot(tuple(self.identities), model, self._next_id, self.dim or 0)
+        return gallery_format.Snapshot(
+            tuple(self.identities), model, self._next_id, self.dim or 0, class_names=dict(self._class_names)
+        )
 
     @_locked
     def begin_save(
@@ -833,6 +855,7 @@ class Gallery:
         gallery = cls(config, gallery_format.read_model(header))
         gallery._identities.update(gallery_format.read_identities(tensors, header))
         gallery._next_id = max([int(header["next_id"]), *(g + 1 for g in gallery._identities)])
+        gallery._class_names = gallery_format.read_class_names(header)
         return gallery
 
 

@@ -2,7 +2,9 @@
 
 A safetensors file: tensors `prototypes` (M, D) float32 and `owners` (M,) int64 (the global ID of each row), and
 in its header, as JSON under `gallery`: the format name and version, the ReID model that made the embeddings, the
-next global ID, the identities' records (`Identity.describe`) and a SHA-256 of the tensors. No pickle: loading a
+next global ID, the identities' records (`Identity.describe`), the detector's class names when known (`class_names`,
+{"0": "person", ...}: absent from files saved without them, and before they were stored; a reader that does not know
+the key ignores it) and a SHA-256 of the tensors. No pickle: loading a
 file cannot run code. `write` puts the bytes of a `Snapshot` (what a save takes of a gallery) into a file, `encode`
 returns them; `decode` checks them (format, version, checksum) and `read_model` / `read_identities` turn the header
 back into records. Writing them to disk atomically is `tracker.gallery_file`'s job.
@@ -22,7 +24,8 @@ import hashlib
 import json
 import math
 import os
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -38,6 +41,7 @@ __all__ = [
     "decode",
     "encode",
     "is_gallery_file",
+    "read_class_names",
     "read_identities",
     "read_model",
     "write",
@@ -63,12 +67,14 @@ class Snapshot:
         model: the ReID model (with its D), or None when not known.
         next_id: the next global ID the gallery gives.
         dim: D of the prototypes (0 while none is known: an empty gallery of no model).
+        class_names: the detector's name of each class ID (empty: not known; `Gallery.name_classes`).
     """
 
     identities: tuple[Identity, ...]
     model: ModelIdentity | None
     next_id: int
     dim: int
+    class_names: Mapping[int, str] = field(default_factory=dict)
 
 
 def write(file: BinaryIO, snapshot: Snapshot) -> None:
@@ -91,6 +97,8 @@ def encode(snapshot: Snapshot) -> bytes:
         "identities": [i.describe() for i in snapshot.identities],
         "sha256": _tensor_digest(tensors),
     }
+    if snapshot.class_names:  # (none known: the header a file had before names were stored)
+        header["class_names"] = {str(c): name for c, name in sorted(snapshot.class_names.items())}
     return st_save(tensors, metadata={"gallery": to_json(header)})
 
 
@@ -155,6 +163,23 @@ def read_model(header: dict[str, Any]) -> ModelIdentity | None:
     if not isinstance(stored, dict):
         raise TypeError(f"the model record {stored!r} is not a mapping")
     return ModelIdentity(**stored)
+
+
+def read_class_names(header: dict[str, Any]) -> dict[int, str]:
+    """The detector's class names a decoded header holds, by class ID ({}: a file saved without them).
+
+    Raises:
+        TypeError: names that are not a mapping of whole-number IDs to text.
+    """
+    stored = header.get("class_names", {})
+    if not isinstance(stored, dict):
+        raise TypeError(f"the class names {stored!r} are not a mapping")
+    names: dict[int, str] = {}
+    for key, name in stored.items():
+        if not (isinstance(key, str) and key.isdecimal() and isinstance(name, str)):
+            raise TypeError(f"the class name {key!r}: {name!r} is not a class ID's name")
+        names[int(key)] = name
+    return names
 
 
 def read_identities(tensors: dict[str, np.ndarray], header: dict[str, Any]) -> dict[int, Identity]:

@@ -226,7 +226,7 @@ class Tracker:
                 `reid.model=auto`, whose weights a first run downloads) or D (`Gallery.bind_model`, once the models
                 are built).
         """
-        from tracker.detector import build_detector
+        from tracker.detector import build_detector, class_names
         from tracker.embedder import build_embedder
         from tracker.signal_stack import install_signal_stack
 
@@ -253,6 +253,7 @@ class Tracker:
         install_signal_stack()  # OpenVINO's plugins, when destroyed, may leave a dangling one (tracker.signal_stack)
         if gallery is not None:  # (with the ReID's D: a gallery bound to no model may hold looks of another D)
             gallery.bind_model(dataclasses.replace(reid_model_identity(cfg), dim=getattr(embedder, "dim", None)))
+            gallery.name_classes(class_names(detector))  # saved with it: `track gallery ls` names the classes
         return cls(cfg, frame_rate, detector=detector, embedder=embedder, gallery=gallery, source_name=source_name)
 
     @_one_call_at_a_time
