@@ -645,3 +645,36 @@ def test_gallery_prune_dry_run_says_what_it_would_remove_and_leaves_the_file_unt
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site.gallery"], "a temp or lock file was left"
     assert main(argv) == 0
     assert capsys.readouterr().out.strip() == "removed 1 identity (12); 1 left"
+
+
+@pytest.mark.parametrize("interrupts", [1, 2])
+def test_ctrl_c_during_tracks_gallery_save_says_whether_the_file_was_saved(
+    colour_models, tmp_path, monkeypatch, capsys, interrupts
+):
+    """A Ctrl-C during `track video --gallery g.gallery`'s save at the end of the video said only "track: interrupted":
+    whether the gallery held the video's identities was left to guess. One Ctrl-C: the run's last save writes it
+    (the line says it was saved); another during that save: the file is as it was (as `track gallery rm` words it)."""
+    import tracker.gallery_format as gallery_format
+
+    video = write_video(tmp_path / "cam1.avi", scene())
+    path = tmp_path / "site.gallery"
+    assert main([str(video), "--gallery", str(path), "--out", str(tmp_path / "first"), *ARGS]) == 0
+    before = path.read_bytes()
+    write, calls = gallery_format.write, []
+
+    def ctrl_c(*args, **kwargs):
+        calls.append(1)
+        if len(calls) <= interrupts:
+            raise KeyboardInterrupt
+        write(*args, **kwargs)
+
+    monkeypatch.setattr(gallery_format, "write", ctrl_c)
+    capsys.readouterr()
+    assert main([str(video), "--gallery", str(path), "--out", str(tmp_path / "o"), *ARGS]) == 130
+    said = capsys.readouterr().err.splitlines()[0]
+    if interrupts == 1:
+        assert said == f"track: interrupted once the gallery {path} was saved: it holds this run's identities"
+        assert all(i.sightings == 2 for i in Gallery.load(path).identities)
+    else:
+        assert said == f"track: interrupted: nothing saved, the gallery {path} is as it was"
+        assert path.read_bytes() == before

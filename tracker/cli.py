@@ -400,7 +400,7 @@ def _track(argv: list[str]) -> int:
     except SourceError as exc:
         print(f"track: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_USER_ERROR
-    from tracker.run import RunAborted, TrackOptions, run_track
+    from tracker.run import RunAborted, TrackOptions, gallery_left, run_track
     from tracker.run_resume import AlreadyFinished
 
     if not args.verbose:  # OpenCV's own warnings (a camera index that does not open, a stream retried): our one line
@@ -450,7 +450,7 @@ def _track(argv: list[str]) -> int:
         print(f"track: error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt as exc:
-        print("track: interrupted", file=sys.stderr)
+        print(f"track: interrupted{gallery_left(exc)}", file=sys.stderr)
         if isinstance(exc, RunAborted):  # no summary is printed after an abort: say here that the run can go on
             print(f"track: the same command with --resume continues the run from {exc.checkpoint}", file=sys.stderr)
         return EXIT_INTERRUPTED

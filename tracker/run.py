@@ -113,6 +113,30 @@ class RunAborted(KeyboardInterrupt):
         self.checkpoint = checkpoint
 
 
+_GALLERY_LEFT = "gallery_left"  # attribute of a KeyboardInterrupt out of `run_track`: what its gallery file holds
+
+
+def gallery_left(interrupt: BaseException) -> str:
+    """What the gallery file holds after the KeyboardInterrupt (or `RunAborted`) `interrupt` stopped `run_track`
+    (`GallerySaver.left_after_interrupt`, to follow "interrupted"); "" when it did not stop the run's gallery
+    saves (no gallery, or before they began)."""
+    said = getattr(interrupt, _GALLERY_LEFT, None)
+    if said is None and isinstance(interrupt, RunAborted) and interrupt.__cause__ is not None:
+        said = getattr(interrupt.__cause__, _GALLERY_LEFT, None)
+    return said or ""
+
+
+@contextmanager
+def _interrupt_says_what_the_gallery_holds(saver: GallerySaver) -> Iterator[None]:
+    """A KeyboardInterrupt out of the block (one during a gallery save, a second Ctrl-C) carries what the gallery
+    file holds then (`gallery_left`): "track: interrupted" said nothing of it, saved or as it was."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        setattr(exc, _GALLERY_LEFT, saver.left_after_interrupt())
+        raise
+
+
 @contextmanager
 def _aborted_with_checkpoint(folder: Callable[[], Path | None]) -> Iterator[None]:
     """An abort (KeyboardInterrupt) inside raises `RunAborted` when the run's `folder()` holds a checkpoint, so
@@ -445,6 +469,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         )  # fmt: skip
         summaries: list[RunSummary] = []
         stems: set[str] = set()
+        held.enter_context(_interrupt_says_what_the_gallery_holds(saver))  # (left before the gallery's lock goes)
         try:
             for i, name in enumerate(names):
                 source = opened[i] if i in opened else open_source(name)

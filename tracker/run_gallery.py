@@ -128,6 +128,7 @@ class GallerySaver:
         self._job = BackgroundJob(SAVE_THREAD_NAME)
         self._pending: PendingSave | None = None  # the background save started last
         self._abandoned = False  # a second interrupt abandoned a background save: no save after it
+        self._before = None if path is None else file_version(path)  # the file this run found (None: no file)
 
     @property
     def saving(self) -> bool:
@@ -193,6 +194,19 @@ class GallerySaver:
                 raise self._failure(exc) from exc
             self._record_saved()
         self._last = time.monotonic()
+
+    def left_after_interrupt(self) -> str:
+        """What an interrupt that stopped the run's saves left at the gallery's path, worded as `track gallery rm`'s
+        interrupt is (`cli._edit_interrupted`), to follow "interrupted": saved with all the run's identities, as it
+        was before the run, or as the run's last save left it; "" without a gallery file."""
+        if self.gallery is None or self.path is None:
+            return ""
+        now = file_version(self.path)
+        if now is not None and not self.gallery.modified and self.gallery.file == (os.path.realpath(self.path), now):
+            return f" once the gallery {self.path} was saved: it holds this run's identities"
+        if now == self._before:
+            return f": nothing saved, the gallery {self.path} {'is as it was' if now else 'was not written'}"
+        return f": the gallery {self.path} is as this run's last save left it, without the identities since"
 
     def _interrupted(self, count: int) -> None:
         """The `count`-th interrupt while `save` waits for the background save: say it is being finished, or, at
