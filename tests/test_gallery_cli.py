@@ -498,6 +498,8 @@ def test_gallery_command_help_says_what_file_and_ids_are(command, capsys):
     assert "FILE" in out and "the gallery file (`track --gallery FILE`)" in out, out
     assert command != "rm" or "global IDs to forget (`track gallery ls` lists them)" in out, out
     assert command != "prune" or "--config FILE" in out, out  # as `track --help` spells it (it said CONFIG)
+    assert command != "ls" or "(ISO 8601, UTC)" in " ".join(out.split()), out  # (local times were printed)
+    assert command != "prune" or "--dry-run" in out, out
 
 
 def test_gallery_prune_with_nothing_to_forget_leaves_the_file_as_it_was(tmp_path, capsys):

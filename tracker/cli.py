@@ -469,7 +469,11 @@ def _gallery_parser() -> argparse.ArgumentParser:
     )
     # (the metavar names the choices where argparse said "the following arguments are required: action")
     sub = p.add_subparsers(dest="action", required=True, metavar="{ls,rm,prune}")
-    ls = sub.add_parser("ls", help="list the identities")
+    ls = sub.add_parser(
+        "ls",
+        help="list the identities",
+        description="List the identities: ID, class, sightings, first and last seen (ISO 8601, UTC), last source.",
+    )
     _gallery_file_arg(ls)
     rm = sub.add_parser("rm", help="forget identities by global ID")
     _gallery_file_arg(rm)
