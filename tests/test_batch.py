@@ -1308,6 +1308,32 @@ def test_tracks_too_short_for_the_gallery_get_the_next_global_ids_not_ones_far_b
     assert Gallery.load(tmp_path / "site.gallery", cfg.gallery).new_id() == 5
 
 
+def test_the_reduce_keeps_each_identitys_first_sighting_and_the_detectors_class_names(tmp_path):
+    """`track batch --gallery` stored each identity with its first sighting the same as its last (`Gallery.link` was
+    given the last alone), so `track gallery ls` listed 'first seen' as the end of the video; and the detector's
+    class names the task's gallery knew were not saved (ls listed numbers)."""
+    from tracker.batch_link import LinkedVideo, link_batch, save_video_identities
+
+    cfg = TrackerConfig()
+    looks = np.random.default_rng(0).normal(size=(2, 4, 16)).astype(np.float32)
+    task = Gallery(cfg.gallery)
+    task.name_classes({0: "person", 2: "car"})
+    for gid, cls in ((1, 0), (2, 2)):
+        now = time.time()  # (a sighting of 1970 is forgotten by the reduce's save: retention)
+        task.add(gid, looks[gid - 1], cls, Sighting(90, now, "clip"), first_seen=Sighting(3, now - 60, "clip"))
+    out = tmp_path / "clip"
+    out.mkdir()
+    frame = [{"id": t, "global_id": t, "xyxy": [10.0 * t, 0.0, 10.0 * t + 5, 10.0]} for t in (1, 2)]
+    (out / "clip.jsonl").write_text(json.dumps({"frame": 1, "tracks": frame}) + "\n")
+    (out / "clip.txt").write_text("".join(f"1,{t},{10 * t},0,5,10,0.9,-1,-1,-1\n" for t in (1, 2)))
+    save_video_identities(task, out, "clip")
+
+    link_batch([LinkedVideo(out, "clip")], tmp_path / "site.gallery", cfg)
+    saved = Gallery.load(tmp_path / "site.gallery", cfg.gallery, prune=False)
+    assert [(i.first_seen.frame, i.last_seen.frame) for i in saved.identities] == [(3, 90), (3, 90)]
+    assert saved.class_names == {0: "person", 2: "car"}
+
+
 def test_a_batch_whose_every_video_fails_leaves_the_gallery_as_it_was(tmp_path, capsys, monkeypatch):
     """`track batch bad.mp4 --gallery g` where no video could be tracked still linked nothing into g and saved it:
     a gallery file made empty from nothing (or an existing one rewritten, pruned), and "gallery saved" said. Now no

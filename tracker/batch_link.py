@@ -122,6 +122,7 @@ def link_batch(videos: list[LinkedVideo], gallery_path: Path, cfg: TrackerConfig
         cannot_link,
         class_ids=[ident.class_id for _, ident in units],
         sightings=[ident.last_seen for _, ident in units],
+        first_seen=[ident.first_seen for _, ident in units],
     ) if units else []  # fmt: skip
     final = {(v, ident.global_id): int(g) for (v, ident), g in zip(units, ids, strict=True)}
     result: list[dict[int, int]] = []

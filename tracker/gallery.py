@@ -548,6 +548,7 @@ class Gallery:
         cannot_link: Iterable[tuple[int, int]] = (),
         class_ids: Sequence[int] | None = None,
         sightings: Sequence[Sighting] | None = None,
+        first_seen: Sequence[Sighting] | None = None,
     ) -> np.ndarray:
         """Give global IDs to tracks of one or many videos, and store them: the cross-video reduce step.
 
@@ -565,17 +566,19 @@ class Gallery:
                 source, so they are two people.
             class_ids: class of each track (default all 0).
             sightings: last sighting of each track (default: now, source "link").
+            first_seen: first sighting of each track, kept by a track that becomes a new identity (default: its
+                last sighting; `track batch` passes each video's first, which `track gallery ls` lists).
         Returns:
             (T,) int64 global IDs.
         Raises:
-            ValueError: a `cannot_link` pair naming no track, or `class_ids` or `sightings` not one per track (nothing
-                stored); a track's rows not of shape (P, D) with P >= 1, of another D than the gallery's, or with a
-                NaN, infinite or zero row (tracks before it are stored already).
+            ValueError: a `cannot_link` pair naming no track, or `class_ids`, `sightings` or `first_seen` not one per
+                track (nothing stored); a track's rows not of shape (P, D) with P >= 1, of another D than the
+                gallery's, or with a NaN, infinite or zero row (tracks before it are stored already).
             TypeError: a class that is not a whole number (nothing stored).
         """
         count = len(prototypes_per_track)
         pairs = _track_pairs(cannot_link, count)
-        for name, given in (("class_ids", class_ids), ("sightings", sightings)):
+        for name, given in (("class_ids", class_ids), ("sightings", sightings), ("first_seen", first_seen)):
             if given is not None and len(given) != count:
                 raise ValueError(f"{name} has {len(given)} entries, one per track is needed: {count}")
         wrong = [i for i, c in enumerate([] if class_ids is None else class_ids) if not is_whole(c)]
@@ -598,7 +601,7 @@ class Gallery:
             gid = int(self.match(query, exclude=held, class_ids=np.array([cls]))[0])
             ids[i] = self.new_id() if gid == NO_ID else gid
             seen = sightings[i] if sightings is not None else Sighting(0, now, "link")
-            self.add(int(ids[i]), rows, cls, seen)
+            self.add(int(ids[i]), rows, cls, seen, first_seen=None if first_seen is None else first_seen[i])
         return ids
 
     # ------------------------------------------------------------------------------------------ index
