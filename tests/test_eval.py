@@ -603,6 +603,19 @@ def test_ray_engine_reports_missing_reid_weights_before_starting_ray(tmp_path, c
     assert len(err) == 1 and "no_such_osnet.pth" in err[0], err
 
 
+def test_a_variants_run_refused_for_missing_weights_leaves_no_output_folder(tmp_path, capsys):
+    """`track eval --variants pan8` with the ReID weights missing: the error line, and --out left holding an empty
+    `pan8/` (the folder a run without --variants removes again when it wrote nothing)."""
+    missing = tmp_path / "no_such_osnet.pth"
+    out = tmp_path / "out"
+    args = ["--data", str(_sequence_with_images(tmp_path / "data")), "--variants", "pan8", "--quiet",
+            "--set", f"reid.weights={missing}", "--cache-dir", str(tmp_path / "cache"), "--out", str(out)]  # fmt: skip
+    assert eval_main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no_such_osnet.pth" in err[0], err
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("main", [eval_main, compare_main])
 def test_ray_engine_refuses_workers_instead_of_ignoring_them(tmp_path, capsys, monkeypatch, main):
     """README: with `--engine ray`, `--workers` is refused (`track eval --engine ray` runs sequences as `track batch`
@@ -846,6 +859,17 @@ def test_a_folder_with_one_frcnn_sequence_keeps_the_others(tmp_path):
         write_sequence(tmp_path / "data", name, _two_people(2, 10), 2)
     names = [s.name for s in find_sequences(tmp_path / "data")]
     assert names == ["MOT17-02-FRCNN", "MOT17-04-SDP", "cam1-FRCNN", "cam2"]
+
+
+def test_a_mot17_copy_named_in_sequences_is_evaluated(tmp_path):
+    """`--sequences MOT17-02-DPM` on a MOT17 root (all three copies there) was "no sequence MOT17-02-DPM under ...
+    (there: MOT17-02-FRCNN)": the FRCNN rule chooses the copy only where --sequences does not name one."""
+    for name in ("MOT17-02-DPM", "MOT17-02-FRCNN", "MOT17-02-SDP"):
+        write_sequence(tmp_path / "data" / "train", name, _two_people(2, 10), 2)
+    assert [s.name for s in find_sequences(tmp_path / "data", names=["MOT17-02-DPM"])] == ["MOT17-02-DPM"]
+    both = find_sequences(tmp_path / "data", names=["MOT17-02-SDP", "MOT17-02-FRCNN"])
+    assert [s.name for s in both] == ["MOT17-02-FRCNN", "MOT17-02-SDP"]
+    assert [s.name for s in find_sequences(tmp_path / "data")] == ["MOT17-02-FRCNN"]
 
 
 def test_a_sequence_folder_without_seqinfo_is_named_in_the_error(tmp_path):
@@ -1261,6 +1285,26 @@ def test_an_interrupted_eval_says_how_many_results_it_kept(tmp_path, capsys, mon
     monkeypatch.setattr(runner, "parallel_map", real)
     assert eval_main(args) == 0
     assert "reused from an earlier run" in capsys.readouterr().out
+
+
+def test_an_eval_interrupted_while_making_its_inputs_says_nothing_was_kept(tmp_path, capsys, monkeypatch):
+    """Ctrl-C while the detections and embeddings were being made said "finished sequences are kept in OUT", and OUT,
+    empty, was removed on the way out: no such folder, nothing finished."""
+    import tracker.eval.cli
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tracker.eval.cli, "load_all_inputs", interrupted)
+    seq = write_sequence(tmp_path / "data", "A", _two_people(4, 10), 4)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    out = tmp_path / "out"
+    args = ["--data", str(seq), "--workers", "1", "--out", str(out), "--cache-dir", str(tmp_path / "c")]
+    assert eval_main(args) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    says = f"no result finished yet in {out} (the inputs were being made)"
+    assert err == [f"track eval: interrupted; {says}; re-run to resume"], err
+    assert not out.exists()
 
 
 def test_eval_and_compare_refuse_a_folder_the_other_command_wrote(tmp_path, capsys):

@@ -81,8 +81,8 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
         "--data",
         required=True,
         type=path_text,
-        help="MOT root (train/; for MOT17 the -FRCNN copy of each sequence), a folder of sequences, or one "
-        "(a folder with seqinfo.ini; sequences are named as their folders)",
+        help="MOT root (train/; for MOT17 the -FRCNN copy of each sequence, unless --sequences names another), a "
+        "folder of sequences, or one (a folder with seqinfo.ini; sequences are named as their folders)",
     )
     p.add_argument(
         "--split",
@@ -462,8 +462,7 @@ def _run(argv: list[str] | None, compare: bool) -> int:
                     seqs = variant_sequences(
                         sequences, variant, args.variant_seed, default_variants_dir(args.cache_dir)
                     )
-                    out = out / variant
-                    out.mkdir(parents=True, exist_ok=True)
+                    out = out / variant  # (made by the first result written: an error before leaves no folder)
                 results, scores = _evaluate(args, trackers, cfg, seqs, out)
                 elapsed = time.perf_counter() - started
                 table = _report(args, compare, cfg, seqs, results, scores, elapsed, say, out, variant)
@@ -492,6 +491,8 @@ def _run(argv: list[str] | None, compare: bool) -> int:
 def _kept(exc: KeyboardInterrupt, out: str) -> str:
     """What an interrupted run left in `out`: how many results, where the interruption says (`EvalInterrupted`)."""
     if not isinstance(exc, EvalInterrupted):  # (before any tracking: inputs were being made)
+        if not any(Path(out).rglob("*.txt")):  # (no result file of an earlier run or --variants variant either)
+            return f"no result finished yet in {out} (the inputs were being made)"
         return f"finished sequences are kept in {out}"
     if not exc.finished:
         return f"no result finished yet in {exc.out_dir}"

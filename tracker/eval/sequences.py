@@ -511,7 +511,8 @@ def _mot17_duplicate(root: Path, roots: list[Path]) -> bool:
 
 def find_sequences(data: str | Path, split: str = "train", names: list[str] | None = None) -> list[Sequence]:
     """Sequences under `data`: a sequence folder, a folder of sequences, or a MOT17 root (train/*-FRCNN: the
-    -DPM and -SDP copies of a sequence are left out where its -FRCNN copy is there; other folders are all kept).
+    -DPM and -SDP copies of a sequence are left out where its -FRCNN copy is there, unless `names` names them; other
+    folders are all kept).
 
     Args:
         data: the path given by the user.
@@ -538,7 +539,8 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
         roots = [data]
     else:
         roots = sorted(p for p in base.iterdir() if (p / "seqinfo.ini").is_file()) if base.is_dir() else []
-        roots = [p for p in roots if not _mot17_duplicate(p, roots)]
+        # a copy --sequences names is evaluated (`--sequences MOT17-09-DPM` was "no sequence MOT17-09-DPM")
+        roots = [p for p in roots if (names and p.name in names) or not _mot17_duplicate(p, roots)]
         if roots:
             _refuse_sequences_without_seqinfo(base, names)
     if names and roots:
