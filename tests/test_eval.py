@@ -852,6 +852,44 @@ def test_motion_only_names_the_first_image_a_sequence_lacks(tmp_path, capsys):
     assert "motion only (img1/ lacks frames, no ReID): NUMBERED (no img1/000001.jpg)" in capsys.readouterr().out
 
 
+def test_a_variants_run_closes_with_the_frame_rate_over_every_variant(tmp_path, capsys):
+    """`track eval --variants pan8,drop2` closed with "tracking N frames/s; 1 sequence in ..." where N was the last
+    variant's alone (drop2's), under tables of two variants; now N is over every variant's frames, and the line
+    counts the variants."""
+    seq = write_sequence(tmp_path / "data", "A", _two_people(30, 10), 30)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(30, 7)), delimiter=",", fmt="%g")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    args = ["--data", str(seq), "--variants", "pan8,drop2", "--out", str(out), "--cache-dir", str(cache)]
+    assert eval_main(args) == 0
+    said = capsys.readouterr().out
+    frames = ms = 0.0
+    for variant in ("pan8", "drop2"):
+        (info,) = cache.glob(f"variants/A+{variant}-*/seqinfo.ini")
+        length = int(next(line for line in info.read_text().splitlines() if line.startswith("seqLength="))[10:])
+        frames += length
+        ms += length * json.loads((out / variant / "summary.json").read_text())["combined"]["ms_per_frame"]
+    line = next(line for line in said.splitlines() if line.startswith("tracking "))
+    assert line.startswith("tracking ") and " frames/s; 1 sequence x 2 variants in " in line, line
+    assert abs(float(line.split()[1]) - 1e3 * frames / ms) <= 1, (line, 1e3 * frames / ms)
+
+
+def test_a_sequence_given_as_dot_is_named_as_its_folder(tmp_path, monkeypatch, capsys):
+    """`track eval --data .` in a sequence's folder named the sequence "": its table row had no name and its results
+    were `ours/.txt`, a hidden file that names no sequence (`--data ..` from img1/ gave `ours/...txt`)."""
+    seq = write_sequence(tmp_path / "data", "SEQ-A", _two_people(4, 10), 4)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    (seq / "img1").mkdir()
+    monkeypatch.chdir(seq / "img1")
+    assert [s.name for s in find_sequences("..")] == ["SEQ-A"]
+    monkeypatch.chdir(seq)
+    assert [s.name for s in find_sequences(".")] == ["SEQ-A"]
+    out = tmp_path / "out"
+    assert eval_main(["--data", ".", "--out", str(out), "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert sorted(p.name for p in (out / "ours").glob("*.txt")) == ["SEQ-A.txt"]
+    assert "SEQ-A" in json.loads((out / "summary.json").read_text())["sequences"]
+    assert any(line.startswith("SEQ-A ") for line in capsys.readouterr().out.splitlines())
+
+
 def test_a_folder_with_one_frcnn_sequence_keeps_the_others(tmp_path):
     """Any `-FRCNN` folder made every other sequence vanish silently (the MOT17 rule); only MOT17's -DPM and
     -SDP copies of a sequence whose -FRCNN copy is there are left out."""

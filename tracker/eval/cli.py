@@ -37,6 +37,7 @@ from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
 from tracker.eval.sequences import (
     Sequence,
     find_sequences,
+    folder_name,
     require_frame_sizes,
     require_ground_truth,
     require_public_detections,
@@ -313,7 +314,7 @@ def _report(
         # ours' camera-motion estimates per sequence where compensation ran (frames estimated, failed, held back)
         "camera_motion": {r.sequence: r.camera_motion for r in results if r.tracker == OURS and r.camera_motion},
     }
-    title = f"{Path(args.data).name}: {args.detections} detections, {args.split}"
+    title = f"{folder_name(Path(args.data))}: {args.detections} detections, {args.split}"
     if variant is not None:
         extra["variant"] = variant
         title += f", variant {variant}"
@@ -456,6 +457,7 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             cmc = cfg.motion.camera_compensation != "none"
             trackers = _trackers(args, compare, reid_possible and any_images, any_images, cmc, say)
             by_variant: dict[str, dict[str, dict[str, Any]]] = {}
+            every_result: list[RunResult] = []  # of every variant: the closing line's frames/s is over them all
             for variant in args.variants or [None]:
                 seqs, out = sequences, Path(args.out)
                 if variant is not None:
@@ -464,12 +466,13 @@ def _run(argv: list[str] | None, compare: bool) -> int:
                     )
                     out = out / variant  # (made by the first result written: an error before leaves no folder)
                 results, scores = _evaluate(args, trackers, cfg, seqs, out)
+                every_result += results
                 elapsed = time.perf_counter() - started
                 table = _report(args, compare, cfg, seqs, results, scores, elapsed, say, out, variant)
                 by_variant[variant or ""] = table
             if args.variants:
                 _report_variants(Path(args.out), by_variant, compare)
-            combined = by_variant[args.variants[-1] if args.variants else ""][OURS]
+            timing = _timing(every_result, OURS)
     except (ConfigError, FileNotFoundError, ValueError, OSError, ImportError) as exc:
         print(f"track {name}: error: {exc}", file=sys.stderr)
         return _EXIT_USER_ERROR
@@ -483,7 +486,9 @@ def _run(argv: list[str] | None, compare: bool) -> int:
         print(message, file=sys.stderr)
         return _EXIT_INTERRUPTED
     elapsed = time.perf_counter() - started
-    say(f"tracking {combined['fps']:.0f} frames/s; {count(len(sequences), 'sequence')} in {elapsed:.1f} s")
+    variants = f" x {count(len(args.variants), 'variant')}" if args.variants else ""
+    evaluated = count(len(sequences), "sequence") + variants
+    say(f"tracking {timing['fps']:.0f} frames/s; {evaluated} in {elapsed:.1f} s")
     say(f"results in {args.out}")
     return 0
 

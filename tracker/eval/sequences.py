@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +23,7 @@ __all__ = [
     "Sequence",
     "benchmark_of",
     "find_sequences",
+    "folder_name",
     "public_scores",
     "require_frame_sizes",
     "require_ground_truth",
@@ -558,7 +560,7 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
         raise FileNotFoundError(f"no MOTChallenge sequences (folders with seqinfo.ini) under {data}{hint}")
     sequences = []
     for root in roots:
-        info = replace(read_sequence_info(root), name=root.name)  # named as its folder, like --sequences
+        info = replace(read_sequence_info(root), name=folder_name(root))  # named as its folder, like --sequences
         first, last = 1, info.length
         if split == "val-half":
             try:
@@ -567,6 +569,14 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
                 raise ValueError(f"{root / 'seqinfo.ini'}: seqLength={info.length}: --split val-half: {exc}") from None
         sequences.append(_with_benchmark(Sequence(info, first, last, "")))
     return sequences
+
+
+def folder_name(folder: Path) -> str:
+    """The name of `folder` as given, or where that has none (`.`, `..`, `seq/..`), of the folder it is: `--data .`
+    in a sequence's folder named the sequence "" (its results `ours/.txt`, a hidden file). Symbolic links are kept
+    as the user named them (not resolved)."""
+    name = folder.name
+    return name if name not in ("", ".", "..") else Path(os.path.abspath(folder)).name
 
 
 def _looks_like_a_sequence(folder: Path) -> bool:
