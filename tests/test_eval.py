@@ -890,6 +890,20 @@ def test_a_sequence_given_as_dot_is_named_as_its_folder(tmp_path, monkeypatch, c
     assert any(line.startswith("SEQ-A ") for line in capsys.readouterr().out.splitlines())
 
 
+def test_summary_names_a_linked_sequence_folder_as_given_for_a_rescoring(tmp_path):
+    """summary.json's `data` was the resolved path: `--data copies/SEQ-B`, a link to SEQ-A, was saved as SEQ-A, and
+    `tools/official_scores.py OUT` (which finds the sequences there) stopped: "no sequence SEQ-B under .../SEQ-A"."""
+    seq = write_sequence(tmp_path / "data", "SEQ-A", _two_people(4, 10), 4)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    (tmp_path / "copies").mkdir()
+    link = tmp_path / "copies" / "SEQ-B"
+    link.symlink_to(seq, target_is_directory=True)
+    out = tmp_path / "out"
+    assert eval_main(["--data", str(link), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "-q"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert [s.name for s in find_sequences(summary["data"])] == list(summary["sequences"]) == ["SEQ-B"]
+
+
 def test_a_folder_with_one_frcnn_sequence_keeps_the_others(tmp_path):
     """Any `-FRCNN` folder made every other sequence vanish silently (the MOT17 rule); only MOT17's -DPM and
     -SDP copies of a sequence whose -FRCNN copy is there are left out."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from contextlib import ExitStack, nullcontext, suppress
@@ -285,7 +286,9 @@ def _report(
     per_seq = {s.name: ours[s.name] | _timing([r for r in results if r.sequence == s.name], OURS) for s in sequences}
     combined = ours[_COMBINED] | _timing(results, OURS)
     extra: dict[str, Any] = {
-        "data": str(Path(args.data).resolve()),  # (as typed, a relative path was of no use from another folder)
+        # absolute (as typed, a relative path was of no use from another folder), its links kept: a sequence folder
+        # that is a link, resolved, named its target's sequence, not the one the results are named after
+        "data": os.path.abspath(args.data),
         "split": args.split,
         "detections": args.detections,
         "elapsed_s": elapsed,
