@@ -546,11 +546,11 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
         if roots:
             _refuse_sequences_without_seqinfo(base, names)
     if names and roots:
-        unknown = [n for n in names if n not in {p.name for p in roots}]
+        unknown = [n for n in names if n not in {folder_name(p) for p in roots}]
         if unknown:
-            found = ", ".join(p.name for p in roots)
+            found = ", ".join(folder_name(p) for p in roots)
             raise FileNotFoundError(f"no sequence {', '.join(unknown)} under {data} (there: {found})")
-        roots = [p for p in roots if p.name in names]
+        roots = [p for p in roots if folder_name(p) in names]
     if not roots:
         hint = ""
         if _looks_like_a_sequence(data):
