@@ -603,6 +603,19 @@ def test_ray_engine_reports_missing_reid_weights_before_starting_ray(tmp_path, c
     assert len(err) == 1 and "no_such_osnet.pth" in err[0], err
 
 
+def test_a_variants_run_refused_for_missing_weights_leaves_no_output_folder(tmp_path, capsys):
+    """`track eval --variants pan8` with the ReID weights missing: the error line, and --out left holding an empty
+    `pan8/` (the folder a run without --variants removes again when it wrote nothing)."""
+    missing = tmp_path / "no_such_osnet.pth"
+    out = tmp_path / "out"
+    args = ["--data", str(_sequence_with_images(tmp_path / "data")), "--variants", "pan8", "--quiet",
+            "--set", f"reid.weights={missing}", "--cache-dir", str(tmp_path / "cache"), "--out", str(out)]  # fmt: skip
+    assert eval_main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no_such_osnet.pth" in err[0], err
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("main", [eval_main, compare_main])
 def test_ray_engine_refuses_workers_instead_of_ignoring_them(tmp_path, capsys, monkeypatch, main):
     """README: with `--engine ray`, `--workers` is refused (`track eval --engine ray` runs sequences as `track batch`
@@ -839,6 +852,58 @@ def test_motion_only_names_the_first_image_a_sequence_lacks(tmp_path, capsys):
     assert "motion only (img1/ lacks frames, no ReID): NUMBERED (no img1/000001.jpg)" in capsys.readouterr().out
 
 
+def test_a_variants_run_closes_with_the_frame_rate_over_every_variant(tmp_path, capsys):
+    """`track eval --variants pan8,drop2` closed with "tracking N frames/s; 1 sequence in ..." where N was the last
+    variant's alone (drop2's), under tables of two variants; now N is over every variant's frames, and the line
+    counts the variants."""
+    seq = write_sequence(tmp_path / "data", "A", _two_people(30, 10), 30)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(30, 7)), delimiter=",", fmt="%g")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    args = ["--data", str(seq), "--variants", "pan8,drop2", "--out", str(out), "--cache-dir", str(cache)]
+    assert eval_main(args) == 0
+    said = capsys.readouterr().out
+    frames = ms = 0.0
+    for variant in ("pan8", "drop2"):
+        (info,) = cache.glob(f"variants/A+{variant}-*/seqinfo.ini")
+        length = int(next(line for line in info.read_text().splitlines() if line.startswith("seqLength="))[10:])
+        frames += length
+        ms += length * json.loads((out / variant / "summary.json").read_text())["combined"]["ms_per_frame"]
+    line = next(line for line in said.splitlines() if line.startswith("tracking "))
+    assert line.startswith("tracking ") and " frames/s; 1 sequence x 2 variants in " in line, line
+    assert abs(float(line.split()[1]) - 1e3 * frames / ms) <= 1, (line, 1e3 * frames / ms)
+
+
+def test_a_sequence_given_as_dot_is_named_as_its_folder(tmp_path, monkeypatch, capsys):
+    """`track eval --data .` in a sequence's folder named the sequence "": its table row had no name and its results
+    were `ours/.txt`, a hidden file that names no sequence (`--data ..` from img1/ gave `ours/...txt`)."""
+    seq = write_sequence(tmp_path / "data", "SEQ-A", _two_people(4, 10), 4)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    (seq / "img1").mkdir()
+    monkeypatch.chdir(seq / "img1")
+    assert [s.name for s in find_sequences("..")] == ["SEQ-A"]
+    monkeypatch.chdir(seq)
+    assert [s.name for s in find_sequences(".")] == [s.name for s in find_sequences(".", names=["SEQ-A"])] == ["SEQ-A"]
+    out = tmp_path / "out"
+    assert eval_main(["--data", ".", "--out", str(out), "--cache-dir", str(tmp_path / "cache")]) == 0
+    assert sorted(p.name for p in (out / "ours").glob("*.txt")) == ["SEQ-A.txt"]
+    assert "SEQ-A" in json.loads((out / "summary.json").read_text())["sequences"]
+    assert any(line.startswith("SEQ-A ") for line in capsys.readouterr().out.splitlines())
+
+
+def test_summary_names_a_linked_sequence_folder_as_given_for_a_rescoring(tmp_path):
+    """summary.json's `data` was the resolved path: `--data copies/SEQ-B`, a link to SEQ-A, was saved as SEQ-A, and
+    `tools/official_scores.py OUT` (which finds the sequences there) stopped: "no sequence SEQ-B under .../SEQ-A"."""
+    seq = write_sequence(tmp_path / "data", "SEQ-A", _two_people(4, 10), 4)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    (tmp_path / "copies").mkdir()
+    link = tmp_path / "copies" / "SEQ-B"
+    link.symlink_to(seq, target_is_directory=True)
+    out = tmp_path / "out"
+    assert eval_main(["--data", str(link), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "-q"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert [s.name for s in find_sequences(summary["data"])] == list(summary["sequences"]) == ["SEQ-B"]
+
+
 def test_a_folder_with_one_frcnn_sequence_keeps_the_others(tmp_path):
     """Any `-FRCNN` folder made every other sequence vanish silently (the MOT17 rule); only MOT17's -DPM and
     -SDP copies of a sequence whose -FRCNN copy is there are left out."""
@@ -846,6 +911,17 @@ def test_a_folder_with_one_frcnn_sequence_keeps_the_others(tmp_path):
         write_sequence(tmp_path / "data", name, _two_people(2, 10), 2)
     names = [s.name for s in find_sequences(tmp_path / "data")]
     assert names == ["MOT17-02-FRCNN", "MOT17-04-SDP", "cam1-FRCNN", "cam2"]
+
+
+def test_a_mot17_copy_named_in_sequences_is_evaluated(tmp_path):
+    """`--sequences MOT17-02-DPM` on a MOT17 root (all three copies there) was "no sequence MOT17-02-DPM under ...
+    (there: MOT17-02-FRCNN)": the FRCNN rule chooses the copy only where --sequences does not name one."""
+    for name in ("MOT17-02-DPM", "MOT17-02-FRCNN", "MOT17-02-SDP"):
+        write_sequence(tmp_path / "data" / "train", name, _two_people(2, 10), 2)
+    assert [s.name for s in find_sequences(tmp_path / "data", names=["MOT17-02-DPM"])] == ["MOT17-02-DPM"]
+    both = find_sequences(tmp_path / "data", names=["MOT17-02-SDP", "MOT17-02-FRCNN"])
+    assert [s.name for s in both] == ["MOT17-02-FRCNN", "MOT17-02-SDP"]
+    assert [s.name for s in find_sequences(tmp_path / "data")] == ["MOT17-02-FRCNN"]
 
 
 def test_a_sequence_folder_without_seqinfo_is_named_in_the_error(tmp_path):
@@ -1261,6 +1337,26 @@ def test_an_interrupted_eval_says_how_many_results_it_kept(tmp_path, capsys, mon
     monkeypatch.setattr(runner, "parallel_map", real)
     assert eval_main(args) == 0
     assert "reused from an earlier run" in capsys.readouterr().out
+
+
+def test_an_eval_interrupted_while_making_its_inputs_says_nothing_was_kept(tmp_path, capsys, monkeypatch):
+    """Ctrl-C while the detections and embeddings were being made said "finished sequences are kept in OUT", and OUT,
+    empty, was removed on the way out: no such folder, nothing finished."""
+    import tracker.eval.cli
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tracker.eval.cli, "load_all_inputs", interrupted)
+    seq = write_sequence(tmp_path / "data", "A", _two_people(4, 10), 4)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    out = tmp_path / "out"
+    args = ["--data", str(seq), "--workers", "1", "--out", str(out), "--cache-dir", str(tmp_path / "c")]
+    assert eval_main(args) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    says = f"no result finished yet in {out} (the inputs were being made)"
+    assert err == [f"track eval: interrupted; {says}; re-run to resume"], err
+    assert not out.exists()
 
 
 def test_eval_and_compare_refuse_a_folder_the_other_command_wrote(tmp_path, capsys):

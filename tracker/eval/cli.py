@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from contextlib import ExitStack, nullcontext, suppress
@@ -37,6 +38,7 @@ from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
 from tracker.eval.sequences import (
     Sequence,
     find_sequences,
+    folder_name,
     require_frame_sizes,
     require_ground_truth,
     require_public_detections,
@@ -81,8 +83,8 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
         "--data",
         required=True,
         type=path_text,
-        help="MOT root (train/; for MOT17 the -FRCNN copy of each sequence), a folder of sequences, or one "
-        "(a folder with seqinfo.ini; sequences are named as their folders)",
+        help="MOT root (train/; for MOT17 the -FRCNN copy of each sequence, unless --sequences names another), a "
+        "folder of sequences, or one (a folder with seqinfo.ini; sequences are named as their folders)",
     )
     p.add_argument(
         "--split",
@@ -284,7 +286,9 @@ def _report(
     per_seq = {s.name: ours[s.name] | _timing([r for r in results if r.sequence == s.name], OURS) for s in sequences}
     combined = ours[_COMBINED] | _timing(results, OURS)
     extra: dict[str, Any] = {
-        "data": str(Path(args.data).resolve()),  # (as typed, a relative path was of no use from another folder)
+        # absolute (as typed, a relative path was of no use from another folder), its links kept: a sequence folder
+        # that is a link, resolved, named its target's sequence, not the one the results are named after
+        "data": os.path.abspath(args.data),
         "split": args.split,
         "detections": args.detections,
         "elapsed_s": elapsed,
@@ -313,7 +317,7 @@ def _report(
         # ours' camera-motion estimates per sequence where compensation ran (frames estimated, failed, held back)
         "camera_motion": {r.sequence: r.camera_motion for r in results if r.tracker == OURS and r.camera_motion},
     }
-    title = f"{Path(args.data).name}: {args.detections} detections, {args.split}"
+    title = f"{folder_name(Path(args.data))}: {args.detections} detections, {args.split}"
     if variant is not None:
         extra["variant"] = variant
         title += f", variant {variant}"
@@ -456,21 +460,22 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             cmc = cfg.motion.camera_compensation != "none"
             trackers = _trackers(args, compare, reid_possible and any_images, any_images, cmc, say)
             by_variant: dict[str, dict[str, dict[str, Any]]] = {}
+            every_result: list[RunResult] = []  # of every variant: the closing line's frames/s is over them all
             for variant in args.variants or [None]:
                 seqs, out = sequences, Path(args.out)
                 if variant is not None:
                     seqs = variant_sequences(
                         sequences, variant, args.variant_seed, default_variants_dir(args.cache_dir)
                     )
-                    out = out / variant
-                    out.mkdir(parents=True, exist_ok=True)
+                    out = out / variant  # (made by the first result written: an error before leaves no folder)
                 results, scores = _evaluate(args, trackers, cfg, seqs, out)
+                every_result += results
                 elapsed = time.perf_counter() - started
                 table = _report(args, compare, cfg, seqs, results, scores, elapsed, say, out, variant)
                 by_variant[variant or ""] = table
             if args.variants:
                 _report_variants(Path(args.out), by_variant, compare)
-            combined = by_variant[args.variants[-1] if args.variants else ""][OURS]
+            timing = _timing(every_result, OURS)
     except (ConfigError, FileNotFoundError, ValueError, OSError, ImportError) as exc:
         print(f"track {name}: error: {exc}", file=sys.stderr)
         return _EXIT_USER_ERROR
@@ -484,7 +489,9 @@ def _run(argv: list[str] | None, compare: bool) -> int:
         print(message, file=sys.stderr)
         return _EXIT_INTERRUPTED
     elapsed = time.perf_counter() - started
-    say(f"tracking {combined['fps']:.0f} frames/s; {count(len(sequences), 'sequence')} in {elapsed:.1f} s")
+    variants = f" x {count(len(args.variants), 'variant')}" if args.variants else ""
+    evaluated = count(len(sequences), "sequence") + variants
+    say(f"tracking {timing['fps']:.0f} frames/s; {evaluated} in {elapsed:.1f} s")
     say(f"results in {args.out}")
     return 0
 
@@ -492,6 +499,8 @@ def _run(argv: list[str] | None, compare: bool) -> int:
 def _kept(exc: KeyboardInterrupt, out: str) -> str:
     """What an interrupted run left in `out`: how many results, where the interruption says (`EvalInterrupted`)."""
     if not isinstance(exc, EvalInterrupted):  # (before any tracking: inputs were being made)
+        if not any(Path(out).rglob("*.txt")):  # (no result file of an earlier run or --variants variant either)
+            return f"no result finished yet in {out} (the inputs were being made)"
         return f"finished sequences are kept in {out}"
     if not exc.finished:
         return f"no result finished yet in {exc.out_dir}"

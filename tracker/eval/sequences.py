@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +23,7 @@ __all__ = [
     "Sequence",
     "benchmark_of",
     "find_sequences",
+    "folder_name",
     "public_scores",
     "require_frame_sizes",
     "require_ground_truth",
@@ -511,7 +513,8 @@ def _mot17_duplicate(root: Path, roots: list[Path]) -> bool:
 
 def find_sequences(data: str | Path, split: str = "train", names: list[str] | None = None) -> list[Sequence]:
     """Sequences under `data`: a sequence folder, a folder of sequences, or a MOT17 root (train/*-FRCNN: the
-    -DPM and -SDP copies of a sequence are left out where its -FRCNN copy is there; other folders are all kept).
+    -DPM and -SDP copies of a sequence are left out where its -FRCNN copy is there, unless `names` names them; other
+    folders are all kept).
 
     Args:
         data: the path given by the user.
@@ -538,15 +541,16 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
         roots = [data]
     else:
         roots = sorted(p for p in base.iterdir() if (p / "seqinfo.ini").is_file()) if base.is_dir() else []
-        roots = [p for p in roots if not _mot17_duplicate(p, roots)]
+        # a copy --sequences names is evaluated (`--sequences MOT17-09-DPM` was "no sequence MOT17-09-DPM")
+        roots = [p for p in roots if (names and p.name in names) or not _mot17_duplicate(p, roots)]
         if roots:
             _refuse_sequences_without_seqinfo(base, names)
     if names and roots:
-        unknown = [n for n in names if n not in {p.name for p in roots}]
+        unknown = [n for n in names if n not in {folder_name(p) for p in roots}]
         if unknown:
-            found = ", ".join(p.name for p in roots)
+            found = ", ".join(folder_name(p) for p in roots)
             raise FileNotFoundError(f"no sequence {', '.join(unknown)} under {data} (there: {found})")
-        roots = [p for p in roots if p.name in names]
+        roots = [p for p in roots if folder_name(p) in names]
     if not roots:
         hint = ""
         if _looks_like_a_sequence(data):
@@ -556,7 +560,7 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
         raise FileNotFoundError(f"no MOTChallenge sequences (folders with seqinfo.ini) under {data}{hint}")
     sequences = []
     for root in roots:
-        info = replace(read_sequence_info(root), name=root.name)  # named as its folder, like --sequences
+        info = replace(read_sequence_info(root), name=folder_name(root))  # named as its folder, like --sequences
         first, last = 1, info.length
         if split == "val-half":
             try:
@@ -565,6 +569,14 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
                 raise ValueError(f"{root / 'seqinfo.ini'}: seqLength={info.length}: --split val-half: {exc}") from None
         sequences.append(_with_benchmark(Sequence(info, first, last, "")))
     return sequences
+
+
+def folder_name(folder: Path) -> str:
+    """The name of `folder` as given, or where that has none (`.`, `..`, `seq/..`), of the folder it is: `--data .`
+    in a sequence's folder named the sequence "" (its results `ours/.txt`, a hidden file). Symbolic links are kept
+    as the user named them (not resolved)."""
+    name = folder.name
+    return name if name not in ("", ".", "..") else Path(os.path.abspath(folder)).name
 
 
 def _looks_like_a_sequence(folder: Path) -> bool:
