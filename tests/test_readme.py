@@ -271,3 +271,15 @@ def test_every_config_key_the_readme_and_the_rules_page_name_exists():
     named = set(re.findall(pattern, README + DOCS["rules.md"])) - {"batch.json"}  # (a file name, not a key)
     assert len(named) >= 100
     assert not sorted(n for n in named if not fnmatch.filter(keys, n))
+
+
+def test_the_peer_counts_the_readme_gives_are_the_peer_tables():
+    """The README's "BoxMOT 25.0.0's N box trackers in M rows" and "Ultralytics' K configurations" count the peer tables (it
+    said 11 trackers where its 12 rows run 9)."""
+    from tracker.eval.boxmot_peers import BOXMOT_PEERS
+    from tracker.eval.peers import PEERS
+
+    said = re.findall(r"BoxMOT(?: 25\.0\.0)?'s (\d+) box trackers\s+in (\d+) rows", README)
+    assert said and set(said) == {(str(len({s.name for s in BOXMOT_PEERS.values()})), str(len(BOXMOT_PEERS)))}
+    configurations = set(re.findall(r"Ultralytics' (\d+) configurations", README))
+    assert configurations == {str(len(PEERS))}
