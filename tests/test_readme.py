@@ -274,8 +274,8 @@ def test_every_config_key_the_readme_and_the_rules_page_name_exists():
 
 
 def test_the_peer_counts_the_readme_gives_are_the_peer_tables():
-    """The README's "BoxMOT 25.0.0's N box trackers in M rows" and "Ultralytics' K configurations" count the peer tables (it
-    said 11 trackers where its 12 rows run 9)."""
+    """The README's "BoxMOT 25.0.0's N box trackers in M rows" and "Ultralytics' K configurations" count the peer
+    tables (it said 11 trackers where its 12 rows run 9)."""
     from tracker.eval.boxmot_peers import BOXMOT_PEERS
     from tracker.eval.peers import PEERS
 

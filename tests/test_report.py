@@ -80,3 +80,24 @@ def test_an_undefined_rate_is_a_dash_in_the_table_and_nan_in_the_csv(tmp_path: P
     path = tmp_path / "compare.csv"
     write_csv(path, rows, key="tracker")
     assert path.read_text().splitlines()[2] == "ByteTrack,47.96,nan,", path.read_text()
+
+
+def test_compares_variants_csv_has_a_variant_and_a_tracker_column(tmp_path: Path, capsys):
+    """`track compare --variants` wrote variants.csv with one key column `variant` holding "pan8 ours": no reader
+    could filter by variant or by tracker without splitting strings. It has a column each; eval's keeps `variant`."""
+    from tracker.eval.cli import _report_variants
+
+    rows = {"pan8": {"ours": {"HOTA": 50.0}, "ByteTrack": {"HOTA": 40.0}}, "jump": {"ours": {"HOTA": 45.0}}}
+    _report_variants(tmp_path, rows, compare=True)
+    with (tmp_path / "variants.csv").open(newline="") as file:
+        table = list(csv.reader(file))
+    assert [row[:3] for row in table] == [
+        ["variant", "tracker", "HOTA"],
+        ["pan8", "ours", "50.0"],
+        ["pan8", "ByteTrack", "40.0"],
+        ["jump", "ours", "45.0"],
+    ]
+    _report_variants(tmp_path, {"pan8": {"ours": {"HOTA": 50.0}}}, compare=False)
+    assert (tmp_path / "variants.csv").read_text().splitlines()[:2] == ["variant,HOTA", "pan8,50.0"]
+    assert "pan8 ByteTrack" not in (tmp_path / "variants.csv").read_text()
+    capsys.readouterr()

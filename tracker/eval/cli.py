@@ -395,7 +395,11 @@ def _report_variants(out: Path, rows: dict[str, dict[str, dict[str, Any]]], comp
     flat = {f"{v} {t}" if compare else v: m for v, table in rows.items() for t, m in table.items()}
     columns = _COMPARE_COLUMNS if compare else _EVAL_COLUMNS
     print(format_table(flat, columns))
-    write_csv(out / "variants.csv", flat, key="variant")
+    if compare:  # (a column each: "pan8 ours" in one could not be filtered by variant or by tracker)
+        by_pair = {(v, t): m for v, table in rows.items() for t, m in table.items()}
+        write_csv(out / "variants.csv", by_pair, key=("variant", "tracker"))
+    else:
+        write_csv(out / "variants.csv", flat, key="variant")
     write_json_atomic(out / "variants.json", rows, indent=2)
 
 

@@ -8,7 +8,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,17 +67,22 @@ def write_summary(
     write_json_atomic(path, summary, indent=2)
 
 
-def write_csv(path: Path, rows: dict[str, dict[str, Any]], key: str = "name") -> None:
-    """One line per row name; the metric columns first, in METRICS order (the table's), then the others by name."""
+def write_csv(
+    path: Path, rows: Mapping[str | tuple[str, ...], dict[str, Any]], key: str | tuple[str, ...] = "name"
+) -> None:
+    """One line per row name; the metric columns first, in METRICS order (the table's), then the others by name.
+    A tuple `key` names several key columns, each row's name then being a tuple of as many values (`variants.csv`
+    of `track compare`: variant, tracker; one column "pan8 ours" could not be filtered by either)."""
+    keys = key if isinstance(key, tuple) else (key,)
     columns = sorted(
         {c for metrics in rows.values() for c in metrics},
         key=lambda c: (METRICS.index(c), "") if c in METRICS else (len(METRICS), c),
     )
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([key, *columns])
+    writer.writerow([*keys, *columns])
     for name, metrics in rows.items():
-        writer.writerow([name, *(metrics.get(c, "") for c in columns)])
+        writer.writerow([*(name if isinstance(key, tuple) else (name,)), *(metrics.get(c, "") for c in columns)])
     write_text_atomic(path, buffer.getvalue())
 
 
