@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import copy
+import os
 import pickle
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -235,3 +239,25 @@ def test_trackers_in_two_threads_give_the_callers_counts_back(monkeypatch):
         # a thread's first torch call takes the count last set anywhere: the one any new thread of the process gets
         with ThreadPoolExecutor(1) as fresh:
             assert fresh.submit(torch.get_num_threads).result() == 4
+
+
+_ENVIRONMENT_AFTER_A_FRAME = """
+import os
+import numpy as np
+from tracker import Tracker, load_config
+before = dict(os.environ)
+Tracker(load_config(None, overrides=["device=cpu"])).update_detections(np.array([[0.0, 0, 10, 20]]), [0.9])
+print(sorted(set(os.environ.items()) ^ set(before.items())))
+"""
+
+
+def test_a_frame_leaves_the_callers_environment_alone():
+    """The first frame imported threadpoolctl (numpy's BLAS threads), whose import sets KMP_DUPLICATE_LIB_OK=True in
+    os.environ: every process the application started after inherited it."""
+    env = {k: v for k, v in os.environ.items() if k != "KMP_DUPLICATE_LIB_OK"}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1]), env.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [sys.executable, "-c", _ENVIRONMENT_AFTER_A_FRAME], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -25,6 +25,8 @@ libraries found here (1.1 ms too).
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -75,6 +77,7 @@ class _CallersCounts:
 
 
 _CALLERS = _CallersCounts()
+_THREADPOOLCTL_SETS = "KMP_DUPLICATE_LIB_OK"  # the environment variable threadpoolctl's import sets
 
 
 class exact_torch_threads:  # lower-case: used like the functions it replaced
@@ -181,6 +184,21 @@ class BlasThreads:
 
 def _numpy_blas_libraries() -> list[Any]:
     """threadpoolctl's controllers of the BLAS libraries loaded in this process (numpy's; OpenCV's own OpenBLAS too)."""
-    from threadpoolctl import ThreadpoolController  # imported when a tracker first runs a frame
+    return list(_threadpoolctl().ThreadpoolController().select(user_api="blas").lib_controllers)
 
-    return list(ThreadpoolController().select(user_api="blas").lib_controllers)
+
+def _threadpoolctl() -> Any:
+    """threadpoolctl, imported when a tracker first runs a frame, without the environment variable its import sets.
+
+    Its import sets `KMP_DUPLICATE_LIB_OK=True` (Intel OpenMP: go on when two copies are loaded), which every
+    process started later inherits: the caller's environment, changed by a frame of `update_detections`. The
+    variable is taken back out unless the caller had it (or had imported threadpoolctl, which set it then).
+    """
+    if "threadpoolctl" in sys.modules:
+        return sys.modules["threadpoolctl"]
+    had = os.environ.get(_THREADPOOLCTL_SETS)
+    import threadpoolctl
+
+    if had is None:
+        os.environ.pop(_THREADPOOLCTL_SETS, None)
+    return threadpoolctl
