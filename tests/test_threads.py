@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import copy
+import os
 import pickle
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -195,3 +201,63 @@ def test_blas_threads_zero_or_a_higher_limit_leaves_blas_alone(two_blas_threads)
             assert _blas_threads() == {2}
         assert _blas_threads() == {1}
     assert _blas_threads() == {2}
+
+
+def test_trackers_in_two_threads_give_the_callers_counts_back(monkeypatch):
+    """Two cameras, one tracker each in its own thread, with other `core_threads`: the one with 2 opened its frame,
+    the one with 1 opened its own inside it and read the 2 as the caller's count, the first ended, then the second
+    put back the 2 it had read: every thread started after (a thread pool's, a data loader's) ran torch on 2."""
+    frames = _crossing_frames(3)
+    opened, other_opened, other_done = threading.Event(), threading.Event(), threading.Event()
+    trackers = [Tracker(load_config(None, overrides=["device=cpu", f"core_threads={n}"])) for n in (2, 1)]
+
+    def first_step(dets, embed=None, real=trackers[0].core.step, **kwargs):
+        opened.set()
+        assert other_opened.wait(10)
+        return real(dets, embed, **kwargs)
+
+    def second_step(dets, embed=None, real=trackers[1].core.step, **kwargs):
+        other_opened.set()
+        assert other_done.wait(10)
+        return real(dets, embed, **kwargs)
+
+    def first():
+        det = frames[0]
+        trackers[0].update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+        other_done.set()
+
+    def second():
+        assert opened.wait(10)
+        det = frames[0]
+        trackers[1].update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
+
+    monkeypatch.setattr(trackers[0].core, "step", first_step)
+    monkeypatch.setattr(trackers[1].core, "step", second_step)
+    with exact_torch_threads(4), ThreadPoolExecutor(2) as pool:
+        for done in [pool.submit(first), pool.submit(second)]:
+            done.result()
+        # a thread's first torch call takes the count last set anywhere: the one any new thread of the process gets
+        with ThreadPoolExecutor(1) as fresh:
+            assert fresh.submit(torch.get_num_threads).result() == 4
+
+
+_ENVIRONMENT_AFTER_A_FRAME = """
+import os
+import numpy as np
+from tracker import Tracker, load_config
+before = dict(os.environ)
+Tracker(load_config(None, overrides=["device=cpu"])).update_detections(np.array([[0.0, 0, 10, 20]]), [0.9])
+print(sorted(set(os.environ.items()) ^ set(before.items())))
+"""
+
+
+def test_a_frame_leaves_the_callers_environment_alone():
+    """The first frame imported threadpoolctl (numpy's BLAS threads), whose import sets KMP_DUPLICATE_LIB_OK=True in
+    os.environ: every process the application started after inherited it."""
+    env = {k: v for k, v in os.environ.items() if k != "KMP_DUPLICATE_LIB_OK"}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parents[1]), env.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [sys.executable, "-c", _ENVIRONMENT_AFTER_A_FRAME], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

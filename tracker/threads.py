@@ -25,13 +25,59 @@ libraries found here (1.1 ms too).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import torch
 
 __all__ = ["BlasThreads", "exact_torch_threads", "torch_threads"]
+
+
+class _CallersCounts:
+    """The callers' thread count of each pool (torch's, each BLAS library's) while any tracker's block bounds it.
+
+    The counts are process-wide, and trackers in several threads bound them at once: a block that read the count
+    another thread's block had just lowered, and put that back when it ended, left the lowered count behind once
+    every tracker was done (a tracker with `core_threads=3` and one with 1, in two threads: torch at 3 for the
+    whole process after). So the count before the first block open is kept here, each block puts that one back,
+    and the read, the change and the bookkeeping happen under one lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: dict[str, int] = {}  # pool -> blocks open on it now, in every thread
+        self._callers: dict[str, int] = {}  # pool -> its count before the first of them
+
+    def lower(self, pool: str, limit: int, get: Callable[[], Any], set_: Callable[[int], Any]) -> int | None:
+        """The callers' count of `pool` after opening a block on it (lowered to `limit` when that is less);
+        None: unreadable, nothing opened."""
+        with self._lock:
+            if not self._open.get(pool):
+                before = get()
+                if before is None:
+                    return None
+                self._callers[pool] = before
+            self._open[pool] = self._open.get(pool, 0) + 1
+            callers = self._callers[pool]
+            if limit < callers:
+                set_(limit)
+            return callers
+
+    def restore(self, pool: str, get: Callable[[], Any], set_: Callable[[int], Any]) -> None:
+        """Close a block on `pool` and put its callers' count back."""
+        with self._lock:
+            self._open[pool] -= 1
+            callers = self._callers[pool]
+            if get() != callers:
+                set_(callers)
+
+
+_CALLERS = _CallersCounts()
+_THREADPOOLCTL_SETS = "KMP_DUPLICATE_LIB_OK"  # the environment variable threadpoolctl's import sets
 
 
 class exact_torch_threads:  # lower-case: used like the functions it replaced
@@ -66,24 +112,23 @@ class torch_threads:  # lower-case: used like the function it replaced
     PyTorch ReID forward called back by the core) runs under `exact_torch_threads(that count)`.
     """
 
-    __slots__ = ("_before", "_limit")
+    __slots__ = ("_limit", "_open")
 
     def __init__(self, limit: int) -> None:
         self._limit = limit
-        self._before = 0  # the count before the block, when it was lowered (0: unchanged)
+        self._open = False  # a block is open in `_CALLERS` (False: limit 0, torch left alone)
 
     def __enter__(self) -> int:
-        before = torch.get_num_threads()
         limit = self._limit
-        if 0 < limit < before:
-            torch.set_num_threads(limit)
-            self._before = before
-        return before
+        if limit <= 0:
+            return torch.get_num_threads()
+        self._open = True
+        return _CALLERS.lower("torch", limit, torch.get_num_threads, torch.set_num_threads)
 
     def __exit__(self, *exc: object) -> None:
-        if self._before:
-            torch.set_num_threads(self._before)
-            self._before = 0
+        if self._open:
+            self._open = False
+            _CALLERS.restore("torch", torch.get_num_threads, torch.set_num_threads)
 
 
 class BlasThreads:
@@ -99,7 +144,7 @@ class BlasThreads:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._libraries: list[Any] | None = None  # threadpoolctl's controllers of numpy's BLAS; None: not yet found
-        self._lowered: list[tuple[Any, int]] = []  # (library, its count before the block) of the block running
+        self._lowered: list[tuple[Any, int]] = []  # (library, its callers' count) of each library the block opened
 
     def __getstate__(self) -> dict[str, int]:
         return {"limit": self.limit}
@@ -114,21 +159,20 @@ class BlasThreads:
         if self._libraries is None:
             self._libraries = _numpy_blas_libraries()
         for library in self._libraries:
-            before = library.get_num_threads()
-            if before is not None and limit < before:
-                library.set_num_threads(limit)
+            before = _CALLERS.lower(library.filepath, limit, library.get_num_threads, library.set_num_threads)
+            if before is not None:
                 self._lowered.append((library, before))
 
     def __exit__(self, *exc: object) -> None:
         while self._lowered:
-            library, before = self._lowered.pop()
-            library.set_num_threads(before)
+            library, _ = self._lowered.pop()
+            _CALLERS.restore(library.filepath, library.get_num_threads, library.set_num_threads)
 
     @contextmanager
     def released(self) -> Iterator[None]:
         """Inside a bounded block: the callers' counts back for a nested block (a user's ReID callback runs with the
         caller's threads, as `exact_torch_threads` gives it torch's), bounded again after it."""
-        lowered = list(self._lowered)
+        lowered = [(library, before) for library, before in self._lowered if self.limit < before]
         for library, before in lowered:
             library.set_num_threads(before)
         try:
@@ -140,6 +184,21 @@ class BlasThreads:
 
 def _numpy_blas_libraries() -> list[Any]:
     """threadpoolctl's controllers of the BLAS libraries loaded in this process (numpy's; OpenCV's own OpenBLAS too)."""
-    from threadpoolctl import ThreadpoolController  # imported when a tracker first runs a frame
+    return list(_threadpoolctl().ThreadpoolController().select(user_api="blas").lib_controllers)
 
-    return list(ThreadpoolController().select(user_api="blas").lib_controllers)
+
+def _threadpoolctl() -> Any:
+    """threadpoolctl, imported when a tracker first runs a frame, without the environment variable its import sets.
+
+    Its import sets `KMP_DUPLICATE_LIB_OK=True` (Intel OpenMP: go on when two copies are loaded), which every
+    process started later inherits: the caller's environment, changed by a frame of `update_detections`. The
+    variable is taken back out unless the caller had it (or had imported threadpoolctl, which set it then).
+    """
+    if "threadpoolctl" in sys.modules:
+        return sys.modules["threadpoolctl"]
+    had = os.environ.get(_THREADPOOLCTL_SETS)
+    import threadpoolctl
+
+    if had is None:
+        os.environ.pop(_THREADPOOLCTL_SETS, None)
+    return threadpoolctl
