@@ -77,6 +77,19 @@ def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool, option:
         loaded.bind_model(model)  # GalleryModelError (naming the file): made with another ReID model, or of another D
 
 
+def _with_local_detector(cfg: TrackerConfig) -> TrackerConfig:
+    """`cfg` with `detector.model` a local file: an official ultralytics name not found here is downloaded now, once,
+    by the driver (`tracker.detector.fetch_official_weights`); offline that is one error before any task starts
+    (each task downloading for itself failed alone, one line per video after ~5-20 s each)."""
+    from tracker.detector import fetch_official_weights
+    from tracker.weights import resolve_weights
+
+    if resolve_weights(cfg.detector.model, "detector") is not None:
+        return cfg  # found here: the tasks find it as the driver did
+    path = fetch_official_weights(cfg.detector.model)
+    return dataclasses.replace(cfg, detector=dataclasses.replace(cfg.detector, model=str(path)))
+
+
 def track_many(
     sources: Sequence[str | Path],
     config: TrackerConfig | str | Path | None,
@@ -184,6 +197,9 @@ def track_many(
         from tracker.pipeline import require_model_files
 
         require_model_files(cfg)  # once, not per video (a cluster's nodes look for weights on their own disks)
+        run_cfg = _with_local_detector(cfg)  # an official name is downloaded here, once: no task downloads
+    else:
+        run_cfg = cfg
     gallery_path = None if gallery is None else Path(gallery)
     with ExitStack() as held:
         if gallery_path is not None:
@@ -193,7 +209,7 @@ def track_many(
         held.enter_context(FolderLock(out, subject=f"the batch folder {out}", option=names.out_dir))
         start = gallery_path.read_bytes() if gallery_path is not None and gallery_path.exists() else None
         sources_ = [str(s) for s in sources]
-        tasks = make_tasks(sources_, cfg, out, save_video, max_frames, make_tracker, gallery_path, start)
+        tasks = make_tasks(sources_, cfg, out, save_video, max_frames, make_tracker, gallery_path, start, run_cfg)
         started = time.perf_counter()
         reused = {t.index: r for t in tasks if (r := reused_result(t)) is not None}
         unnamed = {t.index: r for t in tasks if t.index not in reused and (r := names_nothing(t)) is not None}
