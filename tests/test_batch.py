@@ -375,9 +375,12 @@ def test_missing_and_corrupt_videos_fail_alone(ray_cluster, clips, sequential, t
 def test_cli_batch_reports_failures_in_one_line_each(tmp_path, capsys):
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(os.urandom(4096))
+    detector = tmp_path / "det.pt"  # never loaded (no video opens): a local file, so the driver downloads nothing
+    detector.write_bytes(b"")
     code = main(
-        ["batch", str(tmp_path / "missing.mp4"), str(corrupt), "--out", str(tmp_path / "out"), "--workers", "2"]
-    )
+        ["batch", str(tmp_path / "missing.mp4"), str(corrupt), "--out", str(tmp_path / "out"), "--workers", "2",
+         "--set", f"detector.model={detector}"]
+    )  # fmt: skip
     assert code == 1
     out = capsys.readouterr().out
     assert "0 of 2 videos tracked" in out and "failed   missing: SourceError: no such file" in out
@@ -1077,7 +1080,10 @@ def test_a_folder_of_videos_in_batch_is_told_whole_what_to_do_even_under_a_long_
     cams.mkdir(parents=True)
     for name in ("a.mp4", "b.mp4"):
         (cams / name).write_bytes(b"x")
-    assert main(["batch", str(cams), "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    detector = tmp_path / "det.pt"  # never loaded (the folder fails to open): the driver downloads nothing
+    detector.write_bytes(b"")
+    options = ["--out", str(tmp_path / "out"), "--quiet", "--set", f"detector.model={detector}"]
+    assert main(["batch", str(cams), *options]) == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.endswith(f"`track batch {cams / '*.mp4'} --out OUT`)") and "\n" not in err
 
@@ -1260,6 +1266,28 @@ def test_a_worker_whose_driver_is_killed_stops_and_drops_its_unfinished_video(tm
             driver.kill()
         if worker is not None and running(worker):
             os.kill(worker, signal.SIGKILL)
+
+
+def test_a_rerun_after_the_driver_was_killed_says_it_took_over_its_lock(tmp_path, monkeypatch):
+    """After `kill -9` of `track batch`, its `.track.lock` stays (holding its process ID; the kernel let the lock
+    go): the re-run took it over without a word. It now says so in one note naming the gone process."""
+    import tracker.batch as batch
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a process ID that no longer runs, as a killed driver's
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / LOCK_NAME).write_text(f"{gone.pid}\n")
+    monkeypatch.setattr(batch, "run_local", lambda todo, *_args: [failed_result(t, "not run", 1) for t in todo])
+    video, notes = clip(tmp_path / "cam.avi", 0, 3), []
+    track_many([video], TrackerConfig(), out, progress=False, make_tracker=fake_tracker, notify=notes.append)
+    assert notes == [
+        f"the batch folder {out} was locked by process {gone.pid}, which is gone (killed, or crashed): took its lock "
+        "over"
+    ], notes
+    notes.clear()  # a batch that ended normally removed its lock file: the next one says nothing
+    track_many([video], TrackerConfig(), out, progress=False, make_tracker=fake_tracker, notify=notes.append)
+    assert notes == [] and not (out / LOCK_NAME).exists()
 
 
 def running(pid: int) -> bool:

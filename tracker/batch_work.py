@@ -147,16 +147,12 @@ def make_tasks(
     factory: Any,
     gallery: Path | None,
     start: bytes | None,
-    run_cfg: TrackerConfig | None = None,
 ) -> list[VideoTask]:
     """One task per source, in order: its unique output name (`output_names`, which keeps a folder of `out` for the
     source that made it) and the fingerprint of what makes its outputs (the source file's identity, the tracking
-    config without `batch`, the options, the gallery's bytes), which a re-run compares to reuse them.
-
-    `run_cfg`: the config the tasks run with where it differs from `cfg` only in where a weights file lies (the
-    driver's download of the detector); the fingerprint stays `cfg`'s, so a re-run that finds the file reuses."""
-    tracking = {k: v for k, v in config_to_dict(cfg).items() if k != "batch"}  # how a batch runs: not the outputs
-    cfg_dict = config_to_dict(run_cfg if run_cfg is not None else cfg)
+    config without `batch`, the options, the gallery's bytes), which a re-run compares to reuse them."""
+    cfg_dict = config_to_dict(cfg)
+    tracking = {k: v for k, v in cfg_dict.items() if k != "batch"}  # how a batch runs does not change outputs
     start_digest = None if start is None else hashlib.sha256(start).hexdigest()
     tasks = []
     for index, (source, name) in enumerate(zip(sources, output_names(sources, out), strict=True)):
