@@ -295,13 +295,13 @@ def test_a_killed_worker_is_rerun_and_outputs_are_whole(engine, request, tmp_pat
     no_leftovers(tmp_path / "out")
 
 
-def test_a_worker_killed_with_no_retries_left_fails_its_video_in_words(tmp_path):
-    """`--set batch.max_retries=0` and a local worker killed: "worker process died (exit code -9) 1 times"."""
+def first_worker_killed(tmp_path: Path, max_retries: int):
+    """The summary of a local batch of one slow clip whose first worker is killed (SIGKILL) half-way."""
     slow = clip(tmp_path / "slow.avi", 0, SLOW_FRAMES)
     pid_dir = tmp_path / "pids"
     pid_dir.mkdir()
     factory = functools.partial(fake_tracker, delay_s=FRAME_DELAY_S, pid_dir=str(pid_dir))
-    cfg = TrackerConfig(batch=dataclasses.replace(TrackerConfig().batch, max_retries=0))
+    cfg = TrackerConfig(batch=dataclasses.replace(TrackerConfig().batch, max_retries=max_retries))
     stop, killed = threading.Event(), []
     killer = threading.Thread(target=kill_first_worker, args=(pid_dir, stop, killed))
     killer.start()
@@ -311,8 +311,25 @@ def test_a_worker_killed_with_no_retries_left_fails_its_video_in_words(tmp_path)
         stop.set()
         killer.join()
     assert killed, "the worker was never killed"
-    (video,) = summary.videos
-    assert video.status == "failed" and video.reason == "worker process died (exit code -9) 1 time", video.reason
+    return summary
+
+
+def test_a_worker_killed_with_no_retries_left_fails_its_video_in_words(tmp_path):
+    """`--set batch.max_retries=0` and a local worker killed: "worker process died (killed by signal 9 (SIGKILL))
+    1 time" (it said "exit code -9": multiprocessing's number for a signal)."""
+    (video,) = first_worker_killed(tmp_path, max_retries=0).videos
+    assert video.status == "failed", video
+    assert video.reason == "worker process died (killed by signal 9 (SIGKILL)) 1 time", video.reason
+
+
+def test_a_video_run_again_says_how_its_worker_died(tmp_path, caplog):
+    """A local worker killed (`kill -9`, the out-of-memory killer): its video's next line said only "slow: running
+    again, attempt 2"; it now says how the worker ended, as the failure line of a video out of retries does."""
+    with caplog.at_level(logging.INFO, logger="tracker.batch"):
+        (video,) = first_worker_killed(tmp_path, max_retries=1).videos
+    assert video.status == "done" and video.attempts == 2, video
+    again = [r.getMessage() for r in caplog.records if "running again" in r.getMessage()]
+    assert again == ["slow: running again, attempt 2 (its worker died: killed by signal 9 (SIGKILL))"], again
 
 
 def crashing_tracker(cfg, frame_rate, gallery=None):
@@ -358,9 +375,12 @@ def test_missing_and_corrupt_videos_fail_alone(ray_cluster, clips, sequential, t
 def test_cli_batch_reports_failures_in_one_line_each(tmp_path, capsys):
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(os.urandom(4096))
+    detector = tmp_path / "det.pt"  # never loaded (no video opens): a local file, so the driver downloads nothing
+    detector.write_bytes(b"")
     code = main(
-        ["batch", str(tmp_path / "missing.mp4"), str(corrupt), "--out", str(tmp_path / "out"), "--workers", "2"]
-    )
+        ["batch", str(tmp_path / "missing.mp4"), str(corrupt), "--out", str(tmp_path / "out"), "--workers", "2",
+         "--set", f"detector.model={detector}"]
+    )  # fmt: skip
     assert code == 1
     out = capsys.readouterr().out
     assert "0 of 2 videos tracked" in out and "failed   missing: SourceError: no such file" in out
@@ -1060,7 +1080,10 @@ def test_a_folder_of_videos_in_batch_is_told_whole_what_to_do_even_under_a_long_
     cams.mkdir(parents=True)
     for name in ("a.mp4", "b.mp4"):
         (cams / name).write_bytes(b"x")
-    assert main(["batch", str(cams), "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    detector = tmp_path / "det.pt"  # never loaded (the folder fails to open): the driver downloads nothing
+    detector.write_bytes(b"")
+    options = ["--out", str(tmp_path / "out"), "--quiet", "--set", f"detector.model={detector}"]
+    assert main(["batch", str(cams), *options]) == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.endswith(f"`track batch {cams / '*.mp4'} --out OUT`)") and "\n" not in err
 
@@ -1121,6 +1144,81 @@ def test_missing_weights_fail_the_batch_once_before_any_task(tmp_path, capsys, m
         assert not out.exists()
 
 
+OFFICIAL = "yolo11n.pt"  # the default detector: an official name ultralytics downloads on first use
+
+
+@pytest.fixture
+def no_local_detector(tmp_path, monkeypatch):
+    """A working folder without the default detector's file (and no $TRACKER_WEIGHTS_DIR), and no engine."""
+    import tracker.batch as batch
+
+    def no_tasks(*_args, **_kwargs):
+        raise AssertionError("a task was started without the detector's file")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TRACKER_WEIGHTS_DIR", raising=False)
+    monkeypatch.setattr(batch, "run_local", no_tasks)
+    assert TrackerConfig().detector.model == OFFICIAL and not (tmp_path / OFFICIAL).exists()
+    return [str(clip(tmp_path / f"cam{k}.avi", 10 * k, 3)) for k in range(2)]
+
+
+def test_an_offline_download_of_the_default_detector_stops_the_batch_once_before_any_task(
+    no_local_detector, tmp_path, capsys, monkeypatch
+):
+    """`track batch a.mp4 b.mp4` offline without yolo11n.pt here: every task tried ultralytics' download itself and
+    failed alone (~5-20 s each, one line per video); the driver now downloads once, and offline that is one error
+    line naming the file and where it comes from, exit status 2, before any task."""
+    import ultralytics.utils.downloads as downloads
+
+    tries = []
+
+    def offline(file, *_args, **_kwargs):
+        tries.append(str(file))
+        raise ConnectionError(
+            f"Download failure for https://github.com/ultralytics/assets/{file}. Environment may be offline."
+        )
+
+    monkeypatch.setattr(downloads, "attempt_download_asset", offline)
+    out = tmp_path / "out"
+    assert main(["batch", *no_local_detector, "--out", str(out), "--quiet", "--set", "reid.model=none"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert tries == [OFFICIAL], tries
+    assert len(err) == 1 and err[0].startswith("track batch: error: Download failure"), err
+    assert f"detector.model {OFFICIAL} is downloaded by ultralytics" in err[0] and "--set detector.model=PATH" in err[0]
+    assert not out.exists()
+
+
+def test_the_driver_downloads_the_default_detector_once_and_tasks_get_its_local_path(
+    no_local_detector, tmp_path, monkeypatch
+):
+    """Online, the driver fetches the official weights once and hands every task the file's path (no task downloads);
+    the videos' fingerprints stay those of the name, so a re-run that finds the file here reuses them."""
+    import ultralytics.utils.downloads as downloads
+
+    import tracker.batch as batch
+    from tracker.batch_work import make_tasks
+
+    fetched = tmp_path / "weights" / OFFICIAL
+    handed = []
+
+    def download(file, *_args, **_kwargs):
+        fetched.parent.mkdir(exist_ok=True)
+        fetched.write_bytes(b"weights")
+        return str(fetched)
+
+    def record(todo, *_args):
+        handed.extend(todo)
+        return [failed_result(t, "not run", 1) for t in todo]
+
+    monkeypatch.setattr(downloads, "attempt_download_asset", download)
+    monkeypatch.setattr(batch, "run_local", record)
+    cfg = load_config(None, ["reid.model=none"])
+    track_many(no_local_detector, cfg, tmp_path / "out", workers=1, progress=False)
+    assert [t.cfg_dict["detector"]["model"] for t in handed] == [str(fetched)] * 2
+    by_name = make_tasks(no_local_detector, cfg, tmp_path / "out", True, None, None, None, None)
+    assert [t.fingerprint for t in handed] == [t.fingerprint for t in by_name]
+
+
 DRIVER_KILLED = """
 import functools, sys
 from test_batch import fake_tracker
@@ -1168,6 +1266,28 @@ def test_a_worker_whose_driver_is_killed_stops_and_drops_its_unfinished_video(tm
             driver.kill()
         if worker is not None and running(worker):
             os.kill(worker, signal.SIGKILL)
+
+
+def test_a_rerun_after_the_driver_was_killed_says_it_took_over_its_lock(tmp_path, monkeypatch):
+    """After `kill -9` of `track batch`, its `.track.lock` stays (holding its process ID; the kernel let the lock
+    go): the re-run took it over without a word. It now says so in one note naming the gone process."""
+    import tracker.batch as batch
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a process ID that no longer runs, as a killed driver's
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / LOCK_NAME).write_text(f"{gone.pid}\n")
+    monkeypatch.setattr(batch, "run_local", lambda todo, *_args: [failed_result(t, "not run", 1) for t in todo])
+    video, notes = clip(tmp_path / "cam.avi", 0, 3), []
+    track_many([video], TrackerConfig(), out, progress=False, make_tracker=fake_tracker, notify=notes.append)
+    assert notes == [
+        f"the batch folder {out} was locked by process {gone.pid}, which is gone (killed, or crashed): took its lock "
+        "over"
+    ], notes
+    notes.clear()  # a batch that ended normally removed its lock file: the next one says nothing
+    track_many([video], TrackerConfig(), out, progress=False, make_tracker=fake_tracker, notify=notes.append)
+    assert notes == [] and not (out / LOCK_NAME).exists()
 
 
 def running(pid: int) -> bool:
@@ -1802,7 +1922,7 @@ def test_a_worker_that_dies_before_saying_it_started_is_retried_then_failed_not_
     assert not batch.is_alive(), "the batch waited for a video whose worker had died"
     (video,) = box[0].videos
     assert video.status == "failed" and video.attempts == 2, video
-    assert video.reason == "worker process died (exit code 1) 2 times", video.reason
+    assert video.reason == "worker process died (exit code 1) 2 times", video.reason  # (a plain exit: its code)
     no_leftovers(tmp_path / "out")
 
 

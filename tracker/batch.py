@@ -26,7 +26,7 @@ import logging
 import numbers
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -77,6 +77,22 @@ def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool, option:
         loaded.bind_model(model)  # GalleryModelError (naming the file): made with another ReID model, or of another D
 
 
+def _with_local_detector(cfg: TrackerConfig, tasks: list[VideoTask]) -> list[VideoTask]:
+    """`tasks` with `detector.model` a local file: an official ultralytics name not found here is downloaded now, once,
+    by the driver (`tracker.detector.fetch_official_weights`); offline that is one error before any task starts
+    (each task downloading for itself failed alone, one line per video after ~5-20 s each). The tasks' fingerprints
+    stay the name's: a re-run that finds the file here reuses their outputs."""
+    from tracker.config import config_to_dict
+    from tracker.detector import fetch_official_weights
+    from tracker.weights import resolve_weights
+
+    if resolve_weights(cfg.detector.model, "detector") is not None:
+        return tasks  # found here: the tasks find it as the driver did
+    path = fetch_official_weights(cfg.detector.model)
+    local = config_to_dict(dataclasses.replace(cfg, detector=dataclasses.replace(cfg.detector, model=str(path))))
+    return [dataclasses.replace(t, cfg_dict=local) for t in tasks]
+
+
 def track_many(
     sources: Sequence[str | Path],
     config: TrackerConfig | str | Path | None,
@@ -91,6 +107,7 @@ def track_many(
     make_tracker: TrackerFactory | None = None,
     gallery: str | Path | None = None,
     names: SettingNames = PARAMETERS,
+    notify: Callable[[str], None] | None = None,
 ) -> BatchSummary:
     """Track every source in its own task; outputs in `out_dir/<name>/` (the files `track` writes).
 
@@ -117,6 +134,7 @@ def track_many(
             the file is left as it was, or not created (`BatchSummary.gallery_saved` False).
         names: what the errors call these settings: the parameters (`PARAMETERS`), or `track batch`'s options
             (`tracker.batch_names.OPTIONS`, the CLI's).
+        notify: receives notes for the user (a stale lock of `out_dir` taken over); None logs them as warnings.
     Returns:
         A `BatchSummary` with one result per source, in order.
     Raises:
@@ -180,7 +198,8 @@ def track_many(
     # (None: the defaults; one built in Python, `dataclasses.replace`, checked here as `Tracker` checks it: else an
     # invalid one failed every video in turn)
     cfg = validate_config(config) if isinstance(config, TrackerConfig) else load_config(config)
-    if make_tracker is None and (engine == "local" or not joins_cluster(address)):
+    models_here = make_tracker is None and (engine == "local" or not joins_cluster(address))
+    if models_here:
         from tracker.pipeline import require_model_files
 
         require_model_files(cfg)  # once, not per video (a cluster's nodes look for weights on their own disks)
@@ -190,7 +209,12 @@ def track_many(
             held.enter_context(gallery_lock(gallery_path, names.gallery))  # no other run adds to it until linked
             _check_gallery(gallery_path, cfg, make_tracker is not None, names.gallery)
         out = Path(out_dir)  # one batch at a time: a second one would delete and rename this one's folders
-        held.enter_context(FolderLock(out, subject=f"the batch folder {out}", option=names.out_dir))
+        lock = held.enter_context(FolderLock(out, subject=f"the batch folder {out}", option=names.out_dir))
+        if lock.stale_holder is not None:  # (a driver killed with `kill -9`: it was taken over without a word)
+            (notify or log.warning)(
+                f"the batch folder {out} was locked by process {lock.stale_holder}, which is gone (killed, or "
+                "crashed): took its lock over"
+            )
         start = gallery_path.read_bytes() if gallery_path is not None and gallery_path.exists() else None
         sources_ = [str(s) for s in sources]
         tasks = make_tasks(sources_, cfg, out, save_video, max_frames, make_tracker, gallery_path, start)
@@ -198,6 +222,8 @@ def track_many(
         reused = {t.index: r for t in tasks if (r := reused_result(t)) is not None}
         unnamed = {t.index: r for t in tasks if t.index not in reused and (r := names_nothing(t)) is not None}
         todo = [t for t in tasks if t.index not in reused and t.index not in unnamed]
+        if models_here and todo:  # an official detector name is downloaded here, once: no task downloads
+            todo = _with_local_detector(cfg, todo)
         monitor = Monitor(todo, progress and bool(todo))  # (every video reused or unnamed: no empty bar)
         try:
             with terminating_interrupts():  # the engines' cleanup stops the tasks

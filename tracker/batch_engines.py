@@ -149,6 +149,7 @@ def run_local(
                 if index is None or index in results:
                     continue
                 if handed[index] <= batch.max_retries:  # run again, first in line
+                    monitor.died(index, how_it_ended(worker.process.exitcode))  # (said in its "running again" line)
                     waiting.appendleft(index)
                 else:
                     results[index] = _died(by_index[index], worker.process.exitcode, handed[index])
@@ -174,7 +175,18 @@ def run_local(
 def _died(task: VideoTask, exit_code: int | None, attempts: int) -> VideoResult:
     """The failed result of a video whose worker died in each of its `attempts`, in words."""
     died = count(attempts, "time")  # ("died ... 1 times" with batch.max_retries=0)
-    return failed_result(task, f"worker process died (exit code {exit_code}) {died}", attempts)
+    return failed_result(task, f"worker process died ({how_it_ended(exit_code)}) {died}", attempts)
+
+
+def how_it_ended(exit_code: int | None) -> str:
+    """A dead process's exit code in words: "killed by signal 9 (SIGKILL)" (multiprocessing's -9), "exit code 1"."""
+    if exit_code is None or exit_code >= 0:
+        return f"exit code {exit_code}"
+    try:
+        name = f" ({signal.Signals(-exit_code).name})"
+    except ValueError:  # a number this platform names no signal
+        name = ""
+    return f"killed by signal {-exit_code}{name}"
 
 
 @contextmanager

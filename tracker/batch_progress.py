@@ -69,6 +69,7 @@ class Monitor:
         self._totals: dict[int, int] = {}
         self._running: set[int] = set()
         self._finished: set[int] = set()
+        self._deaths: dict[int, str] = {}  # how the last worker of a video to run again ended (local engine)
         self.show = show  # progress and event lines (not --quiet)
         self._bar = tqdm(
             total=None, desc=f"0/{len(tasks)} videos done: ", bar_format=_FRAMES_ONLY, unit="frame", disable=not show,
@@ -91,12 +92,20 @@ class Monitor:
             self._frames[index] = 0  # a re-run starts from the first frame
             self._running.add(index)
             attempt = self.attempts[index]
-            self.line(f"{name}: started (pid {value})" if attempt == 1 else f"{name}: running again, attempt {attempt}")
+            died = f" (its worker died: {self._deaths[index]})" if index in self._deaths else ""
+            self.line(
+                f"{name}: started (pid {value})" if attempt == 1 else f"{name}: running again, attempt {attempt}{died}"
+            )
         elif kind == "total" and value:
             self._totals[index] = int(value)
         elif kind == "frames":
             self._frames[index] = int(value)
         self._refresh()
+
+    def died(self, index: int, how: str) -> None:
+        """The worker of the video at `index` died (`how`: "killed by signal 9 (SIGKILL)"); it is run again, and its
+        "running again" line says how the last worker ended (it said only "attempt 2")."""
+        self._deaths[index] = how
 
     def finish(self, result: VideoResult) -> None:
         """Take a video's result: it is finished, its line says how it went."""

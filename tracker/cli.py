@@ -202,6 +202,11 @@ def _batch_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _batch_note(text: str) -> None:
+    """Print one of `track batch`'s notes for the user (e.g. a stale lock of OUT taken over)."""
+    print(f"track batch: note: {text}", file=sys.stderr)
+
+
 def _batch(argv: list[str]) -> int:
     parser = _batch_parser()
     args = parser.parse_args(argv)
@@ -230,11 +235,11 @@ def _batch(argv: list[str]) -> int:
     try:
         cfg, note = load_run_config(args.config, overrides, gallery=args.gallery is not None)
         if note:
-            print(f"track batch: note: {note}", file=sys.stderr)
+            _batch_note(note)
         summary = track_many(
             args.sources, cfg, args.out, engine=args.engine, address=args.address, gpus_per_video=args.gpus_per_video,
             workers=args.workers, save_video=args.save_video, max_frames=args.max_frames, progress=not args.quiet,
-            gallery=args.gallery, names=OPTIONS,
+            gallery=args.gallery, names=OPTIONS, notify=_batch_note,
         )  # fmt: skip
     except (ConfigError, FileNotFoundError, PermissionError, ValueError, OSError, ImportError) as exc:
         logging.getLogger("tracker.cli").info("error details", exc_info=True)  # --verbose only

@@ -14,7 +14,14 @@ import torch
 from tracker.config import DetectorConfig
 from tracker.weights import WEIGHTS_DIR_ENV, how_to_set, require_weights, weights_source
 
-__all__ = ["UltralyticsDetector", "build_detector", "class_names", "quiet_ultralytics", "set_openvino_pinning"]
+__all__ = [
+    "UltralyticsDetector",
+    "build_detector",
+    "class_names",
+    "fetch_official_weights",
+    "quiet_ultralytics",
+    "set_openvino_pinning",
+]
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +219,36 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
     if path.exists():
         set_openvino_pinning(model, path, cfg.cpu_pinning)
     return detector
+
+
+def fetch_official_weights(model: str) -> Path:
+    """The local file of the detector weights `model`, downloading an official ultralytics asset not found here now
+    (ultralytics' own download, to where `YOLO(model)` would put it), so that a caller hands out a path, not a name.
+
+    `track batch`'s driver calls it once before any task: each task downloading for itself failed alone offline, one
+    line per video after ~5-20 s each.
+
+    Args:
+        model: `detector.model`: a path, a name in `$TRACKER_WEIGHTS_DIR`, or an official asset name.
+    Returns:
+        The existing file or folder (as `require_weights` finds it), else the downloaded file.
+    Raises:
+        FileNotFoundError: not found and not an official asset name (`require_weights`).
+        OSError: the download failed (offline), naming the file, where it comes from and what to do.
+    """
+    from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES, attempt_download_asset
+
+    path = require_weights(model, "detector", downloadable=GITHUB_ASSETS_NAMES)
+    if path.exists():
+        return path
+    log.info("detector %s not found locally: downloading the official weights from ultralytics once", model)
+    try:
+        fetched = Path(attempt_download_asset(model))
+    except OSError as exc:  # offline: ConnectionError "Download failure for <url>. Environment may be offline."
+        raise _download_error(model, exc) from exc
+    if not fetched.is_file():  # (ultralytics returns the name without a file when the asset is not in its release)
+        raise _download_error(model, FileNotFoundError(f"ultralytics did not download {model}"))
+    return fetched.resolve()
 
 
 def set_openvino_pinning(model: Any, ir_path: Path, pinning: bool) -> bool:

@@ -84,6 +84,7 @@ class FolderLock:
         self.holders = holders
         self._made_here = made_here
         self._fd: int | None = None  # the locked file's descriptor while held (None: not held, or held unlocked)
+        self.stale_holder: str | None = None  # the process ID a lock file left by a run that is gone held (on acquire)
         self._held = False
 
     def acquire(self) -> None:
@@ -130,7 +131,12 @@ class FolderLock:
             if same:
                 break
             os.close(fd)
+        left = _holder(fd)  # a run killed (`kill -9`) or crashed left its file: the kernel let its lock go
+        self.stale_holder = None if left == "unknown" else left
+        if self.stale_holder is not None:
+            log.info("%s: took over the lock left by process %s, which is gone", self.subject, left)
         os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd, self._held = fd, True
 
