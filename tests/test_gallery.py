@@ -754,7 +754,11 @@ def test_remove_takes_one_id_as_well_as_several():
 
 @pytest.mark.parametrize(
     ("name", "blob"),
-    [("people.mp4", b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"), ("notes.txt", b"a text file\n" * 8)],
+    [
+        ("people.mp4", b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"),
+        ("notes.txt", b"a text file\n" * 8),
+        ("short.txt", b"hello\n"),
+    ],
 )
 def test_another_kind_of_file_is_named_not_a_gallery_not_a_damaged_one(tmp_path, name, blob):
     """`track gallery ls people.mp4` said "is not a readable gallery file (truncated or corrupt?): ... header too

@@ -56,6 +56,9 @@ RECORDS_PER_PIECE = 1000
 # bytes that tell it from another kind of file (a video, a text).
 HEADER_LENGTH_BYTES = 8
 SAFETENSORS_SHAPE_BYTES = HEADER_LENGTH_BYTES + 1
+# The longest header safetensors reads ("header too large" beyond: its MAX_HEADER_SIZE): a length above it, even
+# from a file cut within its length bytes (the bytes there, read as the low ones), is no safetensors file's.
+SAFETENSORS_MAX_HEADER_BYTES = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -160,9 +163,11 @@ def decode(blob: bytes, path: Path) -> tuple[dict[str, np.ndarray], dict[str, An
 
 
 def _starts_as_safetensors(blob: bytes) -> bool:
-    """Whether `blob` starts as a safetensors file does: an 8-byte little-endian header length, then the header's
-    JSON object ('{'). A file cut within its first `SAFETENSORS_SHAPE_BYTES` bytes is taken as one (truncated: its
-    kind cannot be told)."""
+    """Whether `blob` starts as a safetensors file does: an 8-byte little-endian header length that safetensors
+    reads (up to `SAFETENSORS_MAX_HEADER_BYTES`), then the header's JSON object ('{'). A file cut before that '{'
+    whose length bytes fit is taken as one (truncated: its kind cannot be told; an empty file too)."""
+    if int.from_bytes(blob[:HEADER_LENGTH_BYTES], "little") > SAFETENSORS_MAX_HEADER_BYTES:
+        return False
     return len(blob) < SAFETENSORS_SHAPE_BYTES or blob[HEADER_LENGTH_BYTES:SAFETENSORS_SHAPE_BYTES] == b"{"
 
 
