@@ -274,6 +274,21 @@ def test_several_sources_report_the_birth_range_of_each():
     ], text
 
 
+def test_the_birth_range_names_the_class_as_the_detector_names_it():
+    """The summary said "new tracks of class 0: ...": the class is named as the detector names it ("person"), by its
+    number where the detector names none."""
+    named = {0: "person", 1: "bicycle"}
+    one = run_summary.RunSummary(birth_shapes={0: [0.21, 0.63, 250], 2: [1.1, 2.4, 30]}, class_names=named)
+    assert "new tracks of class person: width/height 0.21-0.63 (250 looks learnt)" in one.describe()
+    assert "new tracks of class 2: width/height 1.10-2.40 (30 looks learnt)" in one.describe()
+    first = run_summary.RunSummary(name="first", frames=5, birth_shapes={0: [0.21, 0.63, 250]}, class_names=named)
+    second = run_summary.RunSummary(name="second", frames=5, birth_shapes={0: [0.3, 0.7, 40]}, class_names=named)
+    assert (
+        "new tracks of class person of second: width/height 0.30-0.70"
+        in run_summary.combine([first, second]).describe()
+    )
+
+
 def test_folder_glob_sequence_and_lossless_video_give_the_same_tracks(fake_models, tmp_path):
     frames = scene()
     seq = tmp_path / "SYNTH-01"

@@ -752,6 +752,32 @@ def test_remove_takes_one_id_as_well_as_several():
     assert sorted(i.global_id for i in gallery.identities) == [1, 5]
 
 
+@pytest.mark.parametrize(
+    ("name", "blob"),
+    [
+        ("people.mp4", b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"),
+        ("notes.txt", b"a text file\n" * 8),
+        ("short.txt", b"hello\n"),
+    ],
+)
+def test_another_kind_of_file_is_named_not_a_gallery_not_a_damaged_one(tmp_path, name, blob):
+    """`track gallery ls people.mp4` said "is not a readable gallery file (truncated or corrupt?): ... header too
+    large": a file that does not start as a safetensors file (header length, then '{') is not a gallery file; a cut-off
+    gallery is still "truncated or corrupt"."""
+    path = tmp_path / name
+    path.write_bytes(blob)
+    with pytest.raises(GalleryError, match=rf"{re.escape(name)} is not a gallery file: it does not start with") as got:
+        Gallery.load(path)
+    assert "corrupt" not in str(got.value)
+    gallery, _ = filled()
+    gallery.save(tmp_path / "site.gallery")
+    cut = tmp_path / "cut.gallery"
+    for size in (4, 20, len((tmp_path / "site.gallery").read_bytes()) // 2):
+        cut.write_bytes((tmp_path / "site.gallery").read_bytes()[:size])
+        with pytest.raises(GalleryError, match=r"cut\.gallery is not a readable gallery file \(truncated or corrupt"):
+            Gallery.load(cut)
+
+
 def test_another_programs_safetensors_file_is_named_not_a_gallery(tmp_path):
     """A valid safetensors file of other tensors was reported as "truncated or corrupt?: '__metadata__'"."""
     from safetensors.numpy import save_file

@@ -680,3 +680,21 @@ def test_ctrl_c_during_tracks_gallery_save_says_whether_the_file_was_saved(
     else:
         assert said == f"track: interrupted: nothing saved, the gallery {path} is as it was"
         assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage"),
+    [
+        (["ls", "g.gallery", "extra"], "track gallery ls"),
+        (["prune", "g.gallery", "--bogus"], "track gallery prune"),
+        (["rm", "g.gallery", "1", "--bogus"], "track gallery rm"),
+        (["--bogus", "ls", "g.gallery"], "track gallery"),
+    ],
+)
+def test_an_extra_argument_is_reported_under_its_actions_usage(argv, usage, capsys):
+    """`track gallery ls g.gallery extra` reported the extra word under `track gallery`'s usage, not `ls`'s."""
+    with pytest.raises(SystemExit) as stopped:
+        main(["gallery", *argv])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: {usage} [-h]") and f"\n{usage}: error: unrecognized arguments: " in err

@@ -483,6 +483,45 @@ def test_a_run_killed_in_its_last_gallery_save_resumes_and_saves_its_people(
     assert outputs(out, stem) == outputs(tmp_path / "whole", stem)
 
 
+def test_a_run_interrupted_in_its_last_gallery_save_after_saving_it_resumes_without_adding_its_people_twice(
+    tmp_path, monkeypatch, frame_clock, capsys
+):
+    """Ctrl-C during the save after the last frame: the run saves the gallery (its `finally`), yet says `--resume`
+    continues it from its checkpoint (which stays: the run did not finish). That resume starts from the checkpoint's
+    gallery, not the saved file: it tracks the frames since again and saves the gallery and outputs an
+    uninterrupted run saves (no identity twice, no sighting counted twice), and the checkpoint goes."""
+    args, _, gallery, out = _gallery_runs(tmp_path, monkeypatch)
+    whole = tmp_path / "whole.gallery"
+    whole.write_bytes(gallery.read_bytes())
+    assert main([str(a) if a != str(gallery) else str(whole) for a in args] + ["--out", str(tmp_path / "whole")]) == 0
+    original = GallerySaver.save
+    saves = []
+
+    def interrupted_once(self):
+        saves.append(self)
+        if len(saves) == 1:  # the save after the last frame: the Ctrl-C raised once its wait ended
+            raise KeyboardInterrupt
+        original(self)
+
+    with monkeypatch.context() as m:
+        m.setattr(GallerySaver, "save", interrupted_once)
+        capsys.readouterr()
+        assert main([*args, "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert f"once the gallery {gallery} was saved: it holds this run's identities" in err, err
+    assert "--resume continues the run" in err and (out / CHECKPOINT_NAME).exists(), err
+
+    def identities(path: Path) -> list[tuple[int, int]]:
+        return sorted((i.global_id, i.sightings) for i in Gallery.load(path).identities)
+
+    assert identities(gallery) == identities(whole)
+    assert main([*args, "--resume", "--out", str(out)]) == 0
+    assert identities(gallery) == identities(whole)
+    assert not (out / CHECKPOINT_NAME).exists() and not (out / GALLERY_RECORD_NAME).exists()
+    stem = Path(args[0]).stem
+    assert outputs(out, stem) == outputs(tmp_path / "whole", stem)
+
+
 REPLACED_OFFSET = 1000  # the forced replacements above: global ID n -> n + this
 
 

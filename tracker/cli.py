@@ -498,6 +498,8 @@ def _gallery_parser() -> argparse.ArgumentParser:
     prune.add_argument(
         "--dry-run", action="store_true", help="say which identities it would remove, and leave the file as it is"
     )
+    for action_parser in (ls, rm, prune):  # (the parser whose usage an extra argument is reported under)
+        action_parser.set_defaults(action_parser=action_parser)
     return p
 
 
@@ -508,7 +510,12 @@ def _gallery_file_arg(parser: argparse.ArgumentParser) -> None:
 
 def _gallery(argv: list[str]) -> int:
     """`track gallery ls|rm|prune FILE`: list identities, forget some, apply retention (file rewritten atomically)."""
-    args = _gallery_parser().parse_args(argv)
+    parser = _gallery_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # (parse_args reported them under `track gallery`'s usage, not the action's: `track gallery ls`)
+        after_action = argv[argv.index(args.action) + 1 :]
+        named_by = args.action_parser if all(word in after_action for word in extra) else parser
+        named_by.error(f"unrecognized arguments: {' '.join(extra)}")
     from tracker.config import ConfigError, load_config
     from tracker.gallery import Gallery, GalleryError
     from tracker.io.lock import gallery_lock

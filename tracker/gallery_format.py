@@ -52,6 +52,13 @@ FORMAT_VERSION = 1
 # Identities gathered into the tensors per numpy call: each call holds the GIL ~1-5 ms for this many (a background
 # save lets the tracking loop run between them).
 RECORDS_PER_PIECE = 1000
+# A safetensors file starts with its header's length (8 bytes, little-endian), then the header's JSON ('{'): the
+# bytes that tell it from another kind of file (a video, a text).
+HEADER_LENGTH_BYTES = 8
+SAFETENSORS_SHAPE_BYTES = HEADER_LENGTH_BYTES + 1
+# The longest header safetensors reads ("header too large" beyond: its MAX_HEADER_SIZE): a length above it, even
+# from a file cut within its length bytes (the bytes there, read as the low ones), is no safetensors file's.
+SAFETENSORS_MAX_HEADER_BYTES = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,11 @@ def decode(blob: bytes, path: Path) -> tuple[dict[str, np.ndarray], dict[str, An
     """
     from safetensors.numpy import load as st_load
 
+    if not _starts_as_safetensors(blob):  # (a video's or a text's bytes read as a header length: "header too large")
+        raise GalleryError(
+            f"{path} is not a gallery file: it does not start with a safetensors header (another kind of file: a "
+            "video, a text?)"
+        )
     try:
         tensors = st_load(blob)
         header = _read_header(blob)
@@ -148,6 +160,15 @@ def decode(blob: bytes, path: Path) -> tuple[dict[str, np.ndarray], dict[str, An
     if set(tensors) != {"prototypes", "owners"} or header.get("sha256") != _tensor_digest(tensors):
         raise GalleryError(f"{path} is corrupt: its embeddings do not match the checksum in its header")
     return tensors, header
+
+
+def _starts_as_safetensors(blob: bytes) -> bool:
+    """Whether `blob` starts as a safetensors file does: an 8-byte little-endian header length that safetensors
+    reads (up to `SAFETENSORS_MAX_HEADER_BYTES`), then the header's JSON object ('{'). A file cut before that '{'
+    whose length bytes fit is taken as one (truncated: its kind cannot be told; an empty file too)."""
+    if int.from_bytes(blob[:HEADER_LENGTH_BYTES], "little") > SAFETENSORS_MAX_HEADER_BYTES:
+        return False
+    return len(blob) < SAFETENSORS_SHAPE_BYTES or blob[HEADER_LENGTH_BYTES:SAFETENSORS_SHAPE_BYTES] == b"{"
 
 
 def read_model(header: dict[str, Any]) -> ModelIdentity | None:

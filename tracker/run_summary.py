@@ -75,6 +75,7 @@ class RunSummary:
     birth_shapes: dict[int, list[float]] = field(default_factory=dict)  # `BirthShapes.summary()` of one source
     per_source: dict[str, dict[str, Any]] = field(default_factory=dict)  # several sources: name -> calibration
     births_per_source: dict[str, dict[int, list[float]]] = field(default_factory=dict)  # name -> birth_shapes
+    class_names: dict[int, str] = field(default_factory=dict)  # the detector's names of class IDs ({}: not known)
     still: dict[str, float] = field(default_factory=dict)  # `StillBoxes.summary()` of one source ({}: rule not applied)
     still_per_source: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> still
     # `MeasurementNoise.summary()` of one source ({}: the measured box noise is off)
@@ -165,8 +166,9 @@ class RunSummary:
         for name, shapes in births.items():
             where = f" of {name}" if name else ""
             for class_id, (low, high, looks) in shapes.items():
+                named = self.class_names.get(class_id, class_id)  # ("class person" where the detector names it)
                 lines.append(
-                    f"new tracks of class {class_id}{where}: width/height {low:.2f}-{high:.2f} ({looks} looks learnt)"
+                    f"new tracks of class {named}{where}: width/height {low:.2f}-{high:.2f} ({looks} looks learnt)"
                 )
         for attribute, per_source, describe in _SOURCE_REPORTS:  # one line per source with the report
             reports = getattr(self, per_source) or {"": getattr(self, attribute)}
@@ -330,8 +332,11 @@ def note_counts(summary: RunSummary, tracker: Tracker, source: FrameSource) -> N
 
 def note_reports(summary: RunSummary, tracker: Tracker) -> None:
     """The tracker's reports of the source into `summary` (births' shapes, still boxes, measured noise, reported
-    width, and with a ReID the calibration, also logged)."""
+    width, and with a ReID the calibration, also logged) and the detector's class names they are told by."""
+    from tracker.detector import class_names  # (it imports torch: not at the CLI's start)
+
     summary.birth_shapes = tracker.core.births.summary()
+    summary.class_names = class_names(tracker.detector)
     summary.still = tracker.core.still.summary()
     if tracker.core.measurement_noise.enabled:
         summary.measurement_noise = tracker.core.measurement_noise.summary()
@@ -361,6 +366,7 @@ def combine(summaries: list[RunSummary]) -> RunSummary:
             total.per_source[s.name] = s.calibration
         if s.birth_shapes:
             total.births_per_source[s.name] = s.birth_shapes
+        total.class_names |= s.class_names  # (one detector: the same names)
         for attribute, per_source, _describe in _SOURCE_REPORTS:
             if getattr(s, attribute):
                 getattr(total, per_source)[s.name] = getattr(s, attribute)
