@@ -1463,7 +1463,10 @@ def test_a_batch_whose_every_video_fails_leaves_the_gallery_as_it_was(tmp_path, 
 
     corrupt, gallery = tmp_path / "corrupt.mp4", tmp_path / "g.gallery"
     corrupt.write_bytes(os.urandom(4096))
-    argv = ["batch", str(corrupt), "--out", str(tmp_path / "out"), "--gallery", str(gallery), "--workers", "1"]
+    detector = tmp_path / "det.pt"  # never loaded (no video opens): a local file, so the driver downloads nothing
+    detector.write_bytes(b"")
+    argv = ["batch", str(corrupt), "--out", str(tmp_path / "out"), "--gallery", str(gallery), "--workers", "1",
+            "--set", f"detector.model={detector}"]  # fmt: skip
     assert main(argv) == 1
     said = capsys.readouterr().out
     assert "failed   corrupt: SourceError:" in said and not gallery.exists(), said
