@@ -187,6 +187,14 @@ def same_outputs(batch_dir: Path, sequential_dir: Path, name: str, folder: bool 
         assert made.read_bytes() == expected.read_bytes(), f"{made} differs from the sequential run"
 
 
+def local_detector(tmp_path: Path) -> list[str]:
+    """`--set detector.model=<an empty local file>`: for batches whose videos never open, so the model is never
+    loaded; a local file, so the driver does not download the default detector (offline: exit 2 before any task)."""
+    detector = tmp_path / "det.pt"
+    detector.write_bytes(b"")
+    return ["--set", f"detector.model={detector}"]
+
+
 def no_leftovers(out: Path) -> None:
     """No hidden folder or lock file in `out` (a batch that published nothing leaves no folder, as `track`)."""
     hidden = [p.name for p in out.iterdir() if p.name.startswith(".")] if out.exists() else []
@@ -375,11 +383,9 @@ def test_missing_and_corrupt_videos_fail_alone(ray_cluster, clips, sequential, t
 def test_cli_batch_reports_failures_in_one_line_each(tmp_path, capsys):
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(os.urandom(4096))
-    detector = tmp_path / "det.pt"  # never loaded (no video opens): a local file, so the driver downloads nothing
-    detector.write_bytes(b"")
     code = main(
         ["batch", str(tmp_path / "missing.mp4"), str(corrupt), "--out", str(tmp_path / "out"), "--workers", "2",
-         "--set", f"detector.model={detector}"]
+         *local_detector(tmp_path)]
     )  # fmt: skip
     assert code == 1
     out = capsys.readouterr().out
@@ -1080,9 +1086,7 @@ def test_a_folder_of_videos_in_batch_is_told_whole_what_to_do_even_under_a_long_
     cams.mkdir(parents=True)
     for name in ("a.mp4", "b.mp4"):
         (cams / name).write_bytes(b"x")
-    detector = tmp_path / "det.pt"  # never loaded (the folder fails to open): the driver downloads nothing
-    detector.write_bytes(b"")
-    options = ["--out", str(tmp_path / "out"), "--quiet", "--set", f"detector.model={detector}"]
+    options = ["--out", str(tmp_path / "out"), "--quiet", *local_detector(tmp_path)]  # (the folder fails to open)
     assert main(["batch", str(cams), *options]) == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.endswith(f"`track batch {cams / '*.mp4'} --out OUT`)") and "\n" not in err
@@ -1463,10 +1467,8 @@ def test_a_batch_whose_every_video_fails_leaves_the_gallery_as_it_was(tmp_path, 
 
     corrupt, gallery = tmp_path / "corrupt.mp4", tmp_path / "g.gallery"
     corrupt.write_bytes(os.urandom(4096))
-    detector = tmp_path / "det.pt"  # never loaded (no video opens): a local file, so the driver downloads nothing
-    detector.write_bytes(b"")
     argv = ["batch", str(corrupt), "--out", str(tmp_path / "out"), "--gallery", str(gallery), "--workers", "1",
-            "--set", f"detector.model={detector}"]  # fmt: skip
+            *local_detector(tmp_path)]  # fmt: skip
     assert main(argv) == 1
     said = capsys.readouterr().out
     assert "failed   corrupt: SourceError:" in said and not gallery.exists(), said
