@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -693,6 +694,77 @@ def test_a_dead_pool_worker_is_one_error_not_a_traceback(tmp_path, capsys, monke
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"track compare: error: a worker process died (killed, or out of memory); finished sequences are "
                    f"kept in {out}; re-run to resume"], err  # fmt: skip
+
+
+ORPHAN_DRIVER = """
+import sys
+from tracker.eval.cli import eval_main
+sys.exit(eval_main(sys.argv[1:]))
+"""
+LONG_FRAMES = 8000  # a sequence the pool tracks for far longer than the test takes to kill (~1 s per 800 frames)
+ORPHAN_TIMEOUT_S = 120  # for the driver to make the inputs, spawn its workers and finish the short sequence
+ORPHAN_EXIT_S = 3  # the workers are gone this soon after their parent is killed
+
+
+def _pool_workers(parent: int) -> list[int]:
+    """Process IDs of the multiprocessing-spawned children of `parent` (from /proc; not its resource tracker)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):  # a process that ended while being read
+            continue
+        if ppid == parent and b"spawn_main" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds the workers through Linux's /proc")
+def test_pool_workers_stop_when_the_eval_is_killed(tmp_path):
+    """`kill -9` of `track eval --workers 2` (or the out-of-memory killer) left its pool workers tracking their
+    sequences orphaned, then waiting for work forever, racing a re-run's writes. They now exit within a second or
+    two of their parent's death, leave the finished result whole and write nothing more."""
+    import signal
+    import subprocess
+    import sys
+
+    for name, frames in (("A", 5), ("B", LONG_FRAMES), ("C", LONG_FRAMES)):
+        seq = write_sequence(tmp_path / "data", name, _two_people(frames, 10), frames)
+        np.savetxt(seq / "det" / "det.txt", np.array(_two_people(frames, 7)), delimiter=",", fmt="%g")
+    out = tmp_path / "out"
+    args = ["--data", str(tmp_path / "data"), "--workers", "2", "--out", str(out), "--no-cache", "-q"]
+    root = Path(__file__).resolve().parents[1]
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+    driver = subprocess.Popen([sys.executable, "-c", ORPHAN_DRIVER, *args], env=env, start_new_session=True)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + ORPHAN_TIMEOUT_S
+        while not (out / OURS / "A.json").exists() and time.monotonic() < deadline and driver.poll() is None:
+            time.sleep(0.05)  # A done: one worker tracks B, the other C
+        workers = _pool_workers(driver.pid)
+        assert len(workers) == 2 and driver.poll() is None, f"not two workers at work: {workers}, {driver.poll()}"
+        driver.kill()
+        driver.wait()
+        deadline = time.monotonic() + ORPHAN_EXIT_S
+        while any(map(_alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(map(_alive, workers)), "the pool workers kept running after their parent was killed"
+        assert sorted(p.name for p in (out / OURS).iterdir()) == ["A.json", "A.txt"]
+        assert len(read_mot_rows(out / OURS / "A.txt")) == 10  # the finished result, whole
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+        for pid in filter(_alive, workers):
+            os.kill(pid, signal.SIGKILL)
 
 
 def test_fully_cached_eval_never_builds_the_detector_or_the_reid_model(tmp_path, monkeypatch):

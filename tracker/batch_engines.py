@@ -24,6 +24,7 @@ from tracker.batch_names import SettingNames
 from tracker.batch_progress import Monitor, drain
 from tracker.batch_task import INTERRUPTED, THREADS_PER_VIDEO, run_video
 from tracker.batch_work import VideoResult, VideoTask, failed_result, one_line
+from tracker.parent_watch import on_parent_exit
 from tracker.wording import count
 
 __all__ = ["EXIT_STOPPED", "OMP_THREADS_ENV", "run_local", "run_ray"]
@@ -218,16 +219,12 @@ def _stop_when_driver_dies() -> None:
     """In a local engine process: when the driver process ends without stopping this one (`kill -9`, a crash, the
     out-of-memory killer), stop as a SIGTERM from the driver would (finish the frame, drop the unfinished folder,
     exit) instead of tracking the rest of the batch orphaned, into folders a re-run would then write too."""
-    driver = multiprocessing.parent_process()
-    if driver is None:  # not started by multiprocessing
-        return
 
-    def watch() -> None:
-        driver.join()  # returns when the driver's end of its sentinel pipe closes: the driver is gone
+    def stop() -> None:
         log.warning("the batch's driver process ended: stopping this worker (pid %d)", os.getpid())
         os.kill(os.getpid(), signal.SIGTERM)
 
-    threading.Thread(target=watch, name="driver-watch", daemon=True).start()
+    on_parent_exit(stop)
 
 
 def _exit_now(_signum: int, _frame: Any) -> None:

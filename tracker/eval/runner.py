@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import multiprocessing
+import os
 import signal
 import time
 from collections.abc import Callable, Iterable
@@ -33,6 +34,7 @@ from tracker.eval.inputs import FrameInputs, InputModels, SequenceInputs, load_i
 from tracker.eval.sequences import Sequence
 from tracker.io.mot import format_mot_row, write_text_atomic
 from tracker.io.strict_json import nan_for_null, write_json_atomic
+from tracker.parent_watch import on_parent_exit
 
 __all__ = [
     "OURS",
@@ -59,6 +61,7 @@ _NO_COMPENSATION = ["motion.camera_compensation=none"]  # a sequence without its
 _PEER_ROW_COLUMNS = 6  # a peer's row: track_id, x1, y1, x2, y2, score
 _REASON_CHARS = 300  # a lost Ray worker's message is cut to this (Ray's run on with the task's whole description)
 _INPUTS_KEY_CHARS = 16  # hex digits of the hash over a sequence's detector inputs (in a result's identity)
+_EXIT_ORPHANED = 128 + signal.SIGTERM  # a pool worker whose parent is gone exits with this, as if terminated
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -139,18 +142,31 @@ _COUNTS = ("invalid_embeddings",)  # ours' counters of a sequence (ints), kept t
 
 
 def _init_worker() -> None:
-    """Pool workers leave Ctrl-C to the parent (which cancels what has not started) and use one thread each."""
+    """Pool workers leave Ctrl-C to the parent (which cancels what has not started), use one thread each, and end
+    when the parent process is gone (`_exit_orphaned`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    on_parent_exit(_exit_orphaned)
     import torch
 
     torch.set_num_threads(1)
+
+
+def _exit_orphaned() -> None:
+    """End this pool worker now: its parent was killed (`kill -9`, the out-of-memory killer), so nobody takes its
+    result, and it would otherwise track its sequence to the end and then wait for work forever, racing a re-run.
+    A hard exit (the pool's worker loop would catch an exception and wait for the next job): a result or note
+    being written stays as it was (`write_text_atomic`: the old file or none; a left `.partial` file is
+    overwritten by the next write), and a result without its note is tracked again by a re-run."""
+    log.warning("the evaluation's parent process ended: stopping this worker (pid %d)", os.getpid())
+    os._exit(_EXIT_ORPHANED)
 
 
 def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int, engine: str = "process") -> list[R]:
     """`[fn(x) for x in items]`, in `workers` spawned processes when `workers` > 1, or one Ray task per item.
 
     Spawned, not forked: a fork after torch has started its thread pools can deadlock the child.
-    On an interrupt, items not yet started are cancelled; running ones finish (their writes are atomic).
+    On an interrupt, items not yet started are cancelled; running ones finish (their writes are atomic). A worker
+    whose parent process is killed (`kill -9`) exits at once (`_exit_orphaned`).
     engine "ray": tasks on the Ray session in use, else on $RAY_ADDRESS or a local Ray (`tracker.ray_engine`).
 
     Raises:
