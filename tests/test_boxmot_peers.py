@@ -6,8 +6,13 @@ import socket
 
 import numpy as np
 import pytest
+from test_eval import _two_people, write_sequence
 
+from tracker import TrackerConfig
 from tracker.eval.boxmot_peers import BOXMOT_PEERS, BoxmotPeer
+from tracker.eval.runner import run_all
+from tracker.eval.sequences import find_sequences
+from tracker.io.mot import read_mot_rows
 
 pytest.importorskip("boxmot", reason="BoxMOT is the optional [peers] extra")
 
@@ -69,3 +74,14 @@ def test_the_tuned_bytetrack_row_gets_the_sequence_frame_rate_and_threshold():
     box = np.array([[100.0, 100, 160, 260]])
     rows = [peer.update(box, np.array([0.55]), np.zeros(1), None, None) for peer in (tuned, default)]
     assert len(rows[0]) == 1 and len(rows[1]) == 0  # a 0.55 box starts a track at 0.5, not at BoxMOT's 0.6
+
+
+def test_the_peer_result_file_numbers_tracks_from_one(tmp_path):
+    """BoxMOT numbers its tracks from 0, and its peers' MOT files held track ID 0, which MOTChallenge files never
+    use (its devkit and some viewers take 0 as no track); the file's IDs now start at 1, one per track as before."""
+    seq = write_sequence(tmp_path / "data", "A", _two_people(10, 10), 10)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(10, 7)), delimiter=",", fmt="%g")
+    sequences, out = find_sequences(seq), tmp_path / "out"
+    (result,) = run_all(["BoxMOT-ByteTrack"], TrackerConfig(), sequences, "public", out, None, use_cache=False)
+    ids = np.unique(read_mot_rows(result.path)[:, 1]).astype(int).tolist()
+    assert ids == [1, 2], ids

@@ -33,6 +33,7 @@ _FACTORY = "boxmot.trackers.factory"  # where BoxMOT 25 builds its trackers (`Bo
 _PINNED = "boxmot==25.0.0 (pip install tracker[peers])"  # the version the [peers] extra installs
 _TUNED_TRACK_THRESH = 0.5  # ByteTrack's track_thresh in its tuned row (BoxMOT default 0.6)
 _OSNET_DIM = 512  # embedding size of OSNet, for frames without detections before any embedding was seen
+_FIRST_ID = 1  # added to BoxMOT's track IDs (from 0): a MOTChallenge file's IDs start at 1
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ class BoxmotPeer:
         """One frame: (N, 4) boxes, (N,) scores and classes, (N, D) embeddings or None, BGR image or None.
 
         Returns:
-            (M, 6) rows of track_id, x1, y1, x2, y2, score.
+            (M, 6) rows of track_id, x1, y1, x2, y2, score; track IDs from 1 (BoxMOT's own, which start at 0, + 1).
         Raises:
             ValueError: embeddings or the image are missing where this peer needs them (it would otherwise
                 build and download a ReID model of its own).
@@ -192,6 +193,7 @@ class BoxmotPeer:
         if len(tracks) == 0:
             return np.zeros((0, _ROW_COLUMNS))
         boxes = tracks.geometry.values.detach().numpy().astype(np.float64)
-        ids = tracks.track_ids.detach().numpy().astype(np.float64)
+        # BoxMOT numbers tracks from 0; MOTChallenge files number them from 1 (its devkit and viewers take 0 as none)
+        ids = tracks.track_ids.detach().numpy().astype(np.float64) + _FIRST_ID
         track_scores = tracks.scores.detach().numpy().astype(np.float64)
         return np.concatenate([ids[:, None], boxes[:, :4], track_scores[:, None]], axis=1)
