@@ -1454,6 +1454,35 @@ def test_eval_and_compare_refuse_a_folder_the_other_command_wrote(tmp_path, caps
         assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
 
 
+@pytest.mark.parametrize(
+    "first, second, holds",
+    [
+        ([], ["--variants", "drop2"], "`track eval` run without --variants (ours/, summary.json); choose another "
+         "--out, or leave out --variants to resume that run"),
+        (["--variants", "drop2"], [], "`track eval --variants` run (drop2/, variants.json); choose another --out, or "
+         "add --variants drop2 to resume that run"),
+    ],
+)  # fmt: skip
+def test_a_folder_of_a_run_with_or_without_variants_refuses_the_other_kind(tmp_path, capsys, first, second, holds):
+    """A plain `track eval` into the --out of a `--variants` run (or the other way round) was not refused: the
+    folder ended up holding both runs' results and tables, side by side. Each is now refused with one line naming
+    the folder, what it holds and what to do, before anything is tracked; the folder is left as it was, and a run
+    of the kind it holds resumes it."""
+    seq = write_sequence(tmp_path / "data", "A", _two_people(4, 10), 4)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    out = tmp_path / "out"
+    common = ["--data", str(seq), "--workers", "1", "--cache-dir", str(tmp_path / "c"), "--out", str(out)]
+    assert eval_main([*common, *first]) == 0
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    capsys.readouterr()
+    assert eval_main([*common, *second]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"track eval: error: {out} holds a {holds}"], err
+    assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+    assert eval_main([*common, *first]) == 0
+    assert "reused from an earlier run" in capsys.readouterr().out
+
+
 def test_a_partly_reused_compare_says_so_in_one_line(tmp_path, capsys):
     """A `track compare` re-run that reused some results printed two overlapping notes: "reused from an earlier run
     in OUT (its timing too): ..." and "ms/frame of ours, ByteTrack comes from an earlier run; use a new --out ...".

@@ -44,7 +44,7 @@ from tracker.eval.sequences import (
     require_public_detections,
     scored_gt_rows,
 )
-from tracker.eval.variants import default_variants_dir, parse_variants, variant_sequences
+from tracker.eval.variants import ORIGINAL, VARIANTS, default_variants_dir, parse_variants, variant_sequences
 from tracker.io.lock import FolderLock
 from tracker.io.mot import make_output_folder
 from tracker.io.strict_json import write_json_atomic
@@ -68,6 +68,7 @@ _COMPARE_TABLE = "compare"  # `track compare`'s: compare.csv, compare.png
 _DEFAULT_WORKERS = 1  # --workers of the process engine when not given
 _PEER_SPECS: dict[str, Any] = {**PEERS, **BOXMOT_PEERS}  # every peer: Ultralytics', then BoxMOT's
 _BOXMOT_REID = [name for name, spec in BOXMOT_PEERS.items() if spec.requires_embeddings]
+_TRACKER_NAMES = (OURS, OURS_NO_CMC, *_PEER_SPECS)  # the folders of results: --out/[<variant>/]<tracker>/
 
 
 def _variant_names(text: str) -> list[str]:
@@ -363,6 +364,36 @@ def _refuse_other_command(out: Path, compare: bool) -> None:
         )
 
 
+def _refuse_other_layout(out: Path, name: str, variants: list[str] | None) -> None:
+    """ValueError when `out` holds a run of the other layout: this run has --variants and `out` a run without them
+    (results in `out/<tracker>/`, summary.json), or this run has none and `out` a --variants run (results in
+    `out/<variant>/<tracker>/`, variants.json). Either would leave one folder holding two runs' results and tables,
+    the one beside the other, and a re-run of either (to resume) would add to the mix."""
+    if not out.is_dir():
+        return
+    if variants:
+        held = [f"{t}/" for t in _TRACKER_NAMES if (out / t).is_dir()] + _files(out, "summary.json")
+        if held:
+            raise ValueError(
+                f"{out} holds a `track {name}` run without --variants ({', '.join(held)}); choose another --out, or "
+                "leave out --variants to resume that run"
+            )
+        return
+    kinds = [v for v in (ORIGINAL, *VARIANTS) if any((out / v / t).is_dir() for t in _TRACKER_NAMES)]
+    held = [f"{v}/" for v in kinds] + _files(out, "variants.json")
+    if held:
+        again = f"--variants {','.join(kinds)}" if kinds else "the same --variants"
+        raise ValueError(
+            f"{out} holds a `track {name} --variants` run ({', '.join(held)}); choose another --out, or add {again} "
+            "to resume that run"
+        )
+
+
+def _files(folder: Path, *names: str) -> list[str]:
+    """Those of `names` that are files in `folder`."""
+    return [n for n in names if (folder / n).is_file()]
+
+
 def _by_tracker(results: list[RunResult]) -> str:
     """`results` as "ours on A, B; ByteTrack on A", trackers in their first order."""
     trackers = dict.fromkeys(r.tracker for r in results)
@@ -456,6 +487,7 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             make_output_folder(args.out)  # (a file of that name: said as such, before the lock's own message)
             held.enter_context(FolderLock(Path(args.out), made_here=made))  # one run at a time writes there
             _refuse_other_command(Path(args.out), compare)
+            _refuse_other_layout(Path(args.out), name, args.variants)
             if not args.no_cache or args.variants:  # (variants are made there too) a cache that cannot be made
                 # fails now, not after the first sequence's detections and embeddings were computed
                 make_output_folder(args.cache_dir or default_cache_dir(), role="input cache folder")

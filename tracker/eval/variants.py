@@ -44,6 +44,7 @@ from tracker.weights import content_digest, file_digest
 
 __all__ = [
     "GROUPS",
+    "ORIGINAL",
     "VARIANTS",
     "FrameTransform",
     "VariantSpec",
