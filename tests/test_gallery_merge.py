@@ -174,3 +174,45 @@ def test_ls_of_two_files_lists_each_under_its_name(cameras, capsys):
     missing = a.with_name("nowhere.gallery")
     assert main(["gallery", "ls", str(a), str(missing)]) == 2
     assert capsys.readouterr() == ("", f"track gallery: error: no such gallery file: {missing}\n"), "it names the file"
+
+
+def test_merge_beyond_max_identities_names_the_identities_it_forgot(cameras, tmp_path, capsys):
+    """`gallery.max_identities` holds in the merged gallery too: the least recently seen go, and the totals say so."""
+    a, b = cameras
+    out = tmp_path / "site.gallery"
+    assert main(["gallery", "merge", str(a), str(b), "-o", str(out), "--set", "gallery.max_identities=3"]) == 0
+    total = capsys.readouterr().out.splitlines()[-1]
+    assert total.endswith("; 1 identity forgotten beyond gallery.max_identities (4)"), "cam2's new person: seen first"
+    assert [i.global_id for i in Gallery.load(out, prune=False).identities] == [1, 2, 3]
+
+
+def test_ctrl_c_during_the_merges_save_leaves_no_output_and_says_so(cameras, tmp_path, monkeypatch, capsys):
+    from tracker import gallery_format
+
+    def interrupted(file, snapshot):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gallery_format, "write", interrupted)
+    a, b = cameras
+    out = tmp_path / "site.gallery"
+    assert main(["gallery", "merge", str(a), str(b), "-o", str(out)]) == 130
+    assert capsys.readouterr().err == f"track gallery: interrupted: nothing written, {out} is as it was\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cam1.gallery", "cam2.gallery"], "no temp or lock file"
+
+
+def test_absorb_merges_a_known_identitys_record_and_keeps_its_prototypes_within_capacity():
+    """`Gallery.absorb` into a known ID: earlier first and later last sighting, counts added, prototypes re-picked
+    (at most `gallery.prototypes`, a row held already not twice); the very record it holds changes nothing."""
+    from tracker.config import GalleryConfig
+
+    gallery = Gallery(GalleryConfig(prototypes=4), MODEL)
+    now = time.time()
+    held = gallery.add(7, looks(1, seed=1), 0, Sighting(9, now, "cam1"), first_seen=Sighting(1, now - 5, "cam1"))
+    other = Gallery(GalleryConfig(prototypes=4), MODEL)
+    seen = other.add(3, looks(1, seed=2), 0, Sighting(4, now - 1, "cam2"), first_seen=Sighting(2, now - 9, "cam2"))
+    merged = gallery.absorb(7, seen)
+    assert (merged.first_seen, merged.last_seen, merged.sightings) == (seen.first_seen, held.last_seen, 2)
+    assert len(merged.prototypes) == 4 and merged.class_id == 0
+    again = gallery.absorb(7, merged)
+    assert again is merged, "the record it holds: nothing to add"
+    assert gallery.absorb(8, seen).sightings == 1 and len(gallery) == 2

@@ -628,7 +628,8 @@ def _gallery(argv: list[str]) -> int:
         print(f"track gallery: interrupted{left}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except FileNotFoundError as exc:  # ls / rm / prune edit an existing gallery; `track --gallery FILE` makes a new one
-        print(f"track gallery: error: no such gallery file: {exc.filename or args.file}", file=sys.stderr)
+        missing = exc.filename or getattr(args, "file", None) or "?"  # (ls and merge: the one of their FILEs missing)
+        print(f"track gallery: error: no such gallery file: {missing}", file=sys.stderr)
         return EXIT_USER_ERROR
     except (ConfigError, GalleryError, OSError, ValueError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
@@ -676,8 +677,9 @@ def _merge(args: argparse.Namespace) -> list[str]:
         joined = sum(link.joined for link in merged.links[start : start + size])
         parts.append(f"{file}: {size}, {joined} joined, {size - joined} new")
         start += size
-    dropped = f"; {listed(merged.dropped)} forgotten: gallery.max_identities" if merged.dropped else ""
-    total = f"{count(len(merged.gallery), 'identity', 'identities')} ({'; '.join(parts)}){dropped}"
+    gone = merged.dropped
+    dropped = f"; {count(len(gone), 'identity', 'identities')} forgotten beyond gallery.max_identities ({listed(gone)})"
+    total = f"{count(len(merged.gallery), 'identity', 'identities')} ({'; '.join(parts)}){dropped if gone else ''}"
     if args.dry_run:
         return [*lines, f"would write {out}: {total} (a dry run: nothing written)"]
     return [*lines, f"wrote {out}: {total}"]
