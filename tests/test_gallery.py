@@ -646,7 +646,7 @@ def test_the_gallery_modules_public_names_outlive_its_split():
 GALLERY_MODULES = [
     "tracker.gallery", "tracker.gallery_assign", "tracker.gallery_file", "tracker.gallery_format",
     "tracker.gallery_index", "tracker.gallery_link", "tracker.gallery_prototypes", "tracker.gallery_records",
-    "tracker.run_gallery", "tracker.background_job",
+    "tracker.run_gallery", "tracker.background_job", "tracker.gallery_merge", "tracker.gallery_export",
 ]  # fmt: skip
 
 

@@ -467,7 +467,7 @@ def test_track_gallery_without_a_command_names_the_commands(capsys):
         main(["gallery"])
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1] == "track gallery: error: the following arguments are required: {ls,rm,prune}", err
+    assert err[-1] == "track gallery: error: the following arguments are required: {ls,rm,prune,merge,export}", err
 
 
 def test_gallery_prune_of_many_identities_answers_in_one_readable_line(tmp_path, capsys):
@@ -685,7 +685,9 @@ def test_ctrl_c_during_tracks_gallery_save_says_whether_the_file_was_saved(
 @pytest.mark.parametrize(
     ("argv", "usage"),
     [
-        (["ls", "g.gallery", "extra"], "track gallery ls"),
+        (["ls", "g.gallery", "--extra"], "track gallery ls"),  # (a second word is a second file to list)
+        (["merge", "a.gallery", "b.gallery", "-o", "m.gallery", "--bogus"], "track gallery merge"),
+        (["export", "g.gallery", "-o", "g.csv", "--bogus"], "track gallery export"),
         (["prune", "g.gallery", "--bogus"], "track gallery prune"),
         (["rm", "g.gallery", "1", "--bogus"], "track gallery rm"),
         (["--bogus", "ls", "g.gallery"], "track gallery"),

@@ -3,7 +3,7 @@
 track SOURCE [SOURCE ...] [--gallery FILE] [--config FILE] [--set KEY=VALUE ...] [--out DIR] [--show] ...
 track eval ...      MOTChallenge scores (tracker.eval.cli)
 track compare ...   side by side with other trackers on the same detections
-track gallery ls|rm|prune FILE ...   inspect and edit an identity gallery
+track gallery ls|rm|prune|merge|export FILE ...   inspect, edit, combine and export identity galleries
 track batch ...     many videos at once, one task per video, on Ray or local processes (tracker.batch)
 """
 
@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Track people in a video and keep their IDs through occlusion. Writes a MOTChallenge txt, a "
         "JSONL and an annotated mp4. Also: `track eval ...` (MOTChallenge scores), `track compare ...` "
         "(side by side with other trackers), `track batch ...` (many videos at once, local processes or Ray) and "
-        "`track gallery ls|rm|prune FILE` (the identities of a --gallery file).",
+        "`track gallery ls|rm|prune|merge|export FILE` (the identities of a --gallery file).",
     )
     p.add_argument("--version", action="version", version=f"track {__version__}")  # (what a bug report needs)
     p.add_argument(
@@ -470,16 +470,20 @@ def _track(argv: list[str]) -> int:
 def _gallery_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="track gallery",
-        description="Inspect and edit an identity gallery file (it holds biometric-like data: keep it private).",
+        description="Inspect, edit, merge and export identity gallery files (they hold biometric-like data: keep them "
+        "private).",
     )
     # (the metavar names the choices where argparse said "the following arguments are required: action")
-    sub = p.add_subparsers(dest="action", required=True, metavar="{ls,rm,prune}")
+    sub = p.add_subparsers(dest="action", required=True, metavar="{ls,rm,prune,merge,export}")
     ls = sub.add_parser(
         "ls",
         help="list the identities",
-        description="List the identities: ID, class, sightings, first and last seen (ISO 8601, UTC), last source.",
+        description="List the identities: ID, class, sightings, first and last seen (ISO 8601, UTC), last source; "
+        "several files: one block each, headed by its name.",
     )
-    _gallery_file_arg(ls)
+    ls.add_argument(
+        "files", type=path_arg, nargs="+", metavar="FILE", help="the gallery file (`track --gallery FILE`), or several"
+    )
     rm = sub.add_parser("rm", help="forget identities by global ID")
     _gallery_file_arg(rm)
     rm.add_argument(
@@ -487,20 +491,70 @@ def _gallery_parser() -> argparse.ArgumentParser:
     )
     prune = sub.add_parser("prune", help="apply the retention policy (gallery.max_days_unseen, max_identities)")
     _gallery_file_arg(prune)
+    _config_options(prune, "YAML config with the retention keys (default: built-in defaults)")
     prune.add_argument(
+        "--dry-run", action="store_true", help="say which identities it would remove, and leave the file as it is"
+    )
+    merge, export = _merge_parser(sub), _export_parser(sub)
+    for action_parser in (ls, rm, prune, merge, export):  # (the parser whose usage an extra argument is reported under)
+        action_parser.set_defaults(action_parser=action_parser)
+    return p
+
+
+def _merge_parser(sub: Any) -> argparse.ArgumentParser:
+    """`track gallery merge A B [...] -o OUT`."""
+    merge = sub.add_parser(
+        "merge",
+        help="combine galleries (e.g. two cameras') into one",
+        description="Write the identities of every FILE into one gallery OUT. The first file's keep their IDs; an "
+        "identity of a later file joins one already there when the gallery's own rule matches them (as `track batch "
+        "--gallery` links videos: the mean of its prototypes against each identity's best prototype, at least "
+        "gallery.min_similarity and ahead of the runner-up by gallery.margin, same class); the others get new IDs. "
+        "The files must share the ReID model, D and class names. Prints each later identity's new ID.",
+    )
+    merge.add_argument(
+        "files", type=path_arg, nargs="+", metavar="FILE", help="two gallery files (`track --gallery FILE`) or more"
+    )
+    merge.add_argument(
+        "-o", "--output", action=_GivenOnce, type=path_arg, required=True, metavar="OUT",
+        help="the merged gallery: a new file, or the first FILE (replaced); the inputs are not changed otherwise",
+    )  # fmt: skip
+    _config_options(merge, "YAML config with the gallery keys (default: built-in defaults)")
+    merge.add_argument("--dry-run", action="store_true", help="print the links it would make, and write nothing")
+    return merge
+
+
+def _export_parser(sub: Any) -> argparse.ArgumentParser:
+    """`track gallery export FILE -o TABLE [--prototypes NPZ]`."""
+    export = sub.add_parser(
+        "export",
+        help="write the identities as CSV or JSON (and the prototypes as NPZ)",
+        description="Write one row per identity: global_id, class_id, class, first_seen, last_seen (ISO 8601, UTC), "
+        "first_source, first_frame, last_source, last_frame, sightings, prototypes (how many).",
+    )
+    _gallery_file_arg(export)
+    export.add_argument(
+        "-o", "--output", action=_GivenOnce, type=path_arg, required=True, metavar="TABLE",
+        help="the table: .csv (a header line, one line per identity) or .json (a list of objects), by extension",
+    )  # fmt: skip
+    export.add_argument(
+        "--prototypes", action=_GivenOnce, type=path_arg, metavar="NPZ",
+        help="also write the prototypes to this .npz (np.load): `prototypes` (M, D) float32, L2-normalised, and "
+        "`global_ids` (M,) int64, the identity of each row; an identity's rows consecutive, in the table's order",
+    )  # fmt: skip
+    return export
+
+
+def _config_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--config FILE` and `--set KEY=VALUE` of a `track gallery` command."""
+    parser.add_argument(
         "--config",
         action=_GivenOnce,
         type=path_text,
         metavar="FILE",  # (as `track --help` spells it; it said CONFIG)
-        help="YAML config with the retention keys (default: built-in defaults)",
+        help=what,
     )
-    prune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
-    prune.add_argument(
-        "--dry-run", action="store_true", help="say which identities it would remove, and leave the file as it is"
-    )
-    for action_parser in (ls, rm, prune):  # (the parser whose usage an extra argument is reported under)
-        action_parser.set_defaults(action_parser=action_parser)
-    return p
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
 
 
 def _gallery_file_arg(parser: argparse.ArgumentParser) -> None:
@@ -509,7 +563,8 @@ def _gallery_file_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _gallery(argv: list[str]) -> int:
-    """`track gallery ls|rm|prune FILE`: list identities, forget some, apply retention (file rewritten atomically)."""
+    """`track gallery ls|rm|prune|merge|export`: list identities (of one file or several), forget some, apply
+    retention (file rewritten atomically), combine files into one, write them out for another tool."""
     parser = _gallery_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:  # (parse_args reported them under `track gallery`'s usage, not the action's: `track gallery ls`)
@@ -522,13 +577,24 @@ def _gallery(argv: list[str]) -> int:
 
     # rm and prune rewrite the file: not while a run that loaded it is going to write it back (its copy would win)
     edits = args.action == "rm" or (args.action == "prune" and not args.dry_run)
+    merges = args.action == "merge" and not args.dry_run  # (OUT may be its first FILE: locked from load to save)
+    locked = args.file if edits else args.output if merges else None
     gallery = None  # (once loaded: what a Ctrl-C compares the file with)
+    before = None if not merges else _version(args.output)  # (what a Ctrl-C compares OUT with)
     try:
-        with gallery_lock(args.file, option=None) if edits else nullcontext():  # (its FILE is the one to edit)
+        with gallery_lock(locked, option=None) if locked is not None else nullcontext():  # (the file written)
             if args.action == "ls":
-                gallery = Gallery.load(args.file, prune=False)
-                for line in _gallery_listing(gallery):
+                listings = [_gallery_listing(Gallery.load(file, prune=False)) for file in args.files]
+                for file, lines in zip(args.files, listings, strict=True):
+                    if len(args.files) > 1:  # one block per file, headed by its name (one file: as before)
+                        lines = [f"{file}:", *lines] if file == args.files[0] else ["", f"{file}:", *lines]
+                    for line in lines:
+                        print(line)
+            elif args.action == "merge":
+                for line in _merge(args):
                     print(line)
+            elif args.action == "export":
+                print(_export(args))
             elif args.action == "rm":
                 gallery = Gallery.load(args.file, prune=False)
                 missing = [i for i in dict.fromkeys(args.ids) if i not in gallery]
@@ -557,16 +623,87 @@ def _gallery(argv: list[str]) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so Python's exit flush cannot fail
         return EXIT_OK
     except KeyboardInterrupt:  # the save is atomic: say which version the file holds
-        print(f"track gallery: interrupted{_edit_interrupted(args.file, gallery) if edits else ''}", file=sys.stderr)
+        left = _edit_interrupted(args.file, gallery) if edits else ""
+        left = _merge_interrupted(args.output, before) if merges else left
+        print(f"track gallery: interrupted{left}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except FileNotFoundError:  # ls / rm / prune edit an existing gallery; `track --gallery FILE` makes a new one
-        print(f"track gallery: error: no such gallery file: {args.file}", file=sys.stderr)
+    except FileNotFoundError as exc:  # ls / rm / prune edit an existing gallery; `track --gallery FILE` makes a new one
+        missing = exc.filename or getattr(args, "file", None) or "?"  # (ls and merge: the one of their FILEs missing)
+        print(f"track gallery: error: no such gallery file: {missing}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except (ConfigError, GalleryError, OSError) as exc:
+    except (ConfigError, GalleryError, OSError, ValueError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"track gallery: error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR
     return EXIT_OK
+
+
+def _version(path: Path) -> Any:
+    """The `file_version` of `path` (None: no file there)."""
+    from tracker.gallery_file import file_version
+
+    return file_version(path)
+
+
+def _merge(args: argparse.Namespace) -> list[str]:
+    """`track gallery merge`: merge the FILEs, write OUT (unless `--dry-run`); returns the lines to print: one per
+    identity of the later files (its ID there -> its ID in OUT, and the similarity it joined at, or "new"), then the
+    totals."""
+    from tracker.config import load_config
+    from tracker.gallery import Gallery, GalleryError
+    from tracker.gallery_merge import merge_galleries
+
+    files, out = args.files, args.output
+    if len(files) < 2:
+        raise GalleryError(f"merge needs two gallery files or more, got {files[0]} alone")
+    if out.exists() and os.path.realpath(out) != os.path.realpath(files[0]):
+        raise GalleryError(
+            f"{out} exists: merge writes a new gallery file, or replaces its first FILE ({files[0]}); "
+            "choose another name for -o"
+        )
+    cfg = load_config(args.config, overrides=list(args.set))
+    galleries = [Gallery.load(file, cfg.gallery, prune=False) for file in files]
+    sizes = [len(gallery) for gallery in galleries]
+    merged = merge_galleries(files, galleries)
+    if not args.dry_run:
+        merged.gallery.save(out, prune=False, lock=False)  # (locked by the caller; OUT = its first FILE: checked)
+    wide = max(len("from"), *(len(str(file)) for file in files[1:]))
+    lines = [f"{'from':<{wide}} {'ID':>6} -> {'ID':>6}  similarity"]
+    for link in merged.links:
+        said = "new" if link.similarity is None else f"{link.similarity:.3f}"
+        lines.append(f"{link.source!s:<{wide}} {link.from_id:>6} -> {link.to_id:>6}  {said:>10}")
+    parts, start = [f"{files[0]}: {sizes[0]}, IDs kept"], 0
+    for file, size in zip(files[1:], sizes[1:], strict=True):
+        joined = sum(link.joined for link in merged.links[start : start + size])
+        parts.append(f"{file}: {size}, {joined} joined, {size - joined} new")
+        start += size
+    gone = merged.dropped
+    dropped = f"; {count(len(gone), 'identity', 'identities')} forgotten beyond gallery.max_identities ({listed(gone)})"
+    total = f"{count(len(merged.gallery), 'identity', 'identities')} ({'; '.join(parts)}){dropped if gone else ''}"
+    if args.dry_run:
+        return [*lines, f"would write {out}: {total} (a dry run: nothing written)"]
+    return [*lines, f"wrote {out}: {total}"]
+
+
+def _merge_interrupted(path: Path, before: Any) -> str:
+    """What a Ctrl-C during `track gallery merge` left: OUT as it was (before the save's rename), or the merged one."""
+    if _version(path) == before:
+        return f": nothing written, {path} is as it was"
+    return f" once {path} was written: it holds the merged identities (`track gallery ls {path}` lists them)"
+
+
+def _export(args: argparse.Namespace) -> str:
+    """`track gallery export`: write the table (and the prototypes); returns the line to print."""
+    from tracker.gallery import Gallery
+    from tracker.gallery_export import check_outputs, write_prototypes, write_table
+
+    check_outputs(args.output, args.prototypes)  # (before anything is written)
+    gallery = Gallery.load(args.file, prune=False)
+    said = f"wrote {count(write_table(gallery, args.output), 'identity', 'identities')} to {args.output}"
+    if args.prototypes is not None:
+        rows = write_prototypes(gallery, args.prototypes)
+        said += f" and {count(rows, 'prototype')} (D = {gallery.dim or 0}) to {args.prototypes}"
+    return said
 
 
 def _nothing_pruned(path: Path, identities: int, retention: Any) -> str:
@@ -590,16 +727,10 @@ def _edit_interrupted(path: Path, gallery: Any) -> str:
 _UNNAMED_SOURCE = "-"  # `track gallery ls`: a sighting recorded by a `Tracker` made without a `source_name`
 
 
-_UTC_TIME = "%Y-%m-%dT%H:%M:%SZ"  # `track gallery ls`: ISO 8601 in UTC, the same on every machine (not local time)
-
-
 def _gallery_listing(gallery: Any) -> list[str]:
     """`track gallery ls`'s lines: a headline, then one row per identity: its class by name where the gallery knows
-    the detector's names (else its number), times in UTC (`_UTC_TIME`: local times without a zone were ambiguous)."""
-    import time
-
-    def when(t: float) -> str:
-        return time.strftime(_UTC_TIME, time.gmtime(t))
+    the detector's names (else its number), times in UTC (`utc_text`: local times without a zone were ambiguous)."""
+    from tracker.gallery_export import utc_text as when
 
     model = gallery.model
     made_by = "" if model is None else f", ReID model {model.name} (weights {model.weights_digest})"

@@ -61,7 +61,7 @@ from tracker.gallery_file import (
     write_atomic,
 )
 from tracker.gallery_index import IVF_MIN_ROWS, ExactIndex, InvertedFileIndex
-from tracker.gallery_prototypes import check_looks, consistent_looks, normalised, select_prototypes
+from tracker.gallery_prototypes import check_looks, consistent_looks, looks_query, normalised, select_prototypes
 from tracker.gallery_records import (
     GalleryConflictError,
     GalleryError,
@@ -322,16 +322,61 @@ class Gallery:
         class_id, sighting, first_seen = _checked_record(class_id, sighting, first_seen)
         emb = self._checked_looks(embeddings)
         old = self._identities.get(gid)
-        pool = emb if old is None else np.concatenate([old.prototypes, emb])
-        prototypes = select_prototypes(pool, self.config.prototypes, self.config.prototype_method)
+        prototypes = self._prototypes(old, emb)
         if old is None:
             identity = Identity(gid, int(class_id), first_seen or sighting, sighting, 1, prototypes)
         else:
             identity = Identity(gid, old.class_id, old.first_seen, sighting, old.sightings + 1, prototypes)
+        return self._put(identity, old)
+
+    @_locked
+    def absorb(self, global_id: int, identity: Identity) -> Identity:
+        """Store another gallery's `identity` under `global_id` (`track gallery merge`).
+
+        A new `global_id` takes its record as it is (class, first and last sightings, sightings count) with its
+        prototypes picked as `add` picks them; a known one merges: its prototypes are re-picked from both sets (at
+        most `gallery.prototypes`; a row it holds already is not added twice), its first sighting is the earlier of
+        the two, its last the later, and the counts add up. The very record it holds (the same sightings, every
+        prototype stored already: a gallery merged with itself) changes nothing. Enforces `max_identities` as `add`
+        does.
+
+        Raises:
+            ValueError: prototypes of another D than the gallery's, or a row that is no look (as `add`); a
+                `global_id` outside [1, `MAX_GLOBAL_ID`]. TypeError: a `global_id` that is not a whole number.
+        Nothing is stored when it raises.
+        """
+        gid = _checked_global_id(global_id)
+        class_id, seen_last, seen_first = _checked_record(identity.class_id, identity.last_seen, identity.first_seen)
+        emb = self._checked_looks(identity.prototypes)
+        old = self._identities.get(gid)
+        if old is not None:  # (rows compared as stored: the prototypes of a loaded file are the saved bytes)
+            stored = {row.tobytes() for row in old.prototypes}
+            emb = emb[[row.tobytes() not in stored for row in emb]]
+            if not len(emb) and (old.first_seen, old.last_seen) == (seen_first or seen_last, seen_last):
+                return old
+        prototypes = old.prototypes if old is not None and not len(emb) else self._prototypes(old, emb)
+        if old is None:
+            merged = Identity(gid, class_id, seen_first or seen_last, seen_last, int(identity.sightings), prototypes)
+        else:
+            first = min(old.first_seen, seen_first or seen_last, key=lambda seen: seen.time)  # (a tie: the stored one)
+            last = max(old.last_seen, seen_last, key=lambda seen: seen.time)
+            merged = Identity(gid, old.class_id, first, last, old.sightings + identity.sightings, prototypes)
+        return self._put(merged, old)
+
+    def _prototypes(self, old: Identity | None, looks: np.ndarray) -> np.ndarray:
+        """(P, D) the prototypes an identity keeps: picked from `old`'s (when it is stored already) and (N, D)
+        `looks`, at most `gallery.prototypes`."""
+        pool = looks if old is None else np.concatenate([old.prototypes, looks])
+        return select_prototypes(pool, self.config.prototypes, self.config.prototype_method)
+
+    def _put(self, identity: Identity, old: Identity | None) -> Identity:
+        """Store `identity` in place of `old` (its earlier record, or None): index, model D, next ID, retention."""
+        if old is not None:
             self._index_remove([old])
+        gid = identity.global_id
         self._identities[gid] = identity
         if self.model is not None and self.model.dim is None:
-            self.model = ModelIdentity(self.model.name, self.model.weights_digest, emb.shape[1])
+            self.model = ModelIdentity(self.model.name, self.model.weights_digest, identity.prototypes.shape[1])
         self._next_id = max(self._next_id, gid + 1)
         self._index_add([identity])
         self._dirty = True
@@ -597,12 +642,23 @@ class Gallery:
             check_looks(rows, f"track {i}: prototypes")
             cls = 0 if class_ids is None else int(class_ids[i])
             held = {int(ids[j]) for j in forbid[i] if ids[j] != NO_ID}
-            query = normalised(rows).mean(axis=0, keepdims=True)
-            gid = int(self.match(query, exclude=held, class_ids=np.array([cls]))[0])
+            gid = self.match_looks(rows, cls, exclude=held)
             ids[i] = self.new_id() if gid == NO_ID else gid
             seen = sightings[i] if sightings is not None else Sighting(0, now, "link")
             self.add(int(ids[i]), rows, cls, seen, first_seen=None if first_seen is None else first_seen[i])
         return ids
+
+    @_locked
+    def match_looks(self, looks: np.ndarray, class_id: int, exclude: Iterable[int] = ()) -> int:
+        """The identity a set of looks of one person (a track's bank, or another gallery's identity) takes, as
+        `link` decides it for a track: their query is the normalised mean of the (P, D) `looks`, matched by `match`
+        with the config's bounds (`gallery.min_similarity`, `gallery.margin`) among the identities of `class_id`
+        that are not in `exclude`. Returns its global ID, or `NO_ID` (-1): none is a sure match.
+
+        Raises:
+            ValueError: `looks` of another D than the gallery's (when it has anything to search).
+        """
+        return int(self.match(looks_query(looks), exclude=exclude, class_ids=np.array([int(class_id)]))[0])
 
     # ------------------------------------------------------------------------------------------ index
     def _checked_looks(self, embeddings: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["check_looks", "consistent_looks", "normalised", "select_prototypes"]
+__all__ = ["check_looks", "consistent_looks", "looks_query", "normalised", "select_prototypes"]
 
 KMEANS_ITERATIONS = 20  # faiss.Kmeans iterations for `prototype_method: kmeans`
 KMEANS_SEED = 1  # faiss.Kmeans' fixed seed: the same bank gives the same prototypes, run after run
@@ -83,3 +83,9 @@ def normalised(x: np.ndarray) -> np.ndarray:
     """`x` (..., D) scaled to unit L2 norm along its last axis, as contiguous float32 (an all-zero row stays zero)."""
     norms = np.linalg.norm(x, axis=-1, keepdims=True)
     return np.ascontiguousarray(x / np.maximum(norms, np.finfo(np.float32).tiny), dtype=np.float32)
+
+
+def looks_query(looks: np.ndarray) -> np.ndarray:
+    """(1, D) the query a set of (P, D) looks of one person is searched by (`Gallery.match_looks`): the mean of its
+    normalised rows (`Gallery.match` normalises it in turn)."""
+    return normalised(np.asarray(looks, dtype=np.float32)).mean(axis=0, keepdims=True)

@@ -1,0 +1,218 @@
+"""`track gallery merge` and `track gallery export`: two cameras' gallery files in one, and a gallery's identities
+for another tool. The galleries are built through the library (`Gallery.add`) from ReID-like looks: people whose
+looks are ~0.2 apart, each seen under a few looks at cosine 0.95 to the person."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tracker.cli import main
+from tracker.gallery import Gallery, ModelIdentity, Sighting
+from tracker.testing import look_at_cosine, reid_like_identities
+
+DIM = 32
+MODEL = ModelIdentity("osnet_x0_25", "0123456789abcdef", DIM)
+PEOPLE = reid_like_identities(5, DIM, different=0.2)
+LOOKS = 3  # looks per stored track
+SAME = 0.95  # cosine of a look to its person
+
+
+def looks(person: int, seed: int) -> np.ndarray:
+    """(LOOKS, DIM) looks of `person`, a seeded draw (another seed: the same person seen again elsewhere)."""
+    rng = np.random.default_rng(seed)
+    return np.stack([look_at_cosine(PEOPLE[person], SAME, rng) for _ in range(LOOKS)])
+
+
+def camera_gallery(path: Path, people: dict[int, int], source: str, start: float, model=MODEL, names=None) -> Path:
+    """A gallery file at `path` holding `people` ({global ID: person}), seen by `source` from `start` (Unix s): each
+    identity first seen at `start + ID` and last seen 60 s later (frames 1 and 601)."""
+    gallery = Gallery(model=model)
+    gallery.name_classes(names if names is not None else {0: "person"})
+    for gid, person in people.items():
+        first, last = Sighting(1, start + gid, source), Sighting(601, start + gid + 60, source)
+        gallery.add(gid, looks(person, seed=100 * int(source[-1]) + gid), 0, last, first_seen=first)
+    gallery.save(path, prune=False)
+    return path
+
+
+@pytest.fixture
+def cameras(tmp_path):
+    """cam1.gallery: persons 0, 1, 2 as IDs 1, 2, 3; cam2.gallery, an hour earlier: person 3 as ID 1 and person 1
+    (the one both cameras saw) as ID 2."""
+    now = time.time()
+    a = camera_gallery(tmp_path / "cam1.gallery", {1: 0, 2: 1, 3: 2}, "cam1", now - 600)
+    b = camera_gallery(tmp_path / "cam2.gallery", {1: 3, 2: 1}, "cam2", now - 3600)
+    return a, b
+
+
+def test_merge_of_two_cameras_sharing_one_person_gives_it_one_id(cameras, tmp_path, capsys):
+    a, b = cameras
+    before = a.read_bytes(), b.read_bytes()
+    out = tmp_path / "site.gallery"
+    assert main(["gallery", "merge", str(a), str(b), "-o", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["from", "ID", "->", "ID", "similarity"], lines
+    assert lines[1].split() == [str(b), "1", "->", "4", "new"], "a new person: a new ID above cam1's"
+    row = lines[2].split()
+    assert row[:4] == [str(b), "2", "->", "2"] and 0.8 <= float(row[4]) <= 1.0, "the shared person joins cam1's 2"
+    assert lines[3] == f"wrote {out}: 4 identities ({a}: 3, IDs kept; {b}: 2, 1 joined, 1 new)", lines
+    merged = Gallery.load(out, prune=False)
+    assert [i.global_id for i in merged.identities] == [1, 2, 3, 4]
+    shared, cam1, cam2 = merged[2], Gallery.load(a, prune=False)[2], Gallery.load(b, prune=False)[2]
+    assert shared.sightings == 2 and shared.first_seen == cam2.first_seen and shared.last_seen == cam1.last_seen
+    assert 1 <= len(shared.prototypes) <= 4, "gallery.prototypes: at most 4 kept"
+    assert merged[4].first_seen.source == "cam2" and merged.model == MODEL and merged.class_names == {0: "person"}
+    assert (a.read_bytes(), b.read_bytes()) == before, "the inputs are untouched"
+    assert main(["gallery", "merge", str(a), str(b), "-o", str(tmp_path / "strict.gallery"), "--set",
+                 "gallery.min_similarity=0.99", "--dry-run"]) == 0  # fmt: skip
+    said = capsys.readouterr().out.splitlines()
+    assert said[-1].endswith(f"{b}: 2, 0 joined, 2 new) (a dry run: nothing written)"), "the bound is the config's"
+    assert not (tmp_path / "strict.gallery").exists()
+
+
+def test_merging_a_gallery_with_itself_gives_it_back(cameras, tmp_path, capsys):
+    a, _ = cameras
+    out = tmp_path / "twice.gallery"
+    assert main(["gallery", "merge", str(a), str(a), "-o", str(out)]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:4]]
+    assert [(r[1], r[3]) for r in rows] == [("1", "1"), ("2", "2"), ("3", "3")], "each joins itself"
+    assert all(0.8 <= float(r[4]) <= 1.0 for r in rows), "its looks' mean against its best prototype"
+    original, merged = Gallery.load(a, prune=False), Gallery.load(out, prune=False)
+    for mine, its in zip(original.identities, merged.identities, strict=True):
+        assert mine.describe() == its.describe() and np.array_equal(mine.prototypes, its.prototypes)
+    assert main(["gallery", "ls", str(a)]) == 0
+    listed = capsys.readouterr().out
+    assert main(["gallery", "ls", str(out)]) == 0
+    assert capsys.readouterr().out == listed
+
+
+@pytest.mark.parametrize(
+    ("other", "said"),
+    [
+        ({"model": ModelIdentity("osnet_x0_25", "fedcba9876543210", DIM)}, "weights fedcba9876543210"),
+        ({"model": ModelIdentity("osnet_x0_25", "0123456789abcdef", DIM // 2)}, "D = 16"),
+        ({"names": {0: "car"}}, "names class 0 'car', that one 'person'"),
+    ],
+)
+def test_merging_incompatible_galleries_is_one_error_and_writes_nothing(cameras, tmp_path, capsys, other, said):
+    a, _ = cameras
+    if "model" in other and other["model"].dim != DIM:  # (looks of its own D)
+        gallery = Gallery(model=other["model"])
+        gallery.add(1, np.eye(DIM // 2, dtype=np.float32)[:2], 0, Sighting(1, time.time(), "cam3"))
+        gallery.save(tmp_path / "cam3.gallery", prune=False)
+        c = tmp_path / "cam3.gallery"
+    else:
+        c = camera_gallery(tmp_path / "cam3.gallery", {1: 4}, "cam3", time.time(), **other)
+    out = tmp_path / "site.gallery"
+    assert main(["gallery", "merge", str(a), str(c), "-o", str(out)]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"track gallery: error: {c} cannot be merged with {a}: "), err
+    assert said in err[0], err
+    assert captured.out == "" and not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cam1.gallery", "cam2.gallery", "cam3.gallery"]
+
+
+def test_merge_refuses_an_output_that_is_another_file(cameras, tmp_path, capsys):
+    """-o naming an existing file other than the first input (a typo for another camera's gallery) would replace it."""
+    a, b = cameras
+    before = b.read_bytes()
+    assert main(["gallery", "merge", str(a), str(b), "-o", str(b)]) == 2
+    assert f"{b} exists: merge writes a new gallery file, or replaces its first FILE" in capsys.readouterr().err
+    assert b.read_bytes() == before
+    assert main(["gallery", "merge", str(a), "-o", str(tmp_path / "one.gallery")]) == 2
+    assert "merge needs two gallery files or more" in capsys.readouterr().err
+    assert main(["gallery", "merge", str(a), str(b), "-o", str(a)]) == 0, "into the first file: it is replaced"
+    assert len(Gallery.load(a, prune=False)) == 4
+
+
+def test_export_writes_one_row_per_identity_and_the_prototypes(cameras, tmp_path, capsys):
+    a, _ = cameras
+    gallery = Gallery.load(a, prune=False)
+    table, vectors = tmp_path / "ids.csv", tmp_path / "ids.npz"
+    assert main(["gallery", "export", str(a), "-o", str(table), "--prototypes", str(vectors)]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote 3 identities to {table} and 9 prototypes (D = {DIM}) to {vectors}"
+    with table.open() as f:
+        rows = list(csv.DictReader(f))
+    first = gallery[1]
+    assert [r["global_id"] for r in rows] == ["1", "2", "3"]
+    assert rows[0] == {
+        "global_id": "1", "class_id": "0", "class": "person",
+        "first_seen": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(first.first_seen.time)),
+        "last_seen": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(first.last_seen.time)),
+        "first_source": "cam1", "first_frame": "1", "last_source": "cam1", "last_frame": "601",
+        "sightings": "1", "prototypes": "3",
+    }  # fmt: skip
+    with np.load(vectors) as saved:
+        assert saved["prototypes"].shape == (9, DIM) and saved["prototypes"].dtype == np.float32
+        assert saved["global_ids"].tolist() == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+        assert np.array_equal(saved["prototypes"][3:6], gallery[2].prototypes)
+    as_json = tmp_path / "ids.json"
+    assert main(["gallery", "export", str(a), "-o", str(as_json)]) == 0
+    assert [{k: str(v) for k, v in r.items()} for r in json.loads(as_json.read_text())] == rows
+    assert main(["gallery", "export", str(a), "-o", str(tmp_path / "ids.txt")]) == 2
+    assert "written as .csv or .json" in capsys.readouterr().err
+    assert main(["gallery", "export", str(a), "-o", str(tmp_path / "x.csv"), "--prototypes", "x.npy"]) == 2
+    assert "written as an .npz file" in capsys.readouterr().err and not (tmp_path / "x.csv").exists()
+
+
+def test_ls_of_two_files_lists_each_under_its_name(cameras, capsys):
+    a, b = cameras
+    assert main(["gallery", "ls", str(a), str(b)]) == 0
+    blocks = capsys.readouterr().out.split("\n\n")
+    assert len(blocks) == 2
+    for block, path, ids in zip(blocks, (a, b), (["1", "2", "3"], ["1", "2"]), strict=True):
+        lines = block.strip().splitlines()
+        assert lines[0] == f"{path}:" and lines[1].startswith(f"{len(ids)} identities, D = {DIM}"), lines
+        assert [line.split()[0] for line in lines[3:]] == ids
+    missing = a.with_name("nowhere.gallery")
+    assert main(["gallery", "ls", str(a), str(missing)]) == 2
+    assert capsys.readouterr() == ("", f"track gallery: error: no such gallery file: {missing}\n"), "it names the file"
+
+
+def test_merge_beyond_max_identities_names_the_identities_it_forgot(cameras, tmp_path, capsys):
+    """`gallery.max_identities` holds in the merged gallery too: the least recently seen go, and the totals say so."""
+    a, b = cameras
+    out = tmp_path / "site.gallery"
+    assert main(["gallery", "merge", str(a), str(b), "-o", str(out), "--set", "gallery.max_identities=3"]) == 0
+    total = capsys.readouterr().out.splitlines()[-1]
+    assert total.endswith("; 1 identity forgotten beyond gallery.max_identities (4)"), "cam2's new person: seen first"
+    assert [i.global_id for i in Gallery.load(out, prune=False).identities] == [1, 2, 3]
+
+
+def test_ctrl_c_during_the_merges_save_leaves_no_output_and_says_so(cameras, tmp_path, monkeypatch, capsys):
+    from tracker import gallery_format
+
+    def interrupted(file, snapshot):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gallery_format, "write", interrupted)
+    a, b = cameras
+    out = tmp_path / "site.gallery"
+    assert main(["gallery", "merge", str(a), str(b), "-o", str(out)]) == 130
+    assert capsys.readouterr().err == f"track gallery: interrupted: nothing written, {out} is as it was\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cam1.gallery", "cam2.gallery"], "no temp or lock file"
+
+
+def test_absorb_merges_a_known_identitys_record_and_keeps_its_prototypes_within_capacity():
+    """`Gallery.absorb` into a known ID: earlier first and later last sighting, counts added, prototypes re-picked
+    (at most `gallery.prototypes`, a row held already not twice); the very record it holds changes nothing."""
+    from tracker.config import GalleryConfig
+
+    gallery = Gallery(GalleryConfig(prototypes=4), MODEL)
+    now = time.time()
+    held = gallery.add(7, looks(1, seed=1), 0, Sighting(9, now, "cam1"), first_seen=Sighting(1, now - 5, "cam1"))
+    other = Gallery(GalleryConfig(prototypes=4), MODEL)
+    seen = other.add(3, looks(1, seed=2), 0, Sighting(4, now - 1, "cam2"), first_seen=Sighting(2, now - 9, "cam2"))
+    merged = gallery.absorb(7, seen)
+    assert (merged.first_seen, merged.last_seen, merged.sightings) == (seen.first_seen, held.last_seen, 2)
+    assert len(merged.prototypes) == 4 and merged.class_id == 0
+    again = gallery.absorb(7, merged)
+    assert again is merged, "the record it holds: nothing to add"
+    assert gallery.absorb(8, seen).sightings == 1 and len(gallery) == 2

@@ -1,0 +1,139 @@
+"""Several gallery files in one (`track gallery merge`): two cameras' galleries, each written by its own `track` run.
+
+The first file is the base: its identities keep their global IDs. Each identity of a later file, in order of its
+global ID, is matched against the merged gallery as it stands by the gallery's own rule (`Gallery.match_looks`, the
+decision `Gallery.link` makes for a track: the normalised mean of its prototypes against every identity's best
+prototype, at least `gallery.min_similarity`, ahead of the runner-up by `gallery.margin`, same class). A match joins
+that identity (`Gallery.absorb`: prototypes re-picked within `gallery.prototypes`, first and last sightings merged,
+counts added); the others get new global IDs (`Gallery.new_id`: above every ID the base ever gave). Two identities
+of one file stay two: an ID one of them took is not given to another of the same file (the file told them apart).
+
+There is no video to calibrate on, so the bound is the floor `gallery.min_similarity`, as in `track batch
+--gallery`'s linking; a `track` run searching the gallery uses at least that (its video's calibrated bound when
+higher).
+
+Shape letters: P prototypes of one identity, D embedding size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tracker.gallery import NO_ID, Gallery
+from tracker.gallery_prototypes import looks_query, normalised
+from tracker.gallery_records import GalleryModelError, describe_model
+
+__all__ = ["MergeLink", "Merged", "check_compatible", "merge_galleries"]
+
+
+@dataclass(frozen=True)
+class MergeLink:
+    """Where one identity of a later input went.
+
+    Attributes:
+        source: the input file.
+        from_id: its global ID in that file.
+        to_id: its global ID in the merged gallery.
+        similarity: cosine of its query to the identity it joined (what was compared with the bound); None: it got
+            a new ID.
+    """
+
+    source: Path
+    from_id: int
+    to_id: int
+    similarity: float | None
+
+    @property
+    def joined(self) -> bool:
+        """Whether it joined an identity already in the merged gallery."""
+        return self.similarity is not None
+
+
+@dataclass
+class Merged:
+    """A merge's result.
+
+    Attributes:
+        gallery: the merged gallery (the first input's, with the others' identities in it; not saved).
+        links: one per identity of the later inputs, in the order they were merged.
+        kept: identities of the first input (their IDs kept).
+        dropped: global IDs the merged gallery forgot to stay within `gallery.max_identities` (least recently seen).
+    """
+
+    gallery: Gallery
+    links: list[MergeLink]
+    kept: int
+    dropped: list[int]
+
+
+def check_compatible(paths: Sequence[Path], galleries: Sequence[Gallery]) -> None:
+    """Raise `GalleryModelError` naming the first file whose identities cannot be merged with those before it: a
+    ReID model (name, weights digest) other than theirs, where both record one, another embedding size D, or another
+    name for a class ID both name. A gallery that records no model or no class names conflicts with none."""
+    model, dim, names, first = None, None, {}, {}
+    for path, gallery in zip(paths, galleries, strict=True):
+        if gallery.model is not None and model is not None and gallery.model.conflicts_with(model):
+            raise GalleryModelError(
+                f"{path} cannot be merged with {first['model']}: its ReID model is {describe_model(gallery.model)}, "
+                f"that one's {describe_model(model)}; their embeddings cannot be compared"
+            )
+        if gallery.dim is not None and dim is not None and gallery.dim != dim:
+            raise GalleryModelError(
+                f"{path} cannot be merged with {first['dim']}: its embeddings have D = {gallery.dim}, that one's "
+                f"D = {dim}; their embeddings cannot be compared"
+            )
+        for class_id, name in sorted(gallery.class_names.items()):
+            if names.get(class_id, name) != name:
+                raise GalleryModelError(
+                    f"{path} cannot be merged with {first[class_id]}: it names class {class_id} {name!r}, that one "
+                    f"{names[class_id]!r} (galleries of detectors with other classes)"
+                )
+            if class_id not in names:
+                names[class_id], first[class_id] = name, path
+        if model is None and gallery.model is not None:
+            model, first["model"] = gallery.model, path
+        if dim is None and gallery.dim is not None:
+            dim, first["dim"] = gallery.dim, path
+
+
+def merge_galleries(paths: Sequence[Path], galleries: Sequence[Gallery]) -> Merged:
+    """Merge `galleries` (loaded from `paths`, in that order) into the first one (module docstring), in memory.
+
+    Args:
+        paths: the input files, for the links (a file may be given twice: merging a gallery with itself gives it
+            back, every identity joining itself).
+        galleries: their galleries; the first becomes the result (its config's bounds and capacity apply).
+    Raises:
+        GalleryModelError: incompatible inputs (`check_compatible`), before anything is merged.
+        ValueError: fewer than one gallery, or `paths` and `galleries` of different lengths.
+    """
+    if not galleries or len(paths) != len(galleries):
+        raise ValueError(f"one path per gallery is needed, got {len(paths)} paths and {len(galleries)} galleries")
+    check_compatible(paths, galleries)
+    merged = galleries[0]
+    base = {identity.global_id for identity in merged.identities}
+    links: list[MergeLink] = []
+    for path, gallery in zip(paths[1:], galleries[1:], strict=True):
+        if merged.model is None and gallery.model is not None:
+            merged.bind_model(gallery.model)
+        merged.name_classes(gallery.class_names)
+        taken: set[int] = set()  # IDs this file's identities took: another of its identities is another person
+        for identity in gallery.identities:
+            gid = merged.match_looks(identity.prototypes, identity.class_id, exclude=taken)
+            similarity = None if gid == NO_ID else _similarity(identity.prototypes, merged[gid].prototypes)
+            gid = merged.new_id() if gid == NO_ID else gid
+            merged.absorb(gid, identity)
+            taken.add(gid)
+            links.append(MergeLink(path, identity.global_id, gid, similarity))
+    dropped = sorted((base | {link.to_id for link in links}) - {i.global_id for i in merged.identities})
+    return Merged(merged, links, len(base), dropped)
+
+
+def _similarity(looks: np.ndarray, prototypes: np.ndarray) -> float:
+    """Cosine of the query of (P, D) `looks` (`looks_query`) to the best of an identity's (P', D) `prototypes`: the
+    similarity `Gallery.match` compared with its bound."""
+    return float((normalised(looks_query(looks)) @ prototypes.T).max())
