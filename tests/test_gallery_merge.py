@@ -216,3 +216,15 @@ def test_absorb_merges_a_known_identitys_record_and_keeps_its_prototypes_within_
     again = gallery.absorb(7, merged)
     assert again is merged, "the record it holds: nothing to add"
     assert gallery.absorb(8, seen).sightings == 1 and len(gallery) == 2
+
+
+def test_a_gallery_of_look_alikes_merged_with_itself_gives_it_back(tmp_path, capsys):
+    """Two identities of one person (a track that broke, stored twice): within gallery.margin of each other, so the
+    look rule finds no sure match for either; a copy of the same record joins it by its stored rows."""
+    twins = camera_gallery(tmp_path / "twins.gallery", {1: 0, 2: 0, 3: 4}, "cam1", time.time() - 600)
+    assert main(["gallery", "merge", str(twins), str(twins), "-o", str(tmp_path / "out.gallery"), "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[1:4] for line in lines[1:4]] == [["1", "->", "1"], ["2", "->", "2"], ["3", "->", "3"]]
+    assert lines[-1].endswith(f"{twins}: 3, 3 joined, 0 new) (a dry run: nothing written)"), lines
+    gallery = Gallery.load(twins, prune=False)  # (the look rule alone: the twins are no sure match for each other)
+    assert gallery.match_looks(gallery[1].prototypes, 0) == -1 and gallery.match_looks(gallery[2].prototypes, 0) == -1

@@ -8,6 +8,11 @@ that identity (`Gallery.absorb`: prototypes re-picked within `gallery.prototypes
 counts added); the others get new global IDs (`Gallery.new_id`: above every ID the base ever gave). Two identities
 of one file stay two: an ID one of them took is not given to another of the same file (the file told them apart).
 
+Before the look rule, provenance: an identity holding a prototype row equal, byte for byte, to one the merged gallery
+holds (same class) is that identity's record (the same file given twice, or two copies of one gallery that went on
+separately): it joins it whatever its looks' margin to a look-alike (the look rule alone gave a look-alike pair of a
+real 16-person gallery merged with itself two new IDs). Two people's float32 embeddings are never equal in all D.
+
 There is no video to calibrate on, so the bound is the floor `gallery.min_similarity`, as in `track batch
 --gallery`'s linking; a `track` run searching the gallery uses at least that (its video's calibrated bound when
 higher).
@@ -25,7 +30,7 @@ import numpy as np
 
 from tracker.gallery import NO_ID, Gallery
 from tracker.gallery_prototypes import looks_query, normalised
-from tracker.gallery_records import GalleryModelError, describe_model
+from tracker.gallery_records import GalleryModelError, Identity, describe_model
 
 __all__ = ["MergeLink", "Merged", "check_compatible", "merge_galleries"]
 
@@ -122,8 +127,11 @@ def merge_galleries(paths: Sequence[Path], galleries: Sequence[Gallery]) -> Merg
             merged.bind_model(gallery.model)
         merged.name_classes(gallery.class_names)
         taken: set[int] = set()  # IDs this file's identities took: another of its identities is another person
+        owners = _row_owners(merged)
         for identity in gallery.identities:
-            gid = merged.match_looks(identity.prototypes, identity.class_id, exclude=taken)
+            gid = _same_record(identity, owners, merged, taken)
+            if gid == NO_ID:
+                gid = merged.match_looks(identity.prototypes, identity.class_id, exclude=taken)
             similarity = None if gid == NO_ID else _similarity(identity.prototypes, merged[gid].prototypes)
             gid = merged.new_id() if gid == NO_ID else gid
             merged.absorb(gid, identity)
@@ -137,3 +145,18 @@ def _similarity(looks: np.ndarray, prototypes: np.ndarray) -> float:
     """Cosine of the query of (P, D) `looks` (`looks_query`) to the best of an identity's (P', D) `prototypes`: the
     similarity `Gallery.match` compared with its bound."""
     return float((normalised(looks_query(looks)) @ prototypes.T).max())
+
+
+def _row_owners(gallery: Gallery) -> dict[bytes, int]:
+    """Each stored prototype row's bytes -> the global ID holding it."""
+    return {row.tobytes(): i.global_id for i in gallery.identities for row in i.prototypes}
+
+
+def _same_record(identity: Identity, owners: dict[bytes, int], merged: Gallery, taken: set[int]) -> int:
+    """The global ID of `merged`'s identity of `identity`'s class holding one of its prototype rows byte for byte
+    (a copy of the same record: module docstring), not in `taken`; `NO_ID` when none does."""
+    for row in identity.prototypes:
+        gid = owners.get(row.tobytes(), NO_ID)
+        if gid != NO_ID and gid not in taken and gid in merged and merged[gid].class_id == identity.class_id:
+            return gid
+    return NO_ID
