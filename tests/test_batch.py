@@ -556,6 +556,45 @@ def test_gallery_gives_one_id_per_person_across_clips_and_matches_sequential_tra
     assert set(later.global_ids["second"].values()) == set(by_clip[0].values())
 
 
+def test_batch_summary_counts_the_people_recognised_from_the_starting_gallery(tmp_path, monkeypatch):
+    """`track batch --gallery` said nothing of the people its videos recognised from the gallery as it was when the
+    batch began (each video's summary.json counted them as returns after occlusion). The gallery holds cam1's two
+    walkers (`track cam1 --gallery`); a batch of cam1's yellow walker alone, in another camera, recognises that one
+    person, and the video's summary.json counts it apart too."""
+    from test_gallery_cli import CYAN, without
+
+    gallery = tmp_path / "site.gallery"
+    first = write_video(tmp_path / "cam1.avi", scene())
+    monkeypatch.setattr(run.Tracker, "from_config", staticmethod(gallery_tracker))
+    args = ["--gallery", str(gallery), "--out", str(tmp_path / "o"), "--no-save-video", "--quiet"]
+    assert main([str(first), *args, "--set", "appearance.lazy_embedding=false"]) == 0
+    second = write_video(tmp_path / "cam2.avi", without(scene()[::-1], CYAN))
+    summary = track_many([second], EVERY_FRAME, tmp_path / "batch", engine="local", gallery=gallery,
+                         save_video=False, progress=False, make_tracker=gallery_tracker)  # fmt: skip
+    assert [v.status for v in summary.videos] == ["done"], summary.describe()
+    said = [line for line in summary.describe().splitlines() if "recognised" in line]
+    assert said == ["1 person recognised from the gallery as the batch began"], said
+    saved = json.loads((tmp_path / "batch" / "cam2" / "summary.json").read_text())
+    assert saved["recognised_from_gallery"] == summary.videos[0].recognised == 1
+
+
+@pytest.mark.parametrize("recognised", [None, 2], ids=["note-before-the-count", "counted"])
+def test_a_reused_video_keeps_its_gallery_count_and_an_older_note_counts_none(tmp_path, recognised):
+    """A video reused from an earlier run of the batch recognised whom its `batch.json` says; one written before the
+    gallery's recognitions were counted has no such field: the video is still reused, recognising no one."""
+    from tracker.batch_work import reused_result
+
+    task = VideoTask(0, "cam.avi", "cam", tmp_path, {}, "same inputs")
+    task.out_dir.mkdir()
+    (task.out_dir / "cam.txt").write_text("")
+    note = {"fingerprint": "same inputs", "frames": 3, "tracks": 2, "stem": "cam", "outputs": ["cam.txt"]}
+    if recognised is not None:
+        note["recognised"] = recognised
+    (task.out_dir / NOTE_NAME).write_text(json.dumps(note))
+    result = reused_result(task)
+    assert result is not None and (result.status, result.frames, result.recognised) == ("reused", 3, recognised or 0)
+
+
 def test_batch_summary_says_when_the_gallery_keeps_fewer_identities_than_it_reports():
     """Tracks too short for the gallery get a global ID but are not stored: "1 identities across the batch;
     gallery saved" over a gallery that `track gallery ls` then shows empty read as a lost identity."""

@@ -283,6 +283,74 @@ def test_the_summary_says_the_gallery_was_saved_and_how_many_identities_it_holds
     assert len(Gallery.load(gallery)) == 2
 
 
+YELLOW, CYAN = (240, 200, 60), (60, 220, 240)  # BGR colours of the scene's two walkers (test_cli's `scene`)
+
+
+def without(frames: list[np.ndarray], colour: tuple[int, int, int], at: range | None = None) -> list[np.ndarray]:
+    """`frames` with the walker of `colour` painted over with the background in the frames `at` (None: in all)."""
+    out = []
+    for f, image in enumerate(frames):
+        image = image.copy()
+        if at is None or f in at:
+            image[(image == colour).all(axis=2)] = 30
+        out.append(image)
+    return out
+
+
+def returns_line(out: str) -> str:
+    """The printed summary's line of tracks and returns."""
+    (line,) = [line for line in out.splitlines() if "came back after occlusion" in line]
+    return line
+
+
+def test_the_summary_tells_people_the_gallery_recognised_from_ids_back_after_occlusion(colour_models, tmp_path, capsys):
+    """A person recognised from the gallery (seen in an earlier video) was counted as "an ID came back after
+    occlusion", so a user could not tell the tracker re-finding someone hidden for a moment from the gallery
+    recognising someone from another video. The summary tells them apart, each recognition once (not once a frame);
+    `summary.json` keeps `recovered` as the total and adds `recognised_from_gallery`; a run without a gallery says
+    nothing of one."""
+    args = [a for a in ARGS if a != "--quiet"]
+    gallery = tmp_path / "site.gallery"
+    first = write_video(tmp_path / "cam1.avi", scene())
+    alone = without(scene()[::-1], CYAN)  # the yellow walker of cam1, alone in another camera
+    second = write_video(tmp_path / "cam2.avi", alone)
+    hidden = write_video(tmp_path / "cam3.avi", without(alone, YELLOW, range(15, 18)))  # ... and hidden 3 frames
+    summaries = {}
+    for name, video, with_gallery in (("o1", first, True), ("o2", second, True), ("o3", hidden, True),
+                                      ("o4", hidden, False)):  # fmt: skip
+        capsys.readouterr()
+        extra = ["--gallery", str(gallery)] if with_gallery else []
+        assert main([str(video), *extra, "--out", str(tmp_path / name), *args]) == 0
+        summaries[name] = (
+            returns_line(capsys.readouterr().out),
+            json.loads((tmp_path / name / "summary.json").read_text()),
+        )
+    lines = {name: line for name, (line, _) in summaries.items()}
+    assert lines == {
+        "o1": "2 tracks; an ID came back after occlusion 0 times; 0 people recognised from the gallery",
+        "o2": "1 track; an ID came back after occlusion 0 times; 1 person recognised from the gallery",
+        "o3": "1 track; an ID came back after occlusion 1 time; 1 person recognised from the gallery",
+        "o4": "1 track; an ID came back after occlusion 1 time",  # no gallery: no gallery words
+    }
+    counts = {name: (s["recovered"], s.get("recognised_from_gallery")) for name, (_, s) in summaries.items()}
+    assert counts == {"o1": (0, 0), "o2": (1, 1), "o3": (2, 1), "o4": (1, None)}
+
+
+def test_several_sources_summary_adds_up_the_gallery_recognitions_apart(colour_models, tmp_path, capsys):
+    """`track cam1 cam3 --gallery g`: cam3's walker is cam1's, recognised once, and hidden once later; the combined
+    summary of the two sources says both, each source's summary file its own."""
+    alone = without(scene()[::-1], CYAN)
+    first = write_video(tmp_path / "cam1.avi", scene())
+    hidden = write_video(tmp_path / "cam3.avi", without(alone, YELLOW, range(15, 18)))
+    out = tmp_path / "out"
+    args = [a for a in ARGS if a != "--quiet"]
+    assert main([str(first), str(hidden), "--gallery", str(tmp_path / "g"), "--out", str(out), *args]) == 0
+    line = returns_line(capsys.readouterr().out)
+    assert line == "2 tracks; an ID came back after occlusion 1 time; 1 person recognised from the gallery", line
+    each = [json.loads((out / f"{name}.summary.json").read_text()) for name in ("cam1", "cam3")]
+    assert [(s["recovered"], s["recognised_from_gallery"]) for s in each] == [(0, 0), (2, 1)]
+
+
 def test_a_track_whose_global_id_is_found_late_has_that_id_in_all_its_txt_rows(colour_models, tmp_path, monkeypatch):
     """The second video's first looks of both walkers are unusable (a constant vector), so the search at their birth
     finds no one and they get new global IDs 3 and 4; the searches while their banks grow find IDs 1 and 2 a few

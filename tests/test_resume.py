@@ -372,6 +372,47 @@ def test_a_run_with_a_gallery_resumes_with_the_gallery_of_its_checkpoint(tmp_pat
     assert identities(gallery) == identities(tmp_path / "whole.gallery")
 
 
+@pytest.mark.parametrize("older", [False, True], ids=["checkpoint", "checkpoint-before-the-gallery-count"])
+def test_a_resumed_gallery_run_counts_returns_and_gallery_recognitions_as_an_uninterrupted_one(
+    tmp_path, monkeypatch, frame_clock, older
+):
+    """A walker of cam2 is recognised from cam1's gallery in its first frames; a run killed at frame 25 and resumed
+    from its checkpoint says what the uninterrupted run says: the recognitions before the checkpoint are not lost nor
+    counted as returns after occlusion. A checkpoint written before the count existed still resumes (its
+    recognitions so far count 0: they are among the returns)."""
+    import shutil
+
+    from test_gallery_cli import ARGS
+
+    _, second, known = _colour_gallery(tmp_path, monkeypatch)
+    args = [str(second), *ARGS]
+
+    def counts(folder: Path) -> tuple[int, int]:
+        summary = json.loads((folder / "summary.json").read_text())
+        return summary["recovered"], summary["recognised_from_gallery"]
+
+    shutil.copy(known, tmp_path / "whole.gallery")
+    assert main([*args, "--gallery", str(tmp_path / "whole.gallery"), "--out", str(tmp_path / "whole")]) == 0
+    whole = counts(tmp_path / "whole")
+    assert whole[1] > 0, "a walker recognised from the gallery"
+
+    shutil.copy(known, tmp_path / "run.gallery")
+    args += ["--gallery", str(tmp_path / "run.gallery"), "--out", str(tmp_path / "run")]
+    with monkeypatch.context() as m:
+        stop_at(m, 25, kill)
+        assert main(args) == 130
+    path = tmp_path / "run" / CHECKPOINT_NAME
+    head, _, payload = path.read_bytes().partition(b"\n")
+    header = json.loads(head)
+    before = header["progress"]["recognised"]
+    assert before > 0, "the checkpoint holds the recognitions so far"
+    if older:  # as an earlier version wrote it (the header is not in the payload's hash)
+        del header["progress"]["recognised"]
+        path.write_bytes(json.dumps(header).encode() + b"\n" + payload)
+    assert main([*args, "--resume"]) == 0
+    assert counts(tmp_path / "run") == ((whole[0], whole[1] - before) if older else whole)
+
+
 @pytest.mark.parametrize("final_save", [True, False], ids=["saved-on-stop", "killed-before-any-save"])
 def test_a_resume_never_replaces_a_gallery_another_run_saved_meanwhile(
     tmp_path, monkeypatch, frame_clock, capsys, final_save

@@ -73,6 +73,9 @@ class BatchSummary:
                 f"{count(len(self.identities), 'identity', 'identities')} across the batch{note}; gallery saved to "
                 f"{self.gallery} ({count(self.gallery_identities, 'identity', 'identities')})"
             )
+            # each video's tracks searched the gallery as the batch began (its newcomers are linked at the end)
+            recognised = sum(v.recognised for v in done + reused)
+            lines.append(f"{count(recognised, 'person', 'people')} recognised from the gallery as the batch began")
         return "\n".join(lines)
 
     def _headline(self, done: list[VideoResult], reused: list[VideoResult]) -> str:

@@ -118,6 +118,7 @@ def _run_video(task: VideoTask, channel: Any, progress_seconds: float, start_gal
         result.reason = f"{type(exc).__name__}: {one_line(exc)}"
         return result
     result.frames, result.seconds, result.tracks = summary.frames, summary.seconds, len(summary.tracks)
+    result.recognised = summary.recognised
     if summary.ended_early is not None and summary.expected_frames:
         result.ended_early = (summary.ended_early, summary.expected_frames)
     if summary.interrupted:
@@ -127,6 +128,7 @@ def _run_video(task: VideoTask, channel: Any, progress_seconds: float, start_gal
     note = {"fingerprint": task.fingerprint, "source": task.source, "path": source_key(task.source)}
     note |= {"frames": summary.frames, "error": summary.error}
     note |= {"tracks": result.tracks, "seconds": summary.seconds, "stem": stem, "ended_early": result.ended_early}
+    note["recognised"] = result.recognised
     note["outputs"] = [p.name for p in summary.outputs]  # a re-run reuses the video only with all of them there
     (task.partial_dir / NOTE_NAME).write_text(to_json(note, indent=1))
     _publish(task.partial_dir, task.out_dir)

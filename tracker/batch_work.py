@@ -93,7 +93,8 @@ class VideoResult:
 
     `index`: its position in `sources`; `name`: its output folder's name under the batch folder (`out_dir`);
     `frames`: frames tracked; `seconds`: wall time of its run (0 when reused); `tracks`: track IDs in its outputs;
-    `attempts`: runs (more than 1: a worker died and it was run again; 0: never started, its source names nothing).
+    `attempts`: runs (more than 1: a worker died and it was run again; 0: never started, its source names nothing);
+    `recognised`: with a gallery, its new tracks that took an identity of the gallery as the batch began.
     """
 
     index: int
@@ -109,6 +110,7 @@ class VideoResult:
     outputs: list[Path] = field(default_factory=list)
     stem: str | None = None  # the outputs' file stem (`<stem>.txt`, ...)
     ended_early: tuple[int, int] | None = None  # (last frame read, frames its header announces): cut short, damaged
+    recognised: int = 0
 
     @property
     def retried(self) -> bool:
@@ -287,6 +289,8 @@ def reused_result(task: VideoTask) -> VideoResult | None:
     result = VideoResult(task.index, task.source, task.name, task.out_dir, "reused", frames, 0.0, tracks, 0)
     result.stem = note.get("stem")
     result.outputs = outputs
+    recognised = note.get("recognised", 0)  # (absent from the note of a batch run before it was counted)
+    result.recognised = recognised if isinstance(recognised, int) else 0
     cut = note.get("ended_early")
     if isinstance(cut, list) and len(cut) == 2 and all(isinstance(n, int) for n in cut):
         result.ended_early = (cut[0], cut[1])

@@ -137,6 +137,7 @@ class FrameReport:
             table.detection_index[shown].tolist(),
             table.recovered[shown].tolist(),
             ids,
+            table.recognised[shown].tolist(),
         )
         return TrackedObject.many(len(rows), *fields)
 

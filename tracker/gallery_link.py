@@ -46,8 +46,9 @@ class GalleryLink:
 
     Holds references to the core's `TrackTable` (its live tracks), `AppearanceBank` (their looks), `Calibration`
     (the "gallery" and "reid" bounds) and `StillBoxes` (a fixed scene object is no identity); it writes tracks'
-    `global_id` and `recovered` only. The frame rate (frames per second) turns `gallery.search_seconds` and
-    `gallery.live_seconds` into frames. `frame_index` arguments are the core's (1-based: the frame just tracked).
+    `global_id`, `recovered` and `recognised` only. The frame rate (frames per second) turns
+    `gallery.search_seconds` and `gallery.live_seconds` into frames. `frame_index` arguments are the core's
+    (1-based: the frame just tracked).
 
     Args:
         config: the tracker's config (`gallery`, `appearance.enabled`).
@@ -118,9 +119,10 @@ class GalleryLink:
     def link_newborn(self, stream: object, frame_index: int) -> None:
         """A track given an ID (`newborn`) gets a new global ID, and is searched in the gallery by appearance
         alone each time its bank grows during its first `gallery.search_seconds` (all such tracks of a frame in
-        one batch). A match revives that identity's global ID (and marks the track `recovered`). IDs held by
-        `stream`'s live tracks are never given (two tracks visible at once are two people). Call once per frame,
-        after the tracks are updated, started and removed."""
+        one batch). A match revives that identity's global ID and marks the track `recognised` (and `recovered`, so
+        the annotated video marks its return; `track`'s summary counts the two apart), once: a track is searched
+        until it is linked. IDs held by `stream`'s live tracks are never given (two tracks visible at once are two
+        people). Call once per frame, after the tracks are updated, started and removed."""
         if self.gallery is None:
             self._newborn.clear()
             return
@@ -143,7 +145,7 @@ class GalleryLink:
         ids = self.gallery.match(query, exclude=held, class_ids=classes, min_similarity=self.threshold, source=stream)
         for track, gid in zip(ready, ids, strict=True):
             if gid != NO_ID:
-                track.global_id, track.recovered = int(gid), True
+                track.global_id, track.recovered, track.recognised = int(gid), True, True
                 del self._searching[track]
 
     # ------------------------------------------------------------------------------------------ share

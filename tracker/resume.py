@@ -77,7 +77,8 @@ class Progress:
     txt_bytes: int = 0  # length of the MOT txt after that frame
     jsonl_bytes: int = 0  # length of the JSONL after that frame
     tracks: list[int] = field(default_factory=list)  # IDs shown so far
-    recovered: int = 0
+    recovered: int = 0  # times an ID came back (after occlusion, or recognised by the gallery)
+    recognised: int = 0  # of `recovered`, new tracks the gallery recognised (absent from an older checkpoint: 0)
     seconds: float = 0.0  # tracking time so far (all sessions)
     corrupt_frames: int = 0  # unreadable frames skipped up to `last_frame`
     corrupt_numbers: list[int] = field(default_factory=list)  # the first ones' positions (`FrameSource`)

@@ -226,6 +226,7 @@ def track_source(
     annotator = Annotator()
     done = resume or Progress()
     summary.frames, summary.tracks, summary.recovered = done.frames, set(done.tracks), done.recovered
+    summary.recognised = done.recognised
     summary.size_changes, summary.last_size = done.size_changes, tuple(done.last_size)
     summary.camera_motion_failure_numbers = list(done.camera_motion_failure_numbers)
     history = GlobalIdHistory()  # with a gallery: each track's global IDs, one for all its rows at the end

@@ -48,6 +48,7 @@ def checkpoint_of(
         jsonl_bytes=jsonl_bytes,
         tracks=sorted(int(t) for t in summary.tracks),
         recovered=summary.recovered,
+        recognised=summary.recognised,
         seconds=done.seconds + time.perf_counter() - start,
         corrupt_frames=source.corrupt_frames,
         corrupt_numbers=list(source.corrupt_numbers),

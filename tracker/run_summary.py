@@ -52,7 +52,9 @@ class RunSummary:
     seconds: float = 0.0
     frame_rate: float | None = None  # frames/s the source was tracked at (None: several sources combined)
     tracks: set[Hashable] = field(default_factory=set)  # IDs shown; (source, ID) once several sources are combined
+    # times an ID came back: after occlusion, or a new track given a remembered identity by the gallery (`recognised`)
     recovered: int = 0
+    recognised: int = 0  # of `recovered`, new tracks given a remembered identity by the gallery (`--gallery`)
     corrupt_frames: int = 0
     corrupt_numbers: list[int] = field(default_factory=list)  # the first ones' positions (one source)
     size_changes: int = 0  # frames of another size than the frame before (tracks carry over in the old pixels)
@@ -102,7 +104,8 @@ class RunSummary:
             "fps": round(self.fps, 2),
             **({"frame_rate": round(self.frame_rate, 3)} if self.frame_rate is not None else {}),
             "tracks": len(self.tracks),
-            "recovered": self.recovered,
+            "recovered": self.recovered,  # the total, as before the gallery's part was told apart (README)
+            **({"recognised_from_gallery": self.recognised} if self.global_ids else {}),
             "corrupt_frames": self.corrupt_frames,
             **({"corrupt_frame_numbers": self.corrupt_numbers} if self.corrupt_numbers else {}),
             **({"size_changes": self.size_changes} if self.size_changes else {}),
@@ -152,11 +155,15 @@ class RunSummary:
         return pairs
 
     def describe(self) -> str:
-        """A few lines for people: frames, speed, tracks, recoveries, problems, files."""
+        """A few lines for people: frames, speed, tracks, recoveries (after occlusion, and with a gallery the people
+        it recognised apart), problems, files."""
         verb = "stopped after" if self.interrupted or self.error else "tracked"
+        returns = f"an ID came back after occlusion {count(self.recovered - self.recognised, 'time')}"
+        if self.global_ids:  # a gallery in use: its recognitions are no occlusion's returns
+            returns += f"; {count(self.recognised, 'person', 'people')} recognised from the gallery"
         lines = [
             f"{verb} {count(self.frames, 'frame')} in {self.seconds:.1f} s ({self.fps:.1f} frames/s)",
-            f"{count(len(self.tracks), 'track')}; an ID came back after occlusion {count(self.recovered, 'time')}",
+            f"{count(len(self.tracks), 'track')}; {returns}",
         ]
         if self.per_source:
             lines += [_describe_bounds(cal, f" of {name}") for name, cal in self.per_source.items()]
@@ -297,10 +304,11 @@ def _frames_named(numbers: list[int], total: int) -> str:
 
 def count_frame(summary: RunSummary, objects: list[TrackedObject], image: np.ndarray) -> None:
     """Add one tracked frame to `summary`: its (H, W[, C]) `image`'s size (a change counted) and its outputs' IDs
-    and recoveries."""
+    and recoveries (those the gallery recognised counted apart too: each on the one frame it is `recognised`)."""
     summary.frames += 1
     summary.tracks.update(o.track_id for o in objects)
     summary.recovered += sum(o.recovered for o in objects)
+    summary.recognised += sum(o.recognised for o in objects)
     if summary.last_size and image.shape[:2] != summary.last_size:
         summary.size_changes += 1
     summary.last_size = image.shape[:2]
@@ -357,6 +365,8 @@ def combine(summaries: list[RunSummary]) -> RunSummary:
         # Without a gallery each source numbers its tracks from 1: the same ID in two sources is two tracks.
         total.tracks |= s.tracks if s.global_ids else {(s.name, t) for t in s.tracks}
         total.recovered += s.recovered
+        total.recognised += s.recognised
+        total.global_ids |= s.global_ids  # (a gallery in use: the summary says what it recognised)
         total.corrupt_frames += s.corrupt_frames
         total.size_changes += s.size_changes
         total.outputs += [p for p in s.outputs if p not in total.outputs]  # (the folder's one config.yaml once)

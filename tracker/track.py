@@ -51,7 +51,9 @@ class Track:
         hits: matched frames in a row while tentative; total matches afterwards.
         frames_since_update: 0 on a frame it was matched.
         detection_index: the matched detection's caller index this frame, -1 if none.
-        recovered: matched this frame after being lost.
+        recovered: matched this frame after being lost, or given a remembered identity by the gallery this frame.
+        recognised: given a remembered identity by the gallery this frame (`GalleryLink.link_newborn`; it is then
+            `recovered` too).
         bank_frame: frame index of the last embedding pushed into its bank (-1: none yet).
         still_share: weighted share of its recent observations whose box was still (`tracker.still`; NaN: not
             judged yet).
@@ -77,6 +79,7 @@ class Track:
     frames_since_update = _column("frames_since_update", "frames since the last match", int)
     detection_index = _column("detection_index", "matched detection's caller index this frame, -1 if none", int)
     recovered = _column("recovered", "matched this frame after being lost", bool)
+    recognised = _column("recognised", "given a remembered identity by the gallery this frame", bool)
     bank_frame = _column("bank_frame", "frame of the last embedding pushed into its bank (-1: none)", int)
     still_share = _column(
         "still_share", "weighted share of recent observations that were still (NaN: not judged)", float
@@ -139,6 +142,7 @@ class TrackTable:
         self.frames_since_update = np.zeros(0, dtype=np.int64)
         self.detection_index = np.zeros(0, dtype=np.int64)
         self.recovered = np.zeros(0, dtype=bool)
+        self.recognised = np.zeros(0, dtype=bool)  # given a remembered identity by the gallery this frame
         self.bank_frame = np.zeros(0, dtype=np.int64)
         self.width_seen = np.zeros(0, dtype=bool)  # a box of the track was ever uncut by the side borders
         self.whole_look = np.zeros(0, dtype=bool)  # the track's bank was ever fed a look uncut by the side borders
@@ -174,6 +178,7 @@ class TrackTable:
         "frames_since_update",
         "detection_index",
         "recovered",
+        "recognised",
         "bank_frame",
         "width_seen",
         "whole_look",
@@ -198,6 +203,8 @@ class TrackTable:
             self.innovation = np.full((len(self.state), 4), np.nan)
         if "edge_drift" not in state:  # (main 19b5851): no track's drift known, none taken as unmoved
             self.edge_drift = np.full((len(self.state), 4), np.inf)
+        if "recognised" not in state:  # (before h54c): no track was given a gallery identity on the frame it was taken
+            self.recognised = np.zeros(len(self.state), dtype=bool)
         if "drift_noise" not in state:  # (main 704c4ff): no camera noise known, the drift judged as measured
             self.drift_noise = np.zeros((len(self.state), 4))
         if "aspect" not in state:  # (main bad25d6): the last observed box's aspect, unknown certainty; none (NaN)
@@ -236,6 +243,7 @@ class TrackTable:
             "frames_since_update": np.zeros(m, dtype=np.int64),
             "detection_index": detection_index,
             "recovered": np.zeros(m, dtype=bool),
+            "recognised": np.zeros(m, dtype=bool),
             "bank_frame": np.full(m, -1, dtype=np.int64),
             "width_seen": np.zeros(m, dtype=bool),
             "whole_look": np.zeros(m, dtype=bool),
@@ -293,6 +301,7 @@ class TrackTable:
         in the order given."""
         before = self.state[rows]
         self.recovered[rows] = before == LOST
+        self.recognised[rows] = False
         self.hits[rows] += 1
         self.frames_since_update[rows] = 0
         self.score[rows] = scores
@@ -356,6 +365,7 @@ class TrackTable:
         self.frames_since_update[rows] += 1
         self.detection_index[rows] = -1
         self.recovered[rows] = False
+        self.recognised[rows] = False
         state = self.state[rows]
         state = np.where(state == TENTATIVE, REMOVED, np.where(state == TRACKED, LOST, state))
         expired = (state == LOST) & (self.frames_since_update[rows] > max_frames_lost)

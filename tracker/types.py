@@ -70,6 +70,8 @@ class TrackedObject:
             track takes a remembered identity from the gallery.
         global_id: the identity's ID in the gallery (same person, same ID across videos and cameras); None
             when the tracker has no gallery.
+        recognised: True on the frame a new track takes a remembered identity from the gallery (it is then
+            `recovered` too: a `recovered` object that is not `recognised` came back after occlusion).
     """
 
     track_id: int
@@ -80,6 +82,7 @@ class TrackedObject:
     detection_index: int
     recovered: bool = False
     global_id: int | None = None
+    recognised: bool = False
 
     def __init__(
         self,
@@ -91,11 +94,14 @@ class TrackedObject:
         detection_index: int,
         recovered: bool = False,
         global_id: int | None = None,
+        recognised: bool = False,
     ) -> None:
         # The dataclass's own frozen __init__ looks `object.__setattr__` up anew for every field: 40% of the cost
         # of the tracker's outputs at 50 tracks. Each field's slot is written by its own descriptor (`_SETTERS`, no
         # attribute lookup: 50 objects 27 -> 20 us). Same fields, same frozen instance.
-        set_id, set_xyxy, set_score, set_class, set_state, set_index, set_recovered, set_global = _SETTERS
+        set_id, set_xyxy, set_score, set_class, set_state, set_index, set_recovered, set_global, set_recognised = (
+            _SETTERS
+        )
         set_id(self, track_id)
         set_xyxy(self, xyxy)
         set_score(self, score)
@@ -104,6 +110,7 @@ class TrackedObject:
         set_index(self, detection_index)
         set_recovered(self, recovered)
         set_global(self, global_id)
+        set_recognised(self, recognised)
 
     @classmethod
     def many(
@@ -117,13 +124,15 @@ class TrackedObject:
         detection_indices: Iterable[int],
         recovered: Iterable[bool],
         global_ids: Iterable[int | None],
+        recognised: Iterable[bool] | None = None,
     ) -> list[TrackedObject]:
         """`count` objects at once, each field given as an iterable of `count` values (the boxes: e.g. the rows
         of a (count, 4) array): the same objects as `[TrackedObject(*f) for f in zip(...)]`. Each field's slot is
         written for all objects in one C-level loop (`map` over its setter), with no Python frame per object (50
-        objects: ~30 -> ~24 us)."""
+        objects: ~30 -> ~24 us). `recognised` None: none is."""
         objects = list(map(_NEW, repeat(cls, count)))
-        fields = (track_ids, boxes, scores, class_ids, states, detection_indices, recovered, global_ids)
+        recognised = repeat(False, count) if recognised is None else recognised
+        fields = (track_ids, boxes, scores, class_ids, states, detection_indices, recovered, global_ids, recognised)
         for setter, values in zip(_SETTERS, fields, strict=True):
             any(map(setter, objects, values))  # (each setter returns None: `any` runs the map to its end)
         return objects
@@ -138,12 +147,22 @@ class TrackedObject:
             and bool(np.array_equal(self.xyxy, other.xyxy))
             and (self.score, self.class_id, self.state, self.detection_index, self.recovered, self.global_id)
             == (other.score, other.class_id, other.state, other.detection_index, other.recovered, other.global_id)
+            and self.recognised == other.recognised
         )
 
     def __hash__(self) -> int:
         """Consistent with `==`: every field but the box (an array, which has no hash), so objects go in sets."""
         return hash(
-            (self.track_id, self.score, self.class_id, self.state, self.detection_index, self.recovered, self.global_id)
+            (
+                self.track_id,
+                self.score,
+                self.class_id,
+                self.state,
+                self.detection_index,
+                self.recovered,
+                self.global_id,
+                self.recognised,
+            )
         )
 
 
