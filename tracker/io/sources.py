@@ -36,6 +36,7 @@ import cv2
 import numpy as np
 
 from tracker.io.mot import SequenceInfo, read_sequence_info
+from tracker.io.mp4_index import missing_mp4_index
 from tracker.wording import count
 
 __all__ = [
@@ -397,6 +398,11 @@ def _video_source(path: Path) -> FrameSource:
     finally:
         cap.release()
     if not ok or first is None:
+        if missing_mp4_index(path):
+            raise SourceError(
+                f"{path}: an MP4/MOV without its index (no `moov` box): the recording or copy was cut off before it "
+                "finished, and no frame can be read without the index (a whole copy of the file is needed)"
+            )
         raise SourceError(
             f"{path}: not a readable video (OpenCV could not decode any of its first {MAX_CONSECUTIVE_FAILURES} "
             "frames; not a video, or truncated)"
