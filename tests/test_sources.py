@@ -256,6 +256,26 @@ def test_image_folder_skips_unreadable_images(tmp_path):
     assert [n for n, _ in src] == [1, 3] and src.corrupt_frames == 1
 
 
+@pytest.mark.parametrize("bits", [10, 12, 16])
+def test_sensor_data_in_16_bit_images_is_read_as_the_picture_it_holds(tmp_path, bits):
+    """Machine-vision and thermal datasets store 10- or 12-bit values in 16-bit PNGs: OpenCV's 8-bit reading drops
+    their low 8 bits, which left frames of values 0-3 (10-bit), near black, in which nobody was detected. Each frame
+    now comes back as the 8-bit picture it holds, with one scale for the whole source (a darker frame is not
+    brightened apart from the rest, a resumed run scales as the first did); full-range 16-bit files as before."""
+    frames = noise_frames(3)
+    frames[1] = frames[1] // 4  # a dark frame
+    frames[2] = cv2.cvtColor(cv2.cvtColor(frames[2], cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    for i, frame in enumerate(frames, start=1):
+        wide = frame.astype(np.uint16) << (bits - 8)
+        cv2.imwrite(str(tmp_path / f"{i:06d}.png"), wide[..., 0] if i == 3 else wide)  # a thermal camera's: gray
+    numbers, images = read_all(tmp_path)
+    assert numbers == [1, 2, 3]
+    assert all(np.array_equal(a, b) for a, b in zip(images, frames, strict=True))
+    resumed = open_source(tmp_path)
+    resumed.skip_to = 1
+    assert all(np.array_equal(image, frames[n - 1]) for n, image in resumed)
+
+
 def test_only_an_mp4_cut_before_its_index_is_said_to_be_cut(tmp_path):
     """The cut mp4 of `test_unreadable_sources_raise_one_line_errors` is told by its missing `moov` box; a whole
     mp4, another container cut short, and a text file are not."""

@@ -35,6 +35,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tracker.io.image_depth import DepthReader
 from tracker.io.mot import SequenceInfo, read_sequence_info
 from tracker.io.mp4_index import missing_mp4_index
 from tracker.wording import count
@@ -354,7 +355,10 @@ def _listed_image(path: Path) -> bool:
 
 
 def _image_source(name: str, files: list[Path], fps: float | None, kind: str) -> FrameSource:
-    if not any(cv2.imread(str(file), cv2.IMREAD_COLOR) is not None for file in files):  # stops at the first image
+    # the first decodable image also fixes the scale of 10- to 14-bit data in 16-bit files, for every frame of the
+    # source (a resumed run, starting later, scales as the first run did)
+    reader = DepthReader()
+    if not any(reader.read(file) is not None for file in files):  # stops at the first image
         raise SourceError(
             f"{files[0].parent}: none of its {len(files)} image file(s) can be decoded (e.g. {files[0].name}): "
             "not images, or damaged"
@@ -364,8 +368,8 @@ def _image_source(name: str, files: list[Path], fps: float | None, kind: str) ->
         for number, file in enumerate(files, start=1):
             if number <= src.skip_to:
                 continue
-            image = cv2.imread(str(file), cv2.IMREAD_COLOR)  # grayscale and 4-channel files come back as BGR
-            if image is None or image.size == 0:
+            image = reader.read(file)  # grayscale and 4-channel files come back as BGR, 16-bit ones as 8-bit
+            if image is None:
                 src.skipped([number])
                 log.warning("skipped unreadable image %s", file)
                 continue
