@@ -262,17 +262,17 @@ def test_sensor_data_in_16_bit_images_is_read_as_the_picture_it_holds(tmp_path, 
     their low 8 bits, which left frames of values 0-3 (10-bit), near black, in which nobody was detected. Each frame
     now comes back as the 8-bit picture it holds, with one scale for the whole source (a darker frame is not
     brightened apart from the rest, a resumed run scales as the first did); full-range 16-bit files as before."""
-    frames = noise_frames(3)
-    frames[1] = frames[1] // 4  # a dark frame
-    frames[2] = cv2.cvtColor(cv2.cvtColor(frames[2], cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    frames = [np.zeros_like(noise_frames(1)[0]), *noise_frames(3)]  # all black first: it tells no depth
+    frames[2] = frames[2] // 4  # a dark frame
+    frames[3] = cv2.cvtColor(cv2.cvtColor(frames[3], cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
     for i, frame in enumerate(frames, start=1):
         wide = frame.astype(np.uint16) << (bits - 8)
-        cv2.imwrite(str(tmp_path / f"{i:06d}.png"), wide[..., 0] if i == 3 else wide)  # a thermal camera's: gray
+        cv2.imwrite(str(tmp_path / f"{i:06d}.png"), wide[..., 0] if i == 4 else wide)  # a thermal camera's: gray
     numbers, images = read_all(tmp_path)
-    assert numbers == [1, 2, 3]
+    assert numbers == [1, 2, 3, 4]
     assert all(np.array_equal(a, b) for a, b in zip(images, frames, strict=True))
     resumed = open_source(tmp_path)
-    resumed.skip_to = 1
+    resumed.skip_to = 2
     assert all(np.array_equal(image, frames[n - 1]) for n, image in resumed)
 
 

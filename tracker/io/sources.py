@@ -358,7 +358,7 @@ def _image_source(name: str, files: list[Path], fps: float | None, kind: str) ->
     # the first decodable image also fixes the scale of 10- to 14-bit data in 16-bit files, for every frame of the
     # source (a resumed run, starting later, scales as the first run did)
     reader = DepthReader()
-    if not any(reader.read(file) is not None for file in files):  # stops at the first image
+    if not reader.probe(files):  # stops at the first image (16-bit ones: at the first that is not all black)
         raise SourceError(
             f"{files[0].parent}: none of its {len(files)} image file(s) can be decoded (e.g. {files[0].name}): "
             "not images, or damaged"
