@@ -428,6 +428,25 @@ def test_a_phone_video_with_a_rotation_flag_is_tracked_and_drawn_upright(fake_mo
     assert video_info(tmp_path / "phone" / "phone.mp4")[1] == SIZE
 
 
+def test_a_video_whose_name_starts_with_a_dash_is_told_how_to_name_it(fake_models, tmp_path, monkeypatch, capsys):
+    """`track -clip.mp4` said only "the following arguments are required: source" (argparse read the name as an
+    unknown option); it now names the file and the two ways to pass it, which both track it."""
+    monkeypatch.chdir(tmp_path)
+    write_video(tmp_path / "-clip.mp4", scene(5), "mp4v")
+    for command in ([], ["batch"]):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*command, "-clip.mp4", "--out", "out"])
+        assert exit_info.value.code == 2
+        said = capsys.readouterr().err.splitlines()[-1]  # (below argparse's usage lines)
+        assert said.endswith(
+            "error: -clip.mp4 reads as an option: to track the file of that name, write ./-clip.mp4 "
+            "(or put it after --, behind every option)"
+        )
+    for out, args in (("a", ["./-clip.mp4"]), ("b", ["--", "-clip.mp4"])):
+        assert main(["--quiet", "--no-save-video", "--out", out, *args]) == 0
+        assert len((tmp_path / out / "-clip.jsonl").read_text().splitlines()) == 5
+
+
 def test_truncated_video_tracks_the_frames_before_the_damage(fake_models, tmp_path, capsys):
     rng = np.random.default_rng(0)
     frames = [np.maximum(f, rng.integers(0, 100, f.shape, dtype=np.uint8)) for f in scene(40)]  # big JPEGs
@@ -482,7 +501,7 @@ def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
         "later_empty_folder": ([video, str(tmp_path / "no_images")], "holds no images"),
         "text_as_mp4": ([str(tmp_path / "notes.mp4")], "not a readable video"),
         "empty": ([str(tmp_path / "empty.mp4")], "0 bytes"),
-        "truncated_mp4": ([str(tmp_path / "cut.mp4")], "not a readable video"),
+        "truncated_mp4": ([str(tmp_path / "cut.mp4")], "without its index (no `moov` box)"),
         "bad_key": ([video, "--set", "appearance.bank_capacty=5"], "did you mean 'appearance.bank_capacity'"),
         "bad_value": ([video, "--set", "appearance.match_threshold=2"], "appearance.match_threshold"),
         "bad_yaml": ([video, "--config", str(tmp_path / "bad.yaml")], "invalid YAML"),

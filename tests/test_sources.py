@@ -11,6 +11,7 @@ import pytest
 from media import write_video
 
 import tracker.io.sources as sources
+from tracker.io.mp4_index import missing_mp4_index
 from tracker.io.sources import SourceError, open_source
 
 SIZE = (160, 120)  # width, height of synthetic clips
@@ -144,7 +145,7 @@ def test_unreadable_sources_raise_one_line_errors(case, tmp_path):
         "missing": ("nope.mp4", "no such file"),
         "empty": ("empty.mp4", "0 bytes"),
         "text_as_mp4": ("notes.mp4", "not a readable video"),
-        "truncated_mp4": ("cut.mp4", "not a readable video"),
+        "truncated_mp4": ("cut.mp4", "an MP4/MOV without its index (no `moov` box): the recording or copy was cut off"),
         "empty_folder": ("empty", "holds no images"),
         "no_glob_match": ("empty/*.png", "no images match"),
         # a quoted glob of videos, meant as several videos: the error says what it matched and what to do
@@ -253,6 +254,39 @@ def test_image_folder_skips_unreadable_images(tmp_path):
     (tmp_path / "000002.png").write_bytes(b"broken")
     src = open_source(tmp_path)
     assert [n for n, _ in src] == [1, 3] and src.corrupt_frames == 1
+
+
+@pytest.mark.parametrize("bits", [10, 12, 16])
+def test_sensor_data_in_16_bit_images_is_read_as_the_picture_it_holds(tmp_path, bits):
+    """Machine-vision and thermal datasets store 10- or 12-bit values in 16-bit PNGs: OpenCV's 8-bit reading drops
+    their low 8 bits, which left frames of values 0-3 (10-bit), near black, in which nobody was detected. Each frame
+    now comes back as the 8-bit picture it holds, with one scale for the whole source (a darker frame is not
+    brightened apart from the rest, a resumed run scales as the first did); full-range 16-bit files as before."""
+    frames = [np.zeros_like(noise_frames(1)[0]), *noise_frames(3)]  # all black first: it tells no depth
+    frames[2] = frames[2] // 4  # a dark frame
+    frames[3] = cv2.cvtColor(cv2.cvtColor(frames[3], cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    for i, frame in enumerate(frames, start=1):
+        wide = frame.astype(np.uint16) << (bits - 8)
+        cv2.imwrite(str(tmp_path / f"{i:06d}.png"), wide[..., 0] if i == 4 else wide)  # a thermal camera's: gray
+    numbers, images = read_all(tmp_path)
+    assert numbers == [1, 2, 3, 4]
+    assert all(np.array_equal(a, b) for a, b in zip(images, frames, strict=True))
+    resumed = open_source(tmp_path)
+    resumed.skip_to = 2
+    assert all(np.array_equal(image, frames[n - 1]) for n, image in resumed)
+
+
+def test_only_an_mp4_cut_before_its_index_is_said_to_be_cut(tmp_path):
+    """The cut mp4 of `test_unreadable_sources_raise_one_line_errors` is told by its missing `moov` box; a whole
+    mp4, another container cut short, and a text file are not."""
+    whole = write_video(tmp_path / "clip.mp4", noise_frames(5), "mp4v")
+    avi = write_video(tmp_path / "clip.avi", noise_frames(5), "MJPG").read_bytes()
+    (tmp_path / "cut.avi").write_bytes(avi[: len(avi) // 2])
+    (tmp_path / "notes.mp4").write_text("ftyp, but words\n" * 10)
+    mp4 = whole.read_bytes()
+    (tmp_path / "cut.mp4").write_bytes(mp4[: len(mp4) // 2])
+    assert missing_mp4_index(tmp_path / "cut.mp4")
+    assert not any(missing_mp4_index(tmp_path / name) for name in ("clip.mp4", "cut.avi", "notes.mp4", "nope.mp4"))
 
 
 def test_a_folder_of_videos_says_how_to_track_the_videos_in_it(tmp_path):

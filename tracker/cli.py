@@ -34,6 +34,7 @@ _CLASS_EXAMPLES = "COCO: 0 person, 2 car, 5 bus, 7 truck"  # `--classes person` 
 _SET_KEYS = frozenset({"detector.classes"})  # keys read as sets (a box of a listed class is kept): order, repeats moot
 
 
+_END_OF_OPTIONS = "--"  # what argparse (and POSIX tools) read as: every argument after it is a name, not an option
 _GIVEN_PREFIX = "given_"  # namespace attribute marking an option `_GivenOnce` has seen
 
 
@@ -202,6 +203,25 @@ def _batch_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _refuse_dash_files(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Stop with a usage error naming a source file whose name starts with `-` (`-1.mp4`, `-clip.mp4`): argparse
+    read it as an unknown option and said only "the following arguments are required: source". Arguments after
+    `--`, and the options' own names, are left to argparse.
+
+    Raises:
+        SystemExit: status 2, through `parser.error`, for the first such argument.
+    """
+    options = set(parser._option_string_actions)  # every option's spellings (argparse keeps no public list)
+    for arg in argv:
+        if arg == _END_OF_OPTIONS:
+            return
+        if arg.startswith("-") and arg != "-" and arg.split("=")[0] not in options and os.path.lexists(arg):
+            parser.error(
+                f"{arg} reads as an option: to track the file of that name, write ./{arg} (or put it after --, "
+                "behind every option)"
+            )
+
+
 def _batch_note(text: str) -> None:
     """Print one of `track batch`'s notes for the user (e.g. a stale lock of OUT taken over)."""
     print(f"track batch: note: {text}", file=sys.stderr)
@@ -209,6 +229,7 @@ def _batch_note(text: str) -> None:
 
 def _batch(argv: list[str]) -> int:
     parser = _batch_parser()
+    _refuse_dash_files(parser, argv)
     args = parser.parse_args(argv)
     if args.engine == "ray" and args.workers is not None:  # (ignored: every video of the batch ran at once anyway)
         print(
@@ -393,6 +414,7 @@ def _yaml_flow(value: Any) -> str:
 
 def _track(argv: list[str]) -> int:
     parser = _parser()
+    _refuse_dash_files(parser, argv)
     args = parser.parse_args(argv)
     level = logging.INFO if args.verbose else logging.ERROR
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")

@@ -35,7 +35,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tracker.io.image_depth import DepthReader
 from tracker.io.mot import SequenceInfo, read_sequence_info
+from tracker.io.mp4_index import missing_mp4_index
 from tracker.wording import count
 
 __all__ = [
@@ -353,7 +355,10 @@ def _listed_image(path: Path) -> bool:
 
 
 def _image_source(name: str, files: list[Path], fps: float | None, kind: str) -> FrameSource:
-    if not any(cv2.imread(str(file), cv2.IMREAD_COLOR) is not None for file in files):  # stops at the first image
+    # the first decodable image also fixes the scale of 10- to 14-bit data in 16-bit files, for every frame of the
+    # source (a resumed run, starting later, scales as the first run did)
+    reader = DepthReader()
+    if not reader.probe(files):  # stops at the first image (16-bit ones: at the first that is not all black)
         raise SourceError(
             f"{files[0].parent}: none of its {len(files)} image file(s) can be decoded (e.g. {files[0].name}): "
             "not images, or damaged"
@@ -363,8 +368,8 @@ def _image_source(name: str, files: list[Path], fps: float | None, kind: str) ->
         for number, file in enumerate(files, start=1):
             if number <= src.skip_to:
                 continue
-            image = cv2.imread(str(file), cv2.IMREAD_COLOR)  # grayscale and 4-channel files come back as BGR
-            if image is None or image.size == 0:
+            image = reader.read(file)  # grayscale and 4-channel files come back as BGR, 16-bit ones as 8-bit
+            if image is None:
                 src.skipped([number])
                 log.warning("skipped unreadable image %s", file)
                 continue
@@ -397,6 +402,11 @@ def _video_source(path: Path) -> FrameSource:
     finally:
         cap.release()
     if not ok or first is None:
+        if missing_mp4_index(path):
+            raise SourceError(
+                f"{path}: an MP4/MOV without its index (no `moov` box): the recording or copy was cut off before it "
+                "finished, and no frame can be read without the index (a whole copy of the file is needed)"
+            )
         raise SourceError(
             f"{path}: not a readable video (OpenCV could not decode any of its first {MAX_CONSECUTIVE_FAILURES} "
             "frames; not a video, or truncated)"
