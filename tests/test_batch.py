@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -770,6 +771,34 @@ def test_the_progress_bar_counts_finished_videos_and_no_percentage_before_every_
         "cam0: started (pid 11)", "cam1: started (pid 12)", "cam0: done, 20 frames", "cam2: started (pid 11)",
         "cam1: done, 50 frames", "cam2: done, 80 frames",
     ], events  # fmt: skip
+
+
+LOAD_S = 2.0  # a task's slow model loading (the detector's and ReID's take seconds in every task)
+
+
+def slow_loading_tracker(cfg, frame_rate, gallery=None):
+    """`fake_tracker` (0.02 s a frame) made after LOAD_S seconds of loading models (picklable)."""
+    time.sleep(LOAD_S)
+    return fake_tracker(cfg, frame_rate, gallery, delay_s=0.02)
+
+
+def test_the_progress_rate_counts_tracked_frames_not_model_loading(tmp_path, capsys):
+    """Early in a batch the bar said "12.99s/frame": its rate (and its ETA) was the frames over the time since the
+    batch began, with the tasks' start and model loading in it. A task that loads its models for LOAD_S seconds
+    must not slow the rate the bar reports: it counts from the first tracked frame."""
+    video = clip(tmp_path / "cam.avi", 0)
+    summary = track_many(
+        [video], TrackerConfig(), tmp_path / "out", workers=1, save_video=False, make_tracker=slow_loading_tracker
+    )
+    (done,) = summary.videos
+    assert done.status == "done", summary.describe()
+    shown = re.findall(r"([\d.]+)(frame/s|s/frame)\]", capsys.readouterr().err)
+    assert shown, "the bar showed no rate"
+    value, unit = shown[-1]  # the bar's last line, the batch ended
+    rate = float(value) if unit == "frame/s" else 1 / float(value)
+    # tracking alone: ~FRAMES / done.seconds (the driver sees frame counts every 0.2 s); with the loading, below
+    # FRAMES / (done.seconds + LOAD_S + the worker's start)
+    assert rate > FRAMES / (done.seconds + LOAD_S / 2), f"{rate:.1f} frames/s, tracked in {done.seconds:.2f} s"
 
 
 def _refused_batch_error(tmp_path: Path, capsys, gallery: Gallery, weights: Path) -> str:
