@@ -39,6 +39,7 @@ from tracker.io.mot import read_mot_rows
 from tracker.io.sources import open_source
 from tracker.pipeline import Tracker
 from tracker.run_outputs import CONFIG_NAME
+from tracker.weights import WEIGHTS_CACHE_ENV, WEIGHTS_DIR_ENV, content_digest, weights_here
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -75,13 +76,14 @@ def ray_cluster(tmp_path_factory):
     """A real local Ray with 2 CPUs for this module; workers import the tests' helpers like the driver."""
     ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
     temp = Path("/tmp") / f"ray{os.getpid()}"  # Ray's socket paths must stay short
+    cache = tmp_path_factory.mktemp("weights_cache")  # the tasks' copies of weights their driver sent
     path = os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")])
     ray.init(
         num_cpus=2,
         include_dashboard=False,
         log_to_driver=False,
         _temp_dir=str(temp),
-        runtime_env={"env_vars": {"PYTHONPATH": path, "OMP_WAIT_POLICY": "PASSIVE"}},
+        runtime_env={"env_vars": {"PYTHONPATH": path, "OMP_WAIT_POLICY": "PASSIVE", WEIGHTS_CACHE_ENV: str(cache)}},
     )
     yield ray
     ray.shutdown()
@@ -863,6 +865,60 @@ def test_a_task_prints_no_ultralytics_lines(shared_weights, tmp_path, capfd):
     finally:
         ultralytics_log.setLevel(level)
     assert "Loading" not in printed.out + printed.err and "OpenVINO" not in printed.out + printed.err
+
+
+def test_a_cluster_task_without_the_drivers_detector_file_uses_the_bytes_the_driver_sent(
+    ray_cluster, shared_weights, tmp_path, monkeypatch
+):
+    """`track batch --engine ray --address ...` with the default detector (an official name): every task downloaded
+    yolo11n.pt on its own node (offline: each video failed alone). The driver now finds or downloads it once and
+    puts its bytes in Ray's object store; a task on a node where the driver's path does not exist keeps a copy in
+    its cache folder, named by the content, and tracks with it. Here the driver's file is removed once the driver
+    has read it, before any task starts: the tasks see a path that does not exist on their node."""
+    import tracker.batch as batch
+
+    drivers = tmp_path / "driver_weights"  # where the driver finds yolo11n.pt (`$TRACKER_WEIGHTS_DIR`)
+    drivers.mkdir()
+    shutil.copyfile(shared_weights / "yolo11n.pt", drivers / "yolo11n.pt")
+    monkeypatch.setenv(WEIGHTS_DIR_ENV, str(drivers))
+    run_ray = batch.run_ray
+
+    def driver_file_gone(*args):  # (after the driver has read the file, before any task)
+        shutil.rmtree(drivers)
+        return run_ray(*args)
+
+    monkeypatch.setattr(batch, "run_ray", driver_file_gone)
+    video, out = clip(tmp_path / "cam.avi", 0, 3), tmp_path / "out"
+    cfg = load_config(None, ["detector.model=yolo11n.pt", "reid.model=none"])
+    summary = track_many([video], cfg, out, engine="ray", address="auto", save_video=False, progress=False)
+    assert [v.status for v in summary.videos] == ["done"], summary.describe()
+    data = (shared_weights / "yolo11n.pt").read_bytes()
+    cache = Path(ray_cluster.get(ray_cluster.remote(lambda: os.environ[WEIGHTS_CACHE_ENV]).remote()))
+    kept = cache / f"yolo11n-{content_digest(data)}.pt"
+    assert kept.read_bytes() == data, "the task's copy is not the driver's file"
+    assert load_config(out / "cam" / CONFIG_NAME).detector.model == str(kept), "the task tracked with another file"
+    assert not drivers.exists()
+
+
+def test_weights_sent_to_a_node_are_its_own_file_if_it_holds_them_else_one_cached_copy(tmp_path, monkeypatch):
+    """`weights_here`: the driver's path where it holds the very bytes; elsewhere (missing, or another file under
+    that name) one copy in the cache folder named by their content, written whole, reused by later tasks."""
+    monkeypatch.setenv(WEIGHTS_CACHE_ENV, str(tmp_path / "cache"))
+    data, other = b"the driver's weights", b"this node's own older weights"
+    same = tmp_path / "same" / "det.pt"
+    same.parent.mkdir()
+    same.write_bytes(data)
+    assert weights_here(str(same), data) == same
+    kept = tmp_path / "cache" / f"det-{content_digest(data)}.pt"
+    assert weights_here(str(tmp_path / "missing" / "det.pt"), data) == kept and kept.read_bytes() == data
+    assert [p.name for p in kept.parent.iterdir()] == [kept.name], "a temporary file was left"
+    older = tmp_path / "older" / "det.pt"
+    older.parent.mkdir()
+    older.write_bytes(other)
+    assert weights_here(str(older), data) == kept and older.read_bytes() == other
+    inode = kept.stat().st_ino
+    assert weights_here(str(tmp_path / "missing" / "det.pt"), data) == kept
+    assert kept.stat().st_ino == inode, "the copy was written again, not reused"
 
 
 def test_an_unreachable_ray_address_fails_at_once(tmp_path, capsys, monkeypatch):
