@@ -717,6 +717,76 @@ def test_sigterm_to_a_local_batch_stops_its_workers(tmp_path, engine, ctrl_c):
         shutil.rmtree(env["RAY_TMPDIR"], ignore_errors=True)
 
 
+CTRL_C_TWICE = """
+import functools, os, signal, sys, threading
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if our caller ignores it
+import ray
+from test_batch import fake_tracker
+from tracker.batch import track_many
+from tracker.config import TrackerConfig
+shutdown = ray.shutdown
+
+def pressed_again(*args, **kwargs):  # the user presses Ctrl-C again while Ray stops (it takes ~0.3-1.5 s)
+    threading.Timer({again_s}, os.killpg, (os.getpgrp(), signal.SIGINT)).start()
+    shutdown(*args, **kwargs)
+
+ray.shutdown = pressed_again
+factory = functools.partial(fake_tracker, delay_s={delay}, pid_dir={pid_dir!r})
+try:
+    track_many([{slow!r}], TrackerConfig(), {out!r}, engine="ray", progress=False, make_tracker=factory)
+except KeyboardInterrupt:  # as `track batch` ends
+    print("interrupted", flush=True)
+    sys.exit(130)
+"""
+
+
+def test_a_second_ctrl_c_while_ray_stops_still_ends_the_batch_as_interrupted(tmp_path):
+    """Ctrl-C, then Ctrl-C again while the driver stopped its local Ray: the second one cut `ray.shutdown()` short,
+    and Ray's half-stopped core worker then ended the driver from its own thread, exit status 1 (as if videos had
+    failed) with nothing more said. Ray's stop now finishes first; the batch ends interrupted (130), no Ray process
+    of its own left behind."""
+    pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
+    slow = clip(tmp_path / "slow.avi", 0, SLOW_FRAMES)
+    pid_dir, out = tmp_path / "pids", tmp_path / "out"
+    pid_dir.mkdir()
+    script = CTRL_C_TWICE.format(again_s=0.2, delay=FRAME_DELAY_S, pid_dir=str(pid_dir), slow=str(slow), out=str(out))
+    temp = f"/tmp/ray{os.getpid()}cc"  # (Ray's socket paths must stay short)
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    env |= {"RAY_TMPDIR": temp}
+    env.pop("RAY_ADDRESS", None)
+    driver = subprocess.Popen(
+        [sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches the driver and Ray's processes
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + KILL_TIMEOUT_S
+        while not (out / ".slow.partial").exists() and time.monotonic() < deadline and driver.poll() is None:
+            time.sleep(0.05)
+        os.killpg(driver.pid, signal.SIGINT)
+        said, err = driver.communicate(timeout=KILL_TIMEOUT_S)
+        assert (driver.returncode, said) == (130, "interrupted\n"), f"exit status {driver.returncode}: {err[-800:]}"
+        no_leftovers(out)
+        assert not ray_processes(temp), "Ray processes of the batch outlived it"
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+        for pid in ray_processes(temp):
+            os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def ray_processes(temp: str) -> list[int]:
+    """The processes of a Ray started in the temp folder `temp` (each names its session folder in its command)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and temp.encode() in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:  # gone meanwhile
+            continue
+    return found
+
+
 def test_progress_total_counts_only_the_frames_max_frames_lets_through(tmp_path):
     """`track batch --max-frames 20` on long videos: the bar's total (and its ETA) is 20 per video, not the length."""
     from tracker.batch import run_video
