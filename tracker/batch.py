@@ -161,7 +161,9 @@ def track_many(
             (`tracker.io.lock`; checked before any video starts).
         FileNotFoundError: missing detector or ReID weights (with the default tracker, on this machine: the local
             engine or a local Ray; checked before any video starts; on a cluster each task checks on its node).
-        OSError: `out_dir` cannot be created or written (named).
+        OSError: `out_dir` cannot be created or written (named); an official detector name (the default) not found
+            here whose download failed (offline), before any video: the driver downloads it once (on a cluster too,
+            sending its bytes to the tasks through Ray's object store).
     """
     if isinstance(sources, str | Path):  # (a string was tracked character by character: "b.mp4" opened webcam 4)
         raise TypeError(f"sources must be a list of sources, one per video, got one: [{str(sources)!r}]")
