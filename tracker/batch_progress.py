@@ -149,7 +149,7 @@ def _tracking_rate_bar(**kwargs: Any) -> Any:
     and its last line Ray's shutdown. Before the first frame the rate reads "?"."""
     from tqdm import tqdm
 
-    class TrackingRateBar(tqdm):  # type: ignore[misc]  # (tqdm is untyped)
+    class TrackingRateBar(tqdm):
         since: tuple[float, int] | None = None
         until: float | None = None
 
