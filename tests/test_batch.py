@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -38,6 +39,7 @@ from tracker.io.mot import read_mot_rows
 from tracker.io.sources import open_source
 from tracker.pipeline import Tracker
 from tracker.run_outputs import CONFIG_NAME
+from tracker.weights import WEIGHTS_CACHE_ENV, WEIGHTS_DIR_ENV, content_digest, weights_here
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = Path(__file__).resolve().parent
@@ -74,13 +76,14 @@ def ray_cluster(tmp_path_factory):
     """A real local Ray with 2 CPUs for this module; workers import the tests' helpers like the driver."""
     ray = pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
     temp = Path("/tmp") / f"ray{os.getpid()}"  # Ray's socket paths must stay short
+    cache = tmp_path_factory.mktemp("weights_cache")  # the tasks' copies of weights their driver sent
     path = os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")])
     ray.init(
         num_cpus=2,
         include_dashboard=False,
         log_to_driver=False,
         _temp_dir=str(temp),
-        runtime_env={"env_vars": {"PYTHONPATH": path, "OMP_WAIT_POLICY": "PASSIVE"}},
+        runtime_env={"env_vars": {"PYTHONPATH": path, "OMP_WAIT_POLICY": "PASSIVE", WEIGHTS_CACHE_ENV: str(cache)}},
     )
     yield ray
     ray.shutdown()
@@ -753,6 +756,76 @@ def test_sigterm_to_a_local_batch_stops_its_workers(tmp_path, engine, ctrl_c):
         shutil.rmtree(env["RAY_TMPDIR"], ignore_errors=True)
 
 
+CTRL_C_TWICE = """
+import functools, os, signal, sys, threading
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if our caller ignores it
+import ray
+from test_batch import fake_tracker
+from tracker.batch import track_many
+from tracker.config import TrackerConfig
+shutdown = ray.shutdown
+
+def pressed_again(*args, **kwargs):  # the user presses Ctrl-C again while Ray stops (it takes ~0.3-1.5 s)
+    threading.Timer({again_s}, os.killpg, (os.getpgrp(), signal.SIGINT)).start()
+    shutdown(*args, **kwargs)
+
+ray.shutdown = pressed_again
+factory = functools.partial(fake_tracker, delay_s={delay}, pid_dir={pid_dir!r})
+try:
+    track_many([{slow!r}], TrackerConfig(), {out!r}, engine="ray", progress=False, make_tracker=factory)
+except KeyboardInterrupt:  # as `track batch` ends
+    print("interrupted", flush=True)
+    sys.exit(130)
+"""
+
+
+def test_a_second_ctrl_c_while_ray_stops_still_ends_the_batch_as_interrupted(tmp_path):
+    """Ctrl-C, then Ctrl-C again while the driver stopped its local Ray: the second one cut `ray.shutdown()` short,
+    and Ray's half-stopped core worker then ended the driver from its own thread, exit status 1 (as if videos had
+    failed) with nothing more said. Ray's stop now finishes first; the batch ends interrupted (130), no Ray process
+    of its own left behind."""
+    pytest.importorskip("ray", reason="Ray is not installed (pip install -e '.[ray]')")
+    slow = clip(tmp_path / "slow.avi", 0, SLOW_FRAMES)
+    pid_dir, out = tmp_path / "pids", tmp_path / "out"
+    pid_dir.mkdir()
+    script = CTRL_C_TWICE.format(again_s=0.2, delay=FRAME_DELAY_S, pid_dir=str(pid_dir), slow=str(slow), out=str(out))
+    temp = f"/tmp/ray{os.getpid()}cc"  # (Ray's socket paths must stay short)
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    env |= {"RAY_TMPDIR": temp}
+    env.pop("RAY_ADDRESS", None)
+    driver = subprocess.Popen(
+        [sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches the driver and Ray's processes
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + KILL_TIMEOUT_S
+        while not (out / ".slow.partial").exists() and time.monotonic() < deadline and driver.poll() is None:
+            time.sleep(0.05)
+        os.killpg(driver.pid, signal.SIGINT)
+        said, err = driver.communicate(timeout=KILL_TIMEOUT_S)
+        assert (driver.returncode, said) == (130, "interrupted\n"), f"exit status {driver.returncode}: {err[-800:]}"
+        no_leftovers(out)
+        assert not ray_processes(temp), "Ray processes of the batch outlived it"
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+        for pid in ray_processes(temp):
+            os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def ray_processes(temp: str) -> list[int]:
+    """The processes of a Ray started in the temp folder `temp` (each names its session folder in its command)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and temp.encode() in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:  # gone meanwhile
+            continue
+    return found
+
+
 def test_progress_total_counts_only_the_frames_max_frames_lets_through(tmp_path):
     """`track batch --max-frames 20` on long videos: the bar's total (and its ETA) is 20 per video, not the length."""
     from tracker.batch import run_video
@@ -809,6 +882,34 @@ def test_the_progress_bar_counts_finished_videos_and_no_percentage_before_every_
         "cam0: started (pid 11)", "cam1: started (pid 12)", "cam0: done, 20 frames", "cam2: started (pid 11)",
         "cam1: done, 50 frames", "cam2: done, 80 frames",
     ], events  # fmt: skip
+
+
+LOAD_S = 2.0  # a task's slow model loading (the detector's and ReID's take seconds in every task)
+
+
+def slow_loading_tracker(cfg, frame_rate, gallery=None):
+    """`fake_tracker` (0.02 s a frame) made after LOAD_S seconds of loading models (picklable)."""
+    time.sleep(LOAD_S)
+    return fake_tracker(cfg, frame_rate, gallery, delay_s=0.02)
+
+
+def test_the_progress_rate_counts_tracked_frames_not_model_loading(tmp_path, capsys):
+    """Early in a batch the bar said "12.99s/frame": its rate (and its ETA) was the frames over the time since the
+    batch began, with the tasks' start and model loading in it. A task that loads its models for LOAD_S seconds
+    must not slow the rate the bar reports: it counts from the first tracked frame."""
+    video = clip(tmp_path / "cam.avi", 0)
+    summary = track_many(
+        [video], TrackerConfig(), tmp_path / "out", workers=1, save_video=False, make_tracker=slow_loading_tracker
+    )
+    (done,) = summary.videos
+    assert done.status == "done", summary.describe()
+    shown = re.findall(r"([\d.]+)(frame/s|s/frame)\]", capsys.readouterr().err)
+    assert shown, "the bar showed no rate"
+    value, unit = shown[-1]  # the bar's last line, the batch ended
+    rate = float(value) if unit == "frame/s" else 1 / float(value)
+    # tracking alone: ~FRAMES / done.seconds (the driver sees frame counts every 0.2 s); with the loading, below
+    # FRAMES / (done.seconds + LOAD_S + the worker's start)
+    assert rate > FRAMES / (done.seconds + LOAD_S / 2), f"{rate:.1f} frames/s, tracked in {done.seconds:.2f} s"
 
 
 def _refused_batch_error(tmp_path: Path, capsys, gallery: Gallery, weights: Path) -> str:
@@ -873,6 +974,60 @@ def test_a_task_prints_no_ultralytics_lines(shared_weights, tmp_path, capfd):
     finally:
         ultralytics_log.setLevel(level)
     assert "Loading" not in printed.out + printed.err and "OpenVINO" not in printed.out + printed.err
+
+
+def test_a_cluster_task_without_the_drivers_detector_file_uses_the_bytes_the_driver_sent(
+    ray_cluster, shared_weights, tmp_path, monkeypatch
+):
+    """`track batch --engine ray --address ...` with the default detector (an official name): every task downloaded
+    yolo11n.pt on its own node (offline: each video failed alone). The driver now finds or downloads it once and
+    puts its bytes in Ray's object store; a task on a node where the driver's path does not exist keeps a copy in
+    its cache folder, named by the content, and tracks with it. Here the driver's file is removed once the driver
+    has read it, before any task starts: the tasks see a path that does not exist on their node."""
+    import tracker.batch as batch
+
+    drivers = tmp_path / "driver_weights"  # where the driver finds yolo11n.pt (`$TRACKER_WEIGHTS_DIR`)
+    drivers.mkdir()
+    shutil.copyfile(shared_weights / "yolo11n.pt", drivers / "yolo11n.pt")
+    monkeypatch.setenv(WEIGHTS_DIR_ENV, str(drivers))
+    run_ray = batch.run_ray
+
+    def driver_file_gone(*args):  # (after the driver has read the file, before any task)
+        shutil.rmtree(drivers)
+        return run_ray(*args)
+
+    monkeypatch.setattr(batch, "run_ray", driver_file_gone)
+    video, out = clip(tmp_path / "cam.avi", 0, 3), tmp_path / "out"
+    cfg = load_config(None, ["detector.model=yolo11n.pt", "reid.model=none"])
+    summary = track_many([video], cfg, out, engine="ray", address="auto", save_video=False, progress=False)
+    assert [v.status for v in summary.videos] == ["done"], summary.describe()
+    data = (shared_weights / "yolo11n.pt").read_bytes()
+    cache = Path(ray_cluster.get(ray_cluster.remote(lambda: os.environ[WEIGHTS_CACHE_ENV]).remote()))
+    kept = cache / f"yolo11n-{content_digest(data)}.pt"
+    assert kept.read_bytes() == data, "the task's copy is not the driver's file"
+    assert load_config(out / "cam" / CONFIG_NAME).detector.model == str(kept), "the task tracked with another file"
+    assert not drivers.exists()
+
+
+def test_weights_sent_to_a_node_are_its_own_file_if_it_holds_them_else_one_cached_copy(tmp_path, monkeypatch):
+    """`weights_here`: the driver's path where it holds the very bytes; elsewhere (missing, or another file under
+    that name) one copy in the cache folder named by their content, written whole, reused by later tasks."""
+    monkeypatch.setenv(WEIGHTS_CACHE_ENV, str(tmp_path / "cache"))
+    data, other = b"the driver's weights", b"this node's own older weights"
+    same = tmp_path / "same" / "det.pt"
+    same.parent.mkdir()
+    same.write_bytes(data)
+    assert weights_here(str(same), data) == same
+    kept = tmp_path / "cache" / f"det-{content_digest(data)}.pt"
+    assert weights_here(str(tmp_path / "missing" / "det.pt"), data) == kept and kept.read_bytes() == data
+    assert [p.name for p in kept.parent.iterdir()] == [kept.name], "a temporary file was left"
+    older = tmp_path / "older" / "det.pt"
+    older.parent.mkdir()
+    older.write_bytes(other)
+    assert weights_here(str(older), data) == kept and older.read_bytes() == other
+    inode = kept.stat().st_ino
+    assert weights_here(str(tmp_path / "missing" / "det.pt"), data) == kept
+    assert kept.stat().st_ino == inode, "the copy was written again, not reused"
 
 
 def test_an_unreachable_ray_address_fails_at_once(tmp_path, capsys, monkeypatch):
@@ -1817,7 +1972,8 @@ def test_a_batch_that_stops_before_any_task_leaves_no_empty_bar_above_its_error(
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
     video = clip(tmp_path / "cam.avi", 0, 3)
     argv = ["batch", str(video), "--out", str(tmp_path / "out"), "--engine", "ray", "--address", "auto"]
-    assert main([*argv, "--set", "reid.model=none"]) == 2
+    # (a local detector: the driver of a cluster batch downloads an official name's weights before joining it)
+    assert main([*argv, "--set", "reid.model=none", *local_detector(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "videos done" in err, "the bar was drawn (the test can fail)"
     shown = [line.rsplit("\r", 1)[-1].strip() for line in err.split("\n")]  # what a terminal keeps of each line

@@ -16,7 +16,7 @@ from media import write_video
 from test_cli import child_env, scene
 
 from tracker.cli import EXIT_INTERRUPTED
-from tracker.stop_flag import terminating_interrupts
+from tracker.stop_flag import interrupts_held, terminating_interrupts
 
 CHILD_SECONDS = 120  # the child imports torch and cv2: seconds, not minutes
 # The child: models "load" (Tracker.from_config) when the process gets SIGTERM; the sleep is where it arrives.
@@ -63,6 +63,27 @@ def test_sigterm_is_an_interrupt_inside_the_commands_unless_the_process_was_star
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         with terminating_interrupts():
             os.kill(os.getpid(), signal.SIGTERM)  # ignored: nothing happens
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def test_interrupts_held_reach_the_handler_before_once_the_step_has_ended():
+    """`interrupts_held` (around Ray's shutdown: a second Ctrl-C cut it short, and Ray then ended the driver with
+    exit status 1): Ctrl-C and SIGTERM inside do not cut the step; after it they reach the handlers set before (a
+    KeyboardInterrupt); an ignored SIGTERM stays ignored; the handlers before are back after."""
+    steps = []
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(KeyboardInterrupt), terminating_interrupts(), interrupts_held():
+            for _ in range(2):
+                os.kill(os.getpid(), signal.SIGINT)  # (Python handlers run at the next bytecode)
+                os.kill(os.getpid(), signal.SIGTERM)
+            steps.append("ended")
+        assert steps == ["ended"] and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        with interrupts_held():
+            os.kill(os.getpid(), signal.SIGTERM)  # ignored: nothing happens, then or after
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGTERM, before)

@@ -77,20 +77,28 @@ def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool, option:
         loaded.bind_model(model)  # GalleryModelError (naming the file): made with another ReID model, or of another D
 
 
-def _with_local_detector(cfg: TrackerConfig, tasks: list[VideoTask]) -> list[VideoTask]:
+def _with_local_detector(
+    cfg: TrackerConfig, tasks: list[VideoTask], cluster: bool
+) -> tuple[list[VideoTask], bytes | None]:
     """`tasks` with `detector.model` a local file: an official ultralytics name not found here is downloaded now, once,
     by the driver (`tracker.detector.fetch_official_weights`); offline that is one error before any task starts
     (each task downloading for itself failed alone, one line per video after ~5-20 s each). The tasks' fingerprints
-    stay the name's: a re-run that finds the file here reuses their outputs."""
+    stay the name's: a re-run that finds the file here reuses their outputs.
+
+    On a cluster (`cluster`), whose other nodes have no such path, an official name also comes back with its file's
+    bytes, for Ray's object store: a task on a node without the file keeps a copy (`tracker.weights.weights_here`)
+    instead of downloading it on every node. Other detectors there are each node's to find, as before (None)."""
     from tracker.config import config_to_dict
-    from tracker.detector import fetch_official_weights
+    from tracker.detector import fetch_official_weights, is_official_weights
     from tracker.weights import resolve_weights
 
-    if resolve_weights(cfg.detector.model, "detector") is not None:
-        return tasks  # found here: the tasks find it as the driver did
-    path = fetch_official_weights(cfg.detector.model)
+    if cluster and not is_official_weights(cfg.detector.model):
+        return tasks, None  # a file the user named: on the nodes' shared file system, or each node's own
+    if not cluster and resolve_weights(cfg.detector.model, "detector") is not None:
+        return tasks, None  # found here: the tasks find it as the driver did
+    path = fetch_official_weights(cfg.detector.model).resolve()
     local = config_to_dict(dataclasses.replace(cfg, detector=dataclasses.replace(cfg.detector, model=str(path))))
-    return [dataclasses.replace(t, cfg_dict=local) for t in tasks]
+    return [dataclasses.replace(t, cfg_dict=local) for t in tasks], path.read_bytes() if cluster else None
 
 
 def track_many(
@@ -153,7 +161,9 @@ def track_many(
             (`tracker.io.lock`; checked before any video starts).
         FileNotFoundError: missing detector or ReID weights (with the default tracker, on this machine: the local
             engine or a local Ray; checked before any video starts; on a cluster each task checks on its node).
-        OSError: `out_dir` cannot be created or written (named).
+        OSError: `out_dir` cannot be created or written (named); an official detector name (the default) not found
+            here whose download failed (offline), before any video: the driver downloads it once (on a cluster too,
+            sending its bytes to the tasks through Ray's object store).
     """
     if isinstance(sources, str | Path):  # (a string was tracked character by character: "b.mp4" opened webcam 4)
         raise TypeError(f"sources must be a list of sources, one per video, got one: [{str(sources)!r}]")
@@ -198,7 +208,8 @@ def track_many(
     # (None: the defaults; one built in Python, `dataclasses.replace`, checked here as `Tracker` checks it: else an
     # invalid one failed every video in turn)
     cfg = validate_config(config) if isinstance(config, TrackerConfig) else load_config(config)
-    models_here = make_tracker is None and (engine == "local" or not joins_cluster(address))
+    cluster = engine == "ray" and joins_cluster(address)  # nodes that look for files on their own disks
+    models_here = make_tracker is None and not cluster
     if models_here:
         from tracker.pipeline import require_model_files
 
@@ -222,15 +233,16 @@ def track_many(
         reused = {t.index: r for t in tasks if (r := reused_result(t)) is not None}
         unnamed = {t.index: r for t in tasks if t.index not in reused and (r := names_nothing(t)) is not None}
         todo = [t for t in tasks if t.index not in reused and t.index not in unnamed]
-        if models_here and todo:  # an official detector name is downloaded here, once: no task downloads
-            todo = _with_local_detector(cfg, todo)
+        detector = None  # on a cluster, the official detector's bytes for nodes without its file
+        if make_tracker is None and todo:  # an official detector name is downloaded here, once: no task downloads
+            todo, detector = _with_local_detector(cfg, todo, cluster)
         monitor = Monitor(todo, progress and bool(todo))  # (every video reused or unnamed: no empty bar)
         try:
             with terminating_interrupts():  # the engines' cleanup stops the tasks
                 if not todo:
                     results = []
                 elif engine == "ray":
-                    results = run_ray(todo, cfg.batch, monitor, address, gpus_per_video, start, names)
+                    results = run_ray(todo, cfg.batch, monitor, address, gpus_per_video, start, names, detector)
                 else:
                     results = run_local(todo, cfg.batch, monitor, workers or os.cpu_count() or 1, start)
         finally:

@@ -45,8 +45,11 @@ def run_ray(
     gpus_per_video: float,
     start_gallery: bytes | None,
     names: SettingNames,
+    detector_weights: bytes | None = None,
 ) -> list[VideoResult]:
-    """One Ray task per video (`names`: what errors call the settings, `tracker.batch_names`)."""
+    """One Ray task per video (`names`: what errors call the settings, `tracker.batch_names`). `detector_weights`: the
+    bytes of the tasks' detector file, for nodes of a cluster without it (`run_video`), put in Ray's object store
+    once."""
     from tracker.ray_engine import check_gpus, joins_cluster, ray_session, worker_logs_hint
 
     with ray_session(address, quiet=not monitor.show, names=names) as ray:
@@ -60,8 +63,8 @@ def run_ray(
         remote = ray.remote(run_video).options(
             num_cpus=THREADS_PER_VIDEO, num_gpus=gpus_per_video, max_retries=batch.max_retries, retry_exceptions=False
         )
-        start = ray.put(start_gallery)  # one copy in the object store for all tasks
-        refs = {remote.remote(t, channel, batch.progress_seconds, start): t for t in tasks}
+        start, weights = ray.put(start_gallery), ray.put(detector_weights)  # one copy in the object store for all
+        refs = {remote.remote(t, channel, batch.progress_seconds, start, weights): t for t in tasks}
         pending, results = list(refs), []
         try:
             while pending:

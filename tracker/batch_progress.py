@@ -58,11 +58,10 @@ class Monitor:
     The bar's description counts the videos finished ("1/3 videos done, 2 running"); its frame total, and so its
     percentage and ETA, only once every video has told its frame count (when it starts): a total of the started
     videos alone read 100 % between videos while others had not started (one worker: "94% 66/70" with a third
-    video of 80 frames still to come)."""
+    video of 80 frames still to come). Its rate, and so the ETA, counts the frames tracked from the first one to the
+    last video's end: the tasks' start and model loading are no frame time (`_tracking_rate_bar`)."""
 
     def __init__(self, tasks: list[VideoTask], show: bool) -> None:
-        from tqdm import tqdm
-
         self._names = dict(zip([t.index for t in tasks], labels([(t.source, t.name) for t in tasks]), strict=True))
         self.attempts = dict.fromkeys(self._names, 0)
         self._frames = dict.fromkeys(self._names, 0)
@@ -71,7 +70,7 @@ class Monitor:
         self._finished: set[int] = set()
         self._deaths: dict[int, str] = {}  # how the last worker of a video to run again ended (local engine)
         self.show = show  # progress and event lines (not --quiet)
-        self._bar = tqdm(
+        self._bar = _tracking_rate_bar(
             total=None, desc=f"0/{len(tasks)} videos done: ", bar_format=_FRAMES_ONLY, unit="frame", disable=not show,
             file=sys.stderr, dynamic_ncols=True,
         )  # fmt: skip
@@ -127,6 +126,10 @@ class Monitor:
         self._bar.total = sum(self._totals.values()) if known else None
         self._bar.bar_format = None if known else _FRAMES_ONLY
         self._bar.n = sum(self._frames.values())
+        if self._bar.since is None and self._bar.n:  # the first frame tracked: the rate's clock starts
+            self._bar.since = (time.monotonic(), self._bar.n)
+        if len(self._finished) == len(self._names):  # ... and stops with the last video (the workers' and Ray's
+            self._bar.until = time.monotonic()  # ends are no frame time either)
         self._bar.refresh()
 
     def close(self) -> None:
@@ -136,6 +139,32 @@ class Monitor:
         if not self._finished and not any(self.attempts.values()):
             self._bar.leave = False
         self._bar.close()
+
+
+def _tracking_rate_bar(**kwargs: Any) -> Any:
+    """A tqdm bar (`kwargs`: tqdm's) whose rate, and so its ETA, counts the frames tracked since the first one
+    (`since`: (`time.monotonic()`, frames) then, set by the caller) over the time since then, up to `until` (the
+    last video's end) if set: tqdm's own, frames over the time since the bar was made, counted the tasks' start (Ray,
+    the processes, torch) and model loading as frame time ("12.99s/frame" early in a batch, and an ETA as wrong),
+    and its last line Ray's shutdown. Before the first frame the rate reads "?"."""
+    from tqdm import tqdm
+
+    class TrackingRateBar(tqdm):
+        since: tuple[float, int] | None = None
+        until: float | None = None
+
+        @property
+        def format_dict(self) -> dict[str, Any]:
+            values = super().format_dict
+            now = self.until if self.until is not None else time.monotonic()
+            seconds = now - self.since[0] if self.since is not None else 0.0
+            frames = self.n - self.since[1] if self.since is not None else 0
+            # (tqdm takes a rate of None as frames over its elapsed time: `initial` = n makes that 0, shown as "?")
+            values["rate"] = frames / seconds if frames > 0 and seconds > 0 else None
+            values["initial"] = values["n"] if values["rate"] is None else values["initial"]
+            return values
+
+    return TrackingRateBar(**kwargs)
 
 
 def drain(channel: Any, monitor: Monitor) -> list[tuple[int, str, Any]]:

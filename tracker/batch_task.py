@@ -4,6 +4,7 @@ outputs written to `out/.<name>.partial/` and renamed to `out/<name>/` when it e
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -17,6 +18,7 @@ from tracker.batch_work import NOTE_NAME, VideoResult, VideoTask, one_line, sour
 from tracker.config import BatchConfig, TrackerConfig, parse_config
 from tracker.io.strict_json import to_json
 from tracker.log_source import naming_source
+from tracker.weights import weights_here
 
 __all__ = ["INTERRUPTED", "THREADS_PER_VIDEO", "run_video"]
 
@@ -65,10 +67,13 @@ def run_video(
     channel: Any = None,
     progress_seconds: float = BatchConfig.progress_seconds,
     start_gallery: bytes | None = None,
+    detector_weights: bytes | None = None,
 ) -> VideoResult:
     """Track one video from its first frame to its last, in this process; the body of every batch task.
 
     `start_gallery`: the gallery file as the batch began (with `task.use_gallery`; None: an empty gallery).
+    `detector_weights`: the bytes of the file `detector.model` names on the driver (a Ray cluster's): on a node
+    where that path holds other bytes or none, a copy in this machine's cache is used (`tracker.weights.weights_here`).
 
     Outputs appear in `task.out_dir` only when the video ends (written to `task.partial_dir`, then renamed).
     Errors of the video (missing, unreadable, bad weights, a stream that fails) come back as a "failed"
@@ -76,10 +81,16 @@ def run_video(
     the task start with the video's name (`tracker.log_source`): the batch's workers interleave several videos.
     """
     with naming_source(task.name):
-        return _run_video(task, channel, progress_seconds, start_gallery)
+        return _run_video(task, channel, progress_seconds, start_gallery, detector_weights)
 
 
-def _run_video(task: VideoTask, channel: Any, progress_seconds: float, start_gallery: bytes | None) -> VideoResult:
+def _run_video(
+    task: VideoTask,
+    channel: Any,
+    progress_seconds: float,
+    start_gallery: bytes | None,
+    detector_weights: bytes | None,
+) -> VideoResult:
     """`run_video`'s work."""
     progress = Progress(channel if channel is not None else NullChannel(), task.index, progress_seconds)
     # first, before the imports (torch: seconds), so that the progress lines say at once which video started where
@@ -95,6 +106,9 @@ def _run_video(task: VideoTask, channel: Any, progress_seconds: float, start_gal
     shutil.rmtree(task.partial_dir, ignore_errors=True)  # what a killed attempt left
     try:
         cfg = parse_config(task.cfg_dict)
+        if detector_weights is not None:  # the driver's file, on this node
+            detector = str(weights_here(cfg.detector.model, detector_weights))
+            cfg = dataclasses.replace(cfg, detector=dataclasses.replace(cfg.detector, model=detector))
         source = open_source(task.source)
         progress.send("total", min(source.total, task.max_frames) if source.total and task.max_frames else source.total)
         rate = choose_frame_rate(source.frame_rate, cfg, None, source.timestamp_rate, source.name)

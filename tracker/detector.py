@@ -221,6 +221,14 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
     return detector
 
 
+def is_official_weights(model: str) -> bool:
+    """Whether `model` (`detector.model`) is the bare name of an official ultralytics asset (`yolo11n.pt`), which
+    ultralytics downloads where no file of that name is found."""
+    from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
+
+    return Path(model).name == model and model in GITHUB_ASSETS_NAMES
+
+
 def fetch_official_weights(model: str) -> Path:
     """The local file of the detector weights `model`, downloading an official ultralytics asset not found here now
     (ultralytics' own download, to where `YOLO(model)` would put it), so that a caller hands out a path, not a name.

@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 from tracker.batch_names import PARAMETERS, SettingNames
+from tracker.stop_flag import interrupts_held
 
 __all__ = [
     "check_gpus",
@@ -62,7 +63,8 @@ def ray_session(
 ) -> Iterator[ModuleType]:
     """Ray, initialised: joins `address` ("auto", "ray://host:10001", ...) or starts a local instance.
 
-    Yields the `ray` module. A session this function started is shut down on exit. `quiet` (`--quiet`): Ray's own
+    Yields the `ray` module. A session this function started is shut down on exit, a Ctrl-C or SIGTERM meanwhile
+    handled once Ray has stopped (`tracker.stop_flag.interrupts_held`). `quiet` (`--quiet`): Ray's own
     start-up lines ("Started a local Ray instance", its token notice) are not printed, only its errors. The Python
     handlers of SIGTERM and SIGINT set before (`track batch`'s: stop the tasks, drop unfinished folders) stay in
     force: `ray.init` installs its own C handler, which ended the driver at once (SIGTERM: an abort, orphaned
@@ -107,7 +109,8 @@ def ray_session(
     try:
         yield ray
     finally:
-        ray.shutdown()
+        with interrupts_held():  # a second Ctrl-C here left Ray half stopped, which ended the process (status 1)
+            ray.shutdown()
 
 
 @contextmanager

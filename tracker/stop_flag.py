@@ -19,7 +19,7 @@ from typing import Any
 
 from tracker.signal_stack import install_signal_stack
 
-__all__ = ["StopFlag", "terminating_interrupts"]
+__all__ = ["StopFlag", "interrupts_held", "terminating_interrupts"]
 
 log = logging.getLogger("tracker.run")  # the run's logger: its messages keep their source
 
@@ -72,3 +72,30 @@ def terminating_interrupts() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """SIGINT and SIGTERM that arrive inside wait for the block's end, then reach the handlers set before (each signal
+    once, in the order they came; a handler that raises, as Ctrl-C's, ends there):
+    for a short step that an exception would leave half done. Ray's `ray.shutdown()` cut by a second Ctrl-C left
+    the driver's core worker half stopped, which then ended the process from its own thread (exit status 1, read
+    as "videos failed", after `track batch: interrupted`). Only in the main thread (signals are its), and only for
+    signals handled from Python or by default (not ignored ones, nor one with a C handler such as Ray's)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous: dict[int, Any] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(sig)
+        if callable(handler) or handler is signal.SIG_DFL:
+            previous[sig] = signal.signal(sig, lambda signum, _frame: held.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for signum in dict.fromkeys(held):
+            log.info("signal %d held to the end of a step that must not be cut short: handled now", signum)
+            signal.raise_signal(signum)

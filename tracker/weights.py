@@ -8,22 +8,29 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from collections.abc import Collection
 from pathlib import Path
 
 __all__ = [
     "OSNET_ZOO_URL",
+    "WEIGHTS_CACHE_ENV",
     "WEIGHTS_DIR_ENV",
     "file_digest",
     "how_to_set",
     "missing_weights",
     "require_weights",
     "resolve_weights",
+    "weights_here",
     "weights_source",
 ]
 
 WEIGHTS_DIR_ENV = "TRACKER_WEIGHTS_DIR"
 """Environment variable naming a folder searched for weights given by bare file name."""
+
+WEIGHTS_CACHE_ENV = "TRACKER_WEIGHTS_CACHE"
+"""Environment variable naming the folder where a batch task keeps weights its driver sent it (`weights_here`;
+default ~/.cache/tracker/weights)."""
 
 OSNET_ZOO_URL = "https://kaiyangzhou.github.io/deep-person-reid/MODEL_ZOO"
 """torchreid's model zoo, where the OSNet weights come from (never downloaded by the tracker)."""
@@ -104,6 +111,46 @@ def weights_source(kind: str) -> str:
 def content_digest(data: bytes) -> str:
     """`file_digest` of a file whose bytes are `data` (already read)."""
     return hashlib.sha256(data).hexdigest()[:_DIGEST_CHARS]
+
+
+def weights_here(path: str, data: bytes) -> Path:
+    """The weights file whose bytes are `data` (read by another machine from its file `path`), on this machine:
+    `path` itself where it holds those bytes, else a copy in the per-user cache (`$TRACKER_WEIGHTS_CACHE`, default
+    ~/.cache/tracker/weights), `<stem>-<content digest><suffix>`, written once per machine (a temp file renamed
+    in: a task killed while writing leaves no partial file under that name, and tasks writing at once each
+    rename a whole one).
+
+    A Ray task of `track batch` on a cluster calls it for the detector the driver sent: the driver's path is missing
+    on other nodes (or holds other bytes there), and each node downloading the weights itself is what the driver's
+    one download replaced.
+
+    Raises:
+        OSError: the cache folder cannot be created or written (naming it).
+    """
+    here = Path(path)
+    digest = content_digest(data)
+    if here.is_file() and here.stat().st_size == len(data) and file_digest(here) == digest:
+        return here
+    folder = Path(os.environ.get(WEIGHTS_CACHE_ENV) or Path.home() / ".cache" / "tracker" / "weights")
+    cached = folder / f"{here.stem}-{digest}{here.suffix}"
+    if cached.is_file() and cached.stat().st_size == len(data):  # (only whole files are renamed in)
+        return cached
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{cached.name}.", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(data)
+            os.replace(temp, cached)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise OSError(
+            f"cannot keep the weights {here.name} sent by the batch's driver in {folder} ({exc.strerror or exc}); "
+            f"set ${WEIGHTS_CACHE_ENV} to a writable folder on every node"
+        ) from exc
+    return cached
 
 
 def file_digest(path: Path) -> str:
