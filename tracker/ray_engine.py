@@ -260,7 +260,11 @@ def ray_map(fn: Callable[[T], R], items: Iterable[T], address: str | None = None
         try:
             return ray.get(refs)
         except BaseException as exc:
-            for ref in refs:
+            # only the tasks not yet ended: a cancel racing the reply of a task that has ended trips a check of Ray's
+            # (task_manager.cc "Tried to complete task that was not pending", ray-project/ray#54738), which aborts
+            # this driver process a moment later (exit status 1, no word: seen in a test run after a task failed)
+            _, unfinished = ray.wait(refs, num_returns=len(refs), timeout=0)
+            for ref in unfinished:
                 ray.cancel(ref)
             cause = getattr(exc, "cause", None) if isinstance(exc, ray.exceptions.RayTaskError) else None
             if isinstance(cause, Exception):
