@@ -6,6 +6,8 @@ re-identified."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from tracker import Tracker, load_config
@@ -128,3 +130,17 @@ def test_coming_back_in_is_judged_against_the_previous_frame():
 
 def test_default_is_half():
     assert load_config(None).association.lost_exit_fraction == 0.5
+
+
+def test_a_track_predicted_to_no_width_is_judged_without_a_warning():
+    """A lost track whose predicted width crossed zero (a 2-3 px box shrinking at 1 fps: the Kalman width is a
+    prediction, not a size) at the left border, last seen cut by it: the fractions of it inside the borders saturate
+    (its width counts as the smallest positive float) and no overflow warning reaches the user, nor an error under
+    `-W error`. A detection well inside the view is refused to it, as to any track wholly beyond the border."""
+    observed = xyxy_to_xywh(np.array([[-1.0, 100, 2, 103]]))
+    now, before = _means([[-2.0, 100, -2.4, 103]]), _means([[-1.0, 100, 1, 103]])
+    entering = np.array([[0.0, 100, 3, 103]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        refused = leaving_pairs(now, before, observed, entering, (HEIGHT, WIDTH), 0.5)
+    np.testing.assert_array_equal(refused, [[True]])

@@ -87,7 +87,10 @@ def _inside_fractions(mean: np.ndarray, frame_size: tuple[int, int]) -> np.ndarr
     width) frame (<= 0: wholly beyond it; above 1 where the box ends short of it)."""
     box = xywh_to_xyxy(mean[:, :4])
     size = np.maximum(mean[:, 2:4], TINY)
-    return _reach(box, frame_size) / np.concatenate([size, size], axis=1)
+    # a predicted width or height at or below zero (a tiny box shrinking at a low frame rate) counts as TINY: its
+    # fractions saturate at +-inf or overflow there, as meant, without a warning
+    with np.errstate(over="ignore"):
+        return _reach(box, frame_size) / np.concatenate([size, size], axis=1)
 
 
 def _reach(boxes_xyxy: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
