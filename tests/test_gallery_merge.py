@@ -228,3 +228,19 @@ def test_a_gallery_of_look_alikes_merged_with_itself_gives_it_back(tmp_path, cap
     assert lines[-1].endswith(f"{twins}: 3, 3 joined, 0 new) (a dry run: nothing written)"), lines
     gallery = Gallery.load(twins, prune=False)  # (the look rule alone: the twins are no sure match for each other)
     assert gallery.match_looks(gallery[1].prototypes, 0) == -1 and gallery.match_looks(gallery[2].prototypes, 0) == -1
+
+
+def test_export_onto_the_gallery_file_itself_is_refused_and_keeps_the_gallery(cameras, tmp_path, capsys):
+    """A gallery named like a table (`ids.json`, `ids.npz`): its export to its own name replaced it with the table."""
+    a, _ = cameras
+    for name, extra in (("site.json", []), ("site.npz", ["--prototypes"])):
+        gallery = tmp_path / name
+        gallery.write_bytes(a.read_bytes())
+        args = ["-o", str(gallery)] if not extra else ["-o", str(tmp_path / "ids.csv"), *extra, str(gallery)]
+        assert main(["gallery", "export", str(gallery), *args]) == 2
+        err = capsys.readouterr().err
+        assert (
+            err
+            == f"track gallery: error: {gallery} is the gallery file exported: writing it would replace the gallery\n"
+        )
+        assert gallery.read_bytes() == a.read_bytes() and not (tmp_path / "ids.csv").exists()

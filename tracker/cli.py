@@ -719,7 +719,7 @@ def _export(args: argparse.Namespace) -> str:
     from tracker.gallery import Gallery
     from tracker.gallery_export import check_outputs, write_prototypes, write_table
 
-    check_outputs(args.output, args.prototypes)  # (before anything is written)
+    check_outputs(args.output, args.prototypes, source=args.file)  # (before anything is written)
     gallery = Gallery.load(args.file, prune=False)
     said = f"wrote {count(write_table(gallery, args.output), 'identity', 'identities')} to {args.output}"
     if args.prototypes is not None:

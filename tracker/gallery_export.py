@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -70,12 +71,24 @@ def identity_rows(gallery: Gallery) -> list[dict[str, Any]]:
     ]
 
 
-def check_outputs(table: Path, prototypes: Path | None = None) -> None:
-    """ValueError unless `table` ends in one of `TABLE_SUFFIXES` and `prototypes` (if any) in `PROTOTYPES_SUFFIX`:
-    asked before either is written, so a wrong second name leaves no first file."""
+def check_outputs(table: Path, prototypes: Path | None = None, source: Path | None = None) -> None:
+    """ValueError unless `table` ends in one of `TABLE_SUFFIXES` and `prototypes` (if any) in `PROTOTYPES_SUFFIX`,
+    and neither is the gallery file `source` (if given; a gallery named `ids.json` would be overwritten by its own
+    export): asked before either is written, so a wrong second name leaves no first file."""
     _check_suffix(table, TABLE_SUFFIXES, "the identities are written as .csv or .json (by the extension)")
     if prototypes is not None:
         _check_suffix(prototypes, (PROTOTYPES_SUFFIX,), "the prototypes are written as an .npz file")
+    for output in (table, prototypes):
+        if source is not None and output is not None and _same_file(output, source):
+            raise ValueError(f"{output} is the gallery file exported: writing it would replace the gallery")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether `a` and `b` name one file (the same path, a link to it, or a hard link)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # (one of them missing: then they are one file only if they name the same path)
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 def _check_suffix(path: Path, allowed: tuple[str, ...], what: str) -> None:
