@@ -244,3 +244,29 @@ def test_export_onto_the_gallery_file_itself_is_refused_and_keeps_the_gallery(ca
             == f"track gallery: error: {gallery} is the gallery file exported: writing it would replace the gallery\n"
         )
         assert gallery.read_bytes() == a.read_bytes() and not (tmp_path / "ids.csv").exists()
+
+
+def test_merge_leaves_out_only_the_taken_ids_that_could_change_a_decision(monkeypatch):
+    """Each identity of a later file is searched with the IDs its file's earlier identities took left out; only
+    those near its query are (`_Taken.near`: below gallery.min_similarity - gallery.margin none can be the match nor
+    a runner-up within the margin). The links are those of leaving every taken ID out, on files where it matters:
+    cam2 holds person 0 twice (a track that broke), so its second one must not join the ID its first took."""
+    from tracker import gallery_merge
+    from tracker.gallery_merge import merge_galleries
+
+    def gallery(people: dict[int, int], seed: int) -> Gallery:
+        made = Gallery(model=MODEL)
+        for gid, person in people.items():
+            made.add(gid, looks(person, seed=100 * seed + gid), 0, Sighting(1, 1000.0 + gid, f"cam{seed}"))
+        return made
+
+    def links(near):
+        monkeypatch.setattr(gallery_merge._Taken, "near", near)
+        files = [gallery({1: 0, 2: 1, 3: 2, 4: 3, 5: 4}, 1), gallery({1: 0, 2: 0, 3: 1, 4: 2}, 2)]
+        merged = merge_galleries([Path("cam1"), Path("cam2")], files)
+        return [(link.from_id, link.to_id, link.similarity) for link in merged.links]
+
+    only_near = links(gallery_merge._Taken.near)
+    assert [link[:2] for link in only_near] == [(1, 1), (2, 6), (3, 2), (4, 3)], only_near
+    assert only_near == links(lambda taken, _looks, _bound: set(taken.ids)), "the same links as leaving all out"
+    assert links(lambda *_: set()) != only_near, "leaving none out: cam2's second person 0 would join ID 1 too"
