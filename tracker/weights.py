@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from collections.abc import Collection
 from pathlib import Path
 
@@ -116,9 +115,9 @@ def content_digest(data: bytes) -> str:
 def weights_here(path: str, data: bytes) -> Path:
     """The weights file whose bytes are `data` (read by another machine from its file `path`), on this machine:
     `path` itself where it holds those bytes, else a copy in the per-user cache (`$TRACKER_WEIGHTS_CACHE`, default
-    ~/.cache/tracker/weights), `<stem>-<content digest><suffix>`, written once per machine (a temp file renamed
-    in: a task killed while writing leaves no partial file under that name, and tasks writing at once each
-    rename a whole one).
+    ~/.cache/tracker/weights), `<stem>-<content digest><suffix>`, written once per machine (`write_atomic`: a
+    unique temp file, fsynced and renamed in: a task killed while writing leaves no partial file under that name,
+    and tasks writing at once each rename a whole one).
 
     A Ray task of `track batch` on a cluster calls it for the detector the driver sent: the driver's path is missing
     on other nodes (or holds other bytes there), and each node downloading the weights itself is what the driver's
@@ -135,16 +134,10 @@ def weights_here(path: str, data: bytes) -> Path:
     cached = folder / f"{here.stem}-{digest}{here.suffix}"
     if cached.is_file() and cached.stat().st_size == len(data):  # (only whole files are renamed in)
         return cached
+    from tracker.gallery_file import write_atomic  # (the project's atomic write: a unique temp file, fsync, rename)
+
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{cached.name}.", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as file:
-                file.write(data)
-            os.replace(temp, cached)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_atomic(cached, data)
     except OSError as exc:
         raise OSError(
             f"cannot keep the weights {here.name} sent by the batch's driver in {folder} ({exc.strerror or exc}); "
