@@ -142,27 +142,23 @@ class TrackedObject:
         ValueError for two equal objects that do not share their box: a copy, a pickled one, another run's)."""
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return (
-            self.track_id == other.track_id
-            and bool(np.array_equal(self.xyxy, other.xyxy))
-            and (self.score, self.class_id, self.state, self.detection_index, self.recovered, self.global_id)
-            == (other.score, other.class_id, other.state, other.detection_index, other.recovered, other.global_id)
-            and self.recognised == other.recognised
-        )
+        return self._key() == other._key() and bool(np.array_equal(self.xyxy, other.xyxy))
 
     def __hash__(self) -> int:
         """Consistent with `==`: every field but the box (an array, which has no hash), so objects go in sets."""
-        return hash(
-            (
-                self.track_id,
-                self.score,
-                self.class_id,
-                self.state,
-                self.detection_index,
-                self.recovered,
-                self.global_id,
-                self.recognised,
-            )
+        return hash(self._key())
+
+    def _key(self) -> tuple:
+        """Every field but the box, the part of `==` and the hash that hashes."""
+        return (
+            self.track_id,
+            self.score,
+            self.class_id,
+            self.state,
+            self.detection_index,
+            self.recovered,
+            self.global_id,
+            self.recognised,
         )
 
 
