@@ -67,6 +67,7 @@ the bound and that man's share reaches 0.48 (with a 0.5 s time constant, 0.67).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -406,10 +407,9 @@ def free_edges(boxes_xywh: np.ndarray, frame_size: tuple[int, int]) -> np.ndarra
     return border_gaps(boxes, frame_size) > TOUCH_PX
 
 
-def _both_within(bound: float, correlation: float) -> float:
+def _both_within(bound: float, correlation: float, nodes: np.ndarray, weights: np.ndarray) -> float:
     """P(|X| < bound and |Y| < bound) for standard normals X, Y with the given correlation (Gauss-Legendre
-    quadrature over X of the conditional normal's mass)."""
-    nodes, weights = np.polynomial.legendre.leggauss(_QUADRATURE_NODES)
+    quadrature over X of the conditional normal's mass, at the (Q,) `nodes` and `weights` of `leggauss`)."""
     x = nodes * bound
     spread = np.sqrt(1.0 - correlation**2)
     cdf = np.vectorize(lambda z: 0.5 * (1.0 + math.erf(z / math.sqrt(2.0))))
@@ -418,14 +418,16 @@ def _both_within(bound: float, correlation: float) -> float:
     return float(bound * weights @ (density * inner))
 
 
+@functools.cache  # (a pure function of the config: every tracker of a process with one `still_quantile` shares it)
 def model_jitter_quantile(quantile: float) -> float:
     """The `quantile` (0 < q < 1) of a box's largest edge jitter, each edge in its own std, when the box is measured
     with the Kalman filter's noise model at three consecutive frames (the module's `_HALF` comment): the two axes are
     independent, the two edges of an axis correlate by 0.6, so P(all four below u) = P(both of an axis below u)^2;
     solved for u by bisection. About 0.37 at q = 0.01."""
     correlation = (1.0 - _HALF**2) / (1.0 + _HALF**2)
+    nodes, weights = np.polynomial.legendre.leggauss(_QUADRATURE_NODES)
     low, high = 0.0, _QUANTILE_BRACKET
     for _ in range(_BISECTIONS):
         mid = (low + high) / 2.0
-        low, high = (mid, high) if _both_within(mid, correlation) ** 2 < quantile else (low, mid)
+        low, high = (mid, high) if _both_within(mid, correlation, nodes, weights) ** 2 < quantile else (low, mid)
     return (low + high) / 2.0
