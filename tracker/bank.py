@@ -47,13 +47,6 @@ _WIDTHS = np.array(sorted({1 << e for e in range(31)} | {3 << (e - 2) for e in r
 _MIN_BIT_SORT_PAIRS = 128
 # `_top_mean_of_bits`: the sort key of an empty bank entry, below every bf16 value's (`_sort_keys` of 0xFFFF, a NaN)
 _EMPTY_KEY = np.int16(-(1 << 15))
-# `_pair_products_float32`: a track with at most this many candidates has each one's looks taken by a matrix-vector
-# product (one pass over its bank per candidate), more by one matrix product. OpenBLAS's sgemm for 2-3 rows against
-# a (K, D) bank costs about twice its sgemv per row (K=100, D=512, AMD EPYC, AVX2: 2 rows 29 against 16 us, 3 rows
-# 33 against 17; 4 rows 19 against 18; 8 rows 34 against 35; 16 rows 25 against 66); either way a product is its
-# float32 dot product, summed in another order (the core's outputs on the benchmark worlds and the shared videos
-# were identical with and without it).
-_MATVEC_MAX_ROWS = 4
 # `similarity`'s floors: what a pair's bound (`_upper_bounds`: centre . d + radius |d|, in float64 from the stored
 # bf16 values) adds for the rounding of the compared value: a bf16 product is its float32 dot product (error
 # ~D * 2**-24) rounded to 8 bits (relative 2**-9 <= 0.002 of a value of magnitude <= ~1.01): 0.01 covers both
@@ -417,13 +410,12 @@ class AppearanceBank:
         """Only candidate pairs (the CPU path): each track with candidates gets its bank compared with its own
         candidate detections, and only the real pairs are aggregated.
 
-        float32 banks: per track, its candidates (W, D) x its bank in place (D, K), by rows up to `_MATVEC_MAX_ROWS`
-        (`_pair_products_float32`). bf16 banks: one bmm (B, W, D) x (B, D, K), where B covers the R tracks with
-        candidates and W is the most candidates any of them has (when W reaches N, one matmul of all N detections
-        against the B banks instead); when most slots take part, the banks are a view of the slot range (no
-        gather copy). The (P, K) similarities of the P candidate pairs are then aggregated in numpy
-        (`_aggregate_host`). Every bf16 layout gives the same values; float32 ones equal the dense path's to
-        within the BLAS's summation order.
+        float32 banks: per track, its candidates (W, D) x its bank in place (D, K) (`_pair_products_float32`).
+        bf16 banks: one bmm (B, W, D) x (B, D, K), where B covers the R tracks with candidates and W is the most
+        candidates any of them has (when W reaches N, one matmul of all N detections against the B banks instead);
+        when most slots take part, the banks are a view of the slot range (no gather copy). The (P, K) similarities
+        of the P candidate pairs are then aggregated in numpy (`_aggregate_host`). Every bf16 layout gives the
+        same values; float32 ones equal the dense path's to within the BLAS's summation order.
         """
         assert self._data is not None
         cand = candidates & (counts > 0)[:, None]
@@ -466,10 +458,15 @@ class AppearanceBank:
     ) -> np.ndarray:
         """(P, K) float32 products of the P pairs (`pair_rows`, `pair_cols`: track and detection index, row-major:
         a track's pairs are consecutive) of float32 banks of the (T,) `slots` with the (N, D) float32 `emb`, each bank
-        read in place (no gather, no padding): a matrix-vector product per candidate of a track with at most
-        `_MATVEC_MAX_ROWS` of them, else one matmul of its candidates' rows with its bank. A product is
-        its float32 dot product; the BLAS may sum it in another order for another number of candidates (last-bit
-        differences, far below any bound's `_BOUND_SLACK`)."""
+        read in place (no gather, no padding): one matmul of a track's candidates' rows with its bank (one pass over
+        the bank, whatever the number of candidates). A product is its float32 dot product; the BLAS may sum it in
+        another order for another number of candidates (last-bit differences, far below any bound's `_BOUND_SLACK`).
+
+        (Until stop 55 a track with at most 4 candidates took a matrix-vector product per candidate, one pass over
+        the bank each, from stop 44's timings. Measured again in stop 55 on the same kind of host (AMD EPYC, AVX2,
+        OpenBLAS 0.3.31 on one thread): a (W, 512) x (512, 100) matmul over 50 banks in turn takes 5.1 / 7.0 / 6.1 us
+        at W = 2 / 3 / 4 against 8.6 / 11.6 / 15.8 us by rows; in situ, walking, 8 alternating runs: median 0.994
+        against 1.025 ms a frame; churn 2.18 against 2.20.)"""
         assert self._host is not None
         rows = self._host_of(emb).take(pair_cols, axis=0)  # (P, D) each pair's detection, in pair order: one copy
         sims = np.empty((len(pair_rows), self.capacity), dtype=np.float32)
@@ -477,12 +474,7 @@ class AppearanceBank:
         starts, ends = [0, *cuts], [*cuts, len(pair_rows)]
         banks = self._host
         for start, end, slot in zip(starts, ends, slots.take(pair_rows.take(starts)).tolist(), strict=True):
-            if end - start > _MATVEC_MAX_ROWS:
-                np.matmul(rows[start:end], banks[slot].T, out=sims[start:end])
-                continue
-            bank = banks[slot]
-            for i in range(start, end):  # (a few candidates: a pass over the bank each, `_MATVEC_MAX_ROWS`)
-                np.dot(bank, rows[i], out=sims[i])
+            np.matmul(rows[start:end], banks[slot].T, out=sims[start:end])
         return sims
 
     def _pair_products(
