@@ -149,6 +149,24 @@ def test_a_look_alike_farther_than_a_person_can_walk_gets_a_new_id(distance, sam
     assert (after == before) == same_id
 
 
+@pytest.mark.parametrize(("distance", "same_id"), [(200.0, True), (300.0, False)])
+def test_a_lost_tracks_reach_counts_every_frame_interval_since_it_was_last_seen(distance, same_id):
+    """At 2 fps a person missed for one frame is back 1 s after their last box: their reach is
+    `reid_min_distance` + `reid_max_speed` x 1 s = 2.5 heights. Back 2 heights away they are taken back on that
+    frame (counting the missed frame alone, 0.5 s and 1.75 heights, left the box to a new track); 3 heights away is
+    beyond a walk of 1 s."""
+    fps, hide = 2, 20
+
+    def path(f):
+        return (300.0, 300.0) if f < hide else (300.0 + distance, 300.0)
+
+    walker = Walker(0, path, size=(40, 100), visible=lambda f: f != hide)
+    history, _ = run_scene([walker], hide + 2, fps=fps)
+    before = ids_of(history, 0, range(hide))
+    assert len(before) == 1
+    assert (history[hide + 1].get(0) in before) == same_id, "the return frame's report"
+
+
 def test_a_hidden_person_is_looked_for_at_the_size_last_seen():
     """A person walking away (the box shrinking fast) then hidden for 1.3 s keeps their size while hidden: they are
     looked for, by motion alone, at the box last seen, and taken back when they show up there again (a size that

@@ -516,7 +516,7 @@ class TrackerCore:
         tracked = self.table.state == TRACKED
         clear = _clear_continuations(gated_iou, contested, tracked, self.config.association.clear_iou)
         plausible = np.zeros((t, n), dtype=bool)
-        seconds = self.table.frames_since_update[lost] / self.frame_rate
+        seconds = self.table.seconds_since_observed(self.frame_rate, lost)
         observed = self.table.observed_xywh[lost]
         plausible[lost] = assoc.plausible_reid_pairs(observed, seconds, det_xywh, self.config.association)
         plausible &= compatible & ~clear[None, :]
@@ -632,7 +632,7 @@ class TrackerCore:
             return np.zeros((0, 2), dtype=np.int64)
         cfg = self.config.association
         observed = self.table.observed_xywh[lost]
-        seconds = self.table.frames_since_update[lost] / self.frame_rate
+        seconds = self.table.seconds_since_observed(self.frame_rate, lost)
         sim = block(view.reid_sim, lost, det_idx)
         entry = entry_evidence(view.dets.boxes_xyxy, det_idx, frame_size, cfg)
         bounds = self.calibration.revival_bound(seconds, entry)

@@ -67,7 +67,7 @@ class Stage1Cost:
         lost = self.table.state == LOST
         if not any_set(lost):
             return filled((len(self.table.tracks), 1), self.config.appearance.match_threshold)
-        seconds = self.table.frames_since_update / self.frame_rate
+        seconds = self.table.seconds_since_observed(self.frame_rate)
         bounds = np.where(lost, self.calibration.lost_match_bound(seconds), self.config.appearance.match_threshold)
         if self.config.association.thin_bank_revival:  # a thin bank's return after the unbanked lifetime: a revival
             if late is None:
@@ -80,6 +80,7 @@ class Stage1Cost:
         """(T,) bool: lost tracks whose bank holds fewer than `appearance.topk` looks (`counts`, (T,)), lost longer
         than `lifecycle.max_seconds_lost_unbanked`: their return is a revival (`association.thin_bank_revival`)."""
         thin = (self.table.state == LOST) & (counts > 0) & (counts < self.config.appearance.topk)
+        # the frames missed, as `mark_missed` counts a lifetime: late where an unbanked track would have expired
         seconds = self.table.frames_since_update / self.frame_rate
         return thin & (seconds > self.config.lifecycle.max_seconds_lost_unbanked)
 

@@ -289,6 +289,13 @@ class TrackTable:
         """(T,) bool: tracked or lost."""
         return (self.state == TRACKED) | (self.state == LOST)
 
+    def seconds_since_observed(self, frame_rate: float, rows: np.ndarray | None = None) -> np.ndarray:
+        """(T,) float64 (or (M,) for `rows`) seconds from each track's last match to the frame being associated:
+        a track that missed g frames (`frames_since_update`) was last seen g + 1 frames before it. Read during a
+        frame's association, before `mark_matched` / `mark_missed` count the frame; `frame_rate` in frames/s."""
+        missed = self.frames_since_update if rows is None else self.frames_since_update[rows]
+        return (missed + 1) / frame_rate
+
     def mark_matched(
         self,
         rows: np.ndarray,
