@@ -37,7 +37,7 @@ import numpy as np
 from tracker.config import TrackerConfig
 from tracker.entry import ENTRY, HIDDEN
 
-__all__ = ["BOUND_KINDS", "Calibration", "SimilarityQueue"]
+__all__ = ["BOUND_KINDS", "Calibration", "SimilarityQueue", "ascending"]
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +83,16 @@ class SimilarityQueue:
         return self._count == len(self._data)
 
     def push(self, values: np.ndarray, tags: np.ndarray | None = None) -> None:
-        """Append (M,) similarities, oldest first, with their (M,) integer `tags` if given; non-finite values (and
-        their tags) are skipped."""
+        """Append (M,) similarities, one frame's, with their (M,) integer `tags` if given; non-finite values (and
+        their tags) are skipped. A push enters in ascending order of value (ties by tag), whatever order the caller's
+        rows had: which of them a later push drops first (and which a push longer than `capacity` keeps) does not
+        depend on the order of a frame's detections."""
         values = np.asarray(values, dtype=np.float64).ravel()
         finite = np.isfinite(values)
         values = values[finite]
+        tags = None if tags is None else np.asarray(tags, dtype=np.int64).ravel()[finite]
         self.total += len(values)
+        values, tags = ascending(values, tags)
         values = values[-self.capacity :]
         m = len(values)
         if m == 0:
@@ -98,7 +102,7 @@ class SimilarityQueue:
         if tags is not None:
             if self._tags is None:
                 self._tags = np.zeros(self.capacity, dtype=np.int64)
-            self._tags[pos] = np.asarray(tags, dtype=np.int64).ravel()[finite][-self.capacity :]
+            self._tags[pos] = tags[-self.capacity :]
         self._write = int((self._write + m) % self.capacity)
         self._count = min(self._count + m, self.capacity)
 
@@ -127,6 +131,13 @@ class SimilarityQueue:
         if self._count == 0:
             return np.full(len(qs), np.nan)
         return np.quantile(self._data[: self._count], qs)
+
+
+def ascending(values: np.ndarray, tags: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(M,) `values` in ascending order, ties by their (M,) integer `tags` (if given), and the tags in the same
+    order: an order of a frame's values that the order of its detections does not set."""
+    order = np.argsort(values, kind="stable") if tags is None else np.lexsort((tags, values))
+    return values[order], None if tags is None else tags[order]
 
 
 @dataclass(frozen=True)
@@ -234,7 +245,8 @@ class Calibration:
         finite = np.isfinite(values)
         values = values[finite]
         tags = None if tags is None else np.asarray(tags, dtype=np.int64).ravel()[finite]
-        if len(values) > self._settings.per_frame:
+        if len(values) > self._settings.per_frame:  # picked from the values in order (not the callers' order)
+            values, tags = ascending(values, tags)
             pick = self._rng.choice(len(values), self._settings.per_frame, replace=False)
             values, tags = values[pick], None if tags is None else tags[pick]
         if len(values):

@@ -48,7 +48,7 @@ def add_frame_samples(
     plan, known_rows = [], []
     for mask in (negative, positive):
         known = mask & np.isfinite(view.similarity)
-        missing = np.stack(mask_pairs(mask & ~known), axis=1)
+        missing = _by_boxes(np.stack(mask_pairs(mask & ~known), axis=1), rows, cols, view.det_xywh)
         plan.append((view.similarity[known], missing[calibration.subsample(len(missing), int(known.sum()))]))
         known_rows.append(mask_pairs(known)[0])  # (row-major, as the boolean index above reads them)
     pairs = np.concatenate([missing for _, missing in plan])  # both queues' pairs in one batched call
@@ -64,3 +64,16 @@ def add_frame_samples(
     # `Stage1Cost.cost`)
     owners = table.track_id[np.concatenate([known_rows[1], pos_missing[:, 0]])]
     calibration.add_positives(np.concatenate([pos_known, extra[1]]), owners)
+
+
+def _by_boxes(pairs: np.ndarray, rows: np.ndarray, cols: np.ndarray, det_xywh: np.ndarray) -> np.ndarray:
+    """The (P, 2) (track row, detection column) `pairs` ordered by their boxes: the box the track matched this
+    frame (`rows` (M,) matched to `cols` (M,)), then the detection's ((N, 4) `det_xywh`), so that the seeded
+    subsample picks the same pairs whatever the order of the frame's detections (and of the tracks' rows)."""
+    if len(pairs) < 2:
+        return pairs
+    matched = np.empty(int(rows.max()) + 1, dtype=np.int64)
+    matched[rows] = cols
+    track_box, det_box = det_xywh[matched[pairs[:, 0]]], det_xywh[pairs[:, 1]]
+    keys = np.concatenate([track_box, det_box], axis=1)  # (P, 8): the first column the primary key
+    return pairs[np.lexsort(keys.T[::-1])]

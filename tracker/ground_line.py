@@ -128,7 +128,10 @@ class GroundLine:
             window = self._samples.get(cls)
             if window is None:
                 self._samples[cls] = window = SampleWindow(self.capacity)
-            window.extend(new_foot, new_height)
+            # in the order of the samples (foot row, then height), not of the tracks' rows: which of the frame's boxes
+            # leave the FIFO first, and the sums of the fit, do not depend on the order of the frame's detections
+            order = np.lexsort((new_height, new_foot))
+            window.extend(new_foot[order], new_height[order])
             line = self._fit(window.samples)  # once a frame a class learns, not once a detection is judged
             if line is None:
                 self._lines.pop(cls, None)
