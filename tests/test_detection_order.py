@@ -3,8 +3,8 @@ boxes, the same track per detection (up to the IDs' numbering) and the same `rec
 
 The scenes: six synthetic walkers (the matching itself: stages 1-4, the Kalman updates, re-identification), and
 MOT17-04's crowd, where the FIFOs a frame's values enter (birth shapes, still jitters, calibration, ground line) fill
-and must take them in an order the detections' order does not set (docs/decisions.md, "The order of a frame's
-detections").
+and must take them in an order the detections' order does not set (docs/decisions.md, "Three core findings of
+a correctness review", B).
 """
 
 from __future__ import annotations
