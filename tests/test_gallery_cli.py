@@ -26,6 +26,7 @@ import tracker.run as run
 from tracker.cli import main
 from tracker.gallery import Gallery, ModelIdentity, Sighting
 from tracker.global_ids import GlobalIdHistory
+from tracker.io.jsonl import read_jsonl_tracks
 from tracker.io.mot import read_mot_rows
 from tracker.pipeline import Tracker
 from tracker.run_gallery import GallerySaver
@@ -65,6 +66,10 @@ def colour_ids(rows: np.ndarray, frames: list[np.ndarray]) -> dict[int, int]:
     return out
 
 
+def read_jsonl(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
 def test_same_person_same_id_in_every_video_and_jsonl_has_both_ids(colour_models, tmp_path):
     first = scene()
     second = scene()[::-1]  # the same two people, walking the other way
@@ -78,7 +83,14 @@ def test_same_person_same_id_in_every_video_and_jsonl_has_both_ids(colour_models
     assert len(ids_a) == 2 and ids_b == ids_a  # the same two global IDs, each on the same person
     assert read_mot_rows(out / "cam2.txt")[:, 0].min() == 1  # each output keeps its own frame numbers
     line = json.loads((out / "cam2.jsonl").read_text().splitlines()[3])
-    assert {"id", "global_id"} <= set(line["tracks"][0])
+    assert {"id", "global_id", "recognised"} <= set(line["tracks"][0])
+    # the JSONL tells a gallery recognition from a return after occlusion, as summary.json does: cam2's two people
+    # are cam1's, each recognised on one frame (recovered too); cam1 met nobody the gallery knew
+    cam2_summary = json.loads((out / "cam2.summary.json").read_text())
+    recognised = [t for row in read_jsonl(out / "cam2.jsonl") for t in row["tracks"] if t["recognised"]]
+    assert len(recognised) == cam2_summary["recognised_from_gallery"] == 2
+    assert all(t["recovered"] for t in recognised)
+    assert not any(t["recognised"] for row in read_jsonl(out / "cam1.jsonl") for t in row["tracks"])
     assert stat.S_IMODE(os.stat(gallery).st_mode) == 0o600
     # a later run (a restart) keeps the IDs too
     out2 = tmp_path / "out2"
@@ -768,3 +780,15 @@ def test_an_extra_argument_is_reported_under_its_actions_usage(argv, usage, caps
     assert stopped.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith(f"usage: {usage} [-h]") and f"\n{usage}: error: unrecognized arguments: " in err
+
+
+def test_a_resume_reads_recognitions_back_from_the_jsonl_and_older_files_without_them(tmp_path):
+    """`read_jsonl_tracks` (what a resumed run draws its video again from) keeps `recognised`; a JSONL written before
+    the key existed reads as no recognition, not as an error."""
+    path = tmp_path / "cam.jsonl"
+    track = {"id": 3, "global_id": 7, "xyxy": [1, 2, 30, 80], "score": 0.9, "class": 0, "recovered": True}
+    lines = [{"frame": 1, "tracks": [track]}, {"frame": 2, "tracks": [track | {"recognised": True}]}]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    frames = read_jsonl_tracks(path, path.stat().st_size, shown_global=True)
+    assert [frames[1][0].recognised, frames[2][0].recognised] == [False, True]
+    assert frames[2][0].track_id == 7 and frames[2][0].recovered

@@ -1,7 +1,9 @@
 """The `<name>.jsonl` of a `track` run: one line per frame, `{"frame": N, "tracks": [...]}`.
 
-Each track is `{"id", ["global_id",] "xyxy", "score", "class", "recovered"[, "predicted"]}` (pixels rounded to
-`JSON_DECIMALS`, scores to `JSON_SCORE_DECIMALS`; `predicted`: a gap frame, the track lost). `JsonlWriter` writes
+Each track is `{"id", ["global_id", "recognised",] "xyxy", "score", "class", "recovered"[, "predicted"]}` (pixels
+rounded to `JSON_DECIMALS`, scores to `JSON_SCORE_DECIMALS`; `global_id` and `recognised` with a gallery:
+`recognised` true on the frame the gallery gave a new track a remembered identity, which `recovered` marks too;
+`predicted`: a gap frame, the track lost). `JsonlWriter` writes
 it frame by frame (flushed every frame; a resumed run's file cut to its checkpoint's length and continued);
 `read_jsonl_tracks` reads the tracks of its first bytes back (a resumed run draws its video again from them).
 """
@@ -42,7 +44,7 @@ class JsonlWriter:
         tracks = [
             {
                 "id": o.track_id,
-                **({} if o.global_id is None else {"global_id": o.global_id}),
+                **({} if o.global_id is None else {"global_id": o.global_id, "recognised": bool(o.recognised)}),
                 "xyxy": [round(float(v), JSON_DECIMALS) for v in o.xyxy],
                 "score": round(float(o.score), JSON_SCORE_DECIMALS),
                 "class": int(o.class_id),
@@ -61,7 +63,7 @@ class JsonlWriter:
 
 def read_jsonl_tracks(path: Path, length: int, shown_global: bool) -> dict[int, list[TrackedObject]]:
     """frame -> the tracks the first `length` bytes of a `<name>.jsonl` give it (the IDs the video showed: global
-    ones with a gallery)."""
+    ones with a gallery). A file written before `recognised` existed reads as no recognition."""
     with path.open("rb") as f:
         lines = f.read(length).decode().splitlines()
     out = {}
@@ -76,6 +78,7 @@ def read_jsonl_tracks(path: Path, length: int, shown_global: bool) -> dict[int, 
                 state=TrackState.LOST if t.get("predicted") else TrackState.TRACKED,
                 detection_index=-1,
                 recovered=t["recovered"],
+                recognised=t.get("recognised", False),
             )
             for t in row["tracks"]
         ]
