@@ -270,3 +270,24 @@ def test_merge_leaves_out_only_the_taken_ids_that_could_change_a_decision(monkey
     assert [link[:2] for link in only_near] == [(1, 1), (2, 6), (3, 2), (4, 3)], only_near
     assert only_near == links(lambda taken, _looks, _bound: set(taken.ids)), "the same links as leaving all out"
     assert links(lambda *_: set()) != only_near, "leaving none out: cam2's second person 0 would join ID 1 too"
+
+
+def test_merge_and_export_through_a_symbolic_link_write_its_file_and_keep_the_link(cameras, tmp_path, capsys):
+    """`-o site.gallery` where site.gallery -> store/v7.gallery (and a table's link likewise): the file the link
+    names is written and the link stays, as `track --gallery` saves through one. Before, the atomic write renamed its
+    temp file over the link itself: the link became a plain file and store/v7.gallery kept the old gallery, while
+    `gallery_lock` (which follows links) locked that old file."""
+    a, b = cameras
+    store = tmp_path / "store"
+    store.mkdir()
+    real, link = store / "v7.gallery", tmp_path / "site.gallery"
+    real.write_bytes(a.read_bytes())
+    link.symlink_to(real)
+    assert main(["gallery", "merge", str(link), str(b), "-o", str(link)]) == 0
+    assert link.is_symlink() and len(Gallery.load(real, prune=False)) == 4
+    table, table_link = store / "ids.csv", tmp_path / "ids.csv"
+    table_link.symlink_to(table)  # (a dangling link: its file is made)
+    assert main(["gallery", "export", str(real), "-o", str(table_link)]) == 0
+    assert table_link.is_symlink() and len(table.read_text().splitlines()) == 1 + 4
+    assert sorted(p.name for p in store.iterdir()) == ["ids.csv", "v7.gallery"], "no temp file left"
+    capsys.readouterr()

@@ -40,6 +40,7 @@ __all__ = [
     "remove_interrupted_saves",
     "version_of",
     "write_atomic",
+    "written_file",
 ]
 
 log = logging.getLogger("tracker.gallery")  # (the logger of the gallery's saves, before this module was split off)
@@ -156,10 +157,17 @@ def _temp_names(path: Path) -> re.Pattern[str]:
     return re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{{TEMP_RANDOM_CHARS}}}\.tmp")
 
 
+def written_file(path: Path) -> Path:
+    """The file a write of `path` replaces: `path` itself, or the file a symbolic link (or a chain of them) points
+    to, so the link is kept and the file it names is the one written, as `gallery_lock` locks that file."""
+    return Path(os.path.realpath(path))
+
+
 def remove_interrupted_saves(path: Path) -> None:
-    """Delete the temp files that saves of `path` killed before their rename left beside it (a full copy of the
-    gallery each: people's looks that `track gallery rm` and retention never reach). Only with the file's lock held,
-    when no other save of it can be under way."""
+    """Delete the temp files that saves of `path` (of the file a link points to: `written_file`) killed before their
+    rename left beside it (a full copy of the gallery each: people's looks that `track gallery rm` and retention
+    never reach). Only with the file's lock held, when no other save of it can be under way."""
+    path = written_file(path)
     if not path.parent.is_dir():
         return
     pattern = _temp_names(path)
@@ -175,7 +183,8 @@ def write_atomic(
     abandon: threading.Event | None = None,
     before_replace: Callable[[FileVersion], None] | None = None,
 ) -> None:
-    """Write to a temp file in the same folder (mode 0600), fsync, rename over `path`, fsync the folder.
+    """Write to a temp file in the same folder (mode 0600), fsync, rename over `path`, fsync the folder. A symbolic
+    link is followed (`written_file`): the file it points to is replaced and the link kept.
 
     `content`: the bytes, or a function that writes them into the open temp file (`gallery_format.write`).
     `abandon`: set (from another thread) to stop the write before it starts or once the content is written, before
@@ -189,6 +198,7 @@ def write_atomic(
     temp file then removed and `path` left as it was.
     """
     _check_not_abandoned(path, abandon)
+    path = written_file(path)
     make_folder(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
