@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,6 +23,7 @@ MODEL = ModelIdentity("osnet_x0_25", "0123456789abcdef", DIM)
 PEOPLE = reid_like_identities(5, DIM, different=0.2)
 LOOKS = 3  # looks per stored track
 SAME = 0.95  # cosine of a look to its person
+LOCK_WAIT_S = 30  # how long a test waits for a helper process to take a gallery's lock
 
 
 def looks(person: int, seed: int) -> np.ndarray:
@@ -244,6 +247,71 @@ def test_export_onto_the_gallery_file_itself_is_refused_and_keeps_the_gallery(ca
             == f"track gallery: error: {gallery} is the gallery file exported: writing it would replace the gallery\n"
         )
         assert gallery.read_bytes() == a.read_bytes() and not (tmp_path / "ids.csv").exists()
+
+
+def test_merge_during_another_save_of_an_input_reads_its_last_whole_version(cameras, tmp_path, monkeypatch):
+    """Only writes are locked: a merge may read an input while a `track` run saves it. The save writes a temp file
+    and renames it over the input, so the merge reads the version before (whole) while the new one is half-written
+    beside it, and the version after once it is renamed; it never reads a mix."""
+    import threading
+
+    from tracker import gallery_format
+
+    a, b = cameras
+    halfway, finish = threading.Event(), threading.Event()
+    write = gallery_format.write
+
+    def slow_write(file, snapshot):  # the save's bytes, half of them, a pause, then the rest
+        blob = gallery_format.encode(snapshot)
+        file.write(blob[: len(blob) // 2])
+        file.flush()
+        halfway.set()
+        assert finish.wait(LOCK_WAIT_S)
+        file.write(blob[len(blob) // 2 :])
+
+    grown = Gallery.load(a, prune=False)
+    grown.add(9, looks(4, seed=9), 0, Sighting(1, time.time(), "cam1"))
+    monkeypatch.setattr(gallery_format, "write", slow_write)
+    saving = threading.Thread(target=grown.save, args=(a,), kwargs={"prune": False})
+    saving.start()
+    try:
+        assert halfway.wait(LOCK_WAIT_S)
+        assert [p.name for p in tmp_path.glob(".cam1.gallery.*.tmp")], "the new version is half-written beside it"
+        monkeypatch.setattr(gallery_format, "write", write)
+        assert main(["gallery", "merge", str(a), str(b), "-o", str(tmp_path / "during.gallery")]) == 0
+    finally:
+        finish.set()
+        saving.join(LOCK_WAIT_S)
+    assert main(["gallery", "merge", str(a), str(b), "-o", str(tmp_path / "after.gallery")]) == 0
+    during, after = (Gallery.load(tmp_path / f"{n}.gallery", prune=False) for n in ("during", "after"))
+    assert 9 not in during and len(during) == 4, "cam1 as it was, whole, and cam2's new person"
+    assert 9 in after and len(after) == 5
+
+
+def test_merge_or_export_of_a_gallery_a_run_holds_says_it_read_its_last_saved_version(cameras, tmp_path, capsys):
+    """A merge (or export) of a gallery a live `track` run holds reads the version that run saved last, whole; what
+    the run saves after is not in the output. It says so in one note on stderr and goes on (refusing would make a
+    merge wait for a run that may go on for days); a lock file a killed run left (its process gone) is no holder."""
+    a, b = cameras
+    note = f"track gallery: note: {a} is in use by another run or gallery edit (process"
+    holder = "import sys; from tracker.io.lock import gallery_lock\nwith gallery_lock(sys.argv[1]): print(input())"
+    with subprocess.Popen([sys.executable, "-c", holder, str(a)], stdin=subprocess.PIPE, text=True) as holding:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while not (tmp_path / ".cam1.gallery.lock").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert main(["gallery", "merge", str(a), str(b), "-o", str(tmp_path / "site.gallery")]) == 0
+        err = capsys.readouterr().err
+        saved = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(a.stat().st_mtime))
+        assert err == (
+            f"{note} {holding.pid}): read as it saved it last ({saved}); what it saves later is not in "
+            f"{tmp_path / 'site.gallery'}\n"
+        )
+        assert main(["gallery", "export", str(a), "-o", str(tmp_path / "ids.csv")]) == 0
+        assert capsys.readouterr().err.startswith(note)
+        holding.communicate("done", timeout=LOCK_WAIT_S)
+    (tmp_path / ".cam1.gallery.lock").write_text(f"{holding.pid}\n")  # as a killed holder leaves it
+    assert main(["gallery", "merge", str(a), str(b), "-o", str(tmp_path / "again.gallery")]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_merge_leaves_out_only_the_taken_ids_that_could_change_a_decision(monkeypatch):

@@ -685,6 +685,8 @@ def _merge(args: argparse.Namespace) -> list[str]:
         )
     cfg = load_config(args.config, overrides=list(args.set))
     galleries = [Gallery.load(file, cfg.gallery, prune=False) for file in files]
+    for file, gallery in zip(files, galleries, strict=True):
+        _note_if_in_use(file, gallery, f"what it saves later is not in {out}")
     sizes = [len(gallery) for gallery in galleries]
     merged = merge_galleries(files, galleries)
     if not args.dry_run:
@@ -707,6 +709,23 @@ def _merge(args: argparse.Namespace) -> list[str]:
     return [*lines, f"wrote {out}: {total}"]
 
 
+def _note_if_in_use(path: Path, gallery: Any, missed: str) -> None:
+    """One note on stderr when another process holds the lock of the gallery file `path` just read (a `track` run
+    that will save it again): what was read is the version it saved last, whole (saves are atomic renames), and
+    `missed` says what that leaves out."""
+    from tracker.gallery_export import utc_text
+    from tracker.io.lock import GALLERY_HOLDERS, gallery_holder
+
+    holder = gallery_holder(path)
+    if holder is not None and gallery.file is not None:
+        saved = utc_text(gallery.file[1][3] / 1e9)  # (the version read: its modification time)
+        print(
+            f"track gallery: note: {path} is in use by {GALLERY_HOLDERS} (process {holder}): read as it saved it "
+            f"last ({saved}); {missed}",
+            file=sys.stderr,
+        )
+
+
 def _merge_interrupted(path: Path, before: Any) -> str:
     """What a Ctrl-C during `track gallery merge` left: OUT as it was (before the save's rename), or the merged one."""
     if _version(path) == before:
@@ -721,6 +740,7 @@ def _export(args: argparse.Namespace) -> str:
 
     check_outputs(args.output, args.prototypes, source=args.file)  # (before anything is written)
     gallery = Gallery.load(args.file, prune=False)
+    _note_if_in_use(args.file, gallery, f"what it saves later is not in {args.output}")
     said = f"wrote {count(write_table(gallery, args.output), 'identity', 'identities')} to {args.output}"
     if args.prototypes is not None:
         rows = write_prototypes(gallery, args.prototypes)

@@ -30,7 +30,7 @@ from filelock import lock_descriptor
 
 from tracker.io.mot import make_output_folder
 
-__all__ = ["LOCK_NAME", "FolderInUse", "FolderLock", "gallery_lock"]
+__all__ = ["LOCK_NAME", "FolderInUse", "FolderLock", "gallery_holder", "gallery_lock"]
 
 GALLERY_HOLDERS = "another run or gallery edit"  # who holds a gallery's lock: track, track batch, gallery rm, a save
 LOCK_NAME = ".track.lock"  # in the output folder, beside the outputs, while a run writes there
@@ -200,14 +200,44 @@ def gallery_lock(path: str | Path, option: str | None = "--gallery") -> FolderLo
     replaces that file, not the link).
     """
     path = Path(path)
-    real = Path(os.path.realpath(path))
-    if not real.parent.is_dir():
+    lock_file = _gallery_lock_file(path)
+    if not lock_file.parent.is_dir():
         return contextlib.nullcontext()
     return FolderLock(
-        real.parent,
-        lock_name=f".{real.name}.lock",
+        lock_file.parent,
+        lock_name=lock_file.name,
         subject=f"the gallery {path}",
         option=option,
         nested_hint="a save inside `with gallery_lock(path):` passes lock=False",
         holders=GALLERY_HOLDERS,
     )
+
+
+def _gallery_lock_file(path: str | Path) -> Path:
+    """`.<name>.lock` beside the gallery file `path` (a symbolic link's file: the link followed)."""
+    real = Path(os.path.realpath(path))
+    return real.parent / f".{real.name}.lock"
+
+
+def gallery_holder(path: str | Path) -> int | None:
+    """The process ID of another live process holding the gallery file `path`'s lock (`gallery_lock`: a `track`
+    run that will save it again), or None: none does, the process that left the lock file is gone (`kill -9`), or
+    this platform cannot tell (Windows: a held lock's file cannot be read). Read from the lock file without taking
+    the lock: taking it, even for a moment, would refuse a run starting then. A process ID reused since a killed
+    holder left its file reads as a holder (the answer is for a note, never for a decision that loses data)."""
+    if sys.platform == "win32":
+        return None
+    try:
+        text = _gallery_lock_file(path).read_text(errors="replace").strip()
+    except OSError:  # (no lock file: no holder; an unreadable one: none this process can name)
+        return None
+    if not text.isdigit() or int(text) == os.getpid():
+        return None
+    pid = int(text)
+    try:
+        os.kill(pid, 0)  # (signal 0: only asks whether the process exists)
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # another user's process: alive
+        pass
+    return pid
