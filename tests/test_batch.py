@@ -756,6 +756,85 @@ def test_sigterm_to_a_local_batch_stops_its_workers(tmp_path, engine, ctrl_c):
         shutil.rmtree(env["RAY_TMPDIR"], ignore_errors=True)
 
 
+def stuck_tracker(cfg, frame_rate, gallery=None, stuck_at: int = 3, marker: str = ""):
+    """A Tracker around the blob detector whose detector, at its `stuck_at`-th frame, touches `marker` and then takes
+    a minute over it (a frame a stop must wait for: picklable, for the spawned workers)."""
+    frames = iter(range(1, 10**6))
+
+    def detect(frame):
+        if next(frames) == stuck_at:
+            Path(marker).touch()
+            time.sleep(60)
+        return blob_detector(frame)
+
+    return Tracker(cfg, frame_rate, detector=detect, embedder=None)
+
+
+STUCK_DRIVER = """
+import functools, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if our caller ignores it
+from test_batch import stuck_tracker
+from tracker.batch import track_many
+from tracker.config import TrackerConfig
+factory = functools.partial(stuck_tracker, marker={marker!r})
+try:
+    track_many([{slow!r}], TrackerConfig(), {out!r}, workers=1, progress=False, make_tracker=factory)
+except KeyboardInterrupt:  # as `track batch` ends
+    print("interrupted", flush=True)
+    sys.exit(130)
+"""
+
+
+def test_a_second_ctrl_c_while_local_workers_finish_their_frame_still_drops_the_unfinished_folders(tmp_path):
+    """Ctrl-C stops a local batch: each worker finishes its frame, drops its `.<name>.partial/` and exits, the
+    driver waiting. A second Ctrl-C during that wait ended the driver, whose exit handler signalled the workers
+    again: they were aborted mid-frame and their unfinished folders stayed in --out until a re-run. Now the
+    driver kills them and drops those folders itself; the batch ends interrupted, no worker left running."""
+    slow, out, marker = clip(tmp_path / "slow.avi", 0, SLOW_FRAMES), tmp_path / "out", tmp_path / "stuck"
+    script = STUCK_DRIVER.format(marker=str(marker), slow=str(slow), out=str(out))
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    driver = subprocess.Popen(
+        [sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches the driver and its workers
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + KILL_TIMEOUT_S
+        while (
+            not (marker.exists() and (out / ".slow.partial").is_dir())
+            and time.monotonic() < deadline
+            and driver.poll() is None
+        ):
+            time.sleep(0.05)
+        assert marker.exists() and (out / ".slow.partial").is_dir(), "the worker is in its slow frame"
+        os.killpg(driver.pid, signal.SIGINT)  # the worker's frame takes a minute: the driver waits for it ...
+        time.sleep(0.5)
+        os.killpg(driver.pid, signal.SIGINT)  # ... when Ctrl-C comes again
+        said, err = driver.communicate(timeout=KILL_TIMEOUT_S)
+        assert (driver.returncode, said) == (130, "interrupted\n"), f"exit status {driver.returncode}: {err[-800:]}"
+        no_leftovers(out)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+    deadline = time.monotonic() + KILL_TIMEOUT_S / 4  # (multiprocessing's resource tracker ends just after)
+    while (left := session_processes(driver.pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes of the batch left running: {left}"
+
+
+def session_processes(session: int) -> list[int]:
+    """The live processes of the session `session` (a driver started with `start_new_session`, and its children)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and os.getsid(int(proc.name)) == session:
+                found.append(int(proc.name))
+        except OSError:  # gone meanwhile
+            continue
+    return found
+
+
 CTRL_C_TWICE = """
 import functools, os, signal, sys, threading
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if our caller ignores it

@@ -52,46 +52,52 @@ def run_ray(
     once."""
     from tracker.ray_engine import check_gpus, joins_cluster, ray_session, worker_logs_hint
 
-    with ray_session(address, quiet=not monitor.show, names=names) as ray:
-        from ray.util.queue import Queue
+    cancelled: list[VideoTask] = []  # the tasks a stop cancelled: their unfinished folders are dropped at the end
+    try:
+        with ray_session(address, quiet=not monitor.show, names=names) as ray:
+            from ray.util.queue import Queue
 
-        check_gpus(ray, gpus_per_video, joins_cluster(address), names)  # before any task
+            check_gpus(ray, gpus_per_video, joins_cluster(address), names)  # before any task
 
-        logs = worker_logs_hint(ray)  # (the driver logs only Ray's errors: a worker's traceback stays in its log)
+            logs = worker_logs_hint(ray)  # (the driver logs only Ray's errors: a worker's traceback stays in its log)
 
-        channel = Queue(actor_options={"num_cpus": 0})
-        remote = ray.remote(run_video).options(
-            num_cpus=THREADS_PER_VIDEO, num_gpus=gpus_per_video, max_retries=batch.max_retries, retry_exceptions=False
-        )
-        start, weights = ray.put(start_gallery), ray.put(detector_weights)  # one copy in the object store for all
-        refs = {remote.remote(t, channel, batch.progress_seconds, start, weights): t for t in tasks}
-        pending, results = list(refs), []
-        try:
-            while pending:
-                ready, pending = ray.wait(pending, num_returns=1, timeout=POLL_S)
-                drain(channel, monitor)
-                for ref in ready:
-                    task = refs[ref]
-                    try:
-                        result = ray.get(ref)
-                    except ray.exceptions.RayError as exc:  # the worker died more than max_retries times
-                        reason = f"{type(exc).__name__}: {one_line(exc, keep_end=False)}; {logs}"
-                        result = failed_result(task, reason, monitor.attempts[task.index])
-                    result.attempts = max(monitor.attempts[task.index], 1)
-                    monitor.finish(result)
-                    results.append(result)
-        except BaseException:
-            for ref in pending:
-                ray.cancel(ref, force=True)
-            # a cancelled task's worker is killed mid-frame: once it is gone, drop the folder it was writing, as a
-            # stopped local worker does (a re-run would, but until then a `.<name>.partial/` stays in --out)
-            if pending:
-                ray.wait(pending, num_returns=len(pending), timeout=STOP_TIMEOUT_S)
-            for ref in pending:
-                shutil.rmtree(refs[ref].partial_dir, ignore_errors=True)
-            raise
-        finally:
-            ray.kill(channel.actor)
+            channel = Queue(actor_options={"num_cpus": 0})
+            remote = ray.remote(run_video).options(
+                num_cpus=THREADS_PER_VIDEO,
+                num_gpus=gpus_per_video,
+                max_retries=batch.max_retries,
+                retry_exceptions=False,
+            )
+            start, weights = ray.put(start_gallery), ray.put(detector_weights)  # one copy in the object store for all
+            refs = {remote.remote(t, channel, batch.progress_seconds, start, weights): t for t in tasks}
+            pending, results = list(refs), []
+            try:
+                while pending:
+                    ready, pending = ray.wait(pending, num_returns=1, timeout=POLL_S)
+                    drain(channel, monitor)
+                    for ref in ready:
+                        task = refs[ref]
+                        try:
+                            result = ray.get(ref)
+                        except ray.exceptions.RayError as exc:  # the worker died more than max_retries times
+                            reason = f"{type(exc).__name__}: {one_line(exc, keep_end=False)}; {logs}"
+                            result = failed_result(task, reason, monitor.attempts[task.index])
+                        result.attempts = max(monitor.attempts[task.index], 1)
+                        monitor.finish(result)
+                        results.append(result)
+            except BaseException:
+                cancelled = [refs[ref] for ref in pending]
+                for ref in pending:
+                    ray.cancel(ref, force=True)
+                if pending:  # a cancelled task's worker is killed mid-frame (a second Ctrl-C cuts this wait short)
+                    ray.wait(pending, num_returns=len(pending), timeout=STOP_TIMEOUT_S)
+                raise
+            finally:
+                ray.kill(channel.actor)
+    finally:  # once Ray is stopped (also after a second Ctrl-C, which cut the wait for the cancelled tasks short and
+        # skipped this: a `.<name>.partial/` stayed in --out until a re-run), as a stopped local worker drops its own
+        for task in cancelled:
+            shutil.rmtree(task.partial_dir, ignore_errors=True)
     return results
 
 
@@ -162,18 +168,34 @@ def run_local(
             while len(live) < min(workers, len(waiting) + held):  # a dead worker's place, while there is work
                 live.append(start())
     except BaseException:
-        for worker in live:
-            worker.process.terminate()  # the worker finishes its frame, drops the video's partial outputs and exits
-        for worker in live:
-            worker.process.join(STOP_TIMEOUT_S)  # before Python's exit handler signals them a second time (an abort)
-            if worker.process.is_alive():
-                worker.process.kill()
+        _stop_workers(live, [by_index[w.index] for w in live if w.index is not None and w.index not in results])
         raise
     for worker in live:
         worker.inbox.put(None)
     for worker in live:
         worker.process.join()
     return list(results.values())
+
+
+def _stop_workers(live: list[_LocalWorker], unfinished: list[VideoTask]) -> None:
+    """Stop the local engine's processes: each finishes its frame, drops its video's partial outputs and exits
+    (SIGTERM); one still running after `STOP_TIMEOUT_S`, or when another interrupt comes while they finish (a second
+    Ctrl-C), is killed. Once none is left, the `.<name>.partial/` folders of the `unfinished` videos that a killed
+    process left are dropped here (a second Ctrl-C let Python's exit handler signal the workers again, which
+    aborted them mid-frame and left their folders in --out until a re-run)."""
+    for worker in live:
+        worker.process.terminate()
+    try:
+        for worker in live:
+            worker.process.join(STOP_TIMEOUT_S)  # before Python's exit handler signals them a second time (an abort)
+    finally:
+        for worker in live:
+            if worker.process.is_alive():
+                worker.process.kill()
+        for worker in live:
+            worker.process.join()  # (killed: at once)
+        for task in unfinished:  # (no process writes there now)
+            shutil.rmtree(task.partial_dir, ignore_errors=True)
 
 
 def _died(task: VideoTask, exit_code: int | None, attempts: int) -> VideoResult:
