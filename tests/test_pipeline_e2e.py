@@ -161,3 +161,34 @@ def test_pickling_a_tracker_with_openvino_models_says_what_to_do_instead(shared,
     got = [(o.track_id, o.detection_index) for o in restored.update_detections(boxes, scores, classes)]
     assert got == [(o.track_id, o.detection_index) for o in tracker.update_detections(boxes, scores, classes)]
     assert got, "the restored tracker went on with its tracks"
+
+
+@pytest.mark.parametrize("reid", ["reid.backend=torch", "reid.model=auto"])
+def test_a_tracker_with_pytorch_models_pickles_mid_video_and_tracks_on(shared, shared_weights, reid):
+    """README: `pickle` takes the models too (only exported ones need `close()` first). A PyTorch detector that had
+    run a frame held ultralytics' predictor, and its thread lock: "TypeError: cannot pickle '_thread.lock' object"
+    (and `reid.model=auto`'s feature hook was a closure). The restored tracker tracks on as the original does."""
+    import pickle
+
+    root = shared / "data" / "MOT15" / "train" / "TUD-Campus"
+    info = read_sequence_info(root)
+    cfg = load_config(
+        ROOT_CONFIG,
+        overrides=[
+            f"detector.model={shared_weights / 'yolov8n.pt'}",
+            f"reid.weights={shared_weights / 'osnet_x0_25_msmt17.pth'}",
+            "device=cpu",
+            reid,
+        ],
+    )
+    frames = [cv2.imread(str(info.image_path(f))) for f in range(1, 11)]
+    tracker = Tracker.from_config(cfg, frame_rate=info.frame_rate)
+    for frame in frames[:6]:
+        tracker.update(frame)
+    restored = pickle.loads(pickle.dumps(tracker))
+
+    def ids_and_boxes(objects):
+        return [(o.track_id, tuple(np.round(o.xyxy, 4))) for o in objects]
+
+    both = [(ids_and_boxes(tracker.update(f)), ids_and_boxes(restored.update(f))) for f in frames[6:]]
+    assert all(a == b for a, b in both) and any(a for a, _ in both), "the restored tracker tracks on as the original"

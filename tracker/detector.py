@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 from dataclasses import dataclass, field
@@ -67,6 +68,8 @@ class UltralyticsDetector:
     input_hw: tuple[int, int] = (0, 0)
 
     _hooked: bool = field(default=False, init=False, repr=False)
+    # a pickled copy's model lost ultralytics' predictor (`__getstate__`): made again before its first frame
+    _remake_predictor: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.keep_features:
@@ -96,6 +99,19 @@ class UltralyticsDetector:
             )
         return super().__reduce_ex__(protocol)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields to pickle, the model without ultralytics' predictor: made by the first `predict`, it holds a
+        thread lock ("cannot pickle '_thread.lock' object") and nothing the next `predict` does not make again from
+        the same model and options. The model itself is not changed (a shallow copy loses its predictor)."""
+        state = dict(self.__dict__)
+        model = state["model"]
+        if getattr(model, "predictor", None) is not None:
+            model = copy.copy(model)
+            model.predictor = None
+            state["model"] = model
+            state["_remake_predictor"] = True
+        return state
+
     def __call__(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         cfg = self.config
         options: dict[str, Any] = {"conf": cfg.confidence, "iou": cfg.iou, "imgsz": cfg.image_size, "verbose": False}
@@ -113,6 +129,8 @@ class UltralyticsDetector:
             # ~0.13 ms more on one thread than on two on a quiet core.
             torch.set_num_threads(min(cfg.threads, threads))
         try:
+            if self._remake_predictor:
+                self._make_predictor(options, threads)
             if getattr(self.model, "predictor", None) is None and not self.is_pytorch:  # an exported model loads now
                 result = self._first_predict(frame_bgr, options)
             else:
@@ -141,6 +159,20 @@ class UltralyticsDetector:
         size = self.config.image_size
         self(np.zeros((size, size, _COLOUR_CHANNELS), np.uint8))
 
+    def _make_predictor(self, options: dict[str, Any], threads: int) -> None:
+        """Make the predictor a pickled copy lost, with a prediction on a blank frame, and give torch its `threads`
+        back: ultralytics' predictor setup sets torch's CPU threads to its own count (cores - 1, at most 8) for the
+        frame it makes it on, and the first frame after the restore, detected with them, had boxes up to 6e-5 px
+        off the original's (the tracks then parted). The frames after it run as the original's do."""
+        self._remake_predictor = False
+        if getattr(self.model, "predictor", None) is not None:
+            return
+        size = self.config.image_size
+        try:
+            self.model.predict(np.zeros((size, size, _COLOUR_CHANNELS), np.uint8), **options)
+        finally:
+            torch.set_num_threads(threads)
+
     def _first_predict(self, frame_bgr: np.ndarray, options: dict[str, Any]) -> Any:
         """The first call, where ultralytics loads an exported model: a file it cannot load is one clear error."""
         try:
@@ -166,13 +198,26 @@ class UltralyticsDetector:
             return
         self._hooked = True
         head = self.model.model.model[-1]
+        head.register_forward_pre_hook(_KeepFeatures(self, head))
 
-        def keep(_module: torch.nn.Module, inputs: tuple[Any, ...]) -> None:
-            maps = inputs[0]
-            self.features = [m.detach() for m in maps]
-            self.input_hw = (int(maps[0].shape[2] * head.stride[0]), int(maps[0].shape[3] * head.stride[0]))
 
-        head.register_forward_pre_hook(keep)
+class _KeepFeatures:
+    """The detection head's forward pre-hook of `UltralyticsDetector.enable_features`: keeps the head's input maps of
+    each call in the detector's `features` and `input_hw`. An object, not a closure, so that the detector pickles
+    (a closure cannot be); copied as a function is (ultralytics' predictor runs a deep copy of the model, whose hook
+    must still fill this detector)."""
+
+    def __init__(self, detector: UltralyticsDetector, head: torch.nn.Module) -> None:
+        self.detector = detector
+        self.head = head
+
+    def __deepcopy__(self, memo: dict) -> _KeepFeatures:
+        return self
+
+    def __call__(self, _module: torch.nn.Module, inputs: tuple[Any, ...]) -> None:
+        maps, stride = inputs[0], self.head.stride[0]
+        self.detector.features = [m.detach() for m in maps]
+        self.detector.input_hw = (int(maps[0].shape[2] * stride), int(maps[0].shape[3] * stride))
 
 
 def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: bool = False) -> UltralyticsDetector:
