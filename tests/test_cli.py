@@ -1240,6 +1240,24 @@ def test_two_sets_of_one_key_that_disagree_are_a_usage_error(tmp_path, capsys, m
     assert f"--set {sets[0]} and --set {sets[1]} say different things" in err
 
 
+@pytest.mark.parametrize("command", [["eval"], ["compare"], ["gallery", "prune"], ["gallery", "merge"]])
+def test_two_sets_of_one_key_that_disagree_are_refused_by_every_command_taking_set(tmp_path, capsys, command):
+    """README (Configuration): two `--set` giving one key different values are refused, naming both. `track eval`,
+    `track compare`, `track gallery prune` and `merge` loaded their config with the last one, without a word (`track
+    eval` went on to score a run with topk 3)."""
+    where = {
+        "eval": ["--data", str(tmp_path)],
+        "compare": ["--data", str(tmp_path)],
+        "prune": [str(tmp_path / "site.gallery")],
+        "merge": [str(tmp_path / "a.gallery"), str(tmp_path / "b.gallery"), "-o", str(tmp_path / "c.gallery")],
+    }[command[-1]]
+    sets = ["--set", "appearance.topk=2", "--set", "appearance={topk: 3}"]
+    with pytest.raises(SystemExit) as stop:
+        main([*command, *where, *sets])
+    assert stop.value.code == 2
+    assert "--set appearance.topk=2 and --set appearance={topk: 3} say different things" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("argv", "said"),
     [

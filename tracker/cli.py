@@ -593,6 +593,8 @@ def _gallery(argv: list[str]) -> int:
         after_action = argv[argv.index(args.action) + 1 :]
         named_by = args.action_parser if all(word in after_action for word in extra) else parser
         named_by.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.action in ("prune", "merge"):  # two `--set` of one key that disagree: a usage error, as `track`'s
+        args.set = option_overrides(args.action_parser, args.set, {})
     from tracker.config import ConfigError, load_config
     from tracker.gallery import Gallery, GalleryError
     from tracker.io.lock import gallery_lock

@@ -17,7 +17,7 @@ from contextlib import ExitStack, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
-from tracker.cli import non_negative_int, path_arg, path_text, positive_int
+from tracker.cli import non_negative_int, option_overrides, path_arg, path_text, positive_int
 from tracker.config import ConfigError, TrackerConfig, config_to_dict, has_appearance, load_config
 from tracker.eval.boxmot_peers import BOXMOT_PEERS, boxmot_unusable
 from tracker.eval.inputs import SequenceInputs, default_cache_dir
@@ -460,7 +460,9 @@ def command_parser(compare: bool) -> argparse.ArgumentParser:
 
 def _run(argv: list[str] | None, compare: bool) -> int:
     name = "compare" if compare else "eval"
-    args = command_parser(compare).parse_args(argv)
+    parser = command_parser(compare)
+    args = parser.parse_args(argv)
+    args.set = option_overrides(parser, args.set, {})  # two `--set` of one key that disagree: a usage error
     if args.engine == "ray" and args.workers is not None:  # (ignored: one Ray task per free CPU ran anyway)
         print(
             f"track {name}: error: --workers is for --engine process: Ray runs one task per free CPU of its nodes; "
