@@ -202,11 +202,29 @@ def test_a_missing_weights_file_says_where_it_was_looked_for(tmp_path, monkeypat
     said = error("osnet_x0_25_msmt17.pth")
     assert "(looked at the path; $TRACKER_WEIGHTS_DIR, a folder of weights, is not set)" in said, said
     assert "https://kaiyangzhou.github.io/deep-person-reid/MODEL_ZOO" in said, "where to get it, as a link"
+    (tmp_path / "weights").mkdir()
     monkeypatch.setenv("TRACKER_WEIGHTS_DIR", str(tmp_path / "weights"))
     said = error("osnet_x0_25_msmt17.pth")
     assert f"(looked at the path and in $TRACKER_WEIGHTS_DIR, {tmp_path / 'weights'})" in said, said
     said = error(str(tmp_path / "osnet.pth"))  # a full path is looked for there only
     assert "(looked at the path)" in said, said
+
+
+def test_a_weights_dir_that_is_no_folder_is_said_so(tmp_path, monkeypatch):
+    """$TRACKER_WEIGHTS_DIR mistyped (or not mounted): the error named the folder as if it had been searched, and the
+    user went looking for the file in it; it now says the folder is not there."""
+    from tracker.weights import require_weights
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRACKER_WEIGHTS_DIR", str(tmp_path / "wieghts"))
+    with pytest.raises(FileNotFoundError) as info:
+        require_weights("osnet_x0_25_msmt17.pth", "reid")
+    assert f"in $TRACKER_WEIGHTS_DIR, {tmp_path / 'wieghts'}, which is no folder)" in str(info.value)
+    (tmp_path / "weights").mkdir()
+    monkeypatch.setenv("TRACKER_WEIGHTS_DIR", str(tmp_path / "weights"))
+    with pytest.raises(FileNotFoundError) as info:
+        require_weights("osnet_x0_25_msmt17.pth", "reid")
+    assert f"in $TRACKER_WEIGHTS_DIR, {tmp_path / 'weights'})" in str(info.value), "a folder there: as before"
 
 
 def test_weights_dir_environment_variable(shared_weights, monkeypatch, tmp_path):

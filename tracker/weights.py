@@ -84,13 +84,16 @@ def require_weights(name: str, kind: str, downloadable: Collection[str] = ()) ->
 
 
 def missing_weights(name: str, kind: str) -> FileNotFoundError:
-    """The error for a weights file that is not there (for a relative name: where `$TRACKER_WEIGHTS_DIR` points, or
-    that it is not set; "or in $TRACKER_WEIGHTS_DIR" alone sent users looking in a folder never set)."""
+    """The error for a weights file that is not there (for a relative name: where `$TRACKER_WEIGHTS_DIR` points, and
+    whether that is a folder at all, or that it is not set; "or in $TRACKER_WEIGHTS_DIR" alone sent users looking in a
+    folder never set)."""
     folder = os.environ.get(WEIGHTS_DIR_ENV)
     where = ""
     if not Path(name).is_absolute():
         unset = f"; ${WEIGHTS_DIR_ENV}, a folder of weights, is not set"
         where = f" and in ${WEIGHTS_DIR_ENV}, {folder}" if folder else unset
+        if folder and not Path(folder).is_dir():  # (mistyped, or not mounted: not a folder the file could be in)
+            where += ", which is no folder"
     return FileNotFoundError(
         f"{kind} weights '{name}' not found (looked at the path{where}); get them from {_SOURCES[kind]} "
         f"and set {_CONFIG_KEYS[kind]} to its path ({how_to_set(_CONFIG_KEYS[kind])})"
