@@ -227,6 +227,28 @@ def test_a_weights_dir_that_is_no_folder_is_said_so(tmp_path, monkeypatch):
     assert f"in $TRACKER_WEIGHTS_DIR, {tmp_path / 'weights'})" in str(info.value), "a folder there: as before"
 
 
+def test_a_weights_dir_given_with_a_tilde_is_the_home_folder(tmp_path, monkeypatch):
+    """`TRACKER_WEIGHTS_DIR="~/weights"` (quoted, so the shell leaves the `~`): the file in ~/weights was not found,
+    and the error named a folder "~/weights" relative to the working directory. A `~/name` weights path is a
+    full path, looked for there only."""
+    from tracker.weights import require_weights
+
+    home, work = tmp_path / "home", tmp_path / "work"
+    (home / "weights").mkdir(parents=True)
+    work.mkdir()
+    (home / "weights" / "osnet.pth").write_bytes(b"weights")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("TRACKER_WEIGHTS_DIR", "~/weights")
+    assert require_weights("osnet.pth", "reid") == home / "weights" / "osnet.pth"
+    with pytest.raises(FileNotFoundError) as info:
+        require_weights("other.pth", "reid")
+    assert f"in $TRACKER_WEIGHTS_DIR, {home / 'weights'})" in str(info.value)
+    with pytest.raises(FileNotFoundError) as info:
+        require_weights("~/other.pth", "reid")
+    assert "(looked at the path)" in str(info.value)
+
+
 def test_weights_dir_environment_variable(shared_weights, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TRACKER_WEIGHTS_DIR", str(shared_weights))

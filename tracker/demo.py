@@ -20,6 +20,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tracker.weights import weights_dir
+
 __all__ = ["find_shared_weights", "main", "make_clip"]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,11 +85,9 @@ def make_clip(path: Path, seconds: float = SECONDS) -> Path:
 
 def find_shared_weights() -> Path | None:
     """The shared weights folder: $TRACKER_WEIGHTS_DIR, $TRACKER_SHARED/weights or ../shared/weights."""
-    candidates = []
-    if os.environ.get("TRACKER_WEIGHTS_DIR"):
-        candidates.append(Path(os.environ["TRACKER_WEIGHTS_DIR"]))
+    candidates = [] if (folder := weights_dir()) is None else [folder]
     if os.environ.get("TRACKER_SHARED"):
-        candidates.append(Path(os.environ["TRACKER_SHARED"]) / "weights")
+        candidates.append(Path(os.environ["TRACKER_SHARED"]).expanduser() / "weights")
     candidates.append(ROOT.parent / "shared" / "weights")
     return next((p for p in candidates if any((p / name).exists() for name in DETECTOR_FILES)), None)
 

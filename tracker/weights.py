@@ -20,6 +20,7 @@ __all__ = [
     "missing_weights",
     "require_weights",
     "resolve_weights",
+    "weights_dir",
     "weights_here",
     "weights_source",
 ]
@@ -56,10 +57,17 @@ def resolve_weights(name: str, kind: str) -> Path | None:
     path = Path(name).expanduser()
     if path.exists():
         return path
-    folder = os.environ.get(WEIGHTS_DIR_ENV)
-    if folder and not path.is_absolute() and (Path(folder) / path).exists():
-        return Path(folder) / path
+    folder = weights_dir()
+    if folder is not None and not path.is_absolute() and (folder / path).exists():
+        return folder / path
     return None
+
+
+def weights_dir() -> Path | None:
+    """`$TRACKER_WEIGHTS_DIR` as a path, a leading `~` expanded (the shell leaves it in a quoted value), or None
+    when it is unset or empty."""
+    folder = os.environ.get(WEIGHTS_DIR_ENV)
+    return Path(folder).expanduser() if folder else None
 
 
 def require_weights(name: str, kind: str, downloadable: Collection[str] = ()) -> Path:
@@ -87,12 +95,12 @@ def missing_weights(name: str, kind: str) -> FileNotFoundError:
     """The error for a weights file that is not there (for a relative name: where `$TRACKER_WEIGHTS_DIR` points, and
     whether that is a folder at all, or that it is not set; "or in $TRACKER_WEIGHTS_DIR" alone sent users looking in a
     folder never set)."""
-    folder = os.environ.get(WEIGHTS_DIR_ENV)
+    folder = weights_dir()
     where = ""
-    if not Path(name).is_absolute():
+    if not Path(name).expanduser().is_absolute():
         unset = f"; ${WEIGHTS_DIR_ENV}, a folder of weights, is not set"
-        where = f" and in ${WEIGHTS_DIR_ENV}, {folder}" if folder else unset
-        if folder and not Path(folder).is_dir():  # (mistyped, or not mounted: not a folder the file could be in)
+        where = f" and in ${WEIGHTS_DIR_ENV}, {folder}" if folder is not None else unset
+        if folder is not None and not folder.is_dir():  # (mistyped, or not mounted: not a folder the file could be in)
             where += ", which is no folder"
     return FileNotFoundError(
         f"{kind} weights '{name}' not found (looked at the path{where}); get them from {_SOURCES[kind]} "
