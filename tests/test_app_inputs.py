@@ -370,12 +370,32 @@ def test_from_config_given_a_dict_says_to_use_load_config():
 
 def test_from_config_refuses_a_gallery_without_appearance_before_loading_models(tmp_path):
     """`reid.model=none` with a loaded gallery was refused as a GalleryModelError naming a model "none" with the
-    (unused) OSNet weights, after the detector had loaded; it is the error `Tracker(...)` gives, at once. It names
-    only the key to change ("set appearance.enabled=true and a reid.model" sent users to a key already true)."""
+    (unused) OSNet weights, after the detector had loaded; it is refused at once (`from_config` builds no ReID, so
+    `update(frame)` has no looks for it). It names only the key to change ("set appearance.enabled=true and a
+    reid.model" sent users to a key already true)."""
     cfg = load_config(None, ["device=cpu", "reid.model=none", "detector.model=/no/such.pt"])
     needs = r"a gallery needs appearance embeddings: set reid\.model to a model, not none \(osnet_x0_25 \| osnet"
     with pytest.raises(ValueError, match=needs):
         Tracker.from_config(cfg, gallery=Gallery(cfg.gallery))
+
+
+def test_your_own_embeddings_feed_a_gallery_whatever_reid_model_says():
+    """`Tracker(cfg, gallery=...)` with `reid.model=none` was refused ("set reid.model to a model"), though that
+    tracker builds no ReID and `update_detections` used the embeddings given, banks and all: a user with their own
+    ReID who set `reid.model=none` (so that nothing would load OSNet) could not have a gallery. Only
+    `appearance.enabled=false`, where no look is used, refuses it."""
+    cfg = load_config(None, ["device=cpu", "reid.model=none"])
+    gallery = Gallery(cfg.gallery)
+    tracker = Tracker(cfg, frame_rate=10, gallery=gallery)
+    boxes, scores = np.array([[0.0, 0.0, 40.0, 100.0], [200.0, 0.0, 240.0, 100.0]]), np.array([0.9, 0.9])
+    looks = identity_embeddings(2, 64, 0)
+    for frame in range(10):
+        out = tracker.update_detections(boxes + frame, scores, embeddings=looks)
+    assert sorted(o.global_id for o in out) == [1, 2]
+    assert tracker.core.gallery is gallery
+    off = load_config(None, ["device=cpu", "reid.model=none", "appearance.enabled=false"])
+    with pytest.raises(ValueError, match=r"^a gallery needs appearance embeddings: set appearance\.enabled=true$"):
+        Tracker(off, gallery=Gallery(off.gallery))
 
 
 def test_from_config_refuses_float16_banks_on_the_cpu_before_loading_models():

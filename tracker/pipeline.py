@@ -103,10 +103,10 @@ class Tracker:
         ConfigError: a `config` value `load_config` would refuse (one made with `dataclasses.replace`), named as in
             YAML (`appearance.bank_capacity: 0 is out of range [1, 100000]`).
         ValueError: a frame rate that is not a number, not positive, below `MIN_FRAME_RATE` (0.001) or above
-            `MAX_FRAME_RATE` (1000) frames/s, a gallery without appearance (`reid.model=none` or
-            `appearance.enabled=false`), a bad device (`tracker.device.resolve_device`: CUDA asked for where there is
-            none, or a GPU index this machine lacks), `appearance.bank_dtype=float16` on the CPU
-            (`tracker.bank.storage_dtype`).
+            `MAX_FRAME_RATE` (1000) frames/s, a gallery with `appearance.enabled=false` (`reid.model=none` is
+            no refusal here: it only tells `from_config` to build no ReID, and your embeddings are used), a bad
+            device (`tracker.device.resolve_device`: CUDA asked for where there is none, or a GPU index this machine
+            lacks), `appearance.bank_dtype=float16` on the CPU (`tracker.bank.storage_dtype`).
     """
 
     def __init__(
@@ -143,8 +143,9 @@ class Tracker:
         self._frame_size: tuple[int, int] | None = None  # (height, width) of the last `update` frame of this video
         self._closed = False  # `close()` released the detector and the embedder
         self._blas = BlasThreads(self.config.core_threads)  # numpy's BLAS threads during a frame, as torch's
-        if gallery is not None and not has_appearance(self.config):
-            raise ValueError(needs_appearance("a gallery", self.config))
+        if gallery is not None and not self.config.appearance.enabled:  # (`reid.model` names the ReID `from_config`
+            # builds: here the looks are the embedder's or yours, whatever it says, so `none` refuses no gallery)
+            raise ValueError("a gallery needs appearance embeddings: set appearance.enabled=true")
         self.core = TrackerCore(self.config, self.frame_rate, self.device, gallery, source_name)
         cmc = self.config.motion.camera_compensation != "none"
         self.camera_motion = CameraMotionEstimator(self.config.motion) if cmc else None
