@@ -119,3 +119,24 @@ def test_permuting_a_crowded_videos_detections_gives_the_same_tracks(shared, fra
         assert a == b, f"frame {f + 1}"
     assert learnt[0] == learnt[1]
     assert learnt[0][1] and (frame_size is None or learnt[0][2] is not None)  # calibrated; the still rule learnt
+
+
+def test_calibration_orders_its_pairs_by_their_eight_box_coordinates_ties_as_given():
+    """The calibration subsample's order (`_by_boxes`): by the matched box of the pair's track, then by the
+    detection's box, coordinate by coordinate; pairs of equal boxes (duplicate detections, -0.0 and 0.0) keep their
+    given order. Checked against numpy's lexicographic sort of the 8 coordinates, on boxes with many ties."""
+    from tracker.calibration_samples import _by_boxes
+
+    rng = np.random.default_rng(5)
+    for trial in range(300):
+        n, t = int(rng.integers(1, 40)), int(rng.integers(1, 40))
+        boxes = rng.integers(0, 3, (n, 4)).astype(float) if trial % 2 else rng.uniform(0, 500, (n, 4))
+        boxes[rng.integers(0, n)] = -0.0 if trial % 3 == 0 else boxes[0]
+        m = min(n, t)
+        rows, cols = rng.choice(t, m, replace=False), rng.choice(n, m, replace=False)
+        mask = (rng.random((t, n)) < 0.5) & np.isin(np.arange(t), rows)[:, None]
+        pairs = np.stack(np.nonzero(mask), axis=1)
+        matched = dict(zip(rows.tolist(), cols.tolist(), strict=True))
+        keys = [[*boxes[matched[r]], *boxes[c]] for r, c in pairs.tolist()]
+        expected = pairs[np.lexsort(np.array(keys).T[::-1])] if len(pairs) > 1 else pairs
+        assert np.array_equal(_by_boxes(pairs, rows, cols, boxes), expected), trial

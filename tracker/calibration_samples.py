@@ -69,11 +69,26 @@ def add_frame_samples(
 def _by_boxes(pairs: np.ndarray, rows: np.ndarray, cols: np.ndarray, det_xywh: np.ndarray) -> np.ndarray:
     """The (P, 2) (track row, detection column) `pairs` ordered by their boxes: the box the track matched this
     frame (`rows` (M,) matched to `cols` (M,)), then the detection's ((N, 4) `det_xywh`), so that the seeded
-    subsample picks the same pairs whatever the order of the frame's detections (and of the tracks' rows)."""
+    subsample picks the same pairs whatever the order of the frame's detections (and of the tracks' rows).
+
+    Both boxes of a pair are detections' boxes, so the N boxes are ranked once (equal boxes share a rank) and the
+    pairs sorted by their two ranks: the order of a lexicographic sort of the pairs' 8 coordinates, ties in their
+    given order (as `np.lexsort`, which took ~240 us for the ~2400 pairs of 50 people against ~70)."""
     if len(pairs) < 2:
         return pairs
     matched = np.empty(int(rows.max()) + 1, dtype=np.int64)
     matched[rows] = cols
-    track_box, det_box = det_xywh[matched[pairs[:, 0]]], det_xywh[pairs[:, 1]]
-    keys = np.concatenate([track_box, det_box], axis=1)  # (P, 8): the first column the primary key
-    return pairs[np.lexsort(keys.T[::-1])]
+    rank = _box_ranks(det_xywh)
+    key = rank[matched[pairs[:, 0]]] * len(det_xywh) + rank[pairs[:, 1]]
+    return pairs[np.argsort(key, kind="stable")]
+
+
+def _box_ranks(boxes: np.ndarray) -> np.ndarray:
+    """(N,) int64 dense ranks of the (N, 4) `boxes` in lexicographic order of their coordinates (the first column
+    the primary key); equal boxes share a rank."""
+    order = np.lexsort(boxes.T[::-1])
+    ordered = boxes[order]
+    ranks = np.empty(len(boxes), dtype=np.int64)
+    ranks[order[0]] = 0
+    ranks[order[1:]] = np.cumsum((ordered[1:] != ordered[:-1]).any(axis=1))
+    return ranks
