@@ -163,6 +163,40 @@ def test_pickling_a_tracker_with_openvino_models_says_what_to_do_instead(shared,
     assert got, "the restored tracker went on with its tracks"
 
 
+def test_a_closed_tracker_restored_from_a_pickle_reopens_its_models_and_tracks_on(shared, shared_weights):
+    """A service's checkpoint with OpenVINO models: `close()`, pickle; the restored tracker had no public way back
+    to `update(frame)` ("this Tracker was closed ... build a new one", which loses the tracks). `reopen()` builds
+    the models from its config again, and it tracks on as a fork of the tracker before the checkpoint does. A
+    tracker built with your own models cannot be reopened (reopen() cannot know them)."""
+    import copy
+    import pickle
+
+    root = shared / "data" / "MOT15" / "train" / "TUD-Campus"
+    info = read_sequence_info(root)
+    frames = [cv2.imread(str(info.image_path(f))) for f in range(1, 13)]
+    tracker = Tracker.from_config(tud_config(shared_weights), frame_rate=info.frame_rate)
+    for frame in frames[:6]:
+        tracker.update(frame)
+    fork = copy.deepcopy(tracker)  # (shares the models: tracks on as the tracker would have)
+    tracker.close()
+    restored = pickle.loads(pickle.dumps(tracker))
+    with pytest.raises(RuntimeError, match=r"was closed: close\(\) released its detector and ReID \(reopen\(\)"):
+        restored.update(frames[6])
+    restored.reopen()
+    restored.reopen()  # (not closed: nothing happens)
+
+    def ids_and_boxes(objects):
+        return [(o.track_id, tuple(np.round(o.xyxy, 4))) for o in objects]
+
+    both = [(ids_and_boxes(fork.update(f)), ids_and_boxes(restored.update(f))) for f in frames[6:]]
+    assert all(a == b for a, b in both) and any(a for a, _ in both), "the reopened tracker tracks on as the fork"
+    assert restored.core.frame_index == 12
+    own = Tracker(tud_config(shared_weights), frame_rate=info.frame_rate, detector=fork.detector)
+    own.close()
+    with pytest.raises(RuntimeError, match=r"not built by Tracker\.from_config: reopen\(\) cannot know"):
+        own.reopen()
+
+
 @pytest.mark.parametrize("reid", ["reid.backend=torch", "reid.model=auto"])
 def test_a_tracker_with_pytorch_models_pickles_mid_video_and_tracks_on(shared, shared_weights, reid):
     """README: `pickle` takes the models too (only exported ones need `close()` first). A PyTorch detector that had

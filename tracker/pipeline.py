@@ -142,6 +142,7 @@ class Tracker:
         self._warned: set[str] = set()  # kinds of unusual update_detections input already logged (once each)
         self._frame_size: tuple[int, int] | None = None  # (height, width) of the last `update` frame of this video
         self._closed = False  # `close()` released the detector and the embedder
+        self._config_models = False  # `from_config` built them from the config (`reopen` can build them again)
         self._blas = BlasThreads(self.config.core_threads)  # numpy's BLAS threads during a frame, as torch's
         if gallery is not None and not self.config.appearance.enabled:  # (`reid.model` names the ReID `from_config`
             # builds: here the looks are the embedder's or yours, whatever it says, so `none` refuses no gallery)
@@ -188,7 +189,7 @@ class Tracker:
 
     def __setstate__(self, state: dict) -> None:
         # (a copy made before `close` existed; one made before numpy's BLAS threads were bounded)
-        self.__dict__.update({"_closed": False, **state})
+        self.__dict__.update({"_closed": False, "_config_models": False, **state})
         if "_blas" not in state:
             self._blas = BlasThreads(self.config.core_threads)
         self._calling = threading.Lock()
@@ -227,10 +228,6 @@ class Tracker:
                 `reid.model=auto`, whose weights a first run downloads) or D (`Gallery.bind_model`, once the models
                 are built).
         """
-        from tracker.detector import build_detector, class_names
-        from tracker.embedder import build_embedder
-        from tracker.signal_stack import install_signal_stack
-
         if config is not None and not isinstance(config, TrackerConfig | str | Path):  # a dict: say how
             kind = type(config).__name__
             raise TypeError(
@@ -243,19 +240,12 @@ class Tracker:
         _check_gallery(gallery)
         device = resolve_device(cfg.device)
         storage_dtype(cfg.appearance.bank_dtype, device)  # ValueError before any model loads (float16 on the CPU)
-        use_reid = has_appearance(cfg)
-        if gallery is not None and not use_reid:  # (before its model check, which would name a model "none")
+        if gallery is not None and not has_appearance(cfg):  # (before its model check, naming a model "none")
             raise ValueError(needs_appearance("a gallery", cfg))
-        require_model_files(cfg)
-        if gallery is not None and cfg.reid.model != "auto":  # (its weights are there: `require_model_files`)
-            gallery.check_model(reid_model_identity(cfg))  # now: the models take seconds to load, or to fail to
-        detector = build_detector(cfg.detector, device, keep_features=use_reid and cfg.reid.model == "auto")
-        embedder = build_embedder(cfg.reid, device, detector) if use_reid else None
-        install_signal_stack()  # OpenVINO's plugins, when destroyed, may leave a dangling one (tracker.signal_stack)
-        if gallery is not None:  # (with the ReID's D: a gallery bound to no model may hold looks of another D)
-            gallery.bind_model(dataclasses.replace(reid_model_identity(cfg), dim=getattr(embedder, "dim", None)))
-            gallery.name_classes(class_names(detector))  # saved with it: `track gallery ls` names the classes
-        return cls(cfg, frame_rate, detector=detector, embedder=embedder, gallery=gallery, source_name=source_name)
+        detector, embedder = _build_models(cfg, device, gallery)
+        tracker = cls(cfg, frame_rate, detector=detector, embedder=embedder, gallery=gallery, source_name=source_name)
+        tracker._config_models = True
+        return tracker
 
     @_one_call_at_a_time
     def close(self) -> None:
@@ -263,13 +253,37 @@ class Tracker:
         blocks) goes as soon as nothing else holds them, not at some later garbage collection. Idempotent.
 
         What the tracker knows stays: its tracks, `gallery` (save it yourself) and `update_detections` (your own
-        detector and ReID). `update` and `stream` raise RuntimeError after it; a `stream` running meanwhile raises
-        it at its next frame. `with Tracker.from_config(...) as tracker:` closes at the end of the block.
+        detector and ReID). `update` and `stream` raise RuntimeError after it (until `reopen()`); a `stream` running
+        meanwhile raises it at its next frame. `with Tracker.from_config(...) as tracker:` closes at the end of the
+        block.
         """
         self.detector = self.embedder = None
         self._closed = True
         if self.device.type == "cuda":
             torch.cuda.empty_cache()  # (only blocks nothing holds: other trackers' memory is theirs)
+
+    @_one_call_at_a_time
+    def reopen(self) -> None:
+        """Build the detector and the ReID again after `close()`, as `from_config` built them from this tracker's
+        config, so that `update` and `stream` go on with its tracks. A service's checkpoint with OpenVINO models,
+        which cannot be pickled: `close()`, pickle; later, unpickle, `reopen()`, and track on. Nothing happens on a
+        tracker that is not closed.
+
+        Raises:
+            RuntimeError: a tracker not built by `from_config` (its models were yours: build a new `Tracker` with
+                them, or go on with `update_detections`).
+            FileNotFoundError, ValueError, OSError, GalleryModelError: as `from_config` (a weights file moved since,
+                a gallery bound to another model meanwhile); the tracker then stays closed, its tracks as they were.
+        """
+        if not self._closed:
+            return
+        if not self._config_models:
+            raise RuntimeError(
+                "this Tracker was not built by Tracker.from_config: reopen() cannot know your detector and ReID "
+                "(build a Tracker with them, or go on with update_detections)"
+            )
+        self.detector, self.embedder = _build_models(self.config, self.device, self.core.gallery)
+        self._closed = False
 
     def __enter__(self) -> Tracker:
         """`with Tracker.from_config(...) as tracker:` gives the tracker itself."""
@@ -575,7 +589,8 @@ class Tracker:
     def _check_detector(self) -> None:
         """RuntimeError unless the tracker holds a detector (`update`, `stream`)."""
         if self._closed:
-            raise RuntimeError("this Tracker was closed: close() released its detector and ReID (build a new one)")
+            again = "reopen() builds them again" if self._config_models else "build a new one"
+            raise RuntimeError(f"this Tracker was closed: close() released its detector and ReID ({again})")
         if self.detector is None:
             raise RuntimeError("this Tracker has no detector: build it with Tracker.from_config(...)")
 
@@ -673,6 +688,27 @@ class Tracker:
         """Frames of this video (since `reset()`) whose camera-motion estimate failed and fell back to the identity
         (0 without compensation, `motion.camera_compensation=none`)."""
         return 0 if self.camera_motion is None else self.camera_motion.failures
+
+
+def _build_models(cfg: TrackerConfig, device: torch.device, gallery: Gallery | None) -> tuple[Any, Any]:
+    """The detector and the embedder (None without appearance) `cfg` names, on `device`; `gallery` (if any) checked
+    against the ReID before any model loads, then bound to it and given the detector's class names. Raises as
+    `Tracker.from_config` says."""
+    from tracker.detector import build_detector, class_names
+    from tracker.embedder import build_embedder
+    from tracker.signal_stack import install_signal_stack
+
+    use_reid = has_appearance(cfg)
+    require_model_files(cfg)
+    if gallery is not None and cfg.reid.model != "auto":  # (its weights are there: `require_model_files`)
+        gallery.check_model(reid_model_identity(cfg))  # now: the models take seconds to load, or to fail to
+    detector = build_detector(cfg.detector, device, keep_features=use_reid and cfg.reid.model == "auto")
+    embedder = build_embedder(cfg.reid, device, detector) if use_reid else None
+    install_signal_stack()  # OpenVINO's plugins, when destroyed, may leave a dangling one (tracker.signal_stack)
+    if gallery is not None:  # (with the ReID's D: a gallery bound to no model may hold looks of another D)
+        gallery.bind_model(dataclasses.replace(reid_model_identity(cfg), dim=getattr(embedder, "dim", None)))
+        gallery.name_classes(class_names(detector))  # saved with it: `track gallery ls` names the classes
+    return detector, embedder
 
 
 def needs_appearance(what: str, cfg: TrackerConfig) -> str:
