@@ -1258,6 +1258,21 @@ def test_two_sets_of_one_key_that_disagree_are_refused_by_every_command_taking_s
     assert "--set appearance.topk=2 and --set appearance={topk: 3} say different things" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["eval", "compare"])
+def test_two_sets_of_a_mistyped_key_say_the_key_is_unknown(tmp_path, capsys, command):
+    """`track eval --set motion.max_age=10 --set motion.max_age=20` said the two "say different things", so a user
+    fixing that got a second error for a key that does not exist: the config's own error, naming the unknown key."""
+    sets = ["--set", "motion.max_age=10", "--set", "motion.max_age=20"]
+    try:  # (`track eval` returns its status; the parser's usage error exits)
+        code = main([command, "--data", str(tmp_path), "--out", str(tmp_path / "out"), *sets])
+    except SystemExit as stop:
+        code = stop.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "unknown config key 'motion.max_age'" in err and "say different things" not in err
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize(
     ("argv", "said"),
     [

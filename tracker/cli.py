@@ -379,9 +379,21 @@ def option_overrides(
             continue  # (the config's own error, when it loads)
         for key, said in _leaves(dotted, value):
             first = seen.setdefault(key, (f"--set {text}", said))
-            if _setting(key, first[1]) != _setting(key, said):
+            if _setting(key, first[1]) != _setting(key, said) and not _unknown_key(key, said):
                 parser.error(f"{first[0]} and --set {text} say different things: give one of them")
     return list(sets) + [f"{key}={option}" for key, (_, option) in given.items()]
+
+
+def _unknown_key(key: str, value: Any) -> bool:
+    """Whether the config has no dotted `key`: two `--set` of a mistyped key (`motion.max_age`) are then no
+    contradiction to name, the config's own error says the key is unknown and what it holds when it loads."""
+    from tracker.config import ConfigError, load_config
+
+    try:
+        load_config(None, {key: value})
+    except ConfigError as error:
+        return str(error).startswith("unknown config key")
+    return False
 
 
 def _leaves(dotted: str, value: Any) -> list[tuple[str, Any]]:
