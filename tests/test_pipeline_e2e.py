@@ -197,6 +197,38 @@ def test_a_closed_tracker_restored_from_a_pickle_reopens_its_models_and_tracks_o
         own.reopen()
 
 
+def test_reopen_refuses_reid_weights_other_than_those_the_tracks_were_embedded_with(shared, shared_weights, tmp_path):
+    """A checkpoint (closed, pickled) reopened after its ReID file was replaced by other weights at the same path
+    built that model and compared its looks with the banks' looks of the first: every track was re-identified
+    against another model's embeddings, silently. reopen() refuses it before any model loads, naming both; the
+    tracker stays closed with its tracks (update_detections goes on with them), and reopens once the file is back."""
+    import pickle
+    import shutil
+
+    reid = tmp_path / "reid.pth"
+    shutil.copy(shared_weights / "osnet_x0_25_msmt17.pth", reid)
+    detector = shared_weights / "yolov8n_int8_openvino_model"
+    cfg = load_config(ROOT_CONFIG, overrides=[f"detector.model={detector}", f"reid.weights={reid}", "device=cpu"])
+    info = read_sequence_info(shared / "data" / "MOT15" / "train" / "TUD-Campus")
+    frames = [cv2.imread(str(info.image_path(f))) for f in range(1, 5)]
+    tracker = Tracker.from_config(cfg, frame_rate=info.frame_rate)
+    for frame in frames[:3]:
+        tracked = tracker.update(frame)
+    tracker.close()
+    restored = pickle.loads(pickle.dumps(tracker))
+    shutil.copy(shared_weights / "osnet_x0_25_market1501.pth", reid)  # (another OSNet-x0.25: it loads as it is)
+    with pytest.raises(ValueError, match=r"reopen\(\): reid\.weights '.*reid\.pth' is now ReID model osnet_x0_25 "):
+        restored.reopen()
+    with pytest.raises(RuntimeError, match="was closed"):
+        restored.update(frames[3])
+    boxes = np.array([o.xyxy for o in tracked])
+    kept = restored.update_detections(boxes, np.full(len(boxes), 0.9))
+    assert [o.track_id for o in kept] == [o.track_id for o in tracked] != [], "its tracks kept"
+    shutil.copy(shared_weights / "osnet_x0_25_msmt17.pth", reid)
+    restored.reopen()
+    assert restored.update(frames[3]), "reopened with the weights its tracks were embedded with"
+
+
 @pytest.mark.parametrize("reid", ["reid.backend=torch", "reid.model=auto"])
 def test_a_tracker_with_pytorch_models_pickles_mid_video_and_tracks_on(shared, shared_weights, reid):
     """README: `pickle` takes the models too (only exported ones need `close()` first). A PyTorch detector that had

@@ -32,6 +32,7 @@ from tracker.config import (
 from tracker.core import TrackerCore
 from tracker.device import resolve_device
 from tracker.gallery import Gallery, ModelIdentity
+from tracker.gallery_records import describe_model
 from tracker.io.prefetch import Prefetch
 from tracker.threads import BlasThreads, exact_torch_threads, torch_threads
 from tracker.types import Detections, OutsideDetections, TrackedObject, to_embedding_tensor
@@ -143,6 +144,7 @@ class Tracker:
         self._frame_size: tuple[int, int] | None = None  # (height, width) of the last `update` frame of this video
         self._closed = False  # `close()` released the detector and the embedder
         self._config_models = False  # `from_config` built them from the config (`reopen` can build them again)
+        self._reid_identity: ModelIdentity | None = None  # the ReID `from_config` built (`reopen` refuses another)
         self._blas = BlasThreads(self.config.core_threads)  # numpy's BLAS threads during a frame, as torch's
         if gallery is not None and not self.config.appearance.enabled:  # (`reid.model` names the ReID `from_config`
             # builds: here the looks are the embedder's or yours, whatever it says, so `none` refuses no gallery)
@@ -189,7 +191,7 @@ class Tracker:
 
     def __setstate__(self, state: dict) -> None:
         # (a copy made before `close` existed; one made before numpy's BLAS threads were bounded)
-        self.__dict__.update({"_closed": False, "_config_models": False, **state})
+        self.__dict__.update({"_closed": False, "_config_models": False, "_reid_identity": None, **state})
         if "_blas" not in state:
             self._blas = BlasThreads(self.config.core_threads)
         self._calling = threading.Lock()
@@ -242,9 +244,9 @@ class Tracker:
         storage_dtype(cfg.appearance.bank_dtype, device)  # ValueError before any model loads (float16 on the CPU)
         if gallery is not None and not has_appearance(cfg):  # (before its model check, naming a model "none")
             raise ValueError(needs_appearance("a gallery", cfg))
-        detector, embedder = _build_models(cfg, device, gallery)
+        detector, embedder, identity = _build_models(cfg, device, gallery)
         tracker = cls(cfg, frame_rate, detector=detector, embedder=embedder, gallery=gallery, source_name=source_name)
-        tracker._config_models = True
+        tracker._config_models, tracker._reid_identity = True, identity
         return tracker
 
     @_one_call_at_a_time
@@ -274,6 +276,9 @@ class Tracker:
                 them, or go on with `update_detections`).
             FileNotFoundError, ValueError, OSError, GalleryModelError: as `from_config` (a weights file moved since,
                 a gallery bound to another model meanwhile); the tracker then stays closed, its tracks as they were.
+            ValueError: ReID weights other than those the tracks' looks were made with (the file replaced since
+                `from_config`, or a bare name now found in another `$TRACKER_WEIGHTS_DIR`): new looks could not be
+                compared with the banks. Before any model loads, but for `reid.model=auto` (the detector's weights).
         """
         if not self._closed:
             return
@@ -282,7 +287,9 @@ class Tracker:
                 "this Tracker was not built by Tracker.from_config: reopen() cannot know your detector and ReID "
                 "(build a Tracker with them, or go on with update_detections)"
             )
-        self.detector, self.embedder = _build_models(self.config, self.device, self.core.gallery)
+        self.detector, self.embedder, _ = _build_models(
+            self.config, self.device, self.core.gallery, self._reid_identity
+        )
         self._closed = False
 
     def __enter__(self) -> Tracker:
@@ -690,25 +697,54 @@ class Tracker:
         return 0 if self.camera_motion is None else self.camera_motion.failures
 
 
-def _build_models(cfg: TrackerConfig, device: torch.device, gallery: Gallery | None) -> tuple[Any, Any]:
-    """The detector and the embedder (None without appearance) `cfg` names, on `device`; `gallery` (if any) checked
-    against the ReID before any model loads, then bound to it and given the detector's class names. Raises as
-    `Tracker.from_config` says."""
+def _build_models(
+    cfg: TrackerConfig, device: torch.device, gallery: Gallery | None, built_with: ModelIdentity | None = None
+) -> tuple[Any, Any, ModelIdentity | None]:
+    """The detector, the embedder (None without appearance) `cfg` names, on `device`, and the ReID's identity (None
+    without appearance; `reid_model_identity`, with D). `gallery` (if any) is checked against the ReID before any
+    model loads, then bound to it and given the detector's class names. Raises as `Tracker.from_config` says, and
+    ValueError for a ReID other than `built_with` (`Tracker.reopen`: the one its tracks' looks came from)."""
     from tracker.detector import build_detector, class_names
     from tracker.embedder import build_embedder
     from tracker.signal_stack import install_signal_stack
 
     use_reid = has_appearance(cfg)
     require_model_files(cfg)
-    if gallery is not None and cfg.reid.model != "auto":  # (its weights are there: `require_model_files`)
-        gallery.check_model(reid_model_identity(cfg))  # now: the models take seconds to load, or to fail to
+    # now, before the models take seconds to load, or to fail to (its weights are there: `require_model_files`);
+    # `auto`'s, the detector's, may only be there once ultralytics downloaded them
+    identity = reid_model_identity(cfg) if use_reid and cfg.reid.model != "auto" else None
+    if identity is not None:
+        _refuse_another_reid(identity, built_with, cfg)
+        if gallery is not None:
+            gallery.check_model(identity)
     detector = build_detector(cfg.detector, device, keep_features=use_reid and cfg.reid.model == "auto")
     embedder = build_embedder(cfg.reid, device, detector) if use_reid else None
     install_signal_stack()  # OpenVINO's plugins, when destroyed, may leave a dangling one (tracker.signal_stack)
-    if gallery is not None:  # (with the ReID's D: a gallery bound to no model may hold looks of another D)
-        gallery.bind_model(dataclasses.replace(reid_model_identity(cfg), dim=getattr(embedder, "dim", None)))
+    if not use_reid:
+        return detector, embedder, None
+    # with the ReID's D (a gallery bound to no model may hold looks of another D)
+    identity = dataclasses.replace(identity or reid_model_identity(cfg), dim=getattr(embedder, "dim", None))
+    _refuse_another_reid(identity, built_with, cfg)
+    if gallery is not None:
+        gallery.bind_model(identity)
         gallery.name_classes(class_names(detector))  # saved with it: `track gallery ls` names the classes
-    return detector, embedder
+    return detector, embedder, identity
+
+
+def _refuse_another_reid(identity: ModelIdentity, built_with: ModelIdentity | None, cfg: TrackerConfig) -> None:
+    """ValueError when the ReID `cfg` names now (`identity`) is not `built_with`, the one a reopened tracker's
+    banks hold looks of: compared with looks of other weights, every track would be re-identified at random."""
+    if built_with is None or not built_with.conflicts_with(identity):
+        return
+    key, name = (
+        ("detector.model", cfg.detector.model) if cfg.reid.model == "auto" else ("reid.weights", cfg.reid.weights)
+    )
+    raise ValueError(
+        f"reopen(): {key} {name!r} is now ReID model {describe_model(identity)}, but this tracker's tracks hold "
+        f"looks of {describe_model(built_with)} (the file was replaced since Tracker.from_config?): their looks "
+        "cannot be compared; put back the weights it was built with and reopen() again, or build a new Tracker "
+        "(the tracker stays closed, its tracks kept)"
+    )
 
 
 def needs_appearance(what: str, cfg: TrackerConfig) -> str:
