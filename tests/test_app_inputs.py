@@ -616,3 +616,47 @@ def test_from_config_refuses_a_gallery_of_another_reid_model_before_loading_mode
         Tracker.from_config(cfg, gallery=gallery)
     assert built == [], "refused before any model loads"
     assert gallery.model == ModelIdentity("other-reid", "v7", 256)
+
+
+def test_reopen_after_the_weights_moved_says_to_put_them_back_and_keeps_the_tracks(tmp_path, monkeypatch):
+    """reopen() of a tracker whose weights were moved since `from_config` said "set reid.weights to its path
+    (`--set ...` on the command line, overrides=[...] in Python)": a key of the config the tracker was built with,
+    which reopen() takes no other of. It names the file and says to put it back; the tracker stays closed with its
+    tracks (update_detections goes on with them), and reopens once the file is back."""
+    import tracker.detector
+    import tracker.embedder
+
+    box = np.array([[100.0, 50.0, 140.0, 150.0]])
+
+    class FakeReID:
+        dim = 512
+
+        def __call__(self, image: torch.Tensor, boxes: np.ndarray) -> torch.Tensor:
+            return torch.ones((len(boxes), self.dim))
+
+    monkeypatch.setattr(tracker.detector, "build_detector", lambda *a, **k: lambda frame: (box, np.ones(1), None))
+    monkeypatch.setattr(tracker.embedder, "build_embedder", lambda *args, **kwargs: FakeReID())
+    reid, detector = tmp_path / "osnet.pth", tmp_path / "detector.pt"
+    reid.write_bytes(b"osnet weights")
+    detector.write_bytes(b"yolo weights")
+    cfg = load_config(None, ["device=cpu", f"reid.weights={reid}", f"detector.model={detector}"])
+    built = Tracker.from_config(cfg, frame_rate=FPS)
+    frame = np.zeros((240, 320, 3), np.uint8)
+    tracked = [built.update(frame) for _ in range(5)][-1]
+    built.close()
+    for kind, moved in (("reid", reid), ("detector", detector)):
+        moved.rename(tmp_path / "elsewhere")
+        with pytest.raises(FileNotFoundError) as refused:
+            built.reopen()
+        assert str(refused.value) == (
+            f"{kind} weights '{moved}' not found (looked at the path); this tracker was built with them: put them "
+            "back where they were and reopen() again (it stays closed meanwhile, its tracks kept: update_detections "
+            "goes on with them)"
+        )
+        with pytest.raises(RuntimeError, match="was closed"):
+            built.update(frame)
+        (tmp_path / "elsewhere").rename(moved)
+    kept = built.update_detections(box, np.ones(1), embeddings=np.ones((1, 512)))
+    assert [o.track_id for o in kept] == [o.track_id for o in tracked] == [1]
+    built.reopen()
+    assert [o.track_id for o in built.update(frame)] == [1]

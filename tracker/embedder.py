@@ -239,14 +239,15 @@ def _fitting_architecture(state: dict, configured: str) -> str:
 _EXPORTED_SUFFIXES = (".onnx", ".xml", ".bin", ".engine", ".tflite", ".pb")
 
 
-def require_osnet_file(name: str) -> Path:
-    """The path of the ReID weights `name` (`require_weights`), checked to be a file that is not an exported network.
+def require_osnet_file(name: str, remedy: str | None = None) -> Path:
+    """The path of the ReID weights `name` (`require_weights`, ending a not-found error with `remedy`), checked to be a
+    file that is not an exported network.
 
     Raises:
         FileNotFoundError: not found, or not a file.
         ValueError: an exported network (.onnx, OpenVINO .xml/.bin, ...), naming how to use one instead.
     """
-    path = require_weights(name, "reid")
+    path = require_weights(name, "reid", remedy=remedy)
     if not path.is_file():
         raise FileNotFoundError(f"reid weights {path} is not a file (a torchreid .pth state dict is expected)")
     if path.suffix.lower() in _EXPORTED_SUFFIXES:  # an exported network, not a state dict: no pickle error to decode

@@ -47,6 +47,11 @@ NOISE_WITHOUT_MOTION = "camera_motion_noise"  # the warned-once kind: a motion's
 COMPENSATION_WITHOUT_FRAMES = "camera_compensation"  # warned once: compensation on, update_detections without a motion
 FRAME_SHAPES = "(H, W, 3) BGR, (H, W) or (H, W, 1) gray, or (H, W, 4) BGRA"  # what `update` takes
 _CHANNELS = (1, 3, 4)  # the channel counts of FRAME_SHAPES's 3-D frames
+# what reopen()'s error says to do about weights gone since `from_config` (its config, fixed, names them)
+REOPEN_MISSING = (
+    "this tracker was built with them: put them back where they were and reopen() again (it stays closed "
+    "meanwhile, its tracks kept: update_detections goes on with them)"
+)
 DETECT_AHEAD = 1  # `stream`: frames detected ahead of the one being tracked (each holds a frame in memory)
 
 
@@ -274,8 +279,9 @@ class Tracker:
         Raises:
             RuntimeError: a tracker not built by `from_config` (its models were yours: build a new `Tracker` with
                 them, or go on with `update_detections`).
-            FileNotFoundError, ValueError, OSError, GalleryModelError: as `from_config` (a weights file moved since,
-                a gallery bound to another model meanwhile); the tracker then stays closed, its tracks as they were.
+            FileNotFoundError, ValueError, OSError, GalleryModelError: as `from_config` (a weights file moved since:
+                named, to be put back; a gallery bound to another model meanwhile); the tracker then stays closed,
+                its tracks as they were.
             ValueError: ReID weights other than those the tracks' looks were made with (the file replaced since
                 `from_config`, or a bare name now found in another `$TRACKER_WEIGHTS_DIR`): new looks could not be
                 compared with the banks. Before any model loads, but for `reid.model=auto` (the detector's weights).
@@ -287,6 +293,7 @@ class Tracker:
                 "this Tracker was not built by Tracker.from_config: reopen() cannot know your detector and ReID "
                 "(build a Tracker with them, or go on with update_detections)"
             )
+        require_model_files(self.config, REOPEN_MISSING)  # (a config it cannot change: "set reid.weights" misled)
         self.detector, self.embedder, _ = _build_models(
             self.config, self.device, self.core.gallery, self._reid_identity
         )
@@ -766,9 +773,10 @@ def require_gallery_appearance(cfg: TrackerConfig, option: str = "--gallery") ->
         raise ValueError(needs_appearance(option, cfg))
 
 
-def require_model_files(cfg: TrackerConfig) -> None:
+def require_model_files(cfg: TrackerConfig, remedy: str | None = None) -> None:
     """Check, before any model loads, the weight files `Tracker.from_config(cfg)` reads: the ReID file first (named
     before a detector download can fail), then a detector that is neither a file here nor one ultralytics downloads.
+    `remedy`: what a not-found error tells the user to do (default: where to get them, which key to set).
 
     Raises:
         FileNotFoundError: naming the file and where it can come from (`tracker.weights.require_weights`).
@@ -780,8 +788,8 @@ def require_model_files(cfg: TrackerConfig) -> None:
     from tracker.weights import require_weights
 
     if cfg.appearance.enabled and cfg.reid.model not in ("none", "auto"):
-        require_osnet_file(cfg.reid.weights)
-    require_weights(cfg.detector.model, "detector", downloadable=GITHUB_ASSETS_NAMES)
+        require_osnet_file(cfg.reid.weights, remedy)
+    require_weights(cfg.detector.model, "detector", downloadable=GITHUB_ASSETS_NAMES, remedy=remedy)
 
 
 def reid_model_identity(cfg: TrackerConfig) -> ModelIdentity:

@@ -70,7 +70,7 @@ def weights_dir() -> Path | None:
     return Path(folder).expanduser() if folder else None
 
 
-def require_weights(name: str, kind: str, downloadable: Collection[str] = ()) -> Path:
+def require_weights(name: str, kind: str, downloadable: Collection[str] = (), remedy: str | None = None) -> Path:
     """Like `resolve_weights`, but a name that is not found is an error unless the caller may fetch it.
 
     Args:
@@ -78,6 +78,7 @@ def require_weights(name: str, kind: str, downloadable: Collection[str] = ()) ->
         kind: "reid" or "detector".
         downloadable: bare names the caller's library downloads itself (e.g. ultralytics' official assets);
             such a name, when not found locally, comes back unchanged as a relative Path.
+        remedy: what the error tells the user to do (`missing_weights`); None: where to get them, which key to set.
     Returns:
         The existing path, or `Path(name)` for a downloadable bare name.
     Raises:
@@ -88,13 +89,13 @@ def require_weights(name: str, kind: str, downloadable: Collection[str] = ()) ->
         return path
     if Path(name).name == name and name in downloadable:
         return Path(name)
-    raise missing_weights(name, kind)
+    raise missing_weights(name, kind, remedy)
 
 
-def missing_weights(name: str, kind: str) -> FileNotFoundError:
+def missing_weights(name: str, kind: str, remedy: str | None = None) -> FileNotFoundError:
     """The error for a weights file that is not there (for a relative name: where `$TRACKER_WEIGHTS_DIR` points, and
     whether that is a folder at all, or that it is not set; "or in $TRACKER_WEIGHTS_DIR" alone sent users looking in a
-    folder never set)."""
+    folder never set), ending with `remedy` (default: where to get them and which config key to set)."""
     folder = weights_dir()
     where = ""
     if not Path(name).expanduser().is_absolute():
@@ -102,10 +103,9 @@ def missing_weights(name: str, kind: str) -> FileNotFoundError:
         where = f" and in ${WEIGHTS_DIR_ENV}, {folder}" if folder is not None else unset
         if folder is not None and not folder.is_dir():  # (mistyped, or not mounted: not a folder the file could be in)
             where += ", which is no folder"
-    return FileNotFoundError(
-        f"{kind} weights '{name}' not found (looked at the path{where}); get them from {_SOURCES[kind]} "
-        f"and set {_CONFIG_KEYS[kind]} to its path ({how_to_set(_CONFIG_KEYS[kind])})"
-    )
+    key = _CONFIG_KEYS[kind]
+    remedy = remedy or f"get them from {_SOURCES[kind]} and set {key} to its path ({how_to_set(key)})"
+    return FileNotFoundError(f"{kind} weights '{name}' not found (looked at the path{where}); {remedy}")
 
 
 def how_to_set(key: str) -> str:
