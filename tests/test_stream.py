@@ -244,6 +244,32 @@ def test_close_during_a_stream_stops_it_at_the_next_frame():
     assert not any(t.name == "tracker-prefetch" for t in threading.enumerate()), "the detecting thread stayed"
 
 
+@pytest.mark.parametrize("ahead", [True, False])
+def test_a_stream_running_at_close_stops_at_its_next_frame_also_after_a_reopen(monkeypatch, ahead):
+    """close() then reopen() between two frames of a running stream: with frames detected ahead, it went on
+    detecting with the detector close() released (alive until the stream ended, beside the new one), without, on the
+    new models; close() says a stream running meanwhile raises at its next frame. It does, either way; a new stream
+    tracks on with the reopened models as the tracker would have without the close."""
+    import tracker.detector
+    import tracker.embedder
+    import tracker.pipeline
+
+    monkeypatch.setattr(tracker.pipeline, "require_model_files", lambda *args: None)
+    monkeypatch.setattr(tracker.detector, "build_detector", lambda *args, **kwargs: ScriptedDetector())
+    monkeypatch.setattr(tracker.embedder, "build_embedder", lambda *args, **kwargs: colour_embedder)
+    frames = scene()
+    reopened = Tracker.from_config(TrackerConfig(), 25.0)
+    running = reopened.stream(iter(frames), detect_ahead=ahead)
+    tracked = [next(running) for _ in range(3)]
+    reopened.close()
+    reopened.reopen()
+    with pytest.raises(RuntimeError, match=r"^this Tracker was closed while this stream ran \(and reopened since\)"):
+        next(running)
+    tracked += reopened.stream(frames[3:], detect_ahead=ahead)
+    reference = Tracker(TrackerConfig(), 25.0, detector=ScriptedDetector(), embedder=colour_embedder)
+    assert tracks(tracked) == tracks(reference.stream(frames))
+
+
 def test_a_deep_copy_shares_the_models_and_forks_the_tracks():
     import copy
 

@@ -148,6 +148,7 @@ class Tracker:
         self._warned: set[str] = set()  # kinds of unusual update_detections input already logged (once each)
         self._frame_size: tuple[int, int] | None = None  # (height, width) of the last `update` frame of this video
         self._closed = False  # `close()` released the detector and the embedder
+        self._closings = 0  # `close()` calls so far: a `stream` running at one stops at its next frame, reopened or not
         self._config_models = False  # `from_config` built them from the config (`reopen` can build them again)
         self._reid_identity: ModelIdentity | None = None  # the ReID `from_config` built (`reopen` refuses another)
         self._blas = BlasThreads(self.config.core_threads)  # numpy's BLAS threads during a frame, as torch's
@@ -196,7 +197,8 @@ class Tracker:
 
     def __setstate__(self, state: dict) -> None:
         # (a copy made before `close` existed; one made before numpy's BLAS threads were bounded)
-        self.__dict__.update({"_closed": False, "_config_models": False, "_reid_identity": None, **state})
+        defaults = {"_closed": False, "_closings": 0, "_config_models": False, "_reid_identity": None}
+        self.__dict__.update({**defaults, **state})
         if "_blas" not in state:
             self._blas = BlasThreads(self.config.core_threads)
         self._calling = threading.Lock()
@@ -261,11 +263,13 @@ class Tracker:
 
         What the tracker knows stays: its tracks, `gallery` (save it yourself) and `update_detections` (your own
         detector and ReID). `update` and `stream` raise RuntimeError after it (until `reopen()`); a `stream` running
-        meanwhile raises it at its next frame. `with Tracker.from_config(...) as tracker:` closes at the end of the
-        block.
+        meanwhile raises it at its next frame, also after a `reopen()` (start another `stream`: with frames detected
+        ahead, it went on with the detector released here). `with Tracker.from_config(...) as tracker:` closes at
+        the end of the block.
         """
         self.detector = self.embedder = None
         self._closed = True
+        self._closings += 1
         if self.device.type == "cuda":
             torch.cuda.empty_cache()  # (only blocks nothing holds: other trackers' memory is theirs)
 
@@ -548,7 +552,7 @@ class Tracker:
         Raises (a generator: nothing runs at the call, so both come out of the first `next()` or loop step that
         reaches them, not out of `stream(...)` itself):
             RuntimeError: a Tracker built without a detector (at the first `next()`), or closed (`close`: at the
-                first frame after it).
+                first frame after it, also when `reopen()` came since: start another `stream`).
             ValueError: a frame `update` refuses (raised when that frame is reached, after the frames before it);
                 one frame given as `frames` (an (H, W) or (H, W, C) array, C 1, 3 or 4: its rows were tracked as
                 H frames of one pixel row each; `update(frame)` or `stream([frame])`), a path (its characters were
@@ -561,6 +565,7 @@ class Tracker:
                 after the last frame, after its tracks were yielded.
         """
         self._check_detector()
+        closings = self._closings  # (a `close()` from now on ends this stream)
         if _one_frame(frames):
             raise ValueError(
                 f"frames must be an iterable of frames (a generator, a list, an (N, H, W, C) array), got one frame of "
@@ -581,6 +586,7 @@ class Tracker:
             detect_ahead = not getattr(self.detector, "is_pytorch", False)
         if not detect_ahead or isinstance(self.embedder, DetectorFeatureEmbedder):
             for frame, motion in paired:
+                self._check_detector(closings)
                 noise = 0.0 if motion is None else camera_motion_noise  # (the noise of the motions given)
                 yield self.update(frame, camera_motion=motion, camera_motion_noise=noise)
             return
@@ -591,7 +597,7 @@ class Tracker:
         try:
             with Prefetch(detected, depth=DETECT_AHEAD) as ahead:
                 for frame, motion, boxes in ahead:
-                    self._check_detector()
+                    self._check_detector(closings)
                     noise = 0.0 if motion is None else camera_motion_noise
                     yield self._track_one(frame, boxes, self._given_motion(motion, noise, frame.shape[:2]))
         finally:
@@ -600,8 +606,14 @@ class Tracker:
             # once the detector's thread is gone. The caller gets back the count it had.
             torch.set_num_threads(callers_threads)
 
-    def _check_detector(self) -> None:
-        """RuntimeError unless the tracker holds a detector (`update`, `stream`)."""
+    def _check_detector(self, closings: int | None = None) -> None:
+        """RuntimeError unless the tracker holds a detector (`update`, `stream`), or when it was closed since its
+        `close()` count was `closings` (a `stream`'s frame after a `close()` and a `reopen()`)."""
+        if closings is not None and closings != self._closings and not self._closed:
+            raise RuntimeError(
+                "this Tracker was closed while this stream ran (and reopened since): close() released the models it "
+                "tracked with; start another stream()"
+            )
         if self._closed:
             again = "reopen() builds them again" if self._config_models else "build a new one"
             raise RuntimeError(f"this Tracker was closed: close() released its detector and ReID ({again})")
