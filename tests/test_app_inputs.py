@@ -660,3 +660,30 @@ def test_reopen_after_the_weights_moved_says_to_put_them_back_and_keeps_the_trac
     assert [o.track_id for o in kept] == [o.track_id for o in tracked] == [1]
     built.reopen()
     assert [o.track_id for o in built.update(frame)] == [1]
+
+
+def test_reopen_of_a_tracker_pickled_before_reopen_existed_says_so(monkeypatch):
+    """A checkpoint of a `from_config` tracker pickled by a version before reopen() (no record of who built its
+    models) was told "this Tracker was not built by Tracker.from_config", which is false. It says that the pickle
+    cannot tell; one pickled now reopens."""
+    import copy
+    import pickle
+
+    import tracker.detector
+    import tracker.embedder
+    import tracker.pipeline
+
+    monkeypatch.setattr(tracker.pipeline, "require_model_files", lambda *args: None)
+    monkeypatch.setattr(tracker.detector, "build_detector", lambda *args, **kwargs: lambda frame: None)
+    monkeypatch.setattr(tracker.embedder, "build_embedder", lambda *args, **kwargs: lambda image, boxes: None)
+    built = Tracker.from_config(load_config(None, ["device=cpu"]), frame_rate=FPS)
+    built.close()
+    recorded_since = ("_config_models", "_reid_identity", "_closings")  # what a pickle of that version lacks
+    before = {key: value for key, value in copy.deepcopy(built).__getstate__().items() if key not in recorded_since}
+    old = Tracker.__new__(Tracker)
+    old.__setstate__(before)  # (what unpickling that version's pickle does)
+    with pytest.raises(RuntimeError, match=r"^this Tracker was pickled by a version of the tracker before reopen\(\)"):
+        old.reopen()
+    restored = pickle.loads(pickle.dumps(built))
+    restored.reopen()
+    assert restored.detector is not None

@@ -149,7 +149,9 @@ class Tracker:
         self._frame_size: tuple[int, int] | None = None  # (height, width) of the last `update` frame of this video
         self._closed = False  # `close()` released the detector and the embedder
         self._closings = 0  # `close()` calls so far: a `stream` running at one stops at its next frame, reopened or not
-        self._config_models = False  # `from_config` built them from the config (`reopen` can build them again)
+        # `from_config` built them from the config (`reopen` can build them again); None: not known (a pickle taken
+        # before `reopen` existed)
+        self._config_models: bool | None = False
         self._reid_identity: ModelIdentity | None = None  # the ReID `from_config` built (`reopen` refuses another)
         self._blas = BlasThreads(self.config.core_threads)  # numpy's BLAS threads during a frame, as torch's
         if gallery is not None and not self.config.appearance.enabled:  # (`reid.model` names the ReID `from_config`
@@ -196,8 +198,8 @@ class Tracker:
         )
 
     def __setstate__(self, state: dict) -> None:
-        # (a copy made before `close` existed; one made before numpy's BLAS threads were bounded)
-        defaults = {"_closed": False, "_closings": 0, "_config_models": False, "_reid_identity": None}
+        # (a copy made before `close` existed; one made before numpy's BLAS threads were bounded, or before `reopen`)
+        defaults = {"_closed": False, "_closings": 0, "_config_models": None, "_reid_identity": None}
         self.__dict__.update({**defaults, **state})
         if "_blas" not in state:
             self._blas = BlasThreads(self.config.core_threads)
@@ -282,7 +284,8 @@ class Tracker:
 
         Raises:
             RuntimeError: a tracker not built by `from_config` (its models were yours: build a new `Tracker` with
-                them, or go on with `update_detections`).
+                them, or go on with `update_detections`), or pickled by a version before `reopen()` (which did not
+                record whether `from_config` built its models).
             FileNotFoundError, ValueError, OSError, GalleryModelError: as `from_config` (a weights file moved since:
                 named, to be put back; a gallery bound to another model meanwhile); the tracker then stays closed,
                 its tracks as they were.
@@ -292,6 +295,12 @@ class Tracker:
         """
         if not self._closed:
             return
+        if self._config_models is None:
+            raise RuntimeError(
+                "this Tracker was pickled by a version of the tracker before reopen() existed, which did not record "
+                "whether Tracker.from_config built its models: reopen() cannot know them (build a new Tracker, or go "
+                "on with update_detections)"
+            )
         if not self._config_models:
             raise RuntimeError(
                 "this Tracker was not built by Tracker.from_config: reopen() cannot know your detector and ReID "
