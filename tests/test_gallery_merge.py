@@ -359,3 +359,25 @@ def test_merge_and_export_through_a_symbolic_link_write_its_file_and_keep_the_li
     assert table_link.is_symlink() and len(table.read_text().splitlines()) == 1 + 4
     assert sorted(p.name for p in store.iterdir()) == ["ids.csv", "v7.gallery"], "no temp file left"
     capsys.readouterr()
+
+
+def test_reading_a_gallery_a_run_holds_before_its_first_save_says_the_run_has_not_saved_it_yet(tmp_path, capsys):
+    """`track gallery ls|export|merge` of the gallery a `track --gallery new.gallery` run makes said only "no such
+    gallery file: new.gallery" until the run's first save, sending users looking for a mistyped name; it says that
+    a run holds it and has not saved it yet. A name nothing holds is as before."""
+    new, other = tmp_path / "new.gallery", tmp_path / "other.gallery"
+    holder = "import sys; from tracker.io.lock import gallery_lock\nwith gallery_lock(sys.argv[1]): print(input())"
+    with subprocess.Popen([sys.executable, "-c", holder, str(new)], stdin=subprocess.PIPE, text=True) as holding:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while not (tmp_path / ".new.gallery.lock").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        said = (
+            f"track gallery: error: no such gallery file: {new} (another run or gallery edit, process {holding.pid}, "
+            "holds it and has not saved it yet: try again once it has)\n"
+        )
+        for action in (["ls", str(new)], ["export", str(new), "-o", str(tmp_path / "ids.csv")]):
+            assert main(["gallery", *action]) == 2
+            assert capsys.readouterr().err == said
+        holding.communicate("done")
+    assert main(["gallery", "ls", str(other)]) == 2
+    assert capsys.readouterr().err == f"track gallery: error: no such gallery file: {other}\n"

@@ -665,13 +665,24 @@ def _gallery(argv: list[str]) -> int:
         return EXIT_INTERRUPTED
     except FileNotFoundError as exc:  # ls / rm / prune edit an existing gallery; `track --gallery FILE` makes a new one
         missing = exc.filename or getattr(args, "file", None) or "?"  # (ls and merge: the one of their FILEs missing)
-        print(f"track gallery: error: no such gallery file: {missing}", file=sys.stderr)
+        print(f"track gallery: error: no such gallery file: {missing}{_not_saved_yet(missing)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except (ConfigError, GalleryError, OSError, ValueError) as exc:
         message = " ".join(str(exc).split()) or type(exc).__name__
         print(f"track gallery: error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR
     return EXIT_OK
+
+
+def _not_saved_yet(path: str | Path) -> str:
+    """For a gallery file that is not there: why, when another process holds its lock (a `track --gallery` run that
+    makes it and has not saved it yet: "no such gallery file" alone sent users looking for a mistyped name)."""
+    from tracker.io.lock import GALLERY_HOLDERS, gallery_holder
+
+    holder = gallery_holder(path)
+    if holder is None:
+        return ""
+    return f" ({GALLERY_HOLDERS}, process {holder}, holds it and has not saved it yet: try again once it has)"
 
 
 def _version(path: Path) -> Any:
