@@ -437,7 +437,7 @@ def test_from_config_refuses_a_gallery_of_looks_of_another_d_than_its_reid(tmp_p
     refused at once, naming both D; a gallery of the ReID's D is bound with it."""
     import tracker.detector
     import tracker.embedder
-    import tracker.pipeline
+    import tracker.model_setup
     from tracker.gallery import GalleryModelError, Sighting
 
     class FakeReID:
@@ -446,7 +446,7 @@ def test_from_config_refuses_a_gallery_of_looks_of_another_d_than_its_reid(tmp_p
         def __call__(self, image: torch.Tensor, boxes: np.ndarray) -> torch.Tensor:
             raise AssertionError("no frame is embedded here")
 
-    monkeypatch.setattr(tracker.pipeline, "require_model_files", lambda cfg: None)
+    monkeypatch.setattr(tracker.model_setup, "require_model_files", lambda *args: None)
     monkeypatch.setattr(tracker.detector, "build_detector", lambda *args, **kwargs: lambda frame: None)
     monkeypatch.setattr(tracker.embedder, "build_embedder", lambda *args, **kwargs: FakeReID())
     cfg = load_config(None, ["device=cpu"])
@@ -535,10 +535,10 @@ def test_a_gallery_that_is_not_a_gallery_is_one_type_error_before_any_model_load
     """`Tracker(gallery="gallery.npz")` raised "AttributeError: 'str' object has no attribute 'attach'" (the class
     itself: "'TrackerCore' object has no attribute '_guard'"), and `from_config` only after the models had loaded."""
     import tracker.detector
-    import tracker.pipeline
+    import tracker.model_setup
 
     built = []
-    monkeypatch.setattr(tracker.pipeline, "require_model_files", lambda cfg: None)
+    monkeypatch.setattr(tracker.model_setup, "require_model_files", lambda *args: None)
     monkeypatch.setattr(tracker.detector, "build_detector", lambda *args, **kwargs: built.append("detector"))
     cfg = load_config(None, ["device=cpu"])
     expected = r"^gallery must be a Gallery \(Gallery\(\) or Gallery\.load\(path\)\) or None, got "
@@ -604,11 +604,11 @@ def test_from_config_refuses_a_gallery_of_another_reid_model_before_loading_mode
     """`Tracker.from_config(cfg, gallery=other_models_gallery)` loaded (or, offline, failed to download) the detector
     first: the user waited seconds for the refusal, or was told about a detector download instead of the gallery."""
     import tracker.detector
-    import tracker.pipeline
+    import tracker.model_setup
     from tracker.gallery import GalleryModelError, ModelIdentity
 
     built = []
-    monkeypatch.setattr(tracker.pipeline, "require_model_files", lambda cfg: None)
+    monkeypatch.setattr(tracker.model_setup, "require_model_files", lambda *args: None)
     monkeypatch.setattr(tracker.detector, "build_detector", lambda *args, **kwargs: built.append("detector"))
     cfg = load_config(None, ["device=cpu"])
     gallery = Gallery(cfg.gallery, ModelIdentity("other-reid", "v7", 256))
@@ -671,9 +671,9 @@ def test_reopen_of_a_tracker_pickled_before_reopen_existed_says_so(monkeypatch):
 
     import tracker.detector
     import tracker.embedder
-    import tracker.pipeline
+    import tracker.model_setup
 
-    monkeypatch.setattr(tracker.pipeline, "require_model_files", lambda *args: None)
+    monkeypatch.setattr(tracker.model_setup, "require_model_files", lambda *args: None)
     monkeypatch.setattr(tracker.detector, "build_detector", lambda *args, **kwargs: lambda frame: None)
     monkeypatch.setattr(tracker.embedder, "build_embedder", lambda *args, **kwargs: lambda image, boxes: None)
     built = Tracker.from_config(load_config(None, ["device=cpu"]), frame_rate=FPS)

@@ -686,7 +686,7 @@ def test_from_config_gives_the_gallery_the_detectors_class_names(monkeypatch):
 
     import tracker.detector
     import tracker.embedder
-    import tracker.pipeline
+    import tracker.model_setup
     from tracker.config import load_config
 
     class FakeReID:
@@ -702,7 +702,7 @@ def test_from_config_gives_the_gallery_the_detectors_class_names(monkeypatch):
             raise AssertionError("no frame is detected here")
 
     detector = FakeDetector()
-    monkeypatch.setattr(tracker.pipeline, "require_model_files", lambda cfg: None)
+    monkeypatch.setattr(tracker.model_setup, "require_model_files", lambda *args: None)
     monkeypatch.setattr(tracker.detector, "build_detector", lambda *args, **kwargs: detector)
     monkeypatch.setattr(tracker.embedder, "build_embedder", lambda *args, **kwargs: FakeReID())
     cfg = load_config(overrides=["device=cpu"])

@@ -190,7 +190,7 @@ def test_from_config_names_the_first_video_and_a_name_that_is_not_a_str_is_refus
     one that is not a str, `from_config` before any model loads."""
     import tracker.detector
     import tracker.embedder
-    import tracker.pipeline
+    import tracker.model_setup
 
     class FakeReID:
         dim = DIM
@@ -199,7 +199,7 @@ def test_from_config_names_the_first_video_and_a_name_that_is_not_a_str_is_refus
             raise AssertionError("no frame is embedded here")
 
     built = []
-    monkeypatch.setattr(tracker.pipeline, "require_model_files", lambda cfg: None)
+    monkeypatch.setattr(tracker.model_setup, "require_model_files", lambda *args: None)
     monkeypatch.setattr(tracker.detector, "build_detector", lambda *args, **kwargs: built.append("detector"))
     monkeypatch.setattr(tracker.embedder, "build_embedder", lambda *args, **kwargs: FakeReID())
     cfg = load_config(overrides=["device=cpu"])

@@ -252,9 +252,9 @@ def test_a_stream_running_at_close_stops_at_its_next_frame_also_after_a_reopen(m
     tracks on with the reopened models as the tracker would have without the close."""
     import tracker.detector
     import tracker.embedder
-    import tracker.pipeline
+    import tracker.model_setup
 
-    monkeypatch.setattr(tracker.pipeline, "require_model_files", lambda *args: None)
+    monkeypatch.setattr(tracker.model_setup, "require_model_files", lambda *args: None)
     monkeypatch.setattr(tracker.detector, "build_detector", lambda *args, **kwargs: ScriptedDetector())
     monkeypatch.setattr(tracker.embedder, "build_embedder", lambda *args, **kwargs: colour_embedder)
     frames = scene()

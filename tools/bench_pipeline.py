@@ -33,7 +33,7 @@ from tracker.detector import build_detector  # noqa: E402
 from tracker.device import resolve_device  # noqa: E402
 from tracker.embedder import IMAGENET_MEAN, IMAGENET_STD, build_embedder, crop_boxes, cut_crops  # noqa: E402
 from tracker.io.prefetch import Prefetch  # noqa: E402
-from tracker.pipeline import require_model_files  # noqa: E402
+from tracker.model_setup import require_model_files  # noqa: E402
 
 BOX_COUNTS = (10, 50, 200)
 BOX_HEIGHT = (0.1, 0.5)  # person boxes between 10% and 50% of the frame height

@@ -63,7 +63,7 @@ def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool, option:
     gallery). `own_tracker`: the caller's `make_tracker`, whose embeddings' D this cannot know."""
     from tracker.gallery import Gallery
     from tracker.gallery_file import check_saveable
-    from tracker.pipeline import reid_model_identity, require_gallery_appearance
+    from tracker.model_setup import reid_model_identity, require_gallery_appearance
 
     require_gallery_appearance(cfg, option)
     check_saveable(gallery, option)  # the reduce saves it once every video has ended: found then, the work was spent
@@ -211,7 +211,7 @@ def track_many(
     cluster = engine == "ray" and joins_cluster(address)  # nodes that look for files on their own disks
     models_here = make_tracker is None and not cluster
     if models_here:
-        from tracker.pipeline import require_model_files
+        from tracker.model_setup import require_model_files
 
         require_model_files(cfg)  # once, not per video (a cluster's nodes look for weights on their own disks)
     gallery_path = None if gallery is None else Path(gallery)

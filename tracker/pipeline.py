@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
 import functools
 import logging
-import math
-import numbers
-import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -18,22 +14,30 @@ from typing import Any
 import numpy as np
 import torch
 
+from tracker.arguments import (
+    check_gallery,
+    check_model,
+    check_source_name,
+    checked_camera_noise,
+    checked_frame_rate,
+    checked_frame_size,
+    detector_output,
+)
 from tracker.bank import storage_dtype
 from tracker.camera_motion import CameraMotionEstimator, as_homography
-from tracker.config import (
-    MAX_FRAME_RATE,
-    MIN_FRAME_RATE,
-    REID_MODELS,
-    TrackerConfig,
-    has_appearance,
-    load_config,
-    validate_config,
-)
+from tracker.config import TrackerConfig, has_appearance, load_config, validate_config
 from tracker.core import TrackerCore
 from tracker.device import resolve_device
+from tracker.frames import as_bgr, no_frames, one_frame, own_frames, with_motions
 from tracker.gallery import Gallery, ModelIdentity
-from tracker.gallery_records import describe_model
 from tracker.io.prefetch import Prefetch
+from tracker.model_setup import (
+    build_models,
+    needs_appearance,
+    reid_model_identity,
+    require_gallery_appearance,
+    require_model_files,
+)
 from tracker.threads import BlasThreads, exact_torch_threads, torch_threads
 from tracker.types import Detections, OutsideDetections, TrackedObject, to_embedding_tensor
 
@@ -45,8 +49,6 @@ EMBED_RESULT = "what the embed callback returned"  # how errors name an `update_
 EMBEDDER_RESULT = "what the embedder returned"  # how errors name the result of `update`'s embedder
 NOISE_WITHOUT_MOTION = "camera_motion_noise"  # the warned-once kind: a motion's noise given without the motion
 COMPENSATION_WITHOUT_FRAMES = "camera_compensation"  # warned once: compensation on, update_detections without a motion
-FRAME_SHAPES = "(H, W, 3) BGR, (H, W) or (H, W, 1) gray, or (H, W, 4) BGRA"  # what `update` takes
-_CHANNELS = (1, 3, 4)  # the channel counts of FRAME_SHAPES's 3-D frames
 # what reopen()'s error says to do about weights gone since `from_config` (its config, fixed, names them)
 REOPEN_MISSING = (
     "this tracker was built with them: put them back where they were and reopen() again (it stays closed "
@@ -129,12 +131,12 @@ class Tracker:
             raise TypeError(f"config must be a TrackerConfig (load_config(path, overrides)), got {kind}")
         # one built with `dataclasses.replace` skipped `load_config`'s checks (and may hold numpy numbers)
         self.config = validate_config(config if config is not None else TrackerConfig())
-        _check_source_name(source_name)
-        _check_gallery(gallery)
-        _check_model(detector, "detector", "frame -> (boxes_xyxy, scores, class_ids)")
-        _check_model(embedder, "embedder", "(frame tensor, boxes_xyxy) -> (N, D) embeddings")
+        check_source_name(source_name)
+        check_gallery(gallery)
+        check_model(detector, "detector", "frame -> (boxes_xyxy, scores, class_ids)")
+        check_model(embedder, "embedder", "(frame tensor, boxes_xyxy) -> (N, D) embeddings")
         self.device = resolve_device(self.config.device)
-        self.frame_rate = _frame_rate(frame_rate, self.config)
+        self.frame_rate = checked_frame_rate(frame_rate, self.config)
         if not self.config.min_frame_rate <= self.frame_rate <= self.config.max_frame_rate:
             log.warning(
                 "frame_rate %g is outside the plausible range [%g, %g]: every time limit is converted with it",
@@ -246,14 +248,14 @@ class Tracker:
             )
         cfg = config if isinstance(config, TrackerConfig) else load_config(config)
         validate_config(cfg)  # before any model loads
-        _frame_rate(frame_rate, cfg)  # (a ValueError after the models loaded cost seconds)
-        _check_source_name(source_name)
-        _check_gallery(gallery)
+        checked_frame_rate(frame_rate, cfg)  # (a ValueError after the models loaded cost seconds)
+        check_source_name(source_name)
+        check_gallery(gallery)
         device = resolve_device(cfg.device)
         storage_dtype(cfg.appearance.bank_dtype, device)  # ValueError before any model loads (float16 on the CPU)
         if gallery is not None and not has_appearance(cfg):  # (before its model check, naming a model "none")
             raise ValueError(needs_appearance("a gallery", cfg))
-        detector, embedder, identity = _build_models(cfg, device, gallery)
+        detector, embedder, identity = build_models(cfg, device, gallery)
         tracker = cls(cfg, frame_rate, detector=detector, embedder=embedder, gallery=gallery, source_name=source_name)
         tracker._config_models, tracker._reid_identity = True, identity
         return tracker
@@ -306,9 +308,9 @@ class Tracker:
                 "this Tracker was not built by Tracker.from_config: reopen() cannot know your detector and ReID "
                 "(build a Tracker with them, or go on with update_detections)"
             )
-        require_model_files(self.config, REOPEN_MISSING)  # (a config it cannot change: "set reid.weights" misled)
-        self.detector, self.embedder, _ = _build_models(
-            self.config, self.device, self.core.gallery, self._reid_identity
+        # a missing file's error says to put it back (the config, fixed, names it: "set reid.weights" misled)
+        self.detector, self.embedder, _ = build_models(
+            self.config, self.device, self.core.gallery, self._reid_identity, REOPEN_MISSING
         )
         self._closed = False
 
@@ -333,7 +335,7 @@ class Tracker:
             TypeError: a `source_name` that is not a str (checked before anything is forgotten).
         """
         if source_name is not None:
-            _check_source_name(source_name, "(or None: keep the name so far)")
+            check_source_name(source_name, "(or None: keep the name so far)")
         self.core.reset()
         if source_name is not None:
             self.core.source_name = source_name
@@ -407,8 +409,8 @@ class Tracker:
                 "to give this frame's embeddings themselves, pass embeddings="
             )
         transform = None if camera_motion is None else as_homography(camera_motion)
-        size = None if frame_size is None else _frame_size(frame_size)
-        noise = _camera_noise(camera_motion_noise, size)
+        size = None if frame_size is None else checked_frame_size(frame_size)
+        noise = checked_camera_noise(camera_motion_noise, size)
         # validation and normalisation included; a failed call (given again) leaves its dropped rows uncounted
         with _faults_undone_on_error(self.core), torch_threads(self.config.core_threads) as callers_threads, self._blas:
             core = self.core
@@ -510,7 +512,7 @@ class Tracker:
                 as before the call (`_track`), so the frame can be given again.
         """
         self._check_detector()
-        frame = _as_bgr(frame)
+        frame = as_bgr(frame)
         given = self._given_motion(camera_motion, camera_motion_noise, frame.shape[:2])
         with _faults_undone_on_error(self.core):  # (a failed frame, given again, counts its dropped rows once)
             return self._track(frame, self._detect(frame), given)
@@ -521,9 +523,9 @@ class Tracker:
         """A frame's known `camera_motion` and its noise, checked, as `_track` takes them (None: none given; a noise
         without a motion is checked, then ignored with a warning logged once). ValueError as `update_detections`'."""
         if camera_motion is not None:
-            return as_homography(camera_motion), _camera_noise(camera_motion_noise, size)
+            return as_homography(camera_motion), checked_camera_noise(camera_motion_noise, size)
         if camera_motion_noise != 0.0:
-            _camera_noise(camera_motion_noise, size)  # (refused as update_detections refuses it)
+            checked_camera_noise(camera_motion_noise, size)  # (refused as update_detections refuses it)
             self._warn_once({NOISE_WITHOUT_MOTION: "camera_motion_noise without a camera_motion is ignored"})
         return None
 
@@ -575,22 +577,22 @@ class Tracker:
         """
         self._check_detector()
         closings = self._closings  # (a `close()` from now on ends this stream)
-        if _one_frame(frames):
+        if one_frame(frames):
             raise ValueError(
                 f"frames must be an iterable of frames (a generator, a list, an (N, H, W, C) array), got one frame of "
                 f"shape {frames.shape}: update(frame) tracks one frame, stream([frame]) a list of one"
             )
-        if (no_frames := _no_frames(frames)) is not None:
+        if (instead := no_frames(frames)) is not None:
             raise ValueError(
-                f"frames must be an iterable of frames (a generator, a list, an (N, H, W, C) array), {no_frames}"
+                f"frames must be an iterable of frames (a generator, a list, an (N, H, W, C) array), {instead}"
             )
         from tracker.embedder import DetectorFeatureEmbedder  # reads the detector's last call: no detecting ahead
 
-        paired = _with_motions(frames, camera_motions)
+        paired = with_motions(frames, camera_motions)
         if camera_motions is None:
             self._given_motion(None, camera_motion_noise, None)  # a noise without motions: checked, warned, ignored
         else:
-            _camera_noise(camera_motion_noise)  # checked now (against each frame's size when it has a motion)
+            checked_camera_noise(camera_motion_noise)  # checked now (against each frame's size when it has a motion)
         if detect_ahead is None:
             detect_ahead = not getattr(self.detector, "is_pytorch", False)
         if not detect_ahead or isinstance(self.embedder, DetectorFeatureEmbedder):
@@ -601,7 +603,7 @@ class Tracker:
             return
         detector = self.detector  # the thread detecting ahead keeps it: a `close()` meanwhile stops at the next frame
         # each frame travels with its motion through the queue: a motion cannot meet another frame's detections
-        detected = ((frame, motion, detector(frame)) for frame, motion in _own_frames(paired))
+        detected = ((frame, motion, detector(frame)) for frame, motion in own_frames(paired))
         callers_threads = torch.get_num_threads()
         try:
             with Prefetch(detected, depth=DETECT_AHEAD) as ahead:
@@ -643,7 +645,7 @@ class Tracker:
         homography and its noise in pixels, checked), else by the estimator's, if any. If the embedder fails (a GPU
         out of memory), the error goes on unchanged and the tracker is as before the call (the core's state,
         `TrackerCore._advance`, and the camera-motion estimator's), so the frame can be given again."""
-        boxes, scores, class_ids = _detector_output(detected)
+        boxes, scores, class_ids = detector_output(detected)
         dets = Detections.from_arrays(
             boxes, scores, class_ids, device=self.device, dropped=self.core.invalid_detections
         )
@@ -725,107 +727,6 @@ class Tracker:
         return 0 if self.camera_motion is None else self.camera_motion.failures
 
 
-def _build_models(
-    cfg: TrackerConfig, device: torch.device, gallery: Gallery | None, built_with: ModelIdentity | None = None
-) -> tuple[Any, Any, ModelIdentity | None]:
-    """The detector, the embedder (None without appearance) `cfg` names, on `device`, and the ReID's identity (None
-    without appearance; `reid_model_identity`, with D). `gallery` (if any) is checked against the ReID before any
-    model loads, then bound to it and given the detector's class names. Raises as `Tracker.from_config` says, and
-    ValueError for a ReID other than `built_with` (`Tracker.reopen`: the one its tracks' looks came from)."""
-    from tracker.detector import build_detector, class_names
-    from tracker.embedder import build_embedder
-    from tracker.signal_stack import install_signal_stack
-
-    use_reid = has_appearance(cfg)
-    require_model_files(cfg)
-    # now, before the models take seconds to load, or to fail to (its weights are there: `require_model_files`);
-    # `auto`'s, the detector's, may only be there once ultralytics downloaded them
-    identity = reid_model_identity(cfg) if use_reid and cfg.reid.model != "auto" else None
-    if identity is not None:
-        _refuse_another_reid(identity, built_with, cfg)
-        if gallery is not None:
-            gallery.check_model(identity)
-    detector = build_detector(cfg.detector, device, keep_features=use_reid and cfg.reid.model == "auto")
-    embedder = build_embedder(cfg.reid, device, detector) if use_reid else None
-    install_signal_stack()  # OpenVINO's plugins, when destroyed, may leave a dangling one (tracker.signal_stack)
-    if not use_reid:
-        return detector, embedder, None
-    # with the ReID's D (a gallery bound to no model may hold looks of another D)
-    identity = dataclasses.replace(identity or reid_model_identity(cfg), dim=getattr(embedder, "dim", None))
-    _refuse_another_reid(identity, built_with, cfg)
-    if gallery is not None:
-        gallery.bind_model(identity)
-        gallery.name_classes(class_names(detector))  # saved with it: `track gallery ls` names the classes
-    return detector, embedder, identity
-
-
-def _refuse_another_reid(identity: ModelIdentity, built_with: ModelIdentity | None, cfg: TrackerConfig) -> None:
-    """ValueError when the ReID `cfg` names now (`identity`) is not `built_with`, the one a reopened tracker's
-    banks hold looks of: compared with looks of other weights, every track would be re-identified at random."""
-    if built_with is None or not built_with.conflicts_with(identity):
-        return
-    key, name = (
-        ("detector.model", cfg.detector.model) if cfg.reid.model == "auto" else ("reid.weights", cfg.reid.weights)
-    )
-    raise ValueError(
-        f"reopen(): {key} {name!r} is now ReID model {describe_model(identity)}, but this tracker's tracks hold "
-        f"looks of {describe_model(built_with)} (the file was replaced since Tracker.from_config?): their looks "
-        "cannot be compared; put back the weights it was built with and reopen() again, or build a new Tracker "
-        "(the tracker stays closed, its tracks kept)"
-    )
-
-
-def needs_appearance(what: str, cfg: TrackerConfig) -> str:
-    """The error for `what` (a gallery) under a `cfg` that computes no appearance embeddings, naming only the keys
-    to change: with `reid.model=none` alone, "set appearance.enabled=true" sent users to a key already true."""
-    missing = [] if cfg.appearance.enabled else ["appearance.enabled=true"]
-    if cfg.reid.model == "none":
-        missing.append(f"reid.model to a model, not none ({' | '.join(REID_MODELS)})")
-    return f"{what} needs appearance embeddings: set {' and '.join(missing)}"
-
-
-def require_gallery_appearance(cfg: TrackerConfig, option: str = "--gallery") -> None:
-    """The check `track --gallery` and `track batch --gallery` make before anything loads.
-
-    Raises:
-        ValueError: `cfg` computes no appearance embeddings (`has_appearance`), naming `option`.
-    """
-    if not has_appearance(cfg):
-        raise ValueError(needs_appearance(option, cfg))
-
-
-def require_model_files(cfg: TrackerConfig, remedy: str | None = None) -> None:
-    """Check, before any model loads, the weight files `Tracker.from_config(cfg)` reads: the ReID file first (named
-    before a detector download can fail), then a detector that is neither a file here nor one ultralytics downloads.
-    `remedy`: what a not-found error tells the user to do (default: where to get them, which key to set).
-
-    Raises:
-        FileNotFoundError: naming the file and where it can come from (`tracker.weights.require_weights`).
-        ValueError: ReID weights that are an exported network (`tracker.embedder.require_osnet_file`).
-    """
-    from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
-
-    from tracker.embedder import require_osnet_file
-    from tracker.weights import require_weights
-
-    if cfg.appearance.enabled and cfg.reid.model not in ("none", "auto"):
-        require_osnet_file(cfg.reid.weights, remedy)
-    require_weights(cfg.detector.model, "detector", downloadable=GITHUB_ASSETS_NAMES, remedy=remedy)
-
-
-def reid_model_identity(cfg: TrackerConfig) -> ModelIdentity:
-    """The identity of the embedding space `cfg` gives: the ReID model's name and its weights' hash (the
-    detector's weights for `reid.model=auto`, which embeds with the detector's features)."""
-    from tracker.weights import file_digest, resolve_weights
-
-    name, weights = cfg.reid.model, cfg.reid.weights
-    if name == "auto":
-        weights = cfg.detector.model
-    path = resolve_weights(weights, "reid")
-    digest = file_digest(path) if path is not None else f"name:{weights}"
-    return ModelIdentity(name, digest)
-
-
 @contextlib.contextmanager
 def _faults_undone_on_error(core: TrackerCore) -> Iterator[None]:
     """Put the core's counts of dropped detections and faulty embeddings back as they were if the block raises: the
@@ -853,242 +754,3 @@ def _inside(dets: Detections, size: tuple[int, int], dropped: OutsideDetections)
         return dets
     dropped.add(int((~inside).sum()), f": frame_size is (height, width), got {size}")
     return dets.select(inside)
-
-
-def _detector_output(detected: Any) -> tuple[Any, Any, Any]:
-    """The detector's result as its three parts (boxes_xyxy (N, 4), scores (N,), class_ids (N,) or None), checked
-    by `Detections.from_arrays` later.
-
-    Raises:
-        ValueError: the detector returned something other than three values (a bare "not enough values to unpack
-            (expected 3, got 2)" or "cannot unpack non-iterable NoneType object" named neither the detector nor
-            what it must return).
-    """
-    try:
-        boxes, scores, class_ids = detected
-    except (TypeError, ValueError):
-        size = f" of {len(detected)}" if isinstance(detected, tuple | list) else ""
-        raise ValueError(
-            f"the detector must return (boxes_xyxy, scores, class_ids): (N, 4) pixel corners, (N,) scores and (N,) "
-            f"class ids or None; got {type(detected).__name__}{size}"
-        ) from None
-    return boxes, scores, class_ids
-
-
-def _one_frame(frames: Any) -> bool:
-    """Whether `stream(frames)` was given one frame, not frames: a 2-D array, or a 3-D one of 1, 3 or 4 channels last
-    (a stack of N gray frames (N, H, W) is taken: a width of 1, 3 or 4 pixels is no picture)."""
-    shape = getattr(frames, "shape", None) if isinstance(frames, np.ndarray | torch.Tensor) else None
-    return shape is not None and (len(shape) == 2 or (len(shape) == 3 and shape[-1] in _CHANNELS))
-
-
-def _with_motions(frames: Iterable[Any], motions: Iterable[Any] | None) -> Iterator[tuple[Any, Any]]:
-    """`stream`'s (frame, camera motion) pairs: each frame with the next item of `motions` (None for every frame when
-    `motions` is None). ValueError, before any frame, for `motions` not iterable, one motion, or a length other than
-    the frames' (both sized); else when one runs out before the other (at the frame without a motion, or after the
-    last frame)."""
-    if motions is None:
-        return ((frame, None) for frame in frames)
-    if isinstance(motions, np.ndarray | torch.Tensor) and motions.ndim == 2:
-        raise ValueError(
-            f"camera_motions must hold one camera motion per frame, got one motion of shape {tuple(motions.shape)}: "
-            f"give [A] for one frame, or update(frame, camera_motion=A)"
-        )
-    if not (hasattr(type(motions), "__iter__") or hasattr(type(motions), "__getitem__")):
-        raise ValueError(f"camera_motions must be an iterable of camera motions (one per frame), got {motions!r}")
-    if hasattr(frames, "__len__") and hasattr(motions, "__len__") and len(frames) != len(motions):
-        raise ValueError(
-            f"camera_motions must hold one camera motion per frame (None where it is not known): "
-            f"{len(motions)} motions for {len(frames)} frames"
-        )
-    return _paired(frames, iter(motions))
-
-
-def _paired(frames: Iterable[Any], motions: Iterator[Any]) -> Iterator[tuple[Any, Any]]:
-    """Each frame with the next motion; ValueError when the motions end first or outlast the frames."""
-    ended = object()
-    tracked = 0
-    for frame in frames:
-        motion = next(motions, ended)
-        if motion is ended:
-            raise ValueError(
-                f"camera_motions ended before frame {tracked} (counting from 0; the frames before it were tracked): "
-                f"one camera motion per frame (None where it is not known)"
-            )
-        yield frame, motion
-        tracked += 1
-    if next(motions, ended) is not ended:
-        raise ValueError(
-            f"camera_motions has more items than the {tracked} frames: one camera motion per frame (the first "
-            f"motion is frame 0's, from the frame before it)"
-        )
-
-
-def _own_frames(paired: Iterable[tuple[Any, Any]]) -> Iterator[tuple[np.ndarray, Any]]:
-    """The (frame, motion) pairs, each frame a BGR copy of its own (`_own_bgr`: a reader may refill its buffer)."""
-    for frame, motion in paired:
-        yield _own_bgr(frame), motion
-
-
-def _no_frames(frames: Any) -> str | None:
-    """What `stream(frames)` was given instead of frames, with what to do (None: an iterable, frames or not): a path
-    (str, bytes, os.PathLike; stream does not open videos) or an object that is not iterable (a cv2.VideoCapture)."""
-    read = "stream does not read videos: give the frames cv2.VideoCapture(path).read() returns, from a generator"
-    if isinstance(frames, str | bytes | os.PathLike):
-        return f"got the path {os.fsdecode(frames)!r}: {read}"
-    # what makes `iter` work, asked of the type without calling it (an iterator made and dropped here could start a
-    # DataLoader's workers or open a file twice); a class with only __getitem__ is iterable too
-    if not (hasattr(type(frames), "__iter__") or hasattr(type(frames), "__getitem__")):
-        return f"got {type(frames).__name__}, which is not iterable (a video capture? {read})"
-    return None
-
-
-def _check_source_name(name: object, alternative: str = "") -> None:
-    """TypeError unless `name` (a video's name in gallery sightings) is a str; `alternative`: what else the caller
-    accepts, said after "a str"."""
-    if not isinstance(name, str):
-        accepted = f"a str {alternative}" if alternative else "a str"
-        raise TypeError(f"source_name must be {accepted}, got {type(name).__name__}")
-
-
-def _check_gallery(gallery: object) -> None:
-    """TypeError unless `gallery` is a `Gallery` instance or None: a path, a dict or the class itself failed at
-    construction with an AttributeError ("'str' object has no attribute 'attach'"), in `from_config` only after the
-    models had loaded."""
-    if gallery is not None and not isinstance(gallery, Gallery):
-        got = "the class Gallery" if gallery is Gallery else type(gallery).__name__
-        hint = " (Gallery.load(path) reads a saved one)" if isinstance(gallery, str | os.PathLike) else ""
-        raise TypeError(f"gallery must be a Gallery (Gallery() or Gallery.load(path)) or None, got {got}{hint}")
-
-
-def _check_model(model: object, name: str, signature: str) -> None:
-    """TypeError unless `model` (`Tracker`'s `detector` or `embedder`, called as `signature`) is callable or None: a
-    model path or a config key's value was taken, and the first `update` failed with "'str' object is not callable"."""
-    if model is not None and not callable(model):
-        raise TypeError(
-            f"{name} must be a callable {signature} or None, got {type(model).__name__}: to build the detector and "
-            "ReID from model files, use Tracker.from_config(load_config(overrides=[...]))"
-        )
-
-
-def _frame_rate(value: Any, cfg: TrackerConfig) -> float:
-    """`Tracker(frame_rate=)` as a float in [MIN_FRAME_RATE, MAX_FRAME_RATE] frames/s (None: `cfg.frame_rate`), or
-    ValueError: not a number (a string, a bool, a list: "30" was taken as 30, True as 1 frame/s, [30] raised float()'s
-    TypeError naming no argument), not positive, below the minimum or above the maximum. A one-element array or
-    tensor is its value."""
-    if value is None:
-        return float(cfg.frame_rate)
-    one = (isinstance(value, np.ndarray) and value.size == 1) or (
-        isinstance(value, torch.Tensor) and value.numel() == 1
-    )
-    number = value.item() if one else value
-    if isinstance(number, bool) or not isinstance(number, numbers.Real):
-        raise ValueError(
-            f"frame_rate must be a number of frames/s (or None: the config's frame_rate), got "
-            f"{type(value).__name__} {value!r}"
-        )
-    if not 0 < number <= MAX_FRAME_RATE:  # (NaN: False)
-        hint = (
-            " (OpenCV reads 0 for a video that does not say its rate: pass None, the config's)" if number == 0
-            else " (a stream's declared rate is often bogus, e.g. OpenCV's 90000 for RTSP: pass the real rate, or None "
-            "for the config's frame_rate)" if number > MAX_FRAME_RATE
-            else ""
-        )  # fmt: skip
-        raise ValueError(f"frame_rate must be positive and at most {MAX_FRAME_RATE:g} frames/s, got {value}{hint}")
-    if number < MIN_FRAME_RATE:  # (1e-300 overflowed the Kalman noises at the first frame: a bare OverflowError)
-        raise ValueError(
-            f"frame_rate must be at least {MIN_FRAME_RATE:g} frames/s (one frame every "
-            f"{1 / MIN_FRAME_RATE:g} s), as the config's frame_rate; got {value}"
-        )
-    return float(number)
-
-
-def _frame_size(size: Any) -> tuple[int, int]:
-    """(height, width) as two positive ints (numbers, or 0-d arrays or tensors of one: iterating a tensor gives
-    those), or ValueError: a count that is not a whole number (480.5 is not rounded), NaN, infinite, not positive, a
-    string, or not two of them."""
-    hint = f"frame_size must be two positive whole pixel counts (height, width), e.g. frame.shape[:2]; got {size!r}"
-    try:
-        values = tuple(size) if not isinstance(size, str | bytes) else ()
-    except TypeError:
-        raise ValueError(hint) from None
-    if len(values) != 2:
-        raise ValueError(hint)
-    values = (_number(values[0]), _number(values[1]))
-    if not (_is_pixel_count(values[0]) and _is_pixel_count(values[1])):
-        raise ValueError(hint)
-    return int(values[0]), int(values[1])
-
-
-def _number(value: Any) -> Any:
-    """A 0-d array or tensor (what iterating a tensor of sizes gives) as its Python number; anything else as it is."""
-    if not isinstance(value, numbers.Number) and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
-        return value.item()
-    return value
-
-
-def _camera_noise(value: Any, size: tuple[int, int] | None = None) -> float:
-    """`camera_motion_noise` as a float, or ValueError: not a finite number >= 0 (a bool is not one), or more than
-    the larger side of the frame `size` (height, width) when it is known. An estimate off by more than the frame
-    tells nothing of the motion; the still rule (the only reader, and only with a frame size) squares the noise over
-    box sides: 1e300 px overflowed float64, warned of it every frame and took every box for unmoved. A 0-d array or
-    tensor (an estimator's result) is its number, as `frame_rate`'s and `frame_size`'s are."""
-    value = _number(value)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"camera_motion_noise must be a finite number of pixels >= 0; got {value!r}")
-    if size is not None and value > max(size):
-        raise ValueError(
-            f"camera_motion_noise must be at most the frame's larger side ({max(size)} px of frame_size {size}): an "
-            f"estimate {value:g} px off tells nothing of the motion (pass camera_motion=None); got {value!r}"
-        )
-    return float(value)
-
-
-def _is_pixel_count(value: Any) -> bool:
-    """A positive whole number of pixels (an int, or a float such as 480.0), not a bool."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return False
-    return math.isfinite(value) and value > 0 and value == int(value)
-
-
-def _own_bgr(frame: Any) -> np.ndarray:
-    """`_as_bgr(frame)` in memory of its own (a copy where it is the caller's array or a view of it): `stream` holds
-    a frame detected ahead while the caller's iterable makes the next, and a source that fills one buffer anew for
-    each frame (`ok, buf = cap.read(buf)`, a camera SDK's ring buffer) overwrote the frame being embedded and
-    tracked with the next one's pixels."""
-    bgr = _as_bgr(frame)
-    return bgr.copy() if np.may_share_memory(bgr, frame) else bgr
-
-
-def _as_bgr(frame: Any) -> np.ndarray:
-    """HxWx3 uint8 BGR, contiguous and writable; grayscale (HxW or HxWx1) and BGRA (HxWx4) are converted, a read-only
-    frame copied; anything else is an error."""
-    if not isinstance(frame, np.ndarray):
-        hint = " (a torch tensor: .cpu().numpy(), channels last)" if isinstance(frame, torch.Tensor) else ""
-        hint = " (cv2 reads None at the end of a video or on a failed read)" if frame is None else hint
-        if not hint and hasattr(frame, "__array_interface__"):  # a PIL image (RGB), or another array-like
-            hint = " (np.asarray(frame) first; PIL and imageio give RGB: np.asarray(image)[:, :, ::-1] for BGR)"
-        raise ValueError(f"frame must be a numpy uint8 array {FRAME_SHAPES}, got {type(frame).__name__}{hint}")
-    if frame.dtype != np.uint8:
-        floats = " ((frame * 255).astype(np.uint8) for floats in [0, 1], frame.astype(np.uint8) in [0, 255])"
-        integers = (  # 16-bit sensors and PNGs (cv2.IMREAD_UNCHANGED), or integer arithmetic that widened the type
-            " ((frame // 257).astype(np.uint8) for 16 bits in [0, 65535],"
-            " frame.astype(np.uint8) for values in [0, 255])"
-        )
-        hint = {"f": floats, "u": integers, "i": integers}.get(frame.dtype.kind, "")
-        raise ValueError(f"frame must be uint8 (0-255, as OpenCV reads it), got {frame.dtype}{hint}")
-    shape = frame.shape
-    if frame.ndim == 2:
-        frame = frame[:, :, None]
-    if frame.ndim != 3 or frame.shape[2] not in _CHANNELS:
-        hint = " (channels first? frame.transpose(1, 2, 0))" if frame.ndim == 3 and shape[0] in _CHANNELS else ""
-        raise ValueError(f"frame must have shape {FRAME_SHAPES}, got {shape}{hint}")
-    if frame.shape[0] == 0 or frame.shape[1] == 0:
-        raise ValueError(f"frame is empty: shape {shape} (a failed read or a crop outside the image?)")
-    if frame.shape[2] == 1:
-        frame = np.repeat(frame, 3, axis=2)
-    elif frame.shape[2] == 4:
-        frame = frame[:, :, :3]
-    if not frame.flags.writeable:  # torch.from_numpy warns about read-only arrays ("undefined behavior"): a copy
-        return frame.copy()
-    return np.ascontiguousarray(frame)

@@ -30,7 +30,7 @@ from tracker.config import TrackerConfig
 from tracker.gallery import Gallery, PendingSave, SaveAbandoned
 from tracker.gallery_file import FileVersion, check_saveable, file_version
 from tracker.io.strict_json import write_json_atomic
-from tracker.pipeline import require_gallery_appearance
+from tracker.model_setup import require_gallery_appearance
 from tracker.resume import GALLERY_RECORD_NAME, ResumeError
 
 __all__ = ["GallerySaver", "RecordNotWritten", "check_gallery_unchanged", "open_gallery", "recorded_versions"]

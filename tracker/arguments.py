@@ -1,0 +1,154 @@
+"""Checks of the `Tracker`'s own arguments (frame rate, frame size, camera-motion noise, source name, gallery,
+models, a detector's result): each returns the value in the form the tracker uses, or raises one error naming the
+argument and what to give instead."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from typing import Any
+
+import numpy as np
+import torch
+
+from tracker.config import MAX_FRAME_RATE, MIN_FRAME_RATE, TrackerConfig
+from tracker.gallery import Gallery
+
+__all__ = [
+    "check_gallery",
+    "check_model",
+    "check_source_name",
+    "checked_camera_noise",
+    "checked_frame_rate",
+    "checked_frame_size",
+    "detector_output",
+]
+
+
+def detector_output(detected: Any) -> tuple[Any, Any, Any]:
+    """The detector's result as its three parts (boxes_xyxy (N, 4), scores (N,), class_ids (N,) or None), checked
+    by `Detections.from_arrays` later.
+
+    Raises:
+        ValueError: the detector returned something other than three values (a bare "not enough values to unpack
+            (expected 3, got 2)" or "cannot unpack non-iterable NoneType object" named neither the detector nor
+            what it must return).
+    """
+    try:
+        boxes, scores, class_ids = detected
+    except (TypeError, ValueError):
+        size = f" of {len(detected)}" if isinstance(detected, tuple | list) else ""
+        raise ValueError(
+            f"the detector must return (boxes_xyxy, scores, class_ids): (N, 4) pixel corners, (N,) scores and (N,) "
+            f"class ids or None; got {type(detected).__name__}{size}"
+        ) from None
+    return boxes, scores, class_ids
+
+
+def check_source_name(name: object, alternative: str = "") -> None:
+    """TypeError unless `name` (a video's name in gallery sightings) is a str; `alternative`: what else the caller
+    accepts, said after "a str"."""
+    if not isinstance(name, str):
+        accepted = f"a str {alternative}" if alternative else "a str"
+        raise TypeError(f"source_name must be {accepted}, got {type(name).__name__}")
+
+
+def check_gallery(gallery: object) -> None:
+    """TypeError unless `gallery` is a `Gallery` instance or None: a path, a dict or the class itself failed at
+    construction with an AttributeError ("'str' object has no attribute 'attach'"), in `from_config` only after the
+    models had loaded."""
+    if gallery is not None and not isinstance(gallery, Gallery):
+        got = "the class Gallery" if gallery is Gallery else type(gallery).__name__
+        hint = " (Gallery.load(path) reads a saved one)" if isinstance(gallery, str | os.PathLike) else ""
+        raise TypeError(f"gallery must be a Gallery (Gallery() or Gallery.load(path)) or None, got {got}{hint}")
+
+
+def check_model(model: object, name: str, signature: str) -> None:
+    """TypeError unless `model` (`Tracker`'s `detector` or `embedder`, called as `signature`) is callable or None: a
+    model path or a config key's value was taken, and the first `update` failed with "'str' object is not callable"."""
+    if model is not None and not callable(model):
+        raise TypeError(
+            f"{name} must be a callable {signature} or None, got {type(model).__name__}: to build the detector and "
+            "ReID from model files, use Tracker.from_config(load_config(overrides=[...]))"
+        )
+
+
+def checked_frame_rate(value: Any, cfg: TrackerConfig) -> float:
+    """`Tracker(frame_rate=)` as a float in [MIN_FRAME_RATE, MAX_FRAME_RATE] frames/s (None: `cfg.frame_rate`), or
+    ValueError: not a number (a string, a bool, a list: "30" was taken as 30, True as 1 frame/s, [30] raised float()'s
+    TypeError naming no argument), not positive, below the minimum or above the maximum. A one-element array or
+    tensor is its value."""
+    if value is None:
+        return float(cfg.frame_rate)
+    one = (isinstance(value, np.ndarray) and value.size == 1) or (
+        isinstance(value, torch.Tensor) and value.numel() == 1
+    )
+    number = value.item() if one else value
+    if isinstance(number, bool) or not isinstance(number, numbers.Real):
+        raise ValueError(
+            f"frame_rate must be a number of frames/s (or None: the config's frame_rate), got "
+            f"{type(value).__name__} {value!r}"
+        )
+    if not 0 < number <= MAX_FRAME_RATE:  # (NaN: False)
+        hint = (
+            " (OpenCV reads 0 for a video that does not say its rate: pass None, the config's)" if number == 0
+            else " (a stream's declared rate is often bogus, e.g. OpenCV's 90000 for RTSP: pass the real rate, or None "
+            "for the config's frame_rate)" if number > MAX_FRAME_RATE
+            else ""
+        )  # fmt: skip
+        raise ValueError(f"frame_rate must be positive and at most {MAX_FRAME_RATE:g} frames/s, got {value}{hint}")
+    if number < MIN_FRAME_RATE:  # (1e-300 overflowed the Kalman noises at the first frame: a bare OverflowError)
+        raise ValueError(
+            f"frame_rate must be at least {MIN_FRAME_RATE:g} frames/s (one frame every "
+            f"{1 / MIN_FRAME_RATE:g} s), as the config's frame_rate; got {value}"
+        )
+    return float(number)
+
+
+def checked_frame_size(size: Any) -> tuple[int, int]:
+    """(height, width) as two positive ints (numbers, or 0-d arrays or tensors of one: iterating a tensor gives
+    those), or ValueError: a count that is not a whole number (480.5 is not rounded), NaN, infinite, not positive, a
+    string, or not two of them."""
+    hint = f"frame_size must be two positive whole pixel counts (height, width), e.g. frame.shape[:2]; got {size!r}"
+    try:
+        values = tuple(size) if not isinstance(size, str | bytes) else ()
+    except TypeError:
+        raise ValueError(hint) from None
+    if len(values) != 2:
+        raise ValueError(hint)
+    values = (_number(values[0]), _number(values[1]))
+    if not (_is_pixel_count(values[0]) and _is_pixel_count(values[1])):
+        raise ValueError(hint)
+    return int(values[0]), int(values[1])
+
+
+def _number(value: Any) -> Any:
+    """A 0-d array or tensor (what iterating a tensor of sizes gives) as its Python number; anything else as it is."""
+    if not isinstance(value, numbers.Number) and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def checked_camera_noise(value: Any, size: tuple[int, int] | None = None) -> float:
+    """`camera_motion_noise` as a float, or ValueError: not a finite number >= 0 (a bool is not one), or more than
+    the larger side of the frame `size` (height, width) when it is known. An estimate off by more than the frame
+    tells nothing of the motion; the still rule (the only reader, and only with a frame size) squares the noise over
+    box sides: 1e300 px overflowed float64, warned of it every frame and took every box for unmoved. A 0-d array or
+    tensor (an estimator's result) is its number, as `frame_rate`'s and `frame_size`'s are."""
+    value = _number(value)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"camera_motion_noise must be a finite number of pixels >= 0; got {value!r}")
+    if size is not None and value > max(size):
+        raise ValueError(
+            f"camera_motion_noise must be at most the frame's larger side ({max(size)} px of frame_size {size}): an "
+            f"estimate {value:g} px off tells nothing of the motion (pass camera_motion=None); got {value!r}"
+        )
+    return float(value)
+
+
+def _is_pixel_count(value: Any) -> bool:
+    """A positive whole number of pixels (an int, or a float such as 480.0), not a bool."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    return math.isfinite(value) and value > 0 and value == int(value)

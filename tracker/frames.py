@@ -1,0 +1,127 @@
+"""The frames `Tracker.update` and `Tracker.stream` take: a frame as the (H, W, 3) uint8 BGR array the detector and
+ReID read, and `stream`'s iterable of frames, paired with the camera motions given for them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["FRAME_SHAPES", "as_bgr", "no_frames", "one_frame", "own_bgr", "own_frames", "with_motions"]
+
+FRAME_SHAPES = "(H, W, 3) BGR, (H, W) or (H, W, 1) gray, or (H, W, 4) BGRA"  # what `update` takes
+_CHANNELS = (1, 3, 4)  # the channel counts of FRAME_SHAPES's 3-D frames
+
+
+def one_frame(frames: Any) -> bool:
+    """Whether `stream(frames)` was given one frame, not frames: a 2-D array, or a 3-D one of 1, 3 or 4 channels last
+    (a stack of N gray frames (N, H, W) is taken: a width of 1, 3 or 4 pixels is no picture)."""
+    shape = getattr(frames, "shape", None) if isinstance(frames, np.ndarray | torch.Tensor) else None
+    return shape is not None and (len(shape) == 2 or (len(shape) == 3 and shape[-1] in _CHANNELS))
+
+
+def with_motions(frames: Iterable[Any], motions: Iterable[Any] | None) -> Iterator[tuple[Any, Any]]:
+    """`stream`'s (frame, camera motion) pairs: each frame with the next item of `motions` (None for every frame when
+    `motions` is None). ValueError, before any frame, for `motions` not iterable, one motion, or a length other than
+    the frames' (both sized); else when one runs out before the other (at the frame without a motion, or after the
+    last frame)."""
+    if motions is None:
+        return ((frame, None) for frame in frames)
+    if isinstance(motions, np.ndarray | torch.Tensor) and motions.ndim == 2:
+        raise ValueError(
+            f"camera_motions must hold one camera motion per frame, got one motion of shape {tuple(motions.shape)}: "
+            f"give [A] for one frame, or update(frame, camera_motion=A)"
+        )
+    if not (hasattr(type(motions), "__iter__") or hasattr(type(motions), "__getitem__")):
+        raise ValueError(f"camera_motions must be an iterable of camera motions (one per frame), got {motions!r}")
+    if hasattr(frames, "__len__") and hasattr(motions, "__len__") and len(frames) != len(motions):
+        raise ValueError(
+            f"camera_motions must hold one camera motion per frame (None where it is not known): "
+            f"{len(motions)} motions for {len(frames)} frames"
+        )
+    return _paired(frames, iter(motions))
+
+
+def _paired(frames: Iterable[Any], motions: Iterator[Any]) -> Iterator[tuple[Any, Any]]:
+    """Each frame with the next motion; ValueError when the motions end first or outlast the frames."""
+    ended = object()
+    tracked = 0
+    for frame in frames:
+        motion = next(motions, ended)
+        if motion is ended:
+            raise ValueError(
+                f"camera_motions ended before frame {tracked} (counting from 0; the frames before it were tracked): "
+                f"one camera motion per frame (None where it is not known)"
+            )
+        yield frame, motion
+        tracked += 1
+    if next(motions, ended) is not ended:
+        raise ValueError(
+            f"camera_motions has more items than the {tracked} frames: one camera motion per frame (the first "
+            f"motion is frame 0's, from the frame before it)"
+        )
+
+
+def own_frames(paired: Iterable[tuple[Any, Any]]) -> Iterator[tuple[np.ndarray, Any]]:
+    """The (frame, motion) pairs, each frame a BGR copy of its own (`own_bgr`: a reader may refill its buffer)."""
+    for frame, motion in paired:
+        yield own_bgr(frame), motion
+
+
+def no_frames(frames: Any) -> str | None:
+    """What `stream(frames)` was given instead of frames, with what to do (None: an iterable, frames or not): a path
+    (str, bytes, os.PathLike; stream does not open videos) or an object that is not iterable (a cv2.VideoCapture)."""
+    read = "stream does not read videos: give the frames cv2.VideoCapture(path).read() returns, from a generator"
+    if isinstance(frames, str | bytes | os.PathLike):
+        return f"got the path {os.fsdecode(frames)!r}: {read}"
+    # what makes `iter` work, asked of the type without calling it (an iterator made and dropped here could start a
+    # DataLoader's workers or open a file twice); a class with only __getitem__ is iterable too
+    if not (hasattr(type(frames), "__iter__") or hasattr(type(frames), "__getitem__")):
+        return f"got {type(frames).__name__}, which is not iterable (a video capture? {read})"
+    return None
+
+
+def own_bgr(frame: Any) -> np.ndarray:
+    """`as_bgr(frame)` in memory of its own (a copy where it is the caller's array or a view of it): `stream` holds
+    a frame detected ahead while the caller's iterable makes the next, and a source that fills one buffer anew for
+    each frame (`ok, buf = cap.read(buf)`, a camera SDK's ring buffer) overwrote the frame being embedded and
+    tracked with the next one's pixels."""
+    bgr = as_bgr(frame)
+    return bgr.copy() if np.may_share_memory(bgr, frame) else bgr
+
+
+def as_bgr(frame: Any) -> np.ndarray:
+    """HxWx3 uint8 BGR, contiguous and writable; grayscale (HxW or HxWx1) and BGRA (HxWx4) are converted, a read-only
+    frame copied; anything else is an error."""
+    if not isinstance(frame, np.ndarray):
+        hint = " (a torch tensor: .cpu().numpy(), channels last)" if isinstance(frame, torch.Tensor) else ""
+        hint = " (cv2 reads None at the end of a video or on a failed read)" if frame is None else hint
+        if not hint and hasattr(frame, "__array_interface__"):  # a PIL image (RGB), or another array-like
+            hint = " (np.asarray(frame) first; PIL and imageio give RGB: np.asarray(image)[:, :, ::-1] for BGR)"
+        raise ValueError(f"frame must be a numpy uint8 array {FRAME_SHAPES}, got {type(frame).__name__}{hint}")
+    if frame.dtype != np.uint8:
+        floats = " ((frame * 255).astype(np.uint8) for floats in [0, 1], frame.astype(np.uint8) in [0, 255])"
+        integers = (  # 16-bit sensors and PNGs (cv2.IMREAD_UNCHANGED), or integer arithmetic that widened the type
+            " ((frame // 257).astype(np.uint8) for 16 bits in [0, 65535],"
+            " frame.astype(np.uint8) for values in [0, 255])"
+        )
+        hint = {"f": floats, "u": integers, "i": integers}.get(frame.dtype.kind, "")
+        raise ValueError(f"frame must be uint8 (0-255, as OpenCV reads it), got {frame.dtype}{hint}")
+    shape = frame.shape
+    if frame.ndim == 2:
+        frame = frame[:, :, None]
+    if frame.ndim != 3 or frame.shape[2] not in _CHANNELS:
+        hint = " (channels first? frame.transpose(1, 2, 0))" if frame.ndim == 3 and shape[0] in _CHANNELS else ""
+        raise ValueError(f"frame must have shape {FRAME_SHAPES}, got {shape}{hint}")
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise ValueError(f"frame is empty: shape {shape} (a failed read or a crop outside the image?)")
+    if frame.shape[2] == 1:
+        frame = np.repeat(frame, 3, axis=2)
+    elif frame.shape[2] == 4:
+        frame = frame[:, :, :3]
+    if not frame.flags.writeable:  # torch.from_numpy warns about read-only arrays ("undefined behavior"): a copy
+        return frame.copy()
+    return np.ascontiguousarray(frame)

@@ -1,0 +1,127 @@
+"""The detector and ReID a config names, built for `Tracker.from_config` and `Tracker.reopen`, and the checks made
+before any model loads: the weight files are there, the gallery fits the ReID's embedding space."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import torch
+
+from tracker.config import REID_MODELS, TrackerConfig, has_appearance
+from tracker.gallery import Gallery, ModelIdentity
+from tracker.gallery_records import describe_model
+
+__all__ = [
+    "build_models",
+    "needs_appearance",
+    "reid_model_identity",
+    "require_gallery_appearance",
+    "require_model_files",
+]
+
+
+def build_models(
+    cfg: TrackerConfig,
+    device: torch.device,
+    gallery: Gallery | None,
+    built_with: ModelIdentity | None = None,
+    remedy: str | None = None,
+) -> tuple[Any, Any, ModelIdentity | None]:
+    """The detector, the embedder (None without appearance) `cfg` names, on `device`, and the ReID's identity (None
+    without appearance; `reid_model_identity`, with D). `gallery` (if any) is checked against the ReID before any
+    model loads, then bound to it and given the detector's class names. Raises as `Tracker.from_config` says, and
+    ValueError for a ReID other than `built_with` (`Tracker.reopen`: the one its tracks' looks came from); `remedy`:
+    what a missing weights file's error tells the user to do (`require_model_files`)."""
+    from tracker.detector import build_detector, class_names
+    from tracker.embedder import build_embedder
+    from tracker.signal_stack import install_signal_stack
+
+    use_reid = has_appearance(cfg)
+    require_model_files(cfg, remedy)
+    # now, before the models take seconds to load, or to fail to (its weights are there: `require_model_files`);
+    # `auto`'s, the detector's, may only be there once ultralytics downloaded them
+    identity = reid_model_identity(cfg) if use_reid and cfg.reid.model != "auto" else None
+    if identity is not None:
+        _refuse_another_reid(identity, built_with, cfg)
+        if gallery is not None:
+            gallery.check_model(identity)
+    detector = build_detector(cfg.detector, device, keep_features=use_reid and cfg.reid.model == "auto")
+    embedder = build_embedder(cfg.reid, device, detector) if use_reid else None
+    install_signal_stack()  # OpenVINO's plugins, when destroyed, may leave a dangling one (tracker.signal_stack)
+    if not use_reid:
+        return detector, embedder, None
+    # with the ReID's D (a gallery bound to no model may hold looks of another D)
+    identity = dataclasses.replace(identity or reid_model_identity(cfg), dim=getattr(embedder, "dim", None))
+    _refuse_another_reid(identity, built_with, cfg)
+    if gallery is not None:
+        gallery.bind_model(identity)
+        gallery.name_classes(class_names(detector))  # saved with it: `track gallery ls` names the classes
+    return detector, embedder, identity
+
+
+def _refuse_another_reid(identity: ModelIdentity, built_with: ModelIdentity | None, cfg: TrackerConfig) -> None:
+    """ValueError when the ReID `cfg` names now (`identity`) is not `built_with`, the one a reopened tracker's
+    banks hold looks of: compared with looks of other weights, every track would be re-identified at random."""
+    if built_with is None or not built_with.conflicts_with(identity):
+        return
+    key, name = (
+        ("detector.model", cfg.detector.model) if cfg.reid.model == "auto" else ("reid.weights", cfg.reid.weights)
+    )
+    raise ValueError(
+        f"reopen(): {key} {name!r} is now ReID model {describe_model(identity)}, but this tracker's tracks hold "
+        f"looks of {describe_model(built_with)} (the file was replaced since Tracker.from_config?): their looks "
+        "cannot be compared; put back the weights it was built with and reopen() again, or build a new Tracker "
+        "(the tracker stays closed, its tracks kept)"
+    )
+
+
+def needs_appearance(what: str, cfg: TrackerConfig) -> str:
+    """The error for `what` (a gallery) under a `cfg` that computes no appearance embeddings, naming only the keys
+    to change: with `reid.model=none` alone, "set appearance.enabled=true" sent users to a key already true."""
+    missing = [] if cfg.appearance.enabled else ["appearance.enabled=true"]
+    if cfg.reid.model == "none":
+        missing.append(f"reid.model to a model, not none ({' | '.join(REID_MODELS)})")
+    return f"{what} needs appearance embeddings: set {' and '.join(missing)}"
+
+
+def require_gallery_appearance(cfg: TrackerConfig, option: str = "--gallery") -> None:
+    """The check `track --gallery` and `track batch --gallery` make before anything loads.
+
+    Raises:
+        ValueError: `cfg` computes no appearance embeddings (`has_appearance`), naming `option`.
+    """
+    if not has_appearance(cfg):
+        raise ValueError(needs_appearance(option, cfg))
+
+
+def require_model_files(cfg: TrackerConfig, remedy: str | None = None) -> None:
+    """Check, before any model loads, the weight files `Tracker.from_config(cfg)` reads: the ReID file first (named
+    before a detector download can fail), then a detector that is neither a file here nor one ultralytics downloads.
+    `remedy`: what a not-found error tells the user to do (default: where to get them, which key to set).
+
+    Raises:
+        FileNotFoundError: naming the file and where it can come from (`tracker.weights.require_weights`).
+        ValueError: ReID weights that are an exported network (`tracker.embedder.require_osnet_file`).
+    """
+    from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
+
+    from tracker.embedder import require_osnet_file
+    from tracker.weights import require_weights
+
+    if cfg.appearance.enabled and cfg.reid.model not in ("none", "auto"):
+        require_osnet_file(cfg.reid.weights, remedy)
+    require_weights(cfg.detector.model, "detector", downloadable=GITHUB_ASSETS_NAMES, remedy=remedy)
+
+
+def reid_model_identity(cfg: TrackerConfig) -> ModelIdentity:
+    """The identity of the embedding space `cfg` gives: the ReID model's name and its weights' hash (the
+    detector's weights for `reid.model=auto`, which embeds with the detector's features)."""
+    from tracker.weights import file_digest, resolve_weights
+
+    name, weights = cfg.reid.model, cfg.reid.weights
+    if name == "auto":
+        weights = cfg.detector.model
+    path = resolve_weights(weights, "reid")
+    digest = file_digest(path) if path is not None else f"name:{weights}"
+    return ModelIdentity(name, digest)
