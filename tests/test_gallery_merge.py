@@ -314,6 +314,24 @@ def test_merge_or_export_of_a_gallery_a_run_holds_says_it_read_its_last_saved_ve
     assert capsys.readouterr().err == ""
 
 
+def test_a_merge_naming_a_held_gallery_twice_notes_it_once(cameras, tmp_path, capsys):
+    """`track gallery merge a a` (or a and a link to a) while a `track` run holds a printed the "in use" note once
+    per argument, the same line twice; one note per file read is enough."""
+    a, _ = cameras
+    link = tmp_path / "same.gallery"
+    link.symlink_to(a)
+    holder = "import sys; from tracker.io.lock import gallery_lock\nwith gallery_lock(sys.argv[1]): print(input())"
+    with subprocess.Popen([sys.executable, "-c", holder, str(a)], stdin=subprocess.PIPE, text=True) as holding:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while not (tmp_path / ".cam1.gallery.lock").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for k, second in enumerate((a, link)):
+            assert main(["gallery", "merge", str(a), str(second), "-o", str(tmp_path / f"out{k}.gallery")]) == 0
+            err = capsys.readouterr().err.splitlines()
+            assert len(err) == 1 and err[0].startswith(f"track gallery: note: {a} is in use by "), err
+        holding.communicate("done", timeout=LOCK_WAIT_S)
+
+
 def test_merge_leaves_out_only_the_taken_ids_that_could_change_a_decision(monkeypatch):
     """Each identity of a later file is searched with the IDs its file's earlier identities took left out; only
     those near its query are (`_Taken.near`: below gallery.min_similarity - gallery.margin none can be the match nor

@@ -710,8 +710,12 @@ def _merge(args: argparse.Namespace) -> list[str]:
         )
     cfg = load_config(args.config, overrides=list(args.set))
     galleries = [Gallery.load(file, cfg.gallery, prune=False) for file in files]
+    noted = set()  # the versions read (device, inode, size, time): `merge a a`, or a and a link to it, noted once
     for file, gallery in zip(files, galleries, strict=True):
-        _note_if_in_use(file, gallery, f"what it saves later is not in {out}")
+        read = gallery.file[1] if gallery.file is not None else os.path.realpath(file)
+        if read not in noted:
+            noted.add(read)
+            _note_if_in_use(file, gallery, f"what it saves later is not in {out}")
     sizes = [len(gallery) for gallery in galleries]
     merged = merge_galleries(files, galleries)
     if not args.dry_run:
