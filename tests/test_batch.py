@@ -1607,25 +1607,35 @@ def test_a_read_only_batch_folder_is_one_error_before_any_task(tmp_path, capsys,
     ]
 
 
-def test_an_interrupted_batch_says_how_many_finished_videos_it_kept(tmp_path, monkeypatch, capsys):
-    """Ctrl-C before any video finished said "finished videos are kept in OUT", a folder not even made yet."""
+def test_an_interrupted_batch_says_how_many_finished_videos_it_kept_and_what_a_rerun_does(
+    tmp_path, monkeypatch, capsys
+):
+    """Ctrl-C before any video finished said "finished videos are kept in OUT", a folder not even made yet; and
+    "re-run to resume", though an unfinished video's folder is dropped (there is nothing to resume): a re-run reuses
+    the finished videos and tracks the others from their first frame, and the line says that."""
     import tracker.batch as batch
 
-    source, out = clip(tmp_path / "cam.avi", 0, 3), tmp_path / "out"
+    source, other, out = clip(tmp_path / "cam.avi", 0, 3), clip(tmp_path / "cam2.avi", 40, 3), tmp_path / "out"
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(batch, "track_many", interrupted)
-    assert main(["batch", str(source), "--out", str(out), "--quiet"]) == 130
+    assert main(["batch", str(source), str(other), "--out", str(out), "--quiet"]) == 130
     said = capsys.readouterr().err.strip().splitlines()[-1]
-    assert said == "track batch: interrupted; no video had finished; re-run to resume", said
+    assert said == "track batch: interrupted; no video had finished; a re-run tracks every video from its first frame"
     monkeypatch.undo()
     track_many([source], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
     monkeypatch.setattr(batch, "track_many", interrupted)
-    assert main(["batch", str(source), "--out", str(out), "--quiet"]) == 130
+    assert main(["batch", str(source), str(other), "--out", str(out), "--quiet"]) == 130
     said = capsys.readouterr().err.strip().splitlines()[-1]
-    assert said == f"track batch: interrupted; 1 finished video kept in {out}; re-run to resume", said
+    assert said == (
+        f"track batch: interrupted; 1 finished video kept in {out}; a re-run reuses finished videos and tracks the "
+        "others from their first frame"
+    ), said
+    monkeypatch.undo()
+    rerun = track_many([source, other], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    assert [(v.name, v.status) for v in rerun.videos] == [("cam", "reused"), ("cam2", "done")], "as the line said"
 
 
 def test_a_stopped_local_batch_prints_no_leaked_semaphore_warning(tmp_path):

@@ -163,7 +163,8 @@ def _batch_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="track batch",
         description="Track many videos at once, one task per video (Ray or local processes). Each video's "
-        "outputs (the files `track` writes) appear in OUT/<name>/ when it ends; a re-run resumes.",
+        "outputs (the files `track` writes) appear in OUT/<name>/ when it ends; a re-run reuses finished videos and "
+        "tracks unfinished ones from their first frame.",
     )
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="videos (or anything `track` accepts), one per task")
     p.add_argument("--out", action=_GivenOnce, type=path_arg, required=True, help="batch folder: OUT/<name>/ per video")
@@ -241,7 +242,7 @@ def _batch(argv: list[str]) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s"
     )
-    from tracker.batch import published_videos, track_many, unnamed_sources
+    from tracker.batch import track_many, unnamed_sources
     from tracker.batch_names import OPTIONS
 
     unnamed = unnamed_sources(args.sources)
@@ -267,9 +268,7 @@ def _batch(argv: list[str]) -> int:
         print(f"track batch: error: {' '.join(str(exc).split()) or type(exc).__name__}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        kept = published_videos(args.out)  # "finished videos are kept in OUT" sent users to a folder not made yet
-        where = f"{count(kept, 'finished video')} kept in {args.out}" if kept else "no video had finished"
-        print(f"track batch: interrupted; {where}; re-run to resume", file=sys.stderr)
+        print(f"track batch: interrupted; {_batch_rerun(args.out)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     if not args.quiet:
         print(summary.describe())
@@ -280,6 +279,20 @@ def _batch(argv: list[str]) -> int:
             said = f"no video was tracked, so the gallery {args.gallery} was not saved"
             print(f"track batch: error: {said}", file=sys.stderr)
     return EXIT_OK if summary.ok else EXIT_SOME_FAILED
+
+
+def _batch_rerun(out: Path) -> str:
+    """What an interrupted `track batch` left in `out` and what a re-run of it does. An unfinished video's folder is
+    dropped (no checkpoint: "re-run to resume" promised what a re-run does not do), so a re-run starts it again."""
+    from tracker.batch import published_videos
+
+    kept = published_videos(out)  # "finished videos are kept in OUT" sent users to a folder not made yet
+    if not kept:
+        return "no video had finished; a re-run tracks every video from its first frame"
+    return (
+        f"{count(kept, 'finished video')} kept in {out}; a re-run reuses finished videos and tracks the others from "
+        "their first frame"
+    )
 
 
 def _parse(text: str, convert: type[int] | type[float], what: str) -> Any:
