@@ -662,6 +662,61 @@ def test_reopen_after_the_weights_moved_says_to_put_them_back_and_keeps_the_trac
     assert [o.track_id for o in built.update(frame)] == [1]
 
 
+def test_reopen_in_another_working_folder_loads_the_weights_from_config_loaded(tmp_path, monkeypatch):
+    """Weights given by relative paths were looked up again by reopen(), in the working folder of that moment: a
+    service that changed folder since (or a pickle restored in another one) loaded other files of those names
+    (another detector, silently; another ReID, refused as "the file was replaced"), or was told the files it was
+    built with were missing. reopen() loads the files from_config found, by their absolute paths; when one of them is
+    gone, the error names it there."""
+    import pickle
+
+    import tracker.detector
+    import tracker.embedder
+
+    box = np.array([[100.0, 50.0, 140.0, 150.0]])
+    loaded = []
+
+    class FakeReID:
+        dim = 512
+
+        def __call__(self, image: torch.Tensor, boxes: np.ndarray) -> torch.Tensor:
+            return torch.ones((len(boxes), self.dim))
+
+    def build_detector(cfg, *args, **kwargs):
+        loaded.append(Path(cfg.model).resolve())
+        return lambda frame: (box, np.ones(1), None)
+
+    monkeypatch.setattr(tracker.detector, "build_detector", build_detector)
+    monkeypatch.setattr(tracker.embedder, "build_embedder", lambda *args, **kwargs: FakeReID())
+    for folder in ("built", "elsewhere"):  # the same names in both folders, other weights in each
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "osnet.pth").write_bytes(f"osnet weights of {folder}".encode())
+        (tmp_path / folder / "detector.pt").write_bytes(f"yolo weights of {folder}".encode())
+    monkeypatch.chdir(tmp_path / "built")
+    cfg = load_config(None, ["device=cpu", "reid.weights=osnet.pth", "detector.model=detector.pt"])
+    built = Tracker.from_config(cfg, frame_rate=FPS)
+    frame = np.zeros((240, 320, 3), np.uint8)
+    tracked = [built.update(frame) for _ in range(5)][-1]
+    built.close()
+    checkpoint = pickle.dumps(built)
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    built.reopen()  # (it said "reid.weights 'osnet.pth' is now ReID model osnet_x0_25 (weights ...)")
+    assert loaded == [tmp_path / "built" / "detector.pt"] * 2, "the detector it was built with"
+    assert [o.track_id for o in built.update(frame)] == [o.track_id for o in tracked] == [1]
+    assert built.config.detector.model == "detector.pt", "its config is as given"
+    (tmp_path / "built" / "detector.pt").rename(tmp_path / "moved.pt")
+    restored = pickle.loads(checkpoint)
+    with pytest.raises(FileNotFoundError) as refused:
+        restored.reopen()
+    assert str(refused.value).startswith(
+        f"detector weights '{tmp_path / 'built' / 'detector.pt'}' not found (looked at the path); this tracker was "
+        "built with them: put them back where they were"
+    ), refused.value
+    (tmp_path / "moved.pt").rename(tmp_path / "built" / "detector.pt")
+    restored.reopen()
+    assert loaded[-1] == tmp_path / "built" / "detector.pt"
+
+
 def test_reopen_of_a_tracker_pickled_before_reopen_existed_says_so(monkeypatch):
     """A checkpoint of a `from_config` tracker pickled by a version before reopen() (no record of who built its
     models) was told "this Tracker was not built by Tracker.from_config", which is false. It says that the pickle
@@ -678,7 +733,7 @@ def test_reopen_of_a_tracker_pickled_before_reopen_existed_says_so(monkeypatch):
     monkeypatch.setattr(tracker.embedder, "build_embedder", lambda *args, **kwargs: lambda image, boxes: None)
     built = Tracker.from_config(load_config(None, ["device=cpu"]), frame_rate=FPS)
     built.close()
-    recorded_since = ("_config_models", "_reid_identity", "_closings")  # what a pickle of that version lacks
+    recorded_since = ("_config_models", "_reid_identity", "_closings", "_model_config")  # what that pickle lacks
     before = {key: value for key, value in copy.deepcopy(built).__getstate__().items() if key not in recorded_since}
     old = Tracker.__new__(Tracker)
     old.__setstate__(before)  # (what unpickling that version's pickle does)

@@ -4,6 +4,7 @@ before any model loads: the weight files are there, the gallery fits the ReID's 
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Any
 
 import torch
@@ -13,6 +14,7 @@ from tracker.gallery import Gallery, ModelIdentity
 from tracker.gallery_records import describe_model
 
 __all__ = [
+    "absolute_weights",
     "build_models",
     "needs_appearance",
     "reid_model_identity",
@@ -58,6 +60,22 @@ def build_models(
         gallery.bind_model(identity)
         gallery.name_classes(class_names(detector))  # saved with it: `track gallery ls` names the classes
     return detector, embedder, identity
+
+
+def absolute_weights(cfg: TrackerConfig) -> TrackerConfig:
+    """`cfg` with `detector.model` and `reid.weights` as the absolute paths of the files they name now
+    (`tracker.weights.resolve_weights`: a path, relative to the working folder, or a name in `$TRACKER_WEIGHTS_DIR`);
+    a name that names no file here is kept (an official detector ultralytics keeps elsewhere; ReID weights not used).
+    What `Tracker.reopen` builds from: the files `from_config` loaded, wherever the process is by then."""
+    from tracker.weights import resolve_weights
+
+    def absolute(name: str, kind: str) -> str:
+        found = resolve_weights(name, kind) if name.strip() else None  # ("": Path("") is the working folder)
+        return os.path.abspath(found) if found is not None else name
+
+    detector = dataclasses.replace(cfg.detector, model=absolute(cfg.detector.model, "detector"))
+    reid = dataclasses.replace(cfg.reid, weights=absolute(cfg.reid.weights, "reid"))
+    return dataclasses.replace(cfg, detector=detector, reid=reid)
 
 
 def _refuse_another_reid(identity: ModelIdentity, built_with: ModelIdentity | None, cfg: TrackerConfig) -> None:

@@ -32,6 +32,7 @@ from tracker.frames import as_bgr, no_frames, one_frame, own_frames, with_motion
 from tracker.gallery import Gallery, ModelIdentity
 from tracker.io.prefetch import Prefetch
 from tracker.model_setup import (
+    absolute_weights,
     build_models,
     needs_appearance,
     reid_model_identity,
@@ -155,6 +156,7 @@ class Tracker:
         # before `reopen` existed)
         self._config_models: bool | None = False
         self._reid_identity: ModelIdentity | None = None  # the ReID `from_config` built (`reopen` refuses another)
+        self._model_config: TrackerConfig | None = None  # `config` with the weight files `from_config` loaded, absolute
         self._blas = BlasThreads(self.config.core_threads)  # numpy's BLAS threads during a frame, as torch's
         if gallery is not None and not self.config.appearance.enabled:  # (`reid.model` names the ReID `from_config`
             # builds: here the looks are the embedder's or yours, whatever it says, so `none` refuses no gallery)
@@ -201,7 +203,13 @@ class Tracker:
 
     def __setstate__(self, state: dict) -> None:
         # (a copy made before `close` existed; one made before numpy's BLAS threads were bounded, or before `reopen`)
-        defaults = {"_closed": False, "_closings": 0, "_config_models": None, "_reid_identity": None}
+        defaults = {
+            "_closed": False,
+            "_closings": 0,
+            "_config_models": None,
+            "_reid_identity": None,
+            "_model_config": None,
+        }
         self.__dict__.update({**defaults, **state})
         if "_blas" not in state:
             self._blas = BlasThreads(self.config.core_threads)
@@ -258,6 +266,7 @@ class Tracker:
         detector, embedder, identity = build_models(cfg, device, gallery)
         tracker = cls(cfg, frame_rate, detector=detector, embedder=embedder, gallery=gallery, source_name=source_name)
         tracker._config_models, tracker._reid_identity = True, identity
+        tracker._model_config = absolute_weights(cfg)  # (after the build: an official detector downloaded is there)
         return tracker
 
     @_one_call_at_a_time
@@ -284,6 +293,12 @@ class Tracker:
         which cannot be pickled: `close()`, pickle; later, unpickle, `reopen()`, and track on. Nothing happens on a
         tracker that is not closed.
 
+        The weight files are those `from_config` loaded, by the absolute paths it found them at: a relative
+        `detector.model` or `reid.weights` (or a bare name found in `$TRACKER_WEIGHTS_DIR`) is not looked up again,
+        so a process that changed its working folder since, or a pickle restored in another folder, reopens the same
+        files (it loaded other files of those names there, or none). A pickle restored on another machine needs
+        them at those paths.
+
         Raises:
             RuntimeError: a tracker not built by `from_config` (its models were yours: build a new `Tracker` with
                 them, or go on with `update_detections`), or pickled by a version before `reopen()` (which did not
@@ -292,8 +307,8 @@ class Tracker:
                 named, to be put back; a gallery bound to another model meanwhile); the tracker then stays closed,
                 its tracks as they were.
             ValueError: ReID weights other than those the tracks' looks were made with (the file replaced since
-                `from_config`, or a bare name now found in another `$TRACKER_WEIGHTS_DIR`): new looks could not be
-                compared with the banks. Before any model loads, but for `reid.model=auto` (the detector's weights).
+                `from_config`): new looks could not be compared with the banks. Before any model loads, but for
+                `reid.model=auto` (the detector's weights).
         """
         if not self._closed:
             return
@@ -308,9 +323,10 @@ class Tracker:
                 "this Tracker was not built by Tracker.from_config: reopen() cannot know your detector and ReID "
                 "(build a Tracker with them, or go on with update_detections)"
             )
+        cfg = self._model_config or self.config  # (None: pickled before the paths were kept; looked up as then)
         # a missing file's error says to put it back (the config, fixed, names it: "set reid.weights" misled)
         self.detector, self.embedder, _ = build_models(
-            self.config, self.device, self.core.gallery, self._reid_identity, REOPEN_MISSING
+            cfg, self.device, self.core.gallery, self._reid_identity, REOPEN_MISSING
         )
         self._closed = False
 
