@@ -142,6 +142,29 @@ def test_variant_names_and_groups():
         V.parse_variants("pan9")
 
 
+def test_an_empty_variant_name_is_one_error_and_a_repeated_one_runs_once(syn, tmp_path, capsys):
+    """`--variants pan8,` (a comma too many, or `pan8,$MORE` with MORE unset) ran pan8 alone without a word; it is
+    one usage error naming what was given, before anything runs. A name given twice (or also in a group given) runs
+    once: one result folder and one row of the table."""
+    out = tmp_path / "out"
+    argv = ["--data", str(syn.info.root), "--out", str(out), "--cache-dir", str(tmp_path / "cache"), "-q"]
+    for given in ("pan8,", ",pan8", "pan8,,drop2", " , "):
+        with pytest.raises(SystemExit) as stopped:
+            eval_main([*argv, "--variants", given])
+        assert stopped.value.code == 2
+        said = capsys.readouterr().err.strip().splitlines()[-1]
+        assert said.startswith("track eval: error: argument --variants: "), said
+        assert f"an empty variant name in {given!r}" in said or "no variant named" in said, said
+        assert not out.exists(), "nothing ran"
+    assert eval_main([*argv, "--set", "appearance.enabled=false", "--variants", "pan8,pan8,moving"]) == 0
+    once = ["pan8", *(name for name in V.GROUPS["moving"] if name != "pan8")]  # (where first named)
+    assert list(json.loads((out / "variants.json").read_text())) == once
+    rows = (out / "variants.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in rows[1:]] == once, rows
+    printed = [line.split()[0] for line in capsys.readouterr().out.splitlines() if line.startswith("pan8")]
+    assert printed == ["pan8"], printed
+
+
 def test_val_half_is_refused(syn, tmp_path):
     half = find_sequences(syn.info.root, split="val-half")[0]
     with pytest.raises(ValueError, match="whole sequences"):

@@ -128,15 +128,23 @@ class FrameTransform:
 
 
 def parse_variants(text: str) -> list[str]:
-    """`"moving,scale0.5"` -> variant names in order (groups expanded, duplicates dropped).
+    """`"moving,scale0.5"` -> variant names in order (groups expanded; a name given twice, or also in a group given,
+    is kept once: each variant runs once).
 
     Raises:
-        ValueError: an unknown name (the message lists the known ones).
+        ValueError: an unknown name (the message lists the known ones), none, or an empty one (`pan8,`, `pan8,,zoom`:
+            a comma too many, or a shell variable left unset, which ran the other variants without a word).
     """
+    parts = [p.strip() for p in text.split(",")]
+    if not any(parts):
+        raise ValueError("no variant named (a shell variable left unset?): give NAME[,NAME...]")
+    if not all(parts):
+        raise ValueError(
+            f"an empty variant name in {text!r} (a comma too many, or a shell variable left unset?): give "
+            "NAME[,NAME...]"
+        )
     names: list[str] = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
+    for part in parts:
         expanded = GROUPS.get(part, [part])
         for name in expanded:
             if name != ORIGINAL and name not in VARIANTS:
@@ -144,8 +152,6 @@ def parse_variants(text: str) -> list[str]:
                 raise ValueError(f"unknown variant {part!r}; known: {known}")
             if name not in names:
                 names.append(name)
-    if not names:
-        raise ValueError("no variant named")
     return names
 
 
