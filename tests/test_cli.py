@@ -1455,3 +1455,17 @@ def test_a_class_name_for_classes_is_told_the_ids(capfd):
     err = capfd.readouterr().err.strip().splitlines()[-1]
     assert "argument --classes: must be a class id, a whole number (COCO: 0 person, 2 car" in err, err
     assert err.endswith("got 'person'"), err
+
+
+def test_classes_given_as_a_comma_list_or_empty_are_told_to_give_separate_ids(capfd):
+    """`--classes 0,2` was told "must be a class id, a whole number (...), not a name", and `--classes ""` (a shell
+    variable left unset) the same: neither said that ids are separate words."""
+    for given, says in (
+        ("0,2", "class ids are separate words, --classes 0 2, not a comma list: got '0,2'"),
+        ("", "an empty class id (a shell variable left unset?): give ids as separate words, --classes 0 2"),
+    ):
+        with pytest.raises(SystemExit) as stop:
+            main(["walk.mp4", "--classes", given])
+        assert stop.value.code == 2
+        err = capfd.readouterr().err.strip().splitlines()[-1]
+        assert err == f"track: error: argument --classes: {says}", err

@@ -996,6 +996,28 @@ def test_a_mot17_copy_named_in_sequences_is_evaluated(tmp_path):
     assert [s.name for s in find_sequences(tmp_path / "data")] == ["MOT17-02-FRCNN"]
 
 
+def test_sequences_given_as_a_comma_list_or_empty_are_told_how_to_name_them(tmp_path, capsys):
+    """`--sequences A,B` was "no sequence A,B under DATA" without saying that names are separate words, and
+    `--sequences ""` (a shell variable left unset) "no sequence  under DATA", the name invisible."""
+    for name in ("A", "B"):
+        write_sequence(tmp_path / "data", name, _two_people(2, 10), 2)
+    with pytest.raises(FileNotFoundError) as listed:
+        find_sequences(tmp_path / "data", names=["A,B"])
+    assert str(listed.value).endswith("(there: A, B); names are separate words (A B), not a comma list")
+    with pytest.raises(FileNotFoundError) as unknown:  # (no comma: as before)
+        find_sequences(tmp_path / "data", names=["C"])
+    assert str(unknown.value).endswith("(there: A, B)")
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as stopped:
+        eval_main(["--data", str(tmp_path / "data"), "--out", str(out), "--sequences", "A", ""])
+    assert stopped.value.code == 2 and not out.exists()
+    said = capsys.readouterr().err.strip().splitlines()[-1]
+    assert said == (
+        "track eval: error: argument --sequences: an empty sequence name (a shell variable left unset?): give names "
+        "as separate words, --sequences A B"
+    ), said
+
+
 def test_a_sequence_folder_without_seqinfo_is_named_in_the_error(tmp_path):
     seq_root = write_sequence(tmp_path / "data", "NOINI", _two_people(2, 10), 2)
     (seq_root / "seqinfo.ini").unlink()

@@ -338,8 +338,26 @@ def positive_int(text: str) -> int:
 
 def class_id(text: str) -> int:
     """argparse type of `--classes`: a whole number; a name (`--classes person`) is told the ids (argparse's own
-    "invalid int value: 'person'" did not say that classes are numbered, nor which number a person is)."""
+    "invalid int value: 'person'" did not say that classes are numbered, nor which number a person is). Several ids
+    are separate words: `--classes 0,2` and an empty one (a shell variable left unset) are told so (it said "not a
+    name")."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "an empty class id (a shell variable left unset?): give ids as separate words, --classes 0 2"
+        )
+    if "," in text:
+        raise argparse.ArgumentTypeError(f"class ids are separate words, --classes 0 2, not a comma list: got {text!r}")
     return _parse(text, int, f"a class id, a whole number ({_CLASS_EXAMPLES}), not a name")
+
+
+def sequence_name(text: str) -> str:
+    """argparse type of `track eval --sequences`: a name, or the option's usage error for an empty one (a shell
+    variable left unset: it said "no sequence  under DATA", the name invisible)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "an empty sequence name (a shell variable left unset?): give names as separate words, --sequences A B"
+        )
+    return text
 
 
 def non_negative_int(text: str) -> int:

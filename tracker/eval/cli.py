@@ -17,7 +17,7 @@ from contextlib import ExitStack, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
-from tracker.cli import non_negative_int, option_overrides, path_arg, path_text, positive_int
+from tracker.cli import non_negative_int, option_overrides, path_arg, path_text, positive_int, sequence_name
 from tracker.config import ConfigError, TrackerConfig, config_to_dict, has_appearance, load_config
 from tracker.eval.boxmot_peers import BOXMOT_PEERS, boxmot_unusable
 from tracker.eval.inputs import SequenceInputs, default_cache_dir
@@ -123,7 +123,9 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
         "in the cache's variants/)",
     )
     p.add_argument("--cache-dir", type=path_arg, help="input cache (default $TRACKER_CACHE or ~/.cache/tracker/eval)")
-    p.add_argument("--sequences", nargs="+", metavar="NAME", help="only these sequences")
+    p.add_argument(
+        "--sequences", nargs="+", type=sequence_name, metavar="NAME", help="only these sequences (separate words)"
+    )
     p.add_argument(
         "--variants",
         type=_variant_names,

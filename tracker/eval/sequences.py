@@ -549,7 +549,8 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
         unknown = [n for n in names if n not in {folder_name(p) for p in roots}]
         if unknown:
             found = ", ".join(folder_name(p) for p in roots)
-            raise FileNotFoundError(f"no sequence {', '.join(unknown)} under {data} (there: {found})")
+            listed = "; names are separate words (A B), not a comma list" if any("," in n for n in unknown) else ""
+            raise FileNotFoundError(f"no sequence {', '.join(unknown)} under {data} (there: {found}){listed}")
         roots = [p for p in roots if folder_name(p) in names]
     if not roots:
         hint = ""
