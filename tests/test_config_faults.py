@@ -507,6 +507,23 @@ def test_a_key_given_no_value_says_so(override, expected, tmp_path):
     assert str(error).startswith(f"{path}: "), str(error)
 
 
+@pytest.mark.parametrize("section", ["detector", "appearance", "gallery"])
+def test_a_section_given_no_value_is_refused_with_or_without_a_file(section, tmp_path):
+    """`--set detector=` (`--set detector=$X`, X unset) was refused where a config file set `detector:` keys, but with
+    no file, or a file without that section, kept the defaults without a word; `cfg.replace` refused it. It is
+    refused everywhere, as a dict override is; a file's own empty section still gives its defaults."""
+    said = f"{section}: a section, given no value; set its keys ({section}.KEY=value)"
+    path = tmp_path / "cfg.yaml"
+    path.write_text("device: cpu\n")
+    for config in (None, path):
+        error = raises_config_error(section, lambda config=config: load_config(config, [f"{section}="]))
+        assert str(error) == said, str(error)
+    assert str(raises_config_error(section, lambda: load_config(None, {section: None}))) == said
+    assert str(raises_config_error(section, lambda: TrackerConfig().replace([f"{section}="]))) == said
+    path.write_text(f"{section}:\n")
+    assert load_config(path) == TrackerConfig()
+
+
 @pytest.mark.parametrize("key", ["detector.model", "reid.weights"])
 @pytest.mark.parametrize("empty", ["''", "'  '"])
 def test_an_empty_string_for_a_path_or_name_says_no_value_was_given(key, empty, tmp_path):

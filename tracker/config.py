@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from tracker.config_build import build_section, check_sections, config_to_dict
+from tracker.config_build import build_section, check_sections, config_to_dict, section_names
 from tracker.config_keys import ConfigError, Section, key
 from tracker.config_load import apply_overrides, load_file, split_override, value_at
 
@@ -690,7 +690,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
             go by name); a fault of the file's own keys
             starts with the file's path (`cfg.yaml: unknown config key ...`).
     """
-    return load_file(path, overrides, parse_config)  # (parse_config looked up here, as tests replace it)
+    # (parse_config looked up here, as tests replace it)
+    return load_file(path, overrides, parse_config, section_names(TrackerConfig))
 
 
 def _covers_frame(regions: tuple[tuple[float, ...], ...]) -> bool:

@@ -254,6 +254,16 @@ def _section_class(f: Any) -> type | None:
     return factory if isinstance(factory, type) and is_dataclass(factory) else None
 
 
+def section_names(cls: type, prefix: str = "") -> frozenset[str]:
+    """The dotted names of the sections of the config dataclass `cls` (`detector`, ...), nested ones too."""
+    names: set[str] = set()
+    for f in fields(cls):
+        tp = _section_class(f)
+        if tp is not None:
+            names |= {f"{prefix}{f.name}", *section_names(tp, f"{prefix}{f.name}.")}
+    return frozenset(names)
+
+
 def check_sections(cfg: Any, prefix: str = "") -> None:
     """Each section of `cfg` (a config dataclass) is an instance of its dataclass (`_section_class`), recursively.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,13 +30,17 @@ def _parse_value(text: str) -> Any:
         return text
 
 
-def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any] | None) -> None:
+def apply_overrides(
+    data: dict[str, Any], overrides: list[str] | dict[str, Any] | None, sections: Collection[str] = ()
+) -> None:
     """Write `overrides` (`section.key=value` strings, or a dict of dotted keys to values) into the nested mapping
-    `data`, in place, creating the sections they name; None or empty: nothing.
+    `data`, in place, creating the sections they name; None or empty: nothing. `sections`: the config's dotted
+    section names, refused no value also where `data` does not hold them yet.
 
     Raises:
         ConfigError: `overrides` is neither a list nor a dict, an override is malformed (or no text), its path
-            runs through a value that is not a section, or it gives a section already set no value.
+            runs through a value that is not a section, or it gives a section no value (`--set detector=`, a shell
+            variable left unset: with no config file it kept the defaults without a word).
     """
     if not overrides:
         return
@@ -57,7 +61,8 @@ def apply_overrides(data: dict[str, Any], overrides: list[str] | dict[str, Any] 
             if not isinstance(child, dict):
                 raise ConfigError(f"{dotted}: '{part}' is {child!r}, not a section", key=dotted)
             node = child
-        if value is None and isinstance(node.get(parts[-1]), dict):  # (it reset the section to its defaults)
+        # (a section given no value reset it to its defaults; one not in `data` yet was kept at them without a word)
+        if value is None and (isinstance(node.get(parts[-1]), dict) or dotted in sections):
             message = f"{dotted}: a section, given no value; set its keys ({dotted}.KEY=value)"
             raise ConfigError(message, key=dotted)
         _merge(node, parts[-1], value)
@@ -149,6 +154,7 @@ def load_file(
     path: str | Path | None,
     overrides: list[str] | dict[str, Any] | None,
     parse: Callable[[dict[str, Any]], _Config],
+    sections: Collection[str] = (),
 ) -> _Config:
     """Read the YAML config file at `path` (None: no file, the defaults), apply `overrides` and check the result.
 
@@ -156,6 +162,7 @@ def load_file(
         path: a UTF-8 YAML file whose top level is a mapping of sections, or None.
         overrides: as `apply_overrides` takes them; they win over the file.
         parse: checks the nested mapping and builds the config (`tracker.config.parse_config`).
+        sections: the config's dotted section names (`apply_overrides`).
     Raises:
         ConfigError: unknown key, wrong type, out-of-range value, a key given twice, unreadable/invalid YAML, or a
             `path` that is no path (the overrides given first); a fault of the file's own keys starts with the
@@ -187,7 +194,7 @@ def load_file(
     file_error = _file_error(data, parse) if path is not None else None
     written = copy.deepcopy(data) if file_error is not None else {}  # (the overrides change `data`)
     try:
-        apply_overrides(data, overrides)
+        apply_overrides(data, overrides, sections)
     except ConfigError as exc:
         if file_error is None or not _below_a_value(written, exc.key):
             raise  # the override's own fault (malformed, or below a value an override gave): the key typed
