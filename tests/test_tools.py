@@ -91,6 +91,20 @@ def test_bench_core_refuses_a_device_it_cannot_use_before_measuring(monkeypatch,
     assert "cuda:99" in captured.err and "ours ms" not in captured.out
 
 
+def test_bench_against_times_each_world_once_and_refuses_an_empty_name(monkeypatch, capsys, tmp_path):
+    """`bench_against.py OTHER --worlds walking,walking` timed walking twice (two rows, minutes spent), and
+    `--worlds walking,` said "no world ''": a world named twice is timed once; an empty name (a comma too many) is
+    told so, before the other copy is imported."""
+    bench_against = load_tool("bench_against")
+    assert bench_against._worlds("walking,churn,walking") == ["walking", "churn"]
+    for given, says in (("walking,", "an empty world name in 'walking,'"), ("walk", "no world 'walk'; the worlds")):
+        monkeypatch.setattr(sys, "argv", ["bench_against.py", str(tmp_path), "--worlds", given])
+        with pytest.raises(SystemExit) as stop:
+            bench_against.main()
+        assert stop.value.code == 2
+        assert f"argument --worlds: {says}" in capsys.readouterr().err
+
+
 def test_bench_core_growth_sweep_reports_each_steps_growth(monkeypatch, capsys):
     """`bench_core.py --tracks 10,20`: one row per T in the order given, the second with ours' and ByteTrack's
     growth from the first (the ms ratios of the two rows), the first without (nothing to grow from)."""

@@ -78,6 +78,20 @@ def run(
     return totals
 
 
+def _worlds(text: str) -> list[str]:
+    """argparse type of --worlds: known world names separated by commas, each once (`walking,walking` timed it
+    twice, two rows); an empty one (`walking,`) or an unknown one is the option's usage error."""
+    names = [name.strip() for name in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"an empty world name in {text!r} (a comma too many?)")
+    unknown = [name for name in names if name not in WORLDS]
+    if unknown:  # (a KeyError traceback after both packages were imported)
+        raise argparse.ArgumentTypeError(
+            f"no world {', '.join(map(repr, unknown))}; the worlds are {', '.join(WORLDS)}"
+        )
+    return list(dict.fromkeys(names))
+
+
 def _count(text: str) -> int:
     """argparse type of --frames and --repeats: a whole number >= 1 (tracker.cli's positive_int is not imported:
     the other copy's package must be imported first)."""
@@ -93,13 +107,15 @@ def _count(text: str) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("other", type=Path, help="root of the other checkout (holding its tracker/ package)")
-    parser.add_argument("--worlds", default=",".join(DEFAULT_WORLDS), help=f"comma-separated, of {', '.join(WORLDS)}")
+    parser.add_argument(
+        "--worlds",
+        type=_worlds,
+        default=list(DEFAULT_WORLDS),
+        help=f"comma-separated, each once, of {', '.join(WORLDS)}",
+    )
     parser.add_argument("--frames", type=_count, default=150, help="timed frames per repeat (after the warm-up)")
     parser.add_argument("--repeats", type=_count, default=5, help="fresh tracker pairs per world")
     args = parser.parse_args()
-    unknown = [name for name in args.worlds.split(",") if name not in WORLDS]
-    if unknown:  # a KeyError traceback after both packages were imported
-        parser.error(f"--worlds: no world {', '.join(map(repr, unknown))}; the worlds are {', '.join(WORLDS)}")
     if not (args.other / PACKAGE / "__init__.py").is_file():
         parser.error(f"{args.other} holds no {PACKAGE}/ package")
     other = import_other(args.other.resolve())
@@ -114,7 +130,7 @@ def main() -> None:
         print(f"core from {type(core).step.__code__.co_filename}")
     print(f"load {os.getloadavg()[0]:.2f}")
     print(f"{'world':>13} {'ours ms':>8} {'other ms':>9} {'ratio':>6} {'range':>12}  per repeat")
-    for name in args.worlds.split(","):
+    for name in args.worlds:
         kind, num, dim = WORLDS[name]
         size = None
         if kind == "street":
