@@ -1267,6 +1267,20 @@ def test_peer_names_are_read_whatever_their_letter_case(capsys):
     assert "invalid choice: 'bytetrak'" in capsys.readouterr().err
 
 
+def test_peers_given_as_a_comma_list_are_told_to_give_separate_words(capsys):
+    """`--peers ByteTrack,OC-SORT` was argparse's "invalid choice" listing all 22 names, not saying what was wrong."""
+    from tracker.eval.cli import command_parser
+
+    with pytest.raises(SystemExit) as stop:
+        command_parser(compare=True).parse_args(["--data", "d", "--peers", "ByteTrack,OC-SORT"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == (
+        "track compare: error: argument --peers: peers are separate words, --peers A B, not a comma list: got "
+        "'ByteTrack,OC-SORT'"
+    ), err
+
+
 def test_a_peer_named_twice_runs_once():
     """`--peers bytetrack ByteTrack` (one peer in two letter cases, now both read) ran ByteTrack twice over every
     sequence, the second run's scores replacing the first's: each peer runs once, in the order first named."""

@@ -438,7 +438,10 @@ def _report_variants(out: Path, rows: dict[str, dict[str, dict[str, Any]]], comp
 
 def _peer_name(text: str) -> str:
     """A `--peers` name as the peer table spells it, whatever its letter case (`bytetrack`, `boxmot-ocsort`); a name
-    of no peer is returned as given, for argparse's error listing the choices."""
+    of no peer is returned as given, for argparse's error listing the choices. Several are separate words: a comma
+    list (`ByteTrack,OC-SORT`) is told so (argparse's "invalid choice" listed the 22 names)."""
+    if "," in text:
+        raise argparse.ArgumentTypeError(f"peers are separate words, --peers A B, not a comma list: got {text!r}")
     return next((name for name in _PEER_SPECS if name.casefold() == text.casefold()), text)
 
 
