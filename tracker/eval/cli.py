@@ -45,6 +45,7 @@ from tracker.eval.sequences import (
     scored_gt_rows,
 )
 from tracker.eval.variants import ORIGINAL, VARIANTS, default_variants_dir, parse_variants, variant_sequences
+from tracker.extras import require_extra
 from tracker.io.lock import FolderLock
 from tracker.io.mot import make_output_folder
 from tracker.io.strict_json import write_json_atomic
@@ -56,6 +57,7 @@ __all__ = ["compare_main", "eval_main"]
 
 log = logging.getLogger(__name__)
 
+SCORING_MODULES = ("trackeval", "matplotlib")  # TrackEval scores a run, matplotlib draws its chart: the [eval] extra
 _EXIT_FAILED = 1  # a worker died: the run's fault, not the input's
 _EXIT_USER_ERROR = 2
 _EXIT_INTERRUPTED = 130
@@ -481,6 +483,7 @@ def _run(argv: list[str] | None, compare: bool) -> int:
     started = time.perf_counter()
     try:
         with terminating_interrupts(), ExitStack() as held:  # finished sequences stay, the rest is cancelled
+            require_extra("scoring", SCORING_MODULES)  # TrackEval missing: said before anything is tracked
             if args.engine == "ray":  # Ray missing, or $RAY_ADDRESS no cluster's: said now, not after every
                 import_ray()  # sequence's inputs were made
                 check_reachable(None)

@@ -1,0 +1,31 @@
+"""`pip install -e .` without an extra: each command or setting that needs one says, in one line, which extra to
+install (README.md, "Install"), and makes nothing. A missing package is simulated by `sys.modules[name] = None`."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from test_eval import _two_people, write_sequence
+
+from tracker.eval.cli import compare_main, eval_main
+
+
+@pytest.mark.parametrize(
+    ("command", "missing"), [(eval_main, "trackeval"), (compare_main, "trackeval"), (eval_main, "matplotlib")]
+)
+def test_eval_without_the_eval_extra_says_so_before_tracking_anything(command, missing, tmp_path, monkeypatch, capsys):
+    """`track eval` / `track compare` without TrackEval tracked every sequence (and every peer), wrote their result
+    files into --out, then stopped with "error: No module named 'trackeval'": now one line naming the [eval] extra,
+    before any folder is made."""
+    monkeypatch.setitem(sys.modules, missing, None)
+    seq = write_sequence(tmp_path / "data", "TOY", _two_people(6, 10), 6)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(6, 7)), delimiter=",", fmt="%g")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    assert command(["--data", str(seq), "--out", str(out), "--cache-dir", str(cache), "--workers", "1"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    name = "compare" if command is compare_main else "eval"
+    assert len(err) == 1 and err[0].startswith(f"track {name}: error: scoring needs the [eval] extra"), err
+    assert err[0].endswith("pip install -e '.[eval]'"), err
+    assert not out.exists() and not cache.exists(), "nothing is made before the error"
