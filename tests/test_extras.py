@@ -7,9 +7,28 @@ import sys
 
 import numpy as np
 import pytest
+from media import write_video
+from test_cli import one_error_line, scene
 from test_eval import _two_people, write_sequence
 
+from tracker.cli import main
 from tracker.eval.cli import compare_main, eval_main
+
+
+@pytest.mark.parametrize("setting", ["detector.model=yolov8n_int8_openvino_model"])
+def test_a_setting_whose_extra_is_missing_is_one_line_naming_it(setting, shared_weights, tmp_path, monkeypatch, capfd):
+    """An OpenVINO export as the detector said "needs a package that is not installed: No module named 'openvino'"
+    (no word of the extra). It now names the extra and its install command."""
+    monkeypatch.setitem(sys.modules, "openvino", None)
+    monkeypatch.setenv("TRACKER_WEIGHTS_DIR", str(shared_weights))  # the detector and OSNet weights found there
+    video = str(write_video(tmp_path / "walk.avi", scene(3)))
+    argv = [video, "--out", str(tmp_path / "out"), "--quiet", "--device", "cpu", "--set", setting]
+    capfd.readouterr()
+    assert main([*argv, "--set", "reid.weights=osnet_x0_25_msmt17.pth"]) == 2
+    said = one_error_line(capfd.readouterr().err)
+    assert "needs the [openvino] extra, which is not installed" in said, said
+    assert said.endswith("pip install -e '.[openvino]'"), said
+    assert not (tmp_path / "out").exists(), "nothing is made before the error"
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from tracker.config import DetectorConfig
+from tracker.extras import extra_of, missing_extra
 from tracker.weights import WEIGHTS_DIR_ENV, how_to_set, require_weights, weights_source
 
 __all__ = [
@@ -435,7 +436,10 @@ def _load_error(model: str, exc: Exception) -> Exception:
     """One clear error for a detector model ultralytics failed to load. Its own errors span several lines: the
     first is kept, and the last where there are more (OpenVINO puts the reason there: "Incorrect weights in bin
     file!" under "Exception from src/inference/src/cpp/core.cpp:84:")."""
-    if isinstance(exc, ImportError):  # a runtime of the format is missing (onnxruntime, tensorrt ...)
+    if isinstance(exc, ImportError):  # a runtime of the format is missing (openvino, onnxruntime, tensorrt ...)
+        extra = extra_of(exc)  # (an OpenVINO export without the [openvino] extra: which extra to install)
+        if extra is not None:
+            return missing_extra(f"detector.model {model}", exc, extra)
         return ImportError(f"detector.model {model} needs a package that is not installed: {exc}")
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     cause = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
