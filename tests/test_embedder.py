@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sys
 from pathlib import Path
 
 import cv2
@@ -144,15 +145,16 @@ def test_openvino_backend_agrees_with_torch_and_is_cached(shared, shared_weights
 
 
 def test_openvino_backend_errors_are_clear(shared_weights, monkeypatch):
-    import tracker.embedder
 
     weights = shared_weights / "osnet_x0_25_msmt17.pth"
     cfg = load_config(None, overrides=[f"reid.weights={weights}", "reid.backend=openvino"])
     with pytest.raises(ValueError, match="runs on the CPU"):
         build_embedder(cfg.reid, torch.device("cuda"))
-    monkeypatch.setattr(tracker.embedder, "openvino_available", lambda: False)
-    with pytest.raises(ImportError, match=r"pip install 'tracker\[openvino\]'"):
+    monkeypatch.setitem(sys.modules, "openvino", None)  # as without the [openvino] extra
+    with pytest.raises(ImportError, match=r"pip install -e '\.\[openvino\]'"):
         build_embedder(cfg.reid, torch.device("cpu"))
+    with pytest.raises(ImportError, match=r"reid.int8 needs the \[openvino\] extra"):  # (not "runs on the CPU")
+        build_embedder(cfg.replace(["reid.backend=auto", "reid.int8=true"]).reid, torch.device("cpu"))
     auto = build_embedder(cfg.replace(["reid.backend=auto"]).reid, torch.device("cpu"))
     assert isinstance(auto.model, torch.nn.Module), "auto falls back to torch without openvino"
 

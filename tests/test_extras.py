@@ -15,10 +15,14 @@ from tracker.cli import main
 from tracker.eval.cli import compare_main, eval_main
 
 
-@pytest.mark.parametrize("setting", ["detector.model=yolov8n_int8_openvino_model"])
+@pytest.mark.parametrize(
+    "setting", ["detector.model=yolov8n_int8_openvino_model", "reid.backend=openvino", "reid.int8=true"]
+)
 def test_a_setting_whose_extra_is_missing_is_one_line_naming_it(setting, shared_weights, tmp_path, monkeypatch, capfd):
     """An OpenVINO export as the detector said "needs a package that is not installed: No module named 'openvino'"
-    (no word of the extra). It now names the extra and its install command."""
+    (no word of the extra); reid.backend=openvino named `pip install 'tracker[openvino]'` (which asks PyPI for a
+    package named tracker, not this checkout); reid.int8=true said "runs through OpenVINO on the CPU (device cpu,
+    reid.backend=auto)", as if the setting were wrong. Each now names the extra and its install command."""
     monkeypatch.setitem(sys.modules, "openvino", None)
     monkeypatch.setenv("TRACKER_WEIGHTS_DIR", str(shared_weights))  # the detector and OSNet weights found there
     video = str(write_video(tmp_path / "walk.avi", scene(3)))

@@ -20,6 +20,7 @@ import torch
 from torchvision.ops import roi_align
 
 from tracker.config import ReIDConfig
+from tracker.extras import require_extra
 from tracker.reid import osnet_x0_25, osnet_x1_0
 from tracker.reid.cuda_graph import GraphedForward
 from tracker.reid.openvino import OpenVINOForward, openvino_available
@@ -267,6 +268,7 @@ def load_osnet(cfg: ReIDConfig, device: torch.device) -> OSNetEmbedder:
         FileNotFoundError: no weights file (`require_osnet_file`, naming where to get one).
         ValueError: a file that is not a torchreid state dict or whose keys fit another architecture (named), or
             `reid.int8` off OpenVINO's CPU path.
+        ImportError: `reid.backend=openvino`, or `reid.int8` on the CPU, without the [openvino] extra.
     """
     path = require_osnet_file(cfg.weights)
     try:
@@ -302,9 +304,10 @@ def _use_openvino(cfg: ReIDConfig, device: torch.device) -> bool:
     if cfg.backend == "openvino":
         if device.type != "cpu":
             raise ValueError(f"reid.backend=openvino runs on the CPU, but the device is {device}; use torch or auto")
-        if not openvino_available():
-            raise ImportError("reid.backend=openvino needs the openvino package: pip install 'tracker[openvino]'")
+        require_extra("reid.backend=openvino", ["openvino"])
         return True
+    if cfg.int8 and cfg.backend == "auto" and device.type == "cpu":  # INT8 runs only through OpenVINO
+        require_extra("reid.int8", ["openvino"])
     return cfg.backend == "auto" and device.type == "cpu" and openvino_available()
 
 
@@ -314,6 +317,7 @@ def build_embedder(cfg: ReIDConfig, device: torch.device, detector: Any = None) 
     Raises:
         FileNotFoundError: missing weights file (named, with where it comes from).
         ValueError: `auto` without a PyTorch (.pt) detector; a state dict that does not fit `cfg.model`.
+        ImportError: OpenVINO asked for (`reid.backend=openvino`, `reid.int8`) without the [openvino] extra.
     """
     if cfg.model == "none":
         return None
