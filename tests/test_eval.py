@@ -1229,7 +1229,7 @@ def test_a_result_of_other_tracking_code_is_made_again_not_reused(tmp_path, monk
 
 @pytest.mark.parametrize(
     ("blocked", "says"),
-    [("boxmot", "BoxMOT not installed (pip install tracker[peers])"), ("boxmot.trackers.factory", "cannot be used")],
+    [("boxmot", "BoxMOT not installed (pip install -e '.[peers]')"), ("boxmot.trackers.factory", "cannot be used")],
 )
 def test_compare_without_a_usable_boxmot_skips_its_peers_saying_so_and_runs_the_others(
     tmp_path, monkeypatch, capsys, blocked, says

@@ -25,12 +25,14 @@ from typing import Any
 
 import numpy as np
 
+from tracker.extras import install_command
+
 __all__ = ["BOXMOT_PEERS", "BoxmotPeer", "BoxmotSpec", "boxmot_available", "boxmot_unusable", "boxmot_version"]
 
 _ROW_COLUMNS = 6  # track_id, x1, y1, x2, y2, score
 _PACKAGE = "boxmot"
 _FACTORY = "boxmot.trackers.factory"  # where BoxMOT 25 builds its trackers (`BoxmotPeer`)
-_PINNED = "boxmot==25.0.0 (pip install tracker[peers])"  # the version the [peers] extra installs
+_PINNED = f"boxmot==25.0.0 ({install_command('peers')})"  # the version the [peers] extra installs
 _TUNED_TRACK_THRESH = 0.5  # ByteTrack's track_thresh in its tuned row (BoxMOT default 0.6)
 _OSNET_DIM = 512  # embedding size of OSNet, for frames without detections before any embedding was seen
 _FIRST_ID = 1  # added to BoxMOT's track IDs (from 0): a MOTChallenge file's IDs start at 1
@@ -76,7 +78,7 @@ BOXMOT_PEERS: dict[str, BoxmotSpec] = {
 
 
 def boxmot_available() -> bool:
-    """True when the `boxmot` package is installed (`pip install tracker[peers]`)."""
+    """True when the `boxmot` package is installed (`pip install -e '.[peers]'`)."""
     return importlib.util.find_spec(_PACKAGE) is not None
 
 
@@ -85,7 +87,7 @@ def boxmot_unusable() -> str | None:
     tracker factory (`boxmot.trackers.factory`, BoxMOT 25's) does not import (another BoxMOT version, or a broken
     install). Imports that factory (a second or two: torch) so that `track compare` finds out before tracking."""
     if not boxmot_available():
-        return "BoxMOT not installed (pip install tracker[peers])"
+        return f"BoxMOT not installed ({install_command('peers')})"
     try:
         importlib.import_module(_FACTORY)
     except Exception as exc:  # ImportError, or whatever a broken install raises while importing

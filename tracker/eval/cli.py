@@ -1,5 +1,5 @@
 """`track eval` and `track compare`: MOTChallenge evaluation of ours, and of ours beside the peer trackers
-(Ultralytics' trackers, and BoxMOT's when BoxMOT is installed: `pip install tracker[peers]`).
+(Ultralytics' trackers, and BoxMOT's when BoxMOT is installed: `pip install -e '.[peers]'`).
 
 Both read the same inputs (public det.txt or the configured detector, plus ReID embeddings where every
 image exists), write MOTChallenge result files under --out/<tracker>/, score them with TrackEval and write
