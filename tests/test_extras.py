@@ -22,14 +22,18 @@ def test_a_setting_whose_extra_is_missing_is_one_line_naming_it(setting, shared_
     """An OpenVINO export as the detector said "needs a package that is not installed: No module named 'openvino'"
     (no word of the extra); reid.backend=openvino named `pip install 'tracker[openvino]'` (which asks PyPI for a
     package named tracker, not this checkout); reid.int8=true said "runs through OpenVINO on the CPU (device cpu,
-    reid.backend=auto)", as if the setting were wrong. Each now names the extra and its install command."""
+    reid.backend=auto)", as if the setting were wrong. Each now names the extra and its install command, alone:
+    the export's error came after ultralytics' "Loading ... for OpenVINO inference" line and its attempt to
+    pip-install openvino into the environment (made where it is online, skipped offline)."""
     monkeypatch.setitem(sys.modules, "openvino", None)
     monkeypatch.setenv("TRACKER_WEIGHTS_DIR", str(shared_weights))  # the detector and OSNet weights found there
     video = str(write_video(tmp_path / "walk.avi", scene(3)))
-    argv = [video, "--out", str(tmp_path / "out"), "--quiet", "--device", "cpu", "--set", setting]
+    argv = [video, "--out", str(tmp_path / "out"), "--device", "cpu", "--set", setting]
     capfd.readouterr()
     assert main([*argv, "--set", "reid.weights=osnet_x0_25_msmt17.pth"]) == 2
-    said = one_error_line(capfd.readouterr().err)
+    printed = capfd.readouterr()
+    said = one_error_line(printed.err)
+    assert not printed.out.strip(), printed.out  # (no "Loading ... for OpenVINO inference" before it)
     assert "needs the [openvino] extra, which is not installed" in said, said
     assert said.endswith("pip install -e '.[openvino]'"), said
     assert not (tmp_path / "out").exists(), "nothing is made before the error"

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from tracker.config import DetectorConfig
-from tracker.extras import extra_of, missing_extra
+from tracker.extras import extra_of, missing_extra, require_extra
 from tracker.weights import WEIGHTS_DIR_ENV, how_to_set, require_weights, weights_source
 
 __all__ = [
@@ -240,13 +240,16 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
         ValueError: `keep_features` with a model that is not PyTorch, a file ultralytics cannot load (not a
             model, truncated, of a format it does not know), naming the file, or a `cfg.classes` id the model
             does not have (it would never detect it).
-        ImportError: the model's format needs a runtime that is not installed (e.g. onnxruntime for .onnx).
+        ImportError: the model's format needs a runtime that is not installed (an OpenVINO export without the
+            [openvino] extra, onnxruntime for .onnx ...).
     """
     from ultralytics import YOLO
     from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
 
     path = require_weights(cfg.model, "detector", downloadable=GITHUB_ASSETS_NAMES)
     _check_openvino_folder(path)
+    if _is_openvino_model(path):  # said here: ultralytics logs its loading, then pip-installs openvino when online
+        require_extra(f"detector.model {cfg.model}", ["openvino"])
     if not path.exists():
         log.info("detector %s not found locally: ultralytics will download the official weights", cfg.model)
     source = str(path)
@@ -384,6 +387,11 @@ def _download_error(model: str, exc: OSError) -> OSError:
         return type(exc)(message)
     except Exception:  # an OSError subclass that takes other arguments
         return OSError(message)
+
+
+def _is_openvino_model(path: Path) -> bool:
+    """An OpenVINO export, as ultralytics tells one: a NAME_openvino_model folder, or its .xml file."""
+    return (path.is_dir() and path.name.endswith(_OPENVINO_FOLDER_SUFFIX)) or path.suffix.lower() == ".xml"
 
 
 def _check_openvino_folder(path: Path) -> None:
