@@ -208,6 +208,11 @@ class MotionConfig(Section):
         False, "report a confirmed track missed for one frame at its Kalman prediction (a one-frame detection gap)"
     )
     reupdate_after_loss: bool = key(True, "on recovery, replay the hidden frames along a straight line (OC-SORT ORU)")
+    reupdate_whole_gap: bool = key(
+        False,
+        "reupdate_after_loss: replay the whole gap to the detection that ends it (false: the replay ends a frame "
+        "before it, its steps a frame too fast: measured better, docs/decisions.md)",
+    )
     complete_truncated_boxes: bool = key(
         True, "a box cut by the left or right frame border is measured at the track's width, its inner edge kept"
     )
