@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tracker import Tracker, load_config
+from tracker.eval.revival import identity_timeline
 
 SPEED = np.array([4.0, 1.5])  # px a frame (x, y)
 SIZE = np.array([50.0, 120.0])
@@ -40,3 +41,20 @@ def test_a_track_back_after_missed_frames_has_the_state_of_one_that_saw_the_stra
         np.testing.assert_array_equal(short, _state_after(missed, True, "motion.reupdate_after_loss=false"))
     else:
         assert np.abs(short - seen)[:2].max() > 0.3
+
+
+def _ids_of(tud, override: str, person: int) -> list[int]:
+    """The track IDs that cover gt `person` of TUD-Campus (public ACF boxes), in order."""
+    runs = identity_timeline(tud.gt, tud.results(override))[person]
+    return list(dict.fromkeys(track for track, _first, _last in runs if track is not None))
+
+
+def test_real_acf_boxes_the_default_replay_keeps_the_walker_whose_box_lags(tud_acf):
+    """TUD-Campus, ACF: gt4 walks ~5 px a frame, is missed on frames 4-5 and comes back on frame 6's box, the very
+    box of frame 3 (ACF's window grid; score 0.64). The whole-gap replay trusts it: track 4 leaves frame 6 at 1.72 px
+    a frame (the default: 2.22), misses gt4 when it is seen again, gt4 gets a new ID (frame 16) and track 4 takes
+    gt5 from frame 23 (docs/decisions.md, finding A). The default keeps both."""
+    assert _ids_of(tud_acf, "motion.reupdate_whole_gap=false", 4) == [4]
+    assert 4 not in _ids_of(tud_acf, "motion.reupdate_whole_gap=false", 5)
+    assert len(_ids_of(tud_acf, "motion.reupdate_whole_gap=true", 4)) == 2
+    assert 4 in _ids_of(tud_acf, "motion.reupdate_whole_gap=true", 5)
