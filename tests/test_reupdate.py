@@ -51,7 +51,7 @@ def _ids_of(tud, override: str, person: int) -> list[int]:
 
 def test_real_acf_boxes_the_default_replay_keeps_the_walker_whose_box_lags(tud_acf):
     """TUD-Campus, ACF: gt4 walks ~5 px a frame, is missed on frames 4-5 and comes back on frame 6's box, the very
-    box of frame 3 (ACF's window grid; score 0.64). The whole-gap replay trusts it: track 4 leaves frame 6 at 1.72 px
+    box of frame 3 (ACF's window grid; score 0.64). The whole-gap replay trusts it: track 4 leaves frame 6 at 1.70 px
     a frame (the default: 2.22), misses gt4 when it is seen again, gt4 gets a new ID (frame 16) and track 4 takes
     gt5 from frame 23 (docs/decisions.md, finding A). The default keeps both."""
     assert _ids_of(tud_acf, "motion.reupdate_whole_gap=false", 4) == [4]
