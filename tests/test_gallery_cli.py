@@ -792,3 +792,39 @@ def test_a_resume_reads_recognitions_back_from_the_jsonl_and_older_files_without
     frames = read_jsonl_tracks(path, path.stat().st_size, shown_global=True)
     assert [frames[1][0].recognised, frames[2][0].recognised] == [False, True]
     assert frames[2][0].track_id == 7 and frames[2][0].recovered
+
+
+@pytest.mark.parametrize("every", ["60", "0"])  # the conflict found by the last save / by a periodic background one
+def test_a_gallery_replaced_under_a_run_keeps_both_and_says_how_to_merge(
+    colour_models, tmp_path, monkeypatch, capsys, every
+):
+    """Another program replaces the gallery file while `track --gallery` uses it (a copy or a restore, not through
+    `track`, so the lock did not stop it): the run does not write over that file (its identities would be lost),
+    nor drop its own: it saves its gallery in its output folder, and its one error line says how to merge the two."""
+    video = write_video(tmp_path / "cam1.avi", scene())
+    gallery, out = tmp_path / "site.gallery", tmp_path / "o2"
+    assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o1"), *ARGS]) == 0
+    other = Gallery.load(gallery)
+    other.remove(other.identities[0].global_id)
+    other.save(tmp_path / "restored.gallery")
+    restored = (tmp_path / "restored.gallery").read_bytes()
+    open_gallery = run.open_gallery
+
+    def replaced_after_the_load(path, cfg):
+        loaded = open_gallery(path, cfg)
+        os.replace(tmp_path / "restored.gallery", path)  # (a rename, as `cp` and restores of whole files do)
+        return loaded
+
+    monkeypatch.setattr(run, "open_gallery", replaced_after_the_load)
+    capsys.readouterr()
+    args = [*ARGS, "--set", f"gallery.save_every_seconds={every}"]
+    assert main([str(video), "--gallery", str(gallery), "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert gallery.read_bytes() == restored, "the other program's file is left as it is"
+    aside = out / "site.unmerged.gallery"
+    assert len(Gallery.load(aside)) == 2 and stat.S_IMODE(aside.stat().st_mode) == 0o600, "the run's identities kept"
+    assert len(err.strip().splitlines()) == 1, err
+    assert f"track gallery merge {gallery} {aside} -o {gallery}" in err, err
+    assert "overwrite=True" not in err, "no advice for Python callers"
+    assert main(["gallery", "merge", str(gallery), str(aside), "-o", str(gallery)]) == 0
+    assert len(Gallery.load(gallery)) == 2

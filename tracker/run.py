@@ -466,7 +466,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
             (out / GALLERY_RECORD_NAME).unlink(missing_ok=True)
         saver = GallerySaver(
             gallery, options.gallery, cfg.gallery.save_every_seconds, resumed=checkpoint is not None, record=record,
-            notify=notify,
+            notify=notify, aside=out,
         )  # fmt: skip
         summaries: list[RunSummary] = []
         stems: set[str] = set()

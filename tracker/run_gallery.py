@@ -27,7 +27,7 @@ from typing import Any
 
 from tracker.background_job import BackgroundJob
 from tracker.config import TrackerConfig
-from tracker.gallery import Gallery, PendingSave, SaveAbandoned
+from tracker.gallery import Gallery, GalleryConflictError, PendingSave, SaveAbandoned
 from tracker.gallery_file import FileVersion, check_saveable, file_version
 from tracker.io.strict_json import write_json_atomic
 from tracker.model_setup import require_gallery_appearance
@@ -116,13 +116,19 @@ class GallerySaver:
     (with the file the rename leaves) and after it, so that a resume can tell the file its own run left, even one
     killed mid-save, from another run's save (`check_gallery_unchanged`). `notify` receives what an interrupt while
     `save` waits does (None: logged as warnings; `track` prints its notes).
+    With `aside` (the run's output folder), a save that finds the file written by another program since the run
+    read it (a copy or a restore that did not wait for the lock) writes the gallery into that folder instead
+    (`<name>.unmerged<suffix>`, and every save after it), leaving the other file as it is, and raises a
+    `GalleryConflictError` that says how to merge the two: neither side's identities are lost.
     """
 
     def __init__(
         self, gallery: Gallery | None, path: Path | None, every: float, resumed: bool = False,
-        record: Path | None = None, notify: Callable[[str], None] | None = None,
+        record: Path | None = None, notify: Callable[[str], None] | None = None, aside: Path | None = None,
     ) -> None:  # fmt: skip
         self.gallery, self.path, self.every, self.resumed, self.record = gallery, path, every, resumed, record
+        self.aside = aside  # the folder a gallery another program wrote over meanwhile is saved into instead
+        self._diverted: Path | None = None  # where the saves go since such a conflict (None: to `path`)
         self._notify = notify or log.warning
         self._last = time.monotonic()  # when the last save ended
         self._job = BackgroundJob(SAVE_THREAD_NAME)
@@ -149,11 +155,11 @@ class GallerySaver:
             return
         self._take_outcome()
         if time.monotonic() - self._last >= self.every:
-            if not (self.gallery.modified or not self.path.exists()):
+            if not (self.gallery.modified or not self._target.exists()):
                 self._last = time.monotonic()
                 return
             pending = self._pending = self.gallery.begin_save(
-                self.path, lock=False, overwrite=self.resumed, before_replace=self._before_replace
+                self._target, lock=False, overwrite=self.resumed, before_replace=self._before_replace
             )
             try:
                 self._job.start(functools.partial(self._write, pending))
@@ -176,7 +182,8 @@ class GallerySaver:
         Raises:
             OSError: this save, or a background save whose failure was not raised yet, failed, naming the gallery
                 file (which is left as it was; after a background failure the gallery still counts as changed and
-                the next `save` writes it). GalleryConflictError: another program replaced the file meanwhile.
+                the next `save` writes it). GalleryConflictError: another program wrote the file meanwhile (with
+                `aside`: this gallery was saved there instead, and the error names that file).
             KeyboardInterrupt: interrupted while it waited, raised once the background save ended.
         """
         if self.gallery is None or self.path is None or self._abandoned:
@@ -187,11 +194,13 @@ class GallerySaver:
             if self._abandoned:
                 self._say_how_the_abandoned_save_ended()
         self._take_outcome()
-        if self.gallery.modified or not self.path.exists():
+        if self.gallery.modified or not self._target.exists():
             try:
-                self.gallery.save(self.path, lock=False, overwrite=self.resumed, before_replace=self._before_replace)
+                self.gallery.save(self._target, lock=False, overwrite=self.resumed, before_replace=self._before_replace)
             except OSError as exc:  # (its folder made read-only, a full disk): name the gallery, not a temp file
                 raise self._failure(exc) from exc
+            except GalleryConflictError as exc:
+                raise self._saved_aside(exc) from exc
             self._record_saved()
         self._last = time.monotonic()
 
@@ -260,10 +269,43 @@ class GallerySaver:
             raise
 
     @property
+    def _target(self) -> Path:
+        """The file the saves write: the gallery's, or the one in `aside` since another program wrote that."""
+        assert self.path is not None
+        return self._diverted or self.path
+
+    @property
     def _before_replace(self) -> Callable[[FileVersion], None] | None:
         """What a save calls just before its rename (`write_atomic`): the record of the file it will leave, when
-        this saver keeps a record."""
-        return None if self.record is None else self._write_record
+        this saver keeps a record (and writes the gallery's own file)."""
+        return None if self.record is None or self._diverted is not None else self._write_record
+
+    def _saved_aside(self, conflict: GalleryConflictError) -> GalleryConflictError:
+        """The error of a save refused because another program wrote the gallery file since this run read it:
+        `conflict` itself without `aside`; else this gallery is saved into `aside` first (and every later save goes
+        there), and the error names that file and the merge that joins the two.
+
+        Raises:
+            OSError: the gallery could not be saved into `aside` either (naming both files).
+        """
+        if self.aside is None or self.gallery is None or self.path is None or self._diverted is not None:
+            return conflict
+        target = _free_name(self.aside / f"{self.path.stem}.unmerged{self.path.suffix}")
+        why = (
+            f"the gallery {self.path} was written by another program while this run used it (not through `track`, "
+            "whose runs and edits wait for its lock: a copy or a restore?), and writing over it would lose its "
+            "identities"
+        )
+        try:
+            self.gallery.save(target, lock=False)
+        except (OSError, GalleryConflictError) as exc:
+            said = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise OSError(f"{why}; this run's gallery could not be saved as {target} either: {said}") from exc
+        self._diverted = target
+        return GalleryConflictError(
+            f"{why}: it is left as it is, and this run's gallery was saved as {target}; merge the two with "
+            f"`track gallery merge {self.path} {target} -o {self.path}`"
+        )
 
     def _write_record(self, pending: FileVersion | None = None) -> None:
         """Record (atomically) which file is at the gallery's path now, and, with `pending`, the version of the file
@@ -294,6 +336,8 @@ class GallerySaver:
         self._last, error = outcome
         if isinstance(error, OSError) and not isinstance(error, RecordNotWritten):
             raise self._failure(error, background=True) from error
+        if isinstance(error, GalleryConflictError):
+            raise self._saved_aside(error) from error
         if error is not None:
             raise error
 
@@ -305,3 +349,13 @@ class GallerySaver:
             f"the gallery {self.path} could not be saved: {exc.strerror or exc}{where}; the file was left as it "
             f"was{again} and the tracking outputs are kept"
         )
+
+
+def _free_name(path: Path) -> Path:
+    """`path`, or the first of `<stem>-2<suffix>`, `<stem>-3<suffix>`, ... that is not there (an earlier run's file
+    into the same folder is kept)."""
+    candidate, n = path, 1
+    while candidate.exists() or candidate.is_symlink():
+        n += 1
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+    return candidate
