@@ -249,6 +249,34 @@ def test_export_onto_the_gallery_file_itself_is_refused_and_keeps_the_gallery(ca
         assert gallery.read_bytes() == a.read_bytes() and not (tmp_path / "ids.csv").exists()
 
 
+@pytest.mark.parametrize("where", ["table", "prototypes"])
+@pytest.mark.parametrize("blocked", ["a folder", "under a file"])
+def test_export_to_a_folder_or_under_a_file_is_one_error_naming_it_and_writes_nothing(
+    cameras, tmp_path, capsys, where, blocked
+):
+    """`-o ids.csv` or `--prototypes ids.npz` that is a folder, or whose folder is a file: one error naming that
+    output (it named a temp file, or "the gallery ... cannot be saved"), and no table left without its prototypes."""
+    a, _ = cameras
+    table, prototypes = tmp_path / "ids.csv", tmp_path / "ids.npz"
+    bad = table if where == "table" else prototypes
+    if blocked == "a folder":
+        bad.mkdir()
+    else:
+        (tmp_path / "afile").write_text("")
+        bad = tmp_path / "afile" / bad.name
+    outputs = {"table": table, "prototypes": prototypes, where: bad}
+    assert (
+        main(["gallery", "export", str(a), "-o", str(outputs["table"]), "--prototypes", str(outputs["prototypes"])])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and str(bad) in err and ".tmp" not in err and "the gallery" not in err, err
+    said = "is a folder" if blocked == "a folder" else f"{tmp_path / 'afile'} is a file, not a folder"
+    assert said in err, err
+    written = [p for p in (table, prototypes) if p.is_file()]
+    assert written == [], "nothing written"
+
+
 def test_merge_during_another_save_of_an_input_reads_its_last_whole_version(cameras, tmp_path, monkeypatch):
     """Only writes are locked: a merge may read an input while a `track` run saves it. The save writes a temp file
     and renames it over the input, so the merge reads the version before (whole) while the new one is half-written

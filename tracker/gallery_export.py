@@ -74,13 +74,29 @@ def identity_rows(gallery: Gallery) -> list[dict[str, Any]]:
 def check_outputs(table: Path, prototypes: Path | None = None, source: Path | None = None) -> None:
     """ValueError unless `table` ends in one of `TABLE_SUFFIXES` and `prototypes` (if any) in `PROTOTYPES_SUFFIX`,
     and neither is the gallery file `source` (if given; a gallery named `ids.json` would be overwritten by its own
-    export): asked before either is written, so a wrong second name leaves no first file."""
+    export); IsADirectoryError / NotADirectoryError (OSErrors) where either is a folder or lies under a file: asked
+    before either is written, so a wrong second name leaves no first file."""
     _check_suffix(table, TABLE_SUFFIXES, "the identities are written as .csv or .json (by the extension)")
     if prototypes is not None:
         _check_suffix(prototypes, (PROTOTYPES_SUFFIX,), "the prototypes are written as an .npz file")
     for output in (table, prototypes):
         if source is not None and output is not None and _same_file(output, source):
             raise ValueError(f"{output} is the gallery file exported: writing it would replace the gallery")
+        if output is not None:
+            _check_writable_path(output)
+
+
+def _check_writable_path(output: Path) -> None:
+    """IsADirectoryError or NotADirectoryError naming `output` when it is a folder, or a file stands where
+    one of its folders should be (as a link resolves): a write would fail only after the other output was written."""
+    real = Path(os.path.realpath(output))
+    if real.is_dir():
+        raise IsADirectoryError(
+            f"{output} is a folder: the export writes a file (such as {output / 'ids'}{output.suffix})"
+        )
+    in_the_way = next((p for p in real.parents if p.exists() and not p.is_dir()), None)
+    if in_the_way is not None:
+        raise NotADirectoryError(f"{output} cannot be written: {in_the_way} is a file, not a folder")
 
 
 def _same_file(a: Path, b: Path) -> bool:
