@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import pickle
 import signal
 import subprocess
@@ -1086,3 +1087,29 @@ def test_a_resumed_run_names_the_unreadable_frames_of_the_whole_source(tmp_path,
     assert "2 unreadable frames skipped (frames 5, 50)" in capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
     assert summary["corrupt_frames"] == 2 and summary["corrupt_frame_numbers"] == [5, 50]
+
+
+def test_a_resumed_run_does_not_write_over_a_gallery_another_program_replaced_while_it_ran(
+    tmp_path, monkeypatch, frame_clock, capsys
+):
+    """A resumed run replaces the file its own run left (its checkpoint's gallery goes on from there), but not one
+    that another program put there after the resume began (a copy or a restore, not through `track`): it wrote
+    over that one, its identities lost. Now it keeps it, saves its own gallery in its folder and says how to merge."""
+    import shutil
+
+    args, _, gallery, out = _gallery_runs(tmp_path, monkeypatch)
+    with monkeypatch.context() as m:
+        stop_at(m, 25, ctrl_c)
+        assert main([*args, "--out", str(out)]) == 130
+    restored = tmp_path / "restored.gallery"
+    shutil.copy(tmp_path / "known.gallery", restored)
+    theirs = restored.read_bytes()
+    capsys.readouterr()
+    with monkeypatch.context() as m:
+        stop_at(m, 40, lambda: os.replace(restored, gallery))
+        assert main([*args, "--out", str(out), "--resume"]) == 2
+    err = capsys.readouterr().err
+    aside = out / f"{gallery.stem}.unmerged{gallery.suffix}"
+    assert gallery.read_bytes() == theirs, "the other program's file is kept"
+    assert f"track gallery merge {gallery} {aside} -o {gallery}" in err, err
+    assert len(Gallery.load(aside)) >= len(Gallery.load(gallery)), "this run's identities are kept"

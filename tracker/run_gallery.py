@@ -111,7 +111,7 @@ class GallerySaver:
     only once no background save runs: Ctrl-C while it waits lets the save finish (logged), and is raised then; a
     second one abandons it (the file keeps the version it had; this saver writes nothing more).
     A resumed run (`resumed`) continues from the gallery saved with its checkpoint, which replaces the file its own
-    run wrote after that.
+    run wrote after that (the file found at the start; one another program puts there later is a conflict).
     With `record` (a run that can be resumed), which file is at the path is written there before each save's rename
     (with the file the rename leaves) and after it, so that a resume can tell the file its own run left, even one
     killed mid-save, from another run's save (`check_gallery_unchanged`). `notify` receives what an interrupt while
@@ -159,7 +159,7 @@ class GallerySaver:
                 self._last = time.monotonic()
                 return
             pending = self._pending = self.gallery.begin_save(
-                self._target, lock=False, overwrite=self.resumed, before_replace=self._before_replace
+                self._target, lock=False, overwrite=self._overwrite, before_replace=self._before_replace
             )
             try:
                 self._job.start(functools.partial(self._write, pending))
@@ -196,7 +196,9 @@ class GallerySaver:
         self._take_outcome()
         if self.gallery.modified or not self._target.exists():
             try:
-                self.gallery.save(self._target, lock=False, overwrite=self.resumed, before_replace=self._before_replace)
+                self.gallery.save(
+                    self._target, lock=False, overwrite=self._overwrite, before_replace=self._before_replace
+                )
             except OSError as exc:  # (its folder made read-only, a full disk): name the gallery, not a temp file
                 raise self._failure(exc) from exc
             except GalleryConflictError as exc:
@@ -267,6 +269,13 @@ class GallerySaver:
             # line; its log shows errors only, so a failure was said twice)
             log.warning("the gallery %s could not be saved in the background: %s", self.path, exc)
             raise
+
+    @property
+    def _overwrite(self) -> bool:
+        """Whether a save may replace the file there whatever this gallery last read or wrote: in a resumed run, while
+        the file is the one found at its start (its own run's last, `check_gallery_unchanged`), which its checkpoint's
+        gallery goes on from; not one another program put there since (a copy, a restore), nor after its first save."""
+        return self.resumed and self._diverted is None and file_version(self._target) == self._before
 
     @property
     def _target(self) -> Path:
