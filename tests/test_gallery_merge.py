@@ -277,6 +277,30 @@ def test_export_to_a_folder_or_under_a_file_is_one_error_naming_it_and_writes_no
     assert written == [], "nothing written"
 
 
+@pytest.mark.parametrize("dry_run", [True, False])
+@pytest.mark.parametrize("blocked", ["read-only first file", "under a file"])
+def test_merge_into_an_output_it_cannot_write_is_refused_before_it_merges_also_in_a_dry_run(
+    cameras, tmp_path, capsys, dry_run, blocked
+):
+    """`-o` onto a read-only first FILE (`chmod a-w`), or under a file: the dry run said "would write" all the same.
+    Now both the dry run and the merge are one error naming the output, before any line of the merge, and write
+    nothing."""
+    a, b = cameras
+    if blocked == "read-only first file":
+        out = a
+        a.chmod(0o400)
+        said = f"gallery file {a} is read-only"
+    else:
+        (tmp_path / "afile").write_text("")
+        out = tmp_path / "afile" / "site.gallery"
+        said = f"{tmp_path / 'afile'} is a file, not a folder: choose another -o"
+    before = a.read_bytes(), b.read_bytes()
+    assert main(["gallery", "merge", str(a), str(b), "-o", str(out), *(["--dry-run"] if dry_run else [])]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.splitlines()) == 1 and said in captured.err, captured
+    assert (a.read_bytes(), b.read_bytes()) == before
+
+
 def test_merge_during_another_save_of_an_input_reads_its_last_whole_version(cameras, tmp_path, monkeypatch):
     """Only writes are locked: a merge may read an input while a `track` run saves it. The save writes a temp file
     and renames it over the input, so the merge reads the version before (whole) while the new one is half-written

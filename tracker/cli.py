@@ -729,6 +729,7 @@ def _merge(args: argparse.Namespace) -> list[str]:
     totals."""
     from tracker.config import load_config
     from tracker.gallery import Gallery, GalleryError
+    from tracker.gallery_file import check_writable
     from tracker.gallery_merge import merge_galleries
 
     files, out = args.files, args.output
@@ -739,6 +740,7 @@ def _merge(args: argparse.Namespace) -> list[str]:
             f"{out} exists: merge writes a new gallery file, or replaces its first FILE ({files[0]}); "
             "choose another name for -o"
         )
+    check_writable(out, "-o")  # (before the merge: a dry run said "would write" a file no save could write)
     cfg = load_config(args.config, overrides=list(args.set))
     galleries = [Gallery.load(file, cfg.gallery, prune=False) for file in files]
     noted = set()  # the versions read (device, inode, size, time): `merge a a`, or a and a link to it, noted once

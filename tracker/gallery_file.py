@@ -33,6 +33,7 @@ __all__ = [
     "FileVersion",
     "check_saveable",
     "check_unchanged",
+    "check_writable",
     "file_version",
     "make_folder",
     "refuse_directory",
@@ -90,6 +91,20 @@ def refuse_read_only(path: Path, option: str | None = None) -> None:
         f"gallery file {path} is read-only (mode {stat.S_IMODE(mode):o}) and a save would replace it: make it "
         f"writable (chmod u+w {path}) to save into it{other}"
     )
+
+
+def check_writable(path: Path, option: str) -> None:
+    """Fail before work a failed save would waste (`track gallery merge`, its `--dry-run` too) where the gallery file
+    `path` cannot be written whatever the folder allows: a file stands where a folder of its path should be (a save
+    makes missing folders), or the file is read-only (`refuse_read_only`). `option` names what chooses another file.
+
+    Raises:
+        NotADirectoryError: a file in the way (naming it). PermissionError: the file is read-only.
+    """
+    in_the_way = next((p for p in written_file(path).parents if p.exists() and not p.is_dir()), None)
+    if in_the_way is not None:
+        raise _not_a_folder(path, in_the_way, option)
+    refuse_read_only(path, option)
 
 
 def check_saveable(path: str | Path, option: str = "--gallery") -> None:
