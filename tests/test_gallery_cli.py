@@ -729,6 +729,22 @@ def test_gallery_prune_dry_run_says_what_it_would_remove_and_leaves_the_file_unt
     assert capsys.readouterr().out.strip() == "removed 1 identity (12); 1 left"
 
 
+def test_gallery_prune_dry_run_of_a_read_only_file_gives_the_error_the_prune_would(tmp_path, capsys):
+    """A read-only gallery (`chmod a-w`: kept as it is on purpose): `prune` refuses to replace it, but its dry run
+    said "would remove 1 identity". Both now give the same one error, and the file is as it was."""
+    path = saved_gallery(tmp_path / "site.gallery", (12, 13))
+    path.chmod(0o400)
+    before = path.read_bytes()
+    argv = ["gallery", "prune", str(path), "--set", "gallery.max_identities=1"]
+    errors = []
+    for dry_run in ([], ["--dry-run"]):
+        assert main([*argv, *dry_run]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and f"gallery file {path} is read-only" in captured.err, captured
+        errors.append(captured.err)
+    assert errors[0] == errors[1] and path.read_bytes() == before
+
+
 @pytest.mark.parametrize("interrupts", [1, 2])
 def test_ctrl_c_during_tracks_gallery_save_says_whether_the_file_was_saved(
     colour_models, tmp_path, monkeypatch, capsys, interrupts

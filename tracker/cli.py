@@ -640,6 +640,7 @@ def _gallery(argv: list[str]) -> int:
         args.set = option_overrides(args.action_parser, args.set, {})
     from tracker.config import ConfigError, load_config
     from tracker.gallery import Gallery, GalleryError
+    from tracker.gallery_file import refuse_read_only
     from tracker.io.lock import gallery_lock
 
     # rm and prune rewrite the file: not while a run that loaded it is going to write it back (its copy would win)
@@ -679,6 +680,7 @@ def _gallery(argv: list[str]) -> int:
                 removed = gallery.prune()
                 gone = count(len(removed), "identity", "identities")
                 if removed and args.dry_run:  # (in memory only: the file is not written)
+                    refuse_read_only(Path(os.path.realpath(args.file)))  # (as the prune's save would: it said "would")
                     kept = f"{len(gallery)} would be left (a dry run: {args.file} is as it was)"
                     print(f"would remove {gone} ({listed(removed)}); {kept}")
                 elif removed:  # (nothing to forget: the file stays the one a `--resume` of its run expects)
