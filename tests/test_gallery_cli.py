@@ -844,3 +844,27 @@ def test_a_gallery_replaced_under_a_run_keeps_both_and_says_how_to_merge(
     assert "overwrite=True" not in err, "no advice for Python callers"
     assert main(["gallery", "merge", str(gallery), str(aside), "-o", str(gallery)]) == 0
     assert len(Gallery.load(gallery)) == 2
+
+
+def test_an_abort_before_the_people_in_view_are_stored_says_they_are_not_in_the_gallery(
+    colour_models, tmp_path, monkeypatch, capsys
+):
+    """A second Ctrl-C after the first stopped the loop but before the people in view were stored (while the stop's
+    checkpoint is written: seconds with a large gallery): the periodic saves had saved the gallery, and the line said
+    "it holds this run's identities", though the two people in view were in no save. Now it says they are not."""
+    video = write_video(tmp_path / "cam1.avi", scene())
+    path = tmp_path / "site.gallery"
+    track_source = run.track_source
+
+    def second_ctrl_c_once_the_loop_ended(*args, **kwargs):
+        track_source(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "track_source", second_ctrl_c_once_the_loop_ended)
+    args = [*ARGS, "--set", "gallery.save_every_seconds=0"]
+    assert main([str(video), "--gallery", str(path), "--out", str(tmp_path / "o"), *args]) == 130
+    said = capsys.readouterr().err.splitlines()[0]
+    assert len(Gallery.load(path)) == 0, "the people in view were not stored"
+    assert said.endswith(
+        "it holds this run's identities up to the stop; the people in view at the stop were not stored"
+    )

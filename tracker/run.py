@@ -482,12 +482,14 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                         _note_missing_images(source, notify)
                         tracker = Tracker(cfg, rate, detector=first.detector, embedder=first.embedder, gallery=gallery)
                     tracker.core.source_name = source.name
+                    saver.in_view_unstored = True  # (until `reset` below: what an abort before it leaves out)
                     summary = track_source(
                         tracker, source, out, options.save_video, options.show, options.progress, options.max_frames,
                         name=stem if len(names) > 1 else None, after_frame=saver.maybe_save, checkpointer=checkpointer,
                         resume=None if checkpoint is None else checkpoint.progress,
                     )  # fmt: skip
                     tracker.reset()  # the identities still in view go to the gallery
+                    saver.in_view_unstored = False
                     saver.save()
                     summaries.append(summary)
                     if summary.interrupted or summary.error:

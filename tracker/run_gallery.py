@@ -135,6 +135,8 @@ class GallerySaver:
         self._pending: PendingSave | None = None  # the background save started last
         self._abandoned = False  # a second interrupt abandoned a background save: no save after it
         self._before = None if path is None else file_version(path)  # the file this run found (None: no file)
+        # set by the run while a source's people in view are not stored yet (stored at its end: `Tracker.reset`)
+        self.in_view_unstored = False
 
     @property
     def saving(self) -> bool:
@@ -209,15 +211,18 @@ class GallerySaver:
     def left_after_interrupt(self) -> str:
         """What an interrupt that stopped the run's saves left at the gallery's path, worded as `track gallery rm`'s
         interrupt is (`cli._edit_interrupted`), to follow "interrupted": saved with all the run's identities, as it
-        was before the run, or as the run's last save left it; "" without a gallery file."""
+        was before the run, or as the run's last save left it; and, when the stop came before the people in view
+        were stored (`in_view_unstored`: a second Ctrl-C), that they are not; "" without a gallery file."""
         if self.gallery is None or self.path is None:
             return ""
         now = file_version(self.path)
+        in_view = "; the people in view at the stop were not stored" if self.in_view_unstored else ""
         if now is not None and not self.gallery.modified and self.gallery.file == (os.path.realpath(self.path), now):
-            return f" once the gallery {self.path} was saved: it holds this run's identities"
+            held = "this run's identities up to the stop" if in_view else "this run's identities"
+            return f" once the gallery {self.path} was saved: it holds {held}{in_view}"
         if now == self._before:
             return f": nothing saved, the gallery {self.path} {'is as it was' if now else 'was not written'}"
-        return f": the gallery {self.path} is as this run's last save left it, without the identities since"
+        return f": the gallery {self.path} is as this run's last save left it, without the identities since{in_view}"
 
     def _interrupted(self, count: int) -> None:
         """The `count`-th interrupt while `save` waits for the background save: say it is being finished, or, at
