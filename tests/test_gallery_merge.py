@@ -199,8 +199,14 @@ def test_ctrl_c_during_the_merges_save_leaves_no_output_and_says_so(cameras, tmp
     a, b = cameras
     out = tmp_path / "site.gallery"
     assert main(["gallery", "merge", str(a), str(b), "-o", str(out)]) == 130
-    assert capsys.readouterr().err == f"track gallery: interrupted: nothing written, {out} is as it was\n"
+    assert capsys.readouterr().err == f"track gallery: interrupted: nothing written, no {out} made\n", (
+        "(not 'as it was')"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cam1.gallery", "cam2.gallery"], "no temp or lock file"
+    before = a.read_bytes()
+    assert main(["gallery", "merge", str(a), str(b), "-o", str(a)]) == 130  # (-o its first FILE: that one is kept)
+    assert capsys.readouterr().err == f"track gallery: interrupted: nothing written, {a} is as it was\n"
+    assert a.read_bytes() == before
 
 
 def test_absorb_merges_a_known_identitys_record_and_keeps_its_prototypes_within_capacity():

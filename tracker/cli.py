@@ -791,9 +791,10 @@ def _note_if_in_use(path: Path, gallery: Any, missed: str) -> None:
 
 
 def _merge_interrupted(path: Path, before: Any) -> str:
-    """What a Ctrl-C during `track gallery merge` left: OUT as it was (before the save's rename), or the merged one."""
+    """What a Ctrl-C during `track gallery merge` left: OUT as it was (before the save's rename; a new OUT: not made,
+    where "as it was" sent users looking for it), or the merged one."""
     if _version(path) == before:
-        return f": nothing written, {path} is as it was"
+        return f": nothing written, {path} is as it was" if before is not None else f": nothing written, no {path} made"
     return f" once {path} was written: it holds the merged identities (`track gallery ls {path}` lists them)"
 
 
