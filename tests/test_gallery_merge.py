@@ -307,6 +307,24 @@ def test_merge_into_an_output_it_cannot_write_is_refused_before_it_merges_also_i
     assert (a.read_bytes(), b.read_bytes()) == before
 
 
+@pytest.mark.parametrize("where", ["table", "prototypes"])
+def test_export_over_a_read_only_file_is_refused_and_keeps_it(cameras, tmp_path, capsys, where):
+    """An earlier export made read-only (`chmod a-w`, to keep it): the export replaced it all the same (a rename
+    needs only the folder's permission), as `track gallery rm` and `merge -o` refuse to for a gallery. Now one error
+    naming it, before either output is written."""
+    a, _ = cameras
+    table, prototypes = tmp_path / "ids.csv", tmp_path / "ids.npz"
+    kept = table if where == "table" else prototypes
+    kept.write_bytes(b"an earlier export")
+    kept.chmod(0o444)
+    assert main(["gallery", "export", str(a), "-o", str(table), "--prototypes", str(prototypes)]) == 2
+    err = capsys.readouterr().err
+    said = f"{kept} is read-only (mode 444): make it writable (chmod u+w {kept}) to export into it, or choose another"
+    assert err == f"track gallery: error: {said} name\n", err
+    assert kept.read_bytes() == b"an earlier export"
+    assert [p for p in (table, prototypes) if p != kept and p.exists()] == [], "nothing written"
+
+
 def test_merge_during_another_save_of_an_input_reads_its_last_whole_version(cameras, tmp_path, monkeypatch):
     """Only writes are locked: a merge may read an input while a `track` run saves it. The save writes a temp file
     and renames it over the input, so the merge reads the version before (whole) while the new one is half-written

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from tracker.gallery import Gallery
-from tracker.gallery_file import write_atomic
+from tracker.gallery_file import is_read_only, write_atomic
 from tracker.io.strict_json import to_json
 
 __all__ = [
@@ -87,8 +88,10 @@ def check_outputs(table: Path, prototypes: Path | None = None, source: Path | No
 
 
 def _check_writable_path(output: Path) -> None:
-    """IsADirectoryError or NotADirectoryError naming `output` when it is a folder, or a file stands where
-    one of its folders should be (as a link resolves): a write would fail only after the other output was written."""
+    """IsADirectoryError, NotADirectoryError or PermissionError naming `output` when it is a folder, a file stands
+    where one of its folders should be (as a link resolves), or it is a read-only file (`chmod a-w`, which a rename
+    would replace all the same, as `gallery_file.refuse_read_only` refuses for a gallery): a write would fail only
+    after the other output was written, or replace a file kept on purpose."""
     real = Path(os.path.realpath(output))
     if real.is_dir():
         raise IsADirectoryError(
@@ -97,6 +100,11 @@ def _check_writable_path(output: Path) -> None:
     in_the_way = next((p for p in real.parents if p.exists() and not p.is_dir()), None)
     if in_the_way is not None:
         raise NotADirectoryError(f"{output} cannot be written: {in_the_way} is a file, not a folder")
+    if is_read_only(real):
+        raise PermissionError(
+            f"{output} is read-only (mode {stat.S_IMODE(real.stat().st_mode):o}): make it writable (chmod u+w "
+            f"{output}) to export into it, or choose another name"
+        )
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -35,6 +35,7 @@ __all__ = [
     "check_unchanged",
     "check_writable",
     "file_version",
+    "is_read_only",
     "make_folder",
     "refuse_directory",
     "refuse_read_only",
@@ -74,18 +75,25 @@ def refuse_directory(path: Path) -> None:
         )
 
 
+def is_read_only(path: Path) -> bool:
+    """Whether `path` is an existing file with none of its write permission bits set (`chmod a-w`: also for root,
+    whom permissions do not stop) or not writable by this process; False when there is no file."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):  # (no file: a missing folder, or a file where one should be)
+        return False
+    return not (mode & WRITE_BITS and os.access(path, os.W_OK))
+
+
 def refuse_read_only(path: Path, option: str | None = None) -> None:
     """PermissionError when the gallery file `path` exists and is read-only: none of its write permission bits set
     (`chmod a-w`: also for root, whom permissions do not stop) or not writable by this process. A save renames a new
     file over the old one (`write_atomic`), which only the folder's permissions govern, so without this check a file
     its owner made read-only to keep it as it is would be replaced. `option`: what chooses another file, named in
     the error (None: none is named)."""
-    try:
-        mode = os.stat(path).st_mode
-    except (FileNotFoundError, NotADirectoryError):  # (no file: a missing folder, or a file where one should be)
+    if not is_read_only(path):
         return
-    if mode & WRITE_BITS and os.access(path, os.W_OK):
-        return
+    mode = os.stat(path).st_mode
     other = f", or choose another {option}" if option else ""
     raise PermissionError(
         f"gallery file {path} is read-only (mode {stat.S_IMODE(mode):o}) and a save would replace it: make it "
