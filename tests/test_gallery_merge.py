@@ -390,6 +390,29 @@ def test_merge_or_export_of_a_gallery_a_run_holds_says_it_read_its_last_saved_ve
     assert capsys.readouterr().err == ""
 
 
+def test_ls_of_a_gallery_a_run_holds_says_it_lists_its_last_saved_version(cameras, tmp_path, capsys):
+    """`track gallery ls` during a `track --gallery` run listed the version the run saved last without a word, as
+    if it were the run's gallery (merge and export say so). Now the same note, on stderr; the listing as before."""
+    a, b = cameras
+    assert main(["gallery", "ls", str(a)]) == 0
+    listing = capsys.readouterr().out
+    holder = "import sys; from tracker.io.lock import gallery_lock\nwith gallery_lock(sys.argv[1]): print(input())"
+    with subprocess.Popen([sys.executable, "-c", holder, str(a)], stdin=subprocess.PIPE, text=True) as holding:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while not (tmp_path / ".cam1.gallery.lock").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert main(["gallery", "ls", str(a)]) == 0
+        captured = capsys.readouterr()
+        saved = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(a.stat().st_mtime))
+        assert captured.out == listing
+        assert captured.err == (
+            f"track gallery: note: {a} is in use by another run or gallery edit (process {holding.pid}): read as it "
+            f"saved it last ({saved}); what it saves later is not listed\n"
+        )
+        assert main(["gallery", "ls", str(b)]) == 0 and capsys.readouterr().err == "", "a file nobody holds: no note"
+        holding.communicate("done", timeout=LOCK_WAIT_S)
+
+
 def test_a_merge_naming_a_held_gallery_twice_notes_it_once(cameras, tmp_path, capsys):
     """`track gallery merge a a` (or a and a link to a) while a `track` run holds a printed the "in use" note once
     per argument, the same line twice; one note per file read is enough."""

@@ -652,7 +652,10 @@ def _gallery(argv: list[str]) -> int:
     try:
         with gallery_lock(locked, option=None) if locked is not None else nullcontext():  # (the file written)
             if args.action == "ls":
-                listings = [_gallery_listing(Gallery.load(file, prune=False)) for file in args.files]
+                loaded = [Gallery.load(file, prune=False) for file in args.files]
+                for file, read in zip(args.files, loaded, strict=True):  # (a file a `track` run holds: said)
+                    _note_if_in_use(file, read, "what it saves later is not listed")
+                listings = [_gallery_listing(read) for read in loaded]
                 for file, lines in zip(args.files, listings, strict=True):
                     if len(args.files) > 1:  # one block per file, headed by its name (one file: as before)
                         lines = [f"{file}:", *lines] if file == args.files[0] else ["", f"{file}:", *lines]
