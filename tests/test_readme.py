@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 from tracker import Tracker, TrackerConfig, load_config
-from tracker.cli import _batch_parser, _gallery_parser, _parser
+from tracker.cli import _batch_parser, _parser
+from tracker.cli_gallery import gallery_parser
 from tracker.eval.cli import command_parser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +63,7 @@ def track_parser(argv: list[str]) -> tuple[argparse.ArgumentParser, list[str]]:
     """The parser `track ARGV` is read with (the subcommand's), and the arguments left for it."""
     head = argv[0] if argv else ""
     if head == "gallery":
-        return _gallery_parser(), argv[1:]
+        return gallery_parser(), argv[1:]
     if head == "batch":
         return _batch_parser(), argv[1:]
     if head in ("eval", "compare"):

@@ -15,7 +15,7 @@ import pytest
 from media import write_video
 from test_cli import child_env, scene
 
-from tracker.cli import EXIT_INTERRUPTED
+from tracker.cli_args import EXIT_INTERRUPTED
 from tracker.stop_flag import interrupts_held, terminating_interrupts
 
 CHILD_SECONDS = 120  # the child imports torch and cv2: seconds, not minutes

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from tracker.batch import track_many  # noqa: E402
 from tracker.batch_engines import OMP_THREADS_ENV  # noqa: E402
 from tracker.batch_task import THREADS_PER_VIDEO  # noqa: E402
-from tracker.cli import non_negative_float, positive_int  # noqa: E402
+from tracker.cli_args import non_negative_float, positive_int  # noqa: E402
 from tracker.config import load_config  # noqa: E402
 from tracker.io.strict_json import to_json  # noqa: E402
 

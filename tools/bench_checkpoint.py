@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 
 from tracker import Tracker, load_config  # noqa: E402
-from tracker.cli import positive_int  # noqa: E402
+from tracker.cli_args import positive_int  # noqa: E402
 from tracker.resume import CHECKPOINT_NAME, DEFAULT_CHECKPOINT_SECONDS, Checkpointer, Progress  # noqa: E402
 
 WIDTH, HEIGHT = 1920, 1080

@@ -52,7 +52,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 
 from tracker import Tracker, load_config  # noqa: E402
-from tracker.cli import positive_int  # noqa: E402
+from tracker.cli_args import positive_int  # noqa: E402
 from tracker.device import resolve_device  # noqa: E402
 from tracker.gallery import Gallery, Sighting  # noqa: E402
 from tracker.testing import FrameDetections, Walker, identity_embeddings, render  # noqa: E402

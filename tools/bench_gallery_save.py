@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 from bench_gallery import Looks, build  # noqa: E402
 
 from tracker import Tracker, load_config  # noqa: E402
-from tracker.cli import positive_int  # noqa: E402
+from tracker.cli_args import positive_int  # noqa: E402
 from tracker.config import GalleryConfig  # noqa: E402
 from tracker.gallery import Gallery  # noqa: E402
 from tracker.gallery_file import check_unchanged, remove_interrupted_saves  # noqa: E402

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tracker import Tracker, TrackerConfig, load_config  # noqa: E402
-from tracker.cli import non_negative_int, positive_int  # noqa: E402
+from tracker.cli_args import non_negative_int, positive_int  # noqa: E402
 from tracker.config import ConfigError  # noqa: E402
 from tracker.detector import build_detector  # noqa: E402
 from tracker.device import resolve_device  # noqa: E402

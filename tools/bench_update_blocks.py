@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from bench_pipeline import WARMUP, models_or_usage, read_frames, shared_config_or_usage  # noqa: E402
 
 from tracker import Tracker  # noqa: E402
-from tracker.cli import non_negative_int, positive_int  # noqa: E402
+from tracker.cli_args import non_negative_int, positive_int  # noqa: E402
 from tracker.config import ConfigError  # noqa: E402
 
 MS = 1000.0

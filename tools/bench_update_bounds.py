@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 from bench_pipeline import WARMUP, read_frames, shared_config_or_usage  # noqa: E402
 
 from tracker import Tracker  # noqa: E402
-from tracker.cli import positive_int  # noqa: E402
+from tracker.cli_args import positive_int  # noqa: E402
 from tracker.embedder import cut_crops  # noqa: E402
 
 MS = 1000.0

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tracker import Tracker, load_config  # noqa: E402
-from tracker.cli import non_negative_int  # noqa: E402
+from tracker.cli_args import non_negative_int  # noqa: E402
 from tracker.config import ConfigError, TrackerConfig  # noqa: E402
 from tracker.eval.inputs import SequenceInputs, load_inputs  # noqa: E402
 from tracker.eval.scoring import score_results  # noqa: E402

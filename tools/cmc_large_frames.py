@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from bench_cmc import _frames_of_video  # noqa: E402
 
 from tracker import camera_motion, load_config  # noqa: E402
-from tracker.cli import positive_int  # noqa: E402
+from tracker.cli_args import positive_int  # noqa: E402
 from tracker.eval.variants import GROUPS, VARIANTS, frame_transforms, relative_motion  # noqa: E402
 
 SHARED = Path(os.environ.get("TRACKER_SHARED") or ROOT.parent / "shared")  # as every tool: $TRACKER_SHARED first

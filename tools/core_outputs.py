@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_core import CHURN_DIM, FPS, world  # noqa: E402
 
 from tracker import Tracker, load_config  # noqa: E402
-from tracker.cli import non_negative_float, positive_int  # noqa: E402
+from tracker.cli_args import non_negative_float, positive_int  # noqa: E402
 
 CAPACITY = 100  # K of the benchmark
 DIM = 512  # D of the walking and crossing worlds

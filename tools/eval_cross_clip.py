@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 from tracker import Tracker, load_config  # noqa: E402
 from tracker.assignment import linear_assignment  # noqa: E402
 from tracker.association import iou_matrix  # noqa: E402
-from tracker.cli import positive_int  # noqa: E402
+from tracker.cli_args import positive_int  # noqa: E402
 from tracker.config import TrackerConfig  # noqa: E402
 from tracker.eval.inputs import FrameInputs, load_inputs  # noqa: E402
 from tracker.eval.peers import PEERS, PeerTracker  # noqa: E402

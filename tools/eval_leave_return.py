@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 
-from tracker.cli import non_negative_int, positive_int  # noqa: E402
+from tracker.cli_args import non_negative_int, positive_int  # noqa: E402
 from tracker.config import MAX_FRAME_RATE, MIN_FRAME_RATE  # noqa: E402
 from tracker.testing import score_leave_and_return  # noqa: E402
 

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from bench_pipeline import shared_config, shared_config_or_usage  # noqa: E402
 
 from tracker import Tracker, TrackerConfig  # noqa: E402
-from tracker.cli import non_negative_int, positive_int  # noqa: E402
+from tracker.cli_args import non_negative_int, positive_int  # noqa: E402
 from tracker.eval.inputs import FrameInputs, load_inputs  # noqa: E402
 from tracker.eval.scoring import score_results  # noqa: E402
 from tracker.eval.sequences import Sequence, find_sequences  # noqa: E402

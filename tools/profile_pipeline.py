@@ -30,7 +30,7 @@ from bench_pipeline import WARMUP, read_frames, shared_config_or_usage  # noqa: 
 
 import tracker.embedder as embedder_module  # noqa: E402
 from tracker import Tracker  # noqa: E402
-from tracker.cli import positive_int  # noqa: E402
+from tracker.cli_args import positive_int  # noqa: E402
 from tracker.io.video import Annotator, VideoWriter  # noqa: E402
 
 MS = 1000.0

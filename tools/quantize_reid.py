@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tracker import load_config  # noqa: E402
-from tracker.cli import positive_int  # noqa: E402
+from tracker.cli_args import positive_int  # noqa: E402
 from tracker.config import ConfigError  # noqa: E402
 from tracker.embedder import IMAGENET_MEAN, IMAGENET_STD, crop_boxes, load_osnet  # noqa: E402
 from tracker.io.mot import read_mot_rows, read_sequence_info, tlwh_to_xyxy  # noqa: E402

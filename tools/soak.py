@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 
 from tracker import Tracker, load_config  # noqa: E402
-from tracker.cli import non_negative_int, positive_int  # noqa: E402
+from tracker.cli_args import non_negative_int, positive_int  # noqa: E402
 
 __all__ = ["Snapshot", "SoakReport", "SoakScene", "rss_bytes", "run_soak"]
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_pipeline import read_frames, shared_config  # noqa: E402
 
 from tracker import Tracker  # noqa: E402
-from tracker.cli import positive_int  # noqa: E402
+from tracker.cli_args import positive_int  # noqa: E402
 from tracker.config import ConfigError, TrackerConfig  # noqa: E402
 
 STREET_FRAMES = 100  # frames of the 1080p street by default

@@ -210,9 +210,9 @@ class GallerySaver:
 
     def left_after_interrupt(self) -> str:
         """What an interrupt that stopped the run's saves left at the gallery's path, worded as `track gallery rm`'s
-        interrupt is (`cli._edit_interrupted`), to follow "interrupted": saved with all the run's identities, as it
-        was before the run, or as the run's last save left it; and, when the stop came before the people in view
-        were stored (`in_view_unstored`: a second Ctrl-C), that they are not; "" without a gallery file."""
+        interrupt is (`cli_gallery._edit_interrupted`), to follow "interrupted": saved with all the run's identities,
+        as it was before the run, or as the run's last save left it; and, when the stop came before the people in
+        view were stored (`in_view_unstored`: a second Ctrl-C), that they are not; "" without a gallery file."""
         if self.gallery is None or self.path is None:
             return ""
         now = file_version(self.path)

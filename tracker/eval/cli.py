@@ -17,7 +17,7 @@ from contextlib import ExitStack, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
-from tracker.cli import non_negative_int, option_overrides, path_arg, path_text, positive_int, sequence_name
+from tracker.cli_args import non_negative_int, option_overrides, path_arg, path_text, positive_int, sequence_name
 from tracker.config import ConfigError, TrackerConfig, config_to_dict, has_appearance, load_config
 from tracker.eval.boxmot_peers import BOXMOT_PEERS, boxmot_unusable
 from tracker.eval.inputs import SequenceInputs, default_cache_dir

@@ -1,0 +1,231 @@
+"""What every `track` command (and the tools in tools/) shares on the command line: exit statuses, argparse types
+that say what a value must be, an action that refuses one option given twice with two values, and `--set` overrides
+read as `load_config` reads them."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "CLASS_EXAMPLES",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_SOME_FAILED",
+    "EXIT_USER_ERROR",
+    "SET_KEYS",
+    "GivenOnce",
+    "GivenOnceAsSet",
+    "class_id",
+    "device_text",
+    "frame_rate_arg",
+    "non_negative_float",
+    "non_negative_int",
+    "option_overrides",
+    "path_arg",
+    "path_text",
+    "positive_int",
+    "sequence_name",
+]
+
+EXIT_OK = 0
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_SOME_FAILED = 1  # track batch: some videos failed, the others finished
+CLASS_EXAMPLES = "COCO: 0 person, 2 car, 5 bus, 7 truck"  # `--classes person` is told the ids it takes
+SET_KEYS = frozenset({"detector.classes"})  # keys read as sets (a box of a listed class is kept): order, repeats moot
+_GIVEN_PREFIX = "given_"  # namespace attribute marking an option `GivenOnce` has seen
+
+
+class GivenOnce(argparse.Action):
+    """Store the option's value; the same option given again with another value is the parser's usage error naming
+    both, as two `--set` of one key are (`option_overrides`): `--classes 0 --classes 2` tracked class 2 alone
+    without a word, `--device cpu --device cuda` ran on CUDA, `--gallery a.gallery --gallery b.gallery` wrote b
+    alone, `--out a --out b` wrote into b."""
+
+    @staticmethod
+    def same(earlier: Any, values: Any) -> bool:
+        """Whether two values of the option say the same thing."""
+        return bool(earlier == values)
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
+    ) -> None:
+        given = f"{_GIVEN_PREFIX}{self.dest}"  # (not the option's default: `--engine ray` alone is no contradiction)
+        earlier = getattr(namespace, self.dest, None)
+        if getattr(namespace, given, False) and not self.same(earlier, values):
+            said = [" ".join(map(str, v)) if isinstance(v, list) else str(v) for v in (earlier, values)]
+            parser.error(f"{option} {said[0]} and {option} {said[1]} say different things: give it once")
+        setattr(namespace, self.dest, values)
+        setattr(namespace, given, True)
+
+
+class GivenOnceAsSet(GivenOnce):
+    """`GivenOnce` of an option read as a set (`--classes`, as `SET_KEYS`): `--classes 0 2 --classes 2 0` is one
+    value given twice (it was refused as two different ones)."""
+
+    @staticmethod
+    def same(earlier: Any, values: Any) -> bool:
+        """Whether the two lists hold the same items, whatever their order and repeats."""
+        return set(earlier) == set(values)
+
+
+def _parse(text: str, convert: type[int] | type[float], what: str) -> Any:
+    """`convert(text)`, or the option's usage error saying what it must be (not argparse's `invalid <function name>
+    value`)."""
+    try:
+        return convert(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+
+
+def path_text(text: str) -> str:
+    """argparse type of a file or folder name: `text`, or the option's usage error for an empty one. `--out ""` (a
+    shell variable left unset) wrote a run's outputs into the current folder, replacing files of those names, and
+    `--config ""` said "cannot read config file .: Is a directory"."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path (a shell variable left unset?): name a file or folder")
+    return text
+
+
+def device_text(text: str) -> str:
+    """argparse type of `--device`: `text`, or the option's usage error for an empty one. `--device ""` (a shell
+    variable left unset) ran on the automatic device, as if the option were left out."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "an empty device (a shell variable left unset?): give auto, cpu, cuda or cuda:N, or leave --device out"
+        )
+    return text
+
+
+def path_arg(text: str) -> Path:
+    """`path_text` as a Path."""
+    return Path(path_text(text))
+
+
+def positive_int(text: str) -> int:
+    """argparse type of counts (frames, processes): an integer >= 1, else the option's usage error."""
+    value = _parse(text, int, "a whole number >= 1")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def class_id(text: str) -> int:
+    """argparse type of `--classes`: a whole number; a name (`--classes person`) is told the ids (argparse's own
+    "invalid int value: 'person'" did not say that classes are numbered, nor which number a person is). Several ids
+    are separate words: `--classes 0,2` and an empty one (a shell variable left unset) are told so (it said "not a
+    name")."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "an empty class id (a shell variable left unset?): give ids as separate words, --classes 0 2"
+        )
+    if "," in text:
+        raise argparse.ArgumentTypeError(f"class ids are separate words, --classes 0 2, not a comma list: got {text!r}")
+    return _parse(text, int, f"a class id, a whole number ({CLASS_EXAMPLES}), not a name")
+
+
+def sequence_name(text: str) -> str:
+    """argparse type of `track eval --sequences`: a name, or the option's usage error for an empty one (a shell
+    variable left unset: it said "no sequence  under DATA", the name invisible)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "an empty sequence name (a shell variable left unset?): give names as separate words, --sequences A B"
+        )
+    return text
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type of counts where 0 means a default (threads): an integer >= 0, else the option's usage error."""
+    value = _parse(text, int, "a whole number >= 0")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
+def frame_rate_arg(text: str) -> float:
+    from tracker.config import MAX_FRAME_RATE, MIN_FRAME_RATE
+
+    value = _parse(text, float, "a positive number")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    if value > MAX_FRAME_RATE:  # per-second windows are sized by the rate: 1e9 would allocate gigabytes
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_FRAME_RATE:g} frames/s, got {text}")
+    if value < MIN_FRAME_RATE:  # the Kalman noises scale with (25 / rate)^1.5: 1e-300 overflowed them
+        raise argparse.ArgumentTypeError(f"must be at least {MIN_FRAME_RATE:g} frames/s, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """argparse type of amounts where 0 means none (seconds, GPU shares): a finite number >= 0, else the option's
+    usage error."""
+    value = _parse(text, float, "a number >= 0")
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return value
+
+
+def option_overrides(
+    parser: argparse.ArgumentParser, sets: list[str], options: dict[str, tuple[str, Any]]
+) -> list[str]:
+    """`--set` overrides followed by those of the shorthand options (`options`: flag -> (dotted key, value), value
+    None where the option is not given), which are applied last. Two of them giving one key different settings is
+    the parser's usage error naming both: `--classes 2 --set detector.classes=[0]` used to track class 2 without a
+    word, `--set appearance.bank_capacity=3 --set appearance.bank_capacity=4` ran with 4 (a key given twice in a
+    YAML file is refused); a `--set` of a section as a whole (`--set 'detector={classes: [0]}'`) is compared by the
+    keys it holds."""
+    from tracker.config import ConfigError, split_override
+
+    given = {key: (flag, _yaml_flow(value)) for flag, (key, value) in options.items() if value is not None}
+    seen = {key: (flag, split_override(f"{key}={option}")[1]) for key, (flag, option) in given.items()}
+    for text in sets:
+        try:
+            dotted, value = split_override(text)
+        except ConfigError:
+            continue  # (the config's own error, when it loads)
+        for key, said in _leaves(dotted, value):
+            first = seen.setdefault(key, (f"--set {text}", said))
+            if _setting(key, first[1]) != _setting(key, said) and not _unknown_key(key, said):
+                parser.error(f"{first[0]} and --set {text} say different things: give one of them")
+    return list(sets) + [f"{key}={option}" for key, (_, option) in given.items()]
+
+
+def _unknown_key(key: str, value: Any) -> bool:
+    """Whether the config has no dotted `key`: two `--set` of a mistyped key (`motion.max_age`) are then no
+    contradiction to name, the config's own error says the key is unknown and what it holds when it loads."""
+    from tracker.config import ConfigError, load_config
+
+    try:
+        load_config(None, {key: value})
+    except ConfigError as error:
+        return str(error).startswith("unknown config key")
+    return False
+
+
+def _leaves(dotted: str, value: Any) -> list[tuple[str, Any]]:
+    """The (dotted key, value) pairs a `--set dotted=value` gives: itself, or for a section given as a mapping
+    (`detector={classes: [0]}`) each key it holds (`detector.classes`, [0])."""
+    if not isinstance(value, dict) or not value:
+        return [(dotted, value)]
+    return [leaf for name, item in value.items() for leaf in _leaves(f"{dotted}.{name}", item)]
+
+
+def _setting(key: str, value: Any) -> Any:
+    """What the config makes of `value` (read as YAML) at the dotted `key`, as the tracker uses it: `detector.classes:
+    0` is `(0,)`, as is `[0]`, and a key read as a set (`SET_KEYS`) is compared as one (`[0, 0]` is `[0]`); `value`
+    itself where the config refuses it (its own error comes when the config loads)."""
+    from tracker.config import ConfigError, load_config
+
+    try:
+        setting: Any = load_config(None, {key: value})
+    except ConfigError:
+        return value
+    for part in key.split("."):
+        setting = getattr(setting, part)
+    return frozenset(setting) if key in SET_KEYS else setting
+
+
+def _yaml_flow(value: Any) -> str:
+    """`value` as the YAML a `--set` reads back to it (a list of ints: `[0, 2]`)."""
+    return f"[{', '.join(map(str, value))}]" if isinstance(value, list) else str(value)

@@ -1,0 +1,355 @@
+"""`track gallery ls|rm|prune|merge|export`: inspect, edit, combine and export identity galleries (argument parsing
+and error reporting; the work is in tracker.gallery*)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+from tracker.cli_args import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USER_ERROR,
+    GivenOnce,
+    option_overrides,
+    path_arg,
+    path_text,
+    positive_int,
+)
+from tracker.wording import count, listed
+
+__all__ = ["gallery_main", "gallery_parser"]
+
+
+def gallery_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="track gallery",
+        description="Inspect, edit, merge and export identity gallery files (they hold biometric-like data: keep them "
+        "private).",
+    )
+    # (the metavar names the choices where argparse said "the following arguments are required: action")
+    sub = p.add_subparsers(dest="action", required=True, metavar="{ls,rm,prune,merge,export}")
+    ls = sub.add_parser(
+        "ls",
+        help="list the identities",
+        description="List the identities: ID, class, sightings, first and last seen (ISO 8601, UTC), last source; "
+        "several files: one block each, headed by its name.",
+    )
+    ls.add_argument(
+        "files", type=path_arg, nargs="+", metavar="FILE", help="the gallery file (`track --gallery FILE`), or several"
+    )
+    rm = sub.add_parser("rm", help="forget identities by global ID")
+    _gallery_file_arg(rm)
+    rm.add_argument(
+        "ids", type=positive_int, nargs="+", metavar="ID", help="global IDs to forget (`track gallery ls` lists them)"
+    )
+    prune = sub.add_parser("prune", help="apply the retention policy (gallery.max_days_unseen, max_identities)")
+    _gallery_file_arg(prune)
+    _config_options(prune, "YAML config with the retention keys (default: built-in defaults)")
+    prune.add_argument(
+        "--dry-run", action="store_true", help="say which identities it would remove, and leave the file as it is"
+    )
+    merge, export = _merge_parser(sub), _export_parser(sub)
+    for action_parser in (ls, rm, prune, merge, export):  # (the parser whose usage an extra argument is reported under)
+        action_parser.set_defaults(action_parser=action_parser)
+    return p
+
+
+def _merge_parser(sub: Any) -> argparse.ArgumentParser:
+    """`track gallery merge A B [...] -o OUT`."""
+    merge = sub.add_parser(
+        "merge",
+        help="combine galleries (e.g. two cameras') into one",
+        description="Write the identities of every FILE into one gallery OUT. The first file's keep their IDs; an "
+        "identity of a later file joins one already there when the gallery's own rule matches them (as `track batch "
+        "--gallery` links videos: the mean of its prototypes against each identity's best prototype, at least "
+        "gallery.min_similarity and ahead of the runner-up by gallery.margin, same class); the others get new IDs. "
+        "The files must share the ReID model, D and class names. Prints each later identity's new ID.",
+    )
+    merge.add_argument(
+        "files", type=path_arg, nargs="+", metavar="FILE", help="two gallery files (`track --gallery FILE`) or more"
+    )
+    merge.add_argument(
+        "-o", "--output", action=GivenOnce, type=path_arg, required=True, metavar="OUT",
+        help="the merged gallery: a new file, or the first FILE (replaced); the inputs are not changed otherwise",
+    )  # fmt: skip
+    _config_options(merge, "YAML config with the gallery keys (default: built-in defaults)")
+    merge.add_argument("--dry-run", action="store_true", help="print the links it would make, and write nothing")
+    return merge
+
+
+def _export_parser(sub: Any) -> argparse.ArgumentParser:
+    """`track gallery export FILE -o TABLE [--prototypes NPZ]`."""
+    export = sub.add_parser(
+        "export",
+        help="write the identities as CSV or JSON (and the prototypes as NPZ)",
+        description="Write one row per identity: global_id, class_id, class, first_seen, last_seen (ISO 8601, UTC), "
+        "first_source, first_frame, last_source, last_frame, sightings, prototypes (how many).",
+    )
+    _gallery_file_arg(export)
+    export.add_argument(
+        "-o", "--output", action=GivenOnce, type=path_arg, required=True, metavar="TABLE",
+        help="the table: .csv (a header line, one line per identity) or .json (a list of objects), by extension",
+    )  # fmt: skip
+    export.add_argument(
+        "--prototypes", action=GivenOnce, type=path_arg, metavar="NPZ",
+        help="also write the prototypes to this .npz (np.load): `prototypes` (M, D) float32, L2-normalised, and "
+        "`global_ids` (M,) int64, the identity of each row; an identity's rows consecutive, in the table's order",
+    )  # fmt: skip
+    return export
+
+
+def _config_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--config FILE` and `--set KEY=VALUE` of a `track gallery` command."""
+    parser.add_argument(
+        "--config",
+        action=GivenOnce,
+        type=path_text,
+        metavar="FILE",  # (as `track --help` spells it; it said CONFIG)
+        help=what,
+    )
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+
+
+def _gallery_file_arg(parser: argparse.ArgumentParser) -> None:
+    """The FILE of a `track gallery` command, named and explained in its help (it was a bare "file")."""
+    parser.add_argument("file", type=path_arg, metavar="FILE", help="the gallery file (`track --gallery FILE`)")
+
+
+def gallery_main(argv: list[str]) -> int:
+    """`track gallery ls|rm|prune|merge|export`: list identities (of one file or several), forget some, apply
+    retention (file rewritten atomically), combine files into one, write them out for another tool."""
+    parser = gallery_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # (parse_args reported them under `track gallery`'s usage, not the action's: `track gallery ls`)
+        after_action = argv[argv.index(args.action) + 1 :]
+        named_by = args.action_parser if all(word in after_action for word in extra) else parser
+        named_by.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.action in ("prune", "merge"):  # two `--set` of one key that disagree: a usage error, as `track`'s
+        args.set = option_overrides(args.action_parser, args.set, {})
+    from tracker.config import ConfigError, load_config
+    from tracker.gallery import Gallery, GalleryError
+    from tracker.gallery_file import refuse_read_only
+    from tracker.io.lock import gallery_lock
+
+    # rm and prune rewrite the file: not while a run that loaded it is going to write it back (its copy would win)
+    edits = args.action == "rm" or (args.action == "prune" and not args.dry_run)
+    merges = args.action == "merge" and not args.dry_run  # (OUT may be its first FILE: locked from load to save)
+    locked = args.file if edits else args.output if merges else None
+    gallery = None  # (once loaded: what a Ctrl-C compares the file with)
+    before = None if not merges else _version(args.output)  # (what a Ctrl-C compares OUT with)
+    try:
+        with gallery_lock(locked, option=None) if locked is not None else nullcontext():  # (the file written)
+            if args.action == "ls":
+                loaded = [Gallery.load(file, prune=False) for file in args.files]
+                for file, read in zip(args.files, loaded, strict=True):  # (a file a `track` run holds: said)
+                    _note_if_in_use(file, read, "what it saves later is not listed")
+                listings = [_gallery_listing(read) for read in loaded]
+                for file, lines in zip(args.files, listings, strict=True):
+                    if len(args.files) > 1:  # one block per file, headed by its name (one file: as before)
+                        lines = [f"{file}:", *lines] if file == args.files[0] else ["", f"{file}:", *lines]
+                    for line in lines:
+                        print(line)
+            elif args.action == "merge":
+                for line in _merge(args):
+                    print(line)
+            elif args.action == "export":
+                print(_export(args))
+            elif args.action == "rm":
+                gallery = Gallery.load(args.file, prune=False)
+                missing = [i for i in dict.fromkeys(args.ids) if i not in gallery]
+                if missing:
+                    raise GalleryError(
+                        f"no identity {listed(missing)} in {args.file}: nothing removed "
+                        f"(`track gallery ls {args.file}` lists its IDs)"
+                    )
+                removed = gallery.remove(args.ids)  # (an ID given twice is removed once)
+                gallery.save(args.file, prune=False, lock=False)  # held above
+                print(f"removed {count(len(removed), 'identity', 'identities')}; {len(gallery)} left")
+            else:
+                cfg = load_config(args.config, overrides=list(args.set))
+                gallery = Gallery.load(args.file, cfg.gallery, prune=False)
+                removed = gallery.prune()
+                gone = count(len(removed), "identity", "identities")
+                if removed and args.dry_run:  # (in memory only: the file is not written)
+                    refuse_read_only(Path(os.path.realpath(args.file)))  # (as the prune's save would: it said "would")
+                    kept = f"{len(gallery)} would be left (a dry run: {args.file} is as it was)"
+                    print(f"would remove {gone} ({listed(removed)}); {kept}")
+                elif removed:  # (nothing to forget: the file stays the one a `--resume` of its run expects)
+                    gallery.save(args.file, lock=False)
+                    print(f"removed {gone} ({listed(removed)}); {len(gallery)} left")
+                else:  # (it said "removed 0 identities (none)")
+                    print(_nothing_pruned(args.file, len(gallery), cfg.gallery))
+    except BrokenPipeError:  # the reader left early (`| head`): not a failure of the command
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so Python's exit flush cannot fail
+        return EXIT_OK
+    except KeyboardInterrupt:  # the save is atomic: say which version the file holds
+        left = _edit_interrupted(args.file, gallery) if edits else ""
+        left = _merge_interrupted(args.output, before) if merges else left
+        print(f"track gallery: interrupted{left}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except FileNotFoundError as exc:  # ls / rm / prune edit an existing gallery; `track --gallery FILE` makes a new one
+        missing = exc.filename or getattr(args, "file", None) or "?"  # (ls and merge: the one of their FILEs missing)
+        print(f"track gallery: error: no such gallery file: {missing}{_not_saved_yet(missing)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except (ConfigError, GalleryError, OSError, ValueError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"track gallery: error: {message}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    return EXIT_OK
+
+
+def _not_saved_yet(path: str | Path) -> str:
+    """For a gallery file that is not there: why, when another process holds its lock (a `track --gallery` run that
+    makes it and has not saved it yet: "no such gallery file" alone sent users looking for a mistyped name)."""
+    from tracker.io.lock import GALLERY_HOLDERS, gallery_holder
+
+    holder = gallery_holder(path)
+    if holder is None:
+        return ""
+    return f" ({GALLERY_HOLDERS}, process {holder}, holds it and has not saved it yet: try again once it has)"
+
+
+def _version(path: Path) -> Any:
+    """The `file_version` of `path` (None: no file there)."""
+    from tracker.gallery_file import file_version
+
+    return file_version(path)
+
+
+def _merge(args: argparse.Namespace) -> list[str]:
+    """`track gallery merge`: merge the FILEs, write OUT (unless `--dry-run`); returns the lines to print: one per
+    identity of the later files (its ID there -> its ID in OUT, and the similarity it joined at, or "new"), then the
+    totals."""
+    from tracker.config import load_config
+    from tracker.gallery import Gallery, GalleryError
+    from tracker.gallery_file import check_writable
+    from tracker.gallery_merge import merge_galleries
+
+    files, out = args.files, args.output
+    if len(files) < 2:
+        raise GalleryError(f"merge needs two gallery files or more, got {files[0]} alone")
+    if out.exists() and os.path.realpath(out) != os.path.realpath(files[0]):
+        raise GalleryError(
+            f"{out} exists: merge writes a new gallery file, or replaces its first FILE ({files[0]}); "
+            "choose another name for -o"
+        )
+    check_writable(out, "-o")  # (before the merge: a dry run said "would write" a file no save could write)
+    cfg = load_config(args.config, overrides=list(args.set))
+    galleries = [Gallery.load(file, cfg.gallery, prune=False) for file in files]
+    noted = set()  # the versions read (device, inode, size, time): `merge a a`, or a and a link to it, noted once
+    for file, gallery in zip(files, galleries, strict=True):
+        read = gallery.file[1] if gallery.file is not None else os.path.realpath(file)
+        if read not in noted:
+            noted.add(read)
+            _note_if_in_use(file, gallery, f"what it saves later is not in {out}")
+    sizes = [len(gallery) for gallery in galleries]
+    merged = merge_galleries(files, galleries)
+    if not args.dry_run:
+        merged.gallery.save(out, prune=False, lock=False)  # (locked by the caller; OUT = its first FILE: checked)
+    wide = max(len("from"), *(len(str(file)) for file in files[1:]))
+    lines = [f"{'from':<{wide}} {'ID':>6} -> {'ID':>6}  similarity"]
+    for link in merged.links:
+        said = "new" if link.similarity is None else f"{link.similarity:.3f}"
+        lines.append(f"{link.source!s:<{wide}} {link.from_id:>6} -> {link.to_id:>6}  {said:>10}")
+    parts, start = [f"{files[0]}: {sizes[0]}, IDs kept"], 0
+    for file, size in zip(files[1:], sizes[1:], strict=True):
+        joined = sum(link.joined for link in merged.links[start : start + size])
+        parts.append(f"{file}: {size}, {joined} joined, {size - joined} new")
+        start += size
+    gone = merged.dropped
+    dropped = f"; {count(len(gone), 'identity', 'identities')} forgotten beyond gallery.max_identities ({listed(gone)})"
+    total = f"{count(len(merged.gallery), 'identity', 'identities')} ({'; '.join(parts)}){dropped if gone else ''}"
+    if args.dry_run:
+        return [*lines, f"would write {out}: {total} (a dry run: nothing written)"]
+    return [*lines, f"wrote {out}: {total}"]
+
+
+def _note_if_in_use(path: Path, gallery: Any, missed: str) -> None:
+    """One note on stderr when another process holds the lock of the gallery file `path` just read (a `track` run
+    that will save it again): what was read is the version it saved last, whole (saves are atomic renames), and
+    `missed` says what that leaves out."""
+    from tracker.gallery_export import utc_text
+    from tracker.io.lock import GALLERY_HOLDERS, gallery_holder
+
+    holder = gallery_holder(path)
+    if holder is not None and gallery.file is not None:
+        saved = utc_text(gallery.file[1][3] / 1e9)  # (the version read: its modification time)
+        print(
+            f"track gallery: note: {path} is in use by {GALLERY_HOLDERS} (process {holder}): read as it saved it "
+            f"last ({saved}); {missed}",
+            file=sys.stderr,
+        )
+
+
+def _merge_interrupted(path: Path, before: Any) -> str:
+    """What a Ctrl-C during `track gallery merge` left: OUT as it was (before the save's rename; a new OUT: not made,
+    where "as it was" sent users looking for it), or the merged one."""
+    if _version(path) == before:
+        return f": nothing written, {path} is as it was" if before is not None else f": nothing written, no {path} made"
+    return f" once {path} was written: it holds the merged identities (`track gallery ls {path}` lists them)"
+
+
+def _export(args: argparse.Namespace) -> str:
+    """`track gallery export`: write the table (and the prototypes); returns the line to print."""
+    from tracker.gallery import Gallery
+    from tracker.gallery_export import check_outputs, write_prototypes, write_table
+
+    check_outputs(args.output, args.prototypes, source=args.file)  # (before anything is written)
+    gallery = Gallery.load(args.file, prune=False)
+    _note_if_in_use(args.file, gallery, f"what it saves later is not in {args.output}")
+    said = f"wrote {count(write_table(gallery, args.output), 'identity', 'identities')} to {args.output}"
+    if args.prototypes is not None:
+        rows = write_prototypes(gallery, args.prototypes)
+        said += f" and {count(rows, 'prototype')} (D = {gallery.dim or 0}) to {args.prototypes}"
+    return said
+
+
+def _nothing_pruned(path: Path, identities: int, retention: Any) -> str:
+    """`track gallery prune`'s line when the retention policy (`GalleryConfig`) forgets no identity."""
+    return (
+        f"nothing to remove: gallery.max_days_unseen ({retention.max_days_unseen:g} days) and max_identities "
+        f"({retention.max_identities}) keep every identity of {path} ({identities}); the file is as it was"
+    )
+
+
+def _edit_interrupted(path: Path, gallery: Any) -> str:
+    """What a Ctrl-C during `track gallery rm|prune` left: the file as it was (before the save's rename, which is
+    atomic), or the edited one (the rename done, the folder's fsync interrupted)."""
+    from tracker.gallery_file import file_version
+
+    if gallery is None or gallery.file is None or file_version(path) == gallery.file[1]:
+        return f": nothing removed, {path} is as it was"
+    return f" once {path} was written: the identities are removed (`track gallery ls {path}` lists what is left)"
+
+
+_UNNAMED_SOURCE = "-"  # `track gallery ls`: a sighting recorded by a `Tracker` made without a `source_name`
+
+
+def _gallery_listing(gallery: Any) -> list[str]:
+    """`track gallery ls`'s lines: a headline, then one row per identity: its class by name where the gallery knows
+    the detector's names (else its number), times in UTC (`utc_text`: local times without a zone were ambiguous)."""
+    from tracker.gallery_export import utc_text as when
+
+    model = gallery.model
+    made_by = "" if model is None else f", ReID model {model.name} (weights {model.weights_digest})"
+    if not len(gallery):  # not "0 identities, D = None" over an empty table
+        return [f"empty gallery: no identities{made_by}"]
+    names = gallery.class_names
+    classes = {i.global_id: names.get(i.class_id, str(i.class_id)) for i in gallery.identities}
+    wide = max(len("class"), *map(len, classes.values()))
+    lines = [
+        f"{count(len(gallery), 'identity', 'identities')}, D = {gallery.dim}{made_by}",
+        f"{'ID':>6} {'class':>{wide}} {'seen':>5} {'first seen':<20} {'last seen':<20} last source (frame)",
+    ]
+    for i in gallery.identities:
+        last = i.last_seen
+        lines.append(
+            f"{i.global_id:>6} {classes[i.global_id]:>{wide}} {i.sightings:>5} {when(i.first_seen.time):<20} "
+            f"{when(last.time):<20} {last.source or _UNNAMED_SOURCE} ({last.frame})"
+        )
+    return lines
