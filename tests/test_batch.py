@@ -2246,3 +2246,27 @@ def test_a_local_worker_keeps_no_process_semaphore_a_kill_would_leak(monkeypatch
     lock = tqdm.get_lock()  # (tqdm's default holds a multiprocessing RLock, a named semaphore in a spawned worker)
     held = getattr(lock, "locks", [lock])
     assert not [h for h in held if isinstance(h, SemLock)], "a semaphore the resource tracker reports leaked"
+
+
+def test_a_file_given_twice_keeps_both_its_folders_and_is_reused(tmp_path, monkeypatch):
+    """`track batch clip.avi sub/../clip.avi --out OUT` (or `clip.avi clip.avi`) tracks one file into clip and
+    clip_2. A re-run found both folders under one key and gave the second source neither: it was tracked again into
+    a new folder each time (clip_3, clip_4, ...). Now each copy gets its folder back and is reused; the interrupted
+    batch's line counts both folders."""
+    from tracker.batch_work import published_videos
+
+    monkeypatch.chdir(tmp_path)
+    clip(tmp_path / "clip.avi", 0, 5)
+    (tmp_path / "sub").mkdir()
+    out = tmp_path / "out"
+    for sources in (["clip.avi", "sub/../clip.avi"], ["clip.avi", "sub/../clip.avi"], ["sub/../clip.avi", "clip.avi"]):
+        summary = track_many(sources, TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+        for video in summary.videos:
+            assert json.loads((out / video.name / NOTE_NAME).read_text())["source"] == video.source
+    assert [(v.name, v.status) for v in summary.videos] == [("clip_2", "reused"), ("clip", "reused")]
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["clip", "clip_2"]
+    again = track_many(
+        ["clip.avi", "clip.avi"], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker
+    )
+    assert [(v.name, v.status) for v in again.videos] == [("clip", "reused"), ("clip_2", "reused")]
+    assert published_videos(out) == 2

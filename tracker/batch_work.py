@@ -199,7 +199,8 @@ def output_names(sources: Sequence[str], out: Path | None = None) -> list[str]:
 
     With `out`, a folder there keeps its source across re-runs: a source an earlier batch published (its
     `batch.json` names it, as given) gets that folder again, and no other source gets the name of a folder already
-    in `out`. Names by position alone gave `cam1/clip.mp4` and `cam2/clip.mp4`, listed the other way round (or after
+    in `out`; a file given twice gets both its folders (the one made from the same spelling first), not a new one
+    per re-run. Names by position alone gave `cam1/clip.mp4` and `cam2/clip.mp4`, listed the other way round (or after
     a new `cam0/clip.mp4`), each other's folders: both tracked again, and each folder replaced by another camera's.
     """
     from tracker.io.sources import image_source_name  # (lazily, as the other source checks: OpenCV loads with it)
@@ -208,11 +209,15 @@ def output_names(sources: Sequence[str], out: Path | None = None) -> list[str]:
     taken = set(_folders(out)) if out is not None else set()
     names: list[str | None] = [None] * len(sources)
     claimed: set[str] = set()
-    for index, source in enumerate(sources):
-        name = earlier.get(source_key(str(source)), earlier.get(str(source)))
-        if name is not None and name not in claimed:
-            names[index] = name
-            claimed.add(name)
+    for exact in (True, False):  # a folder made from this very spelling first, then one of the same file
+        for index, source in enumerate(sources):
+            if names[index] is not None:
+                continue
+            folders = earlier.get(source_key(str(source)), []) + earlier.get(str(source), [])
+            name = next((f for f, given in folders if f not in claimed and (given == str(source) or not exact)), None)
+            if name is not None:
+                names[index] = name
+                claimed.add(name)
     for index, source in enumerate(sources):
         if names[index] is None:
             # images are named as `track` names them (`cam1/*.jpg`: cam1, `day.cam1/`: day.cam1; stems gave `_`, `day`)
@@ -249,21 +254,23 @@ def source_key(source: str) -> str:
     return os.path.abspath(source) if resolve_source(source) in ("path", "glob") else source
 
 
-def _earlier_sources(out: Path) -> dict[str, str]:
-    """{source key (`source_key`; the source as given in a `batch.json` written before keys): folder name} of the
-    videos earlier batches published in `out` (their `batch.json`)."""
-    found: dict[str, str] = {}
+def _earlier_sources(out: Path) -> dict[str, list[tuple[str, str | None]]]:
+    """{source key (`source_key`; the source as given in a `batch.json` written before keys): [(folder name, the
+    source as given), ...]} of the videos earlier batches published in `out` (their `batch.json`). A key can have
+    several folders: one file given twice (`a.mp4 a.mp4`, `a.mp4 sub/../a.mp4`) is tracked into `a` and `a_2`."""
+    found: dict[str, list[tuple[str, str | None]]] = {}
     for name in sorted(_folders(out)):
         note = read_note(out / name)
         key = None if note is None else note.get("path", note.get("source"))
         if isinstance(key, str):
-            found.setdefault(key, name)
+            given = note.get("source") if note is not None else None
+            found.setdefault(key, []).append((name, given if isinstance(given, str) else None))
     return found
 
 
 def published_videos(out: str | Path) -> int:
     """How many finished videos' folders `out` holds (by this batch or earlier ones; 0 where `out` is not there)."""
-    return len(_earlier_sources(Path(out)))
+    return sum(len(folders) for folders in _earlier_sources(Path(out)).values())
 
 
 def read_note(folder: Path) -> dict[str, Any] | None:
