@@ -409,10 +409,10 @@ class Tracker:
                 D than the tracker's banks (or gallery) hold, of D = 0, or complex; both `embeddings` and `embed`;
                 `embed` returning the wrong number of rows or D; a `camera_motion` that is not a finite, real,
                 invertible (2, 3) or (3, 3) array, or that takes the tracks beyond floating-point range
-                (`camera_motion.warp_states`, `warp_boxes_xywh`: also a homography whose horizon crosses a track); a
-                `frame_size` that is not two positive whole pixel counts (480.5 is
-                refused, not truncated); a `camera_motion_noise` that is not a finite number >= 0, or beyond the larger
-                side of `frame_size`.
+                (`camera_motion.warp_states`, `warp_boxes_xywh`: also a homography whose horizon passes through a
+                track's centre); a `frame_size` that is not two positive whole pixel counts (480.5 is refused, not
+                truncated); a `camera_motion_noise` that is not a finite number >= 0, or beyond the larger side of
+                `frame_size`.
             TypeError: an `embed` that is not callable (an array belongs in `embeddings`).
             Exception: whatever `embed` raises, unchanged. After any of these errors the tracker is as before the
                 call (for `embed`'s: the core's `_advance`), so the frame can be given again.
