@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import queue
 import shutil
 import signal
 import sys
@@ -252,22 +253,53 @@ def _stop_when_driver_dies() -> None:
     on_parent_exit(stop)
 
 
-def _exit_now(_signum: int, _frame: Any) -> None:
-    """SIGTERM to a local worker outside a video's frames (waiting for a video, loading models): exit through
-    Python, whose exit handlers release the process's semaphores; the default action left them to the resource
-    tracker, which warned "There appear to be N leaked semaphore objects" after every stopped batch."""
-    sys.exit(EXIT_STOPPED)
+class _StopRequest:
+    """The SIGTERM handler of a local worker outside a video's frames (waiting for a video, loading models): exit
+    through Python, whose exit handlers release the process's semaphores (the default action left them to the
+    resource tracker, which warned "There appear to be N leaked semaphore objects" after every stopped batch).
+
+    The request is also remembered: a handler's exception is dropped when the signal lands in a weakref callback or a
+    `__del__` (the garbage of the video just tracked), so the worker went on waiting for its next video, or tracked
+    it, until the driver killed it `STOP_TIMEOUT_S` (30 s) later, and Python printed the dropped exit's traceback
+    under the batch's progress."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self, _signum: int, _frame: Any) -> None:
+        self.requested = True
+        sys.exit(EXIT_STOPPED)
+
+    def unraisable(self, info: Any) -> None:
+        """`sys.unraisablehook`: this request's exit, dropped where Python cannot raise it, is said nowhere (the
+        worker exits at its next look at `requested`); anything else goes to Python's hook."""
+        if not (isinstance(info.exc_value, SystemExit) and self.requested):
+            sys.__unraisablehook__(info)
+
+
+def _next_task(inbox: Any, stop: _StopRequest) -> VideoTask | None:
+    """The next video the driver hands this worker, None at the end of the batch or once a stop was requested."""
+    while not stop.requested:
+        try:
+            return inbox.get(timeout=POLL_S)
+        except queue.Empty:
+            continue
+    return None
 
 
 def _local_worker(inbox: Any, channel: Any, progress_seconds: float, start_gallery: bytes | None) -> None:
     """A local engine process: tracks the videos the driver puts in its `inbox`, one at a time, until it gets
-    None (or its driver is gone)."""
+    None (or its driver is gone, or stops it)."""
+    stop = _StopRequest()
+    sys.unraisablehook = stop.unraisable  # (this process is the batch's own)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it stops the processes
-    signal.signal(signal.SIGTERM, _exit_now)  # (while tracking, `track`'s loop finishes its frame first)
+    signal.signal(signal.SIGTERM, stop)  # (while tracking, `track`'s loop finishes its frame first)
     _stop_when_driver_dies()
     _bars_lock_in_this_process()
-    while (task := inbox.get()) is not None:
+    while (task := _next_task(inbox, stop)) is not None and not stop.requested:
         result = run_video(task, channel, progress_seconds, start_gallery)
         channel.put((task.index, "result", result))
         if result.reason == INTERRUPTED:  # the driver stopped the batch: take no further video
             return
+    if stop.requested:  # (an exit dropped in a weakref callback: the request stands)
+        sys.exit(EXIT_STOPPED)
