@@ -2313,3 +2313,31 @@ def test_a_local_worker_stopped_while_its_last_videos_garbage_goes_takes_no_furt
     assert stopped.value.code == engines.EXIT_STOPPED
     assert tracked == ["a"]
     assert not [info for info in said if isinstance(info.exc_value, SystemExit)]
+
+
+SIGTERM_WHILE_STARTING = """
+import os, signal, sys, time
+import tracker.batch
+from tracker.cli import main
+
+def track_many(*args, **kwargs):  # a SIGTERM while the batch starts (its detector downloading, Ray starting)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(30)
+
+tracker.batch.track_many = track_many
+sys.exit(main(["batch", {source!r}, "--out", {out!r}]))
+"""
+
+
+def test_track_batch_stopped_by_sigterm_while_it_starts_ends_as_after_ctrl_c(tmp_path):
+    """`kill PID` of `track batch` before its tasks ran (imports, the detector's download, Ray starting) or after
+    (the gallery's reduce) killed the driver: exit status 143, not a word, OUT and the gallery left locked. As Ctrl-C
+    (and as `track` does): one line, exit status 130."""
+    source = clip(tmp_path / "a.avi", 0, 2)
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    script = SIGTERM_WHILE_STARTING.format(source=str(source), out=str(tmp_path / "out"))
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=KILL_TIMEOUT_S
+    )
+    assert done.returncode == 130, (done.returncode, done.stderr[-500:])
+    assert done.stderr.strip().splitlines()[-1].startswith("track batch: interrupted"), done.stderr[-500:]

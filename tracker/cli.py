@@ -356,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
             with terminating_interrupts():  # `kill PID` during rm's save: as Ctrl-C (one line, no temp file left)
                 return gallery_main(argv[1:])
         if argv and argv[0] == "batch":
-            return _batch(argv[1:])
+            with terminating_interrupts():  # `kill PID` before or after the tasks run (Ray starting, the reduce): as
+                return _batch(argv[1:])  # Ctrl-C (exit 130, OUT and the gallery unlocked); it killed the driver
         if argv and argv[0] in _SUBCOMMANDS:
             from tracker.eval.cli import compare_main, eval_main
 
