@@ -256,6 +256,23 @@ def test_image_folder_skips_unreadable_images(tmp_path):
     assert [n for n, _ in src] == [1, 3] and src.corrupt_frames == 1
 
 
+@pytest.mark.parametrize("cut", [0.3, 0.9])
+def test_a_truncated_jpeg_in_a_folder_is_skipped_and_counted_not_tracked_half_grey(tmp_path, capfd, cut):
+    """A JPEG cut short (a copy interrupted mid-file) was decoded by OpenCV with its missing rows grey, and
+    libjpeg's "Premature end of JPEG file" went to stderr past --quiet: the people in its lower part vanished for a
+    frame and came back as returns after occlusion, while the summary said no frame was corrupt."""
+    frames = noise_frames(3)
+    for i, frame in enumerate(frames, start=1):
+        cv2.imwrite(str(tmp_path / f"{i}.jpg"), frame)
+    data = (tmp_path / "2.jpg").read_bytes()
+    (tmp_path / "2.jpg").write_bytes(data[: int(len(data) * cut)])
+    src = open_source(tmp_path)
+    numbers = [n for n, _ in src]
+    assert numbers == [1, 3] and src.corrupt_frames == 1 and src.corrupt_numbers == [2]
+    assert "JPEG" not in capfd.readouterr().err
+    assert read_all(str(tmp_path / "*.jpg"))[0] == [1, 3]
+
+
 @pytest.mark.parametrize("bits", [10, 12, 16])
 def test_sensor_data_in_16_bit_images_is_read_as_the_picture_it_holds(tmp_path, bits):
     """Machine-vision and thermal datasets store 10- or 12-bit values in 16-bit PNGs: OpenCV's 8-bit reading drops

@@ -19,6 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tracker.io.image_check import cut_short
+
 __all__ = ["SENSOR_BITS", "DepthReader", "significant_bits"]
 
 log = logging.getLogger(__name__)
@@ -60,8 +62,11 @@ class DepthReader:
         return decoded
 
     def read(self, path: str | Path) -> np.ndarray | None:
-        """The image at `path` as 8-bit BGR, or None where OpenCV cannot decode it. Grayscale and 4-channel files
-        become BGR as with `cv2.imread(path, cv2.IMREAD_COLOR)`; 8-bit files are read exactly as that does."""
+        """The image at `path` as 8-bit BGR, or None where OpenCV cannot decode it or it is a JPEG cut short
+        (`cut_short`: OpenCV would give its missing rows grey). Grayscale and 4-channel files become BGR as with
+        `cv2.imread(path, cv2.IMREAD_COLOR)`; 8-bit files are read exactly as that does."""
+        if cut_short(path):
+            return None
         image = cv2.imread(str(path), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR)  # depth kept, EXIF rotation applied
         if image is None or image.size == 0:
             return None
