@@ -3,8 +3,10 @@ only a live stream is reopened, and nothing ever rewinds."""
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import cv2
 import numpy as np
@@ -24,6 +26,7 @@ from tracker.pipeline import Tracker
 FRAMES = 20
 SIZE = (160, 120)
 TIME_LIMIT_S = 20.0  # every test here is bounded: a replaying source would hit this
+STREAM_RETRY_FLOOR_S = sources.STREAM_BACKOFF_S  # less than the first reopening of a stream waits
 
 
 @pytest.fixture(scope="module")
@@ -200,3 +203,25 @@ def test_http_video_with_no_readable_frame_is_an_error(clip, tmp_path, monkeypat
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("track: error:") and "clip.mp4" in err[-1]
+
+
+def test_an_http_url_the_server_answers_404_is_refused_at_once_naming_the_status(tmp_path, monkeypatch, capsys):
+    """A mistyped URL on a working server (404) was taken for a live stream that did not open: the models loaded,
+    then five reopenings over 15 s, then "stream ... did not open", never saying that the server had no such file."""
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/nope.mp4"
+    try:
+        start = time.monotonic()
+        with pytest.raises(SourceError, match="HTTP 404"):
+            open_source(url)
+        assert time.monotonic() - start < STREAM_RETRY_FLOOR_S
+        monkeypatch.setattr(Tracker, "from_config", lambda *a, **k: pytest.fail("models loaded for a 404"))
+        assert main([url, "--out", str(tmp_path / "out"), "-q"]) == 2
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "HTTP 404" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -28,6 +28,8 @@ import logging
 import os
 import re
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +67,8 @@ STREAM_TIMEOUT_MS = 5000  # open/read timeout handed to FFmpeg for URLs, so a de
 STOP_POLL_S = 0.1  # how often a backoff wait checks whether the run was asked to stop
 TIMESTAMP_PROBE_FRAMES = 12  # frames whose container timestamps measure a video's real frame rate
 MS_PER_S = 1000.0
+HTTP_SCHEMES = ("http://", "https://")  # URLs whose server can say why it refuses (an HTTP status)
+HTTP_CLIENT_ERRORS = range(400, 500)  # statuses that a retry cannot change (404 Not Found, 403 Forbidden ...)
 URL_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")  # RFC 3986 scheme, then "://"
 WEBCAM_PATTERN = re.compile(r"[0-9]+")  # ASCII digits only (str.isdigit accepts other scripts' digits too)
 DIGIT_RUNS = re.compile(r"([0-9]+)")  # the numbers in a file name, compared as numbers (natural order)
@@ -539,9 +543,15 @@ def _webcam_source(index: int) -> FrameSource:
 
 
 def _url_source(url: str) -> FrameSource:
-    """A network source: opened once now to tell a finite file (known length) from a live stream."""
+    """A network source: opened once now to tell a finite file (known length) from a live stream. An HTTP(S) URL
+    that does not open and whose server answers a client error (404 Not Found ...) is refused at once, naming the
+    status, rather than retried as a live stream that dropped."""
     capture = _open_capture(url)
     opened = capture.isOpened()
+    refusal = None if opened else _http_refusal(url)
+    if refusal is not None:
+        capture.release()
+        raise SourceError(f"{url}: the server answered {refusal} (check the address)")
     fps = capture.get(cv2.CAP_PROP_FPS) if opened else 0.0
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if opened else 0
     stem = Path(url.split("?")[0].split("#")[0].rstrip("/")).name
@@ -552,6 +562,21 @@ def _url_source(url: str) -> FrameSource:
         return FrameSource(name, "video", rate, total, timestamp_rate=lambda: timestamp_rate(url), _frames=frames)
     live = _live_frames(url, url, capture if opened else None)
     return FrameSource(name, "stream", rate, None, live=True, _frames=live)
+
+
+def _http_refusal(url: str) -> str | None:
+    """The HTTP client error (`HTTP_CLIENT_ERRORS`) the server of an http(s) `url` answers, e.g. "HTTP 404 Not
+    Found"; None for another URL, another answer, or no answer within `STREAM_TIMEOUT_MS` (a stream not up yet)."""
+    if not url.lower().startswith(HTTP_SCHEMES):
+        return None
+    request = urllib.request.Request(url, headers={"Range": "bytes=0-0"})  # the first byte is enough
+    try:
+        with urllib.request.urlopen(request, timeout=STREAM_TIMEOUT_MS / MS_PER_S):
+            return None
+    except urllib.error.HTTPError as exc:
+        return f"HTTP {exc.code} {exc.reason}" if exc.code in HTTP_CLIENT_ERRORS else None
+    except (OSError, ValueError):  # refused, timed out, a bad address: left to the stream's reopening
+        return None
 
 
 def _finite_url_frames(url: str, total: int, first: cv2.VideoCapture) -> Callable[[FrameSource], FrameIterator]:
