@@ -345,3 +345,16 @@ def test_a_stream_that_comes_back_gets_the_whole_backoff_again(monkeypatch):
     assert numbers == [1, 2, 3, 4, 5]
     first = sources.STREAM_BACKOFF_S
     assert waits == [first] + [first * 2**i for i in range(sources.STREAM_RETRIES)]
+
+
+def test_a_sequence_folder_without_seqinfo_is_named_after_the_sequence_not_img1(tmp_path):
+    """`track MOT17-09` of a copy without seqinfo.ini tracked its img1/ folder and named everything `img1`
+    (runs/track/img1/img1.txt, then img12/ for the next sequence), not after the sequence, as MOTChallenge results
+    are named."""
+    seq = tmp_path / "SEQ-07"
+    (seq / "img1").mkdir(parents=True)
+    for i, frame in enumerate(noise_frames(2), start=1):
+        cv2.imwrite(str(seq / "img1" / f"{i:06d}.png"), frame)
+    src = open_source(seq)
+    assert src.name == "SEQ-07" and src.name == sources.image_source_name(seq)
+    assert [n for n, _ in src] == [1, 2]

@@ -238,7 +238,7 @@ def image_source_name(spec: str | Path) -> str | None:
     folder of images (`day.cam1/`: day.cam1, not the stem `day`) or a MOTChallenge sequence (its seqinfo.ini's
     name), found without opening an image; None for the other sources (a video file's is its stem), a glob that
     matches no image (it names nothing: its error is told with the pattern's stem), and a folder `open_source`
-    would refuse or name otherwise (a bad seqinfo.ini, a sequence folder without one). In `resolve_source`'s order:
+    would refuse (a bad seqinfo.ini). In `resolve_source`'s order:
     an existing path first."""
     text = str(spec)
     path = _as_path(text)
@@ -254,9 +254,7 @@ def image_source_name(spec: str | Path) -> str | None:
             return _folder_name(path, read_sequence_info(path))
         except (OSError, ValueError):
             return None
-    if (path / "img1").is_dir():  # (`open_source` tracks its img1 folder, and names it so)
-        return None
-    return _folder_name(path, None)
+    return _folder_name(path, None)  # (a sequence folder without one: its img1 folder, named after the sequence)
 
 
 def _folder_name(folder: Path, info: SequenceInfo | None) -> str:
@@ -343,8 +341,10 @@ def _folder_source(path: Path) -> FrameSource:
         source = _image_source(_folder_name(path, info), files, info.frame_rate, "sequence")
         source.announced_frames = info.length if count < info.length else None
         return source
-    if (path / "img1").is_dir():
-        return _folder_source(path / "img1")  # a sequence folder without seqinfo.ini
+    if (path / "img1").is_dir():  # a sequence folder without seqinfo.ini: named after the sequence, not "img1"
+        source = _folder_source(path / "img1")
+        source.name = _folder_name(path, None)
+        return source
     files = sorted((p for p in path.iterdir() if _listed_image(p)), key=_natural_order)
     if not files:
         raise SourceError(f"{path}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)}){_other_files(path)}")
