@@ -1189,7 +1189,7 @@ def test_the_summary_counts_the_camera_motion_bridged_across_a_black_frame(fake_
     saved = json.loads((out / "summary.json").read_text())
     assert saved["camera_motion"] == {"estimates": 6, "failures": 1, "held": 0, "bridged": 1, "failure_frames": [4]}
     said = capsys.readouterr().out
-    assert "(frame 4; identity used); 1 frame after them estimated from the frame before them" in said, said
+    assert "(frame 4; identity used); 1 frame after it estimated from the frame before it" in said, said
 
 
 @pytest.mark.parametrize(

@@ -201,11 +201,13 @@ class RunSummary:
             )
         if self.camera_motion_failures:  # where (one source): a scene cut, a blank frame, a blur to look at
             where = _frames_named(self.camera_motion_failure_numbers, self.camera_motion_failures)
+            them = "it" if self.camera_motion_failures == 1 else "them"  # one failed frame: "after it", not "them"
             lines.append(
                 f"camera motion not found on {count(self.camera_motion_failures, 'frame')} "
                 f"({where and f'{where}; '}identity used)"
                 + (
-                    f"; {count(self.camera_motion_bridged, 'frame')} after them estimated from the frame before them"
+                    f"; {count(self.camera_motion_bridged, 'frame')} after {them} "
+                    f"estimated from the frame before {them}"
                     if self.camera_motion_bridged
                     else ""
                 )
