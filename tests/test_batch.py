@@ -927,7 +927,8 @@ def test_the_progress_bar_counts_finished_videos_and_no_percentage_before_every_
     showed "94% 66/70", as if the batch were nearly done, with an 80-frame video still to start. The percentage now
     waits for every video's frame count; the description counts the videos finished and the ones running; a
     video's end is told before the next one's start when both wait in the queue (the start came first), and a late
-    word of a finished video changes nothing."""
+    word of a finished video changes nothing. A failed video is counted apart, not done ("3/3 videos done" with one
+    failed)."""
     import queue
 
     from tracker.batch import VideoResult
@@ -953,13 +954,17 @@ def test_the_progress_bar_counts_finished_videos_and_no_percentage_before_every_
     second = tell((0, "result", done(0, 20)), (2, "start", 11), (2, "total", 80), (1, "frames", 46))
     assert second.startswith("1/3 videos done, 2 running:") and "66/150" in second and " 44%" in second, second
     assert "66/150" in tell((0, "frames", 3)), "a late word of cam0 (finished: 20 frames) took 17 frames back"
-    assert tell((1, "result", done(1, 50)), (2, "result", done(2, 80))).startswith("3/3 videos done: 100%")
+    failed = VideoResult(1, sources[1], "cam1", tmp_path / "out", "failed", frames=50, reason="unreadable")
+    assert tell((1, "result", failed)).startswith("1/3 videos done, 1 failed, 1 running:"), (
+        "a failed video counted done"
+    )
+    assert tell((2, "result", done(2, 80))).startswith("2/3 videos done, 1 failed: 100%")
     monitor.close()
     lines = [line for line in capsys.readouterr().err.replace("\r", "\n").splitlines() if ": " in line]
     events = [line for line in lines if line.startswith("cam") and ("started" in line or "done," in line)]
     assert events == [
         "cam0: started (pid 11)", "cam1: started (pid 12)", "cam0: done, 20 frames", "cam2: started (pid 11)",
-        "cam1: done, 50 frames", "cam2: done, 80 frames",
+        "cam2: done, 80 frames",
     ], events  # fmt: skip
 
 

@@ -55,7 +55,8 @@ class NullChannel:
 class Monitor:
     """The driver's view: a progress bar over the whole batch counted in frames, and one line per event.
 
-    The bar's description counts the videos finished ("1/3 videos done, 2 running"); its frame total, and so its
+    The bar's description counts the videos finished ("1/3 videos done, 2 running"; a failed one apart: "2/3 videos
+    done, 1 failed"); its frame total, and so its
     percentage and ETA, only once every video has told its frame count (when it starts): a total of the started
     videos alone read 100 % between videos while others had not started (one worker: "94% 66/70" with a third
     video of 80 frames still to come). Its rate, and so the ETA, counts the frames tracked from the first one to the
@@ -68,6 +69,7 @@ class Monitor:
         self._totals: dict[int, int] = {}
         self._running: set[int] = set()
         self._finished: set[int] = set()
+        self._failed: set[int] = set()  # finished videos that failed: counted apart from the done ones
         self._deaths: dict[int, str] = {}  # how the last worker of a video to run again ended (local engine)
         self.show = show  # progress and event lines (not --quiet)
         self._bar = _tracking_rate_bar(
@@ -114,6 +116,7 @@ class Monitor:
         self._totals.setdefault(result.index, result.frames)
         name = self._names[result.index]
         if result.status == "failed":
+            self._failed.add(result.index)
             self.line(f"{name}: failed: {result.reason}")
         else:
             self.line(f"{name}: {result.status}, {result.frames} frames")
@@ -121,7 +124,9 @@ class Monitor:
 
     def _refresh(self) -> None:
         running = f", {len(self._running)} running" if self._running else ""
-        self._bar.set_description(f"{len(self._finished)}/{len(self._names)} videos done{running}", refresh=False)
+        failed = f", {len(self._failed)} failed" if self._failed else ""  # a failed video is not done ("3/3 done")
+        done = len(self._finished) - len(self._failed)
+        self._bar.set_description(f"{done}/{len(self._names)} videos done{failed}{running}", refresh=False)
         known = len(self._totals) == len(self._names)  # (a stream tells no count: no percentage until it ends)
         self._bar.total = sum(self._totals.values()) if known else None
         self._bar.bar_format = None if known else _FRAMES_ONLY
