@@ -948,3 +948,13 @@ def test_a_section_given_no_value_does_not_drop_the_keys_set_before_it(tmp_path,
     raises_config_error("appearance", lambda: load_config(path, [override]), also="section")
     cfg = load_config(path)
     raises_config_error("appearance", lambda: cfg.replace({"appearance": None}), also="section")
+
+
+@pytest.mark.parametrize("value", [0.8, [0.8], "bottom"])
+def test_a_wrong_shaped_camera_exclude_says_what_it_must_be_not_its_type(value):
+    """`camera_exclude: 0.8` said "expected a list of tuple, got 0.8" (Python's type names); it now says what the
+    key is written as: a list of [x1, y1, x2, y2] regions as fractions of the frame, one line naming the key."""
+    error = raises_config_error("motion.camera_exclude", lambda: parse_config({"motion": {"camera_exclude": value}}))
+    said = str(error)
+    assert "a list of [x1, y1, x2, y2] regions as fractions of the frame" in said and "tuple" not in said, said
+    assert said.startswith("motion.camera_exclude: expected ") and "\n" not in said, said

@@ -254,6 +254,7 @@ class MotionConfig(Section):
         "a car's hood or burned-in text, which stay still while the scene moves",
         lo=0,
         hi=1,
+        written="a list of [x1, y1, x2, y2] regions as fractions of the frame, e.g. [[0, 0.8, 1, 1]]",
     )
     reference_frame_rate: float = key(
         25.0, "frames/s at which the two std_ keys are per-frame noises (rescaled at other rates)", lo=0.001

@@ -141,6 +141,17 @@ def _coerce(value: Any, tp: Any, key: str, index: tuple[int, ...] = ()) -> Any:
     raise error(f"unsupported type {tp!r}")
 
 
+def _coerce_written(value: Any, tp: Any, key: str, meta: Any) -> Any:
+    """`_coerce_choice`, and for a key whose metadata says how it is `written` an error in those words:
+    `camera_exclude: 0.8` said "expected a list of tuple, got 0.8"."""
+    try:
+        return _coerce_choice(value, tp, key, meta.get("choices"))
+    except ConfigError as error:
+        if not meta.get("written"):
+            raise
+        raise ConfigError(f"{key}: expected {meta['written']}, got {value!r}", key=key, index=error.index) from None
+
+
 def _coerce_choice(value: Any, tp: Any, key: str, choices: tuple[Any, ...] | None) -> Any:
     """`_coerce`, and for a key with choices an error that lists them: YAML reads an unquoted off / no as false and
     null as None, which "expected a string, got False" left the user to decode."""
@@ -238,7 +249,7 @@ def build_section(cls: type, data: Any, prefix: str = "") -> Any:
         if is_dataclass(tp):
             kwargs[f.name] = build_section(tp, data[f.name], full + ".")
         else:
-            value = _coerce_choice(data[f.name], tp, full, f.metadata.get("choices"))
+            value = _coerce_written(data[f.name], tp, full, f.metadata)
             _check_range(value, f.metadata, full)
             kwargs[f.name] = value
     cfg = cls(**kwargs)

@@ -64,6 +64,7 @@ def key(
     lo: float | None = None,
     hi: float | None = None,
     choices: tuple[Any, ...] | None = None,
+    written: str | None = None,
 ) -> Any:
     """A dataclass field carrying its documentation and allowed range.
 
@@ -72,8 +73,10 @@ def key(
         doc: the one-line meaning, as the README's table and configs/default.yaml give it.
         lo, hi: the closed range a number (each item of a list) must lie in; None: unbounded on that side.
         choices: the only values allowed, or None.
+        written: how a value is written, in the user's words, for a wrong-shaped value's error ("a list of [x1, y1,
+            x2, y2] regions ..."); None: the type's own wording ("expected a list ...").
     """
-    meta = {"doc": doc, "lo": lo, "hi": hi, "choices": choices}
+    meta = {"doc": doc, "lo": lo, "hi": hi, "choices": choices, "written": written}
     if isinstance(default, (list, tuple)):
         return field(default_factory=lambda: tuple(default), metadata=meta)
     return field(default=default, metadata=meta)
