@@ -816,7 +816,8 @@ def test_a_gallery_replaced_under_a_run_keeps_both_and_says_how_to_merge(
 ):
     """Another program replaces the gallery file while `track --gallery` uses it (a copy or a restore, not through
     `track`, so the lock did not stop it): the run does not write over that file (its identities would be lost),
-    nor drop its own: it saves its gallery in its output folder, and its one error line says how to merge the two."""
+    nor drop its own: it saves its gallery in its output folder, and its one error line says how to merge the two;
+    summary.json's `error` says so too (it was null, as for a run whose gallery was saved)."""
     video = write_video(tmp_path / "cam1.avi", scene())
     gallery, out = tmp_path / "site.gallery", tmp_path / "o2"
     assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o1"), *ARGS]) == 0
@@ -842,6 +843,8 @@ def test_a_gallery_replaced_under_a_run_keeps_both_and_says_how_to_merge(
     assert len(err.strip().splitlines()) == 1, err
     assert f"track gallery merge {gallery} {aside} -o {gallery}" in err, err
     assert "overwrite=True" not in err, "no advice for Python callers"
+    error = json.loads((out / "summary.json").read_text())["error"]  # it said null: the run as if all were saved
+    assert error is not None and f"saved as {aside}" in error and str(gallery) in error, error
     assert main(["gallery", "merge", str(gallery), str(aside), "-o", str(gallery)]) == 0
     assert len(Gallery.load(gallery)) == 2
 

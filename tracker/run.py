@@ -33,6 +33,7 @@ import numpy as np
 from tracker.config import TrackerConfig, load_config
 from tracker.device import resolve_device
 from tracker.frame_rate import choose_frame_rate
+from tracker.gallery import GalleryConflictError
 from tracker.global_ids import GlobalIdHistory, drop_kept_rows, keep_rows
 from tracker.io.jsonl import read_jsonl_tracks
 from tracker.io.lock import FolderLock, gallery_lock
@@ -490,7 +491,11 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                     )  # fmt: skip
                     tracker.reset()  # the identities still in view go to the gallery
                     saver.in_view_unstored = False
-                    saver.save()
+                    try:
+                        saver.save()
+                    except (OSError, GalleryConflictError) as exc:  # its summary.json said "error": null
+                        _note_unsaved_gallery(summary, exc, out / summary_name(stem, len(names) > 1))
+                        raise
                     summaries.append(summary)
                     if summary.interrupted or summary.error:
                         break
@@ -507,6 +512,16 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         if gallery is not None and options.gallery is not None and options.gallery.exists():
             combined.gallery_saved = (options.gallery, len(gallery))
         return combined
+
+
+def _note_unsaved_gallery(summary: RunSummary, exc: Exception, path: Path) -> None:
+    """Set `summary.error` to the run's gallery save's failure `exc` (its one line: the gallery not saved where
+    asked, and where it was saved instead, if aside) and write it again to its `path` (the summary.json the run
+    wrote before the save; none when the source yielded no frame)."""
+    if summary.error is None:
+        summary.error = str(exc)
+    if path.exists():
+        write_json_atomic(path, summary.to_json(), indent=2)
 
 
 def _note_missing_images(source: FrameSource, notify: Callable[[str], None]) -> None:
