@@ -1720,6 +1720,44 @@ def test_tracks_too_short_for_the_gallery_get_the_next_global_ids_not_ones_far_b
     assert Gallery.load(tmp_path / "site.gallery", cfg.gallery).new_id() == 5
 
 
+def test_a_gallery_replaced_before_the_reduce_saves_says_to_re_run_the_batch_not_overwrite_true(tmp_path, monkeypatch):
+    """Another program replaces the gallery file while the batch links into it (a copy or a restore): the reduce
+    leaves that file as it is and its one line said "... save with overwrite=True" (advice for Python callers); it
+    now says the videos' identity files are kept and that re-running the batch links them into it."""
+    import tracker.batch_link as batch_link
+    from tracker.batch_link import LinkedVideo, link_batch, save_video_identities
+    from tracker.gallery import GalleryConflictError
+
+    cfg = TrackerConfig()
+    task = Gallery(cfg.gallery)
+    task.add(1, np.random.default_rng(0).normal(size=(4, 16)).astype(np.float32), 0, Sighting(1, time.time(), "clip"))
+    out = tmp_path / "clip"
+    out.mkdir()
+    (out / "clip.jsonl").write_text(
+        json.dumps({"frame": 1, "tracks": [{"id": 1, "global_id": 1, "xyxy": [0, 0, 5, 9]}]}) + "\n"
+    )
+    (out / "clip.txt").write_text("1,1,0,0,5,9,0.9,-1,-1,-1\n")
+    save_video_identities(task, out, "clip")
+    path = tmp_path / "site.gallery"
+    Gallery(cfg.gallery).save(path)
+    Gallery(cfg.gallery).save(tmp_path / "restored.gallery")
+    restored = (tmp_path / "restored.gallery").read_bytes()
+    opened = batch_link._open_start_gallery
+
+    def replaced_after_the_load(gallery_path, config):
+        loaded = opened(gallery_path, config)
+        os.replace(tmp_path / "restored.gallery", gallery_path)  # (a rename, as `cp` and restores do)
+        return loaded
+
+    monkeypatch.setattr(batch_link, "_open_start_gallery", replaced_after_the_load)
+    with pytest.raises(GalleryConflictError) as info:
+        link_batch([LinkedVideo(out, "clip")], path, cfg)
+    said = str(info.value)
+    assert "overwrite=True" not in said and "\n" not in said, said
+    assert str(path) in said and "re-run the batch" in said and "identity files are kept" in said, said
+    assert path.read_bytes() == restored and (out / f"clip{batch_link.IDENTITIES_SUFFIX}").exists()
+
+
 def test_the_reduce_keeps_each_identitys_first_sighting_and_the_detectors_class_names(tmp_path):
     """`track batch --gallery` stored each identity with its first sighting the same as its last (`Gallery.link` was
     given the last alone), so `track gallery ls` listed 'first seen' as the end of the video; and the detector's

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.config import TrackerConfig
-from tracker.gallery import Gallery
+from tracker.gallery import Gallery, GalleryConflictError
 from tracker.io.mot import read_mot_rows, write_text_atomic
 from tracker.io.strict_json import write_json_atomic
 
@@ -142,9 +142,17 @@ def link_batch(videos: list[LinkedVideo], gallery_path: Path, cfg: TrackerConfig
 
 def _save(gallery: Gallery, path: Path) -> None:
     """Save the linked gallery (atomically: a failed save leaves the file as it was and no temp file), or raise an
-    OSError naming the file, what is kept and how to link again."""
+    OSError naming the file, what is kept and how to link again; a GalleryConflictError, in the same words, for a
+    file another program wrote since the reduce read it."""
     try:
         gallery.save(path, lock=False)  # `track_many` holds its lock from the start of the batch
+    except GalleryConflictError as exc:  # said "... save with overwrite=True": Python advice to a command-line user
+        raise GalleryConflictError(
+            f"the gallery {path} was written by another program during the batch (not through `track`, whose runs "
+            "wait for its lock: a copy or a restore?), and writing over it would lose its identities: it is left as "
+            "it is; the videos' outputs and identity files are kept: re-run the batch to link them into it (it reuses "
+            "the finished videos)"
+        ) from exc
     except OSError as exc:  # (a full disk, its folder made read-only during the batch)
         raise OSError(
             f"the gallery {path} could not be saved ({exc.strerror or exc}): it is as it was; the videos' outputs are "
