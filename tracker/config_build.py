@@ -27,6 +27,9 @@ _SHOWN_CHARS = 80  # a wrong value longer than this is named by its type in an e
 _EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")  # 1e9, 5e-3: YAML 1.1 reads these as text
 
 
+_BRACKETS_HINT = "a list of lists is written with both brackets"  # a flat list given for a list of lists
+
+
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
@@ -111,7 +114,7 @@ def _coerce(value: Any, tp: Any, key: str, index: tuple[int, ...] = ()) -> Any:
         if isinstance(value, numbers.Integral | str) and not isinstance(value, bool) and not nested:
             value = [value]
         if not isinstance(value, (list, tuple)):
-            inner = " (a list of lists is written with both brackets, e.g. [[2, 5, 7], [1, 3]])" if nested else ""
+            inner = f" ({_BRACKETS_HINT}, e.g. [[2, 5, 7], [1, 3]])" if nested else ""
             raise error(f"expected a list of {_type_name(item_tp)}, got {value!r}{inner}")
         return tuple(_coerce(v, item_tp, key, (*index, i)) for i, v in enumerate(value))
     if origin in (typing.Union, types.UnionType):
@@ -149,7 +152,11 @@ def _coerce_written(value: Any, tp: Any, key: str, meta: Any) -> Any:
     except ConfigError as error:
         if not meta.get("written"):
             raise
-        raise ConfigError(f"{key}: expected {meta['written']}, got {value!r}", key=key, index=error.index) from None
+        # a flat list where a list of lists is due: the original error's hint says what is missing (the brackets)
+        hint = f" ({_BRACKETS_HINT})" if _BRACKETS_HINT in str(error) else ""
+        raise ConfigError(
+            f"{key}: expected {meta['written']}, got {value!r}{hint}", key=key, index=error.index
+        ) from None
 
 
 def _coerce_choice(value: Any, tp: Any, key: str, choices: tuple[Any, ...] | None) -> Any:
