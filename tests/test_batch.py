@@ -1855,7 +1855,7 @@ def test_a_gallery_save_that_fails_in_the_reduce_leaves_the_file_whole_and_a_rer
     gallery and says a re-run links the kept videos, which it does without tracking them again."""
     import errno
 
-    import tracker.gallery as gallery_module
+    import tracker.gallery_file as gallery_file
 
     video, gallery, out = write_video(tmp_path / "cam.avi", scene()[:15]), tmp_path / "g.gallery", tmp_path / "out"
     Gallery(EVERY_FRAME.gallery).save(gallery)
@@ -1867,7 +1867,7 @@ def test_a_gallery_save_that_fails_in_the_reduce_leaves_the_file_whole_and_a_rer
             raise OSError(errno.ENOSPC, "No space left on device", str(src))
         return real_replace(src, dst, *args, **kwargs)
 
-    monkeypatch.setattr(gallery_module.os, "replace", disk_full)  # (the driver's: the local worker is spawned)
+    monkeypatch.setattr(gallery_file.os, "replace", disk_full)  # (the driver's: the local worker is spawned)
     run_batch = functools.partial(track_many, [video], EVERY_FRAME, out, workers=1, gallery=gallery, save_video=False,
                                   progress=False, make_tracker=gallery_tracker)  # fmt: skip
     with pytest.raises(OSError, match=f"the gallery {gallery} could not be saved \\(No space left on device\\)") as e:

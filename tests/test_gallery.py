@@ -647,6 +647,8 @@ GALLERY_MODULES = [
     "tracker.gallery", "tracker.gallery_assign", "tracker.gallery_file", "tracker.gallery_format",
     "tracker.gallery_index", "tracker.gallery_link", "tracker.gallery_prototypes", "tracker.gallery_records",
     "tracker.run_gallery", "tracker.background_job", "tracker.gallery_merge", "tracker.gallery_export",
+    "tracker.gallery_checks", "tracker.gallery_guard", "tracker.gallery_live", "tracker.gallery_retention",
+    "tracker.gallery_save", "tracker.gallery_search", "tracker.gallery_upkeep",
 ]  # fmt: skip
 
 

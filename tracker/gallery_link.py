@@ -29,8 +29,9 @@ import torch
 from tracker.bank import AppearanceBank
 from tracker.calibration import Calibration
 from tracker.config import TrackerConfig
-from tracker.gallery import NO_ID, Gallery, Sighting
+from tracker.gallery import Gallery, Sighting
 from tracker.gallery_prototypes import consistent_looks
+from tracker.gallery_search import NO_ID
 from tracker.still import StillBoxes
 from tracker.track import Track, TrackTable
 from tracker.types import TrackState

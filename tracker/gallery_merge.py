@@ -28,9 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from tracker.gallery import NO_ID, Gallery
+from tracker.gallery import Gallery
 from tracker.gallery_prototypes import looks_query, normalised
 from tracker.gallery_records import GalleryModelError, Identity, describe_model
+from tracker.gallery_search import NO_ID
 
 __all__ = ["MergeLink", "Merged", "check_compatible", "merge_galleries"]
 

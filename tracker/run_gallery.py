@@ -27,8 +27,9 @@ from typing import Any
 
 from tracker.background_job import BackgroundJob
 from tracker.config import TrackerConfig
-from tracker.gallery import Gallery, GalleryConflictError, PendingSave, SaveAbandoned
+from tracker.gallery import Gallery, GalleryConflictError, SaveAbandoned
 from tracker.gallery_file import FileVersion, check_saveable, file_version
+from tracker.gallery_save import PendingSave
 from tracker.io.strict_json import write_json_atomic
 from tracker.model_setup import require_gallery_appearance
 from tracker.resume import GALLERY_RECORD_NAME, ResumeError

@@ -1,0 +1,73 @@
+"""The live tracks one stream offers the others' newcomers (`tracker.gallery`): while one `Gallery` serves several
+streams (one `Tracker` per camera, each in its own thread), each registers (`attach`) and offers its tracks alive
+(`publish`, `withdraw`), so a person seen in two views at once keeps one global ID. In memory only: neither saved
+nor copied."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from tracker.gallery_guard import locked
+from tracker.gallery_prototypes import select_prototypes
+from tracker.gallery_records import LiveLooks
+
+__all__ = ["GalleryLive"]
+
+
+class GalleryLive:
+    """The live tracks of `tracker.gallery.Gallery` (one of its parts: the state it uses is `Gallery.__init__`'s)."""
+
+    @locked
+    def attach(self, source: object) -> None:
+        """Register a stream (a weak-referenceable object that stands for it: a `TrackerCore`) as searching this
+        gallery. Held weakly: a stream whose object is gone no longer counts. See `shared`."""
+        self._sources.add(source)
+
+    @property
+    @locked
+    def shared(self) -> bool:
+        """Whether more than one stream searches this gallery now: only then do streams `publish` live tracks."""
+        return len(self._sources) > 1
+
+    @locked
+    def publish(self, source: object, global_id: int, embeddings: np.ndarray, class_id: int) -> None:
+        """Offer a track alive in `source` to the other streams' newcomers (`match(..., source=)`), replacing what
+        that stream offered under `global_id` before: its prototypes are picked from (N, D) `embeddings` as `add`
+        picks them. Kept in memory only (not saved, not copied) until `withdraw`.
+
+        Raises:
+            ValueError: no embeddings, another D than the gallery's, or a row that is no look (as `add`).
+        """
+        emb = self._checked_looks(embeddings)
+        prototypes = select_prototypes(emb, self.config.prototypes, self.config.prototype_method)
+        self._live.setdefault(source, {})[int(global_id)] = LiveLooks(prototypes, int(class_id))
+
+    @locked
+    def withdraw(self, source: object, global_ids: Iterable[int] | None = None) -> None:
+        """Stop offering `source`'s live tracks `global_ids` (None: all of them): they ended, or changed ID."""
+        live = self._live.get(source)
+        if live is None:
+            return
+        for gid in list(live) if global_ids is None else global_ids:
+            live.pop(int(gid), None)
+        if not live:
+            del self._live[source]
+
+    def _live_of_others(self, source: object | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The live tracks other streams than `source` offer: (L,) global IDs and (L,) classes of L prototype rows,
+        (L, D) the prototypes, each track's rows consecutive."""
+        offered = [(g, look) for s, live in list(self._live.items()) if s is not source for g, look in live.items()]
+        if not offered:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
+        counts = [len(look.prototypes) for _, look in offered]
+        gids = np.repeat(np.array([g for g, _ in offered], dtype=np.int64), counts)
+        classes = np.repeat(np.array([look.class_id for _, look in offered], dtype=np.int64), counts)
+        return gids, classes, np.concatenate([look.prototypes for _, look in offered])
+
+    @locked
+    def searchable(self, source: object | None = None) -> bool:
+        """Whether a newcomer of `source` has anything to be matched with: stored identities, or live tracks of
+        other streams."""
+        return bool(self._identities) or any(s is not source and live for s, live in list(self._live.items()))
