@@ -15,6 +15,7 @@ from tracker.io.mp4_index import missing_mp4_index
 from tracker.io.sources import SourceError, open_source
 
 SIZE = (160, 120)  # width, height of synthetic clips
+DEMO_FRAME = Path(__file__).resolve().parents[1] / "assets" / "demo_frame.jpg"  # a real frame
 
 
 def noise_frames(count: int, seed: int = 0) -> list[np.ndarray]:
@@ -271,6 +272,46 @@ def test_a_truncated_jpeg_in_a_folder_is_skipped_and_counted_not_tracked_half_gr
     assert numbers == [1, 3] and src.corrupt_frames == 1 and src.corrupt_numbers == [2]
     assert "JPEG" not in capfd.readouterr().err
     assert read_all(str(tmp_path / "*.jpg"))[0] == [1, 3]
+
+
+def _exif_rotated(path: Path, frame: np.ndarray, orientation: int) -> None:
+    """`frame` (BGR) saved at `path` with an EXIF (TIFF: its own) Orientation tag, as phones and cameras write."""
+    import PIL.Image
+
+    exif = PIL.Image.Exif()
+    exif[0x0112] = orientation  # Orientation
+    PIL.Image.fromarray(frame[..., ::-1]).save(path, exif=exif)
+
+
+@pytest.mark.parametrize(
+    "kind", ["jpeg_rotated", "tiff_rotated", "png_16_bit", "png_gray", "png_alpha", "bmp", "tiff", "webp"]
+)
+def test_image_files_are_read_as_they_are_shown(tmp_path, kind):
+    """Each frame's file is read from disk once and its bytes decoded as OpenCV reads the file (EXIF rotation
+    applied, gray and alpha as BGR, 16 bits at 8). A TIFF whose Orientation tag turns it by 90 degrees, which
+    `cv2.imread` cannot read ("Internal imread issue"), was skipped as unreadable: it is now read, turned."""
+    frame = cv2.resize(cv2.imread(str(DEMO_FRAME)), (64, 48))
+    path = tmp_path / {"jpeg_rotated": "1.jpg", "tiff_rotated": "1.tif", "png_16_bit": "1.png", "png_gray": "1.png",
+                       "png_alpha": "1.png", "bmp": "1.bmp", "tiff": "1.tif", "webp": "1.webp"}[kind]  # fmt: skip
+    shown = frame
+    if kind.endswith("rotated"):
+        _exif_rotated(path, frame, orientation=6)  # 6: turn 90 degrees clockwise to show
+        shown = cv2.rotate(frame, cv2.ROTATE_90_CLOCKWISE)
+    elif kind == "png_16_bit":
+        cv2.imwrite(str(path), frame.astype(np.uint16) * 257)
+    elif kind == "png_gray":
+        shown = cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+        cv2.imwrite(str(path), shown[..., 0])
+    elif kind == "png_alpha":
+        cv2.imwrite(str(path), np.dstack([frame, frame[..., :1]]))
+    else:
+        cv2.imwrite(str(path), frame, [cv2.IMWRITE_WEBP_QUALITY, 101] if kind == "webp" else [])  # 101: lossless
+    (number, image), *rest = list(open_source(tmp_path))
+    assert number == 1 and not rest
+    if kind == "jpeg_rotated":  # (lossy: what OpenCV decodes, turned)
+        assert image.shape == shown.shape and np.array_equal(image, cv2.imread(str(path)))
+    else:
+        assert np.array_equal(image, shown)
 
 
 @pytest.mark.parametrize("bits", [10, 12, 16])

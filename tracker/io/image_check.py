@@ -3,12 +3,11 @@
 OpenCV decodes such a file without an error: libjpeg fills the missing rows with grey, prints "Premature end of
 JPEG file" on standard error (past `--quiet`) and returns a frame whose lower part is blank, so the people there
 vanish for a frame and come back as returns after occlusion. `cut_short` tells such a file from its bytes, so the
-frame is skipped and counted like any unreadable one. (A truncated PNG needs no check: OpenCV refuses it.)
+frame is skipped and counted like any unreadable one, and the same bytes are then decoded (each file is read once).
+(A truncated PNG needs no check: OpenCV refuses it.)
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 __all__ = ["cut_short"]
 
@@ -20,18 +19,18 @@ _MARKER = 0xFF
 _LENGTH_BYTES = 2
 
 
-def cut_short(path: str | Path) -> bool:
-    """True for a JPEG file (by its content, whatever its name) whose data stops before its end marker; False for
-    a whole JPEG, any other file, one that cannot be read, or one whose segments cannot be followed (OpenCV then
-    decides). Reads the file once; the end marker is looked for after the first scan's header only, since inside
-    compressed data 0xFF is always followed by 0x00 or a restart marker (an EXIF thumbnail's end marker, before the
-    scan, does not count)."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError:
-        return False
-    if not data.startswith(_SOI):
-        return False
+def cut_short(data: bytes) -> bool:
+    """True for the bytes of a JPEG file (by their content, whatever the file's name) whose data stops before its
+    end marker; False for a whole JPEG, any other file, or one whose segments cannot be followed (OpenCV then
+    decides)."""
+    if data.startswith(_SOI):
+        return _jpeg_cut_short(data)
+    return False
+
+
+def _jpeg_cut_short(data: bytes) -> bool:
+    """The end marker is looked for after the first scan's header only, since inside compressed data 0xFF is always
+    followed by 0x00 or a restart marker (an EXIF thumbnail's end marker, before the scan, does not count)."""
     at = len(_SOI)
     while at + 1 < len(data):
         if data[at] != _MARKER:

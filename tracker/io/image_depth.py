@@ -62,19 +62,25 @@ class DepthReader:
         return decoded
 
     def read(self, path: str | Path) -> np.ndarray | None:
-        """The image at `path` as 8-bit BGR, or None where OpenCV cannot decode it or it is a JPEG cut short
-        (`cut_short`: OpenCV would give its missing rows grey). Grayscale and 4-channel files become BGR as with
-        `cv2.imread(path, cv2.IMREAD_COLOR)`; 8-bit files are read exactly as that does."""
-        if cut_short(path):
+        """The image at `path` as 8-bit BGR, or None where it cannot be read, OpenCV cannot decode it, or it is a
+        JPEG cut short (`cut_short`: OpenCV would give its missing rows grey). The file is read once and its bytes decoded as `cv2.imread(path, flags)`
+        decodes the file (EXIF rotation applied): grayscale and 4-channel files become BGR as with
+        `cv2.IMREAD_COLOR`; 8-bit files are read exactly as that does."""
+        try:
+            data = Path(path).read_bytes()
+        except OSError:
             return None
-        image = cv2.imread(str(path), cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR)  # depth kept, EXIF rotation applied
+        if not data or cut_short(data):
+            return None
+        buffer = np.frombuffer(data, np.uint8)
+        image = cv2.imdecode(buffer, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR)  # depth kept, EXIF rotation applied
         if image is None or image.size == 0:
             return None
         self._wide = image.dtype == _WIDE
         if image.dtype == np.uint8:
             return image
         if image.dtype != _WIDE:  # 32-bit float TIFF and the like: OpenCV's own conversion
-            return cv2.imread(str(path), cv2.IMREAD_COLOR)
+            return cv2.imdecode(buffer, cv2.IMREAD_COLOR)
         if not image.any():  # all black at any scale (a camera warming up, a lens cap): it tells no depth
             return np.zeros(image.shape, np.uint8)
         if self.bits is None:
