@@ -274,6 +274,26 @@ def test_a_truncated_jpeg_in_a_folder_is_skipped_and_counted_not_tracked_half_gr
     assert read_all(str(tmp_path / "*.jpg"))[0] == [1, 3]
 
 
+@pytest.mark.parametrize("cut", ["half", "in_its_end_chunk", "before_its_end_chunk"])
+def test_a_truncated_png_in_a_folder_is_skipped_without_libpng_s_error_on_stderr(tmp_path, capfd, cut):
+    """A PNG cut short (a copy of a real frame interrupted mid-file) was refused by OpenCV, but libpng printed
+    "libpng error: Read Error" on stderr first, past --quiet, beside our one warning. Now nothing is printed; the
+    frame is skipped and counted as before, and a whole PNG with bytes after its end (some writers pad) is read."""
+    frame = cv2.imread(str(DEMO_FRAME))
+    for i in (1, 2, 3):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), frame)
+    data = (tmp_path / "2.png").read_bytes()
+    end = {"half": len(data) // 2, "in_its_end_chunk": len(data) - 6, "before_its_end_chunk": len(data) - 12}[cut]
+    (tmp_path / "2.png").write_bytes(data[:end])
+    (tmp_path / "3.png").write_bytes(data + bytes(16))
+    src = open_source(tmp_path)
+    numbers, images = zip(*src, strict=True)
+    assert numbers == (1, 3) and src.corrupt_frames == 1 and src.corrupt_numbers == [2]
+    assert np.array_equal(images[1], frame)
+    err = capfd.readouterr().err
+    assert "libpng" not in err and "PNG" not in err, err
+
+
 def _exif_rotated(path: Path, frame: np.ndarray, orientation: int) -> None:
     """`frame` (BGR) saved at `path` with an EXIF (TIFF: its own) Orientation tag, as phones and cameras write."""
     import PIL.Image

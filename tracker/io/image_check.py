@@ -1,10 +1,11 @@
-"""Image files cut short: a JPEG whose compressed data stops before its end marker.
+"""Image files cut short: a JPEG whose compressed data stops before its end marker, a PNG that stops before its end.
 
-OpenCV decodes such a file without an error: libjpeg fills the missing rows with grey, prints "Premature end of
-JPEG file" on standard error (past `--quiet`) and returns a frame whose lower part is blank, so the people there
-vanish for a frame and come back as returns after occlusion. `cut_short` tells such a file from its bytes, so the
-frame is skipped and counted like any unreadable one, and the same bytes are then decoded (each file is read once).
-(A truncated PNG needs no check: OpenCV refuses it.)
+OpenCV decodes a JPEG cut short without an error: libjpeg fills the missing rows with grey, prints "Premature end
+of JPEG file" on standard error (past `--quiet`) and returns a frame whose lower part is blank, so the people there
+vanish for a frame and come back as returns after occlusion. OpenCV refuses a PNG cut short, but libpng first
+prints "libpng error: Read Error" on standard error, past `--quiet` too (its default error handler, which OpenCV
+leaves in place). `cut_short` tells both from the file's bytes, so the frame is skipped and counted like any
+unreadable one without a word on standard error, and the same bytes are then decoded (each file is read once).
 """
 
 from __future__ import annotations
@@ -18,13 +19,23 @@ _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # markers without a length 
 _MARKER = 0xFF
 _LENGTH_BYTES = 2
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"  # a PNG's first eight bytes
+_IEND = b"IEND"  # the type of a PNG's last chunk
+_CHUNK_LENGTH_BYTES = 4  # a chunk: length, type, data, CRC
+_CHUNK_TYPE_BYTES = 4
+_CHUNK_CRC_BYTES = 4
+_PNG_MAX_LENGTH = 2**31 - 1  # the PNG specification's largest chunk length
+
 
 def cut_short(data: bytes) -> bool:
-    """True for the bytes of a JPEG file (by their content, whatever the file's name) whose data stops before its
-    end marker; False for a whole JPEG, any other file, or one whose segments cannot be followed (OpenCV then
+    """True for the bytes of a JPEG or PNG file (by their content, whatever the file's name) that stop before the
+    file's end: a JPEG whose data stops before its end marker, a PNG that stops before its `IEND` chunk ends. False
+    for a whole file, any other kind of file, or one whose segments or chunks cannot be followed (OpenCV then
     decides)."""
     if data.startswith(_SOI):
         return _jpeg_cut_short(data)
+    if data.startswith(_PNG_SIGNATURE):
+        return _png_cut_short(data)
     return False
 
 
@@ -51,3 +62,21 @@ def _jpeg_cut_short(data: bytes) -> bool:
             return False  # an end before any scan: not ours to judge
         at += 2 + length
     return True  # the headers stop before any compressed data
+
+
+def _png_cut_short(data: bytes) -> bool:
+    """Walks the chunks by their lengths to the `IEND` chunk; bytes after it (padding some writers add) do not
+    count. A length over the specification's limit is damage of another kind, left to OpenCV."""
+    at = len(_PNG_SIGNATURE)
+    header = _CHUNK_LENGTH_BYTES + _CHUNK_TYPE_BYTES
+    while at + header <= len(data):
+        length = int.from_bytes(data[at : at + _CHUNK_LENGTH_BYTES], "big")
+        if length > _PNG_MAX_LENGTH:
+            return False
+        end = at + header + length + _CHUNK_CRC_BYTES
+        if end > len(data):
+            return True  # stops inside a chunk
+        if data[at + _CHUNK_LENGTH_BYTES : at + header] == _IEND:
+            return False
+        at = end
+    return True  # stops between chunks, or inside a chunk's header, before the end

@@ -63,7 +63,8 @@ class DepthReader:
 
     def read(self, path: str | Path) -> np.ndarray | None:
         """The image at `path` as 8-bit BGR, or None where it cannot be read, OpenCV cannot decode it, or it is a
-        JPEG cut short (`cut_short`: OpenCV would give its missing rows grey). The file is read once and its bytes decoded as `cv2.imread(path, flags)`
+        JPEG or PNG cut short (`cut_short`: OpenCV would give a JPEG's missing rows grey, and libpng would print
+        its error on standard error). The file is read once and its bytes decoded as `cv2.imread(path, flags)`
         decodes the file (EXIF rotation applied): grayscale and 4-channel files become BGR as with
         `cv2.IMREAD_COLOR`; 8-bit files are read exactly as that does."""
         try:
