@@ -1755,6 +1755,8 @@ def test_a_gallery_replaced_before_the_reduce_saves_says_to_re_run_the_batch_not
     said = str(info.value)
     assert "overwrite=True" not in said and "\n" not in said, said
     assert str(path) in said and "re-run the batch" in said and "identity files are kept" in said, said
+    # the words `track --gallery` says of the same replaced file (`tracker.gallery_file.written_by_another`)
+    assert "during the batch (not through `track`, whose runs and edits wait for its lock: a copy or a" in said, said
     assert path.read_bytes() == restored and (out / f"clip{batch_link.IDENTITIES_SUFFIX}").exists()
 
 

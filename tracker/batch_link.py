@@ -24,6 +24,7 @@ from typing import Any
 
 from tracker.config import TrackerConfig
 from tracker.gallery import Gallery, GalleryConflictError
+from tracker.gallery_file import written_by_another
 from tracker.io.mot import read_mot_rows, write_text_atomic
 from tracker.io.strict_json import write_json_atomic
 
@@ -148,10 +149,8 @@ def _save(gallery: Gallery, path: Path) -> None:
         gallery.save(path, lock=False)  # `track_many` holds its lock from the start of the batch
     except GalleryConflictError as exc:  # said "... save with overwrite=True": Python advice to a command-line user
         raise GalleryConflictError(
-            f"the gallery {path} was written by another program during the batch (not through `track`, whose runs "
-            "wait for its lock: a copy or a restore?), and writing over it would lose its identities: it is left as "
-            "it is; the videos' outputs and identity files are kept: re-run the batch to link them into it (it reuses "
-            "the finished videos)"
+            f"{written_by_another(path, 'during the batch')}: it is left as it is; the videos' outputs and identity "
+            "files are kept: re-run the batch to link them into it (it reuses the finished videos)"
         ) from exc
     except OSError as exc:  # (a full disk, its folder made read-only during the batch)
         raise OSError(

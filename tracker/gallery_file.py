@@ -42,6 +42,7 @@ __all__ = [
     "remove_interrupted_saves",
     "version_of",
     "write_atomic",
+    "written_by_another",
     "written_file",
 ]
 
@@ -249,6 +250,16 @@ def write_atomic(
 def _check_not_abandoned(path: Path, abandon: threading.Event | None) -> None:
     if abandon is not None and abandon.is_set():
         raise SaveAbandoned(f"the save of {path} was abandoned: the file was left as it was")
+
+
+def written_by_another(path: Path, when: str) -> str:
+    """The words for a gallery file at `path` that another program replaced `when` ("while this run used it",
+    "during the batch"), to which the caller adds what it did about it: no `track` did (its runs and edits wait for
+    the file's lock), so a copy or a restore did, and writing over the file would lose the identities it holds."""
+    return (
+        f"the gallery {path} was written by another program {when} (not through `track`, whose runs and edits wait "
+        "for its lock: a copy or a restore?), and writing over it would lose its identities"
+    )
 
 
 def check_unchanged(path: Path, last: tuple[str, FileVersion] | None) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 from tracker.background_job import BackgroundJob
 from tracker.config import TrackerConfig
 from tracker.gallery import Gallery, GalleryConflictError, SaveAbandoned
-from tracker.gallery_file import FileVersion, check_saveable, file_version
+from tracker.gallery_file import FileVersion, check_saveable, file_version, written_by_another
 from tracker.gallery_save import PendingSave
 from tracker.io.strict_json import write_json_atomic
 from tracker.model_setup import require_gallery_appearance
@@ -306,11 +306,7 @@ class GallerySaver:
         if self.aside is None or self.gallery is None or self.path is None or self._diverted is not None:
             return conflict
         target = _free_name(self.aside / f"{self.path.stem}.unmerged{self.path.suffix}")
-        why = (
-            f"the gallery {self.path} was written by another program while this run used it (not through `track`, "
-            "whose runs and edits wait for its lock: a copy or a restore?), and writing over it would lose its "
-            "identities"
-        )
+        why = written_by_another(self.path, "while this run used it")
         try:
             self.gallery.save(target, lock=False)
         except (OSError, GalleryConflictError) as exc:
