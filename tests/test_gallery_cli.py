@@ -845,6 +845,7 @@ def test_a_gallery_replaced_under_a_run_keeps_both_and_says_how_to_merge(
     assert "overwrite=True" not in err, "no advice for Python callers"
     error = json.loads((out / "summary.json").read_text())["error"]  # it said null: the run as if all were saved
     assert error is not None and f"saved as {aside}" in error and str(gallery) in error, error
+    assert error.startswith("the gallery "), "the sentence alone (a periodic save's began 'GalleryConflictError: ')"
     assert main(["gallery", "merge", str(gallery), str(aside), "-o", str(gallery)]) == 0
     assert len(Gallery.load(gallery)) == 2
 

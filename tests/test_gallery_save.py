@@ -381,7 +381,8 @@ def test_track_returns_with_no_save_thread_left_and_the_whole_gallery_in_the_fil
 @pytest.mark.usefixtures("colour_models")
 def test_track_raises_a_background_failure_and_still_saves_the_gallery_at_the_end(tmp_path, monkeypatch, capsys):
     """A periodic save fails in the background (a full disk while it ran): the run stops with that error, naming
-    the gallery, its outputs kept; its last save, in the loop's thread, writes the gallery."""
+    the gallery, its outputs kept; its last save, in the loop's thread, writes the gallery. summary.json's `error`
+    is the sentence printed (it began "OSError: ", unlike its other errors)."""
     write = gallery_format.write
 
     def full_in_background(file, snapshot):
@@ -397,6 +398,7 @@ def test_track_raises_a_background_failure_and_still_saves_the_gallery_at_the_en
     err = capsys.readouterr().err
     assert f"the gallery {gallery} could not be saved: No space left on device" in err, err
     assert (out / "cam1.txt").stat().st_size > 0 and (out / "summary.json").is_file()
+    assert [f"track: error: {json.loads((out / 'summary.json').read_text())['error']}"] == err.splitlines(), err
     assert save_threads() == [] and gallery.is_file()
     Gallery.load(gallery)
 

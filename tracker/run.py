@@ -34,6 +34,7 @@ from tracker.config import TrackerConfig, load_config
 from tracker.device import resolve_device
 from tracker.frame_rate import choose_frame_rate
 from tracker.gallery import GalleryConflictError
+from tracker.gallery_records import GalleryError
 from tracker.global_ids import GlobalIdHistory, drop_kept_rows, keep_rows
 from tracker.io.jsonl import read_jsonl_tracks
 from tracker.io.lock import FolderLock, gallery_lock
@@ -300,7 +301,7 @@ def track_source(
             summary.interrupted = True
             raise
         except Exception as exc:  # a crash (the ReID out of memory): summary.json must not say the run finished
-            summary.error = f"{type(exc).__name__}: {exc}"
+            summary.error = _error_said(exc)
             raise
         finally:
             stop.closing = True
@@ -512,6 +513,15 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         if gallery is not None and options.gallery is not None and options.gallery.exists():
             combined.gallery_saved = (options.gallery, len(gallery))
         return combined
+
+
+def _error_said(exc: Exception) -> str:
+    """summary.json's `error` for `exc`, which ended the run: the one line `track` prints for an OSError or a
+    GalleryError (a periodic gallery save that failed, an output that could not be written: a sentence naming the
+    file, which "OSError: " before it told nothing more); anything else (a crash: the ReID out of memory) after its
+    type's name, which its message may not give (`KeyError: 'boxes'`)."""
+    said = " ".join(str(exc).split())
+    return said if isinstance(exc, OSError | GalleryError) and said else f"{type(exc).__name__}: {exc}"
 
 
 def _note_unsaved_gallery(summary: RunSummary, exc: Exception, path: Path) -> None:
