@@ -176,6 +176,30 @@ def test_a_frame_of_another_size_is_a_failed_estimate():
     assert (est.estimates, est.failures) == (4, 3)
 
 
+@pytest.mark.parametrize(
+    ("bad", "says"),
+    [
+        (lambda frame: frame.astype(np.float32) / 255, r"frame must be uint8 .*\(frame \* 255\)\.astype\(np\.uint8\)"),
+        (lambda frame: None, r"got NoneType \(cv2 reads None at the end of a video"),
+        (lambda frame: frame[:0], r"frame is empty"),
+    ],
+)
+@pytest.mark.parametrize("call", ["estimate", "observe"])
+def test_a_frame_update_refuses_is_refused_by_the_estimator_too_and_loses_nothing(bad, says, call):
+    """`tracker.camera_motion.estimate(frame, boxes)` is the README's way to compensate with `update_detections`. A
+    float frame was kept as the previous frame before OpenCV's assertion failed (`img.depth() == CV_8U`), so every
+    later good frame failed with that assertion too: the estimator was broken for the rest of the video. Now it is
+    `update`'s ValueError, naming the conversion, and the next frame is estimated from the last good one."""
+    scene = texture(6)
+    est = estimator("sparse_flow")
+    est.estimate(view(scene, 100, 100))
+    with pytest.raises(ValueError, match=says):
+        getattr(est, call)(bad(view(scene, 103, 100)))
+    affine = est.estimate(view(scene, 106, 100))
+    np.testing.assert_allclose(affine[:, 2], [-6.0, 0.0], atol=0.5)
+    assert (est.estimates, est.failures) == (1, 0)
+
+
 def test_warp_states_moves_means_and_covariances():
     mean = np.array([[100.0, 50.0, 20.0, 40.0, 1.0, 2.0, 0.1, 0.2]])
     cov = np.diag(np.arange(1.0, 9.0))[None]

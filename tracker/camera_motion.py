@@ -299,8 +299,7 @@ class CameraMotionEstimator:
             held), released now: the caller applies it before the given motion (given @ held), which starts from the
             previous frame's pixels. Dropped, the tracks would stay behind the scene by it for good.
         """
-        gray, scale = self._downscaled_gray(frame)
-        mask = self._mask(gray.shape, boxes_xyxy, scale)
+        gray, mask, scale = self._frame_view(frame, boxes_xyxy)
         self._previous, self._previous_mask, self._scale = gray, mask, scale
         self._previous_size = (frame.shape[0], frame.shape[1])
         self._bridge, self._bridge_age = None, 0  # the given motion spans any failed frames before it
@@ -319,9 +318,12 @@ class CameraMotionEstimator:
                 (numpy, a list or a torch tensor on any device).
         Returns:
             (2, 3) float64 affine in full-resolution pixels; with `auto`, the identity while the motion is held back.
+        Raises:
+            ValueError: a frame `Tracker.update` refuses (not a uint8 numpy array of those shapes, or empty), or
+                boxes that are not numbers; the estimator as before the call (the next frame is estimated from the
+                last good one).
         """
-        gray, scale = self._downscaled_gray(frame)
-        mask = self._mask(gray.shape, boxes_xyxy, scale)
+        gray, mask, scale = self._frame_view(frame, boxes_xyxy)
         previous, previous_mask, previous_size = self._previous, self._previous_mask, self._previous_size
         size = (frame.shape[0], frame.shape[1])
         self._previous, self._previous_mask, self._previous_size, self._scale = gray, mask, size, scale
@@ -388,6 +390,16 @@ class CameraMotionEstimator:
         return released
 
     # ------------------------------------------------------------------------------------------ steps
+    def _frame_view(self, frame: Any, boxes_xyxy: Any) -> tuple[np.ndarray, np.ndarray, float]:
+        """The gray copy of `frame`, its feature mask and its scale, the frame checked first: a float or empty frame,
+        or None, is the ValueError `Tracker.update` gives (naming the conversion), with the state unchanged (it was
+        kept as the previous frame, and OpenCV's assertion then failed every later estimate)."""
+        from tracker.frames import check_frame  # (torch: `tracker.eval` imports this module for `--help` too)
+
+        check_frame(frame)
+        gray, scale = self._downscaled_gray(frame)
+        return gray, self._mask(gray.shape, boxes_xyxy, scale), scale
+
     def _downscaled_gray(self, frame: np.ndarray) -> tuple[np.ndarray, float]:
         """The gray copy of `frame` (HxW or HxWx3 BGR uint8), `motion.camera_image_width` wide, and its scale.
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["FRAME_SHAPES", "as_bgr", "no_frames", "one_frame", "own_bgr", "own_frames", "with_motions"]
+__all__ = ["FRAME_SHAPES", "as_bgr", "check_frame", "no_frames", "one_frame", "own_bgr", "own_frames", "with_motions"]
 
 FRAME_SHAPES = "(H, W, 3) BGR, (H, W) or (H, W, 1) gray, or (H, W, 4) BGRA"  # what `update` takes
 _CHANNELS = (1, 3, 4)  # the channel counts of FRAME_SHAPES's 3-D frames
@@ -95,7 +95,22 @@ def own_bgr(frame: Any) -> np.ndarray:
 
 def as_bgr(frame: Any) -> np.ndarray:
     """HxWx3 uint8 BGR, contiguous and writable; grayscale (HxW or HxWx1) and BGRA (HxWx4) are converted, a read-only
-    frame copied; anything else is an error."""
+    frame copied; anything else is an error (`check_frame`'s ValueError)."""
+    check_frame(frame)
+    if frame.ndim == 2:
+        frame = frame[:, :, None]
+    if frame.shape[2] == 1:
+        frame = np.repeat(frame, 3, axis=2)
+    elif frame.shape[2] == 4:
+        frame = frame[:, :, :3]
+    if not frame.flags.writeable:  # torch.from_numpy warns about read-only arrays ("undefined behavior"): a copy
+        return frame.copy()
+    return np.ascontiguousarray(frame)
+
+
+def check_frame(frame: Any) -> None:
+    """Raise ValueError, naming the conversion to make, unless `frame` is a non-empty uint8 numpy array of
+    FRAME_SHAPES (what `Tracker.update` and `CameraMotionEstimator.estimate` take). Reads no pixel."""
     if not isinstance(frame, np.ndarray):
         hint = " (a torch tensor: .cpu().numpy(), channels last)" if isinstance(frame, torch.Tensor) else ""
         hint = " (cv2 reads None at the end of a video or on a failed read)" if frame is None else hint
@@ -118,10 +133,3 @@ def as_bgr(frame: Any) -> np.ndarray:
         raise ValueError(f"frame must have shape {FRAME_SHAPES}, got {shape}{hint}")
     if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise ValueError(f"frame is empty: shape {shape} (a failed read or a crop outside the image?)")
-    if frame.shape[2] == 1:
-        frame = np.repeat(frame, 3, axis=2)
-    elif frame.shape[2] == 4:
-        frame = frame[:, :, :3]
-    if not frame.flags.writeable:  # torch.from_numpy warns about read-only arrays ("undefined behavior"): a copy
-        return frame.copy()
-    return np.ascontiguousarray(frame)
