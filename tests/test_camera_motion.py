@@ -200,6 +200,24 @@ def test_a_frame_update_refuses_is_refused_by_the_estimator_too_and_loses_nothin
     assert (est.estimates, est.failures) == (1, 0)
 
 
+def test_the_estimators_boxes_are_checked_and_a_non_finite_one_masks_nothing():
+    """The user's raw detections go to `estimate` (the tracker drops the NaN ones itself): a NaN box was cast to
+    int64 garbage with numpy's "invalid value encountered in cast" warning, and boxes of 5 columns said "cannot
+    reshape array of size 15 into shape (4)". Now a NaN or infinite box masks nothing, silently, and a wrong shape
+    is named, the estimator as before."""
+    scene = texture(7)
+    est = estimator("sparse_flow")
+    est.estimate(view(scene, 100, 100), [[np.nan, 0.0, 50.0, 50.0]])
+    with pytest.raises(ValueError, match=r"boxes_xyxy must have shape \(N, 4\), got \(3, 5\)"):
+        est.estimate(view(scene, 103, 100), np.zeros((3, 5)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's RuntimeWarning
+        everything = [[-np.inf, -np.inf, np.inf, np.inf]]  # clipped to the frame, it masked every feature
+        affine = est.estimate(view(scene, 106, 100), [[np.nan, 0.0, 50.0, 50.0], *everything])
+    np.testing.assert_allclose(affine[:, 2], [-6.0, 0.0], atol=0.5)
+    assert (est.estimates, est.failures) == (1, 0)
+
+
 def test_warp_states_moves_means_and_covariances():
     mean = np.array([[100.0, 50.0, 20.0, 40.0, 1.0, 2.0, 0.1, 0.2]])
     cov = np.diag(np.arange(1.0, 9.0))[None]

@@ -315,13 +315,13 @@ class CameraMotionEstimator:
         Args:
             frame: HxWx3 uint8 BGR (HxWx4 BGRA, HxW or HxWx1 gray) image, full resolution.
             boxes_xyxy: (N, 4) detections of this frame in full-resolution pixels, masked out of the features
-                (numpy, a list or a torch tensor on any device).
+                (numpy, a list or a torch tensor on any device); NaN or infinite rows mask nothing.
         Returns:
             (2, 3) float64 affine in full-resolution pixels; with `auto`, the identity while the motion is held back.
         Raises:
             ValueError: a frame `Tracker.update` refuses (not a uint8 numpy array of those shapes, or empty), or
-                boxes that are not numbers; the estimator as before the call (the next frame is estimated from the
-                last good one).
+                boxes that are not numbers of shape (N, 4); the estimator as before the call (the next frame is
+                estimated from the last good one).
         """
         gray, mask, scale = self._frame_view(frame, boxes_xyxy)
         previous, previous_mask, previous_size = self._previous, self._previous_mask, self._previous_size
@@ -449,7 +449,13 @@ class CameraMotionEstimator:
             # clipped to the copy before the cast: a corner beyond int64 (1e30 px) would be cast to garbage
             from tracker.types import as_float64  # (torch: `tracker.eval` imports this module for `--help` too)
 
-            boxes = as_float64(boxes_xyxy, "boxes_xyxy").reshape(-1, 4) * scale  # numpy, a list, any tensor
+            boxes = as_float64(boxes_xyxy, "boxes_xyxy")  # numpy, a list, any tensor
+            if boxes.ndim > 2 or boxes.shape[-1] != 4:  # (reshape said "cannot reshape array of size 15 ...")
+                raise ValueError(f"boxes_xyxy must have shape (N, 4), got {boxes.shape}")
+            boxes = boxes.reshape(-1, 4)
+            # a NaN or infinite box (which the tracker drops) masks nothing: NaN was cast to garbage with numpy's
+            # "invalid value encountered in cast" on stderr, and an infinite corner masked to the frame's edge
+            boxes = boxes[np.isfinite(boxes).all(axis=1)] * scale
             boxes = np.round(np.clip(boxes, 0, [shape[1], shape[0], shape[1], shape[0]])).astype(np.int64)
             for x1, y1, x2, y2 in boxes:
                 mask[y1:y2, x1:x2] = 0
