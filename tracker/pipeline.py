@@ -340,7 +340,9 @@ class Tracker:
 
     @_one_call_at_a_time
     def reset(self, source_name: str | None = None) -> None:
-        """Forget all tracks (a new video); IDs restart at 1. The embedding size D stays (another D: a new Tracker).
+        """Forget all tracks (a new video); IDs restart at 1. The embedding size D stays (another D: a new Tracker), and
+        so does the frame rate (a video of another rate: a new Tracker; `Tracker(config, rate, detector=
+        tracker.detector, embedder=tracker.embedder, gallery=...)` shares the models loaded, as `track` does).
 
         With a gallery, the identities still alive are stored first, under the name of the video that ended.
 
