@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from tracker import Tracker
-from tracker.config import ConfigError, TrackerConfig, config_to_dict, load_config, parse_config
+from tracker.config import ConfigError, TrackerConfig, config_to_dict, config_to_yaml, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_YAML = ROOT / "configs" / "default.yaml"
@@ -585,6 +585,26 @@ def test_a_failed_override_leaves_the_config_alone():
         cfg.replace(["appearance.bank_capacity=-1"])
     assert cfg == TrackerConfig()
     assert cfg.replace(["appearance.bank_capacity=5"]).appearance.bank_capacity == 5
+
+
+def test_a_config_saved_from_python_loads_back_equal(tmp_path):
+    """The README's way to save a config made in Python: `config_to_yaml(cfg)` reads back equal, also values
+    YAML could read as something else (a model named 'yes', tiny and huge floats, nested regions)."""
+    cfg = load_config(
+        overrides={
+            "detector.model": "yes",
+            "reid.weights": "/w/a b: c.pth",
+            "motion.std_velocity": 1e-7,
+            "lifecycle.max_seconds_lost": 1e20,
+            "frame_rate": 29.97,
+            "detector.classes": [0, 2],
+            "motion.camera_exclude": [[0, 0.8, 1, 1]],
+            "appearance.enabled": False,
+        }
+    )
+    path = tmp_path / "saved.yaml"
+    path.write_text(config_to_yaml(cfg))
+    assert load_config(path) == cfg
 
 
 def test_numbers_in_exponent_notation_are_numbers(tmp_path):
