@@ -6,7 +6,7 @@ unawares.
   saves killed before their rename are removed by the next save (`remove_interrupted_saves`).
 - Which file is at a path is its `file_version` (device, inode, size, modification ns): a save replaces the file
   by a new one. A gallery remembers the version it read or wrote, and `check_unchanged` refuses to write over
-  another (another process saved it meanwhile).
+  another (another process, or another `Gallery` of this one, saved it meanwhile).
 - `check_saveable` finds, before any video is tracked, a path where a save could not be written.
 
 The bytes written are `tracker.gallery_format`'s; the lock two processes take around a save is
@@ -275,7 +275,7 @@ def check_unchanged(path: Path, last: tuple[str, FileVersion] | None) -> None:
             "choose another path, or save with overwrite=True to replace it"
         )
     why = "this gallery never read it" if last is None or last[0] != os.path.realpath(path) else (
-        "another process saved it after this gallery read it"
+        "it was saved after this gallery read it (by another program, or another Gallery in this one)"
     )  # fmt: skip
     raise GalleryConflictError(
         f"the gallery file {path} was not written: {why}, and its identities would be lost; load it again, add "
