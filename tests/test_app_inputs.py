@@ -194,6 +194,23 @@ def test_complex_boxes_scores_or_class_ids_are_refused_not_cut_to_their_real_par
     )
 
 
+@pytest.mark.parametrize("name", ["boxes_xyxy", "scores", "class_ids"])
+@pytest.mark.parametrize("kind", ["numpy", "list", "torch"])
+def test_a_mask_given_as_boxes_scores_or_class_ids_is_refused_not_read_as_0_and_1(name, kind):
+    """`class_ids=keep` (a boolean mask where the class ids belong) was read as classes 1 and 0, so the kept person
+    became a bicycle, which no person's track continues; `scores=keep` gave the others score 0, dropped. Booleans are
+    refused as `camera_motion` refuses them, the tracker as before the call."""
+    tracker, reference, looks = twins_after_five_frames()
+    given = {"boxes_xyxy": BOXES + 5, "scores": SCORES, "class_ids": np.zeros(2)}
+    mask = np.ones(given[name].shape, dtype=bool)
+    given[name] = {"numpy": mask, "list": mask.tolist(), "torch": torch.from_numpy(mask)}[kind]
+    with pytest.raises(ValueError, match=rf"^{name} must be numbers, got booleans \(a mask\? select the rows"):
+        tracker.update_detections(**given, embeddings=looks)
+    assert tracker.update_detections(BOXES + 5, SCORES, embeddings=looks) == reference.update_detections(
+        BOXES + 5, SCORES, embeddings=looks
+    )
+
+
 @pytest.mark.filterwarnings("error")
 @pytest.mark.parametrize("far", [1e300, 1e100])
 def test_boxes_beyond_any_pixel_are_dropped_as_invalid_ones(far, caplog):

@@ -407,9 +407,9 @@ class Tracker:
         Raises:
             ValueError: arrays of mismatched lengths or wrong shapes, or None for `boxes_xyxy` or `scores` (invalid
                 rows are dropped with a warning);
-                non-integer `class_ids` (or beyond int64); complex boxes, scores or class ids; embeddings of another
-                D than the tracker's banks (or gallery) hold, of D = 0, or complex; both `embeddings` and `embed`;
-                `embed` returning the wrong number of rows or D; a `camera_motion` that is not a finite, real,
+                non-integer `class_ids` (or beyond int64); complex or boolean boxes, scores or class ids; embeddings
+                of another D than the tracker's banks (or gallery) hold, of D = 0, or complex; both `embeddings` and
+                `embed`; `embed` returning the wrong number of rows or D; a `camera_motion` that is not a finite, real,
                 invertible (2, 3) or (3, 3) array, or that takes the tracks beyond floating-point range
                 (`camera_motion.warp_states`, `warp_boxes_xywh`: also a homography whose horizon passes through a
                 track's centre); a `frame_size` that is not two positive whole pixel counts (480.5 is refused, not

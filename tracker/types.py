@@ -230,7 +230,8 @@ class Detections:
 
         Raises:
             ValueError: None for `boxes_xyxy` or `scores`; a shape or row count other than the above (D = 0 too);
-                values that are not numbers or are complex; `class_ids` that are not whole numbers or lie beyond int64.
+                values that are not numbers, are complex or booleans (a mask); `class_ids` that are not whole numbers
+                or lie beyond int64.
         """
         if boxes_xyxy is None or scores is None:  # (numpy reads None as one NaN row: "scores has 1 rows but ...")
             name, shape = ("boxes_xyxy", "(N, 4)") if boxes_xyxy is None else ("scores", "(N,)")
@@ -468,19 +469,33 @@ def _per_row(values: np.ndarray, name: str, n: int) -> np.ndarray:
 
 def as_float64(value: Any, name: str) -> np.ndarray:
     """A float64 numpy array of `value` (numpy, a list, a torch tensor of any dtype on any device), or ValueError
-    (complex values too: float64 would silently drop their imaginary parts, as for embeddings)."""
+    (complex values too: float64 would silently drop their imaginary parts, as for embeddings; and booleans, a mask
+    given in the wrong place: read as 0 and 1, `class_ids=keep` tracked bicycles, `scores=keep` dropped rows)."""
     if isinstance(value, torch.Tensor):  # converted by torch: numpy has no bfloat16 (`.numpy()` raised TypeError)
         if value.is_complex():
             raise ValueError(f"{name} must be real numbers, got a complex tensor ({value.dtype})")
+        if value.dtype == torch.bool:
+            raise ValueError(_booleans(name))
         dense = value if value.layout == torch.strided else value.to_dense()  # a sparse tensor: its values in place
         return dense.detach().to(device=_CPU, dtype=torch.float64).numpy()
     dtype = getattr(value, "dtype", None)  # numpy, or any object with an array interface
     if isinstance(dtype, np.dtype) and dtype.kind == "c":
         raise ValueError(f"{name} must be real numbers, got complex values")
     try:
-        return np.asarray(value, dtype=np.float64)
+        given = np.asarray(value)  # (a list's own type first: a list of bools reads as 0 and 1 in float64)
+        # (from the list itself where it holds None or text: numpy reads the list's None as NaN, an object array's
+        # as an error, and names the list's text as it was written)
+        values = np.asarray(value if given.dtype.kind in "OUS" else given, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a numeric array: {exc}") from None
+    if given.dtype.kind == "b":
+        raise ValueError(_booleans(name))
+    return values
+
+
+def _booleans(name: str) -> str:
+    """The error for booleans given as `name` (a mask: index the rows with it instead)."""
+    return f"{name} must be numbers, got booleans (a mask? select the rows with it instead)"
 
 
 def _within_float32(values: np.ndarray) -> np.ndarray:
