@@ -35,6 +35,7 @@ from tracker.cli import main
 from tracker.config import load_config
 from tracker.gallery import Gallery
 from tracker.gallery_file import file_version
+from tracker.io.image_depth import DepthReader
 from tracker.pipeline import Tracker
 from tracker.resume import CHECKPOINT_NAME, GALLERY_RECORD_NAME, Checkpointer, Progress, read_checkpoint
 from tracker.run_gallery import GallerySaver
@@ -721,9 +722,9 @@ def test_an_image_folder_resumes_without_reading_the_frames_before_the_checkpoin
     last = json.loads((out / CHECKPOINT_NAME).read_bytes().partition(b"\n")[0])["progress"]["last_frame"]
 
     read = []
-    imread = cv2.imread
+    decode = DepthReader.read  # (every frame file is read there, once: its bytes checked, then decoded)
     with monkeypatch.context() as m:
-        m.setattr(cv2, "imread", lambda path, *a: read.append(path) or imread(path, *a))
+        m.setattr(DepthReader, "read", lambda self, path: read.append(path) or decode(self, path))
         assert main([*args, "--resume", "--out", str(out)]) == 0
     numbers = [int(Path(p).stem) for p in read]
     assert numbers[0] == 1, "opening the folder decodes its first image (`open_source` rejects undecodable folders)"
