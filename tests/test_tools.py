@@ -482,6 +482,25 @@ def test_official_scores_agree_with_track_eval_and_flag_a_changed_figure(tmp_pat
     assert stop.value.code == 2 and "summary.json" in capsys.readouterr().err
 
 
+def test_official_scores_makes_a_jitter_variant_with_the_runs_seed(tmp_path, capsys):
+    """`track eval --variants jitter --variant-seed 5` did not record its seed: tools/official_scores.py OUT made the
+    variant with seed 0 and scored the results against another camera path's gt (every figure flagged as differing)
+    unless the user repeated --variant-seed 5. summary.json records it, and the tool takes it from there."""
+    from tracker.eval.cli import eval_main
+
+    seq = _walking_sequence(tmp_path / "data" / "WALK")
+    with (seq / "seqinfo.ini").open("a") as ini:
+        ini.write("imWidth=640\nimHeight=480\n")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    argv = ["--data", str(seq), "--out", str(out), "--cache-dir", str(cache), "-q", "--variants", "jitter"]
+    assert eval_main([*argv, "--variant-seed", "5"]) == 0
+    assert json.loads((out / "jitter" / "summary.json").read_text())["variant_seed"] == 5
+    tool = load_tool("official_scores")
+    assert tool.main([str(out), "--cache-dir", str(cache)]) == 0, capsys.readouterr().out
+    assert "every figure agrees" in capsys.readouterr().out
+    assert tool.main([str(out), "--cache-dir", str(cache), "--variant-seed", "0"]) == 1  # another path: flagged
+
+
 def test_every_tool_runs_the_tracker_of_its_own_checkout():
     """A tool run as `python tools/X.py` from a worktree or a second clone measures that checkout's `tracker/`: its
     root goes first on sys.path before the first top-level tracker import (Python puts only tools/ there, and the

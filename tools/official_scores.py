@@ -167,15 +167,17 @@ def reported(summary: dict) -> dict[str, dict[str, dict[str, float]]]:
     return out
 
 
-def check_folder(folder: Path, data: Path | None, cache_dir: Path | None, seed: int, repo: Path | None) -> int:
-    """Print both scorers' figures for one output folder; the number of figures that differ."""
+def check_folder(folder: Path, data: Path | None, cache_dir: Path | None, seed: int | None, repo: Path | None) -> int:
+    """Print both scorers' figures for one output folder; the number of figures that differ. `seed`: the variants'
+    seed, None for the one summary.json records."""
     summary = json.loads((folder / "summary.json").read_text())
     ours = reported(summary)
     names = [n.split(NAME_SEPARATOR)[0] for n in summary["sequences"]]
     data = data or Path(summary["data"])
     split, variant = summary.get("split", "train"), summary.get("variant")
     sequences = find_sequences(data, split, names)
-    if variant and variant != "original":
+    if variant and variant != "original":  # the run's seed, as summary.json records it (0 before it did)
+        seed = summary.get("variant_seed", 0) if seed is None else seed
         sequences = variant_sequences(sequences, variant, seed, default_variants_dir(cache_dir))
     trackers = {t: folder / t for t in ours if (folder / t).is_dir()}
     with tempfile.TemporaryDirectory(prefix="official_scores_") as tmp:
@@ -214,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("out", type=Path, help="a `track eval` / `track compare` --out folder (with summary.json)")
     p.add_argument("--data", type=Path, help="the --data of that run (default: summary.json's, relative to here)")
     p.add_argument("--cache-dir", type=Path, help="the run's --cache-dir (where its variants are)")
-    p.add_argument("--variant-seed", type=int, default=0, help="the run's --variant-seed")
+    p.add_argument("--variant-seed", type=int, help="the run's --variant-seed (default: summary.json's)")
     p.add_argument("--trackeval-repo", type=Path, help="a checkout of JonathonLuiten/TrackEval to run instead")
     args = p.parse_args(argv)
     # a run with --variants writes each variant's summary.json under OUT/<variant>/, one without it OUT/summary.json:

@@ -325,6 +325,7 @@ def _report(
     title = f"{folder_name(Path(args.data))}: {args.detections} detections, {args.split}"
     if variant is not None:
         extra["variant"] = variant
+        extra["variant_seed"] = args.variant_seed  # (jitter's random walk: without it the variant cannot be made again)
         title += f", variant {variant}"
         say(f"variant {variant}:")
     reuse = _reuse_line(results, out)
