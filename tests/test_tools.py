@@ -146,6 +146,21 @@ def test_id_timeline_names_a_missing_file_in_one_usage_line(tmp_path, capsys):
         assert f"error: no such file: {missing}" in capsys.readouterr().err
 
 
+def test_id_timeline_names_a_result_file_that_is_not_motchallenge_csv(tmp_path, capsys):
+    """A result file of another tool with a row of words (or a gt.txt of too few columns) was a ValueError
+    traceback; now one usage line naming the file and the line, nothing printed on stdout, in either mode."""
+    tool = load_tool("id_timeline")
+    (tmp_path / "seq" / "gt").mkdir(parents=True)
+    (tmp_path / "seq" / "gt" / "gt.txt").write_text("1,1,10,10,20,40,1,1,1\n")
+    (tmp_path / "r.txt").write_text("1,1,10,10,20,40,1,-1,-1,-1\n2,1,x,10,20,40,1,-1,-1,-1\n")
+    for mode in ([], ["--idf1"]):
+        with pytest.raises(SystemExit) as stop:
+            tool.main([str(tmp_path / "seq"), str(tmp_path / "r.txt"), *mode])
+        captured = capsys.readouterr()
+        assert stop.value.code == 2 and not captured.out
+        assert f"error: {tmp_path / 'r.txt'}: not a MOTChallenge csv (line 2" in captured.err, captured.err
+
+
 def test_bench_update_blocks_alternates_modes_and_times_each_call(monkeypatch):
     """The modes take turns of `block` frames (the order flipping every turn), every frame in order within a pass,
     the first `skip` frames of a turn not counted; the detector's and the ReID's time are split out of update()'s."""

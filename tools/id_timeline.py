@@ -21,6 +21,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -51,11 +53,11 @@ def format_breakdown(label: str, breakdown: IdentityBreakdown) -> list[str]:
     return lines
 
 
-def print_breakdowns(gt, paths: list[Path], benchmark: str) -> None:
+def print_breakdowns(gt, results: dict[Path, np.ndarray], benchmark: str) -> None:
     """`--idf1`: each file's breakdown in turn, on the boxes TrackEval scores (MOT17: pedestrians not marked 0,
     results on distractors left out), so its IDF1 is `track eval`'s."""
-    for path in paths:
-        breakdown = identity_breakdown(*scored_rows(gt, read_mot_rows(path), benchmark))
+    for path, rows in results.items():
+        breakdown = identity_breakdown(*scored_rows(gt, rows, benchmark))
         print("\n".join(format_breakdown(path.parent.name, breakdown)))
 
 
@@ -68,11 +70,15 @@ def main(argv: list[str] | None = None) -> int:
     for path in (args.sequence / "gt" / "gt.txt", *args.results):
         if not path.is_file():  # one usage line, not a traceback
             parser.error(f"no such file: {path}")
-    gt, benchmark = read_mot_rows(args.sequence / "gt" / "gt.txt"), benchmark_of(args.sequence)
+    try:  # a file that is not MOTChallenge csv (a row of words, too few columns): one usage line naming it
+        gt, benchmark = read_mot_rows(args.sequence / "gt" / "gt.txt"), benchmark_of(args.sequence)
+        results = {path: read_mot_rows(path) for path in args.results}
+    except ValueError as exc:
+        parser.error(str(exc))
     if args.idf1:
-        print_breakdowns(gt, args.results, benchmark)
+        print_breakdowns(gt, results, benchmark)
         return 0
-    scored = {path: scored_rows(gt, read_mot_rows(path), benchmark) for path in args.results}  # as TrackEval's
+    scored = {path: scored_rows(gt, rows, benchmark) for path, rows in results.items()}  # as TrackEval's
     timelines = {path: identity_timeline(*rows) for path, rows in scored.items()}
     for person in sorted({int(g) for rows in scored.values() for g in rows[0][:, 1]}):
         for path, timeline in timelines.items():
