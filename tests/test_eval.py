@@ -1398,6 +1398,27 @@ def test_a_rerun_says_which_results_it_reused_from_the_earlier_run(tmp_path, cap
     assert f"all 2 results reused from an earlier run in {out} (timing too): ours on A, B; a new --out" in said, said
 
 
+def test_a_result_file_edited_since_its_run_is_tracked_again_not_scored_as_ours(tmp_path):
+    """A re-run reused any result whose note matched, whatever the file held since: emptied (or another tool's rows
+    copied over it), `track eval` into the same --out scored it as ours (HOTA 0, the earlier timing) and said it
+    reused ours. The note holds the file's SHA-256: a changed file is tracked again, to the same rows as before."""
+    seq = write_sequence(tmp_path / "data", "A", _two_people(4, 10), 4)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    out = tmp_path / "out"
+    args = ["--data", str(seq), "--workers", "1", "--out", str(out), "--cache-dir", str(tmp_path / "c"), "-q"]
+    assert eval_main(args) == 0
+    result = out / "ours" / "A.txt"
+    written, hota = result.read_text(), json.loads((out / "summary.json").read_text())["combined"]["HOTA"]
+    assert written and hota > 0
+    for replaced in ("", written.splitlines(keepends=True)[0]):
+        result.write_text(replaced)
+        assert eval_main(args) == 0
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["resumed"] == 0 and summary["combined"]["HOTA"] == hota
+        assert result.read_text() == written
+    assert eval_main(args) == 0 and json.loads((out / "summary.json").read_text())["resumed"] == 1  # unchanged: kept
+
+
 def test_an_eval_into_a_folder_another_run_is_writing_is_refused(tmp_path, capsys):
     """Two `track eval` runs into one --out at once both wrote the same result files, notes and summary.json (the
     summary of one run's settings could sit beside the other's results); the second is now refused with one line

@@ -3,7 +3,8 @@
 Each (tracker, sequence) result is written atomically beside a small JSON note holding a fingerprint of
 everything that produced it (tracker config, the code that tracked: `code_digest`, inputs, frame range). A re-run
 into the same folder reuses every result whose fingerprint still matches, so an interrupted evaluation resumes where
-it stopped, and a result of other code or settings is made again.
+it stopped, and a result of other code or settings is made again. The note also holds the result file's SHA-256: a
+result edited or replaced since (emptied, another tool's rows copied over it) is made again, not scored as ours.
 """
 
 from __future__ import annotations
@@ -380,12 +381,23 @@ def _finished(job: _Job) -> RunResult | None:
         return None
     if not isinstance(note, dict) or note.get("fingerprint") != job.fingerprint:
         return None
+    if note.get("result_sha256") != _file_sha256(job.path):  # (a note of before the digest: made again too)
+        log.info("%s / %s: the result file is not the one written: tracking again", job.tracker, job.seq.name)
+        return None
     missing = [name for name in (*_REPORTS, *_COUNTS) if name not in note] if job.tracker in (OURS, OURS_NO_CMC) else []
     if missing:  # a note of an earlier version (before these reports existed): its summary would lack them
         log.info("%s / %s: the earlier result has no %s: tracking again", job.tracker, job.seq.name, ", ".join(missing))
         return None
     log.info("%s / %s: reusing the finished result", job.tracker, job.seq.name)
     return job.result(float(nan_for_null(note.get("ms_per_frame", 0.0))), True, note)
+
+
+def _file_sha256(path: Path) -> str | None:
+    """The SHA-256 (hex) of the file at `path`; None where it cannot be read."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def _run_job(job: _Job) -> RunResult:
@@ -404,8 +416,10 @@ def _run_job(job: _Job) -> RunResult:
     ms = _MS_PER_S * elapsed / max(len(inputs.frames), 1)
     job.path.parent.mkdir(parents=True, exist_ok=True)
     _note_path(job).unlink(missing_ok=True)  # result and note are replaced together: never a stale note
-    write_text_atomic(job.path, "".join(lines))
-    note = {"fingerprint": job.fingerprint, "ms_per_frame": ms, **reports}
+    text = "".join(lines)
+    write_text_atomic(job.path, text)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    note = {"fingerprint": job.fingerprint, "result_sha256": digest, "ms_per_frame": ms, **reports}
     write_json_atomic(_note_path(job), note)
     log.info("%s / %s: %d frames, %.2f ms per frame", job.tracker, seq.name, len(inputs.frames), ms)
     return job.result(ms, False, reports)
