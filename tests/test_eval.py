@@ -372,6 +372,18 @@ def test_a_negative_variant_seed_is_a_usage_error_naming_the_option(tmp_path, ca
     assert not (tmp_path / "o").exists()
 
 
+def test_a_variant_seed_without_variants_is_a_usage_error_not_ignored(tmp_path, capsys):
+    """`track eval --variant-seed 3` without --variants ran the sequences as they are, the seed silently unused (a
+    user expecting a seeded jitter run read the original's scores); now one error line, before anything is made."""
+    write_sequence(tmp_path / "data", "SEQ-A", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 2)
+    argv = ["--data", str(tmp_path / "data"), "--variant-seed", "3", "--out", str(tmp_path / "o"), "-q"]
+    for main in (eval_main, compare_main):
+        assert main([*argv, "--cache-dir", str(tmp_path / "c")]) == 2
+        err = capsys.readouterr().err
+        assert "error: --variant-seed seeds the camera motion of --variants" in err and len(err.splitlines()) == 1
+        assert not (tmp_path / "o").exists() and not (tmp_path / "c").exists()
+
+
 def test_an_output_folder_that_cannot_be_made_is_named_as_such(tmp_path, capsys):
     write_sequence(tmp_path / "data", "SEQ-A", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 2)
     (tmp_path / "out").write_text("")

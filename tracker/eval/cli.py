@@ -68,6 +68,7 @@ _COMBINED = "COMBINED"
 _EVAL_TABLE = "metrics"  # `track eval`'s CSV and chart: metrics.csv, metrics.png
 _COMPARE_TABLE = "compare"  # `track compare`'s: compare.csv, compare.png
 _DEFAULT_WORKERS = 1  # --workers of the process engine when not given
+_DEFAULT_VARIANT_SEED = 0  # --variant-seed when not given
 _PEER_SPECS: dict[str, Any] = {**PEERS, **BOXMOT_PEERS}  # every peer: Ultralytics', then BoxMOT's
 _BOXMOT_REID = [name for name, spec in BOXMOT_PEERS.items() if spec.requires_embeddings]
 _TRACKER_NAMES = (OURS, OURS_NO_CMC, *_PEER_SPECS)  # the folders of results: --out/[<variant>/]<tracker>/
@@ -138,8 +139,7 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
     p.add_argument(
         "--variant-seed",
         type=non_negative_int,
-        default=0,
-        help="seed (>= 0) of the random camera motion of the variants",
+        help="seed (>= 0, default 0) of the random camera motion of the variants (only with --variants)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print only the table")
     return p
@@ -478,8 +478,17 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             file=sys.stderr,
         )
         return _EXIT_USER_ERROR
+    if args.variant_seed is not None and not args.variants:  # (ignored: the sequences ran as they are, unseeded)
+        print(
+            f"track {name}: error: --variant-seed seeds the camera motion of --variants (jitter's); add --variants, "
+            "or leave --variant-seed out",
+            file=sys.stderr,
+        )
+        return _EXIT_USER_ERROR
     if args.workers is None:
         args.workers = _DEFAULT_WORKERS
+    if args.variant_seed is None:
+        args.variant_seed = _DEFAULT_VARIANT_SEED
     say = (lambda *_a: None) if args.quiet else print
     started = time.perf_counter()
     try:
