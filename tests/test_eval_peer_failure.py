@@ -61,6 +61,27 @@ def test_a_peer_failing_on_one_sequence_is_left_out_and_named_and_the_rest_is_ke
     assert summary["resumed"] == 5, "ours A, B; OC-SORT A, B; ByteTrack A"
 
 
+def test_a_failing_peer_is_one_line_on_stderr_not_also_a_bare_log_warning(tmp_path, capsys, caplog, monkeypatch):
+    """`track compare` configures no logging, so Python printed the runner's WARNING record bare on stderr ("OC-SORT
+    / MOT17-02-FRCNN: the peer failed at frame 50: ...") before the CLI's own line: two lines for one failure where
+    the README says one. The runner logs it at INFO now; the CLI's line is the one said."""
+    import logging
+
+    _sequence(tmp_path / "data", "A")
+
+    def crashing(self, *args, **kwargs):
+        raise ValueError("broken install")
+
+    monkeypatch.setattr(PeerTracker, "update", crashing)
+    caplog.set_level(logging.WARNING)
+    argv = ["--data", str(tmp_path / "data"), "--workers", "1", "--out", str(tmp_path / "out"), "--quiet",
+            "--cache-dir", str(tmp_path / "cache"), "--peers", "ByteTrack"]  # fmt: skip
+    assert compare_main(argv) == 0
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("tracker")] == []
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and "ByteTrack on A (frame 1: ValueError: broken install)" in err[0], err
+
+
 def test_a_peer_failing_on_every_sequence_leaves_the_table_of_the_others(tmp_path, capsys, monkeypatch):
     data = tmp_path / "data"
     for name in ("A", "B"):

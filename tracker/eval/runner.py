@@ -409,7 +409,7 @@ def _run_job(job: _Job) -> RunResult:
         try:
             lines, elapsed = _track_peer(job.tracker, seq, inputs)
         except PeerFailure as exc:  # the other trackers and sequences go on; the table leaves this peer out
-            log.warning("%s / %s: the peer failed at %s", job.tracker, seq.name, exc)
+            log.info("%s / %s: the peer failed at %s", job.tracker, seq.name, exc)  # (the CLI says it, one line)
             _note_path(job).unlink(missing_ok=True)  # an earlier run's result (other inputs, other code) is not
             job.path.unlink(missing_ok=True)  # this run's: the folder holds none for a sequence the peer failed on
             return dataclasses.replace(job.result(math.nan, False), failure=str(exc))
