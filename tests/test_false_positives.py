@@ -85,3 +85,20 @@ def test_a_data_folder_that_is_not_there_is_a_usage_error_not_skipped_sequences(
         tool.main()
     out = capsys.readouterr()
     assert exit_info.value.code == 2 and f"--data: no such folder: {typo}" in out.err and out.out == "", out
+
+
+def test_data_of_other_sequences_than_the_results_is_a_usage_error_not_a_table_of_zeros(tmp_path, monkeypatch, capsys):
+    """--data naming a sequence of another run (PETS09 results, MOT17-09 given): every result 'skipped', then a table
+    of zeros, exit status 0, which read as a run without false positives. Now a usage error after the skipped line."""
+    tool = load_tool("false_positives")
+    _sequence(tmp_path / "data", "SeqA")
+    _sequence(tmp_path / "data", "SeqB")
+    (tmp_path / "out" / "ours").mkdir(parents=True)
+    np.savetxt(tmp_path / "out" / "ours" / "SeqA.txt", [[1, 1, 100, 100, 40, 100, 1, -1, -1, -1]], fmt="%g")
+    argv = ["false_positives.py", str(tmp_path / "out"), "--data", str(tmp_path / "data" / "SeqB")]
+    monkeypatch.setattr("sys.argv", argv)
+    with pytest.raises(SystemExit) as exit_info:
+        tool.main()
+    out = capsys.readouterr()
+    assert exit_info.value.code == 2 and out.out == "", out
+    assert f"no result under {tmp_path / 'out'} is of a sequence in --data" in out.err, out.err

@@ -194,6 +194,8 @@ def main() -> None:
     if missing:  # else each of its sequences 'skipped' and a table without them, exit status 0
         parser.error(f"--data: no such folder: {', '.join(missing)}")
     ours = cells(args.results, args.data)
+    if not ours:  # else the 'skipped' lines and a table of zeros, exit status 0: as if the run had no FP
+        parser.error(f"no result under {args.results} is of a sequence in --data: give the folders it evaluated")
     ref = cells(args.ref, args.data) if args.ref else {}
     print("| cell | FP | " + " | ".join(CLASSES) + " | cut-out |" + (" FP ref |" if ref else ""))
     print("|---" * (len(CLASSES) + 3 + bool(ref)) + "|")
