@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import cv2
@@ -127,6 +128,27 @@ def test_generation_is_atomic_and_reused(syn, tmp_path, monkeypatch):
 
     monkeypatch.setattr(V, "_build", no_rebuild)
     assert V.materialise(syn, "zoom", root=root).info.root == made.info.root
+
+
+def test_a_variant_folder_left_by_a_killed_run_is_removed_and_a_live_ones_kept(syn, tmp_path):
+    """A run killed outright (`kill -9`) while making a variant left `.partial-<name>-*` in the cache for good, its
+    images with it (measured: TUD-Campus+pan8 killed at its 10th image, 516 KB; a re-run made the variant beside it).
+    The next run making that variant removes it; a folder another live run is making (its lock held) stays."""
+    from tracker.io.lock import LOCK_NAME, FolderLock
+
+    root = tmp_path / "v"
+    name = V.materialise(syn, "pan8", root=root).info.root.name
+    shutil.rmtree(root / name)  # (the name the next run makes)
+    abandoned, live = root / f".partial-{name}-dead", root / f".partial-{name}-live"
+    for folder in (abandoned, live):
+        (folder / "seq" / "img1").mkdir(parents=True)
+        (folder / "seq" / "img1" / "000001.jpg").write_bytes(b"half a variant")
+    (abandoned / LOCK_NAME).write_text("999999999\n")  # its maker's process ID; the kernel's lock went with it
+    with FolderLock(live, option=None):  # another run making it right now
+        made = V.materialise(syn, "pan8", root=root)
+        assert live.is_dir(), "a variant another run is making was removed"
+    assert not abandoned.exists() and made.info.frames_with_images() == LENGTH
+    assert sorted(p.name for p in root.iterdir()) == sorted([name, live.name])
 
 
 def test_relative_motion_of_a_pan_is_a_pure_shift(syn):

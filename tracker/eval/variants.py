@@ -8,7 +8,8 @@ borders, and dropped when less than `MIN_VISIBLE_FRACTION` of them stays inside 
 Variants are made on demand, seeded, never committed: each one is a MOTChallenge folder (seqinfo.ini, img1/,
 gt/gt.txt, det/det.txt, variant.json with the exact per-frame transforms) in a cache folder, keyed by
 (sequence, its gt/det/seqinfo bytes and image sizes and times, variant, seed, code version) and written
-atomically (temporary folder + rename), so the input cache, the runner and TrackEval work on them unchanged.
+atomically (temporary folder + rename, the maker holding that folder's lock: one left by a killed run is removed by
+the next), so the input cache, the runner and TrackEval work on them unchanged.
 Sequences with only a few images (MOT17 in ../shared) get their images transformed as far as they go and their
 gt and detections in full.
 
@@ -23,6 +24,7 @@ Kinds (names accepted by `track eval --variants`):
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import logging
@@ -38,6 +40,7 @@ import cv2
 import numpy as np
 
 from tracker.eval.sequences import Sequence
+from tracker.io.lock import LOCK_NAME, FolderLock
 from tracker.io.mot import read_mot_rows, read_sequence_info, tlwh_to_xyxy, xyxy_to_tlwh
 from tracker.io.strict_json import to_json
 from tracker.weights import content_digest, file_digest
@@ -73,6 +76,7 @@ JUMP_PX = 100.0  # jump: size of the sudden horizontal shift of the window
 JUMP_PERIOD_S = 1.0  # jump: seconds between two jumps
 JPEG_QUALITY = 95  # variant images are written as JPEG at this quality
 _KEY_CHARS = 12
+_PARTIAL_PREFIX = ".partial-"  # a variant being made: <root>/.partial-<name>-<random>/, renamed when whole
 _NOTE = "variant.json"
 _TLWH = slice(2, 6)
 
@@ -330,6 +334,25 @@ def _build(seq: Sequence, spec: VariantSpec, seed: int, folder: Path) -> None:
     (folder / _NOTE).write_text(to_json(note))
 
 
+def _remove_abandoned(root: Path, name: str) -> None:
+    """Remove the temporary folders of variant `name` in `root` whose maker is gone: a run killed outright (`kill
+    -9`, the out-of-memory killer) while making it left `.partial-<name>-*` with its images for good, a new one made
+    beside it by each re-run. A maker holds its folder's lock (`FolderLock`: the kernel's, let go when the process
+    ends, however) from just after creating it until it is renamed; a folder whose lock can be taken is abandoned.
+    One whose lock file holds no process ID yet (a maker between creating and locking it) is left alone."""
+    for partial in root.glob(f"{_PARTIAL_PREFIX}{glob.escape(name)}-*"):
+        lock = partial / LOCK_NAME
+        try:
+            if not lock.is_file() or lock.stat().st_size == 0:
+                continue
+            with FolderLock(partial, subject=f"the abandoned variant folder {partial}", option=None):
+                pass
+        except OSError:  # FolderInUse: its maker runs (this process or another); or unreadable: leave it
+            continue
+        log.info("removing %s, left by a run that made variant %s and was killed", partial, name)
+        shutil.rmtree(partial, ignore_errors=True)
+
+
 def materialise(seq: Sequence, variant: str, seed: int = 0, root: Path | None = None) -> Sequence:
     """The variant `variant` of `seq` as a Sequence (made now unless already in the cache).
 
@@ -352,14 +375,16 @@ def materialise(seq: Sequence, variant: str, seed: int = 0, root: Path | None = 
     final = root / f"{seq.name}{NAME_SEPARATOR}{spec.name}-{_key(seq, spec, seed)}"
     if not (final / "seqinfo.ini").is_file():
         root.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".partial-{final.name}-", dir=root))
+        _remove_abandoned(root, final.name)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{_PARTIAL_PREFIX}{final.name}-", dir=root))
         try:
-            _build(seq, spec, seed, tmp / "seq")
-            try:
-                os.replace(tmp / "seq", final)
-            except OSError:  # another process finished the same variant first: keep theirs
-                if not (final / "seqinfo.ini").is_file():
-                    raise
+            with FolderLock(tmp, subject=f"the variant being made in {tmp}", option=None):  # (see _remove_abandoned)
+                _build(seq, spec, seed, tmp / "seq")
+                try:
+                    os.replace(tmp / "seq", final)
+                except OSError:  # another process finished the same variant first: keep theirs
+                    if not (final / "seqinfo.ini").is_file():
+                        raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         log.info("made variant %s of %s in %s", spec.name, seq.name, final)
