@@ -1431,6 +1431,23 @@ def test_a_result_file_edited_since_its_run_is_tracked_again_not_scored_as_ours(
     assert eval_main(args) == 0 and json.loads((out / "summary.json").read_text())["resumed"] == 1  # unchanged: kept
 
 
+def test_a_result_that_cannot_be_written_is_one_error_naming_it(tmp_path, capsys):
+    """A result file that could not be written (its tracker folder not writable, a file where it goes, a full disk)
+    stopped the run with Python's "[Errno 17] File exists: '.../ours'", naming neither the result nor what failed."""
+    seq = write_sequence(tmp_path / "data", "A", _two_people(4, 10), 4)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "ours").write_text("not a folder")
+    args = ["--data", str(seq), "--workers", "1", "--out", str(out), "--cache-dir", str(tmp_path / "c"), "-q"]
+    assert eval_main(args) == 2
+    err = capsys.readouterr().err
+    assert (
+        err
+        == f"track eval: error: cannot write the result file {out / 'ours' / 'A.txt'} (File exists: {out / 'ours'})\n"
+    )
+
+
 def test_an_eval_into_a_folder_another_run_is_writing_is_refused(tmp_path, capsys):
     """Two `track eval` runs into one --out at once both wrote the same result files, notes and summary.json (the
     summary of one run's settings could sit beside the other's results); the second is now refused with one line

@@ -414,13 +414,17 @@ def _run_job(job: _Job) -> RunResult:
             job.path.unlink(missing_ok=True)  # this run's: the folder holds none for a sequence the peer failed on
             return dataclasses.replace(job.result(math.nan, False), failure=str(exc))
     ms = _MS_PER_S * elapsed / max(len(inputs.frames), 1)
-    job.path.parent.mkdir(parents=True, exist_ok=True)
-    _note_path(job).unlink(missing_ok=True)  # result and note are replaced together: never a stale note
     text = "".join(lines)
-    write_text_atomic(job.path, text)
     digest = hashlib.sha256(text.encode()).hexdigest()
     note = {"fingerprint": job.fingerprint, "result_sha256": digest, "ms_per_frame": ms, **reports}
-    write_json_atomic(_note_path(job), note)
+    try:  # (a folder not writable, a file where a folder goes, a full disk: one line naming the result)
+        job.path.parent.mkdir(parents=True, exist_ok=True)
+        _note_path(job).unlink(missing_ok=True)  # result and note are replaced together: never a stale note
+        write_text_atomic(job.path, text)
+        write_json_atomic(_note_path(job), note)
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        raise OSError(f"cannot write the result file {job.path} ({exc.strerror or exc}{where})") from exc
     log.info("%s / %s: %d frames, %.2f ms per frame", job.tracker, seq.name, len(inputs.frames), ms)
     return job.result(ms, False, reports)
 
