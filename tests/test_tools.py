@@ -161,6 +161,23 @@ def test_id_timeline_names_a_result_file_that_is_not_motchallenge_csv(tmp_path, 
         assert f"error: {tmp_path / 'r.txt'}: not a MOTChallenge csv (line 2" in captured.err, captured.err
 
 
+def test_id_timeline_refuses_result_frames_outside_the_sequence(tmp_path, capsys):
+    """A result row at frame 900 of a 525-frame sequence (another tool's off-by-one, a file of another sequence) was
+    counted ("result boxes 1", IDF1 printed) where TrackEval, whose IDF1 the tool repeats, refuses the file."""
+    tool = load_tool("id_timeline")
+    (tmp_path / "seq" / "gt").mkdir(parents=True)
+    (tmp_path / "seq" / "seqinfo.ini").write_text("[Sequence]\nname=seq\nframeRate=10\nseqLength=3\n")
+    (tmp_path / "seq" / "gt" / "gt.txt").write_text("1,1,10,10,20,40,1,1,1\n")
+    (tmp_path / "r.txt").write_text("1,1,10,10,20,40,1,-1,-1,-1\n4,1,10,10,20,40,1,-1,-1,-1\n")
+    with pytest.raises(SystemExit) as stop:
+        tool.main([str(tmp_path / "seq"), str(tmp_path / "r.txt"), "--idf1"])
+    captured = capsys.readouterr()
+    assert stop.value.code == 2 and not captured.out
+    assert f"{tmp_path / 'r.txt'}: frame 4 is outside 1..seqLength=3 of {tmp_path / 'seq'}" in captured.err
+    (tmp_path / "r.txt").write_text("3,1,10,10,20,40,1,-1,-1,-1\n")
+    assert tool.main([str(tmp_path / "seq"), str(tmp_path / "r.txt"), "--idf1"]) == 0  # the last frame is in
+
+
 def test_bench_update_blocks_alternates_modes_and_times_each_call(monkeypatch):
     """The modes take turns of `block` frames (the order flipping every turn), every frame in order within a pass,
     the first `skip` frames of a turn not counted; the detector's and the ReID's time are split out of update()'s."""

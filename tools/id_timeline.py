@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from tracker.eval.identity import IdentityBreakdown, identity_breakdown, scored_rows  # noqa: E402
 from tracker.eval.revival import identity_timeline  # noqa: E402
 from tracker.eval.sequences import benchmark_of  # noqa: E402
-from tracker.io.mot import read_mot_rows  # noqa: E402
+from tracker.io.mot import read_mot_rows, read_sequence_info  # noqa: E402
 
 
 def format_runs(runs: list[tuple[int | None, int, int]]) -> str:
@@ -73,8 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     try:  # a file that is not MOTChallenge csv (a row of words, too few columns): one usage line naming it
         gt, benchmark = read_mot_rows(args.sequence / "gt" / "gt.txt"), benchmark_of(args.sequence)
         results = {path: read_mot_rows(path) for path in args.results}
+        length = read_sequence_info(args.sequence).length if (args.sequence / "seqinfo.ini").is_file() else None
     except ValueError as exc:
         parser.error(str(exc))
+    for path, rows in results.items():  # TrackEval refuses such a file ("invalid timesteps"): no IDF1 of ours
+        outside = rows[(rows[:, 0] < 1) | (rows[:, 0] > length)] if length is not None and len(rows) else rows[:0]
+        if len(outside):
+            parser.error(f"{path}: frame {outside[0, 0]:g} is outside 1..seqLength={length} of {args.sequence}")
     if args.idf1:
         print_breakdowns(gt, results, benchmark)
         return 0
