@@ -1100,6 +1100,26 @@ def test_frames_replaced_in_place_are_not_served_the_cached_detections_and_embed
     assert _cache_key(seq, "public", cfg, appearance=False) == motion_only
 
 
+def test_inputs_computed_by_another_opencv_are_not_served_from_the_cache(tmp_path, monkeypatch):
+    """OpenCV decodes the frames and cuts the crops (OpenCV 5.1's embeddings differ from 4.14's by ~0.002 cosine):
+    the cache key named neither it nor torch, OpenVINO or ultralytics, so an upgrade was served the old inputs.
+    Public boxes without appearance read no image: their key stays."""
+    import cv2
+
+    from tracker.eval.inputs import _cache_key
+
+    seq_root = write_sequence(tmp_path / "data", "LIBS", _two_people(3, 10), 3)
+    (seq_root / "img1").mkdir()
+    for frame in (1, 2, 3):
+        cv2.imwrite(str(seq_root / "img1" / f"{frame:06d}.jpg"), np.full((48, 64, 3), 90, np.uint8))
+    seq = find_sequences(seq_root)[0]
+    cfg = load_config(None)
+    before = {app: _cache_key(seq, "public", cfg, appearance=app) for app in (True, False)}
+    monkeypatch.setattr(cv2, "__version__", "0.0.0-other")
+    assert _cache_key(seq, "public", cfg, appearance=True) != before[True]
+    assert _cache_key(seq, "public", cfg, appearance=False) == before[False]
+
+
 def test_repeated_detection_rows_and_an_empty_ground_truth_are_said(tmp_path, capsys):
     """A det.txt with rows written twice is tracked as it is (every tracker pays the copies as false positives),
     and a gt.txt with no one to score in the evaluated frames (no box, or every box flagged 0) scores every tracker 0:

@@ -104,6 +104,17 @@ def test_seeds_are_reproducible(syn, tmp_path):
     assert a.info.root != c.info.root  # the seed is part of the key
 
 
+def test_a_variant_made_by_another_opencv_is_made_again(syn, tmp_path, monkeypatch):
+    """The variants' images are OpenCV's resampling and JPEG encoding, which OpenCV 5.1 does differently from 4.14
+    (a README cell moved by 6.8 HOTA): a variant cached by another OpenCV was served as if it were this one's."""
+    made = V.materialise(syn, "zoom", root=tmp_path / "v")
+    assert V.materialise(syn, "zoom", root=tmp_path / "v").info.root == made.info.root  # this OpenCV's: reused
+    monkeypatch.setattr(cv2, "__version__", "0.0.0-other")
+    again = V.materialise(syn, "zoom", root=tmp_path / "v")
+    assert again.info.root != made.info.root
+    assert json.loads((again.info.root / "variant.json").read_text())["opencv"] == "0.0.0-other"
+
+
 def test_generation_is_atomic_and_reused(syn, tmp_path, monkeypatch):
     root = tmp_path / "v"
     written = []

@@ -278,6 +278,9 @@ def _key(seq: Sequence, spec: VariantSpec, seed: int) -> str:
         "source": _source_state(seq),
         "variant": spec.name,
         "seed": seed,
+        # the images are OpenCV's resampling and JPEG encoding: OpenCV 5.1's variants differ from 4.14's, enough to
+        # move a cell by several HOTA (README "Moving cameras")
+        "opencv": cv2.__version__,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:_KEY_CHARS]
 
@@ -329,6 +332,7 @@ def _build(seq: Sequence, spec: VariantSpec, seed: int, folder: Path) -> None:
         "variant": spec.name,
         "seed": seed,
         "version": VARIANTS_VERSION,
+        "opencv": cv2.__version__,
         "transforms": [[t.frame, t.source, t.scale, t.x0, t.y0] for t in transforms],
     }
     (folder / _NOTE).write_text(to_json(note))
