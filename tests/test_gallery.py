@@ -6,6 +6,7 @@ import os
 import re
 import stat
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -963,3 +964,11 @@ def test_link_refuses_classes_that_are_not_whole_numbers_before_storing_any():
     assert len(gallery) == 0
     assert gallery.link([looks[0], looks[1]], class_ids=np.array([0, 2])).tolist() == [1, 2]
     assert gallery[2].class_id == 2
+
+
+@pytest.mark.parametrize("given", ["site.gallery", Path("site.gallery")])
+def test_a_path_given_as_the_config_points_to_gallery_load(given):
+    """`Gallery("site.gallery")`, a newcomer's guess at opening a saved gallery, said only "config must be a
+    GalleryConfig ..., got str": the error names `Gallery.load(path)`, which opens it."""
+    with pytest.raises(TypeError, match=r"to open the saved gallery 'site.gallery', Gallery.load\(path\)"):
+        Gallery(given)

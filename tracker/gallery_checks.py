@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,11 +33,14 @@ def check_model_type(model: Any) -> None:
 
 
 def check_config(config: Any) -> None:
-    """TypeError unless `config` is None or a `GalleryConfig` (the whole `TrackerConfig` is the common mistake);
+    """TypeError unless `config` is None or a `GalleryConfig` (the whole `TrackerConfig`, or a saved gallery's path
+    for `Gallery.load`, is the common mistake);
     ValueError for `prototypes` of `ID_STRIDE` or more (a config `load_config` did not check: `Gallery.load` called
     the file corrupt)."""
     if config is not None and not isinstance(config, GalleryConfig):
         hint = ": pass its gallery section, cfg.gallery" if isinstance(config, TrackerConfig) else ""
+        if isinstance(config, str | os.PathLike):  # Gallery("site.gallery"): a saved gallery is opened by `load`
+            hint = f": to open the saved gallery {os.fspath(config)!r}, Gallery.load(path)"
         raise TypeError(f"config must be a GalleryConfig (load_config(...).gallery), got {type(config).__name__}{hint}")
     if config is not None and config.prototypes >= ID_STRIDE:
         raise ValueError(f"gallery.prototypes must be below {ID_STRIDE}, got {config.prototypes}")
