@@ -487,6 +487,31 @@ def test_a_checkpoint_pickled_before_the_records_moved_still_loads(tmp_path):
     assert (tmp_path / "old.gallery").read_bytes() == (tmp_path / "now.gallery").read_bytes()
 
 
+def test_the_constants_tracker_gallery_held_before_the_split_still_import_from_it():
+    """Code written against the one-module gallery imported its constants from `tracker.gallery` (`IVF_MIN_ROWS` to
+    size a test gallery, `SEARCH_MIN_IDENTITIES` to reason about the margin test): each still imports from there,
+    the very value its new module uses."""
+    import tracker.gallery as gallery_module
+    import tracker.gallery_index as gallery_index
+    import tracker.gallery_retention as gallery_retention
+    import tracker.gallery_search as gallery_search
+    import tracker.gallery_upkeep as gallery_upkeep
+
+    homes = {
+        "ID_STRIDE": gallery_upkeep,
+        "MAX_GLOBAL_ID": gallery_upkeep,
+        "IVF_REBUILD_GROWTH": gallery_upkeep,
+        "IVF_MIN_ROWS": gallery_index,
+        "NO_ID": gallery_search,
+        "SEARCH_MIN_IDENTITIES": gallery_search,
+        "SEARCH_NEIGHBOURS_PER_EXCLUDED": gallery_search,
+        "SECONDS_PER_DAY": gallery_retention,
+    }  # (every upper-case name `tracker.gallery` had before the split)
+    missing = [name for name in homes if not hasattr(gallery_module, name)]
+    assert not missing, f"no longer importable from tracker.gallery: {missing}"
+    assert all(getattr(gallery_module, name) == getattr(home, name) for name, home in homes.items())
+
+
 def test_a_first_save_into_a_missing_folder_is_locked_too(tmp_path, monkeypatch):
     """Two programs saving a new gallery into a folder that does not exist yet: the save makes the folder and holds
     the file's lock while it checks and writes, so the second is refused (`FolderInUse`) instead of silently

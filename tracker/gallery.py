@@ -43,6 +43,7 @@ from tracker.config import GalleryConfig
 from tracker.gallery_checks import check_config, check_model_type, checked_global_id, checked_record
 from tracker.gallery_file import FileVersion, check_saveable
 from tracker.gallery_guard import locked
+from tracker.gallery_index import IVF_MIN_ROWS as IVF_MIN_ROWS  # (re-exported: importable here before)
 from tracker.gallery_index import ExactIndex, InvertedFileIndex
 from tracker.gallery_live import GalleryLive
 from tracker.gallery_prototypes import check_looks, consistent_looks, select_prototypes
@@ -62,8 +63,13 @@ from tracker.gallery_retention import SECONDS_PER_DAY as SECONDS_PER_DAY  # (re-
 from tracker.gallery_retention import GalleryRetention
 from tracker.gallery_save import GalleryFiles, PendingSave
 from tracker.gallery_search import NO_ID as NO_ID  # (re-exported: public here before)
+from tracker.gallery_search import SEARCH_MIN_IDENTITIES as SEARCH_MIN_IDENTITIES  # (re-exported: public here before)
+from tracker.gallery_search import (
+    SEARCH_NEIGHBOURS_PER_EXCLUDED as SEARCH_NEIGHBOURS_PER_EXCLUDED,  # (re-exported: public here before)
+)
 from tracker.gallery_search import GallerySearch
 from tracker.gallery_upkeep import ID_STRIDE as ID_STRIDE  # (re-exported: public here before)
+from tracker.gallery_upkeep import IVF_REBUILD_GROWTH as IVF_REBUILD_GROWTH  # (re-exported: public here before)
 from tracker.gallery_upkeep import MAX_GLOBAL_ID as MAX_GLOBAL_ID  # (re-exported: public here before)
 from tracker.gallery_upkeep import GalleryIndexUpkeep
 
