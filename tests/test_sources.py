@@ -294,6 +294,33 @@ def test_a_truncated_png_in_a_folder_is_skipped_without_libpng_s_error_on_stderr
     assert "libpng" not in err and "PNG" not in err, err
 
 
+@pytest.mark.parametrize("chunk", [b"IHDR", b"IDAT"])
+def test_a_damaged_png_in_a_folder_is_skipped_without_libpng_s_error_on_stderr(tmp_path, capfd, chunk):
+    """A PNG with one byte flipped inside (a bad disk, a bad copy) is refused by libpng, which printed "libpng error:
+    IDAT: CRC error" (IHDR's) on stderr past --quiet, as it did for a PNG cut short. Now nothing is printed; the
+    frame is skipped and counted. A PNG whose text chunk or IEND is damaged is still read (libpng only warns: the
+    image is whole)."""
+    import zlib
+
+    frame = cv2.resize(cv2.imread(str(DEMO_FRAME)), (64, 48))
+    for i in (1, 2, 3):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), frame)
+    data = bytearray((tmp_path / "2.png").read_bytes())
+    data[data.index(chunk) + 4] ^= 0x01  # the chunk's first data byte
+    (tmp_path / "2.png").write_bytes(bytes(data))
+    whole = bytearray((tmp_path / "3.png").read_bytes())
+    whole[-1] ^= 0x01  # IEND's CRC (IEND has no data)
+    text = b"tEXt" + b"Comment\0hello"
+    damaged_text = len(text[4:]).to_bytes(4, "big") + text + (zlib.crc32(text) ^ 1).to_bytes(4, "big")
+    (tmp_path / "3.png").write_bytes(bytes(whole[:33]) + damaged_text + bytes(whole[33:]))  # after signature, IHDR
+    src = open_source(tmp_path)
+    numbers, images = zip(*src, strict=True)
+    assert numbers == (1, 3) and src.corrupt_frames == 1 and src.corrupt_numbers == [2]
+    assert np.array_equal(images[1], frame)
+    err = capfd.readouterr().err
+    assert "libpng error" not in err, err
+
+
 def _exif_rotated(path: Path, frame: np.ndarray, orientation: int) -> None:
     """`frame` (BGR) saved at `path` with an EXIF (TIFF: its own) Orientation tag, as phones and cameras write."""
     import PIL.Image

@@ -6,11 +6,16 @@ vanish for a frame and come back as returns after occlusion. OpenCV refuses a PN
 prints "libpng error: Read Error" on standard error, past `--quiet` too (its default error handler, which OpenCV
 leaves in place). `cut_short` tells both from the file's bytes, so the frame is skipped and counted like any
 unreadable one without a word on standard error, and the same bytes are then decoded (each file is read once).
+A PNG damaged inside (a flipped bit on a disk or in a copy) is refused by libpng with "libpng error: IDAT: CRC
+error" on standard error, past `--quiet` too: `png_damaged` tells it from the checksum of each critical chunk, which
+libpng checks and refuses the image for anyway (no image OpenCV reads is refused).
 """
 
 from __future__ import annotations
 
-__all__ = ["cut_short"]
+import zlib
+
+__all__ = ["cut_short", "png_damaged"]
 
 _SOI = b"\xff\xd8"  # a JPEG's first two bytes
 _EOI = b"\xff\xd9"  # its end marker, after the compressed data
@@ -25,6 +30,7 @@ _CHUNK_LENGTH_BYTES = 4  # a chunk: length, type, data, CRC
 _CHUNK_TYPE_BYTES = 4
 _CHUNK_CRC_BYTES = 4
 _PNG_MAX_LENGTH = 2**31 - 1  # the PNG specification's largest chunk length
+_ANCILLARY_BIT = 0x20  # set in a chunk type's first letter (lower case) for an ancillary chunk: libpng skips a bad one
 
 
 def cut_short(data: bytes) -> bool:
@@ -80,3 +86,29 @@ def _png_cut_short(data: bytes) -> bool:
             return False
         at = end
     return True  # stops between chunks, or inside a chunk's header, before the end
+
+
+def png_damaged(data: bytes) -> bool:
+    """True for the bytes of a PNG file (by their content) one of whose critical chunks before its end (IHDR, PLTE,
+    IDAT) does not match its CRC: libpng refuses such an image, printing its error on standard error. False for any
+    other file, a PNG cut short (`cut_short`) and one whose chunks cannot be followed (OpenCV then decides); an
+    ancillary chunk (text, times, colour profiles) or the IEND chunk with a bad CRC does not count, as libpng only
+    warns of it and OpenCV reads the image."""
+    if not data.startswith(_PNG_SIGNATURE):
+        return False
+    view = memoryview(data)
+    at = len(_PNG_SIGNATURE)
+    header = _CHUNK_LENGTH_BYTES + _CHUNK_TYPE_BYTES
+    while at + header <= len(data):
+        length = int.from_bytes(data[at : at + _CHUNK_LENGTH_BYTES], "big")
+        end = at + header + length
+        if length > _PNG_MAX_LENGTH or end + _CHUNK_CRC_BYTES > len(data):
+            return False
+        kind = data[at + _CHUNK_LENGTH_BYTES : at + header]
+        if kind == _IEND:  # (a bad CRC here is only libpng's warning: the image is whole, and OpenCV reads it)
+            return False
+        stored = int.from_bytes(data[end : end + _CHUNK_CRC_BYTES], "big")
+        if not kind[0] & _ANCILLARY_BIT and zlib.crc32(view[at + _CHUNK_LENGTH_BYTES : end]) != stored:
+            return True
+        at = end + _CHUNK_CRC_BYTES
+    return False
