@@ -102,3 +102,24 @@ def test_data_of_other_sequences_than_the_results_is_a_usage_error_not_a_table_o
     out = capsys.readouterr()
     assert exit_info.value.code == 2 and out.out == "", out
     assert f"no result under {tmp_path / 'out'} is of a sequence in --data" in out.err, out.err
+
+
+def test_a_val_half_run_meets_the_val_half_s_ground_truth(tmp_path):
+    """`track eval --split val-half` numbers its results from 1 at the val half's first frame (N//2+2), as its
+    scores' gt: they were matched to the sequence's first frames instead, so a run TrackEval scored with 0 FP was
+    told 2 (here a person who stands elsewhere in the first half)."""
+    tool = load_tool("false_positives")
+    folder = tmp_path / "data" / "Seq"
+    (folder / "gt").mkdir(parents=True)
+    (folder / "seqinfo.ini").write_text("[Sequence]\nname=Seq\nseqLength=6\nimWidth=640\nimHeight=480\n")
+    gt = [[f, 1, 100 if f < 5 else 400, 100, 40, 100, 1, -1, -1, -1] for f in range(1, 7)]  # val half: frames 5-6
+    np.savetxt(folder / "gt" / "gt.txt", gt, delimiter=",", fmt="%g")
+    run = tmp_path / "out"
+    (run / "ours").mkdir(parents=True)
+    np.savetxt(
+        run / "ours" / "Seq.txt", [[f, 1, 400, 100, 40, 100, 1, -1, -1, -1] for f in (1, 2)], delimiter=",", fmt="%g"
+    )
+    (run / "summary.json").write_text(json.dumps({"split": "val-half"}))
+    assert tool.cells(run, [folder])["Seq"][0] == 0
+    (run / "summary.json").write_text(json.dumps({"split": "train"}))  # the same rows as a whole-sequence run's
+    assert tool.cells(run, [folder])["Seq"][0] == 2

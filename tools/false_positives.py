@@ -9,7 +9,8 @@ matched to its ground truth frame by frame (Hungarian on 1 - IoU, a pair at IoU 
 our unmatched boxes is a false positive of its track. A variant's ground truth is read from the variants cache
 (`tracker.eval.variants.default_variants_dir`); an original sequence's from the `--data` folder of that name. Every
 ground-truth row counts (the MOT15 layout of TUD-Campus and PETS09-S3-MF1): MOT16/17's ignore flags and distractor
-classes are not applied, so a box on a MOT17 distractor counts as matched.
+classes are not applied, so a box on a MOT17 distractor counts as matched. A `--split val-half` run's results,
+numbered from 1 at the val half's first frame (its summary.json says so), meet the ground truth of those frames.
 
 A track's false positives are classified by their boxes (the first class that applies):
     duplicate     on average overlapping (IoU > 0.3) another of our boxes that did match a person;
@@ -42,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 
 from tracker.assignment import linear_assignment  # noqa: E402
+from tracker.eval.sequences import val_half_frames  # noqa: E402
 from tracker.eval.variants import MIN_VISIBLE_FRACTION, NAME_SEPARATOR, FrameTransform, default_variants_dir  # noqa: E402
 
 MATCH_IOU = 0.5  # CLEAR MOT's match threshold
@@ -110,12 +112,17 @@ def cut_out_people(folder: Path, width: int, height: int) -> np.ndarray:
     return np.array(out).reshape(-1, 6)
 
 
-def classify(results: Path, folder: Path) -> tuple[int, list[TrackFP]]:
-    """(false positives, per-track list, most first) of one result file against `folder`'s ground truth."""
+def classify(results: Path, folder: Path, val_half: bool = False) -> tuple[int, list[TrackFP]]:
+    """(false positives, per-track list, most first) of one result file against `folder`'s ground truth; with
+    `val_half`, a `--split val-half` run's, whose frame 1 is the val half's first (`val_half_frames`)."""
     info = configparser.ConfigParser()
     info.read(folder / "seqinfo.ini")
     width, height = int(info["Sequence"]["imWidth"]), int(info["Sequence"]["imHeight"])
     gt = np.loadtxt(folder / "gt" / "gt.txt", delimiter=",", ndmin=2)
+    if val_half:  # renumbered as the results are (else the first half's people met the second half's boxes)
+        first, _ = val_half_frames(int(info["Sequence"]["seqLength"]))
+        gt = gt[gt[:, 0] >= first]
+        gt[:, 0] -= first - 1
     ours = np.loadtxt(results, delimiter=",", ndmin=2)
     cut_out = cut_out_people(folder, width, height)
     fps: dict[int, list[tuple[int, np.ndarray, float, float, bool]]] = collections.defaultdict(list)
@@ -176,8 +183,18 @@ def cells(root: Path, data: list[Path]) -> dict[str, tuple[int, list[TrackFP]]]:
             print(f"skipped {results}: no --data folder or cached variant named {results.stem}", file=sys.stderr)
             continue
         # one cell per result file: an --out folder of several sequences (MOT17's seven) holds them side by side
-        out[str(results.parent.parent.relative_to(root) / results.stem)] = classify(results, folder)
+        out[str(results.parent.parent.relative_to(root) / results.stem)] = classify(results, folder, _val_half(results))
     return out
+
+
+def _val_half(results: Path) -> bool:
+    """Whether the `track eval` run that wrote `results` (<out>/ours/<sequence>.txt) tracked the val half only, as
+    the summary.json beside its ours/ says (none: a whole-sequence run, as older tools wrote)."""
+    summary = results.parent.parent / "summary.json"
+    try:
+        return json.loads(summary.read_text()).get("split") == "val-half"
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def main() -> None:
