@@ -1468,6 +1468,22 @@ def test_a_result_that_cannot_be_written_is_one_error_naming_it(tmp_path, capsys
     )
 
 
+def test_a_folder_where_the_result_file_goes_is_named_not_the_temporary_file(tmp_path, capsys):
+    """A folder named like the result file (`ours/A.txt/`) made the error name the temporary file the result is
+    written to first ('Is a directory: .../A.txt.partial'), which is not there afterwards: it names A.txt."""
+    seq = write_sequence(tmp_path / "data", "A", _two_people(4, 10), 4)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    out = tmp_path / "out"
+    (out / "ours" / "A.txt").mkdir(parents=True)
+    args = ["--data", str(seq), "--workers", "1", "--out", str(out), "--cache-dir", str(tmp_path / "c"), "-q"]
+    assert eval_main(args) == 2
+    result = out / "ours" / "A.txt"
+    assert (
+        capsys.readouterr().err
+        == f"track eval: error: cannot write the result file {result} (Is a directory: {result})\n"
+    )
+
+
 def test_an_eval_into_a_folder_another_run_is_writing_is_refused(tmp_path, capsys):
     """Two `track eval` runs into one --out at once both wrote the same result files, notes and summary.json (the
     summary of one run's settings could sit beside the other's results); the second is now refused with one line

@@ -423,7 +423,9 @@ def _run_job(job: _Job) -> RunResult:
         write_text_atomic(job.path, text)
         write_json_atomic(_note_path(job), note)
     except OSError as exc:
-        where = f": {exc.filename}" if exc.filename else ""
+        # a rename's error names its temporary file first: what stands in the way is where it goes (`filename2`)
+        in_the_way = exc.filename2 or exc.filename
+        where = f": {in_the_way}" if in_the_way else ""
         raise OSError(f"cannot write the result file {job.path} ({exc.strerror or exc}{where})") from exc
     log.info("%s / %s: %d frames, %.2f ms per frame", job.tracker, seq.name, len(inputs.frames), ms)
     return job.result(ms, False, reports)
