@@ -178,6 +178,32 @@ def test_id_timeline_refuses_result_frames_outside_the_sequence(tmp_path, capsys
     assert tool.main([str(tmp_path / "seq"), str(tmp_path / "r.txt"), "--idf1"]) == 0  # the last frame is in
 
 
+def test_id_timeline_reads_a_val_half_run_against_the_val_half(tmp_path, capsys):
+    """`track eval --split val-half` numbers its results from 1 at the val half's first frame (N//2+2): they were
+    matched to the sequence's first frames instead (TUD-Campus: IDF1 18.59 where `track eval` said 83.93). The
+    summary.json beside the run's tracker folder says so; the val half's gt is read, renumbered the same way."""
+    import json
+
+    tool = load_tool("id_timeline")
+    (tmp_path / "seq" / "gt").mkdir(parents=True)
+    (tmp_path / "seq" / "seqinfo.ini").write_text("[Sequence]\nname=seq\nframeRate=10\nseqLength=6\n")
+    gt = "".join(f"{f},1,{10 if f < 5 else 300},10,20,40,1,1,1\n" for f in range(1, 7))  # val half: frames 5-6
+    (tmp_path / "seq" / "gt" / "gt.txt").write_text(gt)
+    run = tmp_path / "out"
+    (run / "ours").mkdir(parents=True)
+    (run / "ours" / "seq.txt").write_text("1,7,300,10,20,40,1,-1,-1,-1\n2,7,300,10,20,40,1,-1,-1,-1\n")
+    (run / "summary.json").write_text(json.dumps({"split": "val-half"}))
+    assert tool.main([str(tmp_path / "seq"), str(run / "ours" / "seq.txt"), "--idf1"]) == 0
+    assert capsys.readouterr().out.startswith("ours: IDF1 100.00 | IDTP 2 | gt boxes 2 | result boxes 2\n")
+    (run / "ours" / "seq.txt").write_text("3,7,300,10,20,40,1,-1,-1,-1\n")  # the val half has 2 frames
+    with pytest.raises(SystemExit) as stop:
+        tool.main([str(tmp_path / "seq"), str(run / "ours" / "seq.txt")])
+    assert (
+        stop.value.code == 2
+        and "frame 3 is outside 1..2 (its --split val-half run's frames)" in capsys.readouterr().err
+    )
+
+
 def test_bench_update_blocks_alternates_modes_and_times_each_call(monkeypatch):
     """The modes take turns of `block` frames (the order flipping every turn), every frame in order within a pass,
     the first `skip` frames of a turn not counted; the detector's and the ReID's time are split out of update()'s."""

@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 
 from tracker.assignment import linear_assignment  # noqa: E402
+from tracker.eval.report import result_split  # noqa: E402
 from tracker.eval.sequences import val_half_frames  # noqa: E402
 from tracker.eval.variants import MIN_VISIBLE_FRACTION, NAME_SEPARATOR, FrameTransform, default_variants_dir  # noqa: E402
 
@@ -183,18 +184,10 @@ def cells(root: Path, data: list[Path]) -> dict[str, tuple[int, list[TrackFP]]]:
             print(f"skipped {results}: no --data folder or cached variant named {results.stem}", file=sys.stderr)
             continue
         # one cell per result file: an --out folder of several sequences (MOT17's seven) holds them side by side
-        out[str(results.parent.parent.relative_to(root) / results.stem)] = classify(results, folder, _val_half(results))
+        out[str(results.parent.parent.relative_to(root) / results.stem)] = classify(
+            results, folder, result_split(results) == "val-half"
+        )
     return out
-
-
-def _val_half(results: Path) -> bool:
-    """Whether the `track eval` run that wrote `results` (<out>/ours/<sequence>.txt) tracked the val half only, as
-    the summary.json beside its ours/ says (none: a whole-sequence run, as older tools wrote)."""
-    summary = results.parent.parent / "summary.json"
-    try:
-        return json.loads(summary.read_text()).get("split") == "val-half"
-    except (OSError, ValueError, AttributeError):
-        return False
 
 
 def main() -> None:

@@ -27,8 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tracker.eval.identity import IdentityBreakdown, identity_breakdown, scored_rows  # noqa: E402
+from tracker.eval.report import result_split  # noqa: E402
 from tracker.eval.revival import identity_timeline  # noqa: E402
-from tracker.eval.sequences import benchmark_of  # noqa: E402
+from tracker.eval.sequences import benchmark_of, val_half_frames  # noqa: E402
 from tracker.io.mot import read_mot_rows, read_sequence_info  # noqa: E402
 
 
@@ -53,11 +54,11 @@ def format_breakdown(label: str, breakdown: IdentityBreakdown) -> list[str]:
     return lines
 
 
-def print_breakdowns(gt, results: dict[Path, np.ndarray], benchmark: str) -> None:
-    """`--idf1`: each file's breakdown in turn, on the boxes TrackEval scores (MOT17: pedestrians not marked 0,
-    results on distractors left out), so its IDF1 is `track eval`'s."""
+def print_breakdowns(gts: dict[Path, np.ndarray], results: dict[Path, np.ndarray], benchmark: str) -> None:
+    """`--idf1`: each file's breakdown in turn against its ground truth (`gts`), on the boxes TrackEval scores
+    (MOT17: pedestrians not marked 0, results on distractors left out), so its IDF1 is `track eval`'s."""
     for path, rows in results.items():
-        breakdown = identity_breakdown(*scored_rows(gt, rows, benchmark))
+        breakdown = identity_breakdown(*scored_rows(gts[path], rows, benchmark))
         print("\n".join(format_breakdown(path.parent.name, breakdown)))
 
 
@@ -76,14 +77,21 @@ def main(argv: list[str] | None = None) -> int:
         length = read_sequence_info(args.sequence).length if (args.sequence / "seqinfo.ini").is_file() else None
     except ValueError as exc:
         parser.error(str(exc))
+    gts = {path: gt for path in results}
     for path, rows in results.items():  # TrackEval refuses such a file ("invalid timesteps"): no IDF1 of ours
-        outside = rows[(rows[:, 0] < 1) | (rows[:, 0] > length)] if length is not None and len(rows) else rows[:0]
+        last, frames = length, f"seqLength={length}"
+        if length is not None and result_split(path) == "val-half":  # frames renumbered from 1, as its scores' gt
+            first, _ = val_half_frames(length)
+            gts[path] = gt[gt[:, 0] >= first].copy()
+            gts[path][:, 0] -= first - 1
+            last, frames = length - first + 1, f"{length - first + 1} (its --split val-half run's frames)"
+        outside = rows[(rows[:, 0] < 1) | (rows[:, 0] > last)] if last is not None and len(rows) else rows[:0]
         if len(outside):
-            parser.error(f"{path}: frame {outside[0, 0]:g} is outside 1..seqLength={length} of {args.sequence}")
+            parser.error(f"{path}: frame {outside[0, 0]:g} is outside 1..{frames} of {args.sequence}")
     if args.idf1:
-        print_breakdowns(gt, results, benchmark)
+        print_breakdowns(gts, results, benchmark)
         return 0
-    scored = {path: scored_rows(gt, rows, benchmark) for path, rows in results.items()}  # as TrackEval's
+    scored = {path: scored_rows(gts[path], rows, benchmark) for path, rows in results.items()}  # as TrackEval's
     timelines = {path: identity_timeline(*rows) for path, rows in scored.items()}
     for person in sorted({int(g) for rows in scored.values() for g in rows[0][:, 1]}):
         for path, timeline in timelines.items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import os
 import re
@@ -16,7 +17,7 @@ from tracker.eval.scoring import METRICS
 from tracker.io.mot import write_text_atomic
 from tracker.io.strict_json import write_json_atomic
 
-__all__ = ["chart_figure", "format_table", "write_chart", "write_csv", "write_summary"]
+__all__ = ["chart_figure", "format_table", "result_split", "write_chart", "write_csv", "write_summary"]
 
 _CHART_METRICS = ("HOTA", "IDF1", "MOTA", "AssA")
 _CHART_DPI = 120
@@ -65,6 +66,19 @@ def write_summary(
     """summary.json: {"combined": metrics, "sequences": {name: metrics}, "config": {...}, **extra}."""
     summary = {"combined": combined, "sequences": sequences, "config": config, **extra}
     write_json_atomic(path, summary, indent=2)
+
+
+def result_split(results: Path) -> str:
+    """The `--split` ("train" or "val-half") of the `track eval` run that wrote the result file `results`
+    (<out>/<tracker>/<sequence>.txt), as the summary.json beside its tracker folder records it; "train" where there is
+    none or it says none (a result file of another origin, an older run): a val-half run's frames are numbered from 1
+    at the val half's first frame (`sequences.val_half_frames`)."""
+    try:
+        summary = json.loads((results.parent.parent / "summary.json").read_text())
+    except (OSError, ValueError):
+        return "train"
+    split = summary.get("split") if isinstance(summary, dict) else None
+    return split if isinstance(split, str) else "train"
 
 
 def write_csv(
