@@ -15,7 +15,7 @@ from tracker import load_config
 from tracker.eval.cli import compare_main, eval_main
 from tracker.eval.runner import OURS, run_all
 from tracker.eval.scoring import saved_scores, score_results
-from tracker.eval.sequences import find_sequences, public_scores
+from tracker.eval.sequences import Sequence, find_sequences, public_scores
 from tracker.io.mot import read_mot_rows
 
 SEQINFO = (
@@ -1077,6 +1077,17 @@ def test_detector_on_frames_named_otherwise_names_the_image_it_looked_for(shared
     assert len(err) == 1 and "needs all 3 images" in err[0] and "(there is no 000001.jpg)" in err[0]
 
 
+def _grey_sequence(tmp_path: Path, name: str) -> tuple[Path, Sequence]:
+    """A 3-frame sequence of two people's public boxes with grey 64 x 48 images: its folder and `Sequence`."""
+    import cv2
+
+    seq_root = write_sequence(tmp_path / "data", name, _two_people(3, 10), 3)
+    (seq_root / "img1").mkdir()
+    for frame in (1, 2, 3):
+        cv2.imwrite(str(seq_root / "img1" / f"{frame:06d}.jpg"), np.full((48, 64, 3), 90, np.uint8))
+    return seq_root, find_sequences(seq_root)[0]
+
+
 def test_frames_replaced_in_place_are_not_served_the_cached_detections_and_embeddings(tmp_path):
     """The input cache was keyed by the sequence's path: frames extracted again from other footage into the same
     img1/ got the old footage's boxes and embeddings (scores unchanged until --no-cache)."""
@@ -1084,11 +1095,7 @@ def test_frames_replaced_in_place_are_not_served_the_cached_detections_and_embed
 
     from tracker.eval.inputs import _cache_key
 
-    seq_root = write_sequence(tmp_path / "data", "SWAP", _two_people(3, 10), 3)
-    (seq_root / "img1").mkdir()
-    for frame in (1, 2, 3):
-        cv2.imwrite(str(seq_root / "img1" / f"{frame:06d}.jpg"), np.full((48, 64, 3), 90, np.uint8))
-    seq = find_sequences(seq_root)[0]
+    seq_root, seq = _grey_sequence(tmp_path, "SWAP")
     cfg = load_config(None)
     keys = [_cache_key(seq, "public", cfg, appearance=True), _cache_key(seq, "public", cfg, appearance=True)]
     motion_only = _cache_key(seq, "public", cfg, appearance=False)
@@ -1108,11 +1115,7 @@ def test_inputs_computed_by_another_opencv_are_not_served_from_the_cache(tmp_pat
 
     from tracker.eval.inputs import _cache_key
 
-    seq_root = write_sequence(tmp_path / "data", "LIBS", _two_people(3, 10), 3)
-    (seq_root / "img1").mkdir()
-    for frame in (1, 2, 3):
-        cv2.imwrite(str(seq_root / "img1" / f"{frame:06d}.jpg"), np.full((48, 64, 3), 90, np.uint8))
-    seq = find_sequences(seq_root)[0]
+    _, seq = _grey_sequence(tmp_path, "LIBS")
     cfg = load_config(None)
     before = {app: _cache_key(seq, "public", cfg, appearance=app) for app in (True, False)}
     monkeypatch.setattr(cv2, "__version__", "0.0.0-other")
