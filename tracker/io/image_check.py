@@ -1,21 +1,20 @@
-"""Image files cut short: a JPEG whose compressed data stops before its end marker, a PNG that stops before its end.
+"""Image files the decoders would mishandle: a JPEG cut short, a PNG cut short or damaged inside.
 
 OpenCV decodes a JPEG cut short without an error: libjpeg fills the missing rows with grey, prints "Premature end
 of JPEG file" on standard error (past `--quiet`) and returns a frame whose lower part is blank, so the people there
 vanish for a frame and come back as returns after occlusion. OpenCV refuses a PNG cut short, but libpng first
 prints "libpng error: Read Error" on standard error, past `--quiet` too (its default error handler, which OpenCV
-leaves in place). `cut_short` tells both from the file's bytes, so the frame is skipped and counted like any
-unreadable one without a word on standard error, and the same bytes are then decoded (each file is read once).
-A PNG damaged inside (a flipped bit on a disk or in a copy) is refused by libpng with "libpng error: IDAT: CRC
-error" on standard error, past `--quiet` too: `png_damaged` tells it from the checksum of each critical chunk, which
-libpng checks and refuses the image for anyway (no image OpenCV reads is refused).
+leaves in place); a PNG damaged inside (a flipped bit on a disk or in a copy) the same way, with "IDAT: CRC error".
+`broken` tells each from the file's bytes (a PNG's damage by the checksum of each critical chunk, which libpng
+checks and refuses the image for anyway: no image OpenCV reads is refused), so the frame is skipped and counted like
+any unreadable one without a word on standard error, and the same bytes are then decoded (each file is read once).
 """
 
 from __future__ import annotations
 
 import zlib
 
-__all__ = ["cut_short", "png_damaged"]
+__all__ = ["broken"]
 
 _SOI = b"\xff\xd8"  # a JPEG's first two bytes
 _EOI = b"\xff\xd9"  # its end marker, after the compressed data
@@ -33,15 +32,15 @@ _PNG_MAX_LENGTH = 2**31 - 1  # the PNG specification's largest chunk length
 _ANCILLARY_BIT = 0x20  # set in a chunk type's first letter (lower case) for an ancillary chunk: libpng skips a bad one
 
 
-def cut_short(data: bytes) -> bool:
-    """True for the bytes of a JPEG or PNG file (by their content, whatever the file's name) that stop before the
-    file's end: a JPEG whose data stops before its end marker, a PNG that stops before its `IEND` chunk ends. False
-    for a whole file, any other kind of file, or one whose segments or chunks cannot be followed (OpenCV then
-    decides)."""
+def broken(data: bytes) -> bool:
+    """True for the bytes of a JPEG or PNG file (by their content, whatever the file's name) that a decoder would
+    mishandle: a JPEG whose data stops before its end marker, a PNG that stops before its `IEND` chunk ends or one of
+    whose critical chunks before it (IHDR, PLTE, IDAT) does not match its CRC. False for a whole file, any other kind
+    of file, or one whose segments or chunks cannot be followed (OpenCV then decides)."""
     if data.startswith(_SOI):
         return _jpeg_cut_short(data)
     if data.startswith(_PNG_SIGNATURE):
-        return _png_cut_short(data)
+        return _png_broken(data)
     return False
 
 
@@ -70,45 +69,26 @@ def _jpeg_cut_short(data: bytes) -> bool:
     return True  # the headers stop before any compressed data
 
 
-def _png_cut_short(data: bytes) -> bool:
-    """Walks the chunks by their lengths to the `IEND` chunk; bytes after it (padding some writers add) do not
-    count. A length over the specification's limit is damage of another kind, left to OpenCV."""
+def _png_broken(data: bytes) -> bool:
+    """Walks the chunks by their lengths to the `IEND` chunk, checking each critical chunk's CRC on the way; bytes
+    after `IEND` (padding some writers add) do not count, nor does a bad CRC of an ancillary chunk (text, times,
+    colour profiles) or of `IEND` (libpng only warns of them, and OpenCV reads the image). A length over the
+    specification's limit is damage of another kind, left to OpenCV."""
+    view = memoryview(data)
     at = len(_PNG_SIGNATURE)
     header = _CHUNK_LENGTH_BYTES + _CHUNK_TYPE_BYTES
     while at + header <= len(data):
         length = int.from_bytes(data[at : at + _CHUNK_LENGTH_BYTES], "big")
         if length > _PNG_MAX_LENGTH:
             return False
-        end = at + header + length + _CHUNK_CRC_BYTES
-        if end > len(data):
-            return True  # stops inside a chunk
-        if data[at + _CHUNK_LENGTH_BYTES : at + header] == _IEND:
-            return False
-        at = end
-    return True  # stops between chunks, or inside a chunk's header, before the end
-
-
-def png_damaged(data: bytes) -> bool:
-    """True for the bytes of a PNG file (by their content) one of whose critical chunks before its end (IHDR, PLTE,
-    IDAT) does not match its CRC: libpng refuses such an image, printing its error on standard error. False for any
-    other file, a PNG cut short (`cut_short`) and one whose chunks cannot be followed (OpenCV then decides); an
-    ancillary chunk (text, times, colour profiles) or the IEND chunk with a bad CRC does not count, as libpng only
-    warns of it and OpenCV reads the image."""
-    if not data.startswith(_PNG_SIGNATURE):
-        return False
-    view = memoryview(data)
-    at = len(_PNG_SIGNATURE)
-    header = _CHUNK_LENGTH_BYTES + _CHUNK_TYPE_BYTES
-    while at + header <= len(data):
-        length = int.from_bytes(data[at : at + _CHUNK_LENGTH_BYTES], "big")
         end = at + header + length
-        if length > _PNG_MAX_LENGTH or end + _CHUNK_CRC_BYTES > len(data):
-            return False
+        if end + _CHUNK_CRC_BYTES > len(data):
+            return True  # stops inside a chunk
         kind = data[at + _CHUNK_LENGTH_BYTES : at + header]
-        if kind == _IEND:  # (a bad CRC here is only libpng's warning: the image is whole, and OpenCV reads it)
+        if kind == _IEND:
             return False
         stored = int.from_bytes(data[end : end + _CHUNK_CRC_BYTES], "big")
         if not kind[0] & _ANCILLARY_BIT and zlib.crc32(view[at + _CHUNK_LENGTH_BYTES : end]) != stored:
             return True
         at = end + _CHUNK_CRC_BYTES
-    return False
+    return True  # stops between chunks, or inside a chunk's header, before the end

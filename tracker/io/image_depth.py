@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tracker.io.image_check import cut_short, png_damaged
+from tracker.io.image_check import broken
 
 __all__ = ["SENSOR_BITS", "DepthReader", "significant_bits"]
 
@@ -63,8 +63,8 @@ class DepthReader:
 
     def read(self, path: str | Path) -> np.ndarray | None:
         """The image at `path` as 8-bit BGR, or None where it cannot be read, OpenCV cannot decode it, or it is a
-        JPEG or PNG cut short (`cut_short`: OpenCV would give a JPEG's missing rows grey, and libpng would print
-        its error on standard error) or a PNG with a damaged chunk (`png_damaged`: libpng's error, the same way).
+        JPEG or PNG cut short or a PNG with a damaged chunk (`broken`: OpenCV would give a JPEG's missing rows grey,
+        and libpng would print its error on standard error).
         The file is read once and its bytes decoded as `cv2.imread(path, flags)` decodes the file (EXIF rotation
         applied): grayscale and 4-channel files become BGR as with `cv2.IMREAD_COLOR`; 8-bit files are read
         exactly as that does."""
@@ -72,7 +72,7 @@ class DepthReader:
             data = Path(path).read_bytes()
         except OSError:
             return None
-        if not data or cut_short(data) or png_damaged(data):
+        if not data or broken(data):
             return None
         buffer = np.frombuffer(data, np.uint8)
         image = cv2.imdecode(buffer, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR)  # depth kept, EXIF rotation applied
