@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 
 from tracker.assignment import linear_assignment  # noqa: E402
 from tracker.eval.report import result_split  # noqa: E402
-from tracker.eval.sequences import val_half_frames  # noqa: E402
+from tracker.eval.sequences import val_half_frames, window_rows  # noqa: E402
 from tracker.eval.variants import MIN_VISIBLE_FRACTION, NAME_SEPARATOR, FrameTransform, default_variants_dir  # noqa: E402
 
 MATCH_IOU = 0.5  # CLEAR MOT's match threshold
@@ -121,9 +121,7 @@ def classify(results: Path, folder: Path, val_half: bool = False) -> tuple[int, 
     width, height = int(info["Sequence"]["imWidth"]), int(info["Sequence"]["imHeight"])
     gt = np.loadtxt(folder / "gt" / "gt.txt", delimiter=",", ndmin=2)
     if val_half:  # renumbered as the results are (else the first half's people met the second half's boxes)
-        first, _ = val_half_frames(int(info["Sequence"]["seqLength"]))
-        gt = gt[gt[:, 0] >= first]
-        gt[:, 0] -= first - 1
+        gt = window_rows(gt, *val_half_frames(int(info["Sequence"]["seqLength"])))
     ours = np.loadtxt(results, delimiter=",", ndmin=2)
     cut_out = cut_out_people(folder, width, height)
     fps: dict[int, list[tuple[int, np.ndarray, float, float, bool]]] = collections.defaultdict(list)

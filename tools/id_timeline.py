@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from tracker.eval.identity import IdentityBreakdown, identity_breakdown, scored_rows  # noqa: E402
 from tracker.eval.report import result_split  # noqa: E402
 from tracker.eval.revival import identity_timeline  # noqa: E402
-from tracker.eval.sequences import benchmark_of, val_half_frames  # noqa: E402
+from tracker.eval.sequences import benchmark_of, val_half_frames, window_rows  # noqa: E402
 from tracker.io.mot import read_mot_rows, read_sequence_info  # noqa: E402
 
 
@@ -82,8 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         last, frames = length, f"seqLength={length}"
         if length is not None and result_split(path) == "val-half":  # frames renumbered from 1, as its scores' gt
             first, _ = val_half_frames(length)
-            gts[path] = gt[gt[:, 0] >= first].copy()
-            gts[path][:, 0] -= first - 1
+            gts[path] = window_rows(gt, first, length)
             last, frames = length - first + 1, f"{length - first + 1} (its --split val-half run's frames)"
         outside = rows[(rows[:, 0] < 1) | (rows[:, 0] > last)] if last is not None and len(rows) else rows[:0]
         if len(outside):

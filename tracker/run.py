@@ -529,7 +529,7 @@ def _note_unsaved_gallery(summary: RunSummary, exc: Exception, path: Path) -> No
     asked, and where it was saved instead, if aside) and write it again to its `path` (the summary.json the run
     wrote before the save; none when the source yielded no frame)."""
     if summary.error is None:
-        summary.error = str(exc)
+        summary.error = _error_said(exc)
     if path.exists():
         write_json_atomic(path, summary.to_json(), indent=2)
 

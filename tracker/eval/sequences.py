@@ -30,6 +30,7 @@ __all__ = [
     "require_public_detections",
     "scored_gt_rows",
     "val_half_frames",
+    "window_rows",
 ]
 
 _SCORE_COLUMN = 6
@@ -57,6 +58,14 @@ _HALF = 0.5
 # train half is 0-based frames [0, N // 2], the val half [N // 2 + 1, N - 1], i.e. 1-based N // 2 + 2 .. N
 _VAL_HALF_START = 2  # the first val-half frame (1-based) is N // 2 + this
 _VAL_HALF_MIN_LENGTH = 3  # shorter sequences have no val-half frame
+
+
+def window_rows(rows: np.ndarray, first: int, last: int) -> np.ndarray:
+    """The MOTChallenge rows (N, >= 1; frame in the first column) of frames `first`..`last`, renumbered so `first` is
+    frame 1, as a run over those frames numbers its results (`--split val-half`: `val_half_frames`); a new array."""
+    window = rows[(rows[:, 0] >= first) & (rows[:, 0] <= last)].copy()
+    window[:, 0] -= first - 1
+    return window
 
 
 def val_half_frames(length: int) -> tuple[int, int]:
@@ -325,8 +334,7 @@ class Sequence:
         gt = self.gt_rows
         if len(gt) and gt.shape[1] < _SCORED_GT_COLUMNS:
             gt = np.hstack([gt, np.tile(_GT_PAD[gt.shape[1] - _MIN_GT_COLUMNS :], (len(gt), 1))])
-        gt = gt[(gt[:, 0] >= self.first) & (gt[:, 0] <= self.last)].copy()
-        gt[:, 0] -= self.first - 1
+        gt = window_rows(gt, self.first, self.last)
         if dense_ids and len(gt):
             gt[:, _ID_COLUMN] = np.unique(gt[:, _ID_COLUMN], return_inverse=True)[1] + 1
         return gt
