@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from tracker.assignment import clear_pairs, index_pairs, linear_assignment
+from tracker.assignment import _COST_LIMIT_SLACK, clear_pairs, index_pairs, linear_assignment
 
 INF = np.inf
 
@@ -143,3 +143,40 @@ def test_assign_around_fixed_pairs_is_linear_assignment_with_those_pairs_first()
     pairs = assign_around(cost, 1.0, forced).pairs
     assert [0, forced[0, 1]] in pairs.tolist()
     assert len(set(pairs[:, 0])) == len(pairs) and len(set(pairs[:, 1])) == len(pairs)
+
+
+def _lapjv_matches(cost: np.ndarray, max_cost: float) -> set[tuple[int, int]]:
+    """The pairs `lap.lapjv` itself gives with the cost limit `linear_assignment` uses (blocked pairs above it)."""
+    import lap
+
+    blocked = ~np.isfinite(cost) | (cost > max_cost)
+    _, row_to_col, _ = lap.lapjv(
+        np.where(blocked, max_cost + 1.0, cost), extend_cost=True, cost_limit=max_cost + _COST_LIMIT_SLACK
+    )
+    return {(r, int(c)) for r, c in enumerate(row_to_col.tolist()) if c >= 0 and not blocked[r, c]}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    size=st.tuples(st.integers(1, 9), st.integers(1, 9)),
+    seed=st.integers(0, 2**32 - 1),
+    allowed=st.integers(0, 9),
+    at_ceiling=st.booleans(),
+)
+def test_a_matrix_with_at_most_one_allowed_pair_a_row_and_column_matches_them_as_the_solver(
+    size, seed, allowed, at_ceiling
+):
+    """Real boxes' later stages mostly hand over matrices with nothing under the ceiling, or one pair per row and
+    column at most (answered without the solver): the matches are the solver's, pairs costing exactly the ceiling
+    included, and every other row and column is unmatched."""
+    rng = np.random.default_rng(seed)
+    cost = rng.choice([INF, np.nan, 0.95, 2.0], size)  # nothing allowed yet
+    rows, cols = rng.permutation(size[0]), rng.permutation(size[1])
+    k = min(allowed, *size)
+    cost[rows[:k], cols[:k]] = 0.8 if at_ceiling else rng.uniform(0.0, 0.8, k)
+    result = linear_assignment(cost, 0.8)
+    assert pairs_of(result) == {(int(r), int(c)) for r, c in zip(rows[:k], cols[:k], strict=True)}
+    assert pairs_of(result) == _lapjv_matches(cost, 0.8)
+    assert result.pairs[:, 0].tolist() == sorted(result.pairs[:, 0].tolist())  # rows ascending, as the solver's
+    np.testing.assert_array_equal(result.unmatched_rows, np.setdiff1d(np.arange(size[0]), rows[:k]))
+    np.testing.assert_array_equal(result.unmatched_cols, np.setdiff1d(np.arange(size[1]), cols[:k]))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import lap
 import numpy as np
 
-from tracker.fast_numpy import any_set, filled, smallest
+from tracker.fast_numpy import all_set, any_set, filled, largest, smallest
 from tracker.sweep import mask_pairs
 
 __all__ = ["Matches", "assign_around", "clear_pairs", "index_pairs", "linear_assignment"]
@@ -158,18 +158,31 @@ def _free(size: int, taken: np.ndarray) -> np.ndarray:
     return free.nonzero()[0]  # np.flatnonzero's indices without its wrapper calls
 
 
+def _unmatched(rows: int, cols: int) -> Matches:
+    """No pair: every one of `rows` rows and `cols` columns unmatched."""
+    return Matches(np.zeros((0, 2), np.int64), np.arange(rows, dtype=np.int64), np.arange(cols, dtype=np.int64))
+
+
 def _assign(cost: np.ndarray, max_cost: float) -> Matches:
     """One minimum-cost assignment over the whole matrix (`lap.lapjv` with a cost limit)."""
     rows, cols = cost.shape
     if rows == 0 or cols == 0:
-        return Matches(np.zeros((0, 2), np.int64), np.arange(rows, dtype=np.int64), np.arange(cols, dtype=np.int64))
+        return _unmatched(rows, cols)
     blocked = ~np.isfinite(cost) | (cost > max_cost)
-    finite = np.where(blocked, max_cost + 1.0, cost)
-    _, row_to_col, _ = lap.lapjv(finite, extend_cost=True, cost_limit=max_cost + _COST_LIMIT_SLACK)
-    matched_rows = (row_to_col >= 0).nonzero()[0]
-    matched_cols = row_to_col[matched_rows]
-    ok = ~blocked[matched_rows, matched_cols]
-    pairs = index_pairs(matched_rows[ok], matched_cols[ok])
+    if all_set(blocked):  # (about half a frame's calls on real boxes: nothing to solve)
+        return _unmatched(rows, cols)
+    allowed = ~blocked
+    if largest(np.add.reduce(allowed, axis=1)) <= 1 and largest(np.add.reduce(allowed, axis=0)) <= 1:
+        # each row and column has at most one allowed pair: the only optimum matches them all (a pair costs at most
+        # max_cost, below the cost limit that leaving its row and its column unmatched costs), as lapjv returns
+        pairs = index_pairs(*allowed.nonzero())
+    else:
+        finite = np.where(blocked, max_cost + 1.0, cost)
+        _, row_to_col, _ = lap.lapjv(finite, extend_cost=True, cost_limit=max_cost + _COST_LIMIT_SLACK)
+        matched_rows = (row_to_col >= 0).nonzero()[0]
+        matched_cols = row_to_col[matched_rows]
+        ok = ~blocked[matched_rows, matched_cols]
+        pairs = index_pairs(matched_rows[ok], matched_cols[ok])
     col_used = np.zeros(cols, dtype=bool)
     col_used[pairs[:, 1]] = True
     row_used = np.zeros(rows, dtype=bool)
