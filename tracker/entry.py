@@ -62,8 +62,14 @@ def near_border(boxes_xyxy: np.ndarray, frame_size: tuple[int, int], border_heig
     """(N, 4) bool: whether each box (N, 4, pixels) is closer than `border_heights` of its own height to the
     left, top, right and bottom border of the (height, width) frame, or beyond it: where a person can walk into
     or out of the view."""
+    return near_border_gaps(border_gaps(boxes_xyxy, frame_size), boxes_xyxy, border_heights)
+
+
+def near_border_gaps(gaps: np.ndarray, boxes_xyxy: np.ndarray, border_heights: float) -> np.ndarray:
+    """`near_border` from the boxes' (N, 4) `gaps` to the borders (`border_gaps`, pixels), for a caller that has
+    them: (N, 4) bool, closer than `border_heights` of the box's height (or beyond)."""
     box_h = np.maximum(boxes_xyxy[:, 3] - boxes_xyxy[:, 1], TINY)
-    return border_gaps(boxes_xyxy, frame_size) / box_h[:, None] < border_heights
+    return gaps / box_h[:, None] < border_heights
 
 
 def border_gaps(boxes_xyxy: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:

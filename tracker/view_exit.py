@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from tracker.config import AssociationConfig
-from tracker.entry import border_gaps, near_border
+from tracker.entry import border_gaps, near_border, near_border_gaps
 from tracker.fast_numpy import TINY, all_set, any_along, any_set
 from tracker.kalman import xywh_to_xyxy
 from tracker.truncation import TOUCH_PX
@@ -40,15 +40,33 @@ def away_from_view(
         boxes_xyxy: (N, 4) this frame's detections, pixels.
         frame_size: (height, width) of the frame; None (unknown): nothing is away.
         config: `entry_border_heights` and `lost_exit_fraction` (0: no track is walking out).
+
+    The predicted boxes' reach into the view and the observed boxes' border gaps are taken once, for every track,
+    and read by both rules (on real boxes both run in most frames: someone who walked out stays predicted beyond a
+    border while lost).
     """
-    away = out_of_view(mean, observed_xywh, frame_size, config.entry_border_heights)
-    if frame_size is None or config.lost_exit_fraction <= 0 or not any_set(lost):
+    if frame_size is None or len(mean) == 0:
+        return np.zeros(len(mean), dtype=bool)
+    reach = _reach(xywh_to_xyxy(mean[:, :4]), frame_size)  # (T, 4)
+    beyond = reach <= 0.0  # wholly beyond the left, top, right, bottom border
+    some_beyond = any_set(beyond)
+    walking_out = config.lost_exit_fraction > 0 and any_set(lost)
+    if not some_beyond and not walking_out:
+        return np.zeros(len(mean), dtype=bool)
+    observed_xyxy = xywh_to_xyxy(observed_xywh)
+    gaps = border_gaps(observed_xyxy, frame_size)  # (T, 4) the last observed boxes' gaps to the borders
+    if some_beyond:
+        away = any_along(beyond & near_border_gaps(gaps, observed_xyxy, config.entry_border_heights), 1)
+    else:
+        away = np.zeros(len(mean), dtype=bool)
+    if not walking_out:
         return away
     lost_rows = lost.nonzero()[0]
-    leaving = leaving_pairs(
+    leaving = _leaving(
         mean.take(lost_rows, axis=0),
+        reach.take(lost_rows, axis=0),
         previous_mean.take(lost_rows, axis=0),
-        observed_xywh.take(lost_rows, axis=0),
+        gaps.take(lost_rows, axis=0),
         boxes_xyxy,
         frame_size,
         config.lost_exit_fraction,
@@ -81,16 +99,15 @@ def out_of_view(
     return any_along(beyond & near_border(xywh_to_xyxy(observed_xywh), frame_size, border_heights), 1)
 
 
-def _inside_fractions(mean: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
+def _inside_fractions(mean: np.ndarray, reach: np.ndarray) -> np.ndarray:
     """(T, 4): the share of each box's (Kalman means (T, 8), or their (T, 4) xywh columns) width (left, right
-    border) or height (top, bottom) on the inner side of the left, top, right and bottom border of the (height,
-    width) frame (<= 0: wholly beyond it; above 1 where the box ends short of it)."""
-    box = xywh_to_xyxy(mean[:, :4])
+    border) or height (top, bottom) on the inner side of the left, top, right and bottom border of the frame (<= 0:
+    wholly beyond it; above 1 where the box ends short of it), from the boxes' (T, 4) `reach` into it (`_reach`)."""
     size = np.maximum(mean[:, 2:4], TINY)
     # a predicted width or height at or below zero (a tiny box shrinking at a low frame rate) counts as TINY: its
     # fractions saturate at +-inf or overflow there, as meant, without a warning
     with np.errstate(over="ignore"):
-        return _reach(box, frame_size) / np.concatenate([size, size], axis=1)
+        return reach / np.concatenate([size, size], axis=1)
 
 
 def _reach(boxes_xyxy: np.ndarray, frame_size: tuple[int, int]) -> np.ndarray:
@@ -136,14 +153,29 @@ def leaving_pairs(
     slivers (10-11 px wide) of a person walking out keep their track; PETS09 ACF, frame 70: a person hidden 5 px
     from the right border, whose prediction drifted out, is not leaving.
     """
+    reach = _reach(xywh_to_xyxy(mean[:, :4]), frame_size)
+    gaps = border_gaps(xywh_to_xyxy(observed_xywh), frame_size)
+    return _leaving(mean, reach, previous_mean, gaps, boxes_xyxy, frame_size, exit_fraction)
+
+
+def _leaving(
+    mean: np.ndarray,
+    reach: np.ndarray,
+    previous_mean: np.ndarray,
+    observed_gaps: np.ndarray,
+    boxes_xyxy: np.ndarray,
+    frame_size: tuple[int, int],
+    exit_fraction: float,
+) -> np.ndarray:
+    """`leaving_pairs` from the predicted boxes' (T, 4) `reach` into the view (`_reach`) and the last observed
+    boxes' (T, 4) `observed_gaps` to the borders (`entry.border_gaps`), taken once by `away_from_view`."""
     nothing = np.zeros((len(mean), len(boxes_xyxy)), dtype=bool)
     if not _near_exit(mean, frame_size, exit_fraction):
         return nothing
-    # both frames' boxes at once: (2T, 4) fractions inside, this frame's first
-    inside = _inside_fractions(np.concatenate([mean[:, :4], previous_mean[:, :4]]), frame_size)
-    now = inside[: len(mean)]
-    leaving = (now <= exit_fraction) & (now <= inside[len(mean) :])
-    leaving &= border_gaps(xywh_to_xyxy(observed_xywh), frame_size) <= TOUCH_PX  # the last box was cut there
+    now = _inside_fractions(mean, reach)
+    before = _inside_fractions(previous_mean, _reach(xywh_to_xyxy(previous_mean[:, :4]), frame_size))
+    leaving = (now <= exit_fraction) & (now <= before)
+    leaving &= observed_gaps <= TOUCH_PX  # the last box was cut there
     if not any_set(leaving):
         return nothing
     # how far each detection reaches into the view from each border, px (N, 4), against the allowed (T, 4)
