@@ -141,6 +141,29 @@ def test_a_track_is_never_judged_by_its_own_jitter():
     assert still.hidden(table.still_share).tolist() == [True, False, False]
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_a_jitter_is_still_below_the_order_statistic_of_the_other_tracks_jitters_alone(seed):
+    """The verdicts equal their definition, worked out for each judged track from the FIFO: below the
+    `still_quantile` order statistic of the jitters the other tracks taught, judged once those number
+    `still_min_samples`. Owners holding most of the FIFO, a few jitters, none (unconfirmed: ID -1), with ties; the
+    FIFO learns between the verdicts (each learning changes what a track is judged by)."""
+    rng = np.random.default_rng(seed)
+    still = StillBoxes(load_config(None, overrides=["lifecycle.still_quantile=0.1", "lifecycle.still_capacity=60"]), 30)
+    q, needed = still.cfg.still_quantile, still.cfg.still_min_samples
+    for _ in range(8):
+        owners = rng.choice([1, 2, 3, 5, 8], size=rng.integers(3, 15), p=[0.6, 0.1, 0.1, 0.1, 0.1])
+        still._learn([rng.choice([0.0, 0.01, 0.02, 0.05], len(owners))], [owners])
+        judged = np.array([1, 2, 3, 4, -1, 5, 8])
+        jitter = rng.choice([0.0, 0.01, 0.02, 0.05], len(judged)) + rng.choice([0.0, 1e-3], len(judged))
+        verdict, enough = still._still(jitter, judged)
+        values, tags = still._jitters.values(), still._jitters.tags()
+        for row, owner in enumerate(judged.tolist()):
+            others = np.sort(values[tags != owner])
+            assert enough[row] == (len(others) >= needed)
+            expected = len(others) >= needed and jitter[row] < others[int(np.floor(q * (len(others) - 1)))]
+            assert verdict[row] == expected, (row, owner)
+
+
 def test_the_rule_waits_for_enough_jitter_from_other_tracks_and_is_off_at_quantile_zero():
     still, table = _world([1, 2], "lifecycle.still_prior=false")
     rng = np.random.default_rng(0)

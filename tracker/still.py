@@ -69,6 +69,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -94,6 +95,22 @@ _FIRST_DIFFERENCE_GAIN = 2.0  # a net displacement between two measurements (x_t
 _QUADRATURE_NODES = 64  # Gauss-Legendre nodes of `_both_within` (exact to ~1e-12 at the quantiles used)
 _BISECTIONS = 60  # halvings of the quantile's bracket (to the float's precision)
 _QUANTILE_BRACKET = 10.0  # standard deviations: the quantile of `model_jitter_quantile` lies below this
+
+
+_NO_OWNER = (
+    -1
+)  # the key of `_owner_table`'s last row (a track that holds no jitter); found by no search: below every ID
+
+
+@dataclass(frozen=True, slots=True)
+class _OwnerBounds:
+    """`StillBoxes._owner_table`: (U + 1,) arrays, one row per owner of the jitters held, then one for none."""
+
+    keys: np.ndarray  # int64 track IDs, ascending, then _NO_OWNER
+    enough: np.ndarray  # bool: the others taught `still_min_samples` jitters
+    rank: np.ndarray  # int64: the rank of the `still_quantile` order statistic among the others' jitters
+    low: np.ndarray  # the order statistic `rank` of all the jitters held: at or below the others' one
+    high: np.ndarray  # the order statistic `rank` + own of all the jitters held: at or above the others' one
 
 
 class StillBoxes:
@@ -137,8 +154,15 @@ class StillBoxes:
         self._sorted = np.zeros(0)  # the jitters held, ascending
         self._owner_ids, self._owner_counts = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         self._bounds: dict[int, float] = {}  # track ID -> the others' order statistic (`_others_bound`)
+        self._per_owner: _OwnerBounds | None = None  # `_owner_table`, until the FIFO changes
         self._hidden_ids: set[int] = set()  # track IDs whose box was ever withheld as a fixed object (`count_hidden`)
         self._hidden_frames = 0  # track-frames withheld: each hidden track counts once per frame it was matched
+
+    def __setstate__(self, state: dict) -> None:
+        """Restore a pickled state (a `track --resume` checkpoint); `_owner_table` is taken again when first read
+        (one pickled before it existed has none)."""
+        self.__dict__.update(state)
+        self._per_owner = None
 
     def _rank(self, n: np.ndarray | int) -> np.ndarray | int:
         """Index of the `still_quantile` order statistic among n values (the lower quantile)."""
@@ -175,6 +199,7 @@ class StillBoxes:
         frames = (gap + 1)[:, None]  # (M, 1) frames since the last match
         step = edge_step(observed, measured_xywh, frames)
         previous = table.edge_step.take(track_idx, axis=0)
+        change = np.abs(step - previous)  # (M, 4) each edge's change of displacement (NaN at a track's first match)
         sizes = np.concatenate([measured_xywh[:, 2:], measured_xywh[:, 2:]], axis=1)  # (M, 4) each edge's w or h
         table.edge_drift[track_idx] += step * frames / sizes
         if camera_noise_px > 0.0 and self.cfg.still_camera_noise:  # each compensated frame adds its noise
@@ -185,9 +210,9 @@ class StillBoxes:
         if self.cfg.still_teach_cut_boxes and not all_set(whole):  # a cut box: its free edges' jitter, to teach
             cut = ~whole
             free = free[cut] & free_edges(observed[cut], frame_size)
-            jitter = box_jitter(previous[cut], step[cut], measured_xywh[cut, 3], free)
+            jitter = _largest_change(change[cut], measured_xywh[cut, 3], free)
             cut_jitter, cut_owners = self._cut_teaching(table, track_idx[cut], jitter, gap[cut])
-        jitter = box_jitter(previous, step, measured_xywh[:, 3])
+        jitter = _largest_change(change, measured_xywh[:, 3])
         table.edge_step[track_idx] = step
         judged = np.isfinite(jitter) & whole
         if not any_set(judged):
@@ -208,7 +233,7 @@ class StillBoxes:
             share[first] = [self._taught_share(owner) for owner in owners[first].tolist()]
         prior = ~enough & consecutive if self.cfg.still_prior else np.zeros_like(enough)
         if any_set(prior):  # too few learnt: judged by the measurement model, from its first jitter
-            moved = np.abs(step - previous)[judged][prior]
+            moved = change[judged][prior]
             verdict, capped = self._model_still(moved, measured_xywh[judged][prior], jitter[prior], owners[prior])
             prior[np.flatnonzero(prior)[~capped]] = False  # no other track's jitter yet: not judged at all
             still[prior] = verdict[capped]
@@ -314,21 +339,35 @@ class StillBoxes:
     def _still(self, jitter: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(R,) bool twice: jitters below the `still_quantile` order statistic of the jitters held that other
         tracks taught, and whether they taught enough (`still_min_samples`) to judge at all."""
-        n = len(self._jitters)
-        if n < self.cfg.still_min_samples:
+        if len(self._jitters) < self.cfg.still_min_samples:
             return np.zeros(len(owners), dtype=bool), np.zeros(len(owners), dtype=bool)
-        own = np.zeros(len(owners), dtype=np.int64)
-        if len(self._owner_ids):
-            at = np.minimum(np.searchsorted(self._owner_ids, owners), len(self._owner_ids) - 1)
-            own = np.where(self._owner_ids[at] == owners, self._owner_counts[at], 0)
-        enough = n - own >= self.cfg.still_min_samples
-        rank = self._rank(np.maximum(n - own, 1))  # of the order statistic among the others' jitters
-        # Taking a track's own jitters out moves the others' order statistic up, by at most their number of places.
-        still = enough & (jitter < self._sorted[rank])
-        unsure = enough & ~still & (jitter < self._sorted[np.minimum(rank + own, n - 1)])
-        for row in np.flatnonzero(unsure).tolist():
-            still[row] = jitter[row] < self._others_bound(int(owners[row]), int(rank[row]))
+        table = self._owner_table()
+        at = np.searchsorted(self._owner_ids, owners)  # each row's owner among those held; the last row: none held
+        at = np.where(table.keys[at] == owners, at, len(self._owner_ids))
+        enough = table.enough[at]
+        still = enough & (jitter < table.low[at])
+        unsure = enough & ~still & (jitter < table.high[at])
+        for row in unsure.nonzero()[0].tolist():
+            still[row] = jitter[row] < self._others_bound(int(owners[row]), int(table.rank[at[row]]))
         return still, enough
+
+    def _owner_table(self) -> _OwnerBounds:
+        """What `_still` reads per owner of the jitters held (one row per ID of `_owner_ids`, then one for a track
+        that holds none), taken once per change of the FIFO (once full: once per sampling period): whether the
+        others taught enough, the rank of the others' order statistic, and the order statistics of all the jitters
+        held that bracket it (taking a track's own jitters out moves it up by at most their number of places)."""
+        if self._per_owner is None:
+            n = len(self._jitters)
+            own = np.append(self._owner_counts, 0)
+            rank = self._rank(np.maximum(n - own, 1))  # of the order statistic among the others' jitters
+            self._per_owner = _OwnerBounds(
+                keys=np.append(self._owner_ids, _NO_OWNER),
+                enough=n - own >= self.cfg.still_min_samples,
+                rank=rank,
+                low=self._sorted[rank],
+                high=self._sorted[np.minimum(rank + own, n - 1)],
+            )
+        return self._per_owner
 
     def _others_bound(self, owner: int, rank: int) -> float:
         """The order statistic `rank` of the jitters held that tracks other than `owner` taught (kept until the
@@ -349,6 +388,7 @@ class StillBoxes:
         self._sorted = np.sort(self._jitters.values())
         self._owner_ids, self._owner_counts = np.unique(self._jitters.tags(), return_counts=True)
         self._bounds.clear()
+        self._per_owner = None
 
     def hidden(self, share: np.ndarray | float) -> np.ndarray:
         """(T,) bool (a bool for one float share): the tracks judged fixed scene objects (most recent observations
@@ -391,7 +431,11 @@ def box_jitter(
     """(M,) the largest change of an edge's per-frame displacement between two steps (M, 4) (`edge_step`): how far
     the box strayed from moving on as it moved, in `heights` (M,) of the new box. NaN where the previous step is not
     known (a track's first match). `edges` (M, 4) bool: only those edges count (`free_edges`); NaN with none."""
-    change = np.abs(step - previous_step)
+    return _largest_change(np.abs(step - previous_step), heights, edges)
+
+
+def _largest_change(change: np.ndarray, heights: np.ndarray, edges: np.ndarray | None = None) -> np.ndarray:
+    """`box_jitter` from the (M, 4) changes of the edges' displacement, `abs(step - previous_step)`."""
     if edges is None:  # (every edge: a change is >= 0 or NaN, the largest too)
         return change.max(axis=1) / np.maximum(heights, TINY)
     largest = np.where(edges, change, -np.inf).max(axis=1)
