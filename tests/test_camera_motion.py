@@ -218,6 +218,23 @@ def test_the_estimators_boxes_are_checked_and_a_non_finite_one_masks_nothing():
     assert (est.estimates, est.failures) == (1, 0)
 
 
+def test_the_estimate_takes_the_boxes_update_detections_takes_and_refuses_the_rest_alike():
+    """A single box of shape (4,) was taken by `estimate` (masked as one box) where `update_detections` refuses it:
+    the same boxes now go to both, and a (4,) box gets the same error, with the way to give it."""
+    scene = texture(7)
+    est = estimator("sparse_flow")
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=25.0)
+    est.estimate(view(scene, 100, 100), np.zeros((0, 4)))
+    with pytest.raises(ValueError) as from_tracker:
+        tracker.update_detections([10.0, 10.0, 50.0, 90.0], [0.9])
+    with pytest.raises(ValueError) as from_estimate:
+        est.estimate(view(scene, 103, 100), [10.0, 10.0, 50.0, 90.0])
+    said = "boxes_xyxy must have shape (N, 4), got (4,) (one box: boxes_xyxy[None]"
+    assert str(from_estimate.value).startswith(said) and str(from_tracker.value).startswith(said)
+    affine = est.estimate(view(scene, 106, 100), np.array([[10.0, 10.0, 50.0, 90.0]]))
+    np.testing.assert_allclose(affine[:, 2], [-6.0, 0.0], atol=0.5)
+
+
 def test_warp_states_moves_means_and_covariances():
     mean = np.array([[100.0, 50.0, 20.0, 40.0, 1.0, 2.0, 0.1, 0.2]])
     cov = np.diag(np.arange(1.0, 9.0))[None]

@@ -445,14 +445,11 @@ class CameraMotionEstimator:
         height, width = shape[:2]
         for x1, y1, x2, y2 in self.config.camera_exclude:
             mask[math.floor(y1 * height) : math.ceil(y2 * height), math.floor(x1 * width) : math.ceil(x2 * width)] = 0
-        if boxes_xyxy is not None and len(boxes_xyxy):
+        if boxes_xyxy is not None:
             # clipped to the copy before the cast: a corner beyond int64 (1e30 px) would be cast to garbage
-            from tracker.types import as_float64  # (torch: `tracker.eval` imports this module for `--help` too)
+            from tracker.types import as_boxes  # (torch: `tracker.eval` imports this module for `--help` too)
 
-            boxes = as_float64(boxes_xyxy, "boxes_xyxy")  # numpy, a list, any tensor
-            if boxes.ndim > 2 or boxes.shape[-1] != 4:  # (reshape said "cannot reshape array of size 15 ...")
-                raise ValueError(f"boxes_xyxy must have shape (N, 4), got {boxes.shape}")
-            boxes = boxes.reshape(-1, 4)
+            boxes = as_boxes(boxes_xyxy)  # numpy, a list, any tensor; the shapes `update_detections` takes
             # a NaN or infinite box (which the tracker drops) masks nothing: NaN was cast to garbage with numpy's
             # "invalid value encountered in cast" on stderr, and an infinite corner masked to the frame's edge
             boxes = boxes[np.isfinite(boxes).all(axis=1)] * scale

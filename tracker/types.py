@@ -25,6 +25,7 @@ __all__ = [
     "OutsideDetections",
     "TrackState",
     "TrackedObject",
+    "as_boxes",
     "as_float64",
     "to_embedding_tensor",
 ]
@@ -236,12 +237,7 @@ class Detections:
         if boxes_xyxy is None or scores is None:  # (numpy reads None as one NaN row: "scores has 1 rows but ...")
             name, shape = ("boxes_xyxy", "(N, 4)") if boxes_xyxy is None else ("scores", "(N,)")
             raise ValueError(f"{name} must be an array {shape} (empty for no detections), got None")
-        boxes = as_float64(boxes_xyxy, "boxes_xyxy")
-        if boxes.size == 0:
-            boxes = boxes.reshape(0, 4)
-        if boxes.ndim != 2 or boxes.shape[1] != 4:
-            hint = " (one box: boxes_xyxy[None], with scores of shape (1,))" if boxes.shape == (4,) else ""
-            raise ValueError(f"boxes_xyxy must have shape (N, 4), got {boxes.shape}{hint}")
+        boxes = as_boxes(boxes_xyxy, ", with scores of shape (1,)")
         n = len(boxes)
         scores_arr = _per_row(as_float64(scores, "scores"), "scores", n)
         if class_ids is None:
@@ -491,6 +487,20 @@ def as_float64(value: Any, name: str) -> np.ndarray:
     if given.dtype.kind == "b":
         raise ValueError(_booleans(name))
     return values
+
+
+def as_boxes(boxes_xyxy: Any, one_box_also: str = "") -> np.ndarray:
+    """(N, 4) float64 corners of `boxes_xyxy` (numpy, a list, a torch tensor of any dtype and device; anything empty:
+    (0, 4)), or the ValueError of `as_float64` and, for another shape, one naming boxes_xyxy: a single box of shape
+    (4,) gets the way to give it (`boxes_xyxy[None]`, then `one_box_also`: what else the caller needs for it). The
+    one check of `update_detections` and of the camera-motion estimate's masked boxes."""
+    boxes = as_float64(boxes_xyxy, "boxes_xyxy")
+    if boxes.size == 0:
+        return boxes.reshape(0, 4)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        hint = f" (one box: boxes_xyxy[None]{one_box_also})" if boxes.shape == (4,) else ""
+        raise ValueError(f"boxes_xyxy must have shape (N, 4), got {boxes.shape}{hint}")
+    return boxes
 
 
 def _booleans(name: str) -> str:
