@@ -26,7 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tracker.eval.identity import IdentityBreakdown, identity_breakdown, scored_rows  # noqa: E402
+from tracker.eval.identity import IdentityBreakdown, as_trackeval_reads, identity_breakdown, scored_rows  # noqa: E402
 from tracker.eval.report import result_split  # noqa: E402
 from tracker.eval.revival import identity_timeline  # noqa: E402
 from tracker.eval.sequences import benchmark_of, val_half_frames, window_rows  # noqa: E402
@@ -72,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():  # one usage line, not a traceback
             parser.error(f"no such file: {path}")
     try:  # a file that is not MOTChallenge csv (a row of words, too few columns): one usage line naming it
-        gt, benchmark = read_mot_rows(args.sequence / "gt" / "gt.txt"), benchmark_of(args.sequence)
-        results = {path: read_mot_rows(path) for path in args.results}
+        # (frames and IDs as TrackEval reads them: a frame of 1.5 is frame 1)
+        gt = as_trackeval_reads(read_mot_rows(args.sequence / "gt" / "gt.txt"), gt=True)
+        benchmark = benchmark_of(args.sequence)
+        results = {path: as_trackeval_reads(read_mot_rows(path)) for path in args.results}
         length = read_sequence_info(args.sequence).length if (args.sequence / "seqinfo.ini").is_file() else None
     except ValueError as exc:
         parser.error(str(exc))

@@ -19,9 +19,10 @@ from scipy.optimize import linear_sum_assignment
 from tracker.association import iou_matrix
 from tracker.io.mot import tlwh_to_xyxy
 
-__all__ = ["IdentityBreakdown", "PersonIdentity", "identity_breakdown", "scored_rows"]
+__all__ = ["IdentityBreakdown", "PersonIdentity", "as_trackeval_reads", "identity_breakdown", "scored_rows"]
 
 MIN_IOU = 0.5  # a result box covers a gt box at this IoU (TrackEval's Identity threshold)
+_FRAME_COLUMN, _ID_COLUMN = 0, 1  # every MOTChallenge row: frame and object ID
 _FLAG_COLUMN = 6  # gt: 0 = ignored ("zero marked"), whatever the format
 _CLASS_COLUMN = 7  # MOT16/17 gt: class id
 _PEDESTRIAN = 1  # MOT16/17 gt: the class scored
@@ -73,17 +74,31 @@ class IdentityBreakdown:
         return 2.0 * self.idtp / total if total else float("nan")
 
 
+def as_trackeval_reads(rows: np.ndarray, gt: bool = False) -> np.ndarray:
+    """(R, C) MOTChallenge rows with the cells TrackEval reads as integers truncated toward zero, as its loader does
+    (`int(float(cell))` for the frame, `astype(int)` for the ID and, of gt rows, the zero mark and the class): a
+    result row of frame 1.5 is scored in frame 1 there, and one of frame N + 0.5 is not outside an N-frame sequence.
+    A new float64 array; `gt`: the rows are ground truth."""
+    rows = np.array(rows, dtype=np.float64, ndmin=2)
+    columns = [
+        c for c in (_FRAME_COLUMN, _ID_COLUMN, *((_FLAG_COLUMN, _CLASS_COLUMN) if gt else ())) if c < rows.shape[1]
+    ]
+    rows[:, columns] = np.trunc(rows[:, columns])
+    return rows
+
+
 def scored_rows(gt: np.ndarray, results: np.ndarray, benchmark: str) -> tuple[np.ndarray, np.ndarray]:
     """The gt and result rows TrackEval scores (its MotChallenge2DBox preprocessing), for `identity_breakdown`.
 
     Args:
-        gt: (G, >=7) MOTChallenge gt rows; results: (R, >=6) result rows.
+        gt: (G, >=7) MOTChallenge gt rows; results: (R, >=6) result rows (read as TrackEval reads them:
+            `as_trackeval_reads`).
         benchmark: "MOT17" (gt with a class column, `tracker.eval.sequences.benchmark_of`) or "MOT15".
     Returns:
         gt rows not marked 0 (column 7), and on MOT17 of class 1 only; result rows, on MOT17 without those matched
         in their frame (Hungarian on IoU, pairs at IoU >= 0.5) to a gt box of a distractor class (2, 7, 8, 12).
     """
-    gt, results = np.asarray(gt, dtype=np.float64), np.asarray(results, dtype=np.float64)
+    gt, results = as_trackeval_reads(gt, gt=True), as_trackeval_reads(results)
     if benchmark != "MOT17" or not len(gt):
         return gt[gt[:, _FLAG_COLUMN] != 0] if len(gt) else gt, results
     dropped = np.zeros(len(results), dtype=bool)
