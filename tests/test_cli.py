@@ -1282,17 +1282,33 @@ def test_two_sets_of_a_mistyped_key_say_the_key_is_unknown(tmp_path, capsys, com
         (["batch", "--device", "cpu", "--device", "cuda"], "--device cpu and --device cuda"),
         (["--gallery", "a.gallery", "--gallery", "b.gallery"], "--gallery a.gallery and --gallery b.gallery"),
         (["--max-frames", "20", "--max-frames", "5"], "--max-frames 20 and --max-frames 5"),
+        (
+            ["--checkpoint-seconds", "5", "--checkpoint-seconds", "0"],
+            "--checkpoint-seconds 5.0 and --checkpoint-seconds 0.0",
+        ),
         (["batch", "--engine", "local", "--engine", "ray"], "--engine local and --engine ray"),
         (["batch", "--workers", "2", "--workers", "3"], "--workers 2 and --workers 3"),
         (["gallery", "prune", "--config", "a.yaml", "--config", "b.yaml"], "--config a.yaml and --config b.yaml"),
     ],
-    ids=["classes", "classes-subset", "device", "batch-device", "gallery", "max-frames", "engine", "workers", "prune"],
+    ids=[
+        "classes",
+        "classes-subset",
+        "device",
+        "batch-device",
+        "gallery",
+        "max-frames",
+        "checkpoint-seconds",
+        "engine",
+        "workers",
+        "prune",
+    ],
 )
 def test_a_setting_option_given_twice_with_different_values_is_a_usage_error(tmp_path, capsys, monkeypatch, argv, said):
     """`track v.mp4 --classes 0 --classes 2` tracked class 2 alone without a word (argparse keeps the last), and
     `--device cpu --device auto` ran on CUDA where there is one: a usage error naming both, as two `--set` of one key
     are; the same value twice is no contradiction. Likewise `--gallery a.gallery --gallery b.gallery` (wrote b alone),
-    `--max-frames`, batch's `--engine` / `--workers` and gallery prune's `--config`."""
+    `--max-frames`, `--checkpoint-seconds` (`--checkpoint-seconds 5 --checkpoint-seconds 0` ran without checkpoints),
+    batch's `--engine` / `--workers` and gallery prune's `--config`."""
     video = tmp_path / "a.mp4"
     video.write_bytes(b"\0")
     monkeypatch.setattr(run, "run_track", lambda *a, **k: pytest.fail("ran despite the contradiction"))

@@ -124,6 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--checkpoint-seconds",
+        action=GivenOnce,
         type=non_negative_float,
         default=DEFAULT_CHECKPOINT_SECONDS,
         metavar="S",
