@@ -1071,6 +1071,21 @@ def test_a_number_option_given_text_says_what_it_must_be(option, what, capsys):
     assert f"argument {option}: must be {what}, got 'abc'" in err and "_float" not in err and "_int" not in err, err
 
 
+@pytest.mark.parametrize("command", [[], ["batch", "--out", "out"]], ids=["track", "batch"])
+def test_a_max_frames_too_large_for_any_video_is_a_usage_error_before_the_models_load(command, monkeypatch, capsys):
+    """`--max-frames 99999999999999999999` loaded the models, then ended with Python's "Stop argument for islice()
+    must be None or an integer: 0 <= x <= sys.maxsize"; the largest count Python takes is still accepted."""
+    monkeypatch.setattr(run, "run_track", lambda *a, **k: pytest.fail("ran with a count Python cannot take"))
+    head, rest = command[:1], command[1:]
+    with pytest.raises(SystemExit) as exit_:
+        main([*head, "video.mp4", *rest, "--max-frames", str(sys.maxsize + 1)])
+    assert exit_.value.code == 2
+    assert f"argument --max-frames: must be at most {sys.maxsize}, got {sys.maxsize + 1}" in capsys.readouterr().err
+    from tracker.cli import _parser
+
+    assert _parser().parse_args(["v.mp4", "--max-frames", str(sys.maxsize)]).max_frames == sys.maxsize
+
+
 def test_max_frames_stops_each_source_as_its_help_says(fake_models, tmp_path, capsys):
     """`--max-frames N` with several sources tracks N frames of each (the help said "stop after N frames", which
     reads as N in all)."""

@@ -5,6 +5,7 @@ read as `load_config` reads them."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -105,10 +106,14 @@ def path_arg(text: str) -> Path:
 
 
 def positive_int(text: str) -> int:
-    """argparse type of counts (frames, processes): an integer >= 1, else the option's usage error."""
+    """argparse type of counts (frames, processes) and IDs: an integer in [1, `sys.maxsize`], else the option's usage
+    error. `--max-frames 99999999999999999999` (every frame, said large) loaded the models, then stopped with
+    Python's own "Stop argument for islice() must be None or an integer: 0 <= x <= sys.maxsize"."""
     value = _parse(text, int, "a whole number >= 1")
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    if value > sys.maxsize:
+        raise argparse.ArgumentTypeError(f"must be at most {sys.maxsize}, got {value}")
     return value
 
 
