@@ -1150,6 +1150,48 @@ def test_an_out_folder_where_the_video_would_replace_its_source_is_refused(fake_
     assert video.read_bytes() == original and len(read_mot_rows(folder / "cam.txt")) == 2 * FRAMES
 
 
+@pytest.mark.parametrize("failing", ["jsonl", "checkpoint"])
+def test_a_full_disk_names_the_file_and_keeps_what_was_written(failing, fake_models, tmp_path, monkeypatch, capfd):
+    """A full disk ended the run with "track: error: [Errno 28] No space left on device": no file, no folder, no
+    cause. A failed JSONL flush also failed its close, which left the video unreleased (no index: unplayable) and
+    no summary.json, and that second error was the one said. Now the error names the file and the full disk, the
+    other files are closed (the video plays up to the failure) and summary.json says the error."""
+    import errno
+
+    import tracker.io.jsonl as jsonl
+    import tracker.resume as resume
+
+    full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    written = {"frames": 0}
+
+    def write_until_full(self, frame, objects):
+        if written["frames"] == 5:
+            self._file.write('{"frame": 6, "tra')  # what a full disk leaves: part of a line, buffered
+            raise full
+        written["frames"] += 1
+        real_write(self, frame, objects)
+
+    def close_full(self):  # the buffered part cannot be flushed either; the file is closed all the same
+        real_close(self)
+        raise full
+
+    real_write, real_close = jsonl.JsonlWriter.write, jsonl.JsonlWriter.close
+    if failing == "jsonl":
+        monkeypatch.setattr(jsonl.JsonlWriter, "write", write_until_full)
+        monkeypatch.setattr(jsonl.JsonlWriter, "close", close_full)
+    else:
+        monkeypatch.setattr(resume.Checkpointer, "write", lambda self, *a: (_ for _ in ()).throw(full))
+    video, out = write_video(tmp_path / "walk.avi", scene()), tmp_path / "out"
+    assert main([str(video), "--out", str(out), "--quiet", "--set", "reid.model=none"]) == 2
+    said = [line for line in capfd.readouterr().err.splitlines() if line.startswith("track: error:")]
+    path = out / ("walk.jsonl" if failing == "jsonl" else "checkpoint.bin")
+    expected = f"track: error: cannot write {path}: No space left on device (the disk is full: free some space"
+    assert len(said) == 1 and said[0].startswith(expected), said
+    assert json.loads((out / "summary.json").read_text())["error"] == said[0].removeprefix("track: error: ")
+    frames = 5 if failing == "jsonl" else 1  # (the checkpoint is written after the first frame)
+    assert video_info(out / "walk.mp4") == (frames, SIZE, True)
+
+
 def test_a_folder_named_like_an_output_in_a_reused_out_is_refused_before_tracking(fake_models, tmp_path, capfd):
     """A folder `walk.txt/` (or `summary.json/`) in a reused --out: the run tracked every frame, then failed at its
     end with a raw "[Errno 21] Is a directory: '.../walk.txt.partial' -> '.../walk.txt'", leaving a checkpoint and

@@ -61,6 +61,7 @@ from tracker.run_outputs import (
     DEFAULT_RUNS_DIR,
     RunOutputs,
     check_output_paths,
+    naming_file,
     newest_run_dir,
     next_run_dir,
     source_files,
@@ -285,7 +286,10 @@ def track_source(
                     bar.update(1)
                     last_number = number
                     if checkpointer is not None and checkpointer.due():
-                        checkpointer.write(*checkpoint_of(tracker, outputs, summary, source, last_number, start, done))
+                        with naming_file(checkpointer.path):  # (a full disk: the first checkpoint is the largest file)
+                            checkpointer.write(
+                                *checkpoint_of(tracker, outputs, summary, source, last_number, start, done)
+                            )
                     if stop.stopped:
                         break
             except SourceError as exc:
@@ -296,7 +300,8 @@ def track_source(
             # A stop between frames leaves a consistent state: checkpoint it, so a resume loses nothing.
             stopped = summary.interrupted or summary.error
             if checkpointer is not None and stopped and outputs.opened and checkpointer.last_frame != last_number:
-                checkpointer.write(*checkpoint_of(tracker, outputs, summary, source, last_number, start, done))
+                with naming_file(checkpointer.path):
+                    checkpointer.write(*checkpoint_of(tracker, outputs, summary, source, last_number, start, done))
         except KeyboardInterrupt:  # a second signal aborts at once: the summary still says so
             summary.interrupted = True
             raise
@@ -310,7 +315,7 @@ def track_source(
             bar.close()
             if not (summary.interrupted or summary.error):  # (a stopped run's video ends at its last frame tracked)
                 outputs.finish_video(source.last_skipped)
-            outputs.close()
+            unclosed = _close(outputs, summary)
             if tracker.gallery is not None and outputs.opened and not (summary.interrupted or summary.error):
                 replaced = history.replacements()  # a track's rows: the global ID it ended with
                 if replaced:  # the rows as written stay for a resume (it cuts them) until the checkpoint goes
@@ -325,8 +330,38 @@ def track_source(
                 cv2.destroyAllWindows()
             note_reports(summary, tracker)
             if outputs.opened:  # a source that never yielded a frame leaves nothing behind
-                write_json_atomic(outputs.summary_path, summary.to_json(), indent=2)
+                _write_summary(outputs.summary_path, summary)
+        if unclosed is not None:  # (reached only when no other error is on its way out)
+            raise unclosed
     return summary
+
+
+def _close(outputs: RunOutputs, summary: RunSummary) -> OSError | None:
+    """Close the run's `outputs`; a file that cannot be closed (a full disk: the JSONL's last flush) is the run's
+    error when it had none (returned, for the caller to raise once summary.json is written), and is logged beside the
+    error it had: that one, the cause, stays the one said (a full disk said "[Errno 28] No space left on device" of
+    the close, not of the write that first failed, and no summary.json was written)."""
+    try:
+        outputs.close()
+    except OSError as exc:
+        if summary.error is None:
+            summary.error = _error_said(exc)
+            return exc
+        log.error("%s", exc)
+    return None
+
+
+def _write_summary(path: Path, summary: RunSummary) -> None:
+    """Write summary.json to `path`, atomically. On a run that already failed (an output it could not write: a full
+    disk) or was interrupted, a summary that cannot be written is logged, so that the error said, or the interruption,
+    stays the cause; otherwise its OSError names `path`."""
+    try:
+        with naming_file(path):
+            write_json_atomic(path, summary.to_json(), indent=2)
+    except OSError as exc:
+        if summary.error is None and not summary.interrupted:
+            raise
+        log.error("%s", exc)
 
 
 def _redraw(

@@ -4,13 +4,15 @@
 one (`--resume` without `--out`). `RunOutputs` writes one source's `<name>.txt` (MOTChallenge), `<name>.jsonl`
 and `<name>.mp4`, and the folder's `config.yaml` (the config the run tracked with), created when its first frame
 arrives. `check_output_paths` refuses an output folder where an output would replace a file being read, or where a
-folder has an output's name.
+folder has an output's name. `naming_file` makes a failed write (a full disk) name the file it was writing.
 """
 
 from __future__ import annotations
 
+import errno
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +31,7 @@ __all__ = [
     "DEFAULT_RUNS_DIR",
     "RunOutputs",
     "check_output_paths",
+    "naming_file",
     "newest_run_dir",
     "next_run_dir",
     "same_files",
@@ -39,10 +42,28 @@ __all__ = [
 
 DEFAULT_RUNS_DIR = Path("runs") / "track"  # run folders when no --out is given: `<name>`, `<name>2`, ...
 CONFIG_NAME = "config.yaml"  # the config a run tracked with, one for its folder (`track SOURCE --config` reads it)
+_FULL = (errno.ENOSPC, errno.EDQUOT)  # a disk (or the user's quota) that is full: space is what the user can change
 CONFIG_HEADER = (
     "# The config this run tracked with: the YAML file, the --set overrides and any ReID fallback applied.\n"
     "# `track SOURCE --config config.yaml` tracks with the same config.\n"
 )
+
+
+@contextmanager
+def naming_file(path: Path) -> Iterator[None]:
+    """An OSError inside the block that names no file (a write, flush or fsync on a full disk said only "[Errno 28]
+    No space left on device", whatever the output) is raised again, of the same type and errno, as one line naming
+    `path`: "cannot write out/cam.jsonl: No space left on device (the disk is full: free some space, or choose
+    another --out)". One that names its file already goes on as it is."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None or exc.errno is None:
+            raise
+        hint = " (the disk is full: free some space, or choose another --out)" if exc.errno in _FULL else ""
+        named = type(exc)(f"cannot write {path}: {exc.strerror or exc}{hint}")
+        named.errno = exc.errno  # (not strerror: with both set, str() is "[Errno 28] ..." again)
+        raise named from exc
 
 
 def next_run_dir(base: Path, name: str) -> Path:
@@ -128,7 +149,8 @@ class RunOutputs:
         except (FileNotFoundError, ValueError) as exc:
             raise ResumeError(f"the outputs of the run being resumed differ from its checkpoint: {exc}") from None
         if self._config is not None:
-            write_text_atomic(self.config_path, CONFIG_HEADER + config_to_yaml(self._config))
+            with naming_file(self.config_path):
+                write_text_atomic(self.config_path, CONFIG_HEADER + config_to_yaml(self._config))
         if resume is None:  # this folder's outputs are replaced: an earlier run's checkpoint would resume onto them
             (self.out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)  # (this run's own comes after its first frame)
         if self._video_rate is not None:
@@ -139,16 +161,20 @@ class RunOutputs:
     def sync(self) -> tuple[int, int]:
         """Make the txt and JSONL rows written so far durable; returns their lengths (bytes)."""
         assert self._mot is not None and self._jsonl is not None, "no frame written yet"
-        self._mot.sync()
-        return self._mot.bytes_written, self._jsonl.sync()
+        with naming_file(self.txt):
+            self._mot.sync()
+        with naming_file(self.jsonl_path):
+            return self._mot.bytes_written, self._jsonl.sync()
 
     def write(self, number: int, objects: list[TrackedObject], local: list[TrackedObject] | None = None) -> None:
         """One frame: `objects` (the IDs shown: global ones with a gallery) to the MOT txt, `local` (the source's
         own track IDs, with `global_id`) to the JSONL."""
         if self._mot is None:
             self.open()
-        self._mot.write(number, objects)
-        self._jsonl.write(number, objects if local is None else local)
+        with naming_file(self.txt):
+            self._mot.write(number, objects)
+        with naming_file(self.jsonl_path):
+            self._jsonl.write(number, objects if local is None else local)
 
     @property
     def opened(self) -> bool:
@@ -175,10 +201,23 @@ class RunOutputs:
         self._video_number = max(self._video_number, last)
 
     def close(self) -> None:
-        """Close the files opened (the txt renamed into place); what was written stays."""
-        for writer in (self._mot, self._jsonl, self._video):
-            if writer is not None:
-                writer.close()
+        """Close the files opened (the txt renamed into place); what was written stays. Each is closed even when
+        another fails (a full disk failed the JSONL's last flush, and the video was left unreleased, unplayable).
+
+        Raises:
+            OSError: the first file that could not be closed, naming it.
+        """
+        failed: OSError | None = None
+        for writer, path in ((self._mot, self.txt), (self._jsonl, self.jsonl_path), (self._video, self.video_path)):
+            if writer is None:
+                continue
+            try:
+                with naming_file(path):
+                    writer.close()
+            except OSError as exc:
+                failed = failed or exc
+        if failed is not None:
+            raise failed
 
 
 def check_output_paths(
