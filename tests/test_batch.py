@@ -968,6 +968,21 @@ def test_the_progress_bar_counts_finished_videos_and_no_percentage_before_every_
     ], events  # fmt: skip
 
 
+def test_a_video_of_one_frame_is_done_in_one_frame_not_one_frames(tmp_path, capsys):
+    """The line of a finished video said "one: done, 1 frames" (a one-frame video, or `--max-frames 1`)."""
+    from tracker.batch import VideoResult
+    from tracker.batch_progress import Monitor
+    from tracker.batch_work import make_tasks
+
+    sources = [str(tmp_path / f"cam{k}.avi") for k in range(2)]
+    monitor = Monitor(make_tasks(sources, TrackerConfig(), tmp_path / "out", False, None, None, None, None), show=True)
+    for index, frames in enumerate((1, 2)):
+        monitor.finish(VideoResult(index, sources[index], f"cam{index}", tmp_path / "out", "done", frames=frames))
+    monitor.close()
+    lines = capsys.readouterr().err.replace("\r", "\n").splitlines()
+    assert [line for line in lines if "done," in line] == ["cam0: done, 1 frame", "cam1: done, 2 frames"], lines
+
+
 LOAD_S = 2.0  # a task's slow model loading (the detector's and ReID's take seconds in every task)
 
 

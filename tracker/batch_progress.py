@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from tracker.batch_work import VideoResult, VideoTask, labels
+from tracker.wording import count
 
 __all__ = ["Monitor", "NullChannel", "Progress", "drain"]
 
@@ -119,7 +120,7 @@ class Monitor:
             self._failed.add(result.index)
             self.line(f"{name}: failed: {result.reason}")
         else:
-            self.line(f"{name}: {result.status}, {result.frames} frames")
+            self.line(f"{name}: {result.status}, {count(result.frames, 'frame')}")  # ("1 frames" of a photo)
         self._refresh()
 
     def _refresh(self) -> None:
