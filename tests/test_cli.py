@@ -872,6 +872,34 @@ def test_second_signal_aborts_and_the_summary_says_interrupted(tmp_path):
     assert (tmp_path / "out" / "walk.txt").exists() and not list((tmp_path / "out").glob("*.partial"))
 
 
+def test_a_quiet_run_stopped_by_a_signal_says_so_and_how_to_go_on(tmp_path, monkeypatch, capfd):
+    """`track v.mp4 --quiet` stopped by SIGTERM (a service manager) or Ctrl-C exited 130 without a word: no summary,
+    so nothing said that it stopped short, nor that `--resume` continues it. Now two lines, as an abort gives them."""
+    frames = 0
+
+    def detector_stopped_at_frame_5(frame: np.ndarray):
+        nonlocal frames
+        frames += 1
+        if frames == 5:
+            os.kill(os.getpid(), signal.SIGTERM)  # finish the frame, then stop
+        return blob_detector(frame)
+
+    monkeypatch.setattr(
+        run.Tracker,
+        "from_config",
+        staticmethod(lambda cfg, frame_rate=None, gallery=None: Tracker(cfg, frame_rate, detector_stopped_at_frame_5)),
+    )
+    video, out = write_video(tmp_path / "walk.avi", scene()), tmp_path / "out"
+    capfd.readouterr()
+    assert main([str(video), "--out", str(out), "--quiet", "--set", "reid.model=none"]) == 130
+    shown = capfd.readouterr()
+    assert shown.out == ""
+    assert shown.err.splitlines() == [
+        "track: interrupted",
+        f"track: the same command with --resume continues the run from {out / 'checkpoint.bin'}",
+    ]
+
+
 def test_a_signal_while_the_outputs_close_does_not_cut_them_short(tmp_path, monkeypatch):
     """Ctrl-C twice in quick succession: the second may land while the files are being closed; they still are."""
     video = write_video(tmp_path / "walk.avi", scene())

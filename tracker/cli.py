@@ -288,6 +288,7 @@ def _track(argv: list[str]) -> int:
         return EXIT_USER_ERROR
     from tracker.run import RunAborted, TrackOptions, gallery_left, run_track
     from tracker.run_resume import AlreadyFinished
+    from tracker.run_summary import RESUME_HINT
 
     if not args.verbose:  # OpenCV's own warnings (a camera index that does not open, a stream retried): our one line
         import cv2
@@ -338,12 +339,17 @@ def _track(argv: list[str]) -> int:
     except KeyboardInterrupt as exc:
         print(f"track: interrupted{gallery_left(exc)}", file=sys.stderr)
         if isinstance(exc, RunAborted):  # no summary is printed after an abort: say here that the run can go on
-            print(f"track: the same command with --resume continues the run from {exc.checkpoint}", file=sys.stderr)
+            print(f"track: {RESUME_HINT} {exc.checkpoint}", file=sys.stderr)
         return EXIT_INTERRUPTED
     if not args.quiet:
         print(summary.describe())
+    elif summary.interrupted and not summary.error:  # --quiet drops the summary, not that the run stopped short
+        print("track: interrupted", file=sys.stderr)  # (a SIGTERM under --quiet left no word of it, and no way on)
     if summary.error:
         print(f"track: error: {summary.error}", file=sys.stderr)
+    if args.quiet and (checkpoint := summary.checkpoint_left()) is not None:
+        print(f"track: {RESUME_HINT} {checkpoint}", file=sys.stderr)
+    if summary.error:
         return EXIT_USER_ERROR
     return EXIT_INTERRUPTED if summary.interrupted else EXIT_OK
 

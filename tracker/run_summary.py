@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CAMERA_FAILURES_KEPT",
     "CORRUPT_NUMBERS_SHOWN",
+    "RESUME_HINT",
     "SUMMARY_NAME",
     "RunSummary",
     "combine",
@@ -41,6 +42,7 @@ log = logging.getLogger("tracker.run")  # the run's logger: its messages keep th
 
 CORRUPT_NUMBERS_SHOWN = 5  # unreadable frames (and failed camera-motion estimates) named in the printed summary
 CAMERA_FAILURES_KEPT = CORRUPT_NUMBERS_KEPT  # positions of the first failed camera-motion estimates in summary.json
+RESUME_HINT = "the same command with --resume continues the run from"  # + the checkpoint, after a stop or failure
 SUMMARY_NAME = "summary.json"  # written beside the outputs at the end of a run (atomically)
 
 
@@ -228,10 +230,18 @@ class RunSummary:
             return "\n".join(lines)
         lines.append("outputs:")
         lines += [f"  {p}" for p in self.outputs if p.exists()]
-        checkpoint = self.outputs[0].parent / CHECKPOINT_NAME
-        if (self.interrupted or self.error) and checkpoint.exists():  # else a user may not know the run can go on
-            lines.append(f"the same command with --resume continues the run from {checkpoint}")
+        checkpoint = self.checkpoint_left()
+        if checkpoint is not None:  # else a user may not know the run can go on
+            lines.append(f"{RESUME_HINT} {checkpoint}")
         return "\n".join(lines)
+
+    def checkpoint_left(self) -> Path | None:
+        """The checkpoint a `--resume` of this run continues from: for a run that was interrupted or failed, and
+        left one; else None."""
+        if not (self.interrupted or self.error) or not self.outputs:
+            return None
+        checkpoint = self.outputs[0].parent / CHECKPOINT_NAME
+        return checkpoint if checkpoint.exists() else None
 
 
 def _describe_bounds(cal: dict[str, Any], where: str = "") -> str:
