@@ -1099,6 +1099,18 @@ def test_a_number_option_given_text_says_what_it_must_be(option, what, capsys):
     assert f"argument {option}: must be {what}, got 'abc'" in err and "_float" not in err and "_int" not in err, err
 
 
+@pytest.mark.parametrize("option", ["--out", "--gallery", "--config"])
+def test_a_tilde_the_shell_left_in_a_path_is_the_home_folder(option, tmp_path, monkeypatch):
+    """`track v.mp4 --out=~/runs` (bash leaves a `~` after `=`, and in quotes) wrote into a folder named `~` in the
+    current folder, where `reid.weights=~/...` is the home folder."""
+    from tracker.cli import _parser
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    args = _parser().parse_args(["v.mp4", f"{option}=~/runs/site"])
+    assert Path(getattr(args, option.removeprefix("--"))) == tmp_path / "home" / "runs" / "site"
+    assert _parser().parse_args(["v.mp4", "--out", "a~b"]).out == Path("a~b")  # (only a leading one)
+
+
 @pytest.mark.parametrize("command", [[], ["batch", "--out", "out"]], ids=["track", "batch"])
 def test_a_max_frames_too_large_for_any_video_is_a_usage_error_before_the_models_load(command, monkeypatch, capsys):
     """`--max-frames 99999999999999999999` loaded the models, then ended with Python's "Stop argument for islice()

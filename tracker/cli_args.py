@@ -5,6 +5,7 @@ read as `load_config` reads them."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -82,12 +83,14 @@ def _parse(text: str, convert: type[int] | type[float], what: str) -> Any:
 
 
 def path_text(text: str) -> str:
-    """argparse type of a file or folder name: `text`, or the option's usage error for an empty one. `--out ""` (a
-    shell variable left unset) wrote a run's outputs into the current folder, replacing files of those names, and
-    `--config ""` said "cannot read config file .: Is a directory"."""
+    """argparse type of a file or folder name: `text`, a leading `~` as the home folder, or the option's usage error
+    for an empty one. `--out ""` (a shell variable left unset) wrote a run's outputs into the current folder,
+    replacing files of those names, and `--config ""` said "cannot read config file .: Is a directory". The shell
+    leaves `~` as it is after `--out=` and in quotes: `--out=~/runs` wrote into a folder named `~` in the current
+    one (which a later `rm -r ~` takes for the home folder), as `reid.weights` and `$TRACKER_WEIGHTS_DIR` expand it."""
     if not text.strip():
         raise argparse.ArgumentTypeError("an empty path (a shell variable left unset?): name a file or folder")
-    return text
+    return os.path.expanduser(text)
 
 
 def device_text(text: str) -> str:
