@@ -1190,6 +1190,20 @@ def test_an_out_folder_where_the_video_would_replace_its_source_is_refused(fake_
     assert video.read_bytes() == original and len(read_mot_rows(folder / "cam.txt")) == 2 * FRAMES
 
 
+def test_a_summary_into_a_closed_pipe_is_not_an_error(fake_models, tmp_path, monkeypatch, capfd):
+    """`track v.mp4 | head -1` (or `| grep -q outputs`): the reader left before the summary was printed, and the run,
+    its outputs written, ended with a BrokenPipeError traceback and exit status 1. Now its own status, no error."""
+    video, out = write_video(tmp_path / "walk.avi", scene()), tmp_path / "out"
+    read, write = os.pipe()
+    os.close(read)  # `head` has gone
+    with open(write, "w") as closed:
+        monkeypatch.setattr(sys, "stdout", closed)
+        assert main([str(video), "--out", str(out), "--set", "reid.model=none", "--max-frames", "3"]) == 0
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "error" not in err, err
+    assert list(out.rglob("walk.txt")), "the outputs were not written"
+
+
 @pytest.mark.parametrize("failing", ["jsonl", "checkpoint"])
 def test_a_full_disk_names_the_file_and_keeps_what_was_written(failing, fake_models, tmp_path, monkeypatch, capfd):
     """A full disk ended the run with "track: error: [Errno 28] No space left on device": no file, no folder, no

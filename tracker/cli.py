@@ -199,6 +199,17 @@ def _refuse_dash_files(parser: argparse.ArgumentParser, argv: list[str]) -> None
             )
 
 
+def _say(text: str) -> None:
+    """Print `text` (a summary) to stdout. A reader that left early (`track v.mp4 | head -1`) is no failure of the
+    run, whose outputs are written: it ended with a BrokenPipeError traceback and exit status 1; now stdout goes to
+    nothing from here on (so that Python's flush at exit cannot fail either) and the run's own status stands, as in
+    `track gallery ls`."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def _batch_note(text: str) -> None:
     """Print one of `track batch`'s notes for the user (e.g. a stale lock of OUT taken over)."""
     print(f"track batch: note: {text}", file=sys.stderr)
@@ -247,7 +258,7 @@ def _batch(argv: list[str]) -> int:
         print(f"track batch: interrupted; {_batch_rerun(args.out)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     if not args.quiet:
-        print(summary.describe())
+        _say(summary.describe())
     else:  # --quiet silences progress and the summary, not the errors (exit status 1 alone says nothing)
         for video in summary.failed:
             print(f"track batch: error: {video.name}: {video.reason}", file=sys.stderr)
@@ -320,7 +331,7 @@ def _track(argv: list[str]) -> int:
     try:
         summary = run_track(options, notify=lambda note: print(f"track: note: {note}", file=sys.stderr))
     except AlreadyFinished as done:
-        print(f"track: {done}")
+        _say(f"track: {done}")
         return EXIT_OK
     except (
         ConfigError,
@@ -342,7 +353,7 @@ def _track(argv: list[str]) -> int:
             print(f"track: {RESUME_HINT} {exc.checkpoint}", file=sys.stderr)
         return EXIT_INTERRUPTED
     if not args.quiet:
-        print(summary.describe())
+        _say(summary.describe())
     elif summary.interrupted and not summary.error:  # --quiet drops the summary, not that the run stopped short
         print("track: interrupted", file=sys.stderr)  # (a SIGTERM under --quiet left no word of it, and no way on)
     if summary.error:
