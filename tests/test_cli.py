@@ -7,6 +7,7 @@ weights run the real OpenVINO detector and OSNet.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -1188,6 +1189,26 @@ def test_an_out_folder_where_the_video_would_replace_its_source_is_refused(fake_
     assert video.read_bytes() == original and sorted(p.name for p in folder.iterdir()) == ["cam.mp4"]
     assert main([str(video), "--out", str(folder), "--quiet", "--no-save-video"]) == 0  # nothing of that name written
     assert video.read_bytes() == original and len(read_mot_rows(folder / "cam.txt")) == 2 * FRAMES
+
+
+def test_a_progress_bar_whose_reader_left_does_not_stop_the_run(fake_models, tmp_path, monkeypatch, capsys):
+    """`track v.mp4 2>&1 | head -c 100`: the bar's next write raised BrokenPipeError in the tracking loop, and the run
+    ended there, exit status 1, its txt left `.partial` and no summary.json. The bar stops; the run tracks on."""
+    video, out = write_video(tmp_path / "walk.avi", scene()), tmp_path / "out"
+    read, write = os.pipe()
+    os.close(read)  # the reader of stderr has gone
+    closed = open(write, "w", buffering=1)  # noqa: SIM115 (closed below: what the bar left in it cannot be flushed)
+    monkeypatch.setattr(sys, "stderr", closed)
+    try:
+        assert main([str(video), "--out", str(out), "--set", "reid.model=none"]) == 0
+    finally:
+        monkeypatch.undo()
+        with contextlib.suppress(BrokenPipeError):
+            closed.close()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["frames"] == FRAMES and summary["error"] is None
+    assert len(read_mot_rows(out / "walk.txt")) == 2 * FRAMES and not list(out.glob("*.partial"))
+    assert capsys.readouterr().out.startswith(f"tracked {FRAMES} frames")
 
 
 def test_a_summary_into_a_closed_pipe_is_not_an_error(fake_models, tmp_path, monkeypatch, capfd):

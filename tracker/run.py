@@ -44,6 +44,7 @@ from tracker.io.strict_json import write_json_atomic
 from tracker.io.video import Annotator
 from tracker.log_source import naming_source
 from tracker.pipeline import Tracker
+from tracker.progress_stream import ProgressStream
 from tracker.resume import (
     CHECKPOINT_NAME,
     DEFAULT_CHECKPOINT_SECONDS,
@@ -243,7 +244,7 @@ def track_source(
     total = min(source.total, max_frames) if source.total and max_frames else (source.total or max_frames)
     left = None if max_frames is None else max(max_frames - done.frames, 0)
     bar = tqdm(  # (named when several sources run in turn: each has a bar of its own)
-        total=total, initial=done.frames, desc=name, unit="frame", disable=not progress, file=sys.stderr,
+        total=total, initial=done.frames, desc=name, unit="frame", disable=not progress, file=ProgressStream(),
         dynamic_ncols=True,
     )  # fmt: skip
     start = time.perf_counter()

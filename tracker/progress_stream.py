@@ -1,0 +1,44 @@
+"""The stream a progress bar writes to: stderr, until its reader leaves.
+
+`track v.mp4 2>&1 | head -c 100` (or `| less`, quit early): the bar's next write raised BrokenPipeError inside the
+tracking loop, and the run ended there with exit status 1, its txt left `.partial` and no summary.json. A bar is no
+output of the run: `ProgressStream` stops writing once its reader is gone and the run goes on to its end.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+__all__ = ["ProgressStream"]
+
+
+class ProgressStream:
+    """A text stream (default: `sys.stderr` as it is when made) whose writes and flushes go nowhere once one found
+    its reader gone (BrokenPipeError); every other attribute is the stream's (`isatty`, `fileno`, `encoding`)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = sys.stderr if stream is None else stream
+        self.gone = False  # the reader left: nothing more is written
+
+    def write(self, text: str) -> int:
+        """Write `text`; 0 characters once the reader is gone."""
+        if self.gone:
+            return 0
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self.gone = True
+            return 0
+
+    def flush(self) -> None:
+        """Flush the stream, while its reader is there."""
+        if self.gone:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self.gone = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
