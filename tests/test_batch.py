@@ -983,6 +983,33 @@ def test_a_video_of_one_frame_is_done_in_one_frame_not_one_frames(tmp_path, caps
     assert [line for line in lines if "done," in line] == ["cam0: done, 1 frame", "cam1: done, 2 frames"], lines
 
 
+def test_a_progress_reader_that_left_stops_the_lines_not_the_batch(tmp_path, monkeypatch):
+    """`track batch ... 2>&1 | head -c 50`: the bar's next line raised BrokenPipeError in the driver, which ended the
+    batch (exit status 1) before any video was tracked. The lines stop; the batch goes on."""
+    import contextlib
+    import sys
+
+    from tracker.batch import VideoResult
+    from tracker.batch_progress import Monitor
+    from tracker.batch_work import make_tasks
+
+    read, write = os.pipe()
+    os.close(read)  # the reader of stderr has gone
+    closed = open(write, "w", buffering=1)  # noqa: SIM115 (closed below: what the bar left in it cannot be flushed)
+    monkeypatch.setattr(sys, "stderr", closed)
+    try:
+        sources = [str(tmp_path / "cam0.avi")]
+        monitor = Monitor(make_tasks(sources, TrackerConfig(), tmp_path / "out", False, None, None, None, None), True)
+        monitor.message(0, "start", 11)
+        monitor.message(0, "total", 20)
+        monitor.finish(VideoResult(0, sources[0], "cam0", tmp_path / "out", "done", frames=20))
+        monitor.close()
+    finally:
+        monkeypatch.undo()
+        with contextlib.suppress(BrokenPipeError):
+            closed.close()
+
+
 LOAD_S = 2.0  # a task's slow model loading (the detector's and ReID's take seconds in every task)
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import logging
 import queue as queue_module
-import sys
 import time
 from typing import Any
 
 from tracker.batch_work import VideoResult, VideoTask, labels
+from tracker.progress_stream import ProgressStream
 from tracker.wording import count
 
 __all__ = ["Monitor", "NullChannel", "Progress", "drain"]
@@ -73,15 +73,16 @@ class Monitor:
         self._failed: set[int] = set()  # finished videos that failed: counted apart from the done ones
         self._deaths: dict[int, str] = {}  # how the last worker of a video to run again ended (local engine)
         self.show = show  # progress and event lines (not --quiet)
+        self._stream = ProgressStream()  # (`track batch ... 2>&1 | head`: a reader gone stops the lines, not the batch)
         self._bar = _tracking_rate_bar(
             total=None, desc=f"0/{len(tasks)} videos done: ", bar_format=_FRAMES_ONLY, unit="frame", disable=not show,
-            file=sys.stderr, dynamic_ncols=True,
+            file=self._stream, dynamic_ncols=True,
         )  # fmt: skip
 
     def line(self, text: str) -> None:
         """Write one event line above the bar (unless quiet) and log it."""
         if self.show:
-            self._bar.write(text, file=sys.stderr)
+            self._bar.write(text, file=self._stream)
         log.info(text)
 
     def message(self, index: int, kind: str, value: Any) -> None:
