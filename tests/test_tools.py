@@ -711,3 +711,28 @@ def test_bench_pipeline_offline_detector_download_is_one_usage_line(monkeypatch,
         bench.main()
     assert stop.value.code == 2
     assert f"error: {said}" in capsys.readouterr().err
+
+
+def test_a_tool_whose_reader_left_early_ends_quietly_with_status_0(tmp_path):
+    """`python tools/id_timeline.py SEQ RESULT | head` ended with a BrokenPipeError traceback (and Python's "Exception
+    ignored ... BrokenPipeError" at exit, status 120): a reader that read what it wanted is no failure of the tool.
+    Every tool runs its `main` through `closed_pipe.run_tool`."""
+    seq = tmp_path / "seq"
+    (seq / "gt").mkdir(parents=True)
+    rows = [f"{f},{p},{10 * p},10,20,40,1,1,1" for p in range(1, 400) for f in (1, 2, 3)]  # 399 lines to print
+    (seq / "gt" / "gt.txt").write_text("\n".join(rows) + "\n")
+    result = tmp_path / "ours" / "seq.txt"
+    result.parent.mkdir()
+    result.write_text("\n".join(f"{r.rsplit(',', 3)[0]},1,-1,-1,-1" for r in rows) + "\n")
+    tool = subprocess.Popen(
+        [sys.executable, str(ROOT / "tools" / "id_timeline.py"), str(seq), str(result)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    tool.stdout.close()  # the reader leaves before the first line (`| head -0`)
+    _, err = tool.communicate(timeout=HELP_TIMEOUT_S)
+    assert err.decode() == "" and tool.returncode == 0, (tool.returncode, err.decode()[-2000:])
+    for path in TOOLS:
+        if path.name != "bench_against.py":  # (it imports two trackers by hand; it prints a few lines)
+            assert "raise SystemExit(run_tool(" in path.read_text(), path.name

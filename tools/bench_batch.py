@@ -34,6 +34,7 @@ from tracker.batch import track_many  # noqa: E402
 from tracker.batch_engines import OMP_THREADS_ENV  # noqa: E402
 from tracker.batch_task import THREADS_PER_VIDEO  # noqa: E402
 from tracker.cli_args import non_negative_float, positive_int  # noqa: E402
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.config import load_config  # noqa: E402
 from tracker.io.strict_json import to_json  # noqa: E402
 
@@ -170,4 +171,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_tool(main))

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 
 from tracker import Tracker, load_config  # noqa: E402
 from tracker.cli_args import positive_int  # noqa: E402
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.resume import CHECKPOINT_NAME, DEFAULT_CHECKPOINT_SECONDS, Checkpointer, Progress  # noqa: E402
 
 WIDTH, HEIGHT = 1920, 1080
@@ -91,4 +92,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_tool(main))

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 from tracker import load_config  # noqa: E402
 from tracker.camera_motion import METHODS, CameraMotionEstimator  # noqa: E402
 from tracker.cli_args import non_negative_int, positive_int  # noqa: E402
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.config import ConfigError  # noqa: E402
 from tracker.eval.sequences import find_sequences  # noqa: E402
 from tracker.eval.variants import GROUPS, VARIANTS, load_transforms, materialise, relative_motion  # noqa: E402
@@ -150,4 +151,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_tool(main))

@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 
 from tracker import Tracker, load_config  # noqa: E402
 from tracker.cli_args import positive_int  # noqa: E402
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.device import resolve_device  # noqa: E402
 from tracker.gallery import Gallery, Sighting  # noqa: E402
 from tracker.testing import FrameDetections, Walker, identity_embeddings, render  # noqa: E402
@@ -459,4 +460,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_tool(main))

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 
 from tracker.cli_args import positive_int  # noqa: E402
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.config import GalleryConfig  # noqa: E402
 from tracker.gallery import Gallery, Sighting  # noqa: E402
 
@@ -216,4 +217,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_tool(main))

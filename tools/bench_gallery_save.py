@@ -45,6 +45,7 @@ from bench_gallery import Looks, build  # noqa: E402
 
 from tracker import Tracker, load_config  # noqa: E402
 from tracker.cli_args import positive_int  # noqa: E402
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.config import GalleryConfig  # noqa: E402
 from tracker.gallery import Gallery  # noqa: E402
 from tracker.gallery_file import check_unchanged, remove_interrupted_saves  # noqa: E402
@@ -222,4 +223,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_tool(main))

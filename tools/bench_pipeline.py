@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from tracker import Tracker, TrackerConfig, load_config  # noqa: E402
 from tracker.cli_args import non_negative_int, positive_int  # noqa: E402
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.config import ConfigError  # noqa: E402
 from tracker.detector import build_detector  # noqa: E402
 from tracker.device import resolve_device  # noqa: E402
@@ -304,4 +305,4 @@ def decode_overlap(tracker: Tracker, source: Path, count: int, repeats: int) -> 
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_tool(main))

@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from bench_pipeline import read_frames, shared_config_or_usage  # noqa: E402
 
 from tracker.cli_args import positive_int  # noqa: E402
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.detector import build_detector  # noqa: E402
 from tracker.embedder import build_embedder, cut_crops  # noqa: E402
 
@@ -131,4 +132,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_tool(main))

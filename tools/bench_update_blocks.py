@@ -34,6 +34,7 @@ from bench_pipeline import WARMUP, models_or_usage, read_frames, shared_config_o
 
 from tracker import Tracker  # noqa: E402
 from tracker.cli_args import non_negative_int, positive_int  # noqa: E402
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.config import ConfigError  # noqa: E402
 
 MS = 1000.0
@@ -172,4 +173,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_tool(main))

@@ -45,6 +45,7 @@ from bench_pipeline import WARMUP, read_frames, shared_config_or_usage  # noqa: 
 
 from tracker import Tracker  # noqa: E402
 from tracker.cli_args import positive_int  # noqa: E402
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.embedder import cut_crops  # noqa: E402
 
 MS = 1000.0
@@ -317,4 +318,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_tool(main))

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from tracker import Tracker, load_config  # noqa: E402
 from tracker.cli_args import non_negative_int  # noqa: E402
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.config import ConfigError, TrackerConfig  # noqa: E402
 from tracker.eval.inputs import SequenceInputs, load_inputs  # noqa: E402
 from tracker.eval.scoring import score_results  # noqa: E402
@@ -153,4 +154,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_tool(main))

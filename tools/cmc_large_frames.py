@@ -34,6 +34,7 @@ from bench_cmc import _frames_of_video  # noqa: E402
 
 from tracker import camera_motion, load_config  # noqa: E402
 from tracker.cli_args import positive_int  # noqa: E402
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.eval.variants import GROUPS, VARIANTS, frame_transforms, relative_motion  # noqa: E402
 
 SHARED = Path(os.environ.get("TRACKER_SHARED") or ROOT.parent / "shared")  # as every tool: $TRACKER_SHARED first
@@ -140,4 +141,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_tool(main))

@@ -27,6 +27,7 @@ from bench_core import CHURN_DIM, FPS, world  # noqa: E402
 
 from tracker import Tracker, load_config  # noqa: E402
 from tracker.cli_args import non_negative_float, positive_int  # noqa: E402
+from tracker.closed_pipe import run_tool  # noqa: E402
 
 CAPACITY = 100  # K of the benchmark
 DIM = 512  # D of the walking and crossing worlds
@@ -127,4 +128,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_tool(main))

@@ -40,6 +40,7 @@ from tracker import Tracker, load_config  # noqa: E402
 from tracker.assignment import linear_assignment  # noqa: E402
 from tracker.association import iou_matrix  # noqa: E402
 from tracker.cli_args import positive_int  # noqa: E402
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.config import TrackerConfig  # noqa: E402
 from tracker.eval.inputs import FrameInputs, load_inputs  # noqa: E402
 from tracker.eval.peers import PEERS, PeerTracker  # noqa: E402
@@ -235,4 +236,4 @@ def _written(rows: Rows, seq: Sequence) -> dict[str, Path]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(run_tool(main))

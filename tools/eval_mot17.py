@@ -18,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.eval.cli import compare_main, eval_main  # noqa: E402
 
 HELP_FLAGS = ("-h", "--help")
@@ -45,4 +46,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    raise SystemExit(run_tool(lambda: main(sys.argv[1:])))

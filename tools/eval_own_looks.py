@@ -29,6 +29,7 @@ from bench_pipeline import shared_config, shared_config_or_usage  # noqa: E402
 
 from tracker import Tracker, TrackerConfig  # noqa: E402
 from tracker.cli_args import non_negative_int, positive_int  # noqa: E402
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.eval.inputs import FrameInputs, load_inputs  # noqa: E402
 from tracker.eval.scoring import score_results  # noqa: E402
 from tracker.eval.sequences import Sequence, find_sequences  # noqa: E402
@@ -100,4 +101,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_tool(main))

@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from bench_pipeline import shared_config_or_usage  # noqa: E402
 
 from tracker import Tracker, TrackerConfig  # noqa: E402
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.eval.scoring import score_results  # noqa: E402
 from tracker.eval.sequences import Sequence, find_sequences  # noqa: E402
 from tracker.io.mot import format_mot_row  # noqa: E402
@@ -84,4 +85,4 @@ def track_sequence(seq: Sequence, cfg: TrackerConfig, stream: bool, path: Path) 
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_tool(main))

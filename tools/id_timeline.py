@@ -26,6 +26,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.eval.identity import IdentityBreakdown, as_trackeval_reads, identity_breakdown, scored_rows  # noqa: E402
 from tracker.eval.report import result_split  # noqa: E402
 from tracker.eval.revival import identity_timeline  # noqa: E402
@@ -101,4 +102,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_tool(main))

@@ -39,6 +39,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.eval.scoring import METRICS  # noqa: E402
 from tracker.eval.sequences import Sequence, find_sequences  # noqa: E402
 from tracker.eval.variants import NAME_SEPARATOR, default_variants_dir, variant_sequences  # noqa: E402
@@ -240,4 +241,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(run_tool(main))

@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from tracker import load_config  # noqa: E402
 from tracker.cli_args import positive_int  # noqa: E402
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.config import ConfigError  # noqa: E402
 from tracker.embedder import IMAGENET_MEAN, IMAGENET_STD, crop_boxes, load_osnet  # noqa: E402
 from tracker.io.mot import read_mot_rows, read_sequence_info, tlwh_to_xyxy  # noqa: E402
@@ -80,4 +81,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_tool(main))

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 
 from tracker import Tracker, load_config  # noqa: E402
 from tracker.cli_args import non_negative_int, positive_int  # noqa: E402
+from tracker.closed_pipe import run_tool  # noqa: E402
 
 __all__ = ["Snapshot", "SoakReport", "SoakScene", "rss_bytes", "run_soak"]
 
@@ -351,4 +352,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(run_tool(main))

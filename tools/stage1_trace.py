@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tracker import Tracker, load_config  # noqa: E402
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.core import TrackerCore  # noqa: E402
 from tracker.eval.inputs import load_inputs  # noqa: E402
 from tracker.eval.sequences import find_sequences  # noqa: E402
@@ -224,4 +225,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_tool(main))

@@ -28,6 +28,7 @@ from bench_pipeline import read_frames, shared_config  # noqa: E402
 
 from tracker import Tracker  # noqa: E402
 from tracker.cli_args import positive_int  # noqa: E402
+from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.config import ConfigError, TrackerConfig  # noqa: E402
 
 STREET_FRAMES = 100  # frames of the 1080p street by default
@@ -135,4 +136,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(run_tool(main))

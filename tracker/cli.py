@@ -33,6 +33,7 @@ from tracker.cli_args import (
     positive_int,
 )
 from tracker.cli_gallery import gallery_main
+from tracker.closed_pipe import silence_stdout
 from tracker.resume import DEFAULT_CHECKPOINT_SECONDS
 from tracker.stop_flag import terminating_interrupts
 from tracker.wording import count
@@ -207,7 +208,7 @@ def _say(text: str) -> None:
     try:
         print(text, flush=True)
     except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        silence_stdout()
 
 
 def _batch_note(text: str) -> None:

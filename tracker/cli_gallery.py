@@ -20,6 +20,7 @@ from tracker.cli_args import (
     path_text,
     positive_int,
 )
+from tracker.closed_pipe import silence_stdout
 from tracker.wording import count, listed
 
 __all__ = ["gallery_main", "gallery_parser"]
@@ -185,7 +186,7 @@ def gallery_main(argv: list[str]) -> int:
                 else:  # (it said "removed 0 identities (none)")
                     print(_nothing_pruned(args.file, len(gallery), cfg.gallery))
     except BrokenPipeError:  # the reader left early (`| head`): not a failure of the command
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so Python's exit flush cannot fail
+        silence_stdout()  # so Python's exit flush cannot fail
         return EXIT_OK
     except KeyboardInterrupt:  # the save is atomic: say which version the file holds
         left = _edit_interrupted(args.file, gallery) if edits else ""

@@ -1,0 +1,34 @@
+"""Printing to a reader that may leave early (`track gallery ls | head`, `python tools/id_timeline.py ... | head`).
+
+When the reader of stdout exits, the next write raises BrokenPipeError, and so would Python's own flush at exit. A
+reader that has read what it wanted is no failure of the command: these helpers point stdout at the null device
+(the recipe of Python's documentation, "Note on SIGPIPE") and let the command end with its own status.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+__all__ = ["run_tool", "silence_stdout"]
+
+_EXIT_OK = 0  # the status of a tool whose reader left: what it printed was read as far as wanted
+
+
+def silence_stdout() -> None:
+    """Point stdout's file descriptor at the null device (after a BrokenPipeError): later writes and the flush at
+    exit go nowhere instead of raising again."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def run_tool(main: Callable[[], int | None]) -> int:
+    """Run a tool's `main` (`raise SystemExit(run_tool(main))`): its status (None: 0), or 0 when its reader left
+    early (BrokenPipeError), with stdout silenced for the rest of the process."""
+    try:
+        status = main()
+        sys.stdout.flush()  # (inside: what is still buffered may find the reader gone too)
+    except BrokenPipeError:
+        silence_stdout()
+        return _EXIT_OK
+    return _EXIT_OK if status is None else status
