@@ -162,6 +162,35 @@ def test_a_variant_folder_left_by_a_killed_run_is_removed_and_a_live_ones_kept(s
     assert sorted(p.name for p in root.iterdir()) == sorted([name, live.name])
 
 
+def test_abandoned_variant_folders_of_any_key_are_removed_whenever_a_variant_is_asked_for(syn, tmp_path):
+    """Only `.partial-*` folders of the variant being made were removed: one under an older cache key (another
+    OpenCV or version), of another variant, or left when the variant was already made, or made before variants were
+    locked (no lock file), stayed for good. Now any abandoned one goes when a variant is asked for; a locked one (a
+    live maker) and a fresh unlocked one (a maker about to lock it) stay."""
+    import os
+
+    from tracker.io.lock import LOCK_NAME, FolderLock
+
+    root = tmp_path / "v"
+    made = V.materialise(syn, "pan8", root=root).info.root.name  # made: later calls only look it up
+    folders = {
+        kind: root / f".partial-SYN+{variant}-0123456789abcdef-{kind}"
+        for kind, variant in (("old_key", "pan8"), ("other", "zoom"), ("unlocked", "jump"), ("fresh", "jump"))
+    }
+    folders["live"] = root / ".partial-SYN+pan2-fedcba9876543210-live"
+    for folder in folders.values():
+        (folder / "seq" / "img1").mkdir(parents=True)
+        (folder / "seq" / "img1" / "000001.jpg").write_bytes(b"half a variant")
+    for kind in ("old_key", "other"):
+        (folders[kind] / LOCK_NAME).write_text("999999999\n")  # a killed maker's process ID
+    old = folders["unlocked"].stat().st_mtime - 2 * V._UNLOCKED_GRACE_S
+    os.utime(folders["unlocked"], (old, old))  # made before variants were locked
+    with FolderLock(folders["live"], option=None):  # another run making pan2 right now
+        assert V.materialise(syn, "pan8", root=root).info.root.name == made
+    left = sorted(p.name for p in root.iterdir())
+    assert left == sorted([made, folders["fresh"].name, folders["live"].name]), left
+
+
 def test_relative_motion_of_a_pan_is_a_pure_shift(syn):
     transforms, *_ = V.frame_transforms(V.VARIANTS["pan8"], LENGTH, WIDTH, HEIGHT, 10.0, 0, "SYN")
     np.testing.assert_allclose(V.relative_motion(transforms[0], transforms[1]), [[1, 0, -8], [0, 1, 0]])

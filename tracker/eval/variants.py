@@ -24,7 +24,6 @@ Kinds (names accepted by `track eval --variants`):
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import json
 import logging
@@ -32,6 +31,7 @@ import math
 import os
 import shutil
 import tempfile
+import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +77,8 @@ JUMP_PERIOD_S = 1.0  # jump: seconds between two jumps
 JPEG_QUALITY = 95  # variant images are written as JPEG at this quality
 _KEY_CHARS = 12
 _PARTIAL_PREFIX = ".partial-"  # a variant being made: <root>/.partial-<name>-<random>/, renamed when whole
+_UNLOCKED_GRACE_S = 60.0  # a `.partial-*` folder this old without a locked lock file is no maker's: a maker
+# locks its folder right after creating it
 _NOTE = "variant.json"
 _TLWH = slice(2, 6)
 
@@ -338,22 +340,26 @@ def _build(seq: Sequence, spec: VariantSpec, seed: int, folder: Path) -> None:
     (folder / _NOTE).write_text(to_json(note))
 
 
-def _remove_abandoned(root: Path, name: str) -> None:
-    """Remove the temporary folders of variant `name` in `root` whose maker is gone: a run killed outright (`kill
-    -9`, the out-of-memory killer) while making it left `.partial-<name>-*` with its images for good, a new one made
-    beside it by each re-run. A maker holds its folder's lock (`FolderLock`: the kernel's, let go when the process
-    ends, however) from just after creating it until it is renamed; a folder whose lock can be taken is abandoned.
-    One whose lock file holds no process ID yet (a maker between creating and locking it) is left alone."""
-    for partial in root.glob(f"{_PARTIAL_PREFIX}{glob.escape(name)}-*"):
+def _remove_abandoned(root: Path) -> None:
+    """Remove the temporary folders in `root` whose maker is gone, whatever variant, cache key or version they were
+    for: a run killed outright (`kill -9`, the out-of-memory killer) while making a variant left `.partial-*` with
+    its images for good (a new one made beside it by each re-run), and one made under an older key (another OpenCV,
+    another version) or of a variant already made was never removed. A maker holds its folder's lock (`FolderLock`:
+    the kernel's, let go when the process ends, however) from just after creating it until it is renamed; a folder
+    whose lock can be taken is abandoned. One without a locked lock file (made before variants were locked, or a
+    maker between creating and locking it) is abandoned once `_UNLOCKED_GRACE_S` old."""
+    for partial in root.glob(f"{_PARTIAL_PREFIX}*"):
         lock = partial / LOCK_NAME
         try:
             if not lock.is_file() or lock.stat().st_size == 0:
-                continue
-            with FolderLock(partial, subject=f"the abandoned variant folder {partial}", option=None):
-                pass
+                if time.time() - partial.stat().st_mtime < _UNLOCKED_GRACE_S:
+                    continue
+            else:
+                with FolderLock(partial, subject=f"the abandoned variant folder {partial}", option=None):
+                    pass
         except OSError:  # FolderInUse: its maker runs (this process or another); or unreadable: leave it
             continue
-        log.info("removing %s, left by a run that made variant %s and was killed", partial, name)
+        log.info("removing %s, left by a run that was making a variant and was killed", partial)
         shutil.rmtree(partial, ignore_errors=True)
 
 
@@ -377,9 +383,10 @@ def materialise(seq: Sequence, variant: str, seed: int = 0, root: Path | None = 
     spec = VARIANTS[variant]
     root = Path(root) if root is not None else default_variants_dir(None)
     final = root / f"{seq.name}{NAME_SEPARATOR}{spec.name}-{_key(seq, spec, seed)}"
+    if root.is_dir():
+        _remove_abandoned(root)
     if not (final / "seqinfo.ini").is_file():
         root.mkdir(parents=True, exist_ok=True)
-        _remove_abandoned(root, final.name)
         tmp = Path(tempfile.mkdtemp(prefix=f"{_PARTIAL_PREFIX}{final.name}-", dir=root))
         try:
             with FolderLock(tmp, subject=f"the variant being made in {tmp}", option=None):  # (see _remove_abandoned)
