@@ -381,6 +381,27 @@ def test_sensor_data_in_16_bit_images_is_read_as_the_picture_it_holds(tmp_path, 
     assert all(np.array_equal(image, frames[n - 1]) for n, image in resumed)
 
 
+@pytest.mark.parametrize("depth", [8, 12])
+def test_each_image_of_a_folder_is_read_once(tmp_path, monkeypatch, depth):
+    """Opening a folder reads its first image (`DepthReader.probe`: it fixes the depth of 16-bit data), and the frame
+    loop read it again. It is now read once, the probe's image given as frame 1 (the same pixels), and a second pass
+    over the source reads every file again. (A folder whose first 16-bit images are all black, which tell no depth,
+    still reads those twice.)"""
+    from tracker.io.image_depth import DepthReader
+
+    frames = noise_frames(4)
+    for i, frame in enumerate(frames, start=1):
+        cv2.imwrite(str(tmp_path / f"{i:06d}.png"), frame if depth == 8 else frame.astype(np.uint16) << (depth - 8))
+    read, decode = [], DepthReader.read
+    monkeypatch.setattr(DepthReader, "read", lambda self, path: read.append(Path(path).name) or decode(self, path))
+    source = open_source(tmp_path)
+    first = list(source)
+    assert read == [f"{i:06d}.png" for i in range(1, 5)], read
+    assert all(np.array_equal(image, frame) for (_, image), frame in zip(first, frames, strict=True))
+    read.clear()
+    assert [n for n, _ in source] == [1, 2, 3, 4] and len(read) == 4  # (no image kept for a second pass)
+
+
 def test_only_an_mp4_cut_before_its_index_is_said_to_be_cut(tmp_path):
     """The cut mp4 of `test_unreadable_sources_raise_one_line_errors` is told by its missing `moov` box; a whole
     mp4, another container cut short, and a text file are not."""

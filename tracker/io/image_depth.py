@@ -49,17 +49,26 @@ class DepthReader:
     def __init__(self) -> None:
         self.bits: int | None = None
         self._wide = False  # the last image read was 16-bit
+        self._probed: tuple[int, np.ndarray] | None = None  # the image the probe ended on, and its position
 
     def probe(self, paths: Sequence[Path]) -> bool:
         """Read `paths` in order until one fixes the depth (an 8-bit image, or a 16-bit one not all black), so every
-        later read of the source, a resumed run's too, scales alike; False when none of them decodes."""
+        later read of the source, a resumed run's too, scales alike; False when none of them decodes. The image it
+        ended on is kept for `take_probed` (a source's first frame is then read once, not twice)."""
         decoded = False
-        for path in paths:
+        for position, path in enumerate(paths):
             image = self.read(path)
             decoded = decoded or image is not None
             if image is not None and (self.bits is not None or not self._wide):
+                self._probed = position, image
                 break
         return decoded
+
+    def take_probed(self) -> tuple[int, np.ndarray] | None:
+        """(position in the probed paths, 8-bit BGR image) of the image `probe` ended on, once (the reader keeps
+        no image after: a second pass reads its file again), or None."""
+        probed, self._probed = self._probed, None
+        return probed
 
     def read(self, path: str | Path) -> np.ndarray | None:
         """The image at `path` as 8-bit BGR, or None where it cannot be read, OpenCV cannot decode it, or it is a

@@ -369,10 +369,14 @@ def _image_source(name: str, files: list[Path], fps: float | None, kind: str) ->
         )
 
     def frames(src: FrameSource) -> FrameIterator:
+        probed = reader.take_probed()  # the image the probe read: not read a second time
         for number, file in enumerate(files, start=1):
             if number <= src.skip_to:
                 continue
-            image = reader.read(file)  # grayscale and 4-channel files come back as BGR, 16-bit ones as 8-bit
+            if probed is not None and number == probed[0] + 1:
+                image, probed = probed[1], None  # (the reference dropped: no frame held for the whole run)
+            else:
+                image = reader.read(file)  # grayscale and 4-channel files come back as BGR, 16-bit ones as 8-bit
             if image is None:
                 src.skipped([number])
                 log.warning("skipped unreadable image %s", file)
