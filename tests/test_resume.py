@@ -741,6 +741,50 @@ def test_an_image_folder_resumes_without_reading_the_frames_before_the_checkpoin
     assert "files:" in capsys.readouterr().err
 
 
+def test_a_resumed_folder_scales_its_16_bit_images_as_the_first_run_did(
+    tmp_path, monkeypatch, fake_models, frame_clock
+):
+    """A folder whose 16-bit images (12-bit data) come after 8-bit ones fixes their scale at the first 16-bit image
+    read (`DepthReader`); a run resumed after that image fixed its own at the first it read, a darker one, and so
+    saw every later frame 4x brighter than the uninterrupted run did. The checkpoint now carries the depth."""
+    from tracker.io.image_depth import DepthReader
+
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    first_wide = 21  # frames 1-20 8-bit, then 16-bit files of 12-bit data (the first bright, the rest darker)
+    for i, image in enumerate(scene(FRAMES), start=1):
+        if i >= first_wide:
+            image = image.astype(np.uint16) << 4 if i == first_wide else (image // 4).astype(np.uint16) << 4
+        cv2.imwrite(str(frames / f"{i:06d}.png"), image)
+    seen: dict[str, dict[int, int]] = {"whole": {}, "resumed": {}}
+    decode = DepthReader.read
+
+    def reading(into: dict[int, int]):
+        def read(self, path):
+            image = decode(self, path)
+            into[int(Path(path).stem)] = int(image.max())
+            return image
+
+        return read
+
+    args = [str(frames), "--quiet", "--no-save-video"]
+    with monkeypatch.context() as m:
+        m.setattr(DepthReader, "read", reading(seen["whole"]))
+        assert main([*args, "--out", str(tmp_path / "whole")]) == 0
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, kill)
+        assert main([*args, "--out", str(out)]) == 130
+    last = json.loads((out / CHECKPOINT_NAME).read_bytes().partition(b"\n")[0])["progress"]["last_frame"]
+    assert last > first_wide, "the checkpoint comes after the image that fixed the depth"
+    with monkeypatch.context() as m:
+        m.setattr(DepthReader, "read", reading(seen["resumed"]))
+        assert main([*args, "--resume", "--out", str(out)]) == 0
+    after = [n for n in seen["resumed"] if n > last]
+    assert after and all(seen["resumed"][n] == seen["whole"][n] for n in after), (seen, last)
+    assert outputs(out, "frames") == outputs(tmp_path / "whole", "frames")
+
+
 def test_a_resumed_run_counts_the_frame_size_changes_of_the_whole_source(
     tmp_path, monkeypatch, fake_models, frame_clock
 ):

@@ -85,6 +85,9 @@ class Progress:
     size_changes: int = 0  # frames of another size than the frame tracked before them
     last_size: list[int] = field(default_factory=list)  # (height, width) of the last frame tracked ([]: none yet)
     camera_motion_failure_numbers: list[int] = field(default_factory=list)  # the first failed estimates' positions
+    # an image source's depth of 10- to 14-bit data in 16-bit files, once fixed (`DepthReader.bits`): a resumed run
+    # that starts after the image that fixed it scales as the first run did (None: not fixed yet, or a video)
+    depth_bits: int | None = None
 
 
 @dataclass

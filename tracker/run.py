@@ -241,6 +241,8 @@ def track_source(
         if not save_video:  # nothing to draw: the frames before the checkpoint are not even decoded
             source.skip_to, source.corrupt_frames = resume.last_frame, resume.corrupt_frames
             source.corrupt_numbers = list(resume.corrupt_numbers)
+            if source.depth is not None and resume.depth_bits is not None:  # fixed by an image passed over
+                source.depth.bits = resume.depth_bits
     total = min(source.total, max_frames) if source.total and max_frames else (source.total or max_frames)
     left = None if max_frames is None else max(max_frames - done.frames, 0)
     bar = tqdm(  # (named when several sources run in turn: each has a bar of its own)

@@ -55,6 +55,7 @@ def checkpoint_of(
         size_changes=summary.size_changes,
         last_size=[int(n) for n in summary.last_size],
         camera_motion_failure_numbers=list(summary.camera_motion_failure_numbers),
+        depth_bits=None if source.depth is None else source.depth.bits,
     )
     return (tracker.core, tracker.camera_motion), progress
 

@@ -105,6 +105,8 @@ class FrameSource:
             them); unreadable frames among them are not counted in `corrupt_frames`.
         announced_frames: a MOTChallenge sequence whose image folder holds images for fewer frames than its
             seqinfo.ini's seqLength: that length (the frames with images, `total`, are tracked); else None.
+        depth: an image source's reader (`DepthReader`: the depth of 16-bit data, fixed by the first image that
+            tells it; a resumed run that passes that image over is given its `bits`); None for videos and streams.
     """
 
     name: str
@@ -123,6 +125,7 @@ class FrameSource:
     path: Path | None = field(default=None, repr=False)
     skip_to: int = 0
     announced_frames: int | None = None
+    depth: DepthReader | None = field(default=None, repr=False)
     _frames: Callable[[FrameSource], FrameIterator] | None = field(default=None, repr=False)
 
     def __iter__(self) -> FrameIterator:
@@ -383,7 +386,7 @@ def _image_source(name: str, files: list[Path], fps: float | None, kind: str) ->
                 continue
             yield number, image
 
-    return FrameSource(name, kind, fps, len(files), files=tuple(files), _frames=frames)
+    return FrameSource(name, kind, fps, len(files), files=tuple(files), depth=reader, _frames=frames)
 
 
 def _video_source(path: Path) -> FrameSource:
