@@ -85,6 +85,27 @@ def test_one_look_not_given_as_a_row_and_class_ids_not_one_per_query_are_refused
     assert len(gallery.match(np.zeros((0, DIM)))) == 0  # no queries: nothing to search
 
 
+def test_match_looks_refuses_looks_that_are_not_a_set_of_looks_by_name():
+    """`match_looks(looks)` of one look (D,) raised "queries must have shape (Q, D), got (1,)" (the look averaged
+    into one number), an empty set or NaN looks answered "no identity" (a RuntimeWarning at most): each is now one
+    ValueError about `looks`, as `link` and `add` refuse them."""
+    gallery, looks = filled()
+    with pytest.raises(
+        ValueError, match=r"looks must have shape \(P, D\) with P >= 1, got \(64,\) \(one look: looks\[None\]\)"
+    ):
+        gallery.match_looks(looks[0, 10], 0)
+    with pytest.raises(ValueError, match=r"looks must have shape \(P, D\) with P >= 1, got \(0, 64\)"):
+        gallery.match_looks(np.zeros((0, DIM)), 0)
+    with pytest.raises(ValueError, match=r"looks must have shape \(P, D\) with P >= 1, got \(1, 2, 64\)"):
+        gallery.match_looks(looks[None, 0, :2], 0)
+    nan = looks[0, 8:10].copy()
+    nan[1] = np.nan
+    with pytest.raises(ValueError, match=r"looks: 1 of 2 rows are NaN, infinite or zero \(the first: row 1\)"):
+        gallery.match_looks(nan, 0)
+    assert gallery.match_looks(looks[0, 8:10], 0) == 1  # the same person's looks as (P, D): found
+    assert gallery.match_looks(looks[0, 10][None], 0) == 1
+
+
 def test_a_stricter_bound_given_to_the_search_refuses_what_the_configured_one_accepts():
     """The tracker searches with its calibrated gallery bound when that is stricter than `gallery.min_similarity`
     (look-alikes in the video): `match(min_similarity=...)` is that bound, and a look below it gets no identity."""

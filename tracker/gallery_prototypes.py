@@ -75,7 +75,7 @@ def check_looks(rows: np.ndarray, name: str) -> None:
     if len(bad):
         raise ValueError(
             f"{name}: {len(bad)} of {len(rows)} rows are NaN, infinite or zero (the first: row {bad[0]}): "
-            "no look to store"
+            "not a look (an embedding the ReID model could not make)"
         )
 
 

@@ -213,6 +213,12 @@ class GallerySearch:
         that are not in `exclude`. Returns its global ID, or `NO_ID` (-1): none is a sure match.
 
         Raises:
-            ValueError: `looks` of another D than the gallery's (when it has anything to search).
+            ValueError: `looks` not of shape (P, D) with P >= 1 (one look is `looks[None]`), with a NaN, infinite or
+                zero row, or of another D than the gallery's (when it has anything to search).
         """
-        return int(self.match(looks_query(looks), exclude=exclude, class_ids=np.array([int(class_id)]))[0])
+        rows = np.asarray(looks, dtype=np.float32)
+        if rows.ndim != 2 or len(rows) == 0:  # a 1-D look was averaged into one number, an empty set into NaN
+            hint = " (one look: looks[None])" if rows.ndim == 1 else ""
+            raise ValueError(f"looks must have shape (P, D) with P >= 1, got {rows.shape}{hint}")
+        check_looks(rows, "looks")
+        return int(self.match(looks_query(rows), exclude=exclude, class_ids=np.array([int(class_id)]))[0])
