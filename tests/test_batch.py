@@ -364,6 +364,28 @@ def test_a_crashed_ray_worker_says_where_its_logs_are(ray_cluster, tmp_path):
     assert any(logs.glob("python-core-worker-*.log")), sorted(p.name for p in logs.iterdir())
 
 
+def test_ray_tasks_open_the_drivers_relative_paths_whatever_folder_their_ray_started_in(
+    ray_cluster, clips, sequential, tmp_path, monkeypatch
+):
+    """A Ray worker starts in the folder its Ray was started from (a cluster's `ray start` on its node; here the
+    module's Ray, started in the tests' folder), not in the driver's: `track batch cam.mp4 --out runs/site --engine
+    ray --address auto` run from another folder failed every video ("no such file or folder: cam.mp4"), and a source
+    found there would have been tracked into that folder's `runs/site`. Each task now runs in the driver's folder."""
+    work = tmp_path / "work"
+    (work / "cams").mkdir(parents=True)
+    shutil.copyfile(clips[0], work / "cams" / clips[0].name)
+    monkeypatch.chdir(work)
+    workers_folder = ray_cluster.remote(lambda: os.getcwd())
+    assert ray_cluster.get(workers_folder.remote()) != str(work)  # the workers' own folder
+    source, out = f"cams/{clips[0].name}", Path("runs") / "site"
+    summary = track_many([source], TrackerConfig(), out, engine="ray", progress=False, make_tracker=fake_tracker)
+    assert [v.status for v in summary.videos] == ["done"], summary.describe()
+    same_outputs(work / out, sequential, clips[0].stem)
+    assert summary.videos[0].out_dir == out / clips[0].stem  # said as given, as the local engine says it
+    assert json.loads((work / out / clips[0].stem / NOTE_NAME).read_text())["source"] == source
+    assert ray_cluster.get(workers_folder.remote()) != str(work)  # each task gave its worker's folder back
+
+
 def test_missing_and_corrupt_videos_fail_alone(ray_cluster, clips, sequential, tmp_path):
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(os.urandom(4096))

@@ -51,7 +51,7 @@ def run_ray(
     """One Ray task per video (`names`: what errors call the settings, `tracker.batch_names`). `detector_weights`: the
     bytes of the tasks' detector file, for nodes of a cluster without it (`run_video`), put in Ray's object store
     once."""
-    from tracker.ray_engine import check_gpus, joins_cluster, ray_session, worker_logs_hint
+    from tracker.ray_engine import check_gpus, in_folder, joins_cluster, ray_session, worker_logs_hint
 
     cancelled: list[VideoTask] = []  # the tasks a stop cancelled: their unfinished folders are dropped at the end
     try:
@@ -63,14 +63,17 @@ def run_ray(
             logs = worker_logs_hint(ray)  # (the driver logs only Ray's errors: a worker's traceback stays in its log)
 
             channel = Queue(actor_options={"num_cpus": 0})
-            remote = ray.remote(run_video).options(
+            remote = ray.remote(in_folder).options(  # in the driver's folder: its relative paths
                 num_cpus=THREADS_PER_VIDEO,
                 num_gpus=gpus_per_video,
                 max_retries=batch.max_retries,
                 retry_exceptions=False,
             )
             start, weights = ray.put(start_gallery), ray.put(detector_weights)  # one copy in the object store for all
-            refs = {remote.remote(t, channel, batch.progress_seconds, start, weights): t for t in tasks}
+            folder = os.getcwd()
+            refs = {
+                remote.remote(folder, run_video, t, channel, batch.progress_seconds, start, weights): t for t in tasks
+            }
             pending, results = list(refs), []
             try:
                 while pending:

@@ -25,6 +25,7 @@ __all__ = [
     "check_gpus",
     "check_reachable",
     "import_ray",
+    "in_folder",
     "joins_cluster",
     "ray_map",
     "ray_session",
@@ -245,8 +246,26 @@ def check_gpus(ray: ModuleType, gpus_per_task: float, cluster: bool, names: Sett
     )
 
 
+def in_folder(folder: str, fn: Callable[..., R], *args: Any) -> R:
+    """`fn(*args)` run with `folder` (the driver's working folder, `os.getcwd()`) as the working folder, then the one
+    before restored: what each Ray task runs. A Ray worker starts in the folder its Ray was started from (on a
+    cluster, where `ray start` ran on its node; a local Ray, the driver's folder at `ray.init`), so the driver's
+    relative paths (`cams/a.mp4`, `--out runs/site`, `--set reid.weights=w/osnet.pth`) named nothing there, or
+    another file. A node where `folder` does not exist (no shared file system) keeps its own, as before."""
+    try:
+        before = os.getcwd()
+        os.chdir(folder)
+    except OSError:  # (no such folder on this node, or the worker's own was removed)
+        return fn(*args)
+    try:
+        return fn(*args)
+    finally:
+        os.chdir(before)
+
+
 def ray_map(fn: Callable[[T], R], items: Iterable[T], address: str | None = None, num_cpus: float = 1) -> list[R]:
-    """`[fn(x) for x in items]`, one Ray task per item (each asking for `num_cpus`), results in item order.
+    """`[fn(x) for x in items]`, one Ray task per item (each asking for `num_cpus`, run in the driver's working
+    folder: `in_folder`), results in item order.
 
     Raises:
         Exception: what a task raised, as `fn` raised it (type and message; Ray's wrapper, whose message is the
@@ -255,8 +274,9 @@ def ray_map(fn: Callable[[T], R], items: Iterable[T], address: str | None = None
     """
     items = list(items)
     with ray_session(address) as ray:
-        remote = ray.remote(num_cpus=num_cpus)(fn)
-        refs: list[Any] = [remote.remote(x) for x in items]
+        remote = ray.remote(num_cpus=num_cpus)(in_folder)
+        folder = os.getcwd()  # (the items' relative paths are the driver's: `track eval --data ../data/MOT17`)
+        refs: list[Any] = [remote.remote(folder, fn, x) for x in items]
         try:
             return ray.get(refs)
         except BaseException as exc:
