@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import threading
 import time
 from pathlib import Path
 
@@ -595,6 +596,37 @@ def test_a_save_to_a_directory_says_so(tmp_path):
             gallery.save(tmp_path, overwrite=overwrite)
         assert not isinstance(refused.value, GalleryConflictError)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_named_pipe_given_as_the_gallery_is_refused_not_waited_on_nor_replaced(tmp_path):
+    """`track gallery ls pipe` (and `track --gallery pipe`, `Gallery.load`) waited forever for a writer of a named
+    pipe, and a save renamed its file over the pipe (as root, over `/dev/null` too): each is one GalleryError now,
+    and the pipe is left as it is."""
+    pipe = tmp_path / "site.gallery"
+    os.mkfifo(pipe)
+    said: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            Gallery.load(pipe)
+        except BaseException as exc:  # (a thread: a load stuck in open() must not hang the test)
+            said.append(exc)
+
+    reader = threading.Thread(target=load, daemon=True)
+    reader.start()
+    reader.join(timeout=5)
+    if reader.is_alive():  # (the old code: give the stuck reader its end of file)
+        os.close(os.open(pipe, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(timeout=5)
+        pytest.fail("Gallery.load of a named pipe waited for a writer")
+    assert len(said) == 1 and isinstance(said[0], GalleryError), said
+    assert str(said[0]).startswith(f"gallery file {pipe} is a named pipe (FIFO), not a file"), said
+    gallery, _ = filled()
+    with pytest.raises(GalleryError, match="is a named pipe"):
+        gallery.save(pipe, overwrite=True)
+    with pytest.raises(GalleryError, match="is a named pipe"):
+        check_saveable(pipe)
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode) and sorted(tmp_path.iterdir()) == [pipe]
 
 
 def test_a_version_that_is_not_a_number_is_named_corrupt(tmp_path):

@@ -37,7 +37,7 @@ __all__ = [
     "file_version",
     "is_read_only",
     "make_folder",
-    "refuse_directory",
+    "refuse_not_a_file",
     "refuse_read_only",
     "remove_interrupted_saves",
     "version_of",
@@ -68,11 +68,31 @@ def file_version(path: str | Path) -> FileVersion | None:
         return None
 
 
-def refuse_directory(path: Path) -> None:
-    """GalleryError when `path` is a directory: a gallery is one file."""
+NOT_FILES = (  # what else a path can name, by `os.stat`'s mode: reading a FIFO waited forever for a writer
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def refuse_not_a_file(path: Path) -> None:
+    """GalleryError when `path` (a link followed) is a directory, a named pipe, a device or a socket: a gallery is one
+    regular file. Reading a FIFO (`mkfifo`, `<(...)`) waited for a writer forever, and a save would have renamed its
+    new file over a device (`/dev/null`, as root) or pipe."""
     if path.is_dir():
         raise GalleryError(
             f"gallery file {path} is a directory, not a file (a gallery is one file, such as {path / 'site.gallery'})"
+        )
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # (no such file, or a file in the path's folders: the read or save says so)
+        return
+    kind = next((name for test, name in NOT_FILES if test(mode)), None)
+    if kind is not None:
+        raise GalleryError(
+            f"gallery file {path} is {kind}, not a file: a gallery is one regular file, which a save replaces whole; "
+            "name a file (a new name makes one)"
         )
 
 
@@ -133,7 +153,7 @@ def check_saveable(path: str | Path, option: str = "--gallery") -> None:
         raise FileNotFoundError(f"gallery folder {folder} does not exist: create it, or choose another {option}")
     if not folder.is_dir():
         raise _not_a_folder(path, folder, option)
-    refuse_directory(path)
+    refuse_not_a_file(path)
     refuse_read_only(path, option)
     try:
         fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)  # as `write_atomic`

@@ -24,7 +24,7 @@ from tracker.gallery_file import (
     check_unchanged,
     file_version,
     make_folder,
-    refuse_directory,
+    refuse_not_a_file,
     refuse_read_only,
     remove_interrupted_saves,
     version_of,
@@ -136,10 +136,11 @@ class GalleryFiles:
         """The file a save of `path` writes, checked before anything is: its real path (a symbolic link's file is
         replaced; os.replace would replace the link itself), refused while a begun save is unwritten
         (`_refuse_second_save`), when it is a directory (else "this gallery never read it", or os.replace's
-        IsADirectoryError) or a read-only file (else replaced, whatever its mode)."""
+        IsADirectoryError), a pipe or device (`refuse_not_a_file`) or a read-only file (else replaced, whatever its
+        mode)."""
         self._refuse_second_save(path)
         real = Path(os.path.realpath(path))
-        refuse_directory(real)
+        refuse_not_a_file(real)
         refuse_read_only(real)
         return real
 
@@ -194,7 +195,7 @@ class GalleryFiles:
         """
         check_config(config)  # (before reading: a wrong one must not be reported as a corrupt file)
         path = Path(path)
-        refuse_directory(path)
+        refuse_not_a_file(path)
         with path.open("rb") as file:  # the version and the bytes of one file, even if it is replaced meanwhile
             version = version_of(os.fstat(file.fileno()))
             blob = file.read()
