@@ -699,6 +699,9 @@ def test_a_record_field_of_another_type_is_named_corrupt(tmp_path, field, value,
         (lambda header: header["identities"].append(dict(header["identities"][0])), "has two records"),
         (lambda header: header.update(identities={}), "are not a list"),
         (lambda header: header["model"].update(name=5), "name and weights digest must be text"),
+        (lambda header: header["model"].update(dim=32), "its model record says D = 32, its prototypes have D = 64"),
+        (lambda header: header["identities"][0].update(sightings=-5), "sightings -5 is not a count of at least 1"),
+        (lambda header: header["identities"][0].update(sightings=0), "sightings 0 is not a count of at least 1"),
     ],
 )
 def test_records_that_do_not_account_for_the_embeddings_are_named_corrupt(tmp_path, change, said):

@@ -38,6 +38,7 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "Snapshot",
+    "check_width",
     "decode",
     "encode",
     "is_gallery_file",
@@ -233,7 +234,7 @@ def read_identities(tensors: dict[str, np.ndarray], header: dict[str, Any]) -> d
             _whole(rec, "class_id", f"identity {gid}'s"),
             _sighting(rec, "first_seen", gid),
             _sighting(rec, "last_seen", gid),
-            _whole(rec, "sightings", f"identity {gid}'s"),
+            _count(rec, "sightings", f"identity {gid}'s"),
             rows,
         )
     orphans = sorted(set(rows_of) - set(identities))
@@ -250,6 +251,22 @@ def _rows_by_owner(owners: np.ndarray) -> dict[int, np.ndarray]:
     order = np.argsort(owners, kind="stable")
     ids, starts = np.unique(owners[order], return_index=True)
     return dict(zip(ids.tolist(), np.split(order, starts[1:]), strict=True))
+
+
+def _count(record: dict[str, Any], name: str, whose: str) -> int:
+    """`record[name]`, a whole number of at least 1 (every stored identity was seen once); ValueError otherwise (-5
+    sightings were listed as read)."""
+    value = _whole(record, name, whose)
+    if value < 1:
+        raise ValueError(f"{whose} {name} {value} is not a count of at least 1")
+    return value
+
+
+def check_width(model: ModelIdentity | None, prototypes: np.ndarray) -> None:
+    """ValueError when the model record's D is not the (M, D) `prototypes`' (the checksum covers the embeddings, not
+    the header: a damaged D was listed by `track gallery ls`, and a `track` run refused the file as another model's)."""
+    if model is not None and model.dim is not None and len(prototypes) and prototypes.shape[1] != model.dim:
+        raise ValueError(f"its model record says D = {model.dim}, its prototypes have D = {prototypes.shape[1]}")
 
 
 def _whole(record: dict[str, Any], name: str, whose: str) -> int:

@@ -217,6 +217,7 @@ class GalleryFiles:
         cls, tensors: dict[str, np.ndarray], header: dict[str, Any], config: GalleryConfig | None
     ) -> Gallery:
         gallery = cls(config, gallery_format.read_model(header))
+        gallery_format.check_width(gallery.model, tensors["prototypes"])
         gallery._identities.update(gallery_format.read_identities(tensors, header))
         gallery._next_id = max([int(header["next_id"]), *(g + 1 for g in gallery._identities)])
         gallery._class_names = gallery_format.read_class_names(header)
