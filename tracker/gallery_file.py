@@ -144,7 +144,8 @@ def check_saveable(path: str | Path, option: str = "--gallery") -> None:
 
     Raises:
         FileNotFoundError: the folder does not exist. NotADirectoryError: the folder is a file.
-        GalleryError: `path` is a directory. PermissionError: the file is read-only (`refuse_read_only`).
+        GalleryError: `path` is a directory, a named pipe or a device. PermissionError: the file is read-only
+            (`refuse_read_only`).
             OSError: the folder cannot be written (the reason given). Each error names the gallery file or its folder.
     """
     path = Path(path)

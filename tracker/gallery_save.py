@@ -189,8 +189,8 @@ class GalleryFiles:
                 before the file is read.
             FileNotFoundError: no such file.
             OSError: the file cannot be read (PermissionError: no read permission).
-            GalleryError: `path` is a directory, not a gallery file, truncated or corrupt (the file is left as it
-                is), or a newer format version.
+            GalleryError: `path` is a directory, a named pipe or a device, not a gallery file, truncated or corrupt
+                (the file is left as it is), or a newer format version.
             GalleryModelError: made with another ReID model.
         """
         check_config(config)  # (before reading: a wrong one must not be reported as a corrupt file)
