@@ -704,6 +704,14 @@ def test_a_finished_run_with_a_gallery_leaves_no_gallery_record(tmp_path, monkey
     assert not (out / GALLERY_RECORD_NAME).exists() and not (out / CHECKPOINT_NAME).exists()
 
 
+def killed_run(monkeypatch, argv: list[str], out: Path) -> int:
+    """Run `track argv`, killed with frame STOP_AT in hand; the last frame its checkpoint in `out` holds."""
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, kill)
+        assert main(argv) == 130
+    return json.loads((out / CHECKPOINT_NAME).read_bytes().partition(b"\n")[0])["progress"]["last_frame"]
+
+
 def test_an_image_folder_resumes_without_reading_the_frames_before_the_checkpoint(
     tmp_path, monkeypatch, fake_models, frame_clock, capsys
 ):
@@ -716,10 +724,7 @@ def test_an_image_folder_resumes_without_reading_the_frames_before_the_checkpoin
     args = [str(frames), "--quiet", "--no-save-video"]
     assert main([*args, "--out", str(tmp_path / "whole")]) == 0
     out = tmp_path / "run"
-    with monkeypatch.context() as m:
-        stop_at(m, STOP_AT, kill)
-        assert main([*args, "--out", str(out)]) == 130
-    last = json.loads((out / CHECKPOINT_NAME).read_bytes().partition(b"\n")[0])["progress"]["last_frame"]
+    last = killed_run(monkeypatch, [*args, "--out", str(out)], out)
 
     read = []
     decode = DepthReader.read  # (every frame file is read there, once: its bytes checked, then decoded)
@@ -747,8 +752,6 @@ def test_a_resumed_folder_scales_its_16_bit_images_as_the_first_run_did(
     """A folder whose 16-bit images (12-bit data) come after 8-bit ones fixes their scale at the first 16-bit image
     read (`DepthReader`); a run resumed after that image fixed its own at the first it read, a darker one, and so
     saw every later frame 4x brighter than the uninterrupted run did. The checkpoint now carries the depth."""
-    from tracker.io.image_depth import DepthReader
-
     frames = tmp_path / "frames"
     frames.mkdir()
     first_wide = 21  # frames 1-20 8-bit, then 16-bit files of 12-bit data (the first bright, the rest darker)
@@ -772,10 +775,7 @@ def test_a_resumed_folder_scales_its_16_bit_images_as_the_first_run_did(
         m.setattr(DepthReader, "read", reading(seen["whole"]))
         assert main([*args, "--out", str(tmp_path / "whole")]) == 0
     out = tmp_path / "run"
-    with monkeypatch.context() as m:
-        stop_at(m, STOP_AT, kill)
-        assert main([*args, "--out", str(out)]) == 130
-    last = json.loads((out / CHECKPOINT_NAME).read_bytes().partition(b"\n")[0])["progress"]["last_frame"]
+    last = killed_run(monkeypatch, [*args, "--out", str(out)], out)
     assert last > first_wide, "the checkpoint comes after the image that fixed the depth"
     with monkeypatch.context() as m:
         m.setattr(DepthReader, "read", reading(seen["resumed"]))

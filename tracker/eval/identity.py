@@ -91,14 +91,14 @@ def scored_rows(gt: np.ndarray, results: np.ndarray, benchmark: str) -> tuple[np
     """The gt and result rows TrackEval scores (its MotChallenge2DBox preprocessing), for `identity_breakdown`.
 
     Args:
-        gt: (G, >=7) MOTChallenge gt rows; results: (R, >=6) result rows (read as TrackEval reads them:
-            `as_trackeval_reads`).
+        gt: (G, >=7) MOTChallenge gt rows; results: (R, >=6) result rows, both as TrackEval reads them (a file's
+            rows through `as_trackeval_reads`, as `tools/id_timeline.py` reads them: once, not again here).
         benchmark: "MOT17" (gt with a class column, `tracker.eval.sequences.benchmark_of`) or "MOT15".
     Returns:
         gt rows not marked 0 (column 7), and on MOT17 of class 1 only; result rows, on MOT17 without those matched
         in their frame (Hungarian on IoU, pairs at IoU >= 0.5) to a gt box of a distractor class (2, 7, 8, 12).
     """
-    gt, results = as_trackeval_reads(gt, gt=True), as_trackeval_reads(results)
+    gt, results = np.asarray(gt, dtype=np.float64), np.asarray(results, dtype=np.float64)
     if benchmark != "MOT17" or not len(gt):
         return gt[gt[:, _FLAG_COLUMN] != 0] if len(gt) else gt, results
     dropped = np.zeros(len(results), dtype=bool)
