@@ -156,3 +156,29 @@ def test_fractional_frames_are_read_as_trackeval_reads_them(shared, tmp_path, ca
     load_tool("id_timeline").main([str(seq_dir), str(result), "--idf1"])
     header = capsys.readouterr().out.splitlines()[0]
     assert header.startswith(f"ours: IDF1 {theirs:.2f} |"), (header, theirs)
+
+
+@pytest.mark.parametrize(
+    ("row", "said"),
+    [
+        ("3,nan,1,1,10,10,1,-1,-1,-1", "ID nan: TrackEval cannot read it"),
+        ("nan,99,1,1,10,10,1,-1,-1,-1", "frame nan, ID 99: TrackEval cannot read it"),
+        ("2,-4,1,1,10,10,1,-1,-1,-1", "ID -4 is negative"),
+        ("1,1.5,1,1,10,10,1,-1,-1,-1", "frame 1: ID 1 more than once"),  # 1.5 is ID 1, as the row before
+    ],
+)
+def test_a_result_trackeval_refuses_is_refused_naming_the_file(tmp_path, capsys, row, said):
+    """TrackEval stops on a nan frame ("cannot be read"), an ID twice in a frame once truncated ("predicts the same
+    ID more than once"), a nan or negative ID (its own IndexError); `id_timeline.py` gave an IDF1 of such a file
+    (or a ValueError traceback, of a nan frame without --idf1). Now one usage line naming the file and the row."""
+    seq = tmp_path / "seq"
+    (seq / "gt").mkdir(parents=True)
+    (seq / "gt" / "gt.txt").write_text("1,1,10,10,20,40,1,1,1\n2,1,12,10,20,40,1,1,1\n")
+    result = tmp_path / "ours" / "seq.txt"
+    result.parent.mkdir()
+    result.write_text(f"1,1,10,10,20,40,1,-1,-1,-1\n{row}\n")
+    for idf1 in ([], ["--idf1"]):
+        with pytest.raises(SystemExit) as stop:
+            load_tool("id_timeline").main([str(seq), str(result), *idf1])
+        err = capsys.readouterr().err
+        assert stop.value.code == 2 and f"error: {result}: result " in err and said in err, err

@@ -27,7 +27,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tracker.closed_pipe import run_tool  # noqa: E402
-from tracker.eval.identity import IdentityBreakdown, as_trackeval_reads, identity_breakdown, scored_rows  # noqa: E402
+from tracker.eval.identity import (  # noqa: E402
+    IdentityBreakdown,
+    as_trackeval_reads,
+    identity_breakdown,
+    refuse_unscorable,
+    scored_rows,
+)
 from tracker.eval.report import result_split  # noqa: E402
 from tracker.eval.revival import identity_timeline  # noqa: E402
 from tracker.eval.sequences import benchmark_of, val_half_frames, window_rows  # noqa: E402
@@ -63,6 +69,17 @@ def print_breakdowns(gts: dict[Path, np.ndarray], results: dict[Path, np.ndarray
         print("\n".join(format_breakdown(path.parent.name, breakdown)))
 
 
+def read_as_trackeval(path: Path, gt: bool = False) -> np.ndarray:
+    """A MOTChallenge file's rows as TrackEval reads them (`as_trackeval_reads`); ValueError naming the file where
+    it is no csv or TrackEval refuses a row (a nan frame, an ID twice in a frame)."""
+    rows = as_trackeval_reads(read_mot_rows(path), gt=gt)
+    try:
+        refuse_unscorable(rows, "gt" if gt else "result")
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sequence", type=Path, help="sequence folder with gt/gt.txt (frames numbered as the results)")
@@ -74,9 +91,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"no such file: {path}")
     try:  # a file that is not MOTChallenge csv (a row of words, too few columns): one usage line naming it
         # (frames and IDs as TrackEval reads them: a frame of 1.5 is frame 1)
-        gt = as_trackeval_reads(read_mot_rows(args.sequence / "gt" / "gt.txt"), gt=True)
+        gt = read_as_trackeval(args.sequence / "gt" / "gt.txt", gt=True)
         benchmark = benchmark_of(args.sequence)
-        results = {path: as_trackeval_reads(read_mot_rows(path)) for path in args.results}
+        results = {path: read_as_trackeval(path) for path in args.results}
         length = read_sequence_info(args.sequence).length if (args.sequence / "seqinfo.ini").is_file() else None
     except ValueError as exc:
         parser.error(str(exc))

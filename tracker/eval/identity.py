@@ -19,7 +19,14 @@ from scipy.optimize import linear_sum_assignment
 from tracker.association import iou_matrix
 from tracker.io.mot import tlwh_to_xyxy
 
-__all__ = ["IdentityBreakdown", "PersonIdentity", "as_trackeval_reads", "identity_breakdown", "scored_rows"]
+__all__ = [
+    "IdentityBreakdown",
+    "PersonIdentity",
+    "as_trackeval_reads",
+    "identity_breakdown",
+    "refuse_unscorable",
+    "scored_rows",
+]
 
 MIN_IOU = 0.5  # a result box covers a gt box at this IoU (TrackEval's Identity threshold)
 _FRAME_COLUMN, _ID_COLUMN = 0, 1  # every MOTChallenge row: frame and object ID
@@ -78,13 +85,42 @@ def as_trackeval_reads(rows: np.ndarray, gt: bool = False) -> np.ndarray:
     """(R, C) MOTChallenge rows with the cells TrackEval reads as integers truncated toward zero, as its loader does
     (`int(float(cell))` for the frame, `astype(int)` for the ID and, of gt rows, the zero mark and the class): a
     result row of frame 1.5 is scored in frame 1 there, and one of frame N + 0.5 is not outside an N-frame sequence.
-    A new float64 array; `gt`: the rows are ground truth."""
+    A new float64 array; `gt`: the rows are ground truth. What TrackEval then refuses: `refuse_unscorable`."""
     rows = np.array(rows, dtype=np.float64, ndmin=2)
     columns = [
         c for c in (_FRAME_COLUMN, _ID_COLUMN, *((_FLAG_COLUMN, _CLASS_COLUMN) if gt else ())) if c < rows.shape[1]
     ]
     rows[:, columns] = np.trunc(rows[:, columns])
     return rows
+
+
+def refuse_unscorable(rows: np.ndarray, kind: str) -> None:
+    """Refuse (R, C) rows read as TrackEval reads them (`as_trackeval_reads`) that TrackEval refuses to score.
+
+    Args:
+        rows: the read rows; kind: what they are, for the message ("gt", "result").
+    Raises:
+        ValueError: TrackEval stops on them (with an error, or a traceback of its own): a frame or ID that is not a
+            finite number (nan, inf), a negative ID, or one ID twice in a frame once truncated (IDs 1.2 and 1.7 are
+            both 1). The message names the first such row's frame and ID.
+    """
+    if not len(rows) or rows.shape[1] <= _ID_COLUMN:
+        return
+    frames, ids = rows[:, _FRAME_COLUMN], rows[:, _ID_COLUMN]
+    unreadable = ~np.isfinite(frames) | ~np.isfinite(ids)
+    if unreadable.any():
+        row = int(np.argmax(unreadable))
+        raise ValueError(f"{kind} row {row + 1}: frame {frames[row]:g}, ID {ids[row]:g}: TrackEval cannot read it")
+    if (ids < 0).any():
+        row = int(np.argmax(ids < 0))
+        raise ValueError(f"{kind} row {row + 1}: ID {ids[row]:g} is negative (TrackEval cannot score it)")
+    pairs, counts = np.unique(np.column_stack([frames, ids]), axis=0, return_counts=True)
+    if (counts > 1).any():
+        frame, ident = pairs[np.argmax(counts > 1)]
+        raise ValueError(
+            f"{kind} frame {frame:g}: ID {ident:g} more than once, as TrackEval reads IDs (truncated); "
+            "it refuses the file"
+        )
 
 
 def scored_rows(gt: np.ndarray, results: np.ndarray, benchmark: str) -> tuple[np.ndarray, np.ndarray]:
