@@ -158,4 +158,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tracker.closed_pipe import run_tool  # (this checkout's; import_other unloads its package, the function stays)
+
+    raise SystemExit(run_tool(main))
