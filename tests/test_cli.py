@@ -1267,6 +1267,31 @@ def test_a_full_disk_names_the_file_and_keeps_what_was_written(failing, fake_mod
     assert video_info(out / "walk.mp4") == (frames, SIZE, True)
 
 
+def test_a_full_disk_that_keeps_summary_json_out_too_is_said_in_one_line(
+    fake_models, tmp_path, monkeypatch, capfd, caplog
+):
+    """The disk fills at the checkpoint and summary.json, the last file, finds no space either: the run printed
+    "ERROR tracker.run: cannot write .../summary.json: ..." before its `track: error: ...` line, two lines for one
+    cause (the summary is written where it fits, README). Now the one error line, the cause; the summary's line
+    with --verbose."""
+    import errno
+
+    import tracker.resume as resume
+
+    full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(resume.Checkpointer, "write", lambda self, *a: (_ for _ in ()).throw(full))
+    monkeypatch.setattr(run, "write_json_atomic", lambda *a, **k: (_ for _ in ()).throw(full))
+    caplog.set_level(logging.INFO, logger="tracker.run")
+    video, out = write_video(tmp_path / "walk.avi", scene()), tmp_path / "out"
+    assert main([str(video), "--out", str(out), "--quiet", "--set", "reid.model=none"]) == 2
+    err = [line for line in capfd.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and err[0].startswith(f"track: error: cannot write {out / 'checkpoint.bin'}: "), err
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]  # (the CLI prints these)
+    assert not errors, errors
+    assert any("summary.json" in r.getMessage() for r in caplog.records), "said with --verbose"
+    assert not (out / "summary.json").exists() and video_info(out / "walk.mp4") == (1, SIZE, True)
+
+
 def test_a_folder_named_like_an_output_in_a_reused_out_is_refused_before_tracking(fake_models, tmp_path, capfd):
     """A folder `walk.txt/` (or `summary.json/`) in a reused --out: the run tracked every frame, then failed at its
     end with a raw "[Errno 21] Is a directory: '.../walk.txt.partial' -> '.../walk.txt'", leaving a checkpoint and

@@ -60,8 +60,10 @@ from tracker.run_config import asks_for_reid, load_run_config, reid_fallback
 from tracker.run_gallery import GallerySaver, check_gallery_unchanged, open_gallery
 from tracker.run_outputs import (
     DEFAULT_RUNS_DIR,
+    FULL_DISK_HINT,
     RunOutputs,
     check_output_paths,
+    disk_full,
     naming_file,
     newest_run_dir,
     next_run_dir,
@@ -350,7 +352,7 @@ def _close(outputs: RunOutputs, summary: RunSummary) -> OSError | None:
         if summary.error is None:
             summary.error = _error_said(exc)
             return exc
-        log.error("%s", exc)
+        _log_beside(exc, summary)
     return None
 
 
@@ -364,6 +366,17 @@ def _write_summary(path: Path, summary: RunSummary) -> None:
     except OSError as exc:
         if summary.error is None and not summary.interrupted:
             raise
+        _log_beside(exc, summary)
+
+
+def _log_beside(exc: OSError, summary: RunSummary) -> None:
+    """Log `exc`, an output that could not be closed or written after the run had stopped (`summary`): an error, or,
+    where the run's own error is a full disk and this is one too, an INFO line (`--verbose`): the one error line
+    said is the cause, and what else the full disk kept from being written follows from it (a full disk printed an
+    ERROR line for summary.json before `track: error: ...`)."""
+    if summary.error is not None and disk_full(exc) and FULL_DISK_HINT in summary.error:
+        log.info("%s", exc)
+    else:
         log.error("%s", exc)
 
 

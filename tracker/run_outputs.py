@@ -29,8 +29,10 @@ from tracker.types import TrackedObject
 __all__ = [
     "CONFIG_NAME",
     "DEFAULT_RUNS_DIR",
+    "FULL_DISK_HINT",
     "RunOutputs",
     "check_output_paths",
+    "disk_full",
     "naming_file",
     "newest_run_dir",
     "next_run_dir",
@@ -43,6 +45,7 @@ __all__ = [
 DEFAULT_RUNS_DIR = Path("runs") / "track"  # run folders when no --out is given: `<name>`, `<name>2`, ...
 CONFIG_NAME = "config.yaml"  # the config a run tracked with, one for its folder (`track SOURCE --config` reads it)
 _FULL = (errno.ENOSPC, errno.EDQUOT)  # a disk (or the user's quota) that is full: space is what the user can change
+FULL_DISK_HINT = " (the disk is full: free some space, or choose another --out)"  # ends the error of a full disk
 CONFIG_HEADER = (
     "# The config this run tracked with: the YAML file, the --set overrides and any ReID fallback applied.\n"
     "# `track SOURCE --config config.yaml` tracks with the same config.\n"
@@ -60,10 +63,15 @@ def naming_file(path: Path) -> Iterator[None]:
     except OSError as exc:
         if exc.filename is not None or exc.errno is None:
             raise
-        hint = " (the disk is full: free some space, or choose another --out)" if exc.errno in _FULL else ""
+        hint = FULL_DISK_HINT if disk_full(exc) else ""
         named = type(exc)(f"cannot write {path}: {exc.strerror or exc}{hint}")
         named.errno = exc.errno  # (not strerror: with both set, str() is "[Errno 28] ..." again)
         raise named from exc
+
+
+def disk_full(exc: OSError) -> bool:
+    """Whether `exc` is a full disk (or the user's full quota), as `naming_file` says of it."""
+    return exc.errno in _FULL
 
 
 def next_run_dir(base: Path, name: str) -> Path:
