@@ -1446,6 +1446,8 @@ def test_two_sets_of_a_mistyped_key_say_the_key_is_unknown(tmp_path, capsys, com
         (["batch", "--engine", "local", "--engine", "ray"], "--engine local and --engine ray"),
         (["batch", "--workers", "2", "--workers", "3"], "--workers 2 and --workers 3"),
         (["gallery", "prune", "--config", "a.yaml", "--config", "b.yaml"], "--config a.yaml and --config b.yaml"),
+        (["--save-video", "--no-save-video"], "--save-video and --no-save-video"),
+        (["batch", "--no-save-video", "--save-video"], "--no-save-video and --save-video"),
     ],
     ids=[
         "classes",
@@ -1458,6 +1460,8 @@ def test_two_sets_of_a_mistyped_key_say_the_key_is_unknown(tmp_path, capsys, com
         "engine",
         "workers",
         "prune",
+        "save-video",
+        "batch-save-video",
     ],
 )
 def test_a_setting_option_given_twice_with_different_values_is_a_usage_error(tmp_path, capsys, monkeypatch, argv, said):
@@ -1465,7 +1469,8 @@ def test_a_setting_option_given_twice_with_different_values_is_a_usage_error(tmp
     `--device cpu --device auto` ran on CUDA where there is one: a usage error naming both, as two `--set` of one key
     are; the same value twice is no contradiction. Likewise `--gallery a.gallery --gallery b.gallery` (wrote b alone),
     `--max-frames`, `--checkpoint-seconds` (`--checkpoint-seconds 5 --checkpoint-seconds 0` ran without checkpoints),
-    batch's `--engine` / `--workers` and gallery prune's `--config`."""
+    batch's `--engine` / `--workers` and gallery prune's `--config`; `--save-video --no-save-video` (ran without a
+    video, the last one given)."""
     video = tmp_path / "a.mp4"
     video.write_bytes(b"\0")
     monkeypatch.setattr(run, "run_track", lambda *a, **k: pytest.fail("ran despite the contradiction"))
@@ -1478,6 +1483,8 @@ def test_a_setting_option_given_twice_with_different_values_is_a_usage_error(tmp
     from tracker.cli import _batch_parser, _parser
 
     assert _parser().parse_args(["v.mp4", "--classes", "0", "--classes", "0", "--device", "cpu", "--device", "cpu"])
+    assert _parser().parse_args(["v.mp4", "--no-save-video", "--no-save-video"]).save_video is False
+    assert _parser().parse_args(["v.mp4", "--save-video"]).save_video is True
     # an option's default is no earlier value: `--engine ray` alone (default local) is no contradiction
     batch = _batch_parser().parse_args(
         ["v.mp4", "--out", "o", "--engine", "ray", "--out", "o", "--gpus-per-video", "2"]

@@ -23,6 +23,7 @@ from tracker.cli_args import (
     EXIT_USER_ERROR,
     GivenOnce,
     GivenOnceAsSet,
+    GivenOnceSwitch,
     class_id,
     device_text,
     frame_rate_arg,
@@ -101,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
         help="output folder (default runs/track/<name>, numbered, never overwritten; a folder given here is reused, "
         "the outputs of an earlier run in it replaced)",
     )
-    p.add_argument("--save-video", action=argparse.BooleanOptionalAction, default=True, help="annotated mp4")
+    p.add_argument("--save-video", action=GivenOnceSwitch, default=True, help="annotated mp4")
     p.add_argument("--show", action="store_true", help="show the annotated frames in a window (q stops)")
     _device_option(p)
     p.add_argument(
@@ -171,7 +172,7 @@ def _batch_parser() -> argparse.ArgumentParser:
     )
     _config_option(p)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
-    p.add_argument("--save-video", action=argparse.BooleanOptionalAction, default=True, help="annotated mp4s")
+    p.add_argument("--save-video", action=GivenOnceSwitch, default=True, help="annotated mp4s")
     _device_option(p)
     p.add_argument(
         "--max-frames", action=GivenOnce, type=positive_int, metavar="N", help="stop each video after N frames"

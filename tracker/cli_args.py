@@ -19,6 +19,7 @@ __all__ = [
     "SET_KEYS",
     "GivenOnce",
     "GivenOnceAsSet",
+    "GivenOnceSwitch",
     "class_id",
     "device_text",
     "frame_rate_arg",
@@ -61,6 +62,22 @@ class GivenOnce(argparse.Action):
             parser.error(f"{option} {said[0]} and {option} {said[1]} say different things: give it once")
         setattr(namespace, self.dest, values)
         setattr(namespace, given, True)
+
+
+class GivenOnceSwitch(argparse.BooleanOptionalAction):
+    """`--save-video` / `--no-save-video` (argparse's `BooleanOptionalAction`) as `GivenOnce`: both given is the
+    parser's usage error naming both (`--save-video --no-save-video` ran without a video, the last one given);
+    one of them given twice says the same thing."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any, option: str | None = None
+    ) -> None:
+        given = f"{_GIVEN_PREFIX}{self.dest}"
+        earlier = getattr(namespace, given, None)  # the option string given before, if any
+        if earlier is not None and (earlier.startswith("--no-") != str(option).startswith("--no-")):
+            parser.error(f"{earlier} and {option} say different things: give one")
+        super().__call__(parser, namespace, values, option)
+        setattr(namespace, given, option)
 
 
 class GivenOnceAsSet(GivenOnce):
