@@ -1211,6 +1211,20 @@ def test_a_progress_bar_whose_reader_left_does_not_stop_the_run(fake_models, tmp
     assert capsys.readouterr().out.startswith(f"tracked {FRAMES} frames")
 
 
+def test_a_run_with_stderr_closed_tracks_to_its_end(fake_models, tmp_path, monkeypatch, capsys):
+    """`track v.mp4 2>&-` (a service started without stderr): Python's sys.stderr is None, and the progress bar's
+    first write ended the run with exit status 1 and no outputs, without a word. The bar has no reader from the
+    start, as one whose reader left (`| head`): the run tracks on."""
+    video, out = write_video(tmp_path / "walk.avi", scene()), tmp_path / "out"
+    monkeypatch.setattr(sys, "stderr", None)
+    assert main([str(video), "--out", str(out), "--set", "reid.model=none"]) == 0
+    monkeypatch.undo()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["frames"] == FRAMES and summary["error"] is None
+    assert len(read_mot_rows(out / "walk.txt")) == 2 * FRAMES
+    assert capsys.readouterr().out.startswith(f"tracked {FRAMES} frames")
+
+
 def test_a_summary_into_a_closed_pipe_is_not_an_error(fake_models, tmp_path, monkeypatch, capfd):
     """`track v.mp4 | head -1` (or `| grep -q outputs`): the reader left before the summary was printed, and the run,
     its outputs written, ended with a BrokenPipeError traceback and exit status 1. Now its own status, no error."""

@@ -15,11 +15,14 @@ __all__ = ["ProgressStream"]
 
 class ProgressStream:
     """A text stream (default: `sys.stderr` as it is when made) whose writes and flushes go nowhere once one found
-    its reader gone (BrokenPipeError); every other attribute is the stream's (`isatty`, `fileno`, `encoding`)."""
+    its reader gone (BrokenPipeError), or from the start where there is no stream (stderr closed: None); every
+    other attribute is the stream's (`isatty`, `fileno`, `encoding`)."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = sys.stderr if stream is None else stream
-        self.gone = False  # the reader left: nothing more is written
+        # the reader left: nothing more is written (from the start where there is no stderr: `track v.mp4 2>&-`,
+        # where Python's sys.stderr is None and the bar's first write ended the run, exit status 1, no outputs)
+        self.gone = self._stream is None
 
     def write(self, text: str) -> int:
         """Write `text`; 0 characters once the reader is gone."""
