@@ -180,3 +180,34 @@ def test_a_matrix_with_at_most_one_allowed_pair_a_row_and_column_matches_them_as
     assert result.pairs[:, 0].tolist() == sorted(result.pairs[:, 0].tolist())  # rows ascending, as the solver's
     np.testing.assert_array_equal(result.unmatched_rows, np.setdiff1d(np.arange(size[0]), rows[:k]))
     np.testing.assert_array_equal(result.unmatched_cols, np.setdiff1d(np.arange(size[1]), cols[:k]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    size=st.tuples(st.integers(1, 8), st.integers(1, 8)),
+    seed=st.integers(0, 2**32 - 1),
+    by_columns=st.booleans(),
+)
+def test_a_crowds_frame_with_every_track_clear_matches_the_clear_pairs_and_leaves_the_rest(size, seed, by_columns):
+    """A crowd's usual stage 1: every row (or every column) has a clear pair, so nothing is left to assign. The
+    matches are those pairs (as the full search with them first finds them), the other columns (rows) unmatched in
+    ascending order, and the pairs are the result's own array (changing them leaves the caller's fixed pairs)."""
+    from tracker.assignment import assign_around
+
+    rng = np.random.default_rng(seed)
+    rows, cols = size if not by_columns else size[::-1]
+    cols = max(cols, rows)  # every row can have a column of its own
+    cost = np.where(rng.random((rows, cols)) < 0.3, rng.uniform(0.6, 1.2, (rows, cols)), INF)
+    cost[np.arange(rows), rng.permutation(cols)[:rows]] = rng.uniform(0.0, 0.2, rows)  # each row's clear best
+    if by_columns:
+        cost = cost.T.copy()
+    fixed = clear_pairs(cost, 0.8, 0.3)
+    assert len(fixed) == min(cost.shape)
+    result = assign_around(cost, 0.8, fixed)
+    np.testing.assert_array_equal(result.pairs, linear_assignment(cost, 0.8, clear_margin=0.3).pairs)
+    assert pairs_of(result) == {tuple(p) for p in fixed.tolist()} == _lapjv_matches(cost, 0.8)
+    assert result.pairs.dtype == np.int64 and result.unmatched_rows.dtype == result.unmatched_cols.dtype == np.int64
+    np.testing.assert_array_equal(result.unmatched_rows, np.setdiff1d(np.arange(cost.shape[0]), fixed[:, 0]))
+    np.testing.assert_array_equal(result.unmatched_cols, np.setdiff1d(np.arange(cost.shape[1]), fixed[:, 1]))
+    result.pairs[:] = -1
+    assert (fixed >= 0).all()

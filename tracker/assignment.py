@@ -145,6 +145,8 @@ def assign_around(cost: np.ndarray, max_cost: float, fixed: np.ndarray) -> Match
     if len(fixed) == 0:
         return _assign(cost, max_cost)
     free_rows, free_cols = _free(cost.shape[0], fixed[:, 0]), _free(cost.shape[1], fixed[:, 1])
+    if len(free_rows) == 0 or len(free_cols) == 0:  # (a crowd's usual frame: every track's pair is clear)
+        return Matches(fixed.astype(np.int64), free_rows, free_cols)  # nothing left to assign
     rest = _assign(cost[free_rows[:, None], free_cols], max_cost)  # the block np.ix_ gives, cheaper
     pairs = np.concatenate([fixed, index_pairs(free_rows[rest.pairs[:, 0]], free_cols[rest.pairs[:, 1]])])
     return Matches(pairs.astype(np.int64), free_rows[rest.unmatched_rows], free_cols[rest.unmatched_cols])

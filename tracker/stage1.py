@@ -212,10 +212,17 @@ class Stage1Cost:
         at IoU 0.70 with the compensated prediction, similarity 0.645, refused and taken back a frame later)."""
         t, n = view.iou.shape
         rows, cols = mask_pairs(view.motion_gate)
-        row_at, col_at = filled(t, -1, np.int64), filled(n, -1, np.int64)
-        row_at[track_idx], col_at[det_idx] = np.arange(len(track_idx)), np.arange(len(det_idx))
-        keep = (row_at[rows] >= 0) & (col_at[cols] >= 0) & ~(away[rows] if away.ndim == 1 else away[rows, cols])
-        rows, cols = rows[keep], cols[keep]
+        # every track and every detection in stage 1 (a crowd's usual frame: all confirmed, all confident): the
+        # block is the whole view, its rows and columns the view's own, and only the tracks `away` drop pairs
+        whole = len(track_idx) == t and len(det_idx) == n  # (ascending distinct indices: 0..t-1 and 0..n-1)
+        if not whole:
+            row_at, col_at = filled(t, -1, np.int64), filled(n, -1, np.int64)
+            row_at[track_idx], col_at[det_idx] = np.arange(len(track_idx)), np.arange(len(det_idx))
+            keep = (row_at[rows] >= 0) & (col_at[cols] >= 0) & ~(away[rows] if away.ndim == 1 else away[rows, cols])
+            rows, cols = rows[keep], cols[keep]
+        elif any_set(away):
+            keep = ~(away[rows] if away.ndim == 1 else away[rows, cols])
+            rows, cols = rows[keep], cols[keep]
         cost = filled((len(track_idx), len(det_idx)), np.inf)
         cfg, similarity = self.config.association, view.similarity[rows, cols]
         motion = assoc.motion_cost(view.iou[rows, cols], view.dets.scores[cols], cfg)  # the pairs' cost without looks
@@ -261,7 +268,10 @@ class Stage1Cost:
             fused = np.where(lost & part_boxes[cols], np.inf, fused)
         if refused is not None:
             fused = np.where(refused, np.inf, fused)
-        cost[row_at[rows], col_at[cols]] = fused
+        if whole:
+            cost[rows, cols] = fused
+        else:
+            cost[row_at[rows], col_at[cols]] = fused
         return cost
 
     @staticmethod
