@@ -8,7 +8,8 @@
     python tools/bench_core.py --tracks 50,100,200,300,500   # only the growth with T (walking, K=100), per step
     python tools/bench_core.py --tracks 50,100,200 --tracks-world crossing --tracks-contended   # lost tracks
 
-Three worlds of synthetic people (embeddings: a fixed identity vector per person plus noise):
+Three worlds of synthetic people (embeddings: a fixed identity vector per person plus noise; float32, as a ReID
+network gives them):
     walking   T people walking straight across a frame at 1-3 px/frame, bouncing off its edges; they cross
               each other (contested pairs, so the appearance path runs) but are never hidden;
     crossing  the same walkers, each hidden behind something for 1-3 s every 4-8 s (lost tracks, stage-4
@@ -42,6 +43,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -145,7 +147,10 @@ def world(name: str, num_tracks: int, dim: int, count: int, seed: int = 0) -> li
     people = churn_walkers(count, seed) if name == "churn" else walkers(num_tracks, seed, hide=name == "crossing")
     identities = identity_embeddings(len(people), dim, seed)
     rng = np.random.default_rng(seed + 1)
-    return [render(people, f, identities, NOISE_NORM / np.sqrt(dim), rng) for f in range(count)]
+    frames = [render(people, f, identities, NOISE_NORM / np.sqrt(dim), rng) for f in range(count)]
+    # looks in float32, as a ReID network gives them (the street world's OSNet looks, ours' embedder): float64 looks
+    # cost the tracker a cast and a range check (~15 us a walking frame) that no real input needs
+    return [replace(frame, embeddings=frame.embeddings.astype(np.float32)) for frame in frames]
 
 
 def street_world(device: str, count: int) -> tuple[list[FrameDetections], tuple[int, int]] | None:
