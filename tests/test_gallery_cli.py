@@ -872,3 +872,18 @@ def test_an_abort_before_the_people_in_view_are_stored_says_they_are_not_in_the_
     assert said.endswith(
         "it holds this run's identities up to the stop; the people in view at the stop were not stored"
     )
+
+
+def test_gallery_ls_of_several_files_lists_the_readable_ones_and_names_each_bad_one(tmp_path, capsys):
+    """`track gallery ls a b c d` where b is corrupt and c missing: a and d are listed, b and c named in one error
+    line each, exit status 2 (one unreadable file used to list none)."""
+    first, last = saved_gallery(tmp_path / "a.gallery", (12,)), saved_gallery(tmp_path / "d.gallery", (34,))
+    corrupt, missing = tmp_path / "b.gallery", tmp_path / "c.gallery"
+    corrupt.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{broken")
+    assert main(["gallery", "ls", str(first), str(corrupt), str(missing), str(last)]) == 2
+    captured = capsys.readouterr()
+    out, err = captured.out.splitlines(), captured.err.strip().splitlines()
+    assert out[0] == f"{first}:" and f"{last}:" in out and "" in out, out
+    assert [line.split()[0] for line in out if line.endswith("cam1 (1)")] == ["12", "34"], out
+    assert len(err) == 2 and f"{corrupt} is not a readable gallery file" in err[0], err
+    assert err[1] == f"track gallery: error: no such gallery file: {missing}", err

@@ -38,7 +38,8 @@ def gallery_parser() -> argparse.ArgumentParser:
         "ls",
         help="list the identities",
         description="List the identities: ID, class, sightings, first and last seen (ISO 8601, UTC), last source; "
-        "several files: one block each, headed by its name.",
+        "several files: one block each, headed by its name (a file that cannot be read: one error line naming it, the "
+        "others still listed, exit status 2).",
     )
     ls.add_argument(
         "files", type=path_arg, nargs="+", metavar="FILE", help="the gallery file (`track --gallery FILE`), or several"
@@ -146,15 +147,12 @@ def gallery_main(argv: list[str]) -> int:
     try:
         with gallery_lock(locked, option=None) if locked is not None else nullcontext():  # (the file written)
             if args.action == "ls":
-                loaded = [Gallery.load(file, prune=False) for file in args.files]
-                for file, read in zip(args.files, loaded, strict=True):  # (a file a `track` run holds: said)
-                    _note_if_in_use(file, read, "what it saves later is not listed")
-                listings = [_gallery_listing(read) for read in loaded]
-                for file, lines in zip(args.files, listings, strict=True):
-                    if len(args.files) > 1:  # one block per file, headed by its name (one file: as before)
-                        lines = [f"{file}:", *lines] if file == args.files[0] else ["", f"{file}:", *lines]
-                    for line in lines:
-                        print(line)
+                if len(args.files) > 1:  # each file its own block: one unreadable file does not hide the others
+                    return _list_several(args.files)
+                read = Gallery.load(args.files[0], prune=False)
+                _note_if_in_use(args.files[0], read, "what it saves later is not listed")  # (a `track` run holds it)
+                for line in _gallery_listing(read):
+                    print(line)
             elif args.action == "merge":
                 for line in _merge(args):
                     print(line)
@@ -193,15 +191,42 @@ def gallery_main(argv: list[str]) -> int:
         left = _merge_interrupted(args.output, before) if merges else left
         print(f"track gallery: interrupted{left}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except FileNotFoundError as exc:  # ls / rm / prune edit an existing gallery; `track --gallery FILE` makes a new one
-        missing = exc.filename or getattr(args, "file", None) or "?"  # (ls and merge: the one of their FILEs missing)
-        print(f"track gallery: error: no such gallery file: {missing}{_not_saved_yet(missing)}", file=sys.stderr)
-        return EXIT_USER_ERROR
     except (ConfigError, GalleryError, OSError, ValueError) as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"track gallery: error: {message}", file=sys.stderr)
+        print(f"track gallery: error: {_error_text(exc, getattr(args, 'file', None))}", file=sys.stderr)
         return EXIT_USER_ERROR
     return EXIT_OK
+
+
+def _error_text(exc: Exception, file: Path | None) -> str:
+    """The one line (after "error: ") a `track gallery` command says of `exc`: a missing FILE named as a gallery
+    file (ls / rm / prune edit an existing gallery; `track --gallery FILE` makes a new one), else the message on one
+    line."""
+    if isinstance(exc, FileNotFoundError):
+        missing = exc.filename or file or "?"  # (ls and merge: the one of their FILEs missing)
+        return f"no such gallery file: {missing}{_not_saved_yet(missing)}"
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _list_several(files: list[Path]) -> int:
+    """`track gallery ls A B ...`: one block per file, headed by its name; a file that cannot be read (missing,
+    corrupt, another format) is one error line on stderr naming it, and the others are still listed. Returns the
+    exit status: 2 where any file could not be read (as for one file), else 0."""
+    from tracker.gallery import Gallery, GalleryError
+
+    failed, listed_any = 0, False
+    for file in files:
+        try:
+            read = Gallery.load(file, prune=False)
+        except (GalleryError, OSError, ValueError) as exc:
+            print(f"track gallery: error: {_error_text(exc, file)}", file=sys.stderr)
+            failed += 1
+            continue
+        _note_if_in_use(file, read, "what it saves later is not listed")  # (a file a `track` run holds: said)
+        print(f"\n{file}:" if listed_any else f"{file}:")
+        for line in _gallery_listing(read):
+            print(line)
+        listed_any = True
+    return EXIT_USER_ERROR if failed else EXIT_OK
 
 
 def _not_saved_yet(path: str | Path) -> str:
