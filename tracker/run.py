@@ -543,11 +543,13 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                     )  # fmt: skip
                     tracker.reset()  # the identities still in view go to the gallery
                     saver.in_view_unstored = False
+                    said = out / summary_name(stem, len(names) > 1)
                     try:
                         saver.save()
                     except (OSError, GalleryConflictError) as exc:  # its summary.json said "error": null
-                        _note_unsaved_gallery(summary, exc, out / summary_name(stem, len(names) > 1))
+                        _note_unsaved_gallery(summary, exc, said, saver.take_failed())
                         raise
+                    _note_unsaved_gallery(summary, None, said, saver.take_failed())  # (periodic saves that failed)
                     summaries.append(summary)
                     if summary.interrupted or summary.error:
                         break
@@ -575,12 +577,17 @@ def _error_said(exc: Exception) -> str:
     return said if isinstance(exc, OSError | GalleryError) and said else f"{type(exc).__name__}: {exc}"
 
 
-def _note_unsaved_gallery(summary: RunSummary, exc: Exception, path: Path) -> None:
+def _note_unsaved_gallery(summary: RunSummary, exc: Exception | None, path: Path, failed: list[str]) -> None:
     """Set `summary.error` to the run's gallery save's failure `exc` (its one line: the gallery not saved where
-    asked, and where it was saved instead, if aside) and write it again to its `path` (the summary.json the run
-    wrote before the save; none when the source yielded no frame)."""
-    if summary.error is None:
+    asked, and where it was saved instead, if aside; None: the save went well) and `summary.gallery_saves_failed`
+    to the periodic saves that `failed` during the source (`GallerySaver.take_failed`), and write it again to its
+    `path` (the summary.json the run wrote before the save; none when the source yielded no frame) when either
+    changed it."""
+    if exc is None and not failed:
+        return
+    if exc is not None and summary.error is None:
         summary.error = _error_said(exc)
+    summary.gallery_saves_failed += failed
     if path.exists():
         write_json_atomic(path, summary.to_json(), indent=2)
 

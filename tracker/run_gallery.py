@@ -136,6 +136,7 @@ class GallerySaver:
         self._pending: PendingSave | None = None  # the background save started last
         self._abandoned = False  # a second interrupt abandoned a background save: no save after it
         self._before = None if path is None else file_version(path)  # the file this run found (None: no file)
+        self._failed: list[str] = []  # the periodic saves that failed since `take_failed` (their error lines)
         # set by the run while a source's people in view are not stored yet (stored at its end: `Tracker.reset`)
         self.in_view_unstored = False
 
@@ -149,10 +150,14 @@ class GallerySaver:
         ended and the gallery changed. A save that comes due while one is under way is skipped: the first frame
         after that one ends starts the next, with the gallery as it is then (never more than one in flight or due).
 
+        A periodic save that fails (an OSError: a full disk, the folder read-only for a while) does not stop the
+        run: the file is left as it was, the gallery still counts as changed, the next periodic save and `save`
+        write it again; the first failure is said through `notify`, and `take_failed` gives them all.
+
         Raises:
-            OSError, GalleryConflictError: the last background save failed (logged when it did; raised at the first
-                frame after, as a failed synchronous save was): the file was left as it was, the gallery still
-                counts as changed, and `save` writes it.
+            GalleryConflictError: another program wrote the file since this run read it (the last background save
+                found that; with `aside`, the gallery was saved there instead). RecordNotWritten: the gallery was
+                saved, its record for --resume not.
         """
         if self.gallery is None or self.path is None or self._abandoned or self._job.running:
             return
@@ -169,8 +174,10 @@ class GallerySaver:
             except RuntimeError:  # no thread could be started: written here, as before
                 try:
                     self._write(pending)
+                except RecordNotWritten:
+                    raise
                 except OSError as exc:
-                    raise self._failure(exc) from exc
+                    self._periodic_failed(exc)
                 self._last = time.monotonic()
 
     def save(self) -> None:
@@ -183,9 +190,9 @@ class GallerySaver:
         is left) once it reaches its next step, and this saver writes nothing more (`save` returns at once).
 
         Raises:
-            OSError: this save, or a background save whose failure was not raised yet, failed, naming the gallery
-                file (which is left as it was; after a background failure the gallery still counts as changed and
-                the next `save` writes it). GalleryConflictError: another program wrote the file meanwhile (with
+            OSError: this save failed, naming the gallery file (which is left as it was; the gallery still counts as
+                changed and the next `save` writes it); a periodic save that failed before is not raised, only
+                counted (`take_failed`). GalleryConflictError: another program wrote the file meanwhile (with
                 `aside`: this gallery was saved there instead, and the error names that file).
             KeyboardInterrupt: interrupted while it waited, raised once the background save ended.
         """
@@ -271,8 +278,7 @@ class GallerySaver:
             log.warning("%s", exc)
             raise
         except Exception as exc:
-            # a warning: the error itself is raised at the next frame or save (`track` prints it as its one error
-            # line; its log shows errors only, so a failure was said twice)
+            # a warning: the loop's thread says it (`notify`) and counts it at the next frame or save
             log.warning("the gallery %s could not be saved in the background: %s", self.path, exc)
             raise
 
@@ -346,19 +352,37 @@ class GallerySaver:
             return
         self._last, error = outcome
         if isinstance(error, OSError) and not isinstance(error, RecordNotWritten):
-            raise self._failure(error, background=True) from error
+            self._periodic_failed(error)
+            return
         if isinstance(error, GalleryConflictError):
             raise self._saved_aside(error) from error
         if error is not None:
             raise error
 
-    def _failure(self, exc: OSError, background: bool = False) -> OSError:
+    def take_failed(self) -> list[str]:
+        """The periodic saves that failed since the last call (each one's line, naming the gallery and the cause),
+        in order; the list is emptied."""
+        failed, self._failed = self._failed, []
+        return failed
+
+    def _periodic_failed(self, exc: OSError) -> None:
+        """Count a periodic save that failed (`exc`) and say the first one: the run goes on, the file is as it was,
+        and the next save writes the gallery again."""
+        where = f" ({exc.filename})" if exc.filename else ""
+        said = f"the gallery {self.path} could not be saved: {exc.strerror or exc}{where}"
+        if not self._failed:
+            self._notify(
+                f"{said}; the file was left as it was and the run goes on: the next periodic save (every "
+                f"{self.every:g} s) and the run's last save write it again"
+            )
+        self._failed.append(said)
+
+    def _failure(self, exc: OSError) -> OSError:
         """The error of a save that failed: naming the gallery file, not a temp file, and what is kept."""
         where = f" ({exc.filename})" if exc.filename else ""
-        again = " (the run's last save writes it again)" if background else ""
         return OSError(
             f"the gallery {self.path} could not be saved: {exc.strerror or exc}{where}; the file was left as it "
-            f"was{again} and the tracking outputs are kept"
+            "was and the tracking outputs are kept"
         )
 
 

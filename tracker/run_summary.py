@@ -91,6 +91,7 @@ class RunSummary:
     global_ids: bool = False  # the IDs are a gallery's global ones (the same person has one ID in every source)
     global_ids_replaced: dict[int, int] = field(default_factory=dict)  # `tracker.global_ids`: new ID -> final ID
     gallery_saved: tuple[Path, int] | None = None  # `--gallery`: the file and the identities it holds at the end
+    gallery_saves_failed: list[str] = field(default_factory=list)  # `--gallery`: the periodic saves that failed
 
     @property
     def fps(self) -> float:
@@ -146,6 +147,11 @@ class RunSummary:
             **({"birth_shapes_per_source": self.births_per_source} if self.births_per_source else {}),
             **{key: value for key, value in self._source_reports() if value},
             **({"global_ids_replaced": self.global_ids_replaced} if self.global_ids_replaced else {}),
+            **(
+                {"gallery_saves_failed": {"count": len(failed), "first": failed[0]}}
+                if (failed := self.gallery_saves_failed)
+                else {}
+            ),
             "outputs": [str(p) for p in self.outputs],
         }
 
@@ -222,6 +228,10 @@ class RunSummary:
         if self.gaps:
             where = ", ".join(f"{seconds:.1f} s after frame {frame}" for frame, seconds in self.gaps)
             lines.append(f"the stream dropped {count(len(self.gaps), 'time')} and came back: no frames for {where}")
+        if self.gallery_saves_failed:  # the run went on; the saves after them wrote the gallery (else: `error`)
+            failed = self.gallery_saves_failed
+            later = "" if self.error else "; a later save wrote the gallery"
+            lines.append(f"{count(len(failed), 'periodic gallery save')} failed (the first: {failed[0]}){later}")
         if self.gallery_saved is not None:  # as `track batch` says it: was it written, and how many it holds
             path, size = self.gallery_saved
             lines.append(f"gallery {path}: {count(size, 'identity', 'identities')} saved")
@@ -399,6 +409,7 @@ def combine(summaries: list[RunSummary]) -> RunSummary:
             total.camera_motion_held += s.camera_motion_held
             total.camera_motion_bridged += s.camera_motion_bridged
         total.gaps += s.gaps
+        total.gallery_saves_failed += s.gallery_saves_failed
         if s.ended_early is not None:
             total.ended_early, total.expected_frames = s.ended_early, s.expected_frames
     return total
