@@ -135,6 +135,24 @@ def test_merge_refuses_an_output_that_is_another_file(cameras, tmp_path, capsys)
     assert len(Gallery.load(a, prune=False)) == 4
 
 
+@pytest.mark.parametrize("name", ["ids.csv", "ids.JSON", "ids.npz"])
+def test_merge_into_a_table_name_is_one_error_that_points_to_export(cameras, tmp_path, capsys, name):
+    """`merge ... -o ids.csv` (a user who meant a table) wrote a binary gallery named ids.csv, status 0: now one
+    error before any work, naming export, and nothing written (also with --dry-run); a first FILE so named may
+    still be replaced."""
+    a, b = cameras
+    out = tmp_path / name
+    for dry_run in ([], ["--dry-run"]):
+        assert main(["gallery", "merge", str(a), str(b), "-o", str(out), *dry_run]) == 2
+        captured = capsys.readouterr()
+        err = captured.err.strip().splitlines()
+        assert len(err) == 1 and f"-o {out}: merge writes a gallery file" in err[0], err
+        assert "track gallery export" in err[0] and captured.out == "" and not out.exists()
+    out.write_bytes(a.read_bytes())  # (a gallery called ids.csv, merged into itself)
+    assert main(["gallery", "merge", str(out), str(b), "-o", str(out)]) == 0
+    assert len(Gallery.load(out, prune=False)) == 4
+
+
 def test_export_writes_one_row_per_identity_and_the_prototypes(cameras, tmp_path, capsys):
     a, _ = cameras
     gallery = Gallery.load(a, prune=False)

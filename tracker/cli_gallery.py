@@ -259,6 +259,7 @@ def _merge(args: argparse.Namespace) -> list[str]:
     files, out = args.files, args.output
     if len(files) < 2:
         raise GalleryError(f"merge needs two gallery files or more, got {files[0]} alone")
+    _refuse_table_name(out, files[0])
     if out.exists() and os.path.realpath(out) != os.path.realpath(files[0]):
         raise GalleryError(
             f"{out} exists: merge writes a new gallery file, or replaces its first FILE ({files[0]}); "
@@ -293,6 +294,19 @@ def _merge(args: argparse.Namespace) -> list[str]:
     if args.dry_run:
         return [*lines, f"would write {out}: {total} (a dry run: nothing written)"]
     return [*lines, f"wrote {out}: {total}"]
+
+
+def _refuse_table_name(out: Path, first: Path) -> None:
+    """ValueError when merge's `-o` ends as `track gallery export` writes (.csv, .json, .npz) and is not the first
+    FILE (a gallery so named, replaced): merge writes a gallery file, and a user who meant a table got a binary
+    gallery called `ids.csv` (status 0) that no spreadsheet could read."""
+    from tracker.gallery_export import PROTOTYPES_SUFFIX, TABLE_SUFFIXES
+
+    if out.suffix.lower() in (*TABLE_SUFFIXES, PROTOTYPES_SUFFIX) and os.path.realpath(out) != os.path.realpath(first):
+        raise ValueError(
+            f"-o {out}: merge writes a gallery file (such as {out.with_suffix('.gallery')}), not a {out.suffix} "
+            f"table; `track gallery export {out.with_suffix('.gallery')} -o {out}` then writes the table"
+        )
 
 
 def _note_if_in_use(path: Path, gallery: Any, missed: str) -> None:
