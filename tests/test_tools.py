@@ -751,3 +751,34 @@ def test_bench_against_whose_reader_left_early_ends_quietly_with_status_0():
     tool.stdout.close()  # the reader leaves before the first line
     _, err = tool.communicate(timeout=HELP_TIMEOUT_S)
     assert err.decode() == "" and tool.returncode == 0, (tool.returncode, err.decode()[-2000:])
+
+
+def test_a_tool_that_ends_with_an_error_after_its_reader_left_keeps_its_status_and_says_only_its_error(tmp_path):
+    """`python tools/official_scores.py OUT | head -0` where a figure differs: the tool prints its table (buffered in a
+    pipe), returns 1, and its reader is gone. Its status stands and nothing but what it says is on stderr (it ended
+    0, the difference hidden). A `sys.exit("message")` after buffered lines alike: status 1 and the message (it ended
+    with Python's "Exception ignored ... BrokenPipeError" and status 120)."""
+    from tracker.eval.cli import eval_main
+
+    seq = _walking_sequence(tmp_path / "data" / "WALK")
+    out = tmp_path / "run"
+    argv = ["--data", str(seq), "--detections", "public", "--out", str(out), "-q", "--cache-dir", str(tmp_path / "c")]
+    assert eval_main(argv) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    summary["sequences"]["WALK"]["IDF1"] += 0.5
+    (out / "summary.json").write_text(json.dumps(summary))
+    exits_with = tmp_path / "exits_with.py"  # a tool's main ending as core_outputs' and update_outputs' may
+    exits_with.write_text(
+        "import sys\nfrom tracker.closed_pipe import run_tool\n\n"
+        "def main():\n    print('a line the reader never reads')\n    sys.exit('the reference has 3 frames, not 2')\n\n"
+        "raise SystemExit(run_tool(main))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"} | {"PYTHONPATH": str(ROOT)}
+    for command, status, said in (
+        ([str(ROOT / "tools" / "official_scores.py"), str(out)], 1, ""),
+        ([str(exits_with)], 1, "the reference has 3 frames, not 2\n"),
+    ):
+        tool = subprocess.Popen([sys.executable, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        tool.stdout.close()  # the reader leaves before the first line (`| head -0`)
+        _, err = tool.communicate(timeout=HELP_TIMEOUT_S)
+        assert (tool.returncode, err.decode()) == (status, said), command

@@ -24,11 +24,28 @@ def silence_stdout() -> None:
 
 def run_tool(main: Callable[[], int | None]) -> int:
     """Run a tool's `main` (`raise SystemExit(run_tool(main))`): its status (None: 0), or 0 when its reader left
-    early (BrokenPipeError), with stdout silenced for the rest of the process."""
+    while it printed (BrokenPipeError), with stdout silenced for the rest of the process. A `main` that ended
+    (returned, or `sys.exit("message")` / `sys.exit(1)`) keeps its status where the reader left before what it
+    still had buffered: Python's flush at exit failed then, "Exception ignored ... BrokenPipeError" and status 120.
+
+    Raises:
+        SystemExit: `main`'s own, once stdout is flushed (its message, if any, is printed by Python on stderr).
+    """
     try:
         status = main()
-        sys.stdout.flush()  # (inside: what is still buffered may find the reader gone too)
+    except SystemExit:
+        _flush_or_silence()
+        raise
     except BrokenPipeError:
         silence_stdout()
         return _EXIT_OK
+    _flush_or_silence()
     return _EXIT_OK if status is None else status
+
+
+def _flush_or_silence() -> None:
+    """Flush stdout (what a tool still has buffered), or silence it when its reader has left."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
