@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_gallery_cli import colour_models  # noqa: F401  (a fixture, used by name)
 
 from tracker import load_config
 from tracker.eval.cli import compare_main, eval_main
@@ -1577,6 +1578,42 @@ def test_eval_and_compare_refuse_a_folder_the_other_command_wrote(tmp_path, caps
         said = f"track {name}: error: {out} holds a `track {other}` run ({mark}); choose another --out"
         assert len(err) == 1 and err[0].startswith(said), err
         assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+
+
+@pytest.mark.usefixtures("colour_models")
+def test_eval_and_track_refuse_a_folder_the_other_wrote(tmp_path, capsys):
+    """`track eval --split val-half --out D` into a `track` run's folder replaced its summary.json with the eval's
+    and left that run's txt beside ours/ (and `track --out E` into an eval folder the reverse): one folder mixing
+    two runs. Each now refuses the other's folder with one line, before anything is tracked, and leaves it as it
+    was. A re-run of eval into its own folder with the other split still tracks again (its results renumbered)."""
+    from media import write_video
+    from test_cli import scene
+    from test_gallery_cli import ARGS
+
+    from tracker.cli import main
+
+    seq = write_sequence(tmp_path / "data", "A", _two_people(4, 10), 4)
+    np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    common = ["--data", str(seq), "--workers", "1", "--cache-dir", str(tmp_path / "c"), "-q"]
+    video = write_video(tmp_path / "cam1.avi", scene()[:6])
+    tracked, evaluated = tmp_path / "tracked", tmp_path / "evaluated"
+    assert main([str(video), "--out", str(tracked), *ARGS]) == 0
+    assert eval_main([*common, "--out", str(evaluated)]) == 0
+    for run, out, said in (
+        (lambda: eval_main([*common, "--split", "val-half", "--out", str(tracked)]), tracked,
+         f"track eval: error: {tracked} holds a `track` run (config.yaml); choose another --out"),
+        (lambda: main([str(video), "--out", str(evaluated), *ARGS]), evaluated,
+         f"track: error: {evaluated} holds a `track eval` or `track compare` run (metrics.csv); choose another --out"),
+    ):  # fmt: skip
+        before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+        capsys.readouterr()
+        assert run() == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(said), err
+        assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+    assert eval_main([*common, "--split", "val-half", "--out", str(evaluated)]) == 0
+    assert json.loads((evaluated / "summary.json").read_text())["split"] == "val-half"
+    assert np.all(read_mot_rows(evaluated / "ours" / "A.txt")[:, 0] <= 1), "the val half (frame 4 of 4), from 1"
 
 
 @pytest.mark.parametrize(

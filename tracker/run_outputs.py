@@ -44,6 +44,8 @@ __all__ = [
 
 DEFAULT_RUNS_DIR = Path("runs") / "track"  # run folders when no --out is given: `<name>`, `<name>2`, ...
 CONFIG_NAME = "config.yaml"  # the config a run tracked with, one for its folder (`track SOURCE --config` reads it)
+# what `track eval` and `track compare` write into their --out (tracker.eval.cli: its tables, its variants' list)
+_EVAL_RUN_FILES = ("metrics.csv", "compare.csv", "variants.json")
 _FULL = (errno.ENOSPC, errno.EDQUOT)  # a disk (or the user's quota) that is full: space is what the user can change
 FULL_DISK_HINT = " (the disk is full: free some space, or choose another --out)"  # ends the error of a full disk
 CONFIG_HEADER = (
@@ -243,8 +245,15 @@ def check_output_paths(
         SourceError: an output would replace a source, naming it, the output file and what to do instead.
         IsADirectoryError: an output's name is taken by a folder, naming it and what to do.
         ValueError: `gallery` is one of the run's output files (the mp4 too with `--no-save-video`, which removes
-            an earlier run's), naming it.
+            an earlier run's), naming it; `out` holds a `track eval` or `track compare` run (its summary.json would
+            be replaced by this run's, and the folder would mix the two).
     """
+    evaluated = [name for name in _EVAL_RUN_FILES if (out / name).is_file()]
+    if evaluated:
+        raise ValueError(
+            f"{out} holds a `track eval` or `track compare` run ({evaluated[0]}); choose another --out (this run's "
+            "summary.json would replace that run's)"
+        )
     stems: set[str] = set()
     written: list[Path] = [out / CHECKPOINT_NAME, out / GALLERY_RECORD_NAME]
     several = len(names) > 1

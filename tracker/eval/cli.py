@@ -369,6 +369,20 @@ def _refuse_other_command(out: Path, compare: bool) -> None:
         )
 
 
+def _refuse_track_run(out: Path, name: str) -> None:
+    """ValueError when `out` holds a `track` run (its config.yaml or checkpoint): this run's summary.json would
+    replace that run's, and its results and tables would lie beside that run's outputs, one folder mixing the two."""
+    from tracker.resume import CHECKPOINT_NAME
+    from tracker.run_outputs import CONFIG_NAME
+
+    held = _files(out, CONFIG_NAME, CHECKPOINT_NAME)
+    if held:
+        raise ValueError(
+            f"{out} holds a `track` run ({held[0]}); choose another --out (this `track {name}` run's summary.json "
+            "would replace that run's)"
+        )
+
+
 def _refuse_other_layout(out: Path, name: str, variants: list[str] | None) -> None:
     """ValueError when `out` holds a run of the other layout: this run has --variants and `out` a run without them
     (results in `out/<tracker>/`, summary.json), or this run has none and `out` a --variants run (results in
@@ -507,6 +521,7 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             make_output_folder(args.out)  # (a file of that name: said as such, before the lock's own message)
             held.enter_context(FolderLock(Path(args.out), made_here=made))  # one run at a time writes there
             _refuse_other_command(Path(args.out), compare)
+            _refuse_track_run(Path(args.out), name)
             _refuse_other_layout(Path(args.out), name, args.variants)
             if not args.no_cache or args.variants:  # (variants are made there too) a cache that cannot be made
                 # fails now, not after the first sequence's detections and embeddings were computed
