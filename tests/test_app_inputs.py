@@ -9,6 +9,7 @@ given to a motion-only tracker. No model runs here: the detector is scripted."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from pathlib import Path
 
@@ -759,3 +760,24 @@ def test_reopen_of_a_tracker_pickled_before_reopen_existed_says_so(monkeypatch):
     restored = pickle.loads(pickle.dumps(built))
     restored.reopen()
     assert restored.detector is not None
+
+
+@pytest.mark.parametrize("via_stream", [False, True])
+def test_a_detector_of_yours_with_boxes_wholly_outside_the_frame_drops_them_as_update_detections(via_stream, caplog):
+    """`update_detections(frame_size=...)` drops boxes wholly outside the frame (counted, first warned); `update`
+    with a detector of yours that does not clip its boxes tracked them: a box left of a 480x640 frame took ID 1 (a
+    track out of view, never reported), the one person in view ID 2, and `outside_detections` read 0 (with a ReID, a
+    box above and left of a frame was reported, wholly outside it). They are dropped alike."""
+    inside, left = [100.0, 100, 150, 250], [-80.0, 100, -20, 250]
+    boxes = np.array([left, inside])
+
+    def detector(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
+        return boxes, SCORES, None
+
+    tracker = Tracker(load_config(None, ["device=cpu", "reid.model=none"]), frame_rate=FPS, detector=detector)
+    with caplog.at_level(logging.WARNING, logger="tracker.types"):
+        frames = [FRAME] * 5
+        out = list(tracker.stream(frames)) if via_stream else [tracker.update(frame) for frame in frames]
+    assert [[(o.track_id, o.detection_index) for o in tracks] for tracks in out] == [[(1, 1)]] * 5
+    assert tracker.outside_detections == 5
+    assert "dropped 1 detection(s) wholly outside the frame: the frame is 480x640 (height x width)" in caplog.text

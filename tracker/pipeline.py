@@ -447,7 +447,7 @@ class Tracker:
             if transform is None and self.camera_motion is not None:
                 self._warn_once(self._compensation_without_frames())
             if size is not None:
-                dets = _inside(dets, size, core.outside_detections)
+                dets = _inside(dets, size, core.outside_detections, f": frame_size is (height, width), got {size}")
             if embed is None:
                 objects = self.core.step(dets, camera_motion=transform, frame_size=size, camera_motion_noise=noise)
             else:
@@ -503,7 +503,8 @@ class Tracker:
         asks for the embeddings of just the detections whose appearance matters (see
         `appearance.lazy_embedding`), which the embedder computes in one batch. Grayscale (HxW, HxWx1) and BGRA
         (HxWx4) frames are converted. A frame of another size than the last one is tracked, with a warning logged
-        once: call `reset()` between videos.
+        once: call `reset()` between videos. Detections wholly outside the frame (a detector of yours that does not
+        clip its boxes) are dropped as `update_detections` drops them outside its `frame_size` (`outside_detections`).
 
         Args:
             frame: the image, a numpy uint8 array (H, W, 3) BGR, (H, W) or (H, W, 1) gray, or (H, W, 4) BGRA.
@@ -667,6 +668,10 @@ class Tracker:
         dets = Detections.from_arrays(
             boxes, scores, class_ids, device=self.device, dropped=self.core.invalid_detections
         )
+        size = (frame.shape[0], frame.shape[1])
+        # (ultralytics clips its boxes to the frame; a detector of yours may not: dropped as update_detections drops
+        # them outside its frame_size, not born again every frame)
+        dets = _inside(dets, size, self.core.outside_detections, f": the frame is {size[0]}x{size[1]} (height x width)")
         estimator = self.camera_motion
         before = None if estimator is None else estimator.checkpoint()
         if given is not None:
@@ -676,7 +681,6 @@ class Tracker:
         else:
             transform = None if estimator is None else estimator.estimate(frame, dets.boxes_xyxy)
             noise = 0.0 if estimator is None else estimator.noise_px
-        size = (frame.shape[0], frame.shape[1])
         try:
             with torch_threads(self.config.core_threads) as callers_threads, self._blas:
                 if self.embedder is None:
@@ -733,9 +737,10 @@ class Tracker:
 
     @property
     def outside_detections(self) -> int:
-        """Detection rows of this video (since `reset()`) that `update_detections` dropped as wholly outside its
-        `frame_size` (a (width, height) given for (height, width)?). The first is warned, the later ones logged at
-        debug level."""
+        """Detection rows of this video (since `reset()`) dropped as wholly outside the frame: outside
+        `update_detections`' `frame_size` (a (width, height) given for (height, width)?), or outside `update`'s frame
+        (a detector of yours that does not clip its boxes). The first is warned, the later ones logged at debug
+        level."""
         return self.core.outside_detections.count
 
     @property
@@ -760,15 +765,15 @@ def _faults_undone_on_error(core: TrackerCore) -> Iterator[None]:
         raise
 
 
-def _inside(dets: Detections, size: tuple[int, int], dropped: OutsideDetections) -> Detections:
+def _inside(dets: Detections, size: tuple[int, int], dropped: OutsideDetections, why: str) -> Detections:
     """The detections with some part inside the (height, width) frame. Rows wholly outside it are dropped and
-    counted in `dropped` (the first of a video warned), as invalid rows are: no detector reports them, and a
-    `frame_size` given as (width, height) puts real people there (each would be born again every frame, as a track
-    predicted out of view)."""
+    counted in `dropped` (the first of a video warned, with `why` after its message), as invalid rows are: no
+    detector that clips to the frame reports them, and a `frame_size` given as (width, height) puts real people there
+    (each would be born again every frame, as a track predicted out of view)."""
     height, width = size
     x1, y1, x2, y2 = dets.boxes_xyxy.T
     inside = (x1 < width) & (x2 > 0) & (y1 < height) & (y2 > 0)
     if inside.all():
         return dets
-    dropped.add(int((~inside).sum()), f": frame_size is (height, width), got {size}")
+    dropped.add(int((~inside).sum()), why)
     return dets.select(inside)
