@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import cv2
@@ -403,3 +404,21 @@ def test_a_class_the_model_does_not_have_is_an_error_not_an_empty_run(shared_wei
         build_detector(cfg.detector, torch.device("cpu"))
     ok = load_config(None, overrides=[f"detector.model={model}", "detector.classes=[0, 79]"])
     assert build_detector(ok.detector, torch.device("cpu")).model is not None
+
+
+def test_an_image_size_an_export_of_fixed_size_does_not_use_is_warned(shared_weights, bus, caplog):
+    """`--set detector.image_size=1280` (what README says for people far away in a 4K video) with a 640 OpenVINO
+    export ran at 640 without a word: ultralytics takes a fixed-size export's own size, and the boxes were those
+    of 640. It is warned, naming both sizes; the size the export has, and a .pt model at any size, are not."""
+    exported = shared_weights / "yolov8n_int8_openvino_model"
+    runs = {}
+    for model, size in [(exported, 1280), (exported, 640), (shared_weights / "yolov8n.pt", 1280)]:
+        cfg = load_config(None, overrides=[f"detector.model={model}", f"detector.image_size={size}"])
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="tracker.detector"):
+            detector = build_detector(cfg.detector, torch.device("cpu"))
+        runs[model.name, size] = detector(bus)[0], caplog.text
+    boxes, said = runs[exported.name, 1280]
+    assert "detector.image_size=1280 is not used" in said and "was exported for 640x640 frames" in said
+    np.testing.assert_array_equal(boxes, runs[exported.name, 640][0])  # (what the warning is about)
+    assert runs[exported.name, 640][1] == "" and runs["yolov8n.pt", 1280][1] == ""
