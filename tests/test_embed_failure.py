@@ -157,6 +157,28 @@ def test_a_frame_given_again_counts_its_dropped_detections_once():
     assert (tracker.invalid_detections, tracker.outside_detections, tracker.core.frame_index) == (1, 1, 1)
 
 
+@pytest.mark.parametrize("detect_ahead", [True, False])
+def test_a_stream_frame_whose_embedder_failed_leaves_its_dropped_detections_uncounted(detect_ahead):
+    """As `update`'s: a `stream` frame (detected ahead) whose embedder failed was not tracked, yet its NaN box stayed
+    counted in `invalid_detections` (1 after the failure, 2 once the frame was given again)."""
+    boxes = np.array([[10.0, 10, 60, 130], [np.nan, 0, 1, 1], [200, 10, 250, 130]])
+    fails = [True, False]
+
+    def embedder(image: torch.Tensor, rows_xyxy: np.ndarray) -> np.ndarray:
+        if fails.pop(0):
+            raise EmbedFailure("out of memory")
+        return np.eye(len(rows_xyxy), DIM)
+
+    cfg = load_config(None, overrides=["device=cpu", "appearance.lazy_embedding=false"])
+    tracker = Tracker(cfg, FPS, detector=lambda frame: (boxes, np.full(3, 0.9), None), embedder=embedder)
+    frame = np.zeros((480, 640, 3), np.uint8)
+    with pytest.raises(EmbedFailure):
+        list(tracker.stream([frame, frame], detect_ahead=detect_ahead))
+    assert (tracker.invalid_detections, tracker.core.frame_index) == (0, 0)
+    tracker.update(frame)
+    assert (tracker.invalid_detections, tracker.core.frame_index) == (1, 1)
+
+
 def test_wrong_rows_from_the_callback_are_named():
     tracker = Tracker(load_config(None, overrides=["device=cpu", "appearance.lazy_embedding=false"]), frame_rate=FPS)
     with pytest.raises(ValueError, match=r"what the embed callback returned must have shape \(N, D\) with N = 2"):

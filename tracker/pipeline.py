@@ -533,8 +533,7 @@ class Tracker:
         self._check_detector()
         frame = as_bgr(frame)
         given = self._given_motion(camera_motion, camera_motion_noise, frame.shape[:2])
-        with _faults_undone_on_error(self.core):  # (a failed frame, given again, counts its dropped rows once)
-            return self._track(frame, self._detect(frame), given)
+        return self._track(frame, self._detect(frame), given)
 
     def _given_motion(
         self, camera_motion: Any, camera_motion_noise: Any, size: tuple[int, int]
@@ -663,7 +662,18 @@ class Tracker:
         """Embed (on demand) and associate the detections of `frame`, moved by the camera motion `given` ((3, 3)
         homography and its noise in pixels, checked), else by the estimator's, if any. If the embedder fails (a GPU
         out of memory), the error goes on unchanged and the tracker is as before the call (the core's state,
-        `TrackerCore._advance`, and the camera-motion estimator's), so the frame can be given again."""
+        `TrackerCore._advance`, the camera-motion estimator's, and the counts of dropped rows, for `update`'s frames
+        and `stream`'s alike), so the frame can be given again."""
+        with _faults_undone_on_error(self.core):  # (a failed frame, given again, counts its dropped rows once)
+            return self._track_counted(frame, detected, given)
+
+    def _track_counted(
+        self,
+        frame: np.ndarray,
+        detected: tuple[np.ndarray, np.ndarray, np.ndarray],
+        given: tuple[np.ndarray, float] | None,
+    ) -> list[TrackedObject]:
+        """`_track` within its restore of the counts of dropped rows."""
         boxes, scores, class_ids = detector_output(detected)
         dets = Detections.from_arrays(
             boxes, scores, class_ids, device=self.device, dropped=self.core.invalid_detections
