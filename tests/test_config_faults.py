@@ -378,6 +378,18 @@ def test_missing_file_is_a_config_error(tmp_path):
     raises_config_error(str(path), lambda: load_config(path), also="cannot read")
 
 
+def test_a_config_path_in_the_home_folder_given_with_a_tilde_loads(tmp_path, monkeypatch):
+    """`load_config("~/site.yaml")` (and `Tracker.from_config("~/site.yaml")`) said "cannot read config file
+    ~/site.yaml: No such file or directory" though the file was there, while `detector.model=~/...` and
+    `track --config=~/...` take `~` as the home folder. The path is the home folder's, and a missing one is named
+    there."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "site.yaml").write_text("lifecycle:\n  min_hits: 3\n")
+    assert load_config("~/site.yaml").lifecycle.min_hits == 3
+    assert load_config(Path("~") / "site.yaml").lifecycle.min_hits == 3
+    raises_config_error(str(tmp_path / "nope.yaml"), lambda: load_config("~/nope.yaml"), also="cannot read")
+
+
 def test_a_file_that_is_not_text_is_a_config_error_naming_it(tmp_path):
     """`--config` given a binary file (a model, an image): one ConfigError naming the file, not a bare
     UnicodeDecodeError that names neither the file nor the option."""

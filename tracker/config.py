@@ -685,7 +685,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
     """Load a YAML config (None: the defaults) and apply `section.key=value` overrides.
 
     Args:
-        path: the YAML file, or None for the defaults.
+        path: the YAML file (a leading `~` is the home folder), or None for the defaults.
         overrides: a list of `section.key=value` strings (values read as YAML) or a {`section.key`: value} dict,
             applied after the file; None: none.
     Returns:

@@ -159,7 +159,7 @@ def load_file(
     """Read the YAML config file at `path` (None: no file, the defaults), apply `overrides` and check the result.
 
     Args:
-        path: a UTF-8 YAML file whose top level is a mapping of sections, or None.
+        path: a UTF-8 YAML file whose top level is a mapping of sections (a leading `~` is the home folder), or None.
         overrides: as `apply_overrides` takes them; they win over the file.
         parse: checks the nested mapping and builds the config (`tracker.config.parse_config`).
         sections: the config's dotted section names (`apply_overrides`).
@@ -174,7 +174,7 @@ def load_file(
         message = f"the config path must be a YAML file path or None, got {type(path).__name__} {path!r}{hint}"
         raise ConfigError(message, key=None)
     if path is not None:
-        path = Path(path)
+        path = Path(path).expanduser()  # ("~/site.yaml", as the weight paths and `track --config=~/...` take it)
         try:
             text = path.read_text(encoding="utf-8")  # YAML's own encoding, whatever the locale's is
         except OSError as exc:
