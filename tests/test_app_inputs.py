@@ -781,3 +781,26 @@ def test_a_detector_of_yours_with_boxes_wholly_outside_the_frame_drops_them_as_u
     assert [[(o.track_id, o.detection_index) for o in tracks] for tracks in out] == [[(1, 1)]] * 5
     assert tracker.outside_detections == 5
     assert "dropped 1 detection(s) wholly outside the frame: the frame is 480x640 (height x width)" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("call", "said"),
+    [
+        (lambda t: t.update(FRAME, camera_motion_noise=2.0), "update: camera_motion_noise without a camera_motion"),
+        (
+            lambda t: list(t.stream([FRAME], camera_motion_noise=2.0)),
+            "stream: camera_motion_noise without camera_motions",
+        ),
+    ],
+)
+def test_a_camera_motion_noise_fault_is_named_for_the_method_called(call, said, caplog):
+    """`update(frame, camera_motion_noise=2.0)` without a motion was warned as "update_detections: ...", a method the
+    user had not called (`stream`'s too, which takes `camera_motions`); a noise beyond `update`'s frame was refused
+    as beyond "frame_size", an argument `update` has not. Each names what the user gave."""
+    tracker = scripted_tracker()
+    with caplog.at_level(logging.WARNING, logger="tracker"):
+        call(tracker)
+    assert said in caplog.text and "update_detections" not in caplog.text
+    with pytest.raises(ValueError, match=r"larger side \(640 px of the 480x640 frame\)") as refused:
+        tracker.update(FRAME, camera_motion=np.eye(3), camera_motion_noise=1e6)
+    assert "frame_size" not in str(refused.value)

@@ -141,8 +141,8 @@ def checked_camera_noise(value: Any, size: tuple[int, int] | None = None) -> flo
         raise ValueError(f"camera_motion_noise must be a finite number of pixels >= 0; got {value!r}")
     if size is not None and value > max(size):
         raise ValueError(
-            f"camera_motion_noise must be at most the frame's larger side ({max(size)} px of frame_size {size}): an "
-            f"estimate {value:g} px off tells nothing of the motion (pass camera_motion=None); got {value!r}"
+            f"camera_motion_noise must be at most the frame's larger side ({max(size)} px of the {size[0]}x{size[1]} "
+            f"frame): an estimate {value:g} px off tells nothing of the motion (pass camera_motion=None); got {value!r}"
         )
     return float(value)
 

@@ -486,12 +486,13 @@ class Tracker:
             self.core.check_embedding_dim(out.shape[1], name)
         return out
 
-    def _warn_once(self, unusual: dict[str, str]) -> None:
-        """Log each kind of unusual input the first time it is seen (they are used as given, not rejected)."""
+    def _warn_once(self, unusual: dict[str, str], caller: str = "update_detections") -> None:
+        """Log each kind of unusual input the first time it is seen (they are used as given, not rejected), named as
+        an argument of `caller`, the method the user called."""
         for kind, message in unusual.items():
             if kind not in self._warned:
                 self._warned.add(kind)
-                log.warning("update_detections: %s (used as given; warned once)", message)
+                log.warning("%s: %s (used as given; warned once)", caller, message)
 
     @_one_call_at_a_time
     def update(
@@ -536,15 +537,17 @@ class Tracker:
         return self._track(frame, self._detect(frame), given)
 
     def _given_motion(
-        self, camera_motion: Any, camera_motion_noise: Any, size: tuple[int, int]
+        self, camera_motion: Any, camera_motion_noise: Any, size: tuple[int, int] | None, caller: str = "update"
     ) -> tuple[np.ndarray, float] | None:
         """A frame's known `camera_motion` and its noise, checked, as `_track` takes them (None: none given; a noise
-        without a motion is checked, then ignored with a warning logged once). ValueError as `update_detections`'."""
+        without a motion is checked, then ignored with a warning logged once, naming `caller`'s argument).
+        ValueError as `update_detections`'."""
         if camera_motion is not None:
             return as_homography(camera_motion), checked_camera_noise(camera_motion_noise, size)
         if camera_motion_noise != 0.0:
             checked_camera_noise(camera_motion_noise, size)  # (refused as update_detections refuses it)
-            self._warn_once({NOISE_WITHOUT_MOTION: "camera_motion_noise without a camera_motion is ignored"})
+            motion = "camera_motions" if caller == "stream" else "a camera_motion"
+            self._warn_once({NOISE_WITHOUT_MOTION: f"camera_motion_noise without {motion} is ignored"}, caller)
         return None
 
     def stream(
@@ -608,7 +611,7 @@ class Tracker:
 
         paired = with_motions(frames, camera_motions)
         if camera_motions is None:
-            self._given_motion(None, camera_motion_noise, None)  # a noise without motions: checked, warned, ignored
+            self._given_motion(None, camera_motion_noise, None, "stream")  # a noise without motions: warned, ignored
         else:
             checked_camera_noise(camera_motion_noise)  # checked now (against each frame's size when it has a motion)
         if detect_ahead is None:
