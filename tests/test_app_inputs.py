@@ -804,3 +804,34 @@ def test_a_camera_motion_noise_fault_is_named_for_the_method_called(call, said, 
     with pytest.raises(ValueError, match=r"larger side \(640 px of the 480x640 frame\)") as refused:
         tracker.update(FRAME, camera_motion=np.eye(3), camera_motion_noise=1e6)
     assert "frame_size" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [("frame_rate", 60.0, r"Tracker\.frame_rate is fixed .* another rate needs another Tracker"), ("config", None, "")],
+)
+def test_the_frame_rate_and_config_of_a_built_tracker_cannot_be_reassigned(name, value, said):
+    """`tracker.frame_rate = 60` (the video's rate, found after the tracker was built) was taken without a word and
+    changed nothing the tracker does: every time limit stays converted with the rate it was built with, while
+    `frame_rate` (the run summary's) said 60; `tracker.config = ...` likewise. Both are one AttributeError saying
+    to build another Tracker, and the tracker tracks on as before."""
+    tracker = scripted_tracker()
+    before = outputs(tracker, 3)
+    given = load_config(None, ["device=cpu", "lifecycle.min_hits=5"]) if name == "config" else value
+    with pytest.raises(AttributeError, match=said or r"Tracker\.config is fixed .* build another Tracker"):
+        setattr(tracker, name, given)
+    assert (tracker.frame_rate, tracker.config.lifecycle.min_hits) == (FPS, 2)
+    again = scripted_tracker()
+    assert before + outputs(tracker, 3) == outputs(again, 6)
+
+
+def test_a_tracker_pickled_with_its_frame_rate_and_config_as_plain_fields_restores_them():
+    """A checkpoint pickled before `frame_rate` and `config` were read-only (its state holds them by those names)
+    restores with both and tracks on."""
+    built = scripted_tracker()
+    state = built.__getstate__()
+    state["frame_rate"], state["config"] = state.pop("_frame_rate"), state.pop("_config")
+    old = Tracker.__new__(Tracker)
+    old.__setstate__(state)
+    assert (old.frame_rate, old.config) == (built.frame_rate, built.config)
+    assert len(outputs(old, 2)[-1]) == 2

@@ -131,13 +131,13 @@ class Tracker:
             kind = type(config).__name__
             raise TypeError(f"config must be a TrackerConfig (load_config(path, overrides)), got {kind}")
         # one built with `dataclasses.replace` skipped `load_config`'s checks (and may hold numpy numbers)
-        self.config = validate_config(config if config is not None else TrackerConfig())
+        self._config = validate_config(config if config is not None else TrackerConfig())
         check_source_name(source_name)
         check_gallery(gallery)
         check_model(detector, "detector", "frame -> (boxes_xyxy, scores, class_ids)")
         check_model(embedder, "embedder", "(frame tensor, boxes_xyxy) -> (N, D) embeddings")
         self.device = resolve_device(self.config.device)
-        self.frame_rate = checked_frame_rate(frame_rate, self.config)
+        self._frame_rate = checked_frame_rate(frame_rate, self.config)
         if not self.config.min_frame_rate <= self.frame_rate <= self.config.max_frame_rate:
             log.warning(
                 "frame_rate %g is outside the plausible range [%g, %g]: every time limit is converted with it",
@@ -210,10 +210,37 @@ class Tracker:
             "_reid_identity": None,
             "_model_config": None,
         }
-        self.__dict__.update({**defaults, **state})
+        renamed = {_FIXED[key]: value for key, value in state.items() if key in _FIXED}  # (pickled as plain fields)
+        self.__dict__.update({**defaults, **{k: v for k, v in state.items() if k not in _FIXED}, **renamed})
         if "_blas" not in state:
             self._blas = BlasThreads(self.config.core_threads)
         self._calling = threading.Lock()
+
+    @property
+    def config(self) -> TrackerConfig:
+        """The config the tracker was built with (read-only: its rules were set up from it)."""
+        return self._config
+
+    @config.setter
+    def config(self, value: object) -> None:
+        raise AttributeError(
+            "Tracker.config is fixed when the tracker is built (its rules were set up from it): build another Tracker "
+            "with the new config (Tracker(config.replace([...]), rate, detector=tracker.detector, "
+            "embedder=tracker.embedder) shares the models loaded)"
+        )
+
+    @property
+    def frame_rate(self) -> float:
+        """Frames per second of the source, which every time limit of the config was converted with (read-only)."""
+        return self._frame_rate
+
+    @frame_rate.setter
+    def frame_rate(self, value: object) -> None:
+        raise AttributeError(
+            "Tracker.frame_rate is fixed when the tracker is built (every time limit of the config was converted "
+            "with it): a video of another rate needs another Tracker (Tracker(tracker.config, rate, "
+            "detector=tracker.detector, embedder=tracker.embedder) shares the models loaded)"
+        )
 
     @property
     def gallery(self) -> Gallery | None:
@@ -761,6 +788,10 @@ class Tracker:
         """Frames of this video (since `reset()`) whose camera-motion estimate failed and fell back to the identity
         (0 without compensation, `motion.camera_compensation=none`)."""
         return 0 if self.camera_motion is None else self.camera_motion.failures
+
+
+# fields a Tracker pickled before they were read-only properties holds under their public names
+_FIXED = {"config": "_config", "frame_rate": "_frame_rate"}
 
 
 @contextlib.contextmanager
