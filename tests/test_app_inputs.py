@@ -835,3 +835,21 @@ def test_a_tracker_pickled_with_its_frame_rate_and_config_as_plain_fields_restor
     old.__setstate__(state)
     assert (old.frame_rate, old.config) == (built.frame_rate, built.config)
     assert len(outputs(old, 2)[-1]) == 2
+
+
+def test_a_detector_of_yours_giving_logits_or_negative_classes_is_warned_once_as_update_detections_is(caplog):
+    """`update_detections` warns once of scores outside [0, 1] (every score threshold reads logits wrong) and of
+    negative class ids; `update` with a `detector=` of yours returning the same said nothing. It warns the same,
+    once, naming the detector."""
+
+    def detector(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return BOXES, np.array([3.5, -1.0]), np.array([0, -1])
+
+    tracker = Tracker(load_config(None, ["device=cpu", "reid.model=none"]), frame_rate=FPS, detector=detector)
+    with caplog.at_level(logging.WARNING, logger="tracker.pipeline"):
+        for _ in range(3):
+            tracker.update(FRAME)
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2, said
+    assert said[0].startswith("the detector: detection scores from -1 to 3.5, outside [0, 1]")
+    assert said[1].startswith("the detector: negative class id -1")

@@ -94,7 +94,8 @@ class Tracker:
         frame_rate: frames per second of the source; None takes `config.frame_rate`. Every time limit of the
             config (seconds) is converted to frames with it.
         detector: callable frame ((H, W, 3) uint8 BGR numpy array) -> (boxes_xyxy, scores, class_ids): (N, 4) pixel
-            corners, (N,) confidences in [0, 1], (N,) integer classes or None; `from_config` builds one.
+            corners, (N,) confidences in [0, 1], (N,) integer classes or None (others, and boxes wholly outside the
+            frame, as `update_detections` takes them); `from_config` builds one.
         embedder: callable (frame, boxes_xyxy) -> (R, D) embeddings, one row per box: the frame as an (H, W, 3)
             uint8 BGR torch tensor on the tracker's device, the boxes as an (R, 4) float64 numpy array of pixel
             corners (the detections whose appearance matters); `from_config` builds one.
@@ -708,6 +709,7 @@ class Tracker:
         dets = Detections.from_arrays(
             boxes, scores, class_ids, device=self.device, dropped=self.core.invalid_detections
         )
+        self._warn_once(dets.unusual(), "the detector")  # (a detector of yours giving logits: as update_detections)
         size = (frame.shape[0], frame.shape[1])
         # (ultralytics clips its boxes to the frame; a detector of yours may not: dropped as update_detections drops
         # them outside its frame_size, not born again every frame)
