@@ -55,6 +55,9 @@ def outputs(tracker: Tracker, frames: int) -> list[list[tuple[int, tuple[float, 
         (np.zeros((0, 640), np.uint8), r"frame is empty: shape \(0, 640\)"),
         (np.zeros((480, 0, 3), np.uint8), r"frame is empty: shape \(480, 0, 3\)"),
         (PIL.Image.new("RGB", (64, 48)), r"got Image \(np\.asarray\(frame\) first; PIL and imageio give RGB: "),
+        ((True, FRAME), r"got tuple \(cap\.read\(\) returns \(ok, frame\): ok, frame = cap\.read\(\), then give"),
+        ((False, None), r"got tuple \(cap\.read\(\) returns \(ok, frame\)"),
+        ([FRAME, FRAME], r"got list \(several frames\? update takes one; stream\(frames\) takes an iterable"),
     ],
 )
 def test_a_frame_update_cannot_take_says_what_it_takes_and_changes_nothing(frame, expected):

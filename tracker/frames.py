@@ -116,6 +116,10 @@ def check_frame(frame: Any) -> None:
         hint = " (cv2 reads None at the end of a video or on a failed read)" if frame is None else hint
         if not hint and hasattr(frame, "__array_interface__"):  # a PIL image (RGB), or another array-like
             hint = " (np.asarray(frame) first; PIL and imageio give RGB: np.asarray(image)[:, :, ::-1] for BGR)"
+        if not hint and _read_result(frame):
+            hint = " (cap.read() returns (ok, frame): ok, frame = cap.read(), then give the frame)"
+        elif not hint and isinstance(frame, list | tuple) and frame and isinstance(frame[0], np.ndarray):
+            hint = " (several frames? update takes one; stream(frames) takes an iterable of them)"
         raise ValueError(f"frame must be a numpy uint8 array {FRAME_SHAPES}, got {type(frame).__name__}{hint}")
     if frame.dtype != np.uint8:
         floats = " ((frame * 255).astype(np.uint8) for floats in [0, 1], frame.astype(np.uint8) in [0, 255])"
@@ -133,3 +137,13 @@ def check_frame(frame: Any) -> None:
         raise ValueError(f"frame must have shape {FRAME_SHAPES}, got {shape}{hint}")
     if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise ValueError(f"frame is empty: shape {shape} (a failed read or a crop outside the image?)")
+
+
+def _read_result(value: Any) -> bool:
+    """Whether `value` is what `cv2.VideoCapture.read()` returns, (ok, frame): a bool and an array or None."""
+    return (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and isinstance(value[0], bool | np.bool_)
+        and (value[1] is None or isinstance(value[1], np.ndarray))
+    )
