@@ -265,7 +265,7 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
     detector = UltralyticsDetector(model, cfg, device, keep_features=keep_features)
     detector.load()  # an exported model loads here, not on the first frame (its lines would break the progress bar)
     _check_classes(cfg, getattr(model, "names", None))
-    _warn_fixed_size(cfg, model)
+    _warn_fixed_size(detector)
     if path.exists():
         set_openvino_pinning(model, path, cfg.cpu_pinning)
     return detector
@@ -429,17 +429,14 @@ def _check_classes(cfg: DetectorConfig, names: Any) -> None:
     )
 
 
-def _warn_fixed_size(cfg: DetectorConfig, model: Any) -> None:
-    """Warn when `cfg.image_size` is not used: ultralytics runs an export of a fixed input size (OpenVINO, ONNX ...
-    exported without `dynamic=True`) at that size, whatever `imgsz` it is given, without a word (a 1280 asked of a
-    640 OpenVINO export found the same boxes as 640). PyTorch models and dynamic exports take any size."""
-    backend = getattr(getattr(model, "predictor", None), "model", None)  # ultralytics' AutoBackend, once loaded
+def _warn_fixed_size(detector: UltralyticsDetector) -> None:
+    """Warn when `detector.image_size` is not used: ultralytics runs an export of a fixed input size (OpenVINO, ONNX
+    ... exported without `dynamic=True`) at that size, whatever `imgsz` it is given, without a word (a 1280 asked of
+    a 640 OpenVINO export found the same boxes as 640). PyTorch models and dynamic exports take any size."""
+    cfg = detector.config
+    backend = getattr(getattr(detector.model, "predictor", None), "model", None)  # ultralytics' AutoBackend, loaded
     fixed = getattr(backend, "imgsz", None)
-    if (
-        fixed is None
-        or getattr(backend, "dynamic", False)
-        or isinstance(getattr(model, "model", None), torch.nn.Module)
-    ):
+    if fixed is None or getattr(backend, "dynamic", False) or detector.is_pytorch:
         return
     height, width = (int(fixed), int(fixed)) if isinstance(fixed, int | float) else (int(fixed[0]), int(fixed[-1]))
     if max(height, width) != cfg.image_size:  # (the long side: a 384x640 export is a 640 for landscape frames)
