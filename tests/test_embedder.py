@@ -632,3 +632,13 @@ def test_requests_on_the_pytorch_forward_is_logged_as_ignored(shared_weights, ca
         with caplog.at_level(logging.INFO, logger="tracker.embedder"):
             osnet(shared_weights, f"reid.backend={backend}", "reid.requests=2")
         assert ("reid.requests=2 ignored" in caplog.text) is said, backend
+
+
+def test_threads_on_the_pytorch_forward_is_logged_as_ignored(shared_weights, caplog):
+    """reid.threads sizes an OpenVINO inference only; on the PyTorch forward it did nothing without a word, where
+    reid.requests was said to be ignored. The log says so."""
+    for backend, said in (("torch", True), ("openvino", False)):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="tracker.embedder"):
+            osnet(shared_weights, f"reid.backend={backend}", "reid.threads=2")
+        assert ("reid.threads=2 ignored" in caplog.text) is said, backend

@@ -146,6 +146,8 @@ class OSNetEmbedder:
             )
         if isinstance(self.model, torch.nn.Module) and self.config.requests > 1:
             log.info("reid.requests=%d ignored: the PyTorch ReID forward runs one call at a time", self.config.requests)
+        if isinstance(self.model, torch.nn.Module) and self.config.threads != 1:  # (1: the default, said of nothing)
+            log.info("reid.threads=%d ignored: the PyTorch ReID forward runs on torch's threads", self.config.threads)
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
 
