@@ -856,3 +856,22 @@ def test_a_detector_of_yours_giving_logits_or_negative_classes_is_warned_once_as
     assert len(said) == 2, said
     assert said[0].startswith("the detector: detection scores from -1 to 3.5, outside [0, 1]")
     assert said[1].startswith("the detector: negative class id -1")
+
+
+@pytest.mark.parametrize("given", ["embeddings", "embed"])
+def test_embeddings_given_to_a_tracker_without_appearance_are_warned_once_as_unused(given, caplog):
+    """With `appearance.enabled=false` the embeddings (or `embed`) given to `update_detections` are not used: that
+    went without a word (a config copied from a motion-only run silently dropped the user's ReID). It is warned once,
+    as unused (not "used as given"); an empty frame's empty embeddings are not warned of."""
+    tracker = Tracker(load_config(None, ["device=cpu", "appearance.enabled=false"]), frame_rate=FPS)
+    looks = identity_embeddings(2, 8)
+    with caplog.at_level(logging.WARNING, logger="tracker.pipeline"):
+        tracker.update_detections(np.zeros((0, 4)), [], embeddings=np.empty(0))
+        assert caplog.text == ""
+        for frame in range(3):
+            if given == "embed":
+                tracker.update_detections(BOXES + frame, SCORES, embed=lambda rows: looks[rows])
+            else:
+                tracker.update_detections(BOXES + frame, SCORES, embeddings=looks)
+    said = [r.getMessage() for r in caplog.records]
+    assert said == [f"update_detections: {given} given with appearance.enabled=false: not used (warned once)"]

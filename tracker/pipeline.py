@@ -50,6 +50,7 @@ EMBED_RESULT = "what the embed callback returned"  # how errors name an `update_
 EMBEDDER_RESULT = "what the embedder returned"  # how errors name the result of `update`'s embedder
 NOISE_WITHOUT_MOTION = "camera_motion_noise"  # the warned-once kind: a motion's noise given without the motion
 COMPENSATION_WITHOUT_FRAMES = "camera_compensation"  # warned once: compensation on, update_detections without a motion
+LOOKS_WITHOUT_APPEARANCE = "appearance"  # warned once: embeddings or embed given while appearance.enabled is false
 # what reopen()'s error says to do about weights gone since `from_config` (its config, fixed, names them)
 REOPEN_MISSING = (
     "this tracker was built with them: put them back where they were and reopen() again (it stays closed "
@@ -471,9 +472,16 @@ class Tracker:
             )
             self._warn_once(dets.unusual())
             if transform is None and noise > 0:
-                self._warn_once({NOISE_WITHOUT_MOTION: "camera_motion_noise without a camera_motion is ignored"})
+                self._warn_once(
+                    {NOISE_WITHOUT_MOTION: "camera_motion_noise without a camera_motion is ignored"}, used=False
+                )
             if transform is None and self.camera_motion is not None:
-                self._warn_once(self._compensation_without_frames())
+                self._warn_once(self._compensation_without_frames(), used=False)
+            if not self.config.appearance.enabled and (embed is not None or (embeddings is not None and len(dets))):
+                given = "embed" if embed is not None else "embeddings"
+                self._warn_once(
+                    {LOOKS_WITHOUT_APPEARANCE: f"{given} given with appearance.enabled=false: not used"}, used=False
+                )
             if size is not None:
                 dets = _inside(dets, size, core.outside_detections, f": frame_size is (height, width), got {size}")
             if embed is None:
@@ -514,13 +522,13 @@ class Tracker:
             self.core.check_embedding_dim(out.shape[1], name)
         return out
 
-    def _warn_once(self, unusual: dict[str, str], caller: str = "update_detections") -> None:
-        """Log each kind of unusual input the first time it is seen (they are used as given, not rejected), named as
-        an argument of `caller`, the method the user called."""
+    def _warn_once(self, unusual: dict[str, str], caller: str = "update_detections", used: bool = True) -> None:
+        """Log each kind of unusual input the first time it is seen (not rejected: used as given, or, `used` False,
+        left unused), named as an argument of `caller`, the method the user called."""
         for kind, message in unusual.items():
             if kind not in self._warned:
                 self._warned.add(kind)
-                log.warning("%s: %s (used as given; warned once)", caller, message)
+                log.warning("%s: %s (%swarned once)", caller, message, "used as given; " if used else "")
 
     @_one_call_at_a_time
     def update(
@@ -575,7 +583,7 @@ class Tracker:
         if camera_motion_noise != 0.0:
             checked_camera_noise(camera_motion_noise, size)  # (refused as update_detections refuses it)
             motion = "camera_motions" if caller == "stream" else "a camera_motion"
-            self._warn_once({NOISE_WITHOUT_MOTION: f"camera_motion_noise without {motion} is ignored"}, caller)
+            self._warn_once({NOISE_WITHOUT_MOTION: f"camera_motion_noise without {motion} is ignored"}, caller, False)
         return None
 
     def stream(
