@@ -422,3 +422,16 @@ def test_an_image_size_an_export_of_fixed_size_does_not_use_is_warned(shared_wei
     assert "detector.image_size=1280 is not used" in said and "was exported for 640x640 frames" in said
     np.testing.assert_array_equal(boxes, runs[exported.name, 640][0])  # (what the warning is about)
     assert runs[exported.name, 640][1] == "" and runs["yolov8n.pt", 1280][1] == ""
+
+
+@pytest.mark.parametrize("inside", ["yolov8n.xml", "yolov8n.bin"])
+def test_a_file_of_an_openvino_export_given_for_it_names_the_folder_to_give(shared_weights, inside):
+    """`detector.model=.../yolov8n_int8_openvino_model/yolov8n.xml` (the network file, not the export) was called a
+    format ultralytics does not support and "the copy is damaged: get it again". It names the folder to give."""
+    folder = shared_weights / "yolov8n_int8_openvino_model"
+    cfg = load_config(None, overrides=[f"detector.model={folder / inside}"]).detector
+    with pytest.raises(
+        ValueError, match=r"is a file of the OpenVINO export .*: give the folder \(detector\.model="
+    ) as e:
+        build_detector(cfg, torch.device("cpu"))
+    assert str(e.value).endswith(f"(detector.model={folder})") and "damaged" not in str(e.value)

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 _COLOUR_CHANNELS = 3  # BGR frames
 _NAMED_CLASSES = 3  # a detector.classes error names the model's first classes, as a reminder of its numbering
 _OPENVINO_FOLDER_SUFFIX = "_openvino_model"  # how ultralytics tells an OpenVINO export folder (NAME.xml + NAME.bin)
+_OPENVINO_FILES = (".xml", ".bin")  # the files of an OpenVINO export: its network and its weights
 _PINNING = "ENABLE_CPU_PINNING"  # OpenVINO's property: inference threads bound to cores
 _KEPT_PROPERTIES = (  # what a recompile with other pinning copies from ultralytics' compiled model: same threads
     "PERFORMANCE_HINT",
@@ -397,7 +398,14 @@ def _is_openvino_model(path: Path) -> bool:
 
 def _check_openvino_folder(path: Path) -> None:
     """An OpenVINO export folder must hold its NAME.xml and NAME.bin: a half-copied one is named here, where
-    ultralytics says only StopIteration (no .xml) or OpenVINO "Exception from src/inference/..." (no .bin)."""
+    ultralytics says only StopIteration (no .xml) or OpenVINO "Exception from src/inference/..." (no .bin). A file
+    of an export given for the export (its .xml or .bin) is a ValueError naming the folder to give: ultralytics
+    called it an unsupported format, and the tracker a damaged copy."""
+    if path.is_file() and path.suffix in _OPENVINO_FILES and _is_openvino_model(path.parent):
+        raise ValueError(
+            f"detector.model {path} is a file of the OpenVINO export {path.parent}: give the folder "
+            f"(detector.model={path.parent})"
+        )
     if not (path.is_dir() and path.name.endswith(_OPENVINO_FOLDER_SUFFIX)):
         return
     models = sorted(path.glob("*.xml"))
