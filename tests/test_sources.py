@@ -467,3 +467,13 @@ def test_a_sequence_folder_without_seqinfo_is_named_after_the_sequence_not_img1(
     src = open_source(seq)
     assert src.name == "SEQ-07" and src.name == sources.image_source_name(seq)
     assert [n for n, _ in src] == [1, 2]
+
+
+def test_a_leading_tilde_is_the_home_folder_and_a_missing_file_says_where_it_was_looked_for(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    write_video(tmp_path / "clip.avi", noise_frames(3))
+    src = open_source("~/clip.avi")
+    assert (src.kind, src.total, src.path) == ("video", 3, tmp_path / "clip.avi")
+    with pytest.raises(SourceError) as info:
+        open_source("~/nope.mp4")
+    assert str(info.value) == f"no such file or folder: ~/nope.mp4 ({tmp_path / 'nope.mp4'})"

@@ -7,7 +7,8 @@ header announces (truncated) stops there and says so in `ended_early`; a stream 
 exponential backoff before giving up with a `SourceError`.
 
 How a source string is read (`resolve_source`), in this order:
-1. an existing file or folder, whatever its name (digits, spaces, `[`, `*`, `?`, `http:` ...);
+1. an existing file or folder, whatever its name (digits, spaces, `[`, `*`, `?`, `http:` ...); where no file of that
+   literal name exists, a leading `~` is the home folder (`~/clips/a.mp4`);
 2. a glob of images (`frames/*.jpg`) that matches something; the parts of it that name an existing folder are
    taken literally (`glob.escape`), so a folder called `shots [1]` needs no escaping;
 3. a URL (`scheme://...`: rtsp, http, https, ...);
@@ -275,10 +276,11 @@ def _glob_source_name(path: Path, folder: Path | None) -> str:
 def open_source(spec: str | Path) -> FrameSource:
     """Open a video file, image folder or glob, MOTChallenge sequence folder, webcam index or URL.
 
-    The string is resolved in the order of the module doc (an existing path always wins). Nothing is decoded
-    beyond the first decodable frame of a video (among its first `MAX_CONSECUTIVE_FAILURES`) or the first
-    decodable image of a folder or glob (to reject files that are not videos, and image files none of which
-    decodes); a URL is opened once to learn whether it is a finite file or a live stream.
+    The string is resolved in the order of the module doc (an existing path always wins; a leading `~` is the home
+    folder). Nothing is decoded beyond the first decodable frame of a video (among its first
+    `MAX_CONSECUTIVE_FAILURES`) or the first decodable image of a folder or glob (to reject files that are not
+    videos, and image files none of which decodes); a URL is opened once to learn whether it is a finite file or a
+    live stream.
 
     Raises:
         SourceError: missing path, nothing readable, a file that is not a video, or images none of which decodes.
@@ -320,6 +322,9 @@ def _nothing_named(spec: str) -> SourceError:
         return SourceError(f"an empty source name {spec!r} (a shell variable left unset?): name a file, folder or URL")
     if spec == STDIN_NAME:  # the usual name for standard input: say so rather than "no such file"
         return SourceError(f"no such file or folder: {spec} (video is not read from standard input: save it to a file)")
+    expanded = str(_as_path(spec))
+    if spec.startswith("~") and not expanded.startswith("~"):  # `~/x.mp4`: say where it was looked for
+        return SourceError(f"no such file or folder: {spec} ({expanded})")
     return SourceError(f"no such file or folder: {spec}")
 
 
