@@ -477,3 +477,23 @@ def test_a_leading_tilde_is_the_home_folder_and_a_missing_file_says_where_it_was
     with pytest.raises(SourceError) as info:
         open_source("~/nope.mp4")
     assert str(info.value) == f"no such file or folder: ~/nope.mp4 ({tmp_path / 'nope.mp4'})"
+
+
+def test_a_file_url_is_read_once_as_the_file_it_names_not_reopened_as_a_stream(tmp_path, monkeypatch):
+    """A still image's file URL gives its one frame (it was a live stream giving the same image every ~0.5 s, for
+    ever); a video's gives its frames; a missing file is an error at once, naming the path (no retries)."""
+    monkeypatch.setattr(sources, "_wait", lambda seconds, stop: pytest.fail("a file URL waited to reopen"))
+    image = tmp_path / "still shot.png"
+    cv2.imwrite(str(image), noise_frames(1)[0])
+    src = open_source(image.as_uri())  # file:///.../still%20shot.png
+    assert (src.kind, src.live, src.name) == ("video", False, "still shot")
+    assert [n for n, _ in src] == [1]
+    video = write_video(tmp_path / "clip.avi", noise_frames(4))
+    assert read_all(video.as_uri())[0] == [1, 2, 3, 4]
+    assert read_all(f"file://localhost{video}")[0] == [1, 2, 3, 4]
+    missing = tmp_path / "nope.mp4"
+    with pytest.raises(SourceError) as info:
+        open_source(missing.as_uri())
+    assert str(info.value) == f"no such file or folder: {missing.as_uri()} ({missing})"
+    with pytest.raises(SourceError, match="a file URL of another computer"):
+        open_source("file://server/share/clip.avi")

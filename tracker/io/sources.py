@@ -8,10 +8,12 @@ exponential backoff before giving up with a `SourceError`.
 
 How a source string is read (`resolve_source`), in this order:
 1. an existing file or folder, whatever its name (digits, spaces, `[`, `*`, `?`, `http:` ...); where no file of that
-   literal name exists, a leading `~` is the home folder (`~/clips/a.mp4`);
+   literal name exists, a leading `~` is the home folder (`~/clips/a.mp4`) and a `file://` URL is the local file or
+   folder it names (`file:///data/a%20b.mp4`: /data/a b.mp4), read as that path is (a still image: one frame), never
+   as a stream;
 2. a glob of images (`frames/*.jpg`) that matches something; the parts of it that name an existing folder are
    taken literally (`glob.escape`), so a folder called `shots [1]` needs no escaping;
-3. a URL (`scheme://...`: rtsp, http, https, ...);
+3. a URL (`scheme://...`: rtsp, http, https, ...; a `file://` URL that names nothing here is an error, as in 1);
 4. a bare integer: webcam number N (only when nothing of that name exists, see 1).
 Anything else is an error naming the string.
 
@@ -30,6 +32,7 @@ import os
 import re
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -71,6 +74,8 @@ MS_PER_S = 1000.0
 HTTP_SCHEMES = ("http://", "https://")  # URLs whose server can say why it refuses (an HTTP status)
 HTTP_CLIENT_ERRORS = range(400, 500)  # statuses that a retry cannot change (404 Not Found, 403 Forbidden ...)
 URL_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")  # RFC 3986 scheme, then "://"
+FILE_URL_PATTERN = re.compile(r"file://", re.IGNORECASE)  # a URL of a local file: read as the path it names
+LOCAL_HOSTS = ("", "localhost")  # the hosts a file URL of this computer names (`file:///x`, `file://localhost/x`)
 WEBCAM_PATTERN = re.compile(r"[0-9]+")  # ASCII digits only (str.isdigit accepts other scripts' digits too)
 DIGIT_RUNS = re.compile(r"([0-9]+)")  # the numbers in a file name, compared as numbers (natural order)
 UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f<>:"/\\|?*\[\]]')  # not allowed or awkward in output file names
@@ -150,14 +155,29 @@ def _exists(path: Path) -> bool:
 
 
 def _as_path(text: str) -> Path:
-    """The path `text` names: itself where it exists (a folder called `~x` too), else with `~` expanded."""
+    """The path `text` names: itself where it exists (a folder called `~x` too), else the local path of a file URL
+    (`_file_url_path`), else `text` with a leading `~` expanded."""
     literal = Path(text)
     if _exists(literal):
         return literal
+    local = _file_url_path(text)
+    if local is not None:
+        return local
     try:
         return literal.expanduser()
     except RuntimeError:  # `~name` of an unknown user
         return literal
+
+
+def _file_url_path(text: str) -> Path | None:
+    """The local path a `file://` URL names (percent-escapes decoded: `file:///a%20b.mp4` is `/a b.mp4`); None for
+    any other string and for a file URL of another host (`file://server/x`), which names no path here."""
+    if not FILE_URL_PATTERN.match(text):
+        return None
+    parts = urllib.parse.urlsplit(text)
+    if parts.netloc.lower() not in LOCAL_HOSTS:
+        return None
+    return Path(urllib.request.url2pathname(parts.path))
 
 
 def _literal_glob(path: Path) -> tuple[str, Path | None]:
@@ -178,6 +198,8 @@ def resolve_source(spec: str | Path) -> str:
         return "path"
     if any(ch in text for ch in GLOB_CHARS) and _glob_images(path)[0]:
         return "glob"
+    if FILE_URL_PATTERN.match(text):
+        return "missing"  # a local file that is not there: no server to wait for (it was reopened as a stream)
     if URL_PATTERN.match(text):
         return "url"
     if WEBCAM_PATTERN.fullmatch(text):
@@ -277,10 +299,10 @@ def open_source(spec: str | Path) -> FrameSource:
     """Open a video file, image folder or glob, MOTChallenge sequence folder, webcam index or URL.
 
     The string is resolved in the order of the module doc (an existing path always wins; a leading `~` is the home
-    folder). Nothing is decoded beyond the first decodable frame of a video (among its first
-    `MAX_CONSECUTIVE_FAILURES`) or the first decodable image of a folder or glob (to reject files that are not
-    videos, and image files none of which decodes); a URL is opened once to learn whether it is a finite file or a
-    live stream.
+    folder; a `file://` URL is the local file or folder it names, never a stream). Nothing is decoded beyond the
+    first decodable frame of a video (among its first `MAX_CONSECUTIVE_FAILURES`) or the first decodable image of a
+    folder or glob (to reject files that are not videos, and image files none of which decodes); a URL is opened
+    once to learn whether it is a finite file or a live stream.
 
     Raises:
         SourceError: missing path, nothing readable, a file that is not a video, or images none of which decodes.
@@ -322,6 +344,11 @@ def _nothing_named(spec: str) -> SourceError:
         return SourceError(f"an empty source name {spec!r} (a shell variable left unset?): name a file, folder or URL")
     if spec == STDIN_NAME:  # the usual name for standard input: say so rather than "no such file"
         return SourceError(f"no such file or folder: {spec} (video is not read from standard input: save it to a file)")
+    if FILE_URL_PATTERN.match(spec):
+        local = _file_url_path(spec)
+        if local is None:
+            return SourceError(f"{spec}: a file URL of another computer: name the file as it is mounted here")
+        return SourceError(f"no such file or folder: {spec} ({local})")
     expanded = str(_as_path(spec))
     if spec.startswith("~") and not expanded.startswith("~"):  # `~/x.mp4`: say where it was looked for
         return SourceError(f"no such file or folder: {spec} ({expanded})")
