@@ -372,6 +372,27 @@ def test_embeddings_are_unit_norm_and_batched(shared_weights, backend):
     assert embedder(frame, np.zeros((0, 4))).shape == (0, 512)
 
 
+@pytest.mark.parametrize("backend", ["torch", "openvino"])
+def test_gray_bgra_and_numpy_frames_embed_as_their_bgr_frame_on_both_backends(shared_weights, backend):
+    """The embedder called directly takes the frames `Tracker.update` takes, with the same embeddings on both
+    backends (PyTorch raised a permute error for gray; OpenVINO embedded uninitialised crops); a channels-first or
+    float frame is one ValueError naming the shapes it takes."""
+    if backend == "openvino":
+        pytest.importorskip("openvino")
+    embedder = osnet(shared_weights, f"reid.backend={backend}", "reid.half=false")
+    gray = np.random.default_rng(1).integers(0, 255, (200, 160), dtype=np.uint8)
+    bgr = np.repeat(gray[:, :, None], 3, axis=2)
+    boxes = np.array([[0, 0, 60, 150], [70, 20, 150, 190]], dtype=np.float64)
+    expected = embedder(torch.from_numpy(bgr), boxes)
+    bgra = np.dstack([bgr, np.full_like(gray, 255)])
+    for frame in (gray, gray[:, :, None], bgra, bgr):
+        for given in (torch.from_numpy(frame), frame):
+            torch.testing.assert_close(embedder(given, boxes), expected, atol=1e-5, rtol=1e-5)
+    for bad in (torch.from_numpy(bgr).permute(2, 0, 1), torch.from_numpy(bgr).float()):
+        with pytest.raises(ValueError, match=r"frame must (have shape \(H, W, 3\) BGR|be uint8)"):
+            embedder(bad, boxes)
+
+
 def test_torch_backend_folds_batchnorm_and_keeps_the_features(shared, shared_weights):
     """The PyTorch OSNet runs with every BN folded into its convolution (fewer kernels): same features as the
     network as trained (unfolded), on real person crops."""

@@ -4,7 +4,8 @@ Crops are cut on the device in one `grid_sample` call for the PyTorch network; f
 they are cut as uint8 by OpenCV and normalised inside the compiled model (no torch operation at all).
 
 `build_embedder(cfg.reid, device, detector)` returns a callable
-`(frame (H, W, 3) uint8 BGR tensor on the device, boxes_xyxy (N, 4)) -> (N, D) L2-normalised tensor`.
+`(frame (H, W, 3) uint8 BGR tensor on the device, boxes_xyxy (N, 4)) -> (N, D) L2-normalised tensor`; the frame may
+also be gray or BGRA, or a numpy array, as `Tracker.update` takes it (`tracker.frames.bgr_tensor`), else ValueError.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from torchvision.ops import roi_align
 
 from tracker.config import ReIDConfig
 from tracker.extras import require_extra
+from tracker.frames import bgr_tensor
 from tracker.reid import osnet_x0_25, osnet_x1_0
 from tracker.reid.cuda_graph import GraphedForward
 from tracker.reid.openvino import OpenVINOForward, openvino_available
@@ -155,12 +157,17 @@ class OSNetEmbedder:
     def __call__(self, frame: torch.Tensor, boxes_xyxy: np.ndarray) -> torch.Tensor:
         """(H, W, 3) uint8 BGR frame tensor, (N, 4) boxes -> (N, 512) L2-normalised float32 on the device.
 
-        On OpenVINO the crops are cut as uint8 by OpenCV (`cut_crops`) and normalised inside the compiled model:
-        no torch operation runs, so no torch thread team wakes up for a few crops.
+        The frame may also be (H, W) or (H, W, 1) gray or (H, W, 4) BGRA, a tensor or a numpy array, as
+        `Tracker.update` takes it (`bgr_tensor`). On OpenVINO the crops are cut as uint8 by OpenCV (`cut_crops`) and
+        normalised inside the compiled model: no torch operation runs, so no torch thread team wakes up for a few crops.
+
+        Raises:
+            ValueError: a frame of another shape or dtype (channels first, float), naming what is expected.
         """
+        frame = bgr_tensor(frame)  # (gray on OpenVINO gave embeddings of uninitialised crops; on PyTorch an error)
         size = (self.config.crop_height, self.config.crop_width)
         if self._uint8_crops:
-            crops = cut_crops(frame.cpu().numpy(), boxes_xyxy, size)
+            crops = cut_crops(np.ascontiguousarray(frame.cpu().numpy()), boxes_xyxy, size)
             out = self.model(crops)
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), _NORM_FLOOR)
             return torch.from_numpy(out)
@@ -204,7 +211,9 @@ class DetectorFeatureEmbedder:
 
     @torch.inference_mode()
     def __call__(self, frame: torch.Tensor, boxes_xyxy: np.ndarray) -> torch.Tensor:
-        """(H, W, 3) frame (only its size is read), (N, 4) boxes of the detector's last call -> (N, D) unit rows."""
+        """(H, W, 3) frame (only its size is read; gray, BGRA and numpy as `OSNetEmbedder`), (N, 4) boxes of the
+        detector's last call -> (N, D) unit rows. ValueError for a frame of another shape (channels first)."""
+        frame = bgr_tensor(frame)
         maps = self.detector.features
         if not maps:
             raise RuntimeError("reid.model=auto: the detector has not run on this frame yet")

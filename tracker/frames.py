@@ -10,7 +10,17 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["FRAME_SHAPES", "as_bgr", "check_frame", "no_frames", "one_frame", "own_bgr", "own_frames", "with_motions"]
+__all__ = [
+    "FRAME_SHAPES",
+    "as_bgr",
+    "bgr_tensor",
+    "check_frame",
+    "no_frames",
+    "one_frame",
+    "own_bgr",
+    "own_frames",
+    "with_motions",
+]
 
 FRAME_SHAPES = "(H, W, 3) BGR, (H, W) or (H, W, 1) gray, or (H, W, 4) BGRA"  # what `update` takes
 _CHANNELS = (1, 3, 4)  # the channel counts of FRAME_SHAPES's 3-D frames
@@ -106,6 +116,31 @@ def as_bgr(frame: Any) -> np.ndarray:
     if not frame.flags.writeable:  # torch.from_numpy warns about read-only arrays ("undefined behavior"): a copy
         return frame.copy()
     return np.ascontiguousarray(frame)
+
+
+def bgr_tensor(frame: Any) -> torch.Tensor:
+    """The (H, W, 3) uint8 BGR tensor the embedders read, from a frame of FRAME_SHAPES: a torch tensor stays on its
+    device (gray repeated to 3 channels as a view, BGRA's alpha dropped: no pixel copied); a numpy array is `as_bgr`'s.
+
+    Raises:
+        ValueError: not a uint8 tensor or array of FRAME_SHAPES, or empty (naming the conversion to make).
+    """
+    if not isinstance(frame, torch.Tensor):
+        check_frame(frame)  # (the error a numpy frame would get from `update`; it names torch tensors too)
+        return torch.from_numpy(as_bgr(frame))
+    if frame.dtype != torch.uint8:
+        raise ValueError(f"frame must be uint8 (0-255, as OpenCV reads it), got {frame.dtype}")
+    shape = tuple(frame.shape)
+    if frame.ndim == 2:
+        frame = frame[:, :, None]
+    if frame.ndim != 3 or frame.shape[2] not in _CHANNELS:
+        hint = " (channels first? frame.permute(1, 2, 0))" if frame.ndim == 3 and shape[0] in _CHANNELS else ""
+        raise ValueError(f"frame must have shape {FRAME_SHAPES}, got {shape}{hint}")
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise ValueError(f"frame is empty: shape {shape} (a failed read or a crop outside the image?)")
+    if frame.shape[2] == 1:
+        return frame.expand(-1, -1, 3)
+    return frame[:, :, :3] if frame.shape[2] == 4 else frame
 
 
 def check_frame(frame: Any) -> None:
