@@ -183,6 +183,12 @@ class AppearanceBank:
         """(T,) entries held by each slot."""
         return self._count[np.asarray(slots, dtype=np.int64)]
 
+    def thin(self, counts: np.ndarray) -> np.ndarray:
+        """(T,) bool: banks of (T,) `counts` (`count`) holding at least one look and fewer than `topk`, or than
+        `capacity` where that is smaller: a full bank of 2 (capacity 2 under topk 3) holds every look it can, and
+        "topk_mean" averages those, so it is not thin (it counted as thin for ever)."""
+        return (counts > 0) & (counts < min(self.topk, self.capacity))
+
     def _grow(self, num_slots: int) -> None:
         old = self.num_slots
         extra = num_slots - old

@@ -339,8 +339,9 @@ class AssociationConfig(Section):
     )
     thin_bank_outranked: bool = key(
         True,
-        "stage 1: a lost track with fewer looks than appearance.topk does not take a detection that another lost "
-        "track able to take it resembles more (the detection goes on to that track, re-identification or a new ID)",
+        "stage 1: a lost track with fewer looks than appearance.topk (or appearance.bank_capacity, when smaller) does "
+        "not take a detection that another lost track able to take it resembles more (the detection goes on to that "
+        "track, re-identification or a new ID)",
     )
     partial_views_veto: bool = key(
         False,
@@ -360,7 +361,8 @@ class AssociationConfig(Section):
     )
     thin_bank_revival: bool = key(
         True,
-        "stage 1: a lost track with fewer looks than appearance.topk, lost longer than "
+        "stage 1: a lost track with fewer looks than appearance.topk (or appearance.bank_capacity, when smaller), lost "
+        "longer than "
         "lifecycle.max_seconds_lost_unbanked, needs the revival bound (its return is a revival)",
     )
     ungated_lookless_yields: bool = key(

@@ -59,7 +59,7 @@ class Stage1Cost:
     def match_bounds(self, counts: np.ndarray | None = None, late: np.ndarray | None = None) -> np.ndarray:
         """(T, 1) stage 1 appearance gate: the fixed threshold for tracked tracks, the calibrated gate of lost
         ones (rising with the time lost: taking back a long-lost track is a revival). With
-        `association.thin_bank_revival`, a lost track whose bank holds fewer than `appearance.topk` looks needs the
+        `association.thin_bank_revival`, a lost track whose bank is thin (`AppearanceBank.thin`) needs the
         revival bound once lost longer than `lifecycle.max_seconds_lost_unbanked` (traced: TUD-Campus ACF jump, a
         one-look track of a person who left, lost 32 frames, took another person at similarity 0.566). `counts`:
         (T,) looks in each track's bank (`bank.count`), when the caller has them; `late`: (T,) bool, the late thin
@@ -77,9 +77,10 @@ class Stage1Cost:
         return bounds[:, None]
 
     def late_thin_banks(self, counts: np.ndarray) -> np.ndarray:
-        """(T,) bool: lost tracks whose bank holds fewer than `appearance.topk` looks (`counts`, (T,)), lost longer
-        than `lifecycle.max_seconds_lost_unbanked`: their return is a revival (`association.thin_bank_revival`)."""
-        thin = (self.table.state == LOST) & (counts > 0) & (counts < self.config.appearance.topk)
+        """(T,) bool: lost tracks whose bank is thin (`AppearanceBank.thin` of `counts`, (T,): fewer looks than
+        `appearance.topk`, or than `appearance.bank_capacity` where smaller), lost longer than
+        `lifecycle.max_seconds_lost_unbanked`: their return is a revival (`association.thin_bank_revival`)."""
+        thin = (self.table.state == LOST) & self.bank.thin(counts)
         # the frames missed, as `mark_missed` counts a lifetime: late where an unbanked track would have expired
         seconds = self.table.frames_since_update / self.frame_rate
         return thin & (seconds > self.config.lifecycle.max_seconds_lost_unbanked)
@@ -256,8 +257,7 @@ class Stage1Cost:
             yields = ungated_lookless_pairs(fused, similarity, gated, cols, no_look, tracked, lost, cfg.max_cost)
             fused = np.where(yields, np.inf, fused) if any_set(yields) else fused
         if cfg.thin_bank_outranked and any_lost:  # a thin bank's look another lost track's outranks: a new ID
-            pair_counts = counts[rows]
-            thin = (pair_counts > 0) & (pair_counts < self.config.appearance.topk)
+            thin = self.bank.thin(counts[rows])
             outranked = outranked_thin_pairs(fused, similarity, cols, lost, thin)
             fused = np.where(outranked, np.inf, fused) if any_set(outranked) else fused
         if cfg.lost_pairs_plausible and any_lost:  # motion cannot vouch: a size stage 4 would refuse is refused

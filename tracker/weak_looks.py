@@ -82,18 +82,19 @@ def near_tie_costs(
 def outranked_thin_pairs(
     cost: np.ndarray, similarity: np.ndarray, cols: np.ndarray, lost: np.ndarray, thin: np.ndarray
 ) -> np.ndarray:
-    """Stage 1 pairs of a lost track with a thin bank (fewer looks than `appearance.topk`) whose detection another
-    lost track, also able to take it in stage 1, resembles more: appearance does not single the thin track out, and
-    its one or two looks are not an aggregate. Ambiguity goes to a new ID (or to the likelier lost track), not to a
-    merge. Traced on TUD-Campus ACF moving cells (issue 10): gt6's thin track took gt3's box at frame 15 while gt3's
-    own lost track resembled it more; no right return of a thin track was outranked so on TUD-Campus or PETS09.
+    """Stage 1 pairs of a lost track with a thin bank (`AppearanceBank.thin`: fewer looks than `appearance.topk`, or
+    than `appearance.bank_capacity` where smaller) whose detection another lost track, also able to take it in stage
+    1, resembles more: appearance does not single the thin track out, and its one or two looks are not an aggregate.
+    Ambiguity goes to a new ID (or to the likelier lost track), not to a merge. Traced on TUD-Campus ACF moving cells
+    (issue 10): gt6's thin track took gt3's box at frame 15 while gt3's own lost track resembled it more; no right
+    return of a thin track was outranked so on TUD-Campus or PETS09.
 
     Args:
         cost: (P,) stage 1 cost of P gated (track, detection) pairs, inf where vetoed.
         similarity: (P,) bank similarity of each pair, NaN where unknown.
         cols: (P,) detection index of each pair, >= 0.
         lost: (P,) bool, the pair's track is lost.
-        thin: (P,) bool, the pair's track's bank holds at least one and fewer than `topk` looks.
+        thin: (P,) bool, the pair's track's bank is thin (`AppearanceBank.thin`).
     Returns:
         (P,) bool, True for the thin lost tracks' pairs outranked on their detection by another lost track's pair.
     """
