@@ -383,7 +383,9 @@ class InvalidDetections(CountedFaults):
 
 
 class OutsideDetections(CountedFaults):
-    """Detection rows dropped as wholly outside the frame (`update_detections` with a `frame_size`)."""
+    """Detection rows dropped as wholly outside the frame: outside `update_detections`' `frame_size` (a (width,
+    height) given for (height, width)?), or outside `update`'s frame (a `detector=` of yours that does not clip its
+    boxes; ultralytics clips them). Counted in `Tracker.outside_detections`; the warning's detail names which."""
 
     WHAT = "dropped {} detection(s) wholly outside the frame"
     COUNTED = "Tracker.outside_detections"
