@@ -2209,6 +2209,16 @@ def test_a_glob_named_another_way_keeps_its_folder_and_is_reused(tmp_path, monke
     assert [(v.name, v.status) for v in summary.videos] == [("imgs", "reused")]
 
 
+def test_a_file_url_is_batched_as_the_file_it_names(tmp_path):
+    """`track batch file:///.../my%20clip.avi`, then the same file by its path: one folder named after the file
+    (`my_clip`, not `my_20clip`), reused (the URL's key was the path of a folder `file:` under the working one)."""
+    video = write_video(tmp_path / "my clip.avi", scene(3))
+    out = tmp_path / "out"
+    for source in (video.as_uri(), str(video)):
+        summary = track_many([source], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    assert [(v.name, v.status) for v in summary.videos] == [("my_clip", "reused")]
+
+
 def test_a_long_failure_reason_keeps_what_to_do_at_its_end():
     """Offline, every video of `track batch` failed with ultralytics' download error cut at 300 characters:
     "... set detector.model to a local model (`--set detector.model=PATH` on the command line," and no more. The

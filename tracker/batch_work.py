@@ -173,9 +173,9 @@ def _file_identity(source: str) -> Any:
     """Path, size and modification time of a video file, or of each image file a folder, sequence or glob source
     reads (a folder's own date missed frames copied into its `img1/`; a glob had none: both were reused stale); None
     for streams and sources that cannot be opened."""
-    from tracker.io.sources import SourceError, open_source, resolve_source
+    from tracker.io.sources import SourceError, local_path, open_source, resolve_source
 
-    path = Path(source)
+    path = local_path(source)  # (`~/a.mp4`, `file:///data/a.mp4`: the file they name, as `open_source` reads it)
     if not path.is_dir() and resolve_source(source) != "glob":
         return _stat_identity(path)
     try:
@@ -203,7 +203,7 @@ def output_names(sources: Sequence[str], out: Path | None = None) -> list[str]:
     per re-run. Names by position alone gave `cam1/clip.mp4` and `cam2/clip.mp4`, listed the other way round (or after
     a new `cam0/clip.mp4`), each other's folders: both tracked again, and each folder replaced by another camera's.
     """
-    from tracker.io.sources import image_source_name  # (lazily, as the other source checks: OpenCV loads with it)
+    from tracker.io.sources import image_source_name, local_path  # (lazily, as the other source checks: OpenCV)
 
     earlier = _earlier_sources(out) if out is not None else {}
     taken = set(_folders(out)) if out is not None else set()
@@ -221,7 +221,7 @@ def output_names(sources: Sequence[str], out: Path | None = None) -> list[str]:
     for index, source in enumerate(sources):
         if names[index] is None:
             # images are named as `track` names them (`cam1/*.jpg`: cam1, `day.cam1/`: day.cam1; stems gave `_`, `day`)
-            stem = image_source_name(source) or Path(str(source).rstrip("/")).stem or "video"
+            stem = image_source_name(source) or local_path(str(source).rstrip("/")).stem or "video"
             names[index] = unique_stem("".join(c if c.isalnum() or c in "-_." else "_" for c in stem), taken)
     return [name for name in names if name is not None]
 
@@ -248,10 +248,11 @@ def _folders(out: Path) -> list[str]:
 
 def source_key(source: str) -> str:
     """What finds a source's folder again in a re-run (`batch.json`'s "path"): the absolute path of a file, folder or
-    glob, however it was spelled (`clip.mp4`, `/data/clip.mp4`, `cams/../clip.mp4`), else the source as given."""
-    from tracker.io.sources import resolve_source
+    glob, however it was spelled (`clip.mp4`, `/data/clip.mp4`, `cams/../clip.mp4`, `file:///data/clip.mp4`), else the
+    source as given."""
+    from tracker.io.sources import local_path, resolve_source
 
-    return os.path.abspath(source) if resolve_source(source) in ("path", "glob") else source
+    return os.path.abspath(local_path(source)) if resolve_source(source) in ("path", "glob") else source
 
 
 def _earlier_sources(out: Path) -> dict[str, list[tuple[str, str | None]]]:

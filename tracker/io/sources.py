@@ -51,6 +51,7 @@ __all__ = [
     "SourceError",
     "check_named",
     "image_source_name",
+    "local_path",
     "open_source",
     "resolve_source",
     "safe_name",
@@ -152,6 +153,13 @@ def _exists(path: Path) -> bool:
         return path.exists()
     except (OSError, ValueError):  # a name too long for the file system, or with a NUL byte: not a path
         return False
+
+
+def local_path(spec: str | Path) -> Path:
+    """The path a source string names as `open_source` reads it: itself where it exists, else a `file://` URL's local
+    path, else with a leading `~` expanded (a glob: its pattern so expanded). Other strings (URLs, webcam numbers) come
+    back as `Path(spec)`; nothing is checked or opened."""
+    return _as_path(str(spec))
 
 
 def _as_path(text: str) -> Path:
