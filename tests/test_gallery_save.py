@@ -430,6 +430,30 @@ def test_a_failed_periodic_save_does_not_stop_the_run_and_the_summary_names_it(
 
 
 @pytest.mark.usefixtures("frame_clock")
+def test_a_resumed_run_still_counts_the_periodic_saves_that_failed_before_its_stop(tmp_path, monkeypatch):
+    """Periodic saves fail in the background (a full disk), then a kill at frame 25; the resume's saves work. The
+    resumed run's summary covers the whole video, as its other counts do: it still names the failed saves of the
+    first session (the resume's summary.json said nothing of them)."""
+    args, _, gallery, out = _gallery_runs(tmp_path, monkeypatch)
+    args = [*args, "--set", "gallery.save_every_seconds=0", "--out", str(out)]
+    write = gallery_format.write
+
+    def full(file, snapshot):
+        if threading.current_thread().name == SAVE_THREAD_NAME:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        write(file, snapshot)
+
+    with monkeypatch.context() as m:
+        m.setattr(gallery_format, "write", full)
+        stop_at(m, 25, kill)
+        assert main(args) == 130
+    assert main([*args, "--resume"]) == 0
+    failed = json.loads((out / "summary.json").read_text()).get("gallery_saves_failed")
+    said = f"the gallery {gallery} could not be saved: No space left on device"
+    assert failed is not None and failed["count"] >= 1 and failed["first"] == said, failed
+
+
+@pytest.mark.usefixtures("frame_clock")
 @pytest.mark.parametrize("killed", ["after-the-save", "mid-write", "after-the-rename"])
 def test_a_run_killed_with_background_saves_resumes_as_an_uninterrupted_one(tmp_path, monkeypatch, killed):
     """Periodic saves every frame in the background, then a kill (no last save): the save under way reached the

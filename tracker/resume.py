@@ -88,6 +88,9 @@ class Progress:
     # an image source's depth of 10- to 14-bit data in 16-bit files, once fixed (`DepthReader.bits`): a resumed run
     # that starts after the image that fixed it scales as the first run did (None: not fixed yet, or a video)
     depth_bits: int | None = None
+    # the periodic gallery saves that failed so far (their lines: `RunSummary.gallery_saves_failed`; absent from an
+    # older checkpoint: none), so that a resumed run's summary still names them
+    gallery_saves_failed: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -200,6 +200,7 @@ def track_source(
     after_frame: Callable[[], None] | None = None,
     checkpointer: Checkpointer | None = None,
     resume: Progress | None = None,
+    saves_failed: Callable[[], list[str]] = list,
 ) -> RunSummary:
     """Track every frame of `source`, writing `<name>.txt`, `<name>.jsonl`, `<name>.mp4`, `config.yaml` (the
     tracker's config) and the summary to `out_dir`.
@@ -216,6 +217,8 @@ def track_source(
         resume: where the run being resumed stopped (the tracker's state must be restored already): the txt and
             JSONL are cut to its lengths and continued, the video is drawn again up to it from the JSONL, the
             source is read on from the frame after it, and the summary counts the frames before it.
+        saves_failed: the periodic gallery saves that failed since the source began (`GallerySaver.failed`; the
+            caller adds them to the summary at its end), kept in each checkpoint: a resumed run's summary names them.
     """
     from tqdm import tqdm
 
@@ -235,6 +238,7 @@ def track_source(
     summary.recognised = done.recognised
     summary.size_changes, summary.last_size = done.size_changes, tuple(done.last_size)
     summary.camera_motion_failure_numbers = list(done.camera_motion_failure_numbers)
+    summary.gallery_saves_failed = list(done.gallery_saves_failed)
     history = GlobalIdHistory()  # with a gallery: each track's global IDs, one for all its rows at the end
     if resume is not None:
         outputs.open(resume)
@@ -293,7 +297,9 @@ def track_source(
                     if checkpointer is not None and checkpointer.due():
                         with naming_file(checkpointer.path):  # (a full disk: the first checkpoint is the largest file)
                             checkpointer.write(
-                                *checkpoint_of(tracker, outputs, summary, source, last_number, start, done)
+                                *checkpoint_of(
+                                    tracker, outputs, summary, source, last_number, start, done, saves_failed()
+                                )
                             )
                     if stop.stopped:
                         break
@@ -306,7 +312,9 @@ def track_source(
             stopped = summary.interrupted or summary.error
             if checkpointer is not None and stopped and outputs.opened and checkpointer.last_frame != last_number:
                 with naming_file(checkpointer.path):
-                    checkpointer.write(*checkpoint_of(tracker, outputs, summary, source, last_number, start, done))
+                    checkpointer.write(
+                        *checkpoint_of(tracker, outputs, summary, source, last_number, start, done, saves_failed())
+                    )
         except KeyboardInterrupt:  # a second signal aborts at once: the summary still says so
             summary.interrupted = True
             raise
@@ -539,7 +547,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                     summary = track_source(
                         tracker, source, out, options.save_video, options.show, options.progress, options.max_frames,
                         name=stem if len(names) > 1 else None, after_frame=saver.maybe_save, checkpointer=checkpointer,
-                        resume=None if checkpoint is None else checkpoint.progress,
+                        resume=None if checkpoint is None else checkpoint.progress, saves_failed=lambda: saver.failed,
                     )  # fmt: skip
                     tracker.reset()  # the identities still in view go to the gallery
                     saver.in_view_unstored = False

@@ -359,6 +359,11 @@ class GallerySaver:
         if error is not None:
             raise error
 
+    @property
+    def failed(self) -> list[str]:
+        """The periodic saves that failed since the last `take_failed` (each one's line), in order; a copy."""
+        return list(self._failed)
+
     def take_failed(self) -> list[str]:
         """The periodic saves that failed since the last call (each one's line, naming the gallery and the cause),
         in order; the list is emptied."""

@@ -37,9 +37,11 @@ def checkpoint_of(
     last: int,
     start: float,
     done: Progress,
+    saves_failed: list[str],
 ) -> tuple[Any, Progress]:
     """(state, progress) of a checkpoint after source frame `last`: the tracker's state and how far the run got;
-    the outputs are synced to disk first, so they are never shorter than the checkpoint says."""
+    the outputs are synced to disk first, so they are never shorter than the checkpoint says. `saves_failed`: the
+    periodic gallery saves that failed since the source began and are not in `summary` yet."""
     txt_bytes, jsonl_bytes = outputs.sync()
     progress = Progress(
         frames=summary.frames,
@@ -56,6 +58,7 @@ def checkpoint_of(
         last_size=[int(n) for n in summary.last_size],
         camera_motion_failure_numbers=list(summary.camera_motion_failure_numbers),
         depth_bits=None if source.depth is None else source.depth.bits,
+        gallery_saves_failed=[*summary.gallery_saves_failed, *saves_failed],
     )
     return (tracker.core, tracker.camera_motion), progress
 
