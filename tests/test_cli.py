@@ -1225,6 +1225,18 @@ def test_a_run_with_stderr_closed_tracks_to_its_end(fake_models, tmp_path, monke
     assert capsys.readouterr().out.startswith(f"tracked {FRAMES} frames")
 
 
+@pytest.mark.parametrize("command", ["track", "gallery ls"])
+def test_with_stderr_closed_an_error_says_nothing_on_stdout(tmp_path, monkeypatch, capsys, command):
+    """`track nope.mp4 2>&-`, `track gallery ls a.gallery b.gallery 2>&- | ...`: with no stderr, the error lines went
+    to stdout (print's file=None is stdout), among the listing or summary a script reads. They go nowhere; the
+    exit status still says it."""
+    missing = str(tmp_path / "nope.gallery" if command == "gallery ls" else tmp_path / "nope.mp4")
+    monkeypatch.setattr(sys, "stderr", None)
+    assert main([*command.split()[1:], missing] if command == "track" else ["gallery", "ls", missing]) == 2
+    monkeypatch.undo()
+    assert capsys.readouterr().out == ""
+
+
 def test_a_summary_into_a_closed_pipe_is_not_an_error(fake_models, tmp_path, monkeypatch, capfd):
     """`track v.mp4 | head -1` (or `| grep -q outputs`): the reader left before the summary was printed, and the run,
     its outputs written, ended with a BrokenPipeError traceback and exit status 1. Now its own status, no error."""

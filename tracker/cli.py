@@ -10,6 +10,7 @@ track batch ...     many videos at once, one task per video, on Ray or local pro
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -369,6 +370,9 @@ def _track(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `track` console script; returns the exit code."""
+    if sys.stderr is None:  # `track ... 2>&-`: print(..., file=None) put its error lines on stdout, among its output
+        with open(os.devnull, "w") as nowhere, contextlib.redirect_stderr(nowhere):
+            return main(argv)
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", _FFMPEG_QUIET)
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
