@@ -828,6 +828,29 @@ def test_the_frame_rate_and_config_of_a_built_tracker_cannot_be_reassigned(name,
     assert before + outputs(tracker, 3) == outputs(again, 6)
 
 
+@pytest.mark.parametrize("when", ["after", "before"])
+def test_a_subclass_that_sets_its_config_and_frame_rate_in_its_init_still_builds(when):
+    """A subclass of Tracker whose `__init__` keeps its arguments as `self.config` and `self.frame_rate` (the rate
+    None: the config's), after `super().__init__` or before it, as it could before they were read-only: it was an
+    AttributeError. Setting what the tracker was built with changes nothing; another value is still refused."""
+
+    class Mine(Tracker):
+        def __init__(self, config, frame_rate=None):
+            if when == "before":
+                self.config, self.frame_rate = config, frame_rate
+            super().__init__(config, frame_rate, detector=scripted_tracker().detector)
+            self.config, self.frame_rate = config, frame_rate
+
+    mine = Mine(load_config(None, ["device=cpu", "reid.model=none"]))
+    assert (mine.frame_rate, mine.config.lifecycle.min_hits) == (FPS, 2)
+    assert outputs(mine, 4) == outputs(scripted_tracker(), 4)
+    mine.frame_rate = float(FPS)
+    with pytest.raises(AttributeError, match=r"Tracker\.frame_rate is fixed"):
+        mine.frame_rate = 25
+    with pytest.raises(AttributeError, match=r"Tracker\.config is fixed"):
+        mine.config = mine.config.replace(["lifecycle.min_hits=5"])
+
+
 def test_a_tracker_pickled_with_its_frame_rate_and_config_as_plain_fields_restores_them():
     """A checkpoint pickled before `frame_rate` and `config` were read-only (its state holds them by those names)
     restores with both and tracks on."""

@@ -225,6 +225,13 @@ class Tracker:
 
     @config.setter
     def config(self, value: object) -> None:
+        # a subclass's `self.config = config` in its __init__ changes nothing: before `Tracker.__init__` (which sets
+        # it from its own argument), or the config it was built with, after it
+        if "_config" not in self.__dict__:
+            self._config = value  # type: ignore[assignment]  (replaced by `Tracker.__init__`)
+            return
+        if isinstance(value, TrackerConfig) and value == self._config:
+            return
         raise AttributeError(
             "Tracker.config is fixed when the tracker is built (its rules were set up from it): build another Tracker "
             "with the new config (Tracker(config.replace([...]), rate, detector=tracker.detector, "
@@ -238,6 +245,12 @@ class Tracker:
 
     @frame_rate.setter
     def frame_rate(self, value: object) -> None:
+        # as `config`'s: a subclass's `self.frame_rate = frame_rate` (None too: the config's) changes nothing
+        if "_frame_rate" not in self.__dict__:
+            self._frame_rate = value  # type: ignore[assignment]  (replaced by `Tracker.__init__`)
+            return
+        if _same_rate(value, self._frame_rate, self._config):
+            return
         raise AttributeError(
             "Tracker.frame_rate is fixed when the tracker is built (every time limit of the config was converted "
             "with it): a video of another rate needs another Tracker (Tracker(tracker.config, rate, "
@@ -798,6 +811,14 @@ class Tracker:
         """Frames of this video (since `reset()`) whose camera-motion estimate failed and fell back to the identity
         (0 without compensation, `motion.camera_compensation=none`)."""
         return 0 if self.camera_motion is None else self.camera_motion.failures
+
+
+def _same_rate(value: object, rate: float, config: TrackerConfig) -> bool:
+    """Whether `value`, given as `Tracker(frame_rate=value)`, builds a tracker of `rate` frames/s."""
+    try:
+        return checked_frame_rate(value, config) == rate
+    except ValueError:
+        return False
 
 
 # fields a Tracker pickled before they were read-only properties holds under their public names
