@@ -27,6 +27,23 @@ def test_a_second_holder_is_refused_naming_the_folder_and_the_process(tmp_path):
     assert [p.name for p in out.iterdir()] == ["walk.txt"], "the lock file goes, the outputs stay"
 
 
+def test_a_folder_on_a_full_disk_is_still_locked(tmp_path, monkeypatch):
+    """On a full disk the lock file is made (empty) but its process ID cannot be written: that was the run's error,
+    "[Errno 28] No space left on device" naming no file, before anything ran (`track --gallery` on a disk full for a
+    while, which its periodic saves ride out). The folder is locked all the same: a second holder is refused."""
+    write = os.write
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(lock.os, "write", full)
+    with FolderLock(tmp_path):
+        monkeypatch.setattr(lock.os, "write", write)
+        with pytest.raises(FolderInUse, match="in use by"):
+            FolderLock(tmp_path).acquire()
+    assert not (tmp_path / LOCK_NAME).exists()
+
+
 def test_a_folder_the_user_made_is_kept_even_when_empty(tmp_path):
     out = tmp_path / "mine"
     out.mkdir()

@@ -35,6 +35,7 @@ __all__ = ["LOCK_NAME", "FolderInUse", "FolderLock", "gallery_holder", "gallery_
 GALLERY_HOLDERS = "another run or gallery edit"  # who holds a gallery's lock: track, track batch, gallery rm, a save
 LOCK_NAME = ".track.lock"  # in the output folder, beside the outputs, while a run writes there
 _NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)  # the lock file cannot be made: the folder is not writable
+_FULL = (errno.ENOSPC, errno.EDQUOT)  # a full disk (or quota): the lock holds without the process ID written in it
 log = logging.getLogger(__name__)
 
 _PID_BYTES = 32  # read back from the lock file for the message (a process ID and a newline)
@@ -137,7 +138,15 @@ class FolderLock:
             log.info("%s: took over the lock left by process %s, which is gone", self.subject, left)
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            os.write(fd, f"{os.getpid()}\n".encode())
+        except OSError as exc:
+            # A full disk: the ID only names the holder in another run's refusal. It was the run's error, naming no
+            # file, before anything ran; a run goes on (its outputs and saves name the file they cannot write).
+            if exc.errno not in _FULL:
+                os.close(fd)
+                raise
+            log.debug("%s: the lock file %s holds no process ID (%s)", self.subject, self.path, exc.strerror)
         self._fd, self._held = fd, True
 
     def _instead(self, joined_by: str) -> str:
