@@ -229,6 +229,30 @@ def test_ctrl_c_during_the_merges_save_leaves_no_output_and_says_so(cameras, tmp
     assert a.read_bytes() == before
 
 
+@pytest.mark.parametrize("action", ["merge", "rm"])
+def test_a_gallery_save_on_a_full_disk_is_one_error_naming_the_gallery(cameras, tmp_path, monkeypatch, capsys, action):
+    """`track gallery merge ... -o OUT` or `rm FILE` on a full disk said "error: [Errno 28] No space left on
+    device", naming no file. It names the gallery it could not save, which is left as it was."""
+    import errno
+
+    from tracker import gallery_format
+
+    def full(file, snapshot):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(gallery_format, "write", full)
+    a, b = cameras
+    before, out = a.read_bytes(), tmp_path / "site.gallery"
+    argv = ["merge", str(a), str(b), "-o", str(out)] if action == "merge" else ["rm", str(a), "1"]
+    assert main(["gallery", *argv]) == 2
+    written = out if action == "merge" else a
+    assert capsys.readouterr().err == (
+        f"track gallery: error: the gallery {written} could not be saved: No space left on device; the file was left "
+        "as it was\n"
+    )
+    assert a.read_bytes() == before and not out.exists()
+
+
 def test_absorb_merges_a_known_identitys_record_and_keeps_its_prototypes_within_capacity():
     """`Gallery.absorb` into a known ID: earlier first and later last sighting, counts added, prototypes re-picked
     (at most `gallery.prototypes`, a row held already not twice); the very record it holds changes nothing."""

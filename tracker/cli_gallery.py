@@ -192,18 +192,21 @@ def gallery_main(argv: list[str]) -> int:
         print(f"track gallery: interrupted{left}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except (ConfigError, GalleryError, OSError, ValueError) as exc:
-        print(f"track gallery: error: {_error_text(exc, getattr(args, 'file', None))}", file=sys.stderr)
+        print(f"track gallery: error: {_error_text(exc, getattr(args, 'file', None), locked)}", file=sys.stderr)
         return EXIT_USER_ERROR
     return EXIT_OK
 
 
-def _error_text(exc: Exception, file: Path | None) -> str:
+def _error_text(exc: Exception, file: Path | None, written: Path | None = None) -> str:
     """The one line (after "error: ") a `track gallery` command says of `exc`: a missing FILE named as a gallery
-    file (ls / rm / prune edit an existing gallery; `track --gallery FILE` makes a new one), else the message on one
-    line."""
+    file (ls / rm / prune edit an existing gallery; `track --gallery FILE` makes a new one), a save of the gallery
+    `written` (rm, prune, merge's OUT) that failed naming no file (a full disk) named as that gallery's, else the
+    message on one line."""
     if isinstance(exc, FileNotFoundError):
         missing = exc.filename or file or "?"  # (ls and merge: the one of their FILEs missing)
         return f"no such gallery file: {missing}{_not_saved_yet(missing)}"
+    if type(exc) is OSError and exc.filename is None and exc.strerror and written is not None:  # ("[Errno 28] ...")
+        return f"the gallery {written} could not be saved: {exc.strerror}; the file was left as it was"
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
