@@ -148,6 +148,11 @@ def test_merge_into_a_table_name_is_one_error_that_points_to_export(cameras, tmp
         err = captured.err.strip().splitlines()
         assert len(err) == 1 and f"-o {out}: merge writes a gallery file" in err[0], err
         assert "track gallery export" in err[0] and captured.out == "" and not out.exists()
+    gallery = err[0].split("such as ")[1].split(")")[0]  # the merge it says to make, then the export it says to run
+    assert main(["gallery", "merge", str(a), str(b), "-o", gallery]) == 0
+    assert main(err[0].split("`track ")[1].split("`")[0].split()) == 0 and out.exists(), "the export said works"
+    capsys.readouterr()
+    out.unlink()
     out.write_bytes(a.read_bytes())  # (a gallery called ids.csv, merged into itself)
     assert main(["gallery", "merge", str(out), str(b), "-o", str(out)]) == 0
     assert len(Gallery.load(out, prune=False)) == 4

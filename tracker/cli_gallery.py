@@ -306,9 +306,16 @@ def _refuse_table_name(out: Path, first: Path) -> None:
     from tracker.gallery_export import PROTOTYPES_SUFFIX, TABLE_SUFFIXES
 
     if out.suffix.lower() in (*TABLE_SUFFIXES, PROTOTYPES_SUFFIX) and os.path.realpath(out) != os.path.realpath(first):
+        gallery = out.with_suffix(".gallery")
+        # (export's -o is the table: an .npz is its --prototypes, beside a table; it refused `-o x.npz`, as said)
+        what, export = (
+            ("an .npz of prototypes", f"-o {out.with_suffix('.csv')} --prototypes {out}` then writes them")
+            if out.suffix.lower() == PROTOTYPES_SUFFIX
+            else (f"a {out.suffix} table", f"-o {out}` then writes the table")
+        )
         raise ValueError(
-            f"-o {out}: merge writes a gallery file (such as {out.with_suffix('.gallery')}), not a {out.suffix} "
-            f"table; `track gallery export {out.with_suffix('.gallery')} -o {out}` then writes the table"
+            f"-o {out}: merge writes a gallery file (such as {gallery}), not {what}; `track gallery export {gallery} "
+            f"{export}"
         )
 
 
