@@ -258,6 +258,33 @@ def test_a_gallery_save_on_a_full_disk_is_one_error_naming_the_gallery(cameras, 
     assert a.read_bytes() == before and not out.exists()
 
 
+@pytest.mark.parametrize("full", ["table", "prototypes"])
+def test_an_export_on_a_full_disk_is_one_error_naming_the_file(cameras, tmp_path, monkeypatch, capsys, full):
+    """`track gallery export ... -o t.csv --prototypes p.npz` on a full disk said "error: [Errno 28] No space left on
+    device", naming neither file. It names the one it could not write (and the table, when that was written)."""
+    import errno
+
+    import tracker.gallery_export as export
+
+    write = export.write_atomic
+    table, prototypes = tmp_path / "t.csv", tmp_path / "p.npz"
+
+    def full_at(path, content, *args):
+        if path == (table if full == "table" else prototypes):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write(path, content, *args)
+
+    monkeypatch.setattr(export, "write_atomic", full_at)
+    a, _ = cameras
+    assert main(["gallery", "export", str(a), "-o", str(table), "--prototypes", str(prototypes)]) == 2
+    written = "" if full == "table" else f" ({table} was written)"
+    failed = table if full == "table" else prototypes
+    assert capsys.readouterr().err == (
+        f"track gallery: error: cannot write {failed}: No space left on device; it is as it was{written}\n"
+    )
+    assert not prototypes.exists() and table.exists() == (full == "prototypes")
+
+
 def test_absorb_merges_a_known_identitys_record_and_keeps_its_prototypes_within_capacity():
     """`Gallery.absorb` into a known ID: earlier first and later last sighting, counts added, prototypes re-picked
     (at most `gallery.prototypes`, a row held already not twice); the very record it holds changes nothing."""

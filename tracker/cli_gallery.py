@@ -4,8 +4,10 @@ and error reporting; the work is in tracker.gallery*)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -352,11 +354,25 @@ def _export(args: argparse.Namespace) -> str:
     check_outputs(args.output, args.prototypes, source=args.file)  # (before anything is written)
     gallery = Gallery.load(args.file, prune=False)
     _note_if_in_use(args.file, gallery, f"what it saves later is not in {args.output}")
-    said = f"wrote {count(write_table(gallery, args.output), 'identity', 'identities')} to {args.output}"
+    with _naming_the_file(args.output, ""):
+        said = f"wrote {count(write_table(gallery, args.output), 'identity', 'identities')} to {args.output}"
     if args.prototypes is not None:
-        rows = write_prototypes(gallery, args.prototypes)
+        with _naming_the_file(args.prototypes, f" ({args.output} was written)"):
+            rows = write_prototypes(gallery, args.prototypes)
         said += f" and {count(rows, 'prototype')} (D = {gallery.dim or 0}) to {args.prototypes}"
     return said
+
+
+@contextlib.contextmanager
+def _naming_the_file(path: Path, after: str) -> Iterator[None]:
+    """An OSError naming no file (a full disk: "[Errno 28] No space left on device") raised in the block is one
+    naming `path`, with `after` after it; the file is as it was (the writes are atomic)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None or not exc.strerror:
+            raise
+        raise OSError(f"cannot write {path}: {exc.strerror}; it is as it was{after}") from exc
 
 
 def _nothing_pruned(path: Path, identities: int, retention: Any) -> str:
