@@ -737,6 +737,18 @@ def test_a_tool_whose_reader_left_early_ends_quietly_with_status_0(tmp_path):
         assert "raise SystemExit(run_tool(" in path.read_text(), path.name
 
 
+def test_a_tool_run_with_stderr_closed_puts_nothing_of_its_error_on_stdout():
+    """`python tools/id_timeline.py --bogus 2>&-`: with no stderr, argparse put its usage line on stdout (among
+    the output a script reads); it goes nowhere, and the status still says the error."""
+    tool = subprocess.run(
+        ["sh", "-c", f'exec "{sys.executable}" "{ROOT / "tools" / "id_timeline.py"}" --bogus 2>&-'],
+        capture_output=True,
+        cwd=ROOT,
+        timeout=HELP_TIMEOUT_S,
+    )
+    assert (tool.returncode, tool.stdout.decode()) == (2, "")
+
+
 def test_bench_against_whose_reader_left_early_ends_quietly_with_status_0():
     """`python tools/bench_against.py OTHER | head -1` ended with a BrokenPipeError traceback, status 1, at its
     second line: it was the one tool not run through `closed_pipe.run_tool` (it imports two trackers by hand; this

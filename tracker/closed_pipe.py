@@ -7,6 +7,7 @@ reader that has read what it wanted is no failure of the command: these helpers 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -27,10 +28,14 @@ def run_tool(main: Callable[[], int | None]) -> int:
     while it printed (BrokenPipeError), with stdout silenced for the rest of the process. A `main` that ended
     (returned, or `sys.exit("message")` / `sys.exit(1)`) keeps its status where the reader left before what it
     still had buffered: Python's flush at exit failed then, "Exception ignored ... BrokenPipeError" and status 120.
+    With no stderr (`2>&-`), what `main` says there goes nowhere: argparse put its usage line on stdout.
 
     Raises:
         SystemExit: `main`'s own, once stdout is flushed (its message, if any, is printed by Python on stderr).
     """
+    if sys.stderr is None:  # (print_usage(file=None), print(file=None): stdout, among the tool's output)
+        with open(os.devnull, "w") as nowhere, contextlib.redirect_stderr(nowhere):
+            return run_tool(main)
     try:
         status = main()
     except SystemExit:
