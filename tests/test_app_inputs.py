@@ -881,6 +881,27 @@ def test_a_detector_of_yours_giving_logits_or_negative_classes_is_warned_once_as
     assert said[1].startswith("the detector: negative class id -1")
 
 
+def test_an_embedder_given_to_a_tracker_without_appearance_is_warned_as_unused(caplog):
+    """`Tracker(cfg, embedder=my_reid)` with `appearance.enabled=false`: `update` never calls the embedder, which
+    went without a word, as embeddings given to `update_detections` did. It is warned once, when the tracker is
+    built; a tracker with appearance, or without an embedder, says nothing."""
+    calls = []
+
+    def embedder(frame, boxes):
+        calls.append(len(boxes))
+        return identity_embeddings(len(boxes), 8)
+
+    off = load_config(None, ["device=cpu", "appearance.enabled=false"])
+    with caplog.at_level(logging.WARNING, logger="tracker.pipeline"):
+        Tracker(off.replace(["appearance.enabled=true"]), frame_rate=FPS, embedder=embedder)
+        Tracker(off, frame_rate=FPS)
+        assert caplog.text == ""
+        tracker = Tracker(off, frame_rate=FPS, detector=scripted_tracker().detector, embedder=embedder)
+        outputs(tracker, 3)
+    said = [r.getMessage() for r in caplog.records]
+    assert said == ["embedder given with appearance.enabled=false: not used (update never calls it)"] and calls == []
+
+
 @pytest.mark.parametrize("given", ["embeddings", "embed"])
 def test_embeddings_given_to_a_tracker_without_appearance_are_warned_once_as_unused(given, caplog):
     """With `appearance.enabled=false` the embeddings (or `embed`) given to `update_detections` are not used: that

@@ -163,6 +163,8 @@ class Tracker:
         if gallery is not None and not self.config.appearance.enabled:  # (`reid.model` names the ReID `from_config`
             # builds: here the looks are the embedder's or yours, whatever it says, so `none` refuses no gallery)
             raise ValueError("a gallery needs appearance embeddings: set appearance.enabled=true")
+        if embedder is not None and not self.config.appearance.enabled:  # (`from_config` builds none then)
+            log.warning("embedder given with appearance.enabled=false: not used (update never calls it)")
         self.core = TrackerCore(self.config, self.frame_rate, self.device, gallery, source_name)
         cmc = self.config.motion.camera_compensation != "none"
         self.camera_motion = CameraMotionEstimator(self.config.motion) if cmc else None
