@@ -204,6 +204,30 @@ def test_ls_of_two_files_lists_each_under_its_name(cameras, capsys):
     assert out.startswith(f"{a}:\n3 identities"), "and still lists the other"
 
 
+@pytest.mark.parametrize("order", ["good-first", "bad-first"])
+def test_ls_of_a_bad_file_whose_reader_left_still_names_it_and_ends_with_status_2(cameras, monkeypatch, capsys, order):
+    """`track gallery ls good.gallery bad.gallery | head -0` (stdout unbuffered, as with PYTHONUNBUFFERED=1): the
+    listing's first line found the reader gone, and the command ended with status 0, the bad file unnamed (or, bad
+    file first, named with status 0). Its status stands: 2, the bad file named on stderr."""
+    import os
+
+    a, _ = cameras
+    bad = a.with_name("bad.gallery")
+    bad.write_text("not a gallery\n")
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone
+    with open(write, "w", buffering=1) as closed:  # (line-buffered: each line is written as printed)
+        monkeypatch.setattr(sys, "stdout", closed)
+        files = [str(a), str(bad)] if order == "good-first" else [str(bad), str(a)]
+        code = main(["gallery", "ls", *files])
+        monkeypatch.undo()
+    assert code == 2
+    assert (
+        capsys.readouterr().err == f"track gallery: error: {bad} is not a gallery file: it does not start with a "
+        "safetensors header (another kind of file: a video, a text?)\n"
+    )
+
+
 def test_merge_beyond_max_identities_names_the_identities_it_forgot(cameras, tmp_path, capsys):
     """`gallery.max_identities` holds in the merged gallery too: the least recently seen go, and the totals say so."""
     a, b = cameras

@@ -227,9 +227,12 @@ def _list_several(files: list[Path]) -> int:
             failed += 1
             continue
         _note_if_in_use(file, read, "what it saves later is not listed")  # (a file a `track` run holds: said)
-        print(f"\n{file}:" if listed_any else f"{file}:")
-        for line in _gallery_listing(read):
-            print(line)
+        try:
+            print(f"\n{file}:" if listed_any else f"{file}:")
+            for line in _gallery_listing(read):
+                print(line)
+        except BrokenPipeError:  # the reader left (`| head`): the files after it are still read, their errors said
+            silence_stdout()  # (the status was 0 and a bad file after it unnamed)
         listed_any = True
     return EXIT_USER_ERROR if failed else EXIT_OK
 
