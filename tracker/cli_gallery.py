@@ -79,7 +79,8 @@ def _merge_parser(sub: Any) -> argparse.ArgumentParser:
     )
     merge.add_argument(
         "-o", "--output", action=GivenOnce, type=path_arg, required=True, metavar="OUT",
-        help="the merged gallery: a new file, or the first FILE (replaced); the inputs are not changed otherwise",
+        help="the merged gallery: a new file, or the first FILE (replaced); the inputs are not changed otherwise "
+        "(a gallery file, not a table: a .csv, .json or .npz name is refused, `track gallery export` writes those)",
     )  # fmt: skip
     _config_options(merge, "YAML config with the gallery keys (default: built-in defaults)")
     merge.add_argument("--dry-run", action="store_true", help="print the links it would make, and write nothing")
