@@ -113,6 +113,28 @@ def test_an_aborted_run_says_that_it_can_be_resumed(clip, tmp_path, monkeypatch,
     assert "track: interrupted" in err and "--resume" not in err, err
 
 
+def test_a_stopped_run_in_a_folder_an_eval_wrote_into_says_how_to_resume_it(
+    clip, reference, tmp_path, monkeypatch, fake_models, frame_clock, capsys
+):
+    """A run killed, then (as was allowed before) `track eval --out` into its folder: `--resume` is refused, as any
+    `track` into an eval folder, but "choose another --out" left no way to resume it. The line says what to move
+    out, and once moved the resume finishes the run as an uninterrupted one."""
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, kill)
+        assert main([str(clip), "--out", str(out), "--quiet"]) == 130
+    (out / "metrics.csv").write_text("sequence,HOTA\n")  # the eval's table, and its summary.json over the run's
+    (out / "summary.json").write_text('{"trackers": ["ours"]}')
+    capsys.readouterr()
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 2
+    said = capsys.readouterr().err
+    assert "to --resume the `track` run there, first move that run's metrics.csv and summary.json out of it" in said
+    for name in ("metrics.csv", "summary.json"):
+        (out / name).rename(tmp_path / name)
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 0
+    assert outputs(out, "walk") == reference
+
+
 def test_a_killed_run_resumed_writes_the_outputs_of_an_uninterrupted_one(
     clip, reference, tmp_path, monkeypatch, frame_clock
 ):

@@ -250,9 +250,16 @@ def check_output_paths(
     """
     evaluated = [name for name in _EVAL_RUN_FILES if (out / name).is_file()]
     if evaluated:
+        # a folder an eval was run into beside a stopped `track` run (allowed before): how that run can go on
+        resume = (
+            f"; to --resume the `track` run there, first move that run's {', '.join(evaluated)} and summary.json "
+            "out of it"
+            if (out / CHECKPOINT_NAME).is_file()
+            else ""
+        )
         raise ValueError(
             f"{out} holds a `track eval` or `track compare` run ({evaluated[0]}); choose another --out (this run's "
-            "summary.json would replace that run's)"
+            f"summary.json would replace that run's){resume}"
         )
     stems: set[str] = set()
     written: list[Path] = [out / CHECKPOINT_NAME, out / GALLERY_RECORD_NAME]
