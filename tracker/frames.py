@@ -130,14 +130,9 @@ def bgr_tensor(frame: Any) -> torch.Tensor:
         return torch.from_numpy(as_bgr(frame))
     if frame.dtype != torch.uint8:
         raise ValueError(f"frame must be uint8 (0-255, as OpenCV reads it), got {frame.dtype}")
-    shape = tuple(frame.shape)
+    _check_layout(tuple(frame.shape), "frame.permute(1, 2, 0)")
     if frame.ndim == 2:
         frame = frame[:, :, None]
-    if frame.ndim != 3 or frame.shape[2] not in _CHANNELS:
-        hint = " (channels first? frame.permute(1, 2, 0))" if frame.ndim == 3 and shape[0] in _CHANNELS else ""
-        raise ValueError(f"frame must have shape {FRAME_SHAPES}, got {shape}{hint}")
-    if frame.shape[0] == 0 or frame.shape[1] == 0:
-        raise ValueError(f"frame is empty: shape {shape} (a failed read or a crop outside the image?)")
     if frame.shape[2] == 1:
         return frame.expand(-1, -1, 3)
     return frame[:, :, :3] if frame.shape[2] == 4 else frame
@@ -164,13 +159,17 @@ def check_frame(frame: Any) -> None:
         )
         hint = {"f": floats, "u": integers, "i": integers}.get(frame.dtype.kind, "")
         raise ValueError(f"frame must be uint8 (0-255, as OpenCV reads it), got {frame.dtype}{hint}")
-    shape = frame.shape
-    if frame.ndim == 2:
-        frame = frame[:, :, None]
-    if frame.ndim != 3 or frame.shape[2] not in _CHANNELS:
-        hint = " (channels first? frame.transpose(1, 2, 0))" if frame.ndim == 3 and shape[0] in _CHANNELS else ""
+    _check_layout(frame.shape, "frame.transpose(1, 2, 0)")
+
+
+def _check_layout(shape: tuple[int, ...], channels_last: str) -> None:
+    """Raise ValueError unless a frame of `shape` is one of FRAME_SHAPES and not empty; `channels_last`: the call
+    that puts a channels-first frame's channels last (numpy's or torch's), for the hint."""
+    dims = (*shape, 1) if len(shape) == 2 else shape
+    if len(dims) != 3 or dims[2] not in _CHANNELS:
+        hint = f" (channels first? {channels_last})" if len(dims) == 3 and shape[0] in _CHANNELS else ""
         raise ValueError(f"frame must have shape {FRAME_SHAPES}, got {shape}{hint}")
-    if frame.shape[0] == 0 or frame.shape[1] == 0:
+    if dims[0] == 0 or dims[1] == 0:
         raise ValueError(f"frame is empty: shape {shape} (a failed read or a crop outside the image?)")
 
 
