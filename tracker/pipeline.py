@@ -81,6 +81,41 @@ def _one_call_at_a_time(method: Callable, name: str | None = None) -> Callable:
     return guarded
 
 
+class _FixedAtBuild:
+    """A `Tracker` attribute fixed when the tracker is built (a data descriptor, kept as `_<name>`): assigning it
+    again the value it holds (a subclass's `self.config = config` in its `__init__`) changes nothing, and before
+    `Tracker.__init__` sets it an assignment is kept (it replaces it); another value is an AttributeError saying to
+    build another Tracker (`detector=tracker.detector, embedder=tracker.embedder` share the models loaded).
+
+    Args:
+        why: why it is fixed, for the error; instead: what to do instead; same: (tracker, value) -> whether `value`
+            is what it holds; doc: the attribute's docstring.
+    """
+
+    def __init__(self, why: str, instead: str, same: Callable[[Any, object], bool], doc: str) -> None:
+        self.why, self.instead, self.same, self.__doc__ = why, instead, same, doc
+        self.name = self.field = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name, self.field = name, f"_{name}"
+
+    def __get__(self, tracker: Any, owner: type | None = None) -> Any:
+        if tracker is None:
+            return self
+        try:
+            return tracker.__dict__[self.field]
+        except KeyError:  # (before `Tracker.__init__` set it: as a missing attribute, for hasattr and getattr)
+            raise AttributeError(f"'Tracker' object has no attribute {self.name!r} yet") from None
+
+    def __set__(self, tracker: Any, value: object) -> None:
+        if self.field in tracker.__dict__ and not self.same(tracker, value):
+            raise AttributeError(
+                f"Tracker.{self.name} is fixed when the tracker is built ({self.why}): {self.instead}; "
+                "detector=tracker.detector, embedder=tracker.embedder share the models loaded"
+            )
+        tracker.__dict__.setdefault(self.field, value)
+
+
 class Tracker:
     """Multi-object tracker with per-track appearance memory.
 
@@ -220,44 +255,18 @@ class Tracker:
             self._blas = BlasThreads(self.config.core_threads)
         self._calling = threading.Lock()
 
-    @property
-    def config(self) -> TrackerConfig:
-        """The config the tracker was built with (read-only: its rules were set up from it)."""
-        return self._config
-
-    @config.setter
-    def config(self, value: object) -> None:
-        # a subclass's `self.config = config` in its __init__ changes nothing: before `Tracker.__init__` (which sets
-        # it from its own argument), or the config it was built with, after it
-        if "_config" not in self.__dict__:
-            self._config = value  # type: ignore[assignment]  (replaced by `Tracker.__init__`)
-            return
-        if isinstance(value, TrackerConfig) and value == self._config:
-            return
-        raise AttributeError(
-            "Tracker.config is fixed when the tracker is built (its rules were set up from it): build another Tracker "
-            "with the new config (Tracker(config.replace([...]), rate, detector=tracker.detector, "
-            "embedder=tracker.embedder) shares the models loaded)"
-        )
-
-    @property
-    def frame_rate(self) -> float:
-        """Frames per second of the source, which every time limit of the config was converted with (read-only)."""
-        return self._frame_rate
-
-    @frame_rate.setter
-    def frame_rate(self, value: object) -> None:
-        # as `config`'s: a subclass's `self.frame_rate = frame_rate` (None too: the config's) changes nothing
-        if "_frame_rate" not in self.__dict__:
-            self._frame_rate = value  # type: ignore[assignment]  (replaced by `Tracker.__init__`)
-            return
-        if _same_rate(value, self._frame_rate, self._config):
-            return
-        raise AttributeError(
-            "Tracker.frame_rate is fixed when the tracker is built (every time limit of the config was converted "
-            "with it): a video of another rate needs another Tracker (Tracker(tracker.config, rate, "
-            "detector=tracker.detector, embedder=tracker.embedder) shares the models loaded)"
-        )
+    config = _FixedAtBuild(
+        "its rules were set up from it",
+        "build another Tracker with the new config (Tracker(config.replace([...]), rate, ...))",
+        lambda tracker, value: isinstance(value, TrackerConfig) and value == tracker._config,
+        "The config the tracker was built with (read-only: its rules were set up from it).",
+    )
+    frame_rate = _FixedAtBuild(
+        "every time limit of the config was converted with it",
+        "a video of another rate needs another Tracker (Tracker(tracker.config, rate, ...))",
+        lambda tracker, value: _same_rate(value, tracker._frame_rate, tracker._config),
+        "Frames per second of the source, which every time limit of the config was converted with (read-only).",
+    )
 
     @property
     def gallery(self) -> Gallery | None:
