@@ -598,3 +598,34 @@ def test_reading_a_gallery_a_run_holds_before_its_first_save_says_the_run_has_no
         holding.communicate("done")
     assert main(["gallery", "ls", str(other)]) == 2
     assert capsys.readouterr().err == f"track gallery: error: no such gallery file: {other}\n"
+
+
+def test_merge_names_the_look_alikes_it_keeps_apart(tmp_path, capsys):
+    """cam1 holds two people dressed alike (cosine 0.9); cam2 saw one of them. cam2's identity is at or above
+    gallery.min_similarity to both, within gallery.margin: it gets a new ID, as the rule decides, and the merge says
+    so (the pair, its similarity, the keys), where it used to print only "new"."""
+    now = time.time()
+
+    def gallery(path: Path, people: dict[int, tuple[np.ndarray, int]]) -> Path:
+        made = Gallery(model=MODEL)
+        made.name_classes({0: "person"})
+        for gid, (person, seed) in people.items():
+            rng = np.random.default_rng(seed)
+            seen = np.stack([look_at_cosine(person, SAME, rng) for _ in range(LOOKS)])
+            made.add(gid, seen, 0, Sighting(1, now, path.stem))
+        made.save(path, prune=False)
+        return path
+
+    twin = look_at_cosine(PEOPLE[0], 0.9, np.random.default_rng(7))
+    a = gallery(tmp_path / "cam1.gallery", {1: (PEOPLE[0], 1), 2: (twin, 2), 3: (PEOPLE[2], 3)})
+    b = gallery(tmp_path / "cam2.gallery", {1: (PEOPLE[0], 4), 2: (PEOPLE[3], 5)})
+    out = tmp_path / "site.gallery"
+    assert main(["gallery", "merge", str(a), str(b), "-o", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == [str(b), "1", "->", "4", "new"] and lines[2].split()[3:] == ["5", "new"], lines
+    note = lines[-2]
+    assert note.startswith("1 look-alike pair kept apart (new IDs at or above gallery.min_similarity 0.8 to an "), lines
+    assert "within gallery.margin 0.1" in note, note
+    pair = note.split("): ", 1)[1]
+    assert pair.startswith(f"{b} 1 (now 4) ~ 1 at ") and 0.8 <= float(pair.rsplit(" ", 1)[1]) < 1.0, note
+    assert len(Gallery.load(out, prune=False)) == 5, "kept apart: nothing fused"

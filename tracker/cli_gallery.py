@@ -263,7 +263,7 @@ def _merge(args: argparse.Namespace) -> list[str]:
     from tracker.config import load_config
     from tracker.gallery import Gallery, GalleryError
     from tracker.gallery_file import check_writable
-    from tracker.gallery_merge import merge_galleries
+    from tracker.gallery_merge import lookalike_note, merge_galleries
 
     files, out = args.files, args.output
     if len(files) < 2:
@@ -300,6 +300,7 @@ def _merge(args: argparse.Namespace) -> list[str]:
     gone = merged.dropped
     dropped = f"; {count(len(gone), 'identity', 'identities')} forgotten beyond gallery.max_identities ({listed(gone)})"
     total = f"{count(len(merged.gallery), 'identity', 'identities')} ({'; '.join(parts)}){dropped if gone else ''}"
+    lines += [note] if (note := lookalike_note(merged)) is not None else []  # (kept apart by the rule: named)
     if args.dry_run:
         return [*lines, f"would write {out}: {total} (a dry run: nothing written)"]
     return [*lines, f"wrote {out}: {total}"]

@@ -17,6 +17,11 @@ There is no video to calibrate on, so the bound is the floor `gallery.min_simila
 --gallery`'s linking; a `track` run searching the gallery uses at least that (its video's calibrated bound when
 higher).
 
+A look-alike (`MergeLink.nearest`) is an identity given a new ID although one already in the output, from another
+file, is at or above that bound to it: the margin to a runner-up, or another identity of its file that joined that
+one, kept the two apart (the same person filmed twice, or two people dressed alike). It is kept apart, as the rule
+decides; the merge names each such pair (`lookalike_note`) so that a user can check them.
+
 Shape letters: P prototypes of one identity, D embedding size.
 """
 
@@ -33,7 +38,7 @@ from tracker.gallery_prototypes import looks_query, normalised
 from tracker.gallery_records import GalleryModelError, Identity, describe_model
 from tracker.gallery_search import NO_ID
 
-__all__ = ["MergeLink", "Merged", "check_compatible", "merge_galleries"]
+__all__ = ["MergeLink", "Merged", "check_compatible", "lookalike_note", "merge_galleries"]
 
 
 @dataclass(frozen=True)
@@ -46,12 +51,17 @@ class MergeLink:
         to_id: its global ID in the merged gallery.
         similarity: cosine of its query to the identity it joined (what was compared with the bound); None: it got
             a new ID.
+        nearest: given a new ID, the global ID of the output's identity (not one of its own file's) it is most
+            similar to at or above `gallery.min_similarity` (a look-alike kept apart); None: none is.
+        nearest_similarity: that cosine (as `similarity`); None with `nearest`.
     """
 
     source: Path
     from_id: int
     to_id: int
     similarity: float | None
+    nearest: int | None = None
+    nearest_similarity: float | None = None
 
     @property
     def joined(self) -> bool:
@@ -74,6 +84,11 @@ class Merged:
     links: list[MergeLink]
     kept: int
     dropped: list[int]
+
+    @property
+    def lookalikes(self) -> list[MergeLink]:
+        """The links of identities given a new ID next to a look-alike (`MergeLink.nearest`), in merge order."""
+        return [link for link in self.links if link.nearest is not None]
 
 
 def check_compatible(paths: Sequence[Path], galleries: Sequence[Gallery]) -> None:
@@ -128,18 +143,51 @@ def merge_galleries(paths: Sequence[Path], galleries: Sequence[Gallery]) -> Merg
             merged.bind_model(gallery.model)
         merged.name_classes(gallery.class_names)
         taken = _Taken()  # IDs this file's identities took: another of its identities is another person
+        fresh: set[int] = set()  # the new IDs this file's identities got: no look-alike from another file
         owners = _row_owners(merged)
         for identity in gallery.identities:
-            gid = _same_record(identity, owners, merged, taken.ids)
+            gid, nearest = _same_record(identity, owners, merged, taken.ids), None
             if gid == NO_ID:
                 near = taken.near(identity.prototypes, merged.config.min_similarity - merged.config.margin)
                 gid = merged.match_looks(identity.prototypes, identity.class_id, exclude=near)
+                if gid == NO_ID:
+                    nearest = _nearest(merged, identity, exclude=near & fresh)
             similarity = None if gid == NO_ID else _similarity(identity.prototypes, merged[gid].prototypes)
-            gid = merged.new_id() if gid == NO_ID else gid
+            if gid == NO_ID:
+                gid = merged.new_id()
+                fresh.add(gid)
             taken.add(gid, merged.absorb(gid, identity).prototypes)
-            links.append(MergeLink(path, identity.global_id, gid, similarity))
+            links.append(MergeLink(path, identity.global_id, gid, similarity, *nearest or (None, None)))
     dropped = sorted((base | {link.to_id for link in links}) - {i.global_id for i in merged.identities})
     return Merged(merged, links, len(base), dropped)
+
+
+def lookalike_note(merged: Merged) -> str | None:
+    """One line naming the look-alike pairs the merge kept apart (`Merged.lookalikes`), with their similarity and the
+    keys that set the bounds; None when there are none. "2 look-alike pairs kept apart ...: cam2.gallery 5 (now 7)
+    ~ 3 at 0.871, ..."."""
+    pairs = merged.lookalikes
+    if not pairs:
+        return None
+    bounds = merged.gallery.config
+    listed = ", ".join(
+        f"{link.source} {link.from_id} (now {link.to_id}) ~ {link.nearest} at {link.nearest_similarity:.3f}"
+        for link in pairs
+    )
+    what = "1 look-alike pair" if len(pairs) == 1 else f"{len(pairs)} look-alike pairs"
+    return (
+        f"{what} kept apart (new IDs at or above gallery.min_similarity {bounds.min_similarity:g} to an identity, "
+        f"but within gallery.margin {bounds.margin:g} of another or already joined by their file): {listed}"
+    )
+
+
+def _nearest(merged: Gallery, identity: Identity, exclude: set[int]) -> tuple[int, float] | None:
+    """(global ID, cosine) of `merged`'s identity of `identity`'s class, not in `exclude`, most similar to its looks
+    at or above `gallery.min_similarity` (no margin asked), or None: none is that similar."""
+    query = looks_query(identity.prototypes)
+    found = merged.match(query, exclude=exclude, class_ids=np.array([identity.class_id]), margin=0.0)
+    gid = int(found[0])
+    return None if gid == NO_ID else (gid, _similarity(identity.prototypes, merged[gid].prototypes))
 
 
 def _similarity(looks: np.ndarray, prototypes: np.ndarray) -> float:
