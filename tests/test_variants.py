@@ -184,11 +184,75 @@ def test_abandoned_variant_folders_of_any_key_are_removed_whenever_a_variant_is_
     for kind in ("old_key", "other"):
         (folders[kind] / LOCK_NAME).write_text("999999999\n")  # a killed maker's process ID
     old = folders["unlocked"].stat().st_mtime - 2 * V._UNLOCKED_GRACE_S
-    os.utime(folders["unlocked"], (old, old))  # made before variants were locked
+    for written in (folders["unlocked"] / "seq" / "img1", folders["unlocked"] / "seq", folders["unlocked"]):
+        os.utime(written, (old, old))  # made before variants were locked: nothing written in it since
     with FolderLock(folders["live"], option=None):  # another run making pan2 right now
         assert V.materialise(syn, "pan8", root=root).info.root.name == made
     left = sorted(p.name for p in root.iterdir())
     assert left == sorted([made, folders["fresh"].name, folders["live"].name]), left
+
+
+def test_a_variant_made_where_locks_fail_is_not_removed_by_another_run_while_it_is_written(syn, tmp_path, monkeypatch):
+    """On a file system without locks (a network mount: `flock` fails) a variant is made unlocked, with a warning.
+    Another run asking for a variant took that folder for abandoned once its own time (its start) was a minute old,
+    however fast its images were being written, and removed it: the long build failed ("cannot write a variant
+    image"). A folder written in within the grace is live; the variant is made whole."""
+    import errno
+    import os
+
+    from tracker.io import lock
+
+    def no_locks(*_args, **_kwargs):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(lock, "lock_descriptor", no_locks)
+    root = tmp_path / "v"
+    real_imwrite, written = cv2.imwrite, []
+
+    def slow_build_meets_another_run(path, image, *args):
+        written.append(path)
+        if len(written) == 3:  # a minute into a long build: its folder's own time is its start
+            partial = next(root.glob(".partial-*"))
+            old = partial.stat().st_mtime - 2 * V._UNLOCKED_GRACE_S
+            os.utime(partial, (old, old))
+            V.materialise(syn, "scale0.5", root=root)  # another run asks for a variant (here, to keep the test short)
+        return real_imwrite(path, image, *args)
+
+    monkeypatch.setattr(V.cv2, "imwrite", slow_build_meets_another_run)
+    made = V.materialise(syn, "pan8", root=root)
+    assert made.info.frames_with_images() == LENGTH and (made.info.root / "variant.json").is_file()
+    assert not list(root.glob(".partial-*")), "no leftovers"
+
+
+def test_a_variant_whose_folder_another_run_removed_is_one_error_and_nothing_published(syn, tmp_path, monkeypatch):
+    """A maker stalled past the grace where locks fail (or do not lock across machines) loses its folder to another
+    run: one error that says so (it read "cannot write a variant image into ..."), and no variant in the cache."""
+    import errno
+    import os
+
+    from tracker.io import lock
+
+    def no_locks(*_args, **_kwargs):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(lock, "lock_descriptor", no_locks)
+    root = tmp_path / "v"
+    real_imwrite, written = cv2.imwrite, []
+
+    def stalled_then_removed(path, image, *args):
+        written.append(path)
+        if len(written) == 3:
+            partial = next(root.glob(".partial-*"))
+            old = partial.stat().st_mtime - 2 * V._UNLOCKED_GRACE_S
+            for folder in (partial / "seq" / "img1", partial / "seq", partial):
+                os.utime(folder, (old, old))  # nothing written for longer than the grace
+            V.materialise(syn, "scale0.5", root=root)  # another run asks for a variant
+        return real_imwrite(path, image, *args)
+
+    monkeypatch.setattr(V.cv2, "imwrite", stalled_then_removed)
+    with pytest.raises(OSError, match=r"variant pan8 of SYN: another run removed .* while this one made it"):
+        V.materialise(syn, "pan8", root=root)
+    assert not list(root.glob("SYN+pan8-*")) and not list(root.glob(".partial-*")), "nothing published, no leftovers"
 
 
 def test_relative_motion_of_a_pan_is_a_pure_shift(syn):

@@ -77,8 +77,10 @@ JUMP_PERIOD_S = 1.0  # jump: seconds between two jumps
 JPEG_QUALITY = 95  # variant images are written as JPEG at this quality
 _KEY_CHARS = 12
 _PARTIAL_PREFIX = ".partial-"  # a variant being made: <root>/.partial-<name>-<random>/, renamed when whole
-_UNLOCKED_GRACE_S = 60.0  # a `.partial-*` folder this old without a locked lock file is no maker's: a maker
-# locks its folder right after creating it
+_UNLOCKED_GRACE_S = 60.0  # a `.partial-*` folder without a locked lock file, nothing written in it for this long, is
+# no maker's: a maker locks its folder right after creating it, or (a file system without locks) writes an image at
+# least this often
+_REMOVING_SUFFIX = "-removing"  # an abandoned `.partial-*` folder is renamed so before it is deleted
 _NOTE = "variant.json"
 _TLWH = slice(2, 6)
 
@@ -347,12 +349,19 @@ def _remove_abandoned(root: Path) -> None:
     another version) or of a variant already made was never removed. A maker holds its folder's lock (`FolderLock`:
     the kernel's, let go when the process ends, however) from just after creating it until it is renamed; a folder
     whose lock can be taken is abandoned. One without a locked lock file (made before variants were locked, or a
-    maker between creating and locking it) is abandoned once `_UNLOCKED_GRACE_S` old."""
+    maker between creating and locking it, or a maker on a file system without locks: `materialise`) is abandoned once
+    nothing was written in it (its images included) for `_UNLOCKED_GRACE_S`: the folder's own time is that of its
+    start, and a live maker's folder was removed under it after a minute, which failed its run.
+
+    A folder is renamed (`_REMOVING_SUFFIX`) before it is deleted: a maker whose lock did not hold (a lock that
+    does not lock across the machines of a network mount) and that renames its variant into place at that moment
+    either finds its folder gone (an error: nothing published) or publishes it whole; deleting in place could delete
+    files of a variant just published, whose seqinfo.ini (what marks it complete) might then stay."""
     for partial in root.glob(f"{_PARTIAL_PREFIX}*"):
         lock = partial / LOCK_NAME
         try:
             if not lock.is_file() or lock.stat().st_size == 0:
-                if time.time() - partial.stat().st_mtime < _UNLOCKED_GRACE_S:
+                if time.time() - _last_written(partial) < _UNLOCKED_GRACE_S:
                     continue
             else:
                 with FolderLock(partial, subject=f"the abandoned variant folder {partial}", option=None):
@@ -360,7 +369,27 @@ def _remove_abandoned(root: Path) -> None:
         except OSError:  # FolderInUse: its maker runs (this process or another); or unreadable: leave it
             continue
         log.info("removing %s, left by a run that was making a variant and was killed", partial)
-        shutil.rmtree(partial, ignore_errors=True)
+        removing = (
+            partial if partial.name.endswith(_REMOVING_SUFFIX) else partial.with_name(partial.name + _REMOVING_SUFFIX)
+        )
+        try:
+            partial.rename(removing)
+        except OSError:  # (gone: its maker renamed it, or another run removes it)
+            continue
+        shutil.rmtree(removing, ignore_errors=True)
+
+
+def _last_written(partial: Path) -> float:
+    """The latest modification time (Unix s) of a `.partial-*` folder and the folders a maker writes into (`_build`:
+    the variant, its images, gt and det)."""
+    seq = partial / "seq"
+    times = [partial.stat().st_mtime]
+    for folder in (seq, seq / "img1", seq / "gt", seq / "det"):
+        try:
+            times.append(folder.stat().st_mtime)
+        except OSError:  # (not made yet)
+            continue
+    return max(times)
 
 
 def materialise(seq: Sequence, variant: str, seed: int = 0, root: Path | None = None) -> Sequence:
@@ -389,12 +418,20 @@ def materialise(seq: Sequence, variant: str, seed: int = 0, root: Path | None = 
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f"{_PARTIAL_PREFIX}{final.name}-", dir=root))
         try:
-            with FolderLock(tmp, subject=f"the variant being made in {tmp}", option=None):  # (see _remove_abandoned)
-                _build(seq, spec, seed, tmp / "seq")
+            # (see _remove_abandoned; a file system without locks: a warning, and the folder is live while written)
+            with FolderLock(tmp, subject=f"the variant cache {root}", option=None):
                 try:
+                    _build(seq, spec, seed, tmp / "seq")
                     os.replace(tmp / "seq", final)
-                except OSError:  # another process finished the same variant first: keep theirs
-                    if not (final / "seqinfo.ini").is_file():
+                except OSError as exc:  # another process finished the same variant first: keep theirs
+                    if (final / "seqinfo.ini").is_file():
+                        pass
+                    elif not tmp.is_dir():
+                        raise OSError(
+                            f"variant {spec.name} of {seq.name}: another run removed {tmp} while this one made it "
+                            "(taken for abandoned: its lock did not hold); run again"
+                        ) from exc
+                    else:
                         raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
