@@ -28,7 +28,7 @@ Shape letters: P prototypes of one identity, D embedding size.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,8 @@ from tracker.gallery_records import GalleryModelError, Identity, describe_model
 from tracker.gallery_search import NO_ID
 
 __all__ = ["MergeLink", "Merged", "check_compatible", "lookalike_note", "merge_galleries"]
+
+QUERY_CHUNK = 256  # look-alike search: new identities' queries per matrix product (bounds its memory)
 
 
 @dataclass(frozen=True)
@@ -143,21 +145,23 @@ def merge_galleries(paths: Sequence[Path], galleries: Sequence[Gallery]) -> Merg
             merged.bind_model(gallery.model)
         merged.name_classes(gallery.class_names)
         taken = _Taken()  # IDs this file's identities took: another of its identities is another person
-        fresh: set[int] = set()  # the new IDs this file's identities got: no look-alike from another file
+        fresh: dict[int, Identity] = {}  # new ID -> this file's identity that got it
         owners = _row_owners(merged)
         for identity in gallery.identities:
-            gid, nearest = _same_record(identity, owners, merged, taken.ids), None
+            gid = _same_record(identity, owners, merged, taken.ids)
             if gid == NO_ID:
                 near = taken.near(identity.prototypes, merged.config.min_similarity - merged.config.margin)
                 gid = merged.match_looks(identity.prototypes, identity.class_id, exclude=near)
-                if gid == NO_ID:
-                    nearest = _nearest(merged, identity, exclude=near & fresh)
             similarity = None if gid == NO_ID else _similarity(identity.prototypes, merged[gid].prototypes)
             if gid == NO_ID:
                 gid = merged.new_id()
-                fresh.add(gid)
+                fresh[gid] = identity
             taken.add(gid, merged.absorb(gid, identity).prototypes)
-            links.append(MergeLink(path, identity.global_id, gid, similarity, *nearest or (None, None)))
+            links.append(MergeLink(path, identity.global_id, gid, similarity))
+        lookalikes = _nearest_others(merged, fresh)  # (after the file: against the output as it holds them)
+        for k in range(len(links) - len(gallery.identities), len(links)):
+            if (pair := lookalikes.get(links[k].to_id)) is not None:
+                links[k] = replace(links[k], nearest=pair[0], nearest_similarity=pair[1])
     dropped = sorted((base | {link.to_id for link in links}) - {i.global_id for i in merged.identities})
     return Merged(merged, links, len(base), dropped)
 
@@ -181,13 +185,30 @@ def lookalike_note(merged: Merged) -> str | None:
     )
 
 
-def _nearest(merged: Gallery, identity: Identity, exclude: set[int]) -> tuple[int, float] | None:
-    """(global ID, cosine) of `merged`'s identity of `identity`'s class, not in `exclude`, most similar to its looks
-    at or above `gallery.min_similarity` (no margin asked), or None: none is that similar."""
-    query = looks_query(identity.prototypes)
-    found = merged.match(query, exclude=exclude, class_ids=np.array([identity.class_id]), margin=0.0)
-    gid = int(found[0])
-    return None if gid == NO_ID else (gid, _similarity(identity.prototypes, merged[gid].prototypes))
+def _nearest_others(merged: Gallery, fresh: dict[int, Identity]) -> dict[int, tuple[int, float]]:
+    """New ID -> (global ID, cosine) of the identity of the same class, not one of `fresh` (the new IDs one file's
+    identities got), most similar to the query of its identity's looks (as `_similarity`), where that is at least
+    `gallery.min_similarity`: the look-alikes the merge kept apart. One matrix product per `QUERY_CHUNK` queries
+    against every other identity's stored prototypes (a search per identity made a merge half as long again)."""
+    others = [i for i in merged.identities if i.global_id not in fresh]
+    if not fresh or not others:
+        return {}
+    rows = np.concatenate([i.prototypes for i in others])  # (M, D) stored prototypes, normalised
+    starts = np.cumsum([0] + [len(i.prototypes) for i in others[:-1]])  # each identity's first row
+    classes = np.array([i.class_id for i in others])
+    ids = np.array([i.global_id for i in others])
+    new = list(fresh)
+    found: dict[int, tuple[int, float]] = {}
+    for begin in range(0, len(new), QUERY_CHUNK):
+        chunk = new[begin : begin + QUERY_CHUNK]
+        queries = normalised(np.concatenate([looks_query(fresh[g].prototypes) for g in chunk]))  # (Q, D)
+        best = np.maximum.reduceat(queries @ rows.T, starts, axis=1)  # (Q, G) each identity's best prototype
+        best[np.array([fresh[g].class_id for g in chunk])[:, None] != classes[None, :]] = -np.inf
+        top = best.argmax(axis=1)
+        for g, column, sims in zip(chunk, top, best, strict=True):
+            if sims[column] >= merged.config.min_similarity:
+                found[g] = (int(ids[column]), float(sims[column]))
+    return found
 
 
 def _similarity(looks: np.ndarray, prototypes: np.ndarray) -> float:
