@@ -197,17 +197,9 @@ def test_a_variant_made_where_locks_fail_is_not_removed_by_another_run_while_it_
     Another run asking for a variant took that folder for abandoned once its own time (its start) was a minute old,
     however fast its images were being written, and removed it: the long build failed ("cannot write a variant
     image"). A folder written in within the grace is live; the variant is made whole."""
-    import errno
     import os
 
-    from tracker.io import lock
-
-    def no_locks(*_args, **_kwargs):
-        raise OSError(errno.ENOLCK, "No locks available")
-
-    monkeypatch.setattr(lock, "lock_descriptor", no_locks)
-    root = tmp_path / "v"
-    real_imwrite, written = cv2.imwrite, []
+    root, real_imwrite, written = _without_locks(tmp_path, monkeypatch)
 
     def slow_build_meets_another_run(path, image, *args):
         written.append(path)
@@ -227,17 +219,9 @@ def test_a_variant_made_where_locks_fail_is_not_removed_by_another_run_while_it_
 def test_a_variant_whose_folder_another_run_removed_is_one_error_and_nothing_published(syn, tmp_path, monkeypatch):
     """A maker stalled past the grace where locks fail (or do not lock across machines) loses its folder to another
     run: one error that says so (it read "cannot write a variant image into ..."), and no variant in the cache."""
-    import errno
     import os
 
-    from tracker.io import lock
-
-    def no_locks(*_args, **_kwargs):
-        raise OSError(errno.ENOLCK, "No locks available")
-
-    monkeypatch.setattr(lock, "lock_descriptor", no_locks)
-    root = tmp_path / "v"
-    real_imwrite, written = cv2.imwrite, []
+    root, real_imwrite, written = _without_locks(tmp_path, monkeypatch)
 
     def stalled_then_removed(path, image, *args):
         written.append(path)
@@ -253,6 +237,20 @@ def test_a_variant_whose_folder_another_run_removed_is_one_error_and_nothing_pub
     with pytest.raises(OSError, match=r"variant pan8 of SYN: another run removed .* while this one made it"):
         V.materialise(syn, "pan8", root=root)
     assert not list(root.glob("SYN+pan8-*")) and not list(root.glob(".partial-*")), "nothing published, no leftovers"
+
+
+def _without_locks(tmp_path: Path, monkeypatch) -> tuple[Path, object, list]:
+    """A file system whose locks fail (`flock`: ENOLCK, as on some network mounts): the variant cache's folder, the
+    real `cv2.imwrite` and an empty list for a test's own imwrite to record the paths it was given in."""
+    import errno
+
+    from tracker.io import lock
+
+    def no_locks(*_args, **_kwargs):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(lock, "lock_descriptor", no_locks)
+    return tmp_path / "v", cv2.imwrite, []
 
 
 def test_relative_motion_of_a_pan_is_a_pure_shift(syn):
