@@ -221,9 +221,11 @@ def test_save_load_round_trip_keeps_ids_and_answers(tmp_path):
     assert not list(tmp_path.glob("*.tmp"))
 
 
-def test_a_save_that_fails_midway_keeps_the_previous_file_whole(tmp_path, monkeypatch):
+@pytest.mark.parametrize("save", ["save", "begin_save"])
+def test_a_save_that_fails_midway_keeps_the_previous_file_whole(tmp_path, monkeypatch, save):
     """The gallery is written to a temporary file and renamed into place: a disk that fills up during a save leaves
-    the previous gallery as it was (all its identities load), and no partial file beside it."""
+    the previous gallery as it was (all its identities load), and no partial file beside it. The error names the
+    gallery file, as `track` does (it said only "[Errno 28] No space left on device" from Python)."""
     path = tmp_path / "site.gallery"
     gallery, looks = filled(count=3)
     gallery.save(path)
@@ -233,9 +235,10 @@ def test_a_save_that_fails_midway_keeps_the_previous_file_whole(tmp_path, monkey
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", full_disk)
-    with pytest.raises(OSError, match="No space left"):
-        gallery.save(path)
+    with pytest.raises(OSError, match="No space left") as error:
+        gallery.save(path) if save == "save" else gallery.begin_save(path).write()
     monkeypatch.undo()
+    assert error.value.errno == 28 and error.value.filename == str(path) and str(path) in str(error.value)
     assert len(Gallery.load(path, model=MODEL)) == 3
     assert [p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")] == [path.name]
 

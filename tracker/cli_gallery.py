@@ -203,13 +203,13 @@ def gallery_main(argv: list[str]) -> int:
 def _error_text(exc: Exception, file: Path | None, written: Path | None = None) -> str:
     """The one line (after "error: ") a `track gallery` command says of `exc`: a missing FILE named as a gallery
     file (ls / rm / prune edit an existing gallery; `track --gallery FILE` makes a new one), a save of the gallery
-    `written` (rm, prune, merge's OUT) that failed naming no file (a full disk) named as that gallery's, else the
+    `written` (rm, prune, merge's OUT) that failed naming no other file (a full disk) named as that gallery's, else the
     message on one line."""
     if isinstance(exc, FileNotFoundError):
         missing = exc.filename or file or "?"  # (ls and merge: the one of their FILEs missing)
         return f"no such gallery file: {missing}{_not_saved_yet(missing)}"
-    if type(exc) is OSError and exc.filename is None and exc.strerror and written is not None:  # ("[Errno 28] ...")
-        return f"the gallery {written} could not be saved: {exc.strerror}; the file was left as it was"
+    if type(exc) is OSError and exc.strerror and written is not None and not _names_another(exc, written):
+        return f"the gallery {written} could not be saved: {exc.strerror}; the file was left as it was"  # (disk full)
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
@@ -375,9 +375,17 @@ def _naming_the_file(path: Path, after: str) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        if exc.filename is not None or not exc.strerror:
+        if _names_another(exc, path) or not exc.strerror:
             raise
         raise OSError(f"cannot write {path}: {exc.strerror}; it is as it was{after}") from exc
+
+
+def _names_another(exc: OSError, path: Path) -> bool:
+    """Whether `exc` names a file other than `path` (`gallery_file.names_another_file`; a full disk's names `path`
+    itself, or no file)."""
+    from tracker.gallery_file import names_another_file
+
+    return names_another_file(exc, path)
 
 
 def _nothing_pruned(path: Path, identities: int, retention: Any) -> str:

@@ -21,7 +21,8 @@ import re
 import stat
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -37,6 +38,7 @@ __all__ = [
     "file_version",
     "is_read_only",
     "make_folder",
+    "names_another_file",
     "refuse_not_a_file",
     "refuse_read_only",
     "remove_interrupted_saves",
@@ -239,8 +241,8 @@ def write_atomic(
     file a save left records it there, so a process killed between the rename and a record written after it has
     not left a record naming the file before (`tracker.run_gallery.GallerySaver`). An error it raises stops the
     write like any other.
-    Raises whatever the write raises (OSError: the folder cannot be written, the disk is full; SaveAbandoned), the
-    temp file then removed and `path` left as it was.
+    Raises whatever the write raises (OSError: the folder cannot be written, the disk is full, each naming `path`:
+    `filename`; SaveAbandoned), the temp file then removed and `path` left as it was.
     """
     _check_not_abandoned(path, abandon)
     path = written_file(path)
@@ -251,7 +253,7 @@ def write_atomic(
         raise type(exc)(_unwritable(path, path.parent, exc, "path")) from exc
     try:
         os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "wb") as f:
+        with _naming(path), os.fdopen(fd, "wb") as f:
             if callable(content):
                 content(f)
             else:
@@ -266,6 +268,25 @@ def write_atomic(
         Path(tmp).unlink(missing_ok=True)
         raise
     sync_folder(path.parent)
+
+
+@contextmanager
+def _naming(path: Path) -> Iterator[None]:
+    """An OSError raised in the block that names no file (a write or fsync on a full disk said only "[Errno 28] No
+    space left on device") is raised again, of the same type, errno and reason, naming `path` (its `filename`: the
+    file that could not be written, not the temp file)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None or exc.errno is None:
+            raise
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from exc
+
+
+def names_another_file(exc: OSError, path: Path) -> bool:
+    """Whether `exc` names a file other than the gallery file `path` (or the file its link points to), which the
+    words for a failed save of `path` should name too: `write_atomic`'s errors name `path` itself."""
+    return exc.filename is not None and os.path.realpath(exc.filename) != os.path.realpath(path)
 
 
 def _check_not_abandoned(path: Path, abandon: threading.Event | None) -> None:

@@ -81,7 +81,8 @@ class GalleryFiles:
             FolderInUse: another process holds the file's lock (a `track` run using it).
             PermissionError: the file there is read-only (`gallery_file.refuse_read_only`; nothing written).
             OSError: the folder cannot be made or written (NotADirectoryError: a file where a folder of `path`
-                should be; each names the gallery and the folder).
+                should be; each names the gallery and the folder), the disk is full (naming the gallery file: its
+                `filename`).
             RuntimeError: a save `begin_save` began is not written yet (nothing written).
 
         Format: a safetensors file, tensors `prototypes` (M, D) float32 and `owners` (M,) int64 (the global

@@ -28,7 +28,13 @@ from typing import Any
 from tracker.background_job import BackgroundJob
 from tracker.config import TrackerConfig
 from tracker.gallery import Gallery, GalleryConflictError, SaveAbandoned
-from tracker.gallery_file import FileVersion, check_saveable, file_version, written_by_another
+from tracker.gallery_file import (
+    FileVersion,
+    check_saveable,
+    file_version,
+    names_another_file,
+    written_by_another,
+)
 from tracker.gallery_save import PendingSave
 from tracker.io.strict_json import write_json_atomic
 from tracker.model_setup import require_gallery_appearance
@@ -373,7 +379,7 @@ class GallerySaver:
     def _periodic_failed(self, exc: OSError) -> None:
         """Count a periodic save that failed (`exc`) and say the first one: the run goes on, the file is as it was,
         and the next save writes the gallery again."""
-        where = f" ({exc.filename})" if exc.filename else ""
+        where = f" ({exc.filename})" if names_another_file(exc, self.path) else ""
         said = f"the gallery {self.path} could not be saved: {exc.strerror or exc}{where}"
         if not self._failed:
             self._notify(
@@ -384,7 +390,7 @@ class GallerySaver:
 
     def _failure(self, exc: OSError) -> OSError:
         """The error of a save that failed: naming the gallery file, not a temp file, and what is kept."""
-        where = f" ({exc.filename})" if exc.filename else ""
+        where = f" ({exc.filename})" if names_another_file(exc, self.path) else ""
         return OSError(
             f"the gallery {self.path} could not be saved: {exc.strerror or exc}{where}; the file was left as it "
             "was and the tracking outputs are kept"
