@@ -871,6 +871,21 @@ def test_a_relative_and_an_absolute_path_of_one_video_resume_the_same_run(
     assert "(--resume --out DIR)" in err and len(err.strip().splitlines()) == 1, err
 
 
+def test_a_file_url_resumes_as_the_file_it_names(clip, reference, tmp_path, monkeypatch, frame_clock):
+    """`track file:///.../walk.avi` reads the file, but its run wrote no checkpoint and `--resume` refused it as a
+    URL ("cannot be read again"). It is that file: killed, it resumes from its URL or its path, as one run."""
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, kill)
+        assert main([clip.as_uri(), "--out", str(out), "--quiet", "--no-save-video"]) == 130
+    assert (out / CHECKPOINT_NAME).exists()
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT + EVERY, kill)
+        assert main([clip.as_uri(), "--resume", "--out", str(out), "--quiet", "--no-save-video"]) == 130
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet", "--no-save-video"]) == 0
+    assert outputs(out, "walk") == reference
+
+
 def test_a_run_whose_reid_crashes_is_not_reported_finished(clip, reference, tmp_path, monkeypatch, frame_clock, capsys):
     """The ReID raises (a GPU out of memory) mid-run: summary.json records the error instead of a finished run,
     so `--resume` continues from the last checkpoint (the outputs of an uninterrupted run), and without

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.config import TrackerConfig, config_to_dict
-from tracker.io.sources import FrameSource
+from tracker.io.sources import FrameSource, local_path, resolve_source
 from tracker.weights import file_digest, resolve_weights
 
 __all__ = [
@@ -112,7 +112,8 @@ def _source_identity(spec: str, source: FrameSource) -> dict[str, Any]:
     or glob and a hash over every file's name, size and modification time (a file replaced or added differs)."""
     # The real path: `../x/v.mp4`, `/abs/x/v.mp4` and a path through a symbolic link name one file whatever the
     # working directory (`Path.absolute` kept the `..`); the size and modification time still tell files apart.
-    absolute = os.path.realpath(os.path.expanduser(spec))
+    # A `file://` URL is the file it names (`local_path`, as `open_source` reads it): one identity with its path.
+    absolute = os.path.realpath(local_path(spec))
     if source.files:
         digest = hashlib.sha256()
         for file in source.files:
@@ -138,16 +139,17 @@ def _weights_identity(cfg: TrackerConfig) -> dict[str, str]:
 
 
 def resumable(spec: str, source: FrameSource) -> bool:
-    """Whether `source` can be read again from a given frame: files, folders and globs, not webcams, streams or
-    URLs (a URL's content cannot be identified without reading it all)."""
-    return not (source.live or source.kind == "stream" or "://" in spec)
+    """Whether `source` can be read again from a given frame: files, folders and globs (named by a path or a
+    `file://` URL), not webcams, streams or other URLs (a URL's content cannot be identified without reading it
+    all)."""
+    return not (source.live or source.kind == "stream" or resolve_source(spec) == "url")
 
 
 def not_resumable(spec: str) -> ResumeError:
     """The refusal for a source that cannot be read again (a webcam, a live stream, a URL)."""
     return ResumeError(
         f"{spec} cannot be resumed: a webcam, a stream or a URL cannot be read again from where it stopped "
-        "(a file, an image folder or a glob can)"
+        "(a file, an image folder or a glob can, named by its path or a file:// URL)"
     )
 
 
