@@ -136,6 +136,25 @@ def test_gallery_commands_on_a_missing_file_say_so_in_one_line(tmp_path, capsys)
     assert not path.exists()
 
 
+def test_gallery_commands_on_a_path_under_a_gallery_file_say_so_in_one_line(tmp_path, capsys):
+    """`track gallery ls g1.gallery/x` (a path under a file, as a mistyped one is) said "[Errno 20] Not a
+    directory: 'g1.gallery/x'". Each command reading such a FILE says in one line that there is no such gallery
+    file, and which file stands in its way; the gallery is left as it was and nothing is created."""
+    gallery = tmp_path / "g1.gallery"
+    Gallery().save(gallery)
+    before, path = gallery.read_bytes(), gallery / "x"
+    for argv in (
+        ["ls", str(path)], ["rm", str(path), "1"], ["prune", str(path)],
+        ["export", str(path), "-o", str(tmp_path / "t.csv")],
+        ["merge", str(gallery), str(path), "-o", str(tmp_path / "m.gallery")],
+    ):  # fmt: skip
+        assert main(["gallery", *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"track gallery: error: no such gallery file: {path} ({gallery} is a file, not a folder)"], err
+    assert gallery.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g1.gallery"]
+
+
 def test_gallery_ls_names_an_unnamed_source(tmp_path, capsys):
     """A gallery saved from the Python API (`Tracker` without `source_name`) lists its last source as '-', not as a
     blank column."""

@@ -35,12 +35,14 @@ __all__ = [
     "check_saveable",
     "check_unchanged",
     "check_writable",
+    "file_in_the_way",
     "file_version",
     "is_read_only",
     "make_folder",
     "names_another_file",
     "refuse_not_a_file",
     "refuse_read_only",
+    "refuse_under_a_file",
     "remove_interrupted_saves",
     "version_of",
     "write_atomic",
@@ -132,7 +134,7 @@ def check_writable(path: Path, option: str) -> None:
     Raises:
         NotADirectoryError: a file in the way (naming it). PermissionError: the file is read-only.
     """
-    in_the_way = next((p for p in written_file(path).parents if p.exists() and not p.is_dir()), None)
+    in_the_way = file_in_the_way(written_file(path))
     if in_the_way is not None:
         raise _not_a_folder(path, in_the_way, option)
     refuse_read_only(path, option)
@@ -178,11 +180,25 @@ def make_folder(path: Path, option: str = "path") -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        in_the_way = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        in_the_way = file_in_the_way(path)
         if in_the_way is not None:
             raise _not_a_folder(path, in_the_way, option) from exc
         reason = f"the gallery {path} cannot be saved: its folder {folder} cannot be made ({exc.strerror or exc})"
         raise type(exc)(f"{reason}: choose another {option}") from exc
+
+
+def file_in_the_way(path: Path) -> Path | None:
+    """The file that stands where a folder of `path` should be (`g1.gallery` for `g1.gallery/x`: no file can be
+    read or written there), the one nearest `path`; None when none does."""
+    return next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+
+
+def refuse_under_a_file(path: Path) -> None:
+    """NotADirectoryError, one line naming `path` and the file in its way, when a file stands where a folder of
+    `path` should be (reading it said "[Errno 20] Not a directory: 'g1.gallery/x'"); else nothing."""
+    in_the_way = file_in_the_way(path)
+    if in_the_way is not None:
+        raise NotADirectoryError(f"no such gallery file: {path} ({in_the_way} is a file, not a folder)")
 
 
 def _not_a_folder(path: Path, file: Path, option: str) -> NotADirectoryError:

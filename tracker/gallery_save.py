@@ -26,6 +26,7 @@ from tracker.gallery_file import (
     make_folder,
     refuse_not_a_file,
     refuse_read_only,
+    refuse_under_a_file,
     remove_interrupted_saves,
     version_of,
     write_atomic,
@@ -189,6 +190,7 @@ class GalleryFiles:
             ValueError: `config.prototypes` of `ID_STRIDE` (4096) or more (a config `load_config` did not check),
                 before the file is read.
             FileNotFoundError: no such file.
+            NotADirectoryError: a file stands where a folder of `path` should be (naming it).
             OSError: the file cannot be read (PermissionError: no read permission).
             GalleryError: `path` is a directory, a named pipe or a device, not a gallery file, truncated or corrupt
                 (the file is left as it is), or a newer format version.
@@ -197,6 +199,7 @@ class GalleryFiles:
         check_config(config)  # (before reading: a wrong one must not be reported as a corrupt file)
         path = Path(path)
         refuse_not_a_file(path)
+        refuse_under_a_file(path)
         with path.open("rb") as file:  # the version and the bytes of one file, even if it is replaced meanwhile
             version = version_of(os.fstat(file.fileno()))
             blob = file.read()
