@@ -1616,6 +1616,57 @@ def test_eval_and_track_refuse_a_folder_the_other_wrote(tmp_path, capsys):
     assert np.all(read_mot_rows(evaluated / "ours" / "A.txt")[:, 0] <= 1), "the val half (frame 4 of 4), from 1"
 
 
+@pytest.mark.usefixtures("colour_models")
+def test_an_eval_stopped_before_its_tables_is_refused_by_track_and_compare_and_resumes(tmp_path, capsys, monkeypatch):
+    """`track eval --out D` stopped (Ctrl-C, SIGTERM) after its first result but before metrics.csv left a folder
+    `track --out D` wrote its run into (and `track compare --out D` its tables), and the eval re-run to resume it
+    was then refused ("holds a `track` run"). The folder is an eval's from its first write: both are refused with
+    one line and write nothing, and the eval resumes. An eval stopped before any result leaves no folder."""
+    from media import write_video
+    from test_cli import scene
+    from test_gallery_cli import ARGS
+
+    import tracker.eval.runner as runner
+    from tracker.cli import main
+
+    for name in ("A", "B"):
+        seq = write_sequence(tmp_path / "data", name, _two_people(4, 10), 4)
+        np.savetxt(seq / "det" / "det.txt", np.array(_two_people(4, 7)), delimiter=",", fmt="%g")
+    out, video = tmp_path / "out", write_video(tmp_path / "cam1.avi", scene()[:6])
+    common = ["--data", str(tmp_path / "data"), "--workers", "1", "--cache-dir", str(tmp_path / "c"), "-q"]
+    real = runner.parallel_map
+
+    def interrupted_after(n: int):
+        def parallel_map(func, items, workers, engine):
+            yield from real(func, items[:n], workers, engine)
+            raise KeyboardInterrupt
+
+        return parallel_map
+
+    monkeypatch.setattr(runner, "parallel_map", interrupted_after(0))
+    assert eval_main([*common, "--out", str(out)]) == 130
+    assert not out.exists(), "nothing written: no folder left"
+    monkeypatch.setattr(runner, "parallel_map", interrupted_after(1))
+    assert eval_main([*common, "--out", str(out)]) == 130
+    assert not (out / "metrics.csv").exists() and (out / "ours" / "A.txt").is_file()
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    capsys.readouterr()
+    mark = ".track-eval.json"
+    for run, said in (
+        (lambda: main([str(video), "--out", str(out), *ARGS]),
+         f"track: error: {out} holds a `track eval` or `track compare` run ({mark}); choose another --out"),
+        (lambda: compare_main([*common, "--out", str(out), "--peers", "ByteTrack"]),
+         f"track compare: error: {out} holds a `track eval` run ({mark}); choose another --out"),
+    ):  # fmt: skip
+        assert run() == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(said), err
+        assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+    monkeypatch.setattr(runner, "parallel_map", real)
+    assert eval_main([*common, "--out", str(out)]) == 0
+    assert (out / "metrics.csv").is_file()
+
+
 @pytest.mark.parametrize(
     "first, second, holds",
     [

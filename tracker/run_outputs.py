@@ -29,6 +29,7 @@ from tracker.types import TrackedObject
 __all__ = [
     "CONFIG_NAME",
     "DEFAULT_RUNS_DIR",
+    "EVAL_MARK_NAME",
     "FULL_DISK_HINT",
     "RunOutputs",
     "check_output_paths",
@@ -44,8 +45,11 @@ __all__ = [
 
 DEFAULT_RUNS_DIR = Path("runs") / "track"  # run folders when no --out is given: `<name>`, `<name>2`, ...
 CONFIG_NAME = "config.yaml"  # the config a run tracked with, one for its folder (`track SOURCE --config` reads it)
-# what `track eval` and `track compare` write into their --out (tracker.eval.cli: its tables, its variants' list)
-_EVAL_RUN_FILES = ("metrics.csv", "compare.csv", "variants.json")
+# what `track eval` and `track compare` write into their --out first, atomically (tracker.eval.cli): their folder is
+# told from a `track` run's from the start, also when they stop before their tables
+EVAL_MARK_NAME = ".track-eval.json"
+# what they write into it (their tables, their variants' list, the mark), the one named first in a refusal
+_EVAL_RUN_FILES = ("metrics.csv", "compare.csv", "variants.json", EVAL_MARK_NAME)
 _FULL = (errno.ENOSPC, errno.EDQUOT)  # a disk (or the user's quota) that is full: space is what the user can change
 FULL_DISK_HINT = " (the disk is full: free some space, or choose another --out)"  # ends the error of a full disk
 CONFIG_HEADER = (

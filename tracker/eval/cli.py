@@ -9,11 +9,13 @@ summary.json, a CSV and a PNG chart. A re-run into the same --out reuses finishe
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
 import time
-from contextlib import ExitStack, nullcontext, suppress
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
@@ -356,17 +358,50 @@ def _report(
 
 
 def _refuse_other_command(out: Path, compare: bool) -> None:
-    """ValueError when `out` holds the other command's run (its CSV there, or in a variant's folder): this run's
-    summary.json would replace that run's (a compare table lost) and that run's CSV and chart would stay beside
-    this run's files, one folder mixing two runs' outputs."""
+    """ValueError when `out` holds the other command's run (its CSV there, or in a variant's folder, or its mark:
+    one stopped before its tables): this run's summary.json would replace that run's (a compare table lost) and that
+    run's CSV and chart would stay beside this run's files, one folder mixing two runs' outputs."""
+    from tracker.run_outputs import EVAL_MARK_NAME
+
     other, table = ("eval", _EVAL_TABLE) if compare else ("compare", _COMPARE_TABLE)
     written = [out / f"{table}.csv", *sorted(out.glob(f"*/{table}.csv"))]
     found = next((path for path in written if path.is_file()), None)
+    if found is None and _marked_by(out / EVAL_MARK_NAME) == f"track {other}":
+        found = out / EVAL_MARK_NAME
     if found is not None:
         raise ValueError(
             f"{out} holds a `track {other}` run ({found.relative_to(out)}); choose another --out (this run's "
             "summary.json would replace that run's)"
         )
+
+
+@contextmanager
+def _marked(out: Path, name: str) -> Iterator[None]:
+    """`out` marked as the folder of a `track {name}` run from before its first result (`EVAL_MARK_NAME`, written
+    atomically): one stopped before its tables (Ctrl-C, SIGTERM) is still refused by `track --out`, which would write
+    its run there (and this run could not resume), and by the other command (`_refuse_other_command`). The mark
+    goes again when the run left nothing else there (its folder then removed, as before, when it made it)."""
+    from tracker.io.lock import LOCK_NAME
+    from tracker.run_outputs import EVAL_MARK_NAME
+
+    mark = out / EVAL_MARK_NAME
+    write_json_atomic(mark, {"command": f"track {name}"})
+    try:
+        yield
+    finally:
+        with suppress(OSError):  # (the folder removed meanwhile: nothing to tidy)
+            if {p.name for p in out.iterdir()} <= {EVAL_MARK_NAME, LOCK_NAME}:
+                mark.unlink()
+
+
+def _marked_by(mark: Path) -> str | None:
+    """The command that wrote the mark `mark` (`_marked`: "track eval", "track compare"); None: no mark there, or
+    not one of ours."""
+    try:
+        command = json.loads(mark.read_text()).get("command")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return command if isinstance(command, str) else None
 
 
 def _refuse_track_run(out: Path, name: str) -> None:
@@ -523,6 +558,7 @@ def _run(argv: list[str] | None, compare: bool) -> int:
             _refuse_other_command(Path(args.out), compare)
             _refuse_track_run(Path(args.out), name)
             _refuse_other_layout(Path(args.out), name, args.variants)
+            held.enter_context(_marked(Path(args.out), name))  # (before anything else is written there)
             if not args.no_cache or args.variants:  # (variants are made there too) a cache that cannot be made
                 # fails now, not after the first sequence's detections and embeddings were computed
                 make_output_folder(args.cache_dir or default_cache_dir(), role="input cache folder")
