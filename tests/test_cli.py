@@ -595,6 +595,30 @@ def test_missing_reid_weights_are_named(shared_weights, tmp_path, capfd):
     assert "missing.pth" in one_error_line(capfd.readouterr().err)
 
 
+def test_a_fixed_size_export_run_records_the_size_it_ran_at(shared_weights, tmp_path, capsys):
+    """`--set detector.image_size=320` with a 640 OpenVINO export: the detector ran at 640 (warned with --verbose
+    only), yet config.yaml and summary.json said image_size 320 and nothing else. Both say what ran now: summary.json
+    `detector_ran_at` (and the printed summary), a comment in config.yaml, whose keys stay the config asked (what
+    `--resume` checks), so `--config` of it runs the same again. An export of the size asked records nothing."""
+    video = write_video(tmp_path / "cam.avi", scene(3))
+    model = shared_weights / "yolov8n_int8_openvino_model"
+    common = ["--no-save-video", "--set", f"detector.model={model}", "--set", "reid.model=none", "--set", "device=cpu"]
+    out, again, default = tmp_path / "asked", tmp_path / "again", tmp_path / "default"
+    assert main([str(video), "--out", str(out), "--set", "detector.image_size=320", *common]) == 0
+    assert "the detector ran at 640x640, not detector.image_size" in capsys.readouterr().out
+    assert json.loads((out / "summary.json").read_text())["detector_ran_at"] == [640, 640]
+    config = (out / "config.yaml").read_text()
+    said = "# detector.image_size 320 was not used: detector.model is an export of a fixed size, which ran at 640x640"
+    assert said in config.splitlines()
+    assert load_config(str(out / "config.yaml")).detector.image_size == 320
+    assert main([str(video), "--out", str(again), "--config", str(out / "config.yaml"), "--no-save-video"]) == 0
+    assert (again / "cam.txt").read_bytes() == (out / "cam.txt").read_bytes()
+    assert (again / "config.yaml").read_text() == config
+    assert main([str(video), "--out", str(default), *common]) == 0
+    assert "detector_ran_at" not in json.loads((default / "summary.json").read_text())
+    assert "was not used" not in (default / "config.yaml").read_text()
+
+
 def test_reid_falls_back_only_when_the_user_did_not_ask(tmp_path, monkeypatch):
     monkeypatch.delenv("TRACKER_WEIGHTS_DIR", raising=False)
     monkeypatch.chdir(tmp_path)

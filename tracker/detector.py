@@ -21,6 +21,7 @@ __all__ = [
     "build_detector",
     "class_names",
     "fetch_official_weights",
+    "image_size_not_used",
     "quiet_ultralytics",
     "set_openvino_pinning",
 ]
@@ -437,17 +438,28 @@ def _check_classes(cfg: DetectorConfig, names: Any) -> None:
     )
 
 
-def _warn_fixed_size(detector: UltralyticsDetector) -> None:
-    """Warn when `detector.image_size` is not used: ultralytics runs an export of a fixed input size (OpenVINO, ONNX
-    ... exported without `dynamic=True`) at that size, whatever `imgsz` it is given, without a word (a 1280 asked of
-    a 640 OpenVINO export found the same boxes as 640). PyTorch models and dynamic exports take any size."""
-    cfg = detector.config
-    backend = getattr(getattr(detector.model, "predictor", None), "model", None)  # ultralytics' AutoBackend, loaded
+def image_size_not_used(detector: Any) -> tuple[int, int] | None:
+    """(height, width) in pixels a loaded fixed-size export runs at where that is not `detector.image_size` (the
+    long side: a 384x640 export is a 640 for landscape frames): ultralytics runs an export of a fixed input size
+    (OpenVINO, ONNX ... exported without `dynamic=True`) at that size, whatever `imgsz` it is given, without a word
+    (a 1280 asked of a 640 OpenVINO export found the same boxes as 640). None where the size asked is used: a
+    PyTorch model, a dynamic export, an export of that size, or a detector that is not ultralytics' (a function)."""
+    model = getattr(detector, "model", None)
+    backend = getattr(getattr(model, "predictor", None), "model", None)  # ultralytics' AutoBackend, loaded
     fixed = getattr(backend, "imgsz", None)
-    if fixed is None or getattr(backend, "dynamic", False) or detector.is_pytorch:
-        return
+    if fixed is None or getattr(backend, "dynamic", False) or getattr(detector, "is_pytorch", True):
+        return None
     height, width = (int(fixed), int(fixed)) if isinstance(fixed, int | float) else (int(fixed[0]), int(fixed[-1]))
-    if max(height, width) != cfg.image_size:  # (the long side: a 384x640 export is a 640 for landscape frames)
+    return None if max(height, width) == detector.config.image_size else (height, width)
+
+
+def _warn_fixed_size(detector: UltralyticsDetector) -> None:
+    """Warn when `detector.image_size` is not used (`image_size_not_used`). PyTorch models and dynamic exports take
+    any size."""
+    cfg = detector.config
+    ran_at = image_size_not_used(detector)
+    if ran_at is not None:
+        height, width = ran_at
         log.warning(
             "detector.image_size=%d is not used: detector.model %s was exported for %dx%d frames, the size "
             "ultralytics runs it at (export it again with imgsz=%d, or use the .pt model, which takes any size)",

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from tracker.config import TrackerConfig, load_config
+from tracker.detector import image_size_not_used
 from tracker.device import resolve_device
 from tracker.frame_rate import choose_frame_rate
 from tracker.gallery import GalleryConflictError
@@ -225,12 +226,14 @@ def track_source(
     stem = name or source.name
     summary = RunSummary(expected_frames=source.total, name=stem, global_ids=tracker.gallery is not None)
     summary.frame_rate = tracker.frame_rate
+    summary.detector_ran_at = image_size_not_used(tracker.detector)  # (a fixed-size export: what ran, not asked)
     if checkpointer is not None:  # what a `--resume` of this folder is checked against, once it finished too
         summary.source = checkpointer.identity.get("source")
     video_rate = tracker.frame_rate if save_video else None
     outputs = RunOutputs(
-        out_dir, stem, video_rate, summary_name(stem, name is not None), source_files(source), tracker.config
-    )
+        out_dir, stem, video_rate, summary_name(stem, name is not None), source_files(source), tracker.config,
+        summary.detector_ran_at,
+    )  # fmt: skip
     summary.outputs = outputs.paths
     annotator = Annotator()
     done = resume or Progress()

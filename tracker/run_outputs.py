@@ -120,6 +120,9 @@ class RunOutputs:
 
     `config`: the tracker's config, written as `config.yaml` (`config_to_yaml`); several sources of one run write
     the same file, as they track with one config. None: only the names are wanted (`check_output_paths`).
+    `detector_ran_at`: (height, width) a fixed-size detector export ran at instead of `detector.image_size`
+    (`tracker.detector.image_size_not_used`): said in a comment of `config.yaml`, whose keys stay the config asked
+    (the one `--resume` checks, and that runs the same again with `--config`).
     """
 
     def __init__(
@@ -130,8 +133,10 @@ class RunOutputs:
         summary_name: str = SUMMARY_NAME,
         sources: Sequence[Path] = (),
         config: TrackerConfig | None = None,
+        detector_ran_at: tuple[int, int] | None = None,
     ) -> None:
         self.out_dir = out_dir
+        self._ran_at = detector_ran_at
         self._sources = tuple(sources)  # the files read: never removed as an earlier run's output
         self.txt, self.jsonl_path, self.video_path = (out_dir / f"{name}{ext}" for ext in (".txt", ".jsonl", ".mp4"))
         self.summary_path = out_dir / summary_name
@@ -164,13 +169,24 @@ class RunOutputs:
             raise ResumeError(f"the outputs of the run being resumed differ from its checkpoint: {exc}") from None
         if self._config is not None:
             with naming_file(self.config_path):
-                write_text_atomic(self.config_path, CONFIG_HEADER + config_to_yaml(self._config))
+                write_text_atomic(self.config_path, CONFIG_HEADER + self._ran_at_note() + config_to_yaml(self._config))
         if resume is None:  # this folder's outputs are replaced: an earlier run's checkpoint would resume onto them
             (self.out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)  # (this run's own comes after its first frame)
         if self._video_rate is not None:
             self._video = VideoWriter(self.video_path, self._video_rate)
         elif self.video_path.exists() and not same_files([self.video_path], self._sources):
             self.video_path.unlink()  # not written by this run: an earlier run's video would not match this txt
+
+    def _ran_at_note(self) -> str:
+        """config.yaml's comment for a detector that did not run at `detector.image_size` ("" where it did)."""
+        if self._ran_at is None or self._config is None:
+            return ""
+        height, width = self._ran_at
+        asked = self._config.detector.image_size
+        return (
+            f"# detector.image_size {asked} was not used: detector.model is an export of a fixed size, which ran at "
+            f"{height}x{width}\n# (and does again with this file; summary.json: detector_ran_at).\n"
+        )
 
     def sync(self) -> tuple[int, int]:
         """Make the txt and JSONL rows written so far durable; returns their lengths (bytes)."""

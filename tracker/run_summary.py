@@ -70,6 +70,8 @@ class RunSummary:
     camera_motion_bridged: int = 0  # estimates made from the last frame before failed ones (a blackout)
     camera_motion_failure_numbers: list[int] = field(default_factory=list)  # the first failures' positions (one source)
     invalid_embeddings: int = 0  # embedding rows that were NaN, infinite or zero (matched by motion only)
+    # (height, width) a fixed-size detector export ran at instead of detector.image_size (`image_size_not_used`)
+    detector_ran_at: tuple[int, int] | None = None
     error: str | None = None
     outputs: list[Path] = field(default_factory=list)
     gaps: list[tuple[int, float]] = field(default_factory=list)
@@ -113,6 +115,7 @@ class RunSummary:
             **({"corrupt_frame_numbers": self.corrupt_numbers} if self.corrupt_numbers else {}),
             **({"size_changes": self.size_changes} if self.size_changes else {}),
             **({"invalid_embeddings": self.invalid_embeddings} if self.invalid_embeddings else {}),
+            **({"detector_ran_at": list(self.detector_ran_at)} if self.detector_ran_at else {}),
             # what `describe` prints beside: the camera motion (compensation on), a video cut short, stream drops
             **(
                 {
@@ -191,6 +194,8 @@ class RunSummary:
         if self.corrupt_frames:  # where they are (one source), so the damage can be found
             where = _frames_named(self.corrupt_numbers, self.corrupt_frames)
             lines.append(f"{count(self.corrupt_frames, 'unreadable frame')} skipped{where and f' ({where})'}")
+        if self.detector_ran_at:
+            lines.append(_describe_ran_at(self.detector_ran_at))
         if self.size_changes:
             lines.append(
                 f"the frame size changed {count(self.size_changes, 'time')}: tracks carried over in the old frame's "
@@ -376,6 +381,16 @@ def note_reports(summary: RunSummary, tracker: Tracker) -> None:
         log.info("%s", tracker.core.calibration.describe())
 
 
+def _describe_ran_at(ran_at: tuple[int, int]) -> str:
+    """The summary line (and config.yaml's note) for a fixed-size detector export that ran at `ran_at`
+    ((height, width)) instead of the config's `detector.image_size`."""
+    height, width = ran_at
+    return (
+        f"the detector ran at {height}x{width}, not detector.image_size: its model is an export of that fixed size "
+        "(export it again at the size wanted, or use the .pt model)"
+    )
+
+
 def combine(summaries: list[RunSummary]) -> RunSummary:
     """One summary for several sources (a single source's summary is returned as it is)."""
     if len(summaries) == 1:
@@ -404,6 +419,7 @@ def combine(summaries: list[RunSummary]) -> RunSummary:
                 getattr(total, per_source)[s.name] = getattr(s, attribute)
         total.camera_motion_failures += s.camera_motion_failures
         total.invalid_embeddings += s.invalid_embeddings
+        total.detector_ran_at = total.detector_ran_at or s.detector_ran_at  # (one detector for all sources)
         if s.camera_motion_estimates is not None:
             total.camera_motion_estimates = (total.camera_motion_estimates or 0) + s.camera_motion_estimates
             total.camera_motion_held += s.camera_motion_held
