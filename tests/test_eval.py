@@ -1519,13 +1519,7 @@ def test_an_interrupted_eval_says_how_many_results_it_kept(tmp_path, capsys, mon
     out = tmp_path / "out"
     args = ["--data", str(tmp_path / "data"), "--workers", "1", "--out", str(out), "--cache-dir", str(tmp_path / "c")]
     real = runner.parallel_map
-
-    def interrupted_after(n: int):
-        def parallel_map(func, items, workers, engine):
-            yield from real(func, items[:n], workers, engine)
-            raise KeyboardInterrupt
-
-        return parallel_map
+    interrupted_after = _interrupted_after(real)
 
     for n, says in ((0, f"no result finished yet in {out}"), (1, f"1 of 2 results finished, kept in {out}")):
         monkeypatch.setattr(runner, "parallel_map", interrupted_after(n))
@@ -1635,13 +1629,7 @@ def test_an_eval_stopped_before_its_tables_is_refused_by_track_and_compare_and_r
     out, video = tmp_path / "out", write_video(tmp_path / "cam1.avi", scene()[:6])
     common = ["--data", str(tmp_path / "data"), "--workers", "1", "--cache-dir", str(tmp_path / "c"), "-q"]
     real = runner.parallel_map
-
-    def interrupted_after(n: int):
-        def parallel_map(func, items, workers, engine):
-            yield from real(func, items[:n], workers, engine)
-            raise KeyboardInterrupt
-
-        return parallel_map
+    interrupted_after = _interrupted_after(real)
 
     monkeypatch.setattr(runner, "parallel_map", interrupted_after(0))
     assert eval_main([*common, "--out", str(out)]) == 130
@@ -1714,3 +1702,16 @@ def test_a_partly_reused_compare_says_so_in_one_line(tmp_path, capsys):
     ], said
     summary = json.loads((out / "summary.json").read_text())
     assert summary["timing_from_earlier_run"] == [OURS, "ByteTrack"]
+
+
+def _interrupted_after(real):
+    """n -> a stand-in for `runner.parallel_map` that yields `real`'s first n results, then stops as Ctrl-C does."""
+
+    def interrupted_after(n: int):
+        def parallel_map(func, items, workers, engine):
+            yield from real(func, items[:n], workers, engine)
+            raise KeyboardInterrupt
+
+        return parallel_map
+
+    return interrupted_after
