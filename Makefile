@@ -17,8 +17,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m tracker.demo
 
-test: $(STAMP)
+lint: $(STAMP)
 	$(PY) -m ruff check tracker tests tools
+	$(PY) -m ruff format --check tracker tests tools
+
+test: lint
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

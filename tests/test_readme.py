@@ -12,6 +12,8 @@ import dataclasses
 import fnmatch
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +127,34 @@ def test_the_options_track_batch_shares_with_track_are_spelled_alike():
     assert {"--config", "--device", "--gallery", "--set", "--max-frames"} <= shared
     differ = [o for o in shared if ours._option_string_actions[o].metavar != batch._option_string_actions[o].metavar]
     assert sorted(differ) == ["--out"], differ  # (--out: track's run folder DIR, the batch's folder OUT of OUT/<name>/)
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_every_make_target_the_makefile_declares_or_the_readme_names_runs_a_recipe():
+    """`make lint` was declared phony without a rule: make said "Nothing to be done for 'lint'" and checked nothing,
+    which reads as a clean lint. Each target (dry run, the venv taken as installed) has commands, and `make lint`,
+    which `make test` runs first, checks both the lint rules and the formatting."""
+    makefile = (ROOT / "Makefile").read_text()
+    (phony,) = re.findall(r"^\.PHONY:(.*)$", makefile, flags=re.MULTILINE)
+    named = re.findall(r"`make (\w+)`|^make (\w+)", README, flags=re.MULTILINE)
+    targets = set(phony.split()) | {a or b for a, b in named}
+    assert {"demo", "test", "lint", "bench", "clean"} <= targets
+
+    def dry_run(target: str) -> list[str]:
+        """The commands `make TARGET` runs, the venv's installation left out (-W: as if pyproject.toml changed)."""
+        command = ["make", "--no-print-directory", "-n", "-W", "pyproject.toml", target]
+        lines = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=30).stdout.splitlines()
+        return [line for line in lines if line not in installing or target == "install"]
+
+    installing: list[str] = []
+    installing = dry_run("install")
+    assert any("pip install" in line for line in installing), installing
+    empty = [t for t in sorted(targets) if not dry_run(t) or any("Nothing to be done" in x for x in dry_run(t))]
+    assert not empty, f"make targets without commands: {empty}"
+    lint = dry_run("lint")
+    assert any(line.endswith("-m ruff check tracker tests tools") for line in lint), lint
+    assert any(line.endswith("-m ruff format --check tracker tests tools") for line in lint), lint
+    assert set(lint) <= set(dry_run("test")), "make test does not run make lint's checks"
 
 
 def test_every_tool_and_repository_file_the_readme_names_exists():
