@@ -109,6 +109,18 @@ def test_shared_weights_are_found_from_the_environment(tmp_path, monkeypatch):
     assert overrides == ["detector.model=yolo11n.pt"] and "ultralytics" in origin
 
 
+def test_a_demo_that_fails_without_weights_says_how_to_give_it_them(tmp_path, monkeypatch, capsys):
+    """Offline without the shared weights, ultralytics' download fails and `track`'s error line says `--set
+    detector.model=PATH`, which `make demo` does not take: the demo says which files to put where instead."""
+    monkeypatch.setattr(demo, "find_shared_weights", lambda: None)
+    ran = []
+    monkeypatch.setattr(demo.subprocess, "call", lambda argv, env: ran.append(argv) or 2)  # the download failed
+    assert demo.main(["--seconds", "0.2", "--out", str(tmp_path / "demo"), "--quiet"]) == 2
+    assert ran and "detector.model=yolo11n.pt" in ran[0]
+    err = capsys.readouterr().err
+    assert "TRACKER_WEIGHTS_DIR=FOLDER make demo" in err and "yolo11n.pt" in err and "osnet_x0_25_msmt17.pth" in err
+
+
 @pytest.mark.parametrize("seconds", ["nan", "-5", "0", "inf", "1e9", "abc"])
 def test_a_clip_length_that_is_no_length_is_a_usage_error(seconds, tmp_path, capsys):
     """`--seconds nan` was a traceback and `--seconds -5` made a 2-frame clip it called "-5 s"."""

@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     clip = make_clip(args.out / "demo_clip.mp4", args.seconds)
-    overrides, origin = _weights_overrides(find_shared_weights())
+    weights = find_shared_weights()
+    overrides, origin = _weights_overrides(weights)
     print(f"demo: made {clip} ({args.seconds:g} s at {FPS} fps, a pillar sweeps across four people); {origin}")
     tracked = args.out / "tracked"
     argv_track = [str(clip), "--out", str(tracked), *[a for o in overrides for a in ("--set", o)]]
@@ -141,6 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"demo: done in {time.perf_counter() - started:.0f} s. Watch {tracked / clip.name}: "
             "an ID that comes back from behind the pillar keeps its number and colour ('back' marks it)"
+        )
+    elif weights is None:  # `track`'s line says `--set detector.model=PATH`, which the demo does not take
+        print(
+            f"demo: no weights folder was found; where {OFFICIAL_DETECTOR} cannot be downloaded, put it (and "
+            f"{OSNET_FILE} for ReID) in a folder and run `TRACKER_WEIGHTS_DIR=FOLDER make demo`",
+            file=sys.stderr,
         )
     return code
 
