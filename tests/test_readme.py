@@ -188,6 +188,31 @@ def test_every_link_between_the_readme_and_its_pages_resolves():
     assert not sorted(set(between) - set(DOCS))
 
 
+def page_anchors(text: str) -> set[str]:
+    """The anchors of a page's headings as GitHub makes them, outside fenced blocks (a repeated heading's `-1`, ...)."""
+    anchors: set[str] = set()
+    seen: dict[str, int] = {}
+    for heading in re.findall(r"^#+ (.*)$", re.sub(r"^```.*?^```", "", text, flags=re.MULTILINE | re.DOTALL), re.M):
+        anchor = github_anchor(re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading))  # a link in it: its text
+        anchors.add(f"{anchor}-{seen[anchor]}" if anchor in seen else anchor)
+        seen[anchor] = seen.get(anchor, 0) + 1
+    return anchors
+
+
+def test_every_anchor_into_a_page_is_one_of_its_headings():
+    """The README's `[...](docs/speed.md#stop-48-...)` and a page's `[...](#anchor)` or `[...](other.md#anchor)`
+    name a heading of that page (the link test above checks the README's own anchors and the pages' links back):
+    a heading of docs/speed.md or docs/decisions.md reworded leaves no README link landing at the top of the page."""
+    pages = {f"docs/{name}": text for name, text in DOCS.items()}
+    links = [(page, anchor) for page, anchor in re.findall(r"\]\((docs/[\w.-]+\.md)#([\w-]+)\)", README)]
+    for name, text in DOCS.items():
+        links += [(f"docs/{name}", anchor) for anchor in re.findall(r"\]\(#([\w-]+)\)", text)]
+        links += [(f"docs/{page}", anchor) for page, anchor in re.findall(r"\]\(([\w-]+\.md)#([\w-]+)\)", text)]
+    assert len(links) >= 15, "the anchors into docs/ were not found"
+    missing = [f"{page}#{anchor}" for page, anchor in links if anchor not in page_anchors(pages.get(page, ""))]
+    assert not missing, f"anchors that are no heading of their page: {missing}"
+
+
 def test_the_layout_lists_every_module_and_tool():
     """The Layout section names each module of tracker/ (and each sub-package) and each script of tools/."""
     layout = README[README.index("## Layout") :]
