@@ -129,6 +129,20 @@ def test_the_options_track_batch_shares_with_track_are_spelled_alike():
     assert sorted(differ) == ["--out"], differ  # (--out: track's run folder DIR, the batch's folder OUT of OUT/<name>/)
 
 
+@pytest.mark.parametrize("compare", [False, True], ids=["eval", "compare"])
+def test_the_options_track_eval_and_compare_share_with_track_are_spelled_alike(compare):
+    """`track eval --help` said `--config CONFIG`, `--out OUT`, `--workers WORKERS` and `--cache-dir CACHE_DIR` where
+    `track` and `track batch` say `--config FILE`, `--out DIR`, `--workers N`: the same option, the same word."""
+    ours, batch, evaluation = _parser(), _batch_parser(), command_parser(compare)
+    spelled = {o: a.metavar for p in (batch, ours) for o, a in p._option_string_actions.items() if a.metavar}
+    shared = set(spelled) & set(evaluation._option_string_actions)
+    assert {"--config", "--set", "--out", "--workers"} <= shared
+    differ = {o: evaluation._option_string_actions[o].metavar for o in shared}
+    assert {o: m for o, m in differ.items() if m != spelled[o]} == {}, differ
+    unnamed = [a.dest for a in evaluation._actions if a.nargs != 0 and a.metavar is None and a.choices is None]
+    assert unnamed == ["help"] or unnamed == [], f"options whose argument argparse names after the option: {unnamed}"
+
+
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_every_make_target_the_makefile_declares_or_the_readme_names_runs_a_recipe():
     """`make lint` was declared phony without a rule: make said "Nothing to be done for 'lint'" and checked nothing,

@@ -89,6 +89,7 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
         "--data",
         required=True,
         type=path_text,
+        metavar="DIR",
         help="MOT root (train/; for MOT17 the -FRCNN copy of each sequence, unless --sequences names another), a "
         "folder of sequences, or one (a folder with seqinfo.ini; sequences are named as their folders)",
     )
@@ -105,14 +106,19 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
         default="public",
         help="public det/det.txt (the default), or the configured detector on img1/ (needs every image)",
     )
-    p.add_argument("--config", type=path_text, help="tracker YAML (default: built-in defaults)")
+    p.add_argument("--config", type=path_text, metavar="FILE", help="tracker YAML (default: built-in defaults)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     p.add_argument(
-        "--out", type=path_text, default=default_out, help=f"output folder (default {default_out}); a re-run resumes"
+        "--out",
+        type=path_text,
+        default=default_out,
+        metavar="DIR",
+        help=f"output folder (default {default_out}); a re-run resumes",
     )
     p.add_argument(
         "--workers",
         type=positive_int,
+        metavar="N",
         help=f"--engine process: processes tracking and scoring in parallel (default {_DEFAULT_WORKERS})",
     )
     p.add_argument(
@@ -127,7 +133,12 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
         help="compute detections and embeddings afresh and store none (--variants are still made, or reused, "
         "in the cache's variants/)",
     )
-    p.add_argument("--cache-dir", type=path_arg, help="input cache (default $TRACKER_CACHE or ~/.cache/tracker/eval)")
+    p.add_argument(
+        "--cache-dir",
+        type=path_arg,
+        metavar="DIR",
+        help="input cache (default $TRACKER_CACHE or ~/.cache/tracker/eval)",
+    )
     p.add_argument(
         "--sequences", nargs="+", type=sequence_name, metavar="NAME", help="only these sequences (separate words)"
     )
@@ -141,6 +152,7 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
     p.add_argument(
         "--variant-seed",
         type=non_negative_int,
+        metavar="N",
         help="seed (>= 0, default 0) of the random camera motion of the variants (only with --variants)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print only the table")
