@@ -494,7 +494,7 @@ class TrackerCore:
             similarity = np.where(border_only, np.nan, similarity)
         elif border is not None:
             looks = BorderLooks(border, border_only, None, border_embedded)
-        reid_sim = np.where(plausible, similarity, np.nan) if any_lost else filled((t, n), np.nan)
+        reid_sim = np.where(plausible, similarity, np.nan) if any_lost else None  # (stage 4 reads it: lost tracks)
         return FrameView(
             iou, class_cost, gate, kalman_gate, similarity, reid_sim, det_xywh, dets, confirmed, looks, diagonal
         )
@@ -628,7 +628,7 @@ class TrackerCore:
         must beat by `reid_margin` every rival similarity to its detection: the other lost tracks', and those of
         the tracks `seen` (matched this frame): a duplicate box of a visible person, or a look-alike beside
         them, is ambiguity, and ambiguity gives a new ID rather than a merge."""
-        if len(lost) == 0 or len(det_idx) == 0 or not any_set(np.isfinite(view.reid_sim)):
+        if len(lost) == 0 or len(det_idx) == 0 or view.reid_sim is None or not any_set(np.isfinite(view.reid_sim)):
             return np.zeros((0, 2), dtype=np.int64)
         cfg = self.config.association
         observed = self.table.observed_xywh[lost]

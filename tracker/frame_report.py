@@ -103,11 +103,16 @@ class FrameReport:
         shown = shown[table.track_id[shown].argsort()]
         gap = table.frames_since_update[shown] > 0 if report_gap else np.zeros(len(shown), dtype=bool)
         kalman = mean.take(shown, axis=0)[:, :4]
-        judged = boxes = xywh_to_xyxy(kalman)  # judged: what is in view (the Kalman box, the person's whole width)
-        if not self.config.motion.output_filtered_box:  # the detection's own box where there is one (judged too)
+        filtered = self.config.motion.output_filtered_box
+        weight = self.aspect_weight() if filtered else 0.0
+        aspect_widths = filtered and weight > 0.0  # the reported boxes are made anew from the aspects
+        # judged: what is in view (the Kalman box, the person's whole width), read where the frame's size is known;
+        # the reported boxes start from it unless made anew (then, without a frame size, nothing reads it)
+        judged = boxes = xywh_to_xyxy(kalman) if frame_size is not None or not aspect_widths else None
+        if not filtered:  # the detection's own box where there is one (judged too)
             matched = indices(~gap)  # the prediction in a gap
             boxes[matched] = dets.boxes_xyxy[np.searchsorted(dets.index, table.detection_index[shown[matched]])]
-        elif (weight := self.aspect_weight()) > 0.0:  # towards the smoothed aspect's width (`tracker.report_aspect`)
+        elif aspect_widths:  # towards the smoothed aspect's width (`tracker.report_aspect`)
             # but for a box a side border cuts: its inner edge is what was measured (`complete_truncated`)
             aspect = table.aspect[shown]
             if frame_size is not None:
@@ -115,6 +120,7 @@ class FrameReport:
             boxes = xywh_to_xyxy(reported_xywh(kalman, aspect, weight))
         if frame_size is not None:  # a filtered box (a completed cut one) may reach beyond the frame
             height, width = frame_size
+            assert judged is not None  # (made whenever the frame's size is known)
             in_view = self._mostly_in_view(judged, table.class_id[shown], width, shown)
             if in_view is not None:
                 shown, boxes, gap = shown[in_view], boxes[in_view], gap[in_view]

@@ -33,7 +33,9 @@ class FrameView:
     # (T, N), NaN where unknown; a lost track's pair proven below every bound its look is compared with holds that
     # proof's upper bound (`Stage1Cost.exact_floors`), not its similarity
     similarity: np.ndarray
-    reid_sim: np.ndarray  # (T, N) similarity restricted to stage-4-plausible pairs, NaN elsewhere
+    # (T, N) similarity restricted to stage-4-plausible pairs, NaN elsewhere; None: no lost track this frame (stage 4
+    # has nothing to revive)
+    reid_sim: np.ndarray | None
     det_xywh: np.ndarray  # (N, 4)
     dets: Detections  # this frame's detections, with the embeddings computed on demand
     confirmed: np.ndarray  # (T,) bool: the tracks tracked or lost as the frame began (`TrackTable.confirmed`)

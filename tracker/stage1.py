@@ -233,10 +233,13 @@ class Stage1Cost:
         if partial is not None and any_set(partial):  # border-cut looks do not refuse what motion vouches for
             similarity = np.where(partial & (gated | (motion <= cfg.max_cost)), np.nan, similarity)
         refused = self._border_cut_refusals(view.border, rows, cols, similarity)  # a newcomer where the track walks out
-        counts = self.bank.count(self.table.slot)  # looks in each track's bank (thin banks: two rules below)
-        late = self.late_thin_banks(counts) if cfg.thin_bank_revival and any_set(lost) else None  # (T,), made once
-        bounds = self.match_bounds(counts, late)[rows, 0]
-        if cfg.vouched_lost_match and any_set(lost):  # motion that holds the person needs no revival's evidence
+        any_lost = any_set(lost)  # (most rules below favour or refuse lost tracks' pairs: none, nothing to do)
+        # looks in each track's bank (thin banks: lost tracks' rules below only)
+        counts = self.bank.count(self.table.slot) if any_lost else None
+        late = self.late_thin_banks(counts) if cfg.thin_bank_revival and any_lost else None  # (T,), made once
+        # without a lost track every pair's gate is `match_bounds`'s fixed threshold: no (T, 1) column to gather
+        bounds = self.match_bounds(counts, late)[rows, 0] if any_lost else self.config.appearance.match_threshold
+        if cfg.vouched_lost_match and any_lost:  # motion that holds the person needs no revival's evidence
             vouched = lost & gated & (view.iou[rows, cols] >= cfg.clear_iou)
             if late is not None and not cfg.vouch_thin_banks:  # overlap does not vouch for a thin bank's revival
                 vouched &= ~late[rows]
@@ -252,11 +255,11 @@ class Stage1Cost:
         if cfg.ungated_ties_by_motion and no_look is not None and any_set(tracked & ~gated & ~no_look):
             gateless = self._gateless_claims(rows, tracked, gated)  # a hidden person's look does not outbid motion
             fused = gateless_look_ties(fused, motion, gated, cols, no_look, tracked, gateless, cfg.max_cost)
-        any_lost = any_set(lost)  # (the two rules below favour or refuse lost tracks' pairs: none, nothing to do)
         if cfg.ungated_lookless_yields and no_look is not None and any_lost:  # overlap alone yields to a look
             yields = ungated_lookless_pairs(fused, similarity, gated, cols, no_look, tracked, lost, cfg.max_cost)
             fused = np.where(yields, np.inf, fused) if any_set(yields) else fused
         if cfg.thin_bank_outranked and any_lost:  # a thin bank's look another lost track's outranks: a new ID
+            assert counts is not None  # (taken where any track is lost)
             thin = self.bank.thin(counts[rows])
             outranked = outranked_thin_pairs(fused, similarity, cols, lost, thin)
             fused = np.where(outranked, np.inf, fused) if any_set(outranked) else fused
