@@ -629,3 +629,15 @@ def test_merge_names_the_look_alikes_it_keeps_apart(tmp_path, capsys):
     pair = note.split("): ", 1)[1]
     assert pair.startswith(f"{b} 1 (now 4) ~ 1 at ") and 0.8 <= float(pair.rsplit(" ", 1)[1]) < 1.0, note
     assert len(Gallery.load(out, prune=False)) == 5, "kept apart: nothing fused"
+
+
+def test_a_merge_of_galleries_with_nothing_to_link_prints_no_empty_table(tmp_path, capsys):
+    """The later files hold no identity (a camera that saw nobody): merge printed the table's header line with no row
+    under it; it prints the totals alone."""
+    first = camera_gallery(tmp_path / "cam1.gallery", {1: 0}, "cam1", time.time())
+    empty = Gallery(model=MODEL)
+    empty.save(tmp_path / "cam2.gallery", prune=False)
+    out = tmp_path / "site.gallery"
+    assert main(["gallery", "merge", str(first), str(tmp_path / "cam2.gallery"), "-o", str(out), "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"would write {out}: 1 identity"), lines

@@ -288,7 +288,7 @@ def _merge(args: argparse.Namespace) -> list[str]:
     if not args.dry_run:
         merged.gallery.save(out, prune=False, lock=False)  # (locked by the caller; OUT = its first FILE: checked)
     wide = max(len("from"), *(len(str(file)) for file in files[1:]))
-    lines = [f"{'from':<{wide}} {'ID':>6} -> {'ID':>6}  similarity"]
+    lines = [f"{'from':<{wide}} {'ID':>6} -> {'ID':>6}  similarity"] if merged.links else []  # (no rows: no header)
     for link in merged.links:
         said = "new" if link.similarity is None else f"{link.similarity:.3f}"
         lines.append(f"{link.source!s:<{wide}} {link.from_id:>6} -> {link.to_id:>6}  {said:>10}")
