@@ -57,6 +57,7 @@ _ECC_ITERATIONS = 50  # findTransformECC: maximum iterations
 _ECC_EPSILON = 1e-4  # findTransformECC: stop when the correlation changes less than this
 _ECC_GAUSS_FILTER = 3  # findTransformECC: Gaussian blur before the fit
 _ECC_MIN_CORRELATION = 0.5  # findTransformECC: a lower final correlation means another scene (a cut): identity
+_ECC_MIN_SIDE_PX = 4  # ECC: a gray copy with a thinner side has no gradient across it; the fit stays at its start
 _RANSAC_CONFIDENCE = 0.99  # estimateAffinePartial2D: RANSAC confidence
 _RANSAC_ITERATIONS = 500  # estimateAffinePartial2D: maximum RANSAC iterations
 _MAX_SCALE_CHANGE = 0.2  # |scale - 1| above this between two frames is implausible: identity
@@ -523,7 +524,13 @@ class CameraMotionEstimator:
     ) -> np.ndarray | None:
         """ECC's affine from `previous` to `current` (Evangelidis & Psarakis 2008, OpenCV), each frame's people masked
         out of its own pixels: `findTransformECCWithMask` (OpenCV >= 4.13, PR #27952) takes both masks; the older
-        `findTransformECC` takes only the input's, `current`'s (its mask is warped with the input image)."""
+        `findTransformECC` takes only the input's, `current`'s (its mask is warped with the input image).
+
+        None for a gray copy under `_ECC_MIN_SIDE_PX` on a side (a frame 1-3 px high or wide): OpenCV returned the
+        identity it started from with a high correlation there whatever the motion, a failure counted as a good
+        estimate (a 300 x 1 frame panning 2 px a frame: 0 px, no failure)."""
+        if min(previous.shape[:2]) < _ECC_MIN_SIDE_PX or min(current.shape[:2]) < _ECC_MIN_SIDE_PX:
+            return None
         warp = np.eye(2, 3, dtype=np.float32)
         criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, _ECC_ITERATIONS, _ECC_EPSILON)
         try:
