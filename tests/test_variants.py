@@ -253,6 +253,30 @@ def _without_locks(tmp_path: Path, monkeypatch) -> tuple[Path, object, list]:
     return tmp_path / "v", cv2.imwrite, []
 
 
+def test_a_moving_variant_too_short_for_its_camera_to_move_says_so(syn, tmp_path, caplog):
+    """`jump` moves the window once a second: on a sequence shorter than that (12 frames at 25 fps) every frame had
+    the same window, and the cell was scored as a moving camera without a word. The others move from frame 2."""
+    info = syn.info.root / "seqinfo.ini"
+    info.write_text(info.read_text().replace("frameRate=10", "frameRate=25"))
+    syn = find_sequences(syn.info.root)[0]
+    for name in ("jump", "pan8"):
+        with caplog.at_level("WARNING", logger="tracker.eval.variants"):
+            caplog.clear()
+            var = V.materialise(syn, name, root=tmp_path / "variants")
+        transforms = V.load_transforms(var)
+        still = len({(t.x0, t.y0, t.scale) for t in transforms}) == 1
+        assert still == (name == "jump")
+        warned = [r.getMessage() for r in caplog.records]
+        assert warned == (
+            [
+                "variant jump of SYN: the camera does not move in its 12 frame(s) (it needs a jump every 25 frames): "
+                "scored as a still crop"
+            ]
+            if still
+            else []
+        )
+
+
 def test_relative_motion_of_a_pan_is_a_pure_shift(syn):
     transforms, *_ = V.frame_transforms(V.VARIANTS["pan8"], LENGTH, WIDTH, HEIGHT, 10.0, 0, "SYN")
     np.testing.assert_allclose(V.relative_motion(transforms[0], transforms[1]), [[1, 0, -8], [0, 1, 0]])

@@ -437,7 +437,29 @@ def materialise(seq: Sequence, variant: str, seed: int = 0, root: Path | None = 
             shutil.rmtree(tmp, ignore_errors=True)
         log.info("made variant %s of %s in %s", spec.name, seq.name, final)
     info = read_sequence_info(final)
+    _warn_if_the_camera_stays_still(spec, seq.name, _read_transforms(final), seq.info.frame_rate)
     return Sequence(info, 1, info.length, seq.benchmark)
+
+
+def _warn_if_the_camera_stays_still(
+    spec: VariantSpec, name: str, transforms: list[FrameTransform], frame_rate: float
+) -> None:
+    """Warn when a moving variant's window is the same on every frame: a sequence too short for it (`jump` on one
+    shorter than a jump period, any on one frame) is then a still crop, scored under a moving variant's name."""
+    if spec.group != "moving" or len({(t.scale, t.x0, t.y0) for t in transforms}) > 1:
+        return
+    needs = (
+        f"a jump every {max(1, round(JUMP_PERIOD_S * frame_rate))} frames"
+        if spec.kind == "jump"
+        else "two frames at least"
+    )
+    log.warning(
+        "variant %s of %s: the camera does not move in its %d frame(s) (it needs %s): scored as a still crop",
+        spec.name,
+        name,
+        len(transforms),
+        needs,
+    )
 
 
 def variant_sequences(
@@ -452,9 +474,13 @@ def load_transforms(seq: Sequence) -> list[FrameTransform] | None:
     path = seq.info.root / _NOTE
     if not path.is_file():
         return None
-    return [
-        FrameTransform(int(f), int(s), sc, x0, y0) for f, s, sc, x0, y0 in json.loads(path.read_text())["transforms"]
-    ]
+    return _read_transforms(seq.info.root)
+
+
+def _read_transforms(folder: Path) -> list[FrameTransform]:
+    """The per-frame transforms in the `variant.json` of the variant folder `folder`."""
+    note = json.loads((folder / _NOTE).read_text())
+    return [FrameTransform(int(f), int(s), sc, x0, y0) for f, s, sc, x0, y0 in note["transforms"]]
 
 
 def relative_motion(previous: FrameTransform, current: FrameTransform) -> np.ndarray:
