@@ -758,6 +758,29 @@ def test_an_excluded_region_masks_every_gray_pixel_it_touches(region, rows, colu
     np.testing.assert_array_equal(est._previous_mask, expected)
 
 
+@pytest.mark.parametrize(("regions", "warned"), [("[[0.001, 0, 1, 1]]", True), ("[[0, 0, 1, 0.95]]", False)])
+def test_excluded_regions_that_leave_no_gray_pixel_are_warned_of_once(regions, warned, caplog):
+    """The config refuses regions covering the whole frame, but one a hair short of it (x1 = 0.001) covers every
+    pixel of the 320 px gray copy, as every pixel a region touches is left out: every estimate failed, counted, with
+    nothing to say why. One warning now names the regions and the copy; a region that leaves a strip says nothing."""
+    scene = texture(5)
+    est = estimator("sparse_flow", camera_exclude=regions)
+    with caplog.at_level("WARNING", logger="tracker.camera_motion"):
+        for x0 in (0.0, 4.0, 8.0):
+            est.estimate(view(scene, x0, 0.0))
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == (
+        [
+            "motion.camera_exclude [[0.001, 0.0, 1.0, 1.0]] leaves no pixel of the 320 x 240 gray copy (a region takes "
+            "every gray pixel it touches): every camera-motion estimate fails; exclude less, or raise "
+            "motion.camera_image_width (warned once)"
+        ]
+        if warned
+        else []
+    )
+    assert est.failures == (2 if warned else 0)
+
+
 def test_a_given_motion_with_auto_brings_the_motion_auto_held_back():
     """`auto` holds back a slow pan's frame-to-frame motion until it stands out of the fits' noise (0.5 px a frame:
     4.5 px over 9 frames, all held here), then moves the tracks by all of it at once. A frame whose motion was given

@@ -253,6 +253,7 @@ class CameraMotionEstimator:
     # the last frame before a failed estimate (gray copy, mask; a size change ends it) and the frames since it
     _bridge: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
     _bridge_age: int = 0
+    _warned_all_excluded: bool = field(default=False, repr=False)  # `camera_exclude` left no gray pixel: warned once
 
     def __post_init__(self) -> None:
         if self.config.camera_compensation not in METHODS[1:]:
@@ -446,6 +447,16 @@ class CameraMotionEstimator:
         height, width = shape[:2]
         for x1, y1, x2, y2 in self.config.camera_exclude:
             mask[math.floor(y1 * height) : math.ceil(y2 * height), math.floor(x1 * width) : math.ceil(x2 * width)] = 0
+        if self.config.camera_exclude and not mask.any() and not self._warned_all_excluded:
+            self._warned_all_excluded = True
+            log.warning(
+                "motion.camera_exclude %s leaves no pixel of the %d x %d gray copy (a region takes every gray pixel it "
+                "touches): every camera-motion estimate fails; exclude less, or raise motion.camera_image_width "
+                "(warned once)",
+                [list(region) for region in self.config.camera_exclude],
+                width,
+                height,
+            )
         if boxes_xyxy is not None:
             # clipped to the copy before the cast: a corner beyond int64 (1e30 px) would be cast to garbage
             from tracker.types import as_boxes  # (torch: `tracker.eval` imports this module for `--help` too)
