@@ -277,6 +277,16 @@ def test_a_moving_variant_too_short_for_its_camera_to_move_says_so(syn, tmp_path
         )
 
 
+@pytest.mark.parametrize("seed", [-1, 2.5, True, "3"])
+def test_a_bad_seed_is_one_error_naming_it_and_makes_nothing(syn, tmp_path, seed):
+    """`materialise(seq, "jitter", seed=-1)` failed deep in numpy ("expected non-negative integer"), 2.5 with "seed
+    must be integer" from numpy's generator, and True made a variant keyed apart from seed 1's: each is now one
+    ValueError naming the variant seed, as `--variant-seed` refuses them, with nothing made."""
+    with pytest.raises(ValueError, match=r"variant seed must be a whole number >= 0, got"):
+        V.materialise(syn, "jitter", seed=seed, root=tmp_path / "variants")
+    assert not (tmp_path / "variants").exists()
+
+
 def test_relative_motion_of_a_pan_is_a_pure_shift(syn):
     transforms, *_ = V.frame_transforms(V.VARIANTS["pan8"], LENGTH, WIDTH, HEIGHT, 10.0, 0, "SYN")
     np.testing.assert_allclose(V.relative_motion(transforms[0], transforms[1]), [[1, 0, -8], [0, 1, 0]])

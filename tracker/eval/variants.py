@@ -401,8 +401,11 @@ def materialise(seq: Sequence, variant: str, seed: int = 0, root: Path | None = 
         seed: seeds the random motion (jitter); the same seed gives the same variant.
         root: the variants folder (default: `default_variants_dir(None)`).
     Raises:
-        ValueError: unknown variant; a val-half sequence; no image size in seqinfo.ini.
+        ValueError: unknown variant; a seed that is not a whole number >= 0; a val-half sequence; no image size in
+            seqinfo.ini.
     """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:  # (`--variant-seed`'s rule)
+        raise ValueError(f"variant seed must be a whole number >= 0, got {seed!r}")
     if variant == ORIGINAL:
         return seq
     if variant not in VARIANTS:
