@@ -559,6 +559,23 @@ def test_a_gray_copy_thinner_than_its_floor_keeps_the_frames_aspect(width, heigh
     np.testing.assert_allclose(np.median(shifts[1:], axis=0), [-3.0, -6.0], atol=0.6)
 
 
+@pytest.mark.parametrize("method", ["sparse_flow", "ecc"])
+def test_a_frame_taller_than_wide_has_its_tilt_estimated_as_a_wide_one_its_pan(method):
+    """The plausible shift was a quarter of the frame's width on both axes: a 40 x 3000 frame (a line-scan camera
+    turned upright, a phone's portrait strip) tilting 12 px a frame, 0.4% of its height, failed every estimate,
+    while the same frame turned wide had its 12 px pan estimated. The bound is now the frame's longer side."""
+    scene = texture(8, width=40 + 100, height=3000 + 100)
+    turned = np.ascontiguousarray(scene.transpose(1, 0, 2))
+    tall, wide = estimator(method), estimator(method)
+    tilts, pans = [], []
+    for step in range(3):
+        tilts.append(tall.estimate(np.ascontiguousarray(scene[20 + 12 * step : 3020 + 12 * step, 20:60]))[1, 2])
+        pans.append(wide.estimate(np.ascontiguousarray(turned[20:60, 20 + 12 * step : 3020 + 12 * step]))[0, 2])
+    assert (tall.failures, wide.failures) == (0, 0)
+    np.testing.assert_allclose(tilts[1:], -12.0, atol=1.0)
+    np.testing.assert_allclose(pans[1:], -12.0, atol=1.0)
+
+
 def on_screen_text(height: int) -> np.ndarray:
     """A strip of burned-in white text on black, WIDTH wide (a timestamp and telemetry): the strongest corners."""
     strip = np.full((height, WIDTH, 3), 20, np.uint8)

@@ -61,7 +61,7 @@ _ECC_MIN_SIDE_PX = 4  # ECC: a gray copy with a thinner side has no gradient acr
 _RANSAC_CONFIDENCE = 0.99  # estimateAffinePartial2D: RANSAC confidence
 _RANSAC_ITERATIONS = 500  # estimateAffinePartial2D: maximum RANSAC iterations
 _MAX_SCALE_CHANGE = 0.2  # |scale - 1| above this between two frames is implausible: identity
-_MAX_SHIFT_FRACTION = 0.25  # a shift larger than this fraction of the frame width is implausible: identity
+_MAX_SHIFT_FRACTION = 0.25  # a shift larger than this fraction of the frame's longer side is implausible: identity
 _MASK_VALUE = 255
 _MIN_DETERMINANT = 1e-12  # a transform with |det| at most this maps the plane to a line or a point
 _OUT_OF_RANGE = "beyond floating-point range (not a camera motion)"
@@ -358,7 +358,7 @@ class CameraMotionEstimator:
     ) -> np.ndarray | None:
         """The gray copies' affine from `previous` to `current`, or None where the fit failed or is implausible."""
         small = self._fit(previous, previous_mask, current, mask)
-        return small if small is not None and self._plausible(small, current.shape[1]) else None
+        return small if small is not None and self._plausible(small, max(current.shape[:2])) else None
 
     def _fit_across_bridge(self, gray: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
         """The affine from the last frame before failed estimates to this one (None without one, once it is older
@@ -558,11 +558,11 @@ class CameraMotionEstimator:
         return warp.astype(np.float64) if rho >= _ECC_MIN_CORRELATION else None
 
     @staticmethod
-    def _plausible(affine: np.ndarray, width: int) -> bool:
-        """Rejects fits no camera makes between two frames: a big zoom step or a shift of a quarter frame."""
+    def _plausible(affine: np.ndarray, side: int) -> bool:
+        """Rejects fits no camera makes between two frames: a big zoom step or a shift of a quarter of the frame's
+        longer side `side` (its width, but for a frame taller than wide: a tilt of 12 px on a 40 x 3000 frame, under
+        a quarter of its width, was refused, where the same frame turned wide had its 12 px pan estimated)."""
         if not np.isfinite(affine).all():
             return False
         scale = float(np.sqrt(abs(np.linalg.det(affine[:, :2]))))
-        return (
-            abs(scale - 1.0) <= _MAX_SCALE_CHANGE and float(np.abs(affine[:, 2]).max()) <= _MAX_SHIFT_FRACTION * width
-        )
+        return abs(scale - 1.0) <= _MAX_SCALE_CHANGE and float(np.abs(affine[:, 2]).max()) <= _MAX_SHIFT_FRACTION * side
