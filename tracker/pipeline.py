@@ -125,6 +125,15 @@ class Tracker:
     One call at a time, from any thread: a call made while another runs (from another thread, or an `embed`
     callback calling back) raises RuntimeError and changes nothing; use one Tracker per stream.
 
+    Methods and their sources (README "How it works"): detection by ultralytics YOLO; appearance by OSNet (Zhou et
+    al., ICCV 2019; torchreid's weights); a constant-velocity Kalman filter on (cx, cy, w, h) boxes in pixels, its
+    noise scaled by the box size, as in SORT / DeepSORT (Bewley et al. 2016, Wojke et al. 2017), with OC-SORT's
+    re-update after a loss (Cao et al. 2023); ByteTrack's second pass over low-score boxes (Zhang et al. 2022); each
+    stage's assignment by the Jonker-Volgenant solver of `lap.lapjv` (Hungarian-style, minimum cost); per-track FIFO
+    banks of K embeddings and appearance bounds calibrated on a queue of negatives, after MoCo's memory (He et al.
+    2020) and cross-batch memory, XBM (Wang et al. 2020); camera-motion compensation as BoT-SORT's GMC (Aharon et
+    al. 2022) with OpenCV; the gallery's search exact (one matrix product) or faiss' inverted file with PQ codes.
+
     Args:
         config: a `TrackerConfig` (see `load_config`).
         frame_rate: frames per second of the source; None takes `config.frame_rate`. Every time limit of the
