@@ -78,7 +78,8 @@ REID_MODELS = ("osnet_x0_25", "osnet_x1_0", "auto")  # the `reid.model` values t
 
 @dataclass(frozen=True)
 class ReIDConfig(Section):
-    """The appearance embedder."""
+    """The appearance embedder: OSNet (Zhou et al., ICCV 2019) with torchreid weights, in PyTorch or OpenVINO, or the
+    detector's own feature maps (`model: auto`), or none."""
 
     model: str = key(
         "osnet_x0_25",
@@ -105,7 +106,8 @@ class ReIDConfig(Section):
 
 @dataclass(frozen=True)
 class AppearanceConfig(Section):
-    """The per-track FIFO bank of embeddings and how it is compared."""
+    """The per-track FIFO bank of embeddings (K per track, MoCo's memory bank applied per track) and how it is
+    compared (cosine similarities); its bounds calibrated on a queue of negatives (MoCo, cross-batch memory XBM)."""
 
     enabled: bool = key(True, "use appearance in matching (false = motion only)")
     bank_capacity: int = key(30, "K: embeddings kept per track, first in first out", lo=1, hi=100000)
@@ -153,7 +155,11 @@ class AppearanceConfig(Section):
     )
 
     def check_relations(self, prefix: str) -> None:
-        """The calibration queues can hold the samples asked of them (`Section.check_relations`)."""
+        """The calibration queues can hold the samples asked of them (`Section.check_relations`).
+
+        Raises:
+            ConfigError: `calibration_min_samples` or `calibration_per_frame` above `calibration_capacity`.
+        """
         for name in ("calibration_min_samples", "calibration_per_frame"):
             if getattr(self, name) > self.calibration_capacity:  # the queues could never hold enough: calibration off
                 raise ConfigError(
@@ -165,7 +171,8 @@ class AppearanceConfig(Section):
 
 @dataclass(frozen=True)
 class MotionConfig(Section):
-    """The constant-velocity Kalman filter on (cx, cy, w, h)."""
+    """The constant-velocity Kalman filter on (cx, cy, w, h) boxes in pixels, as in SORT / DeepSORT, and camera-motion
+    compensation (`camera_*`: BoT-SORT's GMC with OpenCV)."""
 
     std_position: float = key(0.05, "position noise as a fraction of box size", lo=0, hi=10)
     std_velocity: float = key(0.00625, "velocity noise as a fraction of box size", lo=0, hi=10)
@@ -262,7 +269,13 @@ class MotionConfig(Section):
 
     def check_relations(self, prefix: str) -> None:
         """Width noise somewhere; enough camera features for the inliers; `camera_exclude` regions well formed and not
-        the whole frame (`Section.check_relations`)."""
+        the whole frame (`Section.check_relations`).
+
+        Raises:
+            ConfigError: both width noise factors 0; `camera_min_inliers` above `camera_max_features` with a
+                feature-based compensation (auto, sparse_flow, orb); a `camera_exclude` region that is not
+                [x1, y1, x2, y2] with x1 < x2 and y1 < y2, or regions covering the whole frame.
+        """
         if self.width_process_factor == 0 and self.width_measurement_factor == 0:
             # the width's innovation variance would reach 0: a division by zero and NaN states
             raise ConfigError(
@@ -298,7 +311,8 @@ class MotionConfig(Section):
 
 @dataclass(frozen=True)
 class AssociationConfig(Section):
-    """Scores and gates of the four matching stages."""
+    """Scores and gates of the four matching stages (stage 2: ByteTrack's low-score pass; every stage's assignment by
+    `lap.lapjv`)."""
 
     high_score: float = key(0.4, "detections at or above this score take part in stage 1", lo=0, hi=1)
     low_score: float = key(0.1, "detections between this and high_score take part in stage 2", lo=0, hi=1)
@@ -477,7 +491,11 @@ class AssociationConfig(Section):
     )
 
     def check_relations(self, prefix: str) -> None:
-        """The low score at most the high one (`Section.check_relations`)."""
+        """The low score at most the high one (`Section.check_relations`).
+
+        Raises:
+            ConfigError: `low_score` above `high_score`.
+        """
         if self.low_score > self.high_score:
             raise ConfigError(
                 f"{prefix}low_score ({self.low_score}) must not exceed {prefix}high_score ({self.high_score})",
@@ -502,7 +520,11 @@ class ClassConfig(Section):
     )
 
     def check_relations(self, prefix: str) -> None:
-        """No class in two compatible groups (`Section.check_relations`)."""
+        """No class in two compatible groups (`Section.check_relations`).
+
+        Raises:
+            ConfigError: a class listed in more than one of `compatible_groups`.
+        """
         listed = [c for group in self.compatible_groups for c in group]
         twice = sorted({c for c in listed if listed.count(c) > 1})
         if twice:
@@ -553,7 +575,11 @@ class LifecycleConfig(Section):
     )
 
     def check_relations(self, prefix: str) -> None:
-        """The jitter FIFO can hold the samples a judgement needs (`Section.check_relations`)."""
+        """The jitter FIFO can hold the samples a judgement needs (`Section.check_relations`).
+
+        Raises:
+            ConfigError: `still_min_samples` above `still_capacity`.
+        """
         if self.still_min_samples > self.still_capacity:
             # the FIFO could never hold enough jitters: the rule would be off without a word
             raise ConfigError(
@@ -635,7 +661,12 @@ class TrackerConfig(Section):
     def check_relations(self, prefix: str) -> None:
         """`device` is one of the accepted forms, and the believed frame rates form a range
         (`Section.check_relations`). Whether this machine has that device is for `tracker.device.resolve_device`
-        (a config written for the GPU server loads anywhere)."""
+        (a config written for the GPU server loads anywhere).
+
+        Raises:
+            ConfigError: a `device` not of the accepted forms (`DEVICE_FORMS`), or `min_frame_rate` above
+                `max_frame_rate`.
+        """
         if not _DEVICE_FORM.fullmatch(self.device):
             raise ConfigError(f"device: {self.device!r} is not a device; use {DEVICE_FORMS}", key="device")
         if self.min_frame_rate > self.max_frame_rate:
