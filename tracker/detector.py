@@ -244,6 +244,8 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
             does not have (it would never detect it).
         ImportError: the model's format needs a runtime that is not installed (an OpenVINO export without the
             [openvino] extra, onnxruntime for .onnx ...).
+        OSError: an official asset's download failed (offline), naming the file and what to do; or an existing
+            model file could not be read (the system's error as it is).
     """
     from ultralytics import YOLO
     from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
