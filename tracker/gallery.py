@@ -229,7 +229,13 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
     @locked
     def check_model(self, model: ModelIdentity) -> None:
         """Raise what `bind_model` raises for `model`, binding nothing (`Tracker.from_config` asks before it loads
-        any model)."""
+        any model).
+
+        Raises:
+            GalleryModelError: `model` conflicts with the gallery's model (other weights, another D) or its D with
+                the stored prototypes' (as `bind_model`).
+            TypeError: `model` is not a `ModelIdentity`.
+        """
         check_model_type(model)
         named = "" if self._file is None else f"{self._file[0]}: "  # which file, with several in use
         if self.model is not None and self.model.conflicts_with(model):

@@ -251,6 +251,8 @@ class Checkpointer:
         identity: `run_identity(...)` of this run.
         every_seconds: wall time between checkpoints (> 0).
         clock: seconds, monotonic (tests pass their own).
+    Raises:
+        ValueError: `every_seconds` not above 0 (or NaN).
     """
 
     def __init__(

@@ -462,6 +462,12 @@ def run_all(
     (`load_all_inputs`; `inputs`: already made by the caller). Results of an earlier run with the same
     fingerprint are reused; the rest run in `workers` processes (engine "process") or as Ray tasks (engine
     "ray"), each given its sequence's inputs. Result order: trackers outer, sequences inner.
+
+    Raises:
+        EvalInterrupted: Ctrl-C (KeyboardInterrupt) while the runs go on; it says how many results are on disk (a
+            later run with the same fingerprint reuses them).
+        WorkerDied: a pool process or a Ray worker died without raising (`parallel_map`).
+        FileNotFoundError: missing weights, images or det.txt (`load_all_inputs`), before any tracking starts.
     """
     if inputs is None:
         inputs = load_all_inputs(cfg, sequences, source, cache_dir, use_cache)

@@ -89,7 +89,16 @@ class FolderLock:
         self._held = False
 
     def acquire(self) -> None:
-        """Take the lock, or raise `FolderInUse` at once (no waiting)."""
+        """Take the lock, or raise `FolderInUse` at once (no waiting). The folder is made first where missing (an
+        empty folder made here is removed again on a refusal). On a file system without locks it is held unlocked,
+        with a warning logged.
+
+        Raises:
+            FolderInUse: another process holds the lock, or this process under another of its locks.
+            OSError: the folder cannot be made (`make_output_folder`), or it cannot hold the lock file (read-only,
+                foreign): naming the folder; the process ID cannot be written to the lock file for another reason
+                than a full disk (the system's error as it is).
+        """
         self._made_here |= not self.folder.exists()
         make_output_folder(self.folder)
         while True:
