@@ -92,7 +92,7 @@ class ExactIndex:
         self._size += n
 
     def remove_ids(self, ids: np.ndarray) -> int:
-        """Remove these IDs (absent ones are ignored); returns how many were present."""
+        """Remove the rows of (M,) int IDs (absent ones are ignored); returns how many were present."""
         removed = 0
         for i in ids:
             row = self._row_of.pop(int(i), None)

@@ -212,7 +212,8 @@ class RunOutputs:
         return self._mot is not None
 
     def write_video(self, number: int, canvas: np.ndarray) -> None:
-        """Source frame `number`, annotated. The positions skipped since the last one (unreadable frames) are filled
+        """Source frame `number`, annotated: `canvas` an (H, W, 3) uint8 BGR image of the video's size
+        (`tracker.io.video.Annotator.draw`). The positions skipped since the last one (unreadable frames) are filled
         first, with the last canvas (black before the first), so video frame n is source frame n, as in the txt."""
         if self._video is None:
             return

@@ -193,7 +193,8 @@ class Detections:
         return len(self.scores)
 
     def select(self, rows: np.ndarray) -> Detections:
-        """The subset at `rows` (int indices or a bool mask), still row-aligned."""
+        """The subset at `rows`, still row-aligned: (M,) int indices into the N rows (in that order, repeats kept) or
+        an (N,) bool mask. An index beyond N raises IndexError (numpy's)."""
         rows = np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows, dtype=np.int64)
         return Detections(
             boxes_xyxy=self.boxes_xyxy[rows],

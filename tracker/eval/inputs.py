@@ -63,7 +63,9 @@ class FrameInputs:
         frame_size: tuple[int, int] | None = None,
     ) -> list[TrackedObject]:
         """`tracker.update_detections` of this frame as `track` runs it: the embeddings given on demand, for the
-        detections whose appearance matters (`appearance.lazy_embedding`); the other arguments as there."""
+        detections whose appearance matters (`appearance.lazy_embedding`); the other arguments as there
+        (`camera_motion` a (2, 3) affine or (3, 3) homography from the previous frame's pixels to this frame's,
+        `camera_motion_noise` in pixels, `frame_size` (height, width) in pixels), and so are its errors."""
         return tracker.update_detections(
             self.boxes_xyxy,
             self.scores,

@@ -85,7 +85,8 @@ def val_half_frames(length: int) -> tuple[int, int]:
 
 
 def public_scores(raw: np.ndarray) -> np.ndarray:
-    """Public detection scores mapped into [0, 1] (see `Sequence.public_detections`)."""
+    """(N,) public detection scores mapped into [0, 1] (see `Sequence.public_detections`): (N,) float64, the same
+    values where all lie in [0, 1] already."""
     raw = np.asarray(raw, dtype=np.float64)
     if not len(raw) or (raw.min() >= 0.0 and raw.max() <= 1.0):
         return raw

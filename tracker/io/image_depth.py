@@ -31,8 +31,8 @@ _WIDE = np.uint16
 
 
 def significant_bits(image: np.ndarray) -> int:
-    """The bits a 16-bit `image` uses: the smallest of `SENSOR_BITS` whose top value is at least its largest
-    value (16 for an image that uses the whole range, or for an all-black one)."""
+    """The bits a 16-bit `image` ((H, W) or (H, W, C) uint16) uses: the smallest of `SENSOR_BITS` whose top value is
+    at least its largest value (16 for an image that uses the whole range, or for an all-black one)."""
     top = int(image.max()) if image.size else 0
     return next((bits for bits in SENSOR_BITS if top < 1 << bits), SENSOR_BITS[-1])
 

@@ -229,7 +229,8 @@ def xyxy_to_tlwh(boxes_xyxy: np.ndarray) -> np.ndarray:
 
 
 def format_mot_row(frame: int, track_id: int, xyxy: Sequence[float] | np.ndarray, score: float) -> str:
-    """One result line `frame,id,x,y,w,h,conf,-1,-1,-1` (with its newline)."""
+    """One MOTChallenge result line `frame,id,x,y,w,h,conf,-1,-1,-1` (with its newline): `xyxy` the (4,) pixel
+    corners (x1, y1, x2, y2), written as tlwh (left, top, width, height) with 2 decimals, the score with 4."""
     x1, y1, x2, y2 = (float(v) for v in xyxy)
     return f"{int(frame)},{int(track_id)},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},{float(score):.4f},-1,-1,-1\n"
 

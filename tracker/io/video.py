@@ -52,7 +52,8 @@ class Annotator:
         self._frame = 0
 
     def draw(self, frame: np.ndarray, objects: list[TrackedObject]) -> np.ndarray:
-        """Return an annotated copy of the BGR `frame`."""
+        """Return an annotated copy of `frame`, an (H, W, 3) uint8 BGR image: each object's box, label and trail
+        (the frame itself is not changed)."""
         self._frame += 1
         canvas = frame.copy()
         scale = max(MIN_SCALE, canvas.shape[0] / REFERENCE_HEIGHT)
