@@ -156,6 +156,7 @@ class UltralyticsDetector:
 
         Raises:
             ValueError, ImportError: a file ultralytics cannot load, a missing runtime (as the first frame would).
+            OSError: the model file cannot be read (the system's error as it is).
         """
         if self.is_pytorch or getattr(self.model, "predictor", None) is not None:
             return
