@@ -108,7 +108,7 @@ class ExactIndex:
         return removed
 
     def contains(self, ids: np.ndarray) -> np.ndarray:
-        """Boolean array of ids' shape: which IDs the index holds."""
+        """Which IDs the index holds: a bool array of the IDs' shape (any shape of int IDs, e.g. (Q, k))."""
         flat = np.asarray(ids).reshape(-1)
         return np.array([int(i) in self._row_of for i in flat], dtype=bool).reshape(np.shape(ids))
 
