@@ -80,11 +80,22 @@ def public_items() -> Iterator[tuple[str, Callable[..., Any], str]]:
                     seen.add(id(function))
                     if attr in ("__init__", "__post_init__"):
                         yield f"{name}.{public}.{attr}", function, class_doc
-                    elif not attr.startswith("_"):
-                        yield f"{name}.{public}.{attr}", function, inspect.getdoc(value) or ""
+                    elif not attr.startswith("_") or attr == "__call__":  # (a callable's call is its API)
+                        yield f"{name}.{public}.{attr}", function, _method_doc(parts, attr)
             elif inspect.isfunction(obj) and id(obj) not in seen:
                 seen.add(id(obj))
                 yield f"{name}.{public}", inspect.unwrap(obj), inspect.getdoc(obj) or ""
+
+
+def _method_doc(parts: list[type], attr: str) -> str:
+    """The docstring `help()` shows for method `attr`: its own, else an overridden one of the tracker's classes
+    (not Python's: `object`'s "Call self as a function." documents nothing)."""
+    for part in parts:
+        value = vars(part).get(attr)
+        function = value.fget if isinstance(value, property) else getattr(value, "__func__", value)
+        if function is not None and function.__doc__:
+            return inspect.cleandoc(function.__doc__)
+    return ""
 
 
 def _exception_class(value: Any) -> type[BaseException] | None:

@@ -116,6 +116,14 @@ class UltralyticsDetector:
         return state
 
     def __call__(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Detect in one (H, W, 3) uint8 BGR frame: (N, 4) float64 boxes as pixel corners (x1, y1, x2, y2) in the
+        frame's pixels, (N,) float64 confidences in [0, 1] (those above `detector.confidence`), (N,) int64 class ids
+        (only `detector.classes`, when given); after ultralytics' non-maximum suppression at `detector.iou`.
+
+        Raises:
+            ValueError, ImportError: an exported model ultralytics cannot load on its first frame (`load`).
+            OSError: the model file cannot be read on that first frame.
+        """
         cfg = self.config
         options: dict[str, Any] = {"conf": cfg.confidence, "iou": cfg.iou, "imgsz": cfg.image_size, "verbose": False}
         options["classes"] = list(cfg.classes) or None

@@ -116,7 +116,9 @@ def cut_crops(frame: np.ndarray, boxes_xyxy: np.ndarray, size: tuple[int, int]) 
 
 @dataclass
 class OSNetEmbedder:
-    """OSNet person ReID on device-side crops; fp16 on CUDA when configured.
+    """OSNet person ReID (Zhou et al., ICCV 2019; torchreid's weights) on device-side crops; fp16 on CUDA when
+    configured. Callable (frame (H, W, 3) uint8 BGR, boxes_xyxy (N, 4) pixel corners) -> (N, 512) L2-normalised
+    float32 embeddings (`__call__`).
 
     `model` is the torch module, or its OpenVINO copy (`OpenVINOForward`, CPU) with the same input and output.
     """
@@ -212,7 +214,14 @@ class DetectorFeatureEmbedder:
     @torch.inference_mode()
     def __call__(self, frame: torch.Tensor, boxes_xyxy: np.ndarray) -> torch.Tensor:
         """(H, W, 3) frame (only its size is read; gray, BGRA and numpy as `OSNetEmbedder`), (N, 4) boxes of the
-        detector's last call -> (N, D) unit rows. ValueError for a frame of another shape (channels first)."""
+        detector's last call (pixel corners) -> (N, D) unit rows, D the channels of the detector's maps together:
+        each map pooled at the boxes by torchvision's `roi_align` (4 x 2 cells, averaged) and standardised by its
+        own per-channel statistics.
+
+        Raises:
+            ValueError: a frame of another shape (channels first).
+            RuntimeError: the detector has not run yet (no feature maps kept).
+        """
         frame = bgr_tensor(frame)
         maps = self.detector.features
         if not maps:
@@ -323,8 +332,14 @@ def _use_openvino(cfg: ReIDConfig, device: torch.device) -> bool:
 
 
 def build_embedder(cfg: ReIDConfig, device: torch.device, detector: Any = None) -> Any:
-    """The embedder `cfg.model` names, or None for `none`.
+    """The embedder `cfg.model` names, or None for `none`: a callable (frame (H, W, 3) uint8 BGR tensor on
+    `device`, boxes_xyxy (N, 4) pixel corners) -> (N, D) L2-normalised float32 tensor (`OSNetEmbedder`, D = 512;
+    `DetectorFeatureEmbedder` for `auto`, D the detector's pooled channels).
 
+    Args:
+        cfg: the `reid` config section.
+        device: where the PyTorch network runs (OpenVINO runs on the CPU).
+        detector: the tracker's `UltralyticsDetector`, whose feature maps `auto` pools (a .pt model); else unused.
     Raises:
         FileNotFoundError: missing weights file (named, with where it comes from).
         ValueError: `auto` without a PyTorch (.pt) detector; a state dict that does not fit `cfg.model`.

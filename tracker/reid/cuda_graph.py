@@ -62,6 +62,14 @@ class GraphedForward:
         self._too_big: set[int] = set()  # padded sizes whose capture ran out of memory: run eagerly
 
     def __call__(self, crops: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) crops on CUDA -> the model's (N, D) output: the graph captured for N padded to a power of two
+        (`padded_batch`) replayed, or the model run eagerly when N is 0 or above `largest`, graphs are off, or that
+        size's capture failed (another failure turns graphs off, with a warning logged).
+
+        Raises:
+            torch.cuda.OutOfMemoryError: a capture ran out of memory, once per padded size (its batches then run
+                eagerly; the embedder retries in smaller batches).
+        """
         count = len(crops)
         if not self.enabled or count == 0 or count > self.largest:
             return self.model(crops)

@@ -176,7 +176,11 @@ class OpenVINOForward:
         )
 
     def __call__(self, crops: np.ndarray) -> np.ndarray:
-        """(B, H, W, 3) uint8 BGR crops -> (B, D) float32 embeddings (not normalised)."""
+        """(B, H, W, 3) uint8 BGR crops -> (B, D) float32 embeddings (not normalised).
+
+        Raises:
+            ValueError: crops not uint8 or not of shape (B, H, W, 3) with the `input_hw` the model was built for.
+        """
         if crops.ndim != 4 or crops.shape[1:] != (*self._input_hw, 3) or crops.dtype != np.uint8:
             expected = (-1, *self._input_hw, 3)
             raise ValueError(f"crops must be uint8 of shape {expected}, got {crops.dtype} {crops.shape}")

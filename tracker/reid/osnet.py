@@ -90,7 +90,8 @@ def _stage(c_in: int, c_out: int, transition: bool) -> nn.Sequential:
 
 
 class OSNet(nn.Module):
-    """OSNet feature extractor. Input (N, 3, 256, 128) normalised RGB -> output (N, 512)."""
+    """OSNet feature extractor (Zhou et al., ICCV 2019; torchreid's module names, so its state dicts load). Input
+    (N, 3, 256, 128) normalised RGB -> output (N, 512)."""
 
     def __init__(self, channels: tuple[int, int, int, int]) -> None:
         super().__init__()
