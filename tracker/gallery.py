@@ -101,6 +101,12 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
     call at a time (a lock of its own, ~0.6 us a call), so a person keeps one global ID across the streams: one
     who walks from one view to another through the stored identities, one in two views at once through the live
     tracks each stream publishes while the gallery serves more than one (`attach`, `publish`).
+
+    Methods and sources (the module docstring): cosine similarity as inner products of L2-normalised D-vectors,
+    searched exactly (one matrix product) up to `gallery.ivf_min_identities`, beyond that by faiss' inverted file
+    with fast-scan PQ codes (Johnson et al. 2017), re-ranked exactly; each identity's P prototypes picked from a
+    track's bank by farthest-point sampling or faiss k-means (`gallery.prototype_method`); a frame's newcomers
+    given identities by one assignment (`lap.lapjv`) and a margin over the runner-up (`gallery.margin`).
     Raises:
         TypeError: `config` is not a `GalleryConfig` (the whole `TrackerConfig`: pass `cfg.gallery`), `model` not a
             `ModelIdentity`.
