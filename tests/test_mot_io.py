@@ -7,6 +7,7 @@ import math
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -224,3 +225,23 @@ def test_a_malformed_line_is_named_by_the_line_number_an_editor_shows(tmp_path: 
     with pytest.raises(ValueError) as caught:
         read_mot_rows(det)
     assert str(caught.value).startswith(f"{det}: not a MOTChallenge csv ({says}"), str(caught.value)
+
+
+def test_write_mot_rows_leaves_the_old_file_when_its_frames_fail(tmp_path: Path) -> None:
+    """`write_mot_rows` writes a whole file or none: a source failing mid-way does not replace a finished result
+    with its first frames (as a `MotWriter` in a `with` block would), and leaves no `.partial` behind."""
+    path = tmp_path / "res.txt"
+    write_mot_rows(path, [(1, [obj(1, (0, 0, 10, 20))]), (2, [obj(1, (1, 0, 11, 20))])])
+    before = path.read_bytes()
+
+    def failing() -> Iterator[tuple[int, list[TrackedObject]]]:
+        yield 1, [obj(5, (0, 0, 10, 20))]
+        raise RuntimeError("the source failed at frame 2")
+
+    with pytest.raises(RuntimeError, match="frame 2"):
+        write_mot_rows(path, failing())
+    assert path.read_bytes() == before
+    assert not list(tmp_path.glob("*.partial"))
+    with pytest.raises(RuntimeError):
+        write_mot_rows(tmp_path / "new.txt", failing())
+    assert not (tmp_path / "new.txt").exists()

@@ -240,10 +240,21 @@ def _format_objects(frame: int, objects: Iterable[TrackedObject]) -> list[str]:
 
 
 def write_mot_rows(path: str | Path, frames: Iterable[tuple[int, Iterable[TrackedObject]]]) -> None:
-    """Write a whole result file atomically from `(1-based frame, objects)` pairs."""
-    with MotWriter(path) as writer:
+    """Write a whole result file atomically from `(1-based frame, objects)` pairs: an error while `frames` is read
+    (or written) leaves the file at `path` as it was, or absent, and no `<path>.partial` behind (unlike `MotWriter`
+    in a `with` block, which keeps the frames finished).
+
+    Raises:
+        OSError: the folder cannot be made or written.
+    """
+    writer = MotWriter(path)
+    try:
         for frame, objects in frames:
             writer.write(frame, objects)
+    except BaseException:
+        writer.discard()
+        raise
+    writer.close()
 
 
 def make_output_folder(path: str | Path, role: str = "output folder") -> Path:
@@ -314,7 +325,11 @@ def atomic_file(path: str | Path, temp_suffix: str = _PARTIAL_SUFFIX) -> Iterato
 
 
 def sync_folder(folder: str | Path) -> None:
-    """fsync a folder, so that the renames and new names in it survive a power cut."""
+    """fsync a folder, so that the renames and new names in it survive a power cut.
+
+    Raises:
+        OSError: the folder cannot be opened (FileNotFoundError: it does not exist).
+    """
     descriptor = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(descriptor)
@@ -406,6 +421,14 @@ class MotWriter:
         self._file.close()
         self._file = None
         os.replace(self._partial, self.path)
+
+    def discard(self) -> None:
+        """Close without finishing: remove `<path>.partial`, leaving the file at `path` as it was; idempotent."""
+        if self._file is None:
+            return
+        self._file.close()
+        self._file = None
+        self._partial.unlink(missing_ok=True)
 
     def __enter__(self) -> MotWriter:
         return self
