@@ -49,7 +49,9 @@ def _metrics_of(res: dict) -> dict[str, float]:
 
 
 def score_results(sequences: list[Sequence], result_files: dict[str, Path]) -> dict[str, dict[str, float]]:
-    """Score one tracker's results ({sequence name: MOT result file}); frames renumbered like the gt.
+    """Score one tracker's results ({sequence name: MOT result file}); frames renumbered like the gt. The metrics
+    are TrackEval's (the official MOTChallenge code): HOTA (Luiten et al., IJCV 2021), CLEAR MOT (Bernardin &
+    Stiefelhagen 2008: MOTA, IDSW, FP, FN) and Identity (IDF1, Ristani et al. 2016), of which `METRICS` are kept.
 
     Returns:
         {sequence name: metrics, ..., "COMBINED": metrics}, metrics in percent (counts as integers).
