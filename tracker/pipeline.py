@@ -268,13 +268,15 @@ class Tracker:
         "its rules were set up from it",
         "build another Tracker with the new config (Tracker(config.replace([...]), rate, ...))",
         lambda tracker, value: isinstance(value, TrackerConfig) and value == tracker._config,
-        "The config the tracker was built with (read-only: its rules were set up from it).",
+        "The config the tracker was built with (read-only: its rules were set up from it; assigning another raises "
+        "AttributeError).",
     )
     frame_rate = _FixedAtBuild(
         "every time limit of the config was converted with it",
         "a video of another rate needs another Tracker (Tracker(tracker.config, rate, ...))",
         lambda tracker, value: _same_rate(value, tracker._frame_rate, tracker._config),
-        "Frames per second of the source, which every time limit of the config was converted with (read-only).",
+        "Frames per second of the source, which every time limit of the config was converted with (read-only: "
+        "assigning another raises AttributeError).",
     )
 
     @property
