@@ -151,6 +151,13 @@ class Tracker:
             this Tracker cannot tell which model made them: tie it yourself, `gallery.bind_model(ModelIdentity(
             "my-reid", "<weights hash or version>"))`, so that a gallery of another model is refused.
         source_name: the source's name, recorded with gallery sightings; `reset(source_name=)` names the next one.
+    Attributes:
+        detector, embedder: the models given or `from_config` built (None after `close()`, until `reopen()`); share
+            them with another Tracker as `Tracker(cfg, rate, detector=tracker.detector, embedder=tracker.embedder)`.
+        camera_motion: the `tracker.camera_motion.CameraMotionEstimator` of `motion.camera_compensation` (None when
+            it is `none`): `update_detections` callers estimate each frame's motion with its `estimate(frame,
+            boxes_xyxy)` and pass its `noise_px`.
+        device: the `torch.device` the banks and the ReID run on (`config.device` resolved).
     Raises:
         TypeError: `config` is not a `TrackerConfig` (a dict or a YAML path: use `load_config`), a `source_name`
             that is not a str, a `gallery` that is not a `Gallery` (a path: `Gallery.load(path)`), a `detector` or
