@@ -295,7 +295,7 @@ def split_sizes(count: int, requests: int, limit: int) -> list[int]:
 def static_batches(count: int, largest: int, exact: int = 0) -> list[int]:
     """Batch sizes summing to `count`, largest first: chunks of `largest` (a power of two), then powers of two down
     to a rest of at most `exact` crops, which runs as one batch of its own size. 7 -> [4, 2, 1] with `exact` 0,
-    [7] with `exact` 8; 19 (largest 16) -> [16, 3]; 45 (largest 64, exact 8) -> [32, 8, 5]."""
+    [7] with `exact` 8; 19 (largest 16, exact 8) -> [16, 3]; 45 (largest 64, exact 8) -> [32, 8, 5]."""
     exact = min(exact, largest)
     sizes = [largest] * (count // largest)
     rest = count % largest
