@@ -682,7 +682,12 @@ class TrackerConfig(Section):
 
 
 def parse_config(data: dict[str, Any] | None) -> TrackerConfig:
-    """Validate a nested mapping (as read from YAML) into a `TrackerConfig`."""
+    """Validate a nested mapping (as read from YAML) into a `TrackerConfig`.
+
+    Raises:
+        ConfigError: not a mapping, or its first unknown key, wrong type, out-of-range value or broken relation,
+            named as in YAML (`build_section`).
+    """
     return build_section(TrackerConfig, data, "")
 
 
@@ -726,8 +731,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
     Raises:
         ConfigError: unknown key, wrong type, out-of-range value, a key given twice, unreadable (missing)/invalid
             YAML, `overrides` given as one string, or a `path` that is no path (`load_config(["a.b=1"])`: overrides
-            go by name); a fault of the file's own keys
-            starts with the file's path (`cfg.yaml: unknown config key ...`).
+            go by name); a fault of the file's own keys starts with the file's path and its line (`cfg.yaml: line 3:
+            unknown config key 'detector.bogus'; ...`).
     """
     # (parse_config looked up here, as tests replace it)
     return load_file(path, overrides, parse_config, section_names(TrackerConfig))
