@@ -667,7 +667,7 @@ class Tracker:
                 one frame given as `frames` (an (H, W) or (H, W, C) array, C 1, 3 or 4: its rows were tracked as
                 H frames of one pixel row each; `update(frame)` or `stream([frame])`), a path (its characters were
                 taken for frames: "frame must be a numpy uint8 array ..., got str") or something not iterable (a
-                `cv2.VideoCapture`: a bare "TypeError: ... object is not iterable"), at the first `next()`. A
+                `cv2.VideoCapture`, which was a bare "TypeError: ... object is not iterable"), at the first `next()`. A
                 `camera_motions` item `update` refuses as a `camera_motion`, when its frame is reached;
                 `camera_motions` that is not iterable or is one motion (a (2, 3) or (3, 3) array), or a list or
                 array of another length than a list or array of frames, at the first `next()`; motions that end
