@@ -48,7 +48,19 @@ SUMMARY_NAME = "summary.json"  # written beside the outputs at the end of a run 
 
 @dataclass
 class RunSummary:
-    """What a run did and where its files are."""
+    """What a run did and where its files are (`track`'s summary; `to_json` writes it as summary.json).
+
+    Attributes (the others are commented where they are declared):
+        frames: frames tracked; seconds: wall seconds of the loop (detector, ReID, tracking, writing; a resumed
+            run's include the run before it), so `fps` is frames/s.
+        tracks: the IDs shown; recovered, recognised: IDs that came back (after occlusion, or from the gallery).
+        corrupt_frames: frames skipped as undecodable; ended_early: the last frame number read of a video whose
+            data stops before `expected_frames` (its declared length; None where unknown).
+        camera_motion_failures: frames whose camera-motion estimate failed (the identity used instead).
+        interrupted: stopped by Ctrl-C or a signal; error: the one-line error that ended the run, else None.
+        outputs: the files written; gaps: a live stream's (last frame number before a drop, seconds without
+            frames), one per reopening.
+    """
 
     frames: int = 0
     seconds: float = 0.0
