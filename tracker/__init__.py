@@ -1,4 +1,13 @@
-"""Multi-object tracking that keeps identities through occlusion with per-track appearance memory."""
+"""Multi-object tracking that keeps identities through occlusion with per-track appearance memory.
+
+The public names (imported on first use): `Tracker` (`tracker.pipeline`: `Tracker.from_config(cfg)` then
+`update(frame)` per frame, or `Tracker(cfg, rate)` and `update_detections(boxes_xyxy, scores, ...)` with your own
+detector); `load_config`, `TrackerConfig` and `ConfigError` (`tracker.config`); `TrackedObject` (what each call
+returns), `Detections` and `TrackState` (`tracker.types`). The identity gallery is `tracker.gallery.Gallery`, the
+MOTChallenge files `tracker.io.mot`, the evaluation `tracker.eval`. Shapes use N detections, T tracks, K looks per
+bank, D embedding size; boxes are pixel corners (x1, y1, x2, y2) unless named otherwise. `help(Tracker)` names the
+sources of its methods.
+"""
 
 from __future__ import annotations
 
