@@ -122,11 +122,19 @@ def raised_by_name(function: Callable[..., Any]) -> set[str]:
         value = function.__globals__.get(target.id, getattr(builtins, target.id, None))
         found = _exception_class(value)
         if found is None and inspect.isfunction(value):
-            returned = inspect.get_annotations(value, eval_str=True).get("return")
-            found = _exception_class(returned)
+            found = _exception_class(_returned_class(value))
         if found is not None and found not in (Exception, BaseException):
             names.add(found.__name__)
     return names
+
+
+def _returned_class(helper: Callable[..., Any]) -> Any:
+    """What `helper`'s return annotation names (`-> ConfigError`, written as text under `from __future__ import
+    annotations`), looked up where the helper lives; None without one."""
+    written = getattr(helper, "__annotations__", {}).get("return")
+    if not isinstance(written, str):
+        return written
+    return helper.__globals__.get(written, getattr(builtins, written, None))
 
 
 def _is_scope(node: ast.AST) -> bool:
