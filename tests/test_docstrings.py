@@ -28,12 +28,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "tracker"
 # The modules a user imports from: the package, the tracker's entry points, its config, types, models, gallery, the
 # input/output helpers, the evaluation, the run and resume machinery (the core's step modules are internal).
-_TOP = ["pipeline", "types", "detector", "embedder", "resume", "global_ids"]
+_TOP = ["pipeline", "types", "detector", "embedder", "resume", "global_ids", "camera_motion", "model_setup"]
 _PREFIXES = ("config", "gallery", "run")
 _PACKAGES = ["reid", "io", "eval"]
-# (tracker/eval/variants.py: the moving-camera, downscaled and frame-dropped sequences of `track eval --variants`,
-# made by the evaluation only)
-_NOT_PUBLIC = {"__init__", "__main__", "variants"}
+_NOT_PUBLIC = {"__init__", "__main__"}
 # A shape as the docstrings write one: "(N, 4)", "(M,)", "(..., D)", "(G, >=6)", "(H, W[, C])", "(2, 3)"
 _SHAPE = re.compile(r"\((?:\.\.\.|[A-Z]|\d)[^()]*\)")
 _ARRAY_TYPES = ("ndarray", "Tensor")
@@ -142,8 +140,8 @@ def _is_scope(node: ast.AST) -> bool:
 
 
 def array_arguments(function: Callable[..., Any]) -> list[str]:
-    """The parameters annotated as a numpy array or a torch tensor (alone or in a union; not a dict of them, such as
-    a state dict)."""
+    """The public parameters annotated as a numpy array or a torch tensor (alone or in a union; not a dict of them,
+    such as a state dict; not a dataclass's private fields, `_name`, which a caller never passes)."""
     try:
         parameters = inspect.signature(function).parameters
     except (TypeError, ValueError):
@@ -151,7 +149,9 @@ def array_arguments(function: Callable[..., Any]) -> list[str]:
     return [
         n
         for n, p in parameters.items()
-        if any(t in str(p.annotation) for t in _ARRAY_TYPES) and not str(p.annotation).startswith("dict")
+        if any(t in str(p.annotation) for t in _ARRAY_TYPES)
+        and not str(p.annotation).startswith("dict")
+        and not n.startswith("_")
     ]
 
 

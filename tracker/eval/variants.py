@@ -237,7 +237,8 @@ def frame_transforms(
 
 
 def transform_rows(rows: np.ndarray, transforms: list[FrameTransform], width: int, height: int) -> np.ndarray:
-    """MOT rows (frame, id, x, y, w, h, ...) of the source -> rows of the variant.
+    """(M, >=6) MOT rows (frame, id, x, y, w, h, ...; tlwh in the source's pixels) of the source -> (M', >=6) rows of
+    the variant, in its pixels.
 
     Rows of frames the variant drops are removed, frames renumbered, boxes mapped and clipped to the
     `width` x `height` output, and boxes keeping less than MIN_VISIBLE_FRACTION of their area dropped.
@@ -403,6 +404,8 @@ def materialise(seq: Sequence, variant: str, seed: int = 0, root: Path | None = 
     Raises:
         ValueError: unknown variant; a seed that is not a whole number >= 0; a val-half sequence; no image size in
             seqinfo.ini.
+        OSError: a variant image cannot be written (a full disk, a read-only cache), or another run removed the folder
+            this one was making (where the cache's locks do not hold).
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:  # (`--variant-seed`'s rule)
         raise ValueError(f"variant seed must be a whole number >= 0, got {seed!r}")
