@@ -421,8 +421,7 @@ def edge_step(previous_xywh: np.ndarray, current_xywh: np.ndarray, frames: np.nd
     """(M, 4) displacement per frame of the left, top, right and bottom edges (pixels) from the (M, 4) centre-size
     boxes `previous_xywh` to `current_xywh`, `frames` (M,) frames apart."""
     moved = (current_xywh - previous_xywh) / np.asarray(frames, dtype=np.float64).reshape(-1, 1)  # centre and size
-    half = moved[:, 2:] / 2
-    return np.concatenate([moved[:, :2] - half, moved[:, :2] + half], axis=1)
+    return xywh_to_xyxy(moved)  # the edges' moves from the centre's and the size's
 
 
 def box_jitter(
