@@ -1699,3 +1699,28 @@ def test_classes_given_as_a_comma_list_or_empty_are_told_to_give_separate_ids(ca
         assert stop.value.code == 2
         err = capfd.readouterr().err.strip().splitlines()[-1]
         assert err == f"track: error: argument --classes: {says}", err
+
+
+def test_a_setting_that_cannot_work_is_warned_on_stderr_without_verbose(fake_models, tmp_path, capsys):
+    """`--set "motion.camera_exclude=[[0.001,0,1,1]]"` excludes every pixel, so every camera-motion estimate fails;
+    the library's warning saying why was logged at WARNING, below the ERROR level `track` logged at without
+    --verbose: the user saw a run that tracked with no camera motion and no word of it. Now one line on stderr, in
+    the form of the command's notes, also with --quiet; other lines stay as they were."""
+    video = write_video(tmp_path / "walk.avi", scene(4))
+    mistake = ["--set", "motion.camera_compensation=sparse_flow", "--set", "motion.camera_exclude=[[0.001,0,1,1]]"]
+    assert main([str(video), "--out", str(tmp_path / "out"), "--no-save-video", "--quiet", *mistake]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert len(warned) == 1, warned
+    assert warned[0].startswith("track: warning: motion.camera_exclude [[0.001, 0.0, 1.0, 1.0]] leaves no pixel")
+
+
+def test_a_normal_run_prints_no_warning(fake_models_with_reid, tmp_path, capsys):
+    """The tracker's warnings show without --verbose: a correct run of a plain video (camera motion estimated, an
+    appearance model, a gallery saved, a video written) must warn of nothing, or users learn to ignore them."""
+    video = write_video(tmp_path / "walk.avi", scene(6))
+    cmc = ["--set", "motion.camera_compensation=sparse_flow"]
+    handlers, level = list(logging.getLogger().handlers), logging.getLogger().level
+    assert main([str(video), "--out", str(tmp_path / "out"), "--gallery", str(tmp_path / "g.npz"), *cmc]) == 0
+    err = capsys.readouterr().err
+    assert "warning" not in err.lower(), err
+    assert (logging.getLogger().handlers, logging.getLogger().level) == (handlers, level), "the caller's logging stays"

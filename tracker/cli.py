@@ -35,6 +35,7 @@ from tracker.cli_args import (
     positive_int,
 )
 from tracker.cli_gallery import gallery_main
+from tracker.cli_logging import printing_log
 from tracker.closed_pipe import silence_stdout
 from tracker.resume import DEFAULT_CHECKPOINT_SECONDS
 from tracker.stop_flag import terminating_interrupts
@@ -44,6 +45,7 @@ __all__ = ["main"]
 
 _FFMPEG_QUIET = "-8"  # AV_LOG_QUIET: our one-line errors, not FFmpeg's chatter
 _SUBCOMMANDS = ("eval", "compare", "gallery", "batch")
+_VERBOSE_HELP = "also every library's INFO log lines, and tracebacks of errors (the tracker's warnings show without it)"
 
 
 _END_OF_OPTIONS = "--"  # what argparse (and POSIX tools) read as: every argument after it is a name, not an option
@@ -134,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"write the resume checkpoint this often, wall time (default {DEFAULT_CHECKPOINT_SECONDS:g}; 0: never)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
-    p.add_argument("--verbose", action="store_true", help="log library messages (and tracebacks of errors)")
+    p.add_argument("--verbose", action="store_true", help=_VERBOSE_HELP)
     return p
 
 
@@ -179,7 +181,7 @@ def _batch_parser() -> argparse.ArgumentParser:
         "--max-frames", action=GivenOnce, type=positive_int, metavar="N", help="stop each video after N frames"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
-    p.add_argument("--verbose", action="store_true", help="log library messages (and tracebacks of errors)")
+    p.add_argument("--verbose", action="store_true", help=_VERBOSE_HELP)
     return p
 
 
@@ -229,9 +231,11 @@ def _batch(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return EXIT_USER_ERROR
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s"
-    )
+    with printing_log("track batch", args.verbose):  # the tracker's warnings; with --verbose, every INFO line
+        return _batch_parsed(args, parser)
+
+
+def _batch_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from tracker.batch import track_many, unnamed_sources
     from tracker.batch_names import OPTIONS
 
@@ -289,8 +293,11 @@ def _track(argv: list[str]) -> int:
     parser = _parser()
     _refuse_dash_files(parser, argv)
     args = parser.parse_args(argv)
-    level = logging.INFO if args.verbose else logging.ERROR
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    with printing_log("track", args.verbose):  # the tracker's warnings; with --verbose, every INFO line
+        return _track_parsed(args, parser)
+
+
+def _track_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from tracker.config import ConfigError
     from tracker.io.sources import SourceError, check_named
 
