@@ -659,7 +659,7 @@ def _finite_url_frames(url: str, total: int, first: cv2.VideoCapture) -> Callabl
                     f"{url}: connection lost after frame {position} of {total} and did not come back "
                     f"({STREAM_RETRIES} retries with backoff)"
                 )
-                log.warning("%s: no frame after %d of %d; reopening in %.1f s", url, position, total, wait)
+                log.info("%s: no frame after %d of %d; reopening in %.1f s", url, position, total, wait)
                 reopened_capture = _reopen_after(capture, url, wait, src.should_stop)
                 if reopened_capture is None:
                     return
@@ -708,7 +708,7 @@ def _live_frames(
                 what = "did not open" if number == 0 else f"dropped after {number} frames and did not come back"
                 wait = backoff.next_wait(f"stream {label} {what} ({STREAM_RETRIES} retries with backoff)")
                 retries = backoff.retries
-                log.warning("stream %s: no frame; reopening in %.1f s (%d/%d)", label, wait, retries, STREAM_RETRIES)
+                log.info("stream %s: no frame; reopening in %.1f s (%d/%d)", label, wait, retries, STREAM_RETRIES)
                 reopened_capture = _reopen_after(capture, target, wait, src.should_stop)
                 if reopened_capture is None:
                     return
