@@ -596,7 +596,7 @@ def test_missing_reid_weights_are_named(shared_weights, tmp_path, capfd):
 
 
 def test_a_fixed_size_export_run_records_the_size_it_ran_at(shared_weights, tmp_path, capsys):
-    """`--set detector.image_size=320` with a 640 OpenVINO export: the detector ran at 640 (warned with --verbose
+    """`--set detector.image_size=320` with a 640 OpenVINO export: the detector ran at 640 (warned, then with --verbose
     only), yet config.yaml and summary.json said image_size 320 and nothing else. Both say what ran now: summary.json
     `detector_ran_at` (and the printed summary), a comment in config.yaml, whose keys stay the config asked (what
     `--resume` checks), so `--config` of it runs the same again. An export of the size asked records nothing."""
