@@ -280,12 +280,12 @@ class GallerySaver:
             self._record_saved()
         except SaveAbandoned:  # (on request: said when asked)
             raise
-        except RecordNotWritten as exc:  # (saved: said as it is)
-            log.warning("%s", exc)
+        except RecordNotWritten as exc:  # (saved: said as it is, by the loop's thread, which raises it)
+            log.info("%s", exc)
             raise
         except Exception as exc:
-            # a warning: the loop's thread says it (`notify`) and counts it at the next frame or save
-            log.warning("the gallery %s could not be saved in the background: %s", self.path, exc)
+            # INFO: the loop's thread says it (`notify`, or raises it) and counts it at the next frame or save
+            log.info("the gallery %s could not be saved in the background: %s", self.path, exc)
             raise
 
     @property
