@@ -1871,11 +1871,13 @@ def test_a_batch_whose_every_video_fails_leaves_the_gallery_as_it_was(tmp_path, 
     before = gallery.read_bytes()
     monkeypatch.setattr(batch, "run_local", lambda todo, *_args: [failed_result(t, "unreadable", 1) for t in todo])
     assert main([*argv, "--quiet"]) == 1
-    err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]  # (and the ReID fallback note)
+    lines = capsys.readouterr().err.splitlines()
+    err = [line for line in lines if "error" in line]  # (and the ReID fallback note)
     assert err == [
         "track batch: error: corrupt: unreadable",
         f"track batch: error: no video was tracked, so the gallery {gallery} was not saved",
     ]
+    assert [line for line in lines if "was not saved" in line] == err[1:], "said once, not also as a warning"
     assert gallery.read_bytes() == before
 
 

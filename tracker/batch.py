@@ -262,6 +262,6 @@ def track_many(
                 summary.unsaved_identities = len(summary.identities - saved)
             else:  # nothing to link: the file is left as it was (it used to be saved: pruned, or made empty)
                 summary.gallery_saved = False
-                log.warning("no video was tracked, so the gallery %s was not saved", gallery_path)
+                log.info("no video was tracked, so the gallery %s was not saved", gallery_path)  # (its summary says)
         summary.seconds = time.perf_counter() - started
         return summary
