@@ -1724,3 +1724,18 @@ def test_a_normal_run_prints_no_warning(fake_models_with_reid, tmp_path, capsys)
     err = capsys.readouterr().err
     assert "warning" not in err.lower(), err
     assert (logging.getLogger().handlers, logging.getLogger().level) == (handlers, level), "the caller's logging stays"
+
+
+def test_an_unreadable_image_is_said_by_the_summary_not_by_a_warning_line_each(fake_models, tmp_path, capsys):
+    """A folder of images with damaged ones: each skipped image was a library warning, which `track` now prints, one
+    line per image (a folder of many damaged images: as many lines, past --quiet too). The summary counts them and
+    names the first ones; the per-image lines are INFO (--verbose)."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for number, image in enumerate(scene(5), start=1):
+        cv2.imwrite(str(folder / f"{number}.png"), image)
+    for number in (2, 4):
+        (folder / f"{number}.png").write_bytes(b"not a png")
+    assert main([str(folder), "--out", str(tmp_path / "out"), "--no-save-video"]) == 0
+    out, err = capsys.readouterr()
+    assert "2 unreadable frames skipped" in out and "warning" not in err, (out, err)

@@ -422,7 +422,7 @@ def _image_source(name: str, files: list[Path], fps: float | None, kind: str) ->
                 image = reader.read(file)  # grayscale and 4-channel files come back as BGR, 16-bit ones as 8-bit
             if image is None:
                 src.skipped([number])
-                log.warning("skipped unreadable image %s", file)
+                log.info("skipped unreadable image %s", file)  # (counted: the summary names them)
                 continue
             yield number, image
 
@@ -484,7 +484,7 @@ def _video_source(path: Path) -> FrameSource:
                 skipped = position - last_good - 1
                 if skipped:
                     src.skipped(range(last_good + 1, position))
-                    log.warning("%s: skipped %d unreadable frame(s) before frame %d", path, skipped, position)
+                    log.info("%s: skipped %d unreadable frame(s) before frame %d", path, skipped, position)  # (counted)
                 last_good = position
                 yield position, image
             if position > last_good:  # failures that never recovered: the data stops here
