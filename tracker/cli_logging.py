@@ -3,8 +3,8 @@ the command line decides what its user sees:
 
 - without `--verbose`: the tracker's own warnings (`tracker.*` loggers), each as one line in the form of the
   command's other notes, `track: warning: motion.camera_exclude ... leaves no pixel ...`: they tell of the user's own
-  input (a setting that cannot work, a damaged frame skipped), which a run at ERROR hid; other libraries' warnings
-  (torch, OpenVINO, Ray) stay hidden, and any logger's errors show as before (`ERROR name: message`);
+  input (a setting that cannot work, a video unreadable before its end), which a run at ERROR hid; other libraries'
+  warnings (torch, OpenVINO, Ray) stay hidden, and any logger's errors show as before (`ERROR name: message`);
 - with `--verbose`: every logger's INFO lines and up (`LEVEL name: message`), the tracker's included.
 
 `printing_log` installs one handler on the root logger for the command's duration and takes it off after, restoring
