@@ -378,3 +378,18 @@ def test_a_sequence_edited_in_place_gets_its_variant_made_again(syn, tmp_path):
     assert after.info.root != before.info.root
     assert read_mot_rows(after.info.root / "gt" / "gt.txt")[:, 0].max() <= LENGTH // 2
     assert V.materialise(edited, "pan8", root=root).info.root == after.info.root  # unchanged again: reused
+
+
+def test_track_eval_prints_the_trackers_warnings_as_its_own_lines(syn, tmp_path, capsys):
+    """`track eval` set up no logging: the tracker's warnings reached stderr through Python's last-resort handler as
+    bare messages (and other libraries' with them); they are lines of the command's own form, as `track`'s are,
+    even with -q (here: a jump variant on a sequence too short for its camera to move)."""
+    info = syn.info.root / "seqinfo.ini"
+    info.write_text(info.read_text().replace("frameRate=10", "frameRate=25"))
+    argv = ["--data", str(syn.info.root), "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "c"), "-q"]
+    assert eval_main([*argv, "--set", "appearance.enabled=false", "--variants", "jump"]) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if "still crop" in line]
+    assert said == [
+        "track eval: warning: variant jump of SYN: the camera does not move in its 12 frame(s) (it needs a jump every "
+        "25 frames): scored as a still crop"
+    ], said

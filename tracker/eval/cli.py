@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.cli_args import non_negative_int, option_overrides, path_arg, path_text, positive_int, sequence_name
+from tracker.cli_logging import printing_log
 from tracker.config import ConfigError, TrackerConfig, config_to_dict, has_appearance, load_config
 from tracker.eval.boxmot_peers import BOXMOT_PEERS, boxmot_unusable
 from tracker.eval.inputs import SequenceInputs, default_cache_dir
@@ -629,10 +630,12 @@ def _kept(exc: KeyboardInterrupt, out: str) -> str:
 
 def eval_main(argv: list[str] | None = None) -> int:
     """`track eval ...`: our tracker on MOTChallenge sequences; returns the exit code."""
-    return _run(argv, compare=False)
+    with printing_log("track eval", verbose=False):  # the tracker's warnings as `track eval: warning: ...` lines
+        return _run(argv, compare=False)
 
 
 def compare_main(argv: list[str] | None = None) -> int:
     """`track compare ...`: ours and the peers (Ultralytics', BoxMOT's when installed) on the same inputs; returns
     the exit code."""
-    return _run(argv, compare=True)
+    with printing_log("track compare", verbose=False):  # (as `track`'s: other libraries' warnings hidden)
+        return _run(argv, compare=True)
