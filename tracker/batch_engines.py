@@ -27,6 +27,7 @@ from tracker.batch_task import INTERRUPTED, THREADS_PER_VIDEO, run_video
 from tracker.batch_work import VideoResult, VideoTask, failed_result, one_line
 from tracker.parent_watch import on_parent_exit
 from tracker.wording import count
+from tracker.worker_log import LogRelay, relaying, send_to_parent
 
 __all__ = ["EXIT_STOPPED", "OMP_THREADS_ENV", "run_local", "run_ray"]
 
@@ -122,63 +123,64 @@ def run_local(
     """The same task function in `workers` spawned processes, each handed one video at a time. A process that
     dies in a video is replaced, and the video is run again, up to `batch.max_retries` times, as Ray does."""
     context = multiprocessing.get_context("spawn")  # a fork after torch started its thread pools can deadlock
-    channel = context.Queue()
-    by_index = {t.index: t for t in tasks}
-    waiting = deque(by_index)  # videos not handed out yet (or to run again), in batch order
-    handed = dict.fromkeys(by_index, 0)  # times each video was handed to a worker
+    with relaying(context) as relay:  # (the workers' log records are printed as the driver's own)
+        channel = context.Queue()
+        by_index = {t.index: t for t in tasks}
+        waiting = deque(by_index)  # videos not handed out yet (or to run again), in batch order
+        handed = dict.fromkeys(by_index, 0)  # times each video was handed to a worker
 
-    def start() -> _LocalWorker:
-        inbox = context.Queue()
-        process = context.Process(
-            target=_local_worker, args=(inbox, channel, batch.progress_seconds, start_gallery), daemon=True
-        )
-        with _child_threads(THREADS_PER_VIDEO):
-            process.start()
-        return _LocalWorker(process, inbox)
+        def start() -> _LocalWorker:
+            inbox = context.Queue()
+            process = context.Process(
+                target=_local_worker, args=(inbox, channel, batch.progress_seconds, start_gallery, relay), daemon=True
+            )
+            with _child_threads(THREADS_PER_VIDEO):
+                process.start()
+            return _LocalWorker(process, inbox)
 
-    def hand_out() -> None:
+        def hand_out() -> None:
+            for worker in live:
+                if worker.index is None and waiting:
+                    worker.index = waiting.popleft()
+                    handed[worker.index] += 1
+                    worker.inbox.put(by_index[worker.index])
+
+        live = [start() for _ in range(min(workers, len(tasks)))]
+        results: dict[int, VideoResult] = {}
+        try:
+            while len(results) < len(tasks):
+                hand_out()
+                time.sleep(POLL_S)
+                dead = [w for w in live if not w.process.is_alive()]
+                for index, kind, value in drain(channel, monitor):  # after the liveness check: sees last words
+                    if kind == "result":  # (told to the monitor by `drain`)
+                        value.attempts = handed[index]
+                        results[index] = value
+                        for worker in live:
+                            if worker.index == index:
+                                worker.index = None
+                for worker in dead:
+                    live.remove(worker)
+                    index = worker.index
+                    if index is None or index in results:
+                        continue
+                    if handed[index] <= batch.max_retries:  # run again, first in line
+                        monitor.died(index, how_it_ended(worker.process.exitcode))  # (said in its "running again" line)
+                        waiting.appendleft(index)
+                    else:
+                        results[index] = _died(by_index[index], worker.process.exitcode, handed[index])
+                        monitor.finish(results[index])
+                held = sum(w.index is not None for w in live)
+                while len(live) < min(workers, len(waiting) + held):  # a dead worker's place, while there is work
+                    live.append(start())
+        except BaseException:
+            _stop_workers(live, [by_index[w.index] for w in live if w.index is not None and w.index not in results])
+            raise
         for worker in live:
-            if worker.index is None and waiting:
-                worker.index = waiting.popleft()
-                handed[worker.index] += 1
-                worker.inbox.put(by_index[worker.index])
-
-    live = [start() for _ in range(min(workers, len(tasks)))]
-    results: dict[int, VideoResult] = {}
-    try:
-        while len(results) < len(tasks):
-            hand_out()
-            time.sleep(POLL_S)
-            dead = [w for w in live if not w.process.is_alive()]
-            for index, kind, value in drain(channel, monitor):  # after the liveness check: sees last words
-                if kind == "result":  # (told to the monitor by `drain`)
-                    value.attempts = handed[index]
-                    results[index] = value
-                    for worker in live:
-                        if worker.index == index:
-                            worker.index = None
-            for worker in dead:
-                live.remove(worker)
-                index = worker.index
-                if index is None or index in results:
-                    continue
-                if handed[index] <= batch.max_retries:  # run again, first in line
-                    monitor.died(index, how_it_ended(worker.process.exitcode))  # (said in its "running again" line)
-                    waiting.appendleft(index)
-                else:
-                    results[index] = _died(by_index[index], worker.process.exitcode, handed[index])
-                    monitor.finish(results[index])
-            held = sum(w.index is not None for w in live)
-            while len(live) < min(workers, len(waiting) + held):  # a dead worker's place, while there is work
-                live.append(start())
-    except BaseException:
-        _stop_workers(live, [by_index[w.index] for w in live if w.index is not None and w.index not in results])
-        raise
-    for worker in live:
-        worker.inbox.put(None)
-    for worker in live:
-        worker.process.join()
-    return list(results.values())
+            worker.inbox.put(None)
+        for worker in live:
+            worker.process.join()
+        return list(results.values())
 
 
 def _stop_workers(live: list[_LocalWorker], unfinished: list[VideoTask]) -> None:
@@ -290,9 +292,14 @@ def _next_task(inbox: Any, stop: _StopRequest) -> VideoTask | None:
     return None
 
 
-def _local_worker(inbox: Any, channel: Any, progress_seconds: float, start_gallery: bytes | None) -> None:
+def _local_worker(
+    inbox: Any, channel: Any, progress_seconds: float, start_gallery: bytes | None, relay: LogRelay | None = None
+) -> None:
     """A local engine process: tracks the videos the driver puts in its `inbox`, one at a time, until it gets
-    None (or its driver is gone, or stops it)."""
+    None (or its driver is gone, or stops it). Its log records go to the driver through `relay` (None: as they are
+    set up in this process)."""
+    if relay is not None:
+        send_to_parent(relay)
     stop = _StopRequest()
     sys.unraisablehook = stop.unraisable  # (this process is the batch's own)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it stops the processes

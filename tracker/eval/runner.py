@@ -36,6 +36,7 @@ from tracker.eval.sequences import Sequence
 from tracker.io.mot import format_mot_row, write_text_atomic
 from tracker.io.strict_json import nan_for_null, write_json_atomic
 from tracker.parent_watch import on_parent_exit
+from tracker.worker_log import LogRelay, relaying, send_to_parent
 
 __all__ = [
     "OURS",
@@ -142,9 +143,10 @@ _REPORTS = ("calibration", "still", "measurement_noise", "report_width", "camera
 _COUNTS = ("invalid_embeddings",)  # ours' counters of a sequence (ints), kept the same way
 
 
-def _init_worker() -> None:
-    """Pool workers leave Ctrl-C to the parent (which cancels what has not started), use one thread each, and end
-    when the parent process is gone (`_exit_orphaned`)."""
+def _init_worker(relay: LogRelay) -> None:
+    """Pool workers leave Ctrl-C to the parent (which cancels what has not started), log through it (`relay`), use
+    one thread each, and end when the parent process is gone (`_exit_orphaned`)."""
+    send_to_parent(relay)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     on_parent_exit(_exit_orphaned)
     import torch
@@ -189,16 +191,19 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int, engine:
     if workers <= 1 or len(items) <= 1:
         return [fn(x) for x in items]
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(items)), mp_context=context, initializer=_init_worker)
-    try:
-        results = list(pool.map(fn, items))
-    except BrokenProcessPool as exc:
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise WorkerDied("a worker process died (killed, or out of memory)") from exc
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+    with relaying(context) as relay:  # (the workers' log records are printed as the parent's own)
+        pool = ProcessPoolExecutor(
+            max_workers=min(workers, len(items)), mp_context=context, initializer=_init_worker, initargs=(relay,)
+        )
+        try:
+            results = list(pool.map(fn, items))
+        except BrokenProcessPool as exc:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise WorkerDied("a worker process died (killed, or out of memory)") from exc
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
     return results
 
 
