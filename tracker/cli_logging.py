@@ -18,6 +18,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from tqdm import tqdm
+
 __all__ = ["printing_log"]
 
 LIBRARY_LOGGER = "tracker"  # the loggers whose warnings are printed without --verbose: this one and tracker.*
@@ -54,7 +56,8 @@ class _CommandLog(logging.Handler):
         if stream is None:  # `track ... 2>&-` (main runs with stderr on /dev/null then; a caller may not)
             return
         try:
-            print(self.format(record), file=stream, flush=True)
+            with tqdm.external_write_mode(file=stream):  # a progress bar drawn there is cleared, then drawn below
+                print(self.format(record), file=stream, flush=True)
         except Exception:  # (a closed or broken stderr: Python's own handlers report it the same way)
             self.handleError(record)
 

@@ -43,5 +43,12 @@ class ProgressStream:
         except BrokenPipeError:
             self.gone = True
 
+    def __eq__(self, other: object) -> bool:
+        """Equal to the stream it writes to: tqdm's `write` and `external_write_mode(file=sys.stderr)` (a log line
+        printed while a bar is drawn) clear the bars on that stream first and draw them again after."""
+        return other is self or other is self._stream
+
+    __hash__ = object.__hash__
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
