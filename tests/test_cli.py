@@ -1235,6 +1235,23 @@ def test_a_progress_bar_whose_reader_left_does_not_stop_the_run(fake_models, tmp
     assert capsys.readouterr().out.startswith(f"tracked {FRAMES} frames")
 
 
+def test_a_run_whose_stderr_cannot_be_written_tracks_to_its_end(fake_models, tmp_path, monkeypatch, capsys):
+    """`track v.mp4 2>/dev/full` (or a full disk under `2>log.txt`): the progress bar's first write raised OSError
+    (ENOSPC) and the run ended there, exit status 1 and no outputs. The bar stops; the run tracks on."""
+    video, out = write_video(tmp_path / "walk.avi", scene()), tmp_path / "out"
+    full = open("/dev/full", "w", buffering=1)  # noqa: SIM115 (closed below: what is left in it cannot be flushed)
+    monkeypatch.setattr(sys, "stderr", full)
+    try:
+        assert main([str(video), "--out", str(out), "--set", "reid.model=none"]) == 0
+    finally:
+        monkeypatch.undo()
+        with contextlib.suppress(OSError):
+            full.close()
+    assert json.loads((out / "summary.json").read_text())["frames"] == FRAMES
+    assert len(read_mot_rows(out / "walk.txt")) == 2 * FRAMES
+    assert capsys.readouterr().out.startswith(f"tracked {FRAMES} frames")
+
+
 def test_a_run_with_stderr_closed_tracks_to_its_end(fake_models, tmp_path, monkeypatch, capsys):
     """`track v.mp4 2>&-` (a service started without stderr): Python's sys.stderr is None, and the progress bar's
     first write ended the run with exit status 1 and no outputs, without a word. The bar has no reader from the

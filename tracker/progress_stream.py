@@ -2,7 +2,9 @@
 
 `track v.mp4 2>&1 | head -c 100` (or `| less`, quit early): the bar's next write raised BrokenPipeError inside the
 tracking loop, and the run ended there with exit status 1, its txt left `.partial` and no summary.json. A bar is no
-output of the run: `ProgressStream` stops writing once its reader is gone and the run goes on to its end.
+output of the run: `ProgressStream` stops writing once its reader is gone and the run goes on to its end; so it does
+where stderr cannot be written at all (`2>/dev/full`, a full disk under `2>log.txt`: OSError, which ended the run
+before its first frame, exit status 1 and no outputs).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ __all__ = ["ProgressStream"]
 
 class ProgressStream:
     """A text stream (default: `sys.stderr` as it is when made) whose writes and flushes go nowhere once one found
-    its reader gone (BrokenPipeError), or from the start where there is no stream (stderr closed: None); every
+    its reader gone (BrokenPipeError) or failed otherwise (OSError: a full disk), or from the start where there is no stream (stderr closed: None); every
     other attribute is the stream's (`isatty`, `fileno`, `encoding`)."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
@@ -30,7 +32,7 @@ class ProgressStream:
             return 0
         try:
             return self._stream.write(text)
-        except BrokenPipeError:
+        except OSError:  # (BrokenPipeError: its reader left)
             self.gone = True
             return 0
 
@@ -40,7 +42,7 @@ class ProgressStream:
             return
         try:
             self._stream.flush()
-        except BrokenPipeError:
+        except OSError:  # (BrokenPipeError: its reader left)
             self.gone = True
 
     def __eq__(self, other: object) -> bool:
