@@ -17,8 +17,8 @@ __all__ = ["ProgressStream"]
 
 class ProgressStream:
     """A text stream (default: `sys.stderr` as it is when made) whose writes and flushes go nowhere once one found
-    its reader gone (BrokenPipeError) or failed otherwise (OSError: a full disk), or from the start where there is no stream (stderr closed: None); every
-    other attribute is the stream's (`isatty`, `fileno`, `encoding`)."""
+    its reader gone (BrokenPipeError) or failed otherwise (OSError: a full disk), or from the start where there is
+    no stream (stderr closed: None); every other attribute is the stream's (`isatty`, `fileno`, `encoding`)."""
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = sys.stderr if stream is None else stream
