@@ -11,13 +11,16 @@ INFO lines), and a caller's own logging set-up receives them. The library sets n
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from logging.handlers import QueueHandler, QueueListener
+from logging.handlers import QueueHandler
 from typing import Any
 
 __all__ = ["LogRelay", "relaying", "send_to_parent"]
+
+END_WAIT_S = 5.0  # how long the end of `relaying` waits for the records still queued (a killed worker's half record)
 
 
 @dataclass(frozen=True)
@@ -29,25 +32,32 @@ class LogRelay:
     level: int
 
 
-class _ToParentLoggers(logging.Handler):
-    """Hands a worker's record to the parent's logger of its name (that logger's handlers, then its parents')."""
-
-    def emit(self, record: logging.LogRecord) -> None:
+def _hand_on(queue: Any) -> None:
+    """Hands each record of `queue` to this process's logger of its name (its handlers, then its parents'), until
+    None (or the queue breaks)."""
+    while True:
+        try:
+            record = queue.get()
+        except (EOFError, OSError):
+            return
+        if record is None:
+            return
         logging.getLogger(record.name).handle(record)
 
 
 @contextmanager
 def relaying(context: Any) -> Iterator[LogRelay]:
     """While inside, the records put in the yielded relay's queue (`send_to_parent` in a process started by the
-    multiprocessing `context`) are handled by this process's loggers; after, the queue is read to its end."""
+    multiprocessing `context`) are handled by this process's loggers; after, those queued are handled too (up to
+    `END_WAIT_S`: a worker killed while putting one leaves a record that never ends, which must not hang the exit)."""
     relay = LogRelay(context.Queue(), logging.getLogger().getEffectiveLevel())
-    listener = QueueListener(relay.queue, _ToParentLoggers())
-    listener.start()
+    thread = threading.Thread(target=_hand_on, args=(relay.queue,), name="worker-log", daemon=True)
+    thread.start()
     try:
         yield relay
     finally:
-        listener.stop()
-        relay.queue.close()
+        relay.queue.put(None)
+        thread.join(END_WAIT_S)
 
 
 def send_to_parent(relay: LogRelay) -> None:
