@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 import cv2
 import numpy as np
@@ -1215,40 +1216,37 @@ def test_an_out_folder_where_the_video_would_replace_its_source_is_refused(fake_
     assert video.read_bytes() == original and len(read_mot_rows(folder / "cam.txt")) == 2 * FRAMES
 
 
-def test_a_progress_bar_whose_reader_left_does_not_stop_the_run(fake_models, tmp_path, monkeypatch, capsys):
-    """`track v.mp4 2>&1 | head -c 100`: the bar's next write raised BrokenPipeError in the tracking loop, and the run
-    ended there, exit status 1, its txt left `.partial` and no summary.json. The bar stops; the run tracks on."""
-    video, out = write_video(tmp_path / "walk.avi", scene()), tmp_path / "out"
+def _stderr_whose_reader_left() -> TextIO:
+    """A stderr whose reader has gone (`2>&1 | head -c 100`): a write raises BrokenPipeError."""
     read, write = os.pipe()
-    os.close(read)  # the reader of stderr has gone
-    closed = open(write, "w", buffering=1)  # noqa: SIM115 (closed below: what the bar left in it cannot be flushed)
-    monkeypatch.setattr(sys, "stderr", closed)
+    os.close(read)
+    return open(write, "w", buffering=1)  # (closed by the test: what the bar left cannot be flushed)
+
+
+def _stderr_on_a_full_disk() -> TextIO:
+    """`2>/dev/full` (or a full disk under `2>log.txt`): a write raises OSError (ENOSPC)."""
+    return open("/dev/full", "w", buffering=1)  # (closed by the test)
+
+
+@pytest.mark.parametrize("stderr", [_stderr_whose_reader_left, _stderr_on_a_full_disk], ids=["reader_left", "full"])
+def test_a_progress_bar_that_cannot_be_written_does_not_stop_the_run(
+    fake_models, tmp_path, monkeypatch, capsys, stderr
+):
+    """`track v.mp4 2>&1 | head -c 100`: the bar's next write raised BrokenPipeError in the tracking loop, and the run
+    ended there, exit status 1, its txt left `.partial` and no summary.json; `track v.mp4 2>/dev/full`: its first
+    write raised OSError (ENOSPC), the same end. The bar stops; the run tracks on."""
+    video, out = write_video(tmp_path / "walk.avi", scene()), tmp_path / "out"
+    unwritable = stderr()
+    monkeypatch.setattr(sys, "stderr", unwritable)
     try:
         assert main([str(video), "--out", str(out), "--set", "reid.model=none"]) == 0
     finally:
         monkeypatch.undo()
-        with contextlib.suppress(BrokenPipeError):
-            closed.close()
+        with contextlib.suppress(OSError):  # (BrokenPipeError is one)
+            unwritable.close()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["frames"] == FRAMES and summary["error"] is None
     assert len(read_mot_rows(out / "walk.txt")) == 2 * FRAMES and not list(out.glob("*.partial"))
-    assert capsys.readouterr().out.startswith(f"tracked {FRAMES} frames")
-
-
-def test_a_run_whose_stderr_cannot_be_written_tracks_to_its_end(fake_models, tmp_path, monkeypatch, capsys):
-    """`track v.mp4 2>/dev/full` (or a full disk under `2>log.txt`): the progress bar's first write raised OSError
-    (ENOSPC) and the run ended there, exit status 1 and no outputs. The bar stops; the run tracks on."""
-    video, out = write_video(tmp_path / "walk.avi", scene()), tmp_path / "out"
-    full = open("/dev/full", "w", buffering=1)  # noqa: SIM115 (closed below: what is left in it cannot be flushed)
-    monkeypatch.setattr(sys, "stderr", full)
-    try:
-        assert main([str(video), "--out", str(out), "--set", "reid.model=none"]) == 0
-    finally:
-        monkeypatch.undo()
-        with contextlib.suppress(OSError):
-            full.close()
-    assert json.loads((out / "summary.json").read_text())["frames"] == FRAMES
-    assert len(read_mot_rows(out / "walk.txt")) == 2 * FRAMES
     assert capsys.readouterr().out.startswith(f"tracked {FRAMES} frames")
 
 
