@@ -2114,16 +2114,17 @@ def invalid_box_tracker(cfg, frame_rate, gallery=None):
     return Tracker(cfg, frame_rate, detector=detect, embedder=None)
 
 
-def test_the_librarys_warnings_in_a_batch_name_their_video(tmp_path, capfd):
+def test_the_librarys_warnings_in_a_batch_name_their_video(tmp_path, caplog):
     """The warnings a task's tracker logs ("dropped 1 invalid detection(s) ...") said nothing of the video they were
     about, two videos' warnings alike. Now each starts with its video's name, also when one worker tracks both in
-    turn (--workers 1: the first video's name is not left on the second's)."""
+    turn (--workers 1: the first video's name is not left on the second's). The worker's records reach the caller's
+    own loggers (`tracker.worker_log`), where its logging set-up (here pytest's) receives them."""
     sources = [clip(tmp_path / "cam1.avi", 0, 3), clip(tmp_path / "cam2.avi", 40, 3)]
-    capfd.readouterr()
+    caplog.set_level(logging.WARNING)
     summary = track_many(sources, TrackerConfig(), tmp_path / "out", workers=1, progress=False,
                          make_tracker=invalid_box_tracker)  # fmt: skip
     assert [v.status for v in summary.videos] == ["done", "done"]
-    warned = [line for line in capfd.readouterr().err.splitlines() if "invalid detection(s)" in line]
+    warned = [r.getMessage() for r in caplog.records if "invalid detection(s)" in r.getMessage()]
     assert {line.partition(": dropped ")[0] for line in warned} == {"cam1", "cam2"}, warned
 
 
