@@ -20,14 +20,11 @@ from contextlib import contextmanager
 
 from tqdm import tqdm
 
+from tracker.log_source import is_library_record
+
 __all__ = ["printing_log"]
 
-LIBRARY_LOGGER = "tracker"  # the loggers whose warnings are printed without --verbose: this one and tracker.*
 _FORMAT = "%(levelname)s %(name)s: %(message)s"  # every other printed record (and all of them with --verbose)
-
-
-def _library(record: logging.LogRecord) -> bool:
-    return record.name == LIBRARY_LOGGER or record.name.startswith(f"{LIBRARY_LOGGER}.")
 
 
 class _CommandLog(logging.Handler):
@@ -44,7 +41,7 @@ class _CommandLog(logging.Handler):
         """Without --verbose: the tracker's warnings and every logger's errors; other libraries' warnings are not."""
         if not super().filter(record):
             return False
-        return self.verbose or record.levelno >= logging.ERROR or _library(record)
+        return self.verbose or record.levelno >= logging.ERROR or is_library_record(record)
 
     def format(self, record: logging.LogRecord) -> str:
         if self.verbose or record.levelno != logging.WARNING:

@@ -11,10 +11,15 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["SOURCE_ATTRIBUTE", "naming_source"]
+__all__ = ["LIBRARY_LOGGER", "SOURCE_ATTRIBUTE", "is_library_record", "naming_source"]
 
 LIBRARY_LOGGER = "tracker"  # the loggers whose records are named: this one and those below it (tracker.*)
 SOURCE_ATTRIBUTE = "source"  # the record attribute holding the source's name (for a handler's own format)
+
+
+def is_library_record(record: logging.LogRecord) -> bool:
+    """Whether `record` comes from the tracker's own loggers (`LIBRARY_LOGGER` or one below it)."""
+    return record.name == LIBRARY_LOGGER or record.name.startswith(f"{LIBRARY_LOGGER}.")
 
 
 class _SourceFilter(logging.Filter):
@@ -26,8 +31,7 @@ class _SourceFilter(logging.Filter):
         self.source = name
 
     def filter(self, record: logging.LogRecord) -> bool:
-        library = record.name == LIBRARY_LOGGER or record.name.startswith(f"{LIBRARY_LOGGER}.")
-        if library and not hasattr(record, SOURCE_ATTRIBUTE):
+        if is_library_record(record) and not hasattr(record, SOURCE_ATTRIBUTE):
             record.msg, record.args = f"{self.source}: {record.getMessage()}", ()
             setattr(record, SOURCE_ATTRIBUTE, self.source)
         return True
