@@ -333,14 +333,20 @@ def test_workers_below_one_is_a_usage_error_not_a_silent_single_process(tmp_path
     assert not (tmp_path / "out").exists()
 
 
+def _walking_box_sequence(root: Path, name: str = "SEQ-A", length: int = 5) -> Path:
+    """One person walking right for `length` frames, detected in every frame (public det.txt, no images)."""
+    rows = [[f, 1, 10 + 5 * f, 10, 20, 40, 1, 1, 1] for f in range(1, length + 1)]
+    seq = write_sequence(root, name, rows, length)
+    (seq / "det" / "det.txt").write_text("".join(f"{f},-1,{10 + 5 * f},10,20,40,0.9\n" for f in range(1, length + 1)))
+    return seq
+
+
 @pytest.mark.parametrize("method", ["sparse_flow", "none"])
 def test_compensation_without_images_says_it_is_off(tmp_path, capsys, method):
     """`--set motion.camera_compensation=sparse_flow` on sequences without their images (MOT17 here) scored exactly
     as with `none`, while the output and summary.json's config said sparse_flow: a compensation result that was
     none. Now one line names the sequences it is off for, and summary.json lists them."""
-    rows = [[f, 1, 10 + 5 * f, 10, 20, 40, 1, 1, 1] for f in range(1, 6)]
-    seq = write_sequence(tmp_path / "data", "SEQ-A", rows, 5)
-    (seq / "det" / "det.txt").write_text("".join(f"{f},-1,{10 + 5 * f},10,20,40,0.9\n" for f in range(1, 6)))
+    _walking_box_sequence(tmp_path / "data")
     argv = ["--data", str(tmp_path / "data"), "--detections", "public", "--out", str(tmp_path / "o"),
             "--cache-dir", str(tmp_path / "cache"), "--set", f"motion.camera_compensation={method}"]  # fmt: skip
     assert eval_main(argv) == 0
@@ -1715,3 +1721,24 @@ def _interrupted_after(real):
         return parallel_map
 
     return interrupted_after
+
+
+@pytest.mark.parametrize("command", [eval_main, compare_main])
+def test_verbose_prints_the_trackers_info_lines_and_error_tracebacks(command, tmp_path, capsys):
+    """`track eval --verbose` (and compare's) was a usage error: only `track` and `track batch` had it, so the
+    tracker's INFO lines (each sequence's inputs made, its ms per frame) and an error's traceback could not be seen.
+    Now it means what `track`'s does, and `--help` lists it."""
+    with pytest.raises(SystemExit):
+        command(["--help"])
+    assert "--verbose" in capsys.readouterr().out
+    _walking_box_sequence(tmp_path / "data")
+    argv = ["--data", str(tmp_path / "data"), "--cache-dir", str(tmp_path / "cache"), "--quiet"]
+    if command is compare_main:
+        argv += ["--peers", "ByteTrack"]
+    assert command([*argv, "--out", str(tmp_path / "plain")]) == 0
+    assert "INFO" not in capsys.readouterr().err
+    assert command([*argv, "--out", str(tmp_path / "verbose"), "--verbose"]) == 0
+    assert "INFO tracker.eval.runner: ours / SEQ-A: 5 frames" in capsys.readouterr().err
+    assert command(["--data", str(tmp_path / "missing"), "--verbose"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.strip().splitlines()[-1].startswith(f"track {command.__name__[:-5]}: error: ")

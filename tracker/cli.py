@@ -22,6 +22,7 @@ from tracker.cli_args import (
     EXIT_OK,
     EXIT_SOME_FAILED,
     EXIT_USER_ERROR,
+    VERBOSE_HELP,
     GivenOnce,
     GivenOnceAsSet,
     GivenOnceSwitch,
@@ -45,7 +46,6 @@ __all__ = ["main"]
 
 _FFMPEG_QUIET = "-8"  # AV_LOG_QUIET: our one-line errors, not FFmpeg's chatter
 _SUBCOMMANDS = ("eval", "compare", "gallery", "batch")
-_VERBOSE_HELP = "also every library's INFO log lines, and tracebacks of errors (the tracker's warnings show without it)"
 
 
 _END_OF_OPTIONS = "--"  # what argparse (and POSIX tools) read as: every argument after it is a name, not an option
@@ -136,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"write the resume checkpoint this often, wall time (default {DEFAULT_CHECKPOINT_SECONDS:g}; 0: never)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
-    p.add_argument("--verbose", action="store_true", help=_VERBOSE_HELP)
+    p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     return p
 
 
@@ -181,7 +181,7 @@ def _batch_parser() -> argparse.ArgumentParser:
         "--max-frames", action=GivenOnce, type=positive_int, metavar="N", help="stop each video after N frames"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
-    p.add_argument("--verbose", action="store_true", help=_VERBOSE_HELP)
+    p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     return p
 
 

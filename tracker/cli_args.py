@@ -17,6 +17,7 @@ __all__ = [
     "EXIT_SOME_FAILED",
     "EXIT_USER_ERROR",
     "SET_KEYS",
+    "VERBOSE_HELP",
     "GivenOnce",
     "GivenOnceAsSet",
     "GivenOnceSwitch",
@@ -37,6 +38,9 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXIT_SOME_FAILED = 1  # track batch: some videos failed, the others finished
 CLASS_EXAMPLES = "COCO: 0 person, 2 car, 5 bus, 7 truck"  # `--classes person` is told the ids it takes
+VERBOSE_HELP = (  # `--verbose` of every `track` command that tracks (track, batch, eval, compare)
+    "also every library's INFO log lines, and tracebacks of errors (the tracker's warnings show without it)"
+)
 SET_KEYS = frozenset({"detector.classes"})  # keys read as sets (a box of a listed class is kept): order, repeats moot
 _GIVEN_PREFIX = "given_"  # namespace attribute marking an option `GivenOnce` has seen
 

@@ -19,7 +19,15 @@ from contextlib import ExitStack, contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import Any
 
-from tracker.cli_args import non_negative_int, option_overrides, path_arg, path_text, positive_int, sequence_name
+from tracker.cli_args import (
+    VERBOSE_HELP,
+    non_negative_int,
+    option_overrides,
+    path_arg,
+    path_text,
+    positive_int,
+    sequence_name,
+)
 from tracker.cli_logging import printing_log
 from tracker.config import ConfigError, TrackerConfig, config_to_dict, has_appearance, load_config
 from tracker.eval.boxmot_peers import BOXMOT_PEERS, boxmot_unusable
@@ -157,6 +165,7 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
         help="seed (>= 0, default 0) of the random camera motion of the variants (only with --variants)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print only the table")
+    p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
     return p
 
 
@@ -532,6 +541,12 @@ def _run(argv: list[str] | None, compare: bool) -> int:
     name = "compare" if compare else "eval"
     parser = command_parser(compare)
     args = parser.parse_args(argv)
+    with printing_log(f"track {name}", args.verbose):  # the tracker's warnings; with --verbose, every INFO line
+        return _run_parsed(args, parser, name)
+
+
+def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name: str) -> int:
+    compare = name == "compare"
     args.set = option_overrides(parser, args.set, {})  # two `--set` of one key that disagree: a usage error
     if args.engine == "ray" and args.workers is not None:  # (ignored: one Ray task per free CPU ran anyway)
         print(
@@ -597,9 +612,11 @@ def _run(argv: list[str] | None, compare: bool) -> int:
                 _report_variants(Path(args.out), by_variant, compare)
             timing = _timing(every_result, OURS)
     except (ConfigError, FileNotFoundError, ValueError, OSError, ImportError) as exc:
+        log.info("error details", exc_info=True)  # --verbose only
         print(f"track {name}: error: {exc}", file=sys.stderr)
         return _EXIT_USER_ERROR
     except WorkerDied as exc:  # (not the user's input: exit status 1)
+        log.info("error details", exc_info=True)  # --verbose only
         print(
             f"track {name}: error: {exc}; finished sequences are kept in {args.out}; re-run to resume", file=sys.stderr
         )
@@ -630,12 +647,10 @@ def _kept(exc: KeyboardInterrupt, out: str) -> str:
 
 def eval_main(argv: list[str] | None = None) -> int:
     """`track eval ...`: our tracker on MOTChallenge sequences; returns the exit code."""
-    with printing_log("track eval", verbose=False):  # the tracker's warnings as `track eval: warning: ...` lines
-        return _run(argv, compare=False)
+    return _run(argv, compare=False)
 
 
 def compare_main(argv: list[str] | None = None) -> int:
     """`track compare ...`: ours and the peers (Ultralytics', BoxMOT's when installed) on the same inputs; returns
     the exit code."""
-    with printing_log("track compare", verbose=False):  # (as `track`'s: other libraries' warnings hidden)
-        return _run(argv, compare=True)
+    return _run(argv, compare=True)
