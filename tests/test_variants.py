@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 from pathlib import Path
@@ -242,8 +243,6 @@ def test_a_variant_whose_folder_another_run_removed_is_one_error_and_nothing_pub
 def _without_locks(tmp_path: Path, monkeypatch) -> tuple[Path, object, list]:
     """A file system whose locks fail (`flock`: ENOLCK, as on some network mounts): the variant cache's folder, the
     real `cv2.imwrite` and an empty list for a test's own imwrite to record the paths it was given in."""
-    import errno
-
     from tracker.io import lock
 
     def no_locks(*_args, **_kwargs):
@@ -392,4 +391,18 @@ def test_track_eval_prints_the_trackers_warnings_as_its_own_lines(syn, tmp_path,
     assert said == [
         "track eval: warning: variant jump of SYN: the camera does not move in its 12 frame(s) (it needs a jump every "
         "25 frames): scored as a still crop"
+    ], said
+
+
+def test_a_cache_without_locks_is_warned_once_per_run_not_once_per_variant(syn, tmp_path, monkeypatch, capsys):
+    """`track eval --variants moving` on a network mount whose locks fail printed "the variant cache ... cannot be
+    locked" once per variant made (four times here, the same words); it is said once per cache folder per run."""
+    _root, _, _ = _without_locks(tmp_path, monkeypatch)
+    argv = ["--data", str(syn.info.root), "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "c"), "-q"]
+    assert eval_main([*argv, "--set", "appearance.enabled=false", "--variants", "pan8,pan20,zoom,jitter"]) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if "cannot be locked" in line]
+    cache = tmp_path / "c" / "variants"
+    assert [line for line in said if "variant cache" in line] == [
+        f"track eval: warning: the variant cache {cache} cannot be locked ([Errno {errno.ENOLCK}] No locks "
+        "available): another run using it is not refused"
     ], said

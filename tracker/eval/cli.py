@@ -596,11 +596,12 @@ def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name:
             trackers = _trackers(args, compare, reid_possible and any_images, any_images, cmc, say)
             by_variant: dict[str, dict[str, dict[str, Any]]] = {}
             every_result: list[RunResult] = []  # of every variant: the closing line's frames/s is over them all
+            unlocked_said: set[Path] = set()  # the variant cache's "cannot be locked": one warning per run
             for variant in args.variants or [None]:
                 seqs, out = sequences, Path(args.out)
                 if variant is not None:
                     seqs = variant_sequences(
-                        sequences, variant, args.variant_seed, default_variants_dir(args.cache_dir)
+                        sequences, variant, args.variant_seed, default_variants_dir(args.cache_dir), unlocked_said
                     )
                     out = out / variant  # (made by the first result written: an error before leaves no folder)
                 results, scores = _evaluate(args, trackers, cfg, seqs, out)

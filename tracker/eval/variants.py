@@ -393,7 +393,9 @@ def _last_written(partial: Path) -> float:
     return max(times)
 
 
-def materialise(seq: Sequence, variant: str, seed: int = 0, root: Path | None = None) -> Sequence:
+def materialise(
+    seq: Sequence, variant: str, seed: int = 0, root: Path | None = None, unlocked_said: set[Path] | None = None
+) -> Sequence:
     """The variant `variant` of `seq` as a Sequence (made now unless already in the cache).
 
     Args:
@@ -401,6 +403,8 @@ def materialise(seq: Sequence, variant: str, seed: int = 0, root: Path | None = 
         variant: a name of VARIANTS, or "original" (returns `seq`).
         seed: seeds the random motion (jitter); the same seed gives the same variant.
         root: the variants folder (default: `default_variants_dir(None)`).
+        unlocked_said: the variants folders whose "cannot be locked" warning (a file system without locks) was
+            given already in this run: `root` is not warned again (DEBUG), and is added once warned. None: warned.
     Raises:
         ValueError: unknown variant; a seed that is not a whole number >= 0; a val-half sequence; no image size in
             seqinfo.ini.
@@ -425,7 +429,12 @@ def materialise(seq: Sequence, variant: str, seed: int = 0, root: Path | None = 
         tmp = Path(tempfile.mkdtemp(prefix=f"{_PARTIAL_PREFIX}{final.name}-", dir=root))
         try:
             # (see _remove_abandoned; a file system without locks: a warning, and the folder is live while written)
-            with FolderLock(tmp, subject=f"the variant cache {root}", option=None):
+            said = unlocked_said if unlocked_said is not None else set()
+            with FolderLock(
+                tmp, subject=f"the variant cache {root}", option=None, warn_unlocked=root not in said
+            ) as held:
+                if not held.locked:
+                    said.add(root)
                 try:
                     _build(seq, spec, seed, tmp / "seq")
                     os.replace(tmp / "seq", final)
@@ -469,10 +478,16 @@ def _warn_if_the_camera_stays_still(
 
 
 def variant_sequences(
-    sequences: list[Sequence], variant: str, seed: int = 0, root: Path | None = None
+    sequences: list[Sequence],
+    variant: str,
+    seed: int = 0,
+    root: Path | None = None,
+    unlocked_said: set[Path] | None = None,
 ) -> list[Sequence]:
-    """`materialise` for each sequence."""
-    return [materialise(s, variant, seed, root) for s in sequences]
+    """`materialise` for each sequence; the variants folder's "cannot be locked" warning is said once over them
+    (and once over every call given the same `unlocked_said`: a run's variants)."""
+    said = unlocked_said if unlocked_said is not None else set()
+    return [materialise(s, variant, seed, root, said) for s in sequences]
 
 
 def load_transforms(seq: Sequence) -> list[FrameTransform] | None:

@@ -58,6 +58,8 @@ class FolderLock:
         option: the command-line option that chooses another one, for the error; None where there is no other
             choice (`track gallery rm FILE` edits that file).
         holders: who else may hold it, for the error ("another track run": the output folder's).
+        warn_unlocked: on a file system without locks, the "cannot be locked" line is a warning (False: DEBUG, for
+            a caller that said it once already: the variant cache, once per folder per run).
         nested_hint: how to take the lock once, for the error when this process holds it already (through another
             open file of the lock: another `FolderLock`, or another thread's).
     Raises (on acquire):
@@ -76,6 +78,7 @@ class FolderLock:
         option: str | None = "--out",
         nested_hint: str = "one lock per folder in a process",
         holders: str = "another track run",
+        warn_unlocked: bool = True,
     ) -> None:
         self.folder = Path(folder)
         self.path = self.folder / lock_name
@@ -87,6 +90,8 @@ class FolderLock:
         self._fd: int | None = None  # the locked file's descriptor while held (None: not held, or held unlocked)
         self.stale_holder: str | None = None  # the process ID a lock file left by a run that is gone held (on acquire)
         self._held = False
+        self._warn_unlocked = warn_unlocked
+        self.locked = False  # after acquire: the kernel's lock is held (False: held unlocked, the file system has none)
 
     def acquire(self) -> None:
         """Take the lock, or raise `FolderInUse` at once (no waiting). The folder is made first where missing (an
@@ -115,8 +120,9 @@ class FolderLock:
             except OSError as exc:  # a file system without locks (some network mounts): run as before, unlocked
                 os.close(fd)
                 self.path.unlink(missing_ok=True)
-                log.warning("%s cannot be locked (%s): another run using it is not refused", self.subject, exc)
-                self._held = True
+                level = logging.WARNING if self._warn_unlocked else logging.DEBUG
+                log.log(level, "%s cannot be locked (%s): another run using it is not refused", self.subject, exc)
+                self._held, self.locked = True, False
                 return
             except BaseException:
                 os.close(fd)
@@ -156,7 +162,7 @@ class FolderLock:
                 os.close(fd)
                 raise
             log.debug("%s: the lock file %s holds no process ID (%s)", self.subject, self.path, exc.strerror)
-        self._fd, self._held = fd, True
+        self._fd, self._held, self.locked = fd, True, True
 
     def _instead(self, joined_by: str) -> str:
         """The error's last words, "<joined_by>choose another <option>"; none where there is no option."""
