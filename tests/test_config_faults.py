@@ -465,6 +465,13 @@ OVERRIDE_FAULTS = {
     ),
     # RANSAC with a 0 px inlier distance finds no inliers: every camera-motion estimate failed (the identity)
     "no RANSAC distance": (["motion.camera_ransac_px=0"], "motion.camera_ransac_px", "out of range"),
+    # an inlier distance beyond the corners' spacing (5 gray px) takes a corner tracked onto its neighbour as an
+    # inlier (500 on a 320 px copy: every match); it was accepted, and made `auto` hold back every motion
+    "RANSAC distance beyond the corners' spacing": (
+        ["motion.camera_ransac_px=500"],
+        "motion.camera_ransac_px",
+        "500.0 is out of range [0.01, 5]",
+    ),
     # more inliers needed than features found: every sparse_flow / orb / auto estimate failed, compensation off
     "camera inliers > features": (
         ["motion.camera_compensation=sparse_flow", "motion.camera_min_inliers=300"],

@@ -37,7 +37,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from tracker.config import MotionConfig
+from tracker.config import CAMERA_CORNER_SPACING_PX, MotionConfig
 
 __all__ = ["METHODS", "CameraMotionEstimator", "as_homography", "warp_boxes_xywh", "warp_states"]
 
@@ -47,7 +47,7 @@ METHODS = ("none", "auto", "sparse_flow", "orb", "ecc")
 """Values of `motion.camera_compensation`."""
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 _CORNER_QUALITY = 0.01  # goodFeaturesToTrack: corners at least this fraction of the strongest one
-_CORNER_MIN_DISTANCE_PX = 5  # goodFeaturesToTrack: minimum distance between corners, downscaled pixels
+_CORNER_MIN_DISTANCE_PX = CAMERA_CORNER_SPACING_PX  # goodFeaturesToTrack: corners' least distance, downscaled px
 _CORNER_BLOCK_SIZE = 3  # goodFeaturesToTrack: neighbourhood of the corner measure
 _LK_WINDOW_PX = 9  # Lucas-Kanade window side, downscaled pixels (README: camera-motion compensation, window)
 _LK_LEVELS = 3  # Lucas-Kanade pyramid levels above the base image

@@ -50,6 +50,8 @@ MIN_FRAME_RATE = 0.001
 """Frames/s, the least any frame rate may be (config keys, `Tracker(frame_rate=)`, `track --fps`): one frame every
 ~17 minutes. Time limits are converted with the rate and the Kalman noises scale with (25 / rate)^1.5: at 1e-300
 frames/s that overflowed float64 (a bare OverflowError at the first frame)."""
+CAMERA_CORNER_SPACING_PX = 5  # camera motion's corners are at least this far apart, px of the gray copy (and so the
+# most motion.camera_ransac_px may be: a larger inlier distance takes a point tracked onto its neighbour as fitting)
 MAX_VOTE_SECONDS = 10.0  # classes.vote_seconds at most: a vote window of 10 s x MAX_FRAME_RATE floats per track
 
 
@@ -248,7 +250,12 @@ class MotionConfig(Section):
     camera_image_width: int = key(320, "camera motion is estimated on a gray copy this wide, pixels", lo=16, hi=8192)
     camera_max_features: int = key(200, "camera motion: corners (sparse_flow) or keypoints (orb) per frame", lo=8)
     camera_min_inliers: int = key(12, "camera motion: fewer RANSAC inliers than this gives the identity", lo=3)
-    camera_ransac_px: float = key(1.0, "camera motion: RANSAC inlier distance, pixels of the gray copy", lo=0.01)
+    camera_ransac_px: float = key(
+        1.0,
+        "camera motion: RANSAC inlier distance, pixels of the gray copy; at most the corners' spacing, 5",
+        lo=0.01,
+        hi=CAMERA_CORNER_SPACING_PX,
+    )
     camera_bridge_frames: int = key(
         5,
         "camera motion: after a failed estimate, this many frames are also estimated from the last frame before it "
