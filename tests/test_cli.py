@@ -1729,6 +1729,24 @@ def test_a_setting_that_cannot_work_is_warned_on_stderr_without_verbose(fake_mod
     assert warned[0].startswith("track: warning: motion.camera_exclude [[0.001, 0.0, 1.0, 1.0]] leaves no pixel")
 
 
+def test_exclude_regions_without_compensation_are_warned_once_naming_both_keys(fake_models, tmp_path, capsys, caplog):
+    """`--set "motion.camera_exclude=[[0,0.8,1,1]]"` with `motion.camera_compensation` left at none was accepted
+    without a word: the regions excluded nothing, as no camera motion is estimated. One warning per run names both
+    keys (two videos here: not one per video); a config may keep its regions for later, so it is no error."""
+    videos = [str(write_video(tmp_path / f"{name}.avi", scene(3))) for name in ("a", "b")]
+    regions = ["--set", "motion.camera_exclude=[[0,0.8,1,1]]"]
+    assert main([*videos, "--out", str(tmp_path / "out"), "--no-save-video", "--quiet", *regions]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert warned == [
+        "track: warning: motion.camera_exclude is not used: motion.camera_compensation is none (no camera motion is "
+        "estimated, so no region is excluded from it); set motion.camera_compensation to auto, sparse_flow, orb or ecc"
+    ], warned
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):  # `track batch`'s config (its videos' trackers warn of nothing)
+        run_config.load_run_config(None, regions[1:])
+    assert [r.getMessage() for r in caplog.records] == [warned[0].removeprefix("track: warning: ")]
+
+
 def test_a_normal_run_prints_no_warning(fake_models_with_reid, tmp_path, capsys):
     """The tracker's warnings show without --verbose: a correct run of a plain video (camera motion estimated, an
     appearance model, a gallery saved, a video written) must warn of nothing, or users learn to ignore them."""

@@ -1742,3 +1742,15 @@ def test_verbose_prints_the_trackers_info_lines_and_error_tracebacks(command, tm
     assert command(["--data", str(tmp_path / "missing"), "--verbose"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" in err and err.strip().splitlines()[-1].startswith(f"track {command.__name__[:-5]}: error: ")
+
+
+def test_exclude_regions_without_compensation_are_warned_once_per_eval(tmp_path, capsys):
+    """`track eval --set motion.camera_exclude=...` with compensation none: the regions do nothing; one warning for
+    the run (two sequences here), not one per sequence's tracker."""
+    for name in ("SEQ-A", "SEQ-B"):
+        _walking_box_sequence(tmp_path / "data", name)
+    argv = ["--data", str(tmp_path / "data"), "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "o")]
+    assert eval_main([*argv, "-q", "--set", "motion.camera_exclude=[[0, 0.8, 1, 1]]"]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if "camera_exclude" in line]
+    assert len(warned) == 1 and warned[0].startswith("track eval: warning: motion.camera_exclude is not used: "), warned
+    assert "motion.camera_compensation is none" in warned[0]

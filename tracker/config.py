@@ -10,6 +10,7 @@ YAML reading and overrides `tracker.config_load`.
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,11 +38,15 @@ __all__ = [
     "config_to_yaml",
     "has_appearance",
     "load_config",
+    "log_unused_settings",
     "parse_config",
     "split_override",
+    "unused_settings",
     "validate_config",
     "value_at",
 ]
+
+log = logging.getLogger(__name__)
 
 MAX_FRAME_RATE = 1000.0
 """Frames/s, the most any frame rate may be (config keys, `Tracker(frame_rate=)`, `track --fps`): beyond the cameras
@@ -743,6 +748,25 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
     """
     # (parse_config looked up here, as tests replace it)
     return load_file(path, overrides, parse_config, section_names(TrackerConfig))
+
+
+def unused_settings(cfg: TrackerConfig) -> list[str]:
+    """What `cfg` sets that its other keys leave unused (valid, so no error: a config may keep it for later), one
+    line each: `motion.camera_exclude` regions while `motion.camera_compensation` is none."""
+    unused = []
+    if cfg.motion.camera_exclude and cfg.motion.camera_compensation == "none":
+        unused.append(
+            "motion.camera_exclude is not used: motion.camera_compensation is none (no camera motion is estimated, "
+            "so no region is excluded from it); set motion.camera_compensation to auto, sparse_flow, orb or ecc"
+        )
+    return unused
+
+
+def log_unused_settings(cfg: TrackerConfig) -> None:
+    """Log each of `unused_settings(cfg)` as a warning: once per run, by whatever loads its config (`track`,
+    `track batch`, `track eval`), not per tracker or video."""
+    for line in unused_settings(cfg):
+        log.warning("%s", line)
 
 
 def _covers_frame(regions: tuple[tuple[float, ...], ...]) -> bool:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tracker.config import TrackerConfig, load_config
+from tracker.config import TrackerConfig, load_config, log_unused_settings
 from tracker.detector import image_size_not_used
 from tracker.device import resolve_device
 from tracker.frame_rate import choose_frame_rate
@@ -466,6 +466,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     notify = notify or log.warning
     _check_display(options.show)
     cfg = load_config(options.config, overrides=list(options.overrides))
+    log_unused_settings(cfg)  # (warned once per run: the trackers it builds do not)
     names = (options.source, *options.more_sources)
     if options.resume and options.more_sources:
         raise ResumeError("--resume continues one source's run; `track batch` resumes many videos")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from tracker.config import ConfigError, TrackerConfig, load_config, split_override, value_at
+from tracker.config import ConfigError, TrackerConfig, load_config, log_unused_settings, split_override, value_at
 from tracker.weights import OSNET_ZOO_URL, resolve_weights
 
 __all__ = ["asks_for_reid", "load_run_config", "reid_fallback"]
@@ -77,4 +77,5 @@ def load_run_config(
         ConfigError: bad config key or value.
     """
     cfg = load_config(config_path, overrides=list(overrides))
+    log_unused_settings(cfg)
     return reid_fallback(cfg, asks_for_reid(config_path, tuple(overrides)), gallery)

@@ -29,7 +29,14 @@ from tracker.cli_args import (
     sequence_name,
 )
 from tracker.cli_logging import printing_log
-from tracker.config import ConfigError, TrackerConfig, config_to_dict, has_appearance, load_config
+from tracker.config import (
+    ConfigError,
+    TrackerConfig,
+    config_to_dict,
+    has_appearance,
+    load_config,
+    log_unused_settings,
+)
 from tracker.eval.boxmot_peers import BOXMOT_PEERS, boxmot_unusable
 from tracker.eval.inputs import SequenceInputs, default_cache_dir
 from tracker.eval.peers import PEERS, REID_PEERS
@@ -575,6 +582,7 @@ def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name:
                 import_ray()  # sequence's inputs were made
                 check_reachable(None)
             cfg = load_config(args.config, overrides=args.set)
+            log_unused_settings(cfg)
             sequences = find_sequences(args.data, args.split, args.sequences)
             require_ground_truth(sequences)
             require_frame_sizes(sequences)
