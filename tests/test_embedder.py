@@ -663,3 +663,28 @@ def test_threads_on_the_pytorch_forward_is_logged_as_ignored(shared_weights, cap
         with caplog.at_level(logging.INFO, logger="tracker.embedder"):
             osnet(shared_weights, f"reid.backend={backend}", "reid.threads=2")
         assert ("reid.threads=2 ignored" in caplog.text) is said, backend
+
+
+def test_a_cuda_out_of_memory_is_warned_once_per_embedder_not_per_batch(shared_weights, caplog):
+    """A GPU short of memory splits most batches of a run: "CUDA out of memory embedding N crops: splitting the
+    batch" was warned at every split of every batch (each frame's, and each half's again). Once per embedder now,
+    the later ones at DEBUG; the embeddings are those of the unsplit batches. (The OOM is simulated on the CPU: the
+    forward raises it for any batch of more than one crop, as a full GPU does.)"""
+    embedder = osnet(shared_weights, "reid.backend=torch", "reid.half=false")
+    frame = torch.from_numpy(np.random.default_rng(0).integers(0, 255, (300, 400, 3), dtype=np.uint8))
+    boxes = np.array([[0, 0, 100, 250], [50, 20, 150, 290], [300, 10, 390, 200]], dtype=np.float64)
+    whole = embedder(frame, boxes)
+    forward = embedder.model
+
+    def short_of_memory(crops: torch.Tensor) -> torch.Tensor:
+        if len(crops) > 1:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return forward(crops)
+
+    embedder.model = short_of_memory
+    with caplog.at_level(logging.DEBUG, logger="tracker.embedder"):
+        for _ in range(2):  # two frames' batches, each split twice (3 crops, then 2)
+            torch.testing.assert_close(embedder(frame, boxes), whole, atol=1e-4, rtol=1e-4)
+    said = [(r.levelno, r.getMessage()) for r in caplog.records if "out of memory" in r.getMessage()]
+    assert said[0] == (logging.WARNING, "CUDA out of memory embedding 3 crops: splitting the batch"), said
+    assert len(said) == 4 and {level for level, _ in said[1:]} == {logging.DEBUG}, said

@@ -152,6 +152,7 @@ class OSNetEmbedder:
             log.info("reid.requests=%d ignored: the PyTorch ReID forward runs one call at a time", self.config.requests)
         if isinstance(self.model, torch.nn.Module) and self.config.threads != 1:  # (1: the default, said of nothing)
             log.info("reid.threads=%d ignored: the PyTorch ReID forward runs on torch's threads", self.config.threads)
+        self._oom_said = False  # a CUDA out of memory was warned of: later ones (batches split again) at DEBUG
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
 
@@ -183,14 +184,17 @@ class OSNetEmbedder:
         return torch.nn.functional.normalize(out.float(), dim=1)
 
     def _forward(self, crops: torch.Tensor) -> torch.Tensor:
-        """One forward; on CUDA out-of-memory the batch is split in halves and retried."""
+        """One forward; on CUDA out-of-memory the batch is split in halves and retried (warned of once per embedder,
+        later splits at DEBUG: a GPU short of memory splits most batches of a run)."""
         try:
             return self._graphed(crops) if self._graphed is not None else self.model(crops)
         except torch.cuda.OutOfMemoryError:
             if len(crops) == 1:
                 raise
             torch.cuda.empty_cache()
-            log.warning("CUDA out of memory embedding %d crops: splitting the batch", len(crops))
+            level = logging.DEBUG if self._oom_said else logging.WARNING
+            self._oom_said = True
+            log.log(level, "CUDA out of memory embedding %d crops: splitting the batch", len(crops))
             half = len(crops) // 2
             return torch.cat([self._forward(crops[:half]), self._forward(crops[half:])])
 
