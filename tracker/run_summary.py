@@ -206,8 +206,7 @@ class RunSummary:
         if self.corrupt_frames:  # where they are (one source), so the damage can be found
             where = _frames_named(self.corrupt_numbers, self.corrupt_frames)
             lines.append(f"{count(self.corrupt_frames, 'unreadable frame')} skipped{where and f' ({where})'}")
-        if self.detector_ran_at:
-            lines.append(_describe_ran_at(self.detector_ran_at))
+        # (detector_ran_at: not a line here, the detector's warning said it once, with the size asked and the fix)
         if self.size_changes:
             lines.append(
                 f"the frame size changed {count(self.size_changes, 'time')}: tracks carried over in the old frame's "
@@ -391,16 +390,6 @@ def note_reports(summary: RunSummary, tracker: Tracker) -> None:
     if tracker.embedder is not None:  # without ReID there are no appearance bounds to report
         summary.calibration = tracker.core.calibration.summary()
         log.info("%s", tracker.core.calibration.describe())
-
-
-def _describe_ran_at(ran_at: tuple[int, int]) -> str:
-    """The summary line (and config.yaml's note) for a fixed-size detector export that ran at `ran_at`
-    ((height, width)) instead of the config's `detector.image_size`."""
-    height, width = ran_at
-    return (
-        f"the detector ran at {height}x{width}, not detector.image_size: its model is an export of that fixed size "
-        "(export it again at the size wanted, or use the .pt model)"
-    )
 
 
 def combine(summaries: list[RunSummary]) -> RunSummary:
