@@ -1335,6 +1335,26 @@ def test_a_full_disk_names_the_file_and_keeps_what_was_written(failing, fake_mod
     assert video_info(out / "walk.mp4") == (frames, SIZE, True)
 
 
+def test_a_full_disk_when_a_checkpoint_syncs_the_txt_names_the_txt_once(fake_models, tmp_path, monkeypatch, capfd):
+    """The disk fills as a checkpoint makes the txt durable (its fsync, inside the checkpoint's write): the error said
+    "cannot write out/checkpoint.bin: cannot write out/walk.txt: No space left on device (the disk is full: ...)
+    (the disk is full: ...)", the file named twice and the hint said twice. Now the txt, the file that failed, once."""
+    import errno
+
+    from tracker.io.mot import MotWriter
+
+    def full(self):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(MotWriter, "sync", full)
+    video, out = write_video(tmp_path / "walk.avi", scene()), tmp_path / "out"
+    assert main([str(video), "--out", str(out), "--quiet", "--set", "reid.model=none"]) == 2
+    said = one_error_line(capfd.readouterr().err)
+    assert said == (
+        f"track: error: cannot write {out / 'walk.txt'}: No space left on device{run_outputs.FULL_DISK_HINT}"
+    ), said
+
+
 def test_a_full_disk_that_keeps_summary_json_out_too_is_said_in_one_line(
     fake_models, tmp_path, monkeypatch, capfd, caplog
 ):

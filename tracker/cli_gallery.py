@@ -4,11 +4,9 @@ and error reporting; the work is in tracker.gallery*)."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -368,22 +366,18 @@ def _export(args: argparse.Namespace) -> str:
     return said
 
 
-@contextlib.contextmanager
-def _naming_the_file(path: Path, after: str) -> Iterator[None]:
+def _naming_the_file(path: Path, after: str) -> AbstractContextManager[None]:
     """An OSError naming no file (a full disk: "[Errno 28] No space left on device") raised in the block is one
     naming `path`, with `after` after it; the file is as it was (the writes are atomic)."""
-    try:
-        yield
-    except OSError as exc:
-        if _names_another(exc, path) or not exc.strerror:
-            raise
-        raise OSError(f"cannot write {path}: {exc.strerror}; it is as it was{after}") from exc
+    from tracker.file_errors import naming
+
+    return naming(path, lambda exc: OSError(f"cannot write {path}: {exc.strerror}; it is as it was{after}"))
 
 
 def _names_another(exc: OSError, path: Path) -> bool:
-    """Whether `exc` names a file other than `path` (`gallery_file.names_another_file`; a full disk's names `path`
+    """Whether `exc` names a file other than `path` (`file_errors.names_another_file`; a full disk's names `path`
     itself, or no file)."""
-    from tracker.gallery_file import names_another_file
+    from tracker.file_errors import names_another_file
 
     return names_another_file(exc, path)
 

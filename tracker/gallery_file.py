@@ -21,11 +21,12 @@ import re
 import stat
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO
 
+from tracker.file_errors import names_another_file, naming
 from tracker.gallery_format import is_gallery_file
 from tracker.gallery_records import GalleryConflictError, GalleryError, SaveAbandoned
 from tracker.io.mot import sync_folder
@@ -286,23 +287,11 @@ def write_atomic(
     sync_folder(path.parent)
 
 
-@contextmanager
-def _naming(path: Path) -> Iterator[None]:
+def _naming(path: Path) -> AbstractContextManager[None]:
     """An OSError raised in the block that names no file (a write or fsync on a full disk said only "[Errno 28] No
     space left on device") is raised again, of the same type, errno and reason, naming `path` (its `filename`: the
     file that could not be written, not the temp file)."""
-    try:
-        yield
-    except OSError as exc:
-        if exc.filename is not None or exc.errno is None:
-            raise
-        raise type(exc)(exc.errno, exc.strerror, str(path)) from exc
-
-
-def names_another_file(exc: OSError, path: Path) -> bool:
-    """Whether `exc` names a file other than the gallery file `path` (or the file its link points to), which the
-    words for a failed save of `path` should name too: `write_atomic`'s errors name `path` itself."""
-    return exc.filename is not None and os.path.realpath(exc.filename) != os.path.realpath(path)
+    return naming(path, lambda exc: type(exc)(exc.errno, exc.strerror, str(path)))
 
 
 def _check_not_abandoned(path: Path, abandon: threading.Event | None) -> None:

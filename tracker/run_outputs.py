@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
 
 from tracker.config import TrackerConfig, config_to_yaml
+from tracker.file_errors import naming
 from tracker.io.jsonl import JsonlWriter
 from tracker.io.mot import MotWriter, make_output_folder, unique_stem, write_text_atomic
 from tracker.io.sources import FrameSource, SourceError
@@ -58,21 +59,21 @@ CONFIG_HEADER = (
 )
 
 
-@contextmanager
-def naming_file(path: Path) -> Iterator[None]:
+def naming_file(path: Path) -> AbstractContextManager[None]:
     """An OSError inside the block that names no file (a write, flush or fsync on a full disk said only "[Errno 28]
     No space left on device", whatever the output) is raised again, of the same type and errno, as one line naming
     `path`: "cannot write out/cam.jsonl: No space left on device (the disk is full: free some space, or choose
-    another --out)". One that names its file already goes on as it is."""
-    try:
-        yield
-    except OSError as exc:
-        if exc.filename is not None or exc.errno is None:
-            raise
-        hint = FULL_DISK_HINT if disk_full(exc) else ""
-        named = type(exc)(f"cannot write {path}: {exc.strerror or exc}{hint}")
-        named.errno = exc.errno  # (not strerror: with both set, str() is "[Errno 28] ..." again)
-        raise named from exc
+    another --out)". One that names another file goes on as it is, and so does one a `naming_file` inside it said
+    (the txt a checkpoint syncs: named once, not "cannot write checkpoint.bin: cannot write cam.txt: ...")."""
+    return naming(path, lambda exc: _cannot_write(path, exc))
+
+
+def _cannot_write(path: Path, exc: OSError) -> OSError:
+    """`naming_file`'s error for `exc`, a write of `path` that failed."""
+    hint = FULL_DISK_HINT if disk_full(exc) else ""
+    named = type(exc)(f"cannot write {path}: {exc.strerror}{hint}")
+    named.errno = exc.errno  # (not strerror: with both set, str() is "[Errno 28] ..." again)
+    return named
 
 
 def disk_full(exc: OSError) -> bool:
