@@ -266,6 +266,7 @@ def _merge(args: argparse.Namespace) -> list[str]:
     files, out = args.files, args.output
     if len(files) < 2:
         raise GalleryError(f"merge needs two gallery files or more, got {files[0]} alone")
+    _refuse_a_file_twice(files)
     _refuse_table_name(out, files[0])
     if out.exists() and os.path.realpath(out) != os.path.realpath(files[0]):
         raise GalleryError(
@@ -275,12 +276,8 @@ def _merge(args: argparse.Namespace) -> list[str]:
     check_writable(out, "-o")  # (before the merge: a dry run said "would write" a file no save could write)
     cfg = load_config(args.config, overrides=list(args.set))
     galleries = [Gallery.load(file, cfg.gallery, prune=False) for file in files]
-    noted = set()  # the versions read (device, inode, size, time): `merge a a`, or a and a link to it, noted once
     for file, gallery in zip(files, galleries, strict=True):
-        read = gallery.file[1] if gallery.file is not None else os.path.realpath(file)
-        if read not in noted:
-            noted.add(read)
-            _note_if_in_use(file, gallery, f"what it saves later is not in {out}")
+        _note_if_in_use(file, gallery, f"what it saves later is not in {out}")
     sizes = [len(gallery) for gallery in galleries]
     merged = merge_galleries(files, galleries)
     if not args.dry_run:
@@ -302,6 +299,29 @@ def _merge(args: argparse.Namespace) -> list[str]:
     if args.dry_run:
         return [*lines, f"would write {out}: {total} (a dry run: nothing written)"]
     return [*lines, f"wrote {out}: {total}"]
+
+
+def _refuse_a_file_twice(files: list[Path]) -> None:
+    """GalleryError naming the first FILE given again, spelled alike or not (another path, a symbolic or hard link
+    to it: one device and inode): `merge a a` wrote a copy of a and said "3 joined", where the second name was most
+    likely a typo for another camera's file, whose identities were then silently missing. A copy of a gallery (another
+    file) is merged as any other."""
+    from tracker.gallery import GalleryError
+    from tracker.gallery_file import file_version
+
+    seen: dict[tuple[int, int], Path] = {}
+    for file in files:
+        version = file_version(file)
+        if version is None:  # (no file: its load says so)
+            continue
+        first = seen.get(version[:2])
+        if first is not None:
+            again = f"{file} is given twice" if str(file) == str(first) else f"{file} is {first} again (the same file)"
+            raise GalleryError(
+                f"{again}: a gallery merged with itself is that gallery, and the file meant may be missing; name each "
+                "gallery file once (nothing written)"
+            )
+        seen[version[:2]] = file
 
 
 def _refuse_table_name(out: Path, first: Path) -> None:
