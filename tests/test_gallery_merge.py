@@ -170,6 +170,30 @@ def test_merge_refuses_an_output_that_is_another_file(cameras, tmp_path, capsys)
     assert len(Gallery.load(a, prune=False)) == 4
 
 
+def test_a_merge_into_its_first_file_replaced_meanwhile_is_refused_and_loses_nothing(
+    cameras, tmp_path, monkeypatch, capsys
+):
+    """`merge a b -o a`: the output is one of the inputs. Another program (a copy, a restore; a `track` run would
+    hold the lock) replaces a while the merge runs: the merge writes nothing over it (the identities only the new
+    a holds would be lost), says so, and a keeps that program's version."""
+    import tracker.gallery_merge as gallery_merge
+
+    a, b = cameras
+    restored = camera_gallery(tmp_path / "restore.gallery", {1: 0, 5: 4}, "cam1", time.time() - 60)
+    merge = gallery_merge.merge_galleries
+
+    def merge_while_restored(files, galleries):
+        a.write_bytes(restored.read_bytes())  # (`cp restore.gallery cam1.gallery` meanwhile)
+        return merge(files, galleries)
+
+    monkeypatch.setattr(gallery_merge, "merge_galleries", merge_while_restored)
+    assert main(["gallery", "merge", str(a), str(b), "-o", str(a)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"track gallery: error: the gallery file {a} was not written: it was saved after this "), err
+    assert a.read_bytes() == restored.read_bytes(), "the other program's version is kept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cam1.gallery", "cam2.gallery", "restore.gallery"]
+
+
 @pytest.mark.parametrize("name", ["ids.csv", "ids.JSON", "ids.npz"])
 def test_merge_into_a_table_name_is_one_error_that_points_to_export(cameras, tmp_path, capsys, name):
     """`merge ... -o ids.csv` (a user who meant a table) wrote a binary gallery named ids.csv, status 0: now one
