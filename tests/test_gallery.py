@@ -867,6 +867,23 @@ def test_another_kind_of_file_is_named_not_a_gallery_not_a_damaged_one(tmp_path,
             Gallery.load(cut)
 
 
+def test_an_empty_file_is_named_empty_not_truncated(tmp_path, capsys):
+    """`touch site.gallery` then `track --gallery site.gallery` (or `track gallery ls`) said "is not a readable
+    gallery file (truncated or corrupt?): Error while deserializing: header too small", as if identities had been
+    lost: no save leaves an empty file (it writes a temp file whole, then renames it). It says the file is empty and
+    how to start a new gallery there."""
+    from tracker.cli import main
+
+    path = tmp_path / "site.gallery"
+    path.touch()
+    assert main(["gallery", "ls", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"track gallery: error: {path} is empty (0 bytes), not a gallery file: a save writes a gallery whole, so "
+        "another program made it (`touch`?); remove it, and `track --gallery` makes a new gallery there\n"
+    )
+    assert path.read_bytes() == b"", "left as it is"
+
+
 def test_another_programs_safetensors_file_is_named_not_a_gallery(tmp_path):
     """A valid safetensors file of other tensors was reported as "truncated or corrupt?: '__metadata__'"."""
     from safetensors.numpy import save_file

@@ -129,11 +129,16 @@ def decode(blob: bytes, path: Path) -> tuple[dict[str, np.ndarray], dict[str, An
     """The tensors (`prototypes`, `owners`) and the header of the bytes of the file `path` (named in errors).
 
     Raises:
-        GalleryError: not a gallery file, truncated or corrupt (a checksum that does not match), or a newer
-            format version.
+        GalleryError: not a gallery file (an empty one too), truncated or corrupt (a checksum that does not
+            match), or a newer format version.
     """
     from safetensors.numpy import load as st_load
 
+    if not blob:  # (no save leaves one: it writes a temp file whole, then renames it; "truncated" feared a loss)
+        raise GalleryError(
+            f"{path} is empty (0 bytes), not a gallery file: a save writes a gallery whole, so another program made "
+            "it (`touch`?); remove it, and `track --gallery` makes a new gallery there"
+        )
     if not _starts_as_safetensors(blob):  # (a video's or a text's bytes read as a header length: "header too large")
         raise GalleryError(
             f"{path} is not a gallery file: it does not start with a safetensors header (another kind of file: a "
