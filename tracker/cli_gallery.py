@@ -73,7 +73,11 @@ def _merge_parser(sub: Any) -> argparse.ArgumentParser:
         "The files must share the ReID model, D and class names. Prints each later identity's new ID.",
     )
     merge.add_argument(
-        "files", type=path_arg, nargs="+", metavar="FILE", help="two gallery files (`track --gallery FILE`) or more"
+        "files",
+        type=path_arg,
+        nargs="+",
+        metavar="FILE",
+        help="two gallery files (`track --gallery FILE`) or more, each once",
     )
     merge.add_argument(
         "-o", "--output", action=GivenOnce, type=path_arg, required=True, metavar="OUT",
