@@ -261,3 +261,38 @@ def test_a_frame_leaves_the_callers_environment_alone():
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+class _CountedPool:
+    """A BLAS library as threadpoolctl's controller shows it, counting the calls a block makes to it."""
+
+    filepath = "/counted/libopenblas.so"
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+        self.calls: list[str] = []
+
+    def get_num_threads(self) -> int:
+        self.calls.append("get")
+        return self.threads
+
+    def set_num_threads(self, count: int) -> None:
+        self.calls.append(f"set {count}")
+        self.threads = count
+
+
+def test_a_frames_end_sets_a_lowered_count_back_without_reading_it_first(monkeypatch):
+    """The end of every frame: a count the block lowered is set back at once. Read first, it cost a second C call a
+    library (and torch), each ~2-6 us out of the caches at a frame's end: ~1 % of the walking frame (docs/speed.md,
+    stop 62). A count the block left alone is still read first, and put back if the block's work changed it."""
+    pool = _CountedPool(4)
+    monkeypatch.setattr("tracker.threads._numpy_blas_libraries", lambda: [pool])
+    with BlasThreads(1):
+        assert pool.calls == ["get", "set 1"]
+        pool.calls.clear()
+    assert pool.calls == ["set 4"] and pool.threads == 4
+    pool.calls.clear()
+    with BlasThreads(8):
+        pool.set_num_threads(3)  # (a library the block's own work changed)
+        pool.calls.clear()
+    assert pool.calls == ["get", "set 4"] and pool.threads == 4
