@@ -5,6 +5,7 @@ stand still, whose boxes jitter, are reported in every frame, and a still track 
 from __future__ import annotations
 
 import json
+import math
 import warnings
 
 import numpy as np
@@ -15,6 +16,7 @@ import tracker.io.sources as sources
 import tracker.run as track_run
 import tracker.run_summary as run_summary
 from tracker import Tracker, load_config
+from tracker.arguments import checked_camera_noise
 from tracker.config import TrackerConfig
 from tracker.gallery import Gallery
 from tracker.still import StillBoxes, box_jitter, edge_step, free_edges, model_jitter_quantile
@@ -561,6 +563,23 @@ def test_camera_motion_noise_must_be_a_finite_number_of_pixels():
     for bad in (-1.0, float("nan"), float("inf"), True, "1"):
         with pytest.raises(ValueError, match="camera_motion_noise"):
             tracker.update_detections(SIGN[None], np.array([0.8]), camera_motion_noise=bad)
+
+
+def test_the_default_camera_motion_noise_is_taken_without_the_number_checks(monkeypatch):
+    """Every frame without a camera motion passes the default 0.0: taken as it is, not through the checks of a number
+    of any type (their abstract-class tests cost ~1 % of the walking frame, docs/speed.md stop 62); -0.0 stays the
+    -0.0 `float()` gave, and a numpy zero is still read as its float."""
+
+    def no_checks(value):
+        raise AssertionError(f"{value!r} went through the number checks")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("tracker.arguments._number", no_checks)
+        assert checked_camera_noise(0.0) == 0.0 and checked_camera_noise(0.0, FRAME) == 0.0
+        assert math.copysign(1.0, checked_camera_noise(-0.0)) == -1.0
+        Tracker(config(), frame_rate=FPS).update_detections(SIGN[None], np.array([0.8]))  # (the default)
+    zero = checked_camera_noise(np.float64(0.0))
+    assert zero == 0.0 and type(zero) is float
 
 
 def test_camera_motion_noise_beyond_the_frame_is_refused_and_changes_nothing():

@@ -136,6 +136,8 @@ def checked_camera_noise(value: Any, size: tuple[int, int] | None = None) -> flo
     tells nothing of the motion; the still rule (the only reader, and only with a frame size) squares the noise over
     box sides: 1e300 px overflowed float64, warned of it every frame and took every box for unmoved. A 0-d array or
     tensor (an estimator's result) is its number, as `frame_rate`'s and `frame_size`'s are."""
+    if value.__class__ is float and value == 0.0:  # the default, every frame without a camera motion (no ABC checks)
+        return value
     value = _number(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
         raise ValueError(f"camera_motion_noise must be a finite number of pixels >= 0; got {value!r}")
