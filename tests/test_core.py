@@ -437,6 +437,22 @@ def test_whole_frame_sizes_of_any_numeric_type_are_taken(size):
     assert outputs[0][0][1][2] == 640.0, "the box reaching past the right border is clipped to the width 640"
 
 
+def test_a_frame_shape_of_plain_ints_is_taken_without_the_number_checks(monkeypatch):
+    """`frame.shape[:2]`, given every frame: two positive ints are the size as they are, not sent through the checks
+    of a number of any type (their abstract-class tests cost ~1 % of the street frame, docs/speed.md stop 62). Other
+    types still are (`test_whole_frame_sizes_of_any_numeric_type_are_taken`, `test_a_bad_frame_size_is_one_clear_error`:
+    `(True, 640)` is refused)."""
+
+    def no_checks(value):
+        raise AssertionError(f"{value!r} went through the number checks")
+
+    monkeypatch.setattr("tracker.arguments._number", no_checks)
+    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    box = np.array([[600.0, 100.0, 700.0, 300.0]])
+    out = tracker.update_detections(box, np.array([0.9]), frame_size=(480, 640))
+    assert [o.xyxy.tolist() for o in out] == [[600.0, 100.0, 640.0, 300.0]], "clipped to the width given"
+
+
 def test_embed_callable_errors_are_clear():
     tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
     box, emb = np.array([[10, 10, 60, 130.0]]), np.ones((1, 8))

@@ -110,6 +110,10 @@ def checked_frame_size(size: Any) -> tuple[int, int]:
     """(height, width) as two positive ints (numbers, or 0-d arrays or tensors of one: iterating a tensor gives
     those), or ValueError: a count that is not a whole number (480.5 is not rounded), NaN, infinite, not positive, a
     string, or not two of them."""
+    if size.__class__ is tuple and len(size) == 2:  # `frame.shape[:2]`, every frame: no abstract-number checks
+        height, width = size
+        if height.__class__ is int and width.__class__ is int and height > 0 and width > 0:
+            return height, width
     hint = f"frame_size must be two positive whole pixel counts (height, width), e.g. frame.shape[:2]; got {size!r}"
     try:
         values = tuple(size) if not isinstance(size, str | bytes) else ()
