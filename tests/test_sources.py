@@ -497,3 +497,28 @@ def test_a_file_url_is_read_once_as_the_file_it_names_not_reopened_as_a_stream(t
     assert str(info.value) == f"no such file or folder: {missing.as_uri()} ({missing})"
     with pytest.raises(SourceError, match="a file URL of another computer"):
         open_source("file://server/share/clip.avi")
+
+
+def test_a_file_url_without_a_host_is_the_relative_or_absolute_path_it_names_decoded(tmp_path, monkeypatch):
+    """`track file:sp%20ace/x.avi` run from the folder holding `sp ace/`, and RFC 8089's `file:/abs/x.avi`: both
+    were "no such file or folder" (only `file://...` was decoded); `file:` alone names no file, not the current
+    folder, and a missing one says the path it was looked for at."""
+    folder = tmp_path / "sp ace"
+    folder.mkdir()
+    video = write_video(folder / "x.avi", noise_frames(3))
+    monkeypatch.chdir(tmp_path)
+    for spec in (
+        "file:sp%20ace/x.avi",
+        "FILE:./sp%20ace/x.avi",
+        f"file:{tmp_path.as_uri()[len('file://') :]}/sp%20ace/x.avi",
+    ):
+        src = open_source(spec)
+        assert (src.kind, src.name, src.path.resolve()) == ("video", "x", video), spec
+        assert [n for n, _ in src] == [1, 2, 3], spec
+        assert sources.local_path(spec).resolve() == video, spec
+    with pytest.raises(SourceError) as info:
+        open_source("file:sp%20ace/nope.avi")
+    assert str(info.value) == f"no such file or folder: file:sp%20ace/nope.avi ({Path('sp ace/nope.avi')})"
+    for empty in ("file:", "file://"):
+        with pytest.raises(SourceError, match="names no file"):
+            open_source(empty)

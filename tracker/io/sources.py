@@ -8,9 +8,9 @@ exponential backoff before giving up with a `SourceError`.
 
 How a source string is read (`resolve_source`), in this order:
 1. an existing file or folder, whatever its name (digits, spaces, `[`, `*`, `?`, `http:` ...); where no file of that
-   literal name exists, a leading `~` is the home folder (`~/clips/a.mp4`) and a `file://` URL is the local file or
-   folder it names (`file:///data/a%20b.mp4`: /data/a b.mp4), read as that path is (a still image: one frame), never
-   as a stream;
+   literal name exists, a leading `~` is the home folder (`~/clips/a.mp4`) and a `file:` URL is the local file or
+   folder it names (`file:///data/a%20b.mp4` and `file:/data/a%20b.mp4`: /data/a b.mp4; `file:a%20b.mp4`: a b.mp4 in
+   the current folder), read as that path is (a still image: one frame), never as a stream;
 2. a glob of images (`frames/*.jpg`) that matches something; the parts of it that name an existing folder are
    taken literally (`glob.escape`), so a folder called `shots [1]` needs no escaping;
 3. a URL (`scheme://...`: rtsp, http, https, ...; a `file://` URL that names nothing here is an error, as in 1);
@@ -75,7 +75,8 @@ MS_PER_S = 1000.0
 HTTP_SCHEMES = ("http://", "https://")  # URLs whose server can say why it refuses (an HTTP status)
 HTTP_CLIENT_ERRORS = range(400, 500)  # statuses that a retry cannot change (404 Not Found, 403 Forbidden ...)
 URL_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")  # RFC 3986 scheme, then "://"
-FILE_URL_PATTERN = re.compile(r"file://", re.IGNORECASE)  # a URL of a local file: read as the path it names
+FILE_URL_PATTERN = re.compile(r"file:", re.IGNORECASE)  # a URL of a local file: read as the path it names
+FILE_URL_AUTHORITY = "//"  # after `file:`, a host follows (`file:///x`, `file://localhost/x`); else a path (`file:x`)
 LOCAL_HOSTS = ("", "localhost")  # the hosts a file URL of this computer names (`file:///x`, `file://localhost/x`)
 WEBCAM_PATTERN = re.compile(r"[0-9]+")  # ASCII digits only (str.isdigit accepts other scripts' digits too)
 DIGIT_RUNS = re.compile(r"([0-9]+)")  # the numbers in a file name, compared as numbers (natural order)
@@ -178,14 +179,18 @@ def _as_path(text: str) -> Path:
 
 
 def _file_url_path(text: str) -> Path | None:
-    """The local path a `file://` URL names (percent-escapes decoded: `file:///a%20b.mp4` is `/a b.mp4`); None for
-    any other string and for a file URL of another host (`file://server/x`), which names no path here."""
+    """The local path a file URL names, percent-escapes decoded: `file:///a%20b.mp4` is `/a b.mp4`, and so is RFC
+    8089's `file:/a%20b.mp4`; one without `//` and `/` is relative to the current folder (`file:sp%20ace/x.mp4` is
+    `sp ace/x.mp4`: it was not decoded, so it named nothing). None for any other string, for a file URL of another
+    host (`file://server/x`), which names no path here, and for one naming no path at all (`file:`, `file://`: not
+    the current folder)."""
     if not FILE_URL_PATTERN.match(text):
         return None
     parts = urllib.parse.urlsplit(text)
-    if parts.netloc.lower() not in LOCAL_HOSTS:
+    if text[len("file:") :].startswith(FILE_URL_AUTHORITY) and parts.netloc.lower() not in LOCAL_HOSTS:
         return None
-    return Path(urllib.request.url2pathname(parts.path))
+    path = urllib.request.url2pathname(parts.path)
+    return Path(path) if path else None
 
 
 def _literal_glob(path: Path) -> tuple[str, Path | None]:
@@ -354,6 +359,8 @@ def _nothing_named(spec: str) -> SourceError:
         return SourceError(f"no such file or folder: {spec} (video is not read from standard input: save it to a file)")
     if FILE_URL_PATTERN.match(spec):
         local = _file_url_path(spec)
+        if local is None and not urllib.parse.urlsplit(spec).path:
+            return SourceError(f"{spec}: a file URL that names no file (file:///path/to/video.mp4, or file:video.mp4)")
         if local is None:
             return SourceError(f"{spec}: a file URL of another computer: name the file as it is mounted here")
         return SourceError(f"no such file or folder: {spec} ({local})")
