@@ -503,7 +503,7 @@ def test_user_errors_are_one_line_and_nonzero(case, tmp_path, capfd):
         "later_empty_folder": ([video, str(tmp_path / "no_images")], "holds no images"),
         "text_as_mp4": ([str(tmp_path / "notes.mp4")], "not a readable video"),
         "empty": ([str(tmp_path / "empty.mp4")], "0 bytes"),
-        "truncated_mp4": ([str(tmp_path / "cut.mp4")], "without its index (no `moov` box)"),
+        "truncated_mp4": ([str(tmp_path / "cut.mp4")], "without its whole index (`moov` box)"),
         "bad_key": ([video, "--set", "appearance.bank_capacty=5"], "did you mean 'appearance.bank_capacity'"),
         "bad_value": ([video, "--set", "appearance.match_threshold=2"], "appearance.match_threshold"),
         "bad_yaml": ([video, "--config", str(tmp_path / "bad.yaml")], "invalid YAML"),

@@ -126,6 +126,7 @@ def test_truncated_video_gives_the_frames_before_the_damage(tmp_path):
         "empty",
         "text_as_mp4",
         "truncated_mp4",
+        "mp4_cut_in_its_index",
         "empty_folder",
         "no_glob_match",
         "glob_of_videos",
@@ -139,6 +140,7 @@ def test_unreadable_sources_raise_one_line_errors(case, tmp_path):
     (tmp_path / "notes.mp4").write_text("not a video\n" * 100)
     mp4 = write_video(tmp_path / "clip.mp4", noise_frames(10), "mp4v").read_bytes()
     (tmp_path / "cut.mp4").write_bytes(mp4[: len(mp4) // 2])  # OpenCV writes the index at the end: gone
+    (tmp_path / "tail.mp4").write_bytes(mp4[:-100])  # a copy stopped 100 bytes short: the index cut, no frame read
     (tmp_path / "broken").mkdir()  # image files none of which decodes: an error (it was a run of 0 frames, status 0)
     for name in ("000001.jpg", "000002.png"):
         (tmp_path / "broken" / name).write_bytes(b"not an image")
@@ -146,11 +148,13 @@ def test_unreadable_sources_raise_one_line_errors(case, tmp_path):
         "missing": ("nope.mp4", "no such file"),
         "empty": ("empty.mp4", "0 bytes"),
         "text_as_mp4": ("notes.mp4", "not a readable video"),
-        "truncated_mp4": ("cut.mp4", "an MP4/MOV without its index (no `moov` box): the recording or copy was cut off"),
+        "truncated_mp4": ("cut.mp4", "an MP4/MOV without its whole index (`moov` box): the recording or copy was cut"),
+        # it was "not a readable video (... not a video, or truncated)": the cause was not named
+        "mp4_cut_in_its_index": ("tail.mp4", "an MP4/MOV without its whole index (`moov` box): the recording or copy"),
         "empty_folder": ("empty", "holds no images"),
         "no_glob_match": ("empty/*.png", "no images match"),
         # a quoted glob of videos, meant as several videos: the error says what it matched and what to do
-        "glob_of_videos": ("*.mp4", "matches 4 other files, e.g. "),
+        "glob_of_videos": ("*.mp4", "matches 5 other files, e.g. "),
         "undecodable_folder": ("broken", "none of its 2 image file(s) can be decoded (e.g. 000001.jpg)"),
         "undecodable_glob": ("broken/*.png", "none of its 1 image file(s) can be decoded (e.g. 000002.png)"),
     }[case]
@@ -403,15 +407,17 @@ def test_each_image_of_a_folder_is_read_once(tmp_path, monkeypatch, depth):
 
 
 def test_only_an_mp4_cut_before_its_index_is_said_to_be_cut(tmp_path):
-    """The cut mp4 of `test_unreadable_sources_raise_one_line_errors` is told by its missing `moov` box; a whole
-    mp4, another container cut short, and a text file are not."""
+    """The cut mp4 of `test_unreadable_sources_raise_one_line_errors` is told by its missing `moov` box, one cut
+    inside its `moov` box (a copy a few bytes short) by that box running past the end; a whole mp4, another container
+    cut short, and a text file are not."""
     whole = write_video(tmp_path / "clip.mp4", noise_frames(5), "mp4v")
     avi = write_video(tmp_path / "clip.avi", noise_frames(5), "MJPG").read_bytes()
     (tmp_path / "cut.avi").write_bytes(avi[: len(avi) // 2])
     (tmp_path / "notes.mp4").write_text("ftyp, but words\n" * 10)
     mp4 = whole.read_bytes()
     (tmp_path / "cut.mp4").write_bytes(mp4[: len(mp4) // 2])
-    assert missing_mp4_index(tmp_path / "cut.mp4")
+    (tmp_path / "tail.mp4").write_bytes(mp4[:-1])
+    assert missing_mp4_index(tmp_path / "cut.mp4") and missing_mp4_index(tmp_path / "tail.mp4")
     assert not any(missing_mp4_index(tmp_path / name) for name in ("clip.mp4", "cut.avi", "notes.mp4", "nope.mp4"))
 
 

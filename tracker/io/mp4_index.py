@@ -20,8 +20,9 @@ _MAX_BOXES = 10_000  # top-level boxes walked at most (a real file has a handful
 
 def missing_mp4_index(path: str | Path) -> bool:
     """True for an ISO media file (MP4, MOV, M4V, 3GP: it starts with an `ftyp`, `wide`, `free`, `skip` or `mdat`
-    box) whose top-level boxes hold no `moov`, or whose last box runs past the end of the file before one: the file
-    was cut short. False for anything else (another container, a whole MP4, an unreadable file)."""
+    box) whose top-level boxes hold no `moov`, whose last box runs past the end of the file before one, or whose
+    `moov` itself runs past the end (a copy a few bytes short of a file indexed at its end): the file was cut short.
+    False for anything else (another container, a whole MP4, an unreadable file)."""
     try:
         with Path(path).open("rb") as fh:
             size = fh.seek(0, 2)
@@ -33,14 +34,14 @@ def missing_mp4_index(path: str | Path) -> bool:
                 length, kind = _HEADER.unpack(fh.read(_HEADER.size))
                 if at == 0 and kind not in _FIRST_TYPES:
                     return False  # not an ISO media file
-                if kind == b"moov":
-                    return False
                 if length == 1:  # a 64-bit size follows
                     length = _LARGE_SIZE.unpack(fh.read(_LARGE_SIZE.size))[0]
-                elif length == 0:  # the box runs to the end of the file: no `moov` after it
-                    return True
+                elif length == 0:  # the box runs to the end of the file: a `moov` whole, else no `moov` after it
+                    return kind != b"moov"
                 if length < _HEADER.size:
                     return False  # not box structure after all
+                if kind == b"moov":
+                    return at + length > size  # the index, cut short, is as unreadable as none
                 at += length
             return False
     except (OSError, struct.error):

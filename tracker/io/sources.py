@@ -462,8 +462,8 @@ def _video_source(path: Path) -> FrameSource:
     if not ok or first is None:
         if missing_mp4_index(path):
             raise SourceError(
-                f"{path}: an MP4/MOV without its index (no `moov` box): the recording or copy was cut off before it "
-                "finished, and no frame can be read without the index (a whole copy of the file is needed)"
+                f"{path}: an MP4/MOV without its whole index (`moov` box): the recording or copy was cut off before "
+                "it finished, and no frame can be read without the index (a whole copy of the file is needed)"
             )
         raise SourceError(
             f"{path}: not a readable video (OpenCV could not decode any of its first {MAX_CONSECUTIVE_FAILURES} "
