@@ -58,6 +58,11 @@ def outputs(tracker: Tracker, frames: int) -> list[list[tuple[int, tuple[float, 
         ((True, FRAME), r"got tuple \(cap\.read\(\) returns \(ok, frame\): ok, frame = cap\.read\(\), then give"),
         ((False, None), r"got tuple \(cap\.read\(\) returns \(ok, frame\)"),
         ([FRAME, FRAME], r"got list \(several frames\? update takes one; stream\(frames\) takes an iterable"),
+        # these got no hint, or one for 16-bit data (`frame // 257` of an 8-bit frame gives a black one)
+        (FRAME.astype(np.int8), r"got int8 \(frame\.view\(np\.uint8\): its bytes as unsigned pixels\)$"),
+        (FRAME > 0, r"got bool \(a mask\? frame\.astype\(np\.uint8\) \* 255\)$"),
+        (FRAME[None], r"got \(1, 480, 640, 3\) \(a batch of one frame\? frame\[0\]\)$"),
+        (np.stack([FRAME] * 2), r"got \(2, 480, 640, 3\) \(several frames\? update takes one; stream\(frames\) "),
     ],
 )
 def test_a_frame_update_cannot_take_says_what_it_takes_and_changes_nothing(frame, expected):
@@ -69,6 +74,21 @@ def test_a_frame_update_cannot_take_says_what_it_takes_and_changes_nothing(frame
     with pytest.raises(ValueError, match=expected):
         tracker.update(frame)
     assert outputs(tracker, 3) == outputs(reference, 3)  # the refused frame neither detected nor tracked
+
+
+def test_a_gray_frame_given_as_a_numpy_matrix_is_tracked_as_the_gray_frame_it_holds():
+    """`np.asmatrix(gray)` passed the frame check (2-D, uint8) and then raised numpy's "AxisError: axis 2 is out of
+    bounds" while turned into BGR (np.matrix stays 2-D), or aborted the process ("double free or corruption") after
+    other frames. It is the gray frame it holds now, as a masked array or a memmap is its data."""
+    tracker = scripted_tracker()
+    seen = []
+    detector = tracker.detector
+    tracker.detector = lambda frame: seen.append((type(frame), frame.shape)) or detector(frame)
+    got = [
+        [(o.track_id, tuple(np.round(o.xyxy, 3))) for o in tracker.update(np.asmatrix(FRAME[:, :, 0]))] for _ in "ab"
+    ]
+    assert got == outputs(scripted_tracker(), 2) and got[-1]
+    assert seen == [(np.ndarray, FRAME.shape)] * 2
 
 
 @pytest.mark.parametrize("frame", [FRAME, FRAME[:, :, 0], FRAME[:, :, :1], torch.from_numpy(FRAME)])

@@ -105,8 +105,11 @@ def own_bgr(frame: Any) -> np.ndarray:
 
 def as_bgr(frame: Any) -> np.ndarray:
     """HxWx3 uint8 BGR, contiguous and writable; grayscale (HxW or HxWx1) and BGRA (HxWx4) are converted, a read-only
-    frame copied; anything else is an error (`check_frame`'s ValueError)."""
+    frame copied, an ndarray subclass read as the plain array of its data (an `np.matrix`, which stays 2-D, raised
+    numpy's AxisError in the conversion, or aborted the process); anything else is an error (`check_frame`'s
+    ValueError)."""
     check_frame(frame)
+    frame = np.asarray(frame)  # (a view: no pixel copied; a masked array's data, a memmap's pages)
     if frame.ndim == 2:
         frame = frame[:, :, None]
     if frame.shape[2] == 1:
@@ -152,14 +155,27 @@ def check_frame(frame: Any) -> None:
             hint = " (several frames? update takes one; stream(frames) takes an iterable of them)"
         raise ValueError(f"frame must be a numpy uint8 array {FRAME_SHAPES}, got {type(frame).__name__}{hint}")
     if frame.dtype != np.uint8:
-        floats = " ((frame * 255).astype(np.uint8) for floats in [0, 1], frame.astype(np.uint8) in [0, 255])"
-        integers = (  # 16-bit sensors and PNGs (cv2.IMREAD_UNCHANGED), or integer arithmetic that widened the type
-            " ((frame // 257).astype(np.uint8) for 16 bits in [0, 65535],"
-            " frame.astype(np.uint8) for values in [0, 255])"
+        raise ValueError(
+            f"frame must be uint8 (0-255, as OpenCV reads it), got {frame.dtype}{_dtype_hint(frame.dtype)}"
         )
-        hint = {"f": floats, "u": integers, "i": integers}.get(frame.dtype.kind, "")
-        raise ValueError(f"frame must be uint8 (0-255, as OpenCV reads it), got {frame.dtype}{hint}")
     _check_layout(frame.shape, "frame.transpose(1, 2, 0)")
+
+
+def _dtype_hint(dtype: np.dtype) -> str:
+    """The conversion to uint8 for a frame of `dtype`, in parentheses after a space ("" where none applies)."""
+    if dtype.kind == "f":
+        return " ((frame * 255).astype(np.uint8) for floats in [0, 1], frame.astype(np.uint8) in [0, 255])"
+    if dtype.kind == "b":  # a mask (a threshold's result) given as the picture
+        return " (a mask? frame.astype(np.uint8) * 255)"
+    if dtype.kind == "i" and dtype.itemsize == 1:  # pixel bytes read as signed (np.frombuffer(..., np.int8))
+        return " (frame.view(np.uint8): its bytes as unsigned pixels)"
+    if dtype.kind in "ui":
+        # 16-bit sensors and PNGs (cv2.IMREAD_UNCHANGED), or integer arithmetic that widened the type
+        # (astype wraps values beyond [0, 255] round: 256 is black)
+        wide = "np.clip(frame, 0, 255).astype(np.uint8) for values beyond [0, 255], "
+        sixteen = "(frame // 257).astype(np.uint8) for 16 bits in [0, 65535], " if dtype == np.uint16 else wide
+        return f" ({sixteen}frame.astype(np.uint8) for values in [0, 255])"
+    return ""
 
 
 def _check_layout(shape: tuple[int, ...], channels_last: str) -> None:
@@ -168,6 +184,12 @@ def _check_layout(shape: tuple[int, ...], channels_last: str) -> None:
     dims = (*shape, 1) if len(shape) == 2 else shape
     if len(dims) != 3 or dims[2] not in _CHANNELS:
         hint = f" (channels first? {channels_last})" if len(dims) == 3 and shape[0] in _CHANNELS else ""
+        if len(dims) == 4 and dims[3] in _CHANNELS:  # (N, H, W, C): a batch, as a video reader or DataLoader gives
+            hint = (
+                " (a batch of one frame? frame[0])"
+                if dims[0] == 1
+                else " (several frames? update takes one; stream(frames) takes an iterable of them)"
+            )
         raise ValueError(f"frame must have shape {FRAME_SHAPES}, got {shape}{hint}")
     if dims[0] == 0 or dims[1] == 0:
         raise ValueError(f"frame is empty: shape {shape} (a failed read or a crop outside the image?)")
