@@ -17,6 +17,7 @@ from tracker import TrackedObject, TrackState
 from tracker.io.mot import (
     MotWriter,
     format_mot_row,
+    make_output_folder,
     read_mot_rows,
     read_sequence_info,
     tlwh_to_xyxy,
@@ -245,3 +246,15 @@ def test_write_mot_rows_leaves_the_old_file_when_its_frames_fail(tmp_path: Path)
     with pytest.raises(RuntimeError):
         write_mot_rows(tmp_path / "new.txt", failing())
     assert not (tmp_path / "new.txt").exists()
+
+
+@pytest.mark.skipif(not Path(os.devnull).exists() or Path(os.devnull).is_dir(), reason="no null device")
+def test_an_output_folder_on_a_device_file_says_it_is_no_folder() -> None:
+    """`track v.mp4 --out /dev/null` (meant as "write nothing") said "cannot create the output folder /dev/null:
+    File exists", and `--out /dev/null/x` "Not a directory", as if a folder were there; a device is named as such."""
+    with pytest.raises(FileExistsError) as info:
+        make_output_folder(os.devnull)
+    assert str(info.value) == f"cannot create the output folder {os.devnull}: it exists and is not a folder"
+    with pytest.raises(NotADirectoryError) as info:
+        make_output_folder(Path(os.devnull) / "x")
+    assert str(info.value) == f"cannot create the output folder {Path(os.devnull) / 'x'}: {os.devnull} is not a folder"

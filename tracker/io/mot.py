@@ -269,10 +269,13 @@ def make_output_folder(path: str | Path, role: str = "output folder") -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        blocker = next((parent for parent in path.parents if parent.is_file()), None)  # ("Not a directory")
+        # ("Not a directory"); a device (`--out /dev/null`, meant as "write nothing") is no folder either
+        blocker = next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None)
         reason = (
             "a file of that name exists" if path.is_file()
-            else f"{blocker} is a file, not a folder" if blocker is not None
+            else "it exists and is not a folder" if path.exists() and not path.is_dir()
+            else f"{blocker} is a file, not a folder" if blocker is not None and blocker.is_file()
+            else f"{blocker} is not a folder" if blocker is not None
             else exc.strerror or str(exc)
         )  # fmt: skip
         raise type(exc)(f"cannot create the {role} {path}: {reason}") from None  # FileExistsError, ...
