@@ -33,6 +33,9 @@ _FOURCC = "mp4v"
 # frames/s: OpenCV's FFmpeg writer stores a rate as a fraction n / 10^k within 0.001 of it and cannot open one that
 # comes out 0 / 1 (0.001 frames/s, the least `frame_rate` may be): slower rates are written at this one
 MIN_VIDEO_FRAME_RATE = 0.002
+# px: OpenCV's mp4v writer rounds each side down to an even count and cannot open a side of 0; a frame 1 px high or
+# wide (a line-scan camera, a strip of a panorama) is written stretched to this
+MIN_VIDEO_SIDE = 2
 _MAX_BYTE = 255
 
 
@@ -106,7 +109,8 @@ def _bottom_centre(obj: TrackedObject) -> tuple[int, int]:
 
 
 class VideoWriter:
-    """mp4 (mp4v) writer that fixes its size on the first frame; later frames of another size are resized.
+    """mp4 (mp4v) writer that fixes its size on the first frame (each side at least `MIN_VIDEO_SIDE`); later frames
+    of another size are resized.
 
     The video plays at `frame_rate` frames/s, or at `MIN_VIDEO_FRAME_RATE` for a slower rate (a time-lapse), which
     the container cannot store (logged). Use as a context manager or call `close()` (in a `finally`): the file is
@@ -128,14 +132,14 @@ class VideoWriter:
         self.frames = 0
 
     def write(self, frame: np.ndarray) -> None:
-        """Append one (H, W, 3) uint8 BGR frame; the first sets the video's size, a later one of another size is
-        resized to it.
+        """Append one (H, W, 3) uint8 BGR frame; the first sets the video's size (a side under `MIN_VIDEO_SIDE` px
+        stretched to it), a frame of another size is resized to it.
 
         Raises:
             OSError: OpenCV cannot open the file for writing (at the first frame).
         """
         if self._writer is None:
-            self._size = (frame.shape[1], frame.shape[0])
+            self._size = (max(frame.shape[1], MIN_VIDEO_SIDE), max(frame.shape[0], MIN_VIDEO_SIDE))
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = cv2.VideoWriter(
                 str(self.path), cv2.VideoWriter_fourcc(*_FOURCC), self.frame_rate, self._size
