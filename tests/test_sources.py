@@ -335,29 +335,40 @@ def _exif_rotated(path: Path, frame: np.ndarray, orientation: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "kind", ["jpeg_rotated", "tiff_rotated", "png_16_bit", "png_gray", "png_alpha", "bmp", "tiff", "webp"]
+    "kind",
+    [
+        *("jpeg_rotated", "tiff_rotated", "png_16_bit", "png_gray", "png_alpha", "bmp", "tiff", "webp"),
+        *("ppm", "pgm_gray", "pgm_12_bit"),
+    ],
 )
 def test_image_files_are_read_as_they_are_shown(tmp_path, kind):
     """Each frame's file is read from disk once and its bytes decoded as OpenCV reads the file (EXIF rotation
     applied, gray and alpha as BGR, 16 bits at 8). A TIFF whose Orientation tag turns it by 90 degrees, which
-    `cv2.imread` cannot read ("Internal imread issue"), was skipped as unreadable: it is now read, turned."""
+    `cv2.imread` cannot read ("Internal imread issue"), was skipped as unreadable: it is now read, turned. Netpbm
+    frames (ffmpeg's `%04d.ppm`, thermal cameras' 16-bit PGMs), which OpenCV reads, were "no images" (a glob of them
+    was even told to let the shell expand it, as if they were videos)."""
     frame = cv2.resize(cv2.imread(str(DEMO_FRAME)), (64, 48))
     path = tmp_path / {"jpeg_rotated": "1.jpg", "tiff_rotated": "1.tif", "png_16_bit": "1.png", "png_gray": "1.png",
-                       "png_alpha": "1.png", "bmp": "1.bmp", "tiff": "1.tif", "webp": "1.webp"}[kind]  # fmt: skip
+                       "png_alpha": "1.png", "bmp": "1.bmp", "tiff": "1.tif", "webp": "1.webp", "ppm": "1.ppm",
+                       "pgm_gray": "1.pgm", "pgm_12_bit": "1.pgm"}[kind]  # fmt: skip
     shown = frame
+    if kind.startswith(("png_gray", "pgm")):
+        shown = cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
     if kind.endswith("rotated"):
         _exif_rotated(path, frame, orientation=6)  # 6: turn 90 degrees clockwise to show
         shown = cv2.rotate(frame, cv2.ROTATE_90_CLOCKWISE)
     elif kind == "png_16_bit":
         cv2.imwrite(str(path), frame.astype(np.uint16) * 257)
-    elif kind == "png_gray":
-        shown = cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    elif kind in ("png_gray", "pgm_gray"):
         cv2.imwrite(str(path), shown[..., 0])
+    elif kind == "pgm_12_bit":
+        cv2.imwrite(str(path), shown[..., 0].astype(np.uint16) << 4)
     elif kind == "png_alpha":
         cv2.imwrite(str(path), np.dstack([frame, frame[..., :1]]))
     else:
         cv2.imwrite(str(path), frame, [cv2.IMWRITE_WEBP_QUALITY, 101] if kind == "webp" else [])  # 101: lossless
     (number, image), *rest = list(open_source(tmp_path))
+    assert [n for n, _ in open_source(tmp_path / f"*{path.suffix}")] == [1]
     assert number == 1 and not rest
     if kind == "jpeg_rotated":  # (lossy: what OpenCV decodes, turned)
         assert image.shape == shown.shape and np.array_equal(image, cv2.imread(str(path)))

@@ -60,7 +60,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+# the image files OpenCV reads in every build; Netpbm too (ffmpeg's `%04d.ppm` frames, thermal cameras' 16-bit PGMs)
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".pnm")
 GLOB_CHARS = "*?["
 STDIN_NAME = "-"  # what other tools take for standard input (not read here)
 MAX_CONSECUTIVE_FAILURES = 30  # a video that fails this many grabs in a row has ended (truncated or damaged)
