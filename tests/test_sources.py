@@ -278,6 +278,17 @@ def test_a_truncated_jpeg_in_a_folder_is_skipped_and_counted_not_tracked_half_gr
     assert read_all(str(tmp_path / "*.jpg"))[0] == [1, 3]
 
 
+def test_a_still_image_file_cut_short_is_refused_not_tracked_half_grey(tmp_path):
+    """`track photo.jpg` of a JPEG cut short tracked it with its missing rows grey (FFmpeg's decoder), where the same
+    file in a folder is an unreadable frame; and a still that does not decode was "not a readable video"."""
+    cv2.imwrite(str(tmp_path / "photo.jpg"), noise_frames(1)[0])
+    data = (tmp_path / "photo.jpg").read_bytes()
+    (tmp_path / "photo.jpg").write_bytes(data[: len(data) // 2])
+    with pytest.raises(SourceError) as info:
+        open_source(tmp_path / "photo.jpg")
+    assert str(info.value) == f"{tmp_path / 'photo.jpg'}: not a readable image (not an image, or damaged)"
+
+
 @pytest.mark.parametrize("cut", ["half", "in_its_end_chunk", "before_its_end_chunk"])
 def test_a_truncated_png_in_a_folder_is_skipped_without_libpng_s_error_on_stderr(tmp_path, capfd, cut):
     """A PNG cut short (a copy of a real frame interrupted mid-file) was refused by OpenCV, but libpng printed
@@ -369,6 +380,10 @@ def test_image_files_are_read_as_they_are_shown(tmp_path, kind):
         cv2.imwrite(str(path), frame, [cv2.IMWRITE_WEBP_QUALITY, 101] if kind == "webp" else [])  # 101: lossless
     (number, image), *rest = list(open_source(tmp_path))
     assert [n for n, _ in open_source(tmp_path / f"*{path.suffix}")] == [1]
+    # the file itself (`track photo.jpg`) was read by FFmpeg as a one-frame video: not turned by its EXIF tag,
+    # 12-bit data near black
+    ((alone, same),) = list(open_source(path))
+    assert alone == 1 and np.array_equal(same, image)
     assert number == 1 and not rest
     if kind == "jpeg_rotated":  # (lossy: what OpenCV decodes, turned)
         assert image.shape == shown.shape and np.array_equal(image, cv2.imread(str(path)))
@@ -503,7 +518,7 @@ def test_a_file_url_is_read_once_as_the_file_it_names_not_reopened_as_a_stream(t
     image = tmp_path / "still shot.png"
     cv2.imwrite(str(image), noise_frames(1)[0])
     src = open_source(image.as_uri())  # file:///.../still%20shot.png
-    assert (src.kind, src.live, src.name) == ("video", False, "still shot")
+    assert (src.kind, src.live, src.name) == ("images", False, "still shot")  # (one frame, read as in a folder)
     assert [n for n, _ in src] == [1]
     video = write_video(tmp_path / "clip.avi", noise_frames(4))
     assert read_all(video.as_uri())[0] == [1, 2, 3, 4]

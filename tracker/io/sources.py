@@ -325,7 +325,9 @@ def open_source(spec: str | Path) -> FrameSource:
     kind = resolve_source(spec)
     path = _as_path(spec)
     if kind == "path":
-        return _folder_source(path) if path.is_dir() else _video_source(path)
+        if path.is_dir():
+            return _folder_source(path)
+        return _still_source(path) if path.suffix.lower() in IMAGE_EXTENSIONS else _video_source(path)
     if kind == "glob":
         files, folder = _glob_images(path)
         if not files:
@@ -437,7 +439,9 @@ def _image_source(name: str, files: list[Path], fps: float | None, kind: str) ->
     return FrameSource(name, kind, fps, len(files), files=tuple(files), depth=reader, _frames=frames)
 
 
-def _video_source(path: Path) -> FrameSource:
+def _readable_file(path: Path, kind: str) -> None:
+    """Raise SourceError unless `path` is a regular file this process can open, of 1 byte or more (`kind`: what it
+    should hold, for the message)."""
     if not path.is_file():
         raise SourceError(f"{path}: not a regular file")
     try:
@@ -447,7 +451,22 @@ def _video_source(path: Path) -> FrameSource:
     except OSError as exc:
         raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
     if size == 0:
-        raise SourceError(f"{path}: empty file (0 bytes), not a video")
+        raise SourceError(f"{path}: empty file (0 bytes), not {kind}")
+
+
+def _still_source(path: Path) -> FrameSource:
+    """One image file, one frame, read as the same file in a folder is (`DepthReader`: EXIF rotation, 10- to 14-bit
+    data scaled, a JPEG cut short refused). FFmpeg read it as a one-frame video: not turned, 12-bit data near black,
+    16-bit data rounded otherwise than OpenCV's, a JPEG cut short with its missing rows grey."""
+    _readable_file(path, "an image")
+    try:
+        return _image_source(safe_name(path.stem, "image"), [path], None, "images")
+    except SourceError:
+        raise SourceError(f"{path}: not a readable image (not an image, or damaged)") from None
+
+
+def _video_source(path: Path) -> FrameSource:
+    _readable_file(path, "a video")
     target = str(path.absolute())  # FFmpeg reads a leading "name:" as a protocol ("http:/x"); "/..." is a file
     cap = cv2.VideoCapture(target)
     ok, first = False, None
