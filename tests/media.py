@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 
@@ -31,4 +32,16 @@ def set_display_rotation(path: Path, degrees: int) -> Path:
     header = 4 + (8 + 8 + 4 + 4 + 8 if data[box] == 1 else 4 + 4 + 4 + 4 + 4) + 8 + 8
     struct.pack_into(">9i", data, box + header, a, b, 0, c, d, 0, 0, 0, 0x40000000)
     path.write_bytes(bytes(data))
+    return path
+
+
+def undecodable_path(folder: Path, name: bytes) -> Path:
+    """The path of `name` (bytes that are not UTF-8, as an old archive or a Latin-1 camera writes) in `folder`, as
+    Python decodes it (lone surrogates); skips the test where the file system refuses such names."""
+    path = Path(os.fsdecode(os.path.join(os.fsencode(folder), name)))
+    try:
+        path.touch()
+        path.unlink()
+    except (OSError, UnicodeError):
+        pytest.skip("this file system takes only UTF-8 names")
     return path

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from media import write_video
+from media import undecodable_path, write_video
 
 import tracker.io.sources as sources
 from tracker.io.mp4_index import missing_mp4_index
@@ -554,3 +554,20 @@ def test_a_file_url_without_a_host_is_the_relative_or_absolute_path_it_names_dec
     for empty in ("file:", "file://"):
         with pytest.raises(SourceError, match="names no file"):
             open_source(empty)
+
+
+def test_a_name_that_is_not_utf8_is_an_error_or_read_never_a_crash(tmp_path):
+    """`track caf<0xE9>.mp4` (a Latin-1 name) ended in a segmentation fault: OpenCV's string conversion crashes on
+    the name Python decodes with surrogates. A video so named is one error naming it; a folder of images so named is
+    read (its files are read as bytes), named for the outputs with `_` for each undecodable byte."""
+    video = undecodable_path(tmp_path, b"caf\xe9.avi")
+    write_video(tmp_path / "clip.avi", noise_frames(2)).rename(video)
+    with pytest.raises(SourceError) as info:
+        open_source(video)
+    assert str(info.value) == f"{tmp_path}/caf\ufffd.avi: OpenCV cannot open a name that is not UTF-8: rename the file"
+    folder = undecodable_path(tmp_path, b"d\xe9j\xe0")
+    folder.mkdir()
+    for i, frame in enumerate(noise_frames(2), start=1):
+        (folder / f"{i}.png").write_bytes(cv2.imencode(".png", frame)[1].tobytes())
+    src = open_source(folder)
+    assert src.name == "d_j_" and [n for n, _ in src] == [1, 2]

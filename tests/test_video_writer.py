@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from media import undecodable_path
 
 from tracker.io.video import VideoWriter
 
@@ -29,3 +30,12 @@ def test_a_frame_one_pixel_high_or_wide_is_written_not_an_error(tmp_path, height
     capture.release()
     assert len(read) == writer.frames == len(frames)
     assert [int(np.median(image)) for image in read] == pytest.approx([40 * i for i in range(3)], abs=3)
+
+
+def test_a_path_that_is_not_utf8_is_an_error_not_a_crash(tmp_path):
+    """`track ... --out caf<0xE9>` (a Latin-1 folder name) ended in a segmentation fault at the first frame: OpenCV's
+    string conversion crashes on the path Python decodes with surrogates. One OSError naming the file now."""
+    path = undecodable_path(tmp_path, b"caf\xe9.mp4")
+    with VideoWriter(path, 25) as writer, pytest.raises(OSError, match="OpenCV cannot open a path that is not UTF-8"):
+        writer.write(np.zeros((48, 64, 3), np.uint8))
+    assert writer.frames == 0 and not path.exists()

@@ -53,6 +53,7 @@ __all__ = [
     "image_source_name",
     "local_path",
     "open_source",
+    "opencv_name",
     "resolve_source",
     "safe_name",
     "timestamp_rate",
@@ -81,7 +82,9 @@ FILE_URL_AUTHORITY = "//"  # after `file:`, a host follows (`file:///x`, `file:/
 LOCAL_HOSTS = ("", "localhost")  # the hosts a file URL of this computer names (`file:///x`, `file://localhost/x`)
 WEBCAM_PATTERN = re.compile(r"[0-9]+")  # ASCII digits only (str.isdigit accepts other scripts' digits too)
 DIGIT_RUNS = re.compile(r"([0-9]+)")  # the numbers in a file name, compared as numbers (natural order)
-UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f<>:"/\\|?*\[\]]')  # not allowed or awkward in output file names
+# not allowed or awkward in output file names; also the lone surrogates Python decodes a name's non-UTF-8 bytes to
+# (`caf\udce9`), which OpenCV's writer crashes on and a strict UTF-8 terminal cannot print
+UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f<>:"/\\|?*\[\]\ud800-\udfff]')
 
 
 class SourceError(Exception):
@@ -467,7 +470,7 @@ def _still_source(path: Path) -> FrameSource:
 
 def _video_source(path: Path) -> FrameSource:
     _readable_file(path, "a video")
-    target = str(path.absolute())  # FFmpeg reads a leading "name:" as a protocol ("http:/x"); "/..." is a file
+    target = opencv_name(str(path.absolute()))  # FFmpeg reads a leading "name:" as a protocol; "/..." is a file
     cap = cv2.VideoCapture(target)
     ok, first = False, None
     try:
@@ -551,6 +554,21 @@ def timestamp_rate(target: str, frames: int = TIMESTAMP_PROBE_FRAMES) -> float |
     return MS_PER_S / float(np.median(steps)) if len(steps) else None
 
 
+def opencv_name(text: str) -> str:
+    """`text` (a file name or URL) as OpenCV may be given it: its string conversion crashes the process (a segmentation
+    fault) on a name that is not UTF-8 (bytes Python decodes to lone surrogates, as a Latin-1 `caf\xe9.mp4`).
+
+    Raises:
+        SourceError: such a name, shown with U+FFFD for each undecodable byte.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        raise SourceError(f"{shown}: OpenCV cannot open a name that is not UTF-8: rename the file") from None
+    return text
+
+
 def _open_capture(target: int | str) -> cv2.VideoCapture:
     if isinstance(target, int):
         return cv2.VideoCapture(target)
@@ -619,8 +637,8 @@ def _webcam_source(index: int) -> FrameSource:
 def _url_source(url: str) -> FrameSource:
     """A network source: opened once now to tell a finite file (known length) from a live stream. An HTTP(S) URL
     that does not open and whose server answers a client error (404 Not Found ...) is refused at once, naming the
-    status, rather than retried as a live stream that dropped."""
-    capture = _open_capture(url)
+    status, rather than retried as a live stream that dropped; one that is not UTF-8 at once too (`opencv_name`)."""
+    capture = _open_capture(opencv_name(url))
     opened = capture.isOpened()
     refusal = None if opened else _http_refusal(url)
     if refusal is not None:

@@ -136,9 +136,16 @@ class VideoWriter:
         stretched to it), a frame of another size is resized to it.
 
         Raises:
-            OSError: OpenCV cannot open the file for writing (at the first frame).
+            OSError: OpenCV cannot open the file for writing (at the first frame), or its path is not UTF-8 (OpenCV
+                would crash on it).
         """
         if self._writer is None:
+            try:  # OpenCV's string conversion crashes the process on a path that is not UTF-8 (lone surrogates)
+                str(self.path).encode("utf-8")
+            except UnicodeEncodeError:
+                raise OSError(
+                    f"cannot write video {self.path!s}: OpenCV cannot open a path that is not UTF-8"
+                ) from None
             self._size = (max(frame.shape[1], MIN_VIDEO_SIDE), max(frame.shape[0], MIN_VIDEO_SIDE))
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = cv2.VideoWriter(
