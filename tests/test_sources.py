@@ -278,6 +278,17 @@ def test_a_truncated_jpeg_in_a_folder_is_skipped_and_counted_not_tracked_half_gr
     assert read_all(str(tmp_path / "*.jpg"))[0] == [1, 3]
 
 
+def test_an_animated_png_is_still_read_as_the_frames_it_holds(tmp_path):
+    """A file of several images (an animated PNG: FFmpeg reads each) is a video, not one still frame."""
+    import PIL.Image
+
+    frames = [np.full((48, 64, 3), 40 * i, np.uint8) for i in range(3)]
+    images = [PIL.Image.fromarray(frame) for frame in frames]
+    images[0].save(tmp_path / "anim.png", save_all=True, append_images=images[1:], duration=40)
+    numbers, read = read_all(tmp_path / "anim.png")
+    assert numbers == [1, 2, 3] and all(np.array_equal(a, b) for a, b in zip(read, frames, strict=True))
+
+
 def test_a_still_image_file_cut_short_is_refused_not_tracked_half_grey(tmp_path):
     """`track photo.jpg` of a JPEG cut short tracked it with its missing rows grey (FFmpeg's decoder), where the same
     file in a folder is an unreadable frame; and a still that does not decode was "not a readable video"."""

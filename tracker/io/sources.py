@@ -330,7 +330,7 @@ def open_source(spec: str | Path) -> FrameSource:
     if kind == "path":
         if path.is_dir():
             return _folder_source(path)
-        return _still_source(path) if path.suffix.lower() in IMAGE_EXTENSIONS else _video_source(path)
+        return _still_source(path) if _one_image(path) else _video_source(path)
     if kind == "glob":
         files, folder = _glob_images(path)
         if not files:
@@ -455,6 +455,18 @@ def _readable_file(path: Path, kind: str) -> None:
         raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from None
     if size == 0:
         raise SourceError(f"{path}: empty file (0 bytes), not {kind}")
+
+
+def _one_image(path: Path) -> bool:
+    """Whether the file `path` is read as one still image: an image file name (`IMAGE_EXTENSIONS`) holding one image
+    or none OpenCV counts (an animated PNG or a multi-page TIFF is read by FFmpeg, as a video, as it was before
+    stills were read as images; a name that is not UTF-8, which FFmpeg cannot be given, is read as a still)."""
+    if path.suffix.lower() not in IMAGE_EXTENSIONS:
+        return False
+    try:
+        return cv2.imcount(opencv_name(str(path))) <= 1
+    except SourceError:
+        return True
 
 
 def _still_source(path: Path) -> FrameSource:
