@@ -10,7 +10,7 @@ from media import write_video
 from test_cli import fake_models, scene  # noqa: F401  (fixture)
 
 from tracker.cli import main
-from tracker.io.sources import SourceError, open_source, resolve_source, safe_name
+from tracker.io.sources import MAX_NAME_BYTES, SourceError, open_source, resolve_source, safe_name
 
 AWKWARD_NAMES = [
     "20240101",  # digits: a folder, not webcam 20240101
@@ -100,6 +100,18 @@ def test_safe_name_keeps_letters_and_replaces_what_names_cannot_hold():
     assert safe_name("café 日本") == "café 日本"
     assert safe_name('a/b\\c:d*e?f"g<h>i|j[k]') == "a_b_c_d_e_f_g_h_i_j_k_"
     assert safe_name("...") == "source" and safe_name("", "images") == "images"
+
+
+def test_a_source_whose_name_fills_the_file_system_s_limit_is_tracked_under_a_shorter_name(fake_models, tmp_path):  # noqa: F811
+    """A video named with 250 bytes (the file system holds 255 a name) ended with "track: error: [Errno 36] File name
+    too long" before tracking: its outputs add `.summary.json.partial` and the like to the name. The outputs take
+    the name's first `MAX_NAME_BYTES` bytes (whole UTF-8 characters)."""
+    stem = "é" * 123 + "ab"  # 248 bytes: with ".avi", 252
+    video = write_video(tmp_path / f"{stem}.avi", scene(4))
+    out = tmp_path / "out"
+    assert main([str(video), "--quiet", "--no-save-video", "--set", "reid.model=none", "--out", str(out)]) == 0
+    short = "é" * (MAX_NAME_BYTES // 2)
+    assert safe_name(stem) == short and (out / f"{short}.txt").is_file() and (out / f"{short}.jsonl").is_file()
 
 
 def test_track_on_a_digit_named_folder_tracks_it(fake_models, tmp_path, monkeypatch):  # noqa: F811
