@@ -12,6 +12,7 @@ import json
 import os
 import pickle
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -1031,6 +1032,34 @@ def test_a_checkpoint_write_interrupted_leaves_the_last_checkpoint_and_no_temp_f
         writer.write({"tracks": [1, 2, 3]}, Progress(last_frame=20, frames=20))
     assert sorted(p.name for p in tmp_path.iterdir()) == [CHECKPOINT_NAME]
     assert path.read_bytes() == before
+
+
+def test_a_checkpoint_is_readable_by_its_owner_only_from_its_first_byte(tmp_path, monkeypatch):
+    """`checkpoint.bin` holds every track's looks (ReID embeddings) and, with --gallery, the whole gallery: it was
+    written 0644, world-readable. Now 0600 like the gallery file, whatever the umask: its temp file is 0600 while it
+    is written, a checkpoint that replaces another stays 0600, and the temp file an older, killed write left (0644)
+    is not reused with its mode."""
+    path = tmp_path / CHECKPOINT_NAME
+    path.with_name(path.name + ".partial").write_bytes(b"left by a killed write")
+    path.with_name(path.name + ".partial").chmod(0o644)
+    modes = []
+    fsync = os.fsync
+
+    def seen(descriptor):
+        modes.append(stat.S_IMODE(os.fstat(descriptor).st_mode))
+        fsync(descriptor)
+
+    monkeypatch.setattr("tracker.resume.os.fsync", seen)
+    writer = Checkpointer(path, {"source": "walk.avi"}, EVERY)
+    umask = os.umask(0)  # the most permissive: nothing is taken away from a file's mode
+    try:
+        for frame in (10, 20):
+            writer.write({"looks": np.ones((4, 512), np.float32)}, Progress(last_frame=frame, frames=frame))
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    finally:
+        os.umask(umask)
+    assert modes == [0o600, 0o600], "the temp file was private while it was written"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [CHECKPOINT_NAME]
 
 
 def _drop_from_header(checkpoint: Path, *keys: tuple[str, ...]) -> None:

@@ -4,7 +4,8 @@ A run of one re-readable source (a video file, an image folder or glob, a MOTCha
 `checkpoint.bin` into its run folder after its first frame, then every `checkpoint_seconds` of wall time and when
 it is stopped (Ctrl-C, SIGTERM, a source error); a run that finishes deletes it. `track SOURCE --resume` reads it
 back, truncates the MOT txt and the JSONL to the lengths it records (a killed process can leave half a line) and
-continues from the frame after it, so the outputs are those of an uninterrupted run (tests/test_resume.py).
+continues from the frame after it, so the outputs are those of an uninterrupted run (tests/test_resume.py). It holds
+people's looks, so it is written mode 0600, readable by its owner only (`tracker.private_file`).
 
 File format: one JSON line (the header: format version, the run's identity, progress, and the length and SHA-256
 of the payload), then the payload, a pickle of the tracker's state (`TrackerCore` with its tracks, Kalman arrays,
@@ -32,6 +33,7 @@ from typing import Any
 
 from tracker.config import TrackerConfig, config_to_dict
 from tracker.io.sources import FrameSource, local_path, resolve_source
+from tracker.private_file import create_private
 from tracker.weights import file_digest, resolve_weights
 
 __all__ = [
@@ -244,7 +246,8 @@ def read_checkpoint(path: Path, identity: dict[str, Any]) -> Checkpoint:
 
 class Checkpointer:
     """Writes the checkpoint of one run: after the first frame, then when `every_seconds` of wall time have passed
-    since the last one (`due`), and on demand (a stop). Each write is atomic: temp file, fsync, rename.
+    since the last one (`due`), and on demand (a stop). Each write is atomic: temp file, fsync, rename. The file is
+    mode 0600, readable by its owner only (`tracker.private_file`), as the gallery file is.
 
     Args:
         path: the checkpoint file (`<run folder>/checkpoint.bin`).
@@ -285,7 +288,8 @@ class Checkpointer:
         }
         tmp = self.path.with_name(self.path.name + _PARTIAL_SUFFIX)
         try:
-            with tmp.open("wb") as f:
+            # mode 0600 from the first byte: the state holds every track's looks (and the gallery), biometric data
+            with create_private(tmp) as f:
                 f.write(json.dumps(header).encode() + _HEADER_END)
                 f.write(payload)
                 f.flush()

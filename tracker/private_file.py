@@ -1,0 +1,38 @@
+"""Files that hold people's looks (ReID embeddings: biometric data), created readable by their owner only.
+
+A `track` run's resume checkpoint (the pickled tracker: every track's appearance bank and, with `--gallery`, the
+whole gallery) and `track eval`'s input cache (every box's embedding) are written to a temp file that is renamed
+into place. `create_private` makes that temp file with mode 0600 from its first byte, whatever the umask, so the
+file renamed over an existing one is 0600 too. The gallery's own files are written the same way
+(`tracker.gallery_file.write_atomic`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import BinaryIO
+
+__all__ = ["PRIVATE_MODE", "create_private"]
+
+PRIVATE_MODE = 0o600  # owner read/write only: the file holds people's looks
+
+
+def create_private(path: Path) -> BinaryIO:
+    """Create `path` anew, mode 0600 (owner read/write only) whatever the umask, and open it for writing (binary).
+
+    A file already at `path` (the temp file of a write killed before its rename) is removed first: opened again it
+    would keep its own mode, 0644 if an older version wrote it. The caller closes the file (a `with` block).
+
+    Raises:
+        OSError: the folder cannot be written (or a file at `path` cannot be removed): the system's error.
+    """
+    path.unlink(missing_ok=True)
+    # O_EXCL: made here, never another file's (nor one a symbolic link left at the path points to)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_MODE)
+    try:
+        os.fchmod(fd, PRIVATE_MODE)  # (the umask can only take bits away; this makes the mode exactly 0600)
+        return os.fdopen(fd, "wb")
+    except BaseException:
+        os.close(fd)
+        raise
