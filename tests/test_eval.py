@@ -788,7 +788,9 @@ def test_pool_workers_stop_when_the_eval_is_killed(tmp_path):
 
 def test_fully_cached_eval_never_builds_the_detector_or_the_reid_model(tmp_path, monkeypatch):
     """The first run detects and embeds (one detector, one embedder); a second run of the same inputs reads them
-    from the cache and builds neither (ultralytics' loading lines and seconds of model loading are not paid)."""
+    from the cache and builds neither (ultralytics' loading lines and seconds of model loading are not paid). The
+    cache file holds every box's look (a ReID embedding): it is readable by its owner only (mode 0600; it was
+    0644), as the gallery file is."""
     import torch
 
     import tracker.detector
@@ -809,8 +811,13 @@ def test_fully_cached_eval_never_builds_the_detector_or_the_reid_model(tmp_path,
     _sequence_with_images(tmp_path / "data")
     args = ["--data", str(tmp_path / "data"), "--detections", "detector", "--quiet", "--set", "device=cpu",
             "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
-    assert eval_main([*args, "--out", str(tmp_path / "a")]) == 0
+    umask = os.umask(0)  # the most permissive: nothing is taken away from a new file's mode
+    try:
+        assert eval_main([*args, "--out", str(tmp_path / "a")]) == 0
+    finally:
+        os.umask(umask)
     assert sorted(built) == ["detector", "embedder"]
+    assert [oct(p.stat().st_mode & 0o777) for p in (tmp_path / "cache").iterdir()] == ["0o600"]
     built.clear()
     assert eval_main([*args, "--out", str(tmp_path / "b")]) == 0
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())

@@ -3,7 +3,7 @@
 The cache key covers everything that changes the inputs (sequence, frame range, detection source, model
 files by content hash, detector and ReID settings, the versions of OpenCV, torch, OpenVINO and ultralytics) and
 nothing that does not (tracker settings), so a re-run with new tracker settings reads the inputs back in
-milliseconds.
+milliseconds. A cache file holds every box's ReID embedding: it is written mode 0600, readable by its owner only.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import numpy as np
 from tracker.config import TrackerConfig, config_to_dict, has_appearance
 from tracker.eval.sequences import Sequence
 from tracker.io.mot import make_output_folder
+from tracker.private_file import create_private
 from tracker.weights import content_digest, file_digest, resolve_weights
 
 if TYPE_CHECKING:  # torch is imported where images are embedded: `track eval --help` and usage errors need none
@@ -277,7 +278,8 @@ def _write(path: Path, frames: list[FrameInputs]) -> None:
             [f.embeddings.reshape(len(f.embeddings), dim) for f in frames if f.embeddings is not None]
         ).astype(_EMBEDDING_DTYPE)
     tmp = path.with_name(path.name + ".partial.npz")
-    np.savez(tmp, **arrays)
+    with create_private(tmp) as file:  # mode 0600: every box's look (a ReID embedding) is in it
+        np.savez(file, **arrays)
     os.replace(tmp, path)
 
 
