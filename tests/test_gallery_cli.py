@@ -11,14 +11,13 @@ import io
 import json
 import os
 import stat
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from gallery_holder import gallery_held
 from media import write_video
 from test_cli import blob_detector, scene
 
@@ -32,7 +31,6 @@ from tracker.pipeline import Tracker
 from tracker.run_gallery import GallerySaver
 
 COLOUR_MODEL = ModelIdentity("mean-colour", "test", 3)
-LOCK_WAIT_S = 30  # how long a test waits for a helper process to take (or leave) a gallery lock
 GREY = 128.0  # colours are centred on mid-grey, so different colours point in different directions
 
 
@@ -274,11 +272,7 @@ def test_gallery_rm_while_a_run_uses_the_gallery_is_refused(colour_models, tmp_p
     assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o"), *ARGS]) == 0
     before = gallery.read_bytes()
     capsys.readouterr()
-    holder = "import sys; from tracker.io.lock import gallery_lock\nwith gallery_lock(sys.argv[1]): print(input())"
-    with subprocess.Popen([sys.executable, "-c", holder, str(gallery)], stdin=subprocess.PIPE, text=True) as holding:
-        deadline = time.monotonic() + LOCK_WAIT_S  # (until the other process holds the lock)
-        while not (tmp_path / f".{gallery.name}.lock").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with gallery_held(gallery) as holding:
         for action in (["rm", str(gallery), "1"], ["prune", str(gallery)]):
             assert main(["gallery", *action]) == 2
             err = capsys.readouterr().err.strip().splitlines()
@@ -287,7 +281,6 @@ def test_gallery_rm_while_a_run_uses_the_gallery_is_refused(colour_models, tmp_p
                 f"{holding.pid}): wait for it to end"
             ]
         assert main(["gallery", "ls", str(gallery)]) == 0  # reading it is fine
-        holding.communicate("done", timeout=LOCK_WAIT_S)
     assert gallery.read_bytes() == before
     assert main(["gallery", "rm", str(gallery), "1"]) == 0
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from gallery_holder import gallery_held
 
 from tracker.cli import main
 from tracker.gallery import Gallery, ModelIdentity, Sighting
@@ -531,11 +531,7 @@ def test_merge_or_export_of_a_gallery_a_run_holds_says_it_read_its_last_saved_ve
     merge wait for a run that may go on for days); a lock file a killed run left (its process gone) is no holder."""
     a, b = cameras
     note = f"track gallery: note: {a} is in use by another run or gallery edit (process"
-    holder = "import sys; from tracker.io.lock import gallery_lock\nwith gallery_lock(sys.argv[1]): print(input())"
-    with subprocess.Popen([sys.executable, "-c", holder, str(a)], stdin=subprocess.PIPE, text=True) as holding:
-        deadline = time.monotonic() + LOCK_WAIT_S
-        while not (tmp_path / ".cam1.gallery.lock").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with gallery_held(a) as holding:
         assert main(["gallery", "merge", str(a), str(b), "-o", str(tmp_path / "site.gallery")]) == 0
         err = capsys.readouterr().err
         saved = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(a.stat().st_mtime))
@@ -545,7 +541,6 @@ def test_merge_or_export_of_a_gallery_a_run_holds_says_it_read_its_last_saved_ve
         )
         assert main(["gallery", "export", str(a), "-o", str(tmp_path / "ids.csv")]) == 0
         assert capsys.readouterr().err.startswith(note)
-        holding.communicate("done", timeout=LOCK_WAIT_S)
     (tmp_path / ".cam1.gallery.lock").write_text(f"{holding.pid}\n")  # as a killed holder leaves it
     assert main(["gallery", "merge", str(a), str(b), "-o", str(tmp_path / "again.gallery")]) == 0
     assert capsys.readouterr().err == ""
@@ -557,11 +552,7 @@ def test_ls_of_a_gallery_a_run_holds_says_it_lists_its_last_saved_version(camera
     a, b = cameras
     assert main(["gallery", "ls", str(a)]) == 0
     listing = capsys.readouterr().out
-    holder = "import sys; from tracker.io.lock import gallery_lock\nwith gallery_lock(sys.argv[1]): print(input())"
-    with subprocess.Popen([sys.executable, "-c", holder, str(a)], stdin=subprocess.PIPE, text=True) as holding:
-        deadline = time.monotonic() + LOCK_WAIT_S
-        while not (tmp_path / ".cam1.gallery.lock").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with gallery_held(a) as holding:
         assert main(["gallery", "ls", str(a)]) == 0
         captured = capsys.readouterr()
         saved = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(a.stat().st_mtime))
@@ -571,7 +562,6 @@ def test_ls_of_a_gallery_a_run_holds_says_it_lists_its_last_saved_version(camera
             f"saved it last ({saved}); what it saves later is not listed\n"
         )
         assert main(["gallery", "ls", str(b)]) == 0 and capsys.readouterr().err == "", "a file nobody holds: no note"
-        holding.communicate("done", timeout=LOCK_WAIT_S)
 
 
 def test_merge_leaves_out_only_the_taken_ids_that_could_change_a_decision(monkeypatch):
@@ -626,11 +616,7 @@ def test_reading_a_gallery_a_run_holds_before_its_first_save_says_the_run_has_no
     gallery file: new.gallery" until the run's first save, sending users looking for a mistyped name; it says that
     a run holds it and has not saved it yet. A name nothing holds is as before."""
     new, other = tmp_path / "new.gallery", tmp_path / "other.gallery"
-    holder = "import sys; from tracker.io.lock import gallery_lock\nwith gallery_lock(sys.argv[1]): print(input())"
-    with subprocess.Popen([sys.executable, "-c", holder, str(new)], stdin=subprocess.PIPE, text=True) as holding:
-        deadline = time.monotonic() + LOCK_WAIT_S
-        while not (tmp_path / ".new.gallery.lock").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with gallery_held(new) as holding:
         said = (
             f"track gallery: error: no such gallery file: {new} (another run or gallery edit, process {holding.pid}, "
             "holds it and has not saved it yet: try again once it has)\n"
@@ -638,7 +624,6 @@ def test_reading_a_gallery_a_run_holds_before_its_first_save_says_the_run_has_no
         for action in (["ls", str(new)], ["export", str(new), "-o", str(tmp_path / "ids.csv")]):
             assert main(["gallery", *action]) == 2
             assert capsys.readouterr().err == said
-        holding.communicate("done")
     assert main(["gallery", "ls", str(other)]) == 2
     assert capsys.readouterr().err == f"track gallery: error: no such gallery file: {other}\n"
 
