@@ -258,3 +258,17 @@ def test_an_output_folder_on_a_device_file_says_it_is_no_folder() -> None:
     with pytest.raises(NotADirectoryError) as info:
         make_output_folder(Path(os.devnull) / "x")
     assert str(info.value) == f"cannot create the output folder {Path(os.devnull) / 'x'}: {os.devnull} is not a folder"
+
+
+def test_an_output_folder_on_a_link_to_nothing_names_the_link(tmp_path: Path) -> None:
+    """`--out runs/latest` where `latest` is a symbolic link whose folder was removed said the OS's bare "File
+    exists" (for it and for a folder under it), though nothing exists there: the link and where it points are named."""
+    link = tmp_path / "latest"
+    link.symlink_to(tmp_path / "gone")
+    with pytest.raises(FileExistsError) as info:
+        make_output_folder(link)
+    said = f"{link} is a link to {tmp_path / 'gone'}, which does not exist"
+    assert str(info.value) == f"cannot create the output folder {link}: {said}"
+    with pytest.raises(FileExistsError) as info:
+        make_output_folder(link / "cam1")
+    assert str(info.value) == f"cannot create the output folder {link / 'cam1'}: {said}"

@@ -269,10 +269,13 @@ def make_output_folder(path: str | Path, role: str = "output folder") -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        # ("Not a directory"); a device (`--out /dev/null`, meant as "write nothing") is no folder either
+        # ("Not a directory"); a device (`--out /dev/null`, meant as "write nothing") is no folder either, nor a
+        # link to nothing (a removed folder's: the OS said "File exists" of it, though nothing is there)
+        dangling = next((p for p in (path, *path.parents) if p.is_symlink() and not p.exists()), None)
         blocker = next((parent for parent in path.parents if parent.exists() and not parent.is_dir()), None)
         reason = (
-            "a file of that name exists" if path.is_file()
+            f"{dangling} is a link to {os.readlink(dangling)}, which does not exist" if dangling is not None
+            else "a file of that name exists" if path.is_file()
             else "it exists and is not a folder" if path.exists() and not path.is_dir()
             else f"{blocker} is a file, not a folder" if blocker is not None and blocker.is_file()
             else f"{blocker} is not a folder" if blocker is not None
