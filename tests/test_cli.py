@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from media import set_display_rotation, write_video
+from media import set_display_rotation, undecodable_path, write_video
 
 import tracker.io.sources as sources
 import tracker.run as run
@@ -1333,6 +1333,23 @@ def test_a_full_disk_names_the_file_and_keeps_what_was_written(failing, fake_mod
     assert json.loads((out / "summary.json").read_text())["error"] == said[0].removeprefix("track: error: ")
     frames = 5 if failing == "jsonl" else 1  # (the checkpoint is written after the first frame)
     assert video_info(out / "walk.mp4") == (frames, SIZE, True)
+
+
+def test_an_out_folder_opencv_cannot_write_a_video_in_is_refused_before_tracking(fake_models, tmp_path, capfd):
+    """`--out caf<0xE9>` (a Latin-1 folder name): the run made the folder, loaded the models, tracked its first frame
+    and wrote the txt, jsonl, config and summary there, then ended with "cannot write video": OpenCV cannot be given a
+    path that is not UTF-8. It is refused at the start now, nothing made; with --no-save-video the run writes there."""
+    video = write_video(tmp_path / "walk.avi", scene(3))
+    out = undecodable_path(tmp_path, b"caf\xe9")
+    assert main([str(video), "--out", str(out), "--quiet"]) == 2
+    said = one_error_line(capfd.readouterr().err)
+    assert said == (
+        f"track: error: --out {tmp_path}/caf\ufffd: OpenCV cannot write the annotated video in a folder whose path is "
+        "not UTF-8: rename it, choose another --out, or --no-save-video"
+    ), said
+    assert not out.exists()
+    assert main([str(video), "--out", str(out), "--quiet", "--no-save-video"]) == 0
+    assert len(read_mot_rows(out / "walk.txt")) > 0
 
 
 def test_a_full_disk_when_a_checkpoint_syncs_the_txt_names_the_txt_once(fake_models, tmp_path, monkeypatch, capfd):

@@ -21,7 +21,7 @@ from tracker.config import TrackerConfig, config_to_yaml
 from tracker.file_errors import naming
 from tracker.io.jsonl import JsonlWriter
 from tracker.io.mot import MotWriter, make_output_folder, unique_stem, write_text_atomic
-from tracker.io.sources import FrameSource, SourceError
+from tracker.io.sources import FrameSource, SourceError, is_utf8, shown_name
 from tracker.io.video import VideoWriter
 from tracker.resume import CHECKPOINT_NAME, GALLERY_RECORD_NAME, Progress, ResumeError
 from tracker.run_summary import SUMMARY_NAME
@@ -268,8 +268,14 @@ def check_output_paths(
         IsADirectoryError: an output's name is taken by a folder, naming it and what to do.
         ValueError: `gallery` is one of the run's output files (the mp4 too with `--no-save-video`, which removes
             an earlier run's), naming it; `out` holds a `track eval` or `track compare` run (its summary.json would
-            be replaced by this run's, and the folder would mix the two).
+            be replaced by this run's, and the folder would mix the two); with `save_video`, `out`'s path is not
+            UTF-8 (OpenCV cannot write the video there: the run failed at its first frame).
     """
+    if save_video and not is_utf8(str(out)):
+        raise ValueError(
+            f"--out {shown_name(str(out))}: OpenCV cannot write the annotated video in a folder whose path is not "
+            "UTF-8: rename it, choose another --out, or --no-save-video"
+        )
     evaluated = [name for name in _EVAL_RUN_FILES if (out / name).is_file()]
     if evaluated:
         # a folder an eval was run into beside a stopped `track` run (allowed before): how that run can go on

@@ -52,11 +52,13 @@ __all__ = [
     "SourceError",
     "check_named",
     "image_source_name",
+    "is_utf8",
     "local_path",
     "open_source",
     "opencv_name",
     "resolve_source",
     "safe_name",
+    "shown_name",
     "timestamp_rate",
 ]
 
@@ -580,12 +582,24 @@ def opencv_name(text: str) -> str:
     Raises:
         SourceError: such a name, shown with U+FFFD for each undecodable byte.
     """
+    if not is_utf8(text):
+        raise SourceError(f"{shown_name(text)}: OpenCV cannot open a name that is not UTF-8: rename the file")
+    return text
+
+
+def is_utf8(text: str) -> bool:
+    """Whether the name `text` is UTF-8 (False: it holds bytes Python decoded to lone surrogates, which OpenCV cannot
+    be given)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        raise SourceError(f"{shown}: OpenCV cannot open a name that is not UTF-8: rename the file") from None
-    return text
+        return False
+    return True
+
+
+def shown_name(text: str) -> str:
+    """The name `text` as an error shows it: each byte of it that is not UTF-8 as U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _open_capture(target: int | str) -> cv2.VideoCapture:

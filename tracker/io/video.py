@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tracker.io.sources import is_utf8, shown_name
 from tracker.types import TrackedObject
 
 __all__ = ["MIN_VIDEO_FRAME_RATE", "Annotator", "VideoWriter", "id_colour"]
@@ -140,12 +141,9 @@ class VideoWriter:
                 would crash on it).
         """
         if self._writer is None:
-            try:  # OpenCV's string conversion crashes the process on a path that is not UTF-8 (lone surrogates)
-                str(self.path).encode("utf-8")
-            except UnicodeEncodeError:
-                raise OSError(
-                    f"cannot write video {self.path!s}: OpenCV cannot open a path that is not UTF-8"
-                ) from None
+            if not is_utf8(str(self.path)):  # (OpenCV's string conversion crashes the process on lone surrogates)
+                shown = shown_name(str(self.path))
+                raise OSError(f"cannot write video {shown}: OpenCV cannot open a path that is not UTF-8")
             self._size = (max(frame.shape[1], MIN_VIDEO_SIDE), max(frame.shape[0], MIN_VIDEO_SIDE))
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = cv2.VideoWriter(
