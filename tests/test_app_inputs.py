@@ -63,6 +63,12 @@ def outputs(tracker: Tracker, frames: int) -> list[list[tuple[int, tuple[float, 
         (FRAME > 0, r"got bool \(a mask\? frame\.astype\(np\.uint8\) \* 255\)$"),
         (FRAME[None], r"got \(1, 480, 640, 3\) \(a batch of one frame\? frame\[0\]\)$"),
         (np.stack([FRAME] * 2), r"got \(2, 480, 640, 3\) \(several frames\? update takes one; stream\(frames\) "),
+        # a DataLoader's (N, C, H, W) batch got no hint
+        (
+            FRAME.transpose(2, 0, 1)[None],
+            r"got \(1, 3, 480, 640\) \(a batch of one frame\? frame\[0\]\.transpose\(1, 2, 0\)\)$",
+        ),
+        (np.stack([FRAME.transpose(2, 0, 1)] * 2), r"got \(2, 3, 480, 640\) \(several frames\? update takes one; "),
     ],
 )
 def test_a_frame_update_cannot_take_says_what_it_takes_and_changes_nothing(frame, expected):

@@ -184,9 +184,11 @@ def _check_layout(shape: tuple[int, ...], channels_last: str) -> None:
     dims = (*shape, 1) if len(shape) == 2 else shape
     if len(dims) != 3 or dims[2] not in _CHANNELS:
         hint = f" (channels first? {channels_last})" if len(dims) == 3 and shape[0] in _CHANNELS else ""
-        if len(dims) == 4 and dims[3] in _CHANNELS:  # (N, H, W, C): a batch, as a video reader or DataLoader gives
+        # a batch: (N, H, W, C) as a video reader gives, or (N, C, H, W) as a torch DataLoader does
+        if len(dims) == 4 and (dims[3] in _CHANNELS or dims[1] in _CHANNELS):
+            first = "frame[0]" if dims[3] in _CHANNELS else f"frame[0]{channels_last.removeprefix('frame')}"
             hint = (
-                " (a batch of one frame? frame[0])"
+                f" (a batch of one frame? {first})"
                 if dims[0] == 1
                 else " (several frames? update takes one; stream(frames) takes an iterable of them)"
             )
