@@ -13,7 +13,7 @@ How a source string is read (`resolve_source`), in this order:
    the current folder), read as that path is (a still image: one frame), never as a stream;
 2. a glob of images (`frames/*.jpg`) that matches something; the parts of it that name an existing folder are
    taken literally (`glob.escape`), so a folder called `shots [1]` needs no escaping;
-3. a URL (`scheme://...`: rtsp, http, https, ...; a `file://` URL that names nothing here is an error, as in 1);
+3. a URL (`scheme://...`: rtsp, http, https, ...; a `file:` URL that names nothing here is an error, as in 1);
 4. a bare integer: webcam number N (only when nothing of that name exists, see 1).
 Anything else is an error naming the string.
 
@@ -167,7 +167,7 @@ def _exists(path: Path) -> bool:
 
 
 def local_path(spec: str | Path) -> Path:
-    """The path a source string names as `open_source` reads it: itself where it exists, else a `file://` URL's local
+    """The path a source string names as `open_source` reads it: itself where it exists, else a `file:` URL's local
     path, else with a leading `~` expanded (a glob: its pattern so expanded). Other strings (URLs, webcam numbers) come
     back as `Path(spec)`; nothing is checked or opened."""
     return _as_path(str(spec))
@@ -325,7 +325,7 @@ def open_source(spec: str | Path) -> FrameSource:
     """Open a video file, image folder or glob, MOTChallenge sequence folder, webcam index or URL.
 
     The string is resolved in the order of the module doc (an existing path always wins; a leading `~` is the home
-    folder; a `file://` URL is the local file or folder it names, never a stream). Nothing is decoded beyond the
+    folder; a `file:` URL is the local file or folder it names, never a stream). Nothing is decoded beyond the
     first decodable frame of a video (among its first `MAX_CONSECUTIVE_FAILURES`) or the first decodable image of a
     folder or glob (to reject files that are not videos, and image files none of which decodes); a URL is opened
     once to learn whether it is a finite file or a live stream.
