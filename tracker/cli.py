@@ -38,6 +38,7 @@ from tracker.cli_args import (
 from tracker.cli_gallery import gallery_main
 from tracker.cli_logging import printing_log
 from tracker.closed_pipe import silence_stdout
+from tracker.io.sources import shown_name
 from tracker.resume import DEFAULT_CHECKPOINT_SECONDS
 from tracker.stop_flag import terminating_interrupts
 from tracker.wording import count
@@ -208,9 +209,10 @@ def _say(text: str) -> None:
     """Print `text` (a summary) to stdout. A reader that left early (`track v.mp4 | head -1`) is no failure of the
     run, whose outputs are written: it ended with a BrokenPipeError traceback and exit status 1; now stdout goes to
     nothing from here on (so that Python's flush at exit cannot fail either) and the run's own status stands, as in
-    `track gallery ls`."""
+    `track gallery ls`. A path that is not UTF-8 (`--out caf<0xE9>`) is printed with U+FFFD for each such byte: as
+    it is, it raised UnicodeEncodeError on a strict stdout after the whole run."""
     try:
-        print(text, flush=True)
+        print(shown_name(text), flush=True)
     except BrokenPipeError:
         silence_stdout()
 
