@@ -538,8 +538,9 @@ def test_a_file_url_is_read_once_as_the_file_it_names_not_reopened_as_a_stream(t
     with pytest.raises(SourceError) as info:
         open_source(missing.as_uri())
     assert str(info.value) == f"no such file or folder: {missing.as_uri()} ({missing})"
-    with pytest.raises(SourceError, match="a file URL of another computer"):
-        open_source("file://server/share/clip.avi")
+    for other in ("file://server/share/clip.avi", "file://server"):  # (a bare host was "a file URL that names no file")
+        with pytest.raises(SourceError, match="a file URL of another computer"):
+            open_source(other)
 
 
 def test_a_file_url_without_a_host_is_the_relative_or_absolute_path_it_names_decoded(tmp_path, monkeypatch):

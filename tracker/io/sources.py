@@ -374,7 +374,8 @@ def _nothing_named(spec: str) -> SourceError:
         return SourceError(f"no such file or folder: {spec} (video is not read from standard input: save it to a file)")
     if FILE_URL_PATTERN.match(spec):
         local = _file_url_path(spec)
-        if local is None and not urllib.parse.urlsplit(spec).path:
+        parts = urllib.parse.urlsplit(spec)
+        if local is None and not parts.path and parts.netloc.lower() in LOCAL_HOSTS:  # (`file://server`: another's)
             return SourceError(f"{spec}: a file URL that names no file (file:///path/to/video.mp4, or file:video.mp4)")
         if local is None:
             return SourceError(f"{spec}: a file URL of another computer: name the file as it is mounted here")
