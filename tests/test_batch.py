@@ -36,7 +36,7 @@ from tracker.config import TrackerConfig, load_config
 from tracker.gallery import Gallery, Sighting
 from tracker.io.lock import LOCK_NAME
 from tracker.io.mot import read_mot_rows
-from tracker.io.sources import open_source
+from tracker.io.sources import MAX_NAME_BYTES, open_source, safe_name
 from tracker.pipeline import Tracker
 from tracker.run_outputs import CONFIG_NAME
 from tracker.weights import WEIGHTS_CACHE_ENV, WEIGHTS_DIR_ENV, content_digest, weights_here
@@ -663,6 +663,25 @@ def test_each_video_folder_of_a_batch_holds_the_config_it_was_tracked_with(tmp_p
     assert load_config(saved) == cfg
     again = track_many([video], cfg, out, workers=1, save_video=False, make_tracker=fake_tracker, progress=False)
     assert [v.status for v in again.videos] == ["reused"] and load_config(saved) == cfg
+
+
+def test_a_video_whose_name_fills_the_file_system_s_limit_is_tracked_into_a_folder_of_track_s_name(tmp_path):
+    """`track batch` on a video named with 248 bytes (the file system holds 255 a name) failed it with "[Errno 36]
+    File name too long": its folder `.<name>.partial` was named by batch's own rule, without `track`'s limit. The
+    folder takes the name `track` gives the outputs (`safe_name`: at most `MAX_NAME_BYTES` bytes), as do the files
+    in it, and a re-run finds it; a video named `...avi` (stem `..`) gets a folder of its own, not `out/..`."""
+    stem = "é" * 123 + "ab"  # 248 bytes: with ".avi", 252
+    videos = [clip(tmp_path / f"{stem}.avi", 0, 5), clip(tmp_path / "...avi", 40, 5)]
+    out = tmp_path / "out"
+    summary = track_many(videos, TrackerConfig(), out, workers=1, save_video=False, make_tracker=fake_tracker,
+                         progress=False)  # fmt: skip
+    short = safe_name(stem)
+    assert len(short.encode()) == MAX_NAME_BYTES
+    assert [(v.name, v.status) for v in summary.videos] == [(short, "done"), ("video", "done")], summary.describe()
+    assert (out / short / f"{short}.txt").is_file() and (out / "video" / NOTE_NAME).is_file()
+    again = track_many(videos, TrackerConfig(), out, workers=1, save_video=False, make_tracker=fake_tracker,
+                       progress=False)  # fmt: skip
+    assert [v.status for v in again.videos] == ["reused", "reused"], again.describe()
 
 
 def test_an_invalid_config_made_in_python_fails_the_batch_once_before_any_video(tmp_path):

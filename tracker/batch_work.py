@@ -43,6 +43,7 @@ PARTIAL_SUFFIX = ".partial"  # out/.<name>.partial/: a video's outputs while its
 _REASON_CHARS = 600  # failure reasons longer than this lose their middle, to stay one line ...
 _REASON_HEAD_CHARS = 200  # ... keeping this much of their start (what failed) and the rest of their end (what to do)
 _REASON_CUT = " [...] "
+FOLDER_NAME_CHARS = "-_."  # the characters besides letters and digits a video's folder name keeps (others: `_`)
 _TASK_KEY_CHARS = 16  # hex digits of the hash over what makes a video's outputs (its `batch.json` key)
 
 TrackerFactory = Callable[..., Any]
@@ -221,9 +222,19 @@ def output_names(sources: Sequence[str], out: Path | None = None) -> list[str]:
     for index, source in enumerate(sources):
         if names[index] is None:
             # images are named as `track` names them (`cam1/*.jpg`: cam1, `day.cam1/`: day.cam1; stems gave `_`, `day`)
-            stem = image_source_name(source) or local_path(str(source).rstrip("/")).stem or "video"
-            names[index] = unique_stem("".join(c if c.isalnum() or c in "-_." else "_" for c in stem), taken)
+            stem = image_source_name(source) or local_path(str(source).rstrip("/")).stem
+            names[index] = unique_stem(_folder_name(stem), taken)
     return [name for name in names if name is not None]
+
+
+def _folder_name(stem: str) -> str:
+    """The folder name of a source of name `stem` (a file's stem, a folder's name): `track`'s rule (`safe_name`: at most
+    `MAX_NAME_BYTES` bytes, no leading or trailing dot or space, `video` for nothing left) after each character other
+    than a letter, a digit or one of `FOLDER_NAME_CHARS` became `_`. Batch's own rule had no limit: a 248-byte video
+    name failed with "File name too long" (`.<name>.partial`), and a video `...mp4` (stem `..`) was given `out/..`."""
+    from tracker.io.sources import safe_name
+
+    return safe_name("".join(c if c.isalnum() or c in FOLDER_NAME_CHARS else "_" for c in stem), "video")
 
 
 def labels(videos: Sequence[tuple[str, str]]) -> list[str]:
