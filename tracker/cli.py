@@ -38,7 +38,7 @@ from tracker.cli_args import (
 from tracker.cli_gallery import gallery_main
 from tracker.cli_logging import printing_log
 from tracker.closed_pipe import silence_stdout
-from tracker.io.sources import shown_name
+from tracker.io.opencv_files import shown_name
 from tracker.resume import DEFAULT_CHECKPOINT_SECONDS
 from tracker.stop_flag import terminating_interrupts
 from tracker.wording import count

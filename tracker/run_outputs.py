@@ -21,7 +21,8 @@ from tracker.config import TrackerConfig, config_to_yaml
 from tracker.file_errors import naming
 from tracker.io.jsonl import JsonlWriter
 from tracker.io.mot import MotWriter, make_output_folder, unique_stem, write_text_atomic
-from tracker.io.sources import FrameSource, SourceError, is_utf8, shown_name
+from tracker.io.opencv_files import is_utf8, shown_name
+from tracker.io.sources import FrameSource, SourceError
 from tracker.io.video import VideoWriter
 from tracker.resume import CHECKPOINT_NAME, GALLERY_RECORD_NAME, Progress, ResumeError
 from tracker.run_summary import SUMMARY_NAME

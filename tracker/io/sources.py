@@ -41,6 +41,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tracker.io import opencv_files
 from tracker.io.image_depth import DepthReader
 from tracker.io.mot import SequenceInfo, read_sequence_info
 from tracker.io.mp4_index import missing_mp4_index
@@ -52,13 +53,11 @@ __all__ = [
     "SourceError",
     "check_named",
     "image_source_name",
-    "is_utf8",
     "local_path",
     "open_source",
     "opencv_name",
     "resolve_source",
     "safe_name",
-    "shown_name",
     "timestamp_rate",
 ]
 
@@ -563,8 +562,12 @@ def _video_source(path: Path) -> FrameSource:
 
 def timestamp_rate(target: str, frames: int = TIMESTAMP_PROBE_FRAMES) -> float | None:
     """Frames/s from the container's presentation timestamps (`CAP_PROP_POS_MSEC`) over the first `frames`:
-    one over the median interval. None where the timestamps do not increase (no timestamps, one frame)."""
-    capture = cv2.VideoCapture(target)
+    one over the median interval. None where the timestamps do not increase (no timestamps, one frame).
+
+    Raises:
+        SourceError: `target` is not UTF-8 (`opencv_name`).
+    """
+    capture = cv2.VideoCapture(opencv_name(target))
     stamps = []
     try:
         while capture.isOpened() and len(stamps) < frames and capture.grab():
@@ -578,34 +581,22 @@ def timestamp_rate(target: str, frames: int = TIMESTAMP_PROBE_FRAMES) -> float |
 
 def opencv_name(text: str) -> str:
     """`text` (a file name or URL) as OpenCV may be given it: its string conversion crashes the process (a segmentation
-    fault) on a name that is not UTF-8 (bytes Python decodes to lone surrogates, as a Latin-1 `caf\xe9.mp4`).
+    fault) on a name that is not UTF-8 (bytes Python decodes to lone surrogates, as a Latin-1 `caf\xe9.mp4`); the
+    check of `tracker.io.opencv_files`, with a source's error.
 
     Raises:
         SourceError: such a name, shown with U+FFFD for each undecodable byte.
     """
-    if not is_utf8(text):
-        raise SourceError(f"{shown_name(text)}: OpenCV cannot open a name that is not UTF-8: rename the file")
-    return text
-
-
-def is_utf8(text: str) -> bool:
-    """Whether the name `text` is UTF-8 (False: it holds bytes Python decoded to lone surrogates, which OpenCV cannot
-    be given)."""
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def shown_name(text: str) -> str:
-    """The name `text` as an error shows it: each byte of it that is not UTF-8 as U+FFFD."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        return opencv_files.opencv_name(text)
+    except opencv_files.NotUTF8Name as exc:
+        raise SourceError(f"{exc}: rename the file") from None
 
 
 def _open_capture(target: int | str) -> cv2.VideoCapture:
     if isinstance(target, int):
         return cv2.VideoCapture(target)
+    target = opencv_name(target)
     params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, STREAM_TIMEOUT_MS, cv2.CAP_PROP_READ_TIMEOUT_MSEC, STREAM_TIMEOUT_MS]
     return cv2.VideoCapture(target, cv2.CAP_ANY, params)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from tracker.io.sources import is_utf8, shown_name
+from tracker.io.opencv_files import NotUTF8Name, opencv_name, shown_name
 from tracker.types import TrackedObject
 
 __all__ = ["MIN_VIDEO_FRAME_RATE", "Annotator", "VideoWriter", "id_colour"]
@@ -141,14 +141,15 @@ class VideoWriter:
                 would crash on it).
         """
         if self._writer is None:
-            if not is_utf8(str(self.path)):  # (OpenCV's string conversion crashes the process on lone surrogates)
-                shown = shown_name(str(self.path))
-                raise OSError(f"cannot write video {shown}: OpenCV cannot open a path that is not UTF-8")
+            try:  # OpenCV's string conversion crashes the process on a path that is not UTF-8 (lone surrogates)
+                name = opencv_name(self.path)
+            except NotUTF8Name:
+                raise OSError(
+                    f"cannot write video {shown_name(self.path)}: OpenCV cannot open a path that is not UTF-8"
+                ) from None
             self._size = (max(frame.shape[1], MIN_VIDEO_SIDE), max(frame.shape[0], MIN_VIDEO_SIDE))
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = cv2.VideoWriter(
-                str(self.path), cv2.VideoWriter_fourcc(*_FOURCC), self.frame_rate, self._size
-            )
+            self._writer = cv2.VideoWriter(name, cv2.VideoWriter_fourcc(*_FOURCC), self.frame_rate, self._size)
             if not self._writer.isOpened():
                 raise OSError(f"cannot write video {self.path}")
         if (frame.shape[1], frame.shape[0]) != self._size:
