@@ -1761,3 +1761,71 @@ def test_exclude_regions_without_compensation_are_warned_once_per_eval(tmp_path,
     warned = [line for line in capsys.readouterr().err.splitlines() if "camera_exclude" in line]
     assert len(warned) == 1 and warned[0].startswith("track eval: warning: motion.camera_exclude is not used: "), warned
     assert "motion.camera_compensation is none" in warned[0]
+
+
+NOT_UTF8_EVAL = """
+import sys
+import torch
+from test_cli import blob_detector
+import tracker.eval.inputs as inputs
+from tracker.eval.cli import eval_main
+inputs.InputModels.get = lambda self, source, appearance: (torch.device("cpu"), blob_detector, None)
+sys.exit(eval_main(sys.argv[1:]))
+"""  # `track eval` with the blob detector of the CLI tests (no model files), in a process whose crash spares pytest
+
+
+def _scene_sequence(root: Path, name: str) -> Path:
+    """The two walkers of the CLI tests' scene as a MOTChallenge sequence under `root` (whatever its name: the images
+    are written as bytes), its ground truth the blob detector's boxes: ID 1 the upper walker's, 2 the lower's."""
+    from test_cli import FRAMES, SIZE, blob_detector, scene
+
+    seq = root / name
+    (seq / "img1").mkdir(parents=True)
+    (seq / "gt").mkdir()
+    (seq / "seqinfo.ini").write_text(
+        f"[Sequence]\nname={name}\nimDir=img1\nframeRate=10\nseqLength={FRAMES}\nimWidth={SIZE[0]}\n"
+        f"imHeight={SIZE[1]}\nimExt=.png\n"
+    )
+    rows = []
+    for frame, image in enumerate(scene(), start=1):
+        (seq / "img1" / f"{frame:06d}.png").write_bytes(cv2_png(image))
+        for x0, y0, x1, y1 in blob_detector(image)[0].tolist():
+            rows.append([frame, 1 if y0 < SIZE[1] / 2 else 2, x0, y0, x1 - x0, y1 - y0, 1, 1, 1])
+    np.savetxt(seq / "gt" / "gt.txt", np.array(rows), delimiter=",", fmt="%g")
+    return seq
+
+
+def cv2_png(image: np.ndarray) -> bytes:
+    import cv2
+
+    return cv2.imencode(".png", image)[1].tobytes()
+
+
+def test_a_sequence_whose_folder_is_not_utf8_is_evaluated_as_elsewhere_not_a_crash(tmp_path):
+    """`track eval --data dép/` (a Latin-1 folder name: bytes Python decodes to lone surrogates) ended in a
+    segmentation fault: eval gave OpenCV the image paths (`cv2.imread`), whose string conversion crashes on such a
+    name, and wrote the variants' images so (`cv2.imwrite`). It scores the sequence as in a folder of another name:
+    the detector on its images and on a moving variant's, camera-motion compensation, frame 1's size checked, the
+    variants and the input cache in a folder of that name too."""
+    import subprocess
+    import sys
+
+    from media import undecodable_path
+
+    root = Path(__file__).resolve().parents[1]
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(root), str(root / "tests")])}
+    results = []
+    for top in (tmp_path / "plain", undecodable_path(tmp_path, b"d\xe9p")):
+        _scene_sequence(top / "data", "WALK")
+        args = ["--data", str(top / "data"), "--detections", "detector", "--workers", "1", "--quiet",
+                "--out", str(top / "out"), "--cache-dir", str(top / "cache"), "--variants", "original,pan8",
+                "--set", "motion.camera_compensation=sparse_flow", "--set", "reid.model=none"]  # fmt: skip
+        done = subprocess.run([sys.executable, "-c", NOT_UTF8_EVAL, *args], env=env, capture_output=True, timeout=300)
+        assert done.returncode == 0, (done.returncode, done.stderr.decode(errors="replace")[-2000:])
+        summary = json.loads((top / "out" / "variants.json").read_text())
+        hota = {variant: summary[variant][OURS]["HOTA"] for variant in ("original", "pan8")}
+        named = (("original", "WALK"), ("pan8", "WALK+pan8"))
+        rows = [(top / "out" / variant / OURS / f"{name}.txt").read_text() for variant, name in named]
+        results.append((hota, rows))
+    assert results[0] == results[1]
+    assert results[0][0]["original"] > 90 and all(results[0][1]), results[0]

@@ -119,7 +119,7 @@ def test_a_variant_made_by_another_opencv_is_made_again(syn, tmp_path, monkeypat
 def test_generation_is_atomic_and_reused(syn, tmp_path, monkeypatch):
     root = tmp_path / "v"
     written = []
-    real_imwrite = cv2.imwrite
+    real_imwrite = V.write_image
 
     def failing_imwrite(path, image, *args):
         written.append(path)
@@ -127,11 +127,11 @@ def test_generation_is_atomic_and_reused(syn, tmp_path, monkeypatch):
             raise KeyboardInterrupt  # interrupted half-way through the images
         return real_imwrite(path, image, *args)
 
-    monkeypatch.setattr(V.cv2, "imwrite", failing_imwrite)
+    monkeypatch.setattr(V, "write_image", failing_imwrite)
     with pytest.raises(KeyboardInterrupt):
         V.materialise(syn, "zoom", root=root)
     assert list(root.iterdir()) == []  # no half-made variant, no leftovers
-    monkeypatch.setattr(V.cv2, "imwrite", real_imwrite)
+    monkeypatch.setattr(V, "write_image", real_imwrite)
     made = V.materialise(syn, "zoom", root=root)
     assert made.info.frames_with_images() == LENGTH
 
@@ -211,7 +211,7 @@ def test_a_variant_made_where_locks_fail_is_not_removed_by_another_run_while_it_
             V.materialise(syn, "scale0.5", root=root)  # another run asks for a variant (here, to keep the test short)
         return real_imwrite(path, image, *args)
 
-    monkeypatch.setattr(V.cv2, "imwrite", slow_build_meets_another_run)
+    monkeypatch.setattr(V, "write_image", slow_build_meets_another_run)
     made = V.materialise(syn, "pan8", root=root)
     assert made.info.frames_with_images() == LENGTH and (made.info.root / "variant.json").is_file()
     assert not list(root.glob(".partial-*")), "no leftovers"
@@ -234,7 +234,7 @@ def test_a_variant_whose_folder_another_run_removed_is_one_error_and_nothing_pub
             V.materialise(syn, "scale0.5", root=root)  # another run asks for a variant
         return real_imwrite(path, image, *args)
 
-    monkeypatch.setattr(V.cv2, "imwrite", stalled_then_removed)
+    monkeypatch.setattr(V, "write_image", stalled_then_removed)
     with pytest.raises(OSError, match=r"variant pan8 of SYN: another run removed .* while this one made it"):
         V.materialise(syn, "pan8", root=root)
     assert not list(root.glob("SYN+pan8-*")) and not list(root.glob(".partial-*")), "nothing published, no leftovers"
@@ -242,14 +242,14 @@ def test_a_variant_whose_folder_another_run_removed_is_one_error_and_nothing_pub
 
 def _without_locks(tmp_path: Path, monkeypatch) -> tuple[Path, object, list]:
     """A file system whose locks fail (`flock`: ENOLCK, as on some network mounts): the variant cache's folder, the
-    real `cv2.imwrite` and an empty list for a test's own imwrite to record the paths it was given in."""
+    real image writer (`write_image`) and an empty list for a test's own writer to record the paths it was given in."""
     from tracker.io import lock
 
     def no_locks(*_args, **_kwargs):
         raise OSError(errno.ENOLCK, "No locks available")
 
     monkeypatch.setattr(lock, "lock_descriptor", no_locks)
-    return tmp_path / "v", cv2.imwrite, []
+    return tmp_path / "v", V.write_image, []
 
 
 def test_a_moving_variant_too_short_for_its_camera_to_move_says_so(syn, tmp_path, caplog):

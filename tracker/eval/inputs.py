@@ -25,6 +25,7 @@ import numpy as np
 from tracker.config import TrackerConfig, config_to_dict, has_appearance
 from tracker.eval.sequences import Sequence
 from tracker.io.mot import make_output_folder
+from tracker.io.opencv_files import read_image
 from tracker.private_file import create_private
 from tracker.weights import content_digest, file_digest, resolve_weights
 
@@ -236,7 +237,7 @@ def _compute(seq: Sequence, source: str, appearance: bool, models: InputModels) 
     empty = (np.zeros((0, 4)), np.zeros(0))
     frames = []
     for frame in range(seq.first, seq.last + 1):
-        image = cv2.imread(str(seq.info.image_path(frame))) if needs_images else None
+        image = read_image(seq.info.image_path(frame)) if needs_images else None  # (any path's name: OpenCV's crashes)
         if needs_images and image is None:
             raise FileNotFoundError(f"cannot read {seq.info.image_path(frame)}")
         if detector is not None:  # also with public boxes under reid.model=auto: it keeps the feature maps

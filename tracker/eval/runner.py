@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import cv2
 import numpy as np
 
 from tracker.camera_motion import CameraMotionEstimator
@@ -34,6 +33,7 @@ from tracker.eval.code_digest import OURS_CODE, PEER_CODE, code_digest
 from tracker.eval.inputs import FrameInputs, InputModels, SequenceInputs, load_inputs
 from tracker.eval.sequences import Sequence
 from tracker.io.mot import format_mot_row, write_text_atomic
+from tracker.io.opencv_files import read_image
 from tracker.io.strict_json import nan_for_null, write_json_atomic
 from tracker.parent_watch import on_parent_exit
 from tracker.worker_log import LogRelay, relaying, send_to_parent
@@ -250,7 +250,7 @@ def _camera_motion_report(estimator: CameraMotionEstimator | None) -> dict[str, 
 def _read_image(seq: Sequence, number: int) -> np.ndarray:
     """The image of evaluated frame `number` (1-based within the evaluated range)."""
     path = seq.info.image_path(seq.first + number - 1)
-    image = cv2.imread(str(path))
+    image = read_image(path)  # (bytes: OpenCV given a path that is not UTF-8 crashes the process)
     if image is None:
         raise UnreadableImage(f"cannot read {path}")
     return image

@@ -204,8 +204,10 @@ class Sequence:
         """(height, width) of frame 1's image; None where it is missing or unreadable."""
         import cv2  # here: `track --help` reads sequences' module without OpenCV
 
+        from tracker.io.opencv_files import read_image
+
         path = self.info.image_path(1)
-        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED) if path.is_file() else None
+        image = read_image(path, cv2.IMREAD_UNCHANGED) if path.is_file() else None
         return None if image is None else (int(image.shape[0]), int(image.shape[1]))
 
     def check_frame_size(self) -> None:

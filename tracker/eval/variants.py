@@ -42,6 +42,7 @@ import numpy as np
 from tracker.eval.sequences import Sequence
 from tracker.io.lock import LOCK_NAME, FolderLock
 from tracker.io.mot import read_mot_rows, read_sequence_info, tlwh_to_xyxy, xyxy_to_tlwh
+from tracker.io.opencv_files import read_image, write_image
 from tracker.io.strict_json import to_json
 from tracker.weights import content_digest, file_digest
 
@@ -307,7 +308,7 @@ def _build(seq: Sequence, spec: VariantSpec, seed: int, folder: Path) -> None:
     for t in transforms:
         if t.source > with_images:
             break
-        image = cv2.imread(str(info.image_path(t.source)))
+        image = read_image(info.image_path(t.source))  # (bytes, as written: any path's name)
         if image is None:
             raise FileNotFoundError(f"cannot read {info.image_path(t.source)}")
         if t.scale != 1.0 or t.x0 or t.y0:
@@ -318,10 +319,7 @@ def _build(seq: Sequence, spec: VariantSpec, seed: int, folder: Path) -> None:
                 image = cv2.warpAffine(
                     image, t.matrix(), (width, height), flags=interp, borderMode=cv2.BORDER_REPLICATE
                 )
-        if not cv2.imwrite(
-            str(folder / "img1" / f"{t.frame:06d}.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
-        ):
-            raise OSError(f"cannot write a variant image into {folder}")
+        write_image(folder / "img1" / f"{t.frame:06d}.jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     for sub in ("gt", "det"):
         src = info.root / sub / f"{sub}.txt"
         if src.is_file():
