@@ -129,3 +129,19 @@ def test_a_clip_length_that_is_no_length_is_a_usage_error(seconds, tmp_path, cap
     assert exit_info.value.code == 2
     assert "argument --seconds: must be" in capsys.readouterr().err
     assert not (tmp_path / "demo").exists(), "nothing made"
+
+
+def test_a_demo_folder_whose_name_is_not_utf8_is_one_error_not_a_crash(tmp_path):
+    """`python -m tracker.demo --out caf<0xE9>` (a Latin-1 folder name) ended in a segmentation fault: OpenCV's video
+    writer was given the clip's path, whose string conversion crashes on the name Python decodes with surrogates.
+    One line naming it now, exit 2, nothing made (run apart: the crash took the process down)."""
+    from media import undecodable_path
+
+    out = undecodable_path(tmp_path, b"caf\xe9")
+    env = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-m", "tracker.demo", "--out", os.fsencode(out), "--seconds", "1"],
+                          env=env, capture_output=True, timeout=120)  # fmt: skip
+    said = done.stderr.decode(errors="replace")
+    assert done.returncode == 2, (done.returncode, said)
+    expected = f"demo: error: {tmp_path}/caf\ufffd/demo_clip.mp4: OpenCV cannot open a name that is not UTF-8: choose"
+    assert said.startswith(expected) and said.count("\n") == 1 and not out.exists(), said

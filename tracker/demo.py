@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tracker.io.opencv_files import NotUTF8Name, opencv_name, read_image
 from tracker.weights import weights_dir
 
 __all__ = ["find_shared_weights", "main", "make_clip"]
@@ -60,17 +61,19 @@ def make_clip(path: Path, seconds: float = SECONDS) -> Path:
 
     Raises:
         FileNotFoundError: ultralytics' bundled photo is missing (a damaged install).
+        NotUTF8Name: `path` is not UTF-8 (OpenCV's writer would crash the process on it).
     """
     from ultralytics.utils import ASSETS
 
-    photo = cv2.imread(str(ASSETS / PHOTO))
+    target = opencv_name(path)  # before the photo is read: the error comes at once
+    photo = read_image(ASSETS / PHOTO)
     if photo is None:
         raise FileNotFoundError(f"ultralytics' bundled image {ASSETS / PHOTO} is missing")
     frames = max(round(seconds * FPS), 2)
     start = round(PILLAR_START * frames)
     end = max(round(PILLAR_END * frames), start + 1)
     path.parent.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, FRAME_SIZE)
+    writer = cv2.VideoWriter(target, cv2.VideoWriter_fourcc(*"mp4v"), FPS, FRAME_SIZE)
     try:
         for f in range(frames):
             left, top, width, height = _view(f / (frames - 1))
@@ -125,7 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    clip = make_clip(args.out / "demo_clip.mp4", args.seconds)
+    try:
+        clip = make_clip(args.out / "demo_clip.mp4", args.seconds)
+    except NotUTF8Name as exc:  # (a segmentation fault in OpenCV's writer)
+        print(f"demo: error: {exc}: choose another --out", file=sys.stderr)
+        return 2
     weights = find_shared_weights()
     overrides, origin = _weights_overrides(weights)
     print(f"demo: made {clip} ({args.seconds:g} s at {FPS} fps, a pillar sweeps across four people); {origin}")
