@@ -18,6 +18,7 @@ from typing import Any
 
 from tracker.config import TrackerConfig, config_to_dict
 from tracker.io.mot import unique_stem
+from tracker.io.names import safe_name
 
 __all__ = [
     "NOTE_NAME",
@@ -232,8 +233,6 @@ def _folder_name(stem: str) -> str:
     `MAX_NAME_BYTES` bytes, no leading or trailing dot or space, `video` for nothing left) after each character other
     than a letter, a digit or one of `FOLDER_NAME_CHARS` became `_`. Batch's own rule had no limit: a 248-byte video
     name failed with "File name too long" (`.<name>.partial`), and a video `...mp4` (stem `..`) was given `out/..`."""
-    from tracker.io.sources import safe_name
-
     return safe_name("".join(c if c.isalnum() or c in FOLDER_NAME_CHARS else "_" for c in stem), "video")
 
 

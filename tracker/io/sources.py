@@ -45,6 +45,7 @@ from tracker.io import opencv_files
 from tracker.io.image_depth import DepthReader
 from tracker.io.mot import SequenceInfo, read_sequence_info
 from tracker.io.mp4_index import missing_mp4_index
+from tracker.io.names import MAX_NAME_BYTES, safe_name
 from tracker.wording import count
 
 __all__ = [
@@ -82,14 +83,8 @@ URL_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")  # RFC 3986 scheme, then
 FILE_URL_PATTERN = re.compile(r"file:", re.IGNORECASE)  # a URL of a local file: read as the path it names
 FILE_URL_AUTHORITY = "//"  # after `file:`, a host follows (`file:///x`, `file://localhost/x`); else a path (`file:x`)
 LOCAL_HOSTS = ("", "localhost")  # the hosts a file URL of this computer names (`file:///x`, `file://localhost/x`)
-# bytes of an output name at most: a file system holds 255 a file name, and the outputs add `.summary.json.partial`
-# (21), a run folder's number, `_2` for a second source of the same name
-MAX_NAME_BYTES = 200
 WEBCAM_PATTERN = re.compile(r"[0-9]+")  # ASCII digits only (str.isdigit accepts other scripts' digits too)
 DIGIT_RUNS = re.compile(r"([0-9]+)")  # the numbers in a file name, compared as numbers (natural order)
-# not allowed or awkward in output file names; also the lone surrogates Python decodes a name's non-UTF-8 bytes to
-# (`caf\udce9`), which OpenCV's writer crashes on and a strict UTF-8 terminal cannot print
-UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f<>:"/\\|?*\[\]\ud800-\udfff]')
 
 
 class SourceError(Exception):
@@ -273,15 +268,6 @@ def _other_files(folder: Path) -> str:
         f" (it holds {count(len(others), 'other file')}, e.g. {example}: a folder is one sequence of images; to"
         f" track the videos in it, name them: `track {pattern}`, or `track batch {pattern} --out OUT`)"
     )
-
-
-def safe_name(text: str, default: str = "source") -> str:
-    """`text` usable as an output file stem: characters that are illegal or glob-special in names become `_`, and a
-    name longer than `MAX_NAME_BYTES` in UTF-8 keeps its first whole characters within them (a 250-byte video name
-    ended the run with "File name too long" at its first output)."""
-    name = UNSAFE_NAME_CHARS.sub("_", text).strip(" .")
-    name = name.encode("utf-8")[:MAX_NAME_BYTES].decode("utf-8", "ignore").strip(" .")
-    return name or default
 
 
 def image_source_name(spec: str | Path) -> str | None:

@@ -1,0 +1,50 @@
+"""Output names made from what a user named (a video's stem, a sequence's folder): within the file system's limit on
+a name (255 bytes on Linux, macOS and Windows), with room for the suffixes the outputs add. No OpenCV here: eval's
+sequences and batch's names import it without loading the sources' readers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+__all__ = ["MAX_NAME_BYTES", "bounded_name", "safe_name"]
+
+# bytes of an output name at most: a file system holds 255 a file name, and the outputs add `.summary.json.partial`
+# (21), a run folder's number, `_2` for a second source of the same name, a variant's `+scale0.35-<key>` (23)
+MAX_NAME_BYTES = 200
+# not allowed or awkward in output file names; also the lone surrogates Python decodes a name's non-UTF-8 bytes to
+# (`caf\udce9`), which OpenCV's writer crashes on and a strict UTF-8 terminal cannot print
+UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f<>:"/\\|?*\[\]\ud800-\udfff]')
+NAME_DIGEST_CHARS = 8  # hex digits of the full name's hash that tell apart two long names cut to the same start
+NAME_DIGEST_SEPARATOR = "~"  # between a long name's kept start and that hash
+_FS_ENCODING = ("utf-8", "surrogateescape")  # a name's bytes on the file system (its non-UTF-8 bytes as they were)
+
+
+def safe_name(text: str, default: str = "source") -> str:
+    """`text` usable as an output file stem: characters that are illegal or glob-special in names become `_`, and a
+    name longer than `MAX_NAME_BYTES` in UTF-8 keeps its first whole characters within them (a 250-byte video name
+    ended the run with "File name too long" at its first output)."""
+    name = UNSAFE_NAME_CHARS.sub("_", text).strip(" .")
+    name = name.encode("utf-8")[:MAX_NAME_BYTES].decode("utf-8", "ignore").strip(" .")
+    return name or default
+
+
+def bounded_name(name: str) -> str:
+    """`name` (a sequence's, already a legal file name) as the stem of files named after it: itself where it holds
+    `MAX_NAME_BYTES` bytes at most (every usual name), else its first whole characters, `NAME_DIGEST_SEPARATOR` and
+    `NAME_DIGEST_CHARS` hex digits of the whole name's SHA-256, `MAX_NAME_BYTES` bytes at most: two names that differ
+    only past the cut keep files of their own, and the same name gets the same stem in every run (resuming finds
+    it). Bytes are counted as on the file system (a non-UTF-8 byte is one)."""
+    data = name.encode(*_FS_ENCODING)
+    if len(data) <= MAX_NAME_BYTES:
+        return name
+    digest = hashlib.sha256(data).hexdigest()[:NAME_DIGEST_CHARS]
+    room = MAX_NAME_BYTES - len(NAME_DIGEST_SEPARATOR) - len(digest)
+    kept, used = [], 0
+    for char in name:
+        used += len(char.encode(*_FS_ENCODING))
+        if used > room:
+            break
+        kept.append(char)
+    return f"{''.join(kept)}{NAME_DIGEST_SEPARATOR}{digest}"
