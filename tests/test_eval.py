@@ -1765,18 +1765,26 @@ def test_exclude_regions_without_compensation_are_warned_once_per_eval(tmp_path,
 
 NOT_UTF8_EVAL = """
 import sys
-import torch
-from test_cli import blob_detector
 import tracker.eval.inputs as inputs
+from test_eval import blob_models
 from tracker.eval.cli import eval_main
-inputs.InputModels.get = lambda self, source, appearance: (torch.device("cpu"), blob_detector, None)
+inputs.InputModels.get = blob_models
 sys.exit(eval_main(sys.argv[1:]))
 """  # `track eval` with the blob detector of the CLI tests (no model files), in a process whose crash spares pytest
 
 
-def _scene_sequence(root: Path, name: str) -> Path:
-    """The two walkers of the CLI tests' scene as a MOTChallenge sequence under `root` (whatever its name: the images
-    are written as bytes), its ground truth the blob detector's boxes: ID 1 the upper walker's, 2 the lower's."""
+def blob_models(_models: object, _source: str, _appearance: bool) -> tuple[object, object, None]:
+    """`InputModels.get` giving the blob detector of the CLI tests (no model files) and no ReID."""
+    import torch
+    from test_cli import blob_detector
+
+    return torch.device("cpu"), blob_detector, None
+
+
+def _scene_sequence(root: Path, name: str, mirrored: bool = False) -> Path:
+    """The two walkers of the CLI tests' scene (`mirrored`: left to right) as a MOTChallenge sequence under `root`
+    (whatever its name: the images are written as bytes), its ground truth the blob detector's boxes: ID 1 the upper
+    walker's, 2 the lower's."""
     from test_cli import FRAMES, SIZE, blob_detector, scene
 
     seq = root / name
@@ -1788,6 +1796,7 @@ def _scene_sequence(root: Path, name: str) -> Path:
     )
     rows = []
     for frame, image in enumerate(scene(), start=1):
+        image = np.ascontiguousarray(image[:, ::-1]) if mirrored else image
         (seq / "img1" / f"{frame:06d}.png").write_bytes(cv2_png(image))
         for x0, y0, x1, y1 in blob_detector(image)[0].tolist():
             rows.append([frame, 1 if y0 < SIZE[1] / 2 else 2, x0, y0, x1 - x0, y1 - y0, 1, 1, 1])
@@ -1829,3 +1838,29 @@ def test_a_sequence_whose_folder_is_not_utf8_is_evaluated_as_elsewhere_not_a_cra
         results.append((hota, rows))
     assert results[0] == results[1]
     assert results[0][0]["original"] > 90 and all(results[0][1]), results[0]
+
+
+def test_sequences_named_with_250_bytes_are_evaluated_into_files_of_their_own(tmp_path, monkeypatch):
+    """Two sequences named with 250 bytes, alike in their first 249 (a folder name holds 255): `track eval` ended
+    with "[Errno 36] File name too long" at the input cache (`<name>-<key>.npz`), and would at the results
+    (`<name>.txt.partial`), the variants' folders (`<name>+pan8-<key>`) and TrackEval's copies. Each is scored from
+    its own files, named with at most `MAX_NAME_BYTES` bytes, under its own name; a re-run resumes them."""
+    import tracker.eval.inputs as inputs
+    from tracker.io.names import MAX_NAME_BYTES
+
+    monkeypatch.setattr(inputs.InputModels, "get", blob_models)
+    names = ["W" * 249 + "A", "W" * 249 + "B"]
+    for name, mirrored in zip(names, (False, True), strict=True):
+        _scene_sequence(tmp_path / "data", name, mirrored)
+    out = tmp_path / "out"
+    args = ["--data", str(tmp_path / "data"), "--detections", "detector", "--workers", "1", "--quiet", "--out",
+            str(out), "--cache-dir", str(tmp_path / "cache"), "--variants", "original,pan8"]  # fmt: skip
+    for run in range(2):
+        assert eval_main(args) == 0
+        for variant, suffix in (("original", ""), ("pan8", "+pan8")):
+            summary = json.loads((out / variant / "summary.json").read_text())
+            assert sorted(summary["sequences"]) == [name + suffix for name in names], summary["sequences"].keys()
+            assert all(scores["HOTA"] > 90 for scores in summary["sequences"].values()), summary["sequences"]
+            assert summary["resumed"] == 2 * run, (variant, run)
+    results = sorted(p.name for p in (out / "original" / OURS).glob("*.txt"))
+    assert len(results) == 2 and all(len(name.encode()) <= MAX_NAME_BYTES + len(".txt") for name in results)

@@ -25,6 +25,7 @@ import numpy as np
 from tracker.config import TrackerConfig, config_to_dict, has_appearance
 from tracker.eval.sequences import Sequence
 from tracker.io.mot import make_output_folder
+from tracker.io.names import bounded_name
 from tracker.io.opencv_files import read_image
 from tracker.private_file import create_private
 from tracker.weights import content_digest, file_digest, resolve_weights
@@ -209,7 +210,7 @@ def load_inputs(
             f"(there is no {seq.info.image_path(seq.info.frames_with_images() + 1).name})"
         )
     cache_dir = cache_dir or default_cache_dir()
-    path = cache_dir / f"{seq.name}-{_cache_key(seq, source, cfg, appearance)}.npz"
+    path = cache_dir / f"{bounded_name(seq.name)}-{_cache_key(seq, source, cfg, appearance)}.npz"
     start = time.perf_counter()
     if use_cache and path.is_file():
         try:

@@ -33,6 +33,7 @@ from tracker.eval.code_digest import OURS_CODE, PEER_CODE, code_digest
 from tracker.eval.inputs import FrameInputs, InputModels, SequenceInputs, load_inputs
 from tracker.eval.sequences import Sequence
 from tracker.io.mot import format_mot_row, write_text_atomic
+from tracker.io.names import bounded_name
 from tracker.io.opencv_files import read_image
 from tracker.io.strict_json import nan_for_null, write_json_atomic
 from tracker.parent_watch import on_parent_exit
@@ -368,7 +369,7 @@ def _make_job(name: str, cfg_dict: dict[str, Any], seq: Sequence, inputs: Sequen
         "appearance": inputs.appearance,
         "frames": [seq.first, seq.last],
     }
-    path = out_dir / name / f"{seq.name}.txt"
+    path = out_dir / name / f"{bounded_name(seq.name)}.txt"  # (a 250-byte name: "File name too long")
     return _Job(name, cfg_dict, seq, inputs, path, json.dumps(identity, sort_keys=True))
 
 

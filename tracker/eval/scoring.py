@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from tracker.eval.sequences import Sequence
+from tracker.io.names import bounded_name
 from tracker.io.strict_json import metrics_from_json, write_json_atomic
 
 __all__ = ["METRICS", "saved_scores", "score_results", "score_results_cached"]
@@ -68,19 +69,22 @@ def score_results(sequences: list[Sequence], result_files: dict[str, Path]) -> d
     try:
         gt_root, trk_root = tmp / "gt", tmp / "trackers" / _TRACKER_NAME / "data"
         trk_root.mkdir(parents=True)
-        for seq in sequences:
-            seq_dir = gt_root / seq.name
+        # TrackEval finds a sequence by its folder's and result file's name: each under its stem (`bounded_name`: a
+        # 250-byte name, or a variant's of a 200-byte one, failed with "File name too long"), its scores renamed back
+        by_stem = {bounded_name(seq.name): seq for seq in sequences}
+        for stem, seq in by_stem.items():
+            seq_dir = gt_root / stem
             (seq_dir / "gt").mkdir(parents=True)
             if not seq.gt_needs_rewrite:
                 (seq_dir / "gt" / "gt.txt").write_bytes(seq.gt_bytes)  # a copy of the file, as read once
             else:  # val-half (the evaluated frames, renumbered from 1 like the results) or 6-column gt
                 np.savetxt(seq_dir / "gt" / "gt.txt", seq.ground_truth(dense_ids=True), delimiter=",", fmt="%.6g")
             (seq_dir / "seqinfo.ini").write_text(
-                f"[Sequence]\nname={seq.name}\nseqLength={seq.num_frames}\nframeRate={seq.info.frame_rate}\n"
+                f"[Sequence]\nname={stem}\nseqLength={seq.num_frames}\nframeRate={seq.info.frame_rate}\n"
             )
             if seq.name not in result_files:
                 raise ValueError(f"no result file for sequence {seq.name}")
-            shutil.copy(result_files[seq.name], trk_root / f"{seq.name}.txt")
+            shutil.copy(result_files[seq.name], trk_root / f"{stem}.txt")
         eval_cfg = trackeval.Evaluator.get_default_eval_config()
         eval_cfg.update(
             USE_PARALLEL=False, PRINT_RESULTS=False, PRINT_CONFIG=False, TIME_PROGRESS=False,
@@ -90,7 +94,7 @@ def score_results(sequences: list[Sequence], result_files: dict[str, Path]) -> d
         data_cfg = trackeval.datasets.MotChallenge2DBox.get_default_dataset_config()
         data_cfg.update(
             GT_FOLDER=str(gt_root), TRACKERS_FOLDER=str(tmp / "trackers"), TRACKERS_TO_EVAL=[_TRACKER_NAME],
-            BENCHMARK=benchmarks.pop(), SPLIT_TO_EVAL="train", SEQ_INFO={s.name: s.num_frames for s in sequences},
+            BENCHMARK=benchmarks.pop(), SPLIT_TO_EVAL="train", SEQ_INFO={k: s.num_frames for k, s in by_stem.items()},
             SKIP_SPLIT_FOL=True, GT_LOC_FORMAT="{gt_folder}/{seq}/gt/gt.txt", TRACKER_SUB_FOLDER="data",
             PRINT_CONFIG=False,
         )  # fmt: skip
@@ -101,7 +105,7 @@ def score_results(sequences: list[Sequence], result_files: dict[str, Path]) -> d
         per_seq = results["MotChallenge2DBox"][_TRACKER_NAME]
         if not isinstance(per_seq, dict) or "COMBINED_SEQ" not in per_seq:
             raise RuntimeError(f"TrackEval failed: {messages}")
-        out = {name: _metrics_of(res["pedestrian"]) for name, res in per_seq.items() if name != "COMBINED_SEQ"}
+        out = {by_stem[k].name: _metrics_of(res["pedestrian"]) for k, res in per_seq.items() if k != "COMBINED_SEQ"}
         out["COMBINED"] = _metrics_of(per_seq["COMBINED_SEQ"]["pedestrian"])
         return out
     finally:

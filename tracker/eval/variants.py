@@ -42,6 +42,7 @@ import numpy as np
 from tracker.eval.sequences import Sequence
 from tracker.io.lock import LOCK_NAME, FolderLock
 from tracker.io.mot import read_mot_rows, read_sequence_info, tlwh_to_xyxy, xyxy_to_tlwh
+from tracker.io.names import bounded_name
 from tracker.io.opencv_files import read_image, write_image
 from tracker.io.strict_json import to_json
 from tracker.weights import content_digest, file_digest
@@ -419,7 +420,7 @@ def materialise(
         raise ValueError(f"{seq.name}: variants are made of whole sequences (use --split train)")
     spec = VARIANTS[variant]
     root = Path(root) if root is not None else default_variants_dir(None)
-    final = root / f"{seq.name}{NAME_SEPARATOR}{spec.name}-{_key(seq, spec, seed)}"
+    final = root / f"{bounded_name(seq.name)}{NAME_SEPARATOR}{spec.name}-{_key(seq, spec, seed)}"
     if root.is_dir():
         _remove_abandoned(root)
     if not (final / "seqinfo.ini").is_file():
