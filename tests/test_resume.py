@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from media import write_video
+from media import undecodable_path, write_video
 from test_cli import blob_detector, child_env, colour_embedder, scene, use_fake_models, weights_args
 
 import tracker.run as run
@@ -37,6 +37,7 @@ from tracker.config import load_config
 from tracker.gallery import Gallery
 from tracker.gallery_file import file_version
 from tracker.io.image_depth import DepthReader
+from tracker.io.opencv_files import write_image
 from tracker.pipeline import Tracker
 from tracker.resume import CHECKPOINT_NAME, GALLERY_RECORD_NAME, Checkpointer, Progress, read_checkpoint
 from tracker.run_gallery import GallerySaver
@@ -767,6 +768,25 @@ def test_an_image_folder_resumes_without_reading_the_frames_before_the_checkpoin
     capsys.readouterr()
     assert main([*args, "--resume", "--out", str(out)]) == 2
     assert "files:" in capsys.readouterr().err
+
+
+def test_a_folder_of_images_named_otherwise_than_utf8_is_tracked_and_resumed(
+    tmp_path, monkeypatch, fake_models, frame_clock, capsys
+):
+    """Image files whose names are not UTF-8 (a Latin-1 camera's `caf\\xe9_000001.png`) are tracked: the
+    checkpoint's identity of the folder hashed each file's name as UTF-8 text and ended the run at its start with
+    "'utf-8' codec can't encode character '\\udce9'"; a killed run resumes from its checkpoint as any folder's."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i, image in enumerate(scene(FRAMES), start=1):
+        write_image(undecodable_path(frames, b"caf\xe9_%06d.png" % i), image)
+    args = [str(frames), "--quiet", "--no-save-video"]
+    assert main([*args, "--out", str(tmp_path / "whole")]) == 0, capsys.readouterr().err
+    out = tmp_path / "run"
+    last = killed_run(monkeypatch, [*args, "--out", str(out)], out)
+    assert main([*args, "--resume", "--out", str(out)]) == 0
+    assert f"resuming {out} after frame {last}" in capsys.readouterr().err
+    assert outputs(out, "frames") == outputs(tmp_path / "whole", "frames")
 
 
 def test_a_resumed_folder_scales_its_16_bit_images_as_the_first_run_did(

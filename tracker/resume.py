@@ -120,7 +120,8 @@ def _source_identity(spec: str, source: FrameSource) -> dict[str, Any]:
         digest = hashlib.sha256()
         for file in source.files:
             stat = file.stat()
-            digest.update(f"{file.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+            # (the name's bytes as on disk: a name that is not UTF-8 holds lone surrogates, which UTF-8 cannot encode)
+            digest.update(os.fsencode(f"{file.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n"))
         return {
             "source": absolute,
             "kind": source.kind,
