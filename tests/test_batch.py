@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from media import write_video
+from media import undecodable_path, write_video
 from test_cli import blob_detector, scene
 
 import tracker.run as run
@@ -467,6 +467,22 @@ def test_cli_batch_refuses_a_gpu_share_that_is_no_finite_number_before_starting_
     assert err.startswith("track batch: error: argument --gpus-per-video: must be a number >= 0"), err
     with pytest.raises(ValueError, match="finite number >= 0"):
         track_many(["a.mp4"], None, tmp_path, engine="ray", gpus_per_video=float(share.replace("x", "nan")))
+
+
+def test_a_batch_folder_opencv_cannot_write_videos_in_is_refused_before_any_video(tmp_path, capsys):
+    """A batch `--out` whose path is not UTF-8 (a Latin-1 `caf\\xe9`) failed every video at its first frame, after
+    its models loaded ("cannot write video"); it is refused before anything starts, as `track --out` is, naming the
+    folder and the way round it. Without the videos it is no obstacle."""
+    out = undecodable_path(tmp_path, b"caf\xe9")
+    video = write_video(tmp_path / "a.avi", scene(3))
+    assert main(["batch", str(video), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "track batch: error: --out " in err and "caf\N{REPLACEMENT CHARACTER}" in err, err
+    assert "--no-save-video" in err and not out.exists()
+    with pytest.raises(ValueError, match=r"^out_dir .*save_video=False$"):
+        track_many([video], None, out, make_tracker=fake_tracker, progress=False)
+    summary = track_many([video], None, out, save_video=False, make_tracker=fake_tracker, progress=False)
+    assert summary.ok, summary.videos
 
 
 @pytest.mark.parametrize("share", ["0.5", None, True])

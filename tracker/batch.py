@@ -49,6 +49,7 @@ from tracker.batch_work import (
 from tracker.config import TrackerConfig, load_config, validate_config
 from tracker.io.lock import FolderLock, gallery_lock
 from tracker.ray_engine import joins_cluster
+from tracker.run_outputs import check_video_folder
 from tracker.stop_flag import terminating_interrupts
 
 __all__ = ["BatchSummary", "VideoResult", "VideoTask", "published_videos", "run_video", "track_many", "unnamed_sources"]
@@ -150,7 +151,8 @@ def track_many(
             not a path (a `Gallery` object), `gpus_per_video` not a number (a string such as "0.5").
         ConfigError: a `config` that cannot be used: a YAML file's, or one made in Python (`dataclasses.replace`),
             checked before any video starts.
-        ValueError: unknown engine, no sources, a GPU share that is not a finite number >= 0 (or above 1 and not
+        ValueError: unknown engine, no sources, with `save_video` an `out_dir` whose path is not UTF-8 (OpenCV
+            cannot write a video there), a GPU share that is not a finite number >= 0 (or above 1 and not
             whole), a GPU share or an `address` with the local engine, an `address` (or `$RAY_ADDRESS`) that is no
             cluster address, a GPU share a local Ray has no GPUs for, a gallery without ReID.
         ImportError: engine "ray" without Ray installed.
@@ -207,6 +209,8 @@ def track_many(
         check_reachable(address, names)
     # (None: the defaults; one built in Python, `dataclasses.replace`, checked here as `Tracker` checks it: else an
     # invalid one failed every video in turn)
+    if save_video:  # (not UTF-8: every video failed at its first frame, after its models loaded)
+        check_video_folder(Path(out_dir), names.out_dir, "--no-save-video" if names.flags else "save_video=False")
     cfg = validate_config(config) if isinstance(config, TrackerConfig) else load_config(config)
     cluster = engine == "ray" and joins_cluster(address)  # nodes that look for files on their own disks
     models_here = make_tracker is None and not cluster

@@ -35,6 +35,7 @@ __all__ = [
     "FULL_DISK_HINT",
     "RunOutputs",
     "check_output_paths",
+    "check_video_folder",
     "disk_full",
     "naming_file",
     "newest_run_dir",
@@ -253,6 +254,17 @@ class RunOutputs:
             raise failed
 
 
+def check_video_folder(out: Path, setting: str = "--out", no_video: str = "--no-save-video") -> None:
+    """Raise ValueError where an annotated video cannot be written in `out`: its path is not UTF-8 (OpenCV would
+    crash on it; `tracker.io.opencv_files`). `setting` and `no_video` are what the caller calls the folder and the
+    choice of no video (`track`'s options, or `track_many`'s `out_dir` and `save_video=False`), for the error."""
+    if not is_utf8(str(out)):
+        raise ValueError(
+            f"{setting} {shown_name(str(out))}: OpenCV cannot write the annotated video in a folder whose path is not "
+            f"UTF-8: rename it, choose another {setting}, or {no_video}"
+        )
+
+
 def check_output_paths(
     out: Path, names: Sequence[str], opened: dict[int, FrameSource], save_video: bool, gallery: Path | None = None
 ) -> None:
@@ -272,11 +284,8 @@ def check_output_paths(
             be replaced by this run's, and the folder would mix the two); with `save_video`, `out`'s path is not
             UTF-8 (OpenCV cannot write the video there: the run failed at its first frame).
     """
-    if save_video and not is_utf8(str(out)):
-        raise ValueError(
-            f"--out {shown_name(str(out))}: OpenCV cannot write the annotated video in a folder whose path is not "
-            "UTF-8: rename it, choose another --out, or --no-save-video"
-        )
+    if save_video:
+        check_video_folder(out)
     evaluated = [name for name in _EVAL_RUN_FILES if (out / name).is_file()]
     if evaluated:
         # a folder an eval was run into beside a stopped `track` run (allowed before): how that run can go on
