@@ -48,8 +48,8 @@ from tracker.batch_work import (
 )
 from tracker.config import TrackerConfig, load_config, validate_config
 from tracker.io.lock import FolderLock, gallery_lock
+from tracker.io.opencv_files import check_video_folder
 from tracker.ray_engine import joins_cluster
-from tracker.run_outputs import check_video_folder
 from tracker.stop_flag import terminating_interrupts
 
 __all__ = ["BatchSummary", "VideoResult", "VideoTask", "published_videos", "run_video", "track_many", "unnamed_sources"]

@@ -21,7 +21,7 @@ from tracker.config import TrackerConfig, config_to_yaml
 from tracker.file_errors import naming
 from tracker.io.jsonl import JsonlWriter
 from tracker.io.mot import MotWriter, make_output_folder, unique_stem, write_text_atomic
-from tracker.io.opencv_files import is_utf8, shown_name
+from tracker.io.opencv_files import check_video_folder
 from tracker.io.sources import FrameSource, SourceError
 from tracker.io.video import VideoWriter
 from tracker.resume import CHECKPOINT_NAME, GALLERY_RECORD_NAME, Progress, ResumeError
@@ -35,7 +35,6 @@ __all__ = [
     "FULL_DISK_HINT",
     "RunOutputs",
     "check_output_paths",
-    "check_video_folder",
     "disk_full",
     "naming_file",
     "newest_run_dir",
@@ -252,17 +251,6 @@ class RunOutputs:
                 failed = failed or exc
         if failed is not None:
             raise failed
-
-
-def check_video_folder(out: Path, setting: str = "--out", no_video: str = "--no-save-video") -> None:
-    """Raise ValueError where an annotated video cannot be written in `out`: its path is not UTF-8 (OpenCV would
-    crash on it; `tracker.io.opencv_files`). `setting` and `no_video` are what the caller calls the folder and the
-    choice of no video (`track`'s options, or `track_many`'s `out_dir` and `save_video=False`), for the error."""
-    if not is_utf8(str(out)):
-        raise ValueError(
-            f"{setting} {shown_name(str(out))}: OpenCV cannot write the annotated video in a folder whose path is not "
-            f"UTF-8: rename it, choose another {setting}, or {no_video}"
-        )
 
 
 def check_output_paths(

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["NotUTF8Name", "is_utf8", "opencv_name", "read_image", "shown_name", "write_image"]
+__all__ = ["NotUTF8Name", "check_video_folder", "is_utf8", "opencv_name", "read_image", "shown_name", "write_image"]
 
 
 class NotUTF8Name(ValueError):
@@ -81,3 +81,14 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray, params: Sequenc
         raise OSError(f"cannot write {shown_name(target)}: OpenCV cannot encode this image as {target.suffix!r}")
     with target.open("wb") as file:  # (an error names the file: numpy's own opening named none)
         encoded.tofile(file)
+
+
+def check_video_folder(out: Path, setting: str = "--out", no_video: str = "--no-save-video") -> None:
+    """Raise ValueError where an annotated video cannot be written in `out`: its path is not UTF-8 (OpenCV would
+    crash on it). `setting` and `no_video` are what the caller calls the folder and the
+    choice of no video (`track`'s options, or `track_many`'s `out_dir` and `save_video=False`), for the error."""
+    if not is_utf8(str(out)):
+        raise ValueError(
+            f"{setting} {shown_name(str(out))}: OpenCV cannot write the annotated video in a folder whose path is not "
+            f"UTF-8: rename it, choose another {setting}, or {no_video}"
+        )
