@@ -25,8 +25,7 @@ def safe_name(text: str, default: str = "source") -> str:
     """`text` usable as an output file stem: characters that are illegal or glob-special in names become `_`, and a
     name longer than `MAX_NAME_BYTES` in UTF-8 keeps its first whole characters within them (a 250-byte video name
     ended the run with "File name too long" at its first output)."""
-    name = UNSAFE_NAME_CHARS.sub("_", text).strip(" .")
-    name = name.encode("utf-8")[:MAX_NAME_BYTES].decode("utf-8", "ignore").strip(" .")
+    name = _whole_characters(UNSAFE_NAME_CHARS.sub("_", text).strip(" ."), MAX_NAME_BYTES).strip(" .")
     return name or default
 
 
@@ -41,10 +40,16 @@ def bounded_name(name: str) -> str:
         return name
     digest = hashlib.sha256(data).hexdigest()[:NAME_DIGEST_CHARS]
     room = MAX_NAME_BYTES - len(NAME_DIGEST_SEPARATOR) - len(digest)
+    return f"{_whole_characters(name, room)}{NAME_DIGEST_SEPARATOR}{digest}"
+
+
+def _whole_characters(name: str, limit: int) -> str:
+    """The first whole characters of `name` within `limit` bytes, counted as on the file system (a non-UTF-8 byte,
+    a lone surrogate here, is one)."""
     kept, used = [], 0
     for char in name:
         used += len(char.encode(*_FS_ENCODING))
-        if used > room:
+        if used > limit:
             break
         kept.append(char)
-    return f"{''.join(kept)}{NAME_DIGEST_SEPARATOR}{digest}"
+    return "".join(kept)
