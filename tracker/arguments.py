@@ -25,6 +25,8 @@ __all__ = [
     "detector_output",
 ]
 
+_PLAIN_NUMBERS = (int, float)  # Python's own number types, checked by class (a bool's class is bool: not one of them)
+
 
 def detector_output(detected: Any) -> tuple[Any, Any, Any]:
     """The detector's result as its three parts (boxes_xyxy (N, 4), scores (N,), class_ids (N,) or None), checked
@@ -110,10 +112,6 @@ def checked_frame_size(size: Any) -> tuple[int, int]:
     """(height, width) as two positive ints (numbers, or 0-d arrays or tensors of one: iterating a tensor gives
     those), or ValueError: a count that is not a whole number (480.5 is not rounded), NaN, infinite, not positive, a
     string, or not two of them."""
-    if size.__class__ is tuple and len(size) == 2:  # `frame.shape[:2]`, every frame: no abstract-number checks
-        height, width = size
-        if height.__class__ is int and width.__class__ is int and height > 0 and width > 0:
-            return height, width
     hint = f"frame_size must be two positive whole pixel counts (height, width), e.g. frame.shape[:2]; got {size!r}"
     try:
         values = tuple(size) if not isinstance(size, str | bytes) else ()
@@ -121,10 +119,22 @@ def checked_frame_size(size: Any) -> tuple[int, int]:
         raise ValueError(hint) from None
     if len(values) != 2:
         raise ValueError(hint)
-    values = (_number(values[0]), _number(values[1]))
+    values = (_as_number(values[0]), _as_number(values[1]))
     if not (_is_pixel_count(values[0]) and _is_pixel_count(values[1])):
         raise ValueError(hint)
     return int(values[0]), int(values[1])
+
+
+def _as_number(value: Any) -> Any:
+    """`value` as a Python number: Python's own int or float as it is (`frame.shape`'s ints, the default 0.0, every
+    frame: no abstract-class test, which costs ~1 % of a frame there, docs/speed.md stop 62), anything else through
+    `_number`."""
+    return value if value.__class__ in _PLAIN_NUMBERS else _number(value)
+
+
+def _is_real(value: Any) -> bool:
+    """Whether `value` is a real number and not a bool (Python's own int and float without the abstract-class test)."""
+    return value.__class__ in _PLAIN_NUMBERS or (not isinstance(value, bool) and isinstance(value, numbers.Real))
 
 
 def _number(value: Any) -> Any:
@@ -140,10 +150,8 @@ def checked_camera_noise(value: Any, size: tuple[int, int] | None = None) -> flo
     tells nothing of the motion; the still rule (the only reader, and only with a frame size) squares the noise over
     box sides: 1e300 px overflowed float64, warned of it every frame and took every box for unmoved. A 0-d array or
     tensor (an estimator's result) is its number, as `frame_rate`'s and `frame_size`'s are."""
-    if value.__class__ is float and value == 0.0:  # the default, every frame without a camera motion (no ABC checks)
-        return value
-    value = _number(value)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+    value = _as_number(value)
+    if not _is_real(value) or not math.isfinite(value) or value < 0:
         raise ValueError(f"camera_motion_noise must be a finite number of pixels >= 0; got {value!r}")
     if size is not None and value > max(size):
         raise ValueError(
@@ -155,6 +163,4 @@ def checked_camera_noise(value: Any, size: tuple[int, int] | None = None) -> flo
 
 def _is_pixel_count(value: Any) -> bool:
     """A positive whole number of pixels (an int, or a float such as 480.0), not a bool."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return False
-    return math.isfinite(value) and value > 0 and value == int(value)
+    return _is_real(value) and math.isfinite(value) and value > 0 and value == int(value)
