@@ -101,3 +101,22 @@ def test_compares_variants_csv_has_a_variant_and_a_tracker_column(tmp_path: Path
     assert (tmp_path / "variants.csv").read_text().splitlines()[:2] == ["variant,HOTA", "pan8,50.0"]
     assert "pan8 ByteTrack" not in (tmp_path / "variants.csv").read_text()
     capsys.readouterr()
+
+
+def test_a_chart_of_sequences_named_with_250_characters_is_laid_out_and_tells_them_apart():
+    """A sequence named with 250 characters made a tick label one line wider than the figure: matplotlib warned
+    "Tight layout not applied" and the labels ran off the chart. Each label now fits its group, in at most
+    `_LABEL_MAX_LINES` lines, and two names alike in their first 249 characters still end apart."""
+    import warnings
+
+    from tracker.eval.report import _LABEL_GROUP_CHARS, _LABEL_MAX_LINES
+
+    names = ["W" * 249 + "A", "W" * 249 + "B", OURS]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig = chart_figure(_rows(names), "long names")
+    texts = [label.get_text() for label in fig.axes[0].get_xticklabels()]
+    assert all(len(t.split("\n")) <= _LABEL_MAX_LINES for t in texts), texts
+    assert all(len(line) <= _LABEL_GROUP_CHARS for t in texts for line in t.split("\n")), texts
+    assert texts[0] != texts[1] and texts[0].endswith("A") and texts[1].endswith("B"), texts
+    assert texts[2] == OURS

@@ -28,6 +28,8 @@ _CHART_MARGIN_IN = 2.0
 _CHART_HEADROOM = 1.2
 _GROUP_WIDTH = 0.8  # fraction of a category slot the bars of one group fill
 _LABEL_LINE_CHARS = 12  # tick labels are wrapped to lines of this many characters (a group is ~16 wide)
+_LABEL_GROUP_CHARS = 16  # a word wider than a group of bars (in characters) is cut into lines of this many
+_LABEL_MAX_LINES = 5  # a longer label keeps its first lines and its end, joined by an ellipsis
 _LABEL_WORD = r"[^-+]+[-+]*|[-+]+"  # a label's words: each ends at (and keeps) its '-' or '+'
 _LABEL_FONT = "small"
 _MIN_NAME_WIDTH = 8
@@ -116,9 +118,13 @@ def write_chart(path: Path, rows: dict[str, dict[str, Any]], title: str) -> None
 
 
 def _wrap_label(name: str) -> str:
-    """`name` word-wrapped to lines of at most `_LABEL_LINE_CHARS` characters, broken after a '-' or '+'
-    (a word longer than that keeps a line of its own): tracker names such as BoxMOT-ByteTrack-fps-t0.5 are wider
-    than their group of bars, and side by side on one line they overlapped. Its own line breaks are kept."""
+    """`name` word-wrapped to lines of at most `_LABEL_LINE_CHARS` characters, broken after a '-' or '+' (a word
+    longer than a line keeps a line of its own, cut into lines of `_LABEL_GROUP_CHARS` where wider than its group):
+    tracker names such as BoxMOT-ByteTrack-fps-t0.5 are wider than their group of bars, and side by side on one line
+    they overlapped. Its own line breaks are kept. A label of more
+    than `_LABEL_MAX_LINES` lines keeps its first ones and a last line ending as the name ends, after an ellipsis:
+    two long sequence names alike in their beginnings still read apart, and the chart keeps its size (a 250-character
+    name made one line wider than the figure, so matplotlib could not lay it out)."""
     lines = []
     for line in name.split("\n"):
         current = ""
@@ -126,8 +132,13 @@ def _wrap_label(name: str) -> str:
             if current and len(current + word.rstrip()) > _LABEL_LINE_CHARS:
                 lines.append(current.rstrip())
                 current = ""
+            while len(word.rstrip()) > _LABEL_GROUP_CHARS:
+                lines.append(word[:_LABEL_GROUP_CHARS])
+                word = word[_LABEL_GROUP_CHARS:]
             current += word
         lines.append(current.rstrip())
+    if len(lines) > _LABEL_MAX_LINES:
+        lines = [*lines[: _LABEL_MAX_LINES - 1], "\u2026" + name.replace("\n", "")[-(_LABEL_GROUP_CHARS - 1) :]]
     return "\n".join(lines)
 
 
