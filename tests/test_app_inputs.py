@@ -82,6 +82,7 @@ def test_a_frame_update_cannot_take_says_what_it_takes_and_changes_nothing(frame
     assert outputs(tracker, 3) == outputs(reference, 3)  # the refused frame neither detected nor tracked
 
 
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")  # the user's np.matrix, not ours
 def test_a_gray_frame_given_as_a_numpy_matrix_is_tracked_as_the_gray_frame_it_holds():
     """`np.asmatrix(gray)` passed the frame check (2-D, uint8) and then raised numpy's "AxisError: axis 2 is out of
     bounds" while turned into BGR (np.matrix stays 2-D), or aborted the process ("double free or corruption") after
