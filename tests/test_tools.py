@@ -204,20 +204,30 @@ def test_id_timeline_reads_a_val_half_run_against_the_val_half(tmp_path, capsys)
     )
 
 
-def test_bench_update_blocks_alternates_modes_and_times_each_call(monkeypatch):
+def test_bench_update_blocks_alternates_modes_and_times_each_call(monkeypatch, capsys):
     """The modes take turns of `block` frames (the order flipping every turn), every frame in order within a pass,
-    the first `skip` frames of a turn not counted; the detector's and the ReID's time are split out of update()'s."""
+    the first `skip` frames of a turn not counted; the detector's, the ReID's and the ReID network's time (inside the
+    ReID's) are split out of update()'s, and the report says where a mode's extra time over the baseline goes."""
     import time
 
     monkeypatch.syspath_prepend(str(ROOT / "tools"))  # it imports bench_pipeline, as a script beside it
     blocks = load_tool("bench_update_blocks")
     calls = []
 
+    class FakeEmbedder:  # its network (`model`) takes half of each call
+        def __init__(self, embed_s):
+            self.embed_s = embed_s
+            self.model = lambda: time.sleep(embed_s / 2)
+
+        def __call__(self, frame):
+            time.sleep(self.embed_s / 2)
+            self.model()
+
     class FakeTracker:
         def __init__(self, name, detect_s, embed_s):
             self.name, self.detect_s = name, detect_s
             self.detector = lambda frame: time.sleep(detect_s)
-            self.embedder = None if embed_s is None else (lambda frame: time.sleep(embed_s))
+            self.embedder = None if embed_s is None else FakeEmbedder(embed_s)
 
         def reset(self):
             calls.append((self.name, "reset"))
@@ -238,10 +248,15 @@ def test_bench_update_blocks_alternates_modes_and_times_each_call(monkeypatch):
             expected += [(name, i) for name in names for i in range(first, first + 3)]
     assert order == expected
     assert {mode: len(r) for mode, r in rows.items()} == {"slow": 8, "fast": 8}
-    detect, reid, update = (blocks.COLUMNS.index(c) for c in ("detect", "reid", "update"))
+    detect, reid, forward, update = (blocks.COLUMNS.index(c) for c in ("detect", "reid", "forward", "update"))
     slow, fast = rows["slow"], rows["fast"]
     assert (slow[:, detect] >= 4).all() and (slow[:, reid] >= 2).all() and (fast[:, reid] == 0).all()
+    assert (slow[:, forward] >= 1).all() and (slow[:, reid] >= slow[:, forward] + 1).all()
+    assert (fast[:, forward] == 0).all()
     assert (slow[:, update] >= slow[:, detect] + slow[:, reid]).all()
+    blocks.report(rows, "fast")
+    extra = capsys.readouterr().out.split("extra CPU ms a frame over 'fast'")[1].splitlines()[1]
+    assert extra.startswith("slow") and "network" in extra and "rest of ReID" in extra
     # medians: a 1 ms sleep can overrun by a few ms on a loaded machine (once 4.7 ms in a fresh-clone CI run)
     assert np.median(fast[:, detect]) < np.median(slow[:, detect])
     assert blocks.parse_mode("no reid=reid.model=none, detector.threads=0") == (

@@ -3,11 +3,14 @@
 Each mode is a tracker built from the shared config plus its own overrides (default: ReID as configured, and detection
 only). The modes track the same frames in turns of `--block` frames (the order flips every block), so a change in
 the machine's load hits all of them alike; the first `--skip` frames of each turn are not counted (they pay for the
-previous mode's caches and threads). Per mode and frame it times the detector's call, the ReID call(s) and the whole
+previous mode's caches and threads). Per mode and frame it times the detector's call, the ReID call(s), the ReID
+network's own call(s) inside them (the embedder's `model`: OpenVINO's forward, or the PyTorch module) and the whole
 `update()`, each by the wall clock and the process's CPU time (all threads: the runtime's workers and spinning
 included, other processes not). The ratios compare each mode with `--baseline` (detection only): `update()` frames/s
 (what issue 14 measures), and the detector's own call, which is the same work in every mode: a ratio above 1 means
-the work between two detector calls slows the next one down (cold caches, sleeping or spinning threads).
+the work between two detector calls slows the next one down (cold caches, sleeping or spinning threads). Last, where
+each mode's extra CPU time a frame over the baseline goes: the detector's own call, the ReID network, the rest of the
+ReID call (crops, normalisation) and the rest of `update()` (the core's appearance work, the call's plumbing).
 
     python tools/bench_update_blocks.py [--source 1080p|768x576] [--frames 100] [--passes 4] [--block 10]
         [--mode NAME=key=value,key=value ...] [--set key=value ...]
@@ -40,7 +43,8 @@ from tracker.config import ConfigError  # noqa: E402
 MS = 1000.0
 BASELINE = "detection only"
 DEFAULT_MODES = ("reid=", f"{BASELINE}=reid.model=none")
-COLUMNS = ("detect", "detect cpu", "reid", "reid cpu", "update", "update cpu")  # ms, one row per counted frame
+# ms, one row per counted frame; "forward": the ReID network's own call(s), inside the ReID call
+COLUMNS = ("detect", "detect cpu", "reid", "reid cpu", "forward", "forward cpu", "update", "update cpu")
 
 
 def parse_mode(text: str) -> tuple[str, list[str]]:
@@ -80,6 +84,8 @@ def run_blocks(
     for tracker in trackers.values():
         tracker.detector = clock.wrap("detect", tracker.detector)
         if tracker.embedder is not None:
+            if callable(getattr(tracker.embedder, "model", None)):  # OSNet's network (OpenVINO's or PyTorch's)
+                tracker.embedder.model = clock.wrap("forward", tracker.embedder.model)
             tracker.embedder = clock.wrap("reid", tracker.embedder)
     rows: dict[str, list[tuple[float, ...]]] = {mode: [] for mode in trackers}
     names = list(trackers)
@@ -95,8 +101,62 @@ def run_blocks(
                     trackers[mode].update(frames[i])
                     total = ((time.perf_counter() - start) * MS, (time.process_time() - start_cpu) * MS)
                     if i - first >= skip:
-                        rows[mode].append((*clock.spent["detect"], *clock.spent.get("reid", (0.0, 0.0)), *total))
+                        spent = [clock.spent.get(name, (0.0, 0.0)) for name in ("detect", "reid", "forward")]
+                        rows[mode].append((*(ms for pair in spent for ms in pair), *total))
     return {mode: np.array(values) for mode, values in rows.items()}
+
+
+def report(results: dict[str, np.ndarray], baseline: str) -> None:
+    """Print each mode's ms a frame, its ratios to `baseline`, and where its extra CPU time over it goes."""
+    col = {name: COLUMNS.index(name) for name in COLUMNS}
+    width = max(len(mode) for mode in results)
+    print("ms per frame, median / mean; CPU: the process's CPU time (all threads)")
+    print(
+        f"{'mode':<{width}} {'detect':>13} {'detect CPU':>13} {'ReID mean':>9} {'ReID CPU':>9} {'forward':>9} "
+        f"{'fwd CPU':>9} {'update':>13} {'update CPU':>13}"
+    )
+    for mode, t in results.items():
+        cells = [f"{np.median(t[:, col[c]]):6.2f}/{t[:, col[c]].mean():6.2f}" for c in ("detect", "detect cpu")]
+        cells += [f"{t[:, col[c]].mean():9.2f}" for c in ("reid", "reid cpu", "forward", "forward cpu")]
+        cells += [f"{np.median(t[:, col[c]]):6.2f}/{t[:, col[c]].mean():6.2f}" for c in ("update", "update cpu")]
+        print(f"{mode:<{width}} " + " ".join(cells))
+    base = results[baseline]
+    update, update_cpu, detect, detect_cpu = (col[c] for c in ("update", "update cpu", "detect", "detect cpu"))
+    print(
+        f"\nagainst {baseline!r}: update() frames/s ratio (wall median, wall mean, CPU mean); the detector's own "
+        "call, time ratio (wall median, CPU median, CPU mean; 1 = not slowed by what runs between its calls)"
+    )
+    for mode, t in results.items():
+        if mode == baseline:
+            continue
+        fps = (
+            np.median(base[:, update]) / np.median(t[:, update]),
+            base[:, update].mean() / t[:, update].mean(),
+            base[:, update_cpu].mean() / t[:, update_cpu].mean(),
+        )
+        det = (
+            np.median(t[:, detect]) / np.median(base[:, detect]),
+            np.median(t[:, detect_cpu]) / np.median(base[:, detect_cpu]),
+            t[:, detect_cpu].mean() / base[:, detect_cpu].mean(),
+        )
+        print(
+            f"{mode:<{width}} frames/s {fps[0]:.3f} {fps[1]:.3f} {fps[2]:.3f}   detector {det[0]:.3f} {det[1]:.3f} "
+            f"{det[2]:.3f}"
+        )
+    print(
+        f"\nextra CPU ms a frame over {baseline!r} (means): the detector's own call, the ReID network, the rest of "
+        "the ReID call (crops, normalisation), the rest of update() (the core's appearance work, plumbing)"
+    )
+    for mode, t in results.items():
+        if mode == baseline:
+            continue
+        mean = {name: t[:, col[name]].mean() - base[:, col[name]].mean() for name in COLUMNS}
+        rest = mean["update cpu"] - mean["detect cpu"] - mean["reid cpu"]
+        print(
+            f"{mode:<{width}} {mean['update cpu']:6.2f} = detector {mean['detect cpu']:5.2f} + network "
+            f"{mean['forward cpu']:5.2f} + rest of ReID {mean['reid cpu'] - mean['forward cpu']:5.2f} + rest "
+            f"{rest:5.2f}"
+        )
 
 
 def main() -> None:
@@ -136,39 +196,7 @@ def main() -> None:
         f"{args.skip} of each not counted); load average {os.getloadavg()[0]:.2f}"
     )
     results = run_blocks(trackers, frames, args.passes, args.block, args.skip)
-    width = max(len(mode) for mode in results)
-    print("ms per frame, median / mean; CPU: the process's CPU time (all threads)")
-    print(
-        f"{'mode':<{width}} {'detect':>13} {'detect CPU':>13} {'ReID mean':>9} {'ReID CPU':>9} {'update':>13} "
-        f"{'update CPU':>13}"
-    )
-    for mode, t in results.items():
-        cells = [f"{np.median(t[:, c]):6.2f}/{t[:, c].mean():6.2f}" for c in (0, 1)]
-        cells += [f"{t[:, c].mean():9.2f}" for c in (2, 3)]
-        cells += [f"{np.median(t[:, c]):6.2f}/{t[:, c].mean():6.2f}" for c in (4, 5)]
-        print(f"{mode:<{width}} " + " ".join(cells))
-    base = results[args.baseline]
-    print(
-        f"\nagainst {args.baseline!r}: update() frames/s ratio (wall median, wall mean, CPU mean); the detector's own "
-        "call, time ratio (wall median, CPU median, CPU mean; 1 = not slowed by what runs between its calls)"
-    )
-    for mode, t in results.items():
-        if mode == args.baseline:
-            continue
-        fps = (
-            np.median(base[:, 4]) / np.median(t[:, 4]),
-            base[:, 4].mean() / t[:, 4].mean(),
-            base[:, 5].mean() / t[:, 5].mean(),
-        )
-        det = (
-            np.median(t[:, 0]) / np.median(base[:, 0]),
-            np.median(t[:, 1]) / np.median(base[:, 1]),
-            t[:, 1].mean() / base[:, 1].mean(),
-        )
-        print(
-            f"{mode:<{width}} frames/s {fps[0]:.3f} {fps[1]:.3f} {fps[2]:.3f}   detector {det[0]:.3f} {det[1]:.3f} "
-            f"{det[2]:.3f}"
-        )
+    report(results, args.baseline)
     print(f"load average {os.getloadavg()[0]:.2f}")
 
 
