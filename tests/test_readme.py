@@ -278,6 +278,47 @@ def test_the_quick_start_snippet_passes_a_plausible_frame_rate(monkeypatch, decl
     assert given == {"rate": used}
 
 
+# Each ```python block of the README and the test that runs it, found by a line only that block has
+PYTHON_BLOCKS = {
+    "cv2.VideoCapture": "test_the_quick_start_snippet_passes_a_plausible_frame_rate",
+    "update_detections": "test_the_python_api_snippet_runs_as_written",
+    "Gallery.load": "test_the_gallery_snippet_runs_as_written",
+}
+
+
+def test_every_python_block_of_the_readme_is_run_by_a_test():
+    """A ```python block added to the README, or one whose marker line changed, has a test here that runs it: the
+    gallery snippet was run by none, so a renamed `Gallery.load` or `reset()` would have left it wrong unseen."""
+    blocks = fenced_blocks(README, "python")
+    runs = {marker: [b for b in blocks if marker in b] for marker in PYTHON_BLOCKS}
+    assert all(len(found) == 1 for found in runs.values()), {m: len(found) for m, found in runs.items()}
+    assert len(blocks) == len(PYTHON_BLOCKS), "a ```python block of the README that no test runs"
+    assert set(PYTHON_BLOCKS.values()) <= set(globals())
+
+
+@pytest.mark.slow
+def test_the_gallery_snippet_runs_as_written(shared_weights, tmp_path, monkeypatch):
+    """The Identity gallery section's snippet, run as written in an empty folder with the weights found by name in
+    $TRACKER_WEIGHTS_DIR: the first run makes `site.gallery`, the second loads it, and a tracker with other ReID
+    weights refuses it, as the snippet's comment says (the default detector, yolo11n.pt, is loaded, not run)."""
+    from tracker.gallery import Gallery, GalleryModelError
+
+    (snippet,) = [b for b in fenced_blocks(README, "python") if "Gallery.load" in b]
+    code = compile(snippet, "README.md", "exec")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TRACKER_WEIGHTS_DIR", str(shared_weights))
+    first: dict = {}
+    exec(code, first)
+    assert isinstance(first["gallery"], Gallery) and (tmp_path / "site.gallery").is_file()
+    again: dict = {}
+    exec(code, again)  # the file exists now: Gallery.load
+    assert again["tracker"].gallery is again["gallery"] and (tmp_path / "site.gallery").is_file()
+    other = snippet.replace("osnet_x0_25_msmt17.pth", "osnet_x0_25_market1501.pth")
+    assert other != snippet
+    with pytest.raises(GalleryModelError, match="cannot be compared"):
+        exec(compile(other, "README.md", "exec"), {})
+
+
 def _as_lists(value: object) -> object:
     """Tuples (the frozen config's lists) as lists, as YAML reads them."""
     return [_as_lists(v) for v in value] if isinstance(value, (tuple, list)) else value
