@@ -143,6 +143,32 @@ def test_the_options_track_eval_and_compare_share_with_track_are_spelled_alike(c
     assert unnamed == ["help"] or unnamed == [], f"options whose argument argparse names after the option: {unnamed}"
 
 
+def every_parser() -> dict[str, argparse.ArgumentParser]:
+    """Each command a user can ask `--help` of: `track`, `track batch`, `track eval`, `track compare` and each
+    `track gallery` subcommand, by the words that call it."""
+    parsers = {"track": _parser(), "track batch": _batch_parser()}
+    parsers |= {f"track {name}": command_parser(compare=name == "compare") for name in ("eval", "compare")}
+    (commands,) = [a for a in gallery_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return parsers | {f"track gallery {name}": sub for name, sub in commands.choices.items()}
+
+
+def test_every_option_with_a_default_says_it_in_help():
+    """`track --help` said "--save-video, --no-save-video  annotated mp4", `track batch --help` "--engine
+    {local,ray}  local processes or Ray tasks", `track eval --help` "--split {train,val-half}  whole sequences, or
+    val-half ..." and "--engine {process,ray}  process pool ...": a new user could not tell which they get without
+    the option. Each option whose default is something (not off, not unset; `--set`'s empty list is no default)
+    names it in its help line."""
+    silent = [
+        f"{command} {'/'.join(action.option_strings)} (default {action.default!r}): {action.help}"
+        for command, parser in every_parser().items()
+        for action in parser._actions
+        if action.option_strings
+        and action.default not in (None, False, [], argparse.SUPPRESS)
+        and "default" not in (action.help or "")
+    ]
+    assert not silent, silent
+
+
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_every_make_target_the_makefile_declares_or_the_readme_names_runs_a_recipe():
     """`make lint` was declared phony without a rule: make said "Nothing to be done for 'lint'" and checked nothing,

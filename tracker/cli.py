@@ -106,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
         help="output folder (default runs/track/<name>, numbered, never overwritten; a folder given here is reused, "
         "the outputs of an earlier run in it replaced)",
     )
-    p.add_argument("--save-video", action=GivenOnceSwitch, default=True, help="annotated mp4")
+    p.add_argument("--save-video", action=GivenOnceSwitch, default=True, help="write the annotated mp4 (default: on)")
     p.add_argument("--show", action="store_true", help="show the annotated frames in a window (q stops)")
     _device_option(p)
     p.add_argument(
@@ -151,7 +151,11 @@ def _batch_parser() -> argparse.ArgumentParser:
     p.add_argument("sources", nargs="+", metavar="SOURCE", help="videos (or anything `track` accepts), one per task")
     p.add_argument("--out", action=GivenOnce, type=path_arg, required=True, help="batch folder: OUT/<name>/ per video")
     p.add_argument(
-        "--engine", action=GivenOnce, choices=["local", "ray"], default="local", help="local processes or Ray tasks"
+        "--engine",
+        action=GivenOnce,
+        choices=["local", "ray"],
+        default="local",
+        help="local processes (the default) or Ray tasks",
     )
     p.add_argument(
         "--address", action=GivenOnce, help="Ray cluster to join (e.g. auto, ray://head:10001); default: a local Ray"
@@ -176,7 +180,7 @@ def _batch_parser() -> argparse.ArgumentParser:
     )
     _config_option(p)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
-    p.add_argument("--save-video", action=GivenOnceSwitch, default=True, help="annotated mp4s")
+    p.add_argument("--save-video", action=GivenOnceSwitch, default=True, help="write the annotated mp4s (default: on)")
     _device_option(p)
     p.add_argument(
         "--max-frames", action=GivenOnce, type=positive_int, metavar="N", help="stop each video after N frames"

@@ -113,8 +113,8 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
         "--split",
         choices=["train", "val-half"],
         default="train",
-        help="whole sequences, or val-half: frames N//2+2..N, ByteTrack's and BoT-SORT's val half (tracker starts "
-        "there; results and gt renumbered from 1, as their gt_val_half.txt)",
+        help="train: whole sequences (the default), or val-half: frames N//2+2..N, ByteTrack's and BoT-SORT's val "
+        "half (tracker starts there; results and gt renumbered from 1, as their gt_val_half.txt)",
     )
     p.add_argument(
         "--detections",
@@ -141,7 +141,8 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
         "--engine",
         choices=["process", "ray"],
         default="process",
-        help="process pool (--workers), or Ray tasks, one per free CPU (the cluster at $RAY_ADDRESS, else a local Ray)",
+        help="process pool (--workers; the default), or Ray tasks, one per free CPU (the cluster at $RAY_ADDRESS, "
+        "else a local Ray)",
     )
     p.add_argument(
         "--no-cache",
