@@ -169,6 +169,14 @@ def test_every_option_with_a_default_says_it_in_help():
     assert not silent, silent
 
 
+def test_every_command_says_what_it_does_in_its_help():
+    """`track gallery rm --help` and `track gallery prune --help` printed their arguments only: nothing said that rm
+    of an ID the gallery lacks removes none of them, or which identities prune removes. Each command's --help opens
+    with a description."""
+    undescribed = [command for command, parser in every_parser().items() if not parser.description]
+    assert not undescribed, undescribed
+
+
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_every_make_target_the_makefile_declares_or_the_readme_names_runs_a_recipe():
     """`make lint` was declared phony without a rule: make said "Nothing to be done for 'lint'" and checked nothing,

@@ -44,12 +44,22 @@ def gallery_parser() -> argparse.ArgumentParser:
     ls.add_argument(
         "files", type=path_arg, nargs="+", metavar="FILE", help="the gallery file (`track --gallery FILE`), or several"
     )
-    rm = sub.add_parser("rm", help="forget identities by global ID")
+    rm = sub.add_parser(
+        "rm",
+        help="forget identities by global ID",
+        description="Remove the identities with these global IDs from FILE and write it back. An ID the gallery "
+        "does not hold is an error, and then nothing is removed.",
+    )
     _gallery_file_arg(rm)
     rm.add_argument(
         "ids", type=positive_int, nargs="+", metavar="ID", help="global IDs to forget (`track gallery ls` lists them)"
     )
-    prune = sub.add_parser("prune", help="apply the retention policy (gallery.max_days_unseen, max_identities)")
+    prune = sub.add_parser(
+        "prune",
+        help="apply the retention policy (gallery.max_days_unseen, max_identities)",
+        description="Remove the identities unseen for more than gallery.max_days_unseen days, then the least "
+        "recently seen beyond gallery.max_identities, and write FILE back (a run with --gallery does this too).",
+    )
     _gallery_file_arg(prune)
     _config_options(prune, "YAML config with the retention keys (default: built-in defaults)")
     prune.add_argument(
