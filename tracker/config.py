@@ -68,7 +68,11 @@ _DEVICE_FORM = re.compile(r"auto|cpu(:0)?|cuda(:[0-9]+)?")  # cpu:0 is torch's n
 class DetectorConfig(Section):
     """The ultralytics detector (any model ultralytics can load)."""
 
-    model: str = key("yolo11n.pt", "any ultralytics-loadable model: .pt, OpenVINO folder, .onnx, .engine")
+    model: str = key(
+        "yolo11n.pt",
+        "any ultralytics-loadable model (.pt, OpenVINO folder, .onnx, .engine): a path, a file name in "
+        "$TRACKER_WEIGHTS_DIR, or an official name ultralytics downloads",
+    )
     confidence: float = key(0.1, "lowest box score kept; low boxes feed the second matching stage", lo=0, hi=1)
     iou: float = key(0.7, "non-maximum suppression IoU threshold", lo=0, hi=1)
     image_size: int = key(640, "inference image size in pixels", lo=32, hi=8192)
@@ -93,7 +97,11 @@ class ReIDConfig(Section):
         "osnet_x0_25 | osnet_x1_0 (torchreid weights) | auto (detector features) | none (motion only)",
         choices=(*REID_MODELS, "none"),
     )
-    weights: str = key("osnet_x0_25_msmt17.pth", "torchreid-format state dict for the OSNet models")
+    weights: str = key(
+        "osnet_x0_25_msmt17.pth",
+        "torchreid-format state dict for the OSNet models: a path, or a file name in $TRACKER_WEIGHTS_DIR "
+        "(never downloaded)",
+    )
     batch_size: int = key(128, "crops per forward pass; larger batches are chunked", lo=1, hi=65536)
     crop_height: int = key(256, "crop height fed to the ReID network, pixels", lo=16, hi=1024)
     crop_width: int = key(128, "crop width fed to the ReID network, pixels", lo=16, hi=1024)
