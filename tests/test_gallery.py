@@ -25,6 +25,7 @@ from tracker.gallery import (
 )
 from tracker.gallery_file import check_saveable
 from tracker.gallery_prototypes import consistent_looks, select_prototypes
+from tracker.io.names import fitting_stem
 
 DIM = 64
 MODEL = ModelIdentity("osnet_x0_25", "abcdef0123456789", DIM)
@@ -588,6 +589,22 @@ def test_a_save_killed_before_its_rename_leaves_the_file_and_the_next_save_remov
     other.write_bytes(b"")
     Gallery.load(path).save(path)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == [other.name]
+
+
+def test_a_gallery_whose_name_fills_the_limit_is_saved_and_its_leftovers_told_from_its_neighbours(tmp_path):
+    """A gallery named with 255 bytes (the most a file name holds) was refused: its lock `.<name>.lock` and its
+    temp file `.<name>.<8>.tmp` were longer than a name can be ("File name too long"). They take the name's start
+    and a hash of it: a save's leftovers are removed by the next save of that gallery, never of another gallery
+    whose name differs only past the cut."""
+    start = "é" * 115  # 230 bytes, then 25 more that tell the two galleries apart
+    path, neighbour = tmp_path / f"{start}{'a' * 17}.gallery", tmp_path / f"{start}{'b' * 17}.gallery"
+    assert len(path.name.encode()) == 255
+    temps = [tmp_path / f".{fitting_stem(p.name, 14)}.abcd1234.tmp" for p in (path, neighbour)]
+    for left in temps:
+        left.write_bytes(b"")  # as a save killed before its rename leaves (`write_atomic`)
+    filled()[0].save(path)
+    assert Gallery.load(path, model=MODEL).new_id() == 21
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, temps[1].name]), "its leftover went"
 
 
 def test_a_save_to_a_directory_says_so(tmp_path):

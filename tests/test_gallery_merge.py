@@ -247,6 +247,20 @@ def test_export_writes_one_row_per_identity_and_the_prototypes(cameras, tmp_path
     assert "written as an .npz file" in capsys.readouterr().err and not (tmp_path / "x.csv").exists()
 
 
+def test_export_into_names_as_long_as_a_file_name_can_be_writes_them(cameras, tmp_path, capsys):
+    """Names of 242-255 bytes are valid files, but the export failed with "File name too long" on its temp file
+    (`.<name>.<8 random>.tmp`, 14 bytes more): they are written, and nothing is left beside them."""
+    a, _ = cameras
+    table, vectors = tmp_path / ("t" * 251 + ".csv"), tmp_path / ("é" * 125 + "v.npz")
+    assert len(table.name.encode()) == len(vectors.name.encode()) == 255
+    assert main(["gallery", "export", str(a), "-o", str(table), "--prototypes", str(vectors)]) == 0, capsys.readouterr()
+    assert capsys.readouterr().out.strip() == f"wrote 3 identities to {table} and 9 prototypes (D = {DIM}) to {vectors}"
+    assert len(table.read_text().splitlines()) == 4
+    with np.load(vectors) as saved:
+        assert saved["global_ids"].tolist() == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([a.name, "cam2.gallery", table.name, vectors.name])
+
+
 def test_ls_of_two_files_lists_each_under_its_name(cameras, capsys):
     a, b = cameras
     assert main(["gallery", "ls", str(a), str(b)]) == 0

@@ -198,6 +198,15 @@ def test_a_failed_atomic_write_keeps_the_old_file_and_leaves_no_temporary_file(t
     assert path.read_text() == "1,1,0,0,1,1,1,-1,-1,-1\n" and sorted(p.name for p in tmp_path.iterdir()) == [path.name]
 
 
+def test_an_atomic_text_file_whose_name_fills_the_limit_is_written(tmp_path):
+    """A 255-byte name (the most a file name holds) failed with "File name too long" on its temp file
+    `<name>.partial`; the temp file's name is cut to fit, and it goes once the file is in place."""
+    path = tmp_path / ("é" * 125 + "x.txt")
+    assert len(path.name.encode()) == 255
+    write_text_atomic(path, "1,1,0,0,1,1,1,-1,-1,-1\n")
+    assert path.read_text() == "1,1,0,0,1,1,1,-1,-1,-1\n" and [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
 def test_an_atomic_text_file_is_utf8_whatever_the_locale(tmp_path):
     """Under a C/POSIX locale a report naming a sequence "Straße" failed with UnicodeEncodeError (the locale's
     encoding was used); it is UTF-8, as JSON and our readers expect."""

@@ -30,6 +30,7 @@ from tracker.file_errors import names_another_file, naming
 from tracker.gallery_format import is_gallery_file
 from tracker.gallery_records import GalleryConflictError, GalleryError, SaveAbandoned
 from tracker.io.mot import sync_folder
+from tracker.io.names import fitting_stem
 
 __all__ = [
     "FileVersion",
@@ -56,6 +57,7 @@ log = logging.getLogger("tracker.gallery")  # (the logger of the gallery's saves
 FILE_MODE = 0o600  # owner read/write only: the file holds biometric-like data
 WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH  # a file with none of these set is read-only (`chmod a-w`)
 TEMP_RANDOM_CHARS = 8  # the random part of `tempfile.mkstemp`'s names (`write_atomic`'s temp files)
+TEMP_SUFFIX = ".tmp"  # the end of `write_atomic`'s temp files' names: `.<name>.<random>.tmp`
 FileVersion = tuple[int, int, int, int]  # (device, inode, size, modification ns) of a gallery file
 
 
@@ -162,7 +164,7 @@ def check_saveable(path: str | Path, option: str = "--gallery") -> None:
     refuse_not_a_file(path)
     refuse_read_only(path, option)
     try:
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)  # as `write_atomic`
+        fd, probe = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=folder)  # as `write_atomic`
     except OSError as exc:
         raise OSError(_unwritable(path, folder, exc, option)) from exc
     os.close(fd)
@@ -215,10 +217,17 @@ def _unwritable(path: Path, folder: Path, exc: OSError, option: str) -> str:
     return f"the gallery {path} cannot be saved: {reason}: choose another {option}"
 
 
+def _temp_prefix(path: Path) -> str:
+    """`.<name>.`, the start of the names of `write_atomic`'s temp files for `path`: `<name>` is `path`'s name, or
+    where a temp file's longer name would not fit in a file name, its start and a hash of it (`fitting_stem`)."""
+    added = len("..") + TEMP_RANDOM_CHARS + len(TEMP_SUFFIX)
+    return f".{fitting_stem(path.name, added)}."
+
+
 def _temp_names(path: Path) -> re.Pattern[str]:
     """The names `write_atomic` gives its temp files for `path` (`tempfile.mkstemp`: 8 random characters), and no
     other gallery's (the one of `site.gallery.x` is `.site.gallery.x.<8>.tmp`: two characters longer)."""
-    return re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{{TEMP_RANDOM_CHARS}}}\.tmp")
+    return re.compile(rf"{re.escape(_temp_prefix(path))}[a-z0-9_]{{{TEMP_RANDOM_CHARS}}}{re.escape(TEMP_SUFFIX)}")
 
 
 def written_file(path: Path) -> Path:
@@ -265,7 +274,7 @@ def write_atomic(
     path = written_file(path)
     make_folder(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent)
     except OSError as exc:
         raise type(exc)(_unwritable(path, path.parent, exc, "path")) from exc
     try:

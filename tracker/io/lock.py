@@ -29,10 +29,12 @@ from types import TracebackType
 from filelock import lock_descriptor
 
 from tracker.io.mot import make_output_folder
+from tracker.io.names import side_file
 
 __all__ = ["LOCK_NAME", "FolderInUse", "FolderLock", "gallery_holder", "gallery_lock"]
 
 GALLERY_HOLDERS = "another run or gallery edit"  # who holds a gallery's lock: track, track batch, gallery rm, a save
+GALLERY_LOCK_SUFFIX = ".lock"  # a gallery file's lock: `.<name>.lock` beside it
 LOCK_NAME = ".track.lock"  # in the output folder, beside the outputs, while a run writes there
 _NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)  # the lock file cannot be made: the folder is not writable
 _FULL = (errno.ENOSPC, errno.EDQUOT)  # a full disk (or quota): the lock holds without the process ID written in it
@@ -238,9 +240,9 @@ def gallery_lock(path: str | Path, option: str | None = "--gallery") -> FolderLo
 
 
 def _gallery_lock_file(path: str | Path) -> Path:
-    """`.<name>.lock` beside the gallery file `path` (a symbolic link's file: the link followed)."""
-    real = Path(os.path.realpath(path))
-    return real.parent / f".{real.name}.lock"
+    """`.<name>.lock` beside the gallery file `path` (a symbolic link's file: the link followed; a name too long to
+    take both dots and the suffix cut, `side_file`)."""
+    return side_file(Path(os.path.realpath(path)), GALLERY_LOCK_SUFFIX, prefix=".")
 
 
 def gallery_holder(path: str | Path) -> int | None:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
+from tracker.io.names import side_file
+
 if TYPE_CHECKING:  # annotations only: `track --help` and usage errors need no torch (tracker.types imports it)
     from tracker.types import TrackedObject
 
@@ -317,7 +319,7 @@ def atomic_file(path: str | Path, temp_suffix: str = _PARTIAL_SUFFIX) -> Iterato
         OSError: the folder cannot be written.
     """
     path = Path(path)
-    tmp = path.with_name(path.name + temp_suffix)
+    tmp = side_file(path, temp_suffix)
     try:
         with tmp.open("w", encoding="utf-8") as file:
             yield file
@@ -364,7 +366,7 @@ def open_truncated(path: Path, length: int) -> TextIO:
 
 def partial_file(path: Path) -> Path:
     """`<path>.partial`: where a `MotWriter` writes `path`'s rows until it closes, and the rows a resume continues."""
-    return path.with_name(path.name + _PARTIAL_SUFFIX)
+    return side_file(path, _PARTIAL_SUFFIX)
 
 
 def resumed_file(path: Path) -> Path:
@@ -385,7 +387,7 @@ class MotWriter:
     def __init__(self, path: str | Path, resume_bytes: int | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._partial = self.path.with_name(self.path.name + _PARTIAL_SUFFIX)
+        self._partial = partial_file(self.path)
         if resume_bytes is None:
             self._file: TextIO | None = self._partial.open("w")
             return

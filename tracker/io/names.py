@@ -1,18 +1,28 @@
 """Output names made from what a user named (a video's stem, a sequence's folder): within the file system's limit on
-a name (255 bytes on Linux, macOS and Windows), with room for the suffixes the outputs add. No OpenCV here: eval's
-sequences and batch's names import it without loading the sources' readers.
+a name (255 bytes on Linux, macOS and Windows), with room for the suffixes the outputs add; and the names of the
+files kept beside a file (an atomic write's temp file, a lock), which fit wherever the file's own name fits. No
+OpenCV here: eval's sequences and batch's names import it without loading the sources' readers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 
-__all__ = ["MAX_NAME_BYTES", "bounded_name", "safe_name"]
+__all__ = [
+    "MAX_NAME_BYTES",
+    "NAME_LIMIT_BYTES",
+    "bounded_name",
+    "fitting_stem",
+    "safe_name",
+    "side_file",
+]
 
 # bytes of an output name at most: a file system holds 255 a file name, and the outputs add `.summary.json.partial`
 # (21), a run folder's number, `_2` for a second source of the same name, a variant's `+scale0.35-<key>` (23)
 MAX_NAME_BYTES = 200
+NAME_LIMIT_BYTES = 255  # the longest file name, in bytes, that the file systems of Linux, macOS and Windows hold
 # not allowed or awkward in output file names; also the lone surrogates Python decodes a name's non-UTF-8 bytes to
 # (`caf\udce9`), which OpenCV's writer crashes on and a strict UTF-8 terminal cannot print
 UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f<>:"/\\|?*\[\]\ud800-\udfff]')
@@ -35,11 +45,40 @@ def bounded_name(name: str) -> str:
     `NAME_DIGEST_CHARS` hex digits of the whole name's SHA-256, `MAX_NAME_BYTES` bytes at most: two names that differ
     only past the cut keep files of their own, and the same name gets the same stem in every run (resuming finds
     it). Bytes are counted as on the file system (a non-UTF-8 byte is one)."""
+    return _cut_with_digest(name, MAX_NAME_BYTES)
+
+
+def fitting_stem(name: str, added_bytes: int) -> str:
+    """`name` (a file's, as it is on disk), or a stand-in for it, to which `added_bytes` more bytes (a temp file's
+    or a lock's prefix and suffix) can be added within `NAME_LIMIT_BYTES`: `name` itself where that fits, else its
+    first whole characters, `NAME_DIGEST_SEPARATOR` and `NAME_DIGEST_CHARS` hex digits of the whole name's SHA-256
+    (a file named with 242-255 bytes was written, but its temp file's longer name failed with "File name too
+    long"). The same name always gets the same stem, and two names that differ only past the cut get stems of their
+    own (one file's leftovers are never taken for another's). Bytes are counted as on the file system.
+
+    Raises:
+        ValueError: `added_bytes` leaves no room for the cut name and its digest (a caller's mistake).
+    """
+    if NAME_LIMIT_BYTES - added_bytes <= len(NAME_DIGEST_SEPARATOR) + NAME_DIGEST_CHARS:
+        raise ValueError(f"{added_bytes} bytes added to a file name leave no room for the name itself")
+    return _cut_with_digest(name, NAME_LIMIT_BYTES - added_bytes)
+
+
+def side_file(path: Path, suffix: str, prefix: str = "") -> Path:
+    """The file `<prefix><name><suffix>` beside `path` (`path.name` cut by `fitting_stem` where the whole would be
+    longer than a file name can be): `<name>.partial`, `.<name>.lock`. Its name fits wherever `path`'s does."""
+    stem = fitting_stem(path.name, len((prefix + suffix).encode(*_FS_ENCODING)))
+    return path.with_name(f"{prefix}{stem}{suffix}")
+
+
+def _cut_with_digest(name: str, limit: int) -> str:
+    """`name` where it holds `limit` bytes at most, else its first whole characters, `NAME_DIGEST_SEPARATOR` and
+    `NAME_DIGEST_CHARS` hex digits of the whole name's SHA-256, `limit` bytes at most (as on the file system)."""
     data = name.encode(*_FS_ENCODING)
-    if len(data) <= MAX_NAME_BYTES:
+    if len(data) <= limit:
         return name
     digest = hashlib.sha256(data).hexdigest()[:NAME_DIGEST_CHARS]
-    room = MAX_NAME_BYTES - len(NAME_DIGEST_SEPARATOR) - len(digest)
+    room = limit - len(NAME_DIGEST_SEPARATOR) - len(digest)
     return f"{_whole_characters(name, room)}{NAME_DIGEST_SEPARATOR}{digest}"
 
 
