@@ -25,7 +25,7 @@ from tracker.io.mot import (
     write_text_atomic,
     xyxy_to_tlwh,
 )
-from tracker.io.strict_json import nan_for_null, to_json, write_json_atomic
+from tracker.io.strict_json import nan_for_null, path_fields, path_from_fields, to_json, write_json_atomic
 
 SEQINFO = "[Sequence]\nname=TOY\nimDir=img1\nframeRate=25\nseqLength=5\nimWidth=640\nimHeight=480\nimExt=.jpg\n"
 
@@ -160,6 +160,25 @@ def test_our_json_has_null_where_python_would_write_nan(tmp_path):
     assert json.loads((tmp_path / "s.json").read_text()) == json.loads(text)
     assert not list(tmp_path.glob("*.partial")), "written through a temporary file and a rename"
     assert math.isnan(nan_for_null(None)) and nan_for_null(0.5) == 0.5
+
+
+def test_our_json_is_utf8_text_and_keeps_a_path_that_is_not_utf8_exactly():
+    """A name that is not UTF-8 (bytes Python decodes to lone surrogates) was written as `"\\udce9"` escapes, which
+    strict readers refuse. It is written as shown, U+FFFD for the byte, key or value, and NaN still as null; a
+    character beyond U+FFFF is written as json writes it. `path_fields` adds a path's exact bytes as a URI, which
+    `path_from_fields` reads back (an absolute path's file URI, a relative one's reference, where `:` is no scheme)."""
+    latin = os.fsdecode(b"/data/caf\xe9 50%/x")
+    text = to_json({latin: [latin, math.nan], "smile": "\U0001f600"})
+    shown = "/data/caf\ufffd 50%/x"
+    assert json.loads(text.encode("ascii")) == {shown: [shown, None], "smile": "\U0001f600"}
+    assert to_json({"smile": "\U0001f600"}) == json.dumps({"smile": "\U0001f600"})
+    assert path_fields("source", "/data/café") == {"source": "/data/café"}, "a UTF-8 path: itself, nothing added"
+    fields = path_fields("source", latin)
+    assert fields == {"source": shown, "source_uri": "file:///data/caf%E9%2050%25/x"}
+    relative = os.fsdecode(b"a:b/caf\xe9")
+    for path in (latin, relative, "/data/café"):
+        assert path_from_fields(json.loads(to_json(path_fields("source", path))), "source") == path
+    assert path_from_fields({"source": latin}, "source") == latin, "an older summary's path as it is"
 
 
 def test_our_json_refuses_a_circular_reference_as_json_does():

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
@@ -787,6 +788,37 @@ def test_a_folder_of_images_named_otherwise_than_utf8_is_tracked_and_resumed(
     assert main([*args, "--resume", "--out", str(out)]) == 0
     assert f"resuming {out} after frame {last}" in capsys.readouterr().err
     assert outputs(out, "frames") == outputs(tmp_path / "whole", "frames")
+
+
+def strings(value) -> list[str]:
+    """Every string (keys too) in `value`, a JSON document read back."""
+    if isinstance(value, dict):
+        return [*value, *(s for v in value.values() for s in strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_a_summary_of_a_source_and_folder_named_otherwise_than_utf8_is_utf8_json_keeping_the_exact_path(
+    tmp_path, fake_models, capsys
+):
+    """summary.json wrote a Latin-1 folder's name (`caf\\xe9`, lone surrogates in Python) as `"\\udce9"` escapes,
+    which are no UTF-8 text: strict JSON readers (Rust's serde_json, Go's) refuse them. Every string is written as
+    shown (U+FFFD for the byte), and the source's exact bytes are kept beside it as a file URI (`source_uri`); a
+    resume still knows the finished run as its source's."""
+    frames = undecodable_path(tmp_path, b"caf\xe9")
+    frames.mkdir()
+    for i, image in enumerate(scene(FRAMES), start=1):
+        write_image(frames / f"{i:06d}.png", image)
+    out = undecodable_path(tmp_path, b"d\xe9p")
+    assert main([str(frames), "--quiet", "--no-save-video", "--out", str(out)]) == 0, capsys.readouterr().err
+    summary = json.loads((out / "summary.json").read_bytes().decode("utf-8"))
+    assert all(text.encode("utf-8") for text in strings(summary)), "no lone surrogate (no `\\udce9`) anywhere"
+    assert summary["source"] == f"{tmp_path}/caf\ufffd" and f"{tmp_path}/d\ufffdp/caf_.txt" in summary["outputs"]
+    assert urllib.parse.unquote_to_bytes(summary["source_uri"].removeprefix("file://")) == os.fsencode(frames)
+    capsys.readouterr()
+    assert main([str(frames), "--resume", "--out", str(out), "--quiet", "--no-save-video"]) == 0
+    assert f"finished ({FRAMES} frames): nothing to resume" in capsys.readouterr().out
 
 
 def test_a_resumed_folder_scales_its_16_bit_images_as_the_first_run_did(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracker.io.mot import resumed_file
+from tracker.io.strict_json import path_from_fields
 from tracker.resume import CHECKPOINT_NAME, Checkpoint, Progress, ResumeError, read_checkpoint
 from tracker.run_summary import SUMMARY_NAME, RunSummary
 
@@ -117,7 +118,7 @@ def _check_resumable(out: Path, stem: str, source: str | None) -> None:
             f"the run in {out} is not one of {stem} (no {stem}.txt there): name its own run folder with --out, or "
             "run again without --resume"
         )
-    recorded = summary.get("source") if isinstance(summary, dict) else None
+    recorded = path_from_fields(summary, "source") if isinstance(summary, dict) else None
     if recorded is not None and source is not None and recorded != source:
         raise ResumeError(
             f"the run in {out} is one of {recorded}, not of {source}: name its own run folder with --out, or run "

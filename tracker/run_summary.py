@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tracker.io.sources import CORRUPT_NUMBERS_KEPT
+from tracker.io.strict_json import path_fields
 from tracker.resume import CHECKPOINT_NAME
 from tracker.types import TrackedObject
 from tracker.wording import count
@@ -115,7 +116,8 @@ class RunSummary:
     def to_json(self) -> dict[str, Any]:
         """JSON-ready: what `describe` says, for `summary.json` beside the outputs."""
         return {
-            **({"source": self.source} if self.source is not None else {}),
+            # the path as shown and, where it is not UTF-8, its exact bytes as a URI (`source_uri`): valid UTF-8 JSON
+            **(path_fields("source", self.source) if self.source is not None else {}),
             "frames": self.frames,
             "seconds": round(self.seconds, 3),
             "fps": round(self.fps, 2),

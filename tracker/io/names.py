@@ -7,6 +7,7 @@ OpenCV here: eval's sequences and batch's names import it without loading the so
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -15,7 +16,9 @@ __all__ = [
     "NAME_LIMIT_BYTES",
     "bounded_name",
     "fitting_stem",
+    "is_utf8",
     "safe_name",
+    "shown_name",
     "side_file",
 ]
 
@@ -29,6 +32,25 @@ UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f<>:"/\\|?*\[\]\ud800-\udfff]')
 NAME_DIGEST_CHARS = 8  # hex digits of the full name's hash that tell apart two long names cut to the same start
 NAME_DIGEST_SEPARATOR = "~"  # between a long name's kept start and that hash
 _FS_ENCODING = ("utf-8", "surrogateescape")  # a name's bytes on the file system (its non-UTF-8 bytes as they were)
+
+
+def shown_name(text: str | os.PathLike[str]) -> str:
+    """`text` printable on a UTF-8 terminal and writable as UTF-8: each byte of it that is not UTF-8 (a lone
+    surrogate, as Python decodes such a byte of a name) shown as U+FFFD; `text` itself where it is UTF-8."""
+    text = str(text)
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a lone surrogate no name's byte decodes to (`\ud800`: not from a file name)
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+def is_utf8(text: str | os.PathLike[str]) -> bool:
+    """Whether `text` is UTF-8 text (False: it holds lone surrogates, as Python decodes a name's non-UTF-8 bytes)."""
+    try:
+        str(text).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def safe_name(text: str, default: str = "source") -> str:

@@ -14,26 +14,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tracker.io.names import is_utf8, shown_name
+
 __all__ = ["NotUTF8Name", "check_video_folder", "is_utf8", "opencv_name", "read_image", "shown_name", "write_image"]
 
 
 class NotUTF8Name(ValueError):
     """A name OpenCV cannot be given (not UTF-8); the message names it, one U+FFFD for each undecodable byte."""
-
-
-def shown_name(text: str | os.PathLike[str]) -> str:
-    """`text` printable on a UTF-8 terminal: each byte of it that is not UTF-8 (a lone surrogate) shown as U+FFFD."""
-    return str(text).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def is_utf8(text: str | os.PathLike[str]) -> bool:
-    """Whether the name `text` is UTF-8 (False: it holds bytes Python decoded to lone surrogates, which OpenCV cannot
-    be given)."""
-    try:
-        str(text).encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def opencv_name(text: str | os.PathLike[str]) -> str:

@@ -1,47 +1,95 @@
-"""Strict JSON for every file the tracker writes: NaN and infinities become `null`.
+"""Strict JSON for every file the tracker writes: NaN and infinities become `null`, and every string is UTF-8.
 
 Python's `json` writes bare `NaN` / `Infinity` by default, which is not JSON (RFC 8259): jq, JavaScript and
 strict parsers reject the whole file. Metrics that are undefined (revival precision with no revivals) are NaN
 in memory; in our files they are `null`, and our readers turn a `null` metric back into NaN (`nan_for_null`).
+
+A name that is not UTF-8 (a Latin-1 `caf\\xe9` folder) is held by Python with lone surrogates, which `json` wrote
+as `"\\udce9"` escapes: no UTF-8 text, and strict readers (Rust's serde_json, Go's and JavaScript's UTF-8
+decoders) refuse or mangle them. Such a string is written as it is shown (`shown_name`: U+FFFD for each byte that is
+not UTF-8); a path whose exact bytes matter is written with `path_fields`, which adds them, lossless, as a file URI
+(`<key>_uri`: RFC 8089, each such byte percent-escaped), and read back with `path_from_fields`.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 from tracker.io.mot import write_text_atomic
+from tracker.io.names import is_utf8, shown_name
 
-__all__ = ["metrics_from_json", "nan_for_null", "to_json", "write_json_atomic"]
+__all__ = ["metrics_from_json", "nan_for_null", "path_fields", "path_from_fields", "to_json", "write_json_atomic"]
+
+URI_SUFFIX = "_uri"  # `path_fields`' key of a path's exact bytes: `<key>_uri`
+# `json` writes a lone surrogate (a name's byte that is not UTF-8) as this escape (`\udce9`); also the start of the
+# escapes of a character beyond U+FFFF (a valid pair), which only make the check rebuild and change nothing
+SURROGATE_ESCAPE = "\\ud"
 
 
-def _finite(obj: Any) -> Any:
-    """`obj` with every non-finite float (NaN, +-inf) replaced by None, containers rebuilt as dicts / lists."""
+def _strict(obj: Any) -> Any:
+    """`obj` with every non-finite float (NaN, +-inf) replaced by None and every string (a key too) that is not
+    UTF-8 by its `shown_name`, containers rebuilt as dicts / lists."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
+    if isinstance(obj, str):
+        return obj if is_utf8(obj) else shown_name(obj)
     if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
+        return {_strict(k): _strict(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
+        return [_strict(v) for v in obj]
     return obj
 
 
 def to_json(obj: Any, indent: int | None = None) -> str:
-    """Standard JSON text of `obj` (`json.dumps` with `allow_nan=False`): NaN and +-inf are written as `null`.
+    """Standard JSON text of `obj` (`json.dumps` with `allow_nan=False`): NaN and +-inf are written as `null`, and a
+    string that is not UTF-8 (a name's bytes Python decoded to lone surrogates) as it is shown, U+FFFD for each such
+    byte (`shown_name`; `path_fields` keeps a path's exact bytes beside it).
 
-    The common case (no non-finite number) costs one `json.dumps`; only a refused object is rebuilt.
+    The common case (no non-finite number, no such string) costs one `json.dumps` and a search of its text; only a
+    refused object is rebuilt.
     Raises TypeError for objects `json` cannot write and ValueError for a circular reference, as `json.dumps` does.
     """
     try:
-        return json.dumps(obj, indent=indent, allow_nan=False)
+        text = json.dumps(obj, indent=indent, allow_nan=False)
     except ValueError:  # a non-finite float somewhere, or a circular reference
-        try:
-            finite = _finite(obj)
-        except RecursionError:  # only a circular reference rebuilds without end: json's error, not a recursion
-            raise ValueError("Circular reference detected") from None
-        return json.dumps(finite, indent=indent, allow_nan=False)
+        pass
+    else:
+        if SURROGATE_ESCAPE not in text:
+            return text
+    try:
+        strict = _strict(obj)
+    except RecursionError:  # only a circular reference rebuilds without end: json's error, not a recursion
+        raise ValueError("Circular reference detected") from None
+    return json.dumps(strict, indent=indent, allow_nan=False)
+
+
+def path_fields(key: str, path: str | os.PathLike[str]) -> dict[str, str]:
+    """`{key: path}` for a JSON file, where `path` is UTF-8 (every usual name); else `{key: path as shown (U+FFFD
+    for each byte that is not UTF-8), key + "_uri": its exact bytes as a URI}`: the file URI of an absolute path
+    (`file:///data/caf%E9`, RFC 8089), a relative reference of another (`caf%E9/x`), each such byte and every
+    character a URI cannot hold percent-escaped (`urllib.parse.unquote_to_bytes` gives the bytes back).
+    `path_from_fields` reads either back."""
+    text = os.fspath(path)
+    if is_utf8(text):
+        return {key: text}
+    exact = Path(text).as_uri() if os.path.isabs(text) else urllib.parse.quote(os.fsencode(text))
+    return {key: shown_name(text), key + URI_SUFFIX: exact}
+
+
+def path_from_fields(fields: dict[str, Any], key: str) -> str | None:
+    """The path `path_fields` wrote under `key` in `fields` (a JSON object read back), exactly as it was (a name that
+    is not UTF-8 with its bytes as lone surrogates, from `<key>_uri`); None where neither key holds a string (an older
+    file's exact path under `key` is taken as it is)."""
+    uri = fields.get(key + URI_SUFFIX)
+    if isinstance(uri, str):
+        return os.fsdecode(urllib.parse.unquote_to_bytes(urllib.parse.urlsplit(uri).path))
+    value = fields.get(key)
+    return value if isinstance(value, str) else None
 
 
 def write_json_atomic(path: str | Path, obj: Any, indent: int | None = None) -> None:
