@@ -289,6 +289,34 @@ def test_an_animated_png_is_still_read_as_the_frames_it_holds(tmp_path):
     assert numbers == [1, 2, 3] and all(np.array_equal(a, b) for a, b in zip(read, frames, strict=True))
 
 
+def test_a_multi_page_tiff_warns_that_its_first_page_only_is_read_and_an_animated_webp_is_one_error(tmp_path, caplog):
+    """A multi-page TIFF gave its first page only (FFmpeg reads no other), without a word: one frame tracked of many.
+    An animated WebP gave no frame at all: "not a readable video", and FFmpeg's "image data not found" on stderr.
+    The TIFF is read as before and a warning says how many pages were not; the WebP is one error saying what it is
+    and what to convert it to."""
+    import PIL.Image
+
+    images = [PIL.Image.fromarray(frame) for frame in noise_frames(3)]
+    images[0].save(tmp_path / "pages.tiff", save_all=True, append_images=images[1:])
+    with caplog.at_level("WARNING", logger="tracker.io.sources"):
+        numbers, _ = read_all(tmp_path / "pages.tiff")
+    assert numbers == [1]
+    assert caplog.messages == [
+        f"{tmp_path / 'pages.tiff'}: a TIFF of 3 pages, of which FFmpeg (OpenCV's video reader) reads the first only: "
+        "1 frame is tracked, not 3; save the pages as a folder of images to track them all"
+    ]
+    images[0].save(tmp_path / "anim.webp", save_all=True, append_images=images[1:], duration=40, lossless=True)
+    with pytest.raises(SourceError) as info:
+        open_source(tmp_path / "anim.webp")
+    assert str(info.value) == (
+        f"{tmp_path / 'anim.webp'}: an animated WEBP of 3 images, which FFmpeg (OpenCV's video reader) cannot read: "
+        "convert it to a video (such as an .mp4) or to a folder of images"
+    )
+    images[0].save(tmp_path / "one.tiff")
+    caplog.clear()
+    assert read_all(tmp_path / "one.tiff")[0] == [1] and not caplog.messages, "a TIFF of one page: a still, no word"
+
+
 def test_a_still_image_file_cut_short_is_refused_not_tracked_half_grey(tmp_path):
     """`track photo.jpg` of a JPEG cut short tracked it with its missing rows grey (FFmpeg's decoder), where the same
     file in a folder is an unreadable frame; and a still that does not decode was "not a readable video"."""

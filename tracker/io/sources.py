@@ -75,6 +75,8 @@ STREAM_BACKOFF_S = 0.5  # first wait before reopening; multiplied by STREAM_BACK
 STREAM_BACKOFF_FACTOR = 2.0  # each reopening of a lost stream waits this many times longer than the one before
 STREAM_TIMEOUT_MS = 5000  # open/read timeout handed to FFmpeg for URLs, so a dead server cannot hang the run
 STOP_POLL_S = 0.1  # how often a backoff wait checks whether the run was asked to stop
+FFMPEG_FIRST_PAGE_ONLY = (".tif", ".tiff")  # files of several images of which FFmpeg reads the first only
+FFMPEG_UNREAD_ANIMATIONS = (".webp",)  # animated files FFmpeg reads no frame of (its WebP reader takes stills only)
 TIMESTAMP_PROBE_FRAMES = 12  # frames whose container timestamps measure a video's real frame rate
 MS_PER_S = 1000.0
 HTTP_SCHEMES = ("http://", "https://")  # URLs whose server can say why it refuses (an HTTP status)
@@ -324,7 +326,10 @@ def open_source(spec: str | Path) -> FrameSource:
     if kind == "path":
         if path.is_dir():
             return _folder_source(path)
-        return _still_source(path) if _one_image(path) else _video_source(path)
+        images = _image_count(path)
+        if images is None:
+            return _video_source(path)
+        return _still_source(path) if images <= 1 else _several_images(path, images)
     if kind == "glob":
         files, folder = _glob_images(path)
         if not files:
@@ -452,16 +457,43 @@ def _readable_file(path: Path, kind: str) -> None:
         raise SourceError(f"{path}: empty file (0 bytes), not {kind}")
 
 
-def _one_image(path: Path) -> bool:
-    """Whether the file `path` is read as one still image: an image file name (`IMAGE_EXTENSIONS`) holding one image
-    or none OpenCV counts (an animated PNG or a multi-page TIFF is read by FFmpeg, as a video, as it was before
-    stills were read as images; a name that is not UTF-8, which FFmpeg cannot be given, is read as a still)."""
+def _image_count(path: Path) -> int | None:
+    """How many images OpenCV counts in the file `path` of an image file name (`IMAGE_EXTENSIONS`), 0 where it
+    counts none; None for any other name (a video). A file of several images (an animated PNG, a multi-page TIFF) is
+    read by FFmpeg, as a video, as it was before stills were read as images (`_several_images`); a name that is not
+    UTF-8, which neither OpenCV's counter nor FFmpeg can be given, counts as one image (read as a still)."""
     if path.suffix.lower() not in IMAGE_EXTENSIONS:
-        return False
+        return None
     try:
-        return cv2.imcount(opencv_name(str(path))) <= 1
+        return cv2.imcount(opencv_name(str(path)))
     except SourceError:
-        return True
+        return 1
+
+
+def _several_images(path: Path, count: int) -> FrameSource:
+    """The file `path` of `count` images, read by FFmpeg as a video (an animated PNG or GIF: every frame). FFmpeg
+    reads only the first page of a multi-page TIFF, said in a warning (one frame was tracked without a word), and
+    no frame of an animated WebP (it was "not a readable video").
+
+    Raises:
+        SourceError: an animated WebP (naming it and what to convert it to), or what `_video_source` raises.
+    """
+    suffix = path.suffix.lower()
+    if suffix in FFMPEG_UNREAD_ANIMATIONS:
+        raise SourceError(
+            f"{path}: an animated {suffix[1:].upper()} of {count} images, which FFmpeg (OpenCV's video reader) cannot "
+            "read: convert it to a video (such as an .mp4) or to a folder of images"
+        )
+    source = _video_source(path)
+    if suffix in FFMPEG_FIRST_PAGE_ONLY:
+        log.warning(
+            "%s: a TIFF of %d pages, of which FFmpeg (OpenCV's video reader) reads the first only: 1 frame is "
+            "tracked, not %d; save the pages as a folder of images to track them all",
+            path,
+            count,
+            count,
+        )
+    return source
 
 
 def _still_source(path: Path) -> FrameSource:
