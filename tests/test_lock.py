@@ -17,12 +17,14 @@ from tracker.io.names import side_file
 
 def test_a_second_holder_is_refused_naming_the_folder_and_the_process(tmp_path):
     out = tmp_path / "run"
-    with FolderLock(out):
+    with FolderLock(out) as held:
+        assert held.locked
         assert (out / LOCK_NAME).read_text() == f"{os.getpid()}\n"
         with pytest.raises(FolderInUse, match=rf"output folder {out} is in use by .* \(process {os.getpid()}\)"):
             FolderLock(out).acquire()
         assert [p.name for p in out.iterdir()] == [LOCK_NAME], "the refused run removed nothing"
     assert not out.exists(), "made by the lock and left empty: removed on release"
+    assert not held.locked, "released: `locked` said True after release()"
     with FolderLock(out):  # free again
         (out / "walk.txt").write_text("1,1,0,0,1,1,1,-1,-1,-1\n")
     assert [p.name for p in out.iterdir()] == ["walk.txt"], "the lock file goes, the outputs stay"

@@ -93,7 +93,9 @@ class FolderLock:
         self.stale_holder: str | None = None  # the process ID a lock file left by a run that is gone held (on acquire)
         self._held = False
         self._warn_unlocked = warn_unlocked
-        self.locked = False  # after acquire: the kernel's lock is held (False: held unlocked, the file system has none)
+        # the kernel's lock is held: True from acquire to release (False before, after, and while held unlocked on a
+        # file system that has no locks)
+        self.locked = False
 
     def acquire(self) -> None:
         """Take the lock, or raise `FolderInUse` at once (no waiting). The folder is made first where missing (an
@@ -188,7 +190,7 @@ class FolderLock:
             if not _OPEN_FILES_UNLINK:  # (a run that opened the file meanwhile keeps it: then it stays, harmless)
                 with contextlib.suppress(OSError):
                     self.path.unlink(missing_ok=True)
-        self._held = False
+        self._held, self.locked = False, False
         self._remove_if_empty()
 
     def _remove_if_empty(self) -> None:
