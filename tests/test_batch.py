@@ -828,8 +828,9 @@ def stuck_tracker(cfg, frame_rate, gallery=None, stuck_at: int = 3, marker: str 
 
 
 STUCK_DRIVER = """
-import functools, signal, sys
+import functools, logging, signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if our caller ignores it
+logging.basicConfig(level=logging.INFO, format="%(message)s")  # (the worker's INFO lines too: relayed to the driver)
 from test_batch import stuck_tracker
 from tracker.batch import track_many
 from tracker.config import TrackerConfig
@@ -842,6 +843,9 @@ except KeyboardInterrupt:  # as `track batch` ends
 """
 
 
+STOP_SAID = "finishing the current frame and closing the outputs"  # a worker's INFO line when it is asked to stop
+
+
 def test_a_second_ctrl_c_while_local_workers_finish_their_frame_still_drops_the_unfinished_folders(tmp_path):
     """Ctrl-C stops a local batch: each worker finishes its frame, drops its `.<name>.partial/` and exits, the
     driver waiting. A second Ctrl-C during that wait ended the driver, whose exit handler signalled the workers
@@ -850,10 +854,12 @@ def test_a_second_ctrl_c_while_local_workers_finish_their_frame_still_drops_the_
     slow, out, marker = clip(tmp_path / "slow.avi", 0, SLOW_FRAMES), tmp_path / "out", tmp_path / "stuck"
     script = STUCK_DRIVER.format(marker=str(marker), slow=str(slow), out=str(out))
     env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")])}
-    driver = subprocess.Popen(
-        [sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches the driver and its workers
-    )  # fmt: skip
+    log = tmp_path / "driver.log"  # its stderr, read while it runs: the worker's stop is said there
+    with log.open("w") as stderr:
+        driver = subprocess.Popen(
+            [sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, stderr=stderr, text=True,
+            start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches the driver and its workers
+        )  # fmt: skip
     try:
         deadline = time.monotonic() + KILL_TIMEOUT_S
         while (
@@ -864,9 +870,12 @@ def test_a_second_ctrl_c_while_local_workers_finish_their_frame_still_drops_the_
             time.sleep(0.05)
         assert marker.exists() and (out / ".slow.partial").is_dir(), "the worker is in its slow frame"
         os.killpg(driver.pid, signal.SIGINT)  # the worker's frame takes a minute: the driver waits for it ...
-        time.sleep(0.5)
+        while STOP_SAID not in log.read_text() and time.monotonic() < deadline and driver.poll() is None:
+            time.sleep(0.05)  # (a sleep of 0.5 s here could end before the driver asked its worker to stop)
+        assert STOP_SAID in log.read_text(), f"the driver asked its worker to stop: {log.read_text()[-800:]}"
         os.killpg(driver.pid, signal.SIGINT)  # ... when Ctrl-C comes again
-        said, err = driver.communicate(timeout=KILL_TIMEOUT_S)
+        said, _ = driver.communicate(timeout=KILL_TIMEOUT_S)
+        err = log.read_text()
         assert (driver.returncode, said) == (130, "interrupted\n"), f"exit status {driver.returncode}: {err[-800:]}"
         no_leftovers(out)
     finally:
