@@ -12,6 +12,7 @@ from media import undecodable_path, write_video
 
 import tracker.io.sources as sources
 from tracker.io.mp4_index import missing_mp4_index
+from tracker.io.opencv_files import image_file
 from tracker.io.sources import SourceError, open_source
 
 SIZE = (160, 120)  # width, height of synthetic clips
@@ -287,6 +288,26 @@ def test_an_animated_png_is_still_read_as_the_frames_it_holds(tmp_path):
     images[0].save(tmp_path / "anim.png", save_all=True, append_images=images[1:], duration=40)
     numbers, read = read_all(tmp_path / "anim.png")
     assert numbers == [1, 2, 3] and all(np.array_equal(a, b) for a, b in zip(read, frames, strict=True))
+
+
+def test_an_image_a_tool_needs_is_read_under_any_name_and_one_that_cannot_be_is_named(tmp_path):
+    """The tools read a sequence's frames with `cv2.imread(str(path))`: a folder whose name is not UTF-8 crashed the
+    process, a missing or damaged frame gave None that failed frames later. `image_file` reads any name (the pixels
+    `cv2.imread` gives) and raises one error naming a file it cannot read."""
+    frame = noise_frames(1)[0]
+    cv2.imwrite(str(tmp_path / "1.png"), frame)
+    folder = undecodable_path(tmp_path, b"d\xe9j\xe0")
+    folder.mkdir()
+    shutil.copy(tmp_path / "1.png", folder / "1.png")
+    assert np.array_equal(image_file(folder / "1.png"), cv2.imread(str(tmp_path / "1.png")))
+    (tmp_path / "2.png").write_bytes(b"not an image")
+    for bad, shown in [
+        (tmp_path / "2.png", tmp_path / "2.png"),
+        (folder / "3.png", f"{tmp_path}/d\ufffdj\ufffd/3.png"),
+    ]:
+        with pytest.raises(OSError) as info:
+            image_file(bad)
+        assert str(info.value) == f"cannot read the image {shown}: missing, unreadable, or not an image OpenCV decodes"
 
 
 def test_a_multi_page_tiff_warns_that_its_first_page_only_is_read_and_an_animated_webp_is_one_error(tmp_path, caplog):

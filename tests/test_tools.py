@@ -589,6 +589,14 @@ def test_every_tool_runs_the_tracker_of_its_own_checkout():
     assert not missing, missing
 
 
+def test_no_tool_reads_an_image_through_cv2_imread():
+    """`cv2.imread(str(path))` crashes the process on a path that is not UTF-8 and gives None for a missing or
+    damaged file, which a tool met frames later ("'NoneType' object has no attribute 'shape'"): tools read images
+    with `tracker.io.opencv_files.image_file` (any name; one error naming the file)."""
+    calling = [path.name for path in TOOLS if "cv2.imread(" in path.read_text()]
+    assert not calling, calling
+
+
 def test_official_scores_checks_both_runs_of_an_out_used_with_and_without_variants(tmp_path, capsys):
     """`track eval --variants ...` and then `track eval` into the same --out (refused since stop 54; folders of
     earlier versions hold both, made here by copying a plain run's into it) leave OUT/variants.json and

@@ -36,6 +36,7 @@ from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.config import ConfigError  # noqa: E402
 from tracker.eval.sequences import find_sequences  # noqa: E402
 from tracker.eval.variants import GROUPS, VARIANTS, load_transforms, materialise, relative_motion  # noqa: E402
+from tracker.io.opencv_files import image_file  # noqa: E402
 
 SHARED = Path(os.environ.get("TRACKER_SHARED") or ROOT.parent / "shared")  # as every tool: $TRACKER_SHARED first
 IMAGE_SEQUENCES = ["MOT15/train/TUD-Campus", "PETS09-S3-MF1"]
@@ -66,7 +67,7 @@ def accuracy(methods: list[str], widths: list[str], variants: list[str], seed: i
             seq = materialise(source, variant, seed)
             transforms = load_transforms(seq)
             public = seq.public_detections()
-            images = [cv2.imread(str(seq.info.image_path(f))) for f in range(1, seq.info.length + 1)]
+            images = [image_file(seq.info.image_path(f)) for f in range(1, seq.info.length + 1)]
             grid = _grid(seq.info.width, seq.info.height)
             for method in methods:
                 cells = []
@@ -103,7 +104,7 @@ def cost(methods: list[str], widths: list[str], limit: int, clock_name: str = "w
     cv2.setNumThreads(1)
     pets = find_sequences(SHARED / "data" / "PETS09-S3-MF1")[0]
     sources = {
-        "768x576 PETS09-S3-MF1": [cv2.imread(str(pets.info.image_path(f))) for f in range(1, pets.info.length + 1)],
+        "768x576 PETS09-S3-MF1": [image_file(pets.info.image_path(f)) for f in range(1, pets.info.length + 1)],
         "1920x1080 people.mp4": _frames_of_video(SHARED / "videos" / "people.mp4", limit),
     }
     print(f"\ncost: median ms/frame of one estimate, 1 OpenCV thread, {clock_name} clock (methods alternate by frame)")

@@ -33,6 +33,7 @@ from tracker.config import ConfigError  # noqa: E402
 from tracker.detector import build_detector  # noqa: E402
 from tracker.device import resolve_device  # noqa: E402
 from tracker.embedder import IMAGENET_MEAN, IMAGENET_STD, build_embedder, crop_boxes, cut_crops  # noqa: E402
+from tracker.io.opencv_files import image_file  # noqa: E402
 from tracker.io.prefetch import Prefetch  # noqa: E402
 from tracker.model_setup import require_model_files  # noqa: E402
 
@@ -102,7 +103,7 @@ def read_frames(source: Path, count: int) -> tuple[list[np.ndarray], float]:
 def _frames(source: Path, count: int) -> Iterator[np.ndarray]:
     if source.is_dir():
         for path in sorted((source / "img1").glob("*.jpg"))[:count]:
-            yield cv2.imread(str(path))
+            yield image_file(path)
         return
     capture = cv2.VideoCapture(str(source))
     try:

@@ -27,7 +27,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +41,7 @@ from tracker.eval.scoring import score_results  # noqa: E402
 from tracker.eval.sequences import Sequence, find_sequences  # noqa: E402
 from tracker.eval.variants import GROUPS, load_transforms, materialise, relative_motion  # noqa: E402
 from tracker.io.mot import format_mot_row  # noqa: E402
+from tracker.io.opencv_files import image_file  # noqa: E402
 
 SHARED = Path(os.environ.get("TRACKER_SHARED") or ROOT.parent / "shared")  # as every tool: $TRACKER_SHARED first
 IMAGE_SEQUENCES = ["MOT15/train/TUD-Campus", "PETS09-S3-MF1"]
@@ -90,7 +90,7 @@ def track_variant(seq: Sequence, inputs: SequenceInputs, cfg: TrackerConfig, mod
     for number, frame in enumerate(inputs.frames, start=1):
         motion, noise = None, 0.0
         if estimator is not None:
-            image = cv2.imread(str(seq.info.image_path(seq.first + number - 1)))
+            image = image_file(seq.info.image_path(seq.first + number - 1))
             motion = estimator.estimate(image, frame.boxes_xyxy)
             if number > 1:
                 truth = relative_motion(transforms[number - 2], transforms[number - 1])

@@ -16,7 +16,6 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -30,6 +29,7 @@ from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.eval.scoring import score_results  # noqa: E402
 from tracker.eval.sequences import Sequence, find_sequences  # noqa: E402
 from tracker.io.mot import format_mot_row  # noqa: E402
+from tracker.io.opencv_files import image_file  # noqa: E402
 
 SEQUENCES = ("MOT15/train/TUD-Campus", "PETS09-S3-MF1")
 COLUMNS = ("HOTA", "IDF1", "MOTA", "IDSW")
@@ -74,7 +74,7 @@ def track_sequence(seq: Sequence, cfg: TrackerConfig, stream: bool, path: Path) 
         for number in numbers:  # read ahead under `stream`: the counts are per frame only in total
             crops.append(0)
             calls.append(0)
-            yield cv2.imread(str(seq.info.image_path(number)))
+            yield image_file(seq.info.image_path(number))
 
     outputs = tracker.stream(frames()) if stream else (tracker.update(f) for f in frames())
     lines = []

@@ -16,7 +16,6 @@ import os
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -29,6 +28,7 @@ from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.config import ConfigError  # noqa: E402
 from tracker.embedder import IMAGENET_MEAN, IMAGENET_STD, crop_boxes, load_osnet  # noqa: E402
 from tracker.io.mot import read_mot_rows, read_sequence_info, tlwh_to_xyxy  # noqa: E402
+from tracker.io.opencv_files import image_file  # noqa: E402
 from tracker.reid.openvino import save_int8  # noqa: E402
 from tracker.weights import require_weights  # noqa: E402
 
@@ -50,7 +50,7 @@ def calibration_batches(data: Path, size: tuple[int, int], limit: int) -> list[n
         for frame in range(FRAME_OFFSET, info.frames_with_images() + 1, FRAME_STRIDE):
             rows = gt[(gt[:, 0] == frame) & (gt[:, 5] >= MIN_HEIGHT)][:CROPS_PER_FRAME]
             if len(rows):
-                image = torch.from_numpy(cv2.imread(str(info.image_path(frame))))
+                image = torch.from_numpy(image_file(info.image_path(frame)))
                 crops.append((crop_boxes(image, tlwh_to_xyxy(rows[:, 2:6]), size) - mean) / std)
     if not crops:
         sys.exit(f"no ground-truth crops found under {data}")

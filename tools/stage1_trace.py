@@ -24,7 +24,6 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +35,7 @@ from tracker.core import TrackerCore  # noqa: E402
 from tracker.eval.inputs import load_inputs  # noqa: E402
 from tracker.eval.sequences import find_sequences  # noqa: E402
 from tracker.eval.variants import materialise  # noqa: E402
+from tracker.io.opencv_files import image_file  # noqa: E402
 
 MOTION_ONLY = ["appearance.enabled=false"]  # as `track eval` runs inputs without embeddings
 
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         frames = set(range(low, (high or len(inputs.frames)) + 1))
     tracker = Tracker(cfg if inputs.appearance else cfg.replace(MOTION_ONLY), frame_rate=seq.info.frame_rate)
     numbers = range(seq.first, seq.first + len(inputs.frames))
-    images = (cv2.imread(str(seq.info.image_path(n))) for n in numbers) if seq.has_all_images else None
+    images = (image_file(seq.info.image_path(n)) for n in numbers) if seq.has_all_images else None
     images = images if images is not None else [None] * len(inputs.frames)
     trace = StageTrace(args.ids, frames)
     size = (seq.info.height, seq.info.width) if seq.info.height > 0 and seq.info.width > 0 else None

@@ -16,7 +16,16 @@ import numpy as np
 
 from tracker.io.names import is_utf8, shown_name
 
-__all__ = ["NotUTF8Name", "check_video_folder", "is_utf8", "opencv_name", "read_image", "shown_name", "write_image"]
+__all__ = [
+    "NotUTF8Name",
+    "check_video_folder",
+    "image_file",
+    "is_utf8",
+    "opencv_name",
+    "read_image",
+    "shown_name",
+    "write_image",
+]
 
 
 class NotUTF8Name(ValueError):
@@ -49,6 +58,19 @@ def read_image(path: str | os.PathLike[str], flags: int = cv2.IMREAD_COLOR) -> n
     if not data.size:  # (OpenCV asserts on an empty buffer)
         return None
     return cv2.imdecode(data, flags)
+
+
+def image_file(path: str | os.PathLike[str], flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
+    """The image file at `path` decoded as `read_image` decodes it (any path's name), where it must be there (a
+    sequence's frame a tool reads): `cv2.imread` gave None and the tool failed later on it, far from the file.
+
+    Raises:
+        OSError: the file is missing, unreadable, empty or not an image OpenCV decodes; one line naming it.
+    """
+    image = read_image(path, flags)
+    if image is None:
+        raise OSError(f"cannot read the image {shown_name(path)}: missing, unreadable, or not an image OpenCV decodes")
+    return image
 
 
 def write_image(path: str | os.PathLike[str], image: np.ndarray, params: Sequence[int] = ()) -> None:
