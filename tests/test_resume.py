@@ -1090,8 +1090,10 @@ def test_a_checkpoint_is_readable_by_its_owner_only_from_its_first_byte(tmp_path
     """`checkpoint.bin` holds every track's looks (ReID embeddings) and, with --gallery, the whole gallery: it was
     written 0644, world-readable. Now 0600 like the gallery file, whatever the umask: its temp file is 0600 while it
     is written, a checkpoint that replaces another stays 0600, and the temp file an older, killed write left (0644)
-    is not reused with its mode."""
+    is not reused with its mode; an older run's checkpoint (0644) is replaced by a 0600 one at the next write."""
     path = tmp_path / CHECKPOINT_NAME
+    path.write_bytes(b"an older run's checkpoint")
+    path.chmod(0o644)
     path.with_name(path.name + ".partial").write_bytes(b"left by a killed write")
     path.with_name(path.name + ".partial").chmod(0o644)
     modes = []
