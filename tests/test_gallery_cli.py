@@ -12,7 +12,9 @@ import json
 import os
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -199,21 +201,29 @@ def test_gallery_ls_rm_prune(colour_models, tmp_path, capsys):
     assert listing == ["empty gallery: no identities, ReID model mean-colour (weights test)"], "not 'D = None'"
 
 
-def test_gallery_is_saved_during_the_run_not_only_at_the_end(colour_models, tmp_path, monkeypatch):
+def track_saving_every_frame(tmp_path: Path, monkeypatch, before_write: Callable[[Any], None]) -> Path:
+    """`track cam1.avi --gallery site.gallery` (the two-person scene, in `tmp_path`) with a save due every frame
+    (`gallery.save_every_seconds=0`); `before_write(snapshot)` is called as each save, periodic (in the background)
+    or final, writes its file. Returns the gallery file."""
     from tracker import gallery_format
 
-    saves = []
-    original = gallery_format.write
+    write = gallery_format.write
 
-    def counting_write(file, snapshot):  # what each save wrote (the periodic ones in the background too)
-        saves.append(len(snapshot.identities))
-        original(file, snapshot)
+    def watched(file, snapshot):
+        before_write(snapshot)
+        write(file, snapshot)
 
-    monkeypatch.setattr(gallery_format, "write", counting_write)
+    monkeypatch.setattr(gallery_format, "write", watched)
     video = write_video(tmp_path / "cam1.avi", scene())
     gallery = tmp_path / "site.gallery"
     args = [*ARGS, "--set", "gallery.save_every_seconds=0"]
     assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o"), *args]) == 0
+    return gallery
+
+
+def test_gallery_is_saved_during_the_run_not_only_at_the_end(colour_models, tmp_path, monkeypatch):
+    saves = []  # what each save wrote (the periodic ones in the background too)
+    gallery = track_saving_every_frame(tmp_path, monkeypatch, lambda snapshot: saves.append(len(snapshot.identities)))
     assert len(saves) >= 2 and saves[0] == 0  # a save while the two people were still in view, then at the end
     assert saves[-1] == 2 and len(Gallery.load(gallery)) == 2
 

@@ -33,7 +33,7 @@ from media import write_video
 from safetensors.numpy import save as safetensors_save
 from test_cli import scene
 from test_gallery import MODEL, filled, people, sighting
-from test_gallery_cli import ARGS, colour_models  # noqa: F401  (a fixture, used by name)
+from test_gallery_cli import ARGS, colour_models, track_saving_every_frame  # noqa: F401  (a fixture, used by name)
 from test_resume import (  # noqa: F401  (frame_clock: the same fixture)
     Killed,
     _gallery_runs,
@@ -373,18 +373,12 @@ def test_track_returns_with_no_save_thread_left_and_the_whole_gallery_in_the_fil
     """Periodic saves every frame, each written slowly in the background: `track` returns with the file holding
     the gallery as the run ended and no thread of its saves running."""
     threads: list[str] = []
-    write = gallery_format.write
 
-    def slow(file, snapshot):
+    def slow(snapshot):
         threads.append(threading.current_thread().name)
         time.sleep(0.02)
-        write(file, snapshot)
 
-    monkeypatch.setattr(gallery_format, "write", slow)
-    video = write_video(tmp_path / "cam1.avi", scene())
-    gallery = tmp_path / "site.gallery"
-    args = [*ARGS, "--set", "gallery.save_every_seconds=0"]
-    assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o"), *args]) == 0
+    gallery = track_saving_every_frame(tmp_path, monkeypatch, slow)
     assert save_threads() == []
     assert SAVE_THREAD_NAME in threads and threads[-1] == "MainThread", "periodic saves in the background, the last not"
     assert len(Gallery.load(gallery)) == 2
