@@ -51,14 +51,25 @@ def scene(frame: int, rng: np.random.Generator, sign_moves_from: int | None = No
     return np.concatenate([sign[None], people])
 
 
-def shown_rows(boxes_of, frames: int, config_: TrackerConfig, fps: float, seed: int, frame_size) -> list[set[int]]:
-    """The scene rows reported in each of `frames` frames, the boxes of frame f given by `boxes_of(f, rng)`."""
+def shown_rows(
+    boxes_of, frames: int, config_: TrackerConfig, fps: float, seed: int, frame_size, camera_noise_px=None
+) -> list[set[int]]:
+    """The scene rows reported in each of `frames` frames, the boxes of frame f given by `boxes_of(f, rng)`. With
+    `camera_noise_px`, the scene is filmed by a camera panning `CAMERA_PAN_PX` a frame (the boxes shifted, cut at the
+    frame's right edge), its motion given `CAMERA_ERROR_PX` off (a fixed object then drifts by that much a frame after
+    compensation) with `camera_noise_px` as its error."""
     tracker = Tracker(config_, frame_rate=fps)
     rng = np.random.default_rng(seed)
     shown = []
     for f in range(frames):
         boxes = boxes_of(f, rng)
-        out = tracker.update_detections(boxes, np.full(len(boxes), 0.8), frame_size=frame_size)
+        panned = {}
+        if camera_noise_px is not None:
+            boxes = boxes - np.array([CAMERA_PAN_PX, 0.0, CAMERA_PAN_PX, 0.0]) * f
+            boxes[:, 2] = np.minimum(boxes[:, 2], float(frame_size[1]))
+            motion = np.array([[1.0, 0.0, -CAMERA_PAN_PX - CAMERA_ERROR_PX], [0.0, 1.0, 0.0]])
+            panned = {"camera_motion": None if f == 0 else motion, "camera_motion_noise": camera_noise_px}
+        out = tracker.update_detections(boxes, np.full(len(boxes), 0.8), frame_size=frame_size, **panned)
         shown.append({o.detection_index for o in out})
     return shown
 
@@ -487,6 +498,20 @@ def test_only_a_box_that_has_not_moved_since_its_birth_starts_from_the_jitters_i
     assert not still._unmoved(np.full((1, 4), np.inf)).any(), "a table restored from an older checkpoint"
 
 
+def standing_then_a_walker(standing_x: float, enter: int):
+    """`boxes_of(f, rng)` of a person standing still (box left edge at `standing_x`), edges jittering by
+    `JITTER_PX`, and from frame `enter` on, a walker coming from the right (row 1)."""
+
+    def boxes_of(f: int, rng: np.random.Generator) -> np.ndarray:
+        rows = [np.array([standing_x, 120.0, standing_x + 50.0, 260.0]) + rng.normal(scale=JITTER_PX, size=4)]
+        if f >= enter:
+            walker = np.array([560.0, 200.0, 610.0, 330.0]) - np.array([2.0, 0.0, 2.0, 0.0]) * (f - enter)
+            rows.append(walker + rng.normal(scale=JITTER_PX, size=4))
+        return np.stack(rows)
+
+    return boxes_of
+
+
 @pytest.mark.parametrize("seed", [2, 3, 4])
 @pytest.mark.parametrize("fps", [7, 12.5, 25])
 def test_a_person_standing_alone_in_view_stays_reported_when_a_second_person_enters(fps, seed):
@@ -496,15 +521,7 @@ def test_a_person_standing_alone_in_view_stays_reported_when_a_second_person_ent
     condition) the person was withheld 2-16 frames in 5 of these 9 runs (7 fps seeds 2, 3; 12.5 fps seed 2; 25 fps
     seeds 3, 4)."""
     enter = int(3 * fps)
-
-    def boxes_of(f: int, rng: np.random.Generator) -> np.ndarray:
-        rows = [np.array([200.0, 120.0, 250.0, 260.0]) + rng.normal(scale=JITTER_PX, size=4)]
-        if f >= enter:
-            walker = np.array([560.0, 200.0, 610.0, 330.0]) - np.array([2.0, 0.0, 2.0, 0.0]) * (f - enter)
-            rows.append(walker + rng.normal(scale=JITTER_PX, size=4))
-        return np.stack(rows)
-
-    shown = shown_rows(boxes_of, enter + int(4 * fps), config(), fps, seed, FRAME)
+    shown = shown_rows(standing_then_a_walker(200.0, enter), enter + int(4 * fps), config(), fps, seed, FRAME)
     first = next(f for f, rows in enumerate(shown) if 0 in rows)
     assert all(0 in rows for rows in shown[first:]), [f for f, rows in enumerate(shown) if 0 not in rows]
 
@@ -515,26 +532,10 @@ CAMERA_NOISE_PX = 1.8  # the estimator's noise_px there: camera_ransac_px 1 over
 
 
 def _panned_sign_frames(noise_px: float, *overrides: str, fps: float = 7) -> list[int]:
-    """The frames that report the sign of `_entering_scene` filmed by a camera panning `CAMERA_PAN_PX` a frame, its
-    motion given `CAMERA_ERROR_PX` off (a fixed object then drifts by that much a frame after compensation) with
-    `noise_px` as its error."""
-    tracker = Tracker(config(*overrides), frame_rate=fps)
-    rng = np.random.default_rng(4)
-    motion = np.array([[1.0, 0.0, -CAMERA_PAN_PX - CAMERA_ERROR_PX], [0.0, 1.0, 0.0]])
-    frames = []
-    for f in range(WALKER_FROM + 30):
-        boxes = _entering_scene(f, rng) - np.array([CAMERA_PAN_PX, 0.0, CAMERA_PAN_PX, 0.0]) * f
-        boxes[:, 2] = np.minimum(boxes[:, 2], float(FRAME[1]))
-        out = tracker.update_detections(
-            boxes,
-            np.full(len(boxes), 0.8),
-            camera_motion=None if f == 0 else motion,
-            frame_size=FRAME,
-            camera_motion_noise=noise_px,
-        )
-        if SIGN_ROW in {o.detection_index for o in out}:
-            frames.append(f)
-    return frames
+    """The frames that report the sign of `_entering_scene` filmed by the panning camera of `shown_rows`, its motion
+    given with `noise_px` as its error."""
+    shown = shown_rows(_entering_scene, WALKER_FROM + 30, config(*overrides), fps, 4, FRAME, noise_px)
+    return [f for f, rows in enumerate(shown) if SIGN_ROW in rows]
 
 
 def test_a_fixed_object_filmed_by_a_panning_camera_is_withheld_as_soon_despite_the_estimates_error():
@@ -625,24 +626,8 @@ def test_a_person_standing_alone_filmed_by_a_panning_camera_stays_reported_when_
     reported: the scene of the still camera's test above, panned `CAMERA_PAN_PX` a frame with the estimate
     `CAMERA_ERROR_PX` off."""
     enter = int(3 * fps)
-    tracker = Tracker(config(), frame_rate=fps)
-    rng = np.random.default_rng(seed)
-    motion = np.array([[1.0, 0.0, -CAMERA_PAN_PX - CAMERA_ERROR_PX], [0.0, 1.0, 0.0]])
-    shown = []
-    for f in range(enter + int(4 * fps)):
-        rows = [np.array([450.0, 120.0, 500.0, 260.0]) + rng.normal(scale=JITTER_PX, size=4)]
-        if f >= enter:
-            walker = np.array([560.0, 200.0, 610.0, 330.0]) - np.array([2.0, 0.0, 2.0, 0.0]) * (f - enter)
-            rows.append(walker + rng.normal(scale=JITTER_PX, size=4))
-        boxes = np.stack(rows) - np.array([CAMERA_PAN_PX, 0.0, CAMERA_PAN_PX, 0.0]) * f
-        out = tracker.update_detections(
-            boxes,
-            np.full(len(boxes), 0.8),
-            camera_motion=None if f == 0 else motion,
-            frame_size=FRAME,
-            camera_motion_noise=CAMERA_NOISE_PX,
-        )
-        shown.append({o.detection_index for o in out})
+    boxes_of = standing_then_a_walker(450.0, enter)
+    shown = shown_rows(boxes_of, enter + int(4 * fps), config(), fps, seed, FRAME, CAMERA_NOISE_PX)
     first = next(f for f, rows in enumerate(shown) if 0 in rows)
     assert all(0 in rows for rows in shown[first:]), [f for f, rows in enumerate(shown) if 0 not in rows]
 
