@@ -458,3 +458,36 @@ def test_float32_and_bfloat16_banks_agree_to_bf16_rounding(aggregation):
     a, b = wide.similarity(slots, emb, candidates), half.similarity(slots, emb, candidates)
     assert np.array_equal(np.isnan(a), np.isnan(b)) and not np.isnan(a).all()
     np.testing.assert_allclose(a[candidates], b[candidates], atol=2e-2)
+
+
+@pytest.mark.parametrize(
+    ("fills", "read"),
+    [([5, 17, 40, 100, 130], [16, 32, 48, 100, 100]), ([5, 17, 40, 2, 33], [16, 32, 48, 16, 48])],
+)  # 130 > K: a wrapped FIFO, full; the second set holds no full bank (the products and their ranking are narrower)
+@pytest.mark.parametrize("aggregation", ["topk_mean", "max", "mean"])
+def test_float32_pair_products_multiply_only_a_partly_filled_banks_looks(monkeypatch, fills, read, aggregation):
+    """A float32 bank holding fewer looks than K is multiplied with its filled entries only (rounded up to whole
+    blocks of `_FILLED_COLUMNS_BLOCK`), not all K: on real footage most banks compared are partly filled (the street
+    video: median 47 of 100). The similarities keep the bits of the product with every entry (the code before)."""
+    bank, slots, rng = _filled_bank(aggregation, fills, capacity=100, dim=512, dtype="float32")
+    emb = _unit(6, 512, rng)
+    candidates = np.zeros((len(slots), 6), dtype=bool)
+    for row, width in enumerate([1, 3, 2, 4, 1]):
+        candidates[row, rng.choice(6, size=width, replace=False)] = True
+    expected = np.full(candidates.shape, np.nan, dtype=np.float32)
+    for row, slot in enumerate(slots):  # each track's candidates against all K entries, as one product
+        cols = candidates[row].nonzero()[0]
+        products = emb.numpy()[cols] @ bank._host[slot].T
+        expected[row, cols] = bank._aggregate_host(products, np.full(len(cols), min(fills[row], 100)))
+    multiplied = []
+    matmul = np.matmul
+
+    def recorded(a, b, *args, **kwargs):
+        multiplied.append(b.shape[1])  # the bank entries this product reads
+        return matmul(a, b, *args, **kwargs)
+
+    monkeypatch.setattr(bank_module.np, "matmul", recorded)
+    sims = bank.similarity(slots, emb, candidates)
+    monkeypatch.undo()
+    assert multiplied == read
+    np.testing.assert_array_equal(sims, expected)
