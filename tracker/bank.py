@@ -54,9 +54,9 @@ _BOUND_SLACK = 0.01
 
 
 # `_pair_products_float32` multiplies a float32 bank's filled entries rounded up to a multiple of this many (not all
-# K): a partly filled bank is read only as far as its looks go. The BLAS's kernels take a product's columns in blocks
-# of 4 (OpenBLAS 0.3.31 on AVX2 and AVX-512 hosts), so a prefix of whole blocks gives each column the bits the full
-# product gives it; 16 (a 64-byte line of float32) stays a multiple of any block up to 16.
+# K): a partly filled bank is read only as far as its looks go. The BLAS takes a product's columns in blocks (of 4 in
+# OpenBLAS 0.3.31's SkylakeX kernels: a prefix of whole blocks gives each column the bits the full product gives it, a
+# prefix of 1-3 more columns may not); 16 (a 64-byte line of float32) is a whole number of blocks of up to 16.
 _FILLED_COLUMNS_BLOCK = 16
 _NO_STORED_HOST = (None, None)  # `AppearanceBank._stored_host` before `stored` returned any tensor
 
