@@ -494,11 +494,11 @@ class AppearanceBank:
         sims = np.empty((len(pair_rows), width), dtype=np.float32)
         cuts = ((pair_rows[1:] != pair_rows[:-1]).nonzero()[0] + 1).tolist()
         starts, ends = [0, *cuts], [*cuts, len(pair_rows)]
-        banks, count, block = self._host, self._count, _FILLED_COLUMNS_BLOCK
-        for start, end, slot in zip(starts, ends, slots.take(pair_rows.take(starts)).tolist(), strict=True):
-            # its filled entries (the first `count`) in whole blocks; the columns past them are left as they are
-            used = min(width, -(-int(count[slot]) // block) * block)
-            np.matmul(rows[start:end], banks[slot, :used].T, out=sims[start:end, :used])
+        banks, track_slots = self._host, slots.take(pair_rows.take(starts))
+        # each bank's filled entries (the first `count`) in whole blocks; the columns past them are left as they are
+        used = np.minimum(-(-self._count.take(track_slots) // _FILLED_COLUMNS_BLOCK) * _FILLED_COLUMNS_BLOCK, width)
+        for start, end, slot, columns in zip(starts, ends, track_slots.tolist(), used.tolist(), strict=True):
+            np.matmul(rows[start:end], banks[slot, :columns].T, out=sims[start:end, :columns])
         return sims
 
     def _pair_products(
