@@ -483,6 +483,8 @@ class AppearanceBank:
         read in place (no gather, no padding): one matmul of a track's candidates' rows with its bank (one pass over
         the bank, whatever the number of candidates). A product is its float32 dot product; the BLAS may sum it in
         another order for another number of candidates (last-bit differences, far below any bound's `_BOUND_SLACK`).
+        A bank is read up to its count rounded up to `_FILLED_COLUMNS_BLOCK` (`width`: at least the fullest one's):
+        a pair's columns past that are not set, and `_aggregate_host` masks every column past a bank's count.
 
         (Until stop 55 a track with at most 4 candidates took a matrix-vector product per candidate, one pass over
         the bank each, from stop 44's timings. Measured again in stop 55 on the same kind of host (AMD EPYC, AVX2,
