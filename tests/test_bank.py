@@ -468,7 +468,7 @@ def test_float32_and_bfloat16_banks_agree_to_bf16_rounding(aggregation):
 def test_float32_pair_products_multiply_only_a_partly_filled_banks_looks(monkeypatch, fills, read, aggregation):
     """A float32 bank holding fewer looks than K is multiplied with its filled entries only (rounded up to whole
     blocks of `_FILLED_COLUMNS_BLOCK`), not all K: on real footage most banks compared are partly filled (the street
-    video: median 47 of 100). The similarities keep the bits of the product with every entry (the code before)."""
+    video: median 47 of 100). The similarities are those of the product with every entry (the code before)."""
     bank, slots, rng = _filled_bank(aggregation, fills, capacity=100, dim=512, dtype="float32")
     emb = _unit(6, 512, rng)
     candidates = np.zeros((len(slots), 6), dtype=bool)
@@ -490,4 +490,6 @@ def test_float32_pair_products_multiply_only_a_partly_filled_banks_looks(monkeyp
     sims = bank.similarity(slots, emb, candidates)
     monkeypatch.undo()
     assert multiplied == read
-    np.testing.assert_array_equal(sims, expected)
+    # the same bits with this host's OpenBLAS kernels (SkylakeX, blocks of 4 columns); another BLAS may sum a narrower
+    # product in another order: last-bit differences only, never an unset column (np.empty's leftovers) read
+    np.testing.assert_allclose(sims, expected, rtol=0, atol=FLOAT32_ATOL["float32"])
