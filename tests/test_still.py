@@ -194,6 +194,38 @@ def test_a_still_rule_resumed_from_a_checkpoint_without_its_owner_table_judges_a
         np.testing.assert_array_equal(got, expected)
 
 
+def test_a_cut_box_jitter_is_taken_only_on_the_calls_that_push_once_the_fifo_is_full(monkeypatch):
+    """Once the FIFO is full, jitters are pushed once per sampling period: the jitter of a box a border cuts (of its
+    free edges, `lifecycle.still_teach_cut_boxes`) is taken only on those calls, and the rule holds the jitters and
+    shares it held when that jitter was taken on every call."""
+
+    def world() -> tuple[StillBoxes, TrackTable]:
+        still, table = _world([1, 2, 3, 4], "lifecycle.still_capacity=30")
+        table.observed_xywh[0, 0] = 0.0  # its left edge 20 px beyond the left border: cut
+        return still, table
+
+    (lazy, lazy_table), (eager, eager_table) = world(), world()
+    monkeypatch.setattr(eager, "_next_learn_skips", lambda: False, raising=False)  # takes the cut box's jitter always
+    taken = []  # per `_cut_teaching` call: whether it was the lazy rule's
+    cut_teaching = StillBoxes._cut_teaching
+    monkeypatch.setattr(
+        StillBoxes, "_cut_teaching", lambda self, *a: taken.append(self is lazy) or cut_teaching(self, *a)
+    )
+    rng = np.random.default_rng(1)
+    for _ in range(80):
+        moves = rng.normal(scale=JITTER_PX, size=(4, 4))
+        _match(lazy, lazy_table, moves)
+        _match(eager, eager_table, moves)
+    assert lazy._jitters.full, "the FIFO filled"
+    np.testing.assert_array_equal(lazy._jitters.values(), eager._jitters.values())
+    np.testing.assert_array_equal(lazy._jitters.tags(), eager._jitters.tags())
+    np.testing.assert_array_equal(lazy_table.still_share, eager_table.still_share)
+    assert lazy_table.still_share[1:].max() < 0.5, "the people are judged (not still)"
+    assert 1 in eager._jitters.tags(), "the cut box (ID 1) taught its free edges' jitter"
+    lazy_calls = sum(taken)
+    assert lazy_calls < (len(taken) - lazy_calls) / 2, "taken on every call, as the eager rule does"
+
+
 def test_the_rule_waits_for_enough_jitter_from_other_tracks_and_is_off_at_quantile_zero():
     still, table = _world([1, 2], "lifecycle.still_prior=false")
     rng = np.random.default_rng(0)

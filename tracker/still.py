@@ -206,16 +206,12 @@ class StillBoxes:
             table.drift_noise[track_idx] += frames * np.square(camera_noise_px / sizes)
         free = free_edges(measured_xywh, frame_size)  # (M, 4) the edges no border holds
         whole = np.logical_and.reduce(free, axis=1)  # (M,) boxes no border cuts (`all(axis=1)`, no wrappers)
-        cut_jitter, cut_owners = np.zeros(0), np.zeros(0, dtype=np.int64)
-        if self.cfg.still_teach_cut_boxes and not all_set(whole):  # a cut box: its free edges' jitter, to teach
-            cut = ~whole
-            free = free[cut] & free_edges(observed[cut], frame_size)
-            jitter = _largest_change(change[cut], measured_xywh[cut, 3], free)
-            cut_jitter, cut_owners = self._cut_teaching(table, track_idx[cut], jitter, gap[cut])
+        cut = (track_idx, observed, measured_xywh, change, gap, free, whole)  # what `_cut_jitters` reads
         jitter = _largest_change(change, measured_xywh[:, 3])
         table.edge_step[track_idx] = step
         judged = np.isfinite(jitter) & whole
         if not any_set(judged):
+            cut_jitter, cut_owners = self._cut_jitters(table, *cut, frame_size)
             if len(cut_jitter):
                 self._learn([cut_jitter], [cut_owners])
             return
@@ -225,8 +221,12 @@ class StillBoxes:
         share, owners = table.still_share.take(rows), table.track_id.take(rows)
         consecutive = (gap if all_judged else gap[judged]) == 0
         learn = (table.state.take(rows) == TRACKED) & consecutive & ~(share > _MAJORITY)
-        if any_set(learn) or len(cut_jitter):
-            self._learn([jitter[learn], cut_jitter], [owners[learn], cut_owners])
+        if any_set(learn) and self._next_learn_skips():  # a call that pushes nothing: the cut boxes' jitters unread
+            self._calls += 1
+        else:
+            cut_jitter, cut_owners = self._cut_jitters(table, *cut, frame_size)
+            if any_set(learn) or len(cut_jitter):
+                self._learn([jitter[learn], cut_jitter], [owners[learn], cut_owners])
         still, enough = self._still(jitter, owners)
         first = enough & np.isnan(share)  # judged for the first time: by the jitters it taught before
         if any_set(first):
@@ -253,6 +253,34 @@ class StillBoxes:
             ]
             updated[at] = np.maximum(updated[at], taught)
         table.still_share[at_rows] = updated
+
+    def _cut_jitters(
+        self,
+        table: TrackTable,
+        track_idx: np.ndarray,
+        observed: np.ndarray,
+        measured_xywh: np.ndarray,
+        change: np.ndarray,
+        gap: np.ndarray,
+        free: np.ndarray,
+        whole: np.ndarray,
+        frame_size: tuple[int, int],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(L,) jitters and (L,) owner IDs to teach (`_cut_teaching`) of the boxes a border cuts among `judge`'s M
+        matched ones (its arrays: rows `track_idx` (M,), previous boxes `observed` and boxes `measured_xywh` (M, 4),
+        edge changes `change` (M, 4), missed frames `gap` (M,), `free` edges (M, 4) and `whole` boxes (M,));
+        none where `lifecycle.still_teach_cut_boxes` is off or every box is whole. Taken only on a call that pushes
+        jitters (once the FIFO is full: once per sampling period), before the shares are updated."""
+        if not self.cfg.still_teach_cut_boxes or all_set(whole):
+            return np.zeros(0), np.zeros(0, dtype=np.int64)
+        cut = ~whole
+        free = free[cut] & free_edges(observed[cut], frame_size)
+        jitter = _largest_change(change[cut], measured_xywh[cut, 3], free)
+        return self._cut_teaching(table, track_idx[cut], jitter, gap[cut])
+
+    def _next_learn_skips(self) -> bool:
+        """Whether the next `_learn` call pushes nothing (the FIFO full, and not a sampling period's call)."""
+        return self._jitters.full and (self._calls + 1) % self._period != 0
 
     def _cut_teaching(
         self, table: TrackTable, rows: np.ndarray, jitter: np.ndarray, gap: np.ndarray
