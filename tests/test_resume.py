@@ -819,6 +819,12 @@ def test_a_summary_of_a_source_and_folder_named_otherwise_than_utf8_is_utf8_json
     capsys.readouterr()
     assert main([str(frames), "--resume", "--out", str(out), "--quiet", "--no-save-video"]) == 0
     assert f"finished ({FRAMES} frames): nothing to resume" in capsys.readouterr().out
+    # a summary edited by hand: a source_uri that is no file URI ended the resume with "error: Invalid IPv6 URL"
+    for garbage in ("file://[x/caf%E9", "http://host/caf%E9", summary["source_uri"] + "?q"):
+        (out / "summary.json").write_text(json.dumps(summary | {"source_uri": garbage}))
+        assert main([str(frames), "--resume", "--out", str(out), "--quiet", "--no-save-video"]) == 2
+        err = capsys.readouterr().err
+        assert f"summary.json: source_uri is {garbage!r}, not a file URI" in err and len(err.splitlines()) == 1, err
 
 
 def test_a_resumed_folder_scales_its_16_bit_images_as_the_first_run_did(

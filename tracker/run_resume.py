@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracker.io.mot import resumed_file
+from tracker.io.names import shown_name
 from tracker.io.strict_json import path_from_fields
 from tracker.resume import CHECKPOINT_NAME, Checkpoint, Progress, ResumeError, read_checkpoint
 from tracker.run_summary import SUMMARY_NAME, RunSummary
@@ -105,7 +106,7 @@ def _check_resumable(out: Path, stem: str, source: str | None) -> None:
             run stopped with --checkpoint-seconds 0), or the finished run of another source: one whose outputs have
             another stem, or one of the same stem whose summary names another `source` (the real path
             `tracker.resume.run_identity` gives; `cam1/v.mp4`'s finished run said "finished: nothing to resume" to a
-            resume of `cam2/v.mp4`, which was never tracked).
+            resume of `cam2/v.mp4`, which was never tracked), or a summary whose `source_uri` is no file URI.
     """
     if (out / CHECKPOINT_NAME).exists():
         return
@@ -118,7 +119,12 @@ def _check_resumable(out: Path, stem: str, source: str | None) -> None:
             f"the run in {out} is not one of {stem} (no {stem}.txt there): name its own run folder with --out, or "
             "run again without --resume"
         )
-    recorded = path_from_fields(summary, "source") if isinstance(summary, dict) else None
+    try:
+        recorded = path_from_fields(summary, "source") if isinstance(summary, dict) else None
+    except ValueError as exc:  # a summary edited by hand
+        raise ResumeError(
+            f"{shown_name(out / SUMMARY_NAME)}: {exc}: correct it (or delete the key), or run again without --resume"
+        ) from None
     if recorded is not None and source is not None and recorded != source:
         raise ResumeError(
             f"the run in {out} is one of {recorded}, not of {source}: name its own run folder with --out, or run "

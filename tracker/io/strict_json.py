@@ -26,6 +26,8 @@ from tracker.io.names import is_utf8, shown_name
 __all__ = ["metrics_from_json", "nan_for_null", "path_fields", "path_from_fields", "to_json", "write_json_atomic"]
 
 URI_SUFFIX = "_uri"  # `path_fields`' key of a path's exact bytes: `<key>_uri`
+URI_SCHEMES = ("file", "")  # the schemes of `<key>_uri`: an absolute path's file URI, a relative path's reference
+URI_HOSTS = ("", "localhost")  # the hosts a file URI of this machine names (RFC 8089: none, or localhost)
 # `json` writes a lone surrogate (a name's byte that is not UTF-8) as this escape (`\udce9`); also the start of the
 # escapes of a character beyond U+FFFF (a valid pair), which only make the check rebuild and change nothing
 SURROGATE_ESCAPE = "\\ud"
@@ -84,10 +86,22 @@ def path_fields(key: str, path: str | os.PathLike[str]) -> dict[str, str]:
 def path_from_fields(fields: dict[str, Any], key: str) -> str | None:
     """The path `path_fields` wrote under `key` in `fields` (a JSON object read back), exactly as it was (a name that
     is not UTF-8 with its bytes as lone surrogates, from `<key>_uri`); None where neither key holds a string (an older
-    file's exact path under `key` is taken as it is)."""
+    file's exact path under `key` is taken as it is).
+
+    Raises:
+        ValueError: `<key>_uri` is a string but no URI `path_fields` writes (another scheme or host, a query or
+            fragment, or a string that is no URI: a file edited by hand); the message names the key and the value.
+    """
     uri = fields.get(key + URI_SUFFIX)
     if isinstance(uri, str):
-        return os.fsdecode(urllib.parse.unquote_to_bytes(urllib.parse.urlsplit(uri).path))
+        try:
+            parts = urllib.parse.urlsplit(uri)
+        except ValueError:  # `file://[x`: "Invalid IPv6 URL", which named neither the key nor the file
+            parts = None
+        foreign = parts is None or parts.scheme not in URI_SCHEMES or parts.netloc not in URI_HOSTS
+        if foreign or parts.query or parts.fragment:
+            raise ValueError(f"{key + URI_SUFFIX} is {uri!r}, not a file URI nor a relative reference to a path")
+        return os.fsdecode(urllib.parse.unquote_to_bytes(parts.path))
     value = fields.get(key)
     return value if isinstance(value, str) else None
 
