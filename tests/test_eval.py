@@ -18,6 +18,7 @@ from tracker.eval.runner import OURS, run_all
 from tracker.eval.scoring import saved_scores, score_results
 from tracker.eval.sequences import Sequence, find_sequences, public_scores
 from tracker.io.mot import read_mot_rows
+from tracker.io.names import shown_name
 
 SEQINFO = (
     "[Sequence]\nname={name}\nimDir=img1\nframeRate=10\nseqLength={length}\nimWidth=640\nimHeight=480\nimExt=.jpg\n"
@@ -1795,9 +1796,9 @@ def _scene_sequence(root: Path, name: str, mirrored: bool = False) -> Path:
     seq = root / name
     (seq / "img1").mkdir(parents=True)
     (seq / "gt").mkdir()
-    (seq / "seqinfo.ini").write_text(
-        f"[Sequence]\nname={name}\nimDir=img1\nframeRate=10\nseqLength={FRAMES}\nimWidth={SIZE[0]}\n"
-        f"imHeight={SIZE[1]}\nimExt=.png\n"
+    (seq / "seqinfo.ini").write_text(  # (a name that is not UTF-8 as shown: seqinfo.ini is text)
+        f"[Sequence]\nname={shown_name(name)}\nimDir=img1\nframeRate=10\nseqLength={FRAMES}\n"
+        f"imWidth={SIZE[0]}\nimHeight={SIZE[1]}\nimExt=.png\n"
     )
     rows = []
     for frame, image in enumerate(scene(), start=1):
@@ -1869,3 +1870,30 @@ def test_sequences_named_with_250_bytes_are_evaluated_into_files_of_their_own(tm
             assert summary["resumed"] == 2 * run, (variant, run)
     results = sorted(p.name for p in (out / "original" / OURS).glob("*.txt"))
     assert len(results) == 2 and all(len(name.encode()) <= MAX_NAME_BYTES + len(".txt") for name in results)
+
+
+def test_sequences_whose_folders_are_not_utf8_are_scored_under_their_own_names_and_rescored_from_the_cache(
+    tmp_path, monkeypatch
+):
+    """`track eval` of sequences whose folders are named in Latin-1 (`caf\\xe9`, `caf\\xe8`: lone surrogates in
+    Python) tracked them and then failed at scoring ("'utf-8' codec can't encode character '\\udce9'": TrackEval's
+    seqinfo.ini, the scores' cache key, the CSV, the chart's labels), and summary.json would have held one of them: both
+    are shown alike (U+FFFD for the byte). Each is scored under its own name, summary.json holds both (each byte as
+    `\\xNN` where names would be written alike), and a re-run reuses the saved scores."""
+    import tracker.eval.inputs as inputs
+
+    monkeypatch.setattr(inputs.InputModels, "get", blob_models)
+    names = [os.fsdecode(b"caf\xe9"), os.fsdecode(b"caf\xe8")]
+    for name, mirrored in zip(names, (False, True), strict=True):
+        _scene_sequence(tmp_path / "data", name, mirrored)
+    out = tmp_path / "out"
+    args = ["--data", str(tmp_path / "data"), "--detections", "detector", "--workers", "1", "--quiet", "--out",
+            str(out), "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    for run in range(2):
+        assert eval_main(args) == 0
+        summary = json.loads((out / "summary.json").read_bytes().decode("utf-8"))
+        assert sorted(summary["sequences"]) == ["caf\\xe8", "caf\\xe9"], summary["sequences"].keys()
+        assert all(scores["HOTA"] > 90 for scores in summary["sequences"].values()), summary["sequences"]
+        assert summary["resumed"] == 2 * run
+        csv_rows = (out / "metrics.csv").read_bytes().decode("utf-8").splitlines()
+        assert sorted(row.split(",")[0] for row in csv_rows[1:3]) == ["caf\\xe8", "caf\\xe9"], csv_rows

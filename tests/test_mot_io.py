@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,7 +26,14 @@ from tracker.io.mot import (
     write_text_atomic,
     xyxy_to_tlwh,
 )
-from tracker.io.strict_json import nan_for_null, path_fields, path_from_fields, to_json, write_json_atomic
+from tracker.io.strict_json import (
+    nan_for_null,
+    path_fields,
+    path_from_fields,
+    to_json,
+    write_json_atomic,
+    written_keys,
+)
 
 SEQINFO = "[Sequence]\nname=TOY\nimDir=img1\nframeRate=25\nseqLength=5\nimWidth=640\nimHeight=480\nimExt=.jpg\n"
 
@@ -179,6 +187,21 @@ def test_our_json_is_utf8_text_and_keeps_a_path_that_is_not_utf8_exactly():
     for path in (latin, relative, "/data/café"):
         assert path_from_fields(json.loads(to_json(path_fields("source", path))), "source") == path
     assert path_from_fields({"source": latin}, "source") == latin, "an older summary's path as it is"
+
+
+def test_our_json_keeps_apart_two_keys_that_are_shown_alike():
+    """Two keys that are not UTF-8 and are shown alike (`caf\\xe9`, `caf\\xe8`: two sequences' folders) became one
+    key: the object kept the last one's value only (a sequence's scores lost from summary.json). Where two keys of an
+    object would be written alike, each such byte is written as `\\xNN`; a key alone keeps its shown form, at any
+    depth; a `<key>_uri` that is no URI `path_fields` writes is one error naming it (a file edited by hand)."""
+    e9, e8 = os.fsdecode(b"caf\xe9"), os.fsdecode(b"caf\xe8")
+    doc = json.loads(to_json({"rows": [{e9: 1, e8: math.nan}], e9: {"x": (2,)}}))
+    assert doc == {"rows": [{"caf\\xe9": 1, "caf\\xe8": None}], "caf\ufffd": {"x": [2]}}
+    assert json.loads(to_json({e9: 1, "caf\ufffd": 2})) == {"caf\\xe9": 1, "caf\ufffd": 2}
+    assert written_keys([e9, e8, "COMBINED"]) == ["caf\\xe9", "caf\\xe8", "COMBINED"]
+    for garbage in ("file://[x/caf%E9", "http://host/x", "file:///x?q", "ftp:/x"):
+        with pytest.raises(ValueError, match=re.escape(f"source_uri is {garbage!r}, not a file URI")):
+            path_from_fields({"source": "x", "source_uri": garbage}, "source")
 
 
 def test_our_json_refuses_a_circular_reference_as_json_does():

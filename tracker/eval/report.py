@@ -15,7 +15,8 @@ from typing import Any
 
 from tracker.eval.scoring import METRICS
 from tracker.io.mot import write_text_atomic
-from tracker.io.strict_json import write_json_atomic
+from tracker.io.names import shown_name
+from tracker.io.strict_json import write_json_atomic, written_keys
 
 __all__ = ["chart_figure", "format_table", "result_split", "write_chart", "write_csv", "write_summary"]
 
@@ -97,7 +98,9 @@ def write_csv(
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([*keys, *columns])
-    for name, metrics in rows.items():
+    # a name that is not UTF-8 as our JSON writes it: shown, or where two would be shown alike, its bytes as `\xNN`
+    names = [tuple(map(shown_name, n)) for n in rows] if isinstance(key, tuple) else written_keys(list(rows))
+    for name, metrics in zip(names, rows.values(), strict=True):
         writer.writerow([*(name if isinstance(key, tuple) else (name,)), *(metrics.get(c, "") for c in columns)])
     write_text_atomic(path, buffer.getvalue())
 
@@ -124,7 +127,9 @@ def _wrap_label(name: str) -> str:
     they overlapped. Its own line breaks are kept. A label of more
     than `_LABEL_MAX_LINES` lines keeps its first ones and a last line ending as the name ends, after an ellipsis:
     two long sequence names alike in their beginnings still read apart, and the chart keeps its size (a 250-character
-    name made one line wider than the figure, so matplotlib could not lay it out)."""
+    name made one line wider than the figure, so matplotlib could not lay it out). A name that is not UTF-8 is
+    shown (U+FFFD for each such byte: matplotlib refused its lone surrogates with a TypeError)."""
+    name = shown_name(name)
     lines = []
     for line in name.split("\n"):
         current = ""

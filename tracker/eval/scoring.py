@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from tracker.eval.sequences import Sequence
-from tracker.io.names import bounded_name
-from tracker.io.strict_json import metrics_from_json, write_json_atomic
+from tracker.io.names import bounded_name, shown_name
+from tracker.io.strict_json import metrics_from_json, write_json_atomic, written_keys
 
 __all__ = ["METRICS", "saved_scores", "score_results", "score_results_cached"]
 
@@ -79,8 +79,8 @@ def score_results(sequences: list[Sequence], result_files: dict[str, Path]) -> d
                 (seq_dir / "gt" / "gt.txt").write_bytes(seq.gt_bytes)  # a copy of the file, as read once
             else:  # val-half (the evaluated frames, renumbered from 1 like the results) or 6-column gt
                 np.savetxt(seq_dir / "gt" / "gt.txt", seq.ground_truth(dense_ids=True), delimiter=",", fmt="%.6g")
-            (seq_dir / "seqinfo.ini").write_text(
-                f"[Sequence]\nname={stem}\nseqLength={seq.num_frames}\nframeRate={seq.info.frame_rate}\n"
+            (seq_dir / "seqinfo.ini").write_text(  # (TrackEval reads the lengths from SEQ_INFO, not from here)
+                f"[Sequence]\nname={shown_name(stem)}\nseqLength={seq.num_frames}\nframeRate={seq.info.frame_rate}\n"
             )
             if seq.name not in result_files:
                 raise ValueError(f"no result file for sequence {seq.name}")
@@ -118,7 +118,8 @@ def _scores_key(sequences: list[Sequence], result_files: dict[str, Path]) -> str
 
     digest = hashlib.sha256(f"{getattr(trackeval, '__version__', '')}|{_SCORES_VERSION}".encode())
     for seq in sequences:
-        digest.update(f"{seq.name}|{seq.first}|{seq.last}|{seq.benchmark}|".encode())
+        # (a name's bytes as on the file system: a name that is not UTF-8 is no error, a UTF-8 one's key unchanged)
+        digest.update(f"{seq.name}|{seq.first}|{seq.last}|{seq.benchmark}|".encode("utf-8", "surrogateescape"))
         digest.update(seq.gt_bytes)
         digest.update(Path(result_files[seq.name]).read_bytes())
     return digest.hexdigest()
@@ -135,7 +136,9 @@ def saved_scores(sequences: list[Sequence], result_files: dict[str, Path], score
     scores = saved.get("scores")
     if not isinstance(scores, dict) or not all(isinstance(m, dict) for m in scores.values()):
         return None
-    return {name: metrics_from_json(metrics) for name, metrics in scores.items()}  # null metrics: NaN again
+    names = [seq.name for seq in sequences]
+    named = dict(zip(written_keys(names), names, strict=True))  # a name that is not UTF-8: as `to_json` wrote it
+    return {named.get(name, name): metrics_from_json(metrics) for name, metrics in scores.items()}  # null: NaN
 
 
 def score_results_cached(

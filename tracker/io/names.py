@@ -15,6 +15,7 @@ __all__ = [
     "MAX_NAME_BYTES",
     "NAME_LIMIT_BYTES",
     "bounded_name",
+    "escaped_name",
     "fitting_stem",
     "is_utf8",
     "safe_name",
@@ -42,6 +43,16 @@ def shown_name(text: str | os.PathLike[str]) -> str:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     except UnicodeEncodeError:  # a lone surrogate no name's byte decodes to (`\ud800`: not from a file name)
         return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+def escaped_name(text: str | os.PathLike[str]) -> str:
+    """`text` as UTF-8 text keeping its exact bytes: each byte of it that is not UTF-8 (a lone surrogate, as Python
+    decodes such a byte of a name) written as `\\xNN` (`caf\\xe9`); `text` itself where it is UTF-8."""
+    text = str(text)
+    try:
+        return text.encode(*_FS_ENCODING).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate no name's byte decodes to (`\ud800`: not from a file name)
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "backslashreplace")
 
 
 def is_utf8(text: str | os.PathLike[str]) -> bool:

@@ -17,13 +17,22 @@ import json
 import math
 import os
 import urllib.parse
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from tracker.io.mot import write_text_atomic
-from tracker.io.names import is_utf8, shown_name
+from tracker.io.names import escaped_name, is_utf8, shown_name
 
-__all__ = ["metrics_from_json", "nan_for_null", "path_fields", "path_from_fields", "to_json", "write_json_atomic"]
+__all__ = [
+    "metrics_from_json",
+    "nan_for_null",
+    "path_fields",
+    "path_from_fields",
+    "to_json",
+    "write_json_atomic",
+    "written_keys",
+]
 
 URI_SUFFIX = "_uri"  # `path_fields`' key of a path's exact bytes: `<key>_uri`
 URI_SCHEMES = ("file", "")  # the schemes of `<key>_uri`: an absolute path's file URI, a relative path's reference
@@ -41,16 +50,30 @@ def _strict(obj: Any) -> Any:
     if isinstance(obj, str):
         return obj if is_utf8(obj) else shown_name(obj)
     if isinstance(obj, dict):
-        return {_strict(k): _strict(v) for k, v in obj.items()}
+        return dict(zip(written_keys(list(obj)), map(_strict, obj.values()), strict=True))
     if isinstance(obj, list | tuple):
         return [_strict(v) for v in obj]
     return obj
 
 
+def written_keys(keys: list[Any]) -> list[Any]:
+    """The keys of one JSON object as `to_json` writes them, in order: a key that is not UTF-8 as shown (U+FFFD for
+    each such byte), or where another key of the object would be written alike (`caf\\xe9` and `caf\\xe8`, two
+    sequences' folders), with each such byte as `\\xNN` (one of them was lost: a dict holds a key once); any
+    other key as it is. A reader maps the keys it finds back to its names with it."""
+    shown = [_strict(k) for k in keys]
+    alike = Counter(shown)
+    return [
+        escaped_name(k) if isinstance(k, str) and k != s and alike[s] > 1 else s
+        for k, s in zip(keys, shown, strict=True)
+    ]
+
+
 def to_json(obj: Any, indent: int | None = None) -> str:
     """Standard JSON text of `obj` (`json.dumps` with `allow_nan=False`): NaN and +-inf are written as `null`, and a
     string that is not UTF-8 (a name's bytes Python decoded to lone surrogates) as it is shown, U+FFFD for each such
-    byte (`shown_name`; `path_fields` keeps a path's exact bytes beside it).
+    byte (`shown_name`; `path_fields` keeps a path's exact bytes beside it), and a key that would be written like
+    another key of its object with each such byte as `\\xNN` (`written_keys`: both are kept).
 
     The common case (no non-finite number, no such string) costs one `json.dumps` and a search of its text; only a
     refused object is rebuilt.
