@@ -40,16 +40,19 @@ URI_HOSTS = ("", "localhost")  # the hosts a file URI of this machine names (RFC
 # `json` writes a lone surrogate (a name's byte that is not UTF-8) as this escape (`\udce9`); also the start of the
 # escapes of a character beyond U+FFFF (a valid pair), which only make the check rebuild and change nothing
 SURROGATE_ESCAPE = "\\ud"
+ESCAPE = "\\"  # the start of every escape json writes: a text without one holds no `SURROGATE_ESCAPE`
 
 
 def _strict(obj: Any) -> Any:
-    """`obj` with every non-finite float (NaN, +-inf) replaced by None and every string (a key too) that is not
-    UTF-8 by its `shown_name`, containers rebuilt as dicts / lists."""
+    """`obj` with every non-finite float (NaN, +-inf) replaced by None and every string that is not UTF-8 by its
+    `shown_name` (a key by its `written_keys` form), containers rebuilt as dicts / lists."""
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     if isinstance(obj, str):
         return obj if is_utf8(obj) else shown_name(obj)
     if isinstance(obj, dict):
+        if all(is_utf8(k) for k in obj if isinstance(k, str)):  # every usual object: no `written_keys` needed
+            return {k if isinstance(k, str) else _strict(k): _strict(v) for k, v in obj.items()}
         return dict(zip(written_keys(list(obj)), map(_strict, obj.values()), strict=True))
     if isinstance(obj, list | tuple):
         return [_strict(v) for v in obj]
@@ -75,8 +78,8 @@ def to_json(obj: Any, indent: int | None = None) -> str:
     byte (`shown_name`; `path_fields` keeps a path's exact bytes beside it), and a key that would be written like
     another key of its object with each such byte as `\\xNN` (`written_keys`: both are kept).
 
-    The common case (no non-finite number, no such string) costs one `json.dumps` and a search of its text; only a
-    refused object is rebuilt.
+    The common case (no non-finite number, no such string) costs one `json.dumps` and a search of its text for a
+    backslash (for `SURROGATE_ESCAPE` where it has one); only an object with either is rebuilt.
     Raises TypeError for objects `json` cannot write and ValueError for a circular reference, as `json.dumps` does.
     """
     try:
@@ -84,7 +87,7 @@ def to_json(obj: Any, indent: int | None = None) -> str:
     except ValueError:  # a non-finite float somewhere, or a circular reference
         pass
     else:
-        if SURROGATE_ESCAPE not in text:
+        if ESCAPE not in text or SURROGATE_ESCAPE not in text:  # (the first: one fast pass over most texts)
             return text
     try:
         strict = _strict(obj)
