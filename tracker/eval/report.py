@@ -124,10 +124,10 @@ def _wrap_label(name: str) -> str:
     """`name` word-wrapped to lines of at most `_LABEL_LINE_CHARS` characters, broken after a '-' or '+' (a word
     longer than a line keeps a line of its own, cut into lines of `_LABEL_GROUP_CHARS` where wider than its group):
     tracker names such as BoxMOT-ByteTrack-fps-t0.5 are wider than their group of bars, and side by side on one line
-    they overlapped. Its own line breaks are kept. A label of more
-    than `_LABEL_MAX_LINES` lines keeps its first ones and a last line ending as the name ends, after an ellipsis:
-    two long sequence names alike in their beginnings still read apart, and the chart keeps its size (a 250-character
-    name made one line wider than the figure, so matplotlib could not lay it out). A name that is not UTF-8 is
+    they overlapped. Its own line breaks are kept. A label of more than `_LABEL_MAX_LINES` lines keeps its first
+    ones and a last line ending as the name ends, after an ellipsis: two long sequence names alike in their beginnings
+    still read apart, and the chart keeps its size (a 250-character name made one line wider than the figure, so
+    matplotlib could not lay it out). A name that is not UTF-8 is
     shown (U+FFFD for each such byte: matplotlib refused its lone surrogates with a TypeError)."""
     name = shown_name(name)
     lines = []

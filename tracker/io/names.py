@@ -38,21 +38,22 @@ _FS_ENCODING = ("utf-8", "surrogateescape")  # a name's bytes on the file system
 def shown_name(text: str | os.PathLike[str]) -> str:
     """`text` printable on a UTF-8 terminal and writable as UTF-8: each byte of it that is not UTF-8 (a lone
     surrogate, as Python decodes such a byte of a name) shown as U+FFFD; `text` itself where it is UTF-8."""
-    text = str(text)
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    except UnicodeEncodeError:  # a lone surrogate no name's byte decodes to (`\ud800`: not from a file name)
-        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return _as_utf8(str(text), "replace")
 
 
 def escaped_name(text: str | os.PathLike[str]) -> str:
     """`text` as UTF-8 text keeping its exact bytes: each byte of it that is not UTF-8 (a lone surrogate, as Python
     decodes such a byte of a name) written as `\\xNN` (`caf\\xe9`); `text` itself where it is UTF-8."""
-    text = str(text)
+    return _as_utf8(str(text), "backslashreplace")
+
+
+def _as_utf8(text: str, errors: str) -> str:
+    """`text` as UTF-8 text, each byte of it that is not UTF-8 (a lone surrogate, as Python decodes such a byte of a
+    name) decoded by the codec error handler `errors` ("replace": U+FFFD, "backslashreplace": `\\xNN`)."""
     try:
-        return text.encode(*_FS_ENCODING).decode("utf-8", "backslashreplace")
+        return text.encode(*_FS_ENCODING).decode("utf-8", errors)
     except UnicodeEncodeError:  # a lone surrogate no name's byte decodes to (`\ud800`: not from a file name)
-        return text.encode("utf-8", "surrogatepass").decode("utf-8", "backslashreplace")
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", errors)
 
 
 def is_utf8(text: str | os.PathLike[str]) -> bool:

@@ -94,8 +94,8 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray, params: Sequenc
 
 def check_video_folder(out: Path, setting: str = "--out", no_video: str = "--no-save-video") -> None:
     """Raise ValueError where an annotated video cannot be written in `out`: its path is not UTF-8 (OpenCV would
-    crash on it). `setting` and `no_video` are what the caller calls the folder and the
-    choice of no video (`track`'s options, or `track_many`'s `out_dir` and `save_video=False`), for the error."""
+    crash on it). `setting` and `no_video` are what the caller calls the folder and the choice of no video
+    (`track`'s options, or `track_many`'s `out_dir` and `save_video=False`), for the error."""
     if not is_utf8(str(out)):
         raise ValueError(
             f"{setting} {shown_name(str(out))}: OpenCV cannot write the annotated video in a folder whose path is not "
