@@ -1355,6 +1355,17 @@ def test_an_out_folder_opencv_cannot_write_a_video_in_is_refused_before_tracking
     assert len(read_mot_rows(out / "walk.txt")) > 0
 
 
+def test_an_error_naming_a_path_that_is_not_utf8_shows_its_byte_as_u_fffd(tmp_path, capsys):
+    """`track caf<0xE9>.mp4` and `track eval --data caf<0xE9>`, no such file: the error showed Python's `\\udce9`
+    escape on stderr (and a strict UTF-8 stderr, pytest's, raised UnicodeEncodeError); it names the path with U+FFFD
+    for the byte, as the commands' other lines do."""
+    missing = undecodable_path(tmp_path, b"caf\xe9")
+    assert main([f"{missing}.mp4", "--quiet"]) == 2
+    assert one_error_line(capsys.readouterr().err) == f"track: error: no such file or folder: {tmp_path}/caf\ufffd.mp4"
+    assert main(["eval", "--data", str(missing), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    assert f"track eval: error: no such folder: {tmp_path}/caf\ufffd (" in capsys.readouterr().err
+
+
 def test_a_full_disk_when_a_checkpoint_syncs_the_txt_names_the_txt_once(fake_models, tmp_path, monkeypatch, capfd):
     """The disk fills as a checkpoint makes the txt durable (its fsync, inside the checkpoint's write): the error said
     "cannot write out/checkpoint.bin: cannot write out/walk.txt: No space left on device (the disk is full: ...)

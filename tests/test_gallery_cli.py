@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import torch
 from gallery_holder import gallery_held
-from media import write_video
+from media import undecodable_path, write_video
 from test_cli import blob_detector, scene
 
 import tracker.run as run
@@ -909,3 +909,23 @@ def test_gallery_ls_of_several_files_lists_the_readable_ones_and_names_each_bad_
     assert [line.split()[0] for line in out if line.endswith("cam1 (1)")] == ["12", "34"], out
     assert len(err) == 2 and f"{corrupt} is not a readable gallery file" in err[0], err
     assert err[1] == f"track gallery: error: no such gallery file: {missing}", err
+
+
+def test_gallery_commands_name_a_file_that_is_not_utf8_as_shown_and_two_such_files_apart(tmp_path, capsys):
+    """A gallery file named in Latin-1 (`caf\\xe9.gallery`: lone surrogates in Python): `ls` of it and another
+    raised UnicodeEncodeError on a strict UTF-8 stdout (pytest's, en_US.UTF-8's) at its heading, and its errors
+    ("no such gallery file", "given twice", "again") showed `\\udce9` escapes on stderr. Each name is shown with
+    U+FFFD for such a byte, and where two names would be shown alike, with their bytes as `\\xNN`."""
+    e9 = saved_gallery(undecodable_path(tmp_path, b"caf\xe9.gallery"), (12,))
+    e8 = undecodable_path(tmp_path, b"caf\xe8.gallery")
+    shown, out = f"{tmp_path}/caf\ufffd.gallery", str(tmp_path / "merged.gallery")
+    assert main(["gallery", "ls", str(e9), str(e8)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[0] == f"{shown}:", captured.out
+    assert captured.err.splitlines() == [f"track gallery: error: no such gallery file: {shown}"], captured.err
+    assert main(["gallery", "merge", str(e9), str(e9), "-o", out]) == 2
+    assert capsys.readouterr().err.startswith(f"track gallery: error: {shown} is given twice: ")
+    os.link(e9, e8)  # (another name of the same file)
+    assert main(["gallery", "merge", str(e9), str(e8), "-o", out]) == 2
+    again = f"track gallery: error: {tmp_path}/caf\\xe8.gallery is {tmp_path}/caf\\xe9.gallery again (the same file)"
+    assert capsys.readouterr().err.startswith(again + ": ")

@@ -38,6 +38,7 @@ from tracker.config import load_config
 from tracker.gallery import Gallery
 from tracker.gallery_file import file_version
 from tracker.io.image_depth import DepthReader
+from tracker.io.names import is_utf8
 from tracker.io.opencv_files import write_image
 from tracker.pipeline import Tracker
 from tracker.resume import CHECKPOINT_NAME, GALLERY_RECORD_NAME, Checkpointer, Progress, read_checkpoint
@@ -825,6 +826,29 @@ def test_a_summary_of_a_source_and_folder_named_otherwise_than_utf8_is_utf8_json
         assert main([str(frames), "--resume", "--out", str(out), "--quiet", "--no-save-video"]) == 2
         err = capsys.readouterr().err
         assert f"summary.json: source_uri is {garbage!r}, not a file URI" in err and len(err.splitlines()) == 1, err
+
+
+def test_a_resume_of_another_folder_named_otherwise_than_utf8_names_both_folders_apart(
+    tmp_path, monkeypatch, fake_models, frame_clock, capsys
+):
+    """`--resume` of the run of a Latin-1 folder (`d\\xe9`) with another (`d\\xe8`, the same outputs' stem): the
+    refusals named both with `\\udce9` escapes on stderr (a strict stderr raised UnicodeEncodeError), and as shown
+    (U+FFFD a byte) the two would read alike. Each refusal names them with their bytes as `\\xNN`."""
+    folders = [undecodable_path(tmp_path, name) for name in (b"d\xe9", b"d\xe8")]
+    for folder in folders:
+        folder.mkdir()
+        for i, image in enumerate(scene(FRAMES), start=1):
+            write_image(folder / f"{i:06d}.png", image)
+    first, other = (f"{tmp_path}/d\\x{byte}" for byte in ("e9", "e8"))
+    out = tmp_path / "run"
+    assert main([str(folders[0]), "--out", str(out), "--quiet", "--no-save-video"]) == 0
+    assert main([str(folders[1]), "--resume", "--out", str(out), "--quiet", "--no-save-video"]) == 2
+    said = f"track: error: the run in {out} is one of {first}, not of {other}: name its own run folder with --out"
+    assert said in capsys.readouterr().err
+    killed_run(monkeypatch, [str(folders[0]), "--out", str(out), "--quiet", "--no-save-video"], out)
+    assert main([str(folders[1]), "--resume", "--out", str(out), "--quiet", "--no-save-video"]) == 2
+    err = capsys.readouterr().err
+    assert "made by another run" in err and f"source: '{first}' then, '{other}' now" in err and is_utf8(err), err
 
 
 def test_a_resumed_folder_scales_its_16_bit_images_as_the_first_run_did(

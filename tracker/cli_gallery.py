@@ -8,7 +8,7 @@ import os
 import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from tracker.cli_args import (
     EXIT_INTERRUPTED,
@@ -21,6 +21,7 @@ from tracker.cli_args import (
     positive_int,
 )
 from tracker.closed_pipe import silence_stdout
+from tracker.io.names import shown_apart, shown_name
 from tracker.wording import count, listed
 
 __all__ = ["gallery_main", "gallery_parser"]
@@ -167,12 +168,12 @@ def gallery_main(argv: list[str]) -> int:
                 read = Gallery.load(args.files[0], prune=False)
                 _note_if_in_use(args.files[0], read, "what it saves later is not listed")  # (a `track` run holds it)
                 for line in _gallery_listing(read):
-                    print(line)
+                    _say(line)
             elif args.action == "merge":
                 for line in _merge(args):
-                    print(line)
+                    _say(line)
             elif args.action == "export":
-                print(_export(args))
+                _say(_export(args))
             elif args.action == "rm":
                 gallery = Gallery.load(args.file, prune=False)
                 missing = [i for i in dict.fromkeys(args.ids) if i not in gallery]
@@ -183,7 +184,7 @@ def gallery_main(argv: list[str]) -> int:
                     )
                 removed = gallery.remove(args.ids)  # (an ID given twice is removed once)
                 gallery.save(args.file, prune=False, lock=False)  # held above
-                print(f"removed {count(len(removed), 'identity', 'identities')}; {len(gallery)} left")
+                _say(f"removed {count(len(removed), 'identity', 'identities')}; {len(gallery)} left")
             else:
                 cfg = load_config(args.config, overrides=list(args.set))
                 gallery = Gallery.load(args.file, cfg.gallery, prune=False)
@@ -192,24 +193,31 @@ def gallery_main(argv: list[str]) -> int:
                 if removed and args.dry_run:  # (in memory only: the file is not written)
                     refuse_read_only(Path(os.path.realpath(args.file)))  # (as the prune's save would: it said "would")
                     kept = f"{len(gallery)} would be left (a dry run: {args.file} is as it was)"
-                    print(f"would remove {gone} ({listed(removed)}); {kept}")
+                    _say(f"would remove {gone} ({listed(removed)}); {kept}")
                 elif removed:  # (nothing to forget: the file stays the one a `--resume` of its run expects)
                     gallery.save(args.file, lock=False)
-                    print(f"removed {gone} ({listed(removed)}); {len(gallery)} left")
+                    _say(f"removed {gone} ({listed(removed)}); {len(gallery)} left")
                 else:  # (it said "removed 0 identities (none)")
-                    print(_nothing_pruned(args.file, len(gallery), cfg.gallery))
+                    _say(_nothing_pruned(args.file, len(gallery), cfg.gallery))
     except BrokenPipeError:  # the reader left early (`| head`): not a failure of the command
         silence_stdout()  # so Python's exit flush cannot fail
         return EXIT_OK
     except KeyboardInterrupt:  # the save is atomic: say which version the file holds
         left = _edit_interrupted(args.file, gallery) if edits else ""
         left = _merge_interrupted(args.output, before) if merges else left
-        print(f"track gallery: interrupted{left}", file=sys.stderr)
+        _say(f"track gallery: interrupted{left}", sys.stderr)
         return EXIT_INTERRUPTED
     except (ConfigError, GalleryError, OSError, ValueError) as exc:
-        print(f"track gallery: error: {_error_text(exc, getattr(args, 'file', None), locked)}", file=sys.stderr)
+        _say(f"track gallery: error: {_error_text(exc, getattr(args, 'file', None), locked)}", sys.stderr)
         return EXIT_USER_ERROR
     return EXIT_OK
+
+
+def _say(text: str, stream: TextIO | None = None) -> None:
+    """Print `text` (a line of the command's answer; `stream`: stderr for its notes and errors, else stdout) with
+    each byte of a name in it that is not UTF-8 shown as U+FFFD (`shown_name`): a strict UTF-8 stdout (en_US.UTF-8)
+    raised UnicodeEncodeError on such a gallery file's name, and stderr showed Python's `\\udce9` escapes."""
+    print(shown_name(text), file=stream)
 
 
 def _error_text(exc: Exception, file: Path | None, written: Path | None = None) -> str:
@@ -236,14 +244,14 @@ def _list_several(files: list[Path]) -> int:
         try:
             read = Gallery.load(file, prune=False)
         except (GalleryError, OSError, ValueError) as exc:
-            print(f"track gallery: error: {_error_text(exc, file)}", file=sys.stderr)
+            _say(f"track gallery: error: {_error_text(exc, file)}", sys.stderr)
             failed += 1
             continue
         _note_if_in_use(file, read, "what it saves later is not listed")  # (a file a `track` run holds: said)
         try:
-            print(f"\n{file}:" if listed_any else f"{file}:")
+            _say(f"\n{file}:" if listed_any else f"{file}:")
             for line in _gallery_listing(read):
-                print(line)
+                _say(line)
         except BrokenPipeError:  # the reader left (`| head`): the files after it are still read, their errors said
             silence_stdout()  # (the status was 0 and a bad file after it unnamed)
         listed_any = True
@@ -330,7 +338,12 @@ def _refuse_a_file_twice(files: list[Path]) -> None:
             continue
         first = seen.get(version[:2])
         if first is not None:
-            again = f"{file} is given twice" if str(file) == str(first) else f"{file} is {first} again (the same file)"
+            named, first_named = shown_apart([file, first])  # (two names shown alike: each with its bytes)
+            again = (
+                f"{named} is given twice"
+                if str(file) == str(first)
+                else f"{named} is {first_named} again (the same file)"
+            )
             raise GalleryError(
                 f"{again}: a gallery merged with itself is that gallery, and the file meant may be missing; name each "
                 "gallery file once (nothing written)"
@@ -368,10 +381,10 @@ def _note_if_in_use(path: Path, gallery: Any, missed: str) -> None:
     holder = gallery_holder(path)
     if holder is not None and gallery.file is not None:
         saved = utc_text(gallery.file[1][3] / 1e9)  # (the version read: its modification time)
-        print(
+        _say(
             f"track gallery: note: {path} is in use by {GALLERY_HOLDERS} (process {holder}): read as it saved it "
             f"last ({saved}); {missed}",
-            file=sys.stderr,
+            sys.stderr,
         )
 
 

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 
 from tqdm import tqdm
 
+from tracker.io.names import shown_name
 from tracker.log_source import is_library_record
 
 __all__ = ["printing_log"]
@@ -54,7 +55,7 @@ class _CommandLog(logging.Handler):
             return
         try:
             with tqdm.external_write_mode(file=stream):  # a progress bar drawn there is cleared, then drawn below
-                print(self.format(record), file=stream, flush=True)
+                print(shown_name(self.format(record)), file=stream, flush=True)  # (U+FFFD, not `\\udce9`)
         except Exception:  # (a closed or broken stderr: Python's own handlers report it the same way)
             self.handleError(record)
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.config import TrackerConfig, config_to_dict
+from tracker.io.names import is_utf8, shown_apart, shown_name
 from tracker.io.sources import FrameSource, local_path, resolve_source
 from tracker.private_file import create_private
 from tracker.weights import file_digest, resolve_weights
@@ -151,7 +152,7 @@ def resumable(spec: str, source: FrameSource) -> bool:
 def not_resumable(spec: str) -> ResumeError:
     """The refusal for a source that cannot be read again (a webcam, a live stream, a URL)."""
     return ResumeError(
-        f"{spec} cannot be resumed: a webcam, a stream or a URL cannot be read again from where it stopped "
+        f"{shown_name(spec)} cannot be resumed: a webcam, a stream or a URL cannot be read again from where it stopped "
         "(a file, an image folder or a glob can, named by its path or a file:// URL)"
     )
 
@@ -203,8 +204,16 @@ def _differences(
             if default != b:
                 out.append(f"{prefix}{key}: absent then (its default {default!r} applied), {b!r} now")
         elif a != b:
-            out.append(f"{prefix}{key}: {a!r} then, {b!r} now")
+            out.append(f"{prefix}{key}: {_shown_value(a, b)} then, {_shown_value(b, a)} now")
     return out
+
+
+def _shown_value(value: Any, other: Any) -> str:
+    """`value` as a refusal names it (`repr`), a string that is not UTF-8 (a source's path) quoted as shown, or with
+    its bytes as `\\xNN` where `other` would be shown alike (`shown_apart`): its repr showed Python's `\\udce9`."""
+    if not isinstance(value, str) or is_utf8(value):
+        return repr(value)
+    return f"'{shown_apart([value, other])[0] if isinstance(other, str) else shown_name(value)}'"
 
 
 def read_checkpoint(path: Path, identity: dict[str, Any]) -> Checkpoint:
@@ -214,32 +223,33 @@ def read_checkpoint(path: Path, identity: dict[str, Any]) -> Checkpoint:
         ResumeError: no such file; not a checkpoint, truncated or damaged (hash mismatch); another format; made
             by a run of another source, config, frame rate, device, weights or gallery (the message names what).
     """
+    name = shown_name(path)  # (a folder not named in UTF-8: U+FFFD a byte, not Python's `\\udce9` escapes)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ResumeError(f"no checkpoint in {path.parent} ({path.name})") from None
+        raise ResumeError(f"no checkpoint in {shown_name(path.parent)} ({path.name})") from None
     except OSError as exc:
-        raise ResumeError(f"cannot read the checkpoint {path}: {exc.strerror or exc}") from None
+        raise ResumeError(f"cannot read the checkpoint {name}: {exc.strerror or exc}") from None
     head, sep, payload = data.partition(_HEADER_END)
     try:
         header = json.loads(head) if sep else None
     except (json.JSONDecodeError, UnicodeDecodeError):
         header = None
     if not isinstance(header, dict) or not {"identity", "progress", "payload_bytes", "payload_sha256"} <= set(header):
-        raise ResumeError(f"{path} is not a track checkpoint, or it is damaged: run again without --resume")
+        raise ResumeError(f"{name} is not a track checkpoint, or it is damaged: run again without --resume")
     if header["identity"].get("format") != FORMAT:
         found = header["identity"].get("format")
-        raise ResumeError(f"{path} has checkpoint format {found}, this version reads {FORMAT}")
+        raise ResumeError(f"{name} has checkpoint format {found}, this version reads {FORMAT}")
     if len(payload) != header["payload_bytes"] or hashlib.sha256(payload).hexdigest() != header["payload_sha256"]:
         raise ResumeError(
-            f"{path} is damaged (its state is {len(payload)} bytes, the header says {header['payload_bytes']}, or "
+            f"{name} is damaged (its state is {len(payload)} bytes, the header says {header['payload_bytes']}, or "
             "its hash differs): it cannot be resumed; run again without --resume"
         )
     # A config key added since the checkpoint was made had its default in that run: only another value refuses
     differences = _differences(header["identity"], identity, defaults={"config": _default_config()})
     if differences:
         raise ResumeError(
-            f"{path} was made by another run, so it is not resumed ({'; '.join(differences)}): resume with the "
+            f"{name} was made by another run, so it is not resumed ({'; '.join(differences)}): resume with the "
             "same source, options and weights, or run again without --resume"
         )
     return Checkpoint(path, header["identity"], Progress(**header["progress"]), payload)

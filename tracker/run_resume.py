@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tracker.io.mot import resumed_file
-from tracker.io.names import shown_name
+from tracker.io.names import shown_apart, shown_name
 from tracker.io.strict_json import path_from_fields
 from tracker.resume import CHECKPOINT_NAME, Checkpoint, Progress, ResumeError, read_checkpoint
 from tracker.run_summary import SUMMARY_NAME, RunSummary
@@ -90,7 +90,7 @@ def read_resumed_run(out: Path, stem: str, identity: dict[str, Any], max_frames:
     # run (one killed while it closed, after a checkpoint at its last frame: this refusal left it unfinishable).
     if max_frames is not None and max_frames < checkpoint.progress.frames:
         raise ResumeError(
-            f"the run in {out} already tracked {checkpoint.progress.frames} frames, so --max-frames "
+            f"the run in {shown_name(out)} already tracked {checkpoint.progress.frames} frames, so --max-frames "
             f"{max_frames} leaves nothing to do: give a larger --max-frames, or none"
         )
     return checkpoint
@@ -110,13 +110,14 @@ def _check_resumable(out: Path, stem: str, source: str | None) -> None:
     """
     if (out / CHECKPOINT_NAME).exists():
         return
+    where = shown_name(out)  # (a folder not named in UTF-8: U+FFFD a byte, not Python's `\\udce9` escapes)
     try:
         summary = json.loads((out / SUMMARY_NAME).read_text())
     except (OSError, ValueError):
         summary = None
     if isinstance(summary, dict) and not resumed_file(out / f"{stem}.txt").exists():
         raise ResumeError(
-            f"the run in {out} is not one of {stem} (no {stem}.txt there): name its own run folder with --out, or "
+            f"the run in {where} is not one of {stem} (no {stem}.txt there): name its own run folder with --out, or "
             "run again without --resume"
         )
     try:
@@ -126,19 +127,20 @@ def _check_resumable(out: Path, stem: str, source: str | None) -> None:
             f"{shown_name(out / SUMMARY_NAME)}: {exc}: correct it (or delete the key), or run again without --resume"
         ) from None
     if recorded is not None and source is not None and recorded != source:
+        recorded, source = shown_apart([recorded, source])  # (two names shown alike: each with its bytes)
         raise ResumeError(
-            f"the run in {out} is one of {recorded}, not of {source}: name its own run folder with --out, or run "
+            f"the run in {where} is one of {recorded}, not of {source}: name its own run folder with --out, or run "
             "again without --resume"
         )
     if isinstance(summary, dict) and not summary.get("interrupted") and not summary.get("error"):
-        raise AlreadyFinished(f"the run in {out} finished ({summary.get('frames')} frames): nothing to resume")
+        raise AlreadyFinished(f"the run in {where} finished ({summary.get('frames')} frames): nothing to resume")
     if isinstance(summary, dict):
         raise ResumeError(
-            f"the run in {out} stopped after {summary.get('frames')} frames but left no checkpoint (was it run with "
+            f"the run in {where} stopped after {summary.get('frames')} frames but left no checkpoint (was it run with "
             "--checkpoint-seconds 0?): run again without --resume"
         )
     raise ResumeError(
-        f"no checkpoint in {out}: not a `track` run folder, or its run was killed before its first frame or ran with "
+        f"no checkpoint in {where}: not a `track` run folder, or its run was killed before its first frame or ran with "
         "--checkpoint-seconds 0: run again without --resume"
     )
 
@@ -158,6 +160,6 @@ def _check_resumed_outputs(out: Path, stem: str, progress: Progress) -> None:
         if size is None or size < length:
             found = "is missing" if size is None else f"holds {size} bytes"
             raise ResumeError(
-                f"the outputs of the run being resumed differ from its checkpoint: {path} {found}, the checkpoint "
-                f"recorded {length} bytes; run again without --resume"
+                f"the outputs of the run being resumed differ from its checkpoint: {shown_name(path)} {found}, the "
+                f"checkpoint recorded {length} bytes; run again without --resume"
             )

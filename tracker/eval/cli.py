@@ -66,6 +66,7 @@ from tracker.eval.variants import ORIGINAL, VARIANTS, default_variants_dir, pars
 from tracker.extras import require_extra
 from tracker.io.lock import FolderLock
 from tracker.io.mot import make_output_folder
+from tracker.io.names import shown_name
 from tracker.io.strict_json import write_json_atomic
 from tracker.ray_engine import check_reachable, import_ray, ray_session
 from tracker.stop_flag import terminating_interrupts
@@ -299,7 +300,10 @@ def _report(
     failures = [r for r in results if r.failure is not None]
     if failures:  # on stderr, also with --quiet: the table lacks these rows
         crashed = "; ".join(f"{r.tracker} on {r.sequence} ({r.failure})" for r in failures)
-        print(f"left out of the table, a peer failed (its other sequences are kept): {crashed}", file=sys.stderr)
+        print(
+            shown_name(f"left out of the table, a peer failed (its other sequences are kept): {crashed}"),
+            file=sys.stderr,
+        )
     refused = [f"{r.sequence} ({r.invalid_embeddings})" for r in results if r.tracker == OURS and r.invalid_embeddings]
     if refused:
         say(f"NaN, infinite or zero embeddings, those detections matched by motion only: {', '.join(refused)}")
@@ -574,7 +578,8 @@ def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name:
         args.workers = _DEFAULT_WORKERS
     if args.variant_seed is None:
         args.variant_seed = _DEFAULT_VARIANT_SEED
-    say = (lambda *_a: None) if args.quiet else print
+    # (a name that is not UTF-8 with U+FFFD a byte: a strict UTF-8 stdout raised UnicodeEncodeError on it)
+    say = (lambda *_a: None) if args.quiet else (lambda text: print(shown_name(text)))
     started = time.perf_counter()
     try:
         with terminating_interrupts(), ExitStack() as held:  # finished sequences stay, the rest is cancelled
@@ -623,17 +628,18 @@ def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name:
             timing = _timing(every_result, OURS)
     except (ConfigError, FileNotFoundError, ValueError, OSError, ImportError) as exc:
         log.info("error details", exc_info=True)  # --verbose only
-        print(f"track {name}: error: {exc}", file=sys.stderr)
+        print(shown_name(f"track {name}: error: {exc}"), file=sys.stderr)
         return _EXIT_USER_ERROR
     except WorkerDied as exc:  # (not the user's input: exit status 1)
         log.info("error details", exc_info=True)  # --verbose only
         print(
-            f"track {name}: error: {exc}; finished sequences are kept in {args.out}; re-run to resume", file=sys.stderr
+            shown_name(f"track {name}: error: {exc}; finished sequences are kept in {args.out}; re-run to resume"),
+            file=sys.stderr,
         )
         return _EXIT_FAILED
     except KeyboardInterrupt as exc:
         message = f"track {name}: interrupted; {_kept(exc, args.out)}; re-run to resume"
-        print(message, file=sys.stderr)
+        print(shown_name(message), file=sys.stderr)
         return _EXIT_INTERRUPTED
     elapsed = time.perf_counter() - started
     variants = f" x {count(len(args.variants), 'variant')}" if args.variants else ""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 __all__ = [
@@ -19,6 +21,7 @@ __all__ = [
     "fitting_stem",
     "is_utf8",
     "safe_name",
+    "shown_apart",
     "shown_name",
     "side_file",
 ]
@@ -45,6 +48,19 @@ def escaped_name(text: str | os.PathLike[str]) -> str:
     """`text` as UTF-8 text keeping its exact bytes: each byte of it that is not UTF-8 (a lone surrogate, as Python
     decodes such a byte of a name) written as `\\xNN` (`caf\\xe9`); `text` itself where it is UTF-8."""
     return _as_utf8(str(text), "backslashreplace")
+
+
+def shown_apart(texts: Sequence[str | os.PathLike[str]]) -> list[str]:
+    """Each of `texts` (names a message or a table shows together) as `shown_name` shows it, or, where another of
+    them that differs would be shown alike (`caf\\xe9`, `caf\\xe8`: both `caf` and U+FFFD), as `escaped_name` writes it
+    (its exact bytes): names shown together read apart wherever they are apart."""
+    texts = [str(text) for text in texts]
+    shown = [shown_name(text) for text in texts]
+    alike = Counter(map(shown_name, set(texts)))  # (one name given twice is not two names shown alike)
+    return [
+        escaped_name(text) if text != seen and alike[seen] > 1 else seen
+        for text, seen in zip(texts, shown, strict=True)
+    ]
 
 
 def _as_utf8(text: str, errors: str) -> str:

@@ -17,12 +17,11 @@ import json
 import math
 import os
 import urllib.parse
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from tracker.io.mot import write_text_atomic
-from tracker.io.names import escaped_name, is_utf8, shown_name
+from tracker.io.names import is_utf8, shown_apart, shown_name
 
 __all__ = [
     "metrics_from_json",
@@ -64,12 +63,8 @@ def written_keys(keys: list[Any]) -> list[Any]:
     each such byte), or where another key of the object would be written alike (`caf\\xe9` and `caf\\xe8`, two
     sequences' folders), with each such byte as `\\xNN` (one of them was lost: a dict holds a key once); any
     other key as it is. A reader maps the keys it finds back to its names with it."""
-    shown = [_strict(k) for k in keys]
-    alike = Counter(shown)
-    return [
-        escaped_name(k) if isinstance(k, str) and k != s and alike[s] > 1 else s
-        for k, s in zip(keys, shown, strict=True)
-    ]
+    texts = iter(shown_apart([k for k in keys if isinstance(k, str)]))  # (no other key is written as text)
+    return [next(texts) if isinstance(k, str) else _strict(k) for k in keys]
 
 
 def to_json(obj: Any, indent: int | None = None) -> str:
