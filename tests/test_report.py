@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 from pathlib import Path
 
 import matplotlib
@@ -120,3 +121,19 @@ def test_a_chart_of_sequences_named_with_250_characters_is_laid_out_and_tells_th
     assert all(len(line) <= _LABEL_GROUP_CHARS for t in texts for line in t.split("\n")), texts
     assert texts[0] != texts[1] and texts[0].endswith("A") and texts[1].endswith("B"), texts
     assert texts[2] == OURS
+
+
+def test_the_table_and_chart_tell_apart_two_sequences_whose_names_differ_in_bytes_that_are_not_utf8():
+    """Two sequences named in Latin-1 (`tud-caf\\xe9`, `tud-caf\\xe8`: lone surrogates in Python) were two rows alike
+    in the printed table and two labels alike in the chart (`tud-caf` and U+FFFD), though the CSV and summary.json
+    tell them apart. Where names are shown alike, each is shown with its bytes as `\\xNN` (as the CSV writes it);
+    a name alone is shown with U+FFFD."""
+    rows = _rows([os.fsdecode(b"tud-caf\xe9"), os.fsdecode(b"tud-caf\xe8"), os.fsdecode(b"d\xe9p"), "COMBINED"])
+    assert [line.split()[0] for line in format_table(rows).splitlines()[1:]] == [
+        "tud-caf\\xe9",
+        "tud-caf\\xe8",
+        "d\ufffdp",
+        "COMBINED",
+    ]
+    labels = [label.get_text() for label in chart_figure(rows, "t").axes[0].get_xticklabels()]
+    assert labels == ["tud-caf\\xe9", "tud-caf\\xe8", "d\ufffdp", "COMBINED"], labels

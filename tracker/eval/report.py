@@ -15,7 +15,7 @@ from typing import Any
 
 from tracker.eval.scoring import METRICS
 from tracker.io.mot import write_text_atomic
-from tracker.io.names import shown_name
+from tracker.io.names import shown_apart, shown_name
 from tracker.io.strict_json import write_json_atomic, written_keys
 
 __all__ = ["chart_figure", "format_table", "result_split", "write_chart", "write_csv", "write_summary"]
@@ -44,10 +44,12 @@ _MISSING_GLYPH_WARNING = r"Glyph \d+ .* missing from font"
 
 def format_table(rows: dict[str, dict[str, Any]], columns: Sequence[str] = METRICS) -> str:
     """A fixed-width text table: one row per name, one column per metric (`_cell`: integers shown as such, an
-    undefined value, or one the row lacks, as `-`)."""
-    width = max([len(name) for name in rows] + [_MIN_NAME_WIDTH])
+    undefined value, or one the row lacks, as `-`). A name that is not UTF-8 is shown (U+FFFD for each such byte),
+    or where two would be shown alike, with its bytes as `\\xNN`, as the CSV and summary.json write it."""
+    names = shown_apart(list(rows))  # (two sequences `caf\\xe9`, `caf\\xe8` were two rows alike)
+    width = max([len(name) for name in names] + [_MIN_NAME_WIDTH])
     lines = [f"{'':<{width}} " + " ".join(f"{_HEADERS.get(c, c):>{_CELL_WIDTH}}" for c in columns)]
-    for name, metrics in rows.items():
+    for name, metrics in zip(names, rows.values(), strict=True):
         cells = [_cell(metrics.get(c, math.nan)) for c in columns]
         lines.append(f"{name:<{width}} " + " ".join(cells))
     return "\n".join(lines)
@@ -156,7 +158,7 @@ def chart_figure(rows: dict[str, dict[str, Any]], title: str) -> Any:
     from matplotlib.figure import Figure
 
     names = list(rows)
-    labels = [_wrap_label(n) for n in names]
+    labels = [_wrap_label(n) for n in shown_apart(names)]  # (two names shown alike: each with its bytes)
     x = np.arange(len(names))
     bar = _GROUP_WIDTH / len(_CHART_METRICS)
     width_in = max(_CHART_MIN_WIDTH_IN, _CHART_WIDTH_PER_GROUP_IN * len(names) + _CHART_MARGIN_IN)
