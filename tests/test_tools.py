@@ -817,3 +817,17 @@ def test_a_tool_that_ends_with_an_error_after_its_reader_left_keeps_its_status_a
         tool.stdout.close()  # the reader leaves before the first line (`| head -0`)
         _, err = tool.communicate(timeout=HELP_TIMEOUT_S)
         assert (tool.returncode, err.decode()) == (status, said), command
+
+
+def test_bench_gallery_save_times_a_save_of_a_file_with_a_long_name_as_the_library_names_its_temp_file(tmp_path):
+    """bench_gallery_save's write phase named its temp file `.<name>.<8 random>.tmp` itself: a gallery named with
+    250 bytes (a file name holds 255) failed with "File name too long" where `Gallery.save` writes it (the temp
+    file's name cut to the name's start and a hash). The phases now name it as the library does."""
+    from tracker.gallery import Gallery, ModelIdentity
+
+    bench = load_tool("bench_gallery_save")
+    path = tmp_path / ("g" * 242 + ".gallery")
+    gallery = Gallery(model=ModelIdentity("test", "test", 3))
+    gallery.save(path)
+    assert "write" in bench.phases(gallery, path, gil=False)
+    assert sorted(tmp_path.iterdir()) == [path], "the temp file renamed over the gallery, nothing else left"

@@ -48,7 +48,7 @@ from tracker.cli_args import positive_int  # noqa: E402
 from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.config import GalleryConfig  # noqa: E402
 from tracker.gallery import Gallery  # noqa: E402
-from tracker.gallery_file import check_unchanged, remove_interrupted_saves  # noqa: E402
+from tracker.gallery_file import TEMP_SUFFIX, _temp_prefix, check_unchanged, remove_interrupted_saves  # noqa: E402
 from tracker.io.lock import gallery_lock  # noqa: E402
 from tracker.io.mot import sync_folder  # noqa: E402
 from tracker.io.strict_json import to_json  # noqa: E402
@@ -110,7 +110,8 @@ def phases(gallery: Gallery, path: Path, gil: bool) -> dict[str, tuple[float, fl
     digest = step("sha256", lambda: gallery_format._tensor_digest(tensors))
     step("gallery JSON", lambda: to_json([i.describe() for i in snapshot.identities] + [digest]))
     blob = step("encode (all of the above + safetensors)", lambda: gallery_format.encode(snapshot))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # named as a save names its temp file (a long name's start and hash: `.<name>.<8>.tmp` of a 250-byte name failed)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent)
     file = os.fdopen(fd, "wb")
 
     def write_tensors() -> None:
