@@ -152,21 +152,54 @@ def every_parser() -> dict[str, argparse.ArgumentParser]:
     return parsers | {f"track gallery {name}": sub for name, sub in commands.choices.items()}
 
 
-def test_every_option_with_a_default_says_it_in_help():
+def shown_default(action: argparse.Action) -> str:
+    """How a help line writes `action`'s default: `on` for a flag on by default, `all` for every choice, a number
+    as `%g` writes it (60, not 60.0), else the value itself."""
+    default = action.default
+    if default is True:
+        return "on"
+    if isinstance(default, list):
+        return "all" if action.choices is not None and default == list(action.choices) else ", ".join(default)
+    return f"{default:g}" if isinstance(default, float) else str(default)
+
+
+def defaults_not_stated(parsers: dict[str, argparse.ArgumentParser]) -> list[str]:
+    """Each option of `parsers` ({command: parser}) whose default is something (not off, not unset; `--set`'s empty
+    list is no default) and whose help line does not state that value: `default VALUE`, `default: VALUE`, or a
+    line opening with VALUE's own words and saying `(... the default)` (`local processes (the default) or ...`)."""
+    silent = []
+    for command, parser in parsers.items():
+        for action in parser._actions:
+            if not action.option_strings or action.default in (None, False, [], argparse.SUPPRESS):
+                continue
+            value, text = re.escape(shown_default(action)), action.help or ""
+            if not re.search(rf"\bdefault:? {value}(?![\w.])", text) and not re.match(
+                rf"{value}\b[^()]*\([^)]*\bthe default\)", text
+            ):
+                silent.append(f"{command} {'/'.join(action.option_strings)} (default {action.default!r}): {text}")
+    return silent
+
+
+def test_every_option_with_a_default_states_its_value_in_help():
     """`track --help` said "--save-video, --no-save-video  annotated mp4", `track batch --help` "--engine
     {local,ray}  local processes or Ray tasks", `track eval --help` "--split {train,val-half}  whole sequences, or
     val-half ..." and "--engine {process,ray}  process pool ...": a new user could not tell which they get without
-    the option. Each option whose default is something (not off, not unset; `--set`'s empty list is no default)
-    names it in its help line."""
-    silent = [
-        f"{command} {'/'.join(action.option_strings)} (default {action.default!r}): {action.help}"
-        for command, parser in every_parser().items()
-        for action in parser._actions
-        if action.option_strings
-        and action.default not in (None, False, [], argparse.SUPPRESS)
-        and "default" not in (action.help or "")
+    the option. Each option whose default is something names that value in its help line."""
+    assert not defaults_not_stated(every_parser()), defaults_not_stated(every_parser())
+
+
+def test_a_help_line_stating_another_value_than_the_default_is_caught():
+    """The check above looked for the word "default" only: a help line saying another value than the option's
+    default (a default changed, its help left) passed it."""
+    parser = argparse.ArgumentParser(prog="track x")
+    parser.add_argument("--engine", choices=["local", "ray"], default="local", help="Ray tasks (the default) or local")
+    parser.add_argument("--every", type=float, default=60.0, help="how often (default 30)")
+    parser.add_argument("--out", default="runs/x", help="the folder (default runs/x)")
+    parser.add_argument("--video", action=argparse.BooleanOptionalAction, default=True, help="write it (default: on)")
+    assert [line.split(" (")[0] for line in defaults_not_stated({"track x": parser})] == [
+        "track x --engine",
+        "track x --every",
     ]
-    assert not silent, silent
 
 
 def test_every_command_says_what_it_does_in_its_help():
@@ -320,14 +353,31 @@ PYTHON_BLOCKS = {
 }
 
 
+def python_blocks_no_test_runs(text: str) -> list[str]:
+    """What is wrong with `text`'s ```python blocks against `PYTHON_BLOCKS`: a marker in no block or in several, a
+    block with no marker (no test runs it) or with several (one test runs it, another block none)."""
+    blocks = fenced_blocks(text, "python")
+    wrong = [f"{m!r} in {n} blocks" for m in PYTHON_BLOCKS if (n := sum(m in b for b in blocks)) != 1]
+    for block in blocks:
+        markers = [m for m in PYTHON_BLOCKS if m in block]
+        if len(markers) != 1:
+            wrong.append(f"a block with {len(markers)} markers {markers}: {block.splitlines()[0]!r}")
+    return wrong
+
+
 def test_every_python_block_of_the_readme_is_run_by_a_test():
     """A ```python block added to the README, or one whose marker line changed, has a test here that runs it: the
     gallery snippet was run by none, so a renamed `Gallery.load` or `reset()` would have left it wrong unseen."""
-    blocks = fenced_blocks(README, "python")
-    runs = {marker: [b for b in blocks if marker in b] for marker in PYTHON_BLOCKS}
-    assert all(len(found) == 1 for found in runs.values()), {m: len(found) for m, found in runs.items()}
-    assert len(blocks) == len(PYTHON_BLOCKS), "a ```python block of the README that no test runs"
+    assert not python_blocks_no_test_runs(README), python_blocks_no_test_runs(README)
     assert set(PYTHON_BLOCKS.values()) <= set(globals())
+
+
+def test_a_python_block_no_test_runs_is_caught_though_another_holds_two_markers():
+    """The check counted blocks and each marker's blocks: two markers in one block and a new block with none (three
+    blocks, each marker in one) passed it, and no test ran the new block."""
+    markers = list(PYTHON_BLOCKS)
+    text = "".join(f"```python\n{body}\n```\n" for body in (f"{markers[0]}\n{markers[1]}", markers[2], "new()"))
+    assert len(python_blocks_no_test_runs(text)) == 2, python_blocks_no_test_runs(text)
 
 
 @pytest.mark.slow
