@@ -137,3 +137,22 @@ def test_the_table_and_chart_tell_apart_two_sequences_whose_names_differ_in_byte
     ]
     labels = [label.get_text() for label in chart_figure(rows, "t").axes[0].get_xticklabels()]
     assert labels == ["tud-caf\\xe9", "tud-caf\\xe8", "d\ufffdp", "COMBINED"], labels
+
+
+def test_a_cjk_name_is_wrapped_and_padded_by_the_columns_it_takes_not_its_characters():
+    """A CJK character takes two columns: a 16-character CJK label line was as wide as 32 Latin characters, twice its
+    group of bars, and a CJK name's row pushed the table's cells out of their columns. Label lines fit
+    `_LABEL_GROUP_CHARS` columns (`unicodedata.east_asian_width` W and F count 2), and the table's cells line up."""
+    import unicodedata
+
+    from tracker.eval.report import _LABEL_GROUP_CHARS, _wrap_label
+
+    def columns(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+    name = "東京駅前交差点北口カメラ映像記録-cam2"
+    lines = _wrap_label(name).split("\n")
+    assert all(columns(line) <= _LABEL_GROUP_CHARS for line in lines), lines
+    assert "".join(lines) == name, "nothing lost"
+    table = format_table(_rows(["東京駅前", "MOT17-02", "COMBINED"]), ["HOTA"]).splitlines()
+    assert len({columns(line) for line in table}) == 1, table

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import re
+import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,11 +29,13 @@ _CHART_WIDTH_PER_GROUP_IN = 1.2
 _CHART_MARGIN_IN = 2.0
 _CHART_HEADROOM = 1.2
 _GROUP_WIDTH = 0.8  # fraction of a category slot the bars of one group fill
-_LABEL_LINE_CHARS = 12  # tick labels are wrapped to lines of this many characters (a group is ~16 wide)
-_LABEL_GROUP_CHARS = 16  # a word wider than a group of bars (in characters) is cut into lines of this many
+_LABEL_LINE_CHARS = 12  # tick labels are wrapped to lines this many columns wide (a group is ~16; CJK takes 2)
+_LABEL_GROUP_CHARS = 16  # a word wider than a group of bars (in columns) is cut into lines this wide
 _LABEL_MAX_LINES = 5  # a longer label keeps its first lines and its end, joined by an ellipsis
 _LABEL_WORD = r"[^-+]+[-+]*|[-+]+"  # a label's words: each ends at (and keeps) its '-' or '+'
 _LABEL_FONT = "small"
+_ELLIPSIS = "\u2026"  # starts the last line of a label cut short (the name's end)
+_WIDE = ("W", "F")  # `unicodedata.east_asian_width` classes that take two columns (wide, full-width: CJK)
 _MIN_NAME_WIDTH = 8
 _CELL_WIDTH = 8
 _HEADERS = {"ms_per_frame": "ms/frame"}
@@ -47,11 +50,11 @@ def format_table(rows: dict[str, dict[str, Any]], columns: Sequence[str] = METRI
     undefined value, or one the row lacks, as `-`). A name that is not UTF-8 is shown (U+FFFD for each such byte),
     or where two would be shown alike, with its bytes as `\\xNN`, as the CSV and summary.json write it."""
     names = shown_apart(list(rows))  # (two sequences `caf\\xe9`, `caf\\xe8` were two rows alike)
-    width = max([len(name) for name in names] + [_MIN_NAME_WIDTH])
+    width = max([_width(name) for name in names] + [_MIN_NAME_WIDTH])  # (in columns: a CJK name's are twice)
     lines = [f"{'':<{width}} " + " ".join(f"{_HEADERS.get(c, c):>{_CELL_WIDTH}}" for c in columns)]
     for name, metrics in zip(names, rows.values(), strict=True):
         cells = [_cell(metrics.get(c, math.nan)) for c in columns]
-        lines.append(f"{name:<{width}} " + " ".join(cells))
+        lines.append(name + " " * (width - _width(name) + 1) + " ".join(cells))
     return "\n".join(lines)
 
 
@@ -123,30 +126,49 @@ def write_chart(path: Path, rows: dict[str, dict[str, Any]], title: str) -> None
 
 
 def _wrap_label(name: str) -> str:
-    """`name` word-wrapped to lines of at most `_LABEL_LINE_CHARS` characters, broken after a '-' or '+' (a word
-    longer than a line keeps a line of its own, cut into lines of `_LABEL_GROUP_CHARS` where wider than its group):
-    tracker names such as BoxMOT-ByteTrack-fps-t0.5 are wider than their group of bars, and side by side on one line
-    they overlapped. Its own line breaks are kept. A label of more than `_LABEL_MAX_LINES` lines keeps its first
-    ones and a last line ending as the name ends, after an ellipsis: two long sequence names alike in their beginnings
-    still read apart, and the chart keeps its size (a 250-character name made one line wider than the figure, so
-    matplotlib could not lay it out). A name that is not UTF-8 is
-    shown (U+FFFD for each such byte: matplotlib refused its lone surrogates with a TypeError)."""
+    """`name` word-wrapped to lines at most `_LABEL_LINE_CHARS` columns wide (`_width`: a CJK character takes two),
+    broken after a '-' or '+' (a word longer than a line keeps a line of its own, cut into lines of
+    `_LABEL_GROUP_CHARS` columns where wider than its group): tracker names such as BoxMOT-ByteTrack-fps-t0.5 are
+    wider than their group of bars, and side by side on one line they overlapped. Its own line breaks are kept. A
+    label of more than `_LABEL_MAX_LINES` lines keeps its first ones and a last line ending as the name ends, after an
+    ellipsis: two long sequence names alike in their beginnings still read apart, and the chart keeps its size (a
+    250-character name made one line wider than the figure, so matplotlib could not lay it out). A name that is not
+    UTF-8 is shown (U+FFFD for each such byte: matplotlib refused its lone surrogates with a TypeError)."""
     name = shown_name(name)
     lines = []
     for line in name.split("\n"):
         current = ""
         for word in re.findall(_LABEL_WORD, line):
-            if current and len(current + word.rstrip()) > _LABEL_LINE_CHARS:
+            if current and _width(current + word.rstrip()) > _LABEL_LINE_CHARS:
                 lines.append(current.rstrip())
                 current = ""
-            while len(word.rstrip()) > _LABEL_GROUP_CHARS:
-                lines.append(word[:_LABEL_GROUP_CHARS])
-                word = word[_LABEL_GROUP_CHARS:]
+            while _width(word.rstrip()) > _LABEL_GROUP_CHARS:
+                cut = _fitting(word, _LABEL_GROUP_CHARS)
+                lines.append(word[:cut])
+                word = word[cut:]
             current += word
         lines.append(current.rstrip())
     if len(lines) > _LABEL_MAX_LINES:
-        lines = [*lines[: _LABEL_MAX_LINES - 1], "\u2026" + name.replace("\n", "")[-(_LABEL_GROUP_CHARS - 1) :]]
+        whole = name.replace("\n", "")
+        end = whole[::-1][: _fitting(whole[::-1], _LABEL_GROUP_CHARS - _width(_ELLIPSIS))][::-1]
+        lines = [*lines[: _LABEL_MAX_LINES - 1], _ELLIPSIS + end]
     return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    """The columns `text` takes in a label or a terminal: two for a wide or full-width character (a CJK one:
+    `unicodedata.east_asian_width` W or F), one for any other; a 16-character CJK line is as wide as 32 Latin ones."""
+    return sum(2 if unicodedata.east_asian_width(char) in _WIDE else 1 for char in text)
+
+
+def _fitting(text: str, columns: int) -> int:
+    """How many of `text`'s first characters fit in `columns` (`_width`), at least one (a line always advances)."""
+    used = 0
+    for count, char in enumerate(text):
+        used += _width(char)
+        if used > columns:
+            return max(count, 1)
+    return len(text)
 
 
 def chart_figure(rows: dict[str, dict[str, Any]], title: str) -> Any:
