@@ -791,7 +791,8 @@ def test_fully_cached_eval_never_builds_the_detector_or_the_reid_model(tmp_path,
     """The first run detects and embeds (one detector, one embedder); a second run of the same inputs reads them
     from the cache and builds neither (ultralytics' loading lines and seconds of model loading are not paid). The
     cache file holds every box's look (a ReID embedding): it is readable by its owner only (mode 0600; it was
-    0644), as the gallery file is; an older one (0644) that is rewritten (damaged: recomputed) is 0600 too."""
+    0644), as the gallery file is; an older one (0644) that is rewritten (damaged: recomputed) is 0600 too, and so is
+    one reused as it is (it kept its 0644)."""
     import torch
 
     import tracker.detector
@@ -829,6 +830,10 @@ def test_fully_cached_eval_never_builds_the_detector_or_the_reid_model(tmp_path,
     cache.chmod(0o644)
     assert eval_main([*args, "--out", str(tmp_path / "c")]) == 0
     assert oct(cache.stat().st_mode & 0o777) == "0o600", "an older 0644 cache rewritten is private"
+    cache.chmod(0o644)  # (a whole cache an older version wrote)
+    assert eval_main([*args, "--out", str(tmp_path / "d")]) == 0
+    assert json.loads((tmp_path / "d" / "summary.json").read_text())["cache_hits"] == 1
+    assert oct(cache.stat().st_mode & 0o777) == "0o600", "an older 0644 cache reused is private"
 
 
 def test_eval_counts_the_embeddings_it_refused_as_track_does(tmp_path, monkeypatch, capsys):

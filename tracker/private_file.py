@@ -3,8 +3,8 @@
 A `track` run's resume checkpoint (the pickled tracker: every track's appearance bank and, with `--gallery`, the
 whole gallery) and `track eval`'s input cache (every box's embedding) are written to a temp file that is renamed
 into place. `create_private` makes that temp file with mode 0600 from its first byte, whatever the umask, so the
-file renamed over an existing one is 0600 too. The gallery's own files are written the same way
-(`tracker.gallery_file.write_atomic`).
+file renamed over an existing one is 0600 too; `keep_private` makes a file read again as it is (an older version's
+0644 cache) 0600. The gallery's own files are written the same way (`tracker.gallery_file.write_atomic`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import os
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["PRIVATE_MODE", "create_private"]
+__all__ = ["PRIVATE_MODE", "create_private", "keep_private"]
 
 PRIVATE_MODE = 0o600  # owner read/write only: the file holds people's looks
+OTHERS_BITS = 0o077  # the mode bits that let the group or others at a file: `keep_private` takes them away
 
 
 def create_private(path: Path) -> BinaryIO:
@@ -36,3 +37,16 @@ def create_private(path: Path) -> BinaryIO:
     except BaseException:
         os.close(fd)
         raise
+
+
+def keep_private(path: Path) -> None:
+    """Take the group's and others' permissions away from the file at `path` (an existing one, read again as it is:
+    an input cache an older version wrote 0644), in place: its other bits and its content stay. Nothing is done
+    where it has none.
+
+    Raises:
+        OSError: no such file, or its mode cannot be changed (another user's file): the system's error.
+    """
+    mode = os.stat(path).st_mode
+    if mode & OTHERS_BITS:
+        os.chmod(path, mode & ~OTHERS_BITS & 0o7777)

@@ -27,7 +27,7 @@ from tracker.eval.sequences import Sequence
 from tracker.io.mot import make_output_folder
 from tracker.io.names import bounded_name
 from tracker.io.opencv_files import read_image
-from tracker.private_file import create_private
+from tracker.private_file import create_private, keep_private
 from tracker.weights import content_digest, file_digest, resolve_weights
 
 if TYPE_CHECKING:  # torch is imported where images are embedded: `track eval --help` and usage errors need none
@@ -218,6 +218,7 @@ def load_inputs(
         except (OSError, ValueError, KeyError) as exc:
             log.warning("unreadable cache file %s (%s): recomputing", path, exc)
         else:
+            _keep_private(path)  # (a cache an older version wrote 0644, reused: 0600 as a new one is)
             return SequenceInputs(frames, appearance, cache_hit=True, seconds=time.perf_counter() - start)
     if use_cache:  # before computing: a cache folder that cannot be made fails before minutes of detection
         make_output_folder(cache_dir, role="input cache folder")
@@ -225,6 +226,15 @@ def load_inputs(
     if use_cache:
         _write(path, frames)
     return SequenceInputs(frames, appearance, cache_hit=False, seconds=time.perf_counter() - start)
+
+
+def _keep_private(path: Path) -> None:
+    """The reused cache file `path` readable by its owner only (`keep_private`); a warning where its mode cannot be
+    changed (a shared cache folder, another user's file): the inputs read from it are used all the same."""
+    try:
+        keep_private(path)
+    except OSError as exc:
+        log.warning("cannot make the cache file %s readable by its owner only (%s)", path, exc.strerror or exc)
 
 
 def _compute(seq: Sequence, source: str, appearance: bool, models: InputModels) -> list[FrameInputs]:
