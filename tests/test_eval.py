@@ -13,7 +13,7 @@ import pytest
 from test_gallery_cli import colour_models  # noqa: F401  (a fixture, used by name)
 
 from tracker import load_config
-from tracker.eval.cli import compare_main, eval_main
+from tracker.eval.cli import command_parser, compare_main, eval_main
 from tracker.eval.runner import OURS, run_all
 from tracker.eval.scoring import saved_scores, score_results
 from tracker.eval.sequences import Sequence, find_sequences, public_scores
@@ -1902,3 +1902,22 @@ def test_sequences_whose_folders_are_not_utf8_are_scored_under_their_own_names_a
         assert summary["resumed"] == 2 * run
         csv_rows = (out / "metrics.csv").read_bytes().decode("utf-8").splitlines()
         assert sorted(row.split(",")[0] for row in csv_rows[1:3]) == ["caf\\xe8", "caf\\xe9"], csv_rows
+
+
+@pytest.mark.parametrize("compare", [False, True], ids=["eval", "compare"])
+def test_an_eval_option_given_twice_with_different_values_is_a_usage_error(compare, capsys):
+    """`track eval --out a --out b` wrote into b without a word (argparse keeps the last), and so did every other
+    option of `track eval` and `track compare` given twice: a usage error naming both, as in `track` and `track
+    batch`; the same value twice, or one given over its default, is no contradiction."""
+    parser = command_parser(compare)
+    twice = [("--data", "x", "y"), ("--out", "a", "b"), ("--split", "train", "val-half"), ("--config", "a", "b"),
+             ("--detections", "public", "detector"), ("--workers", "1", "2"), ("--engine", "process", "ray"),
+             ("--cache-dir", "a", "b"), ("--sequences", "A", "B"), ("--variants", "pan8", "zoom"),
+             ("--variant-seed", "0", "1"), *([("--peers", "ByteTrack", "OC-SORT")] if compare else [])]  # fmt: skip
+    for option, first, then in twice:
+        with pytest.raises(SystemExit) as stop:
+            parser.parse_args(["--data", "x", option, first, option, then])
+        assert stop.value.code == 2
+        assert f"{option} {first} and {option} {then} say different things" in capsys.readouterr().err, option
+    args = parser.parse_args(["--data", "x", "--data", "x", "--out", "o", "--out", "o", "--engine", "ray"])
+    assert (args.data, args.out, args.engine) == ("x", "o", "ray")

@@ -21,6 +21,7 @@ from typing import Any
 
 from tracker.cli_args import (
     VERBOSE_HELP,
+    GivenOnce,
     non_negative_int,
     option_overrides,
     path_arg,
@@ -101,9 +102,12 @@ def _variant_names(text: str) -> list[str]:
 
 
 def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentParser:
+    """`track eval`'s options (and `track compare`'s but `--peers`); each given twice with different values is a usage
+    error naming both (`GivenOnce`), as in `track`: `--out a --out b` wrote into b without a word."""
     p = argparse.ArgumentParser(prog=prog, description=description)
     p.add_argument(
         "--data",
+        action=GivenOnce,
         required=True,
         type=path_text,
         metavar="DIR",
@@ -112,6 +116,7 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
     )
     p.add_argument(
         "--split",
+        action=GivenOnce,
         choices=["train", "val-half"],
         default="train",
         help="train: whole sequences (the default), or val-half: frames N//2+2..N, ByteTrack's and BoT-SORT's val "
@@ -119,14 +124,18 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
     )
     p.add_argument(
         "--detections",
+        action=GivenOnce,
         choices=["public", "detector"],
         default="public",
         help="public det/det.txt (the default), or the configured detector on img1/ (needs every image)",
     )
-    p.add_argument("--config", type=path_text, metavar="FILE", help="tracker YAML (default: built-in defaults)")
+    p.add_argument(
+        "--config", action=GivenOnce, type=path_text, metavar="FILE", help="tracker YAML (default: built-in defaults)"
+    )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     p.add_argument(
         "--out",
+        action=GivenOnce,
         type=path_text,
         default=default_out,
         metavar="DIR",
@@ -134,12 +143,14 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
     )
     p.add_argument(
         "--workers",
+        action=GivenOnce,
         type=positive_int,
         metavar="N",
         help=f"--engine process: processes tracking and scoring in parallel (default {_DEFAULT_WORKERS})",
     )
     p.add_argument(
         "--engine",
+        action=GivenOnce,
         choices=["process", "ray"],
         default="process",
         help="process pool (--workers; the default), or Ray tasks, one per free CPU (the cluster at $RAY_ADDRESS, "
@@ -153,15 +164,22 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
     )
     p.add_argument(
         "--cache-dir",
+        action=GivenOnce,
         type=path_arg,
         metavar="DIR",
         help="input cache (default $TRACKER_CACHE or ~/.cache/tracker/eval)",
     )
     p.add_argument(
-        "--sequences", nargs="+", type=sequence_name, metavar="NAME", help="only these sequences (separate words)"
+        "--sequences",
+        action=GivenOnce,
+        nargs="+",
+        type=sequence_name,
+        metavar="NAME",
+        help="only these sequences (separate words)",
     )
     p.add_argument(
         "--variants",
+        action=GivenOnce,
         type=_variant_names,
         metavar="NAME[,NAME...]",
         help="evaluate generated variants instead: moving, small, dropped, all, original, or names such as "
@@ -169,6 +187,7 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
     )
     p.add_argument(
         "--variant-seed",
+        action=GivenOnce,
         type=non_negative_int,
         metavar="N",
         help="seed (>= 0, default 0) of the random camera motion of the variants (only with --variants)",
@@ -538,6 +557,7 @@ def command_parser(compare: bool) -> argparse.ArgumentParser:
     if compare:
         parser.add_argument(
             "--peers",
+            action=GivenOnce,
             nargs="+",
             type=_peer_name,
             choices=list(_PEER_SPECS),
