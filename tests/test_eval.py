@@ -787,7 +787,7 @@ def test_pool_workers_stop_when_the_eval_is_killed(tmp_path):
             os.kill(pid, signal.SIGKILL)
 
 
-def test_fully_cached_eval_never_builds_the_detector_or_the_reid_model(tmp_path, monkeypatch):
+def test_fully_cached_eval_never_builds_the_detector_or_the_reid_model(tmp_path, monkeypatch, caplog):
     """The first run detects and embeds (one detector, one embedder); a second run of the same inputs reads them
     from the cache and builds neither (ultralytics' loading lines and seconds of model loading are not paid). The
     cache file holds every box's look (a ReID embedding): it is readable by its owner only (mode 0600; it was
@@ -797,6 +797,7 @@ def test_fully_cached_eval_never_builds_the_detector_or_the_reid_model(tmp_path,
 
     import tracker.detector
     import tracker.embedder
+    import tracker.eval.inputs as inputs
 
     built = []
 
@@ -834,6 +835,15 @@ def test_fully_cached_eval_never_builds_the_detector_or_the_reid_model(tmp_path,
     assert eval_main([*args, "--out", str(tmp_path / "d")]) == 0
     assert json.loads((tmp_path / "d" / "summary.json").read_text())["cache_hits"] == 1
     assert oct(cache.stat().st_mode & 0o777) == "0o600", "an older 0644 cache reused is private"
+    cache.chmod(0o644)  # (another user's, in a shared cache folder: its mode cannot be changed)
+
+    def not_yours(path: Path) -> None:
+        raise PermissionError(1, "not yours", str(path))
+
+    monkeypatch.setattr(inputs, "keep_private", not_yours)
+    assert eval_main([*args, "--out", str(tmp_path / "e")]) == 0, "its inputs are used all the same"
+    assert json.loads((tmp_path / "e" / "summary.json").read_text())["cache_hits"] == 1
+    assert any("readable by its owner only (not yours)" in r.getMessage() for r in caplog.records), caplog.text
 
 
 def test_eval_counts_the_embeddings_it_refused_as_track_does(tmp_path, monkeypatch, capsys):
