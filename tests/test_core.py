@@ -1105,10 +1105,41 @@ def test_normalising_embeddings_never_writes_the_callers_memory(make):
     expected = expected / torch.linalg.vector_norm(expected, dim=1)[:, None]  # the same division, out of place
     assert torch.equal(dets.embeddings, expected)
     assert dets.has_embedding.all()
+    if dets.host_embeddings is not None:  # the numpy array the banks read: the tensor's own memory
+        assert np.shares_memory(dets.host_embeddings, dets.embeddings.numpy())
+        np.testing.assert_array_equal(dets.host_embeddings, dets.embeddings.numpy())
     # a row dropped as invalid: the kept rows are a copy, normalised in place with the same values
     boxes[2] = [5.0, 5.0, 5.0, 5.0]
     dropped = Detections.from_arrays(boxes, np.full(6, 0.9), None, make(raw))
     assert torch.equal(dropped.embeddings, expected[[0, 1, 3, 4, 5]])
+
+
+@pytest.mark.parametrize("looks", ["float32", "float64"])
+def test_a_frames_numpy_looks_reach_the_banks_without_a_tensor_conversion(looks, monkeypatch):
+    """Numpy looks (a ReID's float32, or float64) are normalised into a numpy array the banks read as it is
+    (`Detections.host_embeddings`): no frame converts its looks' tensor back to numpy for the bank (it did every
+    frame: `bank._host_view`), and the tracks are those of the same looks given as a torch tensor (a float32 one is
+    still converted)."""
+    from tracker import bank as bank_module
+
+    converted = []
+    host_view = bank_module._host_view
+    monkeypatch.setattr(bank_module, "_host_view", lambda values: converted.append(values.shape) or host_view(values))
+    walkers = [Walker(i, linear_path(100.0 + 60.0 * i, 300.0, vx=2.0 * (-1) ** i)) for i in range(6)]
+    identities = identity_embeddings(len(walkers), DIM)
+    histories = {}
+    for given in ("numpy", "torch"):
+        tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+        rng = np.random.default_rng(5)
+        for f in range(40):
+            det = render(walkers, f, identities, NOISE, rng)
+            emb = det.embeddings.astype(looks)
+            emb = emb if given == "numpy" else torch.from_numpy(emb)
+            out = tracker.update_detections(det.boxes_xyxy, det.scores, embeddings=emb)
+            histories.setdefault(given, []).append([(o.track_id, o.detection_index) for o in out])
+        if given == "numpy":
+            assert [shape for shape in converted if len(shape) == 2] == []  # (the banks' own (S, K, D): 3-D)
+    assert histories["numpy"] == histories["torch"]
 
 
 def test_tracked_objects_made_many_at_once_equal_those_made_one_by_one():

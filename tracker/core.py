@@ -826,7 +826,7 @@ class TrackerCore:
         # converted at every read (a few microseconds), never read stale.
         now = _NO_VERSION if embeddings.is_inference() else embeddings._version
         if stored is None or source is not embeddings or now == _NO_VERSION or version != now:
-            stored = self.bank.stored(embeddings)
+            stored = self.bank.stored(embeddings, dets.host_embeddings)
             self._stored_embeddings = (embeddings, now, stored)
         return stored
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
 
@@ -180,6 +180,9 @@ class Detections:
             False), or None.
         has_embedding: (N,) bool, False where the embedding was missing, NaN or zero.
         index: (N,) int64, each row's position in the caller's input.
+        host_embeddings: (N, D) float32 numpy array on the memory of a CPU `embeddings` (`from_arrays` of numpy
+            looks: the array their normalisation wrote), or None: the banks read the looks through it
+            (`AppearanceBank.stored`) instead of converting the tensor each frame. Not compared by `==`.
     """
 
     boxes_xyxy: np.ndarray
@@ -188,6 +191,7 @@ class Detections:
     embeddings: torch.Tensor | None
     has_embedding: np.ndarray
     index: np.ndarray
+    host_embeddings: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -254,7 +258,7 @@ class Detections:
                     f"class_ids must be integers, got {classes_f[fractional][0]:g} (scores and class_ids swapped?)"
                 )
             classes = classes_f.astype(np.int64)
-        emb, owned = (None, False) if embeddings is None else _embedding_tensor(embeddings, n, device)
+        emb, owned, source = (None, False, None) if embeddings is None else _embedding_tensor(embeddings, n, device)
 
         bounded = not n or (smallest(boxes) >= -MAX_COORDINATE and largest(boxes) <= MAX_COORDINATE)  # (NaN: False)
         if bounded:  # no difference can overflow: every size is finite (the common case: no `errstate` context)
@@ -279,12 +283,12 @@ class Detections:
             keep = np.flatnonzero(valid)
             boxes, scores_arr, classes, index = boxes[keep], scores_arr[keep], classes[keep], index[keep]
             if emb is not None:
-                emb, owned = emb[torch.as_tensor(keep, device=emb.device)], True
+                emb, owned, source = emb[torch.as_tensor(keep, device=emb.device)], True, None
 
         if emb is None:
             return cls(boxes, scores_arr, classes, None, np.zeros(len(index), dtype=bool), index)
-        emb, has_emb = _normalise(emb, in_place=owned, faults=faults)
-        return cls(boxes, scores_arr, classes, emb, has_emb, index)
+        emb, has_emb, host = _normalise(emb, in_place=owned, faults=faults, source=source)
+        return cls(boxes, scores_arr, classes, emb, has_emb, index, host)
 
     def unusual(self) -> dict[str, str]:
         """What is legal here but can only be a caller's mistake, {kind: what was given}: scores outside
@@ -316,7 +320,7 @@ class Detections:
         if self.embeddings is not None and self.embeddings.shape[1] == emb.shape[1]:
             full.copy_(self.embeddings.to(emb.device))
             has |= self.has_embedding
-        emb, ok = _normalise(emb, faults=faults)
+        emb, ok, _ = _normalise(emb, faults=faults)
         full[torch.as_tensor(rows, device=emb.device)] = emb
         has[rows] = ok
         return Detections(self.boxes_xyxy, self.scores, self.class_ids, full, has, self.index)
@@ -407,25 +411,35 @@ _LEAST_EXACT_NORM = {dtype: tiny**0.5 for dtype, tiny in _TINY.items()}
 
 
 def _normalise(
-    emb: torch.Tensor, in_place: bool = False, faults: EmbeddingFaults | None = None
-) -> tuple[torch.Tensor, np.ndarray]:
+    emb: torch.Tensor, in_place: bool = False, faults: EmbeddingFaults | None = None, source: np.ndarray | None = None
+) -> tuple[torch.Tensor, np.ndarray, np.ndarray | None]:
     """L2-normalise rows; rows holding a NaN or inf, or nothing but zeros (or subnormals), become zero and are flagged
     False (counted in `faults`; without it, a warning each call). A finite row whose norm is beyond float32's range
     (`_within_range`: values of ~1e19 and up, ~1e-19 and down) is a look of another scale, normalised as any other.
 
     `in_place`: `emb` is the tracker's own copy (nobody else reads it): the common case divides it in place (the
-    same values as a new tensor, without allocating and writing a second (N, D) array a frame)."""
+    same values as a new tensor, without allocating and writing a second (N, D) array a frame). `source`: the numpy
+    array `emb` was made from (`torch.from_numpy`), or None: the common case divides it with numpy (IEEE division,
+    the same floats as torch's) into a new array (in place when `in_place`) and makes the tensor from that.
+    Returns the normalised tensor, the (N,) bool `has_embedding`, and the numpy array on the tensor's memory where
+    the common case made one on the CPU (`Detections.host_embeddings`), else None."""
     norms = torch.linalg.vector_norm(emb, dim=1, keepdim=True)  # (N, 1): the same reduction, no unsqueeze after
     host = (norms if norms.is_cpu else norms.cpu()).numpy()  # (`is_cpu`: no device object made)
     tiny = _TINY.get(emb.dtype) or torch.finfo(emb.dtype).tiny
     least = _LEAST_EXACT_NORM.get(emb.dtype) or tiny**0.5
     # the common case: no norm to clamp or zero (a NaN norm fails the first test, an infinite one the second)
     if len(host) and smallest(host) >= least and largest(host) < np.inf:
+        if source is not None:
+            if in_place:
+                np.divide(source, host, out=source)
+                return emb, filled(len(host), True, bool), source
+            out = np.divide(source, host)
+            return torch.from_numpy(out), filled(len(host), True, bool), out
         if in_place and emb.is_cpu:  # numpy's division of the same memory: IEEE division, the same floats as torch's
             values = emb.numpy()
             np.divide(values, host, out=values)  # (one ufunc call; no torch kernel dispatched)
-            return emb, filled(len(host), True, bool)
-        return (emb.div_(norms) if in_place else emb / norms), filled(len(host), True, bool)
+            return emb, filled(len(host), True, bool), values
+        return (emb.div_(norms) if in_place else emb / norms), filled(len(host), True, bool), None
     host = host[:, 0]
     norms = norms[:, 0]
     out_of_range = ~((host >= least) & (host < np.inf))  # (finite looks of any scale among them, rescaled below)
@@ -437,7 +451,7 @@ def _normalise(
     if not all_set(has_emb):
         bad = int((~has_emb).sum())
         EmbeddingFaults.report(faults, bad)
-    return emb, has_emb
+    return emb, has_emb, None
 
 
 def _within_range(
@@ -534,12 +548,14 @@ def to_embedding_tensor(embeddings: Any, n: int, device: torch.device | str, nam
 
 def _embedding_tensor(
     embeddings: Any, n: int, device: torch.device | str, name: str = "embeddings"
-) -> tuple[torch.Tensor, bool]:
-    """`to_embedding_tensor`, and whether the tensor is a copy of its own (True: no memory shared with
-    `embeddings`, so it may be written in place; False when it may be the caller's memory)."""
+) -> tuple[torch.Tensor, bool, np.ndarray | None]:
+    """`to_embedding_tensor`, whether the tensor is a copy of its own (True: no memory shared with `embeddings`, so it
+    may be written in place; False when it may be the caller's memory), and the float32 numpy array the tensor was
+    made from (`torch.from_numpy`: the same memory; None for a torch input, or one converted or moved after)."""
     # converted from a numpy array of another dtype (e.g. float64): surely a new array; any other numpy input (a
     # float32 array, a list, an object with an array interface) may share the caller's memory
     copied = isinstance(embeddings, np.ndarray) and embeddings.dtype != np.float32
+    source = None  # the numpy array the tensor shares memory with, where it came from one
     if embeddings is None:  # (numpy reads None as a NaN of shape (): "got ()", a callback's missing `return`)
         raise ValueError(f"{name} is None; expected an (N, D) array with N = {n} rows")
     if isinstance(embeddings, torch.Tensor):
@@ -562,14 +578,18 @@ def _embedding_tensor(
         if not values.flags.writeable or min(values.strides, default=0) < 0:
             # torch.from_numpy refuses negative strides (a flipped view) and warns about read-only memory: a copy
             values, copied = values.copy(), True
-        emb = torch.from_numpy(values)
+        emb, source = torch.from_numpy(values), values
     if emb.ndim != 2 or emb.shape[0] != n:  # (`shape`: no Python-level Tensor.__len__)
         if emb.numel() == 0 and n == 0:
-            return emb.reshape(0, emb.shape[-1] if emb.ndim == 2 else 0).to(device=device, dtype=torch.float32), False
+            return (
+                emb.reshape(0, emb.shape[-1] if emb.ndim == 2 else 0).to(device=device, dtype=torch.float32),
+                False,
+                None,
+            )
         raise ValueError(f"{name} must have shape (N, D) with N = {n} rows, got {tuple(emb.shape)}")
     if n and emb.shape[1] == 0:  # a look of no numbers (a slicing slip): not "a zero embedding" matched by motion
         raise ValueError(f"{name} must have shape (N, D) with D >= 1, got {tuple(emb.shape)}")
     if emb.dtype is torch.float32 and emb.is_cpu and device == _CPU:  # (already there: no `to` dispatch)
-        return emb, copied
+        return emb, copied, source
     out = emb.to(device=device, dtype=torch.float32)  # a tensor: a new one exactly when it was converted or moved
-    return out, copied or out is not emb
+    return out, copied or out is not emb, None
