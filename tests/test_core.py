@@ -1142,6 +1142,24 @@ def test_a_frames_numpy_looks_reach_the_banks_without_a_tensor_conversion(looks,
     assert histories["numpy"] == histories["torch"]
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_numpy_looks_are_normalised_without_a_tensor_converted_to_numpy(dtype, monkeypatch):
+    """Numpy looks' norms are written straight into a numpy array (`torch.linalg.vector_norm`'s `out`): a frame of
+    them converts no tensor with `Tensor.numpy` (the norms' was, every frame), and the looks are torch's own
+    normalisation bit for bit."""
+    rng = np.random.default_rng(8)
+    looks = (rng.normal(size=(5, 32)) * 3.0).astype(dtype)
+    boxes = np.tile([0.0, 0.0, 10.0, 20.0], (5, 1)) + np.arange(5)[:, None] * 30.0
+    converted = []
+    to_numpy = torch.Tensor.numpy
+    monkeypatch.setattr(torch.Tensor, "numpy", lambda self, **kw: converted.append(self.shape) or to_numpy(self, **kw))
+    dets = Detections.from_arrays(boxes, np.full(5, 0.9), None, looks)
+    monkeypatch.undo()
+    assert converted == []
+    expected = torch.from_numpy(looks.astype(np.float32))
+    assert torch.equal(dets.embeddings, expected / torch.linalg.vector_norm(expected, dim=1, keepdim=True))
+
+
 def test_tracked_objects_made_many_at_once_equal_those_made_one_by_one():
     from tracker.types import TrackedObject
 

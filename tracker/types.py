@@ -423,8 +423,12 @@ def _normalise(
     the same floats as torch's) into a new array (in place when `in_place`) and makes the tensor from that.
     Returns the normalised tensor, the (N,) bool `has_embedding`, and the numpy array on the tensor's memory where
     the common case made one on the CPU (`Detections.host_embeddings`), else None."""
-    norms = torch.linalg.vector_norm(emb, dim=1, keepdim=True)  # (N, 1): the same reduction, no unsqueeze after
-    host = (norms if norms.is_cpu else norms.cpu()).numpy()  # (`is_cpu`: no device object made)
+    if source is not None:  # (N, 1) norms written straight into a host array: the same kernel, no `Tensor.numpy`
+        host = np.empty((len(source), 1), dtype=np.float32)
+        norms = torch.linalg.vector_norm(emb, dim=1, keepdim=True, out=torch.from_numpy(host))
+    else:
+        norms = torch.linalg.vector_norm(emb, dim=1, keepdim=True)  # (N, 1): the same reduction, no unsqueeze after
+        host = (norms if norms.is_cpu else norms.cpu()).numpy()  # (`is_cpu`: no device object made)
     tiny = _TINY.get(emb.dtype) or torch.finfo(emb.dtype).tiny
     least = _LEAST_EXACT_NORM.get(emb.dtype) or tiny**0.5
     # the common case: no norm to clamp or zero (a NaN norm fails the first test, an infinite one the second)
@@ -592,4 +596,4 @@ def _embedding_tensor(
     if emb.dtype is torch.float32 and emb.is_cpu and device == _CPU:  # (already there: no `to` dispatch)
         return emb, copied, source
     out = emb.to(device=device, dtype=torch.float32)  # a tensor: a new one exactly when it was converted or moved
-    return out, copied or out is not emb, None
+    return out, copied or out is not emb, source if out is emb else None
