@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import warnings
 
@@ -1108,6 +1109,8 @@ def test_normalising_embeddings_never_writes_the_callers_memory(make):
     if dets.host_embeddings is not None:  # the numpy array the banks read: the tensor's own memory
         assert np.shares_memory(dets.host_embeddings, dets.embeddings.numpy())
         np.testing.assert_array_equal(dets.host_embeddings, dets.embeddings.numpy())
+    # other looks put in by `dataclasses.replace` are read as they are: no array of the old looks goes with them
+    assert dataclasses.replace(dets, embeddings=expected.flip(0)).host_embeddings is None
     # a row dropped as invalid: the kept rows are a copy, normalised in place with the same values
     boxes[2] = [5.0, 5.0, 5.0, 5.0]
     dropped = Detections.from_arrays(boxes, np.full(6, 0.9), None, make(raw))

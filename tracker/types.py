@@ -182,7 +182,8 @@ class Detections:
         index: (N,) int64, each row's position in the caller's input.
         host_embeddings: (N, D) float32 numpy array on the memory of a CPU `embeddings` (`from_arrays` of numpy
             looks: the array their normalisation wrote), or None: the banks read the looks through it
-            (`AppearanceBank.stored`) instead of converting the tensor each frame. Not compared by `==`.
+            (`AppearanceBank.stored`) instead of converting the tensor each frame. Set by `from_arrays` only (None
+            for a `Detections(...)` or a `dataclasses.replace`, whose embeddings it might not be); not compared.
     """
 
     boxes_xyxy: np.ndarray
@@ -191,7 +192,8 @@ class Detections:
     embeddings: torch.Tensor | None
     has_embedding: np.ndarray
     index: np.ndarray
-    host_embeddings: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # set by `from_arrays` alone (not an argument: `dataclasses.replace` of other embeddings leaves it None)
+    host_embeddings: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -288,7 +290,10 @@ class Detections:
         if emb is None:
             return cls(boxes, scores_arr, classes, None, np.zeros(len(index), dtype=bool), index)
         emb, has_emb, host = _normalise(emb, in_place=owned, faults=faults, source=source)
-        return cls(boxes, scores_arr, classes, emb, has_emb, index, host)
+        dets = cls(boxes, scores_arr, classes, emb, has_emb, index)
+        if host is not None:
+            _SET_HOST_EMBEDDINGS(dets, host)
+        return dets
 
     def unusual(self) -> dict[str, str]:
         """What is legal here but can only be a caller's mistake, {kind: what was given}: scores outside
@@ -324,6 +329,10 @@ class Detections:
         full[torch.as_tensor(rows, device=emb.device)] = emb
         has[rows] = ok
         return Detections(self.boxes_xyxy, self.scores, self.class_ids, full, has, self.index)
+
+
+# `Detections.host_embeddings`' slot setter (a frozen field that is no `__init__` argument: `from_arrays` writes it)
+_SET_HOST_EMBEDDINGS = Detections.__dict__["host_embeddings"].__set__
 
 
 class CountedFaults:
