@@ -258,3 +258,32 @@ def test_a_tracker_with_pytorch_models_pickles_mid_video_and_tracks_on(shared, s
 
     both = [(ids_and_boxes(tracker.update(f)), ids_and_boxes(restored.update(f))) for f in frames[6:]]
     assert all(a == b for a, b in both) and any(a for a, _ in both), "the restored tracker tracks on as the original"
+
+
+@pytest.mark.parametrize("backend", ["torch", "openvino"])
+def test_building_and_reopening_the_models_leaves_the_callers_torch_random_stream_as_it_was(
+    shared, shared_weights, backend
+):
+    """An application that seeds torch for its own sampling (augmentations, a model of its own) got another
+    stream after `Tracker.from_config` (or `reopen()`): building the OSNet drew its initial weights from torch's
+    global generator before loading the trained ones. The models are built on a fork of the generator."""
+    import torch
+
+    cfg = load_config(
+        ROOT_CONFIG,
+        overrides=[
+            f"detector.model={shared_weights / 'yolov8n.pt'}",
+            f"reid.weights={shared_weights / 'osnet_x0_25_msmt17.pth'}",
+            f"reid.backend={backend}",
+            "device=cpu",
+        ],
+    )
+    torch.manual_seed(7)
+    expected = torch.rand(4)
+    torch.manual_seed(7)
+    tracker = Tracker.from_config(cfg, frame_rate=25)
+    assert torch.equal(torch.rand(4), expected), "from_config drew from the caller's generator"
+    tracker.close()
+    torch.manual_seed(7)
+    tracker.reopen()
+    assert torch.equal(torch.rand(4), expected), "reopen() drew from the caller's generator"

@@ -48,8 +48,11 @@ def build_models(
         _refuse_another_reid(identity, built_with, cfg)
         if gallery is not None:
             gallery.check_model(identity)
-    detector = build_detector(cfg.detector, device, keep_features=use_reid and cfg.reid.model == "auto")
-    embedder = build_embedder(cfg.reid, device, detector) if use_reid else None
+    # on a fork of torch's generators: a module's initial weights (replaced by the trained ones) drew from the
+    # caller's, whose seeded stream then went on elsewhere
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        detector = build_detector(cfg.detector, device, keep_features=use_reid and cfg.reid.model == "auto")
+        embedder = build_embedder(cfg.reid, device, detector) if use_reid else None
     install_signal_stack()  # OpenVINO's plugins, when destroyed, may leave a dangling one (tracker.signal_stack)
     if not use_reid:
         return detector, embedder, None
