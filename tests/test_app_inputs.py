@@ -142,6 +142,12 @@ def test_a_path_or_a_capture_given_to_stream_is_named_as_no_frames(frames, expec
         (None, "NoneType"),
         ((BOXES, SCORES, np.zeros(2, np.int64), None), "tuple of 4"),
         ([object()], "list of 1"),  # an ultralytics Results list
+        # a torchvision detector's output (one image's): its three keys unpacked as the three parts
+        (
+            {"boxes": BOXES, "labels": np.zeros(2, np.int64), "scores": SCORES},
+            r"dict with keys 'boxes', 'labels', 'scores' \(return its arrays: \(out\['boxes'\], out\['scores'\], "
+            r"out\['labels'\]\) for torchvision's\)",
+        ),
     ],
 )
 @pytest.mark.parametrize("via_stream", [False, True])

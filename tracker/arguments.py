@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,10 @@ __all__ = [
     "detector_output",
 ]
 
+_DETECTOR_RETURNS = (
+    "the detector must return (boxes_xyxy, scores, class_ids): (N, 4) pixel corners, (N,) scores and (N,) class ids "
+    "or None"
+)
 _PLAIN_NUMBERS = (int, float)  # Python's own number types, checked by class (a bool's class is bool: not one of them)
 
 
@@ -35,16 +40,20 @@ def detector_output(detected: Any) -> tuple[Any, Any, Any]:
     Raises:
         ValueError: the detector returned something other than three values (a bare "not enough values to unpack
             (expected 3, got 2)" or "cannot unpack non-iterable NoneType object" named neither the detector nor
-            what it must return).
+            what it must return), or a mapping (torchvision's detectors return a dict of boxes, labels and scores:
+            its three keys were unpacked as the three parts, and the error named "boxes_xyxy" and the text 'boxes').
     """
+    if not isinstance(detected, tuple) and isinstance(detected, Mapping):
+        keys = ", ".join(repr(name) for name in detected)
+        raise ValueError(
+            f"{_DETECTOR_RETURNS}; got {type(detected).__name__} with keys {keys} (return its arrays: "
+            "(out['boxes'], out['scores'], out['labels']) for torchvision's)"
+        )
     try:
         boxes, scores, class_ids = detected
     except (TypeError, ValueError):
         size = f" of {len(detected)}" if isinstance(detected, tuple | list) else ""
-        raise ValueError(
-            f"the detector must return (boxes_xyxy, scores, class_ids): (N, 4) pixel corners, (N,) scores and (N,) "
-            f"class ids or None; got {type(detected).__name__}{size}"
-        ) from None
+        raise ValueError(f"{_DETECTOR_RETURNS}; got {type(detected).__name__}{size}") from None
     return boxes, scores, class_ids
 
 
