@@ -483,6 +483,13 @@ OVERRIDE_FAULTS = {
         "motion.camera_min_inliers",
         "camera_max_features (10)",
     ),
+    # beyond a C int OpenCV refused it at every frame ("integer won't fit into a C int", naming no key), after the
+    # models loaded; ORB ran out of memory (std::bad_alloc) at 2**31 - 1
+    "camera features beyond OpenCV's int": (
+        ["motion.camera_compensation=sparse_flow", "motion.camera_max_features=10000000000"],
+        "motion.camera_max_features",
+        "out of range [8, 67108864]",
+    ),
     "into a scalar": (["device=cpu", "device.index=1"], "device", "not a section"),
     "into a bool": (["appearance.enabled=true", "appearance.enabled.x=1"], "appearance.enabled", None),
     "section set to scalar": (["appearance=3"], "appearance", "mapping"),

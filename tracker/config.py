@@ -57,6 +57,8 @@ MIN_FRAME_RATE = 0.001
 frames/s that overflowed float64 (a bare OverflowError at the first frame)."""
 CAMERA_CORNER_SPACING_PX = 5  # camera motion's corners are at least this far apart, px of the gray copy (and so the
 # most motion.camera_ransac_px may be: a larger inlier distance takes a point tracked onto its neighbour as fitting)
+MAX_CAMERA_FEATURES = 8192 * 8192  # motion.camera_max_features at most: the pixels of the largest gray copy
+# (camera_image_width's 8192, square); beyond a C int OpenCV refused it at every frame, ORB ran out of memory at 2**31-1
 MAX_VOTE_SECONDS = 10.0  # classes.vote_seconds at most: a vote window of 10 s x MAX_FRAME_RATE floats per track
 
 
@@ -261,7 +263,9 @@ class MotionConfig(Section):
         choices=("none", "auto", "sparse_flow", "orb", "ecc"),
     )
     camera_image_width: int = key(320, "camera motion is estimated on a gray copy this wide, pixels", lo=16, hi=8192)
-    camera_max_features: int = key(200, "camera motion: corners (sparse_flow) or keypoints (orb) per frame", lo=8)
+    camera_max_features: int = key(
+        200, "camera motion: corners (sparse_flow) or keypoints (orb) per frame", lo=8, hi=MAX_CAMERA_FEATURES
+    )
     camera_min_inliers: int = key(12, "camera motion: fewer RANSAC inliers than this gives the identity", lo=3)
     camera_ransac_px: float = key(
         1.0,

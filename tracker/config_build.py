@@ -193,9 +193,14 @@ def _check_range(value: Any, meta: typing.Mapping[str, Any], key: str, index: tu
     if not math.isfinite(value):
         raise ConfigError(f"{name}: {value!r} is not a finite number", key=key, index=index)
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        lo_s = "-inf" if lo is None else f"{lo:g}"
-        hi_s = "inf" if hi is None else f"{hi:g}"
+        lo_s = "-inf" if lo is None else _bound(lo)
+        hi_s = "inf" if hi is None else _bound(hi)
         raise ConfigError(f"{name}: {value!r} is out of range [{lo_s}, {hi_s}]", key=key, index=index)
+
+
+def _bound(bound: float) -> str:
+    """A range's end as an error shows it: an integer in full (`:g` wrote 67108864 as 6.71089e+07), a float short."""
+    return str(bound) if isinstance(bound, int) else f"{bound:g}"
 
 
 def _unknown_key(key: str, cls: type, prefix: str) -> ConfigError:
