@@ -490,6 +490,18 @@ OVERRIDE_FAULTS = {
         "motion.camera_max_features",
         "out of range [8, 67108864]",
     ),
+    # a class's FIFO of shapes could never hold enough looks: the birth shape rule off without a word
+    "birth shape samples > capacity": (
+        ["association.birth_shape_capacity=5"],
+        "association.birth_shape_min_samples",
+        "must not exceed association.birth_shape_capacity (5)",
+    ),
+    # no bound as its sibling capacities have: 1e10 was a MemoryError (74.5 GiB) when the Tracker was built
+    "huge birth shape capacity": (
+        ["association.birth_shape_capacity=10000000000"],
+        "association.birth_shape_capacity",
+        "out of range [1, 10000000]",
+    ),
     "into a scalar": (["device=cpu", "device.index=1"], "device", "not a section"),
     "into a bool": (["appearance.enabled=true", "appearance.enabled.x=1"], "appearance.enabled", None),
     "section set to scalar": (["appearance=3"], "appearance", "mapping"),
@@ -738,6 +750,8 @@ def test_every_numeric_key_accepts_its_bounds(key):
             extra = {"lifecycle.still_min_samples": 1}
         if key == "appearance.calibration_capacity":
             extra = {"appearance.calibration_min_samples": 1, "appearance.calibration_per_frame": 1}
+        if key == "association.birth_shape_capacity":
+            extra = {"association.birth_shape_min_samples": 1}
         if key in ("appearance.calibration_min_samples", "appearance.calibration_per_frame"):
             extra = {"appearance.calibration_capacity": max(value, 2000)}  # (the other key keeps its default)
         cfg = load_config(None, {key: value, **extra})

@@ -499,7 +499,7 @@ class AssociationConfig(Section):
         3, "new tracks: different tracks a class's looks must come from before its shape range applies", lo=1
     )
     birth_shape_capacity: int = key(
-        1000, "new tracks: width/height ratios of tracked looks kept per class (FIFO)", lo=1
+        1000, "new tracks: width/height ratios of tracked looks kept per class (FIFO)", lo=1, hi=10000000
     )
     birth_shape_release_heights: float = key(
         0.5,
@@ -515,15 +515,22 @@ class AssociationConfig(Section):
     )
 
     def check_relations(self, prefix: str) -> None:
-        """The low score at most the high one (`Section.check_relations`).
+        """The low score at most the high one, and the shapes' FIFO can hold the looks asked of it
+        (`Section.check_relations`).
 
         Raises:
-            ConfigError: `low_score` above `high_score`.
+            ConfigError: `low_score` above `high_score`; `birth_shape_min_samples` above `birth_shape_capacity`.
         """
         if self.low_score > self.high_score:
             raise ConfigError(
                 f"{prefix}low_score ({self.low_score}) must not exceed {prefix}high_score ({self.high_score})",
                 key=f"{prefix}low_score",
+            )
+        if self.birth_shape_min_samples > self.birth_shape_capacity:  # never enough looks: the rule off without a word
+            raise ConfigError(
+                f"{prefix}birth_shape_min_samples ({self.birth_shape_min_samples}) must not exceed "
+                f"{prefix}birth_shape_capacity ({self.birth_shape_capacity})",
+                key=f"{prefix}birth_shape_min_samples",
             )
 
 
