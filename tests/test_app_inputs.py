@@ -452,6 +452,23 @@ def test_your_own_embeddings_feed_a_gallery_whatever_reid_model_says():
         Tracker(off, gallery=Gallery(off.gallery))
 
 
+def test_a_gallery_with_banks_too_small_for_its_identities_is_refused_before_loading_models():
+    """A gallery stores (and offers) a track only once its bank holds `gallery.min_embeddings` looks (3): with
+    `appearance.bank_capacity=2` (a small memory) no bank ever did, and the gallery stayed empty without a word (60
+    frames of two people: 0 identities, 2 with a capacity of 3). One ConfigError naming the key, before any model
+    loads; without a gallery the same config tracks, and a capacity of 3 takes one."""
+    cfg = load_config(None, ["device=cpu", "appearance.bank_capacity=2", "detector.model=/no/such.pt"])
+    said = r"^gallery\.min_embeddings \(3\) must not exceed appearance\.bank_capacity \(2\) with a gallery: "
+    with pytest.raises(ConfigError, match=said) as refused:
+        Tracker.from_config(cfg, gallery=Gallery(cfg.gallery))
+    assert refused.value.key == "gallery.min_embeddings"
+    with pytest.raises(ConfigError, match=said):
+        Tracker(cfg, gallery=Gallery(cfg.gallery))
+    assert len(Tracker(cfg).update_detections(BOXES, SCORES)) == len(BOXES)
+    fits = dataclasses.replace(cfg, appearance=dataclasses.replace(cfg.appearance, bank_capacity=3))
+    Tracker(fits, gallery=Gallery(fits.gallery))
+
+
 def test_from_config_refuses_float16_banks_on_the_cpu_before_loading_models():
     """`appearance.bank_dtype=float16` is a GPU's storage: on the CPU it is one error before the detector or the
     ReID loads (a missing model file here would otherwise be the error), and `Tracker(...)` gives the same."""
