@@ -1636,6 +1636,37 @@ def test_an_empty_device_is_a_usage_error(tmp_path, capsys, monkeypatch, command
     assert not (tmp_path / "out").exists()
 
 
+PEER_CONF = "--conf is not an option of {prog}: for ultralytics' --conf, give --set detector.confidence=VALUE"
+
+
+@pytest.mark.parametrize("command", [[], ["batch"]])
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        (["--conf", "0.3"], PEER_CONF),
+        (["--conf=0.3"], PEER_CONF),
+        (["--max", "5"], "--max is not an option of {prog}: write the option in full (--max-frames)"),
+    ],
+    ids=["conf", "conf=", "prefix"],
+)
+def test_a_prefix_of_an_option_or_a_peer_option_is_not_read_as_another(
+    tmp_path, monkeypatch, capsys, command, option, said
+):
+    """argparse took any prefix of an option for it: ultralytics' `--conf 0.3` was `--config 0.3` ("cannot read
+    config file 0.3", after the source was checked) and `--max 5` tracked with `--max-frames 5`. Now a usage error
+    before anything runs, saying what to write: our spelling of the peer's option, or the option in full."""
+    video = tmp_path / "a.mp4"
+    video.write_bytes(b"\0")
+    monkeypatch.setattr(run, "run_track", lambda *a, **k: pytest.fail("ran with a misread option"))
+    monkeypatch.setattr("tracker.batch.track_many", lambda *a, **k: pytest.fail("ran with a misread option"))
+    with pytest.raises(SystemExit) as stop:
+        main([*command, str(video), "--out", str(tmp_path / "out"), *option])
+    assert stop.value.code == 2
+    prog = " ".join(["track", *command])
+    assert capsys.readouterr().err.splitlines()[-1] == f"{prog}: error: {said.format(prog=prog)}"
+    assert not (tmp_path / "out").exists()
+
+
 def test_two_sets_that_agree_or_name_different_keys_run(tmp_path, monkeypatch):
     """The same setting twice (in two forms), or a section's other keys, is no contradiction."""
     video = tmp_path / "a.mp4"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tracker import __version__
 from tracker.cli_args import (
+    END_OF_OPTIONS,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SOME_FAILED,
@@ -34,6 +35,7 @@ from tracker.cli_args import (
     path_arg,
     path_text,
     positive_int,
+    refuse_misread_options,
 )
 from tracker.cli_gallery import gallery_main
 from tracker.cli_logging import printing_log
@@ -47,9 +49,6 @@ __all__ = ["main"]
 
 _FFMPEG_QUIET = "-8"  # AV_LOG_QUIET: our one-line errors, not FFmpeg's chatter
 _SUBCOMMANDS = ("eval", "compare", "gallery", "batch")
-
-
-_END_OF_OPTIONS = "--"  # what argparse (and POSIX tools) read as: every argument after it is a name, not an option
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +76,7 @@ def _device_option(parser: argparse.ArgumentParser) -> None:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="track",
+        allow_abbrev=False,  # `--conf 0.3` (ultralytics' confidence) was `--config 0.3`: `refuse_misread_options`
         description="Track people in a video and keep their IDs through occlusion. Writes a MOTChallenge txt, a "
         "JSONL and an annotated mp4. Also: `track eval ...` (MOTChallenge scores), `track compare ...` "
         "(side by side with other trackers), `track batch ...` (many videos at once, local processes or Ray) and "
@@ -144,6 +144,7 @@ def _parser() -> argparse.ArgumentParser:
 def _batch_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="track batch",
+        allow_abbrev=False,  # as `track`'s
         description="Track many videos at once, one task per video (Ray or local processes). Each video's "
         "outputs (the files `track` writes) appear in OUT/<name>/ when it ends; a re-run reuses finished videos and "
         "tracks unfinished ones from their first frame.",
@@ -200,7 +201,7 @@ def _refuse_dash_files(parser: argparse.ArgumentParser, argv: list[str]) -> None
     """
     options = set(parser._option_string_actions)  # every option's spellings (argparse keeps no public list)
     for arg in argv:
-        if arg == _END_OF_OPTIONS:
+        if arg == END_OF_OPTIONS:
             return
         if arg.startswith("-") and arg != "-" and arg.split("=")[0] not in options and os.path.lexists(arg):
             parser.error(
@@ -229,6 +230,7 @@ def _batch_note(text: str) -> None:
 def _batch(argv: list[str]) -> int:
     parser = _batch_parser()
     _refuse_dash_files(parser, argv)
+    refuse_misread_options(parser, argv)
     args = parser.parse_args(argv)
     if args.engine == "ray" and args.workers is not None:  # (ignored: every video of the batch ran at once anyway)
         print(
@@ -298,6 +300,7 @@ def _batch_rerun(out: Path) -> str:
 def _track(argv: list[str]) -> int:
     parser = _parser()
     _refuse_dash_files(parser, argv)
+    refuse_misread_options(parser, argv)
     args = parser.parse_args(argv)
     with printing_log("track", args.verbose):  # the tracker's warnings; with --verbose, every INFO line
         return _track_parsed(args, parser)

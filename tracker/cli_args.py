@@ -12,10 +12,12 @@ from typing import Any
 
 __all__ = [
     "CLASS_EXAMPLES",
+    "END_OF_OPTIONS",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_SOME_FAILED",
     "EXIT_USER_ERROR",
+    "PEER_OPTIONS",
     "SET_KEYS",
     "VERBOSE_HELP",
     "GivenOnce",
@@ -30,6 +32,7 @@ __all__ = [
     "path_arg",
     "path_text",
     "positive_int",
+    "refuse_misread_options",
     "sequence_name",
 ]
 
@@ -43,6 +46,16 @@ VERBOSE_HELP = (  # `--verbose` of every `track` command that tracks (track, bat
 )
 SET_KEYS = frozenset({"detector.classes"})  # keys read as sets (a box of a listed class is kept): order, repeats moot
 _GIVEN_PREFIX = "given_"  # namespace attribute marking an option `GivenOnce` has seen
+END_OF_OPTIONS = "--"  # what argparse (and POSIX tools) read as: every argument after it is a name, not an option
+PEER_OPTIONS = {  # ultralytics' and BoxMOT's tracking options (`yolo track conf=0.3`, `--conf 0.3`): ours for each
+    "--conf": "--set detector.confidence=VALUE",
+    "--iou": "--set detector.iou=VALUE",
+    "--imgsz": "--set detector.image_size=VALUE",
+    "--half": "--set detector.half=true",
+    "--yolo-model": "--set detector.model=PATH",
+    "--reid-model": "--set reid.weights=PATH",
+    "--source": "the source itself, without an option (track VIDEO)",
+}
 
 
 class GivenOnce(argparse.Action):
@@ -92,6 +105,32 @@ class GivenOnceAsSet(GivenOnce):
     def same(earlier: Any, values: Any) -> bool:
         """Whether the two lists hold the same items, whatever their order and repeats."""
         return set(earlier) == set(values)
+
+
+def refuse_misread_options(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Stop with a usage error naming an option `parser` does not have that it would have read as another, or that
+    is another tracker's: argparse took any prefix of an option for it, so ultralytics' `--conf 0.3` was `--config
+    0.3` ("cannot read config file 0.3") and `--max 5` was `--max-frames 5`. The parser must be built with
+    `allow_abbrev=False`, which makes such a prefix an unknown option; this says what to write instead (a peer's
+    option, `PEER_OPTIONS`, is told ours; a prefix, the options it begins). Arguments after `--` are left alone.
+
+    Raises:
+        SystemExit: status 2, through `parser.error`, for the first such argument.
+    """
+    options = set(parser._option_string_actions)  # every option's spellings (argparse keeps no public list)
+    for arg in argv:
+        if arg == END_OF_OPTIONS:
+            return
+        name = arg.split("=")[0]
+        if not name.startswith(END_OF_OPTIONS) or name in options:
+            continue
+        if name in PEER_OPTIONS:
+            parser.error(
+                f"{name} is not an option of {parser.prog}: for ultralytics' {name}, give {PEER_OPTIONS[name]}"
+            )
+        begun = sorted(option for option in options if option.startswith(name))
+        if begun:
+            parser.error(f"{name} is not an option of {parser.prog}: write the option in full ({', '.join(begun)})")
 
 
 def _parse(text: str, convert: type[int] | type[float], what: str) -> Any:
