@@ -1622,17 +1622,29 @@ def test_the_same_classes_given_twice_in_another_order_are_one_value():
 
 
 @pytest.mark.parametrize("command", [[], ["batch"]])
-@pytest.mark.parametrize("device", ["", " "])
-def test_an_empty_device_is_a_usage_error(tmp_path, capsys, monkeypatch, command, device):
+@pytest.mark.parametrize(
+    ("device", "said"),
+    [
+        ("", "an empty device (a shell variable left unset?)"),
+        (" ", "an empty device (a shell variable left unset?)"),
+        ("0", "'0' is not a device; use auto, cpu, cuda or cuda:N (ultralytics' device 0 is cuda:0)"),
+        ("gpu", "'gpu' is not a device; use auto, cpu, cuda or cuda:N"),
+    ],
+    ids=["empty", "blank", "gpu-number", "gpu"],
+)
+def test_an_empty_or_unknown_device_is_a_usage_error(tmp_path, capsys, monkeypatch, command, device, said):
     """`track v.mp4 --device "$DEV"` with DEV unset ran on the automatic device without a word, as if --device were
-    left out; now the option's usage error, as an empty path is."""
+    left out; now the option's usage error, as an empty path is. Ultralytics' `--device 0` (its first GPU) said
+    "device: expected a string, got 0" of the string the user gave (YAML read the override `device=0` as a number):
+    now the option's usage error naming the value, the forms it takes and the GPU's name here."""
     video = tmp_path / "a.mp4"
     video.write_bytes(b"\0")
-    monkeypatch.setattr(run, "run_track", lambda *a, **k: pytest.fail("ran with an empty --device"))
+    monkeypatch.setattr(run, "run_track", lambda *a, **k: pytest.fail("ran with a bad --device"))
+    monkeypatch.setattr("tracker.batch.track_many", lambda *a, **k: pytest.fail("ran with a bad --device"))
     with pytest.raises(SystemExit) as stop:
         main([*command, str(video), "--out", str(tmp_path / "out"), "--device", device])
     assert stop.value.code == 2
-    assert "argument --device: an empty device (a shell variable left unset?)" in capsys.readouterr().err
+    assert f"error: argument --device: {said}" in capsys.readouterr().err.splitlines()[-1]
     assert not (tmp_path / "out").exists()
 
 

@@ -154,12 +154,21 @@ def path_text(text: str) -> str:
 
 
 def device_text(text: str) -> str:
-    """argparse type of `--device`: `text`, or the option's usage error for an empty one. `--device ""` (a shell
-    variable left unset) ran on the automatic device, as if the option were left out."""
+    """argparse type of `--device`: `text`, or the option's usage error for an empty one or one that is no device
+    the config takes. `--device ""` (a shell variable left unset) ran on the automatic device, as if the option were
+    left out; ultralytics' `--device 0` (its first GPU) said "device: expected a string, got 0" of the string given
+    (YAML read the override `device=0` as a number). Whether this machine has the device is checked later."""
+    from tracker.config import ConfigError, load_config
+
     if not text.strip():
         raise argparse.ArgumentTypeError(
             "an empty device (a shell variable left unset?): give auto, cpu, cuda or cuda:N, or leave --device out"
         )
+    try:
+        load_config(None, {"device": text})  # (the config's own rule: what `--set device=...` is checked by)
+    except ConfigError as error:
+        gpu = f" (ultralytics' device {text} is cuda:{text})" if text.strip().isdigit() else ""
+        raise argparse.ArgumentTypeError(f"{str(error).removeprefix('device: ')}{gpu}") from None
     return text
 
 
