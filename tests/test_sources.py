@@ -131,6 +131,7 @@ def test_truncated_video_gives_the_frames_before_the_damage(tmp_path):
         "empty_folder",
         "no_glob_match",
         "glob_of_videos",
+        "glob_of_one_video",
         "undecodable_folder",
         "undecodable_glob",
     ],
@@ -156,6 +157,7 @@ def test_unreadable_sources_raise_one_line_errors(case, tmp_path):
         "no_glob_match": ("empty/*.png", "no images match"),
         # a quoted glob of videos, meant as several videos: the error says what it matched and what to do
         "glob_of_videos": ("*.mp4", "matches 5 other files, e.g. "),
+        "glob_of_one_video": ("clip.m*", "matches 1 other file, e.g. "),  # it said "1 other files"
         "undecodable_folder": ("broken", "none of its 2 image file(s) can be decoded (e.g. 000001.jpg)"),
         "undecodable_glob": ("broken/*.png", "none of its 1 image file(s) can be decoded (e.g. 000002.png)"),
     }[case]

@@ -246,7 +246,7 @@ def _other_matches(path: Path) -> str:
     if not others:
         return ""
     return (
-        f" (it matches {len(others)} other files, e.g. {others[0]}: a glob is one sequence of frames; to track"
+        f" (it matches {count(len(others), 'other file')}, e.g. {others[0]}: a glob is one sequence of frames; to track"
         f" several videos, let the shell expand the pattern, without quotes: `track {path}`, or"
         f" `track batch {path} --out OUT`)"
     )  # ("or use `track batch`" alone told a quoted `track batch "cams/*.mp4"` to use what it was using)
