@@ -563,6 +563,29 @@ def test_a_sequence_folder_without_seqinfo_is_named_after_the_sequence_not_img1(
     assert [n for n, _ in src] == [1, 2]
 
 
+def test_the_image_folder_of_a_sequence_is_its_sequence_with_its_name_and_frame_rate(tmp_path):
+    """`track PETS09-S3-MF1/img1` (the folder of images most users point at) tracked a plain folder: at the config's
+    30 frames/s instead of the 7 its seqinfo.ini gives (every time limit and the motion model 4x off) and named
+    `img1` (runs/track/img1/img1.txt, img12/ for the next). The image folder that seqinfo.ini's imDir names is now
+    that sequence; another folder beside it, or one beside a seqinfo.ini that cannot be read, stays a folder."""
+    seq = tmp_path / "SEQ-07"
+    for folder in ("img1", "other"):
+        (seq / folder).mkdir(parents=True)
+        for i, frame in enumerate(noise_frames(2), start=1):
+            cv2.imwrite(str(seq / folder / f"{i:06d}.png"), frame)
+    info = "[Sequence]\nname=SEQ-07\nimDir=img1\nframeRate=7\nseqLength=2\nimWidth=160\nimHeight=120\nimExt=.png\n"
+    (seq / "seqinfo.ini").write_text(info)
+    src = open_source(seq / "img1")
+    assert (src.name, src.kind, src.frame_rate) == ("SEQ-07", "sequence", 7.0)
+    assert sources.image_source_name(seq / "img1") == "SEQ-07"
+    assert [n for n, _ in src] == [1, 2]
+    other = open_source(seq / "other")
+    assert (other.name, other.frame_rate) == ("other", None) == (sources.image_source_name(seq / "other"), None)
+    (seq / "seqinfo.ini").write_text("not an ini file")
+    plain = open_source(seq / "img1")
+    assert (plain.name, plain.frame_rate, len(list(plain))) == ("img1", None, 2)
+
+
 def test_a_leading_tilde_is_the_home_folder_and_a_missing_file_says_where_it_was_looked_for(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     write_video(tmp_path / "clip.avi", noise_frames(3))

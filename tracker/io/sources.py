@@ -293,7 +293,22 @@ def image_source_name(spec: str | Path) -> str | None:
             return _folder_name(path, read_sequence_info(path))
         except (OSError, ValueError):
             return None
+    if (info := _sequence_of_images(path)) is not None:  # `MOT17-09/img1`: its sequence's name
+        return _folder_name(info.root, info)
     return _folder_name(path, None)  # (a sequence folder without one: its img1 folder, named after the sequence)
+
+
+def _sequence_of_images(folder: Path) -> SequenceInfo | None:
+    """The MOTChallenge sequence whose image folder `folder` is (`MOT17-09/img1`: the seqinfo.ini beside it names
+    it as its imDir, and its first frame's image is there), which `open_source` tracks as that sequence, with its
+    name and frame rate (a plain folder of images was named `img1` and tracked at the config's `frame_rate`); None
+    for any other folder, also one beside a seqinfo.ini that cannot be read or that names another folder."""
+    try:
+        info = read_sequence_info(folder.parent)
+        same = info.image_dir.is_dir() and os.path.samefile(info.image_dir, folder)
+    except (OSError, ValueError):
+        return None
+    return info if same and info.length > 0 and info.frames_with_images() > 0 else None
 
 
 def _folder_name(folder: Path, info: SequenceInfo | None) -> str:
@@ -397,6 +412,8 @@ def _folder_source(path: Path) -> FrameSource:
         source = _image_source(_folder_name(path, info), files, info.frame_rate, "sequence")
         source.announced_frames = info.length if count < info.length else None
         return source
+    if _sequence_of_images(path) is not None:  # the image folder of a sequence: that sequence
+        return _folder_source(path.parent)
     if (path / "img1").is_dir():  # a sequence folder without seqinfo.ini: named after the sequence, not "img1"
         source = _folder_source(path / "img1")
         source.name = _folder_name(path, None)
