@@ -121,6 +121,26 @@ def test_a_demo_that_fails_without_weights_says_how_to_give_it_them(tmp_path, mo
     assert "TRACKER_WEIGHTS_DIR=FOLDER make demo" in err and "yolo11n.pt" in err and "osnet_x0_25_msmt17.pth" in err
 
 
+@pytest.mark.parametrize("blocked", ["under_a_file", "clip_is_a_folder"])
+def test_a_demo_folder_that_cannot_hold_the_clip_is_one_error(blocked, tmp_path, monkeypatch, capsys):
+    """`--out` under a file (or a read-only folder) ended in mkdir's traceback; an `--out` whose demo_clip.mp4 could
+    not be written (a folder of that name) said "demo: made .../demo_clip.mp4" of no clip, and `track` then called it
+    a folder with no images. One line naming the place and what to do, exit 2, `track` not run."""
+    monkeypatch.setattr(demo.subprocess, "call", lambda argv, env: pytest.fail("tracked a clip that was not made"))
+    (tmp_path / "notes").write_text("a file")
+    out = tmp_path / "notes" / "demo" if blocked == "under_a_file" else tmp_path / "demo"
+    if blocked == "clip_is_a_folder":
+        (out / "demo_clip.mp4").mkdir(parents=True)
+    assert demo.main(["--seconds", "0.2", "--out", str(out), "--quiet"]) == 2
+    captured = capsys.readouterr()
+    said = {
+        "under_a_file": f"demo: error: cannot create the demo folder {out}: {tmp_path / 'notes'} is a file",
+        "clip_is_a_folder": f"demo: error: cannot write the clip {out / 'demo_clip.mp4'}",
+    }[blocked]
+    assert captured.err.startswith(said) and captured.err.rstrip().endswith("choose another --out"), captured.err
+    assert len(captured.err.splitlines()) == 1 and "demo: made" not in captured.out
+
+
 @pytest.mark.parametrize("seconds", ["nan", "-5", "0", "inf", "1e9", "abc"])
 def test_a_clip_length_that_is_no_length_is_a_usage_error(seconds, tmp_path, capsys):
     """`--seconds nan` was a traceback and `--seconds -5` made a 2-frame clip it called "-5 s"."""

@@ -20,10 +20,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tracker.io.mot import make_output_folder
 from tracker.io.opencv_files import NotUTF8Name, opencv_name, read_image
 from tracker.weights import weights_dir
 
-__all__ = ["find_shared_weights", "main", "make_clip"]
+__all__ = ["ClipNotWritten", "find_shared_weights", "main", "make_clip"]
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = "bus.jpg"
@@ -41,6 +42,11 @@ DETECTOR_FILES = ("yolov8n_int8_openvino_model", "yolo11n_int8_openvino_model", 
 OSNET_FILE = "osnet_x0_25_msmt17.pth"
 OFFICIAL_DETECTOR = "yolo11n.pt"  # downloaded by ultralytics on first use
 MAX_SECONDS = 600.0  # --seconds at most: ten minutes of clip (9000 frames) is already a long demo
+
+
+class ClipNotWritten(OSError):
+    """The demo clip could not be written where asked (its folder cannot be made, or OpenCV's writer did not open
+    the file); the message names the place."""
 
 
 def _view(t: float) -> tuple[int, int, int, int]:
@@ -62,6 +68,7 @@ def make_clip(path: Path, seconds: float = SECONDS) -> Path:
     Raises:
         FileNotFoundError: ultralytics' bundled photo is missing (a damaged install).
         NotUTF8Name: `path` is not UTF-8 (OpenCV's writer would crash the process on it).
+        ClipNotWritten: `path`'s folder cannot be created (under a file, read-only) or the clip cannot be written.
     """
     from ultralytics.utils import ASSETS
 
@@ -72,8 +79,13 @@ def make_clip(path: Path, seconds: float = SECONDS) -> Path:
     frames = max(round(seconds * FPS), 2)
     start = round(PILLAR_START * frames)
     end = max(round(PILLAR_END * frames), start + 1)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        make_output_folder(path.parent, "demo folder")
+    except OSError as exc:  # (mkdir's traceback)
+        raise ClipNotWritten(str(exc)) from None
     writer = cv2.VideoWriter(target, cv2.VideoWriter_fourcc(*"mp4v"), FPS, FRAME_SIZE)
+    if not writer.isOpened():  # OpenCV writes nothing then, without a word: "made" of no clip
+        raise ClipNotWritten(f"cannot write the clip {path} (OpenCV's video writer could not open it)")
     try:
         for f in range(frames):
             left, top, width, height = _view(f / (frames - 1))
@@ -130,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         clip = make_clip(args.out / "demo_clip.mp4", args.seconds)
-    except NotUTF8Name as exc:  # (a segmentation fault in OpenCV's writer)
+    except (NotUTF8Name, ClipNotWritten) as exc:  # (a segmentation fault in OpenCV's writer; mkdir's traceback)
         print(f"demo: error: {exc}: choose another --out", file=sys.stderr)
         return 2
     weights = find_shared_weights()
