@@ -685,6 +685,21 @@ def test_dropped_stream_fails_clearly_after_retries(fake_models, tmp_path, monke
     assert not (tmp_path / "out").exists(), "a source that never opened leaves no output files behind"
 
 
+def test_a_stream_that_never_opened_prints_no_reports_of_nothing(fake_models, tmp_path, monkeypatch, capfd):
+    """A stream that never gave a frame (nothing listening at the address) printed, before its error, a summary of
+    reports learnt from no frame: "0 tracks; an ID came back after occlusion 0 times", "box size noise: the model's
+    (too few updates to measure: 0)", "reported box widths: ... 0 of 50". Now the frame count and that nothing was
+    written, then the error."""
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
+    capfd.readouterr()
+    assert main(["rtsp://127.0.0.1:9/camera", "--set", "reid.model=none", "--out", str(tmp_path / "out")]) == 2
+    said = capfd.readouterr()
+    lines = said.out.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("stopped after 0 frames in "), said.out
+    assert lines[1] == "no frames were read, so no outputs were written"
+    assert "retries" in said.err.strip().splitlines()[-1]
+
+
 def test_a_webcam_that_does_not_open_is_one_error_line_without_opencv_warnings(
     fake_models, tmp_path, monkeypatch, capfd
 ):

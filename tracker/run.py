@@ -344,8 +344,8 @@ def track_source(
                 import cv2
 
                 cv2.destroyAllWindows()
-            note_reports(summary, tracker)
-            if outputs.opened:  # a source that never yielded a frame leaves nothing behind
+            if outputs.opened:  # a source that never yielded a frame leaves nothing behind, and has nothing to
+                note_reports(summary, tracker)  # report ("box size noise: ... too few updates to measure: 0")
                 _write_summary(outputs.summary_path, summary)
         if unclosed is not None:  # (reached only when no other error is on its way out)
             raise unclosed

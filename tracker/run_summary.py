@@ -186,10 +186,9 @@ class RunSummary:
         returns = f"an ID came back after occlusion {count(self.recovered - self.recognised, 'time')}"
         if self.global_ids:  # a gallery in use: its recognitions are no occlusion's returns
             returns += f"; {count(self.recognised, 'person', 'people')} recognised from the gallery"
-        lines = [
-            f"{verb} {count(self.frames, 'frame')} in {self.seconds:.1f} s ({self.fps:.1f} frames/s)",
-            f"{count(len(self.tracks), 'track')}; {returns}",
-        ]
+        lines = [f"{verb} {count(self.frames, 'frame')} in {self.seconds:.1f} s ({self.fps:.1f} frames/s)"]
+        if self.frames or self.tracks:  # (a stream that never opened: "0 tracks; ... 0 times" said nothing)
+            lines.append(f"{count(len(self.tracks), 'track')}; {returns}")
         if self.per_source:
             lines += [_describe_bounds(cal, f" of {name}") for name, cal in self.per_source.items()]
         elif self.calibration:
