@@ -40,16 +40,22 @@ def test_missing_detector_weights_is_a_clear_error(tmp_path):
         build_detector(cfg.detector, torch.device("cpu"))
 
 
-def test_a_failed_download_is_not_called_a_bad_model(tmp_path, monkeypatch):
+@pytest.mark.parametrize("weights_dir", [None, "mistyped"])
+def test_a_failed_download_is_not_called_a_bad_model(tmp_path, monkeypatch, weights_dir):
     """An official name that ultralytics cannot download (offline) keeps ultralytics' own ConnectionError: it
-    must not read as "not a model ultralytics can load", which blames a file the user does not have."""
+    must not read as "not a model ultralytics can load", which blames a file the user does not have. Where
+    $TRACKER_WEIGHTS_DIR names no folder (mistyped, not mounted), the error says so: "put yolo11n.pt in
+    $TRACKER_WEIGHTS_DIR" alone sent the user to the folder they meant, which holds it."""
     import ultralytics
 
     def offline(*_args, **_kwargs):
         raise ConnectionError("Download failure for yolo11n.pt. Environment may be offline.")
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("TRACKER_WEIGHTS_DIR", raising=False)
+    if weights_dir is None:
+        monkeypatch.delenv("TRACKER_WEIGHTS_DIR", raising=False)
+    else:
+        monkeypatch.setenv("TRACKER_WEIGHTS_DIR", str(tmp_path / weights_dir))
     monkeypatch.setattr(ultralytics, "YOLO", offline)
     with pytest.raises(ConnectionError, match="Download failure") as info:
         build_detector(load_config(None).detector, torch.device("cpu"))
@@ -57,6 +63,8 @@ def test_a_failed_download_is_not_called_a_bad_model(tmp_path, monkeypatch):
     assert "--set detector.model=PATH" in message and "TRACKER_WEIGHTS_DIR" in message  # what to do, on the CLI
     assert 'overrides=["detector.model=PATH"]' in message  # and from Python
     assert "\n" not in str(info.value)
+    said = f"$TRACKER_WEIGHTS_DIR, {tmp_path / 'mistyped'}, which is no folder"
+    assert (said in message) == (weights_dir is not None), message
 
 
 def test_an_exported_model_that_fails_to_load_is_one_error_and_keeps_the_threads():

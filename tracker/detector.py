@@ -14,7 +14,7 @@ import torch
 
 from tracker.config import DetectorConfig
 from tracker.extras import extra_of, missing_extra, require_extra
-from tracker.weights import WEIGHTS_DIR_ENV, how_to_set, require_weights, weights_source
+from tracker.weights import WEIGHTS_DIR_ENV, how_to_set, require_weights, weights_dir_fault, weights_source
 
 __all__ = [
     "UltralyticsDetector",
@@ -395,7 +395,8 @@ def _download_error(model: str, exc: OSError) -> OSError:
     what to do about it, as the same exception type where it can be built from one message."""
     message = (
         f"{str(exc).strip()} (detector.model {model} is downloaded by ultralytics on first use; without a network, "
-        f"set detector.model to a local model ({how_to_set('detector.model')}) or put {model} in ${WEIGHTS_DIR_ENV})"
+        f"set detector.model to a local model ({how_to_set('detector.model')}) or put {model} in ${WEIGHTS_DIR_ENV}"
+        f"{weights_dir_fault()})"
     )
     try:
         return type(exc)(message)

@@ -21,6 +21,7 @@ __all__ = [
     "require_weights",
     "resolve_weights",
     "weights_dir",
+    "weights_dir_fault",
     "weights_here",
     "weights_source",
 ]
@@ -70,6 +71,14 @@ def weights_dir() -> Path | None:
     return Path(folder).expanduser() if folder else None
 
 
+def weights_dir_fault() -> str:
+    """What is wrong with `$TRACKER_WEIGHTS_DIR` for an error about a file not found there: ", FOLDER, which is no
+    folder" where it is set to something that is no folder (mistyped, or not mounted: the file cannot be in it), ""
+    where it is unset or a folder."""
+    folder = weights_dir()
+    return f", {folder}, which is no folder" if folder is not None and not folder.is_dir() else ""
+
+
 def require_weights(name: str, kind: str, downloadable: Collection[str] = (), remedy: str | None = None) -> Path:
     """Like `resolve_weights`, but a name that is not found is an error unless the caller may fetch it.
 
@@ -100,9 +109,7 @@ def missing_weights(name: str, kind: str, remedy: str | None = None) -> FileNotF
     where = ""
     if not Path(name).expanduser().is_absolute():
         unset = f"; ${WEIGHTS_DIR_ENV}, a folder of weights, is not set"
-        where = f" and in ${WEIGHTS_DIR_ENV}, {folder}" if folder is not None else unset
-        if folder is not None and not folder.is_dir():  # (mistyped, or not mounted: not a folder the file could be in)
-            where += ", which is no folder"
+        where = (f" and in ${WEIGHTS_DIR_ENV}{weights_dir_fault() or f', {folder}'}") if folder is not None else unset
     key = _CONFIG_KEYS[kind]
     remedy = remedy or f"get them from {_SOURCES[kind]} and set {key} to its path ({how_to_set(key)})"
     return FileNotFoundError(f"{kind} weights '{name}' not found (looked at the path{where}); {remedy}")
