@@ -1694,6 +1694,18 @@ def test_a_prefix_of_an_option_or_a_peer_option_is_not_read_as_another(
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("command", ["eval", "compare"])
+def test_track_eval_does_not_read_a_peer_option_as_its_config(tmp_path, capsys, command):
+    """`track eval --data D --conf 0.3` said "cannot read config file 0.3" (argparse took `--conf` for `--config`),
+    as `track` did: the same usage error, before anything runs."""
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--data", str(tmp_path), "--out", str(tmp_path / "out"), "--conf", "0.3"])
+    assert stop.value.code == 2
+    prog = f"track {command}"
+    assert capsys.readouterr().err.splitlines()[-1] == f"{prog}: error: {PEER_CONF.format(prog=prog)}"
+    assert not (tmp_path / "out").exists()
+
+
 def test_two_sets_that_agree_or_name_different_keys_run(tmp_path, monkeypatch):
     """The same setting twice (in two forms), or a section's other keys, is no contradiction."""
     video = tmp_path / "a.mp4"

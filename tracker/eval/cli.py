@@ -27,6 +27,7 @@ from tracker.cli_args import (
     path_arg,
     path_text,
     positive_int,
+    refuse_misread_options,
     sequence_name,
 )
 from tracker.cli_logging import printing_log
@@ -104,7 +105,7 @@ def _variant_names(text: str) -> list[str]:
 def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentParser:
     """`track eval`'s options (and `track compare`'s but `--peers`); each given twice with different values is a usage
     error naming both (`GivenOnce`), as in `track`: `--out a --out b` wrote into b without a word."""
-    p = argparse.ArgumentParser(prog=prog, description=description)
+    p = argparse.ArgumentParser(prog=prog, description=description, allow_abbrev=False)  # (`--conf`: --config)
     p.add_argument(
         "--data",
         action=GivenOnce,
@@ -572,6 +573,7 @@ def command_parser(compare: bool) -> argparse.ArgumentParser:
 def _run(argv: list[str] | None, compare: bool) -> int:
     name = "compare" if compare else "eval"
     parser = command_parser(compare)
+    refuse_misread_options(parser, sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     with printing_log(f"track {name}", args.verbose):  # the tracker's warnings; with --verbose, every INFO line
         return _run_parsed(args, parser, name)
