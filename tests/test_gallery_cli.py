@@ -751,6 +751,28 @@ def test_gallery_prune_dry_run_says_what_it_would_remove_and_leaves_the_file_unt
     assert capsys.readouterr().out.strip() == "removed 1 identity (12); 1 left"
 
 
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        (["--conf", "0.3"], "--conf is not an option of {prog}: for ultralytics' --conf, give --set "
+         "detector.confidence=VALUE"),
+        (["--dry"], "--dry is not an option of {prog}: write the option in full (--dry-run)"),
+    ],
+)  # fmt: skip
+def test_gallery_prune_does_not_read_a_prefix_of_an_option_as_that_option(tmp_path, capsys, option, said):
+    """argparse took any prefix of an option for it: `track gallery prune G --conf 0.3` was `--config 0.3` ("cannot
+    read config file 0.3") and `--dry` was `--dry-run`. A usage error saying what to write, as `track`'s, and the
+    file is left as it was."""
+    path = saved_gallery(tmp_path / "site.gallery", (12, 13))
+    before = path.read_bytes()
+    with pytest.raises(SystemExit) as stop:
+        main(["gallery", "prune", str(path), "--set", "gallery.max_identities=1", *option])
+    assert stop.value.code == 2
+    prog = "track gallery prune"
+    assert capsys.readouterr().err.splitlines()[-1] == f"{prog}: error: {said.format(prog=prog)}"
+    assert path.read_bytes() == before
+
+
 def test_gallery_prune_dry_run_of_a_read_only_file_gives_the_error_the_prune_would(tmp_path, capsys):
     """A read-only gallery (`chmod a-w`: kept as it is on purpose): `prune` refuses to replace it, but its dry run
     said "would remove 1 identity". Both now give the same one error, and the file is as it was."""

@@ -19,6 +19,7 @@ from tracker.cli_args import (
     path_arg,
     path_text,
     positive_int,
+    refuse_misread_options,
 )
 from tracker.closed_pipe import silence_stdout
 from tracker.io.names import shown_apart, shown_name
@@ -30,6 +31,7 @@ __all__ = ["gallery_main", "gallery_parser"]
 def gallery_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="track gallery",
+        allow_abbrev=False,
         description="Inspect, edit, merge and export identity gallery files (they hold biometric-like data: keep them "
         "private).",
     )
@@ -37,6 +39,7 @@ def gallery_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="action", required=True, metavar="{ls,rm,prune,merge,export}")
     ls = sub.add_parser(
         "ls",
+        allow_abbrev=False,  # `--conf x` was `--config x`, as in `track` (`refuse_misread_options`)
         help="list the identities",
         description="List the identities: ID, class, sightings, first and last seen (ISO 8601, UTC), last source; "
         "several files: one block each, headed by its name (a file that cannot be read: one error line naming it, the "
@@ -47,6 +50,7 @@ def gallery_parser() -> argparse.ArgumentParser:
     )
     rm = sub.add_parser(
         "rm",
+        allow_abbrev=False,  # `--conf x` was `--config x`, as in `track` (`refuse_misread_options`)
         help="forget identities by global ID",
         description="Remove the identities with these global IDs from FILE and write it back. An ID the gallery "
         "does not hold is an error, and then nothing is removed.",
@@ -57,6 +61,7 @@ def gallery_parser() -> argparse.ArgumentParser:
     )
     prune = sub.add_parser(
         "prune",
+        allow_abbrev=False,  # `--conf x` was `--config x`, as in `track` (`refuse_misread_options`)
         help="apply the retention policy (gallery.max_days_unseen, max_identities)",
         description="Remove the identities unseen for more than gallery.max_days_unseen days, then the least "
         "recently seen beyond gallery.max_identities, and write FILE back (a run with --gallery does this too).",
@@ -76,6 +81,7 @@ def _merge_parser(sub: Any) -> argparse.ArgumentParser:
     """`track gallery merge A B [...] -o OUT`."""
     merge = sub.add_parser(
         "merge",
+        allow_abbrev=False,  # `--conf x` was `--config x`, as in `track` (`refuse_misread_options`)
         help="combine galleries (e.g. two cameras') into one",
         description="Write the identities of every FILE into one gallery OUT. The first file's keep their IDs; an "
         "identity of a later file joins one already there when the gallery's own rule matches them (as `track batch "
@@ -104,6 +110,7 @@ def _export_parser(sub: Any) -> argparse.ArgumentParser:
     """`track gallery export FILE -o TABLE [--prototypes NPZ]`."""
     export = sub.add_parser(
         "export",
+        allow_abbrev=False,  # `--conf x` was `--config x`, as in `track` (`refuse_misread_options`)
         help="write the identities as CSV or JSON (and the prototypes as NPZ)",
         description="Write one row per identity: global_id, class_id, class, first_seen, last_seen (ISO 8601, UTC), "
         "first_source, first_frame, last_source, last_frame, sightings, prototypes (how many).",
@@ -143,6 +150,7 @@ def gallery_main(argv: list[str]) -> int:
     retention (file rewritten atomically), combine files into one, write them out for another tool."""
     parser = gallery_parser()
     args, extra = parser.parse_known_args(argv)
+    refuse_misread_options(args.action_parser, argv[argv.index(args.action) + 1 :])
     if extra:  # (parse_args reported them under `track gallery`'s usage, not the action's: `track gallery ls`)
         after_action = argv[argv.index(args.action) + 1 :]
         named_by = args.action_parser if all(word in after_action for word in extra) else parser
