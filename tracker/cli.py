@@ -18,7 +18,6 @@ from pathlib import Path
 
 from tracker import __version__
 from tracker.cli_args import (
-    END_OF_OPTIONS,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_SOME_FAILED,
@@ -36,6 +35,7 @@ from tracker.cli_args import (
     path_text,
     positive_int,
     refuse_misread_options,
+    unknown_options,
 )
 from tracker.cli_gallery import gallery_main
 from tracker.cli_logging import printing_log
@@ -199,11 +199,8 @@ def _refuse_dash_files(parser: argparse.ArgumentParser, argv: list[str]) -> None
     Raises:
         SystemExit: status 2, through `parser.error`, for the first such argument.
     """
-    options = set(parser._option_string_actions)  # every option's spellings (argparse keeps no public list)
-    for arg in argv:
-        if arg == END_OF_OPTIONS:
-            return
-        if arg.startswith("-") and arg != "-" and arg.split("=")[0] not in options and os.path.lexists(arg):
+    for arg in unknown_options(parser, argv):
+        if os.path.lexists(arg):
             parser.error(
                 f"{arg} reads as an option: to track the file of that name, write ./{arg} (or put it after --, "
                 "behind every option)"

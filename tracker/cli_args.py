@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ __all__ = [
     "positive_int",
     "refuse_misread_options",
     "sequence_name",
+    "unknown_options",
 ]
 
 EXIT_OK = 0
@@ -107,6 +109,17 @@ class GivenOnceAsSet(GivenOnce):
         return set(earlier) == set(values)
 
 
+def unknown_options(parser: argparse.ArgumentParser, argv: list[str]) -> Iterator[str]:
+    """The arguments of `argv` before its first `--` that begin with `-` (not `-` alone, stdin's name) and whose name
+    (before any `=`) is no option of `parser`: an option misspelt, or a file name that reads as an option."""
+    options = set(parser._option_string_actions)  # every option's spellings (argparse keeps no public list)
+    for arg in argv:
+        if arg == END_OF_OPTIONS:
+            return
+        if arg.startswith("-") and arg != "-" and arg.split("=")[0] not in options:
+            yield arg
+
+
 def refuse_misread_options(parser: argparse.ArgumentParser, argv: list[str]) -> None:
     """Stop with a usage error naming an option `parser` does not have that it would have read as another, or that
     is another tracker's: argparse took any prefix of an option for it, so ultralytics' `--conf 0.3` was `--config
@@ -118,11 +131,9 @@ def refuse_misread_options(parser: argparse.ArgumentParser, argv: list[str]) -> 
         SystemExit: status 2, through `parser.error`, for the first such argument.
     """
     options = set(parser._option_string_actions)  # every option's spellings (argparse keeps no public list)
-    for arg in argv:
-        if arg == END_OF_OPTIONS:
-            return
+    for arg in unknown_options(parser, argv):
         name = arg.split("=")[0]
-        if not name.startswith(END_OF_OPTIONS) or name in options:
+        if not name.startswith(END_OF_OPTIONS):
             continue
         if name in PEER_OPTIONS:
             parser.error(
