@@ -1021,17 +1021,25 @@ def test_scores_outside_unit_range_and_negative_classes_are_used_with_one_warnin
     assert sorted((o.detection_index, o.score, o.class_id) for o in out) == [(0, 7.5, -1), (1, 0.9, -1)]
 
 
+@pytest.mark.parametrize("given", ["torch", "numpy", "numpy, pickled"])
 @pytest.mark.parametrize("inference_mode", [False, True])
-def test_embeddings_refilled_in_place_reach_the_bank_as_they_are_now(inference_mode):
+def test_embeddings_refilled_in_place_reach_the_bank_as_they_are_now(inference_mode, given):
     """A caller who keeps one `Detections` and refills its embeddings buffer in place between frames (a reused
     buffer) gets the new looks into the bank: the per-frame cache of the bank-dtype embeddings is not read stale,
-    also for tensors made under `torch.inference_mode` (which keep no count of in-place writes)."""
+    also for tensors made under `torch.inference_mode` (which keep no count of in-place writes), and for numpy looks
+    of a `Detections` that was pickled (sent from another process) or copied: the banks read a numpy array of the
+    looks (`host_embeddings`), which came back as a copy of its own, not the tensor's memory."""
+    import pickle
+
     from tracker.core import TrackerCore
 
     core = TrackerCore(load_config(None, overrides=["device=cpu"]), FPS)
     first, second = torch.eye(8)[:1], torch.eye(8)[1:2]  # two orthogonal looks, exact in bf16
     with torch.inference_mode(inference_mode):
-        dets = Detections.from_arrays(np.array([[100.0, 100.0, 140.0, 200.0]]), [0.9], embeddings=first)
+        looks = first if given == "torch" else first.numpy()
+        dets = Detections.from_arrays(np.array([[100.0, 100.0, 140.0, 200.0]]), [0.9], embeddings=looks)
+        if given == "numpy, pickled":
+            dets = pickle.loads(pickle.dumps(dets))
         assert dets.embeddings.is_inference() == inference_mode
         for _ in range(4):
             core.step(dets, frame_size=(480, 640))

@@ -198,6 +198,19 @@ class Detections:
     def __len__(self) -> int:
         return len(self.scores)
 
+    def __getstate__(self) -> tuple[Any, ...]:
+        """The fields to pickle or copy, without `host_embeddings`: a copy of that array would be memory of its own,
+        no longer the tensor's, and the banks would read it stale after an in-place write to `embeddings`."""
+        return self.boxes_xyxy, self.scores, self.class_ids, self.embeddings, self.has_embedding, self.index
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        """Restore `__getstate__`'s fields (`host_embeddings` None: the banks convert the tensor); a state pickled
+        with the dataclass's own list of every field (a checkpoint of an earlier version) gives its first six."""
+        names = ("boxes_xyxy", "scores", "class_ids", "embeddings", "has_embedding", "index")
+        for name, value in zip(names, state[: len(names)], strict=True):
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "host_embeddings", None)
+
     def select(self, rows: np.ndarray) -> Detections:
         """The subset at `rows`, still row-aligned: (M,) int indices into the N rows (in that order, repeats kept) or
         an (N,) bool mask. An index beyond N raises IndexError (numpy's)."""
