@@ -773,6 +773,21 @@ def test_gallery_prune_does_not_read_a_prefix_of_an_option_as_that_option(tmp_pa
     assert path.read_bytes() == before
 
 
+def test_gallery_merge_names_a_prefix_of_its_required_output_option(tmp_path, capsys):
+    """`track gallery merge A B --out M` (track's `--out`: a prefix of merge's `--output`, which argparse once took
+    for it) is the usage error saying to write `--output` in full, not "the following arguments are required:
+    -o/--output" of an option given; nothing is written."""
+    files = [saved_gallery(tmp_path / f"cam{i}.gallery", (12 + i,)) for i in range(2)]
+    merged = tmp_path / "site.gallery"
+    with pytest.raises(SystemExit) as stop:
+        main(["gallery", "merge", *map(str, files), "--out", str(merged)])
+    assert stop.value.code == 2
+    prog = "track gallery merge"
+    said = capsys.readouterr().err.splitlines()[-1]
+    assert said == f"{prog}: error: --out is not an option of {prog}: write the option in full (--output)"
+    assert not merged.exists()
+
+
 def test_gallery_prune_dry_run_of_a_read_only_file_gives_the_error_the_prune_would(tmp_path, capsys):
     """A read-only gallery (`chmod a-w`: kept as it is on purpose): `prune` refuses to replace it, but its dry run
     said "would remove 1 identity". Both now give the same one error, and the file is as it was."""

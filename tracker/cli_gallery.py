@@ -145,12 +145,26 @@ def _gallery_file_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=path_arg, metavar="FILE", help="the gallery file (`track --gallery FILE`)")
 
 
+def _refuse_misread_action_options(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """`refuse_misread_options` of the action `argv` names (its first word that is one), over the words after it,
+    before anything is parsed: parsing first stopped at a required option given by a prefix (`merge A B --out M`:
+    "the following arguments are required: -o/--output").
+
+    Raises:
+        SystemExit: status 2, through the action parser's `error`, for an option it would have misread.
+    """
+    actions = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices  # (no public list)
+    at = next((i for i, word in enumerate(argv) if word in actions), None)
+    if at is not None:  # (no action: parsing says so)
+        refuse_misread_options(actions[argv[at]], argv[at + 1 :])
+
+
 def gallery_main(argv: list[str]) -> int:
     """`track gallery ls|rm|prune|merge|export`: list identities (of one file or several), forget some, apply
     retention (file rewritten atomically), combine files into one, write them out for another tool."""
     parser = gallery_parser()
+    _refuse_misread_action_options(parser, argv)  # (before parsing: `merge A B --out M` said --output was missing)
     args, extra = parser.parse_known_args(argv)
-    refuse_misread_options(args.action_parser, argv[argv.index(args.action) + 1 :])
     if extra:  # (parse_args reported them under `track gallery`'s usage, not the action's: `track gallery ls`)
         after_action = argv[argv.index(args.action) + 1 :]
         named_by = args.action_parser if all(word in after_action for word in extra) else parser
