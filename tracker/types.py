@@ -183,7 +183,8 @@ class Detections:
         host_embeddings: (N, D) float32 numpy array on the memory of a CPU `embeddings` (`from_arrays` of numpy
             looks: the array their normalisation wrote), or None: the banks read the looks through it
             (`AppearanceBank.stored`) instead of converting the tensor each frame. Set by `from_arrays` only (None
-            for a `Detections(...)` or a `dataclasses.replace`, whose embeddings it might not be); not compared.
+            for a `Detections(...)` or a `dataclasses.replace`, whose embeddings it might not be, and for a copy or an
+            unpickled one, whose array would be memory of its own); not compared.
     """
 
     boxes_xyxy: np.ndarray
