@@ -716,6 +716,22 @@ def test_an_invalid_config_made_in_python_fails_the_batch_once_before_any_video(
     assert not (tmp_path / "out").exists()
 
 
+def test_a_gallery_no_bank_can_fill_fails_the_batch_once_before_any_video(tmp_path):
+    """`track batch --gallery g --set appearance.bank_capacity=2` (below gallery.min_embeddings, 5): every video
+    started and failed in turn with the same ConfigError (`Tracker` refuses it with a gallery); it is now one
+    ConfigError before any video starts, as `Tracker.from_config` gives, and the gallery file is not made."""
+    from tracker.config import ConfigError
+
+    cfg = load_config(None, overrides=["appearance.bank_capacity=2", "gallery.min_embeddings=5"])
+    videos = [clip(tmp_path / f"cam{k}.avi", 40 * k, 5) for k in range(2)]
+    with pytest.raises(ConfigError, match=r"gallery\.min_embeddings \(5\) must not exceed appearance\.bank_capacity"):
+        track_many(
+            videos, cfg, tmp_path / "out", workers=1, make_tracker=fake_tracker, progress=False,
+            gallery=tmp_path / "g.gallery",
+        )  # fmt: skip
+    assert not (tmp_path / "out").exists() and not (tmp_path / "g.gallery").exists()
+
+
 def test_the_summary_names_the_source_of_videos_whose_stems_repeat():
     """`track batch cams/*` over a.avi and a.mp4 listed "done a" and "done a_2": which clip is which?"""
     from tracker.batch import BatchSummary, VideoResult

@@ -64,9 +64,10 @@ def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool, option:
     gallery). `own_tracker`: the caller's `make_tracker`, whose embeddings' D this cannot know."""
     from tracker.gallery import Gallery
     from tracker.gallery_file import check_saveable
-    from tracker.model_setup import reid_model_identity, require_gallery_appearance
+    from tracker.model_setup import reid_model_identity, require_gallery_appearance, require_gallery_banks
 
     require_gallery_appearance(cfg, option)
+    require_gallery_banks(cfg)  # (each video's tracker refused it in turn, after the batch had started)
     check_saveable(gallery, option)  # the reduce saves it once every video has ended: found then, the work was spent
     if gallery.exists():
         loaded = Gallery.load(gallery, cfg.gallery)  # GalleryError: unreadable, corrupt, newer format
@@ -150,7 +151,8 @@ def track_many(
         TypeError: `sources` given as one string or path (a list is needed), `config` of another type, `gallery`
             not a path (a `Gallery` object), `gpus_per_video` not a number (a string such as "0.5").
         ConfigError: a `config` that cannot be used: a YAML file's, or one made in Python (`dataclasses.replace`),
-            checked before any video starts.
+            or with a `gallery`, `gallery.min_embeddings` above `appearance.bank_capacity`; checked before any video
+            starts.
         ValueError: unknown engine, no sources, with `save_video` an `out_dir` whose path is not UTF-8 (OpenCV
             cannot write a video there), a GPU share that is not a finite number >= 0 (or above 1 and not
             whole), a GPU share or an `address` with the local engine, an `address` (or `$RAY_ADDRESS`) that is no

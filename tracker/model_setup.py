@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from tracker.config import REID_MODELS, TrackerConfig, has_appearance
+from tracker.config import REID_MODELS, ConfigError, TrackerConfig, has_appearance
 from tracker.gallery import Gallery, ModelIdentity
 from tracker.gallery_records import describe_model
 
@@ -19,6 +19,7 @@ __all__ = [
     "needs_appearance",
     "reid_model_identity",
     "require_gallery_appearance",
+    "require_gallery_banks",
     "require_model_files",
 ]
 
@@ -114,6 +115,24 @@ def require_gallery_appearance(cfg: TrackerConfig, option: str = "--gallery") ->
     """
     if not has_appearance(cfg):
         raise ValueError(needs_appearance(option, cfg))
+
+
+def require_gallery_banks(cfg: TrackerConfig) -> None:
+    """The check of a config used with a gallery (`Tracker`, `Tracker.from_config`, `track batch --gallery` before
+    any video starts): a track's bank must hold the `gallery.min_embeddings` looks the gallery needs to store or offer
+    it (`appearance.bank_capacity` below it: the gallery would stay empty without a word). Without a gallery these
+    keys do not meet, and the config is valid.
+
+    Raises:
+        ConfigError: `gallery.min_embeddings` above `appearance.bank_capacity`, naming both.
+    """
+    need, capacity = cfg.gallery.min_embeddings, cfg.appearance.bank_capacity
+    if need > capacity:
+        raise ConfigError(
+            f"gallery.min_embeddings ({need}) must not exceed appearance.bank_capacity ({capacity}) with a gallery: "
+            "no track's bank could hold the looks it needs to be stored, and the gallery would stay empty",
+            key="gallery.min_embeddings",
+        )
 
 
 def require_model_files(cfg: TrackerConfig, remedy: str | None = None) -> None:

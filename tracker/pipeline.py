@@ -25,7 +25,7 @@ from tracker.arguments import (
 )
 from tracker.bank import storage_dtype
 from tracker.camera_motion import CameraMotionEstimator, as_homography
-from tracker.config import ConfigError, TrackerConfig, has_appearance, load_config, validate_config
+from tracker.config import TrackerConfig, has_appearance, load_config, validate_config
 from tracker.core import TrackerCore
 from tracker.device import resolve_device
 from tracker.frames import as_bgr, no_frames, one_frame, own_frames, with_motions
@@ -37,6 +37,7 @@ from tracker.model_setup import (
     needs_appearance,
     reid_model_identity,
     require_gallery_appearance,
+    require_gallery_banks,
     require_model_files,
 )
 from tracker.threads import BlasThreads, exact_torch_threads, torch_threads
@@ -215,7 +216,8 @@ class Tracker:
         if gallery is not None and not self.config.appearance.enabled:  # (`reid.model` names the ReID `from_config`
             # builds: here the looks are the embedder's or yours, whatever it says, so `none` refuses no gallery)
             raise ValueError("a gallery needs appearance embeddings: set appearance.enabled=true")
-        _check_banks_fill_gallery(self.config, gallery)
+        if gallery is not None:
+            require_gallery_banks(self.config)
         if embedder is not None and not self.config.appearance.enabled:  # (`from_config` builds none then)
             log.warning("embedder given with appearance.enabled=false: not used (update never calls it)")
         self.core = TrackerCore(self.config, self.frame_rate, self.device, gallery, source_name)
@@ -337,7 +339,8 @@ class Tracker:
         storage_dtype(cfg.appearance.bank_dtype, device)  # ValueError before any model loads (float16 on the CPU)
         if gallery is not None and not has_appearance(cfg):  # (before its model check, naming a model "none")
             raise ValueError(needs_appearance("a gallery", cfg))
-        _check_banks_fill_gallery(cfg, gallery)
+        if gallery is not None:
+            require_gallery_banks(cfg)
         detector, embedder, identity = build_models(cfg, device, gallery)
         tracker = cls(cfg, frame_rate, detector=detector, embedder=embedder, gallery=gallery, source_name=source_name)
         tracker._config_models, tracker._reid_identity = True, identity
@@ -844,19 +847,6 @@ class Tracker:
         """Frames of this video (since `reset()`) whose camera-motion estimate failed and fell back to the identity
         (0 without compensation, `motion.camera_compensation=none`)."""
         return 0 if self.camera_motion is None else self.camera_motion.failures
-
-
-def _check_banks_fill_gallery(config: TrackerConfig, gallery: Gallery | None) -> None:
-    """ConfigError when a `gallery` is given and no track's bank can hold the `gallery.min_embeddings` looks it
-    needs to be stored or offered (`appearance.bank_capacity` below it): the gallery would stay empty without a
-    word. Without a gallery these keys do not meet, and the config is valid."""
-    need, capacity = config.gallery.min_embeddings, config.appearance.bank_capacity
-    if gallery is not None and need > capacity:
-        raise ConfigError(
-            f"gallery.min_embeddings ({need}) must not exceed appearance.bank_capacity ({capacity}) with a gallery: "
-            "no track's bank could hold the looks it needs to be stored, and the gallery would stay empty",
-            key="gallery.min_embeddings",
-        )
 
 
 def _same_rate(value: object, rate: float, config: TrackerConfig) -> bool:
