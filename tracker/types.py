@@ -456,16 +456,13 @@ def _normalise(
     least = _LEAST_EXACT_NORM.get(emb.dtype) or tiny**0.5
     # the common case: no norm to clamp or zero (a NaN norm fails the first test, an infinite one the second)
     if len(host) and smallest(host) >= least and largest(host) < np.inf:
-        if source is not None:
-            if in_place:
-                np.divide(source, host, out=source)
-                return emb, filled(len(host), True, bool), source
-            out = np.divide(source, host)
-            return torch.from_numpy(out), filled(len(host), True, bool), out
         if in_place and emb.is_cpu:  # numpy's division of the same memory: IEEE division, the same floats as torch's
-            values = emb.numpy()
+            values = emb.numpy() if source is None else source
             np.divide(values, host, out=values)  # (one ufunc call; no torch kernel dispatched)
             return emb, filled(len(host), True, bool), values
+        if source is not None:  # a new array, the tensor made from it (no torch division dispatched)
+            out = np.divide(source, host)
+            return torch.from_numpy(out), filled(len(host), True, bool), out
         return (emb.div_(norms) if in_place else emb / norms), filled(len(host), True, bool), None
     host = host[:, 0]
     norms = norms[:, 0]
