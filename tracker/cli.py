@@ -35,6 +35,7 @@ from tracker.cli_args import (
     path_text,
     positive_int,
     refuse_misread_options,
+    tell,
     unknown_options,
 )
 from tracker.cli_gallery import gallery_main
@@ -221,7 +222,7 @@ def _say(text: str) -> None:
 
 def _batch_note(text: str) -> None:
     """Print one of `track batch`'s notes for the user (e.g. a stale lock of OUT taken over)."""
-    print(shown_name(f"track batch: note: {text}"), file=sys.stderr)
+    tell(f"track batch: note: {text}")
 
 
 def _batch(argv: list[str]) -> int:
@@ -247,7 +248,7 @@ def _batch_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     unnamed = unnamed_sources(args.sources)
     if len(unnamed) == len(args.sources):  # nothing to track: told before tracker.run imports torch
         for message in unnamed:
-            print(shown_name(f"track batch: error: {message}"), file=sys.stderr)
+            tell(f"track batch: error: {message}")
         return EXIT_SOME_FAILED
     from tracker.config import ConfigError
     from tracker.run_config import load_run_config
@@ -264,19 +265,19 @@ def _batch_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         )  # fmt: skip
     except (ConfigError, FileNotFoundError, PermissionError, ValueError, OSError, ImportError) as exc:
         logging.getLogger("tracker.cli").info("error details", exc_info=True)  # --verbose only
-        print(shown_name(f"track batch: error: {' '.join(str(exc).split()) or type(exc).__name__}"), file=sys.stderr)
+        tell(f"track batch: error: {' '.join(str(exc).split()) or type(exc).__name__}")
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print(shown_name(f"track batch: interrupted; {_batch_rerun(args.out)}"), file=sys.stderr)
+        tell(f"track batch: interrupted; {_batch_rerun(args.out)}")
         return EXIT_INTERRUPTED
     if not args.quiet:
         _say(summary.describe())
     else:  # --quiet silences progress and the summary, not the errors (exit status 1 alone says nothing)
         for video in summary.failed:
-            print(shown_name(f"track batch: error: {video.name}: {video.reason}"), file=sys.stderr)
+            tell(f"track batch: error: {video.name}: {video.reason}")
         if not summary.gallery_saved:
             said = f"no video was tracked, so the gallery {args.gallery} was not saved"
-            print(shown_name(f"track batch: error: {said}"), file=sys.stderr)
+            tell(f"track batch: error: {said}")
     return EXIT_OK if summary.ok else EXIT_SOME_FAILED
 
 
@@ -311,7 +312,7 @@ def _track_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         for name in args.source:
             check_named(name)
     except SourceError as exc:
-        print(shown_name(f"track: error: {' '.join(str(exc).split())}"), file=sys.stderr)
+        tell(f"track: error: {' '.join(str(exc).split())}")
         return EXIT_USER_ERROR
     from tracker.run import RunAborted, TrackOptions, gallery_left, run_track
     from tracker.run_resume import AlreadyFinished
@@ -345,7 +346,7 @@ def _track_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         frame_rate=args.fps,
     )
     try:
-        summary = run_track(options, notify=lambda note: print(shown_name(f"track: note: {note}"), file=sys.stderr))
+        summary = run_track(options, notify=lambda note: tell(f"track: note: {note}"))
     except AlreadyFinished as done:
         _say(f"track: {done}")
         return EXIT_OK
@@ -361,21 +362,21 @@ def _track_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     ) as exc:
         logging.getLogger("tracker.cli").info("error details", exc_info=True)  # --verbose only
         message = " ".join(str(exc).split()) or type(exc).__name__  # one line, always
-        print(shown_name(f"track: error: {message}"), file=sys.stderr)
+        tell(f"track: error: {message}")
         return EXIT_USER_ERROR
     except KeyboardInterrupt as exc:
-        print(shown_name(f"track: interrupted{gallery_left(exc)}"), file=sys.stderr)
+        tell(f"track: interrupted{gallery_left(exc)}")
         if isinstance(exc, RunAborted):  # no summary is printed after an abort: say here that the run can go on
-            print(shown_name(f"track: {RESUME_HINT} {exc.checkpoint}"), file=sys.stderr)
+            tell(f"track: {RESUME_HINT} {exc.checkpoint}")
         return EXIT_INTERRUPTED
     if not args.quiet:
         _say(summary.describe())
     elif summary.interrupted and not summary.error:  # --quiet drops the summary, not that the run stopped short
         print("track: interrupted", file=sys.stderr)  # (a SIGTERM under --quiet left no word of it, and no way on)
     if summary.error:
-        print(shown_name(f"track: error: {summary.error}"), file=sys.stderr)
+        tell(f"track: error: {summary.error}")
     if args.quiet and (checkpoint := summary.checkpoint_left()) is not None:
-        print(shown_name(f"track: {RESUME_HINT} {checkpoint}"), file=sys.stderr)
+        tell(f"track: {RESUME_HINT} {checkpoint}")
     if summary.error:
         return EXIT_USER_ERROR
     return EXIT_INTERRUPTED if summary.interrupted else EXIT_OK

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tracker.io.names import shown_name
+
 __all__ = [
     "CLASS_EXAMPLES",
     "END_OF_OPTIONS",
@@ -35,6 +37,7 @@ __all__ = [
     "positive_int",
     "refuse_misread_options",
     "sequence_name",
+    "tell",
     "unknown_options",
 ]
 
@@ -317,3 +320,10 @@ def _setting(key: str, value: Any) -> Any:
 def _yaml_flow(value: Any) -> str:
     """`value` as the YAML a `--set` reads back to it (a list of ints: `[0, 2]`)."""
     return f"[{', '.join(map(str, value))}]" if isinstance(value, list) else str(value)
+
+
+def tell(text: str) -> None:
+    """Print one of a command's error, note or interruption lines to stderr, each byte of a name in it that is not
+    UTF-8 shown as U+FFFD (`shown_name`): as it is, stderr showed Python's `\\udce9` escapes, and a strict UTF-8
+    stream raised UnicodeEncodeError."""
+    print(shown_name(text), file=sys.stderr)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from tracker.cli_args import (
     EXIT_INTERRUPTED,
@@ -20,6 +19,7 @@ from tracker.cli_args import (
     path_text,
     positive_int,
     refuse_misread_options,
+    tell,
 )
 from tracker.closed_pipe import silence_stdout
 from tracker.io.names import shown_apart, shown_name
@@ -227,19 +227,19 @@ def gallery_main(argv: list[str]) -> int:
     except KeyboardInterrupt:  # the save is atomic: say which version the file holds
         left = _edit_interrupted(args.file, gallery) if edits else ""
         left = _merge_interrupted(args.output, before) if merges else left
-        _say(f"track gallery: interrupted{left}", sys.stderr)
+        tell(f"track gallery: interrupted{left}")
         return EXIT_INTERRUPTED
     except (ConfigError, GalleryError, OSError, ValueError) as exc:
-        _say(f"track gallery: error: {_error_text(exc, getattr(args, 'file', None), locked)}", sys.stderr)
+        tell(f"track gallery: error: {_error_text(exc, getattr(args, 'file', None), locked)}")
         return EXIT_USER_ERROR
     return EXIT_OK
 
 
-def _say(text: str, stream: TextIO | None = None) -> None:
-    """Print `text` (a line of the command's answer; `stream`: stderr for its notes and errors, else stdout) with
-    each byte of a name in it that is not UTF-8 shown as U+FFFD (`shown_name`): a strict UTF-8 stdout (en_US.UTF-8)
-    raised UnicodeEncodeError on such a gallery file's name, and stderr showed Python's `\\udce9` escapes."""
-    print(shown_name(text), file=stream)
+def _say(text: str) -> None:
+    """Print `text` (a line of the command's answer) to stdout with each byte of a name in it that is not UTF-8
+    shown as U+FFFD (`shown_name`): a strict UTF-8 stdout (en_US.UTF-8) raised UnicodeEncodeError on such a gallery
+    file's name (its notes and errors: `tell`)."""
+    print(shown_name(text))
 
 
 def _error_text(exc: Exception, file: Path | None, written: Path | None = None) -> str:
@@ -266,7 +266,7 @@ def _list_several(files: list[Path]) -> int:
         try:
             read = Gallery.load(file, prune=False)
         except (GalleryError, OSError, ValueError) as exc:
-            _say(f"track gallery: error: {_error_text(exc, file)}", sys.stderr)
+            tell(f"track gallery: error: {_error_text(exc, file)}")
             failed += 1
             continue
         _note_if_in_use(file, read, "what it saves later is not listed")  # (a file a `track` run holds: said)
@@ -403,10 +403,9 @@ def _note_if_in_use(path: Path, gallery: Any, missed: str) -> None:
     holder = gallery_holder(path)
     if holder is not None and gallery.file is not None:
         saved = utc_text(gallery.file[1][3] / 1e9)  # (the version read: its modification time)
-        _say(
+        tell(
             f"track gallery: note: {path} is in use by {GALLERY_HOLDERS} (process {holder}): read as it saved it "
-            f"last ({saved}); {missed}",
-            sys.stderr,
+            f"last ({saved}); {missed}"
         )
 
 

@@ -29,6 +29,7 @@ from tracker.cli_args import (
     positive_int,
     refuse_misread_options,
     sequence_name,
+    tell,
 )
 from tracker.cli_logging import printing_log
 from tracker.config import (
@@ -320,10 +321,7 @@ def _report(
     failures = [r for r in results if r.failure is not None]
     if failures:  # on stderr, also with --quiet: the table lacks these rows
         crashed = "; ".join(f"{r.tracker} on {r.sequence} ({r.failure})" for r in failures)
-        print(
-            shown_name(f"left out of the table, a peer failed (its other sequences are kept): {crashed}"),
-            file=sys.stderr,
-        )
+        tell(f"left out of the table, a peer failed (its other sequences are kept): {crashed}")
     refused = [f"{r.sequence} ({r.invalid_embeddings})" for r in results if r.tracker == OURS and r.invalid_embeddings]
     if refused:
         say(f"NaN, infinite or zero embeddings, those detections matched by motion only: {', '.join(refused)}")
@@ -650,18 +648,15 @@ def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name:
             timing = _timing(every_result, OURS)
     except (ConfigError, FileNotFoundError, ValueError, OSError, ImportError) as exc:
         log.info("error details", exc_info=True)  # --verbose only
-        print(shown_name(f"track {name}: error: {exc}"), file=sys.stderr)
+        tell(f"track {name}: error: {exc}")
         return _EXIT_USER_ERROR
     except WorkerDied as exc:  # (not the user's input: exit status 1)
         log.info("error details", exc_info=True)  # --verbose only
-        print(
-            shown_name(f"track {name}: error: {exc}; finished sequences are kept in {args.out}; re-run to resume"),
-            file=sys.stderr,
-        )
+        tell(f"track {name}: error: {exc}; finished sequences are kept in {args.out}; re-run to resume")
         return _EXIT_FAILED
     except KeyboardInterrupt as exc:
         message = f"track {name}: interrupted; {_kept(exc, args.out)}; re-run to resume"
-        print(shown_name(message), file=sys.stderr)
+        tell(message)
         return _EXIT_INTERRUPTED
     elapsed = time.perf_counter() - started
     variants = f" x {count(len(args.variants), 'variant')}" if args.variants else ""
