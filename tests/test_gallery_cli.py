@@ -948,6 +948,19 @@ def test_gallery_ls_of_several_files_lists_the_readable_ones_and_names_each_bad_
     assert err[1] == f"track gallery: error: no such gallery file: {missing}", err
 
 
+def test_a_system_error_naming_a_gallery_file_that_is_not_utf8_shows_its_byte_as_u_fffd(tmp_path, capsys):
+    """`track gallery ls caf<0xE9>.gallery` where that name is a symbolic link to itself: the OSError's own text
+    ("[Errno 40] Too many levels of symbolic links: '...'") named the file by Python's repr, so the line showed
+    `caf\\udce9` where every other line shows U+FFFD."""
+    loop = undecodable_path(tmp_path, b"caf\xe9.gallery")
+    os.symlink(loop, loop)
+    assert main(["gallery", "ls", str(loop)]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"track gallery: error: [Errno 40] Too many levels of symbolic links: '{tmp_path}/caf\ufffd.gallery'"
+    ], err
+
+
 def test_gallery_commands_name_a_file_that_is_not_utf8_as_shown_and_two_such_files_apart(tmp_path, capsys):
     """A gallery file named in Latin-1 (`caf\\xe9.gallery`: lone surrogates in Python): `ls` of it and another
     raised UnicodeEncodeError on a strict UTF-8 stdout (pytest's, en_US.UTF-8's) at its heading, and its errors

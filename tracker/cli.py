@@ -41,6 +41,7 @@ from tracker.cli_args import (
 from tracker.cli_gallery import gallery_main
 from tracker.cli_logging import printing_log
 from tracker.closed_pipe import silence_stdout
+from tracker.file_errors import one_line
 from tracker.io.opencv_files import shown_name
 from tracker.resume import DEFAULT_CHECKPOINT_SECONDS
 from tracker.stop_flag import terminating_interrupts
@@ -265,7 +266,7 @@ def _batch_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         )  # fmt: skip
     except (ConfigError, FileNotFoundError, PermissionError, ValueError, OSError, ImportError) as exc:
         logging.getLogger("tracker.cli").info("error details", exc_info=True)  # --verbose only
-        tell(f"track batch: error: {' '.join(str(exc).split()) or type(exc).__name__}")
+        tell(f"track batch: error: {one_line(exc)}")
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         tell(f"track batch: interrupted; {_batch_rerun(args.out)}")
@@ -361,8 +362,7 @@ def _track_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         MemoryError,
     ) as exc:
         logging.getLogger("tracker.cli").info("error details", exc_info=True)  # --verbose only
-        message = " ".join(str(exc).split()) or type(exc).__name__  # one line, always
-        tell(f"track: error: {message}")
+        tell(f"track: error: {one_line(exc)}")  # one line, always
         return EXIT_USER_ERROR
     except KeyboardInterrupt as exc:
         tell(f"track: interrupted{gallery_left(exc)}")

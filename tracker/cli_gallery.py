@@ -22,6 +22,7 @@ from tracker.cli_args import (
     tell,
 )
 from tracker.closed_pipe import silence_stdout
+from tracker.file_errors import one_line
 from tracker.io.names import shown_apart, shown_name
 from tracker.wording import count, listed
 
@@ -252,7 +253,7 @@ def _error_text(exc: Exception, file: Path | None, written: Path | None = None) 
         return f"no such gallery file: {missing}{_not_saved_yet(missing)}"
     if type(exc) is OSError and exc.strerror and written is not None and not _names_another(exc, written):
         return f"the gallery {written} could not be saved: {exc.strerror}; the file was left as it was"  # (disk full)
-    return " ".join(str(exc).split()) or type(exc).__name__
+    return one_line(exc)
 
 
 def _list_several(files: list[Path]) -> int:

@@ -1,6 +1,7 @@
 """An OSError that names no file (a write, flush or fsync on a full disk says only "[Errno 28] No space left on
 device") told again naming the file being written: `naming`, with the words of its caller (`track`'s outputs,
-`track gallery export`'s tables, a gallery save)."""
+`track gallery export`'s tables, a gallery save); and an error's one line for a command to say (`one_line`), an
+OSError's file names in it as text, not as Python's repr of them."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["names_another_file", "naming"]
+__all__ = ["names_another_file", "naming", "one_line"]
 
 
 @contextmanager
@@ -30,3 +31,23 @@ def names_another_file(exc: OSError, path: str | Path) -> bool:
     """Whether `exc` names a file other than `path` (or the file its link points to), which the words for a failed
     write of `path` should name too (a full disk's error names `path` itself, or no file)."""
     return exc.filename is not None and os.path.realpath(exc.filename) != os.path.realpath(path)
+
+
+def one_line(exc: BaseException) -> str:
+    """`exc`'s message on one line (its type's name where it says nothing). An OSError of the system's, naming its
+    file(s) (`[Errno 40] Too many levels of symbolic links: 'caf\\udce9'`), names them as they are, between
+    quotes, not as Python's repr of them: a name's non-UTF-8 byte stays the lone surrogate it decodes to, which the
+    commands' lines show as U+FFFD (`io.names.shown_name`), where str() of the error gave the repr's `\\udce9`
+    escape as text."""
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.errno is not None and exc.strerror and exc.filename is not None:
+        text = f"[Errno {exc.errno}] {exc.strerror}: '{_as_text(exc.filename)}'"
+        if exc.filename2 is not None:
+            text += f" -> '{_as_text(exc.filename2)}'"
+    return " ".join(text.split()) or type(exc).__name__
+
+
+def _as_text(name: object) -> str:
+    """An OSError's `filename` as text: a path's bytes decoded as Python decodes names, anything else (a file
+    descriptor) as str() gives it."""
+    return os.fsdecode(name) if isinstance(name, str | bytes | os.PathLike) else str(name)

@@ -67,6 +67,7 @@ from tracker.eval.sequences import (
 )
 from tracker.eval.variants import ORIGINAL, VARIANTS, default_variants_dir, parse_variants, variant_sequences
 from tracker.extras import require_extra
+from tracker.file_errors import one_line
 from tracker.io.lock import FolderLock
 from tracker.io.mot import make_output_folder
 from tracker.io.names import shown_name
@@ -648,7 +649,7 @@ def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name:
             timing = _timing(every_result, OURS)
     except (ConfigError, FileNotFoundError, ValueError, OSError, ImportError) as exc:
         log.info("error details", exc_info=True)  # --verbose only
-        tell(f"track {name}: error: {exc}")
+        tell(f"track {name}: error: {one_line(exc)}")
         return _EXIT_USER_ERROR
     except WorkerDied as exc:  # (not the user's input: exit status 1)
         log.info("error details", exc_info=True)  # --verbose only
