@@ -948,6 +948,18 @@ def test_gallery_ls_of_several_files_lists_the_readable_ones_and_names_each_bad_
     assert err[1] == f"track gallery: error: no such gallery file: {missing}", err
 
 
+def test_gallery_merge_tells_apart_two_input_files_whose_names_show_alike(tmp_path, capsys):
+    """`track gallery merge caf<0xE9>.gallery caf<0xE8>.gallery caf<0xEA>.gallery`: both later files' lines (and the
+    totals) showed `caf\ufffd.gallery`, so a user could not tell which file's identity went where; where two names
+    would show alike, each is written with its bytes (`caf\\xe8.gallery`), as the other commands write them."""
+    files = [saved_gallery(undecodable_path(tmp_path, b"caf%c.gallery" % byte), (gid,)) for byte, gid in
+             ((0xE9, 12), (0xE8, 20), (0xEA, 30))]  # fmt: skip
+    assert main(["gallery", "merge", *map(str, files), "-o", str(tmp_path / "merged.gallery"), "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[1:3]] == [f"{tmp_path}/caf\\xe8.gallery", f"{tmp_path}/caf\\xea.gallery"]
+    assert f"{tmp_path}/caf\\xe9.gallery: 1, IDs kept; {tmp_path}/caf\\xe8.gallery: 1, " in lines[-1], lines
+
+
 def test_a_system_error_naming_a_gallery_file_that_is_not_utf8_shows_its_byte_as_u_fffd(tmp_path, capsys):
     """`track gallery ls caf<0xE9>.gallery` where that name is a symbolic link to itself: the OSError's own text
     ("[Errno 40] Too many levels of symbolic links: '...'") named the file by Python's repr, so the line showed

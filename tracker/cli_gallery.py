@@ -327,23 +327,26 @@ def _merge(args: argparse.Namespace) -> list[str]:
     merged = merge_galleries(files, galleries)
     if not args.dry_run:
         merged.gallery.save(out, prune=False, lock=False)  # (locked by the caller; OUT = its first FILE: checked)
-    wide = max(len("from"), *(len(str(file)) for file in files[1:]))
+    # each name as every line shows it: two that would show alike (non-UTF-8 bytes, both U+FFFD) with their bytes
+    named = dict(zip(map(str, [*files, out]), shown_apart([*files, out]), strict=True))
+    wide = max(len("from"), *(len(named[str(file)]) for file in files[1:]))
     lines = [f"{'from':<{wide}} {'ID':>6} -> {'ID':>6}  similarity"] if merged.links else []  # (no rows: no header)
     for link in merged.links:
         said = "new" if link.similarity is None else f"{link.similarity:.3f}"
-        lines.append(f"{link.source!s:<{wide}} {link.from_id:>6} -> {link.to_id:>6}  {said:>10}")
-    parts, start = [f"{files[0]}: {sizes[0]}, IDs kept"], 0
+        lines.append(f"{named[str(link.source)]:<{wide}} {link.from_id:>6} -> {link.to_id:>6}  {said:>10}")
+    parts, start = [f"{named[str(files[0])]}: {sizes[0]}, IDs kept"], 0
     for file, size in zip(files[1:], sizes[1:], strict=True):
         joined = sum(link.joined for link in merged.links[start : start + size])
-        parts.append(f"{file}: {size}, {joined} joined, {size - joined} new")
+        parts.append(f"{named[str(file)]}: {size}, {joined} joined, {size - joined} new")
         start += size
     gone = merged.dropped
     dropped = f"; {count(len(gone), 'identity', 'identities')} forgotten beyond gallery.max_identities ({listed(gone)})"
     total = f"{count(len(merged.gallery), 'identity', 'identities')} ({'; '.join(parts)}){dropped if gone else ''}"
-    lines += [note] if (note := lookalike_note(merged)) is not None else []  # (kept apart by the rule: named)
+    note = lookalike_note(merged, lambda source: named[str(source)])  # (kept apart by the rule: named)
+    lines += [note] if note is not None else []
     if args.dry_run:
-        return [*lines, f"would write {out}: {total} (a dry run: nothing written)"]
-    return [*lines, f"wrote {out}: {total}"]
+        return [*lines, f"would write {named[str(out)]}: {total} (a dry run: nothing written)"]
+    return [*lines, f"wrote {named[str(out)]}: {total}"]
 
 
 def _refuse_a_file_twice(files: list[Path]) -> None:

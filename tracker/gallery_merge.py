@@ -27,7 +27,7 @@ Shape letters: P prototypes of one identity, D embedding size.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -166,16 +166,16 @@ def merge_galleries(paths: Sequence[Path], galleries: Sequence[Gallery]) -> Merg
     return Merged(merged, links, len(base), dropped)
 
 
-def lookalike_note(merged: Merged) -> str | None:
+def lookalike_note(merged: Merged, named: Callable[[Path], str] = str) -> str | None:
     """One line naming the look-alike pairs the merge kept apart (`Merged.lookalikes`), with their similarity and the
-    keys that set the bounds; None when there are none. "2 look-alike pairs kept apart ...: cam2.gallery 5 (now 7)
-    ~ 3 at 0.871, ..."."""
+    keys that set the bounds, each input file written as `named` writes it (the command's other lines' way); None
+    when there are none. "2 look-alike pairs kept apart ...: cam2.gallery 5 (now 7) ~ 3 at 0.871, ..."."""
     pairs = merged.lookalikes
     if not pairs:
         return None
     bounds = merged.gallery.config
     listed = ", ".join(
-        f"{link.source} {link.from_id} (now {link.to_id}) ~ {link.nearest} at {link.nearest_similarity:.3f}"
+        f"{named(link.source)} {link.from_id} (now {link.to_id}) ~ {link.nearest} at {link.nearest_similarity:.3f}"
         for link in pairs
     )
     what = "1 look-alike pair" if len(pairs) == 1 else f"{len(pairs)} look-alike pairs"
