@@ -60,6 +60,12 @@ CAMERA_CORNER_SPACING_PX = 5  # camera motion's corners are at least this far ap
 MAX_CAMERA_FEATURES = 8192 * 8192  # motion.camera_max_features at most: the pixels of the largest gray copy
 # (camera_image_width's 8192, square); beyond a C int OpenCV refused it at every frame, ORB ran out of memory at 2**31-1
 MAX_VOTE_SECONDS = 10.0  # classes.vote_seconds at most: a vote window of 10 s x MAX_FRAME_RATE floats per track
+MAX_SECONDS = 366 * 24 * 3600.0  # a time key in seconds at most (a year): no time limit of one video or stream
+# needs more, and its frames at MAX_FRAME_RATE still count exactly (1e306 s passed loading and overflowed deep inside)
+MAX_DAYS = 36525.0  # gallery.max_days_unseen at most (a century): forgets no identity any camera recorded
+MAX_GATE_CHI2 = 1e6  # motion.gate_chi2 at most: 1000 standard deviations, no gate at all (1e306 overflowed the gate)
+MAX_COST_MARGIN = 2.0  # a stage-1 cost margin at most: the whole range of an appearance cost (1 - cosine)
+MAX_BOX_HEIGHTS = 1e4  # a distance or height ratio in box heights at most: beyond any frame for a box 1 px high
 
 
 DEVICE_FORMS = "auto, cpu, cuda or cuda:N"  # the `device` values accepted (torch's names, lower case)
@@ -146,7 +152,9 @@ class AppearanceConfig(Section):
         choices=("auto", "float32", "bfloat16", "float16"),
     )
     lazy_embedding: bool = key(True, "embed only detections whose appearance matters (ambiguous, new, stale bank)")
-    refresh_seconds: float = key(0.5, "lazy mode: an unambiguous track's bank gets a new embedding this often", lo=0)
+    refresh_seconds: float = key(
+        0.5, "lazy mode: an unambiguous track's bank gets a new embedding this often", lo=0, hi=MAX_SECONDS
+    )
     calibration: str = key(
         "online",
         "online: appearance bounds from this video's same/different-identity similarities | fixed: the thresholds",
@@ -158,14 +166,20 @@ class AppearanceConfig(Section):
     )
     calibration_per_frame: int = key(16, "calibration: most similarities one frame adds to each queue", lo=1, hi=10000)
     calibration_sample_seconds: float = key(
-        0.5, "calibration: once calibrated, the queues are fed once per this period (every frame before)", lo=0
+        0.5,
+        "calibration: once calibrated, the queues are fed once per this period (every frame before)",
+        lo=0,
+        hi=MAX_SECONDS,
     )
     calibration_margin: float = key(0.02, "calibration: added to the quantile of negatives", lo=0, hi=1)
     match_quantile: float = key(0.5, "calibration: stage 1 gate of lost tracks, quantile of negatives", lo=0, hi=1)
     reid_quantile: float = key(0.99, "calibration: stage 4 revival bound, quantile of negatives", lo=0, hi=1)
     gallery_quantile: float = key(0.999, "calibration: gallery bound, quantile of negatives", lo=0, hi=1)
     revival_ramp_seconds: float = key(
-        2.0, "calibration: stage 1 gate of a lost track rises from the match to the revival bound over this", lo=0
+        2.0,
+        "calibration: stage 1 gate of a lost track rises from the match to the revival bound over this",
+        lo=0,
+        hi=MAX_SECONDS,
     )
     reid_evidence_per_second: float = key(
         0.005, "calibration: stage 4 bound grows by this similarity per second lost", lo=0, hi=1
@@ -211,7 +225,7 @@ class MotionConfig(Section):
     noise_min_updates: int = key(
         50, "adaptive_measurement_noise: matched updates pooled before the measured noise applies", lo=1
     )
-    gate_chi2: float = key(9.4877, "Mahalanobis gate, chi-square 95% with 4 dof", lo=0)
+    gate_chi2: float = key(9.4877, "Mahalanobis gate, chi-square 95% with 4 dof", lo=0, hi=MAX_GATE_CHI2)
     output_filtered_box: bool = key(True, "report the Kalman-corrected box (false: the raw detection box)")
     report_aspect_filter: bool = key(
         True,
@@ -288,7 +302,10 @@ class MotionConfig(Section):
         written="a list of [x1, y1, x2, y2] regions as fractions of the frame, e.g. [[0, 0.8, 1, 1]]",
     )
     reference_frame_rate: float = key(
-        25.0, "frames/s at which the two std_ keys are per-frame noises (rescaled at other rates)", lo=0.001
+        25.0,
+        "frames/s at which the two std_ keys are per-frame noises (rescaled at other rates)",
+        lo=0.001,
+        hi=MAX_FRAME_RATE,
     )
 
     def check_relations(self, prefix: str) -> None:
@@ -353,13 +370,17 @@ class AssociationConfig(Section):
         "ts other candidate) without leaving a track stage 1 matched unmatched: a box that held two people splits",
     )
     clear_pair_margin: float = key(
-        0.1, "stage 1: a clear best pair costs at least this much less than any rival in its row and column", lo=0
+        0.1,
+        "stage 1: a clear best pair costs at least this much less than any rival in its row and column",
+        lo=0,
+        hi=MAX_COST_MARGIN,
     )
     tentative_resort_margin: float = key(
         0.2,
         "stage 1: in a detection a tentative track reaches, tentative_resort keeps a confirmed track's clear pair f"
         "ixed only when clear by this much (the split is for the joint assignment to sort)",
         lo=0,
+        hi=MAX_COST_MARGIN,
     )
     contested_iou: float = key(
         0.2, "stage 1: a second candidate with this IoU makes a match ambiguous (appearance is consulted)", lo=0, hi=1
@@ -443,9 +464,15 @@ class AssociationConfig(Section):
     max_iou_distance_tentative: float = key(0.7, "stage 3: highest 1 - IoU accepted for tentative tracks", lo=0, hi=1)
     reid_threshold: float = key(0.7, "stage 4: minimum cosine similarity to revive a lost track", lo=-1, hi=1)
     reid_margin: float = key(0.05, "stage 4: best match must beat the runner-up by this similarity", lo=0, hi=2)
-    reid_max_speed: float = key(1.5, "stage 4: plausible displacement, box heights per second lost", lo=0)
-    reid_min_distance: float = key(1.0, "stage 4: displacement always allowed, in box heights", lo=0)
-    max_size_ratio: float = key(2.0, "stage 4: largest height ratio between lost track and detection", lo=1)
+    reid_max_speed: float = key(
+        1.5, "stage 4: plausible displacement, box heights per second lost", lo=0, hi=MAX_BOX_HEIGHTS
+    )
+    reid_min_distance: float = key(
+        1.0, "stage 4: displacement always allowed, in box heights", lo=0, hi=MAX_BOX_HEIGHTS
+    )
+    max_size_ratio: float = key(
+        2.0, "stage 4: largest height ratio between lost track and detection", lo=1, hi=MAX_BOX_HEIGHTS
+    )
     reid_around_view: bool = key(
         True,
         "stage 4: a track last seen cut by one side border reaches a detection entering by the other only around the "
@@ -477,7 +504,10 @@ class AssociationConfig(Section):
         lo=0,
     )
     entry_border_heights: float = key(
-        0.25, "stage 4: a detection nearer a frame border than this many box heights may be a newcomer", lo=0
+        0.25,
+        "stage 4: a detection nearer a frame border than this many box heights may be a newcomer",
+        lo=0,
+        hi=MAX_BOX_HEIGHTS,
     )
     entry_occlusion: float = key(
         0.1,
@@ -506,6 +536,7 @@ class AssociationConfig(Section):
         "new tracks: an off-shape look that moved this many of its box heights since first refused starts a track "
         "(the lasting false detections refused stand still)",
         lo=0.01,
+        hi=MAX_BOX_HEIGHTS,
     )
     reid_entry_evidence: float = key(
         0.05, "stage 4 (online): similarity added to the revival bound where a newcomer could have entered", lo=0, hi=1
@@ -568,12 +599,15 @@ class LifecycleConfig(Section):
     """Tentative -> confirmed -> lost -> removed."""
 
     min_hits: int = key(2, "consecutive matches before a track is confirmed and gets an ID", lo=1, hi=1000)
-    min_seconds_tentative: float = key(0.1, "and a new track is confirmed no sooner than this", lo=0)
+    min_seconds_tentative: float = key(0.1, "and a new track is confirmed no sooner than this", lo=0, hi=MAX_SECONDS)
     confirm_first_frame: bool = key(True, "tracks born on the first frame are confirmed at once")
-    max_seconds_lost: float = key(10.0, "a lost track is kept this long for re-identification", lo=0)
-    max_seconds_lost_motion: float = key(2.0, "without a bank, a lost track is kept this long", lo=0)
+    max_seconds_lost: float = key(10.0, "a lost track is kept this long for re-identification", lo=0, hi=MAX_SECONDS)
+    max_seconds_lost_motion: float = key(2.0, "without a bank, a lost track is kept this long", lo=0, hi=MAX_SECONDS)
     max_seconds_lost_unbanked: float = key(
-        1.0, "with appearance in the video, a lost track whose bank is still empty is kept this long", lo=0
+        1.0,
+        "with appearance in the video, a lost track whose bank is still empty is kept this long",
+        lo=0,
+        hi=MAX_SECONDS,
     )
     still_quantile: float = key(
         0.01,
@@ -582,7 +616,10 @@ class LifecycleConfig(Section):
         hi=0.5,
     )
     still_seconds: float = key(
-        1.0, "reporting: a track still in most observations over about this long is a fixed object, not reported", lo=0
+        1.0,
+        "reporting: a track still in most observations over about this long is a fixed object, not reported",
+        lo=0,
+        hi=MAX_SECONDS,
     )
     still_min_samples: int = key(20, "reporting: jitters of other tracks measured before a track is judged still", lo=1)
     still_capacity: int = key(1000, "reporting: tracked boxes' jitters kept (FIFO)", lo=1, hi=10000000)
@@ -632,15 +669,22 @@ class GalleryConfig(Section):
         0.8, "minimum cosine similarity to revive a gallery identity (stricter than stage 4)", lo=-1, hi=1
     )
     margin: float = key(0.1, "the best identity must beat the runner-up by this similarity, else a new ID", lo=0, hi=2)
-    search_seconds: float = key(2.0, "a new track is searched again each time its bank grows, for this long", lo=0)
+    search_seconds: float = key(
+        2.0, "a new track is searched again each time its bank grows, for this long", lo=0, hi=MAX_SECONDS
+    )
     min_embeddings: int = key(3, "a track enters the gallery only with at least this many bank entries", lo=1)
     live_seconds: float = key(
-        2.0, "streams sharing a gallery: a live track's looks are offered to the others again at most this often", lo=0
+        2.0,
+        "streams sharing a gallery: a live track's looks are offered to the others again at most this often",
+        lo=0,
+        hi=MAX_SECONDS,
     )
     ivf_min_identities: int = key(4000, "from this many identities on, search an IVF index instead of exact", lo=1)
     ivf_nprobe: int = key(64, "IVF: inverted lists visited per query (recall vs speed)", lo=1, hi=65536)
-    save_every_seconds: float = key(60.0, "the track command also saves the gallery this often (wall time)", lo=0)
-    max_days_unseen: float = key(30.0, "retention: forget identities unseen for this many days", lo=0)
+    save_every_seconds: float = key(
+        60.0, "the track command also saves the gallery this often (wall time)", lo=0, hi=MAX_SECONDS
+    )
+    max_days_unseen: float = key(30.0, "retention: forget identities unseen for this many days", lo=0, hi=MAX_DAYS)
     max_identities: int = key(100000, "retention: at most this many identities, least recently seen go first", lo=1)
 
 
