@@ -1915,6 +1915,20 @@ def test_sequences_whose_folders_are_not_utf8_are_scored_under_their_own_names_a
 
 
 @pytest.mark.parametrize("compare", [False, True], ids=["eval", "compare"])
+def test_the_same_sequences_given_twice_in_another_order_are_one_value(compare, capsys):
+    """`track eval --sequences A B --sequences B A` was refused as two values that "say different things": the
+    names only pick sequences (run and listed in their folders' order), so the same names in another order, or
+    with a repeat, say the same thing, as `track --classes` does; other names are still refused."""
+    parser = command_parser(compare)
+    for again in (["B", "A"], ["A", "B", "B"]):
+        args = parser.parse_args(["--data", "x", "--sequences", "A", "B", "--sequences", *again])
+        assert set(args.sequences) == {"A", "B"}
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--data", "x", "--sequences", "A", "B", "--sequences", "A", "C"])
+    assert "--sequences A B and --sequences A C say different things" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("compare", [False, True], ids=["eval", "compare"])
 def test_an_eval_option_given_twice_with_different_values_is_a_usage_error(compare, capsys):
     """`track eval --out a --out b` wrote into b without a word (argparse keeps the last), and so did every other
     option of `track eval` and `track compare` given twice: a usage error naming both, as in `track` and `track

@@ -22,6 +22,7 @@ from typing import Any
 from tracker.cli_args import (
     VERBOSE_HELP,
     GivenOnce,
+    GivenOnceAsSet,
     non_negative_int,
     option_overrides,
     path_arg,
@@ -174,7 +175,7 @@ def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentP
     )
     p.add_argument(
         "--sequences",
-        action=GivenOnce,
+        action=GivenOnceAsSet,  # (a filter: the sequences run and are listed in their folders' order whatever this is)
         nargs="+",
         type=sequence_name,
         metavar="NAME",
