@@ -38,9 +38,9 @@ def gallery_parser() -> argparse.ArgumentParser:
     )
     # (the metavar names the choices where argparse said "the following arguments are required: action")
     sub = p.add_subparsers(dest="action", required=True, metavar="{ls,rm,prune,merge,export}")
-    ls = sub.add_parser(
+    ls = _action_parser(
+        sub,
         "ls",
-        allow_abbrev=False,  # `--conf x` was `--config x`, as in `track` (`refuse_misread_options`)
         help="list the identities",
         description="List the identities: ID, class, sightings, first and last seen (ISO 8601, UTC), last source; "
         "several files: one block each, headed by its name (a file that cannot be read: one error line naming it, the "
@@ -49,9 +49,9 @@ def gallery_parser() -> argparse.ArgumentParser:
     ls.add_argument(
         "files", type=path_arg, nargs="+", metavar="FILE", help="the gallery file (`track --gallery FILE`), or several"
     )
-    rm = sub.add_parser(
+    rm = _action_parser(
+        sub,
         "rm",
-        allow_abbrev=False,  # `--conf x` was `--config x`, as in `track` (`refuse_misread_options`)
         help="forget identities by global ID",
         description="Remove the identities with these global IDs from FILE and write it back. An ID the gallery "
         "does not hold is an error, and then nothing is removed.",
@@ -60,9 +60,9 @@ def gallery_parser() -> argparse.ArgumentParser:
     rm.add_argument(
         "ids", type=positive_int, nargs="+", metavar="ID", help="global IDs to forget (`track gallery ls` lists them)"
     )
-    prune = sub.add_parser(
+    prune = _action_parser(
+        sub,
         "prune",
-        allow_abbrev=False,  # `--conf x` was `--config x`, as in `track` (`refuse_misread_options`)
         help="apply the retention policy (gallery.max_days_unseen, max_identities)",
         description="Remove the identities unseen for more than gallery.max_days_unseen days, then the least "
         "recently seen beyond gallery.max_identities, and write FILE back (a run with --gallery does this too).",
@@ -72,17 +72,24 @@ def gallery_parser() -> argparse.ArgumentParser:
     prune.add_argument(
         "--dry-run", action="store_true", help="say which identities it would remove, and leave the file as it is"
     )
-    merge, export = _merge_parser(sub), _export_parser(sub)
-    for action_parser in (ls, rm, prune, merge, export):  # (the parser whose usage an extra argument is reported under)
-        action_parser.set_defaults(action_parser=action_parser)
+    _merge_parser(sub)
+    _export_parser(sub)
     return p
 
 
-def _merge_parser(sub: Any) -> argparse.ArgumentParser:
+def _action_parser(sub: Any, name: str, help: str, description: str) -> argparse.ArgumentParser:
+    """The parser of the action `name`: no option prefixes (`--conf x` was `--config x`, as in `track`:
+    `refuse_misread_options`), and itself the parser whose usage an extra argument is reported under."""
+    parser = sub.add_parser(name, allow_abbrev=False, help=help, description=description)
+    parser.set_defaults(action_parser=parser)
+    return parser
+
+
+def _merge_parser(sub: Any) -> None:
     """`track gallery merge A B [...] -o OUT`."""
-    merge = sub.add_parser(
+    merge = _action_parser(
+        sub,
         "merge",
-        allow_abbrev=False,  # `--conf x` was `--config x`, as in `track` (`refuse_misread_options`)
         help="combine galleries (e.g. two cameras') into one",
         description="Write the identities of every FILE into one gallery OUT. The first file's keep their IDs; an "
         "identity of a later file joins one already there when the gallery's own rule matches them (as `track batch "
@@ -104,14 +111,13 @@ def _merge_parser(sub: Any) -> argparse.ArgumentParser:
     )  # fmt: skip
     _config_options(merge, "YAML config with the gallery keys (default: built-in defaults)")
     merge.add_argument("--dry-run", action="store_true", help="print the links it would make, and write nothing")
-    return merge
 
 
-def _export_parser(sub: Any) -> argparse.ArgumentParser:
+def _export_parser(sub: Any) -> None:
     """`track gallery export FILE -o TABLE [--prototypes NPZ]`."""
-    export = sub.add_parser(
+    export = _action_parser(
+        sub,
         "export",
-        allow_abbrev=False,  # `--conf x` was `--config x`, as in `track` (`refuse_misread_options`)
         help="write the identities as CSV or JSON (and the prototypes as NPZ)",
         description="Write one row per identity: global_id, class_id, class, first_seen, last_seen (ISO 8601, UTC), "
         "first_source, first_frame, last_source, last_frame, sightings, prototypes (how many).",
@@ -126,7 +132,6 @@ def _export_parser(sub: Any) -> argparse.ArgumentParser:
         help="also write the prototypes to this .npz (np.load): `prototypes` (M, D) float32, L2-normalised, and "
         "`global_ids` (M,) int64, the identity of each row; an identity's rows consecutive, in the table's order",
     )  # fmt: skip
-    return export
 
 
 def _config_options(parser: argparse.ArgumentParser, what: str) -> None:
