@@ -191,13 +191,8 @@ class AppearanceConfig(Section):
         Raises:
             ConfigError: `calibration_min_samples` or `calibration_per_frame` above `calibration_capacity`.
         """
-        for name in ("calibration_min_samples", "calibration_per_frame"):
-            if getattr(self, name) > self.calibration_capacity:  # the queues could never hold enough: calibration off
-                raise ConfigError(
-                    f"{prefix}{name} ({getattr(self, name)}) must not exceed {prefix}calibration_capacity "
-                    f"({self.calibration_capacity})",
-                    key=f"{prefix}{name}",
-                )
+        for name in ("calibration_min_samples", "calibration_per_frame"):  # (else never enough: calibration off)
+            self.check_at_most(prefix, name, "calibration_capacity")
 
 
 @dataclass(frozen=True)
@@ -324,16 +319,10 @@ class MotionConfig(Section):
                 " (no width noise)",
                 key=f"{prefix}width_process_factor",
             )
-        if (
-            self.camera_compensation in ("auto", "sparse_flow", "orb")
-            and self.camera_min_inliers > self.camera_max_features
-        ):
-            # a fit could never have enough inliers: every estimate the identity, compensation off without a word
-            raise ConfigError(
-                f"{prefix}camera_min_inliers ({self.camera_min_inliers}) must not exceed {prefix}camera_max_features "
-                f"({self.camera_max_features}) with {prefix}camera_compensation={self.camera_compensation}",
-                key=f"{prefix}camera_min_inliers",
-            )
+        if self.camera_compensation in ("auto", "sparse_flow", "orb"):
+            # (else a fit could never have enough inliers: every estimate the identity, compensation off unsaid)
+            with_method = f" with {prefix}camera_compensation={self.camera_compensation}"
+            self.check_at_most(prefix, "camera_min_inliers", "camera_max_features", with_method)
         for i, region in enumerate(self.camera_exclude):
             if len(region) != 4 or not (region[0] < region[2] and region[1] < region[3]):
                 raise ConfigError(
@@ -552,17 +541,9 @@ class AssociationConfig(Section):
         Raises:
             ConfigError: `low_score` above `high_score`; `birth_shape_min_samples` above `birth_shape_capacity`.
         """
-        if self.low_score > self.high_score:
-            raise ConfigError(
-                f"{prefix}low_score ({self.low_score}) must not exceed {prefix}high_score ({self.high_score})",
-                key=f"{prefix}low_score",
-            )
-        if self.birth_shape_min_samples > self.birth_shape_capacity:  # never enough looks: the rule off without a word
-            raise ConfigError(
-                f"{prefix}birth_shape_min_samples ({self.birth_shape_min_samples}) must not exceed "
-                f"{prefix}birth_shape_capacity ({self.birth_shape_capacity})",
-                key=f"{prefix}birth_shape_min_samples",
-            )
+        self.check_at_most(prefix, "low_score", "high_score")
+        # (else never enough looks: the rule off without a word)
+        self.check_at_most(prefix, "birth_shape_min_samples", "birth_shape_capacity")
 
 
 @dataclass(frozen=True)
@@ -648,13 +629,8 @@ class LifecycleConfig(Section):
         Raises:
             ConfigError: `still_min_samples` above `still_capacity`.
         """
-        if self.still_min_samples > self.still_capacity:
-            # the FIFO could never hold enough jitters: the rule would be off without a word
-            raise ConfigError(
-                f"{prefix}still_min_samples ({self.still_min_samples}) must not exceed {prefix}still_capacity "
-                f"({self.still_capacity})",
-                key=f"{prefix}still_min_samples",
-            )
+        # (else the FIFO could never hold enough jitters: the rule would be off without a word)
+        self.check_at_most(prefix, "still_min_samples", "still_capacity")
 
 
 @dataclass(frozen=True)
@@ -744,9 +720,7 @@ class TrackerConfig(Section):
         """
         if not _DEVICE_FORM.fullmatch(self.device):
             raise ConfigError(f"device: {self.device!r} is not a device; use {DEVICE_FORMS}", key="device")
-        if self.min_frame_rate > self.max_frame_rate:
-            low, high = self.min_frame_rate, self.max_frame_rate
-            raise ConfigError(f"min_frame_rate ({low}) must not exceed max_frame_rate ({high})", key="min_frame_rate")
+        self.check_at_most("", "min_frame_rate", "max_frame_rate")
 
     def replace(self, overrides: list[str] | dict[str, Any]) -> TrackerConfig:
         """A copy with `section.key=value` overrides (a list of strings, or a {dotted key: value} dict) applied and

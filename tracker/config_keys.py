@@ -51,6 +51,23 @@ class Section:
             ConfigError: the first broken constraint, naming the key it is about.
         """
 
+    def check_at_most(self, prefix: str, name: str, bound: str, when: str = "") -> None:
+        """Check this section's key `name` is at most its key `bound` (a minimum within its capacity, a low end
+        within its high one), as `check_relations` asks.
+
+        Args:
+            prefix: as in `check_relations` (`motion.`; "" for the whole config).
+            when: what the constraint holds under, said after it (" with motion.camera_compensation=orb"); "".
+        Raises:
+            ConfigError: `name`'s value above `bound`'s: "`name` (value) must not exceed `bound` (value)`when`",
+                naming `name`.
+        """
+        value, limit = getattr(self, name), getattr(self, bound)
+        if value > limit:
+            raise ConfigError(
+                f"{prefix}{name} ({value}) must not exceed {prefix}{bound} ({limit}){when}", key=f"{prefix}{name}"
+            )
+
 
 def key_default(key: Field) -> Any:
     """A config key's default value (a fresh one for a list or section default)."""
