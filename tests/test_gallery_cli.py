@@ -7,10 +7,12 @@ two walkers of different colours cross a room; the second video shows the same t
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
 import stat
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -958,6 +960,27 @@ def test_gallery_merge_tells_apart_two_input_files_whose_names_show_alike(tmp_pa
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines[1:3]] == [f"{tmp_path}/caf\\xe8.gallery", f"{tmp_path}/caf\\xea.gallery"]
     assert f"{tmp_path}/caf\\xe9.gallery: 1, IDs kept; {tmp_path}/caf\\xe8.gallery: 1, " in lines[-1], lines
+
+
+def test_an_output_folder_gone_while_exporting_is_said_of_the_output_not_as_a_missing_gallery(
+    tmp_path, monkeypatch, capsys
+):
+    """`track gallery export G -o T` where the table's temp file cannot be made in T's folder for "No such file or
+    directory" (the folder removed meanwhile, or a file system such as /proc): the error, whose words name T, was
+    read as a missing gallery file and said "no such gallery file: G" (and `merge ... -o` said "no such gallery file:
+    ?"). A FileNotFoundError of the system's still names the missing gallery."""
+    gallery = saved_gallery(tmp_path / "g.gallery")
+    table = tmp_path / "t.csv"
+
+    def gone(*args, **kwargs):
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(table.parent / ".t.csv.tmp"))
+
+    monkeypatch.setattr(tempfile, "mkstemp", gone)
+    assert main(["gallery", "export", str(gallery), "-o", str(table)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"track gallery: error: the gallery {table} cannot be saved: its folder {tmp_path} "), err
+    assert main(["gallery", "ls", str(tmp_path / "missing.gallery")]) == 2
+    assert capsys.readouterr().err == f"track gallery: error: no such gallery file: {tmp_path}/missing.gallery\n"
 
 
 def test_a_system_error_naming_a_gallery_file_that_is_not_utf8_shows_its_byte_as_u_fffd(tmp_path, capsys):

@@ -253,7 +253,7 @@ def _error_text(exc: Exception, file: Path | None, written: Path | None = None) 
     file (ls / rm / prune edit an existing gallery; `track --gallery FILE` makes a new one), a save of the gallery
     `written` (rm, prune, merge's OUT) that failed naming no other file (a full disk) named as that gallery's, else the
     message on one line."""
-    if isinstance(exc, FileNotFoundError):
+    if isinstance(exc, FileNotFoundError) and exc.errno is not None:  # (not one in words of ours: they name a file)
         missing = exc.filename or file or "?"  # (ls and merge: the one of their FILEs missing)
         return f"no such gallery file: {missing}{_not_saved_yet(missing)}"
     if type(exc) is OSError and exc.strerror and written is not None and not _names_another(exc, written):
