@@ -1945,3 +1945,27 @@ def test_an_eval_option_given_twice_with_different_values_is_a_usage_error(compa
         assert f"{option} {first} and {option} {then} say different things" in capsys.readouterr().err, option
     args = parser.parse_args(["--data", "x", "--data", "x", "--out", "o", "--out", "o", "--engine", "ray"])
     assert (args.data, args.out, args.engine) == ("x", "o", "ray")
+
+
+@pytest.mark.parametrize("kept", [0, 40, 0.5])
+def test_a_damaged_input_cache_file_is_computed_again_not_a_crash(tmp_path, caplog, kept):
+    """A cache file cut short (a power cut after its rename: it was renamed into place unsynced; a disk that filled;
+    a copy stopped part-way) ended every later `track eval` with numpy's "EOFError: No data left in file" or zipfile's
+    "BadZipFile: File is not a zip file", which the reader did not take for an unreadable cache: the user had to find
+    and delete the file. Now it is computed again (a warning naming it) and written whole over the damaged one."""
+    from tracker.eval.inputs import load_inputs
+
+    rows = [[f, 1, 10, 10, 20, 40, 1, 1, 1] for f in (1, 2, 3)]
+    seq = find_sequences(write_sequence(tmp_path / "data", "TOY", rows, 3))[0]
+    (seq.info.root / "det" / "det.txt").write_text("".join(f"{f},-1,10,10,20,40,0.9,-1,-1,-1\n" for f in (1, 2, 3)))
+    cfg, cache = load_config(None), tmp_path / "cache"
+    first = load_inputs(seq, "public", cfg, cache)
+    (entry,) = cache.glob("*.npz")
+    whole = entry.read_bytes()
+    entry.write_bytes(whole[: int(len(whole) * kept) if isinstance(kept, float) else kept])
+    with caplog.at_level("WARNING", logger="tracker.eval.inputs"):
+        again = load_inputs(seq, "public", cfg, cache)
+    assert not again.cache_hit and f"unreadable cache file {entry}" in caplog.text
+    assert [f.boxes_xyxy.tolist() for f in again.frames] == [f.boxes_xyxy.tolist() for f in first.frames]
+    reused = load_inputs(seq, "public", cfg, cache)  # written whole again: read back
+    assert reused.cache_hit and [f.scores.tolist() for f in reused.frames] == [f.scores.tolist() for f in first.frames]

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import time
+import zipfile
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -24,7 +25,7 @@ import numpy as np
 
 from tracker.config import TrackerConfig, config_to_dict, has_appearance
 from tracker.eval.sequences import Sequence
-from tracker.io.mot import make_output_folder
+from tracker.io.mot import make_output_folder, sync_folder
 from tracker.io.names import bounded_name
 from tracker.io.opencv_files import read_image
 from tracker.private_file import create_private, keep_private
@@ -46,6 +47,9 @@ _CACHE_VERSION = 4  # bump when the cached arrays, the crops, the ReID forward o
 # 4: the OpenVINO ReID's uint8 OpenCV crops and exact-count batches (286ba1a, 004a969) changed the embeddings in the
 #    last bf16 digits (cosine 0.98-0.9999 to the old ones) without a bump: caches written before them were reused.
 _KEY_CHARS = 20
+# what reading a cache file that is damaged or cut short raises: numpy's EOFError for an empty file, zipfile's
+# BadZipFile for one cut short (it ended every later run), ValueError / KeyError for arrays that do not fit
+_UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
 _EMBEDDING_DTYPE = np.float16  # halves the cache; cosine similarities change by < 1e-3
 
 
@@ -215,7 +219,7 @@ def load_inputs(
     if use_cache and path.is_file():
         try:
             frames = _read(path, seq.num_frames)
-        except (OSError, ValueError, KeyError) as exc:
+        except _UNREADABLE as exc:
             log.warning("unreadable cache file %s (%s): recomputing", path, exc)
         else:
             _keep_private(path)  # (a cache an older version wrote 0644, reused: 0600 as a new one is)
@@ -290,9 +294,16 @@ def _write(path: Path, frames: list[FrameInputs]) -> None:
             [f.embeddings.reshape(len(f.embeddings), dim) for f in frames if f.embeddings is not None]
         ).astype(_EMBEDDING_DTYPE)
     tmp = path.with_name(path.name + ".partial.npz")
-    with create_private(tmp) as file:  # mode 0600: every box's look (a ReID embedding) is in it
-        np.savez(file, **arrays)
-    os.replace(tmp, path)
+    try:
+        with create_private(tmp) as file:  # mode 0600: every box's look (a ReID embedding) is in it
+            np.savez(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())  # (renamed unsynced, a power cut could leave an empty file under the name)
+        os.replace(tmp, path)
+    except BaseException:  # (a full disk, a Ctrl-C: no copy of the looks left beside the cache)
+        tmp.unlink(missing_ok=True)
+        raise
+    sync_folder(path.parent)
 
 
 def _read(path: Path, num_frames: int) -> list[FrameInputs]:
