@@ -1308,3 +1308,23 @@ def test_a_resumed_run_does_not_write_over_a_gallery_another_program_replaced_wh
     assert gallery.read_bytes() == theirs, "the other program's file is kept"
     assert f"track gallery merge {gallery} {aside} -o {gallery}" in err, err
     assert len(Gallery.load(aside)) >= len(Gallery.load(gallery)), "this run's identities are kept"
+
+
+def test_a_run_killed_in_the_folder_of_a_finished_run_is_not_taken_for_finished(
+    clip, tmp_path, monkeypatch, fake_models, capsys
+):
+    """A finished run's folder tracked into again (`--out` reused), the new run killed outright part-way: the finished
+    run's summary.json stayed beside the new run's JSONL cut at the kill and unplayable mp4, so the folder read as
+    finished (the mark README gives: a summary.json, no checkpoint.bin) and `--resume` said "finished (8 frames):
+    nothing to resume", exit status 0. Now a new run's first frame removes the summary it replaces."""
+    out, args = tmp_path / "run", [str(clip), "--max-frames", "8", "--quiet", "--checkpoint-seconds", "0"]
+    assert main([*args, "--out", str(out)]) == 0 and (out / "summary.json").exists()
+    with monkeypatch.context() as m:
+        stop_at(m, 5, kill)
+        m.setattr(run, "_write_summary", lambda path, summary: None)  # killed outright: nothing written at its end
+        assert main([*args, "--out", str(out)]) == 130
+    assert not (out / "summary.json").exists()
+    capsys.readouterr()
+    assert main([*args, "--resume", "--out", str(out)]) == 2
+    said = capsys.readouterr()
+    assert "nothing to resume" not in said.out and f"no checkpoint in {out}" in said.err, said

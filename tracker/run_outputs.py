@@ -156,14 +156,17 @@ class RunOutputs:
     def open(self, resume: Progress | None = None) -> None:
         """Create the files (`resume`: continue the txt and JSONL an earlier run left, cut to its checkpoint) and
         write `config.yaml` (atomically; a resume writes the same config again: its checkpoint's, checked). Files of
-        an earlier run that this one would leave beside its own are removed: its checkpoint (unless resumed) and,
-        without a video, its `<name>.mp4`.
+        an earlier run that this one would leave beside its own are removed: its summary and checkpoint (unless
+        resumed; a run killed outright then is not taken for the earlier one, finished) and, without a video, its
+        `<name>.mp4`.
 
         Raises:
             ResumeError: the earlier run's txt or JSONL is missing or shorter than its checkpoint says.
         """
         make_output_folder(self.out_dir)
         txt_bytes, jsonl_bytes = (None, None) if resume is None else (resume.txt_bytes, resume.jsonl_bytes)
+        if resume is None:  # an earlier run's summary would call the files replaced now finished if this run is killed
+            self.summary_path.unlink(missing_ok=True)
         try:
             self._mot = MotWriter(self.txt, txt_bytes)  # `<name>.txt.partial`, flushed per frame, renamed on close
             self._jsonl = JsonlWriter(self.jsonl_path, jsonl_bytes)
