@@ -8,6 +8,7 @@ and only the tests that ask for it pay for it.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import json
 import logging
@@ -2523,3 +2524,29 @@ def test_track_batch_stopped_by_sigterm_while_it_starts_ends_as_after_ctrl_c(tmp
     )
     assert done.returncode == 130, (done.returncode, done.stderr[-500:])
     assert done.stderr.strip().splitlines()[-1].startswith("track batch: interrupted"), done.stderr[-500:]
+
+
+def test_a_video_whose_note_cannot_be_written_fails_alone_in_one_line(tmp_path, monkeypatch):
+    """A disk that filled as a video ended, at its `batch.json` (the last file a task writes): the OSError left the
+    task, so its worker died with a traceback, the video was run again up to `batch.max_retries` times, failed as
+    "its worker died" without saying why, and left its `.<name>.partial/` in the batch folder. Now the video fails
+    alone with the one line naming the file, and no folder of it is left."""
+    from tracker.batch import run_video
+    from tracker.batch_work import make_tasks
+
+    write_text = Path.write_text
+
+    def full_disk(self, *args, **kwargs):
+        if self.name == NOTE_NAME:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    (task,) = make_tasks([str(clip(tmp_path / "cam.avi", 0, 3))], TrackerConfig(), tmp_path / "out", False, None,
+                         fake_tracker, None, None)  # fmt: skip
+    result = run_video(task)
+    assert result.status == "failed" and result.reason is not None, result
+    assert result.reason.startswith(
+        f"cannot write {task.partial_dir / NOTE_NAME}: No space left on device (the disk is"
+    )
+    assert not task.partial_dir.exists() and not task.out_dir.exists()

@@ -100,6 +100,7 @@ def _run_video(
     from tracker.frame_rate import choose_frame_rate
     from tracker.io.sources import open_source
     from tracker.run import track_source
+    from tracker.run_outputs import naming_file
 
     torch.set_num_threads(THREADS_PER_VIDEO)
     result = VideoResult(task.index, task.source, task.name, task.out_dir, "failed")
@@ -144,8 +145,15 @@ def _run_video(
     note |= {"tracks": result.tracks, "seconds": summary.seconds, "stem": stem, "ended_early": result.ended_early}
     note["recognised"] = result.recognised
     note["outputs"] = [p.name for p in summary.outputs]  # a re-run reuses the video only with all of them there
-    (task.partial_dir / NOTE_NAME).write_text(to_json(note, indent=1))
-    _publish(task.partial_dir, task.out_dir)
+    try:  # (a disk that filled as the video ended: its worker died with a traceback, and the video ran again)
+        with naming_file(task.partial_dir / NOTE_NAME):
+            (task.partial_dir / NOTE_NAME).write_text(to_json(note, indent=1))
+        _publish(task.partial_dir, task.out_dir)
+    except OSError as exc:
+        shutil.rmtree(task.partial_dir, ignore_errors=True)
+        log.info("%s failed", task.name, exc_info=True)
+        result.reason = one_line(exc)  # (naming the file, as `track` says an output it cannot write)
+        return result
     result.outputs = [task.out_dir / p.name for p in summary.outputs]
     result.stem = stem
     if summary.error:  # the frames read before a stream failed are kept, as `track` keeps them
