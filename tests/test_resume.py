@@ -1359,3 +1359,16 @@ def test_a_resumed_runs_first_frame_is_detected_as_the_uninterrupted_runs_was(sh
         assert [(o.track_id, o.xyxy.tolist()) for o in resumed.update(frames[2])] == after != []
     finally:
         torch.set_num_threads(threads)
+
+
+def test_a_new_run_removes_the_temp_checkpoint_a_run_killed_mid_checkpoint_left(clip, tmp_path, fake_models):
+    """A run killed outright while it wrote a checkpoint leaves `checkpoint.bin.partial` (MBs of every track's looks,
+    biometric data); a later run into the folder that writes no checkpoint (`--checkpoint-seconds 0`, several
+    sources) left it there for good, beside its own results. A new run's outputs remove it with the checkpoint."""
+    out = tmp_path / "run"
+    out.mkdir()
+    left = out / f"{CHECKPOINT_NAME}.partial"
+    left.write_bytes(b"half a checkpoint")
+    args = [str(clip), "--out", str(out), "--max-frames", "3", "--quiet", "--no-save-video", "--checkpoint-seconds"]
+    assert main([*args, "0"]) == 0
+    assert not left.exists() and (out / "walk.txt").exists()

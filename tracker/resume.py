@@ -46,6 +46,7 @@ __all__ = [
     "ResumeError",
     "not_resumable",
     "read_checkpoint",
+    "remove_checkpoint",
     "resumable",
     "run_identity",
 ]
@@ -316,5 +317,11 @@ class Checkpointer:
 
     def remove(self) -> None:
         """The run finished: its checkpoint (and any temp file) goes."""
-        for file in (self.path, self.path.with_name(self.path.name + _PARTIAL_SUFFIX)):
-            file.unlink(missing_ok=True)
+        remove_checkpoint(self.path)
+
+
+def remove_checkpoint(path: Path) -> None:
+    """Delete the checkpoint at `path` and the temp file a write of it killed outright left (`<path>.partial`: every
+    track's looks), where they exist."""
+    for file in (path, path.with_name(path.name + _PARTIAL_SUFFIX)):
+        file.unlink(missing_ok=True)

@@ -24,7 +24,7 @@ from tracker.io.mot import MotWriter, make_output_folder, unique_stem, write_tex
 from tracker.io.opencv_files import check_video_folder
 from tracker.io.sources import FrameSource, SourceError
 from tracker.io.video import VideoWriter
-from tracker.resume import CHECKPOINT_NAME, GALLERY_RECORD_NAME, Progress, ResumeError
+from tracker.resume import CHECKPOINT_NAME, GALLERY_RECORD_NAME, Progress, ResumeError, remove_checkpoint
 from tracker.run_summary import SUMMARY_NAME
 from tracker.types import TrackedObject
 
@@ -176,7 +176,7 @@ class RunOutputs:
             with naming_file(self.config_path):
                 write_text_atomic(self.config_path, CONFIG_HEADER + self._ran_at_note() + config_to_yaml(self._config))
         if resume is None:  # this folder's outputs are replaced: an earlier run's checkpoint would resume onto them
-            (self.out_dir / CHECKPOINT_NAME).unlink(missing_ok=True)  # (this run's own comes after its first frame)
+            remove_checkpoint(self.out_dir / CHECKPOINT_NAME)  # (and its temp file; this run's comes after a frame)
         if self._video_rate is not None:
             self._video = VideoWriter(self.video_path, self._video_rate)
         elif self.video_path.exists() and not same_files([self.video_path], self._sources):
