@@ -1969,3 +1969,21 @@ def test_a_damaged_input_cache_file_is_computed_again_not_a_crash(tmp_path, capl
     assert [f.boxes_xyxy.tolist() for f in again.frames] == [f.boxes_xyxy.tolist() for f in first.frames]
     reused = load_inputs(seq, "public", cfg, cache)  # written whole again: read back
     assert reused.cache_hit and [f.scores.tolist() for f in reused.frames] == [f.scores.tolist() for f in first.frames]
+
+
+def test_an_input_cache_file_that_cannot_be_written_leaves_no_temp_copy_of_the_looks(tmp_path, monkeypatch):
+    """A full disk (or a Ctrl-C) while a cache file was written left its `.partial.npz` beside the cache, every box's
+    look in it, until the same inputs were computed again. The write's error stands; no temp file is left."""
+    import errno
+
+    import tracker.eval.inputs as inputs
+
+    def full_disk(file, **arrays):
+        file.write(b"PK half an archive")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(inputs.np, "savez", full_disk)
+    seq = find_sequences(write_sequence(tmp_path / "data", "TOY", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 1))[0]
+    with pytest.raises(OSError, match="No space left on device"):
+        inputs.load_inputs(seq, "public", load_config(None), tmp_path / "cache")
+    assert list((tmp_path / "cache").iterdir()) == []
