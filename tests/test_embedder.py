@@ -286,21 +286,25 @@ def test_split_sizes(count, requests, limit, parts):
     assert sum(parts) == count and parts == sorted(parts, reverse=True)
 
 
+def pets_crowd(shared: Path, count: int) -> tuple[torch.Tensor, np.ndarray]:
+    """PETS09-S3-MF1's frame 50 as a tensor and `count` boxes on its people, each a little different."""
+    seq = shared / "data" / "PETS09-S3-MF1"
+    frame = cv2.imread(str(read_sequence_info(seq).image_path(50)))
+    rows = read_mot_rows(seq / "gt" / "gt.txt")
+    people = tlwh_to_xyxy(rows[rows[:, 0] == 50][:, 2:6])
+    picks = np.random.default_rng(7).integers(0, len(people), count)
+    return torch.from_numpy(frame), people[picks] + np.random.default_rng(8).uniform(-6, 6, (count, 4))
+
+
 def test_openvino_split_requests_give_the_one_request_embeddings_bit_for_bit(shared, shared_weights):
     """`reid.requests=2` runs the halves of a call at the same time (one on the calling thread, one as an
     asynchronous request of a second compiled copy) and gives every crop the embedding one request gives it, bit for
     bit, in the same order: real crops of a PETS09 frame, 1 to 17 of them (17: one call, beyond the split limit)."""
     pytest.importorskip("openvino")
-    seq = shared / "data" / "PETS09-S3-MF1"
-    frame = cv2.imread(str(read_sequence_info(seq).image_path(50)))
-    rows = read_mot_rows(seq / "gt" / "gt.txt")
-    people = tlwh_to_xyxy(rows[rows[:, 0] == 50][:, 2:6])
-    picks = np.random.default_rng(7).integers(0, len(people), 17)
-    boxes = people[picks] + np.random.default_rng(8).uniform(-6, 6, (17, 4))  # 17 crops, each a little different
+    image, boxes = pets_crowd(shared, 17)
     one = osnet(shared_weights, "reid.backend=openvino", "reid.half=true")
     two = osnet(shared_weights, "reid.backend=openvino", "reid.half=true", "reid.requests=2")
     assert (one.model.requests, two.model.requests) == (1, 2)
-    image = torch.from_numpy(frame)
     for count in range(1, len(boxes) + 1):
         torch.testing.assert_close(two(image, boxes[:count]), one(image, boxes[:count]), rtol=0, atol=0)
     with pytest.raises(ValueError, match="requests must be >= 1"):
@@ -355,6 +359,27 @@ def test_openvino_compile_settings_reach_the_compiled_model(shared_weights, thre
         assert "INFERENCE_PRECISION_HINT" not in settings  # OpenVINO's choice: bf16 where the CPU has it
     else:
         assert precision in settings["INFERENCE_PRECISION_HINT"]
+
+
+@pytest.mark.parametrize("half", ["true", "false"])
+def test_openvino_wide_batches_run_on_more_threads_with_the_same_embeddings(shared, shared_weights, half):
+    """`reid.wide_from=K`: static batches of K crops or more are compiled with `reid.wide_threads` inference threads,
+    smaller ones with `reid.threads` (OpenVINO reports back what each was asked); every crop's embedding is the
+    one-thread embedding bit for bit, below, at and above K (1 to 17 crops: exact batches, then 16 + 1)."""
+    pytest.importorskip("openvino")
+    image, boxes = pets_crowd(shared, 17)
+    base = ("reid.backend=openvino", f"reid.half={half}", "reid.threads=1", "reid.wide_from=0")
+    one = osnet(shared_weights, *base)
+    wide = osnet(shared_weights, *base, "reid.wide_from=3", "reid.wide_threads=2", "reid.batch_size=16")
+    threads = {size: wide.model.compiled_settings(size)["INFERENCE_NUM_THREADS"] for size in (1, 2, 3, 8, 16)}
+    assert threads == {1: "1", 2: "1", 3: "2", 8: "2", 16: "2"}
+    assert {one.model.compiled_settings(size)["INFERENCE_NUM_THREADS"] for size in (1, 3, 8)} == {"1"}  # 0: off
+    for count in range(1, len(boxes) + 1):
+        torch.testing.assert_close(wide(image, boxes[:count]), one(image, boxes[:count]), rtol=0, atol=0)
+    weights = shared_weights / "osnet_x0_25_msmt17.pth"
+    for bad in ({"wide_from": -1}, {"wide_threads": -2}):
+        with pytest.raises(ValueError, match=f"{next(iter(bad))} must be >= 0"):
+            type(one.model)(torch_model(shared_weights), weights, (256, 128), True, **bad)
 
 
 @pytest.mark.parametrize("backend", ["torch", "openvino"])

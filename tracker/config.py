@@ -124,6 +124,16 @@ class ReIDConfig(Section):
     requests: int = key(
         1, "OpenVINO: inferences a frame's crops are split over, run at once (threads each)", lo=1, hi=64
     )
+    wide_from: int = key(
+        0,
+        "OpenVINO: static batches of this many crops or more run on wide_threads threads (stop 65's crossover: "
+        "2); 0 = off, every batch on threads",
+        lo=0,
+        hi=65536,
+    )
+    wide_threads: int = key(
+        0, "OpenVINO: CPU threads of an inference of wide_from crops or more; 0 = all cores", lo=0, hi=4096
+    )
     cuda_graphs: bool = key(False, "CUDA: replay the forward as captured CUDA graphs, one per power-of-two batch")
 
 

@@ -152,6 +152,10 @@ class OSNetEmbedder:
             log.info("reid.requests=%d ignored: the PyTorch ReID forward runs one call at a time", self.config.requests)
         if isinstance(self.model, torch.nn.Module) and self.config.threads != 1:  # (1: the default, said of nothing)
             log.info("reid.threads=%d ignored: the PyTorch ReID forward runs on torch's threads", self.config.threads)
+        if isinstance(self.model, torch.nn.Module) and self.config.wide_from > 0:
+            log.info(
+                "reid.wide_from=%d ignored: the PyTorch ReID forward runs on torch's threads", self.config.wide_from
+            )
         self._oom_said = False  # a CUDA out of memory was warned of: later ones (batches split again) at DEBUG
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
@@ -315,7 +319,16 @@ def load_osnet(cfg: ReIDConfig, device: torch.device) -> OSNetEmbedder:
     if _use_openvino(cfg, device):
         size = (cfg.crop_height, cfg.crop_width)
         forward = OpenVINOForward(
-            model.eval(), path, size, cfg.half, cfg.int8, cfg.threads, cfg.batch_size, requests=cfg.requests
+            model.eval(),
+            path,
+            size,
+            cfg.half,
+            cfg.int8,
+            cfg.threads,
+            cfg.batch_size,
+            requests=cfg.requests,
+            wide_from=cfg.wide_from,
+            wide_threads=cfg.wide_threads,
         )
         return OSNetEmbedder(forward, cfg, device)
     if cfg.int8:

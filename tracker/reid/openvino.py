@@ -117,6 +117,10 @@ class OpenVINOForward:
         half: let OpenVINO compute in bf16 where the CPU supports it (cosine to fp32 >= 0.99); else fp32.
         int8: the NNCF INT8 model cached by `save_int8` instead of the converted one.
         threads: CPU threads of one inference (`INFERENCE_NUM_THREADS`); 0 = OpenVINO's default (all cores).
+        wide_from: static batches of at least this many crops are compiled with `wide_threads` threads instead of
+            `threads` (one inference thread loses on 1 crop and wins from 2: docs/speed.md, stop 65); 0 = off,
+            every batch size on `threads`. Each crop's embedding is the same either way (tested bit for bit).
+        wide_threads: CPU threads of an inference of at least `wide_from` crops; 0 = OpenVINO's default (all cores).
         max_batch: the largest static batch compiled; bigger batches run in chunks of it.
         requests: inferences one call is split over, run at the same time (`split_sizes`): the first part on the
             calling thread, each other part as an asynchronous request of its own compiled copy of the model (so
@@ -124,7 +128,7 @@ class OpenVINOForward:
             same whichever part it runs in (every batch size computes each crop alone: tested bit for bit).
     Raises:
         FileNotFoundError: `int8` without a cached INT8 model.
-        ValueError: `requests` < 1.
+        ValueError: `requests` < 1, or `threads`, `wide_threads` or `wide_from` < 0.
     """
 
     def __init__(
@@ -137,17 +141,26 @@ class OpenVINOForward:
         threads: int = 0,
         max_batch: int = MAX_STATIC_BATCH,
         requests: int = 1,
+        wide_from: int = 0,
+        wide_threads: int = 0,
     ) -> None:
         import openvino as ov
 
         if requests < 1:
             raise ValueError(f"requests must be >= 1, got {requests}")
+        for name, value in (("threads", threads), ("wide_threads", wide_threads), ("wide_from", wide_from)):
+            if value < 0:
+                raise ValueError(f"{name} must be >= 0, got {value}")
 
         self._core = ov.Core()
         use_model_cache(self._core)
         self._settings: dict[str, object] = dict(COMPILE_SETTINGS)
         if threads > 0:
             self._settings["INFERENCE_NUM_THREADS"] = threads
+        self._wide_from = wide_from
+        self._wide_settings = {k: v for k, v in self._settings.items() if k != "INFERENCE_NUM_THREADS"}
+        if wide_threads > 0:
+            self._wide_settings["INFERENCE_NUM_THREADS"] = wide_threads
         if int8:
             ir = _read_int8(self._core, model, weights, input_hw)
             log.info("ReID on OpenVINO (CPU, INT8)")
@@ -155,6 +168,7 @@ class OpenVINOForward:
             ir = _read_converted(self._core, ov, model, weights, input_hw)
             if not half:
                 self._settings["INFERENCE_PRECISION_HINT"] = "f32"
+                self._wide_settings["INFERENCE_PRECISION_HINT"] = "f32"
             log.info("ReID on OpenVINO (CPU, %s)", "bf16 where supported" if half else "fp32")
         self._ir = _with_preprocessing(ov, ir)
         self._input_hw = input_hw
@@ -233,11 +247,17 @@ class OpenVINOForward:
         """The static batch sizes whose compiled model came from OpenVINO's model cache (not compiled again)."""
         return tuple(size for size, compiled in sorted(self._compiled.items()) if _from_cache(compiled))
 
-    def compiled_settings(self) -> dict[str, str]:
-        """Each setting this model asks OpenVINO for (`COMPILE_SETTINGS`, threads, precision), as the compiled
-        model reports it back (the batch-1 model; every batch size is compiled with the same settings)."""
-        compiled = self._model(1)
-        return {key: str(compiled.get_property(key)) for key in self._settings}  # type: ignore[attr-defined]
+    def compiled_settings(self, batch: int = 1) -> dict[str, str]:
+        """Each setting the model for a static batch of `batch` crops asks OpenVINO for (`COMPILE_SETTINGS`,
+        precision) and its inference threads (`INFERENCE_NUM_THREADS`: `threads`, or `wide_threads` from
+        `wide_from` crops on), as the compiled model reports them back (compiled on first use)."""
+        compiled = self._model(batch)
+        keys = {**self._settings_for(batch), "INFERENCE_NUM_THREADS": None}
+        return {key: str(compiled.get_property(key)) for key in keys}  # type: ignore[attr-defined]
+
+    def _settings_for(self, batch: int) -> dict[str, object]:
+        """The compile settings of the model for a static batch of `batch` crops: `wide_threads` from `wide_from`."""
+        return self._wide_settings if 0 < self._wide_from <= batch else self._settings
 
     @property
     def dim(self) -> int:
@@ -255,7 +275,7 @@ class OpenVINOForward:
         """A new compiled copy of the model for a static batch of `batch` crops."""
         ir = self._ir.clone()
         ir.reshape([batch, *self._input_hw, 3])
-        return self._core.compile_model(ir, "CPU", self._settings)
+        return self._core.compile_model(ir, "CPU", self._settings_for(batch))
 
 
 def use_model_cache(core: object) -> None:
