@@ -447,6 +447,7 @@ def test_bench_against_times_two_copies_of_the_core_in_one_process(tmp_path):
         # loading the models (FileNotFoundError here, where the models are absent)
         ("bench_reid_settings", ["--calls", "0"], "--calls: must be at least 1"),
         ("bench_reid_settings", ["--frames", "0"], "--frames: must be at least 1"),
+        ("bench_reid_settings", ["--sizes", "2", "0"], "--sizes: must be at least 1"),
         ("eval_own_looks", ["--dims", "0"], "--dims: must be at least 1"),
         ("eval_own_looks", ["--seed", "-1"], "--seed: must be at least 0"),
         ("quantize_reid", ["--crops", "0"], "--crops: must be at least 1"),

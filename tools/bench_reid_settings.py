@@ -11,7 +11,7 @@ OpenVINO pick bf16 (`reid.half=false`), and the INT8 model of `tools/quantize_re
 been made. Which is fastest depends on the CPU (stop 35's Xeon with AVX512-BF16 and no AMX: fp32 0.86x and INT8
 0.61-0.78x of bf16's time for 1-3 crops); each also moves tracking results (docs/decisions.md, ReID precision).
 
-    python tools/bench_reid_settings.py [--calls 40]
+    python tools/bench_reid_settings.py [--calls 40] [--sizes 1 2 3]
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from tracker.detector import build_detector  # noqa: E402
 from tracker.embedder import build_embedder, cut_crops  # noqa: E402
 
 MS = 1000.0
-CALL_SIZES = (1, 2, 3)  # crops per call: what lazy embedding asks for in most frames
+CALL_SIZES = (1, 2, 3)  # crops per call (default of --sizes): what lazy embedding asks for in most frames
 VARIANTS = {  # compile settings added to the tracker's (`COMPILE_SETTINGS`, one thread, bf16 where the CPU has it)
     "tracker's settings": {},
     "CPU_DENORMALS_OPTIMIZATION": {"CPU_DENORMALS_OPTIMIZATION": True},
@@ -68,7 +68,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=positive_int, default=40, help="timed calls per variant and crop count")
     parser.add_argument("--frames", type=positive_int, default=30, help="1080p frames the detector cycles through")
+    parser.add_argument(
+        "--sizes", type=positive_int, nargs="+", default=list(CALL_SIZES), help="crops per call timed (each size)"
+    )
     args = parser.parse_args()
+    sizes = sorted(set(args.sizes))
     import openvino as ov
 
     shared, cfg = shared_config_or_usage(parser, "cpu", ["reid.backend=openvino"])
@@ -80,41 +84,39 @@ def main() -> None:
         boxes = detector(frames[0])[0]
     finally:
         ov.Core = make_core
-    if len(boxes) < max(CALL_SIZES):
-        sys.exit("the first frame has too few detections")
+    if len(boxes) < max(sizes):
+        sys.exit(f"the first frame has {len(boxes)} detections: too few for --sizes {max(sizes)}")
     forward = build_embedder(cfg.reid, torch.device("cpu")).model
     size = (cfg.reid.crop_height, cfg.reid.crop_width)
-    crops = {k: cut_crops(frames[0], boxes[:k], size) for k in CALL_SIZES}
+    crops = {k: cut_crops(frames[0], boxes[:k], size) for k in sizes}
     base = dict(forward._settings)
-    variants = {
-        name: compile_static(ov.Core(), forward, {**base, **extra}, CALL_SIZES) for name, extra in VARIANTS.items()
-    }
-    variants[SHARED_CORE] = compile_static(detector_core, forward, base, CALL_SIZES)
-    variants[FP32] = compile_static(ov.Core(), forward, {**base, "INFERENCE_PRECISION_HINT": "f32"}, CALL_SIZES)
+    variants = {name: compile_static(ov.Core(), forward, {**base, **extra}, sizes) for name, extra in VARIANTS.items()}
+    variants[SHARED_CORE] = compile_static(detector_core, forward, base, sizes)
+    variants[FP32] = compile_static(ov.Core(), forward, {**base, "INFERENCE_PRECISION_HINT": "f32"}, sizes)
     try:
         int8 = build_embedder(replace(cfg.reid, int8=True), torch.device("cpu")).model
     except FileNotFoundError as exc:
         print(f"{INT8}: not timed ({exc})")
     else:
-        variants[INT8] = compile_static(ov.Core(), int8, dict(int8._settings), CALL_SIZES)
+        variants[INT8] = compile_static(ov.Core(), int8, dict(int8._settings), sizes)
     dynamic = ov.Core().compile_model(forward._ir, "CPU", base)
-    variants[DYNAMIC] = dict.fromkeys(CALL_SIZES, dynamic)
-    reference = {k: variants["tracker's settings"][k](crops[k])[0] for k in CALL_SIZES}
+    variants[DYNAMIC] = dict.fromkeys(sizes, dynamic)
+    reference = {k: variants["tracker's settings"][k](crops[k])[0] for k in sizes}
     for name, models in variants.items():
-        diff = max(float(np.abs(models[k](crops[k])[0] - reference[k]).max()) for k in CALL_SIZES)
+        diff = max(float(np.abs(models[k](crops[k])[0] - reference[k]).max()) for k in sizes)
         print(f"{name:<28} max |embedding - tracker's| {diff:.2e}")
     times = defaultdict(list)
     for i in range(args.calls):
-        for k in CALL_SIZES:
+        for k in sizes:
             for name, models in variants.items():
                 detector(frames[i % len(frames)])
                 start, start_cpu = time.perf_counter(), time.thread_time()
                 models[k](crops[k])
                 times[name, k].append(((time.perf_counter() - start) * MS, (time.thread_time() - start_cpu) * MS))
     print(f"\none call right after a detector call, median wall / thread-CPU ms, {args.calls} calls alternating")
-    print(f"{'':<28} " + "   ".join(f"{k} crop(s)".center(15) for k in CALL_SIZES))
+    print(f"{'':<28} " + "   ".join(f"{k} crop(s)".center(15) for k in sizes))
     for name in variants:
-        cells = (np.median(np.array(times[name, k]), axis=0) for k in CALL_SIZES)
+        cells = (np.median(np.array(times[name, k]), axis=0) for k in sizes)
         print(f"{name:<28} " + "   ".join(f"{wall:6.2f} / {cpu:5.2f}" for wall, cpu in cells))
     with tempfile.TemporaryDirectory() as folder:
         compiled, loaded = [], []
@@ -123,7 +125,7 @@ def main() -> None:
                 core = ov.Core()
                 core.set_property({"CACHE_DIR": str(Path(folder) / sub)})
                 start = time.perf_counter()
-                compile_static(core, forward, base, [max(CALL_SIZES) + 1])
+                compile_static(core, forward, base, [max(sizes) + 1])
                 times_of.append(time.perf_counter() - start)
         loaded = loaded[1:]  # the kept folder's first model was compiled into it
     compile_s, load_s = np.median(compiled), np.median(loaded)
