@@ -680,14 +680,15 @@ def test_requests_on_the_pytorch_forward_is_logged_as_ignored(shared_weights, ca
         assert ("reid.requests=2 ignored" in caplog.text) is said, backend
 
 
-def test_threads_on_the_pytorch_forward_is_logged_as_ignored(shared_weights, caplog):
-    """reid.threads sizes an OpenVINO inference only; on the PyTorch forward it did nothing without a word, where
-    reid.requests was said to be ignored. The log says so."""
+@pytest.mark.parametrize("setting", ["reid.threads=2", "reid.wide_from=2"])
+def test_threads_on_the_pytorch_forward_is_logged_as_ignored(shared_weights, caplog, setting):
+    """reid.threads and reid.wide_from size OpenVINO inferences only; on the PyTorch forward reid.threads did nothing
+    without a word, where reid.requests was said to be ignored. The log says so."""
     for backend, said in (("torch", True), ("openvino", False)):
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="tracker.embedder"):
-            osnet(shared_weights, f"reid.backend={backend}", "reid.threads=2")
-        assert ("reid.threads=2 ignored" in caplog.text) is said, backend
+            osnet(shared_weights, f"reid.backend={backend}", setting)
+        assert (f"{setting} ignored" in caplog.text) is said, backend
 
 
 def test_a_cuda_out_of_memory_is_warned_once_per_embedder_not_per_batch(shared_weights, caplog):
