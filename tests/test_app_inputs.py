@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import PIL.Image
@@ -141,7 +142,21 @@ def test_a_path_or_a_capture_given_to_stream_is_named_as_no_frames(frames, expec
         ((BOXES, SCORES), "tuple of 2"),  # class ids forgotten
         (None, "NoneType"),
         ((BOXES, SCORES, np.zeros(2, np.int64), None), "tuple of 4"),
-        ([object()], "list of 1"),  # an ultralytics Results list
+        ([object()], "list of 1"),  # a list of something else
+        # ultralytics' own results (`YOLO(...)(frame)`): one Results, with its `boxes`
+        (
+            [SimpleNamespace(boxes=None)],
+            r"list of 1 \(ultralytics' results: r = model\(frame\)\[0\]; return \(r\.boxes\.xyxy, r\.boxes\.conf, "
+            r"r\.boxes\.cls\)\)",
+        ),
+        # one (N, 6) array of x1, y1, x2, y2, score, class rows: with N = 3 its rows were unpacked as the three parts
+        (np.zeros((3, 6)), r"one ndarray of shape \(3, 6\) \(rows of x1, y1, x2, y2, score, class, .*a\[:, 5\]\)\)"),
+        (torch.zeros(3, 6), r"one Tensor of shape \(3, 6\) \(rows of x1, y1, x2, y2, score, class, .*a\[:, 5\]\)\)"),
+        (np.zeros((2, 6)), r"one ndarray of shape \(2, 6\) \(rows of x1, y1, x2, y2, score, class, .*a\[:, 5\]\)\)"),
+        (
+            np.zeros((3, 4)),
+            r"one ndarray of shape \(3, 4\) \(boxes only\? return \(boxes, scores, class_ids or None\)\)",
+        ),
         # a torchvision detector's output (one image's): its three keys unpacked as the three parts
         (
             {"boxes": BOXES, "labels": np.zeros(2, np.int64), "scores": SCORES},
@@ -155,7 +170,9 @@ def test_a_detector_returning_other_than_three_parts_is_named_and_changes_nothin
     """`Tracker(detector=...)` takes a callable frame -> (boxes_xyxy, scores, class_ids); one returning (boxes, scores)
     or None made `update` and `stream` raise a bare "not enough values to unpack (expected 3, got 2)" or "cannot
     unpack non-iterable NoneType object", naming neither the detector nor what it must return. One ValueError now,
-    the tracker as before (the next frames track as a reference tracker's)."""
+    the tracker as before (the next frames track as a reference tracker's). One (N, 6) array of detection rows was
+    unpacked as the three parts on a frame of three detections ("boxes_xyxy must have shape (N, 4), got (6,)"): it is
+    named, with how to split it, on every frame."""
     tracker, reference = scripted_tracker(), scripted_tracker()
     assert outputs(tracker, 4) == outputs(reference, 4)
     detector = tracker.detector

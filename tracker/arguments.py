@@ -30,6 +30,8 @@ _DETECTOR_RETURNS = (
     "the detector must return (boxes_xyxy, scores, class_ids): (N, 4) pixel corners, (N,) scores and (N,) class ids "
     "or None"
 )
+_ROW_COLUMNS = 6  # x1, y1, x2, y2, score, class: a detection row as ultralytics' `boxes.data` holds it
+_BOX_COLUMNS = 4  # x1, y1, x2, y2
 _PLAIN_NUMBERS = (int, float)  # Python's own number types, checked by class (a bool's class is bool: not one of them)
 
 
@@ -41,8 +43,13 @@ def detector_output(detected: Any) -> tuple[Any, Any, Any]:
         ValueError: the detector returned something other than three values (a bare "not enough values to unpack
             (expected 3, got 2)" or "cannot unpack non-iterable NoneType object" named neither the detector nor
             what it must return), or a mapping (torchvision's detectors return a dict of boxes, labels and scores:
-            its three keys were unpacked as the three parts, and the error named "boxes_xyxy" and the text 'boxes').
+            its three keys were unpacked as the three parts, and the error named "boxes_xyxy" and the text 'boxes'),
+            or one array or tensor (an (N, 6) array of x1, y1, x2, y2, score, class rows, ultralytics'
+            `boxes.data`: with N = 3 its rows were unpacked as the three parts, and the error blamed boxes_xyxy's
+            shape "(6,)" only on frames of three detections).
     """
+    if isinstance(detected, np.ndarray | torch.Tensor):
+        raise ValueError(f"{_DETECTOR_RETURNS}; got {_one_array(detected)}")
     if not isinstance(detected, tuple) and isinstance(detected, Mapping):
         keys = ", ".join(repr(name) for name in detected)
         raise ValueError(
@@ -53,8 +60,28 @@ def detector_output(detected: Any) -> tuple[Any, Any, Any]:
         boxes, scores, class_ids = detected
     except (TypeError, ValueError):
         size = f" of {len(detected)}" if isinstance(detected, tuple | list) else ""
-        raise ValueError(f"{_DETECTOR_RETURNS}; got {type(detected).__name__}{size}") from None
+        raise ValueError(f"{_DETECTOR_RETURNS}; got {type(detected).__name__}{size}{_results_hint(detected)}") from None
     return boxes, scores, class_ids
+
+
+def _one_array(detected: np.ndarray | torch.Tensor) -> str:
+    """What one array or tensor a detector returned is, and how to split it into the three parts where its shape
+    says (rows of detections)."""
+    shape = tuple(detected.shape)
+    got = f"one {type(detected).__name__} of shape {shape}"
+    if len(shape) == 2 and shape[1] >= _ROW_COLUMNS:
+        split = "return (a[:, :4], a[:, 4], a[:, 5])"
+        return f"{got} (rows of x1, y1, x2, y2, score, class, as ultralytics' boxes.data? {split})"
+    if len(shape) == 2 and shape[1] == _BOX_COLUMNS:
+        return f"{got} (boxes only? return (boxes, scores, class_ids or None))"
+    return got
+
+
+def _results_hint(detected: Any) -> str:
+    """A hint for ultralytics' own result list (what `YOLO(...)(frame)` returns), else nothing."""
+    if isinstance(detected, list | tuple) and detected and hasattr(detected[0], "boxes"):
+        return " (ultralytics' results: r = model(frame)[0]; return (r.boxes.xyxy, r.boxes.conf, r.boxes.cls))"
+    return ""
 
 
 def check_source_name(name: object, alternative: str = "") -> None:
