@@ -647,6 +647,17 @@ def test_a_config_saved_from_python_loads_back_equal(tmp_path):
     assert load_config(path) == cfg
 
 
+def test_yaml_text_given_as_the_path_says_it_is_text_not_a_missing_file():
+    """`load_config(config_to_yaml(cfg))` (the text, not a file of it) said "cannot read config file device: auto
+    ... (every key) ...: File name too long", the whole text named as a file; a short text "No such file or
+    directory". One line now, saying what was given and the two ways to load it."""
+    cfg = load_config(overrides={"appearance.topk": 2})
+    for text in (config_to_yaml(cfg), "appearance:\n  topk: 2\n"):
+        err = raises_config_error("got YAML text", lambda text=text: load_config(text), also="overrides=yaml.safe_load")
+        assert "topk" not in str(err) and len(str(err).splitlines()) == 1, str(err)
+    assert load_config(overrides=yaml.safe_load(config_to_yaml(cfg))) == cfg  # (the way the error says)
+
+
 def test_numbers_in_exponent_notation_are_numbers(tmp_path):
     """`--set ...=5e-3` or `1e9` in a file: YAML 1.1 reads these as text, which read as "expected a number, got
     '5e-3'"; they are numbers. Text that is no number (nan, inf, 1e) is still refused."""

@@ -165,7 +165,8 @@ def load_file(
         sections: the config's dotted section names (`apply_overrides`).
     Raises:
         ConfigError: unknown key, wrong type, out-of-range value, a key given twice, unreadable/invalid YAML, or a
-            `path` that is no path (the overrides given first); a fault of the file's own keys starts with the
+            `path` that is no path (the overrides given first, or YAML text: it was named as a file that does not
+            exist, the whole text as its name); a fault of the file's own keys starts with the
             file's path and its line (`cfg.yaml: line 3: ...`).
     """
     data: dict[str, Any] = {}
@@ -173,6 +174,13 @@ def load_file(
         hint = " (overrides go by name: load_config(overrides=...))" if isinstance(path, list | tuple | dict) else ""
         message = f"the config path must be a YAML file path or None, got {type(path).__name__} {path!r}{hint}"
         raise ConfigError(message, key=None)
+    if isinstance(path, str) and "\n" in path.strip() and not os.path.lexists(path):  # (`config_to_yaml`'s text)
+        lines = len(path.strip().splitlines())
+        raise ConfigError(
+            f"the config path must be a YAML file path or None, got YAML text ({lines} lines): write it to a file and "
+            "give its path, or give its keys as overrides (load_config(overrides=yaml.safe_load(text)))",
+            key=None,
+        )
     if path is not None:
         path = Path(path).expanduser()  # ("~/site.yaml", as the weight paths and `track --config=~/...` take it)
         try:
