@@ -639,6 +639,22 @@ def test_reid_falls_back_only_when_the_user_did_not_ask(tmp_path, monkeypatch):
     assert run_config.asks_for_reid(str(yaml_file), ())
 
 
+def test_a_config_file_is_read_for_its_reid_keys_as_load_config_reads_it(tmp_path, monkeypatch):
+    """`track --config site.yaml` with UTF-8 comments (an accent, a dash) in a locale whose encoding is not UTF-8
+    ended with "track: error: 'ascii' codec can't decode byte 0xc3 ...", naming no file, though `load_config` reads
+    the file as UTF-8: the check for ReID keys read it in the locale's encoding. And `run_track`'s `config="~/..."`
+    was not looked up in the home folder there, so reid keys it set were not seen (a missing file of theirs softened
+    to the fallback instead of the error)."""
+    site = tmp_path / "site.yaml"
+    site.write_text("# réglages — café\nreid:\n  weights: mine.pth\n", encoding="utf-8")
+    probe = "import sys, tracker.run_config as r; print(r.asks_for_reid(sys.argv[1], ()))"
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    done = subprocess.run([sys.executable, "-c", probe, str(site)], capture_output=True, text=True, env=env)
+    assert done.returncode == 0 and done.stdout.strip() == "True", done.stderr
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert run_config.asks_for_reid("~/site.yaml", ())
+
+
 def test_a_gallery_run_without_osnet_weights_is_told_the_weights_not_a_key_it_never_set(tmp_path, monkeypatch, capfd):
     """`track cam.avi --gallery site.gallery` with an exported detector and no OSNet file: the fallback to motion only
     (`reid.model=none`) was made for it, then refused: "--gallery needs appearance embeddings: set reid.model to a

@@ -24,9 +24,9 @@ def asks_for_reid(config_path: str | None, overrides: tuple[str, ...]) -> bool:
         return True
     if config_path is None:
         return False
-    try:
-        data = yaml.safe_load(Path(config_path).read_text()) or {}
-    except (OSError, yaml.YAMLError):
+    try:  # read as load_config reads it: UTF-8 whatever the locale's encoding, `~` the home folder
+        data = yaml.safe_load(Path(config_path).expanduser().read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return False  # load_config reports it
     reid = data.get("reid") if isinstance(data, dict) else None
     return isinstance(reid, dict) and bool({"model", "weights"} & set(reid))
