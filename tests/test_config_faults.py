@@ -743,6 +743,33 @@ def test_every_key_typo_suggests_the_key(key):
     raises_config_error(f"did you mean '{key}'", lambda: load_config(None, [f"{typo}=1"]))
 
 
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("motion.max_seconds_lost", "'lifecycle.max_seconds_lost'"),
+        ("association.min_hits", "'lifecycle.min_hits'"),
+        ("reid.confidence", "'detector.confidence'"),
+        ("detector.bank_capacity", "'appearance.bank_capacity'"),
+        ("reid.device", "'device'"),
+        # a near name in its own section too: both named, the other section's first
+        ("appearance.reid_threshold", "'association.reid_threshold' or 'appearance.match_threshold'"),
+    ],
+)
+def test_a_key_written_under_another_section_is_named_where_it_is(written, meant, tmp_path):
+    """`--set motion.max_seconds_lost=5` said "unknown config key 'motion.max_seconds_lost'; known keys: std_position,
+    ..." (27 keys of motion, not the one meant), and `appearance.reid_threshold` "did you mean
+    'appearance.match_threshold'?": a key of another section is named there, in a file at its line too."""
+    raises_config_error(
+        f"unknown config key '{written}'; did you mean {meant}?", lambda: load_config(None, [f"{written}=1"])
+    )
+    section, name = written.split(".")
+    path = tmp_path / "site.yaml"
+    path.write_text(f"# site\n{section}:\n  {name}: 1\n")
+    raises_config_error(
+        f"site.yaml: line 3: unknown config key '{written}'; did you mean {meant}?", lambda: load_config(path)
+    )
+
+
 def _with_relations(key: str, value: typing.Any) -> dict[str, typing.Any]:
     """`{key: value}` and the other keys set so that the relations between keys (low <= high, a capacity holding
     its minimum) allow `value` at either end of `key`'s range."""

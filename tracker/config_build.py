@@ -203,13 +203,20 @@ def _bound(bound: float) -> str:
     return str(bound) if isinstance(bound, int) else f"{bound:g}"
 
 
-def _unknown_key(key: str, cls: type, prefix: str) -> ConfigError:
-    """The error of `key`, not a key of the config dataclass `cls` (at `prefix`): a did-you-mean of the keys of
-    `cls`'s sections it is (`bank_capacity`: `appearance.bank_capacity`), else of the closest key in any case
-    (`TopK`: `topk`), else the known keys."""
+def _unknown_key(key: str, cls: type, prefix: str, root: type) -> ConfigError:
+    """The error of `key`, not a key of the config dataclass `cls` (at `prefix`, in the whole config `root`): a
+    did-you-mean of the keys of `cls`'s sections it is (`bank_capacity`: `appearance.bank_capacity`), else of the
+    keys of that name elsewhere in `root` (written under another section: `motion.max_seconds_lost` is
+    `lifecycle.max_seconds_lost`, `reid.device` is `device`) and the closest key of `cls` in any case (`TopK`:
+    `topk`), else the known keys."""
     known = [f.name for f in fields(cls)]
     close = _keys_of_sections(cls, key, prefix)
-    close = close or [f"{prefix}{name}" for name in difflib.get_close_matches(key.lower(), known, n=1)]
+    if not close and prefix:  # (a key of another section had "known keys: ..." of this one, or a near name here)
+        close = [f.name for f in fields(root) if _section_class(f) is None and f.name == key.lower()]
+        close += _keys_of_sections(root, key, "")
+    if not close or prefix:
+        close += [f"{prefix}{name}" for name in difflib.get_close_matches(key.lower(), known, n=1)]
+    close = list(dict.fromkeys(close))  # (`appearance.TopK`: its own section's key, found both ways)
     hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else f"; known keys: {', '.join(known)}"
     return ConfigError(f"unknown config key '{prefix}{key}'{hint}", key=f"{prefix}{key}")
 
@@ -232,13 +239,14 @@ def _type_hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def build_section(cls: type, data: Any, prefix: str = "") -> Any:
+def build_section(cls: type, data: Any, prefix: str = "", root: type | None = None) -> Any:
     """The config dataclass `cls` built from the mapping `data` (None: the defaults), its sections recursively.
 
     Args:
         cls: a config dataclass (a `tracker.config_keys.Section`).
         data: its keys as read from YAML; a key not given keeps its default.
         prefix: `cls`'s dotted name with a trailing dot (`motion.`), "" for the whole config.
+        root: the whole config's dataclass, where an unknown key is looked up in the other sections (None: `cls`).
     Raises:
         ConfigError: the first unknown key, wrong type, out-of-range value or broken relation, named as in YAML.
     """
@@ -251,7 +259,7 @@ def build_section(cls: type, data: Any, prefix: str = "") -> Any:
     known = [f.name for f in fields(cls)]
     for key in data:
         if key not in known:
-            raise _unknown_key(str(key), cls, prefix)
+            raise _unknown_key(str(key), cls, prefix, root or cls)
     kwargs = {}
     for f in fields(cls):
         if f.name not in data:
@@ -259,7 +267,7 @@ def build_section(cls: type, data: Any, prefix: str = "") -> Any:
         tp = _section_class(f) or hints[f.name]
         full = prefix + f.name
         if is_dataclass(tp):
-            kwargs[f.name] = build_section(tp, data[f.name], full + ".")
+            kwargs[f.name] = build_section(tp, data[f.name], full + ".", root or cls)
         else:
             value = _coerce_written(data[f.name], tp, full, f.metadata)
             _check_range(value, f.metadata, full)
