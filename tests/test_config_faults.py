@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 import yaml
 
+import tracker.config_build as config_build
 from tracker import Tracker
 from tracker.config import ConfigError, TrackerConfig, config_to_dict, config_to_yaml, load_config, parse_config
 
@@ -768,6 +769,21 @@ def test_a_key_written_under_another_section_is_named_where_it_is(written, meant
     raises_config_error(
         f"site.yaml: line 3: unknown config key '{written}'; did you mean {meant}?", lambda: load_config(path)
     )
+
+
+@pytest.mark.parametrize(("peer", "ours"), sorted((name, ours) for name, (ours, _) in config_build._PEER_NAMES.items()))
+def test_a_peer_trackers_name_for_a_setting_is_told_ours(peer, ours):
+    """Ultralytics' and BoxMOT's users write their settings' names: `--set track_buffer=30` said "unknown config key
+    'track_buffer'; known keys: device, frame_rate, ..." and `detector.conf` listed detector's keys. Each is told the
+    key it is here (a key the config has), bare or under a section, with what differs (seconds, not frames)."""
+    assert ours in {key for key, _, _ in KEYS}
+    for written in (peer, f"detector.{peer}"):
+        raises_config_error(
+            f"unknown config key '{written}'; did you mean '{ours}'? (", lambda w=written: load_config(None, [f"{w}=1"])
+        )
+    if peer == "track_buffer":  # (frames there)
+        err = raises_config_error(ours, lambda: load_config(None, ["lifecycle.track_buffer=30"]))
+        assert "in seconds here, not frames" in str(err), str(err)
 
 
 def _with_relations(key: str, value: typing.Any) -> dict[str, typing.Any]:

@@ -28,6 +28,23 @@ _EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")  # 1e9, 5e-
 
 
 _BRACKETS_HINT = "a list of lists is written with both brackets"  # a flat list given for a list of lists
+# Ultralytics' and BoxMOT's names of settings (README's "name in the literature"): an unknown key of this name is
+# told ours, with what differs in its meaning
+_PEER_NAMES = {
+    "conf": ("detector.confidence", ""),
+    "imgsz": ("detector.image_size", ""),
+    "track_high_thresh": ("association.high_score", ""),
+    "track_low_thresh": ("association.low_score", ""),
+    "new_track_thresh": ("association.new_track_score", ""),
+    "match_thresh": ("association.max_cost", ""),
+    "track_buffer": ("lifecycle.max_seconds_lost", ", in seconds here, not frames"),
+    "max_age": ("lifecycle.max_seconds_lost", ", in seconds here, not frames"),
+    "n_init": ("lifecycle.min_hits", ""),
+    "appearance_thresh": ("appearance.match_threshold", ", a similarity here: 1 - their cosine distance"),
+    "with_reid": ("appearance.enabled", ""),
+    "gmc_method": ("motion.camera_compensation", ": none, auto, sparse_flow, orb or ecc here"),
+    "nn_budget": ("appearance.bank_capacity", ""),
+}
 
 
 def _type_name(tp: Any) -> str:
@@ -214,6 +231,10 @@ def _unknown_key(key: str, cls: type, prefix: str, root: type) -> ConfigError:
     if not close and prefix:  # (a key of another section had "known keys: ..." of this one, or a near name here)
         close = [f.name for f in fields(root) if _section_class(f) is None and f.name == key.lower()]
         close += _keys_of_sections(root, key, "")
+    if not close and key.lower() in _PEER_NAMES:  # (`--set track_buffer=30`, `detector.conf=0.3`)
+        ours, differs = _PEER_NAMES[key.lower()]
+        hint = f"; did you mean '{ours}'? (Ultralytics' and BoxMOT's {key.lower()}{differs})"
+        return ConfigError(f"unknown config key '{prefix}{key}'{hint}", key=f"{prefix}{key}")
     if not close or prefix:
         close += [f"{prefix}{name}" for name in difflib.get_close_matches(key.lower(), known, n=1)]
     close = list(dict.fromkeys(close))  # (`appearance.TopK`: its own section's key, found both ways)
