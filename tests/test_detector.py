@@ -403,6 +403,23 @@ def test_after_quiet_ultralytics_building_and_tracking_print_nothing(shared_weig
     assert loud.returncode == 0 and "Loading" in loud.stdout
 
 
+@pytest.mark.parametrize("task", ["cls", "obb"])
+def test_a_model_of_a_task_without_boxes_is_one_error_at_load(tmp_path, task):
+    """A classification or oriented-box model as detector.model (`yolo11n-cls.pt`) loaded, then ended the first frame
+    in a traceback, "'NoneType' object has no attribute 'xyxy'" (exit status 1). It is one error naming the model
+    and its task, before any frame."""
+    from ultralytics import YOLO
+
+    path = tmp_path / f"yolov8n-{task}.pt"
+    YOLO(f"yolov8n-{task}.yaml").save(path)  # (an untrained network of that task: built here, nothing downloaded)
+    cfg = load_config(None, overrides=[f"detector.model={path}"]).detector
+    kind = {"cls": "classify", "obb": "obb"}[task]
+    with pytest.raises(
+        ValueError, match=rf"^detector\.model {path} is an ultralytics {kind} model, whose results hold no"
+    ):
+        build_detector(cfg, torch.device("cpu"))
+
+
 def test_a_class_the_model_does_not_have_is_an_error_not_an_empty_run(shared_weights):
     """`--classes 99` with an 80-class COCO model tracked nothing, exit 0: ultralytics keeps no box of an id it does
     not have. It is one error naming the id and the model's numbering."""

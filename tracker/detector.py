@@ -32,6 +32,7 @@ _COLOUR_CHANNELS = 3  # BGR frames
 _NAMED_CLASSES = 3  # a detector.classes error names the model's first classes, as a reminder of its numbering
 _OPENVINO_FOLDER_SUFFIX = "_openvino_model"  # how ultralytics tells an OpenVINO export folder (NAME.xml + NAME.bin)
 _OPENVINO_FILES = (".xml", ".bin")  # the files of an OpenVINO export: its network and its weights
+_BOX_TASKS = ("detect", "segment", "pose")  # ultralytics tasks whose results hold (axis-aligned) boxes, `results.boxes`
 _PINNING = "ENABLE_CPU_PINNING"  # OpenVINO's property: inference threads bound to cores
 _KEPT_PROPERTIES = (  # what a recompile with other pinning copies from ultralytics' compiled model: same threads
     "PERFORMANCE_HINT",
@@ -249,8 +250,8 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
         FileNotFoundError: the model is not found and is not an official ultralytics asset, or an OpenVINO export
             folder lacks its .xml or .bin file (naming it).
         ValueError: `keep_features` with a model that is not PyTorch, a file ultralytics cannot load (not a
-            model, truncated, of a format it does not know), naming the file, or a `cfg.classes` id the model
-            does not have (it would never detect it).
+            model, truncated, of a format it does not know), naming the file, a model of a task without boxes
+            (a classify or obb .pt), or a `cfg.classes` id the model does not have (it would never detect it).
         ImportError: the model's format needs a runtime that is not installed (an OpenVINO export without the
             [openvino] extra, onnxruntime for .onnx ...).
         OSError: an official asset's download failed (offline), naming the file and what to do; or an existing
@@ -274,6 +275,7 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
         raise _download_error(cfg.model, exc) from exc
     except Exception as exc:  # ultralytics raises AssertionError, TypeError, pickle errors ... for a bad file
         raise _load_error(source, exc) from exc
+    _check_task(cfg.model, getattr(model, "task", None))
     log.info("detector %s on %s", source, device)
     detector = UltralyticsDetector(model, cfg, device, keep_features=keep_features)
     detector.load()  # an exported model loads here, not on the first frame (its lines would break the progress bar)
@@ -282,6 +284,19 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
     if path.exists():
         set_openvino_pinning(model, path, cfg.cpu_pinning)
     return detector
+
+
+def _check_task(model: str, task: str | None) -> None:
+    """ValueError for a model of an ultralytics task whose results hold no boxes to track (`classify`: none; `obb`:
+    oriented boxes, in `results.obb`), read from a .pt checkpoint (`YOLO(..., task="detect")` does not override
+    it): the first frame ended in a traceback, "'NoneType' object has no attribute 'xyxy'". An export's task is
+    the one given, detect (None: not known), so not told apart here."""
+    if task is None or task in _BOX_TASKS:
+        return
+    raise ValueError(
+        f"detector.model {model} is an ultralytics {task} model, whose results hold no boxes to track: give a "
+        f"detection model (yolo11n.pt; segment and pose models work too, their boxes are tracked)"
+    )
 
 
 def is_official_weights(model: str) -> bool:
