@@ -129,6 +129,26 @@ def one_error_line(err: str) -> str:
     return lines[0]
 
 
+def test_image_files_given_as_several_sources_are_refused_with_the_quoted_glob(tmp_path, monkeypatch, capfd):
+    """`track frames/*.jpg` without quotes: the shell gave each image as a source of its own, so each was tracked as
+    a one-frame video (IDs from 1 in each, nothing tracked across them) and the run wrote a txt, a JSONL and a
+    summary per image. One error now, before any model loads, saying to quote the glob or give the folder; one image
+    alone, or images beside a video, are tracked as before."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "frames").mkdir()
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / "frames" / f"{i}.jpg"), np.zeros((8, 8, 3), np.uint8))
+    capfd.readouterr()
+    assert main(["frames/0.jpg", "frames/1.jpg", "frames/2.jpg", "--out", "out"]) == 2
+    err = one_error_line(capfd.readouterr().err)
+    assert "3 image files given as 3 sources" in err and 'track "frames/*.jpg"' in err and "track frames" in err, err
+    assert not (tmp_path / "out").exists()
+    video = write_video(tmp_path / "walk.avi", scene(2))
+    sources.check_not_split_images(["frames/0.jpg"])  # (one image: one frame)
+    sources.check_not_split_images(["frames/0.jpg", str(video)])
+    sources.check_not_split_images(["frames", "frames/*.jpg"])
+
+
 def test_outputs_summary_and_numbered_run_folders(fake_models_with_reid, tmp_path, monkeypatch, capsys):
     video = write_video(tmp_path / "walk.avi", scene())
     monkeypatch.chdir(tmp_path)

@@ -307,11 +307,12 @@ def _track(argv: list[str]) -> int:
 
 def _track_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from tracker.config import ConfigError
-    from tracker.io.sources import SourceError, check_named
+    from tracker.io.sources import SourceError, check_named, check_not_split_images
 
     try:  # a name that names nothing is told in milliseconds, before tracker.run imports torch and the pipeline
         for name in args.source:
             check_named(name)
+        check_not_split_images(args.source)
     except SourceError as exc:
         tell(f"track: error: {' '.join(str(exc).split())}")
         return EXIT_USER_ERROR

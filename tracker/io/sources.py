@@ -34,7 +34,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +53,7 @@ __all__ = [
     "FrameSource",
     "SourceError",
     "check_named",
+    "check_not_split_images",
     "image_source_name",
     "local_path",
     "open_source",
@@ -370,6 +371,29 @@ def check_named(spec: str | Path) -> None:
         raise _nothing_named(spec)
     if kind == "glob" and not _glob_images(_as_path(spec))[0]:
         raise _no_images(spec, _as_path(spec))
+
+
+def check_not_split_images(specs: Sequence[str]) -> None:
+    """Raise `SourceError` when `specs`, several sources, are all image files: each would be tracked as a one-frame
+    video of its own (IDs from 1 in each, no track across them), which is what an unquoted glob the shell expanded
+    (`track frames/*.jpg`) gave, one set of outputs per image. One image alone is one frame, as before.
+
+    Raises:
+        SourceError: naming how many images were given and the two ways to track them as one sequence (the glob
+            quoted, or their folder).
+    """
+    paths = [_as_path(str(spec)) for spec in specs]
+    if len(paths) < 2 or not all(_exists(p) and p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS for p in paths):
+        return
+    folders = {p.parent for p in paths}
+    suffixes = {p.suffix for p in paths}
+    folder = next(iter(folders)) if len(folders) == 1 else Path("FOLDER")
+    pattern = folder / f"*{next(iter(suffixes)) if len(suffixes) == 1 else '.jpg'}"
+    raise SourceError(
+        f"{len(paths)} image files given as {len(paths)} sources, each a one-frame video with IDs of its own (a glob "
+        f'the shell expanded?): to track them as one sequence, quote the glob, track "{pattern}", or give their '
+        f"folder, track {folder}"
+    )
 
 
 def _nothing_named(spec: str) -> SourceError:
