@@ -147,6 +147,9 @@ def test_image_files_given_as_several_sources_are_refused_with_the_quoted_glob(t
     sources.check_not_split_images(["frames/0.jpg"])  # (one image: one frame)
     sources.check_not_split_images(["frames/0.jpg", str(video)])
     sources.check_not_split_images(["frames", "frames/*.jpg"])
+    pages = [np.zeros((8, 8, 3), np.uint8)] * 2
+    assert cv2.imwritemulti(str(tmp_path / "a.tif"), pages) and cv2.imwritemulti(str(tmp_path / "b.tif"), pages)
+    sources.check_not_split_images(["a.tif", "b.tif"])  # (files of several images: each read as a video)
 
 
 def test_outputs_summary_and_numbered_run_folders(fake_models_with_reid, tmp_path, monkeypatch, capsys):

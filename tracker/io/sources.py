@@ -376,7 +376,8 @@ def check_named(spec: str | Path) -> None:
 def check_not_split_images(specs: Sequence[str]) -> None:
     """Raise `SourceError` when `specs`, several sources, are all image files: each would be tracked as a one-frame
     video of its own (IDs from 1 in each, no track across them), which is what an unquoted glob the shell expanded
-    (`track frames/*.jpg`) gave, one set of outputs per image. One image alone is one frame, as before.
+    (`track frames/*.jpg`) gave, one set of outputs per image. One image alone is one frame, as before, and a file
+    of several images (an animated PNG) is read as a video.
 
     Raises:
         SourceError: naming how many images were given and the two ways to track them as one sequence (the glob
@@ -384,6 +385,8 @@ def check_not_split_images(specs: Sequence[str]) -> None:
     """
     paths = [_as_path(str(spec)) for spec in specs]
     if len(paths) < 2 or not all(_exists(p) and p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS for p in paths):
+        return
+    if any(_image_count(p) != 1 for p in paths):  # (an animated PNG, a multi-page TIFF: a video of its own)
         return
     folders = {p.parent for p in paths}
     suffixes = {p.suffix for p in paths}
