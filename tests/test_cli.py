@@ -143,6 +143,10 @@ def test_image_files_given_as_several_sources_are_refused_with_the_quoted_glob(t
     err = one_error_line(capfd.readouterr().err)
     assert "3 image files given as 3 sources" in err and 'track "frames/*.jpg"' in err and "track frames" in err, err
     assert not (tmp_path / "out").exists()
+    assert main(["batch", "frames/0.jpg", "frames/1.jpg", "--out", "out"]) == 2  # (a one-frame task per image)
+    err = capfd.readouterr().err
+    assert err.startswith("track batch: error: 2 image files given as 2 sources") and 'track "frames/*.jpg"' in err
+    assert not (tmp_path / "out").exists()
     video = write_video(tmp_path / "walk.avi", scene(2))
     sources.check_not_split_images(["frames/0.jpg"])  # (one image: one frame)
     sources.check_not_split_images(["frames/0.jpg", str(video)])

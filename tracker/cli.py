@@ -251,6 +251,13 @@ def _batch_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         for message in unnamed:
             tell(f"track batch: error: {message}")
         return EXIT_SOME_FAILED
+    from tracker.io.sources import SourceError, check_not_split_images
+
+    try:  # (`track batch frames/*.jpg`: a one-frame task per image)
+        check_not_split_images(args.sources)
+    except SourceError as exc:
+        tell(f"track batch: error: {' '.join(str(exc).split())}")
+        return EXIT_USER_ERROR
     from tracker.config import ConfigError
     from tracker.run_config import load_run_config
 
