@@ -1372,3 +1372,26 @@ def test_a_new_run_removes_the_temp_checkpoint_a_run_killed_mid_checkpoint_left(
     args = [str(clip), "--out", str(out), "--max-frames", "3", "--quiet", "--no-save-video", "--checkpoint-seconds"]
     assert main([*args, "0"]) == 0
     assert not left.exists() and (out / "walk.txt").exists()
+
+
+def test_a_run_of_several_sources_killed_in_the_folder_of_a_finished_run_is_not_taken_for_finished(
+    clip, tmp_path, monkeypatch, fake_models, capsys
+):
+    """The case above with several sources: their summaries are `<name>.summary.json`, and a run of two killed
+    part-way in a one-source run's folder left that run's summary.json (walk, 8 frames) beside the cut walk.txt:
+    `--resume` of walk said "finished (8 frames): nothing to resume", exit status 0. And a one-source run killed
+    where a run of several had finished left `walk.summary.json` calling its cut walk.txt finished."""
+    other = write_video(tmp_path / "other.avi", scene(FRAMES))
+    out, args = tmp_path / "run", ["--max-frames", "8", "--quiet", "--checkpoint-seconds", "0", "--out"]
+    cases = (([clip], [clip, other], "summary.json"), ([clip, other], [clip], "walk.summary.json"))
+    for finished, killed, left in cases:
+        assert main([*map(str, finished), *args, str(out)]) == 0 and (out / left).exists()
+        with monkeypatch.context() as m:
+            stop_at(m, 5, kill)
+            m.setattr(run, "_write_summary", lambda path, summary: None)  # killed outright: nothing written at its end
+            assert main([*map(str, killed), *args, str(out)]) == 130
+        assert not (out / left).exists(), f"{left} of the finished run calls the cut walk.txt finished"
+    capsys.readouterr()
+    assert main([str(clip), *args, str(out), "--resume"]) == 2
+    said = capsys.readouterr()
+    assert "nothing to resume" not in said.out and f"no checkpoint in {out}" in said.err, said

@@ -156,8 +156,9 @@ class RunOutputs:
     def open(self, resume: Progress | None = None) -> None:
         """Create the files (`resume`: continue the txt and JSONL an earlier run left, cut to its checkpoint) and
         write `config.yaml` (atomically; a resume writes the same config again: its checkpoint's, checked). Files of
-        an earlier run that this one would leave beside its own are removed: its summary and checkpoint (unless
-        resumed; a run killed outright then is not taken for the earlier one, finished) and, without a video, its
+        an earlier run that this one would leave beside its own are removed: its summary (`summary.json` or
+        `<name>.summary.json`, whether it tracked one source or several) and checkpoint (unless resumed; a run killed
+        outright then is not taken for the earlier one, finished) and, without a video, its
         `<name>.mp4`.
 
         Raises:
@@ -166,7 +167,8 @@ class RunOutputs:
         make_output_folder(self.out_dir)
         txt_bytes, jsonl_bytes = (None, None) if resume is None else (resume.txt_bytes, resume.jsonl_bytes)
         if resume is None:  # an earlier run's summary would call the files replaced now finished if this run is killed
-            self.summary_path.unlink(missing_ok=True)
+            for summary in self._earlier_summaries():
+                summary.unlink(missing_ok=True)
         try:
             self._mot = MotWriter(self.txt, txt_bytes)  # `<name>.txt.partial`, flushed per frame, renamed on close
             self._jsonl = JsonlWriter(self.jsonl_path, jsonl_bytes)
@@ -181,6 +183,15 @@ class RunOutputs:
             self._video = VideoWriter(self.video_path, self._video_rate)
         elif self.video_path.exists() and not same_files([self.video_path], self._sources):
             self.video_path.unlink()  # not written by this run: an earlier run's video would not match this txt
+
+    def _earlier_summaries(self) -> set[Path]:
+        """The summaries of an earlier run that a new run here removes at its first frame: `<name>.summary.json` (of
+        this source, one of several) and `summary.json` (the folder's one-source run: as its checkpoint.bin, whatever
+        source it was of), whether this run tracks one source or several. A run of several sources killed in the
+        folder of a finished one-source run left that run's summary.json beside its cut outputs, and `--resume`
+        said "finished: nothing to resume"."""
+        stem = self.txt.stem
+        return {self.summary_path, self.out_dir / summary_name(stem, False), self.out_dir / summary_name(stem, True)}
 
     def _ran_at_note(self) -> str:
         """config.yaml's comment for a detector that did not run at `detector.image_size` ("" where it did)."""
