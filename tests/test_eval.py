@@ -136,7 +136,9 @@ def test_reid_peer_is_skipped_without_embeddings(shared, tmp_path):
 
 def test_second_run_hits_the_cache_and_is_faster(shared, shared_weights, tmp_path):
     """TUD-Campus, public boxes with ReID: the second run, with a tracker setting and settings that leave the
-    embeddings as they are changed (threads, CUDA graphs), reuses the embeddings."""
+    embeddings as they are changed (threads, those of larger batches, CUDA graphs), reuses the embeddings (with
+    reid.wide_from and wide_threads in the key, their defaults also gave every cache made before them a new key:
+    every input was computed again)."""
     args = ["--data", str(shared / "data" / "MOT15" / "train" / "TUD-Campus"), "--detections", "public",
             "--set", f"reid.weights={shared_weights / 'osnet_x0_25_msmt17.pth'}", "--set", "device=cpu",
             "--cache-dir", str(tmp_path / "cache"), "--quiet"]  # fmt: skip
@@ -145,6 +147,7 @@ def test_second_run_hits_the_cache_and_is_faster(shared, shared_weights, tmp_pat
     first = time.perf_counter() - start
     start = time.perf_counter()
     same_embeddings = ["--set", "reid.threads=2", "--set", "reid.cuda_graphs=true"]
+    same_embeddings += ["--set", "reid.wide_from=2", "--set", "reid.wide_threads=2"]
     tracker_setting = ["--set", "association.high_score=0.45"]
     assert eval_main([*args, "--out", str(tmp_path / "b"), *tracker_setting, *same_embeddings]) == 0
     second = time.perf_counter() - start
@@ -1987,3 +1990,21 @@ def test_an_input_cache_file_that_cannot_be_written_leaves_no_temp_copy_of_the_l
     with pytest.raises(OSError, match="No space left on device"):
         inputs.load_inputs(seq, "public", load_config(None), tmp_path / "cache")
     assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_an_input_cache_made_before_the_wide_reid_keys_existed_is_reused(shared, shared_weights, monkeypatch):
+    """reid.wide_from and reid.wide_threads (stop 65) only say how many threads compute the embeddings. In the
+    cache key, their defaults gave every input cache an earlier version made a new key, and `track eval` computed
+    every sequence's detections and looks again. The key of a config at their defaults is the earlier version's."""
+    import tracker.eval.inputs as inputs
+
+    seq = find_sequences(shared / "data" / "MOT15" / "train" / "TUD-Campus")[0]
+    cfg = load_config(None, [f"reid.weights={shared_weights / 'osnet_x0_25_msmt17.pth'}"])
+    now = inputs._cache_key(seq, "public", cfg, True)
+    to_dict = inputs.config_to_dict
+
+    def before_the_keys(section):  # the reid section as the version before them wrote it
+        return {k: v for k, v in to_dict(section).items() if k not in ("wide_from", "wide_threads")}
+
+    monkeypatch.setattr(inputs, "config_to_dict", before_the_keys)
+    assert inputs._cache_key(seq, "public", cfg, True) == now

@@ -50,6 +50,10 @@ _KEY_CHARS = 20
 # what reading a cache file that is damaged or cut short raises: numpy's EOFError for an empty file, zipfile's
 # BadZipFile for one cut short (it ended every later run), ValueError / KeyError for arrays that do not fit
 _UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
+# reid keys that leave the embeddings as they are, not in the key: chunking (batch_size), the CPU threads computing
+# them (threads; wide_from and wide_threads: with them in it, their defaults gave every cache made before them a new
+# key), replaying the same kernels from a captured graph (cuda_graphs)
+_SAME_EMBEDDINGS = ("batch_size", "threads", "wide_from", "wide_threads", "cuda_graphs")
 _EMBEDDING_DTYPE = np.float16  # halves the cache; cosine similarities change by < 1e-3
 
 
@@ -129,9 +133,8 @@ def _cache_key(seq: Sequence, source: str, cfg: TrackerConfig, appearance: bool)
         parts["detector"] = _detector_part(cfg)
     if appearance:
         reid = config_to_dict(cfg.reid)
-        reid.pop("batch_size")  # chunking does not change the embeddings
-        reid.pop("threads")  # nor does the number of CPU threads computing them
-        reid.pop("cuda_graphs")  # nor replaying the same kernels from a captured graph
+        for key in _SAME_EMBEDDINGS:
+            reid.pop(key, None)
         parts["reid"] = reid | {"weights": _weights_id(cfg.reid.weights, "reid") if cfg.reid.model != "auto" else ""}
         if cfg.reid.model == "auto":  # the embeddings are pooled from the detector's own feature maps
             parts["detector"] = _detector_part(cfg)
