@@ -1976,7 +1976,9 @@ def test_a_damaged_input_cache_file_is_computed_again_not_a_crash(tmp_path, capl
 
 def test_an_input_cache_file_that_cannot_be_written_leaves_no_temp_copy_of_the_looks(tmp_path, monkeypatch):
     """A full disk (or a Ctrl-C) while a cache file was written left its `.partial.npz` beside the cache, every box's
-    look in it, until the same inputs were computed again. The write's error stands; no temp file is left."""
+    look in it, until the same inputs were computed again. The write's error stands; no temp file is left. The
+    error names the cache file and what to do: a full disk's own said only "[Errno 28] No space left on device"
+    (`track eval: error:` that line), not which of the disks filled."""
     import errno
 
     import tracker.eval.inputs as inputs
@@ -1987,9 +1989,13 @@ def test_an_input_cache_file_that_cannot_be_written_leaves_no_temp_copy_of_the_l
 
     monkeypatch.setattr(inputs.np, "savez", full_disk)
     seq = find_sequences(write_sequence(tmp_path / "data", "TOY", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 1))[0]
-    with pytest.raises(OSError, match="No space left on device"):
+    with pytest.raises(OSError) as caught:
         inputs.load_inputs(seq, "public", load_config(None), tmp_path / "cache")
     assert list((tmp_path / "cache").iterdir()) == []
+    said = str(caught.value)
+    assert said.startswith(f"cannot write the input cache file {tmp_path / 'cache'}/TOY-"), said
+    assert ".npz: No space left on device (--cache-dir or $TRACKER_CACHE chooses another folder" in said, said
+    assert caught.value.errno == errno.ENOSPC
 
 
 def test_an_input_cache_made_before_the_wide_reid_keys_existed_is_reused(shared, shared_weights, monkeypatch):

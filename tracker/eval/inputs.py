@@ -25,6 +25,7 @@ import numpy as np
 
 from tracker.config import TrackerConfig, config_to_dict, has_appearance
 from tracker.eval.sequences import Sequence
+from tracker.file_errors import naming
 from tracker.io.mot import make_output_folder, sync_folder
 from tracker.io.names import bounded_name
 from tracker.io.opencv_files import read_image
@@ -54,6 +55,8 @@ _UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
 # them (threads; wide_from and wide_threads: with them in it, their defaults gave every cache made before them a new
 # key), replaying the same kernels from a captured graph (cuda_graphs)
 _SAME_EMBEDDINGS = ("batch_size", "threads", "wide_from", "wide_threads", "cuda_graphs")
+# what the error of a cache file that cannot be written says the user can do
+_CACHE_CHOICE = f"--cache-dir or ${CACHE_ENV} chooses another folder, --no-cache writes none"
 _EMBEDDING_DTYPE = np.float16  # halves the cache; cosine similarities change by < 1e-3
 
 
@@ -298,7 +301,9 @@ def _write(path: Path, frames: list[FrameInputs]) -> None:
         ).astype(_EMBEDDING_DTYPE)
     tmp = path.with_name(path.name + ".partial.npz")
     try:
-        with create_private(tmp) as file:  # mode 0600: every box's look (a ReID embedding) is in it
+        # mode 0600: every box's look (a ReID embedding) is in it; a write, flush or fsync on a full disk, which
+        # names no file, is said naming the cache file
+        with naming(path, lambda exc: _not_written(path, exc)), create_private(tmp) as file:
             np.savez(file, **arrays)
             file.flush()
             os.fsync(file.fileno())  # (renamed unsynced, a power cut could leave an empty file under the name)
@@ -307,6 +312,14 @@ def _write(path: Path, frames: list[FrameInputs]) -> None:
         tmp.unlink(missing_ok=True)
         raise
     sync_folder(path.parent)
+
+
+def _not_written(path: Path, exc: OSError) -> OSError:
+    """The error of a cache file `path` whose write failed for `exc`, which names no file (a full disk): naming it
+    and where the user can choose another (same type and errno)."""
+    named = type(exc)(f"cannot write the input cache file {path}: {exc.strerror} ({_CACHE_CHOICE})")
+    named.errno = exc.errno  # (not strerror: with both set, str() is "[Errno 28] ..." again)
+    return named
 
 
 def _read(path: Path, num_frames: int) -> list[FrameInputs]:
