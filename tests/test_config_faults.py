@@ -1080,3 +1080,21 @@ def test_a_wrong_shaped_camera_exclude_says_what_it_must_be_not_its_type(value):
     said = str(error)
     assert "a list of [x1, y1, x2, y2] regions as fractions of the frame" in said and "tuple" not in said, said
     assert said.startswith("motion.camera_exclude: expected ") and "\n" not in said, said
+
+
+@pytest.mark.parametrize(
+    ("overrides", "said"),
+    [
+        (["reid.wide_threads=2"], "reid.wide_threads=2 is not used: reid.wide_from is 0"),
+        (["reid.wide_from=64", "reid.batch_size=32"], "reid.wide_from=64 is not used: no ReID batch is larger than"),
+    ],
+)
+def test_wide_reid_threads_that_no_batch_reaches_are_told_unused(overrides, said):
+    """`reid.wide_threads` without `reid.wide_from`, or a `wide_from` above `reid.batch_size` (calls are chunked to
+    it), changed nothing and said nothing: every batch ran on `reid.threads`. Each is one unused-setting line (a
+    warning of `track`, `track batch` and `track eval`); the settings that do apply say nothing."""
+    from tracker.config import unused_settings
+
+    lines = unused_settings(load_config(overrides=overrides))
+    assert len(lines) == 1 and lines[0].startswith(said), lines
+    assert unused_settings(load_config(overrides=["reid.wide_from=2", "reid.wide_threads=2"])) == []

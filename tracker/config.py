@@ -799,12 +799,25 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
 
 def unused_settings(cfg: TrackerConfig) -> list[str]:
     """What `cfg` sets that its other keys leave unused (valid, so no error: a config may keep it for later), one
-    line each: `motion.camera_exclude` regions while `motion.camera_compensation` is none."""
+    line each: `motion.camera_exclude` regions while `motion.camera_compensation` is none, `reid.wide_threads`
+    while `reid.wide_from` is 0, a `reid.wide_from` above `reid.batch_size` (no batch reaches it)."""
     unused = []
     if cfg.motion.camera_exclude and cfg.motion.camera_compensation == "none":
         unused.append(
             "motion.camera_exclude is not used: motion.camera_compensation is none (no camera motion is estimated, "
             "so no region is excluded from it); set motion.camera_compensation to auto, sparse_flow, orb or ecc"
+        )
+    reid = cfg.reid
+    if reid.wide_threads and not reid.wide_from:
+        unused.append(
+            f"reid.wide_threads={reid.wide_threads} is not used: reid.wide_from is 0 (every ReID batch runs on "
+            "reid.threads); set reid.wide_from, the crops a batch needs to run on wide_threads (2 where a core is free)"
+        )
+    if reid.wide_from > reid.batch_size:
+        unused.append(
+            f"reid.wide_from={reid.wide_from} is not used: no ReID batch is larger than reid.batch_size="
+            f"{reid.batch_size} (larger calls are chunked), so every batch runs on reid.threads; set reid.wide_from "
+            "to at most reid.batch_size"
         )
     return unused
 
