@@ -2014,3 +2014,62 @@ def test_an_input_cache_made_before_the_wide_reid_keys_existed_is_reused(shared,
 
     monkeypatch.setattr(inputs, "config_to_dict", before_the_keys)
     assert inputs._cache_key(seq, "public", cfg, True) == now
+
+
+def _toy_public_sequence(root: Path) -> Sequence:
+    """A one-frame sequence with one public detection: the smallest input cache entry."""
+    seq = find_sequences(write_sequence(root, "TOY", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 1))[0]
+    (seq.info.root / "det" / "det.txt").write_text("1,-1,10,10,20,40,0.9,-1,-1,-1\n")
+    return seq
+
+
+def test_two_evals_writing_the_same_input_cache_entry_at_once_both_finish(tmp_path, monkeypatch):
+    """Every writer of a cache entry wrote `<entry>.partial.npz`: a second `track eval` (or `track compare`) writing
+    the same entry meanwhile removed and replaced the first's temp file and renamed it into place, and the first's
+    own rename then failed ("No such file or directory: '...partial.npz'"): that eval ended. Each writer now has a
+    temp file of its own; both finish, and the entry is read back whole with no temp file left beside it."""
+    import stat
+
+    import tracker.eval.inputs as inputs
+
+    seq, cache, cfg = _toy_public_sequence(tmp_path / "data"), tmp_path / "cache", load_config(None)
+    savez = inputs.np.savez
+
+    def meanwhile_another_eval(file, **arrays):  # the other eval's whole write while this one is writing
+        monkeypatch.setattr(inputs.np, "savez", savez)
+        assert not inputs.load_inputs(seq, "public", cfg, cache).cache_hit
+        savez(file, **arrays)
+
+    monkeypatch.setattr(inputs.np, "savez", meanwhile_another_eval)
+    first = inputs.load_inputs(seq, "public", cfg, cache)
+    (entry,) = cache.iterdir()
+    again = inputs.load_inputs(seq, "public", cfg, cache)
+    assert again.cache_hit and again.frames[0].boxes_xyxy.tolist() == first.frames[0].boxes_xyxy.tolist()
+    assert entry.suffix == ".npz" and stat.S_IMODE(entry.stat().st_mode) == 0o600
+
+
+def test_a_killed_writers_input_cache_temp_file_is_removed_a_running_ones_kept(tmp_path):
+    """Temp files are per writer (`.<entry>.<pid>.<random>.partial`), so a `track eval` killed before its rename
+    leaves one (every box's look in it) that no later write reuses. The next write of the entry removes those whose
+    writer is no longer running, keeps one of a writer still running (its rename must find it), and none is ever read
+    as the entry."""
+    import subprocess
+    import sys
+
+    import tracker.eval.inputs as inputs
+
+    seq, cache, cfg = _toy_public_sequence(tmp_path / "data"), tmp_path / "cache", load_config(None)
+    first = inputs.load_inputs(seq, "public", cfg, cache)
+    (entry,) = cache.iterdir()
+    dead = subprocess.Popen([sys.executable, "-c", ""])
+    dead.wait()
+    killed = cache / f"{inputs._temp_prefix(entry, dead.pid)}abcd_123{inputs._TEMP_SUFFIX}"
+    running = cache / f"{inputs._temp_prefix(entry, os.getppid())}wxyz_789{inputs._TEMP_SUFFIX}"
+    other = cache / f".OTHER-0.npz.{dead.pid}.abcd_123{inputs._TEMP_SUFFIX}"  # another entry's: its own writes'
+    for left in (killed, running, other):
+        left.write_bytes(b"PK half an archive")
+    assert inputs.load_inputs(seq, "public", cfg, cache).cache_hit  # a reuse writes nothing
+    entry.unlink()
+    again = inputs.load_inputs(seq, "public", cfg, cache)
+    assert not again.cache_hit and again.frames[0].scores.tolist() == first.frames[0].scores.tolist()
+    assert sorted(cache.iterdir()) == sorted([entry, running, other])

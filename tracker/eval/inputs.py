@@ -13,6 +13,8 @@ import itertools
 import json
 import logging
 import os
+import re
+import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -27,9 +29,9 @@ from tracker.config import TrackerConfig, config_to_dict, has_appearance
 from tracker.eval.sequences import Sequence
 from tracker.file_errors import naming
 from tracker.io.mot import make_output_folder, sync_folder
-from tracker.io.names import bounded_name
+from tracker.io.names import bounded_name, fitting_stem
 from tracker.io.opencv_files import read_image
-from tracker.private_file import create_private, keep_private
+from tracker.private_file import PRIVATE_MODE, keep_private
 from tracker.weights import content_digest, file_digest, resolve_weights
 
 if TYPE_CHECKING:  # torch is imported where images are embedded: `track eval --help` and usage errors need none
@@ -58,6 +60,11 @@ _SAME_EMBEDDINGS = ("batch_size", "threads", "wide_from", "wide_threads", "cuda_
 # what the error of a cache file that cannot be written says the user can do
 _CACHE_CHOICE = f"--cache-dir or ${CACHE_ENV} chooses another folder, --no-cache writes none"
 _EMBEDDING_DTYPE = np.float16  # halves the cache; cosine similarities change by < 1e-3
+# a cache file's temp files: `.<name>.<pid>.<random>.partial`, one per writer (two `track eval` / `track compare`
+# computing the same entry at once each write and rename their own); never read as an entry (no `.npz` end)
+_TEMP_SUFFIX = ".partial"
+_TEMP_RANDOM_CHARS = 8  # the random part of `tempfile.mkstemp`'s names
+_TEMP_NAME = re.compile(rf"\..+\.(\d+)\.[a-z0-9_]{{{_TEMP_RANDOM_CHARS}}}{re.escape(_TEMP_SUFFIX)}")  # pid: group 1
 
 
 @dataclass(frozen=True)
@@ -299,11 +306,13 @@ def _write(path: Path, frames: list[FrameInputs]) -> None:
         arrays["embeddings"] = np.concatenate(
             [f.embeddings.reshape(len(f.embeddings), dim) for f in frames if f.embeddings is not None]
         ).astype(_EMBEDDING_DTYPE)
-    tmp = path.with_name(path.name + ".partial.npz")
+    _remove_left_temps(path)
+    fd, name = tempfile.mkstemp(prefix=_temp_prefix(path, os.getpid()), suffix=_TEMP_SUFFIX, dir=path.parent)
+    tmp = Path(name)
     try:
-        # mode 0600: every box's look (a ReID embedding) is in it; a write, flush or fsync on a full disk, which
-        # names no file, is said naming the cache file
-        with naming(path, lambda exc: _not_written(path, exc)), create_private(tmp) as file:
+        # a write, flush or fsync on a full disk, which names no file, is said naming the cache file
+        with naming(path, lambda exc: _not_written(path, exc)), os.fdopen(fd, "wb") as file:
+            os.fchmod(fd, PRIVATE_MODE)  # 0600 (mkstemp's) whatever the platform: every box's look (an embedding)
             np.savez(file, **arrays)
             file.flush()
             os.fsync(file.fileno())  # (renamed unsynced, a power cut could leave an empty file under the name)
@@ -312,6 +321,36 @@ def _write(path: Path, frames: list[FrameInputs]) -> None:
         tmp.unlink(missing_ok=True)
         raise
     sync_folder(path.parent)
+
+
+def _temp_prefix(path: Path, pid: int) -> str:
+    """`.<name>.<pid>.`, the start of the names of the temp files process `pid` writes the cache file `path` to
+    (`<name>`: `path`'s, or its start and a hash where the whole would not fit in a file name: `fitting_stem`)."""
+    added = len(f"..{pid}.") + _TEMP_RANDOM_CHARS + len(_TEMP_SUFFIX)
+    return f".{fitting_stem(path.name, added)}.{pid}."
+
+
+def _remove_left_temps(path: Path) -> None:
+    """Delete the temp files of the cache file `path` whose writer is no longer running on this machine (a
+    `track eval` killed before its rename left a full copy of the looks there): at most one per killed writer stays,
+    until the same entry is written again; one of a writer still running is kept (its rename must find it)."""
+    for left in path.parent.glob(f".*{_TEMP_SUFFIX}"):
+        found = _TEMP_NAME.fullmatch(left.name)
+        pid = int(found[1]) if found else 0
+        if pid > 0 and left.name.startswith(_temp_prefix(path, pid)) and not _running(pid):
+            left.unlink(missing_ok=True)
+            log.info("removed %s, left by a killed write of %s", left, path)
+
+
+def _running(pid: int) -> bool:
+    """Whether a process `pid` runs on this machine (another user's too)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _not_written(path: Path, exc: OSError) -> OSError:
