@@ -2550,3 +2550,38 @@ def test_a_video_whose_note_cannot_be_written_fails_alone_in_one_line(tmp_path, 
         f"cannot write {task.partial_dir / NOTE_NAME}: No space left on device (the disk is"
     )
     assert not task.partial_dir.exists() and not task.out_dir.exists()
+
+
+@pytest.mark.parametrize("put_back", [True, False])
+def test_a_video_whose_new_outputs_cannot_be_renamed_in_keeps_its_earlier_outputs(tmp_path, monkeypatch, put_back):
+    """A video tracked again moves its earlier outputs aside (`out/.<name>.old`) and renames the new ones in: where
+    that rename failed, the video was reported failed and the earlier outputs stayed hidden in `.<name>.old`, which
+    the next run deleted. They are put back in `out/<name>`; where even that fails, the failure line says where
+    they are, and the next run puts them back."""
+    import tracker.batch_task as batch_task
+    from tracker.batch import run_video
+    from tracker.batch_work import make_tasks
+
+    (task,) = make_tasks([str(clip(tmp_path / "cam.avi", 0, 3))], TrackerConfig(), tmp_path / "out", False, None,
+                         fake_tracker, None, None)  # fmt: skip
+    assert run_video(task).status == "done"
+    earlier = {p.name: p.read_bytes() for p in task.out_dir.iterdir()}
+    replace = os.replace
+
+    def refused(src, dst):  # the new outputs' rename (and, without put_back, every other one after it) fails
+        if Path(src) == task.partial_dir or (not put_back and Path(dst) == task.out_dir):
+            raise PermissionError(13, "Permission denied", str(src), None, str(dst))
+        replace(src, dst)
+
+    monkeypatch.setattr(batch_task.os, "replace", refused)
+    failed = run_video(task)
+    assert failed.status == "failed" and failed.reason.startswith("[Errno 13] Permission denied: "), failed.reason
+    aside = task.out_root / f".cam{batch_task.OLD_SUFFIX}"
+    if put_back:
+        assert {p.name: p.read_bytes() for p in task.out_dir.iterdir()} == earlier and not aside.exists()
+    else:
+        assert f"; the outputs of the earlier run are kept in {aside} (" in failed.reason, failed.reason
+        assert {p.name: p.read_bytes() for p in aside.iterdir()} == earlier and not task.out_dir.exists()
+        put_back = True  # the next run's publish fails too, its own rename only: the earlier outputs come back
+        assert run_video(task).status == "failed"
+        assert {p.name: p.read_bytes() for p in task.out_dir.iterdir()} == earlier and not aside.exists()

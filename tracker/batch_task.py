@@ -53,13 +53,43 @@ def _start_gallery(task: VideoTask, cfg: TrackerConfig, start: bytes | None) -> 
 
 
 def _publish(partial: Path, final: Path) -> None:
-    """Move a finished video's folder into place; outputs of an earlier run are replaced whole."""
+    """Move a finished video's folder into place; outputs of an earlier run are replaced whole.
+
+    The earlier outputs are moved aside (`.<name>.old`) while the new ones are renamed in, and put back where that
+    rename fails (or where a publish killed between its renames left them there): a failed publish loses nothing.
+
+    Raises:
+        OSError: a rename failed (the system's error); where the earlier outputs could not be put back either, one
+            saying where they are.
+    """
     old = final.with_name(f".{final.name}{OLD_SUFFIX}")
+    if old.exists() and not final.exists():  # a publish killed between its renames: the earlier outputs are these
+        os.replace(old, final)
     shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
+    moved = final.exists()
+    if moved:
         os.replace(final, old)
-    os.replace(partial, final)
+    try:
+        os.replace(partial, final)
+    except OSError as exc:
+        if moved:
+            _put_back(old, final, exc)
+        raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _put_back(old: Path, final: Path, exc: OSError) -> None:
+    """The earlier outputs moved aside to `old` back at `final`, the new ones' rename having failed for `exc`.
+
+    Raises:
+        OSError: they cannot be moved back: `exc`'s words, saying where they are (same type and errno).
+    """
+    try:
+        os.replace(old, final)
+    except OSError as again:
+        kept = type(exc)(f"{one_line(exc)}; the outputs of the earlier run are kept in {old} ({one_line(again)})")
+        kept.errno = exc.errno
+        raise kept from exc
 
 
 def run_video(
