@@ -2585,3 +2585,23 @@ def test_a_video_whose_new_outputs_cannot_be_renamed_in_keeps_its_earlier_output
         put_back = True  # the next run's publish fails too, its own rename only: the earlier outputs come back
         assert run_video(task).status == "failed"
         assert {p.name: p.read_bytes() for p in task.out_dir.iterdir()} == earlier and not aside.exists()
+
+
+def test_a_failed_videos_reason_names_a_file_that_is_not_utf8_as_track_does(tmp_path, monkeypatch):
+    """A batch video that failed on a file named `caf<0xE9>` (a symbolic link loop in its outputs' way) gave the
+    reason with Python's repr of the name, `caf\\udce9` as text, in its progress and summary lines, where `track`
+    says `caf\\ufffd`. It names it as `track` does."""
+    import tracker.batch_task as batch_task
+    from tracker.batch import run_video
+    from tracker.batch_work import make_tasks
+
+    looped = undecodable_path(tmp_path, b"caf\xe9")
+
+    def loop(partial, final):
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(looped))
+
+    monkeypatch.setattr(batch_task, "_publish", loop)
+    (task,) = make_tasks([str(clip(tmp_path / "cam.avi", 0, 3))], TrackerConfig(), tmp_path / "out", False, None,
+                         fake_tracker, None, None)  # fmt: skip
+    failed = run_video(task)
+    assert failed.reason == f"[Errno 40] Too many levels of symbolic links: '{tmp_path}/caf\ufffd'", failed.reason

@@ -1939,3 +1939,24 @@ def test_an_unreadable_image_is_said_by_the_summary_not_by_a_warning_line_each(f
     assert main([str(folder), "--out", str(tmp_path / "out"), "--no-save-video"]) == 0
     out, err = capsys.readouterr()
     assert "2 unreadable frames skipped" in out and "warning" not in err, (out, err)
+
+
+def test_the_summary_names_a_failed_file_not_utf8_as_the_error_line_does(fake_models, tmp_path, monkeypatch, capsys):
+    """An output whose file is a symbolic link loop named `caf<0xE9>`: the error line named it `caf\\ufffd`, but
+    summary.json's `error` said Python's repr of it, the escape `caf\\udce9` as text. It says the error line's words
+    (U+FFFD for the byte: UTF-8 JSON that jq and strict readers take)."""
+    import errno
+
+    from tracker.io.mot import MotWriter
+
+    looped = undecodable_path(tmp_path, b"caf\xe9")
+
+    def loop(self):
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), str(looped))
+
+    monkeypatch.setattr(MotWriter, "sync", loop)
+    video, out = write_video(tmp_path / "walk.avi", scene()), tmp_path / "out"
+    assert main([str(video), "--out", str(out), "--quiet", "--set", "reid.model=none"]) == 2
+    said = one_error_line(capsys.readouterr().err)
+    assert said == f"track: error: [Errno 40] Too many levels of symbolic links: '{tmp_path}/caf\ufffd'", said
+    assert json.loads((out / "summary.json").read_bytes())["error"] == said.removeprefix("track: error: ")

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from tracker.config import TrackerConfig, config_to_dict
+from tracker.file_errors import one_line as said_line
 from tracker.io.mot import unique_stem
-from tracker.io.names import safe_name
+from tracker.io.names import safe_name, shown_name
 
 __all__ = [
     "NOTE_NAME",
@@ -130,10 +131,13 @@ def one_line(exc: BaseException, keep_end: bool = True) -> str:
     says what failed, its end what to do (cut at the end, an offline download's "set detector.model to a local model
     (`--set detector.model=PATH` on the command line," stopped there). A source's error is kept whole: it ends with
     what to do, and its start names the source (`track batch cams/`). `keep_end` False: a long one keeps only its
-    start (Ray's lost-worker errors end with the task's whole description)."""
+    start (Ray's lost-worker errors end with the task's whole description). An OSError's file names are as `track`
+    says them (`file_errors.one_line`), each byte of a name that is not UTF-8 as U+FFFD (`shown_name`), not Python's
+    repr of them (`caf\\udce9` as text): the reason is text for people, with no lone surrogate in it that a line
+    printed on a strict UTF-8 stream would fail on."""
     from tracker.io.sources import SourceError
 
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = shown_name(said_line(exc))
     if isinstance(exc, SourceError) or len(text) <= _REASON_CHARS:
         return text
     if not keep_end:

@@ -33,6 +33,7 @@ import numpy as np
 from tracker.config import TrackerConfig, load_config, log_unused_settings
 from tracker.detector import image_size_not_used
 from tracker.device import resolve_device
+from tracker.file_errors import one_line
 from tracker.frame_rate import choose_frame_rate
 from tracker.gallery import GalleryConflictError
 from tracker.gallery_records import GalleryError
@@ -40,6 +41,7 @@ from tracker.global_ids import GlobalIdHistory, drop_kept_rows, keep_rows
 from tracker.io.jsonl import read_jsonl_tracks
 from tracker.io.lock import FolderLock, gallery_lock
 from tracker.io.mot import unique_stem
+from tracker.io.names import shown_name
 from tracker.io.sources import FrameSource, SourceError, open_source, resolve_source
 from tracker.io.strict_json import write_json_atomic
 from tracker.io.video import Annotator
@@ -584,9 +586,12 @@ def _error_said(exc: Exception) -> str:
     """summary.json's `error` for `exc`, which ended the run: the one line `track` prints for an OSError or a
     GalleryError (a periodic gallery save that failed, an output that could not be written: a sentence naming the
     file, which "OSError: " before it told nothing more); anything else (a crash: the ReID out of memory) after its
-    type's name, which its message may not give (`KeyError: 'boxes'`)."""
-    said = " ".join(str(exc).split())
-    return said if isinstance(exc, OSError | GalleryError) and said else f"{type(exc).__name__}: {exc}"
+    type's name, which its message may not give (`KeyError: 'boxes'`). An OSError's file names are as that line
+    says them (`file_errors.one_line`), not Python's repr of them (`caf\\udce9` as text), each byte of a name that is
+    not UTF-8 as U+FFFD (`shown_name`), as summary.json writes it."""
+    if isinstance(exc, OSError | GalleryError) and str(exc).split():
+        return shown_name(one_line(exc))
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _note_unsaved_gallery(summary: RunSummary, exc: Exception | None, path: Path, failed: list[str]) -> None:
