@@ -1,10 +1,11 @@
 """Files that hold people's looks (ReID embeddings: biometric data), created readable by their owner only.
 
 A `track` run's resume checkpoint (the pickled tracker: every track's appearance bank and, with `--gallery`, the
-whole gallery) and `track eval`'s input cache (every box's embedding) are written to a temp file that is renamed
-into place. `create_private` makes that temp file with mode 0600 from its first byte, whatever the umask, so the
-file renamed over an existing one is 0600 too; `keep_private` makes a file read again as it is (an older version's
-0644 cache) 0600. The gallery's own files are written the same way (`tracker.gallery_file.write_atomic`).
+whole gallery) is written to a temp file that is renamed into place. `create_private` makes that temp file with mode
+0600 from its first byte, whatever the umask, so the file renamed over an existing one is 0600 too (`track eval`'s
+input cache, every box's embedding, makes its own per-writer temp file with `tempfile.mkstemp`, 0600 as well);
+`keep_private` makes a file read again as it is (an older version's 0644 cache) 0600. The gallery's own files are
+written the same way (`tracker.gallery_file.write_atomic`).
 """
 
 from __future__ import annotations
