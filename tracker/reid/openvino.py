@@ -53,6 +53,7 @@ PRECOMPILED_BATCH = EXACT_BATCH  # static batches 1 to 8 are compiled up front: 
 # ~0.5 s in its first 100 frames (batches 8, 6, 5). Larger batches (lazy embedding off, crowds) compile on first use.
 SPLIT_LIMIT = EXACT_BATCH  # with `requests` > 1, a call is split only while every part fits one exact batch; larger
 # calls (lazy embedding off, crowds) run their static batches one after another as with one request
+_THREADS = "INFERENCE_NUM_THREADS"  # OpenVINO's property: CPU threads of one inference
 COMPILED_FOLDER = "compiled"  # OpenVINO's own cache of compiled models (`CACHE_DIR`), inside the cache folder
 PIXEL_MAX = 255.0  # uint8 crops: the ImageNet mean and std of [0, 1] pixels scaled to 0..255
 
@@ -157,11 +158,8 @@ class OpenVINOForward:
         use_model_cache(self._core)
         self._settings: dict[str, object] = dict(COMPILE_SETTINGS)
         if threads > 0:
-            self._settings["INFERENCE_NUM_THREADS"] = threads
-        self._wide_from = wide_from
-        self._wide_settings = {k: v for k, v in self._settings.items() if k != "INFERENCE_NUM_THREADS"}
-        if wide_threads > 0:
-            self._wide_settings["INFERENCE_NUM_THREADS"] = wide_threads
+            self._settings[_THREADS] = threads
+        self._wide_from, self._wide_threads = wide_from, wide_threads
         if int8:
             ir = _read_int8(self._core, model, weights, input_hw)
             log.info("ReID on OpenVINO (CPU, INT8)")
@@ -169,7 +167,6 @@ class OpenVINOForward:
             ir = _read_converted(self._core, ov, model, weights, input_hw)
             if not half:
                 self._settings["INFERENCE_PRECISION_HINT"] = "f32"
-                self._wide_settings["INFERENCE_PRECISION_HINT"] = "f32"
             log.info("ReID on OpenVINO (CPU, %s)", "bf16 where supported" if half else "fp32")
         self._ir = _with_preprocessing(ov, ir)
         self._input_hw = input_hw
@@ -253,12 +250,16 @@ class OpenVINOForward:
         precision) and its inference threads (`INFERENCE_NUM_THREADS`: `threads`, or `wide_threads` from
         `wide_from` crops on), as the compiled model reports them back (compiled on first use)."""
         compiled = self._model(batch)
-        keys = {**self._settings_for(batch), "INFERENCE_NUM_THREADS": None}
+        keys = {**self._settings_for(batch), _THREADS: None}
         return {key: str(compiled.get_property(key)) for key in keys}  # type: ignore[attr-defined]
 
     def _settings_for(self, batch: int) -> dict[str, object]:
-        """The compile settings of the model for a static batch of `batch` crops: `wide_threads` from `wide_from`."""
-        return self._wide_settings if 0 < self._wide_from <= batch else self._settings
+        """The compile settings of the model for a static batch of `batch` crops: this model's, with `wide_threads`
+        inference threads from `wide_from` crops on (0: OpenVINO's default, all cores)."""
+        if not 0 < self._wide_from <= batch:
+            return self._settings
+        wide = {key: value for key, value in self._settings.items() if key != _THREADS}
+        return wide | ({_THREADS: self._wide_threads} if self._wide_threads > 0 else {})
 
     @property
     def dim(self) -> int:
