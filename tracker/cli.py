@@ -35,6 +35,7 @@ from tracker.cli_args import (
     path_text,
     positive_int,
     refuse_misread_options,
+    say,
     tell,
     unknown_options,
 )
@@ -42,7 +43,6 @@ from tracker.cli_gallery import gallery_main
 from tracker.cli_logging import printing_log
 from tracker.closed_pipe import silence_stdout
 from tracker.file_errors import one_line
-from tracker.io.opencv_files import shown_name
 from tracker.resume import DEFAULT_CHECKPOINT_SECONDS
 from tracker.stop_flag import terminating_interrupts
 from tracker.wording import count
@@ -216,7 +216,8 @@ def _say(text: str) -> None:
     `track gallery ls`. A path that is not UTF-8 (`--out caf<0xE9>`) is printed with U+FFFD for each such byte: as
     it is, it raised UnicodeEncodeError on a strict stdout after the whole run."""
     try:
-        print(shown_name(text), flush=True)
+        say(text)
+        sys.stdout.flush()
     except BrokenPipeError:
         silence_stdout()
 
@@ -256,7 +257,7 @@ def _batch_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     try:  # (`track batch frames/*.jpg`: a one-frame task per image)
         check_not_split_images(args.sources)
     except SourceError as exc:
-        tell(f"track batch: error: {' '.join(str(exc).split())}")
+        tell(f"track batch: error: {one_line(exc)}")
         return EXIT_USER_ERROR
     from tracker.config import ConfigError
     from tracker.run_config import load_run_config
@@ -321,7 +322,7 @@ def _track_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
             check_named(name)
         check_not_split_images(args.source)
     except SourceError as exc:
-        tell(f"track: error: {' '.join(str(exc).split())}")
+        tell(f"track: error: {one_line(exc)}")
         return EXIT_USER_ERROR
     from tracker.run import RunAborted, TrackOptions, gallery_left, run_track
     from tracker.run_resume import AlreadyFinished

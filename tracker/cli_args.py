@@ -36,6 +36,7 @@ __all__ = [
     "path_text",
     "positive_int",
     "refuse_misread_options",
+    "say",
     "sequence_name",
     "tell",
     "unknown_options",
@@ -327,3 +328,10 @@ def tell(text: str) -> None:
     UTF-8 shown as U+FFFD (`shown_name`): as it is, stderr showed Python's `\\udce9` escapes, and a strict UTF-8
     stream raised UnicodeEncodeError."""
     print(shown_name(text), file=sys.stderr)
+
+
+def say(text: str) -> None:
+    """Print one line of a command's answer (a listing, a table, a summary) to stdout, each byte of a name in it that
+    is not UTF-8 shown as U+FFFD (`shown_name`): a strict UTF-8 stdout raised UnicodeEncodeError on such a name (its
+    notes and errors: `tell`). A reader that left early (BrokenPipeError) is the caller's to handle."""
+    print(shown_name(text))

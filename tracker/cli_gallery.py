@@ -19,11 +19,12 @@ from tracker.cli_args import (
     path_text,
     positive_int,
     refuse_misread_options,
+    say,
     tell,
 )
 from tracker.closed_pipe import silence_stdout
 from tracker.file_errors import one_line
-from tracker.io.names import shown_apart, shown_name
+from tracker.io.names import shown_apart
 from tracker.wording import count, listed
 
 __all__ = ["gallery_main", "gallery_parser"]
@@ -196,12 +197,12 @@ def gallery_main(argv: list[str]) -> int:
                 read = Gallery.load(args.files[0], prune=False)
                 _note_if_in_use(args.files[0], read, "what it saves later is not listed")  # (a `track` run holds it)
                 for line in _gallery_listing(read):
-                    _say(line)
+                    say(line)
             elif args.action == "merge":
                 for line in _merge(args):
-                    _say(line)
+                    say(line)
             elif args.action == "export":
-                _say(_export(args))
+                say(_export(args))
             elif args.action == "rm":
                 gallery = Gallery.load(args.file, prune=False)
                 missing = [i for i in dict.fromkeys(args.ids) if i not in gallery]
@@ -212,7 +213,7 @@ def gallery_main(argv: list[str]) -> int:
                     )
                 removed = gallery.remove(args.ids)  # (an ID given twice is removed once)
                 gallery.save(args.file, prune=False, lock=False)  # held above
-                _say(f"removed {count(len(removed), 'identity', 'identities')}; {len(gallery)} left")
+                say(f"removed {count(len(removed), 'identity', 'identities')}; {len(gallery)} left")
             else:
                 cfg = load_config(args.config, overrides=list(args.set))
                 gallery = Gallery.load(args.file, cfg.gallery, prune=False)
@@ -221,12 +222,12 @@ def gallery_main(argv: list[str]) -> int:
                 if removed and args.dry_run:  # (in memory only: the file is not written)
                     refuse_read_only(Path(os.path.realpath(args.file)))  # (as the prune's save would: it said "would")
                     kept = f"{len(gallery)} would be left (a dry run: {args.file} is as it was)"
-                    _say(f"would remove {gone} ({listed(removed)}); {kept}")
+                    say(f"would remove {gone} ({listed(removed)}); {kept}")
                 elif removed:  # (nothing to forget: the file stays the one a `--resume` of its run expects)
                     gallery.save(args.file, lock=False)
-                    _say(f"removed {gone} ({listed(removed)}); {len(gallery)} left")
+                    say(f"removed {gone} ({listed(removed)}); {len(gallery)} left")
                 else:  # (it said "removed 0 identities (none)")
-                    _say(_nothing_pruned(args.file, len(gallery), cfg.gallery))
+                    say(_nothing_pruned(args.file, len(gallery), cfg.gallery))
     except BrokenPipeError:  # the reader left early (`| head`): not a failure of the command
         silence_stdout()  # so Python's exit flush cannot fail
         return EXIT_OK
@@ -239,13 +240,6 @@ def gallery_main(argv: list[str]) -> int:
         tell(f"track gallery: error: {_error_text(exc, getattr(args, 'file', None), locked)}")
         return EXIT_USER_ERROR
     return EXIT_OK
-
-
-def _say(text: str) -> None:
-    """Print `text` (a line of the command's answer) to stdout with each byte of a name in it that is not UTF-8
-    shown as U+FFFD (`shown_name`): a strict UTF-8 stdout (en_US.UTF-8) raised UnicodeEncodeError on such a gallery
-    file's name (its notes and errors: `tell`)."""
-    print(shown_name(text))
 
 
 def _error_text(exc: Exception, file: Path | None, written: Path | None = None) -> str:
@@ -277,9 +271,9 @@ def _list_several(files: list[Path]) -> int:
             continue
         _note_if_in_use(file, read, "what it saves later is not listed")  # (a file a `track` run holds: said)
         try:
-            _say(f"\n{file}:" if listed_any else f"{file}:")
+            say(f"\n{file}:" if listed_any else f"{file}:")
             for line in _gallery_listing(read):
-                _say(line)
+                say(line)
         except BrokenPipeError:  # the reader left (`| head`): the files after it are still read, their errors said
             silence_stdout()  # (the status was 0 and a bad file after it unnamed)
         listed_any = True

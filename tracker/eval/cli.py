@@ -32,6 +32,9 @@ from tracker.cli_args import (
     sequence_name,
     tell,
 )
+from tracker.cli_args import (
+    say as answer,
+)
 from tracker.cli_logging import printing_log
 from tracker.config import (
     ConfigError,
@@ -71,7 +74,6 @@ from tracker.extras import require_extra
 from tracker.file_errors import one_line
 from tracker.io.lock import FolderLock
 from tracker.io.mot import make_output_folder
-from tracker.io.names import shown_name
 from tracker.io.strict_json import write_json_atomic
 from tracker.ray_engine import check_reachable, import_ray, ray_session
 from tracker.stop_flag import terminating_interrupts
@@ -600,8 +602,7 @@ def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name:
         args.workers = _DEFAULT_WORKERS
     if args.variant_seed is None:
         args.variant_seed = _DEFAULT_VARIANT_SEED
-    # (a name that is not UTF-8 with U+FFFD a byte: a strict UTF-8 stdout raised UnicodeEncodeError on it)
-    say = (lambda *_a: None) if args.quiet else (lambda text: print(shown_name(text)))
+    say = (lambda *_a: None) if args.quiet else answer  # (a name not UTF-8: U+FFFD a byte, `cli_args.say`)
     started = time.perf_counter()
     try:
         with terminating_interrupts(), ExitStack() as held:  # finished sequences stay, the rest is cancelled
