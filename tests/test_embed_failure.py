@@ -3,13 +3,13 @@ then tracks exactly as one that never failed (the core's `_advance`, `Tracker.up
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
 import torch
 
-from tracker import Tracker, load_config
+from tracker import Tracker, TrackerConfig, load_config
 from tracker.camera_motion import CameraMotionEstimator
 from tracker.testing import Walker, identity_embeddings, linear_path, render
 
@@ -226,6 +226,28 @@ def _frames(count: int) -> Iterator[np.ndarray]:
         yield frame
 
 
+def _track_scene(
+    cfg: TrackerConfig,
+    count: int,
+    embedder_fails_at: int | None = None,
+    first_try: Callable[[Tracker, np.ndarray], None] | None = None,
+) -> tuple[list[list[tuple]], Tracker, _Embedder]:
+    """`Tracker.update` over `count` frames of the panning scene (`_frames`), with `_SceneDetector` and an `_Embedder`
+    raising at frame `embedder_fails_at` (None: never). At frame FAIL_AT, `first_try(tracker, frame)` first (the
+    failing call, which it checks), then the frame is given again. Returns (`_outputs` per frame, the tracker, its
+    embedder)."""
+    detector = _SceneDetector()
+    embedder = _Embedder(detector, embedder_fails_at)
+    tracker = Tracker(cfg, frame_rate=FPS, detector=detector, embedder=embedder)
+    outputs = []
+    for f, frame in enumerate(_frames(count)):
+        embedder.frame = f
+        if first_try is not None and f == FAIL_AT:
+            first_try(tracker, frame)
+        outputs.append(_outputs(tracker.update(frame)))
+    return outputs, tracker, embedder
+
+
 @pytest.mark.parametrize("cmc", ["none", "sparse_flow"])
 def test_update_with_an_embedder_that_raises_once_tracks_as_if_it_never_failed(cmc):
     """`Tracker.update`: the ReID embedder raises (a GPU out of memory) on one frame; given again, that frame
@@ -234,20 +256,13 @@ def test_update_with_an_embedder_that_raises_once_tracks_as_if_it_never_failed(c
     cfg = load_config(
         None, overrides=["device=cpu", "appearance.lazy_embedding=false", f"motion.camera_compensation={cmc}"]
     )
-    runs = []
-    for fail_at in (None, FAIL_AT):
-        detector = _SceneDetector()
-        embedder = _Embedder(detector, fail_at)
-        tracker = Tracker(cfg, frame_rate=FPS, detector=detector, embedder=embedder)
-        outputs = []
-        for f, frame in enumerate(_frames(FAIL_AT + AFTER)):
-            embedder.frame = f
-            if f == fail_at:
-                with pytest.raises(torch.OutOfMemoryError):
-                    tracker.update(frame)
-            outputs.append(_outputs(tracker.update(frame)))
-        runs.append((outputs, tracker, embedder))
-    (expected, reference, _), (got, failed, embedder) = runs
+
+    def out_of_memory(tracker: Tracker, frame: np.ndarray) -> None:
+        with pytest.raises(torch.OutOfMemoryError):
+            tracker.update(frame)
+
+    expected, reference, _ = _track_scene(cfg, FAIL_AT + AFTER)
+    got, failed, embedder = _track_scene(cfg, FAIL_AT + AFTER, FAIL_AT, out_of_memory)
     assert embedder.calls_failed == 1
     assert got == expected
     _assert_same_state(_state(failed), _state(reference))
@@ -272,23 +287,18 @@ def test_update_names_a_bad_embedder_result_as_the_embedders_and_changes_nothing
     README's errors for `update_detections(embed=...)` name the callback). Named as the embedder's result now, the
     frame then given again tracks as from a tracker whose embedder never failed."""
     cfg = load_config(None, overrides=["device=cpu", "appearance.lazy_embedding=false"])
-    runs = []
-    for fail in (False, True):
-        detector = _SceneDetector()
-        embedder = _Embedder(detector, None)
-        tracker = Tracker(cfg, frame_rate=FPS, detector=detector, embedder=embedder)
-        outputs = []
-        for f, frame in enumerate(_frames(FAIL_AT + 5)):
-            if fail and f == FAIL_AT:
-                tracker.embedder = lambda image, boxes, good=embedder: bad(good(image, boxes))
-                with pytest.raises(ValueError, match=expected):
-                    tracker.update(frame)
-                tracker.embedder = embedder
-            outputs.append(_outputs(tracker.update(frame)))
-        runs.append((outputs, _state(tracker)))
-    (expected_outputs, reference), (got, state) = runs
+
+    def bad_result(tracker: Tracker, frame: np.ndarray) -> None:
+        good = tracker.embedder
+        tracker.embedder = lambda image, boxes: bad(good(image, boxes))
+        with pytest.raises(ValueError, match=expected):
+            tracker.update(frame)
+        tracker.embedder = good
+
+    expected_outputs, reference, _ = _track_scene(cfg, FAIL_AT + 5)
+    got, failed, _ = _track_scene(cfg, FAIL_AT + 5, first_try=bad_result)
     assert got == expected_outputs
-    _assert_same_state(state, reference)
+    _assert_same_state(_state(failed), _state(reference))
 
 
 def test_the_camera_motion_estimator_rolls_back_one_frame():
