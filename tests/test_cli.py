@@ -129,6 +129,34 @@ def one_error_line(err: str) -> str:
     return lines[0]
 
 
+def stub_video(tmp_path: Path) -> str:
+    """A one-byte `a.mp4` in `tmp_path`: a source `track` takes on its command line (a usage error comes before
+    anything reads it; a run stopped at `run_track` reads nothing)."""
+    video = tmp_path / "a.mp4"
+    video.write_bytes(b"\0")
+    return str(video)
+
+
+def usage_error(monkeypatch, capsys, argv: list[str], why: str = "ran despite the usage error") -> str:
+    """`main(argv)`'s stderr, checking it exits with status 2 before anything runs (`run.run_track` and
+    `batch.track_many` fail the test with `why`)."""
+    monkeypatch.setattr(run, "run_track", lambda *a, **k: pytest.fail(why))
+    monkeypatch.setattr("tracker.batch.track_many", lambda *a, **k: pytest.fail(why))
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    return capsys.readouterr().err
+
+
+def run_options(monkeypatch, argv: list[str]) -> run.TrackOptions:
+    """The options `main(argv)` calls `run.run_track` with (the run is stopped there: nothing is tracked)."""
+    seen = {}
+    monkeypatch.setattr(run, "run_track", lambda options, **_: seen.setdefault("options", options) and 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        main(argv)
+    return seen["options"]
+
+
 def test_image_files_given_as_several_sources_are_refused_with_the_quoted_glob(tmp_path, monkeypatch, capfd):
     """`track frames/*.jpg` without quotes: the shell gave each image as a source of its own, so each was tracked as
     a one-frame video (IDs from 1 in each, nothing tracked across them) and the run wrote a txt, a JSONL and a
@@ -1202,12 +1230,10 @@ def test_a_tilde_the_shell_left_in_a_path_is_the_home_folder(option, tmp_path, m
 def test_a_max_frames_too_large_for_any_video_is_a_usage_error_before_the_models_load(command, monkeypatch, capsys):
     """`--max-frames 99999999999999999999` loaded the models, then ended with Python's "Stop argument for islice()
     must be None or an integer: 0 <= x <= sys.maxsize"; the largest count Python takes is still accepted."""
-    monkeypatch.setattr(run, "run_track", lambda *a, **k: pytest.fail("ran with a count Python cannot take"))
     head, rest = command[:1], command[1:]
-    with pytest.raises(SystemExit) as exit_:
-        main([*head, "video.mp4", *rest, "--max-frames", str(sys.maxsize + 1)])
-    assert exit_.value.code == 2
-    assert f"argument --max-frames: must be at most {sys.maxsize}, got {sys.maxsize + 1}" in capsys.readouterr().err
+    argv = [*head, "video.mp4", *rest, "--max-frames", str(sys.maxsize + 1)]
+    err = usage_error(monkeypatch, capsys, argv, "ran with a count Python cannot take")
+    assert f"argument --max-frames: must be at most {sys.maxsize}, got {sys.maxsize + 1}" in err
     from tracker.cli import _parser
 
     assert _parser().parse_args(["v.mp4", "--max-frames", str(sys.maxsize)]).max_frames == sys.maxsize
@@ -1541,14 +1567,9 @@ def test_the_summary_counts_the_camera_motion_bridged_across_a_black_frame(fake_
 def test_a_shorthand_option_and_a_set_that_disagree_are_a_usage_error(tmp_path, capsys, monkeypatch, argv, flag):
     """`--classes 2 --set detector.classes=[0]` tracked class 2 without a word (the option was applied last, wherever
     it stood on the line): a usage error naming both, before anything loads."""
-    video = tmp_path / "a.mp4"
-    video.write_bytes(b"\0")
-    monkeypatch.setattr(run, "run_track", lambda *a, **k: pytest.fail("ran despite the contradiction"))
     head, rest = (argv[:1], argv[1:]) if argv[0] == "batch" else ([], argv)
-    with pytest.raises(SystemExit) as stop:
-        main([*head, str(video), "--out", str(tmp_path / "out"), *rest])
-    assert stop.value.code == 2
-    err = capsys.readouterr().err
+    argv = [*head, stub_video(tmp_path), "--out", str(tmp_path / "out"), *rest]
+    err = usage_error(monkeypatch, capsys, argv, "ran despite the contradiction")
     assert f"{flag} and --set " in err and "say different things" in err
 
 
@@ -1564,13 +1585,8 @@ def test_a_shorthand_option_and_a_set_that_disagree_are_a_usage_error(tmp_path, 
 def test_two_sets_of_one_key_that_disagree_are_a_usage_error(tmp_path, capsys, monkeypatch, sets):
     """`--set appearance.bank_capacity=3 --set appearance.bank_capacity=4` ran with 4 without a word (a key given
     twice in a YAML file is refused): a usage error naming both, as for `--classes` against `--set`."""
-    video = tmp_path / "a.mp4"
-    video.write_bytes(b"\0")
-    monkeypatch.setattr(run, "run_track", lambda *a, **k: pytest.fail("ran despite the contradiction"))
-    with pytest.raises(SystemExit) as stop:
-        main([str(video), "--out", str(tmp_path / "out"), *(a for text in sets for a in ("--set", text))])
-    assert stop.value.code == 2
-    err = capsys.readouterr().err
+    argv = [stub_video(tmp_path), "--out", str(tmp_path / "out"), *(a for text in sets for a in ("--set", text))]
+    err = usage_error(monkeypatch, capsys, argv, "ran despite the contradiction")
     assert f"--set {sets[0]} and --set {sets[1]} say different things" in err
 
 
@@ -1648,15 +1664,12 @@ def test_a_setting_option_given_twice_with_different_values_is_a_usage_error(tmp
     `--max-frames`, `--checkpoint-seconds` (`--checkpoint-seconds 5 --checkpoint-seconds 0` ran without checkpoints),
     batch's `--engine` / `--workers` and gallery prune's `--config`; `--save-video --no-save-video` (ran without a
     video, the last one given)."""
-    video = tmp_path / "a.mp4"
-    video.write_bytes(b"\0")
-    monkeypatch.setattr(run, "run_track", lambda *a, **k: pytest.fail("ran despite the contradiction"))
     head, rest = (argv[:1], argv[1:]) if argv[0] == "batch" else ([], argv)
-    where = [str(tmp_path / "site.gallery")] if argv[0] == "gallery" else [str(video), "--out", str(tmp_path / "out")]
-    with pytest.raises(SystemExit) as stop:
-        main([*argv[:2], *where, *argv[2:]] if argv[0] == "gallery" else [*head, *where, *rest])
-    assert stop.value.code == 2
-    assert f"{said} say different things" in capsys.readouterr().err
+    if argv[0] == "gallery":
+        argv = [*argv[:2], str(tmp_path / "site.gallery"), *argv[2:]]
+    else:
+        argv = [*head, stub_video(tmp_path), "--out", str(tmp_path / "out"), *rest]
+    assert f"{said} say different things" in usage_error(monkeypatch, capsys, argv, "ran despite the contradiction")
     from tracker.cli import _batch_parser, _parser
 
     assert _parser().parse_args(["v.mp4", "--classes", "0", "--classes", "0", "--device", "cpu", "--device", "cpu"])
@@ -1695,14 +1708,9 @@ def test_an_empty_or_unknown_device_is_a_usage_error(tmp_path, capsys, monkeypat
     left out; now the option's usage error, as an empty path is. Ultralytics' `--device 0` (its first GPU) said
     "device: expected a string, got 0" of the string the user gave (YAML read the override `device=0` as a number):
     now the option's usage error naming the value, the forms it takes and the GPU's name here."""
-    video = tmp_path / "a.mp4"
-    video.write_bytes(b"\0")
-    monkeypatch.setattr(run, "run_track", lambda *a, **k: pytest.fail("ran with a bad --device"))
-    monkeypatch.setattr("tracker.batch.track_many", lambda *a, **k: pytest.fail("ran with a bad --device"))
-    with pytest.raises(SystemExit) as stop:
-        main([*command, str(video), "--out", str(tmp_path / "out"), "--device", device])
-    assert stop.value.code == 2
-    assert f"error: argument --device: {said}" in capsys.readouterr().err.splitlines()[-1]
+    argv = [*command, stub_video(tmp_path), "--out", str(tmp_path / "out"), "--device", device]
+    err = usage_error(monkeypatch, capsys, argv, "ran with a bad --device")
+    assert f"error: argument --device: {said}" in err.splitlines()[-1]
     assert not (tmp_path / "out").exists()
 
 
@@ -1725,15 +1733,10 @@ def test_a_prefix_of_an_option_or_a_peer_option_is_not_read_as_another(
     """argparse took any prefix of an option for it: ultralytics' `--conf 0.3` was `--config 0.3` ("cannot read
     config file 0.3", after the source was checked) and `--max 5` tracked with `--max-frames 5`. Now a usage error
     before anything runs, saying what to write: our spelling of the peer's option, or the option in full."""
-    video = tmp_path / "a.mp4"
-    video.write_bytes(b"\0")
-    monkeypatch.setattr(run, "run_track", lambda *a, **k: pytest.fail("ran with a misread option"))
-    monkeypatch.setattr("tracker.batch.track_many", lambda *a, **k: pytest.fail("ran with a misread option"))
-    with pytest.raises(SystemExit) as stop:
-        main([*command, str(video), "--out", str(tmp_path / "out"), *option])
-    assert stop.value.code == 2
+    argv = [*command, stub_video(tmp_path), "--out", str(tmp_path / "out"), *option]
+    err = usage_error(monkeypatch, capsys, argv, "ran with a misread option")
     prog = " ".join(["track", *command])
-    assert capsys.readouterr().err.splitlines()[-1] == f"{prog}: error: {said.format(prog=prog)}"
+    assert err.splitlines()[-1] == f"{prog}: error: {said.format(prog=prog)}"
     assert not (tmp_path / "out").exists()
 
 
@@ -1751,26 +1754,16 @@ def test_track_eval_does_not_read_a_peer_option_as_its_config(tmp_path, capsys, 
 
 def test_two_sets_that_agree_or_name_different_keys_run(tmp_path, monkeypatch):
     """The same setting twice (in two forms), or a section's other keys, is no contradiction."""
-    video = tmp_path / "a.mp4"
-    video.write_bytes(b"\0")
-    seen = {}
-    monkeypatch.setattr(run, "run_track", lambda options, **_: seen.setdefault("options", options) and 1 / 0)
     sets = ["appearance.topk=2", "appearance={topk: 2, bank_capacity: 5}", "appearance.topk = 2", "device=cpu"]
-    with pytest.raises(ZeroDivisionError):
-        main([str(video), "--out", str(tmp_path), *(a for text in sets for a in ("--set", text))])
-    cfg = load_config(None, overrides=list(seen["options"].overrides))
+    argv = [stub_video(tmp_path), "--out", str(tmp_path), *(a for text in sets for a in ("--set", text))]
+    cfg = load_config(None, overrides=list(run_options(monkeypatch, argv).overrides))
     assert (cfg.appearance.topk, cfg.appearance.bank_capacity) == (2, 5)
 
 
 def test_a_shorthand_option_that_agrees_with_a_set_runs_with_it(tmp_path, monkeypatch):
     """The same value given both ways is no contradiction: the run gets it (and the option's own form)."""
-    video = tmp_path / "a.mp4"
-    video.write_bytes(b"\0")
-    seen = {}
-    monkeypatch.setattr(run, "run_track", lambda options, **_: seen.setdefault("options", options) and 1 / 0)
-    with pytest.raises(ZeroDivisionError):
-        main([str(video), "--out", str(tmp_path), "--classes", "0", "--set", "detector.classes=[0]", "--device", "cpu"])
-    overrides = seen["options"].overrides
+    argv = [stub_video(tmp_path), "--out", str(tmp_path), "--classes", "0", "--set", "detector.classes=[0]"]
+    overrides = run_options(monkeypatch, [*argv, "--device", "cpu"]).overrides
     assert load_config(None, overrides=list(overrides)).detector.classes == (0,)
     assert "device=cpu" in overrides
 
@@ -1794,13 +1787,8 @@ def test_a_set_that_says_what_the_option_says_in_another_form_is_no_contradictio
     `--classes 0` it says the same thing: it was a usage error ('say different things'), comparing 0 with [0]. The
     classes are a set to the tracker (a box of a listed class is kept): `--classes 0 0` against [0] was refused too.
     A section given whole that does not set the key says nothing about it."""
-    video = tmp_path / "a.mp4"
-    video.write_bytes(b"\0")
-    seen = {}
-    monkeypatch.setattr(run, "run_track", lambda options, **_: seen.setdefault("options", options) and 1 / 0)
-    with pytest.raises(ZeroDivisionError):
-        main([str(video), "--out", str(tmp_path), "--classes", *classes, "--set", written])
-    used = load_config(None, overrides=list(seen["options"].overrides)).detector.classes
+    argv = [stub_video(tmp_path), "--out", str(tmp_path), "--classes", *classes, "--set", written]
+    used = load_config(None, overrides=list(run_options(monkeypatch, argv).overrides)).detector.classes
     assert set(used) == {int(c) for c in classes}
 
 
