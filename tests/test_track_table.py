@@ -8,6 +8,9 @@ from tracker.classes import ClassVote
 from tracker.track import LOST, REMOVED, TENTATIVE, TRACKED, TrackTable
 from tracker.types import TrackState
 
+MIN_HITS = 3  # lifecycle.min_hits in the `mark_matched` tests
+MATCHED_XYWH = 2.0  # every coordinate of each matched detection's box in the `mark_matched` tests
+
 
 def _table(states: list[int]) -> TrackTable:
     table = TrackTable()
@@ -17,23 +20,30 @@ def _table(states: list[int]) -> TrackTable:
     return table
 
 
+def _mark_matched(table: TrackTable, rows: np.ndarray, scores: list[float]) -> np.ndarray:
+    """`table.mark_matched` of the tracks at `rows` with detections 0, 1, ... of these `scores`, every box (cx, cy, w,
+    h) all MATCHED_XYWH, min_hits MIN_HITS: the rows it confirmed."""
+    n = len(rows)
+    return table.mark_matched(rows, np.array(scores), np.full((n, 4), MATCHED_XYWH), np.arange(n), MIN_HITS)
+
+
+def _states(table: TrackTable) -> list[TrackState]:
+    """The state of each track as its handle (`table.tracks`) reports it."""
+    return [t.state for t in table.tracks]
+
+
 def test_mark_matched_confirms_after_min_hits_and_flags_recoveries():
     table = _table([TENTATIVE, TENTATIVE, LOST, TRACKED])
     table.hits[:] = [1, 2, 5, 5]
     table.frames_since_update[:] = [0, 0, 7, 0]
     rows = np.array([3, 1, 2, 0])
-    confirmed = table.mark_matched(rows, np.array([0.5, 0.6, 0.7, 0.8]), np.full((4, 4), 2.0), np.arange(4), 3)
+    confirmed = _mark_matched(table, rows, [0.5, 0.6, 0.7, 0.8])
     assert confirmed.tolist() == [1]  # hits 2 -> 3 reaches min_hits; track 0 (1 -> 2) does not
-    assert [t.state for t in table.tracks] == [
-        TrackState.TENTATIVE,
-        TrackState.TRACKED,
-        TrackState.TRACKED,
-        TrackState.TRACKED,
-    ]
+    assert _states(table) == [TrackState.TENTATIVE] + [TrackState.TRACKED] * 3
     assert [t.recovered for t in table.tracks] == [False, False, True, False]
     assert table.frames_since_update.tolist() == [0, 0, 0, 0]
     assert table.tracks[3].score == 0.5 and table.tracks[0].detection_index == 3
-    np.testing.assert_array_equal(table.tracks[2].observed_xywh, [2.0, 2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(table.tracks[2].observed_xywh, [MATCHED_XYWH] * 4)
 
 
 def test_mark_missed_ages_tracks_and_removes_expired_ones():
@@ -93,13 +103,8 @@ def test_mark_matched_of_confirmed_tracks_only_confirms_none():
     table = _table([LOST, TRACKED, TRACKED, LOST])
     table.hits[:] = [5, 1, 2, 9]
     rows = np.array([3, 1, 0])
-    confirmed = table.mark_matched(rows, np.array([0.5, 0.6, 0.7]), np.full((3, 4), 2.0), np.arange(3), 3)
+    confirmed = _mark_matched(table, rows, [0.5, 0.6, 0.7])
     assert confirmed.dtype == rows.dtype and confirmed.tolist() == []
-    assert [t.state for t in table.tracks] == [
-        TrackState.TRACKED,
-        TrackState.TRACKED,
-        TrackState.TRACKED,
-        TrackState.TRACKED,
-    ]
+    assert _states(table) == [TrackState.TRACKED] * 4
     assert [t.recovered for t in table.tracks] == [True, False, False, True]
     assert table.hits.tolist() == [6, 2, 2, 10]
