@@ -520,22 +520,11 @@ class Tracker:
                 dropped=core.invalid_detections,
             )
             self._warn_once(dets.unusual())
-            if transform is None and noise > 0:
-                self._warn_once(
-                    {NOISE_WITHOUT_MOTION: "camera_motion_noise without a camera_motion is ignored"}, used=False
-                )
-            if transform is None and self.camera_motion is not None:
-                self._warn_once(self._compensation_without_frames(), used=False)
-            if not self.config.appearance.enabled and (embed is not None or (embeddings is not None and len(dets))):
-                given = "embed" if embed is not None else "embeddings"
-                self._warn_once(
-                    {LOOKS_WITHOUT_APPEARANCE: f"{given} given with appearance.enabled=false: not used"}, used=False
-                )
+            self._warn_unused_inputs(dets, embeddings, embed, transform, noise)
             if size is not None:
                 dets = _inside(dets, size, core.outside_detections, f": frame_size is (height, width), got {size}")
-            if embed is None:
-                objects = self.core.step(dets, camera_motion=transform, frame_size=size, camera_motion_noise=noise)
-            else:
+            embed_rows = None
+            if embed is not None:
 
                 def embed_rows(rows: np.ndarray) -> torch.Tensor:
                     # the caller's ReID runs with the caller's threads
@@ -543,12 +532,30 @@ class Tracker:
                         rows_embedded = embed(dets.index[rows])
                         return self._looks_returned(rows_embedded, len(rows), EMBED_RESULT)
 
-                objects = self.core.step(
-                    dets, embed=embed_rows, camera_motion=transform, frame_size=size, camera_motion_noise=noise
-                )
+            objects = core.step(
+                dets, embed=embed_rows, camera_motion=transform, frame_size=size, camera_motion_noise=noise
+            )
         if size is not None:  # (once tracked: a refused call leaves the tracker as before it)
             self._note_frame_size(size)
         return objects
+
+    def _warn_unused_inputs(
+        self, dets: Detections, embeddings: Any, embed: Any, transform: np.ndarray | None, noise: float
+    ) -> None:
+        """Log once per tracker each input of an `update_detections` call that is not used: a `camera_motion_noise`
+        without a `camera_motion`, no `camera_motion` while `motion.camera_compensation` is on, and looks (given or
+        an `embed`) with `appearance.enabled` false."""
+        if transform is None and noise > 0:
+            self._warn_once(
+                {NOISE_WITHOUT_MOTION: "camera_motion_noise without a camera_motion is ignored"}, used=False
+            )
+        if transform is None and self.camera_motion is not None:
+            self._warn_once(self._compensation_without_frames(), used=False)
+        if not self.config.appearance.enabled and (embed is not None or (embeddings is not None and len(dets))):
+            given = "embed" if embed is not None else "embeddings"
+            self._warn_once(
+                {LOOKS_WITHOUT_APPEARANCE: f"{given} given with appearance.enabled=false: not used"}, used=False
+            )
 
     def _compensation_without_frames(self) -> dict[str, str]:
         """The warned-once kind and message of an `update_detections` call without a `camera_motion` while
@@ -773,18 +780,11 @@ class Tracker:
         dets = _inside(dets, size, self.core.outside_detections, f": the frame is {size[0]}x{size[1]} (height x width)")
         estimator = self.camera_motion
         before = None if estimator is None else estimator.checkpoint()
-        if given is not None:
-            transform, noise = given
-            if estimator is not None:  # its next estimate starts from this frame; `auto`'s held-back motion comes too
-                transform = transform @ estimator.observe(frame, dets.boxes_xyxy)
-        else:
-            transform = None if estimator is None else estimator.estimate(frame, dets.boxes_xyxy)
-            noise = 0.0 if estimator is None else estimator.noise_px
+        transform, noise = self._frame_motion(frame, dets, given)
         try:
             with torch_threads(self.config.core_threads) as callers_threads, self._blas:
-                if self.embedder is None:
-                    objects = self.core.step(dets, camera_motion=transform, frame_size=size, camera_motion_noise=noise)
-                else:
+                embed = None
+                if self.embedder is not None:
 
                     def embed(rows: np.ndarray) -> torch.Tensor:
                         image = torch.from_numpy(frame).to(self.device, non_blocking=True)  # the one upload
@@ -793,15 +793,31 @@ class Tracker:
                             looks = self.embedder(image, dets.boxes_xyxy[rows])
                         return self._looks_returned(looks, len(rows), EMBEDDER_RESULT)
 
-                    objects = self.core.step(
-                        dets, embed=embed, camera_motion=transform, frame_size=size, camera_motion_noise=noise
-                    )
+                objects = self.core.step(
+                    dets, embed=embed, camera_motion=transform, frame_size=size, camera_motion_noise=noise
+                )
         except BaseException:  # the frame was not tracked: its camera motion is estimated again when it is given again
             if before is not None:
                 estimator.rollback(before)
             raise
         self._note_frame_size(size)  # (once tracked, as `update_detections`)
         return objects
+
+    def _frame_motion(
+        self, frame: np.ndarray, dets: Detections, given: tuple[np.ndarray, float] | None
+    ) -> tuple[np.ndarray | None, float]:
+        """The camera motion of `frame` from the previous frame and its noise in pixels: the motion `given`
+        ((3, 3) homography, noise; checked) times what `auto` held back, else the estimator's estimate on the frame
+        with the detections masked out (`CameraMotionEstimator.estimate`), else (None, 0.0) without compensation."""
+        estimator = self.camera_motion
+        if given is not None:
+            transform, noise = given
+            if estimator is not None:  # its next estimate starts from this frame; `auto`'s held-back motion comes too
+                transform = transform @ estimator.observe(frame, dets.boxes_xyxy)
+            return transform, noise
+        if estimator is None:
+            return None, 0.0
+        return estimator.estimate(frame, dets.boxes_xyxy), estimator.noise_px
 
     _track_one = _one_call_at_a_time(_track, "stream")  # `stream`'s frames, one call at a time as `update`'s
 
