@@ -433,6 +433,26 @@ def test_a_written_bank_gets_a_new_bound():
     assert bank.similarity(slot, b[None], asked, floors)[0, 0] == bank.similarity(slot, b[None], asked)[0, 0] > 0.9
 
 
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_a_banks_bound_centre_and_radius_are_its_looks_exactly_without_a_torch_conversion(dtype, monkeypatch):
+    """The centre and radius of a bank's similarity bound (`_upper_bounds`, made when a newly lost track is first
+    asked) are the float64 mean of its filled looks and their largest distance from it, bit for bit (partial, full
+    and wrapped banks); a float32 CPU bank's looks are converted by numpy from its host view, not by torch's
+    `double()` (a newly lost track's bank is out of the caches: that and the radius's temporaries cost about twice
+    the time)."""
+    bank, slots, rng = _filled_bank("max", [2, 6, 9], capacity=6, dim=16, dtype=dtype)
+    looks = [bank._data[slot, : int(bank._count[slot])].double().numpy() for slot in slots]  # (the stored values)
+    converted = []
+    double = torch.Tensor.double
+    monkeypatch.setattr(torch.Tensor, "double", lambda self, *a, **k: converted.append(self.shape) or double(self))
+    bank._upper_bounds(slots, bank.stored(_unit(3, 16, rng)))
+    for slot, entries in zip(slots, looks, strict=True):
+        centre = entries.mean(axis=0)
+        assert np.array_equal(bank._centre[slot], centre)
+        assert bank._radius[slot] == np.sqrt(((entries - centre) ** 2).sum(axis=1)).max()
+    assert converted == [] if dtype == "float32" else len(converted) == len(slots)
+
+
 def test_bank_storage_is_float32_on_the_cpu_and_float16_on_a_gpu_unless_set():
     """`appearance.bank_dtype`: auto stores float32 on the CPU (its per-track products) and float16 on a GPU;
     bfloat16 is taken anywhere, float16 only on a GPU; a wrong name is one error naming the key."""
