@@ -150,6 +150,32 @@ def test_a_look_alike_farther_than_a_person_can_walk_gets_a_new_id(distance, sam
     assert (after == before) == same_id
 
 
+@pytest.mark.parametrize(("identity", "same_id"), [(0, True), (1, False)])
+def test_stage_4_prices_no_pair_where_no_look_reaches_the_revival_floor(identity, same_id, monkeypatch):
+    """Stage 4 takes the entry evidence, the bounds and the costs of its pairs only where a lost track's look of a
+    leftover detection reaches `association.reid_threshold`, the lowest bound any pair can have: someone else
+    (another look) appearing within the lost person's reach gets a new ID without them (most frames with a lost
+    track on real boxes), the person back is revived as before."""
+    from tracker import core
+
+    priced = []
+    evidence = core.entry_evidence
+    monkeypatch.setattr(core, "entry_evidence", lambda *args: priced.append(1) or evidence(*args))
+    hide, back = 60, 75
+    person = Walker(
+        0,
+        lambda f: (300.0 if f < hide else 400.0, 300.0),
+        size=(40, 100),
+        visible=lambda f: f < hide or (same_id and f >= back),
+    )
+    other = Walker(1, lambda f: (400.0, 300.0), size=(40, 100), visible=lambda f: f >= back)  # 1 height away
+    history, _ = run_scene([person] if same_id else [person, other], back + 10)
+    before, after = ids_of(history, 0, range(hide)), ids_of(history, identity, range(back, back + 10))
+    assert len(before) == 1 and len(after) == 1
+    assert (after == before) == same_id
+    assert bool(priced) == same_id
+
+
 @pytest.mark.parametrize(("distance", "same_id"), [(200.0, True), (300.0, False)])
 def test_a_lost_tracks_reach_counts_every_frame_interval_since_it_was_last_seen(distance, same_id):
     """At 2 fps a person missed for one frame is back 1 s after their last box: their reach is

@@ -331,6 +331,11 @@ class Calibration:
         # the relief never takes a bound below the configured threshold (the floor of every calibrated bound)
         return np.maximum(np.reshape(bound, (-1, 1)) + offsets[None, :], s.fixed["reid"])
 
+    def revival_floor(self) -> float:
+        """The lowest bound `revival_bound` gives a pair with an `entry` class: `association.reid_threshold`, the
+        floor of every calibrated bound and of the relief (a pair's similarity below it revives nothing)."""
+        return self._settings.fixed["reid"]
+
     def lost_match_bound(self, seconds_lost: np.ndarray | float) -> np.ndarray:
         """Stage 1 appearance gate of lost tracks (motion already agrees): from `bound("match")` at 0 s to
         `revival_bound` at `revival_ramp_seconds` and beyond, linearly. Before calibration (and in `fixed`

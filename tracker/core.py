@@ -630,10 +630,13 @@ class TrackerCore:
         them, is ambiguity, and ambiguity gives a new ID rather than a merge."""
         if len(lost) == 0 or len(det_idx) == 0 or view.reid_sim is None or not any_set(np.isfinite(view.reid_sim)):
             return np.zeros((0, 2), dtype=np.int64)
+        sim = block(view.reid_sim, lost, det_idx)
+        # no look reaches the lowest bound any pair can have (most frames that get here: every cost would be inf)
+        if not any_set(sim >= self.calibration.revival_floor()):
+            return _NO_PAIRS
         cfg = self.config.association
         observed = self.table.observed_xywh[lost]
         seconds = self.table.seconds_since_observed(self.frame_rate, lost)
-        sim = block(view.reid_sim, lost, det_idx)
         entry = entry_evidence(view.dets.boxes_xyxy, det_idx, frame_size, cfg)
         bounds = self.calibration.revival_bound(seconds, entry)
         cost = assoc.reid_cost(sim, observed, seconds, view.det_xywh[det_idx], cfg, bounds, frame_size)
