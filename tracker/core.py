@@ -203,6 +203,15 @@ class TrackerCore:
     ) -> list[TrackedObject]:
         """Advance one frame with this frame's detections.
 
+        The order: every track moved by the camera motion and predicted (Kalman), and the frame's view built (IoU,
+        Kalman gate, contested pairs; the looks that decide a pair embedded lazily: `_advance`, `FrameView`); stage
+        1, confirmed and lost tracks x confident detections by appearance and motion, with clear pairs first and
+        split boxes re-sorted with tentative tracks; stage 2, tracked leftovers x low-score detections by IoU;
+        stage 3, tentative tracks x leftover confident detections by IoU; stage 4, lost leftovers x leftover
+        detections by appearance alone (re-identification); then the appearance bounds and birth shapes learnt from
+        this frame's pairs, the matched tracks updated (Kalman, banks), the others missed, new tracks started on
+        what is left, the gallery searched and offered, and the frame reported.
+
         Args:
             dets: the frame's detections (with or without embeddings).
             embed: optional rows (R,) -> (R, D) embeddings, called at most once, for the detections whose
@@ -241,8 +250,8 @@ class TrackerCore:
 
         # Stage 1: confirmed and lost tracks x confident detections (appearance + motion). A track predicted out of
         # the view (the camera turned away, or the person walked out) can come back by re-identification only.
-        lost = self.table.state == LOST
-        away = away_from_view(self._mean, before, self.table.observed_xywh, lost, dets.boxes_xyxy, frame_size, cfg)
+        is_lost = self.table.state == LOST
+        away = away_from_view(self._mean, before, self.table.observed_xywh, is_lost, dets.boxes_xyxy, frame_size, cfg)
         part_boxes = self._part_boxes if self._any_part_box else None
         cost = self.stage1.cost(view, confirmed, confident, away, part_boxes, self._appearance_given)
         cost = cost + view.class_block(confirmed, confident)
@@ -261,13 +270,14 @@ class TrackerCore:
         m3 = np.concatenate([m1_tentative, m3]) if len(m1_tentative) else m3
 
         # Stage 4: lost tracks x leftovers (and detections just given to tentative tracks), appearance alone.
-        lost = left_tracks[self.table.state[left_tracks] == LOST]
+        lost_left = left_tracks[self.table.state[left_tracks] == LOST]
         seen = np.concatenate([m1[:, 0], m2[:, 0]])  # tracks matched this frame: rivals for the leftovers' looks
-        m4 = self._reidentify(view, lost, np.concatenate([left_dets, m3[:, 1]]), frame_size, seen)
+        m4 = self._reidentify(view, lost_left, np.concatenate([left_dets, m3[:, 1]]), frame_size, seen)
         if len(m4):
             m3 = m3[~np.isin(m3[:, 1], m4[:, 1])]
             left_dets = left_dets[~np.isin(left_dets, m4[:, 1])]
 
+        # Learn from this frame's pairs, then update, miss, start, link and report.
         matches = np.concatenate([m1, m2, m3, m4])
         self._calibrate(np.concatenate([m1, m2]), view)
         visible = m1[(self.table.state[m1[:, 0]] == TRACKED) & (dets.scores[m1[:, 1]] >= cfg.new_track_score)]
