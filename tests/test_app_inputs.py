@@ -248,18 +248,49 @@ def test_complex_boxes_scores_or_class_ids_are_refused_not_cut_to_their_real_par
     )
 
 
-@pytest.mark.parametrize("name", ["boxes_xyxy", "scores", "class_ids"])
+@pytest.mark.parametrize("name", ["boxes_xyxy", "scores", "class_ids", "embeddings"])
 @pytest.mark.parametrize("kind", ["numpy", "list", "torch"])
 def test_a_mask_given_as_boxes_scores_or_class_ids_is_refused_not_read_as_0_and_1(name, kind):
     """`class_ids=keep` (a boolean mask where the class ids belong) was read as classes 1 and 0, so the kept person
-    became a bicycle, which no person's track continues; `scores=keep` gave the others score 0, dropped. Booleans are
-    refused as `camera_motion` refuses them, the tracker as before the call."""
+    became a bicycle, which no person's track continues; `scores=keep` gave the others score 0, dropped; a mask as
+    the fourth argument was taken as looks of 0 and 1. Booleans are refused as `camera_motion` refuses them, the
+    tracker as before the call."""
     tracker, reference, looks = twins_after_five_frames()
-    given = {"boxes_xyxy": BOXES + 5, "scores": SCORES, "class_ids": np.zeros(2)}
+    given = {"boxes_xyxy": BOXES + 5, "scores": SCORES, "class_ids": np.zeros(2), "embeddings": looks}
     mask = np.ones(given[name].shape, dtype=bool)
     given[name] = {"numpy": mask, "list": mask.tolist(), "torch": torch.from_numpy(mask)}[kind]
     with pytest.raises(ValueError, match=rf"^{name} must be numbers, got booleans \(a mask\? select the rows"):
-        tracker.update_detections(**given, embeddings=looks)
+        tracker.update_detections(**given)
+    assert tracker.update_detections(BOXES + 5, SCORES, embeddings=looks) == reference.update_detections(
+        BOXES + 5, SCORES, embeddings=looks
+    )
+
+
+@pytest.mark.parametrize("name", ["boxes_xyxy", "scores", "class_ids", "embeddings"])
+@pytest.mark.parametrize(
+    ("kind", "said"),
+    [
+        ("text array", r"numbers, got text \(dtype <U\d+\): convert it where it is read"),
+        ("text list", r"numbers, got text \(dtype <U\d+\): convert it where it is read"),
+        ("bytes array", r"numbers, got text \(dtype \|S\d+\)"),
+        ("object array", r"a numeric array, got dtype object \(mixed or non-numeric values\?\)"),
+    ],
+)
+def test_numbers_written_as_text_or_held_as_objects_are_refused_naming_the_argument(name, kind, said):
+    """Boxes, scores, class ids or looks read from a CSV as text (`np.loadtxt(dtype=str)`, a list of strings) or held
+    in an object array (pandas' `.values` of mixed columns) were converted without a word (`'1e3'` too). Each is one
+    error naming the argument and the dtype; the tracker as before."""
+    tracker, reference, looks = twins_after_five_frames()
+    given = {"boxes_xyxy": BOXES + 5, "scores": SCORES, "class_ids": np.zeros(2), "embeddings": looks}
+    value = given[name]
+    given[name] = {
+        "text array": value.astype(str),
+        "text list": value.astype(str).tolist(),
+        "bytes array": value.astype(bytes),
+        "object array": value.astype(object),
+    }[kind]
+    with pytest.raises(ValueError, match=rf"^{name} must be {said}"):
+        tracker.update_detections(**given)
     assert tracker.update_detections(BOXES + 5, SCORES, embeddings=looks) == reference.update_detections(
         BOXES + 5, SCORES, embeddings=looks
     )

@@ -485,7 +485,9 @@ class Tracker:
         Raises:
             ValueError: arrays of mismatched lengths or wrong shapes, or None for `boxes_xyxy` or `scores` (invalid
                 rows are dropped with a warning);
-                non-integer `class_ids` (or beyond int64); complex or boolean boxes, scores or class ids; embeddings
+                non-integer `class_ids` (or beyond int64); complex or boolean boxes, scores, class ids or embeddings,
+                or any of them as text (dtype '<U' or 'S', a list of strings) or a numpy array of dtype object;
+                embeddings
                 of another D than the tracker's banks (or gallery) hold, of D = 0, or complex; both `embeddings` and
                 `embed`; `embed` returning the wrong number of rows or D; a `camera_motion` that is not a finite, real,
                 invertible (2, 3) or (3, 3) array, or that takes the tracks beyond floating-point range

@@ -252,8 +252,9 @@ class Detections:
 
         Raises:
             ValueError: None for `boxes_xyxy` or `scores`; a shape or row count other than the above (D = 0 too);
-                values that are not numbers, are complex or booleans (a mask); `class_ids` that are not whole numbers
-                or lie beyond int64.
+                values that are not numbers, are complex or booleans (a mask), text (numpy dtype '<U' or 'S', a list
+                of strings) or a numpy array of dtype object (any of these in `embeddings` too); `class_ids` that are
+                not whole numbers or lie beyond int64.
         """
         if boxes_xyxy is None or scores is None:  # (numpy reads None as one NaN row: "scores has 1 rows but ...")
             name, shape = ("boxes_xyxy", "(N, 4)") if boxes_xyxy is None else ("scores", "(N,)")
@@ -518,15 +519,19 @@ def as_float64(value: Any, name: str) -> np.ndarray:
     dtype = getattr(value, "dtype", None)  # numpy, or any object with an array interface
     if isinstance(dtype, np.dtype) and dtype.kind == "c":
         raise ValueError(f"{name} must be real numbers, got complex values")
+    refused = _not_numbers(name, value)
+    if refused:
+        raise ValueError(refused)
     try:
         given = np.asarray(value)  # (a list's own type first: a list of bools reads as 0 and 1 in float64)
-        # (from the list itself where it holds None or text: numpy reads the list's None as NaN, an object array's
-        # as an error, and names the list's text as it was written)
-        values = np.asarray(value if given.dtype.kind in "OUS" else given, dtype=np.float64)
+        # (from the list itself where it holds None: numpy reads the list's None as NaN, an object array's as an
+        # error)
+        values = np.asarray(value if given.dtype.kind == "O" else given, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a numeric array: {exc}") from None
-    if given.dtype.kind == "b":
-        raise ValueError(_booleans(name))
+    refused = None if given.dtype.kind == "O" else _not_numbers(name, given)  # (a list's booleans or text)
+    if refused:
+        raise ValueError(refused)
     return values
 
 
@@ -547,6 +552,29 @@ def as_boxes(boxes_xyxy: Any, one_box_also: str = "") -> np.ndarray:
 def _booleans(name: str) -> str:
     """The error for booleans given as `name` (a mask: index the rows with it instead)."""
     return f"{name} must be numbers, got booleans (a mask? select the rows with it instead)"
+
+
+def _not_numbers(name: str, given: Any) -> str | None:
+    """The error for `given` (what the caller passed as `name`, or numpy's array of it) when its dtype holds no numbers:
+    booleans (a mask), text (`<U3`, bytes: numbers written as text were converted without a word, `'1e3'` too), or
+    a numpy array of dtype object (whatever it holds: None, text, other objects); None for any other (a list holding
+    None is read by numpy as NaN, a row dropped as invalid)."""
+    dtype = given.dtype if isinstance(given, np.ndarray) else None
+    if dtype is None:
+        return None
+    if dtype.kind == "b":
+        return _booleans(name)
+    if dtype.kind in "US":
+        return (
+            f"{name} must be numbers, got text (dtype {dtype.str}): convert it where it is read, "
+            "e.g. np.asarray(values, dtype=float)"
+        )
+    if dtype.kind == "O":
+        return (
+            f"{name} must be a numeric array, got dtype object (mixed or non-numeric values?): "
+            f"convert it first, e.g. {name}.astype(float)"
+        )
+    return None
 
 
 def _within_float32(values: np.ndarray) -> np.ndarray:
@@ -586,6 +614,8 @@ def _embedding_tensor(
         emb = embeddings.detach() if embeddings.layout == torch.strided else embeddings.detach().to_dense()
         if emb.is_complex():
             raise ValueError(f"{name} must be real numbers, got a complex tensor ({emb.dtype})")
+        if emb.dtype == torch.bool:
+            raise ValueError(_booleans(name))
         if emb.dtype is torch.float64 and emb.numel():
             peak = emb.abs().amax(dim=-1, keepdim=True)  # (the rows' largest magnitudes: beyond float32's range?)
             beyond = torch.isfinite(peak) & (peak > _FLOAT32_MAX)
@@ -595,8 +625,12 @@ def _embedding_tensor(
         dtype = getattr(embeddings, "dtype", None)  # numpy, or any object with an array interface
         if isinstance(dtype, np.dtype) and dtype.kind == "c":  # float32 would silently drop the imaginary parts
             raise ValueError(f"{name} must be real numbers, got complex values")
+        given = np.asarray(embeddings)
+        refused = _not_numbers(name, embeddings) or (None if given.dtype.kind == "O" else _not_numbers(name, given))
+        if refused:  # (text, booleans, an object array: converted without a word before)
+            raise ValueError(refused)
         try:
-            values = np.asarray(_within_float32(np.asarray(embeddings)), dtype=np.float32)
+            values = np.asarray(_within_float32(given), dtype=np.float32)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{name} must be a numeric array: {exc}") from None
         if not values.flags.writeable or min(values.strides, default=0) < 0:
