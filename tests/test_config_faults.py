@@ -511,7 +511,7 @@ OVERRIDE_FAULTS = {
     "list into a scalar": (["frame_rate=[30]"], "frame_rate", None),
     "list without brackets": (["detector.classes=0,2"], "detector.classes", "e.g. [0, 2], got the text '0,2'"),
     "list with spaces": (["detector.classes=0 2"], "detector.classes", "e.g. [0, 2]"),
-    "negative class id": (["detector.classes=[0, -1]"], "detector.classes[1]", "out of range"),
+    "negative class id": (["detector.classes=[0, -1]"], "detector.classes[1]", "-1 must be 0 or more"),
     "negative class in a group": (["classes.compatible_groups=[[2, -5]]"], "classes.compatible_groups[0][1]", None),
     # one group without its outer brackets: not three groups of one class each (which would share nothing)
     "a group without its list": (["classes.compatible_groups=[2, 5, 7]"], "classes.compatible_groups[0]", "[[2, 5, 7]"),
@@ -735,6 +735,21 @@ BAD_CASES = [
 @pytest.mark.parametrize("key,value", BAD_CASES)
 def test_every_key_rejects_bad_values(key, value):
     raises_config_error(key, lambda: load_config(None, {key: value}))
+
+
+@pytest.mark.parametrize("key", [k for k, _, f in KEYS if (f.metadata["lo"] is None) != (f.metadata["hi"] is None)])
+def test_a_bound_on_one_side_only_is_said_as_a_user_reads_it(key):
+    """`track --classes -1` said "detector.classes[0]: -1 is out of range [0, inf]": a range open on one side is
+    said as its one bound ("must be 0 or more"), for every key with one infinite bound."""
+    tp, meta = next((tp, f.metadata) for k, tp, f in KEYS if k == key)
+    lo, hi = meta["lo"], meta["hi"]
+    value = lo - 1 if hi is None else hi + 1
+    said = f"must be {lo} or more" if hi is None else f"must be {hi} or less"
+    given: typing.Any = value
+    while typing.get_origin(tp) is tuple:  # a list's items (a list of lists': `classes.compatible_groups`)
+        given, tp = [given], typing.get_args(tp)[0]
+    err = raises_config_error(key, lambda: load_config(None, {key: given}), also=f"{value!r} {said}")
+    assert "inf" not in str(err), err
 
 
 @pytest.mark.parametrize("key", [k for k, _, _ in KEYS])

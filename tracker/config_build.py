@@ -210,9 +210,17 @@ def _check_range(value: Any, meta: typing.Mapping[str, Any], key: str, index: tu
     if not math.isfinite(value):
         raise ConfigError(f"{name}: {value!r} is not a finite number", key=key, index=index)
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        lo_s = "-inf" if lo is None else _bound(lo)
-        hi_s = "inf" if hi is None else _bound(hi)
-        raise ConfigError(f"{name}: {value!r} is out of range [{lo_s}, {hi_s}]", key=key, index=index)
+        raise ConfigError(f"{name}: {value!r} {_outside(lo, hi)}", key=key, index=index)
+
+
+def _outside(lo: float | None, hi: float | None) -> str:
+    """What a value outside [lo, hi] is told, as a user reads a bound: "is out of range [1, 64]", or for a range open
+    on one side "must be 0 or more" / "must be 1 or less" (it said "[0, inf]")."""
+    if hi is None:
+        return f"must be {_bound(lo)} or more" if lo is not None else "is out of range"
+    if lo is None:
+        return f"must be {_bound(hi)} or less"
+    return f"is out of range [{_bound(lo)}, {_bound(hi)}]"
 
 
 def _bound(bound: float) -> str:
