@@ -9,6 +9,7 @@ equal `TrackerConfig()` and carry a `#` comment on every key line.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import typing
@@ -1113,3 +1114,25 @@ def test_wide_reid_threads_that_no_batch_reaches_are_told_unused(overrides, said
     lines = unused_settings(load_config(overrides=overrides))
     assert len(lines) == 1 and lines[0].startswith(said), lines
     assert unused_settings(load_config(overrides=["reid.wide_from=2", "reid.wide_threads=2"])) == []
+
+
+@pytest.mark.parametrize("threads", [0, 2])
+def test_wide_reid_batches_split_over_requests_are_told_they_oversubscribe_the_cores(threads, caplog):
+    """`reid.wide_from` with `reid.requests=2`: each of the two requests of a split call ran its batch of wide_from
+    crops or more on wide_threads threads (0: all cores) at the same time, twice the threads of the cores, without a
+    word. It is one warning line where the config is loaded (`log_unused_settings`); with one request, a wide_from
+    no split part reaches (above 8 crops: such calls are not split) or the PyTorch forward, none."""
+    from tracker.config import log_unused_settings, unused_settings
+
+    wide = ["reid.wide_from=2", f"reid.wide_threads={threads}", "reid.backend=openvino"]
+    with caplog.at_level(logging.WARNING, logger="tracker.config"):
+        log_unused_settings(load_config(overrides=[*wide, "reid.requests=2"]))
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and said[0].startswith("reid.wide_from=2 with reid.requests=2 oversubscribes the CPU"), said
+    assert ("all cores" in said[0]) == (threads == 0), said
+    for fine in (
+        ["reid.requests=1"],
+        ["reid.requests=2", "reid.wide_from=9"],
+        ["reid.requests=2", "reid.backend=torch"],
+    ):
+        assert unused_settings(load_config(overrides=[*wide, *fine])) == [], fine

@@ -800,7 +800,9 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
 def unused_settings(cfg: TrackerConfig) -> list[str]:
     """What `cfg` sets that its other keys leave unused (valid, so no error: a config may keep it for later), one
     line each: `motion.camera_exclude` regions while `motion.camera_compensation` is none, `reid.wide_threads`
-    while `reid.wide_from` is 0, a `reid.wide_from` above `reid.batch_size` (no batch reaches it)."""
+    while `reid.wide_from` is 0, a `reid.wide_from` above `reid.batch_size` (no batch reaches it); and one pair that
+    works against itself: `reid.wide_from` with `reid.requests` > 1 (each request's wide batches on wide_threads at
+    once: more threads than cores)."""
     unused = []
     if cfg.motion.camera_exclude and cfg.motion.camera_compensation == "none":
         unused.append(
@@ -819,6 +821,16 @@ def unused_settings(cfg: TrackerConfig) -> list[str]:
             f"{reid.batch_size} (larger calls are chunked), so every batch runs on reid.threads; set reid.wide_from "
             "to at most reid.batch_size"
         )
+    if reid.requests > 1 and reid.wide_from and reid.backend != "torch":
+        from tracker.reid.openvino import SPLIT_LIMIT  # (torch with it: only where both are set)
+
+        if reid.wide_from <= min(SPLIT_LIMIT, reid.batch_size):  # (larger calls are not split over the requests)
+            threads = f"{reid.wide_threads} threads" if reid.wide_threads else "all cores (reid.wide_threads=0)"
+            unused.append(
+                f"reid.wide_from={reid.wide_from} with reid.requests={reid.requests} oversubscribes the CPU: the "
+                f"{reid.requests} parts of a split call run at once, and each of {reid.wide_from} crops or more on "
+                f"{threads}; set reid.requests=1 (wide batches use the cores) or reid.wide_from=0"
+            )
     return unused
 
 
