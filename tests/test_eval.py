@@ -136,9 +136,9 @@ def test_reid_peer_is_skipped_without_embeddings(shared, tmp_path):
 
 def test_second_run_hits_the_cache_and_is_faster(shared, shared_weights, tmp_path):
     """TUD-Campus, public boxes with ReID: the second run, with a tracker setting and settings that leave the
-    embeddings as they are changed (threads, those of larger batches, CUDA graphs), reuses the embeddings (with
-    reid.wide_from and wide_threads in the key, their defaults also gave every cache made before them a new key:
-    every input was computed again)."""
+    embeddings as they are changed (threads, those of larger batches, OpenVINO requests, CUDA graphs), reuses the
+    embeddings (with reid.wide_from and wide_threads in the key, their defaults also gave every cache made before
+    them a new key: every input was computed again)."""
     args = ["--data", str(shared / "data" / "MOT15" / "train" / "TUD-Campus"), "--detections", "public",
             "--set", f"reid.weights={shared_weights / 'osnet_x0_25_msmt17.pth'}", "--set", "device=cpu",
             "--cache-dir", str(tmp_path / "cache"), "--quiet"]  # fmt: skip
@@ -147,7 +147,7 @@ def test_second_run_hits_the_cache_and_is_faster(shared, shared_weights, tmp_pat
     first = time.perf_counter() - start
     start = time.perf_counter()
     same_embeddings = ["--set", "reid.threads=2", "--set", "reid.cuda_graphs=true"]
-    same_embeddings += ["--set", "reid.wide_from=2", "--set", "reid.wide_threads=2"]
+    same_embeddings += ["--set", "reid.wide_from=2", "--set", "reid.wide_threads=2", "--set", "reid.requests=2"]
     tracker_setting = ["--set", "association.high_score=0.45"]
     assert eval_main([*args, "--out", str(tmp_path / "b"), *tracker_setting, *same_embeddings]) == 0
     second = time.perf_counter() - start
@@ -1996,6 +1996,18 @@ def test_an_input_cache_file_that_cannot_be_written_leaves_no_temp_copy_of_the_l
     assert said.startswith(f"cannot write the input cache file {tmp_path / 'cache'}/TOY-"), said
     assert ".npz: No space left on device (--cache-dir or $TRACKER_CACHE chooses another folder" in said, said
     assert caught.value.errno == errno.ENOSPC
+
+
+def test_reid_requests_which_leave_the_embeddings_as_they_are_keep_the_input_cache_key(shared, shared_weights):
+    """`reid.requests=2` splits a ReID call over two OpenVINO requests and gives the embeddings of one request bit for
+    bit (tests/test_embedder.py), yet it was part of the eval input cache key: `track eval --set reid.requests=2`
+    computed every sequence's detections and looks again. Its key is the one request's."""
+    import tracker.eval.inputs as inputs
+
+    seq = find_sequences(shared / "data" / "MOT15" / "train" / "TUD-Campus")[0]
+    weights = f"reid.weights={shared_weights / 'osnet_x0_25_msmt17.pth'}"
+    one, two = (load_config(None, [weights, f"reid.requests={n}"]) for n in (1, 2))
+    assert inputs._cache_key(seq, "public", two, True) == inputs._cache_key(seq, "public", one, True)
 
 
 def test_an_input_cache_made_before_the_wide_reid_keys_existed_is_reused(shared, shared_weights, monkeypatch):

@@ -55,8 +55,10 @@ _KEY_CHARS = 20
 _UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
 # reid keys that leave the embeddings as they are, not in the key: chunking (batch_size), the CPU threads computing
 # them (threads; wide_from and wide_threads: with them in it, their defaults gave every cache made before them a new
-# key), replaying the same kernels from a captured graph (cuda_graphs)
-_SAME_EMBEDDINGS = ("batch_size", "threads", "wide_from", "wide_threads", "cuda_graphs")
+# key), the OpenVINO requests a call is split over (requests: each part on a model compiled for its exact count, bit
+# for bit the embeddings of one request, bf16 and fp32, 1-17 crops: tests/test_embedder.py), replaying the same
+# kernels from a captured graph (cuda_graphs)
+_SAME_EMBEDDINGS = ("batch_size", "threads", "wide_from", "wide_threads", "requests", "cuda_graphs")
 # what the error of a cache file that cannot be written says the user can do
 _CACHE_CHOICE = f"--cache-dir or ${CACHE_ENV} chooses another folder, --no-cache writes none"
 _EMBEDDING_DTYPE = np.float16  # halves the cache; cosine similarities change by < 1e-3
