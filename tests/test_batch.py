@@ -762,6 +762,61 @@ def test_two_lookalikes_seen_together_stay_two_identities(tmp_path):
     assert (summary.gallery_identities, summary.unsaved_identities) == (2, 0), "both kept, none left out"
 
 
+def in_this_process(todo, batch, _monitor, _workers, start_gallery):
+    """`run_local` without its spawned workers: each task run here, in turn (`run_video`)."""
+    from tracker.batch_task import run_video
+
+    return [run_video(task, None, batch.progress_seconds, start_gallery) for task in todo]
+
+
+class KilledAfterTheGallerySave(Exception):
+    """Stands for a kill of the batch between the save of its gallery and the writing of a video's `.global.*`."""
+
+
+@pytest.mark.parametrize("killed_in", ["_write_global", "_write_record"])
+def test_a_batch_killed_after_its_gallery_save_counts_each_videos_sightings_once_when_run_again(
+    killed_in, tmp_path, monkeypatch
+):
+    """A `track batch --gallery` killed after the reduce saved the gallery, before a video's `<name>.global.*` were
+    written: its re-run found the gallery changed, tracked the video again and linked it again, counting its
+    sightings twice (`seen` 1 -> 2 for one person in one clip). The batch folder records which videos the saved file
+    holds (before the save's rename, and after it: the kill comes after either): the re-run reuses the video, writes
+    its `.global.*` files with the global IDs it was given, and leaves the gallery as the killed run saved it; a
+    third run (the batch complete) the same. A gallery file another run saved since holds none of them."""
+    import tracker.batch as batch_module
+    import tracker.batch_link as batch_link
+
+    monkeypatch.setattr(batch_module, "run_local", in_this_process)  # (a spawned worker: ~6 s of the test's 8)
+    video = write_video(tmp_path / "cam.avi", scene()[:12])  # (12 frames: enough looks for the gallery)
+    out, gallery = tmp_path / "out", tmp_path / "site.gallery"
+    batch = functools.partial(track_many, [video], EVERY_FRAME, out, engine="local", workers=1, gallery=gallery,
+                              save_video=False, progress=False, make_tracker=gallery_tracker)  # fmt: skip
+
+    def killed(*args, pending=None):
+        if pending is not None:  # (the record before the save's rename: written)
+            return write_record(*args, pending)
+        raise KilledAfterTheGallerySave
+
+    write_record = batch_link._write_record
+    with monkeypatch.context() as patched:
+        patched.setattr(batch_link, killed_in, killed)
+        with pytest.raises(KilledAfterTheGallerySave):
+            batch()
+    saved = {i.global_id: i.sightings for i in Gallery.load(gallery).identities}
+    assert saved and set(saved.values()) == {1} and not (out / "cam" / "cam.global.json").exists()
+    record = json.loads((out / batch_link.LINK_RECORD_NAME).read_text())
+    assert ("pending" in record) == (killed_in == "_write_record"), "killed before the record of the saved file"
+    for _ in range(2):
+        again = batch()
+        assert {i.global_id: i.sightings for i in Gallery.load(gallery).identities} == saved, "counted once"
+        assert [v.status for v in again.videos] == ["reused"], again.describe()
+        written = json.loads((out / "cam" / "cam.global.json").read_text())["tracks"]
+        assert {int(t): g for t, g in written.items()} == again.global_ids["cam"]
+        assert set(written.values()) <= set(saved)
+    Gallery.load(gallery).save(gallery, overwrite=True)  # another run's save: a new file
+    assert batch_link.linked_before(out, gallery) == {}
+
+
 DRIVER = """
 import functools, signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if our caller ignores it

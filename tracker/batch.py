@@ -29,9 +29,10 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 from tracker.batch_engines import run_local, run_ray
-from tracker.batch_link import LinkedVideo, link_batch
+from tracker.batch_link import LinkedVideo, link_batch, linked_before
 from tracker.batch_names import PARAMETERS, SettingNames
 from tracker.batch_progress import Monitor
 from tracker.batch_summary import BatchSummary
@@ -44,6 +45,7 @@ from tracker.batch_work import (
     names_nothing,
     published_videos,
     reused_result,
+    start_digest,
     unnamed_sources,
 )
 from tracker.config import TrackerConfig, load_config, validate_config
@@ -57,6 +59,27 @@ __all__ = ["BatchSummary", "VideoResult", "VideoTask", "published_videos", "run_
 log = logging.getLogger(__name__)
 
 ENGINES = ("local", "ray")
+
+
+def _linked_tasks(
+    tasks: list[VideoTask], applied: dict[str, dict[str, Any]], making: tuple[Any, ...]
+) -> dict[int, tuple[VideoTask, dict[str, Any]]]:
+    """The tasks whose videos an earlier run of this batch linked into the gallery file there now (`applied`, from
+    `linked_before`), by index: each as that run made it (its fingerprint with the gallery that run began from:
+    the file has changed since) with its record entry, where its outputs are still that run's (`reused_result`).
+    `making`: `make_tasks`' arguments before `start`. Their sightings are in the gallery: they are reused and not
+    linked again. A video tracked again (its outputs changed) is linked again."""
+    if not applied:
+        return {}
+    starts = {name: entry.get("start") for name, entry in applied.items()}
+    then = make_tasks(*making, None, linked_starts=starts)
+    return {
+        task.index: (task, applied[task.name])
+        for task in then
+        if task.name in applied
+        and applied[task.name].get("fingerprint") == task.fingerprint
+        and reused_result(task) is not None
+    }
 
 
 def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool, option: str) -> None:
@@ -236,6 +259,9 @@ def track_many(
         sources_ = [str(s) for s in sources]
         tasks = make_tasks(sources_, cfg, out, save_video, max_frames, make_tracker, gallery_path, start)
         started = time.perf_counter()
+        applied = {} if gallery_path is None else linked_before(out, gallery_path)
+        linked = _linked_tasks(tasks, applied, (sources_, cfg, out, save_video, max_frames, make_tracker, gallery_path))
+        tasks = [linked.get(t.index, (t, None))[0] for t in tasks]
         reused = {t.index: r for t in tasks if (r := reused_result(t)) is not None}
         unnamed = {t.index: r for t in tasks if t.index not in reused and (r := names_nothing(t)) is not None}
         todo = [t for t in tasks if t.index not in reused and t.index not in unnamed]
@@ -259,10 +285,16 @@ def track_many(
         if gallery_path is not None:
             from tracker.gallery import Gallery
 
-            finished = [LinkedVideo(v.out_dir, v.stem) for v in videos if v.status != "failed" and v.stem]
+            began = start_digest(start)
+            finished = [
+                LinkedVideo(v.out_dir, v.stem, tasks[v.index].fingerprint, began, linked.get(v.index, (None, None))[1])
+                for v in videos
+                if v.status != "failed" and v.stem
+            ]
             names = [v.name for v in videos if v.status != "failed" and v.stem]
             if finished:
-                summary.global_ids = dict(zip(names, link_batch(finished, gallery_path, cfg), strict=True))
+                ids = link_batch(finished, gallery_path, cfg, out, applied)
+                summary.global_ids = dict(zip(names, ids, strict=True))
                 saved = {i.global_id for i in Gallery.load(gallery_path, cfg.gallery, prune=False).identities}
                 summary.gallery_identities = len(saved)  # a start gallery's identities too, not only the batch's
                 summary.unsaved_identities = len(summary.identities - saved)

@@ -11,12 +11,22 @@ at the start, hands all videos' identities to `Gallery.link` (issue 11's linking
 against the gallery as it grows, never to an identity held by one it was seen with), saves the gallery
 atomically, then writes each video's `<name>.global.json` (track -> global ID) and `<name>.global.txt` (the MOT
 result with global IDs): a save that fails leaves the gallery as it was and no video's global IDs written.
+
+Each video's sightings are added to the gallery once: the batch folder keeps a record (`LINK_RECORD_NAME`) of the
+videos the gallery file holds (each one's fingerprint, the gallery it began from and its global IDs) and of which
+file that is, written atomically before the save's rename (naming the file the rename leaves, "pending") and after
+it, as `track --gallery` records its saves for --resume. A re-run of the batch on that same file (`linked_before`)
+reuses those videos, links them no more (a run killed after the save, before their `.global.*` files, counted
+their sightings twice) and writes their `.global.*` files from the record; a gallery file saved by another run
+since is not that file, and every video is linked into it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -24,11 +34,11 @@ from typing import Any
 
 from tracker.config import TrackerConfig
 from tracker.gallery import Gallery, GalleryConflictError
-from tracker.gallery_file import written_by_another
+from tracker.gallery_file import FileVersion, file_version, written_by_another
 from tracker.io.mot import read_mot_rows, write_text_atomic
 from tracker.io.strict_json import write_json_atomic
 
-__all__ = ["LinkedVideo", "link_batch", "save_video_identities"]
+__all__ = ["LINK_RECORD_NAME", "LinkedVideo", "link_batch", "linked_before", "save_video_identities"]
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +46,47 @@ IDENTITIES_SUFFIX = ".identities"  # a video's identities (gallery file format)
 META_SUFFIX = ".identities.json"  # its tracks' global IDs and the pairs seen together
 GLOBAL_JSON_SUFFIX = ".global.json"
 GLOBAL_TXT_SUFFIX = ".global.txt"
+# in the batch folder (hidden: no video's folder name): the videos whose sightings the gallery file holds, and which
+# file that is (`linked_before`)
+LINK_RECORD_NAME = ".gallery-link.json"
 
 
 @dataclass(frozen=True)
 class LinkedVideo:
-    """A finished video of the batch: its output folder and the stem of its files."""
+    """A finished video of the batch: its output folder and the stem of its files; for the record of the link, its
+    task's fingerprint and the `start_digest` of the gallery it began from; and `linked`, its entry of the record
+    (`linked_before`) when the gallery file already holds its sightings (then it is not linked again)."""
 
     out_dir: Path
     stem: str
+    fingerprint: str = ""
+    start: str | None = None
+    linked: Mapping[str, Any] | None = None
+
+
+def linked_before(out: Path, gallery_path: Path) -> dict[str, dict[str, Any]]:
+    """The videos, by output folder name, whose sightings the gallery file now at `gallery_path` holds from an
+    earlier run of the batch in `out`: each one's entry of its record (`LINK_RECORD_NAME`: "fingerprint", "start",
+    "tracks", "ended_as"). {} when there is no record, it is of another gallery, or the file there is neither the
+    one that run saved nor the one its save was renaming into place when killed (another run saved it since); a
+    record that cannot be read is logged and read as none (every video is linked again, as before it existed)."""
+    path = out / LINK_RECORD_NAME
+    try:
+        record = json.loads(path.read_text())
+        if record["gallery"] != os.path.realpath(gallery_path):
+            return {}
+        now = file_version(gallery_path)
+        if now is None:
+            return {}
+        pending = record.get("pending")
+        if pending is not None and pending["version"] == list(now):
+            return dict(pending["videos"])
+        return dict(record["videos"]) if record["version"] == list(now) else {}
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("%s cannot be read (%s): every finished video is linked into the gallery again", path, exc)
+        return {}
 
 
 def _read_jsonl_ids(jsonl: Path) -> tuple[dict[int, int], dict[int, int], set[tuple[int, int]]]:
@@ -92,14 +135,51 @@ def _open_start_gallery(path: Path, cfg: TrackerConfig) -> Gallery:
     return Gallery.load(path, cfg.gallery) if path.exists() else Gallery(cfg.gallery)
 
 
-def link_batch(videos: list[LinkedVideo], gallery_path: Path, cfg: TrackerConfig) -> list[dict[int, int]]:
+def link_batch(
+    videos: list[LinkedVideo],
+    gallery_path: Path,
+    cfg: TrackerConfig,
+    out: Path | None = None,
+    applied: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[dict[int, int]]:
     """The reduce step: one global ID per identity across `videos` (in batch order), the gallery saved.
+
+    Videos with `linked` (the gallery file holds their sightings already) are not linked again: their global IDs
+    are their record's. With `out` (the batch folder), the record of the videos the saved file holds
+    (`LINK_RECORD_NAME`: `applied`, the entries `linked_before` found, and these videos') is written there before
+    the save's rename and after it; no save when every video was linked before.
 
     Returns {track id: global ID} per video, in the order of `videos`. Files written beside each video:
     `<stem>.global.json`, `<stem>.global.txt`.
     Raises GalleryError / GalleryModelError for a gallery or a video's identities that cannot be used, OSError
-    (naming the file) for a gallery that cannot be saved: nothing is written then (the gallery is saved first).
+    (naming the file) for a gallery or record that cannot be saved: nothing is written then (the gallery is saved
+    first).
     """
+    fresh = [video for video in videos if video.linked is None]
+    fresh_ids = iter(_link(fresh, gallery_path, cfg, out, applied or {}) if fresh else [])
+    result = []
+    for video in videos:
+        if video.linked is None:
+            tracks, by_task_gid = next(fresh_ids)
+        else:
+            tracks = {int(t): int(g) for t, g in video.linked["tracks"].items()}
+            by_task_gid = {int(t): int(g) for t, g in video.linked["ended_as"].items()}
+        _write_global(video, tracks, by_task_gid)
+        result.append(tracks)
+    if out is not None and not fresh:  # (one killed after the save's rename: the record says so now)
+        _write_record(out, gallery_path, file_version(gallery_path), dict(applied or {}))
+    return result
+
+
+def _link(
+    videos: list[LinkedVideo],
+    gallery_path: Path,
+    cfg: TrackerConfig,
+    out: Path | None,
+    applied: Mapping[str, Mapping[str, Any]],
+) -> list[tuple[dict[int, int], dict[int, int]]]:
+    """Link `videos` into the gallery and save it (with the record, when `out`): each video's {track: global ID}
+    and {its task's global ID: the batch's}, in order."""
     gallery = _open_start_gallery(gallery_path, cfg)
     units: list[tuple[int, Any]] = []  # (video position, Identity) in the order they are linked
     metas: list[dict[str, Any]] = []
@@ -134,19 +214,54 @@ def link_batch(videos: list[LinkedVideo], gallery_path: Path, cfg: TrackerConfig
                 final[(v, gid)] = gallery.new_id()
         result.append({int(t): final[(v, g)] for t, g in meta["tracks"].items()})
         by_task_gids.append({int(g): final[(v, last)] for g, last in meta["ended_as"].items()})
-    _save(gallery, gallery_path)  # first: a save that fails leaves no video with global IDs the gallery lacks
+    entries = dict(applied)
     for video, tracks, by_task_gid in zip(videos, result, by_task_gids, strict=True):
-        _write_global(video, tracks, by_task_gid)
+        entries[video.out_dir.name] = {
+            "fingerprint": video.fingerprint,
+            "start": video.start,
+            "tracks": {str(t): g for t, g in sorted(tracks.items())},
+            "ended_as": {str(t): g for t, g in sorted(by_task_gid.items())},
+        }
+    before = file_version(gallery_path)
+
+    def record_pending(pending: FileVersion) -> None:  # just before the save's rename: the file it leaves
+        if out is not None:
+            _write_record(out, gallery_path, before, dict(applied), pending=(pending, entries))
+
+    _save(
+        gallery, gallery_path, record_pending
+    )  # first: a save that fails leaves no video with global IDs the gallery lacks
+    if out is not None:
+        _write_record(out, gallery_path, file_version(gallery_path), entries)
     log.info("gallery %s: %d identities after linking %d", gallery_path, len(gallery), len(units))
-    return result
+    return list(zip(result, by_task_gids, strict=True))
 
 
-def _save(gallery: Gallery, path: Path) -> None:
+def _write_record(
+    out: Path,
+    gallery_path: Path,
+    version: FileVersion | None,
+    videos: dict[str, Any],
+    pending: tuple[FileVersion, dict[str, Any]] | None = None,
+) -> None:
+    """Write (atomically) the record `linked_before` reads: the gallery file at `version` holds `videos`' sightings,
+    and, with `pending`, the file a save is about to rename into place (its version) holds those of its videos."""
+    record: dict[str, Any] = {
+        "gallery": os.path.realpath(gallery_path),
+        "version": None if version is None else list(version),
+        "videos": videos,
+    }
+    if pending is not None:
+        record["pending"] = {"version": list(pending[0]), "videos": pending[1]}
+    write_json_atomic(out / LINK_RECORD_NAME, record, indent=1)
+
+
+def _save(gallery: Gallery, path: Path, before_replace: Any = None) -> None:
     """Save the linked gallery (atomically: a failed save leaves the file as it was and no temp file), or raise an
     OSError naming the file, what is kept and how to link again; a GalleryConflictError, in the same words, for a
-    file another program wrote since the reduce read it."""
+    file another program wrote since the reduce read it. `before_replace`: `Gallery.save`'s."""
     try:
-        gallery.save(path, lock=False)  # `track_many` holds its lock from the start of the batch
+        gallery.save(path, lock=False, before_replace=before_replace)  # `track_many` holds its lock throughout
     except GalleryConflictError as exc:  # said "... save with overwrite=True": Python advice to a command-line user
         raise GalleryConflictError(
             f"{written_by_another(path, 'during the batch')}: it is left as it is; the videos' outputs and identity "

@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ __all__ = [
     "read_note",
     "reused_result",
     "source_key",
+    "start_digest",
     "unnamed_sources",
 ]
 
@@ -155,17 +156,21 @@ def make_tasks(
     factory: Any,
     gallery: Path | None,
     start: bytes | None,
+    linked_starts: Mapping[str, str | None] | None = None,
 ) -> list[VideoTask]:
     """One task per source, in order: its unique output name (`output_names`, which keeps a folder of `out` for the
     source that made it) and the fingerprint of what makes its outputs (the source file's identity, the tracking
-    config without `batch`, the options, the gallery's bytes), which a re-run compares to reuse them."""
+    config without `batch`, the options, the gallery's bytes), which a re-run compares to reuse them.
+    `linked_starts`: for the folders an earlier run of the batch linked into the gallery, the `start_digest` of
+    the gallery that run began from, used in their fingerprints instead of `start`'s (`tracker.batch_link`)."""
     cfg_dict = config_to_dict(cfg)
     tracking = {k: v for k, v in cfg_dict.items() if k != "batch"}  # how a batch runs does not change outputs
-    start_digest = None if start is None else hashlib.sha256(start).hexdigest()
+    start_sha = start_digest(start)
     tasks = []
     for index, (source, name) in enumerate(zip(sources, output_names(sources, out), strict=True)):
         identity = {"source": _file_identity(str(source)), "config": tracking, "video": save_video, "max": max_frames}
-        identity["gallery"] = [gallery is not None, start_digest]
+        began = linked_starts[name] if linked_starts is not None and name in linked_starts else start_sha
+        identity["gallery"] = [gallery is not None, began]
         digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:_TASK_KEY_CHARS]
         tasks.append(
             VideoTask(
@@ -173,6 +178,11 @@ def make_tasks(
             )
         )
     return tasks
+
+
+def start_digest(start: bytes | None) -> str | None:
+    """The SHA-256 (hex) of the gallery file's bytes as a batch began (None: no file), in its tasks' fingerprints."""
+    return None if start is None else hashlib.sha256(start).hexdigest()
 
 
 def _file_identity(source: str) -> Any:
