@@ -1900,15 +1900,10 @@ def test_tracks_too_short_for_the_gallery_get_the_next_global_ids_not_ones_far_b
     assert Gallery.load(tmp_path / "site.gallery", cfg.gallery).new_id() == 5
 
 
-def test_a_gallery_replaced_before_the_reduce_saves_says_to_re_run_the_batch_not_overwrite_true(tmp_path, monkeypatch):
-    """Another program replaces the gallery file while the batch links into it (a copy or a restore): the reduce
-    leaves that file as it is and its one line said "... save with overwrite=True" (advice for Python callers); it
-    now says the videos' identity files are kept and that re-running the batch links them into it."""
-    import tracker.batch_link as batch_link
-    from tracker.batch_link import LinkedVideo, link_batch, save_video_identities
-    from tracker.gallery import GalleryConflictError
+def one_person_clip_identities(tmp_path: Path, cfg: TrackerConfig) -> Path:
+    """The folder `clip` of a finished task's outputs for the reduce: one track, global ID 1, stored with 4 looks."""
+    from tracker.batch_link import save_video_identities
 
-    cfg = TrackerConfig()
     task = Gallery(cfg.gallery)
     task.add(1, np.random.default_rng(0).normal(size=(4, 16)).astype(np.float32), 0, Sighting(1, time.time(), "clip"))
     out = tmp_path / "clip"
@@ -1918,6 +1913,36 @@ def test_a_gallery_replaced_before_the_reduce_saves_says_to_re_run_the_batch_not
     )
     (out / "clip.txt").write_text("1,1,0,0,5,9,0.9,-1,-1,-1\n")
     save_video_identities(task, out, "clip")
+    return out
+
+
+def test_a_link_record_that_cannot_be_written_is_named_and_the_gallery_is_not_saved(tmp_path):
+    """The reduce records which videos the gallery file will hold just before its save's rename: a record that
+    cannot be written stops the save (the gallery is as it was, no `.global.*` written), and the error names the
+    record's file, not only the gallery, which may well be writable."""
+    from tracker.batch_link import LINK_RECORD_NAME, LinkedVideo, link_batch
+
+    cfg = TrackerConfig()
+    out = one_person_clip_identities(tmp_path, cfg)
+    path, blocked = tmp_path / "site.gallery", tmp_path / "batch"
+    blocked.write_text("a file where the batch folder's record would go")
+    with pytest.raises(
+        OSError, match=rf"^the gallery {re.escape(str(path))} could not be saved \(.*{LINK_RECORD_NAME}"
+    ):
+        link_batch([LinkedVideo(out, "clip")], path, cfg, blocked)
+    assert not path.exists() and not (out / "clip.global.json").exists()
+
+
+def test_a_gallery_replaced_before_the_reduce_saves_says_to_re_run_the_batch_not_overwrite_true(tmp_path, monkeypatch):
+    """Another program replaces the gallery file while the batch links into it (a copy or a restore): the reduce
+    leaves that file as it is and its one line said "... save with overwrite=True" (advice for Python callers); it
+    now says the videos' identity files are kept and that re-running the batch links them into it."""
+    import tracker.batch_link as batch_link
+    from tracker.batch_link import LinkedVideo, link_batch
+    from tracker.gallery import GalleryConflictError
+
+    cfg = TrackerConfig()
+    out = one_person_clip_identities(tmp_path, cfg)
     path = tmp_path / "site.gallery"
     Gallery(cfg.gallery).save(path)
     Gallery(cfg.gallery).save(tmp_path / "restored.gallery")

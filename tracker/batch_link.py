@@ -225,8 +225,15 @@ def _link(
     before = file_version(gallery_path)
 
     def record_pending(pending: FileVersion) -> None:  # just before the save's rename: the file it leaves
-        if out is not None:
+        if out is None:
+            return
+        try:
             _write_record(out, gallery_path, before, dict(applied), pending=(pending, entries))
+        except OSError as exc:  # (stops the save: said as the gallery's, which names the record this way)
+            record = out / LINK_RECORD_NAME
+            raise OSError(
+                exc.errno, f"{exc.strerror or exc}: the batch's record {record} could not be written"
+            ) from exc
 
     _save(
         gallery, gallery_path, record_pending
@@ -267,7 +274,7 @@ def _save(gallery: Gallery, path: Path, before_replace: Any = None) -> None:
             f"{written_by_another(path, 'during the batch')}: it is left as it is; the videos' outputs and identity "
             "files are kept: re-run the batch to link them into it (it reuses the finished videos)"
         ) from exc
-    except OSError as exc:  # (a full disk, its folder made read-only during the batch)
+    except OSError as exc:  # (a full disk, its folder made read-only during the batch; the record not written)
         raise OSError(
             f"the gallery {path} could not be saved ({exc.strerror or exc}): it is as it was; the videos' outputs are "
             "kept: re-run the batch to link them (it reuses the finished videos)"
