@@ -582,14 +582,24 @@ def test_from_config_refuses_a_gallery_of_looks_of_another_d_than_its_reid(tmp_p
             assert Tracker.from_config(cfg, gallery=loaded).gallery.model.dim == 512
 
 
-@pytest.mark.parametrize(("motion", "kind"), [([[1, 0, 2], [0, 1]], "list"), ("identity", "str"), (object(), "object")])
+@pytest.mark.parametrize(
+    ("motion", "kind"),
+    [
+        ([[1, 0, 2], [0, 1]], "list"),
+        ("identity", "str"),
+        (object(), "object"),
+        (np.eye(3).astype(str), "ndarray: dtype <U32"),
+        (np.eye(3).astype(str).tolist(), "list: dtype <U3"),
+        (np.eye(3).astype(object), r"ndarray: dtype \|O"),
+    ],
+)
 def test_a_camera_motion_that_is_not_numbers_is_named(motion, kind):
     """A ragged list or a string reached the caller as numpy's own words ("setting an array element with a
-    sequence", "could not convert string to float"), not naming `camera_motion`; the tracker is as before."""
+    sequence", "could not convert string to float"), not naming `camera_motion`; numbers written as text (a matrix
+    read from a file as strings) or held in an object array were converted without a word. The tracker is as
+    before."""
     tracker, reference, looks = twins_after_five_frames()
-    with pytest.raises(
-        ValueError, match=rf"^camera_motion must be a numeric \(2, 3\) or \(3, 3\) array .*got {kind}: "
-    ):
+    with pytest.raises(ValueError, match=rf"^camera_motion must be a numeric \(2, 3\) or \(3, 3\) array .*got {kind}"):
         tracker.update_detections(BOXES + 5, SCORES, embeddings=looks, camera_motion=motion)
     after = tracker.update_detections(BOXES + 5, SCORES, embeddings=looks)
     expected = reference.update_detections(BOXES + 5, SCORES, embeddings=looks)
