@@ -813,6 +813,8 @@ def test_a_batch_killed_after_its_gallery_save_counts_each_videos_sightings_once
         written = json.loads((out / "cam" / "cam.global.json").read_text())["tracks"]
         assert {int(t): g for t, g in written.items()} == again.global_ids["cam"]
         assert set(written.values()) <= set(saved)
+        said = f"the gallery {gallery} holds them already (2 identities): an earlier run linked every video"
+        assert said in again.describe(), again.describe()  # (it said "gallery saved to", as if they were added)
     Gallery.load(gallery).save(gallery, overwrite=True)  # another run's save: a new file
     assert batch_link.linked_before(out, gallery) == {}
 

@@ -295,6 +295,7 @@ def track_many(
             if finished:
                 ids = link_batch(finished, gallery_path, cfg, out, applied)
                 summary.global_ids = dict(zip(names, ids, strict=True))
+                summary.linked_before = sum(video.linked is not None for video in finished)
                 saved = {i.global_id for i in Gallery.load(gallery_path, cfg.gallery, prune=False).identities}
                 summary.gallery_identities = len(saved)  # a start gallery's identities too, not only the batch's
                 summary.unsaved_identities = len(summary.identities - saved)

@@ -26,6 +26,7 @@ class BatchSummary:
     gallery_identities: int = 0  # identities the gallery file holds after the reduce
     unsaved_identities: int = 0  # the batch's identities the gallery file does not hold (tracks too short for it)
     gallery_saved: bool = True  # False: no video was tracked to its end, so the gallery file was left as it was
+    linked_before: int = 0  # videos whose sightings the gallery file held from an earlier run (not linked again)
 
     @property
     def ok(self) -> bool:
@@ -69,10 +70,15 @@ class BatchSummary:
         elif self.gallery is not None:
             unsaved = self.unsaved_identities
             note = f" ({unsaved} from tracks too short for the gallery)" if unsaved else ""
-            lines.append(
-                f"{count(len(self.identities), 'identity', 'identities')} across the batch{note}; gallery saved to "
-                f"{self.gallery} ({count(self.gallery_identities, 'identity', 'identities')})"
-            )
+            held = count(self.gallery_identities, "identity", "identities")
+            if self.linked_before and self.linked_before == len(self.global_ids):  # (nothing saved: nothing new)
+                where = f"the gallery {self.gallery} holds them already ({held}): an earlier run linked every video"
+            else:
+                earlier = (
+                    f"; {count(self.linked_before, 'video')} linked by an earlier run" if self.linked_before else ""
+                )
+                where = f"gallery saved to {self.gallery} ({held}){earlier}"
+            lines.append(f"{count(len(self.identities), 'identity', 'identities')} across the batch{note}; {where}")
             # each video's tracks searched the gallery as the batch began (its newcomers are linked at the end)
             recognised = sum(v.recognised for v in done + reused)
             lines.append(f"{count(recognised, 'person', 'people')} recognised from the gallery as the batch began")
