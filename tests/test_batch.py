@@ -1935,6 +1935,29 @@ def test_a_link_record_that_cannot_be_written_is_named_and_the_gallery_is_not_sa
     assert not path.exists() and not (out / "clip.global.json").exists()
 
 
+def test_a_link_record_not_written_after_the_save_says_the_gallery_is_saved_and_a_re_run_finishes(
+    tmp_path, monkeypatch
+):
+    """The record after the save's rename cannot be written (a full disk): the error says the gallery is saved and
+    that a re-run writes the global IDs, and the record written before the rename names the saved file's videos."""
+    import tracker.batch_link as batch_link
+
+    cfg = TrackerConfig()
+    out, batch_dir, path = one_person_clip_identities(tmp_path, cfg), tmp_path / "batch", tmp_path / "site.gallery"
+    batch_dir.mkdir()
+    write = batch_link.write_json_atomic
+
+    def disk_full_after_the_rename(target, record, **kwargs):
+        if target.name == batch_link.LINK_RECORD_NAME and "pending" not in record:
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        return write(target, record, **kwargs)
+
+    monkeypatch.setattr(batch_link, "write_json_atomic", disk_full_after_the_rename)
+    with pytest.raises(OSError, match=rf"^the gallery {re.escape(str(path))} was saved, but the batch's record of it"):
+        batch_link.link_batch([batch_link.LinkedVideo(out, "clip")], path, cfg, batch_dir)
+    assert len(Gallery.load(path)) == 1 and set(batch_link.linked_before(batch_dir, path)) == {"clip"}
+
+
 def test_a_gallery_replaced_before_the_reduce_saves_says_to_re_run_the_batch_not_overwrite_true(tmp_path, monkeypatch):
     """Another program replaces the gallery file while the batch links into it (a copy or a restore): the reduce
     leaves that file as it is and its one line said "... save with overwrite=True" (advice for Python callers); it

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -167,7 +167,7 @@ def link_batch(
         _write_global(video, tracks, by_task_gid)
         result.append(tracks)
     if out is not None and not fresh:  # (one killed after the save's rename: the record says so now)
-        _write_record(out, gallery_path, file_version(gallery_path), dict(applied or {}))
+        _record_saved(out, gallery_path, dict(applied or {}))
     return result
 
 
@@ -235,11 +235,10 @@ def _link(
                 exc.errno, f"{exc.strerror or exc}: the batch's record {record} could not be written"
             ) from exc
 
-    _save(
-        gallery, gallery_path, record_pending
-    )  # first: a save that fails leaves no video with global IDs the gallery lacks
+    # first: a save that fails leaves no video with global IDs the gallery lacks
+    _save(gallery, gallery_path, record_pending)
     if out is not None:
-        _write_record(out, gallery_path, file_version(gallery_path), entries)
+        _record_saved(out, gallery_path, entries)
     log.info("gallery %s: %d identities after linking %d", gallery_path, len(gallery), len(units))
     return list(zip(result, by_task_gids, strict=True))
 
@@ -263,7 +262,20 @@ def _write_record(
     write_json_atomic(out / LINK_RECORD_NAME, record, indent=1)
 
 
-def _save(gallery: Gallery, path: Path, before_replace: Any = None) -> None:
+def _record_saved(out: Path, gallery_path: Path, videos: dict[str, Any]) -> None:
+    """The record once the gallery file there holds `videos`' sightings (`_write_record`), or an OSError saying the
+    gallery is saved and how the re-run finishes (the record written before the rename names the file as pending)."""
+    try:
+        _write_record(out, gallery_path, file_version(gallery_path), videos)
+    except OSError as exc:
+        raise OSError(
+            f"the gallery {gallery_path} was saved, but the batch's record of it ({out / LINK_RECORD_NAME}) could "
+            f"not be written: {exc.strerror or exc}; re-run the batch to write the videos' global IDs (it links "
+            "them no more)"
+        ) from exc
+
+
+def _save(gallery: Gallery, path: Path, before_replace: Callable[[FileVersion], None] | None = None) -> None:
     """Save the linked gallery (atomically: a failed save leaves the file as it was and no temp file), or raise an
     OSError naming the file, what is kept and how to link again; a GalleryConflictError, in the same words, for a
     file another program wrote since the reduce read it. `before_replace`: `Gallery.save`'s."""
