@@ -640,6 +640,38 @@ def test_a_variants_run_refused_for_missing_weights_leaves_no_output_folder(tmp_
     assert not out.exists()
 
 
+@pytest.mark.parametrize("quiet", [True, False])
+def test_quiet_prints_only_the_table_not_ultralytics_loading_lines(tmp_path, monkeypatch, quiet):
+    """`track eval -q` ("print only the table") with `--detections detector` and an OpenVINO detector printed
+    ultralytics' "Loading ... for OpenVINO inference..." lines on stdout before the table (`track -q` hides them).
+    Its logger's handler prints on the stdout it found when imported: here a handler of the test's takes its place."""
+    import logging
+
+    from ultralytics.utils import LOGGER
+
+    import tracker.eval.inputs as inputs
+
+    def models(_self, _source, _appearance):  # loads the detector as ultralytics does: it says so on its logger
+        LOGGER.info("Loading toy_int8_openvino_model for OpenVINO inference...")
+        return None, lambda _image: (np.zeros((0, 4)), np.zeros(0), np.zeros(0, np.int64)), None
+
+    printed: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: printed.append(record.getMessage())
+    monkeypatch.setattr(inputs.InputModels, "get", models)
+    monkeypatch.setattr(LOGGER, "handlers", [handler])
+    args = ["--data", str(_sequence_with_images(tmp_path / "data")), "--detections", "detector", "--no-cache",
+            "--set", "reid.model=none", "--out", str(tmp_path / "out")] + (["--quiet"] if quiet else [])  # fmt: skip
+    level = LOGGER.level
+    LOGGER.setLevel(logging.INFO)  # as ultralytics sets it when imported
+    try:
+        assert eval_main(args) == 0
+    finally:
+        LOGGER.setLevel(level)
+    # (without --quiet the model loading is said, as `track` says it)
+    assert printed == ([] if quiet else ["Loading toy_int8_openvino_model for OpenVINO inference..."]), printed
+
+
 @pytest.mark.parametrize("main", [eval_main, compare_main])
 def test_ray_engine_refuses_workers_instead_of_ignoring_them(tmp_path, capsys, monkeypatch, main):
     """README: with `--engine ray`, `--workers` is refused (`track eval --engine ray` runs sequences as `track batch`

@@ -603,6 +603,10 @@ def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name:
     if args.variant_seed is None:
         args.variant_seed = _DEFAULT_VARIANT_SEED
     say = (lambda *_a: None) if args.quiet else answer  # (a name not UTF-8: U+FFFD a byte, `cli_args.say`)
+    if args.quiet:  # "only the table": not ultralytics' "Loading ..." lines on stdout either (as `track --quiet`)
+        from tracker.detector import quiet_ultralytics
+
+        quiet_ultralytics()
     started = time.perf_counter()
     try:
         with terminating_interrupts(), ExitStack() as held:  # finished sequences stay, the rest is cancelled
