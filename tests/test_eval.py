@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -325,6 +326,25 @@ def test_a_mistyped_sequence_name_is_an_error_naming_it(tmp_path, capsys):
     assert eval_main(["--data", str(tmp_path / "data"), "--sequences", "SEQ-C"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "SEQ-C" in err[0] and "SEQ-A" in err[0]
+
+
+def test_sequences_of_a_folder_a_level_down_are_not_left_out_silently(tmp_path, capsys):
+    """`track eval --data ../shared/data` (PETS09-S3-MF1 beside the roots MOT15/ and MOT17/) scored PETS09-S3-MF1
+    alone, its COMBINED row saying nothing of the 8 sequences a level down; a folder holding only such roots said
+    "no MOTChallenge sequences" without naming them."""
+    data = tmp_path / "data"
+    write_sequence(data, "PETS", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 2)
+    write_sequence(data / "MOT17" / "train", "MOT17-09-FRCNN", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 2)
+    assert eval_main(["--data", str(data), "--out", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{data / 'MOT17'} holds sequences of its own, which --data {data} leaves out" in err[0]
+    assert not (tmp_path / "out").exists()
+    assert [s.name for s in find_sequences(data, names=["PETS"])] == ["PETS"]  # named: the others are not asked about
+    assert eval_main(["--data", str(data / "MOT17"), "--out", str(tmp_path / "out"), "-q"]) == 0  # as the error says
+    shutil.rmtree(data / "PETS")
+    assert eval_main(["--data", str(data), "--out", str(tmp_path / "out2"), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].endswith(f"{data / 'MOT17'} holds sequences: give it as --data"), err
 
 
 @pytest.mark.parametrize("workers", ["0", "-1"])

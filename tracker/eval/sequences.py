@@ -535,7 +535,8 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
 
     Raises:
         FileNotFoundError: `data` does not exist or is a file, nothing that looks like a MOTChallenge sequence is
-            under it, or one of `names` is not there (the message names it and lists the sequences found).
+            under it, or one of `names` is not there (the message names it and lists the sequences found); without
+            `names`, a folder beside its sequences holds sequences of its own (`data/MOT17/train/...`: named).
         ValueError: split "val-half" and a sequence shorter than 3 frames (the message names its seqinfo.ini).
     """
     data = Path(data)
@@ -556,6 +557,8 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
         roots = [p for p in roots if (names and p.name in names) or not _mot17_duplicate(p, roots)]
         if roots:
             _refuse_sequences_without_seqinfo(base, names)
+            if not names:  # (`--sequences` names what it evaluates: folders beside them are not asked about)
+                _refuse_folders_of_sequences(base)
     if names and roots:
         unknown = [n for n in names if n not in {folder_name(p) for p in roots}]
         if unknown:
@@ -569,6 +572,8 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
             hint = f"; {data} looks like a sequence: {_add_seqinfo(data)}"
         elif lacking := _sequences_without_seqinfo(base, names):  # (a root whose every sequence lacks one)
             hint = f"; {lacking[0]} looks like a sequence{_more_without(lacking)}: {_add_seqinfo(lacking[0])}"
+        elif nested := _folders_of_sequences(base):  # (`--data data` above `data/MOT17`)
+            hint = f"; {nested[0]}{_more_nested(nested)} holds sequences: give it as --data"
         raise FileNotFoundError(f"no MOTChallenge sequences (folders with seqinfo.ini) under {data}{hint}")
     sequences = []
     for root in roots:
@@ -627,6 +632,40 @@ def _refuse_sequences_without_seqinfo(base: Path, names: list[str] | None) -> No
         raise FileNotFoundError(
             f"{lacking[0]} looks like a sequence but has no seqinfo.ini{_more_without(lacking)}: "
             f"{_add_seqinfo(lacking[0])}, or --sequences NAME... to evaluate the others"
+        )
+
+
+def _folders_of_sequences(base: Path) -> list[Path]:
+    """The folders under `base` that are no sequence but hold sequences: a MOTChallenge root (its `train/`) or a
+    folder of sequences, one level further down than `--data` looks."""
+    if not base.is_dir():
+        return []
+    nested = []
+    for folder in sorted(p for p in base.iterdir() if p.is_dir() and not (p / "seqinfo.ini").is_file()):
+        inner = folder / "train" if (folder / "train").is_dir() else folder
+        try:
+            if not _looks_like_a_sequence(folder) and any((p / "seqinfo.ini").is_file() for p in inner.iterdir()):
+                nested.append(folder)
+        except OSError:  # (a folder that cannot be listed holds nothing to evaluate)
+            continue
+    return nested
+
+
+def _more_nested(nested: list[Path]) -> str:
+    """How many more folders of sequences than the first named there are (empty for one)."""
+    return f" (and {len(nested) - 1} more folder(s) of sequences)" if len(nested) > 1 else ""
+
+
+def _refuse_folders_of_sequences(base: Path) -> None:
+    """`--data data` where `data` holds sequences and also `data/MOT17` (a root, or a folder of sequences): the
+    sequences of `data` were evaluated and those a level down left out, silently (`--data ../shared/data` scored
+    PETS09-S3-MF1 alone, as COMBINED). Raise FileNotFoundError naming the first such folder."""
+    nested = _folders_of_sequences(base)
+    if nested:
+        raise FileNotFoundError(
+            f"{nested[0]}{_more_nested(nested)} holds sequences of its own, which --data {base} leaves out (it "
+            f"evaluates the sequences in {base} itself): give it as --data in a run of its own, or --sequences "
+            f"NAME... to evaluate only those of {base}"
         )
 
 
