@@ -556,6 +556,29 @@ def test_official_scores_agree_with_track_eval_and_flag_a_changed_figure(tmp_pat
     assert stop.value.code == 2 and "summary.json" in capsys.readouterr().err
 
 
+def test_official_scores_keeps_a_long_name_apart_from_the_next_column(tmp_path, capsys):
+    """A tracker name as long as its column ran into the next one: `BoxMOT-ByteTrack-fps-t0.5MOT17-09-FRCNN` in the
+    check of a `track compare` run. Each column is as wide as its longest name, and one space more. (Here the peer's
+    result file is ours' copied, as `track compare` lays out a peer's.)"""
+    from tracker.eval.cli import eval_main
+
+    seq = _walking_sequence(tmp_path / "data" / "WALK")
+    out = tmp_path / "out"
+    argv = ["--data", str(seq), "--detections", "public", "--out", str(out), "-q", "--cache-dir", str(tmp_path / "c")]
+    assert eval_main(argv) == 0
+    peer = "BoxMOT-ByteTrack-fps-t0.5"  # 25 characters
+    shutil.copytree(out / "ours", out / peer)
+    summary = json.loads((out / "summary.json").read_text())
+    summary["peer_sequences"] = {peer: {"WALK": summary["sequences"]["WALK"]}}
+    (out / "summary.json").write_text(json.dumps(summary))
+    tool = load_tool("official_scores")
+    capsys.readouterr()
+    assert tool.main([str(out)]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith(("ours", "BoxMOT"))]
+    assert [row[:2] for row in rows] == [["ours", "WALK"], ["ours", "COMBINED"], [peer, "WALK"]], rows
+    assert all(len(row) == 2 + len(tool.METRICS) for row in rows), rows
+
+
 def test_official_scores_makes_a_jitter_variant_with_the_runs_seed(tmp_path, capsys):
     """`track eval --variants jitter --variant-seed 5` did not record its seed: tools/official_scores.py OUT made the
     variant with seed 0 and scored the results against another camera path's gt (every figure flagged as differing)

@@ -49,6 +49,8 @@ TOLERANCE = 1e-6  # percent points: the same boxes through the same metric code 
 CLASS = "pedestrian"
 SPLIT = "train"
 IOU_THRESHOLD = 0.5  # run_mot_challenge.py's default (CLEAR and Identity)
+TRACKER_WIDTH = 22  # characters of the table's tracker column at least (a longer name widens it)
+SEQUENCE_WIDTH = 26  # characters of its sequence column at least
 _INTEGER_GT_COLUMNS = 8  # ByteTrack writes frame .. class as integers, then visibility as %.6f
 _SCRIPT = Path("scripts") / "run_mot_challenge.py"  # in a TrackEval checkout
 _COMBINED = "COMBINED_SEQ"  # TrackEval's name for the all-sequences row (its detailed csv: COMBINED)
@@ -194,8 +196,7 @@ def check_folder(folder: Path, data: Path | None, cache_dir: Path | None, seed: 
             print(f"{label}: TrackEval refused the result files: {str(exc).strip()}")
             return 1
     differ = 0
-    print(f"{label}: track eval / official TrackEval")
-    print(f"{'tracker':<22}{'sequence':<26}" + "".join(f"{m:>20}" for m in METRICS))
+    rows = []
     for tracker, per_seq in ours.items():
         for seq, metrics in per_seq.items():
             theirs = official.get(tracker, {}).get(seq)
@@ -208,7 +209,14 @@ def check_folder(folder: Path, data: Path | None, cache_dir: Path | None, seed: 
                 differ += bad
                 digits = 2 if m in PERCENT_METRICS else 0
                 cells.append(f"{mine:.{digits}f}/{other:.{digits}f}{'*' if bad else ''}")
-            print(f"{tracker:<22}{seq.replace(_COMBINED, 'COMBINED'):<26}" + "".join(f"{c:>20}" for c in cells))
+            rows.append((tracker, seq.replace(_COMBINED, "COMBINED"), cells))
+    # (a name as long as its column ran into the next: `BoxMOT-ByteTrack-fps-t0.5MOT17-09-FRCNN`)
+    tracker_width = max([TRACKER_WIDTH] + [len(row[0]) + 1 for row in rows])
+    sequence_width = max([SEQUENCE_WIDTH] + [len(row[1]) + 1 for row in rows])
+    print(f"{label}: track eval / official TrackEval")
+    print(f"{'tracker':<{tracker_width}}{'sequence':<{sequence_width}}" + "".join(f"{m:>20}" for m in METRICS))
+    for tracker, seq, cells in rows:
+        print(f"{tracker:<{tracker_width}}{seq:<{sequence_width}}" + "".join(f"{c:>20}" for c in cells))
     return differ
 
 
