@@ -38,6 +38,24 @@ def test_each_sequence_of_one_result_folder_is_its_own_cell(tmp_path):
     assert (track.track_id, track.fp, track.tp, track.kind) == (2, 3, 0, "no-person")
 
 
+def test_data_takes_a_motchallenge_root_as_track_eval_does(tmp_path, monkeypatch, capsys):
+    """`track eval --data ../shared/data/MOT17` then `tools/false_positives.py OUT --data ../shared/data/MOT17`: the
+    tool matched --data folders by name only, so the root that the run was given found none of its sequences ("no
+    result ... is of a sequence in --data"). It finds them in a folder of sequences or a root's train/ too."""
+    tool = load_tool("false_positives")
+    _sequence(tmp_path / "MOT17" / "train", "SeqA")
+    _sequence(tmp_path / "more", "SeqB")
+    ours = tmp_path / "out" / "ours"
+    ours.mkdir(parents=True)
+    for name in ("SeqA", "SeqB"):
+        np.savetxt(ours / f"{name}.txt", [[f, 2, 400, 200, 40, 100, 1, -1, -1, -1] for f in (1, 2)], delimiter=",")
+    argv = ["false_positives.py", str(tmp_path / "out"), "--data", str(tmp_path / "MOT17"), str(tmp_path / "more")]
+    monkeypatch.setattr("sys.argv", argv)
+    tool.main()
+    out = capsys.readouterr().out
+    assert "| SeqA | 2 |" in out and "| SeqB | 2 |" in out, out
+
+
 def test_false_positives_on_people_the_crop_rule_dropped_are_counted_as_cut_out(tmp_path):
     """A moving variant drops the ground truth of a person less than half in view; a box on that person is a false
     positive every tracker that reports them pays alike, counted apart (`cut-out`)."""

@@ -80,11 +80,18 @@ def iou_tlwh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def sequence_folder(name: str, data: list[Path]) -> Path | None:
-    """The folder holding `name`'s gt/ and seqinfo.ini: a variant in the cache, or one of `data`; None if neither."""
+    """The folder holding `name`'s gt/ and seqinfo.ini: a variant in the cache, or in `data` (as `track eval --data`
+    takes each: the sequence, a folder of sequences, or a MOTChallenge root with train/); None if neither."""
     if NAME_SEPARATOR in name:
         found = sorted(default_variants_dir(None).glob(f"{name}-*"))
         return found[0] if found else None
-    return next((folder for folder in data if folder.name == name), None)
+    for folder in data:  # (`--data ../shared/data/MOT17`, as the run was given, found none of its sequences)
+        if folder.name == name:
+            return folder
+        for candidate in (folder / name, folder / "train" / name):
+            if (candidate / "seqinfo.ini").is_file():
+                return candidate
+    return None
 
 
 def cut_out_people(folder: Path, width: int, height: int) -> np.ndarray:
@@ -192,7 +199,13 @@ def cells(root: Path, data: list[Path]) -> dict[str, tuple[int, list[TrackFP]]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", type=Path, help="a `track eval --out` folder, or a folder of them")
-    parser.add_argument("--data", type=Path, nargs="+", default=[], help="the original sequences' folders")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="the original sequences' folders, folders of them or MOTChallenge roots, as `track eval --data`",
+    )
     parser.add_argument("--ref", type=Path, help="another run's folder: its FP per cell are shown beside")
     parser.add_argument("--min-fp", type=int, default=0, help="list the tracks with at least this many FP")
     args = parser.parse_args()
