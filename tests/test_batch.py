@@ -819,6 +819,26 @@ def test_a_batch_killed_after_its_gallery_save_counts_each_videos_sightings_once
     assert batch_link.linked_before(out, gallery) == {}
 
 
+def test_a_gallery_in_a_videos_output_folder_is_refused_before_any_video(tmp_path):
+    """`track batch cam.mp4 --out out --gallery out/cam/site.gallery`: a video tracked again replaces out/cam/, the
+    gallery with it, and the reduce linked into an empty gallery (12 identities before, 8 after: every earlier one
+    lost); `--gallery out/cam` was a folder by the reduce ("is a directory"), once every video was tracked. Both are
+    one error before any video, and so is `--gallery out` itself."""
+    video, out = clip(tmp_path / "cam.avi", 0, 3), tmp_path / "out"
+    (out / "cam").mkdir(parents=True)
+    inside = out / "cam" / "site.gallery"
+    Gallery().save(inside)
+    kept = inside.read_bytes()
+    (tmp_path / "new").mkdir()
+    folders = ((inside, out), (tmp_path / "new" / "cam", tmp_path / "new"), (tmp_path / "made", tmp_path / "made"))
+    for gallery, folder in folders:  # (the last: `--gallery OUT`, "[Errno 21] Is a directory: 'OUT'")
+        said = re.escape(f"gallery {gallery} is in out_dir {folder} where a video's outputs go")
+        with pytest.raises(ValueError, match=said):
+            track_many([video], EVERY_FRAME, folder, gallery=gallery, progress=False, make_tracker=gallery_tracker)
+    assert inside.read_bytes() == kept and sorted(p.name for p in out.iterdir()) == ["cam"], "nothing tracked"
+    assert not any((tmp_path / "new").iterdir()) and not (tmp_path / "made").exists()
+
+
 DRIVER = """
 import functools, signal, sys
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if our caller ignores it

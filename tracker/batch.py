@@ -126,6 +126,23 @@ def _with_local_detector(
     return [dataclasses.replace(t, cfg_dict=local) for t in tasks], path.read_bytes() if cluster else None
 
 
+def _refuse_gallery_in_video_folders(gallery: Path, out: Path, folders: set[str], names: SettingNames) -> None:
+    """ValueError for a gallery in a folder of `out` (`out/cam1/site.gallery`) or named as a video's folder
+    (`out/cam1`): a video tracked again replaces its folder, and the gallery went with it (the batch then linked into
+    an empty gallery: every identity before it lost), or the reduce found a folder where it saves the gallery.
+    `folders`: the names of this batch's video folders."""
+    try:
+        inside = Path(os.path.abspath(gallery)).relative_to(os.path.abspath(out)).parts
+    except ValueError:  # (not under `out`)
+        return
+    if len(inside) != 1 or inside[0] in folders:  # (none: `out` itself)
+        raise ValueError(
+            f"{names.gallery} {gallery} is in {names.out_dir} {out} where a video's outputs go, which a re-run "
+            f"replaces (the gallery with them): keep the gallery beside the batch folder, or directly in it under "
+            f"another name than a video's"
+        )
+
+
 def track_many(
     sources: Sequence[str | Path],
     config: TrackerConfig | str | Path | None,
@@ -179,7 +196,8 @@ def track_many(
         ValueError: unknown engine, no sources, with `save_video` an `out_dir` whose path is not UTF-8 (OpenCV
             cannot write a video there), a GPU share that is not a finite number >= 0 (or above 1 and not
             whole), a GPU share or an `address` with the local engine, an `address` (or `$RAY_ADDRESS`) that is no
-            cluster address, a GPU share a local Ray has no GPUs for, a gallery without ReID.
+            cluster address, a GPU share a local Ray has no GPUs for, a gallery without ReID, a gallery in a
+            video's folder of `out_dir` (or named as one), which a re-run replaces.
         ImportError: engine "ray" without Ray installed.
         ConnectionError: an `address` (host:port) where nothing accepts a connection (checked before any video).
         GalleryError: a gallery file that cannot be used: unreadable, corrupt, or made with another ReID model
@@ -255,9 +273,13 @@ def track_many(
                 f"the batch folder {out} was locked by process {lock.stale_holder}, which is gone (killed, or "
                 "crashed): took its lock over"
             )
+        if gallery_path is not None:  # (`--gallery OUT`: made by the lock just now, "Is a directory" when read)
+            _refuse_gallery_in_video_folders(gallery_path, out, set(), names)
         start = gallery_path.read_bytes() if gallery_path is not None and gallery_path.exists() else None
         sources_ = [str(s) for s in sources]
         tasks = make_tasks(sources_, cfg, out, save_video, max_frames, make_tracker, gallery_path, start)
+        if gallery_path is not None:  # (named as a video's folder: found a folder there when saved, at the end)
+            _refuse_gallery_in_video_folders(gallery_path, out, {t.name for t in tasks}, names)
         started = time.perf_counter()
         applied = {} if gallery_path is None else linked_before(out, gallery_path)
         linked = _linked_tasks(tasks, applied, (sources_, cfg, out, save_video, max_frames, make_tracker, gallery_path))
