@@ -444,7 +444,7 @@ def test_cli_batch_rejects_a_gpu_share_without_ray(tmp_path, monkeypatch, capsys
     monkeypatch.chdir(tmp_path)
     Path("a.mp4").touch()
     assert main(["batch", "a.mp4", "--out", str(tmp_path), "--gpus-per-video", "0.5"]) == 2
-    assert "need --engine ray" in capsys.readouterr().err
+    assert "--gpus-per-video needs --engine ray" in capsys.readouterr().err
 
 
 def test_cli_batch_refuses_workers_with_ray_instead_of_ignoring_them(tmp_path, monkeypatch, capsys):
@@ -2260,7 +2260,8 @@ def test_images_are_named_as_track_names_them(tmp_path):
 def test_track_manys_errors_name_its_parameters_and_track_batchs_its_options(tmp_path, capsys):
     """`track_many(..., gallery=...)` from Python raised "--gallery needs appearance embeddings", "choose another
     --gallery", "--gpus-per-video and --address need --engine ray": flags a Python caller never typed. The same
-    checks name the parameters there and the options from `track batch` (one wording, `tracker.batch_names`)."""
+    checks name the parameters there and the options from `track batch` (one wording, `tracker.batch_names`); and
+    only those given (`--address auto` alone was told "--gpus-per-video and --address need --engine ray")."""
     video, out = clip(tmp_path / "cam.avi", 0, 3), tmp_path / "out"
     (tmp_path / "notes.txt").write_text("a file, not a folder")
     unsaveable = tmp_path / "notes.txt" / "site.gallery"
@@ -2274,6 +2275,12 @@ def test_track_manys_errors_name_its_parameters_and_track_batchs_its_options(tmp
          f"{tmp_path / 'notes.txt'} is a file, not a folder: choose another gallery",
          f"{tmp_path / 'notes.txt'} is a file, not a folder: choose another --gallery"),
         ({"gpus_per_video": 0.5}, ["--gpus-per-video", "0.5"],
+         "gpus_per_video needs engine='ray' (local processes share the device)",
+         "--gpus-per-video needs --engine ray (local processes share the device)"),
+        ({"address": "auto"}, ["--address", "auto"],
+         "address needs engine='ray' (local processes share the device)",
+         "--address needs --engine ray (local processes share the device)"),
+        ({"address": "auto", "gpus_per_video": 1}, ["--address", "auto", "--gpus-per-video", "1"],
          "gpus_per_video and address need engine='ray' (local processes share the device)",
          "--gpus-per-video and --address need --engine ray (local processes share the device)"),
     ]  # fmt: skip

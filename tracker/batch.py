@@ -238,9 +238,12 @@ def track_many(
             f"{names.setting('gpus_per_video', float(gpus_per_video))}: a share above 1 must be whole GPUs (Ray gives "
             "a task part of one GPU, or whole GPUs): 0.25, 0.5, 1, 2, ..."
         )
-    if engine == "local" and (gpus_per_video or address):
-        needs = f"{names.gpus_per_video} and {names.address} need {names.setting('engine', 'ray')}"
-        raise ValueError(f"{needs} (local processes share the device)")
+    if engine == "local" and (gpus_per_video or address):  # (each named only where given: `--address auto` alone
+        given = [name for name, value in ((names.gpus_per_video, gpus_per_video), (names.address, address)) if value]
+        verb = "needs" if len(given) == 1 else "need"  # was told "--gpus-per-video and --address need ...")
+        raise ValueError(
+            f"{' and '.join(given)} {verb} {names.setting('engine', 'ray')} (local processes share the device)"
+        )
     if engine == "ray":
         from tracker.ray_engine import check_reachable, import_ray
 
