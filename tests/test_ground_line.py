@@ -7,11 +7,13 @@ legs-only box at the left border revived a young track."""
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
 from tracker import Tracker, load_config
+from tracker.core import TrackerCore
 from tracker.eval.revival import identity_timeline
 from tracker.ground_line import GroundLine, SampleWindow
 from tracker.testing import look_at_cosine, unit_vector
@@ -118,10 +120,12 @@ def _scene(
     fraction: float,
     part: float,
     decoy: bool = False,
+    resumed: Callable[[TrackerCore], TrackerCore] | None = None,
 ) -> tuple[int, int | None]:
     """Two people walk at the WALKERS rows; a third walks SEEN frames and is hidden ABSENT frames, then one box
     whose height is `part` of the line's, feet where the filter predicts theirs, with a look at cosine LOOK to
-    theirs. With `decoy`, the frame before that box has a DECOY part box at that box's row. Returns (the hidden
+    theirs. With `decoy`, the frame before that box has a DECOY part box at that box's row; with `resumed`, the
+    tracker's core is replaced by `resumed(core)` (a checkpoint's) before that box's frame. Returns (the hidden
     person's ID, the ID reported on that box, None when it is not reported)."""
     rng = np.random.default_rng(3)
     looks = [unit_vector(DIM, rng) for _ in range(3)]
@@ -137,6 +141,8 @@ def _scene(
             embs.append(look_at_cosine(looks[2], 0.95, rng))
             scores.append(0.9)
         elif f == SEEN + ABSENT:
+            if resumed is not None:
+                tracker.core = resumed(tracker.core)
             boxes.append(_person(x, P_FOOT, part))
             embs.append(look_at_cosine(looks[2], LOOK, rng))
             scores.append(0.9)
@@ -177,6 +183,24 @@ def test_a_part_box_of_one_frame_is_no_part_box_of_the_next():
     first, later = _scene(fraction=0.7, part=0.95, decoy=True)
     assert later == first is not None
     assert (first, later) == _scene(fraction=0.7, part=0.95)
+
+
+def test_a_checkpoint_holding_the_part_boxes_of_its_last_frame_resumes_as_one_without():
+    """The core kept its last frame's part boxes and camera-motion noise as attributes until c25f989, so its
+    checkpoints carry them (here: the decoy frame's mask, a part at row 2). Such a checkpoint resumes with the same
+    outputs as a checkpoint of now, and the resumed core keeps none of them."""
+
+    def checkpointed(core: TrackerCore, **last_frame: object) -> TrackerCore:
+        old = pickle.loads(pickle.dumps(core))
+        old.__dict__.update(last_frame)
+        resumed = pickle.loads(pickle.dumps(old))
+        assert not {"_part_boxes", "_any_part_box", "_camera_noise_px"} & set(vars(resumed))
+        return resumed
+
+    before = {"_part_boxes": np.array([False, False, True]), "_any_part_box": True, "_camera_noise_px": 0.0}
+    old = _scene(fraction=0.7, part=0.95, decoy=True, resumed=lambda core: checkpointed(core, **before))
+    assert old == _scene(fraction=0.7, part=0.95, decoy=True, resumed=checkpointed)
+    assert old[1] == old[0] is not None
 
 
 def test_a_short_person_still_starts_a_track():

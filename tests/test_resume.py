@@ -1203,7 +1203,7 @@ def test_a_tracker_state_pickled_before_the_ground_line_and_the_measured_noise_e
     forgotten.table.innovation[:] = np.nan
 
     old = pickle.loads(pickle.dumps(tracker.core))
-    for name in ("ground", "_part_boxes", "measurement_noise"):
+    for name in ("ground", "measurement_noise"):
         delattr(old, name)
     del old.table.innovation
     with monkeypatch.context() as m:  # the bank's state as a9675c0 pickled it: no `_stored_host`

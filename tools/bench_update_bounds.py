@@ -181,17 +181,17 @@ class DeferredLateRows:
     def __init__(self, tracker: Tracker) -> None:
         self.tracker, self._thread = tracker, None
         core, needs, frame_view = tracker.core, tracker.core._needs_embedding, tracker.core._frame_view
-        self._dets, self._late = None, np.zeros(0, dtype=np.int64)
+        self._dets, self._parts, self._late = None, None, np.zeros(0, dtype=np.int64)
         self._forward = tracker.embedder.model
         self._size = (tracker.config.reid.crop_height, tracker.config.reid.crop_width)
 
         def view_recording(_self: object, dets, embed, frame_size=None):
-            self._dets = dets
+            self._dets, self._parts = dets, core._part_box_mask(dets, frame_size)
             return frame_view(dets, embed, frame_size)
 
         def compared_only(_self: object, gate, gated_iou, lost, compare):
             now = compare.any(axis=0)
-            late = needs(gate, gated_iou, lost, compare) & ~now & core._can_use_appearance(self._dets)
+            late = needs(gate, gated_iou, lost, compare) & ~now & core._can_use_appearance(self._dets, self._parts)
             self._late = np.flatnonzero(late & ~self._dets.has_embedding)
             return now
 

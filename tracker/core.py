@@ -98,9 +98,6 @@ class TrackerCore:
         """The measured jitter of tracked boxes: a track whose box does not jitter (a fixed object) is not reported."""
         self.ground = GroundLine(config)
         """Reported boxes' height against foot row: a detection far shorter than it predicts is a part of a person."""
-        self._part_boxes = np.zeros(0, dtype=bool)  # (N,) this frame's detections judged parts of a person
-        self._any_part_box = False  # whether any of them is
-        self._camera_noise_px = 0.0  # this frame's camera-motion error, px (0: no motion, or an exact one)
         self.embedding_faults = EmbeddingFaults()
         """Embedding rows of this video that were NaN, infinite or zero (`embedding_faults.count`; warned once)."""
         self.invalid_detections = InvalidDetections()
@@ -234,10 +231,7 @@ class TrackerCore:
                 tracker's state is then as before the call (`_advance`), so the frame can be given again.
         """
         self._check_dim(dets)
-        self._camera_noise_px = camera_motion_noise if camera_motion is not None else 0.0
-        # a part of a person (far shorter than the ground line predicts) has no look and brings no lost track back
-        self._part_boxes = self.ground.part_boxes(dets.boxes_xyxy, dets.class_ids, frame_size)
-        self._any_part_box = any_set(self._part_boxes)  # most frames: none, and no mask to apply
+        camera_noise_px = camera_motion_noise if camera_motion is not None else 0.0  # (0: no motion, or exact)
         before = self._mean  # last frame's boxes, in its pixels: is a track leaving the view or coming back?
         view = self._advance(dets, embed, camera_motion, frame_size)
         dets = view.dets
@@ -252,8 +246,7 @@ class TrackerCore:
         # the view (the camera turned away, or the person walked out) can come back by re-identification only.
         is_lost = self.table.state == LOST
         away = away_from_view(self._mean, before, self.table.observed_xywh, is_lost, dets.boxes_xyxy, frame_size, cfg)
-        part_boxes = self._part_boxes if self._any_part_box else None
-        cost = self.stage1.cost(view, confirmed, confident, away, part_boxes, self._appearance_given)
+        cost = self.stage1.cost(view, confirmed, confident, away, view.part_boxes, self._appearance_given)
         cost = cost + view.class_block(confirmed, confident)
         clear_margin = cfg.clear_pair_margin if cfg.clear_pairs_first else None
         m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost, clear_margin)
@@ -284,7 +277,7 @@ class TrackerCore:
         self.births.learn(
             dets.boxes_xyxy, dets.class_ids, visible[:, 1], frame_size, self.table.track_id[visible[:, 0]]
         )
-        self._update_matched(matches, dets, view, frame_size)
+        self._update_matched(matches, dets, view, frame_size, camera_noise_px)
         self._mark_missed(matches[:, 0])
         self._start_tracks(left_dets, dets, frame_size)
         self.gallery_link.link_newborn(self, self.frame_index)  # gallery tier: new tracks searched
@@ -430,18 +423,21 @@ class TrackerCore:
     ) -> FrameView:
         """IoU, motion gate, embeddings where needed and ONE bank similarity call for all pairs any stage may
         look at (with the frame's (height, width) `frame_size`, also the border-cut pairs of
-        `Stage1Cost.border_pairs`)."""
+        `Stage1Cost.border_pairs`), and the detections that are parts of a person (`_part_box_mask`)."""
         n, t = len(dets), len(self.tracks)
         det_xywh = xyxy_to_xywh(dets.boxes_xyxy)
+        part_boxes = self._part_box_mask(dets, frame_size)
         confirmed = self.table.confirmed  # (T,) made once a frame: stage 1's tracks, the pairs compared, the noise
         if t == 0 or n == 0:
             if embed is not None and n and self.config.appearance.enabled:
-                usable = self._can_use_appearance(dets)
+                usable = self._can_use_appearance(dets, part_boxes)
                 dets = self._embed(dets, self._drop_unread(dets, usable, np.zeros(n, dtype=bool)), embed)
             empty = np.zeros((t, n))
             no_pairs = empty.astype(bool)
             nan = empty + np.nan
-            return FrameView(empty, empty, no_pairs, no_pairs, nan, empty + np.nan, det_xywh, dets, confirmed)
+            return FrameView(
+                empty, empty, no_pairs, no_pairs, nan, empty + np.nan, det_xywh, dets, confirmed, part_boxes=part_boxes
+            )
         mean, cov = self._mean, self._cov
         iou = assoc.buffered_iou_matrix(xywh_to_xyxy(mean[:, :4]), dets.boxes_xyxy, self._motion_buffer(cov))
         class_cost = self._class_cost(dets)
@@ -471,10 +467,10 @@ class TrackerCore:
             # A crop is cut only where stage 1 could choose wrongly by motion: a second candidate below
             # `high_score` never takes part in stage 1, so it does not make the pair ambiguous there.
             strong = dets.scores >= self.config.association.high_score
-            strong = strong & ~self._part_boxes if self._any_part_box else strong
+            strong = strong if part_boxes is None else strong & ~part_boxes
             contested_in_stage1 = _contested(gated_iou * strong[None, :], self.config.association.contested_iou)
             in_stage1 = _appearance_pairs(gate, contested_in_stage1, lost_pairs, plausible)
-            usable = self._can_use_appearance(dets)
+            usable = self._can_use_appearance(dets, part_boxes)
             need = self._needs_embedding(gate, gated_iou, lost, in_stage1) & usable
             need = self._drop_unread(dets, need, any_along(compare, 0))
             if border_only is not None:  # embedded for the border rule alone: read by it, fed to no bank
@@ -486,7 +482,7 @@ class TrackerCore:
         if self.config.appearance.enabled and dets.embeddings is not None and any_set(dets.has_embedding):
             # Only pairs a stage or the calibration reads: confirmed tracks (stages 1 and 4; a tentative track is
             # matched by IoU alone) x detections fit for an appearance stage or a bank (NaN elsewhere).
-            fit = (dets.has_embedding & self._can_use_appearance(dets))[None, :]
+            fit = (dets.has_embedding & self._can_use_appearance(dets, part_boxes))[None, :]
             candidates = compare & fit
             if not all_set(confirmed):
                 candidates &= confirmed[:, None]
@@ -506,8 +502,27 @@ class TrackerCore:
             looks = BorderLooks(border, border_only, None, border_embedded)
         reid_sim = np.where(plausible, similarity, np.nan) if any_lost else None  # (stage 4 reads it: lost tracks)
         return FrameView(
-            iou, class_cost, gate, kalman_gate, similarity, reid_sim, det_xywh, dets, confirmed, looks, diagonal
+            iou,
+            class_cost,
+            gate,
+            kalman_gate,
+            similarity,
+            reid_sim,
+            det_xywh,
+            dets,
+            confirmed,
+            looks,
+            diagonal,
+            part_boxes,
         )
+
+    def _part_box_mask(self, dets: Detections, frame_size: tuple[int, int] | None) -> np.ndarray | None:
+        """(N,) bool: this frame's detections that are parts of a person, far shorter than the ground line predicts
+        at their foot row (`GroundLine.part_boxes`; with the frame's (height, width) `frame_size`, none cut by its top
+        or bottom border): no look, no lost track brought back, measured at the track's size. None where none is
+        (most frames: no mask to apply)."""
+        part = self.ground.part_boxes(dets.boxes_xyxy, dets.class_ids, frame_size)
+        return part if any_set(part) else None
 
     def _reid_candidates(
         self,
@@ -582,12 +597,12 @@ class TrackerCore:
         need[rows] = self._fit_for_bank(dets, rows)
         return need
 
-    def _can_use_appearance(self, dets: Detections) -> np.ndarray:
+    def _can_use_appearance(self, dets: Detections, part_boxes: np.ndarray | None) -> np.ndarray:
         """(N,) bool: detections confident enough for an appearance stage or a bank (low ones never are), and not a
-        part of a person (`GroundLine`: its look is not the person's)."""
+        part of a person (`part_boxes`, (N,) bool, from `_part_box_mask`; None: none is): its look is not theirs."""
         threshold = min(self.config.association.high_score, self.config.appearance.min_score)
         usable = dets.scores >= threshold
-        return usable & ~self._part_boxes if self._any_part_box else usable
+        return usable if part_boxes is None else usable & ~part_boxes
 
     def _embed(self, dets: Detections, need: np.ndarray, embed: EmbedFn) -> Detections:
         rows = indices(need & ~dets.has_embedding)
@@ -678,10 +693,17 @@ class TrackerCore:
         )
 
     def _update_matched(
-        self, matches: np.ndarray, dets: Detections, view: FrameView, frame_size: tuple[int, int] | None = None
+        self,
+        matches: np.ndarray,
+        dets: Detections,
+        view: FrameView,
+        frame_size: tuple[int, int] | None,
+        camera_noise_px: float,
     ) -> None:
         """Kalman-correct all matched tracks at once, advance their state, feed their banks. A box cut by the
-        left or right frame border is measured at the track's width (`motion.complete_truncated_boxes`)."""
+        left or right frame border is measured at the track's width (`motion.complete_truncated_boxes`), a part of
+        a person (`FrameView.part_boxes`) at its size (`motion.complete_part_boxes`); a still box is judged with the
+        frame's camera-motion error `camera_noise_px`, pixels (0: no motion, or an exact one; `tracker.still`)."""
         if len(matches) == 0:
             return
         track_idx, det_idx = matches[:, 0], matches[:, 1]
@@ -699,9 +721,9 @@ class TrackerCore:
                 predicted_wh = self._mean.take(track_idx, axis=0)[:, 2:4]
                 measured, cut = complete_truncated(measured, predicted_wh, frame_size, seen)
         completed = cut  # (M,) bool: boxes measured at their track's size (cut or part boxes); None: none
-        if self.config.motion.complete_part_boxes and self._any_part_box:
+        if self.config.motion.complete_part_boxes and view.part_boxes is not None:
             predicted = self._mean.take(track_idx, axis=0)[:, :4]
-            part, fraction = self._part_boxes.take(det_idx), self.config.association.part_box_fraction
+            part, fraction = view.part_boxes.take(det_idx), self.config.association.part_box_fraction
             measured, parts = complete_part_boxes(measured, predicted, part, fraction)
             completed = parts if cut is None else cut | parts
         replayed = self.config.motion.reupdate_after_loss and self._reupdate(track_idx, measured)
@@ -738,7 +760,7 @@ class TrackerCore:
         self._mean[track_idx], self._cov[track_idx] = mean, cov
         self._obs_mean[track_idx], self._obs_cov[track_idx] = mean, cov
         self.table.vote(track_idx, dets.class_ids[det_idx], scores)  # each track's class: its detections' vote
-        self.still.judge(self.table, track_idx, measured, frame_size, self._camera_noise_px)
+        self.still.judge(self.table, track_idx, measured, frame_size, camera_noise_px)
         confirmed = self.table.mark_matched(track_idx, scores, measured, dets.index[det_idx], self._min_hits)
         for row in confirmed:
             self._issue_id(self.tracks[row])

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from tracker.gallery_link import GalleryLink
 from tracker.ground_line import GroundLine
 from tracker.measurement_noise import MeasurementNoise
@@ -23,18 +21,22 @@ __all__ = ["restore_state"]
 
 # The gallery tier's state in a checkpoint pickled before it moved into `GalleryLink` (split38).
 _GALLERY_TIER_STATE = ("gallery", "source_name", "_newborn", "_searching", "_published")
+# The last frame's values a core kept as its attributes until main c25f989 (its part boxes, whether any, its
+# camera-motion error): each frame makes its own now (`FrameView.part_boxes`, `step`), so a checkpoint's are dropped.
+_LAST_FRAME_STATE = ("_part_boxes", "_any_part_box", "_camera_noise_px")
 
 
 def restore_state(core: TrackerCore, state: dict[str, Any]) -> None:
     """Put the pickled `state` into `core` (as `__setstate__`), with the parts a checkpoint of an earlier version
     lacks made anew. One pickled before the ground line and the measured measurement noise existed (a checkpoint of
     main a9675c0) gets both empty: they learn from the frames after the resume, as from a video's first frames.
-    Its stateless `frame_report` is the core's to make."""
+    One pickled by main c25f989 or earlier holds its last frame's part boxes and camera-motion error: they are
+    dropped (no frame's value outlives its frame). Its stateless `frame_report` is the core's to make."""
     core.__dict__.update(state)
+    for name in _LAST_FRAME_STATE:
+        core.__dict__.pop(name, None)
     if "ground" not in state:
         core.ground = GroundLine(core.config)
-        core._part_boxes = np.zeros(0, dtype=bool)
-    core._any_part_box = bool(core._part_boxes.any())  # not in a checkpoint of int24 69edf1c
     if "measurement_noise" not in state:
         core.measurement_noise = MeasurementNoise(core.config.motion)
     if "report_weight" not in state:  # (main bad25d6): the weight is measured from the frames after the resume

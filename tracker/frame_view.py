@@ -24,7 +24,9 @@ class BorderLooks:
 
 @dataclass(frozen=True)
 class FrameView:
-    """Everything about tracks x detections this frame that several stages share."""
+    """Everything about tracks x detections this frame that several stages share, and about its detections alone
+    (their boxes, which of them are parts of a person). Made for one frame and read only in it: no field outlives
+    its frame."""
 
     iou: np.ndarray  # (T, N)
     class_cost: np.ndarray | None  # (T, N) added to every stage's cost: 0 same class, penalty, inf incompatible
@@ -43,6 +45,10 @@ class FrameView:
     # (T, 4) the diagonals of the tracks' innovation covariances when all are diagonal (without scores:
     # `KalmanFilter.gate_and_diagonal`), for the matched update to reuse; None: not all diagonal, or not computed
     innovation_diagonal: np.ndarray | None = None
+    # (N,) bool: the detections that are parts of a person, far shorter than the ground line predicts at their foot
+    # row (`GroundLine.part_boxes`): no look (stage 1, stage 4, banks), no lost track brought back (stage 1), measured
+    # at their track's size (`motion.complete_part_boxes`); None: none is (most frames: no mask to apply)
+    part_boxes: np.ndarray | None = None
 
     def class_block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray | float:
         """The class cost of the `rows` x `cols` block (`block`); 0.0 when all are of one class."""
