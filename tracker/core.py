@@ -272,11 +272,7 @@ class TrackerCore:
 
         # Learn from this frame's pairs, then update, miss, start, link and report.
         matches = np.concatenate([m1, m2, m3, m4])
-        self._calibrate(np.concatenate([m1, m2]), view)
-        visible = m1[(self.table.state[m1[:, 0]] == TRACKED) & (dets.scores[m1[:, 1]] >= cfg.new_track_score)]
-        self.births.learn(
-            dets.boxes_xyxy, dets.class_ids, visible[:, 1], frame_size, self.table.track_id[visible[:, 0]]
-        )
+        self._learn_from_pairs(m1, m2, view, frame_size)
         self._update_matched(matches, dets, view, frame_size, camera_noise_px)
         self._mark_missed(matches[:, 0])
         self._start_tracks(left_dets, dets, frame_size)
@@ -671,6 +667,20 @@ class TrackerCore:
         keep = assoc.unambiguous(result.pairs, rivals, cfg.reid_margin)
         pairs = result.pairs[keep]
         return index_pairs(lost[pairs[:, 0]], det_idx[pairs[:, 1]])
+
+    def _learn_from_pairs(
+        self, m1: np.ndarray, m2: np.ndarray, view: FrameView, frame_size: tuple[int, int] | None
+    ) -> None:
+        """What this frame's (M, 2) track-detection pairs of stages 1 and 2 teach, before the tracks are updated:
+        the appearance bounds (`_calibrate`: same- and different-identity similarities) and the class's shapes of
+        tracked, confident, whole looks that new tracks are judged by (`BirthShapes.learn`)."""
+        self._calibrate(np.concatenate([m1, m2]), view)
+        dets = view.dets
+        confident = dets.scores[m1[:, 1]] >= self.config.association.new_track_score
+        visible = m1[(self.table.state[m1[:, 0]] == TRACKED) & confident]
+        self.births.learn(
+            dets.boxes_xyxy, dets.class_ids, visible[:, 1], frame_size, self.table.track_id[visible[:, 0]]
+        )
 
     def _calibrate(self, matches: np.ndarray, view: FrameView) -> None:
         """Feed the calibration queues from this frame's stage 1/2 matches of confirmed, visible tracks
