@@ -20,7 +20,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -769,6 +771,19 @@ def in_this_process(todo, batch, _monitor, _workers, start_gallery):
     return [run_video(task, None, batch.progress_seconds, start_gallery) for task in todo]
 
 
+def one_clip_gallery_batch(tmp_path: Path, monkeypatch) -> tuple[Callable[[], Any], Path, Path]:
+    """`track_many` of one 12-frame clip (`cam.avi`: its folder `cam`) with the gallery `site.gallery`, its tasks run
+    in this process (`in_this_process`): the call, the batch folder and the gallery file."""
+    import tracker.batch as batch_module
+
+    monkeypatch.setattr(batch_module, "run_local", in_this_process)  # (a spawned worker: ~6 s of a test's 8)
+    video = write_video(tmp_path / "cam.avi", scene()[:12])  # (12 frames: enough looks for the gallery)
+    out, gallery = tmp_path / "out", tmp_path / "site.gallery"
+    batch = functools.partial(track_many, [video], EVERY_FRAME, out, engine="local", workers=1, gallery=gallery,
+                              save_video=False, progress=False, make_tracker=gallery_tracker)  # fmt: skip
+    return batch, out, gallery
+
+
 class KilledAfterTheGallerySave(Exception):
     """Stands for a kill of the batch between the save of its gallery and the writing of a video's `.global.*`."""
 
@@ -783,14 +798,9 @@ def test_a_batch_killed_after_its_gallery_save_counts_each_videos_sightings_once
     holds (before the save's rename, and after it: the kill comes after either): the re-run reuses the video, writes
     its `.global.*` files with the global IDs it was given, and leaves the gallery as the killed run saved it; a
     third run (the batch complete) the same. A gallery file another run saved since holds none of them."""
-    import tracker.batch as batch_module
     import tracker.batch_link as batch_link
 
-    monkeypatch.setattr(batch_module, "run_local", in_this_process)  # (a spawned worker: ~6 s of the test's 8)
-    video = write_video(tmp_path / "cam.avi", scene()[:12])  # (12 frames: enough looks for the gallery)
-    out, gallery = tmp_path / "out", tmp_path / "site.gallery"
-    batch = functools.partial(track_many, [video], EVERY_FRAME, out, engine="local", workers=1, gallery=gallery,
-                              save_video=False, progress=False, make_tracker=gallery_tracker)  # fmt: skip
+    batch, out, gallery = one_clip_gallery_batch(tmp_path, monkeypatch)
 
     def killed(*args, pending=None):
         if pending is not None:  # (the record before the save's rename: written)
@@ -837,6 +847,35 @@ def test_a_gallery_in_a_videos_output_folder_is_refused_before_any_video(tmp_pat
             track_many([video], EVERY_FRAME, folder, gallery=gallery, progress=False, make_tracker=gallery_tracker)
     assert inside.read_bytes() == kept and sorted(p.name for p in out.iterdir()) == ["cam"], "nothing tracked"
     assert not any((tmp_path / "new").iterdir()) and not (tmp_path / "made").exists()
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda entry: "linked",  # an entry that is no object
+        lambda entry: {**entry, "tracks": {"1": "one"}},  # a global ID that is no number
+        lambda entry: {key: value for key, value in entry.items() if key != "ended_as"},  # a key left out
+    ],
+    ids=["no-object", "no-number", "key-missing"],
+)
+def test_a_hand_edited_link_record_is_warned_about_and_the_batch_still_links(damage, tmp_path, monkeypatch, caplog):
+    """A `.gallery-link.json` edited by hand (or damaged) so that it still parses as JSON and names the gallery file
+    there, but one video's entry is not what the batch writes: the re-run tracked every video and then failed in the
+    reduce with Python's bare AttributeError / ValueError / KeyError (no global IDs written, nothing said about the
+    record). It is read as a record that cannot be read: a warning naming it, and every video linked again."""
+    from tracker.batch_link import LINK_RECORD_NAME
+
+    batch, out, _ = one_clip_gallery_batch(tmp_path, monkeypatch)
+    batch()
+    record_path = out / LINK_RECORD_NAME
+    record = json.loads(record_path.read_text())
+    record["videos"]["cam"] = damage(record["videos"]["cam"])
+    record_path.write_text(json.dumps(record))
+    (out / "cam" / "cam.global.json").unlink()
+    with caplog.at_level(logging.WARNING, logger="tracker.batch_link"):
+        again = batch()
+    assert f"{record_path} cannot be read" in caplog.text
+    assert again.ok and (out / "cam" / "cam.global.json").exists(), again.describe()
 
 
 DRIVER = """

@@ -69,7 +69,8 @@ def linked_before(out: Path, gallery_path: Path) -> dict[str, dict[str, Any]]:
     earlier run of the batch in `out`: each one's entry of its record (`LINK_RECORD_NAME`: "fingerprint", "start",
     "tracks", "ended_as"). {} when there is no record, it is of another gallery, or the file there is neither the
     one that run saved nor the one its save was renaming into place when killed (another run saved it since); a
-    record that cannot be read is logged and read as none (every video is linked again, as before it existed)."""
+    record that cannot be read, or whose entries are not as the batch writes them (edited by hand), is logged and
+    read as none (every video is linked again, as before it existed)."""
     path = out / LINK_RECORD_NAME
     try:
         record = json.loads(path.read_text())
@@ -80,13 +81,42 @@ def linked_before(out: Path, gallery_path: Path) -> dict[str, dict[str, Any]]:
             return {}
         pending = record.get("pending")
         if pending is not None and pending["version"] == list(now):
-            return dict(pending["videos"])
-        return dict(record["videos"]) if record["version"] == list(now) else {}
+            return _checked_entries(pending["videos"])
+        return _checked_entries(record["videos"]) if record["version"] == list(now) else {}
     except FileNotFoundError:
         return {}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("%s cannot be read (%s): every finished video is linked into the gallery again", path, exc)
         return {}
+
+
+def _checked_entries(videos: Any) -> dict[str, dict[str, Any]]:
+    """`videos` of a record as `_link` writes them: {folder name: {"fingerprint": str, "start": str or None,
+    "tracks" and "ended_as": {track or task global ID (text of an int): global ID (int)}}}, or ValueError naming
+    the first entry that is not (a record edited by hand: read as such, it failed the reduce with a bare KeyError,
+    AttributeError or ValueError after every video was tracked)."""
+    if not isinstance(videos, dict):
+        raise ValueError(f"its videos are {type(videos).__name__}, not an object")
+    for name, entry in videos.items():
+        fine = (
+            isinstance(entry, dict)
+            and isinstance(entry.get("fingerprint"), str)
+            and (entry.get("start") is None or isinstance(entry["start"], str))
+            and all(_global_ids(entry.get(key)) for key in ("tracks", "ended_as"))
+        )
+        if not fine:
+            raise ValueError(f"the entry of {name!r} is not as a batch writes it: {json.dumps(entry)[:80]}")
+    return dict(videos)
+
+
+def _global_ids(ids: Any) -> bool:
+    """True when `ids` is {text of an int: int} (a record's "tracks" or "ended_as", read back with `int`)."""
+    if not isinstance(ids, dict):
+        return False
+    try:
+        return all(type(value) is int and isinstance(int(key), int) for key, value in ids.items())
+    except ValueError:  # (a key that is no int's text; JSON keys are text)
+        return False
 
 
 def _read_jsonl_ids(jsonl: Path) -> tuple[dict[int, int], dict[int, int], set[tuple[int, int]]]:
