@@ -13,6 +13,7 @@ import logging
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import PIL.Image
@@ -266,6 +267,23 @@ def test_a_mask_given_as_boxes_scores_or_class_ids_is_refused_not_read_as_0_and_
     )
 
 
+class TextColumn:
+    """A pandas column (Series or DataFrame) read from a CSV as text: numpy's array of it holds the strings as
+    objects, and asked for floats it converts them (as `pandas.Series.__array__(dtype)` does)."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self._text = values.astype(str).astype(object)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self._text if dtype is None else self._text.astype(dtype)
+
+
+def none_first(rows: list) -> list:
+    """`rows` (a list of values or of rows) with its first value None."""
+    (rows[0] if isinstance(rows[0], list) else rows)[0] = None
+    return rows
+
+
 @pytest.mark.parametrize("name", ["boxes_xyxy", "scores", "class_ids", "embeddings"])
 @pytest.mark.parametrize(
     ("kind", "said"),
@@ -274,21 +292,27 @@ def test_a_mask_given_as_boxes_scores_or_class_ids_is_refused_not_read_as_0_and_
         ("text list", r"numbers, got text \(dtype <U\d+\): convert it where it is read"),
         ("bytes array", r"numbers, got text \(dtype \|S\d+\)"),
         ("object array", r"a numeric array, got dtype object \(mixed or non-numeric values\?\)"),
+        ("text column", r"numbers, got text \('.+' among objects\): convert it where it is read"),
+        ("text among None", r"numbers, got text \('.+' among objects\): convert it where it is read"),
     ],
 )
 def test_numbers_written_as_text_or_held_as_objects_are_refused_naming_the_argument(name, kind, said):
     """Boxes, scores, class ids or looks read from a CSV as text (`np.loadtxt(dtype=str)`, a list of strings) or held
     in an object array (pandas' `.values` of mixed columns) were converted without a word (`'1e3'` too). Each is one
-    error naming the argument and the dtype; the tracker as before."""
+    error naming the argument and the dtype; the tracker as before. Also text that numpy holds as objects: a pandas
+    column read as text (dtype object, "string" or "category": `df["score"]` itself, not its `.values`) and a list
+    holding None beside text were still converted without a word (a list's None alone is a NaN: its row dropped)."""
     tracker, reference, looks = twins_after_five_frames()
     given = {"boxes_xyxy": BOXES + 5, "scores": SCORES, "class_ids": np.zeros(2), "embeddings": looks}
     value = given[name]
     given[name] = {
-        "text array": value.astype(str),
-        "text list": value.astype(str).tolist(),
-        "bytes array": value.astype(bytes),
-        "object array": value.astype(object),
-    }[kind]
+        "text array": lambda: value.astype(str),
+        "text list": lambda: value.astype(str).tolist(),
+        "bytes array": lambda: value.astype(bytes),
+        "object array": lambda: value.astype(object),
+        "text column": lambda: TextColumn(value),
+        "text among None": lambda: none_first(value.astype(str).tolist()),
+    }[kind]()
     with pytest.raises(ValueError, match=rf"^{name} must be {said}"):
         tracker.update_detections(**given)
     assert tracker.update_detections(BOXES + 5, SCORES, embeddings=looks) == reference.update_detections(

@@ -253,8 +253,8 @@ class Detections:
         Raises:
             ValueError: None for `boxes_xyxy` or `scores`; a shape or row count other than the above (D = 0 too);
                 values that are not numbers, are complex or booleans (a mask), text (numpy dtype '<U' or 'S', a list
-                of strings) or a numpy array of dtype object (any of these in `embeddings` too); `class_ids` that are
-                not whole numbers or lie beyond int64.
+                of strings, text among the objects of a list or a pandas column) or a numpy array of dtype object
+                (any of these in `embeddings` too); `class_ids` that are not whole numbers or lie beyond int64.
         """
         if boxes_xyxy is None or scores is None:  # (numpy reads None as one NaN row: "scores has 1 rows but ...")
             name, shape = ("boxes_xyxy", "(N, 4)") if boxes_xyxy is None else ("scores", "(N,)")
@@ -529,7 +529,7 @@ def as_float64(value: Any, name: str) -> np.ndarray:
         values = np.asarray(value if given.dtype.kind == "O" else given, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a numeric array: {exc}") from None
-    refused = None if given.dtype.kind == "O" else _not_numbers(name, given)  # (a list's booleans or text)
+    refused = _not_numbers_made(name, given)  # (a list's booleans or text, a pandas column's text)
     if refused:
         raise ValueError(refused)
     return values
@@ -575,6 +575,23 @@ def _not_numbers(name: str, given: Any) -> str | None:
             f"convert it first, e.g. {name}.astype(float)"
         )
     return None
+
+
+def _not_numbers_made(name: str, given: np.ndarray) -> str | None:
+    """`_not_numbers` of numpy's array of what the caller passed as `name` (not a numpy array: a list, a pandas
+    column, any object with an array interface): of dtype object, the error for text among its objects (a pandas
+    column read as text, of dtype object, "string" or "category", converted to floats by its own `__array__`; a list
+    holding None beside text), None for any other objects (a list's None is read as NaN, its row dropped)."""
+    if given.dtype.kind != "O":
+        return _not_numbers(name, given)
+    text = next((value for value in given.flat if isinstance(value, str | bytes)), None)
+    if text is None:
+        return None
+    shown = str(text) if isinstance(text, str) else text.decode(errors="replace")  # (np.str_'s repr names its type)
+    return (
+        f"{name} must be numbers, got text ({shown!r} among objects): convert it where it is read, "
+        "e.g. np.asarray(values, dtype=float)"
+    )
 
 
 def _within_float32(values: np.ndarray) -> np.ndarray:
@@ -626,7 +643,7 @@ def _embedding_tensor(
         if isinstance(dtype, np.dtype) and dtype.kind == "c":  # float32 would silently drop the imaginary parts
             raise ValueError(f"{name} must be real numbers, got complex values")
         given = np.asarray(embeddings)
-        refused = _not_numbers(name, embeddings) or (None if given.dtype.kind == "O" else _not_numbers(name, given))
+        refused = _not_numbers(name, embeddings) or _not_numbers_made(name, given)
         if refused:  # (text, booleans, an object array: converted without a word before)
             raise ValueError(refused)
         try:
