@@ -1121,7 +1121,8 @@ def test_wide_reid_batches_split_over_requests_are_told_they_oversubscribe_the_c
     """`reid.wide_from` with `reid.requests=2`: each of the two requests of a split call ran its batch of wide_from
     crops or more on wide_threads threads (0: all cores) at the same time, twice the threads of the cores, without a
     word. It is one warning line where the config is loaded (`log_unused_settings`); with one request, a wide_from
-    no split part reaches (above 8 crops: such calls are not split) or the PyTorch forward, none."""
+    no split part reaches (above 8 crops: such calls are not split; above the largest static batch, the power of two
+    at most reid.batch_size: 5 with batch_size 6 was warned of) or the PyTorch forward, none."""
     from tracker.config import log_unused_settings, unused_settings
 
     wide = ["reid.wide_from=2", f"reid.wide_threads={threads}", "reid.backend=openvino"]
@@ -1134,5 +1135,7 @@ def test_wide_reid_batches_split_over_requests_are_told_they_oversubscribe_the_c
         ["reid.requests=1"],
         ["reid.requests=2", "reid.wide_from=9"],
         ["reid.requests=2", "reid.backend=torch"],
+        # batches of at most 4 crops (the largest static batch: a power of two), so parts of at most 4
+        ["reid.requests=2", "reid.batch_size=6", "reid.wide_from=5"],
     ):
         assert unused_settings(load_config(overrides=[*wide, *fine])) == [], fine

@@ -822,9 +822,10 @@ def unused_settings(cfg: TrackerConfig) -> list[str]:
             "to at most reid.batch_size"
         )
     if reid.requests > 1 and reid.wide_from and reid.backend != "torch":
-        from tracker.reid.openvino import SPLIT_LIMIT  # (torch with it: only where both are set)
+        from tracker.reid.openvino import SPLIT_LIMIT, largest_static_batch  # (torch with it: where both are set)
 
-        if reid.wide_from <= min(SPLIT_LIMIT, reid.batch_size):  # (larger calls are not split over the requests)
+        # (larger calls are not split over the requests; no part is larger than the largest static batch)
+        if reid.wide_from <= min(SPLIT_LIMIT, largest_static_batch(reid.batch_size)):
             threads = f"{reid.wide_threads} threads" if reid.wide_threads else "all cores (reid.wide_threads=0)"
             unused.append(
                 f"reid.wide_from={reid.wide_from} with reid.requests={reid.requests} oversubscribes the CPU: the "

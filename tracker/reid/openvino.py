@@ -24,6 +24,7 @@ __all__ = [
     "EXACT_BATCH",
     "OpenVINOForward",
     "cached_model_path",
+    "largest_static_batch",
     "openvino_available",
     "save_int8",
     "split_sizes",
@@ -170,7 +171,7 @@ class OpenVINOForward:
             log.info("ReID on OpenVINO (CPU, %s)", "bf16 where supported" if half else "fp32")
         self._ir = _with_preprocessing(ov, ir)
         self._input_hw = input_hw
-        self._max_batch = 1 << (max(1, max_batch).bit_length() - 1)  # a power of two
+        self._max_batch = largest_static_batch(max_batch)
         self._compiled: dict[int, object] = {}
         for size in range(1, min(PRECOMPILED_BATCH, self._max_batch) + 1):
             self._model(size)
@@ -301,6 +302,12 @@ def _use_model_cache(core: object, folder: Path) -> None:
 def _from_cache(compiled: object) -> bool:
     """Whether OpenVINO loaded this compiled model from its model cache (its `LOADED_FROM_CACHE` property)."""
     return str(compiled.get_property("LOADED_FROM_CACHE")) == "True"  # type: ignore[attr-defined]
+
+
+def largest_static_batch(max_batch: int) -> int:
+    """The largest static batch compiled for a `max_batch` (`reid.batch_size`): the power of two at most it (at
+    least 1); larger calls run in chunks of it."""
+    return 1 << (max(1, max_batch).bit_length() - 1)
 
 
 def split_sizes(count: int, requests: int, limit: int) -> list[int]:
