@@ -639,6 +639,20 @@ def test_a_reused_video_keeps_its_gallery_count_and_an_older_note_counts_none(tm
     assert result is not None and (result.status, result.frames, result.recognised) == ("reused", 3, recognised or 0)
 
 
+def test_a_summary_of_videos_an_earlier_run_linked_says_every_finished_video_where_one_failed():
+    """A re-run whose finished videos an earlier run had all linked into the gallery said "an earlier run linked
+    every video" also where a video of the batch failed (never tracked, never linked): it says every finished video
+    then, every video where none failed."""
+    from tracker.batch import BatchSummary, VideoResult
+
+    videos = [VideoResult(i, f"{n}.mp4", n, Path("out", n), "reused", frames=5, tracks=1) for i, n in enumerate("ab")]
+    missing = VideoResult(2, "c.mp4", "c", Path("out/c"), "failed", reason="SourceError: no such file or folder")
+    for batch, said in ((videos, "every video"), ([*videos, missing], "every finished video")):
+        summary = BatchSummary(batch, 0.1, "local", gallery=Path("site.gallery"), gallery_identities=1)
+        summary.global_ids, summary.linked_before = {"a": {1: 1}, "b": {1: 1}}, 2
+        assert f"holds them already (1 identity): an earlier run linked {said}\n" in summary.describe(), said
+
+
 def test_batch_summary_says_when_the_gallery_keeps_fewer_identities_than_it_reports():
     """Tracks too short for the gallery get a global ID but are not stored: "1 identities across the batch;
     gallery saved" over a gallery that `track gallery ls` then shows empty read as a lost identity."""

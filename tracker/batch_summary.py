@@ -72,7 +72,8 @@ class BatchSummary:
             note = f" ({unsaved} from tracks too short for the gallery)" if unsaved else ""
             held = count(self.gallery_identities, "identity", "identities")
             if self.linked_before and self.linked_before == len(self.global_ids):  # (nothing saved: nothing new)
-                where = f"the gallery {self.gallery} holds them already ({held}): an earlier run linked every video"
+                which = "every finished video" if self.failed else "every video"  # (a failed one was never linked)
+                where = f"the gallery {self.gallery} holds them already ({held}): an earlier run linked {which}"
             else:
                 earlier = (
                     f"; {count(self.linked_before, 'video')} linked by an earlier run" if self.linked_before else ""
