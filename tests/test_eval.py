@@ -2080,6 +2080,24 @@ def test_an_input_cache_made_before_the_wide_reid_keys_existed_is_reused(shared,
     assert inputs._cache_key(seq, "public", cfg, True) == now
 
 
+@pytest.mark.parametrize("requests", [1, 2])
+def test_an_input_cache_made_while_reid_requests_was_in_the_key_is_reused(
+    requests, shared, shared_weights, monkeypatch
+):
+    """reid.requests left the cache key (a split call's embeddings are one request's, bit for bit), but dropping it
+    gave every input cache made while it was in the key (at its default, 1) a new key: `track eval` computed every
+    sequence's detections and looks again, the cost the wide keys' test above names. The key of any requests is the
+    earlier version's at the default."""
+    import tracker.eval.inputs as inputs
+
+    seq = find_sequences(shared / "data" / "MOT15" / "train" / "TUD-Campus")[0]
+    weights = f"reid.weights={shared_weights / 'osnet_x0_25_msmt17.pth'}"
+    with monkeypatch.context() as earlier:  # the version before: requests in the key, as the config gave it
+        earlier.setattr(inputs, "_SAME_EMBEDDINGS", tuple(k for k in inputs._SAME_EMBEDDINGS if k != "requests"))
+        before = inputs._cache_key(seq, "public", load_config(None, [weights]), True)
+    assert inputs._cache_key(seq, "public", load_config(None, [weights, f"reid.requests={requests}"]), True) == before
+
+
 def _toy_public_sequence(root: Path) -> Sequence:
     """A one-frame sequence with one public detection: the smallest input cache entry."""
     seq = find_sequences(write_sequence(root, "TOY", [[1, 1, 10, 10, 20, 40, 1, 1, 1]], 1))[0]

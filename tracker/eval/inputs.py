@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from tracker.config import TrackerConfig, config_to_dict, has_appearance
+from tracker.config import ReIDConfig, TrackerConfig, config_to_dict, has_appearance
 from tracker.eval.sequences import Sequence
 from tracker.file_errors import naming
 from tracker.io.mot import make_output_folder, sync_folder
@@ -55,12 +55,16 @@ _KEY_CHARS = 20
 _UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
 # reid keys that leave the embeddings as they are, not in the key: chunking (batch_size), the CPU threads computing
 # them (threads; wide_from and wide_threads: with them in it, their defaults gave every cache made before them a new
-# key), the OpenVINO requests a call is split over (requests: each part on a model compiled for its exact count, bit
-# for bit the embeddings of one request, bf16 and fp32, 1-17 crops: tests/test_embedder.py), replaying the same
-# kernels from a captured graph (cuda_graphs)
-_SAME_EMBEDDINGS = ("batch_size", "threads", "wide_from", "wide_threads", "requests", "cuda_graphs")
+# key), replaying the same kernels from a captured graph (cuda_graphs)
+_SAME_EMBEDDINGS = ("batch_size", "threads", "wide_from", "wide_threads", "cuda_graphs")
+# reid keys that leave the embeddings as they are, in the key at their default whatever their value: the OpenVINO
+# requests a call is split over (requests: each part on a model compiled for its exact count, bit for bit the
+# embeddings of one request, bf16 and fp32, 1-17 crops: tests/test_embedder.py). It was in the key before it was known
+# to: left out, every cache made then (at its default) got a new key, and every input was computed again.
+_SAME_EMBEDDINGS_AT_DEFAULT = ("requests",)
 # what the error of a cache file that cannot be written says the user can do
 _CACHE_CHOICE = f"--cache-dir or ${CACHE_ENV} chooses another folder, --no-cache writes none"
+_REID_DEFAULTS = ReIDConfig()  # (frozen: `_SAME_EMBEDDINGS_AT_DEFAULT`'s values in every key)
 _EMBEDDING_DTYPE = np.float16  # halves the cache; cosine similarities change by < 1e-3
 # a cache file's temp files: `.<name>.<pid>.<random>.partial`, one per writer (two `track eval` / `track compare`
 # computing the same entry at once each write and rename their own); never read as an entry (no `.npz` end)
@@ -147,6 +151,7 @@ def _cache_key(seq: Sequence, source: str, cfg: TrackerConfig, appearance: bool)
         reid = config_to_dict(cfg.reid)
         for key in _SAME_EMBEDDINGS:
             reid.pop(key, None)
+        reid |= {key: getattr(_REID_DEFAULTS, key) for key in _SAME_EMBEDDINGS_AT_DEFAULT}
         parts["reid"] = reid | {"weights": _weights_id(cfg.reid.weights, "reid") if cfg.reid.model != "auto" else ""}
         if cfg.reid.model == "auto":  # the embeddings are pooled from the detector's own feature maps
             parts["detector"] = _detector_part(cfg)
