@@ -2790,3 +2790,19 @@ def test_a_failed_videos_reason_names_a_file_that_is_not_utf8_as_track_does(tmp_
                          fake_tracker, None, None)  # fmt: skip
     failed = run_video(task)
     assert failed.reason == f"[Errno 40] Too many levels of symbolic links: '{tmp_path}/caf\ufffd'", failed.reason
+
+
+def test_a_gallery_in_a_videos_output_folder_is_refused_also_through_a_symbolic_link(tmp_path):
+    """`--out link` where link -> real, and `--gallery real/cam/site.gallery` (or the other way round): the same
+    folder a re-run replaces, the gallery with it, but the paths as written share no prefix and the batch went on."""
+    video, real = clip(tmp_path / "cam.avi", 0, 3), tmp_path / "real"
+    (real / "cam").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    Gallery().save(real / "cam" / "site.gallery")
+    kept = (real / "cam" / "site.gallery").read_bytes()
+    link = tmp_path / "link" / "cam" / "site.gallery"
+    for gallery, folder in ((real / "cam" / "site.gallery", tmp_path / "link"), (link, real)):
+        said = re.escape(f"gallery {gallery} is in out_dir {folder} where a video's outputs go")
+        with pytest.raises(ValueError, match=said):
+            track_many([video], EVERY_FRAME, folder, gallery=gallery, progress=False, make_tracker=gallery_tracker)
+    assert (real / "cam" / "site.gallery").read_bytes() == kept and sorted(p.name for p in real.iterdir()) == ["cam"]

@@ -131,16 +131,34 @@ def _refuse_gallery_in_video_folders(gallery: Path, out: Path, folders: set[str]
     (`out/cam1`): a video tracked again replaces its folder, and the gallery went with it (the batch then linked into
     an empty gallery: every identity before it lost), or the reduce found a folder where it saves the gallery.
     `folders`: the names of this batch's video folders."""
-    try:
-        inside = Path(os.path.abspath(gallery)).relative_to(os.path.abspath(out)).parts
-    except ValueError:  # (not under `out`)
+    for inside in _places_in(gallery, out):
+        if len(inside) != 1 or inside[0] in folders:  # (none: `out` itself)
+            break
+    else:
         return
-    if len(inside) != 1 or inside[0] in folders:  # (none: `out` itself)
-        raise ValueError(
-            f"{names.gallery} {gallery} is in {names.out_dir} {out} where a video's outputs go, which a re-run "
-            f"replaces (the gallery with them): keep the gallery beside the batch folder, or directly in it under "
-            f"another name than a video's"
-        )
+    raise ValueError(
+        f"{names.gallery} {gallery} is in {names.out_dir} {out} where a video's outputs go, which a re-run "
+        f"replaces (the gallery with them): keep the gallery beside the batch folder, or directly in it under "
+        f"another name than a video's"
+    )
+
+
+def _places_in(gallery: Path, out: Path) -> list[tuple[str, ...]]:
+    """Where `gallery` is under `out`, as path parts (empty: `out` itself), as written and through symbolic links
+    (`--out link`, link -> real, and `--gallery real/cam/site.gallery` are one folder); the gallery's own name is
+    kept unresolved (a re-run replaces a link named as a video's folder too). None of them: not under `out`."""
+    written = Path(os.path.abspath(gallery))
+    pairs = (
+        (written, Path(os.path.abspath(out))),
+        (Path(os.path.realpath(written.parent)) / written.name, Path(os.path.realpath(out))),
+    )
+    places = []
+    for where, folder in pairs:
+        try:
+            places.append(where.relative_to(folder).parts)
+        except ValueError:  # (not under `out` this way)
+            continue
+    return places
 
 
 def track_many(
