@@ -847,9 +847,11 @@ def test_a_gallery_in_a_videos_output_folder_is_refused_before_any_video(tmp_pat
     """`track batch cam.mp4 --out out --gallery out/cam/site.gallery`: a video tracked again replaces out/cam/, the
     gallery with it, and the reduce linked into an empty gallery (12 identities before, 8 after: every earlier one
     lost); `--gallery out/cam` was a folder by the reduce ("is a directory"), once every video was tracked. Both are
-    one error before any video, and so is `--gallery out` itself."""
+    one error before any video, and so is `--gallery out` itself. (out/cam is the video's folder of an earlier run:
+    a folder no run of it published is never given to it, `test_a_gallery_in_a_folder_of_out_that_no_video_uses...`)"""
     video, out = clip(tmp_path / "cam.avi", 0, 3), tmp_path / "out"
-    (out / "cam").mkdir(parents=True)
+    track_many([video], EVERY_FRAME, out, progress=False, make_tracker=gallery_tracker)
+    before = sorted(p.name for p in out.iterdir())
     inside = out / "cam" / "site.gallery"
     Gallery().save(inside)
     kept = inside.read_bytes()
@@ -859,7 +861,7 @@ def test_a_gallery_in_a_videos_output_folder_is_refused_before_any_video(tmp_pat
         said = re.escape(f"gallery {gallery} is in out_dir {folder} where a video's outputs go")
         with pytest.raises(ValueError, match=said):
             track_many([video], EVERY_FRAME, folder, gallery=gallery, progress=False, make_tracker=gallery_tracker)
-    assert inside.read_bytes() == kept and sorted(p.name for p in out.iterdir()) == ["cam"], "nothing tracked"
+    assert inside.read_bytes() == kept and sorted(p.name for p in out.iterdir()) == before, "nothing tracked"
     assert not any((tmp_path / "new").iterdir()) and not (tmp_path / "made").exists()
 
 
@@ -2796,7 +2798,8 @@ def test_a_gallery_in_a_videos_output_folder_is_refused_also_through_a_symbolic_
     """`--out link` where link -> real, and `--gallery real/cam/site.gallery` (or the other way round): the same
     folder a re-run replaces, the gallery with it, but the paths as written share no prefix and the batch went on."""
     video, real = clip(tmp_path / "cam.avi", 0, 3), tmp_path / "real"
-    (real / "cam").mkdir(parents=True)
+    track_many([video], EVERY_FRAME, real, progress=False, make_tracker=gallery_tracker)  # (real/cam: the video's)
+    before = sorted(p.name for p in real.iterdir())
     (tmp_path / "link").symlink_to(real, target_is_directory=True)
     Gallery().save(real / "cam" / "site.gallery")
     kept = (real / "cam" / "site.gallery").read_bytes()
@@ -2805,4 +2808,17 @@ def test_a_gallery_in_a_videos_output_folder_is_refused_also_through_a_symbolic_
         said = re.escape(f"gallery {gallery} is in out_dir {folder} where a video's outputs go")
         with pytest.raises(ValueError, match=said):
             track_many([video], EVERY_FRAME, folder, gallery=gallery, progress=False, make_tracker=gallery_tracker)
-    assert (real / "cam" / "site.gallery").read_bytes() == kept and sorted(p.name for p in real.iterdir()) == ["cam"]
+    assert (real / "cam" / "site.gallery").read_bytes() == kept and sorted(p.name for p in real.iterdir()) == before
+
+
+def test_a_gallery_in_a_folder_of_out_that_no_video_uses_is_kept_across_runs(tmp_path):
+    """`--gallery out/galleries/site.gallery` with no video named `galleries`: a re-run replaces only its videos'
+    folders (out/cam/ and its .partial/.old), never this one, yet the batch refused it as 'where a video's outputs
+    go'. It tracks, saves there, and a second run finds the gallery where the first left it."""
+    video, out = clip(tmp_path / "cam.avi", 0, 3), tmp_path / "out"
+    gallery = out / "galleries" / "site.gallery"
+    gallery.parent.mkdir(parents=True)
+    for _ in range(2):
+        track_many([video], EVERY_FRAME, out, gallery=gallery, progress=False, make_tracker=gallery_tracker)
+        assert Gallery.load(gallery).identities, "saved where asked"
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["cam", "galleries"]

@@ -36,7 +36,7 @@ from tracker.batch_link import LinkedVideo, link_batch, linked_before
 from tracker.batch_names import PARAMETERS, SettingNames
 from tracker.batch_progress import Monitor
 from tracker.batch_summary import BatchSummary
-from tracker.batch_task import run_video
+from tracker.batch_task import OLD_SUFFIX, run_video
 from tracker.batch_work import (
     TrackerFactory,
     VideoResult,
@@ -130,17 +130,24 @@ def _refuse_gallery_in_video_folders(gallery: Path, out: Path, folders: set[str]
     """ValueError for a gallery in a folder of `out` (`out/cam1/site.gallery`) or named as a video's folder
     (`out/cam1`): a video tracked again replaces its folder, and the gallery went with it (the batch then linked into
     an empty gallery: every identity before it lost), or the reduce found a folder where it saves the gallery.
-    `folders`: the names of this batch's video folders."""
+    `folders`: the names of this batch's video folders (`_video_folders`); a folder of `out` that none of them is
+    (`out/galleries/site.gallery`) is no video's, and a re-run leaves it."""
     for inside in _places_in(gallery, out):
-        if len(inside) != 1 or inside[0] in folders:  # (none: `out` itself)
+        if not inside or inside[0] in folders:  # (none: `out` itself)
             break
     else:
         return
     raise ValueError(
         f"{names.gallery} {gallery} is in {names.out_dir} {out} where a video's outputs go, which a re-run "
-        f"replaces (the gallery with them): keep the gallery beside the batch folder, or directly in it under "
-        f"another name than a video's"
+        f"replaces (the gallery with them): keep the gallery beside the batch folder, or in it outside the videos' "
+        f"folders, under another name than a video's"
     )
+
+
+def _video_folders(tasks: Sequence[VideoTask]) -> set[str]:
+    """The names of the folders of `out` a run of `tasks` replaces: each video's (`out/cam`), the one it is written
+    to (`out/.cam.partial`) and the one its earlier outputs are moved to while they are replaced (`out/.cam.old`)."""
+    return {name for t in tasks for name in (t.name, t.partial_dir.name, f".{t.name}{OLD_SUFFIX}")}
 
 
 def _places_in(gallery: Path, out: Path) -> list[tuple[str, ...]]:
@@ -300,7 +307,7 @@ def track_many(
         sources_ = [str(s) for s in sources]
         tasks = make_tasks(sources_, cfg, out, save_video, max_frames, make_tracker, gallery_path, start)
         if gallery_path is not None:  # (named as a video's folder: found a folder there when saved, at the end)
-            _refuse_gallery_in_video_folders(gallery_path, out, {t.name for t in tasks}, names)
+            _refuse_gallery_in_video_folders(gallery_path, out, _video_folders(tasks), names)
         started = time.perf_counter()
         applied = {} if gallery_path is None else linked_before(out, gallery_path)
         linked = _linked_tasks(tasks, applied, (sources_, cfg, out, save_video, max_frames, make_tracker, gallery_path))
