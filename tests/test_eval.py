@@ -347,6 +347,23 @@ def test_sequences_of_a_folder_a_level_down_are_not_left_out_silently(tmp_path, 
     assert len(err) == 1 and err[0].endswith(f"{data / 'MOT17'} holds sequences: give it as --data"), err
 
 
+def test_a_sequence_beside_a_roots_train_folder_is_not_left_out_silently(tmp_path, capsys):
+    """`--data mix` with mix/train/MOT17-09-FRCNN and mix/PETS beside it evaluated train/ alone, PETS left out without
+    a word; with train/ empty it said "no MOTChallenge sequences" though PETS was there."""
+    data, row = tmp_path / "mix", [[1, 1, 10, 10, 20, 40, 1, 1, 1]]
+    write_sequence(data, "PETS", row, 2)
+    (data / "train").mkdir()
+    assert [s.name for s in find_sequences(data)] == ["PETS"], "an empty train/ is no root"
+    write_sequence(data / "train", "MOT17-09-FRCNN", row, 2)
+    assert eval_main(["--data", str(data), "--out", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    said = f"{data / 'PETS'} is a sequence beside {data / 'train'}, whose sequences --data {data} evaluates"
+    assert len(err) == 1 and said in err[0], err
+    assert not (tmp_path / "out").exists()
+    assert [s.name for s in find_sequences(data / "train")] == ["MOT17-09-FRCNN"]  # as the error says
+    assert [s.name for s in find_sequences(data, names=["MOT17-09-FRCNN"])] == ["MOT17-09-FRCNN"]  # named: not asked
+
+
 @pytest.mark.parametrize("workers", ["0", "-1"])
 def test_workers_below_one_is_a_usage_error_not_a_silent_single_process(tmp_path, capsys, workers):
     """`--workers 0` (or -1, "all cores" elsewhere) ran one process without a word; it is refused at parsing."""

@@ -536,7 +536,8 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
     Raises:
         FileNotFoundError: `data` does not exist or is a file, nothing that looks like a MOTChallenge sequence is
             under it, or one of `names` is not there (the message names it and lists the sequences found); without
-            `names`, a folder beside its sequences holds sequences of its own (`data/MOT17/train/...`: named).
+            `names`, a folder beside its sequences holds sequences of its own (`data/MOT17/train/...`: named), or
+            a sequence lies beside a MOTChallenge root's `train/` (`data/train/...` and `data/PETS09-S3-MF1`: named).
         ValueError: split "val-half" and a sequence shorter than 3 frames (the message names its seqinfo.ini).
     """
     data = Path(data)
@@ -548,7 +549,7 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
             f"{data} is a file, not a folder: --data takes a MOTChallenge root, a folder of sequences, or one "
             f"sequence ({hint})"
         )
-    base = data / "train" if (data / "train").is_dir() else data
+    base = _sequences_folder(data)
     if (data / "seqinfo.ini").is_file():
         roots = [data]
     else:
@@ -559,6 +560,7 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
             _refuse_sequences_without_seqinfo(base, names)
             if not names:  # (`--sequences` names what it evaluates: folders beside them are not asked about)
                 _refuse_folders_of_sequences(base)
+                _refuse_sequences_beside_train(data, base)
     if names and roots:
         unknown = [n for n in names if n not in {folder_name(p) for p in roots}]
         if unknown:
@@ -654,6 +656,35 @@ def _folders_of_sequences(base: Path) -> list[Path]:
 def _more_nested(nested: list[Path]) -> str:
     """How many more folders of sequences than the first named there are (empty for one)."""
     return f" (and {len(nested) - 1} more folder(s) of sequences)" if len(nested) > 1 else ""
+
+
+def _holds_sequences(folder: Path) -> bool:
+    """Whether `folder` (a directory) holds a sequence folder (one with a seqinfo.ini) directly."""
+    try:
+        return any((p / "seqinfo.ini").is_file() for p in folder.iterdir())
+    except OSError:  # (a folder that cannot be listed holds nothing to evaluate)
+        return False
+
+
+def _sequences_folder(data: Path) -> Path:
+    """Where `--data data`'s sequences are: `data/train` for a MOTChallenge root (a train/ folder holding
+    sequences), else `data` itself (an empty train/ beside sequences said "no MOTChallenge sequences under data")."""
+    train = data / "train"
+    return train if train.is_dir() and _holds_sequences(train) else data
+
+
+def _refuse_sequences_beside_train(data: Path, base: Path) -> None:
+    """`--data data` where `data/train` holds sequences and `data` holds some too: only train/'s were evaluated, those
+    beside it left out, silently. Raise FileNotFoundError naming the first of them."""
+    if base == data:
+        return
+    beside = sorted(p for p in data.iterdir() if (p / "seqinfo.ini").is_file())
+    if beside:
+        more = f" (and {len(beside) - 1} more)" if len(beside) > 1 else ""
+        raise FileNotFoundError(
+            f"{beside[0]}{more} is a sequence beside {base}, whose sequences --data {data} evaluates, leaving it out: "
+            f"give {base} as --data, and {data / beside[0].name} in a run of its own (or move it into {base})"
+        )
 
 
 def _refuse_folders_of_sequences(base: Path) -> None:
