@@ -667,10 +667,13 @@ def _holds_sequences(folder: Path) -> bool:
 
 
 def _sequences_folder(data: Path) -> Path:
-    """Where `--data data`'s sequences are: `data/train` for a MOTChallenge root (a train/ folder holding
-    sequences), else `data` itself (an empty train/ beside sequences said "no MOTChallenge sequences under data")."""
+    """Where `--data data`'s sequences are: `data/train` for a MOTChallenge root (a train/ folder), else `data`
+    itself, also where train/ holds no sequence and `data` does (an empty train/ beside sequences said "no
+    MOTChallenge sequences under data")."""
     train = data / "train"
-    return train if train.is_dir() and _holds_sequences(train) else data
+    if not train.is_dir():
+        return data
+    return train if _holds_sequences(train) or not _holds_sequences(data) else data
 
 
 def _refuse_sequences_beside_train(data: Path, base: Path) -> None:
