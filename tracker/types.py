@@ -529,7 +529,8 @@ def as_float64(value: Any, name: str) -> np.ndarray:
         values = np.asarray(value if given.dtype.kind == "O" else given, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a numeric array: {exc}") from None
-    refused = _not_numbers_made(name, given)  # (a list's booleans or text, a pandas column's text)
+    # (a list's booleans or text, a pandas column's text; a numpy array given as it is was checked above)
+    refused = None if given is value else _not_numbers_made(name, given)
     if refused:
         raise ValueError(refused)
     return values
@@ -643,7 +644,7 @@ def _embedding_tensor(
         if isinstance(dtype, np.dtype) and dtype.kind == "c":  # float32 would silently drop the imaginary parts
             raise ValueError(f"{name} must be real numbers, got complex values")
         given = np.asarray(embeddings)
-        refused = _not_numbers(name, embeddings) or _not_numbers_made(name, given)
+        refused = _not_numbers(name, given) if given is embeddings else _not_numbers_made(name, given)
         if refused:  # (text, booleans, an object array: converted without a word before)
             raise ValueError(refused)
         try:

@@ -644,12 +644,8 @@ def _folders_of_sequences(base: Path) -> list[Path]:
         return []
     nested = []
     for folder in sorted(p for p in base.iterdir() if p.is_dir() and not (p / "seqinfo.ini").is_file()):
-        inner = folder / "train" if (folder / "train").is_dir() else folder
-        try:
-            if not _looks_like_a_sequence(folder) and any((p / "seqinfo.ini").is_file() for p in inner.iterdir()):
-                nested.append(folder)
-        except OSError:  # (a folder that cannot be listed holds nothing to evaluate)
-            continue
+        if not _looks_like_a_sequence(folder) and _holds_sequences(_sequences_folder(folder)):
+            nested.append(folder)
     return nested
 
 
