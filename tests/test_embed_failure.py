@@ -1,5 +1,6 @@
 """A frame whose embedding fails changes nothing: the error goes on, the frame can be given again, and the tracker
-then tracks exactly as one that never failed (the core's `_advance`, `Tracker.update`'s camera-motion rollback)."""
+then tracks exactly as one that never failed (the core's `_all_or_nothing`, `Tracker.update`'s camera-motion
+rollback)."""
 
 from __future__ import annotations
 

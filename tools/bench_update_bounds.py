@@ -180,14 +180,15 @@ class DeferredLateRows:
 
     def __init__(self, tracker: Tracker) -> None:
         self.tracker, self._thread = tracker, None
-        core, needs, frame_view = tracker.core, tracker.core._needs_embedding, tracker.core._frame_view
+        core, needs, frame_pairs = tracker.core, tracker.core._needs_embedding, tracker.core._frame_pairs
         self._dets, self._parts, self._late = None, None, np.zeros(0, dtype=np.int64)
         self._forward = tracker.embedder.model
         self._size = (tracker.config.reid.crop_height, tracker.config.reid.crop_width)
 
-        def view_recording(_self: object, dets, embed, frame_size=None):
-            self._dets, self._parts = dets, core._part_box_mask(dets, frame_size)
-            return frame_view(dets, embed, frame_size)
+        def pairs_recording(_self: object, dets, frame_size=None):
+            pairs = frame_pairs(dets, frame_size)
+            self._dets, self._parts = dets, pairs.part_boxes
+            return pairs
 
         def compared_only(_self: object, gate, gated_iou, lost, compare):
             now = compare.any(axis=0)
@@ -195,7 +196,7 @@ class DeferredLateRows:
             self._late = np.flatnonzero(late & ~self._dets.has_embedding)
             return now
 
-        core._frame_view = types.MethodType(view_recording, core)
+        core._frame_pairs = types.MethodType(pairs_recording, core)
         core._needs_embedding = types.MethodType(compared_only, core)
 
     def update(self, frame: np.ndarray) -> list:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -23,7 +24,7 @@ from tracker.entry import entry_evidence
 from tracker.fast_numpy import all_set, any_along, any_set, filled, indices
 from tracker.frame_rate import frames_at_least
 from tracker.frame_report import FrameReport
-from tracker.frame_view import BorderLooks, FrameView, block
+from tracker.frame_view import BorderLooks, FramePairs, FrameView, block
 from tracker.gallery import Gallery
 from tracker.gallery_link import GalleryLink
 from tracker.ground_line import GroundLine, complete_part_boxes
@@ -60,9 +61,9 @@ _NO_STORED_EMBEDDINGS = (None, _NO_VERSION, None)  # `TrackerCore._stored_embedd
 
 # The state columns holding each measured coordinate's box scale: width for cx and w, height for cy and h.
 _MEASUREMENT_SCALE_COLUMNS = np.array([2, 3, 2, 3])
-# The core's attributes `_advance` replaces (never writes in place) before a frame's view is built: kept, and put
-# back if building it fails (with the table's observed boxes).
-_ADVANCE_STATE = ("frame_index", "_mean", "_cov", "_obs_mean", "_obs_cov", "_stored_embeddings")
+# The core's attributes that moving the tracks into a frame replaces (never writes in place) before the frame's view
+# is built: kept, and put back if building it fails (with the table's observed boxes; `TrackerCore._all_or_nothing`).
+_MOVED_STATE = ("frame_index", "_mean", "_cov", "_obs_mean", "_obs_cov", "_stored_embeddings")
 
 
 class TrackerCore:
@@ -200,8 +201,9 @@ class TrackerCore:
     ) -> list[TrackedObject]:
         """Advance one frame with this frame's detections.
 
-        The order: every track moved by the camera motion and predicted (Kalman), and the frame's view built (IoU,
-        Kalman gate, contested pairs; the looks that decide a pair embedded lazily: `_advance`, `FrameView`); stage
+        The order: every track moved by the camera motion and predicted (Kalman), the frame's pairs by motion (IoU,
+        Kalman gate, contested and re-identification pairs: `FramePairs`), the looks that decide a pair embedded
+        (lazily: `appearance.lazy_embedding`) and their bank similarities taken (`FrameView`); stage
         1, confirmed and lost tracks x confident detections by appearance and motion, with clear pairs first and
         split boxes re-sorted with tentative tracks; stage 2, tracked leftovers x low-score detections by IoU;
         stage 3, tentative tracks x leftover confident detections by IoU; stage 4, lost leftovers x leftover
@@ -228,13 +230,19 @@ class TrackerCore:
             ValueError: `camera_motion` of another shape, not finite, or taking the tracks beyond floating-point
                 range (`camera_motion.warp_states`), embeddings of another D than the banks hold (nothing is changed).
             Exception: whatever `embed` raises, unchanged, or a ValueError when it returns the wrong rows or D: the
-                tracker's state is then as before the call (`_advance`), so the frame can be given again.
+                tracker's state is then as before the call (`_all_or_nothing`), so the frame can be given again.
         """
         self._check_dim(dets)
         camera_noise_px = camera_motion_noise if camera_motion is not None else 0.0  # (0: no motion, or exact)
         before = self._mean  # last frame's boxes, in its pixels: is a track leaving the view or coming back?
-        view = self._advance(dets, embed, camera_motion, frame_size)
-        dets = view.dets
+        # Predict, embed, compare: all or nothing (where `embed` fails, the state is as before the call).
+        with self._all_or_nothing():
+            self._move_into_frame(camera_motion, frame_size)  # camera motion, Kalman predict
+            pairs = self._frame_pairs(dets, frame_size)  # by motion alone: which pairs are possible, which ambiguous
+            dets, border_embedded = self._embed_deciding_looks(dets, pairs, embed)  # the looks that decide a pair
+            view = self._frame_view(pairs, dets, border_embedded)  # + one bank similarity call for those pairs
+        if camera_motion is not None:  # (read by nothing above: moved once the frame's view is built)
+            self.births.follow_camera(camera_motion)
         cfg = self.config.association
 
         confident = indices(dets.scores >= cfg.high_score)
@@ -374,37 +382,33 @@ class TrackerCore:
         self._mean, self._cov, self._obs_mean, self._obs_cov = mean, cov, obs_mean, obs_cov
         self.table.observed_xywh = observed
 
-    def _advance(
-        self,
-        dets: Detections,
-        embed: EmbedFn | None,
-        camera_motion: np.ndarray | None,
-        frame_size: tuple[int, int] | None,
-    ) -> FrameView:
-        """Move every track into this frame (camera motion, Kalman predict), count the frame and build its view,
-        embedding on demand: all or nothing. Until the view is built no array of the state is written in place,
-        only replaced, so if `embed` (or anything else here) fails, putting the references back restores the state
-        exactly (frame index, Kalman means and covariances, observed boxes, embedding cache) and the error goes on
-        unchanged; the moves that nothing here reads (the births' refused looks) wait until the view is built."""
-        saved = {name: getattr(self, name) for name in _ADVANCE_STATE}
+    @contextmanager
+    def _all_or_nothing(self) -> Iterator[None]:
+        """Moving the tracks into a frame and building its view, as one: until the view is built no array of the
+        state is written in place, only replaced, so if `embed` (or anything else inside) fails, putting the
+        references back restores the state exactly (frame index, Kalman means and covariances, observed boxes,
+        embedding cache) and the error goes on unchanged: the frame can be given again."""
+        saved = {name: getattr(self, name) for name in _MOVED_STATE}
         observed = self.table.observed_xywh
         try:
-            if camera_motion is not None:
-                self._compensate_camera_motion(camera_motion, frame_size)
-            self.frame_index += 1
-            self._predict()
-            view = self._frame_view(dets, embed, frame_size)
+            yield
         except BaseException:  # an interrupt too: the frame can be given again
             for name, value in saved.items():
                 setattr(self, name, value)
             self.table.observed_xywh = observed
             raise
+
+    def _move_into_frame(self, camera_motion: np.ndarray | None, frame_size: tuple[int, int] | None) -> None:
+        """Every track moved into this frame: by the camera motion (`_compensate_camera_motion`), then the Kalman
+        prediction (`_predict`); the frame counted. Replaces the state's arrays, never writes them in place
+        (`_all_or_nothing`)."""
         if camera_motion is not None:
-            self.births.follow_camera(camera_motion)
-        return view
+            self._compensate_camera_motion(camera_motion, frame_size)
+        self.frame_index += 1
+        self._predict()
 
     def _predict(self) -> None:
-        """Kalman predict of every track, into new arrays (`_advance` keeps the previous ones to restore)."""
+        """Kalman predict of every track, into new arrays (`_all_or_nothing` keeps the previous ones to restore)."""
         if not self.tracks:
             return
         # Copies, made C-contiguous, then predicted in place: the previous arrays stay as they were.
@@ -414,26 +418,17 @@ class TrackerCore:
             self._mean[lost, 6:8] = 0.0  # a hidden box keeps its size
         self.kalman.predict_in_place(self._mean, self._cov)
 
-    def _frame_view(
-        self, dets: Detections, embed: EmbedFn | None, frame_size: tuple[int, int] | None = None
-    ) -> FrameView:
-        """IoU, motion gate, embeddings where needed and ONE bank similarity call for all pairs any stage may
-        look at (with the frame's (height, width) `frame_size`, also the border-cut pairs of
-        `Stage1Cost.border_pairs`), and the detections that are parts of a person (`_part_box_mask`)."""
+    def _frame_pairs(self, dets: Detections, frame_size: tuple[int, int] | None = None) -> FramePairs:
+        """The predicted tracks x this frame's detections by motion alone (`FramePairs`): IoU, the motion gate,
+        the contested pairs (a second candidate overlaps), the re-identification pairs of the lost tracks, the pairs
+        whose looks are compared, and (with the frame's (height, width) `frame_size`) the border-cut pairs of
+        `Stage1Cost.border_pairs`; the detections that are parts of a person (`_part_box_mask`)."""
         n, t = len(dets), len(self.tracks)
         det_xywh = xyxy_to_xywh(dets.boxes_xyxy)
         part_boxes = self._part_box_mask(dets, frame_size)
         confirmed = self.table.confirmed  # (T,) made once a frame: stage 1's tracks, the pairs compared, the noise
         if t == 0 or n == 0:
-            if embed is not None and n and self.config.appearance.enabled:
-                usable = self._can_use_appearance(dets, part_boxes)
-                dets = self._embed(dets, self._drop_unread(dets, usable, np.zeros(n, dtype=bool)), embed)
-            empty = np.zeros((t, n))
-            no_pairs = empty.astype(bool)
-            nan = empty + np.nan
-            return FrameView(
-                empty, empty, no_pairs, no_pairs, nan, empty + np.nan, det_xywh, dets, confirmed, part_boxes=part_boxes
-            )
+            return FramePairs(det_xywh, part_boxes, confirmed, empty=True)
         mean, cov = self._mean, self._cov
         iou = assoc.buffered_iou_matrix(xywh_to_xyxy(mean[:, :4]), dets.boxes_xyxy, self._motion_buffer(cov))
         class_cost = self._class_cost(dets)
@@ -445,12 +440,11 @@ class TrackerCore:
             gate &= compatible
 
         lost = self.table.state == LOST
-        any_lost = any_set(lost)
         gated_iou = np.where(gate, iou, 0.0)
         contested = _contested(gated_iou, self.config.association.contested_iou)
         # Without lost tracks (the common frame) only contested pairs need appearance: no re-identification pairs.
         plausible, lost_pairs = None, None
-        if any_lost:
+        if any_set(lost):
             plausible, lost_pairs = self._reid_candidates(gated_iou, contested, lost, det_xywh, compatible)
 
         # Appearance is consulted where motion alone could be wrong: a lost track, or a track or detection
@@ -458,30 +452,86 @@ class TrackerCore:
         compare = _appearance_pairs(gate, contested, lost_pairs, plausible)
         border = self.stage1.border_pairs(gate, confirmed, det_xywh, dets.scores, frame_size, mean)
         border_only = None if border is None else border & ~compare
-        border_embedded = None
-        if embed is not None and self.config.appearance.enabled:
-            # A crop is cut only where stage 1 could choose wrongly by motion: a second candidate below
-            # `high_score` never takes part in stage 1, so it does not make the pair ambiguous there.
-            strong = dets.scores >= self.config.association.high_score
-            strong = strong if part_boxes is None else strong & ~part_boxes
-            contested_in_stage1 = _contested(gated_iou * strong[None, :], self.config.association.contested_iou)
-            in_stage1 = _appearance_pairs(gate, contested_in_stage1, lost_pairs, plausible)
-            usable = self._can_use_appearance(dets, part_boxes)
-            need = self._needs_embedding(gate, gated_iou, lost, in_stage1) & usable
-            need = self._drop_unread(dets, need, any_along(compare, 0))
-            if border_only is not None:  # embedded for the border rule alone: read by it, fed to no bank
-                extra = any_along(border_only, 0) & usable & ~need & ~dets.has_embedding
-                border_embedded = extra if any_set(extra) else None
-                need = need | extra
-            dets = self._embed(dets, need, embed)
+        return FramePairs(
+            det_xywh,
+            part_boxes,
+            confirmed,
+            iou=iou,
+            class_cost=class_cost,
+            motion_gate=gate,
+            kalman_gate=kalman_gate,
+            innovation_diagonal=diagonal,
+            lost=lost,
+            gated_iou=gated_iou,
+            plausible=plausible,
+            lost_pairs=lost_pairs,
+            compare=compare,
+            border=border,
+            border_only=border_only,
+        )
 
+    def _embed_deciding_looks(
+        self, dets: Detections, pairs: FramePairs, embed: EmbedFn | None
+    ) -> tuple[Detections, np.ndarray | None]:
+        """`dets` with the looks that decide a pair embedded (`_looks_to_embed`; one `embed` call at most), and the
+        (N,) bool detections embedded for the border rule alone (fed to no bank, no sample; None: none). Without
+        `embed` or with appearance off, `dets` as they are."""
+        if embed is None or not self.config.appearance.enabled or len(dets) == 0:
+            return dets, None
+        need, border_embedded = self._looks_to_embed(dets, pairs)
+        return self._embed(dets, need, embed), border_embedded
+
+    def _looks_to_embed(self, dets: Detections, pairs: FramePairs) -> tuple[np.ndarray, np.ndarray | None]:
+        """(N,) bool the detections whose look this frame reads (`_needs_embedding`, less those nothing would read:
+        `_drop_unread`), and the (N,) bool of them wanted by the border rule alone (`Stage1Cost.border_pairs`;
+        None: none)."""
+        usable = self._can_use_appearance(dets, pairs.part_boxes)
+        if pairs.empty:  # no pair to compare: the looks a new track's bank takes
+            return self._drop_unread(dets, usable, np.zeros(len(dets), dtype=bool)), None
+        # A crop is cut only where stage 1 could choose wrongly by motion: a second candidate below
+        # `high_score` never takes part in stage 1, so it does not make the pair ambiguous there.
+        strong = dets.scores >= self.config.association.high_score
+        strong = strong if pairs.part_boxes is None else strong & ~pairs.part_boxes
+        contested_in_stage1 = _contested(pairs.gated_iou * strong[None, :], self.config.association.contested_iou)
+        in_stage1 = _appearance_pairs(pairs.motion_gate, contested_in_stage1, pairs.lost_pairs, pairs.plausible)
+        need = self._needs_embedding(pairs.motion_gate, pairs.gated_iou, pairs.lost, in_stage1) & usable
+        need = self._drop_unread(dets, need, any_along(pairs.compare, 0))
+        border_embedded = None
+        if pairs.border_only is not None:  # embedded for the border rule alone: read by it, fed to no bank
+            extra = any_along(pairs.border_only, 0) & usable & ~need & ~dets.has_embedding
+            border_embedded = extra if any_set(extra) else None
+            need = need | extra
+        return need, border_embedded
+
+    def _frame_view(self, pairs: FramePairs, dets: Detections, border_embedded: np.ndarray | None) -> FrameView:
+        """The frame's view (`FrameView`): its `pairs` by motion and ONE bank similarity call for all pairs any
+        stage may read, with `dets` as embedded (`_embed_deciding_looks`, which also gave `border_embedded`)."""
+        t, n = len(self.tracks), len(dets)
+        if pairs.empty:
+            empty = np.zeros((t, n))
+            no_pairs = empty.astype(bool)
+            nan = empty + np.nan
+            return FrameView(
+                empty,
+                empty,
+                no_pairs,
+                no_pairs,
+                nan,
+                empty + np.nan,
+                pairs.det_xywh,
+                dets,
+                pairs.confirmed,
+                part_boxes=pairs.part_boxes,
+            )
+        compare, border, border_only, lost = pairs.compare, pairs.border, pairs.border_only, pairs.lost
+        any_lost = pairs.plausible is not None
         if self.config.appearance.enabled and dets.embeddings is not None and any_set(dets.has_embedding):
             # Only pairs a stage or the calibration reads: confirmed tracks (stages 1 and 4; a tentative track is
             # matched by IoU alone) x detections fit for an appearance stage or a bank (NaN elsewhere).
-            fit = (dets.has_embedding & self._can_use_appearance(dets, part_boxes))[None, :]
+            fit = (dets.has_embedding & self._can_use_appearance(dets, pairs.part_boxes))[None, :]
             candidates = compare & fit
-            if not all_set(confirmed):
-                candidates &= confirmed[:, None]
+            if not all_set(pairs.confirmed):
+                candidates &= pairs.confirmed[:, None]
             if border_only is not None:
                 candidates = candidates | (border_only & fit)
             floors = self.stage1.exact_floors(lost, border) if any_lost else None
@@ -496,20 +546,20 @@ class TrackerCore:
             similarity = np.where(border_only, np.nan, similarity)
         elif border is not None:
             looks = BorderLooks(border, border_only, None, border_embedded)
-        reid_sim = np.where(plausible, similarity, np.nan) if any_lost else None  # (stage 4 reads it: lost tracks)
+        reid_sim = np.where(pairs.plausible, similarity, np.nan) if any_lost else None  # (stage 4 reads it)
         return FrameView(
-            iou,
-            class_cost,
-            gate,
-            kalman_gate,
+            pairs.iou,
+            pairs.class_cost,
+            pairs.motion_gate,
+            pairs.kalman_gate,
             similarity,
             reid_sim,
-            det_xywh,
+            pairs.det_xywh,
             dets,
-            confirmed,
+            pairs.confirmed,
             looks,
-            diagonal,
-            part_boxes,
+            pairs.innovation_diagonal,
+            pairs.part_boxes,
         )
 
     def _part_box_mask(self, dets: Detections, frame_size: tuple[int, int] | None) -> np.ndarray | None:

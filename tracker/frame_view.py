@@ -1,4 +1,6 @@
-"""`FrameView`: what the matching stages of one frame share about tracks x detections (built by `TrackerCore`)."""
+"""`FramePairs` and `FrameView`: what the matching stages of one frame share about tracks x detections (built by
+`TrackerCore`: the pairs by motion first, then the looks that decide them embedded, then the view with their bank
+similarities)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import numpy as np
 
 from tracker.types import Detections
 
-__all__ = ["BorderLooks", "FrameView", "block"]
+__all__ = ["BorderLooks", "FramePairs", "FrameView", "block"]
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,32 @@ class BorderLooks:
     only: np.ndarray  # (T, N) bool: those of them compared for this rule alone (no other stage reads their looks)
     similarity: np.ndarray | None  # (T, N) the looks of the `only` pairs, NaN elsewhere; None: none compared
     embedded: np.ndarray | None  # (N,) bool: detections embedded for this rule alone (fed to no bank, no sample)
+
+
+@dataclass(frozen=True)
+class FramePairs:
+    """A frame's tracks x detections by motion alone, before any look is embedded: which pairs are possible, which
+    ambiguous, which a re-identification, and so which looks decide a pair (`TrackerCore._looks_to_embed`) and which
+    pairs' similarities the view takes (`TrackerCore._frame_view`). With no track or no detection (`empty`) only the
+    detections' fields are set."""
+
+    det_xywh: np.ndarray  # (N, 4)
+    part_boxes: np.ndarray | None  # (N,) bool: parts of a person (`FrameView.part_boxes`); None: none is
+    confirmed: np.ndarray  # (T,) bool: the tracks tracked or lost as the frame began (`TrackerCore.table.confirmed`)
+    empty: bool = False  # no track or no detection: no pair (the fields below are None)
+    iou: np.ndarray | None = None  # (T, N), overlaps buffered by the motion the filter cannot predict
+    class_cost: np.ndarray | None = None  # (T, N) (`FrameView.class_cost`); None: all of one class
+    motion_gate: np.ndarray | None = None  # (T, N) bool: inside the Kalman gate, or overlapping (and class-compatible)
+    kalman_gate: np.ndarray | None = None  # (T, N) bool: inside the Kalman gate
+    innovation_diagonal: np.ndarray | None = None  # (T, 4) (`FrameView.innovation_diagonal`)
+    lost: np.ndarray | None = None  # (T,) bool: the lost tracks
+    gated_iou: np.ndarray | None = None  # (T, N) `iou` inside `motion_gate`, 0 outside
+    # (T, N) bool: re-identification pairs (`TrackerCore._reid_candidates`), each None without a lost track:
+    plausible: np.ndarray | None = None  # within a lost track's reach for the time lost (stage 4)
+    lost_pairs: np.ndarray | None = None  # a lost track's, where the detection plainly continues no tracked track
+    compare: np.ndarray | None = None  # (T, N) bool: the pairs whose looks are compared (motion alone could be wrong)
+    border: np.ndarray | None = None  # (T, N) bool: pairs cut by a side border (`Stage1Cost.border_pairs`); None
+    border_only: np.ndarray | None = None  # (T, N) bool: those of them not in `compare` (read by the border rule alone)
 
 
 @dataclass(frozen=True)

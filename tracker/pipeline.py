@@ -498,7 +498,7 @@ class Tracker:
                 `frame_size`.
             TypeError: an `embed` that is not callable (an array belongs in `embeddings`).
             Exception: whatever `embed` raises, unchanged. After any of these errors the tracker is as before the
-                call (for `embed`'s: the core's `_advance`), so the frame can be given again.
+                call (for `embed`'s: the core's `_all_or_nothing`), so the frame can be given again.
         """
         if embeddings is not None and embed is not None:
             raise ValueError("give either embeddings or embed, not both")
@@ -760,8 +760,8 @@ class Tracker:
         """Embed (on demand) and associate the detections of `frame`, moved by the camera motion `given` ((3, 3)
         homography and its noise in pixels, checked), else by the estimator's, if any. If the embedder fails (a GPU
         out of memory), the error goes on unchanged and the tracker is as before the call (the core's state,
-        `TrackerCore._advance`, the camera-motion estimator's, and the counts of dropped rows, for `update`'s frames
-        and `stream`'s alike), so the frame can be given again."""
+        `TrackerCore._all_or_nothing`, the camera-motion estimator's, and the counts of dropped rows, for `update`'s
+        frames and `stream`'s alike), so the frame can be given again."""
         with _faults_undone_on_error(self.core):  # (a failed frame, given again, counts its dropped rows once)
             return self._track_counted(frame, detected, given)
 
@@ -883,7 +883,7 @@ _FIXED = {"config": "_config", "frame_rate": "_frame_rate"}
 @contextlib.contextmanager
 def _faults_undone_on_error(core: TrackerCore) -> Iterator[None]:
     """Put the core's counts of dropped detections and faulty embeddings back as they were if the block raises: the
-    frame was not tracked (`TrackerCore._advance` restores the rest), and given again it counts its rows again
+    frame was not tracked (`TrackerCore._all_or_nothing` restores the rest), and given again it counts its rows again
     (three tries of a frame with one NaN box read `invalid_detections` 3)."""
     counters = (core.invalid_detections, core.outside_detections, core.embedding_faults)
     counts = [counter.count for counter in counters]
