@@ -278,12 +278,13 @@ class TrackerCore:
             m3 = m3[~np.isin(m3[:, 1], m4[:, 1])]
             left_dets = left_dets[~np.isin(left_dets, m4[:, 1])]
 
-        # Learn from this frame's pairs, then update, miss, start, link and report.
+        # Learn from this frame's pairs (before the tracks change), then update, miss, start, link and report.
         matches = np.concatenate([m1, m2, m3, m4])
         self._learn_from_pairs(m1, m2, view, frame_size)
-        self._update_matched(matches, dets, view, frame_size, camera_noise_px)
-        self._mark_missed(matches[:, 0])
-        self._start_tracks(left_dets, dets, frame_size)
+        uncut = self._update_matched(matches, dets, view, frame_size, camera_noise_px)  # Kalman correct
+        self._feed_matched_banks(matches, uncut, view)  # each matched look into its track's bank (quality gate)
+        self._mark_missed(matches[:, 0])  # the others age; lost too long: removed (to the gallery, if any)
+        self._start_tracks(left_dets, dets, frame_size)  # on the confident leftovers; each bank takes its first look
         self.gallery_link.link_newborn(self, self.frame_index)  # gallery tier: new tracks searched
         self.gallery_link.publish_live(self, self.frame_index)  # and live ones offered to the other streams
         return self.frame_report.outputs(self._mean, dets, frame_size, self.gallery is not None)
@@ -759,13 +760,15 @@ class TrackerCore:
         view: FrameView,
         frame_size: tuple[int, int] | None,
         camera_noise_px: float,
-    ) -> None:
-        """Kalman-correct all matched tracks at once, advance their state, feed their banks. A box cut by the
-        left or right frame border is measured at the track's width (`motion.complete_truncated_boxes`), a part of
-        a person (`FrameView.part_boxes`) at its size (`motion.complete_part_boxes`); a still box is judged with the
-        frame's camera-motion error `camera_noise_px`, pixels (0: no motion, or an exact one; `tracker.still`)."""
+    ) -> np.ndarray | None:
+        """Kalman-correct all matched tracks (M, 2 pairs `matches`) at once and advance their state (hits, class vote,
+        confirmation). A box cut by the left or right frame border is measured at the track's width
+        (`motion.complete_truncated_boxes`), a part of a person (`FrameView.part_boxes`) at its size
+        (`motion.complete_part_boxes`); a still box is judged with the frame's camera-motion error `camera_noise_px`,
+        pixels (0: no motion, or an exact one; `tracker.still`). Returns (M,) bool: the boxes no side border cuts
+        (None: all of them, or no match), for their banks (`_feed_matched_banks`)."""
         if len(matches) == 0:
-            return
+            return None
         track_idx, det_idx = matches[:, 0], matches[:, 1]
         # rows of 2-D and 3-D arrays by `take` (a third of fancy indexing's cost on a frame's few dozen rows)
         measured, cut = view.det_xywh.take(det_idx, axis=0), None  # cut: (M,) bool boxes completed; None: none
@@ -824,11 +827,20 @@ class TrackerCore:
         confirmed = self.table.mark_matched(track_idx, scores, measured, dets.index[det_idx], self._min_hits)
         for row in confirmed:
             self._issue_id(self.tracks[row])
-        if view.border is not None and view.border.embedded is not None:  # a look embedded for the border rule
-            keep = ~view.border.embedded[det_idx]  # alone feeds no matched bank
+        return uncut
+
+    def _feed_matched_banks(self, matches: np.ndarray, uncut: np.ndarray | None, view: FrameView) -> None:
+        """The looks of the (M, 2) pairs `matches` into their tracks' banks (`_feed_banks`: the quality gate; `uncut`
+        (M,) bool from `_update_matched`), but for a look embedded for the border rule alone: read by that rule, it
+        feeds no bank."""
+        if len(matches) == 0:
+            return
+        track_idx, det_idx = matches[:, 0], matches[:, 1]
+        if view.border is not None and view.border.embedded is not None:
+            keep = ~view.border.embedded[det_idx]
             track_idx, det_idx = track_idx[keep], det_idx[keep]
             uncut = None if uncut is None else uncut[keep]
-        self._feed_banks(track_idx, det_idx, dets, uncut)
+        self._feed_banks(track_idx, det_idx, view.dets, uncut)
 
     def _update_aspects(self, track_idx: np.ndarray, measured: np.ndarray, whole: np.ndarray | None) -> None:
         """The reported aspect of the matched tracks `track_idx` (M,) from their measured (M, 4) xywh boxes that are
