@@ -904,10 +904,12 @@ def test_a_lost_track_with_an_empty_bank_expires_sooner_where_the_video_has_appe
     assert sum(alive) == round(kept_seconds * FPS)
 
 
-def _look_alike_hidden_beside_a(cosine: float) -> tuple[Tracker, np.ndarray, np.ndarray, np.ndarray, int, int]:
+def _look_alike_hidden_beside_a(
+    cosine: float, overrides: tuple[str, ...] = ()
+) -> tuple[Tracker, np.ndarray, np.ndarray, np.ndarray, int, int]:
     """A and L (cosine `cosine` to A) walk side by side for 10 frames, then L is hidden for 1.2 s while A stays.
-    Returns the tracker, A's box, both looks and both IDs."""
-    tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+    Returns the tracker (of the default configuration with `overrides`), A's box, both looks and both IDs."""
+    tracker = Tracker(load_config(None, overrides=["device=cpu", *overrides]), frame_rate=FPS)
     look_a, look_l = _look(1.0), _look(cosine, np.sqrt(1 - cosine**2))
     box_a, box_l = np.array([300, 100, 360, 250.0]), np.array([420, 100, 480, 250.0])
     for f in range(10):
@@ -937,6 +939,22 @@ def test_a_lost_person_still_comes_back_beside_a_visible_one():
     back = box_a + np.array([40, 0, 40, 0])
     out = tracker.update_detections(np.stack([box_a, back]), [0.9, 0.9], embeddings=np.stack([look_a, look_l]))
     assert {o.detection_index: o.track_id for o in out} == {0: id_a, 1: id_l}
+
+
+def test_a_revival_takes_its_box_from_the_tentative_track_started_on_it():
+    """L is hidden 1.2 s beside A; then a box appears where L comes back, its first look unlike L's (turned away):
+    no revival, it starts a tentative track. The next frame the box shows L's look: stage 3 gives it to the tentative
+    track by overlap, stage 4 to lost L by its looks. The revival takes it: the person gets L's ID back and no second
+    one (with tracks confirmed at their second match, the tentative track matched on the same box was confirmed and
+    reported beside L, ID 3 on L's box)."""
+    overrides = ("lifecycle.min_seconds_tentative=0",)  # confirmed at the second match (`lifecycle.min_hits`: 2)
+    tracker, box_a, look_a, look_l, id_a, id_l = _look_alike_hidden_beside_a(0.5, overrides)
+    back, turned_away = box_a + np.array([40, 0, 40, 0]), _look(0.0, 0.0, 1.0)
+    out = tracker.update_detections(np.stack([box_a, back]), [0.9, 0.9], embeddings=np.stack([look_a, turned_away]))
+    assert {o.detection_index: o.track_id for o in out} == {0: id_a}
+    assert [t.state for t in tracker.core.tracks].count(TrackState.TENTATIVE) == 1, "the box starts a tentative track"
+    out = tracker.update_detections(np.stack([box_a, back]), [0.9, 0.9], embeddings=np.stack([look_a, look_l]))
+    assert sorted((o.detection_index, o.track_id) for o in out) == [(0, id_a), (1, id_l)]
 
 
 @pytest.mark.parametrize("threshold", [0.0, 0.5, 1.0])

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -64,6 +65,16 @@ _MEASUREMENT_SCALE_COLUMNS = np.array([2, 3, 2, 3])
 # The core's attributes that moving the tracks into a frame replaces (never writes in place) before the frame's view
 # is built: kept, and put back if building it fails (with the table's observed boxes; `TrackerCore._all_or_nothing`).
 _MOVED_STATE = ("frame_index", "_mean", "_cov", "_obs_mean", "_obs_cov", "_stored_embeddings")
+
+
+class Stage1Matches(NamedTuple):
+    """Stage 1's result (`TrackerCore._match_stage1`): its pairs and what it leaves to the later stages."""
+
+    pairs: np.ndarray  # (M, 2) confirmed (tracked or lost) track x confident detection, as (row, detection) indices
+    tentative_pairs: np.ndarray  # (K, 2) tentative track x detection of a split box re-sorted with them (stage 3's)
+    left_tracks: np.ndarray  # confirmed tracks left unmatched (stage 2 takes the tracked, stage 4 the lost ones)
+    left_dets: np.ndarray  # confident detections left unmatched (stage 3's)
+    left_tentative: np.ndarray  # tentative tracks left unmatched (stage 3's)
 
 
 class TrackerCore:
@@ -250,33 +261,27 @@ class TrackerCore:
         is_confirmed = view.confirmed  # (the table's states change only once the stages have matched)
         confirmed, tentative = indices(is_confirmed), indices(~is_confirmed)
 
-        # Stage 1: confirmed and lost tracks x confident detections (appearance + motion). A track predicted out of
-        # the view (the camera turned away, or the person walked out) can come back by re-identification only.
-        is_lost = self.table.state == LOST
-        away = away_from_view(self._mean, before, self.table.observed_xywh, is_lost, dets.boxes_xyxy, frame_size, cfg)
-        cost = self.stage1.cost(view, confirmed, confident, away, view.part_boxes, self._appearance_given)
-        cost = cost + view.class_block(confirmed, confident)
-        clear_margin = cfg.clear_pair_margin if cfg.clear_pairs_first else None
-        m1, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost, clear_margin)
-        m1, m1_tentative, left_tracks, left_dets, tentative = self._resort_with_tentative(
-            view, cost, confirmed, confident, tentative, m1, left_tracks, left_dets, clear_margin
-        )
+        # Stage 1: confirmed and lost tracks x confident detections (appearance + motion), re-sorted with the
+        # tentative tracks where a box split.
+        stage1 = self._match_stage1(view, confirmed, confident, tentative, before, frame_size)
+        m1, left_tracks = stage1.pairs, stage1.left_tracks
 
         # Stage 2: tracked (not lost) leftovers x low-score detections, IoU only.
         tracked_left = left_tracks[self.table.state[left_tracks] == TRACKED]
         m2, _, _ = self._match_iou(view, tracked_left, low, cfg.max_iou_distance_low, fuse_score=False)
 
         # Stage 3: tentative tracks x leftover confident detections, IoU only.
-        m3, _, left_dets = self._match_iou(view, tentative, left_dets, cfg.max_iou_distance_tentative, cfg.fuse_score)
-        m3 = np.concatenate([m1_tentative, m3]) if len(m1_tentative) else m3
+        m3, _, left_dets = self._match_iou(
+            view, stage1.left_tentative, stage1.left_dets, cfg.max_iou_distance_tentative, cfg.fuse_score
+        )
+        m3 = np.concatenate([stage1.tentative_pairs, m3]) if len(stage1.tentative_pairs) else m3
 
-        # Stage 4: lost tracks x leftovers (and detections just given to tentative tracks), appearance alone.
+        # Stage 4: lost tracks x leftovers and stage 3's detections, appearance alone. A revival outranks stage 3:
+        # it takes its detection from the tentative track stage 3 gave it to (`_revivals_take`).
         lost_left = left_tracks[self.table.state[left_tracks] == LOST]
         seen = np.concatenate([m1[:, 0], m2[:, 0]])  # tracks matched this frame: rivals for the leftovers' looks
         m4 = self._reidentify(view, lost_left, np.concatenate([left_dets, m3[:, 1]]), frame_size, seen)
-        if len(m4):
-            m3 = m3[~np.isin(m3[:, 1], m4[:, 1])]
-            left_dets = left_dets[~np.isin(left_dets, m4[:, 1])]
+        m3, left_dets = _revivals_take(m4, m3, left_dets)
 
         # Learn from this frame's pairs (before the tracks change), then update, miss, start, link and report.
         matches = np.concatenate([m1, m2, m3, m4])
@@ -289,25 +294,48 @@ class TrackerCore:
         self.gallery_link.publish_live(self, self.frame_index)  # and live ones offered to the other streams
         return self.frame_report.outputs(self._mean, dets, frame_size, self.gallery is not None)
 
+    def _match_stage1(
+        self,
+        view: FrameView,
+        confirmed: np.ndarray,
+        confident: np.ndarray,
+        tentative: np.ndarray,
+        before: np.ndarray,
+        frame_size: tuple[int, int] | None,
+    ) -> Stage1Matches:
+        """Stage 1: the `confirmed` (tracked and lost) tracks x the `confident` detections by appearance and motion
+        (`Stage1Cost.cost` plus the class cost; Hungarian after the clear pairs, `association.clear_pairs_first`),
+        then re-sorted with the `tentative` tracks where a box split (`_resort_with_tentative`). A track predicted out
+        of the view (the camera turned away, or the person walked out; `before`: the (T, 8) states of the frame
+        before, in its pixels) can come back by re-identification only (`view_exit.away_from_view`)."""
+        cfg = self.config.association
+        is_lost = self.table.state == LOST
+        dets = view.dets
+        away = away_from_view(self._mean, before, self.table.observed_xywh, is_lost, dets.boxes_xyxy, frame_size, cfg)
+        cost = self.stage1.cost(view, confirmed, confident, away, view.part_boxes, self._appearance_given)
+        cost = cost + view.class_block(confirmed, confident)
+        clear_margin = cfg.clear_pair_margin if cfg.clear_pairs_first else None
+        pairs, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost, clear_margin)
+        matched = Stage1Matches(pairs, _NO_PAIRS, left_tracks, left_dets, tentative)
+        return self._resort_with_tentative(view, cost, confirmed, confident, matched, clear_margin)
+
     def _resort_with_tentative(
         self,
         view: FrameView,
         cost: np.ndarray,
         confirmed: np.ndarray,
         confident: np.ndarray,
-        tentative: np.ndarray,
-        m1: np.ndarray,
-        left_tracks: np.ndarray,
-        left_dets: np.ndarray,
+        matched: Stage1Matches,
         clear_margin: float | None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """`association.tentative_resort` (`tracker.tentative_resort`): stage 1's (M, 2) pairs `m1` of the tracks
-        `confirmed` x detections `confident` (its cost block `cost`), re-sorted with the `tentative` tracks where a
-        split box calls for it. Returns stage 1's pairs, the (K, 2) tentative pairs made here (stage 3's), the
-        leftover confirmed tracks and detections, and the tentative tracks still for stage 3; unchanged elsewhere."""
+    ) -> Stage1Matches:
+        """`association.tentative_resort` (`tracker.tentative_resort`): stage 1's pairs (`matched`) of the tracks
+        `confirmed` x detections `confident` (its cost block `cost`), re-sorted with the tentative tracks where a
+        split box calls for it: the tentative pairs made here are stage 3's (`Stage1Matches.tentative_pairs`).
+        Returns `matched` itself where nothing is re-sorted."""
         cfg = self.config.association
+        m1, tentative = matched.pairs, matched.left_tentative
         if not cfg.tentative_resort or len(tentative) == 0 or len(m1) == 0:
-            return m1, _NO_PAIRS, left_tracks, left_dets, tentative
+            return matched
         fused = view.dets.scores[confident] if cfg.fuse_score else None
         tentative_cost = assoc.iou_cost(block(view.iou, tentative, confident), fused)
         tentative_cost = tentative_cost + view.class_block(tentative, confident)
@@ -321,17 +349,17 @@ class TrackerCore:
             cost, tentative_cost, local, similarity, same_person, cfg.max_cost, clear_margin, margin, expected
         )
         if joint is None:
-            return m1, _NO_PAIRS, left_tracks, left_dets, tentative
+            return matched
         rows = np.concatenate([confirmed, tentative])
         pairs = index_pairs(rows[joint[:, 0]], confident[joint[:, 1]])
         is_confirmed = joint[:, 0] < len(confirmed)
         log.debug("stage 1: %d tentative track(s) re-sorted a split box's pairs", int((~is_confirmed).sum()))
-        return (
-            pairs[is_confirmed],
-            pairs[~is_confirmed],
-            confirmed[~np.isin(confirmed, pairs[:, 0])],
-            confident[~np.isin(confident, pairs[:, 1])],
-            tentative[~np.isin(tentative, pairs[:, 0])],
+        return Stage1Matches(
+            pairs=pairs[is_confirmed],
+            tentative_pairs=pairs[~is_confirmed],
+            left_tracks=confirmed[~np.isin(confirmed, pairs[:, 0])],
+            left_dets=confident[~np.isin(confident, pairs[:, 1])],
+            left_tentative=tentative[~np.isin(tentative, pairs[:, 0])],
         )
 
     def _check_dim(self, dets: Detections) -> None:
@@ -1020,6 +1048,27 @@ class TrackerCore:
 def _rows(array: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
     """The rows `rows` (K,) of `array` (a copy, by `take`), or `array` itself where `rows` is None (all of them)."""
     return array if rows is None else array.take(rows, axis=0)
+
+
+def _revivals_take(
+    revived: np.ndarray, tentative_pairs: np.ndarray, left_dets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rule where stage 4 and stage 3 meet on a detection: the revival takes it. A lost person coming back is
+    first a new box, which stage 3 may give a tentative track (started on it the frame before) by overlap alone, while
+    stage 4 recognises the lost track by its looks; the looks outrank the overlap, the tentative track goes unmatched
+    this frame (missed, as any other), and no new track starts on the detection.
+
+    Args:
+        revived: (R, 2) stage 4's pairs (lost track, detection).
+        tentative_pairs: (K, 2) stage 3's pairs (tentative track, detection).
+        left_dets: (L,) the detections no stage matched before stage 4.
+    Returns:
+        `tentative_pairs` and `left_dets` without the detections `revived` took (the same arrays where it took none).
+    """
+    if len(revived) == 0:
+        return tentative_pairs, left_dets
+    taken = revived[:, 1]
+    return tentative_pairs[~np.isin(tentative_pairs[:, 1], taken)], left_dets[~np.isin(left_dets, taken)]
 
 
 def _clear_continuations(iou: np.ndarray, contested: np.ndarray, tracked: np.ndarray, clear_iou: float) -> np.ndarray:
