@@ -261,8 +261,8 @@ class TrackerCore:
         is_confirmed = view.confirmed  # (the table's states change only once the stages have matched)
         confirmed, tentative = indices(is_confirmed), indices(~is_confirmed)
 
-        # Stage 1: confirmed and lost tracks x confident detections (appearance + motion), re-sorted with the
-        # tentative tracks where a box split.
+        # Stage 1: confirmed tracks (tracked and lost) x confident detections, appearance and motion; re-sorted with
+        # the tentative tracks where a box split.
         stage1 = self._match_stage1(view, confirmed, confident, tentative, before, frame_size)
         m1, left_tracks = stage1.pairs, stage1.left_tracks
 
@@ -279,8 +279,8 @@ class TrackerCore:
         # Stage 4: lost tracks x leftovers and stage 3's detections, appearance alone. A revival outranks stage 3:
         # it takes its detection from the tentative track stage 3 gave it to (`_revivals_take`).
         lost_left = left_tracks[self.table.state[left_tracks] == LOST]
-        seen = np.concatenate([m1[:, 0], m2[:, 0]])  # tracks matched this frame: rivals for the leftovers' looks
-        m4 = self._reidentify(view, lost_left, np.concatenate([left_dets, m3[:, 1]]), frame_size, seen)
+        matched = np.concatenate([m1[:, 0], m2[:, 0]])  # tracks matched this frame: rivals for the leftovers' looks
+        m4 = self._reidentify(view, lost_left, np.concatenate([left_dets, m3[:, 1]]), frame_size, matched)
         m3, left_dets = _revivals_take(m4, m3, left_dets)
 
         # Learn from this frame's pairs (before the tracks change), then update, miss, start, link and report.
@@ -371,8 +371,8 @@ class TrackerCore:
 
     def check_embedding_dim(self, dim: int, name: str = "embeddings") -> None:
         """Raise ValueError, naming `name` (the argument that gave them), when embeddings of size `dim` are not the
-        D the banks hold, or, before the banks hold any, the D the gallery holds: refused before anything changes (a
-        gallery's D, checked only when a new track was searched in it, had already given the banks this D)."""
+        D the banks hold, or, before the banks hold any, the D the gallery holds: refused before anything changes
+        (checked only when a new track is searched in the gallery, it would already be that track's bank's D)."""
         verb = "has" if name != "embeddings" else "have"
         if self.bank.dim is not None and dim != self.bank.dim:
             raise ValueError(f"{name} {verb} D = {dim}, the tracker's banks hold D = {self.bank.dim}")
@@ -663,8 +663,7 @@ class TrackerCore:
         """(N,) bool: `need` without the detections whose embedding nothing would read (lazy mode): compared with no
         track (`compared`, (N,) bool: in a pair whose similarity any stage may read) and refused by the bank's quality
         gate (`_fit_for_bank`: a low score or a box in front), so no bank, calibration sample or new track's bank takes
-        it either. A stale bank's refresh of an occluded walker and an unmatched low-score box were cut and embedded
-        for nothing (1080p street, first 100 frames: 2.36 -> 2.09 crops a frame); outputs are unchanged."""
+        it either: a stale bank's refresh of an occluded walker, an unmatched low-score box (docs/speed.md)."""
         rows = indices(need & ~compared)
         if not self.config.appearance.lazy_embedding or len(rows) == 0:
             return need
@@ -680,6 +679,8 @@ class TrackerCore:
         return usable if part_boxes is None else usable & ~part_boxes
 
     def _embed(self, dets: Detections, need: np.ndarray, embed: EmbedFn) -> Detections:
+        """`dets` with the (N,) bool `need` rows that carry no embedding yet embedded by one `embed` call (faulty rows
+        counted in `embedding_faults`); ValueError when `embed` gives another D than the banks hold."""
         rows = indices(need & ~dets.has_embedding)
         if not len(rows):
             return dets
@@ -721,15 +722,15 @@ class TrackerCore:
         lost: np.ndarray,
         det_idx: np.ndarray,
         frame_size: tuple[int, int] | None,
-        seen: np.ndarray,
+        matched: np.ndarray,
     ) -> np.ndarray:
         """Stage 4: long-term re-identification of lost tracks by appearance alone; the bound a pair must reach
         grows with the time lost and depends on where the detection appeared (a border, an occluder). A revival
         must beat by `reid_margin` every rival similarity to its detection: the other lost tracks', and those of
-        the tracks `seen` (matched this frame): a duplicate box of a visible person, or a look-alike beside
+        the tracks `matched` this frame: a duplicate box of a visible person, or a look-alike beside
         them, is ambiguity, and ambiguity gives a new ID rather than a merge."""
         if len(lost) == 0 or len(det_idx) == 0 or view.reid_sim is None or not any_set(np.isfinite(view.reid_sim)):
-            return np.zeros((0, 2), dtype=np.int64)
+            return _NO_PAIRS
         sim = block(view.reid_sim, lost, det_idx)
         # no look reaches the lowest bound any pair can have (most frames that get here: every cost would be inf)
         if not any_set(sim >= self.calibration.revival_floor()):
@@ -742,7 +743,7 @@ class TrackerCore:
         cost = assoc.reid_cost(sim, observed, seconds, view.det_xywh[det_idx], cfg, bounds, frame_size)
         cost = cost + view.class_block(lost, det_idx)
         result = linear_assignment(cost, 1.0 - float(bounds.min()))
-        rivals = np.concatenate([sim, block(view.similarity, seen, det_idx)])  # lost rows first: pairs index them
+        rivals = np.concatenate([sim, block(view.similarity, matched, det_idx)])  # lost rows first: pairs index them
         keep = assoc.unambiguous(result.pairs, rivals, cfg.reid_margin)
         pairs = result.pairs[keep]
         return index_pairs(lost[pairs[:, 0]], det_idx[pairs[:, 1]])
@@ -772,8 +773,8 @@ class TrackerCore:
             return  # once calibrated, samples are taken once per `calibration_sample_seconds`
         rows, cols = matches[:, 0], matches[:, 1]
         keep = (self.table.state[rows] == TRACKED) & self._bank_quality(dets, cols)
-        if view.border is not None and view.border.embedded is not None:  # a crop cut for the border rule alone
-            keep &= ~view.border.embedded[cols]  # is no sample (it was not cut)
+        if view.border is not None and view.border.embedded is not None:  # a crop cut for the border rule alone is
+            keep &= ~view.border.embedded[cols]  # no sample: the samples are those taken without that rule
         rows, cols = rows[keep], cols[keep]
         if len(rows) == 0:
             return
@@ -1041,6 +1042,7 @@ class TrackerCore:
         self._obs_mean, self._obs_cov = self._obs_mean[keep], self._obs_cov[keep]
 
     def _issue_id(self, track: Track) -> None:
+        """Give a track just confirmed the next ID of this video, and tell the gallery tier (`GalleryLink.newborn`)."""
         track.track_id, self._next_id = self._next_id, self._next_id + 1
         self.gallery_link.newborn(track)
 
