@@ -77,6 +77,15 @@ class Stage1Matches(NamedTuple):
     left_tentative: np.ndarray  # tentative tracks left unmatched (stage 3's)
 
 
+class Measurement(NamedTuple):
+    """The boxes a frame's matched tracks are measured by (`TrackerCore._measure`), (M, ...) rows per pair."""
+
+    xywh: np.ndarray  # (M, 4) the measured boxes, pixels
+    uncut: np.ndarray | None  # (M,) bool: no side border cuts the detection; None: none does (no frame size)
+    cut: np.ndarray | None  # (M,) bool: cut boxes measured at their track's width; None: none
+    completed: np.ndarray | None  # (M,) bool: boxes measured at their track's size (`cut` or parts); None: none
+
+
 class TrackerCore:
     """Associates detections to tracks frame by frame; no models inside.
 
@@ -790,34 +799,16 @@ class TrackerCore:
         frame_size: tuple[int, int] | None,
         camera_noise_px: float,
     ) -> np.ndarray | None:
-        """Kalman-correct all matched tracks (M, 2 pairs `matches`) at once and advance their state (hits, class vote,
-        confirmation). A box cut by the left or right frame border is measured at the track's width
-        (`motion.complete_truncated_boxes`), a part of a person (`FrameView.part_boxes`) at its size
-        (`motion.complete_part_boxes`); a still box is judged with the frame's camera-motion error `camera_noise_px`,
-        pixels (0: no motion, or an exact one; `tracker.still`). Returns (M,) bool: the boxes no side border cuts
-        (None: all of them, or no match), for their banks (`_feed_matched_banks`)."""
+        """Kalman-correct all matched tracks (M, 2 pairs `matches`) at once by their measured boxes (`_measure`: cut
+        and part boxes completed), re-updated first after a gap (`_reupdate`), measuring the detector's noise
+        (`MeasurementNoise`), and advance their state (report aspect, class vote, still judgement with the frame's
+        camera-motion error `camera_noise_px`, pixels (0: no motion, or an exact one; `tracker.still`), hits,
+        confirmation). Returns (M,) bool: the boxes no side border cuts (None: all of them, or no match), for their
+        banks (`_feed_matched_banks`)."""
         if len(matches) == 0:
             return None
         track_idx, det_idx = matches[:, 0], matches[:, 1]
-        # rows of 2-D and 3-D arrays by `take` (a third of fancy indexing's cost on a frame's few dozen rows)
-        measured, cut = view.det_xywh.take(det_idx, axis=0), None  # cut: (M,) bool boxes completed; None: none
-        if frame_size is None:  # no side border: every box is uncut (None), none is completed (`touches_side`)
-            uncut = None
-            self.table.width_seen[track_idx] = True
-        else:
-            seen = self.table.width_seen[track_idx]
-            uncut = ~touches_side(measured, frame_size)
-            self.table.width_seen[track_idx] = seen | uncut
-            # a box cut by a side border touches it: with none touching, `complete_truncated` changes nothing
-            if self.config.motion.complete_truncated_boxes and not all_set(uncut):
-                predicted_wh = self._mean.take(track_idx, axis=0)[:, 2:4]
-                measured, cut = complete_truncated(measured, predicted_wh, frame_size, seen)
-        completed = cut  # (M,) bool: boxes measured at their track's size (cut or part boxes); None: none
-        if self.config.motion.complete_part_boxes and view.part_boxes is not None:
-            predicted = self._mean.take(track_idx, axis=0)[:, :4]
-            part, fraction = view.part_boxes.take(det_idx), self.config.association.part_box_fraction
-            measured, parts = complete_part_boxes(measured, predicted, part, fraction)
-            completed = parts if cut is None else cut | parts
+        measured, uncut, cut, completed = self._measure(track_idx, det_idx, view, frame_size)
         replayed = self.config.motion.reupdate_after_loss and self._reupdate(track_idx, measured)
         mean, cov = self._mean.take(track_idx, axis=0), self._cov.take(track_idx, axis=0)  # copies, corrected in place
         noise = self.measurement_noise
@@ -857,6 +848,34 @@ class TrackerCore:
         for row in confirmed:
             self._issue_id(self.tracks[row])
         return uncut
+
+    def _measure(
+        self, track_idx: np.ndarray, det_idx: np.ndarray, view: FrameView, frame_size: tuple[int, int] | None
+    ) -> Measurement:
+        """The (M, 4) xywh boxes the matched tracks `track_idx` are measured by, from their detections `det_idx`: a box
+        cut by the left or right border of the (height, width) `frame_size` at its track's width where an earlier
+        uncut box measured it (`motion.complete_truncated_boxes`; `TrackTable.width_seen`, which this frame's uncut
+        boxes set), a part of a person at its track's size (`motion.complete_part_boxes`); the others as detected."""
+        # rows of 2-D and 3-D arrays by `take` (a third of fancy indexing's cost on a frame's few dozen rows)
+        measured, cut = view.det_xywh.take(det_idx, axis=0), None
+        if frame_size is None:  # no side border: every box is uncut (None), none is completed (`touches_side`)
+            uncut = None
+            self.table.width_seen[track_idx] = True
+        else:
+            seen = self.table.width_seen[track_idx]
+            uncut = ~touches_side(measured, frame_size)
+            self.table.width_seen[track_idx] = seen | uncut
+            # a box cut by a side border touches it: with none touching, `complete_truncated` changes nothing
+            if self.config.motion.complete_truncated_boxes and not all_set(uncut):
+                predicted_wh = self._mean.take(track_idx, axis=0)[:, 2:4]
+                measured, cut = complete_truncated(measured, predicted_wh, frame_size, seen)
+        completed = cut
+        if self.config.motion.complete_part_boxes and view.part_boxes is not None:
+            predicted = self._mean.take(track_idx, axis=0)[:, :4]
+            part, fraction = view.part_boxes.take(det_idx), self.config.association.part_box_fraction
+            measured, parts = complete_part_boxes(measured, predicted, part, fraction)
+            completed = parts if cut is None else cut | parts
+        return Measurement(measured, uncut, cut, completed)
 
     def _feed_matched_banks(self, matches: np.ndarray, uncut: np.ndarray | None, view: FrameView) -> None:
         """The looks of the (M, 2) pairs `matches` into their tracks' banks (`_feed_banks`: the quality gate; `uncut`
