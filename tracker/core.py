@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -420,21 +419,12 @@ class TrackerCore:
         self._mean, self._cov, self._obs_mean, self._obs_cov = mean, cov, obs_mean, obs_cov
         self.table.observed_xywh = observed
 
-    @contextmanager
-    def _all_or_nothing(self) -> Iterator[None]:
-        """Moving the tracks into a frame and building its view, as one: until the view is built no array of the
-        state is written in place, only replaced, so if `embed` (or anything else inside) fails, putting the
-        references back restores the state exactly (frame index, Kalman means and covariances, observed boxes,
+    def _all_or_nothing(self) -> _RestoredOnFailure:
+        """Moving the tracks into a frame and building its view, as one (a `with` block): until the view is built no
+        array of the state is written in place, only replaced, so if `embed` (or anything else inside) fails, putting
+        the references back restores the state exactly (frame index, Kalman means and covariances, observed boxes,
         embedding cache) and the error goes on unchanged: the frame can be given again."""
-        saved = {name: getattr(self, name) for name in _MOVED_STATE}
-        observed = self.table.observed_xywh
-        try:
-            yield
-        except BaseException:  # an interrupt too: the frame can be given again
-            for name, value in saved.items():
-                setattr(self, name, value)
-            self.table.observed_xywh = observed
-            raise
+        return _RestoredOnFailure(self)
 
     def _move_into_frame(self, camera_motion: np.ndarray | None, frame_size: tuple[int, int] | None) -> None:
         """Every track moved into this frame: by the camera motion (`_compensate_camera_motion`), then the Kalman
@@ -1064,6 +1054,28 @@ class TrackerCore:
         """Give a track just confirmed the next ID of this video, and tell the gallery tier (`GalleryLink.newborn`)."""
         track.track_id, self._next_id = self._next_id, self._next_id + 1
         self.gallery_link.newborn(track)
+
+
+class _RestoredOnFailure:
+    """A `with` block after which a core's moved state (`_MOVED_STATE`, the table's observed boxes) is as before it
+    where the block raises anything, an interrupt too (`TrackerCore._all_or_nothing`); the error goes on."""
+
+    __slots__ = ("_core", "_observed", "_saved")
+
+    def __init__(self, core: TrackerCore) -> None:
+        self._core = core
+        self._saved = [getattr(core, name) for name in _MOVED_STATE]
+        self._observed = core.table.observed_xywh
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: object) -> bool:
+        if kind is not None:
+            for name, value in zip(_MOVED_STATE, self._saved, strict=True):
+                setattr(self._core, name, value)
+            self._core.table.observed_xywh = self._observed
+        return False  # the error goes on unchanged
 
 
 def _rows(array: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
