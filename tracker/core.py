@@ -222,13 +222,14 @@ class TrackerCore:
 
         The order: every track moved by the camera motion and predicted (Kalman), the frame's pairs by motion (IoU,
         Kalman gate, contested and re-identification pairs: `FramePairs`), the looks that decide a pair embedded
-        (lazily: `appearance.lazy_embedding`) and their bank similarities taken (`FrameView`); stage
-        1, confirmed and lost tracks x confident detections by appearance and motion, with clear pairs first and
-        split boxes re-sorted with tentative tracks; stage 2, tracked leftovers x low-score detections by IoU;
-        stage 3, tentative tracks x leftover confident detections by IoU; stage 4, lost leftovers x leftover
-        detections by appearance alone (re-identification); then the appearance bounds and birth shapes learnt from
-        this frame's pairs, the matched tracks updated (Kalman, banks), the others missed, new tracks started on
-        what is left, the gallery searched and offered, and the frame reported.
+        (lazily: `appearance.lazy_embedding`) and their bank similarities taken (`FrameView`); stage 1, confirmed
+        tracks (tracked and lost) x confident detections by appearance and motion, with clear pairs first and split
+        boxes re-sorted with tentative tracks; stage 2, tracked leftovers x low-score detections by IoU; stage 3,
+        tentative tracks x leftover confident detections by IoU; stage 4, lost leftovers x leftover and stage 3's
+        detections by appearance alone (re-identification; a revival takes its detection from a tentative track);
+        then the appearance bounds and birth shapes learnt from this frame's pairs, the matched tracks corrected
+        (Kalman) and their looks put in their banks, the others missed, new tracks started on what is left, the
+        gallery searched and offered, and the frame reported.
 
         Args:
             dets: the frame's detections (with or without embeddings).
