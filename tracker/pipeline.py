@@ -9,7 +9,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -60,11 +60,15 @@ REOPEN_MISSING = (
 DETECT_AHEAD = 1  # `stream`: frames detected ahead of the one being tracked (each holds a frame in memory)
 
 
-def _one_call_at_a_time(method: Callable, name: str | None = None) -> Callable:
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _one_call_at_a_time(method: _Method, name: str | None = None) -> _Method:
     """`method` of a Tracker, refused with RuntimeError while another guarded call on the same tracker runs (from
     another thread, or from inside an `embed` callback): two calls at once interleave their reads and writes of
     the tracks (IndexErrors, or tracks silently corrupted). The lock is only tried, never waited for. The error
-    names the public method `name` the user called (default: `method`'s own name)."""
+    names the public method `name` the user called (default: `method`'s own name). Typed as `method` itself, so
+    that type checkers see the public methods' own signatures (as `Callable` they were `(*Any, **Any) -> Any`)."""
     called = name or method.__name__
 
     @functools.wraps(method)
@@ -79,7 +83,7 @@ def _one_call_at_a_time(method: Callable, name: str | None = None) -> Callable:
         finally:
             self._calling.release()
 
-    return guarded
+    return guarded  # type: ignore[return-value]
 
 
 class _FixedAtBuild:
