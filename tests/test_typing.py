@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker import Tracker
+from tracker import Tracker, TrackerConfig
 from tracker.gallery import Gallery
 from tracker.gallery_guard import locked
 from tracker.pipeline import _one_call_at_a_time
@@ -44,3 +44,14 @@ def test_the_guarded_public_methods_keep_their_annotations(owner, name):
     assert hasattr(method, "__wrapped__"), f"{owner.__name__}.{name} is no longer guarded: this test needs updating"
     assert typing.get_type_hints(method) == typing.get_type_hints(method.__wrapped__)
     assert "return" in typing.get_type_hints(method)
+
+
+def test_the_read_only_attributes_are_typed_as_their_values():
+    """`tracker.config` and `tracker.frame_rate` are descriptors (assigning another value is refused): their
+    `__get__` returned `Any`, so a type checker read `tracker.config.appearance` as `Any`. Generic in the value's
+    type, the descriptor gives `TrackerConfig` and `float`."""
+    hints = typing.get_type_hints(Tracker)
+    assert typing.get_args(hints["config"]) == (TrackerConfig,), hints
+    assert typing.get_args(hints["frame_rate"]) == (float,), hints
+    on_instance = typing.get_overloads(type(Tracker.__dict__["config"]).__get__)
+    assert len(on_instance) == 2, "__get__ on the class gives the descriptor, on a tracker its value"

@@ -9,7 +9,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 import numpy as np
 import torch
@@ -61,6 +61,7 @@ DETECT_AHEAD = 1  # `stream`: frames detected ahead of the one being tracked (ea
 
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
+_Value = TypeVar("_Value")
 
 
 def _one_call_at_a_time(method: _Method, name: str | None = None) -> _Method:
@@ -86,11 +87,13 @@ def _one_call_at_a_time(method: _Method, name: str | None = None) -> _Method:
     return guarded  # type: ignore[return-value]
 
 
-class _FixedAtBuild:
+class _FixedAtBuild(Generic[_Value]):
     """A `Tracker` attribute fixed when the tracker is built (a data descriptor, kept as `_<name>`): assigning it
     again the value it holds (a subclass's `self.config = config` in its `__init__`) changes nothing, and before
     `Tracker.__init__` sets it an assignment is kept (it replaces it); another value is an AttributeError saying to
     build another Tracker (`detector=tracker.detector, embedder=tracker.embedder` share the models loaded).
+    Generic in the value's type (`config: _FixedAtBuild[TrackerConfig]`): type checkers read `tracker.config` as a
+    `TrackerConfig`, not `Any`.
 
     Args:
         why: why it is fixed, for the error; instead: what to do instead; same: (tracker, value) -> whether `value`
@@ -104,6 +107,10 @@ class _FixedAtBuild:
     def __set_name__(self, owner: type, name: str) -> None:
         self.name, self.field = name, f"_{name}"
 
+    @overload
+    def __get__(self, tracker: None, owner: type | None = None) -> _FixedAtBuild[_Value]: ...
+    @overload
+    def __get__(self, tracker: object, owner: type | None = None) -> _Value: ...
     def __get__(self, tracker: Any, owner: type | None = None) -> Any:
         if tracker is None:
             return self
@@ -279,14 +286,14 @@ class Tracker:
             self._blas = BlasThreads(self.config.core_threads)
         self._calling = threading.Lock()
 
-    config = _FixedAtBuild(
+    config: _FixedAtBuild[TrackerConfig] = _FixedAtBuild(
         "its rules were set up from it",
         "build another Tracker with the new config (Tracker(config.replace([...]), rate, ...))",
         lambda tracker, value: isinstance(value, TrackerConfig) and value == tracker._config,
         "The config the tracker was built with (read-only: its rules were set up from it; assigning another raises "
         "AttributeError).",
     )
-    frame_rate = _FixedAtBuild(
+    frame_rate: _FixedAtBuild[float] = _FixedAtBuild(
         "every time limit of the config was converted with it",
         "a video of another rate needs another Tracker (Tracker(tracker.config, rate, ...))",
         lambda tracker, value: _same_rate(value, tracker._frame_rate, tracker._config),
