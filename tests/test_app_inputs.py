@@ -1051,3 +1051,42 @@ def test_embeddings_given_to_a_tracker_without_appearance_are_warned_once_as_unu
                 tracker.update_detections(BOXES + frame, SCORES, embeddings=looks)
     said = [r.getMessage() for r in caplog.records]
     assert said == [f"update_detections: {given} given with appearance.enabled=false: not used (warned once)"]
+
+
+def _grid_boxes(count: int) -> np.ndarray:
+    """`count` disjoint 10 x 20 px boxes on a grid, as many as a detector's candidates before NMS."""
+    rows, cols = np.divmod(np.arange(count), 100)
+    return np.stack([cols * 12.0, rows * 22.0, cols * 12.0 + 10, rows * 22.0 + 20], axis=1)
+
+
+@pytest.mark.parametrize("via_detector", [False, True], ids=["update_detections", "update"])
+def test_implausibly_many_detections_are_tracked_and_warned_once(via_detector, caplog):
+    """A detector's candidates before non-maximum suppression (8400 for YOLO at 640 px) were tracked without a word:
+    a frame took 15-20 s and 3.4 GB, and the user saw a hang. More than `plausible_detections` boxes in one frame are
+    still tracked as given, warned once per tracker naming the key and NMS; a frame of exactly that many says
+    nothing."""
+    cfg = load_config(None, ["device=cpu", "reid.model=none", "plausible_detections=30"])
+    counts = [30, 31, 40, 31]
+    calls = iter(counts)
+
+    def detector(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
+        count = next(calls)
+        return _grid_boxes(count), np.full(count, 0.9), None
+
+    tracker = Tracker(cfg, frame_rate=FPS, detector=detector if via_detector else None)
+    said = []
+    with caplog.at_level(logging.WARNING, logger="tracker.pipeline"):
+        for count in counts:
+            tracked = (
+                tracker.update(FRAME) if via_detector else tracker.update_detections(_grid_boxes(count), [0.9] * count)
+            )
+            said.append([r.getMessage() for r in caplog.records])
+            caplog.clear()
+    assert said[0] == [], said[0]
+    (warning,) = said[1]
+    caller = "the detector" if via_detector else "update_detections"
+    assert warning.startswith(f"{caller}: 31 detections in one frame, more than plausible_detections=30"), warning
+    assert "non-maximum suppression" in warning
+    assert said[2:] == [[], []], "warned once per tracker, not every frame"
+    assert len(tracked) == 31, "the boxes are tracked as given"
+    assert load_config(None).plausible_detections == 1000

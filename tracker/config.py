@@ -709,6 +709,13 @@ class TrackerConfig(Section):
         lo=0,
         hi=1024,
     )
+    plausible_detections: int = key(
+        1000,
+        "more detections in one frame are warned once (boxes before non-maximum suppression?): a frame's matching "
+        "costs detections x tracks in time and memory",
+        lo=1,
+        hi=100000000,
+    )
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     reid: ReIDConfig = field(default_factory=ReIDConfig)
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)

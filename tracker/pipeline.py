@@ -466,6 +466,8 @@ class Tracker:
 
         Args:
             boxes_xyxy: (N, 4) pixel corners (numpy, a list, or torch of any dtype and device: read as float64).
+                More than `plausible_detections` rows (a detector's candidates before non-maximum suppression?) are
+                tracked, with a warning logged once: a frame's matching costs N x T in time and memory.
             scores: (N,) detection confidences in [0, 1] (others are used as given, with a warning logged once).
             class_ids: (N,) integer classes >= 0 (a negative one is used as given, warned once), or None (all one
                 class). The class policy (`classes.*`, see tracker/classes.py) decides which classes may continue
@@ -533,7 +535,7 @@ class Tracker:
                 faults=core.embedding_faults,
                 dropped=core.invalid_detections,
             )
-            self._warn_once(dets.unusual())
+            self._warn_once(dets.unusual(self.config.plausible_detections))
             self._warn_unused_inputs(dets, embeddings, embed, transform, noise)
             if size is not None:
                 dets = _inside(dets, size, core.outside_detections, f": frame_size is (height, width), got {size}")
@@ -787,7 +789,9 @@ class Tracker:
         dets = Detections.from_arrays(
             boxes, scores, class_ids, device=self.device, dropped=self.core.invalid_detections
         )
-        self._warn_once(dets.unusual(), "the detector")  # (a detector of yours giving logits: as update_detections)
+        self._warn_once(
+            dets.unusual(self.config.plausible_detections), "the detector"
+        )  # (a detector of yours giving logits: as update_detections)
         size = (frame.shape[0], frame.shape[1])
         # (ultralytics clips its boxes to the frame; a detector of yours may not: dropped as update_detections drops
         # them outside its frame_size, not born again every frame)

@@ -310,11 +310,20 @@ class Detections:
             _SET_HOST_EMBEDDINGS(dets, host)
         return dets
 
-    def unusual(self) -> dict[str, str]:
+    def unusual(self, plausible: int | None = None) -> dict[str, str]:
         """What is legal here but can only be a caller's mistake, {kind: what was given}: scores outside
         SCORE_RANGE (logits or margins: every threshold would read them wrong), negative class ids (detector
-        classes are indices >= 0; -1 is MOTChallenge's unused column). Empty when all is as expected."""
+        classes are indices >= 0; -1 is MOTChallenge's unused column), more than `plausible` detections (the
+        config's `plausible_detections`; None: not checked), as a detector's candidates before non-maximum
+        suppression are (a frame's matching costs N x T: 8400 boxes took 15-20 s and 3.4 GB). Empty when all is
+        as expected."""
         found = {}
+        if plausible is not None and len(self) > plausible:
+            found["count"] = (
+                f"{len(self)} detections in one frame, more than plausible_detections={plausible}: are they the "
+                "detector's candidates before non-maximum suppression? A frame's matching costs detections x tracks "
+                "in time and memory (give the boxes after NMS, or raise plausible_detections for a real crowd)"
+            )
         lo, hi = SCORE_RANGE
         if len(self) and (smallest(self.scores) < lo or largest(self.scores) > hi):
             found["scores"] = (
