@@ -1090,3 +1090,14 @@ def test_implausibly_many_detections_are_tracked_and_warned_once(via_detector, c
     assert said[2:] == [[], []], "warned once per tracker, not every frame"
     assert len(tracked) == 31, "the boxes are tracked as given"
     assert load_config(None).plausible_detections == 1000
+
+
+@pytest.mark.parametrize("call", ["update", "stream"])
+def test_a_tracker_without_a_detector_says_each_way_to_track_frames(call):
+    """`Tracker(cfg).update(frame)` said only "build it with Tracker.from_config(...)": a user who built a Tracker
+    for their own detector was not told of `update_detections` or `detector=`, which the docstrings name."""
+    tracker = Tracker(load_config(None, ["device=cpu"]), frame_rate=FPS)
+    with pytest.raises(RuntimeError, match="no detector") as raised:
+        tracker.update(FRAME) if call == "update" else next(tracker.stream([FRAME]))
+    for way in ("Tracker.from_config", "detector=", "update_detections"):
+        assert way in str(raised.value), str(raised.value)

@@ -758,7 +758,10 @@ class Tracker:
             again = "reopen() builds them again" if self._config_models else "build a new one"
             raise RuntimeError(f"this Tracker was closed: close() released its detector and ReID ({again})")
         if self.detector is None:
-            raise RuntimeError("this Tracker has no detector: build it with Tracker.from_config(...)")
+            raise RuntimeError(
+                "this Tracker has no detector: build it with Tracker.from_config(cfg) (YOLO from the config) or "
+                "Tracker(cfg, rate, detector=my_detector), or give your own detector's boxes to update_detections"
+            )
 
     def _detect(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(boxes_xyxy, scores, class_ids) of a BGR frame from the detector (callers check there is one)."""
