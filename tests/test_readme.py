@@ -14,6 +14,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -247,6 +248,16 @@ def test_every_tool_and_repository_file_the_readme_names_exists():
     assert not re.findall(r"[\s`(]/work/\S*", ALL_TEXT)
     modules = set(re.findall(r"`(tracker/[\w/]+\.py)`", ALL_TEXT))
     assert modules and not sorted(m for m in modules if not (ROOT / m).exists())
+
+
+def test_the_package_ships_the_type_marker_the_readme_promises():
+    """The README tells an application's type checker reads the package's annotations (PEP 561): that holds only while
+    `tracker/py.typed` exists and pyproject's package data puts it in the wheel (mypy treats an installed package
+    without it as untyped: every `Tracker` an `Any`)."""
+    assert "`py.typed` (PEP 561)" in README
+    assert (ROOT / "tracker" / "py.typed").is_file()
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "py.typed" in pyproject["tool"]["setuptools"]["package-data"]["tracker"]
 
 
 def github_anchor(heading: str) -> str:
