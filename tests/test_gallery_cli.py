@@ -539,6 +539,30 @@ def test_gallery_rm_with_an_unknown_id_says_nothing_was_removed(tmp_path, capsys
     assert path.read_bytes() == before
 
 
+def test_gallery_rm_of_several_unknown_ids_names_them_in_the_plural_and_the_held_ones_kept(tmp_path, capsys):
+    """`track gallery rm FILE 5 99 98` said "no identity 5, 99, 98" (one identity, the IDs as typed), and where some
+    IDs were held, whether those had gone was left to guess. Nothing is removed still (all or nothing); the line
+    says which IDs are missing, in order, which held ones were kept, and the command that removes those."""
+    path = saved_gallery(tmp_path / "site.gallery", (5, 6))
+    before = path.read_bytes()
+    assert main(["gallery", "rm", str(path), "99", "7", "98"]) == 2
+    listing = f"(`track gallery ls {path}` lists its IDs)"
+    assert capsys.readouterr().err.strip() == (
+        f"track gallery: error: no identities 7, 98 and 99 in {path}: nothing removed {listing}"
+    )
+    assert main(["gallery", "rm", str(path), "5", "99", "98"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"track gallery: error: no identities 98 and 99 in {path}: nothing removed {listing}; 5, which it holds, "
+        f"is kept too (`track gallery rm {path} 5` removes it)"
+    )
+    assert main(["gallery", "rm", str(path), "6", "5", "99", "6"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"track gallery: error: no identity 99 in {path}: nothing removed {listing}; 5 and 6, which it holds, "
+        f"are kept too (`track gallery rm {path} 5 6` removes them)"
+    )
+    assert path.read_bytes() == before
+
+
 @pytest.mark.parametrize("step", ["tracker.gallery_format.write", "tracker.gallery_file.sync_folder"])
 def test_ctrl_c_during_gallery_rm_says_which_version_the_file_holds(tmp_path, monkeypatch, capsys, step):
     """Ctrl-C while `track gallery rm` saved said only `track: interrupted`: whether the identities were gone was
@@ -588,9 +612,9 @@ def test_gallery_prune_of_many_identities_answers_in_one_readable_line(tmp_path,
     assert capsys.readouterr().out.strip() == f"removed 99 identities ({first} and 79 more); 1 left"
     assert main(["gallery", "rm", str(path), *map(str, range(1, 100))]) == 2
     err = capsys.readouterr().err.strip()
-    assert f"no identity {first} and 79 more in {path}: nothing removed" in err
+    assert f"no identities {first} and 79 more in {path}: nothing removed" in err
     assert main(["gallery", "rm", str(path), *map(str, range(1, 22))]) == 2  # one past the 20: named, not counted
-    assert f"no identity {first}, 21 in {path}: nothing removed" in capsys.readouterr().err
+    assert f"no identities {first} and 21 in {path}: nothing removed" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", ["ls", "rm", "prune"])

@@ -25,7 +25,7 @@ from tracker.cli_args import (
 from tracker.closed_pipe import silence_stdout
 from tracker.file_errors import one_line
 from tracker.io.names import shown_apart
-from tracker.wording import count, listed
+from tracker.wording import LISTED_MOST, count, listed
 
 __all__ = ["gallery_main", "gallery_parser"]
 
@@ -207,10 +207,7 @@ def gallery_main(argv: list[str]) -> int:
                 gallery = Gallery.load(args.file, prune=False)
                 missing = [i for i in dict.fromkeys(args.ids) if i not in gallery]
                 if missing:
-                    raise GalleryError(
-                        f"no identity {listed(missing)} in {args.file}: nothing removed "
-                        f"(`track gallery ls {args.file}` lists its IDs)"
-                    )
+                    raise GalleryError(_rm_missing(args.file, missing, [i for i in args.ids if i in gallery]))
                 removed = gallery.remove(args.ids)  # (an ID given twice is removed once)
                 gallery.save(args.file, prune=False, lock=False)  # held above
                 say(f"removed {count(len(removed), 'identity', 'identities')}; {len(gallery)} left")
@@ -451,6 +448,23 @@ def _names_another(exc: OSError, path: Path) -> bool:
     from tracker.file_errors import names_another_file
 
     return names_another_file(exc, path)
+
+
+def _rm_missing(file: Path, missing: list[int], held: list[int]) -> str:
+    """`track gallery rm`'s error when `missing` IDs are not in `file`: nothing is removed, not even the `held` ones
+    also given (all or nothing), and it says which those are and the command that removes them alone. ("no identity
+    5, 99, 98" read as one identity and left the held ones to guess.)"""
+    missing, held = sorted(missing), sorted(set(held))
+    what = "identity" if len(missing) == 1 else "identities"
+    text = f"no {what} {listed(missing, sentence=True)} in {file}: nothing removed"
+    text += f" (`track gallery ls {file}` lists its IDs)"
+    if not held:
+        return text
+    kept = f"; {listed(held, sentence=True)}, which it holds, {'is' if len(held) == 1 else 'are'} kept too"
+    if len(held) > LISTED_MOST + 1:  # (not all named: no command to paste)
+        return text + kept
+    ids = " ".join(map(str, held))
+    return f"{text}{kept} (`track gallery rm {file} {ids}` removes {'it' if len(held) == 1 else 'them'})"
 
 
 def _nothing_pruned(path: Path, identities: int, retention: Any) -> str:
