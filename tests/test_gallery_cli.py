@@ -182,6 +182,31 @@ def test_gallery_of_another_model_is_refused_by_track(colour_models, tmp_path, c
     assert path.read_bytes() == before
 
 
+def test_track_names_both_models_and_their_d_when_refusing_a_gallery_of_another_model(tmp_path, capsys):
+    """A gallery saved with another ReID model: `track --gallery` (checked before any model loads) named the
+    gallery's D but not the tracker's ("the tracker uses osnet_x0_25 (weights ...)"), nor what to do but "use
+    another gallery file". OSNet's D (512) is known unloaded: both sides are named, with both remedies."""
+    other = Gallery(model=ModelIdentity("osnet_x1_0", "0123456789abcdef", 256))
+    other.add(other.new_id(), np.ones((3, 256)), 0, Sighting(1, time.time(), "x"))
+    path = tmp_path / "other.gallery"
+    other.save(path, prune=False)
+    detector, reid = tmp_path / "det.pt", tmp_path / "reid.pth"
+    detector.write_bytes(b"never loaded: the gallery is refused first")
+    reid.write_bytes(b"weights")
+    video = write_video(tmp_path / "cam1.avi", scene())
+    models = ["--set", f"detector.model={detector}", "--set", f"reid.weights={reid}", "--set", "reid.model=osnet_x0_25"]
+    assert main([str(video), "--gallery", str(path), "--out", str(tmp_path / "o"), "-q", *models]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(
+        f"track: error: {path}: this gallery was made with ReID model osnet_x1_0 (weights 0123456789abcdef, D = 256), "
+        "the tracker uses osnet_x0_25 (weights "
+    ), err
+    assert err.endswith(
+        ", D = 512): their embeddings cannot be compared; track with the ReID model and weights this gallery was "
+        "made with, or give another gallery file (a new path starts an empty one)"
+    ), err
+
+
 def test_gallery_ls_rm_prune(colour_models, tmp_path, capsys):
     video = write_video(tmp_path / "cam1.avi", scene())
     gallery = tmp_path / "site.gallery"

@@ -87,18 +87,20 @@ def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool, option:
     gallery). `own_tracker`: the caller's `make_tracker`, whose embeddings' D this cannot know."""
     from tracker.gallery import Gallery
     from tracker.gallery_file import check_saveable
-    from tracker.model_setup import reid_model_identity, require_gallery_appearance, require_gallery_banks
+    from tracker.model_setup import (
+        reid_model_identity,
+        require_gallery_appearance,
+        require_gallery_banks,
+        unloaded_reid_identity,
+    )
 
     require_gallery_appearance(cfg, option)
     require_gallery_banks(cfg)  # (each video's tracker refused it in turn, after the batch had started)
     check_saveable(gallery, option)  # the reduce saves it once every video has ended: found then, the work was spent
     if gallery.exists():
         loaded = Gallery.load(gallery, cfg.gallery)  # GalleryError: unreadable, corrupt, newer format
-        model = reid_model_identity(cfg)
-        if cfg.reid.model != "auto" and not own_tracker:  # OSNet's D is known unloaded (auto's: the detector's)
-            from tracker.reid.osnet import FEATURE_DIM
-
-            model = dataclasses.replace(model, dim=FEATURE_DIM)  # a gallery bound to no model may hold another D
+        # OSNet's D is known unloaded (auto's: the detector's): a gallery bound to no model may hold another D
+        model = reid_model_identity(cfg) if own_tracker else unloaded_reid_identity(cfg)
         loaded.bind_model(model)  # GalleryModelError (naming the file): made with another ReID model, or of another D
 
 

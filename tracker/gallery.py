@@ -32,6 +32,7 @@ Shape letters: Q queries, D embedding size, P prototypes of one identity (<= K_g
 from __future__ import annotations
 
 import copy
+import dataclasses
 import threading
 import weakref
 from collections.abc import Hashable, Mapping
@@ -87,6 +88,12 @@ __all__ = [
     "consistent_looks",  # (gallery_prototypes')
     "select_prototypes",  # (gallery_prototypes')
 ]
+
+# what a gallery of another embedding space leaves the user to do (`Gallery.check_model`)
+_OTHER_MODEL_REMEDY = (
+    "track with the ReID model and weights this gallery was made with, or give another gallery file (a new path "
+    "starts an empty one)"
+)
 
 
 class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, GalleryIndexUpkeep):
@@ -244,16 +251,17 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
         """
         check_model_type(model)
         named = "" if self._file is None else f"{self._file[0]}: "  # which file, with several in use
-        if self.model is not None and self.model.conflicts_with(model):
-            raise GalleryModelError(
-                f"{named}this gallery was made with ReID model {describe_model(self.model)}, the tracker uses "
-                f"{describe_model(model)}: their embeddings cannot be compared; use another gallery file"
-            )
         stored = self._stored_dim()
+        if self.model is not None and self.model.conflicts_with(model):
+            made = self.model if self.model.dim is not None else dataclasses.replace(self.model, dim=stored)
+            raise GalleryModelError(
+                f"{named}this gallery was made with ReID model {describe_model(made)}, the tracker uses "
+                f"{describe_model(model)}: their embeddings cannot be compared; {_OTHER_MODEL_REMEDY}"
+            )
         if model.dim is not None and stored is not None and stored != model.dim:
             raise GalleryModelError(
                 f"{named}this gallery holds embeddings of D = {stored}, the tracker uses {describe_model(model)}: "
-                "their embeddings cannot be compared; use another gallery file"
+                f"their embeddings cannot be compared; {_OTHER_MODEL_REMEDY}"
             )
 
     @locked

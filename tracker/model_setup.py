@@ -21,6 +21,7 @@ __all__ = [
     "require_gallery_appearance",
     "require_gallery_banks",
     "require_model_files",
+    "unloaded_reid_identity",
 ]
 
 
@@ -44,7 +45,7 @@ def build_models(
     require_model_files(cfg, remedy)
     # now, before the models take seconds to load, or to fail to (its weights are there: `require_model_files`);
     # `auto`'s, the detector's, may only be there once ultralytics downloaded them
-    identity = reid_model_identity(cfg) if use_reid and cfg.reid.model != "auto" else None
+    identity = unloaded_reid_identity(cfg) if use_reid and cfg.reid.model != "auto" else None
     if identity is not None:
         _refuse_another_reid(identity, built_with, cfg)
         if gallery is not None:
@@ -152,6 +153,18 @@ def require_model_files(cfg: TrackerConfig, remedy: str | None = None) -> None:
     if cfg.appearance.enabled and cfg.reid.model not in ("none", "auto"):
         require_osnet_file(cfg.reid.weights, remedy)
     require_weights(cfg.detector.model, "detector", downloadable=GITHUB_ASSETS_NAMES, remedy=remedy)
+
+
+def unloaded_reid_identity(cfg: TrackerConfig) -> ModelIdentity:
+    """`reid_model_identity(cfg)` with D where it is known before the model loads: OSNet's feature size
+    (`tracker.reid.osnet.FEATURE_DIM`); `auto`'s D is the detector's pooled channels, known once it is loaded
+    (None). What a gallery is checked against before any model loads: its error names both sides' D."""
+    identity = reid_model_identity(cfg)
+    if cfg.reid.model == "auto":
+        return identity
+    from tracker.reid.osnet import FEATURE_DIM
+
+    return dataclasses.replace(identity, dim=FEATURE_DIM)
 
 
 def reid_model_identity(cfg: TrackerConfig) -> ModelIdentity:
