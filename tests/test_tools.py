@@ -741,6 +741,27 @@ def test_eval_mot17_help_names_its_own_compare_flag_and_data_default(tmp_path, m
         assert "usage: track eval" in out, "then `track eval`'s options, as before"
 
 
+@pytest.mark.parametrize("compare", [False, True])
+def test_eval_mot17_help_shows_data_optional_with_the_folder_it_falls_back_to(compare, tmp_path, monkeypatch, capsys):
+    """`eval_mot17.py --help` listed `track eval`'s usage "--data DIR" (required) though the tool fills it in from
+    the shared MOT17: the usage shows "[--data DIR]" and --data's help names the folder used; `track eval`'s own
+    help still has it required."""
+    from tracker.eval.cli import compare_main, eval_main
+
+    tool = load_tool("eval_mot17")
+    monkeypatch.setenv("TRACKER_SHARED", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("COLUMNS", "1000")  # (argparse wraps the help, and the folder's name, to the terminal)
+    with pytest.raises(SystemExit) as stop:
+        tool.main(["--compare", "--help"] if compare else ["--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert stop.value.code == 0
+    assert f"usage: track {'compare' if compare else 'eval'} [-h] [--data DIR] " in said, said
+    assert f"default {tmp_path / 'elsewhere' / 'data' / 'MOT17'}" in said, said
+    with pytest.raises(SystemExit):
+        (compare_main if compare else eval_main)(["--help"])
+    assert "[-h] --data DIR " in " ".join(capsys.readouterr().out.split()), "required in `track eval` itself"
+
+
 def test_bench_pipeline_offline_detector_download_is_one_usage_line(monkeypatch, capsys):
     """`python tools/bench_pipeline.py --set detector.model=yolov8n.pt` (the README's GPU line before it named
     ../shared's file) on a machine without a network: ultralytics' download failed in a ConnectionError traceback

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 
 from tracker.closed_pipe import run_tool  # noqa: E402
-from tracker.eval.cli import compare_main, eval_main  # noqa: E402
+from tracker.eval.cli import command_parser, compare_main, eval_main  # noqa: E402
 
 HELP_FLAGS = ("-h", "--help")
 
@@ -36,6 +36,8 @@ def main(argv: list[str]) -> int:
     wants_help = any(a in HELP_FLAGS for a in argv)
     if wants_help:  # the tool's own --compare and --data default, then `track eval`'s / `track compare`'s options
         print(__doc__)
+        # `track eval`'s / `track compare`'s help with --data optional, as it is here (it said "--data DIR" required)
+        command_parser(compare, data_default=str(default_data())).parse_args(argv)  # (exits once printed)
     if not wants_help and not any(a == "--data" or a.startswith("--data=") for a in argv):  # both spellings
         data = default_data()
         if not data.is_dir():

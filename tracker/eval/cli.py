@@ -107,18 +107,21 @@ def _variant_names(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _parser(prog: str, description: str, default_out: str) -> argparse.ArgumentParser:
+def _parser(prog: str, description: str, default_out: str, data_default: str | None = None) -> argparse.ArgumentParser:
     """`track eval`'s options (and `track compare`'s but `--peers`); each given twice with different values is a usage
-    error naming both (`GivenOnce`), as in `track`: `--out a --out b` wrote into b without a word."""
+    error naming both (`GivenOnce`), as in `track`: `--out a --out b` wrote into b without a word. `data_default`:
+    what --data falls back to (a tool's), which makes it optional; required without."""
     p = argparse.ArgumentParser(prog=prog, description=description, allow_abbrev=False)  # (`--conf`: --config)
+    default = "" if data_default is None else f"; default {data_default}"
     p.add_argument(
         "--data",
         action=GivenOnce,
-        required=True,
+        required=data_default is None,
+        default=data_default,
         type=path_text,
         metavar="DIR",
         help="MOT root (train/; for MOT17 the -FRCNN copy of each sequence, unless --sequences names another), a "
-        "folder of sequences, or one (a folder with seqinfo.ini; sequences are named as their folders)",
+        f"folder of sequences, or one (a folder with seqinfo.ini; sequences are named as their folders){default}",
     )
     p.add_argument(
         "--split",
@@ -553,10 +556,11 @@ def _peer_name(text: str) -> str:
     return next((name for name in _PEER_SPECS if name.casefold() == text.casefold()), text)
 
 
-def command_parser(compare: bool) -> argparse.ArgumentParser:
-    """The argument parser of `track compare` (with `--peers`), else of `track eval`."""
+def command_parser(compare: bool, data_default: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of `track compare` (with `--peers`), else of `track eval`; `data_default`: what --data
+    falls back to (a tool's, such as tools/eval_mot17.py's shared MOT17), else --data is required."""
     name = "compare" if compare else "eval"
-    parser = _parser(f"track {name}", __doc__ or "", f"runs/{name}")
+    parser = _parser(f"track {name}", __doc__ or "", f"runs/{name}", data_default)
     if compare:
         parser.add_argument(
             "--peers",
