@@ -741,6 +741,36 @@ def test_eval_mot17_help_names_its_own_compare_flag_and_data_default(tmp_path, m
         assert "usage: track eval" in out, "then `track eval`'s options, as before"
 
 
+def test_cmc_large_frames_prints_its_figures_without_ultralytics_loading_lines(shared, monkeypatch, capfd):
+    """A tool that loads a detector printed ultralytics' "Loading ... for OpenVINO inference..." and "Using OpenVINO
+    LATENCY mode ..." lines among its figures; `track -q` silences them (`quiet_ultralytics`), and so do the tools."""
+    import logging
+
+    monkeypatch.setenv("TRACKER_SHARED", str(shared))
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))  # it imports bench_cmc beside it, as when run
+    detector = shared / "weights" / "yolov8n_int8_openvino_model"
+    monkeypatch.setattr(sys, "argv", ["cmc_large_frames.py", "--frames", "2", "--detector", str(detector)])
+    ultralytics_log = logging.getLogger("ultralytics")
+    level = ultralytics_log.level
+    ultralytics_log.setLevel(logging.INFO)  # as a fresh process has it
+    try:
+        capfd.readouterr()
+        load_tool("cmc_large_frames").main()
+        printed = capfd.readouterr()
+    finally:
+        ultralytics_log.setLevel(level)
+    assert "people masked" in printed.out, printed.out
+    assert "Loading" not in printed.out + printed.err and "OpenVINO" not in printed.out + printed.err, printed.out
+
+
+def test_every_tool_that_loads_a_detector_silences_ultralytics_info_lines():
+    """The tools that load the detector (`build_detector`, `Tracker.from_config`) call `quiet_ultralytics()` in their
+    main, as `track -q` does: its "Loading ..." lines are noise among their figures."""
+    loading = [t for t in TOOLS if "build_detector(" in t.read_text() or "from_config(" in t.read_text()]
+    assert len(loading) >= 10, [t.name for t in loading]
+    assert [t.name for t in loading if "    quiet_ultralytics()" not in t.read_text()] == []
+
+
 @pytest.mark.parametrize("compare", [False, True])
 def test_eval_mot17_help_shows_data_optional_with_the_folder_it_falls_back_to(compare, tmp_path, monkeypatch, capsys):
     """`eval_mot17.py --help` listed `track eval`'s usage "--data DIR" (required) though the tool fills it in from

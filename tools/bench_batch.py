@@ -36,6 +36,7 @@ from tracker.batch_task import THREADS_PER_VIDEO  # noqa: E402
 from tracker.cli_args import non_negative_float, positive_int  # noqa: E402
 from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.config import load_config  # noqa: E402
+from tracker.detector import quiet_ultralytics  # noqa: E402
 from tracker.io.strict_json import to_json  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -113,6 +114,7 @@ def main() -> None:
     )
     parser.add_argument("--direct-child", type=Path, help=argparse.SUPPRESS)  # internal: the in-process baseline
     args = parser.parse_args()
+    quiet_ultralytics()  # its "Loading ..." lines are noise among the tool's figures (as `track -q`)
     if args.direct_child:
         direct_child(args.direct_child, args.overhead_frames, args.device)
         return

@@ -56,6 +56,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 from tracker import Tracker, load_config  # noqa: E402
 from tracker.cli_args import positive_int  # noqa: E402
 from tracker.closed_pipe import run_tool  # noqa: E402
+from tracker.detector import quiet_ultralytics  # noqa: E402
 from tracker.device import resolve_device  # noqa: E402
 from tracker.gallery import Gallery, Sighting  # noqa: E402
 from tracker.testing import FrameDetections, Walker, identity_embeddings, render  # noqa: E402
@@ -415,6 +416,7 @@ def main() -> None:
         "--tracks-contended", action="store_true", help="the growth sweep with a competing CPU-bound process"
     )
     args = parser.parse_args()
+    quiet_ultralytics()  # its "Loading ..." lines are noise among the tool's figures (as `track -q`)
     try:
         resolve_device(args.device)  # `--device cuda` without CUDA: one usage line, not a traceback mid-table
     except ValueError as exc:

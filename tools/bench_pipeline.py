@@ -30,7 +30,7 @@ from tracker import Tracker, TrackerConfig, load_config  # noqa: E402
 from tracker.cli_args import non_negative_int, positive_int  # noqa: E402
 from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.config import ConfigError  # noqa: E402
-from tracker.detector import build_detector  # noqa: E402
+from tracker.detector import build_detector, quiet_ultralytics  # noqa: E402
 from tracker.device import resolve_device  # noqa: E402
 from tracker.embedder import IMAGENET_MEAN, IMAGENET_STD, build_embedder, crop_boxes, cut_crops  # noqa: E402
 from tracker.io.opencv_files import image_file  # noqa: E402
@@ -172,6 +172,7 @@ def main() -> None:
     parser.add_argument("--skip-decode", action="store_true", help="no decode-ahead comparison")
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override key=value")
     args = parser.parse_args()
+    quiet_ultralytics()  # its "Loading ..." lines are noise among the tool's figures (as `track -q`)
     try:  # a bad --set or --device: one usage line before any model loads, not a traceback
         resolve_device(args.device)
         shared, cfg = shared_config(args.device, args.overrides)

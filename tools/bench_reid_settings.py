@@ -35,7 +35,7 @@ from bench_pipeline import read_frames, shared_config_or_usage  # noqa: E402
 
 from tracker.cli_args import positive_int  # noqa: E402
 from tracker.closed_pipe import run_tool  # noqa: E402
-from tracker.detector import build_detector  # noqa: E402
+from tracker.detector import build_detector, quiet_ultralytics  # noqa: E402
 from tracker.embedder import build_embedder, cut_crops  # noqa: E402
 
 MS = 1000.0
@@ -72,6 +72,7 @@ def main() -> None:
         "--sizes", type=positive_int, nargs="+", default=list(CALL_SIZES), help="crops per call timed (each size)"
     )
     args = parser.parse_args()
+    quiet_ultralytics()  # its "Loading ..." lines are noise among the tool's figures (as `track -q`)
     sizes = sorted(set(args.sizes))
     import openvino as ov
 

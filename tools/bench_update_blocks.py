@@ -39,6 +39,7 @@ from tracker import Tracker  # noqa: E402
 from tracker.cli_args import non_negative_int, positive_int  # noqa: E402
 from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.config import ConfigError  # noqa: E402
+from tracker.detector import quiet_ultralytics  # noqa: E402
 
 MS = 1000.0
 BASELINE = "detection only"
@@ -172,6 +173,7 @@ def main() -> None:
     parser.add_argument("--baseline", default=BASELINE, help="the mode the ratios compare with")
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override for all modes")
     args = parser.parse_args()
+    quiet_ultralytics()  # its "Loading ..." lines are noise among the tool's figures (as `track -q`)
     modes = dict(args.mode or [parse_mode(text) for text in DEFAULT_MODES])
     if args.baseline not in modes:
         parser.error(f"--baseline {args.baseline!r} is not one of the modes {list(modes)}")

@@ -46,6 +46,7 @@ from bench_pipeline import WARMUP, read_frames, shared_config_or_usage  # noqa: 
 from tracker import Tracker  # noqa: E402
 from tracker.cli_args import positive_int  # noqa: E402
 from tracker.closed_pipe import run_tool  # noqa: E402
+from tracker.detector import quiet_ultralytics  # noqa: E402
 from tracker.embedder import cut_crops  # noqa: E402
 
 MS = 1000.0
@@ -275,6 +276,7 @@ def main() -> None:
     parser.add_argument("--calls", type=positive_int, default=40, help="timed ReID calls per size and context")
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override key=value")
     args = parser.parse_args()
+    quiet_ultralytics()  # its "Loading ..." lines are noise among the tool's figures (as `track -q`)
     shared, cfg = shared_config_or_usage(parser, "cpu", args.overrides)
     sources = {"768x576": shared / "data" / "PETS09-S3-MF1", "1080p": shared / "videos" / "people.mp4"}
     print(f"load average {os.getloadavg()[0]:.2f}; {args.frames} frames x {args.repeats} passes, modes rotating")

@@ -35,6 +35,7 @@ from bench_cmc import _frames_of_video  # noqa: E402
 from tracker import camera_motion, load_config  # noqa: E402
 from tracker.cli_args import positive_int  # noqa: E402
 from tracker.closed_pipe import run_tool  # noqa: E402
+from tracker.detector import quiet_ultralytics  # noqa: E402
 from tracker.eval.variants import GROUPS, VARIANTS, frame_transforms, relative_motion  # noqa: E402
 
 SHARED = Path(os.environ.get("TRACKER_SHARED") or ROOT.parent / "shared")  # as every tool: $TRACKER_SHARED first
@@ -83,6 +84,7 @@ def main() -> None:
     p.add_argument("--detector", default=None, help="detector model whose boxes are masked out (none: no mask)")
     p.add_argument("--width", type=positive_int, default=None, help="gray-copy width (default: the config's)")
     args = p.parse_args()
+    quiet_ultralytics()  # its "Loading ..." lines are noise among the tool's figures (as `track -q`)
     if not VIDEO.is_file():
         sys.exit(f"{VIDEO} is absent: this tool needs shared/videos/people.mp4")
     if not 1.0 <= args.upscale <= 4.0:

@@ -26,6 +26,7 @@ from bench_pipeline import shared_config_or_usage  # noqa: E402
 
 from tracker import Tracker, TrackerConfig  # noqa: E402
 from tracker.closed_pipe import run_tool  # noqa: E402
+from tracker.detector import quiet_ultralytics  # noqa: E402
 from tracker.eval.scoring import score_results  # noqa: E402
 from tracker.eval.sequences import Sequence, find_sequences  # noqa: E402
 from tracker.io.mot import format_mot_row  # noqa: E402
@@ -40,6 +41,7 @@ def main() -> None:
     parser.add_argument("--stream", action="store_true", help="Tracker.stream (detect ahead) instead of update")
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override key=value")
     args = parser.parse_args()
+    quiet_ultralytics()  # its "Loading ..." lines are noise among the tool's figures (as `track -q`)
     shared, cfg = shared_config_or_usage(parser, "cpu", args.overrides)
     print(f"{'sequence':>14} " + " ".join(f"{c:>7}" for c in COLUMNS) + "  crops/frame  calls/frame")
     with tempfile.TemporaryDirectory() as tmp:

@@ -32,6 +32,7 @@ import tracker.embedder as embedder_module  # noqa: E402
 from tracker import Tracker  # noqa: E402
 from tracker.cli_args import positive_int  # noqa: E402
 from tracker.closed_pipe import run_tool  # noqa: E402
+from tracker.detector import quiet_ultralytics  # noqa: E402
 from tracker.io.video import Annotator, VideoWriter  # noqa: E402
 
 MS = 1000.0
@@ -127,6 +128,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=positive_int, default=3, help="alternating runs of ReID on / detection only")
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override key=value")
     args = parser.parse_args()
+    quiet_ultralytics()  # its "Loading ..." lines are noise among the tool's figures (as `track -q`)
     shared, cfg = shared_config_or_usage(parser, "cpu", args.overrides)
     sources = {
         "640x480": shared / "data" / "MOT15" / "train" / "TUD-Campus",

@@ -30,6 +30,7 @@ from tracker import Tracker  # noqa: E402
 from tracker.cli_args import positive_int  # noqa: E402
 from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.config import ConfigError, TrackerConfig  # noqa: E402
+from tracker.detector import quiet_ultralytics  # noqa: E402
 
 STREET_FRAMES = 100  # frames of the 1080p street by default
 ALL_FRAMES = 10**6  # the image sequences: every frame they hold
@@ -97,6 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frames", type=positive_int, default=STREET_FRAMES, help="frames of the 1080p street")
     parser.add_argument("--set", action="append", default=[], dest="overrides", help="config override")
     args = parser.parse_args(argv)
+    quiet_ultralytics()  # its "Loading ..." lines are noise among the tool's figures (as `track -q`)
     # one usage line before any model loads (else after minutes of tracking, a traceback)
     if args.action == "check" and not args.path.is_file():
         parser.error(f"no such reference file: {args.path} (make it with `record` before the change)")
