@@ -1103,6 +1103,13 @@ def test_a_wrong_shaped_camera_exclude_says_what_it_must_be_not_its_type(value):
     [
         (["reid.wide_threads=2"], "reid.wide_threads=2 is not used: reid.wide_from is 0"),
         (["reid.wide_from=64", "reid.batch_size=32"], "reid.wide_from=64 is not used: no ReID batch is larger than"),
+        # batches of at most 16 crops (the largest static batch, the power of two at most 24): said nothing before
+        (
+            ["reid.wide_from=20", "reid.batch_size=24"],
+            "reid.wide_from=20 is not used: no ReID batch is larger than 16, the largest static batch for "
+            "reid.batch_size=24 (the power of two at most it; larger calls are chunked), so every batch runs on "
+            "reid.threads; set reid.wide_from to at most 16",
+        ),
     ],
 )
 def test_wide_reid_threads_that_no_batch_reaches_are_told_unused(overrides, said):
@@ -1138,4 +1145,8 @@ def test_wide_reid_batches_split_over_requests_are_told_they_oversubscribe_the_c
         # batches of at most 4 crops (the largest static batch: a power of two), so parts of at most 4
         ["reid.requests=2", "reid.batch_size=6", "reid.wide_from=5"],
     ):
-        assert unused_settings(load_config(overrides=[*wide, *fine])) == [], fine
+        said = unused_settings(load_config(overrides=[*wide, *fine]))
+        if "reid.wide_from=5" in fine:  # no batch reaches 5 crops: told unused (it was not), not oversubscribing
+            assert len(said) == 1 and said[0].startswith("reid.wide_from=5 is not used: no ReID batch is larger than 4")
+        else:
+            assert said == [], fine

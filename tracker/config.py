@@ -807,9 +807,9 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
 def unused_settings(cfg: TrackerConfig) -> list[str]:
     """What `cfg` sets that its other keys leave unused (valid, so no error: a config may keep it for later), one
     line each: `motion.camera_exclude` regions while `motion.camera_compensation` is none, `reid.wide_threads`
-    while `reid.wide_from` is 0, a `reid.wide_from` above `reid.batch_size` (no batch reaches it); and one pair that
-    works against itself: `reid.wide_from` with `reid.requests` > 1 (each request's wide batches on wide_threads at
-    once: more threads than cores)."""
+    while `reid.wide_from` is 0, a `reid.wide_from` above the largest static batch (`largest_static_batch` of
+    `reid.batch_size`: no batch reaches it); and one pair that works against itself: `reid.wide_from` with
+    `reid.requests` > 1 (each request's wide batches on wide_threads at once: more threads than cores)."""
     unused = []
     if cfg.motion.camera_exclude and cfg.motion.camera_compensation == "none":
         unused.append(
@@ -822,23 +822,25 @@ def unused_settings(cfg: TrackerConfig) -> list[str]:
             f"reid.wide_threads={reid.wide_threads} is not used: reid.wide_from is 0 (every ReID batch runs on "
             "reid.threads); set reid.wide_from, the crops a batch needs to run on wide_threads (2 where a core is free)"
         )
-    if reid.wide_from > reid.batch_size:
-        unused.append(
-            f"reid.wide_from={reid.wide_from} is not used: no ReID batch is larger than reid.batch_size="
-            f"{reid.batch_size} (larger calls are chunked), so every batch runs on reid.threads; set reid.wide_from "
-            "to at most reid.batch_size"
-        )
-    if reid.requests > 1 and reid.wide_from and reid.backend != "torch":
-        from tracker.reid.openvino import SPLIT_LIMIT, largest_static_batch  # (torch with it: where both are set)
+    if not reid.wide_from:
+        return unused
+    from tracker.reid.openvino import SPLIT_LIMIT, largest_static_batch
 
-        # (larger calls are not split over the requests; no part is larger than the largest static batch)
-        if reid.wide_from <= min(SPLIT_LIMIT, largest_static_batch(reid.batch_size)):
-            threads = f"{reid.wide_threads} threads" if reid.wide_threads else "all cores (reid.wide_threads=0)"
-            unused.append(
-                f"reid.wide_from={reid.wide_from} with reid.requests={reid.requests} oversubscribes the CPU: the "
-                f"{reid.requests} parts of a split call run at once, and each of {reid.wide_from} crops or more on "
-                f"{threads}; set reid.requests=1 (wide batches use the cores) or reid.wide_from=0"
-            )
+    largest = largest_static_batch(reid.batch_size)  # (OpenVINO's batches: at most this many crops each)
+    if reid.wide_from > largest:
+        unused.append(
+            f"reid.wide_from={reid.wide_from} is not used: no ReID batch is larger than {largest}, the largest static "
+            f"batch for reid.batch_size={reid.batch_size} (the power of two at most it; larger calls are chunked), "
+            f"so every batch runs on reid.threads; set reid.wide_from to at most {largest}"
+        )
+    # (larger calls are not split over the requests; no part is larger than the largest static batch)
+    if reid.requests > 1 and reid.backend != "torch" and reid.wide_from <= min(SPLIT_LIMIT, largest):
+        threads = f"{reid.wide_threads} threads" if reid.wide_threads else "all cores (reid.wide_threads=0)"
+        unused.append(
+            f"reid.wide_from={reid.wide_from} with reid.requests={reid.requests} oversubscribes the CPU: the "
+            f"{reid.requests} parts of a split call run at once, and each of {reid.wide_from} crops or more on "
+            f"{threads}; set reid.requests=1 (wide batches use the cores) or reid.wide_from=0"
+        )
     return unused
 
 
