@@ -1123,6 +1123,22 @@ def test_wide_reid_threads_that_no_batch_reaches_are_told_unused(overrides, said
     assert unused_settings(load_config(overrides=["reid.wide_from=2", "reid.wide_threads=2"])) == []
 
 
+@pytest.mark.parametrize("device", ["cuda", "cuda:0", "auto"])
+def test_wide_reid_batches_over_requests_on_a_gpu_are_not_said_to_oversubscribe_the_cpu(device, monkeypatch):
+    """`reid.wide_from` with `reid.requests=2` was warned to oversubscribe the CPU on a GPU device too, where the
+    PyTorch forward runs the ReID and ignores both (OpenVINO runs on the CPU alone): said only where the models run
+    on the CPU (`device: cpu`, or `auto` without CUDA)."""
+    from tracker.config import unused_settings
+
+    wide = ["reid.wide_from=2", "reid.requests=2"]
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)  # (a GPU machine)
+    assert unused_settings(load_config(overrides=[*wide, f"device={device}"])) == []
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    for cpu in ("cpu", "auto"):
+        said = unused_settings(load_config(overrides=[*wide, f"device={cpu}"]))
+        assert len(said) == 1 and "oversubscribes the CPU" in said[0], (cpu, said)
+
+
 @pytest.mark.parametrize("threads", [0, 2])
 def test_wide_reid_batches_split_over_requests_are_told_they_oversubscribe_the_cores(threads, caplog):
     """`reid.wide_from` with `reid.requests=2`: each of the two requests of a split call ran its batch of wide_from
@@ -1132,7 +1148,7 @@ def test_wide_reid_batches_split_over_requests_are_told_they_oversubscribe_the_c
     at most reid.batch_size: 5 with batch_size 6 was warned of) or the PyTorch forward, none."""
     from tracker.config import log_unused_settings, unused_settings
 
-    wide = ["reid.wide_from=2", f"reid.wide_threads={threads}", "reid.backend=openvino"]
+    wide = ["reid.wide_from=2", f"reid.wide_threads={threads}", "reid.backend=openvino", "device=cpu"]
     with caplog.at_level(logging.WARNING, logger="tracker.config"):
         log_unused_settings(load_config(overrides=[*wide, "reid.requests=2"]))
     said = [r.getMessage() for r in caplog.records]

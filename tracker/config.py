@@ -809,7 +809,8 @@ def unused_settings(cfg: TrackerConfig) -> list[str]:
     line each: `motion.camera_exclude` regions while `motion.camera_compensation` is none, `reid.wide_threads`
     while `reid.wide_from` is 0, a `reid.wide_from` above the largest static batch (`largest_static_batch` of
     `reid.batch_size`: no batch reaches it); and one pair that works against itself: `reid.wide_from` with
-    `reid.requests` > 1 (each request's wide batches on wide_threads at once: more threads than cores)."""
+    `reid.requests` > 1 where the models run on the CPU (each request's wide batches on wide_threads at once: more
+    threads than cores; on a GPU the PyTorch forward ignores both)."""
     unused = []
     if cfg.motion.camera_exclude and cfg.motion.camera_compensation == "none":
         unused.append(
@@ -824,6 +825,7 @@ def unused_settings(cfg: TrackerConfig) -> list[str]:
         )
     if not reid.wide_from:
         return unused
+    from tracker.device import runs_on_cpu
     from tracker.reid.openvino import SPLIT_LIMIT, largest_static_batch
 
     largest = largest_static_batch(reid.batch_size)  # (OpenVINO's batches: at most this many crops each)
@@ -833,8 +835,10 @@ def unused_settings(cfg: TrackerConfig) -> list[str]:
             f"batch for reid.batch_size={reid.batch_size} (the power of two at most it; larger calls are chunked), "
             f"so every batch runs on reid.threads; set reid.wide_from to at most {largest}"
         )
-    # (larger calls are not split over the requests; no part is larger than the largest static batch)
-    if reid.requests > 1 and reid.backend != "torch" and reid.wide_from <= min(SPLIT_LIMIT, largest):
+    # (larger calls are not split over the requests; no part is larger than the largest static batch; OpenVINO
+    # runs on the CPU alone: on a GPU the PyTorch forward ignores reid.requests, and no core is oversubscribed)
+    split = reid.requests > 1 and reid.backend != "torch" and reid.wide_from <= min(SPLIT_LIMIT, largest)
+    if split and runs_on_cpu(cfg.device):
         threads = f"{reid.wide_threads} threads" if reid.wide_threads else "all cores (reid.wide_threads=0)"
         unused.append(
             f"reid.wide_from={reid.wide_from} with reid.requests={reid.requests} oversubscribes the CPU: the "

@@ -6,7 +6,7 @@ import torch
 
 from tracker.config import DEVICE_FORMS
 
-__all__ = ["resolve_device"]
+__all__ = ["resolve_device", "runs_on_cpu"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -29,3 +29,12 @@ def resolve_device(name: str) -> torch.device:
     elif device.type != "cpu":
         raise ValueError(f"device: {name!r} is not supported; use {DEVICE_FORMS}")
     return device
+
+
+def runs_on_cpu(name: str) -> bool:
+    """Whether the config's `device` `name` (of `DEVICE_FORMS`, checked by the config) puts the models on the CPU:
+    "cpu", or "auto" on a machine without CUDA (as `resolve_device`, whose errors for a CUDA device this machine
+    lacks are left to it)."""
+    if name == "auto":
+        return not torch.cuda.is_available()
+    return name == "cpu"
