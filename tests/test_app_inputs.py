@@ -294,6 +294,9 @@ def none_first(rows: list) -> list:
         ("object array", r"a numeric array, got dtype object \(mixed or non-numeric values\?\)"),
         ("text column", r"numbers, got text \('.+' among objects\): convert it where it is read"),
         ("text among None", r"numbers, got text \('.+' among objects\): convert it where it is read"),
+        ("datetime array", r"numbers, got dates or durations \(dtype <M8\[s\]\): convert it where it is read"),
+        ("timedelta array", r"numbers, got dates or durations \(dtype <m8\[ms\]\): convert it where it is read"),
+        ("datetime list", r"numbers, got dates or durations \(dtype <M8\[D\]\): convert it where it is read"),
     ],
 )
 def test_numbers_written_as_text_or_held_as_objects_are_refused_naming_the_argument(name, kind, said):
@@ -301,7 +304,8 @@ def test_numbers_written_as_text_or_held_as_objects_are_refused_naming_the_argum
     in an object array (pandas' `.values` of mixed columns) were converted without a word (`'1e3'` too). Each is one
     error naming the argument and the dtype; the tracker as before. Also text that numpy holds as objects: a pandas
     column read as text (dtype object, "string" or "category": `df["score"]` itself, not its `.values`) and a list
-    holding None beside text were still converted without a word (a list's None alone is a NaN: its row dropped)."""
+    holding None beside text were still converted without a word (a list's None alone is a NaN: its row dropped).
+    Dates and durations (datetime64, timedelta64) were read as counts of their unit: refused as text is."""
     tracker, reference, looks = twins_after_five_frames()
     given = {"boxes_xyxy": BOXES + 5, "scores": SCORES, "class_ids": np.zeros(2), "embeddings": looks}
     value = given[name]
@@ -312,6 +316,9 @@ def test_numbers_written_as_text_or_held_as_objects_are_refused_naming_the_argum
         "object array": lambda: value.astype(object),
         "text column": lambda: TextColumn(value),
         "text among None": lambda: none_first(value.astype(str).tolist()),
+        "datetime array": lambda: value.astype(np.int64).astype("datetime64[s]"),
+        "timedelta array": lambda: value.astype(np.int64).astype("timedelta64[ms]"),
+        "datetime list": lambda: list(value.astype(np.int64).astype("datetime64[D]")),
     }[kind]()
     with pytest.raises(ValueError, match=rf"^{name} must be {said}"):
         tracker.update_detections(**given)

@@ -566,7 +566,8 @@ def _booleans(name: str) -> str:
 
 def _not_numbers(name: str, given: Any) -> str | None:
     """The error for `given` (what the caller passed as `name`, or numpy's array of it) when its dtype holds no numbers:
-    booleans (a mask), text (`<U3`, bytes: numbers written as text were converted without a word, `'1e3'` too), or
+    booleans (a mask), text (`<U3`, bytes: numbers written as text were converted without a word, `'1e3'` too),
+    dates or durations (datetime64, timedelta64: read as counts of their unit, days since 1970 or seconds), or
     a numpy array of dtype object (whatever it holds: None, text, other objects); None for any other (a list holding
     None is read by numpy as NaN, a row dropped as invalid)."""
     dtype = given.dtype if isinstance(given, np.ndarray) else None
@@ -574,9 +575,10 @@ def _not_numbers(name: str, given: Any) -> str | None:
         return None
     if dtype.kind == "b":
         return _booleans(name)
-    if dtype.kind in "US":
+    if dtype.kind in "USMm":  # (datetime64 / timedelta64: numpy reads them as counts of their unit, silently)
+        what = "text" if dtype.kind in "US" else "dates or durations"
         return (
-            f"{name} must be numbers, got text (dtype {dtype.str}): convert it where it is read, "
+            f"{name} must be numbers, got {what} (dtype {dtype.str}): convert it where it is read, "
             "e.g. np.asarray(values, dtype=float)"
         )
     if dtype.kind == "O":
