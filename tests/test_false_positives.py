@@ -10,11 +10,17 @@ import pytest
 from tool_scripts import load_tool
 
 
+def _seqinfo(name: str, length: int) -> str:
+    """A sequence's seqinfo.ini: `length` frames of 640x480 at 25 fps."""
+    return f"[Sequence]\nname={name}\nframeRate=25\nseqLength={length}\nimWidth=640\nimHeight=480\n"
+
+
 def _sequence(data: Path, name: str) -> Path:
-    """A 3-frame sequence with one person at 100,100,40,100 (MOT15 ground-truth layout)."""
+    """A 3-frame sequence with one person at 100,100,40,100 (MOT15 ground-truth layout; the seqinfo.ini `track eval`
+    reads)."""
     folder = data / name
     (folder / "gt").mkdir(parents=True)
-    (folder / "seqinfo.ini").write_text(f"[Sequence]\nname={name}\nimWidth=640\nimHeight=480\n")
+    (folder / "seqinfo.ini").write_text(_seqinfo(name, 3))
     rows = [[f, 1, 100, 100, 40, 100, 1, -1, -1, -1] for f in (1, 2, 3)]
     np.savetxt(folder / "gt" / "gt.txt", rows, delimiter=",", fmt="%g")
     return folder
@@ -54,6 +60,23 @@ def test_data_takes_a_motchallenge_root_as_track_eval_does(tmp_path, monkeypatch
     tool.main()
     out = capsys.readouterr().out
     assert "| SeqA | 2 |" in out and "| SeqB | 2 |" in out, out
+
+
+@pytest.mark.parametrize("given", [".", "../SeqA"])
+def test_data_taken_inside_the_sequence_folder_finds_it_as_track_eval_does(given, tmp_path, monkeypatch, capsys):
+    """`tools/false_positives.py OUT --data .` run inside the sequence's folder (the one holding seqinfo.ini), which
+    `track eval --data .` takes: the folder's name was "" to the tool, which found no sequence there ("no result ...
+    is of a sequence in --data"). It finds sequences as `track eval` does (`find_sequences`)."""
+    tool = load_tool("false_positives")
+    folder = _sequence(tmp_path / "data", "SeqA")
+    ours = tmp_path / "out" / "ours"
+    ours.mkdir(parents=True)
+    np.savetxt(ours / "SeqA.txt", [[f, 2, 400, 200, 40, 100, 1, -1, -1, -1] for f in (1, 2)], delimiter=",")
+    monkeypatch.chdir(folder)
+    monkeypatch.setattr("sys.argv", ["false_positives.py", str(tmp_path / "out"), "--data", given])
+    tool.main()
+    out = capsys.readouterr().out
+    assert "| SeqA | 2 |" in out, out
 
 
 def test_false_positives_on_people_the_crop_rule_dropped_are_counted_as_cut_out(tmp_path):
@@ -129,7 +152,7 @@ def test_a_val_half_run_meets_the_val_half_s_ground_truth(tmp_path):
     tool = load_tool("false_positives")
     folder = tmp_path / "data" / "Seq"
     (folder / "gt").mkdir(parents=True)
-    (folder / "seqinfo.ini").write_text("[Sequence]\nname=Seq\nseqLength=6\nimWidth=640\nimHeight=480\n")
+    (folder / "seqinfo.ini").write_text(_seqinfo("Seq", 6))
     gt = [[f, 1, 100 if f < 5 else 400, 100, 40, 100, 1, -1, -1, -1] for f in range(1, 7)]  # val half: frames 5-6
     np.savetxt(folder / "gt" / "gt.txt", gt, delimiter=",", fmt="%g")
     run = tmp_path / "out"

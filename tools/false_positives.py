@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's tracker/, not the installed one
 from tracker.assignment import linear_assignment  # noqa: E402
 from tracker.closed_pipe import run_tool  # noqa: E402
 from tracker.eval.report import result_split  # noqa: E402
-from tracker.eval.sequences import val_half_frames, window_rows  # noqa: E402
+from tracker.eval.sequences import find_sequences, val_half_frames, window_rows  # noqa: E402
 from tracker.eval.variants import MIN_VISIBLE_FRACTION, NAME_SEPARATOR, FrameTransform, default_variants_dir  # noqa: E402
 
 MATCH_IOU = 0.5  # CLEAR MOT's match threshold
@@ -80,17 +80,18 @@ def iou_tlwh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def sequence_folder(name: str, data: list[Path]) -> Path | None:
-    """The folder holding `name`'s gt/ and seqinfo.ini: a variant in the cache, or in `data` (as `track eval --data`
-    takes each: the sequence, a folder of sequences, or a MOTChallenge root with train/); None if neither."""
+    """The folder holding `name`'s gt/ and seqinfo.ini: a variant in the cache, or in `data` (found as `track eval
+    --data` finds it, `find_sequences`: the sequence itself, `.` inside it too, a folder of sequences, or a
+    MOTChallenge root with train/); None if neither."""
     if NAME_SEPARATOR in name:
         found = sorted(default_variants_dir(None).glob(f"{name}-*"))
         return found[0] if found else None
     for folder in data:  # (`--data ../shared/data/MOT17`, as the run was given, found none of its sequences)
-        if folder.name == name:
-            return folder
-        for candidate in (folder / name, folder / "train" / name):
-            if (candidate / "seqinfo.ini").is_file():
-                return candidate
+        try:  # `track eval`'s own discovery: also `--data .` inside the sequence (its folder named "" before)
+            (sequence,) = find_sequences(folder, names=[name])
+        except FileNotFoundError:  # (not under this folder)
+            continue
+        return sequence.info.root
     return None
 
 
