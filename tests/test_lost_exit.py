@@ -144,3 +144,40 @@ def test_a_track_predicted_to_no_width_is_judged_without_a_warning():
         warnings.simplefilter("error")
         refused = leaving_pairs(now, before, observed, entering, (HEIGHT, WIDTH), 0.5)
     np.testing.assert_array_equal(refused, [[True]])
+
+
+def test_a_lost_track_already_out_of_the_view_is_not_tested_for_walking_out(monkeypatch):
+    """A lost track predicted wholly beyond the border it was last seen at has every stage 1 pair refused already
+    (`out_of_view`): whether it is also walking out (`leaving_pairs`) could refuse nothing more, so the test is taken
+    only for the other lost tracks, and the frame keeps per-track flags instead of a (T, N) pair matrix (the street
+    video: 178 of its 231 such frames)."""
+    import tracker.view_exit as view_exit
+
+    cfg = load_config().association
+    # row 0: walked out by the left border (last seen cut by it), predicted wholly beyond it, and moving further out;
+    # row 1: lost in the middle of the view
+    mean = np.zeros((2, 8))
+    mean[0, :4], mean[1, :4] = [-50.0, 260.0, 60.0, 120.0], [320.0, 260.0, 60.0, 120.0]
+    previous = mean.copy()
+    previous[0, 0] = -40.0
+    observed = xyxy_to_xywh(np.array([[0.0, 200.0, 50.0, 320.0], [290.0, 200.0, 350.0, 320.0]]))
+    entering = np.array([[0.0, 200.0, 40.0, 320.0], [500.0, 200.0, 560.0, 320.0]])  # someone at that border
+    tested = []
+    leaving = view_exit._leaving
+
+    def spy(mean_rows: np.ndarray, *args: object) -> np.ndarray:
+        tested.append(mean_rows[:, 0].tolist())
+        return leaving(mean_rows, *args)
+
+    monkeypatch.setattr(view_exit, "_leaving", spy)
+    lost = np.array([True, True])
+    away = view_exit.away_from_view(mean, previous, observed, lost, entering, (HEIGHT, WIDTH), cfg)
+    assert away.shape == (2,)  # per track: nothing beyond the out-of-view rows
+    assert away.tolist() == [True, False]
+    assert tested == [[320.0]]  # only the lost track still in view was tested
+    # the same track alone, not yet out of the view (last seen cut by the border, predicted 1/3 inside): tested
+    mean[0, 0], previous[0, 0] = -10.0, 0.0
+    away = view_exit.away_from_view(mean, previous, observed, lost, entering, (HEIGHT, WIDTH), cfg)
+    assert tested[-1] == [-10.0, 320.0]
+    # (both detections reach in further than 1/3 of its width)
+    assert away.shape == (2, 2) and away.tolist() == [[True, True], [False, False]]

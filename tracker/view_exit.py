@@ -43,7 +43,8 @@ def away_from_view(
 
     The predicted boxes' reach into the view and the observed boxes' border gaps are taken once, for every track,
     and read by both rules (on real boxes both run in most frames: someone who walked out stays predicted beyond a
-    border while lost).
+    border while lost). A lost track out of the view is not tested for walking out: its every pair is refused already
+    (the result stays (T,) where only such tracks walk out).
     """
     if frame_size is None or len(mean) == 0:
         return np.zeros(len(mean), dtype=bool)
@@ -61,7 +62,11 @@ def away_from_view(
         away = np.zeros(len(mean), dtype=bool)
     if not walking_out:
         return away
-    lost_rows = lost.nonzero()[0]
+    # a lost track already out of the view has every pair refused: whether it is walking out changes nothing (on
+    # the street video, most frames' lost tracks near a border are those that walked out and are predicted beyond it)
+    lost_rows = (lost & ~away).nonzero()[0] if some_beyond else lost.nonzero()[0]
+    if len(lost_rows) == 0:
+        return away
     leaving = _leaving(
         mean.take(lost_rows, axis=0),
         reach.take(lost_rows, axis=0),
