@@ -363,9 +363,10 @@ def test_id_timeline_idf1_names_whose_track_took_a_persons_boxes(tmp_path, capsy
 
 
 def test_bench_update_bounds_deferred_stand_in_takes_the_frame_size_the_core_passes(monkeypatch):
-    """`bench_update_bounds.py`'s deferred tracker recorded each frame's detections by wrapping the core's
-    `_frame_view(dets, embed)`; the core now also passes the frame size, so its second table stopped at the first
-    frame with a TypeError (after the first table's minutes of measuring)."""
+    """`bench_update_bounds.py`'s deferred tracker records each frame's detections by wrapping the core's
+    `_frame_pairs(dets, frame_size)` (it wrapped `_frame_view(dets, embed)`, which the core came to call with the
+    frame size too: its second table stopped at the first frame with a TypeError, after the first table's minutes of
+    measuring; a wrapper of another signature than the core's call fails here)."""
     monkeypatch.syspath_prepend(str(ROOT / "tools"))  # it imports bench_pipeline beside it, as when run
     tool = load_tool("bench_update_bounds")
     tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=30)

@@ -28,8 +28,9 @@ class BorderLooks:
 class FramePairs(NamedTuple):
     """A frame's tracks x detections by motion alone, before any look is embedded: which pairs are possible, which
     ambiguous, which a re-identification, and so which looks decide a pair (`TrackerCore._looks_to_embed`) and which
-    pairs' similarities the view takes (`TrackerCore._frame_view`). With no track or no detection (`empty`) only the
-    detections' fields are set. (A named tuple: made every frame, at a tenth of a frozen dataclass's cost.)"""
+    pairs' similarities the view takes (`TrackerCore._frame_view`). With no track or no detection (`empty`) only
+    `det_xywh`, `part_boxes` and `confirmed` are set. (A named tuple: made every frame, at a tenth of a frozen
+    dataclass's cost.)"""
 
     det_xywh: np.ndarray  # (N, 4)
     part_boxes: np.ndarray | None  # (N,) bool: parts of a person (`FrameView.part_boxes`); None: none is
