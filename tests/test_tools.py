@@ -812,6 +812,19 @@ def test_bench_pipeline_offline_detector_download_is_one_usage_line(monkeypatch,
     assert f"error: {said}" in capsys.readouterr().err
 
 
+def test_bench_pipeline_without_a_reid_asks_for_skip_stages_before_timing(monkeypatch, capsys):
+    """`python tools/bench_pipeline.py --set reid.model=none` (the stage table on) timed decode and detection, then
+    ended in `TypeError: 'NoneType' object is not callable` at the first frame's embed column: the stage table times
+    the ReID, so it is one usage line naming --skip-stages, before any frame is read."""
+    bench = load_tool("bench_pipeline")
+    monkeypatch.setattr(bench, "build_detector", lambda *_args, **_kwargs: object())  # no model loaded
+    monkeypatch.setattr(sys, "argv", ["bench_pipeline.py", "--set", "reid.model=none"])
+    with pytest.raises(SystemExit) as stop:
+        bench.main()
+    assert stop.value.code == 2
+    assert "reid.model=none has none: add --skip-stages" in capsys.readouterr().err
+
+
 def test_a_tool_whose_reader_left_early_ends_quietly_with_status_0(tmp_path):
     """`python tools/id_timeline.py SEQ RESULT | head` ended with a BrokenPipeError traceback (and Python's "Exception
     ignored ... BrokenPipeError" at exit, status 120): a reader that read what it wanted is no failure of the tool.

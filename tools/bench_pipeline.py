@@ -186,6 +186,8 @@ def main() -> None:
     except ConnectionError as exc:
         parser.error(str(exc))
     embedder = build_embedder(cfg.reid, device, detector)
+    if embedder is None and not args.skip_stages:  # the stage table times the embedding of every frame's crops
+        parser.error(f"the stage table times the ReID, and reid.model={cfg.reid.model} has none: add --skip-stages")
     torch_embedder = build_embedder(cfg.replace(["reid.backend=torch", "reid.int8=false"]).reid, device, detector)
     size = (cfg.reid.crop_height, cfg.reid.crop_width)
     sources = {
