@@ -503,7 +503,8 @@ class TrackerCore:
         self, dets: Detections, pairs: FramePairs, embed: EmbedFn | None
     ) -> tuple[Detections, np.ndarray | None]:
         """`dets` with the looks that decide a pair embedded (`_looks_to_embed`; one `embed` call at most), and the
-        (N,) bool detections embedded for the border rule alone (fed to no bank, no sample; None: none). Without
+        (N,) bool detections embedded for the border rule alone (fed to no matched track's bank, no sample; a new
+        track started on one takes it as its first look, as it would any look it has; None: none). Without
         `embed` or with appearance off, `dets` as they are."""
         if embed is None or not self.config.appearance.enabled or len(dets) == 0:
             return dets, None
@@ -526,7 +527,7 @@ class TrackerCore:
         need = self._needs_embedding(pairs.motion_gate, pairs.gated_iou, pairs.lost, in_stage1) & usable
         need = self._drop_unread(dets, need, any_along(pairs.compare, 0))
         border_embedded = None
-        if pairs.border_only is not None:  # embedded for the border rule alone: read by it, fed to no bank
+        if pairs.border_only is not None:  # embedded for the border rule alone: read by it, fed to no matched bank
             extra = any_along(pairs.border_only, 0) & usable & ~need & ~dets.has_embedding
             border_embedded = extra if any_set(extra) else None
             need = need | extra

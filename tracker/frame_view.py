@@ -22,7 +22,7 @@ class BorderLooks:
     pairs: np.ndarray  # (T, N) bool: the border-cut pairs
     only: np.ndarray  # (T, N) bool: those of them compared for this rule alone (no other stage reads their looks)
     similarity: np.ndarray | None  # (T, N) the looks of the `only` pairs, NaN elsewhere; None: none compared
-    embedded: np.ndarray | None  # (N,) bool: detections embedded for this rule alone (fed to no bank, no sample)
+    embedded: np.ndarray | None  # (N,) bool: embedded for this rule alone (no matched bank, no sample; a new track's)
 
 
 class FramePairs(NamedTuple):
