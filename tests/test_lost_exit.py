@@ -13,7 +13,7 @@ import numpy as np
 from tracker import Tracker, load_config
 from tracker.kalman import xyxy_to_xywh
 from tracker.testing import reid_like_identities
-from tracker.view_exit import leaving_pairs
+from tracker.view_exit import away_from_view, leaving_pairs
 
 WIDTH, HEIGHT = 640, 480
 LOOKS = reid_like_identities(2, 64, different=0.6)  # two people alike enough for a stage 1 appearance match
@@ -163,13 +163,13 @@ def test_a_lost_track_already_out_of_the_view_is_not_tested_for_walking_out(monk
     observed = xyxy_to_xywh(np.array([[0.0, 200.0, 50.0, 320.0], [290.0, 200.0, 350.0, 320.0]]))
     entering = np.array([[0.0, 200.0, 40.0, 320.0], [500.0, 200.0, 560.0, 320.0]])  # someone at that border
     tested = []
-    leaving = view_exit._leaving
+    leaving = view_exit._leaving_rows
 
     def spy(mean_rows: np.ndarray, *args: object) -> np.ndarray:
         tested.append(mean_rows[:, 0].tolist())
         return leaving(mean_rows, *args)
 
-    monkeypatch.setattr(view_exit, "_leaving", spy)
+    monkeypatch.setattr(view_exit, "_leaving_rows", spy)
     lost = np.array([True, True])
     away = view_exit.away_from_view(mean, previous, observed, lost, entering, (HEIGHT, WIDTH), cfg)
     assert away.shape == (2,)  # per track: nothing beyond the out-of-view rows
@@ -181,3 +181,21 @@ def test_a_lost_track_already_out_of_the_view_is_not_tested_for_walking_out(monk
     assert tested[-1] == [-10.0, 320.0]
     # (both detections reach in further than 1/3 of its width)
     assert away.shape == (2, 2) and away.tolist() == [[True, True], [False, False]]
+
+
+def test_skipping_a_track_out_of_the_view_refuses_what_testing_it_did():
+    """Leaving the lost tracks already out of the view untested (a speed-up) refuses the same pairs as testing
+    every lost track, at the rounding boundary too. Row 0: a lost track last seen cut by the left border, predicted
+    with its centre a hair (1e-20 px) inside it, so exactly half its width in view (`(cx + w / 2) / w` rounds to
+    0.5, the default fraction, though the first test's `cx > (f - 0.5) w` reads it as not near an exit); row 1: a
+    lost track predicted wholly beyond the right border it was last seen at. Tested with row 1, as before the skip,
+    row 0 is walking out and the detection at the left border is refused to it; the skip left only row 0 to the
+    first test, which found no lost track near an exit, and the pair was made by motion."""
+    cfg = load_config().association
+    mean = np.zeros((2, 8))
+    mean[:, :4] = [[1e-20, 240.0, 100.0, 200.0], [700.0, 240.0, 50.0, 100.0]]  # centre x, y, width, height
+    observed = np.array([[40.0, 240.0, 80.0, 200.0], [630.0, 240.0, 20.0, 100.0]])  # cut by the left, at the right
+    entering = np.array([[0.0, 140.0, 90.0, 340.0]])
+    lost = np.array([True, True])
+    away = away_from_view(mean, mean, observed, lost, entering, (HEIGHT, WIDTH), cfg)
+    assert np.broadcast_to(away if away.ndim == 2 else away[:, None], (2, 1)).tolist() == [[True], [True]]

@@ -62,12 +62,20 @@ def away_from_view(
         away = np.zeros(len(mean), dtype=bool)
     if not walking_out:
         return away
-    # a lost track already out of the view has every pair refused: whether it is walking out changes nothing (on
-    # the street video, most frames' lost tracks near a border are those that walked out and are predicted beyond it)
-    lost_rows = (lost & ~away).nonzero()[0] if some_beyond else lost.nonzero()[0]
-    if len(lost_rows) == 0:
+    lost_rows = lost.nonzero()[0]
+    # `_leaving`'s first test (whether any lost track is near an exit) is taken on every lost track, as before the
+    # skip below: it is not the bits of the rule's own test, and a track skipped for being out of the view passes
+    # it, so taken on the others alone it could refuse nothing where they were tested and refused pairs before
+    if not _near_exit(mean.take(lost_rows, axis=0), frame_size, config.lost_exit_fraction):
         return away
-    leaving = _leaving(
+    if some_beyond:
+        # a lost track already out of the view has every pair refused: whether it is walking out changes nothing (on
+        # the street video, most frames' lost tracks near a border are those that walked out and are predicted
+        # beyond it)
+        lost_rows = lost_rows[~away.take(lost_rows)]
+        if len(lost_rows) == 0:
+            return away
+    leaving = _leaving_rows(
         mean.take(lost_rows, axis=0),
         reach.take(lost_rows, axis=0),
         previous_mean.take(lost_rows, axis=0),
@@ -173,10 +181,24 @@ def _leaving(
     exit_fraction: float,
 ) -> np.ndarray:
     """`leaving_pairs` from the predicted boxes' (T, 4) `reach` into the view (`_reach`) and the last observed
-    boxes' (T, 4) `observed_gaps` to the borders (`entry.border_gaps`), taken once by `away_from_view`."""
-    nothing = np.zeros((len(mean), len(boxes_xyxy)), dtype=bool)
+    boxes' (T, 4) `observed_gaps` to the borders (`entry.border_gaps`)."""
     if not _near_exit(mean, frame_size, exit_fraction):
-        return nothing
+        return np.zeros((len(mean), len(boxes_xyxy)), dtype=bool)
+    return _leaving_rows(mean, reach, previous_mean, observed_gaps, boxes_xyxy, frame_size, exit_fraction)
+
+
+def _leaving_rows(
+    mean: np.ndarray,
+    reach: np.ndarray,
+    previous_mean: np.ndarray,
+    observed_gaps: np.ndarray,
+    boxes_xyxy: np.ndarray,
+    frame_size: tuple[int, int],
+    exit_fraction: float,
+) -> np.ndarray:
+    """`_leaving` past its first test (`_near_exit`), which `away_from_view` takes on every lost track before it
+    leaves out those already out of the view."""
+    nothing = np.zeros((len(mean), len(boxes_xyxy)), dtype=bool)
     now = _inside_fractions(mean, reach)
     before = _inside_fractions(previous_mean, _reach(xywh_to_xyxy(previous_mean[:, :4]), frame_size))
     leaving = (now <= exit_fraction) & (now <= before)
