@@ -62,19 +62,20 @@ def away_from_view(
         away = np.zeros(len(mean), dtype=bool)
     if not walking_out:
         return away
-    lost_rows = lost.nonzero()[0]
-    # `_leaving`'s first test (whether any lost track is near an exit) is taken on every lost track, as before the
-    # skip below: it is not the bits of the rule's own test, and a track skipped for being out of the view passes
-    # it, so taken on the others alone it could refuse nothing where they were tested and refused pairs before
-    if not _near_exit(mean.take(lost_rows, axis=0), frame_size, config.lost_exit_fraction):
-        return away
+    lost_rows = in_view = lost.nonzero()[0]
     if some_beyond:
         # a lost track already out of the view has every pair refused: whether it is walking out changes nothing (on
         # the street video, most frames' lost tracks near a border are those that walked out and are predicted
         # beyond it)
-        lost_rows = lost_rows[~away.take(lost_rows)]
-        if len(lost_rows) == 0:
+        in_view = lost_rows[~away.take(lost_rows)]
+        if len(in_view) == 0:
             return away
+    # `_leaving`'s first test (whether any lost track is near an exit) is taken on every lost track, as before the
+    # skip: it is not the bits of the rule's own test, and a track skipped for being out of the view passes it, so
+    # taken on the others alone it could refuse nothing where they were tested and refused pairs before
+    if not _near_exit(mean.take(lost_rows, axis=0), frame_size, config.lost_exit_fraction):
+        return away
+    lost_rows = in_view
     leaving = _leaving_rows(
         mean.take(lost_rows, axis=0),
         reach.take(lost_rows, axis=0),
