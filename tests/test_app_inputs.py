@@ -9,6 +9,7 @@ given to a motion-only tracker. No model runs here: the detector is scripted."""
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import logging
 import time
 from pathlib import Path
@@ -278,6 +279,20 @@ class TextColumn:
         return self._text if dtype is None else self._text.astype(dtype)
 
 
+class DateColumn:
+    """A pandas column of dates with a time zone (`pd.to_datetime(...).tz_localize("UTC")`): numpy's array of it
+    holds Timestamp objects (datetimes), and asked for floats it gives nanoseconds since 1970 (as pandas does)."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self._ns = values.astype(np.int64)
+        epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+        self._dates = np.array([epoch + datetime.timedelta(microseconds=int(v) // 1000) for v in self._ns.flat])
+        self._dates = self._dates.reshape(values.shape)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self._dates if dtype is None else self._ns.astype(dtype)
+
+
 def none_first(rows: list) -> list:
     """`rows` (a list of values or of rows) with its first value None."""
     (rows[0] if isinstance(rows[0], list) else rows)[0] = None
@@ -297,6 +312,7 @@ def none_first(rows: list) -> list:
         ("datetime array", r"numbers, got dates or durations \(dtype <M8\[s\]\): convert it where it is read"),
         ("timedelta array", r"numbers, got dates or durations \(dtype <m8\[ms\]\): convert it where it is read"),
         ("datetime list", r"numbers, got dates or durations \(dtype <M8\[D\]\): convert it where it is read"),
+        ("zoned date column", r"numbers, got dates or durations \('.+' among objects\): convert it where it is read"),
     ],
 )
 def test_numbers_written_as_text_or_held_as_objects_are_refused_naming_the_argument(name, kind, said):
@@ -305,7 +321,8 @@ def test_numbers_written_as_text_or_held_as_objects_are_refused_naming_the_argum
     error naming the argument and the dtype; the tracker as before. Also text that numpy holds as objects: a pandas
     column read as text (dtype object, "string" or "category": `df["score"]` itself, not its `.values`) and a list
     holding None beside text were still converted without a word (a list's None alone is a NaN: its row dropped).
-    Dates and durations (datetime64, timedelta64) were read as counts of their unit: refused as text is."""
+    Dates and durations (datetime64, timedelta64) were read as counts of their unit: refused as text is; a pandas
+    column of dates with a time zone (Timestamp objects) still was, as nanoseconds since 1970."""
     tracker, reference, looks = twins_after_five_frames()
     given = {"boxes_xyxy": BOXES + 5, "scores": SCORES, "class_ids": np.zeros(2), "embeddings": looks}
     value = given[name]
@@ -319,6 +336,7 @@ def test_numbers_written_as_text_or_held_as_objects_are_refused_naming_the_argum
         "datetime array": lambda: value.astype(np.int64).astype("datetime64[s]"),
         "timedelta array": lambda: value.astype(np.int64).astype("timedelta64[ms]"),
         "datetime list": lambda: list(value.astype(np.int64).astype("datetime64[D]")),
+        "zoned date column": lambda: DateColumn(value),
     }[kind]()
     with pytest.raises(ValueError, match=rf"^{name} must be {said}"):
         tracker.update_detections(**given)
@@ -1108,3 +1126,23 @@ def test_a_tracker_without_a_detector_says_each_way_to_track_frames(call):
         tracker.update(FRAME) if call == "update" else next(tracker.stream([FRAME]))
     for way in ("Tracker.from_config", "detector=", "update_detections"):
         assert way in str(raised.value), str(raised.value)
+
+
+@pytest.mark.parametrize("kind", ["datetime64", "timedelta64", "zoned date column"])
+def test_the_remedy_for_dates_is_not_the_cast_that_misread_them(kind):
+    """Dates or durations given as scores were refused with "convert it where it is read, e.g. np.asarray(values,
+    dtype=float)": that cast is how they were misread (2020-01-01 is 18262.0, days since 1970). The error sends the
+    user to the values meant, and says what the cast gives."""
+    tracker = Tracker(load_config(), frame_rate=30)
+    days = np.array([18262, 18263])
+    scores = {
+        "datetime64": days.astype("datetime64[D]"),
+        "timedelta64": days.astype("timedelta64[s]"),
+        "zoned date column": DateColumn(days * 86_400 * 10**9),
+    }[kind]
+    with pytest.raises(ValueError, match=r"^scores must be numbers, got dates or durations") as caught:
+        tracker.update_detections(BOXES, scores)
+    assert "dtype=float" not in str(caught.value)
+    assert "from the values meant as scores (cast to float, a date or duration is a count of its unit" in str(
+        caught.value
+    )

@@ -500,7 +500,8 @@ class Tracker:
                 rows are dropped with a warning);
                 non-integer `class_ids` (or beyond int64); complex or boolean boxes, scores, class ids or embeddings,
                 or any of them as text (dtype '<U' or 'S', a list of strings, text among the objects of a list or
-                a pandas column), dates or durations (datetime64, timedelta64) or a numpy array of dtype object;
+                a pandas column), dates or durations (datetime64, timedelta64, or the Timestamps of a pandas column
+                of dates with a time zone) or a numpy array of dtype object;
                 embeddings
                 of another D than the tracker's banks (or gallery) hold, of D = 0, or complex; both `embeddings` and
                 `embed`; `embed` returning the wrong number of rows or D; a `camera_motion` that is not a finite, real,

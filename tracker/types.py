@@ -5,6 +5,7 @@ Shape letters: N detections, T tracks, K bank entries per track, D embedding siz
 
 from __future__ import annotations
 
+import datetime
 import enum
 import logging
 from collections.abc import Iterable
@@ -575,18 +576,33 @@ def _not_numbers(name: str, given: Any) -> str | None:
         return None
     if dtype.kind == "b":
         return _booleans(name)
-    if dtype.kind in "USMm":  # (datetime64 / timedelta64: numpy reads them as counts of their unit, silently)
-        what = "text" if dtype.kind in "US" else "dates or durations"
+    if dtype.kind in "US":
         return (
-            f"{name} must be numbers, got {what} (dtype {dtype.str}): convert it where it is read, "
+            f"{name} must be numbers, got text (dtype {dtype.str}): convert it where it is read, "
             "e.g. np.asarray(values, dtype=float)"
         )
+    if dtype.kind in "Mm":  # (datetime64 / timedelta64: numpy reads them as counts of their unit, silently)
+        return _dates(name, f"dtype {dtype.str}")
     if dtype.kind == "O":
         return (
             f"{name} must be a numeric array, got dtype object (mixed or non-numeric values?): "
             f"convert it first, e.g. {name}.astype(float)"
         )
     return None
+
+
+def _dates(name: str, given: str) -> str:
+    """The error for dates or durations given as `name` (`given`: their dtype, or one of them among objects). Cast to
+    float they are counts of their unit, as they were read: the remedy is the column meant, not a cast."""
+    return (
+        f"{name} must be numbers, got dates or durations ({given}): convert it where it is read, from the values "
+        f"meant as {name} (cast to float, a date or duration is a count of its unit, such as days since 1970)"
+    )
+
+
+# objects numpy holds, among a list's or a column's, that are not numbers: text, dates and durations
+# (`datetime.datetime` and pandas' Timestamp are `datetime.date`s, pandas' Timedelta a `datetime.timedelta`)
+_NOT_NUMBER_OBJECTS = (str, bytes, datetime.date, datetime.timedelta, np.datetime64, np.timedelta64)
 
 
 def _not_numbers_made(name: str, given: np.ndarray) -> str | None:
@@ -596,9 +612,11 @@ def _not_numbers_made(name: str, given: np.ndarray) -> str | None:
     holding None beside text), None for any other objects (a list's None is read as NaN, its row dropped)."""
     if given.dtype.kind != "O":
         return _not_numbers(name, given)
-    text = next((value for value in given.flat if isinstance(value, str | bytes)), None)
+    text = next((value for value in given.flat if isinstance(value, _NOT_NUMBER_OBJECTS)), None)
     if text is None:
         return None
+    if not isinstance(text, str | bytes):  # (a pandas column of dates with a time zone: Timestamp objects)
+        return _dates(name, f"{str(text)!r} among objects")
     shown = str(text) if isinstance(text, str) else text.decode(errors="replace")  # (np.str_'s repr names its type)
     return (
         f"{name} must be numbers, got text ({shown!r} among objects): convert it where it is read, "
