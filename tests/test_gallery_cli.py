@@ -11,6 +11,8 @@ import errno
 import io
 import json
 import os
+import re
+import shlex
 import stat
 import tempfile
 import time
@@ -586,6 +588,22 @@ def test_gallery_rm_of_several_unknown_ids_names_them_in_the_plural_and_the_held
         f"are kept too (`track gallery rm {path} 5 6` removes them)"
     )
     assert path.read_bytes() == before
+
+
+def test_gallery_rm_suggests_commands_that_run_as_pasted_for_a_path_with_spaces(tmp_path, capsys):
+    """`track gallery rm "my site.gallery" 5 99`: the error's commands (`ls`, and the `rm` of the held IDs alone)
+    wrote the path bare, so pasted into a shell they named two files ("my" and "site.gallery"). Quoted as the shell
+    reads it, the suggested rm removes the held ID."""
+    path = saved_gallery(tmp_path / "my site.gallery", (5, 6))
+    assert main(["gallery", "rm", str(path), "5", "99"]) == 2
+    err = capsys.readouterr().err.strip()
+    commands = re.findall(r"`(track gallery [^`]+)`", err)
+    assert [shlex.split(c)[:4] for c in commands] == [["track", "gallery", "ls", str(path)]] + [
+        ["track", "gallery", "rm", str(path)]
+    ], err
+    assert main(shlex.split(commands[1])[1:]) == 0
+    kept = Gallery.load(path, prune=False)
+    assert len(kept) == 1 and 6 in kept
 
 
 @pytest.mark.parametrize("step", ["tracker.gallery_format.write", "tracker.gallery_file.sync_folder"])

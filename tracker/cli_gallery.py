@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -457,14 +458,15 @@ def _rm_missing(file: Path, missing: list[int], held: list[int]) -> str:
     missing, held = sorted(missing), sorted(set(held))
     what = "identity" if len(missing) == 1 else "identities"
     text = f"no {what} {listed(missing, sentence=True)} in {file}: nothing removed"
-    text += f" (`track gallery ls {file}` lists its IDs)"
+    pasted = shlex.quote(str(file))  # (the commands run as pasted: `rm my site.gallery 5` named two files)
+    text += f" (`track gallery ls {pasted}` lists its IDs)"
     if not held:
         return text
     kept = f"; {listed(held, sentence=True)}, which it holds, {'is' if len(held) == 1 else 'are'} kept too"
     if len(held) > LISTED_MOST + 1:  # (not all named: no command to paste)
         return text + kept
     ids = " ".join(map(str, held))
-    return f"{text}{kept} (`track gallery rm {file} {ids}` removes {'it' if len(held) == 1 else 'them'})"
+    return f"{text}{kept} (`track gallery rm {pasted} {ids}` removes {'it' if len(held) == 1 else 'them'})"
 
 
 def _nothing_pruned(path: Path, identities: int, retention: Any) -> str:
