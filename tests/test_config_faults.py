@@ -1112,15 +1112,33 @@ def test_a_wrong_shaped_camera_exclude_says_what_it_must_be_not_its_type(value):
         ),
     ],
 )
-def test_wide_reid_threads_that_no_batch_reaches_are_told_unused(overrides, said):
+def test_wide_reid_threads_that_no_batch_reaches_are_told_unused(overrides, said, monkeypatch):
     """`reid.wide_threads` without `reid.wide_from`, or a `wide_from` above `reid.batch_size` (calls are chunked to
     it), changed nothing and said nothing: every batch ran on `reid.threads`. Each is one unused-setting line (a
     warning of `track`, `track batch` and `track eval`); the settings that do apply say nothing."""
     from tracker.config import unused_settings
 
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)  # (device auto on the CPU, where OpenVINO runs)
+
     lines = unused_settings(load_config(overrides=overrides))
     assert len(lines) == 1 and lines[0].startswith(said), lines
     assert unused_settings(load_config(overrides=["reid.wide_from=2", "reid.wide_threads=2"])) == []
+
+
+@pytest.mark.parametrize("where", [["device=cuda"], ["device=auto"], ["device=cpu", "reid.backend=torch"]])
+def test_a_wide_from_above_the_batches_is_not_blamed_on_the_batch_size_where_pytorch_runs_the_reid(where, monkeypatch):
+    """`reid.batch_size=24 reid.wide_from=20` on a GPU (or with `reid.backend=torch`) was warned "not used: no ReID
+    batch is larger than 16 ... so every batch runs on reid.threads; set reid.wide_from to at most 16": there the
+    PyTorch forward runs every batch, reid.threads and wide_from are not read, and the advice changes nothing. It is
+    said where OpenVINO may run the ReID (the CPU, not backend torch) alone."""
+    from tracker.config import unused_settings
+
+    above = ["reid.wide_from=20", "reid.batch_size=24"]
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)  # (a GPU machine)
+    assert unused_settings(load_config(overrides=[*above, *where])) == []
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    said = unused_settings(load_config(overrides=[*above, "device=cpu"]))
+    assert len(said) == 1 and said[0].startswith("reid.wide_from=20 is not used"), said
 
 
 @pytest.mark.parametrize("device", ["cuda", "cuda:0", "auto"])

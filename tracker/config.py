@@ -808,9 +808,10 @@ def unused_settings(cfg: TrackerConfig) -> list[str]:
     """What `cfg` sets that its other keys leave unused (valid, so no error: a config may keep it for later), one
     line each: `motion.camera_exclude` regions while `motion.camera_compensation` is none, `reid.wide_threads`
     while `reid.wide_from` is 0, a `reid.wide_from` above the largest static batch (`largest_static_batch` of
-    `reid.batch_size`: no batch reaches it); and one pair that works against itself: `reid.wide_from` with
-    `reid.requests` > 1 where the models run on the CPU (each request's wide batches on wide_threads at once: more
-    threads than cores; on a GPU the PyTorch forward ignores both)."""
+    `reid.batch_size`: no batch reaches it) where OpenVINO may run the ReID (not `reid.backend=torch`, nor a GPU,
+    whose PyTorch forward ignores wide_from whatever the batch size); and one pair that works against itself:
+    `reid.wide_from` with `reid.requests` > 1 where the models run on the CPU (each request's wide batches on
+    wide_threads at once: more threads than cores; on a GPU the PyTorch forward ignores both)."""
     unused = []
     if cfg.motion.camera_exclude and cfg.motion.camera_compensation == "none":
         unused.append(
@@ -826,6 +827,9 @@ def unused_settings(cfg: TrackerConfig) -> list[str]:
     if not reid.wide_from:
         return unused
     from tracker.device import runs_on_cpu
+
+    if reid.backend == "torch" or not runs_on_cpu(cfg.device):
+        return unused  # (no OpenVINO batch: the PyTorch forward ignores wide_from, whatever the batch size)
     from tracker.reid.openvino import SPLIT_LIMIT, largest_static_batch
 
     largest = largest_static_batch(reid.batch_size)  # (OpenVINO's batches: at most this many crops each)
@@ -837,8 +841,7 @@ def unused_settings(cfg: TrackerConfig) -> list[str]:
         )
     # (larger calls are not split over the requests; no part is larger than the largest static batch; OpenVINO
     # runs on the CPU alone: on a GPU the PyTorch forward ignores reid.requests, and no core is oversubscribed)
-    split = reid.requests > 1 and reid.backend != "torch" and reid.wide_from <= min(SPLIT_LIMIT, largest)
-    if split and runs_on_cpu(cfg.device):
+    if reid.requests > 1 and reid.wide_from <= min(SPLIT_LIMIT, largest):
         threads = f"{reid.wide_threads} threads" if reid.wide_threads else "all cores (reid.wide_threads=0)"
         unused.append(
             f"reid.wide_from={reid.wide_from} with reid.requests={reid.requests} oversubscribes the CPU: the "
