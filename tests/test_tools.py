@@ -793,6 +793,18 @@ def test_eval_mot17_help_shows_data_optional_with_the_folder_it_falls_back_to(co
     assert "[-h] --data DIR " in " ".join(capsys.readouterr().out.split()), "required in `track eval` itself"
 
 
+def test_eval_mot17_help_shows_a_data_folder_with_a_percent_sign(tmp_path, monkeypatch, capsys):
+    """$TRACKER_SHARED `.../100%data`: `eval_mot17.py --help` ended in argparse's "ValueError: unsupported format
+    character" traceback (help text is %-formatted, and the folder was put in it as it is). It shows the folder."""
+    tool = load_tool("eval_mot17")
+    monkeypatch.setenv("TRACKER_SHARED", str(tmp_path / "100%data"))
+    monkeypatch.setenv("COLUMNS", "1000")  # (argparse wraps the help, and the folder's name, to the terminal)
+    with pytest.raises(SystemExit) as stop:
+        tool.main(["--help"])
+    assert stop.value.code == 0
+    assert f"default {tmp_path / '100%data' / 'data' / 'MOT17'}" in " ".join(capsys.readouterr().out.split())
+
+
 def test_bench_pipeline_offline_detector_download_is_one_usage_line(monkeypatch, capsys):
     """`python tools/bench_pipeline.py --set detector.model=yolov8n.pt` (the README's GPU line before it named
     ../shared's file) on a machine without a network: ultralytics' download failed in a ConnectionError traceback

@@ -112,7 +112,8 @@ def _parser(prog: str, description: str, default_out: str, data_default: str | N
     error naming both (`GivenOnce`), as in `track`: `--out a --out b` wrote into b without a word. `data_default`:
     what --data falls back to (a tool's), which makes it optional; required without."""
     p = argparse.ArgumentParser(prog=prog, description=description, allow_abbrev=False)  # (`--conf`: --config)
-    default = "" if data_default is None else f"; default {data_default}"
+    # (argparse %-formats help: a '%' in the folder's name, `100%data`, ended --help in a ValueError traceback)
+    default = "" if data_default is None else f"; default {data_default.replace('%', '%%')}"
     p.add_argument(
         "--data",
         action=GivenOnce,
