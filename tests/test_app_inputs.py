@@ -640,6 +640,9 @@ def test_from_config_refuses_a_gallery_of_looks_of_another_d_than_its_reid(tmp_p
         (np.eye(3).astype(str), "ndarray: dtype <U32"),
         (np.eye(3).astype(str).tolist(), "list: dtype <U3"),
         (np.eye(3).astype(object), r"ndarray: dtype \|O"),
+        # (dates or durations were read as counts of their unit: an identity of 1 s durations moved the tracks)
+        (np.eye(2, 3, dtype=np.int64).astype("timedelta64[s]"), r"ndarray: dtype <m8\[s\] \(dates or durations"),
+        (np.eye(3, dtype=np.int64).astype("datetime64[D]"), r"ndarray: dtype <M8\[D\] \(dates or durations"),
     ],
 )
 def test_a_camera_motion_that_is_not_numbers_is_named(motion, kind):

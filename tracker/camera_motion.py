@@ -119,8 +119,8 @@ def _real_matrix(transform: Any) -> np.ndarray:
     """`transform` as a float64 numpy array: a torch tensor of any dtype, device or grad read as boxes are
     (`tracker.types.as_float64`), anything else through numpy; ValueError naming camera_motion for what is not real
     numbers (complex values: numpy would drop the imaginary parts with only a warning; text or an object array:
-    converted without a word) or booleans (a mask or a flag: read as 0 and 1, `np.eye(2, 3, dtype=bool)` moved the
-    tracks as the identity)."""
+    converted without a word; dates or durations: read as counts of their unit) or booleans (a mask or a flag: read
+    as 0 and 1, `np.eye(2, 3, dtype=bool)` moved the tracks as the identity)."""
     torch = sys.modules.get("torch")  # (a tensor means torch is loaded: not imported for `track eval --help`)
     if torch is not None and isinstance(transform, torch.Tensor):
         if transform.dtype == torch.bool:
@@ -135,6 +135,8 @@ def _real_matrix(transform: Any) -> np.ndarray:
             raise TypeError("complex values (a camera motion is real)")
         if given.dtype.kind in "USO":  # (text was converted without a word, `'1e3'` too)
             raise TypeError(f"dtype {given.dtype.str} (text or objects, not numbers: convert it where it is read)")
+        if given.dtype.kind in "Mm":  # (read as counts of their unit, as boxes were: `types.as_float64` refuses them)
+            raise TypeError(f"dtype {given.dtype.str} (dates or durations, not numbers)")
         values = np.asarray(given, dtype=np.float64)
     except (TypeError, ValueError, RuntimeError) as exc:  # numpy's own words do not name the argument
         raise ValueError(
