@@ -1157,6 +1157,18 @@ def test_wide_reid_batches_over_requests_on_a_gpu_are_not_said_to_oversubscribe_
         assert len(said) == 1 and "oversubscribes the CPU" in said[0], (cpu, said)
 
 
+def test_wide_reid_batches_over_requests_on_cpu_0_are_said_to_oversubscribe_the_cpu(monkeypatch):
+    """`device: cpu:0` (torch's name of the CPU, which the config accepts) was taken for a GPU: `reid.wide_from` with
+    `reid.requests=2` oversubscribed the cores without a word, as a `wide_from` no batch reaches went unsaid."""
+    from tracker.config import unused_settings
+
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)  # (a GPU machine, told to use the CPU)
+    said = unused_settings(load_config(overrides=["reid.wide_from=2", "reid.requests=2", "device=cpu:0"]))
+    assert len(said) == 1 and "oversubscribes the CPU" in said[0], said
+    said = unused_settings(load_config(overrides=["reid.wide_from=20", "reid.batch_size=24", "device=cpu:0"]))
+    assert len(said) == 1 and said[0].startswith("reid.wide_from=20 is not used"), said
+
+
 @pytest.mark.parametrize("threads", [0, 2])
 def test_wide_reid_batches_split_over_requests_are_told_they_oversubscribe_the_cores(threads, caplog):
     """`reid.wide_from` with `reid.requests=2`: each of the two requests of a split call ran its batch of wide_from

@@ -37,4 +37,4 @@ def runs_on_cpu(name: str) -> bool:
     lacks are left to it)."""
     if name == "auto":
         return not torch.cuda.is_available()
-    return name == "cpu"
+    return torch.device(name).type == "cpu"  # ("cpu:0" too, torch's name of the CPU, which the config accepts)
