@@ -624,9 +624,16 @@ def test_from_config_refuses_a_gallery_of_looks_of_another_d_than_its_reid(tmp_p
         gallery.save(tmp_path / f"{dim}.gallery")
         loaded = Gallery.load(tmp_path / f"{dim}.gallery", cfg.gallery)
         if refused:
-            with pytest.raises(GalleryModelError, match=r"holds embeddings of D = 16, the tracker uses osnet_x0_25 "):
+            with pytest.raises(
+                GalleryModelError, match=r"holds embeddings of D = 16, the tracker uses osnet_x0_25 "
+            ) as e:
                 Tracker.from_config(cfg, gallery=loaded)
             assert loaded.model is None and loaded.dim == 16  # not bound: as loaded
+            # (it said "track with the ReID model and weights this gallery was made with": it records none)
+            assert str(e.value).endswith(
+                "track with a ReID model of D = 16 (the gallery records no model), or give another gallery file (a "
+                "new path starts an empty one)"
+            ), e.value
         else:
             assert Tracker.from_config(cfg, gallery=loaded).gallery.model.dim == 512
 

@@ -89,11 +89,11 @@ __all__ = [
     "select_prototypes",  # (gallery_prototypes')
 ]
 
-# what a gallery of another embedding space leaves the user to do (`Gallery.check_model`)
-_OTHER_MODEL_REMEDY = (
-    "track with the ReID model and weights this gallery was made with, or give another gallery file (a new path "
-    "starts an empty one)"
-)
+# what a gallery of another embedding space leaves the user to do (`Gallery.check_model`); a gallery bound to no
+# model (`_NO_MODEL_REMEDY`) names none to track with: its D is what it tells
+_ANOTHER_FILE = "give another gallery file (a new path starts an empty one)"
+_OTHER_MODEL_REMEDY = f"track with the ReID model and weights this gallery was made with, or {_ANOTHER_FILE}"
+_NO_MODEL_REMEDY = "track with a ReID model of D = {dim} (the gallery records no model), or " + _ANOTHER_FILE
 
 
 class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, GalleryIndexUpkeep):
@@ -259,9 +259,10 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
                 f"{describe_model(model)}: their embeddings cannot be compared; {_OTHER_MODEL_REMEDY}"
             )
         if model.dim is not None and stored is not None and stored != model.dim:
+            remedy = _OTHER_MODEL_REMEDY if self.model is not None else _NO_MODEL_REMEDY.format(dim=stored)
             raise GalleryModelError(
                 f"{named}this gallery holds embeddings of D = {stored}, the tracker uses {describe_model(model)}: "
-                f"their embeddings cannot be compared; {_OTHER_MODEL_REMEDY}"
+                f"their embeddings cannot be compared; {remedy}"
             )
 
     @locked
