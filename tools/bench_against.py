@@ -123,6 +123,9 @@ def main() -> None:
     sys.path.insert(0, str(here.parent))
     sys.path.insert(0, str(here))
     ours = importlib.import_module(PACKAGE)
+    from tracker.detector import quiet_ultralytics  # (this checkout's, imported again just above)
+
+    quiet_ultralytics()  # the street world's detector: its "Loading ..." lines are noise among the figures
     from bench_core import CHURN_SECONDS, FPS, STREET_VIDEO, STREET_WARMUP, street_world, world  # (for both)
 
     for package in (ours, other):  # each Tracker's core comes from its own copy
