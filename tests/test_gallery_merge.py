@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -198,9 +199,11 @@ def test_a_merge_into_its_first_file_replaced_meanwhile_is_refused_and_loses_not
 def test_merge_into_a_table_name_is_one_error_that_points_to_export(cameras, tmp_path, capsys, name):
     """`merge ... -o ids.csv` (a user who meant a table) wrote a binary gallery named ids.csv, status 0: now one
     error before any work, naming export, and nothing written (also with --dry-run); a first FILE so named may
-    still be replaced."""
+    still be replaced. The export it names runs as pasted into a shell, from a folder with a space too (its paths
+    were bare: `my tables/ids.csv` was two arguments)."""
     a, b = cameras
-    out = tmp_path / name
+    out = tmp_path / "my tables" / name
+    out.parent.mkdir()
     for dry_run in ([], ["--dry-run"]):
         assert main(["gallery", "merge", str(a), str(b), "-o", str(out), *dry_run]) == 2
         captured = capsys.readouterr()
@@ -209,7 +212,7 @@ def test_merge_into_a_table_name_is_one_error_that_points_to_export(cameras, tmp
         assert "track gallery export" in err[0] and captured.out == "" and not out.exists()
     gallery = err[0].split("such as ")[1].split(")")[0]  # the merge it says to make, then the export it says to run
     assert main(["gallery", "merge", str(a), str(b), "-o", gallery]) == 0
-    assert main(err[0].split("`track ")[1].split("`")[0].split()) == 0 and out.exists(), "the export said works"
+    assert main(shlex.split(err[0].split("`track ")[1].split("`")[0])) == 0 and out.exists(), "the export said works"
     capsys.readouterr()
     out.unlink()
     out.write_bytes(a.read_bytes())  # (a gallery called ids.csv, merged into itself)

@@ -384,12 +384,16 @@ def _refuse_table_name(out: Path, first: Path) -> None:
         gallery = out.with_suffix(".gallery")
         # (export's -o is the table: an .npz is its --prototypes, beside a table; it refused `-o x.npz`, as said)
         what, export = (
-            ("an .npz of prototypes", f"-o {out.with_suffix('.csv')} --prototypes {out}` then writes them")
+            (
+                "an .npz of prototypes",
+                f"-o {_pasted(out.with_suffix('.csv'))} --prototypes {_pasted(out)}` then writes them",
+            )
             if out.suffix.lower() == PROTOTYPES_SUFFIX
-            else (f"a {out.suffix} table", f"-o {out}` then writes the table")
+            else (f"a {out.suffix} table", f"-o {_pasted(out)}` then writes the table")
         )
         raise ValueError(
-            f"-o {out}: merge writes a gallery file (such as {gallery}), not {what}; `track gallery export {gallery} "
+            f"-o {out}: merge writes a gallery file (such as {gallery}), not {what}; `track gallery export "
+            f"{_pasted(gallery)} "
             f"{export}"
         )
 
@@ -415,7 +419,7 @@ def _merge_interrupted(path: Path, before: Any) -> str:
     where "as it was" sent users looking for it), or the merged one."""
     if _version(path) == before:
         return f": nothing written, {path} is as it was" if before is not None else f": nothing written, no {path} made"
-    return f" once {path} was written: it holds the merged identities (`track gallery ls {path}` lists them)"
+    return f" once {path} was written: it holds the merged identities (`track gallery ls {_pasted(path)}` lists them)"
 
 
 def _export(args: argparse.Namespace) -> str:
@@ -458,7 +462,7 @@ def _rm_missing(file: Path, missing: list[int], held: list[int]) -> str:
     missing, held = sorted(missing), sorted(set(held))
     what = "identity" if len(missing) == 1 else "identities"
     text = f"no {what} {listed(missing, sentence=True)} in {file}: nothing removed"
-    pasted = shlex.quote(str(file))  # (the commands run as pasted: `rm my site.gallery 5` named two files)
+    pasted = _pasted(file)
     text += f" (`track gallery ls {pasted}` lists its IDs)"
     if not held:
         return text
@@ -484,7 +488,8 @@ def _edit_interrupted(path: Path, gallery: Any) -> str:
 
     if gallery is None or gallery.file is None or file_version(path) == gallery.file[1]:
         return f": nothing removed, {path} is as it was"
-    return f" once {path} was written: the identities are removed (`track gallery ls {path}` lists what is left)"
+    listing = f"`track gallery ls {_pasted(path)}`"
+    return f" once {path} was written: the identities are removed ({listing} lists what is left)"
 
 
 _UNNAMED_SOURCE = "-"  # `track gallery ls`: a sighting recorded by a `Tracker` made without a `source_name`
@@ -513,3 +518,9 @@ def _gallery_listing(gallery: Any) -> list[str]:
             f"{when(last.time):<20} {last.source or _UNNAMED_SOURCE} ({last.frame})"
         )
     return lines
+
+
+def _pasted(path: Path | str) -> str:
+    """`path` as a shell reads it in a suggested command (`shlex.quote`): the commands run as pasted, and a bare
+    `my site.gallery` named two files."""
+    return shlex.quote(str(path))

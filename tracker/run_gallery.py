@@ -20,6 +20,7 @@ import functools
 import json
 import logging
 import os
+import shlex
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -327,7 +328,8 @@ class GallerySaver:
         self._diverted = target
         return GalleryConflictError(
             f"{why}: it is left as it is, and this run's gallery was saved as {target}; merge the two with "
-            f"`track gallery merge {self.path} {target} -o {self.path}`"
+            f"`track gallery merge {shlex.quote(str(self.path))} {shlex.quote(str(target))} -o "
+            f"{shlex.quote(str(self.path))}`"
         )
 
     def _write_record(self, pending: FileVersion | None = None) -> None:
