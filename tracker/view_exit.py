@@ -70,7 +70,7 @@ def away_from_view(
         in_view = lost_rows[~away.take(lost_rows)]
         if len(in_view) == 0:
             return away
-    # `_leaving`'s first test (whether any lost track is near an exit) is taken on every lost track, as before the
+    # the first test (`_near_exit`: whether any lost track is near an exit) is taken on every lost track, as before the
     # skip: it is not the bits of the rule's own test, and a track skipped for being out of the view passes it, so
     # taken on the others alone it could refuse nothing where they were tested and refused pairs before
     if not _near_exit(mean.take(lost_rows, axis=0), frame_size, config.lost_exit_fraction):
@@ -167,25 +167,11 @@ def leaving_pairs(
     slivers (10-11 px wide) of a person walking out keep their track; PETS09 ACF, frame 70: a person hidden 5 px
     from the right border, whose prediction drifted out, is not leaving.
     """
+    if not _near_exit(mean, frame_size, exit_fraction):  # (no track near an exit: nothing to refuse)
+        return np.zeros((len(mean), len(boxes_xyxy)), dtype=bool)
     reach = _reach(xywh_to_xyxy(mean[:, :4]), frame_size)
     gaps = border_gaps(xywh_to_xyxy(observed_xywh), frame_size)
-    return _leaving(mean, reach, previous_mean, gaps, boxes_xyxy, frame_size, exit_fraction)
-
-
-def _leaving(
-    mean: np.ndarray,
-    reach: np.ndarray,
-    previous_mean: np.ndarray,
-    observed_gaps: np.ndarray,
-    boxes_xyxy: np.ndarray,
-    frame_size: tuple[int, int],
-    exit_fraction: float,
-) -> np.ndarray:
-    """`leaving_pairs` from the predicted boxes' (T, 4) `reach` into the view (`_reach`) and the last observed
-    boxes' (T, 4) `observed_gaps` to the borders (`entry.border_gaps`)."""
-    if not _near_exit(mean, frame_size, exit_fraction):
-        return np.zeros((len(mean), len(boxes_xyxy)), dtype=bool)
-    return _leaving_rows(mean, reach, previous_mean, observed_gaps, boxes_xyxy, frame_size, exit_fraction)
+    return _leaving_rows(mean, reach, previous_mean, gaps, boxes_xyxy, frame_size, exit_fraction)
 
 
 def _leaving_rows(
@@ -197,8 +183,9 @@ def _leaving_rows(
     frame_size: tuple[int, int],
     exit_fraction: float,
 ) -> np.ndarray:
-    """`_leaving` past its first test (`_near_exit`), which `away_from_view` takes on every lost track before it
-    leaves out those already out of the view."""
+    """`leaving_pairs` past its first test (`_near_exit`), from the predicted boxes' (T, 4) `reach` into the view
+    (`_reach`) and the last observed boxes' (T, 4) `observed_gaps` to the borders (`entry.border_gaps`);
+    `away_from_view` takes the first test on every lost track before it leaves out those already out of the view."""
     nothing = np.zeros((len(mean), len(boxes_xyxy)), dtype=bool)
     now = _inside_fractions(mean, reach)
     before = _inside_fractions(previous_mean, _reach(xywh_to_xyxy(previous_mean[:, :4]), frame_size))
