@@ -6,6 +6,9 @@ and `reopen` as `def (*Any, **Any) -> Any`: the returned tracks were `Any` and a
 
 from __future__ import annotations
 
+import importlib.util
+import inspect
+import textwrap
 import tomllib
 import typing
 from pathlib import Path
@@ -13,9 +16,12 @@ from pathlib import Path
 import pytest
 
 from tracker import Tracker, TrackerConfig
+from tracker.detector import UltralyticsDetector
+from tracker.embedder import DetectorFeatureEmbedder, OSNetEmbedder
 from tracker.gallery import Gallery
 from tracker.gallery_guard import locked
 from tracker.pipeline import _one_call_at_a_time
+from tracker.types import Detector, Embedder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,3 +61,92 @@ def test_the_read_only_attributes_are_typed_as_their_values():
     assert typing.get_args(hints["frame_rate"]) == (float,), hints
     on_instance = typing.get_overloads(type(Tracker.__dict__["config"]).__get__)
     assert len(on_instance) == 2, "__get__ on the class gives the descriptor, on a tracker its value"
+
+
+def test_the_tracker_types_its_models_as_the_protocols_it_calls():
+    """`Tracker(detector=, embedder=)` and `tracker.detector` / `tracker.embedder` were `Any`: a type checker let a
+    model path (`detector="yolo11n.pt"`) or a detector of two results through, and read `tracker.detector(frame)`
+    as `Any`. They are the `Detector` and `Embedder` protocols (what the tracker calls on them), or None."""
+    hints = typing.get_type_hints(Tracker.__init__)
+    assert hints["detector"] == Detector | None, hints["detector"]
+    assert hints["embedder"] == Embedder | None, hints["embedder"]
+
+
+@pytest.mark.parametrize(
+    ("model", "protocol"),
+    [(UltralyticsDetector, Detector), (OSNetEmbedder, Embedder), (DetectorFeatureEmbedder, Embedder)],
+    ids=["UltralyticsDetector", "OSNetEmbedder", "DetectorFeatureEmbedder"],
+)
+def test_the_built_models_are_called_as_their_protocol_says(model, protocol):
+    """The models `Tracker.from_config` builds take the protocol's positional arguments (read, not run: the
+    protocol's are positional-only, so a plain function of any argument names is a detector too)."""
+
+    def positional(function):
+        parameters = list(inspect.signature(function).parameters.values())[1:]  # (self)
+        return [p for p in parameters if p.default is p.empty and p.kind is not p.KEYWORD_ONLY]
+
+    wanted = positional(protocol.__call__)
+    assert all(p.kind is p.POSITIONAL_ONLY for p in wanted), "a user's function must not need our argument names"
+    assert len(positional(inspect.unwrap(model.__call__))) == len(wanted)
+
+
+_SATISFIED = """
+    import numpy as np
+    from tracker import Tracker, TrackerConfig
+    from tracker.detector import UltralyticsDetector
+    from tracker.embedder import DetectorFeatureEmbedder, OSNetEmbedder
+    from tracker.types import Detector, Embedder
+
+    def built(d: UltralyticsDetector, o: OSNetEmbedder, f: DetectorFeatureEmbedder) -> None:
+        detector: Detector = d
+        embedder: Embedder = o
+        pooled: Embedder = f
+
+    def detect(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
+        return np.zeros((0, 4)), np.zeros(0), None
+
+    def embed(image, rows):
+        return np.zeros((len(rows), 8), np.float32)
+
+    tracker = Tracker(TrackerConfig(), 25.0, detector=detect, embedder=embed)
+    if tracker.detector is not None:
+        boxes, scores, classes = tracker.detector(np.zeros((8, 8, 3), np.uint8))
+"""
+
+_REFUSED = """
+    import numpy as np
+    from tracker import Tracker, TrackerConfig
+
+    def two_results(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return np.zeros((0, 4)), np.zeros(0)
+
+    def two_arguments(image: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, None]:
+        return np.zeros((0, 4)), np.zeros(0), None
+
+    Tracker(TrackerConfig(), 25.0, detector="yolo11n.pt")  # refused
+    Tracker(TrackerConfig(), 25.0, detector=two_results)  # refused
+    Tracker(TrackerConfig(), 25.0, embedder=two_results)  # refused
+    Tracker(TrackerConfig(), 25.0, detector=two_arguments)  # refused
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy is not installed (not a dependency)")
+def test_a_type_checker_holds_detectors_and_embedders_to_the_protocols(tmp_path, request, monkeypatch):
+    """What a user's mypy says: the models the tracker builds and plain functions of the right arguments pass; a
+    model path, a detector of two results, one of two arguments, a detector given as the embedder are refused.
+    ~20 s the first time (mypy reads torch and numpy), ~1 s once pytest's cache holds mypy's."""
+    from mypy import api
+
+    monkeypatch.chdir(ROOT)  # (mypy reads this checkout's `tracker`, not another one installed)
+    cache = request.config.cache.mkdir("mypy")
+    options = ["--follow-imports=silent", "--cache-dir", str(cache), "--no-error-summary"]
+    good, bad = tmp_path / "satisfied.py", tmp_path / "refused.py"
+    good.write_text(textwrap.dedent(_SATISFIED))
+    bad.write_text(textwrap.dedent(_REFUSED))
+    report, errors, status = api.run([*options, str(good)])
+    assert status == 0, report + errors
+    report, errors, status = api.run([*options, str(bad)])
+    refused = {int(line.split(":")[1]) for line in report.splitlines() if ": error:" in line}
+    wanted = {n for n, line in enumerate(bad.read_text().splitlines(), 1) if "# refused" in line}
+    assert refused == wanted, report + errors

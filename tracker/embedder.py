@@ -348,7 +348,9 @@ def _use_openvino(cfg: ReIDConfig, device: torch.device) -> bool:
     return cfg.backend == "auto" and device.type == "cpu" and openvino_available()
 
 
-def build_embedder(cfg: ReIDConfig, device: torch.device, detector: Any = None) -> Any:
+def build_embedder(
+    cfg: ReIDConfig, device: torch.device, detector: Any = None
+) -> OSNetEmbedder | DetectorFeatureEmbedder | None:
     """The embedder `cfg.model` names, or None for `none`: a callable (frame (H, W, 3) uint8 BGR tensor on
     `device`, boxes_xyxy (N, 4) pixel corners) -> (N, D) L2-normalised float32 tensor (`OSNetEmbedder`, D = 512;
     `DetectorFeatureEmbedder` for `auto`, D the detector's pooled channels).

@@ -4,8 +4,8 @@ ReID read, and `stream`'s iterable of frames, paired with the camera motions giv
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Sized
+from typing import Any, TypeGuard
 
 import numpy as np
 import torch
@@ -26,7 +26,7 @@ FRAME_SHAPES = "(H, W, 3) BGR, (H, W) or (H, W, 1) gray, or (H, W, 4) BGRA"  # w
 _CHANNELS = (1, 3, 4)  # the channel counts of FRAME_SHAPES's 3-D frames
 
 
-def one_frame(frames: Any) -> bool:
+def one_frame(frames: Any) -> TypeGuard[np.ndarray | torch.Tensor]:
     """Whether `stream(frames)` was given one frame, not frames: a 2-D array, or a 3-D one of 1, 3 or 4 channels last
     (a stack of N gray frames (N, H, W) is taken: a width of 1, 3 or 4 pixels is no picture)."""
     shape = getattr(frames, "shape", None) if isinstance(frames, np.ndarray | torch.Tensor) else None
@@ -47,7 +47,7 @@ def with_motions(frames: Iterable[Any], motions: Iterable[Any] | None) -> Iterat
         )
     if not (hasattr(type(motions), "__iter__") or hasattr(type(motions), "__getitem__")):
         raise ValueError(f"camera_motions must be an iterable of camera motions (one per frame), got {motions!r}")
-    if hasattr(frames, "__len__") and hasattr(motions, "__len__") and len(frames) != len(motions):
+    if isinstance(frames, Sized) and isinstance(motions, Sized) and len(frames) != len(motions):
         raise ValueError(
             f"camera_motions must hold one camera motion per frame (None where it is not known): "
             f"{len(motions)} motions for {len(frames)} frames"

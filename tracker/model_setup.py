@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
 
 from tracker.config import REID_MODELS, ConfigError, TrackerConfig, has_appearance
 from tracker.gallery import Gallery, ModelIdentity
 from tracker.gallery_records import describe_model
+
+if TYPE_CHECKING:  # (imported where the models are built: ultralytics and torchvision load with them)
+    from tracker.detector import UltralyticsDetector
+    from tracker.embedder import DetectorFeatureEmbedder, OSNetEmbedder
 
 __all__ = [
     "absolute_weights",
@@ -31,7 +35,7 @@ def build_models(
     gallery: Gallery | None,
     built_with: ModelIdentity | None = None,
     remedy: str | None = None,
-) -> tuple[Any, Any, ModelIdentity | None]:
+) -> tuple[UltralyticsDetector, OSNetEmbedder | DetectorFeatureEmbedder | None, ModelIdentity | None]:
     """The detector, the embedder (None without appearance) `cfg` names, on `device`, and the ReID's identity (None
     without appearance; `reid_model_identity`, with D). `gallery` (if any) is checked against the ReID before any
     model loads, then bound to it and given the detector's class names. Raises as `Tracker.from_config` says, and

@@ -41,7 +41,15 @@ from tracker.model_setup import (
     require_model_files,
 )
 from tracker.threads import BlasThreads, exact_torch_threads, torch_threads
-from tracker.types import Detections, OutsideDetections, TrackedObject, to_embedding_tensor
+from tracker.types import (
+    Detections,
+    Detector,
+    DetectorOutput,
+    Embedder,
+    OutsideDetections,
+    TrackedObject,
+    to_embedding_tensor,
+)
 
 __all__ = ["Tracker", "has_appearance", "reid_model_identity", "require_gallery_appearance", "require_model_files"]
 
@@ -188,8 +196,8 @@ class Tracker:
         self,
         config: TrackerConfig | None = None,
         frame_rate: float | None = None,
-        detector: Any = None,
-        embedder: Any = None,
+        detector: Detector | None = None,
+        embedder: Embedder | None = None,
         gallery: Gallery | None = None,
         source_name: str = "",
     ) -> None:
@@ -211,8 +219,8 @@ class Tracker:
                 self.config.min_frame_rate,
                 self.config.max_frame_rate,
             )
-        self.detector = detector
-        self.embedder = embedder
+        self.detector: Detector | None = detector
+        self.embedder: Embedder | None = embedder
         self._calling = threading.Lock()  # held by the call running (`_one_call_at_a_time`)
         self._warned: set[str] = set()  # kinds of unusual update_detections input already logged (once each)
         self._frame_size: tuple[int, int] | None = None  # (height, width) of the last `update` frame of this video
@@ -640,10 +648,10 @@ class Tracker:
             Exception: whatever the detector or embedder raises (a GPU out of memory), unchanged; the tracker is then
                 as before the call (`_track`), so the frame can be given again.
         """
-        self._check_detector()
+        detector = self._check_detector()
         frame = as_bgr(frame)
         given = self._given_motion(camera_motion, camera_motion_noise, frame.shape[:2])
-        return self._track(frame, self._detect(frame), given)
+        return self._track(frame, detector(frame), given)
 
     def _given_motion(
         self, camera_motion: Any, camera_motion_noise: Any, size: tuple[int, int] | None, caller: str = "update"
@@ -705,7 +713,8 @@ class Tracker:
                 before the frames do, at the frame left without one (the frames before it were tracked), or go on
                 after the last frame, after its tracks were yielded.
         """
-        self._check_detector()
+        detector = self._check_detector()  # (the thread detecting ahead keeps it: a `close()` meanwhile stops at the
+        # next frame)
         closings = self._closings  # (a `close()` from now on ends this stream)
         if one_frame(frames):
             raise ValueError(
@@ -731,7 +740,6 @@ class Tracker:
                 noise = 0.0 if motion is None else camera_motion_noise  # (the noise of the motions given)
                 yield self.update(frame, camera_motion=motion, camera_motion_noise=noise)
             return
-        detector = self.detector  # the thread detecting ahead keeps it: a `close()` meanwhile stops at the next frame
         # each frame travels with its motion through the queue: a motion cannot meet another frame's detections
         detected = ((frame, motion, detector(frame)) for frame, motion in own_frames(paired))
         callers_threads = torch.get_num_threads()
@@ -747,9 +755,9 @@ class Tracker:
             # once the detector's thread is gone. The caller gets back the count it had.
             torch.set_num_threads(callers_threads)
 
-    def _check_detector(self, closings: int | None = None) -> None:
-        """RuntimeError unless the tracker holds a detector (`update`, `stream`), or when it was closed since its
-        `close()` count was `closings` (a `stream`'s frame after a `close()` and a `reopen()`)."""
+    def _check_detector(self, closings: int | None = None) -> Detector:
+        """The tracker's detector (`update`, `stream`); RuntimeError when it holds none, or when it was closed since
+        its `close()` count was `closings` (a `stream`'s frame after a `close()` and a `reopen()`)."""
         if closings is not None and closings != self._closings and not self._closed:
             raise RuntimeError(
                 "this Tracker was closed while this stream ran (and reopened since): close() released the models it "
@@ -763,15 +771,12 @@ class Tracker:
                 "this Tracker has no detector: build it with Tracker.from_config(cfg) (YOLO from the config) or "
                 "Tracker(cfg, rate, detector=my_detector), or give your own detector's boxes to update_detections"
             )
-
-    def _detect(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(boxes_xyxy, scores, class_ids) of a BGR frame from the detector (callers check there is one)."""
-        return self.detector(frame)
+        return self.detector
 
     def _track(
         self,
         frame: np.ndarray,
-        detected: tuple[np.ndarray, np.ndarray, np.ndarray],
+        detected: DetectorOutput,
         given: tuple[np.ndarray, float] | None = None,
     ) -> list[TrackedObject]:
         """Embed (on demand) and associate the detections of `frame`, moved by the camera motion `given` ((3, 3)
@@ -785,7 +790,7 @@ class Tracker:
     def _track_counted(
         self,
         frame: np.ndarray,
-        detected: tuple[np.ndarray, np.ndarray, np.ndarray],
+        detected: DetectorOutput,
         given: tuple[np.ndarray, float] | None,
     ) -> list[TrackedObject]:
         """`_track` within its restore of the counts of dropped rows."""
@@ -806,20 +811,21 @@ class Tracker:
         try:
             with torch_threads(self.config.core_threads) as callers_threads, self._blas:
                 embed = None
-                if self.embedder is not None:
+                embedder = self.embedder
+                if embedder is not None:
 
                     def embed(rows: np.ndarray) -> torch.Tensor:
                         image = torch.from_numpy(frame).to(self.device, non_blocking=True)  # the one upload
                         # crops and a PyTorch ReID forward: all threads
                         with exact_torch_threads(callers_threads), self._blas.released():
-                            looks = self.embedder(image, dets.boxes_xyxy[rows])
+                            looks = embedder(image, dets.boxes_xyxy[rows])
                         return self._looks_returned(looks, len(rows), EMBEDDER_RESULT)
 
                 objects = self.core.step(
                     dets, embed=embed, camera_motion=transform, frame_size=size, camera_motion_noise=noise
                 )
         except BaseException:  # the frame was not tracked: its camera motion is estimated again when it is given again
-            if before is not None:
+            if estimator is not None and before is not None:
                 estimator.rollback(before)
             raise
         self._note_frame_size(size)  # (once tracked, as `update_detections`)

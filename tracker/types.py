@@ -11,9 +11,10 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from tracker.fast_numpy import all_set, filled, largest, smallest
@@ -21,6 +22,8 @@ from tracker.fast_numpy import all_set, filled, largest, smallest
 __all__ = [
     "CountedFaults",
     "Detections",
+    "Detector",
+    "Embedder",
     "EmbeddingFaults",
     "InvalidDetections",
     "OutsideDetections",
@@ -41,6 +44,40 @@ MAX_COORDINATE = float(np.finfo(np.float64).max) ** 0.25 / 16  # ~7e75
 _FLOAT32_MAX = float(np.finfo(np.float32).max)  # a look's values beyond it are rescaled before the float32 cast
 _INT64_SPAN = -float(np.iinfo(np.int64).min)  # 2**63: float class ids in [-2**63, 2**63) cast to int64 as they are
 SCORE_RANGE = (0.0, 1.0)  # detection confidences as the score thresholds (association.high_score, ...) expect them
+
+
+# what a detector or an embedder may return for an array: numpy (any dtype), a torch tensor (any device), a list
+ArrayResult = npt.ArrayLike | torch.Tensor
+# a detector's result: (boxes_xyxy (N, 4), scores (N,), class_ids (N,) or None), as `Detector.__call__` says
+DetectorOutput = tuple[ArrayResult, ArrayResult, ArrayResult | None]
+
+
+class Detector(Protocol):
+    """What `Tracker(detector=...)` calls once per frame (`update`, `stream`): `tracker.detector.UltralyticsDetector`
+    is one, and so is a plain function `def detect(frame): ... return boxes, scores, class_ids`.
+
+    A detector may also have `is_pytorch` (bool; False, or none: `stream` detects the next frame ahead in a thread);
+    nothing else is called on it (`close()` only drops the tracker's reference). A protocol, for type checkers:
+    nothing needs to inherit from it, and `Detector()` raises TypeError (protocols are not instantiated).
+    """
+
+    def __call__(self, frame: np.ndarray, /) -> DetectorOutput:
+        """(H, W, 3) uint8 BGR frame (as OpenCV reads it) -> (boxes_xyxy, scores, class_ids): (N, 4) pixel corners
+        (x1, y1, x2, y2), (N,) confidences in [0, 1], (N,) integer classes or None (all 0); numpy, torch or lists,
+        checked as `Detections.from_arrays` checks them (ValueError naming the part)."""
+        ...
+
+
+class Embedder(Protocol):
+    """What `Tracker(embedder=...)` calls when some detections' appearance matters (`update`, `stream`):
+    `tracker.embedder.OSNetEmbedder` and `DetectorFeatureEmbedder` are ones, and so is a plain function of the two
+    arguments below. A protocol, as `Detector`: `Embedder()` raises TypeError."""
+
+    def __call__(self, frame: torch.Tensor, boxes_xyxy: np.ndarray, /) -> ArrayResult:
+        """(H, W, 3) uint8 BGR frame tensor on the tracker's device, (R, 4) float64 pixel corners of the R boxes to
+        embed -> (R, D) embeddings, one row per box (numpy or torch, any float dtype and device; the tracker
+        normalises them), D the same on every call (ValueError otherwise, naming what the embedder returned)."""
+        ...
 
 
 class TrackState(enum.Enum):
