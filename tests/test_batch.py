@@ -1306,7 +1306,7 @@ def test_a_task_prints_no_ultralytics_lines(shared_weights, tmp_path, capfd):
     cfg = TrackerConfig().replace(overrides)
     (task,) = make_tasks([str(video)], cfg, tmp_path / "out", False, 2, None, None, None)
     ultralytics_log = logging.getLogger("ultralytics")
-    level = ultralytics_log.level
+    level, filters = ultralytics_log.level, list(ultralytics_log.filters)  # (`quiet_ultralytics` adds one)
     ultralytics_log.setLevel(logging.INFO)  # as a fresh worker process has it
     try:
         capfd.readouterr()
@@ -1314,6 +1314,7 @@ def test_a_task_prints_no_ultralytics_lines(shared_weights, tmp_path, capfd):
         printed = capfd.readouterr()
     finally:
         ultralytics_log.setLevel(level)
+        ultralytics_log.filters[:] = filters
     assert "Loading" not in printed.out + printed.err and "OpenVINO" not in printed.out + printed.err
 
 

@@ -403,6 +403,36 @@ def test_after_quiet_ultralytics_building_and_tracking_print_nothing(shared_weig
     assert loud.returncode == 0 and "Loading" in loud.stdout
 
 
+def test_quiet_ultralytics_imports_nothing_and_holds_once_ultralytics_is_imported(shared_weights):
+    """`quiet_ultralytics()` imported ultralytics (~0.1 s warm, ~1 s cold) to set its logger's level after ultralytics
+    sets it: a tool of synthetic worlds (`bench_update_bounds`) paid it for a model it never loads. Called before
+    the import, ultralytics' info lines stay out of stdout, its warnings do not, and its progress bars (a download)
+    stay off once the tracker loads a model."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from tracker.detector import fetch_official_weights, quiet_ultralytics\n"
+        "quiet_ultralytics()\n"
+        "sys.stderr.write(f\"imported={'ultralytics' in sys.modules}\\n\")\n"
+        "from ultralytics.utils import LOGGER\n"
+        "from ultralytics.utils.tqdm import TQDM\n"
+        "LOGGER.info('an info line')\n"
+        "LOGGER.warning('a warning line')\n"
+        f"fetch_official_weights({str(shared_weights / 'yolov8n.pt')!r})\n"
+        "sys.stderr.write(f'bars={not TQDM(range(2)).disable}\\n')\n"
+    )
+    root = str(Path(__file__).resolve().parents[1])
+    env = os.environ | {"PYTHONPATH": root, "OMP_WAIT_POLICY": "PASSIVE"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "imported=False" in done.stderr, done.stderr
+    assert "an info line" not in done.stdout and "a warning line" in done.stdout, done.stdout
+    assert "bars=False" in done.stderr, done.stderr
+
+
 @pytest.mark.parametrize("task", ["cls", "obb"])
 def test_a_model_of_a_task_without_boxes_is_one_error_at_load(tmp_path, task):
     """A classification or oriented-box model as detector.model (`yolo11n-cls.pt`) loaded, then ended the first frame

@@ -752,7 +752,7 @@ def test_cmc_large_frames_prints_its_figures_without_ultralytics_loading_lines(s
     detector = shared / "weights" / "yolov8n_int8_openvino_model"
     monkeypatch.setattr(sys, "argv", ["cmc_large_frames.py", "--frames", "2", "--detector", str(detector)])
     ultralytics_log = logging.getLogger("ultralytics")
-    level = ultralytics_log.level
+    level, filters = ultralytics_log.level, list(ultralytics_log.filters)  # (`quiet_ultralytics` adds one)
     ultralytics_log.setLevel(logging.INFO)  # as a fresh process has it
     try:
         capfd.readouterr()
@@ -760,6 +760,7 @@ def test_cmc_large_frames_prints_its_figures_without_ultralytics_loading_lines(s
         printed = capfd.readouterr()
     finally:
         ultralytics_log.setLevel(level)
+        ultralytics_log.filters[:] = filters
     assert "people masked" in printed.out, printed.out
     assert "Loading" not in printed.out + printed.err and "OpenVINO" not in printed.out + printed.err, printed.out
 

@@ -33,6 +33,7 @@ _NAMED_CLASSES = 3  # a detector.classes error names the model's first classes, 
 _OPENVINO_FOLDER_SUFFIX = "_openvino_model"  # how ultralytics tells an OpenVINO export folder (NAME.xml + NAME.bin)
 _OPENVINO_FILES = (".xml", ".bin")  # the files of an OpenVINO export: its network and its weights
 _BOX_TASKS = ("detect", "segment", "pose")  # ultralytics tasks whose results hold (axis-aligned) boxes, `results.boxes`
+_ULTRALYTICS_LOGGER = "ultralytics"  # ultralytics' logger (ultralytics.utils.LOGGING_NAME), silenced by --quiet
 _PINNING = "ENABLE_CPU_PINNING"  # OpenVINO's property: inference threads bound to cores
 _KEPT_PROPERTIES = (  # what a recompile with other pinning copies from ultralytics' compiled model: same threads
     "PERFORMANCE_HINT",
@@ -260,6 +261,7 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
     from ultralytics import YOLO
     from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
 
+    _still_quiet()
     path = require_weights(cfg.model, "detector", downloadable=GITHUB_ASSETS_NAMES)
     _check_openvino_folder(path)
     if _is_openvino_model(path):  # said here: ultralytics logs its loading, then pip-installs openvino when online
@@ -324,6 +326,7 @@ def fetch_official_weights(model: str) -> Path:
     """
     from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES, attempt_download_asset
 
+    _still_quiet()
     path = require_weights(model, "detector", downloadable=GITHUB_ASSETS_NAMES)
     if path.exists():
         return path
@@ -395,14 +398,36 @@ def _openvino_holder(model: Any) -> Any | None:
     return None
 
 
+class _BelowWarningDropped(logging.Filter):
+    """Drops the records below WARNING: `quiet_ultralytics`' mark on ultralytics' logger, which outlives the level
+    that ultralytics' import sets (`set_logging` replaces its handler and level, not the logger's filters)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+
 def quiet_ultralytics() -> None:
-    """Silence ultralytics' info lines (which model it loads, its OpenVINO mode); its warnings still show.
+    """Silence ultralytics' info lines (which model it loads, its OpenVINO mode) and progress bars (a download);
+    its warnings still show. Idempotent.
 
-    For `track --quiet` and the tasks of `track batch`, whose driver reports each video itself.
+    For `track --quiet`, the tasks of `track batch` (whose driver reports each video itself) and the tools. It
+    does not import ultralytics (~0.1-1 s, a tool of synthetic worlds never loads it): ultralytics' logger, named
+    "ultralytics", gets a filter dropping its records below WARNING, which its import keeps; the level (which its
+    progress bars read) is WARNING now and again after the import where the tracker loads a model
+    (`build_detector`, `fetch_official_weights`).
     """
-    import ultralytics.utils  # noqa: F401  (it sets its logger's level when imported: ours must come after)
+    logger = logging.getLogger(_ULTRALYTICS_LOGGER)
+    if not any(isinstance(kept, _BelowWarningDropped) for kept in logger.filters):
+        logger.addFilter(_BelowWarningDropped())
+    logger.setLevel(logging.WARNING)
 
-    logging.getLogger("ultralytics").setLevel(logging.WARNING)
+
+def _still_quiet() -> None:
+    """After ultralytics' import (which sets its logger's level to INFO): WARNING again where `quiet_ultralytics`
+    was called, so that its progress bars stay off too (they read the level, not the filter)."""
+    logger = logging.getLogger(_ULTRALYTICS_LOGGER)
+    if any(isinstance(kept, _BelowWarningDropped) for kept in logger.filters):
+        logger.setLevel(logging.WARNING)
 
 
 def _download_error(model: str, exc: OSError) -> OSError:
