@@ -1157,6 +1157,51 @@ def test_wide_reid_batches_over_requests_on_a_gpu_are_not_said_to_oversubscribe_
         assert len(said) == 1 and "oversubscribes the CPU" in said[0], (cpu, said)
 
 
+@pytest.mark.parametrize("where", [["device=cuda"], ["device=auto"], ["reid.backend=torch", "device=cpu"]])
+def test_wide_threads_without_wide_from_where_pytorch_runs_the_reid_gives_no_advice_that_does_nothing(
+    where, monkeypatch
+):
+    """`reid.wide_threads=2` alone on a GPU (or with `reid.backend=torch`) was told "set reid.wide_from, the crops a
+    batch needs to run on wide_threads": there PyTorch runs the ReID and reads neither key, so the advice changed
+    nothing. It is still said unused (it is, everywhere), with why and without that advice."""
+    from tracker.config import unused_settings
+
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)  # (a GPU machine)
+    said = unused_settings(load_config(overrides=["reid.wide_threads=2", *where]))
+    assert len(said) == 1 and said[0].startswith("reid.wide_threads=2 is not used"), said
+    assert "set reid.wide_from" not in said[0] and "PyTorch" in said[0], said
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)  # (where OpenVINO may run it: the advice stands)
+    said = unused_settings(load_config(overrides=["reid.wide_threads=2", "device=cpu"]))
+    assert len(said) == 1 and "set reid.wide_from" in said[0], said
+
+
+@pytest.mark.parametrize("gpu_here", [True, False])
+def test_track_batch_on_a_cluster_does_not_decide_device_auto_by_the_drivers_gpu(
+    gpu_here, tmp_path, monkeypatch, capsys
+):
+    """`track batch --engine ray --address HOST:PORT` with `device: auto`: the videos run on the cluster's nodes, where
+    auto resolves, but the unused-settings lines were decided by the driver's CUDA: a driver with a GPU left out the
+    CPU nodes' `reid.wide_from` no batch reaches, a driver without one said it as if every node ran on the CPU. It is
+    said either way, of the nodes without a GPU; a batch on this machine (a local Ray) still goes by its devices."""
+    import sys
+
+    from tracker.cli import main
+
+    monkeypatch.setattr("torch.cuda.is_available", lambda: gpu_here)
+    monkeypatch.setitem(sys.modules, "ray", None)  # (`import ray` fails: the batch stops after its config is read)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    Path("a.mp4").touch()
+    batch = ["batch", "a.mp4", "--out", "out", "--engine", "ray", "--set", "reid.wide_from=20", "--set",
+             "reid.batch_size=24", "--set", "reid.model=none"]  # fmt: skip
+    assert main([*batch, "--address", "10.0.0.7:6379"]) == 2
+    err = capsys.readouterr().err
+    assert "reid.wide_from=20 is not used" in err and "where a node has no GPU" in err, err
+    assert main(batch) == 2  # (a local Ray: its tasks see this machine's devices)
+    err = capsys.readouterr().err
+    assert ("reid.wide_from=20 is not used" in err) != gpu_here and "where a node has no GPU" not in err, err
+
+
 def test_wide_reid_batches_over_requests_on_cpu_0_are_said_to_oversubscribe_the_cpu(monkeypatch):
     """`device: cpu:0` (torch's name of the CPU, which the config accepts) was taken for a GPU: `reid.wide_from` with
     `reid.requests=2` oversubscribed the cores without a word, as a `wide_from` no batch reaches went unsaid."""

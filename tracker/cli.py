@@ -260,11 +260,13 @@ def _batch_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         tell(f"track batch: error: {one_line(exc)}")
         return EXIT_USER_ERROR
     from tracker.config import ConfigError
+    from tracker.ray_engine import joins_cluster
     from tracker.run_config import load_run_config
 
     overrides = option_overrides(parser, args.set, {"--device": ("device", args.device)})
+    here = args.engine != "ray" or not joins_cluster(args.address)  # (on a cluster, device=auto resolves per node)
     try:
-        cfg, note = load_run_config(args.config, overrides, gallery=args.gallery is not None)
+        cfg, note = load_run_config(args.config, overrides, gallery=args.gallery is not None, devices_here=here)
         if note:
             _batch_note(note)
         summary = track_many(

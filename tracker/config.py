@@ -804,14 +804,21 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
     return load_file(path, overrides, parse_config, section_names(TrackerConfig))
 
 
-def unused_settings(cfg: TrackerConfig) -> list[str]:
+def unused_settings(cfg: TrackerConfig, devices_here: bool = True) -> list[str]:
     """What `cfg` sets that its other keys leave unused (valid, so no error: a config may keep it for later), one
     line each: `motion.camera_exclude` regions while `motion.camera_compensation` is none, `reid.wide_threads`
-    while `reid.wide_from` is 0, a `reid.wide_from` above the largest static batch (`largest_static_batch` of
-    `reid.batch_size`: no batch reaches it) where OpenVINO may run the ReID (not `reid.backend=torch`, nor a GPU,
-    whose PyTorch forward ignores wide_from whatever the batch size); and one pair that works against itself:
-    `reid.wide_from` with `reid.requests` > 1 where the models run on the CPU (each request's wide batches on
-    wide_threads at once: more threads than cores; on a GPU the PyTorch forward ignores both)."""
+    while `reid.wide_from` is 0 (with what to do where OpenVINO may run the ReID: set `wide_from`; where PyTorch
+    runs it, `reid.backend=torch` or a GPU, which reads neither: nothing to set), a `reid.wide_from` above the
+    largest static batch (`largest_static_batch` of `reid.batch_size`: no batch reaches it) where OpenVINO may run
+    the ReID (not `reid.backend=torch`, nor a GPU, whose PyTorch forward ignores wide_from whatever the batch size);
+    and one pair that works against itself: `reid.wide_from` with `reid.requests` > 1 where the models run on the
+    CPU (each request's wide batches on wide_threads at once: more threads than cores; on a GPU the PyTorch forward
+    ignores both).
+
+    `devices_here`: False where the models run on other machines (`track batch` joining a Ray cluster), on which
+    `device: auto` resolves: a line that holds only on the CPU is then said of the nodes without a GPU, not decided
+    (or left out) by this machine's CUDA.
+    """
     unused = []
     if cfg.motion.camera_exclude and cfg.motion.camera_compensation == "none":
         unused.append(
@@ -819,16 +826,18 @@ def unused_settings(cfg: TrackerConfig) -> list[str]:
             "so no region is excluded from it); set motion.camera_compensation to auto, sparse_flow, orb or ecc"
         )
     reid = cfg.reid
+    openvino = _openvino_may_run(cfg, devices_here)  # (None: not known here)
+    where = _ON_CPU_NODES if openvino is None else ""
     if reid.wide_threads and not reid.wide_from:
         unused.append(
             f"reid.wide_threads={reid.wide_threads} is not used: reid.wide_from is 0 (every ReID batch runs on "
-            "reid.threads); set reid.wide_from, the crops a batch needs to run on wide_threads (2 where a core is free)"
+            "reid.threads); set reid.wide_from, the crops a batch needs to run on wide_threads (2 where a core is "
+            f"free){where}"
+            if openvino is not False
+            else f"reid.wide_threads={reid.wide_threads} is not used: it and reid.wide_from set OpenVINO's threads on "
+            f"the CPU, and {_pytorch_reid(cfg)}, which reads neither; leave reid.wide_threads out"
         )
-    if not reid.wide_from:
-        return unused
-    from tracker.device import runs_on_cpu
-
-    if reid.backend == "torch" or not runs_on_cpu(cfg.device):
+    if not reid.wide_from or openvino is False:
         return unused  # (no OpenVINO batch: the PyTorch forward ignores wide_from, whatever the batch size)
     from tracker.reid.openvino import SPLIT_LIMIT, largest_static_batch
 
@@ -837,7 +846,7 @@ def unused_settings(cfg: TrackerConfig) -> list[str]:
         unused.append(
             f"reid.wide_from={reid.wide_from} is not used: no ReID batch is larger than {largest}, the largest static "
             f"batch for reid.batch_size={reid.batch_size} (the power of two at most it; larger calls are chunked), "
-            f"so every batch runs on reid.threads; set reid.wide_from to at most {largest}"
+            f"so every batch runs on reid.threads; set reid.wide_from to at most {largest}{where}"
         )
     # (larger calls are not split over the requests; no part is larger than the largest static batch; OpenVINO
     # runs on the CPU alone: on a GPU the PyTorch forward ignores reid.requests, and no core is oversubscribed)
@@ -846,15 +855,40 @@ def unused_settings(cfg: TrackerConfig) -> list[str]:
         unused.append(
             f"reid.wide_from={reid.wide_from} with reid.requests={reid.requests} oversubscribes the CPU: the "
             f"{reid.requests} parts of a split call run at once, and each of {reid.wide_from} crops or more on "
-            f"{threads}; set reid.requests=1 (wide batches use the cores) or reid.wide_from=0"
+            f"{threads}; set reid.requests=1 (wide batches use the cores) or reid.wide_from=0{where}"
         )
     return unused
 
 
-def log_unused_settings(cfg: TrackerConfig) -> None:
-    """Log each of `unused_settings(cfg)` as a warning: once per run, by whatever loads its config (`track`,
-    `track batch`, `track eval`), not per tracker or video."""
-    for line in unused_settings(cfg):
+# what a line of `unused_settings` adds where the models' device resolves on other machines (`devices_here` False)
+_ON_CPU_NODES = (
+    " (where a node has no GPU and device=auto runs the ReID on the CPU, with OpenVINO; on a GPU it is not read)"
+)
+
+
+def _openvino_may_run(cfg: TrackerConfig, devices_here: bool) -> bool | None:
+    """Whether OpenVINO may run the ReID (`reid.backend` not torch, the models on the CPU); None where `device: auto`
+    resolves on other machines (`devices_here` False)."""
+    if cfg.reid.backend == "torch":
+        return False
+    if cfg.device == "auto" and not devices_here:
+        return None
+    from tracker.device import runs_on_cpu
+
+    return runs_on_cpu(cfg.device)
+
+
+def _pytorch_reid(cfg: TrackerConfig) -> str:
+    """Why PyTorch runs the ReID, as `unused_settings` says it: `reid.backend=torch`, or the GPU `device` picks."""
+    if cfg.reid.backend == "torch":
+        return "reid.backend=torch runs the ReID with PyTorch"
+    return f"device={cfg.device} runs the ReID on the GPU, with PyTorch"
+
+
+def log_unused_settings(cfg: TrackerConfig, devices_here: bool = True) -> None:
+    """Log each of `unused_settings(cfg, devices_here)` as a warning: once per run, by whatever loads its config
+    (`track`, `track batch`, `track eval`), not per tracker or video."""
+    for line in unused_settings(cfg, devices_here):
         log.warning("%s", line)
 
 

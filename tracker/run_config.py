@@ -68,14 +68,15 @@ def reid_fallback(cfg: TrackerConfig, asked: bool, gallery: bool = False) -> tup
 
 
 def load_run_config(
-    config_path: str | None, overrides: Sequence[str], gallery: bool = False
+    config_path: str | None, overrides: Sequence[str], gallery: bool = False, devices_here: bool = True
 ) -> tuple[TrackerConfig, str | None]:
     """The config of a `track` run: YAML and `--set` overrides, then `reid_fallback` (note: None or a line; `gallery`:
-    the run has one).
+    the run has one). Its unused settings are logged (`log_unused_settings`; `devices_here` False: the models run on
+    other machines, `track batch` on a Ray cluster).
 
     Raises:
         ConfigError: bad config key or value.
     """
     cfg = load_config(config_path, overrides=list(overrides))
-    log_unused_settings(cfg)
+    log_unused_settings(cfg, devices_here)
     return reid_fallback(cfg, asks_for_reid(config_path, tuple(overrides)), gallery)
