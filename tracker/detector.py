@@ -7,7 +7,7 @@ import functools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsIndex
 
 import numpy as np
 import torch
@@ -93,7 +93,7 @@ class UltralyticsDetector:
         head = self.model.model.model[-1]
         return sum(int(branch[0].conv.in_channels) for branch in head.cv2)
 
-    def __reduce_ex__(self, protocol: object) -> object:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> str | tuple[Any, ...]:
         """A PyTorch model pickles with its weights; an exported one (OpenVINO, ONNX, TensorRT: compiled for this
         process) is refused with a TypeError that says what to do instead (theirs name a library object)."""
         if not self.is_pytorch:

@@ -11,6 +11,7 @@ import logging
 import os
 import warnings
 from pathlib import Path
+from typing import Any, SupportsIndex
 
 import numpy as np
 import torch
@@ -180,7 +181,7 @@ class OpenVINOForward:
         # lane l > 0: its own compiled copy per batch size and one infer request of it, made on first use
         self._lanes: list[dict[int, object]] = [{} for _ in range(requests - 1)]
 
-    def __reduce_ex__(self, protocol: object) -> object:
+    def __reduce_ex__(self, protocol: SupportsIndex) -> str | tuple[Any, ...]:
         """Refused with a TypeError that says what to do instead (OpenVINO's own is "cannot pickle 'Core' object")."""
         raise TypeError(
             "an OpenVINO ReID model cannot be pickled (it is compiled for this process): pickle the Tracker after "
