@@ -37,6 +37,7 @@ from tracker.batch_work import NOTE_NAME, VideoTask, failed_result
 from tracker.cli import main
 from tracker.config import TrackerConfig, load_config
 from tracker.gallery import Gallery, Sighting
+from tracker.gallery_sources import SourceLinkedError
 from tracker.io.lock import LOCK_NAME
 from tracker.io.mot import read_mot_rows
 from tracker.io.sources import MAX_NAME_BYTES, open_source, safe_name
@@ -594,7 +595,10 @@ def test_gallery_gives_one_id_per_person_across_clips_and_matches_sequential_tra
     sequential = [people(seq / f"{name}.jsonl") for name in ("first", "second")]
     assert sequential[0] == sequential[1] and sequential[0][0] != sequential[0][1]
 
-    # A later batch starts from the saved gallery: the same people get their IDs back.
+    # A later batch starts from the saved gallery: the same people get their IDs back (in new footage of them: the
+    # gallery holds second.avi's sightings already, and a batch of it again is refused)
+    (tmp_path / "new").mkdir()
+    second = write_video(tmp_path / "new" / "second.avi", frames[half:][::-1])
     later = track_many([second], EVERY_FRAME, tmp_path / "later", engine="ray", gallery=gallery, save_video=False,
                        progress=False, make_tracker=gallery_tracker)  # fmt: skip
     assert set(later.global_ids["second"].values()) == set(by_clip[0].values())
@@ -878,7 +882,8 @@ def test_a_hand_edited_link_record_is_warned_about_and_the_batch_still_links(dam
     """A `.gallery-link.json` edited by hand (or damaged) so that it still parses as JSON and names the gallery file
     there, but one video's entry is not what the batch writes: the re-run tracked every video and then failed in the
     reduce with Python's bare AttributeError / ValueError / KeyError (no global IDs written, nothing said about the
-    record). It is read as a record that cannot be read: a warning naming it, and every video linked again."""
+    record). It is read as a record that cannot be read: a warning naming it; the gallery file records that it holds
+    the video, so the re-run is refused (it would count its sightings twice) and links it again with `relink`."""
     from tracker.batch_link import LINK_RECORD_NAME
 
     batch, out, _ = one_clip_gallery_batch(tmp_path, monkeypatch)
@@ -889,7 +894,9 @@ def test_a_hand_edited_link_record_is_warned_about_and_the_batch_still_links(dam
     record_path.write_text(json.dumps(record))
     (out / "cam" / "cam.global.json").unlink()
     with caplog.at_level(logging.WARNING, logger="tracker.batch_link"):
-        again = batch()
+        with pytest.raises(SourceLinkedError):  # (the gallery holds cam's sightings; the record no longer says so)
+            batch()
+        again = batch(relink=True)  # (linked again on purpose)
     assert f"{record_path} cannot be read" in caplog.text
     assert again.ok and (out / "cam" / "cam.global.json").exists(), again.describe()
 

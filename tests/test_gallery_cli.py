@@ -96,9 +96,9 @@ def test_same_person_same_id_in_every_video_and_jsonl_has_both_ids(colour_models
     assert all(t["recovered"] for t in recognised)
     assert not any(t["recognised"] for row in read_jsonl(out / "cam1.jsonl") for t in row["tracks"])
     assert stat.S_IMODE(os.stat(gallery).st_mode) == 0o600
-    # a later run (a restart) keeps the IDs too
+    # a later run (a restart) keeps the IDs too (of cam2 again: linked again on purpose, else refused as held already)
     out2 = tmp_path / "out2"
-    assert main([str(b), "--gallery", str(gallery), "--out", str(out2), *ARGS]) == 0
+    assert main([str(b), "--gallery", str(gallery), "--out", str(out2), "--relink", *ARGS]) == 0
     assert colour_ids(read_mot_rows(out2 / "cam2.txt"), second) == ids_a
     saved = Gallery.load(gallery)
     assert sorted(i.global_id for i in saved.identities) == sorted(ids_a)
@@ -896,7 +896,8 @@ def test_ctrl_c_during_tracks_gallery_save_says_whether_the_file_was_saved(
 
     monkeypatch.setattr(gallery_format, "write", ctrl_c)
     capsys.readouterr()
-    assert main([str(video), "--gallery", str(path), "--out", str(tmp_path / "o"), *ARGS]) == 130
+    again = [str(video), "--gallery", str(path), "--out", str(tmp_path / "o"), "--relink", *ARGS]  # (held already)
+    assert main(again) == 130
     said = capsys.readouterr().err.splitlines()[0]
     if interrupts == 1:
         assert said == f"track: interrupted once the gallery {path} was saved: it holds this run's identities"
@@ -963,7 +964,8 @@ def test_a_gallery_replaced_under_a_run_keeps_both_and_says_how_to_merge(
     monkeypatch.setattr(run, "open_gallery", replaced_after_the_load)
     capsys.readouterr()
     args = [*ARGS, "--set", f"gallery.save_every_seconds={every}"]
-    assert main([str(video), "--gallery", str(gallery), "--out", str(out), *args]) == 2
+    later = write_video(tmp_path / "cam2.avi", scene()[::-1])  # (the same people; cam1 the gallery holds already)
+    assert main([str(later), "--gallery", str(gallery), "--out", str(out), *args]) == 2
     err = capsys.readouterr().err
     assert gallery.read_bytes() == restored, "the other program's file is left as it is"
     aside = out / "site.unmerged.gallery"

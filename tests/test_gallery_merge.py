@@ -183,9 +183,9 @@ def test_a_merge_into_its_first_file_replaced_meanwhile_is_refused_and_loses_not
     restored = camera_gallery(tmp_path / "restore.gallery", {1: 0, 5: 4}, "cam1", time.time() - 60)
     merge = gallery_merge.merge_galleries
 
-    def merge_while_restored(files, galleries):
+    def merge_while_restored(files, galleries, **options):
         a.write_bytes(restored.read_bytes())  # (`cp restore.gallery cam1.gallery` meanwhile)
-        return merge(files, galleries)
+        return merge(files, galleries, **options)
 
     monkeypatch.setattr(gallery_merge, "merge_galleries", merge_while_restored)
     assert main(["gallery", "merge", str(a), str(b), "-o", str(a)]) == 2

@@ -49,6 +49,7 @@ from tracker.batch_work import (
     unnamed_sources,
 )
 from tracker.config import TrackerConfig, load_config, validate_config
+from tracker.gallery_sources import LinkedSource, refuse_linked, source_digest
 from tracker.io.lock import FolderLock, gallery_lock
 from tracker.io.opencv_files import check_video_folder
 from tracker.ray_engine import joins_cluster
@@ -82,9 +83,10 @@ def _linked_tasks(
     }
 
 
-def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool, option: str) -> None:
+def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool, option: str) -> dict[str, LinkedSource]:
     """Fail before any work on a gallery that cannot be used (one clear error, naming `option`: what chose the
-    gallery). `own_tracker`: the caller's `make_tracker`, whose embeddings' D this cannot know."""
+    gallery). `own_tracker`: the caller's `make_tracker`, whose embeddings' D this cannot know. Returns the sources
+    whose sightings the file holds ({}: no file yet)."""
     from tracker.gallery import Gallery
     from tracker.gallery_file import check_saveable
     from tracker.model_setup import (
@@ -102,6 +104,8 @@ def _check_gallery(gallery: Path, cfg: TrackerConfig, own_tracker: bool, option:
         # OSNet's D is known unloaded (auto's: the detector's): a gallery bound to no model may hold another D
         model = reid_model_identity(cfg) if own_tracker else unloaded_reid_identity(cfg)
         loaded.bind_model(model)  # GalleryModelError (naming the file): made with another ReID model, or of another D
+        return loaded.sources
+    return {}
 
 
 def _with_local_detector(
@@ -185,6 +189,7 @@ def track_many(
     gallery: str | Path | None = None,
     names: SettingNames = PARAMETERS,
     notify: Callable[[str], None] | None = None,
+    relink: bool = False,
 ) -> BatchSummary:
     """Track every source in its own task; outputs in `out_dir/<name>/` (the files `track` writes).
 
@@ -212,6 +217,10 @@ def track_many(
         names: what the errors call these settings: the parameters (`PARAMETERS`), or `track batch`'s options
             (`tracker.batch_names.OPTIONS`, the CLI's).
         notify: receives notes for the user (a stale lock of `out_dir` taken over); None logs them as warnings.
+        relink: with a `gallery`, link videos whose sightings the gallery file holds already (it records which
+            sources it holds: `tracker.gallery_sources`) again, counting them again; False: such videos are refused
+            before any starts (`SourceLinkedError`), except those an earlier run of this batch into `out_dir` linked,
+            which are reused and not linked again.
     Returns:
         A `BatchSummary` with one result per source, in order.
     Raises:
@@ -227,8 +236,9 @@ def track_many(
             video's folder of `out_dir` (or named as one), which a re-run replaces.
         ImportError: engine "ray" without Ray installed.
         ConnectionError: an `address` (host:port) where nothing accepts a connection (checked before any video).
-        GalleryError: a gallery file that cannot be used: unreadable, corrupt, or made with another ReID model
-            (checked before any video starts).
+        GalleryError: a gallery file that cannot be used: unreadable, corrupt, or made with another ReID model;
+            `SourceLinkedError`: one that holds the sightings of a video to track already (not linked by an earlier
+            run of this batch), or a video given twice (checked before any video starts; `relink` links them again).
         FolderInUse: another run uses the gallery file, or another batch (or `track` run) writes into `out_dir`
             (`tracker.io.lock`; checked before any video starts).
         FileNotFoundError: missing detector or ReID weights (with the default tracker, on this machine: the local
@@ -292,10 +302,11 @@ def track_many(
 
         require_model_files(cfg)  # once, not per video (a cluster's nodes look for weights on their own disks)
     gallery_path = None if gallery is None else Path(gallery)
+    recorded: dict[str, LinkedSource] = {}  # the sources whose sightings the gallery file holds
     with ExitStack() as held:
         if gallery_path is not None:
             held.enter_context(gallery_lock(gallery_path, names.gallery))  # no other run adds to it until linked
-            _check_gallery(gallery_path, cfg, make_tracker is not None, names.gallery)
+            recorded = _check_gallery(gallery_path, cfg, make_tracker is not None, names.gallery)
         out = Path(out_dir)  # one batch at a time: a second one would delete and rename this one's folders
         lock = held.enter_context(FolderLock(out, subject=f"the batch folder {out}", option=names.out_dir))
         if lock.stale_holder is not None:  # (a driver killed with `kill -9`: it was taken over without a word)
@@ -311,9 +322,13 @@ def track_many(
         if gallery_path is not None:  # (named as a video's folder: found a folder there when saved, at the end)
             _refuse_gallery_in_video_folders(gallery_path, out, _video_folders(tasks), names)
         started = time.perf_counter()
-        applied = {} if gallery_path is None else linked_before(out, gallery_path)
+        applied = {} if gallery_path is None else linked_before(out, gallery_path, recorded)
         linked = _linked_tasks(tasks, applied, (sources_, cfg, out, save_video, max_frames, make_tracker, gallery_path))
         tasks = [linked.get(t.index, (t, None))[0] for t in tasks]
+        keys = {} if gallery_path is None else {t.index: source_digest(t.source) for t in tasks}
+        if gallery_path is not None and not relink:  # (before any task: each would be linked again, counted twice)
+            fresh = [(t.source, keys[t.index]) for t in tasks if t.index not in linked]
+            refuse_linked(recorded, fresh, gallery_path, "the batch", names.gallery)
         reused = {t.index: r for t in tasks if (r := reused_result(t)) is not None}
         unnamed = {t.index: r for t in tasks if t.index not in reused and (r := names_nothing(t)) is not None}
         todo = [t for t in tasks if t.index not in reused and t.index not in unnamed]
@@ -339,13 +354,22 @@ def track_many(
 
             began = start_digest(start)
             finished = [
-                LinkedVideo(v.out_dir, v.stem, tasks[v.index].fingerprint, began, linked.get(v.index, (None, None))[1])
+                LinkedVideo(
+                    v.out_dir,
+                    v.stem,
+                    tasks[v.index].fingerprint,
+                    began,
+                    linked.get(v.index, (None, None))[1],
+                    source=v.source,
+                    source_key=keys[v.index],
+                    frames=v.frames,
+                )
                 for v in videos
                 if v.status != "failed" and v.stem
             ]
             names = [v.name for v in videos if v.status != "failed" and v.stem]
             if finished:
-                ids = link_batch(finished, gallery_path, cfg, out, applied)
+                ids = link_batch(finished, gallery_path, cfg, out, applied, relink=relink)
                 summary.global_ids = dict(zip(names, ids, strict=True))
                 summary.linked_before = sum(video.linked is not None for video in finished)
                 saved = {i.global_id for i in Gallery.load(gallery_path, cfg.gallery, prune=False).identities}

@@ -17,8 +17,11 @@ videos the gallery file holds (each one's fingerprint, the gallery it began from
 file that is, written atomically before the save's rename (naming the file the rename leaves, "pending") and after
 it, as `track --gallery` records its saves for --resume. A re-run of the batch on that same file (`linked_before`)
 reuses those videos, links them no more (a run killed after the save, before their `.global.*` files, counted
-their sightings twice) and writes their `.global.*` files from the record; a gallery file saved by another run
-since is not that file, and every video is linked into it.
+their sightings twice) and writes their `.global.*` files from the record. The gallery file itself records which
+sources it holds (`tracker.gallery_sources`; the reduce records each video it links): a file saved by another run
+since (`track --gallery`, `track gallery merge`) is not that file, but the videos of the batch's record that it
+still holds are reused all the same (they were linked again, counted twice, before it recorded them), and the
+batch refuses before any task a video that it holds and this batch's record does not name (`track_many`).
 """
 
 from __future__ import annotations
@@ -55,22 +58,31 @@ LINK_RECORD_NAME = ".gallery-link.json"
 class LinkedVideo:
     """A finished video of the batch: its output folder and the stem of its files; for the record of the link, its
     task's fingerprint and the `start_digest` of the gallery it began from; and `linked`, its entry of the record
-    (`linked_before`) when the gallery file already holds its sightings (then it is not linked again)."""
+    (`linked_before`) when the gallery file already holds its sightings (then it is not linked again). For the
+    gallery's own record of its sources: `source` as given, its key (`source_digest`; None: a stream) and the
+    `frames` tracked."""
 
     out_dir: Path
     stem: str
     fingerprint: str = ""
     start: str | None = None
     linked: Mapping[str, Any] | None = None
+    source: str = ""
+    source_key: str | None = None
+    frames: int = 0
 
 
-def linked_before(out: Path, gallery_path: Path) -> dict[str, dict[str, Any]]:
+def linked_before(
+    out: Path, gallery_path: Path, recorded: Mapping[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
     """The videos, by output folder name, whose sightings the gallery file now at `gallery_path` holds from an
     earlier run of the batch in `out`: each one's entry of its record (`LINK_RECORD_NAME`: "fingerprint", "start",
-    "tracks", "ended_as"). {} when there is no record, it is of another gallery, or the file there is neither the
-    one that run saved nor the one its save was renaming into place when killed (another run saved it since); a
-    record that cannot be read, or whose entries are not as the batch writes them (edited by hand), is logged and
-    read as none (every video is linked again, as before it existed)."""
+    "tracks", "ended_as", and since the gallery records its sources, "source"). {} when there is no record or it is
+    of another gallery. When the file there is neither the one that run saved nor the one its save was renaming
+    into place when killed (another run saved it since), only the entries whose "source" key is among `recorded`
+    (the sources the file holds: `Gallery.sources`). A record that cannot be read, or whose entries are not as the
+    batch writes them (edited by hand), is logged and read as none (every video is linked again, as before it
+    existed)."""
     path = out / LINK_RECORD_NAME
     try:
         record = json.loads(path.read_text())
@@ -82,7 +94,10 @@ def linked_before(out: Path, gallery_path: Path) -> dict[str, dict[str, Any]]:
         pending = record.get("pending")
         if pending is not None and pending["version"] == list(now):
             return _checked_entries(pending["videos"])
-        return _checked_entries(record["videos"]) if record["version"] == list(now) else {}
+        if record["version"] == list(now):
+            return _checked_entries(record["videos"])
+        held = recorded or {}  # (another run saved the file since: the videos it still records)
+        return {name: e for name, e in _checked_entries(record["videos"]).items() if e.get("source") in held}
     except FileNotFoundError:
         return {}
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -171,13 +186,15 @@ def link_batch(
     cfg: TrackerConfig,
     out: Path | None = None,
     applied: Mapping[str, Mapping[str, Any]] | None = None,
+    relink: bool = False,
 ) -> list[dict[int, int]]:
     """The reduce step: one global ID per identity across `videos` (in batch order), the gallery saved.
 
     Videos with `linked` (the gallery file holds their sightings already) are not linked again: their global IDs
     are their record's. With `out` (the batch folder), the record of the videos the saved file holds
     (`LINK_RECORD_NAME`: `applied`, the entries `linked_before` found, and these videos') is written there before
-    the save's rename and after it; no save when every video was linked before.
+    the save's rename and after it; no save when every video was linked before. The gallery records each video it
+    links as one of its sources (`Gallery.record_source`; with `relink`, one it held already counts one more link).
 
     Returns {track id: global ID} per video, in the order of `videos`. Files written beside each video:
     `<stem>.global.json`, `<stem>.global.txt`.
@@ -186,7 +203,7 @@ def link_batch(
     first).
     """
     fresh = [video for video in videos if video.linked is None]
-    fresh_ids = iter(_link(fresh, gallery_path, cfg, out, applied or {}) if fresh else [])
+    fresh_ids = iter(_link(fresh, gallery_path, cfg, out, applied or {}, relink) if fresh else [])
     result = []
     for video in videos:
         if video.linked is None:
@@ -207,9 +224,11 @@ def _link(
     cfg: TrackerConfig,
     out: Path | None,
     applied: Mapping[str, Mapping[str, Any]],
+    relink: bool = False,
 ) -> list[tuple[dict[int, int], dict[int, int]]]:
-    """Link `videos` into the gallery and save it (with the record, when `out`): each video's {track: global ID}
-    and {its task's global ID: the batch's}, in order."""
+    """Link `videos` into the gallery and save it (with the record, when `out`), recording each video as one of its
+    sources (`relink`: one it held counts one more link): each video's {track: global ID} and {its task's global
+    ID: the batch's}, in order."""
     gallery = _open_start_gallery(gallery_path, cfg)
     units: list[tuple[int, Any]] = []  # (video position, Identity) in the order they are linked
     metas: list[dict[str, Any]] = []
@@ -251,7 +270,10 @@ def _link(
             "start": video.start,
             "tracks": {str(t): g for t, g in sorted(tracks.items())},
             "ended_as": {str(t): g for t, g in sorted(by_task_gid.items())},
+            "source": video.source_key,
         }
+        if video.source_key is not None:
+            gallery.record_source(video.source_key, video.source or video.stem, video.frames, again=relink)
     before = file_version(gallery_path)
 
     def record_pending(pending: FileVersion) -> None:  # just before the save's rename: the file it leaves

@@ -47,6 +47,11 @@ from tracker.resume import DEFAULT_CHECKPOINT_SECONDS
 from tracker.stop_flag import terminating_interrupts
 from tracker.wording import count
 
+RELINK_HELP = (  # `--relink` of `track` and `track batch`
+    "with --gallery: link sources whose sightings the gallery holds already again (refused otherwise: they would "
+    "be counted twice), e.g. after changing the tracker's settings; their sightings are counted again"
+)
+
 __all__ = ["main"]
 
 _FFMPEG_QUIET = "-8"  # AV_LOG_QUIET: our one-line errors, not FFmpeg's chatter
@@ -98,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="identity gallery: loaded if the file exists, written back (IDs survive long absences, videos, cameras)",
     )
+    p.add_argument("--relink", action="store_true", help=RELINK_HELP)
     _config_option(p)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
     p.add_argument(
@@ -181,6 +187,7 @@ def _batch_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="one set of identities: linked into FILE at the end",
     )
+    p.add_argument("--relink", action="store_true", help=RELINK_HELP)
     _config_option(p)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
     p.add_argument("--save-video", action=GivenOnceSwitch, default=True, help="write the annotated mp4s (default: on)")
@@ -272,7 +279,7 @@ def _batch_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         summary = track_many(
             args.sources, cfg, args.out, engine=args.engine, address=args.address, gpus_per_video=args.gpus_per_video,
             workers=args.workers, save_video=args.save_video, max_frames=args.max_frames, progress=not args.quiet,
-            gallery=args.gallery, names=OPTIONS, notify=_batch_note,
+            gallery=args.gallery, names=OPTIONS, notify=_batch_note, relink=args.relink,
         )  # fmt: skip
     except (ConfigError, FileNotFoundError, PermissionError, ValueError, OSError, ImportError) as exc:
         logging.getLogger("tracker.cli").info("error details", exc_info=True)  # --verbose only
@@ -346,6 +353,7 @@ def _track_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         source=args.source[0],
         more_sources=tuple(args.source[1:]),
         gallery=args.gallery,
+        relink=args.relink,
         config=args.config,
         overrides=tuple(overrides),
         out=args.out,

@@ -51,6 +51,11 @@ def gallery_parser() -> argparse.ArgumentParser:
     ls.add_argument(
         "files", type=path_arg, nargs="+", metavar="FILE", help="the gallery file (`track --gallery FILE`), or several"
     )
+    ls.add_argument(
+        "--sources",
+        action="store_true",
+        help="also list the sources (videos) whose sightings it holds, which tracking into it again is refused",
+    )
     rm = _action_parser(
         sub,
         "rm",
@@ -113,6 +118,11 @@ def _merge_parser(sub: Any) -> None:
     )  # fmt: skip
     _config_options(merge, "YAML config with the gallery keys (default: built-in defaults)")
     merge.add_argument("--dry-run", action="store_true", help="print the links it would make, and write nothing")
+    merge.add_argument(
+        "--count-twice",
+        action="store_true",
+        help="merge FILEs that hold the sightings of one video all the same (refused otherwise: counted twice)",
+    )
 
 
 def _export_parser(sub: Any) -> None:
@@ -194,10 +204,10 @@ def gallery_main(argv: list[str]) -> int:
         with gallery_lock(locked, option=None) if locked is not None else nullcontext():  # (the file written)
             if args.action == "ls":
                 if len(args.files) > 1:  # each file its own block: one unreadable file does not hide the others
-                    return _list_several(args.files)
+                    return _list_several(args.files, args.sources)
                 read = Gallery.load(args.files[0], prune=False)
                 _note_if_in_use(args.files[0], read, "what it saves later is not listed")  # (a `track` run holds it)
-                for line in _gallery_listing(read):
+                for line in _gallery_listing(read, args.sources):
                     say(line)
             elif args.action == "merge":
                 for line in _merge(args):
@@ -253,7 +263,7 @@ def _error_text(exc: Exception, file: Path | None, written: Path | None = None) 
     return one_line(exc)
 
 
-def _list_several(files: list[Path]) -> int:
+def _list_several(files: list[Path], sources: bool = False) -> int:
     """`track gallery ls A B ...`: one block per file, headed by its name; a file that cannot be read (missing,
     corrupt, another format) is one error line on stderr naming it, and the others are still listed. Returns the
     exit status: 2 where any file could not be read (as for one file), else 0."""
@@ -270,7 +280,7 @@ def _list_several(files: list[Path]) -> int:
         _note_if_in_use(file, read, "what it saves later is not listed")  # (a file a `track` run holds: said)
         try:
             say(f"\n{file}:" if listed_any else f"{file}:")
-            for line in _gallery_listing(read):
+            for line in _gallery_listing(read, sources):
                 say(line)
         except BrokenPipeError:  # the reader left (`| head`): the files after it are still read, their errors said
             silence_stdout()  # (the status was 0 and a bad file after it unnamed)
@@ -321,7 +331,7 @@ def _merge(args: argparse.Namespace) -> list[str]:
     for file, gallery in zip(files, galleries, strict=True):
         _note_if_in_use(file, gallery, f"what it saves later is not in {out}")
     sizes = [len(gallery) for gallery in galleries]
-    merged = merge_galleries(files, galleries)
+    merged = merge_galleries(files, galleries, count_twice=args.count_twice)
     if not args.dry_run:
         merged.gallery.save(out, prune=False, lock=False)  # (locked by the caller; OUT = its first FILE: checked)
     # each name as every line shows it: two that would show alike (non-UTF-8 bytes, both U+FFFD) with their bytes
@@ -495,15 +505,16 @@ def _edit_interrupted(path: Path, gallery: Any) -> str:
 _UNNAMED_SOURCE = "-"  # `track gallery ls`: a sighting recorded by a `Tracker` made without a `source_name`
 
 
-def _gallery_listing(gallery: Any) -> list[str]:
+def _gallery_listing(gallery: Any, sources: bool = False) -> list[str]:
     """`track gallery ls`'s lines: a headline, then one row per identity: its class by name where the gallery knows
-    the detector's names (else its number), times in UTC (`utc_text`: local times without a zone were ambiguous)."""
+    the detector's names (else its number), times in UTC (`utc_text`: local times without a zone were ambiguous);
+    with `sources`, then the sources whose sightings it holds (`_sources_lines`)."""
     from tracker.gallery_export import utc_text as when
 
     model = gallery.model
     made_by = "" if model is None else f", ReID model {model.name} (weights {model.weights_digest})"
     if not len(gallery):  # not "0 identities, D = None" over an empty table
-        return [f"empty gallery: no identities{made_by}"]
+        return [f"empty gallery: no identities{made_by}", *_sources_lines(gallery, sources)]
     names = gallery.class_names
     classes = {i.global_id: names.get(i.class_id, str(i.class_id)) for i in gallery.identities}
     wide = max(len("class"), *map(len, classes.values()))
@@ -517,7 +528,20 @@ def _gallery_listing(gallery: Any) -> list[str]:
             f"{i.global_id:>6} {classes[i.global_id]:>{wide}} {i.sightings:>5} {when(i.first_seen.time):<20} "
             f"{when(last.time):<20} {last.source or _UNNAMED_SOURCE} ({last.frame})"
         )
-    return lines
+    return [*lines, *_sources_lines(gallery, sources)]
+
+
+def _sources_lines(gallery: Any, wanted: bool) -> list[str]:
+    """With `wanted`: "sightings of 2 sources (tracked into it again: refused; --relink links again):", then one
+    line per source, by name (`LinkedSource.describe`); "no sources recorded" for a gallery that records none
+    (saved before they were, or by `track gallery merge` of such files)."""
+    if not wanted:
+        return []
+    records = sorted(gallery.sources.values(), key=lambda record: (record.name, record.linked))
+    if not records:
+        return ["no sources recorded (tracking one into it again is not refused)"]
+    head = f"sightings of {count(len(records), 'source')} (tracked into it again: refused; --relink links again):"
+    return [head, *(f"  {record.describe()}" for record in records)]
 
 
 def _pasted(path: Path | str) -> str:

@@ -34,6 +34,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import threading
+import time
 import weakref
 from collections.abc import Hashable, Mapping
 from typing import Any
@@ -69,6 +70,7 @@ from tracker.gallery_search import (
     SEARCH_NEIGHBOURS_PER_EXCLUDED as SEARCH_NEIGHBOURS_PER_EXCLUDED,  # (re-exported: public here before)
 )
 from tracker.gallery_search import GallerySearch
+from tracker.gallery_sources import LinkedSource
 from tracker.gallery_upkeep import ID_STRIDE as ID_STRIDE  # (re-exported: public here before)
 from tracker.gallery_upkeep import IVF_REBUILD_GROWTH as IVF_REBUILD_GROWTH  # (re-exported: public here before)
 from tracker.gallery_upkeep import MAX_GLOBAL_ID as MAX_GLOBAL_ID  # (re-exported: public here before)
@@ -129,6 +131,7 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
         self._identities: dict[int, Identity] = {}
         self._next_id = 1
         self._class_names: dict[int, str] = {}  # the detector's name of each class ID, when known (`name_classes`)
+        self._linked: dict[str, LinkedSource] = {}  # the sources whose sightings it holds, by key (`record_source`)
         self._index: ExactIndex | InvertedFileIndex | None = None  # over all prototypes, built on first use
         self._ivf_trained_at = 0  # vectors in the gallery when the inverted file was trained (0: exact index)
         self._dirty = False
@@ -154,11 +157,12 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
             return state | {
                 "_dirty": self.modified,
                 "_identities": dict(self._identities),  # (records are replaced, never changed in place)
+                "_linked": dict(self._linked),  # (records are replaced, never changed in place)
                 "_index": copy.deepcopy(self._index),
             }
 
     def __setstate__(self, state: dict[str, Any]) -> None:  # a checkpoint pickled before `_file` existed
-        self.__dict__.update({"_file": None, "_class_names": {}, **state})
+        self.__dict__.update({"_file": None, "_class_names": {}, "_linked": {}, **state})
         self._sources, self._live = weakref.WeakSet(), weakref.WeakKeyDictionary()
         self._guard = threading.RLock()
         self._saving = 0
@@ -224,6 +228,46 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
         self._next_id += 1
         self._dirty = True
         return gid
+
+    @property
+    @locked
+    def sources(self) -> dict[str, LinkedSource]:
+        """The sources whose sightings it holds, by key (`tracker.gallery_sources.source_digest`): a copy."""
+        return dict(self._linked)
+
+    @locked
+    def linked_source(self, key: str | None) -> LinkedSource | None:
+        """The record of the source of key `key` when this gallery holds its sightings; None otherwise (and for no
+        key: a stream)."""
+        return None if key is None else self._linked.get(key)
+
+    @locked
+    def record_source(
+        self, key: str, name: str, frames: int | None = None, *, again: bool = False, when: float | None = None
+    ) -> LinkedSource:
+        """Record that this gallery holds the sightings of the source of key `key` (`source_digest`), given as
+        `name`: `frames` tracked (None: not to its end yet), linked at `when` (Unix s; default now). A source
+        recorded already keeps its count of links, or with `again` (linked again on purpose) counts one more.
+        Returns the record."""
+        old = self._linked.get(key)
+        links = 1 if old is None else old.links + int(again)
+        record = LinkedSource(name, time.time() if when is None else float(when), frames, links)
+        self._linked[key] = record
+        self._dirty = True
+        return record
+
+    @locked
+    def absorb_sources(self, sources: Mapping[str, LinkedSource]) -> None:
+        """Record another gallery's `sources` (`track gallery merge`): one it lacks, or holds the very same record
+        of (a common copy's), as it is; one it holds from another link with the links of both (its sightings are in
+        both: counted twice) and the later link's name, time and frames."""
+        for key, other in sources.items():
+            mine = self._linked.get(key)
+            if mine is not None and mine != other:  # (the same record: one link, both inherited from a common copy)
+                later = max(mine, other, key=lambda record: record.linked)
+                other = dataclasses.replace(later, links=mine.links + other.links)
+            self._linked[key] = other
+            self._dirty = True
 
     @locked
     def bind_model(self, model: ModelIdentity) -> None:
@@ -314,9 +358,13 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
         A new `global_id` takes its record as it is (class, first and last sightings, sightings count) with its
         prototypes picked as `add` picks them; a known one merges: its prototypes are re-picked from both sets (at
         most `gallery.prototypes`; a row it holds already is not added twice), its first sighting is the earlier of
-        the two, its last the later, and the counts add up. The very record it holds (the same sightings, every
-        prototype stored already: a gallery merged with itself) changes nothing. Enforces `max_identities` as `add`
-        does.
+        the two, its last the later, and the counts add up, except for two records of one origin (the very same
+        first sighting: frame, time and source, which two tracks never share): copies of one record, which count
+        the larger of the two (exact where one copy saw the person again since the copy was made, a file restored
+        from an older copy; where both did, the count at the copy is known to neither, and this counts what the one
+        that saw more added; the sum counted the copied sightings twice). The very record it holds (the same
+        sightings, every prototype stored already: a gallery merged with itself) changes nothing. Enforces
+        `max_identities` as `add` does.
 
         Raises:
             ValueError: prototypes of another D than the gallery's, or a row that is no look (as `add`); a
@@ -338,7 +386,9 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
         else:
             first = min(old.first_seen, seen_first or seen_last, key=lambda seen: seen.time)  # (a tie: the stored one)
             last = max(old.last_seen, seen_last, key=lambda seen: seen.time)
-            merged = Identity(gid, old.class_id, first, last, old.sightings + identity.sightings, prototypes)
+            one_origin = old.first_seen == (seen_first or seen_last)  # (copies of one record: module docstring)
+            seen = max(old.sightings, identity.sightings) if one_origin else old.sightings + identity.sightings
+            merged = Identity(gid, old.class_id, first, last, seen, prototypes)
         return self._put(merged, old)
 
     def _prototypes(self, old: Identity | None, looks: np.ndarray) -> np.ndarray:

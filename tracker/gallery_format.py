@@ -4,7 +4,8 @@ A safetensors file: tensors `prototypes` (M, D) float32 and `owners` (M,) int64 
 in its header, as JSON under `gallery`: the format name and version, the ReID model that made the embeddings, the
 next global ID, the identities' records (`Identity.describe`), the detector's class names when known (`class_names`,
 {"0": "person", ...}: absent from files saved without them, and before they were stored; a reader that does not know
-the key ignores it) and a SHA-256 of the tensors. No pickle: loading a
+the key ignores it), the sources whose sightings it holds (`sources`, `tracker.gallery_sources`: absent likewise) and
+a SHA-256 of the tensors. No pickle: loading a
 file cannot run code. `write` puts the bytes of a `Snapshot` (what a save takes of a gallery) into a file, `encode`
 returns them; `decode` checks them (format, version, checksum) and `read_model` / `read_identities` turn the header
 back into records. Writing them to disk atomically is `tracker.gallery_file`'s job.
@@ -32,6 +33,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from tracker.gallery_records import GalleryError, Identity, ModelIdentity, Sighting
+from tracker.gallery_sources import LinkedSource, sources_header
 from tracker.io.strict_json import to_json
 
 __all__ = [
@@ -76,6 +78,7 @@ class Snapshot:
         next_id: the next global ID the gallery gives.
         dim: D of the prototypes (0 while none is known: an empty gallery of no model).
         class_names: the detector's name of each class ID (empty: not known; `Gallery.name_classes`).
+        sources: the sources whose sightings it holds, by key (`tracker.gallery_sources`; empty: none recorded).
     """
 
     identities: tuple[Identity, ...]
@@ -83,6 +86,7 @@ class Snapshot:
     next_id: int
     dim: int
     class_names: Mapping[int, str] = field(default_factory=dict)
+    sources: Mapping[str, LinkedSource] = field(default_factory=dict)
 
 
 def write(file: BinaryIO, snapshot: Snapshot) -> None:
@@ -107,6 +111,8 @@ def encode(snapshot: Snapshot) -> bytes:
     }
     if snapshot.class_names:  # (none known: the header a file had before names were stored)
         header["class_names"] = {str(c): name for c, name in sorted(snapshot.class_names.items())}
+    if snapshot.sources:  # (none recorded: the header a file had before sources were recorded)
+        header["sources"] = sources_header(snapshot.sources)
     return st_save(tensors, metadata={"gallery": to_json(header)})
 
 

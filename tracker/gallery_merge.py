@@ -5,8 +5,9 @@ global ID, is matched against the merged gallery as it stands by the gallery's o
 decision `Gallery.link` makes for a track: the normalised mean of its prototypes against every identity's best
 prototype, at least `gallery.min_similarity`, ahead of the runner-up by `gallery.margin`, same class). A match joins
 that identity (`Gallery.absorb`: prototypes re-picked within `gallery.prototypes`, first and last sightings merged,
-counts added); the others get new global IDs (`Gallery.new_id`: above every ID the base ever gave). Two identities
-of one file stay two: an ID one of them took is not given to another of the same file (the file told them apart).
+counts added, or for copies of one record, of the same first sighting, the larger one); the others get new global
+IDs (`Gallery.new_id`: above every ID the base ever gave). Two identities of one file stay two: an ID one of them
+took is not given to another of the same file (the file told them apart).
 
 Before the look rule, provenance: an identity holding a prototype row equal, byte for byte, to one the merged gallery
 holds (same class) is that identity's record (the same file given twice, or two copies of one gallery that went on
@@ -37,8 +38,9 @@ from tracker.gallery import Gallery
 from tracker.gallery_prototypes import looks_query, normalised
 from tracker.gallery_records import GalleryModelError, Identity, describe_model
 from tracker.gallery_search import NO_ID
+from tracker.gallery_sources import LinkedSource, SourceLinkedError
 
-__all__ = ["MergeLink", "Merged", "check_compatible", "lookalike_note", "merge_galleries"]
+__all__ = ["MergeLink", "Merged", "check_compatible", "lookalike_note", "merge_galleries", "refuse_shared_sources"]
 
 QUERY_CHUNK = 256  # look-alike search: new identities' queries per matrix product (bounds its memory)
 
@@ -123,20 +125,31 @@ def check_compatible(paths: Sequence[Path], galleries: Sequence[Gallery]) -> Non
             dim, first["dim"] = gallery.dim, path
 
 
-def merge_galleries(paths: Sequence[Path], galleries: Sequence[Gallery]) -> Merged:
+def merge_galleries(paths: Sequence[Path], galleries: Sequence[Gallery], count_twice: bool = False) -> Merged:
     """Merge `galleries` (loaded from `paths`, in that order) into the first one (module docstring), in memory.
+
+    The result records the sources (videos) of every input (`Gallery.sources`). Two inputs that hold the sightings
+    of one source from two links (it was tracked into each) are refused unless `count_twice`: a gallery counts how
+    many times it saw each person, not in which video, so their joined identities would add that video's sightings
+    twice and no merge could take them out (with `count_twice` they are added, and the source's record counts both
+    links). One link both inherited from a common copy (`refuse_shared_sources`) is merged, recorded once.
 
     Args:
         paths: the input files, for the links (a file may be given twice: merging a gallery with itself gives it
             back, every identity joining itself).
         galleries: their galleries; the first becomes the result (its config's bounds and capacity apply).
+        count_twice: merge inputs that hold one source all the same.
     Raises:
+        SourceLinkedError: two inputs hold the sightings of one source (without `count_twice`), naming it and both
+            files, before anything is merged.
         GalleryModelError: incompatible inputs (`check_compatible`), before anything is merged.
         ValueError: fewer than one gallery, or `paths` and `galleries` of different lengths.
     """
     if not galleries or len(paths) != len(galleries):
         raise ValueError(f"one path per gallery is needed, got {len(paths)} paths and {len(galleries)} galleries")
     check_compatible(paths, galleries)
+    if not count_twice:
+        refuse_shared_sources(paths, galleries)
     merged = galleries[0]
     base = {identity.global_id for identity in merged.identities}
     links: list[MergeLink] = []
@@ -144,6 +157,7 @@ def merge_galleries(paths: Sequence[Path], galleries: Sequence[Gallery]) -> Merg
         if merged.model is None and gallery.model is not None:
             merged.bind_model(gallery.model)
         merged.name_classes(gallery.class_names)
+        merged.absorb_sources(gallery.sources)
         taken = _Taken()  # IDs this file's identities took: another of its identities is another person
         fresh: dict[int, Identity] = {}  # new ID -> this file's identity that got it
         owners = _row_owners(merged)
@@ -164,6 +178,28 @@ def merge_galleries(paths: Sequence[Path], galleries: Sequence[Gallery]) -> Merg
                 links[k] = replace(links[k], nearest=pair[0], nearest_similarity=pair[1])
     dropped = sorted((base | {link.to_id for link in links}) - {i.global_id for i in merged.identities})
     return Merged(merged, links, len(base), dropped)
+
+
+def refuse_shared_sources(paths: Sequence[Path], galleries: Sequence[Gallery]) -> None:
+    """Raise `SourceLinkedError` naming the sources two of `galleries` (loaded from `paths`) both hold the
+    sightings of from two links, and the files (the first that held each); nothing when none is. One link both
+    record alike (the same time, frames and count: a copy of one file, or a file restored from an older copy) is
+    not refused: each identity the copies share joins itself by provenance, and one that only one of them saw
+    again since is taken as that one's (`Gallery.absorb`)."""
+    first: dict[str, tuple[Path, LinkedSource]] = {}
+    shared: list[str] = []
+    for path, gallery in zip(paths, galleries, strict=True):
+        for key, record in sorted(gallery.sources.items()):
+            if key in first and first[key][1] != record:  # (the same record: one link, inherited from a common copy)
+                shared.append(f"{first[key][0]} and {path} both hold the sightings of {record.describe()}")
+            elif key not in first:
+                first[key] = (path, record)
+    if shared:
+        raise SourceLinkedError(
+            f"{'; '.join(shared)}: merged, their identities would count those sightings twice (a gallery counts how "
+            "many times it saw each person, not in which video, so a merge cannot take them out); merge galleries of "
+            "other videos, or add --count-twice to merge them all the same"
+        )
 
 
 def lookalike_note(merged: Merged, named: Callable[[Path], str] = str) -> str | None:

@@ -33,6 +33,7 @@ from tracker.gallery_file import (
 )
 from tracker.gallery_guard import locked
 from tracker.gallery_records import GalleryError, ModelIdentity
+from tracker.gallery_sources import read_sources
 
 if TYPE_CHECKING:
     from tracker.gallery import Gallery
@@ -100,7 +101,12 @@ class GalleryFiles:
             self.prune()
         model = None if self.model is None else replace(self.model, dim=self.dim)
         return gallery_format.Snapshot(
-            tuple(self.identities), model, self._next_id, self.dim or 0, class_names=dict(self._class_names)
+            tuple(self.identities),
+            model,
+            self._next_id,
+            self.dim or 0,
+            class_names=dict(self._class_names),
+            sources=dict(self._linked),
         )
 
     @locked
@@ -225,6 +231,7 @@ class GalleryFiles:
         gallery._identities.update(gallery_format.read_identities(tensors, header))
         gallery._next_id = max([int(header["next_id"]), *(g + 1 for g in gallery._identities)])
         gallery._class_names = gallery_format.read_class_names(header)
+        gallery._linked = read_sources(header)
         return gallery
 
 

@@ -60,7 +60,7 @@ from tracker.resume import (
     run_identity,
 )
 from tracker.run_config import asks_for_reid, load_run_config, reid_fallback
-from tracker.run_gallery import GallerySaver, check_gallery_unchanged, open_gallery
+from tracker.run_gallery import GallerySaver, LinkedSources, check_gallery_unchanged, open_gallery
 from tracker.run_outputs import (
     DEFAULT_RUNS_DIR,
     FULL_DISK_HINT,
@@ -175,6 +175,7 @@ class TrackOptions:
     frame_rate: float | None = None  # --fps: force this rate whatever the source declares
     more_sources: tuple[str, ...] = ()  # tracked in turn after `source`, against the same gallery
     gallery: Path | None = None  # identity gallery file: loaded if present, written back
+    relink: bool = False  # link sources the gallery holds the sightings of already again (else refused)
     resume: bool = False  # continue the run in `out` (default: the newest run folder of the source) from its checkpoint
     checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS  # wall time between resume checkpoints; 0: none
 
@@ -509,10 +510,13 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         if options.gallery is not None:  # (a missing folder is not locked: open_gallery's error names it)
             held.enter_context(gallery_lock(options.gallery))  # read, added to and written back by one run at a time
         gallery = open_gallery(options.gallery, cfg)
+        # before any model loads: sources whose sightings the gallery holds already are refused (unless --relink)
+        linked = LinkedSources(gallery, options.gallery, names, options.relink, resumed=checkpoint is not None)
         first = Tracker.from_config(cfg, frame_rate=rate, gallery=gallery)  # GalleryModelError names the file
         if checkpoint is not None:
             restore_state(first, checkpoint)  # with a gallery, the one saved with the state (the file may be newer)
             gallery = first.gallery
+            linked.gallery = gallery  # (its sources recorded as of the checkpoint)
             if gallery is not None and options.gallery is not None:  # (before anything is written)
                 check_gallery_unchanged(options.gallery, out, gallery.file)
             done = checkpoint.progress
@@ -550,6 +554,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                         tracker = Tracker(cfg, rate, detector=first.detector, embedder=first.embedder, gallery=gallery)
                     tracker.core.source_name = source.name
                     saver.in_view_unstored = True  # (until `reset` below: what an abort before it leaves out)
+                    linked.started(i)
                     summary = track_source(
                         tracker, source, out, options.save_video, options.show, options.progress, options.max_frames,
                         name=stem if len(names) > 1 else None, after_frame=saver.maybe_save, checkpointer=checkpointer,
@@ -557,6 +562,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                     )  # fmt: skip
                     tracker.reset()  # the identities still in view go to the gallery
                     saver.in_view_unstored = False
+                    if not (summary.interrupted or summary.error):
+                        linked.finished(i, summary.frames)
                     said = out / summary_name(stem, len(names) > 1)
                     try:
                         saver.save()

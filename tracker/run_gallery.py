@@ -37,11 +37,19 @@ from tracker.gallery_file import (
     written_by_another,
 )
 from tracker.gallery_save import PendingSave
+from tracker.gallery_sources import refuse_linked, source_digest
 from tracker.io.strict_json import write_json_atomic
 from tracker.model_setup import require_gallery_appearance
 from tracker.resume import GALLERY_RECORD_NAME, ResumeError
 
-__all__ = ["GallerySaver", "RecordNotWritten", "check_gallery_unchanged", "open_gallery", "recorded_versions"]
+__all__ = [
+    "GallerySaver",
+    "LinkedSources",
+    "RecordNotWritten",
+    "check_gallery_unchanged",
+    "open_gallery",
+    "recorded_versions",
+]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +66,38 @@ def open_gallery(path: Path | None, cfg: TrackerConfig) -> Gallery | None:
     if path.exists():
         return Gallery.load(path, cfg.gallery)
     return Gallery(cfg.gallery)
+
+
+class LinkedSources:
+    """Which of a `track --gallery` run's sources the gallery records as linked (`tracker.gallery_sources`).
+
+    Made before any frame: a new run (not a resume, which goes on from its checkpoint's gallery, its source recorded
+    there) is refused with one error (`SourceLinkedError`) when the gallery holds the sightings of one of its sources
+    already, or a source comes twice, unless `relink`. Each source is recorded as it starts (`started`: a save during
+    it, or after an interrupt, already holds part of its sightings) and again at its end with its frames
+    (`finished`). Streams (webcams, URLs) have no key and are not recorded.
+    """
+
+    def __init__(
+        self, gallery: Gallery | None, path: Path | None, names: tuple[str, ...], relink: bool, resumed: bool
+    ) -> None:
+        self.gallery, self.names = gallery, names
+        self.again = relink and not resumed  # (a resume goes on with the link its run began)
+        self.keys = [source_digest(name) if gallery is not None else None for name in names]
+        if gallery is not None and path is not None and not relink and not resumed:
+            refuse_linked(gallery.sources, list(zip(names, self.keys, strict=True)), path)
+
+    def started(self, index: int) -> None:
+        """Record source `index` as linked, not finished yet (before its first frame)."""
+        key = self.keys[index]
+        if self.gallery is not None and key is not None:
+            self.gallery.record_source(key, self.names[index], again=self.again)
+
+    def finished(self, index: int, frames: int) -> None:
+        """Record source `index` as tracked to its end, `frames` frames (after its people in view were stored)."""
+        key = self.keys[index]
+        if self.gallery is not None and key is not None:
+            self.gallery.record_source(key, self.names[index], frames)
 
 
 def check_gallery_unchanged(gallery: Path, out: Path, at_checkpoint: tuple[str, FileVersion] | None) -> None:

@@ -1,0 +1,249 @@
+"""A gallery file records which sources' sightings it holds, so that no video is counted twice
+(`tracker.gallery_sources`): `track --gallery` twice on one video, `track batch` after another run saved its gallery
+or after its outputs were deleted, and `track gallery merge` of two files that both hold one video each added that
+video's sightings again."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from media import write_video
+from test_batch import EVERY_FRAME, gallery_tracker, one_clip_gallery_batch
+from test_cli import child_env, scene, weights_args
+from test_gallery_cli import ARGS, colour_models  # noqa: F401 (a fixture)
+from test_gallery_merge import camera_gallery, looks
+
+from tracker.batch import track_many
+from tracker.cli import main
+from tracker.gallery import Gallery, GalleryError, Sighting
+from tracker.gallery_sources import LinkedSource, SourceLinkedError, source_digest
+
+
+def sightings(path: Path) -> int:
+    """All sightings the gallery file at `path` counts (of every identity)."""
+    return sum(identity.sightings for identity in Gallery.load(path, prune=False).identities)
+
+
+def test_a_gallery_file_records_its_sources_and_one_saved_before_records_none(tmp_path):
+    """The record goes into the file and comes back (with its frames and links); a file without it (every file saved
+    before it existed, and one that records none: no header key) loads as holding no source."""
+    gallery = Gallery()
+    assert gallery.sources == {}
+    gallery.record_source("sha256:aa", "cam1.mp4", when=1.7e9)
+    gallery.record_source("sha256:aa", "cam1.mp4", 40, when=1.7e9 + 5)  # (its end: the same link)
+    gallery.record_source("sha256:bb", "cam2.mp4", 12, when=1.7e9)
+    gallery.record_source("sha256:bb", "cam2.mp4", 12, again=True, when=1.7e9 + 9)  # (--relink)
+    gallery.save(tmp_path / "site.gallery")
+    loaded = Gallery.load(tmp_path / "site.gallery")
+    assert loaded.sources == {
+        "sha256:aa": LinkedSource("cam1.mp4", 1.7e9 + 5, 40, 1),
+        "sha256:bb": LinkedSource("cam2.mp4", 1.7e9 + 9, 12, 2),
+    }
+    assert loaded.linked_source("sha256:aa") is not None and loaded.linked_source(None) is None
+    Gallery().save(tmp_path / "none.gallery")
+    assert b"sources" not in (tmp_path / "none.gallery").read_bytes(), "no record: the header a file had before"
+    assert Gallery.load(tmp_path / "none.gallery").sources == {}
+
+
+def test_a_damaged_source_record_is_named_corrupt(tmp_path):
+    """A record edited by hand (frames as text) is one error naming the file, as any bad record of its header."""
+    path = tmp_path / "site.gallery"
+    gallery = Gallery()
+    gallery.record_source("sha256:aa", "cam1.mp4", 40)
+    gallery.save(path)
+    blob = path.read_bytes()
+    size = int.from_bytes(blob[:8], "little")
+    header = json.loads(blob[8 : 8 + size])
+    meta = json.loads(header["__metadata__"]["gallery"])
+    meta["sources"]["sha256:aa"]["frames"] = "40"
+    header["__metadata__"]["gallery"] = json.dumps(meta)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    path.write_bytes(len(text).to_bytes(8, "little") + text + blob[8 + size :])
+    with pytest.raises(GalleryError, match=r"site\.gallery is corrupt: a bad record in its header .*linked source"):
+        Gallery.load(path)
+
+
+def test_a_source_is_keyed_by_its_content_whatever_its_path_or_date(tmp_path, monkeypatch):
+    """A copy in another folder with another modification time, or the same file by a relative path, is the same
+    video; another video (or an image folder with another image) is another; a webcam or URL has no key."""
+    video = write_video(tmp_path / "cam.avi", scene()[:6])
+    (tmp_path / "copy").mkdir()
+    copy = Path(shutil.copy(video, tmp_path / "copy" / "renamed.avi"))
+    os.utime(copy, (1.6e9, 1.6e9))
+    monkeypatch.chdir(tmp_path)
+    key = source_digest(str(video))
+    assert key is not None and key.startswith("sha256:")
+    assert source_digest(str(copy)) == source_digest("cam.avi") == key
+    other = write_video(tmp_path / "other.avi", scene()[1:7])
+    assert source_digest(str(other)) != key
+    assert source_digest("0") is None and source_digest("rtsp://camera/stream") is None
+    import cv2
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for k, frame in enumerate(scene()[:3]):
+        cv2.imwrite(str(folder / f"{k:04d}.png"), frame)
+    before = source_digest(str(folder))
+    assert before is not None and source_digest(str(tmp_path / "frames" / "*.png")) == before
+    cv2.imwrite(str(folder / "0003.png"), scene()[3])
+    assert source_digest(str(folder)) != before
+
+
+@pytest.mark.usefixtures("colour_models")
+def test_track_twice_on_one_video_is_refused_before_any_frame_and_relink_links_again(tmp_path, capsys):
+    """`track cam.avi --gallery site.gallery` run twice added cam.avi's sightings twice (2 -> 4 for its two people):
+    the second run is one error naming the video and the two ways on, exit 2, the gallery as it was and no output;
+    `--relink` links it again on purpose (counted again, the record says linked twice). A new video is linked."""
+    video = write_video(tmp_path / "cam.avi", scene())
+    gallery = tmp_path / "site.gallery"
+    assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o1"), *ARGS]) == 0
+    once = sightings(gallery)
+    assert once == 2 and [s.frames for s in Gallery.load(gallery).sources.values()] == [len(scene())]
+    kept = gallery.read_bytes()
+    capsys.readouterr()
+    assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o2"), *ARGS]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"track: error: the gallery {gallery} holds the sightings of {video} (") and "--relink" in err
+    assert len(err.splitlines()) == 1, err
+    assert gallery.read_bytes() == kept and not (tmp_path / "o2" / "cam.txt").exists()
+    assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o3"), "--relink", *ARGS]) == 0
+    assert sightings(gallery) == 2 * once
+    assert [s.links for s in Gallery.load(gallery).sources.values()] == [2]
+    other = write_video(tmp_path / "cam2.avi", scene()[::-1])
+    assert main([str(other), "--gallery", str(gallery), "--out", str(tmp_path / "o4"), *ARGS]) == 0
+    assert len(Gallery.load(gallery).sources) == 2
+
+
+@pytest.mark.usefixtures("colour_models")
+def test_one_video_given_twice_to_one_run_is_refused(tmp_path, capsys):
+    """`track cam.avi cam.avi --gallery site.gallery` linked the video twice: refused before any frame, nothing
+    written (the second would link it again)."""
+    video = write_video(tmp_path / "cam.avi", scene())
+    gallery = tmp_path / "site.gallery"
+    assert main([str(video), str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o"), *ARGS]) == 2
+    assert "is the same video as" in capsys.readouterr().err and not gallery.exists()
+
+
+def test_a_batch_counts_each_videos_sightings_once_whoever_saved_the_gallery_between(tmp_path, monkeypatch, capsys):
+    """`track batch --gallery` re-run into its folder after another run saved the gallery file (here `track gallery
+    rm` of nothing: a load and save) linked its video again: its person's sightings 1 -> 2. The file says it holds
+    the video: the re-run reuses it and adds nothing. A re-run after the video's outputs were deleted is refused
+    before any task (it linked the video again), and `relink` links it again on purpose."""
+    batch, out, gallery = one_clip_gallery_batch(tmp_path, monkeypatch)
+    batch()
+    once = {i.global_id: i.sightings for i in Gallery.load(gallery).identities}
+    assert once and set(once.values()) == {1}
+    other = Gallery.load(gallery)
+    other.new_id()  # (another run's save: a new file, whose identities are the batch's)
+    other.save(gallery)
+    again = batch()
+    assert [v.status for v in again.videos] == ["reused"], again.describe()
+    assert {i.global_id: i.sightings for i in Gallery.load(gallery).identities} == once, "counted once"
+    shutil.rmtree(out / "cam")
+    with pytest.raises(SourceLinkedError, match=f"the gallery {gallery} holds the sightings of .*cam.avi"):
+        batch()
+    assert {i.global_id: i.sightings for i in Gallery.load(gallery).identities} == once
+    batch(relink=True)
+    assert sum(Gallery.load(gallery, prune=False).sources[k].links for k in Gallery.load(gallery).sources) == 2
+    assert sum(i.sightings for i in Gallery.load(gallery).identities) == 2 * sum(once.values())
+
+
+def test_a_batch_into_another_folder_skips_nothing_it_holds_silently(tmp_path, monkeypatch):
+    """Another batch folder with a video the gallery holds: one error before any task naming it (its folder's own
+    record does not name it), nothing tracked; the CLI says it in one line, exit 2."""
+    batch, _, gallery = one_clip_gallery_batch(tmp_path, monkeypatch)
+    batch()
+    kept = gallery.read_bytes()
+    video = tmp_path / "cam.avi"
+    with pytest.raises(SourceLinkedError, match="the batch would link it into the gallery again"):
+        track_many([video], EVERY_FRAME, tmp_path / "out2", gallery=gallery, progress=False, save_video=False,
+                   make_tracker=gallery_tracker)  # fmt: skip
+    assert gallery.read_bytes() == kept and not (tmp_path / "out2" / "cam").exists()
+
+
+def test_merging_two_galleries_that_hold_one_video_is_refused_and_count_twice_merges(tmp_path, capsys):
+    """cam1.gallery and a copy that went on (cam2.gallery) both hold cam1.mp4's sightings: merged, its people's
+    counts were added (2 + 2 for a person seen once in each and once more in the copy). The merge names the video
+    and both files, writes nothing, exit 2; `--count-twice` merges them (the record counts both links); files of
+    other videos merge as before, the output recording the sources of both."""
+    start = time.time() - 60
+    a = camera_gallery(tmp_path / "cam1.gallery", {1: 0, 2: 1}, "cam1", start)
+    b = tmp_path / "cam2.gallery"
+    shutil.copy(a, b)
+    for path, key, name in ((a, "sha256:11", "cam1.mp4"), (b, "sha256:11", "cam1.mp4"), (b, "sha256:22", "x.mp4")):
+        gallery = Gallery.load(path, prune=False)
+        gallery.record_source(key, name, 600)
+        gallery.save(path, prune=False)
+    out = tmp_path / "site.gallery"
+    assert main(["gallery", "merge", str(a), str(b), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"track gallery: error: {a} and {b} both hold the sightings of cam1.mp4 (600 frames, ")
+    assert "--count-twice" in err and not out.exists()
+    assert main(["gallery", "merge", str(a), str(b), "-o", str(out), "--count-twice"]) == 0
+    merged = Gallery.load(out, prune=False).sources
+    assert {key: record.links for key, record in merged.items()} == {"sha256:11": 2, "sha256:22": 1}
+    c = camera_gallery(tmp_path / "cam3.gallery", {1: 2}, "cam3", start)
+    assert main(["gallery", "merge", str(a), str(c), "-o", str(tmp_path / "ac.gallery")]) == 0
+    assert set(Gallery.load(tmp_path / "ac.gallery", prune=False).sources) == {"sha256:11"}
+
+
+def test_gallery_ls_lists_the_sources_a_gallery_holds(tmp_path, capsys):
+    path = tmp_path / "site.gallery"
+    gallery = Gallery()
+    gallery.record_source("sha256:aa", "cam1.mp4", 40, when=1.7e9)
+    gallery.save(path)
+    assert main(["gallery", "ls", str(path)]) == 0
+    assert capsys.readouterr().out.splitlines() == ["empty gallery: no identities"], "the sources on request"
+    assert main(["gallery", "ls", str(path), "--sources"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:] == [
+        "sightings of 1 source (tracked into it again: refused; --relink links again):",
+        "  cam1.mp4 (40 frames, linked 2023-11-14T22:13:20Z)",
+    ], lines
+
+
+def test_real_track_twice_on_one_clip_is_refused(shared, shared_weights, tmp_path):
+    """The real detector and OSNet on a shared clip (30 frames): the second `track --gallery` of it is refused, the
+    gallery's sightings as the first run left them."""
+    video = shared / "videos" / "people.mp4"
+    gallery = tmp_path / "site.gallery"
+    cmd = [sys.executable, "-m", "tracker.cli", str(video), "--quiet", "--no-save-video", "--max-frames", "30",
+           "--gallery", str(gallery), *weights_args(shared_weights)]  # fmt: skip
+    first = subprocess.run([*cmd, "--out", str(tmp_path / "o1")], env=child_env(), capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    once = sightings(gallery)
+    assert once > 0
+    second = subprocess.run([*cmd, "--out", str(tmp_path / "o2")], env=child_env(), capture_output=True, text=True)
+    assert second.returncode == 2 and "holds the sightings of" in second.stderr, second.stderr
+    assert sightings(gallery) == once
+
+
+def test_merging_a_gallery_with_an_older_copy_of_it_counts_each_sighting_once(tmp_path):
+    """A file restored from an older copy, merged with the run's gallery that went on from it (`track`'s
+    `site.unmerged.gallery` hint), or a copy that went on merged with its original: both hold the same link of
+    cam1.mp4 (one record, not refused) and the same identities; one the newer copy saw again counted its older
+    sightings twice (1 + 2 = 3 where 2 were seen). It counts the newer copy's 2; the link is recorded once."""
+    start = time.time() - 60
+    old = camera_gallery(tmp_path / "old.gallery", {1: 0, 2: 1}, "cam1", start)
+    gallery = Gallery.load(old, prune=False)
+    gallery.record_source("sha256:11", "cam1.mp4", 600)
+    gallery.save(old, prune=False)
+    new = tmp_path / "new.gallery"
+    shutil.copy(old, new)
+    went_on = Gallery.load(new, prune=False)
+    went_on.add(1, looks(0, seed=7), 0, Sighting(30, time.time(), "cam2"))  # (person 0 seen again, in cam2)
+    went_on.record_source("sha256:22", "cam2.mp4", 30)
+    went_on.save(new, prune=False)
+    out = tmp_path / "site.gallery"
+    assert main(["gallery", "merge", str(old), str(new), "-o", str(out)]) == 0
+    merged = Gallery.load(out, prune=False)
+    assert {i.global_id: i.sightings for i in merged.identities} == {1: 2, 2: 1}
+    assert {key: record.links for key, record in merged.sources.items()} == {"sha256:11": 1, "sha256:22": 1}

@@ -1,0 +1,189 @@
+"""Which sources a gallery holds the sightings of: each video linked into it once, whichever command linked it.
+
+A gallery file records, beside its identities, the sources (videos, image folders, globs) whose sightings it holds
+(`LinkedSource`, by `source_digest`): `track --gallery` records each source as it starts tracking it (so a save
+during it, or one after an interrupt, already says so) and again at its end with the frames tracked; `track batch
+--gallery` records the videos its reduce links. A source the gallery holds already is refused before any frame
+(`refuse_linked`), unless the user asks to link it again (`--relink`: its sightings are then counted again, and the
+record counts the links). `track gallery merge` of two files that both hold one source is refused too (its
+identities' counts would add that source's sightings twice; the file records no per-source counts, so a merge
+cannot take them out), unless asked to count them twice.
+
+The key of a source is a digest of its content, not its path: a video copied to another machine or folder, or
+given by another path, is the same video (path, size and modification time named a copy another video, and a
+`touch` of the file the same video another one), and two galleries written on two machines can be compared by
+it. It is the SHA-256 of the file's size and its first `DIGEST_BYTES` bytes (a video's container header and first
+frames: two different recordings of one size that agree on all of them do not occur), so a 10 GB video is keyed
+in milliseconds. An image folder, glob or sequence is keyed by its image files' names and sizes, in order, and
+its first image's first `DIGEST_BYTES`. Streams (webcams, URLs) have no key: never recorded nor refused.
+
+Files written before the record existed load as holding no recorded source (the header key `sources` is absent,
+as it is from a file that records none; a reader that does not know the key ignores it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tracker.gallery_records import GalleryError
+
+__all__ = [
+    "DIGEST_BYTES",
+    "LinkedSource",
+    "SourceLinkedError",
+    "read_sources",
+    "refuse_linked",
+    "source_digest",
+    "sources_header",
+]
+
+DIGEST_BYTES = 1 << 20  # a source's key covers its size and this many first bytes (1 MiB: ~1 ms per video)
+DIGEST_PREFIX = "sha256:"  # keys name their hash, so another kind of key can be told from them later
+
+
+@dataclass(frozen=True)
+class LinkedSource:
+    """A source whose sightings a gallery holds.
+
+    Attributes:
+        name: the source as it was given when it was last linked (a path; for the user: the key is its content).
+        linked: when it was last linked (Unix s, UTC).
+        frames: frames tracked, or None while its run has not finished it (stopped, or under way: `--resume`).
+        links: how many times it was linked (more than 1: linked again on purpose, `--relink`; its sightings are
+            counted that many times).
+    """
+
+    name: str
+    linked: float
+    frames: int | None = None
+    links: int = 1
+
+    def describe(self) -> str:
+        """`a.mp4 (40 frames, linked 2026-12-04T19:31:05Z)`, with `twice`/`N times` when linked again, and
+        `stopped before its end` for a run that did not finish it."""
+        from tracker.gallery_export import utc_text  # (here: it imports the gallery)
+
+        frames = "stopped before its end" if self.frames is None else f"{self.frames} frames"
+        times = "" if self.links == 1 else (", linked twice" if self.links == 2 else f", linked {self.links} times")
+        return f"{self.name} ({frames}, linked {utc_text(self.linked)}{times})"
+
+
+class SourceLinkedError(GalleryError):
+    """Sources whose sightings the gallery holds already were given to link into it again (`refuse_linked`)."""
+
+
+def refuse_linked(
+    recorded: Mapping[str, LinkedSource],
+    sources: Sequence[tuple[str, str | None]],
+    gallery: Path,
+    what: str = "tracking",
+    option: str = "--gallery",
+) -> None:
+    """Raise `SourceLinkedError` when one of `sources`, (name as given, key: `source_digest`, None for a stream),
+    is one the gallery file `gallery` holds the sightings of (`recorded`: its `Gallery.sources`), or comes twice in
+    `sources` (the first would link it, the second again): one error naming every such source, what linking it
+    again would do and the two ways on (another gallery; `--relink`). `what` is what would link them ("tracking",
+    "the batch"), `option` what chooses the gallery. Nothing when none is."""
+    held: list[str] = []
+    twice: list[str] = []
+    seen: dict[str, str] = {}
+    for name, key in sources:
+        if key is None:
+            continue
+        if key in recorded:
+            entry = recorded[key]
+            held.append(entry.describe() if entry.name == name else f"{name}, as {entry.describe()}")
+        elif key in seen:
+            twice.append(f"{name} is the same video as {seen[key]}")
+        else:
+            seen[key] = name
+    if not held and not twice:
+        return
+    said = []
+    if held:
+        said.append(f"the gallery {gallery} holds the sightings of {'; '.join(held)} already")
+    if twice:
+        said.append(f"{'; '.join(twice)}, given before it")
+    raise SourceLinkedError(
+        f"{' and '.join(said)}: {what} would link {'it' if len(held) + len(twice) == 1 else 'them'} into the gallery "
+        f"again, counting those sightings twice; give another {option} (a new path starts an empty gallery), or add "
+        "--relink to link again all the same (after changing the tracker's settings: the sightings are then counted "
+        "again)"
+    )
+
+
+def source_digest(source: str | Path) -> str | None:
+    """The key of the source `source` names (module docstring): `sha256:<hex>`; None for a stream (webcam, URL) or
+    a name that names no readable file (nothing to key: such a source fails to open anyway)."""
+    from tracker.io.sources import SourceError, local_path, open_source, resolve_source
+
+    kind = resolve_source(str(source))
+    if kind not in ("path", "glob"):
+        return None
+    path = local_path(str(source))
+    try:
+        if kind == "path" and path.is_file():
+            return _digest([(b"", path.stat().st_size)], path)
+        files = open_source(str(source)).files  # (lists the images; decodes the first one only)
+        if not files:
+            return None
+        return _digest([(f.name.encode(), f.stat().st_size) for f in files], files[0])
+    except (OSError, SourceError):
+        return None
+
+
+def _digest(sizes: list[tuple[bytes, int]], first: Path) -> str:
+    """SHA-256 of each (name, size) in order, then the first `DIGEST_BYTES` of `first`."""
+    digest = hashlib.sha256()
+    for name, size in sizes:
+        digest.update(len(name).to_bytes(4, "little") + name + size.to_bytes(8, "little"))
+    with first.open("rb") as file:
+        digest.update(file.read(DIGEST_BYTES))
+    return DIGEST_PREFIX + digest.hexdigest()
+
+
+def sources_header(sources: Mapping[str, LinkedSource]) -> dict[str, dict[str, Any]]:
+    """The header's `sources`: {key: {"name", "linked", "frames", "links"}}, by key."""
+    return {key: asdict(sources[key]) for key in sorted(sources)}
+
+
+def read_sources(header: Mapping[str, Any]) -> dict[str, LinkedSource]:
+    """The sources a decoded header records ({}: a file saved without any, or before they were recorded).
+
+    Raises:
+        TypeError: a record that is not as a save writes it (a key that is no text, a name that is no text, a time
+            that is no finite number, frames that are no whole number or null, links no whole number of at least 1).
+    """
+    stored = header.get("sources", {})
+    if not isinstance(stored, dict):
+        raise TypeError(f"the linked sources {stored!r} are not a mapping")
+    sources: dict[str, LinkedSource] = {}
+    for key, entry in stored.items():
+        if not isinstance(entry, dict) or set(entry) != {"name", "linked", "frames", "links"}:
+            raise TypeError(f"the linked source {key!r}: {entry!r} is not a source's record")
+        name, linked, frames, links = entry["name"], entry["linked"], entry["frames"], entry["links"]
+        fine = (
+            isinstance(key, str)
+            and isinstance(name, str)
+            and _number(linked)
+            and (frames is None or _whole(frames))
+            and _whole(links)
+            and links >= 1
+        )
+        if not fine:
+            raise TypeError(f"the linked source {key!r}: {entry!r} is not a source's record")
+        sources[key] = LinkedSource(name, float(linked), frames, links)
+    return sources
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
