@@ -646,7 +646,8 @@ def _colour_gallery(tmp_path, monkeypatch) -> tuple[Path, Path, Path]:
 
 def _gallery_runs(tmp_path, monkeypatch) -> tuple[list[str], list[str], Path, Path]:
     """The colour-gallery setup of the tests above: (args of cam2's run, args of cam1's run into another folder,
-    the gallery file, cam2's run folder); the gallery starts with cam1's people."""
+    the gallery file, cam2's run folder); the gallery starts with cam1's people (so cam1's run links it again:
+    `--relink`)."""
     import shutil
 
     from test_gallery_cli import ARGS
@@ -655,7 +656,8 @@ def _gallery_runs(tmp_path, monkeypatch) -> tuple[list[str], list[str], Path, Pa
     gallery, out = tmp_path / "run.gallery", tmp_path / "run"
     shutil.copy(known, gallery)
     args = [str(second), *ARGS, "--gallery", str(gallery)]
-    return args, [str(first), *ARGS, "--gallery", str(gallery), "--out", str(tmp_path / "other")], gallery, out
+    other = [str(first), *ARGS, "--gallery", str(gallery), "--out", str(tmp_path / "other"), "--relink"]  # (held)
+    return args, other, gallery, out
 
 
 def ctrl_c() -> None:
