@@ -247,3 +247,26 @@ def test_merging_a_gallery_with_an_older_copy_of_it_counts_each_sighting_once(tm
     merged = Gallery.load(out, prune=False)
     assert {i.global_id: i.sightings for i in merged.identities} == {1: 2, 2: 1}
     assert {key: record.links for key, record in merged.sources.items()} == {"sha256:11": 1, "sha256:22": 1}
+
+
+@pytest.mark.usefixtures("colour_models")
+def test_a_run_stopped_mid_video_leaves_it_recorded_as_unfinished(tmp_path, monkeypatch, capsys):
+    """A source is recorded as it starts: a run stopped (Ctrl-C) before its end saved the sightings so far, and its
+    file says so; tracking the video into it again (not `--resume`) is refused, naming it "stopped before its end"."""
+    import tracker.run as run
+
+    video = write_video(tmp_path / "cam.avi", scene())
+    gallery = tmp_path / "site.gallery"
+    track_source = run.track_source
+
+    def stopped(*args, **kwargs):
+        track_source(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(run, "track_source", stopped)
+        assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o1"), *ARGS]) == 130
+    assert [s.frames for s in Gallery.load(gallery).sources.values()] == [None]
+    capsys.readouterr()
+    assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o2"), *ARGS]) == 2
+    assert f"{video} (stopped before its end, linked " in capsys.readouterr().err
