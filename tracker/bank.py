@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from tracker.fast_numpy import all_set, any_set, filled, largest
-from tracker.sweep import mask_pairs
+from tracker.sweep import mask_places
 
 __all__ = ["AppearanceBank"]
 
@@ -355,9 +355,8 @@ class AppearanceBank:
             self._similarity_dense(slots, counts, emb, out)
             if candidates is not None:
                 out[~candidates] = np.nan
-        empty = counts == 0
-        if any_set(empty):
-            out[empty] = np.nan
+        if not all_set(counts):  # (most frames: every bank holds a look)
+            out[counts == 0] = np.nan
         return out
 
     def _bound_pairs(
@@ -447,14 +446,14 @@ class AppearanceBank:
         same values; float32 ones equal the dense path's to within the BLAS's summation order.
         """
         assert self._data is not None
-        cand = candidates & (counts > 0)[:, None]
-        pair_rows, pair_cols = mask_pairs(cand)  # (P,) row-major: a row's candidates are consecutive
+        cand = candidates if all_set(counts) else candidates & (counts > 0)[:, None]  # (most frames: no bank empty)
+        pair_rows, pair_cols, places = mask_places(cand)  # (P,) row-major: a row's candidates are consecutive
         if len(pair_rows) == 0:
             return
         if self.dtype == torch.float32:
             pair_counts = counts[pair_rows]
             pair_sims = self._pair_products_float32(slots, pair_rows, pair_cols, emb, self._filled_columns(pair_counts))
-            out[pair_rows, pair_cols] = self._aggregate_host(pair_sims, pair_counts)
+            out.put(places, self._aggregate_host(pair_sims, pair_counts))  # (`out`: (T, N) C-contiguous)
             return
         per_row = np.bincount(pair_rows, minlength=len(slots))  # candidates per track, from the pairs (no grid pass)
         rows = per_row.nonzero()[0]

@@ -322,7 +322,8 @@ class TrackerCore:
         dets = view.dets
         away = away_from_view(self._mean, before, self.table.observed_xywh, is_lost, dets.boxes_xyxy, frame_size, cfg)
         cost = self.stage1.cost(view, confirmed, confident, away, view.part_boxes, self._appearance_given)
-        cost = cost + view.class_block(confirmed, confident)
+        if view.class_cost is not None:  # (one class: nothing to add, no (T, N) copy)
+            cost = cost + view.class_block(confirmed, confident)
         clear_margin = cfg.clear_pair_margin if cfg.clear_pairs_first else None
         pairs, left_tracks, left_dets = self._match(cost, confirmed, confident, cfg.max_cost, clear_margin)
         matched = Stage1Matches(pairs, _NO_PAIRS, left_tracks, left_dets, tentative)
@@ -469,7 +470,8 @@ class TrackerCore:
             gate &= compatible
 
         lost = self.table.state == LOST
-        gated_iou = np.where(gate, iou, 0.0)
+        # with one class the gate holds every overlapping pair: the IoU outside it is 0 already (no (T, N) copy)
+        gated_iou = iou if class_cost is None else np.where(gate, iou, 0.0)
         contested = _contested(gated_iou, self.config.association.contested_iou)
         # Without lost tracks (the common frame) only contested pairs need appearance: no re-identification pairs.
         plausible, lost_pairs = None, None
@@ -801,11 +803,12 @@ class TrackerCore:
             return None
         track_idx, det_idx = matches[:, 0], matches[:, 1]
         measured, uncut, cut, completed = self._measure(track_idx, det_idx, view, frame_size)
-        replayed = self.config.motion.reupdate_after_loss and self._reupdate(track_idx, measured)
+        since = self.table.frames_since_update.take(track_idx)  # (M,) read by the re-update, noise and aspects
+        replayed = self.config.motion.reupdate_after_loss and self._reupdate(track_idx, measured, since)
         mean, cov = self._mean.take(track_idx, axis=0), self._cov.take(track_idx, axis=0)  # copies, corrected in place
         noise = self.measurement_noise
         if noise.enabled:  # a confirmed track matched in consecutive frames with a whole box measures the noise
-            pooled = (self.table.frames_since_update.take(track_idx) == 0) & view.confirmed.take(track_idx)
+            pooled = (since == 0) & view.confirmed.take(track_idx)
             if completed is not None:
                 pooled &= ~completed  # a completed box's size is the prediction's
             pooled = None if all_set(pooled) else indices(pooled)  # None: all of them (most frames), no row picked
@@ -831,7 +834,7 @@ class TrackerCore:
             mean[cut, 6] = 0.0  # a cut box keeps its width (its width rate is unknown)
         if self.config.motion.report_aspect_filter:
             whole = uncut if completed is None else ~completed if uncut is None else uncut & ~completed
-            self._update_aspects(track_idx, measured, whole)
+            self._update_aspects(track_idx, measured, whole, since)
         self._mean[track_idx], self._cov[track_idx] = mean, cov
         self._obs_mean[track_idx], self._obs_cov[track_idx] = mean, cov
         self.table.vote(track_idx, dets.class_ids[det_idx], scores)  # each track's class: its detections' vote
@@ -882,20 +885,23 @@ class TrackerCore:
             uncut = None if uncut is None else uncut[keep]
         self._feed_banks(track_idx, det_idx, view.dets, uncut)
 
-    def _update_aspects(self, track_idx: np.ndarray, measured: np.ndarray, whole: np.ndarray | None) -> None:
+    def _update_aspects(
+        self, track_idx: np.ndarray, measured: np.ndarray, whole: np.ndarray | None, since: np.ndarray
+    ) -> None:
         """The reported aspect of the matched tracks `track_idx` (M,) from their measured (M, 4) xywh boxes that are
         `whole` (M,) bool (None: all): no side border cuts them and none was completed at the track's size
-        (`tracker.report_aspect`). Called before `mark_matched`: `frames_since_update` still counts the frames
-        since each track's last update."""
+        (`tracker.report_aspect`); `since` (M,) the frames since each track's last update (`frames_since_update`
+        before `mark_matched` counts this frame's)."""
         if whole is not None and not all_set(whole):
-            track_idx, measured = track_idx[whole], measured[whole]
+            track_idx, measured, since = track_idx[whole], measured[whole], since[whole]
         motion, table = self.config.motion, self.table
-        since = table.frames_since_update[track_idx]
         if motion.report_aspect_weighting:  # each estimate the frame before against this frame's box
             consecutive = since == 0
-            rows = track_idx[consecutive]
+            every = all_set(consecutive)  # (most frames: every matched track was matched the frame before too)
+            rows = track_idx if every else track_idx[consecutive]
             before = self._obs_mean.take(rows, axis=0)  # the state reported the frame before (matched then)
-            self.report_weight.observe(measured[consecutive, 2], before[:, 2], table.aspect[rows] * before[:, 3])
+            widths = measured[:, 2] if every else measured[consecutive, 2]
+            self.report_weight.observe(widths, before[:, 2], table.aspect[rows] * before[:, 3])
         applied = self.measurement_noise.applied
         table.aspect[track_idx], table.aspect_var[track_idx] = update_aspect(
             table.aspect[track_idx],
@@ -913,16 +919,17 @@ class TrackerCore:
         `FrameReport.report_width` (None where the report takes no aspect width)."""
         return self.frame_report.report_width()
 
-    def _reupdate(self, track_idx: np.ndarray, xywh_now: np.ndarray) -> bool:
+    def _reupdate(self, track_idx: np.ndarray, xywh_now: np.ndarray, since: np.ndarray) -> bool:
         """Observation-centric re-update (OC-SORT) of the matched tracks that missed frames: replay each one's gap
         from its last observation with virtual detections on the straight line to its detection `xywh_now` (M, 4),
-        so its velocity is not the drift of the frames it was hidden. Leaves their states predicted for this frame,
+        so its velocity is not the drift of the frames it was hidden (`since` (M,): the frames each track missed,
+        `frames_since_update` before this frame's match counts). Leaves their states predicted for this frame,
         ready for the real update (`KalmanFilter.replay`, all such tracks at once). Returns whether any was.
 
         A track that missed g frames was last seen g + 1 frames before: `motion.reupdate_whole_gap` replays those
         g + 1 steps; by default the replay takes g (the line's steps a frame too fast, none after a single missed
         frame), which measured better on ACF TUD-Campus (docs/decisions.md, finding A)."""
-        gaps = self.table.frames_since_update[track_idx]
+        gaps = since
         if self.config.motion.reupdate_whole_gap:
             gaps = gaps + 1
         due = gaps > 1

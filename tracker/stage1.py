@@ -22,7 +22,7 @@ from tracker.entry import near_border
 from tracker.fast_numpy import all_set, any_set, filled
 from tracker.frame_view import BorderLooks, FrameView
 from tracker.kalman import xywh_to_xyxy
-from tracker.sweep import mask_pairs
+from tracker.sweep import mask_places
 from tracker.track import LOST, TRACKED, TrackTable
 from tracker.truncation import TOUCH_PX
 from tracker.weak_looks import gateless_look_ties, near_tie_costs, outranked_thin_pairs, ungated_lookless_pairs
@@ -212,7 +212,7 @@ class Stage1Cost:
         lost (traced: PETS09 yolov8n jump, frame 92, a person out of view for the second between two jumps came back
         at IoU 0.70 with the compensated prediction, similarity 0.645, refused and taken back a frame later)."""
         t, n = view.iou.shape
-        rows, cols = mask_pairs(view.motion_gate)
+        rows, cols, at = mask_places(view.motion_gate)  # (`at`: the pairs' places for `take` and `put`)
         # every track and every detection in stage 1 (a crowd's usual frame: all confirmed, all confident): the
         # block is the whole view, its rows and columns the view's own, and only the tracks `away` drop pairs
         whole = len(track_idx) == t and len(det_idx) == n  # (ascending distinct indices: 0..t-1 and 0..n-1)
@@ -220,14 +220,14 @@ class Stage1Cost:
             row_at, col_at = filled(t, -1, np.int64), filled(n, -1, np.int64)
             row_at[track_idx], col_at[det_idx] = np.arange(len(track_idx)), np.arange(len(det_idx))
             keep = (row_at[rows] >= 0) & (col_at[cols] >= 0) & ~(away[rows] if away.ndim == 1 else away[rows, cols])
-            rows, cols = rows[keep], cols[keep]
+            rows, cols, at = rows[keep], cols[keep], at[keep]
         elif any_set(away):
             keep = ~(away[rows] if away.ndim == 1 else away[rows, cols])
-            rows, cols = rows[keep], cols[keep]
+            rows, cols, at = rows[keep], cols[keep], at[keep]
         cost = filled((len(track_idx), len(det_idx)), np.inf)
-        cfg, similarity = self.config.association, view.similarity[rows, cols]
-        motion = assoc.motion_cost(view.iou[rows, cols], view.dets.scores[cols], cfg)  # the pairs' cost without looks
-        state, gated = self.table.state[rows], view.kalman_gate[rows, cols]  # read by most rules below: taken once
+        cfg, similarity = self.config.association, view.similarity.take(at)
+        motion = assoc.motion_cost(view.iou.take(at), view.dets.scores[cols], cfg)  # the pairs' cost without looks
+        state, gated = self.table.state[rows], view.kalman_gate.take(at)  # read by most rules below: taken once
         tracked, lost = state == TRACKED, state == LOST
         partial = None if cfg.partial_views_veto else self._partial_views(rows, tracked)
         if partial is not None and any_set(partial):  # border-cut looks do not refuse what motion vouches for
@@ -272,7 +272,7 @@ class Stage1Cost:
         if refused is not None:
             fused = np.where(refused, np.inf, fused)
         if whole:
-            cost[rows, cols] = fused
+            cost.put(at, fused)
         else:
             cost[row_at[rows], col_at[cols]] = fused
         return cost

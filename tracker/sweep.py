@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SWEEP_MIN_PAIRS", "mask_pairs", "pairs_in_ranges"]
+__all__ = ["SWEEP_MIN_PAIRS", "mask_pairs", "mask_places", "pairs_in_ranges"]
 
 SWEEP_MIN_PAIRS = 10_000  # A x B pairs from which a sweep pays over the dense grid (measured: even at about 100 x 100)
 
@@ -34,9 +34,17 @@ def pairs_in_ranges(keys: np.ndarray, low: np.ndarray, high: np.ndarray) -> tupl
 def mask_pairs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(P,) rows and (P,) columns of the True entries of an (A, B) bool mask, row-major: what `np.nonzero` gives,
     from one flat scan and a division (a sparse 500 x 500 mask: 0.03 ms against np.nonzero's 0.32)."""
+    rows, cols, _ = mask_places(mask)
+    return rows, cols
+
+
+def mask_places(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`mask_pairs`' (P,) rows and (P,) columns, and the (P,) flat places of the same entries (row x B + column):
+    where `take` and `put` read and write them in any C-contiguous (A, B) array (~0.3 us against ~1 us for
+    `[rows, cols]` on a frame's 50 x 50 matrices)."""
     flat = mask.ravel().nonzero()[0]  # np.flatnonzero without its two wrapper calls (half its cost here)
     width = mask.shape[1]
     if width == 0:
-        return flat, flat.copy()
+        return flat, flat.copy(), flat
     rows = flat // width
-    return rows, flat - rows * width
+    return rows, flat - rows * width, flat
