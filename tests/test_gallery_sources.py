@@ -270,3 +270,21 @@ def test_a_run_stopped_mid_video_leaves_it_recorded_as_unfinished(tmp_path, monk
     capsys.readouterr()
     assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o2"), *ARGS]) == 2
     assert f"{video} (stopped before its end, linked " in capsys.readouterr().err
+
+
+def test_a_gallery_emptied_by_rm_holds_no_sources_sightings_and_tracking_them_again_is_not_refused(tmp_path, capsys):
+    """`track gallery rm` of every identity left the file saying it held cam1.mp4's sightings: `ls --sources` listed
+    it and tracking cam1.mp4 into the (empty) gallery was refused as counting them twice. With none left, the records
+    of finished sources go; one stopped before its end stays (its run's people in view are stored as it resumes)."""
+    path = camera_gallery(tmp_path / "site.gallery", {1: 0, 2: 1}, "cam1", 1.7e9)
+    gallery = Gallery.load(path, prune=False)
+    gallery.record_source("sha256:aa", "cam1.mp4", 600, when=1.7e9)
+    gallery.record_source("sha256:bb", "cam2.mp4", when=1.7e9)  # (stopped before its end)
+    gallery.save(path, prune=False)
+    assert main(["gallery", "rm", str(path), "1"]) == 0
+    assert set(Gallery.load(path, prune=False).sources) == {"sha256:aa", "sha256:bb"}, "one left: its sightings held"
+    assert main(["gallery", "rm", str(path), "2"]) == 0
+    assert Gallery.load(path, prune=False).sources == {"sha256:bb": LinkedSource("cam2.mp4", 1.7e9, None, 1)}
+    capsys.readouterr()
+    assert main(["gallery", "ls", "--sources", str(path)]) == 0
+    assert "cam1.mp4" not in capsys.readouterr().out

@@ -20,7 +20,8 @@ class GalleryRetention:
     @locked
     def remove(self, global_ids: Iterable[int] | int) -> list[int]:
         """Forget these identities (one global ID, or several); returns those that were present (each once, however
-        often it is given).
+        often it is given). When none is left, the records of the sources tracked to their end go too
+        (`Gallery.sources`: the gallery holds none of their sightings, and tracking them again is not refused).
 
         Raises:
             TypeError: an ID that is not a whole number (a string such as "12" would be read as IDs 1 and 2, 1.7
@@ -30,6 +31,9 @@ class GalleryRetention:
         if gone:
             self._index_remove([self._identities.pop(gid) for gid in gone])
             self._dirty = True
+        if gone and not self._identities:  # none left: it holds no finished source's sightings (a run under way,
+            # or stopped, stores its people in view at its end or its resume: its record stays)
+            self._linked = {key: record for key, record in self._linked.items() if record.frames is None}
         return gone
 
     @locked
