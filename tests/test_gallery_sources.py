@@ -125,11 +125,14 @@ def test_track_twice_on_one_video_is_refused_before_any_frame_and_relink_links_a
 @pytest.mark.usefixtures("colour_models")
 def test_one_video_given_twice_to_one_run_is_refused(tmp_path, capsys):
     """`track cam.avi cam.avi --gallery site.gallery` linked the video twice: refused before any frame, nothing
-    written (the second would link it again)."""
+    written (the second would link it again), the way on said being to leave the copy out."""
     video = write_video(tmp_path / "cam.avi", scene())
     gallery = tmp_path / "site.gallery"
     assert main([str(video), str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o"), *ARGS]) == 2
-    assert "is the same video as" in capsys.readouterr().err and not gallery.exists()
+    err = capsys.readouterr().err
+    assert "is the same video as" in err and not gallery.exists()
+    # the way on is to leave the copy out: another --gallery (it said so) would take the video twice all the same
+    assert f"leave out {video}, or add --relink" in err and "give another --gallery" not in err, err
 
 
 def test_a_batch_counts_each_videos_sightings_once_whoever_saved_the_gallery_between(tmp_path, monkeypatch, capsys):

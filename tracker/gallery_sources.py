@@ -87,10 +87,12 @@ def refuse_linked(
     """Raise `SourceLinkedError` when one of `sources`, (name as given, key: `source_digest`, None for a stream),
     is one the gallery file `gallery` holds the sightings of (`recorded`: its `Gallery.sources`), or comes twice in
     `sources` (the first would link it, the second again): one error naming every such source, what linking it
-    again would do and the two ways on (another gallery; `--relink`). `what` is what would link them ("tracking",
-    "the batch"), `option` what chooses the gallery. Nothing when none is."""
+    again would do and the ways on (another gallery, for one it holds; leaving out a source's later copy, which
+    another gallery would take twice all the same; `--relink`). `what` is what would link them ("tracking", "the
+    batch"), `option` what chooses the gallery. Nothing when none is."""
     held: list[str] = []
     twice: list[str] = []
+    later: list[str] = []  # (the second name of each source given twice)
     seen: dict[str, str] = {}
     for name, key in sources:
         if key is None:
@@ -100,6 +102,7 @@ def refuse_linked(
             held.append(entry.describe() if entry.name == name else f"{name}, as {entry.describe()}")
         elif key in seen:
             twice.append(f"{name} is the same video as {seen[key]}")
+            later.append(name)
         else:
             seen[key] = name
     if not held and not twice:
@@ -109,11 +112,13 @@ def refuse_linked(
         said.append(f"the gallery {gallery} holds the sightings of {'; '.join(held)} already")
     if twice:
         said.append(f"{'; '.join(twice)}, given before it")
+    ways = [f"give another {option} (a new path starts an empty gallery)"] if held else []
+    if twice:  # (another gallery does not help there: the copies would still be linked into it twice)
+        ways.append(f"leave out {', '.join(later)}")
     raise SourceLinkedError(
         f"{' and '.join(said)}: {what} would link {'it' if len(held) + len(twice) == 1 else 'them'} into the gallery "
-        f"again, counting those sightings twice; give another {option} (a new path starts an empty gallery), or add "
-        "--relink to link again all the same (after changing the tracker's settings: the sightings are then counted "
-        "again)"
+        f"again, counting those sightings twice; {', or '.join(ways)}, or add --relink to link again all the same "
+        "(after changing the tracker's settings: the sightings are then counted again)"
     )
 
 
