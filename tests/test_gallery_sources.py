@@ -255,7 +255,8 @@ def test_merging_a_gallery_with_an_older_copy_of_it_counts_each_sighting_once(tm
 @pytest.mark.usefixtures("colour_models")
 def test_a_run_stopped_mid_video_leaves_it_recorded_as_unfinished(tmp_path, monkeypatch, capsys):
     """A source is recorded as it starts: a run stopped (Ctrl-C) before its end saved the sightings so far, and its
-    file says so; tracking the video into it again (not `--resume`) is refused, naming it "stopped before its end"."""
+    file says so; tracking the video into it again (not `--resume`) is refused, naming it "stopped before its end"
+    and `--resume` as the first way on."""
     import tracker.run as run
 
     video = write_video(tmp_path / "cam.avi", scene())
@@ -272,7 +273,10 @@ def test_a_run_stopped_mid_video_leaves_it_recorded_as_unfinished(tmp_path, monk
     assert [s.frames for s in Gallery.load(gallery).sources.values()] == [None]
     capsys.readouterr()
     assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o2"), *ARGS]) == 2
-    assert f"{video} (stopped before its end, linked " in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{video} (stopped before its end, linked " in err
+    # its way on first: --resume goes on from where it stopped (--relink counted the sightings it saved twice)
+    assert "twice; add --resume to go on with the run that stopped before its end, or give another --gallery" in err
 
 
 def test_a_gallery_emptied_by_rm_holds_no_sources_sightings_and_tracking_them_again_is_not_refused(tmp_path, capsys):

@@ -83,14 +83,18 @@ def refuse_linked(
     gallery: Path,
     what: str = "tracking",
     option: str = "--gallery",
+    resumable: bool = False,
 ) -> None:
     """Raise `SourceLinkedError` when one of `sources`, (name as given, key: `source_digest`, None for a stream),
     is one the gallery file `gallery` holds the sightings of (`recorded`: its `Gallery.sources`), or comes twice in
     `sources` (the first would link it, the second again): one error naming every such source, what linking it
     again would do and the ways on (another gallery, for one it holds; leaving out a source's later copy, which
     another gallery would take twice all the same; `--relink`). `what` is what would link them ("tracking", "the
-    batch"), `option` what chooses the gallery. Nothing when none is."""
+    batch"), `option` what chooses the gallery; `resumable`: a run that `--resume` continues (`track`), whose way on
+    for a source the gallery records as stopped before its end is first that (--relink counted the sightings its
+    stopped run saved twice). Nothing when none is."""
     held: list[str] = []
+    stopped = False  # (one of them recorded by a run stopped before its end)
     twice: list[str] = []
     later: list[str] = []  # (the second name of each source given twice)
     seen: dict[str, str] = {}
@@ -100,6 +104,7 @@ def refuse_linked(
         if key in recorded:
             entry = recorded[key]
             held.append(entry.describe() if entry.name == name else f"{name}, as {entry.describe()}")
+            stopped = stopped or entry.frames is None
         elif key in seen:
             twice.append(f"{name} is the same video as {seen[key]}")
             later.append(name)
@@ -112,7 +117,8 @@ def refuse_linked(
         said.append(f"the gallery {gallery} holds the sightings of {'; '.join(held)} already")
     if twice:
         said.append(f"{'; '.join(twice)}, given before it")
-    ways = [f"give another {option} (a new path starts an empty gallery)"] if held else []
+    ways = ["add --resume to go on with the run that stopped before its end"] if stopped and resumable else []
+    ways += [f"give another {option} (a new path starts an empty gallery)"] if held else []
     if twice:  # (another gallery does not help there: the copies would still be linked into it twice)
         ways.append(f"leave out {', '.join(later)}")
     raise SourceLinkedError(

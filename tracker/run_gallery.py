@@ -85,7 +85,7 @@ class LinkedSources:
         self.again = relink and not resumed  # (a resume goes on with the link its run began)
         self.keys = [source_digest(name) if gallery is not None else None for name in names]
         if gallery is not None and path is not None and not relink and not resumed:
-            refuse_linked(gallery.sources, list(zip(names, self.keys, strict=True)), path)
+            refuse_linked(gallery.sources, list(zip(names, self.keys, strict=True)), path, resumable=True)
 
     def started(self, index: int) -> None:
         """Record source `index` as linked, not finished yet (before its first frame)."""
