@@ -117,6 +117,30 @@ def test_an_aborted_run_says_that_it_can_be_resumed(clip, tmp_path, monkeypatch,
     assert "track: interrupted" in err and "--resume" not in err, err
 
 
+def test_the_same_command_again_without_resume_says_it_replaces_the_stopped_run(
+    clip, tmp_path, monkeypatch, fake_models, frame_clock, capsys
+):
+    """Ctrl-C, then the same command again (without `--resume`) into its `--out`: the new run removed the stopped
+    run's checkpoint and started over from the first frame without a word. Now a note says which run it replaces
+    and that `--resume` continues one; a run into a folder with no stopped run says nothing of it."""
+    out = tmp_path / "run"
+    args = [str(clip), "--out", str(out), "--quiet", "--no-save-video"]
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, kill)
+        assert main(args) == 130
+    with (out / CHECKPOINT_NAME).open("rb") as file:
+        last = json.loads(file.readline())["progress"]["last_frame"]
+    assert 0 < last < STOP_AT
+    capsys.readouterr()
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert f"track: note: {out} holds a run stopped after frame {last} (checkpoint.bin)" in err, err
+    assert "this run starts over and replaces it (the same command with --resume continues a stopped run)" in err
+    assert not (out / CHECKPOINT_NAME).exists()
+    assert main(args) == 0
+    assert "holds a run stopped" not in capsys.readouterr().err
+
+
 def test_a_stopped_run_in_a_folder_an_eval_wrote_into_says_how_to_resume_it(
     clip, reference, tmp_path, monkeypatch, fake_models, frame_clock, capsys
 ):

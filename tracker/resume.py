@@ -49,6 +49,7 @@ __all__ = [
     "remove_checkpoint",
     "resumable",
     "run_identity",
+    "stopped_after",
 ]
 
 log = logging.getLogger(__name__)
@@ -254,6 +255,19 @@ def read_checkpoint(path: Path, identity: dict[str, Any]) -> Checkpoint:
             "same source, options and weights, or run again without --resume"
         )
     return Checkpoint(path, header["identity"], Progress(**header["progress"]), payload)
+
+
+def stopped_after(path: Path) -> int | None:
+    """The source frame (1-based) after which the run that left the checkpoint at `path` stopped, read from its
+    header line alone (the payload is neither read nor unpickled); None where there is no such file or it is not a
+    readable checkpoint. What a new run into that folder, which removes it, tells the user it replaces."""
+    try:
+        with path.open("rb") as file:
+            header = json.loads(file.readline())
+        last = header["progress"]["last_frame"]
+    except (OSError, ValueError, TypeError, KeyError):  # (json's errors are ValueErrors; UnicodeDecodeError too)
+        return None
+    return last if isinstance(last, int) and not isinstance(last, bool) else None
 
 
 class Checkpointer:

@@ -58,6 +58,7 @@ from tracker.resume import (
     not_resumable,
     resumable,
     run_identity,
+    stopped_after,
 )
 from tracker.run_config import asks_for_reid, load_run_config, reid_fallback
 from tracker.run_gallery import GallerySaver, LinkedSources, check_gallery_unchanged, open_gallery
@@ -507,6 +508,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         checkpoint = None
         if options.resume:  # checked before any model is loaded
             checkpoint = read_resumed_run(out, opened[0].name, identity, options.max_frames)
+        elif out is not None:  # before any model loads: the run about to be replaced could still be resumed
+            _note_replaced_run(out, notify)
         if options.gallery is not None:  # (a missing folder is not locked: open_gallery's error names it)
             held.enter_context(gallery_lock(options.gallery))  # read, added to and written back by one run at a time
         gallery = open_gallery(options.gallery, cfg)
@@ -614,6 +617,18 @@ def _note_unsaved_gallery(summary: RunSummary, exc: Exception | None, path: Path
     summary.gallery_saves_failed += failed
     if path.exists():
         write_json_atomic(path, summary.to_json(), indent=2)
+
+
+def _note_replaced_run(out: Path, notify: Callable[[str], None]) -> None:
+    """Tell a new run into `out` (a folder given with `--out`) that it replaces a stopped run there: the same command
+    run again after a Ctrl-C, without `--resume`, removed that run's checkpoint without a word, and the run started
+    over from the first frame."""
+    last = stopped_after(out / CHECKPOINT_NAME)
+    if last is not None:
+        notify(
+            f"{shown_name(out)} holds a run stopped after frame {last} ({CHECKPOINT_NAME}): this run starts over "
+            "and replaces it (the same command with --resume continues a stopped run)"
+        )
 
 
 def _note_missing_images(source: FrameSource, notify: Callable[[str], None]) -> None:
