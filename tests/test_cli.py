@@ -1871,6 +1871,27 @@ def test_classes_given_as_a_comma_list_or_empty_are_told_to_give_separate_ids(ca
         assert err == f"track: error: argument --classes: {says}", err
 
 
+def test_a_source_after_the_class_ids_is_told_to_come_first(tmp_path, capfd):
+    """`track --classes 0 cam.mp4` (Ultralytics' order) takes cam.mp4 for a class id: the usage error said "must be
+    a class id, a whole number (...), not a name, got 'cam.mp4'", which did not say why. Now it says the word is a
+    source and to give the sources first; ids, and names that are no source, are told as before."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for source in ("cam.mp4", "cams/*.mp4", str(folder), "rtsp://host/stream"):
+        with pytest.raises(SystemExit) as stop:
+            main(["--classes", "0", source])
+        assert stop.value.code == 2
+        err = capfd.readouterr().err.strip().splitlines()[-1]
+        assert err == (
+            f"track: error: argument --classes: must be class ids, got {source!r}, a source: --classes takes every "
+            f"word after it as an id, so give the sources first (track {source} --classes 0 ...)"
+        ), err
+    for word in ("0.5", "person"):
+        with pytest.raises(SystemExit):
+            main(["walk.mp4", "--classes", word])
+        assert "not a name, got" in capfd.readouterr().err
+
+
 def test_a_setting_that_cannot_work_is_warned_on_stderr_without_verbose(fake_models, tmp_path, capsys):
     """`--set "motion.camera_exclude=[[0.001,0,1,1]]"` excludes every pixel, so every camera-motion estimate fails;
     the library's warning saying why was logged at WARNING, below the ERROR level `track` logged at without

@@ -208,14 +208,31 @@ def class_id(text: str) -> int:
     """argparse type of `--classes`: a whole number; a name (`--classes person`) is told the ids (argparse's own
     "invalid int value: 'person'" did not say that classes are numbered, nor which number a person is). Several ids
     are separate words: `--classes 0,2` and an empty one (a shell variable left unset) are told so (it said "not a
-    name")."""
+    name"), and so is a source given after the ids (`track --classes 0 cam.mp4`: it said "not a name, got
+    'cam.mp4'")."""
     if not text.strip():
         raise argparse.ArgumentTypeError(
             "an empty class id (a shell variable left unset?): give ids as separate words, --classes 0 2"
         )
     if "," in text:
         raise argparse.ArgumentTypeError(f"class ids are separate words, --classes 0 2, not a comma list: got {text!r}")
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    if _names_a_source(text):  # `track --classes 0 cam.mp4`: the words after --classes are all taken as its ids
+        raise argparse.ArgumentTypeError(
+            f"must be class ids, got {text!r}, a source: --classes takes every word after it as an id, so give the "
+            f"sources first (track {text} --classes 0 ...)"
+        )
     return _parse(text, int, f"a class id, a whole number ({CLASS_EXAMPLES}), not a name")
+
+
+def _names_a_source(text: str) -> bool:
+    """Whether a word given as a class id names a source instead: an existing file or folder, a path, a glob, a URL
+    or a file name with an extension (`clip.mp4`; not a number such as `0.5`)."""
+    extension = Path(text).suffix[1:]
+    return os.path.exists(text) or any(mark in text for mark in "/\\*?") or bool(extension and not extension.isdigit())
 
 
 def sequence_name(text: str) -> str:
