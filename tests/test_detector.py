@@ -105,6 +105,28 @@ def test_a_file_that_is_no_detector_is_not_called_a_damaged_copy(tmp_path):
     assert "a damaged copy:" not in said and f"if {weights} is one, the copy is damaged" in said, said
 
 
+def test_an_onnx_model_without_onnxruntime_says_what_to_install_before_ultralytics_tries(tmp_path, monkeypatch, capfd):
+    """`--set detector.model=yolo.onnx` without onnxruntime: ultralytics printed two "requirements: AutoUpdate
+    skipped (offline)" warnings (past --quiet; online it pip-installs the package into the environment itself), then
+    the error said "needs a package that is not installed: No module named 'onnxruntime'" without what to install.
+    Now one error names the package, before ultralytics is asked to load the model."""
+    import sys
+
+    import ultralytics
+
+    model = tmp_path / "yolo.onnx"
+    model.write_bytes(b"not loaded")
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as where it is not installed
+    monkeypatch.setattr(ultralytics, "YOLO", lambda *args, **kwargs: pytest.fail("ultralytics was asked to load it"))
+    cfg = load_config(None, overrides=[f"detector.model={model}"])
+    with pytest.raises(ImportError) as info:
+        build_detector(cfg.detector, torch.device("cpu"))
+    said = str(info.value)
+    assert said.startswith(f"detector.model {model} is an ONNX model, which ultralytics runs with onnxruntime"), said
+    assert said.endswith(": pip install onnxruntime (onnxruntime-gpu for CUDA), or give the model's .pt file"), said
+    assert "requirements" not in capfd.readouterr().err
+
+
 @pytest.mark.parametrize("kept", [["metadata.yaml", "yolov8n.xml"], ["metadata.yaml", "yolov8n.bin"]])
 def test_an_incomplete_openvino_folder_names_the_missing_file(tmp_path, kept):
     """A half-copied export said "not a model ultralytics can load (RuntimeError: Exception from

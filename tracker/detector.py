@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ _OPENVINO_FOLDER_SUFFIX = "_openvino_model"  # how ultralytics tells an OpenVINO
 _OPENVINO_FILES = (".xml", ".bin")  # the files of an OpenVINO export: its network and its weights
 _BOX_TASKS = ("detect", "segment", "pose")  # ultralytics tasks whose results hold (axis-aligned) boxes, `results.boxes`
 _ULTRALYTICS_LOGGER = "ultralytics"  # ultralytics' logger (ultralytics.utils.LOGGING_NAME), silenced by --quiet
+_ONNX_RUNTIME = ("onnxruntime", "onnxruntime")  # the module ultralytics runs an .onnx model with, its pip package
 _PINNING = "ENABLE_CPU_PINNING"  # OpenVINO's property: inference threads bound to cores
 _KEPT_PROPERTIES = (  # what a recompile with other pinning copies from ultralytics' compiled model: same threads
     "PERFORMANCE_HINT",
@@ -266,6 +268,7 @@ def build_detector(cfg: DetectorConfig, device: torch.device, keep_features: boo
     _check_openvino_folder(path)
     if _is_openvino_model(path):  # said here: ultralytics logs its loading, then pip-installs openvino when online
         require_extra(f"detector.model {cfg.model}", ["openvino"])
+    _check_onnx_runtime(cfg.model, path)
     if not path.exists():
         log.info("detector %s not found locally: ultralytics will download the official weights", cfg.model)
     source = str(path)
@@ -447,6 +450,26 @@ def _download_error(model: str, exc: OSError) -> OSError:
 def _is_openvino_model(path: Path) -> bool:
     """An OpenVINO export, as ultralytics tells one: a NAME_openvino_model folder, or its .xml file."""
     return (path.is_dir() and path.name.endswith(_OPENVINO_FOLDER_SUFFIX)) or path.suffix.lower() == ".xml"
+
+
+def _check_onnx_runtime(model: str, path: Path) -> None:
+    """An .onnx model needs onnxruntime, which no extra installs: said before ultralytics loads it, which printed
+    two "requirements: AutoUpdate skipped (offline)" warnings past --quiet and then "No module named
+    'onnxruntime'" without what to install (online, it pip-installs the package into the environment itself).
+
+    Raises:
+        ImportError: onnxruntime cannot be imported, naming the model and the package to install.
+    """
+    module, package = _ONNX_RUNTIME
+    if path.suffix.lower() != ".onnx":
+        return
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise ImportError(
+            f"detector.model {model} is an ONNX model, which ultralytics runs with {package}, not installed "
+            f"({exc}): pip install {package} (onnxruntime-gpu for CUDA), or give the model's .pt file"
+        ) from exc
 
 
 def _check_openvino_folder(path: Path) -> None:
