@@ -219,6 +219,29 @@ def test_official_asset_name_is_left_to_ultralytics_but_other_names_are_errors(t
         require_weights(str(tmp_path / "sub" / "yolo11n.pt"), "detector", downloadable=official)
 
 
+def test_a_detector_named_without_pt_as_ultralytics_takes_it_is_asked_whether_the_pt_is_meant(tmp_path, monkeypatch):
+    """`--set detector.model=yolov8n` (ultralytics' own `YOLO("yolov8n")` takes the .pt of that name) said only "not
+    found ... get them from Ultralytics", with yolov8n.pt in $TRACKER_WEIGHTS_DIR. Now it asks whether yolov8n.pt is
+    meant where that file is found or is an official download; other names are told as before."""
+    from tracker.weights import require_weights
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / "yolov8n.pt").write_bytes(b"x")
+    monkeypatch.setenv("TRACKER_WEIGHTS_DIR", str(tmp_path / "weights"))
+    for name, official in (("yolov8n", set()), ("yolo11s", {"yolo11s.pt"})):
+        with pytest.raises(FileNotFoundError) as info:
+            require_weights(name, "detector", downloadable=official)
+        said = str(info.value)
+        assert said.endswith(
+            f"; did you mean {name}.pt? (`--set detector.model={name}.pt` on the command line, "
+            f'overrides=["detector.model={name}.pt"] in Python)'
+        ), said
+    with pytest.raises(FileNotFoundError) as info:
+        require_weights("my_model", "detector", downloadable={"yolo11s.pt"})
+    assert "did you mean" not in str(info.value) and "get them from Ultralytics" in str(info.value)
+
+
 def test_a_missing_weights_file_says_where_it_was_looked_for(tmp_path, monkeypatch):
     """The error said "looked at the path or in $TRACKER_WEIGHTS_DIR" whether or not that variable was set."""
     from tracker.weights import require_weights

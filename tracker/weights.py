@@ -42,6 +42,7 @@ _SOURCES = {
     "detector": "Ultralytics (official names like yolo11n.pt are downloaded by ultralytics on first use)",
 }
 _CONFIG_KEYS = {"reid": "reid.weights", "detector": "detector.model"}
+_PYTORCH_SUFFIX = ".pt"  # a detector named without it (ultralytics' `yolo11n`) is told the file it may mean
 _HASH_CHUNK = 1 << 20  # bytes read at a time when hashing
 _DIGEST_CHARS = 16  # hex digits kept: enough to tell weights files apart in cache keys
 
@@ -91,13 +92,19 @@ def require_weights(name: str, kind: str, downloadable: Collection[str] = (), re
     Returns:
         The existing path, or `Path(name)` for a downloadable bare name.
     Raises:
-        FileNotFoundError: not found, naming the file and where it comes from.
+        FileNotFoundError: not found, naming the file and where it comes from (a detector named without a suffix,
+            `yolo11n`, where `yolo11n.pt` is found or downloadable, also asks whether that is meant: ultralytics
+            itself takes the bare name).
     """
     path = resolve_weights(name, kind)
     if path is not None:
         return path
     if Path(name).name == name and name in downloadable:
         return Path(name)
+    with_suffix = f"{name}{_PYTORCH_SUFFIX}"  # `yolo11n`, as ultralytics takes it: the .pt file of that name
+    meant = resolve_weights(with_suffix, kind) is not None or with_suffix in downloadable
+    if remedy is None and kind == "detector" and not Path(name).suffix and meant:
+        remedy = f"did you mean {with_suffix}? ({how_to_set(_CONFIG_KEYS[kind]).replace('PATH', with_suffix)})"
     raise missing_weights(name, kind, remedy)
 
 
