@@ -1892,6 +1892,26 @@ def test_a_source_after_the_class_ids_is_told_to_come_first(tmp_path, capfd):
         assert "not a name, got" in capfd.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "command", [["walk.mp4"], ["batch", "walk.mp4", "--out", "o"], ["eval", "--data", "d"], ["gallery", "prune", "g"]]
+)
+def test_a_set_whose_value_is_a_word_of_its_own_is_told_to_join_them(command, capfd):
+    """`--set detector.confidence 0.3` (the value as a word of its own, as ultralytics' `--conf 0.3`) was told
+    "unrecognized arguments: 0.3" by every command that takes --set; the usage error now names the --set and how to
+    write it, and a KEY=VALUE is taken as before."""
+    with pytest.raises(SystemExit) as stop:
+        main([*command, "--set", "detector.confidence", "0.3"])
+    assert stop.value.code == 2
+    err = capfd.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith(
+        "error: argument --set: must be KEY=VALUE in one word, got 'detector.confidence' "
+        "(--set detector.confidence=VALUE: no space around =, quotes around a value with spaces)"
+    ), err
+    with pytest.raises(SystemExit):
+        main([*command, "--set", "detector.confidence=0.3", "--set"])  # (a KEY=VALUE passes; the bare --set stops)
+    assert "expected one argument" in capfd.readouterr().err
+
+
 def test_a_setting_that_cannot_work_is_warned_on_stderr_without_verbose(fake_models, tmp_path, capsys):
     """`--set "motion.camera_exclude=[[0.001,0,1,1]]"` excludes every pixel, so every camera-motion estimate fails;
     the library's warning saying why was logged at WARNING, below the ERROR level `track` logged at without

@@ -31,6 +31,7 @@ from tracker.cli_args import (
     frame_rate_arg,
     non_negative_float,
     option_overrides,
+    override_text,
     path_arg,
     path_text,
     positive_int,
@@ -105,7 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--relink", action="store_true", help=RELINK_HELP)
     _config_option(p)
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
+    p.add_argument(
+        "--set", action="append", default=[], type=override_text, metavar="KEY=VALUE", help="override any config key"
+    )
     p.add_argument(
         "--out",
         action=GivenOnce,
@@ -189,7 +192,9 @@ def _batch_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--relink", action="store_true", help=RELINK_HELP)
     _config_option(p)
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
+    p.add_argument(
+        "--set", action="append", default=[], type=override_text, metavar="KEY=VALUE", help="override any config key"
+    )
     p.add_argument("--save-video", action=GivenOnceSwitch, default=True, help="write the annotated mp4s (default: on)")
     _device_option(p)
     p.add_argument(

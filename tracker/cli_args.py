@@ -32,6 +32,7 @@ __all__ = [
     "non_negative_float",
     "non_negative_int",
     "option_overrides",
+    "override_text",
     "path_arg",
     "path_text",
     "positive_int",
@@ -233,6 +234,18 @@ def _names_a_source(text: str) -> bool:
     or a file name with an extension (`clip.mp4`; not a number such as `0.5`)."""
     extension = Path(text).suffix[1:]
     return os.path.exists(text) or any(mark in text for mark in "/\\*?") or bool(extension and not extension.isdigit())
+
+
+def override_text(text: str) -> str:
+    """argparse type of `--set`: KEY=VALUE in one word, else the option's usage error. `--set detector.confidence
+    0.3` (the value as a word of its own, as `--conf 0.3` is written) was told "unrecognized arguments: 0.3", which
+    did not say that `--set` wants it joined to its key."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(
+            f"must be KEY=VALUE in one word, got {text!r} (--set {text.strip() or 'KEY'}=VALUE: no space around =, "
+            "quotes around a value with spaces)"
+        )
+    return text
 
 
 def sequence_name(text: str) -> str:

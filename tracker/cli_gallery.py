@@ -16,6 +16,7 @@ from tracker.cli_args import (
     EXIT_USER_ERROR,
     GivenOnce,
     option_overrides,
+    override_text,
     path_arg,
     path_text,
     positive_int,
@@ -155,7 +156,9 @@ def _config_options(parser: argparse.ArgumentParser, what: str) -> None:
         metavar="FILE",  # (as `track --help` spells it; it said CONFIG)
         help=what,
     )
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    parser.add_argument(
+        "--set", action="append", default=[], type=override_text, metavar="KEY=VALUE", help="override a config key"
+    )
 
 
 def _gallery_file_arg(parser: argparse.ArgumentParser) -> None:

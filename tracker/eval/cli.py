@@ -25,6 +25,7 @@ from tracker.cli_args import (
     GivenOnceAsSet,
     non_negative_int,
     option_overrides,
+    override_text,
     path_arg,
     path_text,
     positive_int,
@@ -142,7 +143,9 @@ def _parser(prog: str, description: str, default_out: str, data_default: str | N
     p.add_argument(
         "--config", action=GivenOnce, type=path_text, metavar="FILE", help="tracker YAML (default: built-in defaults)"
     )
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    p.add_argument(
+        "--set", action="append", default=[], type=override_text, metavar="KEY=VALUE", help="override a config key"
+    )
     p.add_argument(
         "--out",
         action=GivenOnce,
