@@ -35,6 +35,8 @@ _OPENVINO_FOLDER_SUFFIX = "_openvino_model"  # how ultralytics tells an OpenVINO
 _OPENVINO_FILES = (".xml", ".bin")  # the files of an OpenVINO export: its network and its weights
 _BOX_TASKS = ("detect", "segment", "pose")  # ultralytics tasks whose results hold (axis-aligned) boxes, `results.boxes`
 _ULTRALYTICS_LOGGER = "ultralytics"  # ultralytics' logger (ultralytics.utils.LOGGING_NAME), silenced by --quiet
+
+_LEAST_STRIDE = 32  # ultralytics' PyTorch backend rounds the input size to its model's largest stride, at least this
 _ONNX_RUNTIME = ("onnxruntime", "onnxruntime")  # the module ultralytics runs an .onnx model with, its pip package
 _PINNING = "ENABLE_CPU_PINNING"  # OpenVINO's property: inference threads bound to cores
 _KEPT_PROPERTIES = (  # what a recompile with other pinning copies from ultralytics' compiled model: same threads
@@ -87,6 +89,30 @@ class UltralyticsDetector:
         """Whether the model runs in PyTorch (a .pt file: its own threads take every core), not an export."""
         return isinstance(getattr(self.model, "model", None), torch.nn.Module)
 
+    @functools.cached_property
+    def run_size(self) -> int:
+        """`detector.image_size` as a PyTorch model runs at it, px of the long side: rounded up to a multiple of the
+        model's largest stride (at least 32), as ultralytics rounds it, warned once here (ultralytics' own warning,
+        "imgsz=[641] must be multiple of max stride 32, updating to [672]", came on every frame, past --quiet). An
+        exported model's size is `image_size` as given (a fixed-size export runs at its own: `_warn_fixed_size`)."""
+        size = self.config.image_size
+        strides = getattr(getattr(self.model, "model", None), "stride", None)
+        if not self.is_pytorch or strides is None:
+            return size
+        stride = max(int(torch.as_tensor(strides).max()), _LEAST_STRIDE)
+        rounded = -(-size // stride) * stride
+        if rounded != size:
+            log.warning(
+                "detector.image_size=%d is not a multiple of detector.model %s's stride %d: it runs at %d (set "
+                "detector.image_size=%d to be told no more)",
+                size,
+                self.config.model,
+                stride,
+                rounded,
+                rounded,
+            )
+        return rounded
+
     @property
     def feature_channels(self) -> int:
         """Total channels C of the maps the detection head reads (PyTorch models; 0 otherwise)."""
@@ -129,7 +155,7 @@ class UltralyticsDetector:
             OSError: the model file cannot be read on that first frame.
         """
         cfg = self.config
-        options: dict[str, Any] = {"conf": cfg.confidence, "iou": cfg.iou, "imgsz": cfg.image_size, "verbose": False}
+        options: dict[str, Any] = {"conf": cfg.confidence, "iou": cfg.iou, "imgsz": self.run_size, "verbose": False}
         options["classes"] = list(cfg.classes) or None
         if self.is_pytorch:
             options["device"] = str(self.device)
