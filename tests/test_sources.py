@@ -509,6 +509,37 @@ def test_only_an_mp4_cut_before_its_index_is_said_to_be_cut(tmp_path):
     assert not any(missing_mp4_index(tmp_path / name) for name in ("clip.mp4", "cut.avi", "notes.mp4", "nope.mp4"))
 
 
+def test_a_folder_of_motchallenge_data_without_images_says_which_sequence_to_track(tmp_path):
+    """`track MOT15/train` (a folder of sequences, as `track eval --data` takes it) said only "folder holds no
+    images", and `track SEQ/gt` advised `track SEQ/gt/*.txt`, as if gt.txt were a video. Now each names the
+    sequence folders to give (all in turn and eval only where every folder there is one)."""
+    train = tmp_path / "MOT15" / "train"
+    for name in ("TUD-Campus", "PETS09"):
+        (train / name / "img1").mkdir(parents=True)
+        cv2.imwrite(str(train / name / "img1" / "000001.jpg"), np.zeros((32, 32, 3), np.uint8))
+        (train / name / "gt").mkdir()
+        (train / name / "gt" / "gt.txt").write_text("1,1,0,0,5,5,1,1,1,1\n")
+
+    def said(folder: Path) -> str:
+        with pytest.raises(SourceError) as err:
+            open_source(folder)
+        return str(err.value)
+
+    sequence = train / "PETS09"
+    assert said(sequence / "gt").endswith(
+        f"(it is a folder of the MOTChallenge sequence {sequence}: track the sequence, `track {sequence}`)"
+    )
+    for given in (train, train.parent):
+        assert said(given).endswith(
+            f"(it holds 2 MOTChallenge sequences, {sequence}, ...: each is a source of its own; track one, "
+            f"`track {sequence}`, all in turn, `track {train / '*'}`, or score them, `track eval --data {given}`)"
+        ), said(given)
+    (train / "notes").mkdir()  # a folder that is no sequence: `train/*` would name it, eval refuses it
+    assert said(train).endswith(
+        f"(it holds 2 MOTChallenge sequences, {sequence}, ...: track a sequence by its folder, `track {sequence}`)"
+    )
+
+
 def test_a_folder_of_videos_says_how_to_track_the_videos_in_it(tmp_path):
     """`track batch cams/ --out ...` (a folder of clips) said only "folder holds no images (.jpg, ...)"."""
     cams = tmp_path / "cams"

@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 # the image files OpenCV reads in every build; Netpbm too (ffmpeg's `%04d.ppm` frames, thermal cameras' 16-bit PGMs)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".pnm")
 GLOB_CHARS = "*?["
+_TRAIN_FOLDER = "train"  # a MOTChallenge root's folder of sequences (MOT15/train/TUD-Campus)
 STDIN_NAME = "-"  # what other tools take for standard input (not read here)
 MAX_CONSECUTIVE_FAILURES = 30  # a video that fails this many grabs in a row has ended (truncated or damaged)
 CORRUPT_NUMBERS_KEPT = 20  # positions of the first unreadable frames kept to name them (the count goes on)
@@ -251,6 +252,40 @@ def _other_matches(path: Path) -> str:
         f" several videos, let the shell expand the pattern, without quotes: `track {path}`, or"
         f" `track batch {path} --out OUT`)"
     )  # ("or use `track batch`" alone told a quoted `track batch "cams/*.mp4"` to use what it was using)
+
+
+def _is_sequence(folder: Path) -> bool:
+    """Whether `folder` is a MOTChallenge sequence as `open_source` tracks one: a seqinfo.ini, or an img1/ folder."""
+    return (folder / "seqinfo.ini").is_file() or (folder / "img1").is_dir()
+
+
+def _sequences_hint(folder: Path) -> str:
+    """What a folder without images is, where it is part of MOTChallenge data: a sequence's other folder (`SEQ/gt`:
+    its sequence is the parent), or a folder of sequences (`MOT15/train`, or its root `MOT15`: each sequence is a
+    source of its own; all in turn, or scored, only where every folder there is a sequence). The error said only
+    "folder holds no images", and for `SEQ/gt` advised `track SEQ/gt/*.txt` as if its gt.txt were a video. "" for
+    any other folder."""
+    if _is_sequence(folder.parent) and folder.name != "img1":
+        sequence = folder.parent
+        return f" (it is a folder of the MOTChallenge sequence {sequence}: track the sequence, `track {sequence}`)"
+    for holder in (folder, folder / _TRAIN_FOLDER):
+        try:
+            folders = sorted(
+                (p for p in holder.iterdir() if p.is_dir() and not p.name.startswith(".")), key=_natural_order
+            )
+        except OSError:
+            continue
+        found = [p for p in folders if _is_sequence(p)]
+        if not found:
+            continue
+        held = f"it holds {count(len(found), 'MOTChallenge sequence')}, {found[0]}{', ...' if len(found) > 1 else ''}"
+        if len(found) < len(folders):  # (beside other folders: `holder/*` names them too, and eval refuses them)
+            return f" ({held}: track a sequence by its folder, `track {found[0]}`)"
+        return (
+            f" ({held}: each is a source of its own; track one, `track {found[0]}`, all in turn, "
+            f"`track {holder / '*'}`, or score them, `track eval --data {folder}`)"
+        )
+    return ""
 
 
 def _other_files(folder: Path) -> str:
@@ -447,7 +482,8 @@ def _folder_source(path: Path) -> FrameSource:
         return source
     files = sorted((p for p in path.iterdir() if _listed_image(p)), key=_natural_order)
     if not files:
-        raise SourceError(f"{path}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)}){_other_files(path)}")
+        hint = _sequences_hint(path) or _other_files(path)
+        raise SourceError(f"{path}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)}){hint}")
     return _image_source(_folder_name(path, None), files, None, "images")
 
 
