@@ -1912,6 +1912,34 @@ def test_a_set_whose_value_is_a_word_of_its_own_is_told_to_join_them(command, ca
     assert "expected one argument" in capfd.readouterr().err
 
 
+def test_ultralytics_key_value_words_and_options_are_told_ours(tmp_path, monkeypatch, capfd):
+    """`track source=cam.mp4 conf=0.3` (as `yolo track` takes them) said "no such file or folder: conf=0.3", and
+    `--tracker bytetrack.yaml`, `--project`, `--save-txt` "unrecognized arguments". Each now says what to give
+    here; a file whose name holds `=` is still a source."""
+    monkeypatch.chdir(tmp_path)
+    told = {
+        "source=cam.mp4": "is ultralytics' way to name the source: give the source itself (track cam.mp4)",
+        "conf=0.3": "is no file or folder, nor a setting --set takes: unknown config key 'conf'; did you mean",
+        "detector.confidence=0.3": "is no file or folder: give a setting as --set detector.confidence=0.3",
+        "tracker=bytetrack.yaml": "is ultralytics' tracker YAML: give this tracker's as --config FILE",
+    }
+    for word, says in told.items():
+        assert main(["walk.mp4", word]) == 2
+        err = capfd.readouterr().err.strip()
+        assert err.startswith(f"track: error: {word} {says}") and "\n" not in err, err
+    (tmp_path / "a=b.mp4").write_bytes(b"")
+    assert main(["a=b.mp4"]) == 2  # (an empty file: not a video, said as such)
+    err = capfd.readouterr().err
+    assert "a=b.mp4" in err and "--set" not in err, err
+    for option, says in (("--tracker", "--config FILE"), ("--project", "--out DIR"), ("--save-txt", "no option")):
+        with pytest.raises(SystemExit):
+            main(["walk.mp4", option, "x"])
+        err = capfd.readouterr().err.strip().splitlines()[-1]
+        assert err.startswith(
+            f"track: error: {option} is not an option of track: for ultralytics' {option}, give {says}"
+        ), err
+
+
 def test_a_setting_that_cannot_work_is_warned_on_stderr_without_verbose(fake_models, tmp_path, capsys):
     """`--set "motion.camera_exclude=[[0.001,0,1,1]]"` excludes every pixel, so every camera-motion estimate fails;
     the library's warning saying why was logged at WARNING, below the ERROR level `track` logged at without

@@ -34,6 +34,7 @@ from tracker.cli_args import (
     override_text,
     path_arg,
     path_text,
+    peer_setting_word,
     positive_int,
     refuse_misread_options,
     say,
@@ -331,6 +332,11 @@ def _track_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     from tracker.config import ConfigError
     from tracker.io.sources import SourceError, check_named, check_not_split_images
 
+    for name in args.source:  # `track source=cam.mp4 conf=0.3`, as `yolo track` takes them
+        said = peer_setting_word(name)
+        if said is not None:
+            tell(f"track: error: {said}")
+            return EXIT_USER_ERROR
     try:  # a name that names nothing is told in milliseconds, before tracker.run imports torch and the pipeline
         for name in args.source:
             check_named(name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +36,7 @@ __all__ = [
     "override_text",
     "path_arg",
     "path_text",
+    "peer_setting_word",
     "positive_int",
     "refuse_misread_options",
     "say",
@@ -62,7 +64,14 @@ PEER_OPTIONS = {  # ultralytics' and BoxMOT's tracking options (`yolo track conf
     "--yolo-model": "--set detector.model=PATH",
     "--reid-model": "--set reid.weights=PATH",
     "--source": "the source itself, without an option (track VIDEO)",
+    "--tracker": "--config FILE (this tracker's YAML, as configs/default.yaml; its trackers' keys are told ours)",
+    "--project": "--out DIR",
+    "--name": "--out DIR",
+    "--save-txt": "no option: the MOT txt and the JSONL are always written",
 }
+_SETTING_WORD = re.compile(r"[A-Za-z_][\w.]*=.*", re.DOTALL)  # `conf=0.3`: ultralytics' CLI sets keys so (`yolo track`)
+_SOURCE_KEY = "source"  # `yolo track source=VIDEO`: the word that names the source
+_TRACKER_KEY = "tracker"  # `yolo track tracker=bytetrack.yaml`: its tracker's YAML
 
 
 class GivenOnce(argparse.Action):
@@ -246,6 +255,25 @@ def override_text(text: str) -> str:
             "quotes around a value with spaces)"
         )
     return text
+
+
+def peer_setting_word(word: str) -> str | None:
+    """The error for a source word that is ultralytics' `KEY=VALUE` (`track source=cam.mp4 conf=0.3`, as `yolo
+    track` takes them) and names no file: it said "no such file or folder: conf=0.3". None for any other word."""
+    from tracker.config import ConfigError, load_config
+
+    if os.path.exists(word) or not _SETTING_WORD.fullmatch(word):
+        return None
+    key, _, value = word.partition("=")
+    if key == _SOURCE_KEY:
+        return f"{word} is ultralytics' way to name the source: give the source itself (track {value})"
+    if key == _TRACKER_KEY:
+        return f"{word} is ultralytics' tracker YAML: give this tracker's as --config FILE (as configs/default.yaml)"
+    try:
+        load_config(None, [word])
+    except ConfigError as error:
+        return f"{word} is no file or folder, nor a setting --set takes: {error}"
+    return f"{word} is no file or folder: give a setting as --set {word}"
 
 
 def sequence_name(text: str) -> str:
