@@ -1940,6 +1940,22 @@ def test_ultralytics_key_value_words_and_options_are_told_ours(tmp_path, monkeyp
         ), err
 
 
+def test_an_out_named_like_a_video_is_told_it_is_the_runs_folder(fake_models, tmp_path, capsys):
+    """`track walk.avi --out result.mp4` (the annotated video meant) made a folder result.mp4 holding walk.mp4 and
+    the other outputs without a word. A note says so; a folder of that name already there is not told again."""
+    video = write_video(tmp_path / "walk.avi", scene(2))
+    out = tmp_path / "result.mp4"
+    assert main([str(video), "--out", str(out), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert (
+        f"track: note: --out {out} names the run's folder, not its video: the outputs go into it "
+        f"({out / 'walk'}.mp4, .txt, .jsonl, ...)"
+    ) in err, err
+    assert (out / "walk.mp4").is_file() and (out / "walk.txt").is_file()
+    assert main([str(video), "--out", str(out), "--quiet"]) == 0
+    assert "names the run's folder" not in capsys.readouterr().err
+
+
 def test_a_setting_that_cannot_work_is_warned_on_stderr_without_verbose(fake_models, tmp_path, capsys):
     """`--set "motion.camera_exclude=[[0.001,0,1,1]]"` excludes every pixel, so every camera-motion estimate fails;
     the library's warning saying why was logged at WARNING, below the ERROR level `track` logged at without

@@ -107,6 +107,7 @@ WINDOW_NAME = "track"
 QUIT_KEY = "q"
 SHOW_WAIT_MS = 1
 DISPLAY_PROBE_SECONDS = 10.0  # `--show`: the most a child process may take to open and close a window first
+_VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")  # an --out named so was meant as the annotated video, not a folder
 _STREAMS = ("url", "webcam")  # `resolve_source` kinds opened only when their turn comes (a stream may not wait)
 # Decode and detect the next frame in a background thread (`Tracker.stream`): None lets `stream` decide (ahead
 # unless the detector is a PyTorch model; tools/bench_pipeline.py, stream vs update rows).
@@ -486,6 +487,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     out = options.out
     if out is not None:
         check_output_paths(out, names, opened, options.save_video, options.gallery)
+        _note_video_named_folder(out, opened[0].name, notify)
     checkpointed = len(names) == 1 and options.checkpoint_seconds > 0 and resumable(options.source, opened[0])
     device = str(resolve_device(cfg.device))
     identity = (
@@ -617,6 +619,16 @@ def _note_unsaved_gallery(summary: RunSummary, exc: Exception | None, path: Path
     summary.gallery_saves_failed += failed
     if path.exists():
         write_json_atomic(path, summary.to_json(), indent=2)
+
+
+def _note_video_named_folder(out: Path, name: str, notify: Callable[[str], None]) -> None:
+    """Tell a run whose new `--out` is named like a video (`--out result.mp4`) that it is the run's folder: the run
+    made a folder `result.mp4` and wrote `result.mp4/cam.mp4` into it without a word."""
+    if out.suffix.lower() in _VIDEO_SUFFIXES and not out.is_dir():
+        notify(
+            f"--out {shown_name(out)} names the run's folder, not its video: the outputs go into it "
+            f"({shown_name(out / name)}.mp4, .txt, .jsonl, ...)"
+        )
 
 
 def _note_replaced_run(out: Path, notify: Callable[[str], None]) -> None:
