@@ -1144,6 +1144,15 @@ def test_a_sequence_folder_without_seqinfo_is_named_in_the_error(tmp_path):
         find_sequences(seq_root)
 
 
+def test_a_folder_inside_a_sequence_given_as_data_names_the_sequence(tmp_path):
+    """`--data SEQ/gt` (or a sequence's image folder) said only "no MOTChallenge sequences (folders with
+    seqinfo.ini) under SEQ/gt"; it now names the sequence to give."""
+    seq_root = write_sequence(tmp_path / "data", "SEQ", _two_people(2, 10), 2)
+    with pytest.raises(FileNotFoundError) as info:
+        find_sequences(seq_root / "gt")
+    assert str(info.value).endswith(f"; it is a folder of the sequence {seq_root}: give that as --data"), info.value
+
+
 def test_files_saved_with_a_windows_byte_order_mark_are_read(tmp_path):
     """Notepad's UTF-8 (a byte-order mark, CRLF): seqinfo.ini had "no section headers" and gt.txt's first frame
     was "\\ufeff1"; both read, and scored like the plain files."""

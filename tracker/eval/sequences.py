@@ -576,6 +576,8 @@ def find_sequences(data: str | Path, split: str = "train", names: list[str] | No
             hint = f"; {lacking[0]} looks like a sequence{_more_without(lacking)}: {_add_seqinfo(lacking[0])}"
         elif nested := _folders_of_sequences(base):  # (`--data data` above `data/MOT17`)
             hint = f"; {nested[0]}{_more_nested(nested)} holds sequences: give it as --data"
+        elif (data.parent / "seqinfo.ini").is_file():  # (`--data SEQ/img1` or `SEQ/gt`: a folder of a sequence)
+            hint = f"; it is a folder of the sequence {data.parent}: give that as --data"
         raise FileNotFoundError(f"no MOTChallenge sequences (folders with seqinfo.ini) under {data}{hint}")
     sequences = []
     for root in roots:
