@@ -35,7 +35,6 @@ _OPENVINO_FOLDER_SUFFIX = "_openvino_model"  # how ultralytics tells an OpenVINO
 _OPENVINO_FILES = (".xml", ".bin")  # the files of an OpenVINO export: its network and its weights
 _BOX_TASKS = ("detect", "segment", "pose")  # ultralytics tasks whose results hold (axis-aligned) boxes, `results.boxes`
 _ULTRALYTICS_LOGGER = "ultralytics"  # ultralytics' logger (ultralytics.utils.LOGGING_NAME), silenced by --quiet
-
 _LEAST_STRIDE = 32  # ultralytics' PyTorch backend rounds the input size to its model's largest stride, at least this
 _ONNX_RUNTIME = ("onnxruntime", "onnxruntime")  # the module ultralytics runs an .onnx model with, its pip package
 _PINNING = "ENABLE_CPU_PINNING"  # OpenVINO's property: inference threads bound to cores
