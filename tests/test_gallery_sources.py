@@ -295,3 +295,16 @@ def test_a_gallery_emptied_by_rm_holds_no_sources_sightings_and_tracking_them_ag
     capsys.readouterr()
     assert main(["gallery", "ls", "--sources", str(path)]) == 0
     assert "cam1.mp4" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [[], ["batch"]])
+def test_relink_without_a_gallery_is_a_usage_error_not_ignored(tmp_path, capsys, command):
+    """`--relink` links sources into a gallery again; without `--gallery` it did nothing, silently (the run went on
+    as if it were absent): `track` and `track batch` refuse it before anything runs, saying what it needs."""
+    video = tmp_path / "cam.mp4"
+    video.write_bytes(b"")
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, str(video), "--out", str(tmp_path / "out"), "--relink"])
+    assert exit_info.value.code == 2
+    assert "--relink links sources into a --gallery again: give --gallery FILE" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

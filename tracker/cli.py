@@ -56,6 +56,13 @@ RELINK_HELP = (  # `--relink` of `track` and `track batch`
 
 __all__ = ["main"]
 
+
+def _refuse_relink_alone(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """`--relink` without `--gallery` links nothing (it was ignored): one usage error (exit 2) saying so."""
+    if args.relink and args.gallery is None:
+        parser.error("--relink links sources into a --gallery again: give --gallery FILE, or leave --relink out")
+
+
 _FFMPEG_QUIET = "-8"  # AV_LOG_QUIET: our one-line errors, not FFmpeg's chatter
 _SUBCOMMANDS = ("eval", "compare", "gallery", "batch")
 
@@ -245,6 +252,7 @@ def _batch(argv: list[str]) -> int:
     _refuse_dash_files(parser, argv)
     refuse_misread_options(parser, argv)
     args = parser.parse_args(argv)
+    _refuse_relink_alone(parser, args)
     if args.engine == "ray" and args.workers is not None:  # (ignored: every video of the batch ran at once anyway)
         print(
             "track batch: error: --workers is for --engine local: Ray runs one task per free CPU of its nodes (a "
@@ -324,6 +332,7 @@ def _track(argv: list[str]) -> int:
     _refuse_dash_files(parser, argv)
     refuse_misread_options(parser, argv)
     args = parser.parse_args(argv)
+    _refuse_relink_alone(parser, args)
     with printing_log("track", args.verbose):  # the tracker's warnings; with --verbose, every INFO line
         return _track_parsed(args, parser)
 
