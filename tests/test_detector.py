@@ -559,6 +559,48 @@ def test_an_image_size_off_the_models_stride_is_warned_once_not_on_every_frame(s
         np.testing.assert_array_equal(at_641, at_672)
 
 
+def test_an_image_size_off_the_stride_of_a_dynamic_export_is_warned_once_not_on_every_frame(
+    shared_weights, bus, tmp_path, caplog
+):
+    """An export of dynamic input size (`yolo export format=openvino dynamic=True`) with `detector.image_size=641`:
+    ultralytics rounds the size by the export's stride as it does a .pt model's, and warned "imgsz=[641] must be
+    multiple of max stride 32, updating to [672]" at load and on every frame after it (the .pt model's fix left
+    exports out). The size is rounded as ultralytics rounds it, so the boxes are those of 672, and said once."""
+    import shutil
+
+    from ultralytics import YOLO
+
+    shutil.copy(shared_weights / "yolov8n.pt", tmp_path / "yolov8n.pt")
+    exported = Path(YOLO(str(tmp_path / "yolov8n.pt")).export(format="openvino", dynamic=True, imgsz=640))
+    said: list[str] = []
+    listener = logging.Handler(logging.WARNING)
+    listener.emit = lambda record: said.append(record.getMessage())  # type: ignore[method-assign]
+    ultralytics_log = logging.getLogger("ultralytics")
+    ultralytics_log.addHandler(listener)
+    boxes = {}
+    try:
+        for size in (641, 672):
+            cfg = load_config(None, overrides=[f"detector.model={exported}", f"detector.image_size={size}"])
+            caplog.clear()
+            with caplog.at_level(logging.WARNING, logger="tracker.detector"):
+                detector = build_detector(cfg.detector, torch.device("cpu"))
+                boxes[size] = [detector(bus)[0] for _ in range(3)]
+            ours = [r.getMessage() for r in caplog.records]
+            assert ours == (
+                []
+                if size == 672
+                else [
+                    f"detector.image_size=641 is not a multiple of detector.model "
+                    f"{exported}'s stride 32: it runs at 672 (set detector.image_size=672 to be told no more)"
+                ]
+            ), ours
+    finally:
+        ultralytics_log.removeHandler(listener)
+    assert not [line for line in said if "imgsz" in line], said
+    for at_641, at_672 in zip(boxes[641], boxes[672], strict=True):
+        np.testing.assert_array_equal(at_641, at_672)
+
+
 @pytest.mark.parametrize("inside", ["yolov8n.xml", "yolov8n.bin"])
 def test_a_file_of_an_openvino_export_given_for_it_names_the_folder_to_give(shared_weights, inside):
     """`detector.model=.../yolov8n_int8_openvino_model/yolov8n.xml` (the network file, not the export) was called a

@@ -90,16 +90,18 @@ class UltralyticsDetector:
 
     @functools.cached_property
     def run_size(self) -> int:
-        """`detector.image_size` as a PyTorch model runs at it, px of the long side: rounded up to a multiple of the
-        model's largest stride (at least 32), as ultralytics rounds it, warned once here (ultralytics' own warning,
-        "imgsz=[641] must be multiple of max stride 32, updating to [672]", came on every frame, past --quiet). An
-        exported model's size is `image_size` as given (a fixed-size export runs at its own: `_warn_fixed_size`)."""
+        """`detector.image_size` as the model runs at it, px of the long side: rounded up to a multiple of the stride
+        ultralytics rounds it to (`_rounding_stride`), warned once here (ultralytics' own warning, "imgsz=[641] must
+        be multiple of max stride 32, updating to [672]", came on every frame, past --quiet). A fixed-size export's
+        is `image_size` as given (it runs at its own size: `_warn_fixed_size`). An export not loaded yet gets it
+        rounded to 32 unwarned (its load, the first call, then forgets it: `_first_predict`)."""
         size = self.config.image_size
-        strides = getattr(getattr(self.model, "model", None), "stride", None)
-        if not self.is_pytorch or strides is None:
+        if not self.is_pytorch and getattr(self.model, "predictor", None) is None:  # (loads at this size)
+            return _rounded_up(size, _LEAST_STRIDE)
+        stride = self._rounding_stride()
+        if stride is None:
             return size
-        stride = max(int(torch.as_tensor(strides).max()), _LEAST_STRIDE)
-        rounded = -(-size // stride) * stride
+        rounded = _rounded_up(size, stride)
         if rounded != size:
             log.warning(
                 "detector.image_size=%d is not a multiple of detector.model %s's stride %d: it runs at %d (set "
@@ -111,6 +113,18 @@ class UltralyticsDetector:
                 rounded,
             )
         return rounded
+
+    def _rounding_stride(self) -> int | None:
+        """The stride ultralytics' `check_imgsz` rounds `imgsz` up to a multiple of: a PyTorch model's largest, at
+        least 32 (its PyTorch backend's rule); a loaded dynamic export's, from its metadata (its exports' backends
+        take it as it is). None where the size given is not rounded: a fixed-size export runs at its own."""
+        if self.is_pytorch:
+            strides = getattr(self.model.model, "stride", None)
+            return None if strides is None else max(int(torch.as_tensor(strides).max()), _LEAST_STRIDE)
+        backend = getattr(getattr(self.model, "predictor", None), "model", None)  # ultralytics' AutoBackend
+        if backend is None or not getattr(backend, "dynamic", False):
+            return None
+        return int(torch.as_tensor(backend.stride).max())
 
     @property
     def feature_channels(self) -> int:
@@ -217,7 +231,9 @@ class UltralyticsDetector:
     def _first_predict(self, frame_bgr: np.ndarray, options: dict[str, Any]) -> Any:
         """The first call, where ultralytics loads an exported model: a file it cannot load is one clear error."""
         try:
-            return self.model.predict(frame_bgr, **options)[0]
+            result = self.model.predict(frame_bgr, **options)[0]
+            self.__dict__.pop("run_size", None)  # (known once loaded: fixed or dynamic, its stride)
+            return result
         except OSError:  # a failed download, an unreadable file: its own message says what happened
             raise
         except Exception as exc:  # ultralytics raises AssertionError, TypeError ... for a file it cannot load
@@ -475,6 +491,11 @@ def _download_error(model: str, exc: OSError) -> OSError:
 def _is_openvino_model(path: Path) -> bool:
     """An OpenVINO export, as ultralytics tells one: a NAME_openvino_model folder, or its .xml file."""
     return (path.is_dir() and path.name.endswith(_OPENVINO_FOLDER_SUFFIX)) or path.suffix.lower() == ".xml"
+
+
+def _rounded_up(size: int, stride: int) -> int:
+    """`size` rounded up to a multiple of `stride` (as ultralytics' `check_imgsz`: ceil(size / stride) * stride)."""
+    return -(-size // stride) * stride
 
 
 def _check_onnx_runtime(model: str, path: Path) -> None:
