@@ -252,6 +252,28 @@ def test_merging_a_gallery_with_an_older_copy_of_it_counts_each_sighting_once(tm
     assert {key: record.links for key, record in merged.sources.items()} == {"sha256:11": 1, "sha256:22": 1}
 
 
+@pytest.mark.parametrize("order", ["finished first", "copy first"])
+def test_a_copy_saved_while_its_run_was_under_way_merges_as_one_link(tmp_path, capsys, order):
+    """A copy of the file saved while a run was under way (a backup of a periodic save, or of a run stopped before
+    its `--resume` finished it) records the run's source as stopped before its end; the file the run finished
+    records its end. The end's record took a new time, so merging the two was refused as two links of cam1.mp4
+    (and `--count-twice` said "linked twice"). One link: merged once, the finished record kept, each sighting once."""
+    path = camera_gallery(tmp_path / "site.gallery", {1: 0, 2: 1}, "cam1", time.time() - 60)
+    gallery = Gallery.load(path, prune=False)
+    gallery.record_source("sha256:11", "cam1.mp4")  # (as `track` records a source at its start)
+    gallery.save(path, prune=False)
+    copy = tmp_path / "backup.gallery"
+    shutil.copy(path, copy)
+    time.sleep(0.01)
+    gallery.record_source("sha256:11", "cam1.mp4", 600)  # (and at its end)
+    gallery.save(path, prune=False)
+    inputs = [path, copy] if order == "finished first" else [copy, path]
+    out = tmp_path / "merged.gallery"
+    assert main(["gallery", "merge", *map(str, inputs), "-o", str(out)]) == 0, capsys.readouterr().err
+    assert Gallery.load(out, prune=False).sources == Gallery.load(path, prune=False).sources
+    assert sightings(out) == sightings(path)
+
+
 @pytest.mark.usefixtures("colour_models")
 def test_a_run_stopped_mid_video_leaves_it_recorded_as_unfinished(tmp_path, monkeypatch, capsys):
     """A source is recorded as it starts: a run stopped (Ctrl-C) before its end saved the sightings so far, and its

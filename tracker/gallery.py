@@ -246,24 +246,30 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
         self, key: str, name: str, frames: int | None = None, *, again: bool = False, when: float | None = None
     ) -> LinkedSource:
         """Record that this gallery holds the sightings of the source of key `key` (`source_digest`), given as
-        `name`: `frames` tracked (None: not to its end yet), linked at `when` (Unix s; default now). A source
-        recorded already keeps its count of links, or with `again` (linked again on purpose) counts one more.
+        `name`: `frames` tracked (None: not to its end yet), linked at `when` (Unix s; default: now for a new link,
+        the recorded time for one going on, so that every save of one link records the same link: `same_link`). A
+        source recorded already keeps its count of links, or with `again` (linked again on purpose) counts one more.
         Returns the record."""
         old = self._linked.get(key)
         links = 1 if old is None else old.links + int(again)
-        record = LinkedSource(name, time.time() if when is None else float(when), frames, links)
+        if when is None:
+            when = old.linked if old is not None and not again else time.time()
+        record = LinkedSource(name, float(when), frames, links)
         self._linked[key] = record
         self._dirty = True
         return record
 
     @locked
     def absorb_sources(self, sources: Mapping[str, LinkedSource]) -> None:
-        """Record another gallery's `sources` (`track gallery merge`): one it lacks, or holds the very same record
-        of (a common copy's), as it is; one it holds from another link with the links of both (its sightings are in
-        both: counted twice) and the later link's name, time and frames."""
+        """Record another gallery's `sources` (`track gallery merge`): one it lacks as it is; one it holds the same
+        link of (`LinkedSource.same_link`: a common copy's, perhaps saved at another point of the run) once, the
+        record further along; one it holds from another link with the links of both (its sightings are in both:
+        counted twice) and the later link's name, time and frames."""
         for key, other in sources.items():
             mine = self._linked.get(key)
-            if mine is not None and mine != other:  # (the same record: one link, both inherited from a common copy)
+            if mine is not None and mine.same_link(other):  # (one link, both inherited from a common copy)
+                other = mine.further(other)
+            elif mine is not None:
                 later = max(mine, other, key=lambda record: record.linked)
                 other = dataclasses.replace(later, links=mine.links + other.links)
             self._linked[key] = other

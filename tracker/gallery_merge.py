@@ -183,14 +183,15 @@ def merge_galleries(paths: Sequence[Path], galleries: Sequence[Gallery], count_t
 def refuse_shared_sources(paths: Sequence[Path], galleries: Sequence[Gallery]) -> None:
     """Raise `SourceLinkedError` naming the sources two of `galleries` (loaded from `paths`) both hold the
     sightings of from two links, and the files (the first that held each); nothing when none is. One link both
-    record alike (the same time, frames and count: a copy of one file, or a file restored from an older copy) is
-    not refused: each identity the copies share joins itself by provenance, and one that only one of them saw
-    again since is taken as that one's (`Gallery.absorb`)."""
+    record (`LinkedSource.same_link`: the same time and count, its frames perhaps at another point of the run: a
+    copy of one file, or a file restored from an older copy, saved during or after the run) is not refused: each
+    identity the copies share joins itself by provenance, and one that only one of them saw again since is taken as
+    that one's (`Gallery.absorb`)."""
     first: dict[str, tuple[Path, LinkedSource]] = {}
     shared: list[str] = []
     for path, gallery in zip(paths, galleries, strict=True):
         for key, record in sorted(gallery.sources.items()):
-            if key in first and first[key][1] != record:  # (the same record: one link, inherited from a common copy)
+            if key in first and not first[key][1].same_link(record):  # (one link, inherited from a common copy)
                 shared.append(f"{first[key][0]} and {path} both hold the sightings of {record.describe()}")
             elif key not in first:
                 first[key] = (path, record)

@@ -72,6 +72,16 @@ class LinkedSource:
         times = "" if self.links == 1 else (", linked twice" if self.links == 2 else f", linked {self.links} times")
         return f"{self.name} ({frames}, linked {utc_text(self.linked)}{times})"
 
+    def same_link(self, other: LinkedSource) -> bool:
+        """Whether `other` records the same link of the source as this record, perhaps at another point of it (a
+        copy of the file saved while the run was under way or stopped: frames None, the other its end): the same
+        time and count of links."""
+        return self.linked == other.linked and self.links == other.links
+
+    def further(self, other: LinkedSource) -> LinkedSource:
+        """Of two records of one link (`same_link`), the one further along: a finished run's, or more frames."""
+        return max(self, other, key=lambda record: (record.frames is not None, record.frames or 0))
+
 
 class SourceLinkedError(GalleryError):
     """Sources whose sightings the gallery holds already were given to link into it again (`refuse_linked`)."""
