@@ -453,7 +453,7 @@ class AppearanceBank:
         if self.dtype == torch.float32:
             pair_counts = counts[pair_rows]
             pair_sims = self._pair_products_float32(slots, pair_rows, pair_cols, emb, self._filled_columns(pair_counts))
-            out.put(places, self._aggregate_host(pair_sims, pair_counts))  # (`out`: (T, N) C-contiguous)
+            out.put(places, self._aggregate_host(pair_sims, pair_counts))  # (`out`: (T, N), the mask's shape)
             return
         per_row = np.bincount(pair_rows, minlength=len(slots))  # candidates per track, from the pairs (no grid pass)
         rows = per_row.nonzero()[0]
