@@ -62,14 +62,17 @@ def test_stage_1_adds_a_class_block_only_with_several_classes(monkeypatch, class
 
 @pytest.mark.parametrize("shape", [(0, 0), (0, 5), (5, 0), (1, 1), (3, 7), (50, 50)])
 def test_mask_places_are_the_pairs_places_in_the_matrix(shape):
-    """`mask_places` gives `mask_pairs`' rows and columns and the entries' flat places, which `take` and `put` read
-    and write in a matrix of the mask's shape as `[rows, cols]` does."""
+    """`mask_places` gives the True entries' rows and columns row-major (as `np.nonzero`, and `mask_pairs` takes
+    them from it) and their flat places, which `take` and `put` read and write in a matrix of the mask's shape as
+    `[rows, cols]` does."""
     rng = np.random.default_rng(sum(shape))
     mask, matrix = rng.random(shape) < 0.2, rng.random(shape)
     rows, cols, places = mask_places(mask)
-    want_rows, want_cols = mask_pairs(mask)
+    want_rows, want_cols = np.nonzero(mask)
     np.testing.assert_array_equal(rows, want_rows)
     np.testing.assert_array_equal(cols, want_cols)
+    for got, want in zip(mask_pairs(mask), (want_rows, want_cols), strict=True):
+        np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(matrix.take(places), matrix[rows, cols])
     written = np.zeros(shape)
     written.put(places, 1.0)
