@@ -91,6 +91,20 @@ def openvino_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
         os.environ[CACHE_ENV] = before
 
 
+@pytest.fixture(autouse=True)
+def ultralytics_log_as_found():
+    """Each test leaves ultralytics' logger as it found it: `quiet_ultralytics` (`track -q`, `track eval -q`, the
+    tools) puts a filter on it for the rest of the process, as a user's process wants, which silenced a later test's
+    expected "Loading ..." line (test_eval's unquiet run after its quiet one)."""
+    import logging
+
+    log = logging.getLogger("ultralytics")
+    level, filters = log.level, list(log.filters)
+    yield
+    log.setLevel(level)
+    log.filters[:] = filters
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if torch.cuda.is_available():
         return
