@@ -688,3 +688,22 @@ def test_a_name_that_is_not_utf8_is_an_error_or_read_never_a_crash(tmp_path):
         (folder / f"{i}.png").write_bytes(cv2.imencode(".png", frame)[1].tobytes())
     src = open_source(folder)
     assert src.name == "d_j_" and [n for n, _ in src] == [1, 2]
+
+
+def test_a_folder_of_notes_is_not_told_to_track_them_as_videos(tmp_path):
+    """`track notes/` (only .txt files) was told "to track the videos in it, name them: `track notes/*.txt`", a
+    command that fails on every file: the hint now names videos only, and says when the folder holds none."""
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (notes / name).write_text("not a video")
+    with pytest.raises(SourceError) as err:
+        open_source(notes)
+    message = str(err.value)
+    assert "*.txt" not in message and "track the videos" not in message, message
+    assert f"it holds 2 other files, e.g. {notes / 'a.txt'}, none of them an image or a video (.mp4, " in message
+    # the notes outnumber the one clip beside them: the clip's suffix is still the one suggested
+    write_video(notes / "cam.avi", [np.zeros((32, 32, 3), np.uint8)] * 2)
+    with pytest.raises(SourceError) as err:
+        open_source(notes)
+    assert f"`track batch {notes / '*.avi'} --out OUT`" in str(err.value), str(err.value)

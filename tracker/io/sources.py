@@ -67,6 +67,9 @@ log = logging.getLogger(__name__)
 
 # the image files OpenCV reads in every build; Netpbm too (ffmpeg's `%04d.ppm` frames, thermal cameras' 16-bit PGMs)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".pnm")
+# video files by suffix, as ultralytics' `VID_FORMATS` (ultralytics.data.utils) lists the ones OpenCV reads: only to
+# say what a folder holds (importing ultralytics for it costs ~1.9 s); any file OpenCV opens is still tracked
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".m4v", ".webm", ".wmv", ".asf", ".mpeg", ".mpg", ".ts", ".gif")
 GLOB_CHARS = "*?["
 _TRAIN_FOLDER = "train"  # a MOTChallenge root's folder of sequences (MOT15/train/TUD-Campus)
 STDIN_NAME = "-"  # what other tools take for standard input (not read here)
@@ -289,22 +292,26 @@ def _sequences_hint(folder: Path) -> str:
 
 
 def _other_files(folder: Path) -> str:
-    """Why a folder of other files gave no frames: e.g. `track batch cams/`, meant as the videos in it."""
+    """Why a folder of other files gave no frames: e.g. `track batch cams/`, meant as the videos in it. Only videos
+    (`VIDEO_EXTENSIONS`) are suggested: a folder of notes (`*.txt`) was told to track them "to track the videos"."""
     others = sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")), key=_natural_order)
     if not others:
         return ""
-    # the commonest suffix names the videos: `*` would also name a LICENSE or notes beside them (not videos)
-    suffixes = collections.Counter(p.suffix.lower() for p in others)
-    suffix = max(suffixes, key=lambda x: (suffixes[x], x != ""))
-    example = next(p for p in others if p.suffix.lower() == suffix)
-    pattern = (
-        folder / f"*{suffix}"
-        if suffix and all(p.suffix == suffix for p in others if p.suffix.lower() == suffix)
-        else folder / "*"
-    )
+    held = f"it holds {count(len(others), 'other file')}"
+    videos = [p for p in others if p.suffix.lower() in VIDEO_EXTENSIONS]
+    if not videos:
+        return (
+            f" ({held}, e.g. {others[0]}, none of them an image or a video ({', '.join(VIDEO_EXTENSIONS)}): a "
+            "folder is one sequence of images)"
+        )
+    # the commonest video suffix names the videos: `*` would also name a LICENSE or notes beside them (not videos)
+    suffixes = collections.Counter(p.suffix.lower() for p in videos)
+    suffix = max(suffixes, key=lambda x: (suffixes[x], x))
+    example = next(p for p in videos if p.suffix.lower() == suffix)
+    pattern = folder / f"*{example.suffix}"  # (as written: `*.MP4` for a camera's upper-case names)
     return (
-        f" (it holds {count(len(others), 'other file')}, e.g. {example}: a folder is one sequence of images; to"
-        f" track the videos in it, name them: `track {pattern}`, or `track batch {pattern} --out OUT`)"
+        f" ({held}, e.g. {example}: a folder is one sequence of images; to track the videos in it, name them: "
+        f"`track {pattern}`, or `track batch {pattern} --out OUT`)"
     )
 
 
