@@ -1602,7 +1602,8 @@ def test_a_source_that_names_nothing_fails_at_once_without_a_task(tmp_path, monk
 
 def test_a_batch_of_only_missing_sources_fails_before_importing_torch(tmp_path):
     """`track batch a.mp4 'b*.jpg'` with neither there imported torch in the parent (3.6-4.7 s) before saying so:
-    now one line per source, exit status 1, nothing written, and torch never imported (a fresh interpreter)."""
+    now one line per source, exit status 2 (as `track`'s for a name that names nothing; it was 1, "some videos
+    failed", when no video had run), nothing written, and torch never imported (a fresh interpreter)."""
     import subprocess
     import sys
 
@@ -1613,13 +1614,49 @@ def test_a_batch_of_only_missing_sources_fails_before_importing_torch(tmp_path):
     missing, no_images = tmp_path / "missing.mp4", tmp_path / "none*.jpg"
     argv = ["batch", str(missing), str(no_images), "--out", str(tmp_path / "out")]
     done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 1, done.stderr
+    assert done.returncode == 2, done.stderr
     assert done.stdout.strip() == "no torch"
     assert done.stderr.splitlines() == [
         f"track batch: error: no such file or folder: {missing}",
         f"track batch: error: no images match {no_images}",
     ]  # each names its source (an output name, `none_` or a quoted glob's `_`, was noise: nothing is written)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_name_beside_a_video_stops_the_batch_before_any_video_is_tracked(tmp_path, monkeypatch, capsys):
+    """`track batch cam.mp4 /nope.mp4` tracked cam.mp4 (models loaded, minutes on a long video) and only then said
+    /nope.mp4 had failed, where `track` checks every name first. Every missing name is told at once, with one line
+    saying nothing was tracked, exit status 2, nothing written."""
+    monkeypatch.setattr("tracker.batch.track_many", lambda *a, **k: pytest.fail("tracked despite a missing name"))
+    video = clip(tmp_path / "cam.avi", 0, 5)
+    missing, no_images = tmp_path / "nope.mp4", tmp_path / "none*.jpg"
+    out = tmp_path / "out"
+    assert main(["batch", str(video), str(missing), str(no_images), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"track batch: error: no such file or folder: {missing}",
+        f"track batch: error: no images match {no_images}",
+        "track batch: error: nothing was tracked: 2 sources of 3 named nothing; correct or drop them and run the "
+        "batch again",
+    ]
+    assert not out.exists()
+
+
+def test_a_video_that_vanishes_after_the_check_still_fails_alone(tmp_path, monkeypatch):
+    """The check up front is the CLI's: a file gone by its turn (a glob's file moved away midway) fails alone as
+    before, the others tracked."""
+    import tracker.batch as batch
+
+    video, gone = clip(tmp_path / "cam.avi", 0, 5), clip(tmp_path / "gone.avi", 0, 5)
+    real_track_many = batch.track_many
+
+    def vanishing(*args, **kwargs):
+        gone.unlink()  # (after `track batch` checked the names)
+        return real_track_many(*args, **kwargs, make_tracker=fake_tracker)
+
+    monkeypatch.setattr(batch, "track_many", vanishing)
+    out = tmp_path / "out"
+    assert main(["batch", str(video), str(gone), "--out", str(out), "--workers", "1", "--quiet"]) == 1
+    assert (out / "cam" / "cam.txt").exists() and not (out / "gone").exists()
 
 
 def test_a_folder_of_videos_in_batch_is_told_whole_what_to_do_even_under_a_long_path(tmp_path, capsys):

@@ -1940,6 +1940,39 @@ def test_ultralytics_key_value_words_and_options_are_told_ours(tmp_path, monkeyp
         ), err
 
 
+def test_ultralytics_key_value_words_in_batch_are_told_ours_before_any_video(tmp_path, monkeypatch, capfd):
+    """`track batch cam.mp4 conf=0.3` failed `conf=0.3` as a video ("no such file or folder"), after the other
+    videos; it is now the error `track` gives, exit status 2, before anything runs. A file named `a=b.mp4` that
+    exists is still a source."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "walk.mp4").write_bytes(b"")
+    monkeypatch.setattr("tracker.batch.track_many", lambda *a, **k: pytest.fail("tracked despite a KEY=VALUE word"))
+    told = {
+        "source=cam.mp4": "is ultralytics' way to name the source: give the source itself (track batch cam.mp4)",
+        "conf=0.3": "is no file or folder, nor a setting --set takes: unknown config key 'conf'; did you mean",
+        "detector.confidence=0.3": "is no file or folder: give a setting as --set detector.confidence=0.3",
+    }
+    for word, says in told.items():
+        assert main(["batch", "walk.mp4", word, "--out", "out"]) == 2
+        err = capfd.readouterr().err.strip()
+        assert err.startswith(f"track batch: error: {word} {says}") and "\n" not in err, err
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "a=b.mp4").write_bytes(b"")
+    given = []
+
+    class Started(Exception):
+        """Raised where the batch would start tracking."""
+
+    def started(sources, *_args, **_kwargs):
+        given.extend(sources)
+        raise Started
+
+    monkeypatch.setattr("tracker.batch.track_many", started)
+    with pytest.raises(Started):
+        main(["batch", "walk.mp4", "a=b.mp4", "--out", "out"])
+    assert given == ["walk.mp4", "a=b.mp4"]
+
+
 def test_an_out_named_like_a_video_is_told_it_is_the_runs_folder(fake_models, tmp_path, capsys):
     """`track walk.avi --out result.mp4` (the annotated video meant) made a folder result.mp4 holding walk.mp4 and
     the other outputs without a word. A note says so; a folder of that name already there is not told again."""

@@ -268,11 +268,23 @@ def _batch_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     from tracker.batch import track_many, unnamed_sources
     from tracker.batch_names import OPTIONS
 
+    for name in args.sources:  # `track batch cam.mp4 conf=0.3`, as `yolo track` takes them: as `track` tells it
+        said = peer_setting_word(name, "track batch")
+        if said is not None:
+            tell(f"track batch: error: {said}")
+            return EXIT_USER_ERROR
+    # Every name is checked before any video is tracked, as `track` checks them: a typo in the last name was told
+    # after the first videos had been tracked (minutes each). A file that goes missing later fails alone in turn.
     unnamed = unnamed_sources(args.sources)
-    if len(unnamed) == len(args.sources):  # nothing to track: told before tracker.run imports torch
+    if unnamed:  # told before tracker.run imports torch
         for message in unnamed:
             tell(f"track batch: error: {message}")
-        return EXIT_SOME_FAILED
+        if len(unnamed) < len(args.sources):
+            tell(
+                f"track batch: error: nothing was tracked: {count(len(unnamed), 'source')} of {len(args.sources)} "
+                "named nothing; correct or drop them and run the batch again"
+            )
+        return EXIT_USER_ERROR
     from tracker.io.sources import SourceError, check_not_split_images
 
     try:  # (`track batch frames/*.jpg`: a one-frame task per image)

@@ -257,16 +257,17 @@ def override_text(text: str) -> str:
     return text
 
 
-def peer_setting_word(word: str) -> str | None:
+def peer_setting_word(word: str, command: str = "track") -> str | None:
     """The error for a source word that is ultralytics' `KEY=VALUE` (`track source=cam.mp4 conf=0.3`, as `yolo
-    track` takes them) and names no file: it said "no such file or folder: conf=0.3". None for any other word."""
+    track` takes them) and names no file: it said "no such file or folder: conf=0.3". None for any other word.
+    `command`: the command the source was given to (`track batch`), for the command line the error suggests."""
     from tracker.config import ConfigError, load_config
 
     if os.path.exists(word) or not _SETTING_WORD.fullmatch(word):
         return None
     key, _, value = word.partition("=")
     if key == _SOURCE_KEY:
-        return f"{word} is ultralytics' way to name the source: give the source itself (track {value})"
+        return f"{word} is ultralytics' way to name the source: give the source itself ({command} {value})"
     if key == _TRACKER_KEY:
         return f"{word} is ultralytics' tracker YAML: give this tracker's as --config FILE (as configs/default.yaml)"
     try:
