@@ -626,6 +626,29 @@ def test_batch_summary_counts_the_people_recognised_from_the_starting_gallery(tm
     assert saved["recognised_from_gallery"] == summary.videos[0].recognised == 1
 
 
+@pytest.mark.parametrize("command", ["track", "batch"])
+def test_a_gallery_in_a_new_folder_is_made(tmp_path, monkeypatch, command, capsys):
+    """`track cam1.avi --gallery galleries/site.gallery` (and `track batch`) was refused, "gallery folder galleries does
+    not exist: create it", where `--out` and `track gallery export -o` make their folders. The folder is made, as a
+    save makes it; a run refused before any frame (no ReID for the gallery) leaves no empty folder behind."""
+    import tracker.batch as batch
+
+    video = write_video(tmp_path / "cam1.avi", scene())
+    monkeypatch.setattr(run.Tracker, "from_config", staticmethod(gallery_tracker))
+    real_track_many = batch.track_many
+    monkeypatch.setattr(batch, "track_many", lambda *a, **k: real_track_many(*a, **k, make_tracker=gallery_tracker))
+    head = [] if command == "track" else ["batch"]
+    gallery = tmp_path / "galleries" / "new" / "site.gallery"
+    options = ["--gallery", str(gallery), "--no-save-video", "--quiet"]
+    refused = ["--out", str(tmp_path / "refused"), "--set", "reid.model=none"]
+    assert main([*head, str(video), *options, *refused]) == 2
+    assert "reid" in capsys.readouterr().err
+    assert not gallery.parent.exists()
+    assert main([*head, str(video), *options, "--out", str(tmp_path / "o")]) == 0, capsys.readouterr().err
+    assert len(Gallery.load(gallery)) == 2
+    assert sorted(p.name for p in gallery.parent.iterdir()) == ["site.gallery"]
+
+
 @pytest.mark.parametrize("recognised", [None, 2], ids=["note-before-the-count", "counted"])
 def test_a_reused_video_keeps_its_gallery_count_and_an_older_note_counts_none(tmp_path, recognised):
     """A video reused from an earlier run of the batch recognised whom its `batch.json` says; one written before the

@@ -140,29 +140,34 @@ def test_a_gallery_whose_name_fills_the_limit_is_locked(tmp_path):
 
 
 def test_a_gallery_in_a_missing_folder_is_not_locked_and_no_folder_is_made(tmp_path):
-    """`track`, `track batch` and `track gallery rm|prune` all take `gallery_lock`; for a gallery whose folder does not
-    exist it must not create that folder (the caller's own error names it): one place decides, for all three."""
+    """`track gallery rm|prune` take `gallery_lock`; for a gallery whose folder does not exist it must not create
+    that folder (the caller's own error names it). `track` and `track batch`, which create the gallery, ask for the
+    folder (`make_folder`): made, locked, and removed again when nothing was saved into it."""
     gallery = tmp_path / "nowhere" / "site.gallery"
     with lock.gallery_lock(gallery):
         assert not gallery.parent.exists()
     assert list(tmp_path.iterdir()) == []
+    with lock.gallery_lock(gallery, make_folder=True):
+        assert gallery.parent.is_dir()
+        with pytest.raises(FolderInUse, match=f"the gallery {gallery} is in use"):
+            lock.gallery_lock(gallery, make_folder=True).acquire()
+    assert list(tmp_path.iterdir()) == []  # (nothing saved: no empty folder left)
+    with lock.gallery_lock(gallery, make_folder=True):
+        gallery.write_bytes(b"saved")
+    assert [p.name for p in gallery.parent.iterdir()] == ["site.gallery"]
+    (tmp_path / "file").write_text("")
+    with pytest.raises(NotADirectoryError, match=f"{tmp_path / 'file'}.*choose another --gallery"):
+        lock.gallery_lock(tmp_path / "file" / "sub" / "site.gallery", make_folder=True)
 
 
-@pytest.mark.parametrize("command", ["track", "batch", "rm", "prune"])
+@pytest.mark.parametrize("command", ["rm", "prune"])
 def test_every_gallery_command_names_a_missing_gallery_folder(tmp_path, command, capsys):
-    """The three commands that lock a gallery say the same thing about one in a missing folder, and make nothing."""
+    """The commands that edit a gallery say the same thing about one in a missing folder, and make nothing (`track`
+    and `track batch` create the gallery and its folder: `test_a_gallery_in_a_new_folder_is_made`)."""
     from tracker.cli import main
 
     gallery = tmp_path / "nowhere" / "site.gallery"
-    import cv2
-    import numpy as np
-
-    video = tmp_path / "frames"
-    video.mkdir()
-    cv2.imwrite(str(video / "000001.jpg"), np.zeros((64, 64, 3), np.uint8))
     argv = {
-        "track": [str(video), "--gallery", str(gallery), "--out", str(tmp_path / "out")],
-        "batch": ["batch", str(video), "--gallery", str(gallery), "--out", str(tmp_path / "out")],
         "rm": ["gallery", "rm", str(gallery), "3"],
         "prune": ["gallery", "prune", str(gallery)],
     }[command]

@@ -209,8 +209,8 @@ def track_many(
         progress: show the videos' progress while they run (`tracker.batch_progress`).
         make_tracker: (config, frame rate, gallery=None) -> Tracker, picklable (a module-level function);
             default `Tracker.from_config`. Tests give a fake detector this way.
-        gallery: an identity gallery file (`tracker.gallery`; created if absent). Every task starts from it
-            as it is now; when all videos have ended, their identities are linked into it in one reduce
+        gallery: an identity gallery file (`tracker.gallery`; created if absent, and its folder). Every task starts
+            from it as it is now; when all videos have ended, their identities are linked into it in one reduce
             step (`tracker.batch_link`), global IDs are written beside each video's outputs, and the file
             is saved atomically. When no video was tracked to its end (every one failed), nothing is linked and
             the file is left as it was, or not created (`BatchSummary.gallery_saved` False).
@@ -305,7 +305,8 @@ def track_many(
     recorded: dict[str, LinkedSource] = {}  # the sources whose sightings the gallery file holds
     with ExitStack() as held:
         if gallery_path is not None:
-            held.enter_context(gallery_lock(gallery_path, names.gallery))  # no other run adds to it until linked
+            # no other run adds to it until linked; its folder is made as `out`'s is (removed if nothing is saved)
+            held.enter_context(gallery_lock(gallery_path, names.gallery, make_folder=True))
             recorded = _check_gallery(gallery_path, cfg, make_tracker is not None, names.gallery)
         out = Path(out_dir)  # one batch at a time: a second one would delete and rename this one's folders
         lock = held.enter_context(FolderLock(out, subject=f"the batch folder {out}", option=names.out_dir))

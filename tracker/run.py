@@ -512,8 +512,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
             checkpoint = read_resumed_run(out, opened[0].name, identity, options.max_frames)
         elif out is not None:  # before any model loads: the run about to be replaced could still be resumed
             _note_replaced_run(out, notify)
-        if options.gallery is not None:  # (a missing folder is not locked: open_gallery's error names it)
-            held.enter_context(gallery_lock(options.gallery))  # read, added to and written back by one run at a time
+        if options.gallery is not None:  # read, added to and written back by one run at a time (its folder made)
+            held.enter_context(gallery_lock(options.gallery, make_folder=True))
         gallery = open_gallery(options.gallery, cfg)
         # before any model loads: sources whose sightings the gallery holds already are refused (unless --relink)
         linked = LinkedSources(gallery, options.gallery, names, options.relink, resumed=checkpoint is not None)

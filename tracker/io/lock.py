@@ -217,22 +217,36 @@ def _holder(fd: int) -> str:
         return "unknown"
 
 
-def gallery_lock(path: str | Path, option: str | None = "--gallery") -> FolderLock | contextlib.nullcontext[None]:
+def gallery_lock(
+    path: str | Path, option: str | None = "--gallery", make_folder: bool = False
+) -> FolderLock | contextlib.nullcontext[None]:
     """The lock of the identity gallery file `path` (`.<name>.lock` in its folder): one run at a time loads it, adds
     to it and writes it back (`track --gallery`, `track batch --gallery`, `track gallery rm|prune`, `Gallery.save`).
     `option` names, in the errors, what chooses another gallery file (None: nothing does, `track gallery rm FILE`).
 
     A gallery whose folder does not exist is not locked (a lock would create the folder): the caller's own error
-    names the missing folder or file, and with no folder there is no gallery another run could be writing. A
+    names the missing folder or file, and with no folder there is no gallery another run could be writing; unless
+    `make_folder` (a run that creates the gallery, `track --gallery new/site.gallery`, as `--out` creates its
+    folder): the folder is made now, and removed again when the lock goes if nothing was saved into it. A
     symbolic link is followed: the lock is the file's it points to, whichever name a run gives (`Gallery.save`
     replaces that file, not the link).
+
+    Raises:
+        NotADirectoryError, OSError: with `make_folder`, the folder cannot be made (naming the gallery, the folder
+            and `option`: `tracker.gallery_file.make_folder`).
     """
     path = Path(path)
     lock_file = _gallery_lock_file(path)
+    made = make_folder and not os.path.lexists(lock_file.parent)
+    if made:
+        from tracker.gallery_file import make_folder as make_gallery_folder  # (the gallery's own errors)
+
+        make_gallery_folder(lock_file.parent / path.name, option or "path")
     if not lock_file.parent.is_dir():
         return contextlib.nullcontext()
     return FolderLock(
         lock_file.parent,
+        made,
         lock_name=lock_file.name,
         subject=f"the gallery {path}",
         option=option,
