@@ -409,9 +409,25 @@ def test_missing_and_corrupt_videos_fail_alone(ray_cluster, clips, sequential, t
     no_leftovers(out)
 
 
-def test_cli_batch_reports_failures_in_one_line_each(tmp_path, capsys):
+def vanishing_before_the_batch(monkeypatch, path: Path) -> None:
+    """`path` exists when `track batch` checks the names (a missing name stops the batch before it starts) and is
+    gone when the batch runs: a file that goes missing meanwhile, which still fails alone."""
+    import tracker.batch as batch
+
+    path.write_bytes(b"")
+    real_track_many = batch.track_many
+
+    def track_many(*args, **kwargs):
+        path.unlink()
+        return real_track_many(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "track_many", track_many)
+
+
+def test_cli_batch_reports_failures_in_one_line_each(tmp_path, monkeypatch, capsys):
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(os.urandom(4096))
+    vanishing_before_the_batch(monkeypatch, tmp_path / "missing.mp4")
     code = main(
         ["batch", str(tmp_path / "missing.mp4"), str(corrupt), "--out", str(tmp_path / "out"), "--workers", "2",
          *local_detector(tmp_path)]
@@ -422,16 +438,30 @@ def test_cli_batch_reports_failures_in_one_line_each(tmp_path, capsys):
     assert "failed   corrupt: SourceError:" in out
 
 
-def test_cli_batch_quiet_still_names_the_failed_videos(tmp_path, capsys):
+def test_cli_batch_quiet_still_names_the_failed_videos(tmp_path, monkeypatch, capsys):
     """--quiet silences the bar and the summary; a failed video must still say why (exit status 1 alone
-    does not), one line each on stderr."""
-    code = main(
-        ["batch", str(tmp_path / "missing.mp4"), "--out", str(tmp_path / "out"), "--quiet", "--set", "reid.model=none"]
-    )
-    assert code == 1
+    does not), one line each on stderr. A name that names nothing is refused before the batch (exit status 2, as
+    `track`); one gone by its turn fails in the batch."""
+    argv = [
+        "batch",
+        str(tmp_path / "missing.mp4"),
+        "--out",
+        str(tmp_path / "out"),
+        "--quiet",
+        "--set",
+        "reid.model=none",
+    ]
+    code = main(argv)
+    assert code == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.strip() == "track batch: error: no such file or folder: " + str(tmp_path / "missing.mp4")
+    vanishing_before_the_batch(monkeypatch, tmp_path / "missing.mp4")
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    said = "track batch: error: missing: SourceError: no such file or folder: " + str(tmp_path / "missing.mp4")
+    assert captured.err.strip() == said
 
 
 def test_cli_batch_without_ray_says_how_to_install(tmp_path, monkeypatch, capsys):
@@ -1701,7 +1731,7 @@ def test_a_quoted_glob_of_videos_in_batch_says_to_unquote_it_not_to_use_track_ba
     for name in ("a.mp4", "b.mp4"):
         (tmp_path / name).write_bytes(b"x")
     pattern = tmp_path / "*.mp4"
-    assert main(["batch", str(pattern), "--out", str(tmp_path / "out")]) == 1
+    assert main(["batch", str(pattern), "--out", str(tmp_path / "out")]) == 2  # (names no images: refused first)
     err = capsys.readouterr().err
     assert f"`track batch {pattern} --out OUT`" in err and f"`track {pattern}`" in err and "\n" not in err.strip()
     assert "or use `track batch`)" not in err
