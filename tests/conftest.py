@@ -92,14 +92,18 @@ def openvino_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def ultralytics_log_as_found():
-    """Each test leaves ultralytics' logger as it found it: `quiet_ultralytics` (`track -q`, `track eval -q`, the
-    tools) puts a filter on it for the rest of the process, as a user's process wants, which silenced a later test's
-    expected "Loading ..." line (test_eval's unquiet run after its quiet one)."""
+def ultralytics_log_unquieted():
+    """Each test starts without `quiet_ultralytics`' filter on ultralytics' logger and leaves the logger as it found
+    it. The filter (`track -q`, `track eval -q`, batch tasks run in this process, the tools) stays for the rest of a
+    process, as a user's process wants; left by an earlier test or a module's fixture it silenced a later test's
+    expected "Loading ..." line (test_eval's unquiet run after its quiet one, in CI)."""
     import logging
+
+    from tracker.detector import _BelowWarningDropped as Quieting
 
     log = logging.getLogger("ultralytics")
     level, filters = log.level, list(log.filters)
+    log.filters[:] = [kept for kept in filters if not isinstance(kept, Quieting)]
     yield
     log.setLevel(level)
     log.filters[:] = filters
