@@ -57,6 +57,17 @@ RELINK_HELP = (  # `--relink` of `track` and `track batch`
 __all__ = ["main"]
 
 
+def _told_peer_setting_word(names: list[str], command: str) -> bool:
+    """Whether a source word is ultralytics' KEY=VALUE (`peer_setting_word`); the first such is told as `command`'s
+    error."""
+    for name in names:
+        said = peer_setting_word(name, command)
+        if said is not None:
+            tell(f"{command}: error: {said}")
+            return True
+    return False
+
+
 def _refuse_relink_alone(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """`--relink` without `--gallery` links nothing (it was ignored): one usage error (exit 2) saying so."""
     if args.relink and args.gallery is None:
@@ -268,11 +279,8 @@ def _batch_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     from tracker.batch import track_many, unnamed_sources
     from tracker.batch_names import OPTIONS
 
-    for name in args.sources:  # `track batch cam.mp4 conf=0.3`, as `yolo track` takes them: as `track` tells it
-        said = peer_setting_word(name, "track batch")
-        if said is not None:
-            tell(f"track batch: error: {said}")
-            return EXIT_USER_ERROR
+    if _told_peer_setting_word(args.sources, "track batch"):  # `track batch cam.mp4 conf=0.3`, as `track` tells it
+        return EXIT_USER_ERROR
     # Every name is checked before any video is tracked, as `track` checks them: a typo in the last name was told
     # after the first videos had been tracked (minutes each). A file that goes missing later fails alone in turn.
     unnamed = unnamed_sources(args.sources)
@@ -353,11 +361,8 @@ def _track_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     from tracker.config import ConfigError
     from tracker.io.sources import SourceError, check_named, check_not_split_images
 
-    for name in args.source:  # `track source=cam.mp4 conf=0.3`, as `yolo track` takes them
-        said = peer_setting_word(name)
-        if said is not None:
-            tell(f"track: error: {said}")
-            return EXIT_USER_ERROR
+    if _told_peer_setting_word(args.source, "track"):  # `track source=cam.mp4 conf=0.3`, as `yolo track` takes them
+        return EXIT_USER_ERROR
     try:  # a name that names nothing is told in milliseconds, before tracker.run imports torch and the pipeline
         for name in args.source:
             check_named(name)

@@ -461,7 +461,7 @@ def quiet_ultralytics() -> None:
     (`build_detector`, `fetch_official_weights`).
     """
     logger = logging.getLogger(_ULTRALYTICS_LOGGER)
-    if not any(isinstance(kept, _BelowWarningDropped) for kept in logger.filters):
+    if not _quieted(logger):
         logger.addFilter(_BelowWarningDropped())
     logger.setLevel(logging.WARNING)
 
@@ -470,8 +470,13 @@ def _still_quiet() -> None:
     """After ultralytics' import (which sets its logger's level to INFO): WARNING again where `quiet_ultralytics`
     was called, so that its progress bars stay off too (they read the level, not the filter)."""
     logger = logging.getLogger(_ULTRALYTICS_LOGGER)
-    if any(isinstance(kept, _BelowWarningDropped) for kept in logger.filters):
+    if _quieted(logger):
         logger.setLevel(logging.WARNING)
+
+
+def _quieted(logger: logging.Logger) -> bool:
+    """Whether `quiet_ultralytics` put its filter on `logger`."""
+    return any(isinstance(kept, _BelowWarningDropped) for kept in logger.filters)
 
 
 def _download_error(model: str, exc: OSError) -> OSError:

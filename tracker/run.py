@@ -42,7 +42,7 @@ from tracker.io.jsonl import read_jsonl_tracks
 from tracker.io.lock import FolderLock, gallery_lock
 from tracker.io.mot import unique_stem
 from tracker.io.names import shown_name
-from tracker.io.sources import FrameSource, SourceError, open_source, resolve_source
+from tracker.io.sources import VIDEO_EXTENSIONS, FrameSource, SourceError, open_source, resolve_source
 from tracker.io.strict_json import write_json_atomic
 from tracker.io.video import Annotator
 from tracker.log_source import naming_source
@@ -107,7 +107,6 @@ WINDOW_NAME = "track"
 QUIT_KEY = "q"
 SHOW_WAIT_MS = 1
 DISPLAY_PROBE_SECONDS = 10.0  # `--show`: the most a child process may take to open and close a window first
-_VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv")  # an --out named so was meant as the annotated video, not a folder
 _STREAMS = ("url", "webcam")  # `resolve_source` kinds opened only when their turn comes (a stream may not wait)
 # Decode and detect the next frame in a background thread (`Tracker.stream`): None lets `stream` decide (ahead
 # unless the detector is a PyTorch model; tools/bench_pipeline.py, stream vs update rows).
@@ -624,7 +623,7 @@ def _note_unsaved_gallery(summary: RunSummary, exc: Exception | None, path: Path
 def _note_video_named_folder(out: Path, name: str, notify: Callable[[str], None]) -> None:
     """Tell a run whose new `--out` is named like a video (`--out result.mp4`) that it is the run's folder: the run
     made a folder `result.mp4` and wrote `result.mp4/cam.mp4` into it without a word."""
-    if out.suffix.lower() in _VIDEO_SUFFIXES and not out.is_dir():
+    if out.suffix.lower() in VIDEO_EXTENSIONS and not out.is_dir():  # (meant as the annotated video)
         notify(
             f"--out {shown_name(out)} names the run's folder, not its video: the outputs go into it "
             f"({shown_name(out / name)}.mp4, .txt, .jsonl, ...)"
