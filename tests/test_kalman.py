@@ -268,3 +268,49 @@ def test_replay_one_coordinate_at_a_time_gives_the_matrix_replay_bits():
                 np.testing.assert_array_equal(got_cov[i], c[0])
             np.testing.assert_array_equal(mean, inputs[0])  # inputs untouched
             np.testing.assert_array_equal(cov, inputs[1])
+
+
+def test_box_conversions_give_the_textbook_formulas_bits():
+    """`xywh_to_xyxy` and `xyxy_to_xywh` take the columns contiguous before any arithmetic (docs/speed.md, stop 69):
+    the corners are still centre -/+ size / 2 and the centre corner + size / 2, bit for bit, signed zeros, infinities
+    and subnormals included (NaN where the formula gives NaN)."""
+    from tracker.kalman import xywh_to_xyxy, xyxy_to_xywh
+
+    rng = np.random.default_rng(9)
+    special = np.array([0.0, -0.0, 5e-324, -5e-324, 1e308, -1e308, np.inf, -np.inf, np.nan, 3.0, -7.5])
+    boxes = np.concatenate([rng.choice(special, (400, 4)), rng.normal(0, 1e3, (100, 4))])
+
+    def same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+        nan = np.isnan(a)
+        return bool(np.array_equal(nan, np.isnan(b)) and np.array_equal(a[~nan].view(np.int64), b[~nan].view(np.int64)))
+
+    with np.errstate(all="ignore"):
+        half = boxes[:, 2:] / 2
+        corners = np.concatenate([boxes[:, :2] - half, boxes[:, :2] + half], axis=1)
+        size = boxes[:, 2:] - boxes[:, :2]
+        centres = np.concatenate([boxes[:, :2] + size / 2, size], axis=1)
+        assert same_bits(xywh_to_xyxy(boxes), corners)
+        assert same_bits(xyxy_to_xywh(boxes), centres)
+        assert same_bits(xywh_to_xyxy(np.concatenate([boxes, boxes], axis=1)[:, :4]), corners)  # a column view in
+
+
+def test_the_gates_diagonal_is_the_projections_diagonal_in_a_contiguous_array():
+    """The (T, 4) diagonal `gate_and_diagonal` hands back (and gates with) is S = H P H^T + R's diagonal from `project`,
+    bit for bit, read from P without building S, in a C-contiguous array: the update's ufuncs on its rows take numpy's
+    contiguous path. A covariance coupling two measured coordinates gives None; one coupling a coordinate with another's
+    velocity alone (outside the measured block) leaves S diagonal."""
+    kf = KalmanFilter(MotionConfig())
+    rng = np.random.default_rng(11)
+    mean, cov = kf.predict(
+        *kf.initiate(np.c_[rng.uniform(0, 1920, (20, 2)), rng.uniform(30, 90, 20), rng.uniform(60, 300, 20)])
+    )
+    dets = mean[:, :4] + rng.normal(0, 2, (20, 4))
+    noise = np.array([1.0, 1.25, 1.5, 2.0])
+    diagonal = kf.gate_and_diagonal(mean, cov, dets, 9.4877, noise)[1]
+    assert diagonal is not None and diagonal.flags.c_contiguous
+    expected = kf.project(mean, cov, noise=noise)[1].diagonal(0, 1, 2)
+    assert np.array_equal(diagonal.view(np.int64), expected.view(np.int64))
+    for (i, j), diagonal_s in [((1, 2), False), ((3, 0), False), ((0, 5), True), ((6, 2), True)]:
+        coupled = cov.copy()
+        coupled[7, i, j] = 0.5
+        assert (kf.gate_and_diagonal(mean, coupled, dets, 9.4877, noise)[1] is not None) is diagonal_s, (i, j)

@@ -51,20 +51,35 @@ _OFF_BLOCK = np.flatnonzero((np.arange(2 * _NDIM)[:, None] % _NDIM) != (np.arang
 # tracks' gaps sum to at most this many times the longest gap; beyond, the batched steps are cheaper.
 _SCALAR_REPLAY_STEPS = 6
 _EPS = np.finfo(np.float64).eps  # looked up once (each `np.finfo` call ~1 us)
+# Box columns taken contiguous (`xyxy_to_xywh`, `xywh_to_xyxy`): the near and far corners, the centre and the size
+# twice, and the halves that take a centre to its corners.
+_CORNER, _FAR_CORNER = np.array([0, 1]), np.array([2, 3])
+_CENTRE_TWICE, _SIZE_TWICE = np.array([0, 1, 0, 1]), np.array([2, 3, 2, 3])
+_HALF_SIGNS = np.array([-0.5, -0.5, 0.5, 0.5])
+# Flat positions in an (8, 8) covariance of the measured block H P H^T (its top-left 4x4): its diagonal and the rest
+# (`_innovation_diagonal`).
+_MEASURED_DIAGONAL = np.arange(_NDIM) * (2 * _NDIM + 1)
+_MEASURED_OFF_DIAGONAL = (_OFF_DIAGONAL // _NDIM) * (2 * _NDIM) + _OFF_DIAGONAL % _NDIM
 
 
 def xyxy_to_xywh(boxes_xyxy: np.ndarray) -> np.ndarray:
-    """(N, 4) corners (x1, y1, x2, y2) -> (N, 4) float64 centre x, centre y, width, height (same units)."""
+    """(N, 4) corners (x1, y1, x2, y2) -> (N, 4) float64 centre x, centre y, width, height (same units).
+
+    The columns are taken contiguous (`take`) before any arithmetic: a ufunc on a 2-D column view pays numpy's
+    iterator set-up (docs/speed.md, stop 69). `wh * 0.5` is `wh / 2`'s bits."""
     b = np.asarray(boxes_xyxy, dtype=np.float64)
-    wh = b[:, 2:] - b[:, :2]
-    return np.concatenate([b[:, :2] + wh / 2, wh], axis=1)
+    corner = b.take(_CORNER, axis=1)
+    wh = b.take(_FAR_CORNER, axis=1) - corner
+    return np.concatenate([corner + wh * 0.5, wh], axis=1)
 
 
 def xywh_to_xyxy(boxes_xywh: np.ndarray) -> np.ndarray:
-    """(N, 4) centre x, centre y, width, height -> (N, 4) float64 corners (x1, y1, x2, y2) (same units)."""
+    """(N, 4) centre x, centre y, width, height -> (N, 4) float64 corners (x1, y1, x2, y2) (same units).
+
+    Centre + size x (-1/2, -1/2, 1/2, 1/2) on contiguous (N, 4) copies of the columns: the bits of centre -/+ size / 2
+    (a - b is a + (-b), and a halving is exact whichever way it is written), without the column views' ufuncs."""
     b = np.asarray(boxes_xywh, dtype=np.float64)
-    half = b[:, 2:] / 2
-    return np.concatenate([b[:, :2] - half, b[:, :2] + half], axis=1)
+    return b.take(_CENTRE_TWICE, axis=1) + b.take(_SIZE_TWICE, axis=1) * _HALF_SIGNS
 
 
 @dataclass(frozen=True)
@@ -132,7 +147,7 @@ class KalmanFilter:
         F P F^T is written out in 4x4 blocks (F = [[I, I], [0, I]]: P = [[A, B], [C, D]] becomes
         [[A + B + C + D, B + D], [C + D, D]]), a few array additions instead of two batched 8x8 products.
         """
-        var = (mean[:, _STATE_SCALE_COLUMNS] * self._step_noise) ** 2  # (T, 8), from the sizes before the step
+        var = (mean.take(_STATE_SCALE_COLUMNS, axis=1) * self._step_noise) ** 2  # (T, 8): the sizes before the step
         mean[:, :_NDIM] += mean[:, _NDIM:]
         covariance[:, :, :_NDIM] += covariance[:, :, _NDIM:]  # P F^T: left columns gain the right ones
         covariance[:, :_NDIM, :] += covariance[:, _NDIM:, :]  # F (P F^T): top rows gain the bottom ones
@@ -150,16 +165,23 @@ class KalmanFilter:
         `scores` (T,) scale the measurement noise by (1 - score) when confidence-scaled noise is on; `noise` (4,)
         multiplies its variance per coordinate (cx, cy, w, h: the measured noise, `tracker.measurement_noise`).
         """
-        var = (mean[:, _SCALE_COLUMNS] * self.config.std_position) ** 2
+        s = covariance[:, :_NDIM, :_NDIM].copy()
+        _add_diag(s, self._measurement_variance(mean, scores, noise))
+        return mean[:, :_NDIM], s
+
+    def _measurement_variance(
+        self, mean: np.ndarray, scores: np.ndarray | None, noise: np.ndarray | None
+    ) -> np.ndarray:
+        """(T, 4) measurement noise variances R of the (T, 8) states, pixels^2 (`scores` and `noise` as in
+        `project`): what `project` adds to the diagonal of H P H^T."""
+        var = (mean.take(_SCALE_COLUMNS, axis=1) * self.config.std_position) ** 2  # (`take`: contiguous)
         if self.config.width_measurement_factor != 1.0:
             var[:, _WIDTH] *= self.config.width_measurement_factor**2
         if noise is not None:
             var = var * noise
         if scores is not None and self.config.confidence_scaled_noise:
             var = var * (1.0 - np.clip(scores, 0.0, 1.0))[:, None] + _EPS
-        s = covariance[:, :_NDIM, :_NDIM].copy()
-        _add_diag(s, var)
-        return mean[:, :_NDIM], s
+        return var
 
     def update(
         self,
@@ -379,11 +401,13 @@ class KalmanFilter:
         t, n = len(mean), len(measurements)
         if t == 0 or n == 0:
             return np.zeros((t, n), dtype=bool), None
-        projected, s = self.project(mean, covariance, noise=noise)
-        limit = (_GATE_BOUND_SLACK * chi2) * s.diagonal(0, 1, 2)  # (T, 4) bounds on d_i^2 for a pass
+        # S's (T, 4) diagonal, contiguous, without S where every S is diagonal (the usual frame); else S itself
+        diagonal = _innovation_diagonal(covariance, self._measurement_variance(mean, None, noise))
+        projected, s = (mean[:, :_NDIM], None) if diagonal is not None else self.project(mean, covariance, noise=noise)
+        variance = diagonal if s is None else s.diagonal(0, 1, 2)
+        limit = (_GATE_BOUND_SLACK * chi2) * variance  # (T, 4) bounds on d_i^2 for a pass
         rows, cols = _near(projected, measurements, limit)
         diff = measurements.take(cols, axis=0) - projected.take(rows, axis=0)  # (P, 4) (`take`: fancy indexing's rows)
-        diagonal = _diagonal_or_none(s)
         if diagonal is not None:  # d^T S^-1 as d times the reciprocal diagonal: the product's values, no 4x4 product
             scaled = diff * (1.0 / diagonal).take(rows, axis=0)
         else:
@@ -439,6 +463,18 @@ def _diagonal_or_none(s: np.ndarray) -> np.ndarray | None:
     if not len(s) or any_set(s.reshape(len(s), _NDIM * _NDIM)[:, _OFF_DIAGONAL]):
         return None
     return s.diagonal(0, 1, 2)
+
+
+def _innovation_diagonal(covariance: np.ndarray, variance: np.ndarray) -> np.ndarray | None:
+    """(T, 4) C-contiguous diagonals of the innovation covariances S = H P H^T + R of (T, 8, 8) `covariance` and (T, 4)
+    measurement `variance` R when every S is diagonal (`_diagonal_or_none`'s test, on P's measured block), else None.
+
+    The values `project` then `_diagonal_or_none` give (each P_ii + R_i), read from P's flat places instead of through
+    S: no (T, 4, 4) copy, and no ufunc on a strided diagonal view (docs/speed.md, stop 69)."""
+    flat = covariance.reshape(len(covariance), (2 * _NDIM) ** 2)
+    if not len(flat) or any_set(flat.take(_MEASURED_OFF_DIAGONAL, axis=1)):
+        return None
+    return flat.take(_MEASURED_DIAGONAL, axis=1) + variance
 
 
 def _inverse(s: np.ndarray) -> np.ndarray:
