@@ -330,3 +330,54 @@ def test_relink_without_a_gallery_is_a_usage_error_not_ignored(tmp_path, capsys,
     assert exit_info.value.code == 2
     assert "--relink links sources into a --gallery again: give --gallery FILE" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def _header(path: Path) -> dict:
+    """The gallery JSON of the file at `path` (its safetensors header's `gallery` metadata)."""
+    blob = path.read_bytes()
+    size = int.from_bytes(blob[:8], "little")
+    return json.loads(json.loads(blob[8 : 8 + size])["__metadata__"]["gallery"])
+
+
+@pytest.mark.usefixtures("colour_models")
+def test_a_max_frames_run_holds_the_first_frames_only_and_resume_goes_on_with_the_rest(tmp_path, capsys):
+    """`track cam.avi --gallery g --max-frames 8` recorded cam.avi as tracked (8 frames), and a later run of the
+    whole video was refused as holding it, with no way on but --relink (the first 8 frames counted twice). It records
+    its first 8 frames only (stopped before its end), says so, and keeps its checkpoint: the refusal names that and
+    --resume first; `--resume` tracks the rest, and the gallery then counts each sighting once, as a run of the
+    whole video does. The file's `sources` record is as the version before writes one (frames null), the frames
+    tracked beside it (`sources_tracked`)."""
+    video = write_video(tmp_path / "cam.avi", scene())
+    gallery, whole = tmp_path / "site.gallery", tmp_path / "whole.gallery"
+    assert main([str(video), "--gallery", str(whole), "--out", str(tmp_path / "w"), *ARGS]) == 0
+    capsys.readouterr()
+    first = [str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o1"), *ARGS]
+    assert main([*first, "--max-frames", "8"]) == 0
+    assert "stopped after 8 frames (--max-frames), before the end of" in capsys.readouterr().err
+    (record,) = Gallery.load(gallery).sources.values()
+    assert (record.frames, record.tracked) == (None, 8)
+    header = _header(gallery)
+    assert [entry["frames"] for entry in header["sources"].values()] == [None]
+    assert list(header["sources_tracked"].values()) == [8]
+    assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o2"), *ARGS]) == 2
+    err = capsys.readouterr().err
+    assert f"{video} (its first 8 frames only: stopped before its end, linked " in err
+    assert "add --resume to go on with the run that stopped before its end" in err
+    assert main([*first, "--resume"]) == 0
+    (record,) = Gallery.load(gallery).sources.values()
+    assert (record.frames, record.tracked, record.links) == (len(scene()), None, 1)
+    assert "sources_tracked" not in _header(gallery), "all tracked: the header as before"
+    assert sightings(gallery) == sightings(whole)
+    assert (tmp_path / "o1" / "cam.txt").read_bytes() == (tmp_path / "w" / "cam.txt").read_bytes()
+
+
+def test_a_batch_cut_by_max_frames_records_its_first_frames_only(tmp_path, monkeypatch, capsys):
+    """`track batch --max-frames 5 --gallery` recorded the video as tracked (5 frames): its record now says its
+    first 5 frames only, and the batch of the whole video into another folder is refused naming that."""
+    batch, _, gallery = one_clip_gallery_batch(tmp_path, monkeypatch)
+    batch(max_frames=5)
+    (record,) = Gallery.load(gallery).sources.values()
+    assert (record.frames, record.tracked) == (None, 5)
+    with pytest.raises(SourceLinkedError, match=r"cam\.avi \(its first 5 frames only: stopped before its end"):
+        track_many([tmp_path / "cam.avi"], EVERY_FRAME, tmp_path / "out2", gallery=gallery, progress=False,
+                   save_video=False, make_tracker=gallery_tracker)  # fmt: skip

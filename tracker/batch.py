@@ -364,6 +364,7 @@ def track_many(
                     source=v.source,
                     source_key=keys[v.index],
                     frames=v.frames,
+                    cut_short=v.cut_short,
                 )
                 for v in videos
                 if v.status != "failed" and v.stem

@@ -60,7 +60,7 @@ class LinkedVideo:
     task's fingerprint and the `start_digest` of the gallery it began from; and `linked`, its entry of the record
     (`linked_before`) when the gallery file already holds its sightings (then it is not linked again). For the
     gallery's own record of its sources: `source` as given, its key (`source_digest`; None: a stream) and the
-    `frames` tracked."""
+    `frames` tracked; `cut_short`: `--max-frames` stopped it before its end (recorded as its first frames only)."""
 
     out_dir: Path
     stem: str
@@ -70,6 +70,7 @@ class LinkedVideo:
     source: str = ""
     source_key: str | None = None
     frames: int = 0
+    cut_short: bool = False
 
 
 def linked_before(
@@ -273,7 +274,11 @@ def _link(
             "source": video.source_key,
         }
         if video.source_key is not None:
-            gallery.record_source(video.source_key, video.source or video.stem, video.frames, again=relink)
+            name = video.source or video.stem
+            if video.cut_short:  # its first frames only: a later run of the whole video is refused, not taken as held
+                gallery.record_source(video.source_key, name, again=relink, tracked=video.frames)
+            else:
+                gallery.record_source(video.source_key, name, video.frames, again=relink)
     before = file_version(gallery_path)
 
     def record_pending(pending: FileVersion) -> None:  # just before the save's rename: the file it leaves

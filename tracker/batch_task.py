@@ -164,6 +164,7 @@ def _run_video(
         return result
     result.frames, result.seconds, result.tracks = summary.frames, summary.seconds, len(summary.tracks)
     result.recognised = summary.recognised
+    result.cut_short = summary.cut_short
     if summary.ended_early is not None and summary.expected_frames:
         result.ended_early = (summary.ended_early, summary.expected_frames)
     if summary.interrupted:
@@ -174,6 +175,8 @@ def _run_video(
     note |= {"frames": summary.frames, "error": summary.error}
     note |= {"tracks": result.tracks, "seconds": summary.seconds, "stem": stem, "ended_early": result.ended_early}
     note["recognised"] = result.recognised
+    if summary.cut_short:  # (else left out: the note as before)
+        note["cut_short"] = True
     note["outputs"] = [p.name for p in summary.outputs]  # a re-run reuses the video only with all of them there
     try:  # (a disk that filled as the video ended: its worker died with a traceback, and the video ran again)
         with naming_file(task.partial_dir / NOTE_NAME):

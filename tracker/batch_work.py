@@ -115,6 +115,7 @@ class VideoResult:
     stem: str | None = None  # the outputs' file stem (`<stem>.txt`, ...)
     ended_early: tuple[int, int] | None = None  # (last frame read, frames its header announces): cut short, damaged
     recognised: int = 0
+    cut_short: bool = False  # stopped by `max_frames` with frames of its source left (the gallery records so)
 
     @property
     def retried(self) -> bool:
@@ -326,6 +327,7 @@ def reused_result(task: VideoTask) -> VideoResult | None:
     cut = note.get("ended_early")
     if isinstance(cut, list) and len(cut) == 2 and all(isinstance(n, int) for n in cut):
         result.ended_early = (cut[0], cut[1])
+    result.cut_short = note.get("cut_short") is True  # (absent: tracked to its end, or a note written before)
     return result
 
 

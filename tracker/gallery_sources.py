@@ -1,13 +1,14 @@
 """Which sources a gallery holds the sightings of: each video linked into it once, whichever command linked it.
 
 A gallery file records, beside its identities, the sources (videos, image folders, globs) whose sightings it holds
-(`LinkedSource`, by `source_digest`): `track --gallery` records each source as it starts tracking it (so a save
-during it, or one after an interrupt, already says so) and again at its end with the frames tracked; `track batch
---gallery` records the videos its reduce links. A source the gallery holds already is refused before any frame
-(`refuse_linked`), unless the user asks to link it again (`--relink`: its sightings are then counted again, and the
-record counts the links). `track gallery merge` of two files that both hold one source is refused too (its
-identities' counts would add that source's sightings twice; the file records no per-source counts, so a merge
-cannot take them out), unless asked to count them twice.
+(`LinkedSource`, by `source_digest`): `track --gallery` records each source as it starts tracking it (so a save during
+it, or one after an interrupt, already says so) and again at its end with the frames tracked, or, stopped before its end
+(`--max-frames`, Ctrl-C), with the frames it tracked from the first (`LinkedSource.tracked`: its first frames only,
+which `--resume` goes on from); `track batch --gallery` records the videos its reduce links. A source the gallery holds
+already is refused before any frame (`refuse_linked`), unless the user asks to link it again (`--relink`: its sightings
+are then counted again, and the record counts the links). `track gallery merge` of two files that both hold one source
+is refused too (its identities' counts would add that source's sightings twice; the file records no per-source counts,
+so a merge cannot take them out), unless asked to count them twice.
 
 The key of a source is a digest of its content, not its path: a video copied to another machine or folder, or
 given by another path, is the same video (path, size and modification time named a copy another video, and a
@@ -17,12 +18,15 @@ frames: two different recordings of one size that agree on all of them do not oc
 in milliseconds. An image folder, glob or sequence is keyed by its image files' names and sizes, in order, and
 its first image's first `DIGEST_BYTES`. Streams (webcams, URLs) have no key: never recorded nor refused.
 
-Files written before the record existed load as holding no recorded source (the header key `sources` is absent,
-as it is from a file that records none; a reader that does not know the key ignores it).
+The frames tracked of a source stopped before its end go into a header key of their own (`sources_tracked`): a record's
+keys are those of the version before, which reads the file still. Files written before the record existed load as
+holding no recorded source (the header key `sources` is absent, as it is from a file that records none; a reader that
+does not know the key ignores it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from collections.abc import Mapping, Sequence
@@ -40,6 +44,7 @@ __all__ = [
     "refuse_linked",
     "source_digest",
     "sources_header",
+    "tracked_header",
 ]
 
 DIGEST_BYTES = 1 << 20  # a source's key covers its size and this many first bytes (1 MiB: ~1 ms per video)
@@ -53,22 +58,29 @@ class LinkedSource:
     Attributes:
         name: the source as it was given when it was last linked (a path; for the user: the key is its content).
         linked: when it was last linked (Unix s, UTC).
-        frames: frames tracked, or None while its run has not finished it (stopped, or under way: `--resume`).
+        frames: frames tracked, its end reached; None while its run has not tracked it to its end (stopped by
+            `--max-frames`, Ctrl-C or an error, or under way: `--resume` goes on with it).
         links: how many times it was linked (more than 1: linked again on purpose, `--relink`; its sightings are
             counted that many times).
+        tracked: with `frames` None, the frames its run tracked from the first before it stopped (a `--max-frames`
+            cut, a stop); None where not known (under way, killed, or recorded by a version before it was kept).
     """
 
     name: str
     linked: float
     frames: int | None = None
     links: int = 1
+    tracked: int | None = None
 
     def describe(self) -> str:
         """`a.mp4 (40 frames, linked 2026-12-04T19:31:05Z)`, with `twice`/`N times` when linked again, and
-        `stopped before its end` for a run that did not finish it."""
+        `stopped before its end` (`its first N frames: ...` where known) for a run that did not track it to its end."""
         from tracker.gallery_export import utc_text  # (here: it imports the gallery)
 
-        frames = "stopped before its end" if self.frames is None else f"{self.frames} frames"
+        stopped = "stopped before its end"
+        if self.frames is None and self.tracked is not None:
+            stopped = f"its first {self.tracked} frame{'' if self.tracked == 1 else 's'} only: {stopped}"
+        frames = stopped if self.frames is None else f"{self.frames} frames"
         times = "" if self.links == 1 else (", linked twice" if self.links == 2 else f", linked {self.links} times")
         return f"{self.name} ({frames}, linked {utc_text(self.linked)}{times})"
 
@@ -80,7 +92,7 @@ class LinkedSource:
 
     def further(self, other: LinkedSource) -> LinkedSource:
         """Of two records of one link (`same_link`), the one further along: a finished run's, or more frames."""
-        return max(self, other, key=lambda record: (record.frames is not None, record.frames or 0))
+        return max(self, other, key=lambda record: (record.frames is not None, record.frames or record.tracked or 0))
 
 
 class SourceLinkedError(GalleryError):
@@ -169,8 +181,16 @@ def _digest(sizes: list[tuple[bytes, int]], first: Path) -> str:
 
 
 def sources_header(sources: Mapping[str, LinkedSource]) -> dict[str, dict[str, Any]]:
-    """The header's `sources`: {key: {"name", "linked", "frames", "links"}}, by key."""
-    return {key: asdict(sources[key]) for key in sorted(sources)}
+    """The header's `sources`: {key: {"name", "linked", "frames", "links"}}, by key (`tracked` goes into
+    `tracked_header`: a reader of the version before, whose check of a record is strict, still reads the file, and
+    says of a source stopped before its end what it is: "stopped before its end")."""
+    return {key: {k: v for k, v in asdict(sources[key]).items() if k != "tracked"} for key in sorted(sources)}
+
+
+def tracked_header(sources: Mapping[str, LinkedSource]) -> dict[str, int]:
+    """The header's `sources_tracked`: {key: frames tracked} of the sources stopped before their end whose frames
+    tracked are known (`LinkedSource.tracked`), by key; {} (the key left out: the header as before) when none."""
+    return {key: frames for key in sorted(sources) if (frames := sources[key].tracked) is not None}
 
 
 def read_sources(header: Mapping[str, Any]) -> dict[str, LinkedSource]:
@@ -199,6 +219,13 @@ def read_sources(header: Mapping[str, Any]) -> dict[str, LinkedSource]:
         if not fine:
             raise TypeError(f"the linked source {key!r}: {entry!r} is not a source's record")
         sources[key] = LinkedSource(name, float(linked), frames, links)
+    tracked = header.get("sources_tracked", {})
+    if not isinstance(tracked, dict):
+        raise TypeError(f"the frames tracked of stopped sources {tracked!r} are not a mapping")
+    for key, count in tracked.items():
+        if key not in sources or sources[key].frames is not None or not _whole(count) or count < 0:
+            raise TypeError(f"the frames tracked of the stopped source {key!r}: {count!r} is not such a record")
+        sources[key] = dataclasses.replace(sources[key], tracked=count)
     return sources
 
 

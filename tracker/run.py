@@ -317,7 +317,11 @@ def track_source(
             summary.interrupted = stop.stopped
             # A stop between frames leaves a consistent state: checkpoint it, so a resume loses nothing.
             stopped = summary.interrupted or summary.error
-            if checkpointer is not None and stopped and outputs.opened and checkpointer.last_frame != last_number:
+            summary.cut_short = not stopped and _cut_short(left, summary.frames - done.frames, last_number, source)
+            # with a gallery, a cut by `max_frames` too: the gallery holds the frames so far, and --resume goes on
+            cut = summary.cut_short and tracker.gallery is not None
+            last_checkpointed = checkpointer is not None and checkpointer.last_frame == last_number
+            if checkpointer is not None and (stopped or cut) and outputs.opened and not last_checkpointed:
                 with naming_file(checkpointer.path):
                     checkpointer.write(
                         *checkpoint_of(tracker, outputs, summary, source, last_number, start, done, saves_failed())
@@ -354,6 +358,12 @@ def track_source(
         if unclosed is not None:  # (reached only when no other error is on its way out)
             raise unclosed
     return summary
+
+
+def _cut_short(left: int | None, tracked: int, last: int, source: FrameSource) -> bool:
+    """Whether a loop that tracked `tracked` frames, the last numbered `last`, stopped at its limit (`left` frames:
+    `max_frames`) with frames of `source` after it (its length unknown: a glob growing, a stream)."""
+    return left is not None and left > 0 and tracked == left and (source.total is None or last < source.total)
 
 
 def _close(outputs: RunOutputs, summary: RunSummary) -> OSError | None:
@@ -566,7 +576,9 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                     )  # fmt: skip
                     tracker.reset()  # the identities still in view go to the gallery
                     saver.in_view_unstored = False
-                    if not (summary.interrupted or summary.error):
+                    if summary.interrupted or summary.error or summary.cut_short:  # (its first frames only)
+                        linked.stopped(i, summary.frames)
+                    else:
                         linked.finished(i, summary.frames)
                     said = out / summary_name(stem, len(names) > 1)
                     try:
@@ -578,6 +590,9 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                     summaries.append(summary)
                     if summary.interrupted or summary.error:
                         break
+                    if summary.cut_short and options.gallery is not None and checkpointer is not None:
+                        _note_cut_short(summary, name, options.gallery, out, notify)  # its checkpoint kept: --resume
+                        continue
                     if checkpointer is not None:  # finished, its identities saved: nothing to resume (a run killed
                         checkpointer.remove()  # before the save above resumes and saves them)
                     if checkpoint is not None and checkpointer is None:  # resumed, --checkpoint-seconds 0: finished,
@@ -618,6 +633,17 @@ def _note_unsaved_gallery(summary: RunSummary, exc: Exception | None, path: Path
     summary.gallery_saves_failed += failed
     if path.exists():
         write_json_atomic(path, summary.to_json(), indent=2)
+
+
+def _note_cut_short(summary: RunSummary, source: str, gallery: Path, out: Path, notify: Callable[[str], None]) -> None:
+    """Tell a `--gallery` run that `--max-frames` stopped before the end of `source` that the gallery holds the
+    sightings of its first frames only, and that `--resume` goes on (its checkpoint is kept): tracking the video
+    again from its first frame would count them twice (`tracker.gallery_sources`), and it is refused."""
+    notify(
+        f"stopped after {count(summary.frames, 'frame')} (--max-frames), before the end of {shown_name(source)}: "
+        f"the gallery {shown_name(gallery)} holds the sightings of those frames only; the same command with --resume "
+        f"--out {shown_name(out)} (and a larger --max-frames, or none) goes on with the rest"
+    )
 
 
 def _note_video_named_folder(out: Path, name: str, notify: Callable[[str], None]) -> None:

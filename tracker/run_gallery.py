@@ -75,7 +75,8 @@ class LinkedSources:
     there) is refused with one error (`SourceLinkedError`) when the gallery holds the sightings of one of its sources
     already, or a source comes twice, unless `relink`. Each source is recorded as it starts (`started`: a save during
     it, or after an interrupt, already holds part of its sightings) and again at its end with its frames
-    (`finished`). Streams (webcams, URLs) have no key and are not recorded.
+    (`finished`), or, when its run stopped before its end (`--max-frames`, Ctrl-C), with the frames it tracked
+    (`stopped`). Streams (webcams, URLs) have no key and are not recorded.
     """
 
     def __init__(
@@ -92,6 +93,13 @@ class LinkedSources:
         key = self.keys[index]
         if self.gallery is not None and key is not None:
             self.gallery.record_source(key, self.names[index], again=self.again)
+
+    def stopped(self, index: int, frames: int) -> None:
+        """Record source `index` as stopped before its end after its first `frames` frames (`--max-frames`, Ctrl-C,
+        an error; after its people in view were stored): `--resume` goes on with it, a new run is refused."""
+        key = self.keys[index]
+        if self.gallery is not None and key is not None:
+            self.gallery.record_source(key, self.names[index], tracked=frames)
 
     def finished(self, index: int, frames: int) -> None:
         """Record source `index` as tracked to its end, `frames` frames (after its people in view were stored)."""

@@ -107,6 +107,8 @@ class RunSummary:
     global_ids_replaced: dict[int, int] = field(default_factory=dict)  # `tracker.global_ids`: new ID -> final ID
     gallery_saved: tuple[Path, int] | None = None  # `--gallery`: the file and the identities it holds at the end
     gallery_saves_failed: list[str] = field(default_factory=list)  # `--gallery`: the periodic saves that failed
+    # stopped by `max_frames` with frames of the source left (not in summary.json: a gallery run keeps its checkpoint)
+    cut_short: bool = False
 
     @property
     def fps(self) -> float:
