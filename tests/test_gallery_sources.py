@@ -346,7 +346,7 @@ def test_a_max_frames_run_holds_the_first_frames_only_and_resume_goes_on_with_th
     its first 8 frames only (stopped before its end), says so, and keeps its checkpoint: the refusal names that and
     --resume first; `--resume` tracks the rest, and the gallery then counts each sighting once, as a run of the
     whole video does. The file's `sources` record is as the version before writes one (frames null), the frames
-    tracked beside it (`sources_tracked`)."""
+    tracked beside it (`source_details`)."""
     video = write_video(tmp_path / "cam.avi", scene())
     gallery, whole = tmp_path / "site.gallery", tmp_path / "whole.gallery"
     assert main([str(video), "--gallery", str(whole), "--out", str(tmp_path / "w"), *ARGS]) == 0
@@ -358,7 +358,7 @@ def test_a_max_frames_run_holds_the_first_frames_only_and_resume_goes_on_with_th
     assert (record.frames, record.tracked) == (None, 8)
     header = _header(gallery)
     assert [entry["frames"] for entry in header["sources"].values()] == [None]
-    assert list(header["sources_tracked"].values()) == [8]
+    assert [entry["tracked"] for entry in header["source_details"].values()] == [8]
     assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o2"), *ARGS]) == 2
     err = capsys.readouterr().err
     assert f"{video} (its first 8 frames only: stopped before its end, linked " in err
@@ -366,7 +366,7 @@ def test_a_max_frames_run_holds_the_first_frames_only_and_resume_goes_on_with_th
     assert main([*first, "--resume"]) == 0
     (record,) = Gallery.load(gallery).sources.values()
     assert (record.frames, record.tracked, record.links) == (len(scene()), None, 1)
-    assert "sources_tracked" not in _header(gallery), "all tracked: the header as before"
+    assert not any("tracked" in e for e in _header(gallery).get("source_details", {}).values()), "to its end"
     assert sightings(gallery) == sightings(whole)
     assert (tmp_path / "o1" / "cam.txt").read_bytes() == (tmp_path / "w" / "cam.txt").read_bytes()
 
@@ -381,3 +381,64 @@ def test_a_batch_cut_by_max_frames_records_its_first_frames_only(tmp_path, monke
     with pytest.raises(SourceLinkedError, match=r"cam\.avi \(its first 5 frames only: stopped before its end"):
         track_many([tmp_path / "cam.avi"], EVERY_FRAME, tmp_path / "out2", gallery=gallery, progress=False,
                    save_video=False, make_tracker=gallery_tracker)  # fmt: skip
+
+
+def test_a_files_key_is_as_before_and_its_head_is_its_first_bytes_alone(tmp_path, monkeypatch):
+    """The key stays the SHA-256 of the size and the first `DIGEST_BYTES` (the records of files saved before name
+    their sources by it); the head is those first bytes alone, so a file grown since has the same head and another
+    key. A file shorter than that (its first bytes change as it grows) and an image folder have no head."""
+    import hashlib
+
+    import tracker.gallery_sources as gallery_sources
+    from tracker.gallery_sources import source_keys
+
+    monkeypatch.setattr(gallery_sources, "DIGEST_BYTES", 4096)
+    video = write_video(tmp_path / "cam.avi", scene())
+    data = video.read_bytes()
+    assert len(data) > 2 * 4096
+    key, head = source_keys(video)
+    size = len(b"").to_bytes(4, "little") + len(data).to_bytes(8, "little")
+    assert key == "sha256:" + hashlib.sha256(size + data[:4096]).hexdigest() == source_digest(video)
+    assert head == "sha256:" + hashlib.sha256(data[:4096]).hexdigest()
+    grown = tmp_path / "grown.avi"
+    grown.write_bytes(data + b"\0" * 100)
+    assert source_keys(grown)[1] == head and source_keys(grown)[0] != key
+    short = tmp_path / "short.avi"
+    short.write_bytes(data[:4000])
+    assert source_keys(short)[1] is None and source_keys(short)[0] is not None
+
+
+@pytest.mark.usefixtures("colour_models")
+def test_a_recording_tracked_again_after_it_grew_is_refused_as_held(tmp_path, monkeypatch, capsys):
+    """A recording still being written, tracked into the gallery, then tracked again once it had grown, had a new key
+    (its size changed) and was linked again, counting its first part twice (measured: a 60-frame clip tracked at
+    half its bytes, then whole: 11 identities, 18 sightings instead of 11). Its first bytes (its head) are those of
+    the source the gallery holds: refused before any frame, by `track` and `track batch`, naming the recording and
+    why; the gallery as it was."""
+    import tracker.gallery_sources as gallery_sources
+
+    monkeypatch.setattr(gallery_sources, "DIGEST_BYTES", 4096)  # (the test's video is small)
+    whole = write_video(tmp_path / "whole.avi", scene()).read_bytes()
+    recording = tmp_path / "rec.avi"
+    recording.write_bytes(whole[: len(whole) * 6 // 10])  # (being written: its first 15 frames readable)
+    gallery = tmp_path / "site.gallery"
+    assert main([str(recording), "--gallery", str(gallery), "--out", str(tmp_path / "o1"), *ARGS]) == 0
+    assert [e["head"][:7] for e in _header(gallery)["source_details"].values()] == ["sha256:"]
+    kept = gallery.read_bytes()
+    recording.write_bytes(whole)  # (it grew)
+    capsys.readouterr()
+    assert main([str(recording), "--gallery", str(gallery), "--out", str(tmp_path / "o2"), *ARGS]) == 2
+    err = capsys.readouterr().err
+    assert f"holds the sightings of {recording}'s first part, as {recording} (" in err
+    assert "that recording grown since it was tracked" in err and "track a recording once it is complete" in err
+    assert gallery.read_bytes() == kept
+    (tmp_path / "b").mkdir()
+    batch, _, gallery = one_clip_gallery_batch(tmp_path / "b", monkeypatch)
+    batch()
+    kept = gallery.read_bytes()
+    video = tmp_path / "b" / "cam.avi"
+    video.write_bytes(video.read_bytes() + bytes(4096))  # (it grew)
+    with pytest.raises(SourceLinkedError, match=r"cam\.avi's first part, as .*cam\.avi \(12 frames"):
+        track_many([video], EVERY_FRAME, tmp_path / "b" / "out2", gallery=gallery, progress=False, save_video=False,
+                   make_tracker=gallery_tracker)  # fmt: skip
+    assert gallery.read_bytes() == kept

@@ -49,7 +49,7 @@ from tracker.batch_work import (
     unnamed_sources,
 )
 from tracker.config import TrackerConfig, load_config, validate_config
-from tracker.gallery_sources import LinkedSource, refuse_linked, source_digest
+from tracker.gallery_sources import LinkedSource, refuse_linked, source_keys
 from tracker.io.lock import FolderLock, gallery_lock
 from tracker.io.opencv_files import check_video_folder
 from tracker.ray_engine import joins_cluster
@@ -326,10 +326,12 @@ def track_many(
         applied = {} if gallery_path is None else linked_before(out, gallery_path, recorded)
         linked = _linked_tasks(tasks, applied, (sources_, cfg, out, save_video, max_frames, make_tracker, gallery_path))
         tasks = [linked.get(t.index, (t, None))[0] for t in tasks]
-        keys = {} if gallery_path is None else {t.index: source_digest(t.source) for t in tasks}
+        keyed = {} if gallery_path is None else {t.index: source_keys(t.source) for t in tasks}
+        keys = {index: key for index, (key, _) in keyed.items()}
         if gallery_path is not None and not relink:  # (before any task: each would be linked again, counted twice)
-            fresh = [(t.source, keys[t.index]) for t in tasks if t.index not in linked]
-            refuse_linked(recorded, fresh, gallery_path, "the batch", names.gallery)
+            fresh = [t for t in tasks if t.index not in linked]
+            named, heads = [(t.source, keys[t.index]) for t in fresh], [keyed[t.index][1] for t in fresh]
+            refuse_linked(recorded, named, gallery_path, "the batch", names.gallery, heads=heads)
         reused = {t.index: r for t in tasks if (r := reused_result(t)) is not None}
         unnamed = {t.index: r for t in tasks if t.index not in reused and (r := names_nothing(t)) is not None}
         todo = [t for t in tasks if t.index not in reused and t.index not in unnamed]
@@ -363,6 +365,7 @@ def track_many(
                     linked.get(v.index, (None, None))[1],
                     source=v.source,
                     source_key=keys[v.index],
+                    source_head=keyed[v.index][1],
                     frames=v.frames,
                     cut_short=v.cut_short,
                 )

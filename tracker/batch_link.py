@@ -60,7 +60,8 @@ class LinkedVideo:
     task's fingerprint and the `start_digest` of the gallery it began from; and `linked`, its entry of the record
     (`linked_before`) when the gallery file already holds its sightings (then it is not linked again). For the
     gallery's own record of its sources: `source` as given, its key (`source_digest`; None: a stream) and the
-    `frames` tracked; `cut_short`: `--max-frames` stopped it before its end (recorded as its first frames only)."""
+    `frames` tracked; `cut_short`: `--max-frames` stopped it before its end (recorded as its first frames only);
+    `source_head`: its head (`source_keys`: a recording grown since is told by it)."""
 
     out_dir: Path
     stem: str
@@ -71,6 +72,7 @@ class LinkedVideo:
     source_key: str | None = None
     frames: int = 0
     cut_short: bool = False
+    source_head: str | None = None
 
 
 def linked_before(
@@ -274,11 +276,11 @@ def _link(
             "source": video.source_key,
         }
         if video.source_key is not None:
-            name = video.source or video.stem
-            if video.cut_short:  # its first frames only: a later run of the whole video is refused, not taken as held
-                gallery.record_source(video.source_key, name, again=relink, tracked=video.frames)
-            else:
-                gallery.record_source(video.source_key, name, video.frames, again=relink)
+            # cut short: its first frames only (a later run of the whole video is refused, not taken as held)
+            end, tracked = (None, video.frames) if video.cut_short else (video.frames, None)
+            gallery.record_source(
+                video.source_key, video.source or video.stem, end, again=relink, tracked=tracked, head=video.source_head
+            )
     before = file_version(gallery_path)
 
     def record_pending(pending: FileVersion) -> None:  # just before the save's rename: the file it leaves

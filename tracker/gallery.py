@@ -251,18 +251,21 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
         again: bool = False,
         when: float | None = None,
         tracked: int | None = None,
+        head: str | None = None,
     ) -> LinkedSource:
         """Record that this gallery holds the sightings of the source of key `key` (`source_digest`), given as
         `name`: `frames` tracked to its end (None: not to its end, `tracked` frames from its first where known: a
         run stopped by `--max-frames` or Ctrl-C; None: not known, under way), linked at `when` (Unix s; default:
         now for a new link, the recorded time for one going on, so that every save of one link records the same
-        link: `same_link`). A source recorded already keeps its count of links, or with `again` (linked again on
-        purpose) counts one more. Returns the record."""
+        link: `same_link`). `head`: its head (`source_keys`; None: the one recorded, if any). A source recorded
+        already keeps its count of links, or with `again` (linked again on purpose) counts one more. Returns the
+        record."""
         old = self._linked.get(key)
         links = 1 if old is None else old.links + int(again)
         if when is None:
             when = old.linked if old is not None and not again else time.time()
-        record = LinkedSource(name, float(when), frames, links, None if frames is not None else tracked)
+        head = head if head is not None or old is None else old.head  # (one key: one content, one head)
+        record = LinkedSource(name, float(when), frames, links, None if frames is not None else tracked, head)
         self._linked[key] = record
         self._dirty = True
         return record

@@ -4,11 +4,11 @@ A safetensors file: tensors `prototypes` (M, D) float32 and `owners` (M,) int64 
 header, as JSON under `gallery`: the format name and version, the ReID model that made the embeddings, the next global
 ID, the identities' records (`Identity.describe`), the detector's class names when known (`class_names`, {"0": "person",
 ...}: absent from files saved without them, and before they were stored; a reader that does not know the key ignores
-it), the sources whose sightings it holds (`sources`, `tracker.gallery_sources`: absent likewise; `sources_tracked`, the
-frames tracked of those stopped before their end, absent likewise) and a SHA-256 of the tensors. No pickle: loading a
-file cannot run code. `write` puts the bytes of a `Snapshot` (what a save takes of a gallery) into a file, `encode`
-returns them; `decode` checks them (format, version, checksum) and `read_model` / `read_identities` turn the header back
-into records. Writing them to disk atomically is `tracker.gallery_file`'s job.
+it), the sources whose sightings it holds (`sources`, `tracker.gallery_sources`: absent likewise; `source_details`,
+their heads and the frames tracked of those stopped before their end, absent likewise) and a SHA-256 of the tensors. No
+pickle: loading a file cannot run code. `write` puts the bytes of a `Snapshot` (what a save takes of a gallery) into a
+file, `encode` returns them; `decode` checks them (format, version, checksum) and `read_model` / `read_identities` turn
+the header back into records. Writing them to disk atomically is `tracker.gallery_file`'s job.
 
 `track` writes a gallery in a background thread (`tracker.run_gallery`): the prototypes are gathered
 `RECORDS_PER_PIECE` identities per copy, so the tracking loop runs between the copies; safetensors serialises the
@@ -33,7 +33,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from tracker.gallery_records import GalleryError, Identity, ModelIdentity, Sighting
-from tracker.gallery_sources import LinkedSource, sources_header, tracked_header
+from tracker.gallery_sources import LinkedSource, source_details, sources_header
 from tracker.io.strict_json import to_json
 
 __all__ = [
@@ -113,9 +113,9 @@ def encode(snapshot: Snapshot) -> bytes:
         header["class_names"] = {str(c): name for c, name in sorted(snapshot.class_names.items())}
     if snapshot.sources:  # (none recorded: the header a file had before sources were recorded)
         header["sources"] = sources_header(snapshot.sources)
-    tracked = tracked_header(snapshot.sources)
-    if tracked:  # (no source stopped before its end with its frames known: the header as before)
-        header["sources_tracked"] = tracked
+    details = source_details(snapshot.sources)
+    if details:  # (no source's head or frames tracked before a stop known: the header as before)
+        header["source_details"] = details
     return st_save(tensors, metadata={"gallery": to_json(header)})
 
 

@@ -18,19 +18,24 @@ frames: two different recordings of one size that agree on all of them do not oc
 in milliseconds. An image folder, glob or sequence is keyed by its image files' names and sizes, in order, and
 its first image's first `DIGEST_BYTES`. Streams (webcams, URLs) have no key: never recorded nor refused.
 
-The frames tracked of a source stopped before its end go into a header key of their own (`sources_tracked`): a record's
-keys are those of the version before, which reads the file still. Files written before the record existed load as
-holding no recorded source (the header key `sources` is absent, as it is from a file that records none; a reader that
-does not know the key ignores it).
+A video still being written (a recording) changes size, hence key, as it grows: tracking it twice linked it twice. So
+each record also keeps its source's `head`, the SHA-256 of its first `DIGEST_BYTES` alone (a video file at least that
+long), and a source of a new key whose head is a held source's (the same recording grown since, or a longer one that
+begins with it) is refused as that one is, the message saying so. What the records of the version before lack (a
+source's head, the frames tracked of one stopped before its end) goes into a header key of their own (`source_details`):
+a record's keys are those of the version before, which reads the file still. Files written before the record existed
+load as holding no recorded source (the header key `sources` is absent, as it is from a file that records none; a reader
+that does not know the key ignores it).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +47,10 @@ __all__ = [
     "SourceLinkedError",
     "read_sources",
     "refuse_linked",
+    "source_details",
     "source_digest",
+    "source_keys",
     "sources_header",
-    "tracked_header",
 ]
 
 DIGEST_BYTES = 1 << 20  # a source's key covers its size and this many first bytes (1 MiB: ~1 ms per video)
@@ -64,6 +70,8 @@ class LinkedSource:
             counted that many times).
         tracked: with `frames` None, the frames its run tracked from the first before it stopped (a `--max-frames`
             cut, a stop); None where not known (under way, killed, or recorded by a version before it was kept).
+        head: the SHA-256 of its first `DIGEST_BYTES` alone (`source_keys`): a video file's that long; None for
+            others, and where recorded by a version before it was kept.
     """
 
     name: str
@@ -71,6 +79,7 @@ class LinkedSource:
     frames: int | None = None
     links: int = 1
     tracked: int | None = None
+    head: str | None = None
 
     def describe(self) -> str:
         """`a.mp4 (40 frames, linked 2026-12-04T19:31:05Z)`, with `twice`/`N times` when linked again, and
@@ -106,6 +115,7 @@ def refuse_linked(
     what: str = "tracking",
     option: str = "--gallery",
     resumable: bool = False,
+    heads: Sequence[str | None] = (),
 ) -> None:
     """Raise `SourceLinkedError` when one of `sources`, (name as given, key: `source_digest`, None for a stream),
     is one the gallery file `gallery` holds the sightings of (`recorded`: its `Gallery.sources`), or comes twice in
@@ -114,19 +124,29 @@ def refuse_linked(
     another gallery would take twice all the same; `--relink`). `what` is what would link them ("tracking", "the
     batch"), `option` what chooses the gallery; `resumable`: a run that `--resume` continues (`track`), whose way on
     for a source the gallery records as stopped before its end is first that (--relink counted the sightings its
-    stopped run saved twice). Nothing when none is."""
+    stopped run saved twice). `heads`: each source's head (`source_keys`; empty: none known): a source of a new key
+    whose head a held source has is that recording grown since (still being written), or a longer one that begins
+    with it, and is refused as held, said so. Nothing when none is."""
     held: list[str] = []
     stopped = False  # (one of them recorded by a run stopped before its end)
+    grown = False  # (one of them the same recording as a held one, at another size)
     twice: list[str] = []
     later: list[str] = []  # (the second name of each source given twice)
     seen: dict[str, str] = {}
-    for name, key in sources:
+    by_head = {entry.head: entry for entry in recorded.values() if entry.head is not None}
+    for (name, key), head in itertools.zip_longest(sources, heads[: len(sources)]):
         if key is None:
             continue
         if key in recorded:
             entry = recorded[key]
             held.append(entry.describe() if entry.name == name else f"{name}, as {entry.describe()}")
             stopped = stopped or entry.frames is None
+        elif head is not None and head in by_head:
+            held.append(
+                f"{name}'s first part, as {by_head[head].describe()} (the same first MiB at another size: that "
+                "recording grown since it was tracked, or a longer one that begins with it)"
+            )
+            grown = True
         elif key in seen:
             twice.append(f"{name} is the same video as {seen[key]}")
             later.append(name)
@@ -140,7 +160,8 @@ def refuse_linked(
     if twice:
         said.append(f"{'; '.join(twice)}, given before it")
     ways = ["add --resume to go on with the run that stopped before its end"] if stopped and resumable else []
-    ways += [f"give another {option} (a new path starts an empty gallery)"] if held else []
+    ways += ["track a recording once it is complete, into a new gallery"] if grown else []
+    ways += [f"give another {option} (a new path starts an empty gallery)"] if held and not grown else []
     if twice:  # (another gallery does not help there: the copies would still be linked into it twice)
         ways.append(f"leave out {', '.join(later)}")
     raise SourceLinkedError(
@@ -153,44 +174,63 @@ def refuse_linked(
 def source_digest(source: str | Path) -> str | None:
     """The key of the source `source` names (module docstring): `sha256:<hex>`; None for a stream (webcam, URL) or
     a name that names no readable file (nothing to key: such a source fails to open anyway)."""
+    return source_keys(source)[0]
+
+
+def source_keys(source: str | Path) -> tuple[str | None, str | None]:
+    """(key, head) of the source `source` names (module docstring): its key (`source_digest`) and, for a video file
+    at least `DIGEST_BYTES` long, the SHA-256 of those first bytes alone (`sha256:<hex>`; a shorter file's first
+    bytes change as it grows, and an image folder has none: None). (None, None) for a stream or a name that names no
+    readable file."""
     from tracker.io.sources import SourceError, local_path, open_source, resolve_source
 
     kind = resolve_source(str(source))
     if kind not in ("path", "glob"):
-        return None
+        return None, None
     path = local_path(str(source))
     try:
         if kind == "path" and path.is_file():
-            return _digest([(b"", path.stat().st_size)], path)
+            size = path.stat().st_size
+            with path.open("rb") as file:
+                first = file.read(DIGEST_BYTES)
+            head = DIGEST_PREFIX + hashlib.sha256(first).hexdigest() if len(first) == DIGEST_BYTES else None
+            return _digest([(b"", size)], first), head
         files = open_source(str(source)).files  # (lists the images; decodes the first one only)
         if not files:
-            return None
-        return _digest([(f.name.encode(), f.stat().st_size) for f in files], files[0])
+            return None, None
+        with files[0].open("rb") as file:
+            first = file.read(DIGEST_BYTES)
+        return _digest([(f.name.encode(), f.stat().st_size) for f in files], first), None
     except (OSError, SourceError):
-        return None
+        return None, None
 
 
-def _digest(sizes: list[tuple[bytes, int]], first: Path) -> str:
-    """SHA-256 of each (name, size) in order, then the first `DIGEST_BYTES` of `first`."""
+def _digest(sizes: list[tuple[bytes, int]], first: bytes) -> str:
+    """SHA-256 of each (name, size) in order, then `first` (the first `DIGEST_BYTES` of the first file)."""
     digest = hashlib.sha256()
     for name, size in sizes:
         digest.update(len(name).to_bytes(4, "little") + name + size.to_bytes(8, "little"))
-    with first.open("rb") as file:
-        digest.update(file.read(DIGEST_BYTES))
+    digest.update(first)
     return DIGEST_PREFIX + digest.hexdigest()
 
 
+RECORD_KEYS = ("name", "linked", "frames", "links")  # a record's keys in `sources` (those of the version before)
+DETAIL_KEYS = ("tracked", "head")  # the others, in `source_details` where set
+
+
 def sources_header(sources: Mapping[str, LinkedSource]) -> dict[str, dict[str, Any]]:
-    """The header's `sources`: {key: {"name", "linked", "frames", "links"}}, by key (`tracked` goes into
-    `tracked_header`: a reader of the version before, whose check of a record is strict, still reads the file, and
-    says of a source stopped before its end what it is: "stopped before its end")."""
-    return {key: {k: v for k, v in asdict(sources[key]).items() if k != "tracked"} for key in sorted(sources)}
+    """The header's `sources`: {key: {"name", "linked", "frames", "links"}}, by key (the rest goes into
+    `source_details`: a reader of the version before, whose check of a record's keys is strict, still reads the file,
+    and says of a source stopped before its end what it is: "stopped before its end")."""
+    return {key: {k: getattr(sources[key], k) for k in RECORD_KEYS} for key in sorted(sources)}
 
 
-def tracked_header(sources: Mapping[str, LinkedSource]) -> dict[str, int]:
-    """The header's `sources_tracked`: {key: frames tracked} of the sources stopped before their end whose frames
-    tracked are known (`LinkedSource.tracked`), by key; {} (the key left out: the header as before) when none."""
-    return {key: frames for key in sorted(sources) if (frames := sources[key].tracked) is not None}
+def source_details(sources: Mapping[str, LinkedSource]) -> dict[str, dict[str, Any]]:
+    """The header's `source_details`: {key: {"tracked": frames tracked of a source stopped before its end, "head":
+    its head}} with the ones set (`LinkedSource.tracked`, `.head`), by key; {} (the key left out: the header as
+    before) when none is."""
+    details = {key: {k: getattr(sources[key], k) for k in DETAIL_KEYS} for key in sorted(sources)}
+    return {key: set_ for key, entry in details.items() if (set_ := {k: v for k, v in entry.items() if v is not None})}
 
 
 def read_sources(header: Mapping[str, Any]) -> dict[str, LinkedSource]:
@@ -219,13 +259,22 @@ def read_sources(header: Mapping[str, Any]) -> dict[str, LinkedSource]:
         if not fine:
             raise TypeError(f"the linked source {key!r}: {entry!r} is not a source's record")
         sources[key] = LinkedSource(name, float(linked), frames, links)
-    tracked = header.get("sources_tracked", {})
-    if not isinstance(tracked, dict):
-        raise TypeError(f"the frames tracked of stopped sources {tracked!r} are not a mapping")
-    for key, count in tracked.items():
-        if key not in sources or sources[key].frames is not None or not _whole(count) or count < 0:
-            raise TypeError(f"the frames tracked of the stopped source {key!r}: {count!r} is not such a record")
-        sources[key] = dataclasses.replace(sources[key], tracked=count)
+    details = header.get("source_details", {})
+    if not isinstance(details, dict):
+        raise TypeError(f"the linked sources' details {details!r} are not a mapping")
+    for key, entry in details.items():
+        tracked, head = (entry.get("tracked"), entry.get("head")) if isinstance(entry, dict) else (None, None)
+        fine = (
+            key in sources
+            and isinstance(entry, dict)
+            and entry
+            and set(entry) <= set(DETAIL_KEYS)
+            and (tracked is None or (_whole(tracked) and tracked >= 0 and sources[key].frames is None))
+            and (head is None or (isinstance(head, str) and head.startswith(DIGEST_PREFIX)))
+        )
+        if not fine:
+            raise TypeError(f"the details of the linked source {key!r}: {entry!r} are not a source's")
+        sources[key] = dataclasses.replace(sources[key], tracked=tracked, head=head)
     return sources
 
 

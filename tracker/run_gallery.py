@@ -37,7 +37,7 @@ from tracker.gallery_file import (
     written_by_another,
 )
 from tracker.gallery_save import PendingSave
-from tracker.gallery_sources import refuse_linked, source_digest
+from tracker.gallery_sources import refuse_linked, source_keys
 from tracker.io.strict_json import write_json_atomic
 from tracker.model_setup import require_gallery_appearance
 from tracker.resume import GALLERY_RECORD_NAME, ResumeError
@@ -84,15 +84,17 @@ class LinkedSources:
     ) -> None:
         self.gallery, self.names = gallery, names
         self.again = relink and not resumed  # (a resume goes on with the link its run began)
-        self.keys = [source_digest(name) if gallery is not None else None for name in names]
+        keyed = [source_keys(name) if gallery is not None else (None, None) for name in names]
+        self.keys, self.heads = [key for key, _ in keyed], [head for _, head in keyed]
         if gallery is not None and path is not None and not relink and not resumed:
-            refuse_linked(gallery.sources, list(zip(names, self.keys, strict=True)), path, resumable=True)
+            sources = list(zip(names, self.keys, strict=True))
+            refuse_linked(gallery.sources, sources, path, resumable=True, heads=self.heads)
 
     def started(self, index: int) -> None:
         """Record source `index` as linked, not finished yet (before its first frame)."""
         key = self.keys[index]
         if self.gallery is not None and key is not None:
-            self.gallery.record_source(key, self.names[index], again=self.again)
+            self.gallery.record_source(key, self.names[index], again=self.again, head=self.heads[index])
 
     def stopped(self, index: int, frames: int) -> None:
         """Record source `index` as stopped before its end after its first `frames` frames (`--max-frames`, Ctrl-C,
