@@ -442,3 +442,23 @@ def test_a_recording_tracked_again_after_it_grew_is_refused_as_held(tmp_path, mo
         track_many([video], EVERY_FRAME, tmp_path / "b" / "out2", gallery=gallery, progress=False, save_video=False,
                    make_tracker=gallery_tracker)  # fmt: skip
     assert gallery.read_bytes() == kept
+
+
+def test_merging_two_galleries_that_hold_one_recording_at_two_sizes_is_refused(tmp_path, capsys):
+    """cam1.gallery tracked rec.ts while it was being written, cam2.gallery once it had grown: two keys, one head.
+    Merged, the identities seen in its first part counted them twice, and the merge said nothing: it is refused
+    naming both files and records, `--count-twice` merges them all the same."""
+    start = time.time() - 60
+    a = camera_gallery(tmp_path / "cam1.gallery", {1: 0, 2: 1}, "cam1", start)
+    b = camera_gallery(tmp_path / "cam2.gallery", {1: 0}, "cam2", start)
+    for path, key, frames in ((a, "sha256:11", 300), (b, "sha256:12", 600)):
+        gallery = Gallery.load(path, prune=False)
+        gallery.record_source(key, "rec.ts", frames, head="sha256:aa")
+        gallery.save(path, prune=False)
+    out = tmp_path / "site.gallery"
+    assert main(["gallery", "merge", str(a), str(b), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{a} and {b} both hold the sightings of the first part of one recording, as rec.ts (300 frames" in err
+    assert not out.exists()
+    assert main(["gallery", "merge", str(a), str(b), "-o", str(out), "--count-twice"]) == 0
+    assert set(Gallery.load(out, prune=False).sources) == {"sha256:11", "sha256:12"}

@@ -186,15 +186,25 @@ def refuse_shared_sources(paths: Sequence[Path], galleries: Sequence[Gallery]) -
     record (`LinkedSource.same_link`: the same time and count, its frames perhaps at another point of the run: a
     copy of one file, or a file restored from an older copy, saved during or after the run) is not refused: each
     identity the copies share joins itself by provenance, and one that only one of them saw again since is taken as
-    that one's (`Gallery.absorb`)."""
+    that one's (`Gallery.absorb`). Two records of one head and two keys in two files (a recording tracked into one
+    while it was being written, into the other once longer: `tracker.gallery_sources`) are refused too."""
     first: dict[str, tuple[Path, LinkedSource]] = {}
+    heads: dict[str, tuple[Path, str, LinkedSource]] = {}  # (a recording grown between its links: another key)
     shared: list[str] = []
     for path, gallery in zip(paths, galleries, strict=True):
         for key, record in sorted(gallery.sources.items()):
+            grown = heads.get(record.head) if record.head is not None else None
             if key in first and not first[key][1].same_link(record):  # (one link, inherited from a common copy)
                 shared.append(f"{first[key][0]} and {path} both hold the sightings of {record.describe()}")
-            elif key not in first:
+            elif key not in first and grown is not None and grown[1] != key and grown[0] != path:
+                shared.append(
+                    f"{grown[0]} and {path} both hold the sightings of the first part of one recording, as "
+                    f"{grown[2].describe()} and {record.describe()} (the same first MiB at two sizes)"
+                )
+            if key not in first:
                 first[key] = (path, record)
+            if record.head is not None:
+                heads.setdefault(record.head, (path, key, record))
     if shared:
         raise SourceLinkedError(
             f"{'; '.join(shared)}: merged, their identities would count those sightings twice (a gallery counts how "
