@@ -390,6 +390,25 @@ def test_ray_tasks_open_the_drivers_relative_paths_whatever_folder_their_ray_sta
     assert ray_cluster.get(workers_folder.remote()) != str(work)  # each task gave its worker's folder back
 
 
+def test_a_ray_batch_records_the_videos_it_links_in_the_gallery(ray_cluster, tmp_path):
+    """The videos a Ray batch tracks on its nodes are recorded by the gallery as its sources, keyed by their content
+    on the driver (which refuses, before any task, a source it cannot read): a `max_frames` cut is recorded as the
+    video's first frames only (`cut_short` comes back from the node); a second batch of the video is refused."""
+    from tracker.gallery_sources import source_digest
+
+    video = write_video(tmp_path / "cam.avi", scene()[:12])
+    gallery = tmp_path / "site.gallery"
+    batch = functools.partial(track_many, [video], EVERY_FRAME, engine="ray", gallery=gallery, progress=False,
+                              save_video=False, make_tracker=gallery_tracker)  # fmt: skip
+    summary = batch(tmp_path / "out", max_frames=8)
+    assert [v.status for v in summary.videos] == ["done"], summary.describe()
+    sources = Gallery.load(gallery).sources
+    assert list(sources) == [source_digest(video)]
+    assert [(s.frames, s.tracked) for s in sources.values()] == [(None, 8)]
+    with pytest.raises(SourceLinkedError, match=r"cam\.avi \(its first 8 frames only"):
+        batch(tmp_path / "out2")
+
+
 def test_missing_and_corrupt_videos_fail_alone(ray_cluster, clips, sequential, tmp_path):
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(os.urandom(4096))
