@@ -363,6 +363,8 @@ def test_a_max_frames_run_holds_the_first_frames_only_and_resume_goes_on_with_th
     err = capsys.readouterr().err
     assert f"{video} (its first 8 frames only: stopped before its end, linked " in err
     assert "add --resume to go on with the run that stopped before its end" in err
+    assert main([*first, "--resume", "--max-frames", "8"]) == 0  # (the limit reached already: still its first 8)
+    assert [(s.frames, s.tracked) for s in Gallery.load(gallery).sources.values()] == [(None, 8)]
     assert main([*first, "--resume"]) == 0
     (record,) = Gallery.load(gallery).sources.values()
     assert (record.frames, record.tracked, record.links) == (len(scene()), None, 1)

@@ -363,7 +363,7 @@ def track_source(
 def _cut_short(left: int | None, tracked: int, last: int, source: FrameSource) -> bool:
     """Whether a loop that tracked `tracked` frames, the last numbered `last`, stopped at its limit (`left` frames:
     `max_frames`) with frames of `source` after it (its length unknown: a glob growing, a stream)."""
-    return left is not None and left > 0 and tracked == left and (source.total is None or last < source.total)
+    return left is not None and tracked == left and (source.total is None or last < source.total)
 
 
 def _close(outputs: RunOutputs, summary: RunSummary) -> OSError | None:
