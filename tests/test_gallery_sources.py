@@ -464,3 +464,23 @@ def test_merging_two_galleries_that_hold_one_recording_at_two_sizes_is_refused(t
     assert not out.exists()
     assert main(["gallery", "merge", str(a), str(b), "-o", str(out), "--count-twice"]) == 0
     assert set(Gallery.load(out, prune=False).sources) == {"sha256:11", "sha256:12"}
+
+
+@pytest.mark.usefixtures("colour_models")
+def test_a_max_frames_run_of_several_sources_says_the_rest_cannot_go_on(tmp_path, capsys):
+    """`track a.avi b.avi --gallery g --max-frames 5` keeps no checkpoint (several sources): each source is recorded
+    as its first 5 frames only and the run says the rest cannot go on; a later run of several sources holding one of
+    them is refused without --resume as a way on (`--resume` continues one source's run), as it offered."""
+    a, b = write_video(tmp_path / "a.avi", scene()), write_video(tmp_path / "b.avi", scene()[::-1])
+    gallery = tmp_path / "site.gallery"
+    assert (
+        main([str(a), str(b), "--gallery", str(gallery), "--out", str(tmp_path / "o1"), "--max-frames", "5", *ARGS])
+        == 0
+    )
+    err = capsys.readouterr().err
+    assert err.count("and this run kept no checkpoint to go on from (several sources") == 2, err
+    assert [(s.frames, s.tracked) for s in Gallery.load(gallery).sources.values()] == [(None, 5), (None, 5)]
+    c = write_video(tmp_path / "c.avi", scene()[5:])
+    assert main([str(c), str(a), "--gallery", str(gallery), "--out", str(tmp_path / "o2"), *ARGS]) == 2
+    err = capsys.readouterr().err
+    assert "its first 5 frames only" in err and "--resume" not in err, err

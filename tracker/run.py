@@ -590,9 +590,11 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                     summaries.append(summary)
                     if summary.interrupted or summary.error:
                         break
-                    if summary.cut_short and options.gallery is not None and checkpointer is not None:
-                        _note_cut_short(summary, name, options.gallery, out, notify)  # its checkpoint kept: --resume
-                        continue
+                    if summary.cut_short and options.gallery is not None:
+                        kept = checkpointer is not None  # its checkpoint kept: --resume goes on
+                        _note_cut_short(summary, name, options.gallery, out if kept else None, notify)
+                        if kept:
+                            continue
                     if checkpointer is not None:  # finished, its identities saved: nothing to resume (a run killed
                         checkpointer.remove()  # before the save above resumes and saves them)
                     if checkpoint is not None and checkpointer is None:  # resumed, --checkpoint-seconds 0: finished,
@@ -635,15 +637,28 @@ def _note_unsaved_gallery(summary: RunSummary, exc: Exception | None, path: Path
         write_json_atomic(path, summary.to_json(), indent=2)
 
 
-def _note_cut_short(summary: RunSummary, source: str, gallery: Path, out: Path, notify: Callable[[str], None]) -> None:
+def _note_cut_short(
+    summary: RunSummary, source: str, gallery: Path, out: Path | None, notify: Callable[[str], None]
+) -> None:
     """Tell a `--gallery` run that `--max-frames` stopped before the end of `source` that the gallery holds the
-    sightings of its first frames only, and that `--resume` goes on (its checkpoint is kept): tracking the video
-    again from its first frame would count them twice (`tracker.gallery_sources`), and it is refused."""
-    notify(
+    sightings of its first frames only, and that `--resume --out out` goes on (its checkpoint is kept; None: none
+    was written, several sources or `--checkpoint-seconds 0`, so nothing can go on): tracking the video again from
+    its first frame would count them twice (`tracker.gallery_sources`), and it is refused."""
+    said = (
         f"stopped after {count(summary.frames, 'frame')} (--max-frames), before the end of {shown_name(source)}: "
-        f"the gallery {shown_name(gallery)} holds the sightings of those frames only; the same command with --resume "
-        f"--out {shown_name(out)} (and a larger --max-frames, or none) goes on with the rest"
+        f"the gallery {shown_name(gallery)} holds the sightings of those frames only"
     )
+    if out is not None:
+        notify(
+            f"{said}; the same command with --resume --out {shown_name(out)} (and a larger --max-frames, or none) "
+            "goes on with the rest"
+        )
+    else:
+        notify(
+            f"{said}, and this run kept no checkpoint to go on from (several sources, or --checkpoint-seconds 0): "
+            "tracking the rest into that gallery means tracking the video again, counting those frames twice "
+            "(--relink)"
+        )
 
 
 def _note_video_named_folder(out: Path, name: str, notify: Callable[[str], None]) -> None:

@@ -88,7 +88,8 @@ class LinkedSources:
         self.keys, self.heads = [key for key, _ in keyed], [head for _, head in keyed]
         if gallery is not None and path is not None and not relink and not resumed:
             sources = list(zip(names, self.keys, strict=True))
-            refuse_linked(gallery.sources, sources, path, resumable=True, heads=self.heads)
+            # (`--resume` goes on with one source's run: not a way on for a run of several)
+            refuse_linked(gallery.sources, sources, path, resumable=len(names) == 1, heads=self.heads)
 
     def started(self, index: int) -> None:
         """Record source `index` as linked, not finished yet (before its first frame)."""
