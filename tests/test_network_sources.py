@@ -4,6 +4,7 @@ only a live stream is reopened, and nothing ever rewinds."""
 from __future__ import annotations
 
 import functools
+import socket
 import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -13,9 +14,10 @@ import numpy as np
 import pytest
 from http_media import LiveServer, MediaServer
 from media import write_video
-from test_cli import blob_detector
+from test_cli import blob_detector, one_error_line
 
 import tracker.io.sources as sources
+import tracker.io.url_probe as url_probe
 import tracker.run as run
 import tracker.run_summary as run_summary
 from tracker.cli import main
@@ -225,3 +227,77 @@ def test_an_http_url_the_server_answers_404_is_refused_at_once_naming_the_status
         server.server_close()
     assert "HTTP 404" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def closed_port() -> int:
+    """A 127.0.0.1 port that nothing listens on (bound, then closed again)."""
+    with socket.socket() as probe_socket:
+        probe_socket.bind(("127.0.0.1", 0))
+        return probe_socket.getsockname()[1]
+
+
+@pytest.mark.parametrize("scheme", ["rtsp", "http"])
+def test_a_url_nothing_listens_on_fails_saying_the_connection_was_refused(scheme, tmp_path, monkeypatch, capsys):
+    """`track rtsp://127.0.0.1:9/x` with nothing there ended with "stream ... did not open (5 retries with backoff)":
+    what was tried, never why. The one error line now names the port that refused the connection."""
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
+    monkeypatch.setattr(
+        run.Tracker,
+        "from_config",
+        staticmethod(lambda cfg, frame_rate=None, gallery=None: Tracker(cfg, frame_rate, detector=blob_detector)),
+    )
+    port = closed_port()
+    url = f"{scheme}://127.0.0.1:{port}/x.mp4"
+    with pytest.raises(SourceError) as info:
+        list(open_source(url))
+    expected = f"did not open (5 retries with backoff): 127.0.0.1 port {port} refused the connection"
+    assert expected in str(info.value)
+    assert main([url, "--out", str(tmp_path / "out"), "-q", "--set", "reid.model=none"]) == 2
+    assert expected in one_error_line(capsys.readouterr().err)
+
+
+def test_an_http_url_that_answers_with_no_video_says_what_the_server_sent(monkeypatch):
+    """A web page where a video was meant: the server answers 200, OpenCV opens nothing; the error says so, with the
+    Content-Type the server sent, rather than a bare "did not open"."""
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
+    page = MediaServer(b"<html><body>not a video</body></html>", content_type="text/html")
+    with page as server, pytest.raises(SourceError) as info:
+        list(open_source(f"{server.url}/clip.mp4"))
+    assert "the server answered HTTP 206 (text/html), but OpenCV (FFmpeg) read no video from it" in str(info.value)
+
+
+def test_a_live_stream_whose_server_went_away_says_why_it_did_not_come_back(monkeypatch):
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
+    with LiveServer() as server:
+        port = server.server_address[1]
+        with pytest.raises(SourceError) as info:
+            read_bounded(open_source(server.url), lambda n: n == 3 and server.kill())
+    message = str(info.value)
+    assert "dropped after" in message and f"127.0.0.1 port {port} refused the connection" in message, message
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (socket.gaierror(-2, "Name or service not known"), "the host name 'cam.example' was not found"),
+        (TimeoutError("timed out"), "no answer from cam.example port 554 within 0.5 s"),
+        (ConnectionRefusedError(111, "Connection refused"), "cam.example port 554 refused the connection"),
+        (OSError(101, "Network is unreachable"), "cam.example port 554: network is unreachable"),
+    ],
+)
+def test_the_probe_names_each_way_a_connection_fails(error, expected, monkeypatch):
+    """Failures a test cannot make on 127.0.0.1 without a network (a name not found, no answer), told apart."""
+
+    def fail(address, timeout):
+        assert address == ("cam.example", 554) and timeout == 0.5, "RTSP's default port, the timeout given"
+        raise error
+
+    monkeypatch.setattr(url_probe.socket, "create_connection", fail)
+    answer = url_probe.probe("rtsp://user:pw@cam.example/stream1", 0.5)
+    assert answer is not None and answer.reason.startswith(expected) and not answer.final
+
+
+def test_the_probe_asks_nothing_of_a_scheme_without_a_connection(monkeypatch):
+    monkeypatch.setattr(url_probe.socket, "create_connection", lambda *a, **k: pytest.fail("a UDP URL was connected"))
+    assert url_probe.probe("udp://127.0.0.1:1234", 0.5) is None
+    assert url_probe.probe("rtsp:///no-host", 0.5) is None

@@ -31,7 +31,6 @@ import logging
 import os
 import re
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
@@ -46,6 +45,7 @@ from tracker.io.image_depth import DepthReader
 from tracker.io.mot import SequenceInfo, read_sequence_info
 from tracker.io.mp4_index import missing_mp4_index
 from tracker.io.names import MAX_NAME_BYTES, safe_name
+from tracker.io.url_probe import FFMPEG_LOG_HINT, probe
 from tracker.wording import count
 
 __all__ = [
@@ -85,7 +85,6 @@ FFMPEG_UNREAD_ANIMATIONS = (".webp",)  # animated files FFmpeg reads no frame of
 TIMESTAMP_PROBE_FRAMES = 12  # frames whose container timestamps measure a video's real frame rate
 MS_PER_S = 1000.0
 HTTP_SCHEMES = ("http://", "https://")  # URLs whose server can say why it refuses (an HTTP status)
-HTTP_CLIENT_ERRORS = range(400, 500)  # statuses that a retry cannot change (404 Not Found, 403 Forbidden ...)
 URL_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")  # RFC 3986 scheme, then "://"
 FILE_URL_PATTERN = re.compile(r"file:", re.IGNORECASE)  # a URL of a local file: read as the path it names
 FILE_URL_AUTHORITY = "//"  # after `file:`, a host follows (`file:///x`, `file://localhost/x`); else a path (`file:x`)
@@ -728,15 +727,16 @@ class _Backoff:
         """A frame came: the next loss gets the whole budget again."""
         self.retries, self.wait = 0, STREAM_BACKOFF_S
 
-    def next_wait(self, give_up: str) -> float:
+    def next_wait(self, give_up: str, url: int | str) -> float:
         """Count one more reopening and return the seconds to wait before it (`STREAM_BACKOFF_FACTOR` times the last
         one's).
 
         Raises:
-            SourceError: `give_up`, the budget spent.
+            SourceError: the budget spent: `give_up`, then why the server of `url` gives no video (`_why_not`; a
+                webcam's index: nothing more).
         """
         if self.retries >= STREAM_RETRIES:
-            raise SourceError(give_up)
+            raise SourceError(give_up + ("" if isinstance(url, int) else _why_not(url)))
         self.retries += 1
         wait, self.wait = self.wait, self.wait * STREAM_BACKOFF_FACTOR
         return wait
@@ -770,10 +770,10 @@ def _url_source(url: str) -> FrameSource:
     status, rather than retried as a live stream that dropped; one that is not UTF-8 at once too (`opencv_name`)."""
     capture = _open_capture(opencv_name(url))
     opened = capture.isOpened()
-    refusal = None if opened else _http_refusal(url)
-    if refusal is not None:
+    answer = None if opened or not url.lower().startswith(HTTP_SCHEMES) else probe(url, STREAM_TIMEOUT_MS / MS_PER_S)
+    if answer is not None and answer.final:
         capture.release()
-        raise SourceError(f"{url}: the server answered {refusal} (check the address)")
+        raise SourceError(f"{url}: {answer.reason} (check the address)")
     fps = capture.get(cv2.CAP_PROP_FPS) if opened else 0.0
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if opened else 0
     stem = Path(url.split("?")[0].split("#")[0].rstrip("/")).name
@@ -786,19 +786,10 @@ def _url_source(url: str) -> FrameSource:
     return FrameSource(name, "stream", rate, None, live=True, _frames=live)
 
 
-def _http_refusal(url: str) -> str | None:
-    """The HTTP client error (`HTTP_CLIENT_ERRORS`) the server of an http(s) `url` answers, e.g. "HTTP 404 Not
-    Found"; None for another URL, another answer, or no answer within `STREAM_TIMEOUT_MS` (a stream not up yet)."""
-    if not url.lower().startswith(HTTP_SCHEMES):
-        return None
-    request = urllib.request.Request(url, headers={"Range": "bytes=0-0"})  # the first byte is enough
-    try:
-        with urllib.request.urlopen(request, timeout=STREAM_TIMEOUT_MS / MS_PER_S):
-            return None
-    except urllib.error.HTTPError as exc:
-        return f"HTTP {exc.code} {exc.reason}" if exc.code in HTTP_CLIENT_ERRORS else None
-    except (OSError, ValueError):  # refused, timed out, a bad address: left to the stream's reopening
-        return None
+def _why_not(url: str) -> str:
+    """`: ` and why the server of `url` gives no video now (`url_probe.probe`), or that no reason is known."""
+    answer = probe(url, STREAM_TIMEOUT_MS / MS_PER_S)
+    return f": {answer.reason}" if answer is not None else f": OpenCV (FFmpeg) gives no reason ({FFMPEG_LOG_HINT})"
 
 
 def _finite_url_frames(url: str, total: int, first: cv2.VideoCapture) -> Callable[[FrameSource], FrameIterator]:
@@ -832,7 +823,8 @@ def _finite_url_frames(url: str, total: int, first: cv2.VideoCapture) -> Callabl
                     return
                 wait = backoff.next_wait(
                     f"{url}: connection lost after frame {position} of {total} and did not come back "
-                    f"({STREAM_RETRIES} retries with backoff)"
+                    f"({STREAM_RETRIES} retries with backoff)",
+                    url,
                 )
                 log.info("%s: no frame after %d of %d; reopening in %.1f s", url, position, total, wait)
                 reopened_capture = _reopen_after(capture, url, wait, src.should_stop)
@@ -881,7 +873,7 @@ def _live_frames(
                     continue
                 dropped_at = time.monotonic() if dropped_at is None else dropped_at
                 what = "did not open" if number == 0 else f"dropped after {number} frames and did not come back"
-                wait = backoff.next_wait(f"stream {label} {what} ({STREAM_RETRIES} retries with backoff)")
+                wait = backoff.next_wait(f"stream {label} {what} ({STREAM_RETRIES} retries with backoff)", target)
                 retries = backoff.retries
                 log.info("stream %s: no frame; reopening in %.1f s (%d/%d)", label, wait, retries, STREAM_RETRIES)
                 reopened_capture = _reopen_after(capture, target, wait, src.should_stop)

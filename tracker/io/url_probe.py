@@ -1,0 +1,109 @@
+"""Why a network URL gives no video: OpenCV's `VideoCapture` says only that it did not open (FFmpeg's reason goes to
+stderr, if its log level lets it, and never to Python), so the server is asked again here, by Python, for a reason a
+user can act on: a host name not found, a connection refused (nothing listening) or not answered in time, an HTTP
+status, or a server that answers but sends nothing OpenCV reads as video.
+
+`probe(url, timeout_s)` returns that reason as a phrase, or None where no reason can be found this way (a scheme
+that is not carried over TCP, such as udp:// or rtp://: nothing answers a datagram that finds no listener).
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+
+__all__ = ["FFMPEG_LOG_HINT", "UrlAnswer", "probe"]
+
+HTTP_SCHEMES = ("http", "https")  # asked with an HTTP request: the server can say why it refuses (a status)
+DEFAULT_PORTS = {"http": 80, "https": 443, "rtsp": 554, "rtsps": 322, "rtmp": 1935, "rtmps": 443}  # TCP, by scheme
+TCP_SCHEMES = (*DEFAULT_PORTS, "tcp")  # FFmpeg's protocols over a TCP connection (tcp:// names its port)
+HTTP_CLIENT_ERRORS = range(400, 500)  # statuses that a retry cannot change (404 Not Found, 403 Forbidden ...)
+FIRST_BYTE = {"Range": "bytes=0-0"}  # an HTTP request for the first byte only: the answer is what counts
+# where OpenCV (FFmpeg) opened nothing from a server that answers: FFmpeg's own reason, which the CLI keeps quiet
+FFMPEG_LOG_HINT = "OPENCV_FFMPEG_LOGLEVEL=16 in the environment shows FFmpeg's own error"
+
+
+@dataclass(frozen=True)
+class UrlAnswer:
+    """What the server of a URL answered, as a phrase for users.
+
+    Attributes:
+        reason: e.g. "127.0.0.1 port 9 refused the connection (nothing is listening there)".
+        final: True where waiting cannot change it (an HTTP client error: 404 Not Found, 403 ...).
+    """
+
+    reason: str
+    final: bool = False
+
+
+def probe(url: str, timeout_s: float) -> UrlAnswer | None:
+    """Ask the server of `url` once, waiting at most `timeout_s` seconds, why it gives no video.
+
+    HTTP(S) URLs get a GET of their first byte (the status, or the Content-Type of what the server sends); the
+    other `TCP_SCHEMES` (RTSP, RTMP) get a TCP connection to their port. Never raises.
+
+    Returns:
+        The answer, or None for a URL without a host or port, or of another scheme (udp://, rtp://, srt://).
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+        scheme = parts.scheme.lower()
+        port = parts.port or DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port that is not a number, a bad IPv6 literal: OpenCV was given it anyway
+        return None
+    host = parts.hostname
+    if not host or port is None or scheme not in TCP_SCHEMES:
+        return None
+    if scheme in HTTP_SCHEMES:
+        return _http_answer(url, host, port, timeout_s)
+    return _tcp_answer(host, port, timeout_s)
+
+
+def _http_answer(url: str, host: str, port: int, timeout_s: float) -> UrlAnswer:
+    """The status of a GET of the first byte of `url`, or why there was none."""
+    request = urllib.request.Request(url, headers=FIRST_BYTE)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as answer:
+            kind = answer.headers.get_content_type() if answer.headers.get("Content-Type") else "no Content-Type"
+            return UrlAnswer(
+                f"the server answered HTTP {answer.status} ({kind}), but OpenCV (FFmpeg) read no video from it (not "
+                f"a video, or one this OpenCV cannot read; {FFMPEG_LOG_HINT})"
+            )
+    except urllib.error.HTTPError as exc:
+        return UrlAnswer(f"the server answered HTTP {exc.code} {exc.reason}", exc.code in HTTP_CLIENT_ERRORS)
+    except urllib.error.URLError as exc:
+        return UrlAnswer(_connection_failure(exc.reason, host, port, timeout_s))
+    except (OSError, ValueError) as exc:  # a timeout while reading the answer; a malformed answer
+        return UrlAnswer(_connection_failure(exc, host, port, timeout_s))
+
+
+def _tcp_answer(host: str, port: int, timeout_s: float) -> UrlAnswer:
+    """Whether a TCP connection to `host`:`port` opens, and why not."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        return UrlAnswer(_connection_failure(exc, host, port, timeout_s))
+    return UrlAnswer(
+        f"{host} port {port} accepts connections, but OpenCV (FFmpeg) opened no video there (a wrong path, a user "
+        f"name and password needed, or not a video server; {FFMPEG_LOG_HINT})"
+    )
+
+
+def _connection_failure(error: object, host: str, port: int, timeout_s: float) -> str:
+    """`error` (an OSError, or a URLError's reason: an exception or a string) as a phrase naming host and port."""
+    if isinstance(error, socket.gaierror):
+        return f"the host name {host!r} was not found (check the address)"
+    if isinstance(error, ConnectionRefusedError):
+        return f"{host} port {port} refused the connection (nothing is listening there)"
+    if isinstance(error, TimeoutError):  # socket.timeout is TimeoutError since Python 3.10
+        return f"no answer from {host} port {port} within {timeout_s:g} s (a wrong address, the device off, a firewall)"
+    if isinstance(error, ssl.SSLError):
+        return f"no TLS connection to {host} port {port} ({error.reason or error})"
+    if isinstance(error, OSError) and error.strerror:
+        return f"{host} port {port}: {error.strerror.lower()}"
+    return f"{host} port {port}: {error}"
