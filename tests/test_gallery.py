@@ -245,17 +245,15 @@ def test_a_save_that_fails_midway_keeps_the_previous_file_whole(tmp_path, monkey
 
 
 def test_a_gallery_that_cannot_be_saved_is_named_before_any_work(tmp_path, monkeypatch):
-    """`check_saveable`, which `track --gallery` and `track batch --gallery` ask before the first frame: a missing
-    folder, a folder that is a file, a directory for the file, and a folder a save cannot create its temp file in
-    (chmod 0o500 as a user; root passes permissions, so that is emulated here) are each one error naming the gallery
-    or its folder; a folder that can be written passes, and nothing is left in it."""
+    """`check_saveable`, which `track --gallery` and `track batch --gallery` ask before the first frame: a folder
+    that is a file, a directory for the file, a folder a save cannot create its temp file in and one under which it
+    cannot make a missing folder (chmod 0o500 as a user; root passes permissions, so that is emulated here) are each
+    one error naming the gallery or its folder; a folder that can be written passes, and nothing is left in it."""
     import errno
     import tempfile
 
     check_saveable(tmp_path / "site.gallery")
     assert list(tmp_path.iterdir()) == [], "the probe's temp file was left"
-    with pytest.raises(FileNotFoundError, match=f"gallery folder {tmp_path / 'none'} does not exist"):
-        check_saveable(tmp_path / "none" / "site.gallery")
     (tmp_path / "notes.txt").write_text("")
     with pytest.raises(NotADirectoryError, match=f"{tmp_path / 'notes.txt'} is a file, not a folder"):
         check_saveable(tmp_path / "notes.txt" / "site.gallery")
@@ -270,6 +268,28 @@ def test_a_gallery_that_cannot_be_saved_is_named_before_any_work(tmp_path, monke
     expected = f"the gallery {tmp_path / 'site.gallery'} cannot be saved: its folder {tmp_path} is not writable"
     with pytest.raises(OSError, match=f"{expected} \\(Permission denied\\): choose another --gallery"):
         check_saveable(tmp_path / "site.gallery")
+    monkeypatch.setattr(tempfile, "mkdtemp", refused)
+    missing = tmp_path / "new" / "cam1" / "site.gallery"
+    expected = f"its folder {missing.parent} cannot be made in {tmp_path} \\(Permission denied\\)"
+    with pytest.raises(OSError, match=expected):
+        check_saveable(missing)
+
+
+def test_check_saveable_agrees_with_what_a_save_does_about_folders(tmp_path):
+    """A save makes the folders its path lacks, yet `check_saveable` refused such a path ("gallery folder ... does not
+    exist: create it"), a message `track` and `track batch` never showed (their gallery lock makes the folder first):
+    a missing folder now passes (nothing made by the check) and the save writes there. What a save cannot make is
+    refused naming its cause: a file higher up in the path (it said "... does not exist: create it", which no one
+    could)."""
+    missing = tmp_path / "new" / "cam1" / "site.gallery"
+    check_saveable(missing)
+    assert list(tmp_path.iterdir()) == [], "the check made a folder or left its probe"
+    gallery, _ = filled()
+    gallery.save(missing)
+    assert len(Gallery.load(missing, model=MODEL)) == len(gallery)
+    (tmp_path / "notes.txt").write_text("")
+    with pytest.raises(NotADirectoryError, match=f"{tmp_path / 'notes.txt'} is a file, not a folder"):
+        check_saveable(tmp_path / "notes.txt" / "cam1" / "site.gallery")
 
 
 def test_two_users_of_one_file_never_lose_each_others_identities(tmp_path):

@@ -144,31 +144,43 @@ def check_writable(path: Path, option: str) -> None:
 
 
 def check_saveable(path: str | Path, option: str = "--gallery") -> None:
-    """Fail at once, before any video is tracked, where a save of the gallery file `path` could not be written: its
-    folder missing, a file, or not writable (a temp file such as a save makes cannot be created there: the check a
-    save makes itself, so it also holds where root passes permissions, and on read-only mounts). Writes nothing
-    (the probe's temp file is removed at once). `option` names, in the errors, what chooses another file.
+    """Fail at once, before any video is tracked, where a save of the gallery file `path` could not be written: a
+    file where a folder of its path should be, the file a directory or read-only, or a folder a save cannot write in
+    (a temp file such as a save makes cannot be created there: the check a save makes itself, so it also holds where
+    root passes permissions, and on read-only mounts). Folders that do not exist yet are made by a save
+    (`make_folder`, a symbolic link followed), so they pass where one can be made in the nearest existing folder
+    above them (probed with a temp folder). Writes nothing (the probe is removed at once). `option` names, in the
+    errors, what chooses another file.
 
     Raises:
-        FileNotFoundError: the folder does not exist. NotADirectoryError: the folder is a file.
-        GalleryError: `path` is a directory, a named pipe or a device. PermissionError: the file is read-only
-            (`refuse_read_only`).
-            OSError: the folder cannot be written (the reason given). Each error names the gallery file or its folder.
+        NotADirectoryError: a file where a folder should be. GalleryError: `path` is a directory, a named pipe or a
+            device. PermissionError: the file is read-only (`refuse_read_only`). OSError: the folder cannot be
+            written, or made (the reason given). Each error names the gallery file or its folder.
     """
     path = Path(path)
     folder = Path(os.path.realpath(path)).parent  # where a save writes: a symbolic link's file's folder (`save`)
-    if not folder.exists():
-        raise FileNotFoundError(f"gallery folder {folder} does not exist: create it, or choose another {option}")
-    if not folder.is_dir():
-        raise _not_a_folder(path, folder, option)
+    there = _nearest_existing(folder)  # `folder`, or where a save makes it
+    if not there.is_dir():
+        raise _not_a_folder(path, there, option)
     refuse_not_a_file(path)
     refuse_read_only(path, option)
     try:
-        fd, probe = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=folder)  # as `write_atomic`
+        if there == folder:
+            fd, probe = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=folder)  # `write_atomic`
+            os.close(fd)
+            Path(probe).unlink(missing_ok=True)
+        else:
+            os.rmdir(tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=there))  # `make_folder`
     except OSError as exc:
-        raise OSError(_unwritable(path, folder, exc, option)) from exc
-    os.close(fd)
-    Path(probe).unlink(missing_ok=True)
+        if there == folder:
+            raise OSError(_unwritable(path, folder, exc, option)) from exc
+        reason = f"its folder {folder} cannot be made in {there} ({exc.strerror or exc})"
+        raise OSError(f"the gallery {path} cannot be saved: {reason}: choose another {option}") from exc
+
+
+def _nearest_existing(folder: Path) -> Path:
+    """`folder` (links resolved), or the nearest folder above it that exists: the root folder at worst."""
+    return next((p for p in (folder, *folder.parents) if p.exists()), folder)
 
 
 def make_folder(path: Path, option: str = "path") -> None:
