@@ -72,6 +72,16 @@ def test_the_tracker_types_its_models_as_the_protocols_it_calls():
     assert hints["embedder"] == Embedder | None, hints["embedder"]
 
 
+def test_the_protocols_are_imported_from_the_package_top():
+    """Users writing their own detector or embedder annotate it with the protocols; they were only in
+    `tracker.types` (`from tracker import Detector` was an AttributeError). Now public names of the package, the
+    same objects (a type checker reads them through `__all__`: the mypy test below imports them so)."""
+    import tracker
+
+    assert tracker.Detector is Detector and tracker.Embedder is Embedder, "tracker.types' own protocols"
+    assert {"Detector", "Embedder"} <= set(tracker.__all__) and {"Detector", "Embedder"} <= set(dir(tracker))
+
+
 @pytest.mark.parametrize(
     ("model", "protocol"),
     [(UltralyticsDetector, Detector), (OSNetEmbedder, Embedder), (DetectorFeatureEmbedder, Embedder)],
@@ -92,10 +102,9 @@ def test_the_built_models_are_called_as_their_protocol_says(model, protocol):
 
 _SATISFIED = """
     import numpy as np
-    from tracker import Tracker, TrackerConfig
+    from tracker import Detector, Embedder, Tracker, TrackerConfig
     from tracker.detector import UltralyticsDetector
     from tracker.embedder import DetectorFeatureEmbedder, OSNetEmbedder
-    from tracker.types import Detector, Embedder
 
     def built(d: UltralyticsDetector, o: OSNetEmbedder, f: DetectorFeatureEmbedder) -> None:
         detector: Detector = d

@@ -3,10 +3,11 @@
 The public names (imported on first use): `Tracker` (`tracker.pipeline`: `Tracker.from_config(cfg)` then
 `update(frame)` per frame, or `Tracker(cfg, rate)` and `update_detections(boxes_xyxy, scores, ...)` with your own
 detector); `load_config`, `TrackerConfig` and `ConfigError` (`tracker.config`); `TrackedObject` (what each call
-returns), `Detections` and `TrackState` (`tracker.types`). The identity gallery is `tracker.gallery.Gallery`, the
-MOTChallenge files `tracker.io.mot`, the evaluation `tracker.eval`. Shapes use N detections, T tracks, K looks per
-bank, D embedding size; boxes are pixel corners (x1, y1, x2, y2) unless named otherwise. `help(Tracker)` names the
-sources of its methods.
+returns), `Detections`, `TrackState`, and `Detector` and `Embedder`, the protocols of `Tracker(detector=...,
+embedder=...)` that your own models meet (any function of their arguments does) (`tracker.types`). The identity
+gallery is `tracker.gallery.Gallery`, the MOTChallenge files `tracker.io.mot`, the evaluation `tracker.eval`. Shapes
+use N detections, T tracks, K looks per bank, D embedding size; boxes are pixel corners (x1, y1, x2, y2) unless named
+otherwise. `help(Tracker)` names the sources of its methods.
 """
 
 from __future__ import annotations
@@ -17,9 +18,19 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tracker.config import ConfigError, TrackerConfig, load_config
     from tracker.pipeline import Tracker
-    from tracker.types import Detections, TrackedObject, TrackState
+    from tracker.types import Detections, Detector, Embedder, TrackedObject, TrackState
 
-__all__ = ["ConfigError", "Detections", "TrackState", "TrackedObject", "Tracker", "TrackerConfig", "load_config"]
+__all__ = [
+    "ConfigError",
+    "Detections",
+    "Detector",
+    "Embedder",
+    "TrackState",
+    "TrackedObject",
+    "Tracker",
+    "TrackerConfig",
+    "load_config",
+]
 __version__ = "0.1.0"
 
 # Where each public name lives. They are imported on first use (PEP 562), so the `track` command's help, its usage
@@ -30,6 +41,8 @@ _PUBLIC = {
     "load_config": "tracker.config",
     "Tracker": "tracker.pipeline",
     "Detections": "tracker.types",
+    "Detector": "tracker.types",
+    "Embedder": "tracker.types",
     "TrackedObject": "tracker.types",
     "TrackState": "tracker.types",
 }
