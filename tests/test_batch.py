@@ -774,6 +774,74 @@ def test_each_video_folder_of_a_batch_holds_the_config_it_was_tracked_with(tmp_p
     assert [v.status for v in again.videos] == ["reused"] and load_config(saved) == cfg
 
 
+def as_before_the_key_was_added(folder: Path, key: str, monkeypatch) -> None:
+    """Make the finished video in `folder` look as a batch of a tracker without the config `key` left it: its
+    `config.yaml` without the key, its `batch.json` with the fingerprint that tracker computed (its config without
+    the key: `make_tasks` run with the key removed from `config_to_dict`'s result)."""
+    import yaml
+
+    import tracker.batch_work as batch_work
+
+    section, name = key.split(".")
+    recorded = yaml.safe_load((folder / CONFIG_NAME).read_text())
+    del recorded[section][name]
+    (folder / CONFIG_NAME).write_text(yaml.safe_dump(recorded, sort_keys=False))
+    note = json.loads((folder / NOTE_NAME).read_text())
+    full = batch_work.config_to_dict
+
+    def old_tracker(cfg):
+        config = full(cfg)
+        del config[section][name]
+        return config
+
+    with monkeypatch.context() as patched:
+        patched.setattr(batch_work, "config_to_dict", old_tracker)
+        patched.setattr(batch_work, "recorded_config", lambda folder: None, raising=False)  # (the old one read none)
+        (task,) = batch_work.make_tasks([note["source"]], TrackerConfig(), folder.parent, False, None, None, None, None)
+    assert task.fingerprint != note["fingerprint"], "the key was not in the fingerprint"
+    (folder / NOTE_NAME).write_text(json.dumps(note | {"fingerprint": task.fingerprint}))
+
+
+def test_a_re_run_after_an_upgrade_that_added_a_config_key_reuses_the_videos(tmp_path, monkeypatch):
+    """A batch finished by a tracker without `motion.report_gap_frame`, run again by one with it: every video was
+    tracked again (its fingerprint hashes the whole config), though the new key at its default changes nothing that
+    run did. The key absent from the video's `config.yaml` and at its default is no change: the video is reused."""
+    video = clip(tmp_path / "cam.avi", 0, 5)
+    out = tmp_path / "out"
+    first = track_many([video], TrackerConfig(), out, workers=1, save_video=False, make_tracker=fake_tracker,
+                       progress=False)  # fmt: skip
+    assert [v.status for v in first.videos] == ["done"], first.describe()
+    as_before_the_key_was_added(out / "cam", "motion.report_gap_frame", monkeypatch)
+    notes: list[str] = []
+    again = track_many([video], TrackerConfig(), out, workers=1, save_video=False, make_tracker=fake_tracker,
+                       progress=False, notify=notes.append)  # fmt: skip
+    assert [v.status for v in again.videos] == ["reused"], again.describe()
+    assert notes == []
+
+
+def test_a_new_config_key_not_at_its_default_tracks_the_video_again_and_says_so(tmp_path, monkeypatch):
+    """The same old batch, run again with the new key changed (and a key both runs knew changed too, in another
+    re-run): the video is tracked again, and a note names each key that changed and how."""
+    video = clip(tmp_path / "cam.avi", 0, 5)
+    out = tmp_path / "out"
+    track_many([video], TrackerConfig(), out, workers=1, save_video=False, make_tracker=fake_tracker, progress=False)
+    as_before_the_key_was_added(out / "cam", "motion.report_gap_frame", monkeypatch)
+    default = TrackerConfig().motion.report_gap_frame
+    cfg = TrackerConfig().replace([f"motion.report_gap_frame={str(not default).lower()}"])
+    notes: list[str] = []
+    again = track_many([video], cfg, out, workers=1, save_video=False, make_tracker=fake_tracker, progress=False,
+                       notify=notes.append)  # fmt: skip
+    assert [v.status for v in again.videos] == ["done"], again.describe()
+    assert notes == [f"cam: tracked again, as its config changed (motion.report_gap_frame: new, {not default!r})"]
+    notes.clear()
+    changed = cfg.replace(["appearance.bank_capacity=20"])
+    third = track_many([video], changed, out, workers=1, save_video=False, make_tracker=fake_tracker, progress=False,
+                       notify=notes.append)  # fmt: skip
+    assert [v.status for v in third.videos] == ["done"], third.describe()
+    before = TrackerConfig().appearance.bank_capacity
+    assert notes == [f"cam: tracked again, as its config changed (appearance.bank_capacity: {before} -> 20)"]
+
+
 def test_a_video_whose_name_fills_the_file_system_s_limit_is_tracked_into_a_folder_of_track_s_name(tmp_path):
     """`track batch` on a video named with 248 bytes (the file system holds 255 a name) failed it with "[Errno 36]
     File name too long": its folder `.<name>.partial` was named by batch's own rule, without `track`'s limit. The

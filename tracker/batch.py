@@ -41,6 +41,7 @@ from tracker.batch_work import (
     TrackerFactory,
     VideoResult,
     VideoTask,
+    config_changes,
     make_tasks,
     names_nothing,
     published_videos,
@@ -77,9 +78,7 @@ def _linked_tasks(
     return {
         task.index: (task, applied[task.name])
         for task in then
-        if task.name in applied
-        and applied[task.name].get("fingerprint") == task.fingerprint
-        and reused_result(task) is not None
+        if task.name in applied and task.made(applied[task.name].get("fingerprint")) and reused_result(task) is not None
     }
 
 
@@ -335,6 +334,9 @@ def track_many(
         reused = {t.index: r for t in tasks if (r := reused_result(t)) is not None}
         unnamed = {t.index: r for t in tasks if t.index not in reused and (r := names_nothing(t)) is not None}
         todo = [t for t in tasks if t.index not in reused and t.index not in unnamed]
+        for task in todo:  # (a key an upgrade added, at its default, is no change: `make_tasks`)
+            if changes := config_changes(task):
+                (notify or log.warning)(f"{task.name}: tracked again, as its config changed ({changes})")
         detector = None  # on a cluster, the official detector's bytes for nodes without its file
         if make_tracker is None and todo:  # an official detector name is downloaded here, once: no task downloads
             todo, detector = _with_local_detector(cfg, todo, cluster)

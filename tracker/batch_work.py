@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tracker.batch_keys import changed_keys, recorded_config, unknown_at_default, without
 from tracker.config import TrackerConfig, config_to_dict
 from tracker.file_errors import one_line as said_line
 from tracker.io.mot import unique_stem
@@ -27,6 +28,7 @@ __all__ = [
     "TrackerFactory",
     "VideoResult",
     "VideoTask",
+    "config_changes",
     "failed_result",
     "labels",
     "make_tasks",
@@ -66,6 +68,9 @@ class VideoTask:
         fingerprint: what made the outputs (source file identity, config, options, gallery), for resuming.
         use_gallery: track with the gallery as the batch began (handed to `run_video` once for all tasks)
             and keep the identities seen for the reduce step (`tracker.batch_link`).
+        known_fingerprint: where the folder's `config.yaml` lacks keys that are at their defaults now (keys the
+            tracker gained since that run: `tracker.batch_keys`), the fingerprint without them, as that run made
+            it; also taken for these inputs (`made`). None: no such key.
     """
 
     index: int
@@ -78,6 +83,12 @@ class VideoTask:
     max_frames: int | None = None
     make_tracker: TrackerFactory | None = None
     use_gallery: bool = False
+    known_fingerprint: str | None = None
+
+    def made(self, fingerprint: object) -> bool:
+        """Whether outputs recorded with `fingerprint` were made from this task's inputs: its `fingerprint`, or
+        `known_fingerprint` (the same inputs before the tracker gained keys that are at their defaults)."""
+        return fingerprint is not None and fingerprint in (self.fingerprint, self.known_fingerprint)
 
     @property
     def out_dir(self) -> Path:
@@ -161,24 +172,47 @@ def make_tasks(
 ) -> list[VideoTask]:
     """One task per source, in order: its unique output name (`output_names`, which keeps a folder of `out` for the
     source that made it) and the fingerprint of what makes its outputs (the source file's identity, the tracking
-    config without `batch`, the options, the gallery's bytes), which a re-run compares to reuse them.
+    config without `batch`, the options, the gallery's bytes), which a re-run compares to reuse them; where the
+    folder's `config.yaml` lacks keys that are at their defaults now, also the fingerprint without them
+    (`known_fingerprint`: an upgrade that added a key tracked every video again).
     `linked_starts`: for the folders an earlier run of the batch linked into the gallery, the `start_digest` of
     the gallery that run began from, used in their fingerprints instead of `start`'s (`tracker.batch_link`)."""
     cfg_dict = config_to_dict(cfg)
-    tracking = {k: v for k, v in cfg_dict.items() if k != "batch"}  # how a batch runs does not change outputs
+    tracking = _tracking(cfg_dict)
     start_sha = start_digest(start)
     tasks = []
     for index, (source, name) in enumerate(zip(sources, output_names(sources, out), strict=True)):
         identity = {"source": _file_identity(str(source)), "config": tracking, "video": save_video, "max": max_frames}
         began = linked_starts[name] if linked_starts is not None and name in linked_starts else start_sha
         identity["gallery"] = [gallery is not None, began]
-        digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:_TASK_KEY_CHARS]
+        recorded = recorded_config(out / name)
+        added = unknown_at_default(tracking, recorded) if recorded is not None else []
+        known = _digest(identity | {"config": without(tracking, added)}) if added else None
         tasks.append(
             VideoTask(
-                index, str(source), name, out, cfg_dict, digest, save_video, max_frames, factory, gallery is not None
+                index, str(source), name, out, cfg_dict, _digest(identity), save_video, max_frames, factory,
+                gallery is not None, known,
             )
-        )
+        )  # fmt: skip
     return tasks
+
+
+def _tracking(cfg_dict: dict[str, Any]) -> dict[str, Any]:
+    """The part of a config (`config_to_dict`) that makes a video's outputs: all but `batch` (how a batch runs)."""
+    return {k: v for k, v in cfg_dict.items() if k != "batch"}
+
+
+def config_changes(task: VideoTask) -> str:
+    """For a video an earlier run of the batch finished (its `batch.json` there) that is tracked again, the config
+    keys that differ from those its folder's `config.yaml` records ("key: old -> new, ...", `batch_keys.changed_keys`);
+    "" where there is no such run or record, or no key differs (its source or options changed)."""
+    recorded = recorded_config(task.out_dir) if read_note(task.out_dir) is not None else None
+    return "" if recorded is None else changed_keys(_tracking(task.cfg_dict), recorded)
+
+
+def _digest(identity: dict[str, Any]) -> str:
+    """The fingerprint of a video's inputs: the start of the SHA-256 (hex) of their JSON."""
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:_TASK_KEY_CHARS]
 
 
 def start_digest(start: bytes | None) -> str | None:
@@ -312,7 +346,7 @@ def reused_result(task: VideoTask) -> VideoResult | None:
     """The result of an earlier run of this batch with the same fingerprint, if its outputs are there (all those its
     `batch.json` lists: one deleted since, `m.txt`, was "reused" and stayed missing)."""
     note = read_note(task.out_dir)
-    if note is None or note.get("fingerprint") != task.fingerprint or note.get("error"):
+    if note is None or not task.made(note.get("fingerprint")) or note.get("error"):
         return None
     names = note.get("outputs")
     outputs = [task.out_dir / str(name) for name in names] if isinstance(names, list) else []
