@@ -787,7 +787,7 @@ def test_a_key_written_under_another_section_is_named_where_it_is(written, meant
     )
 
 
-@pytest.mark.parametrize(("peer", "ours"), sorted((name, ours) for name, (ours, _) in config_build._PEER_NAMES.items()))
+@pytest.mark.parametrize(("peer", "ours"), sorted((name, ours) for name, (ours, _) in config_build.PEER_NAMES.items()))
 def test_a_peer_trackers_name_for_a_setting_is_told_ours(peer, ours):
     """Ultralytics' and BoxMOT's users write their settings' names: `--set track_buffer=30` said "unknown config key
     'track_buffer'; known keys: device, frame_rate, ..." and `detector.conf` listed detector's keys. Each is told the
@@ -1241,3 +1241,76 @@ def test_wide_reid_batches_split_over_requests_are_told_they_oversubscribe_the_c
             assert len(said) == 1 and said[0].startswith("reid.wide_from=5 is not used: no ReID batch is larger than 4")
         else:
             assert said == [], fine
+
+
+_ULTRALYTICS_BOTSORT = """\
+# an Ultralytics tracker file, as `yolo track tracker=botsort.yaml` reads it
+tracker_type: botsort
+track_high_thresh: 0.25
+track_low_thresh: 0.1
+new_track_thresh: 0.25
+track_buffer: 30
+match_thresh: 0.8
+gmc_method: sparseOptFlow
+proximity_thresh: 0.5
+with_reid: False
+"""
+_BOXMOT_BYTETRACK = """\
+min_conf:
+  type: uniform
+  default: 0.1
+  range: [0.1, 0.3]
+track_thresh:
+  type: uniform
+  default: 0.6
+  range: [0.4, 0.7]
+track_buffer:
+  type: qrandint
+  default: 30
+  range: [10, 61, 10]
+asso_func:
+  type: choice
+  default: iou
+  options: [iou, giou]
+variable_dt:
+  default: false
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "whose", "same", "none"),
+    [
+        (
+            _ULTRALYTICS_BOTSORT,
+            "Ultralytics' tracker YAML (tracker_type: botsort)",
+            "association.high_score=0.25 association.low_score=0.1 association.new_track_score=0.25 "
+            "association.max_cost=0.8 appearance.enabled=False",
+            "proximity_thresh",
+        ),
+        (
+            _BOXMOT_BYTETRACK,
+            "BoxMOT's tracker YAML",
+            "association.low_score=0.1 association.high_score=0.6",
+            "asso_func, variable_dt",
+        ),
+    ],
+)
+def test_another_trackers_yaml_as_config_is_told_ours_for_each_setting(text, whose, same, none, tmp_path):
+    """A BoxMOT or Ultralytics user gives their tracker's YAML as `--config` (the README's `--tracker` hint says
+    `--config FILE`): it said "unknown config key 'tracker_type'; known keys: device, frame_rate, ..." of its first
+    line (a BoxMOT file: "unknown config key 'min_conf'"), one key at a time. One error says whose file it is and,
+    for every setting, ours: `key=value` where it means the same, what differs (frames), or that none is here."""
+    path = tmp_path / "peer.yaml"
+    path.write_text(text)
+    err = raises_config_error(f"peer.yaml: this is {whose}", lambda: load_config(path), also=same)
+    message = str(err)
+    assert "track_buffer -> lifecycle.max_seconds_lost (in seconds here, not frames)" in message, message
+    assert f"no counterpart here (this tracker's own rules decide): {none}." in message, message
+    assert "configs/default.yaml" in message, message
+    for told in same.split():  # each as `--set` takes it: the config reads it
+        load_config(None, [told])
+    with pytest.raises(ConfigError, match="this is"):  # an override does not mend another tracker's file
+        load_config(path, ["association.high_score=0.5"])
+    ours = tmp_path / "ours.yaml"  # one unknown key in a file of ours is still that key, at its line
+    ours.write_text("association:\n  high_score: 0.3\ntrack_buffer: 30\n")
+    raises_config_error("ours.yaml: line 3: unknown config key 'track_buffer'", lambda: load_config(ours))

@@ -21,6 +21,7 @@ import yaml
 from tracker.config_build import build_section, check_sections, config_to_dict, section_names
 from tracker.config_keys import ConfigError, Section, key
 from tracker.config_load import apply_overrides, load_file, split_override, value_at
+from tracker.config_peer_files import peer_file_error
 
 __all__ = [
     "AppearanceConfig",
@@ -801,7 +802,12 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
             unknown config key 'detector.bogus'; ...`).
     """
     # (parse_config looked up here, as tests replace it)
-    return load_file(path, overrides, parse_config, section_names(TrackerConfig))
+    return load_file(path, overrides, parse_config, section_names(TrackerConfig), _peer_file)
+
+
+def _peer_file(data: dict[str, Any]) -> str | None:
+    """What `load_config` says of a config file that is another tracker's YAML (`peer_file_error`), else None."""
+    return peer_file_error(data, config_to_dict(TrackerConfig()))
 
 
 def unused_settings(cfg: TrackerConfig, devices_here: bool = True) -> list[str]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from tracker.config_keys import ConfigError
 
-__all__ = ["build_section", "check_sections", "config_to_dict"]
+__all__ = ["PEER_NAMES", "build_section", "check_sections", "config_to_dict"]
 
 _SHOWN_CHARS = 80  # a wrong value longer than this is named by its type in an error, not printed whole
 _EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")  # 1e9, 5e-3: YAML 1.1 reads these as text
@@ -30,11 +30,13 @@ _EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")  # 1e9, 5e-
 _BRACKETS_HINT = "a list of lists is written with both brackets"  # a flat list given for a list of lists
 # Ultralytics' and BoxMOT's names of settings (README's "name in the literature"): an unknown key of this name is
 # told ours, with what differs in its meaning
-_PEER_NAMES = {
+PEER_NAMES = {
     "conf": ("detector.confidence", ""),
     "imgsz": ("detector.image_size", ""),
     "track_high_thresh": ("association.high_score", ""),
     "track_low_thresh": ("association.low_score", ""),
+    "min_conf": ("association.low_score", ""),  # (BoxMOT's ByteTrack: the low-score pass's floor)
+    "track_thresh": ("association.high_score", ""),  # (BoxMOT's ByteTrack: the high/low split)
     "new_track_thresh": ("association.new_track_score", ""),
     "match_thresh": ("association.max_cost", ""),
     "track_buffer": ("lifecycle.max_seconds_lost", ", in seconds here, not frames"),
@@ -239,8 +241,8 @@ def _unknown_key(key: str, cls: type, prefix: str, root: type) -> ConfigError:
     if not close and prefix:  # (a key of another section had "known keys: ..." of this one, or a near name here)
         close = [f.name for f in fields(root) if _section_class(f) is None and f.name == key.lower()]
         close += _keys_of_sections(root, key, "")
-    if not close and key.lower() in _PEER_NAMES:  # (`--set track_buffer=30`, `detector.conf=0.3`)
-        ours, differs = _PEER_NAMES[key.lower()]
+    if not close and key.lower() in PEER_NAMES:  # (`--set track_buffer=30`, `detector.conf=0.3`)
+        ours, differs = PEER_NAMES[key.lower()]
         hint = f"; did you mean '{ours}'? (Ultralytics' and BoxMOT's {key.lower()}{differs})"
         return ConfigError(f"unknown config key '{prefix}{key}'{hint}", key=f"{prefix}{key}")
     if not close or prefix:

@@ -155,6 +155,7 @@ def load_file(
     overrides: list[str] | dict[str, Any] | None,
     parse: Callable[[dict[str, Any]], _Config],
     sections: Collection[str] = (),
+    foreign: Callable[[dict[str, Any]], str | None] | None = None,
 ) -> _Config:
     """Read the YAML config file at `path` (None: no file, the defaults), apply `overrides` and check the result.
 
@@ -163,11 +164,14 @@ def load_file(
         overrides: as `apply_overrides` takes them; they win over the file.
         parse: checks the nested mapping and builds the config (`tracker.config.parse_config`).
         sections: the config's dotted section names (`apply_overrides`).
+        foreign: what is said of a file whose keys fail that is another tool's format (another tracker's YAML),
+            or None where it is not; None: no such check.
     Raises:
         ConfigError: unknown key, wrong type, out-of-range value, a key given twice, unreadable/invalid YAML, or a
             `path` that is no path (the overrides given first, or YAML text: it was named as a file that does not
             exist, the whole text as its name); a fault of the file's own keys starts with the
-            file's path and its line (`cfg.yaml: line 3: ...`).
+            file's path and its line (`cfg.yaml: line 3: ...`); a file `foreign` recognises, its path and what
+            `foreign` says (no override mends it).
     """
     data: dict[str, Any] = {}
     if path is not None and not isinstance(path, str | os.PathLike):  # overrides given first: Path's TypeError
@@ -200,6 +204,9 @@ def load_file(
             raise ConfigError(f"{path}: the top level must be a mapping of sections", key=None)
         data = loaded or {}
     file_error = _file_error(data, parse) if path is not None else None
+    said = foreign(data) if file_error is not None and foreign is not None else None
+    if said:  # (another tracker's file: every key of it unknown, not only the first one named)
+        raise ConfigError(f"{path}: {said}", key=None)
     written = copy.deepcopy(data) if file_error is not None else {}  # (the overrides change `data`)
     try:
         apply_overrides(data, overrides, sections)
