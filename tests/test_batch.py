@@ -3007,3 +3007,50 @@ def test_a_gallery_in_a_folder_of_out_that_no_video_uses_is_kept_across_runs(tmp
         track_many([video], EVERY_FRAME, out, gallery=gallery, progress=False, make_tracker=gallery_tracker)
         assert Gallery.load(gallery).identities, "saved where asked"
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["cam", "galleries"]
+
+
+def test_cli_batch_takes_classes_as_track_does(tmp_path, monkeypatch, capsys):
+    """`track batch cams/*.mp4 --out OUT --classes 2 5 7` (a vehicle batch, as `track --classes`) was "unrecognized
+    arguments: --classes 2 5 7", while a video's own error said "give ids it has (--classes ...)". The ids reach
+    every video's config, and contradict a `--set` of other classes as in `track`."""
+    import tracker.batch as batch
+
+    monkeypatch.chdir(tmp_path)
+    Path("a.mp4").touch()
+    given = {}
+
+    def fake_track_many(sources, cfg, out, **kwargs):
+        given["classes"] = cfg.detector.classes
+        raise ValueError("stopped by the test")
+
+    monkeypatch.setattr(batch, "track_many", fake_track_many)
+    argv = ["batch", "a.mp4", "--out", "out", "--set", "reid.model=none", "--classes", "2", "5", "7"]
+    assert main(argv) == 2
+    assert given["classes"] == (2, 5, 7)
+    assert "stopped by the test" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, "--set", "detector.classes=[0]"])
+    assert stop.value.code == 2
+    assert "--classes and --set detector.classes=[0] say different things" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "instead"),
+    [
+        (["--fps", "10"], "tracked at the frame rate it declares"),
+        (["--show"], "annotated mp4 is in OUT/<name>/"),
+        (["--resume"], "reuses the finished videos"),
+        (["--checkpoint-seconds=5"], "writes no checkpoints"),
+    ],
+)
+def test_cli_batch_tells_an_option_of_track_alone_what_a_batch_does(option, instead, tmp_path, capsys):
+    """`track`'s options a batch has not were argparse's "unrecognized arguments: --fps 10": one usage error says the
+    option is `track`'s and what the batch does instead, before anything loads."""
+    with pytest.raises(SystemExit) as stop:
+        main(["batch", "a.mp4", "--out", str(tmp_path / "out"), *option])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    name = option[0].split("=")[0]
+    assert err.startswith(f"track batch: error: {name} is an option of track, not of track batch: "), err
+    assert instead in err, err
+    assert not (tmp_path / "out").exists()

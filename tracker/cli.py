@@ -100,6 +100,30 @@ def _device_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_TRACK_ONLY = {  # `track`'s options that `track batch` has not: what a batch does instead
+    "--fps": "each video is tracked at the frame rate it declares, else frame_rate (--set frame_rate=N); track VIDEO "
+    "--fps N tracks one at another rate",
+    "--show": "a batch shows no window; each video's annotated mp4 is in OUT/<name>/",
+    "--resume": "run the same batch into the same --out again: it reuses the finished videos and tracks the others "
+    "from their first frame",
+    "--checkpoint-seconds": "a batch writes no checkpoints: a re-run into the same --out tracks the unfinished videos "
+    "from their first frame",
+}
+
+
+def _classes_option(parser: argparse.ArgumentParser) -> None:
+    """`--classes ID ...`, as `track` and `track batch` both take it (batch refused it as an unrecognized argument,
+    while its videos' errors said "give ids it has (--classes ...)")."""
+    parser.add_argument(
+        "--classes",
+        action=GivenOnceAsSet,
+        type=class_id,
+        nargs="+",
+        metavar="ID",
+        help="class ids to track (default: 0, person; same as --set detector.classes=...)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="track",
@@ -139,14 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--save-video", action=GivenOnceSwitch, default=True, help="write the annotated mp4 (default: on)")
     p.add_argument("--show", action="store_true", help="show the annotated frames in a window (q stops)")
     _device_option(p)
-    p.add_argument(
-        "--classes",
-        action=GivenOnceAsSet,
-        type=class_id,
-        nargs="+",
-        metavar="ID",
-        help="class ids to track (default: 0, person; same as --set detector.classes=...)",
-    )
+    _classes_option(p)
     p.add_argument(
         "--max-frames", action=GivenOnce, type=positive_int, metavar="N", help="stop each source after N frames"
     )
@@ -216,6 +233,7 @@ def _batch_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--save-video", action=GivenOnceSwitch, default=True, help="write the annotated mp4s (default: on)")
     _device_option(p)
+    _classes_option(p)
     p.add_argument(
         "--max-frames", action=GivenOnce, type=positive_int, metavar="N", help="stop each video after N frames"
     )
@@ -258,8 +276,22 @@ def _batch_note(text: str) -> None:
     tell(f"track batch: note: {text}")
 
 
+def _refuse_track_only_options(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Stop `track batch` with a usage error for an option of `track` that a batch has not (`_TRACK_ONLY`), saying
+    what a batch does instead: argparse said only "unrecognized arguments: --fps 10".
+
+    Raises:
+        SystemExit: status 2, through `parser.error`, for the first such option.
+    """
+    for arg in unknown_options(parser, argv):
+        name = arg.split("=")[0]
+        if name in _TRACK_ONLY:
+            parser.error(f"{name} is an option of track, not of {parser.prog}: {_TRACK_ONLY[name]}")
+
+
 def _batch(argv: list[str]) -> int:
     parser = _batch_parser()
+    _refuse_track_only_options(parser, argv)
     _refuse_dash_files(parser, argv)
     refuse_misread_options(parser, argv)
     args = parser.parse_args(argv)
@@ -304,7 +336,9 @@ def _batch_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     from tracker.ray_engine import joins_cluster
     from tracker.run_config import load_run_config
 
-    overrides = option_overrides(parser, args.set, {"--device": ("device", args.device)})
+    overrides = option_overrides(
+        parser, args.set, {"--device": ("device", args.device), "--classes": ("detector.classes", args.classes)}
+    )
     here = args.engine != "ray" or not joins_cluster(args.address)  # (on a cluster, device=auto resolves per node)
     try:
         cfg, note = load_run_config(args.config, overrides, gallery=args.gallery is not None, devices_here=here)
