@@ -1763,6 +1763,28 @@ def test_a_batch_of_only_missing_sources_fails_before_importing_torch(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_batch_of_a_folder_of_videos_is_refused_before_importing_torch(tmp_path):
+    """`track batch cams/ --out OUT` started a worker (8 s) whose video failed with "folder holds no images", exit
+    status 1: the folder is told at once, exit status 2, with how to track the videos in it, nothing written."""
+    import subprocess
+    import sys
+
+    cams = tmp_path / "cams"
+    cams.mkdir()
+    clip(cams / "cam1.avi", 0, 2)
+    code = (
+        "import sys; from tracker.cli import main; rc = main(sys.argv[1:]); "
+        "print('torch imported' if 'torch' in sys.modules else 'no torch'); sys.exit(rc)"
+    )
+    argv = ["batch", str(cams), "--out", str(tmp_path / "out")]
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout.strip() == "no torch"
+    assert done.stderr.startswith(f"track batch: error: {cams}: folder holds no images"), done.stderr
+    assert f"`track batch {cams / '*.avi'} --out OUT`" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_missing_name_beside_a_video_stops_the_batch_before_any_video_is_tracked(tmp_path, monkeypatch, capsys):
     """`track batch cam.mp4 /nope.mp4` tracked cam.mp4 (models loaded, minutes on a long video) and only then said
     /nope.mp4 had failed, where `track` checks every name first. Every missing name is told at once, with one line

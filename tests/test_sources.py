@@ -565,6 +565,30 @@ def test_a_folder_of_videos_says_how_to_track_the_videos_in_it(tmp_path):
         open_source(cams)
 
 
+def test_a_folder_of_no_images_is_told_before_anything_opens(tmp_path):
+    """`track cams/` (a folder of clips) loaded the models (4 s) before "folder holds no images", and `track batch
+    cams/ --out OUT` started a worker to fail it (8 s, exit status 1): `check_named`, which both run first, says it
+    in milliseconds, the error `open_source` gives. Folders read as images or as a MOTChallenge sequence pass."""
+    cams = tmp_path / "cams"
+    cams.mkdir()
+    write_video(cams / "cam1.avi", [np.zeros((32, 32, 3), np.uint8)] * 2)
+    with pytest.raises(SourceError) as opened:
+        open_source(cams)
+    with pytest.raises(SourceError) as checked:
+        sources.check_named(str(cams))
+    assert str(checked.value) == str(opened.value)
+    assert f"`track batch {cams / '*.avi'} --out OUT`" in str(checked.value)
+    with pytest.raises(SourceError, match="holds no images"):
+        sources.check_named(f"file://{cams}")  # (a file URL names the folder as its path does)
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    cv2.imwrite(str(frames / "1.jpg"), np.zeros((8, 8, 3), np.uint8))
+    sources.check_named(str(frames))
+    sequence = tmp_path / "SEQ"
+    (sequence / "img1").mkdir(parents=True)  # a sequence without seqinfo.ini: its img1/ is told by open_source
+    sources.check_named(str(sequence))
+
+
 def test_a_stream_that_comes_back_gets_the_whole_backoff_again(monkeypatch):
     """The reconnection budget is per loss: frames after a reopening restore it, so a camera that drops now and then
     is not given up on after STREAM_RETRIES losses in all, and each loss waits from STREAM_BACKOFF_S again."""

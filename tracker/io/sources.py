@@ -401,10 +401,12 @@ def open_source(spec: str | Path) -> FrameSource:
 
 def check_named(spec: str | Path) -> None:
     """Raise the `SourceError` `open_source` would for a name that names nothing (no such file or folder, a glob
-    that matches no images), opening nothing: milliseconds, so a caller can check before importing or loading models.
+    that matches no images, a folder that holds none), opening nothing: milliseconds, so a caller can check before
+    importing or loading models.
 
     Raises:
-        SourceError: as `open_source` for these two cases; any other name passes (it may still fail to open).
+        SourceError: as `open_source` for these cases and for a folder of no images (of videos: it says to name
+            them); any other name passes (it may still fail to open).
     """
     spec = str(spec)
     kind = resolve_source(spec)
@@ -412,6 +414,9 @@ def check_named(spec: str | Path) -> None:
         raise _nothing_named(spec)
     if kind == "glob" and not _glob_images(_as_path(spec))[0]:
         raise _no_images(spec, _as_path(spec))
+    path = _as_path(spec)
+    if kind == "path" and path.is_dir() and _plain_folder(path) and not _holds_an_image(path):
+        raise _no_images_in(path)  # (a folder of videos: told after the models loaded, a batch's after it started)
 
 
 def check_not_split_images(specs: Sequence[str]) -> None:
@@ -488,9 +493,31 @@ def _folder_source(path: Path) -> FrameSource:
         return source
     files = sorted((p for p in path.iterdir() if _listed_image(p)), key=_natural_order)
     if not files:
-        hint = _sequences_hint(path) or _other_files(path)
-        raise SourceError(f"{path}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)}){hint}")
+        raise _no_images_in(path)
     return _image_source(_folder_name(path, None), files, None, "images")
+
+
+def _plain_folder(path: Path) -> bool:
+    """Whether the folder `path` is read as a folder of images: no MOTChallenge sequence (seqinfo.ini, `img1/`) nor
+    the image folder of one, which `_folder_source` reads as that sequence."""
+    sequence = (path / "seqinfo.ini").is_file() or (path / "img1").is_dir()
+    return not sequence and _sequence_of_images(path) is None
+
+
+def _holds_an_image(folder: Path) -> bool:
+    """Whether `folder` holds an image file as `_folder_source` lists them (stops at the first); True where it cannot
+    be listed, which `open_source` then says."""
+    try:
+        return any(map(_listed_image, folder.iterdir()))
+    except OSError:
+        return True
+
+
+def _no_images_in(path: Path) -> SourceError:
+    """The error of `path`, a plain folder (`_plain_folder`) without an image: naming the sequences it holds, or its
+    other files (its videos: how to track them)."""
+    hint = _sequences_hint(path) or _other_files(path)
+    return SourceError(f"{path}: folder holds no images ({', '.join(IMAGE_EXTENSIONS)}){hint}")
 
 
 def _listed_image(path: Path) -> bool:
