@@ -2181,3 +2181,24 @@ def test_a_killed_writers_input_cache_temp_file_is_removed_a_running_ones_kept(t
     again = inputs.load_inputs(seq, "public", cfg, cache)
     assert not again.cache_hit and again.frames[0].scores.tolist() == first.frames[0].scores.tolist()
     assert sorted(cache.iterdir()) == sorted([entry, running, other])
+
+
+def test_inputs_made_by_the_models_show_a_progress_bar_unless_quiet(tmp_path, monkeypatch, capsys):
+    """`track eval --detections detector` ran the detector and the ReID over every image (PETS09-S3-MF1: 102 s on a
+    busy 2-core CPU) without a word until its table. A bar per sequence says how far the inputs are, on stderr;
+    `--quiet` (only the table) and a re-run that reads them from the cache show none."""
+    import tracker.eval.inputs as inputs
+
+    monkeypatch.setattr(inputs.InputModels, "get", blob_models)
+    _scene_sequence(tmp_path / "data", "WALK")
+    argv = ["--data", str(tmp_path / "data"), "--detections", "detector", "--workers", "1",
+            "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    assert eval_main([*argv, "--out", str(tmp_path / "quiet"), "--quiet"]) == 0
+    assert "WALK: detector" not in capsys.readouterr().err
+    assert eval_main([*argv, "--out", str(tmp_path / "shown"), "--no-cache"]) == 0
+    err = capsys.readouterr().err
+    from test_cli import FRAMES
+
+    assert "WALK: detector: 100%" in err and f"{FRAMES}/{FRAMES}" in err and "frame/s" in err, err
+    assert eval_main([*argv, "--out", str(tmp_path / "cached")]) == 0  # (the quiet run's cache)
+    assert "WALK: detector" not in capsys.readouterr().err

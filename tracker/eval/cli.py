@@ -229,7 +229,7 @@ def _evaluate(
 ) -> tuple[list[RunResult], dict[str, dict[str, dict[str, float]]]]:
     workers, engine = args.workers, args.engine
     # Inputs are made here, before Ray starts (~15 s): a missing weights file or image is an error in seconds.
-    inputs = load_all_inputs(cfg, sequences, args.detections, args.cache_dir, not args.no_cache)
+    inputs = load_all_inputs(cfg, sequences, args.detections, args.cache_dir, not args.no_cache, not args.quiet)
     with ray_session(quiet=args.quiet) if engine == "ray" else nullcontext():  # one session: tracking and scoring
         return _track_and_score(args, trackers, cfg, sequences, out, workers, engine, inputs)
 

@@ -29,7 +29,7 @@ from tracker.config import ReIDConfig, TrackerConfig, config_to_dict, has_appear
 from tracker.eval.sequences import Sequence
 from tracker.file_errors import naming
 from tracker.io.mot import make_output_folder, sync_folder
-from tracker.io.names import bounded_name, fitting_stem
+from tracker.io.names import bounded_name, fitting_stem, shown_name
 from tracker.io.opencv_files import read_image
 from tracker.private_file import PRIVATE_MODE, keep_private
 from tracker.weights import content_digest, file_digest, resolve_weights
@@ -217,9 +217,11 @@ def load_inputs(
     cache_dir: Path | None,
     use_cache: bool = True,
     models: InputModels | None = None,
+    progress: bool = False,
 ) -> SequenceInputs:
     """Detections (public det.txt or the configured detector) and, where all images exist and appearance
-    is on, ReID embeddings of every box. Cached under `cache_dir` unless `use_cache` is False.
+    is on, ReID embeddings of every box. Cached under `cache_dir` unless `use_cache` is False. `progress`: a bar on
+    stderr while the detector or the ReID runs over the images (none for a cached or public-boxes-only sequence).
 
     Raises:
         FileNotFoundError: `source` is "detector" but the sequence lacks images; `source` is "public" but it has
@@ -246,7 +248,7 @@ def load_inputs(
             return SequenceInputs(frames, appearance, cache_hit=True, seconds=time.perf_counter() - start)
     if use_cache:  # before computing: a cache folder that cannot be made fails before minutes of detection
         make_output_folder(cache_dir, role="input cache folder")
-    frames = _compute(seq, source, appearance, models or InputModels(cfg))
+    frames = _compute(seq, source, appearance, models or InputModels(cfg), progress)
     if use_cache:
         _write(path, frames)
     return SequenceInputs(frames, appearance, cache_hit=False, seconds=time.perf_counter() - start)
@@ -261,8 +263,13 @@ def _keep_private(path: Path) -> None:
         log.warning("cannot make the cache file %s readable by its owner only (%s)", path, exc.strerror or exc)
 
 
-def _compute(seq: Sequence, source: str, appearance: bool, models: InputModels) -> list[FrameInputs]:
+def _compute(
+    seq: Sequence, source: str, appearance: bool, models: InputModels, progress: bool = False
+) -> list[FrameInputs]:
     import torch
+    from tqdm import tqdm
+
+    from tracker.progress_stream import ProgressStream
 
     device, detector, embedder = None, None, None
     if source == "detector" or appearance:
@@ -271,7 +278,14 @@ def _compute(seq: Sequence, source: str, appearance: bool, models: InputModels) 
     public = seq.public_detections() if source == "public" else {}
     empty = (np.zeros((0, 4)), np.zeros(0))
     frames = []
-    for frame in range(seq.first, seq.last + 1):
+    numbers = range(seq.first, seq.last + 1)
+    what = " + ".join(name for name, model in (("detector", source == "detector"), ("ReID", embedder)) if model)
+    # (the detector and ReID take ~0.1-1 s a frame on a CPU: minutes of a silent run before its table, over MOT17)
+    bar = tqdm(
+        numbers, desc=f"{shown_name(seq.name)}: {what}", unit="frame", disable=not (progress and needs_images),
+        file=ProgressStream(), dynamic_ncols=True,
+    )  # fmt: skip
+    for frame in bar:
         image = read_image(seq.info.image_path(frame)) if needs_images else None  # (any path's name: OpenCV's crashes)
         if needs_images and image is None:
             raise FileNotFoundError(f"cannot read {seq.info.image_path(frame)}")

@@ -438,16 +438,22 @@ def _run_job(job: _Job) -> RunResult:
 
 
 def load_all_inputs(
-    cfg: TrackerConfig, sequences: list[Sequence], source: str, cache_dir: Path | None, use_cache: bool = True
+    cfg: TrackerConfig,
+    sequences: list[Sequence],
+    source: str,
+    cache_dir: Path | None,
+    use_cache: bool = True,
+    progress: bool = False,
 ) -> dict[str, SequenceInputs]:
     """sequence name -> its inputs, made (or read from the cache) in this process: the detector and the ReID
-    model load once, and only when a sequence is not in the cache (a fully cached run loads neither).
+    model load once, and only when a sequence is not in the cache (a fully cached run loads neither). `progress`:
+    a bar on stderr per sequence whose images the models run over (`load_inputs`).
 
     Raises:
         FileNotFoundError: missing weights, images or det.txt (`load_inputs`), before any tracking starts.
     """
     models = InputModels(cfg)
-    return {seq.name: load_inputs(seq, source, cfg, cache_dir, use_cache, models) for seq in sequences}
+    return {seq.name: load_inputs(seq, source, cfg, cache_dir, use_cache, models, progress) for seq in sequences}
 
 
 def run_all(
