@@ -23,7 +23,7 @@ from test_gallery_merge import camera_gallery, looks
 from tracker.batch import track_many
 from tracker.cli import main
 from tracker.gallery import Gallery, GalleryError, Sighting
-from tracker.gallery_sources import LinkedSource, SourceLinkedError, source_digest
+from tracker.gallery_sources import LinkedSource, SourceLinkedError, refuse_linked, source_digest
 
 
 def sightings(path: Path) -> int:
@@ -484,3 +484,12 @@ def test_a_max_frames_run_of_several_sources_says_the_rest_cannot_go_on(tmp_path
     assert main([str(c), str(a), "--gallery", str(gallery), "--out", str(tmp_path / "o2"), *ARGS]) == 2
     err = capsys.readouterr().err
     assert "its first 5 frames only" in err and "--resume" not in err, err
+
+
+def test_a_recording_and_a_longer_copy_of_it_given_to_one_run_are_refused(tmp_path):
+    """`track rec.avi rec-later.avi --gallery g`, the second the same recording grown since (another key, one head),
+    linked its first part twice: refused as one source given twice, the way on being to leave out the later."""
+    sources = [("rec.avi", "sha256:11"), ("rec-later.avi", "sha256:12")]
+    with pytest.raises(SourceLinkedError, match=r"rec-later\.avi begins as rec\.avi .*leave out rec-later\.avi"):
+        refuse_linked({}, sources, tmp_path / "site.gallery", heads=["sha256:aa", "sha256:aa"])
+    refuse_linked({}, sources, tmp_path / "site.gallery", heads=["sha256:aa", "sha256:bb"])  # (two recordings)

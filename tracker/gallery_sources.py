@@ -126,13 +126,14 @@ def refuse_linked(
     for a source the gallery records as stopped before its end is first that (--relink counted the sightings its
     stopped run saved twice). `heads`: each source's head (`source_keys`; empty: none known): a source of a new key
     whose head a held source has is that recording grown since (still being written), or a longer one that begins
-    with it, and is refused as held, said so. Nothing when none is."""
+    with it, and is refused as held, said so; one whose head a source before it in `sources` has, as given twice.
+    Nothing when none is."""
     held: list[str] = []
     stopped = False  # (one of them recorded by a run stopped before its end)
     grown = False  # (one of them the same recording as a held one, at another size)
     twice: list[str] = []
     later: list[str] = []  # (the second name of each source given twice)
-    seen: dict[str, str] = {}
+    seen: dict[str, str] = {}  # (the keys and heads of the sources before, to their names)
     by_head = {entry.head: entry for entry in recorded.values() if entry.head is not None}
     for (name, key), head in itertools.zip_longest(sources, heads[: len(sources)]):
         if key is None:
@@ -150,8 +151,13 @@ def refuse_linked(
         elif key in seen:
             twice.append(f"{name} is the same video as {seen[key]}")
             later.append(name)
+        elif head is not None and head in seen:  # (a recording and a longer copy of it, in one command)
+            twice.append(f"{name} begins as {seen[head]} (the same first MiB at another size: one recording)")
+            later.append(name)
         else:
             seen[key] = name
+            if head is not None:
+                seen[head] = name
     if not held and not twice:
         return
     said = []
