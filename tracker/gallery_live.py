@@ -12,11 +12,12 @@ import numpy as np
 from tracker.gallery_guard import locked
 from tracker.gallery_prototypes import select_prototypes
 from tracker.gallery_records import LiveLooks
+from tracker.gallery_state import GalleryState
 
 __all__ = ["GalleryLive"]
 
 
-class GalleryLive:
+class GalleryLive(GalleryState):
     """The live tracks of `tracker.gallery.Gallery` (one of its parts: the state it uses is `Gallery.__init__`'s)."""
 
     @locked

@@ -8,13 +8,14 @@ from collections.abc import Iterable
 
 from tracker.gallery_checks import unix_seconds, whole_ids
 from tracker.gallery_guard import locked
+from tracker.gallery_state import GalleryState
 
 __all__ = ["GalleryRetention"]
 
 SECONDS_PER_DAY = 86400.0
 
 
-class GalleryRetention:
+class GalleryRetention(GalleryState):
     """The retention of `tracker.gallery.Gallery` (one of its parts: the state it uses is `Gallery.__init__`'s)."""
 
     @locked

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -22,7 +22,6 @@ from tracker.gallery_checks import check_config
 from tracker.gallery_file import (
     FileVersion,
     check_unchanged,
-    file_version,
     make_folder,
     refuse_not_a_file,
     refuse_read_only,
@@ -34,14 +33,12 @@ from tracker.gallery_file import (
 from tracker.gallery_guard import locked
 from tracker.gallery_records import GalleryError, ModelIdentity
 from tracker.gallery_sources import read_sources
-
-if TYPE_CHECKING:
-    from tracker.gallery import Gallery
+from tracker.gallery_state import GalleryState
 
 __all__ = ["GalleryFiles", "PendingSave"]
 
 
-class GalleryFiles:
+class GalleryFiles(GalleryState):
     """The file of `tracker.gallery.Gallery` (one of its parts: the state it uses is `Gallery.__init__`'s)."""
 
     @property
@@ -178,7 +175,7 @@ class GalleryFiles:
         config: GalleryConfig | None = None,
         model: ModelIdentity | None = None,
         prune: bool = True,
-    ) -> Gallery:
+    ) -> Self:
         """Read a gallery file (and apply retention, unless `prune` is False).
 
         No lock is needed: files are only ever replaced whole (`save`: temp file + rename), so a read sees one
@@ -223,9 +220,7 @@ class GalleryFiles:
         return gallery
 
     @classmethod
-    def _from_parts(
-        cls, tensors: dict[str, np.ndarray], header: dict[str, Any], config: GalleryConfig | None
-    ) -> Gallery:
+    def _from_parts(cls, tensors: dict[str, np.ndarray], header: dict[str, Any], config: GalleryConfig | None) -> Self:
         gallery = cls(config, gallery_format.read_model(header))
         gallery_format.check_width(gallery.model, tensors["prototypes"])
         gallery._identities.update(gallery_format.read_identities(tensors, header))
@@ -240,7 +235,7 @@ class PendingSave:
     thread."""
 
     def __init__(
-        self, gallery: Gallery, path: Path, snapshot: gallery_format.Snapshot, lock: bool, overwrite: bool,
+        self, gallery: GalleryFiles, path: Path, snapshot: gallery_format.Snapshot, lock: bool, overwrite: bool,
         before_replace: Callable[[FileVersion], None] | None = None,
     ) -> None:  # fmt: skip
         self.gallery, self.path, self.snapshot = gallery, path, snapshot
@@ -304,4 +299,4 @@ def _write_file(
             check_unchanged(path, last)
         remove_interrupted_saves(path)
         write_atomic(path, functools.partial(gallery_format.write, snapshot=snapshot()), abandon, before_replace)
-        return os.path.realpath(path), file_version(path)
+        return os.path.realpath(path), version_of(os.stat(path))  # (the file just written)

@@ -18,6 +18,7 @@ from tracker.gallery_checks import track_pairs
 from tracker.gallery_guard import locked
 from tracker.gallery_prototypes import check_looks, looks_query, normalised
 from tracker.gallery_records import Sighting, is_whole
+from tracker.gallery_state import GalleryState
 from tracker.gallery_upkeep import ID_STRIDE
 
 __all__ = ["GallerySearch"]
@@ -27,7 +28,7 @@ SEARCH_MIN_IDENTITIES = 2  # identities fetched per query at least: the best and
 NO_ID = -1
 
 
-class GallerySearch:
+class GallerySearch(GalleryState):
     """The search of `tracker.gallery.Gallery` (one of its parts: the state it uses is `Gallery.__init__`'s)."""
 
     @locked
@@ -183,9 +184,10 @@ class GallerySearch:
         for name, given in (("class_ids", class_ids), ("sightings", sightings), ("first_seen", first_seen)):
             if given is not None and len(given) != count:
                 raise ValueError(f"{name} has {len(given)} entries, one per track is needed: {count}")
-        wrong = [i for i, c in enumerate([] if class_ids is None else class_ids) if not is_whole(c)]
+        classes: Sequence[int] = [] if class_ids is None else class_ids
+        wrong = [i for i, c in enumerate(classes) if not is_whole(c)]
         if wrong:  # (int() would give 0.5 class 0)
-            raise TypeError(f"class_ids[{wrong[0]}] must be a whole number, got {class_ids[wrong[0]]!r}")
+            raise TypeError(f"class_ids[{wrong[0]}] must be a whole number, got {classes[wrong[0]]!r}")
         forbid: dict[int, set[int]] = {i: set() for i in range(count)}
         for i, j in pairs:
             forbid[int(i)].add(int(j))

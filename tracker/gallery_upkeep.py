@@ -11,6 +11,7 @@ import numpy as np
 
 from tracker.gallery_index import IVF_MIN_ROWS, ExactIndex, InvertedFileIndex
 from tracker.gallery_records import Identity
+from tracker.gallery_state import GalleryState
 
 __all__ = ["GalleryIndexUpkeep"]
 
@@ -19,7 +20,7 @@ MAX_GLOBAL_ID = np.iinfo(np.int64).max // ID_STRIDE - 1  # the largest whose row
 IVF_REBUILD_GROWTH = 4  # retrain the inverted file when the gallery has grown this many times since training
 
 
-class GalleryIndexUpkeep:
+class GalleryIndexUpkeep(GalleryState):
     """The index upkeep of `tracker.gallery.Gallery` (one of its parts: the state it uses is `Gallery.__init__`'s)."""
 
     def _ensure_index(self) -> ExactIndex | InvertedFileIndex:
@@ -27,10 +28,10 @@ class GalleryIndexUpkeep:
         use_ivf = len(self._identities) >= self.config.ivf_min_identities and vectors >= IVF_MIN_ROWS
         stale_ivf = use_ivf and (not self._ivf_trained_at or vectors >= IVF_REBUILD_GROWTH * self._ivf_trained_at)
         if self._index is None or stale_ivf or (not use_ivf and self._ivf_trained_at):
-            self._build_index(use_ivf)
+            return self._build_index(use_ivf)
         return self._index
 
-    def _build_index(self, use_ivf: bool) -> None:
+    def _build_index(self, use_ivf: bool) -> ExactIndex | InvertedFileIndex:
         dim = self.dim
         assert dim is not None
         ids, vectors = self._all_vectors(self._identities.values())
@@ -42,6 +43,7 @@ class GalleryIndexUpkeep:
         else:
             self._index = exact
             self._ivf_trained_at = 0
+        return self._index
 
     def _index_add(self, identities: list[Identity]) -> None:
         if self._index is not None:
