@@ -774,10 +774,13 @@ def test_each_video_folder_of_a_batch_holds_the_config_it_was_tracked_with(tmp_p
     assert [v.status for v in again.videos] == ["reused"] and load_config(saved) == cfg
 
 
-def as_before_the_key_was_added(folder: Path, key: str, monkeypatch) -> None:
+def as_before_the_key_was_added(
+    folder: Path, key: str, monkeypatch, cfg: TrackerConfig | None = None, gallery: Path | None = None
+) -> str:
     """Make the finished video in `folder` look as a batch of a tracker without the config `key` left it: its
     `config.yaml` without the key, its `batch.json` with the fingerprint that tracker computed (its config without
-    the key: `make_tasks` run with the key removed from `config_to_dict`'s result)."""
+    the key: `make_tasks` run with the key removed from `config_to_dict`'s result; `cfg`: the batch's, `gallery`:
+    its gallery, which did not exist as it began). Returns that fingerprint."""
     import yaml
 
     import tracker.batch_work as batch_work
@@ -797,9 +800,12 @@ def as_before_the_key_was_added(folder: Path, key: str, monkeypatch) -> None:
     with monkeypatch.context() as patched:
         patched.setattr(batch_work, "config_to_dict", old_tracker)
         patched.setattr(batch_work, "recorded_config", lambda folder: None, raising=False)  # (the old one read none)
-        (task,) = batch_work.make_tasks([note["source"]], TrackerConfig(), folder.parent, False, None, None, None, None)
+        (task,) = batch_work.make_tasks(
+            [note["source"]], cfg or TrackerConfig(), folder.parent, False, None, None, gallery, None
+        )
     assert task.fingerprint != note["fingerprint"], "the key was not in the fingerprint"
     (folder / NOTE_NAME).write_text(json.dumps(note | {"fingerprint": task.fingerprint}))
+    return task.fingerprint
 
 
 def test_a_re_run_after_an_upgrade_that_added_a_config_key_reuses_the_videos(tmp_path, monkeypatch):
@@ -817,6 +823,24 @@ def test_a_re_run_after_an_upgrade_that_added_a_config_key_reuses_the_videos(tmp
                        progress=False, notify=notes.append)  # fmt: skip
     assert [v.status for v in again.videos] == ["reused"], again.describe()
     assert notes == []
+
+
+def test_a_gallery_batch_re_run_after_an_upgrade_that_added_a_key_reuses_its_linked_videos(tmp_path, monkeypatch):
+    """With `--gallery`, the gallery's record of the videos it holds names them by fingerprint too: the video of a
+    batch run before the key was added is reused and not linked again (its person counted once), where it was
+    tracked again."""
+    from tracker.batch_link import LINK_RECORD_NAME
+
+    batch, out, gallery = one_clip_gallery_batch(tmp_path, monkeypatch)
+    assert [v.status for v in batch().videos] == ["done"]
+    saved = {i.global_id: i.sightings for i in Gallery.load(gallery).identities}
+    old = as_before_the_key_was_added(out / "cam", "motion.report_gap_frame", monkeypatch, EVERY_FRAME, gallery)
+    record = json.loads((out / LINK_RECORD_NAME).read_text())
+    record["videos"]["cam"]["fingerprint"] = old
+    (out / LINK_RECORD_NAME).write_text(json.dumps(record))
+    again = batch()
+    assert [v.status for v in again.videos] == ["reused"], again.describe()
+    assert {i.global_id: i.sightings for i in Gallery.load(gallery).identities} == saved, "counted once"
 
 
 def test_a_new_config_key_not_at_its_default_tracks_the_video_again_and_says_so(tmp_path, monkeypatch):
