@@ -1940,6 +1940,24 @@ def test_ultralytics_key_value_words_and_options_are_told_ours(tmp_path, monkeyp
         ), err
 
 
+@pytest.mark.parametrize("command", [[], ["batch", "--out", "out"]])
+def test_boxmot_track_options_are_told_ours(command, tmp_path, monkeypatch, capfd):
+    """`boxmot track --tracking-method botsort --save --per-class` habits were "unrecognized arguments" (`--save`:
+    "write the option in full (--save-video)", which is on by default), and `--yolo-model` was told as ultralytics'.
+    Each says it is BoxMOT's and what to give here, before anything loads."""
+    from tracker.cli_args import BOXMOT_OPTIONS
+
+    monkeypatch.chdir(tmp_path)
+    prog = "track batch" if command else "track"
+    for option, says in BOXMOT_OPTIONS.items():
+        with pytest.raises(SystemExit):
+            main([*command, "walk.mp4", option, "x"])
+        err = capfd.readouterr().err.strip().splitlines()[-1]
+        assert err == f"{prog}: error: {option} is not an option of {prog}: for BoxMOT's {option}, give {says}", err
+    assert "--yolo-model" in BOXMOT_OPTIONS and "--tracking-method" in BOXMOT_OPTIONS and "--save" in BOXMOT_OPTIONS
+    assert not (tmp_path / "out").exists()
+
+
 def test_ultralytics_key_value_words_in_batch_are_told_ours_before_any_video(tmp_path, monkeypatch, capfd):
     """`track batch cam.mp4 conf=0.3` failed `conf=0.3` as a video ("no such file or folder"), after the other
     videos; it is now the error `track` gives, exit status 2, before anything runs. A file named `a=b.mp4` that

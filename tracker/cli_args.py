@@ -15,6 +15,7 @@ from typing import Any
 from tracker.io.names import shown_name
 
 __all__ = [
+    "BOXMOT_OPTIONS",
     "CLASS_EXAMPLES",
     "END_OF_OPTIONS",
     "EXIT_INTERRUPTED",
@@ -61,13 +62,22 @@ PEER_OPTIONS = {  # ultralytics' and BoxMOT's tracking options (`yolo track conf
     "--iou": "--set detector.iou=VALUE",
     "--imgsz": "--set detector.image_size=VALUE",
     "--half": "--set detector.half=true",
-    "--yolo-model": "--set detector.model=PATH",
-    "--reid-model": "--set reid.weights=PATH",
     "--source": "the source itself, without an option (track VIDEO)",
     "--tracker": "--config FILE (this tracker's YAML, as configs/default.yaml; its trackers' keys are told ours)",
     "--project": "--out DIR",
     "--name": "--out DIR",
     "--save-txt": "no option: the MOT txt and the JSONL are always written",
+}
+BOXMOT_OPTIONS = {  # BoxMOT's `boxmot track` options: ours for each (it said "unrecognized arguments")
+    "--yolo-model": "--set detector.model=PATH",
+    "--reid-model": "--set reid.weights=PATH",
+    "--tracking-method": "no option: this is one tracker, set by --config FILE and --set KEY=VALUE (a BoxMOT tracker "
+    "YAML given as --config is told ours, setting by setting)",
+    "--save": "no option: the annotated mp4 is written by default (--no-save-video leaves it out), the MOT txt and "
+    "the JSONL always",
+    "--save-mot": "no option: the MOT txt and the JSONL are always written",
+    "--show-trajectories": "no option: the annotated mp4 draws each ID's recent trail",
+    "--per-class": "--set 'classes.compatible_groups=[]' (classes that share no group never share a track)",
 }
 _SETTING_WORD = re.compile(r"[A-Za-z_][\w.]*=.*", re.DOTALL)  # `conf=0.3`: ultralytics' CLI sets keys so (`yolo track`)
 _SOURCE_KEY = "source"  # `yolo track source=VIDEO`: the word that names the source
@@ -139,7 +149,8 @@ def refuse_misread_options(parser: argparse.ArgumentParser, argv: list[str]) -> 
     is another tracker's: argparse took any prefix of an option for it, so ultralytics' `--conf 0.3` was `--config
     0.3` ("cannot read config file 0.3") and `--max 5` was `--max-frames 5`. The parser must be built with
     `allow_abbrev=False`, which makes such a prefix an unknown option; this says what to write instead (a peer's
-    option, `PEER_OPTIONS`, is told ours; a prefix, the options it begins). Arguments after `--` are left alone.
+    option, `PEER_OPTIONS` or `BOXMOT_OPTIONS`, is told ours; a prefix, the options it begins). Arguments after
+    `--` are left alone.
 
     Raises:
         SystemExit: status 2, through `parser.error`, for the first such argument.
@@ -153,6 +164,8 @@ def refuse_misread_options(parser: argparse.ArgumentParser, argv: list[str]) -> 
             parser.error(
                 f"{name} is not an option of {parser.prog}: for ultralytics' {name}, give {PEER_OPTIONS[name]}"
             )
+        if name in BOXMOT_OPTIONS:
+            parser.error(f"{name} is not an option of {parser.prog}: for BoxMOT's {name}, give {BOXMOT_OPTIONS[name]}")
         begun = sorted(option for option in options if option.startswith(name))
         if begun:
             parser.error(f"{name} is not an option of {parser.prog}: write the option in full ({', '.join(begun)})")
