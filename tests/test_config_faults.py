@@ -1314,3 +1314,22 @@ def test_another_trackers_yaml_as_config_is_told_ours_for_each_setting(text, who
     ours = tmp_path / "ours.yaml"  # one unknown key in a file of ours is still that key, at its line
     ours.write_text("association:\n  high_score: 0.3\ntrack_buffer: 30\n")
     raises_config_error("ours.yaml: line 3: unknown config key 'track_buffer'", lambda: load_config(ours))
+
+
+@pytest.mark.parametrize(
+    ("written", "key"),
+    [
+        ("detector:\n  classes: [person, car]\n", "detector.classes[0]: expected an integer, got 'person'"),
+        ("detector:\n  classes: person\n", "detector.classes: expected a list written as in YAML"),
+        ("classes:\n  compatible_groups: [[car, bus]]\n", "classes.compatible_groups[0][0]: expected an integer"),
+    ],
+)
+def test_a_class_name_in_a_config_is_told_that_ids_are_numbers(written, key, tmp_path):
+    """`detector.classes: [person, car]` (as a label reads) said only "expected an integer, got 'person'", not that
+    classes are numbered nor which number a person is, as `--classes person` says."""
+    path = tmp_path / "site.yaml"
+    path.write_text(written)
+    also = "(class ids are numbers, not names: COCO: 0 person, 2 car, 5 bus, 7 truck, or the ids of your detector's"
+    raises_config_error(f"site.yaml: line 2: {key}", lambda: load_config(path), also=also)
+    number = raises_config_error("detector.classes", lambda: load_config(None, ["detector.classes=[0.5]"]))
+    assert "not names" not in str(number)  # (a number that is no id: no word about names)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tracker.config_build import CLASS_EXAMPLES  # (`--classes person` is told the ids it takes, as the config is)
 from tracker.io.names import shown_name
 
 __all__ = [
@@ -50,7 +51,6 @@ EXIT_OK = 0
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXIT_SOME_FAILED = 1  # track batch: some videos failed, the others finished
-CLASS_EXAMPLES = "COCO: 0 person, 2 car, 5 bus, 7 truck"  # `--classes person` is told the ids it takes
 VERBOSE_HELP = (  # `--verbose` of every `track` command that tracks (track, batch, eval, compare)
     "also every library's INFO log lines, and tracebacks of errors (the tracker's warnings show without it)"
 )

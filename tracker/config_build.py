@@ -21,12 +21,14 @@ from typing import Any
 
 from tracker.config_keys import ConfigError
 
-__all__ = ["PEER_NAMES", "build_section", "check_sections", "config_to_dict"]
+__all__ = ["CLASS_EXAMPLES", "PEER_NAMES", "build_section", "check_sections", "config_to_dict"]
 
 _SHOWN_CHARS = 80  # a wrong value longer than this is named by its type in an error, not printed whole
 _EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")  # 1e9, 5e-3: YAML 1.1 reads these as text
 
 
+_CLASS_KEYS = frozenset({"detector.classes", "classes.compatible_groups"})  # keys of class ids (numbers, not names)
+CLASS_EXAMPLES = "COCO: 0 person, 2 car, 5 bus, 7 truck"  # the ids a class name given for one is told (`--classes` too)
 _BRACKETS_HINT = "a list of lists is written with both brackets"  # a flat list given for a list of lists
 # Ultralytics' and BoxMOT's names of settings (README's "name in the literature"): an unknown key of this name is
 # told ours, with what differs in its meaning
@@ -72,6 +74,14 @@ def _shown(value: Any, tp: type) -> str:
     if isinstance(value, str) and _reads_as(value, tp):
         return f"the text {value!r} (quoted in YAML, or a str in a Python dict: write the value itself, unquoted)"
     return repr(value)
+
+
+def _name_hint(key: str, value: Any) -> str:
+    """For a class key given a class's name (`detector.classes: [person]`, as a label reads): that ids are numbers,
+    and the COCO ones; it said only "expected an integer, got 'person'"."""
+    if key not in _CLASS_KEYS or not isinstance(value, str) or not any(c.isalpha() for c in value):
+        return ""
+    return f" (class ids are numbers, not names: {CLASS_EXAMPLES}, or the ids of your detector's classes)"
 
 
 def _whole_hint(value: Any) -> str:
@@ -129,7 +139,9 @@ def _coerce(value: Any, tp: Any, key: str, index: tuple[int, ...] = ()) -> Any:
     if origin is tuple:
         (item_tp, _ellipsis) = typing.get_args(tp)
         if isinstance(value, str) and item_tp is not str:  # `--set detector.classes=0,2`: YAML reads one string
-            raise error(f"expected a list written as in YAML, e.g. [0, 2], got the text {value!r}")
+            raise error(
+                f"expected a list written as in YAML, e.g. [0, 2], got the text {value!r}{_name_hint(key, value)}"
+            )
         if isinstance(value, numbers.Integral | str) and not isinstance(value, bool) and not nested:
             value = [value]
         if not isinstance(value, (list, tuple)):
@@ -144,7 +156,7 @@ def _coerce(value: Any, tp: Any, key: str, index: tuple[int, ...] = ()) -> Any:
         return value
     if tp is int:  # (numbers.Integral: numpy's integers too, as Python ints; never a bool)
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise error(f"expected an integer, got {_shown(value, int)}{_whole_hint(value)}")
+            raise error(f"expected an integer, got {_shown(value, int)}{_whole_hint(value)}{_name_hint(key, value)}")
         return int(value)
     if tp is float:
         if isinstance(value, str) and _EXPONENT_NUMBER.fullmatch(value.strip()):  # YAML 1.1 wants 1.0e+9
