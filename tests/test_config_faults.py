@@ -1314,6 +1314,8 @@ def test_another_trackers_yaml_as_config_is_told_ours_for_each_setting(text, who
     ours = tmp_path / "ours.yaml"  # one unknown key in a file of ours is still that key, at its line
     ours.write_text("association:\n  high_score: 0.3\ntrack_buffer: 30\n")
     raises_config_error("ours.yaml: line 3: unknown config key 'track_buffer'", lambda: load_config(ours))
+    ours.write_text("association:\n  high_score: 0.3\ntracker_type: bytetrack\n")  # (a stray peer key in ours)
+    raises_config_error("ours.yaml: line 3: unknown config key 'tracker_type'", lambda: load_config(ours))
 
 
 @pytest.mark.parametrize(

@@ -76,6 +76,8 @@ def peer_file_error(data: dict[str, Any], defaults: dict[str, Any]) -> str | Non
         One line: whose file it is, ours for each of its settings (`association.high_score=0.25`, as `--set` and
         `load_config(overrides=...)` take them), and where this tracker's keys are listed (configs/default.yaml).
     """
+    if any(isinstance(defaults.get(name), dict) for name in data):  # a file of ours (with one stray peer key)
+        return None
     if _ULTRALYTICS_KIND in data:
         whose, settings = f"Ultralytics' tracker YAML ({_ULTRALYTICS_KIND}: {data[_ULTRALYTICS_KIND]})", data
     elif (searched := _boxmot_defaults(data)) is not None:
