@@ -1845,13 +1845,15 @@ def test_a_video_that_vanishes_after_the_check_still_fails_alone(tmp_path, monke
     assert (out / "cam" / "cam.txt").exists() and not (out / "gone").exists()
 
 
-def test_a_folder_of_videos_in_batch_is_told_whole_what_to_do_even_under_a_long_path(tmp_path, capsys):
+def test_a_folder_of_videos_in_batch_is_told_whole_what_to_do_even_under_a_long_path(tmp_path, capsys, monkeypatch):
     """`track batch cams/` (a folder of videos, not images) under a long path: its error, which ends with what to do
-    (`track batch cams/*.mp4 --out OUT`), was cut at 300 characters, mid-word, before saying it."""
+    (`track batch cams/*.mp4 --out OUT`), was cut at 300 characters, mid-word, before saying it. (Such a folder is
+    refused before the batch now: here it holds an image when the names are checked, gone when its video runs.)"""
     cams = tmp_path / ("deep_folder_" * 8) / "cams"
     cams.mkdir(parents=True)
     for name in ("a.mp4", "b.mp4"):
         (cams / name).write_bytes(b"x")
+    vanishing_before_the_batch(monkeypatch, cams / "frame.jpg")
     options = ["--out", str(tmp_path / "out"), "--quiet", *local_detector(tmp_path)]  # (the folder fails to open)
     assert main(["batch", str(cams), *options]) == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]
