@@ -44,6 +44,22 @@ def test_cuda_without_cuda_is_a_clear_error_from_tracker(no_cuda, name):
     single_line_value_error(lambda: Tracker(cfg, frame_rate=30), "device", name, "CUDA is not available", "cpu")
 
 
+def test_cuda_without_cuda_says_the_option_to_give(no_cuda, tmp_path, capfd):
+    """`track video.mp4 --device cuda` on a machine without CUDA said "use device=cpu or auto", the config's words:
+    the line now names the option too, `--device cpu` (the command stops before any model loads)."""
+    from media import write_video
+
+    from tracker.cli import main
+
+    video = str(write_video(tmp_path / "walk.avi", [np.zeros((32, 32, 3), np.uint8)] * 2))
+    out = tmp_path / "out"
+    assert main([video, "--device", "cuda", "--set", "reid.model=none", "-q", "--out", str(out)]) == 2
+    err = capfd.readouterr().err.strip()
+    assert err.startswith("track: error: device: 'cuda' was requested but CUDA is not available here"), err
+    assert "`--device cpu` on the command line" in err and "\n" not in err, err
+    assert not out.exists()
+
+
 def test_cuda_without_cuda_fails_before_building_models(no_cuda, monkeypatch):
     """from_config refuses the device before it loads (or downloads) any model."""
     import tracker.detector

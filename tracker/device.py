@@ -23,7 +23,10 @@ def resolve_device(name: str) -> torch.device:
         raise ValueError(f"device: {name!r} is not a device; use {DEVICE_FORMS}") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(f"device: {name!r} was requested but CUDA is not available here; use device=cpu or auto")
+            raise ValueError(
+                f"device: {name!r} was requested but CUDA is not available here; use device=cpu or auto (`--device "
+                'cpu` on the command line, device="cpu" in a config or its overrides)'
+            )
         if device.index is not None and device.index >= torch.cuda.device_count():
             raise ValueError(f"device: {name!r} does not exist; this machine has {torch.cuda.device_count()} GPU(s)")
     elif device.type != "cpu":
