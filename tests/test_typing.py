@@ -82,6 +82,17 @@ def test_the_protocols_are_imported_from_the_package_top():
     assert {"Detector", "Embedder"} <= set(tracker.__all__) and {"Detector", "Embedder"} <= set(dir(tracker))
 
 
+def test_dir_of_the_package_lists_its_api_not_its_own_imports():
+    """`dir(tracker)` (what a REPL's completion offers) listed `Any`, `TYPE_CHECKING`, `importlib` and `annotations`,
+    the package module's own imports, beside the API. Now the public names, the dunders and its submodules."""
+    import tracker
+    import tracker.gallery  # (a submodule imported: listed, as `tracker.gallery` is there to use)
+
+    listed = set(dir(tracker))
+    assert set(tracker.__all__) | {"__version__", "gallery"} <= listed
+    assert not {"Any", "TYPE_CHECKING", "importlib", "annotations"} & listed, sorted(listed)
+
+
 @pytest.mark.parametrize(
     ("model", "protocol"),
     [(UltralyticsDetector, Detector), (OSNetEmbedder, Embedder), (DetectorFeatureEmbedder, Embedder)],

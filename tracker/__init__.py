@@ -57,4 +57,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_PUBLIC})
+    """The public names, `__version__` and the other dunders, and the submodules imported so far (`tracker.gallery`
+    ...): not this module's own imports (`importlib`, `Any`), which `dir(tracker)` listed as if they were the API."""
+    submodules = {name for name, value in globals().items() if getattr(value, "__name__", "") == f"{__name__}.{name}"}
+    return sorted({*_PUBLIC, *submodules, *(name for name in globals() if name.startswith("__"))})
