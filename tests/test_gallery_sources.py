@@ -493,3 +493,23 @@ def test_a_recording_and_a_longer_copy_of_it_given_to_one_run_are_refused(tmp_pa
     with pytest.raises(SourceLinkedError, match=r"rec-later\.avi begins as rec\.avi .*leave out rec-later\.avi"):
         refuse_linked({}, sources, tmp_path / "site.gallery", heads=["sha256:aa", "sha256:aa"])
     refuse_linked({}, sources, tmp_path / "site.gallery", heads=["sha256:aa", "sha256:bb"])  # (two recordings)
+
+
+@pytest.mark.usefixtures("colour_models")
+def test_a_source_cut_in_a_run_of_several_is_not_sent_to_resume_alone(tmp_path, capsys):
+    """After `track a.avi b.avi --gallery g --max-frames 5` (no checkpoint kept: several sources), `track a.avi
+    --gallery g` was refused with "add --resume to go on with the run that stopped before its end" alone, and
+    `--resume` then said "no checkpoint ... run again without --resume": a loop. The refusal says where --resume goes
+    on from and that a run of several sources (or a batch) kept none, with the ways on for those."""
+    a, b = write_video(tmp_path / "a.avi", scene()), write_video(tmp_path / "b.avi", scene()[::-1])
+    gallery = tmp_path / "site.gallery"
+    cut = [str(a), str(b), "--gallery", str(gallery), "--out", str(tmp_path / "o1"), "--max-frames", "5", *ARGS]
+    assert main(cut) == 0
+    capsys.readouterr()
+    assert main([str(a), "--gallery", str(gallery), "--out", str(tmp_path / "o2"), *ARGS]) == 2
+    err = capsys.readouterr().err
+    assert "add --resume to go on with the run that stopped before its end" in err
+    assert "--resume goes on from the checkpoint a `track` run of that source alone keeps in its --out" in err, err
+    assert "a batch, a run of several sources or one with --checkpoint-seconds 0 keeps none: for those" in err, err
+    main([str(a), "--gallery", str(gallery), "--out", str(tmp_path / "o1"), "--resume", *ARGS])
+    assert "ran with --checkpoint-seconds 0 or tracked several sources" in capsys.readouterr().err

@@ -54,6 +54,12 @@ __all__ = [
 ]
 
 DIGEST_BYTES = 1 << 20  # a source's key covers its size and this many first bytes (1 MiB: ~1 ms per video)
+# where `--resume` goes on from (the record does not say which run stopped the source, nor whether it kept a checkpoint)
+RESUME_WHERE = (
+    ". --resume goes on from the checkpoint a `track` run of that source alone keeps in its --out (give that folder); "
+    "a batch, a run of several sources or one with --checkpoint-seconds 0 keeps none: for those, another gallery or "
+    "--relink"
+)
 DIGEST_PREFIX = "sha256:"  # keys name their hash, so another kind of key can be told from them later
 
 
@@ -124,7 +130,8 @@ def refuse_linked(
     another gallery would take twice all the same; `--relink`). `what` is what would link them ("tracking", "the
     batch"), `option` what chooses the gallery; `resumable`: a run that `--resume` continues (`track`), whose way on
     for a source the gallery records as stopped before its end is first that (--relink counted the sightings its
-    stopped run saved twice). `heads`: each source's head (`source_keys`; empty: none known): a source of a new key
+    stopped run saved twice), and where that goes on from (`RESUME_WHERE`: a stopped run of several sources or of a
+    batch kept no checkpoint). `heads`: each source's head (`source_keys`; empty: none known): a source of a new key
     whose head a held source has is that recording grown since (still being written), or a longer one that begins
     with it, and is refused as held, said so; one whose head a source before it in `sources` has, as given twice.
     Nothing when none is."""
@@ -165,7 +172,8 @@ def refuse_linked(
         said.append(f"the gallery {gallery} holds the sightings of {'; '.join(held)} already")
     if twice:
         said.append(f"{'; '.join(twice)}, given before it")
-    ways = ["add --resume to go on with the run that stopped before its end"] if stopped and resumable else []
+    resume = stopped and resumable
+    ways = ["add --resume to go on with the run that stopped before its end"] if resume else []
     ways += ["track a recording once it is complete, into a new gallery"] if grown else []
     ways += [f"give another {option} (a new path starts an empty gallery)"] if held and not grown else []
     if twice:  # (another gallery does not help there: the copies would still be linked into it twice)
@@ -173,7 +181,7 @@ def refuse_linked(
     raise SourceLinkedError(
         f"{' and '.join(said)}: {what} would link {'it' if len(held) + len(twice) == 1 else 'them'} into the gallery "
         f"again, counting those sightings twice; {', or '.join(ways)}, or add --relink to link again all the same "
-        "(after changing the tracker's settings: the sightings are then counted again)"
+        f"(after changing the tracker's settings: the sightings are then counted again){RESUME_WHERE if resume else ''}"
     )
 
 

@@ -112,11 +112,12 @@ def _check_resumable(out: Path, stem: str, source: str | None) -> None:
 
     Raises:
         AlreadyFinished: no checkpoint and a summary.json of a run of this source that ended normally.
-        ResumeError: no checkpoint and no finished run (not a run folder, a run killed before its first frame, or a
-            run stopped with --checkpoint-seconds 0), or the finished run of another source: one whose outputs have
-            another stem, or one of the same stem whose summary names another `source` (the real path
-            `tracker.resume.run_identity` gives; `cam1/v.mp4`'s finished run said "finished: nothing to resume" to a
-            resume of `cam2/v.mp4`, which was never tracked), or a summary whose `source_uri` is no file URI.
+        ResumeError: no checkpoint and no finished run (not a run folder, a run killed before its first frame, a
+            run stopped with --checkpoint-seconds 0, or one of several sources), or the finished run of another
+            source: one whose outputs have another stem, or one of the same stem whose summary names another
+            `source` (the real path `tracker.resume.run_identity` gives; `cam1/v.mp4`'s finished run said "finished:
+            nothing to resume" to a resume of `cam2/v.mp4`, which was never tracked), or a summary whose `source_uri`
+            is no file URI.
     """
     if (out / CHECKPOINT_NAME).exists():
         return
@@ -150,8 +151,8 @@ def _check_resumable(out: Path, stem: str, source: str | None) -> None:
             "--checkpoint-seconds 0?): run again without --resume"
         )
     raise ResumeError(
-        f"no checkpoint in {where}: not a `track` run folder, or its run was killed before its first frame or ran with "
-        "--checkpoint-seconds 0: run again without --resume"
+        f"no checkpoint in {where}: not a `track` run folder, or its run was killed before its first frame, ran with "
+        "--checkpoint-seconds 0 or tracked several sources (a run of several keeps none): run again without --resume"
     )
 
 
