@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from media import write_video
 from test_batch import EVERY_FRAME, gallery_tracker, one_clip_gallery_batch
@@ -395,6 +396,7 @@ def test_a_files_key_is_as_before_and_its_head_is_its_first_bytes_alone(tmp_path
     from tracker.gallery_sources import source_keys
 
     monkeypatch.setattr(gallery_sources, "DIGEST_BYTES", 4096)
+    monkeypatch.setattr(gallery_sources, "HEAD_SKIP_BYTES", 0)  # (the head past the header: the next test)
     video = write_video(tmp_path / "cam.avi", scene())
     data = video.read_bytes()
     assert len(data) > 2 * 4096
@@ -410,6 +412,34 @@ def test_a_files_key_is_as_before_and_its_head_is_its_first_bytes_alone(tmp_path
     assert source_keys(short)[1] is None and source_keys(short)[0] is not None
 
 
+@pytest.mark.parametrize("fourcc", ["MJPG", "FFV1"])
+def test_a_recordings_head_while_written_is_the_complete_files(tmp_path, monkeypatch, fourcc):
+    """A recording copied while OpenCV (FFmpeg) was writing it, and the file once complete, differ in their container
+    header (the sizes and frame counts its writer rewrites at its close: AVI bytes 4-8, 48, 140-146, ~8490), so the
+    head of the first `DIGEST_BYTES` alone differed and a recording tracked while being written, then once complete,
+    was linked twice all the same. The head leaves the header out: the two have one head and two keys."""
+    import shutil
+
+    import cv2
+
+    import tracker.gallery_sources as gallery_sources
+    from tracker.gallery_sources import source_keys
+
+    monkeypatch.setattr(gallery_sources, "DIGEST_BYTES", 1 << 17)  # (past HEAD_SKIP_BYTES; the test's video is small)
+    noise = np.random.default_rng(0).integers(0, 256, (40, 240, 320, 3), dtype=np.uint8)  # (compresses little)
+    video, copy = tmp_path / "rec.avi", tmp_path / "copied_while_written.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*fourcc), 25, (320, 240))
+    for frame in noise[:30]:
+        writer.write(frame)
+    shutil.copy(video, copy)
+    for frame in noise[30:]:
+        writer.write(frame)
+    writer.release()
+    assert copy.stat().st_size > gallery_sources.DIGEST_BYTES, "the copy is long enough to have a head"
+    (key, head), (copy_key, copy_head) = source_keys(video), source_keys(copy)
+    assert head is not None and head == copy_head and key != copy_key
+
+
 @pytest.mark.usefixtures("colour_models")
 def test_a_recording_tracked_again_after_it_grew_is_refused_as_held(tmp_path, monkeypatch, capsys):
     """A recording still being written, tracked into the gallery, then tracked again once it had grown, had a new key
@@ -420,6 +450,7 @@ def test_a_recording_tracked_again_after_it_grew_is_refused_as_held(tmp_path, mo
     import tracker.gallery_sources as gallery_sources
 
     monkeypatch.setattr(gallery_sources, "DIGEST_BYTES", 4096)  # (the test's video is small)
+    monkeypatch.setattr(gallery_sources, "HEAD_SKIP_BYTES", 1024)
     whole = write_video(tmp_path / "whole.avi", scene()).read_bytes()
     recording = tmp_path / "rec.avi"
     recording.write_bytes(whole[: len(whole) * 6 // 10])  # (being written: its first 15 frames readable)

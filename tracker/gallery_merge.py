@@ -199,7 +199,7 @@ def refuse_shared_sources(paths: Sequence[Path], galleries: Sequence[Gallery]) -
             elif key not in first and grown is not None and grown[1] != key and grown[0] != path:
                 shared.append(
                     f"{grown[0]} and {path} both hold the sightings of the first part of one recording, as "
-                    f"{grown[2].describe()} and {record.describe()} (the same first MiB at two sizes)"
+                    f"{grown[2].describe()} and {record.describe()} (the same first MiB, header aside, at two sizes)"
                 )
             if key not in first:
                 first[key] = (path, record)

@@ -19,7 +19,8 @@ in milliseconds. An image folder, glob or sequence is keyed by its image files' 
 its first image's first `DIGEST_BYTES`. Streams (webcams, URLs) have no key: never recorded nor refused.
 
 A video still being written (a recording) changes size, hence key, as it grows: tracking it twice linked it twice. So
-each record also keeps its source's `head`, the SHA-256 of its first `DIGEST_BYTES` alone (a video file at least that
+each record also keeps its source's `head`, the SHA-256 of its first `DIGEST_BYTES` alone past the container's header
+(`HEAD_SKIP_BYTES`: a writer rewrites the sizes there as it goes and at its close; a video file at least that
 long), and a source of a new key whose head is a held source's (the same recording grown since, or a longer one that
 begins with it) is refused as that one is, the message saying so. What the records of the version before lack (a
 source's head, the frames tracked of one stopped before its end) goes into a header key of their own (`source_details`):
@@ -54,6 +55,9 @@ __all__ = [
 ]
 
 DIGEST_BYTES = 1 << 20  # a source's key covers its size and this many first bytes (1 MiB: ~1 ms per video)
+# a source's head leaves out this many first bytes: the container header, whose sizes and frame counts a writer
+# rewrites as the file grows and at its close (OpenCV's AVI: bytes 4-8, 48, 140-146, ~8490; MP4's mdat size: 32-40)
+HEAD_SKIP_BYTES = 1 << 16
 # where `--resume` goes on from (the record does not say which run stopped the source, nor whether it kept a checkpoint)
 RESUME_WHERE = (
     ". --resume goes on from the checkpoint a `track` run of that source alone keeps in its --out (give that folder); "
@@ -76,8 +80,8 @@ class LinkedSource:
             counted that many times).
         tracked: with `frames` None, the frames its run tracked from the first before it stopped (a `--max-frames`
             cut, a stop); None where not known (under way, killed, or recorded by a version before it was kept).
-        head: the SHA-256 of its first `DIGEST_BYTES` alone (`source_keys`): a video file's that long; None for
-            others, and where recorded by a version before it was kept.
+        head: the SHA-256 of its first `DIGEST_BYTES` alone, past its first `HEAD_SKIP_BYTES` (`source_keys`): a video
+            file's that long; None for others, and where recorded by a version before it was kept.
     """
 
     name: str
@@ -151,8 +155,8 @@ def refuse_linked(
             stopped = stopped or entry.frames is None
         elif head is not None and head in by_head:
             held.append(
-                f"{name}'s first part, as {by_head[head].describe()} (the same first MiB at another size: that "
-                "recording grown since it was tracked, or a longer one that begins with it)"
+                f"{name}'s first part, as {by_head[head].describe()} (the same first MiB, header aside, at another "
+                "size: that recording grown since it was tracked, or a longer one that begins with it)"
             )
             grown = True
         elif key in seen:
@@ -193,8 +197,10 @@ def source_digest(source: str | Path) -> str | None:
 
 def source_keys(source: str | Path) -> tuple[str | None, str | None]:
     """(key, head) of the source `source` names (module docstring): its key (`source_digest`) and, for a video file
-    at least `DIGEST_BYTES` long, the SHA-256 of those first bytes alone (`sha256:<hex>`; a shorter file's first
-    bytes change as it grows, and an image folder has none: None). (None, None) for a stream or a name that names no
+    at least `DIGEST_BYTES` long, the SHA-256 of those first bytes alone but the first `HEAD_SKIP_BYTES` (the
+    container header, which a writer rewrites as the file grows and at its close: the head of a recording copied
+    while being written is the complete file's) (`sha256:<hex>`; a shorter file's first bytes change as it grows,
+    and an image folder has none: None). (None, None) for a stream or a name that names no
     readable file."""
     from tracker.io.sources import SourceError, local_path, open_source, resolve_source
 
@@ -207,7 +213,8 @@ def source_keys(source: str | Path) -> tuple[str | None, str | None]:
             size = path.stat().st_size
             with path.open("rb") as file:
                 first = file.read(DIGEST_BYTES)
-            head = DIGEST_PREFIX + hashlib.sha256(first).hexdigest() if len(first) == DIGEST_BYTES else None
+            whole = len(first) == DIGEST_BYTES
+            head = DIGEST_PREFIX + hashlib.sha256(first[HEAD_SKIP_BYTES:]).hexdigest() if whole else None
             return _digest([(b"", size)], first), head
         files = open_source(str(source)).files  # (lists the images; decodes the first one only)
         if not files:
