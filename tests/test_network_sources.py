@@ -266,6 +266,24 @@ def test_an_http_url_that_answers_with_no_video_says_what_the_server_sent(monkey
     assert "the server answered HTTP 206 (text/html), but OpenCV (FFmpeg) read no video from it" in str(info.value)
 
 
+def test_an_http_url_that_answers_a_web_page_is_refused_at_once(tmp_path):
+    """`track http://host/` (the page about the camera, not its stream): the server answers 200 text/html, and it
+    was retried as a live stream that did not open, five reopenings over 15 s, before the error said what the server
+    sent; waiting cannot make a web page a video, so it is refused at once, as a 404 is."""
+    (tmp_path / "index.html").write_text("<html><body>the camera's page</body></html>")
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        start = time.monotonic()
+        with pytest.raises(SourceError, match=r"the server answered HTTP 200 \(text/html\), but OpenCV"):
+            open_source(f"http://127.0.0.1:{server.server_address[1]}/")
+        assert time.monotonic() - start < STREAM_RETRY_FLOOR_S
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_a_live_stream_whose_server_went_away_says_why_it_did_not_come_back(monkeypatch):
     monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
     with LiveServer() as server:

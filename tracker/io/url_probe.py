@@ -22,6 +22,9 @@ HTTP_SCHEMES = ("http", "https")  # asked with an HTTP request: the server can s
 DEFAULT_PORTS = {"http": 80, "https": 443, "rtsp": 554, "rtsps": 322, "rtmp": 1935, "rtmps": 443}  # TCP, by scheme
 TCP_SCHEMES = (*DEFAULT_PORTS, "tcp")  # FFmpeg's protocols over a TCP connection (tcp:// names its port)
 HTTP_CLIENT_ERRORS = range(400, 500)  # statuses that a retry cannot change (404 Not Found, 403 Forbidden ...)
+# a web page where a video was meant: waiting cannot make it one (a video or stream server sends video/*, an HLS or
+# DASH playlist, multipart/x-mixed-replace MJPEG or octet-stream), so it is refused at once as a client error is
+WEB_PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 FIRST_BYTE = {"Range": "bytes=0-0"}  # an HTTP request for the first byte only: the answer is what counts
 # where OpenCV (FFmpeg) opened nothing from a server that answers: FFmpeg's own reason, which the CLI keeps quiet
 FFMPEG_LOG_HINT = "OPENCV_FFMPEG_LOGLEVEL=16 in the environment shows FFmpeg's own error"
@@ -33,7 +36,8 @@ class UrlAnswer:
 
     Attributes:
         reason: e.g. "127.0.0.1 port 9 refused the connection (nothing is listening there)".
-        final: True where waiting cannot change it (an HTTP client error: 404 Not Found, 403 ...).
+        final: True where waiting cannot change it (an HTTP client error: 404 Not Found, 403 ...; a web page,
+            `WEB_PAGE_TYPES`).
     """
 
     reason: str
@@ -71,7 +75,8 @@ def _http_answer(url: str, host: str, port: int, timeout_s: float) -> UrlAnswer:
             kind = answer.headers.get_content_type() if answer.headers.get("Content-Type") else "no Content-Type"
             return UrlAnswer(
                 f"the server answered HTTP {answer.status} ({kind}), but OpenCV (FFmpeg) read no video from it (not "
-                f"a video, or one this OpenCV cannot read; {FFMPEG_LOG_HINT})"
+                f"a video, or one this OpenCV cannot read; {FFMPEG_LOG_HINT})",
+                kind in WEB_PAGE_TYPES,
             )
     except urllib.error.HTTPError as exc:
         return UrlAnswer(f"the server answered HTTP {exc.code} {exc.reason}", exc.code in HTTP_CLIENT_ERRORS)
