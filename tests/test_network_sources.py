@@ -7,7 +7,7 @@ import functools
 import socket
 import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import cv2
 import numpy as np
@@ -319,3 +319,27 @@ def test_the_probe_asks_nothing_of_a_scheme_without_a_connection(monkeypatch):
     monkeypatch.setattr(url_probe.socket, "create_connection", lambda *a, **k: pytest.fail("a UDP URL was connected"))
     assert url_probe.probe("udp://127.0.0.1:1234", 0.5) is None
     assert url_probe.probe("rtsp:///no-host", 0.5) is None
+
+
+@pytest.mark.parametrize(("status", "final"), [(429, False), (408, False), (404, True), (403, True)])
+def test_an_http_status_that_asks_to_try_again_later_is_not_final(status, final):
+    """A camera server busy or rate-limiting (429 Too Many Requests, 408 Request Timeout) asks the client to try
+    again later: it was refused at once as a 404 is, never retried as a stream that may come up; 404 and 403 stay
+    final."""
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(status)
+
+        def log_message(self, *args: object) -> None:  # (quiet)
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        answer = url_probe.probe(f"http://127.0.0.1:{server.server_address[1]}/live", 5.0)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answer is not None and answer.reason.startswith(f"the server answered HTTP {status}")
+    assert answer.final is final

@@ -22,6 +22,8 @@ HTTP_SCHEMES = ("http", "https")  # asked with an HTTP request: the server can s
 DEFAULT_PORTS = {"http": 80, "https": 443, "rtsp": 554, "rtsps": 322, "rtmp": 1935, "rtmps": 443}  # TCP, by scheme
 TCP_SCHEMES = (*DEFAULT_PORTS, "tcp")  # FFmpeg's protocols over a TCP connection (tcp:// names its port)
 HTTP_CLIENT_ERRORS = range(400, 500)  # statuses that a retry cannot change (404 Not Found, 403 Forbidden ...)
+# but these, which ask the client to try again later (RFC 9110, 6585, 8470): a camera server busy, rate-limiting
+HTTP_RETRY_LATER = frozenset({408, 425, 429})  # Request Timeout, Too Early, Too Many Requests
 # a web page where a video was meant: waiting cannot make it one (a video or stream server sends video/*, an HLS or
 # DASH playlist, multipart/x-mixed-replace MJPEG or octet-stream), so it is refused at once as a client error is
 WEB_PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -36,8 +38,8 @@ class UrlAnswer:
 
     Attributes:
         reason: e.g. "127.0.0.1 port 9 refused the connection (nothing is listening there)".
-        final: True where waiting cannot change it (an HTTP client error: 404 Not Found, 403 ...; a web page,
-            `WEB_PAGE_TYPES`).
+        final: True where waiting cannot change it (an HTTP client error: 404 Not Found, 403 ..., but not one that
+            asks to try again later, `HTTP_RETRY_LATER`: 429 Too Many Requests ...; a web page, `WEB_PAGE_TYPES`).
     """
 
     reason: str
@@ -79,7 +81,8 @@ def _http_answer(url: str, host: str, port: int, timeout_s: float) -> UrlAnswer:
                 kind in WEB_PAGE_TYPES,
             )
     except urllib.error.HTTPError as exc:
-        return UrlAnswer(f"the server answered HTTP {exc.code} {exc.reason}", exc.code in HTTP_CLIENT_ERRORS)
+        final = exc.code in HTTP_CLIENT_ERRORS and exc.code not in HTTP_RETRY_LATER
+        return UrlAnswer(f"the server answered HTTP {exc.code} {exc.reason}", final)
     except urllib.error.URLError as exc:
         return UrlAnswer(_connection_failure(exc.reason, host, port, timeout_s))
     except (OSError, ValueError) as exc:  # a timeout while reading the answer; a malformed answer
