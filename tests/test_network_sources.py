@@ -4,7 +4,10 @@ only a live stream is reopened, and nothing ever rewinds."""
 from __future__ import annotations
 
 import functools
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -343,3 +346,32 @@ def test_an_http_status_that_asks_to_try_again_later_is_not_final(status, final)
         server.server_close()
     assert answer is not None and answer.reason.startswith(f"the server answered HTTP {status}")
     assert answer.final is final
+
+
+def test_an_https_camera_with_a_self_signed_certificate_is_answered_as_ffmpeg_reads_it(tmp_path):
+    """FFmpeg does not check a server's certificate (its tls_verify is off): OpenCV reads an https camera with a
+    self-signed one. The probe checked it, and said "no TLS connection ... (CERTIFICATE_VERIFY_FAILED)" of a server
+    FFmpeg had just read a web page from, so the page was not refused at once either; it now says what the server
+    answered."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("no openssl command to make a self-signed certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert), "-days",
+         "1", "-subj", "/CN=camera.local"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (tmp_path / "index.html").write_text("<html><body>the camera's page</body></html>")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        answer = url_probe.probe(f"https://127.0.0.1:{server.server_address[1]}/", 5.0)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answer is not None and answer.reason.startswith("the server answered HTTP 200 (text/html)"), answer
+    assert answer.final

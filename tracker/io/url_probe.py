@@ -70,10 +70,13 @@ def probe(url: str, timeout_s: float) -> UrlAnswer | None:
 
 
 def _http_answer(url: str, host: str, port: int, timeout_s: float) -> UrlAnswer:
-    """The status of a GET of the first byte of `url`, or why there was none."""
+    """The status of a GET of the first byte of `url`, or why there was none. An https server's certificate is not
+    checked, as FFmpeg does not check it (its `tls_verify` is off by default): a camera's self-signed one, which
+    OpenCV reads through, was named as the reason ("no TLS connection ... CERTIFICATE_VERIFY_FAILED"). Only the
+    status and Content-Type are read from the answer."""
     request = urllib.request.Request(url, headers=FIRST_BYTE)
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as answer:
+        with urllib.request.urlopen(request, timeout=timeout_s, context=_as_ffmpeg_connects()) as answer:
             kind = answer.headers.get_content_type() if answer.headers.get("Content-Type") else "no Content-Type"
             return UrlAnswer(
                 f"the server answered HTTP {answer.status} ({kind}), but OpenCV (FFmpeg) read no video from it (not "
@@ -87,6 +90,14 @@ def _http_answer(url: str, host: str, port: int, timeout_s: float) -> UrlAnswer:
         return UrlAnswer(_connection_failure(exc.reason, host, port, timeout_s))
     except (OSError, ValueError) as exc:  # a timeout while reading the answer; a malformed answer
         return UrlAnswer(_connection_failure(exc, host, port, timeout_s))
+
+
+def _as_ffmpeg_connects() -> ssl.SSLContext:
+    """A TLS client context that, as FFmpeg's by default, checks neither the certificate nor the host name."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def _tcp_answer(host: str, port: int, timeout_s: float) -> UrlAnswer:
