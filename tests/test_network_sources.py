@@ -375,3 +375,31 @@ def test_an_https_camera_with_a_self_signed_certificate_is_answered_as_ffmpeg_re
         server.server_close()
     assert answer is not None and answer.reason.startswith("the server answered HTTP 200 (text/html)"), answer
     assert answer.final
+
+
+def test_the_probe_never_raises_for_a_server_that_does_not_speak_http_or_a_url_python_will_not_send():
+    """`probe` says it never raises, but an answer that is not HTTP (an RTSP server on the port of an http:// URL)
+    raised http.client.BadStatusLine out of it, and a URL with a space http.client.InvalidURL: a traceback where the
+    error should say why the source gives no video."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer_in_rtsp() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:  # (closed: the test is over)
+                return
+            with connection:
+                connection.recv(4096)
+                connection.sendall(b"RTSP/1.0 400 Bad Request\r\n\r\n")
+
+    threading.Thread(target=answer_in_rtsp, daemon=True).start()
+    port = listener.getsockname()[1]
+    try:
+        answer = url_probe.probe(f"http://127.0.0.1:{port}/cam.mp4", 5.0)
+        spaced = url_probe.probe(f"http://127.0.0.1:{port}/my cam.mp4", 5.0)
+    finally:
+        listener.close()
+    assert answer is not None and answer.reason.startswith(f"127.0.0.1 port {port} answered, but not in HTTP")
+    assert "RTSP/1.0 400" in answer.reason and not answer.final
+    assert spaced is None

@@ -9,6 +9,7 @@ that is not carried over TCP, such as udp:// or rtp://: nothing answers a datagr
 
 from __future__ import annotations
 
+import http.client
 import socket
 import ssl
 import urllib.error
@@ -27,6 +28,7 @@ HTTP_RETRY_LATER = frozenset({408, 425, 429})  # Request Timeout, Too Early, Too
 # a web page where a video was meant: waiting cannot make it one (a video or stream server sends video/*, an HLS or
 # DASH playlist, multipart/x-mixed-replace MJPEG or octet-stream), so it is refused at once as a client error is
 WEB_PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+ANSWER_SHOWN_CHARS = 60  # of an answer that is not HTTP (`http.client.BadStatusLine`), this much is shown
 FIRST_BYTE = {"Range": "bytes=0-0"}  # an HTTP request for the first byte only: the answer is what counts
 # where OpenCV (FFmpeg) opened nothing from a server that answers: FFmpeg's own reason, which the CLI keeps quiet
 FFMPEG_LOG_HINT = "OPENCV_FFMPEG_LOGLEVEL=16 in the environment shows FFmpeg's own error"
@@ -53,7 +55,8 @@ def probe(url: str, timeout_s: float) -> UrlAnswer | None:
     other `TCP_SCHEMES` (RTSP, RTMP) get a TCP connection to their port. Never raises.
 
     Returns:
-        The answer, or None for a URL without a host or port, or of another scheme (udp://, rtp://, srt://).
+        The answer, or None for a URL without a host or port, of another scheme (udp://, rtp://, srt://), or one
+        Python will not send (a space in its path).
     """
     try:
         parts = urllib.parse.urlsplit(url)
@@ -69,11 +72,11 @@ def probe(url: str, timeout_s: float) -> UrlAnswer | None:
     return _tcp_answer(host, port, timeout_s)
 
 
-def _http_answer(url: str, host: str, port: int, timeout_s: float) -> UrlAnswer:
+def _http_answer(url: str, host: str, port: int, timeout_s: float) -> UrlAnswer | None:
     """The status of a GET of the first byte of `url`, or why there was none. An https server's certificate is not
     checked, as FFmpeg does not check it (its `tls_verify` is off by default): a camera's self-signed one, which
     OpenCV reads through, was named as the reason ("no TLS connection ... CERTIFICATE_VERIFY_FAILED"). Only the
-    status and Content-Type are read from the answer."""
+    status and Content-Type are read from the answer. None where Python cannot send the request (`probe`)."""
     request = urllib.request.Request(url, headers=FIRST_BYTE)
     try:
         with urllib.request.urlopen(request, timeout=timeout_s, context=_as_ffmpeg_connects()) as answer:
@@ -90,6 +93,13 @@ def _http_answer(url: str, host: str, port: int, timeout_s: float) -> UrlAnswer:
         return UrlAnswer(_connection_failure(exc.reason, host, port, timeout_s))
     except (OSError, ValueError) as exc:  # a timeout while reading the answer; a malformed answer
         return UrlAnswer(_connection_failure(exc, host, port, timeout_s))
+    except http.client.InvalidURL:  # (a URL Python's HTTP client will not send, e.g. with a space: no reason here)
+        return None
+    except http.client.HTTPException as exc:  # (an answer that is not HTTP: another protocol's server on that port)
+        said = str(exc)[:ANSWER_SHOWN_CHARS]
+        return UrlAnswer(
+            f"{host} port {port} answered, but not in HTTP ({said!r}: another protocol's port? rtsp://...)"
+        )
 
 
 def _as_ffmpeg_connects() -> ssl.SSLContext:
