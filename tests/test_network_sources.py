@@ -403,3 +403,37 @@ def test_the_probe_never_raises_for_a_server_that_does_not_speak_http_or_a_url_p
     assert answer is not None and answer.reason.startswith(f"127.0.0.1 port {port} answered, but not in HTTP")
     assert "RTSP/1.0 400" in answer.reason and not answer.final
     assert spaced is None
+
+
+@pytest.mark.parametrize(("password", "expected"), [("s%40cret", "HTTP 200 (text/html)"), ("wrong", "HTTP 401")])
+def test_a_camera_url_with_a_user_and_password_is_asked_with_them(password, expected):
+    """`http://admin:pw@camera/...`, as IP cameras are given: the probe took `admin:pw@camera` for the host name and
+    said "the host name ... was not found" of a camera that answers. It now answers the server's challenge with
+    them (percent-decoded, as FFmpeg does), and a wrong password is the server's 401."""
+    import base64
+
+    class Camera(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.headers.get("Authorization") != "Basic " + base64.b64encode(b"admin:s@cret").decode():
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="camera"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", "1")
+            self.end_headers()
+            self.wfile.write(b"<")
+
+        def log_message(self, *args: object) -> None:  # (quiet)
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Camera)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        answer = url_probe.probe(f"http://admin:{password}@127.0.0.1:{server.server_address[1]}/live", 5.0)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answer is not None and answer.reason.startswith(f"the server answered {expected}"), answer

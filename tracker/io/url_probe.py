@@ -28,6 +28,7 @@ HTTP_RETRY_LATER = frozenset({408, 425, 429})  # Request Timeout, Too Early, Too
 # a web page where a video was meant: waiting cannot make it one (a video or stream server sends video/*, an HLS or
 # DASH playlist, multipart/x-mixed-replace MJPEG or octet-stream), so it is refused at once as a client error is
 WEB_PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+USER_SEPARATOR = "@"  # a URL's `user:password@host`: what a request's URL leaves out (sent as a 401's answer)
 ANSWER_SHOWN_CHARS = 60  # of an answer that is not HTTP (`http.client.BadStatusLine`), this much is shown
 FIRST_BYTE = {"Range": "bytes=0-0"}  # an HTTP request for the first byte only: the answer is what counts
 # where OpenCV (FFmpeg) opened nothing from a server that answers: FFmpeg's own reason, which the CLI keeps quiet
@@ -77,9 +78,11 @@ def _http_answer(url: str, host: str, port: int, timeout_s: float) -> UrlAnswer 
     checked, as FFmpeg does not check it (its `tls_verify` is off by default): a camera's self-signed one, which
     OpenCV reads through, was named as the reason ("no TLS connection ... CERTIFICATE_VERIFY_FAILED"). Only the
     status and Content-Type are read from the answer. None where Python cannot send the request (`probe`)."""
-    request = urllib.request.Request(url, headers=FIRST_BYTE)
+    parts = urllib.parse.urlsplit(url)
+    bare = parts._replace(netloc=parts.netloc.rpartition(USER_SEPARATOR)[2]).geturl()  # (no user:password@)
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s, context=_as_ffmpeg_connects()) as answer:
+        request = urllib.request.Request(bare, headers=FIRST_BYTE)
+        with _opener(bare, parts.username, parts.password).open(request, timeout=timeout_s) as answer:
             kind = answer.headers.get_content_type() if answer.headers.get("Content-Type") else "no Content-Type"
             return UrlAnswer(
                 f"the server answered HTTP {answer.status} ({kind}), but OpenCV (FFmpeg) read no video from it (not "
@@ -100,6 +103,19 @@ def _http_answer(url: str, host: str, port: int, timeout_s: float) -> UrlAnswer 
         return UrlAnswer(
             f"{host} port {port} answered, but not in HTTP ({said!r}: another protocol's port? rtsp://...)"
         )
+
+
+def _opener(url: str, user: str | None, password: str | None) -> urllib.request.OpenerDirector:
+    """An HTTP(S) client for `url` (given without its user name) that answers a 401 challenge, Basic or Digest, with
+    `user` and `password` (percent-encoded, as in a URL; None: none given), as FFmpeg does with a URL's
+    `user:password@`: urllib took them for part of the host name ("the host name ... was not found"); and connects
+    by TLS as FFmpeg does (`_as_ffmpeg_connects`)."""
+    handlers: list[urllib.request.BaseHandler] = [urllib.request.HTTPSHandler(context=_as_ffmpeg_connects())]
+    if user is not None:
+        passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+        passwords.add_password(None, url, urllib.parse.unquote(user), urllib.parse.unquote(password or ""))
+        handlers += [urllib.request.HTTPBasicAuthHandler(passwords), urllib.request.HTTPDigestAuthHandler(passwords)]
+    return urllib.request.build_opener(*handlers)
 
 
 def _as_ffmpeg_connects() -> ssl.SSLContext:
