@@ -437,3 +437,4 @@ def test_a_camera_url_with_a_user_and_password_is_asked_with_them(password, expe
         server.shutdown()
         server.server_close()
     assert answer is not None and answer.reason.startswith(f"the server answered {expected}"), answer
+    assert ("USER:PASSWORD@HOST" in answer.reason) is (expected == "HTTP 401"), "a 401 says how to log in"

@@ -28,6 +28,10 @@ HTTP_RETRY_LATER = frozenset({408, 425, 429})  # Request Timeout, Too Early, Too
 # a web page where a video was meant: waiting cannot make it one (a video or stream server sends video/*, an HLS or
 # DASH playlist, multipart/x-mixed-replace MJPEG or octet-stream), so it is refused at once as a client error is
 WEB_PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+HTTP_UNAUTHORIZED = 401  # a login needed (or the one given refused): said with `LOGIN_HINT`
+LOGIN_HINT = (
+    " (a user name and password are needed: give them in the URL, SCHEME://USER:PASSWORD@HOST/..., or check them)"
+)
 USER_SEPARATOR = "@"  # a URL's `user:password@host`: what a request's URL leaves out (sent as a 401's answer)
 ANSWER_SHOWN_CHARS = 60  # of an answer that is not HTTP (`http.client.BadStatusLine`), this much is shown
 FIRST_BYTE = {"Range": "bytes=0-0"}  # an HTTP request for the first byte only: the answer is what counts
@@ -91,7 +95,8 @@ def _http_answer(url: str, host: str, port: int, timeout_s: float) -> UrlAnswer 
             )
     except urllib.error.HTTPError as exc:
         final = exc.code in HTTP_CLIENT_ERRORS and exc.code not in HTTP_RETRY_LATER
-        return UrlAnswer(f"the server answered HTTP {exc.code} {exc.reason}", final)
+        login = LOGIN_HINT if exc.code == HTTP_UNAUTHORIZED else ""
+        return UrlAnswer(f"the server answered HTTP {exc.code} {exc.reason}{login}", final)
     except urllib.error.URLError as exc:
         return UrlAnswer(_connection_failure(exc.reason, host, port, timeout_s))
     except (OSError, ValueError) as exc:  # a timeout while reading the answer; a malformed answer
