@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple, cast
 
 import numpy as np
 import torch
@@ -24,7 +24,7 @@ from tracker.entry import entry_evidence
 from tracker.fast_numpy import all_set, any_along, any_set, filled, indices
 from tracker.frame_rate import frames_at_least
 from tracker.frame_report import FrameReport
-from tracker.frame_view import BorderLooks, FramePairs, FrameView, block
+from tracker.frame_view import BorderLooks, FramePairs, FrameView, PairedFrame, block
 from tracker.gallery import Gallery
 from tracker.gallery_link import GalleryLink
 from tracker.ground_line import GroundLine, complete_part_boxes
@@ -44,6 +44,9 @@ from tracker.truncation import (
 )
 from tracker.types import Detections, EmbeddingFaults, InvalidDetections, OutsideDetections, TrackedObject
 from tracker.view_exit import away_from_view
+
+if TYPE_CHECKING:
+    from tracker.classes import ClassVote
 
 __all__ = ["EmbedFn", "TrackerCore"]
 
@@ -520,17 +523,18 @@ class TrackerCore:
         usable = self._can_use_appearance(dets, pairs.part_boxes)
         if pairs.empty:  # no pair to compare: the looks a new track's bank takes
             return self._drop_unread(dets, usable, np.zeros(len(dets), dtype=bool)), None
+        paired = cast(PairedFrame, pairs)  # (not empty: its pairs' arrays are set; no check at run time)
         # A crop is cut only where stage 1 could choose wrongly by motion: a second candidate below
         # `high_score` never takes part in stage 1, so it does not make the pair ambiguous there.
         strong = dets.scores >= self.config.association.high_score
-        strong = strong if pairs.part_boxes is None else strong & ~pairs.part_boxes
-        contested_in_stage1 = _contested(pairs.gated_iou * strong[None, :], self.config.association.contested_iou)
-        in_stage1 = _appearance_pairs(pairs.motion_gate, contested_in_stage1, pairs.lost_pairs, pairs.plausible)
-        need = self._needs_embedding(pairs.motion_gate, pairs.gated_iou, pairs.lost, in_stage1) & usable
-        need = self._drop_unread(dets, need, any_along(pairs.compare, 0))
+        strong = strong if paired.part_boxes is None else strong & ~paired.part_boxes
+        contested_in_stage1 = _contested(paired.gated_iou * strong[None, :], self.config.association.contested_iou)
+        in_stage1 = _appearance_pairs(paired.motion_gate, contested_in_stage1, paired.lost_pairs, paired.plausible)
+        need = self._needs_embedding(paired.motion_gate, paired.gated_iou, paired.lost, in_stage1) & usable
+        need = self._drop_unread(dets, need, any_along(paired.compare, 0))
         border_embedded = None
-        if pairs.border_only is not None:  # embedded for the border rule alone: read by it, fed to no matched bank
-            extra = any_along(pairs.border_only, 0) & usable & ~need & ~dets.has_embedding
+        if paired.border_only is not None:  # embedded for the border rule alone: read by it, fed to no matched bank
+            extra = any_along(paired.border_only, 0) & usable & ~need & ~dets.has_embedding
             border_embedded = extra if any_set(extra) else None
             need = need | extra
         return need, border_embedded
@@ -555,15 +559,16 @@ class TrackerCore:
                 pairs.confirmed,
                 part_boxes=pairs.part_boxes,
             )
-        compare, border, border_only, lost = pairs.compare, pairs.border, pairs.border_only, pairs.lost
-        any_lost = pairs.plausible is not None
+        paired = cast(PairedFrame, pairs)  # (not empty: its pairs' arrays are set; no check at run time)
+        compare, border, border_only, lost = paired.compare, paired.border, paired.border_only, paired.lost
+        any_lost = paired.plausible is not None
         if self.config.appearance.enabled and dets.embeddings is not None and any_set(dets.has_embedding):
             # Only pairs a stage or the calibration reads: confirmed tracks (stages 1 and 4; a tentative track is
             # matched by IoU alone) x detections fit for an appearance stage or a bank (NaN elsewhere).
-            fit = (dets.has_embedding & self._can_use_appearance(dets, pairs.part_boxes))[None, :]
+            fit = (dets.has_embedding & self._can_use_appearance(dets, paired.part_boxes))[None, :]
             candidates = compare & fit
-            if not all_set(pairs.confirmed):
-                candidates &= pairs.confirmed[:, None]
+            if not all_set(paired.confirmed):
+                candidates &= paired.confirmed[:, None]
             if border_only is not None:
                 candidates = candidates | (border_only & fit)
             floors = self.stage1.exact_floors(lost, border) if any_lost else None
@@ -574,24 +579,26 @@ class TrackerCore:
         if border_only is not None and any_set(border_only):
             # the looks of pairs compared only for the border rule are read by it alone (`Stage1Cost.cost`):
             # no other stage, rival or calibration sample sees them
+            border = cast(np.ndarray, border)  # (`border_only` is set where `border` is, and only there)
             looks = BorderLooks(border, border_only, np.where(border_only, similarity, np.nan), border_embedded)
             similarity = np.where(border_only, np.nan, similarity)
         elif border is not None:
-            looks = BorderLooks(border, border_only, None, border_embedded)
-        reid_sim = np.where(pairs.plausible, similarity, np.nan) if any_lost else None  # (stage 4 reads it)
+            looks = BorderLooks(border, cast(np.ndarray, border_only), None, border_embedded)
+        plausible = paired.plausible  # (set where a track is lost: `any_lost`)
+        reid_sim = np.where(plausible, similarity, np.nan) if plausible is not None else None  # (stage 4 reads it)
         return FrameView(
-            pairs.iou,
-            pairs.class_cost,
-            pairs.motion_gate,
-            pairs.kalman_gate,
+            paired.iou,
+            paired.class_cost,
+            paired.motion_gate,
+            paired.kalman_gate,
             similarity,
             reid_sim,
-            pairs.det_xywh,
+            paired.det_xywh,
             dets,
-            pairs.confirmed,
+            paired.confirmed,
             looks,
-            pairs.innovation_diagonal,
-            pairs.part_boxes,
+            paired.innovation_diagonal,
+            paired.part_boxes,
         )
 
     def _part_box_mask(self, dets: Detections, frame_size: tuple[int, int] | None) -> np.ndarray | None:
@@ -974,7 +981,7 @@ class TrackerCore:
         """(N, D) this frame's embeddings in the bank's storage dtype and device (`AppearanceBank.stored`),
         converted once a frame: the similarities, the calibration and the bank feeding all read them."""
         source, version, stored = self._stored_embeddings
-        embeddings = dets.embeddings
+        embeddings = cast(torch.Tensor, dets.embeddings)  # (read only where the detections have embeddings)
         # Reused: the same tensor (identity) not written since (`_version` counts in-place writes), so a buffer a
         # caller refills in place is converted anew. A tensor made under `torch.inference_mode` keeps no count: it is
         # converted at every read (a few microseconds), never read stale.
@@ -1011,7 +1018,9 @@ class TrackerCore:
         mean, cov = self.kalman.initiate(xywh)
         class_ids, scores = dets.class_ids[det_idx], dets.scores[det_idx]
         slots = np.array([self.bank.allocate() for _ in det_idx], dtype=np.int64)
-        votes = [None] * len(det_idx)  # one class so far: the table counts their class votes (`TrackTable.vote`)
+        votes: list[ClassVote | None] = [None] * len(
+            det_idx
+        )  # one class so far: the table counts their class votes (`TrackTable.vote`)
         rows = np.arange(len(self.tracks), len(self.tracks) + len(det_idx))
         new = self.table.add(slots, class_ids, scores, xywh, dets.index[det_idx], votes, self.frame_index, time.time())
         uncut = ~touches_side(xywh, frame_size)
@@ -1079,7 +1088,9 @@ class _RestoredOnFailure:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, traceback: object) -> bool:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: object
+    ) -> Literal[False]:
         if kind is not None:
             for name, value in zip(_MOVED_STATE, self._saved, strict=True):
                 setattr(self._core, name, value)

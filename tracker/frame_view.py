@@ -5,13 +5,13 @@ similarities)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
 from tracker.types import Detections
 
-__all__ = ["BorderLooks", "FramePairs", "FrameView", "block"]
+__all__ = ["BorderLooks", "FramePairs", "FrameView", "PairedFrame", "block"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,45 @@ class FramePairs(NamedTuple):
     compare: np.ndarray | None = None  # (T, N) bool: the pairs whose looks are compared (motion alone could be wrong)
     border: np.ndarray | None = None  # (T, N) bool: pairs cut by a side border (`Stage1Cost.border_pairs`); None
     border_only: np.ndarray | None = None  # (T, N) bool: those of them not in `compare` (read by the border rule alone)
+
+
+class PairedFrame(Protocol):
+    """What a type checker reads of a `FramePairs` that is not `empty` (read only: typed with
+    `typing.cast(PairedFrame, pairs)` where `pairs.empty` was tested, no check at run time): the fields set for every
+    frame with pairs are arrays, not None. The shapes and meanings are `FramePairs`'."""
+
+    @property
+    def det_xywh(self) -> np.ndarray: ...
+    @property
+    def part_boxes(self) -> np.ndarray | None: ...
+    @property
+    def confirmed(self) -> np.ndarray: ...
+    @property
+    def empty(self) -> bool: ...
+    @property
+    def iou(self) -> np.ndarray: ...
+    @property
+    def class_cost(self) -> np.ndarray | None: ...
+    @property
+    def motion_gate(self) -> np.ndarray: ...
+    @property
+    def kalman_gate(self) -> np.ndarray: ...
+    @property
+    def innovation_diagonal(self) -> np.ndarray | None: ...
+    @property
+    def lost(self) -> np.ndarray: ...
+    @property
+    def gated_iou(self) -> np.ndarray: ...
+    @property
+    def plausible(self) -> np.ndarray | None: ...  # None without a lost track
+    @property
+    def lost_pairs(self) -> np.ndarray | None: ...  # None without a lost track
+    @property
+    def compare(self) -> np.ndarray: ...
+    @property
+    def border(self) -> np.ndarray | None: ...  # None: no border-cut pair (then `border_only` is None too)
+    @property
+    def border_only(self) -> np.ndarray | None: ...
 
 
 @dataclass(frozen=True)
