@@ -13,6 +13,8 @@ the CPU halves the memory and takes the gathered, padded bf16 bmm path (fast whe
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import torch
 
@@ -266,7 +268,8 @@ class AppearanceBank:
         host = self._host_of(values) if self._host is not None else None
         if host is not None:  # numpy's row assignment: a quarter of the cost of index_copy_ for a frame's rows
             # (`take`: the rows as fancy indexing gives them, for less)
-            self._host.reshape(-1, self.dim)[slots * self.capacity + pos] = host if rows is None else host.take(rows, 0)
+            bank = cast(np.ndarray, self._host)  # (`host` is only given where the bank has its numpy view)
+            bank.reshape(-1, self.dim)[slots * self.capacity + pos] = host if rows is None else host.take(rows, 0)
         else:
             if rows is not None:
                 values = torch.index_select(values, 0, torch.as_tensor(rows, device=values.device))
@@ -461,7 +464,8 @@ class AppearanceBank:
         pair_pos = np.arange(len(pair_rows)) - starts[pair_rows]  # (P,) place among its row's candidates
         widest, all_dets = int(largest(per_row)), _next_pow2(emb.shape[0])
         # (most frames: one batch, where not even a group per track could save a product call's cost in padded rows)
-        spare = (len(rows) * min(_padded_width(widest), all_dets) - len(pair_rows)) * self.capacity * self.dim
+        dim = cast(int, self.dim)  # (set with the bank's storage, by the first push)
+        spare = (len(rows) * min(_padded_width(widest), all_dets) - len(pair_rows)) * self.capacity * dim
         groups = None if spare <= _CALL_COST_PRODUCTS else self._width_groups(per_row[rows], widest, all_dets)
         if groups is None:
             pair_sims = self._pair_products(slots, rows, per_row, pair_rows, pair_cols, pair_pos, emb, widest)
@@ -509,7 +513,8 @@ class AppearanceBank:
         at W = 2 / 3 / 4 against 8.6 / 11.6 / 15.8 us by rows; in situ, walking, 8 alternating runs: median 0.994
         against 1.025 ms a frame; churn 2.18 against 2.20.)"""
         assert self._host is not None
-        rows = self._host_of(emb).take(pair_cols, axis=0)  # (P, D) each pair's detection, in pair order: one copy
+        # (P, D) each pair's detection, in pair order: one copy (a float32 CPU bank: its numpy view is there)
+        rows = cast(np.ndarray, self._host_of(emb)).take(pair_cols, axis=0)
         sims = np.empty((len(pair_rows), width), dtype=np.float32)
         cuts = ((pair_rows[1:] != pair_rows[:-1]).nonzero()[0] + 1).tolist()
         starts, ends = [0, *cuts], [*cuts, len(pair_rows)]
@@ -554,8 +559,9 @@ class AppearanceBank:
             # Some track has most detections as candidates: padding every track to them costs as much as comparing
             # every track with every detection, which is one matmul (N, D) x (D, B * K) (the same values).
             banks = self._data[:span] if use_view else self._rows_of(self._data, gather)
-            padded = torch.cat([emb, emb.new_zeros((all_dets - len(emb), self.dim))])
-            sims = torch.mm(padded, banks.reshape(-1, self.dim).T).view(all_dets * batch, -1)  # (N * B, K)
+            dim = cast(int, self.dim)  # (set with the bank's storage, by the first push)
+            padded = torch.cat([emb, emb.new_zeros((all_dets - len(emb), dim))])
+            sims = torch.mm(padded, banks.reshape(-1, dim).T).view(all_dets * batch, -1)  # (N * B, K)
             return _bits_of_rows(sims, pair_cols * batch + batch_of_row[pair_rows])
         pair_flat = batch_of_row[pair_rows] * width + pair_pos  # (P,) row of each pair in the (B * W) batch
         # Padding repeats detection 0: each product depends on its own two rows only, and padding is never read.

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import cast
 
 import numpy as np
 
@@ -225,12 +226,13 @@ class KalmanFilter:
             gain = pht * (1.0 / diagonal)[:, None, :]
             gain_s = gain * diagonal[:, None, :]
         else:
+            s = cast(np.ndarray, s)  # (no diagonal: S was projected)
             gain = np.linalg.solve(s, pht.transpose(0, 2, 1)).transpose(0, 2, 1)
             gain_s = gain @ s
         innovation = measurements - projected
         mean += einsum("tij,tj->ti", gain, innovation)
         covariance -= gain_s @ gain.transpose(0, 2, 1)
-        return innovation, (diagonal if s is None else s.diagonal(0, 1, 2))
+        return innovation, cast(np.ndarray, diagonal if s is None else s.diagonal(0, 1, 2))  # (S or its diagonal)
 
     def replay(
         self,
@@ -404,14 +406,14 @@ class KalmanFilter:
         # S's (T, 4) diagonal, contiguous, without S where every S is diagonal (the usual frame); else S itself
         diagonal = _innovation_diagonal(covariance, self._measurement_variance(mean, None, noise))
         projected, s = (mean[:, :_NDIM], None) if diagonal is not None else self.project(mean, covariance, noise=noise)
-        variance = diagonal if s is None else s.diagonal(0, 1, 2)
+        variance = cast(np.ndarray, diagonal if s is None else s.diagonal(0, 1, 2))  # (S or its diagonal)
         limit = (_GATE_BOUND_SLACK * chi2) * variance  # (T, 4) bounds on d_i^2 for a pass
         rows, cols = _near(projected, measurements, limit)
         diff = measurements.take(cols, axis=0) - projected.take(rows, axis=0)  # (P, 4) (`take`: fancy indexing's rows)
         if diagonal is not None:  # d^T S^-1 as d times the reciprocal diagonal: the product's values, no 4x4 product
             scaled = diff * (1.0 / diagonal).take(rows, axis=0)
         else:
-            scaled = (diff[:, None, :] @ np.linalg.inv(s)[rows])[:, 0, :]
+            scaled = (diff[:, None, :] @ np.linalg.inv(cast(np.ndarray, s))[rows])[:, 0, :]  # (no diagonal: S)
         distance = einsum("pj,pj->p", scaled, diff)
         passed = np.zeros((t, n), dtype=bool)
         passed[rows, cols] = distance <= chi2

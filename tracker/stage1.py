@@ -11,6 +11,7 @@ docs/rules.md.
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 import numpy as np
 
@@ -236,7 +237,8 @@ class Stage1Cost:
         any_lost = any_set(lost)  # (most rules below favour or refuse lost tracks' pairs: none, nothing to do)
         # looks in each track's bank (thin banks: lost tracks' rules below only)
         counts = self.bank.count(self.table.slot) if any_lost else None
-        late = self.late_thin_banks(counts) if cfg.thin_bank_revival and any_lost else None  # (T,), made once
+        # (T,), made once (`counts` is set where a track is lost)
+        late = self.late_thin_banks(cast(np.ndarray, counts)) if cfg.thin_bank_revival and any_lost else None
         # without a lost track every pair's gate is `match_bounds`'s fixed threshold: no (T, 1) column to gather
         bounds = self.match_bounds(counts, late)[rows, 0] if any_lost else self.config.appearance.match_threshold
         if cfg.vouched_lost_match and any_lost:  # motion that holds the person needs no revival's evidence
