@@ -32,7 +32,7 @@ import logging
 import math
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -336,6 +336,7 @@ class CameraMotionEstimator:
         self._previous, self._previous_mask, self._previous_size, self._scale = gray, mask, size, scale
         if previous is None:
             return IDENTITY.copy()
+        previous_mask = cast(np.ndarray, previous_mask)  # (kept with `previous`, set together)
         self.estimates += 1
         if size != previous_size:  # a stream that changed resolution: the two frames' pixels are not comparable
             self.failures += 1
@@ -547,7 +548,7 @@ class CameraMotionEstimator:
         estimate (a 300 x 1 frame panning 2 px a frame: 0 px, no failure)."""
         if min(previous.shape[:2]) < _ECC_MIN_SIDE_PX or min(current.shape[:2]) < _ECC_MIN_SIDE_PX:
             return None
-        warp = np.eye(2, 3, dtype=np.float32)
+        warp: np.ndarray = np.eye(2, 3, dtype=np.float32)
         criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, _ECC_ITERATIONS, _ECC_EPSILON)
         try:
             if hasattr(cv2, "findTransformECCWithMask"):

@@ -9,6 +9,8 @@ their prediction), but for fixed scene objects (`tracker.still`) and, at a side 
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from tracker.birth import BirthShapes
@@ -108,7 +110,8 @@ class FrameReport:
         aspect_widths = filtered and weight > 0.0  # the reported boxes are made anew from the aspects
         # judged: what is in view (the Kalman box, the person's whole width), read where the frame's size is known;
         # the reported boxes start from it unless made anew (then, without a frame size, nothing reads it)
-        judged = boxes = xywh_to_xyxy(kalman) if frame_size is not None or not aspect_widths else None
+        judged = xywh_to_xyxy(kalman) if frame_size is not None or not aspect_widths else None
+        boxes = cast(np.ndarray, judged)  # (None only where `aspect_widths` makes them anew below)
         if not filtered:  # the detection's own box where there is one (judged too)
             matched = indices(~gap)  # the prediction in a gap
             boxes[matched] = dets.boxes_xyxy[np.searchsorted(dets.index, table.detection_index[shown[matched]])]

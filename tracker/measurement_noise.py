@@ -128,9 +128,11 @@ class MeasurementNoise:
         lagged, previous_sq, current_sq = self._pair_sums.reshape(3, _NDIM).tolist()
         rho = [lag / math.sqrt(p * c + _TINY) for lag, p, c in zip(lagged, previous_sq, current_sq, strict=True)]
         white = [r <= bound for r in rho]
-        scale = self.count * self.model_variance
-        factor = [  # 1 where not adapted; a zero model has no scale to raise (its whiteness is still reported)
-            max(1.0, e / scale) if w and adapt and scale > 0.0 else 1.0
+        model_total = self.count * self.model_variance
+        factor: list[
+            float
+        ] = [  # 1 where not adapted; a zero model has no scale to raise (its whiteness is still reported)
+            max(1.0, e / model_total) if w and adapt and model_total > 0.0 else 1.0
             for e, w, adapt in zip(self._excess.tolist(), white, _ADAPT, strict=True)
         ]
         if white != self._white_list or factor != self._factor_list:  # new arrays only when a value changes

@@ -70,6 +70,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 
@@ -164,7 +165,11 @@ class StillBoxes:
         self.__dict__.update(state)
         self._per_owner = None
 
-    def _rank(self, n: np.ndarray | int) -> np.ndarray | int:
+    @overload
+    def _rank(self, n: np.ndarray) -> np.ndarray: ...
+    @overload
+    def _rank(self, n: int) -> np.integer: ...
+    def _rank(self, n: np.ndarray | int) -> np.ndarray | np.integer:
         """Index of the `still_quantile` order statistic among n values (the lower quantile)."""
         return np.floor(self.cfg.still_quantile * (np.asarray(n) - 1)).astype(np.int64)
 
@@ -418,7 +423,11 @@ class StillBoxes:
         self._bounds.clear()
         self._per_owner = None
 
-    def hidden(self, share: np.ndarray | float) -> np.ndarray:
+    @overload
+    def hidden(self, share: np.ndarray) -> np.ndarray: ...
+    @overload
+    def hidden(self, share: float) -> bool: ...
+    def hidden(self, share: np.ndarray | float) -> np.ndarray | bool:
         """(T,) bool (a bool for one float share): the tracks judged fixed scene objects (most recent observations
         still): not reported, and not enrolled in a persistent gallery."""
         return share > _MAJORITY
