@@ -1018,9 +1018,8 @@ class TrackerCore:
         mean, cov = self.kalman.initiate(xywh)
         class_ids, scores = dets.class_ids[det_idx], dets.scores[det_idx]
         slots = np.array([self.bank.allocate() for _ in det_idx], dtype=np.int64)
-        votes: list[ClassVote | None] = [None] * len(
-            det_idx
-        )  # one class so far: the table counts their class votes (`TrackTable.vote`)
+        # one class so far: the table counts their class votes (`TrackTable.vote`)
+        votes: list[ClassVote | None] = [None] * len(det_idx)
         rows = np.arange(len(self.tracks), len(self.tracks) + len(det_idx))
         new = self.table.add(slots, class_ids, scores, xywh, dets.index[det_idx], votes, self.frame_index, time.time())
         uncut = ~touches_side(xywh, frame_size)

@@ -20,6 +20,8 @@ false positives (the others fit the line: boxes off the person sideways). MOT17-
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from tracker.config import TrackerConfig
@@ -179,6 +181,7 @@ class GroundLine:
             expected = slope * foot + offset
             judged = (classes == cls) & (expected > 0.0) & (height < self.fraction * expected)
             part = judged if part is None else part | judged
+        part = cast(np.ndarray, part)  # (set: `_lines` holds a class at least)
         if frame_size is not None:
             part &= ~_cut_vertically(boxes_xyxy, frame_size)
         return part
