@@ -225,6 +225,7 @@ CORE_PARTS = [
     "report_weight",
     "frame_rate",
     "core_checkpoint",
+    "gallery_link",
     "types",
 ]
 

@@ -13,6 +13,7 @@ the CPU halves the memory and takes the gathered, padded bf16 bmm path (fast whe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import cast
 
 import numpy as np
@@ -186,8 +187,8 @@ class AppearanceBank:
         self._bounded[slot] = False
         self._free.append(slot)
 
-    def count(self, slots: np.ndarray) -> np.ndarray:
-        """(T,) entries held by each slot."""
+    def count(self, slots: np.ndarray | Sequence[int]) -> np.ndarray:
+        """(T,) entries held by each slot (`slots`: an int array, or a list of slot numbers)."""
         return self._count[np.asarray(slots, dtype=np.int64)]
 
     def thin(self, counts: np.ndarray) -> np.ndarray:

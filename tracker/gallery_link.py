@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
+from typing import cast
 
 import numpy as np
 import torch
@@ -170,10 +171,11 @@ class GalleryLink:
             looks = self.identity_looks(track)
             if looks is None:
                 continue
-            if offered is not None and offered != track.global_id:  # (its search gave it a stored identity's ID)
+            global_id = cast(int, track.global_id)  # (`identity_looks` gives looks only to a track with one)
+            if offered is not None and offered != global_id:  # (its search gave it a stored identity's ID)
                 gallery.withdraw(stream, [offered])
-            gallery.publish(stream, track.global_id, looks, track.class_id)
-            self._published[track] = (track.global_id, frame_index)
+            gallery.publish(stream, global_id, looks, track.class_id)
+            self._published[track] = (global_id, frame_index)
 
     # ------------------------------------------------------------------------------------------ store
     def track_ended(self, stream: object, track: Track, frame_index: int) -> None:
@@ -213,8 +215,9 @@ class GalleryLink:
         def dated(frame: int) -> float:
             return now - (frame_index - frame) / self.frame_rate
 
-        self.gallery.add(
-            track.global_id,
+        gallery, global_id = cast(Gallery, self.gallery), cast(int, track.global_id)  # (both set: looks were given)
+        gallery.add(
+            global_id,
             looks,
             track.class_id,
             Sighting(last, dated(last), self.source_name),
