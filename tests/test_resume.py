@@ -11,6 +11,7 @@ import errno
 import json
 import os
 import pickle
+import shutil
 import signal
 import stat
 import subprocess
@@ -1264,10 +1265,45 @@ def test_a_new_run_into_a_folder_leaves_nothing_of_the_earlier_run_beside_its_ou
     assert main(args + ["--max-frames", "20"]) == 0
     assert not (out / CHECKPOINT_NAME).exists() and not (out / "walk.mp4").exists()
     capsys.readouterr()
-    assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 0
-    assert "finished (20 frames): nothing to resume" in capsys.readouterr().out
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 2  # (cut by --max-frames: no checkpoint)
+    assert "stopped after 20 frames (--max-frames)" in capsys.readouterr().err
     assert main(args) == 0
     assert outputs(out, "walk") == reference
+
+
+def test_a_resume_of_a_run_max_frames_cut_that_kept_no_checkpoint_says_it_was_cut(clip, tmp_path, fake_models, capsys):
+    """`--resume` of a run `--max-frames` stopped before its source's end that kept no checkpoint (a `track batch
+    --max-frames` video's folder, a `track` run with --checkpoint-seconds 0 or without --gallery) said "finished (20
+    frames): nothing to resume", exit status 0, as if the whole video were tracked. Now one error says it was cut,
+    that no checkpoint was kept and how to go on; a batch folder written before summary.json said so (its batch.json
+    alone records the cut) too. A run tracked to its end is still finished."""
+    from test_batch import fake_tracker
+
+    from tracker.batch import track_many
+    from tracker.config import TrackerConfig
+
+    runs = []
+    for every in ("0", "60"):
+        runs.append(tmp_path / f"every{every}")
+        args = ["--out", str(runs[-1]), "--quiet", "--no-save-video", "--max-frames", "20", "--checkpoint-seconds"]
+        assert main([str(clip), *args, every]) == 0
+    track_many([clip], TrackerConfig(), tmp_path / "batch", workers=1, save_video=False, max_frames=20,
+               progress=False, make_tracker=fake_tracker)  # fmt: skip
+    old = tmp_path / "old_batch"  # its summary.json as before it recorded the cut
+    shutil.copytree(tmp_path / "batch" / "walk", old)
+    said = json.loads((old / "summary.json").read_text())
+    del said["cut_short"]
+    (old / "summary.json").write_text(json.dumps(said))
+    capsys.readouterr()
+    for out in [*runs, tmp_path / "batch" / "walk", old]:
+        assert main([str(clip), "--resume", "--out", str(out), "--quiet"]) == 2, out
+        err = capsys.readouterr().err
+        assert f"the run in {out} stopped after 20 frames (--max-frames), before the end of its source" in err, err
+        assert "kept no checkpoint" in err and "without --resume" in err and "--relink" in err, err
+        assert len(err.strip().splitlines()) == 1, err
+    assert main([str(clip), "--out", str(tmp_path / "whole"), "--quiet", "--no-save-video"]) == 0
+    assert main([str(clip), "--resume", "--out", str(tmp_path / "whole"), "--quiet"]) == 0
+    assert f"finished ({FRAMES} frames): nothing to resume" in capsys.readouterr().out
 
 
 def test_resume_finds_the_run_of_a_source_whose_name_ends_in_a_digit(tmp_path, monkeypatch, fake_models, capsys):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tracker.batch_work import read_note
 from tracker.io.mot import resumed_file
 from tracker.io.names import shown_apart, shown_name
 from tracker.io.strict_json import path_from_fields
@@ -113,7 +114,9 @@ def _check_resumable(out: Path, stem: str, source: str | None) -> None:
     Raises:
         AlreadyFinished: no checkpoint and a summary.json of a run of this source that ended normally.
         ResumeError: no checkpoint and no finished run (not a run folder, a run killed before its first frame, a
-            run stopped with --checkpoint-seconds 0, or one of several sources), or the finished run of another
+            run stopped with --checkpoint-seconds 0, or one of several sources), a run `--max-frames` cut before its
+            source's end (`cut_short` in its summary.json or, a batch's video, batch.json: it said "finished: nothing
+            to resume"), or the finished run of another
             source: one whose outputs have another stem, or one of the same stem whose summary names another
             `source` (the real path `tracker.resume.run_identity` gives; `cam1/v.mp4`'s finished run said "finished:
             nothing to resume" to a resume of `cam2/v.mp4`, which was never tracked), or a summary whose `source_uri`
@@ -144,6 +147,13 @@ def _check_resumable(out: Path, stem: str, source: str | None) -> None:
             "again without --resume"
         )
     if isinstance(summary, dict) and not summary.get("interrupted") and not summary.get("error"):
+        if summary.get("cut_short") is True or (read_note(out) or {}).get("cut_short") is True:
+            raise ResumeError(
+                f"the run in {where} stopped after {summary.get('frames')} frames (--max-frames), before the end of "
+                "its source, and kept no checkpoint to go on from (a batch's video, or a run without --gallery or with "
+                "--checkpoint-seconds 0 keeps none): track it again without --resume (a larger --max-frames, or "
+                "none); with --gallery, into another gallery, or add --relink (its first frames then count twice)"
+            )
         raise AlreadyFinished(f"the run in {where} finished ({summary.get('frames')} frames): nothing to resume")
     if isinstance(summary, dict):
         raise ResumeError(

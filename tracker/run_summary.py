@@ -107,7 +107,7 @@ class RunSummary:
     global_ids_replaced: dict[int, int] = field(default_factory=dict)  # `tracker.global_ids`: new ID -> final ID
     gallery_saved: tuple[Path, int] | None = None  # `--gallery`: the file and the identities it holds at the end
     gallery_saves_failed: list[str] = field(default_factory=list)  # `--gallery`: the periodic saves that failed
-    # stopped by `max_frames` with frames of the source left (not in summary.json: a gallery run keeps its checkpoint)
+    # stopped by `max_frames` with frames of the source left (summary.json: `--resume` says so, not "finished")
     cut_short: bool = False
 
     @property
@@ -155,6 +155,7 @@ class RunSummary:
                 if self.ended_early is not None
                 else {}
             ),
+            **({"cut_short": True} if self.cut_short else {}),
             **(
                 {"stream_gaps": [{"after_frame": f, "seconds": round(s, 3)} for f, s in self.gaps]} if self.gaps else {}
             ),
