@@ -313,9 +313,33 @@ def test_the_probe_names_each_way_a_connection_fails(error, expected, monkeypatc
         assert address == ("cam.example", 554) and timeout == 0.5, "RTSP's default port, the timeout given"
         raise error
 
+    monkeypatch.setattr(url_probe.socket, "getaddrinfo", lambda *args, **kwargs: [])  # (its name is looked up)
     monkeypatch.setattr(url_probe.socket, "create_connection", fail)
     answer = url_probe.probe("rtsp://user:pw@cam.example/stream1", 0.5)
     assert answer is not None and answer.reason.startswith(expected) and not answer.final
+
+
+@pytest.mark.parametrize("url", ["http://cam.example/video.mjpg", "rtsp://cam.example/stream1"])
+def test_the_probe_returns_within_its_timeout_while_the_name_server_does_not_answer(url, monkeypatch):
+    """`socket.getaddrinfo` takes no timeout: a name server that did not answer held the probe (and the open of a
+    URL that failed) for as long as the resolver waited, 5-30 s, past its 5 s, then said "was not found". Now the
+    probe answers within its timeout, saying the name did not resolve in it."""
+    answered = threading.Event()
+
+    def slow_name_server(*args, **kwargs):
+        answered.wait(10)
+        raise socket.gaierror(-3, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(url_probe.socket, "getaddrinfo", slow_name_server)
+    start = time.monotonic()
+    try:
+        answer = url_probe.probe(url, 0.3)
+        waited = time.monotonic() - start
+    finally:
+        answered.set()
+    assert waited < 1.0, f"the probe waited {waited:.1f} s of its 0.3"
+    assert answer is not None and not answer.final
+    assert answer.reason.startswith("the host name 'cam.example' did not resolve within 0.3 s"), answer.reason
 
 
 def test_the_probe_asks_nothing_of_a_scheme_without_a_connection(monkeypatch):

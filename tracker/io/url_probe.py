@@ -4,7 +4,9 @@ user can act on: a host name not found, a connection refused (nothing listening)
 status, or a server that answers but sends nothing OpenCV reads as video.
 
 `probe(url, timeout_s)` returns that reason as a phrase, or None where no reason can be found this way (a scheme
-that is not carried over TCP, such as udp:// or rtp://: nothing answers a datagram that finds no listener).
+that is not carried over TCP, such as udp:// or rtp://: nothing answers a datagram that finds no listener). The
+whole probe, the host name's lookup included (`socket.getaddrinfo` takes no timeout: a slow name server held it for
+its own 5-30 s), runs in a daemon thread that is waited for `timeout_s` at most.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import http.client
 import socket
 import ssl
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -54,10 +57,13 @@ class UrlAnswer:
 
 
 def probe(url: str, timeout_s: float) -> UrlAnswer | None:
-    """Ask the server of `url` once, waiting at most `timeout_s` seconds, why it gives no video.
+    """Ask the server of `url` once, waiting at most `timeout_s` seconds in all, why it gives no video.
 
     HTTP(S) URLs get a GET of their first byte (the status, or the Content-Type of what the server sends); the
-    other `TCP_SCHEMES` (RTSP, RTMP) get a TCP connection to their port. Never raises.
+    other `TCP_SCHEMES` (RTSP, RTMP) get a TCP connection to their port. Its host name is looked up first, in a
+    daemon thread waited for `timeout_s` at most (`socket.getaddrinfo` takes no timeout): a name server that does
+    not answer in time is the answer ("the host name 'cam.example' did not resolve within 5 s"), as is a server
+    that does not ("no answer from cam.example port 554 within 5 s"). Never raises.
 
     Returns:
         The answer, or None for a URL without a host or port, of another scheme (udp://, rtp://, srt://), or one
@@ -72,6 +78,37 @@ def probe(url: str, timeout_s: float) -> UrlAnswer | None:
     host = parts.hostname
     if not host or port is None or scheme not in TCP_SCHEMES:
         return None
+    resolved = threading.Event()
+    said: list[UrlAnswer | Exception] = []
+
+    def ask() -> None:
+        try:
+            said.append(_answer(url, scheme, host, port, timeout_s, resolved))
+        except Exception as exc:  # (raised to the caller, as before the probe had a thread)
+            said.append(exc)
+
+    asking = threading.Thread(target=ask, name=f"url probe {host}", daemon=True)  # (one left waiting: ends with us)
+    asking.start()
+    asking.join(timeout_s)
+    if said:
+        if isinstance(said[0], Exception):
+            raise said[0]
+        return said[0]
+    if not resolved.is_set():
+        return UrlAnswer(
+            f"the host name {host!r} did not resolve within {timeout_s:g} s (a slow or unreachable name server: "
+            "check the address and the network)"
+        )
+    return UrlAnswer(_connection_failure(TimeoutError(), host, port, timeout_s))
+
+
+def _answer(url: str, scheme: str, host: str, port: int, timeout_s: float, resolved: threading.Event) -> UrlAnswer:
+    """`probe`'s answer, asked in its thread: the host name looked up (then `resolved` is set), then the server."""
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, ValueError) as exc:  # (a name IDNA cannot encode: UnicodeError)
+        return UrlAnswer(_connection_failure(exc, host, port, timeout_s))
+    resolved.set()
     if scheme in HTTP_SCHEMES:
         return _http_answer(url, host, port, timeout_s)
     return _tcp_answer(host, port, timeout_s)
