@@ -45,7 +45,7 @@ from tracker.io.image_depth import DepthReader
 from tracker.io.mot import SequenceInfo, read_sequence_info
 from tracker.io.mp4_index import missing_mp4_index
 from tracker.io.names import MAX_NAME_BYTES, safe_name
-from tracker.io.url_probe import FFMPEG_LOG_HINT, probe
+from tracker.io.url_probe import FFMPEG_LOG_HINT, HTTP_SCHEMES, probe
 from tracker.wording import count
 
 __all__ = [
@@ -84,7 +84,7 @@ FFMPEG_FIRST_PAGE_ONLY = (".tif", ".tiff")  # files of several images of which F
 FFMPEG_UNREAD_ANIMATIONS = (".webp",)  # animated files FFmpeg reads no frame of (its WebP reader takes stills only)
 TIMESTAMP_PROBE_FRAMES = 12  # frames whose container timestamps measure a video's real frame rate
 MS_PER_S = 1000.0
-HTTP_SCHEMES = ("http://", "https://")  # URLs whose server can say why it refuses (an HTTP status)
+HTTP_PREFIXES = tuple(f"{scheme}://" for scheme in HTTP_SCHEMES)  # URLs probed when they do not open
 URL_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")  # RFC 3986 scheme, then "://"
 FILE_URL_PATTERN = re.compile(r"file:", re.IGNORECASE)  # a URL of a local file: read as the path it names
 FILE_URL_AUTHORITY = "//"  # after `file:`, a host follows (`file:///x`, `file://localhost/x`); else a path (`file:x`)
@@ -797,7 +797,7 @@ def _url_source(url: str) -> FrameSource:
     status, rather than retried as a live stream that dropped; one that is not UTF-8 at once too (`opencv_name`)."""
     capture = _open_capture(opencv_name(url))
     opened = capture.isOpened()
-    answer = None if opened or not url.lower().startswith(HTTP_SCHEMES) else probe(url, STREAM_TIMEOUT_MS / MS_PER_S)
+    answer = None if opened or not url.lower().startswith(HTTP_PREFIXES) else probe(url, STREAM_TIMEOUT_MS / MS_PER_S)
     if answer is not None and answer.final:
         capture.release()
         raise SourceError(f"{url}: {answer.reason} (check the address)")

@@ -20,9 +20,10 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
-__all__ = ["FFMPEG_LOG_HINT", "UrlAnswer", "probe"]
+__all__ = ["FFMPEG_LOG_HINT", "HTTP_SCHEMES", "UrlAnswer", "probe"]
 
-HTTP_SCHEMES = ("http", "https")  # asked with an HTTP request: the server can say why it refuses (a status)
+# asked with an HTTP request: the server can say why it refuses (a status); `sources.HTTP_PREFIXES` are made of it
+HTTP_SCHEMES = ("http", "https")
 DEFAULT_PORTS = {"http": 80, "https": 443, "rtsp": 554, "rtsps": 322, "rtmp": 1935, "rtmps": 443}  # TCP, by scheme
 TCP_SCHEMES = (*DEFAULT_PORTS, "tcp")  # FFmpeg's protocols over a TCP connection (tcp:// names its port)
 HTTP_CLIENT_ERRORS = range(400, 500)  # statuses that a retry cannot change (404 Not Found, 403 Forbidden ...)
