@@ -512,6 +512,22 @@ def test_a_gallery_that_cannot_be_saved_stops_track_before_any_frame(colour_mode
     assert "choose another --gallery" in err[0] and not out.exists()
 
 
+@pytest.mark.parametrize("command", [[], ["batch"]], ids=["track", "batch"])
+def test_a_gallery_under_a_file_is_named_as_typed(colour_models, tmp_path, monkeypatch, capsys, command):
+    """`track cam1.avi --gallery notes.txt/cam1/site.gallery` named the gallery and the file in its way by their
+    absolute paths ("the gallery /home/me/notes.txt/cam1/site.gallery ...: /home/me/notes.txt is a file"), which the
+    user never typed. Now both as typed."""
+    monkeypatch.chdir(tmp_path)
+    write_video(tmp_path / "cam1.avi", scene()[:5])
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    gallery = os.path.join("notes.txt", "cam1", "site.gallery")
+    assert main([*command, "cam1.avi", "--gallery", gallery, "--out", "o", *ARGS]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    said = f"error: the gallery {gallery} cannot be saved: notes.txt is a file, not a folder: choose another --gallery"
+    assert len(err) == 1 and err[0].endswith(said), err
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize("command", ["track", "batch"])
 def test_a_gallery_without_appearance_embeddings_is_one_error_from_track_and_batch(tmp_path, command, capsys):
     """`--gallery` with appearance off (nothing to store or search) is refused by `track` and `track batch` alike,

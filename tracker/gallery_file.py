@@ -183,19 +183,24 @@ def _nearest_existing(folder: Path) -> Path:
     return next((p for p in (folder, *folder.parents) if p.exists()), folder)
 
 
-def make_folder(path: Path, option: str = "path") -> None:
+def make_folder(path: Path, option: str = "path", folder: Path | None = None) -> None:
     """Create the folder of the gallery file `path` (and its parents) where missing, as a save does.
+
+    Args:
+        folder: the folder to make where it is not `path.parent` (`tracker.io.lock.gallery_lock`: its links
+            followed, an absolute path); the errors name `path` and the file in its way as given (`--gallery
+            notes.txt/cam1/g` was told of `/home/me/notes.txt`).
 
     Raises:
         NotADirectoryError: a file stands where a folder of the path should be. OSError (of the kind the system
             gave): the folder cannot be made. Each names the gallery and the folder; `option`: what chooses another
             file.
     """
-    folder = path.parent
+    folder = path.parent if folder is None else folder
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        in_the_way = file_in_the_way(path)
+        in_the_way = file_in_the_way(path) or file_in_the_way(folder / path.name)
         if in_the_way is not None:
             raise _not_a_folder(path, in_the_way, option) from exc
         reason = f"the gallery {path} cannot be saved: its folder {folder} cannot be made ({exc.strerror or exc})"

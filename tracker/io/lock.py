@@ -241,7 +241,7 @@ def gallery_lock(
     if made:
         from tracker.gallery_file import make_folder as make_gallery_folder  # (the gallery's own errors)
 
-        make_gallery_folder(lock_file.parent / path.name, option or "path")
+        make_gallery_folder(path, option or "path", folder=lock_file.parent)  # (its errors name `path` as given)
     if not lock_file.parent.is_dir():
         return contextlib.nullcontext()
     return FolderLock(
