@@ -1892,6 +1892,17 @@ def test_a_source_after_the_class_ids_is_told_to_come_first(tmp_path, capfd):
         assert "not a name, got" in capfd.readouterr().err
 
 
+def test_track_batchs_source_after_the_class_ids_is_shown_the_batch_command(capfd):
+    """`track batch --classes 0 cam.mp4 --out o`: the usage error's example of the right order said `track cam.mp4
+    --classes 0 ...`, another command than the one typed. Now `track batch cam.mp4 --classes 0 ...`."""
+    with pytest.raises(SystemExit) as stop:
+        main(["batch", "--classes", "0", "cam.mp4", "--out", "o"])
+    assert stop.value.code == 2
+    err = capfd.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("track batch: error: argument --classes: must be class ids, got 'cam.mp4', a source"), err
+    assert err.endswith("so give the sources first (track batch cam.mp4 --classes 0 ...)"), err
+
+
 @pytest.mark.parametrize(
     "command", [["walk.mp4"], ["batch", "walk.mp4", "--out", "o"], ["eval", "--data", "d"], ["gallery", "prune", "g"]]
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import logging
 import os
 import sys
@@ -117,7 +118,7 @@ def _classes_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--classes",
         action=GivenOnceAsSet,
-        type=class_id,
+        type=functools.partial(class_id, command=parser.prog),  # (its example: `track` or `track batch`)
         nargs="+",
         metavar="ID",
         help="class ids to track (default: 0, person; same as --set detector.classes=...)",

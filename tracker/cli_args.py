@@ -227,12 +227,13 @@ def positive_int(text: str) -> int:
     return value
 
 
-def class_id(text: str) -> int:
+def class_id(text: str, command: str = "track") -> int:
     """argparse type of `--classes`: a whole number; a name (`--classes person`) is told the ids (argparse's own
     "invalid int value: 'person'" did not say that classes are numbered, nor which number a person is). Several ids
     are separate words: `--classes 0,2` and an empty one (a shell variable left unset) are told so (it said "not a
     name"), and so is a source given after the ids (`track --classes 0 cam.mp4`: it said "not a name, got
-    'cam.mp4'")."""
+    'cam.mp4'"), its example of the right order given as `command` (the parser's prog: `track batch --classes 0
+    cam.mp4` was shown `track cam.mp4 --classes 0 ...`)."""
     if not text.strip():
         raise argparse.ArgumentTypeError(
             "an empty class id (a shell variable left unset?): give ids as separate words, --classes 0 2"
@@ -246,7 +247,7 @@ def class_id(text: str) -> int:
     if _names_a_source(text):  # `track --classes 0 cam.mp4`: the words after --classes are all taken as its ids
         raise argparse.ArgumentTypeError(
             f"must be class ids, got {text!r}, a source: --classes takes every word after it as an id, so give the "
-            f"sources first (track {text} --classes 0 ...)"
+            f"sources first ({command} {text} --classes 0 ...)"
         )
     return _parse(text, int, f"a class id, a whole number ({CLASS_EXAMPLES}), not a name")
 
