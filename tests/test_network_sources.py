@@ -4,6 +4,7 @@ only a live stream is reopened, and nothing ever rewinds."""
 from __future__ import annotations
 
 import functools
+import logging
 import shutil
 import socket
 import ssl
@@ -462,3 +463,32 @@ def test_a_camera_url_with_a_user_and_password_is_asked_with_them(password, expe
         server.server_close()
     assert answer is not None and answer.reason.startswith(f"the server answered {expected}"), answer
     assert ("USER:PASSWORD@HOST" in answer.reason) is (expected == "HTTP 401"), "a 401 says how to log in"
+
+
+@pytest.mark.parametrize("scheme", ["rtsp", "http"])
+def test_a_camera_url_password_is_never_shown_or_written(scheme, clip, tmp_path, monkeypatch, capsys, caplog):
+    """`track rtsp://admin:secret@127.0.0.1:9/x` printed "stream rtsp://admin:secret@... did not open", and a URL
+    with no path named its outputs after `admin:secret@host`: the password on screen, in logs and in file names.
+    Now each shows `admin:***@`, while the real URL (login included) is still what is opened."""
+    caplog.set_level(logging.INFO, logger="tracker")
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
+    monkeypatch.setattr(
+        run.Tracker,
+        "from_config",
+        staticmethod(lambda cfg, frame_rate=None, gallery=None: Tracker(cfg, frame_rate, detector=blob_detector)),
+    )
+    dead = f"{scheme}://admin:secret@127.0.0.1:{closed_port()}/x"
+    assert main([dead, "--out", str(tmp_path / "dead"), "-q", "--set", "reid.model=none"]) == 2
+    said = capsys.readouterr().err
+    assert "admin:***@127.0.0.1" in one_error_line(said)
+    assert main([dead, "--resume", "--out", str(tmp_path / "dead"), "--set", "reid.model=none"]) == 2
+    said += capsys.readouterr().err
+    with MediaServer(clip[0]) as server:  # (no path: the outputs are named after the host)
+        live = server.url.replace("http://", "http://admin:secret@")
+        code = main([live, "--out", str(tmp_path / "out"), "--no-save-video", "--set", "reid.model=none"])
+    said += "".join(capsys.readouterr())
+    assert code == 0 and len(list((tmp_path / "out").glob("*.txt"))) == 1, "the video behind the login was tracked"
+    assert "secret" not in said and "secret" not in caplog.text
+    for path in tmp_path.rglob("*"):
+        assert "secret" not in path.name, path
+        assert path.is_dir() or b"secret" not in path.read_bytes(), path

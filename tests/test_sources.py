@@ -731,3 +731,17 @@ def test_a_folder_of_notes_is_not_told_to_track_them_as_videos(tmp_path):
     with pytest.raises(SourceError) as err:
         open_source(notes)
     assert f"`track batch {notes / '*.avi'} --out OUT`" in str(err.value), str(err.value)
+
+
+@pytest.mark.parametrize(
+    "url, shown",
+    [
+        ("rtsp://admin:secret@192.168.1.10/stream", "rtsp://admin:***@192.168.1.10/stream"),
+        ("http://user:p@ss@cam:8080?x=1", "http://user:***@cam:8080?x=1"),  # (the host follows the last @)
+        ("rtsp://admin@cam/x", "rtsp://admin@cam/x"),  # a user name alone: nothing hidden
+        ("http://cam/v.mjpg?token=a:b@c", "http://cam/v.mjpg?token=a:b@c"),  # a query's `@` is no login
+        ("/data/admin:secret@x.mp4", "/data/admin:secret@x.mp4"),  # a path, not a URL
+    ],
+)
+def test_a_shown_url_hides_its_password_and_keeps_the_rest(url, shown):
+    assert sources.shown_url(url) == shown

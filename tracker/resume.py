@@ -33,7 +33,7 @@ from typing import Any
 
 from tracker.config import TrackerConfig, config_to_dict
 from tracker.io.names import is_utf8, shown_apart, shown_name
-from tracker.io.sources import FrameSource, local_path, resolve_source
+from tracker.io.sources import FrameSource, local_path, resolve_source, shown_url
 from tracker.private_file import create_private
 from tracker.weights import file_digest, resolve_weights
 
@@ -154,8 +154,8 @@ def resumable(spec: str, source: FrameSource) -> bool:
 def not_resumable(spec: str) -> ResumeError:
     """The refusal for a source that cannot be read again (a webcam, a live stream, a URL)."""
     return ResumeError(
-        f"{shown_name(spec)} cannot be resumed: a webcam, a stream or a URL cannot be read again from where it stopped "
-        "(a file, an image folder or a glob can, named by its path or a file:// URL)"
+        f"{shown_name(shown_url(spec))} cannot be resumed: a webcam, a stream or a URL cannot be read again from where "
+        "it stopped (a file, an image folder or a glob can, named by its path or a file:// URL)"
     )
 
 

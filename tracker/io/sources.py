@@ -45,7 +45,7 @@ from tracker.io.image_depth import DepthReader
 from tracker.io.mot import SequenceInfo, read_sequence_info
 from tracker.io.mp4_index import missing_mp4_index
 from tracker.io.names import MAX_NAME_BYTES, safe_name
-from tracker.io.url_probe import FFMPEG_LOG_HINT, HTTP_SCHEMES, probe
+from tracker.io.url_probe import FFMPEG_LOG_HINT, HTTP_SCHEMES, USER_SEPARATOR, probe
 from tracker.wording import count
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "opencv_name",
     "resolve_source",
     "safe_name",
+    "shown_url",
     "timestamp_rate",
 ]
 
@@ -88,6 +89,8 @@ HTTP_PREFIXES = tuple(f"{scheme}://" for scheme in HTTP_SCHEMES)  # URLs probed 
 URL_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")  # RFC 3986 scheme, then "://"
 FILE_URL_PATTERN = re.compile(r"file:", re.IGNORECASE)  # a URL of a local file: read as the path it names
 FILE_URL_AUTHORITY = "//"  # after `file:`, a host follows (`file:///x`, `file://localhost/x`); else a path (`file:x`)
+HIDDEN_PASSWORD = "***"  # what a URL shown or written for people has in place of its password
+AUTHORITY_END = re.compile(r"[/?#]")  # where a URL's `user:password@host:port` ends (RFC 3986)
 LOCAL_HOSTS = ("", "localhost")  # the hosts a file URL of this computer names (`file:///x`, `file://localhost/x`)
 WEBCAM_PATTERN = re.compile(r"[0-9]+")  # ASCII digits only (str.isdigit accepts other scripts' digits too)
 DIGIT_RUNS = re.compile(r"([0-9]+)")  # the numbers in a file name, compared as numbers (natural order)
@@ -186,6 +189,24 @@ def _as_path(text: str) -> Path:
         return literal.expanduser()
     except RuntimeError:  # `~name` of an unknown user
         return literal
+
+
+def shown_url(text: str) -> str:
+    """`text` as messages, logs, labels and output names show it: a URL's password (`rtsp://admin:secret@cam/x`) as
+    `HIDDEN_PASSWORD` (`rtsp://admin:***@cam/x`), its user name kept; any other string (a URL with no password, a
+    path) as it is. Only what is shown: the real URL is still what OpenCV and the probe open. Like FFmpeg and
+    `url_probe`, the host follows the last `@` of the authority."""
+    scheme = URL_PATTERN.match(text)
+    if scheme is None:
+        return text
+    rest = text[scheme.end() :]
+    end = AUTHORITY_END.search(rest)
+    authority, tail = (rest[: end.start()], rest[end.start() :]) if end else (rest, "")
+    login, at, host = authority.rpartition(USER_SEPARATOR)
+    user, colon, _ = login.partition(":")
+    if not at or not colon:
+        return text
+    return f"{scheme.group()}{user}:{HIDDEN_PASSWORD}{at}{host}{tail}"
 
 
 def _file_url_path(text: str) -> Path | None:
@@ -794,22 +815,24 @@ def _webcam_source(index: int) -> FrameSource:
 def _url_source(url: str) -> FrameSource:
     """A network source: opened once now to tell a finite file (known length) from a live stream. An HTTP(S) URL
     that does not open and whose server answers a client error (404 Not Found ...) is refused at once, naming the
-    status, rather than retried as a live stream that dropped; one that is not UTF-8 at once too (`opencv_name`)."""
+    status, rather than retried as a live stream that dropped; one that is not UTF-8 at once too (`opencv_name`).
+    Its password is never shown: messages, logs, the stream's label and its name hold `shown_url(url)`."""
+    shown = shown_url(url)
     capture = _open_capture(opencv_name(url))
     opened = capture.isOpened()
     answer = None if opened or not url.lower().startswith(HTTP_PREFIXES) else probe(url, STREAM_TIMEOUT_MS / MS_PER_S)
     if answer is not None and answer.final:
         capture.release()
-        raise SourceError(f"{url}: {answer.reason} (check the address)")
+        raise SourceError(f"{shown}: {answer.reason} (check the address)")
     fps = capture.get(cv2.CAP_PROP_FPS) if opened else 0.0
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if opened else 0
-    stem = Path(url.split("?")[0].split("#")[0].rstrip("/")).name
+    stem = Path(shown.split("?")[0].split("#")[0].rstrip("/")).name
     name = safe_name(Path(stem).stem, "stream")
     rate = fps if fps and fps > 0 else None
     if opened and total > 0:  # a known length: a file on a server, which ends like a local one
         frames = _finite_url_frames(url, total, capture)
         return FrameSource(name, "video", rate, total, timestamp_rate=lambda: timestamp_rate(url), _frames=frames)
-    live = _live_frames(url, url, capture if opened else None)
+    live = _live_frames(url, shown, capture if opened else None)
     return FrameSource(name, "stream", rate, None, live=True, _frames=live)
 
 
@@ -824,8 +847,9 @@ def _finite_url_frames(url: str, total: int, first: cv2.VideoCapture) -> Callabl
 
     A server that answers again but has no frame there (the file is shorter than its header says, or damaged)
     ends the video like a truncated local file (`ended_early`); one that does not answer, or a file of which no
-    frame at all can be read, raises `SourceError`.
+    frame at all can be read, raises `SourceError`. Messages and logs show `shown_url(url)` (no password).
     """
+    shown = shown_url(url)
 
     def frames(src: FrameSource) -> FrameIterator:
         capture, position, backoff = first, 0, _Backoff()
@@ -841,19 +865,19 @@ def _finite_url_frames(url: str, total: int, first: cv2.VideoCapture) -> Callabl
                     continue
                 if reopened and not position:  # the header opens, nothing decodes: nothing to track at all
                     raise SourceError(
-                        f"{url}: no frame of its {total} could be read (a damaged file, or an mp4 on a server "
+                        f"{shown}: no frame of its {total} could be read (a damaged file, or an mp4 on a server "
                         "that does not answer byte-range requests)"
                     )
                 if reopened:
                     src.ended_early = position
-                    log.warning("%s: no readable frames after frame %d of %d (truncated?)", url, position, total)
+                    log.warning("%s: no readable frames after frame %d of %d (truncated?)", shown, position, total)
                     return
                 wait = backoff.next_wait(
-                    f"{url}: connection lost after frame {position} of {total} and did not come back "
+                    f"{shown}: connection lost after frame {position} of {total} and did not come back "
                     f"({STREAM_RETRIES} retries with backoff)",
                     url,
                 )
-                log.info("%s: no frame after %d of %d; reopening in %.1f s", url, position, total, wait)
+                log.info("%s: no frame after %d of %d; reopening in %.1f s", shown, position, total, wait)
                 reopened_capture = _reopen_after(capture, url, wait, src.should_stop)
                 if reopened_capture is None:
                     return
