@@ -90,7 +90,6 @@ URL_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")  # RFC 3986 scheme, then
 FILE_URL_PATTERN = re.compile(r"file:", re.IGNORECASE)  # a URL of a local file: read as the path it names
 FILE_URL_AUTHORITY = "//"  # after `file:`, a host follows (`file:///x`, `file://localhost/x`); else a path (`file:x`)
 HIDDEN_PASSWORD = "***"  # what a URL shown or written for people has in place of its password
-AUTHORITY_END = re.compile(r"[/?#]")  # where a URL's `user:password@host:port` ends (RFC 3986)
 LOCAL_HOSTS = ("", "localhost")  # the hosts a file URL of this computer names (`file:///x`, `file://localhost/x`)
 WEBCAM_PATTERN = re.compile(r"[0-9]+")  # ASCII digits only (str.isdigit accepts other scripts' digits too)
 DIGIT_RUNS = re.compile(r"([0-9]+)")  # the numbers in a file name, compared as numbers (natural order)
@@ -194,19 +193,18 @@ def _as_path(text: str) -> Path:
 def shown_url(text: str) -> str:
     """`text` as messages, logs, labels and output names show it: a URL's password (`rtsp://admin:secret@cam/x`) as
     `HIDDEN_PASSWORD` (`rtsp://admin:***@cam/x`), its user name kept; any other string (a URL with no password, a
-    path) as it is. Only what is shown: the real URL is still what OpenCV and the probe open. Like FFmpeg and
-    `url_probe`, the host follows the last `@` of the authority."""
-    scheme = URL_PATTERN.match(text)
-    if scheme is None:
+    path) as it is. Only what is shown: the real URL is still what OpenCV and the probe open. The URL is split by
+    `urllib.parse.urlsplit` (its authority ends at the first `/`, `?` or `#`; like FFmpeg and `url_probe`, the host
+    follows the authority's last `@`)."""
+    try:
+        parts = urllib.parse.urlsplit(text)
+        hidden = parts.password is not None
+    except ValueError:  # (a malformed authority: shown as given, as OpenCV was given it)
         return text
-    rest = text[scheme.end() :]
-    end = AUTHORITY_END.search(rest)
-    authority, tail = (rest[: end.start()], rest[end.start() :]) if end else (rest, "")
-    login, at, host = authority.rpartition(USER_SEPARATOR)
-    user, colon, _ = login.partition(":")
-    if not at or not colon:
+    if not hidden:
         return text
-    return f"{scheme.group()}{user}:{HIDDEN_PASSWORD}{at}{host}{tail}"
+    login, _, host = parts.netloc.rpartition(USER_SEPARATOR)
+    return parts._replace(netloc=f"{login.partition(':')[0]}:{HIDDEN_PASSWORD}{USER_SEPARATOR}{host}").geturl()
 
 
 def _file_url_path(text: str) -> Path | None:
