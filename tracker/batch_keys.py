@@ -16,10 +16,10 @@ from typing import Any
 import yaml
 
 from tracker.config import TrackerConfig, config_to_dict
+from tracker.config_keys import KEY_SEPARATOR, flat_keys
 
 __all__ = ["changed_keys", "recorded_config", "unknown_at_default", "without"]
 
-KEY_SEPARATOR = "."  # dotted names of nested keys, as `--set section.key=value` names them
 # an official detector name the driver downloaded is recorded as the file's path (`batch._with_local_detector`),
 # while the fingerprint keeps the name: that path is the same setting
 DETECTOR_MODEL_KEY = "detector.model"
@@ -41,9 +41,9 @@ def recorded_config(folder: Path) -> dict[str, Any] | None:
 def unknown_at_default(current: Mapping[str, Any], recorded: Mapping[str, Any]) -> list[str]:
     """The dotted keys of `current` (a tracking config as `config_to_dict` gives it) that `recorded` lacks and whose
     value in `current` is the default (`TrackerConfig()`'s): keys added to the tracker since, left as they were."""
-    defaults = _flat(config_to_dict(TrackerConfig()))
-    known = _flat(recorded)
-    added = {key: value for key, value in _flat(current).items() if key not in known and key in defaults}
+    defaults = flat_keys(config_to_dict(TrackerConfig()))
+    known = flat_keys(recorded)
+    added = {key: value for key, value in flat_keys(current).items() if key not in known and key in defaults}
     return [key for key, value in added.items() if defaults[key] == value]
 
 
@@ -59,7 +59,7 @@ def without(config: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
 def changed_keys(current: Mapping[str, Any], recorded: Mapping[str, Any]) -> str:
     """The dotted keys whose value in `current` differs from `recorded`'s (a key `recorded` lacks counts unless it is
     at its default, `unknown_at_default`), as "key: old -> new, ..." (at most `CHANGES_NAMED`); "" where none."""
-    before, now = _flat(recorded), _flat(current)
+    before, now = flat_keys(recorded), flat_keys(current)
     new_defaults = set(unknown_at_default(current, recorded))
     differing = [(key, value) for key, value in now.items() if before.get(key, _ABSENT) != value]
     changes = [
@@ -77,18 +77,6 @@ _ABSENT = object()  # a key the record lacks (no config value is this)
 def _same_model(key: str, before: Any, now: Any) -> bool:
     """Whether `before` is the path of the official detector `now` names, downloaded by the batch's driver."""
     return key == DETECTOR_MODEL_KEY and isinstance(before, str) and isinstance(now, str) and Path(before).name == now
-
-
-def _flat(nested: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """{dotted key: value} of a nested mapping (sections of sections too)."""
-    flat: dict[str, Any] = {}
-    for name, value in nested.items():
-        key = f"{prefix}{name}"
-        if isinstance(value, Mapping):
-            flat |= _flat(value, f"{key}{KEY_SEPARATOR}")
-        else:
-            flat[key] = value
-    return flat
 
 
 def _drop(nested: dict[str, Any], path: list[str], leaf: str) -> None:

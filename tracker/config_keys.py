@@ -7,10 +7,13 @@ The sections themselves (the schema a user reads) are in `tracker.config`; check
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import MISSING, Field, field, fields
 from typing import Any
 
-__all__ = ["ConfigError", "Section", "key", "key_default"]
+__all__ = ["KEY_SEPARATOR", "ConfigError", "Section", "flat_keys", "key", "key_default"]
+
+KEY_SEPARATOR = "."  # dotted names of nested keys, as YAML's sections and `--set section.key=value` name them
 
 
 class ConfigError(ValueError):
@@ -97,3 +100,16 @@ def key(
     if isinstance(default, (list, tuple)):
         return field(default_factory=lambda: tuple(default), metadata=meta)
     return field(default=default, metadata=meta)
+
+
+def flat_keys(nested: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{dotted key: value} of a nested config mapping (`config_to_dict`'s, or a YAML file's), sections of sections
+    too, in the mapping's order: `{"lifecycle": {"min_hits": 3}}` is `{"lifecycle.min_hits": 3}`."""
+    flat: dict[str, Any] = {}
+    for name, value in nested.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, Mapping):
+            flat |= flat_keys(value, f"{key}{KEY_SEPARATOR}")
+        else:
+            flat[key] = value
+    return flat

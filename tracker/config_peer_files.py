@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from tracker.config_build import PEER_NAMES
+from tracker.config_keys import KEY_SEPARATOR, flat_keys
 
 __all__ = ["peer_file_error"]
 
@@ -27,16 +28,10 @@ def _boxmot_defaults(data: dict[str, Any]) -> dict[str, Any] | None:
     return {key: value[_BOXMOT_DEFAULT] for key, value in data.items()}
 
 
-def _dotted_keys(defaults: dict[str, Any], prefix: str = "") -> dict[str, str]:
-    """{a key's own name: its dotted name} of the nested config mapping `defaults` (`min_hits`:
-    `lifecycle.min_hits`, `frame_rate`: `frame_rate`)."""
-    keys: dict[str, str] = {}
-    for name, value in defaults.items():
-        if isinstance(value, dict):
-            keys.update(_dotted_keys(value, f"{prefix}{name}."))
-        else:
-            keys.setdefault(name, f"{prefix}{name}")
-    return keys
+def _by_own_name(defaults: dict[str, Any]) -> dict[str, str]:
+    """{a key's own name: its dotted name} of the nested config mapping `defaults` (`min_hits`: `lifecycle.min_hits`,
+    `frame_rate`: `frame_rate`); a name in several sections names the last (`model`: `reid.model`)."""
+    return {key.rpartition(KEY_SEPARATOR)[2]: key for key in flat_keys(defaults)}
 
 
 def _told(settings: dict[str, Any], ours_by_name: dict[str, str]) -> str:
@@ -84,7 +79,7 @@ def peer_file_error(data: dict[str, Any], defaults: dict[str, Any]) -> str | Non
         whose, settings = "BoxMOT's tracker YAML (each setting a search space: its default read here)", searched
     else:
         return None
-    told = _told(settings, _dotted_keys(defaults))
+    told = _told(settings, _by_own_name(defaults))
     return (
         f"this is {whose}, not a config of this tracker, whose keys are in sections (detector, association, "
         f"lifecycle, ...: configs/default.yaml lists them); {told}. Give those as overrides (`--set KEY=VALUE` on "
