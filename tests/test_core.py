@@ -401,6 +401,25 @@ def test_boxes_wholly_outside_the_frame_size_are_dropped_with_a_warning(caplog):
     assert sorted((o.track_id, o.detection_index) for o in out) == [(1, 0), (2, 1)]
 
 
+def test_a_box_at_a_frame_border_is_dropped_only_when_wholly_beyond_it():
+    """A box ending exactly on a border of the (height, width) frame (x2 = 0, y2 = 0, x1 = width, y1 = height) has
+    no part inside it and is dropped; one reaching the least float further in is kept, among boxes well inside (the
+    usual frame's test by the corners' extremes answers as the rows' own test)."""
+    height, width = 480, 640
+    inside = [[100.0, 100.0, 150.0, 220.0], [300.0, 200.0, 360.0, 330.0]]
+    beyond = [[-50.0, 100.0, 0.0, 220.0], [200.0, -90.0, 250.0, 0.0], [640.0, 100.0, 690.0, 220.0]]
+    beyond.append([200.0, 480.0, 250.0, 560.0])
+    within = [list(box) for box in beyond]
+    for box, (column, toward) in zip(within, [(2, np.inf), (3, np.inf), (0, -np.inf), (1, -np.inf)], strict=True):
+        box[column] = float(np.nextafter(box[column], toward))  # the least step into the frame
+    for edge, (touching, reaching) in enumerate(zip(beyond, within, strict=True)):
+        for box, dropped in ((touching, 1), (reaching, 0)):
+            tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
+            boxes = np.array([*inside, box])
+            tracker.update_detections(boxes, np.full(3, 0.9), frame_size=(height, width))
+            assert tracker.outside_detections == dropped, (edge, box)
+
+
 BAD_FRAME_SIZES = [
     (480, 640, 3),
     (0, 640),
@@ -474,6 +493,7 @@ def test_a_frame_shape_of_plain_ints_is_taken_without_the_number_checks(monkeypa
         raise AssertionError(f"{value!r} went through the number checks")
 
     monkeypatch.setattr("tracker.arguments._number", no_checks)
+    monkeypatch.setattr("tracker.arguments._is_pixel_count", no_checks)  # nor through the pixel count's tests
     tracker = Tracker(load_config(None, overrides=["device=cpu"]), frame_rate=FPS)
     box = np.array([[600.0, 100.0, 700.0, 300.0]])
     out = tracker.update_detections(box, np.array([0.9]), frame_size=(480, 640))

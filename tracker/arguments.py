@@ -148,17 +148,33 @@ def checked_frame_size(size: Any) -> tuple[int, int]:
     """(height, width) as two positive ints (numbers, or 0-d arrays or tensors of one: iterating a tensor gives
     those), or ValueError: a count that is not a whole number (480.5 is not rounded), NaN, infinite, not positive, a
     string, or not two of them."""
-    hint = f"frame_size must be two positive whole pixel counts (height, width), e.g. frame.shape[:2]; got {size!r}"
+    if _positive_ints(size):  # the usual `frame.shape[:2]`, every frame: as it is, no error text formatted
+        return size
     try:
         values = tuple(size) if not isinstance(size, str | bytes) else ()
     except TypeError:
-        raise ValueError(hint) from None
+        raise _frame_size_error(size) from None
     if len(values) != 2:
-        raise ValueError(hint)
+        raise _frame_size_error(size)
     values = (_as_number(values[0]), _as_number(values[1]))
     if not (_is_pixel_count(values[0]) and _is_pixel_count(values[1])):
-        raise ValueError(hint)
+        raise _frame_size_error(size)
     return int(values[0]), int(values[1])
+
+
+def _positive_ints(size: Any) -> bool:
+    """Whether `size` is a tuple of two positive Python ints (Python's own int: not a bool, not numpy's)."""
+    if size.__class__ is not tuple or len(size) != 2:
+        return False
+    height, width = size
+    return height.__class__ is int and width.__class__ is int and height > 0 and width > 0
+
+
+def _frame_size_error(size: Any) -> ValueError:
+    """`checked_frame_size`'s error for a refused `size`."""
+    return ValueError(
+        f"frame_size must be two positive whole pixel counts (height, width), e.g. frame.shape[:2]; got {size!r}"
+    )
 
 
 def _as_number(value: Any) -> Any:

@@ -28,6 +28,7 @@ from tracker.camera_motion import CameraMotionEstimator, as_homography
 from tracker.config import TrackerConfig, has_appearance, load_config, validate_config
 from tracker.core import TrackerCore
 from tracker.device import resolve_device
+from tracker.fast_numpy import largest, smallest
 from tracker.frames import as_bgr, no_frames, one_frame, own_frames, with_motions
 from tracker.gallery import Gallery, ModelIdentity
 from tracker.io.prefetch import Prefetch
@@ -547,7 +548,8 @@ class Tracker:
             self._warn_once(dets.unusual(self.config.plausible_detections))
             self._warn_unused_inputs(dets, embeddings, embed, transform, noise)
             if size is not None:
-                dets = _inside(dets, size, core.outside_detections, f": frame_size is (height, width), got {size}")
+                why = ": frame_size is (height, width), got ({height}, {width})"  # (`_inside` formats it if needed)
+                dets = _inside(dets, size, core.outside_detections, why)
             embed_rows = None
             if embed is not None:
 
@@ -804,7 +806,7 @@ class Tracker:
         size = (frame.shape[0], frame.shape[1])
         # (ultralytics clips its boxes to the frame; a detector of yours may not: dropped as update_detections drops
         # them outside its frame_size, not born again every frame)
-        dets = _inside(dets, size, self.core.outside_detections, f": the frame is {size[0]}x{size[1]} (height x width)")
+        dets = _inside(dets, size, self.core.outside_detections, ": the frame is {height}x{width} (height x width)")
         estimator = self.camera_motion
         before = None if estimator is None else estimator.checkpoint()
         transform, noise = self._frame_motion(frame, dets, given)
@@ -922,13 +924,23 @@ def _faults_undone_on_error(core: TrackerCore) -> Iterator[None]:
 
 def _inside(dets: Detections, size: tuple[int, int], dropped: OutsideDetections, why: str) -> Detections:
     """The detections with some part inside the (height, width) frame. Rows wholly outside it are dropped and
-    counted in `dropped` (the first of a video warned, with `why` after its message), as invalid rows are: no
-    detector that clips to the frame reports them, and a `frame_size` given as (width, height) puts real people there
-    (each would be born again every frame, as a track predicted out of view)."""
+    counted in `dropped` (the first of a video warned, with `why` after its message, a `str.format` template of
+    `height` and `width`: formatted only then), as invalid rows are: no detector that clips to the frame reports them,
+    and a `frame_size` given as (width, height) puts real people there (each would be born again every frame, as a
+    track predicted out of view)."""
     height, width = size
-    x1, y1, x2, y2 = dets.boxes_xyxy.T
+    boxes = dets.boxes_xyxy
+    if not len(boxes):
+        return dets
+    # the usual frame: every box inside, told by the corners' extremes (two reductions; a NaN fails the tests and
+    # goes on to the rows' own test below, as any box outside does)
+    _, _, low_x2, low_y2 = smallest(boxes, 0).tolist()
+    high_x1, high_y1, _, _ = largest(boxes, 0).tolist()
+    if high_x1 < width and low_x2 > 0 and high_y1 < height and low_y2 > 0:
+        return dets
+    x1, y1, x2, y2 = boxes.T
     inside = (x1 < width) & (x2 > 0) & (y1 < height) & (y2 > 0)
     if inside.all():
         return dets
-    dropped.add(int((~inside).sum()), why)
+    dropped.add(int((~inside).sum()), why.format(height=height, width=width))
     return dets.select(inside)
