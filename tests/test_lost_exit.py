@@ -163,13 +163,13 @@ def test_a_lost_track_already_out_of_the_view_is_not_tested_for_walking_out(monk
     observed = xyxy_to_xywh(np.array([[0.0, 200.0, 50.0, 320.0], [290.0, 200.0, 350.0, 320.0]]))
     entering = np.array([[0.0, 200.0, 40.0, 320.0], [500.0, 200.0, 560.0, 320.0]])  # someone at that border
     tested = []
-    leaving = view_exit._leaving_rows
+    exits = view_exit._exits  # the rule's own test starts there (`_leaving_rows` goes on where an exit is)
 
-    def spy(mean_rows: np.ndarray, *args: object) -> np.ndarray:
+    def spy(mean_rows: np.ndarray, *args: object) -> tuple[np.ndarray, np.ndarray]:
         tested.append(mean_rows[:, 0].tolist())
-        return leaving(mean_rows, *args)
+        return exits(mean_rows, *args)
 
-    monkeypatch.setattr(view_exit, "_leaving_rows", spy)
+    monkeypatch.setattr(view_exit, "_exits", spy)
     lost = np.array([True, True])
     away = view_exit.away_from_view(mean, previous, observed, lost, entering, (HEIGHT, WIDTH), cfg)
     assert away.shape == (2,)  # per track: nothing beyond the out-of-view rows
@@ -199,3 +199,35 @@ def test_skipping_a_track_out_of_the_view_refuses_what_testing_it_did():
     lost = np.array([True, True])
     away = away_from_view(mean, mean, observed, lost, entering, (HEIGHT, WIDTH), cfg)
     assert np.broadcast_to(away if away.ndim == 2 else away[:, None], (2, 1)).tolist() == [[True], [True]]
+
+
+def test_the_frame_before_is_read_only_for_a_lost_track_at_an_exit_it_was_cut_at(monkeypatch):
+    """The walking-out rule compares a lost track's box with the frame before only where the box keeps no more than
+    `lost_exit_fraction` of itself inside a border its last observed box was cut by: a lost track near the right
+    border whose last box was whole (hidden there, not walking out: PETS09 ACF frame 70) refuses nothing, and the
+    previous frame's inside fractions are not taken (on the street video, 179 of 253 frames that got that far). One
+    at an exit it was cut at still has them taken and refuses the detection reaching further in."""
+    import tracker.view_exit as view_exit
+
+    cfg = load_config().association
+    fractions = view_exit._inside_fractions
+    taken = []
+
+    def spy(mean_rows: np.ndarray, reach: np.ndarray) -> np.ndarray:
+        taken.append(mean_rows[:, 0].tolist())
+        return fractions(mean_rows, reach)
+
+    monkeypatch.setattr(view_exit, "_inside_fractions", spy)
+    mean = np.zeros((1, 8))
+    mean[0, :4] = [650.0, 260.0, 60.0, 120.0]  # predicted a third inside the right border
+    previous = mean.copy()
+    previous[0, 0] = 640.0
+    hidden = xyxy_to_xywh(np.array([[560.0, 200.0, 620.0, 320.0]]))  # last seen whole, 20 px from the border
+    entering = np.array([[560.0, 200.0, 640.0, 320.0]])  # someone at that border, 80 px in view
+    away = view_exit.away_from_view(mean, previous, hidden, np.array([True]), entering, (HEIGHT, WIDTH), cfg)
+    assert not np.any(away)
+    assert taken == [[650.0]]  # this frame's fractions only
+    cut = xyxy_to_xywh(np.array([[580.0, 200.0, 640.0, 320.0]]))  # last seen cut by the right border
+    away = view_exit.away_from_view(mean, previous, cut, np.array([True]), entering, (HEIGHT, WIDTH), cfg)
+    assert away.tolist() == [[True]]
+    assert taken[1:] == [[650.0], [640.0]]  # and the frame before's

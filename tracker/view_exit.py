@@ -70,6 +70,12 @@ def away_from_view(
         in_view = lost_rows[~away.take(lost_rows)]
         if len(in_view) == 0:
             return away
+    mean_in_view = mean.take(in_view, axis=0)
+    now, exits = _exits(
+        mean_in_view, reach.take(in_view, axis=0), gaps.take(in_view, axis=0), config.lost_exit_fraction
+    )
+    if not any_set(exits):  # (most street frames: no lost track in view near an exit its last box was cut at)
+        return away
     # the first test (`_near_exit`: whether any lost track is near an exit) is taken on every lost track, as before the
     # skip: it is not the bits of the rule's own test, and a track skipped for being out of the view passes it, so
     # taken on the others alone it could refuse nothing where they were tested and refused pairs before
@@ -77,10 +83,10 @@ def away_from_view(
         return away
     lost_rows = in_view
     leaving = _leaving_rows(
-        mean.take(lost_rows, axis=0),
-        reach.take(lost_rows, axis=0),
+        mean_in_view,
+        now,
+        exits,
         previous_mean.take(lost_rows, axis=0),
-        gaps.take(lost_rows, axis=0),
         boxes_xyxy,
         frame_size,
         config.lost_exit_fraction,
@@ -171,26 +177,39 @@ def leaving_pairs(
         return np.zeros((len(mean), len(boxes_xyxy)), dtype=bool)
     reach = _reach(xywh_to_xyxy(mean[:, :4]), frame_size)
     gaps = border_gaps(xywh_to_xyxy(observed_xywh), frame_size)
-    return _leaving_rows(mean, reach, previous_mean, gaps, boxes_xyxy, frame_size, exit_fraction)
+    now, exits = _exits(mean, reach, gaps, exit_fraction)
+    return _leaving_rows(mean, now, exits, previous_mean, boxes_xyxy, frame_size, exit_fraction)
+
+
+def _exits(
+    mean: np.ndarray, reach: np.ndarray, observed_gaps: np.ndarray, exit_fraction: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 4) each twice: the predicted boxes' (Kalman means (T, 8)) inside fractions (`_inside_fractions`, from
+    their (T, 4) `reach` into the view), and where such a box keeps no more than `exit_fraction` of itself inside a
+    border its last observed box was cut by (its (T, 4) `observed_gaps` to the borders within `truncation.TOUCH_PX`):
+    the exits `leaving_pairs` tests, before it compares them with the frame before."""
+    now = _inside_fractions(mean, reach)
+    return now, (now <= exit_fraction) & (observed_gaps <= TOUCH_PX)
 
 
 def _leaving_rows(
     mean: np.ndarray,
-    reach: np.ndarray,
+    now: np.ndarray,
+    exits: np.ndarray,
     previous_mean: np.ndarray,
-    observed_gaps: np.ndarray,
     boxes_xyxy: np.ndarray,
     frame_size: tuple[int, int],
     exit_fraction: float,
 ) -> np.ndarray:
-    """`leaving_pairs` past its first test (`_near_exit`), from the predicted boxes' (T, 4) `reach` into the view
-    (`_reach`) and the last observed boxes' (T, 4) `observed_gaps` to the borders (`entry.border_gaps`);
-    `away_from_view` takes the first test on every lost track before it leaves out those already out of the view."""
+    """`leaving_pairs` past its first test (`_near_exit`), from the predicted boxes' (T, 4) inside fractions `now`
+    and (T, 4) bool `exits` (`_exits`): the box of the frame before (`previous_mean`, (T, 8)) is taken only where an
+    exit is; `away_from_view` takes the first test on every lost track (where an exit is) before it leaves out those
+    already out of the view."""
     nothing = np.zeros((len(mean), len(boxes_xyxy)), dtype=bool)
-    now = _inside_fractions(mean, reach)
+    if not any_set(exits):  # (the frame before is not read)
+        return nothing
     before = _inside_fractions(previous_mean, _reach(xywh_to_xyxy(previous_mean[:, :4]), frame_size))
-    leaving = (now <= exit_fraction) & (now <= before)
-    leaving &= observed_gaps <= TOUCH_PX  # the last box was cut there
+    leaving = exits & (now <= before)
     if not any_set(leaving):
         return nothing
     # how far each detection reaches into the view from each border, px (N, 4), against the allowed (T, 4)
