@@ -6,6 +6,7 @@ import re
 import socket
 import threading
 import time
+from base64 import b64encode
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CHUNK = 4096  # bytes written per step
@@ -46,7 +47,8 @@ class MediaServer(_KillableServer):
     """Serves `data` at any path with `Range` support; `kill()` cuts open transfers and refuses new ones.
 
     `seconds_per_chunk` throttles transfers so a client cannot have the whole file buffered before a kill;
-    `cut_once_at` (a byte offset) cuts the first transfer that reaches it, once (a dropped connection).
+    `cut_once_at` (a byte offset) cuts the first transfer that reaches it, once (a dropped connection); `login`
+    ("user:password") answers 401 to a request without that HTTP Basic login, as a camera does.
     """
 
     def __init__(
@@ -56,12 +58,15 @@ class MediaServer(_KillableServer):
         seconds_per_chunk: float = 0.0,
         cut_once_at: int | None = None,
         port: int = 0,
+        login: str | None = None,
     ) -> None:
         super().__init__(_Handler, port)
         self.data = data
         self.content_type = content_type
         self.seconds_per_chunk = seconds_per_chunk
         self.cut_once_at = cut_once_at
+        self.login = login
+        self.refused = 0  # requests answered 401 (no login, or a wrong one)
         self.requests: list[str | None] = []
 
 
@@ -78,6 +83,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._respond(body=True)
 
     def _respond(self, body: bool) -> None:
+        login = self.server.login
+        if login is not None and self.headers.get("Authorization") != "Basic " + b64encode(login.encode()).decode():
+            self.server.refused += 1
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="camera"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         data, header = self.server.data, self.headers.get("Range")
         self.server.requests.append(header)
         start, end = 0, len(data) - 1

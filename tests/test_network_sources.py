@@ -4,6 +4,7 @@ only a live stream is reopened, and nothing ever rewinds."""
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import shutil
 import socket
@@ -492,3 +493,40 @@ def test_a_camera_url_password_is_never_shown_or_written(scheme, clip, tmp_path,
     for path in tmp_path.rglob("*"):
         assert "secret" not in path.name, path
         assert path.is_dir() or b"secret" not in path.read_bytes(), path
+
+
+def test_a_batch_writes_no_camera_password_and_reuses_its_videos_on_a_re_run(clip, tmp_path, capsys, caplog):
+    """`track batch http://admin:secret@cam/...` wrote the URL as given into each video's `batch.json`, named the
+    folder of a URL with no path `admin_secret_...` and showed it beside a folder's name: the camera's password on
+    disk in plain text. Now the batch records and shows `admin:***@`, and a re-run of the same batch finds each
+    folder by that and reuses it; a folder of a batch before (its note holds the URL as given) is found too."""
+    from test_batch import fake_tracker
+
+    from tracker.batch import track_many
+    from tracker.batch_work import NOTE_NAME
+    from tracker.config import TrackerConfig
+
+    caplog.set_level(logging.INFO, logger="tracker")
+    out = tmp_path / "out"
+    with MediaServer(clip[0], login="admin:secret") as server:  # (401 without the login: it is used to open them)
+        camera = server.url.replace("http://", "http://admin:secret@")
+        sources = [f"{camera}/cams/door.mp4", camera, f"{camera}/other/door.mp4"]  # (no path; a second `door`)
+
+        def batch():
+            return track_many(sources, TrackerConfig(), out, workers=2, make_tracker=fake_tracker)
+
+        first, again = batch(), batch()
+        said = "".join(capsys.readouterr()) + first.describe() + again.describe() + caplog.text
+        assert [(v.status, v.frames) for v in first.videos] == [("done", FRAMES)] * 3, first.describe()
+        assert [v.status for v in again.videos] == ["reused"] * 3, again.describe()
+        assert [v.name for v in again.videos] == [v.name for v in first.videos]
+        assert "admin:***@127.0.0.1" in said, "the labels still tell which camera a folder is"
+        assert "secret" not in said
+        for path in tmp_path.rglob("*"):
+            assert "secret" not in path.name, path
+            assert path.is_dir() or b"secret" not in path.read_bytes(), path
+        note = out / first.videos[0].name / NOTE_NAME  # as a batch of the version before wrote it
+        before = json.loads(note.read_text()) | {"source": sources[0], "path": sources[0]}
+        note.write_text(json.dumps(before))
+        upgraded = batch()
+    assert [(v.status, v.name) for v in upgraded.videos] == [("reused", v.name) for v in first.videos]

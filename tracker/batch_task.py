@@ -14,7 +14,7 @@ from typing import Any
 
 from tracker.batch_link import save_video_identities
 from tracker.batch_progress import NullChannel, Progress
-from tracker.batch_work import NOTE_NAME, VideoResult, VideoTask, one_line, source_key
+from tracker.batch_work import NOTE_NAME, VideoResult, VideoTask, one_line, recorded_source, source_key
 from tracker.config import BatchConfig, TrackerConfig, parse_config
 from tracker.io.strict_json import to_json
 from tracker.log_source import naming_source
@@ -171,7 +171,8 @@ def _run_video(
         shutil.rmtree(task.partial_dir, ignore_errors=True)
         result.reason = INTERRUPTED
         return result
-    note = {"fingerprint": task.fingerprint, "source": task.source, "path": source_key(task.source)}
+    # (the source as the batch shows it: a camera URL's password is written nowhere)
+    note = {"fingerprint": task.fingerprint, "source": recorded_source(task.source), "path": source_key(task.source)}
     note |= {"frames": summary.frames, "error": summary.error}
     note |= {"tracks": result.tracks, "seconds": summary.seconds, "stem": stem, "ended_early": result.ended_early}
     note["recognised"] = result.recognised

@@ -37,6 +37,7 @@ __all__ = [
     "output_names",
     "published_videos",
     "read_note",
+    "recorded_source",
     "reused_result",
     "source_key",
     "start_digest",
@@ -264,15 +265,18 @@ def output_names(sources: Sequence[str], out: Path | None = None) -> list[str]:
         for index, source in enumerate(sources):
             if names[index] is not None:
                 continue
-            folders = earlier.get(source_key(str(source)), []) + earlier.get(str(source), [])
-            name = next((f for f, given in folders if f not in claimed and (given == str(source) or not exact)), None)
+            # (the raw spelling too: a note written before passwords were hidden recorded a URL as given)
+            keys = dict.fromkeys((source_key(str(source)), str(source)))
+            folders = [folder for key in keys for folder in earlier.get(key, [])]
+            spellings = {str(source), recorded_source(str(source))}
+            name = next((f for f, given in folders if f not in claimed and (given in spellings or not exact)), None)
             if name is not None:
                 names[index] = name
                 claimed.add(name)
     for index, source in enumerate(sources):
         if names[index] is None:
             # images are named as `track` names them (`cam1/*.jpg`: cam1, `day.cam1/`: day.cam1; stems gave `_`, `day`)
-            stem = image_source_name(source) or local_path(str(source).rstrip("/")).stem
+            stem = image_source_name(source) or local_path(recorded_source(str(source)).rstrip("/")).stem
             names[index] = unique_stem(_folder_name(stem), taken)
     return [name for name in names if name is not None]
 
@@ -288,11 +292,11 @@ def _folder_name(stem: str) -> str:
 def labels(videos: Sequence[tuple[str, str]]) -> list[str]:
     """How the progress lines and the summary name each (source, output name): the name, with the source beside
     it where the name alone does not tell which source it is (two sources of one stem, `a.mp4` and `a.avi`, or a
-    folder named by an earlier batch): "a_2 (cams/a.mp4)"."""
+    folder named by an earlier batch): "a_2 (cams/a.mp4)"; a camera URL's password hidden (`recorded_source`)."""
     own = [output_names([source])[0] for source, _ in videos]
     shared = Counter(own)
     return [
-        f"{name} ({source})" if name != base or shared[base] > 1 else name
+        f"{name} ({recorded_source(source)})" if name != base or shared[base] > 1 else name
         for (source, name), base in zip(videos, own, strict=True)
     ]
 
@@ -308,10 +312,24 @@ def _folders(out: Path) -> list[str]:
 def source_key(source: str) -> str:
     """What finds a source's folder again in a re-run (`batch.json`'s "path"): the absolute path of a file, folder or
     glob, however it was spelled (`clip.mp4`, `/data/clip.mp4`, `cams/../clip.mp4`, `file:///data/clip.mp4`), else the
-    source as given."""
+    source as the batch records it (`recorded_source`: a camera URL without its password)."""
     from tracker.io.sources import local_path, resolve_source
 
-    return os.path.abspath(local_path(source)) if resolve_source(source) in ("path", "glob") else source
+    if resolve_source(source) in ("path", "glob"):
+        return os.path.abspath(local_path(source))
+    return recorded_source(source)
+
+
+def recorded_source(source: str) -> str:
+    """`source` as the batch writes it (`batch.json`) and shows it (its folder's name, progress, summary): a URL's
+    password as `***` (`tracker.io.sources.shown_url`: `rtsp://admin:***@cam/x`), any other source as given.
+    `batch.json` held the URL as given, so a camera's password lay in every video's folder in plain text. The password
+    is not needed to find the folder again: a re-run's URL is recorded the same way (user, host and path: the same
+    camera), and what made the outputs is its fingerprint. A file's name is kept as it is (not a URL, whatever it
+    holds)."""
+    from tracker.io.sources import resolve_source, shown_url
+
+    return source if resolve_source(source) in ("path", "glob") else shown_url(source)
 
 
 def _earlier_sources(out: Path) -> dict[str, list[tuple[str, str | None]]]:
