@@ -866,6 +866,55 @@ def test_a_new_config_key_not_at_its_default_tracks_the_video_again_and_says_so(
     assert notes == [f"cam: tracked again, as its config changed (appearance.bank_capacity: {before} -> 20)"]
 
 
+def as_before_the_key_was_removed(folder: Path, key: str, value: Any, monkeypatch) -> None:
+    """Make the finished video in `folder` look as a batch of a tracker that had the config `key` (at `value`, a
+    key the tracker has no longer) left it: its `config.yaml` with the key, its `batch.json` with the fingerprint that
+    tracker computed (its config with the key)."""
+    import yaml
+
+    import tracker.batch_work as batch_work
+
+    section, name = key.split(".")
+    recorded = yaml.safe_load((folder / CONFIG_NAME).read_text())
+    recorded[section][name] = value
+    (folder / CONFIG_NAME).write_text(yaml.safe_dump(recorded, sort_keys=False))
+    note = json.loads((folder / NOTE_NAME).read_text())
+    full = batch_work.config_to_dict
+
+    def old_tracker(cfg):
+        config = full(cfg)
+        config[section][name] = value
+        return config
+
+    with monkeypatch.context() as patched:
+        patched.setattr(batch_work, "config_to_dict", old_tracker)
+        (task,) = batch_work.make_tasks([note["source"]], TrackerConfig(), folder.parent, False, None, None, None, None)
+    assert task.fingerprint != note["fingerprint"], "the key was not in the fingerprint"
+    (folder / NOTE_NAME).write_text(json.dumps(note | {"fingerprint": task.fingerprint}))
+
+
+def test_a_re_run_after_an_upgrade_that_removed_a_config_key_tracks_again_and_names_the_key(tmp_path, monkeypatch):
+    """A batch finished by a tracker that had `motion.old_gate`, run again by one without it: the video was tracked
+    again (its fingerprint hashed the key) without a word, as the note named only keys the tracker has. It is still
+    tracked again (what the key set may be done otherwise now: reusing could keep outputs this version would not
+    make), and the note names the key, its value, and why."""
+    video = clip(tmp_path / "cam.avi", 0, 5)
+    out = tmp_path / "out"
+    track_many([video], TrackerConfig(), out, workers=1, save_video=False, make_tracker=fake_tracker, progress=False)
+    as_before_the_key_was_removed(out / "cam", "motion.old_gate", 0.5, monkeypatch)
+    notes: list[str] = []
+    again = track_many([video], TrackerConfig(), out, workers=1, save_video=False, make_tracker=fake_tracker,
+                       progress=False, notify=notes.append)  # fmt: skip
+    assert [v.status for v in again.videos] == ["done"], again.describe()
+    assert notes == [
+        "cam: tracked again, as its config changed (motion.old_gate: 0.5 -> removed): this version of the tracker "
+        "has no motion.old_gate (an upgrade removed it), so the outputs made with it may differ from what it makes"
+    ]
+    third = track_many([video], TrackerConfig(), out, workers=1, save_video=False, make_tracker=fake_tracker,
+                       progress=False, notify=notes.append)  # fmt: skip
+    assert [v.status for v in third.videos] == ["reused"], "tracked again once: its config.yaml has no such key now"
+
+
 def test_a_video_whose_name_fills_the_file_system_s_limit_is_tracked_into_a_folder_of_track_s_name(tmp_path):
     """`track batch` on a video named with 248 bytes (the file system holds 255 a name) failed it with "[Errno 36]
     File name too long": its folder `.<name>.partial` was named by batch's own rule, without `track`'s limit. The

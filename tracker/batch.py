@@ -336,7 +336,7 @@ def track_many(
         todo = [t for t in tasks if t.index not in reused and t.index not in unnamed]
         for task in todo:  # (a key an upgrade added, at its default, is no change: `make_tasks`)
             if changes := config_changes(task):
-                (notify or log.warning)(f"{task.name}: tracked again, as its config changed ({changes})")
+                (notify or log.warning)(f"{task.name}: tracked again, as {changes}")
         detector = None  # on a cluster, the official detector's bytes for nodes without its file
         if make_tracker is None and todo:  # an official detector name is downloaded here, once: no task downloads
             todo, detector = _with_local_detector(cfg, todo, cluster)

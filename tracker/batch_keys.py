@@ -5,6 +5,11 @@ key changed every fingerprint and a re-run tracked every video again, though a k
 that run did. The folder's `config.yaml` (written by the run: every key it knew) tells which keys the run knew:
 `unknown_at_default` lists the keys it lacks whose value now is their default, which the fingerprint of that run
 left out (`without`); `changed_keys` names what differs, for the note of a video tracked again.
+
+A key the record has and the tracker no longer has (an upgrade removed it: `removed_keys`) is not taken as no change:
+what it set is now done another way or not at all, which can change the outputs, and nothing says the value the run
+had is the behaviour kept. Such a video is tracked again (safe: reusing it could keep outputs this version would not
+make), and its note names the key and says why (it said nothing: `changed_keys` read only the keys the tracker has).
 """
 
 from __future__ import annotations
@@ -18,12 +23,13 @@ import yaml
 from tracker.config import TrackerConfig, config_to_dict
 from tracker.config_keys import KEY_SEPARATOR, flat_keys
 
-__all__ = ["changed_keys", "recorded_config", "unknown_at_default", "without"]
+__all__ = ["REMOVED", "changed_keys", "recorded_config", "removed_keys", "unknown_at_default", "without"]
 
 # an official detector name the driver downloaded is recorded as the file's path (`batch._with_local_detector`),
 # while the fingerprint keeps the name: that path is the same setting
 DETECTOR_MODEL_KEY = "detector.model"
 CHANGES_NAMED = 5  # a note names at most this many changed keys, then how many more
+REMOVED = "removed"  # what a note says a key the tracker no longer has became ("key: 0.5 -> removed")
 
 
 def recorded_config(folder: Path) -> dict[str, Any] | None:
@@ -56,9 +62,17 @@ def without(config: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
     return nested
 
 
+def removed_keys(current: Mapping[str, Any], recorded: Mapping[str, Any]) -> list[str]:
+    """The dotted keys of `recorded` (a run's `config.yaml`, as `current` without `batch`) that `current` (a tracking
+    config as `config_to_dict` gives it) lacks: keys an upgrade removed from the tracker, in `recorded`'s order."""
+    now = flat_keys(current)
+    return [key for key in flat_keys(recorded) if key not in now]
+
+
 def changed_keys(current: Mapping[str, Any], recorded: Mapping[str, Any]) -> str:
     """The dotted keys whose value in `current` differs from `recorded`'s (a key `recorded` lacks counts unless it is
-    at its default, `unknown_at_default`), as "key: old -> new, ..." (at most `CHANGES_NAMED`); "" where none."""
+    at its default, `unknown_at_default`; a key `current` lacks, `removed_keys`, counts as "key: old -> removed"), as
+    "key: old -> new, ..." (at most `CHANGES_NAMED`); "" where none."""
     before, now = flat_keys(recorded), flat_keys(current)
     new_defaults = set(unknown_at_default(current, recorded))
     differing = [(key, value) for key, value in now.items() if before.get(key, _ABSENT) != value]
@@ -67,6 +81,7 @@ def changed_keys(current: Mapping[str, Any], recorded: Mapping[str, Any]) -> str
         for key, value in differing
         if key not in new_defaults and not _same_model(key, before.get(key), value)
     ]
+    changes += [f"{key}: {before[key]!r} -> {REMOVED}" for key in removed_keys(current, recorded)]
     more = len(changes) - CHANGES_NAMED
     return ", ".join(changes[:CHANGES_NAMED]) + (f" and {more} more" if more > 0 else "")
 

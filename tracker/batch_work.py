@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tracker.batch_keys import changed_keys, recorded_config, unknown_at_default, without
+from tracker.batch_keys import changed_keys, recorded_config, removed_keys, unknown_at_default, without
 from tracker.config import TrackerConfig, config_to_dict
 from tracker.file_errors import one_line as said_line
 from tracker.io.mot import unique_stem
@@ -204,11 +204,27 @@ def _tracking(cfg_dict: dict[str, Any]) -> dict[str, Any]:
 
 
 def config_changes(task: VideoTask) -> str:
-    """For a video an earlier run of the batch finished (its `batch.json` there) that is tracked again, the config
-    keys that differ from those its folder's `config.yaml` records ("key: old -> new, ...", `batch_keys.changed_keys`);
-    "" where there is no such run or record, or no key differs (its source or options changed)."""
+    """For a video an earlier run of the batch finished (its `batch.json` there) that is tracked again, why: the config
+    keys that differ from those its folder's `config.yaml` records ("its config changed (key: old -> new, ...)",
+    `batch_keys.changed_keys`), and where one of them is a key this tracker no longer has (`removed_keys`), that its
+    outputs are made again for it; "" where there is no such run or record, or no key differs (its source or options
+    changed). A removed key gave no note at all: the video was tracked again, the user not told why."""
     recorded = recorded_config(task.out_dir) if read_note(task.out_dir) is not None else None
-    return "" if recorded is None else changed_keys(_tracking(task.cfg_dict), recorded)
+    if recorded is None:
+        return ""
+    current, recorded = _tracking(task.cfg_dict), _tracking(recorded)
+    changes = changed_keys(current, recorded)
+    if not changes:
+        return ""
+    said = f"its config changed ({changes})"
+    removed = removed_keys(current, recorded)
+    if removed:
+        them = "it" if len(removed) == 1 else "them"
+        said += (
+            f": this version of the tracker has no {', '.join(removed)} (an upgrade removed {them}), so the outputs "
+            f"made with {them} may differ from what it makes"
+        )
+    return said
 
 
 def _digest(identity: dict[str, Any]) -> str:
