@@ -281,34 +281,39 @@ def _compute(
     numbers = range(seq.first, seq.last + 1)
     what = " + ".join(name for name, model in (("detector", source == "detector"), ("ReID", embedder)) if model)
     # (the detector and ReID take ~0.1-1 s a frame on a CPU: minutes of a silent run before its table, over MOT17)
+    # Closed on every way out (`with`): an error's line (a damaged image) then starts a line of its own, below the bar,
+    # not at the end of the bar's (which only the iterator's clean-up, as CPython drops it, closed).
     bar = tqdm(
         numbers, desc=f"{shown_name(seq.name)}: {what}", unit="frame", disable=not (progress and needs_images),
         file=ProgressStream(), dynamic_ncols=True,
     )  # fmt: skip
-    for frame in bar:
-        image = read_image(seq.info.image_path(frame)) if needs_images else None  # (any path's name: OpenCV's crashes)
-        if needs_images and image is None:
-            raise FileNotFoundError(f"cannot read {seq.info.image_path(frame)}")
-        if detector is not None:  # also with public boxes under reid.model=auto: it keeps the feature maps
-            boxes, scores, classes = detector(image)
-        if source == "public":
-            boxes, scores = public.get(frame, empty)
-            classes = np.zeros(len(scores), dtype=np.int64)
-        embeddings = None
-        if embedder is not None and len(boxes):
-            embeddings = embedder(torch.from_numpy(image).to(device), boxes).float().cpu().numpy()
-            # stored as float16: round now, so a cached run and a fresh one feed the tracker the same numbers
-            embeddings = embeddings.astype(_EMBEDDING_DTYPE).astype(np.float32)
-        elif embedder is not None:
-            embeddings = np.zeros((0, 0), np.float32)
-        frames.append(
-            FrameInputs(
-                np.asarray(boxes, np.float64).reshape(-1, 4),
-                np.asarray(scores, np.float64),
-                np.asarray(classes, np.int64),
-                embeddings,
+    with bar:
+        for frame in bar:
+            image = (
+                read_image(seq.info.image_path(frame)) if needs_images else None
+            )  # (any path's name: OpenCV's crashes)
+            if needs_images and image is None:
+                raise FileNotFoundError(f"cannot read {seq.info.image_path(frame)}")
+            if detector is not None:  # also with public boxes under reid.model=auto: it keeps the feature maps
+                boxes, scores, classes = detector(image)
+            if source == "public":
+                boxes, scores = public.get(frame, empty)
+                classes = np.zeros(len(scores), dtype=np.int64)
+            embeddings = None
+            if embedder is not None and len(boxes):
+                embeddings = embedder(torch.from_numpy(image).to(device), boxes).float().cpu().numpy()
+                # stored as float16: round now, so a cached run and a fresh one feed the tracker the same numbers
+                embeddings = embeddings.astype(_EMBEDDING_DTYPE).astype(np.float32)
+            elif embedder is not None:
+                embeddings = np.zeros((0, 0), np.float32)
+            frames.append(
+                FrameInputs(
+                    np.asarray(boxes, np.float64).reshape(-1, 4),
+                    np.asarray(scores, np.float64),
+                    np.asarray(classes, np.int64),
+                    embeddings,
+                )
             )
-        )
     reid = ", ReID" if appearance else ""
     log.info("%s: %d frames of inputs computed (%s detections%s)", seq.name, len(frames), source, reid)
     return frames
