@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from tracker import Tracker, load_config
 from tracker.testing import Walker, identity_embeddings, linear_path, render
-from tracker.threads import BlasThreads, exact_torch_threads, torch_threads
+from tracker.threads import BlasThreads, _numpy_blas_file, exact_torch_threads, torch_threads
 
 
 @pytest.fixture
@@ -136,8 +136,17 @@ def test_results_do_not_depend_on_the_thread_count():
 
 
 def _blas_threads() -> set[int]:
-    """The thread counts of the BLAS libraries loaded (numpy's OpenBLAS or MKL)."""
-    return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+    """The thread counts of numpy's BLAS (OpenBLAS or MKL; every BLAS library loaded where its file cannot be told)."""
+    return {lib["num_threads"] for lib in _blas_info(numpys=True)}
+
+
+def _blas_info(numpys: bool) -> list[dict]:
+    """threadpoolctl's info of numpy's BLAS libraries (`numpys`; all where none is told apart) or of the others."""
+    blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+    own = _numpy_blas_file()
+    if own is None or not any(os.path.realpath(lib["filepath"]) == own for lib in blas):
+        return blas if numpys else []
+    return [lib for lib in blas if (os.path.realpath(lib["filepath"]) == own) == numpys]
 
 
 @pytest.fixture
@@ -188,6 +197,23 @@ def test_core_runs_numpys_blas_on_one_thread_and_callers_reid_gets_the_callers(t
         for det in frames[10:]:
             fork.update_detections(det.boxes_xyxy, det.scores, embeddings=det.embeddings)
         assert spied == {1} and _blas_threads() == {2}
+
+
+def test_a_frame_bounds_numpys_blas_and_leaves_opencvs_own_alone():
+    """OpenCV's wheel loads its own OpenBLAS with the tracker (`import cv2`), which no step of a frame calls: lowering
+    and restoring it cost three C calls a frame out of the caches (~1 % of the walking frame, docs/speed.md, stop 70).
+    numpy's BLAS, which runs the frame's products, is the one bounded."""
+    import cv2  # noqa: F401 (its OpenBLAS loaded, as the tracker's pipeline does)
+
+    others = _blas_info(numpys=False)
+    if not others or not _blas_info(numpys=True):
+        pytest.skip("no BLAS library here beside numpy's (or numpy's cannot be told apart)")
+    with threadpool_limits(2, user_api="blas"):
+        counts = {lib["filepath"]: lib["num_threads"] for lib in others}
+        with BlasThreads(1):
+            assert _blas_threads() == {1}  # numpy's bounded
+            assert {lib["filepath"]: lib["num_threads"] for lib in _blas_info(numpys=False)} == counts
+        assert _blas_threads() == {2}
 
 
 def test_blas_threads_zero_or_a_higher_limit_leaves_blas_alone(two_blas_threads):

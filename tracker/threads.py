@@ -25,6 +25,7 @@ libraries found here (1.1 ms too).
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 import threading
@@ -135,12 +136,12 @@ class torch_threads:  # lower-case: used like the function it replaced
 
 
 class BlasThreads:
-    """At most `limit` threads (0: unchanged) in the BLAS libraries loaded (numpy's), around each `with` block of the
-    tracker's own work; each library's count before the block is restored after it, and only ever lowered.
+    """At most `limit` threads (0: unchanged) in numpy's BLAS library (`_numpy_blas_libraries`), around each `with`
+    block of the tracker's own work; its count before the block is restored after it, and only ever lowered.
 
-    The libraries are found with threadpoolctl when first entered (once per instance: 1.5 ms with numpy alone, 26 ms
-    with torch, OpenCV and OpenVINO loaded, whose scan also finds OpenCV's own OpenBLAS); a copy or an unpickled
-    tracker finds them again (their handles do not pickle). Entering costs ~1.5 us a library (two C calls).
+    The library is found with threadpoolctl when first entered (once per instance: 1.5 ms with numpy alone, 26 ms
+    with torch, OpenCV and OpenVINO loaded, whose scan also finds OpenCV's own OpenBLAS, left alone); a copy or an
+    unpickled tracker finds it again (its handle does not pickle). Entering costs ~1.5 us a library (two C calls).
     Raises nothing for a library threadpoolctl cannot read (its count is left alone).
     """
 
@@ -186,8 +187,53 @@ class BlasThreads:
 
 
 def _numpy_blas_libraries() -> list[Any]:
-    """threadpoolctl's controllers of the BLAS libraries loaded in this process (numpy's; OpenCV's own OpenBLAS too)."""
-    return list(_threadpoolctl().ThreadpoolController().select(user_api="blas").lib_controllers)
+    """threadpoolctl's controllers of numpy's BLAS: the loaded BLAS library whose file is the one numpy's own
+    extension calls (`_numpy_blas_file`). Other BLAS libraries (OpenCV's own OpenBLAS, which `import cv2` loads with
+    the tracker) run nothing of a frame, and bounding each cost three C calls a frame out of the caches (~10 us of the
+    walking frame, docs/speed.md, stop 70). Every BLAS library loaded where numpy's file cannot be told (a platform
+    without `dladdr`, a BLAS whose symbols are named otherwise) or is not among them."""
+    libraries = list(_threadpoolctl().ThreadpoolController().select(user_api="blas").lib_controllers)
+    numpys = _numpy_blas_file()
+    own = [library for library in libraries if numpys is not None and os.path.realpath(library.filepath) == numpys]
+    return own or libraries
+
+
+# numpy's single-precision matrix product in the BLAS builds its wheels and distributions link: the reference CBLAS
+# name (MKL, a system OpenBLAS), the 64-bit-integer OpenBLAS of numpy < 2's wheels, the scipy-openblas of numpy >= 2's
+_NUMPY_GEMM_SYMBOLS = ("cblas_sgemm", "cblas_sgemm64_", "scipy_cblas_sgemm64_", "scipy_cblas_sgemm")
+
+
+class _SymbolInfo(ctypes.Structure):
+    """`Dl_info` of `dladdr(3)`: the file and base of the shared object holding an address, the nearest symbol."""
+
+    _fields_ = [  # (ctypes reads this class attribute)
+        ("dli_fname", ctypes.c_char_p),
+        ("dli_fbase", ctypes.c_void_p),
+        ("dli_sname", ctypes.c_char_p),
+        ("dli_saddr", ctypes.c_void_p),
+    ]
+
+
+def _numpy_blas_file() -> str | None:
+    """The real path of the shared library numpy's matrix products call (its multiarray extension's
+    `_NUMPY_GEMM_SYMBOLS`, resolved by the dynamic linker through that extension and located by `dladdr`), or None
+    where it cannot be told (no `dladdr`: Windows; none of those symbols; an extension that is not a shared object)."""
+    extension = sys.modules.get("numpy._core._multiarray_umath") or sys.modules.get("numpy.core._multiarray_umath")
+    path = getattr(extension, "__file__", None)
+    try:
+        linker = ctypes.CDLL(None)
+        locate = linker.dladdr
+        handle = ctypes.CDLL(path) if path else None
+    except (AttributeError, OSError, TypeError):
+        return None
+    for name in _NUMPY_GEMM_SYMBOLS:
+        function = getattr(handle, name, None)
+        if function is None:
+            continue
+        info = _SymbolInfo()
+        if locate(ctypes.cast(function, ctypes.c_void_p), ctypes.byref(info)) and info.dli_fname:
+            return os.path.realpath(os.fsdecode(info.dli_fname))
+    return None
 
 
 def _threadpoolctl() -> Any:
