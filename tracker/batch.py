@@ -64,7 +64,9 @@ ENGINES = ("local", "ray")
 
 
 def _linked_tasks(
-    tasks: list[VideoTask], applied: dict[str, dict[str, Any]], making: tuple[Any, ...]
+    tasks: list[VideoTask],
+    applied: dict[str, dict[str, Any]],
+    making: tuple[list[str], TrackerConfig, Path, bool, int | None, TrackerFactory | None, Path | None],
 ) -> dict[int, tuple[VideoTask, dict[str, Any]]]:
     """The tasks whose videos an earlier run of this batch linked into the gallery file there now (`applied`, from
     `linked_before`), by index: each as that run made it (its fingerprint with the gallery that run began from:

@@ -161,15 +161,15 @@ def run_local(
                                 worker.index = None
                 for worker in dead:
                     live.remove(worker)
-                    index = worker.index
-                    if index is None or index in results:
+                    lost = worker.index  # (the video it held, if any)
+                    if lost is None or lost in results:
                         continue
-                    if handed[index] <= batch.max_retries:  # run again, first in line
-                        monitor.died(index, how_it_ended(worker.process.exitcode))  # (said in its "running again" line)
-                        waiting.appendleft(index)
+                    if handed[lost] <= batch.max_retries:  # run again, first in line
+                        monitor.died(lost, how_it_ended(worker.process.exitcode))  # (said in its "running again" line)
+                        waiting.appendleft(lost)
                     else:
-                        results[index] = _died(by_index[index], worker.process.exitcode, handed[index])
-                        monitor.finish(results[index])
+                        results[lost] = _died(by_index[lost], worker.process.exitcode, handed[lost])
+                        monitor.finish(results[lost])
                 held = sum(w.index is not None for w in live)
                 while len(live) < min(workers, len(waiting) + held):  # a dead worker's place, while there is work
                     live.append(start())

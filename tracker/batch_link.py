@@ -33,13 +33,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.config import TrackerConfig
 from tracker.gallery import Gallery, GalleryConflictError
 from tracker.gallery_file import FileVersion, file_version, written_by_another
 from tracker.io.mot import read_mot_rows, write_text_atomic
 from tracker.io.strict_json import write_json_atomic
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["LINK_RECORD_NAME", "LinkedVideo", "link_batch", "linked_before", "save_video_identities"]
 
@@ -150,7 +153,7 @@ def _read_jsonl_ids(jsonl: Path) -> tuple[dict[int, int], dict[int, int], set[tu
             if t.get("global_id") is not None:
                 last_gid[int(t["id"])] = int(t["global_id"])
                 owner[int(t["global_id"])] = int(t["id"])
-    together = set()
+    together: set[tuple[int, int]] = set()
     for ids in frames:
         gids = sorted({last_gid[i] for i in ids if i in last_gid})
         together.update(combinations(gids, 2))
@@ -250,7 +253,7 @@ def _link(
         for a, b in meta["together"]
         if (v, a) in position and (v, b) in position
     ]
-    ids = gallery.link(
+    ids: np.ndarray | list[int] = gallery.link(
         [ident.prototypes for _, ident in units],
         cannot_link,
         class_ids=[ident.class_id for _, ident in units],

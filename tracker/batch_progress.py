@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import queue as queue_module
 import time
+from collections.abc import MutableMapping
 from typing import Any
 
 from tracker.batch_work import VideoResult, VideoTask, labels
@@ -161,7 +162,7 @@ def _tracking_rate_bar(**kwargs: Any) -> Any:
         until: float | None = None
 
         @property
-        def format_dict(self) -> dict[str, Any]:
+        def format_dict(self) -> MutableMapping[str, Any]:
             values = super().format_dict
             now = self.until if self.until is not None else time.monotonic()
             seconds = now - self.since[0] if self.since is not None else 0.0
@@ -177,7 +178,7 @@ def _tracking_rate_bar(**kwargs: Any) -> Any:
 def drain(channel: Any, monitor: Monitor) -> list[tuple[int, str, Any]]:
     """Hand every waiting message to the monitor, in the order sent (a video's result before the next video's
     start: one worker's "b: started" came before "a: done"); returns them (the local engine reads results)."""
-    messages = []
+    messages: list[tuple[int, str, Any]] = []
     while True:
         try:
             message = channel.get_nowait()

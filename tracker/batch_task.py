@@ -172,7 +172,11 @@ def _run_video(
         result.reason = INTERRUPTED
         return result
     # (the source as the batch shows it: a camera URL's password is written nowhere)
-    note = {"fingerprint": task.fingerprint, "source": recorded_source(task.source), "path": source_key(task.source)}
+    note: dict[str, Any] = {
+        "fingerprint": task.fingerprint,
+        "source": recorded_source(task.source),
+        "path": source_key(task.source),
+    }
     note |= {"frames": summary.frames, "error": summary.error}
     note |= {"tracks": result.tracks, "seconds": summary.seconds, "stem": stem, "ended_early": result.ended_early}
     note["recognised"] = result.recognised

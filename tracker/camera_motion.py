@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -513,7 +514,9 @@ class CameraMotionEstimator:
         )
         if corners is None:
             return None
-        moved, status, _err = cv2.calcOpticalFlowPyrLK(
+        # (no `nextPts`, None: OpenCV makes the array, which its stubs do not say: their overloads want one given)
+        lucas_kanade: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]] = cv2.calcOpticalFlowPyrLK
+        moved, status, _err = lucas_kanade(
             previous, current, corners, None, winSize=(_LK_WINDOW_PX, _LK_WINDOW_PX), maxLevel=_LK_LEVELS
         )
         ok = status.reshape(-1) == 1
@@ -524,7 +527,7 @@ class CameraMotionEstimator:
     ) -> tuple[np.ndarray, np.ndarray] | None:
         if min(previous.shape[:2]) < _ORB_MIN_SIDE_PX or min(current.shape[:2]) < _ORB_MIN_SIDE_PX:
             return None  # ORB's scale pyramid cannot shrink a 1 px side (cv2.error in its resize): nothing to match
-        orb = cv2.ORB_create(nfeatures=self.config.camera_max_features, fastThreshold=_ORB_FAST_THRESHOLD)
+        orb = cv2.ORB.create(nfeatures=self.config.camera_max_features, fastThreshold=_ORB_FAST_THRESHOLD)
         kp0, des0 = orb.detectAndCompute(previous, previous_mask)
         kp1, des1 = orb.detectAndCompute(current, mask)
         if des0 is None or des1 is None:
@@ -532,8 +535,8 @@ class CameraMotionEstimator:
         matches = cv2.BFMatcher(cv2.NORM_HAMMING, crossCheck=True).match(des0, des1)
         if not matches:
             return None
-        src = np.float32([kp0[m.queryIdx].pt for m in matches])
-        dst = np.float32([kp1[m.trainIdx].pt for m in matches])
+        src = np.array([kp0[m.queryIdx].pt for m in matches], dtype=np.float32)
+        dst = np.array([kp1[m.trainIdx].pt for m in matches], dtype=np.float32)
         return src, dst
 
     def _fit_ecc(

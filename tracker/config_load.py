@@ -211,13 +211,13 @@ def load_file(
     try:
         apply_overrides(data, overrides, sections)
     except ConfigError as exc:
-        if file_error is None or not _below_a_value(written, exc.key):
+        if file_error is None or path is None or not _below_a_value(written, exc.key):
             raise  # the override's own fault (malformed, or below a value an override gave): the key typed
         raise _in_file(exc, path, text) from None  # below a value the faulty file wrote: its line
     try:
         return parse(data)
     except ConfigError as exc:
-        if file_error is None or str(exc) != str(file_error):
+        if file_error is None or path is None or str(exc) != str(file_error):
             raise  # the overrides' own fault, named by the key typed
         raise _in_file(exc, path, text) from None
 

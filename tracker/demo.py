@@ -83,7 +83,7 @@ def make_clip(path: Path, seconds: float = SECONDS) -> Path:
         make_output_folder(path.parent, "demo folder")
     except OSError as exc:  # (mkdir's traceback)
         raise ClipNotWritten(str(exc)) from None
-    writer = cv2.VideoWriter(target, cv2.VideoWriter_fourcc(*"mp4v"), FPS, FRAME_SIZE)
+    writer = cv2.VideoWriter(target, cv2.VideoWriter.fourcc(*"mp4v"), FPS, FRAME_SIZE)
     if not writer.isOpened():  # OpenCV writes nothing then, without a word: "made" of no clip
         raise ClipNotWritten(f"cannot write the clip {path} (OpenCV's video writer could not open it)")
     try:

@@ -28,13 +28,16 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import numpy as np
 
 from tracker.gallery_records import GalleryError, Identity, ModelIdentity, Sighting
 from tracker.gallery_sources import LinkedSource, source_details, sources_header
 from tracker.io.strict_json import to_json
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 __all__ = [
     "FORMAT_NAME",
@@ -315,7 +318,8 @@ def _tensor_digest(tensors: dict[str, np.ndarray]) -> str:
     digest = hashlib.sha256()
     for name in sorted(tensors):
         digest.update(name.encode())
-        digest.update(np.ascontiguousarray(tensors[name]).reshape(-1).view(np.uint8))
+        # (numpy's stubs give an array the buffer protocol from Python 3.12 on: hashlib reads it on 3.11 too)
+        digest.update(cast("Buffer", np.ascontiguousarray(tensors[name]).reshape(-1).view(np.uint8)))
     return digest.hexdigest()
 
 

@@ -92,7 +92,7 @@ def ray_session(
             # Ray's message asks for an `--address` flag, which `track eval` has not and `track batch --address auto`
             # was given: say where the address came from
             reason = str(exc).split(". ", 1)[0].rstrip(".")
-            where = f"{ADDRESS_ENV}={env}" if _reads_env(address) else names.setting("address", address)
+            where = f"{ADDRESS_ENV}={env}" if _reads_env(address) else names.setting("address", str(address))
             instead = _address_origin(address, names)[1]
             raise ConnectionError(
                 f"no Ray cluster at {where} ({reason}); start one, or {instead} to start a local Ray"

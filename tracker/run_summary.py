@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,8 +95,9 @@ class RunSummary:
     per_source: dict[str, dict[str, Any]] = field(default_factory=dict)  # several sources: name -> calibration
     births_per_source: dict[str, dict[int, list[float]]] = field(default_factory=dict)  # name -> birth_shapes
     class_names: dict[int, str] = field(default_factory=dict)  # the detector's names of class IDs ({}: not known)
-    still: dict[str, float] = field(default_factory=dict)  # `StillBoxes.summary()` of one source ({}: rule not applied)
-    still_per_source: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> still
+    # `StillBoxes.summary()` of one source ({}: rule not applied)
+    still: dict[str, float | None] = field(default_factory=dict)
+    still_per_source: dict[str, dict[str, float | None]] = field(default_factory=dict)  # name -> still
     # `MeasurementNoise.summary()` of one source ({}: the measured box noise is off)
     measurement_noise: dict[str, float] = field(default_factory=dict)
     noise_per_source: dict[str, dict[str, float]] = field(default_factory=dict)  # name -> measurement_noise
@@ -286,8 +287,9 @@ def _describe_bounds(cal: dict[str, Any], where: str = "") -> str:
     return f"appearance bounds{where} ({state}): {bounds}"
 
 
-def _describe_still(still: dict[str, float], where: str = "") -> str:
-    """One summary line for a `StillBoxes.summary()`: the learnt jitter bound and what it hid."""
+def _describe_still(still: Mapping[str, Any], where: str = "") -> str:
+    """One summary line for a `StillBoxes.summary()` (its counts whole numbers, its bound a float or None): the
+    learnt jitter bound and what it hid."""
     tracks = count(still["hidden_tracks"], "track")
     bound = "not learnt" if still["bound"] is None else f"{still['bound']:.4f} box heights"
     return (

@@ -438,7 +438,7 @@ class StillBoxes:
         self._hidden_ids.update(track_ids.tolist())
         self._hidden_frames += len(track_ids)
 
-    def summary(self) -> dict[str, float]:
+    def summary(self) -> dict[str, float | None]:
         """For reports once the rule applies ({} before): "bound", the learnt jitter bound (`bound`, box heights;
         None while the measurement model alone judged, `still_prior`); "jitters", the jitters it is taken from;
         "hidden_tracks", how many tracks were judged fixed objects and not reported; "hidden_frames", for how many

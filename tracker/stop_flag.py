@@ -94,8 +94,8 @@ def interrupts_held() -> Iterator[None]:
     try:
         yield
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         for signum in dict.fromkeys(held):
             log.info("signal %d held to the end of a step that must not be cut short: handled now", signum)
             signal.raise_signal(signum)

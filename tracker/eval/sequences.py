@@ -385,7 +385,7 @@ def _check_gt_rows(seq: Sequence) -> None:
     ID and indexes an array with a negative one. Refuse each, naming the file's line."""
     rows = seq.gt_rows
     ids = rows[:, _ID_COLUMN]
-    first_of = {}  # (frame, id) -> row of its first line
+    first_of: dict[tuple[Any, Any], int] = {}  # (frame, id) -> row of its first line
     repeated = np.zeros(len(rows), dtype=bool)
     for row, pair in enumerate(zip(rows[:, 0].tolist(), ids.tolist(), strict=True)):
         repeated[row] = first_of.setdefault(pair, row) != row

@@ -558,6 +558,7 @@ def _image_source(name: str, files: list[Path], fps: float | None, kind: str) ->
 
     def frames(src: FrameSource) -> FrameIterator:
         probed = reader.take_probed()  # the image the probe read: not read a second time
+        image: np.ndarray | None
         for number, file in enumerate(files, start=1):
             if number <= src.skip_to:
                 continue
@@ -718,7 +719,7 @@ def timestamp_rate(target: str, frames: int = TIMESTAMP_PROBE_FRAMES) -> float |
         SourceError: `target` is not UTF-8 (`opencv_name`).
     """
     capture = cv2.VideoCapture(opencv_name(target))
-    stamps = []
+    stamps: list[float] = []
     try:
         while capture.isOpened() and len(stamps) < frames and capture.grab():
             stamps.append(capture.get(cv2.CAP_PROP_POS_MSEC))

@@ -120,7 +120,7 @@ def path_from_fields(fields: dict[str, Any], key: str) -> str | None:
         except ValueError:  # `file://[x`: "Invalid IPv6 URL", which named neither the key nor the file
             parts = None
         foreign = parts is None or parts.scheme not in URI_SCHEMES or parts.netloc not in URI_HOSTS
-        if foreign or parts.query or parts.fragment:
+        if parts is None or foreign or parts.query or parts.fragment:
             raise ValueError(f"{key + URI_SUFFIX} is {uri!r}, not a file URI nor a relative reference to a path")
         return os.fsdecode(urllib.parse.unquote_to_bytes(parts.path))
     value = fields.get(key)

@@ -80,7 +80,7 @@ def probe(url: str, timeout_s: float) -> UrlAnswer | None:
     if not host or port is None or scheme not in TCP_SCHEMES:
         return None
     resolved = threading.Event()
-    said: list[UrlAnswer | Exception] = []
+    said: list[UrlAnswer | Exception | None] = []  # (None: `_http_answer` knows no reason)
 
     def ask() -> None:
         try:
@@ -103,7 +103,9 @@ def probe(url: str, timeout_s: float) -> UrlAnswer | None:
     return UrlAnswer(_connection_failure(TimeoutError(), host, port, timeout_s))
 
 
-def _answer(url: str, scheme: str, host: str, port: int, timeout_s: float, resolved: threading.Event) -> UrlAnswer:
+def _answer(
+    url: str, scheme: str, host: str, port: int, timeout_s: float, resolved: threading.Event
+) -> UrlAnswer | None:
     """`probe`'s answer, asked in its thread: the host name looked up (then `resolved` is set), then the server."""
     try:
         socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)

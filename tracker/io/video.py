@@ -149,7 +149,7 @@ class VideoWriter:
                 ) from None
             self._size = (max(frame.shape[1], MIN_VIDEO_SIDE), max(frame.shape[0], MIN_VIDEO_SIDE))
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = cv2.VideoWriter(name, cv2.VideoWriter_fourcc(*_FOURCC), self.frame_rate, self._size)
+            self._writer = cv2.VideoWriter(name, cv2.VideoWriter.fourcc(*_FOURCC), self.frame_rate, self._size)
             if not self._writer.isOpened():
                 raise OSError(f"cannot write video {self.path}")
         if (frame.shape[1], frame.shape[0]) != self._size:
