@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import json
 import logging
 import os
 import sys
@@ -58,11 +59,12 @@ RELINK_HELP = (  # `--relink` of `track` and `track batch`
 __all__ = ["main"]
 
 
-def _told_peer_setting_word(names: list[str], command: str) -> bool:
+def _told_peer_setting_word(names: list[str], command: str, parser: argparse.ArgumentParser) -> bool:
     """Whether a source word is ultralytics' KEY=VALUE (`peer_setting_word`); the first such is told as `command`'s
-    error."""
+    error (a key naming one of `parser`'s options, `vid_stride=2`, told as that option)."""
+    options = set(parser._option_string_actions)  # every option's spellings (argparse keeps no public list)
     for name in names:
-        said = peer_setting_word(name, command)
+        said = peer_setting_word(name, command, options)
         if said is not None:
             tell(f"{command}: error: {said}")
             return True
@@ -102,6 +104,9 @@ def _device_option(parser: argparse.ArgumentParser) -> None:
 
 
 _TRACK_ONLY = {  # `track`'s options that `track batch` has not: what a batch does instead
+    "--vid-stride": "a batch tracks every frame of each video; track VIDEO --vid-stride N tracks one at every Nth",
+    "--line-width": "a batch draws each video's boxes at the width scaled to its size; track VIDEO --line-width N "
+    "draws one at N pixels",
     "--fps": "each video is tracked at the frame rate it declares, else frame_rate (--set frame_rate=N); track VIDEO "
     "--fps N tracks one at another rate",
     "--show": "a batch shows no window; each video's annotated mp4 is in OUT/<name>/",
@@ -110,6 +115,34 @@ _TRACK_ONLY = {  # `track`'s options that `track batch` has not: what a batch do
     "--checkpoint-seconds": "a batch writes no checkpoints: a re-run into the same --out tracks the unfinished videos "
     "from their first frame",
 }
+
+
+def _model_option(parser: argparse.ArgumentParser) -> None:
+    """`--model PATH`, as `track` and `track batch` both take it (ultralytics' `model=yolo11n.pt`; BoxMOT's
+    `--yolo-model`): the detector's weights, `detector.model`."""
+    parser.add_argument(
+        "--model",
+        action=GivenOnce,
+        type=path_text,
+        metavar="PATH",
+        help="the detector: any model ultralytics loads (.pt, OpenVINO folder, .onnx, .engine), as ultralytics' "
+        "model= and BoxMOT's --yolo-model (same as --set detector.model=...)",
+    )
+
+
+def _model_overrides(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """`--set` overrides with those of `--device`, `--classes` and `--model` (`option_overrides`); the model's path
+    given as a YAML string, so that no character of it is read as YAML (`a: b.pt`, `[x].pt`)."""
+    model = None if args.model is None else json.dumps(args.model, ensure_ascii=False)  # (a JSON string is a YAML one)
+    return option_overrides(
+        parser,
+        args.set,
+        {
+            "--device": ("device", args.device),
+            "--classes": ("detector.classes", args.classes),
+            "--model": ("detector.model", model),
+        },
+    )
 
 
 def _classes_option(parser: argparse.ArgumentParser) -> None:
@@ -164,12 +197,36 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--save-video", action=GivenOnceSwitch, default=True, help="write the annotated mp4 (default: on)")
     p.add_argument("--show", action="store_true", help="show the annotated frames in a window (q stops)")
     _device_option(p)
+    _model_option(p)
     _classes_option(p)
     p.add_argument(
-        "--max-frames", action=GivenOnce, type=positive_int, metavar="N", help="stop each source after N frames"
+        "--max-frames",
+        action=GivenOnce,
+        type=positive_int,
+        metavar="N",
+        help="stop each source after N frames (the source's: with --vid-stride 2, --max-frames 100 tracks 50 of its "
+        "first 100)",
     )
     p.add_argument(
         "--fps", action=GivenOnce, type=frame_rate_arg, metavar="N", help="frames/s of the source, whatever it declares"
+    )
+    p.add_argument(
+        "--vid-stride",
+        action=GivenOnce,
+        type=positive_int,
+        default=1,
+        metavar="N",
+        help="track every Nth frame of the source (1, 1+N, 1+2N, ...), as ultralytics' vid_stride: the tracker is "
+        "told the time between them (fps/N), the txt and JSONL keep the source's frame numbers, the annotated mp4 "
+        "holds the tracked frames at fps/N (default 1: every frame)",
+    )
+    p.add_argument(
+        "--line-width",
+        action=GivenOnce,
+        type=positive_int,
+        metavar="PX",
+        help="the annotated mp4's box and trail width in pixels, as ultralytics' line_width (default: scaled to the "
+        "frame's height)",
     )
     p.add_argument(
         "--resume",
@@ -234,6 +291,7 @@ def _batch_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--save-video", action=GivenOnceSwitch, default=True, help="write the annotated mp4s (default: on)")
     _device_option(p)
+    _model_option(p)
     _classes_option(p)
     p.add_argument(
         "--max-frames", action=GivenOnce, type=positive_int, metavar="N", help="stop each video after N frames"
@@ -312,7 +370,9 @@ def _batch_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     from tracker.batch import track_many, unnamed_sources
     from tracker.batch_names import OPTIONS
 
-    if _told_peer_setting_word(args.sources, "track batch"):  # `track batch cam.mp4 conf=0.3`, as `track` tells it
+    if _told_peer_setting_word(
+        args.sources, "track batch", parser
+    ):  # `track batch cam.mp4 conf=0.3`, as `track` tells it
         return EXIT_USER_ERROR
     # Every name is checked before any video is tracked, as `track` checks them: a typo in the last name was told
     # after the first videos had been tracked (minutes each). A file that goes missing later fails alone in turn.
@@ -337,9 +397,7 @@ def _batch_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     from tracker.ray_engine import joins_cluster
     from tracker.run_config import load_run_config
 
-    overrides = option_overrides(
-        parser, args.set, {"--device": ("device", args.device), "--classes": ("detector.classes", args.classes)}
-    )
+    overrides = _model_overrides(parser, args)
     here = args.engine != "ray" or not joins_cluster(args.address)  # (on a cluster, device=auto resolves per node)
     try:
         cfg, note = load_run_config(args.config, overrides, gallery=args.gallery is not None, devices_here=here)
@@ -396,7 +454,9 @@ def _track_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     from tracker.config import ConfigError
     from tracker.io.sources import SourceError, check_named, check_not_split_images
 
-    if _told_peer_setting_word(args.source, "track"):  # `track source=cam.mp4 conf=0.3`, as `yolo track` takes them
+    if _told_peer_setting_word(
+        args.source, "track", parser
+    ):  # `track source=cam.mp4 conf=0.3`, as `yolo track` takes them
         return EXIT_USER_ERROR
     try:  # a name that names nothing is told in milliseconds, before tracker.run imports torch and the pipeline
         for name in args.source:
@@ -418,9 +478,7 @@ def _track_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 
         quiet_ultralytics()  # --quiet: not ultralytics' lines either
 
-    overrides = option_overrides(
-        parser, args.set, {"--device": ("device", args.device), "--classes": ("detector.classes", args.classes)}
-    )
+    overrides = _model_overrides(parser, args)
     options = TrackOptions(
         source=args.source[0],
         more_sources=tuple(args.source[1:]),
@@ -436,6 +494,8 @@ def _track_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         progress=not args.quiet,
         max_frames=args.max_frames,
         frame_rate=args.fps,
+        vid_stride=args.vid_stride,
+        line_width=args.line_width,
     )
     try:
         summary = run_track(options, notify=lambda note: tell(f"track: note: {note}"))

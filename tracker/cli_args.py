@@ -8,7 +8,7 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ __all__ = [
     "EXIT_USER_ERROR",
     "PEER_OPTIONS",
     "SET_KEYS",
+    "TRACK_ONLY_OPTIONS",
     "VERBOSE_HELP",
     "GivenOnce",
     "GivenOnceAsSet",
@@ -57,19 +58,41 @@ VERBOSE_HELP = (  # `--verbose` of every `track` command that tracks (track, bat
 SET_KEYS = frozenset({"detector.classes"})  # keys read as sets (a box of a listed class is kept): order, repeats moot
 _GIVEN_PREFIX = "given_"  # namespace attribute marking an option `GivenOnce` has seen
 END_OF_OPTIONS = "--"  # what argparse (and POSIX tools) read as: every argument after it is a name, not an option
-PEER_OPTIONS = {  # ultralytics' and BoxMOT's tracking options (`yolo track conf=0.3`, `--conf 0.3`): ours for each
+# ultralytics' `yolo track` settings (cfg/default.yaml: `conf=0.3`, written `--conf 0.3`; BoxMOT's `boxmot track` takes
+# most of them so too) that `track` has no option of that name for: ours for each, or why there is none. Those it has
+# (--model, --classes, --device, --vid-stride, --line-width, --show, --verbose) are its own options.
+PEER_OPTIONS = {
     "--conf": "--set detector.confidence=VALUE",
     "--iou": "--set detector.iou=VALUE",
     "--imgsz": "--set detector.image_size=VALUE",
+    "--img": "--set detector.image_size=VALUE",  # (BoxMOT's and YOLOv5's spellings of imgsz)
+    "--img-size": "--set detector.image_size=VALUE",
     "--half": "--set detector.half=true",
     "--source": "the source itself, without an option (track VIDEO)",
     "--tracker": "--config FILE (this tracker's YAML, as configs/default.yaml; its trackers' keys are told ours)",
     "--project": "--out DIR",
     "--name": "--out DIR",
+    "--exist-ok": "--out DIR (a folder given is reused, the outputs of an earlier run in it replaced)",
+    "--weights": "--model PATH for the detector's (as --set detector.model=PATH), --set reid.weights=PATH for the "
+    "ReID's",
     "--save-txt": "no option: the MOT txt and the JSONL are always written",
+    "--save-conf": "no option: the JSONL holds each box's score",
+    "--save-crop": "no option: no crops are written (the MOT txt, the JSONL and the annotated mp4 are)",
+    "--save-frames": "no option: no frames are written as images (the annotated mp4 holds them)",
+    "--show-labels": "no option: the annotated mp4 always labels each box with its track's ID",
+    "--show-conf": "no option: the annotated mp4 shows no scores (the JSONL holds them)",
+    "--show-boxes": "no option: the annotated mp4 always draws the boxes (--no-save-video leaves it out)",
+    "--max-det": "no option: this tracker keeps the boxes of ultralytics' default max_det (300 a frame)",
+    "--agnostic-nms": "no option: ultralytics' non-maximum suppression runs per class, its default (--classes picks "
+    "the classes tracked)",
+    "--augment": "no option: the detector runs without test-time augmentation",
+    "--batch": "no option: a source's frames are tracked one at a time, in order (track batch tracks many videos "
+    "at once)",
+    "--persist": "no option: IDs persist through every frame of a source, and with --gallery FILE across sources",
+    "--stream-buffer": "no option: a live stream's frames are tracked in order as they are read",
 }
 BOXMOT_OPTIONS = {  # BoxMOT's `boxmot track` options: ours for each (it said "unrecognized arguments")
-    "--yolo-model": "--set detector.model=PATH",
+    "--yolo-model": "--model PATH (as --set detector.model=PATH)",
     "--reid-model": "--set reid.weights=PATH",
     "--tracking-method": "no option: this is one tracker, set by --config FILE and --set KEY=VALUE (a BoxMOT tracker "
     "YAML given as --config is told ours, setting by setting)",
@@ -78,6 +101,12 @@ BOXMOT_OPTIONS = {  # BoxMOT's `boxmot track` options: ours for each (it said "u
     "--save-mot": "no option: the MOT txt and the JSONL are always written",
     "--show-trajectories": "no option: the annotated mp4 draws each ID's recent trail",
     "--per-class": "--set 'classes.compatible_groups=[]' (classes that share no group never share a track)",
+    "--save-id-crops": "no option: no crops are written (the MOT txt, the JSONL and the annotated mp4 are)",
+}
+TRACK_ONLY_OPTIONS = {  # `track`'s options that its other commands have not (`refuse_misread_options`): why not
+    "--vid-stride": "MOTChallenge scores are of every frame, and the sequences' ground truth numbers each one; track "
+    "VIDEO --vid-stride N tracks every Nth frame of a video",
+    "--line-width": "it draws no video; track VIDEO --line-width N draws one",
 }
 _SETTING_WORD = re.compile(r"[A-Za-z_][\w.]*=.*", re.DOTALL)  # `conf=0.3`: ultralytics' CLI sets keys so (`yolo track`)
 _SOURCE_KEY = "source"  # `yolo track source=VIDEO`: the word that names the source
@@ -149,8 +178,9 @@ def refuse_misread_options(parser: argparse.ArgumentParser, argv: list[str]) -> 
     is another tracker's: argparse took any prefix of an option for it, so ultralytics' `--conf 0.3` was `--config
     0.3` ("cannot read config file 0.3") and `--max 5` was `--max-frames 5`. The parser must be built with
     `allow_abbrev=False`, which makes such a prefix an unknown option; this says what to write instead (a peer's
-    option, `PEER_OPTIONS` or `BOXMOT_OPTIONS`, is told ours; a prefix, the options it begins). Arguments after
-    `--` are left alone.
+    option, `PEER_OPTIONS` or `BOXMOT_OPTIONS`, is told ours; an option of `track` alone, `TRACK_ONLY_OPTIONS`, why
+    this command has it not; one written with `_` for `-`, `--vid_stride`, its spelling; a prefix, the options it
+    begins). Arguments after `--` are left alone.
 
     Raises:
         SystemExit: status 2, through `parser.error`, for the first such argument.
@@ -160,12 +190,19 @@ def refuse_misread_options(parser: argparse.ArgumentParser, argv: list[str]) -> 
         name = arg.split("=")[0]
         if not name.startswith(END_OF_OPTIONS):
             continue
-        if name in PEER_OPTIONS:
+        dashed = name.replace("_", "-")  # (ultralytics' keys are written with `_`: `--vid_stride`, `--agnostic_nms`)
+        if dashed != name and dashed in options:
+            parser.error(f"{name} is not an option of {parser.prog}: write it with dashes ({dashed})")
+        if dashed in PEER_OPTIONS:
             parser.error(
-                f"{name} is not an option of {parser.prog}: for ultralytics' {name}, give {PEER_OPTIONS[name]}"
+                f"{name} is not an option of {parser.prog}: for ultralytics' {dashed}, give {PEER_OPTIONS[dashed]}"
             )
-        if name in BOXMOT_OPTIONS:
-            parser.error(f"{name} is not an option of {parser.prog}: for BoxMOT's {name}, give {BOXMOT_OPTIONS[name]}")
+        if dashed in BOXMOT_OPTIONS:
+            parser.error(
+                f"{name} is not an option of {parser.prog}: for BoxMOT's {dashed}, give {BOXMOT_OPTIONS[dashed]}"
+            )
+        if dashed in TRACK_ONLY_OPTIONS:
+            parser.error(f"{name} is an option of track, not of {parser.prog}: {TRACK_ONLY_OPTIONS[dashed]}")
         begun = sorted(option for option in options if option.startswith(name))
         if begun:
             parser.error(f"{name} is not an option of {parser.prog}: write the option in full ({', '.join(begun)})")
@@ -271,10 +308,11 @@ def override_text(text: str) -> str:
     return text
 
 
-def peer_setting_word(word: str, command: str = "track") -> str | None:
+def peer_setting_word(word: str, command: str = "track", options: Collection[str] = ()) -> str | None:
     """The error for a source word that is ultralytics' `KEY=VALUE` (`track source=cam.mp4 conf=0.3`, as `yolo
     track` takes them) and names no file: it said "no such file or folder: conf=0.3". None for any other word.
-    `command`: the command the source was given to (`track batch`), for the command line the error suggests."""
+    `command`: the command the source was given to (`track batch`), for the command line the error suggests;
+    `options`: its options, one of which a key that is no config key may name (`vid_stride=2`: `--vid-stride 2`)."""
     from tracker.config import ConfigError, load_config
 
     if os.path.exists(word) or not _SETTING_WORD.fullmatch(word):
@@ -287,6 +325,9 @@ def peer_setting_word(word: str, command: str = "track") -> str | None:
     try:
         load_config(None, [word])
     except ConfigError as error:
+        option = f"{END_OF_OPTIONS}{key.replace('_', '-')}"
+        if option in options:
+            return f"{word} is ultralytics' setting: give {option} {value}"
         return f"{word} is no file or folder, nor a setting --set takes: {error}"
     return f"{word} is no file or folder: give a setting as --set {word}"
 

@@ -65,6 +65,7 @@ DEFAULT_CHECKPOINT_SECONDS = 60.0
 _PARTIAL_SUFFIX = ".partial"  # the checkpoint is written here, synced, then renamed into place
 _HEADER_END = b"\n"
 _NO_DEFAULT = object()  # `_differences`: a key with no built-in default (not a config key)
+STRIDE_KEY = "vid_stride"  # the identity's `--vid-stride`: a checkpoint is resumed with the stride it was made with
 _IMAGE_DIGEST_CHARS = 16  # hex digits of the hash over an image source's file names, sizes and times
 
 
@@ -165,10 +166,17 @@ def _default_config() -> dict[str, Any]:
 
 
 def run_identity(
-    spec: str, source: FrameSource, cfg: TrackerConfig, frame_rate: float, device: str, gallery: Path | None
+    spec: str,
+    source: FrameSource,
+    cfg: TrackerConfig,
+    frame_rate: float,
+    device: str,
+    gallery: Path | None,
+    stride: int = 1,
 ) -> dict[str, Any]:
     """What a checkpoint must match to be resumed: the source, the resolved config, the frame rate, the device,
-    the weights and the gallery file (JSON-ready).
+    the weights, the gallery file and the `stride` (`--vid-stride`; checkpoints written before it was kept had 1)
+    (JSON-ready).
 
     Raises:
         ResumeError: a source that cannot be read again (a webcam, a live stream, a URL).
@@ -183,6 +191,7 @@ def run_identity(
         "device": device,
         "weights": _weights_identity(cfg),
         "gallery": None if gallery is None else os.path.realpath(gallery),
+        STRIDE_KEY: stride,
     }
 
 
@@ -248,7 +257,8 @@ def read_checkpoint(path: Path, identity: dict[str, Any]) -> Checkpoint:
             "its hash differs): it cannot be resumed; run again without --resume"
         )
     # A config key added since the checkpoint was made had its default in that run: only another value refuses
-    differences = _differences(header["identity"], identity, defaults={"config": _default_config()})
+    defaults = {"config": _default_config(), STRIDE_KEY: 1}  # (what checkpoints made before these keys ran with)
+    differences = _differences(header["identity"], identity, defaults=defaults)
     if differences:
         raise ResumeError(
             f"{name} was made by another run, so it is not resumed ({'; '.join(differences)}): resume with the "

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tracker.config import TrackerConfig, load_config, log_unused_settings
+from tracker.config import MIN_FRAME_RATE, TrackerConfig, load_config, log_unused_settings
 from tracker.detector import image_size_not_used
 from tracker.device import resolve_device
 from tracker.file_errors import one_line
@@ -42,7 +42,14 @@ from tracker.io.jsonl import read_jsonl_tracks
 from tracker.io.lock import FolderLock, gallery_lock
 from tracker.io.mot import unique_stem
 from tracker.io.names import shown_name
-from tracker.io.sources import VIDEO_EXTENSIONS, FrameSource, SourceError, open_source, resolve_source
+from tracker.io.sources import (
+    VIDEO_EXTENSIONS,
+    FrameSource,
+    SourceError,
+    open_source,
+    resolve_source,
+    tracked_limit,
+)
 from tracker.io.strict_json import write_json_atomic
 from tracker.io.video import Annotator
 from tracker.log_source import naming_source
@@ -179,6 +186,8 @@ class TrackOptions:
     relink: bool = False  # link sources the gallery holds the sightings of already again (else refused)
     resume: bool = False  # continue the run in `out` (default: the newest run folder of the source) from its checkpoint
     checkpoint_seconds: float = DEFAULT_CHECKPOINT_SECONDS  # wall time between resume checkpoints; 0: none
+    vid_stride: int = 1  # --vid-stride: track source frames 1, 1 + N, 1 + 2N, ... (`FrameSource.stride`)
+    line_width: int | None = None  # --line-width: the annotated video's box and trail width in pixels (None: scaled)
 
 
 def _show(canvas: np.ndarray) -> bool:
@@ -206,6 +215,7 @@ def track_source(
     checkpointer: Checkpointer | None = None,
     resume: Progress | None = None,
     saves_failed: Callable[[], list[str]] = list,
+    line_width: int | None = None,
 ) -> RunSummary:
     """Track every frame of `source`, writing `<name>.txt`, `<name>.jsonl`, `<name>.mp4`, `config.yaml` (the
     tracker's config) and the summary to `out_dir`.
@@ -224,6 +234,13 @@ def track_source(
             source is read on from the frame after it, and the summary counts the frames before it.
         saves_failed: the periodic gallery saves that failed since the source began (`GallerySaver.failed`; the
             caller adds them to the summary at its end), kept in each checkpoint: a resumed run's summary names them.
+        max_frames: the source frames to read at most: with a `source.stride` of N, the frames among its first
+            `max_frames` that the stride keeps (`tracked_limit`) are tracked.
+        line_width: the annotated video's box and trail width in pixels (None: `Annotator`'s, scaled to the frame).
+
+    With a `source.stride` of N (`--vid-stride`), the tracker is given frames 1, 1 + N, ... and must have been built
+    at the source's rate / N (the time between the frames it is given); the outputs keep the source's frame numbers
+    and the video holds the tracked frames, played at the tracker's rate.
     """
     from tqdm import tqdm
 
@@ -236,10 +253,10 @@ def track_source(
     video_rate = tracker.frame_rate if save_video else None
     outputs = RunOutputs(
         out_dir, stem, video_rate, summary_name(stem, name is not None), source_files(source), tracker.config,
-        summary.detector_ran_at,
+        summary.detector_ran_at, source.stride,
     )  # fmt: skip
     summary.outputs = outputs.paths
-    annotator = Annotator()
+    annotator = Annotator(line_width)
     done = resume or Progress()
     summary.frames, summary.tracks, summary.recovered = done.frames, set(done.tracks), done.recovered
     summary.recognised = done.recognised
@@ -256,8 +273,10 @@ def track_source(
             source.corrupt_numbers = list(resume.corrupt_numbers)
             if source.depth is not None and resume.depth_bits is not None:  # fixed by an image passed over
                 source.depth.bits = resume.depth_bits
-    total = min(source.total, max_frames) if source.total and max_frames else (source.total or max_frames)
-    left = None if max_frames is None else max(max_frames - done.frames, 0)
+    limit = tracked_limit(max_frames, source.stride)
+    expected = tracked_limit(source.total, source.stride)
+    total = min(expected, limit) if expected and limit else (expected or limit)
+    left = None if limit is None else max(limit - done.frames, 0)
     bar = tqdm(  # (named when several sources run in turn: each has a bar of its own)
         total=total, initial=done.frames, desc=name, unit="frame", disable=not progress, file=ProgressStream(),
         dynamic_ncols=True,
@@ -362,8 +381,9 @@ def track_source(
 
 def _cut_short(left: int | None, tracked: int, last: int, source: FrameSource) -> bool:
     """Whether a loop that tracked `tracked` frames, the last numbered `last`, stopped at its limit (`left` frames:
-    `max_frames`) with frames of `source` after it (its length unknown: a glob growing, a stream)."""
-    return left is not None and tracked == left and (source.total is None or last < source.total)
+    `max_frames`) with frames of `source` after it that its stride keeps (its length unknown: a glob growing, a
+    stream)."""
+    return left is not None and tracked == left and (source.total is None or last + source.stride <= source.total)
 
 
 def _close(outputs: RunOutputs, summary: RunSummary) -> OSError | None:
@@ -500,7 +520,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     checkpointed = len(names) == 1 and options.checkpoint_seconds > 0 and resumable(options.source, opened[0])
     device = str(resolve_device(cfg.device))
     identity = (
-        run_identity(options.source, opened[0], cfg, rate, device, options.gallery)
+        run_identity(options.source, opened[0], cfg, rate, device, options.gallery, options.vid_stride)
         if options.resume or checkpointed
         else {}
     )
@@ -518,7 +538,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
             held.enter_context(FolderLock(out))
         checkpoint = None
         if options.resume:  # checked before any model is loaded
-            checkpoint = read_resumed_run(out, opened[0].name, identity, options.max_frames)
+            checkpoint = read_resumed_run(out, opened[0].name, identity, options.max_frames, options.vid_stride)
         elif out is not None:  # before any model loads: the run about to be replaced could still be resumed
             _note_replaced_run(out, notify)
         if options.gallery is not None:  # read, added to and written back by one run at a time (its folder made)
@@ -559,6 +579,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         try:
             for i, name in enumerate(names):
                 source = opened[i] if i in opened else open_source(name)
+                source.stride = options.vid_stride
                 stem = unique_stem(source.name, stems)
                 with naming_source(stem) if len(names) > 1 else nullcontext():  # whose the log records are
                     tracker = first
@@ -573,6 +594,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                         tracker, source, out, options.save_video, options.show, options.progress, options.max_frames,
                         name=stem if len(names) > 1 else None, after_frame=saver.maybe_save, checkpointer=checkpointer,
                         resume=None if checkpoint is None else checkpoint.progress, saves_failed=lambda: saver.failed,
+                        line_width=options.line_width,
                     )  # fmt: skip
                     tracker.reset()  # the identities still in view go to the gallery
                     saver.in_view_unstored = False
@@ -694,8 +716,15 @@ def _note_missing_images(source: FrameSource, notify: Callable[[str], None]) -> 
 
 
 def _frame_rate(source: FrameSource, cfg: TrackerConfig, options: TrackOptions, notify: Callable[[str], None]) -> float:
-    """The rate this source is tracked at (`--fps`, a plausible declared rate, or a fallback with a warning)."""
+    """The rate this source is tracked at: its frames/s (`--fps`, a plausible declared rate, or a fallback with a
+    warning) over `options.vid_stride`, the time between the frames the tracker is given."""
     rate = choose_frame_rate(source.frame_rate, cfg, options.frame_rate, source.timestamp_rate, source.name)
     if rate.warning:
         notify(rate.warning)
-    return rate.frame_rate
+    tracked = rate.frame_rate / options.vid_stride
+    if tracked < MIN_FRAME_RATE:  # (the tracker's own error named frame_rate, which the user did not give)
+        raise ValueError(
+            f"--vid-stride {options.vid_stride} of {source.name}'s {rate.frame_rate:g} frames/s tracks {tracked:g} "
+            f"frames/s, below the least the tracker takes ({MIN_FRAME_RATE:g}): give a smaller --vid-stride"
+        )
+    return tracked

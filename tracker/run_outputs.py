@@ -125,6 +125,8 @@ class RunOutputs:
     `detector_ran_at`: (height, width) a fixed-size detector export ran at instead of `detector.image_size`
     (`tracker.detector.image_size_not_used`): said in a comment of `config.yaml`, whose keys stay the config asked
     (the one `--resume` checks, and that runs the same again with `--config`).
+    `stride`: the source's (`FrameSource.stride`, `--vid-stride`): the video holds one frame per tracked frame, source
+    frame n at position (n - 1) // stride + 1.
     """
 
     def __init__(
@@ -136,8 +138,10 @@ class RunOutputs:
         sources: Sequence[Path] = (),
         config: TrackerConfig | None = None,
         detector_ran_at: tuple[int, int] | None = None,
+        stride: int = 1,
     ) -> None:
         self.out_dir = out_dir
+        self._stride = stride
         self._ran_at = detector_ran_at
         self._sources = tuple(sources)  # the files read: never removed as an earlier run's output
         self.txt, self.jsonl_path, self.video_path = (out_dir / f"{name}{ext}" for ext in (".txt", ".jsonl", ".mp4"))
@@ -150,7 +154,7 @@ class RunOutputs:
         self._mot: MotWriter | None = None
         self._jsonl: JsonlWriter | None = None
         self._video: VideoWriter | None = None
-        self._video_number = 0  # the source frame the video's last frame shows
+        self._video_number = 0  # the position (`_position`) of the source frame the video's last frame shows
         self._last_canvas: np.ndarray | None = None
 
     def open(self, resume: Progress | None = None) -> None:
@@ -230,9 +234,11 @@ class RunOutputs:
     def write_video(self, number: int, canvas: np.ndarray) -> None:
         """Source frame `number`, annotated: `canvas` an (H, W, 3) uint8 BGR image of the video's size
         (`tracker.io.video.Annotator.draw`). The positions skipped since the last one (unreadable frames) are filled
-        first, with the last canvas (black before the first), so video frame n is source frame n, as in the txt."""
+        first, with the last canvas (black before the first), so video frame n is source frame n, as in the txt
+        (with a stride, the n-th frame the stride keeps)."""
         if self._video is None:
             return
+        number = self._position(number)
         for _ in range(self._video_number + 1, number):
             self._video.write(self._last_canvas if self._last_canvas is not None else np.zeros_like(canvas))
         self._video.write(canvas)
@@ -243,9 +249,14 @@ class RunOutputs:
         (the last images of a folder) had no video frame, so the video was shorter than the source."""
         if self._video is None or self._last_canvas is None:
             return
+        last = self._position(last)
         for _ in range(self._video_number + 1, last + 1):
             self._video.write(self._last_canvas)
         self._video_number = max(self._video_number, last)
+
+    def _position(self, number: int) -> int:
+        """The video frame (from 1) that shows source frame `number`: the stride's frame kept at or before it."""
+        return (number - 1) // self._stride + 1
 
     def close(self) -> None:
         """Close the files opened (the txt renamed into place); what was written stays. Each is closed even when

@@ -18,6 +18,7 @@ import numpy as np
 from tracker.batch_work import read_note
 from tracker.io.mot import resumed_file
 from tracker.io.names import shown_apart, shown_name
+from tracker.io.sources import tracked_limit
 from tracker.io.strict_json import path_from_fields
 from tracker.resume import CHECKPOINT_NAME, Checkpoint, Progress, ResumeError, read_checkpoint
 from tracker.run_summary import SUMMARY_NAME, RunSummary
@@ -81,13 +82,17 @@ def restore_state(tracker: Tracker, checkpoint: Checkpoint) -> None:
         tracker.detector(np.zeros((height, width, _COLOUR_CHANNELS), np.uint8))
 
 
-def read_resumed_run(out: Path, stem: str, identity: dict[str, Any], max_frames: int | None) -> Checkpoint:
+def read_resumed_run(
+    out: Path, stem: str, identity: dict[str, Any], max_frames: int | None, stride: int = 1
+) -> Checkpoint:
     """The checkpoint of the run in `out` of the source whose outputs are `stem.*`, checked before any model is
     loaded and before anything in `out` is changed (a refused resume leaves the folder as it was).
 
     Args:
         identity: the run being started (`tracker.resume.run_identity`): the checkpoint's must match it.
-        max_frames: the run's `--max-frames` (None: no limit); as many as the checkpoint holds finish the run.
+        max_frames: the run's `--max-frames` (None: no limit), source frames; as many as the checkpoint holds
+            finish the run. stride: the run's `--vid-stride` (of the first `max_frames`, ceil(max_frames / stride)
+            frames are tracked).
 
     Raises:
         AlreadyFinished: the run in `out` finished. ResumeError: nothing to resume there (`_check_resumable`), a
@@ -99,9 +104,10 @@ def read_resumed_run(out: Path, stem: str, identity: dict[str, Any], max_frames:
     _check_resumed_outputs(out, stem, checkpoint.progress)
     # Fewer frames than the checkpoint holds cannot be given (its outputs are not cut back); as many only finish the
     # run (one killed while it closed, after a checkpoint at its last frame: this refusal left it unfinishable).
-    if max_frames is not None and max_frames < checkpoint.progress.frames:
+    if max_frames is not None and tracked_limit(max_frames, stride) < checkpoint.progress.frames:
+        said = "" if stride == 1 else f" (up to source frame {checkpoint.progress.last_frame}, --vid-stride {stride})"
         raise ResumeError(
-            f"the run in {shown_name(out)} already tracked {checkpoint.progress.frames} frames, so --max-frames "
+            f"the run in {shown_name(out)} already tracked {checkpoint.progress.frames} frames{said}, so --max-frames "
             f"{max_frames} leaves nothing to do: give a larger --max-frames, or none"
         )
     return checkpoint

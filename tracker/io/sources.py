@@ -62,6 +62,7 @@ __all__ = [
     "safe_name",
     "shown_url",
     "timestamp_rate",
+    "tracked_limit",
 ]
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,9 @@ class FrameSource:
             seqinfo.ini's seqLength: that length (the frames with images, `total`, are tracked); else None.
         depth: an image source's reader (`DepthReader`: the depth of 16-bit data, fixed by the first image that
             tells it; a resumed run that passes that image over is given its `bits`); None for videos and streams.
+        stride: every `stride`-th frame is yielded, frames 1, 1 + stride, 1 + 2 * stride, ... (`track --vid-stride`),
+            still numbered as the source numbers them; the others are passed over (images not read, video frames
+            grabbed but not converted) and never counted as corrupt. 1: every frame.
     """
 
     name: str
@@ -146,12 +150,20 @@ class FrameSource:
     skip_to: int = 0
     announced_frames: int | None = None
     depth: DepthReader | None = field(default=None, repr=False)
+    stride: int = 1
     _frames: Callable[[FrameSource], FrameIterator] | None = field(default=None, repr=False)
 
     def __iter__(self) -> FrameIterator:
         if self._frames is None:
             raise SourceError(f"{self.name}: source has no frame reader")
-        return self._frames(self)
+        frames = self._frames(self)
+        if self.stride == 1:
+            return frames
+        return (frame for frame in frames if not self.passes_over(frame[0]))  # (a stream's reader reads them all)
+
+    def passes_over(self, number: int) -> bool:
+        """Whether the frame at source position `number` (from 1) is left out by `stride`."""
+        return (number - 1) % self.stride != 0
 
     def skipped(self, numbers: range | list[int]) -> None:
         """Count the unreadable frames at `numbers` (source positions)."""
@@ -159,6 +171,12 @@ class FrameSource:
         self.corrupt_numbers += list(numbers[: max(0, CORRUPT_NUMBERS_KEPT - len(self.corrupt_numbers))])
         if len(numbers):
             self.last_skipped = max(self.last_skipped, numbers[-1])
+
+
+def tracked_limit(source_frames: int | None, stride: int) -> int | None:
+    """How many of a source's first `source_frames` frames a `stride` keeps (frames 1, 1 + stride, ...: ceil(
+    `source_frames` / `stride`); None (no limit, a length unknown) and 0 as given."""
+    return source_frames if not source_frames else -(-source_frames // stride)
 
 
 def _exists(path: Path) -> bool:
@@ -560,7 +578,7 @@ def _image_source(name: str, files: list[Path], fps: float | None, kind: str) ->
         probed = reader.take_probed()  # the image the probe read: not read a second time
         image: np.ndarray | None
         for number, file in enumerate(files, start=1):
-            if number <= src.skip_to:
+            if number <= src.skip_to or src.passes_over(number):  # (not read)
                 continue
             if probed is not None and number == probed[0] + 1:
                 image, probed = probed[1], None  # (the reference dropped: no frame held for the whole run)
@@ -677,7 +695,7 @@ def _video_source(path: Path) -> FrameSource:
                     position += 1  # a damaged packet: the demuxer usually resynchronises on the next one
                     continue
                 position += 1
-                if position <= src.skip_to:  # grabbed (the demuxer has no exact seek) but not converted
+                if position <= src.skip_to or src.passes_over(position):  # grabbed (no exact seek), not converted
                     last_good = position
                     continue
                 ok, image = capture.retrieve()

@@ -47,9 +47,20 @@ def id_colour(track_id: int) -> tuple[int, int, int]:
 
 
 class Annotator:
-    """Draws tracks on frames, remembering trails and recent recoveries across calls (one per video)."""
+    """Draws tracks on frames, remembering trails and recent recoveries across calls (one per video).
 
-    def __init__(self) -> None:
+    Args:
+        line_width: the boxes' and trails' width in pixels, whatever the frame's size (ultralytics' `line_width`);
+            None: `LINE_WIDTH` scaled by the frame's height over `REFERENCE_HEIGHT` (at least `MIN_SCALE`).
+
+    Raises:
+        ValueError: a `line_width` below 1.
+    """
+
+    def __init__(self, line_width: int | None = None) -> None:
+        if line_width is not None and line_width < 1:
+            raise ValueError(f"line width must be at least 1 pixel, got {line_width}")
+        self._line_width = line_width
         self._trails: dict[int, deque[tuple[int, int]]] = {}
         self._last_seen: dict[int, int] = {}
         self._recovered: dict[int, int] = {}  # id -> frames left to show the mark
@@ -61,7 +72,7 @@ class Annotator:
         self._frame += 1
         canvas = frame.copy()
         scale = max(MIN_SCALE, canvas.shape[0] / REFERENCE_HEIGHT)
-        width = max(1, round(LINE_WIDTH * scale))
+        width = self._line_width or max(1, round(LINE_WIDTH * scale))
         for obj in objects:
             if obj.recovered:
                 self._recovered[obj.track_id] = RECOVERED_MARK_FRAMES

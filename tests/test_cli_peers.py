@@ -1,0 +1,304 @@
+"""`track` for users of ultralytics' `yolo track` and BoxMOT's `boxmot track`: their options that `track` has
+(`--vid-stride`, `--model`, `--line-width`), and the hint or refusal each of the others gets.
+
+`--vid-stride 2 --model ...` were "unrecognized arguments". The stride's tests use the blob detector of test_cli
+(no model files), the last one the real detector and OSNet on the first frames of TUD-Campus.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from media import write_video
+from test_cli import blob_detector, colour_embedder, scene, use_fake_models, weights_args
+from test_resume import kill, outputs, stop_at
+
+import tracker.run as run
+from tracker.cli import main
+from tracker.cli_args import PEER_OPTIONS, TRACK_ONLY_OPTIONS
+from tracker.io.video import Annotator
+from tracker.resume import CHECKPOINT_NAME, Checkpointer
+from tracker.types import TrackedObject, TrackState
+
+FRAMES = 60  # the synthetic clip's length (two walkers crossing around frame 25)
+STRIDE = 2
+STOP_AT = 37  # a source frame the stride keeps, where a run is killed
+EVERY = 5  # checkpoint interval of the fake clock, in tracked frames
+TUD_FRAMES = 16  # the real clip: TUD-Campus's first frames (25 frames/s)
+
+
+def frame_numbers(txt: Path) -> list[int]:
+    """The distinct frame numbers of a MOT txt, in order."""
+    return sorted({int(line.split(",")[0]) for line in txt.read_text().splitlines()})
+
+
+def video_frames(path: Path) -> tuple[int, float]:
+    """(frames decoded, frames/s declared) of a video."""
+    capture = cv2.VideoCapture(str(path))
+    rate, count = capture.get(cv2.CAP_PROP_FPS), 0
+    while capture.read()[0]:
+        count += 1
+    capture.release()
+    return count, rate
+
+
+@pytest.fixture
+def clip(tmp_path) -> Path:
+    return write_video(tmp_path / "walk.avi", scene(FRAMES))
+
+
+@pytest.fixture
+def fake_models(monkeypatch):
+    """The blob detector with a colour ReID; returns the configs `track` builds trackers with."""
+    return use_fake_models(monkeypatch, embedder=colour_embedder)
+
+
+@pytest.fixture
+def rates(monkeypatch) -> list[float]:
+    """The frame rates `track` builds its trackers at (the blob detector, no ReID), in order."""
+    built: list[float] = []
+
+    def from_config(cfg, frame_rate=None, gallery=None):
+        built.append(frame_rate)
+        return run.Tracker(cfg, frame_rate, detector=blob_detector)
+
+    monkeypatch.setattr(run.Tracker, "from_config", staticmethod(from_config))
+    return built
+
+
+def test_vid_stride_tracks_every_nth_source_frame_at_the_time_between_them(clip, tmp_path, rates):
+    """`--vid-stride 2` tracks source frames 1, 3, 5, ...: the txt and JSONL keep those numbers, the tracker is
+    built at the source's rate / 2 (the time between the frames it is given), and the mp4 holds the tracked frames
+    only, at that rate (a video of the source's length would replay each frame twice as long)."""
+    out = tmp_path / "s2"
+    assert main([str(clip), "--vid-stride", str(STRIDE), "--out", str(out), "--quiet"]) == 0
+    numbers = frame_numbers(out / "walk.txt")
+    assert numbers and set(numbers) <= set(range(1, FRAMES + 1, STRIDE)), numbers
+    jsonl = [json.loads(line)["frame"] for line in (out / "walk.jsonl").read_text().splitlines()]
+    assert jsonl == list(range(1, FRAMES + 1, STRIDE)), jsonl
+    assert rates == [25 / STRIDE]
+    assert video_frames(out / "walk.mp4") == (FRAMES // STRIDE, 25 / STRIDE)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["frames"] == FRAMES // STRIDE and summary["corrupt_frames"] == 0, summary
+
+
+def test_max_frames_counts_source_frames_with_a_stride(clip, tmp_path, rates):
+    """`--max-frames 10 --vid-stride 3` stops after the source's first 10 frames: it tracks 1, 4, 7 and 10."""
+    out = tmp_path / "s3"
+    assert main([str(clip), "--vid-stride", "3", "--max-frames", "10", "--out", str(out), "--quiet"]) == 0
+    jsonl = [json.loads(line)["frame"] for line in (out / "walk.jsonl").read_text().splitlines()]
+    assert jsonl == [1, 4, 7, 10], jsonl
+
+
+@pytest.fixture
+def frame_clock(monkeypatch):
+    """Checkpoints every EVERY tracked frames: the checkpointer's clock advances one second per frame."""
+    ticks = iter(range(10**6))
+
+    def checkpointer(path, identity, every_seconds):
+        return Checkpointer(path, identity, EVERY, clock=lambda: float(next(ticks)))
+
+    monkeypatch.setattr(run, "Checkpointer", checkpointer)
+
+
+def test_a_killed_strided_run_resumes_to_the_outputs_of_an_uninterrupted_one(
+    clip, tmp_path, monkeypatch, fake_models, frame_clock, capsys
+):
+    """A `--vid-stride 2` run killed at source frame 37 and resumed with `--vid-stride 2` writes the txt, JSONL and
+    video of one never stopped; resumed without the stride (or with another) it is refused, naming the stride, and
+    its folder is left as it was."""
+    stride = ["--vid-stride", str(STRIDE)]
+    assert main([str(clip), *stride, "--out", str(tmp_path / "whole"), "--quiet"]) == 0
+    whole = outputs(tmp_path / "whole", "walk")
+    out = tmp_path / "run"
+    with monkeypatch.context() as m:
+        stop_at(m, STOP_AT, kill)
+        assert main([str(clip), *stride, "--out", str(out), "--quiet"]) == 130
+    assert (out / CHECKPOINT_NAME).exists()
+    capsys.readouterr()
+    for other in ([], ["--vid-stride", "3"]):
+        assert main([str(clip), "--resume", "--out", str(out), "--quiet", *other]) == 2
+        err = capsys.readouterr().err
+        assert "vid_stride: 2 then" in err, err
+    assert main([str(clip), "--resume", "--out", str(out), "--quiet", *stride]) == 0
+    assert outputs(out, "walk") == whole
+    assert video_frames(out / "walk.mp4") == video_frames(tmp_path / "whole" / "walk.mp4")
+    assert not (out / CHECKPOINT_NAME).exists()
+
+
+def test_the_same_ids_as_the_every_other_frame_clip_at_half_the_rate(shared, shared_weights, tmp_path, monkeypatch):
+    """The real detector and OSNet: TUD-Campus (25 frames/s) with `--vid-stride 2` gives source frames 1, 3, 5, ...
+    and the same IDs and boxes as its odd frames copied into a folder tracked at 12.5 frames/s (the tracker sees
+    the true time between the frames it is given). The models load once (as for several sources of one run)."""
+    load = run.Tracker.from_config
+    loaded: list[run.Tracker] = []
+
+    def from_config(cfg, frame_rate=None, gallery=None):
+        if not loaded:
+            loaded.append(load(cfg, frame_rate=frame_rate, gallery=gallery))
+            return loaded[0]
+        return run.Tracker(cfg, frame_rate, detector=loaded[0].detector, embedder=loaded[0].embedder)
+
+    monkeypatch.setattr(run.Tracker, "from_config", staticmethod(from_config))
+    sequence = shared / "data" / "MOT15" / "train" / "TUD-Campus"
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    for number in range(1, TUD_FRAMES + 1, STRIDE):
+        shutil.copy(sequence / "img1" / f"{number:06d}.jpg", odd)
+    models = weights_args(shared_weights)
+    strided = ["--vid-stride", str(STRIDE), "--max-frames", str(TUD_FRAMES)]
+    assert main([str(sequence), *strided, *models, "--out", str(tmp_path / "s2"), "--quiet"]) == 0
+    assert main([str(odd), "--fps", "12.5", *models, "--out", str(tmp_path / "odd_run"), "--quiet"]) == 0
+    rows = np.loadtxt(tmp_path / "s2" / "TUD-Campus.txt", delimiter=",", ndmin=2)
+    alone = np.loadtxt(tmp_path / "odd_run" / "odd.txt", delimiter=",", ndmin=2)
+    assert sorted(set(rows[:, 0])) == list(range(1, TUD_FRAMES + 1, STRIDE))
+    assert len(set(rows[:, 1])) > 1  # (several people: IDs to keep apart)
+    rows[:, 0] = (rows[:, 0] - 1) // STRIDE + 1  # source frame 2k - 1 is the odd folder's frame k
+    np.testing.assert_array_equal(rows, alone)
+
+
+def test_model_is_the_detector_weights_option(clip, tmp_path, monkeypatch, fake_models, capsys):
+    """`--model PATH` (ultralytics' model=, BoxMOT's --yolo-model) sets detector.model, a path with YAML's special
+    characters as it is; a `--set detector.model=` that says otherwise is a usage error naming both."""
+    weights = tmp_path / "my: [models]" / "best.pt"
+    assert main([str(clip), "--model", str(weights), "--max-frames", "2", "--out", str(tmp_path / "m"), "-q"]) == 0
+    assert fake_models[-1].detector.model == str(weights)
+    with pytest.raises(SystemExit):
+        main([str(clip), "--model", "a.pt", "--set", "detector.model=b.pt"])
+    err = capsys.readouterr().err
+    assert "--model and --set detector.model=b.pt say different things" in err, err
+
+
+def test_line_width_draws_boxes_that_wide():
+    """`Annotator(line_width)` (`--line-width`) draws a box's sides `line_width` pixels wide, whatever the frame's
+    size; by default they scale with it; below 1 is refused."""
+    box = TrackedObject(1, np.array([100.0, 100.0, 300.0, 300.0]), 0.9, 0, TrackState.TRACKED, 0)
+    frame = np.zeros((480, 640, 3), np.uint8)
+    column = 200  # across the box's top side, under no label
+    drawn = {w: int((Annotator(w).draw(frame, [box])[:, column].max(axis=1) > 0)[90:130].sum()) for w in (None, 9)}
+    assert drawn[9] >= 9 > drawn[None], drawn
+    with pytest.raises(ValueError, match="line width"):
+        Annotator(0)
+
+
+def test_line_width_reaches_the_video(clip, tmp_path, monkeypatch, fake_models):
+    """`track --line-width 7` draws its video with that width."""
+    widths: list[int | None] = []
+    real = run.Annotator
+
+    def annotator(line_width=None):
+        widths.append(line_width)
+        return real(line_width)
+
+    monkeypatch.setattr(run, "Annotator", annotator)
+    assert main([str(clip), "--line-width", "7", "--max-frames", "2", "--out", str(tmp_path / "w"), "-q"]) == 0
+    assert widths == [7]
+
+
+PEER_TOLD = {  # a `yolo track` / `boxmot track` habit: what `track` says of it
+    "--agnostic-nms": "for ultralytics' --agnostic-nms, give no option: ultralytics' non-maximum suppression runs "
+    "per class",
+    "--agnostic_nms": "for ultralytics' --agnostic-nms, give no option",
+    "--max-det": "for ultralytics' --max-det, give no option: this tracker keeps the boxes of ultralytics' default",
+    "--img": "for ultralytics' --img, give --set detector.image_size=VALUE",
+    "--img-size": "for ultralytics' --img-size, give --set detector.image_size=VALUE",
+    "--exist-ok": "for ultralytics' --exist-ok, give --out DIR",
+    "--weights": "for ultralytics' --weights, give --model PATH for the detector's",
+    "--save-conf": "for ultralytics' --save-conf, give no option: the JSONL holds each box's score",
+    "--save-crop": "for ultralytics' --save-crop, give no option: no crops are written",
+    "--show-labels": "for ultralytics' --show-labels, give no option: the annotated mp4 always labels",
+    "--show-conf": "for ultralytics' --show-conf, give no option: the annotated mp4 shows no scores",
+    "--stream-buffer": "for ultralytics' --stream-buffer, give no option",
+    "--persist": "for ultralytics' --persist, give no option: IDs persist",
+    "--yolo-model": "for BoxMOT's --yolo-model, give --model PATH",
+    "--save-id-crops": "for BoxMOT's --save-id-crops, give no option: no crops are written",
+    "--vid_stride": "write it with dashes (--vid-stride)",
+    "--line_width": "write it with dashes (--line-width)",
+}
+
+
+@pytest.mark.parametrize("option", list(PEER_TOLD))
+def test_each_peer_option_is_told_ours_or_why_there_is_none(option, tmp_path, monkeypatch, capfd):
+    """Each of these was "unrecognized arguments"; now one line says what to give here, or why nothing, before
+    anything loads."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        main(["walk.mp4", option, "1"])
+    err = capfd.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"track: error: {option} is not an option of track: {PEER_TOLD[option]}"), err
+    assert option.replace("_", "-") in PEER_OPTIONS or "dashes" in err or "BoxMOT" in err
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "says"),
+    [
+        (["batch", "--out", "out"], "--vid-stride", "a batch tracks every frame of each video"),
+        (["batch", "--out", "out"], "--line-width", "a batch draws each video's boxes at the width scaled"),
+        (["eval"], "--vid-stride", TRACK_ONLY_OPTIONS["--vid-stride"]),
+        (["eval"], "--line-width", TRACK_ONLY_OPTIONS["--line-width"]),
+    ],
+)
+def test_options_of_track_alone_are_refused_by_its_other_commands(command, option, says, tmp_path, monkeypatch, capfd):
+    """`track batch` and `track eval` have no `--vid-stride` (eval's scores are of every frame) nor `--line-width`:
+    each says so and what does it, instead of "unrecognized arguments"."""
+    monkeypatch.chdir(tmp_path)
+    prog = f"track {command[0]}"
+    with pytest.raises(SystemExit):
+        main([*command, *([] if command == ["eval"] else ["walk.mp4"]), option, "2"])
+    err = capfd.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"{prog}: error: {option} is an option of track, not of {prog}: {says}"), err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("word", "says"),
+    [
+        ("vid_stride=2", "vid_stride=2 is ultralytics' setting: give --vid-stride 2"),
+        ("model=yolo11n.pt", "model=yolo11n.pt is ultralytics' setting: give --model yolo11n.pt"),
+        ("line_width=3", "line_width=3 is ultralytics' setting: give --line-width 3"),
+    ],
+)
+def test_ultralytics_words_of_our_options_are_told_the_option(word, says, tmp_path, monkeypatch, capfd):
+    """`track cam.mp4 vid_stride=2` (as `yolo track` takes it) said "no file or folder, nor a setting --set takes:
+    unknown config key"; it names the option now."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["walk.mp4", word]) == 2
+    assert capfd.readouterr().err.strip() == f"track: error: {says}"
+
+
+def test_frames_the_stride_passes_over_are_not_read(tmp_path, rates):
+    """An image folder whose 2nd image is damaged: `--vid-stride 2` never reads it (a skipped frame is not counted
+    as unreadable in summary.json), as every frame tracked counts it."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for number, image in enumerate(scene(6), start=1):
+        cv2.imwrite(str(folder / f"{number:06d}.png"), image)
+    (folder / "000002.png").write_bytes(b"not an image")
+    for stride, unreadable in ((STRIDE, 0), (1, 1)):
+        out = tmp_path / f"s{stride}"
+        assert main([str(folder), "--vid-stride", str(stride), "--fps", "25", "--out", str(out), "-q"]) == 0
+        assert json.loads((out / "summary.json").read_text())["corrupt_frames"] == unreadable
+
+
+def test_a_strided_gallery_run_to_the_last_frame_is_not_cut_short(clip, tmp_path, fake_models, capsys):
+    """`--max-frames 60 --vid-stride 2` of a 60-frame clip tracks it to its end (its last tracked frame is 59): with
+    a gallery, it was told "stopped ... before the end" and kept a checkpoint to go on from."""
+    args = [str(clip), "--vid-stride", str(STRIDE), "--gallery", str(tmp_path / "g.gallery"), "-q"]
+    assert main([*args, "--max-frames", str(FRAMES), "--out", str(tmp_path / "all")]) == 0
+    err = capsys.readouterr().err
+    assert "before the end" not in err and not (tmp_path / "all" / CHECKPOINT_NAME).exists(), err
+    assert main([*args, "--max-frames", str(FRAMES - 3), "--out", str(tmp_path / "cut"), "--relink"]) == 0
+    assert "before the end" in capsys.readouterr().err  # (frame 59 is left: cut short)
+
+
+def test_a_stride_that_leaves_too_slow_a_rate_is_one_error_naming_it(clip, tmp_path, rates, capsys):
+    """`--fps 0.001 --vid-stride 2` (0.0005 frames/s) said "frame_rate must be at least 0.001", an option not given."""
+    assert main([str(clip), "--fps", "0.001", "--vid-stride", "2", "--out", str(tmp_path / "slow"), "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("track: error: --vid-stride 2 of walk's 0.001 frames/s tracks 0.0005 frames/s"), err
+    assert "give a smaller --vid-stride" in err and rates == []
