@@ -36,6 +36,7 @@ import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import overload
 
 import cv2
 import numpy as np
@@ -173,6 +174,12 @@ class FrameSource:
             self.last_skipped = max(self.last_skipped, numbers[-1])
 
 
+@overload
+def tracked_limit(source_frames: int, stride: int) -> int: ...
+@overload
+def tracked_limit(source_frames: None, stride: int) -> None: ...
+@overload
+def tracked_limit(source_frames: int | None, stride: int) -> int | None: ...
 def tracked_limit(source_frames: int | None, stride: int) -> int | None:
     """How many of a source's first `source_frames` frames a `stride` keeps (frames 1, 1 + stride, ...: ceil(
     `source_frames` / `stride`); None (no limit, a length unknown) and 0 as given."""
