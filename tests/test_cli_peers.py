@@ -171,10 +171,11 @@ def test_model_is_the_detector_weights_option(clip, tmp_path, monkeypatch, fake_
     weights = tmp_path / "my: [models]" / "best.pt"
     assert main([str(clip), "--model", str(weights), "--max-frames", "2", "--out", str(tmp_path / "m"), "-q"]) == 0
     assert fake_models[-1].detector.model == str(weights)
-    with pytest.raises(SystemExit):
-        main([str(clip), "--model", "a.pt", "--set", "detector.model=b.pt"])
-    err = capsys.readouterr().err
-    assert "--model and --set detector.model=b.pt say different things" in err, err
+    for command in ([], ["batch", "--out", str(tmp_path / "batch")]):  # (`track batch --model` too)
+        with pytest.raises(SystemExit):
+            main([*command, str(clip), "--model", "a.pt", "--set", "detector.model=b.pt"])
+        err = capsys.readouterr().err
+        assert "--model and --set detector.model=b.pt say different things" in err, err
 
 
 def test_line_width_draws_boxes_that_wide():
