@@ -245,6 +245,8 @@ def test_each_peer_option_is_told_ours_or_why_there_is_none(option, tmp_path, mo
         (["batch", "--out", "out"], "--line-width", "a batch draws each video's boxes at the width scaled"),
         (["eval"], "--vid-stride", TRACK_ONLY_OPTIONS["--vid-stride"]),
         (["eval"], "--line-width", TRACK_ONLY_OPTIONS["--line-width"]),
+        (["eval"], "--model", "give the detector as --set detector.model=PATH"),
+        (["compare"], "--model", "give the detector as --set detector.model=PATH"),
     ],
 )
 def test_options_of_track_alone_are_refused_by_its_other_commands(command, option, says, tmp_path, monkeypatch, capfd):
@@ -253,7 +255,7 @@ def test_options_of_track_alone_are_refused_by_its_other_commands(command, optio
     monkeypatch.chdir(tmp_path)
     prog = f"track {command[0]}"
     with pytest.raises(SystemExit):
-        main([*command, *([] if command == ["eval"] else ["walk.mp4"]), option, "2"])
+        main([*command, *(["walk.mp4"] if command[0] == "batch" else []), option, "2"])
     err = capfd.readouterr().err.strip().splitlines()[-1]
     assert err.startswith(f"{prog}: error: {option} is an option of track, not of {prog}: {says}"), err
     assert not (tmp_path / "out").exists()
@@ -306,3 +308,13 @@ def test_a_stride_that_leaves_too_slow_a_rate_is_one_error_naming_it(clip, tmp_p
     err = capsys.readouterr().err.strip()
     assert err.startswith("track: error: --vid-stride 2 of walk's 0.001 frames/s tracks 0.0005 frames/s"), err
     assert "give a smaller --vid-stride" in err and rates == []
+
+
+def test_track_gallery_is_not_told_to_give_a_set_it_has_not(tmp_path, monkeypatch, capfd):
+    """`track gallery ls FILE --model x` is no tracking command: it is not told "--set detector.model=PATH", an
+    option it does not take."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        main(["gallery", "ls", "site.gallery", "--model", "x.pt"])
+    err = capfd.readouterr().err
+    assert "unrecognized arguments: --model x.pt" in err and "--set" not in err, err

@@ -103,10 +103,13 @@ BOXMOT_OPTIONS = {  # BoxMOT's `boxmot track` options: ours for each (it said "u
     "--per-class": "--set 'classes.compatible_groups=[]' (classes that share no group never share a track)",
     "--save-id-crops": "no option: no crops are written (the MOT txt, the JSONL and the annotated mp4 are)",
 }
-TRACK_ONLY_OPTIONS = {  # `track`'s options that its other commands have not (`refuse_misread_options`): why not
+_SET_OPTION = "--set"  # what every command that tracks takes (`track`, batch, eval, compare; not `track gallery`)
+TRACK_ONLY_OPTIONS = {  # `track`'s options that its other tracking commands have not (`refuse_misread_options`): why
     "--vid-stride": "MOTChallenge scores are of every frame, and the sequences' ground truth numbers each one; track "
     "VIDEO --vid-stride N tracks every Nth frame of a video",
     "--line-width": "it draws no video; track VIDEO --line-width N draws one",
+    "--model": "give the detector as --set detector.model=PATH (track eval and compare run it with --detections "
+    "detector)",
 }
 _SETTING_WORD = re.compile(r"[A-Za-z_][\w.]*=.*", re.DOTALL)  # `conf=0.3`: ultralytics' CLI sets keys so (`yolo track`)
 _SOURCE_KEY = "source"  # `yolo track source=VIDEO`: the word that names the source
@@ -179,8 +182,8 @@ def refuse_misread_options(parser: argparse.ArgumentParser, argv: list[str]) -> 
     0.3` ("cannot read config file 0.3") and `--max 5` was `--max-frames 5`. The parser must be built with
     `allow_abbrev=False`, which makes such a prefix an unknown option; this says what to write instead (a peer's
     option, `PEER_OPTIONS` or `BOXMOT_OPTIONS`, is told ours; an option of `track` alone, `TRACK_ONLY_OPTIONS`, why
-    this command has it not; one written with `_` for `-`, `--vid_stride`, its spelling; a prefix, the options it
-    begins). Arguments after `--` are left alone.
+    this command that tracks (it takes `--set`) has it not; one written with `_` for `-`, `--vid_stride`, its
+    spelling; a prefix, the options it begins). Arguments after `--` are left alone.
 
     Raises:
         SystemExit: status 2, through `parser.error`, for the first such argument.
@@ -201,7 +204,7 @@ def refuse_misread_options(parser: argparse.ArgumentParser, argv: list[str]) -> 
             parser.error(
                 f"{name} is not an option of {parser.prog}: for BoxMOT's {dashed}, give {BOXMOT_OPTIONS[dashed]}"
             )
-        if dashed in TRACK_ONLY_OPTIONS:
+        if dashed in TRACK_ONLY_OPTIONS and _SET_OPTION in options:  # (commands that track: not `track gallery`)
             parser.error(f"{name} is an option of track, not of {parser.prog}: {TRACK_ONLY_OPTIONS[dashed]}")
         begun = sorted(option for option in options if option.startswith(name))
         if begun:
