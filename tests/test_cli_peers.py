@@ -85,6 +85,8 @@ def test_vid_stride_tracks_every_nth_source_frame_at_the_time_between_them(clip,
     assert video_frames(out / "walk.mp4") == (FRAMES // STRIDE, 25 / STRIDE)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["frames"] == FRAMES // STRIDE and summary["corrupt_frames"] == 0, summary
+    # the rate is the tracked frames' (the source's / N), and the stride says why: not a 12.5 frames/s source
+    assert summary["frame_rate"] == 25 / STRIDE and summary["vid_stride"] == STRIDE, summary
 
 
 def test_max_frames_counts_source_frames_with_a_stride(clip, tmp_path, rates):
@@ -318,3 +320,18 @@ def test_track_gallery_is_not_told_to_give_a_set_it_has_not(tmp_path, monkeypatc
         main(["gallery", "ls", "site.gallery", "--model", "x.pt"])
     err = capfd.readouterr().err
     assert "unrecognized arguments: --model x.pt" in err and "--set" not in err, err
+
+
+def test_a_strided_runs_summary_says_its_stride_and_an_unstrided_one_says_nothing_new():
+    """The printed summary and summary.json of a `--vid-stride 3` run say 1 source frame in 3 was tracked (its
+    frame_rate is the tracked frames'); a run without the option keeps its summary as before; several sources
+    combined keep the one stride."""
+    from tracker.run_summary import RunSummary, combine
+
+    strided = RunSummary(frames=10, seconds=1.0, frame_rate=25 / 3, vid_stride=3, name="a")
+    assert "tracked 10 frames in 1.0 s (10.0 frames/s), 1 source frame in 3 (--vid-stride 3)" in strided.describe()
+    assert strided.to_json()["vid_stride"] == 3
+    plain = RunSummary(frames=10, seconds=1.0, frame_rate=25.0)
+    assert "vid_stride" not in plain.to_json() and "source frame in" not in plain.describe()
+    other = RunSummary(frames=5, seconds=1.0, frame_rate=25 / 3, vid_stride=3, name="b")
+    assert combine([strided, other]).to_json()["vid_stride"] == 3

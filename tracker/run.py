@@ -247,6 +247,7 @@ def track_source(
     stem = name or source.name
     summary = RunSummary(expected_frames=source.total, name=stem, global_ids=tracker.gallery is not None)
     summary.frame_rate = tracker.frame_rate
+    summary.vid_stride = source.stride
     summary.detector_ran_at = image_size_not_used(tracker.detector)  # (a fixed-size export: what ran, not asked)
     if checkpointer is not None:  # what a `--resume` of this folder is checked against, once it finished too
         summary.source = checkpointer.identity.get("source")

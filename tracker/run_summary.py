@@ -66,6 +66,7 @@ class RunSummary:
     frames: int = 0
     seconds: float = 0.0
     frame_rate: float | None = None  # frames/s the source was tracked at (None: several sources combined)
+    vid_stride: int = 1  # `--vid-stride`: every Nth source frame was tracked (`frame_rate` is the source's / N)
     tracks: set[Hashable] = field(default_factory=set)  # IDs shown; (source, ID) once several sources are combined
     # times an ID came back: after occlusion, or a new track given a remembered identity by the gallery (`recognised`)
     recovered: int = 0
@@ -125,6 +126,7 @@ class RunSummary:
             "seconds": round(self.seconds, 3),
             "fps": round(self.fps, 2),
             **({"frame_rate": round(self.frame_rate, 3)} if self.frame_rate is not None else {}),
+            **({"vid_stride": self.vid_stride} if self.vid_stride != 1 else {}),
             "tracks": len(self.tracks),
             "recovered": self.recovered,  # the total, as before the gallery's part was told apart (README)
             **({"recognised_from_gallery": self.recognised} if self.global_ids else {}),
@@ -191,6 +193,8 @@ class RunSummary:
         if self.global_ids:  # a gallery in use: its recognitions are no occlusion's returns
             returns += f"; {count(self.recognised, 'person', 'people')} recognised from the gallery"
         lines = [f"{verb} {count(self.frames, 'frame')} in {self.seconds:.1f} s ({self.fps:.1f} frames/s)"]
+        if self.vid_stride != 1:  # (the frames are the tracked ones: a 25 frames/s source at stride 2 is 12.5)
+            lines[0] += f", 1 source frame in {self.vid_stride} (--vid-stride {self.vid_stride})"
         if self.frames or self.tracks:  # (a stream that never opened: "0 tracks; ... 0 times" said nothing)
             lines.append(f"{count(len(self.tracks), 'track')}; {returns}")
         if self.per_source:
@@ -427,6 +431,7 @@ def combine(summaries: list[RunSummary]) -> RunSummary:
         total.camera_motion_failures += s.camera_motion_failures
         total.invalid_embeddings += s.invalid_embeddings
         total.detector_ran_at = total.detector_ran_at or s.detector_ran_at  # (one detector for all sources)
+        total.vid_stride = s.vid_stride  # (one `--vid-stride` for all sources)
         if s.camera_motion_estimates is not None:
             total.camera_motion_estimates = (total.camera_motion_estimates or 0) + s.camera_motion_estimates
             total.camera_motion_held += s.camera_motion_held
