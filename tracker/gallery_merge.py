@@ -99,7 +99,9 @@ def check_compatible(paths: Sequence[Path], galleries: Sequence[Gallery]) -> Non
     """Raise `GalleryModelError` naming the first file whose identities cannot be merged with those before it: a
     ReID model (name, weights digest) other than theirs, where both record one, another embedding size D, or another
     name for a class ID both name. A gallery that records no model or no class names conflicts with none."""
-    model, dim, names, first = None, None, {}, {}
+    model, dim = None, None
+    names: dict[int, str] = {}  # class ID -> its name, as the first file naming it does
+    first: dict[int | str, Path] = {}  # class ID, "model", "dim" -> the first file that set it
     for path, gallery in zip(paths, galleries, strict=True):
         if gallery.model is not None and model is not None and gallery.model.conflicts_with(model):
             raise GalleryModelError(

@@ -14,6 +14,7 @@ import os
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -221,10 +222,11 @@ class RunOutputs:
         own track IDs, with `global_id`) to the JSONL."""
         if self._mot is None:
             self.open()
+        mot, jsonl = cast(MotWriter, self._mot), cast(JsonlWriter, self._jsonl)  # (`open` made both)
         with naming_file(self.txt):
-            self._mot.write(number, objects)
+            mot.write(number, objects)
         with naming_file(self.jsonl_path):
-            self._jsonl.write(number, objects if local is None else local)
+            jsonl.write(number, objects if local is None else local)
 
     @property
     def opened(self) -> bool:

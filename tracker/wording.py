@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = ["LISTED_MOST", "count", "listed"]
 
 LISTED_MOST = 20  # `listed`: the items a one-line message names before "and N more"
@@ -18,7 +20,7 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
     return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
-def listed(items: list[object], most: int = LISTED_MOST, *, sentence: bool = False) -> str:
+def listed(items: Sequence[object], most: int = LISTED_MOST, *, sentence: bool = False) -> str:
     """The first `most` of `items`, comma-separated, then how many more: "3, 5, 8 and 39989 more" (a command's
     one-line answer stays one readable line however many IDs it names). One item past `most` is named, not
     counted: "and 1 more" is longer than the ID it hides. `sentence`: the last of all-named items joined with

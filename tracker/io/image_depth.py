@@ -84,7 +84,9 @@ class DepthReader:
         if not data or broken(data):
             return None
         buffer = np.frombuffer(data, np.uint8)
-        image = cv2.imdecode(buffer, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR)  # depth kept, EXIF rotation applied
+        # depth kept, EXIF rotation applied (an array of any dtype: the stubs' union of integer and float dtypes
+        # allows no `>>`, which the 16-bit images take below)
+        image: np.ndarray | None = cv2.imdecode(buffer, cv2.IMREAD_ANYDEPTH | cv2.IMREAD_COLOR)
         if image is None or image.size == 0:
             return None
         self._wide = image.dtype == _WIDE
