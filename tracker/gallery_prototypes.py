@@ -9,6 +9,8 @@ Shape letters: N looks of one bank, D embedding size.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 __all__ = ["check_looks", "consistent_looks", "looks_query", "normalised", "select_prototypes"]
@@ -36,7 +38,7 @@ def select_prototypes(embeddings: np.ndarray, count: int, method: str = "farthes
 
         km = faiss.Kmeans(emb.shape[1], count, niter=KMEANS_ITERATIONS, spherical=True, seed=KMEANS_SEED, verbose=False)
         km.train(emb)
-        return normalised(km.centroids.astype(np.float32))
+        return normalised(cast(np.ndarray, km.centroids).astype(np.float32))  # (set by `train`; None before)
     if method != "farthest_point":
         raise ValueError(f"prototype method must be farthest_point or kmeans, got {method!r}")
     mean = emb.mean(axis=0)
