@@ -260,7 +260,9 @@ CHECKED_PARTS = [
     "config_load",
     "demo",
     "eval/boxmot_peers",
+    "eval/cli",
     "eval/identity",
+    "eval/report",
     "eval/scoring",
     "eval/sequences",
     "gallery_format",
@@ -284,13 +286,14 @@ CHECKED_PARTS = [
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy is not installed (not a dependency)")
 def test_the_batch_summary_camera_motion_config_and_source_modules_type_check(request, tmp_path, monkeypatch):
-    """mypy on these gave 65 errors: yaml and tqdm read as untyped (their stubs, `types-PyYAML` and `types-tqdm`, are
+    """mypy on these gave 69 errors: yaml and tqdm read as untyped (their stubs, `types-PyYAML` and `types-tqdm`, are
     in the test extra now), packages of no stubs at all (boxmot, TrackEval, scipy, ...: named in pyproject.toml's
     `[tool.mypy]`, read as Any), OpenCV's stubs (`cv2.ORB_create` and `cv2.VideoWriter_fourcc` are not in them:
     `cv2.ORB.create` and `cv2.VideoWriter.fourcc` are the same functions; `calcOpticalFlowPyrLK`'s overloads want the
     output array OpenCV makes when given None: called through a `Callable` of its results), a still-box summary typed
     `float` that holds None, a `batch.json` note inferred as all strings, a loop variable reused for another type,
     `listed` of a `list[object]` given a `list[int]` (a `Sequence` now), an image decoded at any depth read as the
-    stubs' union that allows no `>>`, faiss' k-means centroids (None until trained). No error in these files."""
+    stubs' union that allows no `>>`, faiss' k-means centroids (None until trained), the eval's CSV rows
+    keyed by a name or a tuple of names (a `Mapping` of either, its key type invariant). No error in these files."""
     report, errors, status = _mypy_on(CHECKED_PARTS, request, tmp_path, monkeypatch)
     assert status == 0 and not report.strip(), report + errors

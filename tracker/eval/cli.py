@@ -544,7 +544,9 @@ def _report_variants(out: Path, rows: dict[str, dict[str, dict[str, Any]]], comp
     columns = _COMPARE_COLUMNS if compare else _EVAL_COLUMNS
     print(format_table(flat, columns))
     if compare:  # (a column each: "pan8 ours" in one could not be filtered by variant or by tracker)
-        by_pair = {(v, t): m for v, table in rows.items() for t, m in table.items()}
+        by_pair: dict[tuple[str, ...], dict[str, Any]] = {
+            (v, t): m for v, table in rows.items() for t, m in table.items()
+        }
         write_csv(out / "variants.csv", by_pair, key=("variant", "tracker"))
     else:
         write_csv(out / "variants.csv", flat, key="variant")

@@ -90,7 +90,9 @@ def result_split(results: Path) -> str:
 
 
 def write_csv(
-    path: Path, rows: Mapping[str | tuple[str, ...], dict[str, Any]], key: str | tuple[str, ...] = "name"
+    path: Path,
+    rows: Mapping[str, Mapping[str, Any]] | Mapping[tuple[str, ...], Mapping[str, Any]],
+    key: str | tuple[str, ...] = "name",
 ) -> None:
     """One line per row name; the metric columns first, in METRICS order (the table's), then the others by name.
     A tuple `key` names several key columns, each row's name then being a tuple of as many values (`variants.csv`
