@@ -21,7 +21,7 @@ from test_resume import kill, outputs, stop_at
 import tracker.run as run
 from tracker.cli import main
 from tracker.cli_args import PEER_OPTIONS, TRACK_ONLY_OPTIONS
-from tracker.io.video import Annotator
+from tracker.io.video import MAX_LINE_WIDTH, Annotator
 from tracker.resume import CHECKPOINT_NAME, Checkpointer
 from tracker.types import TrackedObject, TrackState
 
@@ -190,6 +190,23 @@ def test_line_width_draws_boxes_that_wide():
     assert drawn[9] >= 9 > drawn[None], drawn
     with pytest.raises(ValueError, match="line width"):
         Annotator(0)
+
+
+def test_a_line_width_beyond_what_opencv_draws_is_refused_before_any_frame(clip, tmp_path, monkeypatch, capsys):
+    """`--line-width 40000` is one usage error naming the option and its largest value, before a model loads; it
+    tracked the first frame, then stopped with OpenCV's traceback (`thickness <= MAX_THICKNESS in function
+    'rectangle'`). The largest width accepted draws a recovered ID (its outer frame twice as wide) without error."""
+    monkeypatch.setattr(run, "Tracker", None)  # no tracker may be built
+    with pytest.raises(SystemExit) as stop:
+        main([str(clip), "--line-width", "40000", "--out", str(tmp_path / "w"), "-q"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --line-width: must be at most {MAX_LINE_WIDTH}, got 40000" in err, err
+    assert "Traceback" not in err and not (tmp_path / "w").exists()
+    with pytest.raises(ValueError, match="line width"):
+        Annotator(MAX_LINE_WIDTH + 1)
+    back = TrackedObject(1, np.array([10.0, 10.0, 30.0, 30.0]), 0.9, 0, TrackState.TRACKED, 0, recovered=True)
+    assert Annotator(MAX_LINE_WIDTH).draw(np.zeros((48, 64, 3), np.uint8), [back]).any()
 
 
 def test_line_width_reaches_the_video(clip, tmp_path, monkeypatch, fake_models):

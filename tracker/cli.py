@@ -31,6 +31,7 @@ from tracker.cli_args import (
     class_id,
     device_text,
     frame_rate_arg,
+    line_width,
     non_negative_float,
     option_overrides,
     override_text,
@@ -223,10 +224,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--line-width",
         action=GivenOnce,
-        type=positive_int,
+        type=line_width,
         metavar="PX",
-        help="the annotated mp4's box and trail width in pixels, as ultralytics' line_width (default: scaled to the "
-        "frame's height)",
+        help="the annotated mp4's box and trail width in pixels (1 to 16383), as ultralytics' line_width (default: "
+        "scaled to the frame's height)",
     )
     p.add_argument(
         "--resume",

@@ -14,6 +14,7 @@ from typing import Any
 
 from tracker.config_build import CLASS_EXAMPLES  # (`--classes person` is told the ids it takes, as the config is)
 from tracker.io.names import shown_name
+from tracker.io.video import MAX_LINE_WIDTH
 
 __all__ = [
     "BOXMOT_OPTIONS",
@@ -264,6 +265,16 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     if value > sys.maxsize:
         raise argparse.ArgumentTypeError(f"must be at most {sys.maxsize}, got {value}")
+    return value
+
+
+def line_width(text: str) -> int:
+    """argparse type of `--line-width`: a whole number of pixels in [1, `MAX_LINE_WIDTH`], else the option's usage
+    error. `--line-width 40000` tracked the first frame, then stopped with OpenCV's traceback (`thickness <=
+    MAX_THICKNESS in function 'rectangle'`)."""
+    value = positive_int(text)
+    if value > MAX_LINE_WIDTH:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_LINE_WIDTH}, got {value}")
     return value
 
 

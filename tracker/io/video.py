@@ -13,7 +13,7 @@ import numpy as np
 from tracker.io.opencv_files import NotUTF8Name, opencv_name, shown_name
 from tracker.types import TrackedObject
 
-__all__ = ["MIN_VIDEO_FRAME_RATE", "Annotator", "VideoWriter", "id_colour"]
+__all__ = ["MAX_LINE_WIDTH", "MIN_VIDEO_FRAME_RATE", "Annotator", "VideoWriter", "id_colour"]
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,9 @@ REFERENCE_HEIGHT = 720  # frame height at which drawing scale is 1
 MIN_SCALE = 0.6  # smallest drawing scale (small frames still get readable labels)
 FONT_SCALE = 0.7
 LINE_WIDTH = 2  # box and trail width at scale 1
+# px: the widest line width (`--line-width`): OpenCV draws no line wider than its MAX_THICKNESS, 32767, and a recovered
+# ID's outer frame is drawn twice as wide as its box
+MAX_LINE_WIDTH = 16383
 LABEL_PAD = 3  # pixels around the label text
 RECOVERED_COLOUR = (255, 255, 255)  # BGR: outer frame and label of a recovered ID
 TEXT_COLOUR = (0, 0, 0)
@@ -54,12 +57,12 @@ class Annotator:
             None: `LINE_WIDTH` scaled by the frame's height over `REFERENCE_HEIGHT` (at least `MIN_SCALE`).
 
     Raises:
-        ValueError: a `line_width` below 1.
+        ValueError: a `line_width` below 1 or above `MAX_LINE_WIDTH` (OpenCV draws no wider line).
     """
 
     def __init__(self, line_width: int | None = None) -> None:
-        if line_width is not None and line_width < 1:
-            raise ValueError(f"line width must be at least 1 pixel, got {line_width}")
+        if line_width is not None and not 1 <= line_width <= MAX_LINE_WIDTH:
+            raise ValueError(f"line width must be 1 to {MAX_LINE_WIDTH} pixels, got {line_width}")
         self._line_width = line_width
         self._trails: dict[int, deque[tuple[int, int]]] = {}
         self._last_seen: dict[int, int] = {}
