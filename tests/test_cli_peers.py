@@ -209,6 +209,22 @@ def test_a_line_width_beyond_what_opencv_draws_is_refused_before_any_frame(clip,
     assert Annotator(MAX_LINE_WIDTH).draw(np.zeros((48, 64, 3), np.uint8), [back]).any()
 
 
+def test_a_line_width_with_no_video_to_draw_is_a_usage_error(clip, tmp_path, monkeypatch, capsys):
+    """`--line-width 4 --no-save-video` (no `--show`) draws nothing: one usage error saying so, before a model
+    loads; it tracked the whole source and the option did nothing, silently. With `--show` the width is the
+    window's, and is taken."""
+    monkeypatch.setattr(run, "Tracker", None)  # no tracker may be built
+    with pytest.raises(SystemExit) as stop:
+        main([str(clip), "--line-width", "4", "--no-save-video", "--out", str(tmp_path / "w"), "-q"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "--line-width draws the annotated video, which --no-save-video turns off" in err, err
+    assert not (tmp_path / "w").exists()
+    monkeypatch.delenv("DISPLAY", raising=False)  # --show then stops at its own check, past the usage errors
+    assert main([str(clip), "--line-width", "4", "--no-save-video", "--show", "--out", str(tmp_path / "s")]) == 2
+    assert "--show needs a display" in capsys.readouterr().err
+
+
 def test_line_width_reaches_the_video(clip, tmp_path, monkeypatch, fake_models):
     """`track --line-width 7` draws its video with that width."""
     widths: list[int | None] = []

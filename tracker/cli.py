@@ -441,12 +441,23 @@ def _batch_rerun(out: Path) -> str:
     )
 
 
+def _refuse_width_of_nothing(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """`--line-width` with `--no-save-video` and no `--show` draws nothing (it was ignored, silently): one usage
+    error (exit 2) saying so."""
+    if args.line_width is not None and not args.save_video and not args.show:
+        parser.error(
+            "--line-width draws the annotated video, which --no-save-video turns off: leave one of them out "
+            "(or add --show, whose window it draws)"
+        )
+
+
 def _track(argv: list[str]) -> int:
     parser = _parser()
     _refuse_dash_files(parser, argv)
     refuse_misread_options(parser, argv)
     args = parser.parse_args(argv)
     _refuse_relink_alone(parser, args)
+    _refuse_width_of_nothing(parser, args)
     with printing_log("track", args.verbose):  # the tracker's warnings; with --verbose, every INFO line
         return _track_parsed(args, parser)
 
