@@ -114,7 +114,8 @@ def test_a_killed_strided_run_resumes_to_the_outputs_of_an_uninterrupted_one(
 ):
     """A `--vid-stride 2` run killed at source frame 37 and resumed with `--vid-stride 2` writes the txt, JSONL and
     video of one never stopped (with a video, the frames before the checkpoint drawn again; without, passed over
-    undecoded); resumed without the stride (or with another) it is refused, naming the stride."""
+    undecoded); resumed without the stride (or with another) it is refused, naming the stride (not the tracker's
+    rate it sets) and `--vid-stride 2`."""
     stride = ["--vid-stride", str(STRIDE), *video]
     assert main([str(clip), *stride, "--out", str(tmp_path / "whole"), "--quiet"]) == 0
     whole = outputs(tmp_path / "whole", "walk")
@@ -128,6 +129,9 @@ def test_a_killed_strided_run_resumes_to_the_outputs_of_an_uninterrupted_one(
         assert main([str(clip), "--resume", "--out", str(out), "--quiet", *other, *video]) == 2
         err = capsys.readouterr().err
         assert "vid_stride: 2 then" in err, err
+        # the tracker's rate follows the stride: not named as a change of its own (it was 'frame_rate: 12.5 then,
+        # 25.0 now', a rate the user never gave), and the option to resume with is
+        assert "frame_rate" not in err and "resume with --vid-stride 2" in err, err
     assert main([str(clip), "--resume", "--out", str(out), "--quiet", *stride]) == 0
     assert outputs(out, "walk") == whole
     if not video:

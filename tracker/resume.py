@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
 import pickle
 import time
@@ -219,6 +220,21 @@ def _differences(
     return out
 
 
+def _stride_told_once(saved: dict[str, Any], now: dict[str, Any], differences: list[str]) -> list[str]:
+    """`differences` with a change of `--vid-stride` told as that alone: the tracker's frame rate it set (the
+    source's over the stride) left out where the source's is the same (it read 'frame_rate: 12.5 then, 25.0 now',
+    a rate the user never gave), and the option to resume with added."""
+    then, stride = saved.get(STRIDE_KEY, 1), now.get(STRIDE_KEY, 1)
+    if then == stride:
+        return differences
+    told = [f"{d} (resume with --vid-stride {then})" if d.startswith(f"{STRIDE_KEY}:") else d for d in differences]
+    rate_then, rate_now = saved.get("frame_rate"), now.get("frame_rate")
+    numbers = isinstance(rate_then, float | int) and isinstance(rate_now, float | int)
+    if numbers and math.isclose(rate_then * then, rate_now * stride):  # the same source rate
+        told = [d for d in told if not d.startswith("frame_rate:")]
+    return told
+
+
 def _shown_value(value: Any, other: Any) -> str:
     """`value` as a refusal names it (`repr`), a string that is not UTF-8 (a source's path) quoted as shown, or with
     its bytes as `\\xNN` where `other` would be shown alike (`shown_apart`): its repr showed Python's `\\udce9`."""
@@ -258,7 +274,9 @@ def read_checkpoint(path: Path, identity: dict[str, Any]) -> Checkpoint:
         )
     # A config key added since the checkpoint was made had its default in that run: only another value refuses
     defaults = {"config": _default_config(), STRIDE_KEY: 1}  # (what checkpoints made before these keys ran with)
-    differences = _differences(header["identity"], identity, defaults=defaults)
+    differences = _stride_told_once(
+        header["identity"], identity, _differences(header["identity"], identity, defaults=defaults)
+    )
     if differences:
         raise ResumeError(
             f"{name} was made by another run, so it is not resumed ({'; '.join(differences)}): resume with the "
