@@ -184,6 +184,17 @@ def test_model_is_the_detector_weights_option(clip, tmp_path, monkeypatch, fake_
         assert "--model and --set detector.model=b.pt say different things" in err, err
 
 
+def test_a_missing_model_says_the_option_it_was_given_with(clip, tmp_path, monkeypatch, capsys):
+    """`track cam.mp4 --model missing.pt`: the error says how to give the detector as the user did, with `--model`
+    (it said only `--set detector.model=PATH`), and names the file."""
+    monkeypatch.delenv("TRACKER_WEIGHTS_DIR", raising=False)
+    missing = tmp_path / "missing.pt"
+    assert main([str(clip), "--model", str(missing), "--out", str(tmp_path / "m"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"'{missing}' not found" in err and "`--model PATH` in track and track batch" in err, err
+    assert "--set detector.model=PATH" in err, err  # eval and compare take the detector so
+
+
 def test_line_width_draws_boxes_that_wide():
     """`Annotator(line_width)` (`--line-width`) draws a box's sides `line_width` pixels wide, whatever the frame's
     size; by default they scale with it; below 1 is refused."""

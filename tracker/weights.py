@@ -42,6 +42,7 @@ _SOURCES = {
     "detector": "Ultralytics (official names like yolo11n.pt are downloaded by ultralytics on first use)",
 }
 _CONFIG_KEYS = {"reid": "reid.weights", "detector": "detector.model"}
+_OPTIONS = {"detector.model": "--model"}  # config keys `track` and `track batch` also take as an option of their own
 _PYTORCH_SUFFIX = ".pt"  # a detector named without it (ultralytics' `yolo11n`) is told the file it may mean
 _HASH_CHUNK = 1 << 20  # bytes read at a time when hashing
 _DIGEST_CHARS = 16  # hex digits kept: enough to tell weights files apart in cache keys
@@ -104,7 +105,8 @@ def require_weights(name: str, kind: str, downloadable: Collection[str] = (), re
     with_suffix = f"{name}{_PYTORCH_SUFFIX}"  # `yolo11n`, as ultralytics takes it: the .pt file of that name
     meant = resolve_weights(with_suffix, kind) is not None or with_suffix in downloadable
     if remedy is None and kind == "detector" and not Path(name).suffix and meant:
-        remedy = f"did you mean {with_suffix}? ({how_to_set(_CONFIG_KEYS[kind]).replace('PATH', with_suffix)})"
+        setting = how_to_set(_CONFIG_KEYS[kind], option=False).replace("PATH", with_suffix)
+        remedy = f"did you mean {with_suffix}? ({setting})"
     raise missing_weights(name, kind, remedy)
 
 
@@ -122,9 +124,11 @@ def missing_weights(name: str, kind: str, remedy: str | None = None) -> FileNotF
     return FileNotFoundError(f"{kind} weights '{name}' not found (looked at the path{where}); {remedy}")
 
 
-def how_to_set(key: str) -> str:
-    """How a user sets the config `key` to a path, on the command line and from Python."""
-    return f'`--set {key}=PATH` on the command line, overrides=["{key}=PATH"] in Python'
+def how_to_set(key: str, option: bool = True) -> str:
+    """How a user sets the config `key` to a path, on the command line and from Python; with `option`, the
+    detector's also as `--model`, the option `track` and `track batch` take it as (its error said `--set` alone)."""
+    option_text = f"`{_OPTIONS[key]} PATH` in track and track batch, else " if option and key in _OPTIONS else ""
+    return f'{option_text}`--set {key}=PATH` on the command line, overrides=["{key}=PATH"] in Python'
 
 
 def weights_source(kind: str) -> str:
