@@ -352,6 +352,16 @@ def test_a_strided_gallery_run_to_the_last_frame_is_not_cut_short(clip, tmp_path
     assert "before the end" in capsys.readouterr().err  # (frame 59 is left: cut short)
 
 
+def test_a_strided_run_cut_by_max_frames_says_the_frames_it_was_given(clip, tmp_path, fake_models, capsys):
+    """`--max-frames 20 --vid-stride 2 --gallery g`: the note said "stopped after 10 frames (--max-frames)", as if
+    10 were the count given; it now names both options and the source frames they stand for."""
+    args = [str(clip), "--vid-stride", str(STRIDE), "--gallery", str(tmp_path / "g.gallery"), "-q"]
+    assert main([*args, "--max-frames", "20", "--out", str(tmp_path / "cut")]) == 0
+    err = capsys.readouterr().err
+    said = "stopped after 10 frames, one in 2 of the source's first 20 (--max-frames 20 --vid-stride 2), before the end"
+    assert said in err, err
+
+
 def test_a_stride_that_leaves_too_slow_a_rate_is_one_error_naming_it(clip, tmp_path, rates, capsys):
     """`--fps 0.001 --vid-stride 2` (0.0005 frames/s) said "frame_rate must be at least 0.001", an option not given."""
     assert main([str(clip), "--fps", "0.001", "--vid-stride", "2", "--out", str(tmp_path / "slow"), "-q"]) == 2

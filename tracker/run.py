@@ -615,7 +615,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
                         break
                     if summary.cut_short and options.gallery is not None:
                         kept = checkpointer is not None  # its checkpoint kept: --resume goes on
-                        _note_cut_short(summary, name, options.gallery, out if kept else None, notify)
+                        cut = (options.max_frames, options.vid_stride)
+                        _note_cut_short(summary, name, options.gallery, out if kept else None, notify, cut)
                         if kept:
                             continue
                     if checkpointer is not None:  # finished, its identities saved: nothing to resume (a run killed
@@ -661,14 +662,25 @@ def _note_unsaved_gallery(summary: RunSummary, exc: Exception | None, path: Path
 
 
 def _note_cut_short(
-    summary: RunSummary, source: str, gallery: Path, out: Path | None, notify: Callable[[str], None]
+    summary: RunSummary,
+    source: str,
+    gallery: Path,
+    out: Path | None,
+    notify: Callable[[str], None],
+    cut: tuple[int | None, int] = (None, 1),
 ) -> None:
     """Tell a `--gallery` run that `--max-frames` stopped before the end of `source` that the gallery holds the
     sightings of its first frames only, and that `--resume --out out` goes on (its checkpoint is kept; None: none
     was written, several sources or `--checkpoint-seconds 0`, so nothing can go on): tracking the video again from
-    its first frame would count them twice (`tracker.gallery_sources`), and it is refused."""
+    its first frame would count them twice (`tracker.gallery_sources`), and it is refused. `cut`: `--max-frames` and
+    `--vid-stride`; with a stride, the frames tracked are told as one in that many of the source's first
+    `--max-frames` (it said "stopped after 10 frames (--max-frames)" of `--max-frames 20 --vid-stride 2`)."""
+    limit, stride = cut
+    given = " (--max-frames)"
+    if limit is not None and stride > 1:
+        given = f", one in {stride} of the source's first {limit} (--max-frames {limit} --vid-stride {stride})"
     said = (
-        f"stopped after {count(summary.frames, 'frame')} (--max-frames), before the end of {shown_name(source)}: "
+        f"stopped after {count(summary.frames, 'frame')}{given}, before the end of {shown_name(source)}: "
         f"the gallery {shown_name(gallery)} holds the sightings of those frames only"
     )
     if out is not None:
