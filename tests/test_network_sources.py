@@ -530,3 +530,26 @@ def test_a_batch_writes_no_camera_password_and_reuses_its_videos_on_a_re_run(cli
         note.write_text(json.dumps(before))
         upgraded = batch()
     assert [(v.status, v.name) for v in upgraded.videos] == [("reused", v.name) for v in first.videos]
+
+
+def test_a_batch_video_whose_stream_never_opens_fails_saying_why(tmp_path, monkeypatch):
+    """`track batch http://admin:secret@127.0.0.1:9/cam.mp4` failed its video with "cannot write
+    .../.cam.partial/batch.json: No such file or directory": no frame was read, so no output made the folder its note
+    is written to, and that error took the place of the stream's ("did not open ...: refused the connection", what
+    `track` says). The video now fails with the stream's own reason, its password hidden, and leaves no folder."""
+    from test_batch import fake_tracker
+
+    from tracker.batch_task import run_video
+    from tracker.batch_work import make_tasks
+    from tracker.config import TrackerConfig
+
+    monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
+    port = closed_port()
+    out = tmp_path / "out"
+    url = f"http://admin:secret@127.0.0.1:{port}/cam.mp4"
+    (task,) = make_tasks([url], TrackerConfig(), out, False, None, fake_tracker, None, None)
+    result = run_video(task)
+    assert result.status == "failed"
+    assert f"127.0.0.1 port {port} refused the connection" in result.reason, result.reason
+    assert "admin:***@" in result.reason and "secret" not in result.reason, result.reason
+    assert not out.exists() or not any(out.iterdir()), "no folder for a video of no frames"

@@ -27,6 +27,7 @@ log = logging.getLogger("tracker.batch")  # the batch's logger: its messages kee
 OLD_SUFFIX = ".old"  # out/.<name>.old/: outputs of an earlier run, while being replaced
 THREADS_PER_VIDEO = 1  # torch threads in a task: one video per core is the unit of parallelism
 INTERRUPTED = "interrupted"  # the reason of a video stopped by a signal
+NO_FRAMES_READ = "no frames were read, so no outputs were written"  # a failed video's reason where none says more
 
 
 def _default_tracker(cfg: TrackerConfig, frame_rate: float | None, gallery: Any = None) -> Any:
@@ -170,6 +171,10 @@ def _run_video(
     if summary.interrupted:
         shutil.rmtree(task.partial_dir, ignore_errors=True)
         result.reason = INTERRUPTED
+        return result
+    if not any(p.exists() for p in summary.outputs):  # no frame read (a stream that never opened): no folder to note
+        shutil.rmtree(task.partial_dir, ignore_errors=True)
+        result.reason = summary.error or NO_FRAMES_READ  # (not "cannot write .../batch.json", which hid the reason)
         return result
     # (the source as the batch shows it: a camera URL's password is written nowhere)
     note: dict[str, Any] = {
