@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 from media import write_video
 from test_cli import blob_detector, colour_embedder, scene, use_fake_models, weights_args
-from test_resume import kill, outputs, stop_at
+from test_resume import checkpoint_every, kill, outputs, stop_at
 
 import tracker.run as run
 from tracker.cli import main
 from tracker.cli_args import PEER_OPTIONS, TRACK_ONLY_OPTIONS
 from tracker.io.video import MAX_LINE_WIDTH, Annotator
-from tracker.resume import CHECKPOINT_NAME, Checkpointer
+from tracker.resume import CHECKPOINT_NAME
 from tracker.types import TrackedObject, TrackState
 
 FRAMES = 60  # the synthetic clip's length (two walkers crossing around frame 25)
@@ -99,13 +99,8 @@ def test_max_frames_counts_source_frames_with_a_stride(clip, tmp_path, rates):
 
 @pytest.fixture
 def frame_clock(monkeypatch):
-    """Checkpoints every EVERY tracked frames: the checkpointer's clock advances one second per frame."""
-    ticks = iter(range(10**6))
-
-    def checkpointer(path, identity, every_seconds):
-        return Checkpointer(path, identity, EVERY, clock=lambda: float(next(ticks)))
-
-    monkeypatch.setattr(run, "Checkpointer", checkpointer)
+    """Checkpoints every EVERY tracked frames (`test_resume.checkpoint_every`)."""
+    checkpoint_every(monkeypatch, EVERY)
 
 
 @pytest.mark.parametrize("video", [[], ["--no-save-video"]], ids=["video", "no-video"])

@@ -57,15 +57,21 @@ def fake_models(monkeypatch):
     use_fake_models(monkeypatch, embedder=colour_embedder)
 
 
-@pytest.fixture
-def frame_clock(monkeypatch):
-    """Checkpoints every EVERY frames: the checkpointer's clock advances one second per frame it is asked about."""
+def checkpoint_every(monkeypatch, every: int) -> None:
+    """Make `track` checkpoint every `every` frames: the checkpointer's clock advances one second per frame it is
+    asked about."""
     ticks = iter(range(10**6))
 
     def checkpointer(path, identity, every_seconds):
-        return Checkpointer(path, identity, EVERY, clock=lambda: float(next(ticks)))
+        return Checkpointer(path, identity, every, clock=lambda: float(next(ticks)))
 
     monkeypatch.setattr(run, "Checkpointer", checkpointer)
+
+
+@pytest.fixture
+def frame_clock(monkeypatch):
+    """Checkpoints every EVERY frames (`checkpoint_every`)."""
+    checkpoint_every(monkeypatch, EVERY)
 
 
 def outputs(folder: Path, stem: str) -> dict[str, bytes]:
