@@ -322,3 +322,22 @@ def test_a_frames_end_sets_a_lowered_count_back_without_reading_it_first(monkeyp
         pool.set_num_threads(3)  # (a library the block's own work changed)
         pool.calls.clear()
     assert pool.calls == ["get", "set 4"] and pool.threads == 4
+
+
+def test_where_numpys_blas_cannot_be_told_every_blas_library_is_bounded(monkeypatch):
+    """Where numpy's BLAS file cannot be told (a BLAS whose symbols are named otherwise; no `dladdr`, as on Windows),
+    the frame still runs on at most the bound's threads: every BLAS library loaded is bounded, as before stop 70, and
+    each restored after the block."""
+    import cv2  # noqa: F401 (its OpenBLAS loaded, as the tracker's pipeline does)
+
+    import tracker.threads as threads
+
+    monkeypatch.setattr(threads, "_NUMPY_GEMM_SYMBOLS", ("no_such_gemm",))  # (a BLAS of other symbol names)
+    assert _numpy_blas_file() is None
+    blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+    if not blas:
+        pytest.skip("no BLAS library threadpoolctl can read here")
+    with threadpool_limits(2, user_api="blas"):
+        with BlasThreads(1):
+            assert {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"} == {1}
+        assert {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"} == {2}
