@@ -14,7 +14,6 @@ from typing import Any
 
 from tracker.config_build import CLASS_EXAMPLES  # (`--classes person` is told the ids it takes, as the config is)
 from tracker.io.names import shown_name
-from tracker.io.video import MAX_LINE_WIDTH
 
 __all__ = [
     "BOXMOT_OPTIONS",
@@ -272,6 +271,10 @@ def line_width(text: str) -> int:
     """argparse type of `--line-width`: a whole number of pixels in [1, `MAX_LINE_WIDTH`], else the option's usage
     error. `--line-width 40000` tracked the first frame, then stopped with OpenCV's traceback (`thickness <=
     MAX_THICKNESS in function 'rectangle'`)."""
+    # (imported here: tracker.io.video imports torch through tracker.types, and `track batch` refuses a source that
+    # names nothing before torch loads: test_a_batch_of_only_missing_sources_fails_before_importing_torch)
+    from tracker.io.video import MAX_LINE_WIDTH
+
     value = positive_int(text)
     if value > MAX_LINE_WIDTH:
         raise argparse.ArgumentTypeError(f"must be at most {MAX_LINE_WIDTH}, got {value}")
