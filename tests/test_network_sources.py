@@ -3,6 +3,7 @@ only a live stream is reopened, and nothing ever rewinds."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -12,7 +13,9 @@ import ssl
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import cv2
 import numpy as np
@@ -34,6 +37,21 @@ FRAMES = 20
 SIZE = (160, 120)
 TIME_LIMIT_S = 20.0  # every test here is bounded: a replaying source would hit this
 STREAM_RETRY_FLOOR_S = sources.STREAM_BACKOFF_S  # less than the first reopening of a stream waits
+
+
+@contextlib.contextmanager
+def serving(handler: Any, tls: ssl.SSLContext | None = None) -> Iterator[int]:
+    """A local HTTP server of `handler` (HTTPS with `tls`) on a free port, answering in a daemon thread while the
+    block runs: its port. Shut down and closed after the block, whatever it raised."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +194,7 @@ def test_http_video_with_no_readable_frame_is_an_error(clip, tmp_path, monkeypat
     """The mp4 (index at its end) on a server without byte ranges (Python's http.server): the header opens, no
     frame decodes. `track` must fail with one error line and exit status 2, not report success with no output."""
     import functools
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import SimpleHTTPRequestHandler
 
     monkeypatch.setattr(sources, "STREAM_BACKOFF_S", 0.01)
     monkeypatch.setattr(
@@ -188,11 +206,8 @@ def test_http_video_with_no_readable_frame_is_an_error(clip, tmp_path, monkeypat
     (tmp_path / "www" / "clip.mp4").write_bytes(clip[0])
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path / "www"))
     handler.log_message = lambda *args: None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/clip.mp4"
+    with serving(handler) as port:
+        url = f"http://127.0.0.1:{port}/clip.mp4"
         src = open_source(url)
         if src.live:
             pytest.skip("this FFmpeg does not read the length of an mp4 without byte ranges")
@@ -204,9 +219,6 @@ def test_http_video_with_no_readable_frame_is_an_error(clip, tmp_path, monkeypat
         if frames:
             pytest.skip("this FFmpeg reads an mp4 without byte ranges")
         code = main([url, "--out", str(tmp_path / "out"), "--no-save-video", "--set", "reid.model=none"])
-    finally:
-        server.shutdown()
-        server.server_close()
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("track: error:") and "clip.mp4" in err[-1]
@@ -216,20 +228,14 @@ def test_an_http_url_the_server_answers_404_is_refused_at_once_naming_the_status
     """A mistyped URL on a working server (404) was taken for a live stream that did not open: the models loaded,
     then five reopenings over 15 s, then "stream ... did not open", never saying that the server had no such file."""
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/nope.mp4"
-    try:
+    with serving(handler) as port:
+        url = f"http://127.0.0.1:{port}/nope.mp4"
         start = time.monotonic()
         with pytest.raises(SourceError, match="HTTP 404"):
             open_source(url)
         assert time.monotonic() - start < STREAM_RETRY_FLOOR_S
         monkeypatch.setattr(Tracker, "from_config", lambda *a, **k: pytest.fail("models loaded for a 404"))
         assert main([url, "--out", str(tmp_path / "out"), "-q"]) == 2
-    finally:
-        server.shutdown()
-        server.server_close()
     assert "HTTP 404" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
@@ -277,16 +283,11 @@ def test_an_http_url_that_answers_a_web_page_is_refused_at_once(tmp_path):
     sent; waiting cannot make a web page a video, so it is refused at once, as a 404 is."""
     (tmp_path / "index.html").write_text("<html><body>the camera's page</body></html>")
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(handler) as port:
         start = time.monotonic()
         with pytest.raises(SourceError, match=r"the server answered HTTP 200 \(text/html\), but OpenCV"):
-            open_source(f"http://127.0.0.1:{server.server_address[1]}/")
+            open_source(f"http://127.0.0.1:{port}/")
         assert time.monotonic() - start < STREAM_RETRY_FLOOR_S
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_live_stream_whose_server_went_away_says_why_it_did_not_come_back(monkeypatch):
@@ -363,13 +364,8 @@ def test_an_http_status_that_asks_to_try_again_later_is_not_final(status, final)
         def log_message(self, *args: object) -> None:  # (quiet)
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        answer = url_probe.probe(f"http://127.0.0.1:{server.server_address[1]}/live", 5.0)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Answer) as port:
+        answer = url_probe.probe(f"http://127.0.0.1:{port}/live", 5.0)
     assert answer is not None and answer.reason.startswith(f"the server answered HTTP {status}")
     assert answer.final is final
 
@@ -389,16 +385,10 @@ def test_an_https_camera_with_a_self_signed_certificate_is_answered_as_ffmpeg_re
         check=True, capture_output=True,
     )  # fmt: skip
     (tmp_path / "index.html").write_text("<html><body>the camera's page</body></html>")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path)))
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(cert, key)
-    server.socket = tls.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        answer = url_probe.probe(f"https://127.0.0.1:{server.server_address[1]}/", 5.0)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path)), tls) as port:
+        answer = url_probe.probe(f"https://127.0.0.1:{port}/", 5.0)
     assert answer is not None and answer.reason.startswith("the server answered HTTP 200 (text/html)"), answer
     assert answer.final
 
@@ -455,13 +445,8 @@ def test_a_camera_url_with_a_user_and_password_is_asked_with_them(password, expe
         def log_message(self, *args: object) -> None:  # (quiet)
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Camera)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        answer = url_probe.probe(f"http://admin:{password}@127.0.0.1:{server.server_address[1]}/live", 5.0)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Camera) as port:
+        answer = url_probe.probe(f"http://admin:{password}@127.0.0.1:{port}/live", 5.0)
     assert answer is not None and answer.reason.startswith(f"the server answered {expected}"), answer
     assert ("USER:PASSWORD@HOST" in answer.reason) is (expected == "HTTP 401"), "a 401 says how to log in"
 
