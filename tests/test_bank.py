@@ -427,10 +427,40 @@ def test_a_written_bank_gets_a_new_bound():
     bank = AppearanceBank(4, "cpu", aggregation="max")
     slot = np.array([bank.allocate()])
     bank.push(slot, a[None])
-    asked, floors = np.ones((1, 1), dtype=bool), np.array([0.5])
-    assert bank.similarity(slot, b[None], asked, floors)[0, 0] < 0.5  # proven below: a bound
+    looks = b[None].expand(bank_module._MIN_BOUNDED_PAIRS, -1)  # enough pairs asked for the bound pass to run
+    asked, floors = np.ones((1, len(looks)), dtype=bool), np.array([0.5])
+    assert bank.similarity(slot, looks, asked, floors)[0, 0] < 0.5  # proven below: a bound
     bank.push(slot, b[None])
-    assert bank.similarity(slot, b[None], asked, floors)[0, 0] == bank.similarity(slot, b[None], asked)[0, 0] > 0.9
+    assert bank.similarity(slot, looks, asked, floors)[0, 0] == bank.similarity(slot, looks, asked)[0, 0] > 0.9
+
+
+def test_the_bound_pass_runs_only_where_enough_pairs_are_asked(monkeypatch):
+    """Tracks with a floor asking fewer than `_MIN_BOUNDED_PAIRS` pairs get every pair computed (the bound pass would
+    cost more than it spares): their exact values, no bound taken; from that many on, the pairs proven below the floor
+    hold their bound."""
+    rng = np.random.default_rng(30)
+    people = _unit(3, 32, rng)
+    bank = AppearanceBank(4, "cpu", aggregation="max")
+    slots = np.array([bank.allocate() for _ in range(3)])
+    bank.push(slots, people)
+    bounded = []
+    upper_bounds = AppearanceBank._upper_bounds
+    monkeypatch.setattr(
+        AppearanceBank, "_upper_bounds", lambda self, *args: bounded.append(1) or upper_bounds(self, *args)
+    )
+    floors = np.array([0.9, 0.9, -np.inf])  # two lost tracks; another person's look is far below 0.9
+    for width in (bank_module._MIN_BOUNDED_PAIRS // 2 - 1, bank_module._MIN_BOUNDED_PAIRS // 2):
+        looks = people[[2]].expand(width, -1)  # the third person's look, asked of both lost tracks: 2 x width pairs
+        asked = np.zeros((3, width), dtype=bool)
+        asked[:2] = True
+        exact = bank.similarity(slots, looks, asked)
+        got = bank.similarity(slots, looks, asked, floors)
+        if 2 * width < bank_module._MIN_BOUNDED_PAIRS:
+            assert not bounded, "too few pairs asked: no bound pass"
+            np.testing.assert_array_equal(got[:2], exact[:2])
+        else:
+            assert bounded, "enough pairs asked: the bound pass runs"
+            assert (got[:2] > exact[:2]).all() and (got[:2] < 0.9).all(), "each pair holds its bound"
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from tracker import Tracker, load_config
+from tracker import bank as bank_module
 from tracker.bank import AppearanceBank
 from tracker.stage1 import Stage1Cost
 from tracker.testing import track_leave_and_return
@@ -26,6 +27,7 @@ def _run(monkeypatch, floors: bool) -> tuple[list[list[tuple]], int]:
         return left
 
     monkeypatch.setattr(AppearanceBank, "_bound_pairs", counted)
+    monkeypatch.setattr(bank_module, "_MIN_BOUNDED_PAIRS", 1)  # the bound pass wherever a pair is asked
     if not floors:
         monkeypatch.setattr(Stage1Cost, "exact_floors", lambda self, lost, border: np.full(len(lost), -np.inf))
     tracker = Tracker(load_config(overrides=["device=cpu"]), frame_rate=FPS)

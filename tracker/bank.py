@@ -19,7 +19,7 @@ from typing import cast
 import numpy as np
 import torch
 
-from tracker.fast_numpy import all_set, any_set, filled, largest
+from tracker.fast_numpy import all_set, any_set, count_set, filled, largest
 from tracker.sweep import mask_places
 
 __all__ = ["AppearanceBank"]
@@ -54,6 +54,12 @@ _EMPTY_KEY = np.int16(-(1 << 15))
 # bf16 values) adds for the rounding of the compared value: a bf16 product is its float32 dot product (error
 # ~D * 2**-24) rounded to 8 bits (relative 2**-9 <= 0.002 of a value of magnitude <= ~1.01): 0.01 covers both
 _BOUND_SLACK = 0.01
+# `similarity`'s floors are tried (`_bound_pairs`) only where the tracks with a floor ask at least this many pairs: the
+# bound pass (~20 numpy calls, the frame's looks in float64 and their norms, one (R, D) x (D, N) product) costs ~50 us
+# on the street world's frame, about the bank products of 4-5 pairs of K=100, D=512, and a real ReID's looks are
+# seldom proven below a floor (the street: 5 of ~1400 pairs asked in 280 frames, median 5 asked a frame); churn's
+# crowds ask ~770 a frame (median), ~94 % of them proven below.
+_MIN_BOUNDED_PAIRS = 16
 
 
 # `_pair_products_float32` multiplies a float32 bank's filled entries rounded up to a multiple of this many (not all
@@ -332,9 +338,10 @@ class AppearanceBank:
             embeddings: (N, D) L2-normalised, on any device.
             candidates: optional (T, N) bool: only these pairs are asked for (on the CPU only they are computed).
             floors: optional (T,) similarity below which the caller needs no track's exact value (-inf: every
-                value needed); with `candidates`, on the CPU. A candidate pair whose proven upper bound
-                (`_upper_bounds`) is below its track's floor is not computed: it holds that bound instead, a value
-                at least its similarity and below the floor.
+                value needed); with `candidates`, on the CPU. Where the tracks with a floor ask at least
+                `_MIN_BOUNDED_PAIRS` pairs, a candidate pair whose proven upper bound (`_upper_bounds`) is below its
+                track's floor is not computed: it holds that bound instead, a value at least its similarity and
+                below the floor (fewer asked: every pair computed, the bound pass would cost more than it spares).
         Returns:
             (T, N) float64 host array; NaN where a bank is empty or a pair is not a candidate.
         Raises:
@@ -374,12 +381,12 @@ class AppearanceBank:
     ) -> np.ndarray:
         """The (T, N) `candidates` still to compute: those of the tracks with a finite (T,) floor whose upper bound
         (`_upper_bounds`, of the (N, D) stored `emb`) is below it are written into `out` as that bound and dropped
-        (a copy; `candidates` itself when none is)."""
+        (a copy; `candidates` itself when none is, or when those tracks ask fewer than `_MIN_BOUNDED_PAIRS`)."""
         rows = ((floors > -np.inf) & (counts > 0)).nonzero()[0]
         if len(rows) == 0:
             return candidates
         asked = candidates.take(rows, axis=0)  # (R, N)
-        if not any_set(asked):
+        if count_set(asked) < _MIN_BOUNDED_PAIRS:  # (none, or too few for the bound pass to pay)
             return candidates
         bounds = self._upper_bounds(slots.take(rows), emb)
         below = asked & (bounds < floors.take(rows)[:, None])
