@@ -2905,12 +2905,17 @@ def test_a_file_given_twice_keeps_both_its_folders_and_is_reused(tmp_path, monke
     clip_2. A re-run found both folders under one key and gave the second source neither: it was tracked again into
     a new folder each time (clip_3, clip_4, ...). Now each copy gets its folder back and is reused; the interrupted
     batch's line counts both folders."""
+    import tracker.batch
     from tracker.batch_work import published_videos
 
     monkeypatch.chdir(tmp_path)
     clip(tmp_path / "clip.avi", 0, 5)
     (tmp_path / "sub").mkdir()
     out = tmp_path / "out"
+    with monkeypatch.context() as earlier:  # (the folders an earlier version made: a new batch refuses the repeat)
+        earlier.setattr(tracker.batch, "refuse_repeated", lambda sources, reused: None)
+        track_many(["clip.avi", "sub/../clip.avi"], TrackerConfig(), out, workers=1, progress=False,
+                   make_tracker=fake_tracker)  # fmt: skip
     for sources in (["clip.avi", "sub/../clip.avi"], ["clip.avi", "sub/../clip.avi"], ["sub/../clip.avi", "clip.avi"]):
         summary = track_many(sources, TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
         for video in summary.videos:
@@ -2922,6 +2927,30 @@ def test_a_file_given_twice_keeps_both_its_folders_and_is_reused(tmp_path, monke
     )
     assert [(v.name, v.status) for v in again.videos] == [("clip", "reused"), ("clip_2", "reused")]
     assert published_videos(out) == 2
+
+
+def test_one_source_given_twice_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    """`track batch a.mp4 a.mp4` (or `./a.mp4`, its absolute path, a link to it) tracked one file once per name,
+    into `a/` and `a_2/`, without a word: the same work twice for the same outputs. Refused before any work, naming
+    the source at each of its positions; another file beside it is not refused."""
+    monkeypatch.chdir(tmp_path)
+    clip(tmp_path / "clip.avi", 0, 5)
+    clip(tmp_path / "other.avi", 40, 5)
+    (tmp_path / "link.avi").symlink_to("clip.avi")
+    out = tmp_path / "out"
+    sources = ["clip.avi", "other.avi", "./clip.avi", str(tmp_path / "link.avi")]
+    with pytest.raises(ValueError, match="one source") as refused:
+        track_many(sources, TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    said = str(refused.value)
+    assert "sources 1 ('clip.avi'), 3 ('./clip.avi'), 4 (" in said and "given 3 times" in said, said
+    assert "other.avi" not in said, said
+    assert not out.exists(), "nothing is written"
+    with pytest.raises(ValueError, match=r"sources 1 \('clip.avi'\), 2 \('clip.avi'\) are one source"):
+        track_many(["clip.avi", "clip.avi"], TrackerConfig(), out, workers=1, progress=False, make_tracker=fake_tracker)
+    assert not out.exists()
+    assert main(["batch", "clip.avi", "./clip.avi", "--out", str(out), "-q"]) == 2
+    assert "track batch: error: sources 1 ('clip.avi'), 2 ('./clip.avi') are one source" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_a_local_worker_stopped_while_its_last_videos_garbage_goes_takes_no_further_video(monkeypatch):

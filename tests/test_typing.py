@@ -254,6 +254,7 @@ CHECKED_PARTS = [
     "batch_link",
     "batch_names",
     "batch_progress",
+    "batch_repeats",
     "batch_summary",
     "batch_task",
     "batch_work",

@@ -35,6 +35,7 @@ from tracker.batch_engines import run_local, run_ray
 from tracker.batch_link import LinkedVideo, link_batch, linked_before
 from tracker.batch_names import PARAMETERS, SettingNames
 from tracker.batch_progress import Monitor
+from tracker.batch_repeats import refuse_repeated
 from tracker.batch_summary import BatchSummary
 from tracker.batch_task import OLD_SUFFIX, run_video
 from tracker.batch_work import (
@@ -234,7 +235,9 @@ def track_many(
             cannot write a video there), a GPU share that is not a finite number >= 0 (or above 1 and not
             whole), a GPU share or an `address` with the local engine, an `address` (or `$RAY_ADDRESS`) that is no
             cluster address, a GPU share a local Ray has no GPUs for, a gallery without ReID, a gallery in a
-            video's folder of `out_dir` (or named as one), which a re-run replaces.
+            video's folder of `out_dir` (or named as one), which a re-run replaces; without a `gallery`, one source
+            given twice (the same name, or another name of the same file: `./a.mp4`, its absolute path, a link;
+            `tracker.batch_repeats`), named with its positions, before any video starts.
         ImportError: engine "ray" without Ray installed.
         ConnectionError: an `address` (host:port) where nothing accepts a connection (checked before any video).
         GalleryError: a gallery file that cannot be used: unreadable, corrupt, or made with another ReID model;
@@ -334,6 +337,8 @@ def track_many(
             named, heads = [(t.source, keys[t.index]) for t in fresh], [keyed[t.index][1] for t in fresh]
             refuse_linked(recorded, named, gallery_path, "the batch", names.gallery, heads=heads)
         reused = {t.index: r for t in tasks if (r := reused_result(t)) is not None}
+        if gallery_path is None:  # (a gallery's own check keys sources by their bytes, copies too; `relink` asks)
+            refuse_repeated(sources_, reused)  # (tracked once per name, into `a/` and `a_2/`, without a word)
         unnamed = {t.index: r for t in tasks if t.index not in reused and (r := names_nothing(t)) is not None}
         todo = [t for t in tasks if t.index not in reused and t.index not in unnamed]
         for task in todo:  # (a key an upgrade added, at its default, is no change: `make_tasks`)
