@@ -97,6 +97,44 @@ def test_max_frames_counts_source_frames_with_a_stride(clip, tmp_path, rates):
     assert jsonl == [1, 4, 7, 10], jsonl
 
 
+@pytest.mark.parametrize(
+    ("options", "tracked", "bar"),
+    [
+        ([], 71, 71),
+        (["--max-frames", "6"], 6, 6),
+        (["--vid-stride", "2"], 36, 36),
+        (["--vid-stride", "2", "--max-frames", "6"], 3, 3),
+    ],
+    ids=["all", "max-frames", "vid-stride", "both"],
+)
+def test_an_image_folder_s_summary_gives_the_frames_it_expected(
+    options, tracked, bar, shared, tmp_path, rates, monkeypatch, capsys
+):
+    """TUD-Campus's image folder (71 images): summary.json gave no `expected_frames` (only inside `ended_early`, for
+    a video), so a run's `frames` could not be told from a whole run's; its count is the folder's file list, at
+    `--vid-stride 2` the 36 it keeps. The printed summary says how far short of it a run stopped, the progress bar
+    counts in the same frames (to a `--max-frames` first)."""
+    import tqdm
+
+    totals: list[int | None] = []
+
+    class Bar(tqdm.tqdm):
+        def __init__(self, *args, **kwargs):
+            totals.append(kwargs.get("total"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(tqdm, "tqdm", Bar)
+    sequence = shared / "data" / "MOT15" / "train" / "TUD-Campus"
+    out = tmp_path / "run"
+    assert main([str(sequence / "img1"), *options, "--fps", "25", "--no-save-video", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["frames"] == tracked and summary["expected_frames"] == (36 if "--vid-stride" in options else 71)
+    assert totals == [bar], totals
+    said = capsys.readouterr().out.splitlines()[0]
+    short = f", of the {summary['expected_frames']} to the source's end"
+    assert said.endswith(short) if tracked < summary["expected_frames"] else short not in said, said
+
+
 @pytest.fixture
 def frame_clock(monkeypatch):
     """Checkpoints every EVERY tracked frames (`test_resume.checkpoint_every`)."""

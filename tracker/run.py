@@ -275,8 +275,8 @@ def track_source(
             if source.depth is not None and resume.depth_bits is not None:  # fixed by an image passed over
                 source.depth.bits = resume.depth_bits
     limit = tracked_limit(max_frames, source.stride)
-    expected = tracked_limit(source.total, source.stride)
-    total = min(expected, limit) if expected and limit else (expected or limit)
+    expected = summary.to_track = tracked_limit(source.total, source.stride)  # (summary.json's `expected_frames`)
+    total = min(expected, limit) if expected and limit else (expected or limit)  # (the bar's: a --max-frames' first)
     left = None if limit is None else max(limit - done.frames, 0)
     bar = tqdm(  # (named when several sources run in turn: each has a bar of its own)
         total=total, initial=done.frames, desc=name, unit="frame", disable=not progress, file=ProgressStream(),

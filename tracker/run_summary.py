@@ -77,6 +77,10 @@ class RunSummary:
     last_size: tuple[int, ...] = ()  # (height, width) of the last frame tracked, for `size_changes`
     ended_early: int | None = None
     expected_frames: int | None = None
+    # frames the run would track to the source's end: `expected_frames` at `vid_stride` (1 in N of them), what
+    # `frames` counts and the progress bar's total (before a `--max-frames`); None: unknown (a live stream, a video of
+    # no declared length); several sources: their sum, None if one's is unknown
+    to_track: int | None = None
     interrupted: bool = False
     camera_motion_failures: int = 0
     camera_motion_estimates: int | None = None  # frames estimated, failures included; None: compensation off
@@ -123,6 +127,7 @@ class RunSummary:
             # the path as shown and, where it is not UTF-8, its exact bytes as a URI (`source_uri`): valid UTF-8 JSON
             **(path_fields("source", self.source) if self.source is not None else {}),
             "frames": self.frames,
+            "expected_frames": self.to_track,  # (null: not known; `ended_early`'s is the header's, in source frames)
             "seconds": round(self.seconds, 3),
             "fps": round(self.fps, 2),
             **({"frame_rate": round(self.frame_rate, 3)} if self.frame_rate is not None else {}),
@@ -195,6 +200,8 @@ class RunSummary:
         lines = [f"{verb} {count(self.frames, 'frame')} in {self.seconds:.1f} s ({self.fps:.1f} frames/s)"]
         if self.vid_stride != 1:  # (the frames are the tracked ones: a 25 frames/s source at stride 2 is 12.5)
             lines[0] += f", 1 source frame in {self.vid_stride} (--vid-stride {self.vid_stride})"
+        if self.to_track is not None and self.frames < self.to_track:  # (stopped, or cut: how far it got)
+            lines[0] += f", of the {self.to_track} to the source's end"
         if self.frames or self.tracks:  # (a stream that never opened: "0 tracks; ... 0 times" said nothing)
             lines.append(f"{count(len(self.tracks), 'track')}; {returns}")
         if self.per_source:
@@ -407,6 +414,8 @@ def combine(summaries: list[RunSummary]) -> RunSummary:
     if len(summaries) == 1:
         return summaries[0]
     total = RunSummary()
+    known = [s.to_track for s in summaries if s.to_track is not None]
+    total.to_track = sum(known) if len(known) == len(summaries) else None
     for s in summaries:
         total.frames += s.frames
         total.seconds += s.seconds
