@@ -240,6 +240,48 @@ def test_line_width_draws_boxes_that_wide():
         Annotator(0)
 
 
+def _trail_reach(stride: int, frame_rate: float | None, step: float = 4.0) -> int:
+    """Pixels below its box that a trail reaches once an ID has walked up `step` px per source frame for 100 frames,
+    drawn every `stride`-th frame by an `Annotator` told `frame_rate` (frames/s of the frames drawn)."""
+    annotator, frame, drawn, bottom = Annotator(frame_rate=frame_rate), np.zeros((640, 200, 3), np.uint8), None, 0
+    for number in range(0, 100, stride):
+        top = 500.0 - step * number
+        bottom = round(top) + 60
+        box = TrackedObject(1, np.array([80.0, top, 120.0, top + 60]), 0.9, 0, TrackState.TRACKED, 0)
+        drawn = annotator.draw(frame, [box])
+    assert drawn is not None
+    below = np.flatnonzero(drawn[:, 100].max(axis=1) > 0)  # (the box's centre column: its side, then the trail)
+    return int(below.max()) - bottom
+
+
+def test_a_stride_draws_trails_as_long_in_time():
+    """A trail was its ID's last 30 drawn frames: at `--vid-stride 2` (every other frame drawn, at 12.5 frames/s)
+    it reached back 2.4 s of the source's time, twice the 1.2 s of the same clip drawn at 25 frames/s; at 50
+    frames/s half as far back. The trail's length is in seconds of the source's time (`TRAIL_SECONDS`): the same reach
+    whatever the stride or the rate, within one drawn frame's step."""
+    every = _trail_reach(1, 25.0)
+    assert abs(every - 29 * 4) <= 2, every  # (the 30 points of 1.2 s at 25 frames/s, as drawn before; its line's width)
+    assert abs(_trail_reach(2, 12.5) - every) <= 2 * 4, (_trail_reach(2, 12.5), every)
+    assert _trail_reach(1, None) == every  # (not told: 25 frames/s)
+    assert abs(_trail_reach(1, 50.0, step=2.0) - every) <= 4  # (the same walk filmed at 50 frames/s)
+    with pytest.raises(ValueError, match="frame rate"):
+        Annotator(frame_rate=0.0)
+
+
+def test_the_video_is_drawn_at_the_tracked_rate(clip, tmp_path, monkeypatch, fake_models):
+    """`track --vid-stride 2` of a 25 frames/s clip draws at 12.5 frames/s: its trails' seconds are the source's."""
+    rates: list[float | None] = []
+    real = run.Annotator
+
+    def annotator(line_width=None, frame_rate=None):
+        rates.append(frame_rate)
+        return real(line_width, frame_rate)
+
+    monkeypatch.setattr(run, "Annotator", annotator)
+    assert main([str(clip), "--vid-stride", "2", "--max-frames", "4", "--out", str(tmp_path / "w"), "-q"]) == 0
+    assert rates == [12.5], rates
+
+
 def test_a_line_width_beyond_what_opencv_draws_is_refused_before_any_frame(clip, tmp_path, monkeypatch, capsys):
     """`--line-width 40000` is one usage error naming the option and its largest value, before a model loads; it
     tracked the first frame, then stopped with OpenCV's traceback (`thickness <= MAX_THICKNESS in function
@@ -278,9 +320,9 @@ def test_line_width_reaches_the_video(clip, tmp_path, monkeypatch, fake_models):
     widths: list[int | None] = []
     real = run.Annotator
 
-    def annotator(line_width=None):
+    def annotator(line_width=None, frame_rate=None):
         widths.append(line_width)
-        return real(line_width)
+        return real(line_width, frame_rate)
 
     monkeypatch.setattr(run, "Annotator", annotator)
     assert main([str(clip), "--line-width", "7", "--max-frames", "2", "--out", str(tmp_path / "w"), "-q"]) == 0

@@ -17,9 +17,13 @@ __all__ = ["MAX_LINE_WIDTH", "MIN_VIDEO_FRAME_RATE", "Annotator", "VideoWriter",
 
 log = logging.getLogger(__name__)
 
-TRAIL_LENGTH = 30  # centre points kept per ID for the trail
-TRAIL_KEEP_FRAMES = 60  # a hidden ID's trail is kept this many frames, so it resumes where it was
-RECOVERED_MARK_FRAMES = 30  # how long the "back" mark stays on an ID that returned after occlusion
+# The drawing's times are seconds of the source's time, not drawn frames: at `--vid-stride 2` (half the frames drawn)
+# or at 50 frames/s a trail covers as long a walk as at 25 frames/s (a count of frames drew it twice or half as long).
+TRAIL_SECONDS = 1.2  # s: how far back an ID's trail reaches (its centre points of that long)
+TRAIL_KEEP_SECONDS = 2.4  # s: a hidden ID's trail is kept this long, so it resumes where it was
+RECOVERED_MARK_SECONDS = 1.2  # s: how long the "back" mark stays on an ID that returned after occlusion
+DRAWING_FRAME_RATE = 25.0  # frames/s the drawing assumes when not told the frames' rate (30, 60, 30 frames above)
+MIN_TRAIL_POINTS = 2  # a trail is a line: at least two points, at any rate
 REFERENCE_HEIGHT = 720  # frame height at which drawing scale is 1
 MIN_SCALE = 0.6  # smallest drawing scale (small frames still get readable labels)
 FONT_SCALE = 0.7
@@ -55,14 +59,23 @@ class Annotator:
     Args:
         line_width: the boxes' and trails' width in pixels, whatever the frame's size (ultralytics' `line_width`);
             None: `LINE_WIDTH` scaled by the frame's height over `REFERENCE_HEIGHT` (at least `MIN_SCALE`).
+        frame_rate: frames/s of the frames drawn (the tracker's: the source's rate / `--vid-stride`), which turns
+            the trails' and the "back" mark's seconds (`TRAIL_SECONDS`, ...) into frames; None: `DRAWING_FRAME_RATE`.
 
     Raises:
-        ValueError: a `line_width` below 1 or above `MAX_LINE_WIDTH` (OpenCV draws no wider line).
+        ValueError: a `line_width` below 1 or above `MAX_LINE_WIDTH` (OpenCV draws no wider line); a `frame_rate`
+            that is not a positive finite number.
     """
 
-    def __init__(self, line_width: int | None = None) -> None:
+    def __init__(self, line_width: int | None = None, frame_rate: float | None = None) -> None:
         if line_width is not None and not 1 <= line_width <= MAX_LINE_WIDTH:
             raise ValueError(f"line width must be 1 to {MAX_LINE_WIDTH} pixels, got {line_width}")
+        rate = DRAWING_FRAME_RATE if frame_rate is None else frame_rate
+        if not 0 < rate < float("inf"):  # (NaN too)
+            raise ValueError(f"frame rate must be a positive number of frames/s, got {frame_rate}")
+        self._trail_points = max(MIN_TRAIL_POINTS, round(TRAIL_SECONDS * rate))
+        self._keep_frames = round(TRAIL_KEEP_SECONDS * rate)
+        self._mark_frames = max(1, round(RECOVERED_MARK_SECONDS * rate))  # (shown on its own frame at least)
         self._line_width = line_width
         self._trails: dict[int, deque[tuple[int, int]]] = {}
         self._last_seen: dict[int, int] = {}
@@ -78,7 +91,7 @@ class Annotator:
         width = self._line_width or max(1, round(LINE_WIDTH * scale))
         for obj in objects:
             if obj.recovered:
-                self._recovered[obj.track_id] = RECOVERED_MARK_FRAMES
+                self._recovered[obj.track_id] = self._mark_frames
             self._trail(obj).append(_bottom_centre(obj))
             self._last_seen[obj.track_id] = self._frame
         for obj in objects:  # trails first, so boxes and labels stay on top
@@ -91,7 +104,7 @@ class Annotator:
         return canvas
 
     def _trail(self, obj: TrackedObject) -> deque[tuple[int, int]]:
-        return self._trails.setdefault(obj.track_id, deque(maxlen=TRAIL_LENGTH))
+        return self._trails.setdefault(obj.track_id, deque(maxlen=self._trail_points))
 
     def _box(self, canvas: np.ndarray, obj: TrackedObject, scale: float, width: int) -> None:
         colour = id_colour(obj.track_id)
@@ -114,7 +127,7 @@ class Annotator:
             self._recovered[tid] -= 1
             if self._recovered[tid] <= 0:
                 del self._recovered[tid]
-        for tid in [t for t, seen in self._last_seen.items() if self._frame - seen > TRAIL_KEEP_FRAMES]:
+        for tid in [t for t, seen in self._last_seen.items() if self._frame - seen > self._keep_frames]:
             del self._trails[tid], self._last_seen[tid]
 
 
