@@ -8,7 +8,7 @@ import math
 import numbers
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -128,6 +128,7 @@ def checked_frame_rate(value: Any, cfg: TrackerConfig) -> float:
             f"frame_rate must be a number of frames/s (or None: the config's frame_rate), got "
             f"{type(value).__name__} {value!r}"
         )
+    number = cast(float, number)  # (a `numbers.Real` compares with numbers as a float does: typeshed's Real has no <)
     if not 0 < number <= MAX_FRAME_RATE:  # (NaN: False)
         hint = (
             " (OpenCV reads 0 for a video that does not say its rate: pass None, the config's)" if number == 0

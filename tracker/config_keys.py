@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import MISSING, Field, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = ["KEY_SEPARATOR", "ConfigError", "Section", "flat_keys", "key", "key_default"]
 
@@ -39,6 +39,9 @@ class Section:
     since the pickle was made gets its default, as `tracker.resume` takes such a checkpoint (that run had the
     default): a key with a list default has no class attribute to fall back on, and its first read raised
     AttributeError (`motion.camera_exclude` in a checkpoint of before stop 38, on the first frame after the resume)."""
+
+    # (set by @dataclass on each section: declared so a type checker takes a section for a dataclass, `fields(self)`)
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         added = {f.name: key_default(f) for f in fields(self) if f.name not in state}
@@ -74,7 +77,12 @@ class Section:
 
 def key_default(key: Field) -> Any:
     """A config key's default value (a fresh one for a list or section default)."""
-    return key.default_factory() if key.default is MISSING else key.default
+    if key.default is not MISSING:
+        return key.default
+    factory = key.default_factory
+    if not callable(factory):  # (MISSING too: every config key is made by `key` with a default)
+        raise TypeError(f"config key {key.name} has no default")
+    return factory()
 
 
 def key(

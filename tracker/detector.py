@@ -8,7 +8,7 @@ import importlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, SupportsIndex
+from typing import Any, SupportsIndex, cast
 
 import numpy as np
 import torch
@@ -272,7 +272,7 @@ class _KeepFeatures:
         return self
 
     def __call__(self, _module: torch.nn.Module, inputs: tuple[Any, ...]) -> None:
-        maps, stride = inputs[0], self.head.stride[0]
+        maps, stride = inputs[0], cast(torch.Tensor, self.head.stride)[0]  # (a buffer of the head: its strides)
         self.detector.features = [m.detach() for m in maps]
         self.detector.input_hw = (int(maps[0].shape[2] * stride), int(maps[0].shape[3] * stride))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
@@ -135,9 +135,9 @@ class OSNetEmbedder:
         if isinstance(self.model, torch.nn.Module):
             # channels-last runs OSNet's depthwise convolutions about 1.5x faster on the CPU, and suits tensor cores.
             self._layout = torch.channels_last
-            self.model = self.model.to(self.device, memory_format=self._layout).eval()
-            if self.half:
-                self.model = self.model.half()
+            # (two `to` calls: torch's stubs have no overload of a device and a memory format together)
+            model = self.model.to(self.device).to(memory_format=self._layout).eval()
+            self.model = model.half() if self.half else model
         self._graphed = None
         if self.config.cuda_graphs and self.device.type == "cuda" and isinstance(self.model, torch.nn.Module):
             self._graphed = GraphedForward(self.model, self.config.batch_size)
@@ -181,9 +181,9 @@ class OSNetEmbedder:
         frame = frame.to(self.device)
         chunks = []
         for start in range(0, len(boxes_xyxy), self.config.batch_size):  # crops of one chunk at a time in memory
-            crops = crop_boxes(frame, boxes_xyxy[start : start + self.config.batch_size], size)
-            crops = ((crops - self._mean) / self._std).contiguous(memory_format=self._layout)
-            chunks.append(self._forward(crops.half() if self.half else crops))
+            batch = crop_boxes(frame, boxes_xyxy[start : start + self.config.batch_size], size)
+            batch = ((batch - self._mean) / self._std).contiguous(memory_format=self._layout)
+            chunks.append(self._forward(batch.half() if self.half else batch))
         out = torch.cat(chunks) if chunks else torch.zeros((0, self.dim), device=self.device)
         return torch.nn.functional.normalize(out.float(), dim=1)
 
@@ -191,7 +191,9 @@ class OSNetEmbedder:
         """One forward; on CUDA out-of-memory the batch is split in halves and retried (warned of once per embedder,
         later splits at DEBUG: a GPU short of memory splits most batches of a run)."""
         try:
-            return self._graphed(crops) if self._graphed is not None else self.model(crops)
+            if self._graphed is not None:
+                return self._graphed(crops)
+            return cast(torch.nn.Module, self.model)(crops)  # (the PyTorch path: OpenVINO's crops are uint8 ones)
         except torch.cuda.OutOfMemoryError:
             if len(crops) == 1:
                 raise

@@ -8,7 +8,7 @@ import math
 import numbers
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, SupportsInt, cast
 
 from tracker.config import GalleryConfig, TrackerConfig
 from tracker.gallery_records import ModelIdentity, Sighting, is_whole
@@ -62,7 +62,7 @@ def checked_global_id(global_id: object) -> int:
     one whose index row ids would overflow int64)."""
     if not is_whole(global_id):
         raise TypeError(f"global_id must be a whole number, got {global_id!r}")
-    gid = int(global_id)
+    gid = int(cast(SupportsInt, global_id))  # (`is_whole`: a `numbers.Integral`, which mypy cannot narrow to)
     if not 1 <= gid <= MAX_GLOBAL_ID:
         raise ValueError(f"global_id {gid} is out of range [1, {MAX_GLOBAL_ID}] (a new one: new_id())")
     return gid
@@ -97,9 +97,9 @@ def checked_sighting(seen: Any, name: str) -> Sighting:
 def whole_ids(global_ids: Iterable[int] | int) -> list[int]:
     """`global_ids` (one whole number, or an iterable of them: Python's or numpy's) as a list of ints; TypeError for
     text (its characters are no IDs) or any other value (a float would be truncated into another identity's ID)."""
-    if is_whole(global_ids):
-        return [int(global_ids)]
-    given = [global_ids] if isinstance(global_ids, str | bytes) else list(global_ids)
+    if is_whole(global_ids):  # (a `numbers.Integral`: `int` or numpy's, which mypy cannot narrow to)
+        return [int(cast(SupportsInt, global_ids))]
+    given = [global_ids] if isinstance(global_ids, str | bytes) else list(cast(Iterable[int], global_ids))
     wrong = [g for g in given if not is_whole(g)]
     if wrong:
         raise TypeError(f"global IDs must be whole numbers (remove([12, 31]) or remove(12)), got {wrong[0]!r}")

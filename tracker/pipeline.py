@@ -7,7 +7,7 @@ import copy
 import functools
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Generic, TypeVar, overload
 
@@ -676,7 +676,7 @@ class Tracker:
         *,
         camera_motions: Iterable[Any] | None = None,
         camera_motion_noise: float = 0.0,
-    ) -> Iterator[list[TrackedObject]]:
+    ) -> Generator[list[TrackedObject], None, None]:  # (a generator: `close()` stops its detecting thread)
         """`update` each frame of `frames` in turn, yielding its tracks; the same outputs, in the same order.
 
         With `detect_ahead`, the next frame is read and detected in a background thread while this one is

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -307,7 +308,8 @@ def track_source(
                     failures = note_camera_failure(summary, tracker, number, failures)
                     local = objects
                     if tracker.gallery is not None:
-                        objects = [replace(o, track_id=o.global_id) for o in objects]
+                        # (with a gallery every object given has its global ID: `TrackedObject.global_id`)
+                        objects = [replace(o, track_id=cast(int, o.global_id)) for o in objects]
                         history.observe(number, local)
                     outputs.write(number, objects, local)
                     count_frame(summary, objects, image)
@@ -367,7 +369,7 @@ def track_source(
                         keep_rows(outputs.txt)
                     history.replace_in(outputs.txt, replaced)
                 summary.global_ids_replaced = replaced
-                summary.tracks = {replaced.get(t, t) for t in summary.tracks}
+                summary.tracks = {replaced.get(cast(int, t), t) for t in summary.tracks}  # (one source's: int IDs)
             if show:
                 import cv2
 
@@ -539,7 +541,9 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
             held.enter_context(FolderLock(out))
         checkpoint = None
         if options.resume:  # checked before any model is loaded
-            checkpoint = read_resumed_run(out, opened[0].name, identity, options.max_frames, options.vid_stride)
+            # (`out` is the folder named or found above, else ResumeError: mypy loses that through the lambda above)
+            resumed = cast(Path, out)
+            checkpoint = read_resumed_run(resumed, opened[0].name, identity, options.max_frames, options.vid_stride)
         elif out is not None:  # before any model loads: the run about to be replaced could still be resumed
             _note_replaced_run(out, notify)
         if options.gallery is not None:  # read, added to and written back by one run at a time (its folder made)
@@ -553,7 +557,7 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
             gallery = first.gallery
             linked.gallery = gallery  # (its sources recorded as of the checkpoint)
             if gallery is not None and options.gallery is not None:  # (before anything is written)
-                check_gallery_unchanged(options.gallery, out, gallery.file)
+                check_gallery_unchanged(options.gallery, cast(Path, out), gallery.file)  # (resumed: a folder)
             done = checkpoint.progress
             notify(f"resuming {out} after frame {done.last_frame} ({count(done.frames, 'frame')} tracked before)")
         if note:

@@ -122,7 +122,8 @@ def check_gallery_unchanged(gallery: Path, out: Path, at_checkpoint: tuple[str, 
         left = recorded_versions(json.loads(record.read_text()))
     except FileNotFoundError:
         same = at_checkpoint is not None and at_checkpoint[0] == os.path.realpath(gallery)
-        left = [list(at_checkpoint[1]) if same and at_checkpoint[1] is not None else None]
+        version = at_checkpoint[1] if at_checkpoint is not None and same else None
+        left = [None if version is None else list(version)]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ResumeError(f"{record} cannot be read ({exc}): resuming could overwrite another run's gallery") from None
     now = file_version(gallery)
@@ -348,6 +349,12 @@ class GallerySaver:
         return self.resumed and self._diverted is None and file_version(self._target) == self._before
 
     @property
+    def _file(self) -> Path:
+        """The gallery file's path (`path`): only a saver of a file saves, records its saves or has them fail."""
+        assert self.path is not None
+        return self.path
+
+    @property
     def _target(self) -> Path:
         """The file the saves write: the gallery's, or the one in `aside` since another program wrote that."""
         assert self.path is not None
@@ -388,7 +395,7 @@ class GallerySaver:
         a save is about to rename over it (`recorded_versions` reads both): written before each save's rename and
         after it, so the record names the file at the path wherever a kill stops the save."""
         if self.record is not None:
-            record: dict[str, Any] = {"gallery": str(self.path), "version": file_version(self.path)}
+            record: dict[str, Any] = {"gallery": str(self.path), "version": file_version(self._file)}
             if pending is not None:
                 record["pending"] = pending
             write_json_atomic(self.record, record)
@@ -432,7 +439,7 @@ class GallerySaver:
     def _periodic_failed(self, exc: OSError) -> None:
         """Count a periodic save that failed (`exc`) and say the first one: the run goes on, the file is as it was,
         and the next save writes the gallery again."""
-        where = f" ({exc.filename})" if names_another_file(exc, self.path) else ""
+        where = f" ({exc.filename})" if names_another_file(exc, self._file) else ""
         said = f"the gallery {self.path} could not be saved: {exc.strerror or exc}{where}"
         if not self._failed:
             self._notify(
@@ -443,7 +450,7 @@ class GallerySaver:
 
     def _failure(self, exc: OSError) -> OSError:
         """The error of a save that failed: naming the gallery file, not a temp file, and what is kept."""
-        where = f" ({exc.filename})" if names_another_file(exc, self.path) else ""
+        where = f" ({exc.filename})" if names_another_file(exc, self._file) else ""
         return OSError(
             f"the gallery {self.path} could not be saved: {exc.strerror or exc}{where}; the file was left as it "
             "was and the tracking outputs are kept"

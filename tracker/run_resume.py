@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, SupportsInt, cast
 
 import numpy as np
 
@@ -56,7 +56,8 @@ def checkpoint_of(
         last_frame=last,
         txt_bytes=txt_bytes,
         jsonl_bytes=jsonl_bytes,
-        tracks=sorted(int(t) for t in summary.tracks),
+        # (a checkpointed run is of one source: its IDs are ints, not the (source, ID) of several combined)
+        tracks=sorted(int(cast(SupportsInt, t)) for t in summary.tracks),
         recovered=summary.recovered,
         recognised=summary.recognised,
         seconds=done.seconds + time.perf_counter() - start,

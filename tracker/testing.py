@@ -7,7 +7,8 @@ different people ~0).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,7 +141,7 @@ def leave_and_return_world(
                 Walker(
                     person,
                     linear_path(x - vx * visit.start, y - vy * visit.start, vx, vy),
-                    visible=lambda f, v=visit: v.start <= f < v.end,
+                    visible=functools.partial(_within, visit),
                 )
             )
             length = max(length, visit.end)
@@ -264,10 +265,16 @@ class ReappearanceScores:
         return self.kept / self.revivals if self.revivals else 1.0
 
 
-def score_reappearances(visits: list[Visit], shown: list[dict[int, int]]) -> ReappearanceScores:
-    """Score returns from what a tracker showed: `shown[frame]` maps a person to the ID shown for them."""
-    owner: dict[int, int] = {}  # ID -> the person it was first shown for
-    first_frame: dict[int, int] = {}
+def _within(visit: Visit, frame: int) -> bool:
+    """Whether `frame` is one of `visit`'s (a walker's `visible` for that visit)."""
+    return visit.start <= frame < visit.end
+
+
+def score_reappearances(visits: list[Visit], shown: Sequence[Mapping[int, int | None]]) -> ReappearanceScores:
+    """Score returns from what a tracker showed: `shown[frame]` maps a person to the ID shown for them (a global ID
+    may be None: none given yet)."""
+    owner: dict[int | None, int] = {}  # ID -> the person it was first shown for
+    first_frame: dict[int | None, int] = {}
     shared = 0
     for frame, ids in enumerate(shown):
         values = list(ids.values())
@@ -278,15 +285,15 @@ def score_reappearances(visits: list[Visit], shown: list[dict[int, int]]) -> Rea
     seen_before: set[int] = set()
     reappearances = kept = revivals = 0
     for visit in sorted(visits, key=lambda v: v.start):
-        ids = [shown[f][visit.identity] for f in range(visit.start, visit.end) if visit.identity in shown[f]]
-        if visit.identity in seen_before and ids:
+        given = [shown[f][visit.identity] for f in range(visit.start, visit.end) if visit.identity in shown[f]]
+        if visit.identity in seen_before and given:
             reappearances += 1
-            main = max(set(ids), key=ids.count)
+            main = max(set(given), key=given.count)
             if first_frame[main] < visit.start:
                 revivals += 1
                 kept += owner[main] == visit.identity
         elif visit.identity in seen_before:
             reappearances += 1  # never shown: lost
-        if ids:
+        if given:
             seen_before.add(visit.identity)
     return ReappearanceScores(reappearances, kept, revivals, shared)

@@ -31,7 +31,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -127,7 +127,8 @@ class torch_threads:  # lower-case: used like the function it replaced
         if limit <= 0:
             return torch.get_num_threads()
         self._open = True
-        return _CALLERS.lower("torch", limit, torch.get_num_threads, torch.set_num_threads)
+        # (torch's count is always read: None is only a library threadpoolctl cannot read)
+        return cast(int, _CALLERS.lower("torch", limit, torch.get_num_threads, torch.set_num_threads))
 
     def __exit__(self, *exc: object) -> None:
         if self._open:
@@ -154,7 +155,7 @@ class BlasThreads:
         return {"limit": self.limit}
 
     def __setstate__(self, state: dict[str, int]) -> None:
-        self.__init__(state["limit"])
+        BlasThreads.__init__(self, state["limit"])
 
     def __enter__(self) -> None:
         limit = self.limit

@@ -321,7 +321,7 @@ def _compute(
 
 def _write(path: Path, frames: list[FrameInputs]) -> None:
     counts = np.array([len(f.scores) for f in frames])
-    arrays = {
+    arrays: dict[str, Any] = {  # (Any: numpy's stub types `savez`'s **kwds with its allow_pickle's bool)
         "counts": counts,
         "boxes": np.concatenate([f.boxes_xyxy for f in frames]) if frames else np.zeros((0, 4)),
         "scores": np.concatenate([f.scores for f in frames]) if frames else np.zeros(0),

@@ -210,7 +210,7 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int, engine:
 
 def _track_ours(
     cfg: TrackerConfig, seq: Sequence, inputs: SequenceInputs
-) -> tuple[list[str], float, dict[str, dict[str, Any] | None]]:
+) -> tuple[list[str], float, dict[str, dict[str, Any] | int | None]]:
     """MOT rows, tracking seconds, and the reports of our tracker on one sequence (`_REPORTS`: the calibration,
     still-rule, measured-noise, reported-width and camera-motion summaries; `_COUNTS`: the invalid embeddings)."""
     from tracker import Tracker
@@ -226,7 +226,7 @@ def _track_ours(
     for number, frame in enumerate(inputs.frames, start=1):
         image = _read_image(seq, number) if estimator is not None else None
         start = time.perf_counter()
-        motion = estimator.estimate(image, frame.boxes_xyxy) if estimator is not None else None
+        motion = estimator.estimate(image, frame.boxes_xyxy) if estimator is not None and image is not None else None
         objects = frame.track(tracker, motion, 0.0 if estimator is None else estimator.noise_px, size)
         elapsed += time.perf_counter() - start
         lines.extend(format_mot_row(number, o.track_id, o.xyxy, o.score) for o in objects)
@@ -350,9 +350,10 @@ class _Job:
         inputs = self.inputs
         kept = {name: value for name, value in (reports or {}).items() if name in _REPORTS and isinstance(value, dict)}
         counts = {name: value for name, value in (reports or {}).items() if name in _COUNTS and _is_count(value)}
+        named: dict[str, Any] = {**kept, **counts}  # (RunResult's report and counter fields, each of its own type)
         return RunResult(
             self.tracker, self.seq.name, self.path, ms_per_frame, self.seq.num_frames, inputs.appearance,
-            inputs.cache_hit, inputs.seconds, resumed, **kept, **counts,
+            inputs.cache_hit, inputs.seconds, resumed, **named,
         )  # fmt: skip
 
 

@@ -14,8 +14,12 @@ working ahead in another thread (`Tracker.stream`) is not broken by a capture.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import torch
+
+if TYPE_CHECKING:
+    from torch.cuda import _POOL_HANDLE  # (torch's name of a graph pool's handle; imported at run time it cycles)
 
 __all__ = ["GraphedForward", "padded_batch"]
 
@@ -58,7 +62,7 @@ class GraphedForward:
         self._graphs: dict[int, _Captured] = {}
         # One memory pool shared by all the graphs, captured and replayed in any order: safe because they never run
         # at the same time and each replay's rows are cloned before the next replay (which may reuse the memory).
-        self._pool = None
+        self._pool: _POOL_HANDLE | None = None
         self._too_big: set[int] = set()  # padded sizes whose capture ran out of memory: run eagerly
 
     def __call__(self, crops: torch.Tensor) -> torch.Tensor:

@@ -170,10 +170,10 @@ class OpenVINOForward:
             if not half:
                 self._settings["INFERENCE_PRECISION_HINT"] = "f32"
             log.info("ReID on OpenVINO (CPU, %s)", "bf16 where supported" if half else "fp32")
-        self._ir = _with_preprocessing(ov, ir)
+        self._ir: Any = _with_preprocessing(ov, ir)  # (an `openvino.Model`, as `_model`'s)
         self._input_hw = input_hw
         self._max_batch = largest_static_batch(max_batch)
-        self._compiled: dict[int, object] = {}
+        self._compiled: dict[int, Any] = {}  # (batch -> `openvino.CompiledModel`)
         for size in range(1, min(PRECOMPILED_BATCH, self._max_batch) + 1):
             self._model(size)
         self._requests = requests
@@ -268,14 +268,14 @@ class OpenVINOForward:
         """D, the embedding size."""
         return int(self._ir.outputs[0].get_partial_shape()[1].get_length())
 
-    def _model(self, batch: int) -> object:
+    def _model(self, batch: int) -> Any:  # (an `openvino.CompiledModel`: openvino reads as Any, pyproject's mypy)
         """The model compiled for a static batch of `batch` crops (compiled on first use)."""
         compiled = self._compiled.get(batch)
         if compiled is None:
             compiled = self._compiled[batch] = self._compile(batch)
         return compiled
 
-    def _compile(self, batch: int) -> object:
+    def _compile(self, batch: int) -> Any:  # (an `openvino.CompiledModel`, as `_model`)
         """A new compiled copy of the model for a static batch of `batch` crops."""
         ir = self._ir.clone()
         ir.reshape([batch, *self._input_hw, 3])

@@ -27,7 +27,7 @@ class _ConvBnRelu(nn.Sequential):
     def __init__(self, c_in: int, c_out: int, kernel: int, stride: int = 1, relu: bool = True) -> None:
         super().__init__()
         self.conv = nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, bias=False)
-        self.bn = nn.BatchNorm2d(c_out)
+        self.bn: nn.Module = nn.BatchNorm2d(c_out)  # (nn.Identity once folded into the convolution: `fold_batchnorm`)
         if relu:
             self.relu = nn.ReLU(inplace=True)
 
@@ -39,7 +39,7 @@ class _LiteConv3x3(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(c_in, c_out, 1, bias=False)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1, groups=c_out, bias=False)
-        self.bn = nn.BatchNorm2d(c_out)
+        self.bn: nn.Module = nn.BatchNorm2d(c_out)  # (nn.Identity once folded into the convolution: `fold_batchnorm`)
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -156,7 +156,7 @@ class OSNet(nn.Module):
             elif isinstance(module, _LiteConv3x3) and isinstance(module.bn, nn.BatchNorm2d):
                 module.conv2, module.bn = fuse_conv_bn_eval(module.conv2, module.bn), nn.Identity()
         linear, bn = self.fc[0], self.fc[1]
-        if isinstance(bn, nn.BatchNorm1d):
+        if isinstance(linear, nn.Linear) and isinstance(bn, nn.BatchNorm1d):
             self.fc[0], self.fc[1] = fuse_linear_bn_eval(linear, bn), nn.Identity()
         self.flush_subnormals()
         return self
