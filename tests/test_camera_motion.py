@@ -721,6 +721,26 @@ def test_stream_refuses_camera_motions_that_are_not_one_per_frame(detect_ahead):
         list(stream(iter(frames), iter([None, np.zeros((2, 2)), None])))
 
 
+@pytest.mark.parametrize("given", ["list", "array", "text"])
+def test_stream_refuses_motions_given_where_detect_ahead_goes(given):
+    """`stream(frames, motions)`, the motions where `detect_ahead` goes: a list was taken for True and the motions
+    were ignored (the 60 px jump of this pan broke the ID without a word), an array raised numpy's "truth value of
+    an array ... is ambiguous", naming no argument, and a text "false" detected ahead. Now one TypeError naming
+    `detect_ahead` and `camera_motions=`, before any frame."""
+    scene = texture(4, width=WIDTH + 400)
+    lefts = [20.0 + 12 * f + (60 if f >= 6 else 0) for f in range(10)]
+    frames = [view(scene, x0, 100) for x0 in lefts]
+    motions = [None] + [_known_shift(lefts, i) for i in range(1, 10)]
+    detector = _PanningPerson(lefts)
+    tracker = Tracker(motion_only(), 10, detector=detector)
+    wrong = {"list": motions, "array": np.stack(motions[1:]), "text": "false"}[given]
+    with pytest.raises(TypeError, match=r"detect_ahead must be True, False or None.*camera_motions="):
+        next(tracker.stream(frames, wrong))
+    assert detector.calls == 0 and tracker.core.frame_index == 0
+    ids = {o.track_id for objects in tracker.stream(frames, camera_motions=motions) for o in objects}
+    assert ids == {1}  # (the motions given by name keep the one ID)
+
+
 def test_observe_makes_the_next_estimate_start_from_that_frame():
     """A frame whose motion was given is the one the next estimate starts from: 12 px, not the 72 px since the
     frame estimated before it."""

@@ -14,6 +14,7 @@ __all__ = [
     "FRAME_SHAPES",
     "as_bgr",
     "bgr_tensor",
+    "check_detect_ahead",
     "check_frame",
     "no_frames",
     "one_frame",
@@ -31,6 +32,18 @@ def one_frame(frames: Any) -> TypeGuard[np.ndarray | torch.Tensor]:
     (a stack of N gray frames (N, H, W) is taken: a width of 1, 3 or 4 pixels is no picture)."""
     shape = getattr(frames, "shape", None) if isinstance(frames, np.ndarray | torch.Tensor) else None
     return shape is not None and (len(shape) == 2 or (len(shape) == 3 and shape[-1] in _CHANNELS))
+
+
+def check_detect_ahead(detect_ahead: Any) -> None:
+    """TypeError unless `stream`'s `detect_ahead` is True, False or None (a numpy bool too). It comes second,
+    where `stream(frames, motions)` put the motions: a list was taken for True and the motions ignored, an array
+    raised numpy's "truth value ... is ambiguous", naming no argument, and a text "false" detected ahead."""
+    if detect_ahead is None or isinstance(detect_ahead, bool | np.bool_):
+        return
+    raise TypeError(
+        f"detect_ahead must be True, False or None, got {type(detect_ahead).__name__} (the camera motions of the "
+        "frames go by name: stream(frames, camera_motions=...))"
+    )
 
 
 def with_motions(frames: Iterable[Any], motions: Iterable[Any] | None) -> Iterator[tuple[Any, Any]]:

@@ -29,7 +29,7 @@ from tracker.config import TrackerConfig, has_appearance, load_config, validate_
 from tracker.core import TrackerCore
 from tracker.device import resolve_device
 from tracker.fast_numpy import largest, smallest
-from tracker.frames import as_bgr, no_frames, one_frame, own_frames, with_motions
+from tracker.frames import as_bgr, check_detect_ahead, no_frames, one_frame, own_frames, with_motions
 from tracker.gallery import Gallery, ModelIdentity
 from tracker.io.prefetch import Prefetch
 from tracker.model_setup import (
@@ -689,7 +689,7 @@ class Tracker:
 
         Args:
             frames: an iterable of frames as `update` takes them (a generator, a list, an (N, H, W, C) array).
-            detect_ahead: True / False to detect ahead or not; None: as said above.
+            detect_ahead: True / False to detect ahead or not; None: as said above. Anything else is a TypeError.
             camera_motions: the camera motion you know for each frame (a PTZ's encoder, a vehicle's odometry), an
                 iterable read in step with `frames` (a generator, a list, an (N, 3, 3) array): its i-th item is frame
                 i's `camera_motion` as `update` takes it (from frame i - 1's pixels to frame i's), None for a frame
@@ -700,8 +700,10 @@ class Tracker:
         Yields:
             One list of `TrackedObject` per frame, as `update` returns.
 
-        Raises (a generator: nothing runs at the call, so both come out of the first `next()` or loop step that
-        reaches them, not out of `stream(...)` itself):
+        Raises (a generator: nothing runs at the call, so each comes out of the first `next()` or loop step that
+        reaches it, not out of `stream(...)` itself):
+            TypeError: a `detect_ahead` other than True, False or None (the motions given second, where it goes:
+                a list was taken for True and ignored; `camera_motions` goes by name), at the first `next()`.
             RuntimeError: a Tracker built without a detector (at the first `next()`), or closed (`close`: at the
                 first frame after it, also when `reopen()` came since: start another `stream`).
             ValueError: a frame `update` refuses (raised when that frame is reached, after the frames before it);
@@ -718,6 +720,7 @@ class Tracker:
         detector = self._check_detector()  # (the thread detecting ahead keeps it: a `close()` meanwhile stops at the
         # next frame)
         closings = self._closings  # (a `close()` from now on ends this stream)
+        check_detect_ahead(detect_ahead)
         if one_frame(frames):
             raise ValueError(
                 f"frames must be an iterable of frames (a generator, a list, an (N, H, W, C) array), got one frame of "
