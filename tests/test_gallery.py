@@ -1110,3 +1110,20 @@ def test_a_path_given_as_the_config_points_to_gallery_load(given):
     GalleryConfig ..., got str": the error names `Gallery.load(path)`, which opens it."""
     with pytest.raises(TypeError, match=r"to open the saved gallery 'site.gallery', Gallery.load\(path\)"):
         Gallery(given)
+
+
+def test_name_classes_takes_a_list_of_names_and_refuses_what_names_no_class():
+    """A detector's class names come as a dict (ultralytics' `model.names`) or a list whose index is the class
+    (torchvision's `weights.meta["categories"]`, a COCO names file read line by line): a list raised "AttributeError:
+    'list' object has no attribute 'items'", naming neither the argument nor what to give. A list is now read by
+    index; one name alone, or something that is no mapping or list, is one TypeError naming `names`, nothing
+    recorded."""
+    gallery = Gallery(GalleryConfig())
+    gallery.name_classes(["person", "bicycle", "car"])
+    assert gallery.class_names == {0: "person", 1: "bicycle", 2: "car"}
+    gallery.name_classes(("pedestrian",))
+    assert gallery.class_names == {0: "pedestrian", 1: "bicycle", 2: "car"}
+    for wrong in ("person", None, 3, ["person", 2]):
+        with pytest.raises(TypeError, match="names must"):
+            gallery.name_classes(wrong)
+    assert gallery.class_names == {0: "pedestrian", 1: "bicycle", 2: "car"}

@@ -36,7 +36,7 @@ import dataclasses
 import threading
 import time
 import weakref
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -452,13 +452,22 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
         return dict(self._class_names)
 
     @locked
-    def name_classes(self, names: Mapping[int, str]) -> None:
-        """Record the detector's class names (`{0: "person", ...}`, ultralytics' `model.names`); they replace those
-        known for the same IDs and are saved with the gallery.
+    def name_classes(self, names: Mapping[int, str] | Sequence[str]) -> None:
+        """Record the detector's class names (`{0: "person", ...}`, ultralytics' `model.names`, or a list or tuple
+        whose index is the class: torchvision's `weights.meta["categories"]`); they replace those known for the same
+        IDs and are saved with the gallery.
 
         Raises:
-            TypeError: an ID that is not a whole number or a name that is not text (nothing recorded).
+            TypeError: `names` neither a mapping nor a list or tuple (one name alone, None), an ID that is not a
+                whole number or a name that is not text (nothing recorded).
         """
+        if isinstance(names, list | tuple):
+            names = dict(enumerate(names))
+        if not isinstance(names, Mapping):
+            raise TypeError(
+                f"class names must be a mapping of class IDs to names ({{0: 'person'}}) or a list of names by ID, "
+                f"got {type(names).__name__}"
+            )
         wrong = [(c, n) for c, n in names.items() if not is_whole(c) or not isinstance(n, str)]
         if wrong:
             raise TypeError(f"class names must map whole-number IDs to text, got {wrong[0][0]!r}: {wrong[0][1]!r}")
