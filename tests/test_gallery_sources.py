@@ -53,6 +53,35 @@ def test_a_gallery_file_records_its_sources_and_one_saved_before_records_none(tm
     assert Gallery.load(tmp_path / "none.gallery").sources == {}
 
 
+@pytest.mark.parametrize(
+    ("key", "name", "frames", "tracked", "error", "says"),
+    [
+        (None, "cam.mp4", 40, None, TypeError, "source_digest gives None for a stream"),
+        (b"sha256:aa", "cam.mp4", 40, None, TypeError, "key must be"),
+        ("sha256:aa", Path("cam.mp4"), 40, None, TypeError, "name must be text"),
+        ("sha256:aa", "cam.mp4", "40", None, TypeError, "frames must be a whole number"),
+        ("sha256:aa", "cam.mp4", 40.0, None, TypeError, "frames must be a whole number"),
+        ("sha256:aa", "cam.mp4", -1, None, ValueError, "frames must be >= 0"),
+        ("sha256:aa", "cam.mp4", None, "7", TypeError, "tracked must be a whole number"),
+    ],
+)
+def test_a_source_record_save_could_not_write_or_load_is_refused_when_recorded(
+    tmp_path, key, name, frames, tracked, error, says
+):
+    """`record_source` took any key, name and frames: the None `source_digest` gives for a stream (the README's
+    pattern, key = source_digest(source), then record_source(key, ...)) made every later save of the gallery fail
+    with "'<' not supported between instances of 'NoneType' and 'str'" (its identities unsaved), and frames as text
+    were saved into a file `Gallery.load` then refused as corrupt. Now one error naming the argument, nothing
+    recorded, and the gallery still saves; numpy whole numbers are taken as Python's."""
+    gallery = Gallery()
+    gallery.record_source("sha256:bb", "cam2.mp4", np.int64(12))
+    with pytest.raises(error, match=says):
+        gallery.record_source(key, name, frames, tracked=tracked)
+    assert gallery.sources == {"sha256:bb": LinkedSource("cam2.mp4", gallery.sources["sha256:bb"].linked, 12, 1)}
+    gallery.save(tmp_path / "site.gallery")
+    assert Gallery.load(tmp_path / "site.gallery").sources == gallery.sources
+
+
 def test_a_damaged_source_record_is_named_corrupt(tmp_path):
     """A record edited by hand (frames as text) is one error naming the file, as any bad record of its header."""
     path = tmp_path / "site.gallery"

@@ -42,7 +42,13 @@ from typing import Any
 import numpy as np
 
 from tracker.config import GalleryConfig
-from tracker.gallery_checks import check_config, check_model_type, checked_global_id, checked_record
+from tracker.gallery_checks import (
+    check_config,
+    check_model_type,
+    checked_global_id,
+    checked_record,
+    checked_source_record,
+)
 from tracker.gallery_file import FileVersion, check_saveable
 from tracker.gallery_guard import locked
 from tracker.gallery_index import IVF_MIN_ROWS as IVF_MIN_ROWS  # (re-exported: importable here before)
@@ -259,7 +265,14 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
         now for a new link, the recorded time for one going on, so that every save of one link records the same
         link: `same_link`). `head`: its head (`source_keys`; None: the one recorded, if any). A source recorded
         already keeps its count of links, or with `again` (linked again on purpose) counts one more. Returns the
-        record."""
+        record.
+
+        Raises:
+            TypeError: a `key` that is not text (None: `source_digest`'s for a stream, which is not recorded), a
+                `name` that is not text, `frames` or `tracked` that are not whole numbers or None (nothing recorded).
+            ValueError: a negative `frames` or `tracked`.
+        """
+        frames, tracked = checked_source_record(key, name, frames, tracked)
         old = self._linked.get(key)
         links = 1 if old is None else old.links + int(again)
         if when is None:

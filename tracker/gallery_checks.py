@@ -20,6 +20,7 @@ __all__ = [
     "checked_global_id",
     "checked_record",
     "checked_sighting",
+    "checked_source_record",
     "track_pairs",
     "unix_seconds",
     "whole_ids",
@@ -92,6 +93,28 @@ def checked_sighting(seen: Any, name: str) -> Sighting:
     if not isinstance(seen.source, str):
         raise TypeError(f"{name}'s source must be text, got {seen.source!r}")
     return Sighting(int(seen.frame), float(seen.time), seen.source)
+
+
+def checked_source_record(key: Any, name: Any, frames: Any, tracked: Any) -> tuple[int | None, int | None]:
+    """`Gallery.record_source`'s arguments checked before anything is recorded, so that every later save writes a
+    file `Gallery.load` reads: (frames, tracked) as Python ints or None. TypeError for a key that is not text (None:
+    what `source_digest` gives for a stream, which is not recorded), a name that is not text, or frames or tracked
+    that are not whole numbers or None; ValueError for a negative count."""
+    if not isinstance(key, str):
+        stream = ": source_digest gives None for a stream (or a path that names no readable file), not recorded"
+        raise TypeError(
+            f"key must be a source's key, source_digest(path)'s text, got {key!r}{stream if key is None else ''}"
+        )
+    if not isinstance(name, str):
+        raise TypeError(f"name must be text (the source as given), got {type(name).__name__} {name!r}")
+    counts = []
+    for label, count in (("frames", frames), ("tracked", tracked)):
+        if count is not None and not is_whole(count):
+            raise TypeError(f"{label} must be a whole number of frames or None, got {count!r}")
+        if count is not None and count < 0:
+            raise ValueError(f"{label} must be >= 0, got {count}")
+        counts.append(None if count is None else int(count))
+    return counts[0], counts[1]
 
 
 def whole_ids(global_ids: Iterable[int] | int) -> list[int]:
