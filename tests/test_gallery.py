@@ -1127,3 +1127,25 @@ def test_name_classes_takes_a_list_of_names_and_refuses_what_names_no_class():
         with pytest.raises(TypeError, match="names must"):
             gallery.name_classes(wrong)
     assert gallery.class_names == {0: "pedestrian", 1: "bicycle", 2: "car"}
+
+
+def test_a_tracker_whose_gallery_settings_the_gallery_does_not_share_says_so(caplog):
+    """A Gallery searches, keeps prototypes and forgets by its own `gallery` settings: one built as `Gallery()` or
+    `Gallery.load(path)` (the Tracker docstring's example) for a tracker whose config set `gallery.margin=0.45` and
+    `gallery.prototypes=1` used 0.1 and 4 without a word (a look-alike the 0.45 margin refuses was recognised). The
+    Tracker now warns, naming each key and both values and the way to build the gallery from the config; one
+    built with `cfg.gallery` (as `track` builds it) is not warned."""
+    import logging
+
+    from tracker import Tracker, load_config
+
+    cfg = load_config(overrides=["gallery.margin=0.45", "gallery.prototypes=1"])
+    with caplog.at_level(logging.WARNING, logger="tracker"):
+        Tracker(cfg, 30, gallery=Gallery(cfg.gallery))
+        assert not caplog.records
+        Tracker(cfg, 30, gallery=Gallery())
+    (record,) = caplog.records
+    message = record.getMessage()
+    assert "gallery.margin 0.1 (this tracker's config: 0.45)" in message
+    assert "gallery.prototypes 4 (this tracker's config: 1)" in message
+    assert "Gallery(cfg.gallery)" in message and "Gallery.load(path, cfg.gallery)" in message

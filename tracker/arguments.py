@@ -98,8 +98,41 @@ def check_gallery(gallery: object) -> None:
     models had loaded."""
     if gallery is not None and not isinstance(gallery, Gallery):
         got = "the class Gallery" if gallery is Gallery else type(gallery).__name__
-        hint = " (Gallery.load(path) reads a saved one)" if isinstance(gallery, str | os.PathLike) else ""
-        raise TypeError(f"gallery must be a Gallery (Gallery() or Gallery.load(path)) or None, got {got}{hint}")
+        hint = " (Gallery.load(path, cfg.gallery) reads a saved one)" if isinstance(gallery, str | os.PathLike) else ""
+        made = "Gallery(cfg.gallery) or Gallery.load(path, cfg.gallery)"
+        raise TypeError(f"gallery must be a Gallery ({made}) or None, got {got}{hint}")
+
+
+# the `gallery` keys a Gallery reads from its own config (`Gallery(config)`), not from the Tracker's: its search margin,
+# prototypes, index and retention (the tracker's config gives the others: min_similarity, search_seconds, ...)
+GALLERY_OWN_KEYS = (
+    "prototypes",
+    "prototype_method",
+    "margin",
+    "ivf_min_identities",
+    "ivf_nprobe",
+    "max_days_unseen",
+    "max_identities",
+)
+
+
+def foreign_gallery_settings(gallery: Gallery, config: TrackerConfig) -> str | None:
+    """What a Tracker of `config` given `gallery` is told when the gallery was made with other `gallery` settings
+    (`GALLERY_OWN_KEYS`) than `config` holds (`Gallery()` or `Gallery.load(path)`: the defaults), which it then uses
+    instead of the config's; None when they agree."""
+    own, wanted = gallery.config, config.gallery
+    differ = [
+        f"gallery.{name} {getattr(own, name)!r} (this tracker's config: {getattr(wanted, name)!r})"
+        for name in GALLERY_OWN_KEYS
+        if getattr(own, name) != getattr(wanted, name)
+    ]
+    if not differ:
+        return None
+    return (
+        f"the gallery was made with other settings than this tracker's config, and searches, keeps prototypes and "
+        f"forgets by its own: {', '.join(differ)}; build it from the config, Gallery(cfg.gallery) or "
+        f"Gallery.load(path, cfg.gallery)"
+    )
 
 
 def check_model(model: object, name: str, signature: str) -> None:

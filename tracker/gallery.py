@@ -111,7 +111,8 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
         config: the `gallery` section of the tracker config (prototypes, bounds, index, retention).
         model: the ReID model the embeddings come from (checked against files and other galleries); None
             until known (`bind_model`).
-    Python: `Tracker(config, gallery=Gallery.load(path))`, ..., `tracker.reset()`, `tracker.gallery.save(path)`.
+    Python: `Tracker(config, gallery=Gallery.load(path, config.gallery))`, ..., `tracker.reset()`,
+    `tracker.gallery.save(path)`.
     One Gallery may serve several Trackers (one per camera stream, each in its own thread): its methods take one
     call at a time (a lock of its own, ~0.6 us a call), so a person keeps one global ID across the streams: one
     who walks from one view to another through the stored identities, one in two views at once through the live

@@ -22,6 +22,7 @@ from tracker.arguments import (
     checked_frame_rate,
     checked_frame_size,
     detector_output,
+    foreign_gallery_settings,
 )
 from tracker.bank import storage_dtype
 from tracker.camera_motion import CameraMotionEstimator, as_homography
@@ -165,9 +166,10 @@ class Tracker:
         embedder: callable (frame, boxes_xyxy) -> (R, D) embeddings, one row per box: the frame as an (H, W, 3)
             uint8 BGR torch tensor on the tracker's device, the boxes as an (R, 4) float64 numpy array of pixel
             corners (the detections whose appearance matters); `from_config` builds one.
-        gallery: a `Gallery` of identities (e.g. `Gallery.load(path)`): expired tracks move into it and new
-            tracks are searched in it, so IDs survive long absences, videos and cameras (`global_id` of each
-            output). Call `reset()` at the end of a video (it stores the identities still alive), then
+        gallery: a `Gallery` of identities (e.g. `Gallery.load(path, config.gallery)`: a gallery made with other
+            `gallery` settings searches, keeps prototypes and forgets by its own, warned): expired tracks move into
+            it and new tracks are searched in it, so IDs survive long absences, videos and cameras (`global_id` of
+            each output). Call `reset()` at the end of a video (it stores the identities still alive), then
             `tracker.gallery.save(path)`. `from_config` ties it to the ReID it builds; with your own embeddings
             this Tracker cannot tell which model made them: tie it yourself, `gallery.bind_model(ModelIdentity(
             "my-reid", "<weights hash or version>"))`, so that a gallery of another model is refused.
@@ -238,6 +240,8 @@ class Tracker:
             raise ValueError("a gallery needs appearance embeddings: set appearance.enabled=true")
         if gallery is not None:
             require_gallery_banks(self.config)
+            if (foreign := foreign_gallery_settings(gallery, self.config)) is not None:
+                log.warning("%s", foreign)
         if embedder is not None and not self.config.appearance.enabled:  # (`from_config` builds none then)
             log.warning("embedder given with appearance.enabled=false: not used (update never calls it)")
         self.core = TrackerCore(self.config, self.frame_rate, self.device, gallery, source_name)
