@@ -32,6 +32,18 @@ def test_an_embed_that_is_not_callable_is_refused_naming_embed_and_pointing_to_e
     assert t.core.frame_index == 0 and not t.core.tracks, "the refused frame changed nothing"
 
 
+def test_a_frame_size_given_in_embeds_place_is_named_as_embed_not_as_both_given():
+    """`update_detections(boxes, scores, None, embeddings, (h, w))`: the frame size, fifth, lands in `embed`, and the
+    error said "give either embeddings or embed, not both", naming neither the tuple nor where it went. Now the
+    TypeError of an `embed` that is not callable, pointing to `frame_size=`."""
+    t = tracker()
+    with pytest.raises(TypeError, match=r"embed must be a callable .* got tuple; .* frame_size=\(height, width\)"):
+        t.update_detections(BOXES, SCORES, None, np.eye(2, DIM), (480, 640))
+    assert t.core.frame_index == 0 and not t.core.tracks, "the refused frame changed nothing"
+    with pytest.raises(ValueError, match="give either embeddings or embed, not both"):
+        t.update_detections(BOXES, SCORES, embeddings=np.eye(2, DIM), embed=lambda rows: np.eye(2, DIM)[rows])
+
+
 def test_an_embed_of_another_d_is_named_as_the_callbacks_result():
     t = tracker()
     t.update_detections(BOXES, SCORES, embeddings=np.eye(2, DIM))

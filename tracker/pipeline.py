@@ -523,17 +523,19 @@ class Tracker:
                 track's centre); a `frame_size` that is not two positive whole pixel counts (480.5 is refused, not
                 truncated); a `camera_motion_noise` that is not a finite number >= 0, or beyond the larger side of
                 `frame_size`.
-            TypeError: an `embed` that is not callable (an array belongs in `embeddings`).
+            TypeError: an `embed` that is not callable (an array belongs in `embeddings`; a frame size given fifth,
+                where `embed` goes, is told `frame_size=`), checked before both `embeddings` and `embed` given.
             Exception: whatever `embed` raises, unchanged. After any of these errors the tracker is as before the
                 call (for `embed`'s: the core's `_all_or_nothing`), so the frame can be given again.
         """
+        if embed is not None and not callable(embed):  # (before "both": a frame size given fifth lands here)
+            pair = isinstance(embed, tuple | list) and len(embed) == 2
+            instead = "to give this frame's embeddings themselves, pass embeddings="
+            instead = "a frame size goes by name, frame_size=(height, width)" if pair else instead
+            callable_ = "a callable ((R,) row indices -> (R, D) embeddings)"
+            raise TypeError(f"embed must be {callable_}, got {type(embed).__name__}; {instead}")
         if embeddings is not None and embed is not None:
             raise ValueError("give either embeddings or embed, not both")
-        if embed is not None and not callable(embed):
-            raise TypeError(
-                f"embed must be a callable ((R,) row indices -> (R, D) embeddings), got {type(embed).__name__}; "
-                "to give this frame's embeddings themselves, pass embeddings="
-            )
         transform = None if camera_motion is None else as_homography(camera_motion)
         size = None if frame_size is None else checked_frame_size(frame_size)
         noise = checked_camera_noise(camera_motion_noise, size)
