@@ -99,8 +99,7 @@ def check_gallery(gallery: object) -> None:
     if gallery is not None and not isinstance(gallery, Gallery):
         got = "the class Gallery" if gallery is Gallery else type(gallery).__name__
         hint = " (Gallery.load(path, cfg.gallery) reads a saved one)" if isinstance(gallery, str | os.PathLike) else ""
-        made = "Gallery(cfg.gallery) or Gallery.load(path, cfg.gallery)"
-        raise TypeError(f"gallery must be a Gallery ({made}) or None, got {got}{hint}")
+        raise TypeError(f"gallery must be a Gallery (Gallery() or Gallery.load(path)) or None, got {got}{hint}")
 
 
 # the `gallery` keys a Gallery reads from its own config (`Gallery(config)`), not from the Tracker's: its search margin,
