@@ -220,6 +220,22 @@ def test_one_box_given_alone_says_how_to_give_it():
     )
 
 
+@pytest.mark.parametrize("columns", [5, 6, 7])
+def test_detection_rows_with_score_and_class_given_as_boxes_say_which_columns_go_where(columns):
+    """A detector's (N, 6) rows (x1, y1, x2, y2, score, class: ultralytics' `boxes.data`) or (N, 5) rows given as
+    `boxes_xyxy` were refused as "must have shape (N, 4), got (2, 6)", without saying which columns go where. The
+    error now gives the slices (7 columns: no such guess, the shape only); the tracker is as before the call."""
+    tracker, reference, looks = twins_after_five_frames()
+    rows = np.hstack([BOXES + 5, SCORES[:, None], np.zeros((2, 1)), np.zeros((2, 1))])[:, :columns]
+    hint = r"rows of \(x1, y1, x2, y2, score(, class)?\)\? boxes_xyxy=rows\[:, :4\], scores=rows\[:, 4\]"
+    said = r"got \(2, 7\)$" if columns == 7 else hint
+    with pytest.raises(ValueError, match=r"boxes_xyxy must have shape \(N, 4\), .*" + said):
+        tracker.update_detections(rows, SCORES, embeddings=looks)
+    assert tracker.update_detections(rows[:, :4], rows[:, 4], embeddings=looks) == reference.update_detections(
+        BOXES + 5, SCORES, embeddings=looks
+    )
+
+
 def test_embeddings_given_as_the_third_positional_argument_are_named_not_read_as_class_ids():
     """`update_detections(boxes, scores, looks)` put (N, D) looks into `class_ids`: "class_ids has 32 rows but
     boxes_xyxy has 2", an error that names neither the shape nor the slip."""

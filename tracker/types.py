@@ -583,6 +583,10 @@ def as_float64(value: Any, name: str) -> np.ndarray:
     return values
 
 
+# a detector's rows given whole as boxes (ultralytics' `boxes.data` is (N, 6)): columns -> where the class goes
+_DETECTION_ROW_CLASS = {5: "", 6: ", class_ids=rows[:, 5]"}
+
+
 def as_boxes(boxes_xyxy: Any, one_box_also: str = "") -> np.ndarray:
     """(N, 4) float64 corners of `boxes_xyxy` (numpy, a list, a torch tensor of any dtype and device; anything empty:
     (0, 4)), or the ValueError of `as_float64` and, for another shape, one naming boxes_xyxy: a single box of shape
@@ -593,6 +597,10 @@ def as_boxes(boxes_xyxy: Any, one_box_also: str = "") -> np.ndarray:
         return boxes.reshape(0, 4)
     if boxes.ndim != 2 or boxes.shape[1] != 4:
         hint = f" (one box: boxes_xyxy[None]{one_box_also})" if boxes.shape == (4,) else ""
+        if boxes.ndim == 2 and boxes.shape[1] in _DETECTION_ROW_CLASS:  # (a detector's rows given whole)
+            classed = _DETECTION_ROW_CLASS[boxes.shape[1]]
+            scored = "(x1, y1, x2, y2, score, class)" if classed else "(x1, y1, x2, y2, score)"
+            hint = f" (rows of {scored}? boxes_xyxy=rows[:, :4], scores=rows[:, 4]{classed})"
         raise ValueError(f"boxes_xyxy must have shape (N, 4), got {boxes.shape}{hint}")
     return boxes
 
