@@ -1172,3 +1172,32 @@ def test_the_remedy_for_dates_is_not_the_cast_that_misread_them(kind):
     assert "from the values meant as scores (cast to float, a date or duration is a count of its unit" in str(
         caught.value
     )
+
+
+def test_boxes_normalised_to_the_unit_square_are_warned_once_where_the_frame_is_known(caplog):
+    """A detector giving boxes as fractions of the frame (TF's and MediaPipe's [0, 1] boxes), given as pixels: on a
+    640 x 480 frame every box lies within its top-left pixel, and was tracked without a word (ReID crops of less
+    than a pixel, border rules all at the corner). Warned once, naming boxes_xyxy and the scaling to do, by
+    `update_detections(frame_size=)` and `update` with a detector of yours; boxes of pixels, or no frame size
+    (nothing to compare them with), say nothing."""
+    unit = BOXES / np.array([640.0, 480.0, 640.0, 480.0])
+
+    def detector(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
+        return unit, SCORES, None
+
+    config = load_config(None, ["device=cpu", "reid.model=none"])
+    with caplog.at_level(logging.WARNING, logger="tracker.pipeline"):
+        for _ in range(3):
+            Tracker(config, frame_rate=FPS).update_detections(BOXES, SCORES, frame_size=(480, 640))
+            Tracker(config, frame_rate=FPS).update_detections(unit, SCORES)
+        assert not caplog.records
+        own = Tracker(config, frame_rate=FPS)
+        by_update = Tracker(config, frame_rate=FPS, detector=detector)
+        for _ in range(3):
+            own.update_detections(unit, SCORES, frame_size=(480, 640))
+            by_update.update(np.zeros((480, 640, 3), np.uint8))
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 2, said
+    assert said[0].startswith("update_detections: every box within [0, 1] on a frame of 480x640 px")
+    assert said[1].startswith("the detector: every box within [0, 1] on a frame of 480x640 px")
+    assert "boxes_xyxy are pixels: multiply fractions by (width, height, width, height)" in said[0]

@@ -551,7 +551,7 @@ class Tracker:
                 faults=core.embedding_faults,
                 dropped=core.invalid_detections,
             )
-            self._warn_once(dets.unusual(self.config.plausible_detections))
+            self._warn_once(dets.unusual(self.config.plausible_detections, size))
             self._warn_unused_inputs(dets, embeddings, embed, transform, noise)
             if size is not None:
                 why = ": frame_size is (height, width), got ({height}, {width})"  # (`_inside` formats it if needed)
@@ -809,10 +809,9 @@ class Tracker:
         dets = Detections.from_arrays(
             boxes, scores, class_ids, device=self.device, dropped=self.core.invalid_detections
         )
-        self._warn_once(
-            dets.unusual(self.config.plausible_detections), "the detector"
-        )  # (a detector of yours giving logits: as update_detections)
         size = (frame.shape[0], frame.shape[1])
+        # (a detector of yours giving logits, or fractions of the frame: as update_detections)
+        self._warn_once(dets.unusual(self.config.plausible_detections, size), "the detector")
         # (ultralytics clips its boxes to the frame; a detector of yours may not: dropped as update_detections drops
         # them outside its frame_size, not born again every frame)
         dets = _inside(dets, size, self.core.outside_detections, ": the frame is {height}x{width} (height x width)")

@@ -348,14 +348,21 @@ class Detections:
             _SET_HOST_EMBEDDINGS(dets, host)
         return dets
 
-    def unusual(self, plausible: int | None = None) -> dict[str, str]:
+    def unusual(self, plausible: int | None = None, frame_size: tuple[int, int] | None = None) -> dict[str, str]:
         """What is legal here but can only be a caller's mistake, {kind: what was given}: scores outside
         SCORE_RANGE (logits or margins: every threshold would read them wrong), negative class ids (detector
         classes are indices >= 0; -1 is MOTChallenge's unused column), more than `plausible` detections (the
         config's `plausible_detections`; None: not checked), as a detector's candidates before non-maximum
-        suppression are (a frame's matching costs N x T: 8400 boxes took 15-20 s and 3.4 GB). Empty when all is
-        as expected."""
+        suppression are (a frame's matching costs N x T: 8400 boxes took 15-20 s and 3.4 GB), and, on a frame of
+        `frame_size` (height, width) larger than a pixel (None: not checked), every box within [0, 1]: fractions
+        of the frame given as pixels. Empty when all is as expected."""
         found = {}
+        if frame_size is not None and len(self) and max(frame_size) > 1 and largest(self.boxes_xyxy) <= 1:
+            height, width = frame_size
+            found["normalised"] = (
+                f"every box within [0, 1] on a frame of {height}x{width} px (height x width): boxes_xyxy are pixels: "
+                "multiply fractions by (width, height, width, height)"
+            )
         if plausible is not None and len(self) > plausible:
             found["count"] = (
                 f"{len(self)} detections in one frame, more than plausible_detections={plausible}: are they the "
