@@ -719,6 +719,11 @@ def test_stream_refuses_camera_motions_that_are_not_one_per_frame(detect_ahead):
         next(long)
     with pytest.raises(ValueError, match="camera_motion"):  # a bad motion: as update refuses it, at its frame
         list(stream(iter(frames), iter([None, np.zeros((2, 2)), None])))
+    said = r"^camera_motions item 1 \(frame 1's motion\): camera_motion must be a \(2, 3\) affine .* got shape \(2, 2\)"
+    bad = stream(iter(frames), iter([None, np.zeros((2, 2)), None]))
+    assert len(next(bad)) == 1  # (frame 0 tracked; the item at fault named by its place among the motions)
+    with pytest.raises(ValueError, match=said):
+        next(bad)
 
 
 @pytest.mark.parametrize("given", ["list", "array", "text"])

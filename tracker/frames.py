@@ -69,7 +69,8 @@ def with_motions(frames: Iterable[Any], motions: Iterable[Any] | None) -> Iterat
 
 
 def _paired(frames: Iterable[Any], motions: Iterator[Any]) -> Iterator[tuple[Any, Any]]:
-    """Each frame with the next motion; ValueError when the motions end first or outlast the frames."""
+    """Each frame with the next motion (checked: `_checked_motion`); ValueError when the motions end first or
+    outlast the frames, or for a motion `update` refuses, naming its item."""
     ended = object()
     tracked = 0
     for frame in frames:
@@ -79,13 +80,26 @@ def _paired(frames: Iterable[Any], motions: Iterator[Any]) -> Iterator[tuple[Any
                 f"camera_motions ended before frame {tracked} (counting from 0; the frames before it were tracked): "
                 f"one camera motion per frame (None where it is not known)"
             )
-        yield frame, motion
+        yield frame, _checked_motion(motion, tracked)
         tracked += 1
     if next(motions, ended) is not ended:
         raise ValueError(
             f"camera_motions has more items than the {tracked} frames: one camera motion per frame (the first "
             f"motion is frame 0's, from the frame before it)"
         )
+
+
+def _checked_motion(motion: Any, index: int) -> Any:
+    """Item `index` of `camera_motions` as `update` takes it (None, or its (3, 3) homography), or the ValueError of
+    `as_homography` naming the item (it named a `camera_motion` argument `stream` has not, and no frame)."""
+    if motion is None:
+        return None
+    from tracker.camera_motion import as_homography
+
+    try:
+        return as_homography(motion)
+    except ValueError as exc:
+        raise ValueError(f"camera_motions item {index} (frame {index}'s motion): {exc}") from None
 
 
 def own_frames(paired: Iterable[tuple[Any, Any]]) -> Iterator[tuple[np.ndarray, Any]]:

@@ -717,7 +717,8 @@ class Tracker:
                 H frames of one pixel row each; `update(frame)` or `stream([frame])`), a path (its characters were
                 taken for frames: "frame must be a numpy uint8 array ..., got str") or something not iterable (a
                 `cv2.VideoCapture`, which was a bare "TypeError: ... object is not iterable"), at the first `next()`. A
-                `camera_motions` item `update` refuses as a `camera_motion`, when its frame is reached;
+                `camera_motions` item `update` refuses as a `camera_motion` (named "camera_motions item i"), when its
+                frame is reached;
                 `camera_motions` that is not iterable or is one motion (a (2, 3) or (3, 3) array), or a list or
                 array of another length than a list or array of frames, at the first `next()`; motions that end
                 before the frames do, at the frame left without one (the frames before it were tracked), or go on
