@@ -1149,3 +1149,25 @@ def test_a_tracker_whose_gallery_settings_the_gallery_does_not_share_says_so(cap
     assert "gallery.margin 0.1 (this tracker's config: 0.45)" in message
     assert "gallery.prototypes 4 (this tracker's config: 1)" in message
     assert "Gallery(cfg.gallery)" in message and "Gallery.load(path, cfg.gallery)" in message
+
+
+def test_a_gallery_path_in_the_home_folder_given_with_a_tilde_is_the_home_folders(tmp_path, monkeypatch):
+    """`Gallery.save("~/site.gallery")` made a folder named "~" in the working folder and wrote there (load_config,
+    the weight paths and `track --gallery=~/...` take "~" as the home folder); `Gallery.load` and `gallery_lock` read
+    the same literal path. Now each is the home folder's, and no "~" folder is made."""
+    from tracker.io.lock import gallery_lock
+
+    home, work = tmp_path / "home", tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(work)
+    gallery = Gallery(GalleryConfig())
+    gallery.add(1, np.eye(3, dtype=np.float32)[[0]], 0, Sighting(1, time.time(), "cam1"))
+    gallery.save("~/site.gallery")
+    assert (home / "site.gallery").is_file() and not (work / "~").exists()
+    assert len(Gallery.load("~/site.gallery")) == 1
+    with gallery_lock("~/site.gallery"):
+        assert (home / ".site.gallery.lock").exists() and not (work / "~").exists()
+    gallery.begin_save("~/site.gallery").write()
+    assert not (work / "~").exists()

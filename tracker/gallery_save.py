@@ -67,7 +67,7 @@ class GalleryFiles(GalleryState):
         is there when it returns (`begin_save` writes it from another thread instead).
 
         Args:
-            path: the gallery file (its folder is created if missing).
+            path: the gallery file (its folder is created if missing; a leading "~" is the home folder).
             prune: apply the retention policy first.
             lock: take the file's lock for the save; False when the caller already holds `gallery_lock(path)`
                 (the `track` commands hold it from load to their last save).
@@ -144,7 +144,7 @@ class GalleryFiles(GalleryState):
         IsADirectoryError), a pipe or device (`refuse_not_a_file`) or a read-only file (else replaced, whatever its
         mode)."""
         self._refuse_second_save(path)
-        real = Path(os.path.realpath(path))
+        real = Path(os.path.realpath(Path(path).expanduser()))  # ("~/site.gallery": the home folder's, as configs')
         refuse_not_a_file(real)
         refuse_read_only(real)
         return real
@@ -183,7 +183,7 @@ class GalleryFiles(GalleryState):
         which version it read: its `save` refuses to write over a newer one.
 
         Args:
-            path: a file written by `save`.
+            path: a file written by `save` (a leading "~" is the home folder).
             config: retention, bounds and index settings to use now, the `gallery` section (`cfg.gallery`; None:
                 defaults).
             model: the ReID model in use; a gallery made with another is refused.
@@ -200,7 +200,7 @@ class GalleryFiles(GalleryState):
             GalleryModelError: made with another ReID model.
         """
         check_config(config)  # (before reading: a wrong one must not be reported as a corrupt file)
-        path = Path(path)
+        path = Path(path).expanduser()  # ("~/site.gallery": the home folder's, as a config path's)
         refuse_not_a_file(path)
         refuse_under_a_file(path)
         with path.open("rb") as file:  # the version and the bytes of one file, even if it is replaced meanwhile

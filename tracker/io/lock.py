@@ -235,7 +235,7 @@ def gallery_lock(
         NotADirectoryError, OSError: with `make_folder`, the folder cannot be made (naming the gallery, the folder
             and `option`: `tracker.gallery_file.make_folder`).
     """
-    path = Path(path)
+    path = Path(path).expanduser()  # ("~/site.gallery": the home folder's, as `Gallery.save` takes it)
     lock_file = _gallery_lock_file(path)
     made = make_folder and not os.path.lexists(lock_file.parent)
     if made:
