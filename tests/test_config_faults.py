@@ -787,6 +787,31 @@ def test_a_key_written_under_another_section_is_named_where_it_is(written, meant
     )
 
 
+@pytest.mark.parametrize(
+    ("removed", "value", "said"),
+    [
+        ("appearance.calibration_extra_seconds", "0.5", "renamed appearance.calibration_sample_seconds"),
+        ("motion.noise_uncut_only", "true", "removed"),
+        ("association.lost_needs_reid", "none", "removed"),
+        ("association.shared_gate_contested", "true", "removed"),
+        ("lifecycle.thin_bank_unbanked", "true", "removed"),
+        ("appearance.revival_ramp_uncalibrated", "true", "removed"),
+    ],
+)
+def test_a_key_an_earlier_version_had_says_what_became_of_it(removed, value, said, tmp_path):
+    """A config of an earlier version (a run's saved config.yaml given as --config) with a key removed since got a
+    did-you-mean of another key with another meaning (`lifecycle.thin_bank_unbanked`: the keys of lifecycle;
+    `association.lost_needs_reid`: 'association.ungated_needs_reid', a bool) or, renamed, no word of the rename.
+    Each now says what became of it and what to do, in a file at its line."""
+    message = raises_config_error(f"config key '{removed}'", lambda: load_config(None, [f"{removed}={value}"]))
+    assert said in str(message) and "did you mean" not in str(message), message
+    assert removed not in {key for key, _, _ in KEYS}
+    section, name = removed.split(".")
+    path = tmp_path / "old.yaml"
+    path.write_text(f"# an earlier version's\n{section}:\n  {name}: {value}\n")
+    raises_config_error(f"old.yaml: line 3: config key '{removed}'", lambda: load_config(path), also=said)
+
+
 @pytest.mark.parametrize(("peer", "ours"), sorted((name, ours) for name, (ours, _) in config_build.PEER_NAMES.items()))
 def test_a_peer_trackers_name_for_a_setting_is_told_ours(peer, ours):
     """Ultralytics' and BoxMOT's users write their settings' names: `--set track_buffer=30` said "unknown config key

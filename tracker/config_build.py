@@ -21,7 +21,7 @@ from typing import Any
 
 from tracker.config_keys import ConfigError
 
-__all__ = ["CLASS_EXAMPLES", "PEER_NAMES", "build_section", "check_sections", "config_to_dict"]
+__all__ = ["CLASS_EXAMPLES", "PEER_NAMES", "REMOVED_KEYS", "build_section", "check_sections", "config_to_dict"]
 
 _SHOWN_CHARS = 80  # a wrong value longer than this is named by its type in an error, not printed whole
 _EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")  # 1e9, 5e-3: YAML 1.1 reads these as text
@@ -48,6 +48,18 @@ PEER_NAMES = {
     "with_reid": ("appearance.enabled", ""),
     "gmc_method": ("motion.camera_compensation", ": none, auto, sparse_flow, orb or ecc here"),
     "nn_budget": ("appearance.bank_capacity", ""),
+}
+
+# keys of earlier versions, gone since: a config of one (a run's saved config.yaml) is told what became of each, not a
+# did-you-mean of another key with another meaning
+_REVERTED = "removed: an experiment reverted the day it came, the tracker works as with {was}; delete the line"
+REMOVED_KEYS = {
+    "appearance.calibration_extra_seconds": "renamed appearance.calibration_sample_seconds: rename it",
+    "motion.noise_uncut_only": "removed: measured not to pay, the tracker works as with false; delete the line",
+    "association.lost_needs_reid": _REVERTED.format(was="none"),
+    "association.shared_gate_contested": _REVERTED.format(was="false"),
+    "lifecycle.thin_bank_unbanked": _REVERTED.format(was="false"),
+    "appearance.revival_ramp_uncalibrated": _REVERTED.format(was="false"),
 }
 
 
@@ -247,7 +259,9 @@ def _unknown_key(key: str, cls: type, prefix: str, root: type) -> ConfigError:
     did-you-mean of the keys of `cls`'s sections it is (`bank_capacity`: `appearance.bank_capacity`), else of the
     keys of that name elsewhere in `root` (written under another section: `motion.max_seconds_lost` is
     `lifecycle.max_seconds_lost`, `reid.device` is `device`) and the closest key of `cls` in any case (`TopK`:
-    `topk`), else the known keys."""
+    `topk`), else the known keys. A key of an earlier version (`REMOVED_KEYS`) is told what became of it instead."""
+    if (became := REMOVED_KEYS.get(f"{prefix}{key}")) is not None:
+        return ConfigError(f"config key '{prefix}{key}' of an earlier version was {became}", key=f"{prefix}{key}")
     known = [f.name for f in fields(cls)]
     close = _keys_of_sections(cls, key, prefix)
     if not close and prefix:  # (a key of another section had "known keys: ..." of this one, or a near name here)
