@@ -52,10 +52,10 @@ PEER_NAMES = {
 
 # keys of earlier versions, gone since: a config of one (a run's saved config.yaml) is told what became of each, not a
 # did-you-mean of another key with another meaning
-_REVERTED = "removed: an experiment reverted the day it came, the tracker works as with {was}; delete the line"
+_REVERTED = "removed: an experiment reverted the day it came, the tracker works as with {was}; delete it"
 REMOVED_KEYS = {
     "appearance.calibration_extra_seconds": "renamed appearance.calibration_sample_seconds: rename it",
-    "motion.noise_uncut_only": "removed: measured not to pay, the tracker works as with false; delete the line",
+    "motion.noise_uncut_only": "removed: measured not to pay, the tracker works as with false; delete it",
     "association.lost_needs_reid": _REVERTED.format(was="none"),
     "association.shared_gate_contested": _REVERTED.format(was="false"),
     "lifecycle.thin_bank_unbanked": _REVERTED.format(was="false"),
