@@ -265,6 +265,56 @@ def test_bench_update_blocks_alternates_modes_and_times_each_call(monkeypatch, c
     )
 
 
+def test_bench_update_blocks_gives_the_ratios_over_the_frames_no_other_process_delayed(monkeypatch, tmp_path, capsys):
+    """Stop 71: on a shared host the detector's slowdown behind the ReID showed only in the frames during which no
+    task waited for a CPU (Linux's CPU pressure stall information). Each frame's stall is the clock's growth over its
+    update(); the quiet frames' ratios are printed apart, and a kernel without the file says so instead."""
+    import time
+
+    monkeypatch.syspath_prepend(str(ROOT / "tools"))
+    blocks = load_tool("bench_update_blocks")
+    pressure = tmp_path / "cpu"
+    pressure.write_text("some avg10=1.00 avg60=2.00 avg300=3.00 total=123456\nfull avg10=0.00 total=0\n")
+    monkeypatch.setattr(blocks, "PRESSURE", pressure)
+    assert blocks.cpu_stall_ms() == 123.456
+    monkeypatch.setattr(blocks, "PRESSURE", tmp_path / "absent")
+    assert np.isnan(blocks.cpu_stall_ms())
+
+    class FakeTracker:
+        def __init__(self, detect_s):
+            self.detector = lambda frame: time.sleep(detect_s)
+            self.embedder = None
+
+        def reset(self):
+            pass
+
+        def update(self, frame):
+            self.detector(frame)
+
+    # read before and after each update(): 0.1 ms of stall in each, 5 ms in every third update() called
+    stalls = {0: 5.0, 3: 5.0}
+    state = {"frame": 0, "total": 0.0, "after": False}
+
+    def clock():
+        if state["after"]:
+            state["total"] += stalls.get(state["frame"] % 6, 0.1)
+            state["frame"] += 1
+        state["after"] = not state["after"]
+        return state["total"]
+
+    trackers = {"slow": FakeTracker(0.003), "fast": FakeTracker(0.001)}
+    rows = blocks.run_blocks(trackers, list(range(6)), passes=1, block=3, skip=0, stall_clock=clock)
+    stall = blocks.COLUMNS.index("stall")
+    assert sorted(np.round(rows["slow"][:, stall], 3)) == [0.1, 0.1, 0.1, 0.1, 5.0, 5.0]
+    blocks.report(rows, "fast", quiet_ms=1.0)
+    quiet = capsys.readouterr().out.split("quiet frames (no task waited 1.0 ms or more")[1].splitlines()
+    assert quiet[0].endswith("slow 4, fast 4")
+    assert quiet[1].startswith("slow") and "frames/s" in quiet[1] and "detector" in quiet[1]
+    rows["fast"][0, stall] = np.nan  # what `cpu_stall_ms` reads where the kernel has no such file
+    blocks.report(rows, "fast")
+    assert "no quiet-frame figures" in capsys.readouterr().out
+
+
 def test_core_outputs_refuses_what_it_cannot_check_in_one_line(tmp_path, capsys):
     """`core_outputs.py check ref.npz --only walkng` checked nothing and exited 0 (a typo passed as "identical"); a
     missing reference was a FileNotFoundError traceback; a reference recorded with --only, a KeyError."""
