@@ -76,8 +76,7 @@ class Section:
 
 
 def key_default(key: Field) -> Any:
-    """A config key's default value (a fresh one for a list or section default); TypeError for a field with neither
-    a default nor a default factory (every key made by `key` has one)."""
+    """A config key's default value (a fresh one for a list or section default)."""
     if key.default is not MISSING:
         return key.default
     factory = key.default_factory
