@@ -7,9 +7,9 @@ The sections themselves (the schema a user reads) are in `tracker.config`; check
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import MISSING, Field, field, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 __all__ = ["KEY_SEPARATOR", "ConfigError", "Section", "flat_keys", "key", "key_default"]
 
@@ -79,10 +79,8 @@ def key_default(key: Field) -> Any:
     """A config key's default value (a fresh one for a list or section default)."""
     if key.default is not MISSING:
         return key.default
-    factory = key.default_factory
-    if not callable(factory):  # (MISSING too: every config key is made by `key` with a default)
-        raise TypeError(f"config key {key.name} has no default")
-    return factory()
+    # (no default means a default factory: every config key is made by `key`, with one or the other)
+    return cast(Callable[[], Any], key.default_factory)()
 
 
 def key(
