@@ -276,6 +276,20 @@ def test_several_sources_count_the_tracks_of_each(fake_models_with_reid, tmp_pat
     assert [s["tracks"] for s in saved] == [2, 2]
 
 
+def test_one_source_given_twice_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    """`track walk.avi ./walk.avi` (or its absolute path, a link to it) tracked one file twice, into walk.txt and
+    walk_2.txt, without a word. One error naming the source at each position, before anything is written."""
+    configs = use_fake_models(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    write_video(tmp_path / "walk.avi", scene(5))
+    (tmp_path / "link.avi").symlink_to("walk.avi")
+    out = tmp_path / "out"
+    assert main(["walk.avi", "./walk.avi", str(tmp_path / "link.avi"), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "track: error: sources 1 ('walk.avi'), 2 ('./walk.avi'), 3 (" in err and "given 3 times" in err, err
+    assert not out.exists() and not configs, "nothing written, no tracker built"
+
+
 def test_a_run_writes_the_config_it_tracked_with_and_that_file_tracks_alike(monkeypatch, tmp_path):
     """A run's folder held its outputs but not its config (a YAML file, --set overrides, the ReID fallback): it
     could not be reproduced or compared from its outputs. Now `config.yaml` holds every key of the config the

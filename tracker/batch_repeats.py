@@ -1,8 +1,9 @@
-"""Which sources of a batch name one source twice: the same file as given twice (`a.mp4 a.mp4`), or under two names
-(`a.mp4`, `./a.mp4`, its absolute path, a symbolic or hard link to it), or one stream named twice (`0 0`, one URL).
-A batch without a gallery tracked each into a folder of its own (`a/`, `a_2/`) without a word: twice the work for one
-set of outputs. With a gallery the source's key (its bytes, `tracker.gallery_sources`) finds copies too, and
-`relink` may ask for it. Nothing here opens a source or imports torch."""
+"""Which sources of a batch (or of one `track` run) name one source twice: the same file as given twice (`a.mp4
+a.mp4`), or under two names (`a.mp4`, `./a.mp4`, its absolute path, a symbolic or hard link to it), or one stream named
+twice (`0 0`, one URL). Without a gallery a batch tracked each into a folder of its own (`a/`, `a_2/`), `track` into
+files of its own (`a.txt`, `a_2.txt`), without a word: twice the work for one set of outputs. With a gallery the
+source's key (its bytes, `tracker.gallery_sources`) finds copies too, and `relink` may ask for it. Nothing here opens
+a source or imports torch."""
 
 from __future__ import annotations
 
@@ -48,6 +49,6 @@ def refuse_repeated(sources: Sequence[str | Path], reused: Collection[int] = ())
         names = ", ".join(f"{index + 1} ({str(sources[index])!r})" for index in where)
         said.append(f"sources {names} are one source, given {len(where)} times")
     raise ValueError(
-        f"{'; '.join(said)}: each time would track it again into an output folder of its own (the same work for "
-        f"the same outputs); give each source once (nothing was tracked)"
+        f"{'; '.join(said)}: each time would track it again into outputs of its own (the same work for the same "
+        f"outputs); give each source once (nothing was tracked)"
     )

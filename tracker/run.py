@@ -31,6 +31,7 @@ from typing import cast
 
 import numpy as np
 
+from tracker.batch_repeats import refuse_repeated
 from tracker.config import MIN_FRAME_RATE, TrackerConfig, load_config, log_unused_settings
 from tracker.detector import image_size_not_used
 from tracker.device import resolve_device
@@ -492,7 +493,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
     `options.out` (default: the newest run folder of the source) continues from its checkpoint.
 
     Raises:
-        ConfigError: bad config key or value. SourceError: source missing or not readable.
+        ConfigError: bad config key or value. SourceError: source missing or not readable. ValueError: without a
+        gallery, one source given twice (`a.mp4 ./a.mp4`, a link to it: `tracker.batch_repeats`), before any work.
         FileNotFoundError: missing weights (named). GalleryError: unreadable gallery file (left untouched),
         or one made with another ReID model. ResumeError: `--resume` with several sources, a live source, no
         checkpoint, a checkpoint of another run or a damaged one, or a `max_frames` below the frames its run tracked.
@@ -509,6 +511,8 @@ def run_track(options: TrackOptions, notify: Callable[[str], None] | None = None
         raise ResumeError("--resume continues one source's run; `track batch` resumes many videos")
     if options.resume and resolve_source(options.source) in _STREAMS:
         raise not_resumable(options.source)  # before opening it: a webcam opens now, and may not be there
+    if options.gallery is None:  # (a gallery refuses a source given twice by its bytes: `LinkedSources`)
+        refuse_repeated(names)  # (each was tracked into outputs of its own, `a.txt` and `a_2.txt`, without a word)
     # Files, folders and globs (and names that are none of these) are opened, i.e. checked, now, before anything is
     # tracked: a typo or a non-video in the last name must not cost a long first video. Webcams and URLs are opened
     # in turn (a stream may not wait).
