@@ -31,6 +31,9 @@ README = (ROOT / "README.md").read_text()
 # The pages README.md links for the measurements behind it (docs/speed.md, docs/decisions.md): held to the same checks
 DOCS = {path.name: path.read_text() for path in sorted((ROOT / "docs").glob("*.md"))}
 ALL_TEXT = "\n".join([README, *DOCS.values()])
+# The reference pages README.md's sections moved to (each linked from its heading's summary): what a user follows
+GUIDE_PAGES = ("cli.md",)
+GUIDE = "\n".join([README, *(DOCS[page] for page in GUIDE_PAGES)])
 
 
 def fenced_blocks(text: str, language: str) -> list[str]:
@@ -83,7 +86,7 @@ def test_shell_commands_are_read_as_a_user_types_them():
 def test_every_track_command_of_the_readme_parses_and_its_overrides_load():
     """What the README shows is what `track` accepts: the option names, subcommands and values of each command line,
     and every `--set KEY=VALUE` it gives is a config key with a valid value (parsed, not run)."""
-    commands = [c[1:] for c in shell_commands(README) if c[0] == "track"]
+    commands = [c[1:] for c in shell_commands(GUIDE) if c[0] == "track"]
     assert len(commands) >= 25, "the README's track commands were not found"
     for argv in commands:
         parser, rest = track_parser(argv)
@@ -110,7 +113,7 @@ def test_the_track_options_table_spells_each_option_as_track_help_does():
     """Each row of the `track` options table (`--config FILE`, `--classes ID ...`) names the option and its argument
     as `track --help` prints them: the table said `--config FILE`, `--out DIR`, `--device DEV`, the help `--config
     CONFIG`, `--out OUT`, `--device DEVICE`, so a new user comparing the two saw two different commands."""
-    section = README[README.index("## The `track` command") : README.index("### Frame rate")]
+    section = DOCS["cli.md"][: DOCS["cli.md"].index("### Frame rate")]
     cells = re.findall(r"^\| (`-[^|]*?) \|", section, flags=re.MULTILINE)
     spellings = [s for cell in cells for span in re.findall(r"`(-[^`]*)`", cell) for s in span.split(" / ")]
     assert len(spellings) >= 15, "the README's track options table was not found"
@@ -218,7 +221,7 @@ def test_every_make_target_the_makefile_declares_or_the_readme_names_runs_a_reci
     which `make test` runs first, checks both the lint rules and the formatting."""
     makefile = (ROOT / "Makefile").read_text()
     (phony,) = re.findall(r"^\.PHONY:(.*)$", makefile, flags=re.MULTILINE)
-    named = re.findall(r"`make (\w+)`|^make (\w+)", README, flags=re.MULTILINE)
+    named = re.findall(r"`make (\w+)`|^make (\w+)", GUIDE, flags=re.MULTILINE)
     targets = set(phony.split()) | {a or b for a, b in named}
     assert {"demo", "test", "lint", "bench", "clean"} <= targets
 
@@ -242,7 +245,7 @@ def test_every_make_target_the_makefile_declares_or_the_readme_names_runs_a_reci
 def test_every_tool_and_repository_file_the_readme_names_exists():
     """A script the README tells you to run is in tools/; no command points outside the checkout (a path of the
     machine the figures were measured on, such as /work/..., is nowhere for a new user)."""
-    assert len(set(re.findall(r"\btools/([\w.]+\.(?:py|sh))\b", README))) >= 20
+    assert len(set(re.findall(r"\btools/([\w.]+\.(?:py|sh))\b", GUIDE))) >= 20
     named = set(re.findall(r"\btools/([\w.]+\.(?:py|sh))\b", ALL_TEXT))
     assert not sorted(n for n in named if not (ROOT / "tools" / n).exists())
     assert not re.findall(r"[\s`(]/work/\S*", ALL_TEXT)
@@ -254,7 +257,7 @@ def test_the_package_ships_the_type_marker_the_readme_promises():
     """The README tells an application's type checker reads the package's annotations (PEP 561): that holds only while
     `tracker/py.typed` exists and pyproject's package data puts it in the wheel (mypy treats an installed package
     without it as untyped: every `Tracker` an `Any`)."""
-    assert "`py.typed` (PEP 561)" in README
+    assert "`py.typed` (PEP 561)" in GUIDE
     assert (ROOT / "tracker" / "py.typed").is_file()
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "py.typed" in pyproject["tool"]["setuptools"]["package-data"]["tracker"]
@@ -318,7 +321,7 @@ def test_the_layout_lists_every_module_and_tool():
 def test_the_python_api_snippet_runs_as_written():
     """The `update_detections` snippet of the Python API section, run with the names it leaves to the reader: a
     scripted detector's boxes, a ReID callback and a known camera motion."""
-    (snippet,) = [b for b in fenced_blocks(README, "python") if "update_detections" in b]
+    (snippet,) = [b for b in fenced_blocks(GUIDE, "python") if "update_detections" in b]
     height, width = 480, 640
     frame = np.zeros((height, width, 3), np.uint8)
     boxes_xyxy = np.array([[100.0, 100.0, 150.0, 250.0], [400.0, 120.0, 450.0, 260.0]])
@@ -344,7 +347,7 @@ def test_the_quick_start_snippet_passes_a_plausible_frame_rate(monkeypatch, decl
     import sys
     import types
 
-    (snippet,) = [b for b in fenced_blocks(README, "python") if "cv2.VideoCapture" in b]
+    (snippet,) = [b for b in fenced_blocks(GUIDE, "python") if "cv2.VideoCapture" in b]
     capture = types.SimpleNamespace(get=lambda _prop: declared, read=lambda: (False, None))
     fake_cv2 = types.SimpleNamespace(VideoCapture=lambda _source: capture, CAP_PROP_FPS=5)
     monkeypatch.setitem(sys.modules, "cv2", fake_cv2)
@@ -379,7 +382,7 @@ def python_blocks_no_test_runs(text: str) -> list[str]:
 def test_every_python_block_of_the_readme_is_run_by_a_test():
     """A ```python block added to the README, or one whose marker line changed, has a test here that runs it: the
     gallery snippet was run by none, so a renamed `Gallery.load` or `reset()` would have left it wrong unseen."""
-    assert not python_blocks_no_test_runs(README), python_blocks_no_test_runs(README)
+    assert not python_blocks_no_test_runs(GUIDE), python_blocks_no_test_runs(GUIDE)
     assert set(PYTHON_BLOCKS.values()) <= set(globals())
 
 
@@ -398,7 +401,7 @@ def test_the_gallery_snippet_runs_as_written(shared_weights, tmp_path, monkeypat
     weights refuses it, as the snippet's comment says (the default detector, yolo11n.pt, is loaded, not run)."""
     from tracker.gallery import Gallery, GalleryModelError
 
-    (snippet,) = [b for b in fenced_blocks(README, "python") if "Gallery.load" in b]
+    (snippet,) = [b for b in fenced_blocks(GUIDE, "python") if "Gallery.load" in b]
     code = compile(snippet, "README.md", "exec")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TRACKER_WEIGHTS_DIR", str(shared_weights))
@@ -437,7 +440,7 @@ def test_the_configuration_table_gives_each_keys_default():
 
 def _summary_fields() -> tuple[str, dict[str, str]]:
     """The README's list of summary.json fields: its text, and {the field a bullet starts with: the bullet}."""
-    block = README[README.index("The fields of `summary.json`") :]
+    block = GUIDE[GUIDE.index("The fields of `summary.json`") :]
     block = block[: block.index("\n\n")]
     bullets = re.split(r"\n- ", block)[1:]
     return block, {re.match(r"`([a-z_]+)`", b).group(1): b for b in bullets if b.startswith("`")}
@@ -476,7 +479,7 @@ def test_every_config_key_the_readme_and_the_rules_page_name_exists():
     sections = [f.name for f in dataclasses.fields(config) if dataclasses.is_dataclass(getattr(config, f.name))]
     keys = [f"{s}.{f.name}" for s in sections for f in dataclasses.fields(getattr(config, s))]
     pattern = rf"`((?:{'|'.join(sections)})\.[a-z_*]+)(?:[:=][^`]*)?`"
-    named = set(re.findall(pattern, README + DOCS["rules.md"])) - {"batch.json"}  # (a file name, not a key)
+    named = set(re.findall(pattern, GUIDE + DOCS["rules.md"])) - {"batch.json"}  # (a file name, not a key)
     assert len(named) >= 100
     assert not sorted(n for n in named if not fnmatch.filter(keys, n))
 
@@ -487,7 +490,7 @@ def test_the_peer_counts_the_readme_gives_are_the_peer_tables():
     from tracker.eval.boxmot_peers import BOXMOT_PEERS
     from tracker.eval.peers import PEERS
 
-    said = re.findall(r"BoxMOT(?: 25\.0\.0)?'s (\d+) box trackers\s+in (\d+) rows", README)
+    said = re.findall(r"BoxMOT(?: 25\.0\.0)?'s (\d+) box trackers\s+in (\d+) rows", GUIDE)
     assert said and set(said) == {(str(len({s.name for s in BOXMOT_PEERS.values()})), str(len(BOXMOT_PEERS)))}
-    configurations = set(re.findall(r"Ultralytics' (\d+) configurations", README))
+    configurations = set(re.findall(r"Ultralytics' (\d+) configurations", GUIDE))
     assert configurations == {str(len(PEERS))}

@@ -61,7 +61,7 @@ CHECKPOINT_NAME = "checkpoint.bin"  # in the run folder, beside the outputs
 GALLERY_RECORD_NAME = "checkpoint.gallery.json"
 FORMAT = 1  # version of the checkpoint layout; another one is refused
 # Wall time between checkpoints: a kill loses at most this much tracking. A checkpoint of 20-50 tracks takes
-# tens of milliseconds and a few MB (README, resume), so once a minute costs well under 0.1 % of the run.
+# tens of milliseconds and a few MB (docs/cli.md, resume), so once a minute costs well under 0.1 % of the run.
 DEFAULT_CHECKPOINT_SECONDS = 60.0
 _PARTIAL_SUFFIX = ".partial"  # the checkpoint is written here, synced, then renamed into place
 _HEADER_END = b"\n"
