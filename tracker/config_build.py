@@ -30,8 +30,8 @@ _EXPONENT_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")  # 1e9, 5e-
 _CLASS_KEYS = frozenset({"detector.classes", "classes.compatible_groups"})  # keys of class ids (numbers, not names)
 CLASS_EXAMPLES = "COCO: 0 person, 2 car, 5 bus, 7 truck"  # the ids a class name given for one is told (`--classes` too)
 _BRACKETS_HINT = "a list of lists is written with both brackets"  # a flat list given for a list of lists
-# Ultralytics' and BoxMOT's names of settings (README's "name in the literature"): an unknown key of this name is
-# told ours, with what differs in its meaning
+# Ultralytics' and BoxMOT's names of settings (docs/configuration.md's "name in the literature"): an unknown key of
+# this name is told ours, with what differs in its meaning
 PEER_NAMES = {
     "conf": ("detector.confidence", ""),
     "imgsz": ("detector.image_size", ""),

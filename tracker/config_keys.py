@@ -96,7 +96,7 @@ def key(
 
     Args:
         default: the key's default; a list or tuple becomes a tuple (a fresh one per instance).
-        doc: the one-line meaning, as the README's table and configs/default.yaml give it.
+        doc: the one-line meaning, as docs/configuration.md's table and configs/default.yaml give it.
         lo, hi: the closed range a number (each item of a list) must lie in; None: unbounded on that side.
         choices: the only values allowed, or None.
         written: how a value is written, in the user's words, for a wrong-shaped value's error ("a list of [x1, y1,
