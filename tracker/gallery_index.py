@@ -32,7 +32,7 @@ __all__ = ["IVF_MIN_ROWS", "ExactIndex", "InvertedFileIndex"]
 GROWTH = 2  # the exact matrix grows by this factor when full (amortised O(1) appends)
 MIN_CAPACITY = 64  # rows allocated at first
 # inverted lists = this x sqrt(rows): 1012 at 100k identities x 4. faiss suggests 4-16 x; fewer, longer lists cost
-# less to train and to assign queries to, which wins when scanning codes is cheap (fast scan): README table.
+# less to train and to assign queries to, which wins when scanning codes is cheap (fast scan): docs/gallery.md table.
 IVF_LISTS_PER_SQRT = 1.6
 IVF_TRAIN_PER_LIST = 40  # k-means training sample: this many rows per list (faiss warns below 39)
 IVF_MIN_TRAIN = 20000  # ... and at least this many (bounded by the rows there are): the PQ codebooks need them

@@ -133,7 +133,7 @@ class RunSummary:
             **({"frame_rate": round(self.frame_rate, 3)} if self.frame_rate is not None else {}),
             **({"vid_stride": self.vid_stride} if self.vid_stride != 1 else {}),
             "tracks": len(self.tracks),
-            "recovered": self.recovered,  # the total, as before the gallery's part was told apart (README)
+            "recovered": self.recovered,  # the total, as before the gallery's part was told apart (docs/cli.md)
             **({"recognised_from_gallery": self.recognised} if self.global_ids else {}),
             "corrupt_frames": self.corrupt_frames,
             **({"corrupt_frame_numbers": self.corrupt_numbers} if self.corrupt_numbers else {}),
