@@ -50,7 +50,7 @@ IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 _CORNER_QUALITY = 0.01  # goodFeaturesToTrack: corners at least this fraction of the strongest one
 _CORNER_MIN_DISTANCE_PX = CAMERA_CORNER_SPACING_PX  # goodFeaturesToTrack: corners' least distance, downscaled px
 _CORNER_BLOCK_SIZE = 3  # goodFeaturesToTrack: neighbourhood of the corner measure
-_LK_WINDOW_PX = 9  # Lucas-Kanade window side, downscaled pixels (README: camera-motion compensation, window)
+_LK_WINDOW_PX = 9  # Lucas-Kanade window side, downscaled pixels (docs/camera-motion.md, window)
 _LK_LEVELS = 3  # Lucas-Kanade pyramid levels above the base image
 _ORB_FAST_THRESHOLD = 10  # ORB: FAST corner threshold (lower than OpenCV's 20: downscaled frames are soft)
 _ORB_MIN_SIDE_PX = 2  # ORB: a gray copy with a thinner side has no scale pyramid (a 1 px high or wide frame)
@@ -69,7 +69,7 @@ _OUT_OF_RANGE = "beyond floating-point range (not a camera motion)"
 _MIN_IMAGE_SIDE_PX = 16
 _HALVINGS_FROM = 4  # the gray copy is halved first while it is at least this many times the configured width
 _ROWS_PER_GRAY_ROW = 2  # a frame is read every k-th row, k = its height // (this x the gray copy's): 1080p every 3rd
-_AUTO_FIT = "sparse_flow"  # the estimate `auto` runs (the cheapest and most accurate one, README: camera motion)
+_AUTO_FIT = "sparse_flow"  # the estimate `auto` runs (the cheapest and most accurate one, docs/camera-motion.md)
 
 
 def _area_downscale(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
