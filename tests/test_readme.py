@@ -32,7 +32,15 @@ README = (ROOT / "README.md").read_text()
 DOCS = {path.name: path.read_text() for path in sorted((ROOT / "docs").glob("*.md"))}
 ALL_TEXT = "\n".join([README, *DOCS.values()])
 # The reference pages README.md's sections moved to (each linked from its heading's summary): what a user follows
-GUIDE_PAGES = ("cli.md", "configuration.md", "gallery.md", "evaluation.md", "batch.md", "camera-motion.md")
+GUIDE_PAGES = (
+    "cli.md",
+    "configuration.md",
+    "gallery.md",
+    "evaluation.md",
+    "batch.md",
+    "camera-motion.md",
+    "benchmarks.md",
+)
 GUIDE = "\n".join([README, *(DOCS[page] for page in GUIDE_PAGES)])
 
 
