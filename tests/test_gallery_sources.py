@@ -58,7 +58,8 @@ def test_a_gallery_file_records_its_sources_and_one_saved_before_records_none(tm
     [
         (None, "cam.mp4", 40, None, TypeError, "source_digest gives None for a stream"),
         (b"sha256:aa", "cam.mp4", 40, None, TypeError, "key must be"),
-        ("sha256:aa", Path("cam.mp4"), 40, None, TypeError, "name must be text"),
+        ("sha256:aa", 12, 40, None, TypeError, "name must be text"),
+        ("sha256:aa", None, 40, None, TypeError, "name must be text"),
         ("sha256:aa", "cam.mp4", "40", None, TypeError, "frames must be a whole number"),
         ("sha256:aa", "cam.mp4", 40.0, None, TypeError, "frames must be a whole number"),
         ("sha256:aa", "cam.mp4", -1, None, ValueError, "frames must be >= 0"),
@@ -80,6 +81,17 @@ def test_a_source_record_save_could_not_write_or_load_is_refused_when_recorded(
     assert gallery.sources == {"sha256:bb": LinkedSource("cam2.mp4", gallery.sources["sha256:bb"].linked, 12, 1)}
     gallery.save(tmp_path / "site.gallery")
     assert Gallery.load(tmp_path / "site.gallery").sources == gallery.sources
+
+
+def test_a_source_named_by_its_path_is_recorded_as_its_text(tmp_path):
+    """The source a caller opened is often a `Path` (`Path("cam.mp4")`, `folder / "cam.mp4"`): `record_source`'s
+    check refused it as "name must be text", though the name is the source as given. A path is recorded as its text,
+    saved and loaded as the name a `str` gives."""
+    gallery = Gallery()
+    record = gallery.record_source("sha256:aa", Path("videos") / "cam.mp4", np.int64(40))
+    assert record.name == os.path.join("videos", "cam.mp4") and type(record.name) is str
+    gallery.save(tmp_path / "site.gallery")
+    assert Gallery.load(tmp_path / "site.gallery").sources["sha256:aa"].name == os.path.join("videos", "cam.mp4")
 
 
 def test_a_damaged_source_record_is_named_corrupt(tmp_path):

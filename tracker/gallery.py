@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 import threading
 import time
 import weakref
@@ -252,7 +253,7 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
     def record_source(
         self,
         key: str,
-        name: str,
+        name: str | os.PathLike[str],
         frames: int | None = None,
         *,
         again: bool = False,
@@ -270,10 +271,11 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
 
         Raises:
             TypeError: a `key` that is not text (None: `source_digest`'s for a stream, which is not recorded), a
-                `name` that is not text, `frames` or `tracked` that are not whole numbers or None (nothing recorded).
+                `name` that is neither text nor a path (a `Path` is recorded as its text), `frames` or `tracked`
+                that are not whole numbers or None (nothing recorded).
             ValueError: a negative `frames` or `tracked`.
         """
-        frames, tracked = checked_source_record(key, name, frames, tracked)
+        name, frames, tracked = checked_source_record(key, name, frames, tracked)
         old = self._linked.get(key)
         links = 1 if old is None else old.links + int(again)
         if when is None:

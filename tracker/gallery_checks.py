@@ -95,18 +95,20 @@ def checked_sighting(seen: Any, name: str) -> Sighting:
     return Sighting(int(seen.frame), float(seen.time), seen.source)
 
 
-def checked_source_record(key: Any, name: Any, frames: Any, tracked: Any) -> tuple[int | None, int | None]:
+def checked_source_record(key: Any, name: Any, frames: Any, tracked: Any) -> tuple[str, int | None, int | None]:
     """`Gallery.record_source`'s arguments checked before anything is recorded, so that every later save writes a
-    file `Gallery.load` reads: (frames, tracked) as Python ints or None. TypeError for a key that is not text (None:
-    what `source_digest` gives for a stream, which is not recorded), a name that is not text, or frames or tracked
-    that are not whole numbers or None; ValueError for a negative count."""
+    file `Gallery.load` reads: (name, frames, tracked), the name as text (a `Path`'s: `os.fspath`), the counts as
+    Python ints or None. TypeError for a key that is not text (None: what `source_digest` gives for a stream, which
+    is not recorded), a name that is neither text nor a path of text, or frames or tracked that are not whole
+    numbers or None; ValueError for a negative count."""
     if not isinstance(key, str):
         stream = ": source_digest gives None for a stream (or a path that names no readable file), not recorded"
         raise TypeError(
             f"key must be a source's key, source_digest(path)'s text, got {key!r}{stream if key is None else ''}"
         )
-    if not isinstance(name, str):
-        raise TypeError(f"name must be text (the source as given), got {type(name).__name__} {name!r}")
+    text = os.fspath(name) if isinstance(name, os.PathLike) else name  # (the `Path` a source was opened by)
+    if not isinstance(text, str):
+        raise TypeError(f"name must be text or a path (the source as given), got {type(name).__name__} {name!r}")
     counts = []
     for label, count in (("frames", frames), ("tracked", tracked)):
         if count is not None and not is_whole(count):
@@ -114,7 +116,7 @@ def checked_source_record(key: Any, name: Any, frames: Any, tracked: Any) -> tup
         if count is not None and count < 0:
             raise ValueError(f"{label} must be >= 0, got {count}")
         counts.append(None if count is None else int(count))
-    return counts[0], counts[1]
+    return str(text), counts[0], counts[1]
 
 
 def whole_ids(global_ids: Iterable[int] | int) -> list[int]:
