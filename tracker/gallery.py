@@ -468,15 +468,17 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
         return dict(self._class_names)
 
     @locked
-    def name_classes(self, names: Mapping[int, str] | Sequence[str]) -> None:
-        """Record the detector's class names (`{0: "person", ...}`, ultralytics' `model.names`, or a list or tuple
-        whose index is the class: torchvision's `weights.meta["categories"]`); they replace those known for the same
-        IDs and are saved with the gallery.
+    def name_classes(self, names: Mapping[int, str] | Sequence[str] | np.ndarray) -> None:
+        """Record the detector's class names (`{0: "person", ...}`, ultralytics' `model.names`, or a list, tuple or
+        1-D numpy array whose index is the class: torchvision's `weights.meta["categories"]`, a names file read by
+        `np.loadtxt(path, dtype=str)`); they replace those known for the same IDs and are saved with the gallery.
 
         Raises:
-            TypeError: `names` neither a mapping nor a list or tuple (one name alone, None), an ID that is not a
-                whole number or a name that is not text (nothing recorded).
+            TypeError: `names` neither a mapping nor a list, tuple or 1-D array (one name alone, None), an ID that is
+                not a whole number or a name that is not text (nothing recorded).
         """
+        if isinstance(names, np.ndarray) and names.ndim == 1:  # (numpy's text: `np.str_`, a str, by index)
+            names = names.tolist()
         if isinstance(names, list | tuple):
             names = dict(enumerate(names))
         if not isinstance(names, Mapping):
