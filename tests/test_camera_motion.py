@@ -746,6 +746,23 @@ def test_stream_refuses_motions_given_where_detect_ahead_goes(given):
     assert ids == {1}  # (the motions given by name keep the one ID)
 
 
+@pytest.mark.parametrize("ahead", [1, 0, np.int64(1)])
+def test_stream_takes_one_and_zero_for_detect_ahead_as_before_its_check(ahead):
+    """`detect_ahead=1` (or 0, or numpy's) read as True (False) before cd46efe's check, which refused every int as a
+    list of motions given second: it tracks again, as the bool does; another number is still refused."""
+    scene = texture(4, width=WIDTH + 400)
+    lefts = [20.0 + 12 * f for f in range(6)]
+    frames = [view(scene, x0, 100) for x0 in lefts]
+    got = [
+        [o.track_id for o in objects]
+        for objects in Tracker(motion_only(), 10, detector=_PanningPerson(lefts)).stream(frames, ahead)
+    ]
+    same = Tracker(motion_only(), 10, detector=_PanningPerson(lefts)).stream(frames, bool(ahead))
+    assert got == [[o.track_id for o in objects] for objects in same] and got[-1] == [1]
+    with pytest.raises(TypeError, match="detect_ahead must be True, False or None, got int"):
+        next(Tracker(motion_only(), 10, detector=_PanningPerson(lefts)).stream(frames, 2))
+
+
 def test_observe_makes_the_next_estimate_start_from_that_frame():
     """A frame whose motion was given is the one the next estimate starts from: 12 px, not the 72 px since the
     frame estimated before it."""

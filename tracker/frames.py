@@ -3,6 +3,7 @@ ReID read, and `stream`'s iterable of frames, paired with the camera motions giv
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Iterable, Iterator, Sized
 from typing import Any, TypeGuard
@@ -35,10 +36,13 @@ def one_frame(frames: Any) -> TypeGuard[np.ndarray | torch.Tensor]:
 
 
 def check_detect_ahead(detect_ahead: Any) -> None:
-    """TypeError unless `stream`'s `detect_ahead` is True, False or None (a numpy bool too). It comes second,
-    where `stream(frames, motions)` put the motions: a list was taken for True and the motions ignored, an array
-    raised numpy's "truth value ... is ambiguous", naming no argument, and a text "false" detected ahead."""
+    """TypeError unless `stream`'s `detect_ahead` is True, False or None (a numpy bool too, and the whole numbers 1
+    and 0 that read as them: `detect_ahead=1` ran before this check). It comes second, where `stream(frames,
+    motions)` put the motions: a list was taken for True and the motions ignored, an array raised numpy's "truth
+    value ... is ambiguous", naming no argument, and a text "false" detected ahead."""
     if detect_ahead is None or isinstance(detect_ahead, bool | np.bool_):
+        return
+    if isinstance(detect_ahead, numbers.Integral) and detect_ahead in (0, 1):  # (C's truth values, numpy's too)
         return
     raise TypeError(
         f"detect_ahead must be True, False or None, got {type(detect_ahead).__name__} (the camera motions of the "

@@ -695,7 +695,8 @@ class Tracker:
 
         Args:
             frames: an iterable of frames as `update` takes them (a generator, a list, an (N, H, W, C) array).
-            detect_ahead: True / False to detect ahead or not; None: as said above. Anything else is a TypeError.
+            detect_ahead: True / False (1 / 0) to detect ahead or not; None: as said above. Anything else is a
+                TypeError.
             camera_motions: the camera motion you know for each frame (a PTZ's encoder, a vehicle's odometry), an
                 iterable read in step with `frames` (a generator, a list, an (N, 3, 3) array): its i-th item is frame
                 i's `camera_motion` as `update` takes it (from frame i - 1's pixels to frame i's), None for a frame
@@ -708,7 +709,7 @@ class Tracker:
 
         Raises (a generator: nothing runs at the call, so each comes out of the first `next()` or loop step that
         reaches it, not out of `stream(...)` itself):
-            TypeError: a `detect_ahead` other than True, False or None (the motions given second, where it goes:
+            TypeError: a `detect_ahead` other than True, False, 1, 0 or None (the motions given second, where it goes:
                 a list was taken for True and ignored; `camera_motions` goes by name), at the first `next()`.
             RuntimeError: a Tracker built without a detector (at the first `next()`), or closed (`close`: at the
                 first frame after it, also when `reopen()` came since: start another `stream`).
