@@ -268,6 +268,30 @@ def test_a_stride_draws_trails_as_long_in_time():
         Annotator(frame_rate=0.0)
 
 
+def _person(left: float, recovered: bool = False) -> TrackedObject:
+    """ID 1's box, 20 px wide and 60 px tall, its bottom centre at (left + 10, 200)."""
+    return TrackedObject(1, np.array([left, 140.0, left + 20, 200.0]), 0.9, 0, TrackState.TRACKED, 0, recovered)
+
+
+@pytest.mark.parametrize("rate", [12.5, 50.0])
+def test_the_back_mark_and_a_hidden_trail_last_seconds_of_the_source(rate):
+    """ea8c159 made the "back" mark (1.2 s) and a hidden ID's kept trail (2.4 s) seconds of the source's time, as
+    the trail itself: 30 and 60 drawn frames at 25 frames/s, 15 and 30 at `--vid-stride 2`'s 12.5, 60 and 120 at 50.
+    The mark's white outer frame shows on that many drawn frames; an ID hidden that many frames joins its old trail
+    on return (a line between its two places), one frame longer starts a new one."""
+    frame = np.zeros((240, 240, 3), np.uint8)
+    annotator = Annotator(frame_rate=rate)
+    marked = [bool((annotator.draw(frame, [_person(40, n == 0)]) == 255).all(axis=2).any()) for n in range(200)]
+    assert marked.index(False) == round(1.2 * rate) and not any(marked[marked.index(False) :]), marked
+    for hidden, joined in ((round(2.4 * rate), True), (round(2.4 * rate) + 1, False)):
+        annotator = Annotator(frame_rate=rate)
+        annotator.draw(frame, [_person(40)])
+        for _ in range(hidden):
+            annotator.draw(frame, [])
+        drawn = annotator.draw(frame, [_person(140)])
+        assert bool(drawn[195:206, 100].any()) == joined, (hidden, joined)  # (midway between the two places)
+
+
 def test_the_video_is_drawn_at_the_tracked_rate(clip, tmp_path, monkeypatch, fake_models):
     """`track --vid-stride 2` of a 25 frames/s clip draws at 12.5 frames/s: its trails' seconds are the source's."""
     rates: list[float | None] = []
