@@ -470,7 +470,7 @@ class Gallery(GalleryFiles, GallerySearch, GalleryLive, GalleryRetention, Galler
     @locked
     def name_classes(self, names: Mapping[int, str] | Sequence[str] | np.ndarray) -> None:
         """Record the detector's class names (`{0: "person", ...}`, ultralytics' `model.names`, or a list, tuple or
-        1-D numpy array whose index is the class: torchvision's `weights.meta["categories"]`, a names file read by
+        (C,) numpy array whose index is the class: torchvision's `weights.meta["categories"]`, a names file read by
         `np.loadtxt(path, dtype=str)`); they replace those known for the same IDs and are saved with the gallery.
 
         Raises:
