@@ -100,7 +100,8 @@ def checked_source_record(key: Any, name: Any, frames: Any, tracked: Any) -> tup
     file `Gallery.load` reads: (name, frames, tracked), the name as text (a `Path`'s: `os.fspath`), the counts as
     Python ints or None. TypeError for a key that is not text (None: what `source_digest` gives for a stream, which
     is not recorded), a name that is neither text nor a path of text, or frames or tracked that are not whole
-    numbers or None; ValueError for a negative count."""
+    numbers or None (a whole float, OpenCV's `CAP_PROP_FRAME_COUNT` 40.0, is taken; 40.5 is not rounded);
+    ValueError for a negative count."""
     if not isinstance(key, str):
         stream = ": source_digest gives None for a stream (or a path that names no readable file), not recorded"
         raise TypeError(
@@ -111,12 +112,22 @@ def checked_source_record(key: Any, name: Any, frames: Any, tracked: Any) -> tup
         raise TypeError(f"name must be text or a path (the source as given), got {type(name).__name__} {name!r}")
     counts = []
     for label, count in (("frames", frames), ("tracked", tracked)):
+        if _whole_float(count):  # (OpenCV reads a video's frame count as a float)
+            count = int(count)
         if count is not None and not is_whole(count):
             raise TypeError(f"{label} must be a whole number of frames or None, got {count!r}")
         if count is not None and count < 0:
             raise ValueError(f"{label} must be >= 0, got {count}")
         counts.append(None if count is None else int(count))
     return str(text), counts[0], counts[1]
+
+
+def _whole_float(value: object) -> bool:
+    """Whether `value` is a real number that is no integer type (a float, Python's or numpy's) of a whole finite
+    value: 40.0, not 40.5, NaN or inf."""
+    if not isinstance(value, numbers.Real) or isinstance(value, numbers.Integral):
+        return False
+    return float(value).is_integer()  # (NaN and inf: False)
 
 
 def whole_ids(global_ids: Iterable[int] | int) -> list[int]:
