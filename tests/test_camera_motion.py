@@ -763,6 +763,19 @@ def test_stream_takes_one_and_zero_for_detect_ahead_as_before_its_check(ahead):
         next(Tracker(motion_only(), 10, detector=_PanningPerson(lefts)).stream(frames, 2))
 
 
+def test_a_detectors_rows_given_to_estimate_are_told_their_box_columns_only():
+    """`estimate(frame, boxes.data)`, a detector's (N, 6) rows: e5e8dda's hint for `update_detections` told it
+    "boxes_xyxy=rows[:, :4], scores=rows[:, 4], class_ids=rows[:, 5]", arguments `estimate` has not. It is told the
+    boxes' columns alone; `update_detections` still gets the three."""
+    rows = np.array([[10, 20, 50, 120, 0.9, 0], [100, 20, 150, 120, 0.8, 0]], float)
+    with pytest.raises(
+        ValueError, match=r"got \(2, 6\) \(rows of \(x1, y1, x2, y2, score, class\)\? boxes_xyxy=rows\[:, :4\]\)$"
+    ):
+        estimator("orb").estimate(texture(1), rows)
+    with pytest.raises(ValueError, match=r"scores=rows\[:, 4\], class_ids=rows\[:, 5\]\)$"):
+        Tracker(motion_only(), 10).update_detections(rows, rows[:, 4])
+
+
 def test_observe_makes_the_next_estimate_start_from_that_frame():
     """A frame whose motion was given is the one the next estimate starts from: 12 px, not the 72 px since the
     frame estimated before it."""

@@ -468,7 +468,8 @@ class CameraMotionEstimator:
             # clipped to the copy before the cast: a corner beyond int64 (1e30 px) would be cast to garbage
             from tracker.types import as_boxes  # (torch: `tracker.eval` imports this module for `--help` too)
 
-            boxes = as_boxes(boxes_xyxy)  # numpy, a list, any tensor; the shapes `update_detections` takes
+            # numpy, a list, any tensor; the shapes `update_detections` takes (a detector's rows: their boxes only)
+            boxes = as_boxes(boxes_xyxy, scored=False)
             # a NaN or infinite box (which the tracker drops) masks nothing: NaN was cast to garbage with numpy's
             # "invalid value encountered in cast" on stderr, and an infinite corner masked to the frame's edge
             boxes = boxes[np.isfinite(boxes).all(axis=1)] * scale

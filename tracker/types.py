@@ -594,11 +594,13 @@ def as_float64(value: Any, name: str) -> np.ndarray:
 _DETECTION_ROW_CLASS = {5: "", 6: ", class_ids=rows[:, 5]"}
 
 
-def as_boxes(boxes_xyxy: Any, one_box_also: str = "") -> np.ndarray:
+def as_boxes(boxes_xyxy: Any, one_box_also: str = "", scored: bool = True) -> np.ndarray:
     """(N, 4) float64 corners of `boxes_xyxy` (numpy, a list, a torch tensor of any dtype and device; anything empty:
     (0, 4)), or the ValueError of `as_float64` and, for another shape, one naming boxes_xyxy: a single box of shape
-    (4,) gets the way to give it (`boxes_xyxy[None]`, then `one_box_also`: what else the caller needs for it). The
-    one check of `update_detections` and of the camera-motion estimate's masked boxes."""
+    (4,) gets the way to give it (`boxes_xyxy[None]`, then `one_box_also`: what else the caller needs for it), a
+    detector's (N, 5) or (N, 6) rows which columns are the boxes (and, where the caller takes `scores` and
+    `class_ids`: `scored`, which are those). The one check of `update_detections` and of the camera-motion
+    estimate's masked boxes (not `scored`: it takes boxes alone)."""
     boxes = as_float64(boxes_xyxy, "boxes_xyxy")
     if boxes.size == 0:
         return boxes.reshape(0, 4)
@@ -606,8 +608,9 @@ def as_boxes(boxes_xyxy: Any, one_box_also: str = "") -> np.ndarray:
         hint = f" (one box: boxes_xyxy[None]{one_box_also})" if boxes.shape == (4,) else ""
         if boxes.ndim == 2 and boxes.shape[1] in _DETECTION_ROW_CLASS:  # (a detector's rows given whole)
             classed = _DETECTION_ROW_CLASS[boxes.shape[1]]
-            scored = "(x1, y1, x2, y2, score, class)" if classed else "(x1, y1, x2, y2, score)"
-            hint = f" (rows of {scored}? boxes_xyxy=rows[:, :4], scores=rows[:, 4]{classed})"
+            columns = "(x1, y1, x2, y2, score, class)" if classed else "(x1, y1, x2, y2, score)"
+            rest = f", scores=rows[:, 4]{classed}" if scored else ""
+            hint = f" (rows of {columns}? boxes_xyxy=rows[:, :4]{rest})"
         raise ValueError(f"boxes_xyxy must have shape (N, 4), got {boxes.shape}{hint}")
     return boxes
 
