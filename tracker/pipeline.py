@@ -183,8 +183,9 @@ class Tracker:
         device: the `torch.device` the banks and the ReID run on (`config.device` resolved).
     Raises:
         TypeError: `config` is not a `TrackerConfig` (a dict or a YAML path: use `load_config`), a `source_name`
-            that is not a str, a `gallery` that is not a `Gallery` (a path: `Gallery.load(path)`), a `detector` or
-            `embedder` that is not callable (a model path: `Tracker.from_config` builds both from the config).
+            that is not a str, a `gallery` that is not a `Gallery` (a path: `Gallery.load(path, cfg.gallery)`), a
+            `detector` or `embedder` that is not callable (a model path: `Tracker.from_config` builds both from the
+            config).
         ConfigError: a `config` value `load_config` would refuse (one made with `dataclasses.replace`), named as in
             YAML (`appearance.bank_capacity: 0 is out of range [1, 100000]`); with a `gallery`,
             `gallery.min_embeddings` above `appearance.bank_capacity` (no bank could hold enough looks to store).
