@@ -591,3 +591,26 @@ def test_a_file_of_an_openvino_export_given_for_it_names_the_folder_to_give(shar
     ) as e:
         build_detector(cfg, torch.device("cpu"))
     assert str(e.value).endswith(f"(detector.model={folder})") and "damaged" not in str(e.value)
+
+
+def test_a_frame_update_refuses_is_refused_by_the_detector_called_directly(shared_weights, bus):
+    """`tracker.detector(frame)` called directly takes the frames `Tracker.update` takes and refuses the others with
+    update's ValueError naming the conversion: a (H, W, 3) torch tensor was ultralytics' "inputs should be BCHW",
+    a float or channels-first frame found no box without a word, and None detected ultralytics' own sample image."""
+    cfg = load_config(None, overrides=[f"detector.model={shared_weights / 'yolov8n_int8_openvino_model'}"])
+    detector = build_detector(cfg.detector, torch.device("cpu"))
+    refused = {
+        r"got Tensor \(a torch tensor: \.cpu\(\)\.numpy\(\), channels last\)": torch.from_numpy(bus),
+        r"must be uint8 .* got float64": bus / 255.0,
+        r"got \(3, \d+, \d+\) \(channels first\? frame\.transpose\(1, 2, 0\)\)": np.ascontiguousarray(
+            bus.transpose(2, 0, 1)
+        ),
+        r"got NoneType \(cv2 reads None at the end of a video": None,
+    }
+    for message, frame in refused.items():
+        with pytest.raises(ValueError, match=message):
+            detector(frame)
+    boxes = detector(bus)[0]
+    assert len(boxes) >= 4
+    bgra = np.dstack([bus, np.full(bus.shape[:2], 255, np.uint8)])
+    np.testing.assert_array_equal(detector(bgra)[0], boxes)  # (update's frames: BGRA as its BGR)

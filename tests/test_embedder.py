@@ -418,6 +418,33 @@ def test_gray_bgra_and_numpy_frames_embed_as_their_bgr_frame_on_both_backends(sh
             embedder(bad, boxes)
 
 
+@pytest.mark.parametrize("backend", ["torch", "openvino"])
+def test_boxes_given_directly_are_checked_and_those_without_a_crop_get_zero_rows(shared_weights, backend, caplog):
+    """`tracker.embedder(frame, boxes)` called directly: one box of shape (4,) is one ValueError naming boxes_xyxy and
+    the shape to give (it was "zip() argument 2 is shorter than argument 1" on OpenVINO); a NaN, inverted, empty or
+    wholly off-frame box has no crop, so its row is zero (the tracker's "no look"; it was a unit row of edge pixels
+    or NaN), warned once per embedder, and the other rows are those of the good boxes alone."""
+    if backend == "openvino":
+        pytest.importorskip("openvino")
+    embedder = osnet(shared_weights, f"reid.backend={backend}", "reid.half=false")
+    frame = np.random.default_rng(2).integers(0, 255, (300, 400, 3), dtype=np.uint8)
+    good = np.array([[0, 0, 100, 250], [-50, 20, 150, 290]], dtype=np.float64)  # (the second partly outside)
+    one_box = r"boxes_xyxy must have shape \(N, 4\), got \(4,\) \(one box: boxes_xyxy\[None\]"
+    with pytest.raises(ValueError, match=one_box):
+        embedder(frame, good[0])
+    bad = [[np.nan, 0, 100, 250], [100, 0, 0, 250], [10, 10, 10, 100], [500, 0, 600, 250], [0, -90, 100, -10]]
+    mixed = np.array([bad[0], good[0], bad[1], bad[2], good[1], bad[3], bad[4]])
+    with caplog.at_level(logging.WARNING, logger="tracker.embedder"):
+        out = embedder(frame, mixed)
+        embedder(frame, mixed)
+    said = [r.getMessage() for r in caplog.records if "no crop" in r.getMessage()]
+    assert len(said) == 1 and "5 of 7 boxes_xyxy have no crop" in said[0] and "300x400 frame" in said[0]
+    assert out.shape == (7, 512) and torch.isfinite(out).all()
+    torch.testing.assert_close(out.norm(dim=1), torch.tensor([0.0, 1, 0, 0, 1, 0, 0]))
+    torch.testing.assert_close(out[[1, 4]], embedder(frame, good), atol=1e-5, rtol=1e-5)
+    assert embedder(frame, torch.tensor(bad)).abs().sum() == 0  # (a tensor of boxes: none with a crop)
+
+
 def test_torch_backend_folds_batchnorm_and_keeps_the_features(shared, shared_weights):
     """The PyTorch OSNet runs with every BN folded into its convolution (fewer kernels): same features as the
     network as trained (unfolded), on real person crops."""

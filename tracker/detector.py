@@ -15,6 +15,7 @@ import torch
 
 from tracker.config import DetectorConfig
 from tracker.extras import extra_of, missing_extra, require_extra
+from tracker.frames import as_bgr
 from tracker.weights import WEIGHTS_DIR_ENV, how_to_set, require_weights, weights_dir_fault, weights_source
 
 __all__ = [
@@ -161,12 +162,19 @@ class UltralyticsDetector:
     def __call__(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Detect in one (H, W, 3) uint8 BGR frame: (N, 4) float64 boxes as pixel corners (x1, y1, x2, y2) in the
         frame's pixels, (N,) float64 confidences in [0, 1] (those above `detector.confidence`), (N,) int64 class ids
-        (only `detector.classes`, when given); after ultralytics' non-maximum suppression at `detector.iou`.
+        (only `detector.classes`, when given); after ultralytics' non-maximum suppression at `detector.iou`. The
+        frame is any `Tracker.update` takes (gray and BGRA are converted to BGR as it converts them: `as_bgr`).
 
         Raises:
+            ValueError: a frame `Tracker.update` refuses (a torch tensor, float, channels first, empty), naming the
+                conversion to make (ultralytics took an (H, W, 3) tensor for a batch: "inputs should be BCHW").
             ValueError, ImportError: an exported model ultralytics cannot load on its first frame (`load`).
             OSError: the model file cannot be read on that first frame.
         """
+        return self._call_prechecked(as_bgr(frame_bgr))
+
+    def _call_prechecked(self, frame_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`__call__` for `Tracker.update`: its frame already `as_bgr`'s (`tracker.types.prechecked`)."""
         cfg = self.config
         options: dict[str, Any] = {"conf": cfg.confidence, "iou": cfg.iou, "imgsz": self.run_size, "verbose": False}
         options["classes"] = list(cfg.classes) or None

@@ -11,7 +11,8 @@ also be gray or BGRA, or a numpy array, as `Tracker.update` takes it (`tracker.f
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -27,9 +28,10 @@ from tracker.reid import osnet_x0_25, osnet_x1_0
 from tracker.reid.cuda_graph import GraphedForward
 from tracker.reid.openvino import OpenVINOForward, openvino_available
 from tracker.reid.osnet import IMAGENET_MEAN, IMAGENET_STD
+from tracker.types import as_boxes, kept_rows
 from tracker.weights import require_weights, weights_source
 
-__all__ = ["DetectorFeatureEmbedder", "OSNetEmbedder", "build_embedder", "crop_boxes", "cut_crops"]
+__all__ = ["DetectorFeatureEmbedder", "OSNetEmbedder", "build_embedder", "crop_boxes", "cut_crops", "embed_checked"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,37 @@ _STD_FLOOR = 1e-6  # auto mode: channels constant over the frame are not amplifi
 _ARCHITECTURES = {"osnet_x0_25": osnet_x0_25, "osnet_x1_0": osnet_x1_0}
 _WARP_FLAGS = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP  # the affine maps output pixels to frame pixels
 _NORM_FLOOR = 1e-12  # an all-zero embedding stays zero instead of dividing by zero (as torch's normalize)
+
+
+def embed_checked(
+    embed: Callable[[torch.Tensor, np.ndarray], torch.Tensor], frame: Any, boxes_xyxy: Any, said: bool
+) -> tuple[torch.Tensor, bool]:
+    """An embedder's public call: `frame` as `bgr_tensor` takes it, `boxes_xyxy` as `as_boxes` (ValueError naming
+    either), then `embed` (its `_call_prechecked`) on the boxes that have a crop (`kept_rows`); the others get a zero
+    row (N in, N out), warned of unless `said` (then at DEBUG).
+
+    Returns:
+        (N, D) embeddings, and whether a box without a crop has been warned of now.
+    """
+    image = bgr_tensor(frame)
+    boxes = as_boxes(boxes_xyxy, scored=False)
+    kept = kept_rows(boxes, (image.shape[0], image.shape[1]))
+    if kept.all():
+        return embed(image, boxes), said
+    looks = embed(image, boxes[kept])
+    out = looks.new_zeros((len(boxes), looks.shape[1]))
+    out[torch.as_tensor(kept, device=out.device)] = looks
+    log.log(
+        logging.DEBUG if said else logging.WARNING,
+        "embedder: %d of %d boxes_xyxy have no crop (a NaN or infinite corner, x2 <= x1 or y2 <= y1, or wholly "
+        "outside the %dx%d frame, height x width): their rows are zero, no look%s",
+        int((~kept).sum()),
+        len(boxes),
+        image.shape[0],
+        image.shape[1],
+        "" if said else " (warned once per embedder)",
+    )
+    return out, True
 
 
 def crop_boxes(frame: torch.Tensor, boxes_xyxy: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
@@ -157,6 +190,7 @@ class OSNetEmbedder:
                 "reid.wide_from=%d ignored: the PyTorch ReID forward runs on torch's threads", self.config.wide_from
             )
         self._oom_said = False  # a CUDA out of memory was warned of: later ones (batches split again) at DEBUG
+        self._no_crop_said = False  # a box without a crop was warned of (`embed_checked`): later ones at DEBUG
         self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
 
@@ -165,13 +199,24 @@ class OSNetEmbedder:
         """(H, W, 3) uint8 BGR frame tensor, (N, 4) boxes -> (N, 512) L2-normalised float32 on the device.
 
         The frame may also be (H, W) or (H, W, 1) gray or (H, W, 4) BGRA, a tensor or a numpy array, as
-        `Tracker.update` takes it (`bgr_tensor`). On OpenVINO the crops are cut as uint8 by OpenCV (`cut_crops`) and
-        normalised inside the compiled model: no torch operation runs, so no torch thread team wakes up for a few crops.
+        `Tracker.update` takes it (`bgr_tensor`); the boxes pixel corners (x1, y1, x2, y2) as numpy, a list or a
+        tensor (`as_boxes`). A box partly outside the frame embeds its visible part; a box with no crop (a NaN or
+        infinite corner, x2 <= x1 or y2 <= y1, or wholly outside the frame: a detection `update_detections` drops)
+        gets a zero row, the tracker's "no look" (warned once per embedder). On OpenVINO the crops are cut as uint8
+        by OpenCV (`cut_crops`) and normalised inside the compiled model: no torch operation runs, so no torch
+        thread team wakes up for a few crops.
 
         Raises:
-            ValueError: a frame of another shape or dtype (channels first, float), naming what is expected.
+            ValueError: a frame of another shape or dtype (channels first, float), naming what is expected; boxes
+                not of shape (N, 4) (one box of shape (4,): `boxes_xyxy[None]`), or not real numbers.
         """
-        frame = bgr_tensor(frame)  # (gray on OpenVINO gave embeddings of uninitialised crops; on PyTorch an error)
+        looks, self._no_crop_said = embed_checked(self._call_prechecked, frame, boxes_xyxy, self._no_crop_said)
+        return looks
+
+    @torch.inference_mode()
+    def _call_prechecked(self, frame: torch.Tensor, boxes_xyxy: np.ndarray) -> torch.Tensor:
+        """`__call__` for `Tracker.update`: an (H, W, 3) uint8 BGR tensor (`bgr_tensor`'s) and (N, 4) float64 boxes
+        that each have a crop (`kept_rows`), as the tracker gives them (`tracker.types.prechecked`)."""
         size = (self.config.crop_height, self.config.crop_width)
         if self._uint8_crops:
             crops = cut_crops(np.ascontiguousarray(frame.cpu().numpy()), boxes_xyxy, size)
@@ -215,6 +260,7 @@ class DetectorFeatureEmbedder:
 
     detector: Any
     device: torch.device
+    _no_crop_said: bool = field(default=False, init=False, repr=False)  # as `OSNetEmbedder`'s
 
     @property
     def dim(self) -> int:
@@ -224,15 +270,20 @@ class DetectorFeatureEmbedder:
     @torch.inference_mode()
     def __call__(self, frame: torch.Tensor, boxes_xyxy: np.ndarray) -> torch.Tensor:
         """(H, W, 3) frame (only its size is read; gray, BGRA and numpy as `OSNetEmbedder`), (N, 4) boxes of the
-        detector's last call (pixel corners) -> (N, D) unit rows, D the channels of the detector's maps together:
-        each map pooled at the boxes by torchvision's `roi_align` (4 x 2 cells, averaged) and standardised by its
-        own per-channel statistics.
+        detector's last call (pixel corners; a box with no crop gets a zero row, as `OSNetEmbedder`'s) -> (N, D) unit
+        rows, D the channels of the detector's maps together: each map pooled at the boxes by torchvision's
+        `roi_align` (4 x 2 cells, averaged) and standardised by its own per-channel statistics.
 
         Raises:
-            ValueError: a frame of another shape (channels first).
+            ValueError: a frame of another shape (channels first); boxes not of shape (N, 4), as `OSNetEmbedder`.
             RuntimeError: the detector has not run yet (no feature maps kept).
         """
-        frame = bgr_tensor(frame)
+        looks, self._no_crop_said = embed_checked(self._call_prechecked, frame, boxes_xyxy, self._no_crop_said)
+        return looks
+
+    @torch.inference_mode()
+    def _call_prechecked(self, frame: torch.Tensor, boxes_xyxy: np.ndarray) -> torch.Tensor:
+        """`__call__` for `Tracker.update`, its frame and boxes checked (as `OSNetEmbedder._call_prechecked`)."""
         maps = self.detector.features
         if not maps:
             raise RuntimeError("reid.model=auto: the detector has not run on this frame yet")

@@ -50,6 +50,7 @@ from tracker.types import (
     Embedder,
     OutsideDetections,
     TrackedObject,
+    prechecked,
     to_embedding_tensor,
 )
 
@@ -660,7 +661,7 @@ class Tracker:
         detector = self._check_detector()
         frame = as_bgr(frame)
         given = self._given_motion(camera_motion, camera_motion_noise, frame.shape[:2])
-        return self._track(frame, detector(frame), given)
+        return self._track(frame, prechecked(detector)(frame), given)  # (the frame checked: `as_bgr`)
 
     def _given_motion(
         self, camera_motion: Any, camera_motion_noise: Any, size: tuple[int, int] | None, caller: str = "update"
@@ -755,7 +756,8 @@ class Tracker:
                 yield self.update(frame, camera_motion=motion, camera_motion_noise=noise)
             return
         # each frame travels with its motion through the queue: a motion cannot meet another frame's detections
-        detected = ((frame, motion, detector(frame)) for frame, motion in own_frames(paired))
+        detect = prechecked(detector)  # (each frame checked by `own_frames`: `as_bgr`)
+        detected = ((frame, motion, detect(frame)) for frame, motion in own_frames(paired))
         callers_threads = torch.get_num_threads()
         try:
             with Prefetch(detected, depth=DETECT_AHEAD) as ahead:
@@ -824,12 +826,13 @@ class Tracker:
         try:
             with torch_threads(self.config.core_threads) as callers_threads, self._blas:
                 embed = None
-                embedder = self.embedder
+                embedder = None if self.embedder is None else prechecked(self.embedder)
                 if embedder is not None:
 
                     def embed(rows: np.ndarray) -> torch.Tensor:
                         image = torch.from_numpy(frame).to(self.device, non_blocking=True)  # the one upload
-                        # crops and a PyTorch ReID forward: all threads
+                        # crops and a PyTorch ReID forward: all threads (the frame is `as_bgr`'s, the boxes each
+                        # have a crop: valid, `Detections.from_arrays`, and inside the frame, `_inside`)
                         with exact_torch_threads(callers_threads), self._blas.released():
                             looks = embedder(image, dets.boxes_xyxy[rows])
                         return self._looks_returned(looks, len(rows), EMBEDDER_RESULT)

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -31,6 +31,8 @@ __all__ = [
     "TrackedObject",
     "as_boxes",
     "as_float64",
+    "kept_rows",
+    "prechecked",
     "to_embedding_tensor",
 ]
 
@@ -50,6 +52,9 @@ SCORE_RANGE = (0.0, 1.0)  # detection confidences as the score thresholds (assoc
 ArrayResult = npt.ArrayLike | torch.Tensor
 # a detector's result: (boxes_xyxy (N, 4), scores (N,), class_ids (N,) or None), as `Detector.__call__` says
 DetectorOutput = tuple[ArrayResult, ArrayResult, ArrayResult | None]
+# the name of a library model's entry for inputs its public call checks, already checked upstream (`prechecked`)
+PRECHECKED_ENTRY = "_call_prechecked"
+_Model = TypeVar("_Model")
 
 
 class Detector(Protocol):
@@ -613,6 +618,41 @@ def as_boxes(boxes_xyxy: Any, one_box_also: str = "", scored: bool = True) -> np
             hint = f" (rows of {columns}? boxes_xyxy=rows[:, :4]{rest})"
         raise ValueError(f"boxes_xyxy must have shape (N, 4), got {boxes.shape}{hint}")
     return boxes
+
+
+def kept_rows(boxes_xyxy: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(N,) bool: the rows of (N, 4) float64 pixel corners that `Tracker.update_detections` keeps on a frame of `size`
+    (height, width) px: every corner finite and within +-MAX_COORDINATE, width and height at least MIN_BOX_SIZE (an
+    inverted box is not), and some part inside the frame (as `Detections.from_arrays` and the pipeline's `_inside`
+    tell them; an embedder's public call gives the others no crop)."""
+    height, width = size
+    if not len(boxes_xyxy):
+        return np.ones(0, dtype=bool)
+    low, high = smallest(boxes_xyxy, 0), largest(boxes_xyxy, 0)  # (NaN propagates: the tests below are False)
+    if smallest(low) >= -MAX_COORDINATE and largest(high) <= MAX_COORDINATE:  # no side can overflow
+        sides = boxes_xyxy[:, 2:] - boxes_xyxy[:, :2]
+        # the usual boxes, told by reductions (a few microseconds): every one valid and inside the frame
+        if smallest(sides) >= MIN_BOX_SIZE and high[0] < width and low[2] > 0 and high[1] < height and low[3] > 0:
+            return np.ones(len(boxes_xyxy), dtype=bool)
+    with np.errstate(over="ignore", invalid="ignore"):  # (NaN and huge corners compare False below)
+        sides = boxes_xyxy[:, 2:] - boxes_xyxy[:, :2]
+    x1, y1, x2, y2 = boxes_xyxy.T
+    return (
+        (np.abs(boxes_xyxy) <= MAX_COORDINATE).all(axis=1)
+        & (sides >= MIN_BOX_SIZE).all(axis=1)
+        & (x1 < width)
+        & (x2 > 0)
+        & (y1 < height)
+        & (y2 > 0)
+    )
+
+
+def prechecked(model: _Model) -> _Model:
+    """The entry `Tracker.update` calls its detector or embedder `model` by, its inputs checked upstream: a library
+    model's `_call_prechecked` (its public call without the checks of the frame and boxes that `update` already
+    made: `UltralyticsDetector`, `OSNetEmbedder`, `DetectorFeatureEmbedder`), else `model` itself (yours, called
+    as given). Looked up on the type: a mock's made-up attribute is not taken for one."""
+    return getattr(model, PRECHECKED_ENTRY) if hasattr(type(model), PRECHECKED_ENTRY) else model
 
 
 def _booleans(name: str) -> str:
