@@ -1273,7 +1273,7 @@ def test_summary_json_holds_what_the_printed_summary_says(tmp_path, fake_models,
     is on, so 0 failures differs from compensation off), and absent otherwise."""
     short = run_summary.RunSummary(frames=50, ended_early=50, expected_frames=80, gaps=[(12, 1.5), (30, 0.25)])
     saved = short.to_json()
-    assert saved["ended_early"] == {"last_frame": 50, "expected_frames": 80}
+    assert saved["ended_early"] == {"last_frame": 50, "expected_source_frames": 80}
     assert saved["stream_gaps"] == [{"after_frame": 12, "seconds": 1.5}, {"after_frame": 30, "seconds": 0.25}]
     assert not {"camera_motion", "ended_early", "stream_gaps"} & run_summary.RunSummary(frames=3).to_json().keys()
     video = write_video(tmp_path / "walk.avi", scene())

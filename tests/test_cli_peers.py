@@ -135,6 +135,25 @@ def test_an_image_folder_s_summary_gives_the_frames_it_expected(
     assert said.endswith(short) if tracked < summary["expected_frames"] else short not in said, said
 
 
+def test_a_video_s_summary_at_a_stride_names_its_tracked_and_its_source_frames_apart(shared, tmp_path, rates, capsys):
+    """people.mp4 (302 frames in its header) at `--vid-stride 2 --max-frames 6`: `expected_frames` is the 151 frames
+    it would track to the end, in `frames`' unit, as the printed summary says; the header's 302 is
+    `expected_source_frames`, the name `ended_early` gives it too (it called it `expected_frames`, which at a stride
+    held the other number)."""
+    video = shared / "videos" / "people.mp4"
+    header = int(cv2.VideoCapture(str(video)).get(cv2.CAP_PROP_FRAME_COUNT))
+    out = tmp_path / "run"
+    options = ["--vid-stride", "2", "--max-frames", "6", "--no-save-video", "--out", str(out)]
+    assert main([str(video), *options]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["frames"], summary["expected_frames"], summary["expected_source_frames"]) == (3, 151, header)
+    assert header == 302 and summary["vid_stride"] == 2 and "ended_early" not in summary
+    assert capsys.readouterr().out.splitlines()[0].endswith(", of the 151 to the source's end")
+    cut = run.RunSummary(frames=40, vid_stride=2, ended_early=81, expected_frames=302, to_track=151).to_json()
+    assert cut["ended_early"] == {"last_frame": 81, "expected_source_frames": 302}, cut
+    assert (cut["expected_frames"], cut["expected_source_frames"]) == (151, 302)
+
+
 @pytest.fixture
 def frame_clock(monkeypatch):
     """Checkpoints every EVERY tracked frames (`test_resume.checkpoint_every`)."""

@@ -76,10 +76,12 @@ class RunSummary:
     size_changes: int = 0  # frames of another size than the frame before (tracks carry over in the old pixels)
     last_size: tuple[int, ...] = ()  # (height, width) of the last frame tracked, for `size_changes`
     ended_early: int | None = None
+    # the source's frames to its end (an image folder's files, a video's header length; summary.json's
+    # `expected_source_frames`, whatever `vid_stride`); None: unknown
     expected_frames: int | None = None
     # frames the run would track to the source's end: `expected_frames` at `vid_stride` (1 in N of them), what
     # `frames` counts and the progress bar's total (before a `--max-frames`); None: unknown (a live stream, a video of
-    # no declared length); several sources: their sum, None if one's is unknown
+    # no declared length); several sources: their sum, None if one's is unknown. summary.json's `expected_frames`
     to_track: int | None = None
     interrupted: bool = False
     camera_motion_failures: int = 0
@@ -127,7 +129,9 @@ class RunSummary:
             # the path as shown and, where it is not UTF-8, its exact bytes as a URI (`source_uri`): valid UTF-8 JSON
             **(path_fields("source", self.source) if self.source is not None else {}),
             "frames": self.frames,
-            "expected_frames": self.to_track,  # (null: not known; `ended_early`'s is the header's, in source frames)
+            # (null: not known) in tracked frames, `frames`' unit; the source's own count (files, the header's) beside
+            "expected_frames": self.to_track,
+            "expected_source_frames": self.expected_frames,
             "seconds": round(self.seconds, 3),
             "fps": round(self.fps, 2),
             **({"frame_rate": round(self.frame_rate, 3)} if self.frame_rate is not None else {}),
@@ -159,7 +163,7 @@ class RunSummary:
                 else {}
             ),
             **(
-                {"ended_early": {"last_frame": self.ended_early, "expected_frames": self.expected_frames}}
+                {"ended_early": {"last_frame": self.ended_early, "expected_source_frames": self.expected_frames}}
                 if self.ended_early is not None
                 else {}
             ),
