@@ -695,6 +695,34 @@ def test_stream_takes_a_known_motion_per_frame_as_update_does(method, detect_ahe
 
 
 @pytest.mark.parametrize("detect_ahead", [True, False])
+def test_stream_converts_each_camera_motion_once(detect_ahead, monkeypatch):
+    """`stream(frames, camera_motions=...)` converted each motion twice: in its check of the item, then again in
+    `update` (or, detecting ahead, in `_given_motion`). Once now, with the tracks `update` gives frame by frame."""
+    import tracker.pipeline as pipeline_module
+
+    scene = texture(4, width=WIDTH + 400)
+    lefts = [20.0 + 12 * f for f in range(6)]
+    frames = [view(scene, x0, 100) for x0 in lefts]
+    motions = [None] + [_known_shift(lefts, i) for i in range(1, 6)]
+    by_update = Tracker(motion_only(), 10, detector=_PanningPerson(lefts))
+    expected = _boxes_and_ids(
+        by_update.update(f, camera_motion=m, camera_motion_noise=1.5) for f, m in zip(frames, motions, strict=True)
+    )
+    converted = []
+    convert = pipeline_module.as_homography
+
+    def counted(transform):
+        converted.append(transform)
+        return convert(transform)
+
+    monkeypatch.setattr(pipeline_module, "as_homography", counted)  # (`update`'s; `with_motions` converts the items)
+    by_stream = Tracker(motion_only(), 10, detector=_PanningPerson(lefts))
+    got = by_stream.stream(frames, detect_ahead, camera_motions=motions, camera_motion_noise=1.5)
+    assert _boxes_and_ids(got) == expected
+    assert not converted, "each motion is converted once, where its item is checked"
+
+
+@pytest.mark.parametrize("detect_ahead", [True, False])
 def test_stream_refuses_camera_motions_that_are_not_one_per_frame(detect_ahead):
     scene = texture(4, width=WIDTH + 400)
     lefts = [20.0, 32.0, 44.0]

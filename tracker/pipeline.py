@@ -663,6 +663,16 @@ class Tracker:
         given = self._given_motion(camera_motion, camera_motion_noise, frame.shape[:2])
         return self._track(frame, prechecked(detector)(frame), given)  # (the frame checked: `as_bgr`)
 
+    def _update_in_stream(self, frame: Any, motion: np.ndarray | None, noise: float) -> list[TrackedObject]:
+        """`update(frame, camera_motion=motion, camera_motion_noise=noise)` for `stream`'s frames detected in the
+        loop, `motion` already converted and checked by `with_motions` (as `as_homography`'s, its item named): not
+        converted again (`_in_stream`)."""
+        detector = self._check_detector()
+        frame = as_bgr(frame)
+        return self._track(frame, prechecked(detector)(frame), _in_stream(motion, noise, frame.shape[:2]))
+
+    _stream_update = _one_call_at_a_time(_update_in_stream, "stream")  # one call at a time, as `update`
+
     def _given_motion(
         self, camera_motion: Any, camera_motion_noise: Any, size: tuple[int, int] | None, caller: str = "update"
     ) -> tuple[np.ndarray, float] | None:
@@ -750,10 +760,9 @@ class Tracker:
         if detect_ahead is None:
             detect_ahead = not getattr(self.detector, "is_pytorch", False)
         if not detect_ahead or isinstance(self.embedder, DetectorFeatureEmbedder):
-            for frame, motion in paired:
+            for frame, motion in paired:  # (each motion `as_homography`'s: `with_motions` checked its item)
                 self._check_detector(closings)
-                noise = 0.0 if motion is None else camera_motion_noise  # (the noise of the motions given)
-                yield self.update(frame, camera_motion=motion, camera_motion_noise=noise)
+                yield self._stream_update(frame, motion, camera_motion_noise)
             return
         # each frame travels with its motion through the queue: a motion cannot meet another frame's detections
         detect = prechecked(detector)  # (each frame checked by `own_frames`: `as_bgr`)
@@ -763,8 +772,7 @@ class Tracker:
             with Prefetch(detected, depth=DETECT_AHEAD) as ahead:
                 for frame, motion, boxes in ahead:
                     self._check_detector(closings)
-                    noise = 0.0 if motion is None else camera_motion_noise
-                    yield self._track_one(frame, boxes, self._given_motion(motion, noise, frame.shape[:2]))
+                    yield self._track_one(frame, boxes, _in_stream(motion, camera_motion_noise, frame.shape[:2]))
         finally:
             # torch's thread count is process-wide: the detector's thread and this one each bound it around their
             # calls and put back what they read, so an unlucky interleaving can leave the bounded count behind
@@ -934,6 +942,14 @@ def _faults_undone_on_error(core: TrackerCore) -> Iterator[None]:
         for counter, count in zip(counters, counts, strict=True):
             counter.count = count
         raise
+
+
+def _in_stream(motion: np.ndarray | None, noise: float, size: tuple[int, int]) -> tuple[np.ndarray, float] | None:
+    """A `stream` frame's known motion as `_track` takes it: None for a None item (the configured estimate; the
+    noise, checked by `stream`, is of the motions given), else the (3, 3) homography `with_motions` converted and
+    checked (converting it again cost a second `as_homography` a frame) with `noise` checked against the frame's
+    (height, width) `size` (ValueError as `update`'s)."""
+    return None if motion is None else (motion, checked_camera_noise(noise, size))
 
 
 def _inside(dets: Detections, size: tuple[int, int], dropped: OutsideDetections, why: str) -> Detections:
