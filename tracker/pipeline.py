@@ -701,9 +701,9 @@ class Tracker:
         embedded and tracked (a queue of one frame, `tracker.io.prefetch.Prefetch`): detection does not depend
         on tracking, so only the time overlaps. Not with `reid.model=auto`, whose embeddings pool the detector's
         maps of the frame being tracked (it then runs like `update`). None (the default): ahead unless the detector
-        is a PyTorch model, whose own threads already take every core (README: detect ahead; measured 0.90-0.92x
-        the frames/s of `update` with yolov8n.pt on 2 cores, 1.13-1.27x with the OpenVINO export). Close the
-        generator (or exhaust it) to stop the thread.
+        is a PyTorch model, whose own threads already take every core (docs/decisions.md: detect ahead; measured
+        0.90-0.92x the frames/s of `update` with yolov8n.pt on 2 cores, 1.13-1.27x with the OpenVINO export).
+        Close the generator (or exhaust it) to stop the thread.
 
         Args:
             frames: an iterable of frames as `update` takes them (a generator, a list, an (N, H, W, C) array).
