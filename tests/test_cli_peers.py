@@ -19,6 +19,7 @@ from test_cli import blob_detector, colour_embedder, scene, use_fake_models, wei
 from test_resume import checkpoint_every, kill, outputs, stop_at
 
 import tracker.run as run
+import tracker.run_summary as run_summary
 from tracker.cli import main
 from tracker.cli_args import PEER_OPTIONS, TRACK_ONLY_OPTIONS
 from tracker.io.video import MAX_LINE_WIDTH, Annotator
@@ -152,6 +153,19 @@ def test_a_video_s_summary_at_a_stride_names_its_tracked_and_its_source_frames_a
     cut = run.RunSummary(frames=40, vid_stride=2, ended_early=81, expected_frames=302, to_track=151).to_json()
     assert cut["ended_early"] == {"last_frame": 81, "expected_source_frames": 302}, cut
     assert (cut["expected_frames"], cut["expected_source_frames"]) == (151, 302)
+
+
+def test_several_sources_sum_their_frame_counts_and_keep_the_cut_video_s_own():
+    """`track a.mp4 b.mp4`'s one summary: `expected_frames` and `expected_source_frames` are the sources' sums (None
+    where one's is unknown), while `ended_early` keeps the count the cut video's header announced. The source count
+    was that video's alone (or null when none was cut), beside a summed `expected_frames`."""
+    whole = run.RunSummary(frames=151, vid_stride=2, expected_frames=302, to_track=151)
+    cut = run.RunSummary(frames=40, vid_stride=2, ended_early=81, expected_frames=200, to_track=100)
+    both = run_summary.combine([whole, cut]).to_json()
+    assert (both["expected_frames"], both["expected_source_frames"]) == (251, 502), both
+    assert both["ended_early"] == {"last_frame": 81, "expected_source_frames": 200}, both
+    live = run.RunSummary(frames=10)
+    assert run_summary.combine([whole, live]).to_json()["expected_source_frames"] is None
 
 
 @pytest.fixture

@@ -76,6 +76,9 @@ class RunSummary:
     size_changes: int = 0  # frames of another size than the frame before (tracks carry over in the old pixels)
     last_size: tuple[int, ...] = ()  # (height, width) of the last frame tracked, for `size_changes`
     ended_early: int | None = None
+    # the frames the header of the video that `ended_early` announced (several sources: that video's, not their sum
+    # in `expected_frames`); None: `expected_frames`, a single source's own
+    ended_early_announced: int | None = None
     # the source's frames to its end (an image folder's files, a video's header length; summary.json's
     # `expected_source_frames`, whatever `vid_stride`); None: unknown
     expected_frames: int | None = None
@@ -123,6 +126,12 @@ class RunSummary:
         """Frames per second over the whole loop (detector, ReID, tracking and writing)."""
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def _announced(self) -> int | None:
+        """The frames the header of the video that ended early announced (`ended_early_announced`, else this
+        source's `expected_frames`)."""
+        return self.expected_frames if self.ended_early_announced is None else self.ended_early_announced
+
     def to_json(self) -> dict[str, Any]:
         """JSON-ready: what `describe` says, for `summary.json` beside the outputs."""
         return {
@@ -163,7 +172,7 @@ class RunSummary:
                 else {}
             ),
             **(
-                {"ended_early": {"last_frame": self.ended_early, "expected_source_frames": self.expected_frames}}
+                {"ended_early": {"last_frame": self.ended_early, "expected_source_frames": self._announced}}
                 if self.ended_early is not None
                 else {}
             ),
@@ -258,7 +267,7 @@ class RunSummary:
             )
         if self.ended_early is not None:
             lines.append(  # OpenCV counts frames from the container's duration, which a longer sound track sets
-                f"the video stops being readable after frame {self.ended_early} of the {self.expected_frames} its "
+                f"the video stops being readable after frame {self.ended_early} of the {self._announced} its "
                 "header announces (cut short or damaged, or its sound runs longer than its picture)"
             )
         if self.gaps:
@@ -418,8 +427,9 @@ def combine(summaries: list[RunSummary]) -> RunSummary:
     if len(summaries) == 1:
         return summaries[0]
     total = RunSummary()
-    known = [s.to_track for s in summaries if s.to_track is not None]
-    total.to_track = sum(known) if len(known) == len(summaries) else None
+    for counted in ("to_track", "expected_frames"):  # (summed where every source's is known)
+        known = [getattr(s, counted) for s in summaries if getattr(s, counted) is not None]
+        setattr(total, counted, sum(known) if len(known) == len(summaries) else None)
     for s in summaries:
         total.frames += s.frames
         total.seconds += s.seconds
@@ -452,5 +462,5 @@ def combine(summaries: list[RunSummary]) -> RunSummary:
         total.gaps += s.gaps
         total.gallery_saves_failed += s.gallery_saves_failed
         if s.ended_early is not None:
-            total.ended_early, total.expected_frames = s.ended_early, s.expected_frames
+            total.ended_early, total.ended_early_announced = s.ended_early, s._announced
     return total
