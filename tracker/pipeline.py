@@ -50,6 +50,7 @@ from tracker.types import (
     Embedder,
     OutsideDetections,
     TrackedObject,
+    inside_rows,
     prechecked,
     to_embedding_tensor,
 )
@@ -968,8 +969,7 @@ def _inside(dets: Detections, size: tuple[int, int], dropped: OutsideDetections,
     high_x1, high_y1, _, _ = largest(boxes, 0).tolist()
     if high_x1 < width and low_x2 > 0 and high_y1 < height and low_y2 > 0:
         return dets
-    x1, y1, x2, y2 = boxes.T
-    inside = (x1 < width) & (x2 > 0) & (y1 < height) & (y2 > 0)
+    inside = inside_rows(boxes, size)
     if inside.all():
         return dets
     dropped.add(int((~inside).sum()), why.format(height=height, width=width))

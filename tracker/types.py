@@ -31,9 +31,11 @@ __all__ = [
     "TrackedObject",
     "as_boxes",
     "as_float64",
+    "inside_rows",
     "kept_rows",
     "prechecked",
     "to_embedding_tensor",
+    "valid_rows",
 ]
 
 log = logging.getLogger(__name__)
@@ -328,11 +330,7 @@ class Detections:
                 size = boxes[:, 2:] - boxes[:, :2]  # overflows to inf for absurd coordinates (NaN: not finite)
         index = np.arange(n, dtype=np.int64)
         if not (bounded and _all_valid(size, scores_arr)):
-            valid = (
-                (np.abs(boxes) <= MAX_COORDINATE).all(axis=1)  # (NaN compares False, inf is beyond)
-                & np.isfinite(scores_arr)
-                & (size >= MIN_BOX_SIZE).all(axis=1)
-            )
+            valid = valid_rows(boxes, size) & np.isfinite(scores_arr)
             inverted = int((size < 0).any(axis=1).sum())  # NaN compares False: only finite, inverted corners
             hint = (
                 f"; {inverted} with x2 < x1 or y2 < y1: boxes_xyxy are corners (x1, y1, x2, y2), not (x, y, w, h)"
@@ -620,31 +618,27 @@ def as_boxes(boxes_xyxy: Any, one_box_also: str = "", scored: bool = True) -> np
     return boxes
 
 
+def valid_rows(boxes_xyxy: np.ndarray, sides: np.ndarray) -> np.ndarray:
+    """(N,) bool: the rows of (N, 4) pixel corners with every corner within +-MAX_COORDINATE (NaN compares False, inf
+    is beyond) and both (N, 2) `sides` (x2 - x1, y2 - y1) at least MIN_BOX_SIZE: what `Detections.from_arrays` keeps
+    of the boxes."""
+    return (np.abs(boxes_xyxy) <= MAX_COORDINATE).all(axis=1) & (sides >= MIN_BOX_SIZE).all(axis=1)
+
+
+def inside_rows(boxes_xyxy: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(N,) bool: the rows of (N, 4) pixel corners with some part inside a frame of `size` (height, width) px."""
+    height, width = size
+    x1, y1, x2, y2 = boxes_xyxy.T
+    return (x1 < width) & (x2 > 0) & (y1 < height) & (y2 > 0)
+
+
 def kept_rows(boxes_xyxy: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """(N,) bool: the rows of (N, 4) float64 pixel corners that `Tracker.update_detections` keeps on a frame of `size`
-    (height, width) px: every corner finite and within +-MAX_COORDINATE, width and height at least MIN_BOX_SIZE (an
-    inverted box is not), and some part inside the frame (as `Detections.from_arrays` and the pipeline's `_inside`
-    tell them; an embedder's public call gives the others no crop)."""
-    height, width = size
-    if not len(boxes_xyxy):
-        return np.ones(0, dtype=bool)
-    low, high = smallest(boxes_xyxy, 0), largest(boxes_xyxy, 0)  # (NaN propagates: the tests below are False)
-    if smallest(low) >= -MAX_COORDINATE and largest(high) <= MAX_COORDINATE:  # no side can overflow
+    (height, width) px: valid (`valid_rows`, as `Detections.from_arrays` tells them) and with some part inside the
+    frame (`inside_rows`, as the pipeline's `_inside`); an embedder's public call gives the others no crop."""
+    with np.errstate(over="ignore", invalid="ignore"):  # (NaN and huge corners compare False in `valid_rows`)
         sides = boxes_xyxy[:, 2:] - boxes_xyxy[:, :2]
-        # the usual boxes, told by reductions (a few microseconds): every one valid and inside the frame
-        if smallest(sides) >= MIN_BOX_SIZE and high[0] < width and low[2] > 0 and high[1] < height and low[3] > 0:
-            return np.ones(len(boxes_xyxy), dtype=bool)
-    with np.errstate(over="ignore", invalid="ignore"):  # (NaN and huge corners compare False below)
-        sides = boxes_xyxy[:, 2:] - boxes_xyxy[:, :2]
-    x1, y1, x2, y2 = boxes_xyxy.T
-    return (
-        (np.abs(boxes_xyxy) <= MAX_COORDINATE).all(axis=1)
-        & (sides >= MIN_BOX_SIZE).all(axis=1)
-        & (x1 < width)
-        & (x2 > 0)
-        & (y1 < height)
-        & (y2 > 0)
-    )
+    return valid_rows(boxes_xyxy, sides) & inside_rows(boxes_xyxy, size)
 
 
 def prechecked(model: _Model) -> _Model:
