@@ -659,18 +659,23 @@ class Tracker:
             Exception: whatever the detector or embedder raises (a GPU out of memory), unchanged; the tracker is then
                 as before the call (`_track`), so the frame can be given again.
         """
-        detector = self._check_detector()
-        frame = as_bgr(frame)
-        given = self._given_motion(camera_motion, camera_motion_noise, frame.shape[:2])
-        return self._track(frame, prechecked(detector)(frame), given)  # (the frame checked: `as_bgr`)
+        return self._detected(frame, functools.partial(self._given_motion, camera_motion, camera_motion_noise))
 
     def _update_in_stream(self, frame: Any, motion: np.ndarray | None, noise: float) -> list[TrackedObject]:
         """`update(frame, camera_motion=motion, camera_motion_noise=noise)` for `stream`'s frames detected in the
         loop, `motion` already converted and checked by `with_motions` (as `as_homography`'s, its item named): not
         converted again (`_in_stream`)."""
+        return self._detected(frame, functools.partial(_in_stream, motion, noise))
+
+    def _detected(
+        self, frame: Any, motion_of: Callable[[tuple[int, int]], tuple[np.ndarray, float] | None]
+    ) -> list[TrackedObject]:
+        """`update`'s work: the detector checked (`_check_detector`), the frame `as_bgr`'s, its known motion
+        `motion_of((height, width))` checked before the detector runs, then the frame detected and tracked."""
         detector = self._check_detector()
         frame = as_bgr(frame)
-        return self._track(frame, prechecked(detector)(frame), _in_stream(motion, noise, frame.shape[:2]))
+        given = motion_of(frame.shape[:2])
+        return self._track(frame, prechecked(detector)(frame), given)  # (the frame checked: `as_bgr`)
 
     _stream_update = _one_call_at_a_time(_update_in_stream, "stream")  # one call at a time, as `update`
 
