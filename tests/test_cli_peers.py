@@ -325,17 +325,24 @@ def test_the_back_mark_and_a_hidden_trail_last_seconds_of_the_source(rate):
         assert bool(drawn[195:206, 100].any()) == joined, (hidden, joined)  # (midway between the two places)
 
 
-def test_the_video_is_drawn_at_the_tracked_rate(clip, tmp_path, monkeypatch, fake_models):
-    """`track --vid-stride 2` of a 25 frames/s clip draws at 12.5 frames/s: its trails' seconds are the source's."""
-    rates: list[float | None] = []
+@pytest.fixture
+def annotators(monkeypatch):
+    """The (line_width, frame_rate) of each `Annotator` a `track` run builds (the real one draws)."""
+    made: list[tuple[int | None, float | None]] = []
     real = run.Annotator
 
     def annotator(line_width=None, frame_rate=None):
-        rates.append(frame_rate)
+        made.append((line_width, frame_rate))
         return real(line_width, frame_rate)
 
     monkeypatch.setattr(run, "Annotator", annotator)
+    return made
+
+
+def test_the_video_is_drawn_at_the_tracked_rate(clip, tmp_path, annotators, fake_models):
+    """`track --vid-stride 2` of a 25 frames/s clip draws at 12.5 frames/s: its trails' seconds are the source's."""
     assert main([str(clip), "--vid-stride", "2", "--max-frames", "4", "--out", str(tmp_path / "w"), "-q"]) == 0
+    rates = [rate for _, rate in annotators]
     assert rates == [12.5], rates
 
 
@@ -372,17 +379,10 @@ def test_a_line_width_with_no_video_to_draw_is_a_usage_error(clip, tmp_path, mon
     assert "--show needs a display" in capsys.readouterr().err
 
 
-def test_line_width_reaches_the_video(clip, tmp_path, monkeypatch, fake_models):
+def test_line_width_reaches_the_video(clip, tmp_path, annotators, fake_models):
     """`track --line-width 7` draws its video with that width."""
-    widths: list[int | None] = []
-    real = run.Annotator
-
-    def annotator(line_width=None, frame_rate=None):
-        widths.append(line_width)
-        return real(line_width, frame_rate)
-
-    monkeypatch.setattr(run, "Annotator", annotator)
     assert main([str(clip), "--line-width", "7", "--max-frames", "2", "--out", str(tmp_path / "w"), "-q"]) == 0
+    widths = [width for width, _ in annotators]
     assert widths == [7]
 
 
