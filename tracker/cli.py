@@ -93,6 +93,26 @@ def _config_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _gallery_options(parser: argparse.ArgumentParser, gallery_help: str) -> None:
+    """`--gallery FILE` (its help `gallery_help`: what the command does with the file) and `--relink`, as `track` and
+    `track batch` both take them."""
+    parser.add_argument("--gallery", action=GivenOnce, type=path_arg, metavar="FILE", help=gallery_help)
+    parser.add_argument("--relink", action="store_true", help=RELINK_HELP)
+
+
+def _set_option(parser: argparse.ArgumentParser) -> None:
+    """`--set KEY=VALUE` (repeatable), as `track` and `track batch` both take it."""
+    parser.add_argument(
+        "--set", action="append", default=[], type=override_text, metavar="KEY=VALUE", help="override any config key"
+    )
+
+
+def _quiet_options(parser: argparse.ArgumentParser) -> None:
+    """`-q/--quiet` and `--verbose`, as `track` and `track batch` both take them."""
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
+    parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
+
+
 def _device_option(parser: argparse.ArgumentParser) -> None:
     """`--device DEV`, as `track` and `track batch` both take it."""
     parser.add_argument(
@@ -175,18 +195,11 @@ def _parser() -> argparse.ArgumentParser:
         help="video file, image folder or glob, MOTChallenge sequence, webcam index, or URL; several are tracked "
         "in turn (with --gallery, the same person keeps one ID in all of them)",
     )
-    p.add_argument(
-        "--gallery",
-        action=GivenOnce,
-        type=path_arg,
-        metavar="FILE",
-        help="identity gallery: loaded if the file exists, written back (IDs survive long absences, videos, cameras)",
+    _gallery_options(
+        p, "identity gallery: loaded if the file exists, written back (IDs survive long absences, videos, cameras)"
     )
-    p.add_argument("--relink", action="store_true", help=RELINK_HELP)
     _config_option(p)
-    p.add_argument(
-        "--set", action="append", default=[], type=override_text, metavar="KEY=VALUE", help="override any config key"
-    )
+    _set_option(p)
     p.add_argument(
         "--out",
         action=GivenOnce,
@@ -243,8 +256,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="S",
         help=f"write the resume checkpoint this often, wall time (default {DEFAULT_CHECKPOINT_SECONDS:g}; 0: never)",
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
-    p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
+    _quiet_options(p)
     return p
 
 
@@ -279,18 +291,9 @@ def _batch_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--workers", action=GivenOnce, type=positive_int, metavar="N", help="local engine: processes (default: cores)"
     )
-    p.add_argument(
-        "--gallery",
-        action=GivenOnce,
-        type=path_arg,
-        metavar="FILE",
-        help="one set of identities: linked into FILE at the end",
-    )
-    p.add_argument("--relink", action="store_true", help=RELINK_HELP)
+    _gallery_options(p, "one set of identities: linked into FILE at the end")
     _config_option(p)
-    p.add_argument(
-        "--set", action="append", default=[], type=override_text, metavar="KEY=VALUE", help="override any config key"
-    )
+    _set_option(p)
     p.add_argument("--save-video", action=GivenOnceSwitch, default=True, help="write the annotated mp4s (default: on)")
     _device_option(p)
     _model_option(p)
@@ -298,8 +301,7 @@ def _batch_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-frames", action=GivenOnce, type=positive_int, metavar="N", help="stop each video after N frames"
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
-    p.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
+    _quiet_options(p)
     return p
 
 
