@@ -61,6 +61,18 @@ def colour_models(monkeypatch):
 ARGS = ["--quiet", "--no-save-video", "--set", "reid.model=auto", "--set", "appearance.lazy_embedding=false"]
 
 
+def ctrl_c_once_tracked(patch: pytest.MonkeyPatch) -> None:
+    """Patch `tracker.run.track_source` (through `patch`) to raise KeyboardInterrupt once it tracked its source: a
+    Ctrl-C after the tracking loop ended, before the run stored the people in view and wrote its outputs."""
+    track_source = run.track_source
+
+    def tracked_then_ctrl_c(*args, **kwargs):
+        track_source(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    patch.setattr(run, "track_source", tracked_then_ctrl_c)
+
+
 def colour_ids(rows: np.ndarray, frames: list[np.ndarray]) -> dict[int, int]:
     """MOT rows -> {ID: 0 (yellow walker) or 1 (cyan walker)} from the colour under each box centre."""
     out = {}
@@ -1004,13 +1016,7 @@ def test_an_abort_before_the_people_in_view_are_stored_says_they_are_not_in_the_
     "it holds this run's identities", though the two people in view were in no save. Now it says they are not."""
     video = write_video(tmp_path / "cam1.avi", scene())
     path = tmp_path / "site.gallery"
-    track_source = run.track_source
-
-    def second_ctrl_c_once_the_loop_ended(*args, **kwargs):
-        track_source(*args, **kwargs)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(run, "track_source", second_ctrl_c_once_the_loop_ended)
+    ctrl_c_once_tracked(monkeypatch)  # the second Ctrl-C, once the loop ended
     args = [*ARGS, "--set", "gallery.save_every_seconds=0"]
     assert main([str(video), "--gallery", str(path), "--out", str(tmp_path / "o"), *args]) == 130
     said = capsys.readouterr().err.splitlines()[0]

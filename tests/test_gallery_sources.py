@@ -18,7 +18,7 @@ import pytest
 from media import write_video
 from test_batch import EVERY_FRAME, gallery_tracker, one_clip_gallery_batch
 from test_cli import child_env, scene, weights_args
-from test_gallery_cli import ARGS, colour_models  # noqa: F401 (a fixture)
+from test_gallery_cli import ARGS, colour_models, ctrl_c_once_tracked  # noqa: F401 (a fixture)
 from test_gallery_merge import camera_gallery, looks
 
 from tracker.batch import track_many
@@ -336,18 +336,10 @@ def test_a_run_stopped_mid_video_leaves_it_recorded_as_unfinished(tmp_path, monk
     """A source is recorded as it starts: a run stopped (Ctrl-C) before its end saved the sightings so far, and its
     file says so; tracking the video into it again (not `--resume`) is refused, naming it "stopped before its end"
     and `--resume` as the first way on."""
-    import tracker.run as run
-
     video = write_video(tmp_path / "cam.avi", scene())
     gallery = tmp_path / "site.gallery"
-    track_source = run.track_source
-
-    def stopped(*args, **kwargs):
-        track_source(*args, **kwargs)
-        raise KeyboardInterrupt
-
     with monkeypatch.context() as patched:
-        patched.setattr(run, "track_source", stopped)
+        ctrl_c_once_tracked(patched)
         assert main([str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o1"), *ARGS]) == 130
     assert [s.frames for s in Gallery.load(gallery).sources.values()] == [None]
     capsys.readouterr()
