@@ -15,6 +15,18 @@ def _random_state(t: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return mean, root @ root.transpose(0, 2, 1) + np.eye(8)
 
 
+def _replayed_one_track_at_a_time(kf, mean, cov, start, end, gaps, noise=None):
+    """What `KalmanFilter.replay` must give, by the per-track loop it stands for: for each of the T tracks, (1, 8)
+    mean and (1, 8, 8) covariance after predict and update on each virtual observation of its gap (on the line from
+    its `start` to its `end` xywh) and a final predict."""
+    for i, gap in enumerate(gaps):
+        m, c = mean[i : i + 1], cov[i : i + 1]
+        for k in range(1, gap):
+            m, c = kf.predict(m, c)
+            m, c = kf.update(m, c, (start[i] + (end[i] - start[i]) * k / gap)[None], noise=noise)
+        yield kf.predict(m, c)
+
+
 def test_predict_equals_f_p_ft_plus_q():
     kf = KalmanFilter(MotionConfig())
     mean, cov = _random_state(7)
@@ -79,12 +91,7 @@ def test_replay_equals_one_track_at_a_time_bit_for_bit():
     gaps = np.array([3, 9, 1, 2, 9])
     inputs = (mean.copy(), cov.copy())
     got_mean, got_cov = kf.replay(mean, cov, start, end, gaps)
-    for i, gap in enumerate(gaps):
-        m, c = mean[i : i + 1], cov[i : i + 1]
-        for k in range(1, gap):
-            m, c = kf.predict(m, c)
-            m, c = kf.update(m, c, (start[i] + (end[i] - start[i]) * k / gap)[None])
-        m, c = kf.predict(m, c)
+    for i, (m, c) in enumerate(_replayed_one_track_at_a_time(kf, mean, cov, start, end, gaps)):
         np.testing.assert_array_equal(got_mean[i], m[0])
         np.testing.assert_array_equal(got_cov[i], c[0])
     np.testing.assert_array_equal(mean, inputs[0])  # inputs untouched
@@ -258,12 +265,7 @@ def test_replay_one_coordinate_at_a_time_gives_the_matrix_replay_bits():
                 cov[1, 0, 1] = cov[1, 1, 0] = 0.25
             inputs = (mean.copy(), cov.copy())
             got_mean, got_cov = kf.replay(mean, cov, start, end, gaps, noise)
-            for i, gap in enumerate(gaps):
-                m, c = mean[i : i + 1], cov[i : i + 1]
-                for k in range(1, gap):
-                    m, c = kf.predict(m, c)
-                    m, c = kf.update(m, c, (start[i] + (end[i] - start[i]) * k / gap)[None], noise=noise)
-                m, c = kf.predict(m, c)
+            for i, (m, c) in enumerate(_replayed_one_track_at_a_time(kf, mean, cov, start, end, gaps, noise)):
                 np.testing.assert_array_equal(got_mean[i], m[0])
                 np.testing.assert_array_equal(got_cov[i], c[0])
             np.testing.assert_array_equal(mean, inputs[0])  # inputs untouched
