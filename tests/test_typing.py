@@ -26,6 +26,14 @@ from tracker.types import Detector, Embedder
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _runs_mypy(test):
+    """Mark `test` as one that runs mypy: slow, and skipped where mypy is not installed (not a dependency)."""
+    needs_mypy = pytest.mark.skipif(
+        importlib.util.find_spec("mypy") is None, reason="mypy is not installed (not a dependency)"
+    )
+    return pytest.mark.slow(needs_mypy(test))
+
+
 def test_the_package_ships_its_typed_marker():
     assert (ROOT / "tracker" / "py.typed").is_file()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -150,18 +158,14 @@ _REFUSED = """
 """
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy is not installed (not a dependency)")
+@_runs_mypy
 def test_a_type_checker_holds_detectors_and_embedders_to_the_protocols(tmp_path, request, monkeypatch):
     """What a user's mypy says: the models the tracker builds and plain functions of the right arguments pass; a
     model path, a detector of two results, one of two arguments, a detector given as the embedder are refused.
     ~20 s the first time (mypy reads torch and numpy), ~1 s once pytest's cache holds mypy's."""
     from mypy import api
 
-    monkeypatch.chdir(ROOT)  # (mypy reads this checkout's `tracker`, not another one installed)
-    kept = getattr(request.config, "cache", None)  # (none with `-p no:cacheprovider`: a cold run, ~20 s)
-    cache = kept.mkdir("mypy") if kept is not None else tmp_path / "mypy_cache"
-    options = ["--follow-imports=silent", "--cache-dir", str(cache), "--no-error-summary"]
+    options = _mypy_options(request, tmp_path, monkeypatch)
     good, bad = tmp_path / "satisfied.py", tmp_path / "refused.py"
     good.write_text(textwrap.dedent(_SATISFIED))
     bad.write_text(textwrap.dedent(_REFUSED))
@@ -176,8 +180,7 @@ def test_a_type_checker_holds_detectors_and_embedders_to_the_protocols(tmp_path,
 GALLERY_PARTS = ["gallery", "gallery_save", "gallery_search", "gallery_live", "gallery_retention", "gallery_upkeep"]
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy is not installed (not a dependency)")
+@_runs_mypy
 def test_the_gallery_s_parts_type_check(request, tmp_path, monkeypatch):
     """mypy on `Gallery` and its parts gave 68 errors: each part used the state `Gallery.__init__` sets and the
     other parts' methods, which it did not declare ("GallerySearch" has no attribute "_identities"), and `load` of
@@ -191,11 +194,19 @@ def _mypy_on(modules, request, tmp_path, monkeypatch):
     modules they import read silently: only these files' errors are reported)."""
     from mypy import api
 
+    options = _mypy_options(request, tmp_path, monkeypatch)
+    return api.run([*options, *(f"tracker/{name}.py" for name in modules)])
+
+
+def _mypy_options(request, tmp_path, monkeypatch) -> list[str]:
+    """mypy's options for a test's run in this checkout (made the working folder: mypy reads this `tracker`, not
+    another one installed): the modules the checked files import read silently, the cache kept in pytest's (~20 s
+    the first time, mypy reading torch and numpy; ~1 s after), or in `tmp_path` where there is none
+    (`-p no:cacheprovider`: a cold run)."""
     monkeypatch.chdir(ROOT)
     kept = getattr(request.config, "cache", None)
     cache = kept.mkdir("mypy") if kept is not None else tmp_path / "mypy_cache"
-    options = ["--follow-imports=silent", "--cache-dir", str(cache), "--no-error-summary"]
-    return api.run([*options, *(f"tracker/{name}.py" for name in modules)])
+    return ["--follow-imports=silent", "--cache-dir", str(cache), "--no-error-summary"]
 
 
 # The core and the modules its frame calls (`TrackerCore.update`'s path), each at 0 mypy errors.
@@ -230,8 +241,7 @@ CORE_PARTS = [
 ]
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy is not installed (not a dependency)")
+@_runs_mypy
 def test_the_core_s_frame_path_type_checks(request, tmp_path, monkeypatch):
     """mypy on `TrackerCore` gave 18 errors, and its frame path (bank, kalman, stage 1, the report, the measurement
     noise, the ground line) 23 more: a `FramePairs` of a frame with pairs was read as if its arrays could be None
@@ -348,8 +358,7 @@ CHECKED_PARTS = [
 ]
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy is not installed (not a dependency)")
+@_runs_mypy
 def test_the_batch_summary_camera_motion_config_and_source_modules_type_check(request, tmp_path, monkeypatch):
     """mypy on these gave 69 errors: yaml and tqdm read as untyped (their stubs, `types-PyYAML` and `types-tqdm`, are
     in the test extra now), packages of no stubs at all (boxmot, TrackEval, scipy, ...: named in pyproject.toml's
