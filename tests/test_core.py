@@ -485,7 +485,7 @@ def test_whole_frame_sizes_of_any_numeric_type_are_taken(size):
 
 def test_a_frame_shape_of_plain_ints_is_taken_without_the_number_checks(monkeypatch):
     """`frame.shape[:2]`, given every frame: two positive ints are the size as they are, not sent through the checks
-    of a number of any type (their abstract-class tests cost ~1 % of the street frame, docs/speed.md stop 62). Other
+    of a number of any type (their abstract-class tests cost ~1 % of the street frame, docs/speed-log.md stop 62). Other
     types still are (`test_whole_frame_sizes_of_any_numeric_type_are_taken`, `test_a_bad_frame_size_is_one_clear_error`:
     `(True, 640)` is refused)."""
 

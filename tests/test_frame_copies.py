@@ -1,5 +1,5 @@
 """A frame's (T, N) work the one-class frame does not need: the gated IoU is the IoU itself, stage 1 adds no class
-block, and the stage 1 pairs are read by their flat places (docs/speed.md, stop 68)."""
+block, and the stage 1 pairs are read by their flat places (docs/speed-log.md, stop 68)."""
 
 from __future__ import annotations
 

@@ -273,7 +273,7 @@ def test_replay_one_coordinate_at_a_time_gives_the_matrix_replay_bits():
 
 
 def test_box_conversions_give_the_textbook_formulas_bits():
-    """`xywh_to_xyxy` and `xyxy_to_xywh` take the columns contiguous before any arithmetic (docs/speed.md, stop 69):
+    """`xywh_to_xyxy` and `xyxy_to_xywh` take the columns contiguous before any arithmetic (docs/speed-log.md, stop 69):
     the corners are still centre -/+ size / 2 and the centre corner + size / 2, bit for bit, signed zeros, infinities
     and subnormals included (NaN where the formula gives NaN)."""
     from tracker.kalman import xywh_to_xyxy, xyxy_to_xywh

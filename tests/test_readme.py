@@ -28,7 +28,8 @@ from tracker.eval.cli import command_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
-# The pages README.md links for the measurements behind it (docs/speed.md, docs/decisions.md): held to the same checks
+# The pages README.md links for the measurements behind it (docs/speed.md, docs/speed-log.md, docs/decisions.md):
+# held to the same checks
 DOCS = {path.name: path.read_text() for path in sorted((ROOT / "docs").glob("*.md"))}
 ALL_TEXT = "\n".join([README, *DOCS.values()])
 # The reference pages README.md's sections moved to (each linked from its heading's summary): what a user follows
@@ -303,9 +304,10 @@ def page_anchors(text: str) -> set[str]:
 
 
 def test_every_anchor_into_a_page_is_one_of_its_headings():
-    """The README's `[...](docs/speed.md#stop-48-...)` and a page's `[...](#anchor)` or `[...](other.md#anchor)`
+    """The README's `[...](docs/speed-log.md#stop-48-...)` and a page's `[...](#anchor)` or `[...](other.md#anchor)`
     name a heading of that page (the link test above checks the README's own anchors and the pages' links back):
-    a heading of docs/speed.md or docs/decisions.md reworded leaves no README link landing at the top of the page."""
+    a heading of docs/speed-log.md or docs/decisions.md reworded leaves no README link landing at the top of the
+    page."""
     pages = {f"docs/{name}": text for name, text in DOCS.items()}
     links = [(page, anchor) for page, anchor in re.findall(r"\]\((docs/[\w.-]+\.md)#([\w-]+)\)", README)]
     for name, text in DOCS.items():

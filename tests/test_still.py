@@ -600,7 +600,7 @@ def test_camera_motion_noise_must_be_a_finite_number_of_pixels():
 
 def test_the_default_camera_motion_noise_is_taken_without_the_number_checks(monkeypatch):
     """Every frame without a camera motion passes the default 0.0: taken as it is, not through the checks of a number
-    of any type (their abstract-class tests cost ~1 % of the walking frame, docs/speed.md stop 62); -0.0 stays the
+    of any type (their abstract-class tests cost ~1 % of the walking frame, docs/speed-log.md stop 62); -0.0 stays the
     -0.0 `float()` gave, and a numpy zero is still read as its float."""
 
     def no_checks(value):

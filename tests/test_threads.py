@@ -201,8 +201,8 @@ def test_core_runs_numpys_blas_on_one_thread_and_callers_reid_gets_the_callers(t
 
 def test_a_frame_bounds_numpys_blas_and_leaves_opencvs_own_alone():
     """OpenCV's wheel loads its own OpenBLAS with the tracker (`import cv2`), which no step of a frame calls: lowering
-    and restoring it cost three C calls a frame out of the caches (~1 % of the walking frame, docs/speed.md, stop 70).
-    numpy's BLAS, which runs the frame's products, is the one bounded."""
+    and restoring it cost three C calls a frame out of the caches (~1 % of the walking frame, docs/speed-log.md,
+    stop 70). numpy's BLAS, which runs the frame's products, is the one bounded."""
     import cv2  # noqa: F401 (its OpenBLAS loaded, as the tracker's pipeline does)
 
     others = _blas_info(numpys=False)
@@ -309,7 +309,7 @@ class _CountedPool:
 
 def test_a_frames_end_sets_a_lowered_count_back_without_reading_it_first(monkeypatch):
     """The end of every frame: a count the block lowered is set back at once. Read first, it cost a second C call a
-    library (and torch), each ~2-6 us out of the caches at a frame's end: ~1 % of the walking frame (docs/speed.md,
+    library (and torch), each ~2-6 us out of the caches at a frame's end: ~1 % of the walking frame (docs/speed-log.md,
     stop 62). A count the block left alone is still read first, and put back if the block's work changed it."""
     pool = _CountedPool(4)
     monkeypatch.setattr("tracker.threads._numpy_blas_libraries", lambda: [pool])
