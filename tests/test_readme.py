@@ -318,6 +318,25 @@ def test_every_anchor_into_a_page_is_one_of_its_headings():
     assert not missing, f"anchors that are no heading of their page: {missing}"
 
 
+# docs/speed.md's most bytes, the target when its 287 KB of stops went to docs/speed-log.md (stop 72): a page, no log
+SPEED_PAGE_MOST_BYTES = 40_000
+
+
+def test_the_speed_page_keeps_the_current_state_and_quotes_its_figures_from_the_log():
+    """README's Speed link lands on docs/speed.md: the current figures, the levers, what is open. A stop's
+    measurements are appended to docs/speed-log.md (the rule at its top), so a `## Stop N` section on the page, or the
+    page grown back into a log, fails here; so does a figure on the page (a decimal, or a range of two) that the log
+    does not hold: a range rounded again, or a figure made up."""
+    page, log = DOCS["speed.md"], DOCS["speed-log.md"]
+    stops = re.findall(r"^#+ Stop \d+.*$", page, flags=re.MULTILINE)
+    assert not stops, f"docs/speed.md keeps the current state; append these to docs/speed-log.md: {stops}"
+    assert len(page.encode()) <= SPEED_PAGE_MOST_BYTES, "docs/speed.md grew into a log: move stops to docs/speed-log.md"
+    figures = set(re.findall(r"\d+\.\d+(?:-\d+\.\d+)?", re.sub(r"\]\([^)]*\)", "]", page)))  # links hold none
+    assert len(figures) >= 100, "the page's figures were not found"
+    unquoted = sorted(figure for figure in figures if figure not in log)
+    assert not unquoted, f"figures on docs/speed.md that docs/speed-log.md does not hold: {unquoted}"
+
+
 def test_the_layout_lists_every_module_and_tool():
     """The Layout section names each module of tracker/ (and each sub-package) and each script of tools/."""
     layout = README[README.index("## Layout") :]
