@@ -425,6 +425,64 @@ def test_empty_section_gives_its_defaults(tmp_path, section):
     assert load_config(path) == TrackerConfig()
 
 
+@pytest.mark.parametrize(
+    "text", ["association:\n", "association:\n  # high_score: 0.5\n", "device: cpu\nassociation: null\n"]
+)
+def test_a_section_with_no_value_in_a_file_is_said_once_with_its_line(tmp_path, text, caplog):
+    """`association:` with nothing indented below it (or every key of it commented out) loaded its defaults without a
+    word: a user trying values by commenting keys in and out was not told the file set none of them. It still loads
+    the defaults (that is what the file says), with one warning naming the file, the line and the section."""
+    path = tmp_path / "cfg.yaml"
+    path.write_text(text)
+    with caplog.at_level(logging.WARNING, logger="tracker.config_load"):
+        cfg = load_config(path)
+    assert cfg.association == TrackerConfig().association
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    line = text.splitlines().index(next(t for t in text.splitlines() if t.startswith("association"))) + 1
+    assert len(said) == 1 and said[0].startswith(f"{path}: line {line}: section 'association' has no value"), said
+    assert "association: {}" in said[0], said
+
+
+def test_a_section_written_as_an_empty_mapping_or_with_keys_is_not_warned(tmp_path, caplog):
+    """`association: {}` says the defaults are meant: no warning (nor for a section with keys)."""
+    path = tmp_path / "cfg.yaml"
+    path.write_text("association: {}\nlifecycle:\n  min_hits: 3\n")
+    with caplog.at_level(logging.WARNING, logger="tracker.config_load"):
+        assert load_config(path).lifecycle.min_hits == 3
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n  # min_hits: 3\n"])
+def test_a_file_that_sets_nothing_is_said_once(tmp_path, text, caplog):
+    """An empty config file, or one whose every line is commented out, loaded the defaults without a word."""
+    path = tmp_path / "cfg.yaml"
+    path.write_text(text)
+    with caplog.at_level(logging.WARNING, logger="tracker.config_load"):
+        assert load_config(path) == TrackerConfig()
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert said == [f"config file {path} sets no keys (empty, or every line a comment): each keeps its default"]
+
+
+def test_an_override_into_a_section_the_file_gave_no_value_sets_that_key(tmp_path):
+    """`--set association.high_score=0.5` with a file holding `association:` (no value) was refused: "'association' is
+    None, not a section"."""
+    path = tmp_path / "cfg.yaml"
+    path.write_text("association:\n")
+    assert load_config(path, ["association.high_score=0.5"]).association.high_score == 0.5
+
+
+@pytest.mark.parametrize(
+    ("value", "also"), [("5", "got 5"), ("[1, 2]", "got [1, 2]"), ("\n  - high_score: 0.5", "without the '- '")]
+)
+def test_a_section_given_a_scalar_or_a_list_says_how_a_section_is_written(tmp_path, value, also):
+    """`association: 5` (or a list) said "association: expected a mapping, got 5", not how a section is written."""
+    path = tmp_path / "cfg.yaml"
+    path.write_text(f"device: cpu\nassociation: {value}\n")
+    error = raises_config_error("association", lambda: load_config(path), also=also)
+    assert str(error).startswith(f"{path}: line 2: association: a section, so expected a mapping of its keys"), error
+    assert "`key: value` a line indented below it" in str(error), error
+
+
 # ------------------------------------------------------------------------------------------------ overrides
 OVERRIDE_FAULTS = {
     "no equals sign": (["appearance.enabled"], "appearance.enabled", "section.key=value"),

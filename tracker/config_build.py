@@ -311,7 +311,16 @@ def build_section(cls: type, data: Any, prefix: str = "", root: type | None = No
         data = {}
     if not isinstance(data, dict):
         section = prefix.rstrip(".") or None  # (None: the whole config, no key)
-        raise ConfigError(f"{section or 'config'}: expected a mapping, got {data!r}", key=section)
+        if section is None:
+            raise ConfigError(f"config: expected a mapping, got {data!r}", key=None)
+        # (it said "expected a mapping" alone: a user who wrote `association: 0.5` or `- key: value` items was not
+        # told how a section is written)
+        items = " (a list: write its keys without the '- ' before each)" if isinstance(data, list) else ""
+        raise ConfigError(
+            f"{section}: a section, so expected a mapping of its keys (`{section.rsplit('.', 1)[-1]}:` then one "
+            f"`key: value` a line indented below it, or `{{key: value}}`), got {data!r}{items}",
+            key=section,
+        )
     hints = _type_hints(cls)
     known = [f.name for f in fields(cls)]
     for key in data:

@@ -8,6 +8,7 @@ Generic over the schema: `load_file` is given the function that checks the mappi
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import typing
 from collections.abc import Callable, Collection
@@ -19,6 +20,8 @@ import yaml
 from tracker.config_keys import ConfigError
 
 __all__ = ["apply_overrides", "load_file", "split_override", "value_at"]
+
+log = logging.getLogger(__name__)
 
 _Config = TypeVar("_Config")
 
@@ -56,7 +59,9 @@ def apply_overrides(
             raise ConfigError(f"override key {dotted!r} is not a 'section.key' string", key=None)
         node = data
         parts = dotted.split(".")
-        for part in parts[:-1]:
+        for depth, part in enumerate(parts[:-1], 1):
+            if node.get(part) is None and ".".join(parts[:depth]) in sections:
+                node[part] = {}  # (a file's section given no value: `--set` into it said "None, not a section")
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
                 raise ConfigError(f"{dotted}: '{part}' is {child!r}, not a section", key=dotted)
@@ -174,6 +179,8 @@ def load_file(
             `foreign` says (no override mends it).
     """
     data: dict[str, Any] = {}
+    loaded: Any = {}  # (the file's own mapping: None for a file that sets nothing)
+    text = ""
     if path is not None and not isinstance(path, str | os.PathLike):  # overrides given first: Path's TypeError
         hint = " (overrides go by name: load_config(overrides=...))" if isinstance(path, list | tuple | dict) else ""
         message = f"the config path must be a YAML file path or None, got {type(path).__name__} {path!r}{hint}"
@@ -208,6 +215,7 @@ def load_file(
     if said:  # (another tracker's file: every key of it unknown, not only the first one named)
         raise ConfigError(f"{path}: {said}", key=None)
     written = copy.deepcopy(data) if file_error is not None else {}  # (the overrides change `data`)
+    own = copy.deepcopy(loaded)  # (the file's mapping as written, for `_say_empty`)
     try:
         apply_overrides(data, overrides, sections)
     except ConfigError as exc:
@@ -215,11 +223,37 @@ def load_file(
             raise  # the override's own fault (malformed, or below a value an override gave): the key typed
         raise _in_file(exc, path, text) from None  # below a value the faulty file wrote: its line
     try:
-        return parse(data)
+        cfg = parse(data)
     except ConfigError as exc:
         if file_error is None or path is None or str(exc) != str(file_error):
             raise  # the overrides' own fault, named by the key typed
         raise _in_file(exc, path, text) from None
+    if path is not None:
+        _say_empty(own, path, text, sections)
+    return cfg
+
+
+def _say_empty(written: Any, path: Path, text: str, sections: Collection[str]) -> None:
+    """Log (WARNING) what the config file at `path` (its `text`, read as `written`) sets nothing with: the whole file
+    (empty, or every line a comment) and each section given no value (`association:` with nothing indented below it,
+    or its keys all commented out). Both load as the defaults, as before, but said nothing: a user who commented out
+    keys to try the defaults, or indented none, was not told the file set none of them. `association: {}` says the
+    defaults are meant, and is not logged."""
+    if written is None:  # (a mapping with no key, `{}`, was written on purpose)
+        log.warning("config file %s sets no keys (empty, or every line a comment): each keeps its default", path)
+        return
+    for section in sorted(sections):
+        node: Any = written
+        for part in section.split("."):
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        if node is None:
+            line = _key_line(text, section)
+            where = "" if line is None else f" line {line}:"
+            log.warning(
+                "%s:%s section '%s' has no value (nothing indented below it, or every key of it commented out), so "
+                "the file sets none of its keys; write '%s: {}' where its defaults are meant, or delete the line",
+                path, where, section, section.rsplit(".", 1)[-1],
+            )  # fmt: skip
 
 
 def _below_a_value(data: dict[str, Any], key: str | None) -> bool:
