@@ -20,8 +20,9 @@ from test_resume import checkpoint_every, kill, outputs, stop_at
 
 import tracker.run as run
 import tracker.run_summary as run_summary
-from tracker.cli import main
+from tracker.cli import _parser, main
 from tracker.cli_args import PEER_OPTIONS, TRACK_ONLY_OPTIONS
+from tracker.io import line_sizes
 from tracker.io.video import MAX_LINE_WIDTH, Annotator
 from tracker.resume import CHECKPOINT_NAME
 from tracker.types import TrackedObject, TrackState
@@ -525,3 +526,14 @@ def test_a_strided_runs_summary_says_its_stride_and_an_unstrided_one_says_nothin
     assert "vid_stride" not in plain.to_json() and "source frame in" not in plain.describe()
     other = RunSummary(frames=5, seconds=1.0, frame_rate=25 / 3, vid_stride=3, name="b")
     assert combine([strided, other]).to_json()["vid_stride"] == 3
+
+
+def test_the_line_width_help_states_the_widths_the_drawing_uses(monkeypatch):
+    """`track --help` wrote `--line-width`'s range (16383) as a literal beside the code's `MAX_LINE_WIDTH`, and not
+    the default width at all: a change of either left the help saying another value. It reads both from where the
+    drawing takes them (`tracker.io.line_sizes`)."""
+    monkeypatch.setattr(line_sizes, "MAX_LINE_WIDTH", 999)
+    monkeypatch.setattr(line_sizes, "LINE_WIDTH", 5)
+    monkeypatch.setattr(line_sizes, "REFERENCE_HEIGHT", 1080)
+    (action,) = [a for a in _parser()._actions if "--line-width" in a.option_strings]
+    assert "(1 to 999)" in action.help and "(default: 5 at 1080 rows, scaled with the frame's height)" in action.help

@@ -48,6 +48,7 @@ from tracker.cli_gallery import gallery_main
 from tracker.cli_logging import printing_log
 from tracker.closed_pipe import silence_stdout
 from tracker.file_errors import one_line
+from tracker.io import line_sizes
 from tracker.resume import DEFAULT_CHECKPOINT_SECONDS
 from tracker.stop_flag import terminating_interrupts
 from tracker.wording import count
@@ -240,8 +241,9 @@ def _parser() -> argparse.ArgumentParser:
         action=GivenOnce,
         type=line_width,
         metavar="PX",
-        help="the annotated mp4's box and trail width in pixels (1 to 16383), as ultralytics' line_width (default: "
-        "scaled to the frame's height)",
+        help=f"the annotated mp4's box and trail width in pixels (1 to {line_sizes.MAX_LINE_WIDTH}), as ultralytics' "
+        f"line_width (default: {line_sizes.LINE_WIDTH} at {line_sizes.REFERENCE_HEIGHT} rows, scaled with the frame's "
+        "height)",
     )
     p.add_argument(
         "--resume",

@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tracker.io.line_sizes import LINE_WIDTH, MAX_LINE_WIDTH, REFERENCE_HEIGHT
 from tracker.io.opencv_files import NotUTF8Name, opencv_name, shown_name
 from tracker.types import TrackedObject
 
@@ -24,13 +25,8 @@ TRAIL_KEEP_SECONDS = 2.4  # s: a hidden ID's trail is kept this long, so it resu
 RECOVERED_MARK_SECONDS = 1.2  # s: how long the "back" mark stays on an ID that returned after occlusion
 DRAWING_FRAME_RATE = 25.0  # frames/s the drawing assumes when not told the frames' rate (30, 60, 30 frames above)
 MIN_TRAIL_POINTS = 2  # a trail is a line: at least two points, at any rate
-REFERENCE_HEIGHT = 720  # frame height at which drawing scale is 1
 MIN_SCALE = 0.6  # smallest drawing scale (small frames still get readable labels)
 FONT_SCALE = 0.7
-LINE_WIDTH = 2  # box and trail width at scale 1
-# px: the widest line width (`--line-width`): OpenCV draws no line wider than its MAX_THICKNESS, 32767, and a recovered
-# ID's outer frame is drawn twice as wide as its box
-MAX_LINE_WIDTH = 16383
 LABEL_PAD = 3  # pixels around the label text
 RECOVERED_COLOUR = (255, 255, 255)  # BGR: outer frame and label of a recovered ID
 TEXT_COLOUR = (0, 0, 0)
