@@ -523,3 +523,13 @@ def test_the_peer_counts_the_readme_gives_are_the_peer_tables():
     assert said and set(said) == {(str(len({s.name for s in BOXMOT_PEERS.values()})), str(len(BOXMOT_PEERS)))}
     configurations = set(re.findall(r"Ultralytics' (\d+) configurations", GUIDE))
     assert configurations == {str(len(PEERS))}
+
+
+def test_the_gallery_summary_links_to_the_page_for_its_figures():
+    """The README's gallery summary and docs/gallery.md both said "`lifecycle.max_seconds_lost` (10 s)": two copies
+    of a default to keep equal. The summary names each key and links to the page that gives its value."""
+    start = README.index("## Identity gallery")
+    summary = README[start : README.index("\n## ", start + 1)]
+    stated = re.findall(r"`([a-z_]+\.[a-z_]+)`\)?\s*\((\d[^)]*)\)", summary)
+    assert not stated, f"values the README's gallery summary repeats from docs/gallery.md: {stated}"
+    assert "[`lifecycle.max_seconds_lost`](docs/gallery.md)" in summary
