@@ -22,6 +22,7 @@ import tracker.run as run
 import tracker.run_summary as run_summary
 from tracker.cli import _parser, main
 from tracker.cli_args import PEER_OPTIONS, TRACK_ONLY_OPTIONS
+from tracker.config import load_config
 from tracker.io import line_sizes
 from tracker.io.video import MAX_LINE_WIDTH, Annotator
 from tracker.resume import CHECKPOINT_NAME
@@ -326,15 +327,61 @@ def test_the_back_mark_and_a_hidden_trail_last_seconds_of_the_source(rate):
         assert bool(drawn[195:206, 100].any()) == joined, (hidden, joined)  # (midway between the two places)
 
 
+@pytest.mark.parametrize(("seconds", "reach"), [(2.4, 59 * 4), (0.0, 0)])
+def test_the_trail_reaches_back_the_configured_seconds(seconds, reach):
+    """The trail's length was the constant TRAIL_SECONDS (1.2 s), which no user could change; it is the config key
+    `video.trail_seconds` (2.4: a walk twice as long; 0: no trail at all)."""
+    video = load_config(None, [f"video.trail_seconds={seconds}"]).video
+    annotator, frame, drawn, bottom = (
+        Annotator(frame_rate=25.0, video=video),
+        np.zeros((640, 200, 3), np.uint8),
+        None,
+        0,
+    )
+    for number in range(100):
+        top = 500.0 - 4.0 * number
+        bottom = round(top) + 60
+        drawn = annotator.draw(
+            frame, [TrackedObject(1, np.array([80.0, top, 120.0, top + 60]), 0.9, 0, TrackState.TRACKED, 0)]
+        )
+    assert drawn is not None
+    below = np.flatnonzero(drawn[:, 100].max(axis=1) > 0)
+    assert abs((int(below.max()) - bottom) - reach) <= 2, (int(below.max()) - bottom, reach)
+
+
+def test_a_hidden_trail_is_kept_the_configured_seconds():
+    """A hidden ID's trail was kept the constant TRAIL_KEEP_SECONDS (2.4 s); `video.trail_keep_seconds` sets it."""
+    frame = np.zeros((240, 240, 3), np.uint8)
+    video = load_config(None, ["video.trail_keep_seconds=1.0"]).video
+    for hidden, joined in ((25, True), (26, False)):  # (1 s at 25 frames/s)
+        annotator = Annotator(frame_rate=25.0, video=video)
+        annotator.draw(frame, [_person(40)])
+        for _ in range(hidden):
+            annotator.draw(frame, [])
+        drawn = annotator.draw(frame, [_person(140)])
+        assert bool(drawn[195:206, 100].any()) == joined, (hidden, joined)
+
+
+def test_track_draws_with_the_trail_seconds_its_config_gives(clip, tmp_path, monkeypatch, fake_models):
+    """`track --set video.trail_seconds=3` reaches the drawing (and the run's saved `config.yaml`)."""
+    given = []
+    real = run.Annotator
+    monkeypatch.setattr(run, "Annotator", lambda *a: given.append(a[2]) or real(*a))
+    out = tmp_path / "w"
+    assert main([str(clip), "--set", "video.trail_seconds=3", "--max-frames", "2", "--out", str(out), "-q"]) == 0
+    assert [v.trail_seconds for v in given] == [3.0], given
+    assert "trail_seconds: 3.0" in (out / "config.yaml").read_text()
+
+
 @pytest.fixture
 def annotators(monkeypatch):
     """The (line_width, frame_rate) of each `Annotator` a `track` run builds (the real one draws)."""
     made: list[tuple[int | None, float | None]] = []
     real = run.Annotator
 
-    def annotator(line_width=None, frame_rate=None):
+    def annotator(line_width=None, frame_rate=None, video=None):
         made.append((line_width, frame_rate))
-        return real(line_width, frame_rate)
+        return real(line_width, frame_rate, video)
 
     monkeypatch.setattr(run, "Annotator", annotator)
     return made

@@ -233,8 +233,8 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="track every Nth frame of the source (1, 1+N, 1+2N, ...), as ultralytics' vid_stride: the tracker is "
         "told the time between them (fps/N), the txt and JSONL keep the source's frame numbers, the annotated mp4 "
-        "holds the tracked frames at fps/N, its trails 1.2 s of the source's time as at any stride (default 1: every "
-        "frame)",
+        "holds the tracked frames at fps/N, its trails as many seconds of the source's time as at any stride "
+        "(default 1: every frame)",
     )
     p.add_argument(
         "--line-width",

@@ -35,6 +35,7 @@ __all__ = [
     "MotionConfig",
     "ReIDConfig",
     "TrackerConfig",
+    "VideoConfig",
     "config_to_dict",
     "config_to_yaml",
     "has_appearance",
@@ -66,6 +67,8 @@ MAX_SECONDS = 366 * 24 * 3600.0  # a time key in seconds at most (a year): no ti
 MAX_DAYS = 36525.0  # gallery.max_days_unseen at most (a century): forgets no identity any camera recorded
 MAX_GATE_CHI2 = 1e6  # motion.gate_chi2 at most: 1000 standard deviations, no gate at all (1e306 overflowed the gate)
 MAX_COST_MARGIN = 2.0  # a stage-1 cost margin at most: the whole range of an appearance cost (1 - cosine)
+MAX_TRAIL_SECONDS = 60.0  # video.trail_seconds and trail_keep_seconds at most: a minute's trail is 60000 points a
+# track at MAX_FRAME_RATE, drawn each frame
 MAX_BOX_HEIGHTS = 1e4  # a distance or height ratio in box heights at most: beyond any frame for a box 1 px high
 
 
@@ -684,10 +687,26 @@ class BatchConfig(Section):
 
 
 @dataclass(frozen=True)
+class VideoConfig(Section):
+    """The annotated video (`<name>.mp4` of `track` and `track batch`, `tracker.io.video.Annotator`); its times are
+    seconds of the source's time, whatever its frame rate or `--vid-stride`."""
+
+    trail_seconds: float = key(
+        1.2,
+        "how far back an ID's trail reaches (its bottom-centre points of that long); 0 = no trails",
+        lo=0,
+        hi=MAX_TRAIL_SECONDS,
+    )
+    trail_keep_seconds: float = key(
+        2.4, "a hidden ID's trail is kept this long, so it resumes where it was", lo=0, hi=MAX_TRAIL_SECONDS
+    )
+
+
+@dataclass(frozen=True)
 class TrackerConfig(Section):
     """The whole tracker: a frozen dataclass of top-level keys and one section per YAML mapping (`detector`,
-    `reid`, `appearance`, `motion`, `association`, `classes`, `lifecycle`, `gallery`, `batch`). Time limits are
-    mostly in seconds (keys naming seconds, e.g. `lifecycle.max_seconds_lost`, converted to frames with the frame
+    `reid`, `appearance`, `motion`, `association`, `classes`, `lifecycle`, `gallery`, `batch`, `video`). Time limits
+    are mostly in seconds (keys naming seconds, e.g. `lifecycle.max_seconds_lost`, converted to frames with the frame
     rate; a few `*_frames` keys count frames), similarities are cosine.
 
     Build it with `load_config` (checked); `TrackerConfig(...)` or `dataclasses.replace` skip the checks until a
@@ -726,6 +745,7 @@ class TrackerConfig(Section):
     lifecycle: LifecycleConfig = field(default_factory=LifecycleConfig)
     gallery: GalleryConfig = field(default_factory=GalleryConfig)
     batch: BatchConfig = field(default_factory=BatchConfig)
+    video: VideoConfig = field(default_factory=VideoConfig)
 
     def check_relations(self, prefix: str) -> None:
         """`device` is one of the accepted forms, and the believed frame rates form a range

@@ -259,7 +259,7 @@ def track_source(
         summary.detector_ran_at, source.stride,
     )  # fmt: skip
     summary.outputs = outputs.paths
-    annotator = Annotator(line_width, tracker.frame_rate)  # (trails of seconds: as long at any stride)
+    annotator = Annotator(line_width, tracker.frame_rate, tracker.config.video)  # (seconds: as long at any stride)
     done = resume or Progress()
     summary.frames, summary.tracks, summary.recovered = done.frames, set(done.tracks), done.recovered
     summary.recognised = done.recognised

@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tracker.config import VideoConfig
 from tracker.io.line_sizes import LINE_WIDTH, MAX_LINE_WIDTH, REFERENCE_HEIGHT
 from tracker.io.opencv_files import NotUTF8Name, opencv_name, shown_name
 from tracker.types import TrackedObject
@@ -20,8 +21,7 @@ log = logging.getLogger(__name__)
 
 # The drawing's times are seconds of the source's time, not drawn frames: at `--vid-stride 2` (half the frames drawn)
 # or at 50 frames/s a trail covers as long a walk as at 25 frames/s (a count of frames drew it twice or half as long).
-TRAIL_SECONDS = 1.2  # s: how far back an ID's trail reaches (its centre points of that long)
-TRAIL_KEEP_SECONDS = 2.4  # s: a hidden ID's trail is kept this long, so it resumes where it was
+# The trails' are config keys (`video.trail_seconds`, `video.trail_keep_seconds`: `tracker.config.VideoConfig`).
 RECOVERED_MARK_SECONDS = 1.2  # s: how long the "back" mark stays on an ID that returned after occlusion
 DRAWING_FRAME_RATE = 25.0  # frames/s the drawing assumes when not told the frames' rate (30, 60, 30 frames above)
 MIN_TRAIL_POINTS = 2  # a trail is a line: at least two points, at any rate
@@ -56,21 +56,28 @@ class Annotator:
         line_width: the boxes' and trails' width in pixels, whatever the frame's size (ultralytics' `line_width`);
             None: `LINE_WIDTH` scaled by the frame's height over `REFERENCE_HEIGHT` (at least `MIN_SCALE`).
         frame_rate: frames/s of the frames drawn (the tracker's: the source's rate / `--vid-stride`), which turns
-            the trails' and the "back" mark's seconds (`TRAIL_SECONDS`, ...) into frames; None: `DRAWING_FRAME_RATE`.
+            the trails' and the "back" mark's seconds (`video`, `RECOVERED_MARK_SECONDS`) into frames; None:
+            `DRAWING_FRAME_RATE`.
+        video: the trails' lengths in seconds (`video.trail_seconds`, `video.trail_keep_seconds`: the run's config);
+            None: their defaults (`VideoConfig()`).
 
     Raises:
         ValueError: a `line_width` below 1 or above `MAX_LINE_WIDTH` (OpenCV draws no wider line); a `frame_rate`
             that is not a positive finite number.
     """
 
-    def __init__(self, line_width: int | None = None, frame_rate: float | None = None) -> None:
+    def __init__(
+        self, line_width: int | None = None, frame_rate: float | None = None, video: VideoConfig | None = None
+    ) -> None:
         if line_width is not None and not 1 <= line_width <= MAX_LINE_WIDTH:
             raise ValueError(f"line width must be 1 to {MAX_LINE_WIDTH} pixels, got {line_width}")
         rate = DRAWING_FRAME_RATE if frame_rate is None else frame_rate
         if not 0 < rate < float("inf"):  # (NaN too)
             raise ValueError(f"frame rate must be a positive number of frames/s, got {frame_rate}")
-        self._trail_points = max(MIN_TRAIL_POINTS, round(TRAIL_SECONDS * rate))
-        self._keep_frames = round(TRAIL_KEEP_SECONDS * rate)
+        video = video or VideoConfig()
+        trail = video.trail_seconds  # (0: no trail; else a line, of at least two points)
+        self._trail_points = max(MIN_TRAIL_POINTS, round(trail * rate)) if trail > 0 else 0
+        self._keep_frames = round(video.trail_keep_seconds * rate)
         self._mark_frames = max(1, round(RECOVERED_MARK_SECONDS * rate))  # (shown on its own frame at least)
         self._line_width = line_width
         self._trails: dict[int, deque[tuple[int, int]]] = {}
