@@ -318,6 +318,7 @@ CHECKED_PARTS = [
     "io/image_check",
     "io/image_depth",
     "io/jsonl",
+    "io/line_sizes",
     "io/lock",
     "io/mot",
     "io/mp4_index",
