@@ -20,7 +20,7 @@ import yaml
 
 from tracker.config_build import build_section, check_sections, config_to_dict, section_names
 from tracker.config_keys import ConfigError, Section, key
-from tracker.config_load import apply_overrides, load_file, split_override, value_at
+from tracker.config_load import FilePath, apply_overrides, load_file, split_override, value_at
 from tracker.config_peer_files import peer_file_error
 
 __all__ = [
@@ -72,6 +72,8 @@ MAX_TRAIL_SECONDS = 60.0  # video.trail_seconds and trail_keep_seconds at most: 
 MAX_BOX_HEIGHTS = 1e4  # a distance or height ratio in box heights at most: beyond any frame for a box 1 px high
 
 
+PATH_KEYS = ("detector.model", "reid.weights")  # the keys naming files: a config file's relative ones are read from
+# its folder (`load_config`)
 DEVICE_FORMS = "auto, cpu, cuda or cuda:N"  # the `device` values accepted (torch's names, lower case)
 _DEVICE_FORM = re.compile(r"auto|cpu(:0)?|cuda(:[0-9]+)?")  # cpu:0 is torch's name of the CPU too
 
@@ -778,10 +780,17 @@ def parse_config(data: dict[str, Any] | None) -> TrackerConfig:
     return build_section(TrackerConfig, data, "")
 
 
+class _Dumper(yaml.SafeDumper):
+    """`yaml.SafeDumper` writing a `FilePath` (a config file's path, joined to its folder) as the str it is."""
+
+
+_Dumper.add_representer(FilePath, yaml.representer.SafeRepresenter.represent_str)
+
+
 def config_to_yaml(cfg: TrackerConfig) -> str:
     """`cfg` as YAML text, every key of every section in the schema's order (`config_to_dict`): a file that
     `load_config` reads back equal to `cfg` (what a `track` run writes as its `config.yaml`)."""
-    return yaml.safe_dump(config_to_dict(cfg), sort_keys=False, default_flow_style=False)
+    return yaml.dump(config_to_dict(cfg), Dumper=_Dumper, sort_keys=False, default_flow_style=False)
 
 
 def has_appearance(cfg: TrackerConfig) -> bool:
@@ -810,9 +819,10 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
     """Load a YAML config (None: the defaults) and apply `section.key=value` overrides.
 
     Args:
-        path: the YAML file (a leading `~` is the home folder), or None for the defaults.
+        path: the YAML file (a leading `~` is the home folder), or None for the defaults. The relative paths it gives
+            for `PATH_KEYS` are read from its folder (a file there: its absolute path; see `config_load.load_file`).
         overrides: a list of `section.key=value` strings (values read as YAML) or a {`section.key`: value} dict,
-            applied after the file; None: none.
+            applied after the file (their paths are the working folder's); None: none.
     Returns:
         The validated `TrackerConfig`.
     Raises:
@@ -822,7 +832,17 @@ def load_config(path: str | Path | None = None, overrides: list[str] | dict[str,
             unknown config key 'detector.bogus'; ...`).
     """
     # (parse_config looked up here, as tests replace it)
-    return load_file(path, overrides, parse_config, section_names(TrackerConfig), _peer_file)
+    return load_file(
+        path, overrides, parse_config, section_names(TrackerConfig), _peer_file, PATH_KEYS, _weights_elsewhere
+    )
+
+
+def _weights_elsewhere(name: str) -> Path | None:
+    """Where a weights path or name a config file gives is found other than in that file's folder: the working
+    folder, then `$TRACKER_WEIGHTS_DIR` (`tracker.weights.resolve_weights`), or None."""
+    from tracker.weights import resolve_weights
+
+    return resolve_weights(name, "detector")
 
 
 def _peer_file(data: dict[str, Any]) -> str | None:

@@ -19,7 +19,7 @@ import yaml
 
 from tracker.config_keys import ConfigError
 
-__all__ = ["apply_overrides", "load_file", "split_override", "value_at"]
+__all__ = ["FilePath", "apply_overrides", "load_file", "split_override", "value_at"]
 
 log = logging.getLogger(__name__)
 
@@ -155,12 +155,74 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 _UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
+class FilePath(str):
+    """A relative path a config file gave (`detector.model: ../weights/det.pt`), joined to that file's folder, where
+    nothing was found: the str the tracker opens, which remembers how it was `written`, in which `config_file` and on
+    which `line` (None: unknown), so that a not-found error names them (`tracker.weights.missing_weights`). Equal to
+    its str; pickles as itself."""
+
+    written: str
+    config_file: str
+    line: int | None
+
+    def __new__(cls, joined: str, written: str, config_file: str, line: int | None) -> FilePath:
+        value = super().__new__(cls, joined)
+        value.written, value.config_file, value.line = written, config_file, line
+        return value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return FilePath, (str(self), self.written, self.config_file, self.line)
+
+    def origin(self) -> str:
+        """How the path was given, for an error: "'../w/det.pt' in cfg.yaml (line 3), read from that file's folder"."""
+        line = "" if self.line is None else f" (line {self.line})"
+        return f"{self.written!r} in {self.config_file}{line}, read from that file's folder"
+
+
+def _paths_from_file(
+    data: dict[str, Any], path: Path, text: str, keys: Collection[str], lookup: Callable[[str], Path | None]
+) -> None:
+    """Read the relative paths the config file at `path` gives for the dotted `keys` from the file's folder, in place
+    in its mapping `data` (before any override: `--set` paths stay the working folder's). A file there: its absolute
+    path. Else a name `lookup` finds (the working folder, a folder of weights) is kept, a path with a folder part found
+    only in the working folder with a warning (configs written before this rule); a bare name found nowhere is kept (an
+    official name a library downloads, or its own error); a path with a folder part found nowhere becomes a
+    `FilePath`, the joined path remembering how it was written. Values that are no non-empty str: left to the checks."""
+    folder = path.parent
+    for key in keys:
+        *sections, leaf = key.split(".")
+        node: Any = data
+        for part in sections:
+            node = node.get(part) if isinstance(node, dict) else None
+        value = node.get(leaf) if isinstance(node, dict) else None
+        if not isinstance(value, str) or not value.strip() or Path(value).expanduser().is_absolute():
+            continue
+        joined = os.path.abspath(folder / value)
+        if os.path.exists(joined):
+            node[leaf] = joined
+            continue
+        bare = Path(value).name == value
+        found = lookup(value)
+        if found is not None and not bare and Path(value).exists():
+            line = _key_line(text, key)
+            log.warning(
+                "%s:%s %s %r is not in the config file's folder (%s): the working folder's %s is used; a config "
+                "file's relative paths are read from its own folder: write it so, or as an absolute path",
+                path, "" if line is None else f" line {line}:", key, value, joined, value,
+            )  # fmt: skip
+        if found is not None or bare:
+            continue
+        node[leaf] = FilePath(joined, value, str(path), _key_line(text, key))
+
+
 def load_file(
     path: str | Path | None,
     overrides: list[str] | dict[str, Any] | None,
     parse: Callable[[dict[str, Any]], _Config],
     sections: Collection[str] = (),
     foreign: Callable[[dict[str, Any]], str | None] | None = None,
+    path_keys: Collection[str] = (),
+    lookup: Callable[[str], Path | None] | None = None,
 ) -> _Config:
     """Read the YAML config file at `path` (None: no file, the defaults), apply `overrides` and check the result.
 
@@ -171,6 +233,10 @@ def load_file(
         sections: the config's dotted section names (`apply_overrides`).
         foreign: what is said of a file whose keys fail that is another tool's format (another tracker's YAML),
             or None where it is not; None: no such check.
+        path_keys: dotted keys whose relative paths the file gives are read from the file's folder (`FilePath`);
+            overrides' stay the working folder's.
+        lookup: where else such a path or name is found (the working folder, a folder of weights), or None; None:
+            the path itself, from the working folder.
     Raises:
         ConfigError: unknown key, wrong type, out-of-range value, a key given twice, unreadable/invalid YAML, or a
             `path` that is no path (the overrides given first, or YAML text: it was named as a file that does not
@@ -210,6 +276,8 @@ def load_file(
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the top level must be a mapping of sections", key=None)
         data = loaded or {}
+        if isinstance(loaded, dict):
+            _paths_from_file(data, path, text, path_keys, lookup or _found_here)
     file_error = _file_error(data, parse) if path is not None else None
     said = foreign(data) if file_error is not None and foreign is not None else None
     if said:  # (another tracker's file: every key of it unknown, not only the first one named)
@@ -306,3 +374,9 @@ def _file_error(data: dict[str, Any], parse: Callable[[dict[str, Any]], Any]) ->
     except ConfigError as exc:
         return exc
     return None
+
+
+def _found_here(name: str) -> Path | None:
+    """`name` as a path from the working folder where something is there, else None (`load_file`'s `lookup`)."""
+    found = Path(name).expanduser()
+    return found if found.exists() else None

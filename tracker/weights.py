@@ -121,7 +121,9 @@ def missing_weights(name: str, kind: str, remedy: str | None = None) -> FileNotF
         where = (f" and in ${WEIGHTS_DIR_ENV}{weights_dir_fault() or f', {folder}'}") if folder is not None else unset
     key = _CONFIG_KEYS[kind]
     remedy = remedy or f"get them from {_SOURCES[kind]} and set {key} to its path ({how_to_set(key)})"
-    return FileNotFoundError(f"{kind} weights '{name}' not found (looked at the path{where}); {remedy}")
+    origin = getattr(name, "origin", None)  # (a config file's relative path: `tracker.config_load.FilePath`)
+    given = f": {origin()}" if callable(origin) else ""
+    return FileNotFoundError(f"{kind} weights '{name}' not found (looked at the path{where}{given}); {remedy}")
 
 
 def how_to_set(key: str, option: bool = True) -> str:
