@@ -59,6 +59,14 @@ def test_a_bare_name_next_to_the_config_file_is_found_and_one_elsewhere_kept(pro
     assert load_config(write_config(project, "b.yaml", "yolo11n.pt")).detector.model == "yolo11n.pt"
 
 
+def test_a_config_file_in_the_working_folder_keeps_its_paths_as_written(project, monkeypatch):
+    """Run from the config file's own folder, both readings agree: the value stays as written (a run's saved
+    config.yaml, and what `track batch` compares with a video's earlier run, unchanged)."""
+    path = write_config(project, "site.yaml", "../weights/det.pt")
+    monkeypatch.chdir(project / "configs")
+    assert load_config(path.name).detector.model == "../weights/det.pt"
+
+
 def test_set_paths_stay_relative_to_the_working_folder(project):
     """`--set detector.model=PATH` (an override) is the working folder's, as a shell's path is."""
     path = write_config(project, "site.yaml", "../weights/det.pt")

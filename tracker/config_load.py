@@ -184,10 +184,11 @@ def _paths_from_file(
 ) -> None:
     """Read the relative paths the config file at `path` gives for the dotted `keys` from the file's folder, in place
     in its mapping `data` (before any override: `--set` paths stay the working folder's). A file there: its absolute
-    path. Else a name `lookup` finds (the working folder, a folder of weights) is kept, a path with a folder part found
-    only in the working folder with a warning (configs written before this rule); a bare name found nowhere is kept (an
-    official name a library downloads, or its own error); a path with a folder part found nowhere becomes a
-    `FilePath`, the joined path remembering how it was written. Values that are no non-empty str: left to the checks."""
+    path (as written where that folder is the working folder). Else a name `lookup` finds (the working folder, a
+    folder of weights) is kept, a path with a folder part found only in the working folder with a warning (configs
+    written before this rule); a bare name found nowhere is kept (an official name a library downloads, or its own
+    error); a path with a folder part found nowhere becomes a `FilePath`, the joined path remembering how it was
+    written. Values that are no non-empty str: left to the checks."""
     folder = path.parent
     for key in keys:
         *sections, leaf = key.split(".")
@@ -199,7 +200,9 @@ def _paths_from_file(
             continue
         joined = os.path.abspath(folder / value)
         if os.path.exists(joined):
-            node[leaf] = joined
+            # (a file in the working folder: both readings agree, and the value stays as written, so a run's saved
+            # config.yaml and what `track batch` compares for a video tracked before are as they were)
+            node[leaf] = value if os.path.abspath(value) == joined else joined
             continue
         bare = Path(value).name == value
         found = lookup(value)
