@@ -1675,6 +1675,16 @@ def test_a_failed_ray_task_raises_its_own_error_not_rays_traceback(ray_cluster, 
     assert type(caught.value) is FileNotFoundError
 
 
+def test_ray_map_steps_a_progress_bar_once_per_task_as_it_ends(ray_cluster):
+    """`track eval --engine ray` tracked and scored every sequence without a word until its table (the bar over the
+    results is stepped by `ray_map`'s `done`): one step per task, the results still in item order."""
+    from tracker.ray_engine import ray_map
+
+    steps: list[int] = []
+    assert ray_map(str, [3, 1, 2], done=lambda: steps.append(len(steps))) == ["3", "1", "2"]
+    assert steps == [0, 1, 2]
+
+
 _A_RAY_WORKER_DIES = r"""
 import os
 from tracker.eval.runner import WorkerDied, parallel_map

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -1638,7 +1639,7 @@ def test_an_interrupted_eval_says_how_many_results_it_kept(tmp_path, capsys, mon
 
     for n, says in ((0, f"no result finished yet in {out}"), (1, f"1 of 2 results finished, kept in {out}")):
         monkeypatch.setattr(runner, "parallel_map", interrupted_after(n))
-        assert eval_main(args) == 130
+        assert eval_main([*args, "--quiet"]) == 130  # (no progress bar beside the line)
         err = capsys.readouterr().err.strip().splitlines()
         assert err == [f"track eval: interrupted; {says}; re-run to resume"], err
     monkeypatch.setattr(runner, "parallel_map", real)
@@ -1823,8 +1824,8 @@ def _interrupted_after(real):
     """n -> a stand-in for `runner.parallel_map` that yields `real`'s first n results, then stops as Ctrl-C does."""
 
     def interrupted_after(n: int):
-        def parallel_map(func, items, workers, engine):
-            yield from real(func, items[:n], workers, engine)
+        def parallel_map(func, items, workers, engine, done=None):
+            yield from real(func, items[:n], workers, engine, done)
             raise KeyboardInterrupt
 
         return parallel_map
@@ -2202,3 +2203,46 @@ def test_inputs_made_by_the_models_show_a_progress_bar_unless_quiet(tmp_path, mo
     assert "WALK: detector: 100%" in err and f"{FRAMES}/{FRAMES}" in err and "frame/s" in err, err
     assert eval_main([*argv, "--out", str(tmp_path / "cached")]) == 0  # (the quiet run's cache)
     assert "WALK: detector" not in capsys.readouterr().err
+
+
+def test_tracking_and_scoring_show_progress_bars_unless_quiet_or_reused(tmp_path, capsys):
+    """After the inputs, `track eval` / `track compare` tracked every (tracker, sequence) and scored each tracker
+    with TrackEval in silence: `track compare` on MOT17's public boxes, 2 peers, printed nothing for 88 s, and the
+    whole table's 26 trackers take many minutes. A bar on stderr now counts the results made and the trackers
+    scored; none with `--quiet`, nor for a re-run that reuses every result and score."""
+    for name in ("SEQ-A", "SEQ-B"):
+        _walking_box_sequence(tmp_path / "data", name)
+    argv = ["--data", str(tmp_path / "data"), "--detections", "public", "--cache-dir", str(tmp_path / "cache")]
+    assert eval_main([*argv, "--out", str(tmp_path / "quiet"), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "tracking" not in err and "scoring" not in err, err
+    assert eval_main([*argv, "--out", str(tmp_path / "shown")]) == 0
+    err = capsys.readouterr().err
+    assert "tracking: 100%" in err and "2/2" in err and "result" in err, err
+    assert "scoring (TrackEval): 100%" in err and "1/1" in err, err
+    assert eval_main([*argv, "--out", str(tmp_path / "shown")]) == 0  # every result and score reused
+    err = capsys.readouterr().err
+    assert "tracking" not in err and "scoring" not in err, err
+
+
+def test_every_column_and_summary_field_a_run_writes_is_explained_in_the_docs(tmp_path, capsys):
+    """metrics.csv, compare.csv and summary.json carried `fps`, `ms_per_frame`, `elapsed_s`, `inputs_s`,
+    `cache_hits`, `resumed`, `timing_from_earlier_run`, `trackers`, `peer_sequences` ... that docs/evaluation.md
+    never named: a reader could not tell that `fps` is the tracker's own time, not the detector's and ReID's. Each
+    column and each summary.json field (top level and a row's) is now named there."""
+    import csv
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "evaluation.md").read_text()
+    named = set(re.findall(r"`([A-Za-z0-9_]+)`", docs))
+    _walking_box_sequence(tmp_path / "data")
+    argv = ["--data", str(tmp_path / "data"), "--detections", "public", "--cache-dir", str(tmp_path / "cache"), "-q"]
+    written: set[str] = set()
+    for command, table in ((eval_main, "metrics.csv"), (compare_main, "compare.csv")):
+        out = tmp_path / table
+        extra = ["--peers", "ByteTrack"] if command is compare_main else []
+        assert command([*argv, *extra, "--out", str(out)]) == 0
+        summary = json.loads((out / "summary.json").read_text())
+        with (out / table).open() as file:
+            written |= set(next(csv.reader(file))[1:]) | set(summary) | set(summary["combined"])
+    capsys.readouterr()
+    assert sorted(written - named) == []

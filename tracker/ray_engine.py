@@ -263,9 +263,16 @@ def in_folder(folder: str, fn: Callable[..., R], *args: Any) -> R:
         os.chdir(before)
 
 
-def ray_map(fn: Callable[[T], R], items: Iterable[T], address: str | None = None, num_cpus: float = 1) -> list[R]:
+def ray_map(
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    address: str | None = None,
+    num_cpus: float = 1,
+    done: Callable[[], object] | None = None,
+) -> list[R]:
     """`[fn(x) for x in items]`, one Ray task per item (each asking for `num_cpus`, run in the driver's working
-    folder: `in_folder`), results in item order.
+    folder: `in_folder`), results in item order. `done`: called in the driver once per task that has ended (a
+    progress bar's step), as it ends.
 
     Raises:
         Exception: what a task raised, as `fn` raised it (type and message; Ray's wrapper, whose message is the
@@ -278,6 +285,11 @@ def ray_map(fn: Callable[[T], R], items: Iterable[T], address: str | None = None
         folder = os.getcwd()  # (the items' relative paths are the driver's: `track eval --data ../data/MOT17`)
         refs: list[Any] = [remote.remote(folder, fn, x) for x in items]
         try:
+            waiting = refs
+            while done is not None and waiting:
+                ended, waiting = ray.wait(waiting, num_returns=1)
+                for _ in ended:
+                    done()
             return ray.get(refs)
         except BaseException as exc:
             # only the tasks not yet ended: a cancel racing the reply of a task that has ended trips a check of Ray's

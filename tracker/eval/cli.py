@@ -58,6 +58,7 @@ from tracker.eval.runner import (
     WorkerDied,
     load_all_inputs,
     parallel_map,
+    progress_bar,
     run_all,
 )
 from tracker.eval.scoring import METRICS, saved_scores, score_results_cached
@@ -225,13 +226,20 @@ def _timing(results: list[RunResult], tracker: str) -> dict[str, float]:
 
 
 def _evaluate(
-    args: argparse.Namespace, trackers: list[str], cfg: TrackerConfig, sequences: list[Sequence], out: Path
+    args: argparse.Namespace,
+    trackers: list[str],
+    cfg: TrackerConfig,
+    sequences: list[Sequence],
+    out: Path,
+    variant: str | None = None,
 ) -> tuple[list[RunResult], dict[str, dict[str, dict[str, float]]]]:
     workers, engine = args.workers, args.engine
     # Inputs are made here, before Ray starts (~15 s): a missing weights file or image is an error in seconds.
     inputs = load_all_inputs(cfg, sequences, args.detections, args.cache_dir, not args.no_cache, not args.quiet)
+    # bars over the tracking and TrackEval's scoring (MOT17's table: minutes of silence), none with --quiet
+    bars = None if args.quiet else (f"{variant}: " if variant else "")
     with ray_session(quiet=args.quiet) if engine == "ray" else nullcontext():  # one session: tracking and scoring
-        return _track_and_score(args, trackers, cfg, sequences, out, workers, engine, inputs)
+        return _track_and_score(args, trackers, cfg, sequences, out, workers, engine, inputs, bars)
 
 
 def _track_and_score(
@@ -243,10 +251,12 @@ def _track_and_score(
     workers: int,
     engine: str,
     inputs: dict[str, SequenceInputs],
+    bars: str | None = None,
 ) -> tuple[list[RunResult], dict[str, dict[str, dict[str, float]]]]:
     use_cache = not args.no_cache
+    tracking = None if bars is None else f"{bars}tracking"
     results = run_all(
-        trackers, cfg, sequences, args.detections, out, args.cache_dir, use_cache, workers, engine, inputs
+        trackers, cfg, sequences, args.detections, out, args.cache_dir, use_cache, workers, engine, inputs, tracking
     )
     suffix = "" if args.split == "train" else f"-{args.split}"
     failed = {r.tracker for r in results if r.failure is not None}  # a peer that raised on a sequence: no row
@@ -257,8 +267,10 @@ def _track_and_score(
     ]
     scores = [saved_scores(*job) for job in jobs]
     pending = [i for i, s in enumerate(scores) if s is None]
-    for i, computed in zip(pending, parallel_map(_score_job, [jobs[i] for i in pending], workers, engine), strict=True):
-        scores[i] = computed
+    with progress_bar(None if bars is None else f"{bars}scoring (TrackEval)", len(pending), "tracker") as step:
+        computed = parallel_map(_score_job, [jobs[i] for i in pending], workers, engine, step)
+    for i, tracker_scores in zip(pending, computed, strict=True):
+        scores[i] = tracker_scores
     for (seqs, files, _path), tracker_scores in zip(jobs, scores, strict=True):  # revivals beside TrackEval's
         for name, metrics in revival_scores(seqs, files).items():
             tracker_scores[name] = tracker_scores[name] | metrics
@@ -655,7 +667,7 @@ def _run_parsed(args: argparse.Namespace, parser: argparse.ArgumentParser, name:
                         sequences, variant, args.variant_seed, default_variants_dir(args.cache_dir), unlocked_said
                     )
                     out = out / variant  # (made by the first result written: an error before leaves no folder)
-                results, scores = _evaluate(args, trackers, cfg, seqs, out)
+                results, scores = _evaluate(args, trackers, cfg, seqs, out, variant)
                 every_result += results
                 elapsed = time.perf_counter() - started
                 table = _report(args, compare, cfg, seqs, results, scores, elapsed, say, out, variant)

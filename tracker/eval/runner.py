@@ -18,9 +18,10 @@ import multiprocessing
 import os
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -48,6 +49,7 @@ __all__ = [
     "WorkerDied",
     "load_all_inputs",
     "parallel_map",
+    "progress_bar",
     "run_all",
 ]
 
@@ -165,8 +167,15 @@ def _exit_orphaned() -> None:
     os._exit(_EXIT_ORPHANED)
 
 
-def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int, engine: str = "process") -> list[R]:
+def parallel_map(
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    workers: int,
+    engine: str = "process",
+    done: Callable[[], object] | None = None,
+) -> list[R]:
     """`[fn(x) for x in items]`, in `workers` spawned processes when `workers` > 1, or one Ray task per item.
+    `done`: called in this process once per item that has finished (a progress bar's step; the pool's in item order).
 
     Spawned, not forked: a fork after torch has started its thread pools can deadlock the child.
     On an interrupt, items not yet started are cancelled; running ones finish (their writes are atomic). A worker
@@ -183,21 +192,29 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int, engine:
 
         ray = import_ray()
         try:
-            return ray_map(fn, items)
+            return ray_map(fn, items, done=done)
         except ray.exceptions.RayError as exc:  # (a task's own error is raised as itself by ray_map)
             if isinstance(exc, ray.exceptions.RayTaskError):  # (one whose error Ray could not give back)
                 raise
             reason = " ".join(str(exc).split())[:_REASON_CHARS]
             raise WorkerDied(f"a Ray worker died ({type(exc).__name__}: {reason}); {worker_logs_hint(ray)}") from exc
+    step = done or (lambda: None)
     if workers <= 1 or len(items) <= 1:
-        return [fn(x) for x in items]
+        serial = []
+        for x in items:
+            serial.append(fn(x))
+            step()
+        return serial
     context = multiprocessing.get_context("spawn")
     with relaying(context) as relay:  # (the workers' log records are printed as the parent's own)
         pool = ProcessPoolExecutor(
             max_workers=min(workers, len(items)), mp_context=context, initializer=_init_worker, initargs=(relay,)
         )
         try:
-            results = list(pool.map(fn, items))
+            results = []
+            for result in pool.map(fn, items):
+                results.append(result)
+                step()
         except BrokenProcessPool as exc:
             pool.shutdown(wait=True, cancel_futures=True)
             raise WorkerDied("a worker process died (killed, or out of memory)") from exc
@@ -206,6 +223,20 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], workers: int, engine:
             raise
         pool.shutdown(wait=True)
     return results
+
+
+@contextmanager
+def progress_bar(label: str | None, total: int, unit: str) -> Iterator[Callable[[], object]]:
+    """A bar on stderr (`tracker.progress_stream`) of `total` steps named `label` ("tracking", "scoring"), in `unit`s;
+    yields its one-step function, for `parallel_map`'s `done`. None where `label` is None (`--quiet`) or there is
+    nothing to do: a run whose results were all reused shows none."""
+    from tqdm import tqdm
+
+    from tracker.progress_stream import ProgressStream
+
+    shown = label is not None and total > 0
+    with tqdm(total=total, desc=label, unit=unit, disable=not shown, file=ProgressStream(), dynamic_ncols=True) as bar:
+        yield lambda: bar.update()
 
 
 def _track_ours(
@@ -468,8 +499,10 @@ def run_all(
     workers: int = 1,
     engine: str = "process",
     inputs: dict[str, SequenceInputs] | None = None,
+    bar: str | None = None,
 ) -> list[RunResult]:
-    """Every tracker on every sequence; results in `out_dir/<tracker>/<sequence>.txt`.
+    """Every tracker on every sequence; results in `out_dir/<tracker>/<sequence>.txt`. `bar`: the label of a
+    progress bar on stderr over the results to make, one step a (tracker, sequence) result (`progress_bar`).
 
     Inputs are made (or read from the cache) once per sequence in this process, so models load once
     (`load_all_inputs`; `inputs`: already made by the caller). Results of an earlier run with the same
@@ -494,8 +527,10 @@ def run_all(
     results: list[RunResult | None] = [_finished(job) for job in jobs]
     pending = [i for i, r in enumerate(results) if r is None]
     try:
-        for i, result in zip(pending, parallel_map(_run_job, [jobs[i] for i in pending], workers, engine), strict=True):
-            results[i] = result
+        with progress_bar(bar, len(pending), "result") as step:
+            made = parallel_map(_run_job, [jobs[i] for i in pending], workers, engine, step)
+            for i, result in zip(pending, made, strict=True):
+                results[i] = result
     except KeyboardInterrupt:  # the message says how many are on disk (a worker may have written one not yet
         finished = sum(_finished(job) is not None for job in jobs)  # handed back here: counted from the files)
         raise EvalInterrupted(finished, len(jobs) - len(pending), len(jobs), Path(out_dir)) from None
