@@ -1621,6 +1621,15 @@ def test_an_unreachable_ray_address_fails_at_once(tmp_path, capsys, monkeypatch)
         ray_map(str, [1])
 
 
+def test_batch_help_says_a_missing_address_reads_ray_address_first(capsys):
+    """`track batch --help` said `--address` defaults to "a local Ray", while a batch without it joins the cluster
+    at $RAY_ADDRESS where that is set (docs/batch.md, and `track eval --engine ray`'s help, say so)."""
+    with pytest.raises(SystemExit):
+        main(["batch", "--help"])
+    said = " ".join(capsys.readouterr().out.split())
+    assert "default: $RAY_ADDRESS, else a local Ray" in said, said
+
+
 @pytest.mark.parametrize("address", ["junk", "foo bar", "head:port"])
 def test_an_address_that_is_no_ray_address_is_one_line_naming_where_it_came_from(
     tmp_path, capsys, monkeypatch, address

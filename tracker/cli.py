@@ -280,7 +280,9 @@ def _batch_parser() -> argparse.ArgumentParser:
         help="local processes (the default) or Ray tasks",
     )
     p.add_argument(
-        "--address", action=GivenOnce, help="Ray cluster to join (e.g. auto, ray://head:10001); default: a local Ray"
+        "--address",
+        action=GivenOnce,
+        help="Ray cluster to join (e.g. auto, ray://head:10001); default: $RAY_ADDRESS, else a local Ray",
     )
     p.add_argument(
         "--gpus-per-video",
