@@ -756,6 +756,37 @@ def test_a_cache_dir_that_is_a_file_is_one_clear_error_before_inputs_are_made(tm
     assert err == [f"track eval: error: cannot create the input cache folder {cache}: a file of that name exists"]
 
 
+def _fails(item: int) -> int:
+    """A pool job that raises (picklable)."""
+    raise ValueError(f"job {item} failed")
+
+
+def test_a_second_ctrl_c_while_the_pool_stops_leaves_no_worker_running(monkeypatch):
+    """Ctrl-C, and a second one as the process pool shut down (`timeout -s INT` sends two): the shutdown was cut
+    short, its workers never told to stop, and `track compare` printed its interrupted line, then hung at exit for
+    ever waiting for them. The shutdown now finishes first; the second Ctrl-C is raised after it."""
+    import multiprocessing
+    import signal
+    from concurrent.futures import ProcessPoolExecutor
+
+    import tracker.eval.runner as runner
+
+    real = ProcessPoolExecutor.shutdown
+
+    def interrupted_shutdown(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # the second Ctrl-C, as the shutdown starts
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ProcessPoolExecutor, "shutdown", interrupted_shutdown)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            runner.parallel_map(_fails, [1, 2, 3], workers=2)
+        assert multiprocessing.active_children() == [], "pool workers left running"
+    finally:  # (without the fix: end them, or this test run would hang at its exit)
+        for child in multiprocessing.active_children():
+            child.kill()
+
+
 def _worker_killed(item: int) -> int:
     """A pool job whose process dies as under the out-of-memory killer (item 1), or returns (picklable)."""
     import os

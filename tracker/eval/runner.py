@@ -38,6 +38,7 @@ from tracker.io.names import bounded_name
 from tracker.io.opencv_files import read_image
 from tracker.io.strict_json import nan_for_null, write_json_atomic
 from tracker.parent_watch import on_parent_exit
+from tracker.stop_flag import interrupts_held
 from tracker.worker_log import LogRelay, relaying, send_to_parent
 
 __all__ = [
@@ -219,7 +220,9 @@ def parallel_map(
             pool.shutdown(wait=True, cancel_futures=True)
             raise WorkerDied("a worker process died (killed, or out of memory)") from exc
         except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
+            # a second Ctrl-C cut the shutdown short: its workers, never told to stop, held the run at its exit for ever
+            with interrupts_held():
+                pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
     return results
