@@ -22,7 +22,7 @@ def _return(rule: bool, same: float = 0.6) -> dict[int, list[tuple[int, bool]]]:
     walker = Walker(0, lambda f: (100 + 6.0 * f, 300.0), visible=lambda f: not HIDDEN[0] <= f < HIDDEN[1])
     cfg = load_config(None, overrides=["device=cpu", f"association.vouched_lost_match={str(rule).lower()}"])
     tracker = Tracker(cfg, frame_rate=FPS)
-    tracker.core.calibration.lost_match_bound = lambda seconds: np.full(np.shape(seconds), RAMPED_BOUND)
+    tracker.core.calibration.lost_match_bound = lambda seconds, *_: np.full(np.shape(seconds), RAMPED_BOUND)
     identities = reid_like_identities(1, DIM)
     rng = np.random.default_rng(0)
     out = {}
@@ -53,7 +53,7 @@ def test_a_detection_the_prediction_barely_overlaps_still_needs_the_ramped_bound
     walker.visible = lambda f: not HIDDEN[0] <= f < HIDDEN[1]
     cfg = load_config(None, overrides=["device=cpu", "association.vouched_lost_match=true"])
     tracker = Tracker(cfg, frame_rate=FPS)
-    tracker.core.calibration.lost_match_bound = lambda seconds: np.full(np.shape(seconds), RAMPED_BOUND)
+    tracker.core.calibration.lost_match_bound = lambda seconds, *_: np.full(np.shape(seconds), RAMPED_BOUND)
     identities = reid_like_identities(1, DIM)
     rng = np.random.default_rng(0)
     for f in range(HIDDEN[1] + 1):

@@ -69,7 +69,7 @@ def clear_pairs(cost: np.ndarray, max_cost: float, margin: float) -> np.ndarray:
         cost = np.where(np.isnan(cost), np.inf, cost)
     best_col, best_row = cost.argmin(axis=1), cost.argmin(axis=0)  # (R,), (C,)
     row = np.arange(rows)
-    best = cost[row, best_col]
+    best = cost.take(row * cols + best_col)  # each row's cheapest, by its flat place (`[row, best_col]`'s values)
     mutual = (best_row[best_col] == row) & (best <= max_cost)
     # the second-cheapest pair of each row and of each column (inf where there is none): the cheapest once the
     # cheapest entry is set aside (what a partition at 1 gives, ties included, for a third less)
@@ -81,9 +81,10 @@ def clear_pairs(cost: np.ndarray, max_cost: float, margin: float) -> np.ndarray:
 
 
 def _cheapest_but(cost: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """A copy of `cost` with the entries at (`rows`, `cols`) set to inf."""
+    """A copy of `cost` with the entries at (`rows`, `cols`) set to inf (written by their flat places: `put`, what
+    `out[rows, cols] = inf` writes, for less)."""
     out = cost.copy()
-    out[rows, cols] = np.inf
+    out.put(rows * cost.shape[1] + cols, np.inf)
     return out
 
 
@@ -147,7 +148,7 @@ def assign_around(cost: np.ndarray, max_cost: float, fixed: np.ndarray) -> Match
     free_rows, free_cols = _free(cost.shape[0], fixed[:, 0]), _free(cost.shape[1], fixed[:, 1])
     if len(free_rows) == 0 or len(free_cols) == 0:  # (a crowd's usual frame: every track's pair is clear)
         return Matches(fixed.astype(np.int64), free_rows, free_cols)  # nothing left to assign
-    rest = _assign(cost[free_rows[:, None], free_cols], max_cost)  # the block np.ix_ gives, cheaper
+    rest = _assign(cost.take(free_rows, axis=0).take(free_cols, axis=1), max_cost)  # the block np.ix_ gives, cheaper
     pairs = np.concatenate([fixed, index_pairs(free_rows[rest.pairs[:, 0]], free_cols[rest.pairs[:, 1]])])
     return Matches(pairs.astype(np.int64), free_rows[rest.unmatched_rows], free_cols[rest.unmatched_cols])
 
@@ -183,7 +184,7 @@ def _assign(cost: np.ndarray, max_cost: float) -> Matches:
         _, row_to_col, _ = lap.lapjv(finite, extend_cost=True, cost_limit=max_cost + _COST_LIMIT_SLACK)
         matched_rows = (row_to_col >= 0).nonzero()[0]
         matched_cols = row_to_col[matched_rows]
-        ok = ~blocked[matched_rows, matched_cols]
+        ok = ~blocked.take(matched_rows * cols + matched_cols)  # (`[rows, cols]`'s values by their flat places)
         pairs = index_pairs(matched_rows[ok], matched_cols[ok])
     col_used = np.zeros(cols, dtype=bool)
     col_used[pairs[:, 1]] = True

@@ -336,13 +336,14 @@ class Calibration:
         floor of every calibrated bound and of the relief (a pair's similarity below it revives nothing)."""
         return self._settings.fixed["reid"]
 
-    def lost_match_bound(self, seconds_lost: np.ndarray | float) -> np.ndarray:
+    def lost_match_bound(self, seconds_lost: np.ndarray | float, revival: np.ndarray | None = None) -> np.ndarray:
         """Stage 1 appearance gate of lost tracks (motion already agrees): from `bound("match")` at 0 s to
         `revival_bound` at `revival_ramp_seconds` and beyond, linearly. Before calibration (and in `fixed`
         mode) the constant `appearance.match_threshold`.
 
         Args:
             seconds_lost: (T,) or scalar time since each track was last matched, seconds.
+            revival: `revival_bound(seconds_lost)` where the caller has it (the same values); None: taken here.
         Returns:
             (T,) (or 0-d) float64 cosine bounds.
         """
@@ -353,7 +354,7 @@ class Calibration:
         ramp = self._settings.ramp_seconds
         # np.clip to [0, 1] without its wrappers (called every frame with a lost track)
         weight = np.minimum(np.maximum(seconds / ramp, 0.0), 1.0) if ramp > 0 else np.ones(seconds.shape)
-        return match + (self.revival_bound(seconds) - match) * weight
+        return match + ((self.revival_bound(seconds) if revival is None else revival) - match) * weight
 
     def subsample(self, count: int, have: int = 0) -> np.ndarray:
         """Sorted random positions (seeded) out of `count` candidate pairs still to compute, when `have`

@@ -322,8 +322,8 @@ class TrackerCore:
         before, in its pixels) can come back by re-identification only (`view_exit.away_from_view`)."""
         cfg = self.config.association
         is_lost = self.table.state == LOST
-        dets = view.dets
-        away = away_from_view(self._mean, before, self.table.observed_xywh, is_lost, dets.boxes_xyxy, frame_size, cfg)
+        dets, observed, predicted = view.dets, self.table.observed_xywh, view.predicted_xyxy
+        away = away_from_view(self._mean, before, observed, is_lost, dets.boxes_xyxy, frame_size, cfg, predicted)
         cost = self.stage1.cost(view, confirmed, confident, away, view.part_boxes, self._appearance_given)
         if view.class_cost is not None:  # (one class: nothing to add, no (T, N) copy)
             cost = cost + view.class_block(confirmed, confident)
@@ -463,7 +463,8 @@ class TrackerCore:
         if t == 0 or n == 0:
             return FramePairs(det_xywh, part_boxes, confirmed, empty=True)
         mean, cov = self._mean, self._cov
-        iou = assoc.buffered_iou_matrix(xywh_to_xyxy(mean[:, :4]), dets.boxes_xyxy, self._motion_buffer(cov))
+        predicted = xywh_to_xyxy(mean[:, :4])  # (T, 4) corners: the IoU's, and the walking-out rule's (stage 1)
+        iou = assoc.buffered_iou_matrix(predicted, dets.boxes_xyxy, self._motion_buffer(cov))
         class_cost = self._class_cost(dets)
         compatible = True if class_cost is None else np.isfinite(class_cost)
         noise = self.measurement_noise.applied
@@ -502,6 +503,7 @@ class TrackerCore:
             compare=compare,
             border=border,
             border_only=border_only,
+            predicted_xyxy=predicted,
         )
 
     def _embed_deciding_looks(
@@ -599,6 +601,7 @@ class TrackerCore:
             looks,
             paired.innovation_diagonal,
             paired.part_boxes,
+            paired.predicted_xyxy,
         )
 
     def _part_box_mask(self, dets: Detections, frame_size: tuple[int, int] | None) -> np.ndarray | None:
@@ -1134,8 +1137,9 @@ def _clear_continuations(iou: np.ndarray, contested: np.ndarray, tracked: np.nda
     t, n = iou.shape
     if t == 0 or n == 0:
         return np.zeros(n, dtype=bool)
-    best, cols = iou.argmax(axis=0), np.arange(n)
-    return (iou[best, cols] >= clear_iou) & tracked[best] & ~contested[best, cols]
+    best = iou.argmax(axis=0)
+    at = best * n + np.arange(n)  # each column's best pair's flat place (`take`: the 2-D index's values, for less)
+    return (iou.take(at) >= clear_iou) & tracked[best] & ~contested.take(at)
 
 
 def _appearance_pairs(

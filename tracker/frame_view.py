@@ -49,6 +49,7 @@ class FramePairs(NamedTuple):
     compare: np.ndarray | None = None  # (T, N) bool: the pairs whose looks are compared (motion alone could be wrong)
     border: np.ndarray | None = None  # (T, N) bool: pairs cut by a side border (`Stage1Cost.border_pairs`); None
     border_only: np.ndarray | None = None  # (T, N) bool: those of them not in `compare` (read by the border rule alone)
+    predicted_xyxy: np.ndarray | None = None  # (T, 4) the predicted boxes' corners (`FrameView.predicted_xyxy`)
 
 
 class PairedFrame(Protocol):
@@ -88,6 +89,8 @@ class PairedFrame(Protocol):
     def border(self) -> np.ndarray | None: ...  # None: no border-cut pair (then `border_only` is None too)
     @property
     def border_only(self) -> np.ndarray | None: ...
+    @property
+    def predicted_xyxy(self) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,9 @@ class FrameView:
     # row (`GroundLine.part_boxes`): no look (stage 1, stage 4, banks), no lost track brought back (stage 1), measured
     # at their track's size (`motion.complete_part_boxes`); None: none is (most frames: no mask to apply)
     part_boxes: np.ndarray | None = None
+    # (T, 4) the tracks' predicted boxes (the Kalman means of this frame) as corners, pixels: what the IoU was taken
+    # of, and what the walking-out rule reads (`view_exit.away_from_view`); None: no pair (no track or no detection)
+    predicted_xyxy: np.ndarray | None = None
 
     def class_block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray | float:
         """The class cost of the `rows` x `cols` block (`block`); 0.0 when all are of one class."""
@@ -124,5 +130,7 @@ class FrameView:
 
 
 def block(matrix: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """(R, C) block of a (T, N) matrix at integer `rows` x `cols` (what `np.ix_` gives, for a third of its cost)."""
-    return matrix[rows[:, None], cols]
+    """(R, C) block of a (T, N) matrix at integer `rows` x `cols` (what `np.ix_` gives): the rows, then their columns,
+    each by `take` (a copy each; ~0.6 us against ~1.7 for the 2-D fancy index `matrix[rows[:, None], cols]` of a
+    frame's ~20 x 20 matrices)."""
+    return matrix.take(rows, axis=0).take(cols, axis=1)

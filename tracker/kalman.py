@@ -416,7 +416,7 @@ class KalmanFilter:
             scaled = (diff[:, None, :] @ np.linalg.inv(cast(np.ndarray, s))[rows])[:, 0, :]  # (no diagonal: S)
         distance = einsum("pj,pj->p", scaled, diff)
         passed = np.zeros((t, n), dtype=bool)
-        passed[rows, cols] = distance <= chi2
+        passed.put(rows * n + cols, distance <= chi2)  # (by the pairs' flat places: `[rows, cols]`'s writes, for less)
         return passed, diagonal
 
 

@@ -69,12 +69,14 @@ class Stage1Cost:
         if not any_set(lost):
             return filled((len(self.table.tracks), 1), self.config.appearance.match_threshold)
         seconds = self.table.seconds_since_observed(self.frame_rate)
-        bounds = np.where(lost, self.calibration.lost_match_bound(seconds), self.config.appearance.match_threshold)
+        revival = self.calibration.revival_bound(seconds)  # (T,) read by both bounds below: taken once
+        match = self.calibration.lost_match_bound(seconds, revival)
+        bounds = np.where(lost, match, self.config.appearance.match_threshold)
         if self.config.association.thin_bank_revival:  # a thin bank's return after the unbanked lifetime: a revival
             if late is None:
                 late = self.late_thin_banks(self.bank.count(self.table.slot) if counts is None else counts)
             if any_set(late):
-                bounds = np.where(late, np.maximum(bounds, self.calibration.revival_bound(seconds)), bounds)
+                bounds = np.where(late, np.maximum(bounds, revival), bounds)
         return bounds[:, None]
 
     def late_thin_banks(self, counts: np.ndarray) -> np.ndarray:
@@ -213,21 +215,24 @@ class Stage1Cost:
         lost (traced: PETS09 yolov8n jump, frame 92, a person out of view for the second between two jumps came back
         at IoU 0.70 with the compensated prediction, similarity 0.645, refused and taken back a frame later)."""
         t, n = view.iou.shape
-        rows, cols, at = mask_places(view.motion_gate)  # (`at`: the pairs' places for `take` and `put`)
         # every track and every detection in stage 1 (a crowd's usual frame: all confirmed, all confident): the
         # block is the whole view, its rows and columns the view's own, and only the tracks `away` drop pairs
         whole = len(track_idx) == t and len(det_idx) == n  # (ascending distinct indices: 0..t-1 and 0..n-1)
-        if not whole:
-            row_at, col_at = filled(t, -1, np.int64), filled(n, -1, np.int64)
-            row_at[track_idx], col_at[det_idx] = np.arange(len(track_idx)), np.arange(len(det_idx))
-            keep = (row_at[rows] >= 0) & (col_at[cols] >= 0) & ~(away[rows] if away.ndim == 1 else away[rows, cols])
-            rows, cols, at = rows[keep], cols[keep], at[keep]
-        elif any_set(away):
+        if whole:
+            rows, cols, at = mask_places(view.motion_gate)  # (`at`: the pairs' places for `take` and `put`)
+            placed = at  # (the block's places are the view's)
+        else:  # the block's own gate: its pairs in the whole gate's row-major order (ascending indices), and the
+            # places of both (`placed` in the block, `at` in the view)
+            rows, cols, placed = mask_places(view.motion_gate.take(track_idx, axis=0).take(det_idx, axis=1))
+            rows, cols = track_idx.take(rows), det_idx.take(cols)
+            at = rows * n + cols
+        if any_set(away):
             keep = ~(away[rows] if away.ndim == 1 else away[rows, cols])
-            rows, cols, at = rows[keep], cols[keep], at[keep]
+            rows, cols, at, placed = rows[keep], cols[keep], at[keep], placed[keep]
         cost = filled((len(track_idx), len(det_idx)), np.inf)
         cfg, similarity = self.config.association, view.similarity.take(at)
-        motion = assoc.motion_cost(view.iou.take(at), view.dets.scores[cols], cfg)  # the pairs' cost without looks
+        overlap = view.iou.take(at)  # the pairs' IoU: their motion cost's, and the vouched lost tracks' below
+        motion = assoc.motion_cost(overlap, view.dets.scores[cols], cfg)  # the pairs' cost without looks
         state, gated = self.table.state[rows], view.kalman_gate.take(at)  # read by most rules below: taken once
         tracked, lost = state == TRACKED, state == LOST
         partial = None if cfg.partial_views_veto else self._partial_views(rows, tracked)
@@ -242,7 +247,7 @@ class Stage1Cost:
         # without a lost track every pair's gate is `match_bounds`'s fixed threshold: no (T, 1) column to gather
         bounds = self.match_bounds(counts, late)[rows, 0] if any_lost else self.config.appearance.match_threshold
         if cfg.vouched_lost_match and any_lost:  # motion that holds the person needs no revival's evidence
-            vouched = lost & gated & (view.iou[rows, cols] >= cfg.clear_iou)
+            vouched = lost & gated & (overlap >= cfg.clear_iou)
             if late is not None and not cfg.vouch_thin_banks:  # overlap does not vouch for a thin bank's revival
                 vouched &= ~late[rows]
             bounds = np.where(vouched, np.minimum(bounds, self.calibration.bound("match")), bounds)
@@ -273,10 +278,7 @@ class Stage1Cost:
             fused = np.where(lost & part_boxes[cols], np.inf, fused)
         if refused is not None:
             fused = np.where(refused, np.inf, fused)
-        if whole:
-            cost.put(at, fused)
-        else:
-            cost[row_at[rows], col_at[cols]] = fused
+        cost.put(placed, fused)
         return cost
 
     @staticmethod

@@ -28,6 +28,7 @@ def away_from_view(
     boxes_xyxy: np.ndarray,
     frame_size: tuple[int, int] | None,
     config: AssociationConfig,
+    mean_xyxy: np.ndarray | None = None,
 ) -> np.ndarray:
     """What stage 1 may not match by motion: (T,) bool, the tracks out of the view (`out_of_view`), or (T, N) bool
     pairs where a lost track is walking out of it (`leaving_pairs`: rare; those rows' refused pairs added).
@@ -40,6 +41,8 @@ def away_from_view(
         boxes_xyxy: (N, 4) this frame's detections, pixels.
         frame_size: (height, width) of the frame; None (unknown): nothing is away.
         config: `entry_border_heights` and `lost_exit_fraction` (0: no track is walking out).
+        mean_xyxy: (T, 4) the corners of `mean`'s boxes (`kalman.xywh_to_xyxy`), where the caller has them (the
+            frame's IoU was taken of them: `FrameView.predicted_xyxy`); None: made here.
 
     The predicted boxes' reach into the view and the observed boxes' border gaps are taken once, for every track,
     and read by both rules (on real boxes both run in most frames: someone who walked out stays predicted beyond a
@@ -48,7 +51,7 @@ def away_from_view(
     """
     if frame_size is None or len(mean) == 0:
         return np.zeros(len(mean), dtype=bool)
-    reach = _reach(xywh_to_xyxy(mean[:, :4]), frame_size)  # (T, 4)
+    reach = _reach(xywh_to_xyxy(mean[:, :4]) if mean_xyxy is None else mean_xyxy, frame_size)  # (T, 4)
     beyond = reach <= 0.0  # wholly beyond the left, top, right, bottom border
     some_beyond = any_set(beyond)
     walking_out = config.lost_exit_fraction > 0 and any_set(lost)
