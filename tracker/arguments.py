@@ -212,7 +212,7 @@ def _frame_size_error(size: Any) -> ValueError:
 
 def _as_number(value: Any) -> Any:
     """`value` as a Python number: Python's own int or float as it is (`frame.shape`'s ints, the default 0.0, every
-    frame: no abstract-class test, which costs ~1 % of a frame there, docs/speed.md stop 62), anything else through
+    frame: no abstract-class test, which costs ~1 % of a frame there, docs/speed-log.md stop 62), anything else through
     `_number`."""
     return value if value.__class__ in _PLAIN_NUMBERS else _number(value)
 

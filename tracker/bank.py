@@ -80,7 +80,7 @@ def storage_dtype(name: str, device: torch.device | str) -> torch.dtype:
     "auto": float16 on a GPU (one matmul of all pairs, half the memory traffic) and float32 on the CPU, where each
     contested track's products are one small BLAS call on its bank in place: 0.5-0.7x the CPU time of the gathered
     bf16 bmm for a walking frame of 50 people (K=100, D=512) on an Intel Xeon with AVX512-BF16 but no AMX (stop 37;
-    docs/speed.md), for twice the bank memory (K=30, D=512: 60 KB a track).
+    docs/speed-log.md), for twice the bank memory (K=30, D=512: 60 KB a track).
     Raises:
         ValueError: an unknown name, or float16 on the CPU (its sparse path reads bf16 bits; numpy has no bf16).
     """

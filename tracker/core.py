@@ -676,7 +676,7 @@ class TrackerCore:
         """(N,) bool: `need` without the detections whose embedding nothing would read (lazy mode): compared with no
         track (`compared`, (N,) bool: in a pair whose similarity any stage may read) and refused by the bank's quality
         gate (`_fit_for_bank`: a low score or a box in front), so no bank, calibration sample or new track's bank takes
-        it either: a stale bank's refresh of an occluded walker, an unmatched low-score box (docs/speed.md)."""
+        it either: a stale bank's refresh of an occluded walker, an unmatched low-score box (docs/speed-log.md)."""
         rows = indices(need & ~compared)
         if not self.config.appearance.lazy_embedding or len(rows) == 0:
             return need

@@ -67,7 +67,7 @@ def xyxy_to_xywh(boxes_xyxy: np.ndarray) -> np.ndarray:
     """(N, 4) corners (x1, y1, x2, y2) -> (N, 4) float64 centre x, centre y, width, height (same units).
 
     The columns are taken contiguous (`take`) before any arithmetic: a ufunc on a 2-D column view pays numpy's
-    iterator set-up (docs/speed.md, stop 69). `wh * 0.5` is `wh / 2`'s bits."""
+    iterator set-up (docs/speed-log.md, stop 69). `wh * 0.5` is `wh / 2`'s bits."""
     b = np.asarray(boxes_xyxy, dtype=np.float64)
     corner = b.take(_CORNER, axis=1)
     wh = b.take(_FAR_CORNER, axis=1) - corner
@@ -472,7 +472,7 @@ def _innovation_diagonal(covariance: np.ndarray, variance: np.ndarray) -> np.nda
     measurement `variance` R when every S is diagonal (`_diagonal_or_none`'s test, on P's measured block), else None.
 
     The values `project` then `_diagonal_or_none` give (each P_ii + R_i), read from P's flat places instead of through
-    S: no (T, 4, 4) copy, and no ufunc on a strided diagonal view (docs/speed.md, stop 69)."""
+    S: no (T, 4, 4) copy, and no ufunc on a strided diagonal view (docs/speed-log.md, stop 69)."""
     flat = covariance.reshape(len(covariance), (2 * _NDIM) ** 2)
     if not len(flat) or any_set(flat.take(_MEASURED_OFF_DIAGONAL, axis=1)):
         return None

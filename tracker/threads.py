@@ -191,7 +191,7 @@ def _numpy_blas_libraries() -> list[Any]:
     """threadpoolctl's controllers of numpy's BLAS: the loaded BLAS library whose file is the one numpy's own
     extension calls (`_numpy_blas_file`). Other BLAS libraries (OpenCV's own OpenBLAS, which `import cv2` loads with
     the tracker) run nothing of a frame, and bounding each cost three C calls a frame out of the caches (~10 us of the
-    walking frame, docs/speed.md, stop 70). Every BLAS library loaded where numpy's file cannot be told (a platform
+    walking frame, docs/speed-log.md, stop 70). Every BLAS library loaded where numpy's file cannot be told (a platform
     without `dladdr`, a BLAS whose symbols are named otherwise) or is not among them."""
     libraries = list(_threadpoolctl().ThreadpoolController().select(user_api="blas").lib_controllers)
     numpys = _numpy_blas_file()

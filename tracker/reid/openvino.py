@@ -121,7 +121,7 @@ class OpenVINOForward:
         int8: the NNCF INT8 model cached by `save_int8` instead of the converted one.
         threads: CPU threads of one inference (`INFERENCE_NUM_THREADS`); 0 = OpenVINO's default (all cores).
         wide_from: static batches of at least this many crops are compiled with `wide_threads` threads instead of
-            `threads` (two threads lose on 1 crop and win from 2, where the other core is free: docs/speed.md, stop
+            `threads` (two threads lose on 1 crop and win from 2, where the other core is free: docs/speed-log.md, stop
             65); 0 = off, every batch size on `threads`. Each crop's embedding is the same either way (tested bit
             for bit).
         wide_threads: CPU threads of an inference of at least `wide_from` crops; 0 = OpenVINO's default (all cores).
