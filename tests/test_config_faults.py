@@ -452,6 +452,20 @@ def test_a_section_written_as_an_empty_mapping_or_with_keys_is_not_warned(tmp_pa
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
 
 
+def test_sections_with_no_value_are_said_in_the_file_s_order(tmp_path, caplog):
+    """Two sections given no value were said in the schema's alphabetical order (line 4's `association` before line
+    2's `video`): a user going down the file met them out of order. One warning each, top line first."""
+    path = tmp_path / "cfg.yaml"
+    path.write_text("device: cpu\nvideo:\n  # trail_seconds: 0\nassociation:\n")
+    with caplog.at_level(logging.WARNING, logger="tracker.config_load"):
+        assert load_config(path) == TrackerConfig(device="cpu")
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert [s.split(" has no value")[0] for s in said] == [
+        f"{path}: line 2: section 'video'",
+        f"{path}: line 4: section 'association'",
+    ], said
+
+
 @pytest.mark.parametrize("text", ["", "# only a comment\n  # min_hits: 3\n"])
 def test_a_file_that_sets_nothing_is_said_once(tmp_path, text, caplog):
     """An empty config file, or one whose every line is commented out, loaded the defaults without a word."""

@@ -313,18 +313,21 @@ def _say_empty(written: Any, path: Path, text: str, sections: Collection[str]) -
     if written is None:  # (a mapping with no key, `{}`, was written on purpose)
         log.warning("config file %s sets no keys (empty, or every line a comment): each keeps its default", path)
         return
-    for section in sorted(sections):
+    empty = []
+    for section in sections:
         node: Any = written
         for part in section.split("."):
             node = node.get(part, {}) if isinstance(node, dict) else {}
         if node is None:
-            line = _key_line(text, section)
-            where = "" if line is None else f" line {line}:"
-            log.warning(
-                "%s:%s section '%s' has no value (nothing indented below it, or every key of it commented out), so "
-                "the file sets none of its keys; write '%s: {}' where its defaults are meant, or delete the line",
-                path, where, section, section.rsplit(".", 1)[-1],
-            )  # fmt: skip
+            empty.append((_key_line(text, section), section))
+    # (in the file's order, top line first: the schema's alphabetical order said line 4 before line 2)
+    for line, section in sorted(empty, key=lambda found: (found[0] is None, found[0] or 0, found[1])):
+        where = "" if line is None else f" line {line}:"
+        log.warning(
+            "%s:%s section '%s' has no value (nothing indented below it, or every key of it commented out), so "
+            "the file sets none of its keys; write '%s: {}' where its defaults are meant, or delete the line",
+            path, where, section, section.rsplit(".", 1)[-1],
+        )  # fmt: skip
 
 
 def _below_a_value(data: dict[str, Any], key: str | None) -> bool:
