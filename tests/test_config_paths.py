@@ -101,3 +101,18 @@ def test_a_path_found_only_in_the_working_folder_is_used_with_a_warning(project,
     said = [r.getMessage() for r in caplog.records]
     assert len(said) == 1 and said[0].startswith(f"{path}: line 3: detector.model 'weights/old.pt' is not in the"), said
     assert "read from its own folder" in said[0], said
+
+
+def test_a_path_in_the_weights_folder_is_kept_as_written_and_found_there(project, monkeypatch, caplog):
+    """`detector.model: yolo/det.pt` where `$TRACKER_WEIGHTS_DIR/yolo/det.pt` holds it (not next to the config file):
+    kept as written, without a warning, and found in that folder; joined to the config file's folder it was found
+    nowhere."""
+    folder = project.parent / "weights_dir"
+    (folder / "yolo").mkdir(parents=True)
+    (folder / "yolo" / "det.pt").write_bytes(b"weights")
+    monkeypatch.setenv(WEIGHTS_DIR_ENV, str(folder))
+    with caplog.at_level(logging.WARNING, logger="tracker.config_load"):
+        model = load_config(write_config(project, "site.yaml", "yolo/det.pt")).detector.model
+    assert model == "yolo/det.pt" and type(model) is str
+    assert require_weights(model, "detector") == folder / "yolo" / "det.pt"
+    assert not caplog.records, caplog.text
