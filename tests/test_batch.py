@@ -866,6 +866,24 @@ def test_a_new_config_key_not_at_its_default_tracks_the_video_again_and_says_so(
     assert notes == [f"cam: tracked again, as its config changed (appearance.bank_capacity: {before} -> 20)"]
 
 
+def test_a_relative_weight_path_the_run_saved_absolute_is_no_config_change(tmp_path, monkeypatch):
+    """A run's `config.yaml` holds a relative weight path (`--set detector.model=w/det.pt`) as the absolute path it
+    found (`tracker.config.paths_from_here`); a re-run tracking the video again for another key does not name the
+    path as changed as well."""
+    monkeypatch.chdir(tmp_path)
+    Path("w").mkdir()
+    Path("w", "det.pt").write_bytes(b"weights")
+    video, out = clip(tmp_path / "cam.avi", 0, 5), tmp_path / "out"
+    cfg = TrackerConfig().replace(["detector.model=w/det.pt"])
+    track_many([video], cfg, out, workers=1, save_video=False, make_tracker=fake_tracker, progress=False)
+    notes: list[str] = []
+    again = track_many([video], cfg.replace(["appearance.bank_capacity=20"]), out, workers=1, save_video=False,
+                       make_tracker=fake_tracker, progress=False, notify=notes.append)  # fmt: skip
+    assert [v.status for v in again.videos] == ["done"], again.describe()
+    before = TrackerConfig().appearance.bank_capacity
+    assert notes == [f"cam: tracked again, as its config changed (appearance.bank_capacity: {before} -> 20)"]
+
+
 def as_before_the_key_was_removed(folder: Path, key: str, value: Any, monkeypatch) -> None:
     """Make the finished video in `folder` look as a batch of a tracker that had the config `key` (at `value`, a
     key the tracker has no longer) left it: its `config.yaml` with the key, its `batch.json` with the fingerprint that

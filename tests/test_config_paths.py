@@ -8,7 +8,10 @@ import pickle
 from pathlib import Path
 
 import pytest
+from media import write_video
+from test_cli import scene, use_fake_models
 
+from tracker.cli import main
 from tracker.config import PATH_KEYS, TrackerConfig, config_to_yaml, load_config
 from tracker.weights import WEIGHTS_DIR_ENV, require_weights
 
@@ -116,3 +119,22 @@ def test_a_path_in_the_weights_folder_is_kept_as_written_and_found_there(project
     assert model == "yolo/det.pt" and type(model) is str
     assert require_weights(model, "detector") == folder / "yolo" / "det.pt"
     assert not caplog.records, caplog.text
+
+
+def test_a_run_s_saved_config_is_read_back_from_any_folder_without_a_warning(project, tmp_path, monkeypatch, caplog):
+    """`track --config site.yaml` run in site.yaml's folder saved `../weights/det.pt` as written in OUT/config.yaml
+    (whose header says `--config config.yaml` tracks with the same config); read back, it was looked up from OUT's
+    folder: a warning told the user to rewrite the file the tracker wrote, and from another folder it was not found.
+    The saved file holds the absolute paths the run used."""
+    use_fake_models(monkeypatch)
+    write_config(project, "site.yaml", "../weights/det.pt", "../weights/reid.pth")
+    video = write_video(tmp_path / "walk.avi", scene(3))
+    monkeypatch.chdir(project / "configs")
+    assert main([str(video), "--config", "site.yaml", "--out", "run", "--no-save-video", "-q"]) == 0
+    for folder in (project / "configs", tmp_path / "elsewhere"):
+        monkeypatch.chdir(folder)
+        with caplog.at_level(logging.WARNING, logger="tracker.config_load"):
+            cfg = load_config(project / "configs" / "run" / "config.yaml")
+        assert cfg.detector.model == str(project / "weights" / "det.pt"), folder
+        assert cfg.reid.weights == str(project / "weights" / "reid.pth"), folder
+        assert not caplog.records, caplog.text

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.batch_keys import changed_keys, recorded_config, removed_keys, unknown_at_default, without
-from tracker.config import TrackerConfig, config_to_dict
+from tracker.config import TrackerConfig, config_to_dict, paths_from_here
 from tracker.file_errors import one_line as said_line
 from tracker.io.mot import unique_stem
 from tracker.io.names import safe_name, shown_name
@@ -212,7 +212,8 @@ def config_changes(task: VideoTask) -> str:
     recorded = recorded_config(task.out_dir) if read_note(task.out_dir) is not None else None
     if recorded is None:
         return ""
-    current, recorded = _tracking(task.cfg_dict), _tracking(recorded)
+    # (relative weight paths as the run saved them: absolute, `paths_from_here`; compared as written, each said changed)
+    current, recorded = paths_from_here(_tracking(task.cfg_dict)), paths_from_here(_tracking(recorded))
     changes = changed_keys(current, recorded)
     if not changes:
         return ""

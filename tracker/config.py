@@ -9,8 +9,10 @@ YAML reading and overrides `tracker.config_load`.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import logging
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +44,7 @@ __all__ = [
     "load_config",
     "log_unused_settings",
     "parse_config",
+    "paths_from_here",
     "split_override",
     "unused_settings",
     "validate_config",
@@ -787,10 +790,30 @@ class _Dumper(yaml.SafeDumper):
 _Dumper.add_representer(FilePath, yaml.representer.SafeRepresenter.represent_str)
 
 
-def config_to_yaml(cfg: TrackerConfig) -> str:
+def config_to_yaml(cfg: TrackerConfig, absolute_paths: bool = False) -> str:
     """`cfg` as YAML text, every key of every section in the schema's order (`config_to_dict`): a file that
-    `load_config` reads back equal to `cfg` (what a `track` run writes as its `config.yaml`)."""
-    return yaml.dump(config_to_dict(cfg), Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+    `load_config` reads back equal to `cfg` (what a `track` run writes as its `config.yaml`); with `absolute_paths`,
+    its relative weight paths as `paths_from_here` writes them (then equal but for those)."""
+    data = paths_from_here(config_to_dict(cfg)) if absolute_paths else config_to_dict(cfg)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+
+
+def paths_from_here(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `data` (a config as `config_to_dict` gives it) with each `PATH_KEYS` value that is a relative path
+    with a folder part (`../weights/det.pt`) naming something from the working folder made absolute: what a run
+    saves in its `config.yaml`, which `--config` reads from that file's own folder (`load_config`; it warned of, or
+    did not find, the path the run had found from its working folder). Bare names (`yolo11n.pt`, also looked up in
+    `$TRACKER_WEIGHTS_DIR` or downloaded by name), `~` and absolute paths stay as they are."""
+    data = copy.deepcopy(data)
+    for dotted in PATH_KEYS:
+        section, leaf = dotted.split(".")
+        node = data.get(section)  # (a record read back may lack the section)
+        value = node.get(leaf) if isinstance(node, dict) else None
+        if not isinstance(value, str) or Path(value).name == value or Path(value).expanduser().is_absolute():
+            continue
+        if os.path.exists(value):
+            data[section][leaf] = os.path.abspath(value)
+    return data
 
 
 def has_appearance(cfg: TrackerConfig) -> bool:

@@ -200,8 +200,8 @@ def _paths_from_file(
             continue
         joined = os.path.abspath(folder / value)
         if os.path.exists(joined):
-            # (a file in the working folder: both readings agree, and the value stays as written, so a run's saved
-            # config.yaml and what `track batch` compares for a video tracked before are as they were)
+            # (a file in the working folder: both readings agree, and the value stays as written, so what `track batch`
+            # compares for a video tracked before is as it was; a run saves it absolute, `config.paths_from_here`)
             node[leaf] = value if os.path.abspath(value) == joined else joined
             continue
         bare = Path(value).name == value

@@ -181,7 +181,10 @@ class RunOutputs:
             raise ResumeError(f"the outputs of the run being resumed differ from its checkpoint: {exc}") from None
         if self._config is not None:
             with naming_file(self.config_path):
-                write_text_atomic(self.config_path, CONFIG_HEADER + self._ran_at_note() + config_to_yaml(self._config))
+                write_text_atomic(
+                    self.config_path,
+                    CONFIG_HEADER + self._ran_at_note() + config_to_yaml(self._config, absolute_paths=True),
+                )
         if resume is None:  # this folder's outputs are replaced: an earlier run's checkpoint would resume onto them
             remove_checkpoint(self.out_dir / CHECKPOINT_NAME)  # (and its temp file; this run's comes after a frame)
         if self._video_rate is not None:
