@@ -884,6 +884,40 @@ def test_a_relative_weight_path_the_run_saved_absolute_is_no_config_change(tmp_p
     assert notes == [f"cam: tracked again, as its config changed (appearance.bank_capacity: {before} -> 20)"]
 
 
+def test_a_config_file_run_from_its_folder_and_from_another_reuses_the_video(tmp_path, monkeypatch):
+    """`track batch --config site.yaml` in site.yaml's folder (its `../w/det.pt` kept as written) and then
+    `--config proj/site.yaml` from another folder (the same file, read as its absolute path) tracked the video again,
+    the same weights and config: its fingerprint holds the path absolute (`tracker.config.paths_from_here`)."""
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "det.pt").write_bytes(b"weights")
+    (tmp_path / "proj" / "site.yaml").write_text("detector:\n  model: ../w/det.pt\n")
+    video, out = clip(tmp_path / "cam.avi", 0, 5), tmp_path / "out"
+    runs = []
+    for folder, config in ((tmp_path / "proj", "site.yaml"), (tmp_path, "proj/site.yaml")):
+        monkeypatch.chdir(folder)
+        runs.append(track_many([video], load_config(config), out, workers=1, save_video=False,
+                               make_tracker=fake_tracker, progress=False))  # fmt: skip
+    assert [[v.status for v in run.videos] for run in runs] == [["done"], ["reused"]], runs[-1].describe()
+
+
+def test_a_batch_run_before_weight_paths_were_fingerprinted_absolute_is_reused(tmp_path, monkeypatch):
+    """A video a batch tracked before fingerprints held relative weight paths absolute (its record holds them as
+    written) is reused by the same batch run again, not tracked again after the upgrade."""
+    import tracker.batch_work as batch_work
+
+    monkeypatch.chdir(tmp_path)
+    Path("w").mkdir()
+    Path("w", "det.pt").write_bytes(b"weights")
+    video, out = clip(tmp_path / "cam.avi", 0, 5), tmp_path / "out"
+    cfg = TrackerConfig().replace(["detector.model=w/det.pt"])
+    with monkeypatch.context() as before:
+        before.setattr(batch_work, "paths_from_here", lambda data: data)
+        track_many([video], cfg, out, workers=1, save_video=False, make_tracker=fake_tracker, progress=False)
+    again = track_many([video], cfg, out, workers=1, save_video=False, make_tracker=fake_tracker, progress=False)
+    assert [v.status for v in again.videos] == ["reused"], again.describe()
+
+
 def as_before_the_key_was_removed(folder: Path, key: str, value: Any, monkeypatch) -> None:
     """Make the finished video in `folder` look as a batch of a tracker that had the config `key` (at `value`, a
     key the tracker has no longer) left it: its `config.yaml` with the key, its `batch.json` with the fingerprint that

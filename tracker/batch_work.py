@@ -70,8 +70,9 @@ class VideoTask:
         use_gallery: track with the gallery as the batch began (handed to `run_video` once for all tasks)
             and keep the identities seen for the reduce step (`tracker.batch_link`).
         known_fingerprint: where the folder's `config.yaml` lacks keys that are at their defaults now (keys the
-            tracker gained since that run: `tracker.batch_keys`), the fingerprint without them, as that run made
-            it; also taken for these inputs (`made`). None: no such key.
+            tracker gained since that run: `tracker.batch_keys`), or the config has relative weight paths (made
+            absolute in `fingerprint`, `tracker.config.paths_from_here`), the fingerprint without those keys and with
+            the paths as written, as an earlier run made it; also taken for these inputs (`made`). None: neither.
     """
 
     index: int
@@ -182,13 +183,17 @@ def make_tasks(
     tracking = _tracking(cfg_dict)
     start_sha = start_digest(start)
     tasks = []
+    # (relative weight paths absolute, as a run saves them: the same config file run from its folder and from another
+    # gave `../w/det.pt` and `/p/w/det.pt` and tracked every video again)
+    here = paths_from_here(tracking)
     for index, (source, name) in enumerate(zip(sources, output_names(sources, out), strict=True)):
-        identity = {"source": _file_identity(str(source)), "config": tracking, "video": save_video, "max": max_frames}
+        identity = {"source": _file_identity(str(source)), "config": here, "video": save_video, "max": max_frames}
         began = linked_starts[name] if linked_starts is not None and name in linked_starts else start_sha
         identity["gallery"] = [gallery is not None, began]
         recorded = recorded_config(out / name)
         added = unknown_at_default(tracking, recorded) if recorded is not None else []
-        known = _digest(identity | {"config": without(tracking, added)}) if added else None
+        # (an earlier run's: its paths as written, without the keys gained since)
+        known = _digest(identity | {"config": without(tracking, added)}) if added or here != tracking else None
         tasks.append(
             VideoTask(
                 index, str(source), name, out, cfg_dict, _digest(identity), save_video, max_frames, factory,
