@@ -295,7 +295,7 @@ def test_a_run_writes_the_config_it_tracked_with_and_that_file_tracks_alike(monk
     could not be reproduced or compared from its outputs. Now `config.yaml` holds every key of the config the
     tracker got, listed in summary.json's outputs, and `--config OUT/config.yaml` tracks with that same config."""
     configs = use_fake_models(monkeypatch)
-    monkeypatch.setattr(run_config, "resolve_weights", lambda name, kind: None)  # no OSNet weights: the fallback
+    monkeypatch.setattr(run_config, "resolve_weights", lambda name: None)  # no OSNet weights: the fallback
     site = tmp_path / "site.yaml"
     site.write_text("appearance:\n  bank_capacity: 20\nmotion:\n  camera_exclude: [[0.0, 0.0, 0.5, 0.2]]\n")
     video = write_video(tmp_path / "walk.avi", scene(5))

@@ -127,7 +127,7 @@ def _with_local_detector(
 
     if cluster and not is_official_weights(cfg.detector.model):
         return tasks, None  # a file the user named: on the nodes' shared file system, or each node's own
-    if not cluster and resolve_weights(cfg.detector.model, "detector") is not None:
+    if not cluster and resolve_weights(cfg.detector.model) is not None:
         return tasks, None  # found here: the tasks find it as the driver did
     path = fetch_official_weights(cfg.detector.model).resolve()
     local = config_to_dict(dataclasses.replace(cfg, detector=dataclasses.replace(cfg.detector, model=str(path))))

@@ -865,7 +865,7 @@ def _weights_elsewhere(name: str) -> Path | None:
     folder, then `$TRACKER_WEIGHTS_DIR` (`tracker.weights.resolve_weights`), or None."""
     from tracker.weights import resolve_weights
 
-    return resolve_weights(name, "detector")
+    return resolve_weights(name)
 
 
 def _peer_file(data: dict[str, Any]) -> str | None:

@@ -78,12 +78,12 @@ def absolute_weights(cfg: TrackerConfig) -> TrackerConfig:
     What `Tracker.reopen` builds from: the files `from_config` loaded, wherever the process is by then."""
     from tracker.weights import resolve_weights
 
-    def absolute(name: str, kind: str) -> str:
-        found = resolve_weights(name, kind) if name.strip() else None  # ("": Path("") is the working folder)
+    def absolute(name: str) -> str:
+        found = resolve_weights(name) if name.strip() else None  # ("": Path("") is the working folder)
         return os.path.abspath(found) if found is not None else name
 
-    detector = dataclasses.replace(cfg.detector, model=absolute(cfg.detector.model, "detector"))
-    reid = dataclasses.replace(cfg.reid, weights=absolute(cfg.reid.weights, "reid"))
+    detector = dataclasses.replace(cfg.detector, model=absolute(cfg.detector.model))
+    reid = dataclasses.replace(cfg.reid, weights=absolute(cfg.reid.weights))
     return dataclasses.replace(cfg, detector=detector, reid=reid)
 
 
@@ -179,6 +179,6 @@ def reid_model_identity(cfg: TrackerConfig) -> ModelIdentity:
     name, weights = cfg.reid.model, cfg.reid.weights
     if name == "auto":
         weights = cfg.detector.model
-    path = resolve_weights(weights, "reid")
+    path = resolve_weights(weights)
     digest = file_digest(path) if path is not None else f"name:{weights}"
     return ModelIdentity(name, digest)

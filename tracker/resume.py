@@ -141,7 +141,7 @@ def _weights_identity(cfg: TrackerConfig) -> dict[str, str]:
     """Content hashes of the detector's and the ReID's weights (a name where no file is found)."""
     out = {}
     for kind, name in (("detector", cfg.detector.model), ("reid", cfg.reid.weights)):
-        path = resolve_weights(name, kind)
+        path = resolve_weights(name)
         out[kind] = file_digest(path) if path is not None else f"name:{name}"
     return out
 

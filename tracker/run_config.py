@@ -53,7 +53,7 @@ def reid_fallback(cfg: TrackerConfig, asked: bool, gallery: bool = False) -> tup
     left at its default, osnet_x0_25).
     """
     uses_osnet = cfg.appearance.enabled and cfg.reid.model.startswith("osnet")
-    if asked or not uses_osnet or resolve_weights(cfg.reid.weights, "reid") is not None:
+    if asked or not uses_osnet or resolve_weights(cfg.reid.weights) is not None:
         return cfg, None
     fallback = "auto" if cfg.detector.model.endswith(_PYTORCH_SUFFIX) else "none"
     if fallback == "none" and gallery:

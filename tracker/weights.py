@@ -48,12 +48,12 @@ _HASH_CHUNK = 1 << 20  # bytes read at a time when hashing
 _DIGEST_CHARS = 16  # hex digits kept: enough to tell weights files apart in cache keys
 
 
-def resolve_weights(name: str, kind: str) -> Path | None:
-    """The weights file or folder for `name`: the path itself, else `$TRACKER_WEIGHTS_DIR/name`.
+def resolve_weights(name: str) -> Path | None:
+    """The weights file or folder for `name`, detector's or ReID's alike: the path itself, else
+    `$TRACKER_WEIGHTS_DIR/name`.
 
     Args:
         name: a path, or a bare file name.
-        kind: "reid" or "detector".
     Returns:
         The existing path, or None when nothing was found (never downloads).
     """
@@ -97,13 +97,13 @@ def require_weights(name: str, kind: str, downloadable: Collection[str] = (), re
             `yolo11n`, where `yolo11n.pt` is found or downloadable, also asks whether that is meant: ultralytics
             itself takes the bare name).
     """
-    path = resolve_weights(name, kind)
+    path = resolve_weights(name)
     if path is not None:
         return path
     if Path(name).name == name and name in downloadable:
         return Path(name)
     with_suffix = f"{name}{_PYTORCH_SUFFIX}"  # `yolo11n`, as ultralytics takes it: the .pt file of that name
-    meant = resolve_weights(with_suffix, kind) is not None or with_suffix in downloadable
+    meant = resolve_weights(with_suffix) is not None or with_suffix in downloadable
     if remedy is None and kind == "detector" and not Path(name).suffix and meant:
         setting = how_to_set(_CONFIG_KEYS[kind], option=False).replace("PATH", with_suffix)
         remedy = f"did you mean {with_suffix}? ({setting})"

@@ -125,8 +125,8 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV, Path.home() / ".cache" / "tracker" / "eval"))
 
 
-def _weights_id(name: str, kind: str) -> str:
-    path = resolve_weights(name, kind)
+def _weights_id(name: str) -> str:
+    path = resolve_weights(name)
     return file_digest(path) if path is not None else name
 
 
@@ -152,7 +152,7 @@ def _cache_key(seq: Sequence, source: str, cfg: TrackerConfig, appearance: bool)
         for key in _SAME_EMBEDDINGS:
             reid.pop(key, None)
         reid |= {key: getattr(_REID_DEFAULTS, key) for key in _SAME_EMBEDDINGS_AT_DEFAULT}
-        parts["reid"] = reid | {"weights": _weights_id(cfg.reid.weights, "reid") if cfg.reid.model != "auto" else ""}
+        parts["reid"] = reid | {"weights": _weights_id(cfg.reid.weights) if cfg.reid.model != "auto" else ""}
         if cfg.reid.model == "auto":  # the embeddings are pooled from the detector's own feature maps
             parts["detector"] = _detector_part(cfg)
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:_KEY_CHARS]
@@ -180,7 +180,7 @@ def _detector_part(cfg: TrackerConfig) -> dict[str, object]:
     """The detector settings and weights in a cache key."""
     detector = config_to_dict(cfg.detector)
     detector.pop("cpu_pinning")  # where the runtime's threads run does not change the boxes (keys made before stay)
-    return detector | {"weights": _weights_id(cfg.detector.model, "detector")}
+    return detector | {"weights": _weights_id(cfg.detector.model)}
 
 
 @dataclass
