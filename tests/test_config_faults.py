@@ -495,6 +495,8 @@ def test_a_section_given_a_scalar_or_a_list_says_how_a_section_is_written(tmp_pa
     error = raises_config_error("association", lambda: load_config(path), also=also)
     assert str(error).startswith(f"{path}: line 2: association: a section, so expected a mapping of its keys"), error
     assert "`key: value` a line indented below it" in str(error), error
+    if not value.lstrip().startswith("-"):  # (a flow list or a number has no '- ' to take away)
+        assert "'- '" not in str(error), error
 
 
 # ------------------------------------------------------------------------------------------------ overrides

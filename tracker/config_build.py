@@ -315,7 +315,9 @@ def build_section(cls: type, data: Any, prefix: str = "", root: type | None = No
             raise ConfigError(f"config: expected a mapping, got {data!r}", key=None)
         # (it said "expected a mapping" alone: a user who wrote `association: 0.5` or `- key: value` items was not
         # told how a section is written)
-        items = " (a list: write its keys without the '- ' before each)" if isinstance(data, list) else ""
+        # (only a list of `- key: value` items had a '- ' to take away: `[1, 2]` has none)
+        key_items = isinstance(data, list) and bool(data) and all(isinstance(item, dict) for item in data)
+        items = " (a list: write its keys without the '- ' before each)" if key_items else ""
         raise ConfigError(
             f"{section}: a section, so expected a mapping of its keys (`{section.rsplit('.', 1)[-1]}:` then one "
             f"`key: value` a line indented below it, or `{{key: value}}`), got {data!r}{items}",
