@@ -901,6 +901,19 @@ def test_a_config_file_run_from_its_folder_and_from_another_reuses_the_video(tmp
     assert [[v.status for v in run.videos] for run in runs] == [["done"], ["reused"]], runs[-1].describe()
 
 
+@pytest.mark.parametrize(("save_video", "again"), [(False, "reused"), (True, "done")])
+def test_trail_keys_track_a_video_again_only_where_its_annotated_video_is_saved(tmp_path, save_video, again):
+    """`video.trail_seconds` draws the annotated video alone: a batch run again with other trails tracked every video
+    again even with `--no-save-video`, where nothing it changes is written. Saving the video, it is tracked again."""
+    video, out = clip(tmp_path / "cam.avi", 0, 5), tmp_path / "out"
+    runs = [
+        track_many([video], load_config(None, [f"video.trail_seconds={seconds}"]), out, workers=1,
+                   save_video=save_video, make_tracker=fake_tracker, progress=False)
+        for seconds in (1.2, 3.0)
+    ]  # fmt: skip
+    assert [[v.status for v in run.videos] for run in runs] == [["done"], [again]], runs[-1].describe()
+
+
 def test_a_batch_run_before_weight_paths_were_fingerprinted_absolute_is_reused(tmp_path, monkeypatch):
     """A video a batch tracked before fingerprints held relative weight paths absolute (its record holds them as
     written) is reused by the same batch run again, not tracked again after the upgrade."""

@@ -180,7 +180,7 @@ def make_tasks(
     `linked_starts`: for the folders an earlier run of the batch linked into the gallery, the `start_digest` of
     the gallery that run began from, used in their fingerprints instead of `start`'s (`tracker.batch_link`)."""
     cfg_dict = config_to_dict(cfg)
-    tracking = _tracking(cfg_dict)
+    tracking = _tracking(cfg_dict, save_video)
     start_sha = start_digest(start)
     tasks = []
     # (relative weight paths absolute, as a run saves them: the same config file run from its folder and from another
@@ -203,9 +203,12 @@ def make_tasks(
     return tasks
 
 
-def _tracking(cfg_dict: dict[str, Any]) -> dict[str, Any]:
-    """The part of a config (`config_to_dict`) that makes a video's outputs: all but `batch` (how a batch runs)."""
-    return {k: v for k, v in cfg_dict.items() if k != "batch"}
+def _tracking(cfg_dict: dict[str, Any], save_video: bool = True) -> dict[str, Any]:
+    """The part of a config (`config_to_dict`) that makes a video's outputs: all but `batch` (how a batch runs), and
+    but `video` (how the annotated video is drawn) where no video is saved (`save_video` False: a change of the trails
+    tracked every video again for nothing)."""
+    left_out = {"batch"} if save_video else {"batch", "video"}
+    return {k: v for k, v in cfg_dict.items() if k not in left_out}
 
 
 def config_changes(task: VideoTask) -> str:
@@ -218,7 +221,8 @@ def config_changes(task: VideoTask) -> str:
     if recorded is None:
         return ""
     # (relative weight paths as the run saved them: absolute, `paths_from_here`; compared as written, each said changed)
-    current, recorded = paths_from_here(_tracking(task.cfg_dict)), paths_from_here(_tracking(recorded))
+    current = paths_from_here(_tracking(task.cfg_dict, task.save_video))
+    recorded = paths_from_here(_tracking(recorded, task.save_video))
     changes = changed_keys(current, recorded)
     if not changes:
         return ""
