@@ -22,7 +22,7 @@ import yaml
 
 from tracker.config_build import build_section, check_sections, config_to_dict, section_names
 from tracker.config_keys import ConfigError, Section, key
-from tracker.config_load import FilePath, apply_overrides, load_file, split_override, value_at
+from tracker.config_load import FilePath, apply_overrides, load_file, relative_paths, split_override, value_at
 from tracker.config_peer_files import peer_file_error
 
 __all__ = [
@@ -805,14 +805,9 @@ def paths_from_here(data: dict[str, Any]) -> dict[str, Any]:
     did not find, the path the run had found from its working folder). Bare names (`yolo11n.pt`, also looked up in
     `$TRACKER_WEIGHTS_DIR` or downloaded by name), `~` and absolute paths stay as they are."""
     data = copy.deepcopy(data)
-    for dotted in PATH_KEYS:
-        section, leaf = dotted.split(".")
-        node = data.get(section)  # (a record read back may lack the section)
-        value = node.get(leaf) if isinstance(node, dict) else None
-        if not isinstance(value, str) or Path(value).name == value or Path(value).expanduser().is_absolute():
-            continue
-        if os.path.exists(value):
-            data[section][leaf] = os.path.abspath(value)
+    for _, node, leaf, value in relative_paths(data, PATH_KEYS):  # (a record read back may lack the section)
+        if Path(value).name != value and os.path.exists(value):
+            node[leaf] = os.path.abspath(value)
     return data
 
 

@@ -11,7 +11,7 @@ import copy
 import logging
 import os
 import typing
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,7 +19,7 @@ import yaml
 
 from tracker.config_keys import ConfigError
 
-__all__ = ["FilePath", "apply_overrides", "load_file", "split_override", "value_at"]
+__all__ = ["FilePath", "apply_overrides", "load_file", "relative_paths", "split_override", "value_at"]
 
 log = logging.getLogger(__name__)
 
@@ -179,6 +179,20 @@ class FilePath(str):
         return f"{self.written!r} in {self.config_file}{line}, read from that file's folder"
 
 
+def relative_paths(data: dict[str, Any], keys: Collection[str]) -> Iterator[tuple[str, dict[str, Any], str, str]]:
+    """For each dotted key of `keys` that `data` (a config's mapping) gives a relative path (a non-empty str, neither
+    absolute nor `~`): the key, the mapping that holds it, its last name and the path: what `_paths_from_file` and
+    `tracker.config.paths_from_here` each rewrite in place."""
+    for key in keys:
+        *sections, leaf = key.split(".")
+        node: Any = data
+        for part in sections:
+            node = node.get(part) if isinstance(node, dict) else None
+        value = node.get(leaf) if isinstance(node, dict) else None
+        if isinstance(value, str) and value.strip() and not Path(value).expanduser().is_absolute():
+            yield key, node, leaf, value
+
+
 def _paths_from_file(
     data: dict[str, Any], path: Path, text: str, keys: Collection[str], lookup: Callable[[str], Path | None]
 ) -> None:
@@ -190,14 +204,7 @@ def _paths_from_file(
     error); a path with a folder part found nowhere becomes a `FilePath`, the joined path remembering how it was
     written. Values that are no non-empty str: left to the checks."""
     folder = path.parent
-    for key in keys:
-        *sections, leaf = key.split(".")
-        node: Any = data
-        for part in sections:
-            node = node.get(part) if isinstance(node, dict) else None
-        value = node.get(leaf) if isinstance(node, dict) else None
-        if not isinstance(value, str) or not value.strip() or Path(value).expanduser().is_absolute():
-            continue
+    for key, node, leaf, value in relative_paths(data, keys):
         joined = os.path.abspath(folder / value)
         if os.path.exists(joined):
             # (a file in the working folder: both readings agree, and the value stays as written, so what `track batch`
