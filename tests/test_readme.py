@@ -41,6 +41,7 @@ GUIDE_PAGES = (
     "batch.md",
     "camera-motion.md",
     "benchmarks.md",
+    "results.md",
 )
 GUIDE = "\n".join([README, *(DOCS[page] for page in GUIDE_PAGES)])
 
