@@ -319,6 +319,65 @@ def test_every_anchor_into_a_page_is_one_of_its_headings():
     assert not missing, f"anchors that are no heading of their page: {missing}"
 
 
+def config_key_names() -> set[str]:
+    """Every key `load_config` takes: `section.key` for the sections' fields, the bare name for a top-level one."""
+    config = TrackerConfig()
+    keys = set()
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if dataclasses.is_dataclass(value):
+            keys |= {f"{field.name}.{f.name}" for f in dataclasses.fields(value)}
+        else:
+            keys.add(field.name)
+    return keys
+
+
+def contents_wrong(page: str, keys: set[str]) -> list[str]:
+    """What is wrong with the Contents of a page of decisions (docs/decisions.md) against the config's `keys`: a topic
+    (`##`) or decision (`###`) heading after it that it does not link, a link it holds to no such heading, a key it
+    names that the config lacks, or a key it strikes through (~~`key`~~: tried and removed) that the config has."""
+    start = page.index("\n## Contents\n")
+    end = page.index("\n## ", start + 1)
+    contents, body = page[start:end], page[end:]
+    headings = page_anchors("\n".join(re.findall(r"^#{2,3} .*$", body, flags=re.MULTILINE)))
+    linked = re.findall(r"\]\(#([\w-]+)\)", contents)
+    wrong = [f"heading #{a} is not in the Contents" for a in sorted(headings - set(linked))]
+    wrong += [f"the Contents' #{a} is no topic or decision heading" for a in linked if a not in headings]
+    struck = re.findall(r"~~`([\w.]+)`~~", contents)
+    named = re.findall(r"(?<!~)`([\w.]+)`(?!~)", re.sub(r"\[[^\]]*\]\([^)]*\)", "", contents))  # keys, not titles
+    wrong += [f"`{k}` is no config key" for k in named if k not in keys]
+    wrong += [f"~~`{k}`~~ is struck through but a config key" for k in struck if k in keys]
+    return wrong
+
+
+def test_the_decisions_page_lists_every_decision_and_the_keys_it_decides():
+    """docs/decisions.md was one 98 KB page, a list of 58 bullets and 13 sections in the order they were written: a
+    contributor asking why `association.reid_around_view` is on, or whether a rule was tried, could not find it. Its
+    Contents links every topic and decision heading of the page (a decision appended without an entry is found by
+    nobody) and names the keys each decides; a key renamed or removed since leaves no entry naming what `load_config`
+    refuses, and a key struck through (tried and removed, "Not in") is no key of the config."""
+    page = DOCS["decisions.md"]
+    assert len(re.findall(r"^### ", page, flags=re.MULTILINE)) >= 70, "the page's decisions were not found"
+    assert not contents_wrong(page, config_key_names()), contents_wrong(page, config_key_names())
+    assert "`association.reid_around_view`" in page[: page.index("\n## ", page.index("## Contents") + 1)]
+
+
+def test_a_decision_missing_from_the_contents_or_a_stale_key_is_caught():
+    """The check above on a small page: a decision heading the Contents lacks, a link to no heading, a key the config
+    lacks and a struck-through key the config has are each reported."""
+    page = (
+        "# D\n\n## Contents\n\n- **[Motion](#motion)**\n"
+        "  - [A](#a): `motion.gate_chi2`, ~~`motion.noise_uncut_only`~~\n"
+        "  - [Gone](#gone): `motion.no_such_key`, ~~`motion.std_position`~~\n\n## Motion\n\n### A\n\ntext\n\n### B\n"
+    )
+    assert contents_wrong(page, config_key_names()) == [
+        "heading #b is not in the Contents",
+        "the Contents' #gone is no topic or decision heading",
+        "`motion.no_such_key` is no config key",
+        "~~`motion.std_position`~~ is struck through but a config key",
+    ]
+
+
 # docs/speed.md's most bytes, the target when its 287 KB of stops went to docs/speed-log.md (stop 72): a page, no log
 SPEED_PAGE_MOST_BYTES = 40_000
 
