@@ -37,6 +37,8 @@ WORLDS = {
     "churn": ("churn", 0, 64),
     "walking_t500": ("walking", 500, 512),
     "street": ("street", 0, 0),  # T and D: the video's (bench_core.street_world)
+    "walking_t1": ("walking", 1, 512),  # the small frames: what one person (the calibration never calibrated) and
+    "walking_t5": ("walking", 5, 512),  # five people in view cost, beyond the frame's work on them (issue 14)
 }
 DEFAULT_WORLDS = ("walking", "crossing", "churn", "walking_t500")  # street (a minute of detection first) when asked
 
