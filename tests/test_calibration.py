@@ -195,3 +195,18 @@ def test_easy_world_revivals_keep_their_ids():
     for i, (start, end) in hide.items():
         before, after = ids(history, i, range(start)), ids(history, i, range(end, end + 30))
         assert len(before) == 1 and after == before, f"person {i} keeps its ID after 1.5 s hidden"
+
+
+def test_one_person_alone_gives_a_positive_each_frame_and_no_negative():
+    """One person in view (the calibration never calibrates: no second person to tell apart) feeds the positives
+    every frame, each tagged with its track's ID, and no negative: a lone matched track has none to pair with."""
+    identities = reid_like_identities(1, DIM, different=0.45)
+    walkers = [Walker(0, lambda f: (200.0 + 2.0 * f, 200.0), size=(40, 100))]
+    history, tracker = run_world(walkers, 40, identities)
+    (track_id,) = ids(history, 0, range(40))
+    cal = tracker.core.calibration
+    assert cal.negatives.total == 0 and not cal.calibrated
+    sampled = cal.positives.total
+    assert 30 <= sampled < 40, "a positive each frame once the track is confirmed and its bank holds a look"
+    assert set(cal.positives.tags().tolist()) == {track_id}
+    assert np.all(cal.positives.values() > 0.7), "its own looks: similar to its bank"

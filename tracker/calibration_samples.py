@@ -21,6 +21,8 @@ from tracker.track import TrackTable
 
 __all__ = ["add_frame_samples"]
 
+_NO_PAIRS = np.zeros((0, 2), dtype=np.int64)  # (P, 2) (track row, detection column): none
+
 
 def add_frame_samples(
     calibration: Calibration,
@@ -42,28 +44,38 @@ def add_frame_samples(
     t, n = view.similarity.shape
     positive = np.zeros((t, n), dtype=bool)
     positive[rows, cols] = True
-    negative = np.zeros((t, n), dtype=bool)
-    negative[rows[:, None], cols] = True  # every matched track x every matched detection
-    negative &= ~positive & (view.iou == 0)
-    plan, known_rows = [], []
-    for mask in (negative, positive):
-        known = mask & np.isfinite(view.similarity)
-        missing = _by_boxes(np.stack(mask_pairs(mask & ~known), axis=1), rows, cols, view.det_xywh)
-        plan.append((view.similarity[known], missing[calibration.subsample(len(missing), int(known.sum()))]))
-        known_rows.append(mask_pairs(known)[0])  # (row-major, as the boolean index above reads them)
-    pairs = np.concatenate([missing for _, missing in plan])  # both queues' pairs in one batched call
+    neg_known, neg_missing = np.zeros(0), _NO_PAIRS  # a lone matched track (one person in view) has no negative
+    if len(rows) > 1:  # (negatives first: their subsample draws first from the seeded generator)
+        negative = np.zeros((t, n), dtype=bool)
+        negative[rows[:, None], cols] = True  # every matched track x every matched detection
+        negative &= ~positive & (view.iou == 0)
+        neg_known, neg_missing, _ = _sampled_pairs(negative, calibration, view, rows, cols)
+    pos_known, pos_missing, pos_known_rows = _sampled_pairs(positive, calibration, view, rows, cols)
+    pairs = np.concatenate([neg_missing, pos_missing])  # both queues' pairs in one batched call
     computed = np.zeros(0)
     if len(pairs):  # one sparse call: each track's bank is read once, however many of its pairs are sampled
         wanted = np.zeros((t, n), dtype=bool)
         wanted[pairs[:, 0], pairs[:, 1]] = True
         computed = bank.similarity(table.slot, stored(), wanted)[pairs[:, 0], pairs[:, 1]]
-    extra = np.split(computed, [len(plan[0][1])])
-    (neg_known, _), (pos_known, pos_missing) = plan
-    calibration.add_negatives(np.concatenate([neg_known, extra[0]]))
+    split = len(neg_missing)
+    if len(neg_known) or split:  # (a frame without negatives adds none: the queue and its log stay as they are)
+        calibration.add_negatives(np.concatenate([neg_known, computed[:split]]))
     # each positive tagged with its track's ID: a track's own looks are its evidence (the border rule of
     # `Stage1Cost.cost`)
-    owners = table.track_id[np.concatenate([known_rows[1], pos_missing[:, 0]])]
-    calibration.add_positives(np.concatenate([pos_known, extra[1]]), owners)
+    owners = table.track_id[np.concatenate([pos_known_rows, pos_missing[:, 0]])]
+    calibration.add_positives(np.concatenate([pos_known, computed[split:]]), owners)
+
+
+def _sampled_pairs(
+    mask: np.ndarray, calibration: Calibration, view: FrameView, rows: np.ndarray, cols: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One queue's pairs of this frame, from its (T, N) `mask`: the (K,) similarities the frame already computed,
+    the (P, 2) (track row, detection column) pairs still to compute (ordered by boxes, then subsampled:
+    `Calibration.subsample`) and the (K,) track rows of the known ones (row-major, as the boolean index reads them)."""
+    known = mask & np.isfinite(view.similarity)
+    missing = _by_boxes(np.stack(mask_pairs(mask & ~known), axis=1), rows, cols, view.det_xywh)
+    sampled = missing[calibration.subsample(len(missing), int(known.sum()))]
+    return view.similarity[known], sampled, mask_pairs(known)[0]
 
 
 def _by_boxes(pairs: np.ndarray, rows: np.ndarray, cols: np.ndarray, det_xywh: np.ndarray) -> np.ndarray:
