@@ -32,6 +32,7 @@ from bench_core import FPS, street_world, world  # noqa: E402
 
 from tracker import Tracker, load_config  # noqa: E402
 from tracker.closed_pipe import run_tool  # noqa: E402
+from tracker.detector import quiet_ultralytics  # noqa: E402
 from tracker.testing import FrameDetections  # noqa: E402
 
 CAPACITY = 100  # K, as in bench_core's worlds
@@ -122,6 +123,7 @@ def main() -> None:
     parser.add_argument("--floor", type=float, default=10.0, help="functions listed from this many us a frame")
     parser.add_argument("--street-cache", type=Path, help="an .npz of the street frames (written when absent)")
     args = parser.parse_args()
+    quiet_ultralytics()  # the street world's detector: its "Loading ..." lines are noise among the figures
     if not 0 <= args.start <= args.end:
         parser.error(f"--start must be >= 0 and <= --end, got {args.start} and {args.end}")
     for name in args.worlds.split(","):
